@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * npy.h - NumPy .npy arrays (format versions 1.0, 2.0 and 3.0).
+ * Reads little- or big-endian float32 and float64 in C order and returns float32;
+ * refuses Fortran order and every other dtype with a message that names the file.
+ * Writes float32 C-order arrays atomically (temporary file, then rename).
+ */
+#ifndef XAI_NPY_H
+#define XAI_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XAI_NPY_MAX_DIMS 16
+
+/** An array read from a .npy file. Free with xai_npy_free(). */
+typedef struct {
+    int ndim;                         /**< number of dimensions (0 for a scalar) */
+    int64_t shape[XAI_NPY_MAX_DIMS];  /**< shape, outermost first */
+    int source_dtype;                 /**< 4 for float32, 8 for float64 in the file */
+    float *data;                      /**< owned, C order, prod(shape) floats */
+} xai_npy;
+
+/**
+ * Read @p path into @p out (float64 is converted to float32).
+ * @return XAI_OK, XAI_EIO (cannot open or short read), XAI_EFORMAT (bad magic or header),
+ *         XAI_EUNSUPPORTED (Fortran order, other dtype). The detail names the file.
+ */
+XAI_API xai_status xai_npy_load(const char *path, xai_npy *out);
+
+/** As xai_npy_load() from memory; @p name is used in messages (may be NULL). */
+XAI_API xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_npy *out);
+
+/** Free the data of @p a and zero it; NULL and zeroed structs are fine. */
+XAI_API void xai_npy_free(xai_npy *a);
+
+/**
+ * Write a float32 C-order array to @p path atomically: the data go to a temporary file
+ * in the same directory, which is renamed over @p path only when complete.
+ */
+XAI_API xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_NPY_H */
