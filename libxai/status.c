@@ -57,10 +57,10 @@ xai_status xai_error_prefix(xai_status s, const char *prefix)
     char tmp[DETAIL_MAX];
     if (!prefix || !*prefix)
         return s;
-    if (detail[0])
-        snprintf(tmp, sizeof tmp, "%s: %s", prefix, detail);
+    memcpy(tmp, detail, sizeof tmp);
+    if (tmp[0])
+        snprintf(detail, sizeof detail, "%.200s: %.800s", prefix, tmp);
     else
-        snprintf(tmp, sizeof tmp, "%s: %s", prefix, xai_strerror(s));
-    memcpy(detail, tmp, sizeof detail);
+        snprintf(detail, sizeof detail, "%.200s: %s", prefix, xai_strerror(s));
     return s;
 }

@@ -4,7 +4,6 @@
  * Returns 77 when a suite asked for a skip (its prerequisites are missing), otherwise
  * EXIT_FAILURE when any case failed.
  */
-#define _GNU_SOURCE
 #include "test-common.h"
 
 #include <ftw.h>

@@ -4,7 +4,6 @@
  * directories (or single files) to LLVMFuzzerTestOneInput once. Used when the targets are
  * built without -fsanitize=fuzzer, so the corpora still run under ASan/UBSan in CI.
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

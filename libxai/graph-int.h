@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * graph-int.h - private model representation shared by the ONNX importer, the ops,
+ * the forward/backward runners and the LRP sweep.
+ *
+ * Values are tensors named in the graph. Constants (initializers, folded subgraphs)
+ * hold their data in the model; activations get a buffer of stack * numel floats in
+ * the workspace. Shapes are per sample and fixed at load.
+ */
+#ifndef XAI_GRAPH_INT_H
+#define XAI_GRAPH_INT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/tensor.h"
+#include "onnx.pb-c.h"
+
+#define XAI_FAIL(st, ...) return xai_error_set((st), __VA_ARGS__)
+
+enum { DT_F32 = 1, DT_I64 = 7 };
+
+typedef struct xai_value {
+    char *name;
+    int ndim;
+    int64_t shape[XAI_MAX_DIMS]; /* per sample */
+    int64_t numel;
+    int is_const;
+    int dtype;                   /* DT_F32 or DT_I64 for constants; activations are DT_F32 */
+    float *f;                    /* constant float data (owned) */
+    int64_t *i;                  /* constant int data (owned) */
+    int producer;                /* node index, -1 for inputs and constants */
+    int nconsumers;
+} xai_value;
+
+typedef enum {
+    K_CONV = 0, K_GEMM, K_ADD, K_SUB, K_MUL, K_DIV, K_RELU, K_LEAKYRELU, K_SIGMOID, K_TANH, K_ELU,
+    K_MAXPOOL, K_AVGPOOL, K_GAP, K_BN, K_RESHAPE, K_TRANSPOSE, K_CONCAT, K_SLICE, K_GATHER,
+    K_PAD, K_IDENTITY, K_LSTM, K_SOFTMAX, K_COUNT
+} xai_kind;
+
+struct xai_node;
+struct xai_workspace;
+
+typedef struct xai_op_vtable {
+    const char *name;
+    /* forward: read ws->val[in], write ws->val[out] */
+    xai_status (*forward)(const xai_model *, const struct xai_node *, struct xai_workspace *);
+    /* backward: read ws->adj[out], ACCUMULATE into ws->adj[in] of non-constant inputs */
+    xai_status (*backward)(const xai_model *, const struct xai_node *, struct xai_workspace *);
+    /* relevance under rule r: read ws->adj[out], ACCUMULATE into ws->adj[in]; NULL = unsupported */
+    xai_status (*relevance)(const xai_model *, const struct xai_node *, const xai_rule *r,
+                            struct xai_workspace *);
+    void (*destroy)(struct xai_node *);
+} xai_op_vtable;
+
+typedef struct xai_node {
+    xai_kind kind;
+    char *name;
+    char *op_type;
+    int nin, nout;
+    int in[8];                  /* value ids, -1 = absent optional input */
+    int out[4];
+    void *attr;                 /* op-private state (owned; freed by vtable destroy) */
+    const xai_op_vtable *ops;
+    size_t scratch;             /* floats of scratch per stack element */
+    size_t scratch_fixed;       /* floats of scratch independent of the stack */
+    int is_linear;              /* Conv/Gemm: rules apply */
+    int fold_bn;                /* BN node folded into this linear node, or -1 */
+    int bn_of;                  /* for BN: the linear node it follows, or -1 */
+} xai_node;
+
+struct xai_model {
+    xai_value *vals;
+    int nvals, cap_vals;
+    xai_node *nodes;            /* topologically sorted */
+    int nnodes, cap_nodes;
+    int input, output;
+    int opset;
+    char **meta_key, **meta_val;
+    int nmeta;
+    char *name;                 /* file name, for messages */
+};
+
+struct xai_workspace {
+    const xai_model *m;
+    int64_t cap;                /* max stack */
+    int64_t ns;                 /* current stack */
+    float **val;                /* per value: activation buffer, or the constant's data */
+    float **adj;                /* per value: gradient / relevance buffer (activations only) */
+    float *scratch;
+    size_t scratch_len;
+    float *bufmem;
+    int bn_fold;                /* LRP: use BN-folded weights in linear nodes */
+    int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
+    double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
+};
+
+/* graph.c */
+int xai_model_add_value(xai_model *m, const char *name);
+int xai_model_find_value(const xai_model *m, const char *name);
+xai_status xai_model_add_node(xai_model *m, xai_node **out);
+xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x);
+void xai_ws_clear_adj(xai_workspace *ws);
+static inline int64_t vnumel(const xai_model *m, int v) { return m->vals[v].numel; }
+static inline int vconst(const xai_model *m, int v) { return v >= 0 && m->vals[v].is_const; }
+
+/* per-kind vtables (ops/ *.c) and their load-time init from ONNX attributes */
+typedef xai_status (*xai_op_init_fn)(xai_model *m, xai_node *n, const Onnx__NodeProto *np);
+extern const xai_op_vtable *const xai_ops_table[K_COUNT];
+xai_status xai_make_identity(xai_node *n, int input_value);
+int xai_gemm_absorb_bias(xai_node *mm, const float *bias, int64_t nb);
+
+/* attribute helpers (onnx.c) */
+const Onnx__AttributeProto *xai_attr_find(const Onnx__NodeProto *np, const char *name);
+xai_status xai_attr_int(const xai_model *m, const Onnx__NodeProto *np, const char *name, int64_t def, int64_t *out);
+xai_status xai_attr_float(const xai_model *m, const Onnx__NodeProto *np, const char *name, float def, float *out);
+xai_status xai_attr_ints(const xai_model *m, const Onnx__NodeProto *np, const char *name, int64_t *out, int max, int *count);
+xai_status xai_attr_string(const xai_model *m, const Onnx__NodeProto *np, const char *name, const char *def, const char **out);
+xai_status xai_attr_only(const xai_model *m, const Onnx__NodeProto *np, const char *const *known);
+xai_status xai_node_unsupported(const xai_model *m, const xai_node *n, const char *attr, const char *fmt, ...);
+
+/* op inits */
+xai_status xai_conv_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_gemm_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_matmul_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_pool_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_gap_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_bn_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_act_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_eltwise_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_shape_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+xai_status xai_lstm_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+
+/* linear layers (conv.c, gemm.c): the operations the generic rules need */
+enum { LW_W, LW_WP, LW_WN, LW_WSQ, LW_ONES, LW_WUP, LW_WDN, LW_COUNT };
+
+typedef struct xai_linear {
+    int64_t in_numel, out_numel;   /* per sample */
+    int64_t wlen, nout_ch;         /* number of weights; output channels (bias length) */
+    const float *w, *b;            /* the node's own weights and bias (b may be NULL) */
+    float *fw, *fb;                /* BN-folded weights and bias (NULL when not folded) */
+    float *cw[2][LW_COUNT];        /* cached modified weights [folded][kind] (lazy) */
+    float *cb[2][LW_COUNT];        /* matching biases (lazy; NULL for ONES) */
+    float cgamma[2];               /* gamma the WUP/WDN caches were made with */
+    float *flat_count;             /* in-bounds taps per output element (lazy) */
+    /* z = W x + b over the stack; b (per output channel) may be NULL */
+    void (*fwd)(const xai_node *, const float *w, const float *b, const float *x, float *z,
+                int64_t ns, float *scratch);
+    /* dx = W^T s (overwrite) */
+    void (*vjp)(const xai_node *, const float *w, const float *s, float *dx, int64_t ns,
+                float *scratch);
+    int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
+} xai_linear;
+
+xai_linear *xai_node_linear(const xai_node *n);
+xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r,
+                                struct xai_workspace *ws);
+xai_status xai_linear_backward(const xai_model *m, const xai_node *n, struct xai_workspace *ws);
+void xai_linear_fold_bn(xai_model *m, xai_node *lin, const xai_node *bn);
+void xai_linear_free(xai_linear *l);
+
+/* BatchNormalization as a per-channel affine map y = x * scale[c] + shift[c] (norm.c) */
+typedef struct {
+    int64_t nch, inner;            /* channels and elements per channel (per sample, batch 1) */
+    float *scale, *shift;
+} xai_bn_attr;
+
+/* BLAS thread helper */
+void xai_blas_threads_apply(void);
+
+/* stabilizer: z + eps * sgn(z), sgn(0) = +1 */
+static inline float xai_stab(float z, float eps) { return z >= 0.0f ? z + eps : z - eps; }
+
+#endif /* XAI_GRAPH_INT_H */

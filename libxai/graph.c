@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * graph.c - model lifetime, graph finalisation (dead-node pruning, consumer counts,
+ * BatchNorm pairing for folding), workspaces and the forward runner.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "graph-int.h"
+
+static void node_free(xai_node *n)
+{
+    if (n->ops && n->ops->destroy)
+        n->ops->destroy(n);
+    else
+        free(n->attr);
+    free(n->name);
+    free(n->op_type);
+    n->attr = NULL;
+}
+
+void xai_model_free(xai_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->nnodes; i++)
+        node_free(&m->nodes[i]);
+    for (int i = 0; i < m->nvals; i++) {
+        free(m->vals[i].name);
+        free(m->vals[i].f);
+        free(m->vals[i].i);
+    }
+    for (int i = 0; i < m->nmeta; i++) {
+        free(m->meta_key[i]);
+        free(m->meta_val[i]);
+    }
+    free(m->meta_key);
+    free(m->meta_val);
+    free(m->nodes);
+    free(m->vals);
+    free(m->name);
+    free(m);
+}
+
+void xai_graph_finalize(xai_model *m)
+{
+    char *need = calloc((size_t)m->nvals + 1, 1);
+    char *keep = calloc((size_t)m->nnodes + 1, 1);
+    if (!need || !keep) {
+        free(need);
+        free(keep);
+        return;
+    }
+    need[m->output] = 1;
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        xai_node *n = &m->nodes[i];
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] >= 0 && need[n->out[k]])
+                keep[i] = 1;
+        if (keep[i])
+            for (int k = 0; k < n->nin; k++)
+                if (n->in[k] >= 0)
+                    need[n->in[k]] = 1;
+    }
+    int j = 0;
+    for (int i = 0; i < m->nnodes; i++) {
+        if (keep[i])
+            m->nodes[j++] = m->nodes[i];
+        else
+            node_free(&m->nodes[i]);
+    }
+    m->nnodes = j;
+    for (int v = 0; v < m->nvals; v++) {
+        m->vals[v].producer = -1;
+        m->vals[v].nconsumers = 0;
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        xai_node *n = &m->nodes[i];
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] >= 0)
+                m->vals[n->out[k]].producer = i;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0)
+                m->vals[n->in[k]].nconsumers++;
+    }
+    /* MatMul followed by an Add of a constant bias over the last axis: fuse the bias */
+    for (int i = 0; i < m->nnodes; i++) {
+        xai_node *ad = &m->nodes[i];
+        if (ad->kind != K_ADD || ad->nin != 2)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            int cv = ad->in[side], av = ad->in[1 - side];
+            if (!vconst(m, cv) || vconst(m, av) || m->vals[cv].dtype != DT_F32)
+                continue;
+            int p = m->vals[av].producer;
+            if (p < 0 || m->nodes[p].kind != K_GEMM || m->vals[av].nconsumers != 1)
+                continue;
+            const xai_value *c = &m->vals[cv];
+            int lastonly = 1;
+            for (int d = 0; d + 1 < c->ndim; d++)
+                if (c->shape[d] != 1)
+                    lastonly = 0;
+            if (!lastonly || c->ndim > m->vals[av].ndim)
+                continue;
+            if (xai_gemm_absorb_bias(&m->nodes[p], c->f, c->numel)) {
+                m->vals[cv].nconsumers--;
+                xai_make_identity(ad, av);
+                break;
+            }
+        }
+    }
+    /* BatchNormalization directly after Conv/Gemm (sole consumer) can be folded */
+    for (int i = 0; i < m->nnodes; i++) {
+        xai_node *bn = &m->nodes[i];
+        if (bn->kind != K_BN)
+            continue;
+        int src = bn->in[0];
+        int p = m->vals[src].producer;
+        if (p < 0 || !m->nodes[p].is_linear || m->vals[src].nconsumers != 1 || m->nodes[p].fold_bn >= 0)
+            continue;
+        m->nodes[p].fold_bn = i;
+        bn->bn_of = p;
+        xai_linear_fold_bn(m, &m->nodes[p], bn);
+    }
+    free(need);
+    free(keep);
+}
+
+const int64_t *xai_model_input_shape(const xai_model *m, int *ndim)
+{
+    *ndim = m->vals[m->input].ndim;
+    return m->vals[m->input].shape;
+}
+
+const int64_t *xai_model_output_shape(const xai_model *m, int *ndim)
+{
+    *ndim = m->vals[m->output].ndim;
+    return m->vals[m->output].shape;
+}
+
+int64_t xai_model_input_numel(const xai_model *m)
+{
+    return m->vals[m->input].numel;
+}
+
+int64_t xai_model_output_numel(const xai_model *m)
+{
+    return m->vals[m->output].numel;
+}
+
+int xai_model_opset(const xai_model *m)
+{
+    return m->opset;
+}
+
+int xai_model_node_count(const xai_model *m)
+{
+    return m->nnodes;
+}
+
+const char *xai_model_node_name(const xai_model *m, int i)
+{
+    return i >= 0 && i < m->nnodes ? m->nodes[i].name : NULL;
+}
+
+const char *xai_model_node_op(const xai_model *m, int i)
+{
+    return i >= 0 && i < m->nnodes ? m->nodes[i].op_type : NULL;
+}
+
+const char *xai_model_metadata(const xai_model *m, const char *key)
+{
+    for (int i = 0; i < m->nmeta; i++)
+        if (strcmp(m->meta_key[i], key) == 0)
+            return m->meta_val[i];
+    return NULL;
+}
+
+xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspace **out)
+{
+    *out = NULL;
+    if (max_stack < 1)
+        XAI_FAIL(XAI_EINVAL, "workspace stack must be at least 1 (got %lld)", (long long)max_stack);
+    xai_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    ws->m = m;
+    ws->cap = max_stack;
+    ws->val = calloc((size_t)m->nvals, sizeof(float *));
+    ws->adj = calloc((size_t)m->nvals, sizeof(float *));
+    size_t total = 0, scr = 0;
+    for (int v = 0; v < m->nvals; v++)
+        if (!m->vals[v].is_const)
+            total += (size_t)m->vals[v].numel * (size_t)max_stack * 2;
+    for (int i = 0; i < m->nnodes; i++) {
+        size_t s = m->nodes[i].scratch * (size_t)max_stack + m->nodes[i].scratch_fixed;
+        if (s > scr)
+            scr = s;
+    }
+    ws->bufmem = malloc((total + 16) * sizeof(float));
+    ws->scratch_len = scr;
+    ws->scratch = malloc((scr + 16) * sizeof(float));
+    if (!ws->val || !ws->adj || !ws->bufmem || !ws->scratch) {
+        xai_workspace_free(ws);
+        XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
+    }
+    size_t off = 0;
+    for (int v = 0; v < m->nvals; v++) {
+        if (m->vals[v].is_const) {
+            ws->val[v] = m->vals[v].f; /* int constants are not read by runtime kernels */
+            continue;
+        }
+        size_t n = (size_t)m->vals[v].numel * (size_t)max_stack;
+        ws->val[v] = ws->bufmem + off;
+        off += n;
+        ws->adj[v] = ws->bufmem + off;
+        off += n;
+    }
+    *out = ws;
+    return XAI_OK;
+}
+
+void xai_workspace_free(xai_workspace *ws)
+{
+    if (!ws)
+        return;
+    free(ws->val);
+    free(ws->adj);
+    free(ws->bufmem);
+    free(ws->scratch);
+    free(ws);
+}
+
+void xai_ws_clear_adj(xai_workspace *ws)
+{
+    const xai_model *m = ws->m;
+    for (int v = 0; v < m->nvals; v++)
+        if (!m->vals[v].is_const)
+            memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
+}
+
+xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x)
+{
+    if (ws->m != m)
+        XAI_FAIL(XAI_EINVAL, "workspace belongs to another model");
+    if (n < 1 || n > ws->cap)
+        XAI_FAIL(XAI_EINVAL, "stack of %lld samples outside the workspace capacity %lld", (long long)n,
+                 (long long)ws->cap);
+    ws->ns = n;
+    xai_blas_threads_apply();
+    memcpy(ws->val[m->input], x, sizeof(float) * (size_t)(m->vals[m->input].numel * n));
+    for (int i = 0; i < m->nnodes; i++) {
+        const xai_node *nd = &m->nodes[i];
+        xai_status st = nd->ops->forward(m, nd, ws);
+        if (st)
+            return st;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x, float *logits)
+{
+    xai_status st = xai_graph_forward(m, ws, n, x);
+    if (st)
+        return st;
+    if (logits)
+        memcpy(logits, ws->val[m->output], sizeof(float) * (size_t)(m->vals[m->output].numel * n));
+    return XAI_OK;
+}
+
+static int blas_threads;
+
+void xai_set_num_threads(int n)
+{
+    blas_threads = n;
+}
+
+void xai_blas_threads_apply(void)
+{
+    static int applied = -1;
+    if (blas_threads > 0 && applied != blas_threads) {
+        openblas_set_num_threads(blas_threads);
+        applied = blas_threads;
+    }
+}

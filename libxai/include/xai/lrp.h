@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * lrp.h - Layer-wise Relevance Propagation and gradient baselines.
+ *
+ * Rules and composites follow Zennit's conventions exactly (docs/lrp-rules.md):
+ * Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020 (composites);
+ * Arras et al. 2017, 2019 (LSTM). Gradient baselines: Simonyan et al. 2014,
+ * Shrikumar et al. 2016 (gradient x input), Smilkov et al. 2017 (SmoothGrad),
+ * Sundararajan et al. 2017 (Integrated Gradients).
+ */
+#ifndef XAI_LRP_H
+#define XAI_LRP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xai/model.h"
+#include "xai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The rule a layer applies. */
+typedef enum {
+    XAI_RULE_DEFAULT = 0, /**< what the composite says (only in overrides: never resolved) */
+    XAI_RULE_EPSILON,
+    XAI_RULE_ZPLUS,
+    XAI_RULE_ALPHABETA,
+    XAI_RULE_GAMMA,
+    XAI_RULE_ZBOX,
+    XAI_RULE_FLAT,
+    XAI_RULE_WSQUARE,
+    XAI_RULE_PASS,
+    XAI_RULE_NORM,
+    XAI_RULE_GRADIENT,     /**< plain gradient (data movement, and what Zennit does without a rule) */
+    XAI_RULE_COUNT
+} xai_rule_kind;
+
+/** A rule with its parameters. */
+typedef struct {
+    xai_rule_kind kind;
+    float epsilon;      /**< Epsilon: the epsilon; other rules use stabilizer */
+    float stabilizer;   /**< 1e-6 unless overridden */
+    float gamma;        /**< Gamma */
+    float alpha, beta;  /**< AlphaBeta */
+    float low, high;    /**< ZBox bounds (scalars broadcast over the input) */
+    float bias_factor;  /**< Epsilon with bias factor (Arras et al.); 0 = plain */
+} xai_rule;
+
+/** How BatchNormalization nodes that follow Conv/Dense are treated. */
+typedef enum { XAI_BN_FOLD = 0, XAI_BN_PASS } xai_bn_mode;
+/** Output relevance start. */
+typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT } xai_init_mode;
+/** Attribution method. */
+typedef enum {
+    XAI_METHOD_LRP = 0,
+    XAI_METHOD_GRADIENT,
+    XAI_METHOD_GRADIENT_X_INPUT,
+    XAI_METHOD_SMOOTHGRAD,
+    XAI_METHOD_INTEGRATED_GRADIENTS,
+    XAI_METHOD_COUNT
+} xai_method;
+
+/** Everything an explanation needs. Initialise with xai_explain_config_init(). */
+typedef struct {
+    xai_method method;
+    const char *composite;  /**< "epsilon-plus-flat" (default), "epsilon", "epsilon-plus", ... */
+    float epsilon;          /**< epsilon of the Epsilon rule [1e-6] */
+    float gamma;            /**< gamma of the Gamma rule [0.25] */
+    int have_bounds;        /**< 0: ZBox bounds are the min and max of each input */
+    float low, high;        /**< ZBox bounds when have_bounds */
+    xai_bn_mode bn;         /**< [fold] */
+    xai_init_mode init;     /**< [onehot] */
+    int target;             /**< class to explain; -1 = the argmax [-1] */
+    float bias_factor;      /**< beta of the epsilon rule with bias factor [0] */
+    float lstm_epsilon;     /**< epsilon of the LSTM linear rule [1e-3] */
+    const char *rules;      /**< per-layer overrides, see xai_rules_parse(); may be NULL */
+    int smooth_n;           /**< SmoothGrad samples [20] */
+    float smooth_sigma;     /**< SmoothGrad noise as a fraction of (max - min) [0.1] */
+    uint64_t seed;          /**< SmoothGrad noise seed [0] */
+    int ig_steps;           /**< Integrated Gradients steps [20] */
+    int64_t batch;          /**< samples per sweep [64] */
+} xai_explain_config;
+
+/** Fill @p c with the defaults listed above. */
+XAI_API void xai_explain_config_init(xai_explain_config *c);
+
+/** Per-sample outcome of an explanation. Arrays are owned; free with xai_explain_result_free(). */
+typedef struct {
+    int64_t n;              /**< samples */
+    int64_t nclasses;       /**< logits per sample */
+    float *logits;          /**< [n][nclasses] */
+    int *target;            /**< [n] explained class */
+    double *rel_sum;        /**< [n] sum of the input relevance */
+    double *init_sum;       /**< [n] relevance put in at the output */
+    int nlayers;            /**< number of nodes reported */
+    char **layer_name;      /**< [nlayers] node names (owned) */
+    char **layer_op;        /**< [nlayers] op types (owned) */
+    const char **layer_rule;/**< [nlayers] rule names (static) */
+    double *layer_in_sum;   /**< [n][nlayers] relevance sum at each node's inputs */
+    double *layer_out_sum;  /**< [n][nlayers] relevance sum at each node's output */
+    double *init_state_sum; /**< [n] relevance on LSTM initial states (0 without LSTM) */
+    double forward_ms;      /**< wall time of the forward passes */
+    double explain_ms;      /**< wall time of the whole attribution (incl. its forward passes) */
+} xai_explain_result;
+
+XAI_API void xai_explain_result_free(xai_explain_result *r);
+
+/**
+ * Explain @p n stacked inputs.
+ * @param x    n * xai_model_input_numel() floats
+ * @param[out] rel  n * xai_model_input_numel() floats, the attribution
+ * @param[out] res  per-sample summary (may be NULL); free with xai_explain_result_free()
+ * @return XAI_OK; XAI_EINVAL (bad config: unknown composite, bad rule spec, class out of
+ *         range), XAI_EUNSUPPORTED (a node without a relevance rule).
+ */
+XAI_API xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg, int64_t n,
+                               const float *x, float *rel, xai_explain_result *res);
+
+/**
+ * Relevance (or gradient) that the last xai_explain() sweep left at the value named
+ * @p value_name for the last processed batch (borrowed; valid until the next call).
+ * Mostly for debugging; see also the per-layer sums in xai_explain_result.
+ */
+XAI_API xai_status xai_explain_value(const xai_model *m, const xai_explain_config *cfg, int64_t n,
+                                     const float *x, const char *value_name, float *out,
+                                     int64_t *numel_per_sample);
+
+/** @return the name of a rule kind ("epsilon", "zplus", ...). */
+XAI_API const char *xai_rule_name(xai_rule_kind k);
+/** @return the name of a method ("lrp", "gradient", ...), or NULL. */
+XAI_API const char *xai_method_name(xai_method m);
+/** Parse a method name; @return XAI_EINVAL when unknown. */
+XAI_API xai_status xai_method_parse(const char *s, xai_method *out);
+
+/**
+ * Check a rules override string without a model (syntax only). See docs in lrp.c:
+ *   SPEC    := ENTRY (';' ENTRY)*
+ *   ENTRY   := SELECTOR '=' RULE
+ *   SELECTOR:= 'first' | 'all' | 'layer' K | 'node:' NAME | OPTYPE (Conv, Gemm, MatMul, Dense,
+ *              LSTM, MaxPool, AveragePool, Add ...)
+ *   RULE    := epsilon(E) | zplus | alphabeta(A,B) | gamma(G) | zbox(L,H) | flat | wsquare |
+ *              pass | norm | gradient
+ */
+XAI_API xai_status xai_rules_check(const char *spec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_LRP_H */

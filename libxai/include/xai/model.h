@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * model.h - loading ONNX models and running them forward.
+ *
+ * A model is a DAG of nodes, topologically sorted at load, with per-sample shapes fixed
+ * at load (symbolic batch dimensions become 1). Inputs are "stacked": a run over N samples
+ * sees N contiguous copies of the model input, and every activation is N copies of its
+ * per-sample tensor, so stacks cost one sweep. Activations live in an xai_workspace that
+ * is sized once and reused, so the hot path does not allocate.
+ */
+#ifndef XAI_MODEL_H
+#define XAI_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xai/status.h"
+#include "xai/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct xai_model xai_model;         /**< opaque; free with xai_model_free() */
+typedef struct xai_workspace xai_workspace; /**< opaque; free with xai_workspace_free() */
+
+/** Options for loading; zero-initialise and set what you need. */
+typedef struct {
+    int input_ndim;                     /**< >0: use this input shape for symbolic dims */
+    int64_t input_shape[XAI_MAX_DIMS];  /**< per-sample input shape (with the model's batch) */
+} xai_load_options;
+
+/**
+ * Load an ONNX file (opsets 11-18). Shape-only subgraphs are folded into constants and
+ * a trailing Softmax/LogSoftmax is dropped, so the output is the logits.
+ * @param path      the .onnx file
+ * @param opts      may be NULL
+ * @param[out] out  the model; free with xai_model_free()
+ * @return XAI_OK; XAI_EIO, XAI_EFORMAT (truncated or inconsistent file),
+ *         XAI_EUNSUPPORTED (operator or attribute value we do not support: the message
+ *         names the op type, node name and attribute), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_model_load_onnx(const char *path, const xai_load_options *opts, xai_model **out);
+
+/** As xai_model_load_onnx() from a buffer; @p name is used in messages (may be NULL). */
+XAI_API xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name,
+                                           const xai_load_options *opts, xai_model **out);
+
+/** Free a model; NULL is fine. */
+XAI_API void xai_model_free(xai_model *m);
+
+/** Per-sample input shape (borrowed pointer into the model). */
+XAI_API const int64_t *xai_model_input_shape(const xai_model *m, int *ndim);
+/** Per-sample output (logits) shape. */
+XAI_API const int64_t *xai_model_output_shape(const xai_model *m, int *ndim);
+/** Number of input / output floats per sample. */
+XAI_API int64_t xai_model_input_numel(const xai_model *m);
+XAI_API int64_t xai_model_output_numel(const xai_model *m);
+/** Opset of the default domain. */
+XAI_API int xai_model_opset(const xai_model *m);
+
+/** Number of runtime nodes (after folding) and their names / op types (borrowed). */
+XAI_API int xai_model_node_count(const xai_model *m);
+XAI_API const char *xai_model_node_name(const xai_model *m, int i);
+XAI_API const char *xai_model_node_op(const xai_model *m, int i);
+
+/** Value of a metadata_props key, or NULL (borrowed). */
+XAI_API const char *xai_model_metadata(const xai_model *m, const char *key);
+
+/**
+ * Create a workspace for stacks of up to @p max_stack samples.
+ * @param[out] out  free with xai_workspace_free()
+ */
+XAI_API xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspace **out);
+XAI_API void xai_workspace_free(xai_workspace *ws);
+
+/**
+ * Forward pass over @p n stacked samples.
+ * @param x       n * xai_model_input_numel() floats
+ * @param logits  n * xai_model_output_numel() floats (written), may be NULL
+ * @return XAI_EINVAL when n exceeds the workspace capacity.
+ */
+XAI_API xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int64_t n,
+                                     const float *x, float *logits);
+
+/** Set the number of BLAS threads used by libxai (0 = library default). */
+XAI_API void xai_set_num_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_MODEL_H */

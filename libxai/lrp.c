@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * lrp.c - Layer-wise Relevance Propagation sweep, composites, per-layer overrides and
+ * the gradient baselines (gradient, gradient x input, SmoothGrad, Integrated Gradients).
+ * Relevance moves output -> input through each node's ops->relevance() with the rule the
+ * composite assigns it; fan-out accumulates. Conventions: docs/lrp-rules.md (Zennit).
+ * Refs: Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020;
+ * Smilkov et al. 2017; Sundararajan et al. 2017.
+ *
+ * Override syntax (xai-explain --rule, repeatable; entries also split on ';'):
+ *   SELECTOR=RULE
+ *   SELECTOR: first        the first Conv or Dense layer
+ *             all          every node a rule applies to
+ *             layer K      the K-th Conv/Dense layer, 0-based, in graph order (also "layerK", "#K")
+ *             node:NAME    the node with that name
+ *             Conv | Dense | Gemm | MatMul | MaxPool | AveragePool | Add | ...   by op type
+ *   RULE:     epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare pass norm gradient
+ *   Example:  --rule "layer 0=zbox(-3,3); Conv=gamma(0.1); Dense=epsilon(0.25)"
+ * Overrides are matched in order before the composite; the first match wins.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "graph-int.h"
+
+#define MAX_OVERRIDES 64
+
+static const char *const rule_names[XAI_RULE_COUNT] = {
+    [XAI_RULE_DEFAULT] = "default", [XAI_RULE_EPSILON] = "epsilon", [XAI_RULE_ZPLUS] = "zplus",
+    [XAI_RULE_ALPHABETA] = "alphabeta", [XAI_RULE_GAMMA] = "gamma", [XAI_RULE_ZBOX] = "zbox",
+    [XAI_RULE_FLAT] = "flat", [XAI_RULE_WSQUARE] = "wsquare", [XAI_RULE_PASS] = "pass",
+    [XAI_RULE_NORM] = "norm", [XAI_RULE_GRADIENT] = "gradient",
+};
+_Static_assert(sizeof rule_names / sizeof rule_names[0] == XAI_RULE_COUNT, "one name per rule");
+
+static const char *const method_names[XAI_METHOD_COUNT] = {
+    [XAI_METHOD_LRP] = "lrp", [XAI_METHOD_GRADIENT] = "gradient", [XAI_METHOD_GRADIENT_X_INPUT] = "gradient-x-input",
+    [XAI_METHOD_SMOOTHGRAD] = "smoothgrad", [XAI_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
+};
+
+const char *xai_rule_name(xai_rule_kind k)
+{
+    return (unsigned)k < XAI_RULE_COUNT ? rule_names[k] : "unknown";
+}
+
+const char *xai_method_name(xai_method m)
+{
+    return (unsigned)m < XAI_METHOD_COUNT ? method_names[m] : NULL;
+}
+
+xai_status xai_method_parse(const char *s, xai_method *out)
+{
+    for (int i = 0; i < XAI_METHOD_COUNT; i++)
+        if (strcmp(s, method_names[i]) == 0) {
+            *out = (xai_method)i;
+            return XAI_OK;
+        }
+    XAI_FAIL(XAI_EINVAL, "unknown method '%s' (lrp, gradient, gradient-x-input, smoothgrad, integrated-gradients)", s);
+}
+
+void xai_explain_config_init(xai_explain_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->method = XAI_METHOD_LRP;
+    c->composite = "epsilon-plus-flat";
+    c->epsilon = 1e-6f;
+    c->gamma = 0.25f;
+    c->bn = XAI_BN_FOLD;
+    c->init = XAI_INIT_ONEHOT;
+    c->target = -1;
+    c->lstm_epsilon = 1e-3f;
+    c->smooth_n = 20;
+    c->smooth_sigma = 0.1f;
+    c->ig_steps = 20;
+    c->batch = 64;
+}
+
+void xai_explain_result_free(xai_explain_result *r)
+{
+    if (!r)
+        return;
+    free(r->logits);
+    free(r->target);
+    free(r->rel_sum);
+    free(r->init_sum);
+    for (int i = 0; i < r->nlayers; i++) {
+        if (r->layer_name)
+            free(r->layer_name[i]);
+        if (r->layer_op)
+            free(r->layer_op[i]);
+    }
+    free(r->layer_name);
+    free(r->layer_op);
+    free(r->layer_rule);
+    free(r->layer_in_sum);
+    free(r->layer_out_sum);
+    free(r->init_state_sum);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------- rule specs */
+
+typedef enum { SEL_FIRST, SEL_ALL, SEL_LAYER, SEL_NODE, SEL_OP } sel_kind;
+
+typedef struct {
+    sel_kind sel;
+    int index;
+    char name[128];
+    xai_rule rule;
+} override;
+
+static void rule_defaults(xai_rule *r, xai_rule_kind k)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = k;
+    r->epsilon = 1e-6f;
+    r->stabilizer = 1e-6f;
+    r->gamma = 0.25f;
+    r->alpha = 2.0f;
+    r->beta = 1.0f;
+}
+
+static const char *skip_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n')
+        s++;
+    return s;
+}
+
+static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
+{
+    char buf[128];
+    if (len >= sizeof buf)
+        XAI_FAIL(XAI_EINVAL, "rule '%.*s' is too long", (int)len, s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+        buf[--len] = '\0';
+    char *name = (char *)skip_ws(buf);
+    char *par = strchr(name, '(');
+    double p[2] = {0, 0};
+    int np_ = 0;
+    if (par) {
+        char *end = strchr(par, ')');
+        if (!end || end[1] != '\0')
+            XAI_FAIL(XAI_EINVAL, "rule '%s': missing or misplaced ')'", name);
+        *par = '\0';
+        *end = '\0';
+        char *q = par + 1;
+        while (*skip_ws(q)) {
+            if (np_ == 2)
+                XAI_FAIL(XAI_EINVAL, "rule '%s': too many parameters", name);
+            char *e;
+            p[np_++] = strtod(q, &e);
+            if (e == q)
+                XAI_FAIL(XAI_EINVAL, "rule '%s': bad number '%s'", name, q);
+            q = (char *)skip_ws(e);
+            if (*q == ',')
+                q++;
+            else if (*q)
+                XAI_FAIL(XAI_EINVAL, "rule '%s': expected ',' in parameters", name);
+        }
+    }
+    size_t nl = strlen(name);
+    while (nl && name[nl - 1] == ' ')
+        name[--nl] = '\0';
+    static const struct {
+        const char *n;
+        xai_rule_kind k;
+        int params;
+    } tab[] = {{"epsilon", XAI_RULE_EPSILON, 1}, {"zplus", XAI_RULE_ZPLUS, 0}, {"alphabeta", XAI_RULE_ALPHABETA, 2},
+               {"gamma", XAI_RULE_GAMMA, 1},     {"zbox", XAI_RULE_ZBOX, 2},   {"flat", XAI_RULE_FLAT, 0},
+               {"wsquare", XAI_RULE_WSQUARE, 0}, {"pass", XAI_RULE_PASS, 0},   {"norm", XAI_RULE_NORM, 0},
+               {"gradient", XAI_RULE_GRADIENT, 0}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+        if (strcasecmp(name, tab[i].n) != 0)
+            continue;
+        rule_defaults(r, tab[i].k);
+        if (np_ > tab[i].params || (tab[i].params == 2 && np_ != 2 && tab[i].k == XAI_RULE_ZBOX))
+            XAI_FAIL(XAI_EINVAL, "rule '%s' takes %d parameter(s)", name, tab[i].params);
+        switch (tab[i].k) {
+        case XAI_RULE_EPSILON:
+            if (np_)
+                r->epsilon = (float)p[0];
+            if (r->epsilon < 0)
+                XAI_FAIL(XAI_EINVAL, "epsilon must be >= 0");
+            break;
+        case XAI_RULE_GAMMA:
+            if (np_)
+                r->gamma = (float)p[0];
+            break;
+        case XAI_RULE_ALPHABETA:
+            if (np_ == 2) {
+                r->alpha = (float)p[0];
+                r->beta = (float)p[1];
+            } else if (np_ == 1) {
+                XAI_FAIL(XAI_EINVAL, "alphabeta takes two parameters (alpha, beta)");
+            }
+            if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
+                XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
+            break;
+        case XAI_RULE_ZBOX:
+            r->low = (float)p[0];
+            r->high = (float)p[1];
+            if (!(r->low < r->high))
+                XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
+            break;
+        default:
+            break;
+        }
+        return XAI_OK;
+    }
+    XAI_FAIL(XAI_EINVAL, "unknown rule '%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient)", name);
+}
+
+static xai_status parse_overrides(const char *spec, override *ov, int *nov)
+{
+    *nov = 0;
+    if (!spec)
+        return XAI_OK;
+    const char *s = spec;
+    while (*s) {
+        const char *e = s;
+        int depth = 0;
+        while (*e && !(depth == 0 && (*e == ';' || *e == '\n'))) {
+            depth += *e == '(';
+            depth -= *e == ')';
+            e++;
+        }
+        const char *eq = memchr(s, '=', (size_t)(e - s));
+        const char *a = skip_ws(s);
+        if (a < e) {
+            if (!eq)
+                XAI_FAIL(XAI_EINVAL, "rule override '%.*s' has no '=' (expected SELECTOR=RULE)", (int)(e - s), s);
+            if (*nov == MAX_OVERRIDES)
+                XAI_FAIL(XAI_EINVAL, "more than %d rule overrides", MAX_OVERRIDES);
+            override *o = &ov[(*nov)++];
+            memset(o, 0, sizeof *o);
+            size_t sl = (size_t)(eq - a);
+            while (sl && (a[sl - 1] == ' ' || a[sl - 1] == '\t'))
+                sl--;
+            if (sl == 0 || sl >= sizeof o->name)
+                XAI_FAIL(XAI_EINVAL, "rule override '%.*s': bad selector", (int)(e - s), s);
+            char sel[128];
+            memcpy(sel, a, sl);
+            sel[sl] = '\0';
+            if (strcasecmp(sel, "first") == 0) {
+                o->sel = SEL_FIRST;
+            } else if (strcasecmp(sel, "all") == 0 || strcmp(sel, "*") == 0) {
+                o->sel = SEL_ALL;
+            } else if (strncasecmp(sel, "node:", 5) == 0) {
+                o->sel = SEL_NODE;
+                snprintf(o->name, sizeof o->name, "%s", sel + 5);
+            } else if (strncasecmp(sel, "layer", 5) == 0 || sel[0] == '#') {
+                const char *num = skip_ws(sel + (sel[0] == '#' ? 1 : 5));
+                char *end;
+                long k = strtol(num, &end, 10);
+                if (end == num || *skip_ws(end) || k < 0)
+                    XAI_FAIL(XAI_EINVAL, "rule override selector '%s': expected 'layer K' with K >= 0", sel);
+                o->sel = SEL_LAYER;
+                o->index = (int)k;
+            } else {
+                o->sel = SEL_OP;
+                snprintf(o->name, sizeof o->name, "%s", sel);
+            }
+            xai_status st = parse_rule(eq + 1, (size_t)(e - eq - 1), &o->rule);
+            if (st)
+                return st;
+        }
+        s = *e ? e + 1 : e;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_rules_check(const char *spec)
+{
+    override ov[MAX_OVERRIDES];
+    int n;
+    return parse_overrides(spec, ov, &n);
+}
+
+/* ---------------------------------------------------------------- composites */
+
+typedef enum { C_EPSILON, C_EPSILON_PLUS, C_EPSILON_PLUS_FLAT, C_EPSILON_AB, C_EPSILON_AB_FLAT, C_EPSILON_GAMMA_BOX,
+               C_COUNT } composite;
+
+static const char *const composite_names[C_COUNT] = {"epsilon", "epsilon-plus", "epsilon-plus-flat",
+                                                     "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat",
+                                                     "epsilon-gamma-box"};
+
+static int op_matches(const xai_node *n, const char *sel)
+{
+    if (strcasecmp(sel, n->op_type) == 0)
+        return 1;
+    if (strcasecmp(sel, "Dense") == 0 || strcasecmp(sel, "Linear") == 0)
+        return n->kind == K_GEMM;
+    if (strcasecmp(sel, "Pool") == 0)
+        return n->kind == K_MAXPOOL || n->kind == K_AVGPOOL || n->kind == K_GAP;
+    return 0;
+}
+
+/* Resolve the rule of every node. */
+static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cfg, float low, float high,
+                                xai_rule *rules)
+{
+    int comp = -1;
+    const char *cname = cfg->composite ? cfg->composite : "epsilon-plus-flat";
+    for (int c = 0; c < C_COUNT; c++)
+        if (strcmp(cname, composite_names[c]) == 0)
+            comp = c;
+    if (comp < 0)
+        XAI_FAIL(XAI_EINVAL, "unknown composite '%s' (epsilon, epsilon-plus, epsilon-plus-flat, epsilon-alpha2-beta1, "
+                 "epsilon-alpha2-beta1-flat, epsilon-gamma-box)", cname);
+    override ov[MAX_OVERRIDES];
+    int nov;
+    xai_status st = parse_overrides(cfg->rules, ov, &nov);
+    if (st)
+        return st;
+    int first_lin = -1, first_conv = -1, lin_index = 0;
+    for (int i = 0; i < m->nnodes; i++) {
+        if (m->nodes[i].is_linear && first_lin < 0)
+            first_lin = i;
+        if (m->nodes[i].kind == K_CONV && first_conv < 0)
+            first_conv = i;
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        const xai_node *n = &m->nodes[i];
+        xai_rule *r = &rules[i];
+        int li = n->is_linear ? lin_index++ : -1;
+        /* composite default */
+        if (n->is_linear) {
+            int dense = n->kind == K_GEMM;
+            xai_rule_kind k = XAI_RULE_EPSILON;
+            switch (comp) {
+            case C_EPSILON: k = XAI_RULE_EPSILON; break;
+            case C_EPSILON_PLUS: k = dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS; break;
+            case C_EPSILON_PLUS_FLAT:
+                k = i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS;
+                break;
+            case C_EPSILON_AB: k = dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA; break;
+            case C_EPSILON_AB_FLAT:
+                k = i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA;
+                break;
+            default:
+                k = i == first_conv ? XAI_RULE_ZBOX : dense ? XAI_RULE_EPSILON : XAI_RULE_GAMMA;
+                break;
+            }
+            rule_defaults(r, k);
+            r->epsilon = cfg->epsilon;
+            r->gamma = cfg->gamma;
+            r->low = low;
+            r->high = high;
+            r->bias_factor = k == XAI_RULE_EPSILON ? cfg->bias_factor : 0.0f;
+        } else if (n->kind == K_MAXPOOL || n->kind == K_AVGPOOL || n->kind == K_GAP) {
+            rule_defaults(r, XAI_RULE_NORM); /* MaxPool: winner-take-all; average: Norm */
+        } else if (n->kind == K_ADD || n->kind == K_SUB) {
+            rule_defaults(r, XAI_RULE_NORM);
+        } else if (n->kind == K_RELU || n->kind == K_LEAKYRELU || n->kind == K_SIGMOID || n->kind == K_TANH ||
+                   n->kind == K_ELU || n->kind == K_BN) {
+            rule_defaults(r, XAI_RULE_PASS);
+        } else if (n->kind == K_LSTM) {
+            rule_defaults(r, XAI_RULE_EPSILON);
+            r->epsilon = cfg->lstm_epsilon;
+            r->bias_factor = cfg->bias_factor;
+        } else {
+            rule_defaults(r, XAI_RULE_GRADIENT);
+        }
+        /* overrides, first match wins */
+        for (int k = 0; k < nov; k++) {
+            const override *o = &ov[k];
+            int hit = 0;
+            switch (o->sel) {
+            case SEL_FIRST: hit = i == first_lin; break;
+            case SEL_ALL: hit = n->is_linear; break;
+            case SEL_LAYER: hit = li == o->index; break;
+            case SEL_NODE: hit = strcmp(o->name, n->name) == 0; break;
+            default: hit = op_matches(n, o->name); break;
+            }
+            if (!hit)
+                continue;
+            xai_rule_kind k2 = o->rule.kind;
+            if (!n->is_linear && k2 != XAI_RULE_PASS && k2 != XAI_RULE_NORM && k2 != XAI_RULE_GRADIENT &&
+                !(n->kind == K_LSTM && k2 == XAI_RULE_EPSILON))
+                XAI_FAIL(XAI_EINVAL, "rule %s cannot apply to node '%s' (%s): only pass, norm or gradient",
+                         xai_rule_name(k2), n->name, n->op_type);
+            *r = o->rule;
+            if (r->kind == XAI_RULE_EPSILON && n->is_linear)
+                r->bias_factor = cfg->bias_factor;
+            break;
+        }
+    }
+    for (int k = 0; k < nov; k++)
+        if (ov[k].sel == SEL_LAYER && ov[k].index >= lin_index)
+            XAI_FAIL(XAI_EINVAL, "rule override 'layer %d': the model has %d Conv/Dense layers", ov[k].index, lin_index);
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- sweeps */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double vsum(const float *p, int64_t n)
+{
+    double s = 0;
+    for (int64_t k = 0; k < n; k++)
+        s += p[k];
+    return s;
+}
+
+/* Seed the output adjoint; targets[] per sample (-1 = argmax) are filled in. */
+static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int *targets,
+                       double *init_sum)
+{
+    int64_t nc = m->vals[m->output].numel;
+    const float *lg = ws->val[m->output];
+    float *g = ws->adj[m->output];
+    for (int64_t s = 0; s < ws->ns; s++) {
+        int t = targets[s];
+        if (t < 0) {
+            t = 0;
+            for (int64_t c = 1; c < nc; c++)
+                if (lg[s * nc + c] > lg[s * nc + t])
+                    t = (int)c;
+            targets[s] = t;
+        }
+        if (t >= nc)
+            XAI_FAIL(XAI_EINVAL, "class %d is out of range: the model has %lld outputs", t, (long long)nc);
+        float v = cfg->init == XAI_INIT_LOGIT ? lg[s * nc + t] : 1.0f;
+        g[s * nc + t] = v;
+        if (init_sum)
+            init_sum[s] = v;
+    }
+    return XAI_OK;
+}
+
+typedef struct {
+    const xai_rule *rules;  /* NULL: gradient sweep */
+    double *in_sum, *out_sum; /* [ns][nnodes] or NULL */
+} sweep_opts;
+
+static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts *so)
+{
+    int64_t ns = ws->ns;
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        const xai_node *n = &m->nodes[i];
+        double before[8][64];
+        int track = so->in_sum && ns <= 64;
+        if (track) {
+            for (int k = 0; k < n->nin && k < 8; k++)
+                for (int64_t s = 0; s < ns; s++) {
+                    int v = n->in[k];
+                    before[k][s] = (v >= 0 && !m->vals[v].is_const) ? vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) : 0;
+                }
+            for (int64_t s = 0; s < ns; s++)
+                so->out_sum[s * m->nnodes + i] =
+                    vsum(ws->adj[n->out[0]] + s * vnumel(m, n->out[0]), vnumel(m, n->out[0]));
+        }
+        xai_status st;
+        if (so->rules) {
+            if (!n->ops->relevance)
+                XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no relevance rule", n->name, n->op_type);
+            st = n->ops->relevance(m, n, &so->rules[i], ws);
+        } else {
+            if (!n->ops->backward)
+                XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no backward pass", n->name, n->op_type);
+            st = n->ops->backward(m, n, ws);
+        }
+        if (st)
+            return st;
+        if (track) {
+            for (int64_t s = 0; s < ns; s++) {
+                double tot = 0;
+                for (int k = 0; k < n->nin && k < 8; k++) {
+                    int v = n->in[k];
+                    if (v >= 0 && !m->vals[v].is_const)
+                        tot += vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) - before[k][s];
+                }
+                so->in_sum[s * m->nnodes + i] = tot;
+            }
+        }
+    }
+    return XAI_OK;
+}
+
+/* SplitMix64 and Box-Muller for SmoothGrad noise. */
+static uint64_t sm64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double gauss(uint64_t *s)
+{
+    double u1 = ((sm64(s) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (sm64(s) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->n = n;
+    res->nclasses = m->vals[m->output].numel;
+    res->nlayers = m->nnodes;
+    res->logits = calloc((size_t)(n * res->nclasses), sizeof(float));
+    res->target = calloc((size_t)n, sizeof(int));
+    res->rel_sum = calloc((size_t)n, sizeof(double));
+    res->init_sum = calloc((size_t)n, sizeof(double));
+    res->init_state_sum = calloc((size_t)n, sizeof(double));
+    res->layer_name = calloc((size_t)m->nnodes + 1, sizeof(char *));
+    res->layer_op = calloc((size_t)m->nnodes + 1, sizeof(char *));
+    res->layer_rule = calloc((size_t)m->nnodes + 1, sizeof(char *));
+    res->layer_in_sum = calloc((size_t)(n * m->nnodes) + 1, sizeof(double));
+    res->layer_out_sum = calloc((size_t)(n * m->nnodes) + 1, sizeof(double));
+    if (!res->logits || !res->target || !res->rel_sum || !res->init_sum || !res->init_state_sum || !res->layer_name ||
+        !res->layer_op || !res->layer_rule || !res->layer_in_sum || !res->layer_out_sum) {
+        xai_explain_result_free(res);
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        res->layer_name[i] = strdup(m->nodes[i].name);
+        res->layer_op[i] = strdup(m->nodes[i].op_type);
+        res->layer_rule[i] = "gradient";
+    }
+    return XAI_OK;
+}
+
+static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
+                               float *rel, xai_explain_result *res_out, const char *value_name, float *value_out)
+{
+    xai_explain_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        xai_explain_config_init(&cfg);
+    if (n < 1)
+        XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
+    if ((unsigned)cfg.method >= XAI_METHOD_COUNT)
+        XAI_FAIL(XAI_EINVAL, "unknown method %d", (int)cfg.method);
+    int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel;
+    int value = -1;
+    if (value_name) {
+        value = xai_model_find_value(m, value_name);
+        if (value < 0 || m->vals[value].is_const)
+            XAI_FAIL(XAI_EINVAL, "no activation named '%s' in the model", value_name);
+    }
+    /* ZBox bounds: given, or the min and max over all inputs */
+    float low = cfg.low, high = cfg.high;
+    if (!cfg.have_bounds) {
+        float lo = FLT_MAX, hi = -FLT_MAX;
+        for (int64_t k = 0; k < n * nin; k++) {
+            lo = x[k] < lo ? x[k] : lo;
+            hi = x[k] > hi ? x[k] : hi;
+        }
+        low = lo;
+        high = hi;
+    }
+    xai_rule *rules = NULL;
+    xai_status st = XAI_OK;
+    if (cfg.method == XAI_METHOD_LRP) {
+        rules = calloc((size_t)m->nnodes + 1, sizeof *rules);
+        if (!rules)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        if ((st = resolve_rules(m, &cfg, low, high, rules))) {
+            free(rules);
+            return st;
+        }
+    }
+    if (cfg.target >= 0 && cfg.target >= nc) {
+        free(rules);
+        XAI_FAIL(XAI_EINVAL, "class %d is out of range: the model has %lld outputs", cfg.target, (long long)nc);
+    }
+    xai_explain_result res;
+    if ((st = alloc_result(m, n, &res))) {
+        free(rules);
+        return st;
+    }
+    if (rules)
+        for (int i = 0; i < m->nnodes; i++)
+            res.layer_rule[i] = xai_rule_name(rules[i].kind);
+    int64_t B = cfg.batch > 0 ? cfg.batch : 64;
+    if (B > n)
+        B = n;
+    if (B > 64)
+        B = 64;
+    xai_workspace *ws = NULL;
+    float *xb = NULL, *acc = NULL;
+    if ((st = xai_workspace_new(m, B, &ws)))
+        goto out;
+    xb = malloc(sizeof(float) * (size_t)(B * nin));
+    acc = malloc(sizeof(float) * (size_t)(B * nin));
+    if (!xb || !acc) {
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+        goto out;
+    }
+    ws->bn_fold = cfg.bn == XAI_BN_FOLD;
+    double t0 = now_ms();
+    for (int64_t b0 = 0; b0 < n; b0 += B) {
+        int64_t nb = n - b0 < B ? n - b0 : B;
+        const float *xs = x + b0 * nin;
+        int *tg = res.target + b0;
+        for (int64_t s = 0; s < nb; s++)
+            tg[s] = cfg.target;
+        double tf = now_ms();
+        if ((st = xai_graph_forward(m, ws, nb, xs)))
+            goto out;
+        res.forward_ms += now_ms() - tf;
+        memcpy(res.logits + b0 * nc, ws->val[m->output], sizeof(float) * (size_t)(nb * nc));
+        float *R = rel + b0 * nin;
+        if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT ||
+            cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
+            xai_ws_clear_adj(ws);
+            ws->init_state_rel = res.init_state_sum + b0;
+            if ((st = seed(m, ws, &cfg, tg, res.init_sum + b0)))
+                goto out;
+            sweep_opts so = {rules, res.layer_in_sum + b0 * m->nnodes, res.layer_out_sum + b0 * m->nnodes};
+            if ((st = sweep(m, ws, &so)))
+                goto out;
+            memcpy(R, ws->adj[m->input], sizeof(float) * (size_t)(nb * nin));
+            if (cfg.method == XAI_METHOD_GRADIENT_X_INPUT)
+                for (int64_t k = 0; k < nb * nin; k++)
+                    R[k] *= xs[k];
+            if (value >= 0 && value_out)
+                memcpy(value_out + b0 * m->vals[value].numel, ws->adj[value],
+                       sizeof(float) * (size_t)(nb * m->vals[value].numel));
+        } else {
+            /* SmoothGrad / Integrated Gradients: average gradients over perturbed inputs */
+            int steps = cfg.method == XAI_METHOD_SMOOTHGRAD ? cfg.smooth_n : cfg.ig_steps;
+            if (steps < 1) {
+                st = xai_error_set(XAI_EINVAL, "%s needs at least one step", xai_method_name(cfg.method));
+                goto out;
+            }
+            /* targets from the unperturbed forward */
+            for (int64_t s = 0; s < nb; s++) {
+                if (tg[s] < 0) {
+                    int t = 0;
+                    for (int64_t c = 1; c < nc; c++)
+                        if (ws->val[m->output][s * nc + c] > ws->val[m->output][s * nc + t])
+                            t = (int)c;
+                    tg[s] = t;
+                }
+                res.init_sum[b0 + s] = 1.0;
+            }
+            float *sigma = malloc(sizeof(float) * (size_t)nb);
+            if (!sigma) {
+                st = xai_error_set(XAI_ENOMEM, "out of memory");
+                goto out;
+            }
+            for (int64_t s = 0; s < nb; s++) {
+                float lo = FLT_MAX, hi = -FLT_MAX;
+                for (int64_t k = 0; k < nin; k++) {
+                    lo = xs[s * nin + k] < lo ? xs[s * nin + k] : lo;
+                    hi = xs[s * nin + k] > hi ? xs[s * nin + k] : hi;
+                }
+                sigma[s] = cfg.smooth_sigma * (hi - lo);
+            }
+            uint64_t rng = cfg.seed ^ (0x1234567ull + (uint64_t)b0);
+            memset(acc, 0, sizeof(float) * (size_t)(nb * nin));
+            for (int it = 0; it < steps; it++) {
+                if (cfg.method == XAI_METHOD_SMOOTHGRAD) {
+                    int noisy = it < steps - 1;
+                    for (int64_t s = 0; s < nb; s++)
+                        for (int64_t k = 0; k < nin; k++)
+                            xb[s * nin + k] = xs[s * nin + k] + (noisy ? (float)(sigma[s] * gauss(&rng)) : 0.0f);
+                } else {
+                    float alpha = (float)(it + 1) / (float)steps;
+                    for (int64_t k = 0; k < nb * nin; k++)
+                        xb[k] = alpha * xs[k];
+                }
+                tf = now_ms();
+                if ((st = xai_graph_forward(m, ws, nb, xb))) {
+                    free(sigma);
+                    goto out;
+                }
+                res.forward_ms += now_ms() - tf;
+                xai_ws_clear_adj(ws);
+                int tcopy[64];
+                memcpy(tcopy, tg, sizeof(int) * (size_t)nb);
+                xai_explain_config c1 = cfg;
+                c1.init = XAI_INIT_ONEHOT;
+                if ((st = seed(m, ws, &c1, tcopy, NULL))) {
+                    free(sigma);
+                    goto out;
+                }
+                sweep_opts so = {NULL, NULL, NULL};
+                if ((st = sweep(m, ws, &so))) {
+                    free(sigma);
+                    goto out;
+                }
+                for (int64_t k = 0; k < nb * nin; k++)
+                    acc[k] += ws->adj[m->input][k];
+            }
+            free(sigma);
+            for (int64_t k = 0; k < nb * nin; k++) {
+                R[k] = acc[k] / (float)steps;
+                if (cfg.method == XAI_METHOD_INTEGRATED_GRADIENTS)
+                    R[k] *= xs[k];
+            }
+        }
+        for (int64_t s = 0; s < nb; s++)
+            res.rel_sum[b0 + s] = vsum(R + s * nin, nin);
+    }
+    res.explain_ms = now_ms() - t0;
+out:
+    free(xb);
+    free(acc);
+    xai_workspace_free(ws);
+    free(rules);
+    if (st == XAI_OK && res_out)
+        *res_out = res;
+    else
+        xai_explain_result_free(&res);
+    return st;
+}
+
+xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg, int64_t n, const float *x, float *rel,
+                       xai_explain_result *res)
+{
+    return explain_impl(m, cfg, n, x, rel, res, NULL, NULL);
+}
+
+xai_status xai_explain_value(const xai_model *m, const xai_explain_config *cfg, int64_t n, const float *x,
+                             const char *value_name, float *out, int64_t *numel_per_sample)
+{
+    int v = xai_model_find_value(m, value_name);
+    if (v < 0 || m->vals[v].is_const)
+        XAI_FAIL(XAI_EINVAL, "no activation named '%s' in the model", value_name);
+    if (numel_per_sample)
+        *numel_per_sample = m->vals[v].numel;
+    if (!out)
+        return XAI_OK;
+    float *rel = malloc(sizeof(float) * (size_t)(n * m->vals[m->input].numel));
+    if (!rel)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    xai_status st = explain_impl(m, cfg, n, x, rel, NULL, value_name, out);
+    free(rel);
+    return st;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * conv.c - ONNX Conv, 1-D to 3-D, with strides, pads, auto_pad, dilations and groups.
+ * Forward and the transposed product (input gradient, relevance) run on OpenBLAS
+ * sgemm through im2col / col2im, one sample at a time.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+
+typedef struct {
+    xai_linear lin;           /* must be first */
+    int nsp;                  /* spatial dims 1..3 */
+    int64_t b0, cin, cout, group;
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+    int64_t isp, osp, ksz;    /* spatial sizes and kernel taps */
+    int direct;               /* 1x1, stride 1, no pad: no im2col */
+} conv_attr;
+
+static void im2col(const conv_attr *a, const float *x, float *col)
+{
+    const int64_t ID = a->in[0], IH = a->in[1], IW = a->in[2];
+    const int64_t OD = a->out[0], OH = a->out[1], OW = a->out[2];
+    int64_t row = 0;
+    for (int64_t c = 0; c < a->cin; c++) {
+        const float *xc = x + c * a->isp;
+        for (int64_t kd = 0; kd < a->k[0]; kd++)
+            for (int64_t kh = 0; kh < a->k[1]; kh++)
+                for (int64_t kw = 0; kw < a->k[2]; kw++, row++) {
+                    float *cr = col + row * a->osp;
+                    for (int64_t od = 0; od < OD; od++) {
+                        int64_t id = od * a->s[0] - a->pb[0] + kd * a->d[0];
+                        for (int64_t oh = 0; oh < OH; oh++) {
+                            int64_t ih = oh * a->s[1] - a->pb[1] + kh * a->d[1];
+                            float *dst = cr + (od * OH + oh) * OW;
+                            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                                memset(dst, 0, sizeof(float) * (size_t)OW);
+                                continue;
+                            }
+                            const float *src = xc + (id * IH + ih) * IW;
+                            int64_t off = kw * a->d[2] - a->pb[2];
+                            if (a->s[2] == 1) {
+                                for (int64_t ow = 0; ow < OW; ow++) {
+                                    int64_t iw = ow + off;
+                                    dst[ow] = (iw >= 0 && iw < IW) ? src[iw] : 0.0f;
+                                }
+                            } else {
+                                for (int64_t ow = 0; ow < OW; ow++) {
+                                    int64_t iw = ow * a->s[2] + off;
+                                    dst[ow] = (iw >= 0 && iw < IW) ? src[iw] : 0.0f;
+                                }
+                            }
+                        }
+                    }
+                }
+    }
+}
+
+static void col2im_add(const conv_attr *a, const float *col, float *x)
+{
+    const int64_t ID = a->in[0], IH = a->in[1], IW = a->in[2];
+    const int64_t OD = a->out[0], OH = a->out[1], OW = a->out[2];
+    int64_t row = 0;
+    for (int64_t c = 0; c < a->cin; c++) {
+        float *xc = x + c * a->isp;
+        for (int64_t kd = 0; kd < a->k[0]; kd++)
+            for (int64_t kh = 0; kh < a->k[1]; kh++)
+                for (int64_t kw = 0; kw < a->k[2]; kw++, row++) {
+                    const float *cr = col + row * a->osp;
+                    for (int64_t od = 0; od < OD; od++) {
+                        int64_t id = od * a->s[0] - a->pb[0] + kd * a->d[0];
+                        if (id < 0 || id >= ID)
+                            continue;
+                        for (int64_t oh = 0; oh < OH; oh++) {
+                            int64_t ih = oh * a->s[1] - a->pb[1] + kh * a->d[1];
+                            if (ih < 0 || ih >= IH)
+                                continue;
+                            const float *src = cr + (od * OH + oh) * OW;
+                            float *dst = xc + (id * IH + ih) * IW;
+                            int64_t off = kw * a->d[2] - a->pb[2];
+                            for (int64_t ow = 0; ow < OW; ow++) {
+                                int64_t iw = ow * a->s[2] + off;
+                                if (iw >= 0 && iw < IW)
+                                    dst[iw] += src[ow];
+                            }
+                        }
+                    }
+                }
+    }
+}
+
+static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
+                     float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
+    const int64_t nb = ns * a->b0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xi = x + i * a->cin * a->isp;
+        float *zi = z + i * a->cout * a->osp;
+        const float *col = xi;
+        if (!a->direct) {
+            im2col(a, xi, scratch);
+            col = scratch;
+        }
+        for (int64_t g = 0; g < G; g++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cog, (int)a->osp, (int)kg, 1.0f,
+                        w + g * cog * kg, (int)kg, col + g * kg * a->osp, (int)a->osp, 0.0f,
+                        zi + g * cog * a->osp, (int)a->osp);
+        if (b)
+            for (int64_t c = 0; c < a->cout; c++) {
+                float bc = b[c];
+                float *zc = zi + c * a->osp;
+                for (int64_t k = 0; k < a->osp; k++)
+                    zc[k] += bc;
+            }
+    }
+}
+
+static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
+    const int64_t nb = ns * a->b0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *si = s + i * a->cout * a->osp;
+        float *dxi = dx + i * a->cin * a->isp;
+        float *col = a->direct ? dxi : scratch;
+        for (int64_t g = 0; g < G; g++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)a->osp, (int)cog, 1.0f,
+                        w + g * cog * kg, (int)kg, si + g * cog * a->osp, (int)a->osp, 0.0f,
+                        col + g * kg * a->osp, (int)a->osp);
+        if (!a->direct) {
+            memset(dxi, 0, sizeof(float) * (size_t)(a->cin * a->isp));
+            col2im_add(a, col, dxi);
+        }
+    }
+}
+
+static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    const conv_attr *a = n->attr;
+    (void)m;
+    conv_fwd(n, a->lin.w, a->lin.b, ws->val[n->in[0]], ws->val[n->out[0]], ws->ns,
+             ws->scratch + n->scratch * (size_t)ws->ns);
+    return XAI_OK;
+}
+
+static void conv_destroy(xai_node *n)
+{
+    conv_attr *a = n->attr;
+    if (a)
+        xai_linear_free(&a->lin);
+    free(a);
+}
+
+const xai_op_vtable xai_conv_ops = {"Conv", conv_forward, xai_linear_backward, xai_linear_relevance, conv_destroy};
+
+xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    static const char *const known[] = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", NULL};
+    xai_status st = xai_attr_only(m, np, known);
+    if (st)
+        return st;
+    if (n->nin < 2 || n->in[0] < 0 || n->in[1] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Conv) needs X and W", m->name, n->name);
+    const xai_value *x = &m->vals[n->in[0]], *w = &m->vals[n->in[1]];
+    const xai_value *bv = n->nin > 2 && n->in[2] >= 0 ? &m->vals[n->in[2]] : NULL;
+    if (x->is_const)
+        return xai_node_unsupported(m, n, "X", "a constant input is not supported");
+    if (!w->is_const || w->dtype != DT_F32)
+        return xai_node_unsupported(m, n, "W", "weights must be a float initializer");
+    if (bv && (!bv->is_const || bv->dtype != DT_F32))
+        return xai_node_unsupported(m, n, "B", "bias must be a float initializer");
+    int nsp = x->ndim - 2;
+    if (nsp < 1 || nsp > 3)
+        return xai_node_unsupported(m, n, "X", "input rank %d (only 1-D to 3-D convolutions)", x->ndim);
+    if (w->ndim != x->ndim)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): weight rank %d does not match input rank %d", m->name, n->name,
+                 w->ndim, x->ndim);
+    conv_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    n->is_linear = 1;
+    a->nsp = nsp;
+    a->b0 = x->shape[0];
+    a->cin = x->shape[1];
+    a->cout = w->shape[0];
+    int64_t grp;
+    if ((st = xai_attr_int(m, np, "group", 1, &grp)))
+        return st;
+    if (grp < 1 || a->cin % grp || a->cout % grp || w->shape[1] * grp != a->cin)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): group %lld does not fit %lld input / %lld output channels (W %lld)",
+                 m->name, n->name, (long long)grp, (long long)a->cin, (long long)a->cout, (long long)w->shape[1]);
+    a->group = grp;
+    int64_t ks[3], ss[3], ds[3], ps[6];
+    int nk, nst, nd, np_;
+    if ((st = xai_attr_ints(m, np, "kernel_shape", ks, 3, &nk)) || (st = xai_attr_ints(m, np, "strides", ss, 3, &nst)) ||
+        (st = xai_attr_ints(m, np, "dilations", ds, 3, &nd)) || (st = xai_attr_ints(m, np, "pads", ps, 6, &np_)))
+        return st;
+    if ((nk >= 0 && nk != nsp) || (nst >= 0 && nst != nsp) || (nd >= 0 && nd != nsp) || (np_ >= 0 && np_ != 2 * nsp))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Conv): attribute lengths do not match %d spatial dims", m->name,
+                 n->name, nsp);
+    const char *autopad;
+    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &autopad)))
+        return st;
+    if (strcmp(autopad, "NOTSET") && strcmp(autopad, "VALID") && strcmp(autopad, "SAME_UPPER") &&
+        strcmp(autopad, "SAME_LOWER"))
+        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", autopad);
+    int64_t ospv[3];
+    a->isp = a->osp = a->ksz = 1;
+    for (int i = 0; i < 3; i++) {
+        a->in[i] = a->out[i] = a->k[i] = a->s[i] = a->d[i] = 1;
+        a->pb[i] = 0;
+    }
+    for (int i = 0; i < nsp; i++) {
+        int j = 3 - nsp + i;
+        int64_t in = x->shape[2 + i], k = w->shape[2 + i];
+        if (nk >= 0 && ks[i] != k)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): kernel_shape does not match W", m->name, n->name);
+        int64_t s = nst >= 0 ? ss[i] : 1, d = nd >= 0 ? ds[i] : 1;
+        int64_t pb = np_ >= 0 ? ps[i] : 0, pe = np_ >= 0 ? ps[i + nsp] : 0;
+        if (s < 1 || d < 1 || pb < 0 || pe < 0 || k < 1)
+            return xai_node_unsupported(m, n, s < 1 ? "strides" : d < 1 ? "dilations" : "pads",
+                                        "non-positive stride/dilation or negative pad");
+        if (strcmp(autopad, "VALID") == 0) {
+            pb = pe = 0;
+        } else if (strncmp(autopad, "SAME", 4) == 0) {
+            int64_t o = (in + s - 1) / s;
+            int64_t tot = (o - 1) * s + (k - 1) * d + 1 - in;
+            if (tot < 0)
+                tot = 0;
+            pb = autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
+            pe = tot - pb;
+        }
+        int64_t o = (in + pb + pe - d * (k - 1) - 1) / s + 1;
+        if (in + pb + pe - d * (k - 1) - 1 < 0 || o < 1)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): kernel %lld (dilation %lld) does not fit input %lld", m->name,
+                     n->name, (long long)k, (long long)d, (long long)in);
+        a->in[j] = in;
+        a->out[j] = o;
+        a->k[j] = k;
+        a->s[j] = s;
+        a->d[j] = d;
+        a->pb[j] = pb;
+        ospv[i] = o;
+        a->isp *= in;
+        a->osp *= o;
+        a->ksz *= k;
+    }
+    if (bv && bv->numel != a->cout)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): bias has %lld values for %lld channels", m->name, n->name,
+                 (long long)bv->numel, (long long)a->cout);
+    a->direct = a->ksz == 1;
+    for (int i = 0; i < 3; i++)
+        if (a->s[i] != 1 || a->pb[i] != 0 || a->in[i] != a->out[i])
+            a->direct = 0;
+    xai_value *y = &m->vals[n->out[0]];
+    y->ndim = x->ndim;
+    y->shape[0] = a->b0;
+    y->shape[1] = a->cout;
+    for (int i = 0; i < nsp; i++)
+        y->shape[2 + i] = ospv[i];
+    y->numel = a->b0 * a->cout * a->osp;
+    a->lin.in_numel = x->numel;
+    a->lin.out_numel = y->numel;
+    a->lin.wlen = w->numel;
+    a->lin.nout_ch = a->cout;
+    a->lin.ch_inner = a->osp;
+    a->lin.w = w->f;
+    a->lin.b = bv ? bv->f : NULL;
+    a->lin.fwd = conv_fwd;
+    a->lin.vjp = conv_vjp;
+    n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
+    n->scratch_fixed = a->direct ? 0 : (size_t)(a->cin * a->ksz * a->osp);
+    return XAI_OK;
+}

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * linear.c - LRP rules for linear layers (Conv, Gemm/MatMul), written once over the
+ * layer's forward (z = Wx + b) and vector-Jacobian product (dx = W^T s).
+ * Conventions (stabilizer z + eps*sgn(z) with sgn(0)=+1, bias in every denominator,
+ * Flat over in-bounds taps, ZBox with cancelling bias, Gamma gated by the sign of
+ * the unmodified z) follow Zennit, see docs/lrp-rules.md.
+ * Refs: Bach et al. 2015 (epsilon, alpha-beta); Montavon et al. 2017 (z+, z^B);
+ * Montavon et al. 2019 (gamma); Lapuschkin et al. 2019 (flat); Arras et al. 2017
+ * (bias factor).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+
+xai_linear *xai_node_linear(const xai_node *n)
+{
+    return n->is_linear ? (xai_linear *)n->attr : NULL;
+}
+
+void xai_linear_free(xai_linear *l)
+{
+    for (int f = 0; f < 2; f++)
+        for (int k = 0; k < LW_COUNT; k++) {
+            free(l->cw[f][k]);
+            free(l->cb[f][k]);
+        }
+    free(l->fw);
+    free(l->fb);
+    free(l->flat_count);
+}
+
+void xai_linear_fold_bn(xai_model *m, xai_node *lin, const xai_node *bn)
+{
+    (void)m;
+    xai_linear *L = xai_node_linear(lin);
+    const xai_bn_attr *a = bn->attr;
+    if (!L || !a || a->nch != L->nout_ch)
+        return;
+    L->fw = malloc(sizeof(float) * (size_t)L->wlen);
+    L->fb = malloc(sizeof(float) * (size_t)L->nout_ch);
+    if (!L->fw || !L->fb) {
+        free(L->fw);
+        free(L->fb);
+        L->fw = L->fb = NULL;
+        return;
+    }
+    int64_t blk = L->wlen / L->nout_ch;
+    for (int64_t c = 0; c < L->nout_ch; c++) {
+        for (int64_t k = 0; k < blk; k++)
+            L->fw[c * blk + k] = L->w[c * blk + k] * a->scale[c];
+        L->fb[c] = (L->b ? L->b[c] : 0.0f) * a->scale[c] + a->shift[c];
+    }
+}
+
+/* Effective weights: folded when asked for and available. */
+static void eff(const xai_linear *L, int fold, const float **w, const float **b)
+{
+    if (fold && L->fw) {
+        *w = L->fw;
+        *b = L->fb;
+    } else {
+        *w = L->w;
+        *b = L->b;
+    }
+}
+
+/* Lazily built modified weights (W+, W-, W^2, ones, W+gW+, W+gW-) and biases. */
+static xai_status modw(const xai_linear *Lc, int fold, int kind, float gamma, const float **w, const float **b)
+{
+    xai_linear *L = (xai_linear *)Lc;
+    int f = (fold && L->fw) ? 1 : 0;
+    const float *w0, *b0;
+    eff(L, f, &w0, &b0);
+    if (kind == LW_W) {
+        *w = w0;
+        *b = b0;
+        return XAI_OK;
+    }
+    if ((kind == LW_WUP || kind == LW_WDN) && L->cw[f][kind] && L->cgamma[f] != gamma) {
+        free(L->cw[f][LW_WUP]);
+        free(L->cw[f][LW_WDN]);
+        free(L->cb[f][LW_WUP]);
+        free(L->cb[f][LW_WDN]);
+        L->cw[f][LW_WUP] = L->cw[f][LW_WDN] = L->cb[f][LW_WUP] = L->cb[f][LW_WDN] = NULL;
+    }
+    if (!L->cw[f][kind]) {
+        float *nw = malloc(sizeof(float) * (size_t)L->wlen);
+        float *nb = malloc(sizeof(float) * (size_t)L->nout_ch);
+        if (!nw || !nb) {
+            free(nw);
+            free(nb);
+            XAI_FAIL(XAI_ENOMEM, "out of memory for modified weights");
+        }
+        for (int64_t k = 0; k < L->wlen; k++) {
+            float v = w0[k];
+            switch (kind) {
+            case LW_WP: nw[k] = v > 0 ? v : 0; break;
+            case LW_WN: nw[k] = v < 0 ? v : 0; break;
+            case LW_WSQ: nw[k] = v * v; break;
+            case LW_ONES: nw[k] = 1.0f; break;
+            case LW_WUP: nw[k] = v + gamma * (v > 0 ? v : 0); break;
+            default: nw[k] = v + gamma * (v < 0 ? v : 0); break;
+            }
+        }
+        for (int64_t c = 0; c < L->nout_ch; c++) {
+            float v = b0 ? b0[c] : 0.0f;
+            switch (kind) {
+            case LW_WP: nb[c] = v > 0 ? v : 0; break;
+            case LW_WN: nb[c] = v < 0 ? v : 0; break;
+            case LW_WSQ: nb[c] = v * v; break;
+            case LW_ONES: nb[c] = 0.0f; break;
+            case LW_WUP: nb[c] = v + gamma * (v > 0 ? v : 0); break;
+            default: nb[c] = v + gamma * (v < 0 ? v : 0); break;
+            }
+        }
+        L->cw[f][kind] = nw;
+        L->cb[f][kind] = nb;
+        if (kind == LW_WUP || kind == LW_WDN)
+            L->cgamma[f] = gamma;
+    }
+    *w = L->cw[f][kind];
+    *b = L->cb[f][kind];
+    return XAI_OK;
+}
+
+/* In-bounds tap counts per output element (Flat's denominator), computed once. */
+static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *scratch_in, float *scratch)
+{
+    xai_linear *L = (xai_linear *)Lc;
+    if (L->flat_count)
+        return XAI_OK;
+    const float *ones, *nob;
+    xai_status st = modw(L, 0, LW_ONES, 0, &ones, &nob);
+    if (st)
+        return st;
+    float *c = malloc(sizeof(float) * (size_t)L->out_numel);
+    if (!c)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    for (int64_t k = 0; k < L->in_numel; k++)
+        scratch_in[k] = 1.0f;
+    L->fwd(n, ones, NULL, scratch_in, c, 1, scratch);
+    L->flat_count = c;
+    return XAI_OK;
+}
+
+static void split_sign(const float *x, float *xp, float *xn, int64_t n, int *has_neg)
+{
+    int neg = 0;
+    for (int64_t k = 0; k < n; k++) {
+        float v = x[k];
+        xp[k] = v > 0 ? v : 0;
+        xn[k] = v < 0 ? v : 0;
+        neg |= v < 0;
+    }
+    *has_neg = neg;
+}
+
+static void add_into(float *z, const float *t, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        z[k] += t[k];
+}
+
+xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    const xai_linear *L = xai_node_linear(n);
+    int xi = n->in[0];
+    if (vconst(m, xi))
+        return XAI_OK;
+    int64_t N_in = L->in_numel * ws->ns;
+    float *dx = ws->scratch;
+    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+    L->vjp(n, L->w, ws->adj[n->out[0]], dx, ws->ns, inner);
+    add_into(ws->adj[xi], dx, N_in);
+    return XAI_OK;
+}
+
+xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
+{
+    const xai_linear *L = xai_node_linear(n);
+    int xi = n->in[0];
+    if (r->kind == XAI_RULE_GRADIENT) {
+        /* plain gradient with the effective weights */
+        if (vconst(m, xi))
+            return XAI_OK;
+        const float *w, *b;
+        eff(L, ws->bn_fold, &w, &b);
+        float *dx = ws->scratch;
+        float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+        L->vjp(n, w, ws->adj[n->out[0]], dx, ws->ns, inner);
+        add_into(ws->adj[xi], dx, L->in_numel * ws->ns);
+        return XAI_OK;
+    }
+    if (vconst(m, xi))
+        return XAI_OK;
+    int64_t ns = ws->ns, nin = L->in_numel, nout = L->out_numel;
+    int64_t N_in = nin * ns, N_out = nout * ns;
+    const float *x = ws->val[xi];
+    const float *R = ws->adj[n->out[0]];
+    float *Rin = ws->adj[xi];
+    float *xp = ws->scratch, *xn = xp + N_in, *dx = xn + N_in;
+    float *z1 = dx + N_in, *z2 = z1 + N_out, *s1 = z2 + N_out, *s2 = s1 + N_out;
+    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ns);
+    int fold = ws->bn_fold;
+    const float stab = r->stabilizer;
+    const float *w, *b, *wp, *bp, *wn, *bn_;
+    xai_status st;
+    int has_neg;
+
+    switch (r->kind) {
+    case XAI_RULE_EPSILON: {
+        eff(L, fold, &w, &b);
+        if (!(fold && L->fw))
+            memcpy(z1, ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
+        else
+            L->fwd(n, w, b, x, z1, ns, inner);
+        const float eps = r->epsilon;
+        for (int64_t k = 0; k < N_out; k++)
+            s1[k] = R[k] / xai_stab(z1[k], eps);
+        L->vjp(n, w, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += x[k] * dx[k];
+        if (r->bias_factor != 0.0f) {
+            /* Arras et al.: a share beta*(b_j + eps*sgn z_j)/N_j of each output's relevance
+               goes evenly to its N_j in-bounds inputs */
+            if ((st = flat_counts(n, L, xp, inner)))
+                return st;
+            for (int64_t k = 0; k < N_out; k++) {
+                int64_t kk = k % nout;
+                int64_t c = (kk / L->ch_inner) % L->nout_ch;
+                float bj = b ? b[c] : 0.0f;
+                float cnt = L->flat_count[kk];
+                float e = z1[k] >= 0 ? eps : -eps;
+                s2[k] = cnt > 0 ? r->bias_factor * (bj + e) * s1[k] / cnt : 0.0f;
+            }
+            const float *ones, *nob;
+            if ((st = modw(L, 0, LW_ONES, 0, &ones, &nob)))
+                return st;
+            L->vjp(n, ones, s2, dx, ns, inner);
+            add_into(Rin, dx, N_in);
+        }
+        return XAI_OK;
+    }
+    case XAI_RULE_ZPLUS:
+    case XAI_RULE_ALPHABETA: {
+        if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
+            return st;
+        split_sign(x, xp, xn, N_in, &has_neg);
+        /* positive part: z+ = W+ x+ + W- x- + b+ */
+        L->fwd(n, wp, bp, xp, z1, ns, inner);
+        if (has_neg) {
+            L->fwd(n, wn, NULL, xn, z2, ns, inner);
+            add_into(z1, z2, N_out);
+        }
+        float alpha = r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
+        for (int64_t k = 0; k < N_out; k++)
+            s1[k] = R[k] / xai_stab(z1[k], stab);
+        L->vjp(n, wp, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += alpha * xp[k] * dx[k];
+        if (has_neg) {
+            L->vjp(n, wn, s1, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] += alpha * xn[k] * dx[k];
+        }
+        if (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f)
+            return XAI_OK;
+        /* negative part: z- = W- x+ + W+ x- + b- */
+        L->fwd(n, wn, bn_, xp, z1, ns, inner);
+        if (has_neg) {
+            L->fwd(n, wp, NULL, xn, z2, ns, inner);
+            add_into(z1, z2, N_out);
+        }
+        for (int64_t k = 0; k < N_out; k++)
+            s1[k] = R[k] / xai_stab(z1[k], stab);
+        L->vjp(n, wn, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] -= r->beta * xp[k] * dx[k];
+        if (has_neg) {
+            L->vjp(n, wp, s1, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] -= r->beta * xn[k] * dx[k];
+        }
+        return XAI_OK;
+    }
+    case XAI_RULE_GAMMA: {
+        const float *wu, *bu, *wd, *bd;
+        if ((st = modw(L, fold, LW_WUP, r->gamma, &wu, &bu)) || (st = modw(L, fold, LW_WDN, r->gamma, &wd, &bd)))
+            return st;
+        eff(L, fold, &w, &b);
+        split_sign(x, xp, xn, N_in, &has_neg);
+        /* the unmodified z decides which branch an output uses */
+        float *z0 = s2;
+        if (!(fold && L->fw))
+            memcpy(z0, ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
+        else
+            L->fwd(n, w, b, x, z0, ns, inner);
+        /* zp = Wup x+ + Wdn x- + bup */
+        L->fwd(n, wu, bu, xp, z1, ns, inner);
+        if (has_neg) {
+            L->fwd(n, wd, NULL, xn, s1, ns, inner);
+            add_into(z1, s1, N_out);
+        }
+        /* zn = Wdn x+ + Wup x- + bdn */
+        L->fwd(n, wd, bd, xp, z2, ns, inner);
+        if (has_neg) {
+            L->fwd(n, wu, NULL, xn, s1, ns, inner);
+            add_into(z2, s1, N_out);
+        }
+        for (int64_t k = 0; k < N_out; k++) {
+            float zz = z0[k];
+            z1[k] = zz > 0 ? R[k] / xai_stab(z1[k], stab) : 0.0f; /* sp */
+            z2[k] = zz < 0 ? R[k] / xai_stab(z2[k], stab) : 0.0f; /* sn */
+        }
+        /* x+ (Wup^T sp + Wdn^T sn) + x- (Wdn^T sp + Wup^T sn) */
+        L->vjp(n, wu, z1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += xp[k] * dx[k];
+        L->vjp(n, wd, z2, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += xp[k] * dx[k];
+        if (has_neg) {
+            L->vjp(n, wd, z1, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] += xn[k] * dx[k];
+            L->vjp(n, wu, z2, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] += xn[k] * dx[k];
+        }
+        return XAI_OK;
+    }
+    case XAI_RULE_ZBOX: {
+        if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
+            return st;
+        eff(L, fold, &w, &b);
+        /* z = W x - W+ l - W- h; the biases cancel */
+        L->fwd(n, w, NULL, x, z1, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            xp[k] = r->low;
+        L->fwd(n, wp, NULL, xp, z2, ns, inner);
+        for (int64_t k = 0; k < N_out; k++)
+            z1[k] -= z2[k];
+        for (int64_t k = 0; k < N_in; k++)
+            xp[k] = r->high;
+        L->fwd(n, wn, NULL, xp, z2, ns, inner);
+        for (int64_t k = 0; k < N_out; k++)
+            s1[k] = R[k] / xai_stab(z1[k] - z2[k], stab);
+        L->vjp(n, w, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += x[k] * dx[k];
+        L->vjp(n, wp, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] -= r->low * dx[k];
+        L->vjp(n, wn, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] -= r->high * dx[k];
+        return XAI_OK;
+    }
+    case XAI_RULE_FLAT:
+    case XAI_RULE_WSQUARE: {
+        const float *wm, *bm;
+        if (r->kind == XAI_RULE_FLAT) {
+            if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
+                return st;
+            for (int64_t k = 0; k < N_out; k++)
+                s1[k] = R[k] / xai_stab(L->flat_count[k % nout], stab);
+        } else {
+            if ((st = modw(L, fold, LW_WSQ, 0, &wm, &bm)))
+                return st;
+            for (int64_t k = 0; k < nin; k++)
+                xp[k] = 1.0f;
+            L->fwd(n, wm, bm, xp, z1, 1, inner);
+            for (int64_t k = 0; k < N_out; k++)
+                s1[k] = R[k] / xai_stab(z1[k % nout], stab);
+        }
+        L->vjp(n, wm, s1, dx, ns, inner);
+        add_into(Rin, dx, N_in);
+        return XAI_OK;
+    }
+    case XAI_RULE_PASS:
+        if (nin != nout)
+            return xai_error_set(XAI_EINVAL, "rule pass on node '%s' (%s): input and output sizes differ", n->name,
+                                 n->op_type);
+        add_into(Rin, R, N_in);
+        return XAI_OK;
+    default:
+        return xai_error_set(XAI_EINVAL, "rule %s cannot be used on node '%s' (%s)", xai_rule_name(r->kind), n->name,
+                             n->op_type);
+    }
+}

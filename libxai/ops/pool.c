@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * pool.c - MaxPool, AveragePool (1-D to 3-D, pads, ceil_mode, count_include_pad) and
+ * GlobalAveragePool. LRP: MaxPool is winner-take-all (first maximum in row-major window
+ * order wins, overlapping windows accumulate); average pools use the Norm rule
+ * R_i = x_i * sum_j R_j / (k_j * stab(mean_j)) with k_j the divisor of output j.
+ */
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+
+typedef struct {
+    int max;                  /* MaxPool (1) or average (0) */
+    int64_t planes;           /* B0 * C */
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    int64_t isp, osp;
+    int include_pad;
+    int64_t *win;             /* MaxPool: per output, number of cells; avg: unused */
+    float *div;               /* avg: divisor per output position */
+} pool_attr;
+
+/* Visit the in-bounds cells of output position o (row-major window order). */
+#define FOR_WINDOW(a, o, IDX, BODY)                                                              \
+    do {                                                                                         \
+        int64_t o2_ = (o) % (a)->out[2], o1_ = ((o) / (a)->out[2]) % (a)->out[1],                \
+                o0_ = (o) / ((a)->out[2] * (a)->out[1]);                                         \
+        for (int64_t k0_ = 0; k0_ < (a)->k[0]; k0_++) {                                          \
+            int64_t i0_ = o0_ * (a)->s[0] - (a)->pb[0] + k0_ * (a)->d[0];                        \
+            if (i0_ < 0 || i0_ >= (a)->in[0])                                                    \
+                continue;                                                                        \
+            for (int64_t k1_ = 0; k1_ < (a)->k[1]; k1_++) {                                      \
+                int64_t i1_ = o1_ * (a)->s[1] - (a)->pb[1] + k1_ * (a)->d[1];                    \
+                if (i1_ < 0 || i1_ >= (a)->in[1])                                                \
+                    continue;                                                                    \
+                for (int64_t k2_ = 0; k2_ < (a)->k[2]; k2_++) {                                  \
+                    int64_t i2_ = o2_ * (a)->s[2] - (a)->pb[2] + k2_ * (a)->d[2];                \
+                    if (i2_ < 0 || i2_ >= (a)->in[2])                                            \
+                        continue;                                                                \
+                    int64_t IDX = (i0_ * (a)->in[1] + i1_) * (a)->in[2] + i2_;                   \
+                    BODY;                                                                        \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
+
+static int64_t argmax_of(const pool_attr *a, const float *x, int64_t o)
+{
+    int64_t best = -1;
+    float bv = -FLT_MAX;
+    FOR_WINDOW(a, o, idx, {
+        if (best < 0 || x[idx] > bv) {
+            bv = x[idx];
+            best = idx;
+        }
+    });
+    return best;
+}
+
+static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    const pool_attr *a = n->attr;
+    (void)m;
+    int64_t P = a->planes * ws->ns;
+    const float *x = ws->val[n->in[0]];
+    float *y = ws->val[n->out[0]];
+    for (int64_t p = 0; p < P; p++) {
+        const float *xp = x + p * a->isp;
+        float *yp = y + p * a->osp;
+        for (int64_t o = 0; o < a->osp; o++) {
+            if (a->max) {
+                int64_t i = argmax_of(a, xp, o);
+                yp[o] = i >= 0 ? xp[i] : 0.0f;
+            } else {
+                float s = 0;
+                FOR_WINDOW(a, o, idx, s += xp[idx]);
+                yp[o] = s / a->div[o];
+            }
+        }
+    }
+    return XAI_OK;
+}
+
+/* Gradient (mode 0) or relevance (mode 1: WTA for max, Norm for average). */
+static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace *ws, int lrp, float stab)
+{
+    const pool_attr *a = n->attr;
+    (void)m;
+    int64_t P = a->planes * ws->ns;
+    const float *x = ws->val[n->in[0]];
+    const float *y = ws->val[n->out[0]];
+    const float *g = ws->adj[n->out[0]];
+    float *dx = ws->adj[n->in[0]];
+    for (int64_t p = 0; p < P; p++) {
+        const float *xp = x + p * a->isp;
+        float *dp = dx + p * a->isp;
+        const float *gp = g + p * a->osp, *yp = y + p * a->osp;
+        for (int64_t o = 0; o < a->osp; o++) {
+            if (gp[o] == 0.0f)
+                continue;
+            if (a->max) {
+                int64_t i = argmax_of(a, xp, o);
+                if (i >= 0)
+                    dp[i] += gp[o];
+            } else if (!lrp) {
+                float v = gp[o] / a->div[o];
+                FOR_WINDOW(a, o, idx, dp[idx] += v);
+            } else {
+                float v = gp[o] / (a->div[o] * xai_stab(yp[o], stab));
+                FOR_WINDOW(a, o, idx, dp[idx] += xp[idx] * v);
+            }
+        }
+    }
+    return XAI_OK;
+}
+
+static xai_status pool_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    return pool_back(m, n, ws, 0, 0);
+}
+
+static xai_status pool_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
+{
+    if (r->kind == XAI_RULE_GRADIENT)
+        return pool_back(m, n, ws, 0, 0);
+    if (r->kind == XAI_RULE_PASS) {
+        const pool_attr *a = n->attr;
+        if (a->isp != a->osp)
+            return xai_error_set(XAI_EINVAL, "rule pass on pool '%s' changes the size", n->name);
+        float *dx = ws->adj[n->in[0]];
+        const float *g = ws->adj[n->out[0]];
+        for (int64_t k = 0; k < a->planes * a->isp * ws->ns; k++)
+            dx[k] += g[k];
+        return XAI_OK;
+    }
+    return pool_back(m, n, ws, 1, r->stabilizer);
+}
+
+static void pool_destroy(xai_node *n)
+{
+    pool_attr *a = n->attr;
+    if (a)
+        free(a->div);
+    free(a);
+}
+
+const xai_op_vtable xai_pool_ops = {"Pool", pool_forward, pool_backward, pool_relevance, pool_destroy};
+
+static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xai_value *x, int nsp)
+{
+    xai_value *y = &m->vals[n->out[0]];
+    a->planes = x->shape[0] * x->shape[1];
+    a->isp = a->osp = 1;
+    for (int i = 0; i < 3; i++) {
+        a->isp *= a->in[i];
+        a->osp *= a->out[i];
+    }
+    y->ndim = x->ndim;
+    y->shape[0] = x->shape[0];
+    y->shape[1] = x->shape[1];
+    for (int i = 0; i < nsp; i++)
+        y->shape[2 + i] = a->out[3 - nsp + i];
+    y->numel = a->planes * a->osp;
+    if (!a->max) {
+        a->div = malloc(sizeof(float) * (size_t)a->osp);
+        if (!a->div)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        for (int64_t o = 0; o < a->osp; o++) {
+            int64_t oc[3] = {o / (a->out[1] * a->out[2]), (o / a->out[2]) % a->out[1], o % a->out[2]};
+            int64_t cnt = 1;
+            for (int i = 0; i < 3; i++) {
+                int64_t st = oc[i] * a->s[i] - a->pb[i];
+                int64_t en;
+                if (a->include_pad) {
+                    en = st + a->k[i];
+                    if (en > a->in[i] + a->pe[i])
+                        en = a->in[i] + a->pe[i];
+                } else {
+                    en = st + a->k[i];
+                    if (en > a->in[i])
+                        en = a->in[i];
+                    if (st < 0)
+                        st = 0;
+                }
+                cnt *= en - st > 0 ? en - st : 1;
+            }
+            a->div[o] = (float)cnt;
+        }
+    }
+    return XAI_OK;
+}
+
+xai_status xai_pool_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    static const char *const known_max[] = {"kernel_shape", "strides", "pads", "dilations", "ceil_mode",
+                                            "auto_pad", "storage_order", NULL};
+    static const char *const known_avg[] = {"kernel_shape", "strides", "pads", "ceil_mode", "auto_pad",
+                                            "count_include_pad", "dilations", NULL};
+    int ismax = n->kind == K_MAXPOOL;
+    xai_status st = xai_attr_only(m, np, ismax ? known_max : known_avg);
+    if (st)
+        return st;
+    if (n->in[0] < 0 || m->vals[n->in[0]].is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) needs an activation input", m->name, n->name, n->op_type);
+    if (n->nout > 1 && n->out[1] >= 0)
+        return xai_node_unsupported(m, n, "Indices", "the Indices output is not supported");
+    const xai_value *x = &m->vals[n->in[0]];
+    int nsp = x->ndim - 2;
+    if (nsp < 1 || nsp > 3)
+        return xai_node_unsupported(m, n, "X", "input rank %d (only 1-D to 3-D pooling)", x->ndim);
+    int64_t ks[3], ss[3], ds[3], ps[6], ceil_mode, cip, so;
+    int nk, ns_, nd, np_;
+    if ((st = xai_attr_ints(m, np, "kernel_shape", ks, 3, &nk)) || (st = xai_attr_ints(m, np, "strides", ss, 3, &ns_)) ||
+        (st = xai_attr_ints(m, np, "dilations", ds, 3, &nd)) || (st = xai_attr_ints(m, np, "pads", ps, 6, &np_)) ||
+        (st = xai_attr_int(m, np, "ceil_mode", 0, &ceil_mode)) ||
+        (st = xai_attr_int(m, np, "count_include_pad", 0, &cip)) ||
+        (st = xai_attr_int(m, np, "storage_order", 0, &so)))
+        return st;
+    if (nk != nsp || (ns_ >= 0 && ns_ != nsp) || (nd >= 0 && nd != nsp) || (np_ >= 0 && np_ != 2 * nsp))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): kernel_shape/strides/pads do not match %d spatial dims", m->name,
+                 n->name, n->op_type, nsp);
+    if (so != 0)
+        return xai_node_unsupported(m, n, "storage_order", "value %lld", (long long)so);
+    const char *autopad;
+    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &autopad)))
+        return st;
+    if (strcmp(autopad, "NOTSET") && strcmp(autopad, "VALID") && strcmp(autopad, "SAME_UPPER") &&
+        strcmp(autopad, "SAME_LOWER"))
+        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", autopad);
+    pool_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    a->max = ismax;
+    a->include_pad = cip != 0;
+    for (int i = 0; i < 3; i++) {
+        a->in[i] = a->out[i] = a->k[i] = a->s[i] = a->d[i] = 1;
+        a->pb[i] = a->pe[i] = 0;
+    }
+    for (int i = 0; i < nsp; i++) {
+        int j = 3 - nsp + i;
+        int64_t in = x->shape[2 + i], k = ks[i], s = ns_ >= 0 ? ss[i] : 1, d = nd >= 0 ? ds[i] : 1;
+        int64_t pb = np_ >= 0 ? ps[i] : 0, pe = np_ >= 0 ? ps[i + nsp] : 0;
+        if (k < 1 || s < 1 || d < 1 || pb < 0 || pe < 0)
+            return xai_node_unsupported(m, n, k < 1 ? "kernel_shape" : s < 1 ? "strides" : d < 1 ? "dilations" : "pads",
+                                        "non-positive value");
+        if (!ismax && d != 1)
+            return xai_node_unsupported(m, n, "dilations", "dilated average pooling");
+        int64_t ext = (k - 1) * d + 1;
+        int64_t o;
+        if (strcmp(autopad, "VALID") == 0) {
+            pb = pe = 0;
+            o = (in - ext) / s + 1;
+        } else if (strncmp(autopad, "SAME", 4) == 0) {
+            o = (in + s - 1) / s;
+            int64_t tot = (o - 1) * s + ext - in;
+            if (tot < 0)
+                tot = 0;
+            pb = autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
+            pe = tot - pb;
+        } else {
+            int64_t span = in + pb + pe - ext;
+            if (span < 0)
+                XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): window %lld larger than the padded input %lld", m->name,
+                         n->name, n->op_type, (long long)ext, (long long)(in + pb + pe));
+            o = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
+            if (ceil_mode && (o - 1) * s >= in + pb)
+                o--;
+        }
+        if (o < 1)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): empty output", m->name, n->name, n->op_type);
+        a->in[j] = in;
+        a->out[j] = o;
+        a->k[j] = k;
+        a->s[j] = s;
+        a->d[j] = d;
+        a->pb[j] = pb;
+        a->pe[j] = pe;
+    }
+    return setup_common(m, n, a, x, nsp);
+}
+
+xai_status xai_gap_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    static const char *const known[] = {NULL};
+    xai_status st = xai_attr_only(m, np, known);
+    if (st)
+        return st;
+    if (n->in[0] < 0 || m->vals[n->in[0]].is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (GlobalAveragePool) needs an activation input", m->name, n->name);
+    const xai_value *x = &m->vals[n->in[0]];
+    int nsp = x->ndim - 2;
+    if (nsp < 1 || nsp > 3)
+        return xai_node_unsupported(m, n, "X", "input rank %d", x->ndim);
+    pool_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    for (int i = 0; i < 3; i++) {
+        a->in[i] = a->k[i] = 1;
+        a->out[i] = a->s[i] = a->d[i] = 1;
+    }
+    for (int i = 0; i < nsp; i++) {
+        int j = 3 - nsp + i;
+        a->in[j] = a->k[j] = x->shape[2 + i];
+    }
+    a->include_pad = 1;
+    return setup_common(m, n, a, x, nsp);
+}
