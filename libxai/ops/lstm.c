@@ -1,21 +1,608 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * lstm.c - ONNX LSTM. Forward and Arras et al.'s LRP-all are the subject of the LSTM
- * work item; until they land, loading a model with an LSTM node fails cleanly.
+ * lstm.c - ONNX LSTM (opset 7/14 semantics): forward for directions forward, reverse and
+ * bidirectional, layout 0 and 1, optional constant sequence_lens and optional initial
+ * states; backward (BPTT) for the gradient baselines; and Arras et al.'s LRP-all
+ * (epsilon rule with bias factor on every linear split, signal-take-all at the gates,
+ * forget path as a carried relevance), as written in docs/lrp-rules.md.
+ * Gate order in W, R and each half of B is i, o, f, c (ONNX operator spec, "LSTM").
+ * Refs: Hochreiter & Schmidhuber 1997; Arras et al. 2017, "Explaining recurrent neural
+ * network predictions in sentiment analysis" (WASSA).
+ *
+ * Nothing is kept between calls: backward and relevance recompute the forward pass into
+ * the scratch buffer (states are cheap to recompute, and later nodes overwrite scratch).
  */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "graph-int.h"
+
+#define LSTM_MAX_SCRATCH ((int64_t)1 << 28) /* floats per stack element */
+
+typedef struct {
+    int64_t T, B, D, H, ndir;
+    int layout;
+    int reverse;          /* direction == "reverse" (only with ndir == 1) */
+    const float *W, *R;   /* [ndir][4H][D], [ndir][4H][H] (model constants) */
+    float *bias;          /* [ndir][4H] = Wb + Rb, owned */
+    int64_t *len;         /* [B] sequence lengths, owned, or NULL (all T) */
+    size_t rec;           /* floats per stored step record: i,o,f,g (4H), a (H), c (H), h (H) */
+} lstm_attr;
+
+enum { IN_X, IN_W, IN_R, IN_B, IN_LEN, IN_H0, IN_C0, IN_P };
+
+static inline int dir_rev(const lstm_attr *a, int64_t d)
+{
+    return a->reverse || d == 1;
+}
+
+static inline int step_valid(const lstm_attr *a, int64_t t, int64_t b)
+{
+    return !a->len || t < a->len[b];
+}
+
+static inline int64_t x_off(const lstm_attr *a, int64_t t, int64_t b)
+{
+    return (a->layout ? b * a->T + t : t * a->B + b) * a->D;
+}
+
+static inline int64_t y_off(const lstm_attr *a, int64_t t, int64_t d, int64_t b)
+{
+    return (a->layout ? (b * a->T + t) * a->ndir + d : (t * a->ndir + d) * a->B + b) * a->H;
+}
+
+static inline int64_t st_off(const lstm_attr *a, int64_t d, int64_t b)
+{
+    return (a->layout ? b * a->ndir + d : d * a->B + b) * a->H;
+}
+
+static inline float sigm(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* initial state (which: IN_H0 / IN_C0) of direction d, row r = s*B + b; NULL = zeros */
+static const float *init_state(const xai_model *m, const xai_node *n, const xai_workspace *ws, int which,
+                               int64_t d, int64_t r)
+{
+    const lstm_attr *a = n->attr;
+    int v = n->nin > which ? n->in[which] : -1;
+    if (v < 0)
+        return NULL;
+    int64_t s = r / a->B, b = r % a->B;
+    const float *base = vconst(m, v) ? ws->val[v] : ws->val[v] + s * vnumel(m, v);
+    return base + st_off(a, d, b);
+}
+
+/* record of direction d, time t, row r in the store */
+static inline float *rec_at(const lstm_attr *a, float *store, int64_t nr, int64_t d, int64_t t, int64_t r)
+{
+    return store + ((size_t)(d * a->T + t) * (size_t)nr + (size_t)r) * a->rec;
+}
+
+/* the record of the step processed before (d, t, r), or NULL when that is the initial state */
+static inline float *rec_prev(const lstm_attr *a, float *store, int64_t nr, int64_t d, int64_t t, int64_t r)
+{
+    int64_t b = r % a->B;
+    if (dir_rev(a, d)) {
+        int64_t L = a->len ? a->len[b] : a->T;
+        return t + 1 < L ? rec_at(a, store, nr, d, t + 1, r) : NULL;
+    }
+    return t > 0 ? rec_at(a, store, nr, d, t - 1, r) : NULL;
+}
+
+typedef struct {
+    float *store, *xt, *z, *hp, *cp, *dh, *dc, *tmp, *p, *dxt;
+} lstm_bufs;
+
+static void bufs_split(const lstm_attr *a, float *scr, int64_t nr, lstm_bufs *bf)
+{
+    size_t H = (size_t)a->H, D = (size_t)a->D, R = (size_t)nr;
+    bf->store = scr;
+    float *w = scr + (size_t)(a->ndir * a->T) * R * a->rec;
+    bf->xt = w;
+    w += R * D;
+    bf->dxt = w;
+    w += R * D;
+    bf->z = w;
+    w += R * 4 * H;
+    bf->hp = w;
+    w += R * H;
+    bf->cp = w;
+    w += R * H;
+    bf->dh = w;
+    w += R * H;
+    bf->dc = w;
+    w += R * H;
+    bf->tmp = w;
+    w += R * H;
+    bf->p = w;
+}
+
+/* Run every direction over the stack, filling the store; write Y, Y_h, Y_c when asked. */
+static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int write)
+{
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
+    int64_t xn = vnumel(m, n->in[IN_X]);
+    const float *X = ws->val[n->in[IN_X]];
+    for (int64_t d = 0; d < a->ndir; d++) {
+        const float *Wd = a->W + d * 4 * H * D, *Rd = a->R + d * 4 * H * H, *bd = a->bias + d * 4 * H;
+        int rev = dir_rev(a, d);
+        for (int64_t r = 0; r < nr; r++) {
+            const float *h0 = init_state(m, n, ws, IN_H0, d, r), *c0 = init_state(m, n, ws, IN_C0, d, r);
+            for (int64_t j = 0; j < H; j++) {
+                bf->hp[r * H + j] = h0 ? h0[j] : 0.0f;
+                bf->cp[r * H + j] = c0 ? c0[j] : 0.0f;
+            }
+        }
+        for (int64_t k = 0; k < T; k++) {
+            int64_t t = rev ? T - 1 - k : k;
+            for (int64_t r = 0; r < nr; r++)
+                memcpy(bf->xt + r * D, X + (r / B) * xn + x_off(a, t, r % B), sizeof(float) * (size_t)D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)(4 * H), (int)D, 1.0f, bf->xt,
+                        (int)D, Wd, (int)D, 0.0f, bf->z, (int)(4 * H));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)(4 * H), (int)H, 1.0f, bf->hp,
+                        (int)H, Rd, (int)H, 1.0f, bf->z, (int)(4 * H));
+            for (int64_t r = 0; r < nr; r++) {
+                if (!step_valid(a, t, r % B))
+                    continue;
+                const float *z = bf->z + r * 4 * H;
+                float *rc = rec_at(a, bf->store, nr, d, t, r);
+                float *hp = bf->hp + r * H, *cp = bf->cp + r * H;
+                for (int64_t j = 0; j < H; j++) {
+                    float gi = sigm(z[j] + bd[j]);
+                    float go = sigm(z[H + j] + bd[H + j]);
+                    float gf = sigm(z[2 * H + j] + bd[2 * H + j]);
+                    float ag = z[3 * H + j] + bd[3 * H + j];
+                    float gg = tanhf(ag);
+                    float c = gf * cp[j] + gi * gg;
+                    float h = go * tanhf(c);
+                    rc[j] = gi;
+                    rc[H + j] = go;
+                    rc[2 * H + j] = gf;
+                    rc[3 * H + j] = gg;
+                    rc[4 * H + j] = ag;
+                    rc[5 * H + j] = c;
+                    rc[6 * H + j] = h;
+                    cp[j] = c;
+                    hp[j] = h;
+                }
+            }
+        }
+        if (!write)
+            continue;
+        for (int64_t r = 0; r < nr; r++) {
+            int64_t s = r / B, b = r % B;
+            if (n->out[0] >= 0) {
+                float *Y = ws->val[n->out[0]] + s * vnumel(m, n->out[0]);
+                for (int64_t t = 0; t < T; t++) {
+                    float *y = Y + y_off(a, t, d, b);
+                    if (step_valid(a, t, b))
+                        memcpy(y, rec_at(a, bf->store, nr, d, t, r) + 6 * H, sizeof(float) * (size_t)H);
+                    else
+                        memset(y, 0, sizeof(float) * (size_t)H);
+                }
+            }
+            if (n->nout > 1 && n->out[1] >= 0)
+                memcpy(ws->val[n->out[1]] + s * vnumel(m, n->out[1]) + st_off(a, d, b), bf->hp + r * H,
+                       sizeof(float) * (size_t)H);
+            if (n->nout > 2 && n->out[2] >= 0)
+                memcpy(ws->val[n->out[2]] + s * vnumel(m, n->out[2]) + st_off(a, d, b), bf->cp + r * H,
+                       sizeof(float) * (size_t)H);
+        }
+    }
+}
 
 static xai_status lstm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
-    (void)m;
-    (void)ws;
-    XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (LSTM): not supported yet", n->name);
+    lstm_bufs bf;
+    bufs_split(n->attr, ws->scratch, ws->ns * ((const lstm_attr *)n->attr)->B, &bf);
+    run_forward(m, n, ws, &bf, 1);
+    return XAI_OK;
 }
 
-const xai_op_vtable xai_lstm_ops = {"LSTM", lstm_forward, NULL, NULL, NULL};
+/* adjoint (gradient or relevance) of output k for direction d, row r, at state offset; NULL if absent */
+static const float *out_adj_state(const xai_model *m, const xai_node *n, const xai_workspace *ws, int k, int64_t d,
+                                  int64_t r)
+{
+    const lstm_attr *a = n->attr;
+    if (n->nout <= k || n->out[k] < 0)
+        return NULL;
+    return ws->adj[n->out[k]] + (r / a->B) * vnumel(m, n->out[k]) + st_off(a, d, r % a->B);
+}
+
+static void seed_state(const xai_model *m, const xai_node *n, const xai_workspace *ws, const lstm_bufs *bf,
+                       int64_t d, int64_t nr)
+{
+    int64_t H = ((const lstm_attr *)n->attr)->H;
+    for (int64_t r = 0; r < nr; r++) {
+        const float *gh = out_adj_state(m, n, ws, 1, d, r), *gc = out_adj_state(m, n, ws, 2, d, r);
+        for (int64_t j = 0; j < H; j++) {
+            bf->dh[r * H + j] = gh ? gh[j] : 0.0f;
+            bf->dc[r * H + j] = gc ? gc[j] : 0.0f;
+        }
+    }
+}
+
+/* What reaches the initial states: activations get it in their adjoint; constant or absent
+ * states report it (relevance only) in ws->init_state_rel. */
+static void finish_state(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int64_t d,
+                         int64_t nr, int relevance)
+{
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H;
+    for (int which = IN_H0; which <= IN_C0; which++) {
+        int v = n->nin > which ? n->in[which] : -1;
+        const float *src = which == IN_H0 ? bf->dh : bf->dc;
+        for (int64_t r = 0; r < nr; r++) {
+            int64_t s = r / a->B;
+            if (v >= 0 && !vconst(m, v)) {
+                float *g = ws->adj[v] + s * vnumel(m, v) + st_off(a, d, r % a->B);
+                for (int64_t j = 0; j < H; j++)
+                    g[j] += src[r * H + j];
+            } else if (relevance && ws->init_state_rel) {
+                double sum = 0;
+                for (int64_t j = 0; j < H; j++)
+                    sum += src[r * H + j];
+                ws->init_state_rel[s] += sum;
+            }
+        }
+    }
+}
+
+static void scatter_x(const xai_model *m, const xai_node *n, xai_workspace *ws, const float *dxt, int64_t t,
+                      int64_t nr)
+{
+    const lstm_attr *a = n->attr;
+    int64_t xn = vnumel(m, n->in[IN_X]), D = a->D;
+    float *gx = ws->adj[n->in[IN_X]];
+    for (int64_t r = 0; r < nr; r++) {
+        if (!step_valid(a, t, r % a->B))
+            continue;
+        float *g = gx + (r / a->B) * xn + x_off(a, t, r % a->B);
+        for (int64_t k = 0; k < D; k++)
+            g[k] += dxt[r * D + k];
+    }
+}
+
+static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
+    lstm_bufs bf;
+    bufs_split(a, ws->scratch, nr, &bf);
+    run_forward(m, n, ws, &bf, 0);
+    const float *gY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
+    int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
+    for (int64_t d = 0; d < a->ndir; d++) {
+        const float *Wd = a->W + d * 4 * H * D, *Rd = a->R + d * 4 * H * H;
+        int rev = dir_rev(a, d);
+        seed_state(m, n, ws, &bf, d, nr);
+        for (int64_t k = T - 1; k >= 0; k--) {
+            int64_t t = rev ? T - 1 - k : k;
+            for (int64_t r = 0; r < nr; r++) {
+                float *da = bf.z + r * 4 * H;
+                if (!step_valid(a, t, r % B)) {
+                    memset(da, 0, sizeof(float) * (size_t)(4 * H));
+                    continue;
+                }
+                const float *rc = rec_at(a, bf.store, nr, d, t, r);
+                const float *pr = rec_prev(a, bf.store, nr, d, t, r);
+                const float *cprev = pr ? pr + 5 * H : init_state(m, n, ws, IN_C0, d, r);
+                const float *gy = gY ? gY + (r / B) * yn + y_off(a, t, d, r % B) : NULL;
+                float *dh = bf.dh + r * H, *dc = bf.dc + r * H;
+                for (int64_t j = 0; j < H; j++) {
+                    float gi = rc[j], go = rc[H + j], gf = rc[2 * H + j], gg = rc[3 * H + j], c = rc[5 * H + j];
+                    float dht = dh[j] + (gy ? gy[j] : 0.0f);
+                    float tc = tanhf(c);
+                    float dct = dc[j] + dht * go * (1.0f - tc * tc);
+                    float cpv = cprev ? cprev[j] : 0.0f;
+                    da[j] = dct * gg * gi * (1.0f - gi);
+                    da[H + j] = dht * tc * go * (1.0f - go);
+                    da[2 * H + j] = dct * cpv * gf * (1.0f - gf);
+                    da[3 * H + j] = dct * gi * (1.0f - gg * gg);
+                    dc[j] = dct * gf;
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)(4 * H), 1.0f, bf.z,
+                        (int)(4 * H), Wd, (int)D, 0.0f, bf.dxt, (int)D);
+            scatter_x(m, n, ws, bf.dxt, t, nr);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)H, (int)(4 * H), 1.0f, bf.z,
+                        (int)(4 * H), Rd, (int)H, 0.0f, bf.tmp, (int)H);
+            for (int64_t r = 0; r < nr; r++)
+                if (step_valid(a, t, r % B))
+                    memcpy(bf.dh + r * H, bf.tmp + r * H, sizeof(float) * (size_t)H);
+        }
+        finish_state(m, n, ws, &bf, d, nr, 0);
+    }
+    return XAI_OK;
+}
+
+/* LRP-all. Linear rule (epsilon with bias factor beta, N lower units):
+ *   R_i = sum_j [w_ji x_i + beta (b_j + eps sgn z_j) / N] R_j / (z_j + eps sgn z_j).
+ * The bias share does not depend on i, so it is one scalar per row added to every lower unit
+ * (as in Arras et al.'s lrp_linear with an identity matrix for the cell split, N = 2H). */
+static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xai_rule *rule, xai_workspace *ws)
+{
+    if (rule->kind == XAI_RULE_GRADIENT)
+        return lstm_backward(m, n, ws);
+    if (rule->kind != XAI_RULE_EPSILON)
+        XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (LSTM): rule %s is not defined for LSTM (epsilon or gradient)", n->name,
+                 xai_rule_name(rule->kind));
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
+    float eps = rule->epsilon, beta = rule->bias_factor;
+    lstm_bufs bf;
+    bufs_split(a, ws->scratch, nr, &bf);
+    run_forward(m, n, ws, &bf, 0);
+    const float *RY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
+    int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
+    double n_cell = 2.0 * (double)H, n_gate = (double)(D + H);
+    float *share = bf.p + nr * H; /* [nr] bias share of the g split (last scratch slot) */
+    for (int64_t d = 0; d < a->ndir; d++) {
+        const float *Wc = a->W + (d * 4 * H + 3 * H) * D, *Rc = a->R + (d * 4 * H + 3 * H) * H;
+        const float *bc = a->bias + d * 4 * H + 3 * H;
+        int rev = dir_rev(a, d);
+        seed_state(m, n, ws, &bf, d, nr); /* dh = R(h) carried, dc = R(c) carried */
+        for (int64_t k = T - 1; k >= 0; k--) {
+            int64_t t = rev ? T - 1 - k : k;
+            for (int64_t r = 0; r < nr; r++) {
+                float *p = bf.p + r * H;
+                if (!step_valid(a, t, r % B)) {
+                    memset(p, 0, sizeof(float) * (size_t)H);
+                    share[r] = 0.0f;
+                    continue;
+                }
+                const float *rc = rec_at(a, bf.store, nr, d, t, r);
+                const float *pr = rec_prev(a, bf.store, nr, d, t, r);
+                const float *cprev = pr ? pr + 5 * H : init_state(m, n, ws, IN_C0, d, r);
+                const float *ry = RY ? RY + (r / B) * yn + y_off(a, t, d, r % B) : NULL;
+                float *rh = bf.dh + r * H, *rcar = bf.dc + r * H;
+                /* R(c_t) = carry + R(h_t); split over f*c_prev and i*g (N = 2H) */
+                double sc = 0;
+                for (int64_t j = 0; j < H; j++) {
+                    float c = rc[5 * H + j];
+                    float rct = rcar[j] + rh[j] + (ry ? ry[j] : 0.0f);
+                    float q = rct / xai_stab(c, eps);
+                    p[j] = q; /* temporarily q */
+                    sc += (double)((c >= 0.0f ? eps : -eps) * q);
+                }
+                float scs = (float)((double)beta * sc / n_cell);
+                double sa = 0;
+                for (int64_t j = 0; j < H; j++) {
+                    float q = p[j];
+                    float cpv = cprev ? cprev[j] : 0.0f;
+                    rcar[j] = rc[2 * H + j] * cpv * q + scs;
+                    float rg = rc[j] * rc[3 * H + j] * q + scs;
+                    float ag = rc[4 * H + j];
+                    float pj = rg / xai_stab(ag, eps);
+                    p[j] = pj;
+                    sa += (double)((bc[j] + (ag >= 0.0f ? eps : -eps)) * pj);
+                }
+                share[r] = (float)((double)beta * sa / n_gate);
+            }
+            /* R(x_t) = x (.) (W_c^T p) + share; R(h_prev) = h_prev (.) (R_c^T p) + share */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)H, 1.0f, bf.p, (int)H, Wc,
+                        (int)D, 0.0f, bf.dxt, (int)D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)H, (int)H, 1.0f, bf.p, (int)H, Rc,
+                        (int)H, 0.0f, bf.tmp, (int)H);
+            const float *X = ws->val[n->in[IN_X]];
+            int64_t xn = vnumel(m, n->in[IN_X]);
+            for (int64_t r = 0; r < nr; r++) {
+                if (!step_valid(a, t, r % B))
+                    continue;
+                const float *x = X + (r / B) * xn + x_off(a, t, r % B);
+                for (int64_t i = 0; i < D; i++)
+                    bf.dxt[r * D + i] = x[i] * bf.dxt[r * D + i] + share[r];
+                const float *pr = rec_prev(a, bf.store, nr, d, t, r);
+                const float *hprev = pr ? pr + 6 * H : init_state(m, n, ws, IN_H0, d, r);
+                for (int64_t i = 0; i < H; i++)
+                    bf.dh[r * H + i] = (hprev ? hprev[i] : 0.0f) * bf.tmp[r * H + i] + share[r];
+            }
+            scatter_x(m, n, ws, bf.dxt, t, nr);
+        }
+        finish_state(m, n, ws, &bf, d, nr, 1);
+    }
+    return XAI_OK;
+}
+
+static void lstm_destroy(xai_node *n)
+{
+    lstm_attr *a = n->attr;
+    if (a) {
+        free(a->bias);
+        free(a->len);
+    }
+    free(a);
+    n->attr = NULL;
+}
+
+const xai_op_vtable xai_lstm_ops = {"LSTM", lstm_forward, lstm_backward, lstm_relevance, lstm_destroy};
+
+/* ---------------------------------------------------------------- load */
+
+static int str_is(const ProtobufCBinaryData *s, const char *want)
+{
+    size_t l = strlen(want);
+    return s->len == l && memcmp(s->data, want, l) == 0;
+}
+
+static xai_status check_weight(const xai_model *m, const xai_node *n, int v, const char *what, int64_t d0, int64_t d1,
+                               int64_t d2, int nd)
+{
+    const xai_value *w = &m->vals[v];
+    if (!w->is_const || w->dtype != DT_F32)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): %s '%s' must be a float constant (initializer)", m->name,
+                 n->name, what, w->name);
+    int ok = w->ndim == nd && w->shape[0] == d0 && w->shape[1] == d1 && (nd < 3 || w->shape[2] == d2);
+    if (!ok) {
+        if (nd == 3)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): %s '%s' must have shape [%lld,%lld,%lld]", m->name, n->name,
+                     what, w->name, (long long)d0, (long long)d1, (long long)d2);
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): %s '%s' must have shape [%lld,%lld]", m->name, n->name, what,
+                 w->name, (long long)d0, (long long)d1);
+    }
+    return XAI_OK;
+}
 
 xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
 {
-    (void)np;
-    return xai_node_unsupported(m, n, "(op)", "LSTM nodes are not supported by this version of libxai");
+    static const char *const known[] = {"hidden_size", "direction", "layout", "activations", "activation_alpha",
+                                        "activation_beta", "clip", "input_forget", NULL};
+    xai_status st = xai_attr_only(m, np, known);
+    if (st)
+        return st;
+    if (xai_attr_find(np, "clip"))
+        return xai_node_unsupported(m, n, "clip", "cell clipping is not supported");
+    if (xai_attr_find(np, "activation_alpha") || xai_attr_find(np, "activation_beta"))
+        return xai_node_unsupported(m, n, xai_attr_find(np, "activation_alpha") ? "activation_alpha" : "activation_beta",
+                                    "only the default activations Sigmoid, Tanh, Tanh are supported");
+    int64_t hs, layout, input_forget;
+    if ((st = xai_attr_int(m, np, "hidden_size", -1, &hs)) || (st = xai_attr_int(m, np, "layout", 0, &layout)) ||
+        (st = xai_attr_int(m, np, "input_forget", 0, &input_forget)))
+        return st;
+    if (input_forget != 0)
+        return xai_node_unsupported(m, n, "input_forget", "coupled input and forget gates are not supported");
+    const char *dir;
+    if ((st = xai_attr_string(m, np, "direction", "forward", &dir)))
+        return st;
+    int64_t ndir;
+    int reverse = 0;
+    if (strcmp(dir, "forward") == 0) {
+        ndir = 1;
+    } else if (strcmp(dir, "reverse") == 0) {
+        ndir = 1;
+        reverse = 1;
+    } else if (strcmp(dir, "bidirectional") == 0) {
+        ndir = 2;
+    } else {
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): unknown direction '%s' (forward, reverse, bidirectional)",
+                 m->name, n->name, dir);
+    }
+    const Onnx__AttributeProto *act = xai_attr_find(np, "activations");
+    if (act) {
+        static const char *const def[3] = {"Sigmoid", "Tanh", "Tanh"};
+        int ok = act->n_strings == (size_t)(3 * ndir);
+        for (size_t k = 0; ok && k < act->n_strings; k++)
+            ok = str_is(&act->strings[k], def[k % 3]);
+        if (!ok)
+            return xai_node_unsupported(m, n, "activations",
+                                        "only the default activations Sigmoid, Tanh, Tanh (per direction) are supported");
+    }
+    if (layout != 0 && layout != 1)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): layout must be 0 or 1 (got %lld)", m->name, n->name,
+                 (long long)layout);
+    if (hs < 1 || hs > (1 << 20))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): hidden_size must be given and positive (got %lld)", m->name,
+                 n->name, (long long)hs);
+    if (n->nin < 3 || n->in[IN_X] < 0 || n->in[IN_W] < 0 || n->in[IN_R] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): needs inputs X, W and R", m->name, n->name);
+    if (n->nin > IN_P && n->in[IN_P] >= 0)
+        return xai_node_unsupported(m, n, "P", "peephole connections are not supported");
+    const xai_value *X = &m->vals[n->in[IN_X]];
+    if (X->is_const)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): X must depend on the model input", m->name, n->name);
+    if (X->ndim != 3)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): X must have rank 3 (got %d)", m->name, n->name, X->ndim);
+    int64_t T = layout ? X->shape[1] : X->shape[0], B = layout ? X->shape[0] : X->shape[1], D = X->shape[2];
+    if (T < 1 || B < 1 || D < 1)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): empty input X", m->name, n->name);
+    const xai_value *Wv = &m->vals[n->in[IN_W]];
+    if (Wv->ndim == 3 && Wv->shape[1] != 4 * hs && Wv->shape[1] % 4 == 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): hidden_size %lld does not match W '%s' (4*H = %lld rows)",
+                 m->name, n->name, (long long)hs, Wv->name, (long long)Wv->shape[1]);
+    if ((st = check_weight(m, n, n->in[IN_W], "W", ndir, 4 * hs, D, 3)) ||
+        (st = check_weight(m, n, n->in[IN_R], "R", ndir, 4 * hs, hs, 3)))
+        return st;
+    int has_b = n->nin > IN_B && n->in[IN_B] >= 0;
+    if (has_b && (st = check_weight(m, n, n->in[IN_B], "B", ndir, 8 * hs, 0, 2)))
+        return st;
+    for (int which = IN_H0; which <= IN_C0; which++) {
+        int v = n->nin > which ? n->in[which] : -1;
+        if (v < 0)
+            continue;
+        const xai_value *s = &m->vals[v];
+        if (s->is_const && s->dtype != DT_F32)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): %s '%s' must be float", m->name, n->name,
+                     which == IN_H0 ? "initial_h" : "initial_c", s->name);
+        int64_t e0 = layout ? B : ndir, e1 = layout ? ndir : B;
+        if (s->ndim != 3 || s->shape[0] != e0 || s->shape[1] != e1 || s->shape[2] != hs)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): %s '%s' must have shape [%lld,%lld,%lld]", m->name, n->name,
+                     which == IN_H0 ? "initial_h" : "initial_c", s->name, (long long)e0, (long long)e1, (long long)hs);
+    }
+    /* sizes: stored records per stack element, then per-row work buffers */
+    int64_t rec = 7 * hs;
+    if ((double)ndir * (double)T * (double)B * (double)rec + (double)B * (2.0 * (double)D + 11.0 * (double)hs) + 1.0 >
+        (double)LSTM_MAX_SCRATCH)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): too large (T=%lld, batch=%lld, D=%lld, H=%lld)", m->name,
+                 n->name, (long long)T, (long long)B, (long long)D, (long long)hs);
+    lstm_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    a->T = T;
+    a->B = B;
+    a->D = D;
+    a->H = hs;
+    a->ndir = ndir;
+    a->layout = (int)layout;
+    a->reverse = reverse;
+    a->rec = (size_t)rec;
+    a->W = m->vals[n->in[IN_W]].f;
+    a->R = m->vals[n->in[IN_R]].f;
+    a->bias = calloc((size_t)(ndir * 4 * hs), sizeof(float));
+    if (!a->bias)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    if (has_b) {
+        const float *bv = m->vals[n->in[IN_B]].f;
+        for (int64_t d = 0; d < ndir; d++)
+            for (int64_t j = 0; j < 4 * hs; j++)
+                a->bias[d * 4 * hs + j] = bv[d * 8 * hs + j] + bv[d * 8 * hs + 4 * hs + j];
+    }
+    if (n->nin > IN_LEN && n->in[IN_LEN] >= 0) {
+        const xai_value *L = &m->vals[n->in[IN_LEN]];
+        if (!L->is_const || L->dtype != DT_I64)
+            return xai_node_unsupported(m, n, "sequence_lens",
+                                        "sequence_lens must be an integer constant (per-sample lengths are not supported)");
+        if (L->numel != B)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): sequence_lens '%s' has %lld values for a batch of %lld",
+                     m->name, n->name, L->name, (long long)L->numel, (long long)B);
+        a->len = malloc(sizeof(int64_t) * (size_t)B);
+        if (!a->len)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        for (int64_t b = 0; b < B; b++) {
+            if (L->i[b] < 1 || L->i[b] > T)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): sequence_lens[%lld] = %lld is outside 1..%lld", m->name,
+                         n->name, (long long)b, (long long)L->i[b], (long long)T);
+            a->len[b] = L->i[b];
+        }
+    }
+    /* outputs */
+    for (int k = 0; k < n->nout && k < 3; k++) {
+        if (n->out[k] < 0)
+            continue;
+        xai_value *o = &m->vals[n->out[k]];
+        if (k == 0) {
+            o->ndim = 4;
+            int64_t sh[4] = {T, ndir, B, hs}, shl[4] = {B, T, ndir, hs};
+            memcpy(o->shape, layout ? shl : sh, sizeof sh);
+            o->numel = T * ndir * B * hs;
+        } else {
+            o->ndim = 3;
+            o->shape[0] = layout ? B : ndir;
+            o->shape[1] = layout ? ndir : B;
+            o->shape[2] = hs;
+            o->numel = ndir * B * hs;
+        }
+    }
+    if (n->nout > 3)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): at most 3 outputs", m->name, n->name);
+    /* scratch per stack element: records, then xt, dxt (D each), z (4H), hp, cp, dh, dc, tmp, p (H each),
+     * and one share scalar per row */
+    n->scratch = (size_t)(ndir * T * B * rec) + (size_t)(B * (2 * D + 10 * hs + 1));
+    n->scratch_fixed = 0;
+    return XAI_OK;
 }

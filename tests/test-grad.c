@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-grad.c - gradients and conservation:
+ *  - finite-difference checks of every op's backward pass (one fixture per op family:
+ *    Conv 1-D/2-D/3-D with stride, dilation, groups, auto_pad; pools; BN; residual Add;
+ *    Sub/Mul/Div broadcasting; data movement; MatMul+Add; Gemm alpha/beta);
+ *  - gradient x input, SmoothGrad (noise-free limit) and Integrated Gradients identities;
+ *  - LRP conservation: a bias-free net conserves as eps -> 0; with biases each layer's
+ *    residual equals the share its biases absorb; bias factor 1 conserves exactly.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+#include "test-common.h"
+#include "xai.h"
+
+static xai_model *load(const char *rel)
+{
+    xai_model *m = NULL;
+    const char *p = xai_test_path(xai_test_path(xai_test_data_dir(), "onnx"), rel);
+    xai_status st = xai_model_load_onnx(p, NULL, &m);
+    ck_assert_msg(st == XAI_OK, "%s: %s", p, xai_last_error());
+    return m;
+}
+
+static void fill(float *x, int64_t n, unsigned seed)
+{
+    for (int64_t k = 0; k < n; k++)
+        x[k] = (float)sin(1.7 * (double)(k + 1) * (seed + 1) + 0.3 * seed) * 1.3f;
+}
+
+static void fd_check(const char *file)
+{
+    xai_model *m = load(file);
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    float *x = malloc(sizeof(float) * (size_t)nin), *g = malloc(sizeof(float) * (size_t)nin);
+    float *lp = malloc(sizeof(float) * (size_t)nc), *lm = malloc(sizeof(float) * (size_t)nc);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    fill(x, nin, 3);
+    double worst = 0;
+    for (int c = 0; c < nc; c++) {
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.method = XAI_METHOD_GRADIENT;
+        cfg.target = c;
+        ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+        const float h = 1e-3f;
+        for (int64_t i = 0; i < nin; i++) {
+            float keep = x[i];
+            x[i] = keep + h;
+            xai_model_forward(m, ws, 1, x, lp);
+            x[i] = keep - h;
+            xai_model_forward(m, ws, 1, x, lm);
+            x[i] = keep;
+            double fd = ((double)lp[c] - (double)lm[c]) / (2.0 * h);
+            double err = fabs(fd - g[i]) / (1.0 + fabs(fd));
+            if (err > worst)
+                worst = err;
+            ck_assert_msg(err < 5e-3, "%s: d logit %d / d x[%lld]: backward %.6g, finite difference %.6g", file, c,
+                          (long long)i, g[i], fd);
+        }
+    }
+    printf("  %-28s finite-difference worst error %.2e over %lld inputs x %lld classes\n", file, worst,
+           (long long)nin, (long long)nc);
+    xai_workspace_free(ws);
+    free(x);
+    free(g);
+    free(lp);
+    free(lm);
+    xai_model_free(m);
+}
+
+START_TEST(test_fd_conv1d) { fd_check("ops/conv1d.onnx"); }
+END_TEST
+START_TEST(test_fd_conv2d) { fd_check("ops/conv2d.onnx"); }
+END_TEST
+START_TEST(test_fd_conv3d_avgpool) { fd_check("ops/conv3d_avgpool.onnx"); }
+END_TEST
+START_TEST(test_fd_pool2d) { fd_check("ops/pool2d.onnx"); }
+END_TEST
+START_TEST(test_fd_bn_residual_arith) { fd_check("ops/bn_residual_arith.onnx"); }
+END_TEST
+START_TEST(test_fd_movement) { fd_check("ops/movement.onnx"); }
+END_TEST
+START_TEST(test_fd_dense) { fd_check("ops/dense_softmax.onnx"); }
+END_TEST
+START_TEST(test_fd_conserve_cnn) { fd_check("conserve/cnn_bias1.onnx"); }
+END_TEST
+
+static float *conserve_input(void)
+{
+    size_t len;
+    float *x = xai_test_read_file(xai_test_path(xai_test_data_dir(), "onnx/conserve/input.f32"), &len);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_uint_eq(len, 128 * sizeof(float));
+    return x;
+}
+
+START_TEST(test_conservation_bias_free)
+{
+    static const char *const comps[] = {"epsilon", "epsilon-plus", "epsilon-plus-flat", "epsilon-alpha2-beta1"};
+    xai_model *m = load("conserve/cnn_bias0.onnx");
+    float *x = conserve_input(), r[128];
+    for (size_t i = 0; i < sizeof comps / sizeof comps[0]; i++) {
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.composite = comps[i];
+        c.epsilon = 1e-9f;
+        xai_explain_result res;
+        ck_assert_int_eq(xai_explain(m, &c, 1, x, r, &res), XAI_OK);
+        double s = 0;
+        for (int k = 0; k < 128; k++)
+            s += r[k];
+        ck_assert_msg(fabs(s - 1.0) < 1e-4, "%s: bias-free relevance sum %.8f != 1", comps[i], s);
+        for (int l = 0; l < res.nlayers; l++)
+            ck_assert_msg(fabs(res.layer_out_sum[l] - res.layer_in_sum[l]) < 1e-4, "%s: layer %s residual %.3g",
+                          comps[i], res.layer_name[l], res.layer_out_sum[l] - res.layer_in_sum[l]);
+        xai_explain_result_free(&res);
+    }
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conservation_bias_absorbed)
+{
+    /* Epsilon rule: each linear layer loses exactly sum_j R_j b_j / stab(z_j) */
+    xai_model *m = load("conserve/cnn_bias1.onnx");
+    float *x = conserve_input(), r[128];
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon";
+    c.epsilon = 1e-6f;
+    xai_explain_result res;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r, &res), XAI_OK);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, NULL), XAI_OK);
+    int checked = 0;
+    double total_absorbed = 0;
+    for (int i = 0; i < m->nnodes; i++) {
+        const xai_node *n = &m->nodes[i];
+        if (!n->is_linear)
+            continue;
+        const xai_linear *L = xai_node_linear(n);
+        int64_t no = L->out_numel;
+        float *R = malloc(sizeof(float) * (size_t)no);
+        int64_t per;
+        ck_assert_int_eq(xai_explain_value(m, &c, 1, x, m->vals[n->out[0]].name, R, &per), XAI_OK);
+        ck_assert_int_eq(per, no);
+        double absorbed = 0;
+        const float *z = ws->val[n->out[0]];
+        for (int64_t k = 0; k < no; k++) {
+            float b = L->b[(k / L->ch_inner) % L->nout_ch];
+            float zs = z[k] >= 0 ? z[k] + c.epsilon : z[k] - c.epsilon;
+            absorbed += (double)R[k] * (b + (z[k] >= 0 ? c.epsilon : -c.epsilon)) / zs;
+        }
+        double resid = res.layer_out_sum[i] - res.layer_in_sum[i];
+        ck_assert_msg(fabs(resid - absorbed) < 1e-4 * (1 + fabs(absorbed)),
+                      "layer %s: residual %.6g, bias share %.6g", n->name, resid, absorbed);
+        ck_assert_msg(fabs(absorbed) > 1e-3, "layer %s: bias share %.3g too small to test", n->name, absorbed);
+        total_absorbed += absorbed;
+        checked++;
+        free(R);
+    }
+    ck_assert_int_eq(checked, 4);
+    /* and the input relevance is what the layers did not absorb */
+    ck_assert_msg(fabs(res.rel_sum[0] - (1.0 - total_absorbed)) < 1e-3, "sum %.6g vs 1 - %.6g", res.rel_sum[0],
+                  total_absorbed);
+    xai_workspace_free(ws);
+    xai_explain_result_free(&res);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conservation_bias_factor)
+{
+    /* Arras et al.: with bias factor 1 the epsilon rule conserves exactly, biases and all.
+       (Models without pooling: the Norm rule of a pool drops what reaches all-zero windows.) */
+    static const char *const files[] = {"ops/conv1d.onnx", "ops/dense_softmax.onnx", "ops/conv2d.onnx"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        xai_model *m = load(files[f]);
+        int64_t nin = xai_model_input_numel(m);
+        float *x = malloc(sizeof(float) * (size_t)nin), *r = malloc(sizeof(float) * (size_t)nin);
+        fill(x, nin, 5);
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.composite = "epsilon";
+        c.epsilon = 1e-3f;
+        c.bias_factor = 1.0f;
+        c.init = XAI_INIT_LOGIT;
+        xai_explain_result res;
+        ck_assert_int_eq(xai_explain(m, &c, 1, x, r, &res), XAI_OK);
+        double logit = res.logits[res.target[0]];
+        ck_assert_msg(fabs(res.rel_sum[0] - logit) < 1e-5 * fabs(logit), "%s: sum %.8g vs logit %.8g", files[f],
+                      res.rel_sum[0], logit);
+        /* and without the bias factor it does not */
+        c.bias_factor = 0.0f;
+        xai_explain_result res0;
+        ck_assert_int_eq(xai_explain(m, &c, 1, x, r, &res0), XAI_OK);
+        ck_assert_msg(fabs(res0.rel_sum[0] - logit) > 1e-4 * fabs(logit), "%s: conserves without bias factor", files[f]);
+        xai_explain_result_free(&res);
+        xai_explain_result_free(&res0);
+        free(x);
+        free(r);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_baseline_identities)
+{
+    xai_model *m = load("ops/dense_softmax.onnx");
+    int64_t nin = xai_model_input_numel(m);
+    float x[5] = {0.3f, -1.2f, 0.8f, 2.0f, -0.1f}, g[5], gx[5], sg[5], ig[5];
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.method = XAI_METHOD_GRADIENT;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, g, NULL), XAI_OK);
+    c.method = XAI_METHOD_GRADIENT_X_INPUT;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, gx, NULL), XAI_OK);
+    for (int k = 0; k < nin; k++)
+        ck_assert_float_eq_tol(gx[k], g[k] * x[k], 1e-6);
+    /* SmoothGrad with one sample is the noise-free gradient */
+    c.method = XAI_METHOD_SMOOTHGRAD;
+    c.smooth_n = 1;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, sg, NULL), XAI_OK);
+    for (int k = 0; k < nin; k++)
+        ck_assert_float_eq_tol(sg[k], g[k], 1e-6);
+    /* SmoothGrad with noise is seeded: same seed, same map */
+    c.smooth_n = 20;
+    float sg2[5];
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, sg, NULL), XAI_OK);
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, sg2, NULL), XAI_OK);
+    ck_assert_mem_eq(sg, sg2, sizeof sg);
+    /* Integrated Gradients completeness: sum ~ f(x) - f(0) (to the Riemann error) */
+    c.method = XAI_METHOD_INTEGRATED_GRADIENTS;
+    c.ig_steps = 400;
+    xai_explain_result res;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, ig, &res), XAI_OK);
+    float zero[5] = {0}, l0[3];
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, zero, l0), XAI_OK);
+    double s = 0, want = res.logits[res.target[0]] - l0[res.target[0]];
+    for (int k = 0; k < nin; k++)
+        s += ig[k];
+    ck_assert_msg(fabs(s - want) < 0.01 * (fabs(want) + 0.1), "IG sum %.5f vs f(x)-f(0) %.5f", s, want);
+    xai_workspace_free(ws);
+    xai_explain_result_free(&res);
+    xai_model_free(m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("grad");
+    TCase *tc = tcase_create("finite-differences");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_fd_conv1d);
+    tcase_add_test(tc, test_fd_conv2d);
+    tcase_add_test(tc, test_fd_conv3d_avgpool);
+    tcase_add_test(tc, test_fd_pool2d);
+    tcase_add_test(tc, test_fd_bn_residual_arith);
+    tcase_add_test(tc, test_fd_movement);
+    tcase_add_test(tc, test_fd_dense);
+    tcase_add_test(tc, test_fd_conserve_cnn);
+    suite_add_tcase(s, tc);
+    TCase *tc2 = tcase_create("conservation");
+    tcase_add_test(tc2, test_conservation_bias_free);
+    tcase_add_test(tc2, test_conservation_bias_absorbed);
+    tcase_add_test(tc2, test_conservation_bias_factor);
+    tcase_add_test(tc2, test_baseline_identities);
+    suite_add_tcase(s, tc2);
+    return s;
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-lrp.c - LRP and gradient maps against reference explanations:
+ *  - ../shared/reference/cnn (Zennit 0.5.1), skipped when ../shared is absent;
+ *  - tests/data/lrpref/cases (an independent float64 NumPy implementation of
+ *    docs/lrp-rules.md, validated against the Zennit cases; see its README).
+ * Every case folder: model.onnx, input.f32, logits.f32, meta.json, relevance_<key>.f32.
+ * Pass: logits to 1e-5 relative, every map to rel L2 < 1e-4 (compare_cnn.py's threshold).
+ * Also runs the same maps through the xai-explain program once per case.
+ */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai.h"
+#include "xai/npy.h"
+
+static int method_config(const char *key, json_t *conv, xai_explain_config *c, int *bnpass)
+{
+    char k[128];
+    snprintf(k, sizeof k, "%s", key);
+    *bnpass = 0;
+    char *dbl = strstr(k, "__bnpass");
+    if (dbl) {
+        *dbl = '\0';
+        *bnpass = 1;
+    } else if (strstr(k, "__")) {
+        return -1;
+    }
+    xai_explain_config_init(c);
+    c->bn = *bnpass ? XAI_BN_PASS : XAI_BN_FOLD;
+    if (strcmp(k, "gradient") == 0) {
+        c->method = XAI_METHOD_GRADIENT;
+    } else if (strcmp(k, "gradient_x_input") == 0) {
+        c->method = XAI_METHOD_GRADIENT_X_INPUT;
+    } else if (strcmp(k, "epsilon_0p25") == 0) {
+        c->composite = "epsilon";
+        c->epsilon = 0.25f;
+    } else {
+        static const char *const comps[][2] = {{"epsilon", "epsilon"},
+                                               {"epsilon_plus", "epsilon-plus"},
+                                               {"epsilon_plus_flat", "epsilon-plus-flat"},
+                                               {"epsilon_alpha2_beta1", "epsilon-alpha2-beta1"},
+                                               {"epsilon_alpha2_beta1_flat", "epsilon-alpha2-beta1-flat"},
+                                               {"epsilon_gamma_box", "epsilon-gamma-box"}};
+        int found = 0;
+        for (size_t i = 0; i < sizeof comps / sizeof comps[0]; i++)
+            if (strcmp(k, comps[i][0]) == 0) {
+                c->composite = comps[i][1];
+                found = 1;
+            }
+        if (!found)
+            return -1;
+        if (strcmp(k, "epsilon_gamma_box") == 0) {
+            c->have_bounds = 1;
+            c->low = (float)json_number_value(json_object_get(conv, "zbox_low"));
+            c->high = (float)json_number_value(json_object_get(conv, "zbox_high"));
+        }
+    }
+    return 0;
+}
+
+static float *read_f32(const char *dir, const char *file, size_t expect)
+{
+    size_t len = 0;
+    float *p = xai_test_read_file(xai_test_path(dir, file), &len);
+    ck_assert_msg(p != NULL, "cannot read %s/%s", dir, file);
+    ck_assert_msg(len == expect * sizeof(float), "%s/%s: %zu bytes, expected %zu", dir, file, len,
+                  expect * sizeof(float));
+    return p;
+}
+
+/* Run every reference map of one case folder; returns the number of maps compared. */
+static int run_case(const char *dir, int use_cli)
+{
+    json_error_t jerr;
+    json_t *meta = json_load_file(xai_test_path(dir, "meta.json"), 0, &jerr);
+    ck_assert_msg(meta != NULL, "%s/meta.json: %s", dir, jerr.text);
+    xai_model *m = NULL;
+    xai_status st = xai_model_load_onnx(xai_test_path(dir, "model.onnx"), NULL, &m);
+    ck_assert_msg(st == XAI_OK, "%s: %s", dir, xai_last_error());
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    float *x = read_f32(dir, "input.f32", (size_t)nin);
+    float *lg_ref = read_f32(dir, "logits.f32", (size_t)nc);
+    float *lg = malloc(sizeof(float) * (size_t)nc);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, lg), XAI_OK);
+    double lerr = xai_test_rel_l2(lg, lg_ref, (size_t)nc);
+    ck_assert_msg(lerr < 1e-5, "%s: logits rel err %.3g", dir, lerr);
+    xai_workspace_free(ws);
+    int target = (int)json_integer_value(json_object_get(meta, "explained_class"));
+    json_t *conv = json_object_get(meta, "conventions");
+    json_t *rels = json_object_get(meta, "relevances");
+    const char *key;
+    json_t *val;
+    int count = 0;
+    float *rel = malloc(sizeof(float) * (size_t)nin);
+    json_object_foreach(rels, key, val) {
+        xai_explain_config c;
+        int bnpass;
+        if (method_config(key, conv, &c, &bnpass) != 0)
+            continue;
+        float *ref = read_f32(dir, json_string_value(json_object_get(val, "file")), (size_t)nin);
+        xai_explain_result res;
+        st = xai_explain(m, &c, 1, x, rel, &res);
+        ck_assert_msg(st == XAI_OK, "%s [%s]: %s", dir, key, xai_last_error());
+        ck_assert_int_eq(res.target[0], target);
+        double e = xai_test_rel_l2(rel, ref, (size_t)nin);
+        printf("  %-28s %-32s rel_L2 = %.3e\n", strrchr(dir, '/') + 1, key, e);
+        ck_assert_msg(e < 1e-4, "%s [%s]: rel L2 %.3e >= 1e-4", dir, key, e);
+        xai_explain_result_free(&res);
+        if (use_cli) {
+            /* same map through the xai-explain program */
+            const char *root = getenv("XAI_BUILD_ROOT");
+            char *tmp = xai_test_tmpdir();
+            char cmd[8192], npy[1024];
+            snprintf(npy, sizeof npy, "%s/in.npy", tmp);
+            int64_t shp[XAI_MAX_DIMS];
+            int nd;
+            const int64_t *ms = xai_model_input_shape(m, &nd);
+            memcpy(shp, ms, sizeof(int64_t) * (size_t)nd);
+            ck_assert_int_eq(xai_npy_save(npy, nd, shp, x), XAI_OK);
+            const char *method = c.method == XAI_METHOD_GRADIENT ? "gradient"
+                               : c.method == XAI_METHOD_GRADIENT_X_INPUT ? "gradient-x-input" : "lrp";
+            char extra[256] = "";
+            if (c.have_bounds)
+                snprintf(extra, sizeof extra, "--low %.9g --high %.9g", c.low, c.high);
+            snprintf(cmd, sizeof cmd,
+                     "%s/apps/xai-explain '%s/model.onnx' '%s' -o '%s/out.npy' --method %s --composite %s "
+                     "--epsilon %.9g --bn %s %s -q",
+                     root, dir, npy, tmp, method, c.composite, c.epsilon, bnpass ? "pass" : "fold", extra);
+            ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
+            char outp[1100];
+            snprintf(outp, sizeof outp, "%s/out.npy", tmp);
+            xai_npy o;
+            ck_assert_int_eq(xai_npy_load(outp, &o), XAI_OK);
+            ck_assert_int_eq(o.ndim, nd);
+            double e2 = xai_test_rel_l2(o.data, ref, (size_t)nin);
+            ck_assert_msg(e2 < 1e-4, "%s [%s] via xai-explain: rel L2 %.3e", dir, key, e2);
+            xai_npy_free(&o);
+            xai_test_rmtree(tmp);
+            free(tmp);
+        }
+        free(ref);
+        count++;
+    }
+    free(rel);
+    free(x);
+    free(lg);
+    free(lg_ref);
+    xai_model_free(m);
+    json_decref(meta);
+    return count;
+}
+
+static int run_dir(const char *root_in, int use_cli)
+{
+    char root[2048];
+    snprintf(root, sizeof root, "%s", root_in);
+    struct dirent **list;
+    int n = scandir(root, &list, NULL, alphasort);
+    int cases = 0;
+    ck_assert_msg(n > 0, "no cases in %s", root);
+    for (int i = 0; i < n; i++) {
+        if (list[i]->d_name[0] != '.') {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s/%s", root, list[i]->d_name);
+            char meta[4200];
+            snprintf(meta, sizeof meta, "%s/meta.json", dir);
+            FILE *f = fopen(meta, "r");
+            if (f) {
+                fclose(f);
+                int k = run_case(dir, use_cli);
+                ck_assert_msg(k >= 8, "%s: only %d maps compared", dir, k);
+                cases++;
+            }
+        }
+        free(list[i]);
+    }
+    free(list);
+    return cases;
+}
+
+START_TEST(test_reference_zennit)
+{
+    const char *sh = xai_test_shared_dir();
+    if (!sh) {
+        xai_test_mark_skip();
+        return;
+    }
+    int cases = run_dir(xai_test_path(sh, "reference/cnn"), 0);
+    ck_assert_int_ge(cases, 4);
+}
+END_TEST
+
+START_TEST(test_reference_zennit_cli)
+{
+    const char *sh = xai_test_shared_dir();
+    if (!sh) {
+        xai_test_mark_skip();
+        return;
+    }
+    run_dir(xai_test_path(sh, "reference/cnn"), 1);
+}
+END_TEST
+
+START_TEST(test_reference_lrpref)
+{
+    int cases = run_dir(xai_test_path(xai_test_data_dir(), "lrpref/cases"), 0);
+    ck_assert_int_ge(cases, 8);
+}
+END_TEST
+
+START_TEST(test_batched_equals_single)
+{
+    /* a stack of inputs explained in one sweep gives each sample's single result */
+    const char *dir = xai_test_path(xai_test_data_dir(), "lrpref/cases/conv2d_dil_maxpool");
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(dir, "model.onnx"), NULL, &m), XAI_OK);
+    int64_t nin = xai_model_input_numel(m);
+    enum { N = 5 };
+    float *x = malloc(sizeof(float) * (size_t)(N * nin));
+    float *rb = malloc(sizeof(float) * (size_t)(N * nin));
+    float *r1 = malloc(sizeof(float) * (size_t)nin);
+    for (int64_t k = 0; k < N * nin; k++)
+        x[k] = (float)sin(0.37 * (double)k) * 2.0f;
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon-gamma-box";
+    c.have_bounds = 1;
+    c.low = -3;
+    c.high = 3;
+    c.batch = 3; /* two batches: 3 + 2 */
+    ck_assert_int_eq(xai_explain(m, &c, N, x, rb, NULL), XAI_OK);
+    for (int s = 0; s < N; s++) {
+        ck_assert_int_eq(xai_explain(m, &c, 1, x + s * nin, r1, NULL), XAI_OK);
+        double e = xai_test_rel_l2(rb + s * nin, r1, (size_t)nin);
+        ck_assert_msg(e < 1e-6, "sample %d: batched vs single rel L2 %.3g", s, e);
+    }
+    free(x);
+    free(rb);
+    free(r1);
+    xai_model_free(m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("lrp");
+    TCase *tc = tcase_create("reference");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_reference_zennit);
+    tcase_add_test(tc, test_reference_zennit_cli);
+    tcase_add_test(tc, test_reference_lrpref);
+    tcase_add_test(tc, test_batched_equals_single);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-onnx.c - ONNX import: malformed files fail with the right status and a message
+ * that names the problem; every op fixture loads; shape-only subgraphs fold; a trailing
+ * Softmax is dropped; forward values match a hand computation for a Dense model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+#include "test-common.h"
+#include "xai.h"
+
+static const char *onnx_dir(void)
+{
+    return xai_test_path(xai_test_data_dir(), "onnx");
+}
+
+static void expect_fail(const char *file, xai_status want, const char *words)
+{
+    xai_model *m = (xai_model *)0x1;
+    char p[2048];
+    snprintf(p, sizeof p, "%s/bad/%s", onnx_dir(), file);
+    xai_status st = xai_model_load_onnx(p, NULL, &m);
+    ck_assert_msg(st == want, "%s: status %d (%s), want %d", file, st, xai_last_error(), want);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(xai_last_error(), words) != NULL, "%s: message '%s' lacks '%s'", file, xai_last_error(), words);
+    ck_assert_msg(strstr(xai_last_error(), file) != NULL, "%s: message '%s' lacks the file name", file,
+                  xai_last_error());
+}
+
+START_TEST(test_malformed)
+{
+    expect_fail("truncated.onnx", XAI_EFORMAT, "truncated or corrupt");
+    expect_fail("empty.onnx", XAI_EFORMAT, "empty");
+    expect_fail("garbage.onnx", XAI_EFORMAT, "");
+    expect_fail("wrong_data_size.onnx", XAI_EFORMAT, "bytes of data");
+    expect_fail("negative_dim.onnx", XAI_EFORMAT, "negative dimension");
+    expect_fail("huge_dim.onnx", XAI_EFORMAT, "too large");
+    expect_fail("cycle.onnx", XAI_EFORMAT, "cycle");
+    expect_fail("missing_initializer.onnx", XAI_EFORMAT, "reads 'b'");
+    expect_fail("unknown_op.onnx", XAI_EUNSUPPORTED, "HardSwish");
+    expect_fail("unknown_op.onnx", XAI_EUNSUPPORTED, "mystery");
+    expect_fail("bad_attribute.onnx", XAI_EUNSUPPORTED, "auto_pad");
+    expect_fail("bad_attribute.onnx", XAI_EUNSUPPORTED, "padconv");
+    expect_fail("old_opset.onnx", XAI_EUNSUPPORTED, "opset 9");
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx("/nonexistent/model.onnx", NULL, &m), XAI_EIO);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "/nonexistent/model.onnx"));
+}
+END_TEST
+
+START_TEST(test_every_truncation)
+{
+    /* every prefix of a valid model fails cleanly or loads; never crashes */
+    size_t len;
+    char *buf = xai_test_read_file(xai_test_path(onnx_dir(), "ops/movement.onnx"), &len);
+    ck_assert_ptr_nonnull(buf);
+    int ok = 0;
+    for (size_t n = 0; n < len; n++) {
+        xai_model *m = NULL;
+        xai_status st = xai_model_load_onnx_mem(buf, n, "cut.onnx", NULL, &m);
+        if (st == XAI_OK) {
+            ok++;
+            xai_model_free(m);
+        } else {
+            ck_assert_ptr_null(m);
+            ck_assert(strlen(xai_last_error()) > 0);
+        }
+    }
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_load_onnx_mem(buf, len, "full.onnx", NULL, &m), XAI_OK);
+    xai_model_free(m);
+    free(buf);
+    (void)ok;
+}
+END_TEST
+
+START_TEST(test_ops_load)
+{
+    static const char *const files[] = {"conv1d", "conv2d", "conv3d_avgpool", "pool2d", "bn_residual_arith",
+                                        "movement", "dense_softmax"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[256];
+        snprintf(p, sizeof p, "ops/%s.onnx", files[i]);
+        xai_model *m;
+        xai_status st = xai_model_load_onnx(xai_test_path(onnx_dir(), p), NULL, &m);
+        ck_assert_msg(st == XAI_OK, "%s: %s", p, xai_last_error());
+        ck_assert_int_eq(xai_model_output_numel(m), 3);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_folding_and_softmax)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(onnx_dir(), "ops/movement.onnx"), NULL, &m), XAI_OK);
+    /* Shape -> Gather -> Unsqueeze -> Concat folded: no Shape or Concat of shapes remain */
+    int concat = 0;
+    for (int i = 0; i < xai_model_node_count(m); i++) {
+        ck_assert_str_ne(xai_model_node_op(m, i), "Shape");
+        concat += strcmp(xai_model_node_op(m, i), "Concat") == 0;
+    }
+    ck_assert_int_eq(concat, 1); /* the data Concat stays */
+    xai_model_free(m);
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(onnx_dir(), "ops/dense_softmax.onnx"), NULL, &m), XAI_OK);
+    for (int i = 0; i < xai_model_node_count(m); i++)
+        ck_assert_str_ne(xai_model_node_op(m, i), "Softmax");
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_dense_forward_by_hand)
+{
+    /* dense_softmax: logits = 0.5 * tanh(x M1 + mb) G + 2 gc (softmax dropped) */
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(onnx_dir(), "ops/dense_softmax.onnx"), NULL, &m), XAI_OK);
+    int M1 = xai_model_find_value(m, "M1"), mb = xai_model_find_value(m, "mb"), G = xai_model_find_value(m, "G"),
+        gc = xai_model_find_value(m, "gc");
+    ck_assert(M1 >= 0 && mb >= 0 && G >= 0 && gc >= 0);
+    float x[5] = {0.3f, -1.2f, 0.8f, 2.0f, -0.1f}, lg[3];
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, lg), XAI_OK);
+    double h[4];
+    for (int j = 0; j < 4; j++) {
+        double s = m->vals[mb].f[j];
+        for (int i = 0; i < 5; i++)
+            s += x[i] * m->vals[M1].f[i * 4 + j];
+        h[j] = tanh(s);
+    }
+    for (int c = 0; c < 3; c++) {
+        double s = 2.0 * m->vals[gc].f[c];
+        for (int j = 0; j < 4; j++)
+            s += 0.5 * h[j] * m->vals[G].f[j * 3 + c];
+        ck_assert_msg(fabs(s - lg[c]) < 1e-5 * (1 + fabs(s)), "logit %d: %g vs %g", c, lg[c], s);
+    }
+    xai_workspace_free(ws);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_workspace_capacity)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(onnx_dir(), "ops/conv1d.onnx"), NULL, &m), XAI_OK);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 0, &ws), XAI_EINVAL);
+    ck_assert_int_eq(xai_workspace_new(m, 2, &ws), XAI_OK);
+    float x[3 * 22] = {0}, lg[9];
+    ck_assert_int_eq(xai_model_forward(m, ws, 3, x, lg), XAI_EINVAL);
+    ck_assert_int_eq(xai_model_forward(m, ws, 2, x, lg), XAI_OK);
+    xai_workspace_free(ws);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_rules_syntax)
+{
+    ck_assert_int_eq(xai_rules_check("layer 0=zbox(-3,3); Conv=gamma(0.1); Dense=epsilon(0.25)"), XAI_OK);
+    ck_assert_int_eq(xai_rules_check("first=flat;node:/0/Conv=alphabeta(2,1)"), XAI_OK);
+    ck_assert_int_eq(xai_rules_check("Conv=gama(0.1)"), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "gama"));
+    ck_assert_int_eq(xai_rules_check("Conv"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("layer x=flat"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("Conv=alphabeta(2,2)"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("Conv=zbox(3,-3)"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("Conv=epsilon(0.1"), XAI_EINVAL);
+}
+END_TEST
+
+START_TEST(test_status_strings)
+{
+    for (int s = 0; s < XAI_STATUS_COUNT; s++)
+        ck_assert(strlen(xai_strerror((xai_status)s)) > 0);
+    ck_assert_str_eq(xai_strerror((xai_status)999), "unknown status");
+    xai_error_set(XAI_EFORMAT, "bad %d", 7);
+    xai_error_prefix(XAI_EFORMAT, "file.onnx");
+    ck_assert_str_eq(xai_last_error(), "file.onnx: bad 7");
+    xai_tensor t;
+    int64_t shp[3] = {2, 3, 4};
+    ck_assert_int_eq(xai_tensor_alloc(&t, 3, shp), XAI_OK);
+    ck_assert_int_eq(xai_tensor_numel(&t), 24);
+    char b[64];
+    ck_assert_str_eq(xai_shape_str(3, shp, b, sizeof b), "[2, 3, 4]");
+    xai_tensor_free(&t);
+    xai_tensor_free(NULL);
+    int64_t neg[1] = {-1};
+    ck_assert_int_eq(xai_tensor_alloc(&t, 1, neg), XAI_EINVAL);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("onnx");
+    TCase *tc = tcase_create("import");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_every_truncation);
+    tcase_add_test(tc, test_ops_load);
+    tcase_add_test(tc, test_folding_and_softmax);
+    tcase_add_test(tc, test_dense_forward_by_hand);
+    tcase_add_test(tc, test_workspace_capacity);
+    tcase_add_test(tc, test_rules_syntax);
+    tcase_add_test(tc, test_status_strings);
+    suite_add_tcase(s, tc);
+    return s;
+}
