@@ -1214,7 +1214,7 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
             goto done2;
         n->kind = e->kind;
         n->ops = xai_ops_table[e->kind];
-        n->name = strdup(np->name && *np->name ? np->name : np->output[0] ? np->output[0] : op);
+        n->name = strdup(np->name && *np->name ? np->name : (np->n_output > 0 && np->output[0]) ? np->output[0] : op);
         n->op_type = strdup(op);
         if (!n->name || !n->op_type) {
             st = xai_error_set(XAI_ENOMEM, "out of memory");

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * npy-atomic.c - atomic file replacement for the formats writers (see npy-atomic.h).
+ * The temporary file lives in the destination directory so that rename(2) is atomic
+ * (POSIX rename: the destination is replaced in one step or not at all).
+ */
+#include "npy-atomic.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void release(xai_atomic_file *af)
+{
+    free(af->path);
+    free(af->tmp);
+    af->path = af->tmp = NULL;
+    af->f = NULL;
+}
+
+xai_status xai_atomic_begin(const char *path, xai_atomic_file *af)
+{
+    static const char suffix[] = ".tmpXXXXXX";
+    size_t n;
+    int fd;
+
+    if (!af)
+        return xai_error_set(XAI_EINVAL, "atomic write: NULL handle");
+    memset(af, 0, sizeof *af);
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "atomic write: empty output path");
+    n = strlen(path);
+    af->path = malloc(n + 1);
+    af->tmp = malloc(n + sizeof suffix);
+    if (!af->path || !af->tmp) {
+        release(af);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    memcpy(af->path, path, n + 1);
+    memcpy(af->tmp, path, n);
+    memcpy(af->tmp + n, suffix, sizeof suffix);
+    fd = mkstemp(af->tmp);
+    if (fd < 0) {
+        int e = errno;
+        release(af);
+        return xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(e));
+    }
+    /* mkstemp makes 0600; result files are meant to be shared like any other output. */
+    (void)fchmod(fd, 0644);
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        int e = errno;
+        close(fd);
+        unlink(af->tmp);
+        release(af);
+        return xai_error_set(XAI_EIO, "%s: cannot open temporary file: %s", path, strerror(e));
+    }
+    return XAI_OK;
+}
+
+xai_status xai_atomic_commit(xai_atomic_file *af)
+{
+    int bad, e = 0;
+
+    if (!af || !af->f)
+        return xai_error_set(XAI_EINVAL, "atomic write: file is not open");
+    bad = ferror(af->f) || fflush(af->f) != 0;
+    if (bad)
+        e = errno;
+    if (!bad && fsync(fileno(af->f)) != 0 && errno != EINVAL && errno != EROFS) {
+        bad = 1;
+        e = errno;
+    }
+    if (fclose(af->f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    af->f = NULL;
+    if (!bad && rename(af->tmp, af->path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        xai_status s = xai_error_set(XAI_EIO, "%s: write failed: %s", af->path,
+                                     e ? strerror(e) : "I/O error");
+        unlink(af->tmp);
+        release(af);
+        return s;
+    }
+    release(af);
+    return XAI_OK;
+}
+
+void xai_atomic_abort(xai_atomic_file *af)
+{
+    if (!af)
+        return;
+    if (af->f)
+        fclose(af->f);
+    if (af->tmp)
+        unlink(af->tmp);
+    release(af);
+}

@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * npy.c - NumPy .npy reader and float32 writer.
+ * Spec: NEP 1 / numpy.lib.format ("A Simple File Format for NumPy Arrays"):
+ * magic "\x93NUMPY", major, minor; then a little-endian header length (uint16 for 1.0,
+ * uint32 for 2.0 and 3.0); then a Python dict literal with exactly the keys 'descr',
+ * 'fortran_order' and 'shape' (latin-1, or UTF-8 for 3.0) padded with spaces and a
+ * final '\n'; then the raw array data. We parse that literal ourselves (no eval) and
+ * check every size against the real data length before allocating.
+ */
+#include "xai/npy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "npy-atomic.h"
+
+#define MAGIC "\x93NUMPY"
+#define MAGIC_LEN 6
+#define PREAMBLE_MAX 12 /* magic + version + 4-byte header length */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LITTLE 1
+#else
+#define HOST_LITTLE 0
+#endif
+
+/* What the header says about the data. */
+typedef struct {
+    int ndim;
+    int64_t shape[XAI_NPY_MAX_DIMS];
+    int itemsize;   /* 4 or 8 */
+    int big;        /* big-endian data */
+    size_t count;   /* number of elements */
+} npy_desc;
+
+/* A cursor over the header text. */
+typedef struct {
+    const char *p, *end;
+    const char *name;
+} cursor;
+
+static const char *dname(const char *name)
+{
+    return name && *name ? name : "<memory>";
+}
+
+static void skip_ws(cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static int accept(cursor *c, char ch)
+{
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A quoted Python string (no escapes are needed for the values we accept). */
+static int parse_string(cursor *c, char *out, size_t cap)
+{
+    char q;
+    size_t n = 0;
+    skip_ws(c);
+    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+        return 0;
+    q = *c->p++;
+    while (c->p < c->end && *c->p != q) {
+        if (*c->p == '\\' || *c->p == '\n')
+            return 0;
+        if (n + 1 < cap)
+            out[n] = *c->p;
+        n++;
+        c->p++;
+    }
+    if (c->p >= c->end)
+        return 0;
+    c->p++;
+    if (n + 1 > cap)
+        n = cap - 1; /* truncated: callers compare against short literals, so it cannot match */
+    out[n] = '\0';
+    return 1;
+}
+
+static int match_word(cursor *c, const char *w)
+{
+    size_t n = strlen(w);
+    skip_ws(c);
+    if ((size_t)(c->end - c->p) >= n && memcmp(c->p, w, n) == 0) {
+        const char *after = c->p + n;
+        if (after < c->end && ((*after >= 'a' && *after <= 'z') || (*after >= 'A' && *after <= 'Z') ||
+                               (*after >= '0' && *after <= '9') || *after == '_'))
+            return 0;
+        c->p = after;
+        return 1;
+    }
+    return 0;
+}
+
+static xai_status parse_shape(cursor *c, npy_desc *d)
+{
+    int n = 0, commas = 0;
+    if (!accept(c, '('))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: 'shape' is not a tuple", c->name);
+    for (;;) {
+        int64_t v = 0;
+        int digits = 0;
+        if (accept(c, ')'))
+            break;
+        skip_ws(c);
+        if (c->p < c->end && *c->p == '-')
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: negative dimension in 'shape'",
+                                 c->name);
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+            int dig = *c->p - '0';
+            if (v > (INT64_MAX - dig) / 10)
+                return xai_error_set(XAI_EFORMAT, "%s: bad header: dimension too large in 'shape'",
+                                     c->name);
+            v = v * 10 + dig;
+            digits++;
+            c->p++;
+        }
+        if (!digits)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: 'shape' holds a non-integer",
+                                 c->name);
+        if (c->p < c->end && (*c->p == 'L' || *c->p == 'l'))
+            c->p++; /* Python 2 long literal, written by old NumPy versions */
+        if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E' || *c->p == 'j'))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: 'shape' holds a non-integer",
+                                 c->name);
+        if (n >= XAI_NPY_MAX_DIMS)
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: more than %d dimensions", c->name,
+                                 XAI_NPY_MAX_DIMS);
+        d->shape[n++] = v;
+        if (accept(c, ',')) {
+            commas++;
+            continue;
+        }
+        if (accept(c, ')'))
+            break;
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: malformed 'shape' tuple", c->name);
+    }
+    /* "(3)" is an int in Python, not a tuple; NumPy refuses it too. */
+    if (n == 1 && commas == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: 'shape' (%lld) is not a tuple",
+                             c->name, (long long)d->shape[0]);
+    d->ndim = n;
+    return XAI_OK;
+}
+
+static xai_status parse_descr(cursor *c, npy_desc *d)
+{
+    char s[64];
+    skip_ws(c);
+    if (c->p < c->end && (*c->p == '[' || *c->p == '('))
+        return xai_error_set(XAI_EUNSUPPORTED,
+                             "%s: structured dtype is not supported (need float32 or float64)",
+                             c->name);
+    if (!parse_string(c, s, sizeof s))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: 'descr' is not a string", c->name);
+    if ((s[0] == '<' || s[0] == '>') && s[1] == 'f' && (s[2] == '4' || s[2] == '8') && !s[3]) {
+        d->big = s[0] == '>';
+        d->itemsize = s[2] - '0';
+        return XAI_OK;
+    }
+    return xai_error_set(XAI_EUNSUPPORTED,
+                         "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
+                         c->name, s);
+}
+
+/* Parse the header dict literal; sets every field of d except count. */
+static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d)
+{
+    cursor c = {h, h + n, name};
+    int have_descr = 0, have_fortran = 0, have_shape = 0, fortran = 0;
+    xai_status st;
+    /* Report an unsupported dtype only after the header is known to be well formed. */
+    xai_status dtype_st = XAI_OK;
+    char dtype_msg[512] = "";
+
+    memset(d, 0, sizeof *d);
+    if (!accept(&c, '{'))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: not a dict literal", name);
+    for (;;) {
+        char key[32];
+        if (accept(&c, '}'))
+            break;
+        if (!parse_string(&c, key, sizeof key))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: expected a quoted key", name);
+        if (!accept(&c, ':'))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: expected ':' after '%s'", name, key);
+        if (strcmp(key, "descr") == 0 && !have_descr) {
+            have_descr = 1;
+            st = parse_descr(&c, d);
+            if (st == XAI_EUNSUPPORTED) {
+                dtype_st = st;
+                snprintf(dtype_msg, sizeof dtype_msg, "%s", xai_last_error());
+                /* skip the value: a string or a bracketed list */
+                skip_ws(&c);
+                if (c.p < c.end && *c.p != '[' && *c.p != '(') {
+                    /* string already consumed by parse_descr */
+                } else {
+                    int depth = 0;
+                    for (; c.p < c.end; c.p++) {
+                        if (*c.p == '[' || *c.p == '(')
+                            depth++;
+                        else if ((*c.p == ']' || *c.p == ')') && --depth == 0) {
+                            c.p++;
+                            break;
+                        }
+                    }
+                    if (depth != 0)
+                        return xai_error_set(XAI_EFORMAT, "%s: bad header: unbalanced 'descr'",
+                                             name);
+                }
+            } else if (st != XAI_OK) {
+                return st;
+            }
+        } else if (strcmp(key, "fortran_order") == 0 && !have_fortran) {
+            have_fortran = 1;
+            if (match_word(&c, "True"))
+                fortran = 1;
+            else if (match_word(&c, "False"))
+                fortran = 0;
+            else
+                return xai_error_set(XAI_EFORMAT,
+                                     "%s: bad header: 'fortran_order' is not True or False", name);
+        } else if (strcmp(key, "shape") == 0 && !have_shape) {
+            have_shape = 1;
+            st = parse_shape(&c, d);
+            if (st != XAI_OK)
+                return st;
+        } else if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 ||
+                   strcmp(key, "shape") == 0) {
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: duplicate key '%s'", name, key);
+        } else {
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: unexpected key '%s'", name, key);
+        }
+        if (accept(&c, ','))
+            continue;
+        if (accept(&c, '}'))
+            break;
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: expected ',' or '}'", name);
+    }
+    skip_ws(&c);
+    if (c.p != c.end)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: trailing bytes after the dict", name);
+    if (!have_descr || !have_fortran || !have_shape)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: missing key '%s'", name,
+                             !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+    if (dtype_st != XAI_OK)
+        return xai_error_set(dtype_st, "%s", dtype_msg);
+    if (fortran)
+        return xai_error_set(XAI_EUNSUPPORTED,
+                             "%s: Fortran-order arrays are not supported (save with C order)", name);
+    return XAI_OK;
+}
+
+/*
+ * Check magic and version in the first bytes (avail = bytes of the whole input) and
+ * return where the header text starts and how long it is.
+ */
+static xai_status parse_preamble(const char *name, const unsigned char *p, size_t got,
+                                 uint64_t total, size_t *hstart, size_t *hlen)
+{
+    uint64_t len;
+    if (got < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: not a .npy file (bad magic)", name);
+    if (got < 8)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated header", name);
+    if (p[6] == 1) {
+        if (got < 10)
+            return xai_error_set(XAI_EFORMAT, "%s: truncated header", name);
+        len = (uint64_t)p[8] | (uint64_t)p[9] << 8;
+        *hstart = 10;
+    } else if (p[6] == 2 || p[6] == 3) {
+        if (got < 12)
+            return xai_error_set(XAI_EFORMAT, "%s: truncated header", name);
+        len = (uint64_t)p[8] | (uint64_t)p[9] << 8 | (uint64_t)p[10] << 16 | (uint64_t)p[11] << 24;
+        *hstart = 12;
+    } else {
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: .npy format version %u.%u is not supported",
+                             name, p[6], p[7]);
+    }
+    if (p[7] != 0)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: .npy format version %u.%u is not supported",
+                             name, p[6], p[7]);
+    if (len > total - *hstart)
+        return xai_error_set(XAI_EFORMAT,
+                             "%s: truncated header (header length %llu, only %llu bytes follow)",
+                             name, (unsigned long long)len,
+                             (unsigned long long)(total - *hstart));
+    *hlen = (size_t)len;
+    return XAI_OK;
+}
+
+/* Element count from the shape, checked against the bytes that follow the header. */
+static xai_status check_size(const char *name, npy_desc *d, uint64_t data_len)
+{
+    uint64_t count = 1, need;
+    int zero = 0;
+    for (int i = 0; i < d->ndim; i++)
+        if (d->shape[i] == 0)
+            zero = 1;
+    if (zero) {
+        d->count = 0;
+        return XAI_OK;
+    }
+    for (int i = 0; i < d->ndim; i++) {
+        uint64_t v = (uint64_t)d->shape[i];
+        if (count > UINT64_MAX / v || count * v > UINT64_MAX / (uint64_t)d->itemsize)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: shape is too large", name);
+        count *= v;
+    }
+    need = count * (uint64_t)d->itemsize;
+    if (need > data_len)
+        return xai_error_set(XAI_EFORMAT,
+                             "%s: truncated data (shape needs %llu bytes, file has %llu)", name,
+                             (unsigned long long)need, (unsigned long long)data_len);
+    if (count > SIZE_MAX / sizeof(float))
+        return xai_error_set(XAI_ENOMEM, "%s: array too large for this machine", name);
+    d->count = (size_t)count;
+    return XAI_OK;
+}
+
+static xai_status check_header_text(const char *name, const unsigned char *h, size_t n)
+{
+    /* 1.0/2.0 are latin-1 and 3.0 is UTF-8; the keys and values we accept are ASCII, so a
+     * NUL or other control byte can only mean a damaged header. */
+    for (size_t i = 0; i < n; i++)
+        if (h[i] == 0 || (h[i] < 0x20 && h[i] != '\n' && h[i] != '\r' && h[i] != '\t'))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: control byte 0x%02x in header",
+                                 name, h[i]);
+    return XAI_OK;
+}
+
+static void convert(const unsigned char *src, float *dst, size_t n, const npy_desc *d)
+{
+    if (d->itemsize == 4) {
+        if (!d->big && HOST_LITTLE) {
+            memcpy(dst, src, n * 4);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const unsigned char *b = src + 4 * i;
+            uint32_t u = d->big ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+                                      (uint32_t)b[2] << 8 | b[3]
+                                : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 |
+                                      (uint32_t)b[1] << 8 | b[0];
+            float f;
+            memcpy(&f, &u, 4);
+            dst[i] = f;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const unsigned char *b = src + 8 * i;
+            uint64_t u = 0;
+            double x;
+            for (int k = 0; k < 8; k++)
+                u = u << 8 | b[d->big ? k : 7 - k];
+            memcpy(&x, &u, 8);
+            dst[i] = (float)x;
+        }
+    }
+}
+
+static xai_status alloc_out(const char *name, const npy_desc *d, xai_npy *out)
+{
+    out->data = malloc(d->count ? d->count * sizeof(float) : sizeof(float));
+    if (!out->data)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory for %zu values", name, d->count);
+    out->ndim = d->ndim;
+    memcpy(out->shape, d->shape, sizeof d->shape);
+    out->source_dtype = d->itemsize;
+    return XAI_OK;
+}
+
+xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_npy *out)
+{
+    const unsigned char *p = buf;
+    size_t hstart, hlen;
+    npy_desc d;
+    xai_status st;
+
+    name = dname(name);
+    if (!out)
+        return xai_error_set(XAI_EINVAL, "%s: NULL output", name);
+    memset(out, 0, sizeof *out);
+    if (!buf && len)
+        return xai_error_set(XAI_EINVAL, "%s: NULL buffer", name);
+    st = parse_preamble(name, p, len, len, &hstart, &hlen);
+    if (st != XAI_OK)
+        return st;
+    st = check_header_text(name, p + hstart, hlen);
+    if (st != XAI_OK)
+        return st;
+    st = parse_header(name, (const char *)p + hstart, hlen, &d);
+    if (st != XAI_OK)
+        return st;
+    st = check_size(name, &d, len - hstart - hlen);
+    if (st != XAI_OK)
+        return st;
+    st = alloc_out(name, &d, out);
+    if (st != XAI_OK)
+        return st;
+    convert(p + hstart + hlen, out->data, d.count, &d);
+    return XAI_OK;
+}
+
+xai_status xai_npy_load(const char *path, xai_npy *out)
+{
+    unsigned char pre[PREAMBLE_MAX];
+    unsigned char *hdr = NULL;
+    size_t got, hstart, hlen;
+    struct stat sb;
+    npy_desc d;
+    xai_status st;
+    FILE *f;
+
+    if (!out)
+        return xai_error_set(XAI_EINVAL, "xai_npy_load: NULL output");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_load: NULL path");
+    f = fopen(path, "rb");
+    if (!f)
+        return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return xai_error_set(XAI_EIO, "%s: not a regular file", path);
+    }
+    got = fread(pre, 1, sizeof pre, f);
+    st = parse_preamble(path, pre, got, (uint64_t)sb.st_size, &hstart, &hlen);
+    if (st != XAI_OK)
+        goto done;
+    /* hlen <= file size (checked), so this allocation is bounded by the real file. */
+    hdr = malloc(hlen ? hlen : 1);
+    if (!hdr) {
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory for the header", path);
+        goto done;
+    }
+    if (fseek(f, (long)hstart, SEEK_SET) != 0 || fread(hdr, 1, hlen, f) != hlen) {
+        st = xai_error_set(XAI_EIO, "%s: short read in the header", path);
+        goto done;
+    }
+    st = check_header_text(path, hdr, hlen);
+    if (st != XAI_OK)
+        goto done;
+    st = parse_header(path, (const char *)hdr, hlen, &d);
+    if (st != XAI_OK)
+        goto done;
+    st = check_size(path, &d, (uint64_t)sb.st_size - hstart - hlen);
+    if (st != XAI_OK)
+        goto done;
+    st = alloc_out(path, &d, out);
+    if (st != XAI_OK)
+        goto done;
+    if (d.itemsize == 4 && !d.big && HOST_LITTLE) {
+        if (fread(out->data, 4, d.count, f) != d.count)
+            st = xai_error_set(XAI_EIO, "%s: short read in the data", path);
+    } else {
+        unsigned char chunk[1 << 15];
+        size_t per = sizeof chunk / (size_t)d.itemsize, done_n = 0;
+        while (done_n < d.count) {
+            size_t n = d.count - done_n < per ? d.count - done_n : per;
+            if (fread(chunk, (size_t)d.itemsize, n, f) != n) {
+                st = xai_error_set(XAI_EIO, "%s: short read in the data", path);
+                break;
+            }
+            convert(chunk, out->data + done_n, n, &d);
+            done_n += n;
+        }
+    }
+    if (st != XAI_OK)
+        xai_npy_free(out);
+done:
+    free(hdr);
+    fclose(f);
+    return st;
+}
+
+void xai_npy_free(xai_npy *a)
+{
+    if (!a)
+        return;
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data)
+{
+    char hdr[128 + XAI_NPY_MAX_DIMS * 24];
+    uint64_t count = 1;
+    size_t n, total;
+    xai_atomic_file af;
+    xai_status st;
+    int zero = 0;
+
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_save: empty path");
+    if (ndim < 0 || ndim > XAI_NPY_MAX_DIMS)
+        return xai_error_set(XAI_EINVAL, "%s: cannot save %d dimensions (0..%d)", path, ndim,
+                             XAI_NPY_MAX_DIMS);
+    if (ndim > 0 && !shape)
+        return xai_error_set(XAI_EINVAL, "%s: NULL shape", path);
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return xai_error_set(XAI_EINVAL, "%s: negative dimension %lld", path,
+                                 (long long)shape[i]);
+        if (shape[i] == 0)
+            zero = 1;
+    }
+    if (zero) {
+        count = 0;
+    } else {
+        for (int i = 0; i < ndim; i++) {
+            if (count > (uint64_t)SIZE_MAX / 4 / (uint64_t)shape[i])
+                return xai_error_set(XAI_EINVAL, "%s: shape is too large", path);
+            count *= (uint64_t)shape[i];
+        }
+    }
+    if (count && !data)
+        return xai_error_set(XAI_EINVAL, "%s: NULL data", path);
+
+    n = (size_t)snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (int i = 0; i < ndim; i++)
+        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s%lld", i ? ", " : "",
+                              (long long)shape[i]);
+    n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s), }", ndim == 1 ? "," : "");
+    /* Pad with spaces so that magic + header end on a 64-byte boundary, then '\n'. */
+    total = 10 + n + 1;
+    total = (total + 63) / 64 * 64;
+    while (10 + n + 1 < total)
+        hdr[n++] = ' ';
+    hdr[n++] = '\n';
+
+    st = xai_atomic_begin(path, &af);
+    if (st != XAI_OK)
+        return st;
+    {
+        unsigned char pre[10];
+        memcpy(pre, MAGIC, MAGIC_LEN);
+        pre[6] = 1;
+        pre[7] = 0;
+        pre[8] = (unsigned char)(n & 0xff);
+        pre[9] = (unsigned char)(n >> 8);
+        if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(hdr, 1, n, af.f) != n)
+            goto fail;
+    }
+    if (HOST_LITTLE) {
+        if (count && fwrite(data, 4, (size_t)count, af.f) != (size_t)count)
+            goto fail;
+    } else {
+        unsigned char chunk[4096];
+        for (size_t i = 0; i < count;) {
+            size_t k = 0;
+            for (; k < sizeof chunk / 4 && i < count; k++, i++) {
+                uint32_t u;
+                memcpy(&u, &data[i], 4);
+                chunk[4 * k] = (unsigned char)u;
+                chunk[4 * k + 1] = (unsigned char)(u >> 8);
+                chunk[4 * k + 2] = (unsigned char)(u >> 16);
+                chunk[4 * k + 3] = (unsigned char)(u >> 24);
+            }
+            if (fwrite(chunk, 4, k, af.f) != k)
+                goto fail;
+        }
+    }
+    return xai_atomic_commit(&af);
+fail:
+    st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
+    xai_atomic_abort(&af);
+    return st;
+}

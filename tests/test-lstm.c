@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-lstm.c - ONNX LSTM forward, BPTT gradient and Arras et al. LRP-all.
+ * References: ../shared/reference/lstm/{lstm_uni,lstm_bidi} (float64 LRP-all, tolerances of
+ * compare_lstm.py) and the tiny fixtures of tests/data/lstm (make_lstm_models.py: every
+ * direction and layout, sequence_lens, constant / absent / computed initial states,
+ * malformed nodes). Gradients are checked against central finite differences.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/status.h"
+
+static float *read_f32(const char *path, size_t want)
+{
+    size_t len = 0;
+    float *p = xai_test_read_file(path, &len);
+    ck_assert_msg(p != NULL, "cannot read %s", path);
+    ck_assert_msg(len == want * sizeof(float), "%s: %zu bytes, expected %zu", path, len, want * sizeof(float));
+    return p;
+}
+
+static xai_model *load(const char *path)
+{
+    xai_model *m = NULL;
+    xai_status st = xai_model_load_onnx(path, NULL, &m);
+    ck_assert_msg(st == XAI_OK, "load %s: %s", path, xai_last_error());
+    return m;
+}
+
+static int argmax(const float *v, int n)
+{
+    int k = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[k])
+            k = i;
+    return k;
+}
+
+/* LRP with the LSTM reference conventions: epsilon 1e-3 everywhere, logit start */
+static void explain_lrp(const xai_model *m, const float *x, int64_t n, float beta, float *rel, xai_explain_result *res)
+{
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.method = XAI_METHOD_LRP;
+    cfg.composite = "epsilon";
+    cfg.epsilon = 1e-3f;
+    cfg.lstm_epsilon = 1e-3f;
+    cfg.bias_factor = beta;
+    cfg.init = XAI_INIT_LOGIT;
+    xai_status st = xai_explain(m, &cfg, n, x, rel, res);
+    ck_assert_msg(st == XAI_OK, "explain: %s", xai_last_error());
+}
+
+/* the metrics of compare_lstm.py */
+typedef struct {
+    double rel_l2, max_abs_rel, one_minus_cos, sum_rel;
+} score;
+
+static score score_of(const float *c, const float *r, size_t n, double logit)
+{
+    double d2 = 0, r2 = 0, c2 = 0, dot = 0, mad = 0, mar = 0, sc = 0, sr = 0;
+    for (size_t k = 0; k < n; k++) {
+        double d = (double)c[k] - r[k];
+        d2 += d * d;
+        r2 += (double)r[k] * r[k];
+        c2 += (double)c[k] * c[k];
+        dot += (double)c[k] * r[k];
+        mad = fabs(d) > mad ? fabs(d) : mad;
+        mar = fabs(r[k]) > mar ? fabs(r[k]) : mar;
+        sc += c[k];
+        sr += r[k];
+    }
+    score s = {sqrt(d2 / r2), mad / mar, 1.0 - dot / sqrt(r2 * c2), fabs(sc - sr) / fabs(logit)};
+    return s;
+}
+
+static void check_score(const char *what, score s, double tol_l2, double tol_cos)
+{
+    fprintf(stderr, "%s: rel_l2 %.3g max_abs_rel %.3g 1-cos %.3g sum_rel %.3g\n", what, s.rel_l2, s.max_abs_rel,
+            s.one_minus_cos, s.sum_rel);
+    ck_assert_msg(s.rel_l2 <= tol_l2, "%s: rel L2 %g > %g", what, s.rel_l2, tol_l2);
+    ck_assert_msg(s.max_abs_rel <= tol_l2, "%s: max abs %g > %g", what, s.max_abs_rel, tol_l2);
+    ck_assert_msg(s.one_minus_cos <= tol_cos, "%s: 1 - cos %g > %g", what, s.one_minus_cos, tol_cos);
+    ck_assert_msg(s.sum_rel <= 1e-5, "%s: sum differs by %g of the logit", what, s.sum_rel);
+}
+
+/* ---------------------------------------------------------------- shared reference */
+
+static void reference_case(const char *name, size_t nin, int ncls)
+{
+    const char *sh = xai_test_shared_dir();
+    if (!sh) {
+        xai_test_mark_skip();
+        return;
+    }
+    char dir[512];
+    snprintf(dir, sizeof dir, "reference/lstm/%s", name);
+    const char *cd = xai_test_path(sh, dir);
+    char cdir[600];
+    snprintf(cdir, sizeof cdir, "%s", cd);
+    xai_model *m = load(xai_test_path(cdir, "model.onnx"));
+    ck_assert_int_eq(xai_model_input_numel(m), (int64_t)nin);
+    ck_assert_int_eq(xai_model_output_numel(m), ncls);
+    float *x = read_f32(xai_test_path(cdir, "input.f32"), nin);
+    float *lref = read_f32(xai_test_path(cdir, "logits.f32"), (size_t)ncls);
+    float *rel = malloc(sizeof(float) * nin);
+    for (int bf = 0; bf <= 1; bf++) {
+        float *ref = read_f32(xai_test_path(cdir, bf ? "relevance_bf1.f32" : "relevance.f32"), nin);
+        xai_explain_result res;
+        explain_lrp(m, x, 1, (float)bf, rel, &res);
+        double mx = 1.0;
+        for (int c = 0; c < ncls; c++)
+            mx = fabs(lref[c]) > mx ? fabs(lref[c]) : mx;
+        for (int c = 0; c < ncls; c++)
+            ck_assert_msg(fabs(res.logits[c] - lref[c]) <= 1e-5 * mx, "%s: logit %d %g vs %g", name, c,
+                          res.logits[c], lref[c]);
+        int k = argmax(lref, ncls);
+        ck_assert_int_eq(res.target[0], k);
+        char what[64];
+        snprintf(what, sizeof what, "%s beta=%d", name, bf);
+        check_score(what, score_of(rel, ref, nin, res.logits[k]), bf ? 5e-5 : 1e-5, bf ? 1e-7 : 1e-8);
+        if (bf) {
+            double tot = res.rel_sum[0] + res.init_state_sum[0];
+            fprintf(stderr, "%s: sum %.9g + initial states %.9g = %.9g, logit %.9g\n", what, res.rel_sum[0],
+                    res.init_state_sum[0], tot, (double)res.logits[k]);
+            ck_assert_msg(fabs(tot - res.logits[k]) <= 1e-5 * fabs(res.logits[k]),
+                          "%s: not conserved: %.9g vs logit %.9g", what, tot, (double)res.logits[k]);
+            ck_assert_msg(fabs(res.init_state_sum[0]) > 1e-3, "%s: no relevance on the initial states", what);
+        }
+        xai_explain_result_free(&res);
+        free(ref);
+    }
+    free(rel);
+    free(x);
+    free(lref);
+    xai_model_free(m);
+}
+
+START_TEST(test_reference_uni)
+{
+    reference_case("lstm_uni", 30 * 8, 3);
+}
+END_TEST
+
+START_TEST(test_reference_bidi)
+{
+    reference_case("lstm_bidi", 1200 / 4, 3);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- fixtures */
+
+static const struct {
+    const char *name;
+    int conserves; /* no sequence_lens: padded outputs would absorb relevance */
+} fixtures[] = {
+    {"fwd_l0_init", 1},
+    {"rev_l1_lens", 0},
+    {"bidi_l0_lens_acth0", 0},
+    {"bidi_l1", 1},
+};
+enum { NFIX = sizeof fixtures / sizeof fixtures[0], FIX_NIN = 30, FIX_NC = 3 };
+
+static xai_model *load_fixture(int i, float **x)
+{
+    char f[256];
+    snprintf(f, sizeof f, "lstm/%s.onnx", fixtures[i].name);
+    xai_model *m = load(xai_test_path(xai_test_data_dir(), f));
+    ck_assert_int_eq(xai_model_input_numel(m), FIX_NIN);
+    ck_assert_int_eq(xai_model_output_numel(m), FIX_NC);
+    snprintf(f, sizeof f, "lstm/%s.x.f32", fixtures[i].name);
+    *x = read_f32(xai_test_path(xai_test_data_dir(), f), FIX_NIN);
+    return m;
+}
+
+START_TEST(test_fixture_lrp)
+{
+    int i = _i;
+    float *x;
+    xai_model *m = load_fixture(i, &x);
+    char f[256];
+    snprintf(f, sizeof f, "lstm/%s.logits.f32", fixtures[i].name);
+    float *lref = read_f32(xai_test_path(xai_test_data_dir(), f), FIX_NC);
+    float rel[FIX_NIN];
+    for (int bf = 0; bf <= 1; bf++) {
+        snprintf(f, sizeof f, "lstm/%s.r%d.f32", fixtures[i].name, bf);
+        float *ref = read_f32(xai_test_path(xai_test_data_dir(), f), FIX_NIN);
+        xai_explain_result res;
+        explain_lrp(m, x, 1, (float)bf, rel, &res);
+        for (int c = 0; c < FIX_NC; c++)
+            ck_assert_msg(fabs(res.logits[c] - lref[c]) <= 1e-5, "%s: logit %d %g vs %g", fixtures[i].name, c,
+                          res.logits[c], lref[c]);
+        int k = argmax(lref, FIX_NC);
+        ck_assert_int_eq(res.target[0], k);
+        char what[96];
+        snprintf(what, sizeof what, "%s beta=%d", fixtures[i].name, bf);
+        check_score(what, score_of(rel, ref, FIX_NIN, res.logits[k]), bf ? 5e-5 : 1e-5, bf ? 1e-7 : 1e-8);
+        if (bf) {
+            size_t len;
+            snprintf(f, sizeof f, "lstm/%s.init1.f64", fixtures[i].name);
+            double *iref = xai_test_read_file(xai_test_path(xai_test_data_dir(), f), &len);
+            ck_assert(iref && len == sizeof(double));
+            ck_assert_msg(fabs(res.init_state_sum[0] - iref[0]) <= 1e-5 * fabs(res.logits[k]),
+                          "%s: initial-state relevance %.9g vs %.9g", what, res.init_state_sum[0], iref[0]);
+            free(iref);
+            if (fixtures[i].conserves)
+                ck_assert_msg(fabs(res.rel_sum[0] + res.init_state_sum[0] - res.logits[k]) <=
+                                  1e-5 * fabs(res.logits[k]),
+                              "%s: %.9g + %.9g != logit %.9g", what, res.rel_sum[0], res.init_state_sum[0],
+                              (double)res.logits[k]);
+        }
+        xai_explain_result_free(&res);
+        free(ref);
+    }
+    free(lref);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* A stack of samples explained in one sweep equals the samples explained one at a time. */
+START_TEST(test_fixture_stack)
+{
+    int i = _i;
+    float *x;
+    xai_model *m = load_fixture(i, &x);
+    enum { NS = 3 };
+    float xs[NS * FIX_NIN], rs[NS * FIX_NIN], r1[FIX_NIN];
+    for (int k = 0; k < FIX_NIN; k++) {
+        xs[k] = x[k];
+        xs[FIX_NIN + k] = -0.5f * x[k];
+        xs[2 * FIX_NIN + k] = x[k] + 0.3f * (float)((k % 5) - 2);
+    }
+    for (int bf = 0; bf <= 1; bf++) {
+        xai_explain_result res, r1res;
+        explain_lrp(m, xs, NS, (float)bf, rs, &res);
+        for (int s = 0; s < NS; s++) {
+            explain_lrp(m, xs + s * FIX_NIN, 1, (float)bf, r1, &r1res);
+            ck_assert_int_eq(r1res.target[0], res.target[s]);
+            ck_assert_msg(xai_test_rel_l2(rs + s * FIX_NIN, r1, FIX_NIN) < 1e-6, "%s sample %d differs",
+                          fixtures[i].name, s);
+            ck_assert(fabs(r1res.init_state_sum[0] - res.init_state_sum[s]) <= 1e-6 * (1 + fabs(r1res.init_state_sum[0])));
+            xai_explain_result_free(&r1res);
+        }
+        xai_explain_result_free(&res);
+    }
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* BPTT gradient vs central finite differences of the float32 forward, every class. */
+START_TEST(test_fixture_gradient_fd)
+{
+    int i = _i;
+    float *x;
+    xai_model *m = load_fixture(i, &x);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    for (int c = 0; c < FIX_NC; c++) {
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.method = XAI_METHOD_GRADIENT;
+        cfg.target = c;
+        float g[FIX_NIN], fd[FIX_NIN], xp[FIX_NIN], lp[FIX_NC], lm[FIX_NC];
+        ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+        const float h = 4e-3f;
+        for (int k = 0; k < FIX_NIN; k++) {
+            float hi = x[k] + h, lo = x[k] - h;
+            memcpy(xp, x, sizeof xp);
+            xp[k] = hi;
+            ck_assert_int_eq(xai_model_forward(m, ws, 1, xp, lp), XAI_OK);
+            xp[k] = lo;
+            ck_assert_int_eq(xai_model_forward(m, ws, 1, xp, lm), XAI_OK);
+            fd[k] = (lp[c] - lm[c]) / (hi - lo);
+        }
+        double e = xai_test_rel_l2(g, fd, FIX_NIN);
+        fprintf(stderr, "%s class %d: gradient vs finite differences rel L2 %.3g\n", fixtures[i].name, c, e);
+        ck_assert_msg(e < 2e-3, "%s class %d: gradient rel L2 %g", fixtures[i].name, c, e);
+    }
+    xai_workspace_free(ws);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* sequence_lens: inputs past a sequence's end have no influence. */
+START_TEST(test_lens_padding)
+{
+    float *x;
+    xai_model *m = load_fixture(1, &x); /* rev_l1_lens: layout 1 [B=2,T=5,D=3], lens {3,5} */
+    float rel[FIX_NIN], g[FIX_NIN];
+    xai_explain_result res;
+    explain_lrp(m, x, 1, 1.0f, rel, &res);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.method = XAI_METHOD_GRADIENT;
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+    for (int t = 0; t < 5; t++)
+        for (int d = 0; d < 3; d++) {
+            int k = (0 * 5 + t) * 3 + d;
+            if (t >= 3) {
+                ck_assert_float_eq(rel[k], 0.0f);
+                ck_assert_float_eq(g[k], 0.0f);
+            } else {
+                ck_assert(rel[k] != 0.0f);
+            }
+        }
+    /* moving a padded input leaves the logits unchanged */
+    float l0[FIX_NC], l1[FIX_NC];
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, l0), XAI_OK);
+    x[4 * 3 + 1] += 10.0f;
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, l1), XAI_OK);
+    for (int c = 0; c < FIX_NC; c++)
+        ck_assert_float_eq(l0[c], l1[c]);
+    xai_workspace_free(ws);
+    xai_explain_result_free(&res);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- malformed nodes */
+
+START_TEST(test_bad_nodes)
+{
+    static const struct {
+        const char *file;
+        xai_status st;
+        const char *needle;
+    } bad[] = {
+        {"bad_wshape", XAI_EFORMAT, "W 'W' must have shape [1,16,3]"},
+        {"bad_rshape", XAI_EFORMAT, "R 'R' must have shape [1,16,4]"},
+        {"bad_bshape", XAI_EFORMAT, "B 'Bias' must have shape [1,32]"},
+        {"bad_hidden", XAI_EFORMAT, "hidden_size 5 does not match W"},
+        {"bad_direction", XAI_EFORMAT, "unknown direction 'sideways'"},
+        {"bad_clip", XAI_EUNSUPPORTED, "'clip'"},
+        {"bad_forget", XAI_EUNSUPPORTED, "'input_forget'"},
+        {"bad_acts", XAI_EUNSUPPORTED, "'activations'"},
+        {"bad_peephole", XAI_EUNSUPPORTED, "peephole"},
+        {"bad_lens", XAI_EFORMAT, "sequence_lens[0] = 6 is outside 1..5"},
+        {"bad_ndir", XAI_EFORMAT, "W 'W' must have shape [2,16,3]"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char f[128];
+        snprintf(f, sizeof f, "lstm/%s.onnx", bad[k].file);
+        xai_model *m = NULL;
+        xai_status st = xai_model_load_onnx(xai_test_path(xai_test_data_dir(), f), NULL, &m);
+        const char *msg = xai_last_error();
+        ck_assert_msg(st == bad[k].st, "%s: status %d (%s), expected %d", f, st, msg, bad[k].st);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(msg && strstr(msg, bad[k].needle) && strstr(msg, "LSTM"), "%s: message '%s' lacks '%s'", f,
+                      msg ? msg : "(null)", bad[k].needle);
+    }
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("lstm");
+    TCase *tr = tcase_create("reference");
+    tcase_add_test(tr, test_reference_uni);
+    tcase_add_test(tr, test_reference_bidi);
+    suite_add_tcase(s, tr);
+    TCase *tf = tcase_create("fixtures");
+    tcase_add_loop_test(tf, test_fixture_lrp, 0, NFIX);
+    tcase_add_loop_test(tf, test_fixture_stack, 0, NFIX);
+    tcase_add_loop_test(tf, test_fixture_gradient_fd, 0, NFIX);
+    tcase_add_test(tf, test_lens_padding);
+    tcase_add_test(tf, test_bad_nodes);
+    suite_add_tcase(s, tf);
+    return s;
+}

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-npy.c - NPY reader/writer: fixtures written by NumPy (tests/data/npy, made by
+ * make-npy-fixtures.py), round trips (also read back by NumPy when /usr/bin/python3 has
+ * it), refused dtypes and orders, and a corpus of malformed headers built in memory.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test-common.h"
+#include "xai/npy.h"
+
+static const char *fixture(const char *name)
+{
+    return xai_test_path(xai_test_path(xai_test_data_dir(), "npy"), name);
+}
+
+/* Load a fixture both from its path and from memory and check both agree. */
+static xai_status load_both(const char *name, xai_npy *a)
+{
+    const char *path = fixture(name);
+    xai_npy m;
+    size_t len;
+    void *buf = xai_test_read_file(path, &len);
+    xai_status s1, s2;
+    ck_assert_msg(buf != NULL, "cannot read fixture %s", path);
+    s1 = xai_npy_load(path, a);
+    s2 = xai_npy_load_mem(buf, len, name, &m);
+    ck_assert_int_eq(s1, s2);
+    if (s1 == XAI_OK) {
+        size_t n = 1;
+        ck_assert_int_eq(a->ndim, m.ndim);
+        for (int i = 0; i < a->ndim; i++) {
+            ck_assert_int_eq(a->shape[i], m.shape[i]);
+            n *= (size_t)a->shape[i];
+        }
+        ck_assert_int_eq(a->source_dtype, m.source_dtype);
+        ck_assert(memcmp(a->data, m.data, n * sizeof(float)) == 0);
+    }
+    xai_npy_free(&m);
+    free(buf);
+    return s1;
+}
+
+static float seqv(int i)
+{
+    return (float)((i - 3) * 0.25);
+}
+
+START_TEST(test_f4_le)
+{
+    xai_npy a;
+    ck_assert_int_eq(load_both("f4-le-2x3.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 2);
+    ck_assert_int_eq(a.shape[0], 2);
+    ck_assert_int_eq(a.shape[1], 3);
+    ck_assert_int_eq(a.source_dtype, 4);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(a.data[i], seqv(i));
+    xai_npy_free(&a);
+    ck_assert_ptr_null(a.data);
+    ck_assert_int_eq(a.ndim, 0);
+}
+END_TEST
+
+START_TEST(test_f4_be)
+{
+    xai_npy a;
+    ck_assert_int_eq(load_both("f4-be-3x4.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 2);
+    ck_assert_int_eq(a.shape[0], 3);
+    ck_assert_int_eq(a.shape[1], 4);
+    ck_assert_int_eq(a.source_dtype, 4);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(a.data[i], seqv(i));
+    xai_npy_free(&a);
+}
+END_TEST
+
+START_TEST(test_f8)
+{
+    xai_npy a;
+    ck_assert_int_eq(load_both("f8-le-5.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 1);
+    ck_assert_int_eq(a.shape[0], 5);
+    ck_assert_int_eq(a.source_dtype, 8);
+    for (int i = 0; i < 5; i++)
+        ck_assert_float_eq(a.data[i], (float)(i * 0.1 - 0.5));
+    xai_npy_free(&a);
+
+    ck_assert_int_eq(load_both("f8-be-2x2x2.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(a.shape[i], 2);
+    ck_assert_int_eq(a.source_dtype, 8);
+    for (int i = 0; i < 8; i++)
+        ck_assert_float_eq(a.data[i], (float)(i * 0.1 - 0.5));
+    xai_npy_free(&a);
+}
+END_TEST
+
+START_TEST(test_f8_special)
+{
+    xai_npy a;
+    ck_assert_int_eq(load_both("f8-special.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.shape[0], 6);
+    ck_assert(isinf(a.data[0]) && a.data[0] > 0);
+    ck_assert(isinf(a.data[1]) && a.data[1] < 0);
+    ck_assert(isinf(a.data[2]) && a.data[2] > 0);
+    ck_assert(isnan(a.data[3]));
+    ck_assert_float_eq(a.data[4], 0.0f);
+    ck_assert(a.data[5] == 0.0f && signbit(a.data[5]));
+    xai_npy_free(&a);
+}
+END_TEST
+
+START_TEST(test_scalar_empty)
+{
+    xai_npy a;
+    ck_assert_int_eq(load_both("f4-scalar.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 0);
+    ck_assert_ptr_nonnull(a.data);
+    ck_assert_float_eq(a.data[0], 2.5f);
+    xai_npy_free(&a);
+
+    ck_assert_int_eq(load_both("f4-empty-0.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 1);
+    ck_assert_int_eq(a.shape[0], 0);
+    ck_assert_ptr_nonnull(a.data);
+    xai_npy_free(&a);
+
+    ck_assert_int_eq(load_both("f4-empty-2x0.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 2);
+    ck_assert_int_eq(a.shape[0], 2);
+    ck_assert_int_eq(a.shape[1], 0);
+    xai_npy_free(&a);
+}
+END_TEST
+
+START_TEST(test_versions_4d)
+{
+    static const char *names[] = {"f4-v2-4.npy", "f4-v3-4.npy"};
+    xai_npy a;
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(load_both(names[k], &a), XAI_OK);
+        ck_assert_int_eq(a.ndim, 1);
+        ck_assert_int_eq(a.shape[0], 4);
+        for (int i = 0; i < 4; i++)
+            ck_assert_float_eq(a.data[i], seqv(i));
+        xai_npy_free(&a);
+    }
+    ck_assert_int_eq(load_both("f4-4d.npy", &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 4);
+    ck_assert_int_eq(a.shape[0], 2);
+    ck_assert_int_eq(a.shape[1], 1);
+    ck_assert_int_eq(a.shape[2], 3);
+    ck_assert_int_eq(a.shape[3], 2);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(a.data[i], seqv(i));
+    xai_npy_free(&a);
+}
+END_TEST
+
+/* Refused inputs: the status and a message naming the file and the dtype or order. */
+START_TEST(test_refused)
+{
+    static const struct {
+        const char *file, *word;
+    } cases[] = {
+        {"f4-fortran-2x3.npy", "Fortran"},
+        {"i4-3.npy", "'<i4'"},
+        {"f2-3.npy", "'<f2'"},
+        {"c8-2.npy", "'<c8'"},
+        {"u1-3.npy", "'|u1'"},
+        {"struct-2.npy", "structured"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        xai_npy a;
+        const char *path = fixture(cases[k].file);
+        ck_assert_int_eq(xai_npy_load(path, &a), XAI_EUNSUPPORTED);
+        ck_assert_ptr_null(a.data);
+        ck_assert_msg(strstr(xai_last_error(), path) != NULL, "no file name in '%s'",
+                      xai_last_error());
+        ck_assert_msg(strstr(xai_last_error(), cases[k].word) != NULL, "no '%s' in '%s'",
+                      cases[k].word, xai_last_error());
+    }
+}
+END_TEST
+
+/* Build a .npy in memory: version, header text (padded as given), then data bytes. */
+static unsigned char *make_npy(int major, const char *hdr, size_t ndata, size_t *len)
+{
+    size_t hl = strlen(hdr), pre = major == 1 ? 10 : 12;
+    unsigned char *b = calloc(1, pre + hl + ndata + 1);
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (unsigned char)major;
+    b[7] = 0;
+    b[8] = (unsigned char)(hl & 0xff);
+    b[9] = (unsigned char)(hl >> 8);
+    if (major != 1) {
+        b[10] = (unsigned char)(hl >> 16);
+        b[11] = (unsigned char)(hl >> 24);
+    }
+    memcpy(b + pre, hdr, hl);
+    for (size_t i = 0; i < ndata; i++)
+        b[pre + hl + i] = (unsigned char)(i * 7);
+    *len = pre + hl + ndata;
+    return b;
+}
+
+static xai_status try_header(int major, const char *hdr, size_t ndata, xai_npy *a)
+{
+    size_t len;
+    unsigned char *b = make_npy(major, hdr, ndata, &len);
+    xai_status s = xai_npy_load_mem(b, len, "hdr.npy", a);
+    free(b);
+    return s;
+}
+
+START_TEST(test_header_variants_ok)
+{
+    /* Forms NumPy or other writers produce that must be accepted. */
+    static const struct {
+        const char *hdr;
+        int ndim;
+        int64_t d0, d1;
+        size_t ndata;
+    } ok[] = {
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 2, 2, 3, 24},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3,), }", 2, 2, 3, 24},
+        {"{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<f8\"}", 1, 3, 0, 24},
+        {"{ 'descr' : '>f4' ,'fortran_order':False,'shape':( 4 , ) }    \n", 1, 4, 0, 16},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 2L), }", 2, 3, 2, 24},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 0, 0, 0, 4},
+        /* more data than the shape needs: NumPy ignores the rest */
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 1, 2, 0, 13},
+    };
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+        xai_npy a;
+        xai_status s = try_header(k % 2 ? 2 : 1, ok[k].hdr, ok[k].ndata, &a);
+        ck_assert_msg(s == XAI_OK, "case %zu: %s", k, xai_last_error());
+        ck_assert_int_eq(a.ndim, ok[k].ndim);
+        if (a.ndim > 0)
+            ck_assert_int_eq(a.shape[0], ok[k].d0);
+        if (a.ndim > 1)
+            ck_assert_int_eq(a.shape[1], ok[k].d1);
+        xai_npy_free(&a);
+    }
+}
+END_TEST
+
+START_TEST(test_malformed_headers)
+{
+    static const struct {
+        const char *hdr;
+        size_t ndata;
+        xai_status want;
+        const char *word;
+    } bad[] = {
+        {"", 0, XAI_EFORMAT, "dict"},
+        {"[1, 2]", 0, XAI_EFORMAT, "dict"},
+        {"{'descr': '<f4', 'fortran_order': False}", 4, XAI_EFORMAT, "shape"},
+        {"{'descr': '<f4', 'shape': (1,)}", 4, XAI_EFORMAT, "fortran_order"},
+        {"{'fortran_order': False, 'shape': (1,)}", 4, XAI_EFORMAT, "descr"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", 4, XAI_EFORMAT, "'x'"},
+        {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", 4, XAI_EFORMAT,
+         "duplicate"},
+        {"{'descr': '<f4', 'fortran_order': maybe, 'shape': (1,)}", 4, XAI_EFORMAT, "True"},
+        {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (1,)}", 4, XAI_EFORMAT, "True"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", 4, XAI_EFORMAT, "negative"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 4,
+         XAI_EFORMAT, "too large"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", 4,
+         XAI_EFORMAT, "too large"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (9223372036854775807,)}", 8,
+         XAI_EFORMAT, "too large"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000)}", 64, XAI_EFORMAT,
+         "truncated data"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", 23, XAI_EFORMAT,
+         "truncated data"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3)}", 12, XAI_EFORMAT, "tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': 3}", 12, XAI_EFORMAT, "tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,)}", 12, XAI_EFORMAT, "integer"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1 2)}", 12, XAI_EFORMAT, "shape"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,", 12, XAI_EFORMAT, "shape"},
+        {"{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}", 4, XAI_EFORMAT, "header"},
+        {"{'descr': <f4, 'fortran_order': False, 'shape': (1,)}", 4, XAI_EFORMAT, "descr"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} junk", 4, XAI_EFORMAT,
+         "trailing"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4, XAI_EFORMAT, "header"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\x01", 4, XAI_EFORMAT, "control"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': "
+         "(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1)}",
+         4, XAI_EUNSUPPORTED, "dimensions"},
+        {"{'descr': '<i8', 'fortran_order': False, 'shape': (1,)}", 8, XAI_EUNSUPPORTED, "'<i8'"},
+        {"{'descr': '|f4', 'fortran_order': False, 'shape': (1,)}", 4, XAI_EUNSUPPORTED, "'|f4'"},
+        {"{'descr': 'f4', 'fortran_order': False, 'shape': (1,)}", 4, XAI_EUNSUPPORTED, "'f4'"},
+        {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2)}", 16, XAI_EUNSUPPORTED,
+         "Fortran"},
+        /* malformed beats unsupported: an odd dtype in a broken header is still malformed */
+        {"{'descr': '<i4', 'fortran_order': False, 'shape': (-1,)}", 4, XAI_EFORMAT, "negative"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        xai_npy a;
+        xai_status s = try_header(k % 3 == 2 ? 3 : 1, bad[k].hdr, bad[k].ndata, &a);
+        ck_assert_msg(s == bad[k].want, "case %zu: got %s (%s)", k, xai_strerror(s),
+                      xai_last_error());
+        ck_assert_ptr_null(a.data);
+        ck_assert_msg(strstr(xai_last_error(), "hdr.npy") != NULL, "case %zu: '%s'", k,
+                      xai_last_error());
+        ck_assert_msg(strstr(xai_last_error(), bad[k].word) != NULL, "case %zu: no '%s' in '%s'",
+                      k, bad[k].word, xai_last_error());
+    }
+}
+END_TEST
+
+START_TEST(test_malformed_preamble)
+{
+    static const char ok_hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n";
+    size_t len;
+    unsigned char *b = make_npy(1, ok_hdr, 4, &len);
+    xai_npy a;
+
+    /* sanity: the base file is valid */
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_OK);
+    xai_npy_free(&a);
+    /* every truncation before the end of the data fails cleanly */
+    for (size_t cut = 0; cut < len; cut++) {
+        xai_status s = xai_npy_load_mem(b, cut, "p.npy", &a);
+        ck_assert_msg(s == XAI_EFORMAT, "cut %zu: %s", cut, xai_strerror(s));
+        ck_assert_ptr_null(a.data);
+    }
+    /* wrong magic */
+    b[1] = 'n';
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "magic"));
+    b[1] = 'N';
+    /* unknown versions */
+    b[6] = 4;
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "4.0"));
+    b[6] = 1;
+    b[7] = 1;
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_EUNSUPPORTED);
+    b[7] = 0;
+    /* header length past the end of the file */
+    b[8] = 0xff;
+    b[9] = 0xff;
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "truncated header"));
+    free(b);
+
+    /* a 2.0 header claiming 4 GiB */
+    b = make_npy(2, ok_hdr, 4, &len);
+    b[8] = b[9] = b[10] = b[11] = 0xff;
+    ck_assert_int_eq(xai_npy_load_mem(b, len, "p.npy", &a), XAI_EFORMAT);
+    free(b);
+
+    ck_assert_int_eq(xai_npy_load_mem(NULL, 0, NULL, &a), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "<memory>"));
+    ck_assert_int_eq(xai_npy_load_mem(ok_hdr, 3, "x", NULL), XAI_EINVAL);
+}
+END_TEST
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+/* The path reader sees the same malformed files through stdio. */
+START_TEST(test_malformed_files)
+{
+    char *dir = xai_test_tmpdir();
+    const char *p = xai_test_path(dir, "bad.npy");
+    size_t len;
+    unsigned char *b;
+    xai_npy a;
+
+    b = make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 4), }\n", 128, &len);
+    write_bytes(p, b, len);
+    ck_assert_int_eq(xai_npy_load(p, &a), XAI_OK);
+    xai_npy_free(&a);
+    for (size_t cut = 0; cut < len; cut += 7) {
+        write_bytes(p, b, cut);
+        ck_assert_int_eq(xai_npy_load(p, &a), XAI_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(xai_last_error(), p));
+        ck_assert_ptr_null(a.data);
+    }
+    free(b);
+    b = make_npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,)}", 8, &len);
+    write_bytes(p, b, len);
+    ck_assert_int_eq(xai_npy_load(p, &a), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "truncated data"));
+    free(b);
+
+    ck_assert_int_eq(xai_npy_load(xai_test_path(dir, "missing.npy"), &a), XAI_EIO);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "missing.npy"));
+    ck_assert_int_eq(xai_npy_load(dir, &a), XAI_EIO); /* a directory */
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_round_trip)
+{
+    static const struct {
+        int ndim;
+        int64_t shape[6];
+    } shapes[] = {{0, {0}}, {1, {7}}, {2, {3, 5}}, {3, {2, 0, 4}}, {5, {2, 1, 3, 1, 2}},
+                  {1, {1000}}};
+    char *dir = xai_test_tmpdir();
+    const char *p = xai_test_path(dir, "rt.npy");
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        size_t n = 1, len;
+        float *v;
+        unsigned char *raw;
+        xai_npy a;
+        for (int i = 0; i < shapes[k].ndim; i++)
+            n *= (size_t)shapes[k].shape[i];
+        v = malloc((n ? n : 1) * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)i * 0.37f - 11.0f + (i == 3 ? NAN : 0.0f);
+        ck_assert_int_eq(xai_npy_save(p, shapes[k].ndim, shapes[k].shape, v), XAI_OK);
+        raw = xai_test_read_file(p, &len);
+        ck_assert_ptr_nonnull(raw);
+        ck_assert_int_eq(raw[6], 1);
+        ck_assert_int_eq((10 + raw[8] + 256 * raw[9]) % 64, 0); /* aligned data */
+        ck_assert_uint_eq(len, 10 + raw[8] + 256u * raw[9] + 4 * n);
+        ck_assert_int_eq(raw[10 + raw[8] + 256 * raw[9] - 1], '\n');
+        free(raw);
+        ck_assert_int_eq(xai_npy_load(p, &a), XAI_OK);
+        ck_assert_int_eq(a.ndim, shapes[k].ndim);
+        ck_assert_int_eq(a.source_dtype, 4);
+        for (int i = 0; i < a.ndim; i++)
+            ck_assert_int_eq(a.shape[i], shapes[k].shape[i]);
+        ck_assert(memcmp(a.data, v, n * sizeof *v) == 0); /* bit-exact, NaN included */
+        xai_npy_free(&a);
+        free(v);
+    }
+    /* only the result is left: no temporary files */
+    ck_assert_int_eq(count_entries(dir), 1);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* NumPy itself reads what we write (skipped when /usr/bin/python3 lacks NumPy). */
+START_TEST(test_numpy_reads_ours)
+{
+    char *dir = xai_test_tmpdir();
+    const char *p = xai_test_path(dir, "ours.npy");
+    char cmd[8192];
+    int64_t shape[3] = {2, 3, 4};
+    float v[24];
+    int rc;
+    if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
+        xai_test_rmtree(dir);
+        free(dir);
+        return;
+    }
+    for (int i = 0; i < 24; i++)
+        v[i] = (float)i * 0.5f - 3.0f;
+    ck_assert_int_eq(xai_npy_save(p, 3, shape, v), XAI_OK);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import numpy as np, sys; a = np.load(sys.argv[1]); "
+             "e = (np.arange(24, dtype='f4') * 0.5 - 3).reshape(2, 3, 4); "
+             "sys.exit(0 if a.dtype == np.dtype('<f4') and a.shape == (2, 3, 4) "
+             "and (a == e).all() else 3)\" '%s'",
+             p);
+    rc = system(cmd);
+    ck_assert_msg(rc == 0, "numpy could not read our file (rc %d)", rc);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_save_atomic_and_errors)
+{
+    char *dir = xai_test_tmpdir();
+    const char *p = xai_test_path(dir, "x.npy");
+    int64_t shape[2] = {2, 2}, neg[1] = {-1};
+    float v[4] = {1, 2, 3, 4}, w[4] = {5, 6, 7, 8};
+    xai_npy a;
+
+    ck_assert_int_eq(xai_npy_save(p, 2, shape, v), XAI_OK);
+    ck_assert_int_eq(xai_npy_save(p, 2, shape, w), XAI_OK); /* replaces */
+    ck_assert_int_eq(xai_npy_load(p, &a), XAI_OK);
+    ck_assert_float_eq(a.data[3], 8.0f);
+    xai_npy_free(&a);
+    ck_assert_int_eq(count_entries(dir), 1);
+
+    /* unwritable destination: error naming the path, nothing left behind */
+    ck_assert_int_eq(xai_npy_save(xai_test_path(dir, "no/such/dir.npy"), 2, shape, v), XAI_EIO);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "no/such/dir.npy"));
+    ck_assert_int_eq(count_entries(dir), 1);
+
+    ck_assert_int_eq(xai_npy_save(p, 1, neg, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save(p, XAI_NPY_MAX_DIMS + 1, shape, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save(p, -1, shape, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save(p, 2, NULL, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save(p, 2, shape, NULL), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save(NULL, 2, shape, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_npy_save("", 2, shape, v), XAI_EINVAL);
+    /* the failed calls did not touch the existing file */
+    ck_assert_int_eq(xai_npy_load(p, &a), XAI_OK);
+    ck_assert_float_eq(a.data[0], 5.0f);
+    xai_npy_free(&a);
+
+    xai_npy_free(NULL);
+    memset(&a, 0, sizeof a);
+    xai_npy_free(&a);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("npy");
+    TCase *tc = tcase_create("npy");
+    tcase_add_test(tc, test_f4_le);
+    tcase_add_test(tc, test_f4_be);
+    tcase_add_test(tc, test_f8);
+    tcase_add_test(tc, test_f8_special);
+    tcase_add_test(tc, test_scalar_empty);
+    tcase_add_test(tc, test_versions_4d);
+    tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_header_variants_ok);
+    tcase_add_test(tc, test_malformed_headers);
+    tcase_add_test(tc, test_malformed_preamble);
+    tcase_add_test(tc, test_malformed_files);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_numpy_reads_ours);
+    tcase_add_test(tc, test_save_atomic_and_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
