@@ -125,6 +125,9 @@ static xai_status set_out(xai_model *m, xai_node *n, int nd, const int64_t *shap
     for (int i = 0; i < nd; i++) {
         if (shape[i] < 0)
             XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): negative output dimension", m->name, n->name, n->op_type);
+        if (shape[i] > 0 && y->numel > ((int64_t)1 << 31) / shape[i])
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^31 elements", m->name, n->name,
+                     n->op_type);
         y->shape[i] = shape[i];
         y->numel *= shape[i];
     }
