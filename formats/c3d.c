@@ -582,8 +582,8 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
     double aused = -1;
     if (pnum(c, "ANALOG", "USED", &aused) && aused < 0)
         return xai_error_set(XAI_EFORMAT, "%s: negative ANALOG:USED %g", name, aused);
-    if (!(aused <= 65535))
-        return xai_error_set(XAI_EFORMAT, "%s: huge ANALOG:USED %g", name, aused);
+    if (!(aused <= 65535) || (aused >= 0 && aused != floor(aused)))
+        return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:USED %g", name, aused);
     if (analog_values > 0) {
         if (aused > 0) {
             nanalog = (long)aused;

@@ -774,6 +774,18 @@ START_TEST(test_malformed)
     put16(b + 300, 19);
     expect_error(b, len, XAI_EFORMAT, "header events");
 
+    /* Fuzzer regression: a group with id -128 (its parameters become orphans). */
+    FRESH();
+    {
+        size_t i = 512 + 4;
+        ck_assert(b[i] == 5 && memcmp(b + i + 2, "POINT", 5) == 0);
+        b[i + 1] = 0x80;
+        c = NULL;
+        xai_status st = xai_c3d_open_mem(b, len, "gid.c3d", &c);
+        ck_assert(st == XAI_OK || st == XAI_EFORMAT);
+        xai_c3d_close(c);
+    }
+
     /* Locked flag: a negative name length is still the same parameter. */
     FRESH();
     b[find_record(b, len, "RATE", 0)] = (uint8_t)-4;

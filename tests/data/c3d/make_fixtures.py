@@ -11,6 +11,8 @@
 #   Fz raw 100+10 s (OFFSET 10, SCALE 0.5), EMG raw s-5 (OFFSET 0, SCALE 2), s = sample index
 #   EVENT group: Foot Strike/Left at 0.02 s and 1 min + 0.06 s, Foot Off/Left at 0.04 s;
 #   header event "HS1" at 0.04 s.
+# The corpus also keeps two inputs found by libFuzzer (not made here): group-id-128.c3d
+# (group id -128 overflowed a table) and analog-used-fraction.c3d (ANALOG:USED 0.x as float).
 # Usage: /usr/bin/python3 tests/data/c3d/make_fixtures.py   (from the repository root)
 import os
 import struct
