@@ -70,6 +70,8 @@ typedef struct xai_node {
     int is_linear;              /* Conv/Gemm: rules apply */
     int fold_bn;                /* BN node folded into this linear node, or -1 */
     int bn_of;                  /* for BN: the linear node it follows, or -1 */
+    float *pgrad[4];            /* training: parameter gradient buffers (NULL = not trained);
+                                   Conv/Gemm: W, B; BN: scale, bias; LSTM: W, R, B */
 } xai_node;
 
 struct xai_model {
@@ -82,6 +84,8 @@ struct xai_model {
     char **meta_key, **meta_val;
     int nmeta;
     char *name;                 /* file name, for messages */
+    uint8_t *src;               /* the ONNX bytes the model was loaded from (for export) */
+    size_t src_len;
 };
 
 struct xai_workspace {
@@ -94,6 +98,9 @@ struct xai_workspace {
     size_t scratch_len;
     float *bufmem;
     int bn_fold;                /* LRP: use BN-folded weights in linear nodes */
+    int training;               /* training-mode semantics (BN batch statistics, dropout) */
+    uint64_t drop_seed;         /* dropout mask seed of the current step */
+    float bn_momentum;          /* running-statistics momentum (PyTorch convention) */
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
 };
@@ -112,6 +119,8 @@ typedef xai_status (*xai_op_init_fn)(xai_model *m, xai_node *n, const Onnx__Node
 extern const xai_op_vtable *const xai_ops_table[K_COUNT];
 xai_status xai_make_identity(xai_node *n, int input_value);
 int xai_gemm_absorb_bias(xai_node *mm, const float *bias, int64_t nb);
+int xai_gemm_absorb_bias_v(xai_node *mm, const float *bias, int64_t nb, int v);
+void xai_gemm_sync(xai_model *m, xai_node *n);
 
 /* attribute helpers (onnx.c) */
 const Onnx__AttributeProto *xai_attr_find(const Onnx__NodeProto *np, const char *name);
@@ -166,7 +175,22 @@ void xai_linear_free(xai_linear *l);
 typedef struct {
     int64_t nch, inner;            /* channels and elements per channel (per sample, batch 1) */
     float *scale, *shift;
+    float eps;
 } xai_bn_attr;
+
+/* training support (train.c, graph.c) */
+void xai_model_params_changed(xai_model *m);   /* drop caches, refold BN, recompute BN scale/shift */
+void xai_bn_refresh(xai_node *bn, const xai_model *m);
+float *xai_gemm_weights(xai_node *n, float **bias, int64_t *nout, int64_t *nin);
+void xai_graph_sync_params(xai_model *m);      /* write Gemm weights back to their initializers */
+static inline uint64_t xai_hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
 
 /* BLAS thread helper */
 void xai_blas_threads_apply(void);

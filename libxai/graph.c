@@ -41,6 +41,7 @@ void xai_model_free(xai_model *m)
     free(m->nodes);
     free(m->vals);
     free(m->name);
+    free(m->src);
     free(m);
 }
 
@@ -104,7 +105,7 @@ void xai_graph_finalize(xai_model *m)
                     lastonly = 0;
             if (!lastonly || c->ndim > m->vals[av].ndim)
                 continue;
-            if (xai_gemm_absorb_bias(&m->nodes[p], c->f, c->numel)) {
+            if (xai_gemm_absorb_bias_v(&m->nodes[p], c->f, c->numel, cv)) {
                 m->vals[cv].nconsumers--;
                 xai_make_identity(ad, av);
                 break;
@@ -284,4 +285,38 @@ void xai_blas_threads_apply(void)
         openblas_set_num_threads(blas_threads);
         applied = blas_threads;
     }
+}
+
+/* After the weights changed (training): forget derived weights, refresh BN, refold. */
+void xai_model_params_changed(xai_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        xai_node *n = &m->nodes[i];
+        if (n->kind == K_BN)
+            xai_bn_refresh(n, m);
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        xai_node *n = &m->nodes[i];
+        xai_linear *L = xai_node_linear(n);
+        if (!L)
+            continue;
+        for (int f = 0; f < 2; f++)
+            for (int k = 0; k < LW_COUNT; k++) {
+                free(L->cw[f][k]);
+                free(L->cb[f][k]);
+                L->cw[f][k] = L->cb[f][k] = NULL;
+            }
+        free(L->fw);
+        free(L->fb);
+        L->fw = L->fb = NULL;
+        if (n->fold_bn >= 0)
+            xai_linear_fold_bn(m, n, &m->nodes[n->fold_bn]);
+    }
+}
+
+void xai_graph_sync_params(xai_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].kind == K_GEMM)
+            xai_gemm_sync(m, &m->nodes[i]);
 }

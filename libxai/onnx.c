@@ -1292,6 +1292,14 @@ xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name
     }
     xai_status st = build(m, mp, opts);
     onnx__model_proto__free_unpacked(mp, NULL);
+    if (st == XAI_OK) {
+        m->src = malloc(len);
+        if (!m->src)
+            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+        else
+            memcpy(m->src, buf, len);
+        m->src_len = len;
+    }
     if (st == XAI_OK)
         xai_graph_finalize(m);
     if (st) {

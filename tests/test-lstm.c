@@ -328,6 +328,30 @@ START_TEST(test_lens_padding)
 }
 END_TEST
 
+/* Only the epsilon rule (LRP-all) and the gradient apply to an LSTM node. */
+START_TEST(test_rule_override)
+{
+    float *x;
+    xai_model *m = load_fixture(0, &x);
+    float rel[FIX_NIN], g[FIX_NIN];
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.rules = "LSTM=pass";
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, rel, NULL), XAI_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "LSTM"));
+    /* "LSTM=gradient" gives the LSTM's input gradient times what reaches it: with a gradient
+     * head as well it is exactly the gradient */
+    cfg.rules = "LSTM=gradient; Gemm=gradient";
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, rel, NULL), XAI_OK);
+    cfg.rules = NULL;
+    cfg.method = XAI_METHOD_GRADIENT;
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+    ck_assert(xai_test_rel_l2(rel, g, FIX_NIN) < 1e-6);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- malformed nodes */
 
 START_TEST(test_bad_nodes)
@@ -375,6 +399,7 @@ Suite *make_suite(void)
     tcase_add_loop_test(tf, test_fixture_stack, 0, NFIX);
     tcase_add_loop_test(tf, test_fixture_gradient_fd, 0, NFIX);
     tcase_add_test(tf, test_lens_padding);
+    tcase_add_test(tf, test_rule_override);
     tcase_add_test(tf, test_bad_nodes);
     suite_add_tcase(s, tf);
     return s;

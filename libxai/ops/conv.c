@@ -19,6 +19,19 @@ typedef struct {
     int direct;               /* 1x1, stride 1, no pad: no im2col */
 } conv_attr;
 
+/* Output positions o in [lo, hi) whose input index o * s + off lies in [0, nin). */
+static void valid_range(int64_t nout, int64_t s, int64_t off, int64_t nin, int64_t *lo, int64_t *hi)
+{
+    int64_t l = off < 0 ? (-off + s - 1) / s : 0;
+    int64_t h = nin - off > 0 ? (nin - off + s - 1) / s : 0;
+    if (h > nout)
+        h = nout;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
 static void im2col(const conv_attr *a, const float *x, float *col)
 {
     const int64_t ID = a->in[0], IH = a->in[1], IW = a->in[2];
@@ -40,18 +53,17 @@ static void im2col(const conv_attr *a, const float *x, float *col)
                                 continue;
                             }
                             const float *src = xc + (id * IH + ih) * IW;
-                            int64_t off = kw * a->d[2] - a->pb[2];
-                            if (a->s[2] == 1) {
-                                for (int64_t ow = 0; ow < OW; ow++) {
-                                    int64_t iw = ow + off;
-                                    dst[ow] = (iw >= 0 && iw < IW) ? src[iw] : 0.0f;
-                                }
-                            } else {
-                                for (int64_t ow = 0; ow < OW; ow++) {
-                                    int64_t iw = ow * a->s[2] + off;
-                                    dst[ow] = (iw >= 0 && iw < IW) ? src[iw] : 0.0f;
-                                }
-                            }
+                            int64_t off = kw * a->d[2] - a->pb[2], lo, hi;
+                            valid_range(OW, a->s[2], off, IW, &lo, &hi);
+                            for (int64_t ow = 0; ow < lo; ow++)
+                                dst[ow] = 0.0f;
+                            if (a->s[2] == 1 && hi > lo)
+                                memcpy(dst + lo, src + lo + off, sizeof(float) * (size_t)(hi - lo));
+                            else if (a->s[2] != 1)
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    dst[ow] = src[ow * a->s[2] + off];
+                            for (int64_t ow = hi; ow < OW; ow++)
+                                dst[ow] = 0.0f;
                         }
                     }
                 }
@@ -79,11 +91,14 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
                                 continue;
                             const float *src = cr + (od * OH + oh) * OW;
                             float *dst = xc + (id * IH + ih) * IW;
-                            int64_t off = kw * a->d[2] - a->pb[2];
-                            for (int64_t ow = 0; ow < OW; ow++) {
-                                int64_t iw = ow * a->s[2] + off;
-                                if (iw >= 0 && iw < IW)
-                                    dst[iw] += src[ow];
+                            int64_t off = kw * a->d[2] - a->pb[2], lo, hi;
+                            valid_range(OW, a->s[2], off, IW, &lo, &hi);
+                            if (a->s[2] == 1) {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    dst[ow + off] += src[ow];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    dst[ow * a->s[2] + off] += src[ow];
                             }
                         }
                     }
@@ -119,11 +134,44 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
     }
 }
 
+/* W^T s for the all-ones weights of Flat (and of the bias share of Epsilon with a bias
+   factor): every im2col row of a group is the sum of the group's output channels, so one
+   channel is scattered back with col2im and copied to the group's other input channels,
+   instead of an sgemm with inner dimension Cout/G. */
+static void conv_vjp_ones(const conv_attr *a, const float *si, float *dxi, float *scratch)
+{
+    const int64_t G = a->group, cog = a->cout / G, cig = a->cin / G, osp = a->osp, isp = a->isp;
+    conv_attr a1 = *a;
+    a1.cin = 1;
+    for (int64_t g = 0; g < G; g++) {
+        float *d0 = dxi + g * cig * isp;
+        float *t = a->direct ? d0 : scratch; /* direct: osp == isp */
+        const float *sg = si + g * cog * osp;
+        memcpy(t, sg, sizeof(float) * (size_t)osp);
+        for (int64_t c = 1; c < cog; c++)
+            for (int64_t k = 0; k < osp; k++)
+                t[k] += sg[c * osp + k];
+        if (!a->direct) {
+            for (int64_t k = 1; k < a->ksz; k++)
+                memcpy(scratch + k * osp, t, sizeof(float) * (size_t)osp);
+            memset(d0, 0, sizeof(float) * (size_t)isp);
+            col2im_add(&a1, scratch, d0);
+        }
+        for (int64_t c = 1; c < cig; c++)
+            memcpy(d0 + c * isp, d0, sizeof(float) * (size_t)isp);
+    }
+}
+
 static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
 {
     const conv_attr *a = n->attr;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
     const int64_t nb = ns * a->b0;
+    if (w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES])) {
+        for (int64_t i = 0; i < nb; i++)
+            conv_vjp_ones(a, s + i * a->cout * a->osp, dx + i * a->cin * a->isp, scratch);
+        return;
+    }
     for (int64_t i = 0; i < nb; i++) {
         const float *si = s + i * a->cout * a->osp;
         float *dxi = dx + i * a->cin * a->isp;

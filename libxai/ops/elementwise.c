@@ -268,6 +268,32 @@ xai_status xai_eltwise_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np
 
 /* ---------------------------------------------------------------- BatchNormalization */
 
+/* Training mode: normalise with the batch statistics of each channel (over the stack, the
+   batch axis and the spatial axes) and update the running statistics (PyTorch: biased
+   variance to normalise, unbiased in the running estimate). */
+static void bn_batch_stats(const xai_model *m, const xai_node *n, const xai_workspace *ws, int64_t c, double *mean,
+                           double *var, int64_t *count)
+{
+    const xai_bn_attr *a = n->attr;
+    int64_t per = vnumel(m, n->in[0]);
+    int64_t planes = per / a->inner * ws->ns;
+    const float *x = ws->val[n->in[0]];
+    double s = 0, s2 = 0;
+    int64_t cnt = 0;
+    for (int64_t p = c; p < planes; p += a->nch)
+        for (int64_t k = 0; k < a->inner; k++) {
+            double v = x[p * a->inner + k];
+            s += v;
+            s2 += v * v;
+            cnt++;
+        }
+    double mu = cnt ? s / (double)cnt : 0.0;
+    double vr = cnt ? s2 / (double)cnt - mu * mu : 0.0;
+    *mean = mu;
+    *var = vr > 0 ? vr : 0.0;
+    *count = cnt;
+}
+
 static xai_status bn_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const xai_bn_attr *a = n->attr;
@@ -275,6 +301,23 @@ static xai_status bn_forward(const xai_model *m, const xai_node *n, xai_workspac
     int64_t planes = per / a->inner * ws->ns;
     const float *x = ws->val[n->in[0]];
     float *y = ws->val[n->out[0]];
+    if (ws->training) {
+        const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f;
+        float *rm = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
+        for (int64_t c = 0; c < a->nch; c++) {
+            double mu, var;
+            int64_t cnt;
+            bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
+            float sc = (float)(g[c] / sqrt(var + a->eps)), sh = (float)(b[c] - mu * sc);
+            for (int64_t p = c; p < planes; p += a->nch)
+                for (int64_t k = 0; k < a->inner; k++)
+                    y[p * a->inner + k] = x[p * a->inner + k] * sc + sh;
+            float mom = ws->bn_momentum;
+            rm[c] = (1 - mom) * rm[c] + mom * (float)mu;
+            rv[c] = (1 - mom) * rv[c] + mom * (float)(cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var);
+        }
+        return XAI_OK;
+    }
     for (int64_t p = 0; p < planes; p++) {
         int64_t c = p % a->nch;
         float sc = a->scale[c], sh = a->shift[c];
@@ -290,13 +333,63 @@ static xai_status bn_backward(const xai_model *m, const xai_node *n, xai_workspa
     int64_t per = vnumel(m, n->in[0]);
     int64_t planes = per / a->inner * ws->ns;
     const float *g = ws->adj[n->out[0]];
+    const float *x = ws->val[n->in[0]];
     float *dx = ws->adj[n->in[0]];
+    if (ws->training) {
+        const float *gam = m->vals[n->in[1]].f;
+        for (int64_t c = 0; c < a->nch; c++) {
+            double mu, var;
+            int64_t cnt;
+            bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
+            double inv = 1.0 / sqrt(var + a->eps), sg = 0, sgx = 0;
+            for (int64_t p = c; p < planes; p += a->nch)
+                for (int64_t k = 0; k < a->inner; k++) {
+                    double gk = g[p * a->inner + k], xh = (x[p * a->inner + k] - mu) * inv;
+                    sg += gk;
+                    sgx += gk * xh;
+                }
+            if (n->pgrad[0])
+                n->pgrad[0][c] += (float)sgx;
+            if (n->pgrad[1])
+                n->pgrad[1][c] += (float)sg;
+            double mg = sg / (double)cnt, mgx = sgx / (double)cnt;
+            for (int64_t p = c; p < planes; p += a->nch)
+                for (int64_t k = 0; k < a->inner; k++) {
+                    double xh = (x[p * a->inner + k] - mu) * inv;
+                    dx[p * a->inner + k] += (float)(gam[c] * inv * (g[p * a->inner + k] - mg - xh * mgx));
+                }
+        }
+        return XAI_OK;
+    }
     for (int64_t p = 0; p < planes; p++) {
-        float sc = a->scale[p % a->nch];
+        int64_t c = p % a->nch;
+        float sc = a->scale[c];
         for (int64_t k = 0; k < a->inner; k++)
             dx[p * a->inner + k] += g[p * a->inner + k] * sc;
+        if (n->pgrad[0] || n->pgrad[1]) {
+            const float *mu = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
+            float inv = 1.0f / sqrtf(rv[c] + a->eps);
+            for (int64_t k = 0; k < a->inner; k++) {
+                if (n->pgrad[0])
+                    n->pgrad[0][c] += g[p * a->inner + k] * (x[p * a->inner + k] - mu[c]) * inv;
+                if (n->pgrad[1])
+                    n->pgrad[1][c] += g[p * a->inner + k];
+            }
+        }
     }
     return XAI_OK;
+}
+
+void xai_bn_refresh(xai_node *n, const xai_model *m)
+{
+    xai_bn_attr *a = n->attr;
+    const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f, *mu = m->vals[n->in[3]].f,
+                *var = m->vals[n->in[4]].f;
+    for (int64_t c = 0; c < a->nch; c++) {
+        double sc = (double)g[c] / sqrt((double)var[c] + (double)a->eps);
+        a->scale[c] = (float)sc;
+        a->shift[c] = (float)((double)b[c] - (double)mu[c] * sc);
+    }
 }
 
 static void bn_destroy(xai_node *n)
@@ -345,13 +438,8 @@ xai_status xai_bn_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->shift = malloc(sizeof(float) * (size_t)C);
     if (!a->scale || !a->shift)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
-    const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f, *mu = m->vals[n->in[3]].f,
-                *var = m->vals[n->in[4]].f;
-    for (int64_t c = 0; c < C; c++) {
-        double sc = (double)g[c] / sqrt((double)var[c] + (double)eps);
-        a->scale[c] = (float)sc;
-        a->shift[c] = (float)((double)b[c] - (double)mu[c] * sc);
-    }
+    a->eps = eps;
+    xai_bn_refresh(n, m);
     xai_value *y = &m->vals[n->out[0]];
     y->ndim = x->ndim;
     memcpy(y->shape, x->shape, sizeof y->shape);

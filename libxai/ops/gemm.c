@@ -18,6 +18,10 @@ typedef struct {
     float *w;          /* [n][k], owned */
     float *b;          /* [n], owned or NULL */
     int from_matmul;
+    int vB, vC;        /* initializers the weights and bias came from (-1: none) */
+    int transB;
+    float alpha, beta;
+    int64_t cnumel;    /* elements of C (1 or n) */
 } gemm_attr;
 
 static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const float *x, float *z, int64_t ns,
@@ -115,6 +119,11 @@ xai_status xai_gemm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     if (!a)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     n->attr = a;
+    a->vB = n->in[1];
+    a->vC = -1;
+    a->transB = (int)tb;
+    a->alpha = alpha;
+    a->beta = beta;
     a->rows = x->shape[0];
     a->k = x->shape[1];
     a->n = tb ? bw->shape[0] : bw->shape[1];
@@ -141,6 +150,8 @@ xai_status xai_gemm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             XAI_FAIL(XAI_ENOMEM, "out of memory");
         for (int64_t j = 0; j < a->n; j++)
             a->b[j] = beta * (c->numel == 1 ? c->f[0] : c->f[j]);
+        a->vC = n->in[2];
+        a->cnumel = c->numel;
     }
     return finish(m, n, a, x);
 }
@@ -163,6 +174,11 @@ xai_status xai_matmul_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     n->attr = a;
     a->from_matmul = 1;
+    a->vB = n->in[1];
+    a->vC = -1;
+    a->transB = 0;
+    a->alpha = 1.0f;
+    a->beta = 1.0f;
     a->k = bw->shape[0];
     a->n = bw->shape[1];
     a->rows = x->numel / a->k;
@@ -176,6 +192,45 @@ xai_status xai_matmul_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
 }
 
 /* Fuse MatMul -> Add(constant bias over the last axis); returns 1 when fused. */
+int xai_gemm_absorb_bias_v(xai_node *mm, const float *bias, int64_t nb, int v)
+{
+    if (!xai_gemm_absorb_bias(mm, bias, nb))
+        return 0;
+    gemm_attr *a = mm->attr;
+    a->vC = v;
+    a->cnumel = nb;
+    return 1;
+}
+
+float *xai_gemm_weights(xai_node *n, float **bias, int64_t *nout, int64_t *nin)
+{
+    gemm_attr *a = n->attr;
+    *bias = a->b;
+    *nout = a->n;
+    *nin = a->k;
+    return a->w;
+}
+
+/* Write the (trained) normalised weights back into the initializers they came from. */
+void xai_gemm_sync(xai_model *m, xai_node *n)
+{
+    gemm_attr *a = n->attr;
+    if (a->vB >= 0 && m->vals[a->vB].f && a->alpha != 0.0f) {
+        float *B = m->vals[a->vB].f;
+        for (int64_t j = 0; j < a->n; j++)
+            for (int64_t i = 0; i < a->k; i++) {
+                float v = a->w[j * a->k + i] / a->alpha;
+                if (a->transB)
+                    B[j * a->k + i] = v;
+                else
+                    B[i * a->n + j] = v;
+            }
+    }
+    if (a->b && a->vC >= 0 && m->vals[a->vC].f && a->cnumel == a->n && a->beta != 0.0f)
+        for (int64_t j = 0; j < a->n; j++)
+            m->vals[a->vC].f[j] = a->b[j] / a->beta;
+}
+
 int xai_gemm_absorb_bias(xai_node *mm, const float *bias, int64_t nb)
 {
     gemm_attr *a = mm->attr;

@@ -132,7 +132,7 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     xai_linear *L = (xai_linear *)Lc;
     if (L->flat_count)
         return XAI_OK;
-    const float *ones, *nob;
+    const float *ones = NULL, *nob = NULL;
     xai_status st = modw(L, 0, LW_ONES, 0, &ones, &nob);
     if (st)
         return st;
@@ -146,16 +146,22 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     return XAI_OK;
 }
 
-static void split_sign(const float *x, float *xp, float *xn, int64_t n, int *has_neg)
+/* x+ and x-; when x has no negative entries (the usual case after a ReLU) nothing is
+   copied and x itself is returned as x+. @return the x+ to read. */
+static const float *split_sign(const float *x, float *xp, float *xn, int64_t n, int *has_neg)
 {
     int neg = 0;
+    for (int64_t k = 0; k < n; k++)
+        neg |= x[k] < 0;
+    *has_neg = neg;
+    if (!neg)
+        return x;
     for (int64_t k = 0; k < n; k++) {
         float v = x[k];
         xp[k] = v > 0 ? v : 0;
         xn[k] = v < 0 ? v : 0;
-        neg |= v < 0;
     }
-    *has_neg = neg;
+    return xp;
 }
 
 static void add_into(float *z, const float *t, int64_t n)
@@ -248,9 +254,9 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
     case XAI_RULE_ALPHABETA: {
         if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
             return st;
-        split_sign(x, xp, xn, N_in, &has_neg);
+        const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
         /* positive part: z+ = W+ x+ + W- x- + b+ */
-        L->fwd(n, wp, bp, xp, z1, ns, inner);
+        L->fwd(n, wp, bp, xpos, z1, ns, inner);
         if (has_neg) {
             L->fwd(n, wn, NULL, xn, z2, ns, inner);
             add_into(z1, z2, N_out);
@@ -260,7 +266,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             s1[k] = R[k] / xai_stab(z1[k], stab);
         L->vjp(n, wp, s1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += alpha * xp[k] * dx[k];
+            Rin[k] += alpha * xpos[k] * dx[k];
         if (has_neg) {
             L->vjp(n, wn, s1, dx, ns, inner);
             for (int64_t k = 0; k < N_in; k++)
@@ -269,7 +275,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f)
             return XAI_OK;
         /* negative part: z- = W- x+ + W+ x- + b- */
-        L->fwd(n, wn, bn_, xp, z1, ns, inner);
+        L->fwd(n, wn, bn_, xpos, z1, ns, inner);
         if (has_neg) {
             L->fwd(n, wp, NULL, xn, z2, ns, inner);
             add_into(z1, z2, N_out);
@@ -278,7 +284,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             s1[k] = R[k] / xai_stab(z1[k], stab);
         L->vjp(n, wn, s1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= r->beta * xp[k] * dx[k];
+            Rin[k] -= r->beta * xpos[k] * dx[k];
         if (has_neg) {
             L->vjp(n, wp, s1, dx, ns, inner);
             for (int64_t k = 0; k < N_in; k++)
@@ -291,7 +297,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if ((st = modw(L, fold, LW_WUP, r->gamma, &wu, &bu)) || (st = modw(L, fold, LW_WDN, r->gamma, &wd, &bd)))
             return st;
         eff(L, fold, &w, &b);
-        split_sign(x, xp, xn, N_in, &has_neg);
+        const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
         /* the unmodified z decides which branch an output uses */
         float *z0 = s2;
         if (!(fold && L->fw))
@@ -299,13 +305,13 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         else
             L->fwd(n, w, b, x, z0, ns, inner);
         /* zp = Wup x+ + Wdn x- + bup */
-        L->fwd(n, wu, bu, xp, z1, ns, inner);
+        L->fwd(n, wu, bu, xpos, z1, ns, inner);
         if (has_neg) {
             L->fwd(n, wd, NULL, xn, s1, ns, inner);
             add_into(z1, s1, N_out);
         }
         /* zn = Wdn x+ + Wup x- + bdn */
-        L->fwd(n, wd, bd, xp, z2, ns, inner);
+        L->fwd(n, wd, bd, xpos, z2, ns, inner);
         if (has_neg) {
             L->fwd(n, wu, NULL, xn, s1, ns, inner);
             add_into(z2, s1, N_out);
@@ -318,10 +324,10 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         /* x+ (Wup^T sp + Wdn^T sn) + x- (Wdn^T sp + Wup^T sn) */
         L->vjp(n, wu, z1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += xp[k] * dx[k];
+            Rin[k] += xpos[k] * dx[k];
         L->vjp(n, wd, z2, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += xp[k] * dx[k];
+            Rin[k] += xpos[k] * dx[k];
         if (has_neg) {
             L->vjp(n, wd, z1, dx, ns, inner);
             for (int64_t k = 0; k < N_in; k++)

@@ -9,17 +9,19 @@
  * Refs: Hochreiter & Schmidhuber 1997; Arras et al. 2017, "Explaining recurrent neural
  * network predictions in sentiment analysis" (WASSA).
  *
- * Nothing is kept between calls: backward and relevance recompute the forward pass into
- * the scratch buffer (states are cheap to recompute, and later nodes overwrite scratch).
+ * The forward pass keeps its gate activations and states (what BPTT and LRP need) in a
+ * hidden per-sample activation value owned by the node (its 4th output), so backward and
+ * relevance read them instead of recomputing; scratch holds only per-step work buffers.
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph-int.h"
 
-#define LSTM_MAX_SCRATCH ((int64_t)1 << 28) /* floats per stack element */
+#define LSTM_MAX_SCRATCH ((int64_t)1 << 26) /* floats of records + scratch per stack element */
 
 typedef struct {
     int64_t T, B, D, H, ndir;
@@ -29,6 +31,7 @@ typedef struct {
     float *bias;          /* [ndir][4H] = Wb + Rb, owned */
     int64_t *len;         /* [B] sequence lengths, owned, or NULL (all T) */
     size_t rec;           /* floats per stored step record: i,o,f,g (4H), a (H), c (H), h (H) */
+    int recv;             /* hidden value holding the records [ndir][T][stack*B][rec] */
 } lstm_attr;
 
 enum { IN_X, IN_W, IN_R, IN_B, IN_LEN, IN_H0, IN_C0, IN_P };
@@ -61,6 +64,18 @@ static inline int64_t st_off(const lstm_attr *a, int64_t d, int64_t b)
 static inline float sigm(float x)
 {
     return 1.0f / (1.0f + expf(-x));
+}
+
+/* tanh through one double exp: glibc's tanhf (expm1f) dominated the run time. The double
+ * intermediate keeps the float result within an ulp of tanhf; tiny |x| uses the series. */
+static inline float tanh_f(float x)
+{
+    double ad = fabs((double)x);
+    if (ad < 1e-4)
+        return (float)((double)x - (double)x * ad * ad / 3.0);
+    double e = exp(-2.0 * ad);
+    double t = (1.0 - e) / (1.0 + e);
+    return (float)(x < 0.0f ? -t : t);
 }
 
 /* initial state (which: IN_H0 / IN_C0) of direction d, row r = s*B + b; NULL = zeros */
@@ -97,11 +112,11 @@ typedef struct {
     float *store, *xt, *z, *hp, *cp, *dh, *dc, *tmp, *p, *dxt;
 } lstm_bufs;
 
-static void bufs_split(const lstm_attr *a, float *scr, int64_t nr, lstm_bufs *bf)
+static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, lstm_bufs *bf)
 {
     size_t H = (size_t)a->H, D = (size_t)a->D, R = (size_t)nr;
-    bf->store = scr;
-    float *w = scr + (size_t)(a->ndir * a->T) * R * a->rec;
+    bf->store = ws->val[a->recv];
+    float *w = ws->scratch;
     bf->xt = w;
     w += R * D;
     bf->dxt = w;
@@ -121,8 +136,8 @@ static void bufs_split(const lstm_attr *a, float *scr, int64_t nr, lstm_bufs *bf
     bf->p = w;
 }
 
-/* Run every direction over the stack, filling the store; write Y, Y_h, Y_c when asked. */
-static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int write)
+/* Run every direction over the stack, filling the records and writing Y, Y_h, Y_c. */
+static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf)
 {
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
@@ -157,9 +172,9 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
                     float go = sigm(z[H + j] + bd[H + j]);
                     float gf = sigm(z[2 * H + j] + bd[2 * H + j]);
                     float ag = z[3 * H + j] + bd[3 * H + j];
-                    float gg = tanhf(ag);
+                    float gg = tanh_f(ag);
                     float c = gf * cp[j] + gi * gg;
-                    float h = go * tanhf(c);
+                    float h = go * tanh_f(c);
                     rc[j] = gi;
                     rc[H + j] = go;
                     rc[2 * H + j] = gf;
@@ -172,8 +187,6 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
                 }
             }
         }
-        if (!write)
-            continue;
         for (int64_t r = 0; r < nr; r++) {
             int64_t s = r / B, b = r % B;
             if (n->out[0] >= 0) {
@@ -199,8 +212,8 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
 static xai_status lstm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     lstm_bufs bf;
-    bufs_split(n->attr, ws->scratch, ws->ns * ((const lstm_attr *)n->attr)->B, &bf);
-    run_forward(m, n, ws, &bf, 1);
+    bufs_split(n->attr, ws, ws->ns * ((const lstm_attr *)n->attr)->B, &bf);
+    run_forward(m, n, ws, &bf);
     return XAI_OK;
 }
 
@@ -273,8 +286,7 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
     lstm_bufs bf;
-    bufs_split(a, ws->scratch, nr, &bf);
-    run_forward(m, n, ws, &bf, 0);
+    bufs_split(a, ws, nr, &bf);
     const float *gY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
     for (int64_t d = 0; d < a->ndir; d++) {
@@ -297,7 +309,7 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
                 for (int64_t j = 0; j < H; j++) {
                     float gi = rc[j], go = rc[H + j], gf = rc[2 * H + j], gg = rc[3 * H + j], c = rc[5 * H + j];
                     float dht = dh[j] + (gy ? gy[j] : 0.0f);
-                    float tc = tanhf(c);
+                    float tc = tanh_f(c);
                     float dct = dc[j] + dht * go * (1.0f - tc * tc);
                     float cpv = cprev ? cprev[j] : 0.0f;
                     da[j] = dct * gg * gi * (1.0f - gi);
@@ -336,8 +348,7 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
     float eps = rule->epsilon, beta = rule->bias_factor;
     lstm_bufs bf;
-    bufs_split(a, ws->scratch, nr, &bf);
-    run_forward(m, n, ws, &bf, 0);
+    bufs_split(a, ws, nr, &bf);
     const float *RY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
     double n_cell = 2.0 * (double)H, n_gate = (double)(D + H);
@@ -581,6 +592,8 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         }
     }
     /* outputs */
+    if (n->nout > 3)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): at most 3 outputs", m->name, n->name);
     for (int k = 0; k < n->nout && k < 3; k++) {
         if (n->out[k] < 0)
             continue;
@@ -598,11 +611,26 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             o->numel = ndir * B * hs;
         }
     }
-    if (n->nout > 3)
-        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): at most 3 outputs", m->name, n->name);
-    /* scratch per stack element: records, then xt, dxt (D each), z (4H), hp, cp, dh, dc, tmp, p (H each),
-     * and one share scalar per row */
-    n->scratch = (size_t)(ndir * T * B * rec) + (size_t)(B * (2 * D + 10 * hs + 1));
+    /* the records: a hidden activation, 4th output of the node */
+    char vname[512];
+    snprintf(vname, sizeof vname, "%s#lstm-records", n->name);
+    int rv = xai_model_add_value(m, vname);
+    if (rv < 0)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    xai_value *r = &m->vals[rv];
+    r->ndim = 1;
+    r->shape[0] = ndir * T * B * rec;
+    r->numel = r->shape[0];
+    r->dtype = DT_F32;
+    r->producer = m->nnodes - 1;
+    for (int k = n->nout; k < 3; k++)
+        n->out[k] = -1;
+    n->out[3] = rv;
+    n->nout = 4;
+    a->recv = rv;
+    /* scratch per stack element: xt, dxt (D each), z (4H), hp, cp, dh, dc, tmp, p (H each), and one
+     * bias share per row */
+    n->scratch = (size_t)(B * (2 * D + 10 * hs + 1));
     n->scratch_fixed = 0;
     return XAI_OK;
 }

@@ -14,10 +14,20 @@
 typedef struct {
     int64_t *map;        /* NULL: identity layout (reshape family) */
     float fill;
+    float drop_ratio;    /* Dropout: probability of zeroing in training mode */
     /* Concat */
     int64_t outer, inner_out;
     int64_t inner[8];
 } mv_attr;
+
+/* Inverted dropout: the mask is a hash of the step seed, the node and the element, so the
+   backward pass sees the same mask without storing it. */
+static int drop_kept(const xai_workspace *ws, const xai_node *n, int64_t k, float p)
+{
+    uint64_t h = xai_hash64(ws->drop_seed ^ xai_hash64((uint64_t)(uintptr_t)n->out[0] * 0x9e3779b97f4a7c15ull + (uint64_t)k));
+    double u = (double)(h >> 11) / 9007199254740992.0;
+    return u >= p;
+}
 
 static xai_status mv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
@@ -39,6 +49,12 @@ static xai_status mv_forward(const xai_model *m, const xai_node *n, xai_workspac
     }
     const float *x = ws->val[n->in[0]];
     int64_t ni = vnumel(m, n->in[0]);
+    if (ws->training && a->drop_ratio > 0.0f) {
+        float keep = 1.0f / (1.0f - a->drop_ratio);
+        for (int64_t k = 0; k < no * ws->ns; k++)
+            y[k] = drop_kept(ws, n, k, a->drop_ratio) ? x[k] * keep : 0.0f;
+        return XAI_OK;
+    }
     if (!a->map) {
         memcpy(y, x, sizeof(float) * (size_t)(no * ws->ns));
         return XAI_OK;
@@ -76,6 +92,13 @@ static xai_status mv_backward(const xai_model *m, const xai_node *n, xai_workspa
         return XAI_OK;
     float *dx = ws->adj[n->in[0]];
     int64_t ni = vnumel(m, n->in[0]);
+    if (ws->training && a->drop_ratio > 0.0f) {
+        float keep = 1.0f / (1.0f - a->drop_ratio);
+        for (int64_t k = 0; k < no * ws->ns; k++)
+            if (drop_kept(ws, n, k, a->drop_ratio))
+                dx[k] += g[k] * keep;
+        return XAI_OK;
+    }
     if (!a->map) {
         for (int64_t k = 0; k < no * ws->ns; k++)
             dx[k] += g[k];
@@ -177,6 +200,20 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         }
         if (n->nout > 1 && n->out[1] >= 0)
             return xai_node_unsupported(m, n, "mask", "the mask output is not supported");
+        if (strcmp(op, "Dropout") == 0) {
+            float ratio = 0.5f;
+            if ((st = xai_attr_float(m, np, "ratio", 0.5f, &ratio)))
+                return st;
+            if (n->nin > 1 && n->in[1] >= 0) {
+                const xai_value *rv = &m->vals[n->in[1]];
+                if (!rv->is_const || rv->numel != 1 || rv->dtype != DT_F32)
+                    return xai_node_unsupported(m, n, "ratio", "must be a constant float scalar");
+                ratio = rv->f[0];
+            }
+            if (!(ratio >= 0.0f && ratio < 1.0f))
+                return xai_node_unsupported(m, n, "ratio", "%g is outside [0, 1)", ratio);
+            a->drop_ratio = ratio;
+        }
         return set_out(m, n, x->ndim, x->shape);
     }
     if (strcmp(op, "Flatten") == 0) {

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * train.h - building models from an architecture text spec, training them, and saving
+ * them as ONNX. Weights live in the model (its initializers); training updates them in
+ * place, and xai_model_save_onnx() writes the model with the current weights.
+ */
+#ifndef XAI_TRAIN_H
+#define XAI_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xai/model.h"
+#include "xai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Build an ONNX model (opset 17) from an architecture spec, with seeded PyTorch-default
+ * initialisation (Kaiming-uniform a=sqrt(5) for Conv/Dense weights, uniform +-1/sqrt(fan_in)
+ * biases, LSTM uniform +-1/sqrt(H); BN gamma 1, beta 0, mean 0, var 1).
+ *
+ * Grammar (layers separated by spaces; see docs in arch.c and README):
+ *   conv1d(C,k=K[,s=S][,p=P][,d=D][,g=G])  conv2d(...)  conv3d(...)   (k/s/p/d scalar or AxB[xC])
+ *   dense(N)  bn  relu  leakyrelu[(A)]  elu[(A)]  tanh  sigmoid
+ *   maxpool(K[,s=S])  avgpool(K[,s=S])  gap  flatten  dropout(P)
+ *   lstm(H[,bidirectional][,last|all])
+ *   timedist( LAYERS )   a CNN block applied to every slice (the first input axis), followed by
+ *                        an LSTM over the slices
+ * @param input_shape  per-sample input shape WITHOUT a batch axis, e.g. {C, T} for conv1d,
+ *                     {C, H, W}, {C, D, H, W}; {S, C, H, W} for timedist; {T, F} for lstm
+ * @param[out] bytes   malloc'ed serialized ModelProto; free() it
+ */
+XAI_API xai_status xai_arch_build_onnx(const char *spec, int ndim, const int64_t *input_shape, uint64_t seed,
+                                       void **bytes, size_t *len);
+
+/** xai_arch_build_onnx() then xai_model_load_onnx_mem(). */
+XAI_API xai_status xai_model_from_spec(const char *spec, int ndim, const int64_t *input_shape, uint64_t seed,
+                                       xai_model **out);
+
+/** Set (or replace) a metadata_props entry that xai_model_save_onnx() writes. */
+XAI_API xai_status xai_model_set_metadata(xai_model *m, const char *key, const char *value);
+
+/** Export options; zero-initialise. */
+typedef struct {
+    int keep_bn;        /**< 0: fold BatchNormalization into the preceding Conv/Gemm; 1: keep BN nodes */
+    int min_opset;      /**< raise the opset import to at least this (0 = keep the model's) */
+} xai_export_options;
+
+/**
+ * Write the model as ONNX with its current weights and metadata, atomically.
+ * @param opts may be NULL (fold BN, keep opset).
+ */
+XAI_API xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_export_options *opts);
+
+/** Same, into a malloc'ed buffer (caller frees). */
+XAI_API xai_status xai_model_save_onnx_mem(const xai_model *m, const xai_export_options *opts, void **bytes,
+                                           size_t *len);
+
+/* ------------------------------------------------------------------ training */
+
+typedef enum { XAI_OPT_SGD = 0, XAI_OPT_ADAM, XAI_OPT_ADAMW } xai_optimizer;
+typedef enum { XAI_SCHED_NONE = 0, XAI_SCHED_STEP, XAI_SCHED_COSINE } xai_schedule;
+
+/** Progress of one epoch, passed to the progress callback. */
+typedef struct {
+    int epoch, epochs;          /**< 1-based epoch and total */
+    double train_loss, train_acc;
+    double val_loss, val_acc;   /**< NaN without a validation split */
+    double lr;                  /**< learning rate used in this epoch */
+    double elapsed_s;           /**< since training started */
+    int best_epoch;             /**< epoch of the best validation loss so far (or the last) */
+    int improved;               /**< this epoch is the new best */
+} xai_train_progress;
+
+/** Training settings. Initialise with xai_train_config_init(). */
+typedef struct {
+    xai_optimizer optimizer;    /**< [adam] */
+    float lr;                   /**< [1e-3] */
+    float momentum;             /**< SGD momentum [0.9] */
+    float weight_decay;         /**< L2 (SGD, Adam) or decoupled (AdamW) [0] */
+    float beta1, beta2, adam_eps; /**< [0.9, 0.999, 1e-8] */
+    int epochs;                 /**< [20] */
+    int64_t batch;              /**< mini-batch size [32] */
+    float val_split;            /**< fraction held out for validation, 0..0.9 [0.2] */
+    int patience;               /**< early stopping on validation loss; 0 = off [10] */
+    xai_schedule schedule;      /**< [none] */
+    int step_size;              /**< step schedule: epochs per decay [10] */
+    float step_gamma;           /**< step schedule: factor [0.1] */
+    uint64_t seed;              /**< shuffling, split, dropout [0] */
+    const float *class_weights; /**< NULL or one weight per class (cross-entropy) */
+    float bn_momentum;          /**< running statistics update, PyTorch convention [0.1] */
+    void (*progress)(const xai_train_progress *p, void *ud); /**< may be NULL */
+    void *progress_ud;
+} xai_train_config;
+
+XAI_API void xai_train_config_init(xai_train_config *c);
+
+/** Outcome of xai_train(). */
+typedef struct {
+    int epochs_run;
+    int best_epoch;
+    double best_val_loss, best_val_acc;   /**< NaN without validation */
+    double final_train_loss, final_train_acc;
+    int64_t n_train, n_val;
+} xai_train_result;
+
+/**
+ * Train @p m on n samples x (n * xai_model_input_numel floats, stacked) with integer
+ * labels y in 0..nclasses-1, by softmax cross-entropy on the model's logits. With a
+ * validation split the weights of the best validation epoch are kept. The same seed gives
+ * bit-identical weights on the same machine.
+ * @return XAI_EINVAL (labels out of range, bad config), XAI_ENUMERIC (loss became NaN).
+ */
+XAI_API xai_status xai_train(xai_model *m, const xai_train_config *cfg, int64_t n, const float *x, const int *y,
+                             xai_train_result *res);
+
+/**
+ * Loss and accuracy of @p m on (x, y) in inference mode.
+ */
+XAI_API xai_status xai_evaluate_loss(const xai_model *m, int64_t n, const float *x, const int *y,
+                                     const float *class_weights, double *loss, double *acc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_TRAIN_H */
