@@ -67,6 +67,7 @@ typedef struct xai_node {
     const xai_op_vtable *ops;
     size_t scratch;             /* floats of scratch per stack element */
     size_t scratch_fixed;       /* floats of scratch independent of the stack */
+    size_t ibuf;                /* int32 per stack element kept from forward to backward (MaxPool argmax) */
     int is_linear;              /* Conv/Gemm: rules apply */
     int fold_bn;                /* BN node folded into this linear node, or -1 */
     int bn_of;                  /* for BN: the linear node it follows, or -1 */
@@ -85,6 +86,7 @@ struct xai_model {
     int nmeta;
     char *name;                 /* file name, for messages */
     uint8_t *src;               /* the ONNX bytes the model was loaded from (for export) */
+    struct xai_workspace *ws_cache; /* reused by xai_explain (a model serves one thread at a time) */
     size_t src_len;
 };
 
@@ -97,6 +99,7 @@ struct xai_workspace {
     float *scratch;
     size_t scratch_len;
     float *bufmem;
+    int32_t **ibuf;             /* per node: n->ibuf * cap ints (NULL when n->ibuf == 0) */
     int bn_fold;                /* LRP: use BN-folded weights in linear nodes */
     int training;               /* training-mode semantics (BN batch statistics, dropout) */
     uint64_t drop_seed;         /* dropout mask seed of the current step */
@@ -162,6 +165,9 @@ typedef struct xai_linear {
     void (*vjp)(const xai_node *, const float *w, const float *s, float *dx, int64_t ns,
                 float *scratch);
     int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
+    /* training: gw += dL/dW, gb += dL/db (either may be NULL) */
+    void (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                  float *scratch);
 } xai_linear;
 
 xai_linear *xai_node_linear(const xai_node *n);

@@ -42,6 +42,7 @@ void xai_model_free(xai_model *m)
     free(m->vals);
     free(m->name);
     free(m->src);
+    xai_workspace_free(m->ws_cache);
     free(m);
 }
 
@@ -207,6 +208,19 @@ xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspac
         xai_workspace_free(ws);
         XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
     }
+    ws->ibuf = calloc((size_t)m->nnodes + 1, sizeof(int32_t *));
+    if (!ws->ibuf) {
+        xai_workspace_free(ws);
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].ibuf) {
+            ws->ibuf[i] = malloc(sizeof(int32_t) * m->nodes[i].ibuf * (size_t)max_stack);
+            if (!ws->ibuf[i]) {
+                xai_workspace_free(ws);
+                XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
+            }
+        }
     size_t off = 0;
     for (int v = 0; v < m->nvals; v++) {
         if (m->vals[v].is_const) {
@@ -227,6 +241,10 @@ void xai_workspace_free(xai_workspace *ws)
 {
     if (!ws)
         return;
+    if (ws->ibuf)
+        for (int i = 0; i < ws->m->nnodes; i++)
+            free(ws->ibuf[i]);
+    free(ws->ibuf);
     free(ws->val);
     free(ws->adj);
     free(ws->bufmem);

@@ -459,7 +459,8 @@ static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts 
             for (int k = 0; k < n->nin && k < 8; k++)
                 for (int64_t s = 0; s < ns; s++) {
                     int v = n->in[k];
-                    before[k][s] = (v >= 0 && !m->vals[v].is_const) ? vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) : 0;
+                    before[k][s] = (v >= 0 && !m->vals[v].is_const && m->vals[v].nconsumers > 1)
+                                       ? vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) : 0;
                 }
             for (int64_t s = 0; s < ns; s++)
                 so->out_sum[s * m->nnodes + i] =
@@ -597,8 +598,20 @@ static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg
         B = 64;
     xai_workspace *ws = NULL;
     float *xb = NULL, *acc = NULL;
-    if ((st = xai_workspace_new(m, B, &ws)))
-        goto out;
+    /* reuse the model's cached workspace (sized for the largest batch seen so far) */
+    {
+        xai_model *mm = (xai_model *)m;
+        if (mm->ws_cache && mm->ws_cache->cap >= B) {
+            ws = mm->ws_cache;
+        } else {
+            xai_workspace_free(mm->ws_cache);
+            mm->ws_cache = NULL;
+            if ((st = xai_workspace_new(m, B, &ws)))
+                goto out;
+            mm->ws_cache = ws;
+        }
+        ws->training = 0;
+    }
     xb = malloc(sizeof(float) * (size_t)(B * nin));
     acc = malloc(sizeof(float) * (size_t)(B * nin));
     if (!xb || !acc) {
@@ -625,7 +638,8 @@ static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg
             ws->init_state_rel = res.init_state_sum + b0;
             if ((st = seed(m, ws, &cfg, tg, res.init_sum + b0)))
                 goto out;
-            sweep_opts so = {rules, res.layer_in_sum + b0 * m->nnodes, res.layer_out_sum + b0 * m->nnodes};
+            sweep_opts so = {rules, res_out ? res.layer_in_sum + b0 * m->nnodes : NULL,
+                             res_out ? res.layer_out_sum + b0 * m->nnodes : NULL};
             if ((st = sweep(m, ws, &so)))
                 goto out;
             memcpy(R, ws->adj[m->input], sizeof(float) * (size_t)(nb * nin));
@@ -716,7 +730,6 @@ static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg
 out:
     free(xb);
     free(acc);
-    xai_workspace_free(ws);
     free(rules);
     if (st == XAI_OK && res_out)
         *res_out = res;

@@ -187,6 +187,37 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
     }
 }
 
+static void conv_wgrad(const xai_node *n, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                       float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
+    const int64_t nb = ns * a->b0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xi = x + i * a->cin * a->isp;
+        const float *si = s + i * a->cout * a->osp;
+        if (gw) {
+            const float *col = xi;
+            if (!a->direct) {
+                im2col(a, xi, scratch);
+                col = scratch;
+            }
+            for (int64_t g = 0; g < G; g++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cog, (int)kg, (int)a->osp, 1.0f,
+                            si + g * cog * a->osp, (int)a->osp, col + g * kg * a->osp, (int)a->osp, 1.0f,
+                            gw + g * cog * kg, (int)kg);
+        }
+        if (gb)
+            for (int64_t c = 0; c < a->cout; c++) {
+                const float *sc = si + c * a->osp;
+                float t = 0;
+                for (int64_t k = 0; k < a->osp; k++)
+                    t += sc[k];
+                gb[c] += t;
+            }
+    }
+}
+
 static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const conv_attr *a = n->attr;
@@ -322,6 +353,7 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->lin.b = bv ? bv->f : NULL;
     a->lin.fwd = conv_fwd;
     a->lin.vjp = conv_vjp;
+    a->lin.wgrad = conv_wgrad;
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
     n->scratch_fixed = a->direct ? 0 : (size_t)(a->cin * a->ksz * a->osp);
     return XAI_OK;

@@ -49,6 +49,21 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
                 (int)a->k, 0.0f, dx, (int)a->k);
 }
 
+static void gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                       float *scratch)
+{
+    const gemm_attr *a = nd->attr;
+    (void)scratch;
+    int64_t M = a->rows * ns;
+    if (gw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)a->n, (int)a->k, (int)M, 1.0f, s, (int)a->n, x,
+                    (int)a->k, 1.0f, gw, (int)a->k);
+    if (gb)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < a->n; j++)
+                gb[j] += s[i * a->n + j];
+}
+
 static xai_status gemm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const gemm_attr *a = n->attr;
@@ -87,6 +102,7 @@ static xai_status finish(xai_model *m, xai_node *n, gemm_attr *a, const xai_valu
     a->lin.b = a->b;
     a->lin.fwd = gemm_fwd;
     a->lin.vjp = gemm_vjp;
+    a->lin.wgrad = gemm_wgrad;
     n->is_linear = 1;
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
     return XAI_OK;

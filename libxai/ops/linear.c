@@ -174,11 +174,13 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
 {
     const xai_linear *L = xai_node_linear(n);
     int xi = n->in[0];
+    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+    if ((n->pgrad[0] || n->pgrad[1]) && L->wgrad)
+        L->wgrad(n, ws->val[xi], ws->adj[n->out[0]], n->pgrad[0], n->pgrad[1], ws->ns, inner);
     if (vconst(m, xi))
         return XAI_OK;
     int64_t N_in = L->in_numel * ws->ns;
     float *dx = ws->scratch;
-    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
     L->vjp(n, L->w, ws->adj[n->out[0]], dx, ws->ns, inner);
     add_into(ws->adj[xi], dx, N_in);
     return XAI_OK;

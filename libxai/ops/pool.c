@@ -61,10 +61,10 @@ static int64_t argmax_of(const pool_attr *a, const float *x, int64_t o)
 static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const pool_attr *a = n->attr;
-    (void)m;
     int64_t P = a->planes * ws->ns;
     const float *x = ws->val[n->in[0]];
     float *y = ws->val[n->out[0]];
+    int32_t *am = a->max ? ws->ibuf[n - m->nodes] : NULL;
     for (int64_t p = 0; p < P; p++) {
         const float *xp = x + p * a->isp;
         float *yp = y + p * a->osp;
@@ -72,6 +72,7 @@ static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_worksp
             if (a->max) {
                 int64_t i = argmax_of(a, xp, o);
                 yp[o] = i >= 0 ? xp[i] : 0.0f;
+                am[p * a->osp + o] = (int32_t)i;
             } else {
                 float s = 0;
                 FOR_WINDOW(a, o, idx, s += xp[idx]);
@@ -86,12 +87,12 @@ static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_worksp
 static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace *ws, int lrp, float stab)
 {
     const pool_attr *a = n->attr;
-    (void)m;
     int64_t P = a->planes * ws->ns;
     const float *x = ws->val[n->in[0]];
     const float *y = ws->val[n->out[0]];
     const float *g = ws->adj[n->out[0]];
     float *dx = ws->adj[n->in[0]];
+    const int32_t *am = a->max ? ws->ibuf[n - m->nodes] : NULL;
     for (int64_t p = 0; p < P; p++) {
         const float *xp = x + p * a->isp;
         float *dp = dx + p * a->isp;
@@ -100,7 +101,7 @@ static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace
             if (gp[o] == 0.0f)
                 continue;
             if (a->max) {
-                int64_t i = argmax_of(a, xp, o);
+                int32_t i = am[p * a->osp + o]; /* argmax kept by the forward pass */
                 if (i >= 0)
                     dp[i] += gp[o];
             } else if (!lrp) {
@@ -162,6 +163,10 @@ static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xa
     for (int i = 0; i < nsp; i++)
         y->shape[2 + i] = a->out[3 - nsp + i];
     y->numel = a->planes * a->osp;
+    if (a->max)
+        n->ibuf = (size_t)y->numel;
+    if (a->isp > INT32_MAX)
+        return xai_node_unsupported(m, n, "X", "planes of more than 2^31 elements");
     if (!a->max) {
         a->div = malloc(sizeof(float) * (size_t)a->osp);
         if (!a->div)
