@@ -71,7 +71,7 @@ void xai_explain_config_init(xai_explain_config *c)
     c->epsilon = 1e-6f;
     c->gamma = 0.25f;
     c->bn = XAI_BN_FOLD;
-    c->init = XAI_INIT_ONEHOT;
+    c->init = XAI_INIT_AUTO;
     c->target = -1;
     c->lstm_epsilon = 1e-3f;
     c->smooth_n = 20;
@@ -293,6 +293,15 @@ static const char *const composite_names[C_COUNT] = {"epsilon", "epsilon-plus", 
                                                      "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat",
                                                      "epsilon-gamma-box"};
 
+xai_status xai_composite_check(const char *name)
+{
+    for (int c = 0; c < C_COUNT; c++)
+        if (name && strcmp(name, composite_names[c]) == 0)
+            return XAI_OK;
+    XAI_FAIL(XAI_EINVAL, "unknown composite '%s' (epsilon, epsilon-plus, epsilon-plus-flat, epsilon-alpha2-beta1, "
+             "epsilon-alpha2-beta1-flat, epsilon-gamma-box)", name ? name : "(null)");
+}
+
 static int op_matches(const xai_node *n, const char *sel)
 {
     if (strcasecmp(sel, n->op_type) == 0)
@@ -321,11 +330,24 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
     xai_status st = parse_overrides(cfg->rules, ov, &nov);
     if (st)
         return st;
+    /* Nodes downstream of an LSTM (the head of a recurrent model) take the LSTM linear rule:
+       Arras et al. start from the logit "through the output layer by the same linear rule".
+       "First layer" of the composites means the first Conv/Dense that is not downstream. */
+    char *after_lstm = calloc((size_t)m->nnodes + 1, 1);
+    if (!after_lstm)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    for (int i = 0; i < m->nnodes; i++)
+        for (int k = 0; k < m->nodes[i].nin; k++) {
+            int v = m->nodes[i].in[k];
+            int p = v >= 0 ? m->vals[v].producer : -1;
+            if (p >= 0 && (m->nodes[p].kind == K_LSTM || after_lstm[p]))
+                after_lstm[i] = 1;
+        }
     int first_lin = -1, first_conv = -1, lin_index = 0;
     for (int i = 0; i < m->nnodes; i++) {
-        if (m->nodes[i].is_linear && first_lin < 0)
+        if (m->nodes[i].is_linear && first_lin < 0 && !after_lstm[i])
             first_lin = i;
-        if (m->nodes[i].kind == K_CONV && first_conv < 0)
+        if (m->nodes[i].kind == K_CONV && first_conv < 0 && !after_lstm[i])
             first_conv = i;
     }
     for (int i = 0; i < m->nnodes; i++) {
@@ -350,8 +372,10 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
                 k = i == first_conv ? XAI_RULE_ZBOX : dense ? XAI_RULE_EPSILON : XAI_RULE_GAMMA;
                 break;
             }
+            if (after_lstm[i])
+                k = XAI_RULE_EPSILON;
             rule_defaults(r, k);
-            r->epsilon = cfg->epsilon;
+            r->epsilon = after_lstm[i] ? cfg->lstm_epsilon : cfg->epsilon;
             r->gamma = cfg->gamma;
             r->low = low;
             r->high = high;
@@ -385,15 +409,18 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
                 continue;
             xai_rule_kind k2 = o->rule.kind;
             if (!n->is_linear && k2 != XAI_RULE_PASS && k2 != XAI_RULE_NORM && k2 != XAI_RULE_GRADIENT &&
-                !(n->kind == K_LSTM && k2 == XAI_RULE_EPSILON))
+                !(n->kind == K_LSTM && k2 == XAI_RULE_EPSILON)) {
+                free(after_lstm);
                 XAI_FAIL(XAI_EINVAL, "rule %s cannot apply to node '%s' (%s): only pass, norm or gradient",
                          xai_rule_name(k2), n->name, n->op_type);
+            }
             *r = o->rule;
             if (r->kind == XAI_RULE_EPSILON && n->is_linear)
                 r->bias_factor = cfg->bias_factor;
             break;
         }
     }
+    free(after_lstm);
     for (int k = 0; k < nov; k++)
         if (ov[k].sel == SEL_LAYER && ov[k].index >= lin_index)
             XAI_FAIL(XAI_EINVAL, "rule override 'layer %d': the model has %d Conv/Dense layers", ov[k].index, lin_index);
@@ -417,6 +444,17 @@ static double vsum(const float *p, int64_t n)
     return s;
 }
 
+static int init_is_logit(const xai_model *m, const xai_explain_config *cfg)
+{
+    if (cfg->init == XAI_INIT_LOGIT)
+        return 1;
+    if (cfg->init == XAI_INIT_AUTO)
+        for (int i = 0; i < m->nnodes; i++)
+            if (m->nodes[i].kind == K_LSTM)
+                return 1;
+    return 0;
+}
+
 /* Seed the output adjoint; targets[] per sample (-1 = argmax) are filled in. */
 static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int *targets,
                        double *init_sum)
@@ -435,7 +473,7 @@ static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_
         }
         if (t >= nc)
             XAI_FAIL(XAI_EINVAL, "class %d is out of range: the model has %lld outputs", t, (long long)nc);
-        float v = cfg->init == XAI_INIT_LOGIT ? lg[s * nc + t] : 1.0f;
+        float v = init_is_logit(m, cfg) ? lg[s * nc + t] : 1.0f;
         g[s * nc + t] = v;
         if (init_sum)
             init_sum[s] = v;
@@ -636,7 +674,10 @@ static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg
             cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
             xai_ws_clear_adj(ws);
             ws->init_state_rel = res.init_state_sum + b0;
-            if ((st = seed(m, ws, &cfg, tg, res.init_sum + b0)))
+            xai_explain_config cs = cfg;
+            if (cfg.method != XAI_METHOD_LRP)
+                cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
+            if ((st = seed(m, ws, &cs, tg, res.init_sum + b0)))
                 goto out;
             sweep_opts so = {rules, res_out ? res.layer_in_sum + b0 * m->nnodes : NULL,
                              res_out ? res.layer_out_sum + b0 * m->nnodes : NULL};

@@ -4,13 +4,15 @@
  * References: ../shared/reference/lstm/{lstm_uni,lstm_bidi} (float64 LRP-all, tolerances of
  * compare_lstm.py) and the tiny fixtures of tests/data/lstm (make_lstm_models.py: every
  * direction and layout, sequence_lens, constant / absent / computed initial states,
- * malformed nodes). Gradients are checked against central finite differences.
+ * malformed nodes). Gradients are checked against central finite differences: the input
+ * gradient, and (training) the parameter gradients dL/dW, dL/dR, dL/dB of every direction.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph-int.h"
 #include "test-common.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -342,11 +344,193 @@ START_TEST(test_rule_override)
     /* "LSTM=gradient" gives the LSTM's input gradient times what reaches it: with a gradient
      * head as well it is exactly the gradient */
     cfg.rules = "LSTM=gradient; Gemm=gradient";
+    cfg.init = XAI_INIT_ONEHOT; /* the default for LSTM models starts from the logit */
     ck_assert_int_eq(xai_explain(m, &cfg, 1, x, rel, NULL), XAI_OK);
     cfg.rules = NULL;
     cfg.method = XAI_METHOD_GRADIENT;
     ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
     ck_assert(xai_test_rel_l2(rel, g, FIX_NIN) < 1e-6);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- parameter gradients */
+
+enum { PG_NS = 2 };
+
+/* L = sum over the stack and the classes of r * logit, from a fresh forward pass */
+static double pg_loss(const xai_model *m, xai_workspace *ws, const float *xs, const float *r)
+{
+    ck_assert_int_eq(xai_graph_forward(m, ws, PG_NS, xs), XAI_OK);
+    const float *o = ws->val[m->output];
+    double L = 0;
+    for (int k = 0; k < PG_NS * FIX_NC; k++)
+        L += (double)r[k] * (double)o[k];
+    return L;
+}
+
+/* forward, seed dL/dlogits = r, run every node's backward (what training does) */
+static void pg_backward(const xai_model *m, xai_workspace *ws, const float *xs, const float *r)
+{
+    ck_assert_int_eq(xai_graph_forward(m, ws, PG_NS, xs), XAI_OK);
+    xai_ws_clear_adj(ws);
+    memcpy(ws->adj[m->output], r, sizeof(float) * PG_NS * FIX_NC);
+    for (int i = m->nnodes - 1; i >= 0; i--)
+        ck_assert_int_eq(m->nodes[i].ops->backward(m, &m->nodes[i], ws), XAI_OK);
+}
+
+static float lcg_unit(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*s >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
+}
+
+/* dL/dW, dL/dR, dL/dB accumulated by the LSTM backward (node->pgrad, as training sets them)
+ * vs central differences of L in the float32 forward, every element of every tensor; then a
+ * second backward must double them (accumulation, no overwrite). */
+START_TEST(test_fixture_param_grad_fd)
+{
+    static const char *const tname[3] = {"W", "R", "B"};
+    int i = _i;
+    float *x;
+    xai_model *m = load_fixture(i, &x);
+    ck_assert_int_eq(vnumel(m, m->output), FIX_NC);
+    float xs[PG_NS * FIX_NIN], r[PG_NS * FIX_NC];
+    uint64_t seed = 0x5eed0000u + (uint64_t)i;
+    for (int k = 0; k < FIX_NIN; k++) {
+        xs[k] = x[k];
+        xs[FIX_NIN + k] = -0.7f * x[k] + 0.4f * lcg_unit(&seed);
+    }
+    for (int k = 0; k < PG_NS * FIX_NC; k++)
+        r[k] = lcg_unit(&seed);
+    xai_node *n = NULL;
+    for (int k = 0; k < m->nnodes; k++)
+        if (m->nodes[k].kind == K_LSTM)
+            n = &m->nodes[k];
+    ck_assert_ptr_nonnull(n);
+    float *g[3] = {NULL, NULL, NULL};
+    int64_t ne[3] = {0, 0, 0};
+    for (int t = 0; t < 3; t++) {
+        int v = n->in[1 + t];
+        ck_assert_int_ge(v, 0);
+        ck_assert(m->vals[v].is_const);
+        ne[t] = m->vals[v].numel;
+        g[t] = calloc((size_t)ne[t], sizeof(float));
+        ck_assert_ptr_nonnull(g[t]);
+        n->pgrad[t] = g[t];
+    }
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, PG_NS, &ws), XAI_OK);
+    ws->training = 1; /* no semantic difference for an LSTM; exercised as training runs it */
+    pg_backward(m, ws, xs, r);
+    const float h = 4e-3f; /* float32 forward: FD noise dominates below this */
+    for (int t = 0; t < 3; t++) {
+        float *p = m->vals[n->in[1 + t]].f;
+        double gmax = 0, emax = 0;
+        for (int64_t k = 0; k < ne[t]; k++)
+            gmax = fabs(g[t][k]) > gmax ? fabs(g[t][k]) : gmax;
+        ck_assert_msg(gmax > 1e-3, "%s: dL/d%s is zero", fixtures[i].name, tname[t]);
+        for (int64_t k = 0; k < ne[t]; k++) {
+            float p0 = p[k], hi = p0 + h, lo = p0 - h;
+            p[k] = hi;
+            double lp = pg_loss(m, ws, xs, r);
+            p[k] = lo;
+            double lm = pg_loss(m, ws, xs, r);
+            p[k] = p0;
+            double fd = (lp - lm) / ((double)hi - (double)lo);
+            double e = fabs(fd - g[t][k]);
+            emax = e > emax ? e : emax;
+            ck_assert_msg(e <= 2e-3 * gmax, "%s: dL/d%s[%lld] = %g, finite differences %g (max |grad| %g)",
+                          fixtures[i].name, tname[t], (long long)k, (double)g[t][k], fd, gmax);
+        }
+        fprintf(stderr, "%s: dL/d%s (%lld values) vs finite differences: max error %.3g of max |grad| %.3g\n",
+                fixtures[i].name, tname[t], (long long)ne[t], emax / gmax, gmax);
+    }
+    /* the Wb and Rb halves of B get the same gradient */
+    const xai_value *Rv = &m->vals[n->in[2]];
+    int64_t ndir = Rv->shape[0], H = Rv->shape[2];
+    ck_assert_int_eq(ne[2], ndir * 8 * H);
+    for (int64_t d = 0; d < ndir; d++)
+        for (int64_t j = 0; j < 4 * H; j++)
+            ck_assert_float_eq(g[2][d * 8 * H + j], g[2][d * 8 * H + 4 * H + j]);
+    /* accumulation: a second backward adds the same amount */
+    float *g1[3];
+    for (int t = 0; t < 3; t++) {
+        g1[t] = malloc(sizeof(float) * (size_t)ne[t]);
+        ck_assert_ptr_nonnull(g1[t]);
+        memcpy(g1[t], g[t], sizeof(float) * (size_t)ne[t]);
+    }
+    pg_backward(m, ws, xs, r);
+    for (int t = 0; t < 3; t++) {
+        for (int64_t k = 0; k < ne[t]; k++)
+            ck_assert_msg(fabsf(g[t][k] - 2.0f * g1[t][k]) <= 1e-5f * (1.0f + fabsf(g1[t][k])),
+                          "%s: dL/d%s[%lld] not accumulated: %g after two passes, %g after one", fixtures[i].name,
+                          tname[t], (long long)k, (double)g[t][k], (double)g1[t][k]);
+        free(g1[t]);
+    }
+    /* the explanation gradient (rule "gradient" through relevance) leaves them alone */
+    ws->training = 0;
+    for (int t = 0; t < 3; t++)
+        memset(g[t], 0, sizeof(float) * (size_t)ne[t]);
+    float ge[FIX_NIN];
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.rules = "LSTM=gradient; Gemm=gradient";
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, ge, NULL), XAI_OK);
+    for (int t = 0; t < 3; t++) {
+        for (int64_t k = 0; k < ne[t]; k++)
+            ck_assert_float_eq(g[t][k], 0.0f);
+        n->pgrad[t] = NULL;
+        free(g[t]);
+    }
+    xai_workspace_free(ws);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* Only some parameters trained (the others NULL): the given ones get the same gradient. */
+START_TEST(test_param_grad_partial)
+{
+    float *x;
+    xai_model *m = load_fixture(3, &x); /* bidi_l1 */
+    float xs[PG_NS * FIX_NIN], r[PG_NS * FIX_NC];
+    uint64_t seed = 77;
+    for (int k = 0; k < PG_NS * FIX_NIN; k++)
+        xs[k] = x[k % FIX_NIN] + 0.2f * lcg_unit(&seed);
+    for (int k = 0; k < PG_NS * FIX_NC; k++)
+        r[k] = lcg_unit(&seed);
+    xai_node *n = NULL;
+    for (int k = 0; k < m->nnodes; k++)
+        if (m->nodes[k].kind == K_LSTM)
+            n = &m->nodes[k];
+    ck_assert_ptr_nonnull(n);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, PG_NS, &ws), XAI_OK);
+    float *full[3], *one[3];
+    int64_t ne[3];
+    for (int t = 0; t < 3; t++) {
+        ne[t] = m->vals[n->in[1 + t]].numel;
+        full[t] = calloc((size_t)ne[t], sizeof(float));
+        one[t] = calloc((size_t)ne[t], sizeof(float));
+        ck_assert(full[t] && one[t]);
+        n->pgrad[t] = full[t];
+    }
+    pg_backward(m, ws, xs, r);
+    for (int t = 0; t < 3; t++) {
+        for (int u = 0; u < 3; u++)
+            n->pgrad[u] = u == t ? one[t] : NULL;
+        pg_backward(m, ws, xs, r);
+        for (int64_t k = 0; k < ne[t]; k++)
+            ck_assert_float_eq(one[t][k], full[t][k]);
+    }
+    for (int t = 0; t < 3; t++) {
+        n->pgrad[t] = NULL;
+        free(full[t]);
+        free(one[t]);
+    }
+    xai_workspace_free(ws);
     free(x);
     xai_model_free(m);
 }
@@ -398,6 +582,8 @@ Suite *make_suite(void)
     tcase_add_loop_test(tf, test_fixture_lrp, 0, NFIX);
     tcase_add_loop_test(tf, test_fixture_stack, 0, NFIX);
     tcase_add_loop_test(tf, test_fixture_gradient_fd, 0, NFIX);
+    tcase_add_loop_test(tf, test_fixture_param_grad_fd, 0, NFIX);
+    tcase_add_test(tf, test_param_grad_partial);
     tcase_add_test(tf, test_lens_padding);
     tcase_add_test(tf, test_rule_override);
     tcase_add_test(tf, test_bad_nodes);

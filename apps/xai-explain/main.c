@@ -47,7 +47,8 @@ static void usage(FILE *f)
 "\n"
 "TARGET\n"
 "  --class K|pred      class to explain; pred = the argmax of the logits [pred]\n"
-"  --init onehot|logit output relevance: 1 at the class, or the class logit [onehot]\n"
+"  --init auto|onehot|logit  output relevance: 1 at the class (Zennit), or the class logit\n"
+"                      (Arras et al.); auto = logit for models with an LSTM, else onehot [auto]\n"
 "\n"
 "OUTPUT\n"
 "  -o, --output OUT.npy   relevance, float32, INPUT's shape (written atomically)\n"
@@ -170,7 +171,11 @@ int main(int argc, char **argv)
             if (xai_method_parse(optarg, &cfg.method))
                 return usage_error(xai_last_error());
             break;
-        case O_COMPOSITE: cfg.composite = optarg; break;
+        case O_COMPOSITE:
+            if (xai_composite_check(optarg))
+                return usage_error(xai_last_error());
+            cfg.composite = optarg;
+            break;
         case O_EPS:
             if (parse_float(optarg, &cfg.epsilon) || cfg.epsilon < 0)
                 return usage_error("--epsilon needs a number >= 0");
@@ -220,12 +225,14 @@ int main(int argc, char **argv)
             }
             break;
         case O_INIT:
-            if (strcmp(optarg, "onehot") == 0)
+            if (strcmp(optarg, "auto") == 0)
+                cfg.init = XAI_INIT_AUTO;
+            else if (strcmp(optarg, "onehot") == 0)
                 cfg.init = XAI_INIT_ONEHOT;
             else if (strcmp(optarg, "logit") == 0)
                 cfg.init = XAI_INIT_LOGIT;
             else
-                return usage_error("--init must be onehot or logit");
+                return usage_error("--init must be auto, onehot or logit");
             break;
         case O_BF:
             if (parse_float(optarg, &cfg.bias_factor) || cfg.bias_factor < 0)
@@ -339,7 +346,8 @@ int main(int argc, char **argv)
         json_object_set_new(par, "gamma", json_real(cfg.gamma));
         json_object_set_new(par, "bias_factor", json_real(cfg.bias_factor));
         json_object_set_new(par, "lstm_epsilon", json_real(cfg.lstm_epsilon));
-        json_object_set_new(par, "init", json_string(cfg.init == XAI_INIT_LOGIT ? "logit" : "onehot"));
+        json_object_set_new(par, "init", json_string(cfg.init == XAI_INIT_LOGIT ? "logit"
+                                                     : cfg.init == XAI_INIT_ONEHOT ? "onehot" : "auto"));
         if (cfg.have_bounds) {
             json_object_set_new(par, "low", json_real(cfg.low));
             json_object_set_new(par, "high", json_real(cfg.high));
@@ -357,7 +365,8 @@ int main(int argc, char **argv)
             json_object_set_new(o, "relevance_init", json_real(res.init_sum[s]));
             json_object_set_new(o, "relevance_sum", json_real(res.rel_sum[s]));
             json_object_set_new(o, "initial_state_relevance", json_real(res.init_state_sum[s]));
-            json_object_set_new(o, "conservation_residual", json_real(res.init_sum[s] - res.rel_sum[s]));
+            json_object_set_new(o, "conservation_residual",
+                                json_real(res.init_sum[s] - res.rel_sum[s] - res.init_state_sum[s]));
             json_t *layers = json_array();
             for (int i = 0; i < res.nlayers; i++) {
                 json_t *l = json_object();

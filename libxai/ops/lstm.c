@@ -2,7 +2,8 @@
 /*
  * lstm.c - ONNX LSTM (opset 7/14 semantics): forward for directions forward, reverse and
  * bidirectional, layout 0 and 1, optional constant sequence_lens and optional initial
- * states; backward (BPTT) for the gradient baselines; and Arras et al.'s LRP-all
+ * states; backward (BPTT over every direction) for the gradient baselines and for training
+ * (dL/dW, dL/dR, dL/dB accumulated into node->pgrad); and Arras et al.'s LRP-all
  * (epsilon rule with bias factor on every linear split, signal-take-all at the gates,
  * forget path as a carried relevance), as written in docs/lrp-rules.md.
  * Gate order in W, R and each half of B is i, o, f, c (ONNX operator spec, "LSTM").
@@ -28,7 +29,8 @@ typedef struct {
     int layout;
     int reverse;          /* direction == "reverse" (only with ndir == 1) */
     const float *W, *R;   /* [ndir][4H][D], [ndir][4H][H] (model constants) */
-    float *bias;          /* [ndir][4H] = Wb + Rb, owned */
+    const float *Bv;      /* [ndir][8H] Wb then Rb (model constant), or NULL = zeros; read on
+                           * every pass (not cached) so training updates take effect */
     int64_t *len;         /* [B] sequence lengths, owned, or NULL (all T) */
     size_t rec;           /* floats per stored step record: i,o,f,g (4H), a (H), c (H), h (H) */
     int recv;             /* hidden value holding the records [ndir][T][stack*B][rec] */
@@ -59,6 +61,15 @@ static inline int64_t y_off(const lstm_attr *a, int64_t t, int64_t d, int64_t b)
 static inline int64_t st_off(const lstm_attr *a, int64_t d, int64_t b)
 {
     return (a->layout ? b * a->ndir + d : d * a->B + b) * a->H;
+}
+
+/* bias of gate row j (0..4H-1) of direction d: Wb + Rb */
+static inline float bias_at(const lstm_attr *a, int64_t d, int64_t j)
+{
+    if (!a->Bv)
+        return 0.0f;
+    const float *b = a->Bv + d * 8 * a->H;
+    return b[j] + b[4 * a->H + j];
 }
 
 static inline float sigm(float x)
@@ -144,7 +155,7 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
     int64_t xn = vnumel(m, n->in[IN_X]);
     const float *X = ws->val[n->in[IN_X]];
     for (int64_t d = 0; d < a->ndir; d++) {
-        const float *Wd = a->W + d * 4 * H * D, *Rd = a->R + d * 4 * H * H, *bd = a->bias + d * 4 * H;
+        const float *Wd = a->W + d * 4 * H * D, *Rd = a->R + d * 4 * H * H;
         int rev = dir_rev(a, d);
         for (int64_t r = 0; r < nr; r++) {
             const float *h0 = init_state(m, n, ws, IN_H0, d, r), *c0 = init_state(m, n, ws, IN_C0, d, r);
@@ -168,10 +179,10 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
                 float *rc = rec_at(a, bf->store, nr, d, t, r);
                 float *hp = bf->hp + r * H, *cp = bf->cp + r * H;
                 for (int64_t j = 0; j < H; j++) {
-                    float gi = sigm(z[j] + bd[j]);
-                    float go = sigm(z[H + j] + bd[H + j]);
-                    float gf = sigm(z[2 * H + j] + bd[2 * H + j]);
-                    float ag = z[3 * H + j] + bd[3 * H + j];
+                    float gi = sigm(z[j] + bias_at(a, d, j));
+                    float go = sigm(z[H + j] + bias_at(a, d, H + j));
+                    float gf = sigm(z[2 * H + j] + bias_at(a, d, 2 * H + j));
+                    float ag = z[3 * H + j] + bias_at(a, d, 3 * H + j);
                     float gg = tanh_f(ag);
                     float c = gf * cp[j] + gi * gg;
                     float h = go * tanh_f(c);
@@ -281,12 +292,65 @@ static void scatter_x(const xai_model *m, const xai_node *n, xai_workspace *ws, 
     }
 }
 
-static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+/* Parameter gradients of one step (training): with da = dL/d(gate preactivations) [nr][4H]
+ * of step t (zero rows where the step is padding),
+ *   dW_d += da^T x_t,  dR_d += da^T h_prev,  dWb_d = dRb_d += sum_r da.
+ * xt and hp of bf are free during backward and receive the inputs of the step. */
+static void param_grads(const xai_model *m, const xai_node *n, const xai_workspace *ws, const lstm_bufs *bf,
+                        int64_t d, int64_t t, int64_t nr)
+{
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H, D = a->D, B = a->B;
+    float *gW = n->pgrad[0], *gR = n->pgrad[1], *gB = a->Bv ? n->pgrad[2] : NULL;
+    if (gW) {
+        const float *X = ws->val[n->in[IN_X]];
+        int64_t xn = vnumel(m, n->in[IN_X]);
+        for (int64_t r = 0; r < nr; r++) {
+            if (step_valid(a, t, r % B))
+                memcpy(bf->xt + r * D, X + (r / B) * xn + x_off(a, t, r % B), sizeof(float) * (size_t)D);
+            else
+                memset(bf->xt + r * D, 0, sizeof(float) * (size_t)D);
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(4 * H), (int)D, (int)nr, 1.0f, bf->z,
+                    (int)(4 * H), bf->xt, (int)D, 1.0f, gW + d * 4 * H * D, (int)D);
+    }
+    if (gR) {
+        for (int64_t r = 0; r < nr; r++) {
+            const float *hprev = NULL;
+            if (step_valid(a, t, r % B)) {
+                const float *pr = rec_prev(a, bf->store, nr, d, t, r);
+                hprev = pr ? pr + 6 * H : init_state(m, n, ws, IN_H0, d, r);
+            }
+            if (hprev)
+                memcpy(bf->hp + r * H, hprev, sizeof(float) * (size_t)H);
+            else
+                memset(bf->hp + r * H, 0, sizeof(float) * (size_t)H);
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(4 * H), (int)H, (int)nr, 1.0f, bf->z,
+                    (int)(4 * H), bf->hp, (int)H, 1.0f, gR + d * 4 * H * H, (int)H);
+    }
+    if (gB) {
+        float *gw = gB + d * 8 * H, *gr = gw + 4 * H;
+        for (int64_t j = 0; j < 4 * H; j++) {
+            double sum = 0;
+            for (int64_t r = 0; r < nr; r++)
+                sum += bf->z[r * 4 * H + j];
+            gw[j] += (float)sum;
+            gr[j] += (float)sum;
+        }
+    }
+}
+
+/* BPTT: accumulates dL/dX (and dL/d initial states that are activations) into ws->adj; with
+ * params, also dL/dW, dL/dR, dL/dB into the node's training buffers n->pgrad[0..2] (those not
+ * NULL). Training mode (ws->training) changes nothing in an LSTM. */
+static xai_status bptt(const xai_model *m, const xai_node *n, xai_workspace *ws, int params)
 {
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
     lstm_bufs bf;
     bufs_split(a, ws, nr, &bf);
+    params = params && (n->pgrad[0] || n->pgrad[1] || (a->Bv && n->pgrad[2]));
     const float *gY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
     for (int64_t d = 0; d < a->ndir; d++) {
@@ -319,6 +383,8 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
                     dc[j] = dct * gf;
                 }
             }
+            if (params)
+                param_grads(m, n, ws, &bf, d, t, nr);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)(4 * H), 1.0f, bf.z,
                         (int)(4 * H), Wd, (int)D, 0.0f, bf.dxt, (int)D);
             scatter_x(m, n, ws, bf.dxt, t, nr);
@@ -333,6 +399,11 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
     return XAI_OK;
 }
 
+static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    return bptt(m, n, ws, 1);
+}
+
 /* LRP-all. Linear rule (epsilon with bias factor beta, N lower units):
  *   R_i = sum_j [w_ji x_i + beta (b_j + eps sgn z_j) / N] R_j / (z_j + eps sgn z_j).
  * The bias share does not depend on i, so it is one scalar per row added to every lower unit
@@ -340,7 +411,7 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
 static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xai_rule *rule, xai_workspace *ws)
 {
     if (rule->kind == XAI_RULE_GRADIENT)
-        return lstm_backward(m, n, ws);
+        return bptt(m, n, ws, 0);
     if (rule->kind != XAI_RULE_EPSILON)
         XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (LSTM): rule %s is not defined for LSTM (epsilon or gradient)", n->name,
                  xai_rule_name(rule->kind));
@@ -355,7 +426,6 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
     float *share = bf.p + nr * H; /* [nr] bias share of the g split (last scratch slot) */
     for (int64_t d = 0; d < a->ndir; d++) {
         const float *Wc = a->W + (d * 4 * H + 3 * H) * D, *Rc = a->R + (d * 4 * H + 3 * H) * H;
-        const float *bc = a->bias + d * 4 * H + 3 * H;
         int rev = dir_rev(a, d);
         seed_state(m, n, ws, &bf, d, nr); /* dh = R(h) carried, dc = R(c) carried */
         for (int64_t k = T - 1; k >= 0; k--) {
@@ -391,7 +461,7 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
                     float ag = rc[4 * H + j];
                     float pj = rg / xai_stab(ag, eps);
                     p[j] = pj;
-                    sa += (double)((bc[j] + (ag >= 0.0f ? eps : -eps)) * pj);
+                    sa += (double)((bias_at(a, d, 3 * H + j) + (ag >= 0.0f ? eps : -eps)) * pj);
                 }
                 share[r] = (float)((double)beta * sa / n_gate);
             }
@@ -423,10 +493,8 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
 static void lstm_destroy(xai_node *n)
 {
     lstm_attr *a = n->attr;
-    if (a) {
-        free(a->bias);
+    if (a)
         free(a->len);
-    }
     free(a);
     n->attr = NULL;
 }
@@ -564,15 +632,7 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->rec = (size_t)rec;
     a->W = m->vals[n->in[IN_W]].f;
     a->R = m->vals[n->in[IN_R]].f;
-    a->bias = calloc((size_t)(ndir * 4 * hs), sizeof(float));
-    if (!a->bias)
-        XAI_FAIL(XAI_ENOMEM, "out of memory");
-    if (has_b) {
-        const float *bv = m->vals[n->in[IN_B]].f;
-        for (int64_t d = 0; d < ndir; d++)
-            for (int64_t j = 0; j < 4 * hs; j++)
-                a->bias[d * 4 * hs + j] = bv[d * 8 * hs + j] + bv[d * 8 * hs + 4 * hs + j];
-    }
+    a->Bv = has_b ? m->vals[n->in[IN_B]].f : NULL;
     if (n->nin > IN_LEN && n->in[IN_LEN] >= 0) {
         const xai_value *L = &m->vals[n->in[IN_LEN]];
         if (!L->is_const || L->dtype != DT_I64)

@@ -50,8 +50,8 @@ typedef struct {
 
 /** How BatchNormalization nodes that follow Conv/Dense are treated. */
 typedef enum { XAI_BN_FOLD = 0, XAI_BN_PASS } xai_bn_mode;
-/** Output relevance start. */
-typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT } xai_init_mode;
+/** Output relevance start. AUTO: the logit for models with an LSTM (Arras et al.), else one-hot (Zennit). */
+typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT, XAI_INIT_AUTO } xai_init_mode;
 /** Attribution method. */
 typedef enum {
     XAI_METHOD_LRP = 0,
@@ -71,7 +71,7 @@ typedef struct {
     int have_bounds;        /**< 0: ZBox bounds are the min and max of each input */
     float low, high;        /**< ZBox bounds when have_bounds */
     xai_bn_mode bn;         /**< [fold] */
-    xai_init_mode init;     /**< [onehot] */
+    xai_init_mode init;     /**< [auto: logit with an LSTM, else onehot] */
     int target;             /**< class to explain; -1 = the argmax [-1] */
     float bias_factor;      /**< beta of the epsilon rule with bias factor [0] */
     float lstm_epsilon;     /**< epsilon of the LSTM linear rule [1e-3] */
@@ -126,6 +126,9 @@ XAI_API xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg
 XAI_API xai_status xai_explain_value(const xai_model *m, const xai_explain_config *cfg, int64_t n,
                                      const float *x, const char *value_name, float *out,
                                      int64_t *numel_per_sample);
+
+/** @return XAI_OK when @p name is a known composite, else XAI_EINVAL with the list. */
+XAI_API xai_status xai_composite_check(const char *name);
 
 /** @return the name of a rule kind ("epsilon", "zplus", ...). */
 XAI_API const char *xai_rule_name(xai_rule_kind k);
