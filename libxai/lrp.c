@@ -78,6 +78,7 @@ void xai_explain_config_init(xai_explain_config *c)
     c->smooth_sigma = 0.1f;
     c->ig_steps = 20;
     c->batch = 64;
+    c->layer_sums = 1;
 }
 
 void xai_explain_result_free(xai_explain_result *r)
@@ -679,8 +680,9 @@ static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg
                 cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
             if ((st = seed(m, ws, &cs, tg, res.init_sum + b0)))
                 goto out;
-            sweep_opts so = {rules, res_out ? res.layer_in_sum + b0 * m->nnodes : NULL,
-                             res_out ? res.layer_out_sum + b0 * m->nnodes : NULL};
+            int sums = res_out && cfg.layer_sums;
+            sweep_opts so = {rules, sums ? res.layer_in_sum + b0 * m->nnodes : NULL,
+                             sums ? res.layer_out_sum + b0 * m->nnodes : NULL};
             if ((st = sweep(m, ws, &so)))
                 goto out;
             memcpy(R, ws->adj[m->input], sizeof(float) * (size_t)(nb * nin));

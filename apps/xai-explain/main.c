@@ -318,6 +318,7 @@ int main(int argc, char **argv)
         return fail(input_path, "out of memory");
     }
     xai_explain_result res;
+    cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
     if (xai_explain(m, &cfg, n, x.data, rel, &res) != XAI_OK) {
         int rc = fail(model_path, xai_last_error());
         free(rel);

@@ -17,6 +17,7 @@ typedef struct {
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
     int64_t isp, osp;
     int include_pad;
+    int inside;               /* every window lies inside the unpadded input (fast path) */
     int64_t *win;             /* MaxPool: per output, number of cells; avg: unused */
     float *div;               /* avg: divisor per output position */
 } pool_attr;
@@ -58,6 +59,34 @@ static int64_t argmax_of(const pool_attr *a, const float *x, int64_t o)
     return best;
 }
 
+/* MaxPool over windows that all lie inside the input: no bounds checks. Same order and
+   tie-breaking as argmax_of (row-major window order, first maximum wins). */
+static void maxpool_inside(const pool_attr *a, const float *xp, float *yp, int32_t *am)
+{
+    const int64_t I1 = a->in[1], I2 = a->in[2];
+    for (int64_t o0 = 0; o0 < a->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < a->out[1]; o1++)
+            for (int64_t o2 = 0; o2 < a->out[2]; o2++) {
+                int64_t base = ((o0 * a->s[0]) * I1 + o1 * a->s[1]) * I2 + o2 * a->s[2];
+                int64_t best = base;
+                float bv = xp[base];
+                for (int64_t k0 = 0; k0 < a->k[0]; k0++)
+                    for (int64_t k1 = 0; k1 < a->k[1]; k1++) {
+                        const float *row = xp + base + (k0 * a->d[0] * I1 + k1 * a->d[1]) * I2;
+                        for (int64_t k2 = 0; k2 < a->k[2]; k2++) {
+                            float v = row[k2 * a->d[2]];
+                            if (v > bv) {
+                                bv = v;
+                                best = (row - xp) + k2 * a->d[2];
+                            }
+                        }
+                    }
+                int64_t o = (o0 * a->out[1] + o1) * a->out[2] + o2;
+                yp[o] = bv;
+                am[o] = (int32_t)best;
+            }
+}
+
 static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const pool_attr *a = n->attr;
@@ -65,6 +94,11 @@ static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_worksp
     const float *x = ws->val[n->in[0]];
     float *y = ws->val[n->out[0]];
     int32_t *am = a->max ? ws->ibuf[n - m->nodes] : NULL;
+    if (a->max && a->inside) {
+        for (int64_t p = 0; p < P; p++)
+            maxpool_inside(a, x + p * a->isp, y + p * a->osp, am + p * a->osp);
+        return XAI_OK;
+    }
     for (int64_t p = 0; p < P; p++) {
         const float *xp = x + p * a->isp;
         float *yp = y + p * a->osp;
@@ -165,6 +199,10 @@ static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xa
     y->numel = a->planes * a->osp;
     if (a->max)
         n->ibuf = (size_t)y->numel;
+    a->inside = 1;
+    for (int i = 0; i < 3; i++)
+        if (a->pb[i] != 0 || (a->out[i] - 1) * a->s[i] + (a->k[i] - 1) * a->d[i] >= a->in[i])
+            a->inside = 0;
     if (a->isp > INT32_MAX)
         return xai_node_unsupported(m, n, "X", "planes of more than 2^31 elements");
     if (!a->max) {

@@ -307,6 +307,7 @@ static int bench_batch(const xai_model *m, const char *label, const char *compos
     cfg.method = XAI_METHOD_LRP;
     cfg.composite = composite;
     cfg.batch = B;
+    cfg.layer_sums = 0; /* as xai-explain without --json */
     xai_explain_result res;
     /* warm-up also builds the lazy modified weights and Flat counts */
     for (int w = 0; w < 2; w++) {

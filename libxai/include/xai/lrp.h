@@ -81,6 +81,8 @@ typedef struct {
     uint64_t seed;          /**< SmoothGrad noise seed [0] */
     int ig_steps;           /**< Integrated Gradients steps [20] */
     int64_t batch;          /**< samples per sweep [64] */
+    int layer_sums;         /**< fill the per-layer relevance sums of the result (costs a pass
+                                 over every activation) [1] */
 } xai_explain_config;
 
 /** Fill @p c with the defaults listed above. */
