@@ -386,8 +386,12 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
         } else if (n->kind == K_ADD || n->kind == K_SUB) {
             rule_defaults(r, XAI_RULE_NORM);
         } else if (n->kind == K_RELU || n->kind == K_LEAKYRELU || n->kind == K_SIGMOID || n->kind == K_TANH ||
-                   n->kind == K_ELU || n->kind == K_BN) {
+                   n->kind == K_ELU) {
             rule_defaults(r, XAI_RULE_PASS);
+        } else if (n->kind == K_BN) {
+            /* folded into the Conv/Dense before it: identity (Pass); --bn pass: Pass; a BN that
+               cannot be folded has no rule in Zennit, so the gradient (x gamma/sigma) flows */
+            rule_defaults(r, (cfg->bn == XAI_BN_FOLD && n->bn_of < 0) ? XAI_RULE_GRADIENT : XAI_RULE_PASS);
         } else if (n->kind == K_LSTM) {
             rule_defaults(r, XAI_RULE_EPSILON);
             r->epsilon = cfg->lstm_epsilon;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph-int.h"
 #include "test-common.h"
 #include "xai.h"
 #include "xai/npy.h"
@@ -249,6 +250,44 @@ START_TEST(test_batched_equals_single)
 }
 END_TEST
 
+START_TEST(test_bn_not_foldable)
+{
+    /* A BatchNormalization that follows no Conv/Dense has no rule in Zennit: the gradient
+       (x gamma/sigma per channel) carries the relevance. With --bn pass it is passed as is. */
+    const char *p = xai_test_path(xai_test_data_dir(), "onnx/ops/bn_first.onnx");
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(p, NULL, &m), XAI_OK);
+    float x[12], r[12], rb[12];
+    for (int k = 0; k < 12; k++)
+        x[k] = (float)cos(0.9 * k) * 1.5f;
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon";
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_OK);
+    int64_t per;
+    ck_assert_int_eq(xai_explain_value(m, &c, 1, x, "bn", rb, &per), XAI_OK);
+    ck_assert_int_eq(per, 12);
+    int g = -1, var = -1;
+    for (int v = 0; v < m->nvals; v++) {
+        if (strcmp(m->vals[v].name, "g") == 0)
+            g = v;
+        if (strcmp(m->vals[v].name, "var") == 0)
+            var = v;
+    }
+    ck_assert(g >= 0 && var >= 0);
+    for (int k = 0; k < 12; k++) {
+        double scale = m->vals[g].f[k / 4] / sqrt(m->vals[var].f[k / 4] + 1e-5);
+        ck_assert_msg(fabs(r[k] - rb[k] * scale) < 1e-5 * (1 + fabs(r[k])), "element %d: %g vs %g", k, r[k],
+                      rb[k] * scale);
+    }
+    c.bn = XAI_BN_PASS;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_OK);
+    for (int k = 0; k < 12; k++)
+        ck_assert_float_eq_tol(r[k], rb[k], 1e-6f);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lrp");
@@ -258,6 +297,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_reference_zennit_cli);
     tcase_add_test(tc, test_reference_lrpref);
     tcase_add_test(tc, test_batched_equals_single);
+    tcase_add_test(tc, test_bn_not_foldable);
     suite_add_tcase(s, tc);
     return s;
 }

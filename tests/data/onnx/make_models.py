@@ -138,6 +138,16 @@ def ops_models(out):
          f"{out}/ops/dense_softmax.onnx")
 
 
+def bn_first_model(out):
+    # a BatchNormalization that no Conv/Dense precedes (input normalisation): not foldable
+    n = [helper.make_node("BatchNormalization", ["input", "g", "be", "mu", "var"], ["bn"], epsilon=1e-5),
+         helper.make_node("Flatten", ["bn"], ["f"], axis=1),
+         helper.make_node("Gemm", ["f", "W", "b"], ["logits"], transB=1)]
+    inits = [init("g", rng.uniform(0.5, 2.0, 3)), init("be", w(3)), init("mu", w(3)), init("var", rng.uniform(0.5, 2, 3)),
+             init("W", w(3, 12)), init("b", w(3))]
+    save(model(n, inits, [1, 3, 4], [1, 3]), f"{out}/ops/bn_first.onnx")
+
+
 def conserve_models(out):
     for bias in (0, 1):
         n = [helper.make_node("Conv", ["input", "W1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
@@ -202,6 +212,7 @@ def main():
     ops_models(out)
     conserve_models(out)
     bad_models(out)
+    bn_first_model(out)
 
 
 if __name__ == "__main__":
