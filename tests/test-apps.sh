@@ -60,6 +60,29 @@ expect 1 "" "$B/xai-explain" "$M" "$X" -o "/nonexistent-dir/u.npy"
 [ ! -e "$T/u.npy" ] && ok || bad "partial output left behind"
 [ -z "$(ls "$T" | grep tmp)" ] && ok || bad "temporary files left behind: $(ls "$T")"
 
+# a model with a symbolic time axis takes its length from the input
+if $PY -c 'import onnx' 2>/dev/null; then
+  $PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+rng = np.random.default_rng(3)
+n = [helper.make_node("Conv", ["input", "W", "b"], ["c"], kernel_shape=[3], pads=[1, 1]),
+     helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+     helper.make_node("Flatten", ["p"], ["f"]), helper.make_node("Gemm", ["f", "G", "gb"], ["logits"], transB=1)]
+inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), k) for k, s in
+         (("W", (4, 2, 3)), ("b", (4,)), ("G", (2, 4)), ("gb", (2,)))]
+g = helper.make_graph(n, "sym", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, "time"])],
+                      [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])], initializer=inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 7
+onnx.save(m, sys.argv[1] + "/sym.onnx")
+np.save(sys.argv[1] + "/sym1.npy", rng.standard_normal((1, 2, 37)).astype(np.float32))
+np.save(sys.argv[1] + "/sym5.npy", rng.standard_normal((5, 2, 50)).astype(np.float32))
+PYEOF
+  expect 0 "" "$B/xai-explain" "$T/sym.onnx" "$T/sym1.npy" -o "$T/s1.npy" -q
+  expect 0 "" "$B/xai-explain" "$T/sym.onnx" "$T/sym5.npy" -o "$T/s5.npy" -q
+  $PY -c "import numpy as np; assert np.load('$T/s5.npy').shape == (5, 2, 50)" && ok || bad "symbolic time axis output shape"
+fi
+
 # LSTM references through the CLI, default start (auto -> logit)
 if [ -d "$SH/reference/lstm" ]; then
   for c in lstm_uni lstm_bidi; do

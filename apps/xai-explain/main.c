@@ -287,7 +287,25 @@ int main(int argc, char **argv)
 
     double t0 = now_ms();
     xai_model *m = NULL;
-    if (xai_model_load_onnx(model_path, NULL, &m) != XAI_OK) {
+    xai_status lst = xai_model_load_onnx(model_path, NULL, &m);
+    if (lst == XAI_EUNSUPPORTED && strstr(xai_last_error(), "symbolic")) {
+        /* a model with symbolic dimensions (e.g. time): take them from the input, first as
+           one sample of that shape, then as a stack of samples */
+        char first_err[1024];
+        snprintf(first_err, sizeof first_err, "%s", xai_last_error());
+        xai_load_options lo;
+        memset(&lo, 0, sizeof lo);
+        for (int lead = 0; lead < 2 && lst != XAI_OK; lead++) {
+            if (x.ndim - lead < 1 || x.ndim - lead > XAI_MAX_DIMS)
+                continue;
+            lo.input_ndim = x.ndim - lead;
+            memcpy(lo.input_shape, x.shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
+            lst = xai_model_load_onnx(model_path, &lo, &m);
+        }
+        if (lst != XAI_OK)
+            xai_error_set(lst, "%s", first_err);
+    }
+    if (lst != XAI_OK) {
         xai_npy_free(&x);
         return fail(model_path, xai_last_error());
     }
