@@ -409,7 +409,7 @@ xai_status xai_sidecar_set_json(xai_sidecar *sc, const char *key, const char *js
 /* The array under key, created when missing. */
 static xai_status get_array(xai_sidecar *sc, const char *key, json_t **arr)
 {
-    json_t *a;
+    json_t *a = NULL;
     if (!sc || !key)
         return xai_error_set(XAI_EINVAL, "sidecar: NULL handle or key");
     a = json_object_get(sc->obj, key);
@@ -427,7 +427,7 @@ static xai_status get_array(xai_sidecar *sc, const char *key, json_t **arr)
 
 xai_status xai_sidecar_append_string(xai_sidecar *sc, const char *key, const char *value)
 {
-    json_t *a, *s;
+    json_t *a = NULL, *s;
     xai_status st = get_array(sc, key, &a);
     if (st != XAI_OK)
         return st;
@@ -466,7 +466,7 @@ xai_status xai_sidecar_child(xai_sidecar *sc, const char *key, xai_sidecar **chi
 
 xai_status xai_sidecar_append_object(xai_sidecar *sc, const char *key, xai_sidecar **child)
 {
-    json_t *a, *o;
+    json_t *a = NULL, *o;
     xai_status st;
     if (!child)
         return xai_error_set(XAI_EINVAL, "sidecar: NULL output");

@@ -41,7 +41,8 @@ typedef enum {
 typedef enum {
     XAI_REPLACE_BASELINE = 0, /**< the constant xai_perturb_config.baseline */
     XAI_REPLACE_UNIFORM,      /**< uniform noise in [min, max] of the unperturbed sample (seeded) */
-    XAI_REPLACE_MEAN,         /**< the mean of the patch's unperturbed values (local mean) */
+    XAI_REPLACE_MEAN,         /**< the mean of the patch's unperturbed values (local mean; with
+                                   patches of one element this changes nothing) */
     XAI_REPLACE_COUNT
 } xai_replace_mode;
 
@@ -77,7 +78,7 @@ typedef struct {
     double *f;            /**< [n][L+1] f(x^k), the class logit after k steps */
     double *aopc_sample;  /**< [n] 1/(L+1) sum_k (f(x^0) - f(x^k)) */
     double *curve;        /**< [L+1] mean over samples of f(x^0) - f(x^k) */
-    double *fraction;     /**< [L+1] fraction of the input elements replaced after k steps */
+    double *fraction;     /**< [L+1] fraction of the patches replaced after k steps */
     double aopc;          /**< mean of aopc_sample */
     double sd;            /**< sample standard deviation of aopc_sample (n - 1); NaN when n < 2 */
     double ci_low;        /**< 95% confidence interval of the mean AOPC: aopc -/+ t * sd / sqrt(n), */

@@ -85,7 +85,9 @@ typedef struct {
     float *embedding2d;   /**< n x 2: the first two non-trivial spectral coordinates */
     double inertia;       /**< k-means objective of the best restart */
     double fda;           /**< Fisher separability J of the clusters in the embedding */
-    double eig_seconds;   /**< time spent in the eigen-solver */
+    double knn_seconds;   /**< wall time of the kNN graph */
+    double eig_seconds;   /**< wall time of the eigen-solver */
+    double kmeans_seconds; /**< wall time of k-means (all restarts) */
     int used_lanczos;     /**< 1 when the Lanczos solver ran */
 } xai_spray_result;
 
@@ -118,11 +120,15 @@ XAI_API xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, 
  * the graph @p w (borrowed). Eigenvectors of connected components are set exactly (one
  * per component, eigenvalue 0) and the rest found in their orthogonal complement, so
  * disconnected graphs are handled by either solver. Signs: the largest |entry| is positive.
+ * Lanczos (single start vector, thick restart, residual ||Lv - lv|| <= 1e-9) finds one copy
+ * of an eigenvalue repeated inside one component (symmetric graphs such as rings); the
+ * dense solver (n <= 8192) finds all copies.
  * @param solver XAI_SPRAY_EIG_DENSE or XAI_SPRAY_EIG_LANCZOS (AUTO picks by @p dense_max)
  * @param[out] evals @p nev eigenvalues, ascending (caller-allocated)
  * @param[out] evecs n x @p nev, column j the unit eigenvector of evals[j] (caller-allocated)
  * @param[out] ncomp number of connected components (may be NULL)
- * @return XAI_OK, XAI_EINVAL (nev out of 1..min(32, n)), XAI_ENOMEM, XAI_EDEP (GSL failed),
+ * @return XAI_OK, XAI_EINVAL (nev out of 1..min(32, n), isolated node, bad entry, dense
+ *         solver above 8192 nodes), XAI_ENOMEM, XAI_EDEP (GSL failed),
  *         XAI_ENUMERIC (Lanczos did not converge).
  */
 XAI_API xai_status xai_spray_laplacian_eigs(const xai_csr *w, int nev, xai_spray_eigsolver solver,
@@ -146,8 +152,8 @@ XAI_API xai_status xai_kmeans(const double *x, int64_t n, int dim, int k, int re
  * Fisher discriminant separability J(w) = w'S_b w / w'S_w w of the groups @p labels
  * (0..k-1) among @p n points of @p dim doubles, at the optimal w (largest generalised
  * eigenvalue of (S_b, S_w)). S_b = sum_c n_c (m_c - m)(m_c - m)', S_w = sum_c sum_i
- * (x_i - m_c)(x_i - m_c)'; S_w gets a ridge of 1e-9 * trace(S_w)/dim (+1e-300) so
- * collapsed groups give a large finite J.
+ * (x_i - m_c)(x_i - m_c)'; S_w gets a ridge of 1e-12 * trace(S_w + S_b)/dim (+1e-300),
+ * so groups collapsed to points give a large finite J (about 1e12) instead of infinity.
  * @param[out] j the score
  * @param[out] wopt the optimal direction, unit length (dim doubles, may be NULL)
  * @return XAI_OK, XAI_EINVAL (fewer than 2 non-empty groups, label out of range),
@@ -168,7 +174,8 @@ XAI_API xai_status xai_adjusted_rand_index(const int *a, const int *b, int64_t n
  * 2-D embedding and the FDA score of the clusters on the k - 1 non-trivial spectral
  * coordinates (on k when the graph is disconnected).
  * @param[out] out the result; free with xai_spray_result_free().
- * @return XAI_OK, XAI_EINVAL (n <= knn, bad options), XAI_ENOMEM, XAI_EDEP, XAI_ENUMERIC.
+ * knn is lowered to n - 1 and n_eig to n for small n.
+ * @return XAI_OK, XAI_EINVAL (n < 3, bad options), XAI_ENOMEM, XAI_EDEP, XAI_ENUMERIC.
  */
 XAI_API xai_status xai_spray_run(const float *x, int64_t n, int64_t dim,
                                  const xai_spray_config *cfg, xai_spray_result **out);

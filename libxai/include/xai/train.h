@@ -36,6 +36,12 @@ extern "C" {
 XAI_API xai_status xai_arch_build_onnx(const char *spec, int ndim, const int64_t *input_shape, uint64_t seed,
                                        void **bytes, size_t *len);
 
+/**
+ * Check a spec against an input shape (parsing and shape inference, no weights) and count its
+ * trainable parameters. Errors are those of xai_arch_build_onnx().
+ */
+XAI_API xai_status xai_arch_param_count(const char *spec, int ndim, const int64_t *input_shape, int64_t *nparams);
+
 /** xai_arch_build_onnx() then xai_model_load_onnx_mem(). */
 XAI_API xai_status xai_model_from_spec(const char *spec, int ndim, const int64_t *input_shape, uint64_t seed,
                                        xai_model **out);

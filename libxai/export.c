@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * export.c - ONNX export of a loaded (and possibly trained) model: the ONNX bytes the model
+ * was loaded from are decoded again, every float32 initializer gets the model's current
+ * values (raw_data, little-endian), metadata_props become the model's, BatchNormalization
+ * after a Conv/Gemm is folded into it (unless asked to keep it), the default-domain opset
+ * can be raised, and the result is written atomically (temp file + rename).
+ * Fields of the ONNX schema outside our onnx.proto subset survive as protobuf-c unknown
+ * fields. Specs: ONNX IR (onnx.proto), operator docs for BatchNormalization, Conv, Gemm,
+ * Squeeze/Unsqueeze (opset 13: axes become an input) and Dropout (opset 12: ratio becomes
+ * an input); ONNX IR version table (opset 13-14: IR 7, opset 15-18: IR 8).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "graph-int.h"
+#include "xai/train.h"
+
+#define MAX_EXPORT_OPSET 18
+
+/* ---------------------------------------------------------------- metadata */
+
+xai_status xai_model_set_metadata(xai_model *m, const char *key, const char *value)
+{
+    if (!m || !key || !value)
+        return xai_error_set(XAI_EINVAL, "metadata: NULL argument");
+    if (!*key)
+        return xai_error_set(XAI_EINVAL, "metadata: empty key");
+    char *v = strdup(value);
+    if (!v)
+        return xai_error_set(XAI_ENOMEM, "metadata: out of memory");
+    for (int i = 0; i < m->nmeta; i++)
+        if (strcmp(m->meta_key[i], key) == 0) {
+            free(m->meta_val[i]);
+            m->meta_val[i] = v;
+            return XAI_OK;
+        }
+    char *k = strdup(key);
+    char **nk = realloc(m->meta_key, sizeof(char *) * (size_t)(m->nmeta + 1));
+    if (nk)
+        m->meta_key = nk;
+    char **nv = nk ? realloc(m->meta_val, sizeof(char *) * (size_t)(m->nmeta + 1)) : NULL;
+    if (nv)
+        m->meta_val = nv;
+    if (!k || !nk || !nv) {
+        free(k);
+        free(v);
+        return xai_error_set(XAI_ENOMEM, "metadata: out of memory");
+    }
+    m->meta_key[m->nmeta] = k;
+    m->meta_val[m->nmeta] = v;
+    m->nmeta++;
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- tensor helpers */
+
+static int64_t tensor_numel(const Onnx__TensorProto *t)
+{
+    int64_t n = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] > 0 && n > INT64_MAX / t->dims[i]))
+            return -1;
+        n *= t->dims[i];
+    }
+    return n;
+}
+
+/* Replace the data of a float tensor with n floats (raw_data, little-endian). */
+static int set_raw(Onnx__TensorProto *t, const float *x, int64_t n)
+{
+    uint8_t *p = malloc((size_t)(n ? n : 1) * 4);
+    if (!p)
+        return -1;
+    for (int64_t k = 0; k < n; k++) {
+        uint32_t u;
+        memcpy(&u, &x[k], 4);
+        p[4 * k] = (uint8_t)u;
+        p[4 * k + 1] = (uint8_t)(u >> 8);
+        p[4 * k + 2] = (uint8_t)(u >> 16);
+        p[4 * k + 3] = (uint8_t)(u >> 24);
+    }
+    free(t->raw_data.data);
+    t->raw_data.data = p;
+    t->raw_data.len = (size_t)n * 4;
+    t->has_raw_data = 1;
+    free(t->float_data);
+    t->float_data = NULL;
+    t->n_float_data = 0;
+    return 0;
+}
+
+/* malloc'ed copy of a float32 tensor's values, or NULL (not float32 / inconsistent / no memory) */
+static float *get_floats(const Onnx__TensorProto *t, int64_t *n)
+{
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+        (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+        return NULL;
+    int64_t k = tensor_numel(t);
+    if (k < 0)
+        return NULL;
+    if (t->has_raw_data ? t->raw_data.len != (size_t)k * 4 : t->n_float_data != (size_t)k)
+        return NULL;
+    float *x = malloc((size_t)(k ? k : 1) * sizeof(float));
+    if (!x)
+        return NULL;
+    for (int64_t i = 0; i < k; i++) {
+        if (t->has_raw_data) {
+            const uint8_t *p = t->raw_data.data + 4 * i;
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            memcpy(&x[i], &u, 4);
+        } else {
+            x[i] = t->float_data[i];
+        }
+    }
+    *n = k;
+    return x;
+}
+
+static int is_default_domain(const char *d)
+{
+    return !d || !*d || strcmp(d, "ai.onnx") == 0;
+}
+
+static int op_is(const Onnx__NodeProto *n, const char *op)
+{
+    return n->op_type && strcmp(n->op_type, op) == 0 && is_default_domain(n->domain);
+}
+
+static Onnx__TensorProto *find_init(const Onnx__GraphProto *g, const char *name, size_t *idx)
+{
+    if (!name || !*name)
+        return NULL;
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name && strcmp(g->initializer[i]->name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return g->initializer[i];
+        }
+    return NULL;
+}
+
+/* how often a name is read: node inputs plus graph outputs */
+static int uses(const Onnx__GraphProto *g, const char *name)
+{
+    int c = 0;
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++)
+            if (g->node[i]->input[k] && strcmp(g->node[i]->input[k], name) == 0)
+                c++;
+    for (size_t i = 0; i < g->n_output; i++)
+        if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0)
+            c++;
+    return c;
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0)
+            return n->attribute[i];
+    return NULL;
+}
+
+static int64_t attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a && (a->has_i || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) ? a->i : def;
+}
+
+static float attr_f(const Onnx__NodeProto *n, const char *name, float def)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a && (a->has_f || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT) ? a->f : def;
+}
+
+/* set (or add) a float attribute */
+static int set_attr_f(Onnx__NodeProto *n, const char *name, float v)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) {
+            n->attribute[i]->has_f = 1;
+            n->attribute[i]->f = v;
+            return 0;
+        }
+    Onnx__AttributeProto *a = malloc(sizeof *a);
+    Onnx__AttributeProto **na = realloc(n->attribute, sizeof *na * (n->n_attribute + 1));
+    if (na)
+        n->attribute = na;
+    if (!a || !na) {
+        free(a);
+        return -1;
+    }
+    onnx__attribute_proto__init(a);
+    a->name = strdup(name);
+    if (!a->name) {
+        free(a);
+        return -1;
+    }
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    a->has_f = 1;
+    a->f = v;
+    n->attribute[n->n_attribute++] = a;
+    return 0;
+}
+
+static void remove_attr(Onnx__NodeProto *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) {
+            onnx__attribute_proto__free_unpacked(n->attribute[i], NULL);
+            memmove(&n->attribute[i], &n->attribute[i + 1], sizeof *n->attribute * (n->n_attribute - i - 1));
+            n->n_attribute--;
+            return;
+        }
+}
+
+static int push_input(Onnx__NodeProto *n, const char *name)
+{
+    char *s = strdup(name);
+    char **ni = s ? realloc(n->input, sizeof *ni * (n->n_input + 1)) : NULL;
+    if (!ni) {
+        free(s);
+        return -1;
+    }
+    n->input = ni;
+    n->input[n->n_input++] = s;
+    return 0;
+}
+
+/* a name no value of the graph uses yet: base, base_1, base_2, ... */
+static char *unique_name(const Onnx__GraphProto *g, const char *base)
+{
+    size_t len = strlen(base) + 24;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    for (int k = 0;; k++) {
+        if (k == 0)
+            snprintf(s, len, "%s", base);
+        else
+            snprintf(s, len, "%s_%d", base, k);
+        int taken = find_init(g, s, NULL) != NULL;
+        for (size_t i = 0; i < g->n_node && !taken; i++) {
+            const Onnx__NodeProto *n = g->node[i];
+            for (size_t j = 0; j < n->n_output; j++)
+                if (n->output[j] && strcmp(n->output[j], s) == 0)
+                    taken = 1;
+        }
+        for (size_t i = 0; i < g->n_input && !taken; i++)
+            if (g->input[i]->name && strcmp(g->input[i]->name, s) == 0)
+                taken = 1;
+        if (!taken)
+            return s;
+    }
+}
+
+/* append a new float32 initializer (1-D, n values) */
+static int add_init(Onnx__GraphProto *g, const char *name, const float *x, int64_t n)
+{
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    Onnx__TensorProto **ni = t ? realloc(g->initializer, sizeof *ni * (g->n_initializer + 1)) : NULL;
+    if (ni)
+        g->initializer = ni;
+    if (!t || !ni) {
+        free(t);
+        return -1;
+    }
+    onnx__tensor_proto__init(t);
+    t->name = strdup(name);
+    t->dims = malloc(sizeof(int64_t));
+    if (!t->name || !t->dims || set_raw(t, x, n)) {
+        onnx__tensor_proto__free_unpacked(t, NULL);
+        return -1;
+    }
+    t->dims[0] = n;
+    t->n_dims = 1;
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    g->initializer[g->n_initializer++] = t;
+    return 0;
+}
+
+static void remove_node(Onnx__GraphProto *g, size_t i)
+{
+    onnx__node_proto__free_unpacked(g->node[i], NULL);
+    memmove(&g->node[i], &g->node[i + 1], sizeof *g->node * (g->n_node - i - 1));
+    g->n_node--;
+}
+
+/* drop an initializer nobody reads any more (and its graph input entry, for IR < 4 files) */
+static void drop_if_unused(Onnx__GraphProto *g, const char *name)
+{
+    size_t idx;
+    if (!name || !find_init(g, name, &idx) || uses(g, name) > 0)
+        return;
+    for (size_t i = 0; i < g->n_input; i++)
+        if (g->input[i]->name && strcmp(g->input[i]->name, name) == 0) {
+            onnx__value_info_proto__free_unpacked(g->input[i], NULL);
+            memmove(&g->input[i], &g->input[i + 1], sizeof *g->input * (g->n_input - i - 1));
+            g->n_input--;
+            break;
+        }
+    onnx__tensor_proto__free_unpacked(g->initializer[idx], NULL);
+    memmove(&g->initializer[idx], &g->initializer[idx + 1], sizeof *g->initializer * (g->n_initializer - idx - 1));
+    g->n_initializer--;
+}
+
+static void drop_value_info(Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_value_info;) {
+        if (g->value_info[i]->name && strcmp(g->value_info[i]->name, name) == 0) {
+            onnx__value_info_proto__free_unpacked(g->value_info[i], NULL);
+            memmove(&g->value_info[i], &g->value_info[i + 1], sizeof *g->value_info * (g->n_value_info - i - 1));
+            g->n_value_info--;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- BN folding */
+
+/*
+ * Try to fold BN node g->node[bi] into its producer. Returns 1 when folded, 0 when the
+ * pattern does not apply (left as is), -1 on out of memory.
+ */
+static int fold_one(Onnx__GraphProto *g, size_t bi)
+{
+    Onnx__NodeProto *bn = g->node[bi];
+    if (bn->n_input != 5 || bn->n_output < 1 || !bn->output[0] || !*bn->output[0] || attr_i(bn, "training_mode", 0))
+        return 0;
+    for (size_t k = 1; k < bn->n_output; k++)
+        if (bn->output[k] && *bn->output[k])
+            return 0;
+    const char *x = bn->input[0];
+    if (!x || uses(g, x) != 1)
+        return 0;
+    Onnx__NodeProto *p = NULL;
+    for (size_t i = 0; i < g->n_node; i++)
+        if (g->node[i]->n_output >= 1 && g->node[i]->output[0] && strcmp(g->node[i]->output[0], x) == 0)
+            p = g->node[i];
+    if (!p)
+        return 0;
+    int is_conv = op_is(p, "Conv"), is_gemm = op_is(p, "Gemm");
+    if ((!is_conv && !is_gemm) || p->n_output != 1 || p->n_input < 2)
+        return 0;
+    if (is_gemm && attr_i(p, "transA", 0))
+        return 0;
+    Onnx__TensorProto *wt = find_init(g, p->input[1], NULL);
+    Onnx__TensorProto *bt = p->n_input > 2 ? find_init(g, p->input[2], NULL) : NULL;
+    int has_bias_input = p->n_input > 2 && p->input[2] && *p->input[2];
+    if (!wt || uses(g, p->input[1]) != 1 || (has_bias_input && (!bt || uses(g, p->input[2]) != 1)))
+        return 0;
+    Onnx__TensorProto *pt[4];
+    for (int k = 0; k < 4; k++)
+        if (!(pt[k] = find_init(g, bn->input[1 + k], NULL)))
+            return 0;
+    int64_t nw = 0, nb = 0, np[4];
+    float *w = get_floats(wt, &nw), *b = bt ? get_floats(bt, &nb) : NULL, *pv[4] = {NULL, NULL, NULL, NULL};
+    int ret = 0;
+    float *nbias = NULL;
+    char *bname = NULL;
+    if (!w || (bt && !b))
+        goto out;
+    for (int k = 0; k < 4; k++)
+        if (!(pv[k] = get_floats(pt[k], &np[k])))
+            goto out;
+    int64_t C, inner = 1;
+    int transB = 0;
+    float beta = 1.0f;
+    if (is_conv) {
+        if (wt->n_dims < 3)
+            goto out;
+        C = wt->dims[0];
+        inner = C ? nw / C : 0;
+    } else {
+        if (wt->n_dims != 2)
+            goto out;
+        transB = attr_i(p, "transB", 0) != 0;
+        beta = attr_f(p, "beta", 1.0f);
+        C = transB ? wt->dims[0] : wt->dims[1];
+    }
+    for (int k = 0; k < 4; k++)
+        if (np[k] != C)
+            goto out;
+    if (b && !(nb == C || (is_gemm && nb == 1)))
+        goto out;
+    if (b && is_gemm && bt->n_dims == 2 && bt->dims[0] != 1)
+        goto out;
+    float eps = attr_f(bn, "epsilon", 1e-5f);
+    nbias = malloc(sizeof(float) * (size_t)(C ? C : 1));
+    if (!nbias) {
+        ret = -1;
+        goto out;
+    }
+    for (int64_t c = 0; c < C; c++) {
+        double s = (double)pv[0][c] / sqrt((double)pv[3][c] + (double)eps);
+        if (is_conv) {
+            for (int64_t q = 0; q < inner; q++)
+                w[c * inner + q] = (float)(w[c * inner + q] * s);
+        } else if (transB) {
+            for (int64_t q = 0; q < wt->dims[1]; q++)
+                w[c * wt->dims[1] + q] = (float)(w[c * wt->dims[1] + q] * s);
+        } else {
+            for (int64_t q = 0; q < wt->dims[0]; q++)
+                w[q * C + c] = (float)(w[q * C + c] * s);
+        }
+        double b0 = 0.0;
+        if (b)
+            b0 = is_conv ? b[c] : (double)beta * (nb == 1 ? b[0] : b[c]);
+        double nbv = (b0 - pv[2][c]) * s + pv[1][c];
+        if (is_gemm && b && beta != 0.0f)
+            nbv /= beta;
+        nbias[c] = (float)nbv;
+    }
+    if (set_raw(wt, w, nw)) {
+        ret = -1;
+        goto out;
+    }
+    if (b && !(is_gemm && beta == 0.0f)) {
+        if (set_raw(bt, nbias, C)) {
+            ret = -1;
+            goto out;
+        }
+        if (bt->n_dims != 1) {
+            int64_t *nd = realloc(bt->dims, sizeof(int64_t));
+            if (!nd) {
+                ret = -1;
+                goto out;
+            }
+            bt->dims = nd;
+            bt->n_dims = 1;
+        }
+        bt->dims[0] = C;
+    } else {
+        char base[256];
+        snprintf(base, sizeof base, "%s_bnfold_bias", p->input[1]);
+        if (!(bname = unique_name(g, base)) || add_init(g, bname, nbias, C)) {
+            ret = -1;
+            goto out;
+        }
+        if (has_bias_input) {
+            char *old = p->input[2];
+            p->input[2] = strdup(bname);
+            if (!p->input[2]) {
+                p->input[2] = old;
+                ret = -1;
+                goto out;
+            }
+            drop_if_unused(g, old);
+            free(old);
+        } else {
+            if (p->n_input == 2 && push_input(p, bname)) {
+                ret = -1;
+                goto out;
+            }
+        }
+        if (is_gemm && set_attr_f(p, "beta", 1.0f)) {
+            ret = -1;
+            goto out;
+        }
+    }
+    /* rewire: the producer now writes the BN output; the BN node goes */
+    char *newout = strdup(bn->output[0]);
+    if (!newout) {
+        ret = -1;
+        goto out;
+    }
+    char *oldout = p->output[0];
+    p->output[0] = newout;
+    char *params[4];
+    for (int k = 0; k < 4; k++)
+        params[k] = strdup(bn->input[1 + k]);
+    remove_node(g, bi);
+    drop_value_info(g, oldout);
+    free(oldout);
+    for (int k = 0; k < 4; k++) {
+        drop_if_unused(g, params[k]);
+        free(params[k]);
+    }
+    ret = 1;
+out:
+    free(w);
+    free(b);
+    for (int k = 0; k < 4; k++)
+        free(pv[k]);
+    free(nbias);
+    free(bname);
+    return ret;
+}
+
+static xai_status fold_bn(Onnx__GraphProto *g)
+{
+    for (size_t i = 0; i < g->n_node;) {
+        if (op_is(g->node[i], "BatchNormalization")) {
+            int r = fold_one(g, i);
+            if (r < 0)
+                return xai_error_set(XAI_ENOMEM, "export: out of memory folding BatchNormalization");
+            if (r > 0)
+                continue; /* node i was removed */
+        }
+        i++;
+    }
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- opset raising */
+
+/* attribute ints -> a new int64 initializer appended as input k */
+static int attr_to_input_i64(Onnx__GraphProto *g, Onnx__NodeProto *n, const char *aname)
+{
+    const Onnx__AttributeProto *a = attr(n, aname);
+    if (!a)
+        return 0;
+    char base[256];
+    snprintf(base, sizeof base, "%s_%s", n->name && *n->name ? n->name : n->op_type, aname);
+    char *nm = unique_name(g, base);
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    Onnx__TensorProto **ni = (nm && t) ? realloc(g->initializer, sizeof *ni * (g->n_initializer + 1)) : NULL;
+    if (ni)
+        g->initializer = ni;
+    if (!ni) {
+        free(nm);
+        free(t);
+        return -1;
+    }
+    onnx__tensor_proto__init(t);
+    t->name = nm;
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->dims = malloc(sizeof(int64_t));
+    t->int64_data = malloc(sizeof(int64_t) * (a->n_ints ? a->n_ints : 1));
+    if (!t->dims || !t->int64_data || push_input(n, nm)) {
+        onnx__tensor_proto__free_unpacked(t, NULL);
+        return -1;
+    }
+    t->dims[0] = (int64_t)a->n_ints;
+    t->n_dims = 1;
+    memcpy(t->int64_data, a->ints, sizeof(int64_t) * a->n_ints);
+    t->n_int64_data = a->n_ints;
+    g->initializer[g->n_initializer++] = t;
+    remove_attr(n, aname);
+    return 0;
+}
+
+static xai_status raise_opset(Onnx__ModelProto *mp, int from, int to)
+{
+    Onnx__GraphProto *g = mp->graph;
+    for (size_t i = 0; i < g->n_node; i++) {
+        Onnx__NodeProto *n = g->node[i];
+        if (!is_default_domain(n->domain) || !n->op_type)
+            continue;
+        if (from < 13 && to >= 13 && (op_is(n, "Squeeze") || op_is(n, "Unsqueeze")) && n->n_input == 1) {
+            if (attr_to_input_i64(g, n, "axes"))
+                return xai_error_set(XAI_ENOMEM, "export: out of memory");
+        }
+        if (from < 12 && to >= 12 && op_is(n, "Dropout") && attr(n, "ratio")) {
+            float r = attr_f(n, "ratio", 0.5f);
+            char base[256];
+            snprintf(base, sizeof base, "%s_ratio", n->name && *n->name ? n->name : "dropout");
+            char *nm = unique_name(g, base);
+            int fail = !nm || add_init(g, nm, &r, 1);
+            if (!fail) {
+                /* a scalar: drop the dims add_init gave it */
+                Onnx__TensorProto *t = g->initializer[g->n_initializer - 1];
+                t->n_dims = 0;
+                if (n->n_input == 1)
+                    fail = push_input(n, nm);
+                remove_attr(n, "ratio");
+            }
+            free(nm);
+            if (fail)
+                return xai_error_set(XAI_ENOMEM, "export: out of memory");
+        }
+    }
+    for (size_t i = 0; i < mp->n_opset_import; i++)
+        if (is_default_domain(mp->opset_import[i]->domain)) {
+            mp->opset_import[i]->has_version = 1;
+            mp->opset_import[i]->version = to;
+        }
+    int64_t ir = to >= 15 ? 8 : to >= 13 ? 7 : 6;
+    if (!mp->has_ir_version || mp->ir_version < ir) {
+        mp->has_ir_version = 1;
+        mp->ir_version = ir;
+    }
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- export */
+
+static xai_status export_proto(const xai_model *m, const xai_export_options *opts, Onnx__ModelProto **out)
+{
+    *out = NULL;
+    if (!m)
+        return xai_error_set(XAI_EINVAL, "export: NULL model");
+    if (!m->src || !m->src_len)
+        return xai_error_set(XAI_EINVAL, "export: %s: the model keeps no source ONNX bytes", m->name);
+    if (opts && (opts->min_opset < 0 || opts->min_opset > MAX_EXPORT_OPSET))
+        return xai_error_set(XAI_EINVAL, "export: min_opset %d is outside 0..%d", opts->min_opset,
+                             MAX_EXPORT_OPSET);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, m->src_len, m->src);
+    if (!mp || !mp->graph) {
+        if (mp)
+            onnx__model_proto__free_unpacked(mp, NULL);
+        return xai_error_set(XAI_EFORMAT, "export: %s: cannot decode the model's ONNX bytes", m->name);
+    }
+    Onnx__GraphProto *g = mp->graph;
+    xai_status st = XAI_OK;
+
+    /* current weights */
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        Onnx__TensorProto *t = g->initializer[i];
+        if (!t->name || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+            continue;
+        int v = xai_model_find_value(m, t->name);
+        if (v < 0 || !m->vals[v].is_const || m->vals[v].dtype != DT_F32 || !m->vals[v].f)
+            continue;
+        if (m->vals[v].producer >= 0)
+            continue;
+        if (tensor_numel(t) != m->vals[v].numel) {
+            st = xai_error_set(XAI_EFORMAT, "export: %s: initializer '%s' has %lld values, the model holds %lld",
+                               m->name, t->name, (long long)tensor_numel(t), (long long)m->vals[v].numel);
+            goto fail;
+        }
+        if (set_raw(t, m->vals[v].f, m->vals[v].numel)) {
+            st = xai_error_set(XAI_ENOMEM, "export: out of memory");
+            goto fail;
+        }
+        t->has_data_location = 0;
+    }
+
+    /* metadata */
+    for (size_t i = 0; i < mp->n_metadata_props; i++)
+        onnx__string_string_entry_proto__free_unpacked(mp->metadata_props[i], NULL);
+    free(mp->metadata_props);
+    mp->metadata_props = NULL;
+    mp->n_metadata_props = 0;
+    if (m->nmeta > 0) {
+        mp->metadata_props = calloc((size_t)m->nmeta, sizeof *mp->metadata_props);
+        if (!mp->metadata_props) {
+            st = xai_error_set(XAI_ENOMEM, "export: out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < m->nmeta; i++) {
+            Onnx__StringStringEntryProto *e = malloc(sizeof *e);
+            if (!e) {
+                st = xai_error_set(XAI_ENOMEM, "export: out of memory");
+                goto fail;
+            }
+            onnx__string_string_entry_proto__init(e);
+            mp->metadata_props[mp->n_metadata_props++] = e;
+            e->key = strdup(m->meta_key[i]);
+            e->value = strdup(m->meta_val[i]);
+            if (!e->key || !e->value) {
+                st = xai_error_set(XAI_ENOMEM, "export: out of memory");
+                goto fail;
+            }
+        }
+    }
+
+    if (!(opts && opts->keep_bn) && (st = fold_bn(g)))
+        goto fail;
+
+    if (opts && opts->min_opset > 0) {
+        int cur = -1;
+        for (size_t i = 0; i < mp->n_opset_import; i++)
+            if (is_default_domain(mp->opset_import[i]->domain))
+                cur = (int)mp->opset_import[i]->version;
+        if (cur >= 0 && cur < opts->min_opset && (st = raise_opset(mp, cur, opts->min_opset)))
+            goto fail;
+    }
+    *out = mp;
+    return XAI_OK;
+fail:
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return st;
+}
+
+xai_status xai_model_save_onnx_mem(const xai_model *m, const xai_export_options *opts, void **bytes, size_t *len)
+{
+    if (!bytes || !len)
+        return xai_error_set(XAI_EINVAL, "export: NULL output argument");
+    *bytes = NULL;
+    *len = 0;
+    xai_error_clear();
+    Onnx__ModelProto *mp;
+    xai_status st = export_proto(m, opts, &mp);
+    if (st)
+        return st;
+    size_t sz = onnx__model_proto__get_packed_size(mp);
+    uint8_t *buf = malloc(sz ? sz : 1);
+    if (!buf) {
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return xai_error_set(XAI_ENOMEM, "export: out of memory (%zu bytes)", sz);
+    }
+    *len = onnx__model_proto__pack(mp, buf);
+    *bytes = buf;
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return XAI_OK;
+}
+
+xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_export_options *opts)
+{
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "export: no output path");
+    void *buf;
+    size_t len;
+    xai_status st = xai_model_save_onnx_mem(m, opts, &buf, &len);
+    if (st)
+        return st;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(buf);
+        return xai_error_set(XAI_ENOMEM, "export: out of memory");
+    }
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        free(buf);
+        return st;
+    }
+    (void)fchmod(fd, 0644); /* mkstemp makes 0600; models are meant to be shared */
+    const uint8_t *p = buf;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "no progress");
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    free(buf);
+    if (st == XAI_OK && fsync(fd) != 0 && errno != EINVAL)
+        st = xai_error_set(XAI_EIO, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && st == XAI_OK)
+        st = xai_error_set(XAI_EIO, "%s: close failed: %s", path, strerror(errno));
+    if (st == XAI_OK && rename(tmp, path) != 0)
+        st = xai_error_set(XAI_EIO, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
+    if (st)
+        unlink(tmp);
+    free(tmp);
+    return st;
+}

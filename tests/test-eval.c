@@ -1,0 +1,908 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-eval.c - region perturbation and AOPC (Samek et al. 2017):
+ *  - patch grids in 1-D, 2-D and 3-D, patch spec parsing, MoRF/LeRF/random orders;
+ *  - replacement by baseline, seeded uniform noise and patch mean, cumulative steps;
+ *  - analytic AOPC on a linear model (tests/data/eval/linear.onnx: f = w.x + b): with
+ *    baseline 0 and patches of 1, f(x^0) - f(x^k) is the sum of the k removed w_j x_j, so the
+ *    oracle MoRF curve is the running sum of the sorted contributions and no order beats it;
+ *  - determinism for a seed and independence of the batch size; Student's t interval;
+ *  - errors; and on ../shared/reference/cnn/eeg_cnn1d (skipped without it) LRP ordering
+ *    beats a random ordering; the xai-evaluate program end to end.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-common.h"
+#include "xai/eval.h"
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/npy.h"
+#include "xai/tsv.h"
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static double rnd(void) /* uniform [0, 1), xorshift64* */
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+static double gauss(void)
+{
+    double u = rnd(), v = rnd();
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* The weights of linear.onnx, recomputed from the generator's formula. */
+static double lin_w(int c, int j)
+{
+    return (double)(((7 * j + 5 * c + 3) % 13) - 6) / 8.0;
+}
+static const double lin_b[2] = {0.5, -0.25};
+
+static xai_model *load_linear(void)
+{
+    xai_model *m = NULL;
+    xai_status st = xai_model_load_onnx(xai_test_path(xai_test_data_dir(), "eval/linear.onnx"), NULL, &m);
+    ck_assert_msg(st == XAI_OK, "linear.onnx: %s", xai_last_error());
+    ck_assert_int_eq(xai_model_input_numel(m), 24);
+    return m;
+}
+
+static int cmp_desc_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* ---- patches and parsing --------------------------------------------------------- */
+
+START_TEST(test_patch_grid)
+{
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    int64_t np, of[64];
+
+    /* 1-D: [1, 10] with windows of 4 -> sizes 4, 4, 2 */
+    const int64_t s1[2] = {1, 10};
+    ck_assert_int_eq(xai_perturb_patch_parse("4", &c), XAI_OK);
+    ck_assert_int_eq(xai_perturb_patches(2, s1, &c, of, &np), XAI_OK);
+    ck_assert_int_eq(np, 3);
+    const int64_t want1[10] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2};
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(of[i], want1[i]);
+
+    /* 2-D: [1, 3, 4] channel x time with 2x3 tiles -> 2 x 2 grid, edge tiles cut */
+    const int64_t s2[3] = {1, 3, 4};
+    ck_assert_int_eq(xai_perturb_patch_parse("2x3", &c), XAI_OK);
+    ck_assert_int_eq(c.patch_ndim, 2);
+    ck_assert_int_eq(xai_perturb_patches(3, s2, &c, of, &np), XAI_OK);
+    ck_assert_int_eq(np, 4);
+    const int64_t want2[12] = {0, 0, 0, 1, 0, 0, 0, 1, 2, 2, 2, 3};
+    for (int i = 0; i < 12; i++)
+        ck_assert_int_eq(of[i], want2[i]);
+
+    /* 3-D voxels: [1, 4, 4, 4] with 2x2x2 blocks -> 8 blocks of 8 */
+    const int64_t s3[4] = {1, 4, 4, 4};
+    ck_assert_int_eq(xai_perturb_patch_parse("2x2x2", &c), XAI_OK);
+    ck_assert_int_eq(xai_perturb_patches(4, s3, &c, of, &np), XAI_OK);
+    ck_assert_int_eq(np, 8);
+    int count[8] = {0};
+    for (int i = 0; i < 64; i++)
+        count[of[i]]++;
+    for (int p = 0; p < 8; p++)
+        ck_assert_int_eq(count[p], 8);
+    /* voxel (z=3, y=0, x=2) lies in block (1, 0, 1) = 5 */
+    ck_assert_int_eq(of[3 * 16 + 0 * 4 + 2], 5);
+
+    /* patch_ndim 0: single elements */
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patches(4, s3, &c, of, &np), XAI_OK);
+    ck_assert_int_eq(np, 64);
+    for (int i = 0; i < 64; i++)
+        ck_assert_int_eq(of[i], i);
+
+    /* errors: patch larger than its axis, more patch axes than the shape */
+    ck_assert_int_eq(xai_perturb_patch_parse("5x1", &c), XAI_OK);
+    ck_assert_int_eq(xai_perturb_patches(3, s2, &c, NULL, &np), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "axis 1"));
+    ck_assert_int_eq(xai_perturb_patch_parse("1x1x1x1", &c), XAI_OK);
+    ck_assert_int_eq(xai_perturb_patches(3, s2, &c, NULL, &np), XAI_EINVAL);
+    const int64_t bad[2] = {1, 0};
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patches(2, bad, &c, NULL, &np), XAI_EINVAL);
+}
+END_TEST
+
+START_TEST(test_patch_parse)
+{
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patch_parse("1x8", &c), XAI_OK);
+    ck_assert_int_eq(c.patch_ndim, 2);
+    ck_assert_int_eq(c.patch[0], 1);
+    ck_assert_int_eq(c.patch[1], 8);
+    ck_assert_int_eq(xai_perturb_patch_parse("4X4x16", &c), XAI_OK);
+    ck_assert_int_eq(c.patch_ndim, 3);
+    ck_assert_int_eq(c.patch[2], 16);
+    const char *bad[] = {"", "0", "1x", "x1", "1x0", "abc", "1,8", "-1", "1x2x3x4x5x6x7x8x9",
+                         "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        xai_perturb_config_init(&c);
+        ck_assert_msg(xai_perturb_patch_parse(bad[i], &c) == XAI_EINVAL, "'%s' accepted", bad[i]);
+        ck_assert_int_eq(c.patch_ndim, 0); /* untouched on failure */
+        ck_assert_str_ne(xai_last_error(), "");
+    }
+    xai_perturb_order o;
+    xai_replace_mode r;
+    ck_assert_int_eq(xai_perturb_order_parse("lerf", &o), XAI_OK);
+    ck_assert_int_eq(o, XAI_ORDER_LERF);
+    ck_assert_int_eq(xai_perturb_order_parse("MoRF", &o), XAI_EINVAL);
+    ck_assert_int_eq(xai_replace_parse("mean", &r), XAI_OK);
+    ck_assert_int_eq(r, XAI_REPLACE_MEAN);
+    ck_assert_int_eq(xai_replace_parse("zero", &r), XAI_EINVAL);
+    ck_assert_str_eq(xai_perturb_order_name(XAI_ORDER_RANDOM), "random");
+    ck_assert_str_eq(xai_replace_name(XAI_REPLACE_UNIFORM), "uniform");
+    ck_assert_ptr_null(xai_perturb_order_name(XAI_ORDER_COUNT));
+}
+END_TEST
+
+/* ---- orders ---------------------------------------------------------------------- */
+
+START_TEST(test_order)
+{
+    /* [1, 12] in windows of 3: patch sums 1+2+3, -5, 0 (tie with the next), 0 */
+    const int64_t sh[2] = {1, 12};
+    const float rel[12] = {1, 2, 3, -1, -2, -2, 4, -4, 0, 0, 0, 0};
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patch_parse("3", &c), XAI_OK);
+    int64_t ord[4];
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh, rel, 0, ord), XAI_OK);
+    const int64_t morf[4] = {0, 2, 3, 1};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(ord[i], morf[i]);
+    c.order = XAI_ORDER_LERF;
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh, rel, 0, ord), XAI_OK);
+    const int64_t lerf[4] = {1, 2, 3, 0};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(ord[i], lerf[i]);
+
+    /* random: a permutation, fixed by (seed, sample), ignoring the relevance */
+    xai_perturb_config_init(&c);
+    c.order = XAI_ORDER_RANDOM;
+    const int64_t sh2[2] = {1, 50};
+    int64_t a[50], b[50], d[50];
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh2, NULL, 3, a), XAI_OK);
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh2, NULL, 3, b), XAI_OK);
+    int seen[50] = {0}, same = 1, ident = 1;
+    for (int i = 0; i < 50; i++) {
+        ck_assert(a[i] >= 0 && a[i] < 50);
+        seen[a[i]]++;
+        same &= a[i] == b[i];
+        ident &= a[i] == i;
+    }
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(seen[i], 1);
+    ck_assert(same);
+    ck_assert(!ident);
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh2, NULL, 4, d), XAI_OK);
+    int diff_sample = 0;
+    for (int i = 0; i < 50; i++)
+        diff_sample += a[i] != d[i];
+    ck_assert_int_gt(diff_sample, 10);
+    c.seed = 12345;
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh2, NULL, 3, d), XAI_OK);
+    int diff_seed = 0;
+    for (int i = 0; i < 50; i++)
+        diff_seed += a[i] != d[i];
+    ck_assert_int_gt(diff_seed, 10);
+
+    /* MoRF without relevance, and non-finite relevance */
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh, NULL, 0, ord), XAI_EINVAL);
+    float nanrel[12];
+    memcpy(nanrel, rel, sizeof nanrel);
+    nanrel[7] = NAN;
+    int64_t o12[12];
+    ck_assert_int_eq(xai_perturb_order_patches(&c, 2, sh, nanrel, 2, o12), XAI_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample 2"));
+}
+END_TEST
+
+/* ---- replacement ----------------------------------------------------------------- */
+
+START_TEST(test_replace_modes)
+{
+    /* [1, 2, 6] channel x time, tiles 1x3 -> 4 patches; relevance makes the order 3, 0, 2, 1 */
+    const int64_t sh[3] = {1, 2, 6};
+    const float x[12] = {1, 2, 3, 10, 20, 30, -1, -2, -3, 5, 6, 7};
+    const float rel[12] = {1, 1, 1, 0, 0, 0, 0.5f, 0.5f, 0, 2, 2, 2};
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patch_parse("1x3", &c), XAI_OK);
+    float out[12];
+
+    /* baseline: step 2 replaces patches 3 and 0 */
+    c.baseline = -7.5f;
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 2, out), XAI_OK);
+    const float want_b[12] = {-7.5f, -7.5f, -7.5f, 10, 20, 30, -1, -2, -3, -7.5f, -7.5f, -7.5f};
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(out[i], want_b[i]);
+    /* step 0 is the input, the last step replaces everything */
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 0, out), XAI_OK);
+    ck_assert_int_eq(memcmp(out, x, sizeof x), 0);
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 4, out), XAI_OK);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(out[i], -7.5f);
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 5, out), XAI_EINVAL);
+
+    /* two patches per step: step 1 = patches 3 and 0 */
+    c.per_step = 2;
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 1, out), XAI_OK);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(out[i], want_b[i]);
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 3, out), XAI_EINVAL);
+    c.per_step = 1;
+
+    /* local mean: each replaced patch becomes its own mean */
+    c.replace = XAI_REPLACE_MEAN;
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 3, out), XAI_OK);
+    const float want_m[12] = {2, 2, 2, 10, 20, 30, -2, -2, -2, 6, 6, 6};
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq_tol(out[i], want_m[i], 1e-6f);
+
+    /* uniform noise: inside the sample's range [-3, 30], seeded, untouched patches kept */
+    c.replace = XAI_REPLACE_UNIFORM;
+    c.seed = 99;
+    float u1[12], u2[12], u3[12];
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 2, u1), XAI_OK);
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 2, u2), XAI_OK);
+    ck_assert_int_eq(memcmp(u1, u2, sizeof u1), 0);
+    int changed = 0;
+    for (int i = 0; i < 12; i++) {
+        int replaced = i < 3 || i >= 9;
+        if (!replaced) {
+            ck_assert_float_eq(u1[i], x[i]);
+        } else {
+            ck_assert(u1[i] >= -3.0f && u1[i] <= 30.0f);
+            changed += u1[i] != x[i];
+        }
+    }
+    ck_assert_int_eq(changed, 6);
+    /* the noise of an element does not depend on when it is replaced (LeRF replaces 1 first) */
+    c.order = XAI_ORDER_LERF;
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 4, u3), XAI_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_float_eq(u3[i], u1[i]);
+    c.order = XAI_ORDER_MORF;
+    c.seed = 100;
+    ck_assert_int_eq(xai_perturb_input(&c, 3, sh, x, rel, 0, 2, u3), XAI_OK);
+    ck_assert(memcmp(u1, u3, sizeof u1) != 0);
+    /* the noise spreads over the range (mean of many draws near the middle) */
+    float big[4096], bx[4096];
+    for (int i = 0; i < 4096; i++)
+        bx[i] = i == 0 ? -1.0f : (i == 1 ? 3.0f : 0.0f);
+    const int64_t shb[2] = {1, 4096};
+    xai_perturb_config_init(&c);
+    c.replace = XAI_REPLACE_UNIFORM;
+    c.order = XAI_ORDER_RANDOM;
+    ck_assert_int_eq(xai_perturb_input(&c, 2, shb, bx, NULL, 0, 4096, big), XAI_OK);
+    double mean = 0, lo = 1e9, hi = -1e9;
+    for (int i = 0; i < 4096; i++) {
+        mean += big[i] / 4096.0;
+        lo = fmin(lo, big[i]);
+        hi = fmax(hi, big[i]);
+    }
+    ck_assert_double_eq_tol(mean, 1.0, 0.1);
+    ck_assert(lo >= -1.0 && lo < -0.95 && hi <= 3.0 && hi > 2.95);
+}
+END_TEST
+
+/* ---- the linear model ------------------------------------------------------------ */
+
+START_TEST(test_linear_analytic)
+{
+    xai_model *m = load_linear();
+    enum { N = 6, D = 24 };
+    float x[N * D], rel[N * D];
+    rng_state = 0x1234567ULL;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)(2.0 * rnd() - 1.0);
+    /* the explained class (argmax) and its oracle relevance w_j x_j */
+    int cls[N];
+    for (int s = 0; s < N; s++) {
+        double f[2];
+        for (int c = 0; c < 2; c++) {
+            f[c] = lin_b[c];
+            for (int j = 0; j < D; j++)
+                f[c] += lin_w(c, j) * x[s * D + j];
+        }
+        cls[s] = f[1] > f[0];
+        for (int j = 0; j < D; j++)
+            rel[s * D + j] = (float)(lin_w(cls[s], j) * x[s * D + j]);
+    }
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    c.batch = 7; /* stacks that cut across samples */
+    xai_perturb_result r;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rel, &r), XAI_OK);
+    ck_assert_int_eq(r.n, N);
+    ck_assert_int_eq(r.steps, D);
+    ck_assert_int_eq(r.npatches, D);
+    double per[N], curve[D + 1] = {0};
+    for (int s = 0; s < N; s++) {
+        ck_assert_int_eq(r.target[s], cls[s]);
+        double cv[D];
+        for (int j = 0; j < D; j++)
+            cv[j] = rel[s * D + j];
+        qsort(cv, D, sizeof *cv, cmp_desc_d);
+        double drop = 0, acc = 0, f0 = r.f[s * (D + 1)];
+        for (int k = 0; k <= D; k++) {
+            if (k > 0)
+                drop += cv[k - 1];
+            /* f(x^k) = f(x^0) - (sum of the k largest contributions) */
+            ck_assert_msg(fabs(r.f[s * (D + 1) + k] - (f0 - drop)) < 1e-4, "sample %d step %d: %g vs %g", s, k,
+                          r.f[s * (D + 1) + k], f0 - drop);
+            acc += drop;
+            curve[k] += drop / N;
+        }
+        per[s] = acc / (D + 1);
+        ck_assert_double_eq_tol(r.aopc_sample[s], per[s], 1e-4);
+        /* all replaced: only the bias is left */
+        ck_assert_double_eq_tol(r.f[s * (D + 1) + D], lin_b[cls[s]], 1e-5);
+    }
+    for (int k = 0; k <= D; k++) {
+        ck_assert_double_eq_tol(r.curve[k], curve[k], 1e-4);
+        ck_assert_double_eq_tol(r.fraction[k], (double)k / D, 1e-12);
+    }
+    double mu = 0, ss = 0;
+    for (int s = 0; s < N; s++)
+        mu += per[s] / N;
+    for (int s = 0; s < N; s++)
+        ss += (per[s] - mu) * (per[s] - mu);
+    double half = 2.5706 * sqrt(ss / (N - 1)) / sqrt((double)N); /* t_{0.975, 5} */
+    ck_assert_double_eq_tol(r.aopc, mu, 1e-4);
+    ck_assert_double_eq_tol(r.ci_low, mu - half, 1e-4);
+    ck_assert_double_eq_tol(r.ci_high, mu + half, 1e-4);
+    xai_perturb_result_free(&r);
+    xai_perturb_result_free(&r); /* zeroed: harmless */
+
+    /* L = 5 steps of 2 patches: the curve is the same running sum at k * 2 */
+    c.steps = 5;
+    c.per_step = 2;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rel, &r), XAI_OK);
+    ck_assert_int_eq(r.steps, 5);
+    for (int k = 0; k <= 5; k++)
+        ck_assert_double_eq_tol(r.curve[k], curve[2 * k], 1e-4);
+    xai_perturb_result_free(&r);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_oracle_beats_random)
+{
+    /* The oracle MoRF order is optimal per sample: >= any random order, and the oracle LeRF
+     * is <= any. Checked per sample and for the means, with several seeds. */
+    xai_model *m = load_linear();
+    enum { N = 16, D = 24 };
+    float x[N * D], rel[N * D];
+    rng_state = 0xfeedULL;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    c.steps = 12;
+    xai_perturb_result r0;
+    c.order = XAI_ORDER_RANDOM; /* first run picks the classes */
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &r0), XAI_OK);
+    for (int s = 0; s < N; s++)
+        for (int j = 0; j < D; j++)
+            rel[s * D + j] = (float)(lin_w(r0.target[s], j) * x[s * D + j]);
+    xai_perturb_result morf, lerf;
+    c.order = XAI_ORDER_MORF;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rel, &morf), XAI_OK);
+    c.order = XAI_ORDER_LERF;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rel, &lerf), XAI_OK);
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        xai_perturb_result rr;
+        c.order = XAI_ORDER_RANDOM;
+        c.seed = seed;
+        ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &rr), XAI_OK);
+        for (int s = 0; s < N; s++) {
+            ck_assert_double_ge(morf.aopc_sample[s] + 1e-5, rr.aopc_sample[s]);
+            ck_assert_double_le(lerf.aopc_sample[s] - 1e-5, rr.aopc_sample[s]);
+        }
+        ck_assert_double_gt(morf.aopc, rr.aopc);
+        ck_assert_double_lt(lerf.aopc, rr.aopc);
+        xai_perturb_result_free(&rr);
+    }
+    /* with a 95% interval that separates them */
+    ck_assert_double_gt(morf.ci_low, lerf.ci_high);
+    xai_perturb_result_free(&r0);
+    xai_perturb_result_free(&morf);
+    xai_perturb_result_free(&lerf);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_linear_patches_mean)
+{
+    /* 2-D tiles (1x2x2 over [1, 2, 3, 4]) replaced by their mean: each replaced tile P changes
+     * f by -sum_{j in P} w_j (x_j - mean_P x). */
+    xai_model *m = load_linear();
+    enum { N = 3, D = 24 };
+    float x[N * D], rel[N * D];
+    rng_state = 77;
+    for (int i = 0; i < N * D; i++) {
+        x[i] = (float)(3.0 * rnd());
+        rel[i] = (float)(rnd() - 0.5);
+    }
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patch_parse("1x2x2", &c), XAI_OK);
+    c.replace = XAI_REPLACE_MEAN;
+    int64_t of[D], np;
+    const int64_t sh[4] = {1, 2, 3, 4};
+    ck_assert_int_eq(xai_perturb_patches(4, sh, &c, of, &np), XAI_OK);
+    ck_assert_int_eq(np, 2 * 2 * 2);
+    xai_perturb_result r;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rel, &r), XAI_OK);
+    ck_assert_int_eq(r.steps, 8);
+    for (int s = 0; s < N; s++) {
+        int64_t ord[8];
+        ck_assert_int_eq(xai_perturb_order_patches(&c, 4, sh, rel + s * D, s, ord), XAI_OK);
+        int t = r.target[s];
+        double drop = 0;
+        for (int k = 1; k <= 8; k++) {
+            int64_t p = ord[k - 1];
+            double mean = 0;
+            int cnt = 0;
+            for (int j = 0; j < D; j++)
+                if (of[j] == p) {
+                    mean += x[s * D + j];
+                    cnt++;
+                }
+            mean /= cnt;
+            for (int j = 0; j < D; j++)
+                if (of[j] == p)
+                    drop += lin_w(t, j) * (x[s * D + j] - mean);
+            ck_assert_double_eq_tol(r.f[s * 9 + k], r.f[s * 9] - drop, 1e-4);
+        }
+    }
+    xai_perturb_result_free(&r);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_determinism)
+{
+    /* random order + uniform noise: the same seed gives identical curves whatever the batch,
+     * and a sample's result does not depend on the samples around it */
+    xai_model *m = load_linear();
+    enum { N = 9, D = 24 };
+    float x[N * D];
+    rng_state = 4242;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    c.order = XAI_ORDER_RANDOM;
+    c.replace = XAI_REPLACE_UNIFORM;
+    c.seed = 2026;
+    c.steps = 5; /* of the 6 tiles */
+    ck_assert_int_eq(xai_perturb_patch_parse("2x1x2", &c), XAI_OK);
+    xai_perturb_result a, b, d;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &a), XAI_OK);
+    c.batch = 4;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &b), XAI_OK);
+    ck_assert_int_eq(a.steps, b.steps);
+    for (int i = 0; i < N * (a.steps + 1); i++)
+        ck_assert_double_eq(a.f[i], b.f[i]);
+    ck_assert_double_eq(a.aopc, b.aopc);
+    c.seed = 2027;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &d), XAI_OK);
+    int differ = 0;
+    for (int i = 0; i < N * (a.steps + 1); i++)
+        differ += a.f[i] != d.f[i];
+    ck_assert_int_gt(differ, N * a.steps / 2);
+    xai_perturb_result_free(&d);
+    xai_perturb_result_free(&b);
+    xai_perturb_result_free(&a);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_t_interval)
+{
+    ck_assert_double_eq_tol(xai_t975(1), 12.7062, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(10), 2.2281, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(30), 2.0423, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(31), 2.0395, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(40), 2.0211, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(100), 1.9840, 1e-4);
+    ck_assert_double_eq_tol(xai_t975(1000), 1.9623, 1e-4);
+    ck_assert(isnan(xai_t975(0)));
+    const double v[5] = {1, 2, 3, 4, 5};
+    double mu, sd, lo, hi;
+    xai_mean_ci95(v, 5, &mu, &sd, &lo, &hi);
+    ck_assert_double_eq_tol(mu, 3.0, 1e-12);
+    ck_assert_double_eq_tol(sd, sqrt(2.5), 1e-12);
+    ck_assert_double_eq_tol(hi - mu, 2.7764 * sqrt(2.5) / sqrt(5.0), 1e-4);
+    ck_assert_double_eq_tol(mu - lo, hi - mu, 1e-12);
+    xai_mean_ci95(v, 1, &mu, &sd, &lo, &hi);
+    ck_assert_double_eq(mu, 1.0);
+    ck_assert(isnan(sd) && isnan(lo) && isnan(hi));
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    xai_model *m = load_linear();
+    float x[48] = {0}, rel[48] = {0};
+    xai_perturb_config c;
+    xai_perturb_result r;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, NULL, &r), XAI_EINVAL); /* MoRF needs rel */
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "relevance"));
+    ck_assert_ptr_null(r.f);
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 0, x, rel, &r), XAI_EINVAL);
+    ck_assert_int_eq(xai_perturb_evaluate(NULL, &c, 2, x, rel, &r), XAI_EINVAL);
+    ck_assert_int_eq(xai_perturb_evaluate(m, NULL, 2, x, rel, &r), XAI_EINVAL);
+    c.steps = 25; /* 24 patches */
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "24 patches"));
+    c.steps = 0;
+    c.per_step = 0;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    c.per_step = 1;
+    c.batch = 0;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    c.batch = 64;
+    const int tgt[2] = {0, 2};
+    c.target = tgt;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample 1"));
+    c.target = NULL;
+    c.replace = (xai_replace_mode)7;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    c.replace = XAI_REPLACE_BASELINE;
+    c.baseline = NAN;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    c.baseline = 0;
+    ck_assert_int_eq(xai_perturb_patch_parse("3x3", &c), XAI_OK); /* axes of 3 and 4: 1 x 2 tiles */
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_OK);
+    ck_assert_int_eq(r.npatches, 2 * 1 * 2);
+    xai_perturb_result_free(&r);
+    ck_assert_int_eq(xai_perturb_patch_parse("5x1", &c), XAI_OK); /* axis of 3 */
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_EINVAL);
+    xai_perturb_config_init(&c);
+    rel[30] = INFINITY;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample 1"));
+    rel[30] = 0;
+    x[40] = NAN; /* NaN input -> NaN logit */
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 2, x, rel, &r), XAI_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "not finite"));
+    ck_assert_ptr_null(r.f);
+    /* one sample: no interval */
+    x[40] = 0;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, 1, x, rel, &r), XAI_OK);
+    ck_assert(isnan(r.ci_low) && isnan(r.ci_high));
+    ck_assert_double_eq_tol(r.aopc, 0.0, 1e-12);
+    xai_perturb_result_free(&r);
+    xai_model_free(m);
+}
+END_TEST
+
+/* ---- the xai-evaluate program ---------------------------------------------------- */
+
+/* Run xai-evaluate with @p args (NULL-terminated), stdout+stderr into @p log; exit status. */
+static int run_cli(const char *log, const char *const *args)
+{
+    const char *root = getenv("XAI_BUILD_ROOT");
+    ck_assert_msg(root != NULL, "XAI_BUILD_ROOT is not set");
+    char exe[4096];
+    snprintf(exe, sizeof exe, "%s/apps/xai-evaluate", root);
+    ck_assert_msg(access(exe, X_OK) == 0, "%s is missing (build it)", exe);
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = exe;
+    for (; args[n - 1] && n < 39; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        if (!f || dup2(fileno(stdout), 2) < 0)
+            _exit(126);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static int log_has(const char *log, const char *needle)
+{
+    size_t len = 0;
+    char *t = xai_test_read_file(log, &len);
+    if (!t)
+        return 0;
+    char *z = realloc(t, len + 1);
+    ck_assert_ptr_nonnull(z);
+    z[len] = '\0';
+    int hit = strstr(z, needle) != NULL;
+    free(z);
+    return hit;
+}
+
+START_TEST(test_cli)
+{
+    char *dir = xai_test_tmpdir();
+    char log[4096], xp[4096], out[4096], aopc[4096], junk[4096];
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(aopc, sizeof aopc, "%s/out/aopc.tsv", dir);
+    snprintf(junk, sizeof junk, "%s/missing.onnx", dir);
+    char model[4096]; /* own copy: xai_test_path() recycles its buffers */
+    snprintf(model, sizeof model, "%s", xai_test_path(xai_test_data_dir(), "eval/linear.onnx"));
+    enum { N = 8, D = 24 };
+    float x[N * D];
+    rng_state = 555;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    const int64_t shape[5] = {N, 1, 2, 3, 4};
+    ck_assert_int_eq(xai_npy_save(xp, 5, shape, x), XAI_OK);
+
+    /* help, usage errors (2), data errors naming the file (1) */
+    ck_assert_int_eq(run_cli(log, (const char *[]){"--help", NULL}), 0);
+    ck_assert(log_has(log, "SYNOPSIS") && log_has(log, "EXAMPLES") && log_has(log, "REFERENCES"));
+    ck_assert(log_has(log, "[baseline]") && log_has(log, "Samek"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, NULL}), 2); /* no -o */
+    ck_assert(log_has(log, "-o OUTDIR"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--patch", "1x0", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--methods", "lrp:nope", NULL}), 2);
+    ck_assert(log_has(log, "nope"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--methods", "gradient,", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--replace", "zero", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--frobnicate", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--patch", "4x4", NULL}), 2);
+    ck_assert(log_has(log, "--patch"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--steps", "25", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){junk, xp, "-o", out, NULL}), 1);
+    ck_assert(log_has(log, "missing.onnx"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, model, "-o", out, NULL}), 1);
+    ck_assert(log_has(log, "linear.onnx"));
+    ck_assert_int_eq(access(out, F_OK), -1); /* nothing written on failure */
+
+    /* a run: gradient x input on a linear model is the oracle w_j x_j */
+    const char *args[] = {model, xp, "-o", out, "--methods", "gradient-x-input,lrp:epsilon", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args), 0);
+    const char *files[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png", "curves_lerf.png"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        struct stat sb;
+        ck_assert_msg(stat(xai_test_path(out, files[i]), &sb) == 0 && sb.st_size > 0, "%s missing", files[i]);
+    }
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(aopc, 0, &t), XAI_OK);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 5); /* random + 2 methods x 2 orders */
+    long cm = xai_tsv_find_column(t, "method"), co = xai_tsv_find_column(t, "order");
+    long ca = xai_tsv_find_column(t, "aopc"), cn = xai_tsv_find_column(t, "n");
+    ck_assert(cm >= 0 && co >= 0 && ca >= 0 && cn >= 0 && xai_tsv_find_column(t, "ci_low") >= 0 &&
+              xai_tsv_find_column(t, "ci_high") >= 0);
+    /* expected oracle AOPC: classes by argmax, contributions sorted, L = 24 */
+    double expect = 0;
+    for (int s = 0; s < N; s++) {
+        double f[2], cv[D];
+        for (int c = 0; c < 2; c++) {
+            f[c] = lin_b[c];
+            for (int j = 0; j < D; j++)
+                f[c] += lin_w(c, j) * x[s * D + j];
+        }
+        int cls = f[1] > f[0];
+        for (int j = 0; j < D; j++)
+            cv[j] = lin_w(cls, j) * x[s * D + j];
+        qsort(cv, D, sizeof *cv, cmp_desc_d);
+        double drop = 0, acc = 0;
+        for (int k = 1; k <= D; k++)
+            acc += (drop += cv[k - 1]);
+        expect += acc / (D + 1) / N;
+    }
+    /* both classes occur, so the per-class explanation stacks are exercised */
+    int ncls[2] = {0, 0};
+    for (int s = 0; s < N; s++) {
+        double f0 = lin_b[0], f1 = lin_b[1];
+        for (int j = 0; j < D; j++) {
+            f0 += lin_w(0, j) * x[s * D + j];
+            f1 += lin_w(1, j) * x[s * D + j];
+        }
+        ncls[f1 > f0]++;
+    }
+    ck_assert(ncls[0] > 0 && ncls[1] > 0);
+    double a_gxi = NAN, a_eps = NAN, a_rnd = NAN, nn = 0;
+    for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
+        const char *mm = xai_tsv_get_string(t, r, (size_t)cm), *oo = xai_tsv_get_string(t, r, (size_t)co);
+        double v;
+        ck_assert_int_eq(xai_tsv_get_number(t, r, (size_t)ca, &v), XAI_OK);
+        ck_assert_int_eq(xai_tsv_get_number(t, r, (size_t)cn, &nn), XAI_OK);
+        ck_assert_double_eq(nn, N);
+        if (strcmp(mm, "gradient-x-input") == 0 && strcmp(oo, "morf") == 0)
+            a_gxi = v;
+        if (strcmp(mm, "lrp:epsilon") == 0 && strcmp(oo, "morf") == 0)
+            a_eps = v;
+        if (strcmp(mm, "random") == 0 && strcmp(oo, "random") == 0)
+            a_rnd = v;
+    }
+    xai_tsv_free(t);
+    ck_assert_double_eq_tol(a_gxi, expect, 1e-4);
+    /* LRP-epsilon started from the logit (the program's default) gives w x (1 + O(eps)) */
+    ck_assert_double_eq_tol(a_eps, expect, 1e-3);
+    ck_assert_double_gt(a_gxi, a_rnd);
+    /* started from one-hot, LRP-epsilon is w x / f: never better than the oracle */
+    const char *args1[] = {model, xp, "-o", out, "--methods", "lrp:epsilon", "--init", "onehot", "--order", "morf",
+                           "--force", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args1), 0);
+    ck_assert_int_eq(xai_tsv_load(aopc, 0, &t), XAI_OK);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 2);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)ca, &a_eps), XAI_OK);
+    ck_assert(isfinite(a_eps) && a_eps <= expect + 1e-4);
+    xai_tsv_free(t);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--force", "--replace", "mean", NULL}), 2);
+    ck_assert(log_has(log, "changes nothing"));
+    const char *args1b[] = {model, xp, "-o", out, "--methods", "gradient-x-input,lrp:epsilon", "-q", "--force",
+                            NULL};
+    ck_assert_int_eq(run_cli(log, args1b), 0);
+
+    /* no overwrite without --force; the file is left alone */
+    size_t len0 = 0, len1 = 0;
+    char *before = xai_test_read_file(aopc, &len0);
+    const char *args2[] = {model, xp, "-o", out, "--methods", "gradient", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args2), 1);
+    ck_assert(log_has(log, "--force"));
+    char *after = xai_test_read_file(aopc, &len1);
+    ck_assert(len0 == len1 && memcmp(before, after, len0) == 0);
+    free(after);
+    const char *args3[] = {model, xp, "-o", out, "--methods", "gradient", "--order", "morf", "--force",
+                           "--replace", "mean", "--patch", "1x2", "--steps", "6", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args3), 0);
+    after = xai_test_read_file(aopc, &len1);
+    ck_assert(len0 != len1 || memcmp(before, after, len0) != 0);
+    free(after);
+    free(before);
+    ck_assert_int_eq(xai_tsv_load(aopc, 0, &t), XAI_OK);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 2);
+    double steps = 0, patches = 0;
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)xai_tsv_find_column(t, "steps"), &steps), XAI_OK);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)xai_tsv_find_column(t, "patches"), &patches), XAI_OK);
+    ck_assert_double_eq(steps, 6);
+    ck_assert_double_eq(patches, 12);
+    xai_tsv_free(t);
+    /* no temporary files left behind */
+    char cmd[8300];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp", out);
+    ck_assert_int_ne(system(cmd), 0);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- reference model: LRP against random ordering -------------------------------- */
+
+START_TEST(test_eeg_lrp_beats_random)
+{
+    const char *sh = xai_test_shared_dir();
+    if (!sh) {
+        xai_test_mark_skip();
+        return;
+    }
+    const char *dir = xai_test_path(sh, "reference/cnn/eeg_cnn1d");
+    xai_model *m = NULL;
+    ck_assert_msg(xai_model_load_onnx(xai_test_path(dir, "model.onnx"), NULL, &m) == XAI_OK, "%s",
+                  xai_last_error());
+    int64_t nin = xai_model_input_numel(m);
+    size_t len = 0;
+    float *x0 = xai_test_read_file(xai_test_path(dir, "input.f32"), &len);
+    ck_assert_ptr_nonnull(x0);
+    ck_assert_uint_eq(len, sizeof(float) * (size_t)nin);
+    /* 16 samples around the one reference input: x + 0.25 N(0, 1) */
+    enum { N = 16 };
+    float *x = malloc(sizeof(float) * (size_t)(N * nin));
+    float *rl = malloc(sizeof(float) * (size_t)(N * nin));
+    float *rg = malloc(sizeof(float) * (size_t)(N * nin));
+    rng_state = 3011;
+    for (int s = 0; s < N; s++)
+        for (int64_t i = 0; i < nin; i++)
+            x[s * nin + i] = x0[i] + (float)(0.25 * gauss());
+    xai_explain_config e;
+    xai_explain_config_init(&e);
+    e.composite = "epsilon-plus-flat";
+    e.target = 1;
+    ck_assert_int_eq(xai_explain(m, &e, N, x, rl, NULL), XAI_OK);
+    e.method = XAI_METHOD_GRADIENT;
+    ck_assert_int_eq(xai_explain(m, &e, N, x, rg, NULL), XAI_OK);
+    int tg[N];
+    for (int s = 0; s < N; s++)
+        tg[s] = 1;
+    xai_perturb_config c;
+    xai_perturb_config_init(&c);
+    ck_assert_int_eq(xai_perturb_patch_parse("1x8", &c), XAI_OK); /* channel x 8 samples: 1024 */
+    c.steps = 16;
+    c.per_step = 16; /* 16 steps of 16 tiles: a quarter of the input */
+    c.target = tg;
+    xai_perturb_result lrp, grad, rnd_, lerf, plus;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rl, &lrp), XAI_OK);
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rg, &grad), XAI_OK);
+    e.method = XAI_METHOD_LRP;
+    e.composite = "epsilon-plus";
+    ck_assert_int_eq(xai_explain(m, &e, N, x, rg, NULL), XAI_OK);
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rg, &plus), XAI_OK);
+    c.order = XAI_ORDER_LERF;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, rl, &lerf), XAI_OK);
+    c.order = XAI_ORDER_RANDOM;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &c, N, x, NULL, &rnd_), XAI_OK);
+    fprintf(stderr, "eeg_cnn1d MoRF AOPC (n=%d, 1x8 tiles, 16x16 of 1024): lrp:epsilon-plus-flat %.4f "
+            "[%.4f, %.4f], lrp:epsilon-plus %.4f [%.4f, %.4f], gradient %.4f [%.4f, %.4f], random %.4f "
+            "[%.4f, %.4f]; LeRF lrp:epsilon-plus-flat %.4f\n", N, lrp.aopc, lrp.ci_low, lrp.ci_high, plus.aopc,
+            plus.ci_low, plus.ci_high, grad.aopc, grad.ci_low, grad.ci_high, rnd_.aopc, rnd_.ci_low, rnd_.ci_high,
+            lerf.aopc);
+    /* the 95% intervals do not overlap: LRP composites beat random and gradient ordering */
+    ck_assert_double_gt(lrp.ci_low, rnd_.ci_high);
+    ck_assert_double_gt(lrp.ci_low, grad.ci_high);
+    ck_assert_double_gt(plus.ci_low, lrp.ci_high);
+    ck_assert_double_lt(lerf.ci_high, rnd_.ci_low);
+    xai_perturb_result_free(&lrp);
+    xai_perturb_result_free(&grad);
+    xai_perturb_result_free(&rnd_);
+    xai_perturb_result_free(&plus);
+    xai_perturb_result_free(&lerf);
+    free(x);
+    free(x0);
+    free(rl);
+    free(rg);
+    xai_model_free(m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("eval");
+    TCase *tc = tcase_create("perturbation");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_patch_grid);
+    tcase_add_test(tc, test_patch_parse);
+    tcase_add_test(tc, test_order);
+    tcase_add_test(tc, test_replace_modes);
+    tcase_add_test(tc, test_linear_analytic);
+    tcase_add_test(tc, test_oracle_beats_random);
+    tcase_add_test(tc, test_linear_patches_mean);
+    tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_t_interval);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    TCase *cli = tcase_create("cli");
+    tcase_set_timeout(cli, 300);
+    tcase_add_test(cli, test_cli);
+    suite_add_tcase(s, cli);
+    TCase *ref = tcase_create("reference");
+    tcase_set_timeout(ref, 300);
+    tcase_add_test(ref, test_eeg_lrp_beats_random);
+    suite_add_tcase(s, ref);
+    return s;
+}
