@@ -19,7 +19,7 @@
  *   conv2d(...)  conv3d(...)                     AxB / AxBxC (one value per spatial axis);
  *                                                defaults s=1 p=0 d=1 g=1 (p is symmetric,
  *                                                at most d*(k-1))
- *   dense(N)                                     Gemm (transB=1, W[N,F]); needs a flat input
+ *   dense(N) | linear(N)                         Gemm (transB=1, W[N,F]); needs a flat input
  *   bn | batchnorm                               BatchNormalization over axis 1, eps 1e-5
  *   relu  tanh  sigmoid  leakyrelu[(A)]  elu[(A)] activations (A: 0.01 / 1.0 by default)
  *   maxpool(K [,s=S] [,p=P])  avgpool(...)       S defaults to K (PyTorch); avgpool counts the

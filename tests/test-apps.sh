@@ -100,5 +100,84 @@ np.array(json.load(open('$T/l.json'))['samples'][0]['logits'], '<f4').tofile('$T
     if $PY "$SH/reference/compare_lstm.py" "$d" --relevance "$T/r0.f32" --relevance-bf1 "$T/r1.f32" --logits "$T/lg.f32" >"$T/cmp" 2>&1; then ok; else bad "$c: compare_lstm.py"; cat "$T/cmp"; fi
   done
 fi
+# ---- CNN+LSTM and exporter patterns around an LSTM through the CLI (tests/data/lstm, fixtures of
+# make_cnn_lstm.py): the defaults with --bias-factor 1 (epsilon-plus-flat CNN, logit start) and
+# the command of issue 3 (--init logit --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3),
+# vs the float64 maps: rel L2 <= 1e-5 (beta 0) / 5e-5 (beta 1), logits 1e-5, and with the
+# epsilon composite and beta 1, input + initial-state relevance = logit to 1e-5.
+for c in cnn_lstm_uni:epf:eps3 cnn_lstm_bidi:epf:eps3 cnn_lstm_bidi_view:epf:eps3 lstm_patterns:lstm:lstm; do
+  n=${c%%:*}; rest=${c#*:}; kd=${rest%%:*}; ke=${rest#*:}
+  d="$S/tests/data/lstm/$n"
+  $PY -c "
+import numpy as np, onnx
+m = onnx.load('$d/model.onnx')
+s = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
+np.save('$T/$n.npy', np.fromfile('$d/x.f32', '<f4').reshape(s))" || { bad "$n: input"; continue; }
+  for run in "dflt 1 $kd" "cmd 0 $ke" "cmd 1 $ke"; do
+    set -- $run
+    if [ "$1" = dflt ]; then
+      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --bias-factor 1
+    else
+      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --init logit \
+        --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3 --bias-factor "$2"
+    fi
+    $PY - "$T/c.npy" "$T/c.json" "$d" "$3" "$2" "$1" <<'PYEOF' && ok || bad "$n $run: CLI map differs"
+import json, sys, numpy as np
+r = np.load(sys.argv[1]).astype(np.float64).ravel(); j = json.load(open(sys.argv[2]))["samples"][0]
+d, key, bf, mode = sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+ref = np.fromfile("%s/%s.r%d.f32" % (d, key, bf), "<f4").astype(np.float64)
+lg = np.fromfile(d + "/logits.f32", "<f4").astype(np.float64)
+e = np.linalg.norm(r - ref) / np.linalg.norm(ref)
+tol = 5e-5 if bf else 1e-5
+assert e <= tol, ("rel L2", e)
+assert np.abs(np.array(j["logits"]) - lg).max() <= 1e-5 * max(1.0, np.abs(lg).max()), (j["logits"], lg)
+k = int(np.argmax(lg))
+init = np.fromfile("%s/%s.init1.f64" % (d, key), "<f8")[0]
+if bf:
+    assert abs(j["initial_state_relevance"] - init) <= 1e-5 * abs(lg[k]), (j["initial_state_relevance"], init)
+if bf and mode == "cmd":
+    tot = float(r.sum()) + j["initial_state_relevance"]
+    assert abs(tot - lg[k]) <= 1e-5 * abs(lg[k]), ("not conserved", tot, lg[k])
+PYEOF
+  done
+done
+
+# xai-train: a planted problem, training from a spec, provenance in the model, no overwrite
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np
+rng = np.random.default_rng(11)
+n, C, L = 96, 3, 32
+X = rng.standard_normal((n, C, L)).astype(np.float32) * 0.5
+y = np.arange(n) % 2
+X[y == 1, 1, 10:20] += 2.0          # class 1: a bump on channel 1
+np.save(sys.argv[1] + "/tx.npy", X); np.save(sys.argv[1] + "/ty.npy", y.astype(np.float32))
+PYEOF
+expect 0 "" "$B/xai-train" --arch 'conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" \
+  --epochs 15 --batch 16 --lr 0.01 --seed 3 --classes rest,bump -o "$T/m.onnx" -q
+[ -s "$T/m.onnx" ] && [ -s "$T/m.onnx.log.json" ] && ok || bad "xai-train outputs missing"
+expect 1 "exists" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m.onnx" -q
+expect 2 "exactly one of" "$B/xai-train" --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx"
+expect 1 "arch" "$B/xai-train" --arch 'conv1d(4,k=)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m3.onnx" -q
+[ ! -e "$T/m3.onnx" ] && ok || bad "failed training left a model behind"
+$PY - "$T" <<'PYEOF' && ok || bad "trained model: metadata or accuracy"
+import sys, json, numpy as np, onnx
+t = sys.argv[1]
+m = onnx.load(t + "/m.onnx")
+meta = {p.key: p.value for p in m.metadata_props}
+assert json.loads(meta["class_names"]) == ["rest", "bump"], meta
+prov = json.loads(meta["xai_training"]); assert prov["seed"] == 3 and prov["epochs_run"] >= 1, prov
+assert meta["xai_arch"].startswith("conv1d"), meta
+log = json.load(open(t + "/m.onnx.log.json")); assert len(log["epochs"]) == prov["epochs_run"]
+assert prov["final_train_acc"] > 0.9, prov
+PYEOF
+# the trained model explains, and its relevance sits on the planted bump
+expect 0 "" "$B/xai-explain" "$T/m.onnx" "$T/tx.npy" -o "$T/tr.npy" -q --composite epsilon --class 1
+$PY -c "
+import numpy as np
+r = np.load('$T/tr.npy'); y = np.arange(96) % 2
+share = np.abs(r[y == 1][:, 1, 10:20]).sum() / np.abs(r[y == 1]).sum()
+assert share > 0.5, share   # the bump is 10 of 96 values per sample (10 %)
+" && ok || bad "relevance of the trained model misses the planted bump"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,6 +6,10 @@
  * direction and layout, sequence_lens, constant / absent / computed initial states,
  * malformed nodes). Gradients are checked against central finite differences: the input
  * gradient, and (training) the parameter gradients dL/dW, dL/dR, dL/dB of every direction.
+ * CNN+LSTM (DeepLight-style, uni- and bidirectional) and the exporter patterns around an LSTM:
+ * tests/data/lstm/{cnn_lstm_uni,cnn_lstm_bidi,cnn_lstm_bidi_view,lstm_patterns} from
+ * make_cnn_lstm.py (float64 lrpref for the CNN part, LRP-all for the LSTM and head), for four
+ * composites, beta 0 and 1; gradients vs finite differences; stacks of samples.
  */
 #include <math.h>
 #include <stdio.h>
@@ -355,6 +359,243 @@ START_TEST(test_rule_override)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- CNN+LSTM and exporter patterns */
+
+/* Folders written by make_cnn_lstm.py: DeepLight-style CNN over slices -> (bi)LSTM -> Gemm, and a
+ * bidirectional LSTM behind the exporter patterns (Squeeze/Gather/Slice/Reshape/Concat of Y, Y_h,
+ * Y_c; Expand-ed zero initial states). Maps: float64 lrpref (CNN) + LRP-all (LSTM, head). */
+static const struct {
+    const char *dir;
+    int nin, ncls;
+} folders[] = {
+    {"cnn_lstm_uni", 6 * 64, 3},
+    {"cnn_lstm_bidi", 6 * 64, 3},
+    {"cnn_lstm_bidi_view", 6 * 64, 3}, /* volume input, torch view() patterns, head on out[-1] */
+    {"lstm_patterns", 5 * 3, 3},
+};
+enum { PATTERNS = 3 };
+enum { NFOLD = sizeof folders / sizeof folders[0] };
+
+static const struct {
+    const char *key, *composite;
+    float epsilon;
+    int conserves; /* Epsilon-with-bias-factor everywhere: beta = 1 conserves exactly */
+    int auto_init; /* leave cfg.init at AUTO (must pick the logit for an LSTM model) */
+} fold_keys[] = {
+    {"eps3", "epsilon", 1e-3f, 1, 0},
+    {"eps6", "epsilon", 1e-6f, 1, 1},
+    {"epf", "epsilon-plus-flat", 1e-6f, 0, 1},
+    {"egb", "epsilon-gamma-box", 1e-6f, 0, 1}, /* ZBox bounds -4, 4 */
+};
+
+static const char *fold_path(int f, const char *file)
+{
+    static char rel[256];
+    snprintf(rel, sizeof rel, "lstm/%s/%s", folders[f].dir, file);
+    return xai_test_path(xai_test_data_dir(), rel);
+}
+
+static xai_model *load_folder(int f, float **x, float **lref)
+{
+    xai_model *m = load(fold_path(f, "model.onnx"));
+    ck_assert_int_eq(xai_model_input_numel(m), folders[f].nin);
+    ck_assert_int_eq(xai_model_output_numel(m), folders[f].ncls);
+    *x = read_f32(fold_path(f, "x.f32"), (size_t)folders[f].nin);
+    if (lref)
+        *lref = read_f32(fold_path(f, "logits.f32"), (size_t)folders[f].ncls);
+    return m;
+}
+
+/* one map of one folder against its float64 reference, beta 0 and 1 */
+static void check_folder_map(int f, const xai_model *m, const float *x, const float *lref, const char *key,
+                             const char *composite, float eps, int auto_init, int conserves)
+{
+    int nin = folders[f].nin, nc = folders[f].ncls;
+    float *rel = malloc(sizeof(float) * (size_t)nin);
+    ck_assert_ptr_nonnull(rel);
+    for (int bf = 0; bf <= 1; bf++) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.r%d.f32", key, bf);
+        float *ref = read_f32(fold_path(f, file), (size_t)nin);
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.composite = composite;
+        cfg.epsilon = eps;
+        cfg.lstm_epsilon = 1e-3f;
+        cfg.bias_factor = (float)bf;
+        if (!auto_init)
+            cfg.init = XAI_INIT_LOGIT;
+        if (strcmp(composite, "epsilon-gamma-box") == 0) {
+            cfg.have_bounds = 1;
+            cfg.low = -4.0f;
+            cfg.high = 4.0f;
+        }
+        xai_explain_result res;
+        ck_assert_msg(xai_explain(m, &cfg, 1, x, rel, &res) == XAI_OK, "explain: %s", xai_last_error());
+        double mx = 1.0;
+        for (int c = 0; c < nc; c++)
+            mx = fabs(lref[c]) > mx ? fabs(lref[c]) : mx;
+        for (int c = 0; c < nc; c++)
+            ck_assert_msg(fabs(res.logits[c] - lref[c]) <= 1e-5 * mx, "%s: logit %d %g vs %g", folders[f].dir, c,
+                          res.logits[c], lref[c]);
+        int k = argmax(lref, nc);
+        ck_assert_int_eq(res.target[0], k);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s beta=%d", folders[f].dir, key, bf);
+        check_score(what, score_of(rel, ref, (size_t)nin, res.logits[k]), bf ? 5e-5 : 1e-5, bf ? 1e-7 : 1e-8);
+        if (bf) {
+            size_t len;
+            snprintf(file, sizeof file, "%s.init1.f64", key);
+            double *iref = xai_test_read_file(fold_path(f, file), &len);
+            ck_assert(iref && len == sizeof(double));
+            ck_assert_msg(fabs(res.init_state_sum[0] - iref[0]) <= 1e-5 * fabs(res.logits[k]),
+                          "%s: initial-state relevance %.9g vs %.9g", what, res.init_state_sum[0], iref[0]);
+            ck_assert_msg(iref[0] != 0.0, "%s: the reference has no initial-state relevance", what);
+            free(iref);
+            double tot = res.rel_sum[0] + res.init_state_sum[0];
+            fprintf(stderr, "%s: sum %.9g + initial states %.9g = %.9g, logit %.9g\n", what, res.rel_sum[0],
+                    res.init_state_sum[0], tot, (double)res.logits[k]);
+            if (conserves)
+                ck_assert_msg(fabs(tot - res.logits[k]) <= 1e-5 * fabs(res.logits[k]),
+                              "%s: not conserved: %.9g vs logit %.9g", what, tot, (double)res.logits[k]);
+        }
+        xai_explain_result_free(&res);
+        free(ref);
+    }
+    free(rel);
+}
+
+static const xai_node *node_of_kind(const xai_model *m, int kind, int which)
+{
+    for (int i = 0; i < m->nnodes; i++)
+        if ((int)m->nodes[i].kind == kind && which-- == 0)
+            return &m->nodes[i];
+    return NULL;
+}
+
+/* CNN+LSTM end to end: the CNN part follows the composite, the LSTM and the head LRP-all */
+START_TEST(test_cnn_lstm_lrp)
+{
+    int f = _i;
+    float *x, *lref;
+    xai_model *m = load_folder(f, &x, &lref);
+    for (size_t k = 0; k < sizeof fold_keys / sizeof fold_keys[0]; k++)
+        check_folder_map(f, m, x, lref, fold_keys[k].key, fold_keys[k].composite, fold_keys[k].epsilon,
+                         fold_keys[k].auto_init, fold_keys[k].conserves);
+    /* the rules the defaults chose: Flat on the first Conv, ZPlus on the second, Epsilon on the
+       head behind the LSTM; the zero initial states were folded to constants at load */
+    float *rel = malloc(sizeof(float) * (size_t)folders[f].nin);
+    ck_assert_ptr_nonnull(rel);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    xai_explain_result res;
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, rel, &res), XAI_OK);
+    const xai_node *c0 = node_of_kind(m, K_CONV, 0), *c1 = node_of_kind(m, K_CONV, 1);
+    const xai_node *g = node_of_kind(m, K_GEMM, 0), *l = node_of_kind(m, K_LSTM, 0);
+    ck_assert(c0 && c1 && g && l && !node_of_kind(m, K_CONV, 2) && !node_of_kind(m, K_GEMM, 1));
+    ck_assert_str_eq(res.layer_rule[c0 - m->nodes], "flat");
+    ck_assert_str_eq(res.layer_rule[c1 - m->nodes], "zplus");
+    ck_assert_str_eq(res.layer_rule[g - m->nodes], "epsilon");
+    ck_assert_int_eq(l->nin, 7);
+    for (int k = 5; k < 7; k++)
+        ck_assert_msg(l->in[k] >= 0 && m->vals[l->in[k]].is_const, "LSTM input %d is not a folded constant", k);
+    xai_explain_result_free(&res);
+    free(rel);
+    free(lref);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_lstm_patterns_lrp)
+{
+    float *x, *lref;
+    xai_model *m = load_folder(PATTERNS, &x, &lref);
+    check_folder_map(PATTERNS, m, x, lref, "lstm", "epsilon", 1e-3f, 0, 1);
+    /* no Conv/Dense before the LSTM: the composite changes nothing */
+    check_folder_map(PATTERNS, m, x, lref, "lstm", "epsilon-plus-flat", 1e-6f, 1, 1);
+    const xai_node *l = node_of_kind(m, K_LSTM, 0);
+    ck_assert_ptr_nonnull(l);
+    for (int k = 5; k < 7; k++)
+        ck_assert_msg(l->in[k] >= 0 && m->vals[l->in[k]].is_const, "LSTM input %d is not a folded constant", k);
+    free(lref);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* three samples explained in one sweep equal the samples explained one at a time (the slices
+ * are the CNN's batch axis inside each sample) */
+START_TEST(test_folder_stack)
+{
+    int f = _i;
+    float *x;
+    xai_model *m = load_folder(f, &x, NULL);
+    int nin = folders[f].nin;
+    enum { NS = 3 };
+    float *xs = malloc(sizeof(float) * (size_t)(NS * nin)), *rs = malloc(sizeof(float) * (size_t)(NS * nin));
+    float *r1 = malloc(sizeof(float) * (size_t)nin);
+    ck_assert(xs && rs && r1);
+    for (int k = 0; k < nin; k++) {
+        xs[k] = x[k];
+        xs[nin + k] = -0.5f * x[nin - 1 - k];
+        xs[2 * nin + k] = x[k] + 0.3f * (float)((k % 5) - 2);
+    }
+    for (int bf = 0; bf <= 1; bf++) {
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.bias_factor = (float)bf;
+        xai_explain_result res, r1res;
+        ck_assert_int_eq(xai_explain(m, &cfg, NS, xs, rs, &res), XAI_OK);
+        for (int s = 0; s < NS; s++) {
+            ck_assert_int_eq(xai_explain(m, &cfg, 1, xs + s * nin, r1, &r1res), XAI_OK);
+            ck_assert_int_eq(r1res.target[0], res.target[s]);
+            ck_assert_float_eq(r1res.logits[r1res.target[0]], res.logits[s * folders[f].ncls + res.target[s]]);
+            ck_assert_msg(xai_test_rel_l2(rs + s * nin, r1, (size_t)nin) < 1e-6, "%s sample %d differs",
+                          folders[f].dir, s);
+            ck_assert(fabs(r1res.init_state_sum[0] - res.init_state_sum[s]) <=
+                      1e-6 * (1 + fabs(r1res.init_state_sum[0])));
+            xai_explain_result_free(&r1res);
+        }
+        xai_explain_result_free(&res);
+    }
+    free(xs);
+    free(rs);
+    free(r1);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* gradient of every logit through the whole CNN+LSTM (BPTT, MaxPool, ReLU) vs central
+ * differences of the float64 reference forward (grad.f32, h = 1e-6: float32 differences of the
+ * float32 forward cross ReLU/MaxPool kinks at any step size that beats the rounding noise) */
+START_TEST(test_folder_gradient_fd)
+{
+    int f = _i;
+    float *x;
+    xai_model *m = load_folder(f, &x, NULL);
+    int nin = folders[f].nin, nc = folders[f].ncls;
+    float *fd = read_f32(fold_path(f, "grad.f32"), (size_t)(nc * nin));
+    float *g = malloc(sizeof(float) * (size_t)nin);
+    ck_assert_ptr_nonnull(g);
+    for (int c = 0; c < nc; c++) {
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.method = XAI_METHOD_GRADIENT;
+        cfg.target = c;
+        ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+        double e = xai_test_rel_l2(g, fd + (size_t)c * (size_t)nin, (size_t)nin);
+        fprintf(stderr, "%s class %d: gradient vs finite differences rel L2 %.3g\n", folders[f].dir, c, e);
+        ck_assert_msg(e < 1e-5, "%s class %d: gradient rel L2 %g", folders[f].dir, c, e);
+    }
+    free(g);
+    free(fd);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- parameter gradients */
 
 enum { PG_NS = 2 };
@@ -588,5 +829,12 @@ Suite *make_suite(void)
     tcase_add_test(tf, test_rule_override);
     tcase_add_test(tf, test_bad_nodes);
     suite_add_tcase(s, tf);
+    TCase *tc = tcase_create("cnn_lstm");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_cnn_lstm_lrp, 0, PATTERNS);
+    tcase_add_test(tc, test_lstm_patterns_lrp);
+    tcase_add_loop_test(tc, test_folder_gradient_fd, 0, NFOLD);
+    tcase_add_loop_test(tc, test_folder_stack, 0, NFOLD);
+    suite_add_tcase(s, tc);
     return s;
 }

@@ -16,6 +16,7 @@
 
 #include "xai.h"
 #include "xai/npy.h"
+#include "app.h"
 
 #define PROG "xai-explain"
 
@@ -83,18 +84,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int fail(const char *file, const char *msg)
-{
-    fprintf(stderr, PROG ": %s: %s\n", file, msg);
-    return 1;
-}
-
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
-    return 2;
-}
-
 static int parse_float(const char *s, float *out)
 {
     char *e;
@@ -106,35 +95,34 @@ static int parse_float(const char *s, float *out)
     return 0;
 }
 
-/* Write JSON atomically: temporary file in the same directory, then rename. */
+static xai_app app;
+
+static int fail(const char *file, const char *msg)
+{
+    return xai_app_fail(&app, file, "%s", msg);
+}
+
+static int usage_error(const char *msg)
+{
+    return xai_app_usage_error(&app, "%s", msg);
+}
+
+/* JSON summary, written atomically through the shared app layer. */
 static int write_json(json_t *root, const char *path)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+    if (!text)
         return -1;
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
+    size_t len = strlen(text);
+    char *buf = realloc(text, len + 2);
+    if (!buf) {
+        free(text);
         return -1;
     }
-    FILE *f = fdopen(fd, "w");
-    int rc = -1;
-    if (f) {
-        rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(9)) == 0 ? 0 : -1;
-        if (fputc('\n', f) == EOF)
-            rc = -1;
-        if (fclose(f) != 0)
-            rc = -1;
-    } else {
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
+    buf[len] = '\n';
+    buf[len + 1] = '\0';
+    int rc = xai_app_write_atomic(&app, path, buf, len + 1);
+    free(buf);
     return rc;
 }
 
@@ -153,6 +141,8 @@ int main(int argc, char **argv)
         {"batch", required_argument, 0, O_BATCH},  {"nthreads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
     const char *out = NULL, *json = NULL;
@@ -412,7 +402,7 @@ int main(int argc, char **argv)
     if (xai_npy_save(out, x.ndim, x.shape, rel) != XAI_OK) {
         rc = fail(out, xai_last_error());
     } else if (root && write_json(root, json) != 0) {
-        rc = fail(json, strerror(errno));
+        rc = 1; /* the shared layer printed the reason */
         unlink(out);
     }
     if (rc == 0 && !quiet) {
@@ -432,5 +422,6 @@ int main(int argc, char **argv)
     free(rel);
     xai_model_free(m);
     xai_npy_free(&x);
+    xai_app_free(&app);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "xai.h"
 #include "xai/npy.h"
 #include "xai/train.h"
+#include "app.h"
 
 #define PROG "xai-train"
 
@@ -67,16 +68,16 @@ static void usage(FILE *f)
 "  (Kaiming initialisation); Ioffe & Szegedy 2015 (batch normalisation).\n");
 }
 
+static xai_app app;
+
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
-    return 2;
+    return xai_app_usage_error(&app, "%s", msg);
 }
 
 static int fail(const char *file, const char *msg)
 {
-    fprintf(stderr, PROG ": %s: %s\n", file, msg);
-    return 1;
+    return xai_app_fail(&app, file, "%s", msg);
 }
 
 typedef struct {
@@ -109,30 +110,11 @@ static void on_progress(const xai_train_progress *p, void *ud)
 
 static int write_json_atomic(json_t *root, const char *path)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
+    char *text = json_dumps(root, JSON_INDENT(2));
+    if (!text)
         return -1;
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    int rc = -1;
-    if (f) {
-        rc = json_dumpf(root, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF ? 0 : -1;
-        if (fclose(f) != 0)
-            rc = -1;
-    } else {
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc)
-        unlink(tmp);
-    free(tmp);
+    int rc = xai_app_write_atomic(&app, path, text, strlen(text));
+    free(text);
     return rc;
 }
 
@@ -173,6 +155,8 @@ int main(int argc, char **argv)
         {"nthreads", required_argument, 0, O_THREADS}, {"keep-bn", no_argument, 0, O_KEEPBN},
         {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
     xai_train_config cfg;
     xai_train_config_init(&cfg);
     const char *arch = NULL, *xp = NULL, *yp = NULL, *init = NULL, *out = NULL, *cwarg = NULL, *classes = NULL,
@@ -231,8 +215,9 @@ int main(int argc, char **argv)
         return usage_error("--x, --y and -o are required");
     if (!arch == !init)
         return usage_error("give exactly one of --arch SPEC and --init BASE.onnx");
-    if (!force && access(out, F_OK) == 0)
-        return fail(out, "exists; use --force to overwrite");
+    app.force = force;
+    if (xai_app_check_output(&app, out) != 0)
+        return 1;
     char logbuf[4096];
     if (!logp) {
         snprintf(logbuf, sizeof logbuf, "%s.log.json", out);
@@ -412,7 +397,6 @@ int main(int argc, char **argv)
         goto done;
     }
     if (write_json_atomic(log, logp) != 0) {
-        fail(logp, strerror(errno));
         unlink(out);
         goto done;
     }
@@ -427,5 +411,6 @@ done:
     xai_model_free(m);
     xai_npy_free(&X);
     xai_npy_free(&Y);
+    xai_app_free(&app);
     return rc;
 }

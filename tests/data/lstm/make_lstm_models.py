@@ -72,6 +72,7 @@ def lrp_linear(hin, Wm, b, hout, Rout, N, beta):
 
 def lstm_dir(x, Wd, Rd, bd, h0, c0, L, rev):
     """x [T,D] for one batch element; returns per-time records (None where invalid)."""
+    T, H = x.shape[0], Rd.shape[1]
     recs = [None] * T
     h, c = h0.copy(), c0.copy()
     order = range(L - 1, -1, -1) if rev else range(L)
@@ -85,6 +86,26 @@ def lstm_dir(x, Wd, Rd, bd, h0, c0, L, rev):
         recs[t] = dict(i=i, o=o, f=f, g=g, a=a, c=cn, h=hn, hp=h, cp=c)
         h, c = hn, cn
     return recs, h, c, list(order)
+
+
+def lstm_lrp_dir(x, recs, order, Wc, Rc, bc, RYd, RYh, RYc, beta):
+    """LRP-all backward of one direction of one batch element (docs/lrp-rules.md).
+    x [T,D]; recs, order from lstm_dir; Wc [H,D], Rc [H,H], bc [H] the cell-input rows;
+    RYd [T,H] relevance at Y (input time), RYh, RYc [H] at Y_h and Y_c.
+    Returns (relevance of x [T,D], of the initial h [H], of the initial c [H])."""
+    T, D = x.shape
+    H = Rc.shape[0]
+    rh, rc = RYh.copy(), RYc.copy()
+    Rxb = np.zeros((T, D))
+    for t in reversed(order):
+        r = recs[t]
+        rh = rh + RYd[t]
+        rct = rc + rh
+        rc = lrp_linear(r["f"] * r["cp"], np.eye(H), np.zeros(H), r["c"], rct, 2 * H, beta)
+        rg = lrp_linear(r["i"] * r["g"], np.eye(H), np.zeros(H), r["c"], rct, 2 * H, beta)
+        Rxb[t] = lrp_linear(x[t], Wc.T, bc, r["a"], rg, D + H, beta)
+        rh = lrp_linear(r["hp"], Rc.T, bc, r["a"], rg, D + H, beta)
+    return Rxb, rh, rc
 
 
 class Case:
@@ -210,16 +231,8 @@ class Case:
             Wc, Rc, bc = W[d, 3 * H:], R[d, 3 * H:], bias[d, 3 * H:]
             for b in range(B):
                 recs, order = runs[d, b]
-                rh, rc = RYh[d, b].copy(), RYc[d, b].copy()
-                Rxb = np.zeros((T, D))
-                for t in reversed(order):
-                    r = recs[t]
-                    rh = rh + RY[t, d, b]
-                    rct = rc + rh
-                    rc = lrp_linear(r["f"] * r["cp"], np.eye(H), np.zeros(H), r["c"], rct, 2 * H, beta)
-                    rg = lrp_linear(r["i"] * r["g"], np.eye(H), np.zeros(H), r["c"], rct, 2 * H, beta)
-                    Rxb[t] = lrp_linear(self.xt(x, b)[t], Wc.T, bc, r["a"], rg, D + H, beta)
-                    rh = lrp_linear(r["hp"], Rc.T, bc, r["a"], rg, D + H, beta)
+                Rxb, rh, rc = lstm_lrp_dir(self.xt(x, b), recs, order, Wc, Rc, bc, RY[:, d, b], RYh[d, b],
+                                           RYc[d, b], beta)
                 if self.layout == 0:
                     Rx[:, b, :] += Rxb
                 else:
