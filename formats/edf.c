@@ -4,7 +4,9 @@
  * Before EDFlib sees a file we check its fixed header ourselves (magic, field syntax,
  * header size, signal count, record count against the file length, digital and physical
  * ranges, samples per record) so that a bad file gets a message that says what is wrong;
- * EDFlib only reports "format errors". EDFlib keeps global state and its open/close are
+ * EDFlib only reports "format errors". Headers that are valid but that EDFlib 1.23 refuses
+ * (leading blanks in numbers, a non-blank prefilter on the annotation signal) reach it as a
+ * tidied private copy; see tidy_header(). EDFlib keeps global state and its open/close are
  * not thread-safe, so every call into it holds one mutex.
  * Specs: edfplus.info/specs/edf.html and edfplus.html (TALs), BioSemi BDF, teuniz.net BDF+.
  */
@@ -383,27 +385,112 @@ static int is_discontinuous(const unsigned char *h)
     return memcmp(h + 192, "EDF+D", 5) == 0 || memcmp(h + 192, "BDF+D", 5) == 0;
 }
 
-static char *write_temp(const void *buf, size_t len, const char *prefix);
+/*
+ * Header tidying.
+ *
+ * EDFlib 1.23 is stricter than the EDF specification in two places where real recordings
+ * that MNE reads depart from its taste, so we hand it a tidied copy of such headers:
+ *
+ *  1. Numeric header fields with leading blanks, e.g. the number of data records "  1     "
+ *     in MNE's test.bdf. EDF spec (edfplus.info/specs/edf.html, "header record"): every
+ *     header value is ASCII in a fixed-width field; the convention that EDFlib enforces
+ *     (and that EDF+ writers follow) is left-aligned and filled with spaces. A leading blank
+ *     is unambiguous and our precheck has already parsed the number, so the same characters
+ *     are moved to the left and re-padded with spaces. Fields: number of header bytes (184),
+ *     number of data records (236), record duration (244), number of signals (252), and per
+ *     signal physical min/max, digital min/max and samples per record.
+ *  2. The transducer and prefilter fields of the "EDF Annotations" / "BDF Annotations"
+ *     signal of an EDF+/BDF+ file, e.g. "HP:0Hz LP:0Hz N:0Hz" in the PhysioNet eegmmidb
+ *     files. EDF+ spec (edfplus.info/specs/edfplus.html) section 2.2.1 fixes the label,
+ *     digital range and sample count of that signal and says its other fields are filled
+ *     with spaces; they describe no data (the annotation signal is not returned as a
+ *     channel), so they are blanked. The BDF+ variant (teuniz.net/edfbrowser/bdfplus
+ *     format description) follows EDF+ here.
+ *
+ * Nothing else is touched: labels, units, scaling values, dates, the reserved field, the
+ * TALs and every data byte are passed to EDFlib exactly as they are, so genuinely malformed
+ * files still fail (in our precheck with a precise message, or in EDFlib). The tidied header
+ * goes into a private temporary copy, never into the caller's file or buffer.
+ */
+static int tidy_number(unsigned char *f, size_t w)
+{
+    size_t a = 0;
+    while (a < w && f[a] == ' ')
+        a++;
+    if (a == 0 || a == w)
+        return 0;
+    memmove(f, f + a, w - a);
+    memset(f + w - a, ' ', a);
+    return 1;
+}
+
+static int tidy_blank(unsigned char *f, size_t w)
+{
+    int changed = 0;
+    for (size_t i = 0; i < w; i++) {
+        changed |= f[i] != ' ';
+        f[i] = ' ';
+    }
+    return changed;
+}
+
+/* Tidy a pre-checked header of @ns signals in place; returns 1 when a byte changed. */
+static int tidy_header(unsigned char *h, int ns)
+{
+    int bdf = h[0] == 0xFF;
+    int plus = memcmp(h + 192, bdf ? "BDF+C" : "EDF+C", 5) == 0 ||
+               memcmp(h + 192, bdf ? "BDF+D" : "EDF+D", 5) == 0;
+    size_t n = (size_t)ns;
+    unsigned char *s = h + 256;
+    int changed = tidy_number(h + 184, 8) | tidy_number(h + 236, 8) | tidy_number(h + 244, 8) |
+                  tidy_number(h + 252, 4);
+    for (size_t i = 0; i < n; i++) {
+        static const size_t num_fields[] = {104, 112, 120, 128, 216};
+        for (size_t k = 0; k < sizeof num_fields / sizeof num_fields[0]; k++)
+            changed |= tidy_number(s + num_fields[k] * n + 8 * i, 8);
+        if (plus && memcmp(s + 16 * i, bdf ? "BDF Annotations " : "EDF Annotations ", 16) == 0) {
+            changed |= tidy_blank(s + 16 * n + 80 * i, 80);  /* transducer */
+            changed |= tidy_blank(s + 136 * n + 80 * i, 80); /* prefilter */
+        }
+    }
+    return changed;
+}
+
+/* Number of signals of a pre-checked header. */
+static int header_signals(const unsigned char *h)
+{
+    long long ns = 0;
+    field_int(h + 252, 4, &ns);
+    return (int)ns;
+}
 
 /*
- * Open pre-checked bytes through a private temporary file. EDFlib 1.23 refuses EDF+D/BDF+D
- * outright, so a discontinuous file is handed to it marked EDF+C/BDF+C: that works when
- * its records are in fact contiguous; EDFlib rejects real gaps, which we report.
+ * Write a private temporary copy: @hlen header bytes from @hdr, then the data records,
+ * either @dlen bytes from @data or everything from @src's current position to its end.
+ * Returns the malloc'ed path, or NULL with errno set.
  */
-static xai_status open_bytes(const unsigned char *buf, size_t len, const char *name,
-                             xai_edf **out)
+static char *write_temp(const unsigned char *hdr, size_t hlen, const unsigned char *data,
+                        size_t dlen, FILE *src);
+
+/*
+ * Open pre-checked bytes through a private temporary file whose header is a tidied copy
+ * of @hdr (see tidy_header). EDFlib 1.23 refuses EDF+D/BDF+D outright, so a discontinuous
+ * file is handed to it marked EDF+C/BDF+C: that works when its records are in fact
+ * contiguous; EDFlib rejects real gaps, which we report.
+ */
+static xai_status open_via_temp(const unsigned char *hdr, const unsigned char *data,
+                                size_t dlen, FILE *src, const char *name, xai_edf **out)
 {
-    int disc = is_discontinuous(buf);
-    unsigned char *copy = NULL;
-    if (disc) {
-        copy = malloc(len);
-        if (!copy)
-            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        memcpy(copy, buf, len);
+    int disc = is_discontinuous(hdr);
+    size_t hlen = 256 * ((size_t)header_signals(hdr) + 1);
+    unsigned char *copy = malloc(hlen);
+    if (!copy)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    memcpy(copy, hdr, hlen);
+    tidy_header(copy, header_signals(hdr));
+    if (disc)
         copy[196] = 'C';
-        buf = copy;
-    }
-    char *tmp = write_temp(buf, len, "xai-edf-");
+    char *tmp = write_temp(copy, hlen, data, dlen, src);
     free(copy);
     if (!tmp)
         return xai_error_set(XAI_EIO, "%s: cannot write a temporary file: %s", name,
@@ -415,6 +502,25 @@ static xai_status open_bytes(const unsigned char *buf, size_t len, const char *n
         st = xai_error_set(XAI_EUNSUPPORTED, "%s: discontinuous EDF+D/BDF+D file with gaps "
                            "between records (or bad TALs): EDFlib cannot read it", name);
     return st;
+}
+
+/* Whether EDFlib needs a tidied private copy of this pre-checked header. */
+static int needs_copy(const unsigned char *h, xai_status *st, const char *name)
+{
+    *st = XAI_OK;
+    if (is_discontinuous(h))
+        return 1;
+    int ns = header_signals(h);
+    size_t hlen = 256 * ((size_t)ns + 1);
+    unsigned char *copy = malloc(hlen);
+    if (!copy) {
+        *st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+        return 0;
+    }
+    memcpy(copy, h, hlen);
+    int changed = tidy_header(copy, ns);
+    free(copy);
+    return changed;
 }
 
 xai_status xai_edf_open(const char *path, xai_edf **out)
@@ -441,37 +547,46 @@ xai_status xai_edf_open(const char *path, xai_edf **out)
     }
     size_t have = fread(hb, 1, want, f);
     xai_status st = precheck(hb, have, (long long)sb.st_size, path);
-    int disc = have >= 256 && is_discontinuous(hb);
-    free(hb);
-    if (st != XAI_OK || !disc) {
+    int copy = st == XAI_OK ? needs_copy(hb, &st, path) : 0;
+    if (st != XAI_OK || !copy) {
+        free(hb);
         fclose(f);
         return st != XAI_OK ? st : open_checked(path, path, 0, out);
     }
-    /* EDF+D: read it whole (precheck bounded the size by the real file) */
-    size_t n = (size_t)sb.st_size;
-    unsigned char *all = malloc(n);
-    if (!all) {
+    /* EDF+D or a header EDFlib would refuse: stream a tidied copy (records unchanged) */
+    size_t hlen = 256 * ((size_t)header_signals(hb) + 1);
+    if (fseek(f, (long)hlen, SEEK_SET) != 0) {
+        free(hb);
         fclose(f);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+        return xai_error_set(XAI_EIO, "%s: cannot seek: %s", path, strerror(errno));
     }
-    rewind(f);
-    if (fread(all, 1, n, f) != n) {
-        free(all);
-        fclose(f);
-        return xai_error_set(XAI_EIO, "%s: read error", path);
-    }
+    st = open_via_temp(hb, NULL, 0, f, path, out);
+    free(hb);
     fclose(f);
-    st = open_bytes(all, n, path, out);
-    free(all);
     return st;
 }
 
-/* Write @len bytes to a new private temporary file; returns its malloc'ed path. */
-static char *write_temp(const void *buf, size_t len, const char *prefix)
+static int write_all(int fd, const unsigned char *p, size_t left)
+{
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        left -= (size_t)w;
+    }
+    return 0;
+}
+
+static char *write_temp(const unsigned char *hdr, size_t hlen, const unsigned char *data,
+                        size_t dlen, FILE *src)
 {
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
+    const char *prefix = "xai-edf-";
     size_t n = strlen(dir) + strlen(prefix) + 16;
     char *tmp = malloc(n);
     if (!tmp)
@@ -482,24 +597,28 @@ static char *write_temp(const void *buf, size_t len, const char *prefix)
         free(tmp);
         return NULL;
     }
-    const unsigned char *p = buf;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return NULL;
+    int bad = write_all(fd, hdr, hlen) != 0;
+    if (!bad && data)
+        bad = write_all(fd, data, dlen) != 0;
+    if (!bad && src) {
+        unsigned char *buf = malloc(CHUNK);
+        size_t got;
+        bad = buf == NULL;
+        while (!bad && (got = fread(buf, 1, CHUNK, src)) > 0)
+            bad = write_all(fd, buf, got) != 0;
+        if (!bad && ferror(src)) {
+            errno = EIO;
+            bad = 1;
         }
-        p += w;
-        left -= (size_t)w;
+        free(buf);
     }
-    if (close(fd) != 0) {
+    if (close(fd) != 0)
+        bad = 1;
+    if (bad) {
+        int e = errno;
         unlink(tmp);
         free(tmp);
+        errno = e;
         return NULL;
     }
     return tmp;
@@ -517,7 +636,8 @@ xai_status xai_edf_open_mem(const void *buf, size_t len, const char *name, xai_e
     xai_status st = precheck(buf, len, (long long)len, name);
     if (st != XAI_OK)
         return st;
-    return open_bytes(buf, len, name, out);
+    size_t hlen = 256 * ((size_t)header_signals(buf) + 1);
+    return open_via_temp(buf, (const unsigned char *)buf + hlen, len - hlen, NULL, name, out);
 }
 
 void xai_edf_close(xai_edf *h)

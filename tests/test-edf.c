@@ -21,6 +21,7 @@
 
 #include "xai/edf.h"
 
+/* A file of ../shared/data/eeg, or NULL when the shared directory is absent. */
 static const char *eeg_file(const char *name)
 {
     const char *d = xai_test_shared_dir();
@@ -29,12 +30,14 @@ static const char *eeg_file(const char *name)
     return xai_test_path(d, name);
 }
 
-#define NEED_SHARED(var, name)                 \
-    const char *var = eeg_file(name);          \
-    if (!var || access(var, R_OK) != 0) {      \
-        xai_test_mark_skip();                  \
-        return;                                \
-    }
+/* Skip without ../shared; with it, a missing recording is a failure, not a skip. */
+#define NEED_SHARED(var, name)                                                  \
+    const char *var = eeg_file("data/eeg/" name);                               \
+    if (!var) {                                                                 \
+        xai_test_mark_skip();                                                   \
+        return;                                                                 \
+    }                                                                           \
+    ck_assert_msg(access(var, R_OK) == 0, "%s: missing from the shared data", var)
 
 static void expect_samples(xai_edf *h, int ch, const int64_t *idx, const double *want, int n,
                            double tol)
@@ -52,7 +55,7 @@ static void expect_samples(xai_edf *h, int ch, const int64_t *idx, const double 
 
 START_TEST(eegmmidb_r04_facts)
 {
-    NEED_SHARED(path, "eeg/eegmmidb_S001R04.edf");
+    NEED_SHARED(path, "eegmmidb_S001R04.edf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     const xai_edf_info *in = xai_edf_get_info(h);
@@ -76,6 +79,9 @@ START_TEST(eegmmidb_r04_facts)
     ck_assert_str_eq(xai_edf_get_channel(h, 63)->label, "Iz..");
     ck_assert_int_eq(xai_edf_find_channel(h, " iz.. "), 63);
     ck_assert_int_eq(xai_edf_find_channel(h, "Cz"), -1);
+    /* only the annotation signal's prefilter is blanked for EDFlib; the EEG channels keep theirs */
+    ck_assert_str_eq(xai_edf_get_channel(h, 0)->prefilter, "HP:0Hz LP:0Hz N:0Hz");
+    ck_assert_str_eq(xai_edf_get_channel(h, 0)->transducer, "BCI2000");
 
     size_t na = 0;
     const xai_edf_annotation *a = xai_edf_get_annotations(h, &na);
@@ -144,22 +150,37 @@ END_TEST
 
 START_TEST(eegmmidb_r03_annotations)
 {
-    NEED_SHARED(path, "eeg/eegmmidb_S001R03.edf");
+    NEED_SHARED(path, "eegmmidb_S001R03.edf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     ck_assert_int_eq(xai_edf_get_info(h)->n_channels, 64);
+    ck_assert_int_eq(xai_edf_get_info(h)->filetype, XAI_EDF_FILE_EDFPLUS);
     size_t na = 0;
     const xai_edf_annotation *a = xai_edf_get_annotations(h, &na);
     ck_assert_uint_eq(na, 30);
     for (size_t i = 0; i < na; i++)
         ck_assert(a[i].text[0] == 'T' && a[i].text[1] >= '0' && a[i].text[1] <= '2');
+    /* numpy: the first two TALs are +0 (4.2 s) T0 and +4.2 (4.1 s) T2 */
+    ck_assert_str_eq(a[0].text, "T0");
+    ck_assert_str_eq(a[1].text, "T2");
+    ck_assert(fabs(a[1].onset_s - 4.2) < 1e-9 && fabs(a[1].duration_s - 4.1) < 1e-9);
     xai_edf_close(h);
+    /* the in-memory entry point tidies the same header the same way */
+    size_t len = 0;
+    void *buf = xai_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_msg(xai_edf_open_mem(buf, len, "r03", &h) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_edf_get_channel(h, 63)->samples, 20000);
+    xai_edf_get_annotations(h, &na);
+    ck_assert_uint_eq(na, 30);
+    xai_edf_close(h);
+    free(buf);
 }
 END_TEST
 
 START_TEST(capslpdb_plain_edf)
 {
-    NEED_SHARED(path, "eeg/capslpdb_brux2_100s.edf");
+    NEED_SHARED(path, "capslpdb_brux2_100s.edf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     const xai_edf_info *in = xai_edf_get_info(h);
@@ -196,7 +217,7 @@ END_TEST
 
 START_TEST(edf_stim_fractional_record)
 {
-    NEED_SHARED(path, "eeg/mne_test_edf_stim_channel.edf");
+    NEED_SHARED(path, "mne_test_edf_stim_channel.edf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     const xai_edf_info *in = xai_edf_get_info(h);
@@ -261,7 +282,7 @@ static void check_bdf_stim(xai_edf *h)
 
 START_TEST(bdf_status_events)
 {
-    NEED_SHARED(path, "eeg/mne_test_bdf_stim_channel.bdf");
+    NEED_SHARED(path, "mne_test_bdf_stim_channel.bdf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     check_bdf_stim(h);
@@ -283,7 +304,7 @@ END_TEST
 
 START_TEST(bdf_biosemi_73)
 {
-    NEED_SHARED(path, "eeg/mne_test.bdf");
+    NEED_SHARED(path, "mne_test.bdf");
     xai_edf *h = NULL;
     ck_assert_int_eq(xai_edf_open(path, &h), XAI_OK);
     const xai_edf_info *in = xai_edf_get_info(h);
@@ -291,11 +312,29 @@ START_TEST(bdf_biosemi_73)
     ck_assert_int_eq(in->n_channels, 73);
     ck_assert_str_eq(xai_edf_get_channel(h, 0)->label, "Fp1");
     ck_assert_str_eq(xai_edf_get_channel(h, 72)->label, "Status");
-    for (int c = 0; c < 73; c++)
+    /* the record count field is "  1     " (leading blanks): one record of 1 s */
+    ck_assert_int_eq(in->n_records, 1);
+    ck_assert(in->record_duration_s == 1.0 && in->duration_s == 1.0);
+    for (int c = 0; c < 73; c++) {
         ck_assert(xai_edf_get_channel(h, c)->sample_rate == 2048.0);
+        ck_assert_int_eq(xai_edf_get_channel(h, c)->samples, 2048);
+    }
+    ck_assert_str_eq(xai_edf_get_channel(h, 1)->label, "AF7");
+    ck_assert_str_eq(xai_edf_get_channel(h, 64)->label, "EXG1");
+    ck_assert_str_eq(xai_edf_get_channel(h, 72)->transducer, "Triggers and Status");
+    ck_assert_str_eq(xai_edf_get_channel(h, 0)->prefilter, "HP: DC; LP: 417 Hz");
+    ck_assert(xai_edf_get_channel(h, 0)->phys_min == -262144.0);
+    ck_assert(xai_edf_get_channel(h, 0)->phys_max == 262143.0);
+    ck_assert_int_eq(xai_edf_get_channel(h, 0)->dig_max, 8388607);
     const int64_t idx[] = {0, 1, 2, 100, 2047};
     const double w0[] = {14660.5823, 14655.1448, 14647.0511, 14645.0198, 14639.5198};
     expect_samples(h, 0, idx, w0, 5, 1e-7);
+    const int64_t i1[] = {0, 1, 2, 1000};
+    const double w1[] = {12457.1801, 12457.6176, 12460.2426, 12540.6800};
+    expect_samples(h, 1, i1, w1, 4, 1e-7);
+    const int64_t i64[] = {0, 5, 2047};
+    const double w64[] = {-259395.474, -259393.630, -259395.568};
+    expect_samples(h, 64, i64, w64, 3, 1e-7);
     xai_edf_event *ev = NULL;
     size_t n = 0;
     ck_assert_int_eq(xai_edf_read_events(h, -1, &ev, &n), XAI_OK);
@@ -541,6 +580,10 @@ static const mutation mutations[] = {
     {"control byte in label", 256, 16, "A\x01", 0, "non-ASCII"},
     {"bad start date", 168, 8, "1.1.2020", 0, "start date '1.1.2020'"},
     {"bad start time", 176, 8, "10:00:00", 0, "start time"},
+    /* leading blanks are tidied away for EDFlib, but never make a bad value good */
+    {"blank-led negative record count", 236, 8, "  -5", 0, "number of data records -5"},
+    {"blank inside the record count", 236, 8, " 1 2", 0, "not a number"},
+    {"blank-led zero samples", 256 + 216 * 2 + 8, 8, "   0", 0, "zero sample rate"},
 };
 
 START_TEST(malformed_corpus)
@@ -575,6 +618,75 @@ START_TEST(malformed_corpus)
     ck_assert_int_eq(xai_edf_open("/nonexistent/x.edf", &h), XAI_EIO);
     ck_assert(strstr(xai_last_error(), "/nonexistent/x.edf") != NULL);
     ck_assert_int_eq(xai_edf_open_mem(NULL, 0, NULL, &h), XAI_EFORMAT);
+}
+END_TEST
+
+/*
+ * Headers that EDFlib 1.23 refuses but the spec allows (as in the PhysioNet eegmmidb files
+ * and MNE's test.bdf): numbers with leading blanks, a non-blank prefilter/transducer on the
+ * "EDF Annotations" signal. They are read through a tidied private copy.
+ */
+START_TEST(tidied_headers)
+{
+    size_t len;
+    char extra[64];
+    snprintf(extra, sizeof extra, "+1.5%c0.25%cStim A%c", 0x15, 0x14, 0x14);
+    unsigned char *b = make_edf(0, "EDF+C", "2", 2, "1", 1, plus_d, 2, extra, &len);
+    /* ns = 2: signal field f of signal i is at 256 + f * 2 + width * i */
+    put(b + 236, 8, "  2");                        /* records */
+    put(b + 244, 8, " 1");                         /* record duration */
+    put(b + 252, 4, " 2");                         /* signals */
+    put(b + 256 + 120 * 2, 8, " -100");            /* EEG digital minimum */
+    put(b + 256 + 216 * 2, 8, "   2");             /* EEG samples per record */
+    put(b + 256 + 136 * 2, 80, "HP:0.1Hz");        /* EEG prefilter: kept */
+    put(b + 256 + 16 * 2 + 80, 80, "BCI2000");     /* annotation transducer */
+    put(b + 256 + 136 * 2 + 80, 80, "HP:0Hz LP:0Hz N:0Hz"); /* annotation prefilter */
+    unsigned char *orig = malloc(len);
+    memcpy(orig, b, len);
+    xai_edf *h = NULL;
+    ck_assert_msg(xai_edf_open_mem(b, len, "tidy.edf", &h) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(memcmp(b, orig, len), 0); /* the caller's bytes are not touched */
+    const xai_edf_info *in = xai_edf_get_info(h);
+    ck_assert_int_eq(in->filetype, XAI_EDF_FILE_EDFPLUS);
+    ck_assert_int_eq(in->n_records, 2);
+    ck_assert_int_eq(in->n_channels, 1);
+    const xai_edf_channel *c = xai_edf_get_channel(h, 0);
+    ck_assert_int_eq(c->samples, 4);
+    ck_assert_int_eq(c->dig_min, -100);
+    ck_assert_str_eq(c->prefilter, "HP:0.1Hz");
+    float v[4];
+    ck_assert_int_eq(xai_edf_read_channel(h, 0, 0, 4, v), XAI_OK);
+    ck_assert(v[0] == -100.0f && v[1] == -99.0f && v[3] == -97.0f);
+    size_t na = 0;
+    const xai_edf_annotation *a = xai_edf_get_annotations(h, &na);
+    ck_assert_uint_eq(na, 1);
+    ck_assert_str_eq(a[0].text, "Stim A");
+    xai_edf_close(h);
+    /* the path entry point: same result, file unchanged */
+    char *dir = xai_test_tmpdir();
+    const char *path = xai_test_path(dir, "tidy.edf");
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, len, f);
+    fclose(f);
+    ck_assert_msg(xai_edf_open(path, &h) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_edf_get_info(h)->n_records, 2);
+    ck_assert_int_eq(xai_edf_read_channel(h, 0, 2, 1, v), XAI_OK);
+    ck_assert(v[0] == -98.0f);
+    xai_edf_close(h);
+    size_t len2 = 0;
+    void *back = xai_test_read_file(path, &len2);
+    ck_assert(len2 == len && memcmp(back, orig, len) == 0);
+    free(back);
+    xai_test_rmtree(dir);
+    free(dir);
+    /* a genuinely bad annotation signal (digital minimum not -32768) is still refused */
+    put(b + 256 + 120 * 2 + 8, 8, "-100");
+    h = (xai_edf *)1;
+    ck_assert_int_eq(xai_edf_open_mem(b, len, "tidy.edf", &h), XAI_EFORMAT);
+    ck_assert_ptr_null(h);
+    ck_assert(strstr(xai_last_error(), "tidy.edf: EDFlib") != NULL);
+    free(orig);
+    free(b);
 }
 END_TEST
 
@@ -785,6 +897,7 @@ Suite *make_suite(void)
     tcase_add_test(syn, edfplus_discontinuous);
     tcase_add_test(syn, malformed_corpus);
     tcase_add_test(syn, malformed_tal);
+    tcase_add_test(syn, tidied_headers);
     suite_add_tcase(s, syn);
     TCase *wr = tcase_create("write");
     tcase_add_test(wr, write_read_edfplus);
