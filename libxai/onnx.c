@@ -17,6 +17,9 @@
 
 #define MAX_FILE_BYTES ((size_t)2 << 30)
 #define MAX_NUMEL ((int64_t)1 << 31)
+#define MAX_FOLD_NUMEL ((int64_t)1 << 26) /* constants made at load time (Expand, ConstantOfShape...) */
+#define MAX_ACT_NUMEL ((int64_t)1 << 26)  /* one activation, per sample (256 MiB of float32) */
+#define MAX_ACT_TOTAL ((int64_t)1 << 28)  /* all activations of one sample (1 GiB) */
 
 /* ---------------------------------------------------------------- attributes */
 
@@ -279,8 +282,8 @@ static xai_status alloc_const(xai_model *m, xai_value *o, int dtype, int ndim, c
 {
     int64_t n = 1;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || (shape[i] > 0 && n > MAX_NUMEL / shape[i]))
-            XAI_FAIL(XAI_EFORMAT, "%s: folded constant '%s' has an invalid shape", m->name, o->name);
+        if (shape[i] < 0 || (shape[i] > 0 && n > MAX_FOLD_NUMEL / shape[i]))
+            XAI_FAIL(XAI_EFORMAT, "%s: folded constant '%s' has an invalid or too large shape", m->name, o->name);
         n *= shape[i];
         o->shape[i] = shape[i];
     }
@@ -1112,6 +1115,7 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
     }
 
     /* build in order: Constant and shape-only subgraphs fold, the rest become runtime nodes */
+    int64_t act_total = 0;
     for (size_t oi = 0; oi < nn_; oi++) {
         const Onnx__NodeProto *np = g->node[order[oi]];
         const char *op = np->op_type;
@@ -1243,6 +1247,19 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
         }
         if ((st = e->init(m, n, np)))
             goto done2;
+        /* refuse absurd activation sizes before a workspace is ever sized for them */
+        for (int k = 0; k < n->nout; k++) {
+            if (n->out[k] < 0)
+                continue;
+            int64_t ne = m->vals[n->out[k]].numel;
+            act_total += ne;
+            if (ne > MAX_ACT_NUMEL || act_total > MAX_ACT_TOTAL) {
+                st = xai_error_set(XAI_EUNSUPPORTED,
+                                   "%s: node '%s' (%s): activations of %lld elements per sample are beyond what "
+                                   "libxai supports", m->name, n->name, op, (long long)(ne > MAX_ACT_NUMEL ? ne : act_total));
+                goto done2;
+            }
+        }
     }
     m->output = map_get(&vm, outname);
     if (m->output < 0) {

@@ -251,8 +251,8 @@ xai_status xai_eltwise_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np
     z->ndim = nd;
     z->numel = 1;
     for (int i = 0; i < nd; i++) {
-        if (a->os[i] > 0 && z->numel > ((int64_t)1 << 31) / a->os[i])
-            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^31 elements", m->name, n->name,
+        if (a->os[i] > 0 && z->numel > ((int64_t)1 << 26) / a->os[i])
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^26 elements", m->name, n->name,
                      n->op_type);
         z->shape[i] = a->os[i];
         z->numel *= a->os[i];

@@ -148,8 +148,8 @@ static xai_status set_out(xai_model *m, xai_node *n, int nd, const int64_t *shap
     for (int i = 0; i < nd; i++) {
         if (shape[i] < 0)
             XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): negative output dimension", m->name, n->name, n->op_type);
-        if (shape[i] > 0 && y->numel > ((int64_t)1 << 31) / shape[i])
-            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^31 elements", m->name, n->name,
+        if (shape[i] > 0 && y->numel > ((int64_t)1 << 26) / shape[i])
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^26 elements", m->name, n->name,
                      n->op_type);
         y->shape[i] = shape[i];
         y->numel *= shape[i];
@@ -512,11 +512,11 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
                 if (d != axis && v->shape[d] != x->shape[d])
                     XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Concat): input shapes differ", m->name, n->name);
             shape[axis] += v->shape[axis];
-            a->inner[i] = v->numel / a->outer;
+            a->inner[i] = a->outer ? v->numel / a->outer : 0;
         }
         if ((st = set_out(m, n, x->ndim, shape)))
             return st;
-        a->inner_out = m->vals[n->out[0]].numel / a->outer;
+        a->inner_out = a->outer ? m->vals[n->out[0]].numel / a->outer : 0;
         return XAI_OK;
     }
     XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': op type '%s' is not supported", m->name, n->name, op);
