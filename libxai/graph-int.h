@@ -198,6 +198,13 @@ static inline uint64_t xai_hash64(uint64_t x)
     return x ^ (x >> 33);
 }
 
+/* parallel.c: a persistent pool splitting per-sample work; results do not depend on it */
+typedef void (*xai_par_fn)(void *ctx, int64_t begin, int64_t end, int tid);
+void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx);
+int xai_par_threads(void);
+void xai_par_set_threads(int n);
+float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NULL: no memory) */
+
 /* BLAS thread helper */
 void xai_blas_threads_apply(void);
 

@@ -289,22 +289,14 @@ xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int64_t n, c
     return XAI_OK;
 }
 
-static int blas_threads;
-
 void xai_set_num_threads(int n)
 {
-    blas_threads = n;
+    xai_par_set_threads(n);
 }
 
 void xai_blas_threads_apply(void)
 {
-    static int applied = -1;
-    if (blas_threads > 0 && applied != blas_threads) {
-        openblas_set_num_threads(blas_threads);
-        applied = blas_threads;
-    }
 }
-
 /* After the weights changed (training): forget derived weights, refresh BN, refold. */
 void xai_model_params_changed(xai_model *m)
 {

@@ -288,6 +288,41 @@ START_TEST(test_bn_not_foldable)
 }
 END_TEST
 
+START_TEST(test_threads_same_result)
+{
+    /* the thread pool splits samples (Conv) and rows (Dense); every map is bit-identical */
+    const char *dir = xai_test_path(xai_test_data_dir(), "lrpref/cases/conv2d_dil_maxpool");
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(dir, "model.onnx"), NULL, &m), XAI_OK);
+    int64_t nin = xai_model_input_numel(m);
+    enum { N = 9 };
+    float *x = malloc(sizeof(float) * (size_t)(N * nin));
+    float *r1 = malloc(sizeof(float) * (size_t)(N * nin)), *r2 = malloc(sizeof(float) * (size_t)(N * nin));
+    for (int64_t k = 0; k < N * nin; k++)
+        x[k] = (float)sin(0.11 * (double)k) * 2.0f;
+    static const char *const comps[] = {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1"};
+    for (int c = 0; c < 3; c++) {
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.composite = comps[c];
+        xai_set_num_threads(1);
+        ck_assert_int_eq(xai_explain(m, &cfg, N, x, r1, NULL), XAI_OK);
+        xai_set_num_threads(2);
+        ck_assert_int_eq(xai_explain(m, &cfg, N, x, r2, NULL), XAI_OK);
+        ck_assert_msg(memcmp(r1, r2, sizeof(float) * (size_t)(N * nin)) == 0, "%s differs with 2 threads", comps[c]);
+        cfg.method = XAI_METHOD_GRADIENT;
+        ck_assert_int_eq(xai_explain(m, &cfg, N, x, r2, NULL), XAI_OK);
+        xai_set_num_threads(1);
+        ck_assert_int_eq(xai_explain(m, &cfg, N, x, r1, NULL), XAI_OK);
+        ck_assert_msg(memcmp(r1, r2, sizeof(float) * (size_t)(N * nin)) == 0, "gradient differs with 2 threads");
+    }
+    free(x);
+    free(r1);
+    free(r2);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lrp");
@@ -298,6 +333,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_reference_lrpref);
     tcase_add_test(tc, test_batched_equals_single);
     tcase_add_test(tc, test_bn_not_foldable);
+    tcase_add_test(tc, test_threads_same_result);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -106,13 +106,12 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
     }
 }
 
-static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
-                     float *scratch)
+/* One sample range of the forward product; scratch holds one sample's im2col columns. */
+static void conv_fwd_range(const conv_attr *a, const float *w, const float *b, const float *x, float *z, int64_t i0,
+                           int64_t i1, float *scratch)
 {
-    const conv_attr *a = n->attr;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
-    const int64_t nb = ns * a->b0;
-    for (int64_t i = 0; i < nb; i++) {
+    for (int64_t i = i0; i < i1; i++) {
         const float *xi = x + i * a->cin * a->isp;
         float *zi = z + i * a->cout * a->osp;
         const float *col = xi;
@@ -133,6 +132,37 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
             }
     }
 }
+
+typedef struct {
+    const conv_attr *a;
+    const float *w, *b, *in;
+    float *out;
+    int ones;
+} conv_job;
+
+static void conv_fwd_worker(void *ctx, int64_t i0, int64_t i1, int tid)
+{
+    const conv_job *j = ctx;
+    (void)tid;
+    float *scr = j->a->direct ? NULL : xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp));
+    if (!j->a->direct && !scr)
+        return; /* cannot happen in practice: the serial path below is the fallback */
+    conv_fwd_range(j->a, j->w, j->b, j->in, j->out, i0, i1, scr);
+}
+
+static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
+                     float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t nb = ns * a->b0;
+    if (xai_par_threads() > 1 && nb > 1) {
+        conv_job j = {a, w, b, x, z, 0};
+        xai_par_for(nb, 1, conv_fwd_worker, &j);
+        return;
+    }
+    conv_fwd_range(a, w, b, x, z, 0, nb, scratch);
+}
+
 
 /* W^T s for the all-ones weights of Flat (and of the bias share of Epsilon with a bias
    factor): every im2col row of a group is the sum of the group's output channels, so one
@@ -162,17 +192,16 @@ static void conv_vjp_ones(const conv_attr *a, const float *si, float *dxi, float
     }
 }
 
-static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
+static void conv_vjp_range(const conv_attr *a, const float *w, const float *s, float *dx, int64_t i0, int64_t i1,
+                           float *scratch, int ones)
 {
-    const conv_attr *a = n->attr;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
-    const int64_t nb = ns * a->b0;
-    if (w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES])) {
-        for (int64_t i = 0; i < nb; i++)
+    if (ones) {
+        for (int64_t i = i0; i < i1; i++)
             conv_vjp_ones(a, s + i * a->cout * a->osp, dx + i * a->cin * a->isp, scratch);
         return;
     }
-    for (int64_t i = 0; i < nb; i++) {
+    for (int64_t i = i0; i < i1; i++) {
         const float *si = s + i * a->cout * a->osp;
         float *dxi = dx + i * a->cin * a->isp;
         float *col = a->direct ? dxi : scratch;
@@ -185,6 +214,29 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
             col2im_add(a, col, dxi);
         }
     }
+}
+
+static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
+{
+    const conv_job *j = ctx;
+    (void)tid;
+    float *scr = xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp) + 1);
+    if (!scr)
+        return;
+    conv_vjp_range(j->a, j->w, j->b /* s */, j->out, i0, i1, scr, j->ones);
+}
+
+static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t nb = ns * a->b0;
+    int ones = w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
+    if (xai_par_threads() > 1 && nb > 1) {
+        conv_job j = {a, w, s, NULL, dx, ones};
+        xai_par_for(nb, 1, conv_vjp_worker, &j);
+        return;
+    }
+    conv_vjp_range(a, w, s, dx, 0, nb, scratch, ones);
 }
 
 static void conv_wgrad(const xai_node *n, const float *x, const float *s, float *gw, float *gb, int64_t ns,

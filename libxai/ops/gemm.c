@@ -24,20 +24,68 @@ typedef struct {
     int64_t cnumel;    /* elements of C (1 or n) */
 } gemm_attr;
 
+typedef struct {
+    const gemm_attr *a;
+    const float *w, *b, *in;
+    float *out;
+} gemm_job;
+
+static void fwd_rows(const gemm_attr *a, const float *w, const float *b, const float *x, float *z, int64_t r0,
+                     int64_t r1)
+{
+    if (r1 <= r0)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)a->n, (int)a->k, 1.0f, x + r0 * a->k,
+                (int)a->k, w, (int)a->k, 0.0f, z + r0 * a->n, (int)a->n);
+    if (b)
+        for (int64_t i = r0; i < r1; i++) {
+            float *zi = z + i * a->n;
+            for (int64_t j = 0; j < a->n; j++)
+                zi[j] += b[j];
+        }
+}
+
+static void vjp_rows(const gemm_attr *a, const float *w, const float *s, float *dx, int64_t r0, int64_t r1)
+{
+    if (r1 <= r0)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)a->k, (int)a->n, 1.0f,
+                s + r0 * a->n, (int)a->n, w, (int)a->k, 0.0f, dx + r0 * a->k, (int)a->k);
+}
+
+static void fwd_worker(void *ctx, int64_t r0, int64_t r1, int tid)
+{
+    const gemm_job *j = ctx;
+    (void)tid;
+    fwd_rows(j->a, j->w, j->b, j->in, j->out, r0, r1);
+}
+
+static void vjp_worker(void *ctx, int64_t r0, int64_t r1, int tid)
+{
+    const gemm_job *j = ctx;
+    (void)tid;
+    vjp_rows(j->a, j->w, j->b /* s */, j->out, r0, r1);
+}
+
+/* Rows are split across the pool when it has several threads and the product is big
+   enough to pay for it; each row's result is the same either way. */
+static int split_rows(const gemm_attr *a, int64_t M)
+{
+    return xai_par_threads() > 1 && M >= 8 && M * a->n * a->k >= 65536;
+}
+
 static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const float *x, float *z, int64_t ns,
                      float *scratch)
 {
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)a->n, (int)a->k, 1.0f, x, (int)a->k, w,
-                (int)a->k, 0.0f, z, (int)a->n);
-    if (b)
-        for (int64_t i = 0; i < M; i++) {
-            float *zi = z + i * a->n;
-            for (int64_t j = 0; j < a->n; j++)
-                zi[j] += b[j];
-        }
+    if (split_rows(a, M)) {
+        gemm_job j = {a, w, b, x, z};
+        xai_par_for(M, 4, fwd_worker, &j);
+        return;
+    }
+    fwd_rows(a, w, b, x, z, 0, M);
 }
 
 static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
@@ -45,8 +93,12 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)a->k, (int)a->n, 1.0f, s, (int)a->n, w,
-                (int)a->k, 0.0f, dx, (int)a->k);
+    if (split_rows(a, M)) {
+        gemm_job j = {a, w, s, NULL, dx};
+        xai_par_for(M, 4, vjp_worker, &j);
+        return;
+    }
+    vjp_rows(a, w, s, dx, 0, M);
 }
 
 static void gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,

@@ -182,7 +182,21 @@ static void biggest_gemm(const xai_model *m, int64_t *M, int64_t *N, int64_t *K,
 }
 
 /* GFLOP/s of OpenBLAS sgemm (row major, no transposes) on M x N x K, median of reps. */
+static int bench_threads = 1;
+
+/* OpenBLAS's own GFLOP/s with all the bench's threads (libxai's pool keeps OpenBLAS at
+   one thread inside its workers, so restore that afterwards) */
+static double sgemm_gflops_impl(int64_t M, int64_t N, int64_t K, int reps);
 static double sgemm_gflops(int64_t M, int64_t N, int64_t K, int reps)
+{
+    openblas_set_num_threads(bench_threads);
+    double g = sgemm_gflops_impl(M, N, K, reps);
+    xai_set_num_threads(1);
+    xai_set_num_threads(bench_threads);
+    return g;
+}
+
+static double sgemm_gflops_impl(int64_t M, int64_t N, int64_t K, int reps)
 {
     float *a = malloc(sizeof(float) * (size_t)(M * K));
     float *b = malloc(sizeof(float) * (size_t)(K * N));
@@ -461,6 +475,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bind_sgemm();
+    bench_threads = threads;
     openblas_set_num_threads(threads);
     xai_set_num_threads(threads);
     printf("# bench-explain: threads=%d reps=%d composite=%s openblas=\"%s\" (median per-sample times)\n",

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * parallel.c - a small persistent thread pool for splitting per-sample work (convolution
+ * im2col + sgemm, row blocks of dense layers) across cores. With n threads, OpenBLAS is
+ * set to one thread and every BLAS call runs inside one of our workers, so small GEMMs
+ * are not split across cores (which costs more than it gains) and a stack of samples
+ * runs in parallel. Each worker computes whole samples, so results do not depend on the
+ * thread count. Default: one thread, i.e. everything runs on the caller and OpenBLAS keeps
+ * its own threading.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+
+#include "graph-int.h"
+
+#define MAX_THREADS 64
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    pthread_t th[MAX_THREADS];
+    int nthreads;          /* workers + the caller */
+    unsigned long gen;     /* job generation */
+    unsigned long start_gen; /* generation new workers start from */
+    int pending;           /* workers still running the current job */
+    int quit;
+    /* the job */
+    xai_par_fn fn;
+    void *ctx;
+    int64_t n;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0,
+          NULL, NULL, 0};
+
+static void run_part(int tid, int nt)
+{
+    int64_t n = pool.n;
+    int64_t b = n * tid / nt, e = n * (tid + 1) / nt;
+    if (b < e)
+        pool.fn(pool.ctx, b, e, tid);
+}
+
+static void *worker(void *arg)
+{
+    int tid = (int)(intptr_t)arg;
+    pthread_mutex_lock(&pool.mu);
+    unsigned long seen = pool.start_gen; /* never run a job that was dispatched before we existed */
+    for (;;) {
+        while (pool.gen == seen && !pool.quit)
+            pthread_cond_wait(&pool.go, &pool.mu);
+        if (pool.quit)
+            break;
+        seen = pool.gen;
+        int nt = pool.nthreads;
+        pthread_mutex_unlock(&pool.mu);
+        run_part(tid, nt);
+        pthread_mutex_lock(&pool.mu);
+        if (--pool.pending == 0)
+            pthread_cond_signal(&pool.done);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
+}
+
+static void pool_stop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.quit = 1;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 1; i < pool.nthreads; i++)
+        pthread_join(pool.th[i], NULL);
+    pool.quit = 0;
+    pool.nthreads = 1;
+}
+
+int xai_par_threads(void)
+{
+    return pool.nthreads;
+}
+
+void xai_par_set_threads(int n)
+{
+    if (n < 1)
+        n = 1;
+    if (n > MAX_THREADS)
+        n = MAX_THREADS;
+    if (n == pool.nthreads)
+        return;
+    if (pool.nthreads > 1)
+        pool_stop();
+    pool.start_gen = pool.gen;
+    int started = 1;
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&pool.th[i], NULL, worker, (void *)(intptr_t)i) != 0)
+            break;
+        started++;
+    }
+    pool.nthreads = started;
+    /* BLAS inside our workers runs single-threaded */
+    openblas_set_num_threads(1);
+}
+
+void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
+{
+    int nt = pool.nthreads;
+    if (min_per_thread < 1)
+        min_per_thread = 1;
+    if (nt > 1 && n / min_per_thread < nt)
+        nt = (int)(n / min_per_thread);
+    if (nt <= 1) {
+        if (n > 0)
+            fn(ctx, 0, n, 0);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.pending = pool.nthreads - 1;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    /* the caller takes part 0; workers whose part is empty return at once */
+    int64_t e = n / pool.nthreads;
+    if (e > 0)
+        fn(ctx, 0, e, 0);
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0)
+        pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+/* Per-thread scratch for the parallel kernels (im2col columns): grown on first use and
+   kept, so the steady state does not allocate. Each thread, pool worker or caller, has
+   its own; a thread's buffer is freed when the thread ends. */
+typedef struct {
+    float *buf;
+    size_t len;
+} tscratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+    tscratch *t = p;
+    if (t)
+        free(t->buf);
+    free(t);
+}
+
+static void scratch_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+float *xai_thread_scratch(size_t n)
+{
+    pthread_once(&scratch_once, scratch_init);
+    tscratch *t = pthread_getspecific(scratch_key);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t || pthread_setspecific(scratch_key, t) != 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    if (n > t->len) {
+        float *b = realloc(t->buf, sizeof(float) * n);
+        if (!b)
+            return NULL;
+        t->buf = b;
+        t->len = n;
+    }
+    return t->buf;
+}
