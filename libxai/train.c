@@ -333,6 +333,10 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
     for (int64_t i = 0; i < n; i++)
         if (y[i] < 0 || y[i] >= nc)
             XAI_FAIL(XAI_EINVAL, "label %d of sample %lld is outside 0..%lld", y[i], (long long)i, (long long)(nc - 1));
+    for (int64_t k = 0; k < n * nin; k++)
+        if (!isfinite(x[k]))
+            XAI_FAIL(XAI_ENUMERIC, "sample %lld holds a non-finite value (%g) at element %lld", (long long)(k / nin),
+                     (double)x[k], (long long)(k % nin));
     paramset ps;
     xai_status st = collect(m, &ps);
     if (st)

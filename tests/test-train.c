@@ -291,6 +291,105 @@ START_TEST(test_class_weights)
 }
 END_TEST
 
+/* A separable task for both families: class 1 carries a bump on channel 1 between steps
+   10 and 20 (CNN input [C=3][T=32]; LSTM input [T=32][F=3], the same data transposed). */
+static void bump_task(int64_t n, int transpose, float *x, int *y)
+{
+    uint64_t s = 99;
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = (int)(i % 2);
+        for (int c = 0; c < 3; c++)
+            for (int t = 0; t < 32; t++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                float v = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5);
+                if (y[i] && c == 1 && t >= 10 && t < 20)
+                    v += 1.5f;
+                x[i * 96 + (transpose ? t * 3 + c : c * 32 + t)] = v;
+            }
+    }
+}
+
+static void spec_learns(const char *spec, int transpose, int epochs, float lr)
+{
+    enum { N = 200 };
+    float *x = malloc(sizeof(float) * N * 96);
+    int y[N];
+    bump_task(N, transpose, x, y);
+    int64_t shape[2] = {transpose ? 32 : 3, transpose ? 3 : 32};
+    float *w1 = NULL;
+    int64_t nw = 0;
+    for (int run = 0; run < 2; run++) {
+        xai_model *m;
+        ck_assert_msg(xai_model_from_spec(spec, 2, shape, 7, &m) == XAI_OK, "%s: %s", spec, xai_last_error());
+        xai_train_config c;
+        xai_train_config_init(&c);
+        c.epochs = epochs;
+        c.batch = 16;
+        c.lr = lr;
+        c.seed = 21;
+        c.patience = 0;
+        xai_train_result r;
+        ck_assert_int_eq(xai_train(m, &c, N, x, y, &r), XAI_OK);
+        printf("  %-44s best validation accuracy %.3f (epoch %d), train loss %.4f\n", spec, r.best_val_acc,
+               r.best_epoch, r.final_train_loss);
+        ck_assert_msg(r.best_val_acc >= 0.95, "%s: validation accuracy %.3f", spec, r.best_val_acc);
+        ck_assert_int_eq(r.n_val, 40);
+        /* determinism: the second run ends with bit-identical weights */
+        int64_t total = 0;
+        for (int v = 0; v < m->nvals; v++)
+            if (m->vals[v].is_const && m->vals[v].f)
+                total += m->vals[v].numel;
+        float *w = malloc(sizeof(float) * (size_t)total), *p = w;
+        for (int v = 0; v < m->nvals; v++)
+            if (m->vals[v].is_const && m->vals[v].f) {
+                memcpy(p, m->vals[v].f, sizeof(float) * (size_t)m->vals[v].numel);
+                p += m->vals[v].numel;
+            }
+        if (run == 0) {
+            w1 = w;
+            nw = total;
+        } else {
+            ck_assert_int_eq(total, nw);
+            ck_assert_msg(memcmp(w, w1, sizeof(float) * (size_t)nw) == 0, "%s: two runs differ", spec);
+            free(w);
+        }
+        xai_model_free(m);
+    }
+    free(w1);
+    free(x);
+}
+
+START_TEST(test_cnn_from_spec_learns)
+{
+    spec_learns("conv1d(8,k=5,p=2) bn relu maxpool(2) flatten dropout(0.2) dense(2)", 0, 12, 3e-3f);
+}
+END_TEST
+
+START_TEST(test_lstm_from_spec_learns)
+{
+    spec_learns("lstm(12,bidirectional,last) dense(2)", 1, 25, 1e-2f);
+}
+END_TEST
+
+START_TEST(test_bad_data)
+{
+    xai_model *m = load("ops/dense_softmax.onnx");
+    float x[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int y[2] = {0, 1};
+    x[7] = NAN;
+    xai_train_config c;
+    xai_train_config_init(&c);
+    ck_assert_int_eq(xai_train(m, &c, 2, x, y, NULL), XAI_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample 1"));
+    ck_assert_int_eq(xai_train(m, &c, 0, x, y, NULL), XAI_EINVAL);
+    xai_model_free(m);
+    int64_t shape[2] = {3, 32};
+    ck_assert_int_eq(xai_model_from_spec("conv1d(8,k=5) frobnicate dense(2)", 2, shape, 1, &m), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "frobnicate"));
+    ck_assert_int_eq(xai_model_from_spec("conv1d(8,k=64) dense(2)", 2, shape, 1, &m) != XAI_OK, 1);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("train");
@@ -309,6 +408,9 @@ Suite *make_suite(void)
     tcase_add_test(t2, test_train_deterministic);
     tcase_add_test(t2, test_train_errors);
     tcase_add_test(t2, test_class_weights);
+    tcase_add_test(t2, test_cnn_from_spec_learns);
+    tcase_add_test(t2, test_lstm_from_spec_learns);
+    tcase_add_test(t2, test_bad_data);
     suite_add_tcase(s, t2);
     return s;
 }

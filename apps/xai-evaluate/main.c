@@ -4,19 +4,22 @@
  * (Samek et al. 2017, IEEE TNNLS 28(11):2660) with AOPC per method and order, against a
  * seeded random order. Thin program over libxai: load npy -> load model -> for each method
  * xai_explain() -> xai_perturb_evaluate() per order -> TSV tables and PNG curves (cairo).
+ * Messages, the common options, the output policy, atomic writes, progress and the JSON
+ * sidecars (with the model's SHA-256) come from the shared app layer (app.h).
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "app.h"
 #include "xai.h"
 #include "xai/eval.h"
 #include "xai/npy.h"
@@ -75,12 +78,20 @@ static void usage(FILE *f)
 "  curves.tsv          step, fraction of patches replaced, then per method/order the mean\n"
 "                      f(x^0) - f(x^k) over samples\n"
 "  aopc_samples.tsv    sample, class, then the AOPC of each method/order for that sample\n"
+"  aopc.json, curves.json, aopc_samples.json   provenance sidecars of the tables\n"
+"                      (CommandLine, Version, DateTime, ModelSHA256, Sources, Parameters)\n"
 "  curves_morf.png, curves_lerf.png   the curves of every method and the random baseline\n"
 "  -o, --output OUTDIR\n"
-"  --force             overwrite existing outputs (refused otherwise)\n"
-"  -q, --quiet         no table on stderr\n"
+"  -f, --force         overwrite existing outputs (refused otherwise)\n"
+"  -q, --quiet         no table or progress on stderr\n"
+"  -v, --verbose       more messages\n"
+"  --nthreads N        threads for BLAS and libxai [SLURM_CPUS_PER_TASK, else\n"
+"                      OMP_NUM_THREADS, else the online cores]\n"
+"  --progress MODE     progress of the evaluated method/order runs on stderr:\n"
+"                      auto|bar|lines|json|none [auto: a bar on a terminal, else lines]\n"
 "  -h, --help          this text\n"
-"  -V, --version       version\n"
+"  -V, --version       version\n");
+    fprintf(f,
 "\n"
 "EXAMPLES\n"
 "  " PROG " eeg_cnn.onnx epochs.npy --patch 1x8 --steps 64 --per-step 4 -o eval/\n"
@@ -98,20 +109,14 @@ static void usage(FILE *f)
 "  input). Smilkov et al. 2017 (SmoothGrad). Sundararajan et al. 2017 (Integrated Gradients).\n");
 }
 
+static xai_app app;
+
 static int fail(const char *file, const char *msg)
 {
     size_t fl = strlen(file);
     if (strncmp(msg, file, fl) == 0 && msg[fl] == ':') /* the library already named the file */
-        fprintf(stderr, PROG ": %s\n", msg);
-    else
-        fprintf(stderr, PROG ": %s: %s\n", file, msg);
-    return 1;
-}
-
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
-    return 2;
+        return xai_app_fail(&app, NULL, "%s", msg);
+    return xai_app_fail(&app, file, "%s", msg);
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -215,10 +220,15 @@ static double nice_step(double range)
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
 }
 
+static cairo_status_t png_to_file(void *closure, const unsigned char *data, unsigned int len)
+{
+    return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
 /* Draw the curves of @p runs whose order is @p order, plus the random run, into @p path (PNG,
- * atomically). */
+ * atomically through the app layer). 0, or -1 with the reason printed. */
 static int plot_curves(const char *path, const run *runs, int nruns, xai_perturb_order order, const char *title,
-                       const char *xlabel, char *err, size_t errlen)
+                       const char *xlabel)
 {
     const int W = 900, H = 520;
     const double ml = 78, mr = 230, mt = 44, mb = 60;
@@ -350,36 +360,17 @@ static int plot_curves(const char *path, const run *runs, int nruns, xai_perturb
 #undef PX
 #undef PY
     cairo_destroy(cr);
-    int rc = 0;
-    if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_surface_status(sf)));
-        rc = -1;
-    } else {
-        size_t len = strlen(path);
-        char *tmp = malloc(len + 16);
-        int fd = -1;
-        if (tmp) {
-            snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-            fd = mkstemp(tmp);
-        }
-        if (fd < 0) {
-            snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
-            rc = -1;
-        } else {
-            (void)fchmod(fd, 0644); /* mkstemp makes 0600; outputs are meant to be shared */
-            close(fd);
-            cairo_status_t cs = cairo_surface_write_to_png(sf, tmp);
-            if (cs != CAIRO_STATUS_SUCCESS) {
-                snprintf(err, errlen, "cannot write PNG: %s", cairo_status_to_string(cs));
-                rc = -1;
-            } else if (rename(tmp, path) != 0) {
-                snprintf(err, errlen, "cannot rename the temporary file: %s", strerror(errno));
-                rc = -1;
-            }
-            if (rc != 0)
-                unlink(tmp);
-        }
-        free(tmp);
+    int rc = -1;
+    cairo_status_t cs = cairo_surface_status(sf);
+    char *tmp;
+    FILE *f;
+    if (cs != CAIRO_STATUS_SUCCESS) {
+        xai_app_fail(&app, path, "cairo: %s", cairo_status_to_string(cs));
+    } else if ((f = xai_app_atomic_open(&app, path, &tmp)) != NULL) {
+        cs = cairo_surface_write_to_png_stream(sf, png_to_file, f);
+        if (cs != CAIRO_STATUS_SUCCESS)
+            xai_app_fail(&app, path, "cannot write PNG: %s", cairo_status_to_string(cs));
+        rc = xai_app_atomic_commit(&app, f, tmp, path, cs == CAIRO_STATUS_SUCCESS);
     }
     cairo_surface_destroy(sf);
     return rc;
@@ -473,52 +464,96 @@ static xai_status write_tables(const char *outdir, const run *runs, int nruns, i
     return st;
 }
 
+/* Provenance sidecars (aopc.json, curves.json, aopc_samples.json) of the three tables:
+ * the app layer adds CommandLine, Version and DateTime. 0, or -1 with the reason printed. */
+static int write_sidecars(const char *outdir, const char *model_path, const char *input_path,
+                          const method_spec *ms, int nm, const xai_perturb_config *pc, int do_morf,
+                          int do_lerf, int target, int init_logit)
+{
+    static const char *const tables[][2] = {
+        {"aopc.tsv", "AOPC per method and order, with its 95% interval"},
+        {"curves.tsv", "mean f(x^0) - f(x^k) per perturbation step, per method and order"},
+        {"aopc_samples.tsv", "AOPC per sample, per method and order"}};
+    char sha[65], path[4096];
+    if (xai_sha256_file(model_path, sha) != 0)
+        return xai_app_fail(&app, model_path, "cannot read it for its SHA-256"), -1;
+    json_t *methods = json_array(), *patch = json_array();
+    for (int i = 0; i < nm; i++)
+        json_array_append_new(methods, json_string(ms[i].label));
+    for (int d = 0; d < pc->patch_ndim; d++)
+        json_array_append_new(patch, json_integer(pc->patch[d]));
+    json_t *root = json_pack(
+        "{s:s, s:[s, s], s:s, s:{s:o, s:o, s:i, s:I, s:s, s:s, s:f, s:I, s:I, s:o, s:s}}",
+        "ModelSHA256", sha, "Sources", model_path, input_path, "Method", "region perturbation (AOPC)",
+        "Parameters", "methods", methods, "patch", patch, "steps", pc->steps, "per_step",
+        (json_int_t)pc->per_step, "order", do_morf && do_lerf ? "morf,lerf" : do_morf ? "morf" : "lerf",
+        "replace", xai_replace_name(pc->replace), "baseline", (double)pc->baseline, "seed",
+        (json_int_t)pc->seed, "batch", (json_int_t)pc->batch, "class",
+        target >= 0 ? json_integer(target) : json_string("pred"), "init", init_logit ? "logit" : "onehot");
+    if (!root)
+        return xai_app_fail(&app, outdir, "out of memory"), -1;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof tables / sizeof *tables && rc == 0; i++) {
+        json_object_set_new(root, "Description", json_string(tables[i][1]));
+        char *text = json_dumps(root, JSON_COMPACT);
+        snprintf(path, sizeof path, "%s/%s", outdir, tables[i][0]);
+        rc = text ? xai_app_write_sidecar(&app, path, text) : (xai_app_fail(&app, path, "out of memory"), -1);
+        free(text);
+    }
+    json_decref(root);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
-           O_FORCE, O_INIT };
+           O_INIT };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},        {"methods", required_argument, 0, O_METHODS},
         {"patch", required_argument, 0, O_PATCH},     {"steps", required_argument, 0, O_STEPS},
         {"per-step", required_argument, 0, O_PERSTEP}, {"order", required_argument, 0, O_ORDER},
         {"replace", required_argument, 0, O_REPLACE}, {"baseline", required_argument, 0, O_BASELINE},
         {"class", required_argument, 0, O_CLASS},     {"seed", required_argument, 0, O_SEED},
-        {"batch", required_argument, 0, O_BATCH},     {"force", no_argument, 0, O_FORCE},
-        {"init", required_argument, 0, O_INIT},
-        {"quiet", no_argument, 0, 'q'},               {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},             {0, 0, 0, 0}};
+        {"batch", required_argument, 0, O_BATCH},     {"init", required_argument, 0, O_INIT},
+        {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
+        {0, 0, 0, 0}};
     xai_perturb_config pc;
     xai_perturb_config_init(&pc);
     method_spec ms[MAX_METHODS];
     int nm = 0;
     const char *outdir = NULL;
     const char *methods = "lrp:epsilon-plus-flat,lrp:epsilon-plus,lrp:epsilon,gradient";
-    int quiet = 0, force = 0, target = -1, do_morf = 1, do_lerf = 1, init_logit = 1;
+    int target = -1, do_morf = 1, do_lerf = 1, init_logit = 1;
     long steps = -1;
     char msg[512];
     int c;
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
         long v;
+        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
+        if (h == 2 || h < 0)
+            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+        if (h == 1)
+            continue;
         switch (c) {
         case 'o': outdir = optarg; break;
-        case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf(PROG " (libxai) 0.1.0\n"); return 0;
         case O_METHODS: methods = optarg; break;
         case O_PATCH:
             if (xai_perturb_patch_parse(optarg, &pc) != XAI_OK) {
                 snprintf(msg, sizeof msg, "--patch: %s", xai_last_error());
-                return usage_error(msg);
+                return xai_app_usage_error(&app, "%s", msg);
             }
             break;
         case O_STEPS:
             if (parse_long(optarg, 1, 1000000, &steps))
-                return usage_error("--steps needs an integer in 1..1000000");
+                return xai_app_usage_error(&app, "--steps needs an integer in 1..1000000");
             break;
         case O_PERSTEP:
             if (parse_long(optarg, 1, 1L << 30, &v))
-                return usage_error("--per-step needs a positive integer");
+                return xai_app_usage_error(&app, "--per-step needs a positive integer");
             pc.per_step = v;
             break;
         case O_ORDER:
@@ -531,19 +566,19 @@ int main(int argc, char **argv)
             } else if (strcmp(optarg, "morf,lerf") == 0 || strcmp(optarg, "lerf,morf") == 0) {
                 do_morf = do_lerf = 1;
             } else {
-                return usage_error("--order must be morf, lerf or morf,lerf");
+                return xai_app_usage_error(&app, "--order must be morf, lerf or morf,lerf");
             }
             break;
         case O_REPLACE:
             if (xai_replace_parse(optarg, &pc.replace) != XAI_OK)
-                return usage_error("--replace must be baseline, uniform or mean");
+                return xai_app_usage_error(&app, "--replace must be baseline, uniform or mean");
             break;
         case O_BASELINE: {
             char *e;
             errno = 0;
             double b = strtod(optarg, &e);
             if (e == optarg || *e || errno || !isfinite(b))
-                return usage_error("--baseline needs a finite number");
+                return xai_app_usage_error(&app, "--baseline needs a finite number");
             pc.baseline = (float)b;
             break;
         }
@@ -551,7 +586,7 @@ int main(int argc, char **argv)
             if (strcmp(optarg, "pred") == 0)
                 target = -1;
             else if (parse_long(optarg, 0, 1000000, &v))
-                return usage_error("--class needs a class index >= 0 or 'pred'");
+                return xai_app_usage_error(&app, "--class needs a class index >= 0 or 'pred'");
             else
                 target = (int)v;
             break;
@@ -560,39 +595,39 @@ int main(int argc, char **argv)
             errno = 0;
             unsigned long long s = strtoull(optarg, &e, 10);
             if (e == optarg || *e || errno || optarg[0] == '-')
-                return usage_error("--seed needs a non-negative integer");
+                return xai_app_usage_error(&app, "--seed needs a non-negative integer");
             pc.seed = (uint64_t)s;
             break;
         }
         case O_BATCH:
             if (parse_long(optarg, 1, 64, &v))
-                return usage_error("--batch needs an integer in 1..64");
+                return xai_app_usage_error(&app, "--batch needs an integer in 1..64");
             pc.batch = v;
             break;
-        case O_FORCE: force = 1; break;
         case O_INIT:
             if (strcmp(optarg, "logit") == 0)
                 init_logit = 1;
             else if (strcmp(optarg, "onehot") == 0)
                 init_logit = 0;
             else
-                return usage_error("--init must be logit or onehot");
+                return xai_app_usage_error(&app, "--init must be logit or onehot");
             break;
         case ':':
             snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-            return usage_error(msg);
+            return xai_app_usage_error(&app, "%s", msg);
         default:
             snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return usage_error(msg);
+            return xai_app_usage_error(&app, "%s", msg);
         }
     }
     if (argc - optind != 2)
-        return usage_error("expected MODEL.onnx and X.npy");
+        return xai_app_usage_error(&app, "expected MODEL.onnx and X.npy");
     if (!outdir)
-        return usage_error("missing -o OUTDIR");
+        return xai_app_usage_error(&app, "missing -o OUTDIR");
     if (parse_methods(methods, ms, &nm, msg, sizeof msg))
-        return usage_error(msg);
+        return xai_app_usage_error(&app, "%s", msg);
     const char *model_path = argv[optind], *input_path = argv[optind + 1];
+    xai_app_apply_threads(&app);
 
     /* Refuse to overwrite before doing any work. */
     static const char *const outputs[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
@@ -604,11 +639,11 @@ int main(int argc, char **argv)
             return fail(outdir, "exists and is not a directory");
         for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
             snprintf(path, sizeof path, "%s/%s", outdir, outputs[i]);
-            if (!force && access(path, F_OK) == 0)
-                return fail(path, "exists; use --force to overwrite");
+            if (xai_app_check_output(&app, path) != 0)
+                return XAI_EXIT_DATA;
         }
     } else if (strlen(outdir) > sizeof path - 32) {
-        return usage_error("OUTDIR path too long");
+        return xai_app_usage_error(&app, "OUTDIR path too long");
     }
 
     xai_npy x;
@@ -695,6 +730,7 @@ int main(int argc, char **argv)
             tg[s] = target;
         pc.target = tg;
     }
+    xai_app_progress_begin(&app, "method/order runs", 1 + (int64_t)nm * (do_morf + do_lerf));
     pc.order = XAI_ORDER_RANDOM;
     snprintf(runs[0].label, sizeof runs[0].label, "random");
     runs[0].order = XAI_ORDER_RANDOM;
@@ -703,6 +739,7 @@ int main(int argc, char **argv)
         goto done;
     }
     nruns = 1;
+    xai_app_progress_step(&app, nruns, "random");
     memcpy(tg, runs[0].res.target, sizeof(int) * (size_t)n);
     pc.target = tg;
 
@@ -758,33 +795,33 @@ int main(int argc, char **argv)
                 goto done;
             }
             nruns++;
+            snprintf(msg, sizeof msg, "%.100s/%s", ms[i].label, xai_perturb_order_name(r->order));
+            xai_app_progress_step(&app, nruns, msg);
         }
     }
+    xai_app_progress_end(&app);
 
-    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-        fail(outdir, strerror(errno));
+    if (xai_app_mkdirs(&app, outdir) != 0)
         goto done;
-    }
     if (write_tables(outdir, runs, nruns, pc.per_step, path, sizeof path) != XAI_OK) {
         fail(path, xai_last_error());
         goto done;
     }
+    if (write_sidecars(outdir, model_path, input_path, ms, nm, &pc, do_morf, do_lerf, target, init_logit) != 0)
+        goto done;
     for (int o = 0; o < 2; o++) {
         if ((o == 0 && !do_morf) || (o == 1 && !do_lerf))
             continue;
-        char title[256], xlabel[256], err[256];
+        char title[256], xlabel[256];
         snprintf(path, sizeof path, "%s/%s", outdir, o == 0 ? "curves_morf.png" : "curves_lerf.png");
         snprintf(title, sizeof title, "%s perturbation, %s replacement, n = %lld", o == 0 ? "MoRF" : "LeRF",
                  xai_replace_name(pc.replace), (long long)n);
         snprintf(xlabel, sizeof xlabel, "step k (%lld of %lld patch%s per step)", (long long)pc.per_step,
                  (long long)np, np == 1 ? "" : "es");
-        if (plot_curves(path, runs, nruns, o == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel, err,
-                        sizeof err)) {
-            fail(path, err);
+        if (plot_curves(path, runs, nruns, o == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel))
             goto done;
-        }
     }
-    if (!quiet) {
+    if (app.verbosity > 0) {
         fprintf(stderr, "%-28s %-6s %10s %10s %10s  (n = %lld, L = %d, %lld patches, %lld per step, %s)\n",
                 "method", "order", "AOPC", "CI low", "CI high", (long long)n, pc.steps, (long long)np,
                 (long long)pc.per_step, xai_replace_name(pc.replace));
@@ -807,5 +844,6 @@ done:
     /* drop cairo's and fontconfig's caches so leak checkers see a clean exit */
     cairo_debug_reset_static_data();
     FcFini();
+    xai_app_free(&app);
     return rc;
 }

@@ -3,6 +3,7 @@
  * xai-info - describe any file the libxai suite reads (EEG, NIfTI, audio, C3D, OpenSim,
  * NPY, ONNX), like mrinfo/fslhd: text by default, one JSON object with --json.
  * The work is in info.c (detection) and describe-*.c; this file parses the command line.
+ * Messages and exit codes come from the shared app layer (app.h).
  * Exit codes: 0 ok, 1 unreadable or malformed file, 2 usage error.
  */
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "info.h"
 
 #define PROG "xai-info"
@@ -54,14 +56,10 @@ static void usage(FILE *f)
 "  2 usage error.\n");
 }
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", msg);
-    return 2;
-}
+static xai_app app;
 
-/* One line on stderr that names the file. */
-static void report(const char *path)
+/* One line on stderr that names the file; @return XAI_EXIT_DATA. */
+static int report(const char *path)
 {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", xai_last_error());
@@ -70,10 +68,7 @@ static void report(const char *path)
             *p = ' ';
     if (!msg[0])
         snprintf(msg, sizeof msg, "cannot describe this file");
-    if (strstr(msg, path))
-        fprintf(stderr, PROG ": %s\n", msg);
-    else
-        fprintf(stderr, PROG ": %s: %s\n", path, msg);
+    return xai_app_fail(&app, strstr(msg, path) ? NULL : path, "%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -82,32 +77,31 @@ int main(int argc, char **argv)
         {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     int json = 0, c;
+    xai_app_init(&app, PROG, XAI_INFO_VERSION, argc, argv);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf(PROG " (libxai) " XAI_INFO_VERSION "\n"); return 0;
+        case 'V': xai_app_handle_option(&app, XAI_APP_OPT_VERSION, NULL); return XAI_EXIT_OK;
         default: {
             char msg[128];
             if (optopt)
                 snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
             else
                 snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return usage_error(msg);
+            return xai_app_usage_error(&app, "%s", msg);
         }
         }
     }
     if (optind >= argc)
-        return usage_error("expected one FILE");
+        return xai_app_usage_error(&app, "expected one FILE");
     if (argc - optind > 1)
-        return usage_error("expected one FILE, got several");
+        return xai_app_usage_error(&app, "expected one FILE, got several");
     const char *path = argv[optind];
     json_t *obj = NULL;
-    if (info_describe(path, &obj) != XAI_OK || !obj) {
-        report(path);
-        return 1;
-    }
+    if (info_describe(path, &obj) != XAI_OK || !obj)
+        return report(path);
     int rc = 0;
     if (json) {
         if (json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
@@ -118,6 +112,7 @@ int main(int argc, char **argv)
     }
     json_decref(obj);
     if (fflush(stdout) != 0)
-        rc = 1;
+        rc = XAI_EXIT_DATA;
+    xai_app_free(&app);
     return rc;
 }

@@ -3,7 +3,8 @@
  * xai-spray - Spectral Relevance Analysis over a stack of relevance maps, per class, with
  * the Clever-Hans ranking of classes by the Fisher separability of their clusters.
  * Thin program over libxai (spray.h) and the formats library (npy, tsv, figure); the line
- * and scatter plots are drawn here with cairo. Every output is written atomically.
+ * and scatter plots are drawn here with cairo. Messages, the common options, the output
+ * policy, atomic writes and the JSON sidecars come from the shared app layer (app.h).
  * Refs: Lapuschkin et al. 2019, Nat. Commun. 10:1096; Anders et al. 2022, Inf. Fusion 77:261.
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
@@ -12,14 +13,15 @@
 #include <fontconfig/fontconfig.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "app.h"
 #include "xai/figure.h"
 #include "xai/npy.h"
 #include "xai/spray.h"
@@ -70,9 +72,16 @@ static void usage(FILE *f)
 "  --xlabel TEXT         x-axis label of the prototype heatmaps [column (time)]\n"
 "  --ylabel TEXT         y-axis label of the prototype heatmaps [row (channel)]\n"
 "  --origin-lower        draw row 0 at the bottom (spectrograms: frequency upwards)\n"
+"  ranking.json, clusters.json, class-C-cluster-means.json   provenance sidecars\n"
+"                        (CommandLine, Version, DateTime, inputs, parameters)\n"
 "  -o, --output OUTDIR   output directory (required)\n"
 "  -f, --force           overwrite existing outputs (default: refuse)\n"
 "  -q, --quiet           no summary on stderr\n"
+"  -v, --verbose         more messages\n"
+"  --nthreads N          threads for BLAS and libxai [SLURM_CPUS_PER_TASK, else\n"
+"                        OMP_NUM_THREADS, else the online cores]\n"
+"  --progress MODE       progress of the per-class outputs on stderr:\n"
+"                        auto|bar|lines|json|none [auto: a bar on a terminal, else lines]\n"
 "  -h, --help            this text\n"
 "  -V, --version         version\n"
 "\n"
@@ -91,17 +100,7 @@ static void usage(FILE *f)
 "  (normalised spectral clustering).  von Luxburg 2007, Stat. Comput. 17:395 (eigengap).\n");
 }
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
-    return 2;
-}
-
-static int fail(const char *file, const char *msg)
-{
-    fprintf(stderr, PROG ": %s: %s\n", file, msg);
-    return 1;
-}
+static xai_app app;
 
 static int parse_int(const char *s, long lo, long hi, int *out)
 {
@@ -114,28 +113,27 @@ static int parse_int(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
-/* ---- atomic cairo PNG output ---- */
+/* ---- atomic cairo PNG output (through the app layer's temp file and rename) ---- */
 
+static cairo_status_t png_to_file(void *closure, const unsigned char *data, unsigned int len)
+{
+    return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* 0 or -1 with the reason printed */
 static int save_png(cairo_surface_t *s, const char *path)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
+    cairo_status_t cs = cairo_surface_status(s);
+    if (cs != CAIRO_STATUS_SUCCESS)
+        return xai_app_fail(&app, path, "cannot draw the plot: %s", cairo_status_to_string(cs)), -1;
+    char *tmp;
+    FILE *f = xai_app_atomic_open(&app, path, &tmp);
+    if (!f)
         return -1;
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    close(fd);
-    int rc = cairo_surface_write_to_png(s, tmp) == CAIRO_STATUS_SUCCESS ? 0 : -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    cs = cairo_surface_write_to_png_stream(s, png_to_file, f);
+    if (cs != CAIRO_STATUS_SUCCESS)
+        xai_app_fail(&app, path, "cannot write the plot: %s", cairo_status_to_string(cs));
+    return xai_app_atomic_commit(&app, f, tmp, path, cs == CAIRO_STATUS_SUCCESS);
 }
 
 static const double palette[10][3] = {
@@ -249,7 +247,7 @@ static int plot_eigenvalues(const char *path, int nclasses, const int *classes,
         }
     }
     cairo_destroy(cr);
-    int rc = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS ? save_png(s, path) : -1;
+    int rc = save_png(s, path);
     cairo_surface_destroy(s);
     return rc;
 }
@@ -283,7 +281,7 @@ static int plot_embedding(const char *path, int cls, const xai_spray_result *r)
         legend(cr, &f, k, palette[k % 10], buf);
     }
     cairo_destroy(cr);
-    int rc = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS ? save_png(s, path) : -1;
+    int rc = save_png(s, path);
     cairo_surface_destroy(s);
     return rc;
 }
@@ -291,7 +289,6 @@ static int plot_embedding(const char *path, int cls, const xai_spray_result *r)
 /* ---- output paths ---- */
 
 static const char *outdir;
-static int force;
 
 static const char *opath(const char *fmt, int a, int b)
 {
@@ -307,12 +304,18 @@ static const char *opath(const char *fmt, int a, int b)
 /* 0 when @p path may be written (absent, or --force) */
 static int check_free(const char *path)
 {
-    struct stat st;
-    if (!force && stat(path, &st) == 0) {
-        fprintf(stderr, PROG ": %s: exists (use --force to overwrite)\n", path);
-        return -1;
-    }
-    return 0;
+    return xai_app_check_output(&app, path);
+}
+
+/* Provenance sidecar of a kept table or array: @p extra holds the run's inputs and
+ * parameters; the app layer adds CommandLine, Version and DateTime. */
+static int sidecar(const char *path, json_t *extra, const char *what)
+{
+    json_object_set_new(extra, "Description", json_string(what));
+    char *text = json_dumps(extra, JSON_COMPACT);
+    int rc = text ? xai_app_write_sidecar(&app, path, text) : xai_app_fail(&app, path, "out of memory");
+    free(text);
+    return rc ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -328,24 +331,29 @@ int main(int argc, char **argv)
         {"max-clusters", required_argument, 0, O_MAXC}, {"restarts", required_argument, 0, O_RESTARTS},
         {"seed", required_argument, 0, O_SEED},     {"solver", required_argument, 0, O_SOLVER},
         {"xlabel", required_argument, 0, O_XLABEL}, {"ylabel", required_argument, 0, O_YLABEL},
-        {"origin-lower", no_argument, 0, O_ORIGIN}, {"force", no_argument, 0, 'f'},             {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+        {"origin-lower", no_argument, 0, O_ORIGIN}, {"help", no_argument, 0, 'h'},
+        XAI_APP_LONG_OPTIONS,                       {0, 0, 0, 0}};
     xai_spray_config cfg;
     xai_spray_config_init(&cfg);
     const char *labels_path = NULL, *classes_arg = NULL;
     const char *xlabel = "column (time)", *ylabel = "row (channel)";
-    int quiet = 0, origin_lower = 0, c;
+    int origin_lower = 0, c;
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
     gsl_set_error_handler_off();
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
         char msg[160];
+        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
+        if (h == 2 || h < 0) {
+            xai_app_free(&app);
+            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+        }
+        if (h == 1)
+            continue;
         switch (c) {
         case 'o': outdir = optarg; break;
-        case 'f': force = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf(PROG " (libxai) 0.1.0\n"); return 0;
+        case 'h': usage(stdout); xai_app_free(&app); return 0;
         case O_LABELS: labels_path = optarg; break;
         case O_XLABEL: xlabel = optarg; break;
         case O_YLABEL: ylabel = optarg; break;
@@ -354,10 +362,10 @@ int main(int argc, char **argv)
         case O_POOL: {
             char *x = strchr(optarg, 'x');
             if (!x)
-                return usage_error("--pool needs RxC, e.g. 8x32");
+                return xai_app_usage_error(&app, "--pool needs RxC, e.g. 8x32");
             *x = 0;
             if (parse_int(optarg, 0, 1 << 20, &cfg.pool_rows) || parse_int(x + 1, 0, 1 << 20, &cfg.pool_cols))
-                return usage_error("--pool needs RxC with integers >= 0");
+                return xai_app_usage_error(&app, "--pool needs RxC with integers >= 0");
             break;
         }
         case O_SIGNED: cfg.use_abs = 0; break;
@@ -369,36 +377,36 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "none"))
                 cfg.norm = XAI_SPRAY_NORM_NONE;
             else
-                return usage_error("--norm must be sum, max or none");
+                return xai_app_usage_error(&app, "--norm must be sum, max or none");
             break;
         case O_KNN:
             if (parse_int(optarg, 1, 1000, &cfg.knn))
-                return usage_error("--knn needs an integer in 1..1000");
+                return xai_app_usage_error(&app, "--knn needs an integer in 1..1000");
             break;
         case O_EIG:
             if (parse_int(optarg, 2, XAI_SPRAY_MAX_EIG, &cfg.n_eig))
-                return usage_error("--eig needs an integer in 2..32");
+                return xai_app_usage_error(&app, "--eig needs an integer in 2..32");
             break;
         case O_CLUSTERS:
             if (parse_int(optarg, 0, XAI_SPRAY_MAX_EIG, &cfg.n_clusters))
-                return usage_error("--clusters needs an integer in 0..32");
+                return xai_app_usage_error(&app, "--clusters needs an integer in 0..32");
             break;
         case O_MINC:
             if (parse_int(optarg, 1, XAI_SPRAY_MAX_EIG, &cfg.min_clusters))
-                return usage_error("--min-clusters needs an integer in 1..32");
+                return xai_app_usage_error(&app, "--min-clusters needs an integer in 1..32");
             break;
         case O_MAXC:
             if (parse_int(optarg, 1, XAI_SPRAY_MAX_EIG, &cfg.max_clusters))
-                return usage_error("--max-clusters needs an integer in 1..32");
+                return xai_app_usage_error(&app, "--max-clusters needs an integer in 1..32");
             break;
         case O_RESTARTS:
             if (parse_int(optarg, 1, 10000, &cfg.restarts))
-                return usage_error("--restarts needs an integer in 1..10000");
+                return xai_app_usage_error(&app, "--restarts needs an integer in 1..10000");
             break;
         case O_SEED: {
             int s;
             if (parse_int(optarg, 0, INT_MAX, &s))
-                return usage_error("--seed needs an integer >= 0");
+                return xai_app_usage_error(&app, "--seed needs an integer >= 0");
             cfg.seed = (uint64_t)s;
             break;
         }
@@ -410,24 +418,25 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "lanczos"))
                 cfg.solver = XAI_SPRAY_EIG_LANCZOS;
             else
-                return usage_error("--solver must be auto, dense or lanczos");
+                return xai_app_usage_error(&app, "--solver must be auto, dense or lanczos");
             break;
         case ':':
             snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
-            return usage_error(msg);
+            return xai_app_usage_error(&app, "%s", msg);
         default:
             snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return usage_error(msg);
+            return xai_app_usage_error(&app, "%s", msg);
         }
     }
     if (optind + 1 != argc)
-        return usage_error(optind >= argc ? "missing MAPS.npy" : "exactly one MAPS.npy expected");
+        return xai_app_usage_error(&app, "%s", optind >= argc ? "missing MAPS.npy" : "exactly one MAPS.npy expected");
     if (!outdir)
-        return usage_error("missing -o OUTDIR");
+        return xai_app_usage_error(&app, "missing -o OUTDIR");
     if (cfg.max_clusters < cfg.min_clusters)
-        return usage_error("--max-clusters must be >= --min-clusters");
+        return xai_app_usage_error(&app, "--max-clusters must be >= --min-clusters");
     if (cfg.n_clusters > cfg.n_eig)
-        return usage_error("--clusters must not exceed --eig");
+        return xai_app_usage_error(&app, "--clusters must not exceed --eig");
+    xai_app_apply_threads(&app);
     const char *maps_path = argv[optind];
     int classes[MAX_CLASSES], nclasses = 0;
     if (classes_arg) {
@@ -436,18 +445,18 @@ int main(int argc, char **argv)
             int v;
             if (parse_int(tok, INT_MIN + 1, INT_MAX, &v) || nclasses >= MAX_CLASSES) {
                 free(copy);
-                return usage_error("--classes needs a comma-separated list of integers");
+                return xai_app_usage_error(&app, "--classes needs a comma-separated list of integers");
             }
             for (int a = 0; a < nclasses; a++)
                 if (classes[a] == v) {
                     free(copy);
-                    return usage_error("--classes lists a class twice");
+                    return xai_app_usage_error(&app, "--classes lists a class twice");
                 }
             classes[nclasses++] = v;
         }
         free(copy);
         if (nclasses == 0)
-            return usage_error("--classes is empty");
+            return xai_app_usage_error(&app, "--classes is empty");
     }
 
     int rc = 1;
@@ -456,30 +465,31 @@ int main(int argc, char **argv)
     float *feat = NULL, *means = NULL;
     xai_spray_result **res = NULL;
     xai_tsv *t = NULL;
+    json_t *prov = NULL;
 
     if (xai_npy_load(maps_path, &maps) != XAI_OK) {
-        fprintf(stderr, PROG ": %s\n", xai_last_error());
+        xai_app_fail(&app, NULL, "%s", xai_last_error());
         goto out;
     }
     if (maps.ndim < 2 || maps.shape[0] < 3) {
-        fail(maps_path, "need shape (N, ...) with N >= 3 maps");
+        xai_app_fail(&app, maps_path, "need shape (N, ...) with N >= 3 maps");
         goto out;
     }
     int64_t n = maps.shape[0], cols = maps.shape[maps.ndim - 1], rows = 1;
     for (int a = 1; a < maps.ndim - 1; a++)
         rows *= maps.shape[a];
     if (rows * cols > INT_MAX / 4 || rows * cols < 1 || n > INT_MAX) {
-        fail(maps_path, "maps are too large or empty");
+        xai_app_fail(&app, maps_path, "maps are too large or empty");
         goto out;
     }
     labels = calloc((size_t)n, sizeof(int));
     if (!labels) {
-        fail(maps_path, "out of memory");
+        xai_app_fail(&app, maps_path, "out of memory");
         goto out;
     }
     if (labels_path) {
         if (xai_npy_load(labels_path, &lab) != XAI_OK) {
-            fprintf(stderr, PROG ": %s\n", xai_last_error());
+            xai_app_fail(&app, NULL, "%s", xai_last_error());
             goto out;
         }
         int64_t nl = 1;
@@ -488,7 +498,7 @@ int main(int argc, char **argv)
         if (nl != n) {
             char msg[128];
             snprintf(msg, sizeof msg, "%lld labels for %lld maps", (long long)nl, (long long)n);
-            fail(labels_path, msg);
+            xai_app_fail(&app, labels_path, "%s", msg);
             goto out;
         }
         for (int64_t i = 0; i < n; i++) {
@@ -496,7 +506,7 @@ int main(int argc, char **argv)
             if (!isfinite(v) || v != floorf(v) || fabsf(v) > 1e9f) {
                 char msg[128];
                 snprintf(msg, sizeof msg, "label %lld is %g, not an integer", (long long)i, v);
-                fail(labels_path, msg);
+                xai_app_fail(&app, labels_path, "%s", msg);
                 goto out;
             }
             labels[i] = (int)v;
@@ -509,7 +519,7 @@ int main(int argc, char **argv)
                 seen = classes[a] == labels[i];
             if (!seen) {
                 if (nclasses >= MAX_CLASSES) {
-                    fail(labels_path, "more than 4096 distinct labels");
+                    xai_app_fail(&app, labels_path, "more than 4096 distinct labels");
                     goto out;
                 }
                 classes[nclasses++] = labels[i];
@@ -530,7 +540,7 @@ int main(int argc, char **argv)
             char msg[128];
             snprintf(msg, sizeof msg, "class %d has %lld maps; SpRAy needs at least 3", classes[a],
                      (long long)cnt);
-            fail(labels_path ? labels_path : maps_path, msg);
+            xai_app_fail(&app, labels_path ? labels_path : maps_path, "%s", msg);
             goto out;
         }
     }
@@ -539,7 +549,7 @@ int main(int argc, char **argv)
     struct stat st;
     int have_dir = stat(outdir, &st) == 0;
     if (have_dir && !S_ISDIR(st.st_mode)) {
-        fail(outdir, "not a directory");
+        xai_app_fail(&app, outdir, "not a directory");
         goto out;
     }
     if (have_dir) {
@@ -555,24 +565,52 @@ int main(int argc, char **argv)
 
     int fr, fc;
     if (xai_spray_preprocess(maps.data, n, (int)rows, (int)cols, &cfg, &feat, &fr, &fc) != XAI_OK) {
-        fail(maps_path, xai_last_error());
+        xai_app_fail(&app, maps_path, "%s", xai_last_error());
         goto out;
     }
     res = calloc((size_t)nclasses, sizeof *res);
     order = calloc((size_t)nclasses, sizeof(int));
     if (!res || !order) {
-        fail(maps_path, "out of memory");
+        xai_app_fail(&app, maps_path, "out of memory");
         goto out;
     }
     if (xai_spray_by_class(feat, n, (int64_t)fr * fc, labels, classes, nclasses, &cfg, res, order) !=
         XAI_OK) {
-        fail(maps_path, xai_last_error());
+        xai_app_fail(&app, maps_path, "%s", xai_last_error());
         goto out;
     }
 
-    if (!have_dir && mkdir(outdir, 0777) != 0) {
-        fail(outdir, strerror(errno));
+    if (!have_dir && xai_app_mkdirs(&app, outdir) != 0)
         goto out;
+    /* provenance of the kept tables and arrays: inputs and every analysis parameter */
+    {
+        const char *norm = cfg.norm == XAI_SPRAY_NORM_SUM ? "sum"
+                           : cfg.norm == XAI_SPRAY_NORM_MAX ? "max" : "none";
+        const char *solver = cfg.solver == XAI_SPRAY_EIG_DENSE     ? "dense"
+                             : cfg.solver == XAI_SPRAY_EIG_LANCZOS ? "lanczos" : "auto";
+        json_t *par = json_pack("{s:i, s:i, s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:s}",
+                                "pool_rows", cfg.pool_rows, "pool_cols", cfg.pool_cols, "abs",
+                                cfg.use_abs, "norm", norm, "knn", cfg.knn, "eig",
+                                cfg.n_eig, "clusters", cfg.n_clusters, "min_clusters",
+                                cfg.min_clusters, "max_clusters", cfg.max_clusters, "restarts",
+                                cfg.restarts, "seed", (json_int_t)cfg.seed, "solver",
+                                solver);
+        json_t *cl = json_array(), *src = json_array();
+        for (int a = 0; a < nclasses; a++)
+            json_array_append_new(cl, json_integer(classes[a]));
+        json_array_append_new(src, json_string(maps_path));
+        if (labels_path)
+            json_array_append_new(src, json_string(labels_path));
+        if (par)
+            json_object_set_new(par, "classes", cl);
+        else
+            json_decref(cl);
+        prov = json_pack("{s:o?, s:o?, s:s}", "Sources", src, "Parameters", par, "Method",
+                         "SpRAy (spectral relevance analysis)");
+        if (!prov) {
+            xai_app_fail(&app, outdir, "out of memory");
+            goto out;
+        }
     }
     /* ranking.tsv */
     {
@@ -595,6 +633,8 @@ int main(int argc, char **argv)
         }
         if (xai_tsv_save(t, opath("ranking.tsv", 0, 0), 0) != XAI_OK)
             goto tsv_fail;
+        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by FDA score, most separable first"))
+            goto out;
         xai_tsv_free(t);
         t = NULL;
     }
@@ -613,6 +653,8 @@ int main(int argc, char **argv)
             }
         if (xai_tsv_save(t, opath("eigenvalues.tsv", 0, 0), 0) != XAI_OK)
             goto tsv_fail;
+        if (sidecar(opath("eigenvalues.tsv", 0, 0), prov, "normalised Laplacian spectrum per class"))
+            goto out;
         xai_tsv_free(t);
         t = NULL;
     }
@@ -643,15 +685,16 @@ int main(int argc, char **argv)
         free(pos);
         if (xai_tsv_save(t, opath("clusters.tsv", 0, 0), 0) != XAI_OK)
             goto tsv_fail;
+        if (sidecar(opath("clusters.tsv", 0, 0), prov, "cluster and 2-D spectral embedding per map"))
+            goto out;
         xai_tsv_free(t);
         t = NULL;
     }
-    if (plot_eigenvalues(opath("eigenvalues.png", 0, 0), nclasses, classes, res) != 0) {
-        fail(opath("eigenvalues.png", 0, 0), "cannot write the plot");
+    if (plot_eigenvalues(opath("eigenvalues.png", 0, 0), nclasses, classes, res) != 0)
         goto out;
-    }
     /* per class: mean maps (.npy), embedding scatter, prototype heatmaps */
     size_t md = (size_t)rows * (size_t)cols;
+    xai_app_progress_begin(&app, "class outputs", nclasses);
     for (int a = 0; a < nclasses; a++) {
         const xai_spray_result *r = res[a];
         int k = r->n_clusters;
@@ -660,7 +703,7 @@ int main(int argc, char **argv)
         double *acc = calloc((size_t)k * md, sizeof(double));
         if (!means || !acc) {
             free(acc);
-            fail(maps_path, "out of memory");
+            xai_app_fail(&app, maps_path, "out of memory");
             goto out;
         }
         for (int64_t i = 0, m = 0; i < n; i++)
@@ -679,14 +722,17 @@ int main(int argc, char **argv)
             shape[d] = maps.shape[d];
         const char *p = opath("class-%d-cluster-means.npy", classes[a], 0);
         if (xai_npy_save(p, maps.ndim, shape, means) != XAI_OK) {
-            fail(p, xai_last_error());
+            xai_app_fail(&app, p, "%s", xai_last_error());
             goto out;
         }
+        json_object_set_new(prov, "Class", json_integer(classes[a]));
+        int sc = sidecar(p, prov, "per-cluster mean relevance maps of the class, (K, ...) like MAPS");
+        json_object_del(prov, "Class");
+        if (sc)
+            goto out;
         p = opath("class-%d-embedding.png", classes[a], 0);
-        if (plot_embedding(p, classes[a], r) != 0) {
-            fail(p, "cannot write the plot");
+        if (plot_embedding(p, classes[a], r) != 0)
             goto out;
-        }
         for (int q = 0; q < k; q++) {
             p = opath("class-%d-cluster-%d.png", classes[a], q);
             if (q > 0 && check_free(p))
@@ -706,12 +752,16 @@ int main(int argc, char **argv)
                 neg = means[(size_t)q * md + j] < 0;
             ho.cmap = neg ? XAI_CMAP_BWR : XAI_CMAP_HOT;
             if (xai_figure_heatmap(p, means + (size_t)q * md, (int)rows, (int)cols, &ho) != XAI_OK) {
-                fail(p, xai_last_error());
+                xai_app_fail(&app, p, "%s", xai_last_error());
                 goto out;
             }
         }
+        char item[32];
+        snprintf(item, sizeof item, "class %d", classes[a]);
+        xai_app_progress_step(&app, a + 1, item);
     }
-    if (!quiet) {
+    xai_app_progress_end(&app);
+    if (app.verbosity > 0) {
         fprintf(stderr, PROG ": %lld maps, %d classes; ranking (most separable first):\n",
                 (long long)n, nclasses);
         for (int a = 0; a < nclasses; a++) {
@@ -724,8 +774,9 @@ int main(int argc, char **argv)
     rc = 0;
     goto out;
 tsv_fail:
-    fprintf(stderr, PROG ": %s: %s\n", outdir, xai_last_error());
+    xai_app_fail(&app, outdir, "%s", xai_last_error());
 out:
+    json_decref(prov);
     if (res)
         for (int a = 0; a < nclasses; a++)
             xai_spray_result_free(res[a]);
@@ -736,5 +787,6 @@ out:
     /* release cairo's and fontconfig's caches so leak checkers see a clean exit */
     cairo_debug_reset_static_data();
     FcFini();
+    xai_app_free(&app);
     return rc;
 }
