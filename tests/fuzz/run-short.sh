@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# A short, time-boxed libFuzzer run of every fuzz target (clang, ASan+UBSan, libraries
+# instrumented), after the corpus replays that `meson test` does. Each target runs for
+# FUZZ_SECONDS (default 10) on a scratch copy of its seed corpus; any crash fails the run
+# and leaves the reproducer in the scratch directory, whose path is printed.
+# Usage: tests/fuzz/run-short.sh [BUILD_DIR]        (default build-fuzz)
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=${1:-build-fuzz}
+secs=${FUZZ_SECONDS:-10}
+if ! command -v clang >/dev/null 2>&1; then
+  echo "run-short: clang not found; skipping the time-boxed fuzz runs"
+  exit 0
+fi
+cd "$root" || exit 1
+case "$bdir" in /*) ;; *) bdir="$root/$bdir" ;; esac
+if [ ! -d "$bdir" ]; then
+  CC=clang meson setup "$bdir" -Dfuzz=true -Dbench=false -Db_sanitize=address,undefined -Db_lundef=false \
+    >"$bdir.setup.log" 2>&1 || { cat "$bdir.setup.log"; exit 1; }
+fi
+ninja -C "$bdir" >"$bdir.build.log" 2>&1 || { tail -30 "$bdir.build.log"; exit 1; }
+work=$(mktemp -d /tmp/xai-fuzz-XXXXXX)
+pass=0
+fail=0
+for exe in "$bdir"/tests/fuzz/fuzz-*; do
+  [ -f "$exe" ] && [ -x "$exe" ] || continue
+  name=$(basename "$exe" | sed 's/^fuzz-//')
+  mkdir -p "$work/$name"
+  cp -r tests/fuzz/corpus/"$name"/. "$work/$name/" 2>/dev/null
+  if (cd "$work" && "$exe" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
+        "$work/$name" >"$work/$name.log" 2>&1); then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$')
+    echo "fuzz $name: ${runs:-?} runs in ${secs}s, no crash"
+    pass=$((pass + 1))
+  else
+    echo "fuzz $name: FAILED (log and reproducer in $work)"
+    tail -40 "$work/$name.log"
+    fail=$((fail + 1))
+  fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && rm -rf "$work"
+[ "$fail" -eq 0 ]
