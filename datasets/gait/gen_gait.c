@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * gen_gait.c - synthetic overground walking trials with a planted ground truth, written as
+ * C3D files with Plug-in Gait style angle outputs and Foot Strike / Foot Off events, for
+ * testing subject identification and its explanations (Horst et al., Sci Rep 2019,
+ * doi:10.1038/s41598-019-38748-8).
+ *
+ * Model (all seeded and deterministic):
+ *   - points L/R{Pelvis,Hip,Knee,Ankle,FootProgress}Angles; X, Y, Z = sagittal, frontal,
+ *     transverse (YXZ Cardan convention of Plug-in Gait), in degrees, at 100 Hz;
+ *   - a shared normative curve per joint and plane over the cycle (sums of periodic
+ *     Gaussians shaped like adult gait: knee flexion peaks of ~15 deg in loading response
+ *     and ~60 deg in swing, and so on);
+ *   - the planted subject signature: subject k adds a raised-cosine bump (12 deg sagittal, 6 deg
+ *     frontal/transverse, where the normative variability is smaller) to ONE
+ *     joint and plane over ONE 20 %-wide window of the cycle, on both sides (table
+ *     `signature` below; beyond 12 subjects a formula). Nothing else differs between
+ *     subjects, so that region is the only evidence for the subject;
+ *   - the planted condition: in "brace" trials (runs 2 and 4) FootProgressAngles (transverse)
+ *     gets -8 deg over 0-60 % on both sides (more toe-out); subjects are balanced across
+ *     conditions, so it carries no subject information;
+ *   - nuisance: per trial and channel an offset N(0, 0.5 deg) (marker placement); per cycle
+ *     an amplitude factor 1+N(0, 0.03), a phase shift N(0, 0.4 %), three random slow
+ *     sinusoids (0.5 deg each); white noise 0.3 deg per sample; cycle time 1.0-1.2 s per
+ *     trial with 2 % jitter per cycle; stance (Foot Off) at 60-62 %.
+ * Events: CYCLES+1 Foot Strikes per side (CYCLES full cycles), right strikes half a cycle
+ * after the left ones, Foot Off after each strike, all in the EVENT group.
+ *
+ * Layout: OUTDIR/sub-XX/ses-YY/sub-XX_ses-YY_task-walk_acq-{normal,brace}_run-ZZ.c3d; runs
+ * 1..TRIALS, the first ceil(TRIALS/2)+... in ses-01 (runs 1-3 of 5), the rest in ses-02.
+ * OUTDIR/truth.tsv lists the planted regions: kind (subject|condition), label, variable,
+ * component (0 sagittal, 1 frontal, 2 transverse), component_name, pct_start, pct_end,
+ * amplitude_deg, sides.
+ *
+ * Usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "xai/c3d.h"
+
+#define PI 3.14159265358979323846
+#define RATE 100.0
+#define NJ 5 /* joints */
+#define NBUMP 3
+
+static const char *const joints[NJ] = {"PelvisAngles", "HipAngles", "KneeAngles", "AnkleAngles",
+                                       "FootProgressAngles"};
+static const char *const planes[3] = {"sagittal", "frontal", "transverse"};
+
+/* planted subject signatures: joint index, plane, window start (% of cycle), amplitude */
+static const struct {
+    int joint, plane, start;
+    double amp;
+} signature[12] = {
+    {2, 0, 60, 12}, {2, 0, 10, 12}, {1, 0, 40, 12}, {1, 0, 75, 12}, {3, 0, 40, 12}, {3, 0, 5, 12},
+    {2, 1, 60, 6},  {1, 1, 10, 6},  {3, 2, 30, 6},  {2, 2, 40, 6},  {1, 2, 60, 6},  {2, 0, 30, -12},
+};
+#define WINDOW 20
+
+/* ---- deterministic random numbers: SplitMix64 and Box-Muller ---- */
+static uint64_t rng_state;
+static uint64_t rng_u64(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static double rng_uniform(void) { return ((double)(rng_u64() >> 11) + 0.5) / 9007199254740992.0; }
+static double rng_normal(void)
+{
+    double u = rng_uniform(), v = rng_uniform();
+    return sqrt(-2.0 * log(u)) * cos(2.0 * PI * v);
+}
+
+static void subject_signature(int k, int *joint, int *plane, int *start, double *amp)
+{
+    if (k < 12) {
+        *joint = signature[k].joint;
+        *plane = signature[k].plane;
+        *start = signature[k].start;
+        *amp = signature[k].amp;
+        return;
+    }
+    *joint = 1 + k % 3;
+    *plane = (k / 3) % 3;
+    *start = (k * 37) % 80;
+    *amp = (k % 2) ? -12 : 12;
+}
+
+/* periodic Gaussian bump at mu with width s, p in [0, 1) */
+static double g(double p, double mu, double s)
+{
+    double d = fabs(p - mu);
+    if (d > 0.5)
+        d = 1.0 - d;
+    return exp(-0.5 * d * d / (s * s));
+}
+
+/* the normative curve of joint j, plane c at cycle phase p in [0, 1) */
+static double base_curve(int j, int c, double p)
+{
+    double w = 2 * PI * p;
+    switch (j * 3 + c) {
+    case 0: return 10 + 2 * cos(2 * w);
+    case 1: return 4 * sin(w);
+    case 2: return 5 * cos(w);
+    case 3: return 12 + 22 * cos(w - 0.2 * PI);
+    case 4: return 5 * sin(w) - 2;
+    case 5: return 3 * cos(w);
+    case 6: return 5 + 15 * g(p, 0.15, 0.06) + 55 * g(p, 0.72, 0.1);
+    case 7: return 3 + 4 * g(p, 0.7, 0.1);
+    case 8: return 5 * g(p, 0.75, 0.12) - 5 * g(p, 0.2, 0.1);
+    case 9: return 2 - 6 * g(p, 0.06, 0.04) + 10 * g(p, 0.45, 0.1) - 22 * g(p, 0.63, 0.05);
+    case 10: return 2 * g(p, 0.5, 0.2);
+    case 11: return -5 + 3 * cos(w);
+    case 12: return 10 * g(p, 0.6, 0.1);
+    case 13: return 0.5;
+    default: return -10 + 2 * sin(w);
+    }
+}
+
+/* raised cosine over [start, start + WINDOW] % */
+static double bump(double p, int start)
+{
+    double x = (p * 100 - start) / WINDOW;
+    if (x <= 0 || x >= 1)
+        return 0;
+    return 0.5 * (1 - cos(2 * PI * x));
+}
+
+typedef struct {
+    double scale, shift;
+    double amp[NJ][3][NBUMP], freq[NJ][3][NBUMP], ph[NJ][3][NBUMP];
+} cycle_noise;
+
+static void draw_noise(cycle_noise *n)
+{
+    n->scale = 1 + 0.03 * rng_normal();
+    n->shift = 0.004 * rng_normal();
+    for (int j = 0; j < NJ; j++)
+        for (int c = 0; c < 3; c++)
+            for (int b = 0; b < NBUMP; b++) {
+                n->amp[j][c][b] = 0.5 * rng_normal();
+                n->freq[j][c][b] = 1 + (double)(rng_u64() % 3);
+                n->ph[j][c][b] = 2 * PI * rng_uniform();
+            }
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_trial(const char *path, const char *subject, int k, int braced, int ncycles)
+{
+    int sj, sp, ss;
+    double sa;
+    subject_signature(k, &sj, &sp, &ss, &sa);
+    double T = 1.0 + 0.2 * rng_uniform();
+    int ns = ncycles + 1;
+    double *strike[2], *dur[2];
+    cycle_noise *noise[2];
+    for (int s = 0; s < 2; s++) {
+        strike[s] = malloc(sizeof(double) * (size_t)(ns + 2));
+        dur[s] = malloc(sizeof(double) * (size_t)(ns + 2));
+        noise[s] = malloc(sizeof(cycle_noise) * (size_t)(ns + 2));
+        if (!strike[s] || !dur[s] || !noise[s])
+            return -1;
+    }
+    /* index i+1 holds strike i; index 0 and ns+1 are the extrapolated ones around the data */
+    double t = 0.3 + 0.1 * rng_uniform();
+    for (int i = 0; i < ns + 1; i++) {
+        dur[0][i + 1] = T * (1 + 0.02 * rng_normal());
+        strike[0][i + 1] = t;
+        t += dur[0][i + 1];
+    }
+    dur[0][0] = dur[0][1];
+    strike[0][0] = strike[0][1] - dur[0][0];
+    for (int i = 0; i < ns + 2; i++) {
+        dur[1][i] = dur[0][i];
+        strike[1][i] = strike[0][i] + 0.5 * dur[0][i];
+    }
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < ns + 2; i++)
+            draw_noise(&noise[s][i]);
+    double stance = 0.60 + 0.02 * rng_uniform();
+    double offset[2][NJ][3];
+    for (int s = 0; s < 2; s++)
+        for (int j = 0; j < NJ; j++)
+            for (int c = 0; c < 3; c++)
+                offset[s][j][c] = 0.5 * rng_normal();
+    double end = strike[1][ns] + 0.3;
+    int64_t frames = (int64_t)ceil(end * RATE) + 1;
+    xai_c3d *c3d = NULL;
+    if (xai_c3d_new(2 * NJ, 0, frames, 0, RATE, &c3d) != XAI_OK)
+        return -1;
+    free(c3d->subject);
+    c3d->subject = strdup(subject);
+    free(c3d->point_units);
+    c3d->point_units = strdup("deg");
+    for (int s = 0; s < 2; s++)
+        for (int j = 0; j < NJ; j++) {
+            char label[64];
+            snprintf(label, sizeof label, "%c%s", s ? 'R' : 'L', joints[j]);
+            free(c3d->point_labels[s * NJ + j]);
+            c3d->point_labels[s * NJ + j] = strdup(label);
+        }
+    for (int64_t f = 0; f < frames; f++) {
+        double tf = (double)f / RATE; /* frame f is at time f / rate (first frame 1) */
+        for (int s = 0; s < 2; s++) {
+            int i = 0;
+            while (i + 1 < ns + 2 && strike[s][i + 1] <= tf)
+                i++;
+            double p = (tf - strike[s][i]) / dur[s][i];
+            if (p < 0)
+                p += 1; /* before the first extrapolated strike (right side) */
+            const cycle_noise *n = &noise[s][i];
+            double pp = fmod(p + n->shift + 1.0, 1.0);
+            for (int j = 0; j < NJ; j++)
+                for (int c = 0; c < 3; c++) {
+                    double v = n->scale * base_curve(j, c, pp) + offset[s][j][c];
+                    for (int b = 0; b < NBUMP; b++)
+                        v += n->amp[j][c][b] * sin(2 * PI * n->freq[j][c][b] * p + n->ph[j][c][b]);
+                    if (j == sj && c == sp)
+                        v += sa * bump(p, ss);
+                    if (braced && j == 4 && c == 2 && p < 0.6)
+                        v -= 8 * sin(PI * p / 0.6);
+                    v += 0.3 * rng_normal();
+                    c3d->points[((size_t)f * (size_t)(2 * NJ) + (size_t)(s * NJ + j)) * 3 + (size_t)c] = (float)v;
+                }
+        }
+    }
+    int rc = 0;
+    for (int i = 1; i <= ns && rc == 0; i++)
+        for (int s = 0; s < 2 && rc == 0; s++) {
+            const char *ctx = s ? "Right" : "Left";
+            if (xai_c3d_add_event(c3d, "Foot Strike", ctx, strike[s][i], XAI_C3D_EVENT_GROUP) != XAI_OK ||
+                xai_c3d_add_event(c3d, "Foot Off", ctx, strike[s][i] + stance * dur[s][i], XAI_C3D_EVENT_GROUP) !=
+                    XAI_OK)
+                rc = -1;
+        }
+    if (rc == 0 && xai_c3d_write(path, c3d, NULL) != XAI_OK)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "gen_gait: %s: %s\n", path, xai_last_error());
+    xai_c3d_close(c3d);
+    for (int s = 0; s < 2; s++) {
+        free(strike[s]);
+        free(dur[s]);
+        free(noise[s]);
+    }
+    return rc;
+}
+
+static int write_truth(const char *dir, int nsub)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/truth.tsv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "kind\tlabel\tvariable\tcomponent\tcomponent_name\tpct_start\tpct_end\tamplitude_deg\tsides\n");
+    for (int k = 0; k < nsub; k++) {
+        int j, p, s;
+        double a;
+        subject_signature(k, &j, &p, &s, &a);
+        fprintf(f, "subject\tsub-%02d\t%s\t%d\t%s\t%d\t%d\t%g\tLeft,Right\n", k + 1, joints[j], p, planes[p], s,
+                s + WINDOW, a);
+    }
+    fprintf(f, "condition\tbrace\t%s\t2\t%s\t0\t60\t-8\tLeft,Right\n", joints[4], planes[2]);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    int nsub = 12, ntrials = 5, ncycles = 6;
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--subjects") || !strcmp(a, "--trials") ||
+                             !strcmp(a, "--cycles"))) {
+            char *e;
+            long long v = strtoll(argv[++i], &e, 10);
+            if (*e || v < 1 || v > 1000) {
+                fprintf(stderr, "gen_gait: %s: invalid value '%s'\n", a, argv[i]);
+                return 2;
+            }
+            if (!strcmp(a, "--seed")) seed = (uint64_t)v;
+            else if (!strcmp(a, "--subjects")) nsub = (int)v;
+            else if (!strcmp(a, "--trials")) ntrials = (int)v;
+            else ncycles = (int)v;
+        } else if (a[0] != '-' && !out) {
+            out = a;
+        } else {
+            fprintf(stderr, "usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n");
+            return 2;
+        }
+    }
+    if (!out) {
+        fprintf(stderr, "usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n");
+        return 2;
+    }
+    if (mkdir_p(out) != 0) {
+        fprintf(stderr, "gen_gait: %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    int first_session = (ntrials * 3 + 4) / 5; /* runs 1-3 of 5 in ses-01 */
+    for (int k = 0; k < nsub; k++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "sub-%02d", k + 1);
+        for (int r = 1; r <= ntrials; r++) {
+            rng_state = seed * 1000003ull + (uint64_t)k * 1009ull + (uint64_t)r;
+            int ses = r <= first_session ? 1 : 2;
+            int braced = r == 2 || r == 4;
+            char dir[4096], path[8192];
+            snprintf(dir, sizeof dir, "%s/%s/ses-%02d", out, subject, ses);
+            if (mkdir_p(dir) != 0) {
+                fprintf(stderr, "gen_gait: %s: %s\n", dir, strerror(errno));
+                return 1;
+            }
+            snprintf(path, sizeof path, "%s/%s_ses-%02d_task-walk_acq-%s_run-%02d.c3d", dir, subject, ses,
+                     braced ? "brace" : "normal", r);
+            if (write_trial(path, subject, k, braced, ncycles) != 0)
+                return 1;
+        }
+    }
+    if (write_truth(out, nsub) != 0) {
+        fprintf(stderr, "gen_gait: %s/truth.tsv: cannot write\n", out);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# test-xai-gait.sh GEN_GAIT XAI_GAIT SCORE_AWK - end-to-end test of xai-gait on the planted-truth
+# gait dataset (datasets/gait/gen_gait.c) and on the real C3D walks in $XAI_SHARED_DIR/data/gait.
+# Ground truth: on the held-out trial (run-05) of each of 12 subjects, the peak of the mean
+# relevance (both sides summed) must lie in the subject's planted variable and plane within
+# +-5 % of its 20 % window for >= 9 of 12 subjects, and the planted region (1.4 % of the input)
+# must hold >= 20 % of the positive mean relevance on average (~14x chance). Numbers for
+# gradient and gradient x input are printed for comparison.
+set -u
+GEN=$1
+GAIT=$2
+SCORE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/xai-gait-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok - $*"; }
+bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
+run() { "$@" >"$T/out" 2>"$T/err"; echo $?; }
+
+# --help, usage errors
+[ "$(run "$GAIT" --help)" = 0 ] && grep -q SYNOPSIS "$T/out" && grep -q "EXIT STATUS" "$T/out" && ok "--help" || bad "--help"
+[ "$(run "$GAIT" frobnicate)" = 2 ] && ok "unknown command exits 2" || bad "unknown command"
+[ "$(run "$GAIT" train --bogus x)" = 2 ] && ok "unknown option exits 2" || bad "unknown option"
+
+# dataset
+"$GEN" --seed 1 --subjects 12 --trials 5 --cycles 6 "$T/study" || { echo "FAIL - gen_gait"; exit 1; }
+n=$(find "$T/study" -name '*.c3d' | wc -l)
+[ "$n" = 60 ] && ok "60 trials generated" || bad "generated $n trials"
+
+# train with the trial split (run-05 held out)
+rc=$(run "$GAIT" train "$T/study" --target subject --split trial --epochs 30 -o "$T/m.onnx" --progress none)
+cat "$T/err"
+[ "$rc" = 0 ] && [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok "train" || bad "train rc=$rc"
+acc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "held-out accuracy $acc >= 0.9" || bad "held-out accuracy $acc"
+rc=$(run "$GAIT" train "$T/study" --epochs 1 -o "$T/m.onnx" --progress none)
+[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite" || bad "train overwrite rc=$rc"
+rc=$(run "$GAIT" train "$T/study" --target condition --split session --epochs 10 -o "$T/cond.onnx" --progress none)
+cacc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+[ "$rc" = 0 ] && awk -v a="${cacc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "condition model, session split: $cacc" \
+    || bad "condition model rc=$rc acc=$cacc"
+
+# ground truth on the held-out trials
+held=$(find "$T/study" -name '*run-05.c3d' | sort)
+for m in lrp gradient gradient-x-input; do
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" $held -o "$T/gt-$m" --method $m --target true --progress none --no-figures)
+    [ "$rc" = 0 ] || bad "explain --method $m rc=$rc: $(cat "$T/err")"
+    awk -f "$SCORE" "$T/study/truth.tsv" "$T/gt-$m"/*mean_cycles.tsv > "$T/score-$m"
+    echo "# $m: $(grep SUMMARY "$T/score-$m")"
+done
+hits=$(awk '/SUMMARY/ { print $5 }' "$T/score-lrp")
+share=$(awk '/SUMMARY/ { print $7 }' "$T/score-lrp")
+[ "${hits:-0}" -ge 9 ] && ok "LRP peak in the planted joint/plane/phase for $hits/12 subjects (>= 9)" \
+    || { bad "LRP hits $hits/12"; cat "$T/score-lrp"; }
+awk -v s="${share:-0}" 'BEGIN { exit !(s >= 0.2) }' && ok "LRP planted-region share $share >= 0.2" || bad "LRP share $share"
+
+# explain: outputs, shapes, refusal, preprocessing mismatch
+one=$(echo "$held" | head -n 1)
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --progress none)
+b=$(basename "$one" .c3d)
+[ "$rc" = 0 ] && [ -s "$T/ex/${b}_desc-lrp_grid.png" ] && [ -s "$T/ex/${b}_desc-lrp_relevance.json" ] \
+    && ok "explain writes npy/tsv/png with sidecars" || bad "explain rc=$rc"
+hdr=$(head -c 128 "$T/ex/${b}_desc-lrp_relevance.npy" | tr -d '\000' | grep -o "'shape': ([0-9, ]*)")
+[ "$hdr" = "'shape': (12, 15, 101)" ] && ok "relevance shape (cycles, vars x comps, 101)" || bad "npy header $hdr"
+rows=$(wc -l < "$T/ex/${b}_desc-lrp_cycles.tsv")
+[ "$rows" = $((12 * 15 * 101 + 1)) ] && head -n 1 "$T/ex/${b}_desc-lrp_cycles.tsv" | \
+    grep -q "^subject	session	trial	side	cycle	pct	variable	component	value	relevance$" \
+    && ok "long TSV: $rows lines" || bad "long TSV $rows lines"
+grep -q '"ModelSHA256"' "$T/ex/${b}_desc-lrp_cycles.json" && grep -q '"CommandLine"' "$T/ex/${b}_desc-lrp_cycles.json" \
+    && ok "sidecar provenance" || bad "sidecar provenance"
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --progress none)
+[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "explain refuses to overwrite" || bad "explain overwrite rc=$rc"
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --force --progress none)
+[ "$rc" = 0 ] && ok "explain --force" || bad "explain --force rc=$rc"
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables KneeAngles --progress none)
+[ "$rc" = 1 ] && grep -q "mismatch" "$T/err" && ok "preprocessing mismatch is an error" || bad "mismatch rc=$rc"
+
+# study with one corrupt trial and one without events -> exit 3, reported, others done
+cp -r "$T/study" "$T/s2"
+rm -f "$T/s2/truth.tsv"
+bad1=$(find "$T/s2/sub-03" -name '*run-02.c3d')
+head -c 700 "$bad1" > "$T/x" && mv "$T/x" "$bad1"
+rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/m.onnx" --progress lines)
+[ "$rc" = 3 ] && ok "study with a corrupt trial exits 3" || bad "study rc=$rc: $(tail -n 3 "$T/err")"
+grep -q "$(basename "$bad1").*trial skipped" "$T/err" && ok "corrupt trial reported" || bad "corrupt trial not reported"
+nm=$(ls "$T"/sd/sub-*/.xai-gait-done.json 2>/dev/null | wc -l)
+[ "$nm" = 12 ] && [ -s "$T/sd/group/desc-lrp_summary.tsv" ] && [ -s "$T/sd/group/desc-lrp_subjects.tsv" ] \
+    && ok "all 12 subjects finished, group tables written" || bad "$nm subjects finished"
+awk -F'\t' '$1 == "sub-03" { exit !($3 == 1 && $4 == 48) }' "$T/sd/group/desc-lrp_subjects.tsv" \
+    && ok "sub-03: 1 failed trial, 48 cycles" || bad "sub-03 row: $(grep sub-03 "$T/sd/group/desc-lrp_subjects.tsv")"
+
+# resume: nothing is redone; the corrupt trial is still reported (exit 3)
+stat -c '%n %y' "$T"/sd/sub-*/.xai-gait-done.json "$T"/sd/sub-*/*_cycles.tsv > "$T/before"
+sleep 1
+rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/m.onnx" --progress none -v)
+stat -c '%n %y' "$T"/sd/sub-*/.xai-gait-done.json "$T"/sd/sub-*/*_cycles.tsv > "$T/after"
+[ "$rc" = 3 ] && cmp -s "$T/before" "$T/after" && ok "rerun skips all finished subjects" || bad "rerun rc=$rc"
+# repair the trial: only sub-03 is redone
+cp "$(find "$T/study/sub-03" -name '*run-02.c3d')" "$bad1"
+rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/m.onnx" --progress none)
+stat -c '%n %y' "$T"/sd/sub-*/.xai-gait-done.json > "$T/after2"
+changed=$(grep -v -F -x -f "$T/after2" "$T/before" | grep -c done.json)
+[ "$rc" = 0 ] && [ "$changed" = 1 ] && grep -v -F -x -f "$T/after2" "$T/before" | grep -q sub-03 \
+    && ok "changed input: only sub-03 redone, exit 0" || { bad "repair rc=$rc changed=$changed"; diff "$T/before" "$T/after2"; }
+# kill mid-run, then resume: subjects finished before the kill are not redone
+"$GAIT" study "$T/s2" "$T/out3" --model "$T/m.onnx" --progress none 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 600 ] && [ "$(ls "$T"/out3/sub-*/.xai-gait-done.json 2>/dev/null | wc -l)" -lt 2 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null
+wait $pid 2>/dev/null
+stat -c '%n %y' "$T"/out3/sub-*/.xai-gait-done.json > "$T/k1" 2>/dev/null
+nk=$(wc -l < "$T/k1")
+sleep 1
+rc=$(run "$GAIT" study "$T/s2" "$T/out3" --model "$T/m.onnx" --progress none)
+stat -c '%n %y' "$T"/out3/sub-*/.xai-gait-done.json > "$T/k2"
+keep=$(grep -c -F -x -f "$T/k1" "$T/k2")
+[ "$rc" = 0 ] && [ "$nk" -ge 1 ] && [ "$keep" = "$nk" ] && [ "$(wc -l < "$T/k2")" = 12 ] \
+    && ok "resumed after a kill: $nk finished subjects kept, all 12 done" || bad "kill/resume rc=$rc nk=$nk keep=$keep"
+ls "$T"/out3/sub-*/*.tmp* >/dev/null 2>&1 && bad "temporary files left after the kill" || ok "no temporary files left"
+# another model into the same folder is refused
+rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/cond.onnx" --progress none)
+[ "$rc" = 1 ] && grep -q "another model" "$T/err" && ok "study refuses another model's folder" || bad "other model rc=$rc"
+
+# real data
+if [ -n "${XAI_SHARED_DIR:-}" ] && [ -f "$XAI_SHARED_DIR/data/gait/omcs_exampleOverground.c3d" ]; then
+    G=$XAI_SHARED_DIR/data/gait
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/real" --progress none)
+    [ "$rc" = 0 ] && [ -s "$T/real/omcs_exampleOverground_desc-lrp_grid.png" ] && grep -q "1 cycles" "$T/err" \
+        && ok "real overground C3D: read, segmented (1 cycle), explained" || bad "real C3D rc=$rc: $(cat "$T/err")"
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real2" --progress none)
+    [ "$rc" = 1 ] && grep -q "no complete gait cycle" "$T/err" && ok "real C3D without events: reported" \
+        || bad "walking2 rc=$rc"
+else
+    echo "# skipped real data (no XAI_SHARED_DIR)"
+fi
+
+[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
+[ $fails = 0 ]
