@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-xai-fmri.c - end-to-end tests of xai-fmri and the fMRI generator (datasets/fmri):
+ * generate a tiny BIDS tree with planted class-specific ROIs, train a small 3-D CNN, explain
+ * a held-out run with LRP and with the plain gradient, and check the ground truth, the output
+ * geometry (read back with xai_nifti_open), the volume labelling, the refusal to overwrite,
+ * clear errors on a model/data mismatch, the DeepLight family, and the BIDS-App form
+ * (participant with leave-one-run-out, then group).
+ *
+ * Ground-truth criterion. A map that carries no spatial information puts a share of its
+ * positive relevance into the planted ROIs equal to their share of the brain voxels (about
+ * 8.6 % here). We require the class-summary maps of held-out data to put at least 3x that
+ * share into the ROIs (averaged over the two classes), i.e. a strong enrichment that random
+ * or uniformly blurred maps cannot reach, while leaving room for the blur that two 3x3x3
+ * convolutions and two pooling layers cause at the ROI border (the ROIs are spheres of
+ * radius 3 voxels, so most of their volume is within 2 voxels of the border). LRP must
+ * localise at least as well as the plain gradient by the same measure (issue 6).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "test-common.h"
+#include "xai/nifti.h"
+#include "xai/tsv.h"
+
+static char bin_fmri[4096], bin_gen[4096];
+static char *tmp;          /* per-suite work directory */
+static char ds[1024];      /* generated BIDS tree: 1 subject, 3 runs, 20x24x16 */
+static char model[1024];   /* trained on runs 1 and 2 */
+static int have_data;
+
+static int run_cmd(const char *fmt, ...)
+{
+    char cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[17000];
+    snprintf(full, sizeof full, "%s >%s/stdout 2>%s/stderr", cmd, tmp, tmp);
+    int st = system(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A whole text file, NUL-terminated (malloc'ed), or NULL. */
+static char *read_text(const char *path, size_t *len)
+{
+    size_t n;
+    char *b = xai_test_read_file(path, &n), *t = b ? realloc(b, n + 1) : NULL;
+    if (!t) {
+        free(b);
+        return NULL;
+    }
+    t[n] = 0;
+    if (len)
+        *len = n;
+    return t;
+}
+
+static int stderr_has(const char *word)
+{
+    size_t n;
+    char *s = read_text(xai_test_path(tmp, "stderr"), &n);
+    int ok = s && strstr(s, word) != NULL;
+    if (!ok)
+        fprintf(stderr, "stderr lacks '%s': %s\n", word, s ? s : "(none)");
+    free(s);
+    return ok;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static const char *run_path(int run, const char *suffix)
+{
+    static char buf[4][4400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/sub-01/func/sub-01_task-blocks_run-%d_%s", ds, run, suffix);
+    return buf[k];
+}
+
+static void setup(void)
+{
+    if (have_data)
+        return;
+    const char *root = getenv("XAI_BUILD_ROOT");
+    ck_assert_msg(root != NULL, "XAI_BUILD_ROOT is not set");
+    snprintf(bin_fmri, sizeof bin_fmri, "%s/apps/xai-fmri", root);
+    snprintf(bin_gen, sizeof bin_gen, "%s/datasets/gen_fmri", root);
+    tmp = xai_test_tmpdir();
+    ck_assert_ptr_nonnull(tmp);
+    snprintf(ds, sizeof ds, "%s/ds", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 1 --runs 3 --dims 20x24x16 %s", bin_gen, ds), 0);
+    snprintf(model, sizeof model, "%s/cnn.onnx", tmp);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 20 --lr 0.003 "
+                             "--seed 1 -q -o %s",
+                             bin_fmri, run_path(1, "bold.nii.gz"), run_path(1, "events.tsv"),
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), model),
+                     0);
+    have_data = 1;
+}
+
+static xai_nifti *open_nii(const char *path)
+{
+    xai_nifti *img = NULL;
+    xai_status st = xai_nifti_open(path, &img);
+    ck_assert_msg(st == XAI_OK, "%s: %s", path, xai_last_error());
+    return img;
+}
+
+static const char *out_path(const char *out, int run, const char *desc_suffix)
+{
+    static char buf[4][4400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/sub-01/func/sub-01_task-blocks_run-%d_desc-%s", out, run, desc_suffix);
+    return buf[k];
+}
+
+/* Share of the positive relevance of a class summary that falls in the planted ROIs. */
+static double roi_share(const char *statmap, const uint8_t *gt, int64_t nv)
+{
+    xai_nifti *m = open_nii(statmap);
+    ck_assert_int_eq((int64_t)m->n, nv);
+    double in = 0, all = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        double p = m->data[v] > 0 ? m->data[v] : 0;
+        all += p;
+        if (gt[v])
+            in += p;
+    }
+    xai_nifti_close(m);
+    ck_assert_msg(all > 0, "%s: no positive relevance", statmap);
+    return in / all;
+}
+
+/* ---- generator ---- */
+
+START_TEST(generator_deterministic)
+{
+    setup();
+    char a[1024], b[1024], c[1024];
+    snprintf(a, sizeof a, "%s/g1", tmp);
+    snprintf(b, sizeof b, "%s/g2", tmp);
+    snprintf(c, sizeof c, "%s/g3", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 7 --runs 1 --dims 12x12x10 --volumes 40 %s", bin_gen, a), 0);
+    ck_assert_int_eq(run_cmd("%s --seed 7 --runs 1 --dims 12x12x10 --volumes 40 %s", bin_gen, b), 0);
+    ck_assert_int_eq(run_cmd("%s --seed 8 --runs 1 --dims 12x12x10 --volumes 40 %s", bin_gen, c), 0);
+    const char *rel = "sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz";
+    char pa[4600], pb[4600], pc[4600];
+    snprintf(pa, sizeof pa, "%s/%s", a, rel);
+    snprintf(pb, sizeof pb, "%s/%s", b, rel);
+    snprintf(pc, sizeof pc, "%s/%s", c, rel);
+    xai_nifti *ia = open_nii(pa), *ib = open_nii(pb), *ic = open_nii(pc);
+    ck_assert_int_eq(ia->shape[0], 40);
+    ck_assert_int_eq(ia->shape[1], 10);
+    ck_assert_int_eq(ia->shape[2], 12);
+    ck_assert_int_eq(ia->shape[3], 12);
+    ck_assert_int_eq(ia->info.datatype, 4);
+    ck_assert(fabs(ia->info.tr_s - 2.0) < 1e-9);
+    ck_assert_int_eq(memcmp(ia->data, ib->data, ia->n * sizeof(float)), 0);
+    ck_assert_int_ne(memcmp(ia->data, ic->data, ia->n * sizeof(float)), 0);
+    xai_nifti_close(ia);
+    xai_nifti_close(ib);
+    xai_nifti_close(ic);
+    /* bad arguments: usage error, no output */
+    ck_assert_int_eq(run_cmd("%s --dims 3x3 %s/bad", bin_gen, tmp), 2);
+    ck_assert_int_eq(run_cmd("%s --volumes 12 %s/bad2", bin_gen, tmp), 1);
+}
+END_TEST
+
+START_TEST(generator_truth_masks)
+{
+    setup();
+    char p[4600];
+    const char *names[3] = {"faces", "houses", "shared"};
+    snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-brain_mask.nii.gz", ds);
+    xai_nifti *brain = open_nii(p);
+    xai_nifti *roi[3];
+    for (int r = 0; r < 3; r++) {
+        snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-%s_mask.nii.gz", ds, names[r]);
+        roi[r] = open_nii(p);
+        ck_assert_int_eq(roi[r]->n, brain->n);
+    }
+    size_t nb = 0, nr[3] = {0};
+    for (size_t v = 0; v < brain->n; v++) {
+        nb += brain->data[v] != 0;
+        int k = 0;
+        for (int r = 0; r < 3; r++)
+            if (roi[r]->data[v] != 0) {
+                nr[r]++;
+                k++;
+                ck_assert_msg(brain->data[v] != 0, "ROI voxel outside the brain");
+            }
+        ck_assert_int_le(k, 1); /* disjoint */
+    }
+    /* spheres of radius 3: 123 voxels when fully inside the brain */
+    for (int r = 0; r < 3; r++) {
+        ck_assert_uint_ge(nr[r], 90);
+        ck_assert_uint_le(nr[r], 123);
+        xai_nifti_close(roi[r]);
+    }
+    ck_assert_uint_gt(nb, 1500);
+    xai_nifti_close(brain);
+}
+END_TEST
+
+/* ---- train + explain: ground truth, geometry, labelling ---- */
+
+START_TEST(explain_ground_truth)
+{
+    setup();
+    char lrp[1024], grad[1024];
+    snprintf(lrp, sizeof lrp, "%s/out-lrp", tmp);
+    snprintf(grad, sizeof grad, "%s/out-grad", tmp);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), lrp),
+                     0);
+    ck_assert_int_eq(run_cmd("%s explain --method gradient --model %s --bold %s --events %s -o %s -q", bin_fmri,
+                             model, run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), grad),
+                     0);
+    /* held-out accuracy from the per-volume table */
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(out_path(lrp, 3, "lrp_timeseries.tsv"), 0, &t), XAI_OK);
+    long cl = xai_tsv_find_column(t, "label"), cp = xai_tsv_find_column(t, "prediction");
+    ck_assert(cl >= 0 && cp >= 0);
+    int n = 0, ok = 0;
+    for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
+        const char *l = xai_tsv_get_string(t, r, (size_t)cl), *p = xai_tsv_get_string(t, r, (size_t)cp);
+        if (!l)
+            continue;
+        n++;
+        ok += !strcmp(l, p);
+    }
+    xai_tsv_free(t);
+    ck_assert_int_eq(n, 48);
+    double acc = (double)ok / n;
+    fprintf(stderr, "fmri ground truth: held-out accuracy %.3f (%d volumes)\n", acc, n);
+    ck_assert_msg(acc >= 0.9, "held-out accuracy %.3f", acc);
+
+    /* planted ROIs (faces and houses), voxel share in the brain */
+    char p[4600];
+    snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-brain_mask.nii.gz", ds);
+    xai_nifti *brain = open_nii(p);
+    snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz", ds);
+    xai_nifti *rf = open_nii(p);
+    snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-houses_mask.nii.gz", ds);
+    xai_nifti *rh = open_nii(p);
+    int64_t nv = (int64_t)brain->n, nb = 0, ng = 0;
+    uint8_t *gt = malloc((size_t)nv);
+    for (int64_t v = 0; v < nv; v++) {
+        gt[v] = rf->data[v] != 0 || rh->data[v] != 0;
+        nb += brain->data[v] != 0;
+        ng += gt[v];
+    }
+    double vshare = (double)ng / (double)nb;
+    double s_lrp = 0.5 * (roi_share(out_path(lrp, 3, "lrpFaces_statmap.nii.gz"), gt, nv) +
+                          roi_share(out_path(lrp, 3, "lrpHouses_statmap.nii.gz"), gt, nv));
+    double s_grad = 0.5 * (roi_share(out_path(grad, 3, "lrpFaces_statmap.nii.gz"), gt, nv) +
+                           roi_share(out_path(grad, 3, "lrpHouses_statmap.nii.gz"), gt, nv));
+    fprintf(stderr, "fmri ground truth: ROI voxel share %.3f, positive relevance in the ROIs: LRP %.3f (%.1fx), "
+                    "gradient %.3f (%.1fx)\n",
+            vshare, s_lrp, s_lrp / vshare, s_grad, s_grad / vshare);
+    ck_assert_msg(s_lrp >= 3 * vshare, "LRP share %.3f < 3 x voxel share %.3f", s_lrp, vshare);
+    ck_assert_msg(s_lrp >= s_grad, "LRP %.3f localises worse than the gradient %.3f", s_lrp, s_grad);
+    free(gt);
+    xai_nifti_close(brain);
+    xai_nifti_close(rf);
+    xai_nifti_close(rh);
+}
+END_TEST
+
+static void same_geometry(const xai_nifti_info *a, const xai_nifti_info *b)
+{
+    for (int i = 1; i <= 3; i++) {
+        ck_assert_int_eq(a->dim[i], b->dim[i]);
+        ck_assert(fabs(a->pixdim[i] - b->pixdim[i]) < 1e-6);
+    }
+    ck_assert_int_eq(a->qform_code, b->qform_code);
+    ck_assert_int_eq(a->sform_code, b->sform_code);
+    ck_assert_int_eq(a->xyzt_units, b->xyzt_units);
+    ck_assert(fabs(a->toffset - b->toffset) < 1e-9);
+    ck_assert(fabs(a->qfac - b->qfac) < 1e-9);
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++) {
+            ck_assert(fabs(a->qform[r][c] - b->qform[r][c]) < 1e-5);
+            ck_assert(fabs(a->sform[r][c] - b->sform[r][c]) < 1e-5);
+            ck_assert(fabs(a->affine[r][c] - b->affine[r][c]) < 1e-5);
+        }
+}
+
+START_TEST(explain_outputs_geometry)
+{
+    setup();
+    char out[1024];
+    snprintf(out, sizeof out, "%s/out-geom", tmp);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q --explain-batch 7", bin_fmri,
+                             model, run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), out),
+                     0);
+    xai_nifti *in = open_nii(run_path(3, "bold.nii.gz"));
+    xai_nifti *r4 = open_nii(out_path(out, 3, "lrp_bold.nii.gz"));
+    xai_nifti *r3 = open_nii(out_path(out, 3, "lrpFaces_statmap.nii.gz"));
+    same_geometry(&in->info, &r4->info);
+    same_geometry(&in->info, &r3->info);
+    ck_assert_int_eq(r4->shape[0], in->shape[0]);
+    ck_assert(fabs(r4->info.pixdim[4] - in->info.pixdim[4]) < 1e-9);
+    ck_assert_int_eq(r4->info.dim[0], 4);
+    ck_assert_int_eq(r3->info.dim[0], 3);
+    ck_assert_int_eq(r4->info.intent_code, XAI_NIFTI_INTENT_LRP);
+    ck_assert_int_eq(r4->info.datatype, 16);
+    /* the 3-D summaries are means over volumes of the 4-D file: the overall one exactly */
+    xai_nifti *rm = open_nii(out_path(out, 3, "lrp_statmap.nii.gz"));
+    int64_t nv = (int64_t)rm->n, nt = r4->shape[0];
+    double maxdiff = 0, scale = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        double s = 0;
+        for (int64_t t = 0; t < nt; t++)
+            s += r4->data[t * nv + v];
+        s /= (double)nt;
+        maxdiff = fmax(maxdiff, fabs(s - rm->data[v]));
+        scale = fmax(scale, fabs(s));
+    }
+    ck_assert(scale > 0);
+    ck_assert_msg(maxdiff <= 1e-4 * scale, "overall summary differs from the 4-D mean by %g", maxdiff);
+    /* 0 outside the automatic mask: the corner voxel is air */
+    for (int64_t t = 0; t < nt; t++)
+        ck_assert(r4->data[t * nv] == 0.0f);
+    /* PNG mosaic, sidecars with provenance, dataset_description */
+    char p[4600];
+    snprintf(p, sizeof p, "%s/sub-01/figures/sub-01_task-blocks_run-3_desc-lrpFaces_bold.png", out);
+    size_t len;
+    unsigned char *png = xai_test_read_file(p, &len);
+    ck_assert_ptr_nonnull(png);
+    ck_assert(len > 1000 && !memcmp(png, "\x89PNG", 4));
+    free(png);
+    char *js = read_text(out_path(out, 3, "lrp_bold.json"), &len);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_ptr_nonnull(strstr(js, "\"ModelSHA256\""));
+    ck_assert_ptr_nonnull(strstr(js, "\"CommandLine\""));
+    ck_assert_ptr_nonnull(strstr(js, "\"Sources\""));
+    ck_assert_ptr_nonnull(strstr(js, "\"voxel-run\""));
+    free(js);
+    snprintf(p, sizeof p, "%s/dataset_description.json", out);
+    ck_assert(exists(p));
+    xai_nifti_close(in);
+    xai_nifti_close(r4);
+    xai_nifti_close(r3);
+    xai_nifti_close(rm);
+}
+END_TEST
+
+START_TEST(labels_from_events)
+{
+    setup();
+    /* labels with the default 4 s lag against the run's events.tsv, read independently */
+    char out[1024];
+    snprintf(out, sizeof out, "%s/out-labels", tmp);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), out),
+                     0);
+    ck_assert(!exists(out_path(out, 3, "lrp_bold.nii.gz")));
+    xai_tsv *ev = NULL, *ts = NULL;
+    ck_assert_int_eq(xai_tsv_load(run_path(3, "events.tsv"), 0, &ev), XAI_OK);
+    ck_assert_int_eq(xai_tsv_load(out_path(out, 3, "lrp_timeseries.tsv"), 0, &ts), XAI_OK);
+    ck_assert_uint_eq(xai_tsv_nrows(ts), 80);
+    long cl = xai_tsv_find_column(ts, "label");
+    for (size_t t = 0; t < 80; t++) {
+        const char *want = NULL;
+        for (size_t e = 0; e < xai_tsv_nrows(ev); e++) {
+            double on, du;
+            xai_tsv_get_number(ev, e, 0, &on);
+            xai_tsv_get_number(ev, e, 1, &du);
+            if (t * 2.0 >= on + 4 && t * 2.0 < on + du + 4)
+                want = xai_tsv_get_string(ev, e, 2);
+        }
+        const char *got = xai_tsv_get_string(ts, t, (size_t)cl);
+        ck_assert_msg((!want && !got) || (want && got && !strcmp(want, got)), "volume %zu: %s vs %s", t,
+                      got ? got : "n/a", want ? want : "n/a");
+    }
+    /* the first block starts at 8 s: volumes 6..13 (12..26 s) are labelled, 5 and 14 are not */
+    ck_assert(xai_tsv_is_na(ts, 5, (size_t)cl));
+    ck_assert(!xai_tsv_is_na(ts, 6, (size_t)cl));
+    ck_assert(!xai_tsv_is_na(ts, 13, (size_t)cl));
+    ck_assert(xai_tsv_is_na(ts, 14, (size_t)cl));
+    xai_tsv_free(ev);
+    xai_tsv_free(ts);
+}
+END_TEST
+
+/* ---- policy and errors ---- */
+
+START_TEST(refuse_overwrite)
+{
+    setup();
+    char out[1024];
+    snprintf(out, sizeof out, "%s/out-force", tmp);
+    const char *bold = run_path(3, "bold.nii.gz");
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s -q", bin_fmri, model, bold, out), 0);
+    size_t n1, n2;
+    char *before = xai_test_read_file(out_path(out, 3, "lrp_statmap.json"), &n1);
+    ck_assert_ptr_nonnull(before);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s", bin_fmri, model, bold, out), 1);
+    ck_assert(stderr_has("exists"));
+    ck_assert(stderr_has("--force"));
+    char *after = xai_test_read_file(out_path(out, 3, "lrp_statmap.json"), &n2);
+    ck_assert(n1 == n2 && !memcmp(before, after, n1)); /* untouched */
+    free(after);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --force --model %s --bold %s -o %s -q", bin_fmri, model, bold, out),
+                     0);
+    /* train refuses an existing model too */
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -o %s", bin_fmri, bold, run_path(3, "events.tsv"), model),
+                     1);
+    ck_assert(stderr_has("exists"));
+    free(before);
+}
+END_TEST
+
+START_TEST(mismatch_errors)
+{
+    setup();
+    char other[1024], out[1024];
+    snprintf(other, sizeof other, "%s/other", tmp);
+    snprintf(out, sizeof out, "%s/out-mismatch", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 3 --runs 1 --dims 16x24x16 --volumes 30 %s", bin_gen, other), 0);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz -o %s",
+                             bin_fmri, model, other, out),
+                     1);
+    ck_assert(stderr_has("voxel grid 16x24x16 does not match the model's 20x24x16"));
+    ck_assert(stderr_has("does not resample"));
+    ck_assert(!exists(out));
+    /* a model without the fMRI preprocessing record */
+    const char *src = getenv("XAI_SOURCE_ROOT");
+    if (src) {
+        ck_assert_int_eq(run_cmd("%s explain --model %s/datasets/example/model.onnx --bold %s -o %s", bin_fmri, src,
+                                 run_path(3, "bold.nii.gz"), out),
+                         1);
+        ck_assert(stderr_has("not an xai-fmri model"));
+    }
+    /* a mask on another grid */
+    char mask[4600];
+    snprintf(mask, sizeof mask, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-brain_mask.nii.gz", other);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --mask %s -o %s", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), mask, out),
+                     1);
+    ck_assert(stderr_has("does not match"));
+    /* usage errors */
+    ck_assert_int_eq(run_cmd("%s explain --bold %s -o %s", bin_fmri, run_path(3, "bold.nii.gz"), out), 2);
+    ck_assert_int_eq(run_cmd("%s train --bold %s -o %s/m.onnx", bin_fmri, run_path(3, "bold.nii.gz"), tmp), 2);
+    ck_assert_int_eq(run_cmd("%s --no-such-option", bin_fmri), 2);
+    ck_assert_int_eq(run_cmd("%s", bin_fmri), 2);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --target cats -o %s", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), out),
+                     2);
+    /* an architecture whose output does not match the classes, and a bad spec */
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --arch 'flatten dense(3)' -o %s/m.onnx", bin_fmri,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), tmp),
+                     1);
+    ck_assert(stderr_has("3 outputs but there are 2 classes"));
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --arch 'conv9d(3)' -o %s/m.onnx", bin_fmri,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), tmp),
+                     1);
+    ck_assert(stderr_has("--arch"));
+    /* events without the required columns */
+    char bad[4600];
+    snprintf(bad, sizeof bad, "%s/bad_events.tsv", tmp);
+    FILE *f = fopen(bad, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("onset\tkind\n1\tfaces\n", f);
+    fclose(f);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -o %s/m.onnx", bin_fmri, run_path(3, "bold.nii.gz"), bad,
+                             tmp),
+                     1);
+    ck_assert(stderr_has("onset, duration and trial_type"));
+    snprintf(bad, sizeof bad, "%s/m.onnx", tmp);
+    ck_assert(!exists(bad));
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    setup();
+    ck_assert_int_eq(run_cmd("%s --help", bin_fmri), 0);
+    size_t n;
+    char *s = read_text(xai_test_path(tmp, "stdout"), &n);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_nonnull(strstr(s, "SYNOPSIS"));
+    ck_assert_ptr_nonnull(strstr(s, "EXAMPLES"));
+    ck_assert_ptr_nonnull(strstr(s, "REFERENCES"));
+    ck_assert_ptr_nonnull(strstr(s, "--lag S"));
+    free(s);
+    ck_assert_int_eq(run_cmd("%s --version", bin_fmri), 0);
+}
+END_TEST
+
+START_TEST(mask_and_deeplight)
+{
+    setup();
+    char mask[4600], m2[1024], out[1024];
+    snprintf(mask, sizeof mask, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-brain_mask.nii.gz", ds);
+    snprintf(m2, sizeof m2, "%s/deeplight.onnx", tmp);
+    snprintf(out, sizeof out, "%s/out-deeplight", tmp);
+    ck_assert_int_eq(run_cmd("%s train --family deeplight --mask %s --bold %s --events %s --epochs 2 -q -o %s",
+                             bin_fmri, mask, run_path(1, "bold.nii.gz"), run_path(1, "events.tsv"), m2),
+                     0);
+    /* trained with a mask: explain without one is refused, with it works */
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s -o %s", bin_fmri, m2, run_path(3, "bold.nii.gz"), out),
+                     1);
+    ck_assert(stderr_has("--mask"));
+    ck_assert_int_eq(run_cmd("%s explain --model %s --mask %s --bold %s -o %s -q", bin_fmri, m2, mask,
+                             run_path(3, "bold.nii.gz"), out),
+                     0);
+    xai_nifti *r4 = open_nii(out_path(out, 3, "lrp_bold.nii.gz"));
+    xai_nifti *mk = open_nii(mask);
+    int64_t nv = (int64_t)mk->n;
+    double in = 0;
+    for (int64_t t = 0; t < r4->shape[0]; t++)
+        for (int64_t v = 0; v < nv; v++) {
+            if (mk->data[v] == 0)
+                ck_assert(r4->data[t * nv + v] == 0.0f);
+            else
+                in += fabs(r4->data[t * nv + v]);
+        }
+    ck_assert(in > 0);
+    xai_nifti_close(r4);
+    xai_nifti_close(mk);
+}
+END_TEST
+
+START_TEST(bids_app_participant_group)
+{
+    setup();
+    char bids[1024], out[1024], p[4800];
+    snprintf(bids, sizeof bids, "%s/bids2", tmp);
+    snprintf(out, sizeof out, "%s/deriv", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 5 --subjects 2 --runs 2 --dims 16x16x12 --volumes 60 %s", bin_gen, bids), 0);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 sub-02 --task blocks --epochs 3 -q",
+                             bin_fmri, bids, out),
+                     0);
+    for (int s = 1; s <= 2; s++)
+        for (int r = 1; r <= 2; r++) {
+            const char *suf[] = {"lrp_bold.nii.gz", "lrpFaces_statmap.nii.gz", "lrpHouses_statmap.nii.gz",
+                                 "lrp_timeseries.tsv", "heldout_model.onnx", "lrp_bold.json"};
+            for (int k = 0; k < 6; k++) {
+                snprintf(p, sizeof p, "%s/sub-%02d/func/sub-%02d_task-blocks_run-%d_desc-%s", out, s, s, r, suf[k]);
+                ck_assert_msg(exists(p), "missing %s", p);
+            }
+        }
+    snprintf(p, sizeof p, "%s/dataset_description.json", out);
+    ck_assert(exists(p));
+    snprintf(p, sizeof p, "%s/sub-01/func/sub-01_task-blocks_run-1_desc-lrp_bold.json", out);
+    size_t n;
+    char *js = read_text(p, &n);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_ptr_nonnull(strstr(js, "bids:raw:sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz"));
+    ck_assert_ptr_nonnull(strstr(js, "\"HeldOut\": true"));
+    free(js);
+    /* a second participant run refuses to overwrite: exit 1 (every participant failed) */
+    ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 --epochs 1", bin_fmri, bids, out), 1);
+    ck_assert(stderr_has("exists"));
+
+    /* --model: explain only; --shard 2/2 takes the second of the two participants */
+    char out2[1200], q[4800];
+    snprintf(out2, sizeof out2, "%s/deriv-shard", tmp);
+    snprintf(p, sizeof p, "%s/sub-01/func/sub-01_task-blocks_run-1_desc-heldout_model.onnx", out);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --shard 2/2 --model %s -q", bin_fmri, bids, out2, p), 0);
+    snprintf(q, sizeof q, "%s/sub-02/func/sub-02_task-blocks_run-2_desc-lrp_bold.nii.gz", out2);
+    ck_assert(exists(q));
+    snprintf(q, sizeof q, "%s/sub-01", out2);
+    ck_assert(!exists(q));
+    ck_assert_int_eq(run_cmd("%s %s %s participant --shard 3/2", bin_fmri, bids, out2), 2);
+
+    ck_assert_int_eq(run_cmd("%s %s %s group --task blocks -q", bin_fmri, bids, out), 0);
+    snprintf(p, sizeof p, "%s/group/task-blocks_desc-lrpFaces_statmap.nii.gz", out);
+    xai_nifti *g = open_nii(p);
+    /* the group map is the mean over subjects of the mean over runs */
+    xai_nifti *s[2][2];
+    for (int a = 0; a < 2; a++)
+        for (int r = 0; r < 2; r++) {
+            snprintf(p, sizeof p, "%s/sub-%02d/func/sub-%02d_task-blocks_run-%d_desc-lrpFaces_statmap.nii.gz", out,
+                     a + 1, a + 1, r + 1);
+            s[a][r] = open_nii(p);
+        }
+    for (size_t v = 0; v < g->n; v++) {
+        double want = 0.25 * ((double)s[0][0]->data[v] + s[0][1]->data[v] + s[1][0]->data[v] + s[1][1]->data[v]);
+        ck_assert(fabs(g->data[v] - want) <= 1e-5 * (fabs(want) + 1e-6));
+    }
+    same_geometry(&g->info, &s[0][0]->info);
+    xai_nifti_close(g);
+    for (int a = 0; a < 2; a++)
+        for (int r = 0; r < 2; r++)
+            xai_nifti_close(s[a][r]);
+    /* bad level */
+    ck_assert_int_eq(run_cmd("%s %s %s everyone", bin_fmri, bids, out), 2);
+}
+END_TEST
+
+START_TEST(labels_table)
+{
+    setup();
+    /* a per-volume table equivalent to run 1's events (lag 4 s) trains; a wrong length is refused */
+    xai_tsv *ev = NULL;
+    ck_assert_int_eq(xai_tsv_load(run_path(1, "events.tsv"), 0, &ev), XAI_OK);
+    char lab[1200], bad[1200], m[1200];
+    snprintf(lab, sizeof lab, "%s/labels.tsv", tmp);
+    snprintf(bad, sizeof bad, "%s/labels-short.tsv", tmp);
+    snprintf(m, sizeof m, "%s/labels-model.onnx", tmp);
+    FILE *f = fopen(lab, "w"), *g = fopen(bad, "w");
+    ck_assert(f && g);
+    fputs("trial_type\n", f);
+    fputs("trial_type\n", g);
+    for (int t = 0; t < 80; t++) {
+        const char *want = "rest";
+        for (size_t e = 0; e < xai_tsv_nrows(ev); e++) {
+            double on, du;
+            xai_tsv_get_number(ev, e, 0, &on);
+            xai_tsv_get_number(ev, e, 1, &du);
+            if (t * 2.0 >= on + 4 && t * 2.0 < on + du + 4)
+                want = xai_tsv_get_string(ev, e, 2);
+        }
+        fprintf(f, "%s\n", want);
+        if (t < 79)
+            fprintf(g, "%s\n", want);
+    }
+    fclose(f);
+    fclose(g);
+    xai_tsv_free(ev);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --labels %s --epochs 1 -q -o %s", bin_fmri,
+                             run_path(1, "bold.nii.gz"), bad, m),
+                     1);
+    ck_assert(stderr_has("79 rows, but the run has 80 volumes"));
+    ck_assert_int_eq(run_cmd("%s train --bold %s --labels %s --epochs 1 -q -o %s", bin_fmri,
+                             run_path(1, "bold.nii.gz"), lab, m),
+                     0);
+    size_t n;
+    char *onnx = xai_test_read_file(m, &n);
+    ck_assert_ptr_nonnull(onnx);
+    /* "rest" is not a class: the classes are faces and houses, in sorted order */
+    int found = 0;
+    for (size_t i = 0; i + 18 < n && !found; i++)
+        found = !memcmp(onnx + i, "[\"faces\",\"houses\"]", 18);
+    ck_assert_msg(found, "class_names metadata not found");
+    free(onnx);
+}
+END_TEST
+
+/* Kill explain at several points: whatever final output exists must be complete. */
+START_TEST(atomic_after_kill)
+{
+    setup();
+    char out[1200];
+    snprintf(out, sizeof out, "%s/out-kill", tmp);
+    const useconds_t delays[] = {100000, 400000, 900000};
+    for (size_t k = 0; k < sizeof delays / sizeof delays[0]; k++) {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "exec %s explain --force -q --model %s --bold %s --events %s -o %s", bin_fmri, model,
+                 run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), out);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
+        usleep(delays[k]);
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        const char *files[] = {"lrp_bold.nii.gz", "lrp_statmap.nii.gz", "lrpFaces_statmap.nii.gz",
+                               "lrpHouses_statmap.nii.gz"};
+        for (int i = 0; i < 4; i++) {
+            const char *p = out_path(out, 3, files[i]);
+            if (!exists(p))
+                continue;
+            xai_nifti *img = NULL;
+            ck_assert_msg(xai_nifti_open(p, &img) == XAI_OK, "%s incomplete after a kill: %s", p, xai_last_error());
+            xai_nifti_close(img);
+        }
+        const char *js[] = {"lrp_bold.json", "lrp_statmap.json", "lrp_timeseries.json"};
+        for (int i = 0; i < 3; i++) {
+            const char *p = out_path(out, 3, js[i]);
+            if (!exists(p))
+                continue;
+            json_error_t err;
+            json_t *j = json_load_file(p, 0, &err);
+            ck_assert_msg(j != NULL, "%s incomplete after a kill", p);
+            json_decref(j);
+        }
+    }
+    /* and a run to the end leaves complete outputs */
+    ck_assert_int_eq(run_cmd("%s explain --force -q --model %s --bold %s -o %s", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), out),
+                     0);
+    ck_assert(exists(out_path(out, 3, "lrp_bold.nii.gz")));
+}
+END_TEST
+
+START_TEST(bundled_model)
+{
+    setup();
+    /* datasets/fmri/model-cnn3d.onnx (make_model.sh) on run 3 of the default generated data */
+    const char *src = getenv("XAI_SOURCE_ROOT");
+    if (!src)
+        return;
+    char dd[1200], out[1200], m[1200];
+    snprintf(dd, sizeof dd, "%s/default", tmp);
+    snprintf(out, sizeof out, "%s/out-bundled", tmp);
+    snprintf(m, sizeof m, "%s/datasets/fmri/model-cnn3d.onnx", src);
+    ck_assert_int_eq(run_cmd("%s --seed 1 --runs 3 %s", bin_gen, dd), 0);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-3_bold.nii.gz "
+                             "--events %s/sub-01/func/sub-01_task-blocks_run-3_events.tsv -o %s -q",
+                             bin_fmri, m, dd, dd, out),
+                     0);
+    char *js = read_text(out_path(out, 3, "lrp_timeseries.json"), NULL);
+    ck_assert_ptr_nonnull(js);
+    char *a = strstr(js, "\"Accuracy\": ");
+    ck_assert_ptr_nonnull(a);
+    double acc = strtod(a + 12, NULL);
+    fprintf(stderr, "fmri bundled model: accuracy %.3f on run 3 of the default data\n", acc);
+    ck_assert_msg(acc >= 0.9, "bundled model accuracy %.3f: regenerate it (meson compile datasets-fmri-model)", acc);
+    free(js);
+}
+END_TEST
+
+static void teardown_all(void)
+{
+    if (tmp) {
+        xai_test_rmtree(tmp);
+        free(tmp);
+        tmp = NULL;
+    }
+    have_data = 0;
+}
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("xai-fmri");
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, 600);
+    tcase_add_unchecked_fixture(tc, NULL, teardown_all);
+    tcase_add_test(tc, generator_deterministic);
+    tcase_add_test(tc, generator_truth_masks);
+    tcase_add_test(tc, explain_ground_truth);
+    tcase_add_test(tc, explain_outputs_geometry);
+    tcase_add_test(tc, labels_from_events);
+    tcase_add_test(tc, refuse_overwrite);
+    tcase_add_test(tc, mismatch_errors);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, mask_and_deeplight);
+    tcase_add_test(tc, bids_app_participant_group);
+    tcase_add_test(tc, labels_table);
+    tcase_add_test(tc, atomic_after_kill);
+    tcase_add_test(tc, bundled_model);
+    suite_add_tcase(s, tc);
+    return s;
+}
