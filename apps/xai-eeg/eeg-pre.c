@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * eeg-pre.c - reading EEG recordings (EDF/EDF+/BDF/BDF+ through formats/edf.h, BrainVision
+ * through formats/brainvision.h), preprocessing and epoching for xai-eeg, and the JSON
+ * preprocessing record stored in the model.
+ *
+ * Events: EDF+/BDF+ annotations, BDF Status values (decimal text) or BrainVision marker
+ * descriptions; when a BIDS sibling "<entities>_events.tsv" exists next to a
+ * "<entities>_eeg.<ext>" file its onset/trial_type (or value) rows replace them, as MNE-BIDS does.
+ *
+ * Order of the steps (the same at train and explain time): channel selection, re-reference
+ * to the average of the selected channels, zero-phase band-pass and notch, resampling
+ * (libsamplerate sinc, medium quality, through xai_audio_resample), epoching [tmin, tmax)
+ * around each mapped event, baseline, global z-scoring with the training mean and std.
+ *
+ * Filters: Butterworth band edges as cascades of second-order sections (the bilinear-
+ * transform biquads of R. Bristow-Johnson's "Audio EQ Cookbook", whose Q values
+ * 1/(2 cos((2k-1) pi / 2N)) make an order-N Butterworth), and a notch biquad with Q = 30.
+ * Each cascade runs forward and then backward (like scipy.signal.filtfilt), so the result
+ * has zero phase and the squared magnitude response; the signal is first padded at both
+ * ends by odd reflection (2 x[0] - x[k]) over min(n - 1, max(3 s, 6 / hp)) samples to keep
+ * the start-up transients out of the data.
+ */
+#include "eeg-pre.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "xai/audio.h"
+#include "xai/brainvision.h"
+#include "xai/edf.h"
+#include "xai/tsv.h"
+
+#define PI 3.14159265358979323846
+#define MAX_CHANNELS 1024
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void free_strv(char **v, int n)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void trim_copy(const char *s, char *out, size_t cap, int drop_all_space)
+{
+    size_t n = 0;
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    for (; *s && n + 1 < cap; s++)
+        if (!(drop_all_space && isspace((unsigned char)*s)))
+            out[n++] = *s;
+    while (n > 0 && isspace((unsigned char)out[n - 1]))
+        n--;
+    out[n] = '\0';
+}
+
+int eeg_label_equal(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a && (isspace((unsigned char)*a) || *a == '.'))
+            a++;
+        while (*b && (isspace((unsigned char)*b) || *b == '.'))
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
+            return 0;
+        a++;
+        b++;
+    }
+}
+
+static int is_trigger_label(const char *s)
+{
+    return eeg_label_equal(s, "Status") || eeg_label_equal(s, "Trigger") || eeg_label_equal(s, "STI 014");
+}
+
+/* ------------------------------------------------------------------ reading */
+
+void eeg_raw_free(eeg_raw *r)
+{
+    if (!r)
+        return;
+    free_strv(r->labels, r->nch);
+    free_strv(r->units, r->nch);
+    free(r->data);
+    for (size_t i = 0; i < r->nev; i++)
+        free(r->ev[i].text);
+    free(r->ev);
+    memset(r, 0, sizeof *r);
+}
+
+static xai_status add_event(eeg_raw *r, double onset, const char *text)
+{
+    eeg_event *e = realloc(r->ev, (r->nev + 1) * sizeof *e);
+    if (!e)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    r->ev = e;
+    char buf[128];
+    trim_copy(text, buf, sizeof buf, 0);
+    e[r->nev].onset_s = onset;
+    e[r->nev].text = xstrdup(buf);
+    if (!e[r->nev].text)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    r->nev++;
+    return XAI_OK;
+}
+
+static int has_ext(const char *path, const char *ext)
+{
+    size_t n = strlen(path), m = strlen(ext);
+    return n >= m && strcasecmp(path + n - m, ext) == 0;
+}
+
+static xai_status load_bv(const char *path, eeg_raw *out)
+{
+    xai_brainvision *bv = NULL;
+    xai_status st = xai_brainvision_open(path, &bv);
+    if (st != XAI_OK)
+        return st;
+    out->nch = bv->n_channels;
+    out->rate = bv->sample_rate;
+    out->n = bv->n_samples;
+    out->labels = calloc((size_t)out->nch, sizeof *out->labels);
+    out->units = calloc((size_t)out->nch, sizeof *out->units);
+    out->data = malloc((size_t)out->nch * (size_t)out->n * sizeof *out->data);
+    if (!out->labels || !out->units || !out->data) {
+        xai_brainvision_close(bv);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    memcpy(out->data, bv->data, (size_t)out->nch * (size_t)out->n * sizeof *out->data);
+    for (int c = 0; c < out->nch; c++) {
+        out->labels[c] = xstrdup(bv->channels[c].label);
+        out->units[c] = xstrdup(bv->channels[c].unit);
+        if (!out->labels[c] || !out->units[c]) {
+            xai_brainvision_close(bv);
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+        }
+    }
+    for (size_t k = 0; k < bv->n_markers && st == XAI_OK; k++)
+        if (bv->markers[k].description && bv->markers[k].description[0])
+            st = add_event(out, (double)bv->markers[k].sample / bv->sample_rate, bv->markers[k].description);
+    xai_brainvision_close(bv);
+    return st;
+}
+
+static xai_status load_edf(const char *path, eeg_raw *out)
+{
+    xai_edf *h = NULL;
+    xai_status st = xai_edf_open(path, &h);
+    if (st != XAI_OK)
+        return st;
+    const xai_edf_info *info = xai_edf_get_info(h);
+    int sel[MAX_CHANNELS], nsel = 0, trig = -1;
+    double rate = 0;
+    for (int c = 0; c < info->n_channels && nsel < MAX_CHANNELS; c++) {
+        const xai_edf_channel *ch = xai_edf_get_channel(h, c);
+        if (is_trigger_label(ch->label)) {
+            if (trig < 0)
+                trig = c;
+            continue;
+        }
+        if (nsel == 0)
+            rate = ch->sample_rate;
+        if (fabs(ch->sample_rate - rate) > 1e-9 * rate)
+            continue; /* other rates (e.g. slow auxiliary channels) are not EEG data here */
+        sel[nsel++] = c;
+    }
+    if (nsel == 0) {
+        xai_edf_close(h);
+        return xai_error_set(XAI_EFORMAT, "%s: no data channels", path);
+    }
+    st = xai_edf_read_matrix(h, sel, nsel, &out->data, &out->n, &out->rate);
+    out->nch = nsel;
+    out->labels = calloc((size_t)nsel, sizeof *out->labels);
+    out->units = calloc((size_t)nsel, sizeof *out->units);
+    if (st == XAI_OK && (!out->labels || !out->units))
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    for (int c = 0; st == XAI_OK && c < nsel; c++) {
+        const xai_edf_channel *ch = xai_edf_get_channel(h, sel[c]);
+        out->labels[c] = xstrdup(ch->label);
+        out->units[c] = xstrdup(ch->unit);
+        if (!out->labels[c] || !out->units[c])
+            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    size_t nann = 0;
+    const xai_edf_annotation *ann = xai_edf_get_annotations(h, &nann);
+    for (size_t k = 0; st == XAI_OK && k < nann; k++)
+        st = add_event(out, ann[k].onset_s, ann[k].text ? ann[k].text : "");
+    if (st == XAI_OK && trig >= 0) {
+        xai_edf_event *ev = NULL;
+        size_t nev = 0;
+        st = xai_edf_read_events(h, trig, &ev, &nev);
+        for (size_t k = 0; st == XAI_OK && k < nev; k++) {
+            char buf[16];
+            snprintf(buf, sizeof buf, "%u", ev[k].value);
+            st = add_event(out, ev[k].onset_s, buf);
+        }
+        free(ev);
+    }
+    xai_edf_close(h);
+    return st;
+}
+
+/* BIDS sibling: ".../sub-01_task-x_run-1_eeg.edf" -> ".../sub-01_task-x_run-1_events.tsv" */
+static char *events_tsv_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *eeg = strstr(base, "_eeg.");
+    if (!eeg)
+        return NULL;
+    size_t pre = (size_t)(eeg - path);
+    char *t = malloc(pre + sizeof "_events.tsv");
+    if (t) {
+        memcpy(t, path, pre);
+        strcpy(t + pre, "_events.tsv");
+    }
+    return t;
+}
+
+/* events from a BIDS events.tsv: onset (s) and trial_type (else value) */
+static xai_status load_events_tsv(const char *tsv_path, eeg_raw *out)
+{
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_load(tsv_path, 0, &t);
+    if (st != XAI_OK)
+        return st;
+    long on = xai_tsv_find_column(t, "onset"), ty = xai_tsv_find_column(t, "trial_type");
+    if (ty < 0)
+        ty = xai_tsv_find_column(t, "value");
+    if (on < 0 || ty < 0) {
+        xai_tsv_free(t);
+        return xai_error_set(XAI_EFORMAT, "%s: needs the columns onset and trial_type (or value)", tsv_path);
+    }
+    for (size_t k = 0; k < out->nev; k++)
+        free(out->ev[k].text);
+    free(out->ev);
+    out->ev = NULL;
+    out->nev = 0;
+    for (size_t r = 0; st == XAI_OK && r < xai_tsv_nrows(t); r++) {
+        double onset;
+        const char *txt = xai_tsv_get_string(t, r, (size_t)ty);
+        if (xai_tsv_get_number(t, r, (size_t)on, &onset) != XAI_OK || !isfinite(onset)) {
+            st = xai_error_set(XAI_EFORMAT, "%s: row %zu: onset is not a number", tsv_path, r + 2);
+            break;
+        }
+        if (txt)
+            st = add_event(out, onset, txt);
+    }
+    xai_tsv_free(t);
+    return st;
+}
+
+xai_status eeg_raw_load(const char *path, eeg_raw *out)
+{
+    memset(out, 0, sizeof *out);
+    xai_status st = has_ext(path, ".vhdr") ? load_bv(path, out) : load_edf(path, out);
+    char *tsv = st == XAI_OK ? events_tsv_path(path) : NULL;
+    if (tsv && access(tsv, F_OK) == 0)
+        st = load_events_tsv(tsv, out); /* like MNE-BIDS: events.tsv replaces the file's own events */
+    free(tsv);
+    if (st == XAI_OK && (out->rate <= 0 || out->n < 1))
+        st = xai_error_set(XAI_EFORMAT, "%s: empty recording or zero sample rate", path);
+    if (st != XAI_OK)
+        eeg_raw_free(out);
+    return st;
+}
+
+/* ------------------------------------------------------------------ filters */
+
+typedef struct {
+    double b0, b1, b2, a1, a2;
+} biquad;
+
+/* RBJ cookbook: kind 0 low-pass, 1 high-pass, 2 notch; normalised by a0 */
+static biquad design(int kind, double f0, double fs, double q)
+{
+    double w = 2 * PI * f0 / fs, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
+    biquad s;
+    if (kind == 0) {
+        s.b0 = (1 - cw) / 2;
+        s.b1 = 1 - cw;
+        s.b2 = (1 - cw) / 2;
+    } else if (kind == 1) {
+        s.b0 = (1 + cw) / 2;
+        s.b1 = -(1 + cw);
+        s.b2 = (1 + cw) / 2;
+    } else {
+        s.b0 = 1;
+        s.b1 = -2 * cw;
+        s.b2 = 1;
+    }
+    s.b0 /= a0;
+    s.b1 /= a0;
+    s.b2 /= a0;
+    s.a1 = -2 * cw / a0;
+    s.a2 = (1 - al) / a0;
+    return s;
+}
+
+/* one pass of the cascade over y[n] (transposed direct form II), direction dir = +1/-1 */
+static void run_cascade(const biquad *sec, int nsec, double *y, int64_t n, int dir)
+{
+    for (int k = 0; k < nsec; k++) {
+        const biquad *s = &sec[k];
+        /* start in the steady state of a constant input equal to the first sample */
+        double x0 = dir > 0 ? y[0] : y[n - 1];
+        double dc = (s->b0 + s->b1 + s->b2) / (1 + s->a1 + s->a2);
+        double z1 = dc * x0 - s->b0 * x0, z2 = s->b2 * x0 - s->a2 * dc * x0;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t i = dir > 0 ? j : n - 1 - j;
+            double in = y[i], out = s->b0 * in + z1;
+            z1 = s->b1 * in - s->a1 * out + z2;
+            z2 = s->b2 * in - s->a2 * out;
+            y[i] = out;
+        }
+    }
+}
+
+xai_status eeg_filter(float *x, int64_t n, double fs, double hp, double lp, double notch, int order)
+{
+    biquad sec[24];
+    int nsec = 0;
+    if (order < 2 || order > 16 || order % 2)
+        return xai_error_set(XAI_EINVAL, "filter order must be even, 2..16 (got %d)", order);
+    double nyq = fs / 2;
+    if (hp < 0 || lp < 0 || notch < 0 || (hp > 0 && hp >= nyq) || (lp > 0 && lp >= nyq) ||
+        (notch > 0 && notch >= nyq) || (hp > 0 && lp > 0 && hp >= lp))
+        return xai_error_set(XAI_EINVAL,
+                             "filter frequencies must satisfy 0 < low < high < Nyquist (%g Hz); "
+                             "got band-pass %g,%g and notch %g",
+                             nyq, hp, lp, notch);
+    for (int k = 1; k <= order / 2; k++) {
+        double q = 1.0 / (2.0 * cos((2.0 * k - 1.0) * PI / (2.0 * order)));
+        if (hp > 0)
+            sec[nsec++] = design(1, hp, fs, q);
+        if (lp > 0)
+            sec[nsec++] = design(0, lp, fs, q);
+    }
+    if (notch > 0)
+        sec[nsec++] = design(2, notch, fs, 30.0);
+    if (nsec == 0 || n < 2)
+        return XAI_OK;
+    int64_t pad = (int64_t)(3 * fs);
+    if (hp > 0 && (int64_t)(6 * fs / hp) > pad)
+        pad = (int64_t)(6 * fs / hp);
+    if (pad > n - 1)
+        pad = n - 1;
+    int64_t m = n + 2 * pad;
+    double *y = malloc((size_t)m * sizeof *y);
+    if (!y)
+        return xai_error_set(XAI_ENOMEM, "out of memory (%lld samples)", (long long)m);
+    for (int64_t i = 0; i < pad; i++) {
+        y[i] = 2.0 * x[0] - x[pad - i];
+        y[pad + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
+    }
+    for (int64_t i = 0; i < n; i++)
+        y[pad + i] = x[i];
+    run_cascade(sec, nsec, y, m, +1);
+    run_cascade(sec, nsec, y, m, -1);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)y[pad + i];
+    free(y);
+    return XAI_OK;
+}
+
+/* ------------------------------------------------------------------ the record */
+
+void eeg_prep_free(eeg_prep *p)
+{
+    if (!p)
+        return;
+    free_strv(p->channels, p->nch);
+    free_strv(p->units, p->nch);
+    free_strv(p->classes, p->nclass);
+    free_strv(p->ev_keys, p->nmap);
+    free(p->ev_class);
+    memset(p, 0, sizeof *p);
+}
+
+static int find_class(const eeg_prep *p, const char *name)
+{
+    for (int i = 0; i < p->nclass; i++)
+        if (strcmp(p->classes[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static xai_status add_mapping(eeg_prep *p, const char *key, const char *cls)
+{
+    int c = find_class(p, cls);
+    if (c < 0) {
+        char **v = realloc(p->classes, (size_t)(p->nclass + 1) * sizeof *v);
+        if (!v)
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        p->classes = v;
+        if (!(v[p->nclass] = xstrdup(cls)))
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        c = p->nclass++;
+    }
+    char **k = realloc(p->ev_keys, (size_t)(p->nmap + 1) * sizeof *k);
+    if (!k)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    p->ev_keys = k;
+    int *ec = realloc(p->ev_class, (size_t)(p->nmap + 1) * sizeof *ec);
+    if (!ec)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    p->ev_class = ec;
+    if (!(k[p->nmap] = xstrdup(key)))
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    ec[p->nmap++] = c;
+    return XAI_OK;
+}
+
+xai_status eeg_prep_set_events(eeg_prep *p, const char *spec)
+{
+    char *dup = xstrdup(spec), *save = NULL;
+    if (!dup)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    xai_status st = XAI_OK;
+    for (char *tok = strtok_r(dup, ",", &save); tok && st == XAI_OK; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        char key[128], cls[128];
+        if (!eq) {
+            st = xai_error_set(XAI_EINVAL, "--events: '%s' is not EVENT=CLASS", tok);
+            break;
+        }
+        *eq = '\0';
+        trim_copy(tok, key, sizeof key, 0);
+        trim_copy(eq + 1, cls, sizeof cls, 0);
+        if (!key[0] || !cls[0]) {
+            st = xai_error_set(XAI_EINVAL, "--events: empty event or class in '%s=%s'", tok, eq + 1);
+            break;
+        }
+        for (int i = 0; i < p->nmap; i++)
+            if (strcmp(p->ev_keys[i], key) == 0)
+                st = xai_error_set(XAI_EINVAL, "--events: event '%s' is mapped twice", key);
+        if (st == XAI_OK)
+            st = add_mapping(p, key, cls);
+    }
+    free(dup);
+    if (st == XAI_OK && p->nclass < 2)
+        st = xai_error_set(XAI_EINVAL, "--events: need at least two classes (e.g. T1=left,T2=right)");
+    if (st == XAI_OK && p->nclass > EEG_MAX_CLASSES)
+        st = xai_error_set(XAI_EINVAL, "--events: at most %d classes", EEG_MAX_CLASSES);
+    return st;
+}
+
+xai_status eeg_prep_set_channels(eeg_prep *p, const char *list)
+{
+    char *dup = xstrdup(list), *save = NULL;
+    if (!dup)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char name[64];
+        trim_copy(tok, name, sizeof name, 0);
+        if (!name[0])
+            continue;
+        char **v = realloc(p->channels, (size_t)(p->nch + 1) * sizeof *v);
+        if (!v || !(v[p->nch] = xstrdup(name))) {
+            if (v)
+                p->channels = v;
+            free(dup);
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        }
+        p->channels = v;
+        p->nch++;
+    }
+    free(dup);
+    return p->nch > 0 ? XAI_OK : xai_error_set(XAI_EINVAL, "--channels: empty list");
+}
+
+static int raw_find(const eeg_raw *raw, const char *label)
+{
+    for (int c = 0; c < raw->nch; c++)
+        if (eeg_label_equal(raw->labels[c], label))
+            return c;
+    return -1;
+}
+
+xai_status eeg_prep_bind(eeg_prep *p, const eeg_raw *raw, const char *name)
+{
+    if (p->nch == 0) {
+        p->channels = calloc((size_t)raw->nch, sizeof *p->channels);
+        if (!p->channels)
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        for (int c = 0; c < raw->nch; c++)
+            if (!(p->channels[p->nch++] = xstrdup(raw->labels[c])))
+                return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    free_strv(p->units, 0);
+    p->units = calloc((size_t)p->nch, sizeof *p->units);
+    if (!p->units)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; i < p->nch; i++) {
+        int c = raw_find(raw, p->channels[i]);
+        if (c < 0)
+            return xai_error_set(XAI_EINVAL, "%s: no channel '%s'", name, p->channels[i]);
+        if (!(p->units[i] = xstrdup(raw->units[c])))
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    p->rate_in = raw->rate;
+    if (p->rate <= 0)
+        p->rate = raw->rate;
+    if (p->rate > 16 * p->rate_in)
+        return xai_error_set(XAI_EINVAL, "%s: resampling from %g to %g Hz: at most 16-fold upsampling", name,
+                             p->rate_in, p->rate);
+    p->ntimes = (int64_t)llround((p->tmax - p->tmin) * p->rate);
+    if (p->ntimes < 8 || p->ntimes > 10000000)
+        return xai_error_set(XAI_EINVAL, "epoch window [%g, %g) s holds %lld samples at %g Hz (need 8..1e7)",
+                             p->tmin, p->tmax, (long long)p->ntimes, p->rate);
+    return XAI_OK;
+}
+
+char *eeg_prep_to_json(const eeg_prep *p)
+{
+    json_t *o = json_object(), *a;
+    json_object_set_new(o, "Version", json_integer(1));
+    a = json_array();
+    for (int i = 0; i < p->nch; i++)
+        json_array_append_new(a, json_string(p->channels[i]));
+    json_object_set_new(o, "Channels", a);
+    a = json_array();
+    for (int i = 0; i < p->nch; i++)
+        json_array_append_new(a, json_string(p->units && p->units[i] ? p->units[i] : ""));
+    json_object_set_new(o, "Units", a);
+    json_object_set_new(o, "InputSamplingFrequency", json_real(p->rate_in));
+    json_object_set_new(o, "SamplingFrequency", json_real(p->rate));
+    json_object_set_new(o, "Reference", json_string(p->average_ref ? "average" : "none"));
+    json_t *f = json_object();
+    json_object_set_new(f, "Type", json_string("butterworth-biquad-forward-backward"));
+    json_object_set_new(f, "Order", json_integer(p->order));
+    json_object_set_new(f, "HighPass", p->hp > 0 ? json_real(p->hp) : json_null());
+    json_object_set_new(f, "LowPass", p->lp > 0 ? json_real(p->lp) : json_null());
+    json_object_set_new(f, "Notch", p->notch > 0 ? json_real(p->notch) : json_null());
+    json_object_set_new(o, "Filter", f);
+    json_object_set_new(o, "Resampler", json_string("libsamplerate sinc medium"));
+    json_object_set_new(o, "TMin", json_real(p->tmin));
+    json_object_set_new(o, "TMax", json_real(p->tmax));
+    json_object_set_new(o, "NTimes", json_integer(p->ntimes));
+    json_object_set_new(o, "Baseline", json_string(p->baseline_mean ? "mean" : "none"));
+    a = json_array();
+    for (int i = 0; i < p->nclass; i++)
+        json_array_append_new(a, json_string(p->classes[i]));
+    json_object_set_new(o, "Classes", a);
+    json_t *ev = json_object();
+    for (int i = 0; i < p->nmap; i++)
+        json_object_set_new(ev, p->ev_keys[i], json_string(p->classes[p->ev_class[i]]));
+    json_object_set_new(o, "Events", ev);
+    json_t *nm = json_object();
+    json_object_set_new(nm, "Type", json_string("global-zscore"));
+    json_object_set_new(nm, "Mean", json_real(p->norm_mean));
+    json_object_set_new(nm, "Std", json_real(p->norm_std));
+    json_object_set_new(o, "Normalisation", nm);
+    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return s;
+}
+
+/* a number member; null means 0 (off); absent is an error only for required members */
+static double num(json_t *o, const char *key, int required, int *bad)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v && required)
+        *bad = 1;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v)) {
+        *bad = 1;
+        return 0;
+    }
+    return json_number_value(v);
+}
+
+xai_status eeg_prep_from_json(const char *json, const char *name, eeg_prep *out)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t err;
+    json_t *o = json_loads(json, 0, &err);
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        return xai_error_set(XAI_EFORMAT, "%s: xai_preprocessing is not a JSON object (%s)", name, err.text);
+    }
+    xai_status st = XAI_OK;
+    int bad = 0;
+    json_t *ch = json_object_get(o, "Channels"), *un = json_object_get(o, "Units");
+    json_t *cl = json_object_get(o, "Classes"), *ev = json_object_get(o, "Events");
+    json_t *f = json_object_get(o, "Filter"), *nm = json_object_get(o, "Normalisation");
+    if (!json_is_array(ch) || json_array_size(ch) == 0 || json_array_size(ch) > MAX_CHANNELS || !json_is_array(cl) ||
+        json_array_size(cl) < 2 || json_array_size(cl) > EEG_MAX_CLASSES || !json_is_object(ev) || !json_is_object(f) || !json_is_object(nm)) {
+        json_decref(o);
+        return xai_error_set(XAI_EFORMAT,
+                             "%s: xai_preprocessing lacks Channels, Classes, Events, Filter or Normalisation "
+                             "(not a model trained by xai-eeg?)",
+                             name);
+    }
+    size_t i;
+    json_t *v;
+    out->channels = calloc(json_array_size(ch), sizeof *out->channels);
+    out->units = calloc(json_array_size(ch), sizeof *out->units);
+    if (!out->channels || !out->units)
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+    json_array_foreach(ch, i, v)
+    {
+        if (st != XAI_OK)
+            break;
+        if (!json_is_string(v)) {
+            bad = 1;
+            break;
+        }
+        json_t *u = json_is_array(un) ? json_array_get(un, i) : NULL;
+        out->channels[i] = xstrdup(json_string_value(v));
+        out->units[i] = xstrdup(json_is_string(u) ? json_string_value(u) : "");
+        out->nch++;
+    }
+    json_array_foreach(cl, i, v)
+    {
+        if (st != XAI_OK || bad)
+            break;
+        if (!json_is_string(v))
+            bad = 1;
+        else {
+            char **c = realloc(out->classes, (size_t)(out->nclass + 1) * sizeof *c);
+            if (!c) {
+                st = xai_error_set(XAI_ENOMEM, "out of memory");
+                break;
+            }
+            out->classes = c;
+            c[out->nclass++] = xstrdup(json_string_value(v));
+        }
+    }
+    const char *key;
+    json_object_foreach(ev, key, v)
+    {
+        if (st != XAI_OK || bad)
+            break;
+        int c = json_is_string(v) ? find_class(out, json_string_value(v)) : -1;
+        if (c < 0)
+            bad = 1;
+        else
+            st = add_mapping(out, key, out->classes[c]);
+    }
+    out->rate_in = num(o, "InputSamplingFrequency", 1, &bad);
+    out->rate = num(o, "SamplingFrequency", 1, &bad);
+    out->tmin = num(o, "TMin", 1, &bad);
+    out->tmax = num(o, "TMax", 1, &bad);
+    double nt = num(o, "NTimes", 1, &bad), order = num(f, "Order", 0, &bad);
+    if (!(nt >= 1 && nt <= 1e9 && order >= 0 && order <= 16)) /* range before the casts */
+        bad = 1;
+    else {
+        out->ntimes = (int64_t)nt;
+        out->order = (int)order;
+    }
+    out->hp = num(f, "HighPass", 0, &bad);
+    out->lp = num(f, "LowPass", 0, &bad);
+    out->notch = num(f, "Notch", 0, &bad);
+    out->norm_mean = num(nm, "Mean", 1, &bad);
+    out->norm_std = num(nm, "Std", 1, &bad);
+    const char *ref = json_string_value(json_object_get(o, "Reference"));
+    const char *base = json_string_value(json_object_get(o, "Baseline"));
+    out->average_ref = ref && strcmp(ref, "average") == 0;
+    out->baseline_mean = base && strcmp(base, "mean") == 0;
+    if (st == XAI_OK && (bad || !ref || !base || !(out->rate_in > 0 && out->rate_in <= 1e6) || !(out->rate > 0 && out->rate <= 1e6 && out->rate <= 16 * out->rate_in) ||
+                         fabs(out->tmin) > 1e5 || fabs(out->tmax) > 1e5 || out->ntimes < 1 ||
+                         out->tmax <= out->tmin || !(out->norm_std > 0) || out->nmap < 2))
+        st = xai_error_set(XAI_EFORMAT, "%s: xai_preprocessing has a missing or invalid field", name);
+    json_decref(o);
+    if (st != XAI_OK)
+        eeg_prep_free(out);
+    return st;
+}
+
+/* ------------------------------------------------------------------ epochs */
+
+void eeg_epochs_free(eeg_epochs *e)
+{
+    if (!e)
+        return;
+    free(e->x);
+    free(e->y);
+    free(e->onset_s);
+    free(e->sample);
+    memset(e, 0, sizeof *e);
+}
+
+static int event_class(const eeg_prep *p, const char *text)
+{
+    char a[128], b[128];
+    trim_copy(text, a, sizeof a, 1);
+    for (int i = 0; i < p->nmap; i++) {
+        trim_copy(p->ev_keys[i], b, sizeof b, 1);
+        if (strcmp(a, b) == 0)
+            return p->ev_class[i];
+    }
+    return -1;
+}
+
+xai_status eeg_epochs_make(const eeg_prep *p, const eeg_raw *raw, const char *name, eeg_epochs *out)
+{
+    memset(out, 0, sizeof *out);
+    if (fabs(raw->rate - p->rate_in) > 1e-6 * p->rate_in)
+        return xai_error_set(XAI_EINVAL, "%s: sample rate %g Hz, but the model was trained on %g Hz recordings",
+                             name, raw->rate, p->rate_in);
+    int C = p->nch;
+    int64_t n = raw->n;
+    float *d = malloc((size_t)C * (size_t)n * sizeof *d);
+    if (!d)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    for (int i = 0; i < C; i++) {
+        int c = raw_find(raw, p->channels[i]);
+        if (c < 0) {
+            free(d);
+            return xai_error_set(XAI_EINVAL, "%s: channel '%s' of the model is missing", name, p->channels[i]);
+        }
+        memcpy(d + (size_t)i * (size_t)n, raw->data + (size_t)c * (size_t)n, (size_t)n * sizeof *d);
+    }
+    if (p->average_ref)
+        for (int64_t t = 0; t < n; t++) {
+            double s = 0;
+            for (int i = 0; i < C; i++)
+                s += d[(size_t)i * (size_t)n + (size_t)t];
+            float m = (float)(s / C);
+            for (int i = 0; i < C; i++)
+                d[(size_t)i * (size_t)n + (size_t)t] -= m;
+        }
+    xai_status st = XAI_OK;
+    for (int i = 0; i < C && st == XAI_OK; i++)
+        st = eeg_filter(d + (size_t)i * (size_t)n, n, raw->rate, p->hp, p->lp, p->notch, p->order ? p->order : 4);
+    if (st != XAI_OK) {
+        free(d);
+        return xai_error_prefix(st, name);
+    }
+    double rate = raw->rate;
+    if (fabs(p->rate - raw->rate) > 1e-6 * raw->rate) {
+        if (p->rate != floor(p->rate) || raw->rate != floor(raw->rate)) {
+            free(d);
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: resampling needs integer rates (%g -> %g Hz)", name,
+                                 raw->rate, p->rate);
+        }
+        xai_audio in = {.info = {.sample_rate = (int)raw->rate, .channels = C, .frames = n}, .data = d}, res = {0};
+        st = xai_audio_resample(&in, (int)p->rate, XAI_RESAMPLE_MEDIUM, &res);
+        free(d);
+        if (st != XAI_OK)
+            return xai_error_prefix(st, name);
+        d = res.data;
+        n = res.info.frames;
+        rate = p->rate;
+    }
+    int64_t T = p->ntimes, cap = 0;
+    for (size_t k = 0; T <= n && k < raw->nev; k++) /* no window fits when T > n */
+        if (event_class(p, raw->ev[k].text) >= 0)
+            cap++;
+    if (cap > 0) {
+        out->x = malloc((size_t)cap * (size_t)C * (size_t)T * sizeof *out->x);
+        out->y = malloc((size_t)cap * sizeof *out->y);
+        out->onset_s = malloc((size_t)cap * sizeof *out->onset_s);
+        out->sample = malloc((size_t)cap * sizeof *out->sample);
+        if (!out->x || !out->y || !out->onset_s || !out->sample) {
+            free(d);
+            eeg_epochs_free(out);
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory for %lld epochs", name, (long long)cap);
+        }
+    }
+    for (size_t k = 0; k < raw->nev; k++) {
+        int cls = event_class(p, raw->ev[k].text);
+        if (cls < 0)
+            continue;
+        int64_t s0 = (int64_t)llround((raw->ev[k].onset_s + p->tmin) * rate);
+        if (s0 < 0 || s0 + T > n) {
+            out->dropped++;
+            continue;
+        }
+        float *x = out->x + (size_t)out->n * (size_t)C * (size_t)T;
+        for (int i = 0; i < C; i++) {
+            float *row = x + (size_t)i * (size_t)T;
+            memcpy(row, d + (size_t)i * (size_t)n + (size_t)s0, (size_t)T * sizeof *row);
+            if (p->baseline_mean) {
+                int64_t nb = p->tmin < 0 ? (int64_t)llround(-p->tmin * rate) : T;
+                if (nb < 1)
+                    nb = 1;
+                if (nb > T)
+                    nb = T;
+                double s = 0;
+                for (int64_t t = 0; t < nb; t++)
+                    s += row[t];
+                float m = (float)(s / (double)nb);
+                for (int64_t t = 0; t < T; t++)
+                    row[t] -= m;
+            }
+            if (p->norm_std > 0)
+                for (int64_t t = 0; t < T; t++)
+                    row[t] = (float)((row[t] - p->norm_mean) / p->norm_std);
+        }
+        out->y[out->n] = cls;
+        out->onset_s[out->n] = raw->ev[k].onset_s;
+        out->sample[out->n] = s0;
+        out->n++;
+    }
+    free(d);
+    return XAI_OK;
+}

@@ -1,0 +1,1641 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * xai-eeg - train a shallow CNN on epoched EEG and explain it: channel x time relevance
+ * (.npy), a channels.tsv with relevance columns, an epochs table with predictions and
+ * logits, heatmaps and scalp topomaps. Reading and preprocessing: eeg-pre.c; positions:
+ * eeg-montage.c; topomaps: eeg-topomap.c. Refs: Schirrmeister et al. 2017 (shallow
+ * ConvNet); Sturm et al. 2016 (LRP for EEG, J Neurosci Methods 274:141).
+ * Exit codes: 0 ok, 1 data/runtime error, 2 usage, 3 some inputs failed.
+ */
+#include <cairo.h>
+#include <ctype.h>
+#include <fontconfig/fontconfig.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "app.h"
+#include "eeg-pre.h"
+#include "eeg-topomap.h"
+#include "xai/figure.h"
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/npy.h"
+#include "xai/train.h"
+#include "xai/tsv.h"
+
+#define PROG "xai-eeg"
+#ifndef XAI_EEG_VERSION
+#define XAI_EEG_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_ARCH "conv2d(8,k=1x{KT},p=0x{PT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) dense({K})"
+
+static void usage(void)
+{
+    fputs(
+        "SYNOPSIS\n"
+        "  " PROG " train --edf F.edf [F2 ...] --events T1=left,T2=right -o MODEL.onnx [options]\n"
+        "  " PROG " explain --model MODEL.onnx --edf F.edf [F2 ...] -o OUTDIR [options]\n"
+        "  " PROG " BIDS_DIR OUT_DIR participant --model MODEL.onnx [--participant-label L ...] [--task T]\n"
+        "  " PROG " BIDS_DIR OUT_DIR group\n"
+        "\n"
+        "Epochs continuous EEG around annotated events, trains a shallow CNN (temporal conv, spatial\n"
+        "conv across channels, pooling, dense) and explains it with LRP or gradients. Inputs: EDF,\n"
+        "EDF+, BDF, BDF+ (annotations and the Status channel) and BrainVision .vhdr. The\n"
+        "preprocessing chosen at train time is stored in the model (metadata_props\n"
+        "\"xai_preprocessing\") and applied identically by explain; a recording without a model\n"
+        "channel or at another sample rate is an error.\n"
+        "\n"
+        "INPUT\n"
+        "  --edf F [F ...]        recordings (.edf .bdf .vhdr); also -i/--input\n"
+        "  --events MAP           EVENT=CLASS list, e.g. T1=left,T2=right; BDF Status values as\n"
+        "                         decimal text (1=left); required for train; explain defaults to\n"
+        "                         the model's mapping\n"
+        "  --tmin S, --tmax S     epoch window [tmin, tmax) in s around each event [0, 4]\n"
+        "  --baseline none|mean   subtract each channel's mean over t < 0 (or the whole epoch when\n"
+        "                         tmin >= 0) [none]\n"
+        "\n"
+        "PREPROCESSING (train; stored in the model)\n"
+        "  --channels A,B,...     channels to use, in this order [all EEG channels]\n"
+        "  --reference none|average   re-reference [none]\n"
+        "  --bandpass LO,HI       zero-phase Butterworth band-pass in Hz, 0 = edge off [off]\n"
+        "  --notch HZ             zero-phase notch (Q 30) [off]\n"
+        "  --filter-order N       Butterworth order per band edge (even) [4]\n"
+        "  --resample HZ          resample after filtering (libsamplerate) [off]\n"
+        "\n"
+        , stdout);
+    fputs(
+        "MODEL AND TRAINING (train)\n"
+        "  --arch SPEC            architecture on the input [1, C, T]; {C} {K} {KT} {PT} {P} expand to\n"
+        "                         channels, classes, temporal kernel, its padding, pool length\n"
+        "                         [" DEFAULT_ARCH "]\n"
+        "  --epochs N [40]   --batch B [16]   --lr LR [1e-3]   --val-split F [0.2]\n"
+        "  --patience P [15] --seed S [0]\n"
+        "  --cv K                 K-fold cross-validation first (contiguous folds), then train on all\n"
+        "\n"
+        "EXPLANATION (explain)\n"
+        "  --model M.onnx         a model written by '" PROG " train'\n"
+        "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
+        "  --composite C          LRP composite [epsilon-plus-flat]\n"
+        "  --target T             pred|true|CLASS: the class explained per epoch [pred]\n"
+        "  --no-figures           skip the PNGs\n"
+        "\n"
+        , stdout);
+    fputs(
+        "BIDS-APP FORM\n"
+        "  participant            explain every sub-*/[ses-*/]eeg/*_eeg.{edf,bdf,vhdr} of BIDS_DIR into\n"
+        "                         OUT_DIR/sub-*/[ses-*/]eeg/ (names as below); a sibling *_events.tsv\n"
+        "                         (onset, trial_type) replaces the file's annotations\n"
+        "  group                  OUT_DIR/group_desc-lrp_channels.tsv and _topomap.png: the mean over\n"
+        "                         recordings of each channel's relevance_<class>\n"
+        "  --participant-label L [L ...]  labels with or without 'sub-' [all]\n"
+        "  --task T               only recordings of this task [all]\n"
+        "\n"
+        "OUTPUT\n"
+        "  -o, --output P         train: MODEL.onnx (+ MODEL.json); explain: OUTDIR with, per\n"
+        "                         input <stem> (input name without _eeg and extension):\n"
+        "                         <stem>_desc-<m>_relevance.npy   float32 (epochs, channels, times)\n"
+        "                         <stem>_desc-<m>_channels.tsv    name type units + relevance columns\n"
+        "                         <stem>_desc-<m>_events.tsv      one row per epoch: prediction, logits\n"
+        "                         <stem>_desc-<m><Class>_heatmap.png   mean relevance, channels x time\n"
+        "                         <stem>_desc-<m>_topomap.png     mean relevance per channel, per class\n"
+        "                         each with a JSON sidecar; dataset_description.json in OUTDIR\n"
+        "\n"
+        , stdout);
+    fputs(xai_app_common_help, stdout);
+    fputs(
+        "\n"
+        "EXAMPLES\n"
+        "  " PROG " train --edf sub-01_task-mi_run-1_eeg.edf sub-01_task-mi_run-2_eeg.edf \\\n"
+        "      --events T1=left,T2=right --tmin 0 --tmax 4 --bandpass 1,40 -o mi.onnx\n"
+        "  " PROG " explain --model mi.onnx --edf sub-01_task-mi_run-3_eeg.edf -o derivatives/xai-eeg\n"
+        "  " PROG " train --edf S001R04.edf --events T1=left,T2=right --cv 5 --bandpass 4,40 -o s1.onnx\n"
+        "  " PROG " /data/bids /data/bids/derivatives/xai-eeg participant --model mi.onnx --participant-label 01\n"
+        "\n"
+        "REFERENCES\n"
+        "  Schirrmeister et al. 2017, Hum Brain Mapp 38:5391 (shallow ConvNet).\n"
+        "  Sturm et al. 2016, J Neurosci Methods 274:141 (LRP for EEG).\n"
+        "  Montavon et al. 2019, LRP overview; BIDS 1.9 EEG and derivatives.\n", stdout);
+}
+
+typedef struct {
+    int train;
+    int bids;           /* 0, 1 participant, 2 group */
+    const char *bids_dir, *task;
+    char **labels;      /* --participant-label values (without "sub-") */
+    int nlabels;
+    char **outdirs;     /* per input in the BIDS form, else NULL */
+    char **inputs;
+    int ninputs;
+    const char *events, *channels, *arch, *model, *output, *composite, *target;
+    double tmin, tmax, hp, lp, notch, resample;
+    int baseline_mean, average_ref, order, epochs, patience, cv, figures;
+    int64_t batch;
+    double lr, val_split;
+    uint64_t seed;
+    xai_method method;
+} opts;
+
+enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
+       O_RESAMPLE, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED, O_CV, O_MODEL, O_METHOD,
+       O_COMPOSITE, O_TARGET, O_NOFIG, O_LABEL, O_TASK };
+
+static int parse_double(const char *s, double *v)
+{
+    char *end;
+    *v = strtod(s, &end);
+    return end != s && *end == '\0' && isfinite(*v) ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static char *strdup_printf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static char *strdup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+/* replace {NAME} placeholders in the arch spec */
+static char *expand_arch(const char *spec, int C, int K, int64_t T, double rate)
+{
+    int kt = 2 * (int)(rate / 8) + 1, pool = (int)(rate / 4);
+    if (kt > T)
+        kt = (int)(T % 2 ? T : T - 1);
+    if (pool < 1)
+        pool = 1;
+    if (pool > T)
+        pool = (int)T;
+    struct {
+        const char *key;
+        int val;
+    } sub[] = {{"{C}", C}, {"{K}", K}, {"{KT}", kt}, {"{PT}", kt / 2}, {"{P}", pool}};
+    size_t cap = strlen(spec) * 4 + 64, n = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *s = spec; *s;) {
+        int done = 0;
+        for (size_t i = 0; i < sizeof sub / sizeof sub[0] && !done; i++) {
+            size_t l = strlen(sub[i].key);
+            if (strncmp(s, sub[i].key, l) == 0) {
+                n += (size_t)snprintf(out + n, cap - n, "%d", sub[i].val);
+                s += l;
+                done = 1;
+            }
+        }
+        if (!done && n + 1 < cap)
+            out[n++] = *s++;
+        if (n + 16 >= cap)
+            break;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* input file stem: basename without extension and without a trailing "_eeg" */
+static char *stem_of(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    char *s = strdup_printf("%s", b);
+    if (!s)
+        return NULL;
+    char *dot = strrchr(s, '.');
+    if (dot && dot != s)
+        *dot = '\0';
+    size_t n = strlen(s);
+    if (n > 4 && strcmp(s + n - 4, "_eeg") == 0)
+        s[n - 4] = '\0';
+    return s;
+}
+
+static void alnum_only(const char *in, char *out, size_t cap, int capitalise)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++)
+        if (isalnum((unsigned char)*in))
+            out[n++] = *in;
+    out[n] = '\0';
+    if (capitalise && n)
+        out[0] = (char)toupper((unsigned char)out[0]);
+}
+
+static void free_inputs(opts *o)
+{
+    for (int i = 0; i < o->ninputs; i++) {
+        free(o->inputs[i]);
+        if (o->outdirs)
+            free(o->outdirs[i]);
+    }
+    free(o->inputs);
+    free(o->outdirs);
+    for (int i = 0; i < o->nlabels; i++)
+        free(o->labels[i]);
+    free(o->labels);
+}
+
+/* ------------------------------------------------------------------ train */
+
+static void train_progress(const xai_train_progress *p, void *ud)
+{
+    xai_app *app = ud;
+    char item[160];
+    if (isnan(p->val_loss))
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
+    else
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
+                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
+    xai_app_progress_step(app, p->epoch, item);
+}
+
+static int run_train(xai_app *app, opts *o)
+{
+    if (!o->events)
+        return xai_app_usage_error(app, "train: --events is required (e.g. --events T1=left,T2=right)");
+    if (o->ninputs < 1 || !o->output)
+        return xai_app_usage_error(app, "train: need --edf FILE... and -o MODEL.onnx");
+    if (xai_app_check_output(app, o->output) != 0)
+        return XAI_EXIT_DATA;
+    char *sidecar = xai_app_sidecar_path(o->output);
+    int bad_sidecar = sidecar && xai_app_check_output(app, sidecar) != 0;
+    free(sidecar);
+    if (bad_sidecar)
+        return XAI_EXIT_DATA;
+
+    eeg_prep p = {0};
+    p.tmin = o->tmin;
+    p.tmax = o->tmax;
+    p.hp = o->hp;
+    p.lp = o->lp;
+    p.notch = o->notch;
+    p.order = o->order;
+    p.rate = o->resample;
+    p.average_ref = o->average_ref;
+    p.baseline_mean = o->baseline_mean;
+    int rc = XAI_EXIT_DATA;
+    float *X = NULL;
+    int *Y = NULL;
+    int64_t N = 0;
+    xai_model *m = NULL;
+    char *spec = NULL, *rec = NULL, *train_json = NULL, *extra = NULL;
+    json_t *sources = json_array();
+    if (eeg_prep_set_events(&p, o->events) != XAI_OK) {
+        rc = xai_app_usage_error(app, "%s", xai_last_error());
+        goto done;
+    }
+    if (o->channels && eeg_prep_set_channels(&p, o->channels) != XAI_OK) {
+        rc = xai_app_usage_error(app, "%s", xai_last_error());
+        goto done;
+    }
+    for (int f = 0; f < o->ninputs; f++) {
+        const char *path = o->inputs[f];
+        eeg_raw raw;
+        eeg_epochs ep;
+        if (eeg_raw_load(path, &raw) != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            goto done;
+        }
+        if (f == 0 && eeg_prep_bind(&p, &raw, path) != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            eeg_raw_free(&raw);
+            goto done;
+        }
+        xai_status st = eeg_epochs_make(&p, &raw, path, &ep);
+        eeg_raw_free(&raw);
+        if (st != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            goto done;
+        }
+        xai_app_log(app, 2, "%s: %lld epochs (%lld outside the recording)", path, (long long)ep.n,
+                    (long long)ep.dropped);
+        size_t per = (size_t)p.nch * (size_t)p.ntimes;
+        float *nx = realloc(X, (size_t)(N + ep.n) * per * sizeof *nx);
+        int *ny = realloc(Y, (size_t)(N + ep.n + 1) * sizeof *ny);
+        if (nx)
+            X = nx;
+        if (ny)
+            Y = ny;
+        if (!nx || !ny) {
+            eeg_epochs_free(&ep);
+            xai_app_fail(app, path, "out of memory");
+            goto done;
+        }
+        if (ep.n)
+            memcpy(X + (size_t)N * per, ep.x, (size_t)ep.n * per * sizeof *X);
+        for (int64_t i = 0; i < ep.n; i++)
+            Y[N + i] = ep.y[i];
+        N += ep.n;
+        eeg_epochs_free(&ep);
+        char hex[65] = "";
+        xai_sha256_file(path, hex);
+        json_t *s = json_object();
+        json_object_set_new(s, "Path", json_string(path));
+        json_object_set_new(s, "SHA256", json_string(hex));
+        json_array_append_new(sources, s);
+    }
+    int64_t count[EEG_MAX_CLASSES] = {0};
+    for (int64_t i = 0; i < N; i++)
+        count[Y[i]]++;
+    for (int c = 0; c < p.nclass; c++)
+        if (count[c] < 2) {
+            xai_app_fail(app, NULL, "class '%s' has %lld epochs; need at least 2 (check --events against the "
+                         "files' annotations)", p.classes[c], (long long)count[c]);
+            goto done;
+        }
+    /* global z-scoring with the training data's statistics */
+    size_t total = (size_t)N * (size_t)p.nch * (size_t)p.ntimes;
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < total; i++)
+        s1 += X[i];
+    p.norm_mean = s1 / (double)total;
+    for (size_t i = 0; i < total; i++)
+        s2 += (X[i] - p.norm_mean) * (X[i] - p.norm_mean);
+    p.norm_std = sqrt(s2 / (double)total);
+    if (!(p.norm_std > 0)) {
+        xai_app_fail(app, NULL, "the epochs are constant; nothing to learn");
+        goto done;
+    }
+    for (size_t i = 0; i < total; i++)
+        X[i] = (float)((X[i] - p.norm_mean) / p.norm_std);
+
+    spec = expand_arch(o->arch ? o->arch : DEFAULT_ARCH, p.nch, p.nclass, p.ntimes, p.rate);
+    int64_t shape[3] = {1, p.nch, p.ntimes};
+    if (!spec || xai_model_from_spec(spec, 3, shape, o->seed, &m) != XAI_OK) {
+        xai_app_fail(app, NULL, "--arch '%s': %s", spec ? spec : "", xai_last_error());
+        goto done;
+    }
+    xai_app_log(app, 1, "%lld epochs (%d channels x %lld samples at %g Hz), %d classes; arch: %s", (long long)N,
+                p.nch, (long long)p.ntimes, p.rate, p.nclass, spec);
+
+    xai_train_config cfg;
+    xai_train_config_init(&cfg);
+    cfg.epochs = o->epochs;
+    cfg.batch = o->batch;
+    cfg.lr = (float)o->lr;
+    cfg.val_split = (float)o->val_split;
+    cfg.patience = o->patience;
+    cfg.seed = o->seed;
+    json_t *cvj = NULL;
+    if (o->cv > 1) {
+        if (o->cv > N) {
+            xai_app_fail(app, NULL, "--cv %d: only %lld epochs", o->cv, (long long)N);
+            goto done;
+        }
+        size_t per = (size_t)p.nch * (size_t)p.ntimes;
+        float *xt = malloc((size_t)N * per * sizeof *xt);
+        int *yt = malloc((size_t)N * sizeof *yt);
+        cvj = json_array();
+        double sum = 0, sum2 = 0;
+        int ok = xt && yt;
+        xai_train_config fc = cfg;
+        fc.val_split = 0;
+        fc.patience = 0;
+        for (int k = 0; ok && k < o->cv; k++) {
+            int64_t a = N * k / o->cv, b = N * (k + 1) / o->cv, nt = 0;
+            for (int64_t i = 0; i < N; i++)
+                if (i < a || i >= b) {
+                    memcpy(xt + (size_t)nt * per, X + (size_t)i * per, per * sizeof *xt);
+                    yt[nt++] = Y[i];
+                }
+            xai_model *fm = NULL;
+            double loss = 0, acc = 0;
+            xai_train_result tr;
+            if (xai_model_from_spec(spec, 3, shape, o->seed, &fm) != XAI_OK ||
+                xai_train(fm, &fc, nt, xt, yt, &tr) != XAI_OK ||
+                xai_evaluate_loss(fm, b - a, X + (size_t)a * per, Y + a, NULL, &loss, &acc) != XAI_OK) {
+                xai_app_fail(app, NULL, "cross-validation fold %d: %s", k + 1, xai_last_error());
+                ok = 0;
+            }
+            xai_model_free(fm);
+            if (!ok)
+                break;
+            xai_app_log(app, 1, "fold %d/%d: %lld test epochs, accuracy %.3f (train %.3f)", k + 1, o->cv,
+                        (long long)(b - a), acc, tr.final_train_acc);
+            json_array_append_new(cvj, json_real(acc));
+            sum += acc;
+            sum2 += acc * acc;
+        }
+        free(xt);
+        free(yt);
+        if (!ok) {
+            json_decref(cvj);
+            goto done;
+        }
+        double mean = sum / o->cv, sd = sqrt(fmax(0, sum2 / o->cv - mean * mean));
+        int64_t maj = 0;
+        for (int c = 0; c < p.nclass; c++)
+            if (count[c] > maj)
+                maj = count[c];
+        xai_app_log(app, 1, "cross-validation: mean accuracy %.3f (sd %.3f) over %d folds; majority class %.3f",
+                    mean, sd, o->cv, (double)maj / (double)N);
+        printf("cv_accuracy\t%.4f\tsd\t%.4f\tfolds\t%d\tmajority\t%.4f\n", mean, sd, o->cv, (double)maj / (double)N);
+    }
+
+    xai_train_result res;
+    xai_app_progress_begin(app, "train", cfg.epochs);
+    cfg.progress = train_progress;
+    cfg.progress_ud = app;
+    xai_status st = xai_train(m, &cfg, N, X, Y, &res);
+    xai_app_progress_end(app);
+    if (st != XAI_OK) {
+        xai_app_fail(app, NULL, "training: %s", xai_last_error());
+        json_decref(cvj);
+        goto done;
+    }
+    xai_app_log(app, 1, "trained %d epochs: train accuracy %.3f, best validation accuracy %.3f (epoch %d)",
+                res.epochs_run, res.final_train_acc, res.best_val_acc, res.best_epoch);
+
+    rec = eeg_prep_to_json(&p);
+    json_t *tj = json_object();
+    json_object_set_new(tj, "Program", json_string(PROG " " XAI_EEG_VERSION));
+    json_object_set_new(tj, "Arch", json_string(spec));
+    json_object_set_new(tj, "Epochs", json_integer(res.epochs_run));
+    json_object_set_new(tj, "BestEpoch", json_integer(res.best_epoch));
+    json_object_set_new(tj, "NTrain", json_integer(res.n_train));
+    json_object_set_new(tj, "NVal", json_integer(res.n_val));
+    json_object_set_new(tj, "TrainAccuracy", json_real(res.final_train_acc));
+    json_object_set_new(tj, "ValAccuracy", isnan(res.best_val_acc) ? json_null() : json_real(res.best_val_acc));
+    json_object_set_new(tj, "Seed", json_integer((json_int_t)o->seed));
+    if (cvj)
+        json_object_set_new(tj, "CrossValidationAccuracy", cvj);
+    json_object_set(tj, "Sources", sources);
+    train_json = json_dumps(tj, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    json_object_set_new(tj, "Preprocessing", json_loads(rec, 0, NULL));
+    extra = json_dumps(tj, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(tj);
+    size_t cl = 1;
+    for (int c = 0; c < p.nclass; c++)
+        cl += strlen(p.classes[c]) + 1;
+    char *names = calloc(1, cl);
+    for (int c = 0; names && c < p.nclass; c++) {
+        if (c)
+            strcat(names, ",");
+        strcat(names, p.classes[c]);
+    }
+    char layout[128];
+    snprintf(layout, sizeof layout, "[1][C=%d][T=%lld] EEG at %g Hz", p.nch, (long long)p.ntimes, p.rate);
+    if (!rec || !train_json || !extra || !names || xai_model_set_metadata(m, "xai_preprocessing", rec) != XAI_OK ||
+        xai_model_set_metadata(m, "class_names", names) != XAI_OK ||
+        xai_model_set_metadata(m, "xai_arch", spec) != XAI_OK ||
+        xai_model_set_metadata(m, "input_layout", layout) != XAI_OK ||
+        xai_model_set_metadata(m, "xai_training", train_json) != XAI_OK) {
+        free(names);
+        xai_app_fail(app, o->output, "cannot set the model metadata: %s", xai_last_error());
+        goto done;
+    }
+    free(names);
+    if (xai_model_save_onnx(m, o->output, NULL) != XAI_OK) {
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+        goto done;
+    }
+    if (xai_app_write_sidecar(app, o->output, extra) != 0)
+        goto done;
+    xai_app_log(app, 1, "wrote %s", o->output);
+    rc = XAI_EXIT_OK;
+done:
+    json_decref(sources);
+    free(X);
+    free(Y);
+    free(spec);
+    free(rec);
+    free(train_json);
+    free(extra);
+    xai_model_free(m);
+    eeg_prep_free(&p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ explain */
+
+typedef struct {
+    char *npy, *channels, *events, *topo;
+    char **heat; /* one per class */
+} out_names;
+
+static void out_names_free(out_names *n, int nclass)
+{
+    free(n->npy);
+    free(n->channels);
+    free(n->events);
+    free(n->topo);
+    for (int c = 0; n->heat && c < nclass; c++)
+        free(n->heat[c]);
+    free(n->heat);
+}
+
+static int make_names(const char *outdir, const char *input, const char *desc, const eeg_prep *p, out_names *n)
+{
+    memset(n, 0, sizeof *n);
+    char *stem = stem_of(input);
+    if (!stem)
+        return -1;
+    n->npy = strdup_printf("%s/%s_desc-%s_relevance.npy", outdir, stem, desc);
+    n->channels = strdup_printf("%s/%s_desc-%s_channels.tsv", outdir, stem, desc);
+    n->events = strdup_printf("%s/%s_desc-%s_events.tsv", outdir, stem, desc);
+    n->topo = strdup_printf("%s/%s_desc-%s_topomap.png", outdir, stem, desc);
+    n->heat = calloc((size_t)p->nclass, sizeof *n->heat);
+    int ok = n->npy && n->channels && n->events && n->topo && n->heat;
+    for (int c = 0; ok && c < p->nclass; c++) {
+        char cls[64];
+        alnum_only(p->classes[c], cls, sizeof cls, 1);
+        n->heat[c] = strdup_printf("%s/%s_desc-%s%s_heatmap.png", outdir, stem, desc, cls);
+        ok = n->heat[c] != NULL;
+    }
+    free(stem);
+    return ok ? 0 : -1;
+}
+
+/* every output and its sidecar must be writable before anything is written */
+static int check_names(xai_app *app, const out_names *n, int nclass, int figures)
+{
+    const char *list[64];
+    int k = 0;
+    list[k++] = n->npy;
+    list[k++] = n->channels;
+    list[k++] = n->events;
+    if (figures) {
+        list[k++] = n->topo;
+        for (int c = 0; c < nclass && k < 60; c++)
+            list[k++] = n->heat[c];
+    }
+    for (int i = 0; i < k; i++) {
+        if (xai_app_check_output(app, list[i]) != 0)
+            return -1;
+        char *sc = xai_app_sidecar_path(list[i]);
+        int bad = !sc || xai_app_check_output(app, sc) != 0;
+        free(sc);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+static int sidecar(xai_app *app, const char *path, json_t *common, const char *description)
+{
+    json_t *o = json_deep_copy(common);
+    json_object_set_new(o, "Description", json_string(description));
+    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    int rc = s ? xai_app_write_sidecar(app, path, s) : -1;
+    free(s);
+    return rc;
+}
+
+static int explain_one(xai_app *app, const opts *o, const xai_model *m, const eeg_prep *p, const char *input,
+                       const out_names *names, const char *model_sha, int target_mode)
+{
+    eeg_raw raw;
+    eeg_epochs ep = {0};
+    if (eeg_raw_load(input, &raw) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    xai_status st = eeg_epochs_make(p, &raw, input, &ep);
+    eeg_raw_free(&raw);
+    if (st != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    if (ep.n == 0) {
+        eeg_epochs_free(&ep);
+        return xai_app_fail(app, input, "no epochs: none of the events %s%s occurs in the file",
+                            p->nmap ? p->ev_keys[0] : "", p->nmap > 1 ? ", ..." : "");
+    }
+    int C = p->nch, K = p->nclass;
+    int64_t T = p->ntimes, N = ep.n;
+    size_t per = (size_t)C * (size_t)T;
+    float *rel = malloc((size_t)N * per * sizeof *rel);
+    float *logits = malloc((size_t)N * (size_t)K * sizeof *logits);
+    int *target = malloc((size_t)N * sizeof *target), *pred = malloc((size_t)N * sizeof *pred);
+    double *relsum = malloc((size_t)N * sizeof *relsum);
+    float *heat = calloc((size_t)K * per, sizeof *heat), *topo = calloc((size_t)K * (size_t)C, sizeof *topo);
+    int64_t *ncls = calloc((size_t)K, sizeof *ncls);
+    int rc = XAI_EXIT_DATA;
+    xai_tsv *ct = NULL, *et = NULL;
+    json_t *common = NULL;
+    if (!rel || !logits || !target || !pred || !relsum || !heat || !topo || !ncls) {
+        xai_app_fail(app, input, "out of memory");
+        goto done;
+    }
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.method = o->method;
+    if (o->composite)
+        cfg.composite = o->composite;
+    cfg.layer_sums = 0;
+    for (int64_t i = 0; i < N; i++) {
+        xai_explain_result res = {0};
+        cfg.target = target_mode == -2 ? -1 : target_mode == -3 ? ep.y[i] : target_mode;
+        if (xai_explain(m, &cfg, 1, ep.x + (size_t)i * per, rel + (size_t)i * per, &res) != XAI_OK) {
+            xai_app_fail(app, input, "epoch %lld: %s", (long long)i, xai_last_error());
+            xai_explain_result_free(&res);
+            goto done;
+        }
+        memcpy(logits + (size_t)i * (size_t)K, res.logits, (size_t)K * sizeof *logits);
+        target[i] = res.target[0];
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (res.logits[k] > res.logits[best])
+                best = k;
+        pred[i] = best;
+        xai_explain_result_free(&res);
+        double s = 0;
+        const float *r = rel + (size_t)i * per;
+        for (size_t j = 0; j < per; j++)
+            s += r[j];
+        relsum[i] = s;
+        int c = target[i];
+        if (c >= 0 && c < K) {
+            ncls[c]++;
+            for (size_t j = 0; j < per; j++)
+                heat[(size_t)c * per + j] += r[j];
+            for (int ch = 0; ch < C; ch++) {
+                double cs = 0;
+                for (int64_t t = 0; t < T; t++)
+                    cs += r[(size_t)ch * (size_t)T + (size_t)t];
+                topo[(size_t)c * (size_t)C + (size_t)ch] += (float)cs;
+            }
+        }
+    }
+    for (int c = 0; c < K; c++)
+        if (ncls[c] > 0) {
+            for (size_t j = 0; j < per; j++)
+                heat[(size_t)c * per + j] /= (float)ncls[c];
+            for (int ch = 0; ch < C; ch++)
+                topo[(size_t)c * (size_t)C + (size_t)ch] /= (float)ncls[c];
+        }
+
+    /* provenance shared by the sidecars */
+    common = json_object();
+    char hex[65] = "";
+    xai_sha256_file(input, hex);
+    json_object_set_new(common, "ModelSHA256", json_string(model_sha));
+    json_object_set_new(common, "Model", json_string(o->model));
+    json_object_set_new(common, "Method", json_string(xai_method_name(o->method)));
+    if (o->method == XAI_METHOD_LRP)
+        json_object_set_new(common, "Composite", json_string(cfg.composite));
+    json_object_set_new(common, "Target", json_string(o->target ? o->target : "pred"));
+    json_t *src = json_array();
+    json_array_append_new(src, json_string(input));
+    json_object_set_new(common, "Sources", src);
+    json_object_set_new(common, "SourceSHA256", json_string(hex));
+    char *rec = eeg_prep_to_json(p);
+    json_object_set_new(common, "Preprocessing", rec ? json_loads(rec, 0, NULL) : json_null());
+    free(rec);
+    json_t *cls = json_array();
+    for (int c = 0; c < K; c++)
+        json_array_append_new(cls, json_string(p->classes[c]));
+    json_object_set_new(common, "Classes", cls);
+
+    /* relevance .npy */
+    int64_t shape[3] = {N, C, T};
+    if (xai_npy_save(names->npy, 3, shape, rel) != XAI_OK) {
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+        goto done;
+    }
+    {
+        json_t *o2 = json_deep_copy(common);
+        json_t *lg = json_array();
+        for (int64_t i = 0; i < N; i++) {
+            json_t *row = json_array();
+            for (int k = 0; k < K; k++)
+                json_array_append_new(row, json_real(logits[(size_t)i * (size_t)K + (size_t)k]));
+            json_array_append_new(lg, row);
+        }
+        json_object_set_new(o2, "Logits", lg);
+        json_t *dims = json_array();
+        json_array_append_new(dims, json_string("epochs"));
+        json_array_append_new(dims, json_string("channels"));
+        json_array_append_new(dims, json_string("times"));
+        json_object_set_new(o2, "Dimensions", dims);
+        json_object_set_new(o2, "SamplingFrequency", json_real(p->rate));
+        json_object_set_new(o2, "TMin", json_real(p->tmin));
+        json_object_set_new(o2, "Description",
+                            json_string("Input relevance per epoch, channel and sample (float32), in the order "
+                                        "of the events table and the model's channels"));
+        char *s = json_dumps(o2, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        json_decref(o2);
+        int r2 = s ? xai_app_write_sidecar(app, names->npy, s) : -1;
+        free(s);
+        if (r2 != 0)
+            goto done;
+    }
+
+    /* channels.tsv */
+    {
+        const char *cn[] = {"name", "type", "units", "relevance", "relevance_abs", "positive_share"};
+        xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
+                             XAI_TSV_NUMBER};
+        if (xai_tsv_create(6, cn, ty, &ct) != XAI_OK)
+            goto tsv_fail;
+        size_t col0 = 6;
+        for (int c = 0; c < K; c++) {
+            char name[96];
+            snprintf(name, sizeof name, "relevance_%s", p->classes[c]);
+            size_t col;
+            if (xai_tsv_add_column(ct, name, XAI_TSV_NUMBER, &col) != XAI_OK)
+                goto tsv_fail;
+        }
+        double *pos = calloc((size_t)C, sizeof *pos), *sum = calloc((size_t)C, sizeof *sum),
+               *sabs = calloc((size_t)C, sizeof *sabs), ptot = 0;
+        if (!pos || !sum || !sabs) {
+            free(pos);
+            free(sum);
+            free(sabs);
+            xai_app_fail(app, input, "out of memory");
+            goto done;
+        }
+        for (int64_t i = 0; i < N; i++)
+            for (int ch = 0; ch < C; ch++)
+                for (int64_t t = 0; t < T; t++) {
+                    float r = rel[(size_t)i * per + (size_t)ch * (size_t)T + (size_t)t];
+                    sum[ch] += r;
+                    sabs[ch] += fabsf(r);
+                    if (r > 0) {
+                        pos[ch] += r;
+                        ptot += r;
+                    }
+                }
+        int ok = 1;
+        for (int ch = 0; ch < C && ok; ch++) {
+            size_t row;
+            ok = xai_tsv_add_row(ct, &row) == XAI_OK && xai_tsv_set_string(ct, row, 0, p->channels[ch]) == XAI_OK &&
+                 xai_tsv_set_string(ct, row, 1, "EEG") == XAI_OK &&
+                 xai_tsv_set_string(ct, row, 2, p->units[ch][0] ? p->units[ch] : "n/a") == XAI_OK &&
+                 xai_tsv_set_number(ct, row, 3, sum[ch] / (double)N) == XAI_OK &&
+                 xai_tsv_set_number(ct, row, 4, sabs[ch] / (double)N) == XAI_OK &&
+                 xai_tsv_set_number(ct, row, 5, ptot > 0 ? pos[ch] / ptot : 0) == XAI_OK;
+            for (int c = 0; c < K && ok; c++) {
+                if (ncls[c] > 0)
+                    ok = xai_tsv_set_number(ct, row, col0 + (size_t)c, topo[(size_t)c * (size_t)C + (size_t)ch]) ==
+                         XAI_OK;
+                else
+                    ok = xai_tsv_set_na(ct, row, col0 + (size_t)c) == XAI_OK;
+            }
+        }
+        free(pos);
+        free(sum);
+        free(sabs);
+        if (!ok || xai_tsv_save(ct, names->channels, 0) != XAI_OK)
+            goto tsv_fail;
+        if (sidecar(app, names->channels, common,
+                    "BIDS channels table plus relevance columns: relevance = mean over epochs of the "
+                    "channel's summed relevance; relevance_abs = the same of |R|; positive_share = the "
+                    "channel's share of all positive relevance; relevance_<class> = mean summed relevance "
+                    "over the epochs explained for that class") != 0)
+            goto done;
+    }
+
+    /* events.tsv */
+    {
+        const char *cn[] = {"onset", "duration", "sample", "trial_type", "target", "prediction", "correct",
+                            "relevance_sum"};
+        xai_tsv_type ty[] = {XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_STRING,
+                             XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
+        if (xai_tsv_create(8, cn, ty, &et) != XAI_OK)
+            goto tsv_fail;
+        for (int c = 0; c < K; c++) {
+            char name[96];
+            size_t col;
+            snprintf(name, sizeof name, "logit_%s", p->classes[c]);
+            if (xai_tsv_add_column(et, name, XAI_TSV_NUMBER, &col) != XAI_OK)
+                goto tsv_fail;
+        }
+        int ok = 1;
+        for (int64_t i = 0; i < N && ok; i++) {
+            size_t row;
+            ok = xai_tsv_add_row(et, &row) == XAI_OK && xai_tsv_set_number(et, row, 0, ep.onset_s[i]) == XAI_OK &&
+                 xai_tsv_set_number(et, row, 1, p->tmax - p->tmin) == XAI_OK &&
+                 xai_tsv_set_number(et, row, 2, (double)ep.sample[i]) == XAI_OK &&
+                 xai_tsv_set_string(et, row, 3, p->classes[ep.y[i]]) == XAI_OK &&
+                 xai_tsv_set_string(et, row, 4, p->classes[target[i]]) == XAI_OK &&
+                 xai_tsv_set_string(et, row, 5, p->classes[pred[i]]) == XAI_OK &&
+                 xai_tsv_set_number(et, row, 6, pred[i] == ep.y[i]) == XAI_OK &&
+                 xai_tsv_set_number(et, row, 7, relsum[i]) == XAI_OK;
+            for (int c = 0; c < K && ok; c++)
+                ok = xai_tsv_set_number(et, row, 8 + (size_t)c, logits[(size_t)i * (size_t)K + (size_t)c]) == XAI_OK;
+        }
+        if (!ok || xai_tsv_save(et, names->events, 0) != XAI_OK)
+            goto tsv_fail;
+        if (sidecar(app, names->events, common,
+                    "One row per explained epoch: event onset (s), window length (s), first sample at the "
+                    "model's rate, true class, explained class, predicted class, correctness, summed input "
+                    "relevance and the logits") != 0)
+            goto done;
+    }
+
+    int64_t ncorrect = 0;
+    for (int64_t i = 0; i < N; i++)
+        ncorrect += pred[i] == ep.y[i];
+    xai_app_log(app, 1, "%s: %lld epochs, accuracy %.3f", input, (long long)N, (double)ncorrect / (double)N);
+
+    if (o->figures) {
+        char title[256];
+        for (int c = 0; c < K; c++) {
+            if (ncls[c] == 0)
+                continue;
+            xai_heatmap_opts ho;
+            xai_heatmap_opts_init(&ho);
+            snprintf(title, sizeof title, "%s relevance, class %s (mean of %lld epochs)",
+                     xai_method_name(o->method), p->classes[c], (long long)ncls[c]);
+            ho.title = title;
+            ho.xlabel = "time (s)";
+            ho.ylabel = "channel";
+            ho.cbar_label = "relevance";
+            ho.x0 = p->tmin;
+            ho.dx = 1.0 / p->rate;
+            ho.width = 900;
+            ho.height = 60 + 14 * C + 120 > 480 ? 60 + 14 * C + 120 : 480;
+            if (ho.height > 4000)
+                ho.height = 4000;
+            double rect[4];
+            xai_heatmap_layout(&ho, rect);
+            if (xai_figure_heatmap(names->heat[c], heat + (size_t)c * per, C, (int)T, &ho) != XAI_OK ||
+                eeg_heatmap_label_rows(names->heat[c], rect, C, (const char *const *)p->channels, "channel") !=
+                    XAI_OK) {
+                xai_app_fail(app, NULL, "%s", xai_last_error());
+                goto done;
+            }
+            json_t *o2 = json_deep_copy(common);
+            json_t *rows = json_array();
+            for (int ch = 0; ch < C; ch++)
+                json_array_append_new(rows, json_string(p->channels[ch]));
+            json_object_set_new(o2, "Rows", rows);
+            json_object_set_new(o2, "Class", json_string(p->classes[c]));
+            json_object_set_new(o2, "Description", json_string("Mean relevance over the epochs explained for this "
+                                                               "class; rows are channels (top = first), columns "
+                                                               "samples from TMin"));
+            char *s = json_dumps(o2, JSON_PRESERVE_ORDER);
+            json_decref(o2);
+            int r2 = s ? xai_app_write_sidecar(app, names->heat[c], s) : -1;
+            free(s);
+            if (r2 != 0)
+                goto done;
+        }
+        const char *titles[16];
+        char tbuf[16][96];
+        float *vals = calloc((size_t)K * (size_t)C, sizeof *vals);
+        int np = 0;
+        for (int c = 0; vals && c < K && np < 16; c++) {
+            if (ncls[c] == 0)
+                continue;
+            snprintf(tbuf[np], sizeof tbuf[np], "%s (n=%lld)", p->classes[c], (long long)ncls[c]);
+            titles[np] = tbuf[np];
+            memcpy(vals + (size_t)np * (size_t)C, topo + (size_t)c * (size_t)C, (size_t)C * sizeof *vals);
+            np++;
+        }
+        snprintf(title, sizeof title, "Mean %s relevance per channel", xai_method_name(o->method));
+        st = vals ? eeg_topomap_png(names->topo, C, (const char *const *)p->channels, np, vals, titles, title,
+                                    "summed relevance")
+                  : XAI_ENOMEM;
+        free(vals);
+        if (st != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            goto done;
+        }
+        if (sidecar(app, names->topo, common,
+                    "Scalp map of the mean summed relevance per channel, one panel per explained class; "
+                    "positions: BESA spherical 10-20/10-10 angles, azimuthal-equidistant projection, "
+                    "inverse-distance interpolation") != 0)
+            goto done;
+    }
+    rc = XAI_EXIT_OK;
+    goto done;
+tsv_fail:
+    xai_app_fail(app, NULL, "%s", xai_last_error());
+done:
+    json_decref(common);
+    xai_tsv_free(ct);
+    xai_tsv_free(et);
+    free(rel);
+    free(logits);
+    free(target);
+    free(pred);
+    free(relsum);
+    free(heat);
+    free(topo);
+    free(ncls);
+    eeg_epochs_free(&ep);
+    return rc;
+}
+
+static int run_explain(xai_app *app, opts *o)
+{
+    if (!o->model || o->ninputs < 1 || !o->output)
+        return xai_app_usage_error(app, "explain: need --model M.onnx, --edf FILE... and -o OUTDIR");
+    xai_model *m = NULL;
+    eeg_prep p = {0};
+    int rc = XAI_EXIT_DATA;
+    out_names *names = NULL;
+    if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    const char *rec = xai_model_metadata(m, "xai_preprocessing");
+    if (!rec || eeg_prep_from_json(rec, o->model, &p) != XAI_OK) {
+        if (!rec)
+            xai_app_fail(app, o->model, "no xai_preprocessing record in the model (train it with '" PROG " train')");
+        else
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+        xai_model_free(m);
+        return XAI_EXIT_DATA;
+    }
+    int nd = 0;
+    const int64_t *shape = xai_model_input_shape(m, &nd);
+    int64_t on = xai_model_output_numel(m);
+    if (!(nd == 4 && shape[1] == 1 && shape[2] == p.nch && shape[3] == p.ntimes) || on != p.nclass) {
+        xai_app_fail(app, o->model, "the model's input/output shape does not match its preprocessing record "
+                     "(%d channels x %lld samples, %d classes)", p.nch, (long long)p.ntimes, p.nclass);
+        goto done;
+    }
+    if (o->events) { /* remap events onto the model's classes */
+        eeg_prep q = {0};
+        if (eeg_prep_set_events(&q, o->events) != XAI_OK) {
+            rc = xai_app_usage_error(app, "%s", xai_last_error());
+            eeg_prep_free(&q);
+            goto done;
+        }
+        for (int i = 0; i < q.nmap; i++) {
+            const char *cls = q.classes[q.ev_class[i]];
+            int found = -1;
+            for (int c = 0; c < p.nclass; c++)
+                if (strcmp(p.classes[c], cls) == 0)
+                    found = c;
+            if (found < 0) {
+                xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
+                eeg_prep_free(&q);
+                goto done;
+            }
+            q.ev_class[i] = found;
+        }
+        for (int i = 0; i < p.nmap; i++)
+            free(p.ev_keys[i]);
+        free(p.ev_keys);
+        free(p.ev_class);
+        p.ev_keys = q.ev_keys;
+        p.ev_class = q.ev_class;
+        p.nmap = q.nmap;
+        q.ev_keys = NULL;
+        q.ev_class = NULL;
+        q.nmap = 0;
+        eeg_prep_free(&q);
+    }
+    int target_mode = -2; /* -2 pred, -3 true, >= 0 a class */
+    if (o->target && strcmp(o->target, "pred") != 0) {
+        if (strcmp(o->target, "true") == 0)
+            target_mode = -3;
+        else {
+            target_mode = -1;
+            for (int c = 0; c < p.nclass; c++)
+                if (strcmp(p.classes[c], o->target) == 0)
+                    target_mode = c;
+            if (target_mode < 0) {
+                rc = xai_app_usage_error(app, "--target: '%s' is not pred, true or a class of the model", o->target);
+                goto done;
+            }
+        }
+    }
+    if (o->composite && xai_composite_check(o->composite) != XAI_OK) {
+        rc = xai_app_usage_error(app, "--composite: %s", xai_last_error());
+        goto done;
+    }
+    char desc[32];
+    if (o->method == XAI_METHOD_LRP)
+        snprintf(desc, sizeof desc, "lrp");
+    else
+        alnum_only(xai_method_name(o->method), desc, sizeof desc, 0);
+    names = calloc((size_t)o->ninputs, sizeof *names);
+    if (!names) {
+        xai_app_fail(app, NULL, "out of memory");
+        goto done;
+    }
+    for (int f = 0; f < o->ninputs; f++)
+        if (make_names(o->outdirs ? o->outdirs[f] : o->output, o->inputs[f], desc, &p, &names[f]) != 0) {
+            xai_app_fail(app, NULL, "out of memory");
+            goto done;
+        }
+    for (int f = 0; f < o->ninputs; f++)
+        for (int g = 0; g < f; g++)
+            if (strcmp(names[f].npy, names[g].npy) == 0) {
+                rc = xai_app_usage_error(app, "%s and %s would write the same outputs", o->inputs[g], o->inputs[f]);
+                goto done;
+            }
+    if (xai_app_mkdirs(app, o->output) != 0)
+        goto done;
+    for (int f = 0; o->outdirs && f < o->ninputs; f++)
+        if (xai_app_mkdirs(app, o->outdirs[f]) != 0)
+            goto done;
+    for (int f = 0; f < o->ninputs; f++)
+        if (check_names(app, &names[f], p.nclass, o->figures) != 0)
+            goto done;
+    char *dd = strdup_printf("%s/dataset_description.json", o->output);
+    FILE *probe = dd ? fopen(dd, "r") : NULL;
+    if (probe)
+        fclose(probe);
+    free(dd);
+    if (!probe && xai_bids_write_dataset_description(app, o->output, PROG) != 0)
+        goto done;
+    char sha[65] = "";
+    xai_sha256_file(o->model, sha);
+    int nfail = 0;
+    xai_app_progress_begin(app, "explain", o->ninputs);
+    for (int f = 0; f < o->ninputs; f++) {
+        if (explain_one(app, o, m, &p, o->inputs[f], &names[f], sha, target_mode) != XAI_EXIT_OK)
+            nfail++;
+        xai_app_progress_step(app, f + 1, o->inputs[f]);
+    }
+    xai_app_progress_end(app);
+    rc = nfail == 0 ? XAI_EXIT_OK : nfail < o->ninputs ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
+done:
+    for (int f = 0; names && f < o->ninputs; f++)
+        out_names_free(&names[f], p.nclass);
+    free(names);
+    eeg_prep_free(&p);
+    xai_model_free(m);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ BIDS-App form */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* add the recordings of one BIDS eeg/ directory (relative part rel, e.g. "sub-01/ses-a/eeg") */
+static int add_eeg_dir(opts *o, const char *root, const char *rel)
+{
+    char *dir = strdup_printf("%s/%s", root, rel);
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        free(dir);
+        return 0;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!ends_with(e->d_name, "_eeg.edf") && !ends_with(e->d_name, "_eeg.bdf") &&
+            !ends_with(e->d_name, "_eeg.vhdr"))
+            continue;
+        if (o->task) {
+            xai_bids_name b;
+            const char *t = xai_bids_parse(e->d_name, &b) == 0 ? xai_bids_get(&b, "task") : NULL;
+            if (!t || strcmp(t, o->task) != 0)
+                continue;
+        }
+        char **ni = realloc(o->inputs, (size_t)(o->ninputs + 1) * sizeof *ni);
+        char **no = ni ? realloc(o->outdirs, (size_t)(o->ninputs + 1) * sizeof *no) : NULL;
+        if (ni)
+            o->inputs = ni;
+        if (no)
+            o->outdirs = no;
+        if (!ni || !no) {
+            rc = -1;
+            break;
+        }
+        o->inputs[o->ninputs] = strdup_printf("%s/%s", dir, e->d_name);
+        o->outdirs[o->ninputs] = strdup_printf("%s/%s", o->output, rel);
+        o->ninputs++;
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+/* every sub-<label>[/ses-*]/eeg recording of the selected participants, in name order */
+static int bids_collect(xai_app *app, opts *o)
+{
+    DIR *d = opendir(o->bids_dir);
+    if (!d)
+        return xai_app_fail(app, o->bids_dir, "cannot open the BIDS directory");
+    char **subs = NULL;
+    int nsub = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "sub-", 4) != 0)
+            continue;
+        int want = o->nlabels == 0;
+        for (int i = 0; i < o->nlabels; i++)
+            want |= strcmp(e->d_name + 4, o->labels[i]) == 0;
+        char *full = strdup_printf("%s/%s", o->bids_dir, e->d_name);
+        if (want && full && is_dir(full)) {
+            char **ns = realloc(subs, (size_t)(nsub + 1) * sizeof *ns);
+            if (ns) {
+                subs = ns;
+                subs[nsub++] = strdup_printf("%s", e->d_name);
+            }
+        }
+        free(full);
+    }
+    closedir(d);
+    if (nsub > 1)
+        qsort(subs, (size_t)nsub, sizeof *subs, cmp_str);
+    for (int i = 0; i < o->nlabels; i++) {
+        int found = 0;
+        for (int k = 0; k < nsub; k++)
+            found |= strcmp(subs[k] + 4, o->labels[i]) == 0;
+        if (!found)
+            xai_app_log(app, 1, "warning: no participant sub-%s in %s", o->labels[i], o->bids_dir);
+    }
+    int rc = 0;
+    for (int k = 0; k < nsub && rc == 0; k++) {
+        int first = o->ninputs;
+        char *rel = strdup_printf("%s/eeg", subs[k]);
+        rc = rel ? add_eeg_dir(o, o->bids_dir, rel) : -1;
+        free(rel);
+        char *sdir = strdup_printf("%s/%s", o->bids_dir, subs[k]);
+        DIR *sd = sdir ? opendir(sdir) : NULL;
+        char **ses = NULL;
+        int nses = 0;
+        while (sd && (e = readdir(sd)))
+            if (strncmp(e->d_name, "ses-", 4) == 0) {
+                char **ns = realloc(ses, (size_t)(nses + 1) * sizeof *ns);
+                if (ns) {
+                    ses = ns;
+                    ses[nses++] = strdup_printf("%s/%s/eeg", subs[k], e->d_name);
+                }
+            }
+        if (sd)
+            closedir(sd);
+        free(sdir);
+        if (nses > 1)
+            qsort(ses, (size_t)nses, sizeof *ses, cmp_str);
+        for (int j = 0; j < nses; j++) {
+            if (rc == 0 && ses[j])
+                rc = add_eeg_dir(o, o->bids_dir, ses[j]);
+            free(ses[j]);
+        }
+        free(ses);
+        /* name order within a participant (readdir order is arbitrary) */
+        for (int a = first; a < o->ninputs; a++)
+            for (int b = a + 1; b < o->ninputs; b++)
+                if (strcmp(o->inputs[b], o->inputs[a]) < 0) {
+                    char *t = o->inputs[a];
+                    o->inputs[a] = o->inputs[b];
+                    o->inputs[b] = t;
+                    t = o->outdirs[a];
+                    o->outdirs[a] = o->outdirs[b];
+                    o->outdirs[b] = t;
+                }
+    }
+    for (int k = 0; k < nsub; k++)
+        free(subs[k]);
+    free(subs);
+    if (rc != 0)
+        return xai_app_fail(app, NULL, "out of memory");
+    if (o->ninputs == 0)
+        return xai_app_fail(app, o->bids_dir, "no EEG recordings (sub-*/[ses-*/]eeg/*_eeg.edf|bdf|vhdr)%s%s",
+                            o->task ? " for task " : "", o->task ? o->task : "");
+    xai_app_log(app, 2, "%d recordings", o->ninputs);
+    return XAI_EXIT_OK;
+}
+
+/* group level: mean of the per-recording channel relevance (relevance_<class> columns) over
+ * every participant output under OUT_DIR, as a table and a topomap */
+static int group_scan(const char *dir, char ***files, int *n, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d || depth > 4) {
+        if (d)
+            closedir(d);
+        return 0;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *full = strdup_printf("%s/%s", dir, e->d_name);
+        if (!full)
+            break;
+        if (depth == 0 && strncmp(e->d_name, "sub-", 4) != 0) {
+            free(full);
+            continue;
+        }
+        if (is_dir(full)) {
+            group_scan(full, files, n, depth + 1);
+            free(full);
+        } else if (ends_with(e->d_name, "_desc-lrp_channels.tsv")) {
+            char **nf = realloc(*files, (size_t)(*n + 1) * sizeof *nf);
+            if (!nf) {
+                free(full);
+                break;
+            }
+            *files = nf;
+            nf[(*n)++] = full;
+        } else
+            free(full);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int run_group(xai_app *app, opts *o)
+{
+    char **files = NULL;
+    int n = 0, rc = XAI_EXIT_DATA;
+    group_scan(o->output, &files, &n, 0);
+    if (n > 1)
+        qsort(files, (size_t)n, sizeof *files, cmp_str);
+    char **chan = NULL, **cls = NULL;
+    int nch = 0, ncls = 0;
+    double *sum = NULL;
+    int *cnt = NULL;
+    xai_tsv *out = NULL;
+    char *tsv_path = NULL, *png_path = NULL;
+    if (n == 0) {
+        xai_app_fail(app, o->output, "no participant outputs (*_desc-lrp_channels.tsv); run the participant level first");
+        goto done;
+    }
+    for (int f = 0; f < n; f++) {
+        xai_tsv *t = NULL;
+        if (xai_tsv_load(files[f], 0, &t) != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            goto done;
+        }
+        size_t nc = xai_tsv_ncols(t);
+        for (size_t c = 0; c < nc; c++) {
+            const char *name = xai_tsv_column_name(t, c);
+            if (strncmp(name, "relevance_", 10) != 0 || !strcmp(name, "relevance_abs"))
+                continue;
+            int k = -1;
+            for (int j = 0; j < ncls; j++)
+                if (!strcmp(cls[j], name + 10))
+                    k = j;
+            if (k < 0 && ncls < 16) {
+                char **nc2 = realloc(cls, (size_t)(ncls + 1) * sizeof *nc2);
+                if (!nc2)
+                    continue;
+                cls = nc2;
+                cls[ncls] = strdup_printf("%s", name + 10);
+                k = ncls++;
+            }
+            if (k < 0)
+                continue;
+            for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
+                const char *ch = xai_tsv_get_string(t, r, 0);
+                double v;
+                if (!ch || xai_tsv_get_number(t, r, c, &v) != XAI_OK || !isfinite(v))
+                    continue;
+                int idx = -1;
+                for (int j = 0; j < nch; j++)
+                    if (eeg_label_equal(chan[j], ch))
+                        idx = j;
+                if (idx < 0) {
+                    char **nchn = realloc(chan, (size_t)(nch + 1) * sizeof *nchn);
+                    double *ns = realloc(sum, (size_t)(nch + 1) * 16 * sizeof *ns);
+                    int *ncn = realloc(cnt, (size_t)(nch + 1) * 16 * sizeof *ncn);
+                    if (nchn)
+                        chan = nchn;
+                    if (ns)
+                        sum = ns;
+                    if (ncn)
+                        cnt = ncn;
+                    if (!nchn || !ns || !ncn)
+                        continue;
+                    chan[nch] = strdup_printf("%s", ch);
+                    memset(sum + (size_t)nch * 16, 0, 16 * sizeof *sum);
+                    memset(cnt + (size_t)nch * 16, 0, 16 * sizeof *cnt);
+                    idx = nch++;
+                }
+                sum[(size_t)idx * 16 + (size_t)k] += v;
+                cnt[(size_t)idx * 16 + (size_t)k]++;
+            }
+        }
+        xai_tsv_free(t);
+    }
+    if (nch == 0 || ncls == 0) {
+        xai_app_fail(app, o->output, "the channel tables hold no relevance_<class> columns");
+        goto done;
+    }
+    tsv_path = strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
+    png_path = strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
+    if (!tsv_path || !png_path || xai_app_check_output(app, tsv_path) != 0 ||
+        (o->figures && xai_app_check_output(app, png_path) != 0))
+        goto done;
+    const char *cn[] = {"name", "n_recordings"};
+    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER};
+    if (xai_tsv_create(2, cn, ty, &out) != XAI_OK)
+        goto tsv_fail;
+    for (int k = 0; k < ncls; k++) {
+        char name[96];
+        size_t col;
+        snprintf(name, sizeof name, "relevance_%s", cls[k]);
+        if (xai_tsv_add_column(out, name, XAI_TSV_NUMBER, &col) != XAI_OK)
+            goto tsv_fail;
+    }
+    float *vals = calloc((size_t)ncls * (size_t)nch, sizeof *vals);
+    if (!vals)
+        goto tsv_fail;
+    for (int j = 0; j < nch; j++) {
+        size_t row;
+        int nrec = 0;
+        if (xai_tsv_add_row(out, &row) != XAI_OK || xai_tsv_set_string(out, row, 0, chan[j]) != XAI_OK) {
+            free(vals);
+            goto tsv_fail;
+        }
+        for (int k = 0; k < ncls; k++) {
+            int c = cnt[(size_t)j * 16 + (size_t)k];
+            nrec = c > nrec ? c : nrec;
+            double m = c ? sum[(size_t)j * 16 + (size_t)k] / c : NAN;
+            vals[(size_t)k * (size_t)nch + (size_t)j] = c ? (float)m : 0.0f;
+            if ((c ? xai_tsv_set_number(out, row, 2 + (size_t)k, m) : xai_tsv_set_na(out, row, 2 + (size_t)k)) !=
+                XAI_OK) {
+                free(vals);
+                goto tsv_fail;
+            }
+        }
+        xai_tsv_set_number(out, row, 1, nrec);
+    }
+    if (xai_tsv_save(out, tsv_path, 0) != XAI_OK) {
+        free(vals);
+        goto tsv_fail;
+    }
+    json_t *sc = json_object(), *src = json_array();
+    for (int f = 0; f < n; f++)
+        json_array_append_new(src, json_string(files[f]));
+    json_object_set_new(sc, "Sources", src);
+    json_object_set_new(sc, "Description", json_string("Group level: per channel, the mean over recordings of "
+                                                        "relevance_<class> from each participant channels.tsv"));
+    char *js = json_dumps(sc, JSON_PRESERVE_ORDER);
+    json_decref(sc);
+    int bad = !js || xai_app_write_sidecar(app, tsv_path, js) != 0;
+    if (!bad && o->figures) {
+        if (eeg_topomap_png(png_path, nch, (const char *const *)chan, ncls, vals, (const char *const *)cls,
+                            "Group mean relevance per channel", "summed relevance") != XAI_OK) {
+            xai_app_fail(app, NULL, "%s", xai_last_error());
+            bad = 1;
+        } else
+            bad = xai_app_write_sidecar(app, png_path, js) != 0;
+    }
+    free(js);
+    free(vals);
+    if (bad)
+        goto done;
+    xai_app_log(app, 1, "group: %d recordings, %d channels, %d classes -> %s", n, nch, ncls, tsv_path);
+    rc = XAI_EXIT_OK;
+    goto done;
+tsv_fail:
+    xai_app_fail(app, NULL, "%s", xai_last_error());
+done:
+    for (int f = 0; f < n; f++)
+        free(files[f]);
+    free(files);
+    for (int j = 0; j < nch; j++)
+        free(chan[j]);
+    free(chan);
+    for (int k = 0; k < ncls; k++)
+        free(cls[k]);
+    free(cls);
+    free(sum);
+    free(cnt);
+    xai_tsv_free(out);
+    free(tsv_path);
+    free(png_path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    xai_app app;
+    xai_app_init(&app, PROG, XAI_EEG_VERSION, argc, argv);
+    opts o = {.tmin = 0, .tmax = 4, .order = 4, .epochs = 40, .patience = 15, .batch = 16, .lr = 1e-3,
+              .val_split = 0.2, .figures = 1, .method = XAI_METHOD_LRP};
+    int rc = XAI_EXIT_USAGE;
+    if (argc < 2) {
+        rc = xai_app_usage_error(&app, "missing subcommand: train or explain");
+        goto out;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage();
+        rc = XAI_EXIT_OK;
+        goto out;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("%s (libxai) %s\n", PROG, XAI_EEG_VERSION);
+        rc = XAI_EXIT_OK;
+        goto out;
+    }
+    int skip = 1; /* arguments before the options */
+    if (argc >= 4 && argv[1][0] != '-' && argv[2][0] != '-' &&
+        (!strcmp(argv[3], "participant") || !strcmp(argv[3], "group"))) {
+        o.bids = !strcmp(argv[3], "participant") ? 1 : 2;
+        o.bids_dir = argv[1];
+        o.output = argv[2];
+        skip = 3;
+    } else if (!strcmp(argv[1], "train"))
+        o.train = 1;
+    else if (strcmp(argv[1], "explain") != 0) {
+        rc = xai_app_usage_error(&app, "unknown subcommand '%s' (train, explain, or BIDS_DIR OUT_DIR "
+                                 "participant|group)", argv[1]);
+        goto out;
+    }
+    static const struct option longopts[] = {
+        {"edf", required_argument, 0, O_EDF}, {"input", required_argument, 0, O_EDF},
+        {"events", required_argument, 0, O_EVENTS}, {"tmin", required_argument, 0, O_TMIN},
+        {"tmax", required_argument, 0, O_TMAX}, {"baseline", required_argument, 0, O_BASELINE},
+        {"channels", required_argument, 0, O_CHANNELS}, {"reference", required_argument, 0, O_REF},
+        {"bandpass", required_argument, 0, O_BANDPASS}, {"notch", required_argument, 0, O_NOTCH},
+        {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
+        {"arch", required_argument, 0, O_ARCH}, {"epochs", required_argument, 0, O_EPOCHS},
+        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+        {"val-split", required_argument, 0, O_VAL}, {"patience", required_argument, 0, O_PATIENCE},
+        {"seed", required_argument, 0, O_SEED}, {"cv", required_argument, 0, O_CV},
+        {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
+        {"composite", required_argument, 0, O_COMPOSITE}, {"target", required_argument, 0, O_TARGET},
+        {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
+        {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
+        {"task", required_argument, 0, O_TASK},
+        {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+    /* getopt sees argv without the subcommand; extra files after --edf F are collected here */
+    int ac = argc - skip;
+    char **av = argv + skip;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(ac, av, "i:o:hfqv", longopts, NULL)) != -1) {
+        double v;
+        switch (c) {
+        case O_EDF:
+        case 'i': {
+            char **ni = realloc(o.inputs, (size_t)(o.ninputs + ac) * sizeof *ni);
+            if (!ni) {
+                rc = xai_app_fail(&app, NULL, "out of memory");
+                goto out;
+            }
+            o.inputs = ni;
+            o.inputs[o.ninputs++] = strdup_printf("%s", optarg);
+            while (optind < ac && av[optind][0] != '-')
+                o.inputs[o.ninputs++] = strdup_printf("%s", av[optind++]);
+            break;
+        }
+        case O_EVENTS: o.events = optarg; break;
+        case O_TMIN:
+        case O_TMAX:
+        case O_NOTCH:
+        case O_RESAMPLE:
+        case O_LR:
+        case O_VAL:
+            if (parse_double(optarg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
+                ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) ||
+                (c == O_LR && v <= 0) || (c == O_VAL && (v < 0 || v > 0.9))) {
+                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
+                goto out;
+            }
+            if (c == O_TMIN) o.tmin = v;
+            else if (c == O_TMAX) o.tmax = v;
+            else if (c == O_NOTCH) o.notch = v;
+            else if (c == O_RESAMPLE) o.resample = v;
+            else if (c == O_LR) o.lr = v;
+            else o.val_split = v;
+            break;
+        case O_BASELINE:
+            if (strcmp(optarg, "none") && strcmp(optarg, "mean")) {
+                rc = xai_app_usage_error(&app, "--baseline: none or mean");
+                goto out;
+            }
+            o.baseline_mean = !strcmp(optarg, "mean");
+            break;
+        case O_REF:
+            if (strcmp(optarg, "none") && strcmp(optarg, "average")) {
+                rc = xai_app_usage_error(&app, "--reference: none or average");
+                goto out;
+            }
+            o.average_ref = !strcmp(optarg, "average");
+            break;
+        case O_BANDPASS: {
+            char *end;
+            o.hp = strtod(optarg, &end);
+            if (*end != ',' || (o.lp = strtod(end + 1, &end), *end) || o.hp < 0 || o.lp < 0 ||
+                (o.lp > 0 && o.hp >= o.lp)) {
+                rc = xai_app_usage_error(&app, "--bandpass: expected LO,HI with 0 <= LO < HI (0 = edge off)");
+                goto out;
+            }
+            break;
+        }
+        case O_CHANNELS: o.channels = optarg; break;
+        case O_ORDER:
+        case O_EPOCHS:
+        case O_BATCH:
+        case O_PATIENCE:
+        case O_CV:
+        case O_SEED: {
+            char *end;
+            long long n = strtoll(optarg, &end, 10);
+            if (*end || n < 0 || n > 100000000 || (c == O_ORDER && (n < 2 || n > 16 || n % 2)) ||
+                ((c == O_EPOCHS || c == O_BATCH) && n < 1)) {
+                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
+                goto out;
+            }
+            if (c == O_ORDER) o.order = (int)n;
+            else if (c == O_EPOCHS) o.epochs = (int)n;
+            else if (c == O_BATCH) o.batch = n;
+            else if (c == O_PATIENCE) o.patience = (int)n;
+            else if (c == O_CV) o.cv = (int)n;
+            else o.seed = (uint64_t)n;
+            break;
+        }
+        case O_ARCH: o.arch = optarg; break;
+        case O_MODEL: o.model = optarg; break;
+        case O_METHOD:
+            if (xai_method_parse(optarg, &o.method) != XAI_OK) {
+                rc = xai_app_usage_error(&app, "--method: %s", xai_last_error());
+                goto out;
+            }
+            break;
+        case O_COMPOSITE: o.composite = optarg; break;
+        case O_TARGET: o.target = optarg; break;
+        case O_NOFIG: o.figures = 0; break;
+        case O_TASK: o.task = optarg; break;
+        case O_LABEL: {
+            char **nl = realloc(o.labels, (size_t)(o.nlabels + ac) * sizeof *nl);
+            if (!nl) {
+                rc = xai_app_fail(&app, NULL, "out of memory");
+                goto out;
+            }
+            o.labels = nl;
+            const char *v = optarg;
+            for (;;) {
+                o.labels[o.nlabels++] = strdup_printf("%s", strncmp(v, "sub-", 4) ? v : v + 4);
+                if (optind >= ac || av[optind][0] == '-')
+                    break;
+                v = av[optind++];
+            }
+            break;
+        }
+        case 'o': o.output = optarg; break;
+        case 'h':
+            usage();
+            rc = XAI_EXIT_OK;
+            goto out;
+        default: {
+            int h = xai_app_handle_option(&app, c, optarg);
+            if (h == 1)
+                break;
+            if (h == 2) {
+                rc = XAI_EXIT_OK;
+                goto out;
+            }
+            if (h == 0)
+                xai_app_usage_error(&app, "unknown option");
+            rc = XAI_EXIT_USAGE;
+            goto out;
+        }
+        }
+    }
+    if (optind < ac) {
+        rc = xai_app_usage_error(&app, "unexpected argument '%s'", av[optind]);
+        goto out;
+    }
+    if (o.tmax <= o.tmin) {
+        rc = xai_app_usage_error(&app, "--tmax must exceed --tmin");
+        goto out;
+    }
+    if (o.bids && o.ninputs) {
+        rc = xai_app_usage_error(&app, "the BIDS form finds its inputs itself; --edf is for explain");
+        goto out;
+    }
+    if ((o.nlabels || o.task) && !o.bids) {
+        rc = xai_app_usage_error(&app, "--participant-label and --task belong to the BIDS form");
+        goto out;
+    }
+    xai_app_apply_threads(&app);
+    if (o.bids == 2)
+        rc = run_group(&app, &o);
+    else if (o.bids == 1) {
+        if (!o.model)
+            rc = xai_app_usage_error(&app, "participant: --model M.onnx is required");
+        else if ((rc = bids_collect(&app, &o)) == XAI_EXIT_OK)
+            rc = run_explain(&app, &o);
+    } else
+        rc = o.train ? run_train(&app, &o) : run_explain(&app, &o);
+out:
+    free_inputs(&o);
+    xai_app_free(&app);
+    cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */
+    FcFini();
+    return rc;
+}
