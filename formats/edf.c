@@ -907,7 +907,9 @@ static int fit8(double v, int up, double *res)
     return -1;
 }
 
-/* Pick samples per record and record duration (units of 10 us) for @rate and @t samples. */
+/* Pick samples per record and record duration (units of 10 us) for @rate and @t samples.
+   The duration must be a whole number of 10 us units: the header stores it in 8 characters
+   (at most 60 s with 5 decimals), and anything else would change the sample rate on reading. */
 static int pick_record(double rate, int64_t t, int bytes_per_rec_sample, int *spr, int *dur)
 {
     double best = HUGE_VAL;
@@ -922,7 +924,7 @@ static int pick_record(double rate, int64_t t, int bytes_per_rec_sample, int *sp
             double du = (double)s * 1e5 / rate;
             double r = nearbyint(du);
             /* short records are fine for short signals, else they bloat the file */
-            if (fabs(du - r) > 1e-6 * du || r < 100 || r > 6000000 || s > INT_MAX ||
+            if (fabs(du - r) > 1e-9 * du || r < 100 || r > 6000000 || s > INT_MAX ||
                 s * bytes_per_rec_sample > 10 * 1024 * 1024 || (r < 10000 && t / s > 100))
                 continue;
             double score = fabs(log(r / 1e5));
@@ -940,7 +942,7 @@ static int pick_record(double rate, int64_t t, int bytes_per_rec_sample, int *sp
     for (int64_t s = 1; s <= 10000000 && (double)s * 1e5 / rate <= 6000000; s++) {
         double du = (double)s * 1e5 / rate;
         double r = nearbyint(du);
-        if (fabs(du - r) > 1e-6 * du || r < 100 || s * bytes_per_rec_sample > 10 * 1024 * 1024)
+        if (fabs(du - r) > 1e-9 * du || r < 100 || s * bytes_per_rec_sample > 10 * 1024 * 1024)
             continue;
         double score = fabs(log(r / 1e5));
         if (score < best) {

@@ -827,6 +827,34 @@ START_TEST(write_read_padded)
 }
 END_TEST
 
+START_TEST(write_rate_exact)
+{
+    /* 128 Hz with T = 395 x 8: records must be a whole number of 10 us units, or the header's
+       8-character duration changes the rate read back (e.g. 3.085939 s -> 128.00008 Hz) */
+    static const int64_t lengths[] = {3160, 1280 * 10 + 3, 2560};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        char *dir = xai_test_tmpdir();
+        const char *path = xai_test_path(dir, "r128.edf");
+        const int64_t T = lengths[i];
+        float *x = calloc((size_t)T, sizeof(float));
+        for (int64_t t = 0; t < T; t++)
+            x[t] = (float)sin(0.05 * (double)t);
+        const char *labels[] = {"C3"};
+        xai_edf_write_spec sp = {.n_channels = 1, .n_samples = T, .sample_rate = 128, .labels = labels, .data = x};
+        ck_assert_int_eq(xai_edf_write(path, &sp), XAI_OK);
+        xai_edf *h = NULL;
+        ck_assert_msg(xai_edf_open(path, &h) == XAI_OK, "T=%lld: %s", (long long)T, xai_last_error());
+        const xai_edf_channel *ch = xai_edf_get_channel(h, 0);
+        ck_assert_msg(ch->sample_rate == 128.0, "T=%lld: rate read back %.9g", (long long)T, ch->sample_rate);
+        ck_assert_int_ge(ch->samples, T);
+        xai_edf_close(h);
+        free(x);
+        xai_test_rmtree(dir);
+        free(dir);
+    }
+}
+END_TEST
+
 START_TEST(write_failures_leave_nothing)
 {
     char *dir = xai_test_tmpdir();
@@ -904,6 +932,7 @@ Suite *make_suite(void)
     tcase_add_test(wr, write_read_bdfplus_many_annotations);
     tcase_add_test(wr, write_read_fractional_rate);
     tcase_add_test(wr, write_read_padded);
+    tcase_add_test(wr, write_rate_exact);
     tcase_add_test(wr, write_failures_leave_nothing);
     suite_add_tcase(s, wr);
     return s;
