@@ -1,0 +1,1093 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * xai-speech - train a spectrogram CNN on spoken audio (digits, speaker gender or any CSV
+ * labels) and explain it with LRP: relevance aligned to the time-frequency bins (.npy),
+ * a spectrogram figure with the relevance overlaid, and an optional sonification.
+ * The model carries its spectrogram pipeline in metadata "xai_preprocessing"; explain and
+ * eval rebuild exactly that pipeline. Conventions: docs/ecosystem.md sections 5 and 6.
+ * Exit codes: 0 ok, 1 data error, 2 usage error, 3 some inputs failed.
+ */
+#include <cairo.h>
+#include <errno.h>
+#include <fontconfig/fontconfig.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xai.h"
+#include "xai/audio.h"
+#include "xai/npy.h"
+#include "xai/train.h"
+#include "app.h"
+#include "speech.h"
+
+#define PROG "xai-speech"
+#ifndef XAI_SPEECH_VERSION
+#define XAI_SPEECH_VERSION "0.1.0"
+#endif
+
+static void usage(void)
+{
+    printf(
+"SYNOPSIS\n"
+"  " PROG " train DIR|FILE... --labels digit|gender|CSV -o MODEL.onnx [options]\n"
+"  " PROG " explain --model MODEL.onnx DIR|FILE... -o OUTDIR [--sonify OUT.wav] [options]\n"
+"  " PROG " eval --model MODEL.onnx DIR|FILE... --labels digit|gender|CSV [--json OUT.json]\n"
+"\n"
+"Audio is anything libsndfile reads (WAV, FLAC, OGG, AIFF, ...); directories are searched\n"
+"recursively. Clips are mixed to mono, resampled to the pipeline rate and centred in a fixed\n"
+"length (longer clips are cut). Features are the pipeline's dB spectrogram mapped to [0, 1] by\n"
+"(dB - max)/80 + 1. The model stores the whole pipeline (metadata xai_preprocessing).\n"
+"\n"
+"TRAIN\n"
+"  --labels digit        leading digit of the file name (FSDD/AudioMNIST '3_theo_0.wav', '7.wav'),\n"
+"                        else the 'digit' column of a labels.csv next to the file\n"
+"  --labels gender       the 'gender' column of a labels.csv next to the files (or up to 3 parents)\n"
+"  --labels FILE.csv     a CSV with columns file (relative to the CSV) and --label-column [label]\n"
+"  --preset P            compact | audiomnist | librosa | torchaudio [compact]\n"
+"                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
+"                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
+"  --duration S          clip length for compact/librosa/torchaudio [1]\n"
+"  --arch SPEC           [conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2)\n"
+"                        flatten dense(K)] with K the number of classes\n"
+"  --epochs N [30]   --batch B [32]   --lr LR [1e-3]   --val-split F [0.2]   --patience P [10]\n"
+"  --seed S [0]\n"
+"  -o, --output MODEL.onnx   model (+ MODEL.json sidecar with the training record)\n"
+"\n"
+"EXPLAIN\n"
+"  --model MODEL.onnx    a model written by '" PROG " train'\n"
+"  --preset P            optional check: fail unless the model uses preset P\n"
+"  --method M            lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
+"  --composite NAME      LRP composite [epsilon-gamma-box, with box bounds 0..1 = the feature range]\n"
+"  --target pred|K|NAME  class to explain [pred]\n"
+"  --init logit|onehot   output relevance: the target's logit, so R > 0 is evidence for the class\n"
+"                        even when its logit is negative; onehot (Zennit's 1) flips every sign\n"
+"                        when the logit is negative [logit]\n"
+"  --no-figures          no PNG figures (faster)\n"
+"  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
+"                        (per-clip records in 'Clips') instead of files per clip: for large batches\n"
+"  --sonify OUT.wav      (one input only) ISTFT of the STFT masked by clip(R+/max R+, 0, 1) with the\n"
+"                        original phase, at the pipeline rate, trimmed to the clip. Mel relevance\n"
+"                        goes back to linear bins by the normalised filterbank transpose:\n"
+"                        M[k,t] = sum_m fb[m,k] R+[m,t] / sum_m fb[m,k]\n"
+"  --batch B             clips per LRP sweep [64]\n"
+"  -o, --output OUTDIR   per clip STEM_relevance.npy [rows][frames] float32 (rows = mel bands or\n"
+"                        frequency bins, bottom first; frames = time), STEM_relevance.json,\n"
+"                        STEM_overlay.png (+ .json); OUTDIR/predictions.tsv for the run\n"
+"\n"
+"EVAL\n"
+"  --labels ...          as for train; prints accuracy, per-class accuracy and the confusion matrix\n"
+"  --json OUT.json       the same as JSON\n"
+"\n"
+"%s"
+"\n"
+"EXAMPLES\n"
+"  " PROG " train build/datasets/speech-synth --labels digit -o digits.onnx\n"
+"  " PROG " eval --model digits.onnx ../shared/data/speech/fsdd_subset/recordings --labels digit\n"
+"  " PROG " explain --model digits.onnx 3_theo_0.wav -o out --sonify out/3_theo_0_used.wav\n"
+"\n"
+"EXIT STATUS\n"
+"  0 success, 1 data error, 2 usage error, 3 some inputs failed (reported; the rest were done).\n"
+"\n"
+"REFERENCES\n"
+"  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
+"  (LRP).  Montavon et al. 2019 (composites, z-box).  Paissan et al. 2024, arXiv:2403.13086\n"
+"  (L-MAC: listenable masks, ISTFT with the original phase).\n",
+           xai_app_common_help);
+}
+
+typedef struct {
+    xai_app app;
+    int cmd; /* 0 train, 1 explain, 2 eval */
+    speech_files files;
+    const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *target, *json;
+    double duration, lr, val_split;
+    int epochs, patience, figures, stacked, init_onehot;
+    int64_t batch, xbatch;
+    uint64_t seed;
+    xai_method method;
+} opts;
+
+static const char *default_arch = "conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) flatten";
+
+/* ------------------------------------------------------------------ shared helpers */
+
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted unique labels of @p f into *names (pointers borrowed from f). */
+static int unique_labels(const speech_files *f, const char ***names)
+{
+    const char **u = malloc(sizeof(char *) * (size_t)(f->n ? f->n : 1));
+    if (!u)
+        return -1;
+    for (int i = 0; i < f->n; i++)
+        u[i] = f->label[i];
+    qsort(u, (size_t)f->n, sizeof *u, cmp_label);
+    int k = 0;
+    for (int i = 0; i < f->n; i++)
+        if (k == 0 || strcmp(u[k - 1], u[i]) != 0)
+            u[k++] = u[i];
+    *names = u;
+    return k;
+}
+
+static void stem_of(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, cap, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+}
+
+/* Inputs whose file names (without extension) collide, e.g. real_digits/SPEAKER/0.wav:
+ * flag[i] = 1 for those. Returns a malloc'ed array of f->n ints, or NULL. */
+static char (*sort_stems)[256];
+static int cmp_stem_idx(const void *a, const void *b)
+{
+    return strcmp(sort_stems[*(const int *)a], sort_stems[*(const int *)b]);
+}
+
+static int *duplicate_stems(const speech_files *f)
+{
+    int n = f->n;
+    int *flag = calloc((size_t)(n ? n : 1), sizeof(int)), *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    char(*st)[256] = malloc(sizeof *st * (size_t)(n ? n : 1));
+    if (!flag || !idx || !st) {
+        free(flag);
+        free(idx);
+        free(st);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        stem_of(f->path[i], st[i], sizeof st[i]);
+        idx[i] = i;
+    }
+    sort_stems = st;
+    qsort(idx, (size_t)n, sizeof *idx, cmp_stem_idx);
+    for (int k = 1; k < n; k++)
+        if (strcmp(st[idx[k]], st[idx[k - 1]]) == 0)
+            flag[idx[k]] = flag[idx[k - 1]] = 1;
+    sort_stems = NULL;
+    free(idx);
+    free(st);
+    return flag;
+}
+
+/* Output stem of input @p i: its name without extension, or "PARENT_NAME" when @p dup says
+ * another input has the same name, so outputs never collide. */
+static void output_stem(const char *path, int dup, char *out, size_t cap)
+{
+    char a[256], b[512];
+    stem_of(path, a, sizeof a);
+    if (!dup) {
+        snprintf(out, cap, "%s", a);
+        return;
+    }
+    snprintf(b, sizeof b, "%s", path);
+    char *slash = strrchr(b, '/');
+    if (slash)
+        *slash = '\0';
+    const char *parent = slash ? strrchr(b, '/') : NULL;
+    parent = slash ? (parent ? parent + 1 : b) : ".";
+    snprintf(out, cap, "%.200s_%s", parent, a);
+}
+
+/* Model + its pipeline + class names. */
+typedef struct {
+    xai_model *m;
+    speech_pre pre;
+    json_t *classes; /* array of strings or NULL */
+    char sha[65];
+} loaded_model;
+
+static void loaded_free(loaded_model *lm)
+{
+    xai_model_free(lm->m);
+    json_decref(lm->classes);
+    memset(lm, 0, sizeof *lm);
+}
+
+static int load_model(opts *o, loaded_model *lm)
+{
+    memset(lm, 0, sizeof *lm);
+    if (xai_model_load_onnx(o->model, NULL, &lm->m) != XAI_OK)
+        return xai_app_fail(&o->app, o->model, "%s", xai_last_error());
+    const char *pj = xai_model_metadata(lm->m, "xai_preprocessing");
+    if (!pj || !strstr(pj, "xai-speech")) {
+        xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in metadata xai_preprocessing "
+                                        "(train the model with '" PROG " train')");
+        goto bad;
+    }
+    if (speech_pre_from_json(pj, &lm->pre) != XAI_OK) {
+        xai_app_fail(&o->app, o->model, "%s", xai_last_error());
+        goto bad;
+    }
+    if (o->preset && strcmp(o->preset, lm->pre.preset) != 0) {
+        xai_app_fail(&o->app, o->model, "was trained with spectrogram preset '%s', not '%s'; features would not match",
+                     lm->pre.preset, o->preset);
+        goto bad;
+    }
+    int nd;
+    const int64_t *sh = xai_model_input_shape(lm->m, &nd);
+    const int64_t *s3 = nd == 4 && sh[0] == 1 ? sh + 1 : sh; /* per-sample shape, with or without batch 1 */
+    if ((nd != 3 && nd != 4) || (nd == 4 && sh[0] != 1) || s3[0] != 1 || s3[1] != lm->pre.rows ||
+        s3[2] != lm->pre.frames) {
+        char a[128];
+        xai_app_fail(&o->app, o->model, "input shape %s does not match its spectrogram pipeline [1, %d, %lld]",
+                     xai_shape_str(nd, sh, a, sizeof a), lm->pre.rows, (long long)lm->pre.frames);
+        goto bad;
+    }
+    const char *cn = xai_model_metadata(lm->m, "class_names");
+    if (cn) {
+        lm->classes = json_loads(cn, 0, NULL);
+        if (!json_is_array(lm->classes) ||
+            (int64_t)json_array_size(lm->classes) != xai_model_output_numel(lm->m)) {
+            json_decref(lm->classes);
+            lm->classes = NULL;
+        }
+    }
+    if (xai_sha256_file(o->model, lm->sha) != 0)
+        lm->sha[0] = '\0';
+    return 0;
+bad:
+    loaded_free(lm);
+    return XAI_EXIT_DATA;
+}
+
+static const char *class_name(const loaded_model *lm, int k, char *buf, size_t cap)
+{
+    json_t *v = lm->classes ? json_array_get(lm->classes, (size_t)k) : NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    snprintf(buf, cap, "%d", k);
+    return buf;
+}
+
+static int class_index(const loaded_model *lm, const char *name)
+{
+    if (!lm->classes)
+        return -1;
+    for (size_t i = 0; i < json_array_size(lm->classes); i++)
+        if (strcmp(json_string_value(json_array_get(lm->classes, i)), name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static json_t *pre_json(const speech_pre *p)
+{
+    char *s = speech_pre_to_json(p);
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    return j;
+}
+
+static int write_sidecar(xai_app *app, const char *path, json_t *extra)
+{
+    char *s = json_dumps(extra, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    int rc = s ? xai_app_write_sidecar(app, path, s) : -1;
+    free(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ train */
+
+static void train_progress(const xai_train_progress *p, void *ud)
+{
+    xai_app *app = ud;
+    char item[160];
+    if (isnan(p->val_loss))
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
+    else
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
+                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
+    xai_app_progress_step(app, p->epoch, item);
+}
+
+/* Features of every file into X (n_ok rows); failures are reported and counted. */
+static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
+{
+    const int64_t per = (int64_t)ctx->pre.rows * ctx->pre.frames;
+    float *X = malloc(sizeof(float) * (size_t)per * (size_t)(o->files.n ? o->files.n : 1));
+    float *sig = malloc(sizeof(float) * (size_t)ctx->pre.spec.fixed_length);
+    int *idx = malloc(sizeof(int) * (size_t)(o->files.n ? o->files.n : 1));
+    if (!X || !sig || !idx) {
+        free(X);
+        free(sig);
+        free(idx);
+        return xai_app_fail(&o->app, NULL, "out of memory"), -1;
+    }
+    int k = 0, bad = 0;
+    xai_app_progress_begin(&o->app, "features", o->files.n);
+    for (int i = 0; i < o->files.n; i++) {
+        xai_status st = speech_load(ctx, o->files.path[i], sig, NULL, NULL, NULL, NULL);
+        if (st == XAI_OK)
+            st = speech_features(ctx, sig, X + (size_t)k * (size_t)per);
+        if (st != XAI_OK) {
+            xai_app_fail(&o->app, o->files.path[i], "%s", xai_last_error());
+            bad++;
+        } else {
+            idx[k++] = i;
+        }
+        xai_app_progress_step(&o->app, i + 1, o->files.path[i]);
+    }
+    xai_app_progress_end(&o->app);
+    free(sig);
+    *Xo = X;
+    *ok_idx = idx;
+    *n_ok = k;
+    return bad;
+}
+
+static int run_train(opts *o)
+{
+    xai_app *app = &o->app;
+    if (!o->labels || !o->output || o->files.n == 0)
+        return xai_app_usage_error(app, "train: need inputs, --labels and -o MODEL.onnx");
+    if (xai_app_check_output(app, o->output) != 0)
+        return XAI_EXIT_DATA;
+    int removed = speech_files_label(app, &o->files, o->labels, o->column);
+    if (removed < 0)
+        return XAI_EXIT_DATA;
+    speech_pre pre;
+    if (speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
+        return xai_app_usage_error(app, "--preset: %s", xai_last_error());
+    speech_ctx ctx = {0};
+    if (speech_ctx_init(&ctx, &pre) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL;
+    float *X = NULL;
+    const char **names = NULL;
+    xai_model *m = NULL;
+    char *arch = NULL;
+    int bad = load_features(o, &ctx, &X, &idx, &n_ok);
+    if (bad < 0)
+        goto out;
+    if (n_ok < 2) {
+        xai_app_fail(app, NULL, "train: %d usable labelled clips; need at least 2", n_ok);
+        goto out;
+    }
+    /* classes from the usable clips */
+    speech_files ok = {.n = n_ok};
+    ok.label = malloc(sizeof(char *) * (size_t)n_ok);
+    y = malloc(sizeof(int) * (size_t)n_ok);
+    if (!ok.label || !y) {
+        free(ok.label);
+        xai_app_fail(app, NULL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n_ok; i++)
+        ok.label[i] = o->files.label[idx[i]];
+    int K = unique_labels(&ok, &names);
+    free(ok.label);
+    if (K < 2) {
+        xai_app_fail(app, NULL, "train: only one class ('%s') among the labels", K == 1 ? names[0] : "");
+        goto out;
+    }
+    int *count = calloc((size_t)K, sizeof(int));
+    for (int i = 0; i < n_ok; i++) {
+        int c = 0;
+        while (strcmp(names[c], o->files.label[idx[i]]) != 0)
+            c++;
+        y[i] = c;
+        if (count)
+            count[c]++;
+    }
+    if (o->arch) {
+        arch = strdup(o->arch);
+    } else {
+        size_t len = strlen(default_arch) + 32;
+        arch = malloc(len);
+        if (arch)
+            snprintf(arch, len, "%s dense(%d)", default_arch, K);
+    }
+    const int64_t shape[3] = {1, pre.rows, pre.frames};
+    if (!arch || xai_model_from_spec(arch, 3, shape, o->seed, &m) != XAI_OK) {
+        xai_app_fail(app, "--arch", "%s", xai_last_error());
+        free(count);
+        goto out;
+    }
+    if (xai_model_output_numel(m) != K) {
+        xai_app_fail(app, "--arch", "the model has %lld outputs for %d classes", (long long)xai_model_output_numel(m),
+                     K);
+        free(count);
+        goto out;
+    }
+    xai_train_config cfg;
+    xai_train_config_init(&cfg);
+    cfg.epochs = o->epochs;
+    cfg.batch = o->batch;
+    cfg.lr = (float)o->lr;
+    cfg.val_split = (float)o->val_split;
+    cfg.patience = o->patience;
+    cfg.seed = o->seed;
+    cfg.progress = train_progress;
+    cfg.progress_ud = app;
+    xai_app_log(app, 1, "%d clips, %d classes, features %d x %lld (%s), %d epochs", n_ok, K, pre.rows,
+                (long long)pre.frames, pre.preset, cfg.epochs);
+    xai_train_result res;
+    xai_app_progress_begin(app, "train", cfg.epochs);
+    xai_status st = xai_train(m, &cfg, n_ok, X, y, &res);
+    xai_app_progress_end(app);
+    if (st != XAI_OK) {
+        xai_app_fail(app, NULL, "training failed: %s", xai_last_error());
+        free(count);
+        goto out;
+    }
+    char *pj = speech_pre_to_json(&pre);
+    json_t *cls = json_array(), *counts = json_object();
+    for (int c = 0; c < K; c++) {
+        json_array_append_new(cls, json_string(names[c]));
+        json_object_set_new(counts, names[c], json_integer(count ? count[c] : 0));
+    }
+    free(count);
+    char *cls_s = json_dumps(cls, JSON_COMPACT);
+    json_t *tr = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:f,s:I}", "tool", PROG " " XAI_SPEECH_VERSION,
+                           "arch", arch, "epochs_run", res.epochs_run, "best_epoch", res.best_epoch, "classes", K,
+                           "final_train_loss", res.final_train_loss, "final_train_acc", res.final_train_acc,
+                           "best_val_loss", isnan(res.best_val_loss) ? -1.0 : res.best_val_loss, "best_val_acc",
+                           isnan(res.best_val_acc) ? -1.0 : res.best_val_acc, "n_train", (json_int_t)res.n_train,
+                           "n_val", (json_int_t)res.n_val, "seed", (json_int_t)o->seed, "lr", o->lr, "batch",
+                           (json_int_t)o->batch);
+    char *tr_s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
+    char layout[160];
+    snprintf(layout, sizeof layout, "[1, %d, %lld] [channel][%s][frame], %d Hz, hop %d", pre.rows,
+             (long long)pre.frames, pre.spec.n_mels > 0 ? "mel band" : "frequency bin", pre.spec.sample_rate,
+             pre.spec.stft.hop);
+    int okmeta = pj && cls_s && tr_s && xai_model_set_metadata(m, "xai_preprocessing", pj) == XAI_OK &&
+                 xai_model_set_metadata(m, "class_names", cls_s) == XAI_OK &&
+                 xai_model_set_metadata(m, "xai_training", tr_s) == XAI_OK &&
+                 xai_model_set_metadata(m, "xai_arch", arch) == XAI_OK &&
+                 xai_model_set_metadata(m, "xai_labels", o->labels) == XAI_OK &&
+                 xai_model_set_metadata(m, "input_layout", layout) == XAI_OK;
+    free(pj);
+    free(cls_s);
+    free(tr_s);
+    xai_export_options eo = {0, 17};
+    if (!okmeta || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
+        xai_app_fail(app, o->output, "%s", okmeta ? xai_last_error() : "cannot set metadata");
+        json_decref(cls);
+        json_decref(counts);
+        json_decref(tr);
+        goto out;
+    }
+    json_t *sc = json_pack("{s:o,s:o,s:o,s:s,s:i,s:i,s:i,s:o}", "Classes", cls, "ClassCounts", counts, "Training", tr,
+                           "Labels", o->labels, "Clips", n_ok, "FailedClips", bad, "UnlabelledFiles", removed,
+                           "Preprocessing", pre_json(&pre));
+    if (write_sidecar(app, o->output, sc) != 0) {
+        json_decref(sc);
+        goto out;
+    }
+    json_decref(sc);
+    xai_app_log(app, 1, "wrote %s (train acc %.3f, val acc %.3f, %d epochs)", o->output,
+                res.final_train_acc, res.best_val_acc, res.epochs_run);
+    rc = (bad || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+out:
+    free(arch);
+    xai_model_free(m);
+    free(names);
+    free(y);
+    free(X);
+    free(idx);
+    speech_ctx_free(&ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ eval */
+
+static int run_eval(opts *o)
+{
+    xai_app *app = &o->app;
+    if (!o->model || !o->labels || o->files.n == 0)
+        return xai_app_usage_error(app, "eval: need --model, inputs and --labels");
+    if (o->json && xai_app_check_output(app, o->json) != 0)
+        return XAI_EXIT_DATA;
+    loaded_model lm;
+    if (load_model(o, &lm) != 0)
+        return XAI_EXIT_DATA;
+    int removed = speech_files_label(app, &o->files, o->labels, o->column);
+    speech_ctx ctx = {0};
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL;
+    float *X = NULL, *logits = NULL;
+    xai_workspace *ws = NULL;
+    if (removed < 0)
+        goto out;
+    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+        xai_app_fail(app, o->model, "%s", xai_last_error());
+        goto out;
+    }
+    int bad = load_features(o, &ctx, &X, &idx, &n_ok);
+    if (bad < 0)
+        goto out;
+    const int K = (int)xai_model_output_numel(lm.m);
+    const int64_t per = (int64_t)lm.pre.rows * lm.pre.frames;
+    logits = malloc(sizeof(float) * (size_t)K * (size_t)(n_ok ? n_ok : 1));
+    conf = calloc((size_t)K * (size_t)K, sizeof(int));
+    if (!logits || !conf || xai_workspace_new(lm.m, 64, &ws) != XAI_OK) {
+        xai_app_fail(app, NULL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n_ok; i += 64) {
+        int nb = n_ok - i < 64 ? n_ok - i : 64;
+        if (xai_model_forward(lm.m, ws, nb, X + (size_t)i * (size_t)per, logits + (size_t)i * (size_t)K) != XAI_OK) {
+            xai_app_fail(app, o->model, "%s", xai_last_error());
+            goto out;
+        }
+    }
+    int n = 0, correct = 0, unknown = 0;
+    for (int i = 0; i < n_ok; i++) {
+        int truth = class_index(&lm, o->files.label[idx[i]]);
+        if (truth < 0) {
+            xai_app_fail(app, o->files.path[idx[i]], "label '%s' is not a class of the model; not counted",
+                         o->files.label[idx[i]]);
+            unknown++;
+            continue;
+        }
+        const float *l = logits + (size_t)i * (size_t)K;
+        int pred = 0;
+        for (int k = 1; k < K; k++)
+            pred = l[k] > l[pred] ? k : pred;
+        conf[truth * K + pred]++;
+        correct += pred == truth;
+        n++;
+    }
+    char b1[16];
+    json_t *pc = json_object(), *cm = json_array();
+    printf("accuracy %.4f (%d of %d clips)\n", n ? (double)correct / n : 0.0, correct, n);
+    double bal = 0;
+    int nbal = 0;
+    for (int t = 0; t < K; t++) {
+        int rowsum = 0;
+        json_t *row = json_array();
+        for (int p = 0; p < K; p++) {
+            rowsum += conf[t * K + p];
+            json_array_append_new(row, json_integer(conf[t * K + p]));
+        }
+        json_array_append_new(cm, row);
+        if (rowsum) {
+            double a = (double)conf[t * K + t] / rowsum;
+            bal += a;
+            nbal++;
+            printf("  class %-10s accuracy %.4f (%d of %d)\n", class_name(&lm, t, b1, sizeof b1), a, conf[t * K + t],
+                   rowsum);
+            json_object_set_new(pc, class_name(&lm, t, b1, sizeof b1), json_real(a));
+        }
+    }
+    printf("balanced accuracy %.4f\nconfusion (rows truth, columns prediction):\n", nbal ? bal / nbal : 0.0);
+    for (int t = 0; t < K; t++) {
+        printf("  %-10s", class_name(&lm, t, b1, sizeof b1));
+        for (int p = 0; p < K; p++)
+            printf(" %4d", conf[t * K + p]);
+        printf("\n");
+    }
+    if (o->json) {
+        json_t *j = json_pack("{s:f,s:f,s:i,s:i,s:o,s:o,s:i,s:i,s:s,s:O}", "accuracy", n ? (double)correct / n : 0.0,
+                              "balanced_accuracy", nbal ? bal / nbal : 0.0, "clips", n, "correct", correct,
+                              "per_class_accuracy", pc, "confusion", cm, "failed", bad, "unknown_label", unknown,
+                              "model_sha256", lm.sha, "classes", lm.classes ? lm.classes : json_null());
+        char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        int w = s ? xai_app_write_atomic(app, o->json, s, strlen(s)) : -1;
+        free(s);
+        if (w != 0)
+            goto out;
+    } else {
+        json_decref(pc);
+        json_decref(cm);
+    }
+    rc = (bad || removed || unknown) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+out:
+    xai_workspace_free(ws);
+    free(X);
+    free(idx);
+    free(logits);
+    free(conf);
+    speech_ctx_free(&ctx);
+    loaded_free(&lm);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ explain */
+
+typedef struct {
+    int file;            /* index into o->files */
+    int64_t start, len;  /* clip inside the fixed-length signal */
+    char npy[4096], png[4096];
+} item;
+
+/* Outputs of one clip. With @p stack (--stacked) the relevance goes to the caller's stack and
+ * the clip's record is appended to @p stack instead of its own .npy and sidecars. */
+static int write_item(opts *o, const loaded_model *lm, const item *it, const float *feat, const float *rel,
+                      const float *logits, int target, const xai_explain_config *cfg, FILE *tsv, json_t *stack)
+{
+    xai_app *app = &o->app;
+    const int K = (int)xai_model_output_numel(lm->m);
+    const int rows = lm->pre.rows;
+    const int64_t F = lm->pre.frames;
+    const char *src = o->files.path[it->file];
+    int64_t shape[2] = {rows, F};
+    if (!stack && xai_npy_save(it->npy, 2, shape, rel) != XAI_OK)
+        return xai_app_fail(app, it->npy, "%s", xai_last_error()), -1;
+    double rsum = 0;
+    for (size_t i = 0; i < (size_t)rows * (size_t)F; i++)
+        rsum += rel[i];
+    int pred = 0;
+    for (int k = 1; k < K; k++)
+        pred = logits[k] > logits[pred] ? k : pred;
+    char b1[16], b2[16], srcsha[65];
+    if (xai_sha256_file(src, srcsha) != 0)
+        srcsha[0] = '\0';
+    json_t *lg = json_array(), *hz = json_array(), *ts = json_array();
+    for (int k = 0; k < K; k++)
+        json_array_append_new(lg, json_real(logits[k]));
+    if (stack) {
+        json_decref(hz);
+        json_decref(ts);
+        json_t *e = json_pack("{s:I,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:I,s:I,s:s?}", "Index",
+                              (json_int_t)json_array_size(stack), "Source", src, "SourceSHA256", srcsha, "Target",
+                              target, "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred,
+                              "PredictionName", class_name(lm, pred, b2, sizeof b2), "Logits", lg, "RelevanceSum",
+                              rsum, "ClipStartSample", (json_int_t)it->start, "ClipSamples", (json_int_t)it->len,
+                              "Figure", o->figures ? it->png : NULL);
+        if (!e || json_array_append_new(stack, e) != 0)
+            return xai_app_fail(app, src, "out of memory"), -1;
+        if (o->figures) {
+            char title[512], stem[256];
+            stem_of(src, stem, sizeof stem);
+            snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
+                     xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
+                     class_name(lm, pred, b2, sizeof b2));
+            if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0)
+                return -1;
+        }
+        fprintf(tsv, "%s\t%s\t%s\t%.6g\t%.6g\t%s[%lld]\n", src, class_name(lm, pred, b1, sizeof b1),
+                class_name(lm, target, b2, sizeof b2), (double)logits[target], rsum, it->npy,
+                (long long)json_array_size(stack) - 1);
+        return 0;
+    }
+    for (int r = 0; r < rows; r++)
+        json_array_append_new(hz, json_real(speech_row_hz(&lm->pre, r)));
+    for (int64_t j = 0; j < F; j++)
+        json_array_append_new(ts, json_real(speech_col_s(&lm->pre, (double)j)));
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:s,s:s,s:s,s:o,s:[s,s],s:o,s:o,s:I,s:I}", "Method",
+                          xai_method_name(cfg->method), "Composite", cfg->composite, "Source", src, "Target", target,
+                          "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred, "PredictionName",
+                          class_name(lm, pred, b2, sizeof b2), "Logits", lg, "RelevanceSum", rsum, "SourceSHA256",
+                          srcsha, "Model", o->model, "ModelSHA256", lm->sha, "Preprocessing", pre_json(&lm->pre),
+                          "Axes", "frequency row (bottom first)", "time frame", "RowCentreHz", hz, "FrameCentreS", ts,
+                          "ClipStartSample", (json_int_t)it->start, "ClipSamples", (json_int_t)it->len);
+    if (j)
+        json_object_set_new(j, "Init", json_string(cfg->init == XAI_INIT_ONEHOT ? "onehot" : "logit"));
+    if (!j || write_sidecar(app, it->npy, j) != 0) {
+        json_decref(j);
+        return -1;
+    }
+    if (o->figures) {
+        char title[512];
+        char stem[256];
+        stem_of(src, stem, sizeof stem);
+        snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
+                 xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
+                 class_name(lm, pred, b2, sizeof b2));
+        if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0) {
+            json_decref(j);
+            return -1;
+        }
+        json_object_set_new(j, "Figure", json_string("spectrogram features (grey, [0,1]) with relevance overlaid, "
+                                                     "bwr centred at 0, origin lower"));
+        if (write_sidecar(app, it->png, j) != 0) {
+            json_decref(j);
+            return -1;
+        }
+    }
+    json_decref(j);
+    fprintf(tsv, "%s\t%s\t%s\t%.6g\t%.6g\t%s\n", src, class_name(lm, pred, b1, sizeof b1),
+            class_name(lm, target, b2, sizeof b2), (double)logits[target], rsum, it->npy);
+    return 0;
+}
+
+static int run_explain(opts *o)
+{
+    xai_app *app = &o->app;
+    if (!o->model || !o->output || o->files.n == 0)
+        return xai_app_usage_error(app, "explain: need --model, inputs and -o OUTDIR");
+    if (o->sonify && o->files.n != 1)
+        return xai_app_usage_error(app, "--sonify needs exactly one input clip (got %d)", o->files.n);
+    loaded_model lm;
+    if (load_model(o, &lm) != 0)
+        return XAI_EXIT_DATA;
+    const int K = (int)xai_model_output_numel(lm.m);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.method = o->method;
+    cfg.composite = o->composite ? o->composite : "epsilon-gamma-box";
+    cfg.have_bounds = 1;
+    cfg.low = 0;
+    cfg.high = 1;
+    cfg.layer_sums = 0;
+    cfg.batch = o->xbatch;
+    /* Start from the class logit, not 1: with one-hot the epsilon rule divides by the logit's
+     * pre-activation, so a class whose logit is negative (common: only differences matter
+     * under softmax) gets every sign flipped. With the logit, R+ is evidence for the class. */
+    cfg.init = o->init_onehot ? XAI_INIT_ONEHOT : XAI_INIT_LOGIT;
+    int rc = XAI_EXIT_DATA;
+    if (o->target && strcmp(o->target, "pred") != 0) {
+        int t = class_index(&lm, o->target);
+        char *e;
+        long v = strtol(o->target, &e, 10);
+        if (t < 0 && !*e && v >= 0 && v < K)
+            t = (int)v;
+        if (t < 0) {
+            xai_app_usage_error(app, "--target '%s' is neither a class name nor an index below %d", o->target, K);
+            loaded_free(&lm);
+            return XAI_EXIT_USAGE;
+        }
+        cfg.target = t;
+    }
+    if (o->composite && xai_composite_check(o->composite) != XAI_OK) {
+        xai_app_usage_error(app, "--composite: %s", xai_last_error());
+        loaded_free(&lm);
+        return XAI_EXIT_USAGE;
+    }
+    char tsvpath[4096], stackpath[4096];
+    snprintf(tsvpath, sizeof tsvpath, "%s/predictions.tsv", o->output);
+    snprintf(stackpath, sizeof stackpath, "%s/relevance.npy", o->output);
+    speech_ctx ctx = {0};
+    const int rows = lm.pre.rows;
+    const int64_t F = lm.pre.frames, per = (int64_t)rows * F, L = lm.pre.spec.fixed_length;
+    const int64_t B = o->xbatch;
+    float *X = malloc(sizeof(float) * (size_t)(per * B)), *R = malloc(sizeof(float) * (size_t)(per * B));
+    float *sigs = malloc(sizeof(float) * (size_t)(L * B));
+    item *items = calloc((size_t)B, sizeof(item));
+    char *tsvtmp = NULL;
+    FILE *tsv = NULL;
+    xai_explain_result res = {0};
+    int nbad = 0, ndone = 0;
+    json_t *stack = o->stacked ? json_array() : NULL;
+    int *dups = duplicate_stems(&o->files);
+    float *stackbuf = NULL;
+    if (!X || !R || !sigs || !items || !dups) {
+        xai_app_fail(app, NULL, "out of memory");
+        goto out;
+    }
+    if (xai_app_mkdirs(app, o->output) != 0 || xai_app_check_output(app, tsvpath) != 0 ||
+        (o->stacked && xai_app_check_output(app, stackpath) != 0) ||
+        (o->sonify && xai_app_check_output(app, o->sonify) != 0))
+        goto out;
+    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+        xai_app_fail(app, o->model, "%s", xai_last_error());
+        goto out;
+    }
+    tsv = xai_app_atomic_open(app, tsvpath, &tsvtmp);
+    if (!tsv)
+        goto out;
+    fprintf(tsv, "file\tprediction\ttarget\ttarget_logit\trelevance_sum\trelevance\n");
+    xai_app_progress_begin(app, "explain", o->files.n);
+    for (int i0 = 0; i0 < o->files.n; i0 += (int)B) {
+        int nb = 0;
+        for (int i = i0; i < o->files.n && i < i0 + B; i++) {
+            item *it = &items[nb];
+            char stem[1024];
+            output_stem(o->files.path[i], dups ? dups[i] : 0, stem, sizeof stem);
+            it->file = i;
+            if (o->stacked)
+                snprintf(it->npy, sizeof it->npy, "%s", stackpath);
+            else
+                snprintf(it->npy, sizeof it->npy, "%s/%s_relevance.npy", o->output, stem);
+            snprintf(it->png, sizeof it->png, "%s/%s_overlay.png", o->output, stem);
+            if ((!o->stacked && xai_app_check_output(app, it->npy) != 0) ||
+                (o->figures && xai_app_check_output(app, it->png) != 0)) {
+                nbad++;
+                continue;
+            }
+            float *sig = sigs + (size_t)nb * (size_t)L;
+            xai_status st = speech_load(&ctx, o->files.path[i], sig, &it->start, &it->len, NULL, NULL);
+            if (st == XAI_OK)
+                st = speech_features(&ctx, sig, X + (size_t)nb * (size_t)per);
+            if (st != XAI_OK) {
+                xai_app_fail(app, o->files.path[i], "%s", xai_last_error());
+                nbad++;
+                continue;
+            }
+            nb++;
+        }
+        if (nb == 0)
+            continue;
+        xai_explain_result_free(&res);
+        if (xai_explain(lm.m, &cfg, nb, X, R, &res) != XAI_OK) {
+            xai_app_fail(app, o->model, "%s", xai_last_error());
+            goto out;
+        }
+        if (stack) {
+            float *nbuf = realloc(stackbuf, sizeof(float) * (size_t)per * (size_t)(ndone + nb));
+            if (!nbuf) {
+                xai_app_fail(app, NULL, "out of memory for the stacked relevance");
+                goto out;
+            }
+            stackbuf = nbuf;
+        }
+        for (int b = 0; b < nb; b++) {
+            const float *feat = X + (size_t)b * (size_t)per, *rel = R + (size_t)b * (size_t)per;
+            if (write_item(o, &lm, &items[b], feat, rel, res.logits + (size_t)b * (size_t)K, res.target[b], &cfg,
+                           tsv, stack) != 0) {
+                nbad++;
+                continue;
+            }
+            if (stack)
+                memcpy(stackbuf + (size_t)ndone * (size_t)per, rel, sizeof(float) * (size_t)per);
+            ndone++;
+            if (o->sonify) {
+                float *y = malloc(sizeof(float) * (size_t)L);
+                const float *sig = sigs + (size_t)b * (size_t)L;
+                if (!y || speech_sonify(&ctx, sig, rel, y) != XAI_OK ||
+                    xai_audio_save(o->sonify, y + items[b].start, 1, items[b].len, lm.pre.spec.sample_rate,
+                                   XAI_AUDIO_WAV_FLOAT) != XAI_OK) {
+                    xai_app_fail(app, o->sonify, "%s", y ? xai_last_error() : "out of memory");
+                    free(y);
+                    nbad++;
+                    ndone--;
+                    continue;
+                }
+                free(y);
+                json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:s}", "Source", o->files.path[items[b].file],
+                                      "Model", o->model, "ModelSHA256", lm.sha, "Relevance", items[b].npy,
+                                      "SampleRate", lm.pre.spec.sample_rate, "Samples", (json_int_t)items[b].len,
+                                      "Mask", lm.pre.spec.n_mels > 0
+                                                  ? "clip(R+/max R+,0,1) on mel rows, to linear bins by "
+                                                    "sum_m fb[m,k] R[m,t] / sum_m fb[m,k]; ISTFT with original phase"
+                                                  : "clip(R+/max R+,0,1) per linear bin; ISTFT with original phase");
+                if (!j || write_sidecar(app, o->sonify, j) != 0) {
+                    json_decref(j);
+                    nbad++;
+                    ndone--;
+                    continue;
+                }
+                json_decref(j);
+            }
+        }
+        xai_app_progress_step(app, i0 + B < o->files.n ? i0 + B : o->files.n, NULL);
+    }
+    xai_app_progress_end(app);
+    if (stack && ndone > 0) {
+        int64_t shape[3] = {ndone, rows, F};
+        if (xai_npy_save(stackpath, 3, shape, stackbuf) != XAI_OK) {
+            xai_app_fail(app, stackpath, "%s", xai_last_error());
+            goto out;
+        }
+        json_t *hz = json_array(), *ts = json_array();
+        for (int r = 0; r < rows; r++)
+            json_array_append_new(hz, json_real(speech_row_hz(&lm.pre, r)));
+        for (int64_t j = 0; j < F; j++)
+            json_array_append_new(ts, json_real(speech_col_s(&lm.pre, (double)j)));
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:[s,s,s],s:o,s:o,s:O}", "Method", xai_method_name(cfg.method),
+                              "Composite", cfg.composite, "Model", o->model, "ModelSHA256", lm.sha, "Preprocessing",
+                              pre_json(&lm.pre), "Axes", "clip (order of Clips)", "frequency row (bottom first)",
+                              "time frame", "RowCentreHz", hz, "FrameCentreS", ts, "Clips", stack);
+        if (j)
+            json_object_set_new(j, "Init", json_string(cfg.init == XAI_INIT_ONEHOT ? "onehot" : "logit"));
+        if (!j || write_sidecar(app, stackpath, j) != 0) {
+            json_decref(j);
+            unlink(stackpath);
+            goto out;
+        }
+        json_decref(j);
+    }
+    if (xai_app_atomic_commit(app, tsv, tsvtmp, tsvpath, ndone > 0) != 0 && ndone > 0) {
+        tsv = NULL;
+        goto out;
+    }
+    tsv = NULL;
+    xai_app_log(app, 1, "explained %d clip(s) into %s%s", ndone, o->output, nbad ? " (some failed)" : "");
+    rc = nbad == 0 ? XAI_EXIT_OK : ndone > 0 ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
+out:
+    if (tsv)
+        xai_app_atomic_commit(app, tsv, tsvtmp, tsvpath, 0);
+    xai_explain_result_free(&res);
+    json_decref(stack);
+    free(stackbuf);
+    free(dups);
+    free(X);
+    free(R);
+    free(sigs);
+    free(items);
+    speech_ctx_free(&ctx);
+    loaded_free(&lm);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int parse_num(const char *s, double lo, double hi, double *v)
+{
+    char *e;
+    errno = 0;
+    *v = strtod(s, &e);
+    return (e == s || *e || errno || !(*v >= lo && *v <= hi)) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_LABELS = 256, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED,
+           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT };
+    static opts o;
+    xai_app_init(&o.app, PROG, XAI_SPEECH_VERSION, argc, argv);
+    xai_app_install_signal_handlers();
+    o.duration = 1;
+    o.lr = 1e-3;
+    o.val_split = 0.2;
+    o.epochs = 30;
+    o.patience = 10;
+    o.batch = 32;
+    o.xbatch = 64;
+    o.figures = 1;
+    o.method = XAI_METHOD_LRP;
+    int rc = XAI_EXIT_USAGE;
+    if (argc < 2) {
+        rc = xai_app_usage_error(&o.app, "missing command: train, explain or eval");
+        goto done;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage();
+        rc = XAI_EXIT_OK;
+        goto done;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("%s (libxai) %s\n", PROG, XAI_SPEECH_VERSION);
+        rc = XAI_EXIT_OK;
+        goto done;
+    }
+    if (!strcmp(argv[1], "train"))
+        o.cmd = 0;
+    else if (!strcmp(argv[1], "explain"))
+        o.cmd = 1;
+    else if (!strcmp(argv[1], "eval"))
+        o.cmd = 2;
+    else {
+        rc = xai_app_usage_error(&o.app, "unknown command '%s' (train, explain or eval)", argv[1]);
+        goto done;
+    }
+    static const struct option longopts[] = {
+        {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
+        {"preset", required_argument, 0, O_PRESET}, {"duration", required_argument, 0, O_DURATION},
+        {"arch", required_argument, 0, O_ARCH}, {"epochs", required_argument, 0, O_EPOCHS},
+        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+        {"val-split", required_argument, 0, O_VAL}, {"patience", required_argument, 0, O_PATIENCE},
+        {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
+        {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
+        {"target", required_argument, 0, O_TARGET}, {"no-figures", no_argument, 0, O_NOFIG},
+        {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
+        {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+    int ac = argc - 1;
+    char **av = argv + 1;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1) {
+        double v;
+        switch (c) {
+        case O_LABELS: o.labels = optarg; break;
+        case O_COLUMN: o.column = optarg; break;
+        case O_PRESET:
+            o.preset = optarg;
+            break;
+        case O_ARCH: o.arch = optarg; break;
+        case O_MODEL: o.model = optarg; break;
+        case O_COMPOSITE: o.composite = optarg; break;
+        case O_TARGET: o.target = optarg; break;
+        case O_NOFIG: o.figures = 0; break;
+        case O_STACKED: o.stacked = 1; break;
+        case O_INIT:
+            if (strcmp(optarg, "logit") && strcmp(optarg, "onehot")) {
+                rc = xai_app_usage_error(&o.app, "--init: logit or onehot");
+                goto done;
+            }
+            o.init_onehot = !strcmp(optarg, "onehot");
+            break;
+        case O_SONIFY: o.sonify = optarg; break;
+        case O_JSON: o.json = optarg; break;
+        case 'o': o.output = optarg; break;
+        case O_METHOD:
+            if (xai_method_parse(optarg, &o.method) != XAI_OK) {
+                rc = xai_app_usage_error(&o.app, "--method: %s", xai_last_error());
+                goto done;
+            }
+            break;
+        case O_DURATION:
+        case O_LR:
+        case O_VAL:
+            if (parse_num(optarg, c == O_VAL ? 0 : 1e-9, c == O_VAL ? 0.9 : c == O_LR ? 10 : 60, &v) != 0) {
+                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                goto done;
+            }
+            if (c == O_DURATION) o.duration = v;
+            else if (c == O_LR) o.lr = v;
+            else o.val_split = v;
+            break;
+        case O_EPOCHS:
+        case O_BATCH:
+        case O_PATIENCE:
+        case O_SEED:
+            if (parse_num(optarg, c == O_PATIENCE || c == O_SEED ? 0 : 1, 1e9, &v) != 0 || v != floor(v)) {
+                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                goto done;
+            }
+            if (c == O_EPOCHS) o.epochs = (int)v;
+            else if (c == O_BATCH) o.batch = o.xbatch = (int64_t)v;
+            else if (c == O_PATIENCE) o.patience = (int)v;
+            else o.seed = (uint64_t)v;
+            break;
+        case 'h':
+            usage();
+            rc = XAI_EXIT_OK;
+            goto done;
+        case ':':
+            rc = xai_app_usage_error(&o.app, "option '%s' needs a value", av[optind - 1]);
+            goto done;
+        case '?':
+            rc = xai_app_usage_error(&o.app, "unknown option '%s'", av[optind - 1]);
+            goto done;
+        default: {
+            int h = xai_app_handle_option(&o.app, c, optarg);
+            if (h == 1)
+                break;
+            rc = h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+            if (h == 0)
+                xai_app_usage_error(&o.app, "unknown option");
+            goto done;
+        }
+        }
+    }
+    if (o.preset && o.cmd != 2) {
+        speech_pre tmp;
+        if (speech_pre_preset(o.preset, o.duration, &tmp) != XAI_OK) {
+            rc = xai_app_usage_error(&o.app, "--preset: %s", xai_last_error());
+            goto done;
+        }
+    }
+    for (int i = optind; i < ac; i++)
+        if (speech_files_add(&o.app, &o.files, av[i]) != 0) {
+            rc = XAI_EXIT_DATA;
+            goto done;
+        }
+    if (optind < ac && o.files.n == 0) {
+        rc = xai_app_fail(&o.app, av[optind], "no audio files found");
+        goto done;
+    }
+    xai_app_apply_threads(&o.app);
+    rc = o.cmd == 0 ? run_train(&o) : o.cmd == 1 ? run_explain(&o) : run_eval(&o);
+done:
+    speech_files_free(&o.files);
+    xai_app_free(&o.app);
+    cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */
+    FcFini();
+    return rc;
+}

@@ -1,0 +1,249 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# xai-speech end to end: synthesise a small planted-band set with espeak-ng (gen_speech),
+# train a small CNN, explain, and check that relevance finds the planted 1500 Hz tone (LRP
+# and gradient numbers printed), the figure, the sidecars, the sonification (rate, length,
+# energy at the tone), eval, and the error paths (bad audio, model/preset mismatch, model
+# without a pipeline, refusal to overwrite, partial batches exit 3, usage errors).
+# Usage: test-xai-speech.sh GEN_SPEECH XAI_SPEECH   (skips, exit 77, without espeak-ng or numpy)
+set -u
+GEN="$1"
+APP="$2"
+PY=/usr/bin/python3
+SRC="${XAI_SOURCE_ROOT:-}"
+command -v espeak-ng >/dev/null 2>&1 || { echo "espeak-ng missing: skip"; exit 77; }
+$PY -c 'import numpy' 2>/dev/null || { echo "numpy missing: skip"; exit 77; }
+T=$(mktemp -d /tmp/xai-speech-test-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # expect CODE WORDS command...
+  want=$1; words=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; rc=$?
+  if [ "$rc" -ne "$want" ]; then bad "exit $rc (want $want): $*"; cat "$T/err"; return; fi
+  if [ -n "$words" ] && ! grep -q -- "$words" "$T/err"; then bad "stderr lacks '$words': $*"; cat "$T/err"; return; fi
+  ok
+}
+
+# --- data: 3 digits x 4 voices x 2 speeds x 2 pitches = 48 clips; digit 1 carries a 1500 Hz tone
+expect 0 "" "$GEN" --voices m1,m3,f2,f4 --speeds 140,180 --pitches 40,60 --digits 3 --planted-class 1 \
+  --planted-hz 1500 --seed 3 "$T/data"
+n=$(ls "$T/data"/*.wav | wc -l)
+[ "$n" -eq 48 ] && ok || bad "generator wrote $n clips, want 48"
+grep -q '^1_m1s140p40_0.wav,1,male,m1s140p40,en-us+m1,140,40,1$' "$T/data/labels.csv" && ok || bad "labels.csv row"
+
+# --- usage
+expect 0 "" "$APP" --help
+grep -q "SYNOPSIS" "$T/out" && grep -q -- "--sonify" "$T/out" && grep -q -- "--force" "$T/out" && ok || bad "--help text"
+expect 2 "unknown command" "$APP" frobnicate
+expect 2 "need inputs" "$APP" train -o "$T/m.onnx"
+expect 2 "preset" "$APP" train "$T/data" --labels digit --preset nosuch -o "$T/m.onnx"
+expect 2 "sonify" "$APP" explain --model "$T/m.onnx" "$T/data" -o "$T/x" --sonify "$T/x.wav"
+
+# --- train (small CNN, few epochs)
+expect 0 "" "$APP" train "$T/data" --labels digit --epochs 30 --seed 1 --lr 3e-3 -q -o "$T/m.onnx"
+[ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok || bad "model or its sidecar missing"
+expect 1 "exists" "$APP" train "$T/data" --labels digit --epochs 1 -q -o "$T/m.onnx"
+$PY - "$T/m.onnx" "$T/m.json" <<'PYEOF' && ok || bad "model metadata / sidecar"
+import json, sys
+j = json.load(open(sys.argv[2]))
+assert j["Classes"] == ["0", "1", "2"], j["Classes"]
+assert j["Clips"] == 48 and j["Preprocessing"]["preset"] == "compact"
+assert j["Preprocessing"]["input_shape"] == [1, 40, 63]
+assert "CommandLine" in j and "Version" in j and "DateTime" in j
+raw = open(sys.argv[1], "rb").read()
+assert b"xai_preprocessing" in raw and b"class_names" in raw
+PYEOF
+
+# --- gender labels from labels.csv
+expect 0 "" "$APP" train "$T/data" --labels gender --epochs 2 -q -o "$T/g.onnx"
+grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
+
+# --- labels from a CSV column; an unlabelled file is reported and skipped (exit 3)
+expect 0 "" "$APP" train "$T/data" --labels "$T/data/labels.csv" --label-column gender --epochs 1 -q -o "$T/c.onnx"
+grep -q '"female"' "$T/c.json" && ok || bad "CSV labels"
+mkdir -p "$T/mixed"
+cp "$T/data"/0_m1s140p40_0.wav "$T/data"/1_m1s140p40_0.wav "$T/mixed/"
+cp "$T/data"/2_m1s140p40_0.wav "$T/mixed/unnamed.wav"
+expect 3 "unnamed.wav: no digit label" "$APP" train "$T/mixed" --labels digit --epochs 1 -q -o "$T/mx.onnx"
+grep -q '"UnlabelledFiles": 1' "$T/mx.json" && ok || bad "UnlabelledFiles in the sidecar"
+
+# --- eval on the training set (it must have learnt it)
+expect 0 "" "$APP" eval --model "$T/m.onnx" "$T/data" --labels digit --json "$T/eval.json" -q
+$PY -c "import json,sys; j=json.load(open('$T/eval.json')); sys.exit(0 if j['clips']==48 and j['accuracy']>=0.8 else 1)" \
+  && ok || { bad "eval accuracy"; cat "$T/eval.json"; }
+
+# --- explain the planted class with LRP and with the gradient
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 -o "$T/lrp" -q
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 --method gradient --no-figures \
+  -o "$T/grad" -q
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/2_*.wav --target 2 --stacked --no-figures -o "$T/ctl" -q
+$PY - "$T/lrp" "$T/grad" "$T/ctl" <<'PYEOF' && ok || bad "planted band"
+import glob, json, os, sys
+import numpy as np
+def band_stats(d, absval):
+    files = sorted(glob.glob(os.path.join(d, "*_relevance.npy")))
+    assert len(files) == 16, len(files)
+    fr, hit = [], 0
+    for f in files:
+        r = np.load(f)
+        assert r.shape == (40, 63) and r.dtype == np.float32
+        j = json.load(open(f[:-4] + ".json"))
+        hz = np.array(j["RowCentreHz"])
+        band = np.abs(hz - 1500) <= 150          # the mel rows around the tone (3 of 40)
+        v = np.abs(r) if absval else np.clip(r, 0, None)
+        row = v.sum(axis=1)
+        fr.append(row[band].sum() / max(row.sum(), 1e-30))
+        hit += bool(band[np.argmax(row)])
+    return float(np.mean(fr)), hit / len(files), int(band.sum())
+lf, lh, nb = band_stats(sys.argv[1], False)
+gf, gh, _ = band_stats(sys.argv[2], True)
+# control: clips of digit 2 (no tone) explained for their own class, stacked output
+r = np.load(sys.argv[3] + "/relevance.npy")
+hz = np.array(json.load(open(sys.argv[3] + "/relevance.json"))["RowCentreHz"])
+band = np.abs(hz - 1500) <= 150
+row = np.clip(r, 0, None).sum(axis=2)
+cf = float(np.mean(row[:, band].sum(1) / np.maximum(row.sum(1), 1e-30)))
+print(f"planted 1500 Hz band ({nb} of 40 mel rows = {nb/40:.3f} of the rows): "
+      f"LRP positive-relevance fraction {lf:.3f}, top row in band {lh:.2f}; "
+      f"|gradient| fraction {gf:.3f}, top row in band {gh:.2f}; control clips (no tone) LRP fraction {cf:.3f}")
+# threshold: at least 3x the band's share of rows, and the top row in the band for most clips
+assert lf >= 3 * nb / 40, lf
+assert lh >= 0.75, lh
+assert cf < lf / 2, (cf, lf)
+PYEOF
+for f in "$T/lrp/1_m1s140p40_0_overlay.png" "$T/lrp/1_m1s140p40_0_overlay.json" "$T/lrp/predictions.tsv"; do
+  [ -s "$f" ] && ok || bad "missing $f"
+done
+head -c 8 "$T/lrp/1_m1s140p40_0_overlay.png" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a" && ok || bad "PNG magic"
+$PY - "$T/lrp" <<'PYEOF' && ok || bad "sidecar content"
+import json, sys
+j = json.load(open(sys.argv[1] + "/1_m1s140p40_0_relevance.json"))
+for k in ("Method", "Composite", "Target", "Logits", "ModelSHA256", "SourceSHA256", "Preprocessing",
+          "RowCentreHz", "FrameCentreS", "CommandLine", "Version", "DateTime"):
+    assert k in j, k
+assert j["Method"] == "lrp" and j["Target"] == 1 and len(j["RowCentreHz"]) == 40 and len(j["FrameCentreS"]) == 63
+assert len(j["ModelSHA256"]) == 64 and len(j["SourceSHA256"]) == 64
+PYEOF
+[ "$(wc -l <"$T/lrp/predictions.tsv")" -eq 17 ] && ok || bad "predictions.tsv rows"
+
+# --- --stacked: one [clips][rows][frames] array equal to the per-clip files, one sidecar
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 --stacked --no-figures -o "$T/stk" -q
+$PY - "$T/stk" "$T/lrp" <<'PYEOF' && ok || bad "stacked output"
+import json, os, sys
+import numpy as np
+r = np.load(sys.argv[1] + "/relevance.npy")
+j = json.load(open(sys.argv[1] + "/relevance.json"))
+assert r.shape == (16, 40, 63), r.shape
+assert len(j["Clips"]) == 16 and j["Method"] == "lrp"
+for i, c in enumerate(j["Clips"]):
+    stem = os.path.basename(c["Source"])[:-4]
+    q = np.load(f"{sys.argv[2]}/{stem}_relevance.npy")
+    assert np.array_equal(q, r[i]), stem
+    assert abs(c["RelevanceSum"] - float(r[i].sum())) < 1e-4 * max(1.0, abs(c["RelevanceSum"]))
+PYEOF
+[ ! -e "$T/stk/1_m1s140p40_0_relevance.npy" ] && ok || bad "--stacked wrote per-clip files"
+
+# --- sonify: rate, length, and the masked audio keeps the planted tone
+C="$T/data/1_f2s140p60_0.wav"
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$C" --target 1 -o "$T/son" --sonify "$T/son/used.wav" -q
+[ -s "$T/son/used.json" ] && ok || bad "sonify sidecar"
+$PY - "$C" "$T/son/used.wav" <<'PYEOF' && ok || bad "sonify output"
+import sys
+import numpy as np
+def read(p):
+    import warnings
+    import scipy.io.wavfile as w
+    warnings.simplefilter("ignore")
+    sr, x = w.read(p)
+    return sr, (x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64))
+sr0, x = read(sys.argv[1])
+sr1, y = read(sys.argv[2])
+assert sr0 == sr1 == 8000, (sr0, sr1)
+assert len(x) == len(y), (len(x), len(y))
+def tone_share(s):
+    S = np.abs(np.fft.rfft(s)) ** 2
+    f = np.fft.rfftfreq(len(s), 1 / 8000)
+    return S[np.abs(f - 1500) < 60].sum() / S.sum()
+a, b = tone_share(x), tone_share(y)
+print(f"sonify: share of energy within 60 Hz of the tone: input {a:.3f}, sonified {b:.3f}")
+assert b > a and np.abs(y).max() > 0
+PYEOF
+
+# --- a stereo file is mixed to mono: same relevance as the mono clip
+$PY - "$C" "$T/stereo.wav" <<'PYEOF' && ok || bad "write stereo"
+import sys, warnings
+import numpy as np
+import scipy.io.wavfile as w
+warnings.simplefilter("ignore")
+sr, x = w.read(sys.argv[1])
+w.write(sys.argv[2], sr, np.stack([x, x], axis=1))
+PYEOF
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/stereo.wav" --target 1 --no-figures -o "$T/st" -q
+$PY -c "import numpy as np,sys; a=np.load('$T/st/stereo_relevance.npy'); b=np.load('$T/son/1_f2s140p60_0_relevance.npy'); sys.exit(0 if np.allclose(a,b,rtol=1e-5,atol=1e-7) else 1)" \
+  && ok || bad "stereo vs mono relevance"
+
+# --- the other presets end to end (1 epoch): shapes, and the sonification at the pipeline rate
+for p in audiomnist:227:227:8000 librosa:128:44:22050 torchaudio:128:81:16000; do
+  name=${p%%:*}
+  expect 0 "" "$APP" train "$T/data" --labels digit --preset "$name" --epochs 1 -q -o "$T/p-$name.onnx"
+  expect 0 "" "$APP" explain --model "$T/p-$name.onnx" "$C" --preset "$name" -o "$T/p-$name" \
+    --sonify "$T/p-$name/s.wav" -q
+  $PY - "$T/p-$name" "$C" "$p" <<'PYEOF' && ok || bad "preset $name"
+import sys, warnings
+import numpy as np
+import scipy.io.wavfile as w
+warnings.simplefilter("ignore")
+_, rows, frames, rate = sys.argv[3].split(":")
+r = np.load(sys.argv[1] + "/1_f2s140p60_0_relevance.npy")
+assert r.shape == (int(rows), int(frames)), r.shape
+sr0, x = w.read(sys.argv[2])
+sr, y = w.read(sys.argv[1] + "/s.wav")
+assert sr == int(rate), sr
+assert len(y) == round(len(x) * sr / sr0), (len(y), len(x))
+assert np.isfinite(y).all() and np.abs(y).max() > 0
+PYEOF
+done
+
+# --- errors
+printf 'this is not audio' >"$T/bad.wav"
+expect 1 "bad.wav" "$APP" explain --model "$T/m.onnx" "$T/bad.wav" -o "$T/e1" -q
+[ ! -e "$T/e1/bad_relevance.npy" ] && [ ! -e "$T/e1/predictions.tsv" ] && ok || bad "partial output after bad audio"
+expect 3 "bad.wav" "$APP" explain --model "$T/m.onnx" "$T/bad.wav" "$T/data/0_m1s140p40_0.wav" -o "$T/e2" -q
+[ -s "$T/e2/0_m1s140p40_0_relevance.npy" ] && ok || bad "good clip of a partial batch"
+expect 1 "preset 'compact', not 'librosa'" "$APP" explain --model "$T/m.onnx" "$C" --preset librosa -o "$T/e3" -q
+if [ -n "$SRC" ] && [ -f "$SRC/datasets/example/model.onnx" ]; then
+  expect 1 "xai_preprocessing" "$APP" explain --model "$SRC/datasets/example/model.onnx" "$C" -o "$T/e4" -q
+fi
+expect 1 "exists" "$APP" explain --model "$T/m.onnx" "$C" --target 1 -o "$T/son" --sonify "$T/son/used.wav" -q
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$C" --target 1 -o "$T/son" --sonify "$T/son/used.wav" -q --force
+expect 2 "target" "$APP" explain --model "$T/m.onnx" "$C" --target 7 -o "$T/e5" -q
+expect 1 "" "$APP" explain --model "$T/nosuch.onnx" "$C" -o "$T/e6" -q
+# a tampered pipeline record is refused with a clear message
+$PY - "$T/m.onnx" "$T/tampered.onnx" <<'PYEOF' && ok || bad "tamper"
+import sys
+raw = open(sys.argv[1], "rb").read()
+i = raw.index(b'"n_mels":40')
+open(sys.argv[2], "wb").write(raw[:i] + b'"n_mels":41' + raw[i + 11:])
+PYEOF
+expect 1 "xai_preprocessing" "$APP" explain --model "$T/tampered.onnx" "$C" -o "$T/e7" -q
+
+# --- real speech: a FSDD clip explains end to end
+SH="${XAI_SHARED_DIR:-}"
+if [ -n "$SH" ] && [ -f "$SH/data/speech/fsdd_subset/recordings/3_theo_0.wav" ]; then
+  expect 0 "" "$APP" explain --model "$T/m.onnx" "$SH/data/speech/fsdd_subset/recordings/3_theo_0.wav" -o "$T/real" -q
+  [ -s "$T/real/3_theo_0_relevance.npy" ] && ok || bad "real clip"
+fi
+# inputs with the same file name in different folders get the folder in their output name
+if [ -n "$SH" ] && [ -d "$SH/data/speech/real_digits/en_US_f_Allison" ]; then
+  R="$SH/data/speech/real_digits"
+  expect 0 "" "$APP" explain --model "$T/m.onnx" "$R/en_US_f_Allison/0.wav" "$R/it_IT_f_Menardi/0.wav" --no-figures \
+    -o "$T/dup" -q
+  [ -s "$T/dup/en_US_f_Allison_0_relevance.npy" ] && [ -s "$T/dup/it_IT_f_Menardi_0_relevance.npy" ] && ok \
+    || bad "colliding names"
+fi
+
+echo "xai-speech: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
