@@ -21,6 +21,7 @@
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/status.h"
+#include "xai/train.h"
 
 static float *read_f32(const char *path, size_t want)
 {
@@ -812,10 +813,37 @@ START_TEST(test_bad_nodes)
 }
 END_TEST
 
+START_TEST(test_threads_identical)
+{
+    /* the LSTM splits a stack into fixed blocks for the thread pool: 1 and 2 threads agree bitwise */
+    int64_t shape[2] = {30, 8};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("lstm(16,bidirectional,last) dense(3)", 2, shape, 5, &m), XAI_OK);
+    enum { N = 40 };
+    float *x = malloc(sizeof(float) * N * 240), *r1 = malloc(sizeof(float) * N * 240), *r2 = malloc(sizeof(float) * N * 240);
+    for (int k = 0; k < N * 240; k++)
+        x[k] = (float)sin(0.37 * k);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.bias_factor = 1.0f;
+    xai_set_num_threads(1);
+    ck_assert_int_eq(xai_explain(m, &c, N, x, r1, NULL), XAI_OK);
+    xai_set_num_threads(2);
+    ck_assert_int_eq(xai_explain(m, &c, N, x, r2, NULL), XAI_OK);
+    xai_set_num_threads(1);
+    ck_assert_mem_eq(r1, r2, sizeof(float) * N * 240);
+    free(x);
+    free(r1);
+    free(r2);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lstm");
     TCase *tr = tcase_create("reference");
+    tcase_add_test(tr, test_threads_identical);
     tcase_add_test(tr, test_reference_uni);
     tcase_add_test(tr, test_reference_bidi);
     suite_add_tcase(s, tr);

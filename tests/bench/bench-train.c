@@ -18,6 +18,7 @@
  *
  *   meson setup /tmp/build-bench --buildtype=release && ninja -C /tmp/build-bench
  *   /tmp/build-bench/tests/bench/bench-train [--threads N] [--n SAMPLES] [--epochs E] [--no-torch]
+ *                                            [--model eeg_cnn1d|bilstm] [--script PY]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 {
     int threads = 2, epochs = 3, torch = 1;
     int64_t n = 2048;
-    const char *script = BENCH_SRCDIR "/bench_train_torch.py";
+    const char *script = BENCH_SRCDIR "/bench_train_torch.py", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -156,8 +157,11 @@ int main(int argc, char **argv)
             script = argv[++i];
         else if (strcmp(argv[i], "--no-torch") == 0)
             torch = 0;
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench-train [--threads N] [--n SAMPLES] [--epochs E] [--script PY] [--no-torch]\n");
+            fprintf(stderr, "usage: bench-train [--threads N] [--n SAMPLES] [--epochs E] [--script PY] [--no-torch] "
+                            "[--model eeg_cnn1d|bilstm]\n");
             return 2;
         }
     }
@@ -169,13 +173,16 @@ int main(int argc, char **argv)
     enum { NM = sizeof models / sizeof models[0] };
     double tb[NM] = {0}, tm[NM] = {0};
     for (size_t k = 0; torch && k < NM; k++)
-        bench_torch(script, &models[k], threads, n, epochs, &tb[k], &tm[k]);
+        if (!only || strcmp(only, models[k].name) == 0)
+            bench_torch(script, &models[k], threads, n, epochs, &tb[k], &tm[k]);
     xai_set_num_threads(threads);
     printf("# training throughput, Adam, batch 64, %lld samples x %d timed epochs (after 1 warm-up epoch), "
            "%d thread(s); samples/s of the best (median) epoch\n",
            (long long)n, epochs, threads);
     printf("%-10s %22s %22s %8s\n", "model", "libxai", "torch", "ratio");
     for (size_t k = 0; k < NM; k++) {
+        if (only && strcmp(only, models[k].name) != 0)
+            continue;
         double xb, xm;
         bench_xai(&models[k], n, epochs, &xb, &xm);
         if (tb[k] > 0)
