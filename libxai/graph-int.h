@@ -204,6 +204,8 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx);
 int xai_par_threads(void);
 void xai_par_set_threads(int n);
 float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NULL: no memory) */
+int xai_par_blas_begin(double macs);   /* unsplittable big product: BLAS on the pool's cores */
+void xai_par_blas_end(int token);
 
 /* BLAS thread helper */
 void xai_blas_threads_apply(void);

@@ -102,6 +102,23 @@ void xai_par_set_threads(int n)
     openblas_set_num_threads(1);
 }
 
+/* When the pool cannot split the work (a single sample) but one product is big, let
+   OpenBLAS use the pool's cores for it; xai_par_blas_end() returns BLAS to one thread. */
+int xai_par_blas_begin(double macs)
+{
+    if (pool.nthreads > 1 && macs >= (double)(1 << 20)) {
+        openblas_set_num_threads(pool.nthreads);
+        return 1;
+    }
+    return 0;
+}
+
+void xai_par_blas_end(int token)
+{
+    if (token)
+        openblas_set_num_threads(1);
+}
+
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
 {
     int nt = pool.nthreads;

@@ -160,7 +160,9 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
         xai_par_for(nb, 1, conv_fwd_worker, &j);
         return;
     }
+    int tok = xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
     conv_fwd_range(a, w, b, x, z, 0, nb, scratch);
+    xai_par_blas_end(tok);
 }
 
 
@@ -236,7 +238,9 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
         xai_par_for(nb, 1, conv_vjp_worker, &j);
         return;
     }
+    int tok = ones ? 0 : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
     conv_vjp_range(a, w, s, dx, 0, nb, scratch, ones);
+    xai_par_blas_end(tok);
 }
 
 static void conv_wgrad(const xai_node *n, const float *x, const float *s, float *gw, float *gb, int64_t ns,

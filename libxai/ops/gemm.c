@@ -85,7 +85,9 @@ static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const f
         xai_par_for(M, 4, fwd_worker, &j);
         return;
     }
+    int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
     fwd_rows(a, w, b, x, z, 0, M);
+    xai_par_blas_end(tok);
 }
 
 static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
@@ -98,7 +100,9 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
         xai_par_for(M, 4, vjp_worker, &j);
         return;
     }
+    int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
     vjp_rows(a, w, s, dx, 0, M);
+    xai_par_blas_end(tok);
 }
 
 static void gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,
