@@ -195,6 +195,24 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: tensor '%s' has data type %d (not supported)", m->name, name, dt);
     int isfloat = dt == 1 || dt == 11 || dt == 10 || dt == 16;
     int64_t n = v->numel;
+    /* check the stored data covers the shape before allocating anything for it */
+    if (t->has_raw_data) {
+        if (t->raw_data.len != (size_t)n * es)
+            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu bytes of data, its shape needs %lld", m->name, name,
+                     t->raw_data.len, (long long)((size_t)n * es));
+    } else {
+        size_t have0;
+        switch (dt) {
+        case 1: have0 = t->n_float_data; break;
+        case 11: have0 = t->n_double_data; break;
+        case 7: have0 = t->n_int64_data; break;
+        case 12: case 13: have0 = t->n_uint64_data; break;
+        default: have0 = t->n_int32_data; break;
+        }
+        if (have0 != (size_t)n)
+            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name, have0,
+                     (long long)n);
+    }
     v->is_const = 1;
     v->dtype = isfloat ? DT_F32 : DT_I64;
     if (isfloat)
@@ -562,6 +580,8 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
             } else if (shape[k] < 0) {
                 XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dim", m->name, nn(np));
             } else {
+                if (shape[k] > 0 && known > ((int64_t)1 << 40) / shape[k])
+                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, nn(np));
                 known *= shape[k];
             }
         }

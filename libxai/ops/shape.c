@@ -252,6 +252,8 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
                 XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dimension %lld", m->name, n->name,
                          (long long)shape[i]);
             } else {
+                if (shape[i] > 0 && known_ > ((int64_t)1 << 40) / shape[i])
+                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, n->name);
                 known_ *= shape[i];
             }
         }
