@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* mkstemp */
 #endif
 #include "xai/audio.h"
+#include "npy-atomic.h"
 
 #include <errno.h>
 #include <math.h>
@@ -498,18 +499,11 @@ xai_status xai_audio_save(const char *path, const float *data, int channels, int
         if (!isfinite(data[i]))
             return xai_error_set(XAI_ENUMERIC, "%s: sample %zu is not finite", path, i);
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 12);
-    if (!tmp)
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
+    char *tmp;
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, &tmp, &fd);
+    if (st != XAI_OK)
         return st;
-    }
     SF_INFO si;
     memset(&si, 0, sizeof si);
     si.samplerate = sample_rate;
@@ -526,7 +520,6 @@ xai_status xai_audio_save(const char *path, const float *data, int channels, int
     if (enc == XAI_AUDIO_WAV_PCM16)
         sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 
-    xai_status st = XAI_OK;
     const int64_t block = 4096;
     float *il = malloc((size_t)block * (size_t)channels * sizeof(float));
     if (!il)

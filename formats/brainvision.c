@@ -199,6 +199,42 @@ static char *next_line(char **cur)
     return trim(s);
 }
 
+/* The next "PREFIXn=VALUE" entry of section @want (e.g. "[Channel Infos]", "Ch"): skips
+ * comments, blank lines, other sections and lines without '='; @section (64 bytes) tracks
+ * the current section header. Returns the line cut at '=' (*value: the rest) or NULL. */
+static char *next_entry(char **cur, char *section, const char *want, const char *prefix, char **value)
+{
+    char *line;
+    while ((line = next_line(cur)) != NULL) {
+        if (line[0] == ';' || !line[0])
+            continue;
+        if (line[0] == '[') {
+            snprintf(section, 64, "%s", line);
+            continue;
+        }
+        if (strcmp(section, want) != 0 || strncmp(line, prefix, strlen(prefix)) != 0)
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        *value = eq + 1;
+        return line;
+    }
+    return NULL;
+}
+
+/* split() at commas, then trim each field and decode its "\1" commas; returns the count. */
+static int split_fields(char *s, char **f, int max)
+{
+    int nf = split(s, f, max);
+    for (int i = 0; i < nf; i++) {
+        f[i] = trim(f[i]);
+        decode_commas(f[i]);
+    }
+    return nf;
+}
+
 typedef struct {
     char data_file[512], marker_file[512];
     long long nch, points;
@@ -336,19 +372,8 @@ static xai_status parse_vhdr(bv_impl *b, const void *buf, size_t len, const char
     /* pass 2: channel infos */
     cur = text;
     section[0] = '\0';
-    while ((line = next_line(&cur)) != NULL) {
-        if (line[0] == ';' || !line[0])
-            continue;
-        if (line[0] == '[') {
-            snprintf(section, sizeof section, "%s", line);
-            continue;
-        }
-        if (strcmp(section, "[Channel Infos]") != 0 || strncmp(line, "Ch", 2) != 0)
-            continue;
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
+    char *value;
+    while ((line = next_entry(&cur, section, "[Channel Infos]", "Ch", &value)) != NULL) {
         long long k;
         if (parse_ll(line + 2, &k) != 0 || k < 1 || k > vi->nch) {
             st = xai_error_set(XAI_EFORMAT, "%s: bad header: channel entry '%s' is not Ch1..Ch%lld",
@@ -362,11 +387,7 @@ static xai_status parse_vhdr(bv_impl *b, const void *buf, size_t len, const char
             goto done;
         }
         char *f[5] = {NULL, NULL, NULL, NULL, NULL};
-        int nf = split(eq + 1, f, 5);
-        for (int i = 0; i < nf; i++) {
-            f[i] = trim(f[i]);
-            decode_commas(f[i]);
-        }
+        int nf = split_fields(value, f, 5);
         double res = 1.0;
         if (nf >= 3 && f[2][0]) {
             if (parse_d(f[2], &res) != 0 || res == 0) {
@@ -423,31 +444,15 @@ static xai_status parse_vmrk(bv_impl *b, const void *buf, size_t len, const char
         st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
         goto done;
     }
-    char *cur = text, *line, section[64] = "";
-    while ((line = next_line(&cur)) != NULL) {
-        if (line[0] == ';' || !line[0])
-            continue;
-        if (line[0] == '[') {
-            snprintf(section, sizeof section, "%s", line);
-            continue;
-        }
-        if (strcmp(section, "[Marker Infos]") != 0 || strncmp(line, "Mk", 2) != 0)
-            continue;
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
+    char *cur = text, *line, *value, section[64] = "";
+    while ((line = next_entry(&cur, section, "[Marker Infos]", "Mk", &value)) != NULL) {
         long long k;
         if (parse_ll(line + 2, &k) != 0 || k < 1) {
             st = xai_error_set(XAI_EFORMAT, "%s: bad marker entry '%s'", name, line);
             goto done;
         }
         char *f[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-        int nf = split(eq + 1, f, 6);
-        for (int i = 0; i < nf; i++) {
-            f[i] = trim(f[i]);
-            decode_commas(f[i]);
-        }
+        int nf = split_fields(value, f, 6);
         long long pos, mlen = 1, ch = 0;
         if (nf < 3 || parse_ll(f[2], &pos) != 0 || pos < 1) {
             st = xai_error_set(XAI_EFORMAT, "%s: marker Mk%lld: position '%s' is not a positive "

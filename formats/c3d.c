@@ -11,6 +11,8 @@
  * length before anything is allocated.
  */
 #include "xai/c3d.h"
+#include "file-util.h"
+#include "npy-atomic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -831,15 +833,12 @@ xai_status xai_c3d_open(const char *path, xai_c3d **out)
     if (!path || !out)
         return xai_error_set(XAI_EINVAL, "c3d: open: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return xai_error_set(XAI_EIO, "%s: not a regular file", path);
-    }
-    size_t len = (size_t)sb.st_size;
+    FILE *f;
+    uint64_t size;
+    xai_status st = xai_file_open_regular(path, &f, &size);
+    if (st)
+        return st;
+    size_t len = (size_t)size;
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         fclose(f);
@@ -851,7 +850,7 @@ xai_status xai_c3d_open(const char *path, xai_c3d **out)
         return xai_error_set(XAI_EIO, "%s: short read", path);
     }
     fclose(f);
-    xai_status st = xai_c3d_open_mem(buf, len, path, out);
+    st = xai_c3d_open_mem(buf, len, path, out);
     free(buf);
     return st;
 }
@@ -1071,25 +1070,18 @@ static void put_param_strs(wbuf *w, int gid, const char *base, char *const *s, i
     }
 }
 
-static void put_param_f32s(wbuf *w, int gid, const char *base, const float *v, int n)
+/* A number array as BASE, BASE2, ... of at most 255 values each: float when @p f32,
+ * else int16 (@p v points to floats or ints accordingly). */
+static void put_param_nums(wbuf *w, int gid, const char *base, int f32, const void *v, int n)
 {
     for (int k = 0, i0 = 0; i0 < n || k == 0; k++, i0 += 255) {
         int cnt = n - i0 < 255 ? n - i0 : 255;
         char nm[80];
         cont_name(nm, sizeof nm, base, k);
-        put_param_f32(w, gid, nm, 1, &cnt, v + i0, (size_t)cnt);
-        if (n == 0)
-            break;
-    }
-}
-
-static void put_param_i16s(wbuf *w, int gid, const char *base, const int *v, int n)
-{
-    for (int k = 0, i0 = 0; i0 < n || k == 0; k++, i0 += 255) {
-        int cnt = n - i0 < 255 ? n - i0 : 255;
-        char nm[80];
-        cont_name(nm, sizeof nm, base, k);
-        put_param_i16(w, gid, nm, 1, &cnt, v + i0, (size_t)cnt);
+        if (f32)
+            put_param_f32(w, gid, nm, 1, &cnt, (const float *)v + i0, (size_t)cnt);
+        else
+            put_param_i16(w, gid, nm, 1, &cnt, (const int *)v + i0, (size_t)cnt);
         if (n == 0)
             break;
     }
@@ -1188,8 +1180,8 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
     put_scalar_i16(&w, G_ANALOG, "USED", c->nanalog);
     put_param_strs(&w, G_ANALOG, "LABELS", c->analog_labels, c->nanalog);
     put_param_strs(&w, G_ANALOG, "UNITS", c->analog_units, c->nanalog);
-    put_param_f32s(&w, G_ANALOG, "SCALE", ascale, c->nanalog);
-    put_param_i16s(&w, G_ANALOG, "OFFSET", aoff, c->nanalog);
+    put_param_nums(&w, G_ANALOG, "SCALE", 1, ascale, c->nanalog);
+    put_param_nums(&w, G_ANALOG, "OFFSET", 0, aoff, c->nanalog);
     put_scalar_f32(&w, G_ANALOG, "GEN_SCALE", 1.0f);
     put_scalar_f32(&w, G_ANALOG, "RATE", (float)(c->nanalog > 0 ? c->analog_rate : 0.0));
     put_param_str(&w, G_ANALOG, "FORMAT", "SIGNED");
@@ -1310,27 +1302,11 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
 static xai_status write_file(const char *path, const uint8_t *head, size_t nhead, const xai_c3d *c,
                              const float *ascale, double pscale, int integer, int proc)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
+    char *tmp;
+    FILE *f;
+    xai_status st = xai_atomic_fopen_tmp(path, &tmp, &f);
+    if (st != XAI_OK)
         return st;
-    }
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return xai_error_set(XAI_EIO, "%s: cannot open temporary file", path);
-    }
-    xai_status st = XAI_OK;
     size_t np = (size_t)c->npoints, na = (size_t)c->nanalog, aspf = (size_t)c->analog_per_frame,
            ns = (size_t)c->frames * aspf;
     size_t bpv = integer ? 2 : 4;

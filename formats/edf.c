@@ -11,6 +11,7 @@
  * Specs: edfplus.info/specs/edf.html and edfplus.html (TALs), BioSemi BDF, teuniz.net BDF+.
  */
 #include "xai/edf.h"
+#include "file-util.h"
 
 #include <ctype.h>
 #include <edflib.h>
@@ -530,14 +531,11 @@ xai_status xai_edf_open(const char *path, xai_edf **out)
     *out = NULL;
     if (!path)
         return xai_error_set(XAI_EINVAL, "xai_edf_open: NULL path");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return xai_error_set(XAI_EIO, "%s: not a regular file", path);
-    }
+    FILE *f;
+    uint64_t fsize;
+    xai_status st = xai_file_open_regular(path, &f, &fsize);
+    if (st)
+        return st;
     /* the header is at most 256 * (EDFLIB_MAXSIGNALS + 1) bytes */
     size_t want = 256 * (EDFLIB_MAXSIGNALS + 1);
     unsigned char *hb = malloc(want);
@@ -546,7 +544,7 @@ xai_status xai_edf_open(const char *path, xai_edf **out)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     }
     size_t have = fread(hb, 1, want, f);
-    xai_status st = precheck(hb, have, (long long)sb.st_size, path);
+    st = precheck(hb, have, (long long)fsize, path);
     int copy = st == XAI_OK ? needs_copy(hb, &st, path) : 0;
     if (st != XAI_OK || !copy) {
         free(hb);

@@ -241,6 +241,38 @@ static void convert(const nifti_image *nim, float *out, size_t n, int scaled, do
                 (dst)[i_][j_] = (src).m[i_][j_]; \
     } while (0)
 
+/* The fields that NIfTI-1 and NIfTI-2 headers share by name (of different types, hence a
+ * macro); xyzt_units and vox_offset differ in type and are converted by the caller. */
+#define INFO_COMMON_FIELDS(in, h)                   \
+    do {                                            \
+        for (int i = 0; i < 8; i++) {               \
+            in->dim[i] = h->dim[i];                 \
+            in->pixdim[i] = h->pixdim[i];           \
+        }                                           \
+        in->datatype = h->datatype;                 \
+        in->scl_slope = h->scl_slope;               \
+        in->scl_inter = h->scl_inter;               \
+        in->cal_min = h->cal_min;                   \
+        in->cal_max = h->cal_max;                   \
+        in->intent_code = h->intent_code;           \
+        memcpy(in->intent_name, h->intent_name, 16); \
+        memcpy(in->descrip, h->descrip, 80);         \
+        in->qform_code = h->qform_code;             \
+        in->sform_code = h->sform_code;             \
+        in->quatern_b = h->quatern_b;               \
+        in->quatern_c = h->quatern_c;               \
+        in->quatern_d = h->quatern_d;               \
+        in->qoffset_x = h->qoffset_x;               \
+        in->qoffset_y = h->qoffset_y;               \
+        in->qoffset_z = h->qoffset_z;               \
+        for (int j = 0; j < 4; j++) {               \
+            in->sform[0][j] = h->srow_x[j];         \
+            in->sform[1][j] = h->srow_y[j];         \
+            in->sform[2][j] = h->srow_z[j];         \
+        }                                           \
+        in->toffset = h->toffset;                   \
+    } while (0)
+
 /* The header fields as stored, from nifti_read_header() (already in native byte order). */
 static void info_from_raw(xai_nifti_info *in, const void *raw, int version)
 {
@@ -248,64 +280,14 @@ static void info_from_raw(xai_nifti_info *in, const void *raw, int version)
     in->version = version;
     if (version == 1) {
         const nifti_1_header *h = raw;
-        for (int i = 0; i < 8; i++) {
-            in->dim[i] = h->dim[i];
-            in->pixdim[i] = h->pixdim[i];
-        }
-        in->datatype = h->datatype;
-        in->scl_slope = h->scl_slope;
-        in->scl_inter = h->scl_inter;
-        in->cal_min = h->cal_min;
-        in->cal_max = h->cal_max;
-        in->intent_code = h->intent_code;
-        memcpy(in->intent_name, h->intent_name, 16);
-        memcpy(in->descrip, h->descrip, 80);
-        in->qform_code = h->qform_code;
-        in->sform_code = h->sform_code;
-        in->quatern_b = h->quatern_b;
-        in->quatern_c = h->quatern_c;
-        in->quatern_d = h->quatern_d;
-        in->qoffset_x = h->qoffset_x;
-        in->qoffset_y = h->qoffset_y;
-        in->qoffset_z = h->qoffset_z;
-        for (int j = 0; j < 4; j++) {
-            in->sform[0][j] = h->srow_x[j];
-            in->sform[1][j] = h->srow_y[j];
-            in->sform[2][j] = h->srow_z[j];
-        }
+        INFO_COMMON_FIELDS(in, h);
         in->xyzt_units = (unsigned char)h->xyzt_units;
-        in->toffset = h->toffset;
         double off = h->vox_offset; /* a float in NIfTI-1 */
         in->vox_offset = isfinite(off) && off >= 0 && off < 4e18 ? (int64_t)off : -1;
     } else {
         const nifti_2_header *h = raw;
-        for (int i = 0; i < 8; i++) {
-            in->dim[i] = h->dim[i];
-            in->pixdim[i] = h->pixdim[i];
-        }
-        in->datatype = h->datatype;
-        in->scl_slope = h->scl_slope;
-        in->scl_inter = h->scl_inter;
-        in->cal_min = h->cal_min;
-        in->cal_max = h->cal_max;
-        in->intent_code = h->intent_code;
-        memcpy(in->intent_name, h->intent_name, 16);
-        memcpy(in->descrip, h->descrip, 80);
-        in->qform_code = h->qform_code;
-        in->sform_code = h->sform_code;
-        in->quatern_b = h->quatern_b;
-        in->quatern_c = h->quatern_c;
-        in->quatern_d = h->quatern_d;
-        in->qoffset_x = h->qoffset_x;
-        in->qoffset_y = h->qoffset_y;
-        in->qoffset_z = h->qoffset_z;
-        for (int j = 0; j < 4; j++) {
-            in->sform[0][j] = h->srow_x[j];
-            in->sform[1][j] = h->srow_y[j];
-            in->sform[2][j] = h->srow_z[j];
-        }
+        INFO_COMMON_FIELDS(in, h);
         in->xyzt_units = h->xyzt_units;
-        in->toffset = h->toffset;
         in->vox_offset = h->vox_offset >= 0 ? h->vox_offset : -1;
     }
     in->qfac = in->pixdim[0] < 0 ? -1.0 : 1.0; /* NIfTI-1: anything but -1 means 1 */

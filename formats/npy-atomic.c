@@ -103,3 +103,39 @@ void xai_atomic_abort(xai_atomic_file *af)
         unlink(af->tmp);
     release(af);
 }
+
+xai_status xai_atomic_mkstemp(const char *path, char **tmp, int *fd)
+{
+    size_t plen = strlen(path);
+    *tmp = malloc(plen + 16);
+    if (!*tmp)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    memcpy(*tmp, path, plen);
+    memcpy(*tmp + plen, ".tmpXXXXXX", 11);
+    *fd = mkstemp(*tmp);
+    if (*fd < 0) {
+        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        return st;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_atomic_fopen_tmp(const char *path, char **tmp, FILE **f)
+{
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, tmp, &fd);
+    if (st != XAI_OK)
+        return st;
+    (void)fchmod(fd, 0644);
+    *f = fdopen(fd, "wb");
+    if (!*f) {
+        close(fd);
+        unlink(*tmp);
+        free(*tmp);
+        *tmp = NULL;
+        return xai_error_set(XAI_EIO, "%s: cannot open temporary file", path);
+    }
+    return XAI_OK;
+}

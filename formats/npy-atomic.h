@@ -33,4 +33,19 @@ xai_status xai_atomic_commit(xai_atomic_file *af);
 /** Close and remove the temporary file and release @p af (safe on a zeroed struct). */
 void xai_atomic_abort(xai_atomic_file *af);
 
+/**
+ * Lower level, for writers that finish the file themselves (C3D, MOT, WAV): create
+ * "PATH.tmpXXXXXX" (mode 0600) next to @p path. *tmp receives the malloc'ed name (the
+ * caller renames or unlinks it, then frees it), *fd the open descriptor.
+ * @return XAI_OK, XAI_ENOMEM or XAI_EIO ("PATH: cannot create temporary file: ...");
+ *         on failure nothing is left behind and *tmp is NULL.
+ */
+xai_status xai_atomic_mkstemp(const char *path, char **tmp, int *fd);
+
+/**
+ * xai_atomic_mkstemp(), then mode 0644 and a stdio stream for binary writing in *f.
+ * @return XAI_OK, or an error ("PATH: cannot open temporary file") with the temp removed.
+ */
+xai_status xai_atomic_fopen_tmp(const char *path, char **tmp, FILE **f);
+
 #endif /* XAI_NPY_ATOMIC_H */

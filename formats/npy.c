@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file-util.h"
 #include "npy-atomic.h"
 
 #define MAGIC "\x93NUMPY"
@@ -420,7 +421,7 @@ xai_status xai_npy_load(const char *path, xai_npy *out)
     unsigned char pre[PREAMBLE_MAX];
     unsigned char *hdr = NULL;
     size_t got, hstart, hlen;
-    struct stat sb;
+    uint64_t fsize;
     npy_desc d;
     xai_status st;
     FILE *f;
@@ -430,15 +431,11 @@ xai_status xai_npy_load(const char *path, xai_npy *out)
     memset(out, 0, sizeof *out);
     if (!path)
         return xai_error_set(XAI_EINVAL, "xai_npy_load: NULL path");
-    f = fopen(path, "rb");
-    if (!f)
-        return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return xai_error_set(XAI_EIO, "%s: not a regular file", path);
-    }
+    st = xai_file_open_regular(path, &f, &fsize);
+    if (st != XAI_OK)
+        return st;
     got = fread(pre, 1, sizeof pre, f);
-    st = parse_preamble(path, pre, got, (uint64_t)sb.st_size, &hstart, &hlen);
+    st = parse_preamble(path, pre, got, fsize, &hstart, &hlen);
     if (st != XAI_OK)
         goto done;
     /* hlen <= file size (checked), so this allocation is bounded by the real file. */
@@ -457,7 +454,7 @@ xai_status xai_npy_load(const char *path, xai_npy *out)
     st = parse_header(path, (const char *)hdr, hlen, &d);
     if (st != XAI_OK)
         goto done;
-    st = check_size(path, &d, (uint64_t)sb.st_size - hstart - hlen);
+    st = check_size(path, &d, fsize - hstart - hlen);
     if (st != XAI_OK)
         goto done;
     st = alloc_out(path, &d, out);

@@ -7,6 +7,8 @@
  * are checked against the file length before any table is allocated.
  */
 #include "xai/opensim.h"
+#include "file-util.h"
+#include "npy-atomic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -161,15 +163,12 @@ static void free_strv(char **v, size_t n)
 
 static xai_status read_whole(const char *path, void **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return xai_error_set(XAI_EIO, "%s: not a regular file", path);
-    }
-    *len = (size_t)sb.st_size;
+    FILE *f;
+    uint64_t size;
+    xai_status st = xai_file_open_regular(path, &f, &size);
+    if (st)
+        return st;
+    *len = (size_t)size;
     *buf = malloc(*len ? *len : 1);
     if (!*buf) {
         fclose(f);
@@ -366,44 +365,70 @@ out:
     return st;
 }
 
-xai_status xai_trc_open_mem(const void *buf, size_t len, const char *name, xai_trc **out)
+/* The TRC and MOT readers share one open path: split the text into lines, allocate the
+ * zeroed object, parse it, and close it again on failure. */
+typedef struct {
+    size_t size;                                                   /* sizeof the object */
+    xai_status (*parse)(void *obj, lines *l, const char *name);
+    void (*close)(void *obj);
+} text_reader;
+
+static xai_status open_text_mem(const text_reader *r, const void *buf, size_t len, const char *name, void **out)
 {
-    if (!out || (!buf && len))
-        return xai_error_set(XAI_EINVAL, "trc: open_mem: NULL argument");
-    *out = NULL;
     if (!name)
         name = "<memory>";
     lines l;
     xai_status st = lines_split(&l, buf, len, name);
     if (st)
         return st;
-    xai_trc *t = calloc(1, sizeof *t);
-    if (!t) {
+    void *obj = calloc(1, r->size);
+    if (!obj) {
         lines_free(&l);
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     }
-    st = parse_trc(t, &l, name);
+    st = r->parse(obj, &l, name);
     lines_free(&l);
     if (st) {
-        xai_trc_close(t);
+        r->close(obj);
         return st;
     }
-    *out = t;
+    *out = obj;
     return XAI_OK;
+}
+
+static xai_status open_text_path(const text_reader *r, const char *path, void **out)
+{
+    void *buf;
+    size_t len;
+    xai_status st = read_whole(path, &buf, &len);
+    if (st)
+        return st;
+    st = open_text_mem(r, buf, len, path, out);
+    free(buf);
+    return st;
+}
+
+static xai_status trc_parse_any(void *obj, lines *l, const char *name) { return parse_trc(obj, l, name); }
+static void trc_close_any(void *obj) { xai_trc_close(obj); }
+static const text_reader trc_reader = {sizeof(xai_trc), trc_parse_any, trc_close_any};
+
+xai_status xai_trc_open_mem(const void *buf, size_t len, const char *name, xai_trc **out)
+{
+    if (!out || (!buf && len))
+        return xai_error_set(XAI_EINVAL, "trc: open_mem: NULL argument");
+    void *obj = NULL;
+    xai_status st = open_text_mem(&trc_reader, buf, len, name, &obj);
+    *out = obj;
+    return st;
 }
 
 xai_status xai_trc_open(const char *path, xai_trc **out)
 {
     if (!path || !out)
         return xai_error_set(XAI_EINVAL, "trc: open: NULL argument");
-    *out = NULL;
-    void *buf;
-    size_t len;
-    xai_status st = read_whole(path, &buf, &len);
-    if (st)
-        return st;
-    st = xai_trc_open_mem(buf, len, path, out);
-    free(buf);
+    void *obj = NULL;
+    xai_status st = open_text_path(&trc_reader, path, &obj);
+    *out = obj;
     return st;
 }
 
@@ -623,44 +648,27 @@ out:
     return st;
 }
 
+static xai_status mot_parse_any(void *obj, lines *l, const char *name) { return parse_mot(obj, l, name); }
+static void mot_close_any(void *obj) { xai_mot_close(obj); }
+static const text_reader mot_reader = {sizeof(xai_mot), mot_parse_any, mot_close_any};
+
 xai_status xai_mot_open_mem(const void *buf, size_t len, const char *name, xai_mot **out)
 {
     if (!out || (!buf && len))
         return xai_error_set(XAI_EINVAL, "mot: open_mem: NULL argument");
-    *out = NULL;
-    if (!name)
-        name = "<memory>";
-    lines l;
-    xai_status st = lines_split(&l, buf, len, name);
-    if (st)
-        return st;
-    xai_mot *m = calloc(1, sizeof *m);
-    if (!m) {
-        lines_free(&l);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-    }
-    st = parse_mot(m, &l, name);
-    lines_free(&l);
-    if (st) {
-        xai_mot_close(m);
-        return st;
-    }
-    *out = m;
-    return XAI_OK;
+    void *obj = NULL;
+    xai_status st = open_text_mem(&mot_reader, buf, len, name, &obj);
+    *out = obj;
+    return st;
 }
 
 xai_status xai_mot_open(const char *path, xai_mot **out)
 {
     if (!path || !out)
         return xai_error_set(XAI_EINVAL, "mot: open: NULL argument");
-    *out = NULL;
-    void *buf;
-    size_t len;
-    xai_status st = read_whole(path, &buf, &len);
-    if (st)
-        return st;
-    st = xai_mot_open_mem(buf, len, path, out);
-    free(buf);
+    void *obj = NULL;
+    xai_status st = open_text_path(&mot_reader, path, &obj);
+    *out = obj;
     return st;
 }
 
@@ -672,26 +680,11 @@ xai_status xai_mot_write(const char *path, const char *name, int ncolumns, const
     for (int c = 0; c < ncolumns; c++)
         if (!labels[c] || !labels[c][0] || strpbrk(labels[c], "\t\r\n"))
             return xai_error_set(XAI_EINVAL, "%s: write: column %d label is empty or has a tab/newline", path, c + 1);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
+    char *tmp;
+    FILE *f;
+    xai_status st = xai_atomic_fopen_tmp(path, &tmp, &f);
+    if (st != XAI_OK)
         return st;
-    }
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return xai_error_set(XAI_EIO, "%s: cannot open temporary file", path);
-    }
     int ok = fprintf(f, "%s\nversion=1\nnRows=%lld\nnColumns=%d\ninDegrees=%s\nendheader\n",
                      name && name[0] ? name : "xai", (long long)rows, ncolumns, in_degrees ? "yes" : "no") > 0;
     for (int c = 0; ok && c < ncolumns; c++)
@@ -706,7 +699,6 @@ xai_status xai_mot_write(const char *path, const char *name, int ncolumns, const
         ok = 0;
     if (ok && rename(tmp, path) != 0)
         ok = 0;
-    xai_status st = XAI_OK;
     if (!ok) {
         st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
         unlink(tmp);

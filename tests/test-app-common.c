@@ -6,6 +6,7 @@
  */
 #include "test-common.h"
 
+#include <cairo.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -511,6 +512,130 @@ START_TEST(mkdirs)
     char *err = capture_end(&c);
     ck_assert_ptr_nonnull(strstr(err, "/file"));
     free(err);
+    xai_app_free(&app);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- small shared helpers (util.c, png.c) ---- */
+
+START_TEST(helpers_parse_long)
+{
+    long v = 99;
+    ck_assert_int_eq(xai_app_parse_long("42", 0, 100, &v), 0);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(xai_app_parse_long("-7", -10, 10, &v), 0);
+    ck_assert_int_eq(v, -7);
+    ck_assert_int_eq(xai_app_parse_long("100", 0, 100, &v), 0); /* bounds are inclusive */
+    ck_assert_int_eq(v, 100);
+    v = 5;
+    static const char *const bad[] = {"", "101", "-1", "4x", "x4", "1.5", " ", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(xai_app_parse_long(bad[i], 0, 100, &v) == -1, "'%s' accepted", bad[i]);
+        ck_assert_int_eq(v, 5); /* untouched on failure */
+    }
+}
+END_TEST
+
+START_TEST(helpers_strdup_printf)
+{
+    char *s = xai_app_strdup_printf("%s/%d_%s", "dir", 7, "x.tsv");
+    ck_assert_str_eq(s, "dir/7_x.tsv");
+    free(s);
+    char big[3000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    s = xai_app_strdup_printf("<%s>", big);
+    ck_assert_uint_eq(strlen(s), sizeof big + 1);
+    ck_assert_int_eq(s[0], '<');
+    ck_assert_int_eq(s[sizeof big], '>');
+    free(s);
+}
+END_TEST
+
+static int usage_calls;
+static void count_usage(void) { usage_calls++; }
+
+START_TEST(helpers_leading_args)
+{
+    xai_app app;
+    app_new(&app);
+    char *none[] = {"xai-test", NULL}, *help[] = {"xai-test", "--help", NULL}, *h[] = {"xai-test", "-h", NULL},
+         *ver[] = {"xai-test", "--version", NULL}, *cmd[] = {"xai-test", "train", NULL};
+    capture c;
+    capture_begin(&c, 2);
+    ck_assert_int_eq(xai_app_leading_args(&app, 1, none, "missing command: a or b", count_usage), XAI_EXIT_USAGE);
+    char *err = capture_end(&c);
+    ck_assert_ptr_nonnull(strstr(err, "xai-test: missing command: a or b"));
+    free(err);
+    usage_calls = 0;
+    ck_assert_int_eq(xai_app_leading_args(&app, 2, help, "m", count_usage), XAI_EXIT_OK);
+    ck_assert_int_eq(xai_app_leading_args(&app, 2, h, "m", count_usage), XAI_EXIT_OK);
+    ck_assert_int_eq(usage_calls, 2);
+    capture_begin(&c, 1);
+    ck_assert_int_eq(xai_app_leading_args(&app, 2, ver, "m", count_usage), XAI_EXIT_OK);
+    char *out = capture_end(&c);
+    ck_assert_str_eq(out, "xai-test (libxai) 1.2.3\n");
+    free(out);
+    ck_assert_int_eq(xai_app_leading_args(&app, 2, cmd, "m", count_usage), -1);
+    ck_assert_int_eq(usage_calls, 2);
+    xai_app_free(&app);
+}
+END_TEST
+
+START_TEST(helpers_train_config)
+{
+    xai_train_config cfg, def;
+    xai_train_config_init(&def);
+    xai_app_train_config(&cfg, 12, 48, 0.5, 0.25, 3, 77);
+    ck_assert_int_eq(cfg.epochs, 12);
+    ck_assert_int_eq(cfg.batch, 48);
+    ck_assert(cfg.lr == 0.5f);
+    ck_assert(cfg.val_split == 0.25f);
+    ck_assert_int_eq(cfg.patience, 3);
+    ck_assert_uint_eq(cfg.seed, 77);
+    ck_assert_int_eq(cfg.optimizer, def.optimizer); /* the rest keeps the defaults */
+    ck_assert(cfg.momentum == def.momentum);
+    ck_assert(cfg.progress == NULL);
+}
+END_TEST
+
+START_TEST(helpers_write_png)
+{
+    char *dir = xai_test_tmpdir();
+    xai_app app;
+    app_new(&app);
+    cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 7, 5);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out.png", dir);
+    ck_assert_int_eq(xai_app_write_png(&app, sf, path, "cannot draw", "cannot write"), 0);
+    cairo_surface_destroy(sf);
+    size_t n = 0;
+    unsigned char *png = xai_test_read_file(path, &n);
+    ck_assert_uint_gt(n, 8);
+    ck_assert_int_eq(memcmp(png, "\x89PNG\r\n\x1a\n", 8), 0);
+    free(png);
+    cairo_surface_t *back = cairo_image_surface_create_from_png(path);
+    ck_assert_int_eq(cairo_surface_status(back), CAIRO_STATUS_SUCCESS);
+    ck_assert_int_eq(cairo_image_surface_get_width(back), 7);
+    ck_assert_int_eq(cairo_image_surface_get_height(back), 5);
+    cairo_surface_destroy(back);
+    /* a surface in an error state: the draw message, no output, no temp left behind */
+    cairo_surface_t *bad = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, -1, 5);
+    ck_assert_int_ne(cairo_surface_status(bad), CAIRO_STATUS_SUCCESS);
+    snprintf(path, sizeof path, "%s/bad.png", dir);
+    capture c;
+    capture_begin(&c, 2);
+    ck_assert_int_eq(xai_app_write_png(&app, bad, path, "cannot draw", "cannot write"), -1);
+    char *err = capture_end(&c);
+    ck_assert_ptr_nonnull(strstr(err, "bad.png: cannot draw: "));
+    free(err);
+    cairo_surface_destroy(bad);
+    struct stat st;
+    ck_assert_int_ne(stat(path, &st), 0);
+    ck_assert_int_eq(count_entries(dir, "tmp"), 0);
+    ck_assert_int_eq(count_entries(dir, NULL), 1);
     xai_app_free(&app);
     xai_test_rmtree(dir);
     free(dir);
@@ -1035,6 +1160,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, atomic_write);
     tcase_add_test(tc, atomic_signal);
     tcase_add_test(tc, mkdirs);
+    tcase_add_test(tc, helpers_parse_long);
+    tcase_add_test(tc, helpers_strdup_printf);
+    tcase_add_test(tc, helpers_leading_args);
+    tcase_add_test(tc, helpers_train_config);
+    tcase_add_test(tc, helpers_write_png);
     tcase_add_test(tc, sidecar_paths);
     tcase_add_test(tc, sidecar_content);
     tcase_add_test(tc, bids_parse_format);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "xai/status.h"
+#include "xai/train.h"
 
 #define XAI_EXIT_OK 0
 #define XAI_EXIT_DATA 1
@@ -188,5 +189,42 @@ int xai_bids_write_dataset_description(const xai_app *app, const char *out_dir, 
 int xai_app_parse_shard(const char *s, int *k, int *n);
 /** 1 when item @p i (0-based, stable order) belongs to shard k of n. */
 int xai_app_in_shard(int64_t i, int k, int n);
+
+/* ---- small helpers shared by the programs (util.c, png.c) ---- */
+/** printf into a new malloc'ed string; NULL when out of memory. */
+char *xai_app_strdup_printf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
+ *  (nothing printed; *out untouched on failure). */
+int xai_app_parse_long(const char *s, long lo, long hi, long *out);
+/**
+ * A xai_train_config.progress callback (@p app: the xai_app *) that steps the progress
+ * display once per epoch with "epoch N loss L acc A", plus "val_loss V val_acc W" when
+ * there is a validation split.
+ */
+void xai_app_train_progress(const xai_train_progress *p, void *app);
+/** xai_train_config_init(), then the training options the programs take (--epochs,
+ *  --batch, --lr, --val-split, --patience, --seed); the rest keeps its defaults. */
+void xai_app_train_config(xai_train_config *cfg, int epochs, int64_t batch, double lr, double val_split,
+                          int patience, uint64_t seed);
+/**
+ * The leading argument of a subcommand program (PROG COMMAND [OPTIONS]): none gives the
+ * usage error @p missing (e.g. "missing command: train or explain"); -h/--help calls
+ * @p usage and succeeds; --version prints "PROG (libxai) VERSION" and succeeds.
+ * @return the exit code when the program is done, or -1 when argv[1] is anything else.
+ */
+int xai_app_leading_args(const xai_app *app, int argc, char **argv, const char *missing, void (*usage)(void));
+/**
+ * Write a cairo surface (cairo_surface_t *) as PNG to @p path atomically (temp file and
+ * rename through xai_app_atomic_open/commit). A surface in an error state gives
+ * "PROG: PATH: DRAW_MSG: cairo status"; a failed PNG encoding or write gives
+ * "PROG: PATH: WRITE_MSG: cairo status". The surface is borrowed. @return 0 or -1 (printed).
+ */
+struct _cairo_surface;
+int xai_app_write_png(const xai_app *app, struct _cairo_surface *surface, const char *path, const char *draw_msg,
+                      const char *write_msg);
 
 #endif /* XAI_APP_H */

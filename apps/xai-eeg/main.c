@@ -155,26 +155,6 @@ static int parse_double(const char *s, double *v)
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *strdup_printf(const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static char *strdup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 /* replace {NAME} placeholders in the arch spec */
 static char *expand_arch(const char *spec, int C, int K, int64_t T, double rate)
 {
@@ -217,7 +197,7 @@ static char *stem_of(const char *path)
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    char *s = strdup_printf("%s", b);
+    char *s = xai_app_strdup_printf("%s", b);
     if (!s)
         return NULL;
     char *dot = strrchr(s, '.');
@@ -255,18 +235,6 @@ static void free_inputs(opts *o)
 }
 
 /* ------------------------------------------------------------------ train */
-
-static void train_progress(const xai_train_progress *p, void *ud)
-{
-    xai_app *app = ud;
-    char item[160];
-    if (isnan(p->val_loss))
-        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
-    else
-        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
-                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
-    xai_app_progress_step(app, p->epoch, item);
-}
 
 static int run_train(xai_app *app, opts *o)
 {
@@ -388,13 +356,7 @@ static int run_train(xai_app *app, opts *o)
                 p.nch, (long long)p.ntimes, p.rate, p.nclass, spec);
 
     xai_train_config cfg;
-    xai_train_config_init(&cfg);
-    cfg.epochs = o->epochs;
-    cfg.batch = o->batch;
-    cfg.lr = (float)o->lr;
-    cfg.val_split = (float)o->val_split;
-    cfg.patience = o->patience;
-    cfg.seed = o->seed;
+    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
     json_t *cvj = NULL;
     if (o->cv > 1) {
         if (o->cv > N) {
@@ -453,7 +415,7 @@ static int run_train(xai_app *app, opts *o)
 
     xai_train_result res;
     xai_app_progress_begin(app, "train", cfg.epochs);
-    cfg.progress = train_progress;
+    cfg.progress = xai_app_train_progress;
     cfg.progress_ud = app;
     xai_status st = xai_train(m, &cfg, N, X, Y, &res);
     xai_app_progress_end(app);
@@ -549,16 +511,16 @@ static int make_names(const char *outdir, const char *input, const char *desc, c
     char *stem = stem_of(input);
     if (!stem)
         return -1;
-    n->npy = strdup_printf("%s/%s_desc-%s_relevance.npy", outdir, stem, desc);
-    n->channels = strdup_printf("%s/%s_desc-%s_channels.tsv", outdir, stem, desc);
-    n->events = strdup_printf("%s/%s_desc-%s_events.tsv", outdir, stem, desc);
-    n->topo = strdup_printf("%s/%s_desc-%s_topomap.png", outdir, stem, desc);
+    n->npy = xai_app_strdup_printf("%s/%s_desc-%s_relevance.npy", outdir, stem, desc);
+    n->channels = xai_app_strdup_printf("%s/%s_desc-%s_channels.tsv", outdir, stem, desc);
+    n->events = xai_app_strdup_printf("%s/%s_desc-%s_events.tsv", outdir, stem, desc);
+    n->topo = xai_app_strdup_printf("%s/%s_desc-%s_topomap.png", outdir, stem, desc);
     n->heat = calloc((size_t)p->nclass, sizeof *n->heat);
     int ok = n->npy && n->channels && n->events && n->topo && n->heat;
     for (int c = 0; ok && c < p->nclass; c++) {
         char cls[64];
         alnum_only(p->classes[c], cls, sizeof cls, 1);
-        n->heat[c] = strdup_printf("%s/%s_desc-%s%s_heatmap.png", outdir, stem, desc, cls);
+        n->heat[c] = xai_app_strdup_printf("%s/%s_desc-%s%s_heatmap.png", outdir, stem, desc, cls);
         ok = n->heat[c] != NULL;
     }
     free(stem);
@@ -1042,7 +1004,7 @@ static int run_explain(xai_app *app, opts *o)
     for (int f = 0; f < o->ninputs; f++)
         if (check_names(app, &names[f], p.nclass, o->figures) != 0)
             goto done;
-    char *dd = strdup_printf("%s/dataset_description.json", o->output);
+    char *dd = xai_app_strdup_printf("%s/dataset_description.json", o->output);
     FILE *probe = dd ? fopen(dd, "r") : NULL;
     if (probe)
         fclose(probe);
@@ -1088,7 +1050,7 @@ static int is_dir(const char *path)
 /* add the recordings of one BIDS eeg/ directory (relative part rel, e.g. "sub-01/ses-a/eeg") */
 static int add_eeg_dir(opts *o, const char *root, const char *rel)
 {
-    char *dir = strdup_printf("%s/%s", root, rel);
+    char *dir = xai_app_strdup_printf("%s/%s", root, rel);
     DIR *d = dir ? opendir(dir) : NULL;
     if (!d) {
         free(dir);
@@ -1116,8 +1078,8 @@ static int add_eeg_dir(opts *o, const char *root, const char *rel)
             rc = -1;
             break;
         }
-        o->inputs[o->ninputs] = strdup_printf("%s/%s", dir, e->d_name);
-        o->outdirs[o->ninputs] = strdup_printf("%s/%s", o->output, rel);
+        o->inputs[o->ninputs] = xai_app_strdup_printf("%s/%s", dir, e->d_name);
+        o->outdirs[o->ninputs] = xai_app_strdup_printf("%s/%s", o->output, rel);
         o->ninputs++;
     }
     closedir(d);
@@ -1140,12 +1102,12 @@ static int bids_collect(xai_app *app, opts *o)
         int want = o->nlabels == 0;
         for (int i = 0; i < o->nlabels; i++)
             want |= strcmp(e->d_name + 4, o->labels[i]) == 0;
-        char *full = strdup_printf("%s/%s", o->bids_dir, e->d_name);
+        char *full = xai_app_strdup_printf("%s/%s", o->bids_dir, e->d_name);
         if (want && full && is_dir(full)) {
             char **ns = realloc(subs, (size_t)(nsub + 1) * sizeof *ns);
             if (ns) {
                 subs = ns;
-                subs[nsub++] = strdup_printf("%s", e->d_name);
+                subs[nsub++] = xai_app_strdup_printf("%s", e->d_name);
             }
         }
         free(full);
@@ -1163,10 +1125,10 @@ static int bids_collect(xai_app *app, opts *o)
     int rc = 0;
     for (int k = 0; k < nsub && rc == 0; k++) {
         int first = o->ninputs;
-        char *rel = strdup_printf("%s/eeg", subs[k]);
+        char *rel = xai_app_strdup_printf("%s/eeg", subs[k]);
         rc = rel ? add_eeg_dir(o, o->bids_dir, rel) : -1;
         free(rel);
-        char *sdir = strdup_printf("%s/%s", o->bids_dir, subs[k]);
+        char *sdir = xai_app_strdup_printf("%s/%s", o->bids_dir, subs[k]);
         DIR *sd = sdir ? opendir(sdir) : NULL;
         char **ses = NULL;
         int nses = 0;
@@ -1175,7 +1137,7 @@ static int bids_collect(xai_app *app, opts *o)
                 char **ns = realloc(ses, (size_t)(nses + 1) * sizeof *ns);
                 if (ns) {
                     ses = ns;
-                    ses[nses++] = strdup_printf("%s/%s/eeg", subs[k], e->d_name);
+                    ses[nses++] = xai_app_strdup_printf("%s/%s/eeg", subs[k], e->d_name);
                 }
             }
         if (sd)
@@ -1227,7 +1189,7 @@ static int group_scan(const char *dir, char ***files, int *n, int depth)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *full = strdup_printf("%s/%s", dir, e->d_name);
+        char *full = xai_app_strdup_printf("%s/%s", dir, e->d_name);
         if (!full)
             break;
         if (depth == 0 && strncmp(e->d_name, "sub-", 4) != 0) {
@@ -1289,7 +1251,7 @@ static int run_group(xai_app *app, opts *o)
                 if (!nc2)
                     continue;
                 cls = nc2;
-                cls[ncls] = strdup_printf("%s", name + 10);
+                cls[ncls] = xai_app_strdup_printf("%s", name + 10);
                 k = ncls++;
             }
             if (k < 0)
@@ -1315,7 +1277,7 @@ static int run_group(xai_app *app, opts *o)
                         cnt = ncn;
                     if (!nchn || !ns || !ncn)
                         continue;
-                    chan[nch] = strdup_printf("%s", ch);
+                    chan[nch] = xai_app_strdup_printf("%s", ch);
                     memset(sum + (size_t)nch * 16, 0, 16 * sizeof *sum);
                     memset(cnt + (size_t)nch * 16, 0, 16 * sizeof *cnt);
                     idx = nch++;
@@ -1330,8 +1292,8 @@ static int run_group(xai_app *app, opts *o)
         xai_app_fail(app, o->output, "the channel tables hold no relevance_<class> columns");
         goto done;
     }
-    tsv_path = strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
-    png_path = strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
+    tsv_path = xai_app_strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
+    png_path = xai_app_strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
     if (!tsv_path || !png_path || xai_app_check_output(app, tsv_path) != 0 ||
         (o->figures && xai_app_check_output(app, png_path) != 0))
         goto done;
@@ -1425,21 +1387,10 @@ int main(int argc, char **argv)
     xai_app_init(&app, PROG, XAI_EEG_VERSION, argc, argv);
     opts o = {.tmin = 0, .tmax = 4, .order = 4, .epochs = 40, .patience = 15, .batch = 16, .lr = 1e-3,
               .val_split = 0.2, .figures = 1, .method = XAI_METHOD_LRP};
-    int rc = XAI_EXIT_USAGE;
-    if (argc < 2) {
-        rc = xai_app_usage_error(&app, "missing subcommand: train or explain");
+    int rc = xai_app_leading_args(&app, argc, argv, "missing subcommand: train or explain", usage);
+    if (rc >= 0)
         goto out;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage();
-        rc = XAI_EXIT_OK;
-        goto out;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        printf("%s (libxai) %s\n", PROG, XAI_EEG_VERSION);
-        rc = XAI_EXIT_OK;
-        goto out;
-    }
+    rc = XAI_EXIT_USAGE;
     int skip = 1; /* arguments before the options */
     if (argc >= 4 && argv[1][0] != '-' && argv[2][0] != '-' &&
         (!strcmp(argv[3], "participant") || !strcmp(argv[3], "group"))) {
@@ -1487,9 +1438,9 @@ int main(int argc, char **argv)
                 goto out;
             }
             o.inputs = ni;
-            o.inputs[o.ninputs++] = strdup_printf("%s", optarg);
+            o.inputs[o.ninputs++] = xai_app_strdup_printf("%s", optarg);
             while (optind < ac && av[optind][0] != '-')
-                o.inputs[o.ninputs++] = strdup_printf("%s", av[optind++]);
+                o.inputs[o.ninputs++] = xai_app_strdup_printf("%s", av[optind++]);
             break;
         }
         case O_EVENTS: o.events = optarg; break;
@@ -1579,7 +1530,7 @@ int main(int argc, char **argv)
             o.labels = nl;
             const char *v = optarg;
             for (;;) {
-                o.labels[o.nlabels++] = strdup_printf("%s", strncmp(v, "sub-", 4) ? v : v + 4);
+                o.labels[o.nlabels++] = xai_app_strdup_printf("%s", strncmp(v, "sub-", 4) ? v : v + 4);
                 if (optind >= ac || av[optind][0] == '-')
                     break;
                 v = av[optind++];

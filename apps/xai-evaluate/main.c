@@ -119,17 +119,6 @@ static int fail(const char *file, const char *msg)
     return xai_app_fail(&app, file, "%s", msg);
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *e;
-    errno = 0;
-    long v = strtol(s, &e, 10);
-    if (e == s || *e || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 typedef struct {
     char label[160];          /* "lrp:epsilon-plus-flat", "gradient", "random" */
     xai_method method;
@@ -218,11 +207,6 @@ static double nice_step(double range)
         return 1;
     double raw = range / 5.0, mag = pow(10.0, floor(log10(raw))), r = raw / mag;
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
-}
-
-static cairo_status_t png_to_file(void *closure, const unsigned char *data, unsigned int len)
-{
-    return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
 /* Draw the curves of @p runs whose order is @p order, plus the random run, into @p path (PNG,
@@ -360,23 +344,35 @@ static int plot_curves(const char *path, const run *runs, int nruns, xai_perturb
 #undef PX
 #undef PY
     cairo_destroy(cr);
-    int rc = -1;
-    cairo_status_t cs = cairo_surface_status(sf);
-    char *tmp;
-    FILE *f;
-    if (cs != CAIRO_STATUS_SUCCESS) {
-        xai_app_fail(&app, path, "cairo: %s", cairo_status_to_string(cs));
-    } else if ((f = xai_app_atomic_open(&app, path, &tmp)) != NULL) {
-        cs = cairo_surface_write_to_png_stream(sf, png_to_file, f);
-        if (cs != CAIRO_STATUS_SUCCESS)
-            xai_app_fail(&app, path, "cannot write PNG: %s", cairo_status_to_string(cs));
-        rc = xai_app_atomic_commit(&app, f, tmp, path, cs == CAIRO_STATUS_SUCCESS);
-    }
+    int rc = xai_app_write_png(&app, sf, path, "cairo", "cannot write PNG");
     cairo_surface_destroy(sf);
     return rc;
 }
 
 /* ---- tables ---------------------------------------------------------------------- */
+
+/* A table with the number columns FIRST, SECOND and one "LABEL/ORDER" per run. On failure
+ * *t may hold a partial table (free it). */
+static xai_status runs_table(const char *first, const char *second, const run *runs, int nruns, xai_tsv **t)
+{
+    const char *names[] = {first, second};
+    xai_status st = xai_tsv_create(2, names, NULL, t);
+    for (int i = 0; i < nruns && !st; i++) {
+        char col[200];
+        snprintf(col, sizeof col, "%s/%s", runs[i].label, xai_perturb_order_name(runs[i].order));
+        st = xai_tsv_add_column(*t, col, XAI_TSV_NUMBER, NULL);
+    }
+    return st;
+}
+
+/* Save @p t to @p path when @p st is XAI_OK, free it either way; the first error. */
+static xai_status finish_table(xai_tsv *t, const char *path, xai_status st)
+{
+    if (!st)
+        st = xai_tsv_save(t, path, 0);
+    xai_tsv_free(t);
+    return st;
+}
 
 static xai_status write_tables(const char *outdir, const run *runs, int nruns, int64_t per_step, char *path,
                                size_t plen)
@@ -406,23 +402,12 @@ static xai_status write_tables(const char *outdir, const run *runs, int nruns, i
         xai_tsv_set_number(t, r, 8, (double)per_step);
         xai_tsv_set_number(t, r, 9, (double)p->npatches);
     }
-    if (!st)
-        st = xai_tsv_save(t, path, 0);
-    xai_tsv_free(t);
-    t = NULL;
-    if (st)
+    if ((st = finish_table(t, path, st)))
         return st;
 
     /* curves.tsv */
     snprintf(path, plen, "%s/curves.tsv", outdir);
-    const char *cn[] = {"step", "fraction"};
-    if ((st = xai_tsv_create(2, cn, NULL, &t)))
-        return st;
-    for (int i = 0; i < nruns && !st; i++) {
-        char col[200];
-        snprintf(col, sizeof col, "%s/%s", runs[i].label, xai_perturb_order_name(runs[i].order));
-        st = xai_tsv_add_column(t, col, XAI_TSV_NUMBER, NULL);
-    }
+    st = runs_table("step", "fraction", runs, nruns, &t);
     for (int k = 0; !st && k <= runs[0].res.steps; k++) {
         size_t r;
         if ((st = xai_tsv_add_row(t, &r)))
@@ -432,23 +417,12 @@ static xai_status write_tables(const char *outdir, const run *runs, int nruns, i
         for (int i = 0; i < nruns; i++)
             xai_tsv_set_number(t, r, 2 + (size_t)i, runs[i].res.curve[k]);
     }
-    if (!st)
-        st = xai_tsv_save(t, path, 0);
-    xai_tsv_free(t);
-    t = NULL;
-    if (st)
+    if ((st = finish_table(t, path, st)))
         return st;
 
     /* aopc_samples.tsv */
     snprintf(path, plen, "%s/aopc_samples.tsv", outdir);
-    const char *sn[] = {"sample", "class"};
-    if ((st = xai_tsv_create(2, sn, NULL, &t)))
-        return st;
-    for (int i = 0; i < nruns && !st; i++) {
-        char col[200];
-        snprintf(col, sizeof col, "%s/%s", runs[i].label, xai_perturb_order_name(runs[i].order));
-        st = xai_tsv_add_column(t, col, XAI_TSV_NUMBER, NULL);
-    }
+    st = runs_table("sample", "class", runs, nruns, &t);
     for (int64_t s = 0; !st && s < runs[0].res.n; s++) {
         size_t r;
         if ((st = xai_tsv_add_row(t, &r)))
@@ -458,10 +432,7 @@ static xai_status write_tables(const char *outdir, const run *runs, int nruns, i
         for (int i = 0; i < nruns; i++)
             xai_tsv_set_number(t, r, 2 + (size_t)i, runs[i].res.aopc_sample[s]);
     }
-    if (!st)
-        st = xai_tsv_save(t, path, 0);
-    xai_tsv_free(t);
-    return st;
+    return finish_table(t, path, st);
 }
 
 /* Provenance sidecars (aopc.json, curves.json, aopc_samples.json) of the three tables:
@@ -548,11 +519,11 @@ int main(int argc, char **argv)
             }
             break;
         case O_STEPS:
-            if (parse_long(optarg, 1, 1000000, &steps))
+            if (xai_app_parse_long(optarg, 1, 1000000, &steps))
                 return xai_app_usage_error(&app, "--steps needs an integer in 1..1000000");
             break;
         case O_PERSTEP:
-            if (parse_long(optarg, 1, 1L << 30, &v))
+            if (xai_app_parse_long(optarg, 1, 1L << 30, &v))
                 return xai_app_usage_error(&app, "--per-step needs a positive integer");
             pc.per_step = v;
             break;
@@ -585,7 +556,7 @@ int main(int argc, char **argv)
         case O_CLASS:
             if (strcmp(optarg, "pred") == 0)
                 target = -1;
-            else if (parse_long(optarg, 0, 1000000, &v))
+            else if (xai_app_parse_long(optarg, 0, 1000000, &v))
                 return xai_app_usage_error(&app, "--class needs a class index >= 0 or 'pred'");
             else
                 target = (int)v;
@@ -600,7 +571,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_BATCH:
-            if (parse_long(optarg, 1, 64, &v))
+            if (xai_app_parse_long(optarg, 1, 64, &v))
                 return xai_app_usage_error(&app, "--batch needs an integer in 1..64");
             pc.batch = v;
             break;

@@ -295,13 +295,7 @@ static int train_on(opts *o, run_t *runs, int nruns, const int *use, const fmri_
         goto done;
     }
     xai_train_config cfg;
-    xai_train_config_init(&cfg);
-    cfg.epochs = o->epochs;
-    cfg.batch = o->batch;
-    cfg.lr = (float)o->lr;
-    cfg.seed = o->seed;
-    cfg.val_split = (float)o->val_split;
-    cfg.patience = o->patience;
+    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
     if (!quiet) {
         cfg.progress = train_progress;
         cfg.progress_ud = o;

@@ -118,26 +118,6 @@ typedef struct {
 enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
        O_COMPOSITE, O_NOFIG };
 
-static char *dupf(const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static char *dupf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 static int file_exists(const char *p)
 {
     struct stat st;
@@ -346,13 +326,7 @@ static int cmd_train(xai_app *app, const opts *o)
     xai_app_log(app, 1, "%lld training and %lld held-out cycles (%d x 101), %d classes; arch: %s", (long long)ntrain,
                 (long long)ntest, nch, ncls, spec);
     xai_train_config cfg;
-    xai_train_config_init(&cfg);
-    cfg.epochs = o->epochs;
-    cfg.batch = o->batch;
-    cfg.lr = (float)o->lr;
-    cfg.seed = o->seed;
-    cfg.val_split = 0;
-    cfg.patience = 0;
+    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, 0, 0, o->seed);
     xai_train_result res;
     if (xai_train(m, &cfg, ntrain, xn, y, &res) != XAI_OK) {
         xai_app_fail(app, NULL, "training: %s", xai_last_error());
@@ -516,7 +490,7 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
     e->classes = calloc((size_t)e->ncls, sizeof(char *));
     for (int k = 0; k < e->ncls; k++) {
         const char *s = json_string_value(json_array_get(cn, (size_t)k));
-        e->classes[k] = s ? strdup(s) : dupf("class%d", k);
+        e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
     }
     json_decref(cn);
     json_t *tj = json_loads(xai_model_metadata(e->m, "xai_training") ? xai_model_metadata(e->m, "xai_training") : "",
@@ -725,7 +699,7 @@ static int cmd_explain(xai_app *app, const opts *o)
     for (int i = 0; i < ntr; i++) {
         const char *b = strrchr(tr[i].path, '/');
         b = b ? b + 1 : tr[i].path;
-        char *prefix = dupf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
+        char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
         char *paths[4];
         gait_output_paths(prefix, e.desc, paths);
         int bad = 0;
@@ -757,7 +731,7 @@ static int cmd_explain(xai_app *app, const opts *o)
             idx[k] = k;
         const char *b = strrchr(tr[i].path, '/');
         b = b ? b + 1 : tr[i].path;
-        char *prefix = dupf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
+        char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
         json_t *src = json_array();
         json_array_append_new(src, json_string(tr[i].path));
         int64_t ok = 0, nl = 0;
@@ -834,7 +808,7 @@ static int cmd_study(xai_app *app, const opts *o)
     int nsub = 0, nfail_total = 0, nskipped = 0, ndone = 0;
     int64_t cycles_done = 0;
     double explain_s = 0;
-    char *spath = dupf("%s/.xai-gait-study.json", out);
+    char *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
     if (gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0)
         goto done;
     /* output folder policy: ours (same model and options) resumes; anything else needs --force */
@@ -846,7 +820,7 @@ static int cmd_study(xai_app *app, const opts *o)
         int ours = sj && sha && !strcmp(sha, e.sha) && op && !strcmp(op, e.options);
         json_decref(sj);
         if (!ours && !app->force) {
-            char *dd = dupf("%s/dataset_description.json", out);
+            char *dd = xai_app_strdup_printf("%s/dataset_description.json", out);
             int nonempty = 0;
             FILE *probe = NULL;
             (void)probe;
@@ -882,8 +856,8 @@ static int cmd_study(xai_app *app, const opts *o)
     xai_app_progress_begin(app, "study", nsub);
     for (int s = 0; s < nsub; s++) {
         const char *sub = subs[s];
-        char *sdir = dupf("%s/%s", out, sub), *mpath = dupf("%s/%s", sdir, MARKER);
-        char *prefix = dupf("%s/%s", sdir, sub);
+        char *sdir = xai_app_strdup_printf("%s/%s", out, sub), *mpath = xai_app_strdup_printf("%s/%s", sdir, MARKER);
+        char *prefix = xai_app_strdup_printf("%s/%s", sdir, sub);
         json_t *inputs = json_array();
         for (int i = 0; i < ntr; i++)
             if (!strcmp(tr[i].subject, sub)) {
@@ -1010,8 +984,9 @@ static int cmd_study(xai_app *app, const opts *o)
     xai_app_progress_end(app);
     /* group tables from every subject's marker */
     {
-        char *gdir = dupf("%s/group", out);
-        char *p1 = dupf("%s/desc-%s_summary.tsv", gdir, e.desc), *p2 = dupf("%s/desc-%s_subjects.tsv", gdir, e.desc);
+        char *gdir = xai_app_strdup_printf("%s/group", out);
+        char *p1 = xai_app_strdup_printf("%s/desc-%s_summary.tsv", gdir, e.desc),
+             *p2 = xai_app_strdup_printf("%s/desc-%s_subjects.tsv", gdir, e.desc);
         int okw = xai_app_mkdirs(app, gdir) == 0;
         FILE *f1 = NULL, *f2 = NULL;
         char *t1 = NULL, *t2 = NULL;
@@ -1028,7 +1003,7 @@ static int cmd_study(xai_app *app, const opts *o)
             fprintf(f2, "subject\ttrials\tfailed_trials\tcycles\tgap_cycles\taccuracy\n");
         }
         for (int s = 0; okw && s < nsub; s++) {
-            char *mpath = dupf("%s/%s/%s", out, subs[s], MARKER);
+            char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
             json_t *mk = load_json(mpath);
             free(mpath);
             if (!mk)
@@ -1108,21 +1083,10 @@ int main(int argc, char **argv)
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
     opts o = {.epochs = 30, .batch = 32, .lr = 1e-3, .figures = 1};
-    int rc = XAI_EXIT_USAGE;
-    if (argc < 2) {
-        rc = xai_app_usage_error(&app, "missing command: train, explain or study");
+    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
+    if (rc >= 0)
         goto out;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage();
-        rc = XAI_EXIT_OK;
-        goto out;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        printf("%s (libxai) %s\n", PROG, XAI_GAIT_VERSION);
-        rc = XAI_EXIT_OK;
-        goto out;
-    }
+    rc = XAI_EXIT_USAGE;
     o.cmd = argv[1];
     if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
         rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);

@@ -300,18 +300,6 @@ static int write_sidecar(xai_app *app, const char *path, json_t *extra)
 
 /* ------------------------------------------------------------------ train */
 
-static void train_progress(const xai_train_progress *p, void *ud)
-{
-    xai_app *app = ud;
-    char item[160];
-    if (isnan(p->val_loss))
-        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
-    else
-        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
-                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
-    xai_app_progress_step(app, p->epoch, item);
-}
-
 /* Features of every file into X (n_ok rows); failures are reported and counted. */
 static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
 {
@@ -422,14 +410,8 @@ static int run_train(opts *o)
         goto out;
     }
     xai_train_config cfg;
-    xai_train_config_init(&cfg);
-    cfg.epochs = o->epochs;
-    cfg.batch = o->batch;
-    cfg.lr = (float)o->lr;
-    cfg.val_split = (float)o->val_split;
-    cfg.patience = o->patience;
-    cfg.seed = o->seed;
-    cfg.progress = train_progress;
+    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
+    cfg.progress = xai_app_train_progress;
     cfg.progress_ud = app;
     xai_app_log(app, 1, "%d clips, %d classes, features %d x %lld (%s), %d epochs", n_ok, K, pre.rows,
                 (long long)pre.frames, pre.preset, cfg.epochs);
@@ -949,21 +931,10 @@ int main(int argc, char **argv)
     o.xbatch = 64;
     o.figures = 1;
     o.method = XAI_METHOD_LRP;
-    int rc = XAI_EXIT_USAGE;
-    if (argc < 2) {
-        rc = xai_app_usage_error(&o.app, "missing command: train, explain or eval");
+    int rc = xai_app_leading_args(&o.app, argc, argv, "missing command: train, explain or eval", usage);
+    if (rc >= 0)
         goto done;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage();
-        rc = XAI_EXIT_OK;
-        goto done;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        printf("%s (libxai) %s\n", PROG, XAI_SPEECH_VERSION);
-        rc = XAI_EXIT_OK;
-        goto done;
-    }
+    rc = XAI_EXIT_USAGE;
     if (!strcmp(argv[1], "train"))
         o.cmd = 0;
     else if (!strcmp(argv[1], "explain"))

@@ -9,7 +9,6 @@
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
 #include <cairo.h>
-#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -102,38 +101,20 @@ static void usage(FILE *f)
 
 static xai_app app;
 
+/* an int within [lo, hi] (the app layer's strict parse); 0 or -1 */
 static int parse_int(const char *s, long lo, long hi, int *out)
 {
-    char *e;
-    errno = 0;
-    long v = strtol(s, &e, 10);
-    if (e == s || *e || errno || v < lo || v > hi)
+    long v;
+    if (xai_app_parse_long(s, lo, hi, &v))
         return -1;
     *out = (int)v;
     return 0;
 }
 
-/* ---- atomic cairo PNG output (through the app layer's temp file and rename) ---- */
-
-static cairo_status_t png_to_file(void *closure, const unsigned char *data, unsigned int len)
-{
-    return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
-/* 0 or -1 with the reason printed */
+/* atomic cairo PNG output through the app layer; 0 or -1 with the reason printed */
 static int save_png(cairo_surface_t *s, const char *path)
 {
-    cairo_status_t cs = cairo_surface_status(s);
-    if (cs != CAIRO_STATUS_SUCCESS)
-        return xai_app_fail(&app, path, "cannot draw the plot: %s", cairo_status_to_string(cs)), -1;
-    char *tmp;
-    FILE *f = xai_app_atomic_open(&app, path, &tmp);
-    if (!f)
-        return -1;
-    cs = cairo_surface_write_to_png_stream(s, png_to_file, f);
-    if (cs != CAIRO_STATUS_SUCCESS)
-        xai_app_fail(&app, path, "cannot write the plot: %s", cairo_status_to_string(cs));
-    return xai_app_atomic_commit(&app, f, tmp, path, cs == CAIRO_STATUS_SUCCESS);
+    return xai_app_write_png(&app, s, path, "cannot draw the plot", "cannot write the plot");
 }
 
 static const double palette[10][3] = {

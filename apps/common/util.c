@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * util.c - small helpers the programs share: formatted string duplication, strict
+ * integer parsing (strtol(3) over the whole argument, range-checked), the training
+ * configuration from the common options, the per-epoch training progress callback, and
+ * the leading -h/--help/--version/missing-command handling of the subcommand programs.
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *xai_app_strdup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+int xai_app_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *e;
+    errno = 0;
+    long v = strtol(s, &e, 10);
+    if (e == s || *e || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void xai_app_train_progress(const xai_train_progress *p, void *app)
+{
+    char item[160];
+    if (isnan(p->val_loss))
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
+    else
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
+                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
+    xai_app_progress_step(app, p->epoch, item);
+}
+
+void xai_app_train_config(xai_train_config *cfg, int epochs, int64_t batch, double lr, double val_split,
+                          int patience, uint64_t seed)
+{
+    xai_train_config_init(cfg);
+    cfg->epochs = epochs;
+    cfg->batch = batch;
+    cfg->lr = (float)lr;
+    cfg->val_split = (float)val_split;
+    cfg->patience = patience;
+    cfg->seed = seed;
+}
+
+int xai_app_leading_args(const xai_app *app, int argc, char **argv, const char *missing, void (*usage)(void))
+{
+    if (argc < 2)
+        return xai_app_usage_error(app, "%s", missing);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage();
+        return XAI_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("%s (libxai) %s\n", app->prog, app->version);
+        return XAI_EXIT_OK;
+    }
+    return -1;
+}
