@@ -21,8 +21,8 @@ typedef struct {
 static xai_status act_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     int64_t N = vnumel(m, n->in[0]) * ws->ns;
-    const float *x = ws->val[n->in[0]];
-    float *y = ws->val[n->out[0]];
+    const float *restrict x = ws->val[n->in[0]];
+    float *restrict y = ws->val[n->out[0]];
     float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
     switch (n->kind) {
     case K_RELU: for (int64_t k = 0; k < N; k++) y[k] = x[k] > 0 ? x[k] : 0.0f; break;
@@ -37,11 +37,15 @@ static xai_status act_forward(const xai_model *m, const xai_node *n, xai_workspa
 static xai_status act_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     int64_t N = vnumel(m, n->in[0]) * ws->ns;
-    const float *x = ws->val[n->in[0]], *y = ws->val[n->out[0]], *g = ws->adj[n->out[0]];
-    float *dx = ws->adj[n->in[0]];
+    /* distinct workspace buffers: restrict lets the compiler vectorise these loops */
+    const float *restrict x = ws->val[n->in[0]], *restrict y = ws->val[n->out[0]], *restrict g = ws->adj[n->out[0]];
+    float *restrict dx = ws->adj[n->in[0]];
     float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
     switch (n->kind) {
-    case K_RELU: for (int64_t k = 0; k < N; k++) dx[k] += x[k] > 0 ? g[k] : 0.0f; break;
+    case K_RELU: /* branch-free, so it vectorises: the sign of x is random */
+        for (int64_t k = 0; k < N; k++)
+            dx[k] += g[k] * (float)(x[k] > 0.0f);
+        break;
     case K_LEAKYRELU: for (int64_t k = 0; k < N; k++) dx[k] += x[k] >= 0 ? g[k] : al * g[k]; break;
     case K_SIGMOID: for (int64_t k = 0; k < N; k++) dx[k] += g[k] * y[k] * (1.0f - y[k]); break;
     case K_TANH: for (int64_t k = 0; k < N; k++) dx[k] += g[k] * (1.0f - y[k] * y[k]); break;

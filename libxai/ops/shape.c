@@ -90,7 +90,7 @@ static xai_status mv_backward(const xai_model *m, const xai_node *n, xai_workspa
     }
     if (vconst(m, n->in[0]))
         return XAI_OK;
-    float *dx = ws->adj[n->in[0]];
+    float *restrict dx = ws->adj[n->in[0]];
     int64_t ni = vnumel(m, n->in[0]);
     if (ws->training && a->drop_ratio > 0.0f) {
         float keep = 1.0f / (1.0f - a->drop_ratio);
