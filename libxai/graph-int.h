@@ -38,7 +38,7 @@ typedef struct xai_value {
 typedef enum {
     K_CONV = 0, K_GEMM, K_ADD, K_SUB, K_MUL, K_DIV, K_RELU, K_LEAKYRELU, K_SIGMOID, K_TANH, K_ELU,
     K_MAXPOOL, K_AVGPOOL, K_GAP, K_BN, K_RESHAPE, K_TRANSPOSE, K_CONCAT, K_SLICE, K_GATHER,
-    K_PAD, K_IDENTITY, K_LSTM, K_SOFTMAX, K_COUNT
+    K_PAD, K_IDENTITY, K_LSTM, K_COUNT
 } xai_kind;
 
 struct xai_node;
@@ -207,8 +207,6 @@ float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NU
 int xai_par_blas_begin(double macs);   /* unsplittable big product: BLAS on the pool's cores */
 void xai_par_blas_end(int token);
 
-/* BLAS thread helper */
-void xai_blas_threads_apply(void);
 
 /* stabilizer: z + eps * sgn(z), sgn(0) = +1 */
 static inline float xai_stab(float z, float eps) { return z >= 0.0f ? z + eps : z - eps; }

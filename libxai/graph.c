@@ -268,7 +268,6 @@ xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, c
         XAI_FAIL(XAI_EINVAL, "stack of %lld samples outside the workspace capacity %lld", (long long)n,
                  (long long)ws->cap);
     ws->ns = n;
-    xai_blas_threads_apply();
     memcpy(ws->val[m->input], x, sizeof(float) * (size_t)(m->vals[m->input].numel * n));
     for (int i = 0; i < m->nnodes; i++) {
         const xai_node *nd = &m->nodes[i];
@@ -294,9 +293,6 @@ void xai_set_num_threads(int n)
     xai_par_set_threads(n);
 }
 
-void xai_blas_threads_apply(void)
-{
-}
 /* After the weights changed (training): forget derived weights, refresh BN, refold. */
 void xai_model_params_changed(xai_model *m)
 {

@@ -15,6 +15,6 @@ const xai_op_vtable *const xai_ops_table[K_COUNT] = {
     [K_AVGPOOL] = &xai_pool_ops,   [K_GAP] = &xai_pool_ops,      [K_BN] = &xai_bn_ops,
     [K_RESHAPE] = &xai_move_ops,   [K_TRANSPOSE] = &xai_move_ops, [K_CONCAT] = &xai_move_ops,
     [K_SLICE] = &xai_move_ops,     [K_GATHER] = &xai_move_ops,   [K_PAD] = &xai_move_ops,
-    [K_IDENTITY] = &xai_move_ops,  [K_LSTM] = &xai_lstm_ops,     [K_SOFTMAX] = NULL,
+    [K_IDENTITY] = &xai_move_ops,  [K_LSTM] = &xai_lstm_ops,
 };
 _Static_assert(sizeof xai_ops_table / sizeof xai_ops_table[0] == K_COUNT, "one vtable per kind");
