@@ -11,6 +11,7 @@
  * Specs: edfplus.info/specs/edf.html and edfplus.html (TALs), BioSemi BDF, teuniz.net BDF+.
  */
 #include "xai/edf.h"
+#include "xai/atomic.h"
 #include "file-util.h"
 
 #include <ctype.h>
@@ -1061,6 +1062,8 @@ xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
     }
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0)
+        xai_formats_track_temp(tmp);
     if (fd < 0) {
         st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path,
                            strerror(errno));

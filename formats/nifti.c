@@ -10,6 +10,7 @@
  * "method 1/2/3" for coordinates), nifti2.h (NIfTI-2: sizeof_hdr 540, magic "n+2\0\r\n\032\n").
  */
 #include "xai/nifti.h"
+#include "xai/atomic.h"
 
 #include <errno.h>
 #include <float.h>
@@ -711,6 +712,8 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
     if (!tmp)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     int fd = mkstemps(tmp, (int)strlen(ext));
+    if (fd >= 0)
+        xai_formats_track_temp(tmp);
     if (fd < 0) {
         xai_status st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path,
                                       strerror(errno));

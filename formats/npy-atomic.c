@@ -5,8 +5,10 @@
  * (POSIX rename: the destination is replaced in one step or not at all).
  */
 #include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +20,39 @@ static void release(xai_atomic_file *af)
     free(af->tmp);
     af->path = af->tmp = NULL;
     af->f = NULL;
+}
+
+/* Temporary files of writes in flight, for signal handlers: fixed storage and a ring of
+   slots, so recording never allocates and removal is async-signal-safe. */
+#define TEMP_SLOTS 32
+static char temp_path[TEMP_SLOTS][4096];
+static volatile sig_atomic_t temp_used[TEMP_SLOTS];
+static unsigned temp_next;
+
+void xai_formats_track_temp(const char *tmp)
+{
+    if (!tmp || strlen(tmp) >= sizeof temp_path[0])
+        return;
+    unsigned i = temp_next++ % TEMP_SLOTS;
+    temp_used[i] = 0;
+    strcpy(temp_path[i], tmp);
+    temp_used[i] = 1;
+}
+
+void xai_formats_untrack_temp(const char *tmp)
+{
+    if (!tmp)
+        return;
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_used[i] && strcmp(temp_path[i], tmp) == 0)
+            temp_used[i] = 0;
+}
+
+void xai_formats_remove_temps(void)
+{
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_used[i])
+            unlink(temp_path[i]);
 }
 
 xai_status xai_atomic_begin(const char *path, xai_atomic_file *af)
@@ -42,6 +77,8 @@ xai_status xai_atomic_begin(const char *path, xai_atomic_file *af)
     memcpy(af->tmp, path, n);
     memcpy(af->tmp + n, suffix, sizeof suffix);
     fd = mkstemp(af->tmp);
+    if (fd >= 0)
+        xai_formats_track_temp(af->tmp);
     if (fd < 0) {
         int e = errno;
         release(af);
@@ -113,6 +150,8 @@ xai_status xai_atomic_mkstemp(const char *path, char **tmp, int *fd)
     memcpy(*tmp, path, plen);
     memcpy(*tmp + plen, ".tmpXXXXXX", 11);
     *fd = mkstemp(*tmp);
+    if (*fd >= 0)
+        xai_formats_track_temp(*tmp);
     if (*fd < 0) {
         xai_status st = xai_error_set(XAI_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
         free(*tmp);

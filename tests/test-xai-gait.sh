@@ -118,7 +118,7 @@ stat -c '%n %y' "$T"/out3/sub-*/.xai-gait-done.json > "$T/k2"
 keep=$(grep -c -F -x -f "$T/k1" "$T/k2")
 [ "$rc" = 0 ] && [ "$nk" -ge 1 ] && [ "$keep" = "$nk" ] && [ "$(wc -l < "$T/k2")" = 12 ] \
     && ok "resumed after a kill: $nk finished subjects kept, all 12 done" || bad "kill/resume rc=$rc nk=$nk keep=$keep"
-ls "$T"/out3/sub-*/*.tmp* >/dev/null 2>&1 && bad "temporary files left after the kill" || ok "no temporary files left"
+if ls "$T"/out3/sub-*/*.tmp* >/dev/null 2>&1; then bad "temporary files left after the kill: $(ls "$T"/out3/sub-*/*.tmp* | head -3)"; else ok "no temporary files left"; fi
 # another model into the same folder is refused
 rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/cond.onnx" --progress none)
 [ "$rc" = 1 ] && grep -q "another model" "$T/err" && ok "study refuses another model's folder" || bad "other model rc=$rc"

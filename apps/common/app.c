@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "xai/model.h"
+#include "xai/atomic.h"
 
 const char *const xai_app_common_help =
     "Common options:\n"
@@ -356,6 +357,7 @@ static void on_fatal_signal(int sig)
     for (int i = 0; i < MAX_INFLIGHT; i++)
         if (inflight_used[i])
             unlink(inflight_path[i]);
+    xai_formats_remove_temps(); /* and those of the formats library's writers */
     signal(sig, SIG_DFL);
     raise(sig);
 }
