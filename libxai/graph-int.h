@@ -208,6 +208,17 @@ int xai_par_blas_begin(double macs);   /* unsplittable big product: BLAS on the 
 void xai_par_blas_end(int token);
 
 
+/* Affine gather index: the element k of a row-major tensor of shape[nd] reads
+   base + sum_d c_d * stride[d], c its coordinates (Transpose, Slice; loads and folding). */
+static inline int64_t xai_strided_index(int64_t k, int nd, const int64_t *shape, int64_t base, const int64_t *stride)
+{
+    for (int d = nd - 1; d >= 0; d--) {
+        base += (k % shape[d]) * stride[d];
+        k /= shape[d];
+    }
+    return base;
+}
+
 /* stabilizer: z + eps * sgn(z), sgn(0) = +1 */
 static inline float xai_stab(float z, float eps) { return z >= 0.0f ? z + eps : z - eps; }
 

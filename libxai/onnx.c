@@ -678,16 +678,14 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
         }
         if ((st = alloc_const(m, o, a->dtype, a->ndim, shape)))
             return st;
-        for (int64_t k = 0; k < o->numel; k++) {
-            int64_t r = k, src = 0, stride = 1;
-            for (int d = a->ndim - 1; d >= 0; d--) {
-                int64_t c = r % shape[d];
-                r /= shape[d];
-                src += (st0[d] + c * stp[d]) * stride;
-                stride *= a->shape[d];
-            }
-            ccopy(o, k, a, src);
+        int64_t base = 0, stride[XAI_MAX_DIMS], in_stride = 1;
+        for (int d = a->ndim - 1; d >= 0; d--) {
+            base += st0[d] * in_stride;
+            stride[d] = stp[d] * in_stride;
+            in_stride *= a->shape[d];
         }
+        for (int64_t k = 0; k < o->numel; k++)
+            ccopy(o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
         return XAI_OK;
     }
     if (strcmp(op, "Transpose") == 0 || strcmp(op, "Flatten") == 0) {
@@ -732,15 +730,11 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
             istr[k] = s;
             s *= a->shape[k];
         }
-        for (int64_t k = 0; k < o->numel; k++) {
-            int64_t r = k, src = 0;
-            for (int d = np_ - 1; d >= 0; d--) {
-                int64_t c = r % shape[d];
-                r /= shape[d];
-                src += c * istr[perm[d]];
-            }
-            ccopy(o, k, a, src);
-        }
+        int64_t pstr[XAI_MAX_DIMS];
+        for (int d = 0; d < np_; d++)
+            pstr[d] = istr[perm[d]];
+        for (int64_t k = 0; k < o->numel; k++)
+            ccopy(o, k, a, xai_strided_index(k, np_, shape, 0, pstr));
         return XAI_OK;
     }
     if (strcmp(op, "Range") == 0) {

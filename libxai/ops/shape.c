@@ -157,6 +157,28 @@ static xai_status set_out(xai_model *m, xai_node *n, int nd, const int64_t *shap
     return XAI_OK;
 }
 
+/* Shape the output and allocate the per-sample index map for it. */
+static xai_status out_with_map(xai_model *m, xai_node *n, mv_attr *a, int nd, const int64_t *shape, int64_t *no)
+{
+    xai_status st = set_out(m, n, nd, shape);
+    if (st)
+        return st;
+    *no = m->vals[n->out[0]].numel;
+    a->map = malloc(sizeof(int64_t) * (size_t)(*no ? *no : 1));
+    if (!a->map)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    return XAI_OK;
+}
+
+/* An affine gather: out element with coordinates c reads in[base + sum_d c_d * stride_d]
+   (Transpose: strides permuted; Slice: starts and steps folded into base and strides). */
+static void strided_map(int64_t *map, int64_t no, int nd, const int64_t *shape, int64_t base,
+                        const int64_t *stride)
+{
+    for (int64_t k = 0; k < no; k++)
+        map[k] = xai_strided_index(k, nd, shape, base, stride);
+}
+
 static xai_status const_ints(const xai_model *m, const xai_node *n, int k, int64_t *out, int max, int *cnt,
                              const char *what)
 {
@@ -326,20 +348,12 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
                 return xai_node_unsupported(m, n, "perm", "not a permutation");
             shape[k] = x->shape[perm[k]];
         }
-        if ((st = set_out(m, n, np_, shape)))
+        int64_t no, stride[XAI_MAX_DIMS];
+        if ((st = out_with_map(m, n, a, np_, shape, &no)))
             return st;
-        int64_t no = m->vals[n->out[0]].numel;
-        a->map = malloc(sizeof(int64_t) * (size_t)(no ? no : 1));
-        if (!a->map)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
-        for (int64_t k = 0; k < no; k++) {
-            int64_t r = k, src = 0;
-            for (int d = np_ - 1; d >= 0; d--) {
-                src += (r % shape[d]) * ist[perm[d]];
-                r /= shape[d];
-            }
-            a->map[k] = src;
-        }
+        for (int d = 0; d < np_; d++)
+            stride[d] = ist[perm[d]];
+        strided_map(a->map, no, np_, shape, 0, stride);
         return XAI_OK;
     }
     if (strcmp(op, "Slice") == 0) {
@@ -381,20 +395,14 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             s0[ax] = b;
             sp[ax] = p;
         }
-        if ((st = set_out(m, n, x->ndim, shape)))
+        int64_t no, base = 0, stride[XAI_MAX_DIMS];
+        if ((st = out_with_map(m, n, a, x->ndim, shape, &no)))
             return st;
-        int64_t no = m->vals[n->out[0]].numel;
-        a->map = malloc(sizeof(int64_t) * (size_t)(no ? no : 1));
-        if (!a->map)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
-        for (int64_t k = 0; k < no; k++) {
-            int64_t r = k, src = 0;
-            for (int d = x->ndim - 1; d >= 0; d--) {
-                src += (s0[d] + (r % shape[d]) * sp[d]) * ist[d];
-                r /= shape[d];
-            }
-            a->map[k] = src;
+        for (int d = 0; d < x->ndim; d++) {
+            base += s0[d] * ist[d];
+            stride[d] = sp[d] * ist[d];
         }
+        strided_map(a->map, no, x->ndim, shape, base, stride);
         return XAI_OK;
     }
     if (strcmp(op, "Gather") == 0) {
@@ -413,14 +421,11 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         for (int k = 0; k < axis; k++) shape[nd++] = x->shape[k];
         for (int k = 0; k < iv->ndim; k++) shape[nd++] = iv->shape[k];
         for (int k = (int)axis + 1; k < x->ndim; k++) shape[nd++] = x->shape[k];
-        if ((st = set_out(m, n, nd, shape)))
+        int64_t no, outer = 1, inner = 1, dim = x->shape[axis];
+        if ((st = out_with_map(m, n, a, nd, shape, &no)))
             return st;
-        int64_t no = m->vals[n->out[0]].numel, outer = 1, inner = 1, dim = x->shape[axis];
         for (int k = 0; k < axis; k++) outer *= x->shape[k];
         for (int k = (int)axis + 1; k < x->ndim; k++) inner *= x->shape[k];
-        a->map = malloc(sizeof(int64_t) * (size_t)(no ? no : 1));
-        if (!a->map)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
         int64_t k = 0;
         for (int64_t p = 0; p < outer; p++)
             for (int64_t j = 0; j < iv->numel; j++) {
@@ -470,12 +475,9 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             if (shape[d] < 0)
                 XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Pad): negative output size", m->name, n->name);
         }
-        if ((st = set_out(m, n, x->ndim, shape)))
+        int64_t no;
+        if ((st = out_with_map(m, n, a, x->ndim, shape, &no)))
             return st;
-        int64_t no = m->vals[n->out[0]].numel;
-        a->map = malloc(sizeof(int64_t) * (size_t)(no ? no : 1));
-        if (!a->map)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
         for (int64_t k = 0; k < no; k++) {
             int64_t r = k, src = 0;
             int in = 1;
