@@ -9,7 +9,9 @@
  * its own threading.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <cblas.h>
 
@@ -21,17 +23,67 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     pthread_t th[MAX_THREADS];
-    int nthreads;          /* workers + the caller */
-    unsigned long gen;     /* job generation */
-    unsigned long start_gen; /* generation new workers start from */
-    int pending;           /* workers still running the current job */
-    int quit;
-    /* the job */
+    int nthreads;                  /* workers + the caller */
+    _Atomic unsigned long gen;     /* job generation */
+    unsigned long start_gen;       /* generation new workers start from */
+    _Atomic int pending;           /* workers still running the current job */
+    _Atomic int quit;
+    /* the job (written before gen is advanced, read after it is seen) */
     xai_par_fn fn;
     void *ctx;
     int64_t n;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0,
           NULL, NULL, 0};
+
+/* Handing a job to a sleeping thread costs a futex wake-up (tens of microseconds on a busy or
+   virtualised machine), which is more than a whole small job (one LSTM direction at batch 1,
+   one layer of a small network). So workers, and the caller waiting for them, first poll for
+   SPIN_NS before they block; layers that follow one another find the workers still polling. */
+#define SPIN_NS 200000L
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* poll until cond(arg) holds or SPIN_NS have passed; returns whether it holds */
+static int spin_until(int (*cond)(unsigned long), unsigned long arg)
+{
+    long t0 = 0;
+    for (unsigned i = 0;; i++) {
+        if (cond(arg))
+            return 1;
+        cpu_relax();
+        if ((i & 63) == 63) {
+            long t = now_ns();
+            if (!t0)
+                t0 = t;
+            else if (t - t0 > SPIN_NS)
+                return 0;
+        }
+    }
+}
+
+static int job_posted(unsigned long seen)
+{
+    return atomic_load_explicit(&pool.gen, memory_order_acquire) != seen ||
+           atomic_load_explicit(&pool.quit, memory_order_relaxed);
+}
+
+static int job_done(unsigned long unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&pool.pending, memory_order_acquire) == 0;
+}
 
 static void run_part(int tid, int nt)
 {
@@ -46,32 +98,38 @@ static void *worker(void *arg)
     int tid = (int)(intptr_t)arg;
     pthread_mutex_lock(&pool.mu);
     unsigned long seen = pool.start_gen; /* never run a job that was dispatched before we existed */
-    for (;;) {
-        while (pool.gen == seen && !pool.quit)
-            pthread_cond_wait(&pool.go, &pool.mu);
-        if (pool.quit)
-            break;
-        seen = pool.gen;
-        int nt = pool.nthreads;
-        pthread_mutex_unlock(&pool.mu);
-        run_part(tid, nt);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0)
-            pthread_cond_signal(&pool.done);
-    }
     pthread_mutex_unlock(&pool.mu);
+    for (;;) {
+        if (!spin_until(job_posted, seen)) {
+            /* the dispatcher advances gen, then broadcasts under the mutex: re-checking under
+               the mutex before waiting cannot miss it */
+            pthread_mutex_lock(&pool.mu);
+            while (!job_posted(seen))
+                pthread_cond_wait(&pool.go, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        if (atomic_load(&pool.quit))
+            break;
+        seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+        run_part(tid, pool.nthreads);
+        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&pool.mu);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
+    }
     return NULL;
 }
 
 static void pool_stop(void)
 {
     pthread_mutex_lock(&pool.mu);
-    pool.quit = 1;
+    atomic_store(&pool.quit, 1);
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.mu);
     for (int i = 1; i < pool.nthreads; i++)
         pthread_join(pool.th[i], NULL);
-    pool.quit = 0;
+    atomic_store(&pool.quit, 0);
     pool.nthreads = 1;
 }
 
@@ -90,7 +148,7 @@ void xai_par_set_threads(int n)
         return;
     if (pool.nthreads > 1)
         pool_stop();
-    pool.start_gen = pool.gen;
+    pool.start_gen = atomic_load(&pool.gen);
     int started = 1;
     for (int i = 1; i < n; i++) {
         if (pthread_create(&pool.th[i], NULL, worker, (void *)(intptr_t)i) != 0)
@@ -131,22 +189,24 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
             fn(ctx, 0, n, 0);
         return;
     }
-    pthread_mutex_lock(&pool.mu);
     pool.fn = fn;
     pool.ctx = ctx;
     pool.n = n;
-    pool.pending = pool.nthreads - 1;
-    pool.gen++;
+    atomic_store_explicit(&pool.pending, pool.nthreads - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    pthread_mutex_lock(&pool.mu);
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.mu);
     /* the caller takes part 0; workers whose part is empty return at once */
     int64_t e = n / pool.nthreads;
     if (e > 0)
         fn(ctx, 0, e, 0);
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending > 0)
-        pthread_cond_wait(&pool.done, &pool.mu);
-    pthread_mutex_unlock(&pool.mu);
+    if (!spin_until(job_done, 0)) {
+        pthread_mutex_lock(&pool.mu);
+        while (!job_done(0))
+            pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+    }
 }
 
 /* Per-thread scratch for the parallel kernels (im2col columns): grown on first use and

@@ -250,8 +250,8 @@ START_TEST(test_fixture_stack)
         for (int s = 0; s < NS; s++) {
             explain_lrp(m, xs + s * FIX_NIN, 1, (float)bf, r1, &r1res);
             ck_assert_int_eq(r1res.target[0], res.target[s]);
-            ck_assert_msg(xai_test_rel_l2(rs + s * FIX_NIN, r1, FIX_NIN) < 1e-6, "%s sample %d differs",
-                          fixtures[i].name, s);
+            ck_assert_msg(xai_test_rel_l2(rs + s * FIX_NIN, r1, FIX_NIN) < 1e-6, "%s sample %d differs (beta %d: %g)",
+                          fixtures[i].name, s, bf, xai_test_rel_l2(rs + s * FIX_NIN, r1, FIX_NIN));
             ck_assert(fabs(r1res.init_state_sum[0] - res.init_state_sum[s]) <= 1e-6 * (1 + fabs(r1res.init_state_sum[0])));
             xai_explain_result_free(&r1res);
         }

@@ -15,9 +15,12 @@
  * relevance read them instead of recomputing; scratch holds per-step work buffers and the
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
  * GEMM per direction (written into the records), and so are the input relevances (in chunks
- * of steps); only the recurrent products remain per step. Forward and LRP split a stack into
- * fixed blocks of samples that the thread pool runs in parallel (results do not depend on the
- * thread count).
+ * of steps); only the recurrent products remain per step (by loops over a transposed R, not
+ * BLAS calls, whose packing of R dominates at batch 1). Gate loops use the
+ * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
+ * samples, and each block into its directions; the thread pool runs these items in parallel,
+ * each with its own work buffers, and the directions' input relevances are summed afterwards
+ * in a fixed order (results do not depend on the thread count).
  */
 #include <cblas.h>
 #include <math.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "vecmath.h"
 
 #define LSTM_MAX_SCRATCH ((int64_t)1 << 26) /* floats of records + scratch per stack element */
 
@@ -78,31 +82,6 @@ static inline float bias_at(const lstm_attr *a, int64_t d, int64_t j)
     return b[j] + b[4 * a->H + j];
 }
 
-static inline float sigm(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
-/* tanh in float precision without libm's double exp (which dominated the forward pass):
- * |x| < 0.35: the odd Taylor series to x^11 in double (the first omitted term, 21844/6081075
- * x^13, is below 0.25 ulp of the result there); |x| >= 0.35: (1 - e)/(1 + e) in double with
- * e = expf(-2|x|) <= 0.5, whose relative error (an ulp of e) moves the result by at most about
- * an ulp. Measured over every 7th positive float: at most 1.06 ulp from tanh, and 0.13% of
- * the results differ from the correctly rounded value. */
-static inline float tanh_f(float x)
-{
-    double ad = fabs((double)x), t;
-    if (ad < 0.35) {
-        double x2 = ad * ad;
-        t = ad * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 +
-                x2 * (62.0 / 2835.0 + x2 * (-1382.0 / 155925.0))))));
-    } else {
-        double e = (double)expf((float)(-2.0 * ad));
-        t = (1.0 - e) / (1.0 + e);
-    }
-    return (float)copysign(t, (double)x);
-}
-
 /* initial state (which: IN_H0 / IN_C0) of direction d, row r = s*B + b; NULL = zeros */
 static const float *init_state(const xai_model *m, const xai_node *n, const xai_workspace *ws, int which,
                                int64_t d, int64_t r)
@@ -136,13 +115,36 @@ static inline float *rec_prev(const lstm_attr *a, float *store, int64_t nr, int6
 typedef struct {
     float *store, *xt, *z, *hp, *cp, *dh, *dc, *tmp, *p, *dxt;
     float *pall, *shall; /* relevance: p of every step [s][T][B][H], bias shares [s][T][B] */
+    float *contrib;      /* relevance: this direction's input relevance, laid out like X [s][xn] */
+    double *isr;         /* relevance reaching constant or absent initial states [2][nr] (h, c) */
+    float *RT;           /* R_d transposed [H][4H] (small recurrent products) */
+    float *bsum;         /* Wb + Rb of direction d [4H] */
 } lstm_bufs;
 
-static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, lstm_bufs *bf)
+/* floats of the per-direction work set per stack element (see bufs_split); even, so every work
+ * set starts 8-byte aligned for its doubles */
+static size_t set_floats(const lstm_attr *a, int64_t xn)
 {
-    size_t H = (size_t)a->H, D = (size_t)a->D, R = (size_t)nr;
+    size_t H = (size_t)a->H, D = (size_t)a->D, B = (size_t)a->B, T = (size_t)a->T;
+    size_t n = B * ((1 + (size_t)a->tc) * D + 10 * H + 1 + T * (H + 1)) + (size_t)xn + 4 * B;
+    return n + (n & 1);
+}
+
+/* The work buffers of direction d for a stack of nr rows. Scratch layout: the fixed part
+ * (per direction RT [H][4H] and bsum [4H]), then one work set per direction: isr (doubles,
+ * kept 8-byte aligned), xt, dxt, z, hp, cp, dh, dc, tmp, p (+ shares), pall, shall, contrib. */
+static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, int64_t d, lstm_bufs *bf)
+{
+    size_t H = (size_t)a->H, D = (size_t)a->D, R = (size_t)nr, ns = (size_t)(nr / a->B);
+    size_t fixed = (size_t)a->ndir * (4 * H * H + 4 * H);
+    fixed += fixed & 1;
     bf->store = ws->val[a->recv];
-    float *w = ws->scratch;
+    bf->RT = ws->scratch + (size_t)d * (4 * H * H + 4 * H);
+    bf->bsum = bf->RT + 4 * H * H;
+    int64_t xn = a->T * a->B * a->D;
+    float *w = ws->scratch + fixed + (size_t)d * ns * set_floats(a, xn);
+    bf->isr = (double *)(void *)w;
+    w += 4 * R;
     bf->xt = w;
     w += R * D;
     bf->dxt = w;  /* [tc][nr][D]: relevance chunks; backward uses the first step */
@@ -164,6 +166,151 @@ static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, 
     bf->pall = w;
     w += (size_t)a->T * R * H;
     bf->shall = w;
+    w += (size_t)a->T * R;
+    bf->contrib = w;
+}
+
+/* bsum, and RT for the forward pass, of every direction (the scratch is shared by all nodes, so
+ * every pass fills them again; training may also have changed the weights) */
+static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int with_rt)
+{
+    int64_t H = a->H;
+    for (int64_t d = 0; d < a->ndir; d++) {
+        lstm_bufs bf;
+        bufs_split(a, ws, a->B, d, &bf);
+        const float *Rd = a->R + d * 4 * H * H;
+        if (with_rt) /* in 16 x 16 tiles, which keep both sides in cache */
+            for (int64_t j0 = 0; j0 < 4 * H; j0 += 16)
+                for (int64_t k0 = 0; k0 < H; k0 += 16)
+                    for (int64_t j = j0; j < j0 + 16 && j < 4 * H; j++)
+                        for (int64_t k = k0; k < k0 + 16 && k < H; k++)
+                            bf.RT[k * 4 * H + j] = Rd[j * H + k];
+        for (int64_t j = 0; j < 4 * H; j++)
+            bf.bsum[j] = bias_at(a, d, j);
+    }
+}
+
+/* The recurrent products of a step. BLAS packs R on every call, which costs more than the
+ * product itself for one row (about 15 us against 3 us at H = 128), so these loops do them:
+ * products are summed in double, in order k = 0..H-1 for every element, and added with one
+ * rounding (more accurate than a float GEMM). Blocks of four rows share each loaded row of RT
+ * and tiles of LSTM_JT outputs bound the accumulators; neither changes any sum, so a sample
+ * gets the same numbers alone or in a stack. */
+#define LSTM_JT 256
+
+/* z[r][0..4H) += h[r] R^T for rows 0..nr-1, from RT = R^T [H][4H] */
+XAI_VEC_CLONES static void rec_forward(int64_t nr, int64_t H, const float *restrict h, const float *restrict RT,
+                                       float *restrict z, size_t ldz)
+{
+    double acc[4][LSTM_JT];
+    for (int64_t r = 0; r < nr; r += 4) {
+        int64_t nb = nr - r < 4 ? nr - r : 4;
+        const float *hr = h + r * H;
+        for (int64_t j0 = 0; j0 < 4 * H; j0 += LSTM_JT) {
+            int64_t jn = 4 * H - j0 < LSTM_JT ? 4 * H - j0 : LSTM_JT;
+            if (nb == 4) {
+                for (int64_t j = 0; j < jn; j++)
+                    acc[0][j] = acc[1][j] = acc[2][j] = acc[3][j] = 0.0;
+                for (int64_t k = 0; k < H; k++) {
+                    double h0 = hr[k], h1 = hr[H + k], h2 = hr[2 * H + k], h3 = hr[3 * H + k];
+                    const float *restrict rt = RT + k * 4 * H + j0;
+                    for (int64_t j = 0; j < jn; j++) {
+                        double w = rt[j];
+                        acc[0][j] += h0 * w;
+                        acc[1][j] += h1 * w;
+                        acc[2][j] += h2 * w;
+                        acc[3][j] += h3 * w;
+                    }
+                }
+            } else {
+                for (int64_t q = 0; q < nb; q++) {
+                    double *restrict ac = acc[q];
+                    for (int64_t j = 0; j < jn; j++)
+                        ac[j] = 0.0;
+                    for (int64_t k = 0; k < H; k++) {
+                        double hk = hr[q * H + k];
+                        const float *restrict rt = RT + k * 4 * H + j0;
+                        for (int64_t j = 0; j < jn; j++)
+                            ac[j] += hk * (double)rt[j];
+                    }
+                }
+            }
+            for (int64_t q = 0; q < nb; q++) {
+                float *restrict zr = z + (size_t)(r + q) * ldz + j0;
+                for (int64_t j = 0; j < jn; j++)
+                    zr[j] = (float)((double)zr[j] + acc[q][j]);
+            }
+        }
+    }
+}
+
+/* out[r][0..H) = p[r] Rc for rows 0..nr-1 (Rc: [H][H], rows of the cell gate), as above */
+XAI_VEC_CLONES static void rec_relevance(int64_t nr, int64_t H, const float *restrict p, const float *restrict Rc,
+                                         float *restrict out)
+{
+    double acc[4][LSTM_JT];
+    for (int64_t r = 0; r < nr; r += 4) {
+        int64_t nb = nr - r < 4 ? nr - r : 4;
+        const float *pr = p + r * H;
+        for (int64_t i0 = 0; i0 < H; i0 += LSTM_JT) {
+            int64_t in = H - i0 < LSTM_JT ? H - i0 : LSTM_JT;
+            if (nb == 4) {
+                for (int64_t i = 0; i < in; i++)
+                    acc[0][i] = acc[1][i] = acc[2][i] = acc[3][i] = 0.0;
+                for (int64_t j = 0; j < H; j++) {
+                    double p0 = pr[j], p1 = pr[H + j], p2 = pr[2 * H + j], p3 = pr[3 * H + j];
+                    const float *restrict rc = Rc + j * H + i0;
+                    for (int64_t i = 0; i < in; i++) {
+                        double w = rc[i];
+                        acc[0][i] += p0 * w;
+                        acc[1][i] += p1 * w;
+                        acc[2][i] += p2 * w;
+                        acc[3][i] += p3 * w;
+                    }
+                }
+            } else {
+                for (int64_t q = 0; q < nb; q++) {
+                    double *restrict ac = acc[q];
+                    for (int64_t i = 0; i < in; i++)
+                        ac[i] = 0.0;
+                    for (int64_t j = 0; j < H; j++) {
+                        double pj = pr[q * H + j];
+                        const float *restrict rc = Rc + j * H + i0;
+                        for (int64_t i = 0; i < in; i++)
+                            ac[i] += pj * (double)rc[i];
+                    }
+                }
+            }
+            for (int64_t q = 0; q < nb; q++)
+                for (int64_t i = 0; i < in; i++)
+                    out[(r + q) * H + i0 + i] = (float)acc[q][i];
+        }
+    }
+}
+
+/* One row's step: rc[0..4H) holds the gate preactivations without bias; they become
+ * i, o, f, g, followed by a (g's preactivation), c and h; cp and hp are updated. */
+XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float *restrict bsum, float *restrict cp,
+                      float *restrict hp)
+{
+    float *restrict g = rc + 3 * H, *restrict ag = rc + 4 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
+    for (int64_t j = 0; j < 3 * H; j++)
+        rc[j] = xai_vsigmoidf(rc[j] + bsum[j]);
+    for (int64_t j = 0; j < H; j++) {
+        float v = g[j] + bsum[3 * H + j];
+        ag[j] = v;
+        g[j] = xai_vtanhf(v);
+    }
+    for (int64_t j = 0; j < H; j++) {
+        float c = rc[2 * H + j] * cp[j] + rc[j] * g[j];
+        cs[j] = c;
+        cp[j] = c;
+    }
+    for (int64_t j = 0; j < H; j++) {
+        float h = rc[H + j] * xai_vtanhf(cs[j]);
+        hs[j] = h;
+        hp[j] = h;
+    }
 }
 
 /* The input part of every step's gate preactivations in one product per direction (W is
@@ -189,76 +336,50 @@ static void project_inputs(const xai_model *m, const xai_node *n, const xai_work
                     c0 + (size_t)r * a->rec, (int)((size_t)nr * a->rec));
 }
 
-/* Run every direction over rows r0..r1-1 of the stack (whole stack elements), filling their
- * records and writing their Y, Y_h, Y_c. Rows are independent, so row ranges can run on
- * different threads; each row's arithmetic does not depend on the range. */
-static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int64_t r0,
-                        int64_t r1)
+/* Run direction d over rows r0..r1-1 of the stack (whole stack elements), filling their
+ * records and writing their Y, Y_h, Y_c. Rows and directions are independent, so they can run
+ * on different threads; each row's arithmetic does not depend on the range. */
+static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int64_t d,
+                        int64_t r0, int64_t r1)
 {
     const lstm_attr *a = n->attr;
     int64_t H = a->H, T = a->T, B = a->B, nr = ws->ns * B;
-    for (int64_t d = 0; d < a->ndir; d++) {
-        const float *Rd = a->R + d * 4 * H * H;
-        int rev = dir_rev(a, d);
-        for (int64_t r = r0; r < r1; r++) {
-            const float *h0 = init_state(m, n, ws, IN_H0, d, r), *c0 = init_state(m, n, ws, IN_C0, d, r);
-            for (int64_t j = 0; j < H; j++) {
-                bf->hp[r * H + j] = h0 ? h0[j] : 0.0f;
-                bf->cp[r * H + j] = c0 ? c0[j] : 0.0f;
+    int rev = dir_rev(a, d);
+    for (int64_t r = r0; r < r1; r++) {
+        const float *h0 = init_state(m, n, ws, IN_H0, d, r), *c0 = init_state(m, n, ws, IN_C0, d, r);
+        for (int64_t j = 0; j < H; j++) {
+            bf->hp[r * H + j] = h0 ? h0[j] : 0.0f;
+            bf->cp[r * H + j] = c0 ? c0[j] : 0.0f;
+        }
+    }
+    project_inputs(m, n, ws, bf, d, nr, r0, r1);
+    for (int64_t k = 0; k < T; k++) {
+        int64_t t = rev ? T - 1 - k : k;
+        /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
+        float *z0 = rec_at(a, bf->store, nr, d, t, r0);
+        rec_forward(r1 - r0, H, bf->hp + r0 * H, bf->RT, z0, a->rec);
+        for (int64_t r = r0; r < r1; r++)
+            if (step_valid(a, t, r % B))
+                gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t s = r / B, b = r % B;
+        if (n->out[0] >= 0) {
+            float *Y = ws->val[n->out[0]] + s * vnumel(m, n->out[0]);
+            for (int64_t t = 0; t < T; t++) {
+                float *y = Y + y_off(a, t, d, b);
+                if (step_valid(a, t, b))
+                    memcpy(y, rec_at(a, bf->store, nr, d, t, r) + 6 * H, sizeof(float) * (size_t)H);
+                else
+                    memset(y, 0, sizeof(float) * (size_t)H);
             }
         }
-        project_inputs(m, n, ws, bf, d, nr, r0, r1);
-        for (int64_t k = 0; k < T; k++) {
-            int64_t t = rev ? T - 1 - k : k;
-            /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place
-             * (element j reads z[j], z[H+j], z[2H+j], z[3H+j] before writing those slots) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)(4 * H), (int)H, 1.0f,
-                        bf->hp + r0 * H, (int)H, Rd, (int)H, 1.0f, rec_at(a, bf->store, nr, d, t, r0), (int)a->rec);
-            for (int64_t r = r0; r < r1; r++) {
-                if (!step_valid(a, t, r % B))
-                    continue;
-                float *rc = rec_at(a, bf->store, nr, d, t, r);
-                const float *z = rc;
-                float *hp = bf->hp + r * H, *cp = bf->cp + r * H;
-                for (int64_t j = 0; j < H; j++) {
-                    float gi = sigm(z[j] + bias_at(a, d, j));
-                    float go = sigm(z[H + j] + bias_at(a, d, H + j));
-                    float gf = sigm(z[2 * H + j] + bias_at(a, d, 2 * H + j));
-                    float ag = z[3 * H + j] + bias_at(a, d, 3 * H + j);
-                    float gg = tanh_f(ag);
-                    float c = gf * cp[j] + gi * gg;
-                    float h = go * tanh_f(c);
-                    rc[j] = gi;
-                    rc[H + j] = go;
-                    rc[2 * H + j] = gf;
-                    rc[3 * H + j] = gg;
-                    rc[4 * H + j] = ag;
-                    rc[5 * H + j] = c;
-                    rc[6 * H + j] = h;
-                    cp[j] = c;
-                    hp[j] = h;
-                }
-            }
-        }
-        for (int64_t r = r0; r < r1; r++) {
-            int64_t s = r / B, b = r % B;
-            if (n->out[0] >= 0) {
-                float *Y = ws->val[n->out[0]] + s * vnumel(m, n->out[0]);
-                for (int64_t t = 0; t < T; t++) {
-                    float *y = Y + y_off(a, t, d, b);
-                    if (step_valid(a, t, b))
-                        memcpy(y, rec_at(a, bf->store, nr, d, t, r) + 6 * H, sizeof(float) * (size_t)H);
-                    else
-                        memset(y, 0, sizeof(float) * (size_t)H);
-                }
-            }
-            if (n->nout > 1 && n->out[1] >= 0)
-                memcpy(ws->val[n->out[1]] + s * vnumel(m, n->out[1]) + st_off(a, d, b), bf->hp + r * H,
-                       sizeof(float) * (size_t)H);
-            if (n->nout > 2 && n->out[2] >= 0)
-                memcpy(ws->val[n->out[2]] + s * vnumel(m, n->out[2]) + st_off(a, d, b), bf->cp + r * H,
-                       sizeof(float) * (size_t)H);
-        }
+        if (n->nout > 1 && n->out[1] >= 0)
+            memcpy(ws->val[n->out[1]] + s * vnumel(m, n->out[1]) + st_off(a, d, b), bf->hp + r * H,
+                   sizeof(float) * (size_t)H);
+        if (n->nout > 2 && n->out[2] >= 0)
+            memcpy(ws->val[n->out[2]] + s * vnumel(m, n->out[2]) + st_off(a, d, b), bf->cp + r * H,
+                   sizeof(float) * (size_t)H);
     }
 }
 
@@ -276,27 +397,38 @@ typedef struct {
     const xai_model *m;
     const xai_node *n;
     xai_workspace *ws;
-    const lstm_bufs *bf;
     const xai_rule *rule;
 } par_ctx;
+
+/* work item k of a pass: block k / ndir, direction k % ndir, with that direction's buffers */
+static void item_rows(const par_ctx *c, int64_t k, int64_t *r0, int64_t *r1, int64_t *d, lstm_bufs *bf)
+{
+    const lstm_attr *a = c->n->attr;
+    int64_t blk = k / a->ndir, s1 = (blk + 1) * LSTM_BLOCK < c->ws->ns ? (blk + 1) * LSTM_BLOCK : c->ws->ns;
+    *d = k % a->ndir;
+    *r0 = blk * LSTM_BLOCK * a->B;
+    *r1 = s1 * a->B;
+    bufs_split(a, c->ws, c->ws->ns * a->B, *d, bf);
+}
 
 static void forward_part(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const par_ctx *c = ctx;
-    int64_t B = ((const lstm_attr *)c->n->attr)->B;
     (void)tid;
     for (int64_t k = k0; k < k1; k++) {
-        int64_t s1 = (k + 1) * LSTM_BLOCK < c->ws->ns ? (k + 1) * LSTM_BLOCK : c->ws->ns;
-        run_forward(c->m, c->n, c->ws, c->bf, k * LSTM_BLOCK * B, s1 * B);
+        int64_t r0, r1, d;
+        lstm_bufs bf;
+        item_rows(c, k, &r0, &r1, &d, &bf);
+        run_forward(c->m, c->n, c->ws, &bf, d, r0, r1);
     }
 }
 
 static xai_status lstm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
-    lstm_bufs bf;
-    bufs_split(n->attr, ws, ws->ns * ((const lstm_attr *)n->attr)->B, &bf);
-    par_ctx c = {m, n, ws, &bf, NULL};
-    xai_par_for(nblocks(ws), 1, forward_part, &c);
+    const lstm_attr *a = n->attr;
+    prepare_weights(a, ws, 1);
+    par_ctx c = {m, n, ws, NULL};
+    xai_par_for(nblocks(ws) * a->ndir, 1, forward_part, &c);
     return XAI_OK;
 }
 
@@ -323,8 +455,9 @@ static void seed_state(const xai_model *m, const xai_node *n, const xai_workspac
     }
 }
 
-/* What reaches the initial states: activations get it in their adjoint; constant or absent
- * states report it (relevance only) in ws->init_state_rel. */
+/* What reaches the initial states: activations get it in their adjoint; for constant or absent
+ * states, relevance passes keep the row sums in bf->isr (added to ws->init_state_rel in a fixed
+ * order once every direction is done). */
 static void finish_state(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf, int64_t d,
                          int64_t r0, int64_t r1, int relevance)
 {
@@ -335,15 +468,17 @@ static void finish_state(const xai_model *m, const xai_node *n, xai_workspace *w
         const float *src = which == IN_H0 ? bf->dh : bf->dc;
         for (int64_t r = r0; r < r1; r++) {
             int64_t s = r / a->B;
+            if (relevance)
+                bf->isr[(which - IN_H0) * ws->ns * a->B + r] = 0.0;
             if (v >= 0 && !vconst(m, v)) {
                 float *g = ws->adj[v] + s * vnumel(m, v) + st_off(a, d, r % a->B);
                 for (int64_t j = 0; j < H; j++)
                     g[j] += src[r * H + j];
-            } else if (relevance && ws->init_state_rel) {
+            } else if (relevance) {
                 double sum = 0;
                 for (int64_t j = 0; j < H; j++)
                     sum += src[r * H + j];
-                ws->init_state_rel[s] += sum;
+                bf->isr[(which - IN_H0) * ws->ns * a->B + r] = sum;
             }
         }
     }
@@ -421,7 +556,7 @@ static xai_status bptt(const xai_model *m, const xai_node *n, xai_workspace *ws,
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
     lstm_bufs bf;
-    bufs_split(a, ws, nr, &bf);
+    bufs_split(a, ws, nr, 0, &bf);
     params = params && (n->pgrad[0] || n->pgrad[1] || (a->Bv && n->pgrad[2]));
     const float *gY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
@@ -445,7 +580,7 @@ static xai_status bptt(const xai_model *m, const xai_node *n, xai_workspace *ws,
                 for (int64_t j = 0; j < H; j++) {
                     float gi = rc[j], go = rc[H + j], gf = rc[2 * H + j], gg = rc[3 * H + j], c = rc[5 * H + j];
                     float dht = dh[j] + (gy ? gy[j] : 0.0f);
-                    float tc = tanh_f(c);
+                    float tc = xai_vtanhf(c);
                     float dct = dc[j] + dht * go * (1.0f - tc * tc);
                     float cpv = cprev ? cprev[j] : 0.0f;
                     da[j] = dct * gg * gi * (1.0f - gi);
@@ -476,110 +611,132 @@ static xai_status lstm_backward(const xai_model *m, const xai_node *n, xai_works
     return bptt(m, n, ws, 1);
 }
 
-/* LRP-all over rows r0..r1-1 (whole stack elements; ranges are independent, see run_forward). */
+/* The cell split of one row's step: R(c_t) = carry + R(h_t) (+ R(y_t)) goes to f*c_prev (the new
+ * carry) and i*g, and i*g's share on to g's preactivation: p = R(a_g) / (a_g + eps sgn a_g),
+ * the factor that the recurrent and input products distribute. Returns the bias share of the
+ * gate split (0 without beta); N = 2H for the cell split, D + H for the gate. */
+XAI_VEC_CLONES static float cell_split(int64_t H, int64_t D, float eps, float beta, const float *restrict rc,
+                        const float *restrict cprev, const float *restrict ry, const float *restrict bc,
+                        float *restrict rh, float *restrict rcar, float *restrict p)
+{
+    const float *restrict c = rc + 5 * H, *restrict ag = rc + 4 * H;
+    if (ry)
+        for (int64_t j = 0; j < H; j++)
+            p[j] = (rcar[j] + rh[j] + ry[j]) / xai_stab(c[j], eps);
+    else
+        for (int64_t j = 0; j < H; j++)
+            p[j] = (rcar[j] + rh[j]) / xai_stab(c[j], eps);
+    float scs = 0.0f;
+    if (beta != 0.0f) {
+        double sc = 0;
+        for (int64_t j = 0; j < H; j++)
+            sc += (double)((c[j] >= 0.0f ? eps : -eps) * p[j]);
+        scs = (float)((double)beta * sc / (2.0 * (double)H));
+    }
+    if (cprev)
+        for (int64_t j = 0; j < H; j++)
+            rcar[j] = rc[2 * H + j] * cprev[j] * p[j] + scs;
+    else
+        for (int64_t j = 0; j < H; j++)
+            rcar[j] = 0.0f * p[j] + scs;
+    for (int64_t j = 0; j < H; j++)
+        p[j] = (rc[j] * rc[3 * H + j] * p[j] + scs) / xai_stab(ag[j], eps);
+    if (beta == 0.0f)
+        return 0.0f;
+    double sa = 0;
+    for (int64_t j = 0; j < H; j++)
+        sa += (double)((bc[j] + (ag[j] >= 0.0f ? eps : -eps)) * p[j]);
+    return (float)((double)beta * sa / (double)(D + H));
+}
+
+/* LRP-all of direction d over rows r0..r1-1 (whole stack elements; items are independent,
+ * see run_forward). The input relevance goes to bf->contrib, laid out like X. */
 static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf,
-                           const xai_rule *rule, int64_t r0, int64_t r1)
+                           const xai_rule *rule, int64_t d, int64_t r0, int64_t r1)
 {
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B, nr = ws->ns * B;
     float eps = rule->epsilon, beta = rule->bias_factor;
     const float *RY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
-    double n_cell = 2.0 * (double)H, n_gate = (double)(D + H);
     const float *X = ws->val[n->in[IN_X]];
-    float *gx = ws->adj[n->in[IN_X]];
     int64_t xn = vnumel(m, n->in[IN_X]);
     float *share = bf->p + nr * H; /* [nr] bias shares of the current step */
-    for (int64_t d = 0; d < a->ndir; d++) {
-        const float *Wc = a->W + (d * 4 * H + 3 * H) * D, *Rc = a->R + (d * 4 * H + 3 * H) * H;
-        int rev = dir_rev(a, d);
-        seed_state(m, n, ws, bf, d, r0, r1); /* dh = R(h) carried, dc = R(c) carried */
-        for (int64_t k = T - 1; k >= 0; k--) {
-            int64_t t = rev ? T - 1 - k : k;
-            for (int64_t r = r0; r < r1; r++) {
-                float *p = bf->p + r * H;
-                if (!step_valid(a, t, r % B)) {
-                    memset(p, 0, sizeof(float) * (size_t)H);
-                    share[r] = 0.0f;
-                    continue;
-                }
-                const float *rc = rec_at(a, bf->store, nr, d, t, r);
-                const float *pr = rec_prev(a, bf->store, nr, d, t, r);
-                const float *cprev = pr ? pr + 5 * H : init_state(m, n, ws, IN_C0, d, r);
-                const float *ry = RY ? RY + (r / B) * yn + y_off(a, t, d, r % B) : NULL;
-                float *rh = bf->dh + r * H, *rcar = bf->dc + r * H;
-                /* R(c_t) = carry + R(h_t); split over f*c_prev and i*g (N = 2H) */
-                double sc = 0;
-                for (int64_t j = 0; j < H; j++) {
-                    float c = rc[5 * H + j];
-                    float rct = rcar[j] + rh[j] + (ry ? ry[j] : 0.0f);
-                    float q = rct / xai_stab(c, eps);
-                    p[j] = q; /* temporarily q */
-                    sc += (double)((c >= 0.0f ? eps : -eps) * q);
-                }
-                float scs = (float)((double)beta * sc / n_cell);
-                double sa = 0;
-                for (int64_t j = 0; j < H; j++) {
-                    float q = p[j];
-                    float cpv = cprev ? cprev[j] : 0.0f;
-                    rcar[j] = rc[2 * H + j] * cpv * q + scs;
-                    float rg = rc[j] * rc[3 * H + j] * q + scs;
-                    float ag = rc[4 * H + j];
-                    float pj = rg / xai_stab(ag, eps);
-                    p[j] = pj;
-                    sa += (double)((bias_at(a, d, 3 * H + j) + (ag >= 0.0f ? eps : -eps)) * pj);
-                }
-                share[r] = (float)((double)beta * sa / n_gate);
+    const float *Wc = a->W + (d * 4 * H + 3 * H) * D, *Rc = a->R + (d * 4 * H + 3 * H) * H;
+    int rev = dir_rev(a, d);
+    seed_state(m, n, ws, bf, d, r0, r1); /* dh = R(h) carried, dc = R(c) carried */
+    for (int64_t k = T - 1; k >= 0; k--) {
+        int64_t t = rev ? T - 1 - k : k;
+        for (int64_t r = r0; r < r1; r++) {
+            float *p = bf->p + r * H;
+            if (!step_valid(a, t, r % B)) {
+                memset(p, 0, sizeof(float) * (size_t)H);
+                share[r] = 0.0f;
+                continue;
             }
-            /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)H, (int)H, 1.0f,
-                        bf->p + r0 * H, (int)H, Rc, (int)H, 0.0f, bf->tmp + r0 * H, (int)H);
-            for (int64_t r = r0; r < r1; r++) {
-                /* keep p and the share for the input relevance: [s][t][b] */
-                size_t row = (size_t)(((r / B) * T + t) * B + r % B);
-                memcpy(bf->pall + row * (size_t)H, bf->p + r * H, sizeof(float) * (size_t)H);
-                bf->shall[row] = share[r];
-                if (!step_valid(a, t, r % B))
-                    continue;
-                const float *pr = rec_prev(a, bf->store, nr, d, t, r);
-                const float *hprev = pr ? pr + 6 * H : init_state(m, n, ws, IN_H0, d, r);
+            const float *rc = rec_at(a, bf->store, nr, d, t, r);
+            const float *pr = rec_prev(a, bf->store, nr, d, t, r);
+            const float *cprev = pr ? pr + 5 * H : init_state(m, n, ws, IN_C0, d, r);
+            const float *ry = RY ? RY + (r / B) * yn + y_off(a, t, d, r % B) : NULL;
+            share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
+        }
+        /* R(h_prev) = h_prev (.) (R_c^T p) + share */
+        rec_relevance(r1 - r0, H, bf->p + r0 * H, Rc, bf->tmp + r0 * H);
+        for (int64_t r = r0; r < r1; r++) {
+            /* keep p and the share for the input relevance: [s][t][b] */
+            size_t row = (size_t)(((r / B) * T + t) * B + r % B);
+            memcpy(bf->pall + row * (size_t)H, bf->p + r * H, sizeof(float) * (size_t)H);
+            bf->shall[row] = share[r];
+            if (!step_valid(a, t, r % B))
+                continue;
+            const float *pr = rec_prev(a, bf->store, nr, d, t, r);
+            const float *hprev = pr ? pr + 6 * H : init_state(m, n, ws, IN_H0, d, r);
+            float *restrict dh = bf->dh + r * H;
+            const float *restrict tmp = bf->tmp + r * H;
+            float sh = share[r];
+            if (hprev)
                 for (int64_t i = 0; i < H; i++)
-                    bf->dh[r * H + i] = (hprev ? hprev[i] : 0.0f) * bf->tmp[r * H + i] + share[r];
-            }
+                    dh[i] = hprev[i] * tmp[i] + sh;
+            else
+                for (int64_t i = 0; i < H; i++)
+                    dh[i] = 0.0f * tmp[i] + sh;
         }
-        /* R(x_t) = x (.) (W_c^T p) + share for every step of a stack element, tc steps per product
-         * (W_c is packed once per chunk, not once per step) */
-        for (int64_t s = r0 / B; s < r1 / B; s++) {
-            float *dxs = bf->dxt + s * a->tc * B * D; /* this element's chunk buffer [tc][B][D] */
-            for (int64_t t0 = 0; t0 < T; t0 += a->tc) {
-                int64_t nt = T - t0 < a->tc ? T - t0 : a->tc;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nt * B), (int)D, (int)H, 1.0f,
-                            bf->pall + (size_t)((s * T + t0) * B * H), (int)H, Wc, (int)D, 0.0f, dxs, (int)D);
-                for (int64_t t = t0; t < t0 + nt; t++)
-                    for (int64_t b = 0; b < B; b++) {
-                        if (!step_valid(a, t, b))
-                            continue;
-                        float *dx = dxs + ((t - t0) * B + b) * D;
-                        float sh = bf->shall[(s * T + t) * B + b];
-                        const float *x = X + s * xn + x_off(a, t, b);
-                        float *g = gx + s * xn + x_off(a, t, b);
-                        for (int64_t i = 0; i < D; i++)
-                            g[i] += x[i] * dx[i] + sh;
-                    }
-            }
-        }
-        finish_state(m, n, ws, bf, d, r0, r1, 1);
     }
+    /* R(x_t) = x (.) (W_c^T p) + share for every step of a stack element, tc steps per product
+     * (W_c is packed once per chunk, not once per step) */
+    for (int64_t s = r0 / B; s < r1 / B; s++) {
+        float *dxs = bf->dxt + s * a->tc * B * D; /* this element's chunk buffer [tc][B][D] */
+        for (int64_t t0 = 0; t0 < T; t0 += a->tc) {
+            int64_t nt = T - t0 < a->tc ? T - t0 : a->tc;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nt * B), (int)D, (int)H, 1.0f,
+                        bf->pall + (size_t)((s * T + t0) * B * H), (int)H, Wc, (int)D, 0.0f, dxs, (int)D);
+            for (int64_t t = t0; t < t0 + nt; t++)
+                for (int64_t b = 0; b < B; b++) {
+                    float *restrict g = bf->contrib + s * xn + x_off(a, t, b);
+                    if (!step_valid(a, t, b)) {
+                        memset(g, 0, sizeof(float) * (size_t)D);
+                        continue;
+                    }
+                    const float *restrict dx = dxs + ((t - t0) * B + b) * D;
+                    float sh = bf->shall[(s * T + t) * B + b];
+                    const float *restrict x = X + s * xn + x_off(a, t, b);
+                    for (int64_t i = 0; i < D; i++)
+                        g[i] = x[i] * dx[i] + sh;
+                }
+        }
+    }
+    finish_state(m, n, ws, bf, d, r0, r1, 1);
 }
 
 static void relevance_part(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const par_ctx *c = ctx;
-    int64_t B = ((const lstm_attr *)c->n->attr)->B;
     (void)tid;
     for (int64_t k = k0; k < k1; k++) {
-        int64_t s1 = (k + 1) * LSTM_BLOCK < c->ws->ns ? (k + 1) * LSTM_BLOCK : c->ws->ns;
-        relevance_rows(c->m, c->n, c->ws, c->bf, c->rule, k * LSTM_BLOCK * B, s1 * B);
+        int64_t r0, r1, d;
+        lstm_bufs bf;
+        item_rows(c, k, &r0, &r1, &d, &bf);
+        relevance_rows(c->m, c->n, c->ws, &bf, c->rule, d, r0, r1);
     }
 }
 
@@ -596,10 +753,22 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
         XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (LSTM): rule %s is not defined for LSTM (epsilon or gradient)", n->name,
                  xai_rule_name(rule->kind));
     const lstm_attr *a = n->attr;
-    lstm_bufs bf;
-    bufs_split(a, ws, ws->ns * a->B, &bf);
-    par_ctx c = {m, n, ws, &bf, rule};
-    xai_par_for(nblocks(ws), 1, relevance_part, &c);
+    prepare_weights(a, ws, 0);
+    par_ctx c = {m, n, ws, rule};
+    xai_par_for(nblocks(ws) * a->ndir, 1, relevance_part, &c);
+    /* the directions' input and initial-state relevances, summed in direction order */
+    int64_t xn = vnumel(m, n->in[IN_X]), nr = ws->ns * a->B;
+    float *gx = ws->adj[n->in[IN_X]];
+    for (int64_t d = 0; d < a->ndir; d++) {
+        lstm_bufs bf;
+        bufs_split(a, ws, nr, d, &bf);
+        for (int64_t i = 0; i < ws->ns * xn; i++)
+            gx[i] += bf.contrib[i];
+        if (ws->init_state_rel)
+            for (int which = 0; which < 2; which++)
+                for (int64_t r = 0; r < nr; r++)
+                    ws->init_state_rel[r / a->B] += bf.isr[which * nr + r];
+    }
     return XAI_OK;
 }
 
@@ -730,9 +899,11 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     /* steps per chunk of the input-relevance product: up to 2^17 floats of output per stack element */
     int64_t tc = ((int64_t)1 << 17) / (B * D);
     tc = tc < 1 ? 1 : tc > T ? T : tc;
-    if ((double)ndir * (double)T * (double)B * (double)rec +
-            (double)B * ((double)(1 + tc) * (double)D + 10.0 * (double)hs + 1.0 + (double)T * ((double)hs + 1.0)) >
-        (double)LSTM_MAX_SCRATCH)
+    if ((double)ndir * ((double)T * (double)B * (double)rec +
+                        (double)B * ((double)(1 + tc) * (double)D + 10.0 * (double)hs + 5.0 +
+                                     (double)T * ((double)hs + 1.0 + (double)D))) >
+            (double)LSTM_MAX_SCRATCH ||
+        (double)ndir * 4.0 * (double)hs * ((double)hs + 1.0) > (double)LSTM_MAX_SCRATCH)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): too large (T=%lld, batch=%lld, D=%lld, H=%lld)", m->name,
                  n->name, (long long)T, (long long)B, (long long)D, (long long)hs);
     lstm_attr *a = calloc(1, sizeof *a);
@@ -806,9 +977,9 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     n->out[3] = rv;
     n->nout = 4;
     a->recv = rv;
-    /* scratch per stack element: xt (D), dxt (tc*D), z (4H), hp, cp, dh, dc, tmp, p (H each), one
-     * bias share per row, then p and the bias share of every step (T*(H+1)) */
-    n->scratch = (size_t)(B * ((1 + tc) * D + 10 * hs + 1 + T * (hs + 1)));
-    n->scratch_fixed = 0;
+    /* scratch: per direction, the transposed R and the bias sums (fixed), and a work set per
+     * stack element (see bufs_split) */
+    n->scratch = (size_t)ndir * set_floats(a, T * B * D);
+    n->scratch_fixed = (size_t)(ndir * 4 * hs * (hs + 1) + 1);
     return XAI_OK;
 }
