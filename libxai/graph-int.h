@@ -10,6 +10,7 @@
 #ifndef XAI_GRAPH_INT_H
 #define XAI_GRAPH_INT_H
 
+#include <cblas.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -166,8 +167,8 @@ typedef struct xai_linear {
                 float *scratch);
     int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
     /* training: gw += dL/dW, gb += dL/db (either may be NULL) */
-    void (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,
-                  float *scratch);
+    xai_status (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                        float *scratch);
 } xai_linear;
 
 xai_linear *xai_node_linear(const xai_node *n);
@@ -204,8 +205,11 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx);
 int xai_par_threads(void);
 void xai_par_set_threads(int n);
 float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NULL: no memory) */
-int xai_par_blas_begin(double macs);   /* unsplittable big product: BLAS on the pool's cores */
+int xai_par_blas_begin(double macs);   /* unsplittable big product: xai_sgemm splits it over the pool */
 void xai_par_blas_end(int token);
+/* row-major cblas_sgemm, split across the pool between xai_par_blas_begin/_end */
+void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
 
 
 /* Affine gather index: the element k of a row-major tensor of shape[nd] reads

@@ -38,7 +38,8 @@ static struct {
 /* Handing a job to a sleeping thread costs a futex wake-up (tens of microseconds on a busy or
    virtualised machine), which is more than a whole small job (one LSTM direction at batch 1,
    one layer of a small network). So workers, and the caller waiting for them, first poll for
-   SPIN_NS before they block; layers that follow one another find the workers still polling. */
+   SPIN_NS before they block; layers that follow one another find the workers still polling.
+   (Polling with sched_yield() instead of pause was measured slower and noisier.) */
 #define SPIN_NS 200000L
 
 static inline void cpu_relax(void)
@@ -160,12 +161,17 @@ void xai_par_set_threads(int n)
     openblas_set_num_threads(1);
 }
 
-/* When the pool cannot split the work (a single sample) but one product is big, let
-   OpenBLAS use the pool's cores for it; xai_par_blas_end() returns BLAS to one thread. */
+/* When the pool cannot split the work (a single sample) but one product is big, the products
+   issued through xai_sgemm() until xai_par_blas_end() are split across the pool's threads.
+   (Earlier, OpenBLAS's own threads got the cores for them; its idle threads then busy-wait for
+   a while and compete with the pool's workers on a 2-core machine.) Only the caller's thread
+   sets the flag, and workers never call xai_sgemm() inside such a region. */
+static int split_blas;
+
 int xai_par_blas_begin(double macs)
 {
     if (pool.nthreads > 1 && macs >= (double)(1 << 20)) {
-        openblas_set_num_threads(pool.nthreads);
+        split_blas = 1;
         return 1;
     }
     return 0;
@@ -174,7 +180,51 @@ int xai_par_blas_begin(double macs)
 void xai_par_blas_end(int token)
 {
     if (token)
-        openblas_set_num_threads(1);
+        split_blas = 0;
+}
+
+typedef struct {
+    CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, by_n, step;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+} sgemm_job;
+
+static void sgemm_part(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    const sgemm_job *j = ctx;
+    (void)tid;
+    int len = j->by_n ? j->N : j->M;
+    int b = (int)k0 * j->step, e = (int)k1 * j->step < len ? (int)k1 * j->step : len;
+    if (b >= e)
+        return;
+    if (j->by_n) /* columns b..e-1 of C and of op(B) */
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, e - b, j->K, j->alpha, j->A, j->lda,
+                    j->tb == CblasNoTrans ? j->B + b : j->B + (size_t)b * (size_t)j->ldb, j->ldb, j->beta, j->C + b,
+                    j->ldc);
+    else /* rows b..e-1 of C and of op(A) */
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, e - b, j->N, j->K, j->alpha,
+                    j->ta == CblasNoTrans ? j->A + (size_t)b * (size_t)j->lda : j->A + b, j->lda, j->B, j->ldb,
+                    j->beta, j->C + (size_t)b * (size_t)j->ldc, j->ldc);
+}
+
+/* Row-major sgemm; inside a split region, the longer of M and N is cut into one slice per
+   thread (multiples of 16, so each slice starts on a register-tile boundary). Every element
+   of C is the same dot product in the same order whatever slice it is in. */
+void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int nt = pool.nthreads;
+    if (!split_blas || nt < 2 || (M < 32 && N < 32)) {
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    sgemm_job j = {ta, tb, M, N, K, N >= M, 0, alpha, beta, A, B, C, lda, ldb, ldc};
+    int len = j.by_n ? N : M;
+    j.step = ((len + nt - 1) / nt + 15) / 16 * 16;
+    xai_par_for((len + j.step - 1) / j.step, 1, sgemm_part, &j);
 }
 
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)

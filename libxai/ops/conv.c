@@ -5,6 +5,7 @@
  * sgemm through im2col / col2im, one sample at a time.
  */
 #include <cblas.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,7 +121,7 @@ static void conv_fwd_range(const conv_attr *a, const float *w, const float *b, c
             col = scratch;
         }
         for (int64_t g = 0; g < G; g++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cog, (int)a->osp, (int)kg, 1.0f,
+            xai_sgemm(CblasNoTrans, CblasNoTrans, (int)cog, (int)a->osp, (int)kg, 1.0f,
                         w + g * cog * kg, (int)kg, col + g * kg * a->osp, (int)a->osp, 0.0f,
                         zi + g * cog * a->osp, (int)a->osp);
         if (b)
@@ -208,7 +209,7 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *s, f
         float *dxi = dx + i * a->cin * a->isp;
         float *col = a->direct ? dxi : scratch;
         for (int64_t g = 0; g < G; g++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)a->osp, (int)cog, 1.0f,
+            xai_sgemm(CblasTrans, CblasNoTrans, (int)kg, (int)a->osp, (int)cog, 1.0f,
                         w + g * cog * kg, (int)kg, si + g * cog * a->osp, (int)a->osp, 0.0f,
                         col + g * kg * a->osp, (int)a->osp);
         if (!a->direct) {
@@ -243,35 +244,104 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
     xai_par_blas_end(tok);
 }
 
-static void conv_wgrad(const xai_node *n, const float *x, const float *s, float *gw, float *gb, int64_t ns,
-                       float *scratch)
+/* Training: dL/dW and dL/db. Samples are taken in fixed blocks of WG_BLOCK; each block sums
+ * its samples' products into its own partial (one sgemm per sample, accumulating), the blocks
+ * run in parallel on the pool, and the partials are added to gw, gb in block order, so the
+ * result does not depend on the thread count. The partial holds dW transposed, [kg][cog] per
+ * group: col (kg x osp) times s^T has the long dimension as M, which OpenBLAS runs about 1.4x
+ * faster than s times col^T when Cout is small (M = Cout leaves its register tile half empty). */
+#define WG_BLOCK 8
+
+typedef struct {
+    const conv_attr *a;
+    const float *x, *s;
+    float *part;
+    size_t plen;
+    int64_t nb;
+    int has_w, has_b;
+    _Atomic int failed;
+} wgrad_job;
+
+static void wgrad_block(const wgrad_job *j, int64_t blk, float *col)
 {
-    const conv_attr *a = n->attr;
+    const conv_attr *a = j->a;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
-    const int64_t nb = ns * a->b0;
-    for (int64_t i = 0; i < nb; i++) {
-        const float *xi = x + i * a->cin * a->isp;
-        const float *si = s + i * a->cout * a->osp;
-        if (gw) {
-            const float *col = xi;
+    int64_t i0 = blk * WG_BLOCK, i1 = i0 + WG_BLOCK < j->nb ? i0 + WG_BLOCK : j->nb;
+    float *pw = j->part + (size_t)blk * j->plen, *pb = pw + (j->has_w ? a->cout * kg : 0);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *xi = j->x + i * a->cin * a->isp;
+        const float *si = j->s + i * a->cout * a->osp;
+        if (j->has_w) {
+            const float *c = xi;
             if (!a->direct) {
-                im2col(a, xi, scratch);
-                col = scratch;
+                im2col(a, xi, col);
+                c = col;
             }
             for (int64_t g = 0; g < G; g++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cog, (int)kg, (int)a->osp, 1.0f,
-                            si + g * cog * a->osp, (int)a->osp, col + g * kg * a->osp, (int)a->osp, 1.0f,
-                            gw + g * cog * kg, (int)kg);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kg, (int)cog, (int)a->osp, 1.0f,
+                            c + g * kg * a->osp, (int)a->osp, si + g * cog * a->osp, (int)a->osp,
+                            i == i0 ? 0.0f : 1.0f, pw + g * kg * cog, (int)cog);
         }
-        if (gb)
-            for (int64_t c = 0; c < a->cout; c++) {
-                const float *sc = si + c * a->osp;
+        if (j->has_b)
+            for (int64_t ch = 0; ch < a->cout; ch++) {
+                const float *sc = si + ch * a->osp;
                 float t = 0;
                 for (int64_t k = 0; k < a->osp; k++)
                     t += sc[k];
-                gb[c] += t;
+                pb[ch] = i == i0 ? t : pb[ch] + t;
             }
     }
+}
+
+static void wgrad_worker(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    wgrad_job *j = ctx;
+    (void)tid;
+    float *col = NULL;
+    if (j->has_w && !j->a->direct && !(col = xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp)))) {
+        j->failed = 1;
+        return;
+    }
+    for (int64_t k = k0; k < k1; k++)
+        wgrad_block(j, k, col);
+}
+
+static xai_status conv_wgrad(const xai_node *n, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                             float *scratch)
+{
+    const conv_attr *a = n->attr;
+    (void)scratch;
+    const int64_t kg = a->cin / a->group * a->ksz, wlen = a->cout * kg;
+    wgrad_job j = {a, x, s, NULL, 0, ns * a->b0, gw != NULL, gb != NULL, 0};
+    j.plen = (size_t)((gw ? wlen : 0) + (gb ? a->cout : 0));
+    int64_t nblk = (j.nb + WG_BLOCK - 1) / WG_BLOCK;
+    if (!j.plen || !nblk)
+        return XAI_OK;
+    j.part = malloc(sizeof(float) * j.plen * (size_t)nblk);
+    if (!j.part)
+        XAI_FAIL(XAI_ENOMEM, "out of memory (node '%s': weight gradients)", n->name);
+    xai_par_for(nblk, 1, wgrad_worker, &j);
+    if (j.failed) {
+        free(j.part);
+        XAI_FAIL(XAI_ENOMEM, "out of memory (node '%s': weight gradients)", n->name);
+    }
+    const int64_t cog = a->cout / a->group;
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        const float *pw = j.part + (size_t)blk * j.plen, *pb = pw + (gw ? wlen : 0);
+        if (gw)
+            for (int64_t g = 0; g < a->group; g++)
+                for (int64_t o = 0; o < cog; o++) {
+                    float *dst = gw + (g * cog + o) * kg;
+                    const float *src = pw + g * kg * cog + o;
+                    for (int64_t k = 0; k < kg; k++)
+                        dst[k] += src[k * cog];
+                }
+        if (gb)
+            for (int64_t c = 0; c < a->cout; c++)
+                gb[c] += pb[c];
+    }
+    free(j.part);
+    return XAI_OK;
 }
 
 static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)

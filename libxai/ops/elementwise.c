@@ -18,39 +18,66 @@ typedef struct {
     float alpha;
 } act_attr;
 
+typedef struct {
+    const xai_model *m;
+    const xai_node *n;
+    xai_workspace *ws;
+} act_job;
+
+/* elements per thread below which the pool does not split an activation */
+#define ACT_MIN_PER_THREAD ((int64_t)1 << 15)
+
+static void act_forward_range(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    const act_job *j = ctx;
+    const xai_node *n = j->n;
+    const float *restrict x = j->ws->val[n->in[0]];
+    float *restrict y = j->ws->val[n->out[0]];
+    float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
+    (void)tid;
+    switch (n->kind) {
+    case K_RELU: for (int64_t k = k0; k < k1; k++) y[k] = x[k] > 0 ? x[k] : 0.0f; break;
+    case K_LEAKYRELU: for (int64_t k = k0; k < k1; k++) y[k] = x[k] >= 0 ? x[k] : al * x[k]; break;
+    case K_SIGMOID: for (int64_t k = k0; k < k1; k++) y[k] = 1.0f / (1.0f + expf(-x[k])); break;
+    case K_TANH: for (int64_t k = k0; k < k1; k++) y[k] = tanhf(x[k]); break;
+    default: for (int64_t k = k0; k < k1; k++) y[k] = x[k] >= 0 ? x[k] : al * expm1f(x[k]); break;
+    }
+}
+
+/* elementwise, so ranges may run on different threads without changing any result */
 static xai_status act_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
-    int64_t N = vnumel(m, n->in[0]) * ws->ns;
-    const float *restrict x = ws->val[n->in[0]];
-    float *restrict y = ws->val[n->out[0]];
-    float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
-    switch (n->kind) {
-    case K_RELU: for (int64_t k = 0; k < N; k++) y[k] = x[k] > 0 ? x[k] : 0.0f; break;
-    case K_LEAKYRELU: for (int64_t k = 0; k < N; k++) y[k] = x[k] >= 0 ? x[k] : al * x[k]; break;
-    case K_SIGMOID: for (int64_t k = 0; k < N; k++) y[k] = 1.0f / (1.0f + expf(-x[k])); break;
-    case K_TANH: for (int64_t k = 0; k < N; k++) y[k] = tanhf(x[k]); break;
-    default: for (int64_t k = 0; k < N; k++) y[k] = x[k] >= 0 ? x[k] : al * expm1f(x[k]); break;
-    }
+    act_job j = {m, n, ws};
+    xai_par_for(vnumel(m, n->in[0]) * ws->ns, ACT_MIN_PER_THREAD, act_forward_range, &j);
     return XAI_OK;
+}
+
+static void act_backward_range(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    const act_job *j = ctx;
+    const xai_node *n = j->n;
+    /* distinct workspace buffers: restrict lets the compiler vectorise these loops */
+    const float *restrict x = j->ws->val[n->in[0]], *restrict y = j->ws->val[n->out[0]],
+                          *restrict g = j->ws->adj[n->out[0]];
+    float *restrict dx = j->ws->adj[n->in[0]];
+    float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
+    (void)tid;
+    switch (n->kind) {
+    case K_RELU: /* branch-free, so it vectorises: the sign of x is random */
+        for (int64_t k = k0; k < k1; k++)
+            dx[k] += g[k] * (float)(x[k] > 0.0f);
+        break;
+    case K_LEAKYRELU: for (int64_t k = k0; k < k1; k++) dx[k] += x[k] >= 0 ? g[k] : al * g[k]; break;
+    case K_SIGMOID: for (int64_t k = k0; k < k1; k++) dx[k] += g[k] * y[k] * (1.0f - y[k]); break;
+    case K_TANH: for (int64_t k = k0; k < k1; k++) dx[k] += g[k] * (1.0f - y[k] * y[k]); break;
+    default: for (int64_t k = k0; k < k1; k++) dx[k] += x[k] >= 0 ? g[k] : g[k] * (y[k] + al); break;
+    }
 }
 
 static xai_status act_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
-    int64_t N = vnumel(m, n->in[0]) * ws->ns;
-    /* distinct workspace buffers: restrict lets the compiler vectorise these loops */
-    const float *restrict x = ws->val[n->in[0]], *restrict y = ws->val[n->out[0]], *restrict g = ws->adj[n->out[0]];
-    float *restrict dx = ws->adj[n->in[0]];
-    float al = n->attr ? ((const act_attr *)n->attr)->alpha : 0.0f;
-    switch (n->kind) {
-    case K_RELU: /* branch-free, so it vectorises: the sign of x is random */
-        for (int64_t k = 0; k < N; k++)
-            dx[k] += g[k] * (float)(x[k] > 0.0f);
-        break;
-    case K_LEAKYRELU: for (int64_t k = 0; k < N; k++) dx[k] += x[k] >= 0 ? g[k] : al * g[k]; break;
-    case K_SIGMOID: for (int64_t k = 0; k < N; k++) dx[k] += g[k] * y[k] * (1.0f - y[k]); break;
-    case K_TANH: for (int64_t k = 0; k < N; k++) dx[k] += g[k] * (1.0f - y[k] * y[k]); break;
-    default: for (int64_t k = 0; k < N; k++) dx[k] += x[k] >= 0 ? g[k] : g[k] * (y[k] + al); break;
-    }
+    act_job j = {m, n, ws};
+    xai_par_for(vnumel(m, n->in[0]) * ws->ns, ACT_MIN_PER_THREAD, act_backward_range, &j);
     return XAI_OK;
 }
 
@@ -298,6 +325,80 @@ static void bn_batch_stats(const xai_model *m, const xai_node *n, const xai_work
     *count = cnt;
 }
 
+/* Training mode works channel by channel (statistics, normalisation, running estimates, and
+   in backward the parameter gradients); channels are independent, so the pool may split them. */
+static int64_t bn_min_channels(const xai_model *m, const xai_node *n, const xai_workspace *ws)
+{
+    const xai_bn_attr *a = n->attr;
+    int64_t per_ch = vnumel(m, n->in[0]) / (a->nch > 0 ? a->nch : 1) * ws->ns; /* elements per channel */
+    int64_t k = ((int64_t)1 << 13) / (per_ch > 0 ? per_ch : 1);
+    return k > 0 ? k : 1;
+}
+
+static void bn_train_forward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const act_job *j = ctx;
+    const xai_model *m = j->m;
+    const xai_node *n = j->n;
+    const xai_workspace *ws = j->ws;
+    const xai_bn_attr *a = n->attr;
+    int64_t planes = vnumel(m, n->in[0]) / a->inner * ws->ns;
+    const float *x = ws->val[n->in[0]];
+    float *y = ws->val[n->out[0]];
+    const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f;
+    float *rm = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
+    (void)tid;
+    for (int64_t c = c0; c < c1; c++) {
+        double mu, var;
+        int64_t cnt;
+        bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
+        float sc = (float)(g[c] / sqrt(var + a->eps)), sh = (float)(b[c] - mu * sc);
+        for (int64_t p = c; p < planes; p += a->nch)
+            for (int64_t k = 0; k < a->inner; k++)
+                y[p * a->inner + k] = x[p * a->inner + k] * sc + sh;
+        float mom = ws->bn_momentum;
+        rm[c] = (1 - mom) * rm[c] + mom * (float)mu;
+        rv[c] = (1 - mom) * rv[c] + mom * (float)(cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var);
+    }
+}
+
+static void bn_train_backward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const act_job *j = ctx;
+    const xai_model *m = j->m;
+    const xai_node *n = j->n;
+    const xai_workspace *ws = j->ws;
+    const xai_bn_attr *a = n->attr;
+    int64_t planes = vnumel(m, n->in[0]) / a->inner * ws->ns;
+    const float *g = ws->adj[n->out[0]];
+    const float *x = ws->val[n->in[0]];
+    float *dx = ws->adj[n->in[0]];
+    const float *gam = m->vals[n->in[1]].f;
+    (void)tid;
+    for (int64_t c = c0; c < c1; c++) {
+        double mu, var;
+        int64_t cnt;
+        bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
+        double inv = 1.0 / sqrt(var + a->eps), sg = 0, sgx = 0;
+        for (int64_t p = c; p < planes; p += a->nch)
+            for (int64_t k = 0; k < a->inner; k++) {
+                double gk = g[p * a->inner + k], xh = (x[p * a->inner + k] - mu) * inv;
+                sg += gk;
+                sgx += gk * xh;
+            }
+        if (n->pgrad[0])
+            n->pgrad[0][c] += (float)sgx;
+        if (n->pgrad[1])
+            n->pgrad[1][c] += (float)sg;
+        double mg = sg / (double)cnt, mgx = sgx / (double)cnt;
+        for (int64_t p = c; p < planes; p += a->nch)
+            for (int64_t k = 0; k < a->inner; k++) {
+                double xh = (x[p * a->inner + k] - mu) * inv;
+                dx[p * a->inner + k] += (float)(gam[c] * inv * (g[p * a->inner + k] - mg - xh * mgx));
+            }
+    }
+}
+
 static xai_status bn_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const xai_bn_attr *a = n->attr;
@@ -306,20 +407,8 @@ static xai_status bn_forward(const xai_model *m, const xai_node *n, xai_workspac
     const float *x = ws->val[n->in[0]];
     float *y = ws->val[n->out[0]];
     if (ws->training) {
-        const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f;
-        float *rm = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
-        for (int64_t c = 0; c < a->nch; c++) {
-            double mu, var;
-            int64_t cnt;
-            bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
-            float sc = (float)(g[c] / sqrt(var + a->eps)), sh = (float)(b[c] - mu * sc);
-            for (int64_t p = c; p < planes; p += a->nch)
-                for (int64_t k = 0; k < a->inner; k++)
-                    y[p * a->inner + k] = x[p * a->inner + k] * sc + sh;
-            float mom = ws->bn_momentum;
-            rm[c] = (1 - mom) * rm[c] + mom * (float)mu;
-            rv[c] = (1 - mom) * rv[c] + mom * (float)(cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var);
-        }
+        act_job j = {m, n, ws};
+        xai_par_for(a->nch, bn_min_channels(m, n, ws), bn_train_forward_ch, &j);
         return XAI_OK;
     }
     for (int64_t p = 0; p < planes; p++) {
@@ -340,29 +429,8 @@ static xai_status bn_backward(const xai_model *m, const xai_node *n, xai_workspa
     const float *x = ws->val[n->in[0]];
     float *dx = ws->adj[n->in[0]];
     if (ws->training) {
-        const float *gam = m->vals[n->in[1]].f;
-        for (int64_t c = 0; c < a->nch; c++) {
-            double mu, var;
-            int64_t cnt;
-            bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
-            double inv = 1.0 / sqrt(var + a->eps), sg = 0, sgx = 0;
-            for (int64_t p = c; p < planes; p += a->nch)
-                for (int64_t k = 0; k < a->inner; k++) {
-                    double gk = g[p * a->inner + k], xh = (x[p * a->inner + k] - mu) * inv;
-                    sg += gk;
-                    sgx += gk * xh;
-                }
-            if (n->pgrad[0])
-                n->pgrad[0][c] += (float)sgx;
-            if (n->pgrad[1])
-                n->pgrad[1][c] += (float)sg;
-            double mg = sg / (double)cnt, mgx = sgx / (double)cnt;
-            for (int64_t p = c; p < planes; p += a->nch)
-                for (int64_t k = 0; k < a->inner; k++) {
-                    double xh = (x[p * a->inner + k] - mu) * inv;
-                    dx[p * a->inner + k] += (float)(gam[c] * inv * (g[p * a->inner + k] - mg - xh * mgx));
-                }
-        }
+        act_job j = {m, n, ws};
+        xai_par_for(a->nch, bn_min_channels(m, n, ws), bn_train_backward_ch, &j);
         return XAI_OK;
     }
     for (int64_t p = 0; p < planes; p++) {

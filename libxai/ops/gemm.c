@@ -35,7 +35,7 @@ static void fwd_rows(const gemm_attr *a, const float *w, const float *b, const f
 {
     if (r1 <= r0)
         return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)a->n, (int)a->k, 1.0f, x + r0 * a->k,
+    xai_sgemm(CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)a->n, (int)a->k, 1.0f, x + r0 * a->k,
                 (int)a->k, w, (int)a->k, 0.0f, z + r0 * a->n, (int)a->n);
     if (b)
         for (int64_t i = r0; i < r1; i++) {
@@ -49,7 +49,7 @@ static void vjp_rows(const gemm_attr *a, const float *w, const float *s, float *
 {
     if (r1 <= r0)
         return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)a->k, (int)a->n, 1.0f,
+    xai_sgemm(CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)a->k, (int)a->n, 1.0f,
                 s + r0 * a->n, (int)a->n, w, (int)a->k, 0.0f, dx + r0 * a->k, (int)a->k);
 }
 
@@ -105,8 +105,8 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
     xai_par_blas_end(tok);
 }
 
-static void gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,
-                       float *scratch)
+static xai_status gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,
+                             float *scratch)
 {
     const gemm_attr *a = nd->attr;
     (void)scratch;
@@ -118,6 +118,7 @@ static void gemm_wgrad(const xai_node *nd, const float *x, const float *s, float
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < a->n; j++)
                 gb[j] += s[i * a->n + j];
+    return XAI_OK;
 }
 
 static xai_status gemm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)

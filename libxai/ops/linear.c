@@ -175,8 +175,11 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
     const xai_linear *L = xai_node_linear(n);
     int xi = n->in[0];
     float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
-    if ((n->pgrad[0] || n->pgrad[1]) && L->wgrad)
-        L->wgrad(n, ws->val[xi], ws->adj[n->out[0]], n->pgrad[0], n->pgrad[1], ws->ns, inner);
+    if ((n->pgrad[0] || n->pgrad[1]) && L->wgrad) {
+        xai_status st = L->wgrad(n, ws->val[xi], ws->adj[n->out[0]], n->pgrad[0], n->pgrad[1], ws->ns, inner);
+        if (st)
+            return st;
+    }
     if (vconst(m, xi) || (ws->training && xi == m->input))
         return XAI_OK; /* training never needs the gradient of the model input */
     int64_t N_in = L->in_numel * ws->ns;

@@ -87,19 +87,35 @@ static void maxpool_inside(const pool_attr *a, const float *xp, float *yp, int32
             }
 }
 
-static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+typedef struct {
+    const xai_model *m;
+    const xai_node *n;
+    xai_workspace *ws;
+    int lrp;
+    float stab;
+} pool_job;
+
+/* planes per thread below which the pool does not split (about 16k input elements) */
+static int64_t min_planes(const pool_attr *a)
 {
-    const pool_attr *a = n->attr;
-    int64_t P = a->planes * ws->ns;
-    const float *x = ws->val[n->in[0]];
-    float *y = ws->val[n->out[0]];
-    int32_t *am = a->max ? ws->ibuf[n - m->nodes] : NULL;
+    int64_t k = ((int64_t)1 << 14) / (a->isp > 0 ? a->isp : 1);
+    return k > 0 ? k : 1;
+}
+
+static void forward_planes(void *ctx, int64_t p0, int64_t p1, int tid)
+{
+    const pool_job *j = ctx;
+    const pool_attr *a = j->n->attr;
+    const float *x = j->ws->val[j->n->in[0]];
+    float *y = j->ws->val[j->n->out[0]];
+    int32_t *am = a->max ? j->ws->ibuf[j->n - j->m->nodes] : NULL;
+    (void)tid;
     if (a->max && a->inside) {
-        for (int64_t p = 0; p < P; p++)
+        for (int64_t p = p0; p < p1; p++)
             maxpool_inside(a, x + p * a->isp, y + p * a->osp, am + p * a->osp);
-        return XAI_OK;
+        return;
     }
-    for (int64_t p = 0; p < P; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const float *xp = x + p * a->isp;
         float *yp = y + p * a->osp;
         for (int64_t o = 0; o < a->osp; o++) {
@@ -114,20 +130,32 @@ static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_worksp
             }
         }
     }
+}
+
+/* planes are independent, so the pool may split them across threads */
+static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    const pool_attr *a = n->attr;
+    pool_job j = {m, n, ws, 0, 0};
+    xai_par_for(a->planes * ws->ns, min_planes(a), forward_planes, &j);
     return XAI_OK;
 }
 
 /* Gradient (mode 0) or relevance (mode 1: WTA for max, Norm for average). */
-static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace *ws, int lrp, float stab)
+static void back_planes(void *ctx, int64_t p0, int64_t p1, int tid)
 {
+    const pool_job *j = ctx;
+    const xai_node *n = j->n;
     const pool_attr *a = n->attr;
-    int64_t P = a->planes * ws->ns;
-    const float *x = ws->val[n->in[0]];
-    const float *y = ws->val[n->out[0]];
-    const float *g = ws->adj[n->out[0]];
-    float *dx = ws->adj[n->in[0]];
-    const int32_t *am = a->max ? ws->ibuf[n - m->nodes] : NULL;
-    for (int64_t p = 0; p < P; p++) {
+    const float *x = j->ws->val[n->in[0]];
+    const float *y = j->ws->val[n->out[0]];
+    const float *g = j->ws->adj[n->out[0]];
+    float *dx = j->ws->adj[n->in[0]];
+    const int32_t *am = a->max ? j->ws->ibuf[n - j->m->nodes] : NULL;
+    int lrp = j->lrp;
+    float stab = j->stab;
+    (void)tid;
+    for (int64_t p = p0; p < p1; p++) {
         const float *xp = x + p * a->isp;
         float *dp = dx + p * a->isp;
         const float *gp = g + p * a->osp, *yp = y + p * a->osp;
@@ -147,6 +175,13 @@ static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace
             }
         }
     }
+}
+
+static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace *ws, int lrp, float stab)
+{
+    const pool_attr *a = n->attr;
+    pool_job j = {m, n, ws, lrp, stab};
+    xai_par_for(a->planes * ws->ns, min_planes(a), back_planes, &j);
     return XAI_OK;
 }
 

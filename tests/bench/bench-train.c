@@ -14,7 +14,8 @@
  * Data: seeded uniform noise with alternating labels (the content does not change the cost).
  * Each model is trained for one warm-up epoch, then --epochs epochs are timed one by one; the
  * table gives the best epoch (the robust figure when other processes compete for the 2 cores)
- * and the median epoch, for both libraries. The ratio is libxai / PyTorch of the best epochs.
+ * and the median epoch, for both libraries. The ratios are libxai / PyTorch of the best epochs
+ * and of the median epochs (PyTorch's epochs vary more than libxai's on a shared machine).
  *
  *   meson setup /tmp/build-bench --buildtype=release && ninja -C /tmp/build-bench
  *   /tmp/build-bench/tests/bench/bench-train [--threads N] [--n SAMPLES] [--epochs E] [--no-torch]
@@ -179,16 +180,17 @@ int main(int argc, char **argv)
     printf("# training throughput, Adam, batch 64, %lld samples x %d timed epochs (after 1 warm-up epoch), "
            "%d thread(s); samples/s of the best (median) epoch\n",
            (long long)n, epochs, threads);
-    printf("%-10s %22s %22s %8s\n", "model", "libxai", "torch", "ratio");
+    printf("%-10s %22s %22s %8s %8s\n", "model", "libxai", "torch", "best", "median");
     for (size_t k = 0; k < NM; k++) {
         if (only && strcmp(only, models[k].name) != 0)
             continue;
         double xb, xm;
         bench_xai(&models[k], n, epochs, &xb, &xm);
         if (tb[k] > 0)
-            printf("%-10s %10.0f (%9.0f) %10.0f (%9.0f) %7.2fx\n", models[k].name, xb, xm, tb[k], tm[k], xb / tb[k]);
+            printf("%-10s %10.0f (%9.0f) %10.0f (%9.0f) %7.2fx %7.2fx\n", models[k].name, xb, xm, tb[k], tm[k],
+                   xb / tb[k], tm[k] > 0 ? xm / tm[k] : 0.0);
         else
-            printf("%-10s %10.0f (%9.0f) %22s %8s\n", models[k].name, xb, xm, "-", "-");
+            printf("%-10s %10.0f (%9.0f) %22s %8s %8s\n", models[k].name, xb, xm, "-", "-", "-");
         fflush(stdout);
     }
     return 0;
