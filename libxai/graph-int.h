@@ -11,6 +11,7 @@
 #define XAI_GRAPH_INT_H
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -87,7 +88,9 @@ struct xai_model {
     int nmeta;
     char *name;                 /* file name, for messages */
     uint8_t *src;               /* the ONNX bytes the model was loaded from (for export) */
-    struct xai_workspace *ws_cache; /* reused by xai_explain (a model serves one thread at a time) */
+    struct xai_workspace *ws_cache; /* reused by xai_explain */
+    pthread_mutex_t explain_mu;     /* explanations of one model run one at a time (they share
+                                       ws_cache and the lazily built modified weights) */
     size_t src_len;
 };
 
@@ -207,7 +210,7 @@ void xai_par_set_threads(int n);
 float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NULL: no memory) */
 int xai_par_blas_begin(double macs);   /* unsplittable big product: xai_sgemm splits it over the pool */
 void xai_par_blas_end(int token);
-/* row-major cblas_sgemm, split across the pool between xai_par_blas_begin/_end */
+/* row-major cblas_sgemm; big products in fixed slices, run on the pool between xai_par_blas_begin/_end */
 void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
 

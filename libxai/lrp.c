@@ -581,8 +581,23 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
     return XAI_OK;
 }
 
+static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
+                                 float *rel, xai_explain_result *res_out, const char *value_name, float *value_out);
+
+/* Explanations of one model run one at a time: they share its cached workspace and its lazily
+   built modified weights. Different models explain in parallel. */
 static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
                                float *rel, xai_explain_result *res_out, const char *value_name, float *value_out)
+{
+    xai_model *mm = (xai_model *)m;
+    pthread_mutex_lock(&mm->explain_mu);
+    xai_status st = explain_locked(m, cfg_in, n, x, rel, res_out, value_name, value_out);
+    pthread_mutex_unlock(&mm->explain_mu);
+    return st;
+}
+
+static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
+                                 float *rel, xai_explain_result *res_out, const char *value_name, float *value_out)
 {
     xai_explain_config cfg;
     if (cfg_in)

@@ -1306,9 +1306,11 @@ xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name
     xai_model *m = calloc(1, sizeof *m);
     if (!m)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
+    pthread_mutex_init(&m->explain_mu, NULL);
     m->name = strdup(name);
     m->input = m->output = -1;
     if (!m->name) {
+        pthread_mutex_destroy(&m->explain_mu);
         free(m);
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * parallel.c - a small persistent thread pool for splitting per-sample work (convolution
- * im2col + sgemm, row blocks of dense layers) across cores. With n threads, OpenBLAS is
- * set to one thread and every BLAS call runs inside one of our workers, so small GEMMs
- * are not split across cores (which costs more than it gains) and a stack of samples
- * runs in parallel. Each worker computes whole samples, so results do not depend on the
- * thread count. Default: one thread, i.e. everything runs on the caller and OpenBLAS keeps
- * its own threading.
+ * im2col + sgemm, row blocks of dense layers, LSTM blocks and directions, planes of pools,
+ * channels of BatchNorm) across cores. With n threads, OpenBLAS is set to one thread and
+ * every BLAS call runs inside one of our workers, so small GEMMs are not split across cores
+ * (which costs more than it gains) and a stack of samples runs in parallel; a big product of
+ * a single sample is split by xai_sgemm(). Work is cut so that results do not depend on the
+ * thread count. Default: one thread, i.e. everything runs on the caller and OpenBLAS keeps its
+ * own threading. One job runs at a time: a caller that finds the pool busy (another thread of
+ * the application, or a worker) runs its job alone, on its own thread.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,11 +30,12 @@ static struct {
     unsigned long start_gen;       /* generation new workers start from */
     _Atomic int pending;           /* workers still running the current job */
     _Atomic int quit;
+    _Atomic int busy;              /* a job is being dispatched or run */
     /* the job (written before gen is advanced, read after it is seen) */
     xai_par_fn fn;
     void *ctx;
     int64_t n;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0,
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0, 0,
           NULL, NULL, 0};
 
 /* Handing a job to a sleeping thread costs a futex wake-up (tens of microseconds on a busy or
@@ -161,16 +164,24 @@ void xai_par_set_threads(int n)
     openblas_set_num_threads(1);
 }
 
-/* When the pool cannot split the work (a single sample) but one product is big, the products
-   issued through xai_sgemm() until xai_par_blas_end() are split across the pool's threads.
-   (Earlier, OpenBLAS's own threads got the cores for them; its idle threads then busy-wait for
-   a while and compete with the pool's workers on a 2-core machine.) Only the caller's thread
-   sets the flag, and workers never call xai_sgemm() inside such a region. */
-static int split_blas;
+/* A single sample's big product cannot be split by samples, so between xai_par_blas_begin() and
+   _end() products of at least XAI_SLICE_MACS multiply-adds issued through xai_sgemm() are cut
+   into slices that the pool runs in parallel (one after the other with one thread): slices of
+   the columns of C when N >= M, else of its rows; at least 2, about SLICE_MACS multiply-adds
+   each, a multiple of 16 wide. The slices depend on the shape only, and the region on the
+   caller's stack (one sample), never on the thread count: OpenBLAS's result for an element can
+   change with the size of the product it is part of (it picks kernels by size), so this keeps
+   the results independent of the thread count. (Earlier, OpenBLAS's own threads got the cores
+   for such products; its idle threads then busy-wait for a while and compete with the pool's
+   workers.) The flag belongs to the calling thread. */
+#define XAI_SLICE_MACS ((double)(1 << 20))
+#define SLICE_MACS ((double)(1 << 22))
+
+static _Thread_local int split_blas;
 
 int xai_par_blas_begin(double macs)
 {
-    if (pool.nthreads > 1 && macs >= (double)(1 << 20)) {
+    if (macs >= XAI_SLICE_MACS) {
         split_blas = 1;
         return 1;
     }
@@ -196,35 +207,43 @@ static void sgemm_part(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const sgemm_job *j = ctx;
     (void)tid;
-    int len = j->by_n ? j->N : j->M;
-    int b = (int)k0 * j->step, e = (int)k1 * j->step < len ? (int)k1 * j->step : len;
-    if (b >= e)
-        return;
-    if (j->by_n) /* columns b..e-1 of C and of op(B) */
-        cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, e - b, j->K, j->alpha, j->A, j->lda,
-                    j->tb == CblasNoTrans ? j->B + b : j->B + (size_t)b * (size_t)j->ldb, j->ldb, j->beta, j->C + b,
-                    j->ldc);
-    else /* rows b..e-1 of C and of op(A) */
-        cblas_sgemm(CblasRowMajor, j->ta, j->tb, e - b, j->N, j->K, j->alpha,
-                    j->ta == CblasNoTrans ? j->A + (size_t)b * (size_t)j->lda : j->A + b, j->lda, j->B, j->ldb,
-                    j->beta, j->C + (size_t)b * (size_t)j->ldc, j->ldc);
+    for (int64_t k = k0; k < k1; k++) {
+        int len = j->by_n ? j->N : j->M;
+        int b = (int)k * j->step, e = b + j->step < len ? b + j->step : len;
+        if (j->by_n) /* columns b..e-1 of C and of op(B) */
+            cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, e - b, j->K, j->alpha, j->A, j->lda,
+                        j->tb == CblasNoTrans ? j->B + b : j->B + (size_t)b * (size_t)j->ldb, j->ldb, j->beta,
+                        j->C + b, j->ldc);
+        else /* rows b..e-1 of C and of op(A) */
+            cblas_sgemm(CblasRowMajor, j->ta, j->tb, e - b, j->N, j->K, j->alpha,
+                        j->ta == CblasNoTrans ? j->A + (size_t)b * (size_t)j->lda : j->A + b, j->lda, j->B, j->ldb,
+                        j->beta, j->C + (size_t)b * (size_t)j->ldc, j->ldc);
+    }
 }
 
-/* Row-major sgemm; inside a split region, the longer of M and N is cut into one slice per
-   thread (multiples of 16, so each slice starts on a register-tile boundary). Every element
-   of C is the same dot product in the same order whatever slice it is in. */
 void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc)
 {
-    int nt = pool.nthreads;
-    if (!split_blas || nt < 2 || (M < 32 && N < 32)) {
+    double macs = (double)M * (double)N * (double)K;
+    sgemm_job j = {ta, tb, M, N, K, N >= M, 0, alpha, beta, A, B, C, lda, ldb, ldc};
+    if (!split_blas) {
         cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    sgemm_job j = {ta, tb, M, N, K, N >= M, 0, alpha, beta, A, B, C, lda, ldb, ldc};
     int len = j.by_n ? N : M;
-    j.step = ((len + nt - 1) / nt + 15) / 16 * 16;
-    xai_par_for((len + j.step - 1) / j.step, 1, sgemm_part, &j);
+    double want = macs / SLICE_MACS < 2.0 ? 2.0 : macs / SLICE_MACS;
+    if (want > (double)(len / 16))
+        want = (double)(len / 16);
+    int64_t nsl = 1;
+    if (macs >= XAI_SLICE_MACS && want >= 2.0) {
+        j.step = (int)((((double)len / want) + 15.999) / 16.0) * 16;
+        nsl = (len + j.step - 1) / j.step;
+    }
+    if (nsl < 2) {
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    xai_par_for(nsl, 1, sgemm_part, &j);
 }
 
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
@@ -234,7 +253,8 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
         min_per_thread = 1;
     if (nt > 1 && n / min_per_thread < nt)
         nt = (int)(n / min_per_thread);
-    if (nt <= 1) {
+    int expect = 0;
+    if (nt <= 1 || !atomic_compare_exchange_strong(&pool.busy, &expect, 1)) {
         if (n > 0)
             fn(ctx, 0, n, 0);
         return;
@@ -257,6 +277,7 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
             pthread_cond_wait(&pool.done, &pool.mu);
         pthread_mutex_unlock(&pool.mu);
     }
+    atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }
 
 /* Per-thread scratch for the parallel kernels (im2col columns): grown on first use and

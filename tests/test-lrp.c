@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "test-common.h"
 #include "xai.h"
 #include "xai/npy.h"
+#include "xai/train.h"
 
 static int method_config(const char *key, json_t *conv, xai_explain_config *c, int *bnpass)
 {
@@ -323,6 +325,90 @@ START_TEST(test_threads_same_result)
 }
 END_TEST
 
+/* Big enough that a single sample's products are split over the pool (xai_sgemm) and the pool
+ * also splits activations and pooling planes: 1 and 2 threads agree bitwise at batch 1 and in a
+ * stack. Then three application threads explain at once, two of them with the same model (its
+ * explanations take turns) and one with an identical second model (it competes for the pool,
+ * which runs one job at a time; the other caller runs its job alone): all get the same maps. */
+typedef struct {
+    const xai_model *m;
+    const float *x;
+    float *r;
+    int64_t n;
+    xai_status st;
+} explain_arg;
+
+static void *explain_thread(void *p)
+{
+    explain_arg *a = p;
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    for (int k = 0; k < 5 && !a->st; k++)
+        a->st = xai_explain(a->m, &cfg, a->n, a->x, a->r, NULL);
+    return NULL;
+}
+
+START_TEST(test_threads_big_and_concurrent)
+{
+    int64_t shape[3] = {8, 64, 64};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv2d(32,k=3,p=1) relu maxpool(2) conv2d(32,k=3,p=1) relu flatten dense(4)",
+                                         3, shape, 9, &m),
+                     XAI_OK);
+    int64_t nin = xai_model_input_numel(m);
+    enum { N = 3 };
+    float *x = malloc(sizeof(float) * (size_t)(N * nin)), *r1 = malloc(sizeof(float) * (size_t)(N * nin)),
+          *r2 = malloc(sizeof(float) * (size_t)(N * nin)), *r3 = malloc(sizeof(float) * (size_t)(N * nin)),
+          *ra = malloc(sizeof(float) * (size_t)nin), *rb = malloc(sizeof(float) * (size_t)(2 * nin));
+    for (int64_t k = 0; k < N * nin; k++)
+        x[k] = (float)sin(0.031 * (double)k);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    for (int n = 1; n <= N; n += N - 1) {
+        xai_set_num_threads(1);
+        ck_assert_int_eq(xai_explain(m, &cfg, n, x, r1, NULL), XAI_OK);
+        xai_set_num_threads(2);
+        ck_assert_int_eq(xai_explain(m, &cfg, n, x, r2, NULL), XAI_OK);
+        ck_assert_msg(memcmp(r1, r2, sizeof(float) * (size_t)(n * nin)) == 0, "%d sample(s): 1 and 2 threads differ", n);
+    }
+    /* what the concurrent callers must get: sample 0 alone, samples 1-2 as a stack (one thread) */
+    xai_set_num_threads(1);
+    ck_assert_int_eq(xai_explain(m, &cfg, 1, x, ra, NULL), XAI_OK);
+    ck_assert_int_eq(xai_explain(m, &cfg, 2, x + nin, rb, NULL), XAI_OK);
+    xai_set_num_threads(2);
+    /* three application threads at once, the pool at 2 threads */
+    xai_model *m2;
+    ck_assert_int_eq(xai_model_from_spec("conv2d(32,k=3,p=1) relu maxpool(2) conv2d(32,k=3,p=1) relu flatten dense(4)",
+                                         3, shape, 9, &m2),
+                     XAI_OK);
+    float *r4 = malloc(sizeof(float) * (size_t)(2 * nin));
+    explain_arg a = {m, x, r2, 1, XAI_OK}, b = {m2, x + nin, r3, 2, XAI_OK}, c = {m, x + nin, r4, 2, XAI_OK};
+    pthread_t ta, tb, tc;
+    ck_assert_int_eq(pthread_create(&ta, NULL, explain_thread, &a), 0);
+    ck_assert_int_eq(pthread_create(&tb, NULL, explain_thread, &b), 0);
+    ck_assert_int_eq(pthread_create(&tc, NULL, explain_thread, &c), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(tc, NULL);
+    xai_set_num_threads(1);
+    ck_assert_int_eq(a.st, XAI_OK);
+    ck_assert_int_eq(b.st, XAI_OK);
+    ck_assert_int_eq(c.st, XAI_OK);
+    ck_assert_msg(memcmp(rb, r4, sizeof(float) * (size_t)(2 * nin)) == 0, "concurrent caller C differs");
+    free(r4);
+    xai_model_free(m2);
+    ck_assert_msg(memcmp(ra, r2, sizeof(float) * (size_t)nin) == 0, "concurrent caller A differs");
+    ck_assert_msg(memcmp(rb, r3, sizeof(float) * (size_t)(2 * nin)) == 0, "concurrent caller B differs");
+    free(ra);
+    free(rb);
+    free(x);
+    free(r1);
+    free(r2);
+    free(r3);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lrp");
@@ -334,6 +420,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_batched_equals_single);
     tcase_add_test(tc, test_bn_not_foldable);
     tcase_add_test(tc, test_threads_same_result);
+    tcase_add_test(tc, test_threads_big_and_concurrent);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -320,6 +320,7 @@ static void spec_learns(const char *spec, int transpose, int epochs, float lr)
     int64_t nw = 0;
     for (int run = 0; run < 2; run++) {
         xai_model *m;
+        xai_set_num_threads(run + 1); /* the second run uses the thread pool */
         ck_assert_msg(xai_model_from_spec(spec, 2, shape, 7, &m) == XAI_OK, "%s: %s", spec, xai_last_error());
         xai_train_config c;
         xai_train_config_init(&c);
@@ -350,14 +351,72 @@ static void spec_learns(const char *spec, int transpose, int epochs, float lr)
             nw = total;
         } else {
             ck_assert_int_eq(total, nw);
-            ck_assert_msg(memcmp(w, w1, sizeof(float) * (size_t)nw) == 0, "%s: two runs differ", spec);
+            ck_assert_msg(memcmp(w, w1, sizeof(float) * (size_t)nw) == 0, "%s: runs with 1 and 2 threads differ", spec);
             free(w);
         }
         xai_model_free(m);
     }
+    xai_set_num_threads(1);
     free(w1);
     free(x);
 }
+
+/* weights of every float constant, concatenated (caller frees) */
+static float *all_weights(const xai_model *m, int64_t *n)
+{
+    int64_t total = 0;
+    for (int v = 0; v < m->nvals; v++)
+        if (m->vals[v].is_const && m->vals[v].f)
+            total += m->vals[v].numel;
+    float *w = malloc(sizeof(float) * (size_t)total), *p = w;
+    for (int v = 0; v < m->nvals; v++)
+        if (m->vals[v].is_const && m->vals[v].f) {
+            memcpy(p, m->vals[v].f, sizeof(float) * (size_t)m->vals[v].numel);
+            p += m->vals[v].numel;
+        }
+    *n = total;
+    return w;
+}
+
+/* A model big enough that the pool splits every kind of training work (conv weight-gradient
+ * blocks, BatchNorm channels, activations, pooling planes): 1 and 2 threads end bit-identical. */
+START_TEST(test_train_threads_identical)
+{
+    enum { N = 96, C = 16, T = 512 };
+    const char *spec = "conv1d(16,k=7,p=3) bn relu maxpool(2) conv1d(16,k=5,p=2) relu avgpool(4) flatten dense(2)";
+    int64_t shape[2] = {C, T};
+    float *x = malloc(sizeof(float) * N * C * T);
+    int y[N];
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        for (int k = 0; k < C * T; k++)
+            x[i * C * T + k] = (float)sin(0.013 * (double)(k + 7 * i)) + (y[i] && k % T < 40 ? 0.5f : 0.0f);
+    }
+    float *w[2];
+    int64_t nw[2];
+    for (int run = 0; run < 2; run++) {
+        xai_model *m;
+        xai_set_num_threads(run + 1);
+        ck_assert_int_eq(xai_model_from_spec(spec, 2, shape, 3, &m), XAI_OK);
+        xai_train_config c;
+        xai_train_config_init(&c);
+        c.epochs = 2;
+        c.batch = 32;
+        c.lr = 1e-3f;
+        c.seed = 5;
+        c.val_split = 0;
+        ck_assert_msg(xai_train(m, &c, N, x, y, NULL) == XAI_OK, "%s", xai_last_error());
+        w[run] = all_weights(m, &nw[run]);
+        xai_model_free(m);
+    }
+    xai_set_num_threads(1);
+    ck_assert_int_eq(nw[0], nw[1]);
+    ck_assert_msg(memcmp(w[0], w[1], sizeof(float) * (size_t)nw[0]) == 0, "1 and 2 threads give different weights");
+    free(w[0]);
+    free(w[1]);
+    free(x);
+}
+END_TEST
 
 START_TEST(test_cnn_from_spec_learns)
 {
@@ -410,6 +469,7 @@ Suite *make_suite(void)
     tcase_add_test(t2, test_class_weights);
     tcase_add_test(t2, test_cnn_from_spec_learns);
     tcase_add_test(t2, test_lstm_from_spec_learns);
+    tcase_add_test(t2, test_train_threads_identical);
     tcase_add_test(t2, test_bad_data);
     suite_add_tcase(s, t2);
     return s;

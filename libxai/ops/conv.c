@@ -161,7 +161,8 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
         xai_par_for(nb, 1, conv_fwd_worker, &j);
         return;
     }
-    int tok = xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
+    /* one sample: its big products are sliced over the pool (the same slices with one thread) */
+    int tok = nb == 1 ? xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz)) : 0;
     conv_fwd_range(a, w, b, x, z, 0, nb, scratch);
     xai_par_blas_end(tok);
 }
@@ -239,7 +240,8 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
         xai_par_for(nb, 1, conv_vjp_worker, &j);
         return;
     }
-    int tok = ones ? 0 : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
+    int tok = ones || nb != 1 ? 0
+                              : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
     conv_vjp_range(a, w, s, dx, 0, nb, scratch, ones);
     xai_par_blas_end(tok);
 }

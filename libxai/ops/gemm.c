@@ -28,6 +28,7 @@ typedef struct {
     const gemm_attr *a;
     const float *w, *b, *in;
     float *out;
+    int64_t M;
 } gemm_job;
 
 static void fwd_rows(const gemm_attr *a, const float *w, const float *b, const float *x, float *z, int64_t r0,
@@ -53,25 +54,33 @@ static void vjp_rows(const gemm_attr *a, const float *w, const float *s, float *
                 s + r0 * a->n, (int)a->n, w, (int)a->k, 0.0f, dx + r0 * a->k, (int)a->k);
 }
 
-static void fwd_worker(void *ctx, int64_t r0, int64_t r1, int tid)
+/* Stacks of rows are cut into fixed blocks of GEMM_BLOCK rows, one product each, which the pool
+   runs in parallel. The blocks depend on the shape only, never on the thread count: OpenBLAS's
+   result for a row can change with the number of rows of the product (it picks kernels by
+   size), so the same blocks are used with one thread. */
+#define GEMM_BLOCK 16
+
+static int blocked(const gemm_attr *a, int64_t M)
+{
+    return M >= 2 * GEMM_BLOCK && M * a->n * a->k >= 65536;
+}
+
+static void fwd_worker(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const gemm_job *j = ctx;
     (void)tid;
-    fwd_rows(j->a, j->w, j->b, j->in, j->out, r0, r1);
+    for (int64_t k = k0; k < k1; k++)
+        fwd_rows(j->a, j->w, j->b, j->in, j->out, k * GEMM_BLOCK,
+                 (k + 1) * GEMM_BLOCK < j->M ? (k + 1) * GEMM_BLOCK : j->M);
 }
 
-static void vjp_worker(void *ctx, int64_t r0, int64_t r1, int tid)
+static void vjp_worker(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const gemm_job *j = ctx;
     (void)tid;
-    vjp_rows(j->a, j->w, j->b /* s */, j->out, r0, r1);
-}
-
-/* Rows are split across the pool when it has several threads and the product is big
-   enough to pay for it; each row's result is the same either way. */
-static int split_rows(const gemm_attr *a, int64_t M)
-{
-    return xai_par_threads() > 1 && M >= 8 && M * a->n * a->k >= 65536;
+    for (int64_t k = k0; k < k1; k++)
+        vjp_rows(j->a, j->w, j->b /* s */, j->out, k * GEMM_BLOCK,
+                 (k + 1) * GEMM_BLOCK < j->M ? (k + 1) * GEMM_BLOCK : j->M);
 }
 
 static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const float *x, float *z, int64_t ns,
@@ -80,9 +89,9 @@ static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const f
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    if (split_rows(a, M)) {
-        gemm_job j = {a, w, b, x, z};
-        xai_par_for(M, 4, fwd_worker, &j);
+    if (blocked(a, M)) {
+        gemm_job j = {a, w, b, x, z, M};
+        xai_par_for((M + GEMM_BLOCK - 1) / GEMM_BLOCK, 1, fwd_worker, &j);
         return;
     }
     int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
@@ -95,9 +104,9 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    if (split_rows(a, M)) {
-        gemm_job j = {a, w, s, NULL, dx};
-        xai_par_for(M, 4, vjp_worker, &j);
+    if (blocked(a, M)) {
+        gemm_job j = {a, w, s, NULL, dx, M};
+        xai_par_for((M + GEMM_BLOCK - 1) / GEMM_BLOCK, 1, vjp_worker, &j);
         return;
     }
     int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
