@@ -215,6 +215,26 @@ void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, floa
                const float *B, int ldb, float beta, float *C, int ldc);
 
 
+/* A Slice step whose magnitude exceeds the dimension d selects at most one element, like a step
+   of d (or 1 when d is 0): clamping it keeps step * stride and the output-size arithmetic from
+   overflowing without changing the result. */
+static inline int64_t xai_slice_step(int64_t p, int64_t d)
+{
+    int64_t lim = d > 0 ? d : 1;
+    return p > lim ? lim : p < -lim ? -lim : p;
+}
+
+/* An integer read from a float constant (shapes, indices, axes): NaN gives 0 and the magnitude
+   saturates at 2^62, so the conversion is defined and later sums cannot overflow; the callers'
+   range checks then reject such values. */
+static inline int64_t xai_f2i(float f)
+{
+    const float lim = 4611686018427387904.0f; /* 2^62 */
+    if (!(f == f))
+        return 0;
+    return f >= lim ? ((int64_t)1 << 62) : f <= -lim ? -((int64_t)1 << 62) : (int64_t)f;
+}
+
 /* Affine gather index: the element k of a row-major tensor of shape[nd] reads
    base + sum_d c_d * stride[d], c its coordinates (Transpose, Slice; loads and folding). */
 static inline int64_t xai_strided_index(int64_t k, int nd, const int64_t *shape, int64_t base, const int64_t *stride)

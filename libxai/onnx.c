@@ -132,14 +132,18 @@ static xai_status shape_from_dims(const xai_model *m, const char *what, size_t n
     if (nd > XAI_MAX_DIMS)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: tensor '%s' has rank %zu (at most %d supported)", m->name, what, nd,
                  XAI_MAX_DIMS);
-    int64_t n = 1;
+    /* the product of the nonzero dimensions is bounded too, so that no product of dimensions
+       (strides, outer and inner sizes) can overflow even when a zero dimension makes it empty */
+    int64_t n = 1, nz = 1;
     for (size_t i = 0; i < nd; i++) {
         if (dims[i] < 0)
             XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has a negative dimension %lld", m->name, what,
                      (long long)dims[i]);
-        if (dims[i] > 0 && n > MAX_NUMEL / dims[i])
+        if (dims[i] > 0 && nz > MAX_NUMEL / dims[i])
             XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' is too large (dimension %lld)", m->name, what,
                      (long long)dims[i]);
+        if (dims[i] > 0)
+            nz *= dims[i];
         n *= dims[i];
         shape[i] = dims[i];
     }
@@ -293,15 +297,17 @@ static int64_t cgeti(const xai_value *v, int64_t k)
 {
     if (v->dtype == DT_I64)
         return v->i[k];
-    return (int64_t)v->f[k];
+    return xai_f2i(v->f[k]);
 }
 
 static xai_status alloc_const(xai_model *m, xai_value *o, int dtype, int ndim, const int64_t *shape)
 {
-    int64_t n = 1;
+    int64_t n = 1, nz = 1; /* nz: product of the nonzero dimensions, bounded as well */
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || (shape[i] > 0 && n > MAX_FOLD_NUMEL / shape[i]))
+        if (shape[i] < 0 || (shape[i] > 0 && nz > MAX_FOLD_NUMEL / shape[i]))
             XAI_FAIL(XAI_EFORMAT, "%s: folded constant '%s' has an invalid or too large shape", m->name, o->name);
+        if (shape[i] > 0)
+            nz *= shape[i];
         n *= shape[i];
         o->shape[i] = shape[i];
     }
@@ -331,7 +337,7 @@ static void ccopy(xai_value *o, int64_t ko, const xai_value *a, int64_t ka)
     if (o->dtype == DT_F32)
         o->f[ko] = a->dtype == DT_F32 ? a->f[ka] : (float)a->i[ka];
     else
-        o->i[ko] = a->dtype == DT_I64 ? a->i[ka] : (int64_t)a->f[ka];
+        o->i[ko] = a->dtype == DT_I64 ? a->i[ka] : xai_f2i(a->f[ka]);
 }
 
 /* Broadcast shape of two shapes (numpy rules). */
@@ -661,7 +667,7 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
             int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
             if (ax < 0 || ax >= a->ndim || steps[k] == 0)
                 XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(np));
-            int64_t d = a->shape[ax], s = starts[k], e = ends[k], p = steps[k];
+            int64_t d = a->shape[ax], s = starts[k], e = ends[k], p = xai_slice_step(steps[k], d);
             if (s < 0) s += d;
             if (e < 0 && e > INT64_MIN) e += d;
             if (p > 0) {

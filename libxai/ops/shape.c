@@ -129,12 +129,15 @@ static void mv_destroy(xai_node *n)
 
 const xai_op_vtable xai_move_ops = {"DataMovement", mv_forward, mv_backward, mv_relevance, mv_destroy};
 
+/* Row-major strides. A tensor with a zero dimension may have other dimensions whose product
+   overflows (its strides are then never used): the product saturates instead. */
 static void strides_of(int nd, const int64_t *shape, int64_t *st)
 {
     int64_t s = 1;
     for (int i = nd - 1; i >= 0; i--) {
         st[i] = s;
-        s *= shape[i];
+        if (__builtin_mul_overflow(s, shape[i], &s))
+            s = INT64_MAX;
     }
 }
 
@@ -145,12 +148,15 @@ static xai_status set_out(xai_model *m, xai_node *n, int nd, const int64_t *shap
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): rank %d too large", m->name, n->name, n->op_type, nd);
     y->ndim = nd;
     y->numel = 1;
+    int64_t nz = 1; /* product of the nonzero dimensions, bounded too (no product of them overflows) */
     for (int i = 0; i < nd; i++) {
         if (shape[i] < 0)
             XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): negative output dimension", m->name, n->name, n->op_type);
-        if (shape[i] > 0 && y->numel > ((int64_t)1 << 26) / shape[i])
+        if (shape[i] > 0 && nz > ((int64_t)1 << 26) / shape[i])
             XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): output of more than 2^26 elements", m->name, n->name,
                      n->op_type);
+        if (shape[i] > 0)
+            nz *= shape[i];
         y->shape[i] = shape[i];
         y->numel *= shape[i];
     }
@@ -191,7 +197,7 @@ static xai_status const_ints(const xai_model *m, const xai_node *n, int k, int64
     if (v->numel > max)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): input '%s' has too many values", m->name, n->name, n->op_type, what);
     for (int64_t i = 0; i < v->numel; i++)
-        out[i] = v->dtype == DT_I64 ? v->i[i] : (int64_t)v->f[i];
+        out[i] = v->dtype == DT_I64 ? v->i[i] : xai_f2i(v->f[i]);
     *cnt = (int)v->numel;
     return XAI_OK;
 }
@@ -217,7 +223,7 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             return st;
         if (n->nin > 2 && n->in[2] >= 0) {
             const xai_value *tm = &m->vals[n->in[2]];
-            if (!tm->is_const || (tm->numel == 1 && (tm->dtype == DT_I64 ? tm->i[0] : (int64_t)tm->f[0]) != 0))
+            if (!tm->is_const || (tm->numel == 1 && (tm->dtype == DT_I64 ? tm->i[0] : xai_f2i(tm->f[0])) != 0))
                 return xai_node_unsupported(m, n, "training_mode", "only inference (false) is supported");
         }
         if (n->nout > 1 && n->out[1] >= 0)
@@ -381,6 +387,7 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             if (ax < 0 || ax >= x->ndim || p == 0)
                 return xai_node_unsupported(m, n, "axes", "bad axis or zero step");
             int64_t d = x->shape[ax], b = sts[k], e = ens[k];
+            p = xai_slice_step(p, d);
             if (b < 0) b += d;
             if (e < 0 && e > INT64_MIN / 2) e += d;
             if (p > 0) {
@@ -429,7 +436,7 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         int64_t k = 0;
         for (int64_t p = 0; p < outer; p++)
             for (int64_t j = 0; j < iv->numel; j++) {
-                int64_t idx = iv->dtype == DT_I64 ? iv->i[j] : (int64_t)iv->f[j];
+                int64_t idx = iv->dtype == DT_I64 ? iv->i[j] : xai_f2i(iv->f[j]);
                 if (idx < 0)
                     idx += dim;
                 if (idx < 0 || idx >= dim)
