@@ -194,6 +194,11 @@ void xai_par_blas_end(int token)
         split_blas = 0;
 }
 
+int xai_par_region(void)
+{
+    return split_blas && pool.nthreads > 1;
+}
+
 typedef struct {
     CBLAS_TRANSPOSE ta, tb;
     int M, N, K, by_n, step;

@@ -33,12 +33,13 @@ static void valid_range(int64_t nout, int64_t s, int64_t off, int64_t nin, int64
     *hi = h;
 }
 
-static void im2col(const conv_attr *a, const float *x, float *col)
+/* im2col rows of input channels c0..c1-1 (rows c*ksz ... (c+1)*ksz - 1) */
+static void im2col_ch(const conv_attr *a, const float *x, float *col, int64_t c0, int64_t c1)
 {
     const int64_t ID = a->in[0], IH = a->in[1], IW = a->in[2];
     const int64_t OD = a->out[0], OH = a->out[1], OW = a->out[2];
-    int64_t row = 0;
-    for (int64_t c = 0; c < a->cin; c++) {
+    int64_t row = c0 * a->ksz;
+    for (int64_t c = c0; c < c1; c++) {
         const float *xc = x + c * a->isp;
         for (int64_t kd = 0; kd < a->k[0]; kd++)
             for (int64_t kh = 0; kh < a->k[1]; kh++)
@@ -71,12 +72,13 @@ static void im2col(const conv_attr *a, const float *x, float *col)
     }
 }
 
-static void col2im_add(const conv_attr *a, const float *col, float *x)
+/* col2im of the rows of input channels c0..c1-1 (each writes only its own channel of x) */
+static void col2im_add_ch(const conv_attr *a, const float *col, float *x, int64_t c0, int64_t c1)
 {
     const int64_t ID = a->in[0], IH = a->in[1], IW = a->in[2];
     const int64_t OD = a->out[0], OH = a->out[1], OW = a->out[2];
-    int64_t row = 0;
-    for (int64_t c = 0; c < a->cin; c++) {
+    int64_t row = c0 * a->ksz;
+    for (int64_t c = c0; c < c1; c++) {
         float *xc = x + c * a->isp;
         for (int64_t kd = 0; kd < a->k[0]; kd++)
             for (int64_t kh = 0; kh < a->k[1]; kh++)
@@ -105,6 +107,50 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
                     }
                 }
     }
+}
+
+/* im2col and col2im over all channels. Inside a single-sample region (xai_par_blas_begin) the
+   channels are split over the pool: they write disjoint rows (im2col) or channels (col2im), so
+   the result is the same. */
+typedef struct {
+    const conv_attr *a;
+    const float *src;
+    float *dst;
+    int back;
+} i2c_job;
+
+static void i2c_part(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const i2c_job *j = ctx;
+    (void)tid;
+    if (j->back)
+        col2im_add_ch(j->a, j->src, j->dst, c0, c1);
+    else
+        im2col_ch(j->a, j->src, j->dst, c0, c1);
+}
+
+static void i2c_run(const conv_attr *a, const float *src, float *dst, int back)
+{
+    if (!xai_par_region()) {
+        if (back)
+            col2im_add_ch(a, src, dst, 0, a->cin);
+        else
+            im2col_ch(a, src, dst, 0, a->cin);
+        return;
+    }
+    i2c_job j = {a, src, dst, back};
+    int64_t per_ch = a->ksz * a->osp, min_ch = ((int64_t)1 << 16) / (per_ch > 0 ? per_ch : 1);
+    xai_par_for(a->cin, min_ch > 0 ? min_ch : 1, i2c_part, &j);
+}
+
+static void im2col(const conv_attr *a, const float *x, float *col)
+{
+    i2c_run(a, x, col, 0);
+}
+
+static void col2im_add(const conv_attr *a, const float *col, float *x)
+{
+    i2c_run(a, col, x, 1);
 }
 
 /* One sample range of the forward product; scratch holds one sample's im2col columns. */
