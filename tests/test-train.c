@@ -309,6 +309,23 @@ static void bump_task(int64_t n, int transpose, float *x, int *y)
     }
 }
 
+/* weights of every float constant, concatenated (caller frees) */
+static float *all_weights(const xai_model *m, int64_t *n)
+{
+    int64_t total = 0;
+    for (int v = 0; v < m->nvals; v++)
+        if (m->vals[v].is_const && m->vals[v].f)
+            total += m->vals[v].numel;
+    float *w = malloc(sizeof(float) * (size_t)total), *p = w;
+    for (int v = 0; v < m->nvals; v++)
+        if (m->vals[v].is_const && m->vals[v].f) {
+            memcpy(p, m->vals[v].f, sizeof(float) * (size_t)m->vals[v].numel);
+            p += m->vals[v].numel;
+        }
+    *n = total;
+    return w;
+}
+
 static void spec_learns(const char *spec, int transpose, int epochs, float lr)
 {
     enum { N = 200 };
@@ -336,16 +353,8 @@ static void spec_learns(const char *spec, int transpose, int epochs, float lr)
         ck_assert_msg(r.best_val_acc >= 0.95, "%s: validation accuracy %.3f", spec, r.best_val_acc);
         ck_assert_int_eq(r.n_val, 40);
         /* determinism: the second run ends with bit-identical weights */
-        int64_t total = 0;
-        for (int v = 0; v < m->nvals; v++)
-            if (m->vals[v].is_const && m->vals[v].f)
-                total += m->vals[v].numel;
-        float *w = malloc(sizeof(float) * (size_t)total), *p = w;
-        for (int v = 0; v < m->nvals; v++)
-            if (m->vals[v].is_const && m->vals[v].f) {
-                memcpy(p, m->vals[v].f, sizeof(float) * (size_t)m->vals[v].numel);
-                p += m->vals[v].numel;
-            }
+        int64_t total;
+        float *w = all_weights(m, &total);
         if (run == 0) {
             w1 = w;
             nw = total;
@@ -359,23 +368,6 @@ static void spec_learns(const char *spec, int transpose, int epochs, float lr)
     xai_set_num_threads(1);
     free(w1);
     free(x);
-}
-
-/* weights of every float constant, concatenated (caller frees) */
-static float *all_weights(const xai_model *m, int64_t *n)
-{
-    int64_t total = 0;
-    for (int v = 0; v < m->nvals; v++)
-        if (m->vals[v].is_const && m->vals[v].f)
-            total += m->vals[v].numel;
-    float *w = malloc(sizeof(float) * (size_t)total), *p = w;
-    for (int v = 0; v < m->nvals; v++)
-        if (m->vals[v].is_const && m->vals[v].f) {
-            memcpy(p, m->vals[v].f, sizeof(float) * (size_t)m->vals[v].numel);
-            p += m->vals[v].numel;
-        }
-    *n = total;
-    return w;
 }
 
 /* A model big enough that the pool splits every kind of training work (conv weight-gradient

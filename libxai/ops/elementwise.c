@@ -335,50 +335,34 @@ static int64_t bn_min_channels(const xai_model *m, const xai_node *n, const xai_
     return k > 0 ? k : 1;
 }
 
-static void bn_train_forward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
+/* channels c0..c1-1 of a training-mode pass: forward (batch statistics, normalisation, running
+   estimates) or backward (parameter gradients and the input gradient) */
+static void bn_train_range(const xai_model *m, const xai_node *n, const xai_workspace *ws, int back, int64_t c0,
+                           int64_t c1)
 {
-    const act_job *j = ctx;
-    const xai_model *m = j->m;
-    const xai_node *n = j->n;
-    const xai_workspace *ws = j->ws;
     const xai_bn_attr *a = n->attr;
     int64_t planes = vnumel(m, n->in[0]) / a->inner * ws->ns;
     const float *x = ws->val[n->in[0]];
-    float *y = ws->val[n->out[0]];
-    const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f;
-    float *rm = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
-    (void)tid;
     for (int64_t c = c0; c < c1; c++) {
         double mu, var;
         int64_t cnt;
         bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
-        float sc = (float)(g[c] / sqrt(var + a->eps)), sh = (float)(b[c] - mu * sc);
-        for (int64_t p = c; p < planes; p += a->nch)
-            for (int64_t k = 0; k < a->inner; k++)
-                y[p * a->inner + k] = x[p * a->inner + k] * sc + sh;
-        float mom = ws->bn_momentum;
-        rm[c] = (1 - mom) * rm[c] + mom * (float)mu;
-        rv[c] = (1 - mom) * rv[c] + mom * (float)(cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var);
-    }
-}
-
-static void bn_train_backward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
-{
-    const act_job *j = ctx;
-    const xai_model *m = j->m;
-    const xai_node *n = j->n;
-    const xai_workspace *ws = j->ws;
-    const xai_bn_attr *a = n->attr;
-    int64_t planes = vnumel(m, n->in[0]) / a->inner * ws->ns;
-    const float *g = ws->adj[n->out[0]];
-    const float *x = ws->val[n->in[0]];
-    float *dx = ws->adj[n->in[0]];
-    const float *gam = m->vals[n->in[1]].f;
-    (void)tid;
-    for (int64_t c = c0; c < c1; c++) {
-        double mu, var;
-        int64_t cnt;
-        bn_batch_stats(m, n, ws, c, &mu, &var, &cnt);
+        if (!back) {
+            float *y = ws->val[n->out[0]];
+            const float *g = m->vals[n->in[1]].f, *b = m->vals[n->in[2]].f;
+            float *rm = m->vals[n->in[3]].f, *rv = m->vals[n->in[4]].f;
+            float sc = (float)(g[c] / sqrt(var + a->eps)), sh = (float)(b[c] - mu * sc);
+            for (int64_t p = c; p < planes; p += a->nch)
+                for (int64_t k = 0; k < a->inner; k++)
+                    y[p * a->inner + k] = x[p * a->inner + k] * sc + sh;
+            float mom = ws->bn_momentum;
+            rm[c] = (1 - mom) * rm[c] + mom * (float)mu;
+            rv[c] = (1 - mom) * rv[c] + mom * (float)(cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var);
+            continue;
+        }
+        const float *g = ws->adj[n->out[0]];
+        float *dx = ws->adj[n->in[0]];
+        const float *gam = m->vals[n->in[1]].f;
         double inv = 1.0 / sqrt(var + a->eps), sg = 0, sgx = 0;
         for (int64_t p = c; p < planes; p += a->nch)
             for (int64_t k = 0; k < a->inner; k++) {
@@ -397,6 +381,20 @@ static void bn_train_backward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
                 dx[p * a->inner + k] += (float)(gam[c] * inv * (g[p * a->inner + k] - mg - xh * mgx));
             }
     }
+}
+
+static void bn_train_forward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const act_job *j = ctx;
+    (void)tid;
+    bn_train_range(j->m, j->n, j->ws, 0, c0, c1);
+}
+
+static void bn_train_backward_ch(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    const act_job *j = ctx;
+    (void)tid;
+    bn_train_range(j->m, j->n, j->ws, 1, c0, c1);
 }
 
 static xai_status bn_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
