@@ -116,6 +116,9 @@ XAI_API void xai_explain_result_free(xai_explain_result *r);
  * @param[out] res  per-sample summary (may be NULL); free with xai_explain_result_free()
  * @return XAI_OK; XAI_EINVAL (bad config: unknown composite, bad rule spec, class out of
  *         range), XAI_EUNSUPPORTED (a node without a relevance rule).
+ * Threads: calls with the same model take turns (they share its cached workspace);
+ * calls with different models may run at the same time. Do not train a model while it
+ * is being explained. Results do not depend on xai_set_num_threads().
  */
 XAI_API xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg, int64_t n,
                                const float *x, float *rel, xai_explain_result *res);
