@@ -50,9 +50,8 @@ typedef struct {
     const char *what;
 } tparam;
 
-static void fd_params(const char *file, int64_t ns)
+static void fd_params_model(xai_model *m, const char *file, int64_t ns)
 {
-    xai_model *m = load(file);
     xai_workspace *ws;
     ck_assert_int_eq(xai_workspace_new(m, ns, &ws), XAI_OK);
     ws->bn_momentum = 0.0f; /* keep running statistics fixed while probing */
@@ -138,7 +137,30 @@ static void fd_params(const char *file, int64_t ns)
     xai_model_free(m);
 }
 
+static void fd_params(const char *file, int64_t ns)
+{
+    fd_params_model(load(file), file, ns);
+}
+
+/* 1-D convolutions with stride 1 take the tap-by-tap path (no im2col): dilations, paddings
+ * wider than the kernel reach, no padding; the second layer's input gradient feeds the first
+ * layer's parameter gradients, so forward, input gradient and weight gradient are all probed. */
+static void fd_params_spec(const char *spec)
+{
+    int64_t shape[2] = {3, 17};
+    xai_model *m;
+    ck_assert_msg(xai_model_from_spec(spec, 2, shape, 4, &m) == XAI_OK, "%s: %s", spec, xai_last_error());
+    fd_params_model(m, spec, 2);
+}
+
 START_TEST(test_pgrad_conv1d) { fd_params("ops/conv1d.onnx", 2); }
+END_TEST
+START_TEST(test_pgrad_conv1d_taps)
+{
+    fd_params_spec("conv1d(4,k=3,p=1) tanh conv1d(5,k=4,d=2,p=3) tanh flatten dense(3)");
+    fd_params_spec("conv1d(4,k=5) tanh conv1d(3,k=3,d=3,p=5) tanh flatten dense(2)");
+    fd_params_spec("conv1d(2,k=6,p=2,d=2) sigmoid conv1d(4,k=2) tanh flatten dense(3)");
+}
 END_TEST
 START_TEST(test_pgrad_conv2d) { fd_params("ops/conv2d.onnx", 2); }
 END_TEST
@@ -447,6 +469,7 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("gradients");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_pgrad_conv1d);
+    tcase_add_test(tc, test_pgrad_conv1d_taps);
     tcase_add_test(tc, test_pgrad_conv2d);
     tcase_add_test(tc, test_pgrad_conv3d);
     tcase_add_test(tc, test_pgrad_bn_train);

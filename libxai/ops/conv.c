@@ -2,7 +2,11 @@
 /*
  * conv.c - ONNX Conv, 1-D to 3-D, with strides, pads, auto_pad, dilations and groups.
  * Forward and the transposed product (input gradient, relevance) run on OpenBLAS
- * sgemm through im2col / col2im, one sample at a time.
+ * sgemm through im2col / col2im, one sample at a time. A 1-D convolution with stride 1 and one
+ * group skips im2col: y = sum over taps k of W_k x_pad[:, k*d : k*d + osp], one product per
+ * tap whose B operand is a window of the zero-padded input itself (ldb = padded length), so the
+ * k-times larger column matrix is never written (forward about 1.2x faster on an EEG CNN's
+ * first layer); the transposed product likewise, into a padded gradient that is then cropped.
  */
 #include <cblas.h>
 #include <stdatomic.h>
@@ -18,6 +22,9 @@ typedef struct {
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
     int64_t isp, osp, ksz;    /* spatial sizes and kernel taps */
     int direct;               /* 1x1, stride 1, no pad: no im2col */
+    int tap;                  /* 1-D, stride 1, one group: products tap by tap on the padded input */
+    int64_t lp;               /* tap path: padded length osp + (k - 1) * dilation */
+    int64_t colsz;            /* floats of per-sample work buffer (im2col columns or padded input) */
 } conv_attr;
 
 /* Output positions o in [lo, hi) whose input index o * s + off lies in [0, nin). */
@@ -153,23 +160,59 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
     i2c_run(a, col, x, 1);
 }
 
-/* One sample range of the forward product; scratch holds one sample's im2col columns. */
-static void conv_fwd_range(const conv_attr *a, const float *w, const float *b, const float *x, float *z, int64_t i0,
-                           int64_t i1, float *scratch)
+/* Tap path: the weights tap-major, [ksz][cout][cin] (NULL: no memory) */
+static float *taps_of(const conv_attr *a, const float *w)
+{
+    const int64_t K = a->ksz, co = a->cout, ci = a->cin;
+    float *t = malloc(sizeof(float) * (size_t)(K * co * ci));
+    if (!t)
+        return NULL;
+    for (int64_t o = 0; o < co; o++)
+        for (int64_t c = 0; c < ci; c++)
+            for (int64_t k = 0; k < K; k++)
+                t[(k * co + o) * ci + c] = w[(o * ci + c) * K + k];
+    return t;
+}
+
+/* Tap path: xp[c][t] = x[c][t - pad] inside the input, 0 outside ([cin][lp]) */
+static void pad_input(const conv_attr *a, const float *xi, float *xp)
+{
+    const int64_t L = a->in[2], lp = a->lp, pb = a->pb[2];
+    int64_t lo = pb < lp ? pb : lp, hi = pb + L < lp ? pb + L : lp;
+    for (int64_t c = 0; c < a->cin; c++) {
+        float *r = xp + c * lp;
+        memset(r, 0, sizeof(float) * (size_t)lo);
+        if (hi > lo)
+            memcpy(r + lo, xi + c * L, sizeof(float) * (size_t)(hi - lo));
+        memset(r + (hi > lo ? hi : lo), 0, sizeof(float) * (size_t)(lp - (hi > lo ? hi : lo)));
+    }
+}
+
+/* One sample range of the forward product; scratch holds one sample's im2col columns (or padded
+   input, tap path with wt = taps_of(w)). */
+static void conv_fwd_range(const conv_attr *a, const float *w, const float *wt, const float *b, const float *x,
+                           float *z, int64_t i0, int64_t i1, float *scratch)
 {
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
     for (int64_t i = i0; i < i1; i++) {
         const float *xi = x + i * a->cin * a->isp;
         float *zi = z + i * a->cout * a->osp;
-        const float *col = xi;
-        if (!a->direct) {
-            im2col(a, xi, scratch);
-            col = scratch;
+        if (wt) {
+            pad_input(a, xi, scratch);
+            for (int64_t k = 0; k < a->ksz; k++)
+                xai_sgemm(CblasNoTrans, CblasNoTrans, (int)a->cout, (int)a->osp, (int)a->cin, 1.0f,
+                          wt + k * a->cout * a->cin, (int)a->cin, scratch + k * a->d[2], (int)a->lp,
+                          k ? 1.0f : 0.0f, zi, (int)a->osp);
+        } else {
+            const float *col = xi;
+            if (!a->direct) {
+                im2col(a, xi, scratch);
+                col = scratch;
+            }
+            for (int64_t g = 0; g < G; g++)
+                xai_sgemm(CblasNoTrans, CblasNoTrans, (int)cog, (int)a->osp, (int)kg, 1.0f, w + g * cog * kg, (int)kg,
+                          col + g * kg * a->osp, (int)a->osp, 0.0f, zi + g * cog * a->osp, (int)a->osp);
         }
-        for (int64_t g = 0; g < G; g++)
-            xai_sgemm(CblasNoTrans, CblasNoTrans, (int)cog, (int)a->osp, (int)kg, 1.0f,
-                        w + g * cog * kg, (int)kg, col + g * kg * a->osp, (int)a->osp, 0.0f,
-                        zi + g * cog * a->osp, (int)a->osp);
         if (b)
             for (int64_t c = 0; c < a->cout; c++) {
                 float bc = b[c];
@@ -185,16 +228,17 @@ typedef struct {
     const float *w, *b, *in;
     float *out;
     int ones;
+    const float *wt; /* tap path: taps_of(w), or NULL */
 } conv_job;
 
 static void conv_fwd_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
     const conv_job *j = ctx;
     (void)tid;
-    float *scr = j->a->direct ? NULL : xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp));
+    float *scr = j->a->direct ? NULL : xai_thread_scratch((size_t)j->a->colsz);
     if (!j->a->direct && !scr)
         return; /* cannot happen in practice: the serial path below is the fallback */
-    conv_fwd_range(j->a, j->w, j->b, j->in, j->out, i0, i1, scr);
+    conv_fwd_range(j->a, j->w, j->wt, j->b, j->in, j->out, i0, i1, scr);
 }
 
 static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
@@ -202,15 +246,18 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
 {
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
+    float *wt = a->tap ? taps_of(a, w) : NULL; /* without memory: the im2col path */
     if (xai_par_threads() > 1 && nb > 1) {
-        conv_job j = {a, w, b, x, z, 0};
+        conv_job j = {a, w, b, x, z, 0, wt};
         xai_par_for(nb, 1, conv_fwd_worker, &j);
-        return;
+    } else {
+        /* one sample: its big products are sliced over the pool (the same slices with one thread) */
+        int tok = nb == 1 ? xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz))
+                          : 0;
+        conv_fwd_range(a, w, wt, b, x, z, 0, nb, scratch);
+        xai_par_blas_end(tok);
     }
-    /* one sample: its big products are sliced over the pool (the same slices with one thread) */
-    int tok = nb == 1 ? xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz)) : 0;
-    conv_fwd_range(a, w, b, x, z, 0, nb, scratch);
-    xai_par_blas_end(tok);
+    free(wt);
 }
 
 
@@ -242,13 +289,30 @@ static void conv_vjp_ones(const conv_attr *a, const float *si, float *dxi, float
     }
 }
 
-static void conv_vjp_range(const conv_attr *a, const float *w, const float *s, float *dx, int64_t i0, int64_t i1,
-                           float *scratch, int ones)
+static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, const float *s, float *dx,
+                           int64_t i0, int64_t i1, float *scratch, int ones)
 {
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
     if (ones) {
         for (int64_t i = i0; i < i1; i++)
             conv_vjp_ones(a, s + i * a->cout * a->osp, dx + i * a->cin * a->isp, scratch);
+        return;
+    }
+    if (wt) {
+        /* tap path: dx_pad[:, k*d : k*d + osp] += W_k^T s for every tap, then crop the padding */
+        const int64_t L = a->in[2], lp = a->lp, pb = a->pb[2];
+        for (int64_t i = i0; i < i1; i++) {
+            const float *si = s + i * a->cout * a->osp;
+            float *dxi = dx + i * a->cin * a->isp;
+            memset(scratch, 0, sizeof(float) * (size_t)(a->cin * lp));
+            for (int64_t k = 0; k < a->ksz; k++)
+                xai_sgemm(CblasTrans, CblasNoTrans, (int)a->cin, (int)a->osp, (int)a->cout, 1.0f,
+                          wt + k * a->cout * a->cin, (int)a->cin, si, (int)a->osp, 1.0f, scratch + k * a->d[2],
+                          (int)lp);
+            for (int64_t c = 0; c < a->cin; c++)
+                for (int64_t t = 0; t < L; t++)
+                    dxi[c * L + t] = t + pb < lp ? scratch[c * lp + t + pb] : 0.0f;
+        }
         return;
     }
     for (int64_t i = i0; i < i1; i++) {
@@ -270,10 +334,10 @@ static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
     const conv_job *j = ctx;
     (void)tid;
-    float *scr = xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp) + 1);
+    float *scr = xai_thread_scratch((size_t)j->a->colsz + 1);
     if (!scr)
         return;
-    conv_vjp_range(j->a, j->w, j->b /* s */, j->out, i0, i1, scr, j->ones);
+    conv_vjp_range(j->a, j->w, j->wt, j->b /* s */, j->out, i0, i1, scr, j->ones);
 }
 
 static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
@@ -281,15 +345,18 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     int ones = w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
+    float *wt = a->tap && !ones ? taps_of(a, w) : NULL; /* without memory: the col2im path */
     if (xai_par_threads() > 1 && nb > 1) {
-        conv_job j = {a, w, s, NULL, dx, ones};
+        conv_job j = {a, w, s, NULL, dx, ones, wt};
         xai_par_for(nb, 1, conv_vjp_worker, &j);
-        return;
+    } else {
+        int tok = ones || nb != 1
+                      ? 0
+                      : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
+        conv_vjp_range(a, w, wt, s, dx, 0, nb, scratch, ones);
+        xai_par_blas_end(tok);
     }
-    int tok = ones || nb != 1 ? 0
-                              : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
-    conv_vjp_range(a, w, s, dx, 0, nb, scratch, ones);
-    xai_par_blas_end(tok);
+    free(wt);
 }
 
 /* Training: dL/dW and dL/db. Samples are taken in fixed blocks of WG_BLOCK; each block sums
@@ -297,7 +364,9 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
  * run in parallel on the pool, and the partials are added to gw, gb in block order, so the
  * result does not depend on the thread count. The partial holds dW transposed, [kg][cog] per
  * group: col (kg x osp) times s^T has the long dimension as M, which OpenBLAS runs about 1.4x
- * faster than s times col^T when Cout is small (M = Cout leaves its register tile half empty). */
+ * faster than s times col^T when Cout is small (M = Cout leaves its register tile half empty).
+ * (Tap by tap, dW_k += s x_pad[:, k*d : k*d + osp]^T measured no faster: A = s is packed again
+ * for every tap, so weight gradients keep im2col.) */
 #define WG_BLOCK 8
 
 typedef struct {
@@ -346,7 +415,7 @@ static void wgrad_worker(void *ctx, int64_t k0, int64_t k1, int tid)
     wgrad_job *j = ctx;
     (void)tid;
     float *col = NULL;
-    if (j->has_w && !j->a->direct && !(col = xai_thread_scratch((size_t)(j->a->cin * j->a->ksz * j->a->osp)))) {
+    if (j->has_w && !j->a->direct && !(col = xai_thread_scratch((size_t)j->a->colsz))) {
         j->failed = 1;
         return;
     }
@@ -511,6 +580,12 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     for (int i = 0; i < 3; i++)
         if (a->s[i] != 1 || a->pb[i] != 0 || a->in[i] != a->out[i])
             a->direct = 0;
+    a->tap = !a->direct && a->group == 1 && a->k[0] == 1 && a->k[1] == 1 && a->in[0] == 1 && a->in[1] == 1 &&
+             a->s[2] == 1 && a->ksz > 1;
+    a->lp = a->out[2] + (a->k[2] - 1) * a->d[2];
+    a->colsz = a->cin * a->ksz * a->osp;
+    if (a->tap && a->cin * a->lp > a->colsz)
+        a->colsz = a->cin * a->lp;
     xai_value *y = &m->vals[n->out[0]];
     y->ndim = x->ndim;
     y->shape[0] = a->b0;
@@ -529,6 +604,6 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->lin.vjp = conv_vjp;
     a->lin.wgrad = conv_wgrad;
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
-    n->scratch_fixed = a->direct ? 0 : (size_t)(a->cin * a->ksz * a->osp);
+    n->scratch_fixed = a->direct ? 0 : (size_t)a->colsz;
     return XAI_OK;
 }
