@@ -228,16 +228,19 @@ typedef struct {
     const float *w, *b, *in;
     float *out;
     int ones;
-    const float *wt; /* tap path: taps_of(w), or NULL */
+    const float *wt;    /* tap path: taps_of(w), or NULL */
+    _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
 } conv_job;
 
 static void conv_fwd_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
-    const conv_job *j = ctx;
+    conv_job *j = ctx;
     (void)tid;
     float *scr = j->a->direct ? NULL : xai_thread_scratch((size_t)j->a->colsz);
-    if (!j->a->direct && !scr)
-        return; /* cannot happen in practice: the serial path below is the fallback */
+    if (!j->a->direct && !scr) {
+        j->failed = 1;
+        return;
+    }
     conv_fwd_range(j->a, j->w, j->wt, j->b, j->in, j->out, i0, i1, scr);
 }
 
@@ -247,10 +250,12 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     float *wt = a->tap ? taps_of(a, w) : NULL; /* without memory: the im2col path */
-    if (xai_par_threads() > 1 && nb > 1) {
-        conv_job j = {a, w, b, x, z, 0, wt};
+    conv_job j = {a, w, b, x, z, 0, wt, 0};
+    if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
-    } else {
+    if (xai_par_threads() <= 1 || nb <= 1 || j.failed) {
+        /* the serial path uses the workspace's scratch, which always exists; per sample it computes
+           exactly what a worker does */
         /* one sample: its big products are sliced over the pool (the same slices with one thread) */
         int tok = nb == 1 ? xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz))
                           : 0;
@@ -332,11 +337,13 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, 
 
 static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
-    const conv_job *j = ctx;
+    conv_job *j = ctx;
     (void)tid;
     float *scr = xai_thread_scratch((size_t)j->a->colsz + 1);
-    if (!scr)
+    if (!scr) {
+        j->failed = 1;
         return;
+    }
     conv_vjp_range(j->a, j->w, j->wt, j->b /* s */, j->out, i0, i1, scr, j->ones);
 }
 
@@ -346,10 +353,10 @@ static void conv_vjp(const xai_node *n, const float *w, const float *s, float *d
     const int64_t nb = ns * a->b0;
     int ones = w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
     float *wt = a->tap && !ones ? taps_of(a, w) : NULL; /* without memory: the col2im path */
-    if (xai_par_threads() > 1 && nb > 1) {
-        conv_job j = {a, w, s, NULL, dx, ones, wt};
+    conv_job j = {a, w, s, NULL, dx, ones, wt, 0};
+    if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_vjp_worker, &j);
-    } else {
+    if (xai_par_threads() <= 1 || nb <= 1 || j.failed) { /* serial (also the fallback, as above) */
         int tok = ones || nb != 1
                       ? 0
                       : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
