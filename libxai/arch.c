@@ -73,6 +73,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "splitmix.h"
 #include "xai/train.h"
 
 #define MAX_DIM ((int64_t)1 << 24)      /* largest size of any one axis or layer parameter */
@@ -83,19 +84,10 @@
 
 /* ---------------------------------------------------------------- PRNG */
 
-/* SplitMix64 (Steele, Lea, Flood 2014; constants as in Vigna's reference implementation). */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* uniform in [-b, b): 53 random bits -> [0, 1) -> affine map */
 static float uniform_pm(uint64_t *s, double b)
 {
-    double u = (double)(splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
+    double u = xai_splitmix_unit(s);
     return (float)((2.0 * u - 1.0) * b);
 }
 

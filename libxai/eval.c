@@ -15,6 +15,7 @@
 
 #include "xai/eval.h"
 #include "xai/model.h"
+#include "splitmix.h"
 
 #define FAIL(st, ...) return xai_error_set((st), __VA_ARGS__)
 
@@ -170,23 +171,16 @@ void xai_mean_ci95(const double *v, int64_t n, double *mean, double *sd, double 
 
 /* ---- random streams -------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint64_t stream_key(uint64_t seed, uint64_t domain, int64_t sample)
 {
-    return mix64(mix64(seed ^ domain) + (uint64_t)sample);
+    return xai_mix64(xai_mix64(seed ^ domain) + (uint64_t)sample);
 }
 
 /* Uniform double in [0, 1) from a counter. */
 static double unit(uint64_t key, uint64_t counter)
 {
-    return (double)(mix64(key + counter * 0xd1b54a32d192ed03ULL) >> 11) * 0x1.0p-53;
+    return (double)(xai_mix64(key + counter * 0xd1b54a32d192ed03ULL) >> 11) * 0x1.0p-53;
 }
 
 /* Unbiased integer in [0, bound) by rejection. */
@@ -194,7 +188,7 @@ static uint64_t below(uint64_t key, uint64_t *ctr, uint64_t bound)
 {
     uint64_t lim = UINT64_MAX - UINT64_MAX % bound;
     for (;;) {
-        uint64_t r = mix64(key + (*ctr)++ * 0xd1b54a32d192ed03ULL);
+        uint64_t r = xai_mix64(key + (*ctr)++ * 0xd1b54a32d192ed03ULL);
         if (r < lim)
             return r % bound;
     }

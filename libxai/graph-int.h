@@ -216,13 +216,43 @@ void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, floa
                const float *B, int ldb, float beta, float *C, int ldc);
 
 
-/* A Slice step whose magnitude exceeds the dimension d selects at most one element, like a step
-   of d (or 1 when d is 0): clamping it keeps step * stride and the output-size arithmetic from
-   overflowing without changing the result. */
-static inline int64_t xai_slice_step(int64_t p, int64_t d)
+/* One axis of an ONNX Slice over a dimension d: start b and end e (negative ones count from
+   the end; both clamped) and a nonzero step p give the first index, the step and the number of
+   elements (returned). A step whose magnitude exceeds d selects at most one element, like a step
+   of d (or 1 when d is 0): clamping it keeps step * stride and the size arithmetic from
+   overflowing without changing the result. Used at load (shape.c) and when folding (onnx.c). */
+static inline int64_t xai_slice_axis(int64_t d, int64_t b, int64_t e, int64_t p, int64_t *first, int64_t *step)
 {
-    int64_t lim = d > 0 ? d : 1;
-    return p > lim ? lim : p < -lim ? -lim : p;
+    int64_t lim = d > 0 ? d : 1, len;
+    p = p > lim ? lim : p < -lim ? -lim : p;
+    if (b < 0)
+        b += d;
+    if (e < 0)
+        e += d;
+    if (p > 0) {
+        b = b < 0 ? 0 : b > d ? d : b;
+        e = e < 0 ? 0 : e > d ? d : e;
+        len = e > b ? (e - b + p - 1) / p : 0;
+    } else {
+        b = b < 0 ? -1 : b > d - 1 ? d - 1 : b;
+        e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+        len = b > e ? (b - e - p - 1) / (-p) : 0;
+    }
+    *first = b;
+    *step = p;
+    return len;
+}
+
+/* Row-major strides of shape[nd]. A tensor with a zero dimension may have other dimensions whose
+   product overflows (its strides are then never used): the product saturates instead. */
+static inline void xai_row_strides(int nd, const int64_t *shape, int64_t *st)
+{
+    int64_t s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        st[i] = s;
+        if (__builtin_mul_overflow(s, shape[i], &s))
+            s = INT64_MAX;
+    }
 }
 
 /* An integer read from a float constant (shapes, indices, axes): NaN gives 0 and the magnitude

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "graph-int.h"
+#include "splitmix.h"
 
 #define MAX_OVERRIDES 64
 
@@ -536,19 +537,11 @@ static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts 
     return XAI_OK;
 }
 
-/* SplitMix64 and Box-Muller for SmoothGrad noise. */
-static uint64_t sm64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
+/* Box-Muller on SplitMix64 for SmoothGrad noise. */
 static double gauss(uint64_t *s)
 {
-    double u1 = ((sm64(s) >> 11) + 1.0) / 9007199254740993.0;
-    double u2 = (sm64(s) >> 11) / 9007199254740992.0;
+    double u1 = ((xai_splitmix64(s) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (xai_splitmix64(s) >> 11) / 9007199254740992.0;
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 

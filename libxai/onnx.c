@@ -667,28 +667,15 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
             int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
             if (ax < 0 || ax >= a->ndim || steps[k] == 0)
                 XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(np));
-            int64_t d = a->shape[ax], s = starts[k], e = ends[k], p = xai_slice_step(steps[k], d);
-            if (s < 0) s += d;
-            if (e < 0 && e > INT64_MIN) e += d;
-            if (p > 0) {
-                s = s < 0 ? 0 : s > d ? d : s;
-                e = e < 0 ? 0 : e > d ? d : e;
-                shape[ax] = e > s ? (e - s + p - 1) / p : 0;
-            } else {
-                s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
-                e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
-                shape[ax] = s > e ? (s - e + (-p) - 1) / (-p) : 0;
-            }
-            st0[ax] = s;
-            stp[ax] = p;
+            shape[ax] = xai_slice_axis(a->shape[ax], starts[k], ends[k], steps[k], &st0[ax], &stp[ax]);
         }
         if ((st = alloc_const(m, o, a->dtype, a->ndim, shape)))
             return st;
-        int64_t base = 0, stride[XAI_MAX_DIMS], in_stride = 1;
-        for (int d = a->ndim - 1; d >= 0; d--) {
-            base += st0[d] * in_stride;
-            stride[d] = stp[d] * in_stride;
-            in_stride *= a->shape[d];
+        int64_t base = 0, stride[XAI_MAX_DIMS], ist[XAI_MAX_DIMS];
+        xai_row_strides(a->ndim, a->shape, ist);
+        for (int d = 0; d < a->ndim; d++) {
+            base += st0[d] * ist[d];
+            stride[d] = stp[d] * ist[d];
         }
         for (int64_t k = 0; k < o->numel; k++)
             ccopy(o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
@@ -731,11 +718,7 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
         if ((st = alloc_const(m, o, a->dtype, np_, shape)))
             return st;
         int64_t istr[XAI_MAX_DIMS];
-        int64_t s = 1;
-        for (int k = a->ndim - 1; k >= 0; k--) {
-            istr[k] = s;
-            s *= a->shape[k];
-        }
+        xai_row_strides(a->ndim, a->shape, istr);
         int64_t pstr[XAI_MAX_DIMS];
         for (int d = 0; d < np_; d++)
             pstr[d] = istr[perm[d]];

@@ -10,6 +10,7 @@
  * own threading. One job runs at a time: a caller that finds the pool busy (another thread of
  * the application, or a worker) runs its job alone, on its own thread.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -231,24 +232,16 @@ void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, floa
 {
     double macs = (double)M * (double)N * (double)K;
     sgemm_job j = {ta, tb, M, N, K, N >= M, 0, alpha, beta, A, B, C, lda, ldb, ldc};
-    if (!split_blas) {
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
     int len = j.by_n ? N : M;
-    double want = macs / SLICE_MACS < 2.0 ? 2.0 : macs / SLICE_MACS;
+    double want = macs / SLICE_MACS < 2.0 ? 2.0 : macs / SLICE_MACS; /* slices */
     if (want > (double)(len / 16))
         want = (double)(len / 16);
-    int64_t nsl = 1;
-    if (macs >= XAI_SLICE_MACS && want >= 2.0) {
-        j.step = (int)((((double)len / want) + 15.999) / 16.0) * 16;
-        nsl = (len + j.step - 1) / j.step;
-    }
-    if (nsl < 2) {
+    if (!split_blas || macs < XAI_SLICE_MACS || want < 2.0) {
         cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    xai_par_for(nsl, 1, sgemm_part, &j);
+    j.step = ((int)ceil((double)len / want) + 15) / 16 * 16;
+    xai_par_for((len + j.step - 1) / j.step, 1, sgemm_part, &j);
 }
 
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)

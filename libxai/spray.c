@@ -20,22 +20,10 @@
 #include <time.h>
 
 #include "spray-int.h"
+#include "splitmix.h"
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* uniform in [0, 1) with 53 random bits */
-static double rand_unit(uint64_t *s)
-{
-    return (double)(splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 static double now_s(void)
 {
@@ -427,7 +415,7 @@ static xai_status lanczos(const xai_csr *w, const double *isd, const double *z, 
             for (int attempt = 0; attempt < 8 && nr < 1e-8; attempt++) {
                 double *v = q + (size_t)m * n;
                 for (int64_t i = 0; i < n; i++)
-                    v[i] = rand_unit(&rs) - 0.5;
+                    v[i] = xai_splitmix_unit(&rs) - 0.5;
                 for (int pass = 0; pass < 2; pass++) {
                     project_out(z, nz, n, v);
                     if (m > 0) {
@@ -672,7 +660,7 @@ static double sqdist(const double *a, const double *b, int d)
 static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_iter, uint64_t *rs,
                           int *lab, double *c, double *dmin, int64_t *cnt)
 {
-    int64_t first = (int64_t)(rand_unit(rs) * (double)n);
+    int64_t first = (int64_t)(xai_splitmix_unit(rs) * (double)n);
     if (first >= n)
         first = n - 1;
     memcpy(c, x + first * dim, (size_t)dim * sizeof(double));
@@ -684,7 +672,7 @@ static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_it
     for (int cc = 1; cc < k; cc++) {
         int64_t pick = n - 1;
         if (tot > 0) {
-            double r = rand_unit(rs) * tot, acc = 0;
+            double r = xai_splitmix_unit(rs) * tot, acc = 0;
             for (int64_t i = 0; i < n; i++) {
                 acc += dmin[i];
                 if (acc > r && dmin[i] > 0) {
@@ -693,7 +681,7 @@ static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_it
                 }
             }
         } else {
-            pick = (int64_t)(rand_unit(rs) * (double)n);
+            pick = (int64_t)(xai_splitmix_unit(rs) * (double)n);
             if (pick >= n)
                 pick = n - 1;
         }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "graph-int.h"
+#include "splitmix.h"
 #include "xai/train.h"
 
 void xai_train_config_init(xai_train_config *c)
@@ -165,18 +166,11 @@ static xai_status collect(xai_model *m, paramset *ps)
     return XAI_OK;
 }
 
-static uint64_t sm64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static void shuffle(int64_t *idx, int64_t n, uint64_t *rng)
 {
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(sm64(rng) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(xai_splitmix64(rng) % (uint64_t)(i + 1));
         int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
@@ -391,7 +385,7 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
                 yb[s] = y[tr[b0 + s]];
             }
             ws->training = 1;
-            ws->drop_seed = sm64(&rng);
+            ws->drop_seed = xai_splitmix64(&rng);
             if ((st = xai_graph_forward(m, ws, nb, xb)))
                 goto out;
             xai_ws_clear_adj(ws);

@@ -69,6 +69,14 @@ void *xai_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
+xai_model *xai_test_load_model(const char *path)
+{
+    xai_model *m = NULL;
+    xai_status st = xai_model_load_onnx(path, NULL, &m);
+    ck_assert_msg(st == XAI_OK, "load %s: %s", path, xai_last_error());
+    return m;
+}
+
 double xai_test_rel_l2(const float *a, const float *b, size_t n)
 {
     double d = 0, r = 0;

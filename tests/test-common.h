@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xai/model.h"
+
 /** Provided by each test file. */
 Suite *make_suite(void);
 
@@ -28,6 +30,9 @@ void *xai_test_read_file(const char *path, size_t *len);
 
 /** Relative L2 error ||a-b|| / ||b|| in double precision (||a-b|| when b == 0). */
 double xai_test_rel_l2(const float *a, const float *b, size_t n);
+
+/** Load an ONNX model, failing the test (with the library's message) when it does not load. */
+xai_model *xai_test_load_model(const char *path);
 
 /** Make a fresh temporary directory (caller removes it with xai_test_rmtree). */
 char *xai_test_tmpdir(void);

@@ -17,13 +17,10 @@
 #include "test-common.h"
 #include "xai.h"
 
+/* a model of tests/data/onnx */
 static xai_model *load(const char *rel)
 {
-    xai_model *m = NULL;
-    const char *p = xai_test_path(xai_test_path(xai_test_data_dir(), "onnx"), rel);
-    xai_status st = xai_model_load_onnx(p, NULL, &m);
-    ck_assert_msg(st == XAI_OK, "%s: %s", p, xai_last_error());
-    return m;
+    return xai_test_load_model(xai_test_path(xai_test_path(xai_test_data_dir(), "onnx"), rel));
 }
 
 static void fill(float *x, int64_t n, unsigned seed)

@@ -32,14 +32,6 @@ static float *read_f32(const char *path, size_t want)
     return p;
 }
 
-static xai_model *load(const char *path)
-{
-    xai_model *m = NULL;
-    xai_status st = xai_model_load_onnx(path, NULL, &m);
-    ck_assert_msg(st == XAI_OK, "load %s: %s", path, xai_last_error());
-    return m;
-}
-
 static int argmax(const float *v, int n)
 {
     int k = 0;
@@ -111,7 +103,7 @@ static void reference_case(const char *name, size_t nin, int ncls)
     const char *cd = xai_test_path(sh, dir);
     char cdir[600];
     snprintf(cdir, sizeof cdir, "%s", cd);
-    xai_model *m = load(xai_test_path(cdir, "model.onnx"));
+    xai_model *m = xai_test_load_model(xai_test_path(cdir, "model.onnx"));
     ck_assert_int_eq(xai_model_input_numel(m), (int64_t)nin);
     ck_assert_int_eq(xai_model_output_numel(m), ncls);
     float *x = read_f32(xai_test_path(cdir, "input.f32"), nin);
@@ -178,7 +170,7 @@ static xai_model *load_fixture(int i, float **x)
 {
     char f[256];
     snprintf(f, sizeof f, "lstm/%s.onnx", fixtures[i].name);
-    xai_model *m = load(xai_test_path(xai_test_data_dir(), f));
+    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), f));
     ck_assert_int_eq(xai_model_input_numel(m), FIX_NIN);
     ck_assert_int_eq(xai_model_output_numel(m), FIX_NC);
     snprintf(f, sizeof f, "lstm/%s.x.f32", fixtures[i].name);
@@ -398,7 +390,7 @@ static const char *fold_path(int f, const char *file)
 
 static xai_model *load_folder(int f, float **x, float **lref)
 {
-    xai_model *m = load(fold_path(f, "model.onnx"));
+    xai_model *m = xai_test_load_model(fold_path(f, "model.onnx"));
     ck_assert_int_eq(xai_model_input_numel(m), folders[f].nin);
     ck_assert_int_eq(xai_model_output_numel(m), folders[f].ncls);
     *x = read_f32(fold_path(f, "x.f32"), (size_t)folders[f].nin);

@@ -48,21 +48,8 @@ static const char *const channels[] = {"Fp1", "Fp2", "F7",  "F3",  "Fz",  "F4", 
                                        "P4",  "P8",  "O1",  "O2"};
 #define NCH ((int)(sizeof channels / sizeof channels[0]))
 
-/* ---- deterministic random numbers: SplitMix64 and Box-Muller ---- */
-static uint64_t rng_state;
-static uint64_t rng_u64(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(void) { return ((double)(rng_u64() >> 11) + 0.5) / 9007199254740992.0; }
-static double rng_normal(void)
-{
-    double u = rng_uniform(), v = rng_uniform();
-    return sqrt(-2.0 * log(u)) * cos(2.0 * PI * v);
-}
+/* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
+#include "../gen-rng.h"
 
 /* 1/f noise of unit variance into x[n] */
 static void pink(double *x, int64_t n, double fs)

@@ -50,21 +50,8 @@
 #define NCLASS 2
 static const char *const class_names[NCLASS] = {"faces", "houses"};
 
-/* ---- deterministic random numbers: SplitMix64 and Box-Muller ---- */
-static uint64_t rng_state;
-static uint64_t rng_u64(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(void) { return ((double)(rng_u64() >> 11) + 0.5) / 9007199254740992.0; }
-static double rng_normal(void)
-{
-    double u = rng_uniform(), v = rng_uniform();
-    return sqrt(-2.0 * log(u)) * cos(2.0 * PI * v);
-}
+/* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
+#include "../gen-rng.h"
 
 typedef struct {
     int nx, ny, nz, nt;

@@ -123,10 +123,10 @@ typedef struct {
 
 /* floats of the per-direction work set per stack element (see bufs_split); even, so every work
  * set starts 8-byte aligned for its doubles */
-static size_t set_floats(const lstm_attr *a, int64_t xn)
+static size_t set_floats(const lstm_attr *a)
 {
     size_t H = (size_t)a->H, D = (size_t)a->D, B = (size_t)a->B, T = (size_t)a->T;
-    size_t n = B * ((1 + (size_t)a->tc) * D + 10 * H + 1 + T * (H + 1)) + (size_t)xn + 4 * B;
+    size_t n = B * ((1 + (size_t)a->tc) * D + 10 * H + 1 + T * (H + 1) + T * D) + 4 * B; /* T*B*D: contrib */
     return n + (n & 1);
 }
 
@@ -141,8 +141,7 @@ static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, 
     bf->store = ws->val[a->recv];
     bf->RT = ws->scratch + (size_t)d * (4 * H * H + 4 * H);
     bf->bsum = bf->RT + 4 * H * H;
-    int64_t xn = a->T * a->B * a->D;
-    float *w = ws->scratch + fixed + (size_t)d * ns * set_floats(a, xn);
+    float *w = ws->scratch + fixed + (size_t)d * ns * set_floats(a);
     bf->isr = (double *)(void *)w;
     w += 4 * R;
     bf->xt = w;
@@ -198,24 +197,26 @@ static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int wit
  * gets the same numbers alone or in a stack. */
 #define LSTM_JT 256
 
-/* z[r][0..4H) += h[r] R^T for rows 0..nr-1, from RT = R^T [H][4H] */
-XAI_VEC_CLONES static void rec_forward(int64_t nr, int64_t H, const float *restrict h, const float *restrict RT,
-                                       float *restrict z, size_t ldz)
+/* out[r][0..N) (+)= in[r][0..K) M for rows 0..nr-1, M row-major [K][N]; with add the product is
+ * added to out (one rounding), else it replaces it. Forward: in = h_prev, M = R^T (N = 4H), added
+ * to the input part of the preactivations; relevance: in = p, M = the cell rows of R (N = H). */
+XAI_VEC_CLONES static void rows_times(int64_t nr, int64_t K, int64_t N, const float *restrict in,
+                                      const float *restrict M, float *restrict out, size_t ldo, int add)
 {
     double acc[4][LSTM_JT];
     for (int64_t r = 0; r < nr; r += 4) {
         int64_t nb = nr - r < 4 ? nr - r : 4;
-        const float *hr = h + r * H;
-        for (int64_t j0 = 0; j0 < 4 * H; j0 += LSTM_JT) {
-            int64_t jn = 4 * H - j0 < LSTM_JT ? 4 * H - j0 : LSTM_JT;
+        const float *ir = in + r * K;
+        for (int64_t j0 = 0; j0 < N; j0 += LSTM_JT) {
+            int64_t jn = N - j0 < LSTM_JT ? N - j0 : LSTM_JT;
             if (nb == 4) {
                 for (int64_t j = 0; j < jn; j++)
                     acc[0][j] = acc[1][j] = acc[2][j] = acc[3][j] = 0.0;
-                for (int64_t k = 0; k < H; k++) {
-                    double h0 = hr[k], h1 = hr[H + k], h2 = hr[2 * H + k], h3 = hr[3 * H + k];
-                    const float *restrict rt = RT + k * 4 * H + j0;
+                for (int64_t k = 0; k < K; k++) {
+                    double h0 = ir[k], h1 = ir[K + k], h2 = ir[2 * K + k], h3 = ir[3 * K + k];
+                    const float *restrict m = M + k * N + j0;
                     for (int64_t j = 0; j < jn; j++) {
-                        double w = rt[j];
+                        double w = m[j];
                         acc[0][j] += h0 * w;
                         acc[1][j] += h1 * w;
                         acc[2][j] += h2 * w;
@@ -227,63 +228,23 @@ XAI_VEC_CLONES static void rec_forward(int64_t nr, int64_t H, const float *restr
                     double *restrict ac = acc[q];
                     for (int64_t j = 0; j < jn; j++)
                         ac[j] = 0.0;
-                    for (int64_t k = 0; k < H; k++) {
-                        double hk = hr[q * H + k];
-                        const float *restrict rt = RT + k * 4 * H + j0;
+                    for (int64_t k = 0; k < K; k++) {
+                        double hk = ir[q * K + k];
+                        const float *restrict m = M + k * N + j0;
                         for (int64_t j = 0; j < jn; j++)
-                            ac[j] += hk * (double)rt[j];
+                            ac[j] += hk * (double)m[j];
                     }
                 }
             }
             for (int64_t q = 0; q < nb; q++) {
-                float *restrict zr = z + (size_t)(r + q) * ldz + j0;
-                for (int64_t j = 0; j < jn; j++)
-                    zr[j] = (float)((double)zr[j] + acc[q][j]);
+                float *restrict o = out + (size_t)(r + q) * ldo + j0;
+                if (add)
+                    for (int64_t j = 0; j < jn; j++)
+                        o[j] = (float)((double)o[j] + acc[q][j]);
+                else
+                    for (int64_t j = 0; j < jn; j++)
+                        o[j] = (float)acc[q][j];
             }
-        }
-    }
-}
-
-/* out[r][0..H) = p[r] Rc for rows 0..nr-1 (Rc: [H][H], rows of the cell gate), as above */
-XAI_VEC_CLONES static void rec_relevance(int64_t nr, int64_t H, const float *restrict p, const float *restrict Rc,
-                                         float *restrict out)
-{
-    double acc[4][LSTM_JT];
-    for (int64_t r = 0; r < nr; r += 4) {
-        int64_t nb = nr - r < 4 ? nr - r : 4;
-        const float *pr = p + r * H;
-        for (int64_t i0 = 0; i0 < H; i0 += LSTM_JT) {
-            int64_t in = H - i0 < LSTM_JT ? H - i0 : LSTM_JT;
-            if (nb == 4) {
-                for (int64_t i = 0; i < in; i++)
-                    acc[0][i] = acc[1][i] = acc[2][i] = acc[3][i] = 0.0;
-                for (int64_t j = 0; j < H; j++) {
-                    double p0 = pr[j], p1 = pr[H + j], p2 = pr[2 * H + j], p3 = pr[3 * H + j];
-                    const float *restrict rc = Rc + j * H + i0;
-                    for (int64_t i = 0; i < in; i++) {
-                        double w = rc[i];
-                        acc[0][i] += p0 * w;
-                        acc[1][i] += p1 * w;
-                        acc[2][i] += p2 * w;
-                        acc[3][i] += p3 * w;
-                    }
-                }
-            } else {
-                for (int64_t q = 0; q < nb; q++) {
-                    double *restrict ac = acc[q];
-                    for (int64_t i = 0; i < in; i++)
-                        ac[i] = 0.0;
-                    for (int64_t j = 0; j < H; j++) {
-                        double pj = pr[q * H + j];
-                        const float *restrict rc = Rc + j * H + i0;
-                        for (int64_t i = 0; i < in; i++)
-                            ac[i] += pj * (double)rc[i];
-                    }
-                }
-            }
-            for (int64_t q = 0; q < nb; q++)
-                for (int64_t i = 0; i < in; i++)
-                    out[(r + q) * H + i0 + i] = (float)acc[q][i];
         }
     }
 }
@@ -357,7 +318,7 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         int64_t t = rev ? T - 1 - k : k;
         /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
         float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-        rec_forward(r1 - r0, H, bf->hp + r0 * H, bf->RT, z0, a->rec);
+        rows_times(r1 - r0, H, 4 * H, bf->hp + r0 * H, bf->RT, z0, a->rec, 1);
         for (int64_t r = r0; r < r1; r++)
             if (step_valid(a, t, r % B))
                 gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
@@ -411,7 +372,11 @@ static void item_rows(const par_ctx *c, int64_t k, int64_t *r0, int64_t *r1, int
     bufs_split(a, c->ws, c->ws->ns * a->B, *d, bf);
 }
 
-static void forward_part(void *ctx, int64_t k0, int64_t k1, int tid)
+static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf,
+                           const xai_rule *rule, int64_t d, int64_t r0, int64_t r1);
+
+/* items k0..k1-1 of a forward pass (c->rule NULL) or of an LRP pass */
+static void items_part(void *ctx, int64_t k0, int64_t k1, int tid)
 {
     const par_ctx *c = ctx;
     (void)tid;
@@ -419,7 +384,10 @@ static void forward_part(void *ctx, int64_t k0, int64_t k1, int tid)
         int64_t r0, r1, d;
         lstm_bufs bf;
         item_rows(c, k, &r0, &r1, &d, &bf);
-        run_forward(c->m, c->n, c->ws, &bf, d, r0, r1);
+        if (c->rule)
+            relevance_rows(c->m, c->n, c->ws, &bf, c->rule, d, r0, r1);
+        else
+            run_forward(c->m, c->n, c->ws, &bf, d, r0, r1);
     }
 }
 
@@ -428,7 +396,7 @@ static xai_status lstm_forward(const xai_model *m, const xai_node *n, xai_worksp
     const lstm_attr *a = n->attr;
     prepare_weights(a, ws, 1);
     par_ctx c = {m, n, ws, NULL};
-    xai_par_for(nblocks(ws) * a->ndir, 1, forward_part, &c);
+    xai_par_for(nblocks(ws) * a->ndir, 1, items_part, &c);
     return XAI_OK;
 }
 
@@ -681,7 +649,7 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
             share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
         }
         /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-        rec_relevance(r1 - r0, H, bf->p + r0 * H, Rc, bf->tmp + r0 * H);
+        rows_times(r1 - r0, H, H, bf->p + r0 * H, Rc, bf->tmp + r0 * H, (size_t)H, 0);
         for (int64_t r = r0; r < r1; r++) {
             /* keep p and the share for the input relevance: [s][t][b] */
             size_t row = (size_t)(((r / B) * T + t) * B + r % B);
@@ -728,18 +696,6 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
     finish_state(m, n, ws, bf, d, r0, r1, 1);
 }
 
-static void relevance_part(void *ctx, int64_t k0, int64_t k1, int tid)
-{
-    const par_ctx *c = ctx;
-    (void)tid;
-    for (int64_t k = k0; k < k1; k++) {
-        int64_t r0, r1, d;
-        lstm_bufs bf;
-        item_rows(c, k, &r0, &r1, &d, &bf);
-        relevance_rows(c->m, c->n, c->ws, &bf, c->rule, d, r0, r1);
-    }
-}
-
 /* LRP-all. Linear rule (epsilon with bias factor beta, N lower units):
  *   R_i = sum_j [w_ji x_i + beta (b_j + eps sgn z_j) / N] R_j / (z_j + eps sgn z_j).
  * The bias share does not depend on i, so it is one scalar per row added to every lower unit
@@ -755,7 +711,7 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
     const lstm_attr *a = n->attr;
     prepare_weights(a, ws, 0);
     par_ctx c = {m, n, ws, rule};
-    xai_par_for(nblocks(ws) * a->ndir, 1, relevance_part, &c);
+    xai_par_for(nblocks(ws) * a->ndir, 1, items_part, &c);
     /* the directions' input and initial-state relevances, summed in direction order */
     int64_t xn = vnumel(m, n->in[IN_X]), nr = ws->ns * a->B;
     float *gx = ws->adj[n->in[IN_X]];
@@ -979,7 +935,7 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->recv = rv;
     /* scratch: per direction, the transposed R and the bias sums (fixed), and a work set per
      * stack element (see bufs_split) */
-    n->scratch = (size_t)ndir * set_floats(a, T * B * D);
+    n->scratch = (size_t)ndir * set_floats(a);
     n->scratch_fixed = (size_t)(ndir * 4 * hs * (hs + 1) + 1);
     return XAI_OK;
 }

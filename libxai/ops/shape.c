@@ -129,18 +129,6 @@ static void mv_destroy(xai_node *n)
 
 const xai_op_vtable xai_move_ops = {"DataMovement", mv_forward, mv_backward, mv_relevance, mv_destroy};
 
-/* Row-major strides. A tensor with a zero dimension may have other dimensions whose product
-   overflows (its strides are then never used): the product saturates instead. */
-static void strides_of(int nd, const int64_t *shape, int64_t *st)
-{
-    int64_t s = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        st[i] = s;
-        if (__builtin_mul_overflow(s, shape[i], &s))
-            s = INT64_MAX;
-    }
-}
-
 static xai_status set_out(xai_model *m, xai_node *n, int nd, const int64_t *shape)
 {
     xai_value *y = &m->vals[n->out[0]];
@@ -215,7 +203,7 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     const xai_value *x = &m->vals[n->in[0]];
     int64_t shape[XAI_MAX_DIMS];
     int64_t ist[XAI_MAX_DIMS];
-    strides_of(x->ndim, x->shape, ist);
+    xai_row_strides(x->ndim, x->shape, ist);
 
     if (strcmp(op, "Identity") == 0 || strcmp(op, "Dropout") == 0) {
         static const char *const known[] = {"seed", "ratio", NULL};
@@ -386,21 +374,7 @@ xai_status xai_shape_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
             int64_t p = c4 >= 0 ? sps[k] : 1;
             if (ax < 0 || ax >= x->ndim || p == 0)
                 return xai_node_unsupported(m, n, "axes", "bad axis or zero step");
-            int64_t d = x->shape[ax], b = sts[k], e = ens[k];
-            p = xai_slice_step(p, d);
-            if (b < 0) b += d;
-            if (e < 0 && e > INT64_MIN / 2) e += d;
-            if (p > 0) {
-                b = b < 0 ? 0 : b > d ? d : b;
-                e = e < 0 ? 0 : e > d ? d : e;
-                shape[ax] = e > b ? (e - b + p - 1) / p : 0;
-            } else {
-                b = b < 0 ? -1 : b > d - 1 ? d - 1 : b;
-                e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
-                shape[ax] = b > e ? (b - e - p - 1) / (-p) : 0;
-            }
-            s0[ax] = b;
-            sp[ax] = p;
+            shape[ax] = xai_slice_axis(x->shape[ax], sts[k], ens[k], p, &s0[ax], &sp[ax]);
         }
         int64_t no, base = 0, stride[XAI_MAX_DIMS];
         if ((st = out_with_map(m, n, a, x->ndim, shape, &no)))

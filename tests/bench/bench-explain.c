@@ -184,6 +184,15 @@ static void biggest_gemm(const xai_model *m, int64_t *M, int64_t *N, int64_t *K,
 /* GFLOP/s of OpenBLAS sgemm (row major, no transposes) on M x N x K, median of reps. */
 static int bench_threads = 1;
 
+/* OpenBLAS's idle threads busy-wait (sched_yield loop) for about 0.1 s after the library loads
+   and after a threaded call; let them go to sleep before libxai is timed, or they compete with
+   its pool */
+static void settle_openblas(void)
+{
+    struct timespec settle = {0, 300000000};
+    nanosleep(&settle, NULL);
+}
+
 /* OpenBLAS's own GFLOP/s with all the bench's threads (libxai's pool keeps OpenBLAS at
    one thread inside its workers, so restore that afterwards) */
 static double sgemm_gflops_impl(int64_t M, int64_t N, int64_t K, int reps);
@@ -193,10 +202,7 @@ static double sgemm_gflops(int64_t M, int64_t N, int64_t K, int reps)
     double g = sgemm_gflops_impl(M, N, K, reps);
     xai_set_num_threads(1);
     xai_set_num_threads(bench_threads);
-    /* OpenBLAS's idle threads busy-wait (sched_yield loop) for about 0.1 s after a threaded
-       call; let them go to sleep before libxai is timed, or they compete with its pool */
-    struct timespec settle = {0, 300000000};
-    nanosleep(&settle, NULL);
+    settle_openblas();
     return g;
 }
 
@@ -486,9 +492,7 @@ int main(int argc, char **argv)
     bench_threads = threads;
     openblas_set_num_threads(threads);
     xai_set_num_threads(threads);
-    /* OpenBLAS's server threads busy-wait for about 0.1 s after the library is loaded */
-    struct timespec settle = {0, 300000000};
-    nanosleep(&settle, NULL);
+    settle_openblas();
     printf("# bench-explain: threads=%d reps=%d composite=%s openblas=\"%s\" (median per-sample times)\n",
            threads, reps, composite, openblas_get_config());
 
