@@ -3,6 +3,8 @@
  * relevance.c - conservation check, per-sample normalisation and the recommended start.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xai/relevance.h"
@@ -50,8 +52,27 @@ xai_status xai_relevance_normalise(float *rel, int64_t n, int64_t numel, double 
     return XAI_OK;
 }
 
-void xai_explain_config_stable(xai_explain_config *c)
+xai_status xai_explain_config_stable(const xai_model *m, xai_explain_config *c, char **rules_out)
 {
-    c->init = XAI_INIT_ONEHOT;
+    if (!m || !c || !rules_out)
+        return xai_error_set(XAI_EINVAL, "stable relevance settings: needs a model, a config and an output");
+    *rules_out = NULL;
     c->bias_factor = 1.0f;
+    const char *top = NULL;
+    for (int i = 0; i < xai_model_node_count(m); i++) {
+        const char *op = xai_model_node_op(m, i);
+        if (!strcmp(op, "Gemm") || !strcmp(op, "MatMul") || !strcmp(op, "Conv"))
+            top = xai_model_node_name(m, i);
+    }
+    if (!top)
+        return XAI_OK;
+    const char *user = c->rules && c->rules[0] ? c->rules : NULL;
+    size_t len = strlen(top) + (user ? strlen(user) : 0) + 32;
+    char *r = malloc(len);
+    if (!r)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    snprintf(r, len, "%s%snode:%s=zplus", user ? user : "", user ? ";" : "", top);
+    c->rules = r;
+    *rules_out = r;
+    return XAI_OK;
 }

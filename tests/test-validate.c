@@ -465,12 +465,23 @@ static int plant_zero_logit(const xai_model *m, xai_workspace *ws, int target, c
 /* Planted near-zero logit next to ordinary samples: the one-hot start with bias factor 0 blows the
  * sum up and the check reports that sample; the recommended start keeps every sum within 10x;
  * normalised maps weigh the same in a mean. */
+static const struct {
+    const char *spec;
+    int ndim;
+    int64_t shape[2];
+} start_models[] = {
+    {"dense(16) relu dense(16) relu dense(2)", 1, {20, 0}},
+    {"conv1d(4,k=3,p=1) relu conv1d(4,k=3,p=1) relu flatten dense(8) relu dense(2)", 2, {2, 10}},
+};
+
 START_TEST(test_relevance_start)
 {
     enum { D = 20, NS = 4 };
-    int64_t shape[1] = {D};
     xai_model *m;
-    ck_assert_int_eq(xai_model_from_spec("dense(16) relu dense(16) relu dense(2)", 1, shape, 11, &m), XAI_OK);
+    printf("  model %s\n", start_models[_i].spec);
+    ck_assert_int_eq(xai_model_from_spec(start_models[_i].spec, start_models[_i].ndim, start_models[_i].shape, 11, &m),
+                     XAI_OK);
+    ck_assert_int_eq(xai_model_input_numel(m), D);
     xai_workspace *ws;
     ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
     float x[NS * D], v[D];
@@ -481,31 +492,44 @@ START_TEST(test_relevance_start)
     float x0[D];
     memcpy(x0, x + 2 * D, sizeof x0);
     ck_assert_msg(plant_zero_logit(m, ws, 0, x0, v, D, x + 2 * D), "no sign change of logit 0 found");
+    double r0 = 0;
     xai_workspace_free(ws);
-    int targets_all0 = 0;
-    static const char *names[] = {"one-hot", "logit", "stable (one-hot, bias factor 1)"};
-    int64_t flagged[NS], nflag[3];
-    for (int mode = 0; mode < 3; mode++) {
+    /* the output layer's own epsilon raised to 0.1 (a rules override on the last Gemm) */
+    char rules[300] = "";
+    for (int i = 0; i < xai_model_node_count(m); i++)
+        if (!strcmp(xai_model_node_op(m, i), "Gemm"))
+            snprintf(rules, sizeof rules, "node:%s=epsilon(0.1)", xai_model_node_name(m, i));
+    ck_assert(rules[0]);
+    static const char *names[] = {"one-hot", "logit", "one-hot, bias factor 1", "one-hot, output epsilon 0.1",
+                                  "stable (output z+, bias factor 1)"};
+    int64_t flagged[NS], nflag[5];
+    for (int mode = 0; mode < 5; mode++) {
         xai_explain_config c;
         xai_explain_config_init(&c);
-        c.target = targets_all0;
+        c.target = 0;
+        char *own = NULL;
         if (mode == 0)
             c.init = XAI_INIT_ONEHOT;
         else if (mode == 1)
             c.init = XAI_INIT_LOGIT;
+        else if (mode == 2)
+            c.bias_factor = 1.0f;
+        else if (mode == 3)
+            c.rules = rules;
         else
-            xai_explain_config_stable(&c);
+            ck_assert_int_eq(xai_explain_config_stable(m, &c, &own), XAI_OK);
         float rel[NS * D];
         xai_explain_result res;
         ck_assert_int_eq(xai_explain(m, &c, NS, x, rel, &res), XAI_OK);
         double ratio[NS];
         ck_assert_int_eq(xai_relevance_check(&res, 0, flagged, &nflag[mode], ratio), XAI_OK);
-        printf("  start %-32s logit %+.2e: sum/start %+.3g; others", names[mode], (double)res.logits[2 * 2],
+        printf("  %-34s logit %+.2e: sum/start %+.3g; others", names[mode], (double)res.logits[2 * 2],
                ratio[2]);
         for (int i = 0; i < NS; i++)
             if (i != 2)
                 printf(" %+.3g", ratio[i]);
         printf("; %lld flagged\n", (long long)nflag[mode]);
+        fflush(stdout);
         if (mode == 0) {
             ck_assert_msg(fabs(ratio[2]) > 10, "the planted sample did not explode (%g)", ratio[2]);
             ck_assert_int_ge(nflag[0], 1);
@@ -526,11 +550,20 @@ START_TEST(test_relevance_start)
                 ck_assert_double_eq_tol(s, l1[i] > 0 ? 1.0 : 0.0, 1e-5);
             }
         }
-        if (mode == 2)
-            ck_assert_msg(nflag[2] == 0, "the stable start still departs by >10x on %lld samples",
-                          (long long)nflag[2]);
+        if (mode == 1) /* a logit start scales start and sum alike: no help */
+            ck_assert_double_eq_tol(ratio[2], r0, 1e-3 * fabs(r0));
+        if (mode == 0)
+            r0 = ratio[2];
+        if (mode == 4) {
+            ck_assert_ptr_nonnull(own);
+            ck_assert_ptr_nonnull(strstr(own, "=zplus"));
+            for (int i = 0; i < NS; i++) /* every map keeps about its one-hot start */
+                ck_assert_msg(ratio[i] > 0.5 && ratio[i] < 2, "sample %d: sum/start %g", i, ratio[i]);
+        }
+        free(own);
         xai_explain_result_free(&res);
     }
+    ck_assert_msg(nflag[4] == 0, "the stable start still departs by >10x on %lld samples", (long long)nflag[4]);
     float bad[D] = {NAN};
     ck_assert_int_eq(xai_relevance_normalise(bad, 1, D, NULL), XAI_ENUMERIC);
     xai_model_free(m);
@@ -561,7 +594,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_train_val_mask);
     suite_add_tcase(s, t);
     t = tcase_create("relevance");
-    tcase_add_test(t, test_relevance_start);
+    tcase_add_loop_test(t, test_relevance_start, 0, 2);
     suite_add_tcase(s, t);
     return s;
 }

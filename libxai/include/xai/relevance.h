@@ -14,6 +14,7 @@
 
 #include "xai/export.h"
 #include "xai/lrp.h"
+#include "xai/model.h"
 #include "xai/status.h"
 
 #ifdef __cplusplus
@@ -44,15 +45,21 @@ XAI_API xai_status xai_relevance_check(const xai_explain_result *r, double facto
 XAI_API xai_status xai_relevance_normalise(float *rel, int64_t n, int64_t numel, double *l1);
 
 /**
- * The start recommended for averaged maps (what the apps use): one-hot start with the epsilon
- * rule's bias factor 1 (Arras et al. 2017, "explaining recurrent neural network predictions in
- * sentiment analysis"), i.e. the bias share of each Dense/Conv output under the epsilon rule is
- * spread over that layer's inputs instead of being lost. The epsilon layers then conserve
- * relevance exactly, so a near-zero logit can no longer blow the sum up (with a one-hot start
- * and bias factor 0 the sum becomes (z - b) / z). Leaves the other settings of @p c alone.
- * Individual values can still be large for such a sample: normalise before averaging.
+ * Settings recommended for maps that are compared or averaged (what the apps use), measured on
+ * planted near-zero logits (tests/test-validate.c, README):
+ * - the output layer (the last Gemm, MatMul or Conv) uses the z+ rule: its denominator is the sum
+ *   of the positive contributions, not the logit, so a logit near zero cannot inflate the
+ *   relevance handed down; the map then shows the evidence FOR the explained class;
+ * - every epsilon layer uses bias factor 1 (Arras et al. 2017): the share that bias and epsilon
+ *   would absorb is spread evenly over the inputs, so those layers conserve relevance.
+ * The start is left as configured (default: one-hot for CNNs, so every map starts at +1 whatever
+ * the sign of its logit). A rule the caller already gives for the output layer wins: the caller's
+ * rules come first in @p rules_out.
+ * @param[out] rules_out malloc'ed rules string that c->rules now points to; free() it after the
+ *             last xai_explain() with @p c. NULL when the model has no Gemm/MatMul/Conv node (then
+ *             only the bias factor is set and c->rules is unchanged).
  */
-XAI_API void xai_explain_config_stable(xai_explain_config *c);
+XAI_API xai_status xai_explain_config_stable(const xai_model *m, xai_explain_config *c, char **rules_out);
 
 #ifdef __cplusplus
 }
