@@ -30,28 +30,41 @@ void xai_ridge_free(xai_ridge *r)
     free(r);
 }
 
-/* Standardised copy of x (n x d, double) with the statistics stored in r. */
-static double *standardise_fit(xai_ridge *r, int64_t n, const float *x)
+/* Samples are rows idx[0..n-1] of x (idx NULL: rows 0..n-1), so that folds need no copies. */
+static const float *row(const float *x, int64_t d, const int64_t *idx, int64_t i)
+{
+    return x + (idx ? idx[i] : i) * d;
+}
+
+static void standardise_fit(xai_ridge *r, int64_t n, const float *x, const int64_t *idx)
 {
     int64_t d = r->d;
-    double *xs = malloc(sizeof(double) * (size_t)(n * d));
-    if (!xs)
-        return NULL;
     for (int64_t j = 0; j < d; j++) {
         double s = 0, ss = 0;
         for (int64_t i = 0; i < n; i++)
-            s += x[i * d + j];
+            s += row(x, d, idx, i)[j];
         double m = s / n;
-        for (int64_t i = 0; i < n; i++)
-            ss += (x[i * d + j] - m) * (x[i * d + j] - m);
+        for (int64_t i = 0; i < n; i++) {
+            double v = row(x, d, idx, i)[j] - m;
+            ss += v * v;
+        }
         double sd = sqrt(ss / n);
         r->mean[j] = m;
         r->scale[j] = sd > 0 ? 1.0 / sd : 0.0; /* a constant feature carries nothing */
     }
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++)
-            xs[i * d + j] = (x[i * d + j] - r->mean[j]) * r->scale[j];
-    return xs;
+}
+
+enum { BLOCK = 256 }; /* features standardised at a time: memory n x BLOCK, not n x d */
+
+/* standardised columns j0..j0+nb-1 of the n samples into blk (n x nb) */
+static void std_block(const xai_ridge *r, int64_t n, const float *x, const int64_t *idx, int64_t j0, int64_t nb,
+                      double *blk)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float *p = row(x, r->d, idx, i);
+        for (int64_t j = 0; j < nb; j++)
+            blk[i * nb + j] = (p[j0 + j] - r->mean[j0 + j]) * r->scale[j0 + j];
+    }
 }
 
 static xai_status ridge_check(int64_t n, int64_t d, const float *x, const int *y, int nclasses, double lambda)
@@ -70,19 +83,31 @@ static xai_status ridge_check(int64_t n, int64_t d, const float *x, const int *y
     return XAI_OK;
 }
 
-/* Dual solution: A = (K + lambda I)^-1 (Y - mean Y), w = Xs^T A, b = mean Y. */
-static xai_status solve_dual(xai_ridge *r, int64_t n, const double *xs, const int *y, double lambda)
+/* K = Xs Xs^T (lower triangle), accumulated over feature blocks */
+static void kernel(const xai_ridge *r, int64_t n, const float *x, const int64_t *idx, double *blk, gsl_matrix *k)
 {
-    int64_t d = r->d;
+    gsl_matrix_set_zero(k);
+    for (int64_t j0 = 0; j0 < r->d; j0 += BLOCK) {
+        int64_t nb = r->d - j0 < BLOCK ? r->d - j0 : BLOCK;
+        std_block(r, n, x, idx, j0, nb, blk);
+        gsl_matrix_const_view bv = gsl_matrix_const_view_array(blk, (size_t)n, (size_t)nb);
+        gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, &bv.matrix, 1.0, k);
+    }
+}
+
+/* Dual solution: A = (K + lambda I)^-1 (Y - mean Y), w = Xs^T A, b = mean Y. */
+static xai_status solve_dual(xai_ridge *r, int64_t n, const float *x, const int64_t *idx, const int *y,
+                             double lambda)
+{
     int nc = r->nc;
     gsl_matrix *k = gsl_matrix_alloc((size_t)n, (size_t)n);
     gsl_matrix *a = gsl_matrix_alloc((size_t)n, (size_t)nc);
-    if (!k || !a) {
-        gsl_matrix_free(k), gsl_matrix_free(a);
+    double *blk = malloc(sizeof(double) * (size_t)(n * BLOCK));
+    if (!k || !a || !blk) {
+        gsl_matrix_free(k), gsl_matrix_free(a), free(blk);
         return xai_error_set(XAI_ENOMEM, "ridge: out of memory for a %lld x %lld kernel", (long long)n, (long long)n);
     }
-    gsl_matrix_const_view xv = gsl_matrix_const_view_array(xs, (size_t)n, (size_t)d);
-    gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, &xv.matrix, 0.0, k);
+    kernel(r, n, x, idx, blk, k);
     for (int64_t i = 0; i < n; i++)
         k->data[i * n + i] += lambda;
     for (int c = 0; c < nc; c++) {
@@ -93,44 +118,48 @@ static xai_status solve_dual(xai_ridge *r, int64_t n, const double *xs, const in
         for (int64_t i = 0; i < n; i++)
             a->data[i * nc + c] = (y[i] == c ? 1.0 : -1.0) - r->b[c];
     }
-    /* row-major lower triangle = GSL's layout; K + lambda I is positive definite for lambda > 0 */
+    /* K + lambda I is positive definite for lambda > 0; GSL reads the lower triangle */
     int err = gsl_linalg_cholesky_decomp1(k);
     for (int c = 0; c < nc && !err; c++) {
         gsl_vector_view col = gsl_matrix_column(a, (size_t)c);
         err = gsl_linalg_cholesky_svx(k, &col.vector);
     }
-    if (!err) {
-        gsl_matrix_view wv = gsl_matrix_view_array(r->w, (size_t)d, (size_t)nc);
-        gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &xv.matrix, a, 0.0, &wv.matrix);
+    for (int64_t j0 = 0; j0 < r->d && !err; j0 += BLOCK) {
+        int64_t nb = r->d - j0 < BLOCK ? r->d - j0 : BLOCK;
+        std_block(r, n, x, idx, j0, nb, blk);
+        gsl_matrix_const_view bv = gsl_matrix_const_view_array(blk, (size_t)n, (size_t)nb);
+        gsl_matrix_view wv = gsl_matrix_view_array(r->w + j0 * nc, (size_t)nb, (size_t)nc);
+        gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &bv.matrix, a, 0.0, &wv.matrix);
     }
-    gsl_matrix_free(k), gsl_matrix_free(a);
+    gsl_matrix_free(k), gsl_matrix_free(a), free(blk);
     if (err)
         return xai_error_set(XAI_ENUMERIC, "ridge: the kernel system could not be solved (lambda %g)", lambda);
     return XAI_OK;
 }
 
-xai_status xai_ridge_fit(int64_t n, int64_t d, const float *x, const int *y, int nclasses, double lambda,
-                         xai_ridge **out)
+/* fit on rows idx (NULL: all n); labels y are indexed like the rows of x */
+static xai_status fit_rows(int64_t n, int64_t d, const float *x, const int64_t *idx, const int *y, int nclasses,
+                           double lambda, xai_ridge **out)
 {
-    xai_status st = ridge_check(n, d, x, y, nclasses, lambda);
-    if (st)
-        return st;
     xai_ridge *r = calloc(1, sizeof *r);
-    if (!r)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    r->d = d;
-    r->nc = nclasses;
-    r->mean = malloc(sizeof(double) * (size_t)d);
-    r->scale = malloc(sizeof(double) * (size_t)d);
-    r->w = malloc(sizeof(double) * (size_t)(d * nclasses));
-    r->b = malloc(sizeof(double) * (size_t)nclasses);
-    double *xs = r->mean && r->scale && r->w && r->b ? standardise_fit(r, n, x) : NULL;
-    if (!xs) {
-        xai_ridge_free(r);
-        return xai_error_set(XAI_ENOMEM, "ridge: out of memory for %lld x %lld inputs", (long long)n, (long long)d);
+    int *ys = malloc(sizeof(int) * (size_t)n);
+    if (r) {
+        r->d = d;
+        r->nc = nclasses;
+        r->mean = malloc(sizeof(double) * (size_t)d);
+        r->scale = malloc(sizeof(double) * (size_t)d);
+        r->w = malloc(sizeof(double) * (size_t)(d * nclasses));
+        r->b = malloc(sizeof(double) * (size_t)nclasses);
     }
-    st = solve_dual(r, n, xs, y, lambda);
-    free(xs);
+    if (!r || !ys || !r->mean || !r->scale || !r->w || !r->b) {
+        xai_ridge_free(r), free(ys);
+        return xai_error_set(XAI_ENOMEM, "ridge: out of memory for %lld features", (long long)d);
+    }
+    for (int64_t i = 0; i < n; i++)
+        ys[i] = y[idx ? idx[i] : i];
+    standardise_fit(r, n, x, idx);
+    xai_status st = solve_dual(r, n, x, idx, ys, lambda);
+    free(ys);
     if (st) {
         xai_ridge_free(r);
         return st;
@@ -139,18 +168,22 @@ xai_status xai_ridge_fit(int64_t n, int64_t d, const float *x, const int *y, int
     return XAI_OK;
 }
 
-xai_status xai_ridge_predict(const xai_ridge *r, int64_t n, const float *x, int *pred, double *scores)
+xai_status xai_ridge_fit(int64_t n, int64_t d, const float *x, const int *y, int nclasses, double lambda,
+                         xai_ridge **out)
 {
-    if (!r || n < 0)
-        return xai_error_set(XAI_EINVAL, "ridge: no model");
-    double *sc = malloc(sizeof(double) * (size_t)r->nc);
-    if (!sc)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
+    xai_status st = ridge_check(n, d, x, y, nclasses, lambda);
+    return st ? st : fit_rows(n, d, x, NULL, y, nclasses, lambda, out);
+}
+
+static void predict_rows(const xai_ridge *r, int64_t n, const float *x, const int64_t *idx, double *sc, int *pred,
+                         double *scores)
+{
     for (int64_t i = 0; i < n; i++) {
+        const float *p = row(x, r->d, idx, i);
         for (int c = 0; c < r->nc; c++)
             sc[c] = r->b[c];
         for (int64_t j = 0; j < r->d; j++) {
-            double v = (x[i * r->d + j] - r->mean[j]) * r->scale[j];
+            double v = (p[j] - r->mean[j]) * r->scale[j];
             for (int c = 0; c < r->nc; c++)
                 sc[c] += v * r->w[j * r->nc + c];
         }
@@ -162,46 +195,58 @@ xai_status xai_ridge_predict(const xai_ridge *r, int64_t n, const float *x, int 
         if (scores)
             memcpy(scores + i * r->nc, sc, sizeof(double) * (size_t)r->nc);
     }
+}
+
+xai_status xai_ridge_predict(const xai_ridge *r, int64_t n, const float *x, int *pred, double *scores)
+{
+    if (!r || n < 0 || (n > 0 && (!x || !pred)))
+        return xai_error_set(XAI_EINVAL, "ridge: no model or no output");
+    double *sc = malloc(sizeof(double) * (size_t)r->nc);
+    if (!sc)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    predict_rows(r, n, x, NULL, sc, pred, scores);
     free(sc);
     return XAI_OK;
 }
 
-/* Copy the samples with fold[i] == f (take = 1) or != f (take = 0). @return their count. */
-static int64_t gather(const float *x, const int *y, int64_t n, int64_t d, const int *fold, int f, int take, float *xo,
-                      int *yo)
+/* rows with fold[i] == f (take = 1) or != f (take = 0) into idx; @return their count */
+static int64_t fold_rows(const int *fold, int64_t n, int f, int take, int64_t *idx)
 {
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
-        if ((fold[i] == f) == take) {
-            memcpy(xo + k * d, x + i * d, sizeof(float) * (size_t)d);
-            yo[k++] = y[i];
-        }
+        if ((fold[i] == f) == take)
+            idx[k++] = i;
     return k;
 }
 
 /* Mean balanced accuracy over the folds of s for one lambda. */
-static xai_status cv_score(const xai_split *s, int64_t n, int64_t d, const float *x, const int *y, int nc,
-                           double lambda, float *xa, int *ya, float *xb, int *yb, int *pred, double *score)
+static xai_status cv_score(const xai_split *s, int64_t d, const float *x, const int *y, int nc, double lambda,
+                           int64_t *tr, int64_t *te, int *yt, int *pred, double *score)
 {
-    double sum = 0;
-    for (int f = 0; f < s->nfolds; f++) {
-        int64_t ntr = gather(x, y, n, d, s->fold, f, 0, xa, ya);
-        int64_t nte = gather(x, y, n, d, s->fold, f, 1, xb, yb);
+    double sum = 0, sc[64];
+    double *scp = nc <= 64 ? sc : malloc(sizeof(double) * (size_t)nc);
+    if (!scp)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    xai_status st = XAI_OK;
+    for (int f = 0; f < s->nfolds && !st; f++) {
+        int64_t ntr = fold_rows(s->fold, s->n, f, 0, tr), nte = fold_rows(s->fold, s->n, f, 1, te);
         xai_ridge *r = NULL;
         xai_heldout h;
-        xai_status st = xai_ridge_fit(ntr, d, xa, ya, nc, lambda, &r);
-        if (!st)
-            st = xai_ridge_predict(r, nte, xb, pred, NULL);
-        if (!st)
-            st = xai_heldout_stats(yb, pred, nte, nc, &h);
+        if ((st = fit_rows(ntr, d, x, tr, y, nc, lambda, &r)))
+            break;
+        predict_rows(r, nte, x, te, scp, pred, NULL);
+        for (int64_t i = 0; i < nte; i++)
+            yt[i] = y[te[i]];
         xai_ridge_free(r);
-        if (st)
-            return st;
+        if ((st = xai_heldout_stats(yt, pred, nte, nc, &h)))
+            break;
         sum += h.balanced_accuracy;
         xai_heldout_free(&h);
     }
+    if (scp != sc)
+        free(scp);
     *score = sum / s->nfolds;
-    return XAI_OK;
+    return st;
 }
 
 xai_status xai_ridge_fit_cv(int64_t n, int64_t d, const float *x, const int *y, int nclasses, const int *groups,
@@ -224,21 +269,20 @@ xai_status xai_ridge_fit_cv(int64_t n, int64_t d, const float *x, const int *y, 
         st = xai_split_groups(NULL, y, n, XAI_SPLIT_WITHIN, 0.2, 0, seed, &s);
     if (st)
         return st;
-    float *xa = malloc(sizeof(float) * (size_t)(n * d)), *xb = malloc(sizeof(float) * (size_t)(n * d));
-    int *ya = malloc(sizeof(int) * (size_t)n), *yb = malloc(sizeof(int) * (size_t)n);
-    int *pred = malloc(sizeof(int) * (size_t)n);
+    int64_t *tr = malloc(sizeof(int64_t) * (size_t)n), *te = malloc(sizeof(int64_t) * (size_t)n);
+    int *yt = malloc(sizeof(int) * (size_t)n), *pred = malloc(sizeof(int) * (size_t)n);
     double best = -1, best_lambda = grid[0] * (double)d;
-    if (!xa || !xb || !ya || !yb || !pred)
+    if (!tr || !te || !yt || !pred)
         st = xai_error_set(XAI_ENOMEM, "ridge: out of memory");
     for (size_t g = 0; g < sizeof grid / sizeof grid[0] && !st; g++) {
         double score;
-        st = cv_score(&s, n, d, x, y, nclasses, grid[g] * (double)d, xa, ya, xb, yb, pred, &score);
+        st = cv_score(&s, d, x, y, nclasses, grid[g] * (double)d, tr, te, yt, pred, &score);
         if (!st && score >= best) { /* >=: ties go to the stronger regularisation */
             best = score;
             best_lambda = grid[g] * (double)d;
         }
     }
-    free(xa), free(xb), free(ya), free(yb), free(pred);
+    free(tr), free(te), free(yt), free(pred);
     xai_split_free(&s);
     if (st)
         return st;

@@ -297,7 +297,7 @@ END_TEST
 /* held-out groups: the baseline learns the planted directions; lambda from the grid; deterministic */
 START_TEST(test_ridge_cv)
 {
-    enum { N = 120, D = 200, C = 3, NTE = 60 };
+    enum { N = 120, D = 300, C = 3, NTE = 60 };
     float *x = malloc(sizeof(float) * N * D), *xt = malloc(sizeof(float) * NTE * D);
     int y[N], yt[NTE], g[N], pred[NTE];
     linear_task(N, D, C, 1, x, y);
@@ -334,7 +334,7 @@ START_TEST(test_ridge_sklearn)
         printf("SKIP ridge vs scikit-learn: /usr/bin/python3 without scikit-learn (Debian python3-sklearn)\n");
         return;
     }
-    enum { N = 24, D = 40, C = 3 };
+    enum { N = 24, D = 300, C = 3 }; /* D > 256: more than one feature block */
     float x[N * D];
     int y[N];
     linear_task(N, D, C, 5, x, y);
@@ -570,6 +570,46 @@ START_TEST(test_relevance_start)
 }
 END_TEST
 
+/* the check's rule on hand-made sums: growth, shrinkage, a zero start, a non-finite sum */
+START_TEST(test_relevance_check_rule)
+{
+    double init[6] = {1, 1, 1, 0, 2, -1}, sum[6] = {0.05, 11, -2, 0.5, NAN, -9.9};
+    xai_explain_result r;
+    memset(&r, 0, sizeof r);
+    r.n = 6;
+    r.init_sum = init;
+    r.rel_sum = sum;
+    int64_t fl[6], nf;
+    double ratio[6];
+    ck_assert_int_eq(xai_relevance_check(&r, 0, fl, &nf, ratio), XAI_OK);
+    ck_assert_int_eq(nf, 4);
+    ck_assert_int_eq(fl[0], 0);
+    ck_assert_int_eq(fl[1], 1);
+    ck_assert_int_eq(fl[2], 3);
+    ck_assert_int_eq(fl[3], 4);
+    ck_assert(isinf(ratio[3]));
+    ck_assert_double_eq_tol(ratio[5], 9.9, 1e-12);
+    ck_assert_int_eq(xai_relevance_check(&r, 1.5, fl, &nf, NULL), XAI_OK);
+    ck_assert_int_eq(nf, 6);
+    ck_assert_int_eq(xai_relevance_check(&r, 0.5, fl, &nf, NULL), XAI_EINVAL);
+    /* the caller's rules come first (first match wins) and are kept */
+    int64_t shape[1] = {6};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("dense(4) relu dense(2)", 1, shape, 1, &m), XAI_OK);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.rules = "first=flat";
+    char *own;
+    ck_assert_int_eq(xai_explain_config_stable(m, &c, &own), XAI_OK);
+    ck_assert_ptr_eq(c.rules, own);
+    ck_assert_int_eq(strncmp(own, "first=flat;node:", 16), 0);
+    ck_assert_double_eq(c.bias_factor, 1.0f);
+    ck_assert_int_eq(xai_rules_check(own), XAI_OK);
+    free(own);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("validate");
@@ -595,6 +635,7 @@ Suite *make_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("relevance");
     tcase_add_loop_test(t, test_relevance_start, 0, 2);
+    tcase_add_test(t, test_relevance_check_rule);
     suite_add_tcase(s, t);
     return s;
 }
