@@ -367,3 +367,102 @@ void xai_mean_sd(const double *v, int k, double *mean, double *sd)
     *mean = m;
     *sd = k > 1 ? sqrt(ss / (k - 1)) : NAN;
 }
+
+/* ------------------------------------------------------------------ summary */
+
+/* held-out statistics of the samples with fold == f (f < 0: every held-out sample) */
+static xai_status stats_of(const xai_split *s, int f, const int *truth, const int *pred, int nc, int *t, int *p,
+                           xai_heldout *h)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < s->n; i++)
+        if (s->fold[i] >= 0 && (f < 0 || s->fold[i] == f)) {
+            t[k] = truth[i];
+            p[k++] = pred[i];
+        }
+    if (k == 0)
+        return xai_error_set(XAI_EINVAL, "fold %d holds no sample", f);
+    return xai_heldout_stats(t, p, k, nc, h);
+}
+
+static xai_status summarise(const xai_split *s, const int *truth, const int *pred, int nc, const int *base_pred,
+                            int *t, int *p, double *facc, xai_validation *out)
+{
+    xai_status st = stats_of(s, -1, truth, pred, nc, t, p, &out->pooled);
+    for (int f = 0; f < s->nfolds && !st; f++) {
+        xai_heldout h;
+        if (!(st = stats_of(s, f, truth, pred, nc, t, p, &h)))
+            facc[f] = h.accuracy;
+        xai_heldout_free(&h);
+    }
+    if (st)
+        return st;
+    xai_mean_sd(facc, s->nfolds, &out->fold_mean, &out->fold_sd);
+    if (base_pred) {
+        xai_heldout b;
+        if ((st = stats_of(s, -1, truth, base_pred, nc, t, p, &b)))
+            return st;
+        out->baseline_accuracy = b.accuracy;
+        xai_heldout_free(&b);
+    }
+    return xai_verdict_make(&out->pooled, out->baseline_accuracy, &out->verdict);
+}
+
+xai_status xai_validation_summarise(const xai_split *s, const char *group_kind, const int *truth, const int *pred,
+                                    int nclasses, const char *baseline_name, const int *base_pred,
+                                    xai_validation *out)
+{
+    if (!s || !s->fold || !truth || !pred || !out)
+        return xai_error_set(XAI_EINVAL, "validation summary: needs a split, labels and predictions");
+    memset(out, 0, sizeof *out);
+    out->scheme = xai_split_scheme_name(s->scheme);
+    out->group_kind = group_kind;
+    out->n_groups = s->ngroups;
+    out->n_folds = s->nfolds;
+    out->within_group = s->within_group;
+    out->baseline_name = base_pred ? baseline_name : NULL;
+    out->baseline_accuracy = NAN;
+    int *t = malloc(sizeof(int) * (size_t)s->n), *p = malloc(sizeof(int) * (size_t)s->n);
+    double *facc = malloc(sizeof(double) * (size_t)s->nfolds);
+    xai_status st = t && p && facc ? summarise(s, truth, pred, nclasses, base_pred, t, p, facc, out)
+                                   : xai_error_set(XAI_ENOMEM, "out of memory");
+    free(t), free(p), free(facc);
+    if (st)
+        xai_validation_free(out);
+    return st;
+}
+
+void xai_validation_free(xai_validation *v)
+{
+    if (!v)
+        return;
+    xai_heldout_free(&v->pooled);
+    xai_verdict_free(&v->verdict);
+    memset(v, 0, sizeof *v);
+}
+
+xai_status xai_predict_classes(const xai_model *m, int64_t n, const float *x, int *pred)
+{
+    enum { BATCH = 64 };
+    if (!m || n < 0 || (n > 0 && (!x || !pred)))
+        return xai_error_set(XAI_EINVAL, "prediction: needs a model, inputs and an output");
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    xai_workspace *ws = NULL;
+    float *lg = malloc(sizeof(float) * (size_t)(BATCH * nc));
+    xai_status st = lg ? xai_workspace_new(m, BATCH, &ws) : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int64_t b0 = 0; b0 < n && !st; b0 += BATCH) {
+        int64_t nb = n - b0 < BATCH ? n - b0 : BATCH;
+        if ((st = xai_model_forward(m, ws, nb, x + b0 * nin, lg)))
+            break;
+        for (int64_t i = 0; i < nb; i++) {
+            int best = 0;
+            for (int64_t c = 1; c < nc; c++)
+                if (lg[i * nc + c] > lg[i * nc + best])
+                    best = (int)c;
+            pred[b0 + i] = best;
+        }
+    }
+    xai_workspace_free(ws);
+    free(lg);
+    return st;
+}

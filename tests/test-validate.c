@@ -183,6 +183,42 @@ START_TEST(test_heldout_values)
 }
 END_TEST
 
+/* pooled out-of-fold statistics, fold mean and sd, baseline and verdict, counted by hand */
+START_TEST(test_validation_summary)
+{
+    /* 3 groups of 4; fold g holds group g out; the model is right on 4, 3 and 2 of them */
+    int g[12], t[12], p[12], b[12];
+    for (int i = 0; i < 12; i++) {
+        g[i] = i / 4;
+        t[i] = i % 2;
+        b[i] = t[i]; /* a perfect baseline */
+        p[i] = (i % 4) < 4 - g[i] ? t[i] : 1 - t[i];
+    }
+    xai_split s;
+    ck_assert_int_eq(xai_split_groups(g, t, 12, XAI_SPLIT_LOGO, 0, 0, 1, &s), XAI_OK);
+    xai_validation v;
+    ck_assert_int_eq(xai_validation_summarise(&s, "subject", t, p, 2, "ridge", b, &v), XAI_OK);
+    ck_assert_str_eq(v.scheme, "leave-one-group-out");
+    ck_assert_str_eq(v.group_kind, "subject");
+    ck_assert_int_eq(v.n_groups, 3);
+    ck_assert_int_eq(v.n_folds, 3);
+    ck_assert_int_eq(v.pooled.n, 12);
+    ck_assert_int_eq(v.pooled.correct, 9);
+    ck_assert_double_eq_tol(v.fold_mean, 0.75, 1e-15);
+    ck_assert_double_eq_tol(v.fold_sd, 0.25, 1e-15);
+    ck_assert_double_eq(v.baseline_accuracy, 1.0);
+    ck_assert_int_eq(v.verdict.loses_to_baseline, 1);
+    ck_assert_int_eq(v.verdict.above_chance, 0); /* 9/12: interval [0.43, 0.95] holds 0.5 */
+    xai_validation_free(&v);
+    ck_assert_int_eq(xai_validation_summarise(&s, "subject", t, p, 2, "ridge", NULL, &v), XAI_OK);
+    ck_assert(isnan(v.baseline_accuracy));
+    ck_assert_ptr_null(v.baseline_name);
+    ck_assert_int_eq(v.verdict.loses_to_baseline, 0);
+    xai_validation_free(&v);
+    xai_split_free(&s);
+}
+END_TEST
+
 START_TEST(test_heldout_edges)
 {
     int t[20], p[20];
@@ -418,6 +454,12 @@ START_TEST(test_train_val_mask)
     ck_assert_int_eq(xai_evaluate_loss(m, ntr, xtr, ytr, NULL, &loss, &acc), XAI_OK);
     ck_assert_double_eq(acc, r.kept_train_acc);
     ck_assert_double_eq_tol(loss, r.kept_train_loss, 1e-5 * (1 + loss));
+    int pred[N];
+    int64_t right = 0;
+    ck_assert_int_eq(xai_predict_classes(m, ntr, xtr, pred), XAI_OK);
+    for (int64_t i = 0; i < ntr; i++)
+        right += pred[i] == ytr[i];
+    ck_assert_double_eq_tol((double)right / (double)ntr, r.kept_train_acc, 1e-12);
     printf("  grouped validation: kept epoch %d of %d, train %.3f, validation %.3f (last epoch's running train "
            "accuracy %.3f)\n",
            r.best_epoch, r.epochs_run, r.kept_train_acc, r.best_val_acc, r.final_train_acc);
@@ -622,6 +664,7 @@ Suite *make_suite(void)
     t = tcase_create("stats");
     tcase_add_test(t, test_heldout_values);
     tcase_add_test(t, test_heldout_edges);
+    tcase_add_test(t, test_validation_summary);
     suite_add_tcase(s, t);
     t = tcase_create("baseline");
     tcase_set_timeout(t, 120);

@@ -12,10 +12,9 @@
 
 #include <stdint.h>
 
-#include "xai/export.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
-#include "xai/status.h"
+#include "xai/status.h" /* also brings XAI_API */
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xai/export.h"
-#include "xai/status.h"
+#include "xai/model.h"
+#include "xai/status.h" /* also brings XAI_API */
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,6 +97,38 @@ XAI_API void xai_verdict_free(xai_verdict *v);
 
 /** Mean and sample standard deviation (n - 1) of @p k values; sd is NaN for k < 2. */
 XAI_API void xai_mean_sd(const double *v, int k, double *mean, double *sd);
+
+/* ------------------------------------------------------------------ one summary per split */
+
+/**
+ * What a model card records about validation, field for field (card keys in brackets). Fill it
+ * with xai_validation_summarise(); free with xai_validation_free().
+ */
+typedef struct {
+    const char *scheme;         /**< [scheme] xai_split_scheme_name() (static) */
+    const char *group_kind;     /**< [group_kind] the caller's word: "subject", "run", ... (borrowed) */
+    int n_groups, n_folds;      /**< [n_groups] [n_folds] */
+    int within_group;           /**< the split is the flagged within-group fallback */
+    xai_heldout pooled;         /**< every held-out prediction of every fold together [n_heldout,
+                                     accuracy, balanced_accuracy, chance_level, ci95] */
+    double fold_mean, fold_sd;  /**< accuracy per fold: mean and sample sd (NaN for one fold) */
+    const char *baseline_name;  /**< [baseline.name] (borrowed), NULL without a baseline */
+    double baseline_accuracy;   /**< [baseline.accuracy] on the same held-out samples, or NaN */
+    xai_verdict verdict;        /**< [above_chance, classes_never_predicted, loses_to_baseline] */
+} xai_validation;
+
+/**
+ * Summarise out-of-fold predictions: @p pred[i] is the prediction for sample i by the model of
+ * the fold that held i out (ignored where s->fold[i] < 0).
+ * @param base_pred  the baseline's out-of-fold predictions, or NULL
+ */
+XAI_API xai_status xai_validation_summarise(const xai_split *s, const char *group_kind, const int *truth,
+                                            const int *pred, int nclasses, const char *baseline_name,
+                                            const int *base_pred, xai_validation *out);
+XAI_API void xai_validation_free(xai_validation *v);
+
+/** The class (argmax logit) @p m predicts for each of @p n stacked inputs, into pred[n]. */
+XAI_API xai_status xai_predict_classes(const xai_model *m, int64_t n, const float *x, int *pred);
 
 /* ------------------------------------------------------------------ linear baseline */
 
