@@ -110,16 +110,19 @@ static int assign_kfold(const group_table *t, int k, uint64_t *rng, int *gfold)
         }
     for (int a = 0; a < t->ng; a++) {
         int g = order[a], best = 0;
-        double best_cost = INFINITY;
+        double best_cost = INFINITY, best_size = INFINITY;
         for (int f = 0; f < k; f++) {
-            double cost = 0;
+            double cost = 0, size = 0;
             for (int c = 0; c < t->nc; c++) {
                 double after = (double)(cnt[(size_t)f * t->nc + c] + t->cls[(size_t)g * t->nc + c]);
                 double ex = after - target[c];
                 cost += ex > 0 ? ex * ex : 0;
+                size += (double)cnt[(size_t)f * t->nc + c];
             }
-            if (cost < best_cost) {
+            /* ties (e.g. no fold full yet) go to the smallest fold, as in GroupKFold */
+            if (cost < best_cost || (cost == best_cost && size < best_size)) {
                 best_cost = cost;
+                best_size = size;
                 best = f;
             }
         }
@@ -180,7 +183,7 @@ static xai_status split_check(const int *groups, const int *labels, int64_t n, x
 {
     if (!out || n < 2 || (!groups && scheme != XAI_SPLIT_WITHIN))
         return xai_error_set(XAI_EINVAL, "a split needs at least 2 samples and their group ids");
-    if (scheme == XAI_SPLIT_HOLDOUT && !(frac > 0 && frac < 1))
+    if ((scheme == XAI_SPLIT_HOLDOUT || scheme == XAI_SPLIT_WITHIN) && !(frac > 0 && frac < 1))
         return xai_error_set(XAI_EINVAL, "the held-out fraction must lie in (0, 1), not %g", frac);
     if (labels)
         for (int64_t i = 0; i < n; i++)

@@ -49,7 +49,8 @@ XAI_API const char *xai_split_scheme_name(xai_split_scheme s);
  * @param labels  [n] class of each sample, or NULL. With labels, k-fold balances the classes of
  *                the folds as far as whole groups allow, and the hold-out prefers a draw whose
  *                test and training sides both hold every class.
- * @param frac    hold-out: fraction of the GROUPS held out (rounded, at least 1, at most all but 1)
+ * @param frac    hold-out: fraction of the GROUPS held out (rounded, at least 1, at most all but 1);
+ *                within-group: fraction of the SAMPLES held out (@p groups may be NULL)
  * @param k       k-fold: folds (2..ngroups); ignored otherwise
  * @param seed    the same seed gives the same split
  * @return XAI_EINVAL with a message when there are fewer than 2 groups (a model cannot be
