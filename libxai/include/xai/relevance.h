@@ -44,8 +44,8 @@ XAI_API xai_status xai_relevance_check(const xai_explain_result *r, double facto
 XAI_API xai_status xai_relevance_normalise(float *rel, int64_t n, int64_t numel, double *l1);
 
 /**
- * Settings recommended for maps that are compared or averaged (what the apps use), measured on
- * planted near-zero logits (tests/test-validate.c, README):
+ * Settings recommended for maps that are compared or averaged (the default for the apps),
+ * measured on planted near-zero logits (tests/test-validate.c, README):
  * - the output layer (the last Gemm, MatMul or Conv) uses the z+ rule: its denominator is the sum
  *   of the positive contributions, not the logit, so a logit near zero cannot inflate the
  *   relevance handed down; the map then shows the evidence FOR the explained class;
