@@ -209,19 +209,25 @@ xai_status xai_ridge_predict(const xai_ridge *r, int64_t n, const float *x, int 
     return XAI_OK;
 }
 
-/* rows with fold[i] == f (take = 1) or != f (take = 0) into idx; @return their count */
-static int64_t fold_rows(const int *fold, int64_t n, int f, int take, int64_t *idx)
+/* rows (rows[i], or i without rows) of the samples with fold[i] == f (take = 1: held out) or
+ * fold[i] != f (take = 0: trained on, including -1) into idx; @return their count */
+static int64_t fold_rows(const int *fold, int64_t n, const int64_t *rows, int f, int take, int64_t *idx)
 {
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
         if ((fold[i] == f) == take)
-            idx[k++] = i;
+            idx[k++] = rows ? rows[i] : i;
     return k;
 }
 
-/* Mean balanced accuracy over the folds of s for one lambda. */
-static xai_status cv_score(const xai_split *s, int64_t d, const float *x, const int *y, int nc, double lambda,
-                           int64_t *tr, int64_t *te, int *yt, int *pred, double *score)
+typedef struct {
+    int64_t *tr, *te;
+    int *yt, *pred;
+} cv_work;
+
+/* Mean balanced accuracy over the folds of s (over the samples rows) for one lambda. */
+static xai_status cv_score(const xai_split *s, const int64_t *rows, int64_t d, const float *x, const int *y, int nc,
+                           double lambda, cv_work *w, double *score)
 {
     double sum = 0, sc[64];
     double *scp = nc <= 64 ? sc : malloc(sizeof(double) * (size_t)nc);
@@ -229,16 +235,16 @@ static xai_status cv_score(const xai_split *s, int64_t d, const float *x, const 
         return xai_error_set(XAI_ENOMEM, "out of memory");
     xai_status st = XAI_OK;
     for (int f = 0; f < s->nfolds && !st; f++) {
-        int64_t ntr = fold_rows(s->fold, s->n, f, 0, tr), nte = fold_rows(s->fold, s->n, f, 1, te);
+        int64_t ntr = fold_rows(s->fold, s->n, rows, f, 0, w->tr), nte = fold_rows(s->fold, s->n, rows, f, 1, w->te);
         xai_ridge *r = NULL;
         xai_heldout h;
-        if ((st = fit_rows(ntr, d, x, tr, y, nc, lambda, &r)))
+        if ((st = fit_rows(ntr, d, x, w->tr, y, nc, lambda, &r)))
             break;
-        predict_rows(r, nte, x, te, scp, pred, NULL);
+        predict_rows(r, nte, x, w->te, scp, w->pred, NULL);
         for (int64_t i = 0; i < nte; i++)
-            yt[i] = y[te[i]];
+            w->yt[i] = y[w->te[i]];
         xai_ridge_free(r);
-        if ((st = xai_heldout_stats(yt, pred, nte, nc, &h)))
+        if ((st = xai_heldout_stats(w->yt, w->pred, nte, nc, &h)))
             break;
         sum += h.balanced_accuracy;
         xai_heldout_free(&h);
@@ -249,44 +255,110 @@ static xai_status cv_score(const xai_split *s, int64_t d, const float *x, const 
     return st;
 }
 
-xai_status xai_ridge_fit_cv(int64_t n, int64_t d, const float *x, const int *y, int nclasses, const int *groups,
-                            uint64_t seed, xai_ridge **out, double *lambda)
+/* Inner split of the m samples rows (NULL: 0..m-1): grouped 5-fold (fewer with fewer groups), or
+ * a 20 % sample hold-out for a single group. */
+static xai_status inner_split(const int64_t *rows, int64_t m, const int *y, const int *groups, uint64_t seed,
+                              xai_split *s)
+{
+    int *ys = malloc(sizeof(int) * (size_t)m), *gs = groups ? malloc(sizeof(int) * (size_t)m) : NULL;
+    if (!ys || (groups && !gs)) {
+        free(ys), free(gs);
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < m; i++) {
+        ys[i] = y[rows ? rows[i] : i];
+        if (gs)
+            gs[i] = groups[rows ? rows[i] : i];
+    }
+    int ng = 0;
+    if (gs && xai_split_groups(gs, NULL, m, XAI_SPLIT_LOGO, 0, 0, seed, s) == XAI_OK)
+        ng = s->ngroups; /* LOGO only counts the groups here */
+    xai_split_free(s);
+    xai_status st = ng >= 2 ? xai_split_groups(gs, ys, m, XAI_SPLIT_KFOLD, 0, ng < 5 ? ng : 5, seed, s)
+                            : xai_split_groups(NULL, ys, m, XAI_SPLIT_WITHIN, 0.2, 0, seed, s);
+    free(ys), free(gs);
+    return st;
+}
+
+/* lambda on the grid by inner CV over the m samples rows (NULL: 0..m-1) */
+static xai_status choose_lambda(const int64_t *rows, int64_t m, int64_t d, const float *x, const int *y, int nc,
+                                const int *groups, uint64_t seed, double *lambda)
 {
     static const double grid[] = {1e-3, 1e-2, 1e-1, 1, 10, 100};
-    xai_status st = ridge_check(n, d, x, y, nclasses, 1.0);
-    if (st)
-        return st;
     xai_split s = {0};
-    int ng = 0;
-    if (groups) { /* count groups through a LOGO split (cheap: no assignment work) */
-        if (xai_split_groups(groups, NULL, n, XAI_SPLIT_LOGO, 0, 0, seed, &s) == XAI_OK)
-            ng = s.ngroups;
-        xai_split_free(&s);
-    }
-    if (ng >= 2)
-        st = xai_split_groups(groups, y, n, XAI_SPLIT_KFOLD, 0, ng < 5 ? ng : 5, seed, &s);
-    else
-        st = xai_split_groups(NULL, y, n, XAI_SPLIT_WITHIN, 0.2, 0, seed, &s);
+    xai_status st = inner_split(rows, m, y, groups, seed, &s);
     if (st)
         return st;
-    int64_t *tr = malloc(sizeof(int64_t) * (size_t)n), *te = malloc(sizeof(int64_t) * (size_t)n);
-    int *yt = malloc(sizeof(int) * (size_t)n), *pred = malloc(sizeof(int) * (size_t)n);
-    double best = -1, best_lambda = grid[0] * (double)d;
-    if (!tr || !te || !yt || !pred)
+    cv_work w = {malloc(sizeof(int64_t) * (size_t)m), malloc(sizeof(int64_t) * (size_t)m),
+                 malloc(sizeof(int) * (size_t)m), malloc(sizeof(int) * (size_t)m)};
+    double best = -1;
+    *lambda = grid[0] * (double)d;
+    if (!w.tr || !w.te || !w.yt || !w.pred)
         st = xai_error_set(XAI_ENOMEM, "ridge: out of memory");
     for (size_t g = 0; g < sizeof grid / sizeof grid[0] && !st; g++) {
         double score;
-        st = cv_score(&s, d, x, y, nclasses, grid[g] * (double)d, tr, te, yt, pred, &score);
+        st = cv_score(&s, rows, d, x, y, nc, grid[g] * (double)d, &w, &score);
         if (!st && score >= best) { /* >=: ties go to the stronger regularisation */
             best = score;
-            best_lambda = grid[g] * (double)d;
+            *lambda = grid[g] * (double)d;
         }
     }
-    free(tr), free(te), free(yt), free(pred);
+    free(w.tr), free(w.te), free(w.yt), free(w.pred);
     xai_split_free(&s);
+    return st;
+}
+
+xai_status xai_ridge_fit_cv(int64_t n, int64_t d, const float *x, const int *y, int nclasses, const int *groups,
+                            uint64_t seed, xai_ridge **out, double *lambda)
+{
+    double lam;
+    xai_status st = ridge_check(n, d, x, y, nclasses, 1.0);
+    if (!st)
+        st = choose_lambda(NULL, n, d, x, y, nclasses, groups, seed, &lam);
     if (st)
         return st;
     if (lambda)
-        *lambda = best_lambda;
-    return xai_ridge_fit(n, d, x, y, nclasses, best_lambda, out);
+        *lambda = lam;
+    return fit_rows(n, d, x, NULL, y, nclasses, lam, out);
+}
+
+xai_status xai_ridge_out_of_fold(const xai_split *s, int64_t d, const float *x, const int *y, int nclasses,
+                                 const int *groups, uint64_t seed, int *pred)
+{
+    if (!s || !s->fold || !pred)
+        return xai_error_set(XAI_EINVAL, "ridge: out-of-fold predictions need a split and an output");
+    xai_status st = ridge_check(s->n, d, x, y, nclasses, 1.0);
+    if (st)
+        return st;
+    int64_t *tr = malloc(sizeof(int64_t) * (size_t)s->n), *te = malloc(sizeof(int64_t) * (size_t)s->n);
+    double *sc = malloc(sizeof(double) * (size_t)nclasses);
+    if (!tr || !te || !sc)
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < s->n; i++)
+        pred[i] = -1;
+    for (int f = 0; f < s->nfolds && !st; f++) {
+        int64_t ntr = fold_rows(s->fold, s->n, NULL, f, 0, tr), nte = fold_rows(s->fold, s->n, NULL, f, 1, te);
+        double lam;
+        xai_ridge *r = NULL;
+        if (ntr < 2) {
+            st = xai_error_set(XAI_EINVAL, "ridge: fold %d leaves %lld training samples", f, (long long)ntr);
+            break;
+        }
+        if ((st = choose_lambda(tr, ntr, d, x, y, nclasses, groups, seed, &lam)) ||
+            (st = fit_rows(ntr, d, x, tr, y, nclasses, lam, &r)))
+            break;
+        int *p = malloc(sizeof(int) * (size_t)(nte > 0 ? nte : 1));
+        if (!p) {
+            xai_ridge_free(r);
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+            break;
+        }
+        predict_rows(r, nte, x, te, sc, p, NULL);
+        for (int64_t i = 0; i < nte; i++)
+            pred[te[i]] = p[i];
+        free(p);
+        xai_ridge_free(r);
+    }
+    free(tr), free(te), free(sc);
+    return st;
 }

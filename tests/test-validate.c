@@ -363,6 +363,48 @@ START_TEST(test_ridge_cv)
 }
 END_TEST
 
+/* out-of-fold predictions equal fitting each fold by hand on copies of its training samples */
+START_TEST(test_ridge_out_of_fold)
+{
+    enum { N = 60, D = 30, C = 2 };
+    float x[N * D], xa[N * D], xb[N * D];
+    int y[N], g[N], pred[N], ya[N], ga[N], pb[N];
+    linear_task(N, D, C, 7, x, y);
+    for (int i = 0; i < N; i++)
+        g[i] = i % 6;
+    xai_split s;
+    ck_assert_int_eq(xai_split_groups(g, y, N, XAI_SPLIT_KFOLD, 0, 3, 2, &s), XAI_OK);
+    ck_assert_int_eq(xai_ridge_out_of_fold(&s, D, x, y, C, g, 9, pred), XAI_OK);
+    for (int f = 0; f < 3; f++) {
+        int na = 0, nb = 0, at[N];
+        for (int i = 0; i < N; i++) {
+            if (s.fold[i] == f) {
+                memcpy(xb + nb * D, x + i * D, sizeof(float) * D);
+                at[nb++] = i;
+            } else {
+                memcpy(xa + na * D, x + i * D, sizeof(float) * D);
+                ya[na] = y[i];
+                ga[na++] = g[i];
+            }
+        }
+        xai_ridge *r;
+        ck_assert_int_eq(xai_ridge_fit_cv(na, D, xa, ya, C, ga, 9, &r, NULL), XAI_OK);
+        ck_assert_int_eq(xai_ridge_predict(r, nb, xb, pb, NULL), XAI_OK);
+        for (int k = 0; k < nb; k++)
+            ck_assert_int_eq(pred[at[k]], pb[k]);
+        xai_ridge_free(r);
+    }
+    xai_validation v;
+    ck_assert_int_eq(xai_validation_summarise(&s, "subject", y, pred, C, "ridge", pred, &v), XAI_OK);
+    printf("  ridge out of fold: %.3f [%.3f, %.3f], folds %.3f +- %.3f\n", v.pooled.accuracy, v.pooled.ci_low,
+           v.pooled.ci_high, v.fold_mean, v.fold_sd);
+    ck_assert_int_eq(v.verdict.loses_to_baseline, 0); /* equal is not losing */
+    ck_assert(v.verdict.above_chance);
+    xai_validation_free(&v);
+    xai_split_free(&s);
+}
+END_TEST
+
 /* scikit-learn's StandardScaler + RidgeClassifier on the same data gives the same scores */
 START_TEST(test_ridge_sklearn)
 {
@@ -671,6 +713,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_ridge_primal);
     tcase_add_test(t, test_ridge_cv);
     tcase_add_test(t, test_ridge_sklearn);
+    tcase_add_test(t, test_ridge_out_of_fold);
     suite_add_tcase(s, t);
     t = tcase_create("train");
     tcase_set_timeout(t, 120);

@@ -154,6 +154,15 @@ XAI_API xai_status xai_ridge_fit(int64_t n, int64_t d, const float *x, const int
 XAI_API xai_status xai_ridge_fit_cv(int64_t n, int64_t d, const float *x, const int *y, int nclasses,
                                     const int *groups, uint64_t seed, xai_ridge **out, double *lambda);
 
+/**
+ * The baseline's out-of-fold predictions on split @p s: for each fold, lambda by the inner CV
+ * above and a fit on the fold's training samples only, then pred[i] for its held-out samples
+ * (-1 for samples no fold holds out). Feed them to xai_validation_summarise() as base_pred.
+ * @param groups  [s->n] group ids for the inner CV, or NULL
+ */
+XAI_API xai_status xai_ridge_out_of_fold(const xai_split *s, int64_t d, const float *x, const int *y, int nclasses,
+                                         const int *groups, uint64_t seed, int *pred);
+
 /** @param scores [n][nclasses] or NULL; @param pred [n] */
 XAI_API xai_status xai_ridge_predict(const xai_ridge *r, int64_t n, const float *x, int *pred, double *scores);
 XAI_API void xai_ridge_free(xai_ridge *r);
