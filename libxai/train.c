@@ -210,6 +210,34 @@ static void xent(const float *logits, const int *y, int64_t nb, int64_t nc, cons
     *loss += l / wsum * (double)nb;  /* caller divides by the sample count */
 }
 
+/* Random split: validation first in idx, as val_split has always done (same draws). */
+static int64_t split_random(float frac, int64_t n, int64_t *idx, uint64_t *rng)
+{
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
+    shuffle(idx, n, rng);
+    int64_t n_val = (int64_t)floor((double)frac * (double)n + 0.5);
+    if (frac > 0 && n_val < 1)
+        n_val = 1;
+    if (n - n_val < 1)
+        n_val = n - 1;
+    return n_val;
+}
+
+/* Caller's split: validation samples first in idx, in order; -1 when nothing is left to train on. */
+static int64_t split_by_mask(const unsigned char *mask, int64_t n, int64_t *idx)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (mask[i])
+            idx[k++] = i;
+    int64_t n_val = k;
+    for (int64_t i = 0; i < n; i++)
+        if (!mask[i])
+            idx[k++] = i;
+    return n_val < n ? n_val : -1;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -351,14 +379,11 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
     }
     ws->bn_momentum = cfg.bn_momentum;
     uint64_t rng = cfg.seed * 0x2545f4914f6cdd1dull + 12345;
-    for (int64_t i = 0; i < n; i++)
-        idx[i] = i;
-    shuffle(idx, n, &rng);
-    int64_t n_val = (int64_t)floor((double)cfg.val_split * (double)n + 0.5);
-    if (cfg.val_split > 0 && n_val < 1)
-        n_val = 1;
-    if (n - n_val < 1)
-        n_val = n - 1;
+    int64_t n_val = cfg.val_mask ? split_by_mask(cfg.val_mask, n, idx) : split_random(cfg.val_split, n, idx, &rng);
+    if (n_val < 0) {
+        st = xai_error_set(XAI_EINVAL, "the validation mask leaves no training sample");
+        goto out;
+    }
     int64_t n_tr = n - n_val;
     int64_t *tr = idx + n_val, *va = idx;
     xai_train_result r;
@@ -451,6 +476,8 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         xai_model_params_changed(m);
     }
     xai_graph_sync_params(m);
+    if ((st = eval_set(m, ws, x, y, tr, n_tr, cfg.class_weights, xb, &r.kept_train_loss, &r.kept_train_acc)))
+        goto out;
     if (res)
         *res = r;
 out:

@@ -354,6 +354,9 @@ int main(int argc, char **argv)
     json_object_set_new(prov, "best_epoch", json_integer(res.best_epoch));
     json_object_set_new(prov, "final_train_loss", json_real(res.final_train_loss));
     json_object_set_new(prov, "final_train_acc", json_real(res.final_train_acc));
+    /* the kept weights' training accuracy is the one to set beside best_val_acc */
+    json_object_set_new(prov, "kept_train_loss", json_real(res.kept_train_loss));
+    json_object_set_new(prov, "kept_train_acc", json_real(res.kept_train_acc));
     json_object_set_new(prov, "best_val_loss", isnan(res.best_val_loss) ? json_null() : json_real(res.best_val_loss));
     json_object_set_new(prov, "best_val_acc", isnan(res.best_val_acc) ? json_null() : json_real(res.best_val_acc));
     json_object_set_new(prov, "n_train", json_integer(res.n_train));

@@ -100,6 +100,10 @@ typedef struct {
     float bn_momentum;          /**< running statistics update, PyTorch convention [0.1] */
     void (*progress)(const xai_train_progress *p, void *ud); /**< may be NULL */
     void *progress_ud;
+    /** NULL, or n flags chosen by the caller (1 = validation sample, 0 = training sample),
+     *  e.g. whole groups from xai_split_*(): early stopping and the kept epoch then depend on
+     *  held-out groups only. Overrides val_split. All-zero flags train without validation. [NULL] */
+    const unsigned char *val_mask;
 } xai_train_config;
 
 XAI_API void xai_train_config_init(xai_train_config *c);
@@ -109,8 +113,11 @@ typedef struct {
     int epochs_run;
     int best_epoch;
     double best_val_loss, best_val_acc;   /**< NaN without validation */
-    double final_train_loss, final_train_acc;
+    double final_train_loss, final_train_acc; /**< running means of the LAST epoch (dropout on) */
     int64_t n_train, n_val;
+    /** The KEPT weights (best validation epoch, or the last without validation) evaluated in
+     *  inference mode on the training samples: the numbers to report next to best_val_acc. */
+    double kept_train_loss, kept_train_acc;
 } xai_train_result;
 
 /**
