@@ -110,6 +110,7 @@ struct xai_workspace {
     float bn_momentum;          /* running-statistics momentum (PyTorch convention) */
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
+    const float *zbox_low, *zbox_high; /* [ns] per-sample ZBox bounds for rules whose bounds are NaN */
 };
 
 /* graph.c */
