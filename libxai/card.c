@@ -28,6 +28,7 @@ typedef enum {
     F_OPAQUE, /* an object whose content is not ours */
     F_STR,
     F_STRS,   /* array of non-empty strings */
+    F_UNITS,  /* array of strings, "" for none */
     F_CLASSES,/* array of unique non-empty strings */
     F_INT,    /* integer >= 0 */
     F_POS,    /* number > 0 */
@@ -55,7 +56,7 @@ static const field fields[] = {
     {"classes", F_CLASSES, NULL},
     {"input", F_OBJ, NULL},
     {"input.axes", F_STRS, NULL},
-    {"input.units", F_STRS, NULL},
+    {"input.units", F_UNITS, NULL},
     {"input.sampling_rate_hz", F_POS, NULL},
     {"input.voxel_size_mm", F_POSS, NULL},
     {"input.channel_names", F_STRS, NULL},
@@ -94,6 +95,7 @@ static const char *const kind_text[] = {
     [F_OPAQUE] = "an object",
     [F_STR] = "a string",
     [F_STRS] = "an array of non-empty strings",
+    [F_UNITS] = "an array of strings",
     [F_CLASSES] = "an array of unique non-empty strings",
     [F_INT] = "an integer >= 0",
     [F_POS] = "a number > 0",
@@ -127,13 +129,13 @@ static int is_prob(const json_t *v)
     return json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) <= 1;
 }
 
-static int strings_ok(const json_t *v, int unique)
+static int strings_ok(const json_t *v, int unique, int empty_ok)
 {
     if (!json_is_array(v))
         return 0;
     for (size_t i = 0; i < json_array_size(v); i++) {
         const json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || !*json_string_value(s))
+        if (!json_is_string(s) || (!empty_ok && !*json_string_value(s)))
             return 0;
         for (size_t j = 0; unique && j < i; j++)
             if (strcmp(json_string_value(s), json_string_value(json_array_get(v, j))) == 0)
@@ -161,9 +163,11 @@ static int value_ok(const field *f, const json_t *v)
     case F_STR:
         return json_is_string(v) && choice_ok(f, json_string_value(v));
     case F_STRS:
-        return strings_ok(v, 0);
+        return strings_ok(v, 0, 0);
+    case F_UNITS:
+        return strings_ok(v, 0, 1);
     case F_CLASSES:
-        return strings_ok(v, 1);
+        return strings_ok(v, 1, 0);
     case F_INT:
         return json_is_integer(v) && json_integer_value(v) >= 0;
     case F_POS:
