@@ -394,18 +394,22 @@ xai_status xai_card_to_json(const xai_card *c, int pretty, char **text)
 
 /* ---------------------------------------------------------------- setting fields */
 
-/* Split "a, b ,c" at commas into a JSON array of trimmed strings. */
+/* Split "a, b ,c" at commas into a JSON array of trimmed strings (NULL: not UTF-8). */
 static json_t *comma_list(const char *s)
 {
     json_t *a = json_array();
     while (a && *s) {
         const char *e = strchr(s, ',');
         size_t n = e ? (size_t)(e - s) : strlen(s);
-        while (n && isspace((unsigned char)*s))
-            s++, n--;
-        while (n && isspace((unsigned char)s[n - 1]))
+        const char *b = s;
+        while (n && isspace((unsigned char)*b))
+            b++, n--;
+        while (n && isspace((unsigned char)b[n - 1]))
             n--;
-        json_array_append_new(a, json_stringn(s, n));
+        if (json_array_append_new(a, json_stringn(b, n))) {
+            json_decref(a);
+            return NULL;
+        }
         s = e ? e + 1 : s + strlen(s);
     }
     return a;
@@ -414,18 +418,27 @@ static json_t *comma_list(const char *s)
 /* The JSON value that the text @p s stands for at the field @p f (NULL: an opaque member). */
 static json_t *parse_value(const field *f, const char *path, const char *s)
 {
-    if (f && f->kind == F_STR)
-        return json_string(s);
-    if (f && (f->kind == F_STRS || f->kind == F_CLASSES) && s[0] != '[')
-        return comma_list(s);
+    json_t *v;
+    int list = f && (f->kind == F_STRS || f->kind == F_UNITS || f->kind == F_CLASSES) && s[0] != '[';
+    if ((f && f->kind == F_STR) || list) {
+        v = list ? comma_list(s) : json_string(s);
+        if (!v)
+            xai_error_set(XAI_EINVAL, "card: %s: the value is not valid UTF-8 text", path);
+        return v;
+    }
     json_error_t err;
-    json_t *v = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
-    if (!v && !f)
-        return json_string(s); /* free text inside an opaque object */
-    if (!v)
-        xai_error_set(XAI_EINVAL, "card: %s: '%.60s' is not JSON (%s); expected %s", path, s, err.text,
-                      kind_text[f->kind]);
-    return v;
+    v = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    if (v)
+        return v;
+    if (!f) { /* free text inside an opaque object */
+        v = json_string(s);
+        if (!v)
+            xai_error_set(XAI_EINVAL, "card: %s: the value is not valid UTF-8 text", path);
+        return v;
+    }
+    xai_error_set(XAI_EINVAL, "card: %s: '%.60s' is not JSON (%s); expected %s", path, s, err.text,
+                  kind_text[f->kind]);
+    return NULL;
 }
 
 static xai_status set_value(xai_card *c, const char *path, json_t *v)
@@ -705,7 +718,7 @@ static void warn(warn_buf *w, const char *fmt, ...)
         size_t cap = (w->len + n + 2) * 2;
         char *t = realloc(w->text, cap);
         if (!t)
-            return; /* the caller sees ENOMEM through w->cap == 0 only at the start */
+            return; /* out of memory: this warning is dropped, the others stay readable */
         w->text = t;
         w->cap = cap;
     }

@@ -134,7 +134,8 @@ START_TEST(test_set)
                                       "classes=a,,b", "classes=a,a", "nosuch=1", "validation.nosuch=1",
                                       "=3", "accuracy", "card_version=2", "provenance.seed=-4",
                                       "provenance.seed=1.5", "preprocessing.x..y=1", "task.sub=1",
-                                      "input.axes=[\"a\",\"b\"", "validation.ci95=[0.2]"};
+                                      "input.axes=[\"a\",\"b\"", "validation.ci95=[0.2]",
+                                      "task=\xff\xfe", "classes=a,\xc3", "preprocessing.note=\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(xai_card_set(c, bad[i]) == XAI_EINVAL, "'%s' was accepted", bad[i]);
     ck_assert_int_eq(xai_card_set(c, "validation.accuracy=high"), XAI_EINVAL);
