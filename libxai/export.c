@@ -706,30 +706,21 @@ xai_status xai_model_save_onnx_mem(const xai_model *m, const xai_export_options 
     return XAI_OK;
 }
 
-xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_export_options *opts)
+xai_status xai_write_file_atomic(const char *path, const void *buf, size_t len)
 {
-    if (!path || !*path)
-        return xai_error_set(XAI_EINVAL, "export: no output path");
-    void *buf;
-    size_t len;
-    xai_status st = xai_model_save_onnx_mem(m, opts, &buf, &len);
-    if (st)
-        return st;
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(buf);
-        return xai_error_set(XAI_ENOMEM, "export: out of memory");
-    }
+    if (!tmp)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
         free(tmp);
-        free(buf);
         return st;
     }
     (void)fchmod(fd, 0644); /* mkstemp makes 0600; models are meant to be shared */
+    xai_status st = XAI_OK;
     const uint8_t *p = buf;
     size_t left = len;
     while (left > 0) {
@@ -743,7 +734,6 @@ xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_e
         p += w;
         left -= (size_t)w;
     }
-    free(buf);
     if (st == XAI_OK && fsync(fd) != 0 && errno != EINVAL)
         st = xai_error_set(XAI_EIO, "%s: fsync failed: %s", path, strerror(errno));
     if (close(fd) != 0 && st == XAI_OK)
@@ -753,5 +743,19 @@ xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_e
     if (st)
         unlink(tmp);
     free(tmp);
+    return st;
+}
+
+xai_status xai_model_save_onnx(const xai_model *m, const char *path, const xai_export_options *opts)
+{
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "export: no output path");
+    void *buf;
+    size_t len;
+    xai_status st = xai_model_save_onnx_mem(m, opts, &buf, &len);
+    if (st)
+        return st;
+    st = xai_write_file_atomic(path, buf, len);
+    free(buf);
     return st;
 }

@@ -110,12 +110,15 @@ struct xai_workspace {
     float bn_momentum;          /* running-statistics momentum (PyTorch convention) */
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
+    const float *zbox_low, *zbox_high; /* [ns] per-sample ZBox bounds for rules whose bounds are NaN */
 };
 
 /* graph.c */
 int xai_model_add_value(xai_model *m, const char *name);
 int xai_model_find_value(const xai_model *m, const char *name);
 xai_status xai_model_add_node(xai_model *m, xai_node **out);
+/* Write @p len bytes to @p path through a temporary file that is renamed into place. */
+xai_status xai_write_file_atomic(const char *path, const void *buf, size_t len);
 xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x);
 void xai_ws_clear_adj(xai_workspace *ws);
 static inline int64_t vnumel(const xai_model *m, int v) { return m->vals[v].numel; }

@@ -3,7 +3,7 @@
  * lrp.c - Layer-wise Relevance Propagation sweep, composites, per-layer overrides and
  * the gradient baselines (gradient, gradient x input, SmoothGrad, Integrated Gradients).
  * Relevance moves output -> input through each node's ops->relevance() with the rule the
- * composite assigns it; fan-out accumulates. Conventions: docs/lrp-rules.md (Zennit).
+ * composite assigns it; fan-out accumulates. Conventions: Zennit's (README, xai-explain section).
  * Refs: Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020;
  * Smilkov et al. 2017; Sundararajan et al. 2017.
  *
@@ -577,6 +577,30 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
 static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
                                  float *rel, xai_explain_result *res_out, const char *value_name, float *value_out);
 
+/* The smallest and largest of @p n floats (the per-sample ZBox bounds and noise scale). */
+static void sample_range(const float *x, int64_t n, float *lo, float *hi)
+{
+    float a = FLT_MAX, b = -FLT_MAX;
+    for (int64_t k = 0; k < n; k++) {
+        a = x[k] < a ? x[k] : a;
+        b = x[k] > b ? x[k] : b;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+/* The class to explain, per sample or for all: -1 (the argmax) or an output index. */
+static xai_status check_targets(const xai_explain_config *cfg, int64_t n, int64_t nc)
+{
+    for (int64_t s = 0; s < (cfg->targets ? n : 1); s++) {
+        int t = cfg->targets ? cfg->targets[s] : cfg->target;
+        if (t < -1 || t >= nc)
+            XAI_FAIL(XAI_EINVAL, "class %d%s is out of range: the model has %lld outputs (or -1 for the argmax)", t,
+                     cfg->targets ? " (a per-sample target)" : "", (long long)nc);
+    }
+    return XAI_OK;
+}
+
 /* Explanations of one model run one at a time: they share its cached workspace and its lazily
    built modified weights. Different models explain in parallel. */
 static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
@@ -608,17 +632,8 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         if (value < 0 || m->vals[value].is_const)
             XAI_FAIL(XAI_EINVAL, "no activation named '%s' in the model", value_name);
     }
-    /* ZBox bounds: given, or the min and max over all inputs */
-    float low = cfg.low, high = cfg.high;
-    if (!cfg.have_bounds) {
-        float lo = FLT_MAX, hi = -FLT_MAX;
-        for (int64_t k = 0; k < n * nin; k++) {
-            lo = x[k] < lo ? x[k] : lo;
-            hi = x[k] > hi ? x[k] : hi;
-        }
-        low = lo;
-        high = hi;
-    }
+    /* ZBox bounds: given, or (NaN) each sample's own min and max, set per batch below */
+    float low = cfg.have_bounds ? cfg.low : NAN, high = cfg.have_bounds ? cfg.high : NAN;
     xai_rule *rules = NULL;
     xai_status st = XAI_OK;
     if (cfg.method == XAI_METHOD_LRP) {
@@ -630,9 +645,9 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
             return st;
         }
     }
-    if (cfg.target >= 0 && cfg.target >= nc) {
+    if ((st = check_targets(&cfg, n, nc))) {
         free(rules);
-        XAI_FAIL(XAI_EINVAL, "class %d is out of range: the model has %lld outputs", cfg.target, (long long)nc);
+        return st;
     }
     xai_explain_result res;
     if ((st = alloc_result(m, n, &res))) {
@@ -665,6 +680,9 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     }
     xb = malloc(sizeof(float) * (size_t)(B * nin));
     acc = malloc(sizeof(float) * (size_t)(B * nin));
+    float box[2][64];
+    ws->zbox_low = box[0];
+    ws->zbox_high = box[1];
     if (!xb || !acc) {
         st = xai_error_set(XAI_ENOMEM, "out of memory");
         goto out;
@@ -675,8 +693,10 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         int64_t nb = n - b0 < B ? n - b0 : B;
         const float *xs = x + b0 * nin;
         int *tg = res.target + b0;
-        for (int64_t s = 0; s < nb; s++)
-            tg[s] = cfg.target;
+        for (int64_t s = 0; s < nb; s++) {
+            tg[s] = cfg.targets ? cfg.targets[b0 + s] : cfg.target;
+            sample_range(xs + s * nin, nin, &box[0][s], &box[1][s]);
+        }
         double tf = now_ms();
         if ((st = xai_graph_forward(m, ws, nb, xs)))
             goto out;
@@ -727,14 +747,8 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
                 st = xai_error_set(XAI_ENOMEM, "out of memory");
                 goto out;
             }
-            for (int64_t s = 0; s < nb; s++) {
-                float lo = FLT_MAX, hi = -FLT_MAX;
-                for (int64_t k = 0; k < nin; k++) {
-                    lo = xs[s * nin + k] < lo ? xs[s * nin + k] : lo;
-                    hi = xs[s * nin + k] > hi ? xs[s * nin + k] : hi;
-                }
-                sigma[s] = cfg.smooth_sigma * (hi - lo);
-            }
+            for (int64_t s = 0; s < nb; s++)
+                sigma[s] = cfg.smooth_sigma * (box[1][s] - box[0][s]);
             uint64_t rng = cfg.seed ^ (0x1234567ull + (uint64_t)b0);
             memset(acc, 0, sizeof(float) * (size_t)(nb * nin));
             for (int it = 0; it < steps; it++) {
@@ -783,6 +797,8 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     }
     res.explain_ms = now_ms() - t0;
 out:
+    if (ws) /* the bounds pointed into this frame */
+        ws->zbox_low = ws->zbox_high = NULL;
     free(xb);
     free(acc);
     free(rules);

@@ -6,7 +6,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#ifndef XAI_VERSION
+#error "XAI_VERSION is set by the build (the meson project version)"
+#endif
 
 #define DETAIL_MAX 1024
 
@@ -63,4 +68,14 @@ xai_status xai_error_prefix(xai_status s, const char *prefix)
     else
         snprintf(detail, sizeof detail, "%.200s: %s", prefix, xai_strerror(s));
     return s;
+}
+
+const char *xai_version(void)
+{
+    return XAI_VERSION;
+}
+
+void xai_free(void *p)
+{
+    free(p);
 }

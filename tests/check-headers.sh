@@ -16,5 +16,12 @@ for h in "$root"/libxai/include/xai.h "$root"/libxai/include/xai/*.h "$root"/for
   fi
 done
 rm -f /tmp/hdr.$$
+# the umbrella header names every public libxai header
+for h in "$root"/libxai/include/xai/*.h; do
+  b="xai/$(basename "$h")"
+  if ! grep -q "#include \"$b\"" "$root/libxai/include/xai.h"; then
+    echo "FAIL: xai.h does not include $b"; fail=$((fail + 1))
+  fi
+done
 echo "$((n - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -3,7 +3,7 @@
  * test-lrp.c - LRP and gradient maps against reference explanations:
  *  - ../shared/reference/cnn (Zennit 0.5.1), skipped when ../shared is absent;
  *  - tests/data/lrpref/cases (an independent float64 NumPy implementation of
- *    docs/lrp-rules.md, validated against the Zennit cases; see its README).
+ *    the rules as Zennit defines them, validated against the Zennit cases; see its README).
  * Every case folder: model.onnx, input.f32, logits.f32, meta.json, relevance_<key>.f32.
  * Pass: logits to 1e-5 relative, every map to rel L2 < 1e-4 (compare_cnn.py's threshold).
  * Also runs the same maps through the xai-explain program once per case.
@@ -252,6 +252,127 @@ START_TEST(test_batched_equals_single)
 }
 END_TEST
 
+/* Stack of N samples of the model at @p case_name, each a different wave and scale. */
+static float *wave_stack(xai_model **m, const char *case_name, int n)
+{
+    const char *dir = xai_test_path(xai_test_data_dir(), case_name);
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(dir, "model.onnx"), NULL, m), XAI_OK);
+    int64_t nin = xai_model_input_numel(*m);
+    float *x = malloc(sizeof(float) * (size_t)(n * nin));
+    ck_assert_ptr_nonnull(x);
+    for (int s = 0; s < n; s++)
+        for (int64_t k = 0; k < nin; k++)
+            x[s * nin + k] = (float)sin(0.37 * (double)k + s) * (float)(1 + s);
+    return x;
+}
+
+/* Per-sample targets: in a stack with mixed classes every sample's map is, bit for bit, its map
+ * in the same stack explained for its class alone, and matches the sample explained alone (to
+ * rounding: BLAS may sum a different number of columns in another order). For LRP and the
+ * gradient methods. */
+START_TEST(test_per_sample_targets)
+{
+    enum { N = 5 };
+    xai_model *m;
+    float *x = wave_stack(&m, "lrpref/cases/conv2d_dil_maxpool", N);
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    ck_assert_int_ge(nc, 2);
+    const int targets[N] = {1, 0, -1, (int)nc - 1, 0};
+    float *rm = malloc(sizeof(float) * (size_t)(N * nin)), *ru = malloc(sizeof(float) * (size_t)(N * nin));
+    float *r1 = malloc(sizeof(float) * (size_t)nin);
+    static const xai_method methods[] = {XAI_METHOD_LRP, XAI_METHOD_GRADIENT, XAI_METHOD_GRADIENT_X_INPUT,
+                                         XAI_METHOD_INTEGRATED_GRADIENTS};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.method = methods[i];
+        c.ig_steps = 4;
+        c.targets = targets;
+        c.batch = 3; /* two batches: the targets must follow the samples across them */
+        xai_explain_result res;
+        ck_assert_int_eq(xai_explain(m, &c, N, x, rm, &res), XAI_OK);
+        c.targets = NULL;
+        for (int s = 0; s < N; s++) {
+            if (targets[s] >= 0)
+                ck_assert_int_eq(res.target[s], targets[s]);
+            c.target = targets[s];
+            xai_explain_result r1s;
+            ck_assert_int_eq(xai_explain(m, &c, N, x, ru, NULL), XAI_OK);
+            ck_assert_msg(memcmp(rm + s * nin, ru + s * nin, sizeof(float) * (size_t)nin) == 0,
+                          "%s sample %d differs from the uniform-target stack", xai_method_name(methods[i]), s);
+            ck_assert_int_eq(xai_explain(m, &c, 1, x + s * nin, r1, &r1s), XAI_OK);
+            ck_assert_int_eq(res.target[s], r1s.target[0]);
+            double e = xai_test_rel_l2(rm + s * nin, r1, (size_t)nin);
+            ck_assert_msg(e < 1e-5, "%s sample %d alone: rel L2 %g", xai_method_name(methods[i]), s, e);
+            xai_explain_result_free(&r1s);
+        }
+        xai_explain_result_free(&res);
+    }
+    /* out of range: named in the message */
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    int bad[N] = {0, 1, (int)nc, 0, 0};
+    c.targets = bad;
+    ck_assert_int_eq(xai_explain(m, &c, N, x, rm, NULL), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "per-sample target"));
+    bad[2] = -2;
+    ck_assert_int_eq(xai_explain(m, &c, N, x, rm, NULL), XAI_EINVAL);
+    free(rm);
+    free(ru);
+    free(r1);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
+/* Default ZBox bounds are each sample's min and max: a sample's map does not depend on what it
+ * is stacked with (bitwise), matches the sample alone, and equals giving its own range
+ * explicitly; bounds shared over the stack would change it (so the test can tell). */
+START_TEST(test_zbox_bounds_per_sample)
+{
+    enum { N = 2 };
+    xai_model *m;
+    float *x = wave_stack(&m, "lrpref/cases/conv2d_dil_maxpool", N);
+    int64_t nin = xai_model_input_numel(m);
+    float *ra = malloc(sizeof(float) * (size_t)(N * nin)), *rb = malloc(sizeof(float) * (size_t)(N * nin));
+    float *r1 = malloc(sizeof(float) * (size_t)nin), *r2 = malloc(sizeof(float) * (size_t)nin);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon-gamma-box";
+    ck_assert_int_eq(xai_explain(m, &c, N, x, ra, NULL), XAI_OK);
+    for (int64_t k = 0; k < nin; k++)
+        x[nin + k] *= 5; /* the partner's range grows, sample 0 stays */
+    ck_assert_int_eq(xai_explain(m, &c, N, x, rb, NULL), XAI_OK);
+    ck_assert(memcmp(ra, rb, sizeof(float) * (size_t)nin) == 0);
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r1, NULL), XAI_OK);
+    ck_assert(xai_test_rel_l2(ra, r1, (size_t)nin) < 1e-5);
+    float lo = x[0], hi = x[0], glo = x[0], ghi = x[0];
+    for (int64_t k = 0; k < N * nin; k++) {
+        if (k < nin) {
+            lo = fminf(lo, x[k]);
+            hi = fmaxf(hi, x[k]);
+        }
+        glo = fminf(glo, x[k]);
+        ghi = fmaxf(ghi, x[k]);
+    }
+    c.have_bounds = 1;
+    c.low = lo;
+    c.high = hi;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r2, NULL), XAI_OK);
+    ck_assert(memcmp(r1, r2, sizeof(float) * (size_t)nin) == 0);
+    c.low = glo;
+    c.high = ghi;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r2, NULL), XAI_OK);
+    ck_assert(xai_test_rel_l2(r1, r2, (size_t)nin) > 1e-3);
+    free(ra);
+    free(rb);
+    free(r1);
+    free(r2);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
 START_TEST(test_bn_not_foldable)
 {
     /* A BatchNormalization that follows no Conv/Dense has no rule in Zennit: the gradient
@@ -419,6 +540,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_reference_lrpref);
     tcase_add_test(tc, test_batched_equals_single);
     tcase_add_test(tc, test_bn_not_foldable);
+    tcase_add_test(tc, test_per_sample_targets);
+    tcase_add_test(tc, test_zbox_bounds_per_sample);
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
     suite_add_tcase(s, tc);

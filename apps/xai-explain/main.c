@@ -36,7 +36,7 @@ static void usage(FILE *f)
 "                      epsilon-alpha2-beta1-flat | epsilon-gamma-box [epsilon-plus-flat]\n"
 "  --epsilon E         epsilon of the Epsilon rule [1e-6]\n"
 "  --gamma G           gamma of the Gamma rule [0.25]\n"
-"  --low L --high H    ZBox bounds for the first Conv [min and max of INPUT]\n"
+"  --low L --high H    ZBox bounds for the first Conv [each sample's own min and max]\n"
 "  --rule SPEC         per-layer override, repeatable: SELECTOR=RULE[; ...]\n"
 "                      SELECTOR: first | all | layer K | node:NAME | Conv | Dense | Gemm | MatMul\n"
 "                      RULE: epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare\n"

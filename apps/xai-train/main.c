@@ -19,6 +19,7 @@
 #include "xai/npy.h"
 #include "xai/train.h"
 #include "app.h"
+#include "card-cmd.h"
 
 #define PROG "xai-train"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 "SYNOPSIS\n"
 "  " PROG " --arch SPEC --x X.npy --y Y.npy -o MODEL.onnx [options]\n"
 "  " PROG " --init BASE.onnx --x X.npy --y Y.npy -o MODEL.onnx [options]     (fine-tune)\n"
+"  " PROG " card MODEL.onnx [--set PATH=VALUE]... [--show]   (model card; see " PROG " card --help)\n"
 "\n"
 "Trains a classifier by softmax cross-entropy and saves it as ONNX (opset 17). X.npy holds N\n"
 "samples (float32/float64, shape [N, ...]); Y.npy holds N integer class labels 0..K-1.\n"
@@ -157,6 +159,11 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
+    if (argc > 1 && strcmp(argv[1], "card") == 0) {
+        int crc = xai_train_card_main(&app, argc - 1, argv + 1);
+        xai_app_free(&app);
+        return crc;
+    }
     xai_train_config cfg;
     xai_train_config_init(&cfg);
     const char *arch = NULL, *xp = NULL, *yp = NULL, *init = NULL, *out = NULL, *cwarg = NULL, *classes = NULL,

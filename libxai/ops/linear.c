@@ -4,7 +4,7 @@
  * layer's forward (z = Wx + b) and vector-Jacobian product (dx = W^T s).
  * Conventions (stabilizer z + eps*sgn(z) with sgn(0)=+1, bias in every denominator,
  * Flat over in-bounds taps, ZBox with cancelling bias, Gamma gated by the sign of
- * the unmodified z) follow Zennit, see docs/lrp-rules.md.
+ * the unmodified z) follow Zennit (README, xai-explain section).
  * Refs: Bach et al. 2015 (epsilon, alpha-beta); Montavon et al. 2017 (z+, z^B);
  * Montavon et al. 2019 (gamma); Lapuschkin et al. 2019 (flat); Arras et al. 2017
  * (bias factor).
@@ -348,15 +348,18 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             return st;
         eff(L, fold, &w, &b);
         /* z = W x - W+ l - W- h; the biases cancel */
+        /* NaN bounds: each sample's own (ws->zbox_low/high), so a stack explains as its samples do */
+        int own = isnan(r->low) && ws->zbox_low && ws->zbox_high;
         L->fwd(n, w, NULL, x, z1, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            xp[k] = r->low;
+            xp[k] = own ? ws->zbox_low[k / nin] : r->low;
         L->fwd(n, wp, NULL, xp, z2, ns, inner);
         for (int64_t k = 0; k < N_out; k++)
             z1[k] -= z2[k];
+        float *xh = xn; /* the high bound stays for the relevance terms below */
         for (int64_t k = 0; k < N_in; k++)
-            xp[k] = r->high;
-        L->fwd(n, wn, NULL, xp, z2, ns, inner);
+            xh[k] = own ? ws->zbox_high[k / nin] : r->high;
+        L->fwd(n, wn, NULL, xh, z2, ns, inner);
         for (int64_t k = 0; k < N_out; k++)
             s1[k] = R[k] / xai_stab(z1[k] - z2[k], stab);
         L->vjp(n, w, s1, dx, ns, inner);
@@ -364,10 +367,10 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             Rin[k] += x[k] * dx[k];
         L->vjp(n, wp, s1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= r->low * dx[k];
+            Rin[k] -= xp[k] * dx[k];
         L->vjp(n, wn, s1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= r->high * dx[k];
+            Rin[k] -= xh[k] * dx[k];
         return XAI_OK;
     }
     case XAI_RULE_FLAT:

@@ -7,7 +7,7 @@
 #ifndef XAI_ATOMIC_H
 #define XAI_ATOMIC_H
 
-#include "xai/export.h"
+#include "xai/api.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,7 +2,7 @@
 /*
  * lrp.h - Layer-wise Relevance Propagation and gradient baselines.
  *
- * Rules and composites follow Zennit's conventions exactly (docs/lrp-rules.md):
+ * Rules and composites follow Zennit's conventions exactly (README, xai-explain section):
  * Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020 (composites);
  * Arras et al. 2017, 2019 (LSTM). Gradient baselines: Simonyan et al. 2014,
  * Shrikumar et al. 2016 (gradient x input), Smilkov et al. 2017 (SmoothGrad),
@@ -44,7 +44,8 @@ typedef struct {
     float stabilizer;   /**< 1e-6 unless overridden */
     float gamma;        /**< Gamma */
     float alpha, beta;  /**< AlphaBeta */
-    float low, high;    /**< ZBox bounds (scalars broadcast over the input) */
+    float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: each
+                             sample's own min and max (what the composites use by default) */
     float bias_factor;  /**< Epsilon with bias factor (Arras et al.); 0 = plain */
 } xai_rule;
 
@@ -68,11 +69,14 @@ typedef struct {
     const char *composite;  /**< "epsilon-plus-flat" (default), "epsilon", "epsilon-plus", ... */
     float epsilon;          /**< epsilon of the Epsilon rule [1e-6] */
     float gamma;            /**< gamma of the Gamma rule [0.25] */
-    int have_bounds;        /**< 0: ZBox bounds are the min and max of each input */
+    int have_bounds;        /**< 0: ZBox bounds of each sample are that sample's min and max,
+                                 so a stack explains as its samples do one by one */
     float low, high;        /**< ZBox bounds when have_bounds */
     xai_bn_mode bn;         /**< [fold] */
     xai_init_mode init;     /**< [auto: logit with an LSTM, else onehot] */
     int target;             /**< class to explain; -1 = the argmax [-1] */
+    const int *targets;     /**< NULL [default]: every sample uses target; else n entries, the
+                                 class of each sample (-1 = its argmax); overrides target */
     float bias_factor;      /**< beta of the epsilon rule with bias factor [0] */
     float lstm_epsilon;     /**< epsilon of the LSTM linear rule [1e-3] */
     const char *rules;      /**< per-layer overrides, see xai_rules_parse(); may be NULL */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * status.h - error codes shared by libxai and the formats library.
+ * status.h - error codes shared by libxai and the formats library, and the two
+ * library-wide helpers: the version and the deallocator for buffers libxai returns.
  * Fallible functions return an xai_status; on failure a detail message that names
  * the file, node or field at fault is kept per thread and read with xai_last_error().
  */
 #ifndef XAI_STATUS_H
 #define XAI_STATUS_H
 
-#include "xai/export.h"
+#include "xai/api.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +57,13 @@ XAI_API void xai_error_clear(void);
  * return @p s unchanged.
  */
 XAI_API xai_status xai_error_prefix(xai_status s, const char *prefix);
+
+/** @return the libxai version, "MAJOR.MINOR.PATCH" (static string). */
+XAI_API const char *xai_version(void);
+
+/** Release a buffer that a libxai function allocated and documented as "free with
+ *  xai_free()" (strings, arrays). NULL is fine. */
+XAI_API void xai_free(void *p);
 
 #ifdef __cplusplus
 }

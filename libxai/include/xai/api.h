@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * export.h - symbol visibility for the public API.
+ * api.h - symbol visibility for the public API.
  * The library is built with -fvisibility=hidden; only XAI_API symbols are exported.
  */
-#ifndef XAI_EXPORT_H
-#define XAI_EXPORT_H
+#ifndef XAI_API_H
+#define XAI_API_H
 
 #if defined(XAI_BUILDING_LIBRARY) && defined(__GNUC__)
 #define XAI_API __attribute__((visibility("default")))
@@ -12,4 +12,4 @@
 #define XAI_API
 #endif
 
-#endif /* XAI_EXPORT_H */
+#endif /* XAI_API_H */
