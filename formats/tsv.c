@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 typedef struct {
     char *name;

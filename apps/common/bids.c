@@ -6,6 +6,7 @@
  * (Appendix "Entity table"; "Derived dataset and pipeline description").
  */
 #include "app-int.h"
+#include "xai/atomic.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -354,7 +355,7 @@ int xai_bids_write_dataset_description(const xai_app *app, const char *out_dir, 
             if (f)
                 fclose(f);
             unlink(tmp);
-            xai_app_inflight_remove(tmp);
+            xai_formats_untrack_temp(tmp);
             free(tmp);
         }
     }
