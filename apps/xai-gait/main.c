@@ -3,7 +3,7 @@
  * xai-gait - subject identification / condition classification from gait cycles of C3D
  * trials (Plug-in Gait angles) and its explanation with LRP or gradients, per trial or
  * over a whole cohort (resumable). Ref: Horst et al., Sci Rep 2019,
- * doi:10.1038/s41598-019-38748-8. Conventions: docs/ecosystem.md sections 4 and 6.
+ * doi:10.1038/s41598-019-38748-8. Conventions: the README, "Outputs on disk".
  * Exit codes: 0 ok, 1 data/runtime error, 2 usage, 3 a batch finished with failed trials.
  */
 #include <cairo.h>

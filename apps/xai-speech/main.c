@@ -4,7 +4,7 @@
  * labels) and explain it with LRP: relevance aligned to the time-frequency bins (.npy),
  * a spectrogram figure with the relevance overlaid, and an optional sonification.
  * The model carries its spectrogram pipeline in metadata "xai_preprocessing"; explain and
- * eval rebuild exactly that pipeline. Conventions: docs/ecosystem.md sections 5 and 6.
+ * eval rebuild exactly that pipeline. Conventions: the README, "Outputs on disk".
  * Exit codes: 0 ok, 1 data error, 2 usage error, 3 some inputs failed.
  */
 #include <cairo.h>
