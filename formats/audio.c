@@ -13,7 +13,7 @@
 #define _GNU_SOURCE /* mkstemp */
 #endif
 #include "xai/audio.h"
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #include <errno.h>
 #include <math.h>
@@ -501,7 +501,7 @@ xai_status xai_audio_save(const char *path, const float *data, int channels, int
 
     char *tmp;
     int fd;
-    xai_status st = xai_atomic_mkstemp(path, &tmp, &fd);
+    xai_status st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
     if (st != XAI_OK)
         return st;
     SF_INFO si;
@@ -513,9 +513,7 @@ xai_status xai_audio_save(const char *path, const float *data, int channels, int
     if (!sf) {
         xai_status st = xai_error_set(XAI_EIO, "%s: libsndfile cannot write: %s", path, sf_strerror(NULL));
         close(fd);
-        unlink(tmp);
-        free(tmp);
-        return st;
+        return xai_atomic_finish(tmp, path, st);
     }
     if (enc == XAI_AUDIO_WAV_PCM16)
         sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
@@ -537,10 +535,5 @@ xai_status xai_audio_save(const char *path, const float *data, int channels, int
         sf_write_sync(sf);
     if (sf_close(sf) != 0 && st == XAI_OK)
         st = xai_error_set(XAI_EIO, "%s: closing failed", path);
-    if (st == XAI_OK && rename(tmp, path) != 0)
-        st = xai_error_set(XAI_EIO, "%s: cannot rename temporary file: %s", path, strerror(errno));
-    if (st != XAI_OK)
-        unlink(tmp);
-    free(tmp);
-    return st;
+    return xai_atomic_finish(tmp, path, st);
 }

@@ -12,7 +12,7 @@
  */
 #include "xai/c3d.h"
 #include "file-util.h"
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1370,17 +1370,10 @@ static xai_status write_file(const char *path, const uint8_t *head, size_t nhead
         size_t padn = BLOCK - total % BLOCK;
         ok = fwrite(zero, 1, padn, f) == padn;
     }
-    if (fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok) {
-        unlink(tmp);
-        if (st == XAI_OK)
-            st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
-    }
-    free(tmp);
-    return st;
+    if (!ok && st == XAI_OK)
+        st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
+    xai_status cst = xai_atomic_fcommit(f, tmp, path, ok && st == XAI_OK);
+    return st != XAI_OK ? st : cst;
 }
 
 /* ------------------------------------------------------------ gait cycles -- */

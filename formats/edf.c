@@ -1053,21 +1053,10 @@ xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
         return st;
     }
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(pmin);
-        free(dig);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        xai_formats_track_temp(tmp);
-    if (fd < 0) {
-        st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path,
-                           strerror(errno));
-        free(tmp);
+    char *tmp;
+    int fd;
+    st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
+    if (st != XAI_OK) {
         free(pmin);
         free(dig);
         return st;
@@ -1133,12 +1122,7 @@ xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
         st = xai_error_set(XAI_EIO, "%s: EDFlib failed to finish the file", path);
 out:
     pthread_mutex_unlock(&edflib_lock);
-    if (st == XAI_OK && rename(tmp, path) != 0)
-        st = xai_error_set(XAI_EIO, "%s: cannot rename the temporary file: %s", path,
-                           strerror(errno));
-    if (st != XAI_OK)
-        unlink(tmp);
-    free(tmp);
+    st = xai_atomic_finish(tmp, path, st);
     free(pmin);
     free(dig);
     return st;

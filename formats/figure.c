@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #define FONT "DejaVu Sans"
 #define MAX_IMAGE 8192 /* cells beyond this are decimated (cairo images stop at 32767) */

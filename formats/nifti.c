@@ -604,21 +604,6 @@ static const char *nifti_ext(const char *path)
     return NULL;
 }
 
-/* "dir/name.nii.gz" -> "dir/.name.tmpXXXXXX.nii.gz" (same directory, same extension). */
-static char *temp_name(const char *path, const char *ext)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dirlen;
-    size_t baselen = strlen(base) - strlen(ext);
-    size_t len = dirlen + 1 + baselen + 10 + strlen(ext) + 1;
-    char *t = malloc(len);
-    if (!t)
-        return NULL;
-    snprintf(t, len, "%.*s.%.*s.tmpXXXXXX%s", (int)dirlen, path, (int)baselen, base, ext);
-    return t;
-}
-
 /*
  * Write header + empty extender + data. nifti_clib builds the header
  * (nifti_convert_nim2n{1,2}hdr); the bytes are written here because nifti_image_write()
@@ -708,23 +693,15 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
             m = a;
     }
 
-    char *tmp = temp_name(path, ext);
-    if (!tmp)
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    int fd = mkstemps(tmp, (int)strlen(ext));
-    if (fd >= 0)
-        xai_formats_track_temp(tmp);
-    if (fd < 0) {
-        xai_status st = xai_error_set(XAI_EIO, "%s: cannot create a temporary file: %s", path,
-                                      strerror(errno));
-        free(tmp);
+    /* the temp keeps the extension: nifti_clib reads the compression from it */
+    char *tmp;
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, ext, &tmp, &fd);
+    if (st != XAI_OK)
         return st;
-    }
-    (void)fchmod(fd, 0644); /* mkstemp makes 0600; outputs are meant to be shared */
     close(fd);
 
     quiet();
-    xai_status st = XAI_OK;
     int64_t dims[8] = {ndim, d[0], d[1], d[2], ndim == 4 ? nt : 1, 1, 1, 1};
     nifti_image *nim = nifti_make_new_nim(dims, DT_FLOAT32, 0);
     if (!nim) {
@@ -798,18 +775,12 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
                            path);
         goto out;
     }
-    if (rename(tmp, path) != 0)
-        st = xai_error_set(XAI_EIO, "%s: cannot rename the temporary file into place: %s", path,
-                           strerror(errno));
 out:
     if (nim) {
         nim->data = NULL;
         nifti_image_free(nim);
     }
-    if (st != XAI_OK)
-        unlink(tmp);
-    free(tmp);
-    return st;
+    return xai_atomic_finish(tmp, path, st);
 }
 
 xai_status xai_nifti_write_series(const char *path, const xai_nifti_info *like, int64_t nt,

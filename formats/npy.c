@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "file-util.h"
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LEN 6

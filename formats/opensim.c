@@ -8,7 +8,7 @@
  */
 #include "xai/opensim.h"
 #include "file-util.h"
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -695,14 +695,7 @@ xai_status xai_mot_write(const char *path, const char *name, int ncolumns, const
             ok = fprintf(f, "%s%.17g", c ? "\t" : "", data[(size_t)r * (size_t)ncolumns + (size_t)c]) > 0;
         ok = ok && fputc('\n', f) != EOF;
     }
-    if (fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok) {
-        st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return st;
+    if (!ok)
+        xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
+    return xai_atomic_fcommit(f, tmp, path, ok);
 }

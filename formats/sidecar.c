@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy-atomic.h"
+#include "xai/atomic.h"
 
 struct xai_sidecar {
     json_t *obj; /* a reference we hold on a JSON object */

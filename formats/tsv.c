@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy-atomic.h"
+#include "xai/atomic.h"
+#include "xai/sidecar.h"
 
 typedef struct {
     char *name;
     xai_tsv_type type;
     char **cells; /* cap_rows entries; NULL = n/a */
+    char *desc, *units; /* for the JSON sidecar (NULL = not described) */
 } column;
 
 struct xai_tsv {
@@ -104,6 +106,7 @@ static xai_status push_column(xai_tsv *t, const char *name, size_t n, xai_tsv_ty
     if (grow_cols(t) != XAI_OK)
         return XAI_ENOMEM;
     c = &t->cols[t->ncols];
+    memset(c, 0, sizeof *c);
     c->name = dup_str(name, n);
     c->type = type;
     c->cells = calloc(t->cap_rows ? t->cap_rows : 1, sizeof *c->cells);
@@ -157,6 +160,8 @@ void xai_tsv_free(xai_tsv *t)
             free(t->cols[c].cells[r]);
         free(t->cols[c].cells);
         free(t->cols[c].name);
+        free(t->cols[c].desc);
+        free(t->cols[c].units);
     }
     free(t->cols);
     free(t);
@@ -233,6 +238,50 @@ xai_status xai_tsv_set_number(xai_tsv *t, size_t row, size_t col, double v)
     if (!s)
         return xai_error_set(XAI_ENOMEM, "tsv: out of memory");
     put(t, row, col, s);
+    return XAI_OK;
+}
+
+xai_status xai_tsv_set_float(xai_tsv *t, size_t row, size_t col, float v)
+{
+    xai_status st = check_cell(t, row, col);
+    if (st != XAI_OK)
+        return st;
+    if (isnan(v)) {
+        put(t, row, col, NULL);
+        return XAI_OK;
+    }
+    /* shortest text that reads back as the same float32 (at most 9 digits, IEEE 754) */
+    char buf[32];
+    if (isinf(v))
+        snprintf(buf, sizeof buf, "%s", v > 0 ? "inf" : "-inf");
+    else
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+            if (strtof(buf, NULL) == v)
+                break;
+        }
+    char *s = dup_str(buf, strlen(buf));
+    if (!s)
+        return xai_error_set(XAI_ENOMEM, "tsv: out of memory");
+    put(t, row, col, s);
+    return XAI_OK;
+}
+
+xai_status xai_tsv_set_column_info(xai_tsv *t, size_t col, const char *description, const char *units)
+{
+    if (!t || col >= t->ncols)
+        return xai_error_set(XAI_EINVAL, "tsv: no column %zu", col);
+    char *d = description ? dup_str(description, strlen(description)) : NULL;
+    char *u = units ? dup_str(units, strlen(units)) : NULL;
+    if ((description && !d) || (units && !u)) {
+        free(d);
+        free(u);
+        return xai_error_set(XAI_ENOMEM, "tsv: out of memory");
+    }
+    free(t->cols[col].desc);
+    free(t->cols[col].units);
+    t->cols[col].desc = d;
+    t->cols[col].units = u;
     return XAI_OK;
 }
 
@@ -494,6 +543,45 @@ xai_status xai_tsv_load(const char *path, unsigned flags, xai_tsv **out)
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* "dir/x.tsv" -> "dir/x.json" (BIDS: the data dictionary sits next to the table). */
+static char *sidecar_path(const char *path)
+{
+    size_t n = strlen(path);
+    if (n > 4 && strcmp(path + n - 4, ".tsv") == 0)
+        n -= 4;
+    char *p = malloc(n + 6);
+    if (p) {
+        memcpy(p, path, n);
+        memcpy(p + n, ".json", 6);
+    }
+    return p;
+}
+
+/* {"column": {"Description": ..., "Units": ...}} for every described column. */
+static xai_status save_dictionary(const xai_tsv *t, const char *path)
+{
+    xai_sidecar *sc = NULL, *child = NULL;
+    char *jp = sidecar_path(path);
+    xai_status st = jp ? xai_sidecar_new(&sc) : xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    for (size_t c = 0; st == XAI_OK && c < t->ncols; c++) {
+        const column *k = &t->cols[c];
+        if (!k->desc && !k->units)
+            continue;
+        st = xai_sidecar_child(sc, k->name, &child);
+        if (st == XAI_OK && k->desc)
+            st = xai_sidecar_set_string(child, "Description", k->desc);
+        if (st == XAI_OK && k->units)
+            st = xai_sidecar_set_string(child, "Units", k->units);
+        xai_sidecar_free(child);
+        child = NULL;
+    }
+    if (st == XAI_OK)
+        st = xai_sidecar_save(sc, jp);
+    xai_sidecar_free(sc);
+    free(jp);
+    return st;
+}
+
 xai_status xai_tsv_save(const xai_tsv *t, const char *path, unsigned flags)
 {
     xai_atomic_file af;
@@ -521,5 +609,8 @@ xai_status xai_tsv_save(const xai_tsv *t, const char *path, unsigned flags)
         xai_atomic_abort(&af);
         return st;
     }
-    return xai_atomic_commit(&af);
+    st = xai_atomic_commit(&af);
+    if (st == XAI_OK && (flags & XAI_TSV_SIDECAR))
+        st = save_dictionary(t, path);
+    return st;
 }

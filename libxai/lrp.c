@@ -3,7 +3,7 @@
  * lrp.c - Layer-wise Relevance Propagation sweep, composites, per-layer overrides and
  * the gradient baselines (gradient, gradient x input, SmoothGrad, Integrated Gradients).
  * Relevance moves output -> input through each node's ops->relevance() with the rule the
- * composite assigns it; fan-out accumulates. Conventions: Zennit's (README, xai-explain section).
+ * composite assigns it; fan-out accumulates. Conventions: the README, "LRP conventions" (Zennit).
  * Refs: Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020;
  * Smilkov et al. 2017; Sundararajan et al. 2017.
  *

@@ -102,7 +102,7 @@ np.array(json.load(open('$T/l.json'))['samples'][0]['logits'], '<f4').tofile('$T
 fi
 # ---- CNN+LSTM and exporter patterns around an LSTM through the CLI (tests/data/lstm, fixtures of
 # make_cnn_lstm.py): the defaults with --bias-factor 1 (epsilon-plus-flat CNN, logit start) and
-# the command of issue 3 (--init logit --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3),
+# the LSTM command of the README (--init logit --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3),
 # vs the float64 maps: rel L2 <= 1e-5 (beta 0) / 5e-5 (beta 1), logits 1e-5, and with the
 # epsilon composite and beta 1, input + initial-state relevance = logit to 1e-5.
 for c in cnn_lstm_uni:epf:eps3 cnn_lstm_bidi:epf:eps3 cnn_lstm_bidi_view:epf:eps3 lstm_patterns:lstm:lstm; do

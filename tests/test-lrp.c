@@ -3,7 +3,7 @@
  * test-lrp.c - LRP and gradient maps against reference explanations:
  *  - ../shared/reference/cnn (Zennit 0.5.1), skipped when ../shared is absent;
  *  - tests/data/lrpref/cases (an independent float64 NumPy implementation of
- *    the rules as Zennit defines them, validated against the Zennit cases; see its README).
+ *    the README's "LRP conventions", validated against the Zennit cases; see its README).
  * Every case folder: model.onnx, input.f32, logits.f32, meta.json, relevance_<key>.f32.
  * Pass: logits to 1e-5 relative, every map to rel L2 < 1e-4 (compare_cnn.py's threshold).
  * Also runs the same maps through the xai-explain program once per case.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test-common.h"
 #include "xai/tsv.h"
@@ -290,6 +291,56 @@ START_TEST(test_haxby_events)
 }
 END_TEST
 
+/* float32 cells in their shortest round-trip text, and the BIDS data dictionary */
+START_TEST(test_float_and_dictionary)
+{
+    const char *names[] = {"onset", "relevance", "label"};
+    xai_tsv_type types[] = {XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_STRING};
+    xai_tsv *t;
+    ck_assert_int_eq(xai_tsv_create(3, names, types, &t), XAI_OK);
+    const float v[] = {0.1f, 1.0f / 3.0f, 3.4028235e38f, 1.4e-45f, -2.5f, NAN};
+    const char *text[] = {"0.1", "0.33333334", "3.4028235e+38", "1.4013e-45", "-2.5", "n/a"};
+    for (size_t r = 0; r < 6; r++) {
+        size_t row;
+        ck_assert_int_eq(xai_tsv_add_row(t, &row), XAI_OK);
+        ck_assert_int_eq(xai_tsv_set_float(t, row, 1, v[r]), XAI_OK);
+        ck_assert_int_eq(xai_tsv_set_number(t, row, 0, (double)r * 0.5), XAI_OK);
+        ck_assert_int_eq(xai_tsv_set_string(t, row, 2, "left"), XAI_OK);
+        if (r < 5) {
+            ck_assert_str_eq(xai_tsv_get_string(t, row, 1), text[r]);
+            ck_assert(strtof(xai_tsv_get_string(t, row, 1), NULL) == v[r]);
+        } else {
+            ck_assert(xai_tsv_is_na(t, row, 1));
+        }
+    }
+    ck_assert_int_eq(xai_tsv_set_column_info(t, 0, "start of the epoch", "s"), XAI_OK);
+    ck_assert_int_eq(xai_tsv_set_column_info(t, 1, "summed LRP relevance", NULL), XAI_OK);
+    ck_assert_int_eq(xai_tsv_set_column_info(t, 3, "none", "s"), XAI_EINVAL);
+    char *dir = xai_test_tmpdir();
+    char path[4200], json[4200];
+    snprintf(path, sizeof path, "%s/x_events.tsv", dir);
+    snprintf(json, sizeof json, "%s/x_events.json", dir);
+    ck_assert_int_eq(xai_tsv_save(t, path, 0), XAI_OK);
+    ck_assert_int_eq(access(json, F_OK), -1); /* only on request */
+    ck_assert_int_eq(xai_tsv_save(t, path, XAI_TSV_SIDECAR), XAI_OK);
+    size_t n;
+    char *got = xai_test_read_file(json, &n);
+    ck_assert_ptr_nonnull(got);
+    const char *want = "{\n  \"onset\": {\n    \"Description\": \"start of the epoch\",\n    \"Units\": \"s\"\n"
+                       "  },\n  \"relevance\": {\n    \"Description\": \"summed LRP relevance\"\n  }\n}\n";
+    ck_assert_uint_eq(n, strlen(want));
+    ck_assert_int_eq(memcmp(got, want, n), 0);
+    free(got);
+    got = xai_test_read_file(path, &n);
+    ck_assert_ptr_nonnull(strstr(got, "\n0.5\t0.33333334\tleft\n"));
+    ck_assert_ptr_nonnull(strstr(got, "\n2.5\tn/a\tleft\n"));
+    free(got);
+    xai_tsv_free(t);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("tsv");
@@ -301,6 +352,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_extend);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_haxby_events);
+    tcase_add_test(tc, test_float_and_dictionary);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,7 +14,7 @@
  * or uniformly blurred maps cannot reach, while leaving room for the blur that two 3x3x3
  * convolutions and two pooling layers cause at the ROI border (the ROIs are spheres of
  * radius 3 voxels, so most of their volume is within 2 voxels of the border). LRP must
- * localise at least as well as the plain gradient by the same measure (issue 6).
+ * localise at least as well as the plain gradient by the same measure.
  */
 #include <math.h>
 #include <stdarg.h>

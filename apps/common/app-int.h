@@ -12,7 +12,5 @@ double xai_app_now(void);
 /** Erase a progress bar from the terminal before a message is printed. */
 void xai_app_clear_bar(const xai_app *app);
 
-/** Forget a temp file of xai_app_atomic_open() that the caller removed itself. */
-void xai_app_inflight_remove(const char *tmp);
 
 #endif

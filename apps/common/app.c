@@ -3,8 +3,8 @@
  * app.c - the shared application layer: program state, common options (--force,
  * --nthreads, --progress, -q/-v, --version), messages and exit codes, the thread-count
  * default (SLURM_CPUS_PER_TASK, OMP_NUM_THREADS, online cores), the output policy
- * (no overwrite without --force, mkdir -p) and atomic writes (mkstemp in the target
- * directory, fsync, rename(2); POSIX.1-2017 rename is atomic within a file system).
+ * (no overwrite without --force, mkdir -p) and the printing wrappers of the formats
+ * library's atomic writer (xai/atomic.h) with a signal handler that removes its temps.
  * Progress is in progress.c, SHA-256 in sha256.c, sidecars/BIDS/shards in bids.c.
  */
 #include "app-int.h"
@@ -312,52 +312,9 @@ int xai_app_mkdirs(const xai_app *app, const char *dir)
     return 0;
 }
 
-/* Permissions a plain open(O_CREAT, 0666) would give (mkstemp uses 0600). */
-static mode_t default_file_mode(void)
-{
-    static mode_t mode = (mode_t)-1;
-    if (mode == (mode_t)-1) {
-        mode_t mask = umask(022);
-        umask(mask);
-        mode = 0666 & ~mask;
-    }
-    return mode;
-}
-
-/* Temp files in flight, for the signal handler (fixed storage: async-signal-safe reads).
- * Updated from the main thread only (programs write their outputs there). */
-#define MAX_INFLIGHT 16
-static char inflight_path[MAX_INFLIGHT][4096];
-static volatile sig_atomic_t inflight_used[MAX_INFLIGHT];
-
-static void inflight_add(const char *tmp)
-{
-    if (strlen(tmp) >= sizeof inflight_path[0])
-        return;
-    for (int i = 0; i < MAX_INFLIGHT; i++) {
-        if (!inflight_used[i]) {
-            strcpy(inflight_path[i], tmp);
-            inflight_used[i] = 1;
-            return;
-        }
-    }
-}
-
-void xai_app_inflight_remove(const char *tmp)
-{
-    for (int i = 0; i < MAX_INFLIGHT; i++)
-        if (inflight_used[i] && strcmp(inflight_path[i], tmp) == 0) {
-            inflight_used[i] = 0;
-            return;
-        }
-}
-
 static void on_fatal_signal(int sig)
 {
-    for (int i = 0; i < MAX_INFLIGHT; i++)
-        if (inflight_used[i])
-            unlink(inflight_path[i]);
-    xai_formats_remove_temps(); /* and those of the formats library's writers */
+    xai_formats_remove_temps(); /* the one registry of temps in flight (formats) */
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -377,86 +334,42 @@ void xai_app_install_signal_handlers(void)
 
 FILE *xai_app_atomic_open(const xai_app *app, const char *path, char **tmp_path)
 {
-    *tmp_path = NULL;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 11);
-    if (!tmp) {
-        xai_app_fail(app, path, "out of memory");
+    FILE *f;
+    if (xai_atomic_fopen_tmp(path, tmp_path, &f) != XAI_OK) {
+        xai_app_fail(app, NULL, "%s", xai_last_error());
         return NULL;
     }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        xai_app_fail(app, path, "cannot create a temporary file next to it: %s", strerror(errno));
-        free(tmp);
-        return NULL;
-    }
-    if (fchmod(fd, default_file_mode()) != 0) {
-        /* not fatal: the file stays private */
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        xai_app_fail(app, path, "cannot open %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return NULL;
-    }
-    inflight_add(tmp);
-    *tmp_path = tmp;
     return f;
 }
 
 int xai_app_atomic_commit(const xai_app *app, FILE *f, char *tmp_path, const char *path, int ok)
 {
-    int rc = -1;
     if (!f || !tmp_path) {
         if (f)
             fclose(f);
         free(tmp_path);
         return -1;
     }
-    if (!ok) {
-        fclose(f);
-        unlink(tmp_path);
-        xai_app_inflight_remove(tmp_path);
-        free(tmp_path);
-        return -1;
-    }
-    if (fflush(f) != 0 || ferror(f)) {
-        xai_app_fail(app, path, "cannot write: %s", strerror(errno ? errno : EIO));
-    } else if (fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) {
-        xai_app_fail(app, path, "cannot write (fsync): %s", strerror(errno));
-    } else {
-        rc = 0;
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        xai_app_fail(app, path, "cannot write (close): %s", strerror(errno));
-        rc = -1;
-    }
-    if (rc == 0 && rename(tmp_path, path) != 0) {
-        xai_app_fail(app, path, "cannot rename %s over it: %s", tmp_path, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0)
-        unlink(tmp_path);
-    xai_app_inflight_remove(tmp_path);
-    free(tmp_path);
-    return rc;
+    if (xai_atomic_fcommit(f, tmp_path, path, ok) == XAI_OK)
+        return 0;
+    if (ok)
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+    return -1;
+}
+
+void xai_app_sweep_orphans(const xai_app *app, const char *dir)
+{
+    int n = 0;
+    if (xai_atomic_sweep_orphans(dir, &n) != XAI_OK)
+        xai_app_log(app, 1, "%s", xai_last_error());
+    else if (n)
+        xai_app_log(app, 1, "%s: removed %d temporary file%s of an interrupted run", dir, n, n == 1 ? "" : "s");
 }
 
 int xai_app_write_atomic(const xai_app *app, const char *path, const void *data, size_t len)
 {
-    char *tmp;
-    FILE *f = xai_app_atomic_open(app, path, &tmp);
-    if (!f)
-        return -1;
-    int ok = len == 0 || fwrite(data, 1, len, f) == len;
-    if (!ok) {
-        xai_app_fail(app, path, "cannot write: %s", strerror(errno ? errno : EIO));
-        xai_app_atomic_commit(app, f, tmp, path, 0);
-        return -1;
-    }
-    return xai_app_atomic_commit(app, f, tmp, path, 1);
+    if (xai_atomic_write(path, data, len) == XAI_OK)
+        return 0;
+    xai_app_fail(app, NULL, "%s", xai_last_error());
+    return -1;
 }

@@ -110,10 +110,10 @@ void xai_app_log(const xai_app *app, int level, const char *fmt, ...)
 int xai_app_check_output(const xai_app *app, const char *path);
 /** mkdir -p; @return 0 or -1 (message printed). */
 int xai_app_mkdirs(const xai_app *app, const char *dir);
-/** Write @p len bytes atomically (temp in the same directory, fsync, rename). 0 or -1 (printed). */
+/** Write @p len bytes atomically (xai/atomic.h: temp next to it, fsync, rename). 0 or -1 (printed). */
 int xai_app_write_atomic(const xai_app *app, const char *path, const void *data, size_t len);
 /**
- * Streaming form of the atomic write: opens "PATH.tmpXXXXXX" in the same directory and
+ * Streaming form of the atomic write: opens the writer's temp next to PATH and
  * returns it (NULL on failure, message printed). *tmp_path receives the malloc'ed temp
  * name. Finish with xai_app_atomic_commit(): when @p ok it flushes, fsyncs and renames
  * the temp over PATH; otherwise (or on any failure) it removes the temp. Either way it
@@ -127,6 +127,12 @@ int xai_app_atomic_commit(const xai_app *app, FILE *f, char *tmp_path, const cha
  * interrupted run leaves neither a partial output nor a stray temp. Call once in main().
  */
 void xai_app_install_signal_handlers(void);
+/**
+ * Resume paths: remove the temps that killed runs of the suite left in @p dir
+ * (xai_atomic_sweep_orphans: this host, writer no longer running). Never fails the run:
+ * a directory that cannot be listed is reported at -v.
+ */
+void xai_app_sweep_orphans(const xai_app *app, const char *dir);
 
 /* ---- progress (stderr): bar on a terminal, one line per step otherwise, or JSON lines ----
  * bar: redrawn at most 10x/s (percent, count, elapsed, ETA); lines: at most one line per

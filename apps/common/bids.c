@@ -6,6 +6,8 @@
  * (Appendix "Entity table"; "Derived dataset and pipeline description").
  */
 #include "app-int.h"
+#include "xai/atomic.h"
+#include "xai/sidecar.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -50,28 +52,8 @@ char *xai_app_sidecar_path(const char *output_path)
     return out;
 }
 
-/* Write a JSON value with 2-space indent, sorted keys and a final newline, atomically. */
-static int write_json_atomic(const xai_app *app, const char *path, const json_t *root)
-{
-    char *txt = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!txt) {
-        xai_app_fail(app, path, "cannot serialise JSON");
-        return -1;
-    }
-    size_t n = strlen(txt);
-    char *buf = realloc(txt, n + 2);
-    if (!buf) {
-        free(txt);
-        xai_app_fail(app, path, "out of memory");
-        return -1;
-    }
-    buf[n] = '\n';
-    buf[n + 1] = '\0';
-    int rc = xai_app_write_atomic(app, path, buf, n + 1);
-    free(buf);
-    return rc;
-}
-
+/* The sidecar goes through the formats library's JSON writer (sorted keys, two-space
+   indent, final newline, atomic): one serialisation for every JSON file of the suite. */
 int xai_app_write_sidecar(const xai_app *app, const char *output_path, const char *extra_json)
 {
     char *path = xai_app_sidecar_path(output_path);
@@ -79,33 +61,27 @@ int xai_app_write_sidecar(const xai_app *app, const char *output_path, const cha
         xai_app_fail(app, output_path, "out of memory");
         return -1;
     }
-    json_t *root = NULL;
-    if (extra_json && *extra_json) {
-        json_error_t err;
-        root = json_loads(extra_json, JSON_REJECT_DUPLICATES, &err);
-        if (!root || !json_is_object(root)) {
-            xai_app_fail(app, path, "bad sidecar content (%s)",
-                         root ? "not a JSON object" : err.text);
-            json_decref(root);
-            free(path);
-            return -1;
-        }
-    } else {
-        root = json_object();
+    xai_sidecar *sc = NULL;
+    xai_status st = extra_json && *extra_json ? xai_sidecar_load_mem(extra_json, strlen(extra_json), path, &sc)
+                                              : xai_sidecar_new(&sc);
+    if (st != XAI_OK) {
+        xai_app_fail(app, NULL, "bad sidecar content: %s", xai_last_error());
+        free(path);
+        return -1;
     }
-    int rc = -1;
-    if (root) {
-        /* provenance always comes from the program itself */
-        json_object_set_new(root, "CommandLine", json_string(app && app->command_line ? app->command_line : ""));
-        json_object_set_new(root, "Version", json_string(app && app->version ? app->version : ""));
-        json_object_set_new(root, "DateTime", json_string(app ? app->datetime : ""));
-        rc = write_json_atomic(app, path, root);
-    } else {
-        xai_app_fail(app, path, "out of memory");
-    }
-    json_decref(root);
+    /* provenance always comes from the program itself */
+    st = xai_sidecar_set_string(sc, "CommandLine", app && app->command_line ? app->command_line : "");
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "Version", app && app->version ? app->version : "");
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "DateTime", app ? app->datetime : "");
+    if (st == XAI_OK)
+        st = xai_sidecar_save(sc, path);
+    if (st != XAI_OK)
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+    xai_sidecar_free(sc);
     free(path);
-    return rc;
+    return st == XAI_OK ? 0 : -1;
 }
 
 /* ---- BIDS names ---- */
@@ -354,7 +330,7 @@ int xai_bids_write_dataset_description(const xai_app *app, const char *out_dir, 
             if (f)
                 fclose(f);
             unlink(tmp);
-            xai_app_inflight_remove(tmp);
+            xai_formats_untrack_temp(tmp);
             free(tmp);
         }
     }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "eeg-montage.h"
+#include "xai/atomic.h"
 #include "xai/figure.h"
 
 #define PI 3.14159265358979323846
@@ -33,29 +34,18 @@ static void text_centered(cairo_t *cr, double x, double y, const char *s)
     cairo_show_text(cr, s);
 }
 
-/* cairo PNG to PATH.tmpXXXXXX, then rename over PATH */
+/* cairo writes the PNG by name: into the atomic writer's temp, renamed when complete */
 static xai_status write_png_atomic(cairo_surface_t *surf, const char *path)
 {
-    xai_status st = XAI_OK;
-    char *tmp = malloc(strlen(path) + 16);
-    if (!tmp)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    sprintf(tmp, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return xai_error_set(XAI_EIO, "%s: cannot create a temporary file", path);
-    }
-    fchmod(fd, 0644);
+    char *tmp;
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
+    if (st != XAI_OK)
+        return st;
     close(fd);
     if (cairo_surface_write_to_png(surf, tmp) != CAIRO_STATUS_SUCCESS)
         st = xai_error_set(XAI_EDEP, "%s: cairo could not write the PNG", path);
-    else if (rename(tmp, path) != 0)
-        st = xai_error_set(XAI_EIO, "%s: cannot rename the temporary file", path);
-    if (st != XAI_OK)
-        unlink(tmp);
-    free(tmp);
-    return st;
+    return xai_atomic_finish(tmp, path, st);
 }
 
 xai_status eeg_heatmap_label_rows(const char *path, const double rect[4], int nrows, const char *const *labels,

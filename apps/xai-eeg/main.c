@@ -22,6 +22,7 @@
 #include "app.h"
 #include "eeg-pre.h"
 #include "eeg-topomap.h"
+#include "xai/domain.h"
 #include "xai/figure.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -956,21 +957,12 @@ static int run_explain(xai_app *app, opts *o)
         q.nmap = 0;
         eeg_prep_free(&q);
     }
-    int target_mode = -2; /* -2 pred, -3 true, >= 0 a class */
-    if (o->target && strcmp(o->target, "pred") != 0) {
-        if (strcmp(o->target, "true") == 0)
-            target_mode = -3;
-        else {
-            target_mode = -1;
-            for (int c = 0; c < p.nclass; c++)
-                if (strcmp(p.classes[c], o->target) == 0)
-                    target_mode = c;
-            if (target_mode < 0) {
-                rc = xai_app_usage_error(app, "--target: '%s' is not pred, true or a class of the model", o->target);
-                goto done;
-            }
-        }
+    xai_target tg;
+    if (xai_target_parse(o->target, (const char *const *)p.classes, p.nclass, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK) {
+        rc = xai_app_usage_error(app, "%s", xai_last_error());
+        goto done;
     }
+    int target_mode = tg.kind == XAI_TARGET_PRED ? -2 : tg.kind == XAI_TARGET_TRUE ? -3 : tg.cls; /* -2 pred, -3 true */
     if (o->composite && xai_composite_check(o->composite) != XAI_OK) {
         rc = xai_app_usage_error(app, "--composite: %s", xai_last_error());
         goto done;

@@ -22,6 +22,7 @@
 
 #include "app.h"
 #include "fmri.h"
+#include "xai/domain.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/nifti.h"
@@ -606,14 +607,12 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             goto done;
         }
     }
-    int tgt_fixed = -1;
-    if (o->target && strcmp(o->target, "pred")) {
-        tgt_fixed = fmri_classes_find(&cls, o->target);
-        if (tgt_fixed < 0) {
-            rc = xai_app_usage_error(&o->app, "--target: '%s' is not a class of the model", o->target);
-            goto done;
-        }
+    xai_target tg;
+    if (xai_target_parse(o->target, (const char *const *)cls.name, cls.n, 0, &tg) != XAI_OK) {
+        rc = xai_app_usage_error(&o->app, "%s", xai_last_error());
+        goto done;
     }
+    int tgt_fixed = tg.cls; /* -1: the predicted class */
 
     /* every output path, checked before any work */
     namer_init(&nm, out, bold);
@@ -640,6 +639,9 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         rc = XAI_EXIT_DATA;
         goto done;
     }
+    xai_app_sweep_orphans(&o->app, out); /* a resumed participant job: orphans of a killed one */
+    xai_app_sweep_orphans(&o->app, nm.dir);
+    xai_app_sweep_orphans(&o->app, nm.figdir);
 
     /* stream: z-score a batch of volumes, explain it, put the relevance over the consumed input */
     int64_t nv = run_nv(&run), nt = run.img->shape[0], B = o->ebatch;

@@ -5,7 +5,7 @@
  * pair of consecutive same-context Foot Strike events, time-normalised to 101 points
  * (xai_c3d_gait_cycles / xai_c3d_cycle_points). Plug-in Gait angles are YXZ Cardan, so the
  * X, Y, Z components are sagittal, frontal and transverse (Vicon Plug-in Gait reference).
- * Output names and columns: docs/ecosystem.md section 4 (tidy TSV per subject, mean +- SD).
+ * Output names and columns: the README, "Outputs on disk" (tidy TSV per subject, mean +- SD).
  */
 #include <ctype.h>
 #include <errno.h>

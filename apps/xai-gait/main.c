@@ -3,7 +3,7 @@
  * xai-gait - subject identification / condition classification from gait cycles of C3D
  * trials (Plug-in Gait angles) and its explanation with LRP or gradients, per trial or
  * over a whole cohort (resumable). Ref: Horst et al., Sci Rep 2019,
- * doi:10.1038/s41598-019-38748-8. Conventions: docs/ecosystem.md sections 4 and 6.
+ * doi:10.1038/s41598-019-38748-8. Conventions: the README, "Outputs on disk".
  * Exit codes: 0 ok, 1 data/runtime error, 2 usage, 3 a batch finished with failed trials.
  */
 #include <cairo.h>
@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "gait.h"
+#include "xai/domain.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/train.h"
@@ -521,19 +522,11 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
         e->desc[k] = '\0';
     }
     const char *t = o->target ? o->target : "pred";
-    if (!strcmp(t, "pred")) {
-        e->target_mode = 0;
-    } else if (!strcmp(t, "true")) {
-        e->target_mode = 1;
-    } else {
-        e->target_mode = 2;
-        e->target_class = -1;
-        for (int k = 0; k < e->ncls; k++)
-            if (!strcmp(e->classes[k], t))
-                e->target_class = k;
-        if (e->target_class < 0)
-            return xai_app_usage_error(app, "--target: '%s' is not pred, true or a class of the model", t);
-    }
+    xai_target tg;
+    if (xai_target_parse(t, (const char *const *)e->classes, e->ncls, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK)
+        return xai_app_usage_error(app, "%s", xai_last_error());
+    e->target_mode = (int)tg.kind; /* 0 pred, 1 true, 2 a class */
+    e->target_class = tg.cls;
     e->figures = o->figures;
     snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d", e->desc,
              e->cfg.composite ? e->cfg.composite : "default", t, e->figures);
@@ -834,6 +827,7 @@ static int cmd_study(xai_app *app, const opts *o)
     }
     if (xai_app_mkdirs(app, out) != 0 || xai_bids_write_dataset_description(app, out, PROG) != 0)
         goto done;
+    xai_app_sweep_orphans(app, out); /* resuming: temps of a killed run */
     {
         json_t *sj = json_object();
         json_object_set_new(sj, "ModelSHA256", json_string(e.sha));
@@ -886,6 +880,7 @@ static int cmd_study(xai_app *app, const opts *o)
         unlink(mpath);
         if (xai_app_mkdirs(app, sdir) != 0)
             goto subject_fail;
+        xai_app_sweep_orphans(app, sdir);
         {
             gait_cycles cy;
             memset(&cy, 0, sizeof cy);

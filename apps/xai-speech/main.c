@@ -4,7 +4,7 @@
  * labels) and explain it with LRP: relevance aligned to the time-frequency bins (.npy),
  * a spectrogram figure with the relevance overlaid, and an optional sonification.
  * The model carries its spectrogram pipeline in metadata "xai_preprocessing"; explain and
- * eval rebuild exactly that pipeline. Conventions: docs/ecosystem.md sections 5 and 6.
+ * eval rebuild exactly that pipeline. Conventions: the README, "Outputs on disk".
  * Exit codes: 0 ok, 1 data error, 2 usage error, 3 some inputs failed.
  */
 #include <cairo.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "xai.h"
+#include "xai/domain.h"
 #include "xai/audio.h"
 #include "xai/npy.h"
 #include "xai/train.h"
@@ -280,6 +281,26 @@ static int class_index(const loaded_model *lm, const char *name)
         if (strcmp(json_string_value(json_array_get(lm->classes, i)), name) == 0)
             return (int)i;
     return -1;
+}
+
+/* --target pred|NAME|INDEX through the one parser; *cls stays -1 for pred. 0 or -1 (printed). */
+static int parse_target(const xai_app *app, const loaded_model *lm, const char *text, int K, int *cls)
+{
+    const char **names = calloc((size_t)(K > 0 ? K : 1), sizeof *names);
+    if (!names)
+        return xai_app_fail(app, NULL, "out of memory"), -1;
+    for (int i = 0; i < K && i < (int)json_array_size(lm->classes); i++)
+        names[i] = json_string_value(json_array_get(lm->classes, (size_t)i));
+    xai_target tg;
+    xai_status st = xai_target_parse(text, names, K, XAI_TARGET_ALLOW_INDEX, &tg);
+    free(names);
+    if (st != XAI_OK) {
+        xai_app_usage_error(app, "%s (indices below %d)", xai_last_error(), K);
+        return -1;
+    }
+    if (tg.kind == XAI_TARGET_CLASS)
+        *cls = tg.cls;
+    return 0;
 }
 
 static json_t *pre_json(const speech_pre *p)
@@ -721,18 +742,9 @@ static int run_explain(opts *o)
      * under softmax) gets every sign flipped. With the logit, R+ is evidence for the class. */
     cfg.init = o->init_onehot ? XAI_INIT_ONEHOT : XAI_INIT_LOGIT;
     int rc = XAI_EXIT_DATA;
-    if (o->target && strcmp(o->target, "pred") != 0) {
-        int t = class_index(&lm, o->target);
-        char *e;
-        long v = strtol(o->target, &e, 10);
-        if (t < 0 && !*e && v >= 0 && v < K)
-            t = (int)v;
-        if (t < 0) {
-            xai_app_usage_error(app, "--target '%s' is neither a class name nor an index below %d", o->target, K);
-            loaded_free(&lm);
-            return XAI_EXIT_USAGE;
-        }
-        cfg.target = t;
+    if (parse_target(app, &lm, o->target, K, &cfg.target) != 0) {
+        loaded_free(&lm);
+        return XAI_EXIT_USAGE;
     }
     if (o->composite && xai_composite_check(o->composite) != XAI_OK) {
         xai_app_usage_error(app, "--composite: %s", xai_last_error());

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * speech.c - xai-speech's pipeline record, clip loading, features, sonification, figure and
- * labels. Presets follow docs/ecosystem.md section 5 (librosa, torchaudio, AudioMNIST:
+ * labels. Presets follow the README, "Outputs on disk" (librosa, torchaudio, AudioMNIST:
  * Becker et al. 2018, arXiv:1807.03418). Sonification follows the L-MAC idea (mask the
  * linear spectrogram, ISTFT with the original phase; arXiv 2403.13086).
  */

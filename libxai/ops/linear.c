@@ -4,7 +4,7 @@
  * layer's forward (z = Wx + b) and vector-Jacobian product (dx = W^T s).
  * Conventions (stabilizer z + eps*sgn(z) with sgn(0)=+1, bias in every denominator,
  * Flat over in-bounds taps, ZBox with cancelling bias, Gamma gated by the sign of
- * the unmodified z) follow Zennit (README, xai-explain section).
+ * the unmodified z) follow Zennit, see the README, "LRP conventions".
  * Refs: Bach et al. 2015 (epsilon, alpha-beta); Montavon et al. 2017 (z+, z^B);
  * Montavon et al. 2019 (gamma); Lapuschkin et al. 2019 (flat); Arras et al. 2017
  * (bias factor).

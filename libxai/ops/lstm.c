@@ -5,7 +5,7 @@
  * states; backward (BPTT over every direction) for the gradient baselines and for training
  * (dL/dW, dL/dR, dL/dB accumulated into node->pgrad); and Arras et al.'s LRP-all
  * (epsilon rule with bias factor on every linear split, signal-take-all at the gates,
- * forget path as a carried relevance), as written in docs/lrp-rules.md.
+ * forget path as a carried relevance), as the README's "LRP conventions" states.
  * Gate order in W, R and each half of B is i, o, f, c (ONNX operator spec, "LSTM").
  * Refs: Hochreiter & Schmidhuber 1997; Arras et al. 2017, "Explaining recurrent neural
  * network predictions in sentiment analysis" (WASSA).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * bench-explain.c - speed of the forward pass and of epsilon-plus-flat LRP (issue 2, "Speed").
+ * bench-explain.c - speed of the forward pass and of epsilon-plus-flat LRP.
  *
  * For each model given: per-sample forward and explanation time at batch 1 and 64 (median
  * of --reps repetitions after a warm-up), their ratio, and the achieved GFLOP/s. FLOPs are

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * bench-fmri.c - time and peak RSS of `xai-fmri explain` on a 64x64x40 run of 100 volumes
- * (issue 6: < 10 s on 2 cores, peak RSS under 2x input plus output size).
+ * (goal: < 10 s on 2 cores, peak RSS under 2x input plus output size).
  * Generates the run with gen_fmri, trains the default 3-D CNN for one epoch with
  * `xai-fmri train` (the weights do not change the cost of explaining), then runs
  * `xai-fmri explain` as a child and reports its wall time and ru_maxrss (wait4).

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * bench-lstm.c - speed of LSTM and CNN+LSTM relevance (issue 3, "Speed").
+ * bench-lstm.c - speed of LSTM and CNN+LSTM relevance.
  *
  * 1. Time per explained sequence for a uni- and a bidirectional LSTM ("lstm(H[,bidirectional],last)
  *    dense(2)" on {T=30, D}), D in {8, 64}, H in {16, 128}, batch 1 (one sequence per
  *    xai_explain() call) and stacks of 64 (64 sequences in one call, cfg.batch = 64).
  *    LRP-all with bias factor 0 and 1: composite epsilon (epsilon 1e-3), lstm_epsilon 1e-3,
- *    init logit. Target (issue 3): >= 50x faster than the numpy reference's 1.5-5.7 ms per
+ *    init logit. Goal: >= 50x faster than the numpy reference's 1.5-5.7 ms per
  *    sequence (T=25-30, H=10-16). The baseline is measured in the same run: bench_lstm_numpy.py
  *    runs the same shapes through the float64 NumPy LRP-all loops written after Arras et al.'s
  *    reference code (those that generate the test fixtures), batch 1, through /usr/bin/python3;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # bench-speech.sh - xai-speech explain throughput (clips/s) and peak RSS on 1 s clips with the
-# bundled model (issue 7 target: >= 200 clips/s on 2 cores). Prints numbers; never pass/fail.
+# bundled model (goal: >= 200 clips/s on 2 cores). Prints numbers; never pass/fail.
 # Usage: tests/bench/bench-speech.sh BUILD_DIR [COPIES]
 #   BUILD_DIR  a configured build with apps/xai-speech and datasets/gen_speech built
 #              (use a release build: meson setup build-rel --buildtype=release)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * bench-spray.c - SpRAy at scale: N maps x D dimensions (default 20,000 x 1,024), the sizes
- * issue 8 asks to finish in under 60 s on 2 cores. The maps are seeded synthetic relevance
+ * The goal is to finish in under 60 s on 2 cores. The maps are seeded synthetic relevance
  * maps: 8 smooth prototypes (one of them an "artefact" spike) plus noise, so the run also
  * reports how well the clusters recover the prototypes (adjusted Rand index).
  * Prints wall time per stage and the peak resident set size (getrusage ru_maxrss).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * bench-train.c - training throughput (issue 5, "Speed"): samples per second of xai_train()
+ * bench-train.c - training throughput samples per second of xai_train()
  * (Adam, batch 64, no validation split) against PyTorch on the same CPU with the same
  * architecture, optimizer and thread count (tests/bench/bench_train_torch.py, run through
  * /usr/bin/python3; that column is skipped when `import torch` fails).

@@ -4,7 +4,7 @@
  * Our own reader and writer for the three processor types (Intel, DEC/VAX, MIPS/SGI) and
  * both storage types (scaled int16 and float). Spec: c3d.org "The C3D File Format User
  * Guide" (header, parameter section, data section); gait cycles follow pyCGM2.
- * Layouts (style.md): points [frames][points][3], residuals [frames][points],
+ * Layouts (row-major, outermost first): points [frames][points][3], residuals [frames][points],
  * analog [channels][samples]; everything float32, invalid points are NaN.
  */
 #ifndef XAI_C3D_H

@@ -26,7 +26,11 @@ typedef enum {
 enum {
     /** No header row (BIDS motion and physio files): columns are named "1", "2", ... on read,
      *  and the names are not written on save. */
-    XAI_TSV_NO_HEADER = 1u << 0
+    XAI_TSV_NO_HEADER = 1u << 0,
+    /** xai_tsv_save(): also write the BIDS data dictionary "NAME.json" next to "NAME.tsv",
+     *  {"column": {"Description": ..., "Units": ...}} for the columns given those
+     *  (xai_tsv_set_column_info()), atomically like the table. */
+    XAI_TSV_SIDECAR = 1u << 1
 };
 
 /** A table held in memory; opaque. Free with xai_tsv_free(). */
@@ -89,6 +93,12 @@ XAI_API xai_status xai_tsv_add_row(xai_tsv *t, size_t *row);
 
 /** Set a cell to a number; NaN is stored as n/a. @return XAI_OK or XAI_EINVAL (out of range). */
 XAI_API xai_status xai_tsv_set_number(xai_tsv *t, size_t row, size_t col, double v);
+
+/** A float32 value in the shortest text that reads back as the same float (NaN = n/a). */
+XAI_API xai_status xai_tsv_set_float(xai_tsv *t, size_t row, size_t col, float v);
+/** Description and units of column @p col for the sidecar (either may be NULL). */
+XAI_API xai_status xai_tsv_set_column_info(xai_tsv *t, size_t col, const char *description,
+                                           const char *units);
 
 /**
  * Set a cell to a copy of @p s (NULL stores n/a). A string cell in a numeric column turns the

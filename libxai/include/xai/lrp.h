@@ -2,7 +2,7 @@
 /*
  * lrp.h - Layer-wise Relevance Propagation and gradient baselines.
  *
- * Rules and composites follow Zennit's conventions exactly (README, xai-explain section):
+ * Rules and composites follow Zennit's conventions exactly (README, "LRP conventions"):
  * Bach et al. 2015; Montavon et al. 2017, 2019; Kohlbrenner et al. 2020 (composites);
  * Arras et al. 2017, 2019 (LSTM). Gradient baselines: Simonyan et al. 2014,
  * Shrikumar et al. 2016 (gradient x input), Smilkov et al. 2017 (SmoothGrad),

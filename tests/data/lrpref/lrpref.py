@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """lrpref: an independent float64 NumPy reference for libxai's LRP conventions.
 
-Written from ../../../../shared/docs/lrp-rules.md (the conventions of Zennit 0.5.x) and checked
+Written from the README section "LRP conventions" (the conventions of Zennit 0.5.x) and checked
 against the shipped Zennit reference cases (see README.md next to this file and `validate`).
 
 It reads a small ONNX model (batch 1) and computes, in float64:

@@ -470,7 +470,7 @@ def make_case(out_root, name, fn, base_seed):
         'generator': {
             'script': 'tests/data/lrpref/make_cases.py',
             'reference': 'tests/data/lrpref/lrpref.py: independent float64 NumPy implementation of '
-                         'shared/docs/lrp-rules.md, validated against the shipped Zennit 0.5.1 cases',
+                         'the README section LRP conventions, validated against the shipped Zennit 0.5.1 cases',
             'seed': seed, 'seed_attempts': attempt + 1,
             'numpy': np.__version__, 'onnx': onnx.__version__,
             'weights': 'float32, He-normal N(0, 2/fan_in) (some heads x2 gain), biases N(0, 0.1^2); BN '
@@ -495,7 +495,7 @@ def make_case(out_root, name, fn, base_seed):
                                 'floor(min(x)) - 0.25, high = ceil(max(x)) + 0.5 with x the network input',
             'stabilizer_desc': 'z + eps*sgn(z), sgn(0) = +1, on the full denominator including the bias',
             'reference_precision': 'relevance_*.f32 = lrpref float64 result rounded to float32',
-            'bn_folding': 'exact fold as in lrp-rules.md (Zennit 0.5.1 additionally leaves its merged BN '
+            'bn_folding': 'exact fold as in the LRP conventions (top-level README) (Zennit 0.5.1 additionally leaves its merged BN '
                           'scaling by 1/sqrt(1+eps); that changes maps by < 1e-6 rel L2 and is not emulated)',
         },
         'onnx': {'file': 'model.onnx', 'opset_import': [{'domain': '', 'version': OPSET}],

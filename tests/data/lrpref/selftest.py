@@ -17,7 +17,7 @@
    not conservative where z+ or z- of an output is exactly 0, which sparse ReLU inputs cause; it
    is checked instead per rule, below.)
 6. Every Conv/Dense rule against a per-contribution (i, j) loop written straight from
-   lrp-rules.md on a random dense layer with mixed-sign inputs, and on a random grouped 2-D conv
+   the LRP conventions (top-level README) on a random dense layer with mixed-sign inputs, and on a random grouped 2-D conv
    by comparing against the same rule run on the equivalent dense matrix of that conv.
 5. Every stored map of every case is reproduced by lrpref (determinism of the files).
 """
@@ -217,7 +217,7 @@ def test_cases(root, rng):
 
 
 def naive_dense_rule(rule, x, W, b, R):
-    """Per-contribution loops from lrp-rules.md. W: (out, in)."""
+    """Per-contribution loops from the LRP conventions (top-level README). W: (out, in)."""
     st = lrpref.stab
     P, N = (lambda a: max(a, 0.0)), (lambda a: min(a, 0.0))
     nout, nin = W.shape

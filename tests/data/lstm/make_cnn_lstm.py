@@ -24,7 +24,7 @@ KEY.init1.f64 (relevance reaching the constant initial states, bias factor 1); g
 ([K, input size]: d logit_k / d input by central differences, h = 1e-6, of the float64
 forward). KEY:
   eps3   composite epsilon with eps 1e-3 everywhere (the LSTM reference's conventions, the
-         command of issue 3: --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3)
+         LSTM command of the README: --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3)
   eps6   composite epsilon with eps 1e-6 on the CNN, 1e-3 on the LSTM and the head
   epf    composite epsilon-plus-flat (Flat on the first Conv, ZPlus on the second), LSTM and
          head eps 1e-3: the defaults of xai-explain

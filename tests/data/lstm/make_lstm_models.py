@@ -9,7 +9,7 @@ CASE.x.f32       an input (raw float32, the model input's shape);
 CASE.logits.f32  float64 forward of the model (numpy, written below from the ONNX spec);
 CASE.r0.f32, CASE.r1.f32
                  Arras et al. LRP-all relevance of the input, bias factor 0 and 1, eps 1e-3
-                 everywhere, start = logit of the argmax class (docs/lrp-rules.md), computed
+                 everywhere, start = logit of the argmax class (README, "LRP conventions"), computed
                  by the plain float64 loops below (lrp_linear with explicit matrices);
 CASE.init1.f64   relevance reaching constant/absent initial states with bias factor 1.
 bad_*.onnx       malformed LSTM nodes that must be rejected at load time.
@@ -89,7 +89,7 @@ def lstm_dir(x, Wd, Rd, bd, h0, c0, L, rev):
 
 
 def lstm_lrp_dir(x, recs, order, Wc, Rc, bc, RYd, RYh, RYc, beta):
-    """LRP-all backward of one direction of one batch element (docs/lrp-rules.md).
+    """LRP-all backward of one direction of one batch element (README, "LRP conventions").
     x [T,D]; recs, order from lstm_dir; Wc [H,D], Rc [H,H], bc [H] the cell-input rows;
     RYd [T,H] relevance at Y (input time), RYh, RYc [H] at Y_h and Y_c.
     Returns (relevance of x [T,D], of the initial h [H], of the initial c [H])."""
