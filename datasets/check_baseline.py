@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Linear held-out-group baselines for the generated datasets.
+
+Reads the native files the generators write and reports how well a linear model learns
+across groups (train on some subjects / runs / speakers, test on the others). The numbers
+are recorded in each dataset's README: a good network should at least match them, and they
+must be clearly above chance but below 100 % (the data is learnable, not trivial).
+
+    check_baseline.py eeg    DIR   # EDF from gen_eeg --nuisance realistic; leave one subject out
+    check_baseline.py fmri   DIR   # BIDS tree from gen_fmri --nuisance realistic; leave one run out
+    check_baseline.py gait   DIR   # C3D from gen_gait --nuisance realistic; train ses-01, test ses-02
+    check_baseline.py speech DIR   # WAV + labels.csv from gen_speech --nuisance realistic; by voice
+
+Features are deliberately generic (nothing tuned to the planted truth): EEG log band power of
+every channel and canonical band over the annotated epoch, z-scored within each recording;
+fMRI voxels (brain mask) of the volumes 4-16 s after block onset, detrended and z-scored per
+run; gait time-normalised cycles (101 points) of every channel, each trial's mean removed;
+speech log-mel-like band energies over time, per clip level-normalised. Models: logistic
+regression (scikit-learn) with a fixed regularisation.
+"""
+import csv
+import glob
+import os
+import re
+import struct
+import sys
+
+import numpy as np
+from scipy import signal
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import make_pipeline
+
+
+def binom_ci(k, n):
+    """Wilson 95 % interval of a proportion."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    z, p = 1.96, k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (c - h, c + h)
+
+
+def report(name, fold_acc, y_true, y_pred, chance):
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    k, n = int((y_true == y_pred).sum()), len(y_true)
+    lo, hi = binom_ci(k, n)
+    folds = " ".join(f"{g}={a:.2f}" for g, a in fold_acc)
+    print(f"{name}: held-out accuracy {k / n:.3f} (95 % CI {lo:.3f}-{hi:.3f}, n={n}, chance {chance:.3f}); "
+          f"folds: {folds}")
+    return k / n
+
+
+def logreg(c=0.1):
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+
+
+def grouped_eval(name, X, y, groups, chance, c=0.1):
+    fold_acc, yt, yp = [], [], []
+    for g in sorted(set(groups)):
+        te = np.array([q == g for q in groups])
+        m = logreg(c).fit(X[~te], y[~te])
+        p = m.predict(X[te])
+        fold_acc.append((g, float((p == y[te]).mean())))
+        yt += list(y[te])
+        yp += list(p)
+    return report(name, fold_acc, yt, yp, chance)
+
+
+# ---- EEG ----
+def eeg(d):
+    import mne
+    mne.set_log_level("ERROR")
+    bands = [(4, 8), (8, 13), (13, 20), (20, 30)]
+    X, y, groups = [], [], []
+    for f in sorted(glob.glob(os.path.join(d, "*_eeg.edf")) + glob.glob(os.path.join(d, "*_eeg.bdf"))):
+        raw = mne.io.read_raw_edf(f, preload=True) if f.endswith(".edf") else mne.io.read_raw_bdf(f, preload=True)
+        fs = raw.info["sfreq"]
+        data = raw.get_data() * 1e6
+        feats, labels = [], []
+        for a in raw.annotations:
+            if a["description"] not in ("T1", "T2"):
+                continue
+            i0 = int(round(a["onset"] * fs))
+            i1 = i0 + int(round(a["duration"] * fs))
+            if i1 > data.shape[1]:
+                continue
+            seg = signal.detrend(data[:, i0:i1], axis=1)
+            fr, p = signal.welch(seg, fs=fs, nperseg=int(fs), axis=1)
+            feats.append(np.concatenate([np.log(p[:, (fr >= lo) & (fr < hi)].mean(axis=1)) for lo, hi in bands]))
+            labels.append(a["description"])
+        feats = np.array(feats)
+        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)  # within-recording standardisation
+        X += list(feats)
+        y += labels
+        groups += [re.search(r"sub-[^_]+", os.path.basename(f)).group(0)] * len(labels)
+    return grouped_eval("eeg (leave one subject out, log band power)", np.array(X), np.array(y), groups, 0.5)
+
+
+# ---- gait ----
+def read_c3d(path):
+    """Minimal C3D reader (Intel byte order, float or scaled-integer points): the labels, the
+    points [frames][points][3], the rate, the first frame and the events as (label, context, s)."""
+    b = open(path, "rb").read()
+    pblock = b[0]
+    npts, _, first, last = struct.unpack_from("<hhhh", b, 2)
+    scale, dstart = struct.unpack_from("<fh", b, 12)
+    rate = struct.unpack_from("<f", b, 20)[0]
+    params, o = {}, (pblock - 1) * 512 + 4
+    groups = {}
+    while True:
+        nlen, gid = struct.unpack_from("<bb", b, o)
+        if nlen == 0:
+            break
+        name = b[o + 2:o + 2 + abs(nlen)].decode("latin-1").upper()
+        q = o + 2 + abs(nlen)
+        nxt = struct.unpack_from("<h", b, q)[0]
+        if gid < 0:
+            groups[-gid] = name
+        else:
+            t, nd = struct.unpack_from("<bb", b, q + 2)
+            dims = list(struct.unpack_from("<%dB" % nd, b, q + 4))
+            r = q + 4 + nd
+            cnt = int(np.prod(dims)) if nd else 1
+            if t == -1:
+                raw = b[r:r + cnt].decode("latin-1")
+                val = [raw[i:i + dims[0]].strip() for i in range(0, cnt, dims[0])] if nd > 1 else [raw.strip()]
+            else:
+                fmt = {1: "b", 2: "h", 4: "f"}[t]
+                val = list(struct.unpack_from("<%d%s" % (cnt, fmt), b, r))
+                if nd > 1 and t == 4:
+                    val = np.array(val).reshape(dims[::-1])
+            params[(gid, name)] = val
+        if nxt == 0:
+            break
+        o = q + nxt
+    P = {(groups.get(g, "?"), n): v for (g, n), v in params.items()}
+    nfr = last - first + 1
+    if scale < 0:
+        pts = np.frombuffer(b, "<f4", nfr * npts * 4, (dstart - 1) * 512).reshape(nfr, npts, 4)[:, :, :3]
+    else:
+        pts = np.frombuffer(b, "<i2", nfr * npts * 4, (dstart - 1) * 512).reshape(nfr, npts, 4)[:, :, :3] * scale
+    ev = []
+    if ("EVENT", "TIMES") in P:
+        times = np.asarray(P[("EVENT", "TIMES")]).reshape(-1, 2)
+        for lab, ctx, tm in zip(P[("EVENT", "LABELS")], P[("EVENT", "CONTEXTS")], times):
+            ev.append((lab, ctx, 60 * tm[0] + tm[1]))
+    return P[("POINT", "LABELS")][:npts], np.asarray(pts, float), rate, first, ev
+
+
+def gait_cycles(path):
+    """Time-normalised cycles (101 points) of every channel, each trial's channel mean removed."""
+    labels, pts, rate, first, ev = read_c3d(path)
+    x = pts.reshape(pts.shape[0], -1)
+    x = x - x.mean(axis=0)  # per-trial offset removal (marker placement)
+    out = []
+    for side in ("Left", "Right"):
+        st = sorted(t for lab, ctx, t in ev if lab == "Foot Strike" and ctx == side)
+        for a, e in zip(st[:-1], st[1:]):
+            fa, fe = a * rate - (first - 1), e * rate - (first - 1)
+            grid = np.linspace(fa, fe, 101)
+            out.append((side, np.array([np.interp(grid, np.arange(len(x)), x[:, c]) for c in range(x.shape[1])])))
+    return out
+
+
+def gait(d):
+    X, y, groups = [], [], []
+    for f in sorted(glob.glob(os.path.join(d, "sub-*", "ses-*", "*.c3d"))):
+        sub = re.search(r"sub-[^_/]+", os.path.basename(f)).group(0)
+        ses = re.search(r"ses-[^_/]+", os.path.basename(f)).group(0)
+        cyc = gait_cycles(f)
+        # one sample per left cycle paired with the following right cycle: both sides, kept apart
+        left = [c for s, c in cyc if s == "Left"]
+        right = [c for s, c in cyc if s == "Right"]
+        for lc, rc in zip(left, right):
+            X.append(np.concatenate([lc.ravel(), rc.ravel()]))
+            y.append(sub)
+            groups.append(ses)
+    X, y = np.array(X), np.array(y)
+    chance = 1.0 / len(set(y))
+    return grouped_eval("gait subject id (train on one session, test on the other, cycles)", X, y, groups,
+                        chance, c=0.01)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("eeg", "fmri", "gait", "speech"):
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    acc = globals()[sys.argv[1]](sys.argv[2])
+    return 0 if np.isfinite(acc) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
