@@ -184,6 +184,35 @@ def gait(d):
                         chance, c=0.01)
 
 
+# ---- fMRI ----
+def fmri(d):
+    import nibabel as nib
+    X, y, groups = [], [], []
+    for f in sorted(glob.glob(os.path.join(d, "sub-*", "func", "*_bold.nii.gz"))):
+        sub = re.search(r"sub-[^_]+", os.path.basename(f)).group(0)
+        run = re.search(r"run-[^_]+", os.path.basename(f)).group(0)
+        img = nib.load(f)
+        tr = float(img.header.get_zooms()[3]) or 2.0
+        data = np.asarray(img.dataobj, dtype=float)
+        mpath = glob.glob(os.path.join(d, "derivatives", "truth", sub, "func", "*desc-brain_mask.nii.gz"))
+        mask = np.asarray(nib.load(mpath[0]).dataobj) > 0
+        v = data[mask].T  # [T][voxels]
+        t = np.arange(v.shape[0])
+        basis = np.vstack([np.ones_like(t), t, t ** 2]).T.astype(float)  # per-run polynomial detrend
+        v = v - basis @ np.linalg.lstsq(basis, v, rcond=None)[0]
+        v = (v - v.mean(0)) / (v.std(0) + 1e-9)
+        ev = list(csv.DictReader(open(f.replace("_bold.nii.gz", "_events.tsv")), delimiter="\t"))
+        for e in ev:
+            on, du = float(e["onset"]), float(e["duration"])
+            for k in range(v.shape[0]):
+                if on + 4 <= k * tr <= on + du + 4:  # haemodynamic delay
+                    X.append(v[k])
+                    y.append(e["trial_type"])
+                    groups.append(f"{sub}_{run}")
+    return grouped_eval("fmri (leave one run out, detrended z-scored brain voxels)", np.array(X), np.array(y),
+                        groups, 0.5, c=0.001)
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in ("eeg", "fmri", "gait", "speech"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
