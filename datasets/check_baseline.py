@@ -11,6 +11,7 @@ must be clearly above chance but below 100 % (the data is learnable, not trivial
     check_baseline.py fmri   DIR   # BIDS tree from gen_fmri --nuisance realistic; leave one run out
     check_baseline.py gait   DIR   # C3D from gen_gait --nuisance realistic; train ses-01, test ses-02
     check_baseline.py speech DIR   # WAV + labels.csv from gen_speech --nuisance realistic; by voice
+    check_baseline.py --assert KIND DIR   # exit 1 unless the interval is above chance and acc < 1
 
 Features are deliberately generic (nothing tuned to the planted truth): EEG log band power of
 every channel and canonical band over the annotated epoch, z-scored within each recording;
@@ -43,6 +44,9 @@ def binom_ci(k, n):
     return (c - h, c + h)
 
 
+LAST = {}
+
+
 def report(name, fold_acc, y_true, y_pred, chance):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k, n = int((y_true == y_pred).sum()), len(y_true)
@@ -50,6 +54,7 @@ def report(name, fold_acc, y_true, y_pred, chance):
     folds = " ".join(f"{g}={a:.2f}" for g, a in fold_acc)
     print(f"{name}: held-out accuracy {k / n:.3f} (95 % CI {lo:.3f}-{hi:.3f}, n={n}, chance {chance:.3f}); "
           f"folds: {folds}")
+    LAST.update(acc=k / n, lo=lo, chance=chance)
     return k / n
 
 
@@ -249,11 +254,18 @@ def speech(d):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("eeg", "fmri", "gait", "speech"):
+    args = sys.argv[1:]
+    strict = bool(args) and args[0] == "--assert"
+    args = args[1:] if strict else args
+    if len(args) != 2 or args[0] not in ("eeg", "fmri", "gait", "speech"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
-    acc = globals()[sys.argv[1]](sys.argv[2])
-    return 0 if np.isfinite(acc) else 1
+    globals()[args[0]](args[1])
+    ok = LAST["lo"] > LAST["chance"] and LAST["acc"] < 1.0
+    if strict and not ok:
+        print(f"FAIL: {args[0]} baseline not in (chance, 1): interval from {LAST['lo']:.3f}, "
+              f"accuracy {LAST['acc']:.3f}, chance {LAST['chance']:.3f}")
+    return 1 if strict and not ok else 0
 
 
 if __name__ == "__main__":
