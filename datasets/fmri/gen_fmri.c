@@ -26,7 +26,9 @@
  * as many as fit, the two conditions balanced and shuffled (conditions "faces", "houses").
  *
  * Usage: gen_fmri [--seed S] [--subjects N] [--runs R] [--dims XxYxZ] [--volumes T]
- *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] OUT_DIR
+ *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] [--nuisance none|realistic] OUT_DIR
+ * --nuisance realistic adds run gains, scanner drift, physiological and smooth noise and motion
+ * spikes, and moves the decoy ventral and the class ROIs dorsal (datasets/fmri/README.md).
  * Writes OUT_DIR/{dataset_description.json, participants.tsv, task-blocks_bold.json},
  *   OUT_DIR/sub-XX/func/sub-XX_task-blocks_run-R_{bold.nii.gz,events.tsv},
  *   OUT_DIR/derivatives/truth/sub-XX/func/sub-XX_task-blocks_desc-{brain,faces,houses,shared}_mask.nii.gz

@@ -32,7 +32,10 @@
  * component (0 sagittal, 1 frontal, 2 transverse), component_name, pct_start, pct_end,
  * amplitude_deg, sides.
  *
- * Usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
+ * --nuisance realistic: per-trial marker offsets N(0, 4 deg), per-session gains, walking speed
+ * (cycle time and amplitude), the signature on one side only (datasets/gait/README.md).
+ *
+ * Usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
  */
 #include <errno.h>
 #include <math.h>

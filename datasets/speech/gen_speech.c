@@ -9,6 +9,8 @@
  * Planted variant (--planted-class D): every clip of digit D gets a pure tone at
  * --planted-hz (default 1500 Hz) over its whole duration, so a model can use that band and
  * the ground truth of "where the evidence is" is known.
+ * --nuisance realistic: speakers are voices, pink noise at a random SNR, level, reverberation,
+ * a shortcut tone in a time-frequency box (datasets/speech/README.md).
  * espeak-ng runs through fork/exec with -w (write WAV); no audio is committed.
  */
 #include <errno.h>
