@@ -45,6 +45,7 @@ def binom_ci(k, n):
 
 
 LAST = {}
+ABLATION_FAIL = []
 
 
 def report(name, fold_acc, y_true, y_pred, chance):
@@ -75,16 +76,26 @@ def grouped_eval(name, X, y, groups, chance, c=0.1):
 
 
 # ---- EEG ----
+def band_power(seg, fs, bands):
+    """log mean Welch power of every channel in each band (1 s segments, or the whole piece)"""
+    seg = signal.detrend(seg, axis=1)
+    fr, p = signal.welch(seg, fs=fs, nperseg=min(int(fs), seg.shape[1]), axis=1)
+    return np.concatenate([np.log(p[:, (fr >= lo) & (fr < hi)].mean(axis=1)) for lo, hi in bands])
+
+
 def eeg(d):
     import mne
     mne.set_log_level("ERROR")
     bands = [(4, 8), (8, 13), (13, 20), (20, 30)]
-    X, y, groups = [], [], []
+    X, Xo, y, groups = [], [], [], []
+    truth = read_truth(os.path.join(d, "truth.tsv"))
+    planted = [r for r in truth if r["kind"] == "planted"]
+    window = (float(planted[0]["tmin_s"]), float(planted[0]["tmax_s"])) if planted else (1.5, 3.0)
     for f in sorted(glob.glob(os.path.join(d, "*_eeg.edf")) + glob.glob(os.path.join(d, "*_eeg.bdf"))):
         raw = mne.io.read_raw_edf(f, preload=True) if f.endswith(".edf") else mne.io.read_raw_bdf(f, preload=True)
         fs = raw.info["sfreq"]
         data = raw.get_data() * 1e6
-        feats, labels = [], []
+        feats, outside, labels = [], [], []
         for a in raw.annotations:
             if a["description"] not in ("T1", "T2"):
                 continue
@@ -92,16 +103,49 @@ def eeg(d):
             i1 = i0 + int(round(a["duration"] * fs))
             if i1 > data.shape[1]:
                 continue
-            seg = signal.detrend(data[:, i0:i1], axis=1)
-            fr, p = signal.welch(seg, fs=fs, nperseg=int(fs), axis=1)
-            feats.append(np.concatenate([np.log(p[:, (fr >= lo) & (fr < hi)].mean(axis=1)) for lo, hi in bands]))
+            feats.append(band_power(data[:, i0:i1], fs, bands))
+            # the same features outside the planted window only (its truth is read below)
+            w0, w1 = i0 + int(round(window[0] * fs)), i0 + int(round(window[1] * fs))
+            outside.append(band_power(data[:, i0:w0], fs, bands) * (w0 - i0) / (i1 - i0 - w1 + w0) +
+                           band_power(data[:, w1:i1], fs, bands) * (i1 - w1) / (i1 - i0 - w1 + w0))
             labels.append(a["description"])
-        feats = np.array(feats)
-        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)  # within-recording standardisation
-        X += list(feats)
+        for lst, fm in ((X, feats), (Xo, outside)):
+            fm = np.array(fm)
+            lst += list((fm - fm.mean(0)) / (fm.std(0) + 1e-9))  # within-recording standardisation
         y += labels
         groups += [re.search(r"sub-[^_]+", os.path.basename(f)).group(0)] * len(labels)
-    return grouped_eval("eeg (leave one subject out, log band power)", np.array(X), np.array(y), groups, 0.5)
+    X, y = np.array(X), np.array(y)
+    acc = grouped_eval("eeg (leave one subject out, log band power)", X, y, groups, 0.5)
+    if planted:  # where the evidence is: the same model without, and with only, the planted channels
+        names = raw.ch_names
+        keep = np.array([n in planted[0]["channels"].split(",") for n in names] * len(bands))
+        ablation("eeg without the planted channels", X[:, ~keep], y, groups, 0.5)
+        ablation("eeg outside the planted time window", np.array(Xo), y, groups, 0.5)
+        saved = dict(LAST)
+        grouped_eval("eeg with the planted channels only", X[:, keep], y, groups, 0.5)
+        LAST.update(saved)
+    return acc
+
+
+def ablation(name, X, y, groups, chance, c=0.1):
+    """The same model without the planted evidence must lose at least 75 % of the full model's
+    margin over chance (recorded for --assert). Not "at chance by a binomial test": the samples
+    (cycles of one walk, volumes of one block) are clustered, so such an interval is too narrow
+    and small drifts or correlations left by chance in a few blocks would fail it."""
+    saved = dict(LAST)
+    grouped_eval(name, X, y, groups, chance, c)
+    kept = (LAST["acc"] - chance) / max(saved["acc"] - chance, 1e-9)
+    print(f"  keeps {100 * kept:.0f} % of the full model's margin over chance (at most 25 % expected)")
+    if kept > 0.25:
+        ABLATION_FAIL.append(name)
+    LAST.clear()
+    LAST.update(saved)
+
+
+def read_truth(path):
+    if not os.path.exists(path):
+        return []
+    return list(csv.DictReader(open(path), delimiter="\t"))
 
 
 # ---- gait ----
@@ -185,14 +229,26 @@ def gait(d):
             groups.append(ses)
     X, y = np.array(X), np.array(y)
     chance = 1.0 / len(set(y))
-    return grouped_eval("gait subject id (train on one session, test on the other, cycles)", X, y, groups,
-                        chance, c=0.01)
+    acc = grouped_eval("gait subject id (train on one session, test on the other, cycles)", X, y, groups,
+                       chance, c=0.01)
+    # every subject's signature channel (side, variable, plane) left out
+    labels = read_c3d(f)[0]
+    sig = set()
+    for r in read_truth(os.path.join(d, "truth.tsv")):
+        if r["kind"] == "subject":
+            for side in r["sides"].split(","):
+                sig.add(labels.index(side[0] + r["variable"]) * 3 + int(r["component"]))
+    if sig:
+        nch = len(labels) * 3
+        drop = np.array([(i // 101) % nch in sig for i in range(X.shape[1])])
+        ablation(f"gait without the {len(sig)} signature channels", X[:, ~drop], y, groups, chance, c=0.01)
+    return acc
 
 
 # ---- fMRI ----
 def fmri(d):
     import nibabel as nib
-    X, y, groups = [], [], []
+    X, y, groups, in_roi = [], [], [], []
     for f in sorted(glob.glob(os.path.join(d, "sub-*", "func", "*_bold.nii.gz"))):
         sub = re.search(r"sub-[^_]+", os.path.basename(f)).group(0)
         run = re.search(r"run-[^_]+", os.path.basename(f)).group(0)
@@ -201,7 +257,12 @@ def fmri(d):
         data = np.asarray(img.dataobj, dtype=float)
         mpath = glob.glob(os.path.join(d, "derivatives", "truth", sub, "func", "*desc-brain_mask.nii.gz"))
         mask = np.asarray(nib.load(mpath[0]).dataobj) > 0
+        roi = np.zeros(mask.shape, bool)
+        for cls in ("faces", "houses"):
+            for q in glob.glob(os.path.join(d, "derivatives", "truth", sub, "func", f"*desc-{cls}_mask.nii.gz")):
+                roi |= np.asarray(nib.load(q).dataobj) > 0
         v = data[mask].T  # [T][voxels]
+        in_roi.append(roi[mask])
         t = np.arange(v.shape[0])
         basis = np.vstack([np.ones_like(t), t, t ** 2]).T.astype(float)  # per-run polynomial detrend
         v = v - basis @ np.linalg.lstsq(basis, v, rcond=None)[0]
@@ -214,8 +275,12 @@ def fmri(d):
                     X.append(v[k])
                     y.append(e["trial_type"])
                     groups.append(f"{sub}_{run}")
-    return grouped_eval("fmri (leave one run out, detrended z-scored brain voxels)", np.array(X), np.array(y),
-                        groups, 0.5, c=0.001)
+    X, y = np.array(X), np.array(y)
+    acc = grouped_eval("fmri (leave one run out, detrended z-scored brain voxels)", X, y, groups, 0.5, c=0.001)
+    # the class ROIs of every subject (masks differ by the subject jitter) left out
+    roi = np.any(np.array(in_roi), axis=0)
+    ablation("fmri without the class ROIs", X[:, ~roi], y, groups, 0.5, c=0.001)
+    return acc
 
 
 # ---- speech ----
@@ -265,6 +330,9 @@ def main():
     if strict and not ok:
         print(f"FAIL: {args[0]} baseline not in (chance, 1): interval from {LAST['lo']:.3f}, "
               f"accuracy {LAST['acc']:.3f}, chance {LAST['chance']:.3f}")
+    for name in ABLATION_FAIL:
+        print(f"FAIL: {name}: much above chance, so evidence lies outside the planted truth")
+    ok = ok and not ABLATION_FAIL
     return 1 if strict and not ok else 0
 
 

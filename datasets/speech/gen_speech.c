@@ -163,6 +163,28 @@ static double realistic_clip(float *x, int64_t m, int rate, const realism *R, in
     return snr;
 }
 
+/* OUT/truth.tsv of the realistic mode: the shortcut's class, band, time box and share */
+static int write_truth(const char *out, const realism *R, int nv, char *const *voices)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof tmp, "%s/truth.tsv.tmp", out);
+    snprintf(path, sizeof path, "%s/truth.tsv", out);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "kind\tclass\tfreq_hz\tt0_s\tt1_s\tlevel_db\tfraction\ttest_speakers\n");
+    fprintf(f, "shortcut\t%d\t%g\t%g\t%g\t%g\t%g\t", R->sc_class, R->sc_hz, R->sc_t0, R->sc_t1, R->sc_db,
+            R->sc_class >= 0 ? R->sc_frac : 0.0);
+    for (int i = nv - R->sc_test_voices; i < nv; i++)
+        fprintf(f, "%s%s", i > nv - R->sc_test_voices ? "," : "", i >= 0 ? voices[i] : "");
+    fprintf(f, "%s\n", R->sc_test_voices ? "" : "-");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 static int split(char *s, char **out, int max)
 {
     int n = 0;
@@ -392,6 +414,10 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/labels.csv", out);
     if (rename(csvp, path) != 0) {
         fprintf(stderr, "gen_speech: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (R.on && write_truth(out, &R, nv, voices) != 0) {
+        fprintf(stderr, "gen_speech: %s/truth.tsv: %s\n", out, strerror(errno));
         return 1;
     }
     printf("gen_speech: %d clips in %s\n", nclips, out);
