@@ -49,7 +49,7 @@ static void usage(FILE *f)
 "  --length S          pad (centred, with the noise floor) or cut every clip to S seconds [0: as spoken]\n"
 "  --espeak PATH       the espeak-ng program [espeak-ng]\n"
 "  --nuisance M        none [default] or realistic (needs --length): a speaker is a voice (its\n"
-"                      speeds and pitches are takes), pink background noise at --snr LO,HI dB\n"
+"                      speeds and pitches are takes), babble or pink noise at --snr LO,HI dB\n"
 "                      [0,20] of the clip RMS, level -26..-6 dB peak, optional --reverb 1, and\n"
 "                      with --shortcut-class D a tone of --shortcut-hz [2000] Hz at --shortcut-db\n"
 "                      [-20] dB of the peak in --shortcut-box T0,T1 s [0.1,0.3] on a fraction\n"
@@ -99,6 +99,60 @@ static void pink_noise(float *x, int64_t n, int rate)
     }
 }
 
+/* babble: recent clean clips of other words and voices, mixed four at a time */
+#define BABBLE_POOL 24
+static struct {
+    float *clip[BABBLE_POOL];
+    int64_t len[BABBLE_POOL];
+    int n, next;
+} pool;
+
+static void pool_add(const float *x, int64_t m)
+{
+    float *c = malloc(sizeof(float) * (size_t)m);
+    if (!c)
+        return; /* babble is optional: pink noise is used until the pool fills */
+    memcpy(c, x, sizeof(float) * (size_t)m);
+    free(pool.clip[pool.next]);
+    pool.clip[pool.next] = c;
+    pool.len[pool.next] = m;
+    pool.next = (pool.next + 1) % BABBLE_POOL;
+    pool.n += pool.n < BABBLE_POOL;
+}
+
+static void pool_free(void)
+{
+    for (int i = 0; i < BABBLE_POOL; i++)
+        free(pool.clip[i]);
+    memset(&pool, 0, sizeof pool);
+}
+
+/* four pooled clips, each at a random circular shift and unit RMS, summed and scaled to unit
+   RMS into nz[m]; -1 while the pool holds fewer than 8 clips */
+static int babble_noise(float *nz, int64_t m)
+{
+    if (pool.n < 8)
+        return -1;
+    memset(nz, 0, sizeof(float) * (size_t)m);
+    for (int k = 0; k < 4; k++) {
+        int i = (int)(urand() * pool.n) % pool.n;
+        int64_t L = pool.len[i], sh = (int64_t)(urand() * (double)L);
+        double e = 0;
+        for (int64_t t = 0; t < L; t++)
+            e += (double)pool.clip[i][t] * pool.clip[i][t];
+        float g = (float)(1.0 / sqrt(e / (double)L + 1e-30));
+        for (int64_t t = 0; t < m; t++)
+            nz[t] += g * pool.clip[i][(t + sh) % L];
+    }
+    double e = 0;
+    for (int64_t t = 0; t < m; t++)
+        e += (double)nz[t] * nz[t];
+    float g = (float)(1.0 / sqrt(e / (double)(m ? m : 1) + 1e-30));
+    for (int64_t t = 0; t < m; t++)
+        nz[t] *= g;
+    return 0;
+}
+
 /* reverberation-like smearing: convolution with an exponentially decaying noise tail (RT60
    0.2-0.5 s), mixed 30 % wet */
 static int reverb(float *x, int64_t n, int rate)
@@ -128,10 +182,11 @@ static int reverb(float *x, int64_t n, int rate)
     return 0;
 }
 
-/* the clip (m samples, already at its final length) gets pink noise at a random SNR relative to
-   its RMS, an optional reverberation, a random level of -26..-6 dB peak and, when asked, the
-   shortcut tone in its time-frequency box; returns the SNR in dB or NAN when out of memory */
-static double realistic_clip(float *x, int64_t m, int rate, const realism *R, int tone)
+/* the clip (m samples, already at its final length) gets an optional reverberation, background
+   noise at a random SNR relative to its RMS (babble of other clips or pink noise, half and half;
+   *babble says which), a random level of -26..-6 dB peak and, when asked, the shortcut tone in
+   its time-frequency box; returns the SNR in dB or NAN when out of memory */
+static double realistic_clip(float *x, int64_t m, int rate, const realism *R, int tone, int *babble)
 {
     if (R->reverb && reverb(x, m, rate) != 0)
         return NAN;
@@ -142,7 +197,10 @@ static double realistic_clip(float *x, int64_t m, int rate, const realism *R, in
     for (int64_t t = 0; t < m; t++)
         rms += (double)x[t] * x[t];
     rms = sqrt(rms / (double)(m ? m : 1));
-    pink_noise(nz, m, rate);
+    *babble = urand() < 0.5 && babble_noise(nz, m) == 0;
+    if (!*babble)
+        pink_noise(nz, m, rate);
+    pool_add(x, m);
     double na = rms * pow(10, -snr / 20), peak = 0;
     for (int64_t t = 0; t < m; t++) {
         x[t] = (float)(x[t] + na * nz[t]);
@@ -304,7 +362,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_speech: %s: %s\n", csvp, strerror(errno));
         return 1;
     }
-    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted%s\n", R.on ? ",snr_db,split" : "");
+    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted%s\n", R.on ? ",snr_db,noise,split" : "");
     int nclips = 0;
     for (int iv = 0; iv < nv; iv++)
         for (int is = 0; is < ns; is++)
@@ -379,7 +437,8 @@ int main(int argc, char **argv)
                         m = L;
                     }
                     int tone = R.on && d == R.sc_class && !test && urand() < R.sc_frac;
-                    double snr = R.on ? realistic_clip(clip, m, rate, &R, tone) : 0;
+                    int babble = 0;
+                    double snr = R.on ? realistic_clip(clip, m, rate, &R, tone, &babble) : 0;
                     if (isnan(snr)) {
                         fprintf(stderr, "gen_speech: out of memory\n");
                         free(padded);
@@ -401,12 +460,13 @@ int main(int argc, char **argv)
                             gender[iv], speaker, voice, speeds[is], pitches[ip],
                             R.on ? tone : d == planted);
                     if (R.on)
-                        fprintf(csv, ",%.1f,%s", snr, test ? "test" : "train");
+                        fprintf(csv, ",%.1f,%s,%s", snr, babble ? "babble" : "pink", test ? "test" : "train");
                     fputc('\n', csv);
                     nclips++;
                 }
             }
     unlink(tmp);
+    pool_free();
     if (fclose(csv) != 0) {
         fprintf(stderr, "gen_speech: %s: write failed\n", csvp);
         return 1;
