@@ -353,6 +353,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int first_session = (ntrials * 3 + 4) / 5; /* runs 1-3 of 5 in ses-01 */
+    char tpath[4096], ttmp[4200];
+    snprintf(tpath, sizeof tpath, "%s/trials.tsv", out);
+    snprintf(ttmp, sizeof ttmp, "%s.tmp", tpath);
+    FILE *trials = realistic ? fopen(ttmp, "w") : NULL;
+    if (realistic && !trials) {
+        fprintf(stderr, "gen_gait: %s: %s\n", ttmp, strerror(errno));
+        return 1;
+    }
+    if (trials)
+        fprintf(trials, "file\tsubject\tsession\trun\tspeed\tcycle_s\n");
     for (int k = 0; k < nsub; k++) {
         char subject[32];
         snprintf(subject, sizeof subject, "sub-%02d", k + 1);
@@ -375,9 +385,19 @@ int main(int argc, char **argv)
             }
             snprintf(path, sizeof path, "%s/%s_ses-%02d_task-walk_acq-%s_run-%02d.c3d", dir, subject, ses,
                      braced ? "brace" : "normal", r);
-            if (write_trial(path, subject, k, braced, ncycles, &tn) != 0)
+            if (write_trial(path, subject, k, braced, ncycles, &tn) != 0) {
+                if (trials)
+                    fclose(trials);
                 return 1;
+            }
+            if (trials)
+                fprintf(trials, "%s\t%s\tses-%02d\t%d\t%.3f\t%.3f\n", strrchr(path, '/') + 1, subject, ses, r,
+                        tn.speed, 1.1 / tn.speed);
         }
+    }
+    if (trials && (fclose(trials) != 0 || rename(ttmp, tpath) != 0)) {
+        fprintf(stderr, "gen_gait: %s: %s\n", tpath, strerror(errno));
+        return 1;
     }
     if (write_truth(out, nsub, realistic) != 0) {
         fprintf(stderr, "gen_gait: %s/truth.tsv: cannot write\n", out);
