@@ -460,6 +460,50 @@ static int log_run(FILE *f, int s, int run, const run_nuisance *n)
     return ferror(f) ? -1 : 0;
 }
 
+/* the buffers of one subject's runs */
+typedef struct {
+    const float *B, *w, *pw;
+    const uint8_t *mask;
+    const double *x;
+    float *drift1, *drift2, *ar, *sm, *smtmp;
+    int16_t *bold, *tmp16;
+} run_buffers;
+
+/* the volumes of one run into rb->bold: baseline, activation, drift, noise and, in the realistic
+   mode, the run's nuisances */
+static void synth_volumes(const params *p, const run_buffers *rb, const run_nuisance *rn)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    for (int t = 0; t < p->nt; t++) {
+        double tt = (double)t / (p->nt - 1), ts = t * p->tr;
+        double glob = rn->gain * (1 + rn->drift[0] * (tt - 0.5) + rn->drift[1] * cos(PI * tt));
+        double phys = 0.006 * sin(2 * PI * rn->fcard * ts + rn->ph[0]) +
+                      0.008 * sin(2 * PI * rn->fresp * ts + rn->ph[1]);
+        if (p->realistic)
+            smooth_noise(p, rb->sm, rb->smtmp);
+        for (size_t v = 0; v < nv; v++) {
+            double act = 0;
+            for (int c = 0; c < NCLASS; c++)
+                act += rb->w[c * nv + v] * rb->x[c * p->nt + t] + rb->w[NCLASS * nv + v] * rb->x[c * p->nt + t];
+            double sig = rb->B[v] * (1.0 + p->amplitude * act + rb->drift1[v] * (tt - 0.5) +
+                                     rb->drift2[v] * cos(PI * tt));
+            if (p->realistic)
+                sig = glob * sig + (rb->mask[v] ? rb->B[v] * (phys * rb->pw[v] + 0.008 * rb->sm[v]) : 0);
+            double sd = rb->mask[v] ? p->noise * rb->B[v] : 5.0;
+            rb->ar[v] = (float)(0.3 * rb->ar[v] + sqrt(1 - 0.09) * rng_normal());
+            double val = sig + sd * rb->ar[v];
+            if (val < 0)
+                val = 0;
+            if (val > 32767)
+                val = 32767;
+            rb->bold[(size_t)t * nv + v] = (int16_t)lrint(val);
+        }
+        for (int k = 0; k < rn->nspike; k++)
+            if (rn->vol[k] == t)
+                motion_spike(p, rb->bold + (size_t)t * nv, rb->tmp16, rn->axis[k], rn->dir[k], rn->jump[k]);
+    }
+}
+
 static int generate(const params *p)
 {
     const size_t nv = (size_t)p->nx * p->ny * p->nz;
@@ -511,6 +555,7 @@ static int generate(const params *p)
     int rc = -1;
     if (p->realistic && !(truth = open_truth(p)))
         goto out;
+    const run_buffers rb = {B, w, pw, mask, x, drift1, drift2, ar, sm, smtmp, bold, tmp16};
     if (!B || !w || !drift1 || !drift2 || !ar || !bold || !mask || !x || !sm || !smtmp || !pw || !tmp16) {
         fprintf(stderr, "gen_fmri: out of memory\n");
         goto out;
@@ -614,33 +659,7 @@ static int generate(const params *p)
                 if (log_run(truth, s, run, &rn))
                     goto out;
             }
-            for (int t = 0; t < p->nt; t++) {
-                double tt = (double)t / (p->nt - 1), ts = t * p->tr;
-                double glob = rn.gain * (1 + rn.drift[0] * (tt - 0.5) + rn.drift[1] * cos(PI * tt));
-                double phys = 0.006 * sin(2 * PI * rn.fcard * ts + rn.ph[0]) + 0.008 * sin(2 * PI * rn.fresp * ts + rn.ph[1]);
-                if (p->realistic)
-                    smooth_noise(p, sm, smtmp);
-                for (size_t v = 0; v < nv; v++) {
-                    double act = 0;
-                    for (int c = 0; c < NCLASS; c++)
-                        act += w[c * nv + v] * x[c * p->nt + t] + w[NCLASS * nv + v] * x[c * p->nt + t];
-                    double sig = B[v] * (1.0 + p->amplitude * act + drift1[v] * (tt - 0.5) +
-                                         drift2[v] * cos(PI * tt));
-                    if (p->realistic)
-                        sig = glob * sig + (mask[v] ? B[v] * (phys * pw[v] + 0.008 * sm[v]) : 0);
-                    double sd = mask[v] ? p->noise * B[v] : 5.0;
-                    ar[v] = (float)(0.3 * ar[v] + sqrt(1 - 0.09) * rng_normal());
-                    double val = sig + sd * ar[v];
-                    if (val < 0)
-                        val = 0;
-                    if (val > 32767)
-                        val = 32767;
-                    bold[(size_t)t * nv + v] = (int16_t)lrint(val);
-                }
-                for (int k = 0; k < rn.nspike; k++)
-                    if (rn.vol[k] == t)
-                        motion_spike(p, bold + (size_t)t * nv, tmp16, rn.axis[k], rn.dir[k], rn.jump[k]);
-            }
+            synth_volumes(p, &rb, &rn);
             snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_bold.nii.gz", dir, s, run);
             if (write_nifti(p, path, p->nt, 4, bold, "gen_fmri synthetic BOLD"))
                 goto out;
