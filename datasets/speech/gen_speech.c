@@ -313,12 +313,17 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) rng_state = strtoull(v, NULL, 10) * 2654435761u + 1;
         else if (!strcmp(a, "--espeak")) prog = v;
         else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) R.on = !strcmp(v, "realistic");
-        else if (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R.snr_lo, &R.snr_hi) == 2) {}
+        else if (!strcmp(a, "--nuisance") || (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R.snr_lo, &R.snr_hi) != 2) ||
+                 (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R.sc_t0, &R.sc_t1) != 2)) {
+            fprintf(stderr, "gen_speech: %s: invalid value '%s'\n", a, v);
+            return 2;
+        } else if (!strcmp(a, "--snr") || !strcmp(a, "--shortcut-box")) {
+            /* parsed by the sscanf above */
+        }
         else if (!strcmp(a, "--reverb")) R.reverb = atoi(v) != 0;
         else if (!strcmp(a, "--shortcut-class")) R.sc_class = atoi(v);
         else if (!strcmp(a, "--shortcut-frac")) R.sc_frac = atof(v);
         else if (!strcmp(a, "--shortcut-hz")) R.sc_hz = atof(v);
-        else if (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R.sc_t0, &R.sc_t1) == 2) {}
         else if (!strcmp(a, "--shortcut-db")) R.sc_db = atof(v);
         else if (!strcmp(a, "--test-voices")) R.sc_test_voices = atoi(v);
         else {
