@@ -11,7 +11,9 @@ must be clearly above chance but below 100 % (the data is learnable, not trivial
     check_baseline.py fmri   DIR   # BIDS tree from gen_fmri --nuisance realistic; leave one run out
     check_baseline.py gait   DIR   # C3D from gen_gait --nuisance realistic; train ses-01, test ses-02
     check_baseline.py speech DIR   # WAV + labels.csv from gen_speech --nuisance realistic; by voice
-    check_baseline.py --assert KIND DIR   # exit 1 unless the interval is above chance and acc < 1
+    check_baseline.py --assert KIND DIR   # exit 1 unless the 95 % interval is above chance, the
+                                          # accuracy below 1 and every ablation loses >= 75 % of
+                                          # the margin over chance
 
 Features are deliberately generic (nothing tuned to the planted truth): EEG log band power of
 every channel and canonical band over the annotated epoch, z-scored within each recording;
@@ -323,7 +325,7 @@ def main():
     strict = bool(args) and args[0] == "--assert"
     args = args[1:] if strict else args
     if len(args) != 2 or args[0] not in ("eeg", "fmri", "gait", "speech"):
-        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        print("usage:\n" + __doc__.strip().split("\n\n")[2], file=sys.stderr)
         return 2
     globals()[args[0]](args[1])
     ok = LAST["lo"] > LAST["chance"] and LAST["acc"] < 1.0
