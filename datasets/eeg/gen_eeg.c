@@ -22,8 +22,11 @@
  * Trials: 4 s imagery (annotation T1 or T2, duration 4), then rest (T0), period 6-7 s,
  * classes balanced and shuffled per run.
  *
- * Usage: gen_eeg [--seed S] [--rate HZ] [--trials N] [--runs R] [--subject L] [--brainvision]
- *                [--events-tsv] OUTDIR
+ * Usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]
+ *                [--subject L] [--subjects N] [--sessions N] [--bdf] [--brainvision] [--events-tsv] OUTDIR
+ * --nuisance realistic: several subjects and sessions, 32 channels, the planted effect on
+ * FC6/T8/CP6/P8/P4 with C3/C4 decoys and the nuisances of real recordings, OUTDIR/truth.tsv
+ * (see datasets/eeg/README.md and the realistic-mode section below).
  * Writes OUTDIR/sub-L_task-mi_run-R_eeg.edf (and .vhdr/.vmrk/.eeg with --brainvision, and a
  * BIDS sub-L_task-mi_run-R_events.tsv with trial_type left_hand/right_hand/rest and value
  * T1/T2/T0 with --events-tsv).
@@ -134,12 +137,12 @@ static int write_text_atomic(const char *path, const void *data, size_t len)
 }
 
 /* BrainVision triplet: multiplexed IEEE float32, markers "Stimulus,T1" etc. */
-static int write_brainvision(const char *dir, const char *base, const float *data, int64_t n, double fs,
-                             const xai_edf_annotation *ann, size_t nann)
+static int write_brainvision(const char *dir, const char *base, const char *const *labels, int nch,
+                             const float *data, int64_t n, double fs, const xai_edf_annotation *ann, size_t nann)
 {
     char path[4096], *txt = NULL;
     size_t cap = 65536, len = 0;
-    float *mux = malloc((size_t)n * NCH * sizeof *mux);
+    float *mux = malloc((size_t)n * (size_t)nch * sizeof *mux);
     txt = malloc(cap);
     if (!mux || !txt) {
         free(mux);
@@ -147,10 +150,10 @@ static int write_brainvision(const char *dir, const char *base, const float *dat
         return -1;
     }
     for (int64_t i = 0; i < n; i++)
-        for (int c = 0; c < NCH; c++)
-            mux[i * NCH + c] = data[(int64_t)c * n + i];
+        for (int c = 0; c < nch; c++)
+            mux[i * nch + c] = data[(int64_t)c * n + i];
     snprintf(path, sizeof path, "%s/%s.eeg", dir, base);
-    int rc = write_text_atomic(path, mux, (size_t)n * NCH * sizeof *mux);
+    int rc = write_text_atomic(path, mux, (size_t)n * (size_t)nch * sizeof *mux);
     free(mux);
     len += (size_t)snprintf(txt + len, cap - len,
                             "Brain Vision Data Exchange Header File Version 1.0\r\n"
@@ -159,9 +162,9 @@ static int write_brainvision(const char *dir, const char *base, const float *dat
                             "DataFormat=BINARY\r\nDataOrientation=MULTIPLEXED\r\n"
                             "NumberOfChannels=%d\r\nSamplingInterval=%.6f\r\n\r\n[Binary Infos]\r\n"
                             "BinaryFormat=IEEE_FLOAT_32\r\n\r\n[Channel Infos]\r\n",
-                            base, base, NCH, 1e6 / fs);
-    for (int c = 0; c < NCH; c++)
-        len += (size_t)snprintf(txt + len, cap - len, "Ch%d=%s,,1,\xC2\xB5V\r\n", c + 1, channels[c]);
+                            base, base, nch, 1e6 / fs);
+    for (int c = 0; c < nch; c++)
+        len += (size_t)snprintf(txt + len, cap - len, "Ch%d=%s,,1,\xC2\xB5V\r\n", c + 1, labels[c]);
     snprintf(path, sizeof path, "%s/%s.vhdr", dir, base);
     if (rc == 0)
         rc = write_text_atomic(path, txt, len);
@@ -178,6 +181,62 @@ static int write_brainvision(const char *dir, const char *base, const float *dat
         rc = write_text_atomic(path, txt, len);
     free(txt);
     return rc;
+}
+
+typedef struct {
+    int bv, events_tsv, bdf;
+} output_opts;
+
+/* BIDS events.tsv: trial_type in words, value as annotated */
+static int write_events_tsv(const char *path, const xai_edf_annotation *ann, size_t nann)
+{
+    size_t cap = 128 + nann * 96, len = 0;
+    char *txt = malloc(cap);
+    if (!txt)
+        return -1;
+    len += (size_t)snprintf(txt, cap, "onset\tduration\ttrial_type\tvalue\n");
+    for (size_t k = 0; k < nann; k++)
+        len += (size_t)snprintf(txt + len, cap - len, "%.6f\t%.3f\t%s\t%s\n", ann[k].onset_s, ann[k].duration_s,
+                                !strcmp(ann[k].text, "T1")   ? "left_hand"
+                                : !strcmp(ann[k].text, "T2") ? "right_hand"
+                                                             : "rest",
+                                ann[k].text);
+    int rc = write_text_atomic(path, txt, len);
+    free(txt);
+    return rc;
+}
+
+/* OUTDIR/BASE.edf (or .bdf), and with the options BASE minus "_eeg" + "_events.tsv" and the
+   BrainVision triplet */
+static int write_outputs(const char *outdir, const char *base, const char *const *labels, int nch,
+                         const float *data, int64_t n, double fs, const xai_edf_annotation *ann, size_t nann,
+                         const output_opts *o)
+{
+    const char *units[64];
+    for (int c = 0; c < nch; c++)
+        units[c] = "uV";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", outdir, base, o->bdf ? "bdf" : "edf");
+    xai_edf_write_spec spec = {.n_channels = nch, .n_samples = n, .sample_rate = fs, .labels = labels,
+                               .units = units, .data = data, .annotations = ann, .n_annotations = nann,
+                               .bdf = o->bdf, .recording = "libxai gen_eeg synthetic motor imagery"};
+    if (xai_edf_write(path, &spec) != XAI_OK) {
+        fprintf(stderr, "gen_eeg: %s: %s\n", path, xai_last_error());
+        return -1;
+    }
+    if (o->events_tsv) {
+        size_t bl = strlen(base) > 4 ? strlen(base) - 4 : strlen(base);
+        snprintf(path, sizeof path, "%s/%.*s_events.tsv", outdir, (int)bl, base);
+        if (write_events_tsv(path, ann, nann) != 0) {
+            fprintf(stderr, "gen_eeg: %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+    }
+    if (o->bv && write_brainvision(outdir, base, labels, nch, data, n, fs, ann, nann) != 0) {
+        fprintf(stderr, "gen_eeg: %s/%s.vhdr: %s\n", outdir, base, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int gen_run(const char *outdir, const char *subject, int run, int trials, double fs, int bv,
@@ -274,46 +333,10 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
         ann[2 * k] = (xai_edf_annotation){onset[k], task, cls[k] == 0 ? "T1" : "T2"};
         ann[2 * k + 1] = (xai_edf_annotation){onset[k] + task, 2.0, "T0"};
     }
-    const char *units[NCH];
-    for (int c = 0; c < NCH; c++)
-        units[c] = "uV";
-    char base[256], path[4096];
+    char base[256];
     snprintf(base, sizeof base, "sub-%s_task-mi_run-%d_eeg", subject, run);
-    snprintf(path, sizeof path, "%s/%s.edf", outdir, base);
-    xai_edf_write_spec spec = {.n_channels = NCH, .n_samples = n, .sample_rate = fs, .labels = channels,
-                               .units = units, .data = data, .annotations = ann, .n_annotations = nann,
-                               .bdf = 0, .recording = "libxai gen_eeg synthetic motor imagery"};
-    int rc = 0;
-    if (xai_edf_write(path, &spec) != XAI_OK) {
-        fprintf(stderr, "gen_eeg: %s: %s\n", path, xai_last_error());
-        rc = -1;
-    }
-    if (rc == 0 && events_tsv) { /* BIDS events.tsv: trial_type in words, value as annotated */
-        size_t cap = 128 + nann * 96, len = 0;
-        char *txt = malloc(cap);
-        if (!txt)
-            rc = -1;
-        else {
-            len += (size_t)snprintf(txt, cap, "onset\tduration\ttrial_type\tvalue\n");
-            for (size_t k = 0; k < nann; k++)
-                len += (size_t)snprintf(txt + len, cap - len, "%.6f\t%.3f\t%s\t%s\n", ann[k].onset_s,
-                                        ann[k].duration_s,
-                                        !strcmp(ann[k].text, "T1")   ? "left_hand"
-                                        : !strcmp(ann[k].text, "T2") ? "right_hand"
-                                                                     : "rest",
-                                        ann[k].text);
-            snprintf(path, sizeof path, "%s/sub-%s_task-mi_run-%d_events.tsv", outdir, subject, run);
-            if (write_text_atomic(path, txt, len) != 0) {
-                fprintf(stderr, "gen_eeg: %s: %s\n", path, strerror(errno));
-                rc = -1;
-            }
-            free(txt);
-        }
-    }
-    if (rc == 0 && bv && write_brainvision(outdir, base, data, n, fs, ann, nann) != 0) {
-        fprintf(stderr, "gen_eeg: %s/%s.vhdr: %s\n", outdir, base, strerror(errno));
-        rc = -1;
-    }
+    const output_opts o = {bv, events_tsv, 0};
+    int rc = write_outputs(outdir, base, channels, NCH, data, n, fs, ann, nann, &o);
     free(ann);
     free(onset);
     free(cls);
@@ -329,11 +352,321 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
     return rc;
 }
 
+/* ---- realistic mode: several subjects and sessions with the nuisances of real recordings ---- */
+
+static const char *const rchannels[] = {"Fp1", "Fp2", "AF3", "AF4", "F7",  "F3",  "Fz",  "F4",
+                                        "F8",  "FC5", "FC1", "FC2", "FC6", "T7",  "C3",  "Cz",
+                                        "C4",  "T8",  "CP5", "CP1", "CP2", "CP6", "P7",  "P3",
+                                        "Pz",  "P4",  "P8",  "PO3", "PO4", "O1",  "Oz",  "O2"};
+#define RNCH ((int)(sizeof rchannels / sizeof rchannels[0]))
+/* the planted channels (right lateral fronto-temporo-parietal, away from the C3/C4 of motor
+   imagery textbooks) and their source weights */
+static const char *const planted_ch[5] = {"FC6", "T8", "CP6", "P8", "P4"};
+static const double planted_w[5] = {1.0, 1.0, 0.9, 0.8, 0.8};
+/* the planted window inside the 4 s epoch (s after onset) and the class gains of the planted
+   band's amplitude in it */
+#define PL_T0 1.5
+#define PL_T1 3.0
+#define PL_GAIN_T1 2.0
+#define PL_GAIN_T2 0.6
+
+typedef struct {
+    double iaf;          /* individual alpha frequency; mu at iaf, planted band at 1.5 * iaf */
+    double line_hz;      /* 50 or 60 Hz mains */
+    double gain[RNCH];   /* per-subject channel gains (electrode impedance, skull) */
+    double offset[RNCH]; /* per-subject DC offsets, uV */
+    double planted_amp;  /* baseline amplitude of the planted band, uV */
+} eeg_subject;
+
+typedef struct {
+    double gain[RNCH], offset[RNCH];
+    double line_amp, drift_amp;
+    int bad;             /* a bad channel (index) or -1 */
+} eeg_session;
+
+static double lognormal(double s) { return exp(s * rng_normal()); }
+
+static void draw_subject(eeg_subject *s)
+{
+    s->iaf = 8.5 + 3.5 * rng_uniform();
+    s->line_hz = rng_uniform() < 0.5 ? 50.0 : 60.0;
+    s->planted_amp = 2.5 * lognormal(0.2);
+    for (int c = 0; c < RNCH; c++) {
+        s->gain[c] = lognormal(0.2);
+        s->offset[c] = 25.0 * rng_normal();
+    }
+}
+
+static void draw_session(eeg_session *e)
+{
+    double g = lognormal(0.15); /* amplifier / cap differences */
+    for (int c = 0; c < RNCH; c++) {
+        e->gain[c] = g * lognormal(0.1);
+        e->offset[c] = 15.0 * rng_normal();
+    }
+    e->line_amp = 1.0 + 9.0 * rng_uniform();
+    e->drift_amp = 10.0 + 20.0 * rng_uniform();
+    e->bad = rng_uniform() < 0.5 ? (int)(rng_u64() % RNCH) : -1;
+}
+
+/* trial schedule: onsets (s) and balanced shuffled classes; returns the recording length */
+static double schedule(int trials, double task, double *onset, int *cls)
+{
+    double t = 2.0;
+    for (int k = 0; k < trials; k++) {
+        onset[k] = t;
+        t += task + 2.0 + rng_uniform();
+        cls[k] = k % 2;
+    }
+    for (int k = trials - 1; k > 0; k--) {
+        int j = (int)(rng_u64() % (uint64_t)(k + 1)), tmp = cls[k];
+        cls[k] = cls[j];
+        cls[j] = tmp;
+    }
+    return ceil(t + 1.0);
+}
+
+/* per-sample envelopes: decoy ERD (both classes) and the planted band's class gain */
+static void envelopes(int64_t n, double fs, int trials, const double *onset, const int *cls, double task,
+                      double *erd, double *planted)
+{
+    int k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double ti = (double)i / fs;
+        while (k < trials && onset[k] + task + 1.0 < ti)
+            k++;
+        erd[i] = planted[i] = 0;
+        if (k < trials) {
+            erd[i] = plateau(ti, onset[k] + 0.25, onset[k] + task - 0.5, 0.5);
+            /* ramps of 0.25 s inside the window: the effect is fully inside [PL_T0, PL_T1] */
+            double p = plateau(ti, onset[k] + PL_T0, onset[k] + PL_T1 - 0.25, 0.25);
+            planted[i] = p * ((cls[k] == 0 ? PL_GAIN_T1 : PL_GAIN_T2) - 1.0);
+        }
+    }
+}
+
+/* blinks (frontal, Gaussian, 80-150 uV) into blink[n] and amplitude spikes (one channel, 20 ms,
+   150-400 uV, about one per 30 s) into spike[c][n] */
+static void artefacts(int64_t n, double fs, double *blink, float *spike)
+{
+    double dur = (double)n / fs;
+    for (double tb = 1.0 + 3.0 * rng_uniform(); tb < dur - 0.5; tb += 3.0 + 6.0 * rng_uniform()) {
+        double amp = 80.0 + 70.0 * rng_uniform(), s = 0.08;
+        int64_t i0 = (int64_t)((tb - 4 * s) * fs), i1 = (int64_t)((tb + 4 * s) * fs);
+        for (int64_t i = i0 < 0 ? 0 : i0; i <= i1 && i < n; i++) {
+            double d = (double)i / fs - tb;
+            blink[i] += amp * exp(-d * d / (2 * s * s));
+        }
+    }
+    for (double ts = 30.0 * rng_uniform(); ts < dur; ts += 10.0 + 40.0 * rng_uniform()) {
+        int c = (int)(rng_u64() % RNCH);
+        double amp = (150.0 + 250.0 * rng_uniform()) * (rng_uniform() < 0.5 ? -1 : 1);
+        int64_t i0 = (int64_t)(ts * fs), w = (int64_t)(0.02 * fs) + 1;
+        for (int64_t i = i0; i < i0 + w && i < n; i++)
+            spike[(int64_t)c * n + i] += (float)amp;
+    }
+}
+
+/* slow drift of one channel: a random linear trend plus three sinusoids of 0.01-0.1 Hz */
+static double drift_at(const double *d, double t, double dur)
+{
+    return d[0] * (t / dur - 0.5) + d[1] * sin(2 * PI * d[2] * t + d[3]) + d[4] * sin(2 * PI * d[5] * t + d[6]) +
+           d[7] * sin(2 * PI * d[8] * t + d[9]);
+}
+
+typedef struct {
+    double *mu3, *mu4, *beta3, *beta4, *alpha, *common, *plant, *erd, *gainp, *blink, *buf;
+    float *spike;
+} eeg_sources;
+
+static void free_sources(eeg_sources *s)
+{
+    double **p[] = {&s->mu3, &s->mu4, &s->beta3, &s->beta4, &s->alpha, &s->common, &s->plant,
+                    &s->erd, &s->gainp, &s->blink, &s->buf};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(*p[i]);
+    free(s->spike);
+}
+
+static int alloc_sources(eeg_sources *s, int64_t n)
+{
+    double **p[] = {&s->mu3, &s->mu4, &s->beta3, &s->beta4, &s->alpha, &s->common, &s->plant,
+                    &s->erd, &s->gainp, &s->blink, &s->buf};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        ok = (*p[i] = calloc((size_t)n, sizeof(double))) != NULL && ok;
+    s->spike = calloc((size_t)n * RNCH, sizeof(float));
+    return ok && s->spike ? 0 : -1;
+}
+
+static double src_weight(const double *pos, const char *src, double sig)
+{
+    double q[3];
+    eeg_montage_find(src, q, NULL);
+    double a = angle_between(pos, q);
+    return exp(-a * a / (2 * sig * sig));
+}
+
+static double planted_weight(const char *ch)
+{
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(ch, planted_ch[k]))
+            return planted_w[k];
+    return 0;
+}
+
+/* one channel of a realistic run: sources mixed by the forward model, then nuisances */
+static void mix_channel(int c, int64_t n, double fs, const eeg_subject *sub, const eeg_session *ses,
+                        eeg_sources *s, float *out)
+{
+    double pos[3];
+    eeg_montage_find(rchannels[c], pos, NULL);
+    double w3 = src_weight(pos, "C3", 0.30), w4 = src_weight(pos, "C4", 0.30);
+    double wo = src_weight(pos, "Oz", 0.40), wb = src_weight(pos, "Fpz", 0.45), wp = planted_weight(rchannels[c]);
+    double noise = c == ses->bad ? 5.0 : 1.0, dur = (double)n / fs, d[10], lph = 2 * PI * rng_uniform();
+    double line = ses->line_amp * (0.5 + rng_uniform());
+    for (int k = 0; k < 10; k++)
+        d[k] = k == 0 ? ses->drift_amp * rng_normal()
+             : k % 3 == 1 ? ses->drift_amp * 0.5 * rng_normal()
+             : k % 3 == 2 ? 0.01 + 0.09 * rng_uniform() : 2 * PI * rng_uniform();
+    pink(s->buf, n, fs);
+    double g = sub->gain[c] * ses->gain[c], off = sub->offset[c] + ses->offset[c];
+    for (int64_t i = 0; i < n; i++) {
+        double ti = (double)i / fs, e = 1 - 0.6 * s->erd[i];
+        double v = 8.0 * noise * s->buf[i] + 4.0 * s->common[i];
+        v += w3 * e * (6.0 * s->mu3[i] + 3.0 * s->beta3[i]) + w4 * e * (6.0 * s->mu4[i] + 3.0 * s->beta4[i]);
+        v += wo * 8.0 * s->alpha[i] + wp * sub->planted_amp * (1 + s->gainp[i]) * s->plant[i];
+        v = g * v + off + drift_at(d, ti, dur) + wb * s->blink[i] + s->spike[(int64_t)c * n + i];
+        v += line * sin(2 * PI * sub->line_hz * ti + lph);
+        out[(int64_t)c * n + i] = (float)v;
+    }
+}
+
+typedef struct {
+    int trials, bv, events_tsv, bdf;
+    double fs;
+} real_opts;
+
+/* one run of one session: the sources, the mixture, annotations, files */
+static int gen_run_realistic(const char *outdir, int sub, int ses, int run, const eeg_subject *subj,
+                             const eeg_session *sess, const real_opts *ro)
+{
+    const double task = 4.0, fs = ro->fs;
+    double onset[1000];
+    int cls[1000];
+    double dur = schedule(ro->trials, task, onset, cls);
+    int64_t n = (int64_t)llround(dur * fs);
+    eeg_sources s = {0};
+    float *data = malloc((size_t)n * RNCH * sizeof *data);
+    xai_edf_annotation *ann = malloc((size_t)ro->trials * 2 * sizeof *ann);
+    int rc = -1;
+    if (alloc_sources(&s, n) != 0 || !data || !ann)
+        goto out;
+    narrowband(s.mu3, n, fs, subj->iaf + 0.3 * rng_normal(), 0.985);
+    narrowband(s.mu4, n, fs, subj->iaf + 0.3 * rng_normal(), 0.985);
+    narrowband(s.beta3, n, fs, 2 * subj->iaf + rng_normal(), 0.975);
+    narrowband(s.beta4, n, fs, 2 * subj->iaf + rng_normal(), 0.975);
+    narrowband(s.alpha, n, fs, subj->iaf, 0.99);
+    narrowband(s.plant, n, fs, 1.5 * subj->iaf, 0.98);
+    pink(s.common, n, fs);
+    envelopes(n, fs, ro->trials, onset, cls, task, s.erd, s.gainp);
+    artefacts(n, fs, s.blink, s.spike);
+    for (int c = 0; c < RNCH; c++)
+        mix_channel(c, n, fs, subj, sess, &s, data);
+    for (int k = 0; k < ro->trials; k++) {
+        ann[2 * k] = (xai_edf_annotation){onset[k], task, cls[k] == 0 ? "T1" : "T2"};
+        ann[2 * k + 1] = (xai_edf_annotation){onset[k] + task, 2.0, "T0"};
+    }
+    char base[256];
+    snprintf(base, sizeof base, "sub-%02d_ses-%02d_task-mi_run-%d_eeg", sub, ses, run);
+    const output_opts o = {ro->bv, ro->events_tsv, ro->bdf};
+    rc = write_outputs(outdir, base, rchannels, RNCH, data, n, fs, ann, (size_t)ro->trials * 2, &o);
+out:
+    free_sources(&s);
+    free(data);
+    free(ann);
+    return rc;
+}
+
+/* truth.tsv: the planted effect, the decoys, and each subject's and session's nuisances */
+static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, const eeg_session *sess, int nses)
+{
+    char path[4096], *txt = malloc(65536);
+    size_t cap = 65536, len = 0;
+    if (!txt)
+        return -1;
+    len += (size_t)snprintf(txt + len, cap - len,
+                            "kind\tlabel\tchannels\ttmin_s\ttmax_s\tfmin_hz\tfmax_hz\tvalue\tdescription\n");
+    len += (size_t)snprintf(txt + len, cap - len,
+                            "planted\tT1,T2\t%s,%s,%s,%s,%s\t%g\t%g\t1.5*iaf-1.5\t1.5*iaf+1.5\t%g,%g\t"
+                            "band amplitude gain of T1,T2 over baseline in the window (s after onset)\n",
+                            planted_ch[0], planted_ch[1], planted_ch[2], planted_ch[3], planted_ch[4], PL_T0, PL_T1,
+                            PL_GAIN_T1, PL_GAIN_T2);
+    char decoy[512] = "";
+    for (int c = 0; c < RNCH; c++) { /* weight >= 0.3 from the C3 or C4 source */
+        double pos[3];
+        eeg_montage_find(rchannels[c], pos, NULL);
+        if (src_weight(pos, "C3", 0.30) >= 0.3 || src_weight(pos, "C4", 0.30) >= 0.3)
+            snprintf(decoy + strlen(decoy), sizeof decoy - strlen(decoy), "%s%s", *decoy ? "," : "", rchannels[c]);
+    }
+    len += (size_t)snprintf(txt + len, cap - len,
+                            "decoy\tT1,T2\t%s\t0.25\t4.0\tiaf-1\t2*iaf+1\t0.4,0.4\t"
+                            "mu and beta amplitude of the C3 and C4 sources (weight >= 0.3 listed), the same "
+                            "for both classes\n", decoy);
+    for (int k = 0; k < nsub; k++)
+        len += (size_t)snprintf(txt + len, cap - len, "subject\tsub-%02d\t-\t-\t-\t%.3f\t%.3f\tline=%g\t"
+                                "individual alpha frequency, planted band centre, mains\n",
+                                k + 1, subj[k].iaf, 1.5 * subj[k].iaf, subj[k].line_hz);
+    for (int k = 0; k < nsub * nses && len + 256 < cap; k++)
+        len += (size_t)snprintf(txt + len, cap - len, "session\tsub-%02d_ses-%02d\t%s\t-\t-\t-\t-\tline_uv=%.1f\t"
+                                "bad channel (5x noise) or -\n", k / nses + 1, k % nses + 1,
+                                sess[k].bad >= 0 ? rchannels[sess[k].bad] : "-", sess[k].line_amp);
+    snprintf(path, sizeof path, "%s/truth.tsv", outdir);
+    int rc = write_text_atomic(path, txt, len);
+    free(txt);
+    return rc;
+}
+
+static int gen_realistic(const char *outdir, uint64_t seed, int nsub, int nses, int runs, const real_opts *ro)
+{
+    eeg_subject *subj = malloc((size_t)nsub * sizeof *subj);
+    eeg_session *sess = malloc((size_t)nsub * (size_t)nses * sizeof *sess);
+    int rc = subj && sess ? 0 : -1;
+    for (int k = 0; k < nsub && rc == 0; k++) {
+        rng_state = seed * 0x2545F4914F6CDD1Dull + (uint64_t)(k + 1) * 7919ull;
+        draw_subject(&subj[k]);
+        for (int e = 0; e < nses; e++)
+            draw_session(&sess[k * nses + e]);
+        for (int e = 0; e < nses && rc == 0; e++)
+            for (int r = 1; r <= runs && rc == 0; r++) {
+                rng_state = seed * 1000003ull + (uint64_t)(k + 1) * 1009ull + (uint64_t)(e + 1) * 101ull + (uint64_t)r;
+                rc = gen_run_realistic(outdir, k + 1, e + 1, r, &subj[k], &sess[k * nses + e], ro);
+            }
+    }
+    if (rc == 0 && write_truth(outdir, subj, nsub, sess, nses) != 0) {
+        fprintf(stderr, "gen_eeg: %s/truth.tsv: %s\n", outdir, strerror(errno));
+        rc = -1;
+    }
+    free(subj);
+    free(sess);
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]\n"
+               "               [--subject L] [--subjects N] [--sessions N] [--bdf] [--brainvision] [--events-tsv]\n"
+               "               OUTDIR\n"
+               "  --nuisance none       one subject, 25 channels, textbook C3/C4 effect (the default)\n"
+               "  --nuisance realistic  --subjects x --sessions x --runs recordings, 32 channels, planted\n"
+               "                        effect on FC6,T8,CP6,P8,P4 with C3/C4 decoys and nuisances; truth.tsv\n");
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 1;
     double fs = 128;
-    int trials = 30, runs = 3, bv = 0, events_tsv = 0;
+    int trials = 30, runs = 3, bv = 0, events_tsv = 0, realistic = 0, nsub = 4, nses = 2, bdf = 0, runs_set = 0;
     const char *subject = "01", *outdir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -344,23 +677,38 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--trials") && i + 1 < argc)
             trials = atoi(argv[++i]);
         else if (!strcmp(a, "--runs") && i + 1 < argc)
-            runs = atoi(argv[++i]);
+            runs = atoi(argv[++i]), runs_set = 1;
         else if (!strcmp(a, "--subject") && i + 1 < argc)
             subject = argv[++i];
+        else if (!strcmp(a, "--subjects") && i + 1 < argc)
+            nsub = atoi(argv[++i]);
+        else if (!strcmp(a, "--sessions") && i + 1 < argc)
+            nses = atoi(argv[++i]);
+        else if (!strcmp(a, "--nuisance") && i + 1 < argc && (!strcmp(argv[i + 1], "none") ||
+                                                               !strcmp(argv[i + 1], "realistic")))
+            realistic = !strcmp(argv[++i], "realistic");
         else if (!strcmp(a, "--brainvision"))
             bv = 1;
+        else if (!strcmp(a, "--bdf"))
+            bdf = 1;
         else if (!strcmp(a, "--events-tsv"))
             events_tsv = 1;
-        else if (a[0] != '-' && !outdir)
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (a[0] != '-' && !outdir)
             outdir = a;
         else {
-            fprintf(stderr, "usage: gen_eeg [--seed S] [--rate HZ] [--trials N] [--runs R] [--subject L] "
-                            "[--brainvision] [--events-tsv] OUTDIR\n");
+            usage(stderr);
             return 2;
         }
     }
-    if (!outdir || fs < 64 || fs > 4096 || trials < 2 || trials > 1000 || runs < 1 || runs > 100) {
-        fprintf(stderr, "gen_eeg: need OUTDIR, --rate 64..4096, --trials 2..1000, --runs 1..100\n");
+    if (realistic && !runs_set)
+        runs = 2;
+    if (!outdir || fs < 64 || fs > 4096 || trials < 2 || trials > 1000 || runs < 1 || runs > 100 || nsub < 1 ||
+        nsub > 99 || nses < 1 || nses > 9) {
+        fprintf(stderr, "gen_eeg: need OUTDIR, --rate 64..4096, --trials 2..1000, --runs 1..100, --subjects "
+                        "1..99, --sessions 1..9\n");
         return 2;
     }
     char dir[4096]; /* mkdir -p */
@@ -377,6 +725,10 @@ int main(int argc, char **argv)
                 break;
             *q = '/';
         }
+    }
+    if (realistic) {
+        const real_opts ro = {trials, bv, events_tsv, bdf, fs};
+        return gen_realistic(outdir, seed, nsub, nses, runs, &ro) == 0 ? 0 : 1;
     }
     rng_state = seed * 0x2545F4914F6CDD1Dull + 12345;
     for (int r = 1; r <= runs; r++)

@@ -26,7 +26,9 @@
  * as many as fit, the two conditions balanced and shuffled (conditions "faces", "houses").
  *
  * Usage: gen_fmri [--seed S] [--subjects N] [--runs R] [--dims XxYxZ] [--volumes T]
- *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] OUT_DIR
+ *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] [--nuisance none|realistic] OUT_DIR
+ * --nuisance realistic adds run gains, scanner drift, physiological and smooth noise and motion
+ * spikes, and moves the decoy ventral and the class ROIs dorsal (datasets/fmri/README.md).
  * Writes OUT_DIR/{dataset_description.json, participants.tsv, task-blocks_bold.json},
  *   OUT_DIR/sub-XX/func/sub-XX_task-blocks_run-R_{bold.nii.gz,events.tsv},
  *   OUT_DIR/derivatives/truth/sub-XX/func/sub-XX_task-blocks_desc-{brain,faces,houses,shared}_mask.nii.gz
@@ -56,7 +58,7 @@ static const char *const class_names[NCLASS] = {"faces", "houses"};
 typedef struct {
     int nx, ny, nz, nt;
     double tr, amplitude, noise, radius, voxel;
-    int subjects, runs;
+    int subjects, runs, realistic;
     uint64_t seed;
     const char *out;
 } params;
@@ -249,6 +251,8 @@ static int write_top(const params *p)
              "--amplitude %g --noise %g --roi-radius %g",
              (unsigned long long)p->seed, p->subjects, p->runs, p->nx, p->ny, p->nz, p->nt, p->tr,
              p->amplitude, p->noise, p->radius);
+    if (p->realistic)
+        snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " --nuisance realistic");
     xai_sidecar_set_string(sc, "GeneratedByCommand", desc);
     snprintf(path, sizeof path, "%s/dataset_description.json", p->out);
     if (save_json(sc, path))
@@ -324,6 +328,182 @@ static int write_events(const char *path, int nblocks, const double *onset, cons
     return st == XAI_OK ? 0 : -1;
 }
 
+/* ---- realistic mode: the nuisances of real scanners and subjects ---- */
+
+/* Where the realistic mode puts the ROIs: the decoy ("shared", both conditions) first tried at a
+   ventral-lateral posterior spot, where a textbook would look for a category-selective fusiform
+   area; the class ROIs in the dorsal half, away from it. c holds a random draw on entry. */
+static void realistic_centre(const params *p, int r, int tries, double c[3])
+{
+    double cz = 0.5 * (p->nz - 1);
+    if (r == NCLASS && tries < 50) {
+        c[0] = 0.5 * (p->nx - 1) + 0.42 * p->nx * (0.45 + 0.002 * tries);
+        c[1] = 0.5 * (p->ny - 1) - 0.42 * p->ny * 0.3;
+        c[2] = cz - 0.42 * p->nz * (0.35 - 0.005 * tries);
+    } else if (r < NCLASS && c[2] < cz)
+        c[2] = 2 * cz - c[2]; /* mirror into the dorsal half */
+}
+
+typedef struct {
+    double gain, drift[2];           /* global intensity of the run, global linear and cosine drift */
+    double fcard, fresp, ph[2];      /* cardiac and respiratory rates (Hz), phases */
+    int nspike, vol[4], axis[4], dir[4];
+    double jump[4];                  /* head-motion spikes: volume, shift axis and sign, intensity */
+} run_nuisance;
+
+static void draw_run_nuisance(const params *p, run_nuisance *n)
+{
+    n->gain = exp(0.1 * rng_normal());
+    n->drift[0] = 0.03 * rng_normal();
+    n->drift[1] = 0.02 * rng_normal();
+    n->fcard = 0.9 + 0.4 * rng_uniform();
+    n->fresp = 0.2 + 0.15 * rng_uniform();
+    n->ph[0] = 2 * PI * rng_uniform();
+    n->ph[1] = 2 * PI * rng_uniform();
+    n->nspike = 1 + (int)(rng_u64() % 3);
+    for (int k = 0; k < n->nspike; k++) {
+        n->vol[k] = 2 + (int)(rng_u64() % (uint64_t)(p->nt - 4));
+        n->axis[k] = (int)(rng_u64() % 3);
+        n->dir[k] = rng_uniform() < 0.5 ? -1 : 1;
+        n->jump[k] = 1 + 0.04 * (rng_uniform() < 0.5 ? -1 : 1) * (0.5 + rng_uniform());
+    }
+}
+
+/* physiological noise weight: strongest near the centre (ventricles, large vessels) */
+static double physio_weight(const params *p, int x, int y, int z)
+{
+    double dx = (x - 0.5 * (p->nx - 1)) / (0.2 * p->nx), dy = (y - 0.5 * (p->ny - 1)) / (0.2 * p->ny),
+           dz = (z - 0.5 * (p->nz - 1)) / (0.2 * p->nz);
+    return 0.3 + exp(-0.5 * (dx * dx + dy * dy + dz * dz));
+}
+
+/* spatially smooth unit-variance noise: white noise blurred by a 5-tap binomial filter along each
+   axis (FWHM about 2.4 voxels), then rescaled */
+static void smooth_noise(const params *p, float *f, float *tmp)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    const size_t stride[3] = {1, (size_t)p->nx, (size_t)p->nx * p->ny};
+    const int len[3] = {p->nx, p->ny, p->nz};
+    static const double k[5] = {1 / 16.0, 4 / 16.0, 6 / 16.0, 4 / 16.0, 1 / 16.0};
+    for (size_t v = 0; v < nv; v++)
+        f[v] = (float)rng_normal();
+    for (int a = 0; a < 3; a++) {
+        for (size_t v = 0; v < nv; v++) {
+            int pos = (int)((v / stride[a]) % (size_t)len[a]);
+            double s = 0;
+            for (int q = -2; q <= 2; q++) {
+                int pq = pos + q < 0 ? -(pos + q) : pos + q >= len[a] ? 2 * len[a] - 2 - (pos + q) : pos + q;
+                s += k[q + 2] * f[v + (size_t)((long)(pq - pos) * (long)stride[a])];
+            }
+            tmp[v] = (float)s;
+        }
+        memcpy(f, tmp, nv * sizeof *f);
+    }
+    double ss = 0;
+    for (size_t v = 0; v < nv; v++)
+        ss += (double)f[v] * f[v];
+    float sc = (float)(1.0 / sqrt(ss / (double)nv + 1e-30));
+    for (size_t v = 0; v < nv; v++)
+        f[v] *= sc;
+}
+
+/* a head-motion spike: volume t shifted by one voxel along an axis (edge repeated) and scaled */
+static void motion_spike(const params *p, int16_t *vol, int16_t *tmp, int axis, int dir, double jump)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    const size_t stride[3] = {1, (size_t)p->nx, (size_t)p->nx * p->ny};
+    const int len[3] = {p->nx, p->ny, p->nz};
+    for (size_t v = 0; v < nv; v++) {
+        int pos = (int)((v / stride[axis]) % (size_t)len[axis]), src = pos - dir;
+        src = src < 0 ? 0 : src >= len[axis] ? len[axis] - 1 : src;
+        double val = jump * vol[v + (size_t)((long)(src - pos) * (long)stride[axis])];
+        tmp[v] = (int16_t)(val > 32767 ? 32767 : lrint(val));
+    }
+    memcpy(vol, tmp, nv * sizeof *vol);
+}
+
+/* derivatives/truth/truth.tsv (realistic mode): the ROI centres per subject and each run's
+   nuisances; written to a temporary name and renamed when complete */
+static FILE *open_truth(const params *p)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/derivatives/truth/truth.tsv.tmp", p->out);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "gen_fmri: %s: %s\n", path, strerror(errno));
+    else
+        fprintf(f, "kind\tsubject\trun\tname\tvalue\tdetail\n");
+    return f;
+}
+
+static int close_truth(const params *p, FILE *f)
+{
+    char tmp[4200], path[4200];
+    snprintf(tmp, sizeof tmp, "%s/derivatives/truth/truth.tsv.tmp", p->out);
+    snprintf(path, sizeof path, "%s/derivatives/truth/truth.tsv", p->out);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "gen_fmri: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int log_run(FILE *f, int s, int run, const run_nuisance *n)
+{
+    fprintf(f, "run\tsub-%02d\t%d\tgain,drift_linear,drift_cosine\t%.4f,%.4f,%.4f\t-\n", s, run, n->gain,
+            n->drift[0], n->drift[1]);
+    fprintf(f, "physio\tsub-%02d\t%d\tcardiac_hz,respiratory_hz\t%.3f,%.3f\taliased at the TR\n", s, run,
+            n->fcard, n->fresp);
+    for (int k = 0; k < n->nspike; k++)
+        fprintf(f, "motion\tsub-%02d\t%d\tvolume\t%d\tshift %c%c1 voxel, intensity x%.3f\n", s, run, n->vol[k],
+                n->dir[k] > 0 ? '+' : '-', "xyz"[n->axis[k]], n->jump[k]);
+    return ferror(f) ? -1 : 0;
+}
+
+/* the buffers of one subject's runs */
+typedef struct {
+    const float *B, *w, *pw;
+    const uint8_t *mask;
+    const double *x;
+    float *drift1, *drift2, *ar, *sm, *smtmp;
+    int16_t *bold, *tmp16;
+} run_buffers;
+
+/* the volumes of one run into rb->bold: baseline, activation, drift, noise and, in the realistic
+   mode, the run's nuisances */
+static void synth_volumes(const params *p, const run_buffers *rb, const run_nuisance *rn)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    for (int t = 0; t < p->nt; t++) {
+        double tt = (double)t / (p->nt - 1), ts = t * p->tr;
+        double glob = rn->gain * (1 + rn->drift[0] * (tt - 0.5) + rn->drift[1] * cos(PI * tt));
+        double phys = 0.006 * sin(2 * PI * rn->fcard * ts + rn->ph[0]) +
+                      0.008 * sin(2 * PI * rn->fresp * ts + rn->ph[1]);
+        if (p->realistic)
+            smooth_noise(p, rb->sm, rb->smtmp);
+        for (size_t v = 0; v < nv; v++) {
+            double act = 0;
+            for (int c = 0; c < NCLASS; c++)
+                act += rb->w[c * nv + v] * rb->x[c * p->nt + t] + rb->w[NCLASS * nv + v] * rb->x[c * p->nt + t];
+            double sig = rb->B[v] * (1.0 + p->amplitude * act + rb->drift1[v] * (tt - 0.5) +
+                                     rb->drift2[v] * cos(PI * tt));
+            if (p->realistic)
+                sig = glob * sig + (rb->mask[v] ? rb->B[v] * (phys * rb->pw[v] + 0.008 * rb->sm[v]) : 0);
+            double sd = rb->mask[v] ? p->noise * rb->B[v] : 5.0;
+            rb->ar[v] = (float)(0.3 * rb->ar[v] + sqrt(1 - 0.09) * rng_normal());
+            double val = sig + sd * rb->ar[v];
+            if (val < 0)
+                val = 0;
+            if (val > 32767)
+                val = 32767;
+            rb->bold[(size_t)t * nv + v] = (int16_t)lrint(val);
+        }
+        for (int k = 0; k < rn->nspike; k++)
+            if (rn->vol[k] == t)
+                motion_spike(p, rb->bold + (size_t)t * nv, rb->tmp16, rn->axis[k], rn->dir[k], rn->jump[k]);
+    }
+}
+
 static int generate(const params *p)
 {
     const size_t nv = (size_t)p->nx * p->ny * p->nz;
@@ -334,10 +514,14 @@ static int generate(const params *p)
 
     /* ROI centres, once per dataset: inside the brain, at least 3 radii apart */
     rng_state = p->seed * 0x2545F4914F6CDD1Dull + 1;
-    for (int r = 0; r < nroi; r++) {
+    for (int ri = 0; ri < nroi; ri++) {
+        /* the realistic mode places the decoy first, at its fixed spot */
+        int r = p->realistic ? (ri + NCLASS) % nroi : ri;
         for (int tries = 0;; tries++) {
             double c[3] = {0.2 * p->nx + 0.6 * p->nx * rng_uniform(), 0.2 * p->ny + 0.6 * p->ny * rng_uniform(),
                            0.25 * p->nz + 0.5 * p->nz * rng_uniform()};
+            if (p->realistic && tries < 5000)
+                realistic_centre(p, r, tries, c);
             /* the whole sphere inside the brain: the centre and its six extreme points */
             int ok = in_brain(p, c[0], c[1], c[2]);
             for (int k = 0; ok && k < 6; k++) {
@@ -345,7 +529,8 @@ static int generate(const params *p)
                 e[k / 2] += (k % 2 ? -1 : 1) * (p->radius + 1);
                 ok = in_brain(p, e[0], e[1], e[2]);
             }
-            for (int q = 0; ok && q < r; q++) {
+            for (int qi = 0; ok && qi < ri; qi++) {
+                int q = p->realistic ? (qi + NCLASS) % nroi : qi;
                 double d = 0;
                 for (int k = 0; k < 3; k++)
                     d += (c[k] - base[q].c[k]) * (c[k] - base[q].c[k]);
@@ -364,8 +549,14 @@ static int generate(const params *p)
     int16_t *bold = malloc(nv * p->nt * sizeof *bold);
     uint8_t *mask = malloc(nv);
     double *x = malloc(NCLASS * p->nt * sizeof *x);
+    float *sm = malloc(nv * sizeof *sm), *smtmp = malloc(nv * sizeof *smtmp), *pw = malloc(nv * sizeof *pw);
+    int16_t *tmp16 = malloc(nv * sizeof *tmp16);
+    FILE *truth = NULL;
     int rc = -1;
-    if (!B || !w || !drift1 || !drift2 || !ar || !bold || !mask || !x) {
+    if (p->realistic && !(truth = open_truth(p)))
+        goto out;
+    const run_buffers rb = {B, w, pw, mask, x, drift1, drift2, ar, sm, smtmp, bold, tmp16};
+    if (!B || !w || !drift1 || !drift2 || !ar || !bold || !mask || !x || !sm || !smtmp || !pw || !tmp16) {
         fprintf(stderr, "gen_fmri: out of memory\n");
         goto out;
     }
@@ -395,11 +586,16 @@ static int generate(const params *p)
                         tex += blob[b][3] * exp(-d2 / 18.0);
                     }
                     B[i] = mask[i] ? (float)(1000.0 * tex) : 30.0f;
+                    pw[i] = (float)physio_weight(p, xx, y, z);
                     for (int r = 0; r < nroi; r++) {
                         int inside;
                         w[r * nv + i] = (float)roi_weight(p, &rois[r], xx, y, z, &inside);
                     }
                 }
+        if (p->realistic)
+            for (int r = 0; r < nroi; r++)
+                fprintf(truth, "roi\tsub-%02d\t-\t%s\t%g,%g,%g\t%g\n", s, r < NCLASS ? class_names[r] : "shared",
+                        rois[r].c[0], rois[r].c[1], rois[r].c[2], p->radius);
         char dir[4096], path[4200];
         snprintf(dir, sizeof dir, "%s/derivatives/truth/sub-%02d/func", p->out, s);
         if (mkdirs(dir))
@@ -457,24 +653,13 @@ static int generate(const params *p)
                 drift2[v] = (float)(0.01 * rng_normal());
                 ar[v] = 0;
             }
-            for (int t = 0; t < p->nt; t++) {
-                double tt = (double)t / (p->nt - 1);
-                for (size_t v = 0; v < nv; v++) {
-                    double act = 0;
-                    for (int c = 0; c < NCLASS; c++)
-                        act += w[c * nv + v] * x[c * p->nt + t] + w[NCLASS * nv + v] * x[c * p->nt + t];
-                    double sig = B[v] * (1.0 + p->amplitude * act + drift1[v] * (tt - 0.5) +
-                                         drift2[v] * cos(PI * tt));
-                    double sd = mask[v] ? p->noise * B[v] : 5.0;
-                    ar[v] = (float)(0.3 * ar[v] + sqrt(1 - 0.09) * rng_normal());
-                    double val = sig + sd * ar[v];
-                    if (val < 0)
-                        val = 0;
-                    if (val > 32767)
-                        val = 32767;
-                    bold[(size_t)t * nv + v] = (int16_t)lrint(val);
-                }
+            run_nuisance rn = {.gain = 1};
+            if (p->realistic) {
+                draw_run_nuisance(p, &rn);
+                if (log_run(truth, s, run, &rn))
+                    goto out;
             }
+            synth_volumes(p, &rb, &rn);
             snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_bold.nii.gz", dir, s, run);
             if (write_nifti(p, path, p->nt, 4, bold, "gen_fmri synthetic BOLD"))
                 goto out;
@@ -483,8 +668,15 @@ static int generate(const params *p)
                 goto out;
         }
     }
-    rc = 0;
+    rc = p->realistic ? close_truth(p, truth) : 0;
+    truth = NULL;
 out:
+    if (truth)
+        fclose(truth);
+    free(sm);
+    free(smtmp);
+    free(pw);
+    free(tmp16);
     free(B);
     free(w);
     free(drift1);
@@ -509,12 +701,15 @@ static void usage(FILE *f)
             "  --tr S           repetition time in seconds [2]\n"
             "  --amplitude A    signal change of the ROIs [0.03]\n"
             "  --noise N        noise SD relative to the baseline [0.015]\n"
-            "  --roi-radius R   ROI radius in voxels [3]\n");
+            "  --roi-radius R   ROI radius in voxels [3]\n"
+            "  --nuisance M     none (default) or realistic: run gains, scanner drift, physiological\n"
+            "                   noise, smooth noise, head-motion spikes, a ventral decoy ROI and\n"
+            "                   dorsal class ROIs; derivatives/truth/truth.tsv lists them\n");
 }
 
 int main(int argc, char **argv)
 {
-    params p = {24, 28, 20, 80, 2.0, 0.03, 0.015, 3.0, 3.0, 1, 2, 1, NULL};
+    params p = {24, 28, 20, 80, 2.0, 0.03, 0.015, 3.0, 3.0, 1, 2, 0, 1, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int used = 1;
@@ -542,6 +737,8 @@ int main(int argc, char **argv)
             p.noise = atof(v);
         else if (!strcmp(a, "--roi-radius") && v)
             p.radius = atof(v);
+        else if (!strcmp(a, "--nuisance") && v && (!strcmp(v, "none") || !strcmp(v, "realistic")))
+            p.realistic = !strcmp(v, "realistic");
         else if (a[0] == '-') {
             fprintf(stderr, "gen_fmri: unknown option or missing value: %s\n", a);
             usage(stderr);

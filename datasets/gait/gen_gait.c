@@ -32,7 +32,10 @@
  * component (0 sagittal, 1 frontal, 2 transverse), component_name, pct_start, pct_end,
  * amplitude_deg, sides.
  *
- * Usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
+ * --nuisance realistic: per-trial marker offsets N(0, 4 deg), per-session gains, walking speed
+ * (cycle time and amplitude), the signature on one side only (datasets/gait/README.md).
+ *
+ * Usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
  */
 #include <errno.h>
 #include <math.h>
@@ -155,12 +158,42 @@ static int mkdir_p(const char *dir)
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int write_trial(const char *path, const char *subject, int k, int braced, int ncycles)
+/* realistic-mode nuisances of one trial (all zero / one in the default mode) */
+typedef struct {
+    int on;                   /* realistic mode */
+    double gain[2][NJ][3];    /* per-session gains (calibration, model scaling) */
+    double offset[2][NJ][3];  /* per-trial marker-placement offsets, deg */
+    double speed;             /* walking-speed factor: cycle time 1.1 / speed, amplitude 0.8 + 0.2 speed */
+} trial_nuisance;
+
+/* the side that carries subject k's signature in the realistic mode: 0 left, 1 right */
+static int signature_side(int k) { return k % 2; }
+
+static void draw_session_gains(trial_nuisance *tn)
+{
+    for (int s = 0; s < 2; s++)
+        for (int j = 0; j < NJ; j++)
+            for (int c = 0; c < 3; c++)
+                tn->gain[s][j][c] = exp(0.08 * rng_normal());
+}
+
+static void draw_trial_nuisance(trial_nuisance *tn)
+{
+    for (int s = 0; s < 2; s++)
+        for (int j = 0; j < NJ; j++)
+            for (int c = 0; c < 3; c++)
+                tn->offset[s][j][c] = 4.0 * rng_normal();
+    tn->speed = 0.85 + 0.3 * rng_uniform();
+}
+
+static int write_trial(const char *path, const char *subject, int k, int braced, int ncycles,
+                       const trial_nuisance *tn)
 {
     int sj, sp, ss;
     double sa;
     subject_signature(k, &sj, &sp, &ss, &sa);
-    double T = 1.0 + 0.2 * rng_uniform();
+    double T = tn->on ? 1.1 / tn->speed * (1 + 0.03 * rng_normal()) : 1.0 + 0.2 * rng_uniform();
+    double ampf = tn->on ? 0.8 + 0.2 * tn->speed : 1.0;
     int ns = ncycles + 1;
     double *strike[2], *dur[2];
     cycle_noise *noise[2];
@@ -222,13 +255,15 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
             double pp = fmod(p + n->shift + 1.0, 1.0);
             for (int j = 0; j < NJ; j++)
                 for (int c = 0; c < 3; c++) {
-                    double v = n->scale * base_curve(j, c, pp) + offset[s][j][c];
+                    double v = ampf * n->scale * base_curve(j, c, pp) + offset[s][j][c];
                     for (int b = 0; b < NBUMP; b++)
                         v += n->amp[j][c][b] * sin(2 * PI * n->freq[j][c][b] * p + n->ph[j][c][b]);
-                    if (j == sj && c == sp)
+                    if (j == sj && c == sp && (!tn->on || s == signature_side(k)))
                         v += sa * bump(p, ss);
-                    if (braced && j == 4 && c == 2 && p < 0.6)
+                    if (braced && j == 4 && c == 2 && p < 0.6 && (!tn->on || s == 1))
                         v -= 8 * sin(PI * p / 0.6);
+                    if (tn->on)
+                        v = tn->gain[s][j][c] * v + tn->offset[s][j][c];
                     v += 0.3 * rng_normal();
                     c3d->points[((size_t)f * (size_t)(2 * NJ) + (size_t)(s * NJ + j)) * 3 + (size_t)c] = (float)v;
                 }
@@ -256,7 +291,7 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
     return rc;
 }
 
-static int write_truth(const char *dir, int nsub)
+static int write_truth(const char *dir, int nsub, int realistic)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/truth.tsv", dir);
@@ -268,17 +303,22 @@ static int write_truth(const char *dir, int nsub)
         int j, p, s;
         double a;
         subject_signature(k, &j, &p, &s, &a);
-        fprintf(f, "subject\tsub-%02d\t%s\t%d\t%s\t%d\t%d\t%g\tLeft,Right\n", k + 1, joints[j], p, planes[p], s,
-                s + WINDOW, a);
+        const char *sides = !realistic ? "Left,Right" : signature_side(k) ? "Right" : "Left";
+        fprintf(f, "subject\tsub-%02d\t%s\t%d\t%s\t%d\t%d\t%g\t%s\n", k + 1, joints[j], p, planes[p], s,
+                s + WINDOW, a, sides);
     }
-    fprintf(f, "condition\tbrace\t%s\t2\t%s\t0\t60\t-8\tLeft,Right\n", joints[4], planes[2]);
+    fprintf(f, "condition\tbrace\t%s\t2\t%s\t0\t60\t-8\t%s\n", joints[4], planes[2],
+            realistic ? "Right" : "Left,Right");
     return fclose(f) == 0 ? 0 : -1;
 }
+
+#define USAGE                                                                                            \
+    "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n"
 
 int main(int argc, char **argv)
 {
     uint64_t seed = 1;
-    int nsub = 12, ntrials = 5, ncycles = 6;
+    int nsub = 12, ntrials = 5, ncycles = 6, realistic = 0;
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -294,15 +334,18 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--subjects")) nsub = (int)v;
             else if (!strcmp(a, "--trials")) ntrials = (int)v;
             else ncycles = (int)v;
+        } else if (!strcmp(a, "--nuisance") && i + 1 < argc &&
+                   (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "realistic"))) {
+            realistic = !strcmp(argv[++i], "realistic");
         } else if (a[0] != '-' && !out) {
             out = a;
         } else {
-            fprintf(stderr, "usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n");
+            fprintf(stderr, USAGE);
             return 2;
         }
     }
     if (!out) {
-        fprintf(stderr, "usage: gen_gait [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n");
+        fprintf(stderr, USAGE);
         return 2;
     }
     if (mkdir_p(out) != 0) {
@@ -310,12 +353,29 @@ int main(int argc, char **argv)
         return 1;
     }
     int first_session = (ntrials * 3 + 4) / 5; /* runs 1-3 of 5 in ses-01 */
+    char tpath[4096], ttmp[4200];
+    snprintf(tpath, sizeof tpath, "%s/trials.tsv", out);
+    snprintf(ttmp, sizeof ttmp, "%s.tmp", tpath);
+    FILE *trials = realistic ? fopen(ttmp, "w") : NULL;
+    if (realistic && !trials) {
+        fprintf(stderr, "gen_gait: %s: %s\n", ttmp, strerror(errno));
+        return 1;
+    }
+    if (trials)
+        fprintf(trials, "file\tsubject\tsession\trun\tspeed\tcycle_s\n");
     for (int k = 0; k < nsub; k++) {
         char subject[32];
         snprintf(subject, sizeof subject, "sub-%02d", k + 1);
         for (int r = 1; r <= ntrials; r++) {
-            rng_state = seed * 1000003ull + (uint64_t)k * 1009ull + (uint64_t)r;
             int ses = r <= first_session ? 1 : 2;
+            trial_nuisance tn = {.on = realistic};
+            if (realistic) { /* the same session gains for every trial of a session */
+                rng_state = seed * 0x2545F4914F6CDD1Dull + (uint64_t)k * 7919ull + (uint64_t)ses;
+                draw_session_gains(&tn);
+            }
+            rng_state = seed * 1000003ull + (uint64_t)k * 1009ull + (uint64_t)r;
+            if (realistic)
+                draw_trial_nuisance(&tn);
             int braced = r == 2 || r == 4;
             char dir[4096], path[8192];
             snprintf(dir, sizeof dir, "%s/%s/ses-%02d", out, subject, ses);
@@ -325,11 +385,21 @@ int main(int argc, char **argv)
             }
             snprintf(path, sizeof path, "%s/%s_ses-%02d_task-walk_acq-%s_run-%02d.c3d", dir, subject, ses,
                      braced ? "brace" : "normal", r);
-            if (write_trial(path, subject, k, braced, ncycles) != 0)
+            if (write_trial(path, subject, k, braced, ncycles, &tn) != 0) {
+                if (trials)
+                    fclose(trials);
                 return 1;
+            }
+            if (trials)
+                fprintf(trials, "%s\t%s\tses-%02d\t%d\t%.3f\t%.3f\n", strrchr(path, '/') + 1, subject, ses, r,
+                        tn.speed, 1.1 / tn.speed);
         }
     }
-    if (write_truth(out, nsub) != 0) {
+    if (trials && (fclose(trials) != 0 || rename(ttmp, tpath) != 0)) {
+        fprintf(stderr, "gen_gait: %s: %s\n", tpath, strerror(errno));
+        return 1;
+    }
+    if (write_truth(out, nsub, realistic) != 0) {
         fprintf(stderr, "gen_gait: %s/truth.tsv: cannot write\n", out);
         return 1;
     }

@@ -9,6 +9,8 @@
  * Planted variant (--planted-class D): every clip of digit D gets a pure tone at
  * --planted-hz (default 1500 Hz) over its whole duration, so a model can use that band and
  * the ground truth of "where the evidence is" is known.
+ * --nuisance realistic: speakers are voices, pink noise at a random SNR, level, reverberation,
+ * a shortcut tone in a time-frequency box (datasets/speech/README.md).
  * espeak-ng runs through fork/exec with -w (write WAV); no audio is committed.
  */
 #include <errno.h>
@@ -45,7 +47,14 @@ static void usage(FILE *f)
 "  --rate R            output sample rate [8000]\n"
 "  --seed S            levels and noise [1]\n"
 "  --length S          pad (centred, with the noise floor) or cut every clip to S seconds [0: as spoken]\n"
-"  --espeak PATH       the espeak-ng program [espeak-ng]\n");
+"  --espeak PATH       the espeak-ng program [espeak-ng]\n"
+"  --nuisance M        none [default] or realistic (needs --length): a speaker is a voice (its\n"
+"                      speeds and pitches are takes), babble or pink noise at --snr LO,HI dB\n"
+"                      [0,20] of the clip RMS, level -26..-6 dB peak, optional --reverb 1, and\n"
+"                      with --shortcut-class D a tone of --shortcut-hz [2000] Hz at --shortcut-db\n"
+"                      [-20] dB of the peak in --shortcut-box T0,T1 s [0.1,0.3] on a fraction\n"
+"                      --shortcut-frac [0.9] of the clips of D from all but the last\n"
+"                      --test-voices N voices [0] (the test speakers: never the tone)\n");
 }
 
 static uint64_t rng_state = 1;
@@ -60,6 +69,178 @@ static double nrand(void)
 {
     double u = urand(), v = urand();
     return sqrt(-2 * log(u + 1e-300)) * cos(2 * M_PI * v);
+}
+
+/* ---- realistic mode: background noise, level, reverberation, a shortcut ---- */
+typedef struct {
+    int on, reverb;
+    double snr_lo, snr_hi;   /* background pink noise SNR range, dB */
+    int sc_class;            /* the shortcut's class or -1 */
+    double sc_frac, sc_hz, sc_t0, sc_t1, sc_db;
+    int sc_test_voices;      /* the last N voices are the test speakers: never the shortcut */
+} realism;
+
+/* pink (1/f) noise of unit variance: a sum of first-order low-pass processes with corners in
+   octaves from 20 Hz to 3.2 kHz */
+static void pink_noise(float *x, int64_t n, int rate)
+{
+    double st[8] = {0}, a[8], g[8];
+    for (int k = 0; k < 8; k++) {
+        double fc = 20.0 * pow(2, k);
+        fc = fc < 0.45 * rate ? fc : 0.45 * rate;
+        a[k] = exp(-2 * M_PI * fc / rate);
+        g[k] = sqrt(1 - a[k] * a[k]);
+    }
+    for (int64_t t = 0; t < n; t++) {
+        double s = 0;
+        for (int k = 0; k < 8; k++)
+            s += (st[k] = a[k] * st[k] + g[k] * nrand());
+        x[t] = (float)(s / sqrt(8.0));
+    }
+}
+
+/* babble: recent clean clips of other words and voices, mixed four at a time */
+#define BABBLE_POOL 24
+static struct {
+    float *clip[BABBLE_POOL];
+    int64_t len[BABBLE_POOL];
+    int n, next;
+} pool;
+
+static void pool_add(const float *x, int64_t m)
+{
+    float *c = malloc(sizeof(float) * (size_t)m);
+    if (!c)
+        return; /* babble is optional: pink noise is used until the pool fills */
+    memcpy(c, x, sizeof(float) * (size_t)m);
+    free(pool.clip[pool.next]);
+    pool.clip[pool.next] = c;
+    pool.len[pool.next] = m;
+    pool.next = (pool.next + 1) % BABBLE_POOL;
+    pool.n += pool.n < BABBLE_POOL;
+}
+
+static void pool_free(void)
+{
+    for (int i = 0; i < BABBLE_POOL; i++)
+        free(pool.clip[i]);
+    memset(&pool, 0, sizeof pool);
+}
+
+/* four pooled clips, each at a random circular shift and unit RMS, summed and scaled to unit
+   RMS into nz[m]; -1 while the pool holds fewer than 8 clips */
+static int babble_noise(float *nz, int64_t m)
+{
+    if (pool.n < 8)
+        return -1;
+    memset(nz, 0, sizeof(float) * (size_t)m);
+    for (int k = 0; k < 4; k++) {
+        int i = (int)(urand() * pool.n) % pool.n;
+        int64_t L = pool.len[i], sh = (int64_t)(urand() * (double)L);
+        double e = 0;
+        for (int64_t t = 0; t < L; t++)
+            e += (double)pool.clip[i][t] * pool.clip[i][t];
+        float g = (float)(1.0 / sqrt(e / (double)L + 1e-30));
+        for (int64_t t = 0; t < m; t++)
+            nz[t] += g * pool.clip[i][(t + sh) % L];
+    }
+    double e = 0;
+    for (int64_t t = 0; t < m; t++)
+        e += (double)nz[t] * nz[t];
+    float g = (float)(1.0 / sqrt(e / (double)(m ? m : 1) + 1e-30));
+    for (int64_t t = 0; t < m; t++)
+        nz[t] *= g;
+    return 0;
+}
+
+/* reverberation-like smearing: convolution with an exponentially decaying noise tail (RT60
+   0.2-0.5 s), mixed 30 % wet */
+static int reverb(float *x, int64_t n, int rate)
+{
+    double rt60 = 0.2 + 0.3 * urand();
+    int64_t L = (int64_t)(rt60 * rate);
+    float *h = malloc(sizeof(float) * (size_t)L), *y = calloc((size_t)n, sizeof(float));
+    if (!h || !y) {
+        free(h);
+        free(y);
+        return -1;
+    }
+    double e = 0;
+    for (int64_t k = 0; k < L; k++) {
+        h[k] = (float)(nrand() * pow(10, -3.0 * k / (double)L));
+        e += (double)h[k] * h[k];
+    }
+    for (int64_t k = 0; k < L; k++)
+        h[k] = (float)(h[k] / sqrt(e));
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t k = 0; k < L && k <= t; k++)
+            y[t] += h[k] * x[t - k];
+    for (int64_t t = 0; t < n; t++)
+        x[t] = (float)(0.7 * x[t] + 0.3 * y[t]);
+    free(h);
+    free(y);
+    return 0;
+}
+
+/* the clip (m samples, already at its final length) gets an optional reverberation, background
+   noise at a random SNR relative to its RMS (babble of other clips or pink noise, half and half;
+   *babble says which), a random level of -26..-6 dB peak and, when asked, the shortcut tone in
+   its time-frequency box; returns the SNR in dB or NAN when out of memory */
+static double realistic_clip(float *x, int64_t m, int rate, const realism *R, int tone, int *babble)
+{
+    if (R->reverb && reverb(x, m, rate) != 0)
+        return NAN;
+    float *nz = malloc(sizeof(float) * (size_t)m);
+    if (!nz)
+        return NAN;
+    double rms = 0, snr = R->snr_lo + (R->snr_hi - R->snr_lo) * urand();
+    for (int64_t t = 0; t < m; t++)
+        rms += (double)x[t] * x[t];
+    rms = sqrt(rms / (double)(m ? m : 1));
+    *babble = urand() < 0.5 && babble_noise(nz, m) == 0;
+    if (!*babble)
+        pink_noise(nz, m, rate);
+    pool_add(x, m);
+    double na = rms * pow(10, -snr / 20), peak = 0;
+    for (int64_t t = 0; t < m; t++) {
+        x[t] = (float)(x[t] + na * nz[t]);
+        peak = fabs(x[t]) > peak ? fabs(x[t]) : peak;
+    }
+    free(nz);
+    double g = pow(10, (-26 + 20 * urand()) / 20) / (peak > 0 ? peak : 1);
+    int64_t t0 = (int64_t)(R->sc_t0 * rate), t1 = (int64_t)(R->sc_t1 * rate), fade = rate / 100;
+    double ph = 2 * M_PI * urand(), ta = pow(10, R->sc_db / 20) * (peak > 0 ? peak : 1);
+    for (int64_t t = 0; t < m; t++) {
+        double v = x[t];
+        if (tone && t >= t0 && t < t1) {
+            double w = t - t0 < fade ? (double)(t - t0) / fade : t1 - 1 - t < fade ? (double)(t1 - 1 - t) / fade : 1;
+            v += ta * w * sin(2 * M_PI * R->sc_hz * t / rate + ph);
+        }
+        x[t] = (float)(g * v);
+    }
+    return snr;
+}
+
+/* OUT/truth.tsv of the realistic mode: the shortcut's class, band, time box and share */
+static int write_truth(const char *out, const realism *R, int nv, char *const *voices)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof tmp, "%s/truth.tsv.tmp", out);
+    snprintf(path, sizeof path, "%s/truth.tsv", out);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "kind\tclass\tfreq_hz\tt0_s\tt1_s\tlevel_db\tfraction\ttest_speakers\n");
+    fprintf(f, "shortcut\t%d\t%g\t%g\t%g\t%g\t%g\t", R->sc_class, R->sc_hz, R->sc_t0, R->sc_t1, R->sc_db,
+            R->sc_class >= 0 ? R->sc_frac : 0.0);
+    for (int i = nv - R->sc_test_voices; i < nv; i++)
+        fprintf(f, "%s%s", i > nv - R->sc_test_voices ? "," : "", i >= 0 ? voices[i] : "");
+    fprintf(f, "%s\n", R->sc_test_voices ? "" : "-");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 static int split(char *s, char **out, int max)
@@ -102,6 +283,7 @@ int main(int argc, char **argv)
     const char *lang = "en-us", *prog = "espeak-ng", *out = NULL;
     int ndigits = 10, planted = -1, rate = 8000;
     double planted_hz = 1500, planted_db = -14, noise_db = -45, length_s = 0;
+    realism R = {0, 0, 0, 20, -1, 0.9, 2000, 0.1, 0.3, -20, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -130,10 +312,29 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--length")) length_s = atof(v);
         else if (!strcmp(a, "--seed")) rng_state = strtoull(v, NULL, 10) * 2654435761u + 1;
         else if (!strcmp(a, "--espeak")) prog = v;
+        else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) R.on = !strcmp(v, "realistic");
+        else if (!strcmp(a, "--nuisance") || (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R.snr_lo, &R.snr_hi) != 2) ||
+                 (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R.sc_t0, &R.sc_t1) != 2)) {
+            fprintf(stderr, "gen_speech: %s: invalid value '%s'\n", a, v);
+            return 2;
+        } else if (!strcmp(a, "--snr") || !strcmp(a, "--shortcut-box")) {
+            /* parsed by the sscanf above */
+        }
+        else if (!strcmp(a, "--reverb")) R.reverb = atoi(v) != 0;
+        else if (!strcmp(a, "--shortcut-class")) R.sc_class = atoi(v);
+        else if (!strcmp(a, "--shortcut-frac")) R.sc_frac = atof(v);
+        else if (!strcmp(a, "--shortcut-hz")) R.sc_hz = atof(v);
+        else if (!strcmp(a, "--shortcut-db")) R.sc_db = atof(v);
+        else if (!strcmp(a, "--test-voices")) R.sc_test_voices = atoi(v);
         else {
             fprintf(stderr, "gen_speech: unknown option %s\n", a);
             return 2;
         }
+    }
+    if (R.on && (length_s <= 0 || R.sc_t0 < 0 || R.sc_t1 <= R.sc_t0 || R.sc_t1 > length_s || R.sc_hz <= 0 ||
+                 R.sc_hz >= rate / 2.0 || R.snr_hi < R.snr_lo || R.sc_test_voices < 0)) {
+        fprintf(stderr, "gen_speech: --nuisance realistic needs --length > 0 and a --shortcut-box inside it\n");
+        return 2;
     }
     if (!out || length_s < 0 || length_s > 60 || ndigits < 1 || ndigits > 10 || rate < 4000 || planted_hz <= 0 || planted_hz >= rate / 2.0) {
         usage(stderr);
@@ -166,14 +367,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_speech: %s: %s\n", csvp, strerror(errno));
         return 1;
     }
-    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted\n");
+    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted%s\n", R.on ? ",snr_db,noise,split" : "");
     int nclips = 0;
     for (int iv = 0; iv < nv; iv++)
         for (int is = 0; is < ns; is++)
             for (int ip = 0; ip < np; ip++) {
                 char voice[128], speaker[128];
                 snprintf(voice, sizeof voice, "%s+%s", lang, voices[iv]);
-                snprintf(speaker, sizeof speaker, "%ss%sp%s", voices[iv], speeds[is], pitches[ip]);
+                if (R.on) /* a speaker is a voice; its speeds and pitches are its takes */
+                    snprintf(speaker, sizeof speaker, "%s", voices[iv]);
+                else
+                    snprintf(speaker, sizeof speaker, "%ss%sp%s", voices[iv], speeds[is], pitches[ip]);
+                int take = R.on ? is * np + ip : 0, test = iv >= nv - R.sc_test_voices;
                 for (int d = 0; d < ndigits; d++) {
                     if (speak(prog, voice, speeds[is], pitches[ip], words[d], tmp) != 0) {
                         fprintf(stderr, "gen_speech: %s -v %s failed (is espeak-ng installed?)\n", prog, voice);
@@ -236,7 +441,17 @@ int main(int argc, char **argv)
                         clip = padded;
                         m = L;
                     }
-                    snprintf(path, sizeof path, "%s/%d_%s_0.wav", out, d, speaker);
+                    int tone = R.on && d == R.sc_class && !test && urand() < R.sc_frac;
+                    int babble = 0;
+                    double snr = R.on ? realistic_clip(clip, m, rate, &R, tone, &babble) : 0;
+                    if (isnan(snr)) {
+                        fprintf(stderr, "gen_speech: out of memory\n");
+                        free(padded);
+                        xai_audio_free(&r);
+                        fclose(csv);
+                        return 1;
+                    }
+                    snprintf(path, sizeof path, "%s/%d_%s_%d.wav", out, d, speaker, take);
                     xai_status sst = xai_audio_save(path, clip, 1, m, rate, XAI_AUDIO_WAV_PCM16);
                     free(padded);
                     if (sst != XAI_OK) {
@@ -246,13 +461,17 @@ int main(int argc, char **argv)
                         return 1;
                     }
                     xai_audio_free(&r);
-                    fprintf(csv, "%d_%s_0.wav,%d,%s,%s,%s,%s,%s,%d\n", d, speaker, d,
+                    fprintf(csv, "%d_%s_%d.wav,%d,%s,%s,%s,%s,%s,%d", d, speaker, take, d,
                             gender[iv], speaker, voice, speeds[is], pitches[ip],
-                            d == planted);
+                            R.on ? tone : d == planted);
+                    if (R.on)
+                        fprintf(csv, ",%.1f,%s,%s", snr, babble ? "babble" : "pink", test ? "test" : "train");
+                    fputc('\n', csv);
                     nclips++;
                 }
             }
     unlink(tmp);
+    pool_free();
     if (fclose(csv) != 0) {
         fprintf(stderr, "gen_speech: %s: write failed\n", csvp);
         return 1;
@@ -260,6 +479,10 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/labels.csv", out);
     if (rename(csvp, path) != 0) {
         fprintf(stderr, "gen_speech: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (R.on && write_truth(out, &R, nv, voices) != 0) {
+        fprintf(stderr, "gen_speech: %s/truth.tsv: %s\n", out, strerror(errno));
         return 1;
     }
     printf("gen_speech: %d clips in %s\n", nclips, out);
