@@ -18,7 +18,6 @@ import os
 import sys
 
 FORMS = ('25mm', 'slice')
-TR = 2.5
 
 
 def skip(why):
@@ -36,11 +35,11 @@ except ImportError as e:
     skip(f'needs numpy, scipy, nibabel and scikit-learn ({e})')
 
 
-def volume_labels(events, nt, lag):
+def volume_labels(events, nt, tr, lag):
     """Class of each volume from an events.tsv (onset, duration, trial_type in seconds): volume i,
-    acquired at i*TR, takes the class of the block that covers i*TR - lag*TR."""
+    acquired at i*tr, takes the class of the block that covers (i - lag)*tr."""
     lab = np.full(nt, '', dtype=object)
-    t = np.arange(nt) * TR - lag * TR
+    t = (np.arange(nt) - lag) * tr
     with open(events) as f:
         head = f.readline().rstrip('\n').split('\t')
         io, idu, ity = head.index('onset'), head.index('duration'), head.index('trial_type')
@@ -64,9 +63,11 @@ def load_25mm(d, lag):
     for r in range(1, 13):
         img = nib.load(os.path.join(d, f'run{r:03d}_bold_25mm.nii.gz'))
         a = np.asarray(img.dataobj, dtype=np.float64)
-        nt = a.shape[-1]
+        nt, tr = a.shape[-1], float(img.header.get_zooms()[3])
+        if not tr > 0:
+            sys.exit(f'{img.get_filename()}: no repetition time in the header')
         xs.append(a.reshape(-1, nt).T)
-        ys.append(volume_labels(os.path.join(d, f'run{r:03d}_events.tsv'), nt, lag))
+        ys.append(volume_labels(os.path.join(d, f'run{r:03d}_events.tsv'), nt, tr, lag))
         gs.append(np.full(nt, r))
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
 
@@ -124,7 +125,7 @@ def main():
     classes = a.classes.split(',')
     models = {'linear_svc': lambda: LinearSVC(C=1.0, max_iter=20000),
               'logistic_regression': lambda: LogisticRegression(C=1.0, max_iter=5000)}
-    res = {'lag_volumes': a.lag, 'tr_s': TR, 'classes': classes, 'folds': 'leave-one-run-out'}
+    res = {'lag_volumes': a.lag, 'classes': classes, 'folds': 'leave-one-run-out'}
     for form in FORMS if a.form == 'both' else (a.form,):
         x, y, g = (load_25mm if form == '25mm' else load_slice)(a.data, a.lag)
         if form == 'slice' or a.mask == 'auto':
