@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xai/export.h"
+#include "xai/api.h"
 #include "xai/status.h"
 
 #ifdef __cplusplus
