@@ -217,6 +217,10 @@ int xai_par_region(void);              /* inside such a region with a pool of se
 /* row-major cblas_sgemm; big products in fixed slices, run on the pool between xai_par_blas_begin/_end */
 void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
+/* row-major C = alpha A op(B) + beta C (A not transposed) whose rows do not depend on M or on
+   the row's place: for products over a stack of samples; runs on the pool when worth it */
+void xai_sgemm_rows(CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc);
 
 
 /* One axis of an ONNX Slice over a dimension d: start b and end e (negative ones count from

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -286,7 +287,10 @@ typedef struct {
     size_t len;
 } tscratch;
 
-static pthread_key_t scratch_key;
+/* slot 0: xai_thread_scratch(); slot 1: the padded row block of xai_sgemm_rows(), which may
+   run on a caller's im2col columns held in slot 0 */
+enum { SCRATCH_SLOTS = 2 };
+static pthread_key_t scratch_key[SCRATCH_SLOTS];
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void scratch_free(void *p)
@@ -299,16 +303,17 @@ static void scratch_free(void *p)
 
 static void scratch_init(void)
 {
-    pthread_key_create(&scratch_key, scratch_free);
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        pthread_key_create(&scratch_key[i], scratch_free);
 }
 
-float *xai_thread_scratch(size_t n)
+static float *slot_scratch(int slot, size_t n)
 {
     pthread_once(&scratch_once, scratch_init);
-    tscratch *t = pthread_getspecific(scratch_key);
+    tscratch *t = pthread_getspecific(scratch_key[slot]);
     if (!t) {
         t = calloc(1, sizeof *t);
-        if (!t || pthread_setspecific(scratch_key, t) != 0) {
+        if (!t || pthread_setspecific(scratch_key[slot], t) != 0) {
             free(t);
             return NULL;
         }
@@ -321,4 +326,83 @@ float *xai_thread_scratch(size_t n)
         t->len = n;
     }
     return t->buf;
+}
+
+float *xai_thread_scratch(size_t n)
+{
+    return slot_scratch(0, n);
+}
+
+/* Row-invariant products. With OpenBLAS's generic kernels (and its own threads, which split
+   the rows) the last rows of a product whose row count is not a multiple of the kernel's unroll
+   take an edge path that rounds differently, and a column's result changes with the number of
+   columns in the call; so a sample's rows in a stack could differ in the last bit from the same
+   sample alone. Here every cblas call has exactly ROW_BLOCK rows (the last block is padded with
+   zero rows through per-thread scratch) and columns in slices whose width depends on N and K
+   only: a row of C then depends on its own row of A only, never on M or on where the row sits.
+   Full blocks were checked to give bitwise-equal rows at every offset inside the block. */
+#define ROW_BLOCK 16
+#define COL_SLICE_MACS ((double)(1 << 22)) /* per ROW_BLOCK-row job */
+
+typedef struct {
+    CBLAS_TRANSPOSE tb;
+    int M, N, K, ncs, cstep;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+} rows_job;
+
+/* rows r0..r0+m-1 (m <= ROW_BLOCK), columns c0..c0+n-1 */
+static void rows_block(const rows_job *j, int r0, int m, int c0, int n)
+{
+    const float *A = j->A + (size_t)r0 * (size_t)j->lda;
+    const float *B = j->tb == CblasNoTrans ? j->B + c0 : j->B + (size_t)c0 * (size_t)j->ldb;
+    float *C = j->C + (size_t)r0 * (size_t)j->ldc + c0;
+    float *pad = m < ROW_BLOCK ? slot_scratch(1, (size_t)ROW_BLOCK * (size_t)(j->K + n)) : NULL;
+    if (m == ROW_BLOCK || !pad) { /* no memory for the pad: same values, bitwise invariance lost */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb, j->beta, C,
+                    j->ldc);
+        return;
+    }
+    float *pa = pad, *pc = pad + (size_t)ROW_BLOCK * (size_t)j->K;
+    memset(pad, 0, sizeof(float) * (size_t)ROW_BLOCK * (size_t)(j->K + n));
+    for (int i = 0; i < m; i++) {
+        memcpy(pa + (size_t)i * (size_t)j->K, A + (size_t)i * (size_t)j->lda, sizeof(float) * (size_t)j->K);
+        if (j->beta != 0.0f)
+            memcpy(pc + (size_t)i * (size_t)n, C + (size_t)i * (size_t)j->ldc, sizeof(float) * (size_t)n);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, j->tb, ROW_BLOCK, n, j->K, j->alpha, pa, j->K, B, j->ldb, j->beta, pc,
+                n);
+    for (int i = 0; i < m; i++)
+        memcpy(C + (size_t)i * (size_t)j->ldc, pc + (size_t)i * (size_t)n, sizeof(float) * (size_t)n);
+}
+
+static void rows_part(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    const rows_job *j = ctx;
+    (void)tid;
+    for (int64_t k = k0; k < k1; k++) {
+        int r0 = (int)(k / j->ncs) * ROW_BLOCK, c0 = (int)(k % j->ncs) * j->cstep;
+        int m = j->M - r0 < ROW_BLOCK ? j->M - r0 : ROW_BLOCK, n = j->N - c0 < j->cstep ? j->N - c0 : j->cstep;
+        rows_block(j, r0, m, c0, n);
+    }
+}
+
+void xai_sgemm_rows(CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    double slices = (double)ROW_BLOCK * (double)N * (double)K / COL_SLICE_MACS;
+    if (slices > (double)(N / 16))
+        slices = (double)(N / 16);
+    int cstep = slices < 2.0 ? N : ((int)ceil((double)N / slices) + 15) / 16 * 16;
+    rows_job j = {tb, M, N, K, (N + cstep - 1) / cstep, cstep, alpha, beta, A, B, C, lda, ldb, ldc};
+    int64_t jobs = (int64_t)((M + ROW_BLOCK - 1) / ROW_BLOCK) * j.ncs;
+    /* the pool only changes which thread runs a job, not the job */
+    if (jobs >= 2 && (double)M * (double)N * (double)K >= 65536.0)
+        xai_par_for(jobs, 1, rows_part, &j);
+    else
+        rows_part(&j, 0, jobs, 0);
 }

@@ -24,79 +24,21 @@ typedef struct {
     int64_t cnumel;    /* elements of C (1 or n) */
 } gemm_attr;
 
-typedef struct {
-    const gemm_attr *a;
-    const float *w, *b, *in;
-    float *out;
-    int64_t M;
-} gemm_job;
-
-static void fwd_rows(const gemm_attr *a, const float *w, const float *b, const float *x, float *z, int64_t r0,
-                     int64_t r1)
-{
-    if (r1 <= r0)
-        return;
-    xai_sgemm(CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)a->n, (int)a->k, 1.0f, x + r0 * a->k,
-                (int)a->k, w, (int)a->k, 0.0f, z + r0 * a->n, (int)a->n);
-    if (b)
-        for (int64_t i = r0; i < r1; i++) {
-            float *zi = z + i * a->n;
-            for (int64_t j = 0; j < a->n; j++)
-                zi[j] += b[j];
-        }
-}
-
-static void vjp_rows(const gemm_attr *a, const float *w, const float *s, float *dx, int64_t r0, int64_t r1)
-{
-    if (r1 <= r0)
-        return;
-    xai_sgemm(CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)a->k, (int)a->n, 1.0f,
-                s + r0 * a->n, (int)a->n, w, (int)a->k, 0.0f, dx + r0 * a->k, (int)a->k);
-}
-
-/* Stacks of rows are cut into fixed blocks of GEMM_BLOCK rows, one product each, which the pool
-   runs in parallel. The blocks depend on the shape only, never on the thread count: OpenBLAS's
-   result for a row can change with the number of rows of the product (it picks kernels by
-   size), so the same blocks are used with one thread. */
-#define GEMM_BLOCK 16
-
-static int blocked(const gemm_attr *a, int64_t M)
-{
-    return M >= 2 * GEMM_BLOCK && M * a->n * a->k >= 65536;
-}
-
-static void fwd_worker(void *ctx, int64_t k0, int64_t k1, int tid)
-{
-    const gemm_job *j = ctx;
-    (void)tid;
-    for (int64_t k = k0; k < k1; k++)
-        fwd_rows(j->a, j->w, j->b, j->in, j->out, k * GEMM_BLOCK,
-                 (k + 1) * GEMM_BLOCK < j->M ? (k + 1) * GEMM_BLOCK : j->M);
-}
-
-static void vjp_worker(void *ctx, int64_t k0, int64_t k1, int tid)
-{
-    const gemm_job *j = ctx;
-    (void)tid;
-    for (int64_t k = k0; k < k1; k++)
-        vjp_rows(j->a, j->w, j->b /* s */, j->out, k * GEMM_BLOCK,
-                 (k + 1) * GEMM_BLOCK < j->M ? (k + 1) * GEMM_BLOCK : j->M);
-}
-
+/* The rows of a stack go through xai_sgemm_rows, so a sample's outputs are bitwise the same
+   whatever the stack size and thread count. */
 static void gemm_fwd(const xai_node *nd, const float *w, const float *b, const float *x, float *z, int64_t ns,
                      float *scratch)
 {
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    if (blocked(a, M)) {
-        gemm_job j = {a, w, b, x, z, M};
-        xai_par_for((M + GEMM_BLOCK - 1) / GEMM_BLOCK, 1, fwd_worker, &j);
-        return;
-    }
-    int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
-    fwd_rows(a, w, b, x, z, 0, M);
-    xai_par_blas_end(tok);
+    xai_sgemm_rows(CblasTrans, (int)M, (int)a->n, (int)a->k, 1.0f, x, (int)a->k, w, (int)a->k, 0.0f, z, (int)a->n);
+    if (b)
+        for (int64_t i = 0; i < M; i++) {
+            float *zi = z + i * a->n;
+            for (int64_t j = 0; j < a->n; j++)
+                zi[j] += b[j];
+        }
 }
 
 static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
@@ -104,14 +46,8 @@ static void gemm_vjp(const xai_node *nd, const float *w, const float *s, float *
     const gemm_attr *a = nd->attr;
     (void)scratch;
     int64_t M = a->rows * ns;
-    if (blocked(a, M)) {
-        gemm_job j = {a, w, s, NULL, dx, M};
-        xai_par_for((M + GEMM_BLOCK - 1) / GEMM_BLOCK, 1, vjp_worker, &j);
-        return;
-    }
-    int tok = xai_par_blas_begin((double)M * (double)a->n * (double)a->k);
-    vjp_rows(a, w, s, dx, 0, M);
-    xai_par_blas_end(tok);
+    xai_sgemm_rows(CblasNoTrans, (int)M, (int)a->k, (int)a->n, 1.0f, s, (int)a->n, w, (int)a->k, 0.0f, dx,
+                   (int)a->k);
 }
 
 static xai_status gemm_wgrad(const xai_node *nd, const float *x, const float *s, float *gw, float *gb, int64_t ns,

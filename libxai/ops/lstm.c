@@ -287,14 +287,14 @@ static void project_inputs(const xai_model *m, const xai_node *n, const xai_work
     float *c0 = rec_at(a, bf->store, nr, d, 0, 0);
     if (r0 == 0 && r1 == nr && ws->ns == 1 && (B == 1 || !a->layout)) {
         /* row t*B + b of X is row t*nr + r of the store */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(T * B), (int)(4 * H), (int)D, 1.0f, X, (int)D, Wd,
-                    (int)D, 0.0f, c0, (int)a->rec);
+        xai_sgemm_rows(CblasTrans, (int)(T * B), (int)(4 * H), (int)D, 1.0f, X, (int)D, Wd, (int)D, 0.0f, c0,
+                       (int)a->rec);
         return;
     }
     for (int64_t r = r0; r < r1; r++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)(4 * H), (int)D, 1.0f,
-                    X + (r / B) * xn + x_off(a, 0, r % B), (int)(a->layout ? D : B * D), Wd, (int)D, 0.0f,
-                    c0 + (size_t)r * a->rec, (int)((size_t)nr * a->rec));
+        xai_sgemm_rows(CblasTrans, (int)T, (int)(4 * H), (int)D, 1.0f, X + (r / B) * xn + x_off(a, 0, r % B),
+                       (int)(a->layout ? D : B * D), Wd, (int)D, 0.0f, c0 + (size_t)r * a->rec,
+                       (int)((size_t)nr * a->rec));
 }
 
 /* Run direction d over rows r0..r1-1 of the stack (whole stack elements), filling their
@@ -560,11 +560,11 @@ static xai_status bptt(const xai_model *m, const xai_node *n, xai_workspace *ws,
             }
             if (params)
                 param_grads(m, n, ws, &bf, d, t, nr);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)(4 * H), 1.0f, bf.z,
-                        (int)(4 * H), Wd, (int)D, 0.0f, bf.dxt, (int)D);
+            xai_sgemm_rows(CblasNoTrans, (int)nr, (int)D, (int)(4 * H), 1.0f, bf.z, (int)(4 * H), Wd, (int)D, 0.0f,
+                           bf.dxt, (int)D);
             scatter_x(m, n, ws, bf.dxt, t, nr);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)H, (int)(4 * H), 1.0f, bf.z,
-                        (int)(4 * H), Rd, (int)H, 0.0f, bf.tmp, (int)H);
+            xai_sgemm_rows(CblasNoTrans, (int)nr, (int)H, (int)(4 * H), 1.0f, bf.z, (int)(4 * H), Rd, (int)H, 0.0f,
+                           bf.tmp, (int)H);
             for (int64_t r = 0; r < nr; r++)
                 if (step_valid(a, t, r % B))
                     memcpy(bf.dh + r * H, bf.tmp + r * H, sizeof(float) * (size_t)H);
