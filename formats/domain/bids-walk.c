@@ -71,6 +71,10 @@ static int bname_parse(const char *name, bname *b)
     if (dot) {
         if (len + 2 > sizeof b->buf)
             return -1;
+        /* ".nii.gz": alphanumeric components (a backup "x.edf~" is not a BIDS name) */
+        for (const char *c = dot; *c; c += 1 + strcspn(c + 1, "."))
+            if (!alnum_run(c + 1, strcspn(c + 1, ".")))
+                return -1;
         memmove(dot + 1, dot, strlen(dot) + 1);
         *dot = '\0';
         b->ext = dot + 1;
@@ -354,7 +358,8 @@ static xai_status consider(walker *w, const char *rel, const char *name, const c
                            const char *sub, const char *ses)
 {
     bname b;
-    int is_bids = bname_parse(name, &b) == 0 && b.suffix;
+    /* in plain folders a name is BIDS only with an entity ("rec1.wav" is not) */
+    int is_bids = bname_parse(name, &b) == 0 && b.suffix && (!w->plain || b.n > 0);
     if (!w->plain) {
         const char *fs = bname_get(&b, "sub"), *fss = bname_get(&b, "ses");
         /* a BIDS data file names its own folders: anything else is not a recording */
@@ -551,7 +556,8 @@ static xai_status visit_root(walker *w, const char *rel, const char *name, int k
     return walk_dir(w, rel, st, &in, visit_subject);
 }
 
-/* BIDS when the root has dataset_description.json or a sub-* folder. */
+/* BIDS when the root has dataset_description.json (the file BIDS requires): a plain tree
+ * of sub-* folders without datatype folders (motion capture exports) stays plain. */
 static int looks_bids(const walker *w)
 {
     char **names;
@@ -565,8 +571,7 @@ static int looks_bids(const walker *w)
         struct stat st;
         char *full = join(w->root, names[i]);
         if (full && stat(full, &st) == 0)
-            bids = (S_ISREG(st.st_mode) && strcmp(names[i], "dataset_description.json") == 0) ||
-                   (S_ISDIR(st.st_mode) && strncmp(names[i], "sub-", 4) == 0);
+            bids = S_ISREG(st.st_mode) && strcmp(names[i], "dataset_description.json") == 0;
         free(full);
     }
     free_names(names, n);

@@ -46,7 +46,7 @@ extern "C" {
 
 /** How the tree under the root is read. */
 typedef enum {
-    /** BIDS when the root holds dataset_description.json or a sub-* folder, else plain. */
+    /** BIDS when the root holds dataset_description.json, else plain. */
     XAI_WALK_AUTO = 0,
     /** Only sub-<label>[/ses-<label>]/<datatype>/ files whose names parse as BIDS. */
     XAI_WALK_BIDS = 1,
