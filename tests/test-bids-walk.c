@@ -267,6 +267,12 @@ START_TEST(test_bids_filters)
     ck_assert_uint_eq(l.n, 13);
     ck_assert_str_eq(l.files[0].relpath, "sub-01/anat/sub-01_T1w.nii.gz");
     ck_assert_str_eq(l.files[12].relpath, "sub-03/eeg/sub-03_task-rest_run-2_eeg.edf");
+    /* a listed sidecar is not its own sidecar, but inherits the other kinds */
+    ck_assert_str_eq(l.files[7].relpath, "sub-01/eeg/sub-01_task-rest_eeg.json");
+    ck_assert_ptr_null(l.files[7].sidecar);
+    check_path(l.files[7].events, xai_test_path(tmp, "ds"), "task-rest_events.tsv");
+    ck_assert_str_eq(l.files[4].relpath, "sub-01/eeg/sub-01_task-motor_events.tsv");
+    ck_assert_ptr_null(l.files[4].events);
     xai_bids_list_free(&l);
     xai_test_rmtree(tmp);
     free(tmp);

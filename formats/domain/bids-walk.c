@@ -232,13 +232,18 @@ static xai_status inherit(const walker *w, const char *rel, const bname *data, c
     }
 }
 
+/* The sidecars of a data file; a sidecar listed itself (an unfiltered walk) has none of
+ * its own kind. */
 static xai_status fill_sidecars(const walker *w, xai_bids_file *f, const bname *b)
 {
-    xai_status st = inherit(w, f->relpath, b, "events", ".tsv", &f->events);
-    if (st == XAI_OK)
-        st = inherit(w, f->relpath, b, "channels", ".tsv", &f->channels);
-    if (st == XAI_OK && b->suffix)
-        st = inherit(w, f->relpath, b, b->suffix, ".json", &f->sidecar);
+    static const char *const sfx[3] = {"events", "channels", NULL}, *const ext[3] = {".tsv", ".tsv", ".json"};
+    char **dst[3] = {&f->events, &f->channels, &f->sidecar};
+    xai_status st = XAI_OK;
+    for (int i = 0; i < 3 && st == XAI_OK; i++) {
+        const char *s = sfx[i] ? sfx[i] : b->suffix;
+        if (strcmp(s, b->suffix) != 0 || strcmp(ext[i], b->ext) != 0)
+            st = inherit(w, f->relpath, b, s, ext[i], dst[i]);
+    }
     return st;
 }
 
