@@ -6,7 +6,6 @@
  * principle): Gorgolewski et al., "The brain imaging data structure", Sci. Data 3, 160044
  * (2016), and the BIDS specification 1.9, "Common principles".
  */
-#define _DEFAULT_SOURCE
 #include "xai/bids-walk.h"
 
 #include <ctype.h>

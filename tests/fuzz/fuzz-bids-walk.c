@@ -5,7 +5,6 @@
  * dataset; the walk in each layout must list existing files in strictly increasing order,
  * with alphanumeric entities, a subject matching the sub- folder, and existing sidecars.
  */
-#define _DEFAULT_SOURCE
 #include <ctype.h>
 #include <ftw.h>
 #include <stdint.h>
