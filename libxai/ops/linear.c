@@ -413,16 +413,18 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if (r->kind == XAI_RULE_FLAT) {
             if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
                 return st;
-            for (int64_t k = 0; k < N_out; k++)
-                s1[k] = R[k] / xai_stab(L->flat_count[k % nout], stab);
+            for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
+                for (int64_t k = 0; k < nout; k++)
+                    s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);
         } else {
             if ((st = modw(L, fold, LW_WSQ, 0, &wm, &bm)))
                 return st;
             for (int64_t k = 0; k < nin; k++)
                 xp[k] = 1.0f;
             L->fwd(n, wm, bm, xp, z1, 1, inner);
-            for (int64_t k = 0; k < N_out; k++)
-                s1[k] = R[k] / xai_stab(z1[k % nout], stab);
+            for (int64_t i = 0; i < ns; i++)
+                for (int64_t k = 0; k < nout; k++)
+                    s1[i * nout + k] = R[i * nout + k] / xai_stab(z1[k], stab);
         }
         L->vjp(n, wm, s1, dx, ns, inner);
         add_into(Rin, dx, N_in);
