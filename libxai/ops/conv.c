@@ -179,8 +179,10 @@ typedef float dc_v8 __attribute__((vector_size(32)));
 #define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(v)) /* unaligned vector load */
 
 typedef struct {
-    int64_t ci, K[3], d[3], O[3], P[3]; /* input channels, taps, dilations, output and padded dims */
-    int64_t lo[2], hi[2];               /* padded depth and height indices outside [lo, hi) hold zeros */
+    int64_t ci, K[3], d[3], O[3];  /* input channels, taps, dilations, output dims */
+    int64_t PW;                    /* padded row length: O[2] + (K[2] - 1) * d[2] */
+    int64_t lo[2], hi[2];          /* padded depth and height indices in [lo, hi) hold the data; the
+                                      others are zero and never read, so only these rows are stored */
 } dconv_geom;
 
 /* taps k of an axis whose padded index o + k*d lies in [lo, hi) (the others read zero rows) */
@@ -198,7 +200,8 @@ static inline __attribute__((always_inline)) void dc_block(const dconv_geom *g, 
                                                             int64_t od, int64_t oh, int64_t p0, int64_t ow_end,
                                                             const int NV)
 {
-    const int64_t K = g->K[0] * g->K[1] * g->K[2], psp = g->P[0] * g->P[1] * g->P[2];
+    const int64_t K = g->K[0] * g->K[1] * g->K[2], R1 = g->hi[1] - g->lo[1];
+    const int64_t psp = (g->hi[0] - g->lo[0]) * R1 * g->PW;
     dc_v8 acc[DC_CO][2] = {{{0}}};
     int64_t d0, d1, h0, h1;
     dc_taps(od, g->K[0], g->d[0], g->lo[0], g->hi[0], &d0, &d1);
@@ -206,7 +209,8 @@ static inline __attribute__((always_inline)) void dc_block(const dconv_geom *g, 
     for (int64_t c = 0; c < g->ci; c++)
         for (int64_t kd = d0; kd < d1; kd++)
             for (int64_t kh = h0; kh < h1; kh++) {
-                const float *xr = xp + c * psp + ((od + kd * g->d[0]) * g->P[1] + oh + kh * g->d[1]) * g->P[2] + p0;
+                const float *xr =
+                    xp + c * psp + ((od + kd * g->d[0] - g->lo[0]) * R1 + oh + kh * g->d[1] - g->lo[1]) * g->PW + p0;
                 const float *wr = w + c * K + (kd * g->K[1] + kh) * g->K[2];
                 for (int64_t kw = 0; kw < g->K[2]; kw++) {
                     dc_v8 x0, x1;
@@ -263,28 +267,24 @@ static void dconv_channels(const dconv_geom *g, const float *w, const float *b, 
     }
 }
 
-/* x ([ch][in dims]) into xp ([ch][P dims]) at offset off per axis, zeros elsewhere (parts of x
-   beyond P are not read by the kernel and are dropped) */
-static void dc_pad(int64_t ch, const int64_t in[3], const int64_t off[3], const int64_t P[3], const float *x, float *xp)
+/* x ([ch][in dims]) into xp ([ch][in0][in1][PW]): each row at offset off, zeros around it (a row
+   part beyond PW is not read by the kernel and is dropped), then DC_SLACK zeros */
+static void dc_pad(int64_t ch, const int64_t in[3], int64_t off, int64_t PW, const float *x, float *xp)
 {
-    const int64_t isp = in[0] * in[1] * in[2], psp = P[0] * P[1] * P[2];
-    memset(xp, 0, sizeof(float) * (size_t)(ch * psp + DC_SLACK));
-    int64_t lo = off[2] > 0 ? 0 : -off[2], hi = in[2] < P[2] - off[2] ? in[2] : P[2] - off[2];
-    if (hi <= lo)
-        return;
-    for (int64_t c = 0; c < ch; c++)
-        for (int64_t i0 = 0; i0 < in[0]; i0++) {
-            int64_t p0 = i0 + off[0];
-            if (p0 < 0 || p0 >= P[0])
-                continue;
-            for (int64_t i1 = 0; i1 < in[1]; i1++) {
-                int64_t p1 = i1 + off[1];
-                if (p1 < 0 || p1 >= P[1])
-                    continue;
-                memcpy(xp + c * psp + (p0 * P[1] + p1) * P[2] + off[2] + lo, x + c * isp + (i0 * in[1] + i1) * in[2] + lo,
-                       sizeof(float) * (size_t)(hi - lo));
-            }
+    const int64_t rows = ch * in[0] * in[1], L = in[2];
+    int64_t lo = off > 0 ? 0 : -off, hi = L < PW - off ? L : PW - off;
+    for (int64_t r = 0; r < rows; r++) {
+        float *d = xp + r * PW;
+        const float *src = x + r * L;
+        if (hi <= lo) {
+            memset(d, 0, sizeof(float) * (size_t)PW);
+            continue;
         }
+        memset(d, 0, sizeof(float) * (size_t)(off + lo));
+        memcpy(d + off + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+        memset(d + off + hi, 0, sizeof(float) * (size_t)(PW - off - hi));
+    }
+    memset(xp + rows * PW, 0, sizeof(float) * DC_SLACK);
 }
 
 static dconv_geom dc_geom(const conv_attr *a, int transposed)
@@ -295,8 +295,8 @@ static dconv_geom dc_geom(const conv_attr *a, int transposed)
         g.K[i] = a->k[i];
         g.d[i] = a->d[i];
         g.O[i] = transposed ? a->in[i] : a->out[i];
-        g.P[i] = transposed ? a->tp[i] : a->fp[i];
     }
+    g.PW = transposed ? a->tp[2] : a->fp[2];
     for (int i = 0; i < 2; i++) { /* where dc_pad puts the data */
         g.lo[i] = transposed ? (a->k[i] - 1) * a->d[i] - a->pb[i] : a->pb[i];
         g.hi[i] = g.lo[i] + (transposed ? a->out[i] : a->in[i]);
@@ -382,7 +382,7 @@ static void conv_fwd_range(const conv_attr *a, const float *w, const float *wt, 
         float *zi = z + i * a->cout * a->osp;
         if (a->dk) {
             dconv_geom g = dc_geom(a, 0);
-            dc_pad(a->cin, a->in, a->pb, a->fp, xi, scratch);
+            dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
             dc_run(&g, a->cout, w, b, scratch, zi, xai_par_region());
             continue;
         }
@@ -498,9 +498,7 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, 
            s is summed over its channels first (as conv_vjp_ones does), then one channel of ones
            weights runs (wt holds cin x ksz ones then). */
         dconv_geom g = dc_geom(a, 1);
-        int64_t off[3];
-        for (int i = 0; i < 3; i++)
-            off[i] = (a->k[i] - 1) * a->d[i] - a->pb[i];
+        const int64_t off = (a->k[2] - 1) * a->d[2] - a->pb[2];
         float *sum = scratch + (a->colsz - a->osp);
         for (int64_t i = i0; i < i1; i++) {
             const float *si = s + i * a->cout * a->osp;
@@ -512,7 +510,7 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, 
                 g.ci = 1;
                 si = sum;
             }
-            dc_pad(g.ci, a->out, off, a->tp, si, scratch);
+            dc_pad(g.ci, a->out, off, a->tp[2], si, scratch);
             dc_run(&g, a->cin, wt, NULL, scratch, dx + i * a->cin * a->isp, xai_par_region());
         }
         return;
