@@ -244,7 +244,7 @@ def cli_times(build, model, batch, threads, reps, tmp):
         ex.append(t["explain"] / batch)
         fw.append(t["forward"] / batch)
         wall.append(w * 1e3 / batch)
-        rss = max(rss, summary["peak_rss_mb"])  # the CLI's own (getrusage here would count this Python)
+        rss = max(rss, summary.get("peak_rss_mb", float("nan")))  # the CLI's own (getrusage would count this Python)
     return {"explain_ms": statistics.median(ex), "explain_min_ms": min(ex), "forward_ms": statistics.median(fw),
             "wall_ms": statistics.median(wall), "peak_rss_mb": rss}
 
