@@ -605,9 +605,14 @@ void xai_explain_plan_free(xai_explain_plan *p)
 }
 
 /* Samples per sub-batch: as many as fit the L2 budget with everything a sample needs (its
-   activations and their relevance, the largest node scratch, kept indices), 1 to 64. */
+   activations and their relevance, the largest node scratch, kept indices), 1 to 64. Models
+   with an LSTM keep whole stacks: its recurrent products take all sequences of a step at once,
+   which measured faster than cache-sized sub-batches. */
 static int64_t plan_sub_batch(const xai_model *m)
 {
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].kind == K_LSTM)
+            return 64;
     size_t per = 0, scr = 0;
     for (int v = 0; v < m->nvals; v++)
         if (!m->vals[v].is_const)
