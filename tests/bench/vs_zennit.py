@@ -84,16 +84,12 @@ def onnx_to_torch(path):
             layers.append(lin)
         elif op == "BatchNormalization":
             s = init[n.input[1]]
-            bn = [None, torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d]
-            # the rank is known from the previous conv; BatchNorm1d also takes (N, C, L)
-            mod = torch.nn.BatchNorm1d(s.shape[0], eps=a.get("epsilon", 1e-5))
-            for prev in reversed(layers):
-                if isinstance(prev, (torch.nn.Conv2d,)):
-                    mod = bn[2](s.shape[0], eps=a.get("epsilon", 1e-5))
-                elif isinstance(prev, (torch.nn.Conv3d,)):
-                    mod = bn[3](s.shape[0], eps=a.get("epsilon", 1e-5))
-                if isinstance(prev, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)):
-                    break
+            # the rank of the layer it follows (BatchNorm1d also takes Linear outputs)
+            convs = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+            prev = next((p for p in reversed(layers) if isinstance(p, convs + (torch.nn.Linear,))), None)
+            rank = convs.index(type(prev)) if isinstance(prev, convs) else 0
+            bn = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)[rank]
+            mod = bn(s.shape[0], eps=a.get("epsilon", 1e-5))
             mod.weight.data, mod.bias.data = t(s), t(init[n.input[2]])
             mod.running_mean.data, mod.running_var.data = t(init[n.input[3]]), t(init[n.input[4]])
             layers.append(mod)
