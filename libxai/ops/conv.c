@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * conv.c - ONNX Conv, 1-D to 3-D, with strides, pads, auto_pad, dilations and groups.
- * Forward and the transposed product (input gradient, relevance) run on OpenBLAS
- * sgemm through im2col / col2im, one sample at a time. A 1-D convolution with stride 1 and one
- * group skips im2col: y = sum over taps k of W_k x_pad[:, k*d : k*d + osp], one product per
+ * Stride-1 convolutions of one group with few channels run their forward and transposed
+ * products (input gradient, relevance) on the direct vectorised kernels below. The others run
+ * on OpenBLAS sgemm through im2col / col2im, one sample at a time; among them a 1-D convolution
+ * with stride 1 and one group skips im2col: y = sum over taps k of W_k x_pad[:, k*d : k*d + osp], one product per
  * tap whose B operand is a window of the zero-padded input itself (ldb = padded length), so the
  * k-times larger column matrix is never written (forward about 1.2x faster on an EEG CNN's
  * first layer); the transposed product likewise, into a padded gradient that is then cropped.
