@@ -88,9 +88,10 @@ struct xai_model {
     int nmeta;
     char *name;                 /* file name, for messages */
     uint8_t *src;               /* the ONNX bytes the model was loaded from (for export) */
-    struct xai_workspace *ws_cache; /* reused by xai_explain */
+    struct xai_workspace *ws_cache; /* stack workspace of SmoothGrad / Integrated Gradients */
+    struct xai_explain_plan *plan;  /* per-thread sub-batch workspaces of xai_explain (lrp.c) */
     pthread_mutex_t explain_mu;     /* explanations of one model run one at a time (they share
-                                       ws_cache and the lazily built modified weights) */
+                                       ws_cache, the plan and the lazily built modified weights) */
     size_t src_len;
 };
 
@@ -112,6 +113,9 @@ struct xai_workspace {
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
     const float *zbox_low, *zbox_high; /* [ns] per-sample ZBox bounds for rules whose bounds are NaN */
 };
+
+typedef struct xai_explain_plan xai_explain_plan;
+void xai_explain_plan_free(xai_explain_plan *p); /* lrp.c */
 
 /* graph.c */
 int xai_model_add_value(xai_model *m, const char *name);
@@ -180,6 +184,7 @@ typedef struct xai_linear {
 xai_linear *xai_node_linear(const xai_node *n);
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r,
                                 struct xai_workspace *ws);
+xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, float *scratch_in, float *scratch);
 xai_status xai_linear_backward(const xai_model *m, const xai_node *n, struct xai_workspace *ws);
 void xai_linear_fold_bn(xai_model *m, xai_node *lin, const xai_node *bn);
 void xai_linear_free(xai_linear *l);

@@ -43,6 +43,7 @@ void xai_model_free(xai_model *m)
     free(m->name);
     free(m->src);
     xai_workspace_free(m->ws_cache);
+    xai_explain_plan_free(m->plan);
     pthread_mutex_destroy(&m->explain_mu);
     free(m);
 }

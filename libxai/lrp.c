@@ -574,10 +574,122 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
     return XAI_OK;
 }
 
-static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
-                                 float *rel, xai_explain_result *res_out, const char *value_name, float *value_out);
+/* ---------------------------------------------------------------- the explain plan */
 
-/* The smallest and largest of @p n floats (the per-sample ZBox bounds and noise scale). */
+/* Plan once, run many. An explanation runs its samples in sub-batches of `sb`, each through
+   the whole network (forward, then relevance) on a workspace sized for one sub-batch, so the
+   activations of a sub-batch stay in the core's L2 cache instead of every layer streaming a
+   64-sample stack through memory; the pool's threads take whole sub-batches, each on a
+   workspace of its own. The workspaces are made at the first explanation and kept by the
+   model, so later calls (and batches) allocate nothing and touch no new pages. The sub-batch
+   size depends on the model's shapes only (never on the thread count), and every sub-batch is
+   computed the same way whichever thread takes it, so results do not depend on the threads. */
+#define PLAN_L2_BUDGET ((size_t)1 << 20) /* bytes of activations, gradients and scratch per sub-batch */
+
+struct xai_explain_plan {
+    int64_t sb;             /* samples per sub-batch */
+    int nws;                /* workspaces: one per pool thread */
+    xai_workspace **ws;
+    double *fwd_ms;         /* [nws] forward time per workspace, this call */
+};
+
+void xai_explain_plan_free(xai_explain_plan *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->nws; i++)
+        xai_workspace_free(p->ws[i]);
+    free(p->ws);
+    free(p->fwd_ms);
+    free(p);
+}
+
+/* Samples per sub-batch: as many as fit the L2 budget with everything a sample needs (its
+   activations and their relevance, the largest node scratch, kept indices), 1 to 64. Models
+   with an LSTM keep whole stacks: its recurrent products take all sequences of a step at once,
+   which measured faster than cache-sized sub-batches. */
+static int64_t plan_sub_batch(const xai_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].kind == K_LSTM)
+            return 64;
+    size_t per = 0, scr = 0;
+    for (int v = 0; v < m->nvals; v++)
+        if (!m->vals[v].is_const)
+            per += 2 * (size_t)m->vals[v].numel;
+    for (int i = 0; i < m->nnodes; i++) {
+        per += m->nodes[i].ibuf;
+        scr = m->nodes[i].scratch > scr ? m->nodes[i].scratch : scr;
+    }
+    size_t bytes = (per + scr) * sizeof(float), sb = bytes ? PLAN_L2_BUDGET / bytes : 64;
+    return sb < 1 ? 1 : sb > 64 ? 64 : (int64_t)sb;
+}
+
+/* The model's plan for sub-batches of sb samples on the current pool (made or grown here). */
+static xai_status plan_get(xai_model *m, int64_t sb, xai_explain_plan **out)
+{
+    int nt = xai_par_threads();
+    xai_explain_plan *p = m->plan;
+    if (p && (p->sb < sb || p->nws < nt)) {
+        xai_explain_plan_free(p);
+        m->plan = p = NULL;
+    }
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p || !(p->ws = calloc((size_t)nt, sizeof *p->ws)) || !(p->fwd_ms = calloc((size_t)nt, sizeof(double)))) {
+            xai_explain_plan_free(p);
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        }
+        p->sb = sb;
+        p->nws = nt;
+        for (int i = 0; i < nt; i++) {
+            xai_status st = xai_workspace_new(m, sb, &p->ws[i]);
+            if (st) {
+                xai_explain_plan_free(p);
+                return st;
+            }
+        }
+        m->plan = p;
+    }
+    *out = p;
+    return XAI_OK;
+}
+
+/* Build every lazily derived weight the rules read before sub-batches run in parallel. */
+static xai_status plan_prepare(const xai_model *m, const xai_rule *rules, int fold, xai_workspace *ws)
+{
+    for (int i = 0; rules && i < m->nnodes; i++) {
+        const xai_node *n = &m->nodes[i];
+        if (!n->is_linear)
+            continue;
+        xai_status st = xai_linear_prepare(n, &rules[i], fold, ws->scratch, ws->scratch + n->scratch);
+        if (st)
+            return st;
+    }
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- explanation runs */
+
+typedef struct {
+    const xai_model *m;
+    const xai_explain_config *cfg;
+    const xai_rule *rules;      /* NULL: gradient sweep */
+    xai_explain_plan *plan;
+    int64_t n, sb, nin, nc;
+    const float *x;
+    float *rel;
+    xai_explain_result *res;
+    int sums;                   /* fill the per-layer sums */
+    int value;                  /* value whose relevance is copied out, or -1 */
+    float *value_out;
+    pthread_mutex_t mu;         /* guards the failure below */
+    xai_status st;
+    int64_t st_at;              /* the first failing sub-batch */
+    char msg[512];
+} run_job;
+
+/* The smallest and largest of @p n floats (a sample's own ZBox bounds). */
 static void sample_range(const float *x, int64_t n, float *lo, float *hi)
 {
     float a = FLT_MAX, b = -FLT_MAX;
@@ -589,6 +701,231 @@ static void sample_range(const float *x, int64_t n, float *lo, float *hi)
     *hi = b;
 }
 
+/* The class each sample of a batch explains: its entry in cfg->targets, else cfg->target. */
+static void batch_targets(const xai_explain_config *cfg, int64_t b0, int64_t nb, int *tg)
+{
+    for (int64_t s = 0; s < nb; s++)
+        tg[s] = cfg->targets ? cfg->targets[b0 + s] : cfg->target;
+}
+
+static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, float box[2][64], double *fwd_ms);
+
+/* One sub-batch (samples b0 .. b0+nb-1) through the network and back on ws. */
+static xai_status run_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, double *fwd_ms)
+{
+    const float *xs = j->x + b0 * j->nin;
+    batch_targets(j->cfg, b0, nb, j->res->target + b0);
+    float box[2][64]; /* ZBox bounds with NaN in the rule: each sample's own min and max */
+    for (int64_t s = 0; s < nb; s++)
+        sample_range(xs + s * j->nin, j->nin, &box[0][s], &box[1][s]);
+    xai_status st = sweep_sub(j, ws, b0, nb, box, fwd_ms);
+    ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
+    return st;
+}
+
+/* run_sub() after the targets and bounds are set. */
+static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, float box[2][64], double *fwd_ms)
+{
+    const xai_model *m = j->m;
+    const xai_explain_config *cfg = j->cfg;
+    const float *xs = j->x + b0 * j->nin;
+    xai_explain_result *res = j->res;
+    int *tg = res->target + b0;
+    ws->zbox_low = box[0];
+    ws->zbox_high = box[1];
+    double tf = now_ms();
+    xai_status st = xai_graph_forward(m, ws, nb, xs);
+    *fwd_ms += now_ms() - tf;
+    if (st)
+        return st;
+    memcpy(res->logits + b0 * j->nc, ws->val[m->output], sizeof(float) * (size_t)(nb * j->nc));
+    xai_ws_clear_adj(ws);
+    ws->init_state_rel = res->init_state_sum + b0;
+    xai_explain_config cs = *cfg;
+    if (cfg->method != XAI_METHOD_LRP)
+        cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
+    if ((st = seed(m, ws, &cs, tg, res->init_sum + b0)))
+        return st;
+    sweep_opts so = {j->rules, j->sums ? res->layer_in_sum + b0 * m->nnodes : NULL,
+                     j->sums ? res->layer_out_sum + b0 * m->nnodes : NULL};
+    if ((st = sweep(m, ws, &so)))
+        return st;
+    float *R = j->rel + b0 * j->nin;
+    memcpy(R, ws->adj[m->input], sizeof(float) * (size_t)(nb * j->nin));
+    if (cfg->method == XAI_METHOD_GRADIENT_X_INPUT)
+        for (int64_t k = 0; k < nb * j->nin; k++)
+            R[k] *= xs[k];
+    if (j->value >= 0 && j->value_out)
+        memcpy(j->value_out + b0 * m->vals[j->value].numel, ws->adj[j->value],
+               sizeof(float) * (size_t)(nb * m->vals[j->value].numel));
+    for (int64_t s = 0; s < nb; s++)
+        res->rel_sum[b0 + s] = vsum(R + s * j->nin, j->nin);
+    return XAI_OK;
+}
+
+static void run_part(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    run_job *j = ctx;
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t b0 = k * j->sb, nb = j->n - b0 < j->sb ? j->n - b0 : j->sb;
+        xai_status st = tid < j->plan->nws ? run_sub(j, j->plan->ws[tid], b0, nb, &j->plan->fwd_ms[tid])
+                                           : xai_error_set(XAI_EINVAL, "thread pool grew during an explanation");
+        if (st == XAI_OK)
+            continue;
+        pthread_mutex_lock(&j->mu);
+        if (j->st == XAI_OK || k < j->st_at) {
+            j->st = st;
+            j->st_at = k;
+            snprintf(j->msg, sizeof j->msg, "%s", xai_last_error());
+        }
+        pthread_mutex_unlock(&j->mu);
+        return;
+    }
+}
+
+/* LRP, gradient and gradient x input: the sub-batches over the pool. forward_ms is the time
+   spent in forward passes, summed over the threads and divided by the number that ran. */
+static xai_status run_sweeps(run_job *j, int64_t B)
+{
+    xai_explain_plan *p = NULL;
+    xai_status st = plan_get((xai_model *)j->m, B, &p);
+    if (st)
+        return st;
+    for (int i = 0; i < p->nws; i++) {
+        p->ws[i]->training = 0;
+        p->ws[i]->bn_fold = j->cfg->bn == XAI_BN_FOLD;
+        p->fwd_ms[i] = 0;
+    }
+    if ((st = plan_prepare(j->m, j->rules, j->cfg->bn == XAI_BN_FOLD, p->ws[0])))
+        return st;
+    j->plan = p;
+    j->sb = B;
+    int64_t nsub = (j->n + B - 1) / B;
+    pthread_mutex_init(&j->mu, NULL);
+    xai_par_for(nsub, 1, run_part, j);
+    pthread_mutex_destroy(&j->mu);
+    int used = nsub < p->nws ? (int)nsub : p->nws;
+    for (int i = 0; i < p->nws; i++)
+        j->res->forward_ms += p->fwd_ms[i] / used;
+    if (j->st)
+        return xai_error_set(j->st, "%s", j->msg);
+    return XAI_OK;
+}
+
+/* SmoothGrad / Integrated Gradients: gradients averaged over perturbed copies of a batch of nb
+   samples on ws; xb and acc hold nb inputs. */
+static xai_status run_averaged_batch(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, float *xb, float *acc)
+{
+    const xai_model *m = j->m;
+    const xai_explain_config *cfg = j->cfg;
+    const float *xs = j->x + b0 * j->nin;
+    int64_t nin = j->nin, nc = j->nc;
+    int *tg = j->res->target + b0;
+    batch_targets(cfg, b0, nb, tg);
+    int steps = cfg->method == XAI_METHOD_SMOOTHGRAD ? cfg->smooth_n : cfg->ig_steps;
+    if (steps < 1)
+        XAI_FAIL(XAI_EINVAL, "%s needs at least one step", xai_method_name(cfg->method));
+    double tf = now_ms();
+    xai_status st = xai_graph_forward(m, ws, nb, xs);
+    j->res->forward_ms += now_ms() - tf;
+    if (st)
+        return st;
+    memcpy(j->res->logits + b0 * nc, ws->val[m->output], sizeof(float) * (size_t)(nb * nc));
+    float sigma[64];
+    for (int64_t s = 0; s < nb; s++) {
+        /* targets from the unperturbed forward */
+        const float *lg = ws->val[m->output] + s * nc;
+        if (tg[s] < 0) {
+            int t = 0;
+            for (int64_t c = 1; c < nc; c++)
+                if (lg[c] > lg[t])
+                    t = (int)c;
+            tg[s] = t;
+        }
+        j->res->init_sum[b0 + s] = 1.0;
+        float lo, hi;
+        sample_range(xs + s * nin, nin, &lo, &hi);
+        sigma[s] = cfg->smooth_sigma * (hi - lo);
+    }
+    uint64_t rng = cfg->seed ^ (0x1234567ull + (uint64_t)b0);
+    memset(acc, 0, sizeof(float) * (size_t)(nb * nin));
+    for (int it = 0; it < steps; it++) {
+        if (cfg->method == XAI_METHOD_SMOOTHGRAD) {
+            int noisy = it < steps - 1;
+            for (int64_t s = 0; s < nb; s++)
+                for (int64_t k = 0; k < nin; k++)
+                    xb[s * nin + k] = xs[s * nin + k] + (noisy ? (float)(sigma[s] * gauss(&rng)) : 0.0f);
+        } else {
+            float alpha = (float)(it + 1) / (float)steps;
+            for (int64_t k = 0; k < nb * nin; k++)
+                xb[k] = alpha * xs[k];
+        }
+        tf = now_ms();
+        st = xai_graph_forward(m, ws, nb, xb);
+        j->res->forward_ms += now_ms() - tf;
+        if (st)
+            return st;
+        xai_ws_clear_adj(ws);
+        int tcopy[64];
+        memcpy(tcopy, tg, sizeof(int) * (size_t)nb);
+        xai_explain_config c1 = *cfg;
+        c1.init = XAI_INIT_ONEHOT;
+        sweep_opts so = {NULL, NULL, NULL};
+        if ((st = seed(m, ws, &c1, tcopy, NULL)) || (st = sweep(m, ws, &so)))
+            return st;
+        for (int64_t k = 0; k < nb * nin; k++)
+            acc[k] += ws->adj[m->input][k];
+    }
+    float *R = j->rel + b0 * nin;
+    for (int64_t k = 0; k < nb * nin; k++) {
+        R[k] = acc[k] / (float)steps;
+        if (cfg->method == XAI_METHOD_INTEGRATED_GRADIENTS)
+            R[k] *= xs[k];
+    }
+    for (int64_t s = 0; s < nb; s++)
+        j->res->rel_sum[b0 + s] = vsum(R + s * nin, nin);
+    return XAI_OK;
+}
+
+/* The averaged methods in batches of B on the model's cached stack workspace. */
+static xai_status run_averaged(run_job *j, int64_t B)
+{
+    xai_model *mm = (xai_model *)j->m;
+    if (!mm->ws_cache || mm->ws_cache->cap < B) {
+        xai_workspace_free(mm->ws_cache);
+        mm->ws_cache = NULL;
+        xai_status st = xai_workspace_new(j->m, B, &mm->ws_cache);
+        if (st)
+            return st;
+    }
+    xai_workspace *ws = mm->ws_cache;
+    ws->training = 0;
+    ws->bn_fold = j->cfg->bn == XAI_BN_FOLD;
+    float *xb = malloc(sizeof(float) * (size_t)(B * j->nin)), *acc = malloc(sizeof(float) * (size_t)(B * j->nin));
+    xai_status st = xb && acc ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int64_t b0 = 0; st == XAI_OK && b0 < j->n; b0 += B)
+        st = run_averaged_batch(j, ws, b0, j->n - b0 < B ? j->n - b0 : B, xb, acc);
+    free(xb);
+    free(acc);
+    return st;
+}
+
+static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
+                                 float *rel, xai_explain_result *res_out, const char *value_name, float *value_out);
+
+/* Explanations of one model run one at a time: they share its plan and its lazily built
+   modified weights. Different models explain in parallel. */
+static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
+                               float *rel, xai_explain_result *res_out, const char *value_name, float *value_out)
+{
+    xai_model *mm = (xai_model *)m;
+    pthread_mutex_lock(&mm->explain_mu);
+    xai_status st = explain_locked(m, cfg_in, n, x, rel, res_out, value_name, value_out);
+    pthread_mutex_unlock(&mm->explain_mu);
+    return st;
+}
+
+/* Configuration checks, rules (and ZBox bounds), targets. */
 /* The class to explain, per sample or for all: -1 (the argmax) or an output index. */
 static xai_status check_targets(const xai_explain_config *cfg, int64_t n, int64_t nc)
 {
@@ -601,16 +938,29 @@ static xai_status check_targets(const xai_explain_config *cfg, int64_t n, int64_
     return XAI_OK;
 }
 
-/* Explanations of one model run one at a time: they share its cached workspace and its lazily
-   built modified weights. Different models explain in parallel. */
-static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
-                               float *rel, xai_explain_result *res_out, const char *value_name, float *value_out)
+/* Configuration checks, rules (ZBox bounds given, or NaN: each sample's own), targets. */
+static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, xai_rule **rules_out)
 {
-    xai_model *mm = (xai_model *)m;
-    pthread_mutex_lock(&mm->explain_mu);
-    xai_status st = explain_locked(m, cfg_in, n, x, rel, res_out, value_name, value_out);
-    pthread_mutex_unlock(&mm->explain_mu);
-    return st;
+    *rules_out = NULL;
+    if (n < 1)
+        XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
+    if ((unsigned)cfg->method >= XAI_METHOD_COUNT)
+        XAI_FAIL(XAI_EINVAL, "unknown method %d", (int)cfg->method);
+    xai_status st = check_targets(cfg, n, m->vals[m->output].numel);
+    if (st)
+        return st;
+    float low = cfg->have_bounds ? cfg->low : NAN, high = cfg->have_bounds ? cfg->high : NAN;
+    if (cfg->method == XAI_METHOD_LRP) {
+        xai_rule *rules = calloc((size_t)m->nnodes + 1, sizeof *rules);
+        if (!rules)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        if ((st = resolve_rules(m, cfg, low, high, rules))) {
+            free(rules);
+            return st;
+        }
+        *rules_out = rules;
+    }
+    return XAI_OK;
 }
 
 static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
@@ -621,34 +971,16 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         cfg = *cfg_in;
     else
         xai_explain_config_init(&cfg);
-    if (n < 1)
-        XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
-    if ((unsigned)cfg.method >= XAI_METHOD_COUNT)
-        XAI_FAIL(XAI_EINVAL, "unknown method %d", (int)cfg.method);
-    int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel;
     int value = -1;
     if (value_name) {
         value = xai_model_find_value(m, value_name);
         if (value < 0 || m->vals[value].is_const)
             XAI_FAIL(XAI_EINVAL, "no activation named '%s' in the model", value_name);
     }
-    /* ZBox bounds: given, or (NaN) each sample's own min and max, set per batch below */
-    float low = cfg.have_bounds ? cfg.low : NAN, high = cfg.have_bounds ? cfg.high : NAN;
     xai_rule *rules = NULL;
-    xai_status st = XAI_OK;
-    if (cfg.method == XAI_METHOD_LRP) {
-        rules = calloc((size_t)m->nnodes + 1, sizeof *rules);
-        if (!rules)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
-        if ((st = resolve_rules(m, &cfg, low, high, rules))) {
-            free(rules);
-            return st;
-        }
-    }
-    if ((st = check_targets(&cfg, n, nc))) {
-        free(rules);
+    xai_status st = explain_setup(m, &cfg, n, &rules);
+    if (st)
         return st;
-    }
     xai_explain_result res;
     if ((st = alloc_result(m, n, &res))) {
         free(rules);
@@ -658,149 +990,18 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         for (int i = 0; i < m->nnodes; i++)
             res.layer_rule[i] = xai_rule_name(rules[i].kind);
     int64_t B = cfg.batch > 0 ? cfg.batch : 64;
-    if (B > n)
-        B = n;
-    if (B > 64)
-        B = 64;
-    xai_workspace *ws = NULL;
-    float *xb = NULL, *acc = NULL;
-    /* reuse the model's cached workspace (sized for the largest batch seen so far) */
-    {
-        xai_model *mm = (xai_model *)m;
-        if (mm->ws_cache && mm->ws_cache->cap >= B) {
-            ws = mm->ws_cache;
-        } else {
-            xai_workspace_free(mm->ws_cache);
-            mm->ws_cache = NULL;
-            if ((st = xai_workspace_new(m, B, &ws)))
-                goto out;
-            mm->ws_cache = ws;
-        }
-        ws->training = 0;
-    }
-    xb = malloc(sizeof(float) * (size_t)(B * nin));
-    acc = malloc(sizeof(float) * (size_t)(B * nin));
-    float box[2][64];
-    ws->zbox_low = box[0];
-    ws->zbox_high = box[1];
-    if (!xb || !acc) {
-        st = xai_error_set(XAI_ENOMEM, "out of memory");
-        goto out;
-    }
-    ws->bn_fold = cfg.bn == XAI_BN_FOLD;
+    B = B > n ? n : B > 64 ? 64 : B;
+    run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,
+                 .nc = m->vals[m->output].numel, .x = x, .rel = rel, .res = &res,
+                 .sums = res_out && cfg.layer_sums, .value = value, .value_out = value_out};
     double t0 = now_ms();
-    for (int64_t b0 = 0; b0 < n; b0 += B) {
-        int64_t nb = n - b0 < B ? n - b0 : B;
-        const float *xs = x + b0 * nin;
-        int *tg = res.target + b0;
-        for (int64_t s = 0; s < nb; s++) {
-            tg[s] = cfg.targets ? cfg.targets[b0 + s] : cfg.target;
-            sample_range(xs + s * nin, nin, &box[0][s], &box[1][s]);
-        }
-        double tf = now_ms();
-        if ((st = xai_graph_forward(m, ws, nb, xs)))
-            goto out;
-        res.forward_ms += now_ms() - tf;
-        memcpy(res.logits + b0 * nc, ws->val[m->output], sizeof(float) * (size_t)(nb * nc));
-        float *R = rel + b0 * nin;
-        if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT ||
-            cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
-            xai_ws_clear_adj(ws);
-            ws->init_state_rel = res.init_state_sum + b0;
-            xai_explain_config cs = cfg;
-            if (cfg.method != XAI_METHOD_LRP)
-                cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
-            if ((st = seed(m, ws, &cs, tg, res.init_sum + b0)))
-                goto out;
-            int sums = res_out && cfg.layer_sums;
-            sweep_opts so = {rules, sums ? res.layer_in_sum + b0 * m->nnodes : NULL,
-                             sums ? res.layer_out_sum + b0 * m->nnodes : NULL};
-            if ((st = sweep(m, ws, &so)))
-                goto out;
-            memcpy(R, ws->adj[m->input], sizeof(float) * (size_t)(nb * nin));
-            if (cfg.method == XAI_METHOD_GRADIENT_X_INPUT)
-                for (int64_t k = 0; k < nb * nin; k++)
-                    R[k] *= xs[k];
-            if (value >= 0 && value_out)
-                memcpy(value_out + b0 * m->vals[value].numel, ws->adj[value],
-                       sizeof(float) * (size_t)(nb * m->vals[value].numel));
-        } else {
-            /* SmoothGrad / Integrated Gradients: average gradients over perturbed inputs */
-            int steps = cfg.method == XAI_METHOD_SMOOTHGRAD ? cfg.smooth_n : cfg.ig_steps;
-            if (steps < 1) {
-                st = xai_error_set(XAI_EINVAL, "%s needs at least one step", xai_method_name(cfg.method));
-                goto out;
-            }
-            /* targets from the unperturbed forward */
-            for (int64_t s = 0; s < nb; s++) {
-                if (tg[s] < 0) {
-                    int t = 0;
-                    for (int64_t c = 1; c < nc; c++)
-                        if (ws->val[m->output][s * nc + c] > ws->val[m->output][s * nc + t])
-                            t = (int)c;
-                    tg[s] = t;
-                }
-                res.init_sum[b0 + s] = 1.0;
-            }
-            float *sigma = malloc(sizeof(float) * (size_t)nb);
-            if (!sigma) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto out;
-            }
-            for (int64_t s = 0; s < nb; s++)
-                sigma[s] = cfg.smooth_sigma * (box[1][s] - box[0][s]);
-            uint64_t rng = cfg.seed ^ (0x1234567ull + (uint64_t)b0);
-            memset(acc, 0, sizeof(float) * (size_t)(nb * nin));
-            for (int it = 0; it < steps; it++) {
-                if (cfg.method == XAI_METHOD_SMOOTHGRAD) {
-                    int noisy = it < steps - 1;
-                    for (int64_t s = 0; s < nb; s++)
-                        for (int64_t k = 0; k < nin; k++)
-                            xb[s * nin + k] = xs[s * nin + k] + (noisy ? (float)(sigma[s] * gauss(&rng)) : 0.0f);
-                } else {
-                    float alpha = (float)(it + 1) / (float)steps;
-                    for (int64_t k = 0; k < nb * nin; k++)
-                        xb[k] = alpha * xs[k];
-                }
-                tf = now_ms();
-                if ((st = xai_graph_forward(m, ws, nb, xb))) {
-                    free(sigma);
-                    goto out;
-                }
-                res.forward_ms += now_ms() - tf;
-                xai_ws_clear_adj(ws);
-                int tcopy[64];
-                memcpy(tcopy, tg, sizeof(int) * (size_t)nb);
-                xai_explain_config c1 = cfg;
-                c1.init = XAI_INIT_ONEHOT;
-                if ((st = seed(m, ws, &c1, tcopy, NULL))) {
-                    free(sigma);
-                    goto out;
-                }
-                sweep_opts so = {NULL, NULL, NULL};
-                if ((st = sweep(m, ws, &so))) {
-                    free(sigma);
-                    goto out;
-                }
-                for (int64_t k = 0; k < nb * nin; k++)
-                    acc[k] += ws->adj[m->input][k];
-            }
-            free(sigma);
-            for (int64_t k = 0; k < nb * nin; k++) {
-                R[k] = acc[k] / (float)steps;
-                if (cfg.method == XAI_METHOD_INTEGRATED_GRADIENTS)
-                    R[k] *= xs[k];
-            }
-        }
-        for (int64_t s = 0; s < nb; s++)
-            res.rel_sum[b0 + s] = vsum(R + s * nin, nin);
+    if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT || cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
+        int64_t sb = plan_sub_batch(m);
+        st = run_sweeps(&j, B < sb ? B : sb);
+    } else {
+        st = run_averaged(&j, B);
     }
     res.explain_ms = now_ms() - t0;
-out:
-    if (ws) /* the bounds pointed into this frame */
-        ws->zbox_low = ws->zbox_high = NULL;
-    free(xb);
-    free(acc);
     free(rules);
     if (st == XAI_OK && res_out)
         *res_out = res;

@@ -146,6 +146,10 @@ int xai_par_threads(void)
 
 void xai_par_set_threads(int n)
 {
+    /* an explicit count (also 1) keeps OpenBLAS single-threaded: its idle threads otherwise
+       busy-wait after every small product (most of a one-sample CLI run went to sched_yield) */
+    if (n >= 1)
+        openblas_set_num_threads(1);
     if (n < 1)
         n = 1;
     if (n > MAX_THREADS)

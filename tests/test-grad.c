@@ -16,6 +16,7 @@
 #include "graph-int.h"
 #include "test-common.h"
 #include "xai.h"
+#include "xai/train.h"
 
 /* a model of tests/data/onnx */
 static xai_model *load(const char *rel)
@@ -254,6 +255,132 @@ START_TEST(test_baseline_identities)
 }
 END_TEST
 
+/* Stride-1 convolutions with few channels run on the direct kernels (ops/conv.c): the first
+ * layer's forward
+ * and transposed products, and the transposed product of the all-ones weights (Flat), against a
+ * naive sum in double (within the float summation error bound), on shapes that exercise the kernels' edges (channel counts not a multiple
+ * of the 4-channel block, rows not a multiple of 8 or 16, dilation, per-axis pads, 1-D to 3-D). */
+typedef struct {
+    const char *spec;
+    int ndim;
+    int64_t in[4];           /* C, spatial */
+    int64_t k[3], p[3], d[3];
+} dconv_case;
+
+/* naive y[o][q] = sum_c sum_t w[o][c][t] x[c][q + t*d - p] (transposed: dx = W^T s) */
+static void naive_conv(const dconv_case *c, int64_t co, const float *w, const float *x, const float *s, double *y,
+                       double *dx, double *yabs, double *dxabs)
+{
+    int nsp = c->ndim - 1;
+    int64_t ci = c->in[0], Is[3] = {1, 1, 1}, Ks[3] = {1, 1, 1}, Ps[3] = {0, 0, 0}, Ds[3] = {1, 1, 1}, Os[3];
+    for (int i = 0; i < nsp; i++) {
+        Is[3 - nsp + i] = c->in[1 + i];
+        Ks[3 - nsp + i] = c->k[i];
+        Ps[3 - nsp + i] = c->p[i];
+        Ds[3 - nsp + i] = c->d[i];
+    }
+    int64_t isp = Is[0] * Is[1] * Is[2], ksz = Ks[0] * Ks[1] * Ks[2], osp = 1;
+    for (int i = 0; i < 3; i++)
+        osp *= (Os[i] = Is[i] + 2 * Ps[i] - (Ks[i] - 1) * Ds[i]);
+    memset(y, 0, sizeof(double) * (size_t)(co * osp));
+    memset(dx, 0, sizeof(double) * (size_t)(ci * isp));
+    memset(yabs, 0, sizeof(double) * (size_t)(co * osp));
+    memset(dxabs, 0, sizeof(double) * (size_t)(ci * isp));
+    for (int64_t o = 0; o < co; o++)
+        for (int64_t q = 0; q < osp; q++)
+            for (int64_t cc = 0; cc < ci; cc++)
+                for (int64_t t = 0; t < ksz; t++) {
+                    int64_t qa[3] = {q / (Os[1] * Os[2]), q / Os[2] % Os[1], q % Os[2]};
+                    int64_t ta[3] = {t / (Ks[1] * Ks[2]), t / Ks[2] % Ks[1], t % Ks[2]}, ia[3];
+                    int in = 1;
+                    for (int a = 0; a < 3; a++) {
+                        ia[a] = qa[a] + ta[a] * Ds[a] - Ps[a];
+                        in &= ia[a] >= 0 && ia[a] < Is[a];
+                    }
+                    if (!in)
+                        continue;
+                    int64_t xi = cc * isp + (ia[0] * Is[1] + ia[1]) * Is[2] + ia[2];
+                    double wv = w[(o * ci + cc) * ksz + t];
+                    y[o * osp + q] += wv * x[xi];
+                    dx[xi] += wv * s[o * osp + q];
+                    yabs[o * osp + q] += fabs(wv * x[xi]);
+                    dxabs[xi] += fabs(wv * s[o * osp + q]);
+                }
+}
+
+/* worst |a - b| in units of the float summation bound nterms * 2^-24 * sum |terms| (recursive
+   summation; the kernels add each output's terms one after the other) */
+static double sum_err(const float *a, const double *b, const double *babs, int64_t n, int64_t nterms)
+{
+    double worst = 0;
+    for (int64_t k = 0; k < n; k++)
+        worst = fmax(worst, fabs(a[k] - b[k]) / ((double)nterms * 0x1p-24 * babs[k] + 1e-30));
+    return worst;
+}
+
+START_TEST(test_conv_direct_naive)
+{
+    static const dconv_case cases[] = {
+        {"conv1d(6,k=5,p=2) flatten dense(2)", 2, {3, 37}, {5}, {2}, {1}},
+        {"conv1d(3,k=4,p=3,d=2) flatten dense(2)", 2, {5, 20}, {4}, {3}, {2}},
+        {"conv2d(5,k=3x5,p=1x2,d=2x1) flatten dense(2)", 3, {3, 9, 21}, {3, 5}, {1, 2}, {2, 1}},
+        {"conv2d(4,k=3,p=0) flatten dense(2)", 3, {4, 7, 30}, {3, 3}, {0, 0}, {1, 1}},
+        {"conv2d(9,k=25x1,p=0) flatten dense(2)", 3, {2, 25, 13}, {25, 1}, {0, 0}, {1, 1}},
+        {"conv3d(7,k=3,p=1) flatten dense(2)", 4, {2, 5, 6, 11}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const dconv_case *c = &cases[ci];
+        xai_model *m;
+        ck_assert_msg(xai_model_from_spec(c->spec, c->ndim, c->in, 7, &m) == XAI_OK, "%s: %s", c->spec,
+                      xai_last_error());
+        const xai_node *n = &m->nodes[0];
+        ck_assert_int_eq(n->kind, K_CONV);
+        const xai_linear *L = xai_node_linear(n);
+        ck_assert_ptr_nonnull(L);
+        int64_t nin = L->in_numel, nout = L->out_numel, co = L->nout_ch;
+        xai_workspace *ws;
+        ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+        float *x = malloc(sizeof(float) * (size_t)nin), *sv = malloc(sizeof(float) * (size_t)nout);
+        float *z = malloc(sizeof(float) * (size_t)nout), *dx = malloc(sizeof(float) * (size_t)nin);
+        float *ones = malloc(sizeof(float) * (size_t)L->wlen);
+        double *zr = malloc(sizeof(double) * (size_t)nout), *dxr = malloc(sizeof(double) * (size_t)nin);
+        double *za = malloc(sizeof(double) * (size_t)nout), *dxa = malloc(sizeof(double) * (size_t)nin);
+        ck_assert(x && sv && z && dx && ones && zr && dxr && za && dxa);
+        fill(x, nin, (unsigned)ci);
+        fill(sv, nout, (unsigned)ci + 11);
+        int64_t ksz = L->wlen / (co * c->in[0]), nf = c->in[0] * ksz, nt = co * ksz; /* terms per output */
+        float *inner = ws->scratch + n->scratch;
+        L->fwd(n, L->w, NULL, x, z, 1, inner);
+        L->vjp(n, L->w, sv, dx, 1, inner);
+        naive_conv(c, co, L->w, x, sv, zr, dxr, za, dxa);
+        double ef = sum_err(z, zr, za, nout, nf), et = sum_err(dx, dxr, dxa, nin, nt);
+        ck_assert_msg(ef <= 1.0, "%s: forward beyond the rounding bound (%.2f)", c->spec, ef);
+        ck_assert_msg(et <= 1.0, "%s: transposed beyond the rounding bound (%.2f)", c->spec, et);
+        /* the all-ones weights are recognised by their cached pointer: build them as Flat does */
+        xai_rule flat = {.kind = XAI_RULE_FLAT};
+        ck_assert_int_eq(xai_linear_prepare(n, &flat, 0, ws->scratch, inner), XAI_OK);
+        for (int64_t k = 0; k < L->wlen; k++)
+            ones[k] = 1.0f;
+        L->vjp(n, L->cw[0][LW_ONES], sv, dx, 1, inner);
+        naive_conv(c, co, ones, x, sv, zr, dxr, za, dxa);
+        double eo = sum_err(dx, dxr, dxa, nin, nt);
+        ck_assert_msg(eo <= 1.0, "%s: all-ones transposed beyond the rounding bound (%.2f)", c->spec, eo);
+        printf("  %-40s errors / rounding bound: forward %.3f, transposed %.3f, all-ones %.3f\n", c->spec, ef, et, eo);
+        free(x);
+        free(sv);
+        free(z);
+        free(dx);
+        free(ones);
+        free(zr);
+        free(dxr);
+        free(za);
+        free(dxa);
+        xai_workspace_free(ws);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("grad");
@@ -262,6 +389,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_fd_conv1d);
     tcase_add_test(tc, test_fd_conv2d);
     tcase_add_test(tc, test_fd_conv3d_avgpool);
+    tcase_add_test(tc, test_conv_direct_naive);
     tcase_add_test(tc, test_fd_pool2d);
     tcase_add_test(tc, test_fd_bn_residual_arith);
     tcase_add_test(tc, test_fd_movement);

@@ -54,9 +54,11 @@ static void usage(FILE *f)
 "OUTPUT\n"
 "  -o, --output OUT.npy   relevance, float32, INPUT's shape (written atomically)\n"
 "  --json SUMMARY.json    per sample: logits, class, relevance sum, per-layer sums and\n"
-"                         conservation residuals; timing_ms {load, forward, explain}\n"
+"                         conservation residuals; timing_ms {load, forward, explain};\n"
+"                         peak_rss_mb (peak resident memory so far)\n"
 "  --batch B              samples per sweep [64]\n"
-"  --nthreads T           BLAS threads [OpenBLAS default]\n"
+"  --nthreads T           threads of libxai's pool (OpenBLAS then runs single-threaded inside them)\n"
+"                         [none: OpenBLAS's own threading]\n"
 "  -q, --quiet            no summary on stderr\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
@@ -82,6 +84,21 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Peak resident memory of this program in MB (VmHWM: the image since exec, unlike getrusage(),
+   which also counts the parent's image before exec); -1 where /proc is absent. */
+static double peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 static int parse_float(const char *s, float *out)
@@ -397,6 +414,7 @@ int main(int argc, char **argv)
         json_object_set_new(tm, "forward", json_real(res.forward_ms));
         json_object_set_new(tm, "explain", json_real(res.explain_ms));
         json_object_set_new(root, "timing_ms", tm);
+        json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
     }
     int rc = 0;
     if (xai_npy_save(out, x.ndim, x.shape, rel) != XAI_OK) {

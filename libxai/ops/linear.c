@@ -146,6 +146,43 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     return XAI_OK;
 }
 
+/* Build the lazily derived weights a rule will read, so that sub-batches explained in parallel
+   afterwards only read them. scratch_in holds in_numel floats, scratch the node's per-sample
+   scratch (one sample). */
+xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, float *scratch_in, float *scratch)
+{
+    const xai_linear *L = xai_node_linear(n);
+    const float *w, *b;
+    xai_status st = XAI_OK;
+    if (!L)
+        return XAI_OK;
+    switch (r->kind) {
+    case XAI_RULE_EPSILON:
+        if (r->bias_factor != 0.0f)
+            st = flat_counts(n, L, scratch_in, scratch);
+        break;
+    case XAI_RULE_ZPLUS:
+    case XAI_RULE_ALPHABETA:
+    case XAI_RULE_ZBOX:
+        if (!(st = modw(L, fold, LW_WP, 0, &w, &b)))
+            st = modw(L, fold, LW_WN, 0, &w, &b);
+        break;
+    case XAI_RULE_GAMMA:
+        if (!(st = modw(L, fold, LW_WUP, r->gamma, &w, &b)))
+            st = modw(L, fold, LW_WDN, r->gamma, &w, &b);
+        break;
+    case XAI_RULE_FLAT:
+        st = flat_counts(n, L, scratch_in, scratch);
+        break;
+    case XAI_RULE_WSQUARE:
+        st = modw(L, fold, LW_WSQ, 0, &w, &b);
+        break;
+    default:
+        break;
+    }
+    return st;
+}
+
 /* x+ and x-; when x has no negative entries (the usual case after a ReLU) nothing is
    copied and x itself is returned as x+. @return the x+ to read. */
 static const float *split_sign(const float *x, float *xp, float *xn, int64_t n, int *has_neg)
@@ -379,16 +416,18 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if (r->kind == XAI_RULE_FLAT) {
             if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
                 return st;
-            for (int64_t k = 0; k < N_out; k++)
-                s1[k] = R[k] / xai_stab(L->flat_count[k % nout], stab);
+            for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
+                for (int64_t k = 0; k < nout; k++)
+                    s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);
         } else {
             if ((st = modw(L, fold, LW_WSQ, 0, &wm, &bm)))
                 return st;
             for (int64_t k = 0; k < nin; k++)
                 xp[k] = 1.0f;
             L->fwd(n, wm, bm, xp, z1, 1, inner);
-            for (int64_t k = 0; k < N_out; k++)
-                s1[k] = R[k] / xai_stab(z1[k % nout], stab);
+            for (int64_t i = 0; i < ns; i++)
+                for (int64_t k = 0; k < nout; k++)
+                    s1[i * nout + k] = R[i * nout + k] / xai_stab(z1[k], stab);
         }
         L->vjp(n, wm, s1, dx, ns, inner);
         add_into(Rin, dx, N_in);

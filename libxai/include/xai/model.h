@@ -83,9 +83,10 @@ XAI_API void xai_workspace_free(xai_workspace *ws);
 XAI_API xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int64_t n,
                                      const float *x, float *logits);
 
-/** Set the number of threads libxai's pool uses (0 or 1: none; OpenBLAS then keeps its own
- *  threading). Call it from one thread, between computations. Results of explanations and
- *  training are bit-identical for every thread count. */
+/** Set the number of threads libxai's pool uses (1: none). Any n >= 1 also makes OpenBLAS
+ *  single-threaded (its calls then run inside libxai's threads); 0 leaves OpenBLAS's own
+ *  threading as it is (before any call: OpenBLAS's default). Call it from one thread, between
+ *  computations. Results of explanations and training are bit-identical for every thread count. */
 XAI_API void xai_set_num_threads(int n);
 
 #ifdef __cplusplus
