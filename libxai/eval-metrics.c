@@ -159,7 +159,7 @@ xai_status xai_eval_localisation(const float *rel, const float *mask, int64_t nu
         hit += mask[tmp[i].i] != 0;
     free(tmp);
     out->mass_accuracy = tot > 0 ? in / tot : NAN;
-    out->rank_accuracy = (double)hit / (double)k;
+    out->rank_accuracy = tot > 0 ? (double)hit / (double)k : NAN; /* no relevance to rank */
     out->pointing_game = mask[best] != 0 ? 1.0 : 0.0;
     out->enrichment = out->mass_accuracy / ((double)k / (double)numel);
     return XAI_OK;

@@ -99,6 +99,9 @@ START_TEST(test_localisation_hand)
     const float neg[4] = {-1, -2, -3, -4};
     ck_assert_int_eq(xai_eval_localisation(neg, m, 4, 0, &l), XAI_OK);
     ck_assert(isnan(l.mass_accuracy));
+    ck_assert(isnan(l.rank_accuracy));
+    ck_assert(isnan(l.enrichment));
+    CLOSE(l.pointing_game, 1.0, 0); /* the largest value, -1 at index 0, is in the truth */
 }
 END_TEST
 

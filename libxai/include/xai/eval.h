@@ -198,7 +198,8 @@ XAI_API xai_status xai_spearman(const float *a, const float *b, int64_t n, doubl
  *  Fusion 81, 2022; pointing game: Zhang et al., ECCV 2016). With R = max(relevance, 0), or
  *  |relevance| when asked, GT = {mask != 0}, K = |GT|, N = all elements:
  *    mass_accuracy = sum_GT R / sum R              (NaN when sum R = 0)
- *    rank_accuracy = |top-K elements by R in GT| / K   (ties broken by lower index)
+ *    rank_accuracy = |top-K elements by R in GT| / K   (ties broken by lower index; NaN
+ *                    when sum R = 0)
  *    pointing_game = 1 when the element of largest relevance (signed, or |R|) is in GT, else 0
  *    enrichment    = mass_accuracy / (K / N)       (1 = no better than the volume share) */
 typedef struct {

@@ -99,7 +99,7 @@ def localisation(r, mask, use_abs):
     mass = s[gt].sum() / s.sum() if s.sum() > 0 else math.nan
     k = int(gt.sum())
     order = sorted(range(len(s)), key=lambda i: (-s[i], i))
-    rank = sum(1 for i in order[:k] if gt[i]) / k
+    rank = sum(1 for i in order[:k] if gt[i]) / k if s.sum() > 0 else math.nan
     pick = np.abs(r) if use_abs else r
     best = int(np.argmax(pick))  # first maximum
     point = 1.0 if gt[best] else 0.0
