@@ -77,6 +77,13 @@ static xai_status perturbation_pair(const xai_model *m, const xai_eval_config *c
     return XAI_OK;
 }
 
+/* Store value v of metric k for sample s when that metric was asked for. */
+static void put(xai_eval_scores *out, xai_metric k, int64_t s, double v)
+{
+    if (out->score[k].computed)
+        out->score[k].sample[s] = v;
+}
+
 /* Localisation and complexity, sample by sample on the arrays. */
 static xai_status array_metrics(const xai_eval_config *cfg, uint32_t set, int64_t n, int64_t nin, const float *rel,
                                 const float *mask, xai_eval_scores *out)
@@ -90,14 +97,18 @@ static xai_status array_metrics(const xai_eval_config *cfg, uint32_t set, int64_
             xai_localisation l;
             if ((st = xai_eval_localisation(rel + s * nin, mask + s * nin, nin, cfg->loc_abs, &l)))
                 return xai_error_set(st, "sample %lld: %s", (long long)s, xai_last_error());
-            out->score[XAI_METRIC_MASS_ACCURACY].sample[s] = l.mass_accuracy;
-            out->score[XAI_METRIC_RANK_ACCURACY].sample[s] = l.rank_accuracy;
-            out->score[XAI_METRIC_POINTING_GAME].sample[s] = l.pointing_game;
-            out->score[XAI_METRIC_ENRICHMENT].sample[s] = l.enrichment;
+            put(out, XAI_METRIC_MASS_ACCURACY, s, l.mass_accuracy);
+            put(out, XAI_METRIC_RANK_ACCURACY, s, l.rank_accuracy);
+            put(out, XAI_METRIC_POINTING_GAME, s, l.pointing_game);
+            put(out, XAI_METRIC_ENRICHMENT, s, l.enrichment);
         }
-        if (cpx && (st = xai_eval_complexity(rel + s * nin, nin, &out->score[XAI_METRIC_SPARSENESS].sample[s],
-                                             &out->score[XAI_METRIC_COMPLEXITY].sample[s])))
+        double g, h;
+        if (cpx && (st = xai_eval_complexity(rel + s * nin, nin, &g, &h)))
             return st;
+        if (cpx) {
+            put(out, XAI_METRIC_SPARSENESS, s, g);
+            put(out, XAI_METRIC_COMPLEXITY, s, h);
+        }
     }
     return XAI_OK;
 }

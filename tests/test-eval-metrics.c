@@ -523,6 +523,15 @@ START_TEST(test_driver)
     ck_assert_int_eq(sc.aopc[0].steps, 8);
     ck_assert_int_eq(sc.mprt.nlayers, 1);
     xai_eval_scores_free(&sc);
+    /* a part of a family: only the metrics asked for exist */
+    uint32_t some = (1u << XAI_METRIC_SPARSENESS) | (1u << XAI_METRIC_RANK_ACCURACY) |
+                    (1u << XAI_METRIC_AVG_SENSITIVITY);
+    ck_assert_int_eq(xai_eval_metrics(m, &c, &e, some, 4, x.data, rel, mask, lin_cls, &sc), XAI_OK);
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        ck_assert_int_eq(sc.score[k].computed, (int)((some >> k) & 1u));
+    CLOSE(sc.score[XAI_METRIC_SPARSENESS].sample[1], g, 0);
+    ck_assert(isfinite(sc.score[XAI_METRIC_AVG_SENSITIVITY].mean));
+    xai_eval_scores_free(&sc);
     xai_npy_free(&x);
     xai_model_free(m);
 }
