@@ -58,7 +58,7 @@ static void reset_bn(xai_model *m, const xai_node *bn)
 static void randomise_layer(xai_model *m, xai_node *n, uint64_t key)
 {
     uint64_t ctr = 0;
-    if (n->kind == K_CONV) {
+    if (n->kind == K_CONV && m->vals[n->in[1]].f) { /* a computed weight input has nothing to reset */
         xai_value *w = &m->vals[n->in[1]];
         int64_t cout = w->shape[0] > 0 ? w->shape[0] : 1;
         double bound = 1.0 / sqrt((double)(w->numel / cout));

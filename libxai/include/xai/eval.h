@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * eval.h - how faithful is an explanation? Region perturbation ("pixel flipping") and AOPC.
+ * eval.h - how good is an explanation? Region perturbation ("pixel flipping") and AOPC first;
+ * then (below) ROAD, faithfulness correlation, infidelity, localisation against a truth mask,
+ * max/avg-sensitivity, the randomisation test (MPRT), complexity, and a driver for any list.
  *
  * Samek et al. 2017, "Evaluating the visualization of what a deep neural network has learned",
  * IEEE TNNLS 28(11):2660. The per-sample input is cut into patches (1-D time windows, 2-D
