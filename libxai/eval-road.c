@@ -104,26 +104,33 @@ static void fill_isolated(const grid *g, const unsigned char *removed, int64_t *
     }
 }
 
-/* y = A p over the unknowns (list u of m elements; unk[e] = position or -1). */
-static void apply_a(const grid *g, const int64_t *u, int64_t m, const int64_t *unk, const double *p, double *y)
+/* The system matrix without index arithmetic in the solver's loop: per unknown its degree and
+ * the positions of its unknown neighbours (w per row, -1 = none). */
+typedef struct {
+    int64_t m;
+    int w;
+    int *deg;     /* [m] */
+    int64_t *nbu; /* [m][w] */
+} lap;
+
+/* y = A p */
+static void apply_a(const lap *a, const double *p, double *y)
 {
-    int64_t nb[2 * XAI_MAX_DIMS];
-    for (int64_t i = 0; i < m; i++) {
-        int c = neighbours(g, u[i], nb);
-        double acc = c * p[i];
-        for (int k = 0; k < c; k++)
-            if (unk[nb[k]] >= 0)
-                acc -= p[unk[nb[k]]];
+    for (int64_t i = 0; i < a->m; i++) {
+        const int64_t *q = a->nbu + i * a->w;
+        double acc = a->deg[i] * p[i];
+        for (int k = 0; k < a->w && q[k] >= 0; k++)
+            acc -= p[q[k]];
         y[i] = acc;
     }
 }
 
 /* Conjugate gradients on A v = b from v = x0 (v holds x0 on entry); work: 3 m doubles. */
-static void solve_cg(const grid *g, const int64_t *u, int64_t m, const int64_t *unk, const double *b, double *v,
-                     double *work)
+static void solve_cg(const lap *a, const double *b, double *v, double *work)
 {
+    int64_t m = a->m;
     double *r = work, *p = work + m, *ap = work + 2 * m;
-    apply_a(g, u, m, unk, v, ap);
+    apply_a(a, v, ap);
     double rr = 0, bb = 0;
     for (int64_t i = 0; i < m; i++) {
         r[i] = b[i] - ap[i];
@@ -133,7 +140,7 @@ static void solve_cg(const grid *g, const int64_t *u, int64_t m, const int64_t *
     }
     double tol = 1e-14 * (bb > 0 ? bb : 1.0); /* relative residual 1e-7 */
     for (int64_t it = 0; it < 4 * m + 100 && rr > tol; it++) {
-        apply_a(g, u, m, unk, p, ap);
+        apply_a(a, p, ap);
         double pap = 0;
         for (int64_t i = 0; i < m; i++)
             pap += p[i] * ap[i];
@@ -160,12 +167,15 @@ static xai_status impute_linear(const grid *g, int64_t *unk, double *v, double s
             unk[e] = m++;
     if (m == 0)
         return XAI_OK;
+    lap a = {.m = m, .w = 2 * g->ndim};
     int64_t *u = malloc(sizeof(int64_t) * (size_t)m);
     double *b = calloc((size_t)m * 5, sizeof(double));
-    if (!u || !b) {
-        free(u);
-        free(b);
-        FAIL(XAI_ENOMEM, "ROAD: out of memory for %lld imputed values", (long long)m);
+    a.deg = malloc(sizeof(int) * (size_t)m);
+    a.nbu = malloc(sizeof(int64_t) * (size_t)m * (size_t)a.w);
+    xai_status st = XAI_OK;
+    if (!u || !b || !a.deg || !a.nbu) {
+        st = xai_error_set(XAI_ENOMEM, "ROAD: out of memory for %lld imputed values", (long long)m);
+        goto done;
     }
     double *sol = b + m, *work = b + 2 * m;
     int64_t nb[2 * XAI_MAX_DIMS];
@@ -173,20 +183,29 @@ static xai_status impute_linear(const grid *g, int64_t *unk, double *v, double s
         if (unk[e] >= 0)
             u[unk[e]] = e;
     for (int64_t i = 0; i < m; i++) {
-        int c = neighbours(g, u[i], nb);
+        int c = neighbours(g, u[i], nb), w = 0;
         double acc = 0;
-        for (int k = 0; k < c; k++)
+        for (int k = 0; k < c; k++) {
             if (unk[nb[k]] < 0)
                 acc += v[nb[k]];
+            else
+                a.nbu[i * a.w + w++] = unk[nb[k]];
+        }
+        for (; w < a.w; w++)
+            a.nbu[i * a.w + w] = -1;
+        a.deg[i] = c;
         b[i] = acc;
         sol[i] = start;
     }
-    solve_cg(g, u, m, unk, b, sol, work);
+    solve_cg(&a, b, sol, work);
     for (int64_t i = 0; i < m; i++)
         v[u[i]] = sol[i];
+done:
     free(u);
     free(b);
-    return XAI_OK;
+    free(a.deg);
+    free(a.nbu);
+    return st;
 }
 
 xai_status xai_road_impute(int ndim, const int64_t *shape, unsigned axes, const float *x,
