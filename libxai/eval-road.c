@@ -212,6 +212,7 @@ xai_status xai_road_impute(int ndim, const int64_t *shape, unsigned axes, const 
                            const unsigned char *removed, double noise, uint64_t seed, int64_t sample, float *out)
 {
     grid g;
+    memset(&g, 0, sizeof g);
     xai_status st = grid_make(ndim, shape, axes, &g);
     if (st)
         return st;
