@@ -15,16 +15,15 @@
 
 #include "xai/eval.h"
 #include "xai/model.h"
-#include "splitmix.h"
+#include "eval-int.h"
 
 #define FAIL(st, ...) return xai_error_set((st), __VA_ARGS__)
 
 static const char *const order_names[XAI_ORDER_COUNT] = {"morf", "lerf", "random"};
-static const char *const replace_names[XAI_REPLACE_COUNT] = {"baseline", "uniform", "mean"};
+static const char *const replace_names[XAI_REPLACE_COUNT] = {"baseline", "uniform", "mean", "road"};
 
-/* Domain constants keep the order and noise streams of one sample apart. */
-#define STREAM_ORDER 0x6f726465724f5244ULL
-#define STREAM_NOISE 0x6e6f6973654e4f49ULL
+#define STREAM_ORDER XAI_STREAM_ORDER
+#define STREAM_NOISE XAI_STREAM_NOISE
 
 void xai_perturb_config_init(xai_perturb_config *c)
 {
@@ -40,6 +39,8 @@ void xai_perturb_config_init(xai_perturb_config *c)
     c->seed = 0;
     c->batch = 64;
     c->target = NULL;
+    c->road_axes = 0;
+    c->road_noise = 0.01f;
 }
 
 void xai_perturb_result_free(xai_perturb_result *r)
@@ -81,7 +82,7 @@ xai_status xai_replace_parse(const char *s, xai_replace_mode *out)
             *out = (xai_replace_mode)i;
             return XAI_OK;
         }
-    FAIL(XAI_EINVAL, "unknown replacement '%s' (baseline, uniform, mean)", s ? s : "(null)");
+    FAIL(XAI_EINVAL, "unknown replacement '%s' (baseline, uniform, mean, road)", s ? s : "(null)");
 }
 
 xai_status xai_perturb_patch_parse(const char *s, xai_perturb_config *cfg)
@@ -172,16 +173,8 @@ void xai_mean_ci95(const double *v, int64_t n, double *mean, double *sd, double 
 /* ---- random streams -------------------------------------------------------------- */
 
 
-static uint64_t stream_key(uint64_t seed, uint64_t domain, int64_t sample)
-{
-    return xai_mix64(xai_mix64(seed ^ domain) + (uint64_t)sample);
-}
-
-/* Uniform double in [0, 1) from a counter. */
-static double unit(uint64_t key, uint64_t counter)
-{
-    return (double)(xai_mix64(key + counter * 0xd1b54a32d192ed03ULL) >> 11) * 0x1.0p-53;
-}
+#define stream_key xai_stream_key
+#define unit xai_stream_unit
 
 /* Unbiased integer in [0, bound) by rejection. */
 static uint64_t below(uint64_t key, uint64_t *ctr, uint64_t bound)
@@ -191,6 +184,18 @@ static uint64_t below(uint64_t key, uint64_t *ctr, uint64_t bound)
         uint64_t r = xai_mix64(key + (*ctr)++ * 0xd1b54a32d192ed03ULL);
         if (r < lim)
             return r % bound;
+    }
+}
+
+void xai_eval_subset(uint64_t key, uint64_t *ctr, int64_t np, int64_t k, int64_t *perm)
+{
+    for (int64_t p = 0; p < np; p++)
+        perm[p] = p;
+    for (int64_t p = 0; p < k && p < np - 1; p++) {
+        int64_t j = p + (int64_t)below(key, ctr, (uint64_t)(np - p));
+        int64_t t = perm[p];
+        perm[p] = perm[j];
+        perm[j] = t;
     }
 }
 
@@ -392,12 +397,15 @@ typedef struct {
     float lo, hi;      /* range of the unperturbed sample (uniform noise) */
     uint64_t noise;    /* noise stream key */
     float *pmean;      /* [npatches] patch means (mean mode) */
+    unsigned char *removed; /* [numel] removed so far (ROAD: imputed together at every step) */
 } sample_state;
 
 static void sample_prepare(const xai_perturb_config *cfg, const layout *l, const float *x, int64_t sample,
                            sample_state *s)
 {
     s->noise = stream_key(cfg->seed, STREAM_NOISE, sample);
+    if (cfg->replace == XAI_REPLACE_ROAD)
+        memset(s->removed, 0, (size_t)l->numel);
     if (cfg->replace == XAI_REPLACE_UNIFORM) {
         float lo = x[0], hi = x[0];
         for (int64_t e = 1; e < l->numel; e++) {
@@ -419,7 +427,7 @@ static void sample_prepare(const xai_perturb_config *cfg, const layout *l, const
     }
 }
 
-static void replace_patch(const xai_perturb_config *cfg, const layout *l, const sample_state *s, int64_t p,
+static void replace_patch(const xai_perturb_config *cfg, const layout *l, sample_state *s, int64_t p,
                           float *cur)
 {
     for (int64_t i = l->start[p]; i < l->start[p + 1]; i++) {
@@ -432,6 +440,9 @@ static void replace_patch(const xai_perturb_config *cfg, const layout *l, const 
             break;
         case XAI_REPLACE_MEAN:
             cur[e] = s->pmean[p];
+            break;
+        case XAI_REPLACE_ROAD:
+            s->removed[e] = 1;
             break;
         default:
             cur[e] = cfg->baseline;
@@ -454,6 +465,8 @@ static xai_status check_config(const xai_perturb_config *cfg)
         FAIL(XAI_EINVAL, "perturbation: steps must be >= 0, got %d", cfg->steps);
     if (cfg->replace == XAI_REPLACE_BASELINE && !isfinite(cfg->baseline))
         FAIL(XAI_EINVAL, "perturbation: the baseline value is not finite");
+    if (cfg->replace == XAI_REPLACE_ROAD && !(cfg->road_noise >= 0 && isfinite(cfg->road_noise)))
+        FAIL(XAI_EINVAL, "perturbation: the ROAD noise level must be finite and >= 0");
     return XAI_OK;
 }
 
@@ -464,7 +477,7 @@ static int64_t max_steps(const xai_perturb_config *cfg, int64_t np)
 }
 
 /* Apply step k (1-based) of @p order to @p cur. */
-static void apply_step(const xai_perturb_config *cfg, const layout *l, const sample_state *s,
+static void apply_step(const xai_perturb_config *cfg, const layout *l, sample_state *s,
                        const int64_t *order, int64_t k, float *cur)
 {
     int64_t a = (k - 1) * cfg->per_step, b = a + cfg->per_step;
@@ -494,7 +507,8 @@ xai_status xai_perturb_input(const xai_perturb_config *cfg, int ndim, const int6
     keyed *tmp = malloc(sizeof(keyed) * (size_t)l.npatches);
     sample_state s = {0};
     s.pmean = malloc(sizeof(float) * (size_t)l.npatches);
-    if (!order || !tmp || !s.pmean) {
+    s.removed = malloc((size_t)l.numel);
+    if (!order || !tmp || !s.pmean || !s.removed) {
         st = xai_error_set(XAI_ENOMEM, "perturbation: out of memory");
         goto done;
     }
@@ -504,10 +518,43 @@ xai_status xai_perturb_input(const xai_perturb_config *cfg, int ndim, const int6
     memmove(out, x, sizeof(float) * (size_t)l.numel);
     for (int64_t j = 1; j <= k; j++)
         apply_step(cfg, &l, &s, order, j, out);
+    if (cfg->replace == XAI_REPLACE_ROAD)
+        st = xai_road_impute(ndim, shape, cfg->road_axes, x, s.removed, cfg->road_noise, cfg->seed, sample, out);
 done:
     free(order);
     free(tmp);
     free(s.pmean);
+    free(s.removed);
+    layout_free(&l);
+    return st;
+}
+
+xai_status xai_perturb_replace_set(const xai_perturb_config *cfg, int ndim, const int64_t *shape, const float *x,
+                                  const unsigned char *sel, int64_t sample, float *out)
+{
+    xai_status st = check_config(cfg);
+    if (st)
+        return st;
+    layout l;
+    if ((st = layout_make(ndim, shape, cfg, &l)))
+        return st;
+    sample_state s = {0};
+    s.pmean = malloc(sizeof(float) * (size_t)l.npatches);
+    s.removed = malloc((size_t)l.numel);
+    if (!s.pmean || !s.removed) {
+        st = xai_error_set(XAI_ENOMEM, "perturbation: out of memory");
+        goto done;
+    }
+    sample_prepare(cfg, &l, x, sample, &s);
+    memmove(out, x, sizeof(float) * (size_t)l.numel);
+    for (int64_t p = 0; p < l.npatches; p++)
+        if (sel[p])
+            replace_patch(cfg, &l, &s, p, out);
+    if (cfg->replace == XAI_REPLACE_ROAD)
+        st = xai_road_impute(ndim, shape, cfg->road_axes, x, s.removed, cfg->road_noise, cfg->seed, sample, out);
+done:
+    free(s.pmean);
+    free(s.removed);
     layout_free(&l);
     return st;
 }
@@ -576,12 +623,13 @@ xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cf
     keyed *tmp = malloc(sizeof(keyed) * (size_t)np);
     sample_state ss = {0};
     ss.pmean = malloc(sizeof(float) * (size_t)np);
+    ss.removed = malloc((size_t)nin);
     res->target = malloc(sizeof(int) * (size_t)n);
     res->f = malloc(sizeof(double) * nf);
     res->aopc_sample = malloc(sizeof(double) * (size_t)n);
     res->curve = calloc((size_t)L + 1, sizeof(double));
     res->fraction = calloc((size_t)L + 1, sizeof(double));
-    if (!xb || !lg || !slot_s || !slot_k || !cur || !order || !tmp || !ss.pmean || !res->target || !res->f ||
+    if (!xb || !lg || !slot_s || !slot_k || !cur || !order || !tmp || !ss.pmean || !ss.removed || !res->target || !res->f ||
         !res->aopc_sample || !res->curve || !res->fraction) {
         st = xai_error_set(XAI_ENOMEM, "perturbation: out of memory (%lld samples, %d steps, %lld inputs)",
                            (long long)n, L, (long long)nin);
@@ -600,9 +648,13 @@ xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cf
             break;
         sample_prepare(cfg, &l, xs, s, &ss);
         memcpy(cur, xs, sizeof(float) * (size_t)nin);
-        for (int k = 0; k <= L; k++) {
+        for (int k = 0; k <= L && !st; k++) {
             if (k > 0)
                 apply_step(cfg, &l, &ss, order, k, cur);
+            if (k > 0 && cfg->replace == XAI_REPLACE_ROAD &&
+                (st = xai_road_impute(ndim, shape, cfg->road_axes, xs, ss.removed, cfg->road_noise, cfg->seed, s,
+                                      cur)))
+                break;
             memcpy(xb + used * nin, cur, sizeof(float) * (size_t)nin);
             slot_s[used] = s;
             slot_k[used] = k;
@@ -674,6 +726,7 @@ out:
     free(order);
     free(tmp);
     free(ss.pmean);
+    free(ss.removed);
     layout_free(&l);
     return st;
 }

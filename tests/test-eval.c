@@ -803,6 +803,125 @@ START_TEST(test_cli)
 }
 END_TEST
 
+/* Value of column @p col in the row whose columns c1, c2 hold s1, s2 (NaN when absent). */
+static double tsv_lookup(const xai_tsv *t, const char *c1, const char *s1, const char *c2, const char *s2,
+                         const char *col)
+{
+    long a = xai_tsv_find_column(t, c1), b = xai_tsv_find_column(t, c2), v = xai_tsv_find_column(t, col);
+    ck_assert(a >= 0 && b >= 0 && v >= 0);
+    for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
+        const char *p = xai_tsv_get_string(t, r, (size_t)a), *q = xai_tsv_get_string(t, r, (size_t)b);
+        double x;
+        if (p && q && strcmp(p, s1) == 0 && strcmp(q, s2) == 0 && xai_tsv_get_number(t, r, (size_t)v, &x) == 0)
+            return x;
+    }
+    return NAN;
+}
+
+START_TEST(test_cli_metrics)
+{
+    char *dir = xai_test_tmpdir();
+    char log[4096], xp[4096], mp[4096], bad[4096], out[4096], out2[4096], rep[4096], model[4096];
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    snprintf(mp, sizeof mp, "%s/mask.npy", dir);
+    snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(out2, sizeof out2, "%s/out2", dir);
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    snprintf(model, sizeof model, "%s", xai_test_path(xai_test_data_dir(), "eval/linear.onnx"));
+    enum { N = 6, D = 24 };
+    float x[N * D], mask[D];
+    rng_state = 99;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    for (int j = 0; j < D; j++) /* the truth: the elements of the largest weights of class 0 */
+        mask[j] = lin_w(0, j) >= 0.6;
+    const int64_t shape[5] = {N, 1, 2, 3, 4}, mshape[4] = {1, 2, 3, 4}, bshape[1] = {5};
+    ck_assert_int_eq(xai_npy_save(xp, 5, shape, x), XAI_OK);
+    ck_assert_int_eq(xai_npy_save(mp, 4, mshape, mask), XAI_OK);
+    ck_assert_int_eq(xai_npy_save(bad, 1, bshape, mask), XAI_OK);
+
+    /* usage (2) and data (1) errors; nothing written */
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--metrics", "mass-accuracy", NULL}), 2);
+    ck_assert(log_has(log, "--truth"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--metrics", "roads", NULL}), 2);
+    ck_assert(log_has(log, "roads"));
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--truth", mp, NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--metrics", "road-morf", "--road-axes",
+                                                   "4", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--metrics", "infidelity",
+                                                   "--infid-sigma", "0", NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){model, xp, "-o", out, "--metrics", "localisation", "--truth",
+                                                   bad, NULL}), 1);
+    ck_assert(log_has(log, "bad.npy"));
+    ck_assert_int_eq(access(out, F_OK), -1);
+
+    /* gradient x input is the exact contribution of a linear model: faithfulness correlation 1
+     * (baseline 0), and it wins that metric in the report */
+    const char *args[] = {model, xp, "-o", out, "--methods", "gradient-x-input,gradient", "--metrics",
+                          "faithfulness,localisation,complexity,mprt", "--truth", mp, "--class", "0",
+                          "--road-axes", "3", "--fc-runs", "12", "--infid-runs", "8", "--steps", "8", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args), 0);
+    const char *files[] = {"metrics.tsv", "metrics.json", "metrics_samples.tsv", "metrics_samples.json", "mprt.tsv",
+                           "mprt.png", "report.tsv", "report.png", "report.json"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        struct stat sb;
+        ck_assert_msg(stat(xai_test_path(out, files[i]), &sb) == 0 && sb.st_size > 0, "%s missing", files[i]);
+    }
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(xai_test_path(out, "metrics.tsv"), 0, &t), XAI_OK);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 2 * 13); /* 6 faithfulness, 4 localisation, 2 complexity, mprt */
+    double fc = tsv_lookup(t, "method", "gradient-x-input", "metric", "faithfulness-corr", "mean");
+    ck_assert_double_eq_tol(fc, 1.0, 1e-5);
+    ck_assert_double_eq(tsv_lookup(t, "method", "gradient", "metric", "mass-accuracy", "n"), N);
+    xai_tsv_free(t);
+    ck_assert_int_eq(xai_tsv_load(xai_test_path(out, "report.tsv"), 0, &t), XAI_OK);
+    ck_assert_double_eq(tsv_lookup(t, "method", "gradient-x-input", "metric", "faithfulness-corr", "rank"), 1);
+    long cb = xai_tsv_find_column(t, "better"), ck = xai_tsv_find_column(t, "metric");
+    for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
+        const char *k = xai_tsv_get_string(t, r, (size_t)ck), *b = xai_tsv_get_string(t, r, (size_t)cb);
+        uint32_t one;
+        ck_assert_int_eq(xai_metric_parse_list(k, &one), XAI_OK);
+        int dir_ = strcmp(k, "complexity") == 0 ? -1 : xai_metric_direction(__builtin_ctz(one));
+        ck_assert_str_eq(b, dir_ > 0 ? "higher" : "lower");
+    }
+    xai_tsv_free(t);
+    /* the gradient of class 0 is its weight vector: its K largest values are the truth */
+    ck_assert_int_eq(xai_tsv_load(xai_test_path(out, "metrics.tsv"), 0, &t), XAI_OK);
+    ck_assert_double_eq_tol(tsv_lookup(t, "method", "gradient", "metric", "rank-accuracy", "mean"), 1.0, 1e-12);
+    xai_tsv_free(t);
+
+    /* no overwrite without --force */
+    ck_assert_int_eq(run_cli(log, args), 1);
+    ck_assert(log_has(log, "--force"));
+
+    /* report over two runs: methods named after their directories */
+    const char *args2[] = {model, xp, "-o", out2, "--methods", "lrp:epsilon", "--metrics", "sparseness,road-morf",
+                           "--steps", "4", "-q", NULL};
+    ck_assert_int_eq(run_cli(log, args2), 0);
+    char m1[4200], m2[4200];
+    snprintf(m1, sizeof m1, "%s/metrics.tsv", out);
+    snprintf(m2, sizeof m2, "%s/metrics.tsv", out2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){"report", m1, m2, "-o", rep, NULL}), 0);
+    ck_assert_int_eq(xai_tsv_load(xai_test_path(rep, "report.tsv"), 0, &t), XAI_OK);
+    ck_assert(isfinite(tsv_lookup(t, "method", "out2:lrp:epsilon", "metric", "sparseness", "mean")));
+    ck_assert(isfinite(tsv_lookup(t, "method", "out:gradient", "metric", "sparseness", "mean")));
+    ck_assert_double_eq(tsv_lookup(t, "method", "out:gradient-x-input", "metric", "faithfulness-corr", "rank"), 1);
+    xai_tsv_free(t);
+    ck_assert_int_eq(run_cli(log, (const char *[]){"report", "-o", rep, NULL}), 2);
+    ck_assert_int_eq(run_cli(log, (const char *[]){"report", mp, "-o", rep, "--force", NULL}), 1);
+    snprintf(m2, sizeof m2, "%s/mprt.tsv", out);
+    ck_assert_int_eq(run_cli(log, (const char *[]){"report", m2, "-o", rep, "--force", NULL}), 1);
+    ck_assert(log_has(log, "metrics.tsv"));
+    char cmd[12400];
+    snprintf(cmd, sizeof cmd, "find '%s' '%s' '%s' -name '*tmp*' | grep -q .", out, out2, rep);
+    ck_assert_int_ne(system(cmd), 0);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- reference model: LRP against random ordering -------------------------------- */
 
 START_TEST(test_eeg_lrp_beats_random)
@@ -899,6 +1018,7 @@ Suite *make_suite(void)
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 300);
     tcase_add_test(cli, test_cli);
+    tcase_add_test(cli, test_cli_metrics);
     suite_add_tcase(s, cli);
     TCase *ref = tcase_create("reference");
     tcase_set_timeout(ref, 300);

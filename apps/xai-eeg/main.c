@@ -83,6 +83,8 @@ static void usage(void)
         "EXPLANATION (explain)\n"
         "  --model M.onnx         a model written by '" PROG " train'\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
+        "  --save-input           explain: also write the model inputs, <stem>_desc-<m>_input.npy\n"
+        "                         float32 (epochs, 1, channels, times), e.g. for xai-evaluate\n"
         "  --composite C          LRP composite [epsilon-plus-flat]\n"
         "  --target T             pred|true|CLASS: the class explained per epoch [pred]\n"
         "  --no-figures           skip the PNGs\n"
@@ -136,7 +138,7 @@ typedef struct {
     int ninputs;
     const char *events, *channels, *arch, *model, *output, *composite, *target;
     double tmin, tmax, hp, lp, notch, resample;
-    int baseline_mean, average_ref, order, epochs, patience, cv, figures;
+    int baseline_mean, average_ref, order, epochs, patience, cv, figures, save_input;
     int64_t batch;
     double lr, val_split;
     uint64_t seed;
@@ -145,7 +147,7 @@ typedef struct {
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
        O_RESAMPLE, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED, O_CV, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_TARGET, O_NOFIG, O_LABEL, O_TASK };
+       O_COMPOSITE, O_TARGET, O_NOFIG, O_LABEL, O_TASK, O_SAVE_INPUT };
 
 static int parse_double(const char *s, double *v)
 {
@@ -564,6 +566,22 @@ static int sidecar(xai_app *app, const char *path, json_t *common, const char *d
     return rc;
 }
 
+/* The epochs as the model saw them, next to the relevance file (.._relevance.npy -> .._input.npy). */
+static int save_inputs(const xai_app *app, const char *rel_path, const float *x, int64_t n, int c, int64_t t)
+{
+    size_t len = strlen(rel_path);
+    const char *suf = "relevance.npy";
+    if (len < strlen(suf))
+        return xai_app_fail(app, rel_path, "unexpected output name"), -1;
+    char *path = xai_app_strdup_printf("%.*sinput.npy", (int)(len - strlen(suf)), rel_path);
+    const int64_t shape[4] = {n, 1, c, t};
+    int rc = 0;
+    if (!path || xai_npy_save(path, 4, shape, x) != XAI_OK)
+        rc = (xai_app_fail(app, path ? path : rel_path, "%s", path ? xai_last_error() : "out of memory"), -1);
+    free(path);
+    return rc;
+}
+
 static int explain_one(xai_app *app, const opts *o, const xai_model *m, const eeg_prep *p, const char *input,
                        const out_names *names, const char *model_sha, int target_mode)
 {
@@ -644,6 +662,8 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const ee
                 topo[(size_t)c * (size_t)C + (size_t)ch] /= (float)ncls[c];
         }
 
+    if (o->save_input && save_inputs(app, names->npy, ep.x, N, C, T) != 0)
+        goto done;
     /* provenance shared by the sidecars */
     common = json_object();
     char hex[65] = "";
@@ -1411,6 +1431,7 @@ int main(int argc, char **argv)
         {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
         {"composite", required_argument, 0, O_COMPOSITE}, {"target", required_argument, 0, O_TARGET},
         {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
+        {"save-input", no_argument, 0, O_SAVE_INPUT},
         {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
         {"task", required_argument, 0, O_TASK},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
@@ -1512,6 +1533,7 @@ int main(int argc, char **argv)
         case O_COMPOSITE: o.composite = optarg; break;
         case O_TARGET: o.target = optarg; break;
         case O_NOFIG: o.figures = 0; break;
+        case O_SAVE_INPUT: o.save_input = 1; break;
         case O_TASK: o.task = optarg; break;
         case O_LABEL: {
             char **nl = realloc(o.labels, (size_t)(o.nlabels + ac) * sizeof *nl);

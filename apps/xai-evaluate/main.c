@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "evalout.h"
 #include "xai.h"
 #include "xai/eval.h"
 #include "xai/npy.h"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
     fprintf(f,
 "SYNOPSIS\n"
 "  " PROG " MODEL.onnx X.npy -o OUTDIR [options]\n"
+"  " PROG " MODEL.onnx X.npy -o OUTDIR --metrics LIST [--truth MASK.npy] [options]\n"
+"  " PROG " report METRICS.tsv... -o OUTDIR\n"
 "\n"
 "Measures how faithful attribution methods are for an ONNX model by region perturbation\n"
 "(\"pixel flipping\"): each sample of X.npy is cut into patches, the patches are replaced in\n"
@@ -71,7 +74,50 @@ static void usage(FILE *f)
 "                      sample (seeded); mean: the mean of the patch [baseline]\n"
 "  --baseline V        value of --replace baseline [0]\n"
 "  --seed S            random order and uniform noise [0]\n"
-"  --batch B           samples per forward stack, 1..64 [64]\n"
+"  --batch B           samples per forward stack, 1..64 [64]\n");
+    fprintf(f,
+"\n"
+"METRICS (--metrics: instead of the AOPC outputs, any of these per method; a family name\n"
+"selects all its metrics, 'all' every one; better = the direction of a better value)\n"
+"  aopc-morf, aopc-lerf      region perturbation as above            higher / lower\n"
+"  road-morf, road-lerf      the same with ROAD noisy linear imputation (Rong et al. 2022):\n"
+"                            a removed element is the mean of its neighbours along the\n"
+"                            --road-axes, plus N(0, (--road-noise * sd(x))^2)   higher / lower\n"
+"  faithfulness-corr         Pearson(sum of R over a random patch set, f(x) - f(x with the\n"
+"                            set replaced)) over --fc-runs sets (Bhatt et al. 2020)   higher\n"
+"  infidelity                mean (beta I.R - (f(x) - f(x - I)))^2, I ~ N(0, (--infid-sigma\n"
+"                            * sd(x))^2), beta the best scale (Yeh et al. 2019)        lower\n"
+"  mass-accuracy             sum of R+ in the truth / sum of R+ (Arras et al. 2022)   higher\n"
+"  rank-accuracy             share of the K = |truth| most relevant elements in it    higher\n"
+"  pointing-game             1 when the most relevant element is in the truth         higher\n"
+"  enrichment                mass-accuracy / (|truth| / size), 1 = chance            higher\n"
+"  max-sensitivity, avg-sensitivity   ||Phi(x+u) - Phi(x)|| / ||Phi(x)|| over --sens-runs\n"
+"                            u uniform in +-(--sens-radius * (max - min)) (Yeh et al.)  lower\n"
+"  mprt                      Spearman of |R| with the original after randomising layers\n"
+"                            top-down, mean over the cascade (Adebayo et al. 2018)     lower\n"
+"  sparseness                Gini index of |R| (Chalasani et al. 2020)                higher\n"
+"  complexity                entropy of |R| / sum |R| (Bhatt et al. 2020); as a list item\n"
+"                            'complexity' is the family: sparseness and complexity     lower\n"
+"  --metrics LIST      e.g. all, faithfulness,localisation, road-morf,mprt\n"
+"  --truth MASK.npy    ground truth for localisation: nonzero = relevant, shaped like X or\n"
+"                      like one sample (then used for every sample)\n"
+"  --road-axes LIST    per-sample axes whose neighbours impute (0-based, e.g. 2 or 1,2)\n"
+"                      [every axis longer than 1]\n"
+"  --road-noise F      [0.01]\n"
+"  --fc-runs N, --fc-fraction F          [64, 0.1 of the patches]\n"
+"  --infid-runs N, --infid-sigma F       [64, 0.1]\n"
+"  --sens-runs N, --sens-radius F        [10, 0.02]\n"
+"  --loc-abs           localisation on |R| instead of max(R, 0) (for unsigned maps)\n"
+"  Outputs: metrics.tsv (method, metric, family, better, mean, ci_low, ci_high, sd, n),\n"
+"  metrics_samples.tsv, mprt.tsv and mprt.png (with mprt), report.tsv and report.png, each\n"
+"  with a JSON sidecar.\n");
+    fprintf(f,
+"\n"
+"REPORT\n"
+"  " PROG " report METRICS.tsv... -o OUTDIR   one table (report.tsv: metric, family, better,\n"
+"  method, mean, ci_low, ci_high, n, rank) and one figure (report.png) comparing the methods\n"
+"  of one or more metrics.tsv on every metric; with several inputs, methods are named\n"
+"  DIR:method after the input's directory.\n"
 "\n"
 "OUTPUT (in OUTDIR, created if missing; every file is written atomically)\n"
 "  aopc.tsv            method, order, aopc, ci_low, ci_high, sd, n, steps, per_step, patches\n"
@@ -98,6 +144,9 @@ static void usage(FILE *f)
 "  " PROG " model.onnx x.npy --methods lrp:epsilon-plus-flat,gradient --replace uniform -o out\n"
 "  " PROG " cnn3d.onnx volumes.npy --patch 4x4x4 --order morf --replace mean -o out --force\n"
 "\n"
+"  " PROG " model.onnx x.npy --metrics all --truth mask.npy --patch 1x8 -o metrics/\n"
+"  " PROG " report eeg/metrics.tsv fmri/metrics.tsv -o report/\n"
+"\n"
 "EXIT STATUS\n"
 "  0 success, 1 data or runtime error, 2 usage error.\n"
 "\n"
@@ -106,7 +155,11 @@ static void usage(FILE *f)
 "  deep neural network has learned\", IEEE TNNLS 28(11):2660 (region perturbation, AOPC).\n"
 "  Bach et al. 2015, PLoS ONE 10(7):e0130140 (LRP, pixel flipping). Kohlbrenner et al. 2020,\n"
 "  IJCNN (composites). Simonyan et al. 2014 (gradient). Shrikumar et al. 2016 (gradient x\n"
-"  input). Smilkov et al. 2017 (SmoothGrad). Sundararajan et al. 2017 (Integrated Gradients).\n");
+"  input). Smilkov et al. 2017 (SmoothGrad). Sundararajan et al. 2017 (Integrated Gradients).\n"
+"  Rong et al. 2022, ICML (ROAD). Bhatt, Weller, Moura 2020, IJCAI (faithfulness correlation,\n"
+"  complexity). Yeh et al. 2019, NeurIPS (infidelity, sensitivity). Arras, Osman, Samek 2022,\n"
+"  Information Fusion 81 (relevance mass and rank accuracy). Zhang et al. 2016, ECCV (pointing\n"
+"  game). Adebayo et al. 2018, NeurIPS (MPRT). Chalasani et al. 2020, ICML (Gini sparseness).\n");
 }
 
 static xai_app app;
@@ -475,10 +528,212 @@ static int write_sidecars(const char *outdir, const char *model_path, const char
     return rc;
 }
 
+/* "1,2" -> bit set of per-sample axes below ndim; 0 or -1. */
+static int parse_axes(const char *s, int ndim, unsigned *bits)
+{
+    unsigned b = 0;
+    for (const char *p = s;;) {
+        char *e;
+        errno = 0;
+        long v = strtol(p, &e, 10);
+        if (e == p || errno || v < 0 || v >= ndim || (*e && *e != ','))
+            return -1;
+        b |= 1u << v;
+        if (!*e)
+            break;
+        p = e + 1;
+    }
+    *bits = b;
+    return 0;
+}
+
+/* The explanation settings of one method (LRP: the --init start; gradients: df/dx). */
+static void method_config(const method_spec *ms, int init_logit, float xmin, float xmax, const xai_perturb_config *pc,
+                          xai_explain_config *ec)
+{
+    xai_explain_config_init(ec);
+    ec->method = ms->method;
+    if (ms->method == XAI_METHOD_LRP) {
+        ec->composite = ms->composite;
+        ec->init = init_logit ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
+    } else {
+        ec->init = XAI_INIT_ONEHOT; /* the plain gradient of f */
+    }
+    ec->batch = pc->batch;
+    ec->seed = pc->seed;
+    if (ms->method == XAI_METHOD_LRP && strcmp(ms->composite, "epsilon-gamma-box") == 0) {
+        ec->have_bounds = 1;
+        ec->low = xmin;
+        ec->high = xmax > xmin ? xmax : xmin + 1;
+    }
+}
+
+/* --truth: a mask shaped like X (n samples) or like one sample, expanded to n samples. */
+static float *load_truth(const char *path, int64_t n, int64_t nin)
+{
+    xai_npy t;
+    memset(&t, 0, sizeof t);
+    if (xai_npy_load(path, &t) != XAI_OK) {
+        fail(path, xai_last_error());
+        return NULL;
+    }
+    int64_t cnt = 1;
+    for (int d = 0; d < t.ndim; d++)
+        cnt *= t.shape[d];
+    float *m = NULL;
+    if (cnt != nin && cnt != n * nin) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%lld values, expected one sample (%lld) or all %lld samples (%lld)",
+                 (long long)cnt, (long long)nin, (long long)n, (long long)(n * nin));
+        fail(path, msg);
+    } else if ((m = malloc(sizeof(float) * (size_t)(n * nin)))) {
+        for (int64_t s = 0; s < n; s++)
+            memcpy(m + s * nin, cnt == nin ? t.data : t.data + s * nin, sizeof(float) * (size_t)nin);
+    } else {
+        fail(path, "out of memory");
+    }
+    xai_npy_free(&t);
+    return m;
+}
+
+/* Settings of a metrics run that main() parses. */
+typedef struct {
+    uint32_t set;
+    const char *truth;
+    xai_eval_config ec;
+} metrics_opts;
+
+static char *metrics_sidecar_json(const char *model_path, const char *input_path, const metrics_opts *mo,
+                                  const method_spec *ms, int nm, int target)
+{
+    char sha[65];
+    if (xai_sha256_file(model_path, sha) != 0)
+        return NULL;
+    json_t *methods = json_array(), *metrics = json_array(), *patch = json_array();
+    for (int i = 0; i < nm; i++)
+        json_array_append_new(methods, json_string(ms[i].label));
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        if ((mo->set >> k) & 1u)
+            json_array_append_new(metrics, json_string(xai_metric_name(k)));
+    for (int d = 0; d < mo->ec.perturb.patch_ndim; d++)
+        json_array_append_new(patch, json_integer(mo->ec.perturb.patch[d]));
+    const xai_eval_config *c = &mo->ec;
+    json_t *root = json_pack("{s:s, s:[s, s, s?], s:{s:o, s:o, s:o, s:i, s:I, s:s, s:f, s:I, s:I, s:f, s:i, s:f, "
+                             "s:i, s:f, s:i, s:b, s:b, s:I, s:o}}",
+        "ModelSHA256", sha, "Sources", model_path, input_path, mo->truth, "Parameters", "methods", methods,
+        "metrics", metrics, "patch", patch, "steps", c->perturb.steps, "per_step", (json_int_t)c->perturb.per_step,
+        "replace", xai_replace_name(c->perturb.replace), "road_noise", (double)c->perturb.road_noise,
+        "road_axes_mask", (json_int_t)c->perturb.road_axes, "seed", (json_int_t)c->seed, "fc_fraction",
+        c->fc_fraction, "fc_runs", c->fc_runs, "infid_sigma", c->infid_sigma, "infid_runs", c->infid_runs,
+        "sens_radius", c->sens_radius, "sens_runs", c->sens_runs, "loc_abs", c->loc_abs, "mprt_abs", c->mprt_abs,
+        "batch", (json_int_t)c->perturb.batch, "class", target >= 0 ? json_integer(target) : json_string("pred"));
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return text;
+}
+
+/* --metrics: every method through xai_eval_metrics(), then the tables and figures. */
+static int run_metrics(const char *model_path, const char *input_path, const char *outdir, const xai_model *m,
+                       const xai_npy *x, int64_t n, metrics_opts *mo, const method_spec *ms, int nm, int target,
+                       int init_logit, float xmin, float xmax)
+{
+    int64_t nin = xai_model_input_numel(m);
+    float *mask = mo->truth ? load_truth(mo->truth, n, nin) : NULL;
+    int *tg = target >= 0 ? malloc(sizeof(int) * (size_t)n) : NULL;
+    xai_eval_scores *sc = calloc((size_t)nm, sizeof *sc);
+    xai_evalout_method *om = calloc((size_t)nm, sizeof *om);
+    char *extra = NULL;
+    int rc = 1, done = 0;
+    if ((mo->truth && !mask) || (target >= 0 && !tg) || !sc || !om)
+        goto out;
+    for (int64_t s = 0; tg && s < n; s++)
+        tg[s] = target;
+    xai_app_progress_begin(&app, "methods", nm);
+    for (int i = 0; i < nm; i++, done++) {
+        xai_explain_config ec;
+        method_config(&ms[i], init_logit, xmin, xmax, &mo->ec.perturb, &ec);
+        if (xai_eval_metrics(m, &mo->ec, &ec, mo->set, n, x->data, NULL, mask, tg, &sc[i]) != XAI_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%.100s: %.480s", ms[i].label, xai_last_error());
+            fail(model_path, msg);
+            goto out;
+        }
+        om[i].label = ms[i].label;
+        om[i].scores = &sc[i];
+        xai_app_progress_step(&app, i + 1, ms[i].label);
+    }
+    xai_app_progress_end(&app);
+    if (!(extra = metrics_sidecar_json(model_path, input_path, mo, ms, nm, target))) {
+        fail(model_path, "cannot read it for its SHA-256");
+        goto out;
+    }
+    if (xai_app_mkdirs(&app, outdir) == 0 && xai_evalout_write(&app, outdir, om, nm, extra) == 0)
+        rc = 0;
+out:
+    for (int i = 0; sc && i < done; i++)
+        xai_eval_scores_free(&sc[i]);
+    free(sc);
+    free(om);
+    free(mask);
+    free(tg);
+    free(extra);
+    return rc;
+}
+
+/* xai-evaluate report METRICS.tsv... -o OUTDIR */
+static int report_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+                                         XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+    const char *outdir = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
+        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
+        if (h == 2 || h < 0)
+            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+        if (h == 1)
+            continue;
+        if (c == 'o')
+            outdir = optarg;
+        else if (c == 'h')
+            return usage(stdout), 0;
+        else
+            return xai_app_usage_error(&app, "report: unknown option or missing value '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return xai_app_usage_error(&app, "report: expected one or more metrics.tsv");
+    if (!outdir)
+        return xai_app_usage_error(&app, "report: missing -o OUTDIR");
+    char path[4096];
+    if (strlen(outdir) > sizeof path - 32)
+        return xai_app_usage_error(&app, "OUTDIR path too long");
+    static const char *const outs[] = {"report.tsv", "report.png"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", outdir, outs[i]);
+        if (xai_app_check_output(&app, path) != 0)
+            return XAI_EXIT_DATA;
+    }
+    json_t *src = json_array();
+    for (int i = optind; i < argc; i++)
+        json_array_append_new(src, json_string(argv[i]));
+    json_t *root = json_pack("{s:o}", "Sources", src);
+    char *extra = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    int rc = XAI_EXIT_DATA;
+    if (extra && xai_app_mkdirs(&app, outdir) == 0 &&
+        xai_evalout_report(&app, (const char *const *)argv + optind, argc - optind, outdir, extra) == 0)
+        rc = 0;
+    free(extra);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
-           O_INIT };
+           O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
+           O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},        {"methods", required_argument, 0, O_METHODS},
         {"patch", required_argument, 0, O_PATCH},     {"steps", required_argument, 0, O_STEPS},
@@ -486,6 +741,12 @@ int main(int argc, char **argv)
         {"replace", required_argument, 0, O_REPLACE}, {"baseline", required_argument, 0, O_BASELINE},
         {"class", required_argument, 0, O_CLASS},     {"seed", required_argument, 0, O_SEED},
         {"batch", required_argument, 0, O_BATCH},     {"init", required_argument, 0, O_INIT},
+        {"metrics", required_argument, 0, O_METRICS}, {"truth", required_argument, 0, O_TRUTH},
+        {"road-axes", required_argument, 0, O_ROAD_AXES}, {"road-noise", required_argument, 0, O_ROAD_NOISE},
+        {"fc-runs", required_argument, 0, O_FC_RUNS}, {"fc-fraction", required_argument, 0, O_FC_FRACTION},
+        {"infid-runs", required_argument, 0, O_INFID_RUNS}, {"infid-sigma", required_argument, 0, O_INFID_SIGMA},
+        {"sens-runs", required_argument, 0, O_SENS_RUNS}, {"sens-radius", required_argument, 0, O_SENS_RADIUS},
+        {"loc-abs", no_argument, 0, O_LOC_ABS},
         {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
     xai_perturb_config pc;
@@ -500,6 +761,17 @@ int main(int argc, char **argv)
     int c;
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        int r = report_main(argc - 1, argv + 1);
+        cairo_debug_reset_static_data();
+        FcFini();
+        xai_app_free(&app);
+        return r;
+    }
+    metrics_opts mo;
+    memset(&mo, 0, sizeof mo);
+    xai_eval_config_init(&mo.ec);
+    const char *road_axes = NULL;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
         long v;
@@ -583,6 +855,42 @@ int main(int argc, char **argv)
             else
                 return xai_app_usage_error(&app, "--init must be logit or onehot");
             break;
+        case O_METRICS:
+            if (xai_metric_parse_list(optarg, &mo.set) != XAI_OK)
+                return xai_app_usage_error(&app, "--metrics: %s", xai_last_error());
+            break;
+        case O_TRUTH: mo.truth = optarg; break;
+        case O_ROAD_AXES: road_axes = optarg; break;
+        case O_LOC_ABS: mo.ec.loc_abs = 1; break;
+        case O_FC_RUNS:
+        case O_INFID_RUNS:
+        case O_SENS_RUNS:
+            if (xai_app_parse_long(optarg, c == O_FC_RUNS ? 2 : 1, 100000, &v))
+                return xai_app_usage_error(&app, "%s needs an integer in %d..100000", c == O_FC_RUNS ? "--fc-runs"
+                                           : c == O_INFID_RUNS ? "--infid-runs" : "--sens-runs", c == O_FC_RUNS ? 2 : 1);
+            *(c == O_FC_RUNS ? &mo.ec.fc_runs : c == O_INFID_RUNS ? &mo.ec.infid_runs : &mo.ec.sens_runs) = (int)v;
+            break;
+        case O_ROAD_NOISE:
+        case O_FC_FRACTION:
+        case O_INFID_SIGMA:
+        case O_SENS_RADIUS: {
+            char *e;
+            errno = 0;
+            double d = strtod(optarg, &e);
+            int zero_ok = c == O_ROAD_NOISE;
+            if (e == optarg || *e || errno || !isfinite(d) || d < 0 || (!zero_ok && d == 0) ||
+                (c == O_FC_FRACTION && d > 1))
+                return xai_app_usage_error(&app, "%s needs a number %s", c == O_ROAD_NOISE ? "--road-noise" :
+                                           c == O_FC_FRACTION ? "--fc-fraction" : c == O_INFID_SIGMA ?
+                                           "--infid-sigma" : "--sens-radius", zero_ok ? ">= 0" :
+                                           c == O_FC_FRACTION ? "in (0, 1]" : "> 0");
+            if (c == O_ROAD_NOISE)
+                pc.road_noise = (float)d;
+            else
+                *(c == O_FC_FRACTION ? &mo.ec.fc_fraction : c == O_INFID_SIGMA ? &mo.ec.infid_sigma
+                                                                                 : &mo.ec.sens_radius) = d;
+            break;
+        }
         case ':':
             snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
             return xai_app_usage_error(&app, "%s", msg);
@@ -600,15 +908,23 @@ int main(int argc, char **argv)
     const char *model_path = argv[optind], *input_path = argv[optind + 1];
     xai_app_apply_threads(&app);
 
+    if (!mo.set && (mo.truth || road_axes))
+        return xai_app_usage_error(&app, "--truth and --road-axes need --metrics");
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        if (((mo.set >> k) & 1u) && xai_metric_needs_mask(k) && !mo.truth)
+            return xai_app_usage_error(&app, "--metrics %s needs --truth MASK.npy", xai_metric_name(k));
+
     /* Refuse to overwrite before doing any work. */
-    static const char *const outputs[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
-                                          "curves_lerf.png"};
+    static const char *const aopc_outputs[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
+                                               "curves_lerf.png"};
+    const char *const *outputs = mo.set ? xai_evalout_files : aopc_outputs;
+    size_t noutputs = mo.set ? (size_t)xai_evalout_nfiles : sizeof aopc_outputs / sizeof *aopc_outputs;
     char path[4096];
     struct stat sb;
     if (stat(outdir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
             return fail(outdir, "exists and is not a directory");
-        for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        for (size_t i = 0; i < noutputs; i++) {
             snprintf(path, sizeof path, "%s/%s", outdir, outputs[i]);
             if (xai_app_check_output(&app, path) != 0)
                 return XAI_EXIT_DATA;
@@ -627,9 +943,8 @@ int main(int argc, char **argv)
         return fail(model_path, xai_last_error());
     }
     int rc = 1, nruns = 0;
-    float *rel = NULL, *gx = NULL, *gr = NULL; /* relevance; a class's samples and their maps */
+    float *rel = NULL; /* relevance of the current method */
     int *tg = NULL;
-    unsigned char *done_cls = NULL; /* classes already explained */
     run *runs = calloc(MAX_RUNS, sizeof *runs);
     int md;
     const int64_t *mshape = xai_model_input_shape(m, &md);
@@ -681,11 +996,8 @@ int main(int argc, char **argv)
         pc.steps = (int)steps;
     }
     rel = malloc(sizeof(float) * (size_t)(n * nin));
-    gx = malloc(sizeof(float) * (size_t)(n * nin));
-    gr = malloc(sizeof(float) * (size_t)(n * nin));
     tg = malloc(sizeof(int) * (size_t)n);
-    done_cls = malloc((size_t)nout);
-    if (!rel || !gx || !gr || !tg || !done_cls || !runs) {
+    if (!rel || !tg || !runs) {
         fail(input_path, "out of memory");
         goto done;
     }
@@ -695,6 +1007,16 @@ int main(int argc, char **argv)
         xmax = fmaxf(xmax, x.data[i]);
     }
 
+    if (mo.set) {
+        if (road_axes && parse_axes(road_axes, md, &pc.road_axes)) {
+            rc = xai_app_usage_error(&app, "--road-axes needs axis indices 0..%d joined by commas", md - 1);
+            goto done;
+        }
+        mo.ec.perturb = pc;
+        mo.ec.seed = pc.seed;
+        rc = run_metrics(model_path, input_path, outdir, m, &x, n, &mo, ms, nm, target, init_logit, xmin, xmax);
+        goto done;
+    }
     /* Random baseline first: it fixes the class of every sample (argmax or --class). */
     if (target >= 0) {
         for (int64_t s = 0; s < n; s++)
@@ -716,42 +1038,11 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < nm; i++) {
         xai_explain_config ec;
-        xai_explain_config_init(&ec);
-        ec.method = ms[i].method;
-        if (ms[i].method == XAI_METHOD_LRP) {
-            ec.composite = ms[i].composite;
-            ec.init = init_logit ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
-        } else {
-            ec.init = XAI_INIT_ONEHOT; /* the plain gradient of f */
-        }
-        ec.batch = pc.batch;
-        ec.seed = pc.seed;
-        if (ms[i].method == XAI_METHOD_LRP && strcmp(ms[i].composite, "epsilon-gamma-box") == 0) {
-            ec.have_bounds = 1;
-            ec.low = xmin;
-            ec.high = xmax > xmin ? xmax : xmin + 1;
-        }
-        /* Explain every sample for its tracked class: one call per class over the samples of
-         * that class, gathered into a contiguous stack and scattered back. */
-        memset(done_cls, 0, (size_t)nout);
-        for (int64_t s = 0; s < n; s++) {
-            if (done_cls[tg[s]])
-                continue;
-            done_cls[tg[s]] = 1;
-            int64_t cnt = 0;
-            for (int64_t q = s; q < n; q++)
-                if (tg[q] == tg[s])
-                    memcpy(gx + cnt++ * nin, x.data + q * nin, sizeof(float) * (size_t)nin);
-            ec.target = tg[s];
-            if (xai_explain(m, &ec, cnt, gx, gr, NULL) != XAI_OK) {
-                snprintf(msg, sizeof msg, "%.100s: %.400s", ms[i].label, xai_last_error());
-                fail(model_path, msg);
-                goto done;
-            }
-            cnt = 0;
-            for (int64_t q = s; q < n; q++)
-                if (tg[q] == tg[s])
-                    memcpy(rel + q * nin, gr + cnt++ * nin, sizeof(float) * (size_t)nin);
+        method_config(&ms[i], init_logit, xmin, xmax, &pc, &ec);
+        if (xai_explain_targets(m, &ec, n, x.data, tg, rel) != XAI_OK) {
+            snprintf(msg, sizeof msg, "%.100s: %.400s", ms[i].label, xai_last_error());
+            fail(model_path, msg);
+            goto done;
         }
         for (int o = 0; o < 2; o++) {
             if ((o == 0 && !do_morf) || (o == 1 && !do_lerf))
@@ -806,10 +1097,7 @@ done:
         xai_perturb_result_free(&runs[i].res);
     free(runs);
     free(rel);
-    free(gx);
-    free(gr);
     free(tg);
-    free(done_cls);
     xai_model_free(m);
     xai_npy_free(&x);
     /* drop cairo's and fontconfig's caches so leak checkers see a clean exit */

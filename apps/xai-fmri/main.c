@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "xai/npy.h"
 #include "fmri.h"
 #include "xai/domain.h"
 #include "xai/lrp.h"
@@ -60,7 +61,7 @@ typedef struct {
     /* explain */
     const char *model, *method, *composite, *target;
     double epsilon, gamma;
-    int no4d;
+    int no4d, save_input;
     int64_t ebatch;
     /* BIDS-App */
     const char *plabels[MAX_SUBJECTS];
@@ -125,6 +126,8 @@ static void help(void)
         "      --explain-batch N  volumes per sweep; memory does not grow with the run length\n"
         "                         [0 = auto: 128 Ki voxels per sweep, 1..16 volumes]\n"
         "      --no-4d            skip the 4-D relevance file\n"
+        "      --save-input       also write the model inputs (z-scored volumes) as\n"
+        "                         <stem>_desc-input_bold.npy float32 (volumes, 1, Z, Y, X)\n"
         "  -o, --output DIR       the derivative root\n"
         "\n"
         "BIDS-App form:\n"
@@ -675,11 +678,19 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         rc = xai_app_fail(&o->app, NULL, "out of memory");
         goto done;
     }
+    float *allx = o->save_input ? malloc(sizeof(float) * (size_t)(nt * nv)) : NULL;
+    if (o->save_input && !allx) {
+        free(relsum);
+        rc = xai_app_fail(&o->app, NULL, "out of memory");
+        goto done;
+    }
     xai_app_progress_begin(&o->app, "explain", nt);
     for (int64_t t0 = 0; t0 < nt && rc == 0; t0 += B) {
         int64_t nb = nt - t0 < B ? nt - t0 : B;
         for (int64_t j = 0; j < nb; j++)
             fmri_prep_apply(&run.prep, run.img->data + (t0 + j) * nv, xb + j * nv);
+        if (allx)
+            memcpy(allx + t0 * nv, xb, sizeof(float) * (size_t)(nb * nv));
         xai_explain_result res;
         memset(&res, 0, sizeof res);
         if (xai_explain(m, &cfg, nb, xb, rb, &res) != XAI_OK) {
@@ -719,6 +730,18 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         xai_app_progress_step(&o->app, t0 + nb, NULL);
     }
     xai_app_progress_end(&o->app);
+    if (rc == 0 && allx) { /* the volumes as the model saw them, for xai-evaluate */
+        char pin[4608];
+        int md;
+        const int64_t *ms = xai_model_input_shape(m, &md);
+        int64_t shp[XAI_MAX_DIMS + 1] = {nt};
+        for (int d = 0; d < md; d++)
+            shp[d + 1] = ms[d];
+        namer_path(&nm, 0, "input", "bold", ".npy", pin, sizeof pin);
+        if (xai_npy_save(pin, md + 1, shp, allx) != XAI_OK)
+            rc = xai_app_fail(&o->app, pin, "%s", xai_last_error());
+    }
+    free(allx);
     if (rc != 0) {
         free(relsum);
         goto done;
@@ -1259,7 +1282,8 @@ static int cmd_group(opts *o, const char *out)
 enum {
     OPT_BOLD = 0x2000, OPT_EVENTS, OPT_LABELS, OPT_MASK, OPT_LAG, OPT_AUTOMASK, OPT_CONDITIONS, OPT_ARCH,
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
-    OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD
+    OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
+    OPT_SAVE_INPUT
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -1297,6 +1321,7 @@ int main(int argc, char **argv)
         {"composite", required_argument, 0, OPT_COMPOSITE}, {"epsilon", required_argument, 0, OPT_EPSILON},
         {"gamma", required_argument, 0, OPT_GAMMA}, {"target", required_argument, 0, OPT_TARGET},
         {"no-4d", no_argument, 0, OPT_NO4D}, {"explain-batch", required_argument, 0, OPT_EBATCH},
+        {"save-input", no_argument, 0, OPT_SAVE_INPUT},
         {"participant-label", required_argument, 0, OPT_PLABEL},
         {"participant_label", required_argument, 0, OPT_PLABEL}, {"task", required_argument, 0, OPT_TASK},
         {"shard", required_argument, 0, OPT_SHARD},
@@ -1366,6 +1391,7 @@ int main(int argc, char **argv)
             break;
         case OPT_TARGET: o.target = optarg; break;
         case OPT_NO4D: o.no4d = 1; break;
+        case OPT_SAVE_INPUT: o.save_input = 1; break;
         case OPT_TASK: o.task = optarg; break;
         case OPT_SHARD:
             if (xai_app_parse_shard(optarg, &o.shard_k, &o.shard_n) != 0) {

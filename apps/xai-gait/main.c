@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "xai/npy.h"
 #include "gait.h"
 #include "xai/domain.h"
 #include "xai/lrp.h"
@@ -66,7 +67,8 @@ static void usage(void)
         "  --arch SPEC            on the input [variables x components, 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
         "  --epochs N [30]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
-        "\n"
+        "\n");
+    printf(
         "OPTIONS (explain, study)\n"
         "  --model M.onnx         a model written by '" PROG " train'\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
@@ -74,6 +76,8 @@ static void usage(void)
         "  --target pred|true|CLASS   class explained per cycle; true = the trial's subject or\n"
         "                         condition when it is a model class [pred]\n"
         "  --no-figures           skip the PNG grids\n"
+        "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
+        "                         (cycles, variables x components, 101), e.g. for xai-evaluate\n"
         "\n"
         "OUTPUT (per trial <stem> for explain, per subject sub-XX/sub-XX for study; D = lrp or the\n"
         "  gradient method's name)\n"
@@ -110,14 +114,14 @@ typedef struct {
     const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
     char **args;
     int nargs;
-    int epochs, figures;
+    int epochs, figures, save_input;
     int64_t batch;
     double lr;
     uint64_t seed;
 } opts;
 
 enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_NOFIG };
+       O_COMPOSITE, O_NOFIG, O_SAVE_INPUT };
 
 static int file_exists(const char *p)
 {
@@ -426,7 +430,7 @@ typedef struct {
     char desc[32];
     int target_mode;        /* 0 pred, 1 true, 2 fixed */
     int target_class;
-    int figures;
+    int figures, save_input;
     char options[512];      /* what changes the outputs (for the done-markers) */
 } explainer;
 
@@ -528,6 +532,7 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
     e->target_mode = (int)tg.kind; /* 0 pred, 1 true, 2 a class */
     e->target_class = tg.cls;
     e->figures = o->figures;
+    e->save_input = o->save_input;
     snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d", e->desc,
              e->cfg.composite ? e->cfg.composite : "default", t, e->figures);
     return XAI_EXIT_OK;
@@ -613,6 +618,16 @@ static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const
             for (int64_t j = 0; j < ns; j++)
                 memcpy(rel + (size_t)sel[j] * per, rs + (size_t)j * per, per * sizeof(float));
         }
+    }
+    if (e->save_input) { /* the normalised cycles as the model saw them */
+        const int64_t shape[3] = {n, nch, GAIT_NPTS};
+        char *ip = xai_app_strdup_printf("%s_desc-%s_input.npy", prefix, e->desc);
+        if (!ip || xai_npy_save(ip, 3, shape, x) != XAI_OK) {
+            xai_app_fail(app, ip ? ip : prefix, "%s", ip ? xai_last_error() : "out of memory");
+            free(ip);
+            goto done;
+        }
+        free(ip);
     }
     int64_t ok = 0, nl = 0;
     json_t *pa = json_array(), *ta = json_array();
@@ -1095,6 +1110,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
         {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
         {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
+        {"save-input", no_argument, 0, O_SAVE_INPUT},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1;
     char **av = argv + 1;
@@ -1113,6 +1129,7 @@ int main(int argc, char **argv)
         case O_METHOD: o.method_s = optarg; break;
         case O_COMPOSITE: o.composite = optarg; break;
         case O_NOFIG: o.figures = 0; break;
+        case O_SAVE_INPUT: o.save_input = 1; break;
         case 'o': o.output = optarg; break;
         case O_EPOCHS:
         case O_BATCH:

@@ -57,7 +57,8 @@ static void usage(void)
 "                        flatten dense(K)] with K the number of classes\n"
 "  --epochs N [30]   --batch B [32]   --lr LR [1e-3]   --val-split F [0.2]   --patience P [10]\n"
 "  --seed S [0]\n"
-"  -o, --output MODEL.onnx   model (+ MODEL.json sidecar with the training record)\n"
+"  -o, --output MODEL.onnx   model (+ MODEL.json sidecar with the training record)\n");
+    printf(
 "\n"
 "EXPLAIN\n"
 "  --model MODEL.onnx    a model written by '" PROG " train'\n"
@@ -70,6 +71,8 @@ static void usage(void)
 "                        when the logit is negative [logit]\n"
 "  --no-figures          no PNG figures (faster)\n"
 "  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
+"  --save-input          with --stacked: also OUTDIR/input.npy, the model inputs [clips][rows][frames]\n"
+"                        (e.g. for xai-evaluate)\n"
 "                        (per-clip records in 'Clips') instead of files per clip: for large batches\n"
 "  --sonify OUT.wav      (one input only) ISTFT of the STFT masked by clip(R+/max R+, 0, 1) with the\n"
 "                        original phase, at the pipeline rate, trimmed to the clip. Mel relevance\n"
@@ -107,7 +110,7 @@ typedef struct {
     speech_files files;
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *target, *json;
     double duration, lr, val_split;
-    int epochs, patience, figures, stacked, init_onehot;
+    int epochs, patience, figures, stacked, init_onehot, save_input;
     int64_t batch, xbatch;
     uint64_t seed;
     xai_method method;
@@ -767,7 +770,7 @@ static int run_explain(opts *o)
     int nbad = 0, ndone = 0;
     json_t *stack = o->stacked ? json_array() : NULL;
     int *dups = duplicate_stems(&o->files);
-    float *stackbuf = NULL;
+    float *stackbuf = NULL, *inbuf = NULL;
     if (!X || !R || !sigs || !items || !dups) {
         xai_app_fail(app, NULL, "out of memory");
         goto out;
@@ -822,7 +825,10 @@ static int run_explain(opts *o)
         }
         if (stack) {
             float *nbuf = realloc(stackbuf, sizeof(float) * (size_t)per * (size_t)(ndone + nb));
-            if (!nbuf) {
+            float *nin = o->save_input ? realloc(inbuf, sizeof(float) * (size_t)per * (size_t)(ndone + nb)) : NULL;
+            if (nin)
+                inbuf = nin;
+            if (!nbuf || (o->save_input && !nin)) {
                 xai_app_fail(app, NULL, "out of memory for the stacked relevance");
                 goto out;
             }
@@ -837,6 +843,8 @@ static int run_explain(opts *o)
             }
             if (stack)
                 memcpy(stackbuf + (size_t)ndone * (size_t)per, rel, sizeof(float) * (size_t)per);
+            if (stack && inbuf)
+                memcpy(inbuf + (size_t)ndone * (size_t)per, feat, sizeof(float) * (size_t)per);
             ndone++;
             if (o->sonify) {
                 float *y = malloc(sizeof(float) * (size_t)L);
@@ -876,6 +884,14 @@ static int run_explain(opts *o)
             xai_app_fail(app, stackpath, "%s", xai_last_error());
             goto out;
         }
+        if (inbuf) {
+            char inpath[4096];
+            snprintf(inpath, sizeof inpath, "%s/input.npy", o->output);
+            if (xai_npy_save(inpath, 3, shape, inbuf) != XAI_OK) {
+                xai_app_fail(app, inpath, "%s", xai_last_error());
+                goto out;
+            }
+        }
         json_t *hz = json_array(), *ts = json_array();
         for (int r = 0; r < rows; r++)
             json_array_append_new(hz, json_real(speech_row_hz(&lm.pre, r)));
@@ -907,6 +923,7 @@ out:
     xai_explain_result_free(&res);
     json_decref(stack);
     free(stackbuf);
+    free(inbuf);
     free(dups);
     free(X);
     free(R);
@@ -930,7 +947,7 @@ static int parse_num(const char *s, double lo, double hi, double *v)
 int main(int argc, char **argv)
 {
     enum { O_LABELS = 256, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED,
-           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT };
+           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT };
     static opts o;
     xai_app_init(&o.app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_install_signal_handlers();
@@ -968,6 +985,7 @@ int main(int argc, char **argv)
         {"target", required_argument, 0, O_TARGET}, {"no-figures", no_argument, 0, O_NOFIG},
         {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
         {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
+        {"save-input", no_argument, 0, O_SAVE_INPUT},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1;
     char **av = argv + 1;
@@ -988,6 +1006,7 @@ int main(int argc, char **argv)
         case O_TARGET: o.target = optarg; break;
         case O_NOFIG: o.figures = 0; break;
         case O_STACKED: o.stacked = 1; break;
+        case O_SAVE_INPUT: o.save_input = 1; break;
         case O_INIT:
             if (strcmp(optarg, "logit") && strcmp(optarg, "onehot")) {
                 rc = xai_app_usage_error(&o.app, "--init: logit or onehot");
