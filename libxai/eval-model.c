@@ -21,38 +21,14 @@ xai_status xai_explain_targets(const xai_model *m, const xai_explain_config *ecf
 {
     if (!m || !ecfg || !x || !targets || !rel || n < 1)
         FAIL(XAI_EINVAL, "explain: NULL argument or no samples");
-    int64_t nin = xai_model_input_numel(m), nout = xai_model_output_numel(m);
+    int64_t nout = xai_model_output_numel(m);
     for (int64_t s = 0; s < n; s++)
         if (targets[s] < 0 || targets[s] >= nout)
             FAIL(XAI_EINVAL, "explain: class %d of sample %lld is out of range 0..%lld", targets[s], (long long)s,
                  (long long)(nout - 1));
-    float *gx = malloc(sizeof(float) * (size_t)(n * nin)), *gr = malloc(sizeof(float) * (size_t)(n * nin));
-    unsigned char *done = calloc((size_t)n, 1);
-    xai_status st = XAI_OK;
-    if (!gx || !gr || !done)
-        st = xai_error_set(XAI_ENOMEM, "explain: out of memory for %lld samples", (long long)n);
     xai_explain_config ec = *ecfg;
-    for (int64_t s = 0; s < n && !st; s++) {
-        if (done[s])
-            continue;
-        int64_t cnt = 0;
-        for (int64_t q = s; q < n; q++)
-            if (targets[q] == targets[s])
-                memcpy(gx + cnt++ * nin, x + q * nin, sizeof(float) * (size_t)nin);
-        ec.target = targets[s];
-        if ((st = xai_explain(m, &ec, cnt, gx, gr, NULL)))
-            break;
-        cnt = 0;
-        for (int64_t q = s; q < n; q++)
-            if (targets[q] == targets[s]) {
-                memcpy(rel + q * nin, gr + cnt++ * nin, sizeof(float) * (size_t)nin);
-                done[q] = 1;
-            }
-    }
-    free(gx);
-    free(gr);
-    free(done);
-    return st;
+    ec.targets = targets;
+    return xai_explain(m, &ec, n, x, rel, NULL);
 }
 
 xai_status xai_eval_class_logits(const xai_model *m, xai_workspace *ws, int64_t batch, int64_t n, const float *x,

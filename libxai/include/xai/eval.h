@@ -267,8 +267,8 @@ typedef struct {
 XAI_API void xai_eval_config_init(xai_eval_config *c);
 
 /**
- * Explain n samples, each for its own class (one xai_explain() call per class over the
- * samples of that class). @p ecfg->target is ignored. @param targets [n] classes.
+ * Explain n samples, each for its own class: xai_explain() with ecfg->targets = @p targets,
+ * where every class must be given (no -1). @param targets [n] classes.
  */
 XAI_API xai_status xai_explain_targets(const xai_model *m, const xai_explain_config *ecfg, int64_t n,
                                        const float *x, const int *targets, float *rel);
