@@ -253,11 +253,14 @@ static xai_status make_split(train_ctx *t, xai_split *s)
     const xai_dataset *d = t->d;
     const xai_driver_train_options *o = t->o;
     uint64_t seed = o->train.seed;
-    if (o->scheme != XAI_SPLIT_WITHIN && d->group && d->ngroups >= 2)
+    int present = 0;
+    for (int64_t i = 1; d->group && i < d->n && !present; i++)
+        present = d->group[i] != d->group[0];
+    if (o->scheme != XAI_SPLIT_WITHIN && present)
         return xai_split_groups(d->group, d->y, d->n, o->scheme, o->holdout_frac, o->folds, seed, s);
     if (!o->allow_within)
-        return xai_error_set(XAI_EINVAL, "driver: all %lld samples belong to one %s: a model cannot be validated "
-                             "on unseen groups", (long long)d->n, d->group_kind ? d->group_kind : "group");
+        return xai_error_set(XAI_EINVAL, "driver: all %lld samples belong to one group (%s): a model cannot be "
+                             "validated on unseen groups", (long long)d->n, d->group_kind ? d->group_kind : "group");
     warnf(t, "one %s only: validated within it (samples of one %s on both sides), so the accuracy is optimistic",
           d->group_kind ? d->group_kind : "group", d->group_kind ? d->group_kind : "group");
     return xai_split_groups(NULL, d->y, d->n, XAI_SPLIT_WITHIN, o->holdout_frac, 0, seed, s);
