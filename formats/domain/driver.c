@@ -65,7 +65,13 @@ static void warnf(const train_ctx *t, const char *fmt, ...)
 static void epoch_progress(const xai_train_progress *p, void *ud)
 {
     const train_ctx *t = ud;
-    t->o->progress(t->o->progress_ud, t->task, p->epoch, p->epochs, NULL);
+    char item[160];
+    if (isnan(p->val_loss))
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
+    else
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
+                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
+    t->o->progress(t->o->progress_ud, t->task, p->epoch, p->epochs, item);
 }
 
 /* The seed of model @p k (k = -1: the model for new data), distinct per model and reproducible. */
