@@ -30,10 +30,10 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
 static const char *optimizer_names[] = {"sgd", "adam", "adamw"};
 static const char *start_names[] = {"stable", "onehot", "logit"};
 
-/* Index of @p s in @p names[0..n), or -1. */
+/* Index of @p s in @p names[0..n) (or up to a NULL entry), or -1. */
 static int pick(const char *s, const char *const *names, int n)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && names[i]; i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
@@ -263,7 +263,7 @@ int xai_app_driver_explain_setup(xai_app *app, const xai_app_driver_opts *o, con
         names[i] = xai_card_class_name(card, i);
     if (xai_target_parse(o->target, nc ? names : NULL, nc < 256 ? nc : 256,
                          XAI_TARGET_ALLOW_TRUE | XAI_TARGET_ALLOW_INDEX, &eo->target) != XAI_OK) {
-        xai_app_usage_error(app, "--target: %s", xai_last_error());
+        xai_app_usage_error(app, "%s", xai_last_error());
         return -1;
     }
     return 0;
