@@ -216,9 +216,10 @@ XAI_API const char *xai_driver_set_warnings(const xai_driver_set *s, int *count)
 
 /** Where relevance starts and which rule the output layer uses. */
 typedef enum {
-    XAI_DRIVER_START_STABLE = 0, /**< [default] xai_explain_config_stable(): one-hot start, z+ on
-                                      the output layer, bias factor 1: a near-zero logit cannot
-                                      inflate the map; the map shows evidence FOR the target */
+    XAI_DRIVER_START_STABLE = 0, /**< [default] xai_explain_config_stable(): z+ on the output layer,
+                                      bias factor 1, libxai's default start (one-hot, the logit
+                                      for LSTM models): a near-zero logit cannot inflate the map;
+                                      the map shows evidence FOR the target */
     XAI_DRIVER_START_ONEHOT,     /**< the plain composite, start 1 at the target (Zennit's default) */
     XAI_DRIVER_START_LOGIT       /**< the plain composite, start = the target's logit (a negative
                                       logit flips the map's sign) */
@@ -288,7 +289,8 @@ typedef struct {
  * held out is explained by that fold; other samples by the model for new data, flagged
  * IN_SAMPLE when that model was trained on their group (matched by name). Samples are
  * explained in batches of @p o->batch with per-sample targets; the model's workspace is
- * reused across batches and calls.
+ * reused across batches and calls. Groups without names match the fold index as "group-K"
+ * (1-based index), the names training gives them.
  *
  * @param[out] out  zeroed first; free with xai_driver_explanation_free() (also after an error)
  * @return XAI_OK; XAI_EINVAL (strict and the card has warnings: message = the warnings; a
