@@ -309,6 +309,8 @@ xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset *d, con
         st = explain_with(&b, s, k, idx);
     if (!st)
         st = finish(out, o->normalise);
+    if (!st && o->progress && b.done < d->n) /* unexplained (NO_TARGET) samples count as done */
+        o->progress(o->progress_ud, "explain", d->n, d->n, NULL);
     free(b.xb);
     free(b.rb);
     free(b.tb);
