@@ -219,12 +219,37 @@ START_TEST(test_summary_target_strict)
 }
 END_TEST
 
+/* the --help blocks name every option and show the program's defaults */
+START_TEST(test_help)
+{
+    static const char *const kinds[] = {"run", "session", NULL};
+    xai_app_driver_opts o;
+    xai_app_driver_opts_init(&o, "run", kinds);
+    o.epochs = 120;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    xai_app_driver_help_train(f, &o);
+    xai_app_driver_help_explain(f, &o);
+    fclose(f);
+    static const char *const want[] = {"--split-by", "run|session [run]", "--cv K|logo", "--strict", "--seed",
+                                       "--optimizer", "sgd|adam|adamw [adam]", "--weight-decay", "--lr",
+                                       "--epochs N             most epochs [120]", "--patience", "--batch",
+                                       "--target", "[pred]", "--start", "[stable]", "exit 4"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(text, want[i]), "help lacks '%s'", want[i]);
+    free(text);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("app-driver");
     TCase *tc = tcase_create("app-driver");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_parse);
+    tcase_add_test(tc, test_help);
     tcase_add_test(tc, test_summary_target_strict);
     suite_add_tcase(s, tc);
     return s;
