@@ -148,7 +148,7 @@ static void usage(FILE *f)
 "  " PROG " report eeg/metrics.tsv fmri/metrics.tsv -o report/\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data or runtime error, 2 usage error.\n"
+"  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force).\n"
 "\n"
 "REFERENCES\n"
 "  Samek, Binder, Montavon, Lapuschkin, Mueller 2017, \"Evaluating the visualization of what a\n"
@@ -927,7 +927,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < noutputs; i++) {
             snprintf(path, sizeof path, "%s/%s", outdir, outputs[i]);
             if (xai_app_check_output(&app, path) != 0)
-                return XAI_EXIT_DATA;
+                return XAI_EXIT_USAGE;
         }
     } else if (strlen(outdir) > sizeof path - 32) {
         return xai_app_usage_error(&app, "OUTDIR path too long");
