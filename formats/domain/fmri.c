@@ -436,8 +436,8 @@ xai_status xai_fmri_label_table(const char *path, int64_t nt, double tr, double 
     if (!cls_of || !ch)
         st = xai_error_set(XAI_ENOMEM, "out of memory");
     else if (r.n != nt)
-        st = xai_error_set(XAI_EFORMAT, "%s: %lld label rows, but the BOLD data have %lld volumes (one row per "
-                                        "volume; a header line is recognised by its column names)",
+        st = xai_error_set(XAI_EFORMAT, "%s: %lld rows, but the run has %lld volumes (one row per volume; a "
+                                        "header line is recognised by its column names)",
                            path, (long long)r.n, (long long)nt);
     xai_fmri_classes found = {0};
     for (int64_t i = 0; st == XAI_OK && cls->n == 0 && i < r.n; i++)
