@@ -117,6 +117,8 @@ static void help_train(void)
         "                         mean image of the training runs, threshold at the largest gap of the\n"
         "                         sorted intensities between the 20 and 85 %% quantiles, largest\n"
         "                         connected component, holes filled; stored in the model]\n"
+        "      --auto-mask F      the older automatic mask instead: mean above F times its 98th\n"
+        "                         percentile (F in (0, 1))\n"
         "  Each run is detrended and z-scored voxel by voxel over all its volumes; inputs outside the\n"
         "  mask are 0 and so is their relevance. train records this, the grid, the orientation, the\n"
         "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
@@ -357,7 +359,11 @@ static int make_mask(opts *o, const xai_nifti *file, const run_t *runs, int nrun
     for (int64_t v = 0; v < nv; v++)
         mean[v] /= (float)(n ? n : 1);
     int64_t dims[3] = {ref->shape[3], ref->shape[2], ref->shape[1]};
-    xai_status st = xai_fmri_auto_mask(mean, dims, mask);
+    xai_status st = XAI_OK;
+    if (o->auto_frac > 0) /* the older rule, on request */
+        xai_fmri_frac_mask(mean, nv, o->auto_frac, mask);
+    else
+        st = xai_fmri_auto_mask(mean, dims, mask);
     free(mean);
     return st == XAI_OK ? 0 : xai_app_fail(&o->app, runs[0].path, "%s", xai_last_error());
 }
@@ -433,7 +439,9 @@ static void set_prep_metadata(opts *o, xai_model *m, const xai_nifti *ref, const
     json_object_set_new(pre, "domain", json_string("fmri"));
     json_object_set_new(pre, "zscore", json_string("voxel-run"));
     json_object_set_new(pre, "detrend", json_string(o->detrend ? "linear" : "none"));
-    json_object_set_new(pre, "mask", json_string(o->mask ? "file" : "auto-gap"));
+    json_object_set_new(pre, "mask", json_string(o->mask ? "file" : o->auto_frac > 0 ? "auto-fraction" : "auto-gap"));
+    if (!o->mask && o->auto_frac > 0)
+        json_object_set_new(pre, "auto_fraction", json_real(o->auto_frac));
     char *rle = xai_fmri_mask_encode(mask, run_nv(&(run_t){.img = (xai_nifti *)ref}));
     json_object_set_new(pre, "mask_voxels", rle ? json_loads(rle, 0, NULL) : json_null());
     free(rle);
@@ -816,7 +824,7 @@ static int explain_mask(opts *o, const xai_model *m, const run_t *run, const xai
     if (file && mask)
         rc = make_mask(o, file, run, 1, &one, mask);
     else if (!mask && (mask = malloc((size_t)nv)) != NULL)
-        xai_fmri_frac_mask(run->prep.mean, nv, frac > 0 ? frac : 0.3, mask);
+        xai_fmri_frac_mask(run->prep.mean, nv, frac > 0 ? frac : 0.3, mask); /* as older models did */
     if (!mask)
         rc = xai_app_fail(&o->app, NULL, "out of memory");
     (void)kind;
@@ -1501,8 +1509,15 @@ static int cmd_group(opts *o, const char *out)
             const char *desc = xai_bids_get(&b, "desc");
             if (strncmp(desc, "lrp", 3) || !desc[3])
                 continue;
-            if (o->task && (!xai_bids_get(&b, "task") || strcmp(xai_bids_get(&b, "task"), o->task)))
+            const char *task = xai_bids_get(&b, "task");
+            if (o->task && (!task || strcmp(task, o->task)))
                 continue;
+            char key[512]; /* the group map keeps the task entity of the maps it averages */
+            if (task)
+                snprintf(key, sizeof key, "task-%s_desc-%s", task, desc);
+            else
+                snprintf(key, sizeof key, "desc-%s", desc);
+            desc = key;
             int k;
             for (k = 0; k < nk && strcmp(keys[k], desc); k++)
                 ;
@@ -1569,8 +1584,7 @@ static int cmd_group(opts *o, const char *out)
     float *vol = rc == 0 ? malloc((size_t)nv * sizeof *vol) : NULL;
     for (int k = 0; k < nk && rc == 0; k++) {
         char path[8192];
-        snprintf(path, sizeof path, "%s/%s%s%sdesc-%s_statmap.nii.gz", gdir, o->task ? "task-" : "",
-                 o->task ? o->task : "", o->task ? "_" : "", keys[k]);
+        snprintf(path, sizeof path, "%s/%s_statmap.nii.gz", gdir, keys[k]);
         if (xai_app_check_output(&o->app, path)) {
             rc = XAI_EXIT_DATA;
             break;
@@ -1654,7 +1668,7 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     xai_app_init(&o.app, PROG, XAI_FMRI_VERSION, argc, argv);
     o.lag = XAI_FMRI_LAG_HRF;
-    o.auto_frac = 0.3;
+    o.auto_frac = 0; /* the histogram-gap mask */
     o.detrend = 1;
     o.epochs = 50;
     o.batch = 16;

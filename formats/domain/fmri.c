@@ -739,13 +739,18 @@ double xai_fmri_robust_max(const float *map, int64_t nv, const uint8_t *mask)
 }
 
 xai_status xai_fmri_mosaic_png(const char *path, const xai_nifti_info *grid, const float *background,
-                           const float *map, const uint8_t *mask, const char *title)
+                               const float *map, const uint8_t *mask, const char *title)
 {
     int nx = (int)grid->dim[1], ny = (int)grid->dim[2], nz = (int)grid->dim[3];
     if (nz < 1)
         nz = 1;
+    /* neurological convention (as nilearn draws): the subject's left on the left, anterior up */
+    char orient[4];
+    xai_fmri_orientation(grid, orient);
+    int flip_x = orient[0] == 'L', flip_y = orient[1] != 'P';
     int step = (nz + 23) / 24, ns = (nz + step - 1) / step;
-    int cols = (int)ceil(sqrt((double)ns * ny / nx * 1.3)), rows;
+    double dx = grid->pixdim[1] > 0 ? grid->pixdim[1] : 1, dy = grid->pixdim[2] > 0 ? grid->pixdim[2] : 1;
+    int cols = (int)ceil(sqrt((double)ns * ny * dy / (nx * dx) * 1.3)), rows;
     if (cols < 1)
         cols = 1;
     if (cols > ns)
@@ -772,18 +777,22 @@ xai_status xai_fmri_mosaic_png(const char *path, const xai_nifti_info *grid, con
         for (int y = 0; y < ny; y++)
             for (int x = 0; x < nx; x++) {
                 size_t v = ((size_t)z * ny + y) * nx + x;
-                size_t o = (size_t)(tr * ny + (ny - 1 - y)) * W + (size_t)(tc * nx + x);
+                int px = flip_x ? nx - 1 - x : x, py = flip_y ? ny - 1 - y : y;
+                size_t o = (size_t)(tr * ny + py) * W + (size_t)(tc * nx + px);
                 bg[o] = background[v];
                 mp[o] = (!mask || mask[v]) ? map[v] : NAN;
             }
     }
+    char full[512];
+    snprintf(full, sizeof full, "%s  [L | R, neurological]", title ? title : "");
     xai_overlay_opts o;
     xai_overlay_opts_init(&o);
-    o.title = title;
+    o.title = full;
     o.vmax = xai_fmri_robust_max(map, nv, mask);
     o.threshold = 0.1 * o.vmax;
     o.width = 900;
-    o.height = (int)(900.0 * H / W) + 60;
+    /* true voxel aspect: a pixel is dx wide and dy high */
+    o.height = (int)(900.0 * H * dy / (W * dx)) + 60;
     if (o.height < 200)
         o.height = 200;
     if (o.height > 4000)

@@ -127,12 +127,15 @@ XAI_API char *xai_fmri_mask_encode(const uint8_t *mask, int64_t nv);
 XAI_API xai_status xai_fmri_mask_decode(const char *json, int64_t nv, uint8_t *mask);
 
 /**
- * Draw a slice mosaic (axial slices, anterior up, at most 24 slices) of @p map over
- * @p background into a PNG. Voxels outside @p mask (may be NULL) are transparent; the
- * colour range is symmetric, [-m, m] with m the 99.5th percentile of |map| in the mask.
+ * Draw a slice mosaic (axial slices, at most 24) of @p map over @p background into a PNG,
+ * in the neurological convention whatever the storage order: the affine decides, the
+ * subject's left is on the left and anterior is up (as nilearn draws), the title says so,
+ * and pixels have the voxels' true aspect. Voxels outside @p mask (may be NULL) are
+ * transparent; the colour range is symmetric, [-m, m] with m the 99.5th percentile of |map|
+ * in the mask.
  */
 XAI_API xai_status xai_fmri_mosaic_png(const char *path, const xai_nifti_info *grid, const float *background,
-                           const float *map, const uint8_t *mask, const char *title);
+                                       const float *map, const uint8_t *mask, const char *title);
 
 /** The 99.5th percentile of |map| over the mask (or every voxel). */
 XAI_API double xai_fmri_robust_max(const float *map, int64_t nv, const uint8_t *mask);
