@@ -711,14 +711,14 @@ END_TEST
 START_TEST(bundled_model)
 {
     setup();
-    /* datasets/fmri/model-cnn3d.onnx (make_model.sh) on run 3 of the default generated data */
+    /* datasets/fmri/model-dense.onnx (make_model.sh) on run 3 of the default generated data */
     const char *src = getenv("XAI_SOURCE_ROOT");
     if (!src)
         return;
     char dd[1200], out[1200], m[1200];
     snprintf(dd, sizeof dd, "%s/default", tmp);
     snprintf(out, sizeof out, "%s/out-bundled", tmp);
-    snprintf(m, sizeof m, "%s/datasets/fmri/model-cnn3d.onnx", src);
+    snprintf(m, sizeof m, "%s/datasets/fmri/model-dense.onnx", src);
     ck_assert_int_eq(run_cmd("%s --seed 1 --runs 3 %s", bin_gen, dd), 0);
     ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-3_bold.nii.gz "
                              "--events %s/sub-01/func/sub-01_task-blocks_run-3_events.tsv -o %s -q",

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "xai/domain-fmri.h"
@@ -785,6 +786,24 @@ static void namer_path(namer *nm, int fig, const char *desc, const char *suffix,
 }
 
 /* "lrp" + the class name's letters and digits, first letter upper case. */
+/* Remove the figure, func and session/subject folders of a namer where a failure left them
+ * empty (rmdir refuses folders that hold anything). */
+static void remove_empty_dirs(const namer *nm)
+{
+    rmdir(nm->figdir);
+    char d[sizeof nm->dir];
+    snprintf(d, sizeof d, "%s", nm->dir);
+    while (rmdir(d) == 0) {
+        char *slash = strrchr(d, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        const char *base = strrchr(d, '/') ? strrchr(d, '/') + 1 : d;
+        if (strncmp(base, "sub-", 4) && strncmp(base, "ses-", 4))
+            break; /* never the output root */
+    }
+}
+
 static void class_desc(const char *name, char *buf, size_t len)
 {
     size_t k = snprintf(buf, len, "lrp");
@@ -878,6 +897,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
     float *logit = NULL;
     uint8_t *emask = NULL;
     char *stable_rules = NULL;
+    int made = 0; /* output folders made by this call: a failed run removes them when empty */
     if (!cn || xai_fmri_classes_from_json(&cls, cn) != XAI_OK || cls.n != xai_model_output_numel(m)) {
         rc = xai_app_fail(&o->app, model_path, "missing or bad \"class_names\" metadata");
         goto done;
@@ -967,6 +987,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         rc = XAI_EXIT_DATA;
         goto done;
     }
+    made = 1;
     xai_app_sweep_orphans(&o->app, out); /* a resumed participant job: orphans of a killed one */
     xai_app_sweep_orphans(&o->app, nm.dir);
     xai_app_sweep_orphans(&o->app, nm.figdir);
@@ -1234,6 +1255,8 @@ done:
     free(pred);
     free(logit);
     xai_tsv_free(ts);
+    if (rc && made)
+        remove_empty_dirs(&nm);
     free(emask);
     free(stable_rules);
     run_free(&run);
@@ -1414,6 +1437,8 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
             }
             xai_app_log(&o->app, 1, "sub-%s: training without %s", sub, bolds[h] + strlen(func) + 1);
             rc = train_on(o, runs, nr, use, &cls, mask, 0, &m, &tres);
+            if (rc)
+                remove_empty_dirs(&nm);
             if (rc == 0) {
                 xai_export_options eo = {0, 17};
                 if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
