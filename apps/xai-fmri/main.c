@@ -80,7 +80,7 @@ static void help_head(void)
     printf(
         "SYNOPSIS\n"
         "  xai-fmri train --bold RUN.nii.gz [--bold ...] (--events E.tsv ... | --labels L.tsv ...)\n"
-        "                 [--mask M.nii.gz] [--family cnn3d|deeplight | --arch SPEC] -o MODEL.onnx\n"
+        "                 [--mask M.nii.gz] [--family dense|cnn3d|deeplight | --arch SPEC] [--cv] -o MODEL.onnx\n"
         "  xai-fmri explain --model M.onnx --bold RUN.nii.gz [--mask M.nii.gz] [--events E.tsv] -o OUTDIR\n"
         "  xai-fmri BIDS_DIR OUT_DIR participant [--participant-label 01 02] [--task T] [--model M.onnx]\n"
         "  xai-fmri BIDS_DIR OUT_DIR group [--task T]\n"
@@ -214,6 +214,8 @@ static void help(const char *cmd)
         help_explain();
     if (!cmd)
         help_bids();
+    else
+        printf("%s", xai_app_common_help);
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -1042,15 +1044,25 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         for (int64_t j = 0; j < nb; j++) {
             int64_t t = t0 + j;
             float *r = rb + j * nv, *dst = run.img->data + t * nv;
-            double s = 0;
+            double s = 0, outside = 0;
+            int64_t nin = 0;
             for (int64_t v = 0; v < nv; v++) {
-                dst[v] = emask[v] && isfinite(r[v]) ? r[v] : 0.0f;
+                if (!emask[v] && isfinite(r[v]))
+                    outside += r[v];
+                nin += emask[v] != 0;
+            }
+            /* inputs outside the mask are 0: what the rules put there is the bias share that bias
+             * factor 1 spreads over every input (or the flat rule's spread); spread it over the
+             * mask instead, so that nothing lands outside and the map still sums to its start */
+            float add = nin ? (float)(outside / (double)nin) : 0.0f;
+            for (int64_t v = 0; v < nv; v++) {
+                dst[v] = emask[v] && isfinite(r[v]) ? r[v] + add : 0.0f;
                 s += dst[v];
             }
             relsum[t] = s;
             relinit[t] = res.init_sum ? res.init_sum[j] : NAN;
             double r_ = relinit[t] != 0 ? s / relinit[t] : INFINITY;
-            if (!(r_ >= 0.1 && r_ <= 10))
+            if (cfg.method == XAI_METHOD_LRP && !(r_ >= 0.1 && r_ <= 10))
                 nflag++;
             double l1 = 0;
             for (int64_t v = 0; v < nv; v++)
