@@ -414,7 +414,8 @@ START_TEST(refuse_overwrite)
     size_t n1, n2;
     char *before = xai_test_read_file(out_path(out, 3, "lrp_statmap.json"), &n1);
     ck_assert_ptr_nonnull(before);
-    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s", bin_fmri, model, bold, out), 1);
+    /* refusing to overwrite is a usage error (exit 2) in every program */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s", bin_fmri, model, bold, out), 2);
     ck_assert(stderr_has("exists"));
     ck_assert(stderr_has("--force"));
     char *after = xai_test_read_file(out_path(out, 3, "lrp_statmap.json"), &n2);
@@ -424,7 +425,7 @@ START_TEST(refuse_overwrite)
                      0);
     /* train refuses an existing model too */
     ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -o %s", bin_fmri, bold, run_path(3, "events.tsv"), model),
-                     1);
+                     2);
     ck_assert(stderr_has("exists"));
     free(before);
 }

@@ -185,7 +185,8 @@ static void help_bids(void)
         "\n%s"
         "\n"
         "EXIT STATUS\n"
-        "  0 ok, 1 data or runtime error, 2 usage, 3 some participants failed\n"
+        "  0 ok, 1 data or runtime error, 2 usage (also an existing output without --force),\n"
+        "  3 some participants failed\n"
         "\n"
         "EXAMPLES\n"
         "  gen_fmri ds && xai-fmri ds out participant --participant-label 01\n"
@@ -688,7 +689,7 @@ static int cmd_train(opts *o)
     if (rc)
         return rc;
     if (xai_app_check_output(&o->app, o->out) != 0)
-        return XAI_EXIT_DATA;
+        return XAI_EXIT_USAGE; /* the one overwrite rule: an existing output without --force */
     xai_fmri_classes cls = {0};
     if (o->conditions && xai_fmri_classes_parse(&cls, o->conditions) != XAI_OK)
         return xai_app_usage_error(&o->app, "--conditions: %s", xai_last_error());
@@ -981,7 +982,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
     for (int c = 0; c < cls.n && !refuse; c++)
         refuse = xai_app_check_output(&o->app, pcls[c]) || xai_app_check_output(&o->app, ppng[c]);
     if (refuse) {
-        rc = XAI_EXIT_DATA;
+        rc = XAI_EXIT_USAGE;
         goto done;
     }
     if (xai_bids_write_dataset_description(&o->app, out, PROG) || xai_app_mkdirs(&o->app, nm.dir) ||
@@ -1623,7 +1624,7 @@ static int cmd_group(opts *o, const char *out)
         char path[8192];
         snprintf(path, sizeof path, "%s/%s_statmap.nii.gz", gdir, keys[k]);
         if (xai_app_check_output(&o->app, path)) {
-            rc = XAI_EXIT_DATA;
+            rc = XAI_EXIT_USAGE;
             break;
         }
         for (int64_t v = 0; v < nv; v++)
