@@ -504,6 +504,19 @@ START_TEST(help_and_version)
     ck_assert_ptr_nonnull(strstr(s, "REFERENCES"));
     ck_assert_ptr_nonnull(strstr(s, "--lag S"));
     free(s);
+    /* a command's help is that command's: train's options, not explain's or the BIDS-App's */
+    ck_assert_int_eq(run_cmd("%s train --help", bin_fmri), 0);
+    s = read_text(xai_test_path(tmp, "stdout"), &n);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_nonnull(strstr(s, "--weight-decay"));
+    ck_assert_ptr_null(strstr(s, "--explain-batch"));
+    ck_assert_ptr_null(strstr(s, "BIDS-App form:"));
+    free(s);
+    /* explain takes no label table: refused with a reason, not ignored */
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --labels %s -o %s/x", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), tmp),
+                     2);
+    ck_assert(stderr_has("--labels tables are for train"));
     ck_assert_int_eq(run_cmd("%s --version", bin_fmri), 0);
 }
 END_TEST
