@@ -19,15 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "xai/npy.h"
-#include "fmri.h"
+#include "xai/domain-fmri.h"
 #include "xai/domain.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/nifti.h"
 #include "xai/train.h"
+#include "xai/validate.h"
 #include "xai/tsv.h"
 
 #define PROG "xai-fmri"
@@ -37,6 +39,9 @@
 #define MAX_RUNS 256
 #define MAX_SUBJECTS 1024
 
+/* The default: L2-regularised linear read-out of the masked volume (a logistic regression
+ * trained by Adam), the model class of the MVPA baselines; it fits any grid, a single slice too. */
+static const char *const arch_dense = "flatten dense(%d)";
 static const char *const arch_cnn3d =
     "conv3d(8,k=3,p=1) relu maxpool(2) conv3d(16,k=3,p=1) relu maxpool(2) flatten dense(%d)";
 static const char *const arch_deeplight =
@@ -50,12 +55,13 @@ typedef struct {
     int nbold, nevents, nlabels;
     const char *mask;
     double lag, auto_frac;
+    int detrend;
     const char *conditions;
     /* train */
     const char *arch, *family;
     int epochs, patience, cv;
     int64_t batch;
-    double lr, val_split;
+    double lr, val_split, weight_decay;
     uint64_t seed;
     const char *out;
     /* explain */
@@ -70,12 +76,12 @@ typedef struct {
     int shard_k, shard_n; /* --shard K/N over the selected participants (0 = all) */
 } opts;
 
-static void help(void)
+static void help_head(void)
 {
     printf(
         "SYNOPSIS\n"
         "  xai-fmri train --bold RUN.nii.gz [--bold ...] (--events E.tsv ... | --labels L.tsv ...)\n"
-        "                 [--mask M.nii.gz] [--family cnn3d|deeplight | --arch SPEC] -o MODEL.onnx\n"
+        "                 [--mask M.nii.gz] [--family dense|cnn3d|deeplight | --arch SPEC] [--cv] -o MODEL.onnx\n"
         "  xai-fmri explain --model M.onnx --bold RUN.nii.gz [--mask M.nii.gz] [--events E.tsv] -o OUTDIR\n"
         "  xai-fmri BIDS_DIR OUT_DIR participant [--participant-label 01 02] [--task T] [--model M.onnx]\n"
         "  xai-fmri BIDS_DIR OUT_DIR group [--task T]\n"
@@ -88,39 +94,70 @@ static void help(void)
         "predictions and logits (_desc-lrp_timeseries.tsv), a slice mosaic PNG of each class map over\n"
         "the mean EPI (figures/), dataset_description.json and a JSON sidecar per file.\n"
         "\n"
+        );
+}
+
+static void help_train(void)
+{
+    printf(
         "Labels and preprocessing:\n"
-        "      --events FILE      BIDS events.tsv (onset, duration, trial_type), one per --bold, in order\n"
-        "      --labels FILE      per-volume table instead (column trial_type or label; n/a and rest\n"
-        "                         are unlabelled)\n"
+        "      --events FILE      BIDS events.tsv (onset, duration, trial_type), one per --bold, in order;\n"
+        "                         trial types that are no class are reported with their counts\n"
+        "      --labels FILE      per-volume table instead, tabs or spaces, header optional: label [chunk]\n"
+        "                         (PyMVPA attributes.txt) or columns trial_type|label|targets and\n"
+        "                         chunk|run; a run column splits a concatenated file into its runs;\n"
+        "                         n/a and rest are unlabelled\n"
         "      --conditions A,B   the classes, in this order [every trial_type, sorted]\n"
-        "      --lag S            hemodynamic lag: volume t (at t*TR s) belongs to an event when\n"
-        "                         onset+lag <= t*TR < onset+duration+lag [4]; explain uses the\n"
-        "                         lag recorded in the model\n"
-        "      --mask FILE        brain mask on the run's grid [automatic: temporal mean above\n"
-        "                         --auto-mask times its 98th percentile]\n"
-        "      --auto-mask F      fraction for the automatic mask [0.3]\n"
-        "  Each run is z-scored voxel by voxel over its volumes inside the mask (0 outside). train\n"
-        "  records this, the grid, the mask kind, TR and lag in the model's \"xai_preprocessing\"\n"
-        "  metadata and explain applies it identically. A model and a run on different voxel grids\n"
-        "  are an error: xai-fmri never resamples.\n"
+        "      --lag S            fixed hemodynamic lag: volume t (at t*TR s) belongs to a block when\n"
+        "                         onset+lag <= t*TR < onset+duration+lag [default: the canonical SPM\n"
+        "                         HRF rule: a volume belongs to a block when the block's boxcar\n"
+        "                         convolved with the HRF, at the volume's mid-time, exceeds half its\n"
+        "                         peak; 22.5 s blocks at TR 2.5 s: a 2-volume shift]. Applies to\n"
+        "                         --events and --labels alike; explain uses the model's rule\n"
+        "      --detrend linear|none  per-run linear detrending before z-scoring [linear]\n"
+        "      --mask FILE        brain mask on the run's grid and affine [automatic: one mask from the\n"
+        "                         mean image of the training runs, threshold at the largest gap of the\n"
+        "                         sorted intensities between the 20 and 85 %% quantiles, largest\n"
+        "                         connected component, holes filled; stored in the model]\n"
+        "      --auto-mask F      the older automatic mask instead: mean above F times its 98th\n"
+        "                         percentile (F in (0, 1))\n"
+        "  Each run is detrended and z-scored voxel by voxel over all its volumes; inputs outside the\n"
+        "  mask are 0 and so is their relevance. train records this, the grid, the orientation, the\n"
+        "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
+        "  it identically. A model and a run on different grids or orientations are an error: xai-fmri\n"
+        "  never resamples.\n"
         "\n"
         "train:\n"
-        "      --family NAME      cnn3d (a 3-D CNN on each volume) or deeplight (a 2-D CNN on each\n"
-        "                         axial slice, then a bidirectional LSTM over the slices) [cnn3d]\n"
+        "      --family NAME      dense (a linear read-out of the masked volume, L2-regularised: the\n"
+        "                         model class of the MVPA baselines; fits any grid), cnn3d (a 3-D CNN,\n"
+        "                         grids of >= 4 voxels per axis) or deeplight (2-D CNN per axial slice\n"
+        "                         + bidirectional LSTM over slices) [dense]\n"
         "      --arch SPEC        architecture spec instead (see xai-train --help); input {1,Z,Y,X}\n"
         "                         for 3-D specs, {Z,1,Y,X} for timedist(...) specs\n"
-        "      --epochs N [30]  --batch N [16]  --lr X [0.001]  --seed N [1]\n"
-        "      --val-split F      validation fraction (best epoch kept) [0.2]\n"
-        "      --patience N       early stopping [10]\n"
-        "      --cv               also report leave-one-run-out accuracy (needs >= 2 runs)\n"
+        "      --epochs N [50]  --batch N [16]  --lr X [0.001]  --seed N [1]\n"
+        "      --weight-decay X   L2 penalty of Adam [0.1]\n"
+        "      --val-split F      > 0: keep the best epoch on the last training run, held out whole\n"
+        "                         (never random volumes, which leak through the HRF) [0: no early\n"
+        "                         stopping, the last epoch is kept]\n"
+        "      --patience N       early stopping with --val-split [0 = off]\n"
+        "      --cv               leave-one-run-out first: accuracy per run, mean +- sd over runs,\n"
+        "                         chance and a block-level binomial p-value (volumes of one block\n"
+        "                         share one response, so blocks are the independent units)\n"
         "  -o, --output FILE      the model (.onnx)\n"
         "\n");
+}
+
+static void help_explain(void)
+{
     printf(
         "explain:\n"
         "      --model FILE       the .onnx model written by xai-fmri train\n"
         "      --method NAME      lrp, gradient, gradient-x-input, smoothgrad,\n"
         "                         integrated-gradients [lrp]\n"
-        "      --composite NAME   LRP composite [epsilon-plus-flat]\n"
+        "      --composite NAME   LRP composite [epsilon for dense models, else epsilon-plus-flat];\n"
+        "                         LRP starts from the explained logit with bias factor 1, so each\n"
+        "                         volume's relevance sums to its logit; volumes departing from it by\n"
+        "                         more than 10x are reported; class maps average L1-normalised maps\n"
         "      --epsilon X [1e-6]  --gamma X [0.25]\n"
         "      --target T         pred (the predicted class) or a class name [pred]\n"
         "      --explain-batch N  volumes per sweep; memory does not grow with the run length\n"
@@ -130,6 +167,12 @@ static void help(void)
         "                         <stem>_desc-input_bold.npy float32 (volumes, 1, Z, Y, X)\n"
         "  -o, --output DIR       the derivative root\n"
         "\n"
+        "\n");
+}
+
+static void help_bids(void)
+{
+    printf(
         "BIDS-App form:\n"
         "      --participant-label L [L ...]  subjects (with or without sub-) [all]; give\n"
         "                         BIDS_DIR OUT_DIR LEVEL before it, as BIDS Apps do\n"
@@ -145,13 +188,14 @@ static void help(void)
         "\n%s"
         "\n"
         "EXIT STATUS\n"
-        "  0 ok, 1 data or runtime error, 2 usage, 3 some participants failed\n"
+        "  0 ok, 1 data or runtime error, 2 usage (also an existing output without --force),\n"
+        "  3 some participants failed\n"
         "\n"
         "EXAMPLES\n"
         "  gen_fmri ds && xai-fmri ds out participant --participant-label 01\n"
         "  xai-fmri train --bold sub-01_task-blocks_run-1_bold.nii.gz --events sub-01_task-blocks_run-1_events.tsv \\\n"
-        "      --epochs 20 -o cnn.onnx\n"
-        "  xai-fmri explain --model cnn.onnx --bold sub-01_task-blocks_run-2_bold.nii.gz \\\n"
+        "      -o dense.onnx\n"
+        "  xai-fmri explain --model dense.onnx --bold sub-01_task-blocks_run-2_bold.nii.gz \\\n"
         "      --events sub-01_task-blocks_run-2_events.tsv -o out\n"
         "  fsleyes sub-01_task-blocks_run-2_bold.nii.gz out/sub-01/func/*_desc-lrpFaces_statmap.nii.gz \\\n"
         "      -cm red-yellow -nc blue-lightblue -un\n"
@@ -163,62 +207,120 @@ static void help(void)
         xai_app_common_help);
 }
 
+/* The help of one command (train, explain) or all of it. */
+static void help(const char *cmd)
+{
+    int tr = !cmd || !strcmp(cmd, "train"), ex = !cmd || !strcmp(cmd, "explain");
+    help_head();
+    if (tr)
+        help_train();
+    if (ex)
+        help_explain();
+    if (!cmd)
+        help_bids();
+    else
+        printf("%s", xai_app_common_help);
+}
+
 /* ---------------------------------------------------------------- runs */
 
 typedef struct {
     const char *path;
-    xai_nifti *img;
-    fmri_prep prep;
+    xai_nifti *img;   /* shared by the runs of one concatenated file; the first of them owns it */
+    int owner;
+    int64_t t0, nt;   /* the run's volumes in img */
+    xai_fmri_prep prep;
     int *labels;      /* nt, or NULL without labels */
 } run_t;
 
 static void run_free(run_t *r)
 {
-    xai_nifti_close(r->img);
-    fmri_prep_free(&r->prep);
+    if (r->owner)
+        xai_nifti_close(r->img);
+    xai_fmri_prep_free(&r->prep);
     free(r->labels);
     memset(r, 0, sizeof *r);
 }
 
 static int64_t run_nv(const run_t *r) { return r->img->shape[1] * r->img->shape[2] * r->img->shape[3]; }
+static const float *run_data(const run_t *r) { return r->img->data + r->t0 * run_nv(r); }
 
-static int load_run(opts *o, const char *bold, const char *events, const char *labels,
-                    const xai_nifti *mask, double lag, double auto_frac, fmri_classes *cls, run_t *r)
+/* Volume t of a run, pre-processed, 0 outside mask. */
+static void run_volume(const run_t *r, int64_t t, const uint8_t *mask, float *out)
 {
-    memset(r, 0, sizeof *r);
-    r->path = bold;
-    if (xai_nifti_open(bold, &r->img) != XAI_OK)
+    int64_t nv = run_nv(r);
+    xai_fmri_prep_apply(&r->prep, run_data(r) + t * nv, t, out);
+    for (int64_t v = 0; v < nv; v++)
+        if (!mask[v])
+            out[v] = 0.0f;
+}
+
+/* Labels of a whole file: events, a table (with its run column in chunks), or none. */
+static int label_file(opts *o, const xai_nifti *img, const char *bold, const char *events, const char *labels,
+                      double lag, xai_fmri_classes *cls, int *lab, int *chunks, int *nchunks)
+{
+    int64_t nt = img->shape[0];
+    double tr = img->info.tr_s;
+    *nchunks = 1;
+    memset(chunks, 0, (size_t)nt * sizeof *chunks);
+    if (!events && !labels)
+        return 0;
+    if (!(tr > 0) && (events || lag != 0))
+        return xai_app_fail(&o->app, bold, "no repetition time in the header (pixdim[4]); cannot place %s in time",
+                            events ? "events" : "the lag of --labels (give --lag 0 to take the table as it is)");
+    char *unused = NULL;
+    xai_status st = events ? xai_fmri_label_events(events, nt, tr, lag, cls, lab, &unused)
+                           : xai_fmri_label_table(labels, nt, tr, lag, cls, lab, chunks, nchunks);
+    if (st != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    if (r->img->info.dim[0] != 4 || r->img->shape[0] < 2) {
-        xai_app_fail(&o->app, bold, "not a 4-D BOLD run (dim %lld, %lld volumes)",
-                     (long long)r->img->info.dim[0], (long long)r->img->shape[0]);
-        run_free(r);
-        return XAI_EXIT_DATA;
-    }
-    if (fmri_prep_init(&r->prep, r->img, bold, mask, o->mask, auto_frac) != XAI_OK) {
-        xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-        run_free(r);
-        return XAI_EXIT_DATA;
-    }
-    int64_t nt = r->img->shape[0];
-    if (events || labels) {
-        double tr = r->img->info.tr_s;
-        if (events && !(tr > 0)) {
-            xai_app_fail(&o->app, bold, "no repetition time in the header (pixdim[4]); cannot use events");
-            run_free(r);
-            return XAI_EXIT_DATA;
-        }
-        r->labels = malloc((size_t)nt * sizeof *r->labels);
-        xai_status st = !r->labels ? xai_error_set(XAI_ENOMEM, "out of memory")
-                        : events   ? fmri_label_events(events, nt, tr, lag, cls, r->labels)
-                                   : fmri_label_table(labels, nt, cls, r->labels);
-        if (st != XAI_OK) {
-            xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-            run_free(r);
-            return XAI_EXIT_DATA;
-        }
-    }
+    if (unused)
+        xai_app_log(&o->app, 1, "warning: %s: trial types not among the classes, left unlabelled: %s", events, unused);
+    free(unused);
     return 0;
+}
+
+/* Open a BOLD file and append its runs (one, or one per value of the label table's run column). */
+static int load_bold(opts *o, const char *bold, const char *events, const char *labels, double lag,
+                     xai_fmri_classes *cls, run_t *runs, int *nruns, int cap)
+{
+    xai_nifti *img = NULL;
+    if (xai_nifti_open(bold, &img) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    int64_t nt = img->shape[0], nv = img->shape[1] * img->shape[2] * img->shape[3];
+    if (img->info.dim[0] != 4 || nt < 3) {
+        xai_nifti_close(img);
+        return xai_app_fail(&o->app, bold, "not a 4-D BOLD run (dim %lld, %lld volumes)",
+                            (long long)img->info.dim[0], (long long)nt);
+    }
+    int *lab = malloc((size_t)nt * sizeof *lab), *chunks = malloc((size_t)nt * sizeof *chunks), nch = 1;
+    int rc = !lab || !chunks ? xai_app_fail(&o->app, NULL, "out of memory")
+                             : label_file(o, img, bold, events, labels, lag, cls, lab, chunks, &nch);
+    if (rc == 0 && *nruns + nch > cap)
+        rc = xai_app_fail(&o->app, bold, "more than %d runs", cap);
+    uint8_t *all = rc == 0 ? malloc((size_t)nv) : NULL;
+    if (all)
+        memset(all, 1, (size_t)nv);
+    for (int64_t a = 0; rc == 0 && a < nt;) {
+        int64_t b = a;
+        while (b < nt && chunks[b] == chunks[a])
+            b++;
+        run_t *r = &runs[(*nruns)++];
+        memset(r, 0, sizeof *r);
+        *r = (run_t){.path = bold, .img = img, .owner = a == 0, .t0 = a, .nt = b - a};
+        if (xai_fmri_prep_init(&r->prep, run_data(r), r->nt, nv, all, o->detrend) != XAI_OK)
+            rc = xai_app_fail(&o->app, bold, "%s", xai_last_error());
+        else if ((events || labels) && !(r->labels = malloc((size_t)r->nt * sizeof *r->labels)))
+            rc = xai_app_fail(&o->app, NULL, "out of memory");
+        else if (r->labels)
+            memcpy(r->labels, lab + a, (size_t)r->nt * sizeof *lab);
+        a = b;
+    }
+    if (*nruns == 0 || !runs[*nruns - 1].img || runs[*nruns - 1].img != img)
+        xai_nifti_close(img); /* no run took it */
+    free(all);
+    free(lab);
+    free(chunks);
+    return rc;
 }
 
 static int load_mask(opts *o, xai_nifti **mask)
@@ -227,6 +329,50 @@ static int load_mask(opts *o, xai_nifti **mask)
     if (o->mask && xai_nifti_open(o->mask, mask) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     return 0;
+}
+
+/* The mask of a given file on the run's grid and in its space, or of the automatic rule over
+ * the mean of the used runs. */
+static int make_mask(opts *o, const xai_nifti *file, const run_t *runs, int nruns, const int *use, uint8_t *mask)
+{
+    const xai_nifti *ref = runs[0].img;
+    int64_t nv = run_nv(&runs[0]);
+    if (file) {
+        if (memcmp(file->shape + 1, ref->shape + 1, 3 * sizeof(int64_t)))
+            return xai_app_fail(&o->app, o->mask, "mask grid %lldx%lldx%lld does not match %s (%lldx%lldx%lld)",
+                                (long long)file->shape[3], (long long)file->shape[2], (long long)file->shape[1],
+                                runs[0].path, (long long)ref->shape[3], (long long)ref->shape[2],
+                                (long long)ref->shape[1]);
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++)
+                if (fabs(file->info.affine[r][c] - ref->info.affine[r][c]) > 1e-3 * (1 + fabs(ref->info.affine[r][c])))
+                    return xai_app_fail(&o->app, o->mask, "the mask's affine differs from that of %s (row %d, "
+                                        "column %d: %g vs %g): the mask is in another space", runs[0].path, r, c,
+                                        file->info.affine[r][c], ref->info.affine[r][c]);
+        for (int64_t v = 0; v < nv; v++)
+            mask[v] = file->data[v] != 0.0f && !isnan(file->data[v]);
+        return 0;
+    }
+    float *mean = calloc((size_t)nv, sizeof *mean);
+    if (!mean)
+        return xai_app_fail(&o->app, NULL, "out of memory");
+    int64_t n = 0;
+    for (int i = 0; i < nruns; i++)
+        if (use[i]) {
+            for (int64_t v = 0; v < nv; v++)
+                mean[v] += runs[i].prep.mean[v] * (float)runs[i].nt;
+            n += runs[i].nt;
+        }
+    for (int64_t v = 0; v < nv; v++)
+        mean[v] /= (float)(n ? n : 1);
+    int64_t dims[3] = {ref->shape[3], ref->shape[2], ref->shape[1]};
+    xai_status st = XAI_OK;
+    if (o->auto_frac > 0) /* the older rule, on request */
+        xai_fmri_frac_mask(mean, nv, o->auto_frac, mask);
+    else
+        st = xai_fmri_auto_mask(mean, dims, mask);
+    free(mean);
+    return st == XAI_OK ? 0 : xai_app_fail(&o->app, runs[0].path, "%s", xai_last_error());
 }
 
 /* ---------------------------------------------------------------- train */
@@ -240,152 +386,290 @@ static void train_progress(const xai_train_progress *p, void *ud)
     xai_app_progress_step(&o->app, p->epoch, item);
 }
 
-/* Build, train and (when path) save a model on the labelled volumes of runs[i] with use[i]. */
-static int train_on(opts *o, run_t *runs, int nruns, const int *use, const fmri_classes *cls, int quiet,
-                    xai_model **out, double *train_acc)
+/* The architecture for the family (or --arch) on the runs' grid; *timedist for DeepLight. */
+static int pick_arch(opts *o, const xai_nifti *ref, int ncls, char *spec, size_t cap, int *timedist)
 {
-    *out = NULL;
-    const xai_nifti *ref = runs[0].img;
-    int64_t nv = run_nv(&runs[0]), n = 0;
-    for (int i = 0; i < nruns; i++)
-        if (use[i])
-            for (int64_t t = 0; t < runs[i].img->shape[0]; t++)
-                n += runs[i].labels[t] >= 0;
-    if (n < 2)
-        return xai_app_fail(&o->app, NULL, "fewer than two labelled volumes to train on (check --events, "
-                                           "--conditions and --lag)");
-    float *x = malloc((size_t)n * (size_t)nv * sizeof *x);
-    int *y = malloc((size_t)n * sizeof *y);
-    if (!x || !y) {
-        free(x);
-        free(y);
-        return xai_app_fail(&o->app, NULL, "out of memory (%lld volumes)", (long long)n);
+    const char *fam = o->family ? o->family : "dense";
+    *timedist = o->arch ? strstr(o->arch, "timedist") != NULL : !strcmp(fam, "deeplight");
+    if (o->arch) {
+        snprintf(spec, cap, "%s", o->arch);
+        return 0;
     }
-    int64_t k = 0;
-    for (int i = 0; i < nruns; i++)
-        if (use[i])
-            for (int64_t t = 0; t < runs[i].img->shape[0]; t++)
-                if (runs[i].labels[t] >= 0) {
-                    fmri_prep_apply(&runs[i].prep, runs[i].img->data + t * nv, x + k * nv);
-                    y[k++] = runs[i].labels[t];
-                }
-    int deeplight = o->family && !strcmp(o->family, "deeplight");
-    char spec[1024];
-    if (o->arch)
-        snprintf(spec, sizeof spec, "%s", o->arch);
-    else
-        snprintf(spec, sizeof spec, deeplight ? arch_deeplight : arch_cnn3d, cls->n);
-    if (o->arch)
-        deeplight = strstr(o->arch, "timedist") != NULL;
-    int64_t shape[4];
-    if (deeplight) {
-        shape[0] = ref->shape[1];
-        shape[1] = 1;
-    } else {
-        shape[0] = 1;
-        shape[1] = ref->shape[1];
-    }
-    shape[2] = ref->shape[2];
-    shape[3] = ref->shape[3];
-    xai_model *m = NULL;
-    int rc = 0;
-    if (xai_model_from_spec(spec, 4, shape, o->seed, &m) != XAI_OK) {
-        rc = xai_app_fail(&o->app, NULL, "--arch: %s", xai_last_error());
-        goto done;
-    }
-    if (xai_model_output_numel(m) != cls->n) {
-        rc = xai_app_fail(&o->app, NULL, "the architecture has %lld outputs but there are %d classes",
-                          (long long)xai_model_output_numel(m), cls->n);
-        goto done;
-    }
-    xai_train_config cfg;
-    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
-    if (!quiet) {
-        cfg.progress = train_progress;
-        cfg.progress_ud = o;
-        xai_app_progress_begin(&o->app, "train", o->epochs);
-    }
-    xai_train_result res;
-    xai_status st = xai_train(m, &cfg, n, x, y, &res);
-    if (!quiet)
-        xai_app_progress_end(&o->app);
-    if (st != XAI_OK) {
-        rc = xai_app_fail(&o->app, NULL, "training failed: %s", xai_last_error());
-        goto done;
-    }
-    *train_acc = res.final_train_acc;
+    int64_t small = ref->shape[1] < ref->shape[2] ? ref->shape[1] : ref->shape[2];
+    small = small < ref->shape[3] ? small : ref->shape[3];
+    if (!strcmp(fam, "cnn3d") && small < 4)
+        return xai_app_fail(&o->app, o->bold[0], "--family cnn3d needs at least 4 voxels along every axis (two 2x "
+                            "poolings); the grid is %lldx%lldx%lld: use the default family dense",
+                            (long long)ref->shape[3], (long long)ref->shape[2], (long long)ref->shape[1]);
+    if (*timedist && (ref->shape[2] < 4 || ref->shape[3] < 4))
+        return xai_app_fail(&o->app, o->bold[0], "--family deeplight needs slices of at least 4x4 voxels");
+    snprintf(spec, cap, !strcmp(fam, "cnn3d") ? arch_cnn3d : *timedist ? arch_deeplight : arch_dense, ncls);
+    return 0;
+}
 
-    /* metadata: preprocessing (applied identically by explain), classes, provenance */
+/* The labelled volumes of the used runs, pre-processed and masked, into *x / *y. */
+static int gather(opts *o, run_t *runs, int nruns, const int *use, const uint8_t *mask, float **x, int **y,
+                  int64_t *n, unsigned char **valrun)
+{
+    int64_t nv = run_nv(&runs[0]), k = 0, last = -1;
+    *n = 0;
+    for (int i = 0; i < nruns; i++)
+        if (use[i]) {
+            last = i;
+            for (int64_t t = 0; t < runs[i].nt; t++)
+                *n += runs[i].labels[t] >= 0;
+        }
+    if (*n < 2)
+        return xai_app_fail(&o->app, NULL, "fewer than two labelled volumes to train on (check --events/--labels, "
+                                           "--conditions and --lag)");
+    *x = malloc((size_t)*n * (size_t)nv * sizeof **x);
+    *y = malloc((size_t)*n * sizeof **y);
+    *valrun = calloc((size_t)*n, 1);
+    if (!*x || !*y || !*valrun)
+        return xai_app_fail(&o->app, NULL, "out of memory (%lld volumes)", (long long)*n);
+    for (int i = 0; i < nruns; i++)
+        if (use[i])
+            for (int64_t t = 0; t < runs[i].nt; t++)
+                if (runs[i].labels[t] >= 0) {
+                    run_volume(&runs[i], t, mask, *x + k * nv);
+                    (*valrun)[k] = i == last; /* early stopping holds out a whole run, never volumes */
+                    (*y)[k++] = runs[i].labels[t];
+                }
+    return 0;
+}
+
+/* The pre-processing record that explain applies identically. */
+static void set_prep_metadata(opts *o, xai_model *m, const xai_nifti *ref, const char *fam, int timedist,
+                              const uint8_t *mask)
+{
     json_t *pre = json_object();
     json_object_set_new(pre, "domain", json_string("fmri"));
     json_object_set_new(pre, "zscore", json_string("voxel-run"));
-    json_object_set_new(pre, "mask", json_string(o->mask ? "file" : "auto"));
-    json_object_set_new(pre, "auto_fraction", json_real(o->auto_frac));
+    json_object_set_new(pre, "detrend", json_string(o->detrend ? "linear" : "none"));
+    json_object_set_new(pre, "mask", json_string(o->mask ? "file" : o->auto_frac > 0 ? "auto-fraction" : "auto-gap"));
+    if (!o->mask && o->auto_frac > 0)
+        json_object_set_new(pre, "auto_fraction", json_real(o->auto_frac));
+    char *rle = xai_fmri_mask_encode(mask, run_nv(&(run_t){.img = (xai_nifti *)ref}));
+    json_object_set_new(pre, "mask_voxels", rle ? json_loads(rle, 0, NULL) : json_null());
+    free(rle);
+    char orient[4];
+    xai_fmri_orientation(&ref->info, orient);
+    json_object_set_new(pre, "orientation", json_string(orient));
     json_object_set_new(pre, "grid", json_pack("[III]", (json_int_t)ref->shape[3], (json_int_t)ref->shape[2],
                                                (json_int_t)ref->shape[1]));
     json_object_set_new(pre, "voxel_size", json_pack("[fff]", ref->info.pixdim[1], ref->info.pixdim[2],
                                                      ref->info.pixdim[3]));
     json_object_set_new(pre, "tr", json_real(ref->info.tr_s));
-    json_object_set_new(pre, "lag_s", json_real(o->lag));
-    json_object_set_new(pre, "family", json_string(deeplight ? "deeplight" : "cnn3d"));
-    json_object_set_new(pre, "layout", json_string(deeplight ? "Z,1,Y,X" : "1,Z,Y,X"));
+    if (o->lag == XAI_FMRI_LAG_HRF)
+        json_object_set_new(pre, "lag_rule", json_string("spm-hrf-0.5"));
+    else
+        json_object_set_new(pre, "lag_s", json_real(o->lag));
+    json_object_set_new(pre, "family", json_string(fam));
+    json_object_set_new(pre, "layout", json_string(timedist ? "Z,1,Y,X" : "1,Z,Y,X"));
     char *pres = json_dumps(pre, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(pre);
     xai_model_set_metadata(m, "xai_preprocessing", pres);
     free(pres);
-    char *cj = fmri_classes_to_json(cls);
-    xai_model_set_metadata(m, "class_names", cj);
-    free(cj);
-    xai_model_set_metadata(m, "xai_arch", spec);
-    json_t *prov = json_pack("{s:s,s:I,s:I,s:f,s:f,s:I,s:f}", "tool", PROG " " XAI_FMRI_VERSION, "seed",
-                             (json_int_t)o->seed, "epochs_run", (json_int_t)res.epochs_run, "final_train_acc",
-                             res.final_train_acc, "final_train_loss", res.final_train_loss, "n_train",
-                             (json_int_t)res.n_train, "lr", o->lr);
-    if (prov) {
-        json_object_set_new(prov, "best_val_acc", isnan(res.best_val_acc) ? json_null() : json_real(res.best_val_acc));
-        char *ps = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
-        xai_model_set_metadata(m, "xai_training", ps);
-        free(ps);
-        json_decref(prov);
+}
+
+/* Build and train a model on the labelled volumes of runs[i] with use[i]. */
+static int train_on(opts *o, run_t *runs, int nruns, const int *use, const xai_fmri_classes *cls,
+                    const xai_nifti *maskimg, int quiet, xai_model **out, xai_train_result *res)
+{
+    *out = NULL;
+    const xai_nifti *ref = runs[0].img;
+    int64_t nv = run_nv(&runs[0]), n = 0;
+    float *x = NULL;
+    int *y = NULL, timedist = 0;
+    unsigned char *valrun = NULL;
+    uint8_t *mask = malloc((size_t)nv);
+    xai_model *m = NULL;
+    char spec[1024];
+    int rc = !mask ? xai_app_fail(&o->app, NULL, "out of memory") : make_mask(o, maskimg, runs, nruns, use, mask);
+    if (rc == 0)
+        rc = gather(o, runs, nruns, use, mask, &x, &y, &n, &valrun);
+    if (rc == 0)
+        rc = pick_arch(o, ref, cls->n, spec, sizeof spec, &timedist);
+    int64_t shape[4] = {timedist ? ref->shape[1] : 1, timedist ? 1 : ref->shape[1], ref->shape[2], ref->shape[3]};
+    if (rc == 0 && xai_model_from_spec(spec, 4, shape, o->seed, &m) != XAI_OK)
+        rc = xai_app_fail(&o->app, NULL, "%s: %s", o->arch ? "--arch" : "the default architecture", xai_last_error());
+    if (rc == 0 && xai_model_output_numel(m) != cls->n)
+        rc = xai_app_fail(&o->app, NULL, "the architecture has %lld outputs but there are %d classes",
+                          (long long)xai_model_output_numel(m), cls->n);
+    xai_train_config cfg;
+    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, 0, o->patience, o->seed);
+    cfg.weight_decay = (float)o->weight_decay;
+    int nused = 0;
+    for (int i = 0; i < nruns; i++)
+        nused += use[i] != 0;
+    if (o->val_split > 0 && nused >= 2)
+        cfg.val_mask = valrun;
+    if (!quiet) {
+        cfg.progress = train_progress;
+        cfg.progress_ud = o;
+        xai_app_progress_begin(&o->app, "train", o->epochs);
     }
-    *out = m;
-    m = NULL;
-done:
+    xai_status st = rc == 0 ? xai_train(m, &cfg, n, x, y, res) : XAI_OK;
+    if (!quiet)
+        xai_app_progress_end(&o->app);
+    if (rc == 0 && st != XAI_OK)
+        rc = xai_app_fail(&o->app, NULL, "training failed: %s", xai_last_error());
+    if (rc == 0) {
+        const char *fam = o->arch ? "custom" : o->family ? o->family : "dense";
+        set_prep_metadata(o, m, ref, fam, timedist, mask);
+        char *cj = xai_fmri_classes_to_json(cls);
+        xai_model_set_metadata(m, "class_names", cj);
+        free(cj);
+        xai_model_set_metadata(m, "xai_arch", spec);
+        json_t *prov = json_pack("{s:s,s:I,s:I,s:I,s:f,s:f,s:I,s:f,s:f,s:s}", "tool", PROG " " XAI_FMRI_VERSION,
+                                 "seed", (json_int_t)o->seed, "epochs_run", (json_int_t)res->epochs_run,
+                                 "kept_epoch", (json_int_t)res->best_epoch, "train_acc", res->kept_train_acc,
+                                 "final_train_loss", res->final_train_loss, "n_train", (json_int_t)res->n_train,
+                                 "lr", o->lr, "weight_decay", o->weight_decay, "optimizer", "adam");
+        if (prov) {
+            json_object_set_new(prov, "best_val_acc",
+                                isnan(res->best_val_acc) ? json_null() : json_real(res->best_val_acc));
+            char *ps = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
+            xai_model_set_metadata(m, "xai_training", ps);
+            free(ps);
+            json_decref(prov);
+        }
+        *out = m;
+        m = NULL;
+    }
     xai_model_free(m);
     free(x);
     free(y);
+    free(valrun);
+    free(mask);
     return rc;
 }
 
-/* Accuracy of m on the labelled volumes of one run. */
-static double run_accuracy(const xai_model *m, run_t *r, int64_t *nlab)
+/* The input mask a model records (mask_voxels), or NULL for older models. */
+static uint8_t *model_mask(const xai_model *m, int64_t nv)
 {
-    int64_t nv = run_nv(r), nt = r->img->shape[0], n = 0, ok = 0;
+    const char *pres = xai_model_metadata(m, "xai_preprocessing");
+    json_t *pre = pres ? json_loads(pres, 0, NULL) : NULL, *mv = json_object_get(pre, "mask_voxels");
+    char *txt = mv && json_is_array(mv) ? json_dumps(mv, JSON_COMPACT) : NULL;
+    uint8_t *mask = txt ? malloc((size_t)nv) : NULL;
+    if (mask && xai_fmri_mask_decode(txt, nv, mask) != XAI_OK) {
+        free(mask);
+        mask = NULL;
+    }
+    free(txt);
+    json_decref(pre);
+    return mask;
+}
+
+/* Predictions of m for the labelled volumes of one run (pred[t] = -1 unlabelled); accuracy. */
+static double run_accuracy(const xai_model *m, const run_t *r, int64_t *nlab, int *pred)
+{
+    int64_t nv = run_nv(r), n = 0, ok = 0;
     xai_workspace *ws = NULL;
-    float *x = malloc((size_t)nv * sizeof *x), logits[FMRI_MAX_CLASSES];
+    float *x = malloc((size_t)nv * sizeof *x), logits[XAI_FMRI_MAX_CLASSES];
+    uint8_t *mask = model_mask(m, nv);
     int64_t nc = xai_model_output_numel(m);
-    if (x && nc <= FMRI_MAX_CLASSES && xai_workspace_new(m, 1, &ws) == XAI_OK) {
-        for (int64_t t = 0; t < nt; t++) {
+    if (x && mask && nc <= XAI_FMRI_MAX_CLASSES && xai_workspace_new(m, 1, &ws) == XAI_OK) {
+        for (int64_t t = 0; t < r->nt; t++) {
+            if (pred)
+                pred[t] = -1;
             if (r->labels[t] < 0)
                 continue;
-            fmri_prep_apply(&r->prep, r->img->data + t * nv, x);
+            run_volume(r, t, mask, x);
             if (xai_model_forward(m, ws, 1, x, logits) != XAI_OK)
                 break;
             int best = 0;
             for (int c = 1; c < nc; c++)
                 if (logits[c] > logits[best])
                     best = c;
+            if (pred)
+                pred[t] = best;
             ok += best == r->labels[t];
             n++;
         }
     }
     xai_workspace_free(ws);
     free(x);
+    free(mask);
     *nlab = n;
     return n ? (double)ok / (double)n : NAN;
 }
 
-static int cmd_train(opts *o)
+/* Block-level truth and majority prediction of one run's labelled volumes (consecutive
+ * volumes of one class form a block; they share one haemodynamic response). */
+static int64_t run_blocks(const run_t *r, const int *pred, int *bt, int *bp, int ncls)
+{
+    int64_t nb = 0;
+    for (int64_t t = 0; t < r->nt;) {
+        if (r->labels[t] < 0) {
+            t++;
+            continue;
+        }
+        int64_t u = t, votes[XAI_FMRI_MAX_CLASSES] = {0};
+        for (; u < r->nt && r->labels[u] == r->labels[t]; u++)
+            if (pred[u] >= 0 && pred[u] < ncls)
+                votes[pred[u]]++;
+        int best = 0;
+        for (int c = 1; c < ncls; c++)
+            if (votes[c] > votes[best])
+                best = c;
+        bt[nb] = r->labels[t];
+        bp[nb++] = best;
+        t = u;
+    }
+    return nb;
+}
+
+/* Leave-one-run-out: per-run accuracy, mean +- sd over runs, chance, a block-level p-value. */
+static int cross_validate(opts *o, run_t *runs, int nr, const xai_fmri_classes *cls, const xai_nifti *mask)
+{
+    int *use = calloc((size_t)nr, sizeof *use), rc = 0;
+    double *acc = calloc((size_t)nr, sizeof *acc);
+    int64_t ntot = 0, nb = 0;
+    for (int i = 0; i < nr; i++)
+        ntot += runs[i].nt;
+    int *pred = malloc((size_t)ntot * sizeof *pred), *bt = malloc((size_t)ntot * sizeof *bt),
+        *bp = malloc((size_t)ntot * sizeof *bp);
+    if (!use || !acc || !pred || !bt || !bp)
+        rc = xai_app_fail(&o->app, NULL, "out of memory");
+    for (int h = 0; h < nr && rc == 0; h++) {
+        for (int i = 0; i < nr; i++)
+            use[i] = i != h;
+        xai_model *cvm = NULL;
+        xai_train_result res;
+        rc = train_on(o, runs, nr, use, cls, mask, 1, &cvm, &res);
+        if (rc == 0) {
+            int64_t nl;
+            acc[h] = run_accuracy(cvm, &runs[h], &nl, pred);
+            nb += run_blocks(&runs[h], pred, bt + nb, bp + nb, cls->n);
+            printf("cv\theld_out=%s:%lld\tvolumes=%lld\taccuracy=%.4f\tkept_epoch=%d\ttrain_accuracy=%.4f\n",
+                   runs[h].path, (long long)runs[h].t0, (long long)nl, acc[h], res.best_epoch, res.kept_train_acc);
+        }
+        xai_model_free(cvm);
+    }
+    xai_heldout hb;
+    memset(&hb, 0, sizeof hb);
+    if (rc == 0 && xai_heldout_stats(bt, bp, nb, cls->n, &hb) != XAI_OK)
+        rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (rc == 0) {
+        double mean, sd;
+        xai_mean_sd(acc, nr, &mean, &sd);
+        printf("cv\tmean_accuracy=%.4f\tsd=%.4f\truns=%d\tchance=%.4f\tblocks=%lld\tblock_accuracy=%.4f\t"
+               "p_value=%.3g\n", mean, sd, nr, 1.0 / cls->n, (long long)nb, hb.accuracy, hb.p_value);
+        xai_app_log(&o->app, 1, "leave-one-run-out accuracy %.3f +- %.3f over %d runs (chance %.3f; %lld blocks, "
+                    "block-level binomial p = %.3g)%s", mean, sd, nr, 1.0 / cls->n, (long long)nb, hb.p_value,
+                    hb.ci_low <= hb.chance ? "; warning: not above chance" : "");
+    }
+    xai_heldout_free(&hb);
+    free(use);
+    free(acc);
+    free(pred);
+    free(bt);
+    free(bp);
+    return rc;
+}
+
+static int check_train_args(opts *o)
 {
     if (!o->nbold)
         return xai_app_usage_error(&o->app, "train needs --bold");
@@ -397,72 +681,63 @@ static int cmd_train(opts *o)
         return xai_app_usage_error(&o->app, "give one --labels per --bold (%d and %d)", o->nlabels, o->nbold);
     if (!o->nevents && !o->nlabels)
         return xai_app_usage_error(&o->app, "train needs --events or --labels");
-    if (o->family && strcmp(o->family, "cnn3d") && strcmp(o->family, "deeplight"))
-        return xai_app_usage_error(&o->app, "--family: unknown '%s' (cnn3d or deeplight)", o->family);
-    if (o->cv && o->nbold < 2)
-        return xai_app_usage_error(&o->app, "--cv needs at least two runs");
+    if (o->family && strcmp(o->family, "dense") && strcmp(o->family, "cnn3d") && strcmp(o->family, "deeplight"))
+        return xai_app_usage_error(&o->app, "--family: unknown '%s' (dense, cnn3d or deeplight)", o->family);
+    return 0;
+}
+
+static int cmd_train(opts *o)
+{
+    int rc = check_train_args(o);
+    if (rc)
+        return rc;
     if (xai_app_check_output(&o->app, o->out) != 0)
-        return XAI_EXIT_DATA;
-    fmri_classes cls = {0};
-    if (o->conditions && fmri_classes_parse(&cls, o->conditions) != XAI_OK)
+        return XAI_EXIT_USAGE; /* the one overwrite rule: an existing output without --force */
+    xai_fmri_classes cls = {0};
+    if (o->conditions && xai_fmri_classes_parse(&cls, o->conditions) != XAI_OK)
         return xai_app_usage_error(&o->app, "--conditions: %s", xai_last_error());
     xai_nifti *mask = NULL;
-    run_t *runs = calloc((size_t)o->nbold, sizeof *runs);
-    int *use = calloc((size_t)o->nbold, sizeof *use);
+    run_t *runs = calloc(MAX_RUNS, sizeof *runs);
+    int *use = calloc(MAX_RUNS, sizeof *use), nr = 0;
     xai_model *m = NULL;
-    int rc = load_mask(o, &mask);
+    rc = load_mask(o, &mask);
     if (!runs || !use)
         rc = xai_app_fail(&o->app, NULL, "out of memory");
     for (int i = 0; rc == 0 && i < o->nbold; i++) {
-        rc = load_run(o, o->bold[i], o->nevents ? o->events[i] : NULL, o->nlabels ? o->labels[i] : NULL, mask,
-                      o->lag, o->auto_frac, &cls, &runs[i]);
-        if (rc == 0 && i > 0 && memcmp(runs[i].img->shape + 1, runs[0].img->shape + 1, 3 * sizeof(int64_t)))
+        rc = load_bold(o, o->bold[i], o->nevents ? o->events[i] : NULL, o->nlabels ? o->labels[i] : NULL, o->lag,
+                       &cls, runs, &nr, MAX_RUNS);
+        if (rc == 0 && memcmp(runs[nr - 1].img->shape + 1, runs[0].img->shape + 1, 3 * sizeof(int64_t)))
             rc = xai_app_fail(&o->app, o->bold[i], "grid %lldx%lldx%lld differs from %s",
-                              (long long)runs[i].img->shape[3], (long long)runs[i].img->shape[2],
-                              (long long)runs[i].img->shape[1], o->bold[0]);
-        use[i] = 1;
+                              (long long)runs[nr - 1].img->shape[3], (long long)runs[nr - 1].img->shape[2],
+                              (long long)runs[nr - 1].img->shape[1], o->bold[0]);
     }
+    for (int i = 0; i < nr; i++)
+        use[i] = 1;
     if (rc == 0 && cls.n < 2)
         rc = xai_app_fail(&o->app, NULL, "need at least two classes, found %d", cls.n);
-    if (rc == 0 && o->cv) {
-        double sum = 0;
-        for (int h = 0; h < o->nbold && rc == 0; h++) {
-            for (int i = 0; i < o->nbold; i++)
-                use[i] = i != h;
-            double tacc;
-            xai_model *cvm = NULL;
-            rc = train_on(o, runs, o->nbold, use, &cls, 1, &cvm, &tacc);
-            if (rc == 0) {
-                int64_t nl;
-                double acc = run_accuracy(cvm, &runs[h], &nl);
-                printf("cv\theld_out=%s\tvolumes=%lld\taccuracy=%.4f\ttrain_accuracy=%.4f\n", o->bold[h],
-                       (long long)nl, acc, tacc);
-                sum += acc;
-            }
-            xai_model_free(cvm);
-        }
-        if (rc == 0)
-            printf("cv\tmean_accuracy=%.4f\truns=%d\tchance=%.4f\n", sum / o->nbold, o->nbold, 1.0 / cls.n);
-        for (int i = 0; i < o->nbold; i++)
-            use[i] = 1;
-    }
-    double tacc = 0;
+    if (rc == 0 && o->cv && nr < 2)
+        rc = xai_app_usage_error(&o->app, "--cv needs at least two runs (several --bold, or a --labels table "
+                                          "with a run column)");
+    if (rc == 0 && o->cv)
+        rc = cross_validate(o, runs, nr, &cls, mask);
+    xai_train_result res;
     if (rc == 0)
-        rc = train_on(o, runs, o->nbold, use, &cls, 0, &m, &tacc);
+        rc = train_on(o, runs, nr, use, &cls, mask, 0, &m, &res);
     if (rc == 0) {
         xai_export_options eo = {0, 17};
         if (xai_model_save_onnx(m, o->out, &eo) != XAI_OK)
             rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
         else
-            xai_app_log(&o->app, 1, "%s: %d classes, training accuracy %.3f", o->out, cls.n, tacc);
+            xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
+                        cls.n, nr, res.best_epoch, res.epochs_run, res.kept_train_acc);
     }
     xai_model_free(m);
-    for (int i = 0; runs && i < o->nbold; i++)
+    for (int i = nr - 1; runs && i >= 0; i--)
         run_free(&runs[i]);
     free(runs);
     free(use);
     xai_nifti_close(mask);
-    fmri_classes_free(&cls);
+    xai_fmri_classes_free(&cls);
     return rc;
 }
 
@@ -517,6 +792,24 @@ static void namer_path(namer *nm, int fig, const char *desc, const char *suffix,
 }
 
 /* "lrp" + the class name's letters and digits, first letter upper case. */
+/* Remove the figure, func and session/subject folders of a namer where a failure left them
+ * empty (rmdir refuses folders that hold anything). */
+static void remove_empty_dirs(const namer *nm)
+{
+    rmdir(nm->figdir);
+    char d[sizeof nm->dir];
+    snprintf(d, sizeof d, "%s", nm->dir);
+    while (rmdir(d) == 0) {
+        char *slash = strrchr(d, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        const char *base = strrchr(d, '/') ? strrchr(d, '/') + 1 : d;
+        if (strncmp(base, "sub-", 4) && strncmp(base, "ses-", 4))
+            break; /* never the output root */
+    }
+}
+
 static void class_desc(const char *name, char *buf, size_t len)
 {
     size_t k = snprintf(buf, len, "lrp");
@@ -545,6 +838,46 @@ static int write_sidecar(opts *o, const char *path, json_t *j)
 }
 
 /* Explain one run with model m; write the derivative files. Returns an exit code. */
+/* The explain-time input mask: --mask, else the one the model records, else (older models)
+ * the fraction rule on this run's mean. */
+static int explain_mask(opts *o, const xai_model *m, const run_t *run, const xai_nifti *file, const char *kind,
+                        double frac, uint8_t **out)
+{
+    int64_t nv = run_nv(run);
+    int one = 1, rc = 0;
+    uint8_t *mask = file ? malloc((size_t)nv) : model_mask(m, nv);
+    if (file && mask)
+        rc = make_mask(o, file, run, 1, &one, mask);
+    else if (!mask && (mask = malloc((size_t)nv)) != NULL)
+        xai_fmri_frac_mask(run->prep.mean, nv, frac > 0 ? frac : 0.3, mask); /* as older models did */
+    if (!mask)
+        rc = xai_app_fail(&o->app, NULL, "out of memory");
+    (void)kind;
+    for (int64_t v = 0; rc == 0 && v < nv; v++)
+        mask[v] = mask[v] && run->prep.mask[v];
+    if (rc) {
+        free(mask);
+        mask = NULL;
+    }
+    *out = mask;
+    return rc;
+}
+
+/* LRP settings for maps that are averaged: start from the explained logit and spread the
+ * bias share with bias factor 1 (Arras et al. 2017), so that each volume's relevance sums to
+ * its logit for linear layers and a near-zero logit gives a near-zero map instead of an
+ * exploding one; the linear default model is explained with the epsilon rule throughout. */
+static void stable_lrp(opts *o, const xai_model *m, xai_explain_config *cfg)
+{
+    if (cfg->method != XAI_METHOD_LRP)
+        return;
+    cfg->init = XAI_INIT_LOGIT;
+    cfg->bias_factor = 1.0f;
+    const char *arch = xai_model_metadata(m, "xai_arch");
+    if (!o->composite && arch && !strncmp(arch, "flatten dense(", 14))
+        cfg->composite = "epsilon";
+}
+
 static int explain_run(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                        const char *out, const explain_ctx *ctx)
 {
@@ -556,19 +889,22 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         json_decref(pre);
         return xai_app_fail(&o->app, model_path, "not an xai-fmri model (no fMRI \"xai_preprocessing\" metadata)");
     }
-    fmri_classes cls = {0};
+    xai_fmri_classes cls = {0};
     const char *cn = xai_model_metadata(m, "class_names");
     int rc = 0;
     xai_nifti *mask = NULL;
     run_t run = {0};
     namer nm;
     double *sums = NULL;
-    int64_t counts[FMRI_MAX_CLASSES] = {0};
+    int64_t counts[XAI_FMRI_MAX_CLASSES] = {0};
     float *xb = NULL, *rb = NULL, *tmpv = NULL;
     xai_tsv *ts = NULL;
     int *target = NULL, *pred = NULL;
     float *logit = NULL;
-    if (!cn || fmri_classes_from_json(&cls, cn) != XAI_OK || cls.n != xai_model_output_numel(m)) {
+    uint8_t *emask = NULL;
+    char *stable_rules = NULL;
+    int made = 0; /* output folders made by this call: a failed run removes them when empty */
+    if (!cn || xai_fmri_classes_from_json(&cls, cn) != XAI_OK || cls.n != xai_model_output_numel(m)) {
         rc = xai_app_fail(&o->app, model_path, "missing or bad \"class_names\" metadata");
         goto done;
     }
@@ -578,15 +914,28 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
                                                "with --mask (preprocessing must match)");
         goto done;
     }
-    if (maskkind && !strcmp(maskkind, "auto") && o->mask)
+    if (maskkind && strcmp(maskkind, "file") && o->mask)
         xai_app_log(&o->app, 1, "warning: the model was trained with the automatic mask; using %s instead", o->mask);
     double auto_frac = json_number_value(json_object_get(pre, "auto_fraction"));
-    double lag = json_is_number(json_object_get(pre, "lag_s")) ? json_number_value(json_object_get(pre, "lag_s"))
-                                                               : o->lag;
+    const char *lag_rule = json_string_value(json_object_get(pre, "lag_rule"));
+    double lag = lag_rule ? XAI_FMRI_LAG_HRF
+                 : json_is_number(json_object_get(pre, "lag_s")) ? json_number_value(json_object_get(pre, "lag_s"))
+                                                                 : o->lag;
+    const char *detrend = json_string_value(json_object_get(pre, "detrend"));
+    o->detrend = detrend && !strcmp(detrend, "linear");
+    int nr = 0;
     if ((rc = load_mask(o, &mask)) != 0)
         goto done;
-    if ((rc = load_run(o, bold, events, NULL, mask, lag, auto_frac > 0 ? auto_frac : 0.3, &cls, &run)) != 0)
+    if ((rc = load_bold(o, bold, events, NULL, lag, &cls, &run, &nr, 1)) != 0)
         goto done;
+    const char *orient = json_string_value(json_object_get(pre, "orientation"));
+    char ro[4];
+    xai_fmri_orientation(&run.img->info, ro);
+    if (orient && strcmp(orient, ro)) {
+        rc = xai_app_fail(&o->app, bold, "voxel axes point %s, but the model was trained on %s data (%s): reorient "
+                          "the run to the model's orientation", ro, orient, model_path);
+        goto done;
+    }
     /* the voxel grid must match exactly: never resample silently */
     json_t *g = json_object_get(pre, "grid"), *vs = json_object_get(pre, "voxel_size");
     int64_t gx = json_integer_value(json_array_get(g, 0)), gy = json_integer_value(json_array_get(g, 1)),
@@ -610,6 +959,8 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             goto done;
         }
     }
+    if ((rc = explain_mask(o, m, &run, mask, maskkind, auto_frac, &emask)) != 0)
+        goto done;
     xai_target tg;
     if (xai_target_parse(o->target, (const char *const *)cls.name, cls.n, 0, &tg) != XAI_OK) {
         rc = xai_app_usage_error(&o->app, "%s", xai_last_error());
@@ -619,7 +970,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
 
     /* every output path, checked before any work */
     namer_init(&nm, out, bold);
-    char p4d[4608], pmean[4608], pts[4608], pcls[FMRI_MAX_CLASSES][4608], ppng[FMRI_MAX_CLASSES][4608];
+    char p4d[4608], pmean[4608], pts[4608], pcls[XAI_FMRI_MAX_CLASSES][4608], ppng[XAI_FMRI_MAX_CLASSES][4608];
     namer_path(&nm, 0, "lrp", "bold", ".nii.gz", p4d, sizeof p4d);
     namer_path(&nm, 0, "lrp", "statmap", ".nii.gz", pmean, sizeof pmean);
     namer_path(&nm, 0, "lrp", "timeseries", ".tsv", pts, sizeof pts);
@@ -634,7 +985,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
     for (int c = 0; c < cls.n && !refuse; c++)
         refuse = xai_app_check_output(&o->app, pcls[c]) || xai_app_check_output(&o->app, ppng[c]);
     if (refuse) {
-        rc = XAI_EXIT_DATA;
+        rc = XAI_EXIT_USAGE;
         goto done;
     }
     if (xai_bids_write_dataset_description(&o->app, out, PROG) || xai_app_mkdirs(&o->app, nm.dir) ||
@@ -642,6 +993,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         rc = XAI_EXIT_DATA;
         goto done;
     }
+    made = 1;
     xai_app_sweep_orphans(&o->app, out); /* a resumed participant job: orphans of a killed one */
     xai_app_sweep_orphans(&o->app, nm.dir);
     xai_app_sweep_orphans(&o->app, nm.figdir);
@@ -666,15 +1018,18 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
     cfg.batch = B;
     cfg.layer_sums = 0;
     cfg.target = tgt_fixed;
+    stable_lrp(o, m, &cfg);
     sums = calloc((size_t)(cls.n + 1) * (size_t)nv, sizeof *sums);
     xb = malloc((size_t)B * (size_t)nv * sizeof *xb);
     rb = malloc((size_t)B * (size_t)nv * sizeof *rb);
     target = malloc((size_t)nt * sizeof *target);
     pred = malloc((size_t)nt * sizeof *pred);
     logit = malloc((size_t)nt * (size_t)cls.n * sizeof *logit);
-    double *relsum = malloc((size_t)nt * sizeof *relsum);
-    if (!sums || !xb || !rb || !target || !pred || !logit || !relsum) {
+    double *relsum = malloc((size_t)nt * sizeof *relsum), *relinit = malloc((size_t)nt * sizeof *relinit);
+    int64_t nflag = 0;
+    if (!sums || !xb || !rb || !target || !pred || !logit || !relsum || !relinit) {
         free(relsum);
+        free(relinit);
         rc = xai_app_fail(&o->app, NULL, "out of memory");
         goto done;
     }
@@ -688,7 +1043,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
     for (int64_t t0 = 0; t0 < nt && rc == 0; t0 += B) {
         int64_t nb = nt - t0 < B ? nt - t0 : B;
         for (int64_t j = 0; j < nb; j++)
-            fmri_prep_apply(&run.prep, run.img->data + (t0 + j) * nv, xb + j * nv);
+            run_volume(&run, t0 + j, emask, xb + j * nv);
         if (allx)
             memcpy(allx + t0 * nv, xb, sizeof(float) * (size_t)(nb * nv));
         xai_explain_result res;
@@ -701,12 +1056,30 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         for (int64_t j = 0; j < nb; j++) {
             int64_t t = t0 + j;
             float *r = rb + j * nv, *dst = run.img->data + t * nv;
-            double s = 0;
+            double s = 0, outside = 0;
+            int64_t nin = 0;
             for (int64_t v = 0; v < nv; v++) {
-                dst[v] = run.prep.mask[v] && isfinite(r[v]) ? r[v] : 0.0f;
+                if (!emask[v] && isfinite(r[v]))
+                    outside += r[v];
+                nin += emask[v] != 0;
+            }
+            /* inputs outside the mask are 0: what the rules put there is the bias share that bias
+             * factor 1 spreads over every input (or the flat rule's spread); spread it over the
+             * mask instead, so that nothing lands outside and the map still sums to its start */
+            float add = nin ? (float)(outside / (double)nin) : 0.0f;
+            for (int64_t v = 0; v < nv; v++) {
+                dst[v] = emask[v] && isfinite(r[v]) ? r[v] + add : 0.0f;
                 s += dst[v];
             }
             relsum[t] = s;
+            relinit[t] = res.init_sum ? res.init_sum[j] : NAN;
+            double r_ = relinit[t] != 0 ? s / relinit[t] : INFINITY;
+            if (cfg.method == XAI_METHOD_LRP && !(r_ >= 0.1 && r_ <= 10))
+                nflag++;
+            double l1 = 0;
+            for (int64_t v = 0; v < nv; v++)
+                l1 += fabs(dst[v]);
+            double w = l1 > 0 ? 1.0 / l1 : 0; /* class maps average relevance shares */
             int best = 0;
             for (int c = 0; c < cls.n; c++) {
                 logit[t * cls.n + c] = res.logits[j * cls.n + c];
@@ -718,12 +1091,12 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             int c = target[t];
             double *acc = sums + (size_t)cls.n * (size_t)nv;
             for (int64_t v = 0; v < nv; v++)
-                acc[v] += dst[v];
+                acc[v] += dst[v]; /* the run's mean: exactly the mean of the 4-D file */
             if (c >= 0 && c < cls.n && (!run.labels || run.labels[t] == c)) {
                 counts[c]++;
                 double *sc = sums + (size_t)c * (size_t)nv;
                 for (int64_t v = 0; v < nv; v++)
-                    sc[v] += dst[v];
+                    sc[v] += dst[v] * w;
             }
         }
         xai_explain_result_free(&res);
@@ -742,8 +1115,13 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             rc = xai_app_fail(&o->app, pin, "%s", xai_last_error());
     }
     free(allx);
+    if (nflag)
+        xai_app_log(&o->app, 1, "warning: %s: %lld volume%s whose relevance sum departs from its start (the logit) "
+                    "by more than a factor of 10 (see relevance_sum and relevance_start in the table); class maps "
+                    "average L1-normalised maps", bold, (long long)nflag, nflag == 1 ? "" : "s");
     if (rc != 0) {
         free(relsum);
+        free(relinit);
         goto done;
     }
 
@@ -775,7 +1153,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
 
     /* per-volume table */
     {
-        int ncol = 6 + cls.n;
+        int ncol = 7 + cls.n;
         const char **names = calloc((size_t)ncol, sizeof *names);
         xai_tsv_type *types = calloc((size_t)ncol, sizeof *types);
         char (*lname)[96] = calloc((size_t)cls.n, sizeof *lname);
@@ -784,17 +1162,19 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             free(types);
             free(lname);
             free(relsum);
+    free(relinit);
             json_decref(base);
             rc = xai_app_fail(&o->app, NULL, "out of memory");
             goto done;
         }
-        const char *fixed[6] = {"volume", "onset", "label", "prediction", "target", "relevance_sum"};
-        for (int i = 0; i < 6; i++)
+        const char *fixed[7] = {"volume", "onset", "label", "prediction", "target", "relevance_sum",
+                                "relevance_start"};
+        for (int i = 0; i < 7; i++)
             names[i] = fixed[i];
         types[2] = types[3] = types[4] = XAI_TSV_STRING;
         for (int c = 0; c < cls.n; c++) {
             snprintf(lname[c], sizeof lname[c], "logit_%s", cls.name[c]);
-            names[6 + c] = lname[c];
+            names[7 + c] = lname[c];
         }
         xai_status st = xai_tsv_create((size_t)ncol, names, types, &ts);
         int64_t correct = 0, nlab = 0;
@@ -807,8 +1187,9 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             xai_tsv_set_string(ts, row, 3, cls.name[pred[t]]);
             xai_tsv_set_string(ts, row, 4, cls.name[target[t]]);
             xai_tsv_set_number(ts, row, 5, relsum[t]);
+            xai_tsv_set_number(ts, row, 6, relinit[t]);
             for (int c = 0; c < cls.n; c++)
-                xai_tsv_set_number(ts, row, 6 + (size_t)c, logit[t * cls.n + c]);
+                xai_tsv_set_number(ts, row, 7 + (size_t)c, logit[t * cls.n + c]);
             if (run.labels && run.labels[t] >= 0) {
                 nlab++;
                 correct += pred[t] == run.labels[t];
@@ -837,6 +1218,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         }
     }
     free(relsum);
+    free(relinit);
 
     /* 3-D summaries, mosaics, 4-D series */
     tmpv = malloc((size_t)nv * sizeof *tmpv);
@@ -858,7 +1240,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
         json_t *j = json_deep_copy(base);
         char desc[512];
         if (c < cls.n)
-            snprintf(desc, sizeof desc, "mean relevance over the %lld volumes explained for class %s%s", (long long)cnt,
+            snprintf(desc, sizeof desc, "mean of the L1-normalised relevance maps (relevance shares) of the %lld volumes explained for class %s%s", (long long)cnt,
                      cls.name[c], run.labels ? " and labelled with it" : "");
         else
             snprintf(desc, sizeof desc, "mean relevance over all %lld volumes", (long long)nt);
@@ -874,7 +1256,7 @@ static int explain_run(opts *o, const xai_model *m, const char *model_path, cons
             char title[256];
             snprintf(title, sizeof title, "LRP relevance for %s (%lld volumes) over the mean EPI", cls.name[c],
                      (long long)cnt);
-            if (fmri_mosaic_png(ppng[c], &run.img->info, run.prep.mean, tmpv, run.prep.mask, title) != XAI_OK) {
+            if (xai_fmri_mosaic_png(ppng[c], &run.img->info, run.prep.mean, tmpv, emask, title) != XAI_OK) {
                 rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
                 break;
             }
@@ -909,9 +1291,13 @@ done:
     free(pred);
     free(logit);
     xai_tsv_free(ts);
+    if (rc && made)
+        remove_empty_dirs(&nm);
+    free(emask);
+    free(stable_rules);
     run_free(&run);
     xai_nifti_close(mask);
-    fmri_classes_free(&cls);
+    xai_fmri_classes_free(&cls);
     json_decref(pre);
     return rc;
 }
@@ -920,6 +1306,10 @@ static int cmd_explain(opts *o)
 {
     if (!o->model)
         return xai_app_usage_error(&o->app, "explain needs --model");
+    if (o->nlabels)
+        return xai_app_usage_error(&o->app, "explain takes --events (BIDS events.tsv) for the labels of its run; "
+                                            "--labels tables are for train (explain a run's volumes with --events, "
+                                            "or without labels)");
     if (o->nbold != 1)
         return xai_app_usage_error(&o->app, "explain needs exactly one --bold");
     if (!o->out)
@@ -1053,26 +1443,26 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
             goto done;
         }
     {
-        fmri_classes cls = {0};
-        if (o->conditions && fmri_classes_parse(&cls, o->conditions) != XAI_OK) {
+        xai_fmri_classes cls = {0};
+        if (o->conditions && xai_fmri_classes_parse(&cls, o->conditions) != XAI_OK) {
             rc = xai_app_usage_error(&o->app, "--conditions: %s", xai_last_error());
             goto done;
         }
         xai_nifti *mask = NULL;
         run_t *runs = calloc((size_t)nr, sizeof *runs);
-        int *use = calloc((size_t)nr, sizeof *use);
+        int *use = calloc((size_t)nr, sizeof *use), nloaded = 0;
         rc = load_mask(o, &mask);
         if (!runs || !use)
             rc = xai_app_fail(&o->app, NULL, "out of memory");
         for (int i = 0; i < nr && rc == 0; i++)
-            rc = load_run(o, bolds[i], evs[i], NULL, mask, o->lag, o->auto_frac, &cls, &runs[i]);
+            rc = load_bold(o, bolds[i], evs[i], NULL, o->lag, &cls, runs, &nloaded, i + 1);
         if (rc == 0 && cls.n < 2)
             rc = xai_app_fail(&o->app, func, "need at least two conditions in the events, found %d", cls.n);
         for (int h = 0; h < nr && rc == 0; h++) {
             for (int i = 0; i < nr; i++)
                 use[i] = nr == 1 || i != h;
             xai_model *m = NULL;
-            double tacc;
+            xai_train_result tres;
             namer nm;
             namer_init(&nm, out, bolds[h]);
             char mpath[4608];
@@ -1082,7 +1472,9 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
                 break;
             }
             xai_app_log(&o->app, 1, "sub-%s: training without %s", sub, bolds[h] + strlen(func) + 1);
-            rc = train_on(o, runs, nr, use, &cls, 0, &m, &tacc);
+            rc = train_on(o, runs, nr, use, &cls, mask, 0, &m, &tres);
+            if (rc)
+                remove_empty_dirs(&nm);
             if (rc == 0) {
                 xai_export_options eo = {0, 17};
                 if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
@@ -1095,7 +1487,7 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
                 rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
             if (rc == 0) {
                 int64_t nl;
-                double acc = run_accuracy(m, &runs[h], &nl);
+                double acc = run_accuracy(m, &runs[h], &nl, NULL), tacc = tres.kept_train_acc;
                 char src[4200], extra[256];
                 snprintf(src, sizeof src, "bids:raw:%s", bolds[h] + strlen(bids) + 1);
                 snprintf(extra, sizeof extra, "{\"HeldOut\": %s, \"TrainAccuracy\": %.6f}", nr > 1 ? "true" : "false",
@@ -1108,12 +1500,12 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
             }
             xai_model_free(m);
         }
-        for (int i = 0; runs && i < nr; i++)
+        for (int i = 0; runs && i < nloaded; i++)
             run_free(&runs[i]);
         free(runs);
         free(use);
         xai_nifti_close(mask);
-        fmri_classes_free(&cls);
+        xai_fmri_classes_free(&cls);
     }
 done:
     for (int i = 0; i < nr; i++) {
@@ -1154,14 +1546,14 @@ static int cmd_group(opts *o, const char *out)
 {
     char **subs;
     int ns = list_dir(out, "sub-", "", &subs), rc = 0;
-    char *keys[FMRI_MAX_CLASSES];
+    char *keys[XAI_FMRI_MAX_CLASSES];
     int nk = 0;
-    double *acc[FMRI_MAX_CLASSES] = {0};
-    int nsub[FMRI_MAX_CLASSES] = {0};
+    double *acc[XAI_FMRI_MAX_CLASSES] = {0};
+    int nsub[XAI_FMRI_MAX_CLASSES] = {0};
     xai_nifti_info like;
     int have_like = 0;
     int64_t nv = 0;
-    json_t *sources[FMRI_MAX_CLASSES] = {0};
+    json_t *sources[XAI_FMRI_MAX_CLASSES] = {0};
     for (int s = 0; s < ns && rc == 0; s++) {
         if (!subject_selected(o, subs[s] + 4))
             continue;
@@ -1169,8 +1561,8 @@ static int cmd_group(opts *o, const char *out)
         snprintf(func, sizeof func, "%s/%s/func", out, subs[s]);
         char **files;
         int nf = list_dir(func, subs[s], "_statmap.nii.gz", &files);
-        double *subacc[FMRI_MAX_CLASSES] = {0};
-        int subn[FMRI_MAX_CLASSES] = {0};
+        double *subacc[XAI_FMRI_MAX_CLASSES] = {0};
+        int subn[XAI_FMRI_MAX_CLASSES] = {0};
         for (int f = 0; f < nf && rc == 0; f++) {
             xai_bids_name b;
             if (xai_bids_parse(files[f], &b) || !xai_bids_get(&b, "desc"))
@@ -1178,13 +1570,20 @@ static int cmd_group(opts *o, const char *out)
             const char *desc = xai_bids_get(&b, "desc");
             if (strncmp(desc, "lrp", 3) || !desc[3])
                 continue;
-            if (o->task && (!xai_bids_get(&b, "task") || strcmp(xai_bids_get(&b, "task"), o->task)))
+            const char *task = xai_bids_get(&b, "task");
+            if (o->task && (!task || strcmp(task, o->task)))
                 continue;
+            char key[512]; /* the group map keeps the task entity of the maps it averages */
+            if (task)
+                snprintf(key, sizeof key, "task-%s_desc-%s", task, desc);
+            else
+                snprintf(key, sizeof key, "desc-%s", desc);
+            desc = key;
             int k;
             for (k = 0; k < nk && strcmp(keys[k], desc); k++)
                 ;
             if (k == nk) {
-                if (nk == FMRI_MAX_CLASSES)
+                if (nk == XAI_FMRI_MAX_CLASSES)
                     continue;
                 if (!(keys[nk] = malloc(strlen(desc) + 1))) {
                     rc = xai_app_fail(&o->app, NULL, "out of memory");
@@ -1246,10 +1645,9 @@ static int cmd_group(opts *o, const char *out)
     float *vol = rc == 0 ? malloc((size_t)nv * sizeof *vol) : NULL;
     for (int k = 0; k < nk && rc == 0; k++) {
         char path[8192];
-        snprintf(path, sizeof path, "%s/%s%s%sdesc-%s_statmap.nii.gz", gdir, o->task ? "task-" : "",
-                 o->task ? o->task : "", o->task ? "_" : "", keys[k]);
+        snprintf(path, sizeof path, "%s/%s_statmap.nii.gz", gdir, keys[k]);
         if (xai_app_check_output(&o->app, path)) {
-            rc = XAI_EXIT_DATA;
+            rc = XAI_EXIT_USAGE;
             break;
         }
         for (int64_t v = 0; v < nv; v++)
@@ -1283,7 +1681,7 @@ enum {
     OPT_BOLD = 0x2000, OPT_EVENTS, OPT_LABELS, OPT_MASK, OPT_LAG, OPT_AUTOMASK, OPT_CONDITIONS, OPT_ARCH,
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
-    OPT_SAVE_INPUT
+    OPT_SAVE_INPUT, OPT_WD, OPT_DETREND
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -1324,20 +1722,23 @@ int main(int argc, char **argv)
         {"save-input", no_argument, 0, OPT_SAVE_INPUT},
         {"participant-label", required_argument, 0, OPT_PLABEL},
         {"participant_label", required_argument, 0, OPT_PLABEL}, {"task", required_argument, 0, OPT_TASK},
-        {"shard", required_argument, 0, OPT_SHARD},
+        {"shard", required_argument, 0, OPT_SHARD}, {"weight-decay", required_argument, 0, OPT_WD},
+        {"detrend", required_argument, 0, OPT_DETREND},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
     opts o;
     memset(&o, 0, sizeof o);
     xai_app_init(&o.app, PROG, XAI_FMRI_VERSION, argc, argv);
-    o.lag = 4.0;
-    o.auto_frac = 0.3;
-    o.epochs = 30;
+    o.lag = XAI_FMRI_LAG_HRF;
+    o.auto_frac = 0; /* the histogram-gap mask */
+    o.detrend = 1;
+    o.epochs = 50;
     o.batch = 16;
     o.lr = 1e-3;
+    o.weight_decay = 0.1;
     o.seed = 1;
-    o.val_split = 0.2;
-    o.patience = 10;
+    o.val_split = 0;
+    o.patience = 0;
     o.epsilon = 1e-6;
     o.gamma = 0.25;
     o.ebatch = 0;
@@ -1357,7 +1758,7 @@ int main(int argc, char **argv)
             goto out;
         switch (c) {
         case 'h':
-            help();
+            help(sub ? cmd : NULL);
             goto out;
         case 'o': o.out = optarg; break;
         case OPT_BOLD:
@@ -1393,6 +1794,13 @@ int main(int argc, char **argv)
         case OPT_NO4D: o.no4d = 1; break;
         case OPT_SAVE_INPUT: o.save_input = 1; break;
         case OPT_TASK: o.task = optarg; break;
+        case OPT_DETREND:
+            if (strcmp(optarg, "linear") && strcmp(optarg, "none")) {
+                rc = xai_app_usage_error(&o.app, "--detrend: expected linear or none, got '%s'", optarg);
+                goto out;
+            }
+            o.detrend = !strcmp(optarg, "linear");
+            break;
         case OPT_SHARD:
             if (xai_app_parse_shard(optarg, &o.shard_k, &o.shard_n) != 0) {
                 rc = xai_app_usage_error(&o.app, "--shard: expected K/N with 1 <= K <= N, got '%s'", optarg);
@@ -1406,6 +1814,7 @@ int main(int argc, char **argv)
                 o.plabels[o.nplabels++] = argv[optind++];
             break;
         case OPT_LAG:
+        case OPT_WD:
         case OPT_AUTOMASK:
         case OPT_LR:
         case OPT_VALSPLIT:
@@ -1413,10 +1822,11 @@ int main(int argc, char **argv)
         case OPT_GAMMA:
             if (parse_double(optarg, &d) || d < 0 || (c == OPT_VALSPLIT && d > 0.9) || (c == OPT_AUTOMASK && d >= 1) ||
                 (c == OPT_LR && d == 0)) {
-                rc = xai_app_usage_error(&o.app, "invalid value '%s'", optarg);
+                rc = xai_app_usage_error(&o.app, "%s: invalid value '%s'", argv[optind - 1], optarg);
                 goto out;
             }
             if (c == OPT_LAG) o.lag = d;
+            else if (c == OPT_WD) o.weight_decay = d;
             else if (c == OPT_AUTOMASK) o.auto_frac = d;
             else if (c == OPT_LR) o.lr = d;
             else if (c == OPT_VALSPLIT) o.val_split = d;

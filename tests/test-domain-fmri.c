@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-domain-fmri.c - the fMRI domain (formats/domain/fmri.c): HRF-rule and fixed-lag
+ * labelling against hand-counted volumes, label tables with and without a header and a run
+ * column (and their errors naming the file), the automatic mask on a planted head, per-run
+ * detrending and z-scoring, the mask code round trip, the orientation letters, and the LRP
+ * start xai-fmri uses on a planted near-zero logit.
+ */
+#include <cairo.h>
+#include <check.h>
+#include <fontconfig/fontconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai/domain-fmri.h"
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/relevance.h"
+#include "xai/train.h"
+
+/* A 22.5 s block at 15 s, TR 2.5 s: the HRF rule labels volumes 8..16 (the 2-volume shift). */
+START_TEST(test_hrf_rule)
+{
+    double on = 15.0, du = 22.5;
+    int c = 1, lab[30];
+    ck_assert_int_eq(xai_fmri_label_blocks(&on, &du, &c, 1, 30, 2.5, XAI_FMRI_LAG_HRF, lab), XAI_OK);
+    for (int i = 0; i < 30; i++)
+        ck_assert_msg(lab[i] == (i >= 8 && i <= 16 ? 1 : -1), "volume %d: %d", i, lab[i]);
+    /* a fixed lag of 0 labels the block as stated: volumes 6..14 */
+    ck_assert_int_eq(xai_fmri_label_blocks(&on, &du, &c, 1, 30, 2.5, 0, lab), XAI_OK);
+    for (int i = 0; i < 30; i++)
+        ck_assert_int_eq(lab[i], i >= 6 && i <= 14 ? 1 : -1);
+    /* two classes claiming one volume leave it unlabelled */
+    double on2[2] = {0, 5}, du2[2] = {10, 10};
+    int c2[2] = {0, 1};
+    ck_assert_int_eq(xai_fmri_label_blocks(on2, du2, c2, 2, 8, 1.0, 0, lab), XAI_OK);
+    ck_assert_int_eq(lab[4], 0);
+    ck_assert_int_eq(lab[5], -1);
+    ck_assert_int_eq(xai_fmri_label_blocks(&on, &du, &c, 1, 30, 0, XAI_FMRI_LAG_HRF, lab), XAI_EINVAL);
+}
+END_TEST
+
+static char *write_tmp(const char *dir, const char *name, const char *text)
+{
+    static char path[4][1024];
+    static int k;
+    char *p = path[k++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+START_TEST(test_label_table)
+{
+    char *dir = xai_test_tmpdir();
+    /* PyMVPA attributes.txt: no header, space separated, label chunk; two runs of 4 volumes */
+    const char *p = write_tmp(dir, "a.txt", "rest 0\nface 0\nface 0\nhouse 0\nrest 1\nhouse 1\nface 1\nrest 1\n");
+    xai_fmri_classes cls = {0};
+    int lab[8], ch[8], nch = 0;
+    ck_assert_int_eq(xai_fmri_label_table(p, 8, 2.0, 0, &cls, lab, ch, &nch), XAI_OK);
+    ck_assert_int_eq(cls.n, 2);
+    ck_assert_str_eq(cls.name[0], "face");
+    ck_assert_str_eq(cls.name[1], "house");
+    int want[8] = {-1, 0, 0, 1, -1, 1, 0, -1}, wch[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(lab[i], want[i]);
+        ck_assert_int_eq(ch[i], wch[i]);
+    }
+    ck_assert_int_eq(nch, 2);
+    /* a fixed lag of one TR shifts each block within its run, never into the next run */
+    ck_assert_int_eq(xai_fmri_label_table(p, 8, 2.0, 2.0, &cls, lab, ch, &nch), XAI_OK);
+    int shifted[8] = {-1, -1, 0, 0, -1, -1, 1, 0};
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(lab[i], shifted[i]);
+    /* a header line, tab separated, columns in another order */
+    p = write_tmp(dir, "b.tsv", "chunks\ttargets\n0\tface\n0\thouse\n0\tn/a\n");
+    ck_assert_int_eq(xai_fmri_label_table(p, 3, 2.0, 0, &cls, lab, ch, &nch), XAI_OK);
+    ck_assert_int_eq(lab[0], 0);
+    ck_assert_int_eq(lab[1], 1);
+    ck_assert_int_eq(lab[2], -1);
+    ck_assert_int_eq(nch, 1);
+    /* errors name the file and say what is wrong */
+    ck_assert_int_eq(xai_fmri_label_table(p, 4, 2.0, 0, &cls, lab, ch, &nch), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "b.tsv"));
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "3 rows, but the run has 4 volumes"));
+    p = write_tmp(dir, "c.txt", "face 0\nhouse\n");
+    ck_assert_int_eq(xai_fmri_label_table(p, 2, 2.0, 0, &cls, lab, ch, &nch), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "c.txt: line 2"));
+    p = write_tmp(dir, "d.txt", "face 0\nhouse 1\nface 0\n");
+    ck_assert_int_eq(xai_fmri_label_table(p, 3, 2.0, 0, &cls, lab, ch, &nch), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "contiguous"));
+    ck_assert_int_eq(xai_fmri_label_table("/nonexistent/x.txt", 3, 2.0, 0, &cls, lab, ch, &nch), XAI_EIO);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "/nonexistent/x.txt"));
+    xai_fmri_classes_free(&cls);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A bright 8x8x8 head with a dark centre voxel in a dim 12x12x12 grid, and a stray bright voxel. */
+START_TEST(test_auto_mask)
+{
+    int64_t d[3] = {12, 12, 12}, nv = 12 * 12 * 12;
+    float *mean = malloc((size_t)nv * sizeof *mean);
+    uint8_t *mask = malloc((size_t)nv);
+    for (int64_t v = 0; v < nv; v++) {
+        int x = (int)(v % 12), y = (int)(v / 12 % 12), z = (int)(v / 144);
+        int in = x >= 2 && x < 10 && y >= 2 && y < 10 && z >= 2 && z < 10;
+        mean[v] = in ? 900.0f + (float)(v % 7) : 10.0f + (float)(v % 5);
+    }
+    mean[(6 * 12 + 6) * 12 + 6] = 12.0f; /* a hole inside */
+    mean[(0 * 12 + 0) * 12 + 11] = 950.0f; /* a stray voxel in a corner */
+    ck_assert_int_eq(xai_fmri_auto_mask(mean, d, mask), XAI_OK);
+    int64_t n = 0;
+    for (int64_t v = 0; v < nv; v++)
+        n += mask[v];
+    ck_assert_int_eq(n, 512);
+    ck_assert(mask[(6 * 12 + 6) * 12 + 6]);
+    ck_assert(!mask[11]);
+    /* a single slice: no border along z, the gap rule still finds the head */
+    int64_t d2[3] = {12, 12, 1};
+    ck_assert_int_eq(xai_fmri_auto_mask(mean + 6 * 144, d2, mask), XAI_OK);
+    n = 0;
+    for (int64_t v = 0; v < 144; v++)
+        n += mask[v];
+    ck_assert_int_eq(n, 64);
+    char *code = xai_fmri_mask_encode(mask, 144);
+    uint8_t back[144];
+    ck_assert_int_eq(xai_fmri_mask_decode(code, 144, back), XAI_OK);
+    ck_assert_int_eq(memcmp(back, mask, 144), 0);
+    free(code);
+    ck_assert_int_eq(xai_fmri_mask_decode("[140, 10]", 144, back), XAI_EFORMAT);
+    ck_assert_int_eq(xai_fmri_mask_decode("[1]", 144, back), XAI_EFORMAT);
+    ck_assert_int_eq(xai_fmri_mask_decode("{}", 144, back), XAI_EFORMAT);
+    free(mean);
+    free(mask);
+}
+END_TEST
+
+/* Detrending removes a planted line exactly; z-scoring leaves mean 0 and SD 1. */
+START_TEST(test_prep)
+{
+    enum { NT = 40, NV = 3 };
+    float data[NT * NV], out[NV];
+    uint8_t mask[NV] = {1, 1, 0};
+    for (int t = 0; t < NT; t++) {
+        double s = sin(0.7 * t);
+        data[t * NV + 0] = (float)(100 + 0.5 * t + s); /* drift + signal */
+        data[t * NV + 1] = (float)(50 - 2.0 * t);      /* drift only */
+        data[t * NV + 2] = (float)(7 + s);             /* outside the mask */
+    }
+    xai_fmri_prep p;
+    ck_assert_int_eq(xai_fmri_prep_init(&p, data, NT, NV, mask, 1), XAI_OK);
+    ck_assert_int_eq(p.nin, 2);
+    ck_assert(fabs(p.slope[0] - 0.5) < 0.02);
+    double s = 0, s2 = 0;
+    for (int t = 0; t < NT; t++) {
+        xai_fmri_prep_apply(&p, data + t * NV, t, out);
+        s += out[0];
+        s2 += out[0] * out[0];
+        ck_assert_msg(fabs(out[1]) < 1e-3, "a pure line is removed (%g)", out[1]);
+        ck_assert(out[2] == 0.0f);
+    }
+    ck_assert(fabs(s / NT) < 1e-4);
+    ck_assert(fabs(s2 / (NT - 1) - 1) < 1e-3);
+    xai_fmri_prep_free(&p);
+    uint8_t none[NV] = {0, 0, 0};
+    ck_assert_int_eq(xai_fmri_prep_init(&p, data, NT, NV, none, 1), XAI_EINVAL);
+}
+END_TEST
+
+START_TEST(test_orientation)
+{
+    xai_nifti_info info;
+    memset(&info, 0, sizeof info);
+    info.affine[0][0] = -3;
+    info.affine[1][1] = 3;
+    info.affine[2][2] = 3;
+    char o[4];
+    xai_fmri_orientation(&info, o);
+    ck_assert_str_eq(o, "LAS");
+    info.affine[0][0] = 3;
+    info.affine[1][1] = 0;
+    info.affine[2][1] = -3;
+    info.affine[2][2] = 0;
+    info.affine[1][2] = 3;
+    xai_fmri_orientation(&info, o);
+    ck_assert_str_eq(o, "RIA");
+}
+END_TEST
+
+/* The start xai-fmri uses (logit, bias factor 1) on a planted near-zero logit: the relevance
+ * sum equals the logit, the check flags nothing, and normalisation gives it unit L1 mass. */
+START_TEST(test_near_zero_logit)
+{
+    int64_t shape[4] = {1, 2, 3, 4};
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_from_spec("flatten dense(2)", 4, shape, 3, &m), XAI_OK);
+    float x[24], rel[24], lg[2];
+    for (int i = 0; i < 24; i++)
+        x[i] = (float)sin(1.3 * i + 0.2);
+    xai_workspace *ws = NULL;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, lg), XAI_OK);
+    /* scale the input so that the winning logit is about 1e-4 (biases start at 0) */
+    float z = fabsf(lg[0]) > fabsf(lg[1]) ? fabsf(lg[0]) : fabsf(lg[1]);
+    for (int i = 0; i < 24; i++)
+        x[i] *= 1e-4f / z;
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon";
+    c.init = XAI_INIT_LOGIT;
+    c.bias_factor = 1.0f;
+    xai_explain_result r;
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, rel, &r), XAI_OK);
+    double s = 0;
+    for (int i = 0; i < 24; i++)
+        s += rel[i];
+    ck_assert_msg(fabs(s - r.init_sum[0]) <= 1e-3 * fabs(r.init_sum[0]) + 1e-9, "sum %g vs logit %g", s,
+                  r.init_sum[0]);
+    int64_t fl[1], nfl = -1;
+    ck_assert_int_eq(xai_relevance_check(&r, 10, fl, &nfl, NULL), XAI_OK);
+    ck_assert_int_eq(nfl, 0);
+    xai_explain_result_free(&r);
+    /* the class maps average L1-normalised maps: a near-zero map weighs as much as any other */
+    double l1;
+    ck_assert_int_eq(xai_relevance_normalise(rel, 1, 24, &l1), XAI_OK);
+    double a = 0;
+    for (int i = 0; i < 24; i++)
+        a += fabs(rel[i]);
+    ck_assert(fabs(a - 1) < 1e-5);
+    ck_assert(l1 > 0);
+    xai_workspace_free(ws);
+    xai_model_free(m);
+}
+END_TEST
+
+
+/* The mosaic is drawn in one convention: a LAS volume and the same brain stored RAS (x
+ * reversed) give the same picture. */
+START_TEST(test_mosaic_convention)
+{
+    enum { NX = 6, NY = 5, NZ = 2, NV = NX * NY * NZ };
+    float bg[NV], map[NV], bg2[NV], map2[NV];
+    for (int v = 0; v < NV; v++) {
+        int x = v % NX, rest = v / NX;
+        bg[v] = (float)(100 + v);
+        map[v] = x == 0 ? 1.0f : (float)(0.1 * (v % 3)); /* strong at one side */
+        int w = rest * NX + (NX - 1 - x);
+        bg2[w] = bg[v];
+        map2[w] = map[v];
+    }
+    xai_nifti_info las, ras;
+    memset(&las, 0, sizeof las);
+    las.dim[0] = 3;
+    las.dim[1] = NX;
+    las.dim[2] = NY;
+    las.dim[3] = NZ;
+    las.pixdim[1] = las.pixdim[2] = las.pixdim[3] = 3;
+    las.affine[0][0] = -3;
+    las.affine[1][1] = 3;
+    las.affine[2][2] = 3;
+    ras = las;
+    ras.affine[0][0] = 3;
+    char *dir = xai_test_tmpdir(), a[1024], b[1024];
+    snprintf(a, sizeof a, "%s/las.png", dir);
+    snprintf(b, sizeof b, "%s/ras.png", dir);
+    ck_assert_int_eq(xai_fmri_mosaic_png(a, &las, bg, map, NULL, "t"), XAI_OK);
+    ck_assert_int_eq(xai_fmri_mosaic_png(b, &ras, bg2, map2, NULL, "t"), XAI_OK);
+    size_t na, nb;
+    char *pa = xai_test_read_file(a, &na), *pb = xai_test_read_file(b, &nb);
+    ck_assert(pa && pb && na > 100);
+    ck_assert_msg(na == nb && !memcmp(pa, pb, na), "LAS and RAS storage draw differently");
+    free(pb);
+    /* and the picture does depend on the side: the LAS data labelled RAS draw mirrored */
+    ck_assert_int_eq(xai_fmri_mosaic_png(b, &ras, bg, map, NULL, "t"), XAI_OK);
+    pb = xai_test_read_file(b, &nb);
+    ck_assert(!(na == nb && !memcmp(pa, pb, na)));
+    free(pa);
+    free(pb);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* cairo and fontconfig keep font caches for the life of the process: drop them after each
+ * case so that LeakSanitizer reports only real leaks. */
+static void reset_caches(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
+}
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("domain-fmri");
+    TCase *t = tcase_create("fmri");
+    tcase_add_checked_fixture(t, NULL, reset_caches);
+    tcase_add_test(t, test_hrf_rule);
+    tcase_add_test(t, test_label_table);
+    tcase_add_test(t, test_auto_mask);
+    tcase_add_test(t, test_prep);
+    tcase_add_test(t, test_orientation);
+    tcase_add_test(t, test_near_zero_logit);
+    tcase_add_test(t, test_mosaic_convention);
+    suite_add_tcase(s, t);
+    return s;
+}
