@@ -249,6 +249,11 @@ int gait_pre_channels(const gait_pre *p)
     return p->nvars * p->ncomps;
 }
 
+int gait_pre_inputs(const gait_pre *p)
+{
+    return gait_pre_channels(p) * (p->paired ? 2 : 1);
+}
+
 json_t *gait_pre_to_json(const gait_pre *p)
 {
     json_t *o = json_object(), *v = json_array(), *c = json_array();
@@ -263,12 +268,14 @@ json_t *gait_pre_to_json(const gait_pre *p)
         json_array_append_new(c, json_string(gait_component_names[p->comps[i]]));
     json_object_set_new(o, "variables", v);
     json_object_set_new(o, "components", c);
+    json_object_set_new(o, "sides", json_string(p->paired ? "paired" : "each"));
+    json_object_set_new(o, "offset", json_string(p->offset ? "trial_mean" : "none"));
     json_t *nm = json_object();
     if (p->have_norm) {
         json_t *m = json_array(), *s = json_array();
-        for (int i = 0; i < gait_pre_channels(p) * GAIT_NPTS; i++)
+        for (int i = 0; i < gait_pre_inputs(p) * GAIT_NPTS; i++)
             json_array_append_new(m, json_real(p->mean[i]));
-        for (int i = 0; i < gait_pre_channels(p); i++)
+        for (int i = 0; i < gait_pre_inputs(p); i++)
             json_array_append_new(s, json_real(p->sd[i]));
         json_object_set_new(nm, "type", json_string("(x - mean[channel][point]) / sd[channel], from the training "
                                                     "cycles"));
@@ -320,10 +327,23 @@ int gait_pre_from_json(gait_pre *p, const char *text, char *err, size_t errlen)
         }
         p->comps[p->ncomps++] = k;
     }
+    /* records written before sides/offset existed mean one cycle, no offset removal */
+    const char *sides = json_string_value(json_object_get(o, "sides"));
+    const char *off = json_string_value(json_object_get(o, "offset"));
+    if ((sides && strcmp(sides, "paired") && strcmp(sides, "each")) ||
+        (off && strcmp(off, "trial_mean") && strcmp(off, "none"))) {
+        snprintf(err, errlen, "preprocessing record: unknown sides '%s' or offset '%s'", sides ? sides : "",
+                 off ? off : "");
+        json_decref(o);
+        gait_pre_free(p);
+        return -1;
+    }
+    p->paired = sides && !strcmp(sides, "paired");
+    p->offset = off && !strcmp(off, "trial_mean");
     json_t *nm = json_object_get(o, "normalisation");
     json_t *m = json_object_get(nm, "mean"), *s = json_object_get(nm, "sd");
     if (m || s) {
-        size_t nch = (size_t)gait_pre_channels(p);
+        size_t nch = (size_t)gait_pre_inputs(p);
         if (json_array_size(m) != nch * GAIT_NPTS || json_array_size(s) != nch) {
             snprintf(err, errlen, "preprocessing record: normalisation has %zu/%zu values for %zu channels x 101",
                      json_array_size(m), json_array_size(s), nch);
@@ -352,7 +372,7 @@ int gait_pre_from_json(gait_pre *p, const char *text, char *err, size_t errlen)
 
 int gait_pre_same_selection(const gait_pre *a, const gait_pre *b)
 {
-    if (a->nvars != b->nvars || a->ncomps != b->ncomps)
+    if (a->nvars != b->nvars || a->ncomps != b->ncomps || a->paired != b->paired || a->offset != b->offset)
         return 0;
     for (int i = 0; i < a->nvars; i++)
         if (strcmp(a->vars[i], b->vars[i]))
@@ -386,6 +406,9 @@ void gait_cycles_free(gait_cycles *c)
     free(c->side);
     free(c->cycle);
     free(c->foot_off);
+    free(c->start_s);
+    free(c->end_s);
+    free(c->offset);
     memset(c, 0, sizeof *c);
 }
 
@@ -416,8 +439,43 @@ static int cycles_reserve(gait_cycles *c, int64_t need)
     if (!f)
         return -1;
     c->foot_off = f;
+    double *t0 = realloc(c->start_s, (size_t)nc * sizeof(double));
+    if (!t0)
+        return -1;
+    c->start_s = t0;
+    double *t1 = realloc(c->end_s, (size_t)nc * sizeof(double));
+    if (!t1)
+        return -1;
+    c->end_s = t1;
+    float *o = realloc(c->offset, (size_t)nc * (size_t)c->nch * sizeof(float));
+    if (!o)
+        return -1;
+    c->offset = o;
     c->cap = nc;
     return 0;
+}
+
+/* Each channel's mean over all points of the trial's cycles of one side: the constant that
+ * marker placement adds to a whole trial (offsets of several degrees between sessions are
+ * common in Plug-in Gait; McGinley et al., Gait Posture 2009, doi:10.1016/j.gaitpost.2008.09.003). */
+static void trial_offsets(gait_cycles *cy, int64_t from)
+{
+    int nch = cy->nch;
+    for (int side = 0; side < 2; side++)
+        for (int ch = 0; ch < nch; ch++) {
+            double s = 0;
+            int64_t k = 0;
+            for (int64_t i = from; i < cy->n; i++)
+                if ((cy->side[i][0] == 'R') == side) {
+                    const float *x = cy->x + ((size_t)i * (size_t)nch + (size_t)ch) * GAIT_NPTS;
+                    for (int t = 0; t < GAIT_NPTS; t++)
+                        s += x[t];
+                    k += GAIT_NPTS;
+                }
+            for (int64_t i = from; i < cy->n; i++)
+                if ((cy->side[i][0] == 'R') == side)
+                    cy->offset[(size_t)i * (size_t)nch + (size_t)ch] = (float)(k ? s / (double)k : 0);
+        }
 }
 
 int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycles *cy, int *gaps, char *err,
@@ -486,6 +544,8 @@ int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycl
         snprintf(cy->side[cy->n], sizeof cy->side[0], "%s", right ? "Right" : "Left");
         cy->cycle[cy->n] = number[right];
         cy->foot_off[cy->n] = cc->foot_off_pct;
+        cy->start_s[cy->n] = cc->start_s;
+        cy->end_s[cy->n] = cc->end_s;
         cy->n++;
         used++;
     }
@@ -497,6 +557,7 @@ int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycl
             snprintf(err, errlen, "all %d gait cycles have gaps (missing samples) in the selected variables", ncyc);
         goto done;
     }
+    trial_offsets(cy, cy->n - used);
     rc = 0;
 done:
     free(cycles);
@@ -504,18 +565,54 @@ done:
     return rc;
 }
 
-void gait_normalise(const gait_pre *p, const float *src, float *dst, int64_t n)
+int64_t gait_samples(const gait_pre *p, const gait_cycles *cy, int64_t **a, int64_t **b)
+{
+    *a = malloc((size_t)(cy->n ? cy->n : 1) * sizeof(int64_t));
+    *b = malloc((size_t)(cy->n ? cy->n : 1) * sizeof(int64_t));
+    if (!*a || !*b)
+        return -1;
+    int64_t n = 0;
+    for (int64_t i = 0; i < cy->n; i++) {
+        if (!p->paired) {
+            (*a)[n] = i;
+            (*b)[n++] = -1;
+            continue;
+        }
+        if (cy->side[i][0] != 'L')
+            continue;
+        int64_t best = -1; /* the right cycle that opens first inside this left cycle */
+        for (int64_t j = 0; j < cy->n; j++)
+            if (cy->trial[j] == cy->trial[i] && cy->side[j][0] == 'R' && cy->start_s[j] >= cy->start_s[i] &&
+                cy->start_s[j] < cy->end_s[i] && (best < 0 || cy->start_s[j] < cy->start_s[best]))
+                best = j;
+        if (best >= 0) {
+            (*a)[n] = i;
+            (*b)[n++] = best;
+        }
+    }
+    return n;
+}
+
+static void input_block(const gait_pre *p, const gait_cycles *cy, int64_t c, int block, float *dst)
 {
     int nch = gait_pre_channels(p);
-    for (int64_t i = 0; i < n; i++)
-        for (int ch = 0; ch < nch; ch++) {
-            const float *s = src + ((size_t)i * (size_t)nch + (size_t)ch) * GAIT_NPTS;
-            float *d = dst + ((size_t)i * (size_t)nch + (size_t)ch) * GAIT_NPTS;
-            const float *m = p->have_norm ? p->mean + (size_t)ch * GAIT_NPTS : NULL;
-            float sd = p->have_norm ? p->sd[ch] : 1.0f;
-            for (int t = 0; t < GAIT_NPTS; t++)
-                d[t] = (s[t] - (m ? m[t] : 0.0f)) / sd;
-        }
+    for (int ch = 0; ch < nch; ch++) {
+        const float *s = cy->x + ((size_t)c * (size_t)nch + (size_t)ch) * GAIT_NPTS;
+        float *d = dst + (size_t)ch * GAIT_NPTS;
+        int q = block * nch + ch;
+        const float *m = p->have_norm ? p->mean + (size_t)q * GAIT_NPTS : NULL;
+        float sd = p->have_norm ? p->sd[q] : 1.0f;
+        float off = p->offset ? cy->offset[(size_t)c * (size_t)nch + (size_t)ch] : 0.0f;
+        for (int t = 0; t < GAIT_NPTS; t++)
+            d[t] = (s[t] - off - (m ? m[t] : 0.0f)) / sd;
+    }
+}
+
+void gait_input(const gait_pre *p, const gait_cycles *cy, int64_t a, int64_t b, float *dst)
+{
+    input_block(p, cy, a, 0, dst);
+    if (p->paired)
+        input_block(p, cy, b, 1, dst + (size_t)gait_pre_channels(p) * GAIT_NPTS);
 }
 
 /* ------------------------------------------------------------------ outputs */

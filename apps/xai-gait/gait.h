@@ -38,9 +38,12 @@ typedef struct {
     char *vars[GAIT_MAX_VARS]; /**< "KneeAngles" (side from the cycle) or "LKneeAngles" (fixed) */
     int ncomps;
     int comps[3];              /**< 0 sagittal (X), 1 frontal (Y), 2 transverse (Z) */
+    int paired;                /**< 1: a sample is a left cycle and the right cycle that starts
+                                    during it, [left channels, right channels]; 0: one cycle */
+    int offset;                /**< 1: subtract each channel's trial mean (per side) first */
     int have_norm;
-    float *mean;               /**< [nvars * ncomps][101] training mean curve per channel */
-    float *sd;                 /**< [nvars * ncomps] SD around that curve per channel */
+    float *mean;               /**< [inputs][101] training mean curve per model input channel */
+    float *sd;                 /**< [inputs] SD around that curve per model input channel */
 } gait_pre;
 
 extern const char *const gait_component_names[3];
@@ -51,6 +54,8 @@ int gait_pre_set_components(gait_pre *p, const char *list, char *err, size_t err
 void gait_pre_free(gait_pre *p);
 /** Channels per cycle (nvars * ncomps). */
 int gait_pre_channels(const gait_pre *p);
+/** Model input channels per sample: channels, twice that when paired. */
+int gait_pre_inputs(const gait_pre *p);
 /** The record as JSON (new reference). */
 json_t *gait_pre_to_json(const gait_pre *p);
 /** Read the record; 0 or -1 (message in err). */
@@ -69,6 +74,9 @@ typedef struct {
     char (*side)[8];    /**< [n] "Left" / "Right" */
     int *cycle;         /**< [n] 1-based number within the trial and side */
     double *foot_off;   /**< [n] same-side Foot Off in % of the cycle, NaN if absent */
+    double *start_s;    /**< [n] time of the opening Foot Strike */
+    double *end_s;      /**< [n] time of the closing Foot Strike */
+    float *offset;      /**< [n][nch] the channel's mean over the trial's cycles of that side */
 } gait_cycles;
 
 void gait_cycles_free(gait_cycles *c);
@@ -81,8 +89,14 @@ void gait_cycles_free(gait_cycles *c);
 int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycles *cy, int *gaps, char *err,
                  size_t errlen);
 
-/** z-score the cycles [from, n) in place into @p dst (may equal cy->x + from*...) */
-void gait_normalise(const gait_pre *p, const float *src, float *dst, int64_t n);
+/**
+ * The model's samples over cycles: one per cycle, or (paired) one per left cycle that has a
+ * right cycle starting inside it in the same trial. a[k] / b[k] are the cycles of sample k
+ * (b[k] = -1 unless paired). Returns the count (arrays malloc'ed), -1 when out of memory.
+ */
+int64_t gait_samples(const gait_pre *p, const gait_cycles *cy, int64_t **a, int64_t **b);
+/** The model input of sample (a, b): trial offset removed, then z-scored ([inputs][101]). */
+void gait_input(const gait_pre *p, const gait_cycles *cy, int64_t a, int64_t b, float *dst);
 
 /** Names and rows for the output writers. */
 typedef struct {

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cli.h"
 #include "gait.h"
+#include "xai/card.h"
 #include "xai/domain.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -106,18 +108,8 @@ static void usage(void)
         xai_app_common_help);
 }
 
-typedef struct {
-    const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
-    char **args;
-    int nargs;
-    int epochs, figures;
-    int64_t batch;
-    double lr;
-    uint64_t seed;
-} opts;
-
 enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_NOFIG };
+       O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET, O_WD, O_STRICT, O_START };
 
 static int file_exists(const char *p)
 {
@@ -128,289 +120,6 @@ static int file_exists(const char *p)
 static const char *label_of(const gait_trial *t, int condition)
 {
     return condition ? t->condition : t->subject;
-}
-
-/* ------------------------------------------------------------------ train */
-
-static int cmd_train(xai_app *app, const opts *o)
-{
-    if (!o->output || o->nargs < 1)
-        return xai_app_usage_error(app, "train: need STUDY_DIR or trials, and -o MODEL.onnx");
-    int condition = 0;
-    if (o->target && !strcmp(o->target, "condition"))
-        condition = 1;
-    else if (o->target && strcmp(o->target, "subject"))
-        return xai_app_usage_error(app, "train: --target must be subject or condition");
-    int split = 1; /* 0 none, 1 trial, 2 session */
-    if (o->split && !strcmp(o->split, "session"))
-        split = 2;
-    else if (o->split && !strcmp(o->split, "none"))
-        split = 0;
-    else if (o->split && strcmp(o->split, "trial"))
-        return xai_app_usage_error(app, "train: --split must be trial, session or none");
-    gait_pre pre;
-    memset(&pre, 0, sizeof pre);
-    char err[512];
-    if (gait_pre_set_variables(&pre, o->variables ? o->variables : DEFAULT_VARS, err, sizeof err) != 0 ||
-        gait_pre_set_components(&pre, o->components ? o->components : "sagittal,frontal,transverse", err,
-                                sizeof err) != 0) {
-        gait_pre_free(&pre);
-        return xai_app_usage_error(app, "train: %s", err);
-    }
-    if (xai_app_check_output(app, o->output) != 0) {
-        gait_pre_free(&pre);
-        return XAI_EXIT_DATA;
-    }
-    gait_trial *tr = NULL;
-    int ntr = 0, rc = XAI_EXIT_DATA, nfailed = 0;
-    gait_cycles cy;
-    memset(&cy, 0, sizeof cy);
-    xai_model *m = NULL;
-    float *xn = NULL;
-    int *y = NULL, *held = NULL;
-    char **classes = NULL;
-    int ncls = 0;
-    json_t *prov = NULL;
-    if (gait_trials_collect(app, o->args, o->nargs, &tr, &ntr) != 0)
-        goto done;
-    xai_app_progress_begin(app, "read", ntr);
-    for (int i = 0; i < ntr; i++) {
-        int gaps = 0;
-        if (gait_extract(&pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-            nfailed++;
-        } else if (gaps) {
-            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-        }
-        xai_app_progress_step(app, i + 1, tr[i].path);
-    }
-    xai_app_progress_end(app);
-    if (cy.n == 0) {
-        xai_app_fail(app, NULL, "no gait cycles in any trial");
-        goto done;
-    }
-    /* classes: sorted distinct labels of the trials that gave cycles */
-    classes = calloc((size_t)ntr, sizeof *classes);
-    for (int64_t i = 0; i < cy.n; i++) {
-        const char *l = label_of(&tr[cy.trial[i]], condition);
-        int k = 0;
-        while (k < ncls && strcmp(classes[k], l))
-            k++;
-        if (k == ncls)
-            classes[ncls++] = (char *)l;
-    }
-    for (int a = 0; a < ncls; a++)
-        for (int b = a + 1; b < ncls; b++)
-            if (strcmp(classes[a], classes[b]) > 0) {
-                char *t = classes[a];
-                classes[a] = classes[b];
-                classes[b] = t;
-            }
-    if (ncls < 2) {
-        xai_app_fail(app, NULL, "only one %s ('%s'); need at least two classes", condition ? "condition" : "subject",
-                     classes[0]);
-        goto done;
-    }
-    /* held-out trials: per subject the last trial (split trial) or the trials of its last session */
-    held = calloc((size_t)ntr, sizeof(int));
-    if (split) {
-        for (int i = 0; i < ntr; i++) {
-            int last = -1, ntrials = 0;
-            for (int j = 0; j < ntr; j++)
-                if (!strcmp(tr[j].subject, tr[i].subject)) {
-                    ntrials++;
-                    if (split == 1 && (last < 0 || strcmp(tr[j].session, tr[last].session) > 0 ||
-                                       (!strcmp(tr[j].session, tr[last].session) && strcmp(tr[j].trial, tr[last].trial) > 0)))
-                        last = j;
-                    if (split == 2 && (last < 0 || strcmp(tr[j].session, tr[last].session) > 0))
-                        last = j;
-                }
-            if (ntrials < 2)
-                continue;
-            held[i] = split == 1 ? last == i : !strcmp(tr[i].session, tr[last].session);
-        }
-        if (split == 2) { /* a subject with one session keeps it for training */
-            for (int i = 0; i < ntr; i++) {
-                int all = 1;
-                for (int j = 0; j < ntr; j++)
-                    if (!strcmp(tr[j].subject, tr[i].subject) && !held[j])
-                        all = 0;
-                if (all)
-                    held[i] = 0;
-            }
-        }
-    }
-    int nch = gait_pre_channels(&pre);
-    size_t per = (size_t)nch * GAIT_NPTS;
-    int64_t ntrain = 0, ntest = 0;
-    for (int64_t i = 0; i < cy.n; i++)
-        held[cy.trial[i]] ? ntest++ : ntrain++;
-    if (ntrain == 0) {
-        xai_app_fail(app, NULL, "no training cycles left after the split");
-        goto done;
-    }
-    /* normalisation from the training cycles */
-    /* the input is the deviation from the training mean curve (per channel and point) in
-     * units of the channel's SD around that curve, so relevance points at deviations */
-    pre.mean = calloc(per, sizeof(float));
-    pre.sd = calloc((size_t)nch, sizeof(float));
-    for (int ch = 0; ch < nch; ch++) {
-        double s2 = 0, n = 0;
-        for (int t = 0; t < GAIT_NPTS; t++) {
-            double s = 0, k = 0;
-            for (int64_t i = 0; i < cy.n; i++)
-                if (!held[cy.trial[i]]) {
-                    s += cy.x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)t];
-                    k++;
-                }
-            pre.mean[(size_t)ch * GAIT_NPTS + (size_t)t] = (float)(s / k);
-        }
-        for (int64_t i = 0; i < cy.n; i++)
-            if (!held[cy.trial[i]])
-                for (int t = 0; t < GAIT_NPTS; t++) {
-                    double d = cy.x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)t] -
-                               pre.mean[(size_t)ch * GAIT_NPTS + (size_t)t];
-                    s2 += d * d;
-                    n++;
-                }
-        double var = s2 / n;
-        pre.sd[ch] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
-    }
-    pre.have_norm = 1;
-    xn = malloc((size_t)cy.n * per * sizeof(float));
-    y = malloc((size_t)cy.n * sizeof(int));
-    if (!xn || !y) {
-        xai_app_fail(app, NULL, "out of memory");
-        goto done;
-    }
-    /* training cycles first, then the held-out ones */
-    int64_t w = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int64_t i = 0; i < cy.n; i++)
-            if (held[cy.trial[i]] == pass) {
-                gait_normalise(&pre, cy.x + (size_t)i * per, xn + (size_t)w * per, 1);
-                const char *l = label_of(&tr[cy.trial[i]], condition);
-                for (int k = 0; k < ncls; k++)
-                    if (!strcmp(classes[k], l))
-                        y[w] = k;
-                w++;
-            }
-    char *spec = NULL;
-    {
-        const char *a = o->arch ? o->arch : DEFAULT_ARCH;
-        char kbuf[16];
-        snprintf(kbuf, sizeof kbuf, "%d", ncls);
-        size_t cap = strlen(a) + 64, n = 0;
-        spec = malloc(cap);
-        for (const char *s = a; *s && n + 16 < cap;) {
-            if (!strncmp(s, "{K}", 3)) {
-                n += (size_t)snprintf(spec + n, cap - n, "%s", kbuf);
-                s += 3;
-            } else {
-                spec[n++] = *s++;
-            }
-        }
-        spec[n] = '\0';
-    }
-    int64_t shape[2] = {nch, GAIT_NPTS};
-    if (xai_model_from_spec(spec, 2, shape, o->seed, &m) != XAI_OK) {
-        rc = xai_app_usage_error(app, "--arch '%s': %s", spec, xai_last_error());
-        free(spec);
-        goto done;
-    }
-    if (xai_model_output_numel(m) != ncls) {
-        rc = xai_app_usage_error(app, "--arch '%s' has %lld outputs for %d classes", spec,
-                                 (long long)xai_model_output_numel(m), ncls);
-        free(spec);
-        goto done;
-    }
-    xai_app_log(app, 1, "%lld training and %lld held-out cycles (%d x 101), %d classes; arch: %s", (long long)ntrain,
-                (long long)ntest, nch, ncls, spec);
-    xai_train_config cfg;
-    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, 0, 0, o->seed);
-    xai_train_result res;
-    if (xai_train(m, &cfg, ntrain, xn, y, &res) != XAI_OK) {
-        xai_app_fail(app, NULL, "training: %s", xai_last_error());
-        free(spec);
-        goto done;
-    }
-    double tl, ta, hl = NAN, ha = NAN;
-    xai_evaluate_loss(m, ntrain, xn, y, NULL, &tl, &ta);
-    if (ntest)
-        xai_evaluate_loss(m, ntest, xn + (size_t)ntrain * per, y + ntrain, NULL, &hl, &ha);
-    xai_app_log(app, 1, "trained %d epochs: train accuracy %.3f, held-out accuracy %.3f (%lld cycles)",
-                res.epochs_run, ta, ha, (long long)ntest);
-    json_t *pj = gait_pre_to_json(&pre);
-    char *pretext = json_dumps(pj, JSON_COMPACT);
-    json_decref(pj);
-    json_t *cn = json_array();
-    for (int k = 0; k < ncls; k++)
-        json_array_append_new(cn, json_string(classes[k]));
-    char *cntext = json_dumps(cn, JSON_COMPACT);
-    prov = json_object();
-    json_object_set_new(prov, "tool", json_string(PROG " " XAI_GAIT_VERSION));
-    json_object_set_new(prov, "target", json_string(condition ? "condition" : "subject"));
-    json_object_set_new(prov, "split", json_string(split == 2 ? "session" : split ? "trial" : "none"));
-    json_object_set_new(prov, "epochs", json_integer(res.epochs_run));
-    json_object_set_new(prov, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(prov, "train_cycles", json_integer(ntrain));
-    json_object_set_new(prov, "heldout_cycles", json_integer(ntest));
-    json_object_set_new(prov, "train_accuracy", json_real(ta));
-    json_object_set_new(prov, "heldout_accuracy", ntest ? json_real(ha) : json_null());
-    json_t *ho = json_array(), *src = json_array();
-    for (int i = 0; i < ntr; i++) {
-        if (held[i])
-            json_array_append_new(ho, json_string(tr[i].path));
-        json_array_append_new(src, json_string(tr[i].path));
-    }
-    json_object_set_new(prov, "heldout_trials", ho);
-    json_object_set_new(prov, "failed_trials", json_integer(nfailed));
-    char *provtext = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
-    char layout[128];
-    snprintf(layout, sizeof layout, "[%d][%d] variables x components, %% of gait cycle", nch, GAIT_NPTS);
-    int bad = xai_model_set_metadata(m, "xai_preprocessing", pretext) != XAI_OK ||
-              xai_model_set_metadata(m, "class_names", cntext) != XAI_OK ||
-              xai_model_set_metadata(m, "xai_training", provtext) != XAI_OK ||
-              xai_model_set_metadata(m, "xai_arch", spec) != XAI_OK ||
-              xai_model_set_metadata(m, "input_layout", layout) != XAI_OK;
-    free(spec);
-    free(provtext);
-    free(cntext);
-    xai_export_options eo = {0, 17};
-    if (bad || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", xai_last_error());
-        free(pretext);
-        json_decref(src);
-        goto done;
-    }
-    json_t *sc = json_object();
-    json_object_set_new(sc, "Description", json_string("xai-gait model: gait cycles -> class logits"));
-    json_object_set(sc, "Training", prov);
-    json_object_set_new(sc, "Preprocessing", json_loads(pretext, 0, NULL));
-    json_object_set_new(sc, "ClassNames", cn);
-    cn = NULL;
-    json_object_set_new(sc, "Sources", src);
-    free(pretext);
-    char *sctext = json_dumps(sc, JSON_COMPACT);
-    json_decref(sc);
-    int r2 = sctext ? xai_app_write_sidecar(app, o->output, sctext) : -1;
-    free(sctext);
-    if (r2 != 0)
-        goto done;
-    xai_app_log(app, 1, "wrote %s", o->output);
-    rc = nfailed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
-    json_decref(cn);
-done:
-    json_decref(prov);
-    free(classes);
-    free(held);
-    free(xn);
-    free(y);
-    xai_model_free(m);
-    gait_cycles_free(&cy);
-    gait_trials_free(tr, ntr);
-    gait_pre_free(&pre);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ explainer */
@@ -439,20 +148,62 @@ static void explainer_free(explainer *e)
     free(e->classes);
 }
 
+/* Pre-processing, classes and task from the model card (old models through its legacy
+ * reader); warns (or with --strict refuses) when the card says the model learned nothing. */
+static int read_card(xai_app *app, const opts *o, explainer *e)
+{
+    char err[512];
+    xai_card *card = NULL;
+    if (xai_card_from_model(e->m, &card) != XAI_OK)
+        return xai_app_fail(app, o->model, "model card: %s", xai_last_error());
+    char *pre = xai_card_get_json(card, "preprocessing");
+    int r = gait_pre_from_json(&e->pre, pre, err, sizeof err);
+    xai_free(pre);
+    if (r != 0) {
+        xai_card_free(card);
+        return xai_app_fail(app, o->model, "%s", err);
+    }
+    e->ncls = (int)xai_model_output_numel(e->m);
+    e->classes = calloc((size_t)e->ncls, sizeof(char *));
+    for (int k = 0; e->classes && k < e->ncls; k++) {
+        const char *s = k < xai_card_class_count(card) ? xai_card_class_name(card, k) : NULL;
+        e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
+    }
+    const char *tt = xai_card_get_string(card, "training.target");
+    if (!tt)
+        tt = xai_card_get_string(card, "task");
+    e->condition = tt && !strcmp(tt, "condition");
+    char *w = NULL;
+    int nw = 0;
+    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0) {
+        size_t l = strlen(w);
+        if (l && w[l - 1] == '\n')
+            w[l - 1] = '\0';
+        xai_app_log(app, 1, "warning: %s: %s", o->model, w);
+    }
+    xai_free(w);
+    xai_card_free(card);
+    if (nw > 0 && o->strict)
+        return xai_app_fail(app, o->model, "--strict: the model card carries warnings"), GAIT_EXIT_STRICT;
+    return XAI_EXIT_OK;
+}
+
 static int explainer_init(xai_app *app, const opts *o, explainer *e)
 {
     memset(e, 0, sizeof *e);
     char err[512];
     if (xai_model_load_onnx(o->model, NULL, &e->m) != XAI_OK)
         return xai_app_fail(app, o->model, "%s", xai_last_error());
-    if (gait_pre_from_json(&e->pre, xai_model_metadata(e->m, "xai_preprocessing"), err, sizeof err) != 0)
-        return xai_app_fail(app, o->model, "%s", err);
+    int rc = read_card(app, o, e);
+    if (rc != XAI_EXIT_OK)
+        return rc;
     int nd;
     const int64_t *is = xai_model_input_shape(e->m, &nd);
     int64_t nin = xai_model_input_numel(e->m);
-    if (nin != (int64_t)gait_pre_channels(&e->pre) * GAIT_NPTS || is[nd - 1] != GAIT_NPTS)
+    if (nin != (int64_t)gait_pre_inputs(&e->pre) * GAIT_NPTS || is[nd - 1] != GAIT_NPTS)
         return xai_app_fail(app, o->model, "the model input (%lld values) does not match its preprocessing record "
-                            "(%d variables x %d components x 101)", (long long)nin, e->pre.nvars, e->pre.ncomps);
+                            "(%d variables x %d components x 101%s)", (long long)nin, e->pre.nvars, e->pre.ncomps,
+                            e->pre.paired ? " x 2 sides" : "");
     if (o->variables || o->components) { /* must agree with the record */
         gait_pre want;
         memset(&want, 0, sizeof want);
@@ -484,21 +235,6 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
             return XAI_EXIT_DATA;
         }
     }
-    json_error_t je;
-    json_t *cn = json_loads(xai_model_metadata(e->m, "class_names") ? xai_model_metadata(e->m, "class_names") : "",
-                            0, &je);
-    e->ncls = (int)xai_model_output_numel(e->m);
-    e->classes = calloc((size_t)e->ncls, sizeof(char *));
-    for (int k = 0; k < e->ncls; k++) {
-        const char *s = json_string_value(json_array_get(cn, (size_t)k));
-        e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
-    }
-    json_decref(cn);
-    json_t *tj = json_loads(xai_model_metadata(e->m, "xai_training") ? xai_model_metadata(e->m, "xai_training") : "",
-                            0, &je);
-    const char *tt = json_string_value(json_object_get(tj, "target"));
-    e->condition = tt && !strcmp(tt, "condition");
-    json_decref(tj);
     if (xai_sha256_file(o->model, e->sha) != 0)
         return xai_app_fail(app, o->model, "cannot hash the model");
     xai_explain_config_init(&e->cfg);
@@ -511,6 +247,10 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
             return xai_app_usage_error(app, "--composite: %s", xai_last_error());
         e->cfg.composite = o->composite;
     }
+    if (o->start && strcmp(o->start, "logit") && strcmp(o->start, "onehot"))
+        return xai_app_usage_error(app, "--start must be logit or onehot");
+    if (o->start)
+        e->cfg.init = !strcmp(o->start, "logit") ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
     if (e->cfg.method == XAI_METHOD_LRP) {
         snprintf(e->desc, sizeof e->desc, "lrp");
     } else {
@@ -528,146 +268,213 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
     e->target_mode = (int)tg.kind; /* 0 pred, 1 true, 2 a class */
     e->target_class = tg.cls;
     e->figures = o->figures;
-    snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d", e->desc,
-             e->cfg.composite ? e->cfg.composite : "default", t, e->figures);
+    snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d start=%s", e->desc,
+             e->cfg.composite ? e->cfg.composite : "default", t, e->figures, o->start ? o->start : "default");
     return XAI_EXIT_OK;
 }
 
-/* Explain cycles idx[0..n) of cy and write the outputs under prefix. *correct counts
- * cycles whose prediction equals the trial's label (-1 when the label is not a class). */
-static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy, const int64_t *idx,
-                         int64_t n, const char *prefix, const char *title, json_t *sources, gait_chan_summary *summary,
-                         int64_t *correct, int64_t *labelled)
+/* The explained cycles of one group: every cycle that is part of a model sample. */
+typedef struct {
+    int64_t n;              /* cycles */
+    int64_t *idx;           /* [n] indices into the cycles, in their order */
+    float *rel;             /* [n][channels][101] */
+    int *pred, *tgt;        /* [n] of the cycle's sample */
+    float *logit;           /* [n][classes] */
+    int64_t correct, labelled; /* over samples */
+} explained;
+
+static void explained_free(explained *x)
 {
-    int nch = gait_pre_channels(&e->pre);
-    size_t per = (size_t)nch * GAIT_NPTS;
-    float *x = malloc((size_t)n * per * sizeof(float)), *rel = malloc((size_t)n * per * sizeof(float));
-    float *xs = malloc((size_t)n * per * sizeof(float)), *rs = malloc((size_t)n * per * sizeof(float));
-    int *tgt = malloc((size_t)n * sizeof(int)), *pred = malloc((size_t)n * sizeof(int)), *lab = malloc((size_t)n * sizeof(int));
-    int64_t *sel = malloc((size_t)n * sizeof(int64_t));
-    int rc = -1;
-    json_t *extra = NULL;
-    if (!x || !rel || !xs || !rs || !tgt || !pred || !lab || !sel) {
-        xai_app_fail(app, prefix, "out of memory");
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        gait_normalise(&e->pre, cy->x + (size_t)idx[i] * per, x + (size_t)i * per, 1);
-        const char *l = label_of(&tr[cy->trial[idx[i]]], e->condition);
+    free(x->idx);
+    free(x->rel);
+    free(x->pred);
+    free(x->tgt);
+    free(x->logit);
+}
+
+/* Per-sample targets: the prediction, the trial's label (an error when it is no class of
+ * the model, rather than falling back to the prediction) or a fixed class. */
+static int sample_targets(xai_app *app, const explainer *e, const gait_trial *tr, const gait_cycles *cy,
+                          const int64_t *a, int64_t ns, int *lab, int *tg)
+{
+    for (int64_t i = 0; i < ns; i++) {
+        const char *l = label_of(&tr[cy->trial[a[i]]], e->condition);
         lab[i] = -1;
         for (int k = 0; k < e->ncls; k++)
             if (!strcmp(e->classes[k], l))
                 lab[i] = k;
+        if (e->target_mode == 1 && lab[i] < 0)
+            return xai_app_fail(app, tr[cy->trial[a[i]]].path, "--target true: its %s '%s' is not a class of the "
+                                "model (use pred or a class name)", e->condition ? "condition" : "subject", l);
+        tg[i] = e->target_mode == 0 ? -1 : e->target_mode == 1 ? lab[i] : e->target_class;
     }
-    /* predictions (one forward sweep), then one explanation per distinct target class */
-    xai_explain_config cfg = e->cfg;
+    return 0;
+}
+
+/* Scatter the samples' relevance back to their cycles (left block to the left cycle, right
+ * block to the right one), keeping the cycles' order. */
+static int scatter(const explainer *e, const gait_cycles *cy, const int64_t *a, const int64_t *b, int64_t ns,
+                   const float *r, const xai_explain_result *res, explained *out)
+{
+    size_t per = (size_t)gait_pre_channels(&e->pre) * GAIT_NPTS, ncls = (size_t)e->ncls;
+    int64_t *from = malloc((size_t)cy->n * sizeof(int64_t));
+    out->idx = malloc((size_t)cy->n * sizeof(int64_t));
+    out->rel = malloc((size_t)cy->n * per * sizeof(float));
+    out->pred = malloc((size_t)cy->n * sizeof(int));
+    out->tgt = malloc((size_t)cy->n * sizeof(int));
+    out->logit = malloc((size_t)cy->n * ncls * sizeof(float));
+    if (!from || !out->idx || !out->rel || !out->pred || !out->tgt || !out->logit) {
+        free(from);
+        return -1;
+    }
+    for (int64_t c = 0; c < cy->n; c++)
+        from[c] = -1;
+    for (int64_t i = 0; i < ns; i++) {
+        from[a[i]] = 2 * i;
+        if (b[i] >= 0)
+            from[b[i]] = 2 * i + 1;
+    }
+    for (int64_t c = 0; c < cy->n; c++) {
+        if (from[c] < 0)
+            continue;
+        int64_t i = from[c] / 2, k = out->n++;
+        const float *lg = res->logits + (size_t)i * ncls;
+        int best = 0;
+        for (int q = 1; q < e->ncls; q++)
+            if (lg[q] > lg[best])
+                best = q;
+        out->idx[k] = c;
+        memcpy(out->rel + (size_t)k * per, r + ((size_t)i * (e->pre.paired ? 2 : 1) + (size_t)(from[c] % 2)) * per,
+               per * sizeof(float));
+        memcpy(out->logit + (size_t)k * ncls, lg, ncls * sizeof(float));
+        out->pred[k] = best;
+        out->tgt[k] = res->target[i];
+    }
+    free(from);
+    return 0;
+}
+
+static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy,
+                          const char *prefix, explained *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t *a = NULL, *b = NULL;
+    int64_t ns = gait_samples(&e->pre, cy, &a, &b);
+    size_t per = (size_t)gait_pre_inputs(&e->pre) * GAIT_NPTS;
+    float *x = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
+    float *r = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
+    int *lab = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int)), *tg = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int));
     xai_explain_result res;
     memset(&res, 0, sizeof res);
-    if (e->target_mode == 0) {
-        cfg.target = -1;
-        if (xai_explain(e->m, &cfg, n, x, rel, &res) != XAI_OK) {
-            xai_app_fail(app, prefix, "%s", xai_last_error());
-            goto done;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            pred[i] = tgt[i] = res.target[i];
-        }
-        xai_explain_result_free(&res);
-    } else {
-        xai_workspace *ws = NULL;
-        float *lg = malloc((size_t)n * (size_t)e->ncls * sizeof(float));
-        int64_t B = n < 256 ? n : 256;
-        if (!lg || xai_workspace_new(e->m, B, &ws) != XAI_OK) {
-            free(lg);
-            xai_app_fail(app, prefix, "%s", xai_last_error());
-            goto done;
-        }
-        for (int64_t s = 0; s < n; s += B) {
-            int64_t b = n - s < B ? n - s : B;
-            xai_model_forward(e->m, ws, b, x + (size_t)s * per, lg + (size_t)s * (size_t)e->ncls);
-        }
-        xai_workspace_free(ws);
-        for (int64_t i = 0; i < n; i++) {
-            int best = 0;
-            for (int k = 1; k < e->ncls; k++)
-                if (lg[(size_t)i * (size_t)e->ncls + (size_t)k] > lg[(size_t)i * (size_t)e->ncls + (size_t)best])
-                    best = k;
-            pred[i] = best;
-            tgt[i] = e->target_mode == 2 ? e->target_class : lab[i] >= 0 ? lab[i] : best;
-        }
-        free(lg);
-        for (int k = 0; k < e->ncls; k++) {
-            int64_t ns = 0;
-            for (int64_t i = 0; i < n; i++)
-                if (tgt[i] == k) {
-                    memcpy(xs + (size_t)ns * per, x + (size_t)i * per, per * sizeof(float));
-                    sel[ns++] = i;
-                }
-            if (!ns)
-                continue;
-            cfg.target = k;
-            if (xai_explain(e->m, &cfg, ns, xs, rs, NULL) != XAI_OK) {
-                xai_app_fail(app, prefix, "%s", xai_last_error());
-                goto done;
-            }
-            for (int64_t j = 0; j < ns; j++)
-                memcpy(rel + (size_t)sel[j] * per, rs + (size_t)j * per, per * sizeof(float));
-        }
-    }
-    int64_t ok = 0, nl = 0;
-    json_t *pa = json_array(), *ta = json_array();
-    for (int64_t i = 0; i < n; i++) {
-        json_array_append_new(pa, json_string(e->classes[pred[i]]));
-        json_array_append_new(ta, json_string(e->classes[tgt[i]]));
-        if (lab[i] >= 0) {
-            nl++;
-            ok += pred[i] == lab[i];
-        }
-    }
-    *correct = ok;
-    *labelled = nl;
-    extra = json_object();
-    json_object_set_new(extra, "Description", json_string("xai-gait relevance of time-normalised gait cycles"));
-    json_object_set(extra, "Sources", sources);
-    json_object_set_new(extra, "ModelSHA256", json_string(e->sha));
-    json_object_set_new(extra, "Method", json_string(xai_method_name(e->cfg.method)));
-    json_object_set_new(extra, "Composite", json_string(e->cfg.composite ? e->cfg.composite : "epsilon-plus-flat"));
-    json_object_set_new(extra, "TargetMode", json_string(e->target_mode == 0 ? "pred" : e->target_mode == 1 ? "true" : "class"));
-    json_object_set_new(extra, "Predicted", pa);
-    json_object_set_new(extra, "Target", ta);
-    json_object_set_new(extra, "Accuracy", nl ? json_real((double)ok / (double)nl) : json_null());
-    json_object_set_new(extra, "Preprocessing", gait_pre_to_json(&e->pre));
-    char *et = json_dumps(extra, JSON_COMPACT);
-    gait_group g = {&e->pre, tr, cy, idx, n, rel, e->desc};
-    if (!et || gait_write_tables(app, &g, prefix, et, summary) != 0) {
-        free(et);
+    int rc = -1;
+    if (ns < 0 || !x || !r || !lab || !tg) {
+        xai_app_fail(app, prefix, "out of memory");
         goto done;
     }
-    if (e->figures) {
-        char *paths[4];
-        gait_output_paths(prefix, e->desc, paths);
-        int r = gait_plot_grid(app, &g, paths[3], title);
-        if (r == 0)
-            r = xai_app_write_sidecar(app, paths[3], et);
-        for (int i = 0; i < 4; i++)
-            free(paths[i]);
-        if (r != 0) {
-            free(et);
-            goto done;
-        }
+    if (ns == 0) {
+        xai_app_fail(app, prefix, "no left cycle with a right cycle starting inside it (the model takes both sides)");
+        goto done;
     }
-    free(et);
+    for (int64_t i = 0; i < ns; i++)
+        gait_input(&e->pre, cy, a[i], b[i], x + (size_t)i * per);
+    if (sample_targets(app, e, tr, cy, a, ns, lab, tg) != 0)
+        goto done;
+    xai_explain_config cfg = e->cfg;
+    cfg.targets = tg;
+    if (xai_explain(e->m, &cfg, ns, x, r, &res) != XAI_OK) {
+        xai_app_fail(app, prefix, "%s", xai_last_error());
+        goto done;
+    }
+    if (scatter(e, cy, a, b, ns, r, &res, out) != 0) {
+        xai_app_fail(app, prefix, "out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < ns; i++)
+        if (lab[i] >= 0) {
+            const float *lg = res.logits + (size_t)i * (size_t)e->ncls;
+            int best = 0;
+            for (int q = 1; q < e->ncls; q++)
+                if (lg[q] > lg[best])
+                    best = q;
+            out->labelled++;
+            out->correct += best == lab[i];
+        }
     rc = 0;
 done:
-    json_decref(extra);
+    xai_explain_result_free(&res);
+    free(a);
+    free(b);
     free(x);
-    free(rel);
-    free(xs);
-    free(rs);
-    free(tgt);
-    free(pred);
+    free(r);
     free(lab);
-    free(sel);
+    free(tg);
+    return rc;
+}
+
+/* The relevance sidecar: method, targets, and the class scores each map explains (the
+ * logit of the explained class; with the one-hot start a negative score does not flip the
+ * map, with --start logit it does). */
+static char *sidecar_text(const explainer *e, const explained *x, json_t *sources)
+{
+    json_t *pa = json_array(), *ta = json_array(), *sc = json_array(), *lg = json_array();
+    for (int64_t i = 0; i < x->n; i++) {
+        json_array_append_new(pa, json_string(e->classes[x->pred[i]]));
+        json_array_append_new(ta, json_string(e->classes[x->tgt[i]]));
+        json_array_append_new(sc, json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)x->tgt[i]]));
+        json_t *row = json_array();
+        for (int k = 0; k < e->ncls; k++)
+            json_array_append_new(row, json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)k]));
+        json_array_append_new(lg, row);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "Description", json_string("xai-gait relevance of time-normalised gait cycles"));
+    json_object_set(o, "Sources", sources);
+    json_object_set_new(o, "ModelSHA256", json_string(e->sha));
+    json_object_set_new(o, "Method", json_string(xai_method_name(e->cfg.method)));
+    json_object_set_new(o, "Composite", json_string(e->cfg.composite ? e->cfg.composite : "epsilon-plus-flat"));
+    json_object_set_new(o, "Start", json_string(e->cfg.init == XAI_INIT_LOGIT ? "logit" : "onehot"));
+    json_object_set_new(o, "TargetMode", json_string(e->target_mode == 0 ? "pred" : e->target_mode == 1 ? "true" : "class"));
+    json_object_set_new(o, "Predicted", pa);
+    json_object_set_new(o, "Target", ta);
+    json_object_set_new(o, "TargetScore", sc);
+    json_object_set_new(o, "ClassNames", json_array());
+    for (int k = 0; k < e->ncls; k++)
+        json_array_append_new(json_object_get(o, "ClassNames"), json_string(e->classes[k]));
+    json_object_set_new(o, "Logits", lg);
+    json_object_set_new(o, "Accuracy", x->labelled ? json_real((double)x->correct / (double)x->labelled) : json_null());
+    json_object_set_new(o, "Preprocessing", gait_pre_to_json(&e->pre));
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
+/* Explain the cycles of cy and write the outputs under prefix. *correct counts samples whose
+ * prediction equals the trial's label, *labelled those whose label is a model class. */
+static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy, const char *prefix,
+                         const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
+                         int64_t *labelled)
+{
+    explained x;
+    if (explain_cycles(app, e, tr, cy, prefix, &x) != 0) {
+        explained_free(&x);
+        return -1;
+    }
+    *correct = x.correct;
+    *labelled = x.labelled;
+    char *et = sidecar_text(e, &x, sources);
+    gait_group g = {&e->pre, tr, cy, x.idx, x.n, x.rel, e->desc};
+    int rc = et && gait_write_tables(app, &g, prefix, et, summary) == 0 ? 0 : -1;
+    if (rc == 0 && e->figures) {
+        char *paths[4];
+        gait_output_paths(prefix, e->desc, paths);
+        rc = gait_plot_grid(app, &g, paths[3], title);
+        if (rc == 0)
+            rc = xai_app_write_sidecar(app, paths[3], et);
+        for (int i = 0; i < 4; i++)
+            free(paths[i]);
+    }
+    free(et);
+    explained_free(&x);
     return rc;
 }
 
@@ -718,20 +525,16 @@ static int cmd_explain(xai_app *app, const opts *o)
             continue;
         }
         if (gaps)
-            xai_app_log(app, 0, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-        int64_t *idx = malloc((size_t)cy.n * sizeof(int64_t));
-        for (int64_t k = 0; k < cy.n; k++)
-            idx[k] = k;
+            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
         const char *b = strrchr(tr[i].path, '/');
         b = b ? b + 1 : tr[i].path;
         char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
         json_t *src = json_array();
         json_array_append_new(src, json_string(tr[i].path));
         int64_t ok = 0, nl = 0;
-        int r = explain_group(app, &e, tr, &cy, idx, cy.n, prefix, b, src, NULL, &ok, &nl);
+        int r = explain_group(app, &e, tr, &cy, prefix, b, src, NULL, &ok, &nl);
         json_decref(src);
         free(prefix);
-        free(idx);
         if (r == 0) {
             if (nl)
                 xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped), accuracy %.3f", tr[i].path,
@@ -907,19 +710,15 @@ static int cmd_study(xai_app *app, const opts *o)
             int64_t ok = 0, nl = 0;
             json_t *outs = json_array();
             if (cy.n > 0) {
-                int64_t *idx = malloc((size_t)cy.n * sizeof(int64_t));
-                for (int64_t k = 0; k < cy.n; k++)
-                    idx[k] = k;
                 json_t *src = json_array();
                 for (size_t k = 0; k < json_array_size(inputs); k++)
                     json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
-                int r = explain_group(app, &e, tr, &cy, idx, cy.n, prefix, sub, src, sum, &ok, &nl);
+                int r = explain_group(app, &e, tr, &cy, prefix, sub, src, sum, &ok, &nl);
                 clock_gettime(CLOCK_MONOTONIC, &t1);
                 explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
                 json_decref(src);
-                free(idx);
                 if (r != 0) {
                     json_decref(failed);
                     json_decref(outs);
@@ -1077,7 +876,7 @@ int main(int argc, char **argv)
     xai_app app;
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
-    opts o = {.epochs = 30, .batch = 32, .lr = 1e-3, .figures = 1};
+    opts o = {.epochs = 30, .batch = 32, .lr = 1e-3, .weight_decay = 1e-4, .figures = 1};
     int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
     if (rc >= 0)
         goto out;
@@ -1095,6 +894,9 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
         {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
         {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
+        {"split-by", required_argument, 0, O_SPLIT}, {"sides", required_argument, 0, O_SIDES},
+        {"offset", required_argument, 0, O_OFFSET}, {"weight-decay", required_argument, 0, O_WD},
+        {"strict", no_argument, 0, O_STRICT}, {"start", required_argument, 0, O_START},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1;
     char **av = argv + 1;
@@ -1113,6 +915,10 @@ int main(int argc, char **argv)
         case O_METHOD: o.method_s = optarg; break;
         case O_COMPOSITE: o.composite = optarg; break;
         case O_NOFIG: o.figures = 0; break;
+        case O_SIDES: o.sides = optarg; break;
+        case O_OFFSET: o.offset = optarg; break;
+        case O_STRICT: o.strict = 1; break;
+        case O_START: o.start = optarg; break;
         case 'o': o.output = optarg; break;
         case O_EPOCHS:
         case O_BATCH:
@@ -1131,6 +937,13 @@ int main(int argc, char **argv)
             o.lr = strtod(optarg, &end);
             if (*end || !(o.lr > 0)) {
                 rc = xai_app_usage_error(&app, "--lr needs a positive number");
+                goto out;
+            }
+            break;
+        case O_WD:
+            o.weight_decay = strtod(optarg, &end);
+            if (*end || !(o.weight_decay >= 0) || o.weight_decay > 1) {
+                rc = xai_app_usage_error(&app, "--weight-decay needs a number in [0, 1]");
                 goto out;
             }
             break;
@@ -1161,7 +974,7 @@ int main(int argc, char **argv)
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);
     if (!strcmp(o.cmd, "train"))
-        rc = cmd_train(&app, &o);
+        rc = gait_cmd_train(&app, &o);
     else if (!strcmp(o.cmd, "explain"))
         rc = cmd_explain(&app, &o);
     else
