@@ -10,6 +10,10 @@
 /* Exit code when --strict turns a warning about the model's validity into an error. */
 #define GAIT_EXIT_STRICT 4
 
+#define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
+#define DEFAULT_ARCH                                                                                                \
+    "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dropout(0.5) dense({K})"
+
 typedef struct {
     const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
     const char *sides, *offset, *start;

@@ -478,6 +478,32 @@ static void trial_offsets(gait_cycles *cy, int64_t from)
         }
 }
 
+/* Name every requested variable the trial lacks and list the angle outputs it has, so a
+ * default list that does not fit the lab's model (no FootProgressAngles) is fixed at once. */
+static void missing_message(const gait_pre *p, const xai_c3d *c, const char *side, char *err, size_t errlen)
+{
+    size_t n = (size_t)snprintf(err, errlen, "missing variable(s)");
+    for (int v = 0; v < p->nvars && n < errlen; v++) {
+        char label[128];
+        gait_var_label(p, v, side, label, sizeof label);
+        if (xai_c3d_point_index(c, label) < 0)
+            n += (size_t)snprintf(err + n, errlen - n, " %s", label);
+    }
+    if (n < errlen)
+        n += (size_t)snprintf(err + n, errlen - n, "; the file has");
+    int listed = 0;
+    for (int i = 0; i < c->npoints && n < errlen; i++) {
+        const char *l = c->point_labels[i];
+        size_t ln = strlen(l);
+        if (ln > 6 && !strcmp(l + ln - 6, "Angles"))
+            n += (size_t)snprintf(err + n, errlen - n, "%s %s", listed++ ? "," : "", l);
+    }
+    if (!listed && n < errlen)
+        snprintf(err + n, errlen - n, " no angle outputs (%d points); choose with --variables", c->npoints);
+    else if (n < errlen)
+        snprintf(err + n, errlen - n, "; choose with --variables");
+}
+
 int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycles *cy, int *gaps, char *err,
                  size_t errlen)
 {
@@ -510,8 +536,7 @@ int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycl
             gait_var_label(p, v, right ? "Right" : "Left", label, sizeof label);
             idx[v] = xai_c3d_point_index(c, label);
             if (idx[v] < 0) {
-                snprintf(err, errlen, "no point '%s' (the model needs %s; the file has %d points)", label,
-                         p->vars[v], c->npoints);
+                missing_message(p, c, right ? "Right" : "Left", err, errlen);
                 goto done;
             }
         }

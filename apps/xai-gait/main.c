@@ -31,8 +31,6 @@
 #ifndef XAI_GAIT_VERSION
 #define XAI_GAIT_VERSION "0.1.0"
 #endif
-#define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
-#define DEFAULT_ARCH "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
 #define MARKER ".xai-gait-done.json"
 
 static void usage(void)
@@ -61,20 +59,32 @@ static void usage(void)
         "\n"
         "OPTIONS (input, train)\n"
         "  --target subject|condition   what to classify [subject]\n"
-        "  --split trial|session|none   held-out test set: the last trial of each subject, or its\n"
-        "                         last session [trial]\n"
+        "  --split-by session|trial|subject|none   (alias --split) what is held out: each subject's\n"
+        "                         last session or last trial (subject identification cannot hold\n"
+        "                         out the subject), or a quarter of the subjects (conditions)\n"
+        "                         [session for --target subject, subject for condition]\n"
+        "  --sides paired|each    paired: a sample is a left cycle and the right cycle that starts\n"
+        "                         inside it, each side its own channels; each: one cycle [paired]\n"
+        "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
+        "                         placement shifts whole trials by degrees [trial]\n"
+        "  --weight-decay W [1e-2]  --strict (warnings about the model's validity exit 4)\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components, 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  --epochs N [30]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
-        "\n"
+        "  --epochs N [60]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
+        "\n");
+    printf(
         "OPTIONS (explain, study)\n"
         "  --model M.onnx         a model written by '" PROG " train'\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
         "  --composite C          LRP composite [epsilon-plus]\n"
         "  --target pred|true|CLASS   class explained per cycle; true = the trial's subject or\n"
         "                         condition when it is a model class [pred]\n"
+        "  --start onehot|logit   relevance put in at the output: one-hot (the default) explains the\n"
+        "                         class whatever its score; logit scales maps by the score, so a\n"
+        "                         negative score flips their colours. The sidecar lists the scores\n"
+        "                         (TargetScore, Logits) [onehot]\n"
         "  --no-figures           skip the PNG grids\n"
         "\n"
         "OUTPUT (per trial <stem> for explain, per subject sub-XX/sub-XX for study; D = lrp or the\n"
@@ -95,7 +105,7 @@ static void usage(void)
         "%s"
         "\n"
         "EXAMPLES\n"
-        "  " PROG " train study/ --target subject --split trial -o gait.onnx\n"
+        "  " PROG " train study/ --target subject --split-by session -o gait.onnx\n"
         "  " PROG " explain --model gait.onnx study/sub-01/ses-02/sub-01_ses-02_task-walk_acq-normal_run-05.c3d -o out\n"
         "  " PROG " study study/ derivatives/xai-gait --model gait.onnx --progress lines\n"
         "\n"
@@ -104,7 +114,8 @@ static void usage(void)
         "  pyCGM2 Processing/cycle.py (cycles); Vicon Plug-in Gait (angle conventions); c3d.org.\n"
         "\n"
         "EXIT STATUS\n"
-        "  0 ok, 1 data or runtime error, 2 usage error, 3 finished but some trials failed.\n",
+        "  0 ok, 1 data or runtime error, 2 usage error, 3 finished but some trials failed,\n"
+        "  4 --strict and the model is not above chance, misses a class or loses to the baseline.\n",
         xai_app_common_help);
 }
 
@@ -876,7 +887,7 @@ int main(int argc, char **argv)
     xai_app app;
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
-    opts o = {.epochs = 30, .batch = 32, .lr = 1e-3, .weight_decay = 1e-4, .figures = 1};
+    opts o = {.epochs = 60, .batch = 32, .lr = 1e-3, .weight_decay = 1e-2, .figures = 1};
     int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
     if (rc >= 0)
         goto out;

@@ -17,8 +17,6 @@
 #include "xai/train.h"
 #include "xai/validate.h"
 
-#define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
-#define DEFAULT_ARCH "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
 
 enum { SPLIT_NONE, SPLIT_TRIAL, SPLIT_SESSION, SPLIT_SUBJECT };
 static const char *const split_names[] = {"none", "trial", "session", "subject"};
