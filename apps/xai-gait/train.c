@@ -438,7 +438,8 @@ static void report(xai_app *app, const tset *t, const tresult *r, int epochs)
                 r->h.accuracy, r->h.ci_low, r->h.ci_high, (long long)t->ntest, split_names[t->split], r->h.chance,
                 r->h.balanced_accuracy);
     if (isfinite(r->base_acc))
-        xai_app_log(app, 1, "linear baseline (ridge, lambda %.3g): held-out accuracy %.3f", r->lambda, r->base_acc);
+        xai_app_log(app, 1, "linear baseline (ridge, lambda %.3g): accuracy %.3f on the same held-out samples", r->lambda,
+                    r->base_acc);
 }
 
 /* Warnings about the model's validity; 1 when there is one. */
