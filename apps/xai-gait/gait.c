@@ -951,39 +951,118 @@ static cairo_status_t png_sink(void *closure, const unsigned char *data, unsigne
     return CAIRO_STATUS_SUCCESS;
 }
 
+/* Side statistics of a group for the grid: [side][value mean, value SD, R mean, R SD][m]. */
+typedef struct {
+    float *st;
+    size_t m;
+    int64_t cnt[2];
+    double to[2], rmax;
+} grid_stats;
+
+static const double side_colour[2][3] = {{0.85, 0.1, 0.1}, {0.1, 0.6, 0.1}};
+
+/* One panel: side s, channel ch at (x0, y0): relevance shading of that side, its mean +- SD,
+ * toe off, frame and labels. */
+static void draw_panel(cairo_t *cr, const gait_pre *pre, const grid_stats *gs, int s, int ch, double x0, double y0,
+                       double pw, double ph)
+{
+    const float *b = gs->st + (size_t)s * 4 * gs->m + (size_t)ch * GAIT_NPTS;
+    const float *sd = b + gs->m, *rel = b + 2 * gs->m;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < GAIT_NPTS; k++) {
+        double d = isfinite(sd[k]) ? sd[k] : 0;
+        lo = fmin(lo, b[k] - d);
+        hi = fmax(hi, b[k] + d);
+    }
+    if (!(hi > lo)) {
+        lo = isfinite(lo) ? lo - 1 : -1;
+        hi = lo + 2;
+    }
+    double pad = 0.08 * (hi - lo);
+    lo -= pad;
+    hi += pad;
+    for (int k = 0; k < GAIT_NPTS; k++) {
+        double t = gs->rmax > 0 ? 0.5 + 0.5 * rel[k] / gs->rmax : 0.5, rgb[3];
+        xai_colormap_rgb(XAI_CMAP_BWR, t, rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        double xa = fmax(x0 + pw * (k - 0.5) / 100.0, x0), xb = fmin(x0 + pw * (k + 0.5) / 100.0, x0 + pw);
+        cairo_rectangle(cr, xa, y0, xb - xa + 0.5, ph);
+        cairo_fill(cr);
+    }
+    const double *col = side_colour[s];
+    if (gs->cnt[s] > 1) {
+        for (int k = 0; k < GAIT_NPTS; k++)
+            cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - (b[k] + sd[k])) / (hi - lo));
+        for (int k = GAIT_NPTS - 1; k >= 0; k--)
+            cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - (b[k] - sd[k])) / (hi - lo));
+        cairo_close_path(cr);
+        cairo_set_source_rgba(cr, col[0], col[1], col[2], 0.2);
+        cairo_fill(cr);
+    }
+    for (int k = 0; k < GAIT_NPTS; k++)
+        cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - b[k]) / (hi - lo));
+    cairo_set_source_rgb(cr, col[0], col[1], col[2]);
+    cairo_set_line_width(cr, 1.5);
+    cairo_stroke(cr);
+    if (isfinite(gs->to[s])) {
+        double dash = 4;
+        cairo_set_dash(cr, &dash, 1, 0);
+        cairo_move_to(cr, x0 + pw * gs->to[s] / 100.0, y0);
+        cairo_line_to(cr, x0 + pw * gs->to[s] / 100.0, y0 + ph);
+        cairo_set_line_width(cr, 1);
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0, y0, pw, ph);
+    cairo_stroke(cr);
+    if (lo < 0 && hi > 0) {
+        cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
+        cairo_move_to(cr, x0, y0 + ph * hi / (hi - lo));
+        cairo_line_to(cr, x0 + pw, y0 + ph * hi / (hi - lo));
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+    }
+    char lab[160], name[128];
+    gait_var_label(pre, ch / pre->ncomps, s ? "Right" : "Left", name, sizeof name);
+    snprintf(lab, sizeof lab, "%s %s (deg)", name, gait_component_names[pre->comps[ch % pre->ncomps]]);
+    cairo_move_to(cr, x0, y0 - 4);
+    cairo_show_text(cr, lab);
+    snprintf(lab, sizeof lab, "%.0f", hi);
+    cairo_move_to(cr, x0 - 30, y0 + 8);
+    cairo_show_text(cr, lab);
+    snprintf(lab, sizeof lab, "%.0f", lo);
+    cairo_move_to(cr, x0 - 30, y0 + ph);
+    cairo_show_text(cr, lab);
+    for (int q = 0; q <= 100; q += 50) {
+        snprintf(lab, sizeof lab, "%d%%", q);
+        cairo_move_to(cr, x0 + pw * q / 100.0 - 8, y0 + ph + 12);
+        cairo_show_text(cr, lab);
+    }
+}
+
+/* The clinical grid with the sides apart: rows joints, columns the planes of the left side,
+ * then those of the right side; one colour scale for the relevance of both sides. */
 int gait_plot_grid(const xai_app *app, const gait_group *g, const char *path, const char *title)
 {
     const gait_pre *pre = g->pre;
-    int rows = pre->nvars, cols = pre->ncomps, nch = rows * cols;
-    size_t m = (size_t)nch * GAIT_NPTS;
-    const double pw = 260, ph = 150, ml = 60, mt = 50, gap_x = 50, gap_y = 40;
-    int W = (int)(ml + cols * (pw + gap_x) + 20), H = (int)(mt + rows * (ph + gap_y) + 20);
-    float *st = malloc(2 * 4 * m * sizeof(float)), *rall = malloc(m * sizeof(float));
-    if (!st || !rall) {
-        free(st);
-        free(rall);
+    int rows = pre->nvars, cols = pre->ncomps;
+    grid_stats gs = {NULL, (size_t)rows * (size_t)cols * GAIT_NPTS, {0, 0}, {NAN, NAN}, 0};
+    const double pw = 220, ph = 150, ml = 60, mt = 50, gap_x = 50, gap_y = 40, side_gap = 40;
+    gs.st = malloc(2 * 4 * gs.m * sizeof(float));
+    if (!gs.st)
         return xai_app_fail(app, path, "out of memory") ? -1 : -1;
-    }
     static const char *const sides[2] = {"Left", "Right"};
-    static const double colour[2][3] = {{0.85, 0.1, 0.1}, {0.1, 0.6, 0.1}};
-    double to[2];
-    int64_t cnt[2];
     for (int s = 0; s < 2; s++) {
-        float *b = st + (size_t)s * 4 * m;
-        cnt[s] = side_stats(g, sides[s], b, b + m, b + 2 * m, b + 3 * m, &to[s]);
+        float *b = gs.st + (size_t)s * 4 * gs.m;
+        gs.cnt[s] = side_stats(g, sides[s], b, b + gs.m, b + 2 * gs.m, b + 3 * gs.m, &gs.to[s]);
+        for (size_t k = 0; gs.cnt[s] > 0 && k < gs.m; k++)
+            gs.rmax = fmax(gs.rmax, fabs(b[2 * gs.m + k]));
     }
-    double rmax = 0;
-    for (size_t k = 0; k < m; k++) {
-        double acc = 0;
-        int64_t tot = 0;
-        for (int s = 0; s < 2; s++)
-            if (cnt[s] > 0) {
-                acc += st[(size_t)s * 4 * m + 2 * m + k] * (double)cnt[s];
-                tot += cnt[s];
-            }
-        rall[k] = tot ? (float)(acc / (double)tot) : 0.0f;
-        rmax = fmax(rmax, fabs(rall[k]));
-    }
+    int nsides = (gs.cnt[0] > 0) + (gs.cnt[1] > 0);
+    int W = (int)(ml + (nsides ? nsides : 1) * cols * (pw + gap_x) + side_gap + 20);
+    int H = (int)(mt + rows * (ph + gap_y) + 20);
     cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
     cairo_t *cr = cairo_create(sf);
     cairo_set_source_rgb(cr, 1, 1, 1);
@@ -996,108 +1075,26 @@ int gait_plot_grid(const xai_app *app, const gait_group *g, const char *path, co
     cairo_set_font_size(cr, 10);
     cairo_move_to(cr, ml, 38);
     char info[256];
-    snprintf(info, sizeof info, "Left (red, %lld cycles), Right (green, %lld cycles): mean +- SD; dashed: toe off; "
-             "shading: mean relevance (bwr, max |R| %.3g)", (long long)cnt[0], (long long)cnt[1], rmax);
+    snprintf(info, sizeof info, "Left (red, %lld cycles) | Right (green, %lld cycles): mean +- SD; dashed: toe off; "
+             "shading: mean relevance of that side (bwr, max |R| %.3g)", (long long)gs.cnt[0], (long long)gs.cnt[1],
+             gs.rmax);
     cairo_show_text(cr, info);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            int ch = r * cols + c;
-            double x0 = ml + c * (pw + gap_x), y0 = mt + r * (ph + gap_y) + 15;
-            /* y range from mean +- SD over both sides */
-            double lo = INFINITY, hi = -INFINITY;
-            for (int s = 0; s < 2; s++) {
-                if (cnt[s] <= 0)
-                    continue;
-                const float *b = st + (size_t)s * 4 * m + (size_t)ch * GAIT_NPTS;
-                for (int k = 0; k < GAIT_NPTS; k++) {
-                    double sd = isfinite(b[m + (size_t)k]) ? b[m + (size_t)k] : 0;
-                    lo = fmin(lo, b[k] - sd);
-                    hi = fmax(hi, b[k] + sd);
-                }
-            }
-            if (!(hi > lo)) {
-                lo = isfinite(lo) ? lo - 1 : -1;
-                hi = lo + 2;
-            }
-            double pad = 0.08 * (hi - lo);
-            lo -= pad;
-            hi += pad;
-            /* relevance shading */
-            for (int k = 0; k < GAIT_NPTS; k++) {
-                double t = rmax > 0 ? 0.5 + 0.5 * rall[(size_t)ch * GAIT_NPTS + (size_t)k] / rmax : 0.5;
-                double rgb[3];
-                xai_colormap_rgb(XAI_CMAP_BWR, t, rgb);
-                cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-                double xa = x0 + pw * (k - 0.5) / 100.0, xb = x0 + pw * (k + 0.5) / 100.0;
-                xa = fmax(xa, x0);
-                xb = fmin(xb, x0 + pw);
-                cairo_rectangle(cr, xa, y0, xb - xa + 0.5, ph);
-                cairo_fill(cr);
-            }
-            for (int s = 0; s < 2; s++) {
-                if (cnt[s] <= 0)
-                    continue;
-                const float *b = st + (size_t)s * 4 * m + (size_t)ch * GAIT_NPTS;
-                /* SD band */
-                if (cnt[s] > 1) {
-                    for (int k = 0; k < GAIT_NPTS; k++)
-                        cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - (b[k] + b[m + (size_t)k])) / (hi - lo));
-                    for (int k = GAIT_NPTS - 1; k >= 0; k--)
-                        cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - (b[k] - b[m + (size_t)k])) / (hi - lo));
-                    cairo_close_path(cr);
-                    cairo_set_source_rgba(cr, colour[s][0], colour[s][1], colour[s][2], 0.2);
-                    cairo_fill(cr);
-                }
-                for (int k = 0; k < GAIT_NPTS; k++)
-                    cairo_line_to(cr, x0 + pw * k / 100.0, y0 + ph * (hi - b[k]) / (hi - lo));
-                cairo_set_source_rgb(cr, colour[s][0], colour[s][1], colour[s][2]);
-                cairo_set_line_width(cr, 1.5);
-                cairo_stroke(cr);
-                if (isfinite(to[s])) {
-                    double dash = 4;
-                    cairo_set_dash(cr, &dash, 1, 0);
-                    cairo_move_to(cr, x0 + pw * to[s] / 100.0, y0);
-                    cairo_line_to(cr, x0 + pw * to[s] / 100.0, y0 + ph);
-                    cairo_set_line_width(cr, 1);
-                    cairo_stroke(cr);
-                    cairo_set_dash(cr, NULL, 0, 0);
-                }
-            }
-            /* frame, zero line, labels */
-            cairo_set_source_rgb(cr, 0, 0, 0);
-            cairo_set_line_width(cr, 1);
-            cairo_rectangle(cr, x0, y0, pw, ph);
-            cairo_stroke(cr);
-            if (lo < 0 && hi > 0) {
-                cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
-                cairo_move_to(cr, x0, y0 + ph * hi / (hi - lo));
-                cairo_line_to(cr, x0 + pw, y0 + ph * hi / (hi - lo));
-                cairo_stroke(cr);
-                cairo_set_source_rgb(cr, 0, 0, 0);
-            }
-            char lab[160];
-            snprintf(lab, sizeof lab, "%s %s (deg)", pre->vars[r], gait_component_names[pre->comps[c]]);
-            cairo_move_to(cr, x0, y0 - 4);
-            cairo_show_text(cr, lab);
-            snprintf(lab, sizeof lab, "%.0f", hi);
-            cairo_move_to(cr, x0 - 30, y0 + 8);
-            cairo_show_text(cr, lab);
-            snprintf(lab, sizeof lab, "%.0f", lo);
-            cairo_move_to(cr, x0 - 30, y0 + ph);
-            cairo_show_text(cr, lab);
-            for (int q = 0; q <= 100; q += 50) {
-                snprintf(lab, sizeof lab, "%d%%", q);
-                cairo_move_to(cr, x0 + pw * q / 100.0 - 8, y0 + ph + 12);
-                cairo_show_text(cr, lab);
-            }
-        }
+    int col0 = 0;
+    for (int s = 0; s < 2; s++) {
+        if (gs.cnt[s] <= 0)
+            continue;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                draw_panel(cr, pre, &gs, s, r * cols + c, ml + (col0 + c) * (pw + gap_x) + (col0 ? side_gap : 0),
+                           mt + r * (ph + gap_y) + 15, pw, ph);
+        col0 += cols;
+    }
     cairo_destroy(cr);
     cairo_surface_flush(sf);
     membuf mb = {NULL, 0, 0};
     cairo_status_t cs = cairo_surface_write_to_png_stream(sf, png_sink, &mb);
     cairo_surface_destroy(sf);
-    free(st);
-    free(rall);
+    free(gs.st);
     int rc = -1;
     if (cs != CAIRO_STATUS_SUCCESS)
         xai_app_fail(app, path, "cannot render the figure: %s", cairo_status_to_string(cs));
