@@ -15,9 +15,7 @@
 
 #include "app.h"
 #include "xai/c3d.h"
-
-#define GAIT_NPTS XAI_C3D_CYCLE_POINTS
-#define GAIT_MAX_VARS 32
+#include "xai/domain-gait.h"
 
 /** One trial of a study. Strings are owned (free with gait_trials_free()). */
 typedef struct {
@@ -32,80 +30,14 @@ typedef struct {
 int gait_trials_collect(const xai_app *app, char **args, int nargs, gait_trial **out, int *n);
 void gait_trials_free(gait_trial *t, int n);
 
-/** What is fed to the model; stored as JSON in the model's "xai_preprocessing". */
-typedef struct {
-    int nvars;
-    char *vars[GAIT_MAX_VARS]; /**< "KneeAngles" (side from the cycle) or "LKneeAngles" (fixed) */
-    int ncomps;
-    int comps[3];              /**< 0 sagittal (X), 1 frontal (Y), 2 transverse (Z) */
-    int paired;                /**< 1: a sample is a left cycle and the right cycle that starts
-                                    during it, [left channels, right channels]; 0: one cycle */
-    int offset;                /**< 1: subtract each channel's trial mean (per side) first */
-    int have_norm;
-    float *mean;               /**< [inputs][101] training mean curve per model input channel */
-    float *sd;                 /**< [inputs] SD around that curve per model input channel */
-} gait_pre;
-
-extern const char *const gait_component_names[3];
-
-/** Parse "--variables A,B" / "--components sagittal,frontal". 0 or -1 (message in err). */
-int gait_pre_set_variables(gait_pre *p, const char *list, char *err, size_t errlen);
-int gait_pre_set_components(gait_pre *p, const char *list, char *err, size_t errlen);
-void gait_pre_free(gait_pre *p);
-/** Channels per cycle (nvars * ncomps). */
-int gait_pre_channels(const gait_pre *p);
-/** Model input channels per sample: channels, twice that when paired. */
-int gait_pre_inputs(const gait_pre *p);
-/** The record as JSON (new reference). */
-json_t *gait_pre_to_json(const gait_pre *p);
-/** Read the record; 0 or -1 (message in err). */
-int gait_pre_from_json(gait_pre *p, const char *text, char *err, size_t errlen);
-/** 1 when both select the same variables and components. */
-int gait_pre_same_selection(const gait_pre *a, const gait_pre *b);
-/** The point label of variable @p v on a cycle of side @p side ("Left"/"Right"). */
-void gait_var_label(const gait_pre *p, int v, const char *side, char *buf, size_t len);
-
-/** Cycles extracted from trials, values in degrees (not normalised). */
-typedef struct {
-    int64_t n, cap;
-    int nch;
-    float *x;           /**< [n][nch][GAIT_NPTS] */
-    int *trial;         /**< [n] index into the trial list */
-    char (*side)[8];    /**< [n] "Left" / "Right" */
-    int *cycle;         /**< [n] 1-based number within the trial and side */
-    double *foot_off;   /**< [n] same-side Foot Off in % of the cycle, NaN if absent */
-    double *start_s;    /**< [n] time of the opening Foot Strike */
-    double *end_s;      /**< [n] time of the closing Foot Strike */
-    float *offset;      /**< [n][nch] the channel's mean over the trial's cycles of that side */
-} gait_cycles;
-
-void gait_cycles_free(gait_cycles *c);
-
-/**
- * Append the cycles of one C3D file. Cycles with gaps (NaN in a selected variable) are
- * skipped and counted in *gaps. @return 0, or -1 with the reason in err (unreadable or
- * corrupt file, a selected variable missing, no complete gait cycle).
- */
-int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycles *cy, int *gaps, char *err,
-                 size_t errlen);
-
-/**
- * The model's samples over cycles: one per cycle, or (paired) one per left cycle that has a
- * right cycle starting inside it in the same trial. a[k] / b[k] are the cycles of sample k
- * (b[k] = -1 unless paired). Returns the count (arrays malloc'ed), -1 when out of memory.
- */
-int64_t gait_samples(const gait_pre *p, const gait_cycles *cy, int64_t **a, int64_t **b);
-/** The model input of sample (a, b): trial offset removed, then z-scored ([inputs][101]). */
-void gait_input(const gait_pre *p, const gait_cycles *cy, int64_t a, int64_t b, float *dst);
-
 /** Names and rows for the output writers. */
 typedef struct {
-    const gait_pre *pre;
+    const xai_gait_pre *pre;
     const gait_trial *trials;
-    const gait_cycles *cy;
+    const xai_gait_cycles *cy;
     const int64_t *idx;   /**< cycles written, indices into cy */
     int64_t n;
-    const float *rel;     /**< [n][nch][GAIT_NPTS] relevance of those cycles */
+    const float *rel;     /**< [n][nch][XAI_GAIT_NPTS] relevance of those cycles */
     const char *desc;     /**< "lrp", "gradient", ... */
 } gait_group;
 

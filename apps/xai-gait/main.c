@@ -137,7 +137,7 @@ static const char *label_of(const gait_trial *t, int condition)
 
 typedef struct {
     xai_model *m;
-    gait_pre pre;
+    xai_gait_pre pre;
     char **classes;
     int ncls;
     int condition;          /* the model classifies conditions */
@@ -153,7 +153,7 @@ typedef struct {
 static void explainer_free(explainer *e)
 {
     xai_model_free(e->m);
-    gait_pre_free(&e->pre);
+    xai_gait_pre_free(&e->pre);
     for (int i = 0; i < e->ncls; i++)
         free(e->classes[i]);
     free(e->classes);
@@ -163,16 +163,15 @@ static void explainer_free(explainer *e)
  * reader); warns (or with --strict refuses) when the card says the model learned nothing. */
 static int read_card(xai_app *app, const opts *o, explainer *e)
 {
-    char err[512];
     xai_card *card = NULL;
     if (xai_card_from_model(e->m, &card) != XAI_OK)
         return xai_app_fail(app, o->model, "model card: %s", xai_last_error());
     char *pre = xai_card_get_json(card, "preprocessing");
-    int r = gait_pre_from_json(&e->pre, pre, err, sizeof err);
+    xai_status st = xai_gait_pre_from_json(&e->pre, pre);
     xai_free(pre);
-    if (r != 0) {
+    if (st != XAI_OK) {
         xai_card_free(card);
-        return xai_app_fail(app, o->model, "%s", err);
+        return xai_app_fail(app, o->model, "%s", xai_last_error());
     }
     e->ncls = (int)xai_model_output_numel(e->m);
     e->classes = calloc((size_t)e->ncls, sizeof(char *));
@@ -211,15 +210,19 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
     int nd;
     const int64_t *is = xai_model_input_shape(e->m, &nd);
     int64_t nin = xai_model_input_numel(e->m);
-    if (nin != (int64_t)gait_pre_inputs(&e->pre) * GAIT_NPTS || is[nd - 1] != GAIT_NPTS)
+    if (nin != (int64_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS || is[nd - 1] != XAI_GAIT_NPTS)
         return xai_app_fail(app, o->model, "the model input (%lld values) does not match its preprocessing record "
                             "(%d variables x %d components x 101%s)", (long long)nin, e->pre.nvars, e->pre.ncomps,
                             e->pre.paired ? " x 2 sides" : "");
     if (o->variables || o->components) { /* must agree with the record */
-        gait_pre want;
+        xai_gait_pre want;
         memset(&want, 0, sizeof want);
-        int bad = gait_pre_set_variables(&want, o->variables ? o->variables : "x", err, sizeof err) != 0 ||
-                  gait_pre_set_components(&want, o->components ? o->components : "sagittal", err, sizeof err) != 0;
+        int bad = xai_gait_pre_set_variables(&want, o->variables ? o->variables : "x") != XAI_OK ||
+                  xai_gait_pre_set_components(&want, o->components ? o->components : "sagittal") != XAI_OK;
+        if (bad)
+            snprintf(err, sizeof err, "%s", xai_last_error());
+        want.paired = e->pre.paired; /* only the selection is compared */
+        want.offset = e->pre.offset;
         if (!o->variables)
             for (int i = 0; i < e->pre.nvars && !bad; i++) {
                 free(want.vars[i < want.nvars ? i : 0]);
@@ -230,12 +233,14 @@ static int explainer_init(xai_app *app, const opts *o, explainer *e)
             want.ncomps = e->pre.ncomps;
             memcpy(want.comps, e->pre.comps, sizeof want.comps);
         }
-        int same = !bad && gait_pre_same_selection(&want, &e->pre);
-        gait_pre_free(&want);
+        int same = !bad && xai_gait_pre_same_selection(&want, &e->pre);
+        xai_gait_pre_free(&want);
         if (bad)
             return xai_app_usage_error(app, "%s", err);
         if (!same) {
-            json_t *j = gait_pre_to_json(&e->pre);
+            char *pt = xai_gait_pre_to_json(&e->pre);
+            json_t *j = pt ? json_loads(pt, 0, NULL) : NULL;
+            free(pt);
             char *s = json_dumps(json_object_get(j, "variables"), JSON_COMPACT);
             char *c = json_dumps(json_object_get(j, "components"), JSON_COMPACT);
             xai_app_fail(app, o->model, "preprocessing mismatch: the model was trained on variables %s, components "
@@ -305,7 +310,7 @@ static void explained_free(explained *x)
 
 /* Per-sample targets: the prediction, the trial's label (an error when it is no class of
  * the model, rather than falling back to the prediction) or a fixed class. */
-static int sample_targets(xai_app *app, const explainer *e, const gait_trial *tr, const gait_cycles *cy,
+static int sample_targets(xai_app *app, const explainer *e, const gait_trial *tr, const xai_gait_cycles *cy,
                           const int64_t *a, int64_t ns, int *lab, int *tg)
 {
     for (int64_t i = 0; i < ns; i++) {
@@ -324,10 +329,10 @@ static int sample_targets(xai_app *app, const explainer *e, const gait_trial *tr
 
 /* Scatter the samples' relevance back to their cycles (left block to the left cycle, right
  * block to the right one), keeping the cycles' order. */
-static int scatter(const explainer *e, const gait_cycles *cy, const int64_t *a, const int64_t *b, int64_t ns,
+static int scatter(const explainer *e, const xai_gait_cycles *cy, const int64_t *a, const int64_t *b, int64_t ns,
                    const float *r, const xai_explain_result *res, explained *out)
 {
-    size_t per = (size_t)gait_pre_channels(&e->pre) * GAIT_NPTS, ncls = (size_t)e->ncls;
+    size_t per = (size_t)xai_gait_pre_channels(&e->pre) * XAI_GAIT_NPTS, ncls = (size_t)e->ncls;
     int64_t *from = malloc((size_t)cy->n * sizeof(int64_t));
     out->idx = malloc((size_t)cy->n * sizeof(int64_t));
     out->rel = malloc((size_t)cy->n * per * sizeof(float));
@@ -365,13 +370,13 @@ static int scatter(const explainer *e, const gait_cycles *cy, const int64_t *a, 
     return 0;
 }
 
-static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy,
+static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy,
                           const char *prefix, explained *out)
 {
     memset(out, 0, sizeof *out);
     int64_t *a = NULL, *b = NULL;
-    int64_t ns = gait_samples(&e->pre, cy, &a, &b);
-    size_t per = (size_t)gait_pre_inputs(&e->pre) * GAIT_NPTS;
+    int64_t ns = xai_gait_samples(&e->pre, cy, &a, &b);
+    size_t per = (size_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS;
     float *x = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
     float *r = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
     int *lab = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int)), *tg = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int));
@@ -387,7 +392,7 @@ static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, cons
         goto done;
     }
     for (int64_t i = 0; i < ns; i++)
-        gait_input(&e->pre, cy, a[i], b[i], x + (size_t)i * per);
+        xai_gait_input(&e->pre, cy, a[i], b[i], x + (size_t)i * per);
     if (sample_targets(app, e, tr, cy, a, ns, lab, tg) != 0)
         goto done;
     xai_explain_config cfg = e->cfg;
@@ -453,7 +458,9 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
         json_array_append_new(json_object_get(o, "ClassNames"), json_string(e->classes[k]));
     json_object_set_new(o, "Logits", lg);
     json_object_set_new(o, "Accuracy", x->labelled ? json_real((double)x->correct / (double)x->labelled) : json_null());
-    json_object_set_new(o, "Preprocessing", gait_pre_to_json(&e->pre));
+    char *pt = xai_gait_pre_to_json(&e->pre);
+    json_object_set_new(o, "Preprocessing", pt ? json_loads(pt, 0, NULL) : json_null());
+    free(pt);
     char *t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
@@ -461,7 +468,7 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
 
 /* Explain the cycles of cy and write the outputs under prefix. *correct counts samples whose
  * prediction equals the trial's label, *labelled those whose label is a model class. */
-static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy, const char *prefix,
+static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy, const char *prefix,
                          const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
                          int64_t *labelled)
 {
@@ -525,14 +532,13 @@ static int cmd_explain(xai_app *app, const opts *o)
     if (xai_bids_write_dataset_description(app, o->output, PROG) != 0)
         goto done;
     for (int i = 0; i < ntr; i++) {
-        gait_cycles cy;
+        xai_gait_cycles cy;
         memset(&cy, 0, sizeof cy);
-        char err[512];
         int gaps = 0;
-        if (gait_extract(&e.pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
+        if (xai_gait_extract(&e.pre, tr[i].path, i, &cy, &gaps) != XAI_OK) {
+            xai_app_fail(app, tr[i].path, "%s; trial skipped", xai_last_error());
             nfailed++;
-            gait_cycles_free(&cy);
+            xai_gait_cycles_free(&cy);
             continue;
         }
         if (gaps)
@@ -553,7 +559,7 @@ static int cmd_explain(xai_app *app, const opts *o)
             else
                 xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped)", tr[i].path, (long long)cy.n, gaps);
         }
-        gait_cycles_free(&cy);
+        xai_gait_cycles_free(&cy);
         if (r != 0)
             goto done;
     }
@@ -696,16 +702,17 @@ static int cmd_study(xai_app *app, const opts *o)
             goto subject_fail;
         xai_app_sweep_orphans(app, sdir);
         {
-            gait_cycles cy;
+            xai_gait_cycles cy;
             memset(&cy, 0, sizeof cy);
             json_t *failed = json_array();
             int gaps_total = 0;
             for (int i = 0; i < ntr; i++) {
                 if (strcmp(tr[i].subject, sub))
                     continue;
-                char err[512];
+                char err[1024];
                 int gaps = 0;
-                if (gait_extract(&e.pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
+                if (xai_gait_extract(&e.pre, tr[i].path, i, &cy, &gaps) != XAI_OK) {
+                    snprintf(err, sizeof err, "%s", xai_last_error());
                     xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
                     json_t *ft = json_object();
                     json_object_set_new(ft, "path", json_string(tr[i].path));
@@ -717,7 +724,7 @@ static int cmd_study(xai_app *app, const opts *o)
                     gaps_total += gaps;
                 }
             }
-            gait_chan_summary sum[GAIT_MAX_VARS * 3];
+            gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3];
             int64_t ok = 0, nl = 0;
             json_t *outs = json_array();
             if (cy.n > 0) {
@@ -733,7 +740,7 @@ static int cmd_study(xai_app *app, const opts *o)
                 if (r != 0) {
                     json_decref(failed);
                     json_decref(outs);
-                    gait_cycles_free(&cy);
+                    xai_gait_cycles_free(&cy);
                     goto subject_fail;
                 }
                 char *paths[4];
@@ -759,14 +766,14 @@ static int cmd_study(xai_app *app, const opts *o)
                 for (int j = 0; j < e.pre.ncomps; j++) {
                     const gait_chan_summary *q = &sum[v * e.pre.ncomps + j];
                     json_t *row = json_pack("{s:s,s:s,s:f,s:f,s:i,s:f}", "variable", e.pre.vars[v], "component",
-                                            gait_component_names[e.pre.comps[j]], "abs_share", q->abs_share,
+                                            xai_gait_component_names[e.pre.comps[j]], "abs_share", q->abs_share,
                                             "pos_share", q->pos_share, "peak_pct", q->peak_pct, "peak", q->peak);
                     json_array_append_new(sa, row);
                 }
             json_object_set_new(mk, "Summary", sa);
             int r = write_json(app, mpath, mk);
             json_decref(mk);
-            gait_cycles_free(&cy);
+            xai_gait_cycles_free(&cy);
             if (r != 0)
                 goto subject_fail;
             ndone++;
@@ -800,7 +807,7 @@ static int cmd_study(xai_app *app, const opts *o)
             f2 = f1 ? xai_app_atomic_open(app, p2, &t2) : NULL;
             okw = f1 && f2;
         }
-        int nch = gait_pre_channels(&e.pre);
+        int nch = xai_gait_pre_channels(&e.pre);
         double *gabs = calloc((size_t)nch, sizeof(double)), *gpos = calloc((size_t)nch, sizeof(double));
         int ng = 0;
         if (okw) {
@@ -842,7 +849,7 @@ static int cmd_study(xai_app *app, const opts *o)
         }
         for (int ch = 0; okw && ng && ch < nch; ch++)
             fprintf(f1, "group\t%s\t%s\t%.5f\t%.5f\tn/a\tn/a\n", e.pre.vars[ch / e.pre.ncomps],
-                    gait_component_names[e.pre.comps[ch % e.pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
+                    xai_gait_component_names[e.pre.comps[ch % e.pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
         free(gabs);
         free(gpos);
         if (f1)

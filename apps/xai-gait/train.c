@@ -23,10 +23,10 @@ static const char *const split_names[] = {"none", "trial", "session", "subject"}
 
 typedef struct {
     int condition, split;
-    gait_pre pre;
+    xai_gait_pre pre;
     gait_trial *tr;
     int ntr, nfailed;
-    gait_cycles cy;
+    xai_gait_cycles cy;
     char **classes; /* borrowed from tr */
     int ncls;
     int *held;      /* [ntr] trial is held out */
@@ -43,8 +43,8 @@ static const char *label_of(const gait_trial *t, int condition)
 
 static void tset_free(tset *t)
 {
-    gait_pre_free(&t->pre);
-    gait_cycles_free(&t->cy);
+    xai_gait_pre_free(&t->pre);
+    xai_gait_cycles_free(&t->cy);
     gait_trials_free(t->tr, t->ntr);
     free(t->classes);
     free(t->held);
@@ -76,11 +76,10 @@ static int parse_setup(xai_app *app, const opts *o, tset *t)
             return xai_app_usage_error(app, "train: --split-by subject cannot test subject identification (a "
                                        "held-out subject is no class); use session or trial");
     }
-    char err[512];
     const char *comps = o->components ? o->components : "sagittal,frontal,transverse";
-    if (gait_pre_set_variables(&t->pre, o->variables ? o->variables : DEFAULT_VARS, err, sizeof err) != 0 ||
-        gait_pre_set_components(&t->pre, comps, err, sizeof err) != 0)
-        return xai_app_usage_error(app, "train: %s", err);
+    if (xai_gait_pre_set_variables(&t->pre, o->variables ? o->variables : DEFAULT_VARS) != XAI_OK ||
+        xai_gait_pre_set_components(&t->pre, comps) != XAI_OK)
+        return xai_app_usage_error(app, "train: %s", xai_last_error());
     t->pre.paired = !o->sides || !strcmp(o->sides, "paired");
     t->pre.offset = !o->offset || !strcmp(o->offset, "trial");
     if ((o->sides && strcmp(o->sides, "paired") && strcmp(o->sides, "each")) ||
@@ -93,12 +92,11 @@ static int read_cycles(xai_app *app, const opts *o, tset *t)
 {
     if (gait_trials_collect(app, o->args, o->nargs, &t->tr, &t->ntr) != 0)
         return XAI_EXIT_DATA;
-    char err[512];
     xai_app_progress_begin(app, "read", t->ntr);
     for (int i = 0; i < t->ntr; i++) {
         int gaps = 0;
-        if (gait_extract(&t->pre, t->tr[i].path, i, &t->cy, &gaps, err, sizeof err) != 0) {
-            xai_app_fail(app, t->tr[i].path, "%s; trial skipped", err);
+        if (xai_gait_extract(&t->pre, t->tr[i].path, i, &t->cy, &gaps) != XAI_OK) {
+            xai_app_fail(app, t->tr[i].path, "%s; trial skipped", xai_last_error());
             t->nfailed++;
         } else if (gaps) {
             xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", t->tr[i].path, gaps);
@@ -204,9 +202,9 @@ done:
 static int build_inputs(xai_app *app, tset *t)
 {
     int64_t *a = NULL, *b = NULL;
-    int64_t n = gait_samples(&t->pre, &t->cy, &a, &b);
-    int nin = gait_pre_inputs(&t->pre);
-    size_t per = (size_t)nin * GAIT_NPTS;
+    int64_t n = xai_gait_samples(&t->pre, &t->cy, &a, &b);
+    int nin = xai_gait_pre_inputs(&t->pre);
+    size_t per = (size_t)nin * XAI_GAIT_NPTS;
     t->sa = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     t->sb = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     t->x = malloc((size_t)(n > 0 ? n : 1) * per * sizeof(float));
@@ -224,7 +222,7 @@ static int build_inputs(xai_app *app, tset *t)
             if (t->held[t->cy.trial[a[i]]] == pass) {
                 t->sa[t->ns] = a[i];
                 t->sb[t->ns] = b[i];
-                gait_input(&t->pre, &t->cy, a[i], b[i], t->x + (size_t)t->ns * per);
+                xai_gait_input(&t->pre, &t->cy, a[i], b[i], t->x + (size_t)t->ns * per);
                 const char *l = label_of(&t->tr[t->cy.trial[a[i]]], t->condition);
                 for (int k = 0; k < t->ncls; k++)
                     if (!strcmp(t->classes[k], l))
@@ -240,21 +238,21 @@ static int build_inputs(xai_app *app, tset *t)
     /* the input is the deviation from the training mean curve (per input channel and point)
      * in units of the channel's SD around that curve, so relevance points at deviations */
     for (int ch = 0; ch < nin; ch++) {
-        float *m = t->pre.mean + (size_t)ch * GAIT_NPTS;
+        float *m = t->pre.mean + (size_t)ch * XAI_GAIT_NPTS;
         double s2 = 0;
         for (int64_t i = 0; i < t->ntrain; i++)
-            for (int k = 0; k < GAIT_NPTS; k++)
-                m[k] += t->x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)k] / (float)t->ntrain;
+            for (int k = 0; k < XAI_GAIT_NPTS; k++)
+                m[k] += t->x[(size_t)i * per + (size_t)ch * XAI_GAIT_NPTS + (size_t)k] / (float)t->ntrain;
         for (int64_t i = 0; i < t->ntrain; i++)
-            for (int k = 0; k < GAIT_NPTS; k++) {
-                double d = t->x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)k] - m[k];
+            for (int k = 0; k < XAI_GAIT_NPTS; k++) {
+                double d = t->x[(size_t)i * per + (size_t)ch * XAI_GAIT_NPTS + (size_t)k] - m[k];
                 s2 += d * d;
             }
-        double var = s2 / ((double)t->ntrain * GAIT_NPTS);
+        double var = s2 / ((double)t->ntrain * XAI_GAIT_NPTS);
         t->pre.sd[ch] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
         for (int64_t i = 0; i < t->ns; i++)
-            for (int k = 0; k < GAIT_NPTS; k++) {
-                float *v = t->x + (size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)k;
+            for (int k = 0; k < XAI_GAIT_NPTS; k++) {
+                float *v = t->x + (size_t)i * per + (size_t)ch * XAI_GAIT_NPTS + (size_t)k;
                 *v = (*v - m[k]) / t->pre.sd[ch];
             }
     }
@@ -278,7 +276,7 @@ static int make_model(xai_app *app, const opts *o, const tset *t, xai_model **m,
         }
     }
     (*spec)[n] = '\0';
-    int64_t shape[2] = {gait_pre_inputs(&t->pre), GAIT_NPTS};
+    int64_t shape[2] = {xai_gait_pre_inputs(&t->pre), XAI_GAIT_NPTS};
     if (xai_model_from_spec(*spec, 2, shape, o->seed, m) != XAI_OK)
         return xai_app_usage_error(app, "--arch '%s': %s", *spec, xai_last_error());
     if (xai_model_output_numel(*m) != t->ncls)
@@ -297,7 +295,7 @@ typedef struct {
 
 static int evaluate(xai_app *app, xai_model *m, const tset *t, tresult *r)
 {
-    size_t per = (size_t)gait_pre_inputs(&t->pre) * GAIT_NPTS;
+    size_t per = (size_t)xai_gait_pre_inputs(&t->pre) * XAI_GAIT_NPTS;
     int *pred = malloc((size_t)t->ns * sizeof(int)), *groups = malloc((size_t)t->ns * sizeof(int));
     xai_ridge *rg = NULL;
     int rc = XAI_EXIT_DATA;
@@ -392,7 +390,10 @@ static int write_card(xai_app *app, const opts *o, xai_model *m, const tset *t, 
     card_set(c, "classes", cls, &bad);
     card_set(c, "input.axes", json_pack("[ss]", "channel", "pct_gait_cycle"), &bad);
     card_set(c, "input.units", json_pack("[ss]", "z", "%"), &bad);
-    card_set(c, "preprocessing", gait_pre_to_json(&t->pre), &bad);
+    char *pre = xai_gait_pre_to_json(&t->pre);
+    if (!pre || xai_card_set_json(c, "preprocessing", pre) != XAI_OK)
+        bad = 1;
+    free(pre);
     card_set(c, "provenance.program", json_string(app->prog), &bad);
     card_set(c, "provenance.arch", json_string(spec), &bad);
     card_set(c, "provenance.seed", json_integer((json_int_t)o->seed), &bad);
@@ -486,7 +487,7 @@ int gait_cmd_train(xai_app *app, const opts *o)
     xai_train_result res;
     if (rc == XAI_EXIT_OK) {
         xai_app_log(app, 1, "%lld training and %lld held-out samples (%d x 101, %s), %d classes; arch: %s",
-                    (long long)t.ntrain, (long long)t.ntest, gait_pre_inputs(&t.pre),
+                    (long long)t.ntrain, (long long)t.ntest, xai_gait_pre_inputs(&t.pre),
                     t.pre.paired ? "left and right cycle paired" : "one cycle", t.ncls, spec);
         xai_train_config cfg;
         xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, 0, 0, o->seed);
