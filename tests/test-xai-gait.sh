@@ -101,6 +101,7 @@ done
 rheld=$(find "$T/real" -path '*ses-02*' -name '*.c3d' | sort)
 rc=$(run "$GAIT" explain --model "$T/r.onnx" $rheld -o "$T/rex" --progress none --no-figures)
 [ "$rc" = 0 ] || bad "realistic explain rc=$rc: $(tail -n 2 "$T/err")"
+grep -q "trained on this trial" "$T/err" && bad "held-out trials reported as training trials"
 awk -f "$(dirname "$SCORE")/score-signature.awk" "$T/real/truth.tsv" "$T"/rex/*_desc-lrp_cycles.tsv > "$T/rscore"
 cat "$T/rscore" | sed 's/^/# /'
 first=$(awk '/SUMMARY/ { print $5 }' "$T/rscore")
@@ -111,6 +112,11 @@ awk -v s="${inph:-0}" 'BEGIN { exit !(s >= 0.6) }' && ok "in-phase share of the 
 r1=$(find "$T/real/sub-01" -name '*run-05.c3d')
 grep -q '"TargetScore"' "$T/rex/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "maps carry the class scores" \
     || bad "no TargetScore in the relevance sidecar"
+r0=$(find "$T/real/sub-01" -name '*run-01.c3d')
+rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r0" -o "$T/rin" --progress none --no-figures)
+[ "$rc" = 0 ] && grep -q "trained on this trial" "$T/err" && grep -q "InSampleTrials" "$T/rin/$(basename "$r0" .c3d)_desc-lrp_relevance.json" \
+    && ! grep -q "trained on this trial" "$T/rex.log" 2>/dev/null && ok "explaining a training trial warns (in-sample)" \
+    || bad "in-sample warning rc=$rc: $(cat "$T/err")"
 # bugs: no nan without a held-out set, --target true on a foreign subject, -q, missing variables
 rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --progress none)
 [ "$rc" = 0 ] && ! grep -q nan "$T/err" && grep -q "not validated" "$T/err" && ok "--split-by none: no nan, says not validated" \

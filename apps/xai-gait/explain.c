@@ -35,6 +35,7 @@ const char *gait_label_of(const gait_trial *t, int condition)
 
 void explainer_free(explainer *e)
 {
+    json_decref(e->trained);
     xai_model_free(e->m);
     xai_gait_pre_free(&e->pre);
     for (int i = 0; i < e->ncls; i++)
@@ -62,18 +63,22 @@ static int read_card(xai_app *app, const opts *o, explainer *e)
         const char *s = k < xai_card_class_count(card) ? xai_card_class_name(card, k) : NULL;
         e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
     }
+    char *trained = xai_card_get_json(card, "training.trained_trials");
+    e->trained = trained ? json_loads(trained, 0, NULL) : NULL;
+    xai_free(trained);
     const char *tt = xai_card_get_string(card, "training.target");
     if (!tt)
         tt = xai_card_get_string(card, "task");
     e->condition = tt && !strcmp(tt, "condition");
     char *w = NULL;
     int nw = 0;
-    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0) {
-        size_t l = strlen(w);
-        if (l && w[l - 1] == '\n')
-            w[l - 1] = '\0';
-        xai_app_log(app, 1, "warning: %s: %s", o->model, w);
-    }
+    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0)
+        for (char *line = w, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+            nl = strchr(line, '\n');
+            if (nl)
+                *nl = '\0';
+            xai_app_log(app, 1, "warning: %s: %s", o->model, line);
+        }
     xai_free(w);
     xai_card_free(card);
     if (nw > 0 && o->strict)
@@ -313,7 +318,7 @@ done:
 /* The relevance sidecar: method, targets, and the class scores each map explains (the
  * logit of the explained class; with the one-hot start a negative score does not flip the
  * map, with --start logit it does). */
-static char *sidecar_text(const explainer *e, const explained *x, json_t *sources)
+static char *sidecar_text(const explainer *e, const explained *x, json_t *sources, json_t *in_sample)
 {
     json_t *pa = json_array(), *ta = json_array(), *sc = json_array(), *lg = json_array();
     for (int64_t i = 0; i < x->n; i++) {
@@ -340,6 +345,7 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
     for (int k = 0; k < e->ncls; k++)
         json_array_append_new(json_object_get(o, "ClassNames"), json_string(e->classes[k]));
     json_object_set_new(o, "Logits", lg);
+    json_object_set(o, "InSampleTrials", in_sample);
     json_object_set_new(o, "Accuracy", x->labelled ? json_real((double)x->correct / (double)x->labelled) : json_null());
     char *pt = xai_gait_pre_to_json(&e->pre);
     json_object_set_new(o, "Preprocessing", pt ? json_loads(pt, 0, NULL) : json_null());
@@ -347,6 +353,29 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
     char *t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
+}
+
+/* The trials of cy that the model was trained on (by file name), each warned about: their
+ * maps show what the model fitted, not what generalises. */
+static json_t *in_sample_trials(xai_app *app, const explainer *e, const gait_trial *tr, const xai_gait_cycles *cy)
+{
+    json_t *out = json_array();
+    for (int64_t i = 0; e->trained && i < cy->n; i++) {
+        if (i > 0 && cy->trial[i] == cy->trial[i - 1])
+            continue;
+        const char *p = tr[cy->trial[i]].path, *b = strrchr(p, '/');
+        b = b ? b + 1 : p;
+        for (size_t k = 0; k < json_array_size(e->trained); k++) {
+            const char *name = json_string_value(json_array_get(e->trained, k));
+            if (!name || strcmp(b, name))
+                continue;
+            xai_app_log(app, 1, "warning: %s: the model was trained on this trial; its maps are in-sample "
+                        "(explain held-out trials)", p);
+            json_array_append_new(out, json_string(p));
+            break;
+        }
+    }
+    return out;
 }
 
 /* Explain the cycles of cy and write the outputs under prefix. *correct counts samples whose
@@ -362,7 +391,9 @@ int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_ga
     }
     *correct = x.correct;
     *labelled = x.labelled;
-    char *et = sidecar_text(e, &x, sources);
+    json_t *ins = in_sample_trials(app, e, tr, cy);
+    char *et = sidecar_text(e, &x, sources, ins);
+    json_decref(ins);
     gait_group g = {&e->pre, tr, cy, x.idx, x.n, x.rel, e->desc};
     int rc = et && gait_write_tables(app, &g, prefix, et, summary) == 0 ? 0 : -1;
     if (rc == 0 && e->figures) {

@@ -27,6 +27,7 @@ typedef struct {
     int target_class;
     int figures;
     char options[512];      /* what changes the outputs (for the done-markers) */
+    json_t *trained;        /* file names of the trials the model was trained on (may be NULL) */
 } explainer;
 
 /** Load the model and its card, check the options against the record. An exit code. */

@@ -377,13 +377,17 @@ static int write_card(xai_app *app, const opts *o, xai_model *m, const tset *t, 
     if (xai_card_new(&c) != XAI_OK)
         return xai_app_fail(app, o->output, "%s", xai_last_error());
     int bad = 0;
-    json_t *cls = json_array(), *held = json_array(), *sources = json_array();
+    json_t *cls = json_array(), *held = json_array(), *sources = json_array(), *trained = json_array();
     for (int k = 0; k < t->ncls; k++)
         json_array_append_new(cls, json_string(t->classes[k]));
     for (int i = 0; i < t->ntr; i++) {
         json_array_append_new(sources, json_string(t->tr[i].path));
-        if (t->held[i])
+        if (t->held[i]) {
             json_array_append_new(held, json_string(t->tr[i].path));
+        } else { /* by file name, so that explain recognises a training trial wherever it lies */
+            const char *b = strrchr(t->tr[i].path, '/');
+            json_array_append_new(trained, json_string(b ? b + 1 : t->tr[i].path));
+        }
     }
     card_set(c, "domain", json_string("gait"), &bad);
     card_set(c, "task", json_string(t->condition ? "condition" : "subject"), &bad);
@@ -397,12 +401,12 @@ static int write_card(xai_app *app, const opts *o, xai_model *m, const tset *t, 
     card_set(c, "provenance.program", json_string(app->prog), &bad);
     card_set(c, "provenance.arch", json_string(spec), &bad);
     card_set(c, "provenance.seed", json_integer((json_int_t)o->seed), &bad);
-    card_set(c, "training", json_pack("{s:s,s:s,s:i,s:I,s:I,s:f,s:f,s:o,s:i}", "target",
+    card_set(c, "training", json_pack("{s:s,s:s,s:i,s:I,s:I,s:f,s:f,s:o,s:o,s:i}", "target",
                                       t->condition ? "condition" : "subject", "split", split_names[t->split],
                                       "epochs", epochs, "train_samples", (json_int_t)t->ntrain,
                                       "heldout_samples", (json_int_t)t->ntest, "train_accuracy", r->train_acc,
                                       "weight_decay", o->weight_decay, "heldout_trials", held,
-                                      "failed_trials", t->nfailed), &bad);
+                                      "trained_trials", trained, "failed_trials", t->nfailed), &bad);
     card_validation(c, t, r, &bad);
     int rc = XAI_EXIT_OK;
     xai_export_options eo = {0, 17};
