@@ -123,6 +123,66 @@ enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, 
 
 /* ------------------------------------------------------------------ main */
 
+/* A numeric option into o; -1, or the usage error's exit code. */
+static int take_number(xai_app *app, int c, const char *arg, opts *o)
+{
+    char *end = NULL;
+    if (c == O_LR || c == O_WD) {
+        double v = strtod(arg, &end);
+        if (*end || !(v >= 0) || (c == O_LR && !(v > 0)) || (c == O_WD && v > 1))
+            return xai_app_usage_error(app, "%s needs %s, not '%s'", c == O_LR ? "--lr" : "--weight-decay",
+                                       c == O_LR ? "a positive number" : "a number in [0, 1]", arg);
+        *(c == O_LR ? &o->lr : &o->weight_decay) = v;
+        return -1;
+    }
+    long long v = strtoll(arg, &end, 10);
+    const char *name = c == O_EPOCHS ? "--epochs" : c == O_BATCH ? "--batch" : "--seed";
+    if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000)
+        return xai_app_usage_error(app, "invalid value '%s' for %s", arg, name);
+    if (c == O_EPOCHS)
+        o->epochs = (int)v;
+    else if (c == O_BATCH)
+        o->batch = v;
+    else
+        o->seed = (uint64_t)v;
+    return -1;
+}
+
+/* One parsed option into o; -1 to go on, else the exit code (help printed, usage error). */
+static int take_option(xai_app *app, int c, const char *arg, const char *word, opts *o)
+{
+    switch (c) {
+    case O_TARGET: o->target = arg; break;
+    case O_SPLIT: o->split = arg; break;
+    case O_VARS: o->variables = arg; break;
+    case O_COMPS: o->components = arg; break;
+    case O_ARCH: o->arch = arg; break;
+    case O_MODEL: o->model = arg; break;
+    case O_METHOD: o->method_s = arg; break;
+    case O_COMPOSITE: o->composite = arg; break;
+    case O_NOFIG: o->figures = 0; break;
+    case O_SIDES: o->sides = arg; break;
+    case O_OFFSET: o->offset = arg; break;
+    case O_STRICT: o->strict = 1; break;
+    case O_START: o->start = arg; break;
+    case 'o': o->output = arg; break;
+    case O_EPOCHS:
+    case O_BATCH:
+    case O_SEED:
+    case O_LR:
+    case O_WD: return take_number(app, c, arg, o);
+    case 'h': usage(); return XAI_EXIT_OK;
+    case ':': return xai_app_usage_error(app, "option '%s' needs a value", word);
+    case '?': return xai_app_usage_error(app, "unknown option '%s'", word);
+    default: {
+        int h = xai_app_handle_option(app, c, arg);
+        if (h != 1)
+            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+    }
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     xai_app app;
@@ -132,7 +192,6 @@ int main(int argc, char **argv)
     int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
     if (rc >= 0)
         goto out;
-    rc = XAI_EXIT_USAGE;
     o.cmd = argv[1];
     if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
         rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);
@@ -150,78 +209,13 @@ int main(int argc, char **argv)
         {"offset", required_argument, 0, O_OFFSET}, {"weight-decay", required_argument, 0, O_WD},
         {"strict", no_argument, 0, O_STRICT}, {"start", required_argument, 0, O_START},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
-    int ac = argc - 1;
+    int ac = argc - 1, c;
     char **av = argv + 1;
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case O_TARGET: o.target = optarg; break;
-        case O_SPLIT: o.split = optarg; break;
-        case O_VARS: o.variables = optarg; break;
-        case O_COMPS: o.components = optarg; break;
-        case O_ARCH: o.arch = optarg; break;
-        case O_MODEL: o.model = optarg; break;
-        case O_METHOD: o.method_s = optarg; break;
-        case O_COMPOSITE: o.composite = optarg; break;
-        case O_NOFIG: o.figures = 0; break;
-        case O_SIDES: o.sides = optarg; break;
-        case O_OFFSET: o.offset = optarg; break;
-        case O_STRICT: o.strict = 1; break;
-        case O_START: o.start = optarg; break;
-        case 'o': o.output = optarg; break;
-        case O_EPOCHS:
-        case O_BATCH:
-        case O_SEED: {
-            long long v = strtoll(optarg, &end, 10);
-            if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000) {
-                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
-                goto out;
-            }
-            if (c == O_EPOCHS) o.epochs = (int)v;
-            else if (c == O_BATCH) o.batch = v;
-            else o.seed = (uint64_t)v;
-            break;
-        }
-        case O_LR:
-            o.lr = strtod(optarg, &end);
-            if (*end || !(o.lr > 0)) {
-                rc = xai_app_usage_error(&app, "--lr needs a positive number");
-                goto out;
-            }
-            break;
-        case O_WD:
-            o.weight_decay = strtod(optarg, &end);
-            if (*end || !(o.weight_decay >= 0) || o.weight_decay > 1) {
-                rc = xai_app_usage_error(&app, "--weight-decay needs a number in [0, 1]");
-                goto out;
-            }
-            break;
-        case 'h':
-            usage();
-            rc = XAI_EXIT_OK;
+    while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1)
+        if ((rc = take_option(&app, c, optarg, av[optind - 1], &o)) >= 0)
             goto out;
-        case ':':
-            rc = xai_app_usage_error(&app, "option '%s' needs a value", av[optind - 1]);
-            goto out;
-        case '?':
-            rc = xai_app_usage_error(&app, "unknown option '%s'", av[optind - 1]);
-            goto out;
-        default: {
-            int h = xai_app_handle_option(&app, c, optarg);
-            if (h == 2) {
-                rc = XAI_EXIT_OK;
-                goto out;
-            }
-            if (h != 1) {
-                rc = XAI_EXIT_USAGE;
-                goto out;
-            }
-        }
-        }
-    }
     o.args = av + optind;
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);
