@@ -189,6 +189,12 @@ if [ -n "${XAI_SHARED_DIR:-}" ] && [ -f "$XAI_SHARED_DIR/data/gait/omcs_exampleO
     rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/real" --progress none)
     [ "$rc" = 0 ] && [ -s "$T/real/omcs_exampleOverground_desc-lrp_grid.png" ] && grep -q "1 cycles" "$T/err" \
         && ok "real overground C3D: read, segmented (1 cycle), explained" || bad "real C3D rc=$rc: $(cat "$T/err")"
+    # the paired default model needs a left cycle with a right one inside it: a trial without is
+    # skipped and reported, the others are explained (exit 3)
+    rc=$(run "$GAIT" explain --model "$T/r.onnx" "$G/omcs_exampleOverground.c3d" "$r1" -o "$T/realp" --progress none --no-figures)
+    [ "$rc" = 3 ] && grep -q "omcs_exampleOverground.c3d: no left cycle with a right cycle.*trial skipped" "$T/err" \
+        && [ -s "$T/realp/$(basename "$r1" .c3d)_desc-lrp_cycles.tsv" ] && ok "paired model: unpaired real trial skipped, others explained" \
+        || bad "paired real trial rc=$rc: $(cat "$T/err")"
     rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real2" --progress none)
     [ "$rc" = 1 ] && grep -q "no complete gait cycle" "$T/err" && ok "real C3D without events: reported" \
         || bad "walking2 rc=$rc"

@@ -275,8 +275,13 @@ static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, cons
         xai_app_fail(app, prefix, "out of memory");
         goto done;
     }
-    if (ns == 0) {
-        xai_app_fail(app, prefix, "no left cycle with a right cycle starting inside it (the model takes both sides)");
+    if (ns == 0) { /* the caller skips the trial (or subject) and goes on */
+        int64_t nl = 0;
+        for (int64_t i = 0; i < cy->n; i++)
+            nl += cy->side[i][0] == 'L';
+        xai_error_set(XAI_EINVAL, "no left cycle with a right cycle starting inside it (%lld Left, %lld Right "
+                      "cycles; the model takes both sides)", (long long)nl, (long long)(cy->n - nl));
+        rc = 1;
         goto done;
     }
     for (int64_t i = 0; i < ns; i++)
@@ -379,15 +384,17 @@ static json_t *in_sample_trials(xai_app *app, const explainer *e, const gait_tri
 }
 
 /* Explain the cycles of cy and write the outputs under prefix. *correct counts samples whose
- * prediction equals the trial's label, *labelled those whose label is a model class. */
+ * prediction equals the trial's label, *labelled those whose label is a model class.
+ * 0, -1 (reported), or 1 when the cycles give no model sample (message in xai_last_error()). */
 int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy, const char *prefix,
                          const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
                          int64_t *labelled)
 {
     explained x;
-    if (explain_cycles(app, e, tr, cy, prefix, &x) != 0) {
+    int r = explain_cycles(app, e, tr, cy, prefix, &x);
+    if (r != 0) {
         explained_free(&x);
-        return -1;
+        return r;
     }
     *correct = x.correct;
     *labelled = x.labelled;
@@ -466,7 +473,11 @@ int gait_cmd_explain(xai_app *app, const opts *o)
         int r = explain_group(app, &e, tr, &cy, prefix, b, src, NULL, &ok, &nl);
         json_decref(src);
         free(prefix);
-        if (r == 0) {
+        if (r == 1) {
+            xai_app_fail(app, tr[i].path, "%s; trial skipped", xai_last_error());
+            nfailed++;
+            r = 0;
+        } else if (r == 0) {
             if (nl)
                 xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped), accuracy %.3f", tr[i].path,
                             (long long)cy.n, gaps, (double)ok / (double)nl);

@@ -33,7 +33,8 @@ typedef struct {
 /** Load the model and its card, check the options against the record. An exit code. */
 int explainer_init(xai_app *app, const opts *o, explainer *e);
 void explainer_free(explainer *e);
-/** Explain the cycles of @p cy and write the outputs under @p prefix (see explain.c). */
+/** Explain the cycles of @p cy and write the outputs under @p prefix: 0, -1 (reported), or 1
+ *  when they give no model sample (nothing written; the message in xai_last_error()). */
 int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy, const char *prefix,
                   const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
                   int64_t *labelled);

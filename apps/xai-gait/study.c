@@ -169,13 +169,23 @@ static int subject_run(xai_app *app, explainer *e, const gait_trial *tr, int ntr
         clock_gettime(CLOCK_MONOTONIC, &t1);
         ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         json_decref(src);
-        char *paths[4];
-        gait_output_paths(prefix, e->desc, paths);
-        for (int k = 0; k < (e->figures ? 4 : 3); k++)
-            json_array_append_new(outs, json_string(paths[k]));
-        for (int k = 0; k < 4; k++)
-            free(paths[k]);
-        ss->cycles += cy.n;
+        if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
+            char err[1024];
+            snprintf(err, sizeof err, "%s", xai_last_error());
+            xai_app_fail(app, sub, "%s; subject skipped", err);
+            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
+            ss->nfail++;
+            cy.n = 0;
+            r = 0;
+        } else if (r == 0) {
+            char *paths[4];
+            gait_output_paths(prefix, e->desc, paths);
+            for (int k = 0; k < (e->figures ? 4 : 3); k++)
+                json_array_append_new(outs, json_string(paths[k]));
+            for (int k = 0; k < 4; k++)
+                free(paths[k]);
+            ss->cycles += cy.n;
+        }
     }
     if (r == 0) {
         json_t *mk = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:i,s:o,s:o}", "Subject", sub, "ModelSHA256", e->sha,
