@@ -28,15 +28,21 @@ run() { "$@" >"$T/out" 2>"$T/err"; echo $?; }
 n=$(find "$T/study" -name '*.c3d' | wc -l)
 [ "$n" = 60 ] && ok "60 trials generated" || bad "generated $n trials"
 
+# The first part keeps the earlier defaults explicitly (one cycle per sample, no offset
+# removal, no weight decay, no dropout) on the clean data; the realistic part below uses
+# today's defaults.
+OLD_ARCH="conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
 # train with the trial split (run-05 held out)
-rc=$(run "$GAIT" train "$T/study" --target subject --split trial --epochs 30 -o "$T/m.onnx" --progress none)
+rc=$(run "$GAIT" train "$T/study" --target subject --split trial --epochs 30 -o "$T/m.onnx" --progress none \
+    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
 cat "$T/err"
 [ "$rc" = 0 ] && [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok "train" || bad "train rc=$rc"
 acc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
 awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "held-out accuracy $acc >= 0.9" || bad "held-out accuracy $acc"
 rc=$(run "$GAIT" train "$T/study" --epochs 1 -o "$T/m.onnx" --progress none)
 [ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite" || bad "train overwrite rc=$rc"
-rc=$(run "$GAIT" train "$T/study" --target condition --split session --epochs 10 -o "$T/cond.onnx" --progress none)
+rc=$(run "$GAIT" train "$T/study" --target condition --split session --epochs 10 -o "$T/cond.onnx" --progress none \
+    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
 cacc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
 [ "$rc" = 0 ] && awk -v a="${cacc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "condition model, session split: $cacc" \
     || bad "condition model rc=$rc acc=$cacc"
@@ -75,6 +81,60 @@ rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --force --progres
 [ "$rc" = 0 ] && ok "explain --force" || bad "explain --force rc=$rc"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables KneeAngles --progress none)
 [ "$rc" = 1 ] && grep -q "mismatch" "$T/err" && ok "preprocessing mismatch is an error" || bad "mismatch rc=$rc"
+
+# realistic data (per-trial marker offsets, session gains, walking speed, one-sided
+# signatures), app defaults: trained on ses-01 (runs 1-4), explained on ses-02 (runs 5-6)
+"$GEN" --nuisance realistic --seed 3 --subjects 12 --trials 6 --cycles 6 "$T/real" >/dev/null || bad "gen realistic"
+rc=$(run "$GAIT" train "$T/real" --target subject -o "$T/r.onnx" --progress none)
+cat "$T/err"
+line=$(grep "trained .*held-out accuracy" "$T/err")
+racc=$(echo "$line" | sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p')
+lo=$(echo "$line" | sed -n 's/.*95% CI \([0-9.]*\),.*/\1/p')
+ch=$(echo "$line" | sed -n 's/.*chance \([0-9.]*\),.*/\1/p')
+[ "$rc" = 0 ] && echo "$line" | grep -q "held out by session" && awk -v l="${lo:-0}" -v c="${ch:-1}" 'BEGIN { exit !(l > c) }' \
+    && ok "realistic: held-out accuracy $racc, 95% CI from $lo above chance $ch (session split by default)" \
+    || bad "realistic train rc=$rc: $line"
+grep -q "linear baseline (ridge" "$T/err" && ok "baseline printed" || bad "no baseline line"
+for k in '"validation"' '"ci95"' '"chance_level"' '"baseline"' '"offset": *"trial_mean"' '"sides": *"paired"'; do
+    grep -q "$k" "$T/r.json" || bad "model card sidecar lacks $k"
+done
+rheld=$(find "$T/real" -path '*ses-02*' -name '*.c3d' | sort)
+rc=$(run "$GAIT" explain --model "$T/r.onnx" $rheld -o "$T/rex" --progress none --no-figures)
+[ "$rc" = 0 ] || bad "realistic explain rc=$rc: $(tail -n 2 "$T/err")"
+grep -q "trained on this trial" "$T/err" && bad "held-out trials reported as training trials"
+awk -f "$(dirname "$SCORE")/score-signature.awk" "$T/real/truth.tsv" "$T"/rex/*_desc-lrp_cycles.tsv > "$T/rscore"
+cat "$T/rscore" | sed 's/^/# /'
+first=$(awk '/SUMMARY/ { print $5 }' "$T/rscore")
+inph=$(awk '/SUMMARY/ { print $7 }' "$T/rscore")
+[ "${first:-0}" -ge 9 ] && ok "signature channel ranks first for $first/12 subjects (>= 75 %)" || bad "first $first/12"
+awk -v s="${inph:-0}" 'BEGIN { exit !(s >= 0.6) }' && ok "in-phase share of the signature channel's |R| $inph >= 0.6" \
+    || bad "in-phase share $inph"
+r1=$(find "$T/real/sub-01" -name '*run-05.c3d')
+grep -q '"TargetScore"' "$T/rex/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "maps carry the class scores" \
+    || bad "no TargetScore in the relevance sidecar"
+r0=$(find "$T/real/sub-01" -name '*run-01.c3d')
+rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r0" -o "$T/rin" --progress none --no-figures)
+[ "$rc" = 0 ] && grep -q "trained on this trial" "$T/err" && grep -q "InSampleTrials" "$T/rin/$(basename "$r0" .c3d)_desc-lrp_relevance.json" \
+    && ! grep -q "trained on this trial" "$T/rex.log" 2>/dev/null && ok "explaining a training trial warns (in-sample)" \
+    || bad "in-sample warning rc=$rc: $(cat "$T/err")"
+# bugs: no nan without a held-out set, --target true on a foreign subject, -q, missing variables
+rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --progress none)
+[ "$rc" = 0 ] && ! grep -q nan "$T/err" && grep -q "not validated" "$T/err" && ok "--split-by none: no nan, says not validated" \
+    || bad "split none rc=$rc: $(cat "$T/err")"
+rc=$(run "$GAIT" train "$T/real" --split-by subject -o "$T/n2.onnx" --progress none)
+[ "$rc" = 2 ] && ok "--split-by subject refused for subject identification" || bad "split-by subject rc=$rc"
+rc=$(run "$GAIT" train "$T/real" --epochs 1 -q --strict -o "$T/q.onnx" --progress none)
+[ "$rc" = 4 ] && [ ! -s "$T/err" ] && ok "-q silences warnings; --strict exits 4" || bad "-q/--strict rc=$rc: $(cat "$T/err")"
+cp "$one" "$T/sub-99_run-01.c3d"
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$T/sub-99_run-01.c3d" -o "$T/ex99" --target true --progress none)
+[ "$rc" = 1 ] && grep -q "not a class of the model" "$T/err" && ok "--target true refuses a trial whose subject is no class" \
+    || bad "target true rc=$rc: $(cat "$T/err")"
+rc=$(run "$GAIT" train "$T/real" --variables KneeAngles,TrunkAngles -o "$T/v.onnx" --progress none)
+[ "$rc" = 1 ] && grep -q "missing variable(s) LTrunkAngles; the file has .*LKneeAngles" "$T/err" \
+    && ok "missing variables named with what the file has" || bad "missing variables rc=$rc: $(head -n 1 "$T/err")"
+rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r1" -o "$T/rl" --start logit --progress none --no-figures)
+[ "$rc" = 0 ] && grep -q '"Start": *"logit"' "$T/rl/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "--start logit" \
+    || bad "--start logit rc=$rc"
 
 # study with one corrupt trial and one without events -> exit 3, reported, others done
 cp -r "$T/study" "$T/s2"
@@ -129,6 +189,12 @@ if [ -n "${XAI_SHARED_DIR:-}" ] && [ -f "$XAI_SHARED_DIR/data/gait/omcs_exampleO
     rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/real" --progress none)
     [ "$rc" = 0 ] && [ -s "$T/real/omcs_exampleOverground_desc-lrp_grid.png" ] && grep -q "1 cycles" "$T/err" \
         && ok "real overground C3D: read, segmented (1 cycle), explained" || bad "real C3D rc=$rc: $(cat "$T/err")"
+    # the paired default model needs a left cycle with a right one inside it: a trial without is
+    # skipped and reported, the others are explained (exit 3)
+    rc=$(run "$GAIT" explain --model "$T/r.onnx" "$G/omcs_exampleOverground.c3d" "$r1" -o "$T/realp" --progress none --no-figures)
+    [ "$rc" = 3 ] && grep -q "omcs_exampleOverground.c3d: no left cycle with a right cycle.*trial skipped" "$T/err" \
+        && [ -s "$T/realp/$(basename "$r1" .c3d)_desc-lrp_cycles.tsv" ] && ok "paired model: unpaired real trial skipped, others explained" \
+        || bad "paired real trial rc=$rc: $(cat "$T/err")"
     rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real2" --progress none)
     [ "$rc" = 1 ] && grep -q "no complete gait cycle" "$T/err" && ok "real C3D without events: reported" \
         || bad "walking2 rc=$rc"

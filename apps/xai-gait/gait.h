@@ -15,9 +15,7 @@
 
 #include "app.h"
 #include "xai/c3d.h"
-
-#define GAIT_NPTS XAI_C3D_CYCLE_POINTS
-#define GAIT_MAX_VARS 32
+#include "xai/domain-gait.h"
 
 /** One trial of a study. Strings are owned (free with gait_trials_free()). */
 typedef struct {
@@ -32,66 +30,14 @@ typedef struct {
 int gait_trials_collect(const xai_app *app, char **args, int nargs, gait_trial **out, int *n);
 void gait_trials_free(gait_trial *t, int n);
 
-/** What is fed to the model; stored as JSON in the model's "xai_preprocessing". */
-typedef struct {
-    int nvars;
-    char *vars[GAIT_MAX_VARS]; /**< "KneeAngles" (side from the cycle) or "LKneeAngles" (fixed) */
-    int ncomps;
-    int comps[3];              /**< 0 sagittal (X), 1 frontal (Y), 2 transverse (Z) */
-    int have_norm;
-    float *mean;               /**< [nvars * ncomps][101] training mean curve per channel */
-    float *sd;                 /**< [nvars * ncomps] SD around that curve per channel */
-} gait_pre;
-
-extern const char *const gait_component_names[3];
-
-/** Parse "--variables A,B" / "--components sagittal,frontal". 0 or -1 (message in err). */
-int gait_pre_set_variables(gait_pre *p, const char *list, char *err, size_t errlen);
-int gait_pre_set_components(gait_pre *p, const char *list, char *err, size_t errlen);
-void gait_pre_free(gait_pre *p);
-/** Channels per cycle (nvars * ncomps). */
-int gait_pre_channels(const gait_pre *p);
-/** The record as JSON (new reference). */
-json_t *gait_pre_to_json(const gait_pre *p);
-/** Read the record; 0 or -1 (message in err). */
-int gait_pre_from_json(gait_pre *p, const char *text, char *err, size_t errlen);
-/** 1 when both select the same variables and components. */
-int gait_pre_same_selection(const gait_pre *a, const gait_pre *b);
-/** The point label of variable @p v on a cycle of side @p side ("Left"/"Right"). */
-void gait_var_label(const gait_pre *p, int v, const char *side, char *buf, size_t len);
-
-/** Cycles extracted from trials, values in degrees (not normalised). */
-typedef struct {
-    int64_t n, cap;
-    int nch;
-    float *x;           /**< [n][nch][GAIT_NPTS] */
-    int *trial;         /**< [n] index into the trial list */
-    char (*side)[8];    /**< [n] "Left" / "Right" */
-    int *cycle;         /**< [n] 1-based number within the trial and side */
-    double *foot_off;   /**< [n] same-side Foot Off in % of the cycle, NaN if absent */
-} gait_cycles;
-
-void gait_cycles_free(gait_cycles *c);
-
-/**
- * Append the cycles of one C3D file. Cycles with gaps (NaN in a selected variable) are
- * skipped and counted in *gaps. @return 0, or -1 with the reason in err (unreadable or
- * corrupt file, a selected variable missing, no complete gait cycle).
- */
-int gait_extract(const gait_pre *p, const char *path, int trial_index, gait_cycles *cy, int *gaps, char *err,
-                 size_t errlen);
-
-/** z-score the cycles [from, n) in place into @p dst (may equal cy->x + from*...) */
-void gait_normalise(const gait_pre *p, const float *src, float *dst, int64_t n);
-
 /** Names and rows for the output writers. */
 typedef struct {
-    const gait_pre *pre;
+    const xai_gait_pre *pre;
     const gait_trial *trials;
-    const gait_cycles *cy;
+    const xai_gait_cycles *cy;
     const int64_t *idx;   /**< cycles written, indices into cy */
     int64_t n;
-    const float *rel;     /**< [n][nch][GAIT_NPTS] relevance of those cycles */
+    const float *rel;     /**< [n][nch][XAI_GAIT_NPTS] relevance of those cycles */
     const char *desc;     /**< "lrp", "gradient", ... */
 } gait_group;
 

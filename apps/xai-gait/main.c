@@ -19,20 +19,18 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "xai/npy.h"
+#include "cli.h"
+#include "explain.h"
 #include "gait.h"
+#include "xai/card.h"
 #include "xai/domain.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/train.h"
 
-#define PROG "xai-gait"
 #ifndef XAI_GAIT_VERSION
 #define XAI_GAIT_VERSION "0.1.0"
 #endif
-#define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
-#define DEFAULT_ARCH "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
-#define MARKER ".xai-gait-done.json"
 
 static void usage(void)
 {
@@ -60,13 +58,20 @@ static void usage(void)
         "\n"
         "OPTIONS (input, train)\n"
         "  --target subject|condition   what to classify [subject]\n"
-        "  --split trial|session|none   held-out test set: the last trial of each subject, or its\n"
-        "                         last session [trial]\n"
+        "  --split-by session|trial|subject|none   (alias --split) what is held out: each subject's\n"
+        "                         last session or last trial (subject identification cannot hold\n"
+        "                         out the subject), or a quarter of the subjects (conditions)\n"
+        "                         [session for --target subject, subject for condition]\n"
+        "  --sides paired|each    paired: a sample is a left cycle and the right cycle that starts\n"
+        "                         inside it, each side its own channels; each: one cycle [paired]\n"
+        "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
+        "                         placement shifts whole trials by degrees [trial]\n"
+        "  --weight-decay W [1e-2]  --strict (warnings about the model's validity exit 4)\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components, 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  --epochs N [30]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
+        "  --epochs N [60]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
         "\n");
     printf(
         "OPTIONS (explain, study)\n"
@@ -75,7 +80,12 @@ static void usage(void)
         "  --composite C          LRP composite [epsilon-plus]\n"
         "  --target pred|true|CLASS   class explained per cycle; true = the trial's subject or\n"
         "                         condition when it is a model class [pred]\n"
+        "  --start onehot|logit   relevance put in at the output: one-hot (the default) explains the\n"
+        "                         class whatever its score; logit scales maps by the score, so a\n"
+        "                         negative score flips their colours. The sidecar lists the scores\n"
+        "                         (TargetScore, Logits) [onehot]\n"
         "  --no-figures           skip the PNG grids\n"
+        "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
         "                         (cycles, variables x components, 101), e.g. for xai-evaluate\n"
         "\n"
@@ -97,7 +107,7 @@ static void usage(void)
         "%s"
         "\n"
         "EXAMPLES\n"
-        "  " PROG " train study/ --target subject --split trial -o gait.onnx\n"
+        "  " PROG " train study/ --target subject --split-by session -o gait.onnx\n"
         "  " PROG " explain --model gait.onnx study/sub-01/ses-02/sub-01_ses-02_task-walk_acq-normal_run-05.c3d -o out\n"
         "  " PROG " study study/ derivatives/xai-gait --model gait.onnx --progress lines\n"
         "\n"
@@ -106,997 +116,86 @@ static void usage(void)
         "  pyCGM2 Processing/cycle.py (cycles); Vicon Plug-in Gait (angle conventions); c3d.org.\n"
         "\n"
         "EXIT STATUS\n"
-        "  0 ok, 1 data or runtime error, 2 usage error, 3 finished but some trials failed.\n",
+        "  0 ok, 1 data or runtime error, 2 usage error, 3 finished but some trials failed,\n"
+        "  4 --strict and the model is not above chance, misses a class or loses to the baseline.\n",
         xai_app_common_help);
 }
 
-typedef struct {
-    const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
-    char **args;
-    int nargs;
-    int epochs, figures, save_input;
-    int64_t batch;
-    double lr;
-    uint64_t seed;
-} opts;
-
 enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_NOFIG, O_SAVE_INPUT };
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static const char *label_of(const gait_trial *t, int condition)
-{
-    return condition ? t->condition : t->subject;
-}
-
-/* ------------------------------------------------------------------ train */
-
-static int cmd_train(xai_app *app, const opts *o)
-{
-    if (!o->output || o->nargs < 1)
-        return xai_app_usage_error(app, "train: need STUDY_DIR or trials, and -o MODEL.onnx");
-    int condition = 0;
-    if (o->target && !strcmp(o->target, "condition"))
-        condition = 1;
-    else if (o->target && strcmp(o->target, "subject"))
-        return xai_app_usage_error(app, "train: --target must be subject or condition");
-    int split = 1; /* 0 none, 1 trial, 2 session */
-    if (o->split && !strcmp(o->split, "session"))
-        split = 2;
-    else if (o->split && !strcmp(o->split, "none"))
-        split = 0;
-    else if (o->split && strcmp(o->split, "trial"))
-        return xai_app_usage_error(app, "train: --split must be trial, session or none");
-    gait_pre pre;
-    memset(&pre, 0, sizeof pre);
-    char err[512];
-    if (gait_pre_set_variables(&pre, o->variables ? o->variables : DEFAULT_VARS, err, sizeof err) != 0 ||
-        gait_pre_set_components(&pre, o->components ? o->components : "sagittal,frontal,transverse", err,
-                                sizeof err) != 0) {
-        gait_pre_free(&pre);
-        return xai_app_usage_error(app, "train: %s", err);
-    }
-    if (xai_app_check_output(app, o->output) != 0) {
-        gait_pre_free(&pre);
-        return XAI_EXIT_DATA;
-    }
-    gait_trial *tr = NULL;
-    int ntr = 0, rc = XAI_EXIT_DATA, nfailed = 0;
-    gait_cycles cy;
-    memset(&cy, 0, sizeof cy);
-    xai_model *m = NULL;
-    float *xn = NULL;
-    int *y = NULL, *held = NULL;
-    char **classes = NULL;
-    int ncls = 0;
-    json_t *prov = NULL;
-    if (gait_trials_collect(app, o->args, o->nargs, &tr, &ntr) != 0)
-        goto done;
-    xai_app_progress_begin(app, "read", ntr);
-    for (int i = 0; i < ntr; i++) {
-        int gaps = 0;
-        if (gait_extract(&pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-            nfailed++;
-        } else if (gaps) {
-            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-        }
-        xai_app_progress_step(app, i + 1, tr[i].path);
-    }
-    xai_app_progress_end(app);
-    if (cy.n == 0) {
-        xai_app_fail(app, NULL, "no gait cycles in any trial");
-        goto done;
-    }
-    /* classes: sorted distinct labels of the trials that gave cycles */
-    classes = calloc((size_t)ntr, sizeof *classes);
-    for (int64_t i = 0; i < cy.n; i++) {
-        const char *l = label_of(&tr[cy.trial[i]], condition);
-        int k = 0;
-        while (k < ncls && strcmp(classes[k], l))
-            k++;
-        if (k == ncls)
-            classes[ncls++] = (char *)l;
-    }
-    for (int a = 0; a < ncls; a++)
-        for (int b = a + 1; b < ncls; b++)
-            if (strcmp(classes[a], classes[b]) > 0) {
-                char *t = classes[a];
-                classes[a] = classes[b];
-                classes[b] = t;
-            }
-    if (ncls < 2) {
-        xai_app_fail(app, NULL, "only one %s ('%s'); need at least two classes", condition ? "condition" : "subject",
-                     classes[0]);
-        goto done;
-    }
-    /* held-out trials: per subject the last trial (split trial) or the trials of its last session */
-    held = calloc((size_t)ntr, sizeof(int));
-    if (split) {
-        for (int i = 0; i < ntr; i++) {
-            int last = -1, ntrials = 0;
-            for (int j = 0; j < ntr; j++)
-                if (!strcmp(tr[j].subject, tr[i].subject)) {
-                    ntrials++;
-                    if (split == 1 && (last < 0 || strcmp(tr[j].session, tr[last].session) > 0 ||
-                                       (!strcmp(tr[j].session, tr[last].session) && strcmp(tr[j].trial, tr[last].trial) > 0)))
-                        last = j;
-                    if (split == 2 && (last < 0 || strcmp(tr[j].session, tr[last].session) > 0))
-                        last = j;
-                }
-            if (ntrials < 2)
-                continue;
-            held[i] = split == 1 ? last == i : !strcmp(tr[i].session, tr[last].session);
-        }
-        if (split == 2) { /* a subject with one session keeps it for training */
-            for (int i = 0; i < ntr; i++) {
-                int all = 1;
-                for (int j = 0; j < ntr; j++)
-                    if (!strcmp(tr[j].subject, tr[i].subject) && !held[j])
-                        all = 0;
-                if (all)
-                    held[i] = 0;
-            }
-        }
-    }
-    int nch = gait_pre_channels(&pre);
-    size_t per = (size_t)nch * GAIT_NPTS;
-    int64_t ntrain = 0, ntest = 0;
-    for (int64_t i = 0; i < cy.n; i++)
-        held[cy.trial[i]] ? ntest++ : ntrain++;
-    if (ntrain == 0) {
-        xai_app_fail(app, NULL, "no training cycles left after the split");
-        goto done;
-    }
-    /* normalisation from the training cycles */
-    /* the input is the deviation from the training mean curve (per channel and point) in
-     * units of the channel's SD around that curve, so relevance points at deviations */
-    pre.mean = calloc(per, sizeof(float));
-    pre.sd = calloc((size_t)nch, sizeof(float));
-    for (int ch = 0; ch < nch; ch++) {
-        double s2 = 0, n = 0;
-        for (int t = 0; t < GAIT_NPTS; t++) {
-            double s = 0, k = 0;
-            for (int64_t i = 0; i < cy.n; i++)
-                if (!held[cy.trial[i]]) {
-                    s += cy.x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)t];
-                    k++;
-                }
-            pre.mean[(size_t)ch * GAIT_NPTS + (size_t)t] = (float)(s / k);
-        }
-        for (int64_t i = 0; i < cy.n; i++)
-            if (!held[cy.trial[i]])
-                for (int t = 0; t < GAIT_NPTS; t++) {
-                    double d = cy.x[(size_t)i * per + (size_t)ch * GAIT_NPTS + (size_t)t] -
-                               pre.mean[(size_t)ch * GAIT_NPTS + (size_t)t];
-                    s2 += d * d;
-                    n++;
-                }
-        double var = s2 / n;
-        pre.sd[ch] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
-    }
-    pre.have_norm = 1;
-    xn = malloc((size_t)cy.n * per * sizeof(float));
-    y = malloc((size_t)cy.n * sizeof(int));
-    if (!xn || !y) {
-        xai_app_fail(app, NULL, "out of memory");
-        goto done;
-    }
-    /* training cycles first, then the held-out ones */
-    int64_t w = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int64_t i = 0; i < cy.n; i++)
-            if (held[cy.trial[i]] == pass) {
-                gait_normalise(&pre, cy.x + (size_t)i * per, xn + (size_t)w * per, 1);
-                const char *l = label_of(&tr[cy.trial[i]], condition);
-                for (int k = 0; k < ncls; k++)
-                    if (!strcmp(classes[k], l))
-                        y[w] = k;
-                w++;
-            }
-    char *spec = NULL;
-    {
-        const char *a = o->arch ? o->arch : DEFAULT_ARCH;
-        char kbuf[16];
-        snprintf(kbuf, sizeof kbuf, "%d", ncls);
-        size_t cap = strlen(a) + 64, n = 0;
-        spec = malloc(cap);
-        for (const char *s = a; *s && n + 16 < cap;) {
-            if (!strncmp(s, "{K}", 3)) {
-                n += (size_t)snprintf(spec + n, cap - n, "%s", kbuf);
-                s += 3;
-            } else {
-                spec[n++] = *s++;
-            }
-        }
-        spec[n] = '\0';
-    }
-    int64_t shape[2] = {nch, GAIT_NPTS};
-    if (xai_model_from_spec(spec, 2, shape, o->seed, &m) != XAI_OK) {
-        rc = xai_app_usage_error(app, "--arch '%s': %s", spec, xai_last_error());
-        free(spec);
-        goto done;
-    }
-    if (xai_model_output_numel(m) != ncls) {
-        rc = xai_app_usage_error(app, "--arch '%s' has %lld outputs for %d classes", spec,
-                                 (long long)xai_model_output_numel(m), ncls);
-        free(spec);
-        goto done;
-    }
-    xai_app_log(app, 1, "%lld training and %lld held-out cycles (%d x 101), %d classes; arch: %s", (long long)ntrain,
-                (long long)ntest, nch, ncls, spec);
-    xai_train_config cfg;
-    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, 0, 0, o->seed);
-    xai_train_result res;
-    if (xai_train(m, &cfg, ntrain, xn, y, &res) != XAI_OK) {
-        xai_app_fail(app, NULL, "training: %s", xai_last_error());
-        free(spec);
-        goto done;
-    }
-    double tl, ta, hl = NAN, ha = NAN;
-    xai_evaluate_loss(m, ntrain, xn, y, NULL, &tl, &ta);
-    if (ntest)
-        xai_evaluate_loss(m, ntest, xn + (size_t)ntrain * per, y + ntrain, NULL, &hl, &ha);
-    xai_app_log(app, 1, "trained %d epochs: train accuracy %.3f, held-out accuracy %.3f (%lld cycles)",
-                res.epochs_run, ta, ha, (long long)ntest);
-    json_t *pj = gait_pre_to_json(&pre);
-    char *pretext = json_dumps(pj, JSON_COMPACT);
-    json_decref(pj);
-    json_t *cn = json_array();
-    for (int k = 0; k < ncls; k++)
-        json_array_append_new(cn, json_string(classes[k]));
-    char *cntext = json_dumps(cn, JSON_COMPACT);
-    prov = json_object();
-    json_object_set_new(prov, "tool", json_string(PROG " " XAI_GAIT_VERSION));
-    json_object_set_new(prov, "target", json_string(condition ? "condition" : "subject"));
-    json_object_set_new(prov, "split", json_string(split == 2 ? "session" : split ? "trial" : "none"));
-    json_object_set_new(prov, "epochs", json_integer(res.epochs_run));
-    json_object_set_new(prov, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(prov, "train_cycles", json_integer(ntrain));
-    json_object_set_new(prov, "heldout_cycles", json_integer(ntest));
-    json_object_set_new(prov, "train_accuracy", json_real(ta));
-    json_object_set_new(prov, "heldout_accuracy", ntest ? json_real(ha) : json_null());
-    json_t *ho = json_array(), *src = json_array();
-    for (int i = 0; i < ntr; i++) {
-        if (held[i])
-            json_array_append_new(ho, json_string(tr[i].path));
-        json_array_append_new(src, json_string(tr[i].path));
-    }
-    json_object_set_new(prov, "heldout_trials", ho);
-    json_object_set_new(prov, "failed_trials", json_integer(nfailed));
-    char *provtext = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
-    char layout[128];
-    snprintf(layout, sizeof layout, "[%d][%d] variables x components, %% of gait cycle", nch, GAIT_NPTS);
-    int bad = xai_model_set_metadata(m, "xai_preprocessing", pretext) != XAI_OK ||
-              xai_model_set_metadata(m, "class_names", cntext) != XAI_OK ||
-              xai_model_set_metadata(m, "xai_training", provtext) != XAI_OK ||
-              xai_model_set_metadata(m, "xai_arch", spec) != XAI_OK ||
-              xai_model_set_metadata(m, "input_layout", layout) != XAI_OK;
-    free(spec);
-    free(provtext);
-    free(cntext);
-    xai_export_options eo = {0, 17};
-    if (bad || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", xai_last_error());
-        free(pretext);
-        json_decref(src);
-        goto done;
-    }
-    json_t *sc = json_object();
-    json_object_set_new(sc, "Description", json_string("xai-gait model: gait cycles -> class logits"));
-    json_object_set(sc, "Training", prov);
-    json_object_set_new(sc, "Preprocessing", json_loads(pretext, 0, NULL));
-    json_object_set_new(sc, "ClassNames", cn);
-    cn = NULL;
-    json_object_set_new(sc, "Sources", src);
-    free(pretext);
-    char *sctext = json_dumps(sc, JSON_COMPACT);
-    json_decref(sc);
-    int r2 = sctext ? xai_app_write_sidecar(app, o->output, sctext) : -1;
-    free(sctext);
-    if (r2 != 0)
-        goto done;
-    xai_app_log(app, 1, "wrote %s", o->output);
-    rc = nfailed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
-    json_decref(cn);
-done:
-    json_decref(prov);
-    free(classes);
-    free(held);
-    free(xn);
-    free(y);
-    xai_model_free(m);
-    gait_cycles_free(&cy);
-    gait_trials_free(tr, ntr);
-    gait_pre_free(&pre);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ explainer */
-
-typedef struct {
-    xai_model *m;
-    gait_pre pre;
-    char **classes;
-    int ncls;
-    int condition;          /* the model classifies conditions */
-    char sha[65];
-    xai_explain_config cfg;
-    char desc[32];
-    int target_mode;        /* 0 pred, 1 true, 2 fixed */
-    int target_class;
-    int figures, save_input;
-    char options[512];      /* what changes the outputs (for the done-markers) */
-} explainer;
-
-static void explainer_free(explainer *e)
-{
-    xai_model_free(e->m);
-    gait_pre_free(&e->pre);
-    for (int i = 0; i < e->ncls; i++)
-        free(e->classes[i]);
-    free(e->classes);
-}
-
-static int explainer_init(xai_app *app, const opts *o, explainer *e)
-{
-    memset(e, 0, sizeof *e);
-    char err[512];
-    if (xai_model_load_onnx(o->model, NULL, &e->m) != XAI_OK)
-        return xai_app_fail(app, o->model, "%s", xai_last_error());
-    if (gait_pre_from_json(&e->pre, xai_model_metadata(e->m, "xai_preprocessing"), err, sizeof err) != 0)
-        return xai_app_fail(app, o->model, "%s", err);
-    int nd;
-    const int64_t *is = xai_model_input_shape(e->m, &nd);
-    int64_t nin = xai_model_input_numel(e->m);
-    if (nin != (int64_t)gait_pre_channels(&e->pre) * GAIT_NPTS || is[nd - 1] != GAIT_NPTS)
-        return xai_app_fail(app, o->model, "the model input (%lld values) does not match its preprocessing record "
-                            "(%d variables x %d components x 101)", (long long)nin, e->pre.nvars, e->pre.ncomps);
-    if (o->variables || o->components) { /* must agree with the record */
-        gait_pre want;
-        memset(&want, 0, sizeof want);
-        int bad = gait_pre_set_variables(&want, o->variables ? o->variables : "x", err, sizeof err) != 0 ||
-                  gait_pre_set_components(&want, o->components ? o->components : "sagittal", err, sizeof err) != 0;
-        if (!o->variables)
-            for (int i = 0; i < e->pre.nvars && !bad; i++) {
-                free(want.vars[i < want.nvars ? i : 0]);
-                want.vars[i] = strdup(e->pre.vars[i]);
-                want.nvars = i + 1;
-            }
-        if (!o->components) {
-            want.ncomps = e->pre.ncomps;
-            memcpy(want.comps, e->pre.comps, sizeof want.comps);
-        }
-        int same = !bad && gait_pre_same_selection(&want, &e->pre);
-        gait_pre_free(&want);
-        if (bad)
-            return xai_app_usage_error(app, "%s", err);
-        if (!same) {
-            json_t *j = gait_pre_to_json(&e->pre);
-            char *s = json_dumps(json_object_get(j, "variables"), JSON_COMPACT);
-            char *c = json_dumps(json_object_get(j, "components"), JSON_COMPACT);
-            xai_app_fail(app, o->model, "preprocessing mismatch: the model was trained on variables %s, components "
-                         "%s; --variables/--components must match (or be omitted)", s, c);
-            free(s);
-            free(c);
-            json_decref(j);
-            return XAI_EXIT_DATA;
-        }
-    }
-    json_error_t je;
-    json_t *cn = json_loads(xai_model_metadata(e->m, "class_names") ? xai_model_metadata(e->m, "class_names") : "",
-                            0, &je);
-    e->ncls = (int)xai_model_output_numel(e->m);
-    e->classes = calloc((size_t)e->ncls, sizeof(char *));
-    for (int k = 0; k < e->ncls; k++) {
-        const char *s = json_string_value(json_array_get(cn, (size_t)k));
-        e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
-    }
-    json_decref(cn);
-    json_t *tj = json_loads(xai_model_metadata(e->m, "xai_training") ? xai_model_metadata(e->m, "xai_training") : "",
-                            0, &je);
-    const char *tt = json_string_value(json_object_get(tj, "target"));
-    e->condition = tt && !strcmp(tt, "condition");
-    json_decref(tj);
-    if (xai_sha256_file(o->model, e->sha) != 0)
-        return xai_app_fail(app, o->model, "cannot hash the model");
-    xai_explain_config_init(&e->cfg);
-    e->cfg.layer_sums = 0;
-    e->cfg.composite = "epsilon-plus"; /* the planted-truth test: flat first layers ignore the input */
-    if (o->method_s && xai_method_parse(o->method_s, &e->cfg.method) != XAI_OK)
-        return xai_app_usage_error(app, "--method: %s", xai_last_error());
-    if (o->composite) {
-        if (xai_composite_check(o->composite) != XAI_OK)
-            return xai_app_usage_error(app, "--composite: %s", xai_last_error());
-        e->cfg.composite = o->composite;
-    }
-    if (e->cfg.method == XAI_METHOD_LRP) {
-        snprintf(e->desc, sizeof e->desc, "lrp");
-    } else {
-        const char *mn = xai_method_name(e->cfg.method);
-        size_t k = 0;
-        for (const char *s = mn; *s && k + 1 < sizeof e->desc; s++)
-            if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
-                e->desc[k++] = *s;
-        e->desc[k] = '\0';
-    }
-    const char *t = o->target ? o->target : "pred";
-    xai_target tg;
-    if (xai_target_parse(t, (const char *const *)e->classes, e->ncls, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK)
-        return xai_app_usage_error(app, "%s", xai_last_error());
-    e->target_mode = (int)tg.kind; /* 0 pred, 1 true, 2 a class */
-    e->target_class = tg.cls;
-    e->figures = o->figures;
-    e->save_input = o->save_input;
-    snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d", e->desc,
-             e->cfg.composite ? e->cfg.composite : "default", t, e->figures);
-    return XAI_EXIT_OK;
-}
-
-/* Explain cycles idx[0..n) of cy and write the outputs under prefix. *correct counts
- * cycles whose prediction equals the trial's label (-1 when the label is not a class). */
-static int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const gait_cycles *cy, const int64_t *idx,
-                         int64_t n, const char *prefix, const char *title, json_t *sources, gait_chan_summary *summary,
-                         int64_t *correct, int64_t *labelled)
-{
-    int nch = gait_pre_channels(&e->pre);
-    size_t per = (size_t)nch * GAIT_NPTS;
-    float *x = malloc((size_t)n * per * sizeof(float)), *rel = malloc((size_t)n * per * sizeof(float));
-    float *xs = malloc((size_t)n * per * sizeof(float)), *rs = malloc((size_t)n * per * sizeof(float));
-    int *tgt = malloc((size_t)n * sizeof(int)), *pred = malloc((size_t)n * sizeof(int)), *lab = malloc((size_t)n * sizeof(int));
-    int64_t *sel = malloc((size_t)n * sizeof(int64_t));
-    int rc = -1;
-    json_t *extra = NULL;
-    if (!x || !rel || !xs || !rs || !tgt || !pred || !lab || !sel) {
-        xai_app_fail(app, prefix, "out of memory");
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        gait_normalise(&e->pre, cy->x + (size_t)idx[i] * per, x + (size_t)i * per, 1);
-        const char *l = label_of(&tr[cy->trial[idx[i]]], e->condition);
-        lab[i] = -1;
-        for (int k = 0; k < e->ncls; k++)
-            if (!strcmp(e->classes[k], l))
-                lab[i] = k;
-    }
-    /* predictions (one forward sweep), then one explanation per distinct target class */
-    xai_explain_config cfg = e->cfg;
-    xai_explain_result res;
-    memset(&res, 0, sizeof res);
-    if (e->target_mode == 0) {
-        cfg.target = -1;
-        if (xai_explain(e->m, &cfg, n, x, rel, &res) != XAI_OK) {
-            xai_app_fail(app, prefix, "%s", xai_last_error());
-            goto done;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            pred[i] = tgt[i] = res.target[i];
-        }
-        xai_explain_result_free(&res);
-    } else {
-        xai_workspace *ws = NULL;
-        float *lg = malloc((size_t)n * (size_t)e->ncls * sizeof(float));
-        int64_t B = n < 256 ? n : 256;
-        if (!lg || xai_workspace_new(e->m, B, &ws) != XAI_OK) {
-            free(lg);
-            xai_app_fail(app, prefix, "%s", xai_last_error());
-            goto done;
-        }
-        for (int64_t s = 0; s < n; s += B) {
-            int64_t b = n - s < B ? n - s : B;
-            xai_model_forward(e->m, ws, b, x + (size_t)s * per, lg + (size_t)s * (size_t)e->ncls);
-        }
-        xai_workspace_free(ws);
-        for (int64_t i = 0; i < n; i++) {
-            int best = 0;
-            for (int k = 1; k < e->ncls; k++)
-                if (lg[(size_t)i * (size_t)e->ncls + (size_t)k] > lg[(size_t)i * (size_t)e->ncls + (size_t)best])
-                    best = k;
-            pred[i] = best;
-            tgt[i] = e->target_mode == 2 ? e->target_class : lab[i] >= 0 ? lab[i] : best;
-        }
-        free(lg);
-        for (int k = 0; k < e->ncls; k++) {
-            int64_t ns = 0;
-            for (int64_t i = 0; i < n; i++)
-                if (tgt[i] == k) {
-                    memcpy(xs + (size_t)ns * per, x + (size_t)i * per, per * sizeof(float));
-                    sel[ns++] = i;
-                }
-            if (!ns)
-                continue;
-            cfg.target = k;
-            if (xai_explain(e->m, &cfg, ns, xs, rs, NULL) != XAI_OK) {
-                xai_app_fail(app, prefix, "%s", xai_last_error());
-                goto done;
-            }
-            for (int64_t j = 0; j < ns; j++)
-                memcpy(rel + (size_t)sel[j] * per, rs + (size_t)j * per, per * sizeof(float));
-        }
-    }
-    if (e->save_input) { /* the normalised cycles as the model saw them */
-        const int64_t shape[3] = {n, nch, GAIT_NPTS};
-        char *ip = xai_app_strdup_printf("%s_desc-%s_input.npy", prefix, e->desc);
-        if (!ip || xai_npy_save(ip, 3, shape, x) != XAI_OK) {
-            xai_app_fail(app, ip ? ip : prefix, "%s", ip ? xai_last_error() : "out of memory");
-            free(ip);
-            goto done;
-        }
-        free(ip);
-    }
-    int64_t ok = 0, nl = 0;
-    json_t *pa = json_array(), *ta = json_array();
-    for (int64_t i = 0; i < n; i++) {
-        json_array_append_new(pa, json_string(e->classes[pred[i]]));
-        json_array_append_new(ta, json_string(e->classes[tgt[i]]));
-        if (lab[i] >= 0) {
-            nl++;
-            ok += pred[i] == lab[i];
-        }
-    }
-    *correct = ok;
-    *labelled = nl;
-    extra = json_object();
-    json_object_set_new(extra, "Description", json_string("xai-gait relevance of time-normalised gait cycles"));
-    json_object_set(extra, "Sources", sources);
-    json_object_set_new(extra, "ModelSHA256", json_string(e->sha));
-    json_object_set_new(extra, "Method", json_string(xai_method_name(e->cfg.method)));
-    json_object_set_new(extra, "Composite", json_string(e->cfg.composite ? e->cfg.composite : "epsilon-plus-flat"));
-    json_object_set_new(extra, "TargetMode", json_string(e->target_mode == 0 ? "pred" : e->target_mode == 1 ? "true" : "class"));
-    json_object_set_new(extra, "Predicted", pa);
-    json_object_set_new(extra, "Target", ta);
-    json_object_set_new(extra, "Accuracy", nl ? json_real((double)ok / (double)nl) : json_null());
-    json_object_set_new(extra, "Preprocessing", gait_pre_to_json(&e->pre));
-    char *et = json_dumps(extra, JSON_COMPACT);
-    gait_group g = {&e->pre, tr, cy, idx, n, rel, e->desc};
-    if (!et || gait_write_tables(app, &g, prefix, et, summary) != 0) {
-        free(et);
-        goto done;
-    }
-    if (e->figures) {
-        char *paths[4];
-        gait_output_paths(prefix, e->desc, paths);
-        int r = gait_plot_grid(app, &g, paths[3], title);
-        if (r == 0)
-            r = xai_app_write_sidecar(app, paths[3], et);
-        for (int i = 0; i < 4; i++)
-            free(paths[i]);
-        if (r != 0) {
-            free(et);
-            goto done;
-        }
-    }
-    free(et);
-    rc = 0;
-done:
-    json_decref(extra);
-    free(x);
-    free(rel);
-    free(xs);
-    free(rs);
-    free(tgt);
-    free(pred);
-    free(lab);
-    free(sel);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ explain */
-
-static int cmd_explain(xai_app *app, const opts *o)
-{
-    if (!o->model || !o->output || o->nargs < 1)
-        return xai_app_usage_error(app, "explain: need --model M.onnx, TRIAL.c3d... and -o OUTDIR");
-    explainer e;
-    int rc = explainer_init(app, o, &e);
-    if (rc != XAI_EXIT_OK) {
-        explainer_free(&e);
-        return rc;
-    }
-    gait_trial *tr = NULL;
-    int ntr = 0, nfailed = 0;
-    rc = XAI_EXIT_DATA;
-    if (gait_trials_collect(app, o->args, o->nargs, &tr, &ntr) != 0)
-        goto done;
-    /* refuse before doing anything when an output exists */
-    for (int i = 0; i < ntr; i++) {
-        const char *b = strrchr(tr[i].path, '/');
-        b = b ? b + 1 : tr[i].path;
-        char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
-        char *paths[4];
-        gait_output_paths(prefix, e.desc, paths);
-        int bad = 0;
-        for (int k = 0; k < (e.figures ? 4 : 3) && !bad; k++)
-            bad = xai_app_check_output(app, paths[k]) != 0;
-        for (int k = 0; k < 4; k++)
-            free(paths[k]);
-        free(prefix);
-        if (bad)
-            goto done;
-    }
-    if (xai_bids_write_dataset_description(app, o->output, PROG) != 0)
-        goto done;
-    for (int i = 0; i < ntr; i++) {
-        gait_cycles cy;
-        memset(&cy, 0, sizeof cy);
-        char err[512];
-        int gaps = 0;
-        if (gait_extract(&e.pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-            nfailed++;
-            gait_cycles_free(&cy);
-            continue;
-        }
-        if (gaps)
-            xai_app_log(app, 0, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-        int64_t *idx = malloc((size_t)cy.n * sizeof(int64_t));
-        for (int64_t k = 0; k < cy.n; k++)
-            idx[k] = k;
-        const char *b = strrchr(tr[i].path, '/');
-        b = b ? b + 1 : tr[i].path;
-        char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
-        json_t *src = json_array();
-        json_array_append_new(src, json_string(tr[i].path));
-        int64_t ok = 0, nl = 0;
-        int r = explain_group(app, &e, tr, &cy, idx, cy.n, prefix, b, src, NULL, &ok, &nl);
-        json_decref(src);
-        free(prefix);
-        free(idx);
-        if (r == 0) {
-            if (nl)
-                xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped), accuracy %.3f", tr[i].path,
-                            (long long)cy.n, gaps, (double)ok / (double)nl);
-            else
-                xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped)", tr[i].path, (long long)cy.n, gaps);
-        }
-        gait_cycles_free(&cy);
-        if (r != 0)
-            goto done;
-    }
-    rc = nfailed == ntr ? XAI_EXIT_DATA : nfailed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
-done:
-    gait_trials_free(tr, ntr);
-    explainer_free(&e);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ study */
-
-static json_t *load_json(const char *path)
-{
-    json_error_t je;
-    return json_load_file(path, 0, &je);
-}
-
-static int write_json(xai_app *app, const char *path, json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-    int rc = s ? xai_app_write_atomic(app, path, s, strlen(s)) : -1;
-    free(s);
-    return rc;
-}
-
-/* the subject's marker is valid when model, options, inputs and outputs are unchanged */
-static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
-{
-    json_t *mk = load_json(mpath);
-    if (!mk)
-        return 0;
-    const char *sha = json_string_value(json_object_get(mk, "ModelSHA256"));
-    const char *op = json_string_value(json_object_get(mk, "Options"));
-    int ok = sha && !strcmp(sha, e->sha) && op && !strcmp(op, e->options) &&
-             json_equal(json_object_get(mk, "Inputs"), inputs);
-    json_t *outs = json_object_get(mk, "Outputs");
-    for (size_t i = 0; ok && i < json_array_size(outs); i++)
-        ok = file_exists(json_string_value(json_array_get(outs, i)));
-    json_decref(mk);
-    return ok;
-}
-
-static int cmd_study(xai_app *app, const opts *o)
-{
-    if (!o->model || o->nargs != 2)
-        return xai_app_usage_error(app, "study: need STUDY_DIR OUT_DIR and --model M.onnx");
-    const char *study = o->args[0], *out = o->args[1];
-    explainer e;
-    int rc = explainer_init(app, o, &e);
-    if (rc != XAI_EXIT_OK) {
-        explainer_free(&e);
-        return rc;
-    }
-    rc = XAI_EXIT_DATA;
-    gait_trial *tr = NULL;
-    int ntr = 0;
-    char **subs = NULL;
-    int nsub = 0, nfail_total = 0, nskipped = 0, ndone = 0;
-    int64_t cycles_done = 0;
-    double explain_s = 0;
-    char *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
-    if (gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0)
-        goto done;
-    /* output folder policy: ours (same model and options) resumes; anything else needs --force */
-    struct stat st;
-    if (stat(out, &st) == 0) {
-        json_t *sj = load_json(spath);
-        const char *sha = json_string_value(json_object_get(sj, "ModelSHA256"));
-        const char *op = json_string_value(json_object_get(sj, "Options"));
-        int ours = sj && sha && !strcmp(sha, e.sha) && op && !strcmp(op, e.options);
-        json_decref(sj);
-        if (!ours && !app->force) {
-            char *dd = xai_app_strdup_printf("%s/dataset_description.json", out);
-            int nonempty = 0;
-            FILE *probe = NULL;
-            (void)probe;
-            nonempty = file_exists(dd) || file_exists(spath);
-            free(dd);
-            if (nonempty) {
-                xai_app_fail(app, out, "holds results of another model or other options; use --force to redo them");
-                goto done;
-            }
-        }
-    }
-    if (xai_app_mkdirs(app, out) != 0 || xai_bids_write_dataset_description(app, out, PROG) != 0)
-        goto done;
-    xai_app_sweep_orphans(app, out); /* resuming: temps of a killed run */
-    {
-        json_t *sj = json_object();
-        json_object_set_new(sj, "ModelSHA256", json_string(e.sha));
-        json_object_set_new(sj, "Options", json_string(e.options));
-        json_object_set_new(sj, "Study", json_string(study));
-        int r = write_json(app, spath, sj);
-        json_decref(sj);
-        if (r != 0)
-            goto done;
-    }
-    subs = calloc((size_t)ntr, sizeof *subs);
-    for (int i = 0; i < ntr; i++) {
-        int k = 0;
-        while (k < nsub && strcmp(subs[k], tr[i].subject))
-            k++;
-        if (k == nsub)
-            subs[nsub++] = tr[i].subject;
-    }
-    xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
-    xai_app_progress_begin(app, "study", nsub);
-    for (int s = 0; s < nsub; s++) {
-        const char *sub = subs[s];
-        char *sdir = xai_app_strdup_printf("%s/%s", out, sub), *mpath = xai_app_strdup_printf("%s/%s", sdir, MARKER);
-        char *prefix = xai_app_strdup_printf("%s/%s", sdir, sub);
-        json_t *inputs = json_array();
-        for (int i = 0; i < ntr; i++)
-            if (!strcmp(tr[i].subject, sub)) {
-                char hex[65] = "";
-                if (xai_sha256_file(tr[i].path, hex) != 0)
-                    snprintf(hex, sizeof hex, "unreadable");
-                json_t *it = json_object();
-                json_object_set_new(it, "path", json_string(tr[i].path));
-                json_object_set_new(it, "sha256", json_string(hex));
-                json_array_append_new(inputs, it);
-            }
-        if (!app->force && marker_valid(mpath, &e, inputs)) {
-            json_t *mk = load_json(mpath);
-            int nf = (int)json_array_size(json_object_get(mk, "FailedTrials"));
-            for (int f = 0; f < nf; f++) {
-                json_t *ft = json_array_get(json_object_get(mk, "FailedTrials"), (size_t)f);
-                xai_app_fail(app, json_string_value(json_object_get(ft, "path")), "%s (from the earlier run; "
-                             "trial skipped)", json_string_value(json_object_get(ft, "error")));
-            }
-            nfail_total += nf;
-            json_decref(mk);
-            xai_app_log(app, 2, "%s: unchanged since the last run, skipped", sub);
-            nskipped++;
-            goto next;
-        }
-        unlink(mpath);
-        if (xai_app_mkdirs(app, sdir) != 0)
-            goto subject_fail;
-        xai_app_sweep_orphans(app, sdir);
-        {
-            gait_cycles cy;
-            memset(&cy, 0, sizeof cy);
-            json_t *failed = json_array();
-            int gaps_total = 0;
-            for (int i = 0; i < ntr; i++) {
-                if (strcmp(tr[i].subject, sub))
-                    continue;
-                char err[512];
-                int gaps = 0;
-                if (gait_extract(&e.pre, tr[i].path, i, &cy, &gaps, err, sizeof err) != 0) {
-                    xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-                    json_t *ft = json_object();
-                    json_object_set_new(ft, "path", json_string(tr[i].path));
-                    json_object_set_new(ft, "error", json_string(err));
-                    json_array_append_new(failed, ft);
-                    nfail_total++;
-                } else if (gaps) {
-                    xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-                    gaps_total += gaps;
-                }
-            }
-            gait_chan_summary sum[GAIT_MAX_VARS * 3];
-            int64_t ok = 0, nl = 0;
-            json_t *outs = json_array();
-            if (cy.n > 0) {
-                int64_t *idx = malloc((size_t)cy.n * sizeof(int64_t));
-                for (int64_t k = 0; k < cy.n; k++)
-                    idx[k] = k;
-                json_t *src = json_array();
-                for (size_t k = 0; k < json_array_size(inputs); k++)
-                    json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
-                struct timespec t0, t1;
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                int r = explain_group(app, &e, tr, &cy, idx, cy.n, prefix, sub, src, sum, &ok, &nl);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-                json_decref(src);
-                free(idx);
-                if (r != 0) {
-                    json_decref(failed);
-                    json_decref(outs);
-                    gait_cycles_free(&cy);
-                    goto subject_fail;
-                }
-                char *paths[4];
-                gait_output_paths(prefix, e.desc, paths);
-                for (int k = 0; k < (e.figures ? 4 : 3); k++)
-                    json_array_append_new(outs, json_string(paths[k]));
-                for (int k = 0; k < 4; k++)
-                    free(paths[k]);
-                cycles_done += cy.n;
-            }
-            json_t *mk = json_object();
-            json_object_set_new(mk, "Subject", json_string(sub));
-            json_object_set_new(mk, "ModelSHA256", json_string(e.sha));
-            json_object_set_new(mk, "Options", json_string(e.options));
-            json_object_set(mk, "Inputs", inputs);
-            json_object_set_new(mk, "FailedTrials", failed);
-            json_object_set_new(mk, "Outputs", outs);
-            json_object_set_new(mk, "Cycles", json_integer(cy.n));
-            json_object_set_new(mk, "GapCycles", json_integer(gaps_total));
-            json_object_set_new(mk, "Accuracy", nl ? json_real((double)ok / (double)nl) : json_null());
-            json_t *sa = json_array();
-            for (int v = 0; cy.n > 0 && v < e.pre.nvars; v++)
-                for (int j = 0; j < e.pre.ncomps; j++) {
-                    const gait_chan_summary *q = &sum[v * e.pre.ncomps + j];
-                    json_t *row = json_pack("{s:s,s:s,s:f,s:f,s:i,s:f}", "variable", e.pre.vars[v], "component",
-                                            gait_component_names[e.pre.comps[j]], "abs_share", q->abs_share,
-                                            "pos_share", q->pos_share, "peak_pct", q->peak_pct, "peak", q->peak);
-                    json_array_append_new(sa, row);
-                }
-            json_object_set_new(mk, "Summary", sa);
-            int r = write_json(app, mpath, mk);
-            json_decref(mk);
-            gait_cycles_free(&cy);
-            if (r != 0)
-                goto subject_fail;
-            ndone++;
-        }
-    next:
-        json_decref(inputs);
-        xai_app_progress_step(app, s + 1, sub);
-        free(sdir);
-        free(mpath);
-        free(prefix);
-        continue;
-    subject_fail:
-        json_decref(inputs);
-        free(sdir);
-        free(mpath);
-        free(prefix);
-        xai_app_progress_end(app);
-        goto done;
-    }
-    xai_app_progress_end(app);
-    /* group tables from every subject's marker */
-    {
-        char *gdir = xai_app_strdup_printf("%s/group", out);
-        char *p1 = xai_app_strdup_printf("%s/desc-%s_summary.tsv", gdir, e.desc),
-             *p2 = xai_app_strdup_printf("%s/desc-%s_subjects.tsv", gdir, e.desc);
-        int okw = xai_app_mkdirs(app, gdir) == 0;
-        FILE *f1 = NULL, *f2 = NULL;
-        char *t1 = NULL, *t2 = NULL;
-        if (okw) {
-            f1 = xai_app_atomic_open(app, p1, &t1);
-            f2 = f1 ? xai_app_atomic_open(app, p2, &t2) : NULL;
-            okw = f1 && f2;
-        }
-        int nch = gait_pre_channels(&e.pre);
-        double *gabs = calloc((size_t)nch, sizeof(double)), *gpos = calloc((size_t)nch, sizeof(double));
-        int ng = 0;
-        if (okw) {
-            fprintf(f1, "subject\tvariable\tcomponent\tabs_share\tpos_share\tpeak_pct\tpeak_relevance\n");
-            fprintf(f2, "subject\ttrials\tfailed_trials\tcycles\tgap_cycles\taccuracy\n");
-        }
-        for (int s = 0; okw && s < nsub; s++) {
-            char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
-            json_t *mk = load_json(mpath);
-            free(mpath);
-            if (!mk)
-                continue;
-            json_t *acc = json_object_get(mk, "Accuracy");
-            fprintf(f2, "%s\t%zu\t%zu\t%lld\t%lld\t", subs[s], json_array_size(json_object_get(mk, "Inputs")),
-                    json_array_size(json_object_get(mk, "FailedTrials")),
-                    (long long)json_integer_value(json_object_get(mk, "Cycles")),
-                    (long long)json_integer_value(json_object_get(mk, "GapCycles")));
-            if (json_is_number(acc))
-                fprintf(f2, "%.4f\n", json_number_value(acc));
-            else
-                fprintf(f2, "n/a\n");
-            json_t *sa = json_object_get(mk, "Summary");
-            if (json_array_size(sa) == (size_t)nch) {
-                ng++;
-                for (int ch = 0; ch < nch; ch++) {
-                    json_t *row = json_array_get(sa, (size_t)ch);
-                    double a = json_number_value(json_object_get(row, "abs_share"));
-                    double p = json_number_value(json_object_get(row, "pos_share"));
-                    gabs[ch] += a;
-                    gpos[ch] += p;
-                    fprintf(f1, "%s\t%s\t%s\t%.5f\t%.5f\t%lld\t%.5g\n", subs[s],
-                            json_string_value(json_object_get(row, "variable")),
-                            json_string_value(json_object_get(row, "component")), a, p,
-                            (long long)json_integer_value(json_object_get(row, "peak_pct")),
-                            json_number_value(json_object_get(row, "peak")));
-                }
-            }
-            json_decref(mk);
-        }
-        for (int ch = 0; okw && ng && ch < nch; ch++)
-            fprintf(f1, "group\t%s\t%s\t%.5f\t%.5f\tn/a\tn/a\n", e.pre.vars[ch / e.pre.ncomps],
-                    gait_component_names[e.pre.comps[ch % e.pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
-        free(gabs);
-        free(gpos);
-        if (f1)
-            okw = xai_app_atomic_commit(app, f1, t1, p1, okw) == 0 && okw;
-        if (f2)
-            okw = xai_app_atomic_commit(app, f2, t2, p2, okw) == 0 && okw;
-        if (okw) {
-            json_t *ex = json_object();
-            json_object_set_new(ex, "Description", json_string("xai-gait group summary: relevance share per "
-                                "subject, variable and component (abs_share = sum|R| / total; pos_share = sum R+ "
-                                "/ total R+; peak = largest mean relevance over cycles), and the group mean"));
-            json_object_set_new(ex, "ModelSHA256", json_string(e.sha));
-            json_object_set_new(ex, "Sources", json_string(study));
-            char *et = json_dumps(ex, JSON_COMPACT);
-            json_decref(ex);
-            okw = xai_app_write_sidecar(app, p1, et) == 0 && xai_app_write_sidecar(app, p2, et) == 0;
-            free(et);
-        }
-        free(gdir);
-        free(p1);
-        free(p2);
-        if (!okw)
-            goto done;
-    }
-    xai_app_log(app, 1, "%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
-                ndone, nskipped, (long long)cycles_done, explain_s,
-                explain_s > 0 ? (double)cycles_done / explain_s : 0.0,
-                nfail_total ? "; some trials failed (listed above)" : "");
-    rc = nfail_total ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
-done:
-    free(spath);
-    free(subs);
-    gait_trials_free(tr, ntr);
-    explainer_free(&e);
-    return rc;
-}
+       O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET, O_WD, O_STRICT, O_START, O_SAVE_INPUT };
 
 /* ------------------------------------------------------------------ main */
+
+/* A numeric option into o; -1, or the usage error's exit code. */
+static int take_number(xai_app *app, int c, const char *arg, opts *o)
+{
+    char *end = NULL;
+    if (c == O_LR || c == O_WD) {
+        double v = strtod(arg, &end);
+        if (*end || !(v >= 0) || (c == O_LR && !(v > 0)) || (c == O_WD && v > 1))
+            return xai_app_usage_error(app, "%s needs %s, not '%s'", c == O_LR ? "--lr" : "--weight-decay",
+                                       c == O_LR ? "a positive number" : "a number in [0, 1]", arg);
+        *(c == O_LR ? &o->lr : &o->weight_decay) = v;
+        return -1;
+    }
+    long long v = strtoll(arg, &end, 10);
+    const char *name = c == O_EPOCHS ? "--epochs" : c == O_BATCH ? "--batch" : "--seed";
+    if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000)
+        return xai_app_usage_error(app, "invalid value '%s' for %s", arg, name);
+    if (c == O_EPOCHS)
+        o->epochs = (int)v;
+    else if (c == O_BATCH)
+        o->batch = v;
+    else
+        o->seed = (uint64_t)v;
+    return -1;
+}
+
+/* One parsed option into o; -1 to go on, else the exit code (help printed, usage error). */
+static int take_option(xai_app *app, int c, const char *arg, const char *word, opts *o)
+{
+    switch (c) {
+    case O_TARGET: o->target = arg; break;
+    case O_SPLIT: o->split = arg; break;
+    case O_VARS: o->variables = arg; break;
+    case O_COMPS: o->components = arg; break;
+    case O_ARCH: o->arch = arg; break;
+    case O_MODEL: o->model = arg; break;
+    case O_METHOD: o->method_s = arg; break;
+    case O_COMPOSITE: o->composite = arg; break;
+    case O_NOFIG: o->figures = 0; break;
+    case O_SAVE_INPUT: o->save_input = 1; break;
+    case O_SIDES: o->sides = arg; break;
+    case O_OFFSET: o->offset = arg; break;
+    case O_STRICT: o->strict = 1; break;
+    case O_START: o->start = arg; break;
+    case 'o': o->output = arg; break;
+    case O_EPOCHS:
+    case O_BATCH:
+    case O_SEED:
+    case O_LR:
+    case O_WD: return take_number(app, c, arg, o);
+    case 'h': usage(); return XAI_EXIT_OK;
+    case ':': return xai_app_usage_error(app, "option '%s' needs a value", word);
+    case '?': return xai_app_usage_error(app, "unknown option '%s'", word);
+    default: {
+        int h = xai_app_handle_option(app, c, arg);
+        if (h != 1)
+            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+    }
+    }
+    return -1;
+}
 
 int main(int argc, char **argv)
 {
     xai_app app;
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
-    opts o = {.epochs = 30, .batch = 32, .lr = 1e-3, .figures = 1};
+    opts o = {.epochs = 60, .batch = 32, .lr = 1e-3, .weight_decay = 1e-2, .figures = 1};
     int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
     if (rc >= 0)
         goto out;
-    rc = XAI_EXIT_USAGE;
     o.cmd = argv[1];
     if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
         rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);
@@ -1109,80 +208,27 @@ int main(int argc, char **argv)
         {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
         {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
-        {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
-        {"save-input", no_argument, 0, O_SAVE_INPUT},
+        {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
+        {"split-by", required_argument, 0, O_SPLIT}, {"sides", required_argument, 0, O_SIDES},
+        {"offset", required_argument, 0, O_OFFSET}, {"weight-decay", required_argument, 0, O_WD},
+        {"strict", no_argument, 0, O_STRICT}, {"start", required_argument, 0, O_START},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
-    int ac = argc - 1;
+    int ac = argc - 1, c;
     char **av = argv + 1;
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case O_TARGET: o.target = optarg; break;
-        case O_SPLIT: o.split = optarg; break;
-        case O_VARS: o.variables = optarg; break;
-        case O_COMPS: o.components = optarg; break;
-        case O_ARCH: o.arch = optarg; break;
-        case O_MODEL: o.model = optarg; break;
-        case O_METHOD: o.method_s = optarg; break;
-        case O_COMPOSITE: o.composite = optarg; break;
-        case O_NOFIG: o.figures = 0; break;
-        case O_SAVE_INPUT: o.save_input = 1; break;
-        case 'o': o.output = optarg; break;
-        case O_EPOCHS:
-        case O_BATCH:
-        case O_SEED: {
-            long long v = strtoll(optarg, &end, 10);
-            if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000) {
-                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
-                goto out;
-            }
-            if (c == O_EPOCHS) o.epochs = (int)v;
-            else if (c == O_BATCH) o.batch = v;
-            else o.seed = (uint64_t)v;
-            break;
-        }
-        case O_LR:
-            o.lr = strtod(optarg, &end);
-            if (*end || !(o.lr > 0)) {
-                rc = xai_app_usage_error(&app, "--lr needs a positive number");
-                goto out;
-            }
-            break;
-        case 'h':
-            usage();
-            rc = XAI_EXIT_OK;
+    while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1)
+        if ((rc = take_option(&app, c, optarg, av[optind - 1], &o)) >= 0)
             goto out;
-        case ':':
-            rc = xai_app_usage_error(&app, "option '%s' needs a value", av[optind - 1]);
-            goto out;
-        case '?':
-            rc = xai_app_usage_error(&app, "unknown option '%s'", av[optind - 1]);
-            goto out;
-        default: {
-            int h = xai_app_handle_option(&app, c, optarg);
-            if (h == 2) {
-                rc = XAI_EXIT_OK;
-                goto out;
-            }
-            if (h != 1) {
-                rc = XAI_EXIT_USAGE;
-                goto out;
-            }
-        }
-        }
-    }
     o.args = av + optind;
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);
     if (!strcmp(o.cmd, "train"))
-        rc = cmd_train(&app, &o);
+        rc = gait_cmd_train(&app, &o);
     else if (!strcmp(o.cmd, "explain"))
-        rc = cmd_explain(&app, &o);
+        rc = gait_cmd_explain(&app, &o);
     else
-        rc = cmd_study(&app, &o);
+        rc = gait_cmd_study(&app, &o);
 out:
     xai_app_free(&app);
     cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cli.h - the parsed command line of xai-gait, shared by its commands. */
+#ifndef XAI_GAIT_CLI_H
+#define XAI_GAIT_CLI_H
+
+#include <stdint.h>
+
+#include "app.h"
+
+/* Exit code when --strict turns a warning about the model's validity into an error. */
+#define GAIT_EXIT_STRICT 4
+
+#define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
+#define DEFAULT_ARCH                                                                                                \
+    "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dropout(0.5) dense({K})"
+
+typedef struct {
+    const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
+    const char *sides, *offset, *start;
+    char **args;
+    int nargs;
+    int epochs, figures, strict, save_input;
+    int64_t batch;
+    double lr, weight_decay;
+    uint64_t seed;
+} opts;
+
+/** xai-gait train (train.c). */
+int gait_cmd_train(xai_app *app, const opts *o);
+
+#endif

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * study.c - xai-gait study: every subject of a study explained into OUT_DIR/sub-XX, a
+ * done-marker per subject (model, options, input hashes, outputs) so that a rerun skips what
+ * is unchanged and redoes the rest, temporaries of a killed run swept, and group tables.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "explain.h"
+#include "xai/card.h"
+#include "xai/domain.h"
+
+/* ------------------------------------------------------------------ study */
+
+static json_t *load_json(const char *path)
+{
+    json_error_t je;
+    return json_load_file(path, 0, &je);
+}
+
+static int write_json(xai_app *app, const char *path, json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc = s ? xai_app_write_atomic(app, path, s, strlen(s)) : -1;
+    free(s);
+    return rc;
+}
+
+/* the subject's marker is valid when model, options, inputs and outputs are unchanged */
+static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
+{
+    json_t *mk = load_json(mpath);
+    if (!mk)
+        return 0;
+    const char *sha = json_string_value(json_object_get(mk, "ModelSHA256"));
+    const char *op = json_string_value(json_object_get(mk, "Options"));
+    int ok = sha && !strcmp(sha, e->sha) && op && !strcmp(op, e->options) &&
+             json_equal(json_object_get(mk, "Inputs"), inputs);
+    json_t *outs = json_object_get(mk, "Outputs");
+    for (size_t i = 0; ok && i < json_array_size(outs); i++)
+        ok = gait_file_exists(json_string_value(json_array_get(outs, i)));
+    json_decref(mk);
+    return ok;
+}
+
+/* Output folder policy: ours (same model and options) resumes; anything else needs --force.
+ * Then the folder, its description, the sweep of a killed run's temporaries, the state file. */
+static int study_folder(xai_app *app, const explainer *e, const char *out, const char *spath, const char *study)
+{
+    struct stat st;
+    if (stat(out, &st) == 0) {
+        json_t *sj = load_json(spath);
+        const char *sha = json_string_value(json_object_get(sj, "ModelSHA256"));
+        const char *op = json_string_value(json_object_get(sj, "Options"));
+        int ours = sj && sha && !strcmp(sha, e->sha) && op && !strcmp(op, e->options);
+        json_decref(sj);
+        char *dd = xai_app_strdup_printf("%s/dataset_description.json", out);
+        int nonempty = gait_file_exists(dd) || gait_file_exists(spath);
+        free(dd);
+        if (!ours && !app->force && nonempty)
+            return xai_app_fail(app, out, "holds results of another model or other options; use --force to redo them");
+    }
+    if (xai_app_mkdirs(app, out) != 0 || xai_bids_write_dataset_description(app, out, PROG) != 0)
+        return XAI_EXIT_DATA;
+    xai_app_sweep_orphans(app, out);
+    json_t *sj = json_pack("{s:s,s:s,s:s}", "ModelSHA256", e->sha, "Options", e->options, "Study", study);
+    int r = write_json(app, spath, sj);
+    json_decref(sj);
+    return r == 0 ? XAI_EXIT_OK : XAI_EXIT_DATA;
+}
+
+/* The subject's trials with their SHA-256 (what the done-marker compares). */
+static json_t *subject_inputs(const gait_trial *tr, int ntr, const char *sub)
+{
+    json_t *inputs = json_array();
+    for (int i = 0; i < ntr; i++)
+        if (!strcmp(tr[i].subject, sub)) {
+            char hex[65] = "";
+            if (xai_sha256_file(tr[i].path, hex) != 0)
+                snprintf(hex, sizeof hex, "unreadable");
+            json_array_append_new(inputs, json_pack("{s:s,s:s}", "path", tr[i].path, "sha256", hex));
+        }
+    return inputs;
+}
+
+/* An unchanged subject: report the trials that failed in the earlier run; their count. */
+static int report_earlier_failures(xai_app *app, const char *mpath)
+{
+    json_t *mk = load_json(mpath);
+    json_t *fl = json_object_get(mk, "FailedTrials");
+    int nf = (int)json_array_size(fl);
+    for (int f = 0; f < nf; f++) {
+        json_t *ft = json_array_get(fl, (size_t)f);
+        xai_app_fail(app, json_string_value(json_object_get(ft, "path")), "%s (from the earlier run; trial skipped)",
+                     json_string_value(json_object_get(ft, "error")));
+    }
+    json_decref(mk);
+    return nf;
+}
+
+typedef struct {
+    int nfail, nskipped, ndone;
+    int64_t cycles;
+    double explain_s;
+} study_stats;
+
+/* The cycles of the subject's trials; failures are reported and listed in *failed. */
+static void subject_cycles(xai_app *app, const explainer *e, const gait_trial *tr, int ntr, const char *sub,
+                           xai_gait_cycles *cy, json_t *failed, int *gaps_total, study_stats *ss)
+{
+    for (int i = 0; i < ntr; i++) {
+        if (strcmp(tr[i].subject, sub))
+            continue;
+        int gaps = 0;
+        if (xai_gait_extract(&e->pre, tr[i].path, i, cy, &gaps) != XAI_OK) {
+            char err[1024];
+            snprintf(err, sizeof err, "%s", xai_last_error());
+            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
+            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", tr[i].path, "error", err));
+            ss->nfail++;
+        } else if (gaps) {
+            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
+            *gaps_total += gaps;
+        }
+    }
+}
+
+/* The per-channel summary of a subject for its marker. */
+static json_t *summary_json(const explainer *e, const gait_chan_summary *sum, int64_t ncycles)
+{
+    json_t *sa = json_array();
+    for (int v = 0; ncycles > 0 && v < e->pre.nvars; v++)
+        for (int j = 0; j < e->pre.ncomps; j++) {
+            const gait_chan_summary *q = &sum[v * e->pre.ncomps + j];
+            json_array_append_new(sa, json_pack("{s:s,s:s,s:f,s:f,s:i,s:f}", "variable", e->pre.vars[v], "component",
+                                                xai_gait_component_names[e->pre.comps[j]], "abs_share",
+                                                q->abs_share, "pos_share", q->pos_share, "peak_pct", q->peak_pct,
+                                                "peak", q->peak));
+        }
+    return sa;
+}
+
+/* Explain one subject and write its outputs and done-marker. 0 or -1 (reported). */
+static int subject_run(xai_app *app, explainer *e, const gait_trial *tr, int ntr, const char *sub, const char *prefix,
+                       const char *mpath, json_t *inputs, study_stats *ss)
+{
+    xai_gait_cycles cy;
+    memset(&cy, 0, sizeof cy);
+    json_t *failed = json_array(), *outs = json_array();
+    int gaps_total = 0, r = 0;
+    subject_cycles(app, e, tr, ntr, sub, &cy, failed, &gaps_total, ss);
+    gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3];
+    int64_t ok = 0, nl = 0;
+    if (cy.n > 0) {
+        json_t *src = json_array();
+        for (size_t k = 0; k < json_array_size(inputs); k++)
+            json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = explain_group(app, e, tr, &cy, prefix, sub, src, sum, &ok, &nl);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        json_decref(src);
+        if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
+            char err[1024];
+            snprintf(err, sizeof err, "%s", xai_last_error());
+            xai_app_fail(app, sub, "%s; subject skipped", err);
+            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
+            ss->nfail++;
+            cy.n = 0;
+            r = 0;
+        } else if (r == 0) {
+            char *paths[4];
+            gait_output_paths(prefix, e->desc, paths);
+            for (int k = 0; k < (e->figures ? 4 : 3); k++)
+                json_array_append_new(outs, json_string(paths[k]));
+            for (int k = 0; k < 4; k++)
+                free(paths[k]);
+            ss->cycles += cy.n;
+        }
+    }
+    if (r == 0) {
+        json_t *mk = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:i,s:o,s:o}", "Subject", sub, "ModelSHA256", e->sha,
+                               "Options", e->options, "Inputs", inputs, "FailedTrials", failed, "Outputs", outs,
+                               "Cycles", (json_int_t)cy.n, "GapCycles", gaps_total, "Accuracy",
+                               nl ? json_real((double)ok / (double)nl) : json_null(), "Summary",
+                               summary_json(e, sum, cy.n));
+        r = write_json(app, mpath, mk);
+        json_decref(mk);
+    }
+    json_decref(failed);
+    json_decref(outs);
+    xai_gait_cycles_free(&cy);
+    return r;
+}
+
+/* One subject: skipped when its marker says nothing changed, else redone. 0 or -1. */
+static int study_subject(xai_app *app, explainer *e, const gait_trial *tr, int ntr, const char *out, const char *sub,
+                         study_stats *ss)
+{
+    char *sdir = xai_app_strdup_printf("%s/%s", out, sub), *mpath = xai_app_strdup_printf("%s/%s", sdir, MARKER);
+    char *prefix = xai_app_strdup_printf("%s/%s", sdir, sub);
+    json_t *inputs = subject_inputs(tr, ntr, sub);
+    int r = 0;
+    if (!app->force && marker_valid(mpath, e, inputs)) {
+        ss->nfail += report_earlier_failures(app, mpath);
+        xai_app_log(app, 2, "%s: unchanged since the last run, skipped", sub);
+        ss->nskipped++;
+    } else {
+        unlink(mpath);
+        r = xai_app_mkdirs(app, sdir);
+        if (r == 0) {
+            xai_app_sweep_orphans(app, sdir);
+            r = subject_run(app, e, tr, ntr, sub, prefix, mpath, inputs, ss);
+        }
+        ss->ndone += r == 0;
+    }
+    json_decref(inputs);
+    free(sdir);
+    free(mpath);
+    free(prefix);
+    return r;
+}
+
+/* One subject's rows of the group tables from its marker; adds its shares to gabs/gpos. */
+static int group_rows(FILE *f1, FILE *f2, const char *sub, json_t *mk, int nch, double *gabs, double *gpos)
+{
+    json_t *acc = json_object_get(mk, "Accuracy");
+    fprintf(f2, "%s\t%zu\t%zu\t%lld\t%lld\t", sub, json_array_size(json_object_get(mk, "Inputs")),
+            json_array_size(json_object_get(mk, "FailedTrials")),
+            (long long)json_integer_value(json_object_get(mk, "Cycles")),
+            (long long)json_integer_value(json_object_get(mk, "GapCycles")));
+    if (json_is_number(acc))
+        fprintf(f2, "%.4f\n", json_number_value(acc));
+    else
+        fprintf(f2, "n/a\n");
+    json_t *sa = json_object_get(mk, "Summary");
+    if (json_array_size(sa) != (size_t)nch)
+        return 0;
+    for (int ch = 0; ch < nch; ch++) {
+        json_t *row = json_array_get(sa, (size_t)ch);
+        double a = json_number_value(json_object_get(row, "abs_share"));
+        double p = json_number_value(json_object_get(row, "pos_share"));
+        gabs[ch] += a;
+        gpos[ch] += p;
+        fprintf(f1, "%s\t%s\t%s\t%.5f\t%.5f\t%lld\t%.5g\n", sub, json_string_value(json_object_get(row, "variable")),
+                json_string_value(json_object_get(row, "component")), a, p,
+                (long long)json_integer_value(json_object_get(row, "peak_pct")),
+                json_number_value(json_object_get(row, "peak")));
+    }
+    return 1;
+}
+
+/* group/desc-D_summary.tsv and group/desc-D_subjects.tsv from every subject's marker. */
+static int group_tables(xai_app *app, const explainer *e, const char *out, char **subs, int nsub, const char *study)
+{
+    char *gdir = xai_app_strdup_printf("%s/group", out);
+    char *p1 = xai_app_strdup_printf("%s/desc-%s_summary.tsv", gdir, e->desc),
+         *p2 = xai_app_strdup_printf("%s/desc-%s_subjects.tsv", gdir, e->desc);
+    int okw = xai_app_mkdirs(app, gdir) == 0, nch = xai_gait_pre_channels(&e->pre), ng = 0;
+    FILE *f1 = NULL, *f2 = NULL;
+    char *t1 = NULL, *t2 = NULL;
+    if (okw) {
+        f1 = xai_app_atomic_open(app, p1, &t1);
+        f2 = f1 ? xai_app_atomic_open(app, p2, &t2) : NULL;
+        okw = f1 && f2;
+    }
+    double *gabs = calloc((size_t)nch, sizeof(double)), *gpos = calloc((size_t)nch, sizeof(double));
+    okw = okw && gabs && gpos;
+    if (okw) {
+        fprintf(f1, "subject\tvariable\tcomponent\tabs_share\tpos_share\tpeak_pct\tpeak_relevance\n");
+        fprintf(f2, "subject\ttrials\tfailed_trials\tcycles\tgap_cycles\taccuracy\n");
+    }
+    for (int s = 0; okw && s < nsub; s++) {
+        char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
+        json_t *mk = load_json(mpath);
+        free(mpath);
+        if (mk)
+            ng += group_rows(f1, f2, subs[s], mk, nch, gabs, gpos);
+        json_decref(mk);
+    }
+    for (int ch = 0; okw && ng && ch < nch; ch++)
+        fprintf(f1, "group\t%s\t%s\t%.5f\t%.5f\tn/a\tn/a\n", e->pre.vars[ch / e->pre.ncomps],
+                xai_gait_component_names[e->pre.comps[ch % e->pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
+    free(gabs);
+    free(gpos);
+    if (f1)
+        okw = xai_app_atomic_commit(app, f1, t1, p1, okw) == 0 && okw;
+    if (f2)
+        okw = xai_app_atomic_commit(app, f2, t2, p2, okw) == 0 && okw;
+    if (okw) {
+        json_t *ex = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait group summary: relevance share per subject, "
+                               "variable and component (abs_share = sum|R| / total; pos_share = sum R+ / total R+; "
+                               "peak = largest mean relevance over cycles), and the group mean",
+                               "ModelSHA256", e->sha, "Sources", study);
+        char *et = json_dumps(ex, JSON_COMPACT);
+        json_decref(ex);
+        okw = xai_app_write_sidecar(app, p1, et) == 0 && xai_app_write_sidecar(app, p2, et) == 0;
+        free(et);
+    }
+    free(gdir);
+    free(p1);
+    free(p2);
+    return okw ? 0 : -1;
+}
+
+int gait_cmd_study(xai_app *app, const opts *o)
+{
+    if (!o->model || o->nargs != 2)
+        return xai_app_usage_error(app, "study: need STUDY_DIR OUT_DIR and --model M.onnx");
+    const char *study = o->args[0], *out = o->args[1];
+    explainer e;
+    int rc = explainer_init(app, o, &e);
+    gait_trial *tr = NULL;
+    int ntr = 0, nsub = 0;
+    char **subs = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
+    study_stats ss = {0, 0, 0, 0, 0};
+    if (rc == XAI_EXIT_OK)
+        rc = gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0 ? XAI_EXIT_DATA : XAI_EXIT_OK;
+    if (rc == XAI_EXIT_OK)
+        rc = study_folder(app, &e, out, spath, study);
+    if (rc == XAI_EXIT_OK && !(subs = calloc((size_t)ntr + 1, sizeof *subs)))
+        rc = xai_app_fail(app, NULL, "out of memory");
+    for (int i = 0; rc == XAI_EXIT_OK && i < ntr; i++) {
+        int k = 0;
+        while (k < nsub && strcmp(subs[k], tr[i].subject))
+            k++;
+        if (k == nsub)
+            subs[nsub++] = tr[i].subject;
+    }
+    if (rc == XAI_EXIT_OK) {
+        xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
+        xai_app_progress_begin(app, "study", nsub);
+        for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
+            if (study_subject(app, &e, tr, ntr, out, subs[s], &ss) != 0)
+                rc = XAI_EXIT_DATA;
+            xai_app_progress_step(app, s + 1, subs[s]);
+        }
+        xai_app_progress_end(app);
+    }
+    if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
+        rc = XAI_EXIT_DATA;
+    if (rc == XAI_EXIT_OK) {
+        xai_app_log(app, 1, "%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
+                    ss.ndone, ss.nskipped, (long long)ss.cycles, ss.explain_s,
+                    ss.explain_s > 0 ? (double)ss.cycles / ss.explain_s : 0.0,
+                    ss.nfail ? "; some trials failed (listed above)" : "");
+        rc = ss.nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+    }
+    free(spath);
+    free(subs);
+    gait_trials_free(tr, ntr);
+    explainer_free(&e);
+    return rc;
+}

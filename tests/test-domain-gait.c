@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-domain-gait.c - the gait domain (xai/domain-gait.h): option lists, the pre-processing
+ * record's JSON round trip and its malformed forms, cycles and trial offsets from a C3D trial
+ * written here with known angles and events, left/right pairing, the model input formula, and
+ * the messages for missing variables, missing events and unreadable files.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai/domain-gait.h"
+
+#define NPTS XAI_GAIT_NPTS
+
+START_TEST(test_lists)
+{
+    xai_gait_pre p;
+    memset(&p, 0, sizeof p);
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, "KneeAngles,LHipAngles"), XAI_OK);
+    ck_assert_int_eq(p.nvars, 2);
+    ck_assert_str_eq(p.vars[1], "LHipAngles");
+    ck_assert_int_eq(xai_gait_pre_set_components(&p, "z,sagittal"), XAI_OK);
+    ck_assert_int_eq(p.ncomps, 2);
+    ck_assert_int_eq(p.comps[0], 2);
+    ck_assert_int_eq(p.comps[1], 0);
+    ck_assert_int_eq(xai_gait_pre_channels(&p), 4);
+    p.paired = 1;
+    ck_assert_int_eq(xai_gait_pre_inputs(&p), 8);
+    char buf[64];
+    xai_gait_var_label(&p, 0, "Right", buf, sizeof buf);
+    ck_assert_str_eq(buf, "RKneeAngles");
+    xai_gait_var_label(&p, 1, "Right", buf, sizeof buf); /* a fixed side stays */
+    ck_assert_str_eq(buf, "LHipAngles");
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, "KneeAngles,KneeAngles"), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "twice"));
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, ","), XAI_EINVAL);
+    ck_assert_int_eq(xai_gait_pre_set_components(&p, "sagittal,x"), XAI_EINVAL);
+    ck_assert_int_eq(xai_gait_pre_set_components(&p, "coronal"), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "coronal"));
+    xai_gait_pre_free(&p);
+}
+END_TEST
+
+static void make_pre(xai_gait_pre *p, int paired, int offset)
+{
+    memset(p, 0, sizeof *p);
+    ck_assert_int_eq(xai_gait_pre_set_variables(p, "KneeAngles"), XAI_OK);
+    ck_assert_int_eq(xai_gait_pre_set_components(p, "sagittal"), XAI_OK);
+    p->paired = paired;
+    p->offset = offset;
+}
+
+START_TEST(test_record_round_trip)
+{
+    xai_gait_pre a, b;
+    make_pre(&a, 1, 1);
+    int nin = xai_gait_pre_inputs(&a);
+    a.mean = malloc((size_t)nin * NPTS * sizeof(float));
+    a.sd = malloc((size_t)nin * sizeof(float));
+    for (int i = 0; i < nin * NPTS; i++)
+        a.mean[i] = 0.25f * (float)i - 3.0f;
+    a.sd[0] = 2.5f;
+    a.sd[1] = 0.125f;
+    a.have_norm = 1;
+    char *t = xai_gait_pre_to_json(&a);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(strstr(t, "\"offset\":\"trial_mean\""));
+    ck_assert_int_eq(xai_gait_pre_from_json(&b, t), XAI_OK);
+    ck_assert_int_eq(b.paired, 1);
+    ck_assert_int_eq(b.offset, 1);
+    ck_assert_int_eq(b.have_norm, 1);
+    ck_assert(xai_gait_pre_same_selection(&a, &b));
+    for (int i = 0; i < nin * NPTS; i++)
+        ck_assert_float_eq(b.mean[i], a.mean[i]);
+    ck_assert_float_eq(b.sd[1], 0.125f);
+    xai_gait_pre_free(&b);
+    /* a record from before sides/offset existed: one cycle, no offset removal */
+    ck_assert_int_eq(xai_gait_pre_from_json(&b, "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"KneeAngles\"],"
+                                                "\"components\":[\"sagittal\"]}"), XAI_OK);
+    ck_assert_int_eq(b.paired, 0);
+    ck_assert_int_eq(b.offset, 0);
+    ck_assert_int_eq(b.have_norm, 0);
+    ck_assert(!xai_gait_pre_same_selection(&a, &b));
+    xai_gait_pre_free(&b);
+    free(t);
+    xai_gait_pre_free(&a);
+}
+END_TEST
+
+START_TEST(test_record_malformed)
+{
+    static const char *const bad[] = {
+        NULL, "", "[1]", "{\"tool\":\"xai-eeg\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"]}",
+        "{\"tool\":\"xai-gait\",\"points\":100,\"variables\":[\"K\"],\"components\":[\"sagittal\"]}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[],\"components\":[\"sagittal\"]}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[3],\"components\":[\"sagittal\"]}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"up\"]}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],\"sides\":\"both\"}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],\"offset\":\"x\"}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],"
+        "\"normalisation\":{\"mean\":[1,2],\"sd\":[1]}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        xai_gait_pre p;
+        ck_assert_msg(xai_gait_pre_from_json(&p, bad[i]) == XAI_EINVAL, "record %zu accepted", i);
+        ck_assert(strlen(xai_last_error()) > 0);
+        xai_gait_pre_free(&p);
+    }
+}
+END_TEST
+
+/* A 3 s trial at 100 Hz: LKneeAngles X = 10 + t, RKneeAngles X = -5 (constant), Left Foot
+ * Strikes at 0.1, 1.1, 2.1 s, Right ones at 0.6, 1.6, 2.6 s (2 cycles per side). */
+static char *write_trial(const char *dir, int events)
+{
+    xai_c3d *c = NULL;
+    ck_assert_int_eq(xai_c3d_new(2, 0, 300, 1, 100.0, &c), XAI_OK);
+    free(c->point_labels[0]);
+    free(c->point_labels[1]);
+    c->point_labels[0] = strdup("LKneeAngles");
+    c->point_labels[1] = strdup("RKneeAngles");
+    for (int f = 0; f < 300; f++) {
+        c->points[(size_t)f * 6 + 0] = 10.0f + (float)f / 100.0f;
+        c->points[(size_t)f * 6 + 3] = -5.0f;
+    }
+    for (int k = 0; events && k < 3; k++) {
+        ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Left", 0.1 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+        ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Right", 0.6 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+    }
+    char *path = malloc(strlen(dir) + 32);
+    sprintf(path, "%s/trial%d.c3d", dir, events);
+    ck_assert_msg(xai_c3d_write(path, c, NULL) == XAI_OK, "%s", xai_last_error());
+    xai_c3d_close(c);
+    return path;
+}
+
+START_TEST(test_extract_offsets_pairs_inputs)
+{
+    char *dir = xai_test_tmpdir();
+    char *path = write_trial(dir, 1);
+    xai_gait_pre p;
+    make_pre(&p, 1, 1);
+    xai_gait_cycles cy;
+    memset(&cy, 0, sizeof cy);
+    int gaps = 0;
+    ck_assert_msg(xai_gait_extract(&p, path, 7, &cy, &gaps) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(cy.n, 4);
+    ck_assert_int_eq(gaps, 0);
+    double lsum = 0;
+    int nl = 0;
+    for (int64_t i = 0; i < cy.n; i++) {
+        ck_assert_int_eq(cy.trial[i], 7);
+        if (cy.side[i][0] == 'R') { /* a constant channel: its offset is the constant */
+            ck_assert_float_eq_tol(cy.offset[i], -5.0f, 1e-4f);
+            continue;
+        }
+        /* left: 10 + t over [start, end], time-normalised */
+        ck_assert_float_eq_tol(cy.x[i * NPTS], 10.0f + (float)cy.start_s[i], 0.02f);
+        ck_assert_float_eq_tol(cy.x[i * NPTS + NPTS - 1], 10.0f + (float)cy.end_s[i], 0.02f);
+        for (int t = 0; t < NPTS; t++)
+            lsum += cy.x[i * NPTS + t];
+        nl += NPTS;
+    }
+    for (int64_t i = 0; i < cy.n; i++) /* the trial mean over both left cycles' points */
+        if (cy.side[i][0] == 'L')
+            ck_assert_float_eq_tol(cy.offset[i], (float)(lsum / nl), 1e-3f);
+    int64_t *a = NULL, *b = NULL;
+    ck_assert_int_eq(xai_gait_samples(&p, &cy, &a, &b), 2);
+    for (int k = 0; k < 2; k++) { /* each left cycle with the right one starting inside it */
+        ck_assert_int_eq(cy.side[a[k]][0], 'L');
+        ck_assert_int_eq(cy.side[b[k]][0], 'R');
+        ck_assert(cy.start_s[b[k]] > cy.start_s[a[k]] && cy.start_s[b[k]] < cy.end_s[a[k]]);
+    }
+    /* input = (x - offset - mean) / sd, left block then right block */
+    p.mean = calloc(2 * NPTS, sizeof(float));
+    p.sd = malloc(2 * sizeof(float));
+    p.mean[NPTS + 3] = 1.0f;
+    p.sd[0] = 2.0f;
+    p.sd[1] = 4.0f;
+    p.have_norm = 1;
+    float in[2 * NPTS];
+    xai_gait_input(&p, &cy, a[1], b[1], in);
+    for (int t = 0; t < NPTS; t++)
+        ck_assert_float_eq_tol(in[t], (cy.x[a[1] * NPTS + t] - cy.offset[a[1]]) / 2.0f, 1e-5f);
+    ck_assert_float_eq_tol(in[NPTS + 3], -0.25f, 1e-5f);
+    ck_assert_float_eq_tol(in[NPTS + 50], 0.0f, 1e-5f);
+    /* one cycle per sample without pairing */
+    p.paired = 0;
+    free(a);
+    free(b);
+    ck_assert_int_eq(xai_gait_samples(&p, &cy, &a, &b), 4);
+    ck_assert_int_eq(b[0], -1);
+    free(a);
+    free(b);
+    xai_gait_cycles_free(&cy);
+    xai_gait_pre_free(&p);
+    free(path);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_extract_errors)
+{
+    char *dir = xai_test_tmpdir();
+    char *path = write_trial(dir, 1), *noev = write_trial(dir, 0);
+    xai_gait_pre p;
+    memset(&p, 0, sizeof p);
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, "KneeAngles,FootProgressAngles,TrunkAngles"), XAI_OK);
+    ck_assert_int_eq(xai_gait_pre_set_components(&p, "sagittal"), XAI_OK);
+    xai_gait_cycles cy;
+    memset(&cy, 0, sizeof cy);
+    int gaps = 0;
+    ck_assert_int_eq(xai_gait_extract(&p, path, 0, &cy, &gaps), XAI_EINVAL);
+    const char *m = xai_last_error();
+    ck_assert_msg(strstr(m, "LFootProgressAngles LTrunkAngles") && strstr(m, "LKneeAngles, RKneeAngles"), "%s", m);
+    ck_assert_int_eq(cy.n, 0);
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, "KneeAngles"), XAI_OK);
+    ck_assert_int_eq(xai_gait_extract(&p, noev, 0, &cy, &gaps), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "no complete gait cycle"));
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/none.c3d", dir);
+    ck_assert_int_ne(xai_gait_extract(&p, missing, 0, &cy, &gaps), XAI_OK);
+    ck_assert_int_eq(cy.n, 0);
+    xai_gait_cycles_free(&cy);
+    xai_gait_pre_free(&p);
+    free(path);
+    free(noev);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("domain-gait");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_lists);
+    tcase_add_test(tc, test_record_round_trip);
+    tcase_add_test(tc, test_record_malformed);
+    tcase_add_test(tc, test_extract_offsets_pairs_inputs);
+    tcase_add_test(tc, test_extract_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
