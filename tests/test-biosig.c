@@ -11,6 +11,7 @@
 #include "test-common.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,26 @@ START_TEST(malformed_fail_cleanly)
 }
 END_TEST
 
+/* Files on which BioSig 2.5 itself crashes (GDF event table, BCI2000 header) or loops
+ * forever (BCI2000 header): found by fuzzing, kept in tests/data/biosig. */
+START_TEST(biosig_failures_contained)
+{
+    static const char *const files[] = {"gdf-crashes-biosig.gdf", "bci2000-crashes-biosig.dat",
+                                        "bci2000-hangs-biosig.dat"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "biosig/%s", files[i]);
+        const char *path = xai_test_path(xai_test_data_dir(), rel);
+        xai_status st;
+        long printed = open_silently(path, &st);
+        ck_assert_msg(st == XAI_EFORMAT, "%s: status %d (%s)", files[i], st, xai_last_error());
+        ck_assert_msg(strstr(xai_last_error(), files[i]) != NULL, "%s", xai_last_error());
+        ck_assert_msg(printed == 0, "%s: %ld bytes on stderr", files[i], printed);
+    }
+    ck_assert_msg(strstr(xai_last_error(), "did not finish") != NULL, "%s", xai_last_error());
+}
+END_TEST
+
 START_TEST(not_a_file)
 {
     xai_biosig *g = (xai_biosig *)1;
@@ -322,6 +343,82 @@ START_TEST(memory_and_selection)
 }
 END_TEST
 
+/* A BCI2000 file: 2 int16 channels at 8 Hz, a 2-byte state vector with Running (1 bit)
+ * and TargetCode (7 bits); TargetCode 3 for samples 4..7 and 5 for samples 10..11. */
+static void write_bci2000(const char *path)
+{
+    static const char body[] =
+        "[ State Vector Definition ]\r\n"
+        "Running 1 0 0 0\r\n"
+        "TargetCode 7 0 0 1\r\n"
+        "[ Parameter Definition ]\r\n"
+        "Source int SourceCh= 2 16 1 128 // channels\r\n"
+        "Source int SampleBlockSize= 4 32 1 128 // block\r\n"
+        "Source float SamplingRate= 8Hz 256Hz 1 1000 // rate\r\n"
+        "Source floatlist SourceChOffset= 2 0 10 0 -1000 1000 // offsets\r\n"
+        "Source floatlist SourceChGain= 2 0.5 0.25 0.003 -1000 1000 // gains\r\n"
+        "Source list ChannelNames= 2 C3 C4 // names\r\n"
+        "\r\n";
+    char first[128];
+    int fl = snprintf(first, sizeof first,
+                      "HeaderLen= %4d SourceCh= 2 StatevectorLen= 2 DataFormat= int16\r\n", 0);
+    snprintf(first, sizeof first, "HeaderLen= %4d SourceCh= 2 StatevectorLen= 2 DataFormat= int16\r\n",
+             fl + (int)sizeof body - 1);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(first, f);
+    fputs(body, f);
+    for (int t = 0; t < 16; t++) {
+        int code = t >= 4 && t < 8 ? 3 : t >= 10 && t < 12 ? 5 : 0;
+        int16_t v[2] = {(int16_t)(t * 10 - 50), (int16_t)(100 - t * 3)};
+        uint16_t state = (uint16_t)(1 | code << 1);
+        unsigned char b[6] = {(unsigned char)v[0], (unsigned char)((uint16_t)v[0] >> 8),
+                              (unsigned char)v[1], (unsigned char)((uint16_t)v[1] >> 8),
+                              (unsigned char)state, (unsigned char)(state >> 8)};
+        fwrite(b, 1, sizeof b, f);
+    }
+    fclose(f);
+}
+
+/* BCI2000: physical = (raw - offset) * gain; TargetCode k becomes GDF code 0x300 + k, its
+ * end (code | 0x8000) gives the duration. */
+START_TEST(bci2000_scaling_and_events)
+{
+    char *dir = xai_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/S001R03.dat", dir);
+    write_bci2000(path);
+    xai_biosig *g = NULL;
+    ck_assert_msg(xai_biosig_open(path, &g) == XAI_OK, "%s", xai_last_error());
+    const xai_biosig_info *in = xai_biosig_get_info(g);
+    ck_assert_str_eq(in->format, "BCI2000");
+    ck_assert_int_eq(in->n_channels, 2);
+    ck_assert_int_eq(in->n_samples, 16);
+    ck_assert_double_eq(in->sample_rate, 8);
+    ck_assert_str_eq(xai_biosig_get_channel(g, 0)->label, "C3");
+    ck_assert_str_eq(xai_biosig_get_channel(g, 1)->label, "C4");
+    float *m = NULL;
+    ck_assert_int_eq(xai_biosig_read_matrix(g, NULL, 0, &m, NULL, NULL), XAI_OK);
+    for (int t = 0; t < 16; t++) {
+        ck_assert_double_eq_tol(m[t], (t * 10 - 50) * 0.5, 1e-6);
+        ck_assert_double_eq_tol(m[16 + t], (100 - t * 3 - 10) * 0.25, 1e-6);
+    }
+    free(m);
+    size_t n = 0;
+    const xai_edf_annotation *a = xai_biosig_get_annotations(g, &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(a[0].text, "771");
+    ck_assert_double_eq_tol(a[0].onset_s, 0.5, 1e-12);
+    ck_assert_double_eq_tol(a[0].duration_s, 0.5, 1e-12);
+    ck_assert_str_eq(a[1].text, "773");
+    ck_assert_double_eq_tol(a[1].onset_s, 1.25, 1e-12);
+    ck_assert_double_eq_tol(a[1].duration_s, 0.25, 1e-12);
+    xai_biosig_close(g);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("biosig");
@@ -329,10 +426,12 @@ Suite *make_suite(void)
     tcase_set_timeout(real, 300);
     tcase_add_loop_test(real, gdf_equals_edf, 0, (int)N_RECORDINGS);
     tcase_add_test(real, memory_and_selection);
+    tcase_add_test(real, bci2000_scaling_and_events);
     suite_add_tcase(s, real);
     TCase *bad = tcase_create("malformed");
     tcase_add_test(bad, malformed_fail_cleanly);
     tcase_add_test(bad, not_a_file);
+    tcase_add_test(bad, biosig_failures_contained);
     tcase_add_test(bad, handles_extensions);
     suite_add_tcase(s, bad);
     return s;

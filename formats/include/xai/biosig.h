@@ -12,11 +12,13 @@
  * other code becomes its decimal number ("769"), as MNE-Python's GDF reader names them.
  * Trigger channels that a converter turned into events (BDF `Status`) are events here.
  *
- * BioSig writes its error messages to stderr and is not re-entrant; every call into it is
- * serialised by one internal lock, and stderr (file descriptor 2) is redirected to a
- * private temporary file for the duration of the call. What BioSig wrote becomes part of
- * the detail message (xai_last_error()); nothing is printed. Another thread's writes to
- * stderr during such a call land in that file too.
+ * libbiosig is not safe on malformed input (fuzzing finds crashes and endless loops in its
+ * header parsers), prints to stdout/stderr and keeps global state. Every file is
+ * therefore read whole, header, events and samples, by a short-lived child process
+ * (fork): a crash, exit() or hang there (killed after 10 s plus 1 s per MiB) becomes
+ * XAI_EFORMAT with a message, BioSig's own error text is quoted in xai_last_error(), and
+ * nothing is printed. The caller's process state is never touched by BioSig. Memory: the
+ * samples are held as float32 [C][T] in the handle.
  * Reference: Schloegl A. et al., "GDF - A general dataformat for biosignals",
  * arXiv:cs/0608052 (2006); BioSig for C/C++, biosig.sourceforge.net.
  */
@@ -56,12 +58,13 @@ typedef struct xai_biosig xai_biosig;
 XAI_API int xai_biosig_handles(const char *path);
 
 /**
- * Open @p path and read its header and events. Samples are read at the first
- * xai_biosig_read_matrix() call.
+ * Open @p path and read it whole (in a child process, see above). GDF headers are checked
+ * first (header length against channel count and file size), since BioSig reads past its
+ * buffers otherwise; a header that claims more samples than the file can hold is refused.
  * @param[out] out the new handle; close it with xai_biosig_close().
- * @return XAI_OK, XAI_EIO (cannot open), XAI_EFORMAT (BioSig refuses the file or finds no
- *         data channels; BioSig's own message is quoted), XAI_EUNSUPPORTED (a format that
- *         BioSig reads but that is not an EEG recording with samples), XAI_ENOMEM.
+ * @return XAI_OK, XAI_EIO (cannot open, cannot fork), XAI_EFORMAT (BioSig refuses the
+ *         file, crashes or hangs on it, or finds no data channels; BioSig's own message is
+ *         quoted when it gives one), XAI_ENOMEM.
  */
 XAI_API xai_status xai_biosig_open(const char *path, xai_biosig **out);
 
@@ -84,7 +87,10 @@ XAI_API const xai_edf_channel *xai_biosig_get_channel(const xai_biosig *h, int c
 
 /**
  * @return the events as annotations (borrowed array of xai_biosig_info.n_annotations
- * entries, sorted by onset as BioSig gives them; duration is -1 when the file has none).
+ * entries, in BioSig's order). Durations come from a GDF duration table, else from an end
+ * event (GDF code | 0x8000) paired with the latest open start of the same code (the end is
+ * then not listed); -1 when neither exists. BioSig turns BCI2000 states into GDF codes:
+ * TargetCode k becomes 0x300 + k ("769" for 1), ResultCode and Feedback likewise.
  */
 XAI_API const xai_edf_annotation *xai_biosig_get_annotations(const xai_biosig *h, size_t *n);
 
@@ -98,8 +104,7 @@ XAI_API const xai_edf_annotation *xai_biosig_get_annotations(const xai_biosig *h
  * @param[out] rate  the sample rate in Hz (may be NULL).
  * @return XAI_OK; XAI_EUNSUPPORTED when a selected channel has a lower rate than the file
  *         (BioSig would repeat its samples); XAI_EINVAL for a bad selection;
- *         XAI_EFORMAT/XAI_EIO when the samples cannot be read; XAI_ENUMERIC for a
- *         non-finite sample (BioSig's marker of overflow or missing data).
+ *         XAI_ENUMERIC for a non-finite sample (BioSig's marker of missing data).
  */
 XAI_API xai_status xai_biosig_read_matrix(xai_biosig *h, const int *channels, int n_sel,
                                           float **out, int64_t *n_times, double *rate);
