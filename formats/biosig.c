@@ -247,10 +247,15 @@ static xai_status gdf_precheck(const char *path, FILE *f, uint64_t size)
 
 /* BioSig allocates what the header claims before it reads: refuse claims the file cannot
  * hold (every format here spends at least one byte per sample; slack for compression). */
-static xai_status check_claims(const xai_biosig *h)
+static int claims_fit(const xai_biosig *h)
 {
     double claimed = (double)h->info.n_samples * h->info.n_channels;
-    if (claimed > 8.0 * (double)h->file_size + (1 << 20))
+    return claimed <= 8.0 * (double)h->file_size + (1 << 20);
+}
+
+static xai_status check_claims(const xai_biosig *h)
+{
+    if (!claims_fit(h))
         return xai_error_set(XAI_EFORMAT, "%s: the header claims %d channels x %lld samples, "
                              "more than a file of %llu bytes holds", h->path, h->info.n_channels,
                              (long long)h->info.n_samples, (unsigned long long)h->file_size);
@@ -333,6 +338,10 @@ static void child_fail(int fd, xai_status st, HDRTYPE *hdr, FILE *cap, const cha
 
 static void child_run(xai_biosig *h, int fd)
 {
+    /* the caller's handlers (e.g. removing its temporaries in flight) are not ours */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
     FILE *cap = tmpfile();
     if (cap) {
         dup2(fileno(cap), 1);
@@ -435,6 +444,8 @@ static xai_status read_record(FILE *f, xai_biosig *h)
         return xai_error_set(XAI_EFORMAT, "%s: %s", h->path, bad);
     size_t C = (size_t)h->info.n_channels, T = (size_t)h->info.n_samples;
     size_t na = h->info.n_annotations;
+    if (h->info.n_channels <= 0 || h->info.n_samples <= 0 || !claims_fit(h) || na > (1u << 24))
+        return xai_error_set(XAI_EFORMAT, "%s: %s", h->path, bad);
     h->info.n_annotations = 0; /* counts the texts owned so far */
     h->chans = calloc(C ? C : 1, sizeof *h->chans);
     h->ann = calloc(na ? na : 1, sizeof *h->ann);

@@ -380,6 +380,111 @@ static void write_bci2000(const char *path)
     fclose(f);
 }
 
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_f64(unsigned char *p, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    put_le(p, v, 8);
+}
+
+/* A GDF 1.25 file built from the specification (Schloegl et al. 2006): 2 int16 channels,
+ * 4 records of 1 s at 8 Hz, physical range [-100, 100] over the full int16 range, and an
+ * event table (mode 1) with 769 at 1 s ending at 2 s (0x8301) and 770 at 2.5 s (BioSig
+ * counts samples from 0, the file from 1). */
+static void write_gdf1(const char *path)
+{
+    enum { NS = 2, SPR = 8, NREC = 4, HEAD = 256 * (NS + 1) };
+    unsigned char h[HEAD];
+    memset(h, 0, sizeof h);
+    memcpy(h, "GDF 1.25", 8);
+    memcpy(h + 8, "X", 1);
+    memcpy(h + 168, "2020010112000000", 16);
+    put_le(h + 184, HEAD, 8);
+    put_le(h + 236, NREC, 8);
+    put_le(h + 244, 1, 4);         /* record duration 1/1 s */
+    put_le(h + 248, 1, 4);
+    put_le(h + 252, NS, 4);
+    unsigned char *c = h + 256;
+    for (int i = 0; i < NS; i++) {
+        memcpy(c + 16 * i, i ? "C4" : "C3", 2);
+        memcpy(c + 16 * NS + 80 * NS + 8 * i, "uV", 2);
+        put_f64(c + 104 * NS + 8 * i, -100);
+        put_f64(c + 112 * NS + 8 * i, 100);
+        put_le(c + 120 * NS + 8 * i, (uint64_t)(int64_t)-32768, 8);
+        put_le(c + 128 * NS + 8 * i, 32767, 8);
+        put_le(c + 216 * NS + 4 * i, SPR, 4);
+        put_le(c + 220 * NS + 4 * i, 3, 4); /* int16 */
+    }
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(h, 1, sizeof h, f);
+    for (int r = 0; r < NREC; r++)
+        for (int i = 0; i < NS; i++)
+            for (int t = 0; t < SPR; t++) {
+                unsigned char b[2];
+                put_le(b, (uint16_t)(int16_t)((r * SPR + t) * 1000 * (i ? -1 : 1)), 2);
+                fwrite(b, 1, 2, f);
+            }
+    unsigned char ev[8 + 3 * 6];
+    memset(ev, 0, sizeof ev);
+    ev[0] = 1;
+    put_le(ev + 1, 8, 3);          /* event sample rate */
+    put_le(ev + 4, 3, 4);
+    put_le(ev + 8, 9, 4);          /* positions count from 1 in the file */
+    put_le(ev + 12, 17, 4);
+    put_le(ev + 16, 21, 4);
+    put_le(ev + 20, 0x0301, 2);
+    put_le(ev + 22, 0x8301, 2);
+    put_le(ev + 24, 0x0302, 2);
+    fwrite(ev, 1, 26, f);
+    fclose(f);
+}
+
+START_TEST(gdf1_from_the_specification)
+{
+    char *dir = xai_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/v1.gdf", dir);
+    write_gdf1(path);
+    xai_biosig *g = NULL;
+    ck_assert_msg(xai_biosig_open(path, &g) == XAI_OK, "%s", xai_last_error());
+    const xai_biosig_info *in = xai_biosig_get_info(g);
+    ck_assert_str_eq(in->format, "GDF");
+    ck_assert(in->version > 1.2 && in->version < 1.3);
+    ck_assert_int_eq(in->n_channels, 2);
+    ck_assert_int_eq(in->n_samples, 32);
+    ck_assert_double_eq(in->sample_rate, 8);
+    ck_assert_str_eq(xai_biosig_get_channel(g, 1)->label, "C4");
+    ck_assert_str_eq(xai_biosig_get_channel(g, 1)->unit, "uV");
+    float *m = NULL;
+    ck_assert_int_eq(xai_biosig_read_matrix(g, NULL, 0, &m, NULL, NULL), XAI_OK);
+    const double cal = 200.0 / 65535.0, off = -100 + 32768 * cal;
+    for (int t = 0; t < 32; t++) {
+        ck_assert_double_eq_tol(m[t], t * 1000 * cal + off, 1e-4);
+        ck_assert_double_eq_tol(m[32 + t], -t * 1000 * cal + off, 1e-4);
+    }
+    free(m);
+    size_t n = 0;
+    const xai_edf_annotation *a = xai_biosig_get_annotations(g, &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(a[0].text, "769");
+    ck_assert_double_eq_tol(a[0].onset_s, 1.0, 1e-12);
+    ck_assert_double_eq_tol(a[0].duration_s, 1.0, 1e-12);
+    ck_assert_str_eq(a[1].text, "770");
+    ck_assert_double_eq_tol(a[1].onset_s, 2.5, 1e-12);
+    ck_assert_double_eq(a[1].duration_s, -1);
+    xai_biosig_close(g);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* BCI2000: physical = (raw - offset) * gain; TargetCode k becomes GDF code 0x300 + k, its
  * end (code | 0x8000) gives the duration. */
 START_TEST(bci2000_scaling_and_events)
@@ -427,6 +532,7 @@ Suite *make_suite(void)
     tcase_add_loop_test(real, gdf_equals_edf, 0, (int)N_RECORDINGS);
     tcase_add_test(real, memory_and_selection);
     tcase_add_test(real, bci2000_scaling_and_events);
+    tcase_add_test(real, gdf1_from_the_specification);
     suite_add_tcase(s, real);
     TCase *bad = tcase_create("malformed");
     tcase_add_test(bad, malformed_fail_cleanly);

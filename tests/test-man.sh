@@ -19,9 +19,9 @@ options() {
   grep -oE '(^|[^A-Za-z0-9_\\-])--?[A-Za-z][A-Za-z0-9_+-]*' "$1" | sed -E 's/^[^-]*//' | sort -u
 }
 
-# the page as text: roff escapes for hyphens, fonts and zero-width joins removed
+# the page as text: roff escapes for hyphens, fonts, zero-width joins and breaks removed
 plain() {
-  sed -e 's/\\-/-/g' -e 's/\\f[BRIP]//g' -e 's/\\&//g' -e 's/\\e/\\/g' "$1"
+  sed -e 's/\\-/-/g' -e 's/\\f[BRIP]//g' -e 's/\\&//g' -e 's/\\://g' -e 's/\\e/\\/g' "$1"
 }
 
 check_help() { # PROGRAM-NAME HELP-FILE PAGE-TEXT

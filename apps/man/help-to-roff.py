@@ -27,14 +27,6 @@ import sys
 OPTION = re.compile(r'(?<![\w\\-])(--?[A-Za-z][\w+-]*)')
 
 
-def esc(text):
-    """Escape plain text for roff: backslashes, and a leading control character."""
-    text = text.replace('\\', '\\e')
-    if text.startswith(('.', "'")):
-        text = '\\&' + text
-    return text
-
-
 def bold_options(text):
     """Escaped text with every -x / --long option in bold and its hyphens as \\-."""
     out, last = [], 0
@@ -48,6 +40,7 @@ def bold_options(text):
 
 
 def esc_inline(text):
+    """Backslashes escaped for roff (control characters at a line start: bold_options)."""
     return text.replace('\\', '\\e')
 
 
@@ -99,6 +92,9 @@ class Page:
         self.mode = 'text'  # 'text' or 'verbatim'
 
     def put(self, line):
+        if self.mode == 'text' and not line.startswith('.'):
+            # filled text: let long lists (a,b,c / a|b|c / paths) break after a separator
+            line = re.sub(r'([,|/])(?=[^\s\\])', r'\1\\:', line)
         self.lines.append(line)
 
     def verbatim(self, on):
