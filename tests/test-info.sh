@@ -372,6 +372,28 @@ if j:
     check(len(j["channels"]) == 25 and close(j["duration_s"], 9.59375), "edf stim: 25 channels, 9.59375 s")
 check_edf(os.path.join(eeg, "capslpdb_brux2_100s.edf"), "edf") if os.path.exists(os.path.join(eeg, "capslpdb_brux2_100s.edf")) else None
 text_ok(os.path.join(eeg, "eegmmidb_S001R04.edf"), "edf+", "Fc5.", "T1")
+
+# GDF written by save2gdf (biosig-tools) from the EDF+: read by BioSig, same channels,
+# statistics and annotations as the EDF description, and "reader" names each library
+save2gdf = next((os.path.join(d, "save2gdf") for d in os.environ.get("PATH", "").split(":")
+                 if os.access(os.path.join(d, "save2gdf"), os.X_OK)), None)
+if save2gdf:
+    src = os.path.join(eeg, "eegmmidb_S001R04.edf")
+    gdf = os.path.join(tmp, "S001R04.gdf")
+    subprocess.run([save2gdf, "-f=GDF", src, gdf], capture_output=True)
+    e, g = info(src), info(gdf)
+    if e and g:
+        check(e["reader"] == "EDFlib" and g["reader"] == "BioSig" and g["format"] == "gdf",
+              "GDF: reader %r / %r, format %r" % (e["reader"], g["reader"], g["format"]))
+        check([c["label"] for c in g["channels"]] == [c["label"] for c in e["channels"]], "GDF: labels")
+        check(all(close(a[k], b[k]) for a, b in zip(g["channels"], e["channels"])
+                  for k in ("min", "max", "mean", "sample_rate", "samples")), "GDF: channel statistics")
+        check([(a["text"], round(a["onset_s"], 6), round(a["duration_s"], 6)) for a in g["annotations"]] ==
+              [(a["text"], round(a["onset_s"], 6), round(a["duration_s"], 6)) for a in e["annotations"]],
+              "GDF: annotations")
+        text_ok(gdf, "gdf", "BioSig", "Fc5.")
+else:
+    print("note: save2gdf (biosig-tools) not installed; GDF description not checked")
 text_ok(os.path.join(eeg, "mne_test_edf_stim_channel.edf"), "edf", "DIG DTRIG")
 
 bvdir = os.path.join(eeg, "brainvision")

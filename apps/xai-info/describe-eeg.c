@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * describe-eeg.c - xai-info for EEG: EDF/EDF+/BDF/BDF+ (through xai_edf) and BrainVision.
+ * describe-eeg.c - xai-info for EEG: EDF/EDF+/BDF/BDF+ (xai_edf, through EDFlib), BrainVision
+ * (our own reader) and GDF/BCI2000/CNT/EGI (xai_biosig, through BioSig). Each object says
+ * which library read the file in "reader".
  * Conventions, chosen to agree with MNE-Python (mne.io.read_raw_edf/bdf/brainvision):
  * - channels exclude the EDF+/BDF+ annotation signal (as MNE does) and keep the others in
  *   file order, including trigger channels such as BDF `Status`;
@@ -16,6 +18,7 @@
  *   `trigger_events` {onset_s, sample, value}: the low 16 bits, reported where they change
  *   to a non-zero value, as mne.find_events does on a BDF Status channel.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include <strings.h>
 
 #include "info.h"
+#include "xai/biosig.h"
 #include "xai/brainvision.h"
 #include "xai/edf.h"
 
@@ -50,6 +54,8 @@ static json_t *channel_json(const char *label, const char *unit, double rate, lo
     return c;
 }
 
+static json_t *annotations_json(const xai_edf_annotation *a, size_t na);
+
 xai_status info_describe_edf(const char *path, json_t **out)
 {
     xai_edf *h = NULL;
@@ -60,6 +66,7 @@ xai_status info_describe_edf(const char *path, json_t **out)
     static const char *const names[] = {"edf", "edf+", "bdf", "bdf+"};
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string(names[in->filetype & 3]));
+    json_object_set_new(o, "reader", json_string("EDFlib"));
     json_object_set_new(o, "file", info_str(path));
     json_object_set_new(o, "discontinuous", json_boolean(in->discontinuous));
     char start[64];
@@ -108,15 +115,7 @@ xai_status info_describe_edf(const char *path, json_t **out)
 
     size_t na = 0;
     const xai_edf_annotation *a = xai_edf_get_annotations(h, &na);
-    json_t *anns = json_array();
-    for (size_t i = 0; i < na; i++) {
-        json_t *aj = json_object();
-        json_object_set_new(aj, "onset_s", info_real(a[i].onset_s));
-        json_object_set_new(aj, "duration_s", info_real(a[i].duration_s < 0 ? 0 : a[i].duration_s));
-        json_object_set_new(aj, "text", info_str(a[i].text ? a[i].text : ""));
-        json_array_append_new(anns, aj);
-    }
-    json_object_set_new(o, "annotations", anns);
+    json_object_set_new(o, "annotations", annotations_json(a, na));
     if (st == XAI_OK && (xai_edf_find_channel(h, "Status") >= 0 || xai_edf_find_channel(h, "Trigger") >= 0 ||
                          xai_edf_find_channel(h, "STI 014") >= 0)) {
         /* trigger channel: events where the low 16 bits change to a non-zero value */
@@ -177,6 +176,7 @@ xai_status info_describe_brainvision(const char *path, json_t **out)
     }
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string("brainvision"));
+    json_object_set_new(o, "reader", json_string("libxai"));
     json_object_set_new(o, "file", info_str(hdr));
     static const char *const fmts[] = {"INT_16", "UINT_16", "INT_32", "IEEE_FLOAT_32"};
     json_object_set_new(o, "binary_format", json_string(fmts[bv->format & 3]));
@@ -219,6 +219,78 @@ xai_status info_describe_brainvision(const char *path, json_t **out)
     json_object_set_new(o, "annotations", anns);
     xai_brainvision_close(bv);
     free(hdr);
+    if (st != XAI_OK) {
+        json_decref(o);
+        return st;
+    }
+    *out = o;
+    return XAI_OK;
+}
+
+static json_t *annotations_json(const xai_edf_annotation *a, size_t na)
+{
+    json_t *anns = json_array();
+    for (size_t i = 0; i < na; i++) {
+        json_t *aj = json_object();
+        json_object_set_new(aj, "onset_s", info_real(a[i].onset_s));
+        json_object_set_new(aj, "duration_s", info_real(a[i].duration_s < 0 ? 0 : a[i].duration_s));
+        json_object_set_new(aj, "text", info_str(a[i].text ? a[i].text : ""));
+        json_array_append_new(anns, aj);
+    }
+    return anns;
+}
+
+/* GDF, BCI2000, CNT, EGI: the same fields as EDF where the format has them; the format
+ * name is BioSig's in lower case ("gdf", "bci2000", "cnt", ...). */
+xai_status info_describe_biosig(const char *path, json_t **out)
+{
+    xai_biosig *h = NULL;
+    xai_status st = xai_biosig_open(path, &h);
+    if (st != XAI_OK)
+        return st;
+    const xai_biosig_info *in = xai_biosig_get_info(h);
+    char fmt[sizeof in->format];
+    for (size_t i = 0; i < sizeof fmt; i++)
+        fmt[i] = (char)tolower((unsigned char)in->format[i]);
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string(fmt));
+    json_object_set_new(o, "reader", json_string("BioSig"));
+    json_object_set_new(o, "file", info_str(path));
+    json_object_set_new(o, "version", info_real(in->version));
+    char start[64];
+    snprintf(start, sizeof start, "%04d-%02d-%02dT%02d:%02d:%02d", in->start_year,
+             in->start_month, in->start_day, in->start_hour, in->start_minute, in->start_second);
+    json_object_set_new(o, "start", json_string(start));
+    json_object_set_new(o, "duration_s", info_real(in->duration_s));
+    json_object_set_new(o, "sample_rate", info_real(in->sample_rate));
+    json_object_set_new(o, "n_channels", json_integer(in->n_channels));
+    json_t *chans = json_array();
+    for (int i = 0; st == XAI_OK && i < in->n_channels; i++) {
+        const xai_edf_channel *c = xai_biosig_get_channel(h, i);
+        json_t *cj = channel_json(c->label, c->unit, c->sample_rate, (long long)c->samples);
+        float *m = NULL;
+        int64_t n = 0;
+        st = xai_biosig_read_matrix(h, &i, 1, &m, &n, NULL);
+        info_stats s;
+        info_stats_init(&s);
+        if (st == XAI_OK)
+            info_stats_add(&s, m, (size_t)n);
+        free(m);
+        info_stats_put(&s, cj);
+        json_object_set_new(cj, "scale_to_si", json_real(scale_to_si(c->unit)));
+        json_object_set_new(cj, "phys_min", info_real(c->phys_min));
+        json_object_set_new(cj, "phys_max", info_real(c->phys_max));
+        json_object_set_new(cj, "dig_min", json_integer(c->dig_min));
+        json_object_set_new(cj, "dig_max", json_integer(c->dig_max));
+        json_object_set_new(cj, "transducer", info_str(c->transducer));
+        json_object_set_new(cj, "prefilter", info_str(c->prefilter));
+        json_array_append_new(chans, cj);
+    }
+    json_object_set_new(o, "channels", chans);
+    size_t na = 0;
+    const xai_edf_annotation *a = xai_biosig_get_annotations(h, &na);
+    json_object_set_new(o, "annotations", annotations_json(a, na));
+    xai_biosig_close(h);
     if (st != XAI_OK) {
         json_decref(o);
         return st;

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "info.h"
+#include "xai/biosig.h"
 
 #define HEAD_BYTES 2048
 
@@ -129,6 +130,10 @@ static info_kind detect_magic(const char *path, const unsigned char *b, size_t n
         return INFO_EDF;
     if (n >= 256 && memcmp(b, "0       ", 8) == 0)
         return INFO_EDF;
+    if (n >= 8 && memcmp(b, "GDF ", 4) == 0)
+        return INFO_BIOSIG;
+    if (n >= 10 && (memcmp(b, "HeaderLen=", 10) == 0 || memcmp(b, "BCI2000V", 8) == 0))
+        return INFO_BIOSIG;
     if (is_nifti(b, n))
         return INFO_NIFTI;
     if (n >= 2 && b[0] == 0x1F && b[1] == 0x8B) {
@@ -187,7 +192,7 @@ static info_kind detect_ext(const char *path)
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (has_ext(path, map[i].ext))
             return map[i].kind;
-    return INFO_UNKNOWN;
+    return xai_biosig_handles(path) ? INFO_BIOSIG : INFO_UNKNOWN;
 }
 
 info_kind info_detect(const char *path)
@@ -221,7 +226,7 @@ info_kind info_detect(const char *path)
         k = INFO_ONNX; /* protobuf field 1 (varint): ModelProto.ir_version */
     if (k == INFO_UNKNOWN)
         xai_error_set(XAI_EFORMAT, "%s: unrecognised file format (not EDF/BDF, BrainVision, "
-                      "NIfTI, audio, C3D, TRC, MOT, NPY or ONNX)", path);
+                      "GDF, BCI2000, CNT, EGI, NIfTI, audio, C3D, TRC, MOT, NPY or ONNX)", path);
     return k;
 }
 
@@ -231,6 +236,7 @@ xai_status info_describe(const char *path, json_t **out)
     switch (info_detect(path)) {
     case INFO_EDF: return info_describe_edf(path, out);
     case INFO_BRAINVISION: return info_describe_brainvision(path, out);
+    case INFO_BIOSIG: return info_describe_biosig(path, out);
     case INFO_NIFTI: return info_describe_nifti(path, out);
     case INFO_AUDIO: return info_describe_audio(path, out);
     case INFO_C3D: return info_describe_c3d(path, out);

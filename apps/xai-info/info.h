@@ -18,6 +18,7 @@ typedef enum {
     INFO_UNKNOWN = 0,
     INFO_EDF,         /* EDF, EDF+, BDF, BDF+ (flavour from the header) */
     INFO_BRAINVISION, /* .vhdr (or its .vmrk/.eeg sibling) */
+    INFO_BIOSIG,      /* GDF, BCI2000, Neuroscan CNT, EGI (through BioSig) */
     INFO_NIFTI,       /* NIfTI-1/2, .nii, .nii.gz, .hdr/.img */
     INFO_AUDIO,       /* anything libsndfile opens */
     INFO_C3D,
@@ -39,6 +40,7 @@ info_kind info_detect(const char *path);
  */
 xai_status info_describe_edf(const char *path, json_t **out);
 xai_status info_describe_brainvision(const char *path, json_t **out);
+xai_status info_describe_biosig(const char *path, json_t **out);
 xai_status info_describe_nifti(const char *path, json_t **out);
 xai_status info_describe_audio(const char *path, json_t **out);
 xai_status info_describe_c3d(const char *path, json_t **out);
