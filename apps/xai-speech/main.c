@@ -23,10 +23,13 @@
 #include "xai/audio.h"
 #include "xai/npy.h"
 #include "xai/train.h"
+#include "xai/validate.h"
+#include "xai/card.h"
 #include "app.h"
 #include "speech.h"
 
 #define PROG "xai-speech"
+#define XAI_EXIT_STRICT 4 /* --strict and the model card says the model is not worth explaining */
 #ifndef XAI_SPEECH_VERSION
 #define XAI_SPEECH_VERSION "0.1.0"
 #endif
@@ -57,8 +60,18 @@ static void usage(void)
 "                        flatten dense(K)] with K the number of classes\n"
 "  --epochs N [30]   --batch B [32]   --lr LR [1e-3]   --val-split F [0.2]   --patience P [10]\n"
 "  --seed S [0]\n"
+"  --split-by speaker|clip  validation holds out whole speakers (a labels.csv 'speaker' column, else\n"
+"                        the SPEAKER of LABEL_SPEAKER_N.wav, else the folder) [speaker]; clip puts a\n"
+"                        speaker's clips on both sides and overrates the model. --val-split is the\n"
+"                        fraction of speakers held out. Training prints the held-out accuracy with\n"
+"                        its 95%% interval, chance level and a ridge baseline on the same clips; the\n"
+"                        model card records them; a warning says when it is not above chance\n"
+"  --strict              exit 4 when the model card warns (train: after writing the model;\n"
+"                        explain/eval: before using it)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.json sidecar with the training record)\n"
 "\n"
+    );
+    printf(
 "EXPLAIN\n"
 "  --model MODEL.onnx    a model written by '" PROG " train'\n"
 "  --preset P            optional check: fail unless the model uses preset P\n"
@@ -92,7 +105,8 @@ static void usage(void)
 "  " PROG " explain --model digits.onnx 3_theo_0.wav -o out --sonify out/3_theo_0_used.wav\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data error, 2 usage error, 3 some inputs failed (reported; the rest were done).\n"
+"  0 success, 1 data error, 2 usage error, 3 some inputs failed (reported; the rest were done),\n"
+"  4 --strict and the model card warns (not above chance, a class never predicted, loses to ridge).\n"
 "\n"
 "REFERENCES\n"
 "  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
@@ -107,7 +121,7 @@ typedef struct {
     speech_files files;
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *target, *json;
     double duration, lr, val_split;
-    int epochs, patience, figures, stacked, init_onehot;
+    int epochs, patience, figures, stacked, init_onehot, split_clip, strict;
     int64_t batch, xbatch;
     uint64_t seed;
     xai_method method;
@@ -208,6 +222,7 @@ typedef struct {
     speech_pre pre;
     json_t *classes; /* array of strings or NULL */
     char sha[65];
+    int untrusted;   /* the card says the model is not above chance, misses a class or loses to its baseline */
 } loaded_model;
 
 static void loaded_free(loaded_model *lm)
@@ -222,13 +237,44 @@ static int load_model(opts *o, loaded_model *lm)
     memset(lm, 0, sizeof *lm);
     if (xai_model_load_onnx(o->model, NULL, &lm->m) != XAI_OK)
         return xai_app_fail(&o->app, o->model, "%s", xai_last_error());
-    const char *pj = xai_model_metadata(lm->m, "xai_preprocessing");
+    /* the card reader also reads the keys models carried before the card */
+    xai_card *card = NULL;
+    if (xai_card_from_model(lm->m, &card) != XAI_OK) {
+        xai_app_fail(&o->app, o->model, "model card: %s", xai_last_error());
+        goto bad;
+    }
+    char *pj = xai_card_get_json(card, "preprocessing");
     if (!pj || !strstr(pj, "xai-speech")) {
-        xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in metadata xai_preprocessing "
+        xai_free(pj);
+        xai_card_free(card);
+        xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in the model card's preprocessing "
                                         "(train the model with '" PROG " train')");
         goto bad;
     }
-    if (speech_pre_from_json(pj, &lm->pre) != XAI_OK) {
+    int nw = 0;
+    char *w = NULL;
+    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0) {
+        xai_app_log(&o->app, 1, "warning: %s: %s", o->model, w);
+        lm->untrusted = 1;
+    }
+    if (lm->untrusted && o->strict) {
+        xai_free(w);
+        xai_card_free(card);
+        xai_app_fail(&o->app, o->model, "--strict: the model card's warnings make it unfit to explain");
+        loaded_free(lm);
+        return XAI_EXIT_STRICT;
+    }
+    xai_free(w);
+    int K = xai_card_class_count(card);
+    if (K == xai_model_output_numel(lm->m)) {
+        lm->classes = json_array();
+        for (int k = 0; k < K; k++)
+            json_array_append_new(lm->classes, json_string(xai_card_class_name(card, k)));
+    }
+    xai_card_free(card);
+    xai_status pst = speech_pre_from_json(pj, &lm->pre);
+    xai_free(pj);
+    if (pst != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto bad;
     }
@@ -246,15 +292,6 @@ static int load_model(opts *o, loaded_model *lm)
         xai_app_fail(&o->app, o->model, "input shape %s does not match its spectrogram pipeline [1, %d, %lld]",
                      xai_shape_str(nd, sh, a, sizeof a), lm->pre.rows, (long long)lm->pre.frames);
         goto bad;
-    }
-    const char *cn = xai_model_metadata(lm->m, "class_names");
-    if (cn) {
-        lm->classes = json_loads(cn, 0, NULL);
-        if (!json_is_array(lm->classes) ||
-            (int64_t)json_array_size(lm->classes) != xai_model_output_numel(lm->m)) {
-            json_decref(lm->classes);
-            lm->classes = NULL;
-        }
     }
     if (xai_sha256_file(o->model, lm->sha) != 0)
         lm->sha[0] = '\0';
@@ -356,6 +393,156 @@ static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_id
     return bad;
 }
 
+/* Speaker ids of the usable clips into gid[n]; @return the number of speakers or -1. */
+static int speaker_ids(const speech_files *f, int n, const int *idx, int *gid)
+{
+    int ng = 0;
+    for (int i = 0; i < n; i++) {
+        gid[i] = -1;
+        for (int j = 0; j < i && gid[i] < 0; j++)
+            if (strcmp(f->group[idx[j]], f->group[idx[i]]) == 0)
+                gid[i] = gid[j];
+        if (gid[i] < 0)
+            gid[i] = ng++;
+    }
+    return ng;
+}
+
+/* The validation split: whole speakers held out (the default), or clips with --split-by clip
+ * or when there is a single speaker (flagged: a speaker on both sides flatters the model). */
+static int make_split(opts *o, int n, const int *y, const int *gid, int ng, xai_split *sp)
+{
+    int by_clip = o->split_clip || ng < 2;
+    if (!o->split_clip && ng < 2)
+        xai_app_log(&o->app, 1, "warning: one speaker only; validating on clips of the same speaker, "
+                                "which says nothing about new speakers");
+    if (xai_split_groups(by_clip ? NULL : gid, y, n, by_clip ? XAI_SPLIT_WITHIN : XAI_SPLIT_HOLDOUT, o->val_split, 0,
+                         o->seed, sp) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "validation split: %s", xai_last_error()), -1;
+    return 0;
+}
+
+/* The validation record of the card, from a summary. */
+static int card_validation(xai_card *c, const xai_validation *v, const char **names)
+{
+    char buf[512];
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:I,s:f,s:f,s:f,s:[f,f],s:b,s:b}", "scheme",
+                          v->within_group ? "holdout" : v->scheme, "group_kind", v->within_group ? "clip" : "speaker",
+                          "n_groups", v->n_groups, "n_folds", v->n_folds, "n_heldout", (json_int_t)v->pooled.n,
+                          "accuracy", v->pooled.accuracy, "balanced_accuracy", v->pooled.balanced_accuracy,
+                          "chance_level", v->pooled.chance, "ci95", v->pooled.ci_low, v->pooled.ci_high,
+                          "above_chance", v->verdict.above_chance, "loses_to_baseline",
+                          v->verdict.loses_to_baseline);
+    if (!j)
+        return -1;
+    if (v->baseline_name && isfinite(v->baseline_accuracy))
+        json_object_set_new(j, "baseline", json_pack("{s:s,s:f}", "name", v->baseline_name, "accuracy",
+                                                     v->baseline_accuracy));
+    json_t *np = json_array();
+    for (int i = 0; i < v->verdict.n_never_predicted; i++)
+        json_array_append_new(np, json_string(names[v->verdict.never_predicted[i]]));
+    json_object_set_new(j, "classes_never_predicted", np);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(j);
+    int rc = t && xai_card_set_json(c, "validation", t) == XAI_OK ? 0 : -1;
+    free(t);
+    (void)buf;
+    return rc;
+}
+
+/* Held-out accuracy of the network and of the ridge baseline on the same held-out clips,
+ * printed and recorded in @p card. @return the number of warnings, or -1. */
+static int validate_model(opts *o, const xai_model *m, const xai_split *sp, int n, int64_t per, const float *X,
+                          const int *y, const int *gid, int K, const char **names, xai_card *card)
+{
+    int *pred = malloc(sizeof(int) * (size_t)n), *bpred = malloc(sizeof(int) * (size_t)n), rc = -1;
+    xai_validation v = {0};
+    if (!pred || !bpred || xai_predict_classes(m, n, X, pred) != XAI_OK ||
+        xai_ridge_out_of_fold(sp, per, X, y, K, sp->within_group ? NULL : gid, o->seed, bpred) != XAI_OK ||
+        xai_validation_summarise(sp, sp->within_group ? "clip" : "speaker", y, pred, K, "ridge", bpred, &v) !=
+            XAI_OK) {
+        xai_app_fail(&o->app, NULL, "validation: %s", pred && bpred ? xai_last_error() : "out of memory");
+        goto out;
+    }
+    int nh = 0; /* held-out speakers */
+    for (int i = 0; i < n; i++) {
+        int first = sp->fold[i] >= 0;
+        for (int j = 0; j < i && first; j++)
+            first = !(sp->fold[j] >= 0 && gid[j] == gid[i]);
+        nh += first;
+    }
+    xai_app_log(&o->app, 1, "held-out %s: %d of %d speakers, %lld clips: accuracy %.3f (95%% CI %.3f-%.3f), "
+                "balanced %.3f, chance %.3f; ridge baseline %.3f", v.within_group ? "clips (within speakers)" : "speakers",
+                nh, v.within_group ? 1 : v.n_groups, (long long)v.pooled.n, v.pooled.accuracy, v.pooled.ci_low,
+                v.pooled.ci_high, v.pooled.balanced_accuracy, v.pooled.chance, v.baseline_accuracy);
+    if (card_validation(card, &v, names) != 0) {
+        xai_app_fail(&o->app, NULL, "model card: %s", xai_last_error());
+        goto out;
+    }
+    char *w = NULL;
+    int nw = 0;
+    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0)
+        xai_app_log(&o->app, 1, "warning: %s", w);
+    xai_free(w);
+    rc = nw;
+out:
+    xai_validation_free(&v);
+    free(pred);
+    free(bpred);
+    return rc;
+}
+
+/* The model card of a new model: classes, input axes, the spectrogram pipeline (the card's
+ * pre-processing record), training settings and provenance. Steals @p cls and @p tr. */
+static xai_card *speech_card(opts *o, const speech_pre *pre, json_t *cls, json_t *tr, const char *arch)
+{
+    xai_card *c = NULL;
+    char *pj = speech_pre_to_json(pre), *cj = json_dumps(cls, JSON_COMPACT), *tj = json_dumps(tr, JSON_COMPACT);
+    char seed[32], rate[32], axes[128];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    snprintf(rate, sizeof rate, "%d", pre->spec.sample_rate);
+    snprintf(axes, sizeof axes, "[\"channel\",\"%s\",\"time\"]", pre->spec.n_mels > 0 ? "mel band" : "frequency bin");
+    xai_status st = pj && cj && tj ? xai_card_new(&c) : XAI_ENOMEM;
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "domain", "\"speech\"");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "classes", cj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.axes", axes);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.units", "[\"\",\"Hz\",\"s\"]");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.sampling_rate_hz", rate);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "preprocessing", pj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "training", tj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.seed", seed);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.program", "\"" PROG "\"");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.version", "\"" XAI_SPEECH_VERSION "\"");
+    if (st == XAI_OK) {
+        json_t *a = json_string(arch);
+        char *aj = json_dumps(a, JSON_ENCODE_ANY);
+        st = aj ? xai_card_set_json(c, "provenance.arch", aj) : XAI_ENOMEM;
+        free(aj);
+        json_decref(a);
+    }
+    if (st != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "model card: %s", pj && cj && tj ? xai_last_error() : "out of memory");
+        xai_card_free(c);
+        c = NULL;
+    }
+    free(pj);
+    free(cj);
+    free(tj);
+    json_decref(cls);
+    json_decref(tr);
+    return c;
+}
+
 static int run_train(opts *o)
 {
     xai_app *app = &o->app;
@@ -372,7 +559,10 @@ static int run_train(opts *o)
     speech_ctx ctx = {0};
     if (speech_ctx_init(&ctx, &pre) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
-    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL;
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL, *gid = NULL;
+    unsigned char *vmask = NULL;
+    xai_split sp = {0};
+    xai_card *card = NULL;
     float *X = NULL;
     const char **names = NULL;
     xai_model *m = NULL;
@@ -430,12 +620,28 @@ static int run_train(opts *o)
         free(count);
         goto out;
     }
+    gid = malloc(sizeof(int) * (size_t)n_ok);
+    vmask = calloc((size_t)n_ok, 1);
+    if (!gid || !vmask || speech_files_group(app, &o->files) != 0) {
+        xai_app_fail(app, NULL, "out of memory");
+        free(count);
+        goto out;
+    }
+    int ng = speaker_ids(&o->files, n_ok, idx, gid);
+    if (o->val_split > 0) {
+        if (make_split(o, n_ok, y, gid, ng, &sp) != 0) {
+            free(count);
+            goto out;
+        }
+        xai_split_mask(&sp, 0, vmask);
+    }
     xai_train_config cfg;
     xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
+    cfg.val_mask = vmask;
     cfg.progress = xai_app_train_progress;
     cfg.progress_ud = app;
-    xai_app_log(app, 1, "%d clips, %d classes, features %d x %lld (%s), %d epochs", n_ok, K, pre.rows,
-                (long long)pre.frames, pre.preset, cfg.epochs);
+    xai_app_log(app, 1, "%d clips of %d speakers, %d classes, features %d x %lld (%s), %d epochs", n_ok, ng, K,
+                pre.rows, (long long)pre.frames, pre.preset, cfg.epochs);
     xai_train_result res;
     xai_app_progress_begin(app, "train", cfg.epochs);
     xai_status st = xai_train(m, &cfg, n_ok, X, y, &res);
@@ -445,38 +651,36 @@ static int run_train(opts *o)
         free(count);
         goto out;
     }
-    char *pj = speech_pre_to_json(&pre);
     json_t *cls = json_array(), *counts = json_object();
     for (int c = 0; c < K; c++) {
         json_array_append_new(cls, json_string(names[c]));
         json_object_set_new(counts, names[c], json_integer(count ? count[c] : 0));
     }
     free(count);
-    char *cls_s = json_dumps(cls, JSON_COMPACT);
-    json_t *tr = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:f,s:I}", "tool", PROG " " XAI_SPEECH_VERSION,
-                           "arch", arch, "epochs_run", res.epochs_run, "best_epoch", res.best_epoch, "classes", K,
-                           "final_train_loss", res.final_train_loss, "final_train_acc", res.final_train_acc,
+    json_t *tr = json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "labels", o->labels,
+                           "epochs_run", res.epochs_run, "best_epoch", res.best_epoch, "classes", K,
+                           "kept_train_loss", res.kept_train_loss, "kept_train_acc", res.kept_train_acc,
                            "best_val_loss", isnan(res.best_val_loss) ? -1.0 : res.best_val_loss, "best_val_acc",
                            isnan(res.best_val_acc) ? -1.0 : res.best_val_acc, "n_train", (json_int_t)res.n_train,
-                           "n_val", (json_int_t)res.n_val, "seed", (json_int_t)o->seed, "lr", o->lr, "batch",
-                           (json_int_t)o->batch);
-    char *tr_s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
-    char layout[160];
-    snprintf(layout, sizeof layout, "[1, %d, %lld] [channel][%s][frame], %d Hz, hop %d", pre.rows,
-             (long long)pre.frames, pre.spec.n_mels > 0 ? "mel band" : "frequency bin", pre.spec.sample_rate,
-             pre.spec.stft.hop);
-    int okmeta = pj && cls_s && tr_s && xai_model_set_metadata(m, "xai_preprocessing", pj) == XAI_OK &&
-                 xai_model_set_metadata(m, "class_names", cls_s) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_training", tr_s) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_arch", arch) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_labels", o->labels) == XAI_OK &&
-                 xai_model_set_metadata(m, "input_layout", layout) == XAI_OK;
-    free(pj);
-    free(cls_s);
-    free(tr_s);
+                           "n_val", (json_int_t)res.n_val, "lr", o->lr, "batch", (json_int_t)o->batch, "split_by",
+                           o->split_clip ? "clip" : "speaker");
+    int nwarn = 0;
+    if (!(card = speech_card(o, &pre, json_incref(cls), json_incref(tr), arch))) {
+        json_decref(cls);
+        json_decref(counts);
+        json_decref(tr);
+        goto out;
+    }
+    if (o->val_split > 0 &&
+        (nwarn = validate_model(o, m, &sp, n_ok, (int64_t)pre.rows * pre.frames, X, y, gid, K, names, card)) < 0) {
+        json_decref(cls);
+        json_decref(counts);
+        json_decref(tr);
+        goto out;
+    }
     xai_export_options eo = {0, 17};
-    if (!okmeta || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", okmeta ? xai_last_error() : "cannot set metadata");
+    if (xai_card_apply(m, card) != XAI_OK || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
+        xai_app_fail(app, o->output, "%s", xai_last_error());
         json_decref(cls);
         json_decref(counts);
         json_decref(tr);
@@ -490,10 +694,14 @@ static int run_train(opts *o)
         goto out;
     }
     json_decref(sc);
-    xai_app_log(app, 1, "wrote %s (train acc %.3f, val acc %.3f, %d epochs)", o->output,
-                res.final_train_acc, res.best_val_acc, res.epochs_run);
-    rc = (bad || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+    xai_app_log(app, 1, "wrote %s (kept epoch %d of %d: train acc %.3f, validation acc %.3f)", o->output,
+                res.best_epoch, res.epochs_run, res.kept_train_acc, res.best_val_acc);
+    rc = (o->strict && nwarn > 0) ? XAI_EXIT_STRICT : (bad || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 out:
+    xai_card_free(card);
+    xai_split_free(&sp);
+    free(gid);
+    free(vmask);
     free(arch);
     xai_model_free(m);
     free(names);
@@ -514,8 +722,9 @@ static int run_eval(opts *o)
     if (o->json && xai_app_check_output(app, o->json) != 0)
         return XAI_EXIT_DATA;
     loaded_model lm;
-    if (load_model(o, &lm) != 0)
-        return XAI_EXIT_DATA;
+    int lrc = load_model(o, &lm);
+    if (lrc != 0)
+        return lrc;
     int removed = speech_files_label(app, &o->files, o->labels, o->column);
     speech_ctx ctx = {0};
     int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL;
@@ -654,11 +863,12 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
     if (stack) {
         json_decref(hz);
         json_decref(ts);
-        json_t *e = json_pack("{s:I,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:I,s:I,s:s?}", "Index",
+        json_t *e = json_pack("{s:I,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:I,s:I,s:f,s:s?}", "Index",
                               (json_int_t)json_array_size(stack), "Source", src, "SourceSHA256", srcsha, "Target",
                               target, "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred,
                               "PredictionName", class_name(lm, pred, b2, sizeof b2), "Logits", lg, "RelevanceSum",
                               rsum, "ClipStartSample", (json_int_t)it->start, "ClipSamples", (json_int_t)it->len,
+                              "FirstFrameCentreS", speech_col_s(&lm->pre, 0, it->start),
                               "Figure", o->figures ? it->png : NULL);
         if (!e || json_array_append_new(stack, e) != 0)
             return xai_app_fail(app, src, "out of memory"), -1;
@@ -668,7 +878,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
             snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                      xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                      class_name(lm, pred, b2, sizeof b2));
-            if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0)
+            if (speech_figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0)
                 return -1;
         }
         fprintf(tsv, "%s\t%s\t%s\t%.6g\t%.6g\t%s[%lld]\n", src, class_name(lm, pred, b1, sizeof b1),
@@ -679,7 +889,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
     for (int r = 0; r < rows; r++)
         json_array_append_new(hz, json_real(speech_row_hz(&lm->pre, r)));
     for (int64_t j = 0; j < F; j++)
-        json_array_append_new(ts, json_real(speech_col_s(&lm->pre, (double)j)));
+        json_array_append_new(ts, json_real(speech_col_s(&lm->pre, (double)j, it->start)));
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:s,s:s,s:s,s:o,s:[s,s],s:o,s:o,s:I,s:I}", "Method",
                           xai_method_name(cfg->method), "Composite", cfg->composite, "Source", src, "Target", target,
                           "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred, "PredictionName",
@@ -700,7 +910,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
         snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                  xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                  class_name(lm, pred, b2, sizeof b2));
-        if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0) {
+        if (speech_figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0) {
             json_decref(j);
             return -1;
         }
@@ -725,8 +935,9 @@ static int run_explain(opts *o)
     if (o->sonify && o->files.n != 1)
         return xai_app_usage_error(app, "--sonify needs exactly one input clip (got %d)", o->files.n);
     loaded_model lm;
-    if (load_model(o, &lm) != 0)
-        return XAI_EXIT_DATA;
+    int lrc = load_model(o, &lm);
+    if (lrc != 0)
+        return lrc;
     const int K = (int)xai_model_output_numel(lm.m);
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
@@ -880,11 +1091,11 @@ static int run_explain(opts *o)
         for (int r = 0; r < rows; r++)
             json_array_append_new(hz, json_real(speech_row_hz(&lm.pre, r)));
         for (int64_t j = 0; j < F; j++)
-            json_array_append_new(ts, json_real(speech_col_s(&lm.pre, (double)j)));
+            json_array_append_new(ts, json_real(speech_col_s(&lm.pre, (double)j, 0)));
         json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:[s,s,s],s:o,s:o,s:O}", "Method", xai_method_name(cfg.method),
                               "Composite", cfg.composite, "Model", o->model, "ModelSHA256", lm.sha, "Preprocessing",
                               pre_json(&lm.pre), "Axes", "clip (order of Clips)", "frequency row (bottom first)",
-                              "time frame", "RowCentreHz", hz, "FrameCentreS", ts, "Clips", stack);
+                              "time frame", "RowCentreHz", hz, "WindowFrameCentreS", ts, "Clips", stack);
         if (j)
             json_object_set_new(j, "Init", json_string(cfg.init == XAI_INIT_ONEHOT ? "onehot" : "logit"));
         if (!j || write_sidecar(app, stackpath, j) != 0) {
@@ -927,10 +1138,21 @@ static int parse_num(const char *s, double lo, double hi, double *v)
     return (e == s || *e || errno || !(*v >= lo && *v <= hi)) ? -1 : 0;
 }
 
+/* The long name of option @p val, for messages: the value's position in argv says nothing
+ * once getopt has moved past it ("--lr=0" and "--lr 0" differ). */
+static const char *option_name(const struct option *opts, int val)
+{
+    for (; opts->name; opts++)
+        if (opts->val == val)
+            return opts->name;
+    return "?";
+}
+
 int main(int argc, char **argv)
 {
     enum { O_LABELS = 256, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED,
-           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT };
+           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SPLIT,
+           O_STRICT };
     static opts o;
     xai_app_init(&o.app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_install_signal_handlers();
@@ -968,6 +1190,7 @@ int main(int argc, char **argv)
         {"target", required_argument, 0, O_TARGET}, {"no-figures", no_argument, 0, O_NOFIG},
         {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
         {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
+        {"split-by", required_argument, 0, O_SPLIT}, {"strict", no_argument, 0, O_STRICT},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1;
     char **av = argv + 1;
@@ -995,6 +1218,14 @@ int main(int argc, char **argv)
             }
             o.init_onehot = !strcmp(optarg, "onehot");
             break;
+        case O_SPLIT:
+            if (strcmp(optarg, "speaker") && strcmp(optarg, "clip")) {
+                rc = xai_app_usage_error(&o.app, "--split-by: invalid value '%s' (speaker or clip)", optarg);
+                goto done;
+            }
+            o.split_clip = !strcmp(optarg, "clip");
+            break;
+        case O_STRICT: o.strict = 1; break;
         case O_SONIFY: o.sonify = optarg; break;
         case O_JSON: o.json = optarg; break;
         case 'o': o.output = optarg; break;
@@ -1008,7 +1239,7 @@ int main(int argc, char **argv)
         case O_LR:
         case O_VAL:
             if (parse_num(optarg, c == O_VAL ? 0 : 1e-9, c == O_VAL ? 0.9 : c == O_LR ? 10 : 60, &v) != 0) {
-                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                rc = xai_app_usage_error(&o.app, "--%s: invalid value '%s'", option_name(longopts, c), optarg);
                 goto done;
             }
             if (c == O_DURATION) o.duration = v;
@@ -1020,7 +1251,7 @@ int main(int argc, char **argv)
         case O_PATIENCE:
         case O_SEED:
             if (parse_num(optarg, c == O_PATIENCE || c == O_SEED ? 0 : 1, 1e9, &v) != 0 || v != floor(v)) {
-                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                rc = xai_app_usage_error(&o.app, "--%s: invalid value '%s'", option_name(longopts, c), optarg);
                 goto done;
             }
             if (c == O_EPOCHS) o.epochs = (int)v;

@@ -350,14 +350,14 @@ double speech_row_hz(const speech_pre *p, double r)
     return r * c->sample_rate / (double)c->stft.n_fft;
 }
 
-double speech_col_s(const speech_pre *p, double j)
+double speech_col_s(const speech_pre *p, double j, int64_t clip_start)
 {
     const xai_spec_config *c = &p->spec;
     int hop = c->stft.hop > 0 ? c->stft.hop : (c->stft.win_length > 0 ? c->stft.win_length : c->stft.n_fft) / 4;
     double t = (j + c->crop_first_frame) * hop;
     if (!c->stft.center)
         t += c->stft.n_fft / 2.0;
-    return t / c->sample_rate;
+    return (t - (double)clip_start) / c->sample_rate;
 }
 
 /* ------------------------------------------------------------------ figure */
@@ -387,8 +387,8 @@ static cairo_status_t write_png(void *closure, const unsigned char *data, unsign
     return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-int speech_figure(const xai_app *app, const char *path, const speech_pre *p, const float *feat, const float *rel,
-                  const char *title)
+int speech_figure(const xai_app *app, const char *path, const speech_pre *p, int64_t clip_start, const float *feat,
+                  const float *rel, const char *title)
 {
     const int W = 760, H = 440, ml = 72, mr = 120, mt = 34, mb = 52;
     const int rows = p->rows, cols = (int)p->frames;
@@ -443,7 +443,7 @@ int speech_figure(const xai_app *app, const char *path, const speech_pre *p, con
     char buf[64];
     cairo_text_extents_t te;
     /* x axis: time in s; column j spans [j - 0.5, j + 0.5] */
-    double ta = speech_col_s(p, -0.5), tb = speech_col_s(p, cols - 0.5);
+    double ta = speech_col_s(p, -0.5, clip_start), tb = speech_col_s(p, cols - 0.5, clip_start);
     double step = nice_step(tb - ta, 8);
     for (double t = ceil(ta / step) * step; t <= tb + 1e-9; t += step) {
         double x = ml + (t - ta) / (tb - ta) * pw;
@@ -554,10 +554,15 @@ static int push(speech_files *f, const char *path)
         if (!nl)
             return -1;
         f->label = nl;
+        char **ng = realloc(f->group, sizeof(char *) * (size_t)cap);
+        if (!ng)
+            return -1;
+        f->group = ng;
         f->cap = cap;
     }
     f->path[f->n] = strdup(path);
     f->label[f->n] = NULL;
+    f->group[f->n] = NULL;
     if (!f->path[f->n])
         return -1;
     f->n++;
@@ -619,9 +624,11 @@ void speech_files_free(speech_files *f)
     for (int i = 0; i < f->n; i++) {
         free(f->path[i]);
         free(f->label[i]);
+        free(f->group[i]);
     }
     free(f->path);
     free(f->label);
+    free(f->group);
     memset(f, 0, sizeof *f);
 }
 
@@ -827,4 +834,56 @@ int speech_files_label(const xai_app *app, speech_files *f, const char *how, con
     for (int i = 0; i < ncache; i++)
         table_free(&cache[i]);
     return removed;
+}
+
+/* Speaker from an FSDD/AudioMNIST name LABEL_SPEAKER_TAKE.ext into @p out; 0 when the name
+ * has no such field. */
+static int speaker_from_name(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *u1 = strchr(b, '_'), *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+    if (!u2 || u2 == u1 + 1 || (size_t)(u2 - u1) > cap)
+        return 0;
+    snprintf(out, cap, "%.*s", (int)(u2 - u1 - 1), u1 + 1);
+    return 1;
+}
+
+static void speaker_from_dir(const char *path, char *out, size_t cap)
+{
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s", path);
+    char *slash = strrchr(d, '/');
+    if (!slash) {
+        snprintf(out, cap, ".");
+        return;
+    }
+    *slash = '\0';
+    const char *parent = strrchr(d, '/');
+    snprintf(out, cap, "%.*s", (int)cap - 1, parent ? parent + 1 : d);
+}
+
+int speech_files_group(const xai_app *app, speech_files *f)
+{
+    label_table cache[16];
+    int ncache = 0, rc = 0;
+    for (int i = 0; i < f->n && rc == 0; i++) {
+        char buf[256];
+        const char *v = nearby_label(app, cache, &ncache, 16, f->path[i], "speaker");
+        if (!v && speaker_from_name(f->path[i], buf, sizeof buf))
+            v = buf;
+        if (!v) {
+            speaker_from_dir(f->path[i], buf, sizeof buf);
+            v = buf;
+        }
+        free(f->group[i]);
+        f->group[i] = strdup(v);
+        if (!f->group[i]) {
+            xai_app_fail(app, NULL, "out of memory");
+            rc = -1;
+        }
+    }
+    for (int i = 0; i < ncache; i++)
+        table_free(&cache[i]);
+    return rc;
 }

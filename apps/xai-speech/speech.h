@@ -77,16 +77,20 @@ xai_status speech_sonify(const speech_ctx *c, const float *sig, const float *rel
 
 /** Frequency in Hz of the centre of feature row @p r (mel centre or bin frequency). */
 double speech_row_hz(const speech_pre *p, double r);
-/** Time in s of the centre of feature column @p j, from the start of the fixed-length signal. */
-double speech_col_s(const speech_pre *p, double j);
+/**
+ * Time in s of the centre of feature column @p j on the FILE's time axis: @p clip_start is
+ * where the file's first sample lies in the fixed-length window (speech_load()'s start; the
+ * padding before it gets negative times, and a cut clip starts at 0).
+ */
+double speech_col_s(const speech_pre *p, double j, int64_t clip_start);
 
 /**
  * Draw the spectrogram (features, grey) with @p rel overlaid in a signed, centred bwr map
- * (opacity grows with |R|), axes in s and Hz, a title and a colour bar, as PNG, atomically.
+ * (opacity grows with |R|), axes in s (the file's time, see speech_col_s()) and Hz, a title and a colour bar, as PNG, atomically.
  * @return 0 or -1 (message printed through @p app).
  */
-int speech_figure(const xai_app *app, const char *path, const speech_pre *p, const float *feat, const float *rel,
-                  const char *title);
+int speech_figure(const xai_app *app, const char *path, const speech_pre *p, int64_t clip_start, const float *feat,
+                  const float *rel, const char *title);
 
 /* ---- inputs and labels ---- */
 
@@ -95,6 +99,7 @@ typedef struct {
     int n, cap;
     char **path;   /**< owned */
     char **label;  /**< owned label text per file (NULL until labelled) */
+    char **group;  /**< owned speaker per file (NULL until speech_files_group()) */
 } speech_files;
 
 /** Add a file, or a directory's audio files (recursively, sorted). @return 0 or -1 (printed). */
@@ -109,5 +114,14 @@ void speech_files_free(speech_files *f);
  * and removed. @return the number removed, or -1 on a fatal error (printed).
  */
 int speech_files_label(const xai_app *app, speech_files *f, const char *how, const char *column);
+
+/**
+ * The speaker of every (labelled) file, the group a speech study must hold out: the
+ * 'speaker' column of a labels.csv next to the file (or up to three parents), else the
+ * second field of an FSDD/AudioMNIST name ("3_theo_0.wav": theo), else the name of the
+ * file's directory (real_digits/SPEAKER/0.wav). Every file gets a speaker.
+ * @return 0, or -1 when out of memory (printed).
+ */
+int speech_files_group(const xai_app *app, speech_files *f);
 
 #endif /* XAI_SPEECH_H */
