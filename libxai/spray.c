@@ -807,8 +807,6 @@ xai_status xai_kmeans(const double *x, int64_t n, int dim, int k, int restarts, 
 
 /* ---- Fisher discriminant ------------------------------------------------------------ */
 
-static xai_status fda_null(int64_t n, int dim, int k, uint64_t seed, double *out);
-
 xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels, int k, double *j,
                          double *wopt)
 {
@@ -1137,8 +1135,6 @@ xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray
             r->embedding2d[i * 2 + a] = c0 + a < nev ? r->embedding[i * nev + c0 + a] : 0.0f;
     /* FDA of the clusters on the non-trivial spectral coordinates 0/1 .. k-1 */
     r->fda = 0;
-    r->fda_null = 0;
-    r->fda_ratio = 0;
     if (k >= 2) {
         int fd = k - c0;
         if (fd < 1)
@@ -1147,11 +1143,8 @@ xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray
             for (int j = 0; j < fd; j++)
                 feat[i * fd + j] = r->embedding[i * nev + c0 + j];
         st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
-        if (st == XAI_OK)
-            st = fda_null(n, fd, k, cfg->seed, &r->fda_null);
         if (st != XAI_OK)
             goto fail;
-        r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
     }
     xai_csr_free(&g);
     free(ev), free(feat);
@@ -1161,39 +1154,6 @@ fail:
     xai_csr_free(&g);
     free(ev), free(feat);
     xai_spray_result_free(r);
-    return st;
-}
-
-/* J of k-means clusters on structureless data of the same shape: isotropic Gaussian points
- * (FDA is affine invariant, so any covariance gives the same J), n (at most 2000) x dim, k
- * clusters, mean over a few draws. k-means always finds k separable groups, so J grows with
- * k even on noise; J / this null is comparable across k (1 = no more separated than noise). */
-static xai_status fda_null(int64_t n, int dim, int k, uint64_t seed, double *out)
-{
-    enum { DRAWS = 6 };
-    int64_t m = n < 2000 ? n : 2000;
-    double *x = xmalloc((size_t)m * (size_t)dim, sizeof(double));
-    int *lab = xmalloc((size_t)m, sizeof(int));
-    xai_status st = x && lab ? XAI_OK : xai_error_set(XAI_ENOMEM, "fda null: out of memory");
-    uint64_t rs = seed ^ 0x6a09e667f3bcc909ULL;
-    double sum = 0;
-    for (int d = 0; d < DRAWS && st == XAI_OK; d++) {
-        for (int64_t i = 0; i < m * dim; i += 2) { /* Box-Muller pairs */
-            double u1 = xai_splitmix_unit(&rs), u2 = xai_splitmix_unit(&rs);
-            double r = sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
-            x[i] = r * cos(6.283185307179586 * u2);
-            if (i + 1 < m * dim)
-                x[i + 1] = r * sin(6.283185307179586 * u2);
-        }
-        double j = 0, inertia;
-        st = xai_kmeans(x, m, dim, k, 3, 100, seed + (uint64_t)d, lab, NULL, &inertia);
-        if (st == XAI_OK)
-            st = xai_fda_score(x, m, dim, lab, k, &j, NULL);
-        sum += j;
-    }
-    free(x);
-    free(lab);
-    *out = st == XAI_OK ? sum / DRAWS : 0;
     return st;
 }
 
@@ -1231,7 +1191,7 @@ xai_status xai_spray_by_class(const float *x, int64_t n, int64_t dim, const int 
     free(sub);
     for (int a = 1; a < nclasses; a++) { /* insertion sort by descending FDA, stable */
         int v = order[a], b = a;
-        while (b > 0 && results[order[b - 1]]->fda_ratio < results[v]->fda_ratio) {
+        while (b > 0 && results[order[b - 1]]->fda < results[v]->fda) {
             order[b] = order[b - 1];
             b--;
         }

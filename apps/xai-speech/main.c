@@ -26,7 +26,7 @@
 #include "xai/validate.h"
 #include "xai/card.h"
 #include "app.h"
-#include "speech.h"
+#include "xai/domain-speech.h"
 
 #define PROG "xai-speech"
 #define XAI_EXIT_STRICT 4 /* --strict and the model card says the model is not worth explaining */
@@ -58,7 +58,8 @@ static void usage(void)
 "  --duration S          clip length for compact/librosa/torchaudio [1]\n"
 "  --arch SPEC           [conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2)\n"
 "                        flatten dense(K)] with K the number of classes\n"
-"  --epochs N [30]   --batch B [32]   --lr LR [1e-3]   --val-split F [0.2]   --patience P [10]\n"
+"  --epochs N [60]   --batch B [32]   --lr LR [3e-3] (Adam)   --val-split F [0.2]   --patience P [10]\n"
+"                        early stopping keeps the epoch with the best loss on the held-out speakers\n"
 "  --seed S [0]\n"
 "  --split-by speaker|clip  validation holds out whole speakers (a labels.csv 'speaker' column, else\n"
 "                        the SPEAKER of LABEL_SPEAKER_N.wav, else the folder) [speaker]; clip puts a\n"
@@ -118,7 +119,7 @@ static void usage(void)
 typedef struct {
     xai_app app;
     int cmd; /* 0 train, 1 explain, 2 eval */
-    speech_files files;
+    xai_speech_files files;
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *target, *json;
     double duration, lr, val_split;
     int epochs, patience, figures, stacked, init_onehot, split_clip, strict;
@@ -137,7 +138,7 @@ static int cmp_label(const void *a, const void *b)
 }
 
 /* Sorted unique labels of @p f into *names (pointers borrowed from f). */
-static int unique_labels(const speech_files *f, const char ***names)
+static int unique_labels(const xai_speech_files *f, const char ***names)
 {
     const char **u = malloc(sizeof(char *) * (size_t)(f->n ? f->n : 1));
     if (!u)
@@ -171,7 +172,7 @@ static int cmp_stem_idx(const void *a, const void *b)
     return strcmp(sort_stems[*(const int *)a], sort_stems[*(const int *)b]);
 }
 
-static int *duplicate_stems(const speech_files *f)
+static int *duplicate_stems(const xai_speech_files *f)
 {
     int n = f->n;
     int *flag = calloc((size_t)(n ? n : 1), sizeof(int)), *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
@@ -219,7 +220,7 @@ static void output_stem(const char *path, int dup, char *out, size_t cap)
 /* Model + its pipeline + class names. */
 typedef struct {
     xai_model *m;
-    speech_pre pre;
+    xai_speech_pre pre;
     json_t *classes; /* array of strings or NULL */
     char sha[65];
     int untrusted;   /* the card says the model is not above chance, misses a class or loses to its baseline */
@@ -248,7 +249,8 @@ static int load_model(opts *o, loaded_model *lm)
         xai_free(pj);
         xai_card_free(card);
         xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in the model card's preprocessing "
-                                        "(train the model with '" PROG " train')");
+                                        "(metadata xai_preprocessing in older models; train the model with '" PROG
+                                        " train')");
         goto bad;
     }
     int nw = 0;
@@ -272,7 +274,7 @@ static int load_model(opts *o, loaded_model *lm)
             json_array_append_new(lm->classes, json_string(xai_card_class_name(card, k)));
     }
     xai_card_free(card);
-    xai_status pst = speech_pre_from_json(pj, &lm->pre);
+    xai_status pst = xai_speech_pre_from_json(pj, &lm->pre);
     xai_free(pj);
     if (pst != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
@@ -340,9 +342,9 @@ static int parse_target(const xai_app *app, const loaded_model *lm, const char *
     return 0;
 }
 
-static json_t *pre_json(const speech_pre *p)
+static json_t *pre_json(const xai_speech_pre *p)
 {
-    char *s = speech_pre_to_json(p);
+    char *s = xai_speech_pre_to_json(p);
     json_t *j = s ? json_loads(s, 0, NULL) : NULL;
     free(s);
     return j;
@@ -356,10 +358,24 @@ static int write_sidecar(xai_app *app, const char *path, json_t *extra)
     return rc;
 }
 
+/* The domain library's notes about skipped inputs, printed as data errors. */
+static void print_note(void *app, const char *file, const char *msg)
+{
+    xai_app_fail(app, file, "%s", msg);
+}
+
+static int figure(const xai_app *app, const char *path, const xai_speech_pre *p, int64_t start, const float *feat,
+                  const float *rel, const char *title)
+{
+    if (xai_speech_figure(path, p, start, feat, rel, title) == XAI_OK)
+        return 0;
+    return xai_app_fail(app, NULL, "%s", xai_last_error()), -1;
+}
+
 /* ------------------------------------------------------------------ train */
 
 /* Features of every file into X (n_ok rows); failures are reported and counted. */
-static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
+static int load_features(opts *o, const xai_speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
 {
     const int64_t per = (int64_t)ctx->pre.rows * ctx->pre.frames;
     float *X = malloc(sizeof(float) * (size_t)per * (size_t)(o->files.n ? o->files.n : 1));
@@ -374,9 +390,9 @@ static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_id
     int k = 0, bad = 0;
     xai_app_progress_begin(&o->app, "features", o->files.n);
     for (int i = 0; i < o->files.n; i++) {
-        xai_status st = speech_load(ctx, o->files.path[i], sig, NULL, NULL, NULL, NULL);
+        xai_status st = xai_speech_load(ctx, o->files.path[i], sig, NULL, NULL, NULL, NULL);
         if (st == XAI_OK)
-            st = speech_features(ctx, sig, X + (size_t)k * (size_t)per);
+            st = xai_speech_features(ctx, sig, X + (size_t)k * (size_t)per);
         if (st != XAI_OK) {
             xai_app_fail(&o->app, o->files.path[i], "%s", xai_last_error());
             bad++;
@@ -394,7 +410,7 @@ static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_id
 }
 
 /* Speaker ids of the usable clips into gid[n]; @return the number of speakers or -1. */
-static int speaker_ids(const speech_files *f, int n, const int *idx, int *gid)
+static int speaker_ids(const xai_speech_files *f, int n, const int *idx, int *gid)
 {
     int ng = 0;
     for (int i = 0; i < n; i++) {
@@ -494,10 +510,10 @@ out:
 
 /* The model card of a new model: classes, input axes, the spectrogram pipeline (the card's
  * pre-processing record), training settings and provenance. Steals @p cls and @p tr. */
-static xai_card *speech_card(opts *o, const speech_pre *pre, json_t *cls, json_t *tr, const char *arch)
+static xai_card *speech_card(opts *o, const xai_speech_pre *pre, json_t *cls, json_t *tr, const char *arch)
 {
     xai_card *c = NULL;
-    char *pj = speech_pre_to_json(pre), *cj = json_dumps(cls, JSON_COMPACT), *tj = json_dumps(tr, JSON_COMPACT);
+    char *pj = xai_speech_pre_to_json(pre), *cj = json_dumps(cls, JSON_COMPACT), *tj = json_dumps(tr, JSON_COMPACT);
     char seed[32], rate[32], axes[128];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     snprintf(rate, sizeof rate, "%d", pre->spec.sample_rate);
@@ -550,14 +566,14 @@ static int run_train(opts *o)
         return xai_app_usage_error(app, "train: need inputs, --labels and -o MODEL.onnx");
     if (xai_app_check_output(app, o->output) != 0)
         return XAI_EXIT_DATA;
-    int removed = speech_files_label(app, &o->files, o->labels, o->column);
+    int removed = xai_speech_files_label(&o->files, o->labels, o->column);
     if (removed < 0)
         return XAI_EXIT_DATA;
-    speech_pre pre;
-    if (speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
+    xai_speech_pre pre;
+    if (xai_speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
         return xai_app_usage_error(app, "--preset: %s", xai_last_error());
-    speech_ctx ctx = {0};
-    if (speech_ctx_init(&ctx, &pre) != XAI_OK)
+    xai_speech_ctx ctx = {0};
+    if (xai_speech_ctx_init(&ctx, &pre) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL, *gid = NULL;
     unsigned char *vmask = NULL;
@@ -575,7 +591,7 @@ static int run_train(opts *o)
         goto out;
     }
     /* classes from the usable clips */
-    speech_files ok = {.n = n_ok};
+    xai_speech_files ok = {.n = n_ok};
     ok.label = malloc(sizeof(char *) * (size_t)n_ok);
     y = malloc(sizeof(int) * (size_t)n_ok);
     if (!ok.label || !y) {
@@ -622,7 +638,7 @@ static int run_train(opts *o)
     }
     gid = malloc(sizeof(int) * (size_t)n_ok);
     vmask = calloc((size_t)n_ok, 1);
-    if (!gid || !vmask || speech_files_group(app, &o->files) != 0) {
+    if (!gid || !vmask || xai_speech_files_group(&o->files) != XAI_OK) {
         xai_app_fail(app, NULL, "out of memory");
         free(count);
         goto out;
@@ -708,7 +724,7 @@ out:
     free(y);
     free(X);
     free(idx);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     return rc;
 }
 
@@ -725,14 +741,14 @@ static int run_eval(opts *o)
     int lrc = load_model(o, &lm);
     if (lrc != 0)
         return lrc;
-    int removed = speech_files_label(app, &o->files, o->labels, o->column);
-    speech_ctx ctx = {0};
-    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL;
+    int removed = xai_speech_files_label(&o->files, o->labels, o->column);
+    xai_speech_ctx ctx = {0};
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL, *tv = NULL, *pv = NULL;
     float *X = NULL, *logits = NULL;
     xai_workspace *ws = NULL;
     if (removed < 0)
         goto out;
-    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+    if (xai_speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
         xai_app_fail(app, o->model, "%s", xai_last_error());
         goto out;
     }
@@ -755,6 +771,12 @@ static int run_eval(opts *o)
         }
     }
     int n = 0, correct = 0, unknown = 0;
+    tv = malloc(sizeof(int) * (size_t)(n_ok ? n_ok : 1));
+    pv = malloc(sizeof(int) * (size_t)(n_ok ? n_ok : 1));
+    if (!tv || !pv) {
+        xai_app_fail(app, NULL, "out of memory");
+        goto out;
+    }
     for (int i = 0; i < n_ok; i++) {
         int truth = class_index(&lm, o->files.label[idx[i]]);
         if (truth < 0) {
@@ -769,11 +791,20 @@ static int run_eval(opts *o)
             pred = l[k] > l[pred] ? k : pred;
         conf[truth * K + pred]++;
         correct += pred == truth;
+        tv[n] = truth;
+        pv[n] = pred;
         n++;
     }
     char b1[16];
     json_t *pc = json_object(), *cm = json_array();
     printf("accuracy %.4f (%d of %d clips)\n", n ? (double)correct / n : 0.0, correct, n);
+    xai_heldout h = {0};
+    int have_h = n > 0 && xai_heldout_stats(tv, pv, n, K, &h) == XAI_OK;
+    if (have_h)
+        printf("95%% interval %.4f-%.4f, chance %.4f (most frequent class)%s\n", h.ci_low, h.ci_high, h.chance,
+               h.ci_low > h.chance ? "" : ": NOT above chance");
+    const double ci_low = h.ci_low, ci_high = h.ci_high, chance = h.chance;
+    xai_heldout_free(&h);
     double bal = 0;
     int nbal = 0;
     for (int t = 0; t < K; t++) {
@@ -805,6 +836,10 @@ static int run_eval(opts *o)
                               "balanced_accuracy", nbal ? bal / nbal : 0.0, "clips", n, "correct", correct,
                               "per_class_accuracy", pc, "confusion", cm, "failed", bad, "unknown_label", unknown,
                               "model_sha256", lm.sha, "classes", lm.classes ? lm.classes : json_null());
+        if (j && have_h) {
+            json_object_set_new(j, "ci95", json_pack("[f,f]", ci_low, ci_high));
+            json_object_set_new(j, "chance_level", json_real(chance));
+        }
         char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         json_decref(j);
         int w = s ? xai_app_write_atomic(app, o->json, s, strlen(s)) : -1;
@@ -817,12 +852,14 @@ static int run_eval(opts *o)
     }
     rc = (bad || removed || unknown) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 out:
+    free(tv);
+    free(pv);
     xai_workspace_free(ws);
     free(X);
     free(idx);
     free(logits);
     free(conf);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     loaded_free(&lm);
     return rc;
 }
@@ -868,7 +905,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
                               target, "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred,
                               "PredictionName", class_name(lm, pred, b2, sizeof b2), "Logits", lg, "RelevanceSum",
                               rsum, "ClipStartSample", (json_int_t)it->start, "ClipSamples", (json_int_t)it->len,
-                              "FirstFrameCentreS", speech_col_s(&lm->pre, 0, it->start),
+                              "FirstFrameCentreS", xai_speech_col_s(&lm->pre, 0, it->start),
                               "Figure", o->figures ? it->png : NULL);
         if (!e || json_array_append_new(stack, e) != 0)
             return xai_app_fail(app, src, "out of memory"), -1;
@@ -878,7 +915,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
             snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                      xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                      class_name(lm, pred, b2, sizeof b2));
-            if (speech_figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0)
+            if (figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0)
                 return -1;
         }
         fprintf(tsv, "%s\t%s\t%s\t%.6g\t%.6g\t%s[%lld]\n", src, class_name(lm, pred, b1, sizeof b1),
@@ -887,9 +924,9 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
         return 0;
     }
     for (int r = 0; r < rows; r++)
-        json_array_append_new(hz, json_real(speech_row_hz(&lm->pre, r)));
+        json_array_append_new(hz, json_real(xai_speech_row_hz(&lm->pre, r)));
     for (int64_t j = 0; j < F; j++)
-        json_array_append_new(ts, json_real(speech_col_s(&lm->pre, (double)j, it->start)));
+        json_array_append_new(ts, json_real(xai_speech_col_s(&lm->pre, (double)j, it->start)));
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:s,s:s,s:s,s:o,s:[s,s],s:o,s:o,s:I,s:I}", "Method",
                           xai_method_name(cfg->method), "Composite", cfg->composite, "Source", src, "Target", target,
                           "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred, "PredictionName",
@@ -910,7 +947,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
         snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                  xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                  class_name(lm, pred, b2, sizeof b2));
-        if (speech_figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0) {
+        if (figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0) {
             json_decref(j);
             return -1;
         }
@@ -965,7 +1002,7 @@ static int run_explain(opts *o)
     char tsvpath[4096], stackpath[4096];
     snprintf(tsvpath, sizeof tsvpath, "%s/predictions.tsv", o->output);
     snprintf(stackpath, sizeof stackpath, "%s/relevance.npy", o->output);
-    speech_ctx ctx = {0};
+    xai_speech_ctx ctx = {0};
     const int rows = lm.pre.rows;
     const int64_t F = lm.pre.frames, per = (int64_t)rows * F, L = lm.pre.spec.fixed_length;
     const int64_t B = o->xbatch;
@@ -987,7 +1024,7 @@ static int run_explain(opts *o)
         (o->stacked && xai_app_check_output(app, stackpath) != 0) ||
         (o->sonify && xai_app_check_output(app, o->sonify) != 0))
         goto out;
-    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+    if (xai_speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
         xai_app_fail(app, o->model, "%s", xai_last_error());
         goto out;
     }
@@ -1014,9 +1051,9 @@ static int run_explain(opts *o)
                 continue;
             }
             float *sig = sigs + (size_t)nb * (size_t)L;
-            xai_status st = speech_load(&ctx, o->files.path[i], sig, &it->start, &it->len, NULL, NULL);
+            xai_status st = xai_speech_load(&ctx, o->files.path[i], sig, &it->start, &it->len, NULL, NULL);
             if (st == XAI_OK)
-                st = speech_features(&ctx, sig, X + (size_t)nb * (size_t)per);
+                st = xai_speech_features(&ctx, sig, X + (size_t)nb * (size_t)per);
             if (st != XAI_OK) {
                 xai_app_fail(app, o->files.path[i], "%s", xai_last_error());
                 nbad++;
@@ -1052,7 +1089,7 @@ static int run_explain(opts *o)
             if (o->sonify) {
                 float *y = malloc(sizeof(float) * (size_t)L);
                 const float *sig = sigs + (size_t)b * (size_t)L;
-                if (!y || speech_sonify(&ctx, sig, rel, y) != XAI_OK ||
+                if (!y || xai_speech_sonify(&ctx, sig, rel, y) != XAI_OK ||
                     xai_audio_save(o->sonify, y + items[b].start, 1, items[b].len, lm.pre.spec.sample_rate,
                                    XAI_AUDIO_WAV_FLOAT) != XAI_OK) {
                     xai_app_fail(app, o->sonify, "%s", y ? xai_last_error() : "out of memory");
@@ -1089,9 +1126,9 @@ static int run_explain(opts *o)
         }
         json_t *hz = json_array(), *ts = json_array();
         for (int r = 0; r < rows; r++)
-            json_array_append_new(hz, json_real(speech_row_hz(&lm.pre, r)));
+            json_array_append_new(hz, json_real(xai_speech_row_hz(&lm.pre, r)));
         for (int64_t j = 0; j < F; j++)
-            json_array_append_new(ts, json_real(speech_col_s(&lm.pre, (double)j, 0)));
+            json_array_append_new(ts, json_real(xai_speech_col_s(&lm.pre, (double)j, 0)));
         json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:[s,s,s],s:o,s:o,s:O}", "Method", xai_method_name(cfg.method),
                               "Composite", cfg.composite, "Model", o->model, "ModelSHA256", lm.sha, "Preprocessing",
                               pre_json(&lm.pre), "Axes", "clip (order of Clips)", "frequency row (bottom first)",
@@ -1123,7 +1160,7 @@ out:
     free(R);
     free(sigs);
     free(items);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     loaded_free(&lm);
     return rc;
 }
@@ -1156,10 +1193,12 @@ int main(int argc, char **argv)
     static opts o;
     xai_app_init(&o.app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_install_signal_handlers();
+    o.files.note = print_note;
+    o.files.note_ud = &o.app;
     o.duration = 1;
-    o.lr = 1e-3;
+    o.lr = 3e-3;
     o.val_split = 0.2;
-    o.epochs = 30;
+    o.epochs = 60;
     o.patience = 10;
     o.batch = 32;
     o.xbatch = 64;
@@ -1281,14 +1320,15 @@ int main(int argc, char **argv)
         }
     }
     if (o.preset && o.cmd != 2) {
-        speech_pre tmp;
-        if (speech_pre_preset(o.preset, o.duration, &tmp) != XAI_OK) {
+        xai_speech_pre tmp;
+        if (xai_speech_pre_preset(o.preset, o.duration, &tmp) != XAI_OK) {
             rc = xai_app_usage_error(&o.app, "--preset: %s", xai_last_error());
             goto done;
         }
     }
     for (int i = optind; i < ac; i++)
-        if (speech_files_add(&o.app, &o.files, av[i]) != 0) {
+        if (xai_speech_files_add(&o.files, av[i]) != XAI_OK) {
+            xai_app_fail(&o.app, NULL, "%s", xai_last_error());
             rc = XAI_EXIT_DATA;
             goto done;
         }
@@ -1299,7 +1339,7 @@ int main(int argc, char **argv)
     xai_app_apply_threads(&o.app);
     rc = o.cmd == 0 ? run_train(&o) : o.cmd == 1 ? run_explain(&o) : run_eval(&o);
 done:
-    speech_files_free(&o.files);
+    xai_speech_files_free(&o.files);
     xai_app_free(&o.app);
     cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */
     FcFini();

@@ -85,10 +85,6 @@ typedef struct {
     float *embedding2d;   /**< n x 2: the first two non-trivial spectral coordinates */
     double inertia;       /**< k-means objective of the best restart */
     double fda;           /**< Fisher separability J of the clusters in the embedding */
-    double fda_null;      /**< mean J of k-means clusters (same n up to 2000, dimension and k) on
-                               Gaussian noise: what k clusters score without any structure */
-    double fda_ratio;     /**< fda / fda_null: comparable across k (about 1 or below: no more
-                               separated than noise); the per-class ranking uses it */
     double knn_seconds;   /**< wall time of the kNN graph */
     double eig_seconds;   /**< wall time of the eigen-solver */
     double kmeans_seconds; /**< wall time of k-means (all restarts) */
@@ -186,8 +182,7 @@ XAI_API xai_status xai_spray_run(const float *x, int64_t n, int64_t dim,
 
 /**
  * SpRAy per class: run xai_spray_run() on the maps whose label is classes[c], for each of
- * @p nclasses classes, and rank the classes by fda_ratio (the FDA score over its noise level for
- * the same number of clusters), highest (most suspicious) first.
+ * @p nclasses classes, and rank the classes by FDA score, highest (most suspicious) first.
  * @param labels n class labels (borrowed)
  * @param[out] results nclasses results (caller-allocated array; each entry freed by the
  *             caller with xai_spray_result_free(); entries are NULL on failure)
