@@ -233,6 +233,24 @@ static void loaded_free(loaded_model *lm)
     memset(lm, 0, sizeof *lm);
 }
 
+/* Print the card's warnings about the model's validity, one line each; @return how many. */
+static int card_warn(const xai_app *app, const char *model, const xai_card *card)
+{
+    char *w = NULL;
+    int nw = 0;
+    if (xai_card_warnings(card, &w, &nw) != XAI_OK)
+        return 0;
+    for (char *line = w, *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        if (*line)
+            xai_app_log(app, 1, "warning: %s%s%s", model ? model : "", model ? ": " : "", line);
+    }
+    xai_free(w);
+    return nw;
+}
+
 static int load_model(opts *o, loaded_model *lm)
 {
     memset(lm, 0, sizeof *lm);
@@ -253,32 +271,24 @@ static int load_model(opts *o, loaded_model *lm)
                                         " train')");
         goto bad;
     }
-    int nw = 0;
-    char *w = NULL;
-    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0) {
-        xai_app_log(&o->app, 1, "warning: %s: %s", o->model, w);
-        lm->untrusted = 1;
-    }
-    if (lm->untrusted && o->strict) {
-        xai_free(w);
-        xai_card_free(card);
-        xai_app_fail(&o->app, o->model, "--strict: the model card's warnings make it unfit to explain");
-        loaded_free(lm);
-        return XAI_EXIT_STRICT;
-    }
-    xai_free(w);
+    xai_status pst = xai_speech_pre_from_json(pj, &lm->pre);
+    xai_free(pj);
     int K = xai_card_class_count(card);
     if (K == xai_model_output_numel(lm->m)) {
         lm->classes = json_array();
         for (int k = 0; k < K; k++)
             json_array_append_new(lm->classes, json_string(xai_card_class_name(card, k)));
     }
+    lm->untrusted = card_warn(&o->app, o->model, card);
     xai_card_free(card);
-    xai_status pst = xai_speech_pre_from_json(pj, &lm->pre);
-    xai_free(pj);
     if (pst != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto bad;
+    }
+    if (lm->untrusted && o->strict) {
+        xai_app_fail(&o->app, o->model, "--strict: the model card's warnings make it unfit to explain");
+        loaded_free(lm);
+        return XAI_EXIT_STRICT;
     }
     if (o->preset && strcmp(o->preset, lm->pre.preset) != 0) {
         xai_app_fail(&o->app, o->model, "was trained with spectrogram preset '%s', not '%s'; features would not match",
@@ -473,11 +483,16 @@ static int validate_model(opts *o, const xai_model *m, const xai_split *sp, int 
 {
     int *pred = malloc(sizeof(int) * (size_t)n), *bpred = malloc(sizeof(int) * (size_t)n), rc = -1;
     xai_validation v = {0};
-    if (!pred || !bpred || xai_predict_classes(m, n, X, pred) != XAI_OK ||
-        xai_ridge_out_of_fold(sp, per, X, y, K, sp->within_group ? NULL : gid, o->seed, bpred) != XAI_OK ||
-        xai_validation_summarise(sp, sp->within_group ? "clip" : "speaker", y, pred, K, "ridge", bpred, &v) !=
-            XAI_OK) {
+    if (!pred || !bpred || xai_predict_classes(m, n, X, pred) != XAI_OK) {
         xai_app_fail(&o->app, NULL, "validation: %s", pred && bpred ? xai_last_error() : "out of memory");
+        goto out;
+    }
+    int have_base = xai_ridge_out_of_fold(sp, per, X, y, K, sp->within_group ? NULL : gid, o->seed, bpred) == XAI_OK;
+    if (!have_base)
+        xai_app_log(&o->app, 1, "warning: no ridge baseline: %s", xai_last_error());
+    if (xai_validation_summarise(sp, sp->within_group ? "clip" : "speaker", y, pred, K, have_base ? "ridge" : NULL,
+                                 have_base ? bpred : NULL, &v) != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "validation: %s", xai_last_error());
         goto out;
     }
     int nh = 0; /* held-out speakers */
@@ -495,12 +510,7 @@ static int validate_model(opts *o, const xai_model *m, const xai_split *sp, int 
         xai_app_fail(&o->app, NULL, "model card: %s", xai_last_error());
         goto out;
     }
-    char *w = NULL;
-    int nw = 0;
-    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0)
-        xai_app_log(&o->app, 1, "warning: %s", w);
-    xai_free(w);
-    rc = nw;
+    rc = card_warn(&o->app, NULL, card);
 out:
     xai_validation_free(&v);
     free(pred);
