@@ -502,9 +502,13 @@ static int validate_model(opts *o, const xai_model *m, const xai_split *sp, int 
             first = !(sp->fold[j] >= 0 && gid[j] == gid[i]);
         nh += first;
     }
-    xai_app_log(&o->app, 1, "held-out %s: %d of %d speakers, %lld clips: accuracy %.3f (95%% CI %.3f-%.3f), "
-                "balanced %.3f, chance %.3f; ridge baseline %.3f", v.within_group ? "clips (within speakers)" : "speakers",
-                nh, v.within_group ? 1 : v.n_groups, (long long)v.pooled.n, v.pooled.accuracy, v.pooled.ci_low,
+    char who[96];
+    if (v.within_group)
+        snprintf(who, sizeof who, "clips of the training speakers (not held-out speakers)");
+    else
+        snprintf(who, sizeof who, "speakers: %d of %d speakers", nh, v.n_groups);
+    xai_app_log(&o->app, 1, "held-out %s, %lld clips: accuracy %.3f (95%% CI %.3f-%.3f), balanced %.3f, chance "
+                "%.3f; ridge baseline %.3f", who, (long long)v.pooled.n, v.pooled.accuracy, v.pooled.ci_low,
                 v.pooled.ci_high, v.pooled.balanced_accuracy, v.pooled.chance, v.baseline_accuracy);
     if (card_validation(card, &v, names) != 0) {
         xai_app_fail(&o->app, NULL, "model card: %s", xai_last_error());
