@@ -29,7 +29,6 @@
 #include "xai/domain-speech.h"
 
 #define PROG "xai-speech"
-#define XAI_EXIT_STRICT 4 /* --strict and the model card says the model is not worth explaining */
 #ifndef XAI_SPEECH_VERSION
 #define XAI_SPEECH_VERSION "0.1.0"
 #endif
