@@ -71,9 +71,10 @@ static void usage(FILE *f)
 "  --solver S           auto | dense | lanczos (auto: dense GSL up to 1000 maps) [auto]\n"
 "\n"
 "OUTPUT (in OUTDIR, created if missing)\n"
-"  ranking.tsv                 classes by FDA score, most separable (suspicious) first. The\n"
-"                              score grows with the number of clusters even on noise: compare\n"
-"                              classes at the same --clusters K\n"
+"  ranking.tsv                 classes by fda_ratio = FDA score / the score of the same maps\n"
+"                              with their values shuffled within each map, same number of\n"
+"                              clusters (comparable across k; about 1 = no shared structure),\n"
+"                              most separable (suspicious) first\n"
 "  eigenvalues.tsv, eigenvalues.png   per-class Laplacian spectra (eigengap plot)\n"
 "  clusters.tsv                map index, class, cluster, 2-D spectral embedding x, y\n"
 "  class-C-cluster-means.npy   per-cluster mean relevance maps, (K, ...) like MAPS\n"
@@ -612,8 +613,8 @@ int main(int argc, char **argv)
     /* ranking.tsv */
     {
         const char *names[] = {"rank", "class", "n_maps", "n_clusters", "components", "fda_score",
-                               "largest_cluster_fraction", "eigengap"};
-        if (xai_tsv_create(8, names, NULL, &t) != XAI_OK)
+                               "largest_cluster_fraction", "eigengap", "fda_null", "fda_ratio"};
+        if (xai_tsv_create(10, names, NULL, &t) != XAI_OK)
             goto tsv_fail;
         for (int a = 0; a < nclasses; a++) {
             const xai_spray_result *r = res[order[a]];
@@ -625,12 +626,13 @@ int main(int argc, char **argv)
                 xai_tsv_set_number(t, row, 3, k) || xai_tsv_set_number(t, row, 4, r->n_components) ||
                 xai_tsv_set_number(t, row, 5, r->fda) ||
                 xai_tsv_set_number(t, row, 6, (double)r->sizes[0] / (double)r->n) ||
-                (isfinite(gap) ? xai_tsv_set_number(t, row, 7, gap) : xai_tsv_set_na(t, row, 7)))
+                (isfinite(gap) ? xai_tsv_set_number(t, row, 7, gap) : xai_tsv_set_na(t, row, 7)) ||
+                xai_tsv_set_number(t, row, 8, r->fda_null) || xai_tsv_set_number(t, row, 9, r->fda_ratio))
                 goto tsv_fail;
         }
         if (xai_tsv_save(t, opath("ranking.tsv", 0, 0), 0) != XAI_OK)
             goto tsv_fail;
-        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by FDA score, most separable first"))
+        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by fda_ratio (FDA score over the score of the same maps shuffled within each map, same number of clusters), most separable first"))
             goto out;
         xai_tsv_free(t);
         t = NULL;
@@ -765,8 +767,8 @@ int main(int argc, char **argv)
                 (long long)n, nclasses);
         for (int a = 0; a < nclasses; a++) {
             const xai_spray_result *r = res[order[a]];
-            fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g%s\n", a + 1,
-                    classes[order[a]], (long long)r->n, r->n_clusters, r->fda,
+            fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g (%.2f x its reference)%s\n",
+                    a + 1, classes[order[a]], (long long)r->n, r->n_clusters, r->fda, r->fda_ratio,
                     r->used_lanczos ? " (Lanczos)" : "");
             if (r->n > cfg.knn && r->n / 4 < cfg.knn)
                 fprintf(stderr, "     note: with --knn %d a group of fewer than about %d of these %lld maps is "
