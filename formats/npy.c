@@ -11,6 +11,7 @@
 #include "xai/npy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,10 @@
 typedef struct {
     int ndim;
     int64_t shape[XAI_NPY_MAX_DIMS];
-    int itemsize;   /* 4 or 8 */
+    int itemsize;   /* 1, 2, 4 or 8 */
     int big;        /* big-endian data */
+    char kind;      /* 'f' float, 'i' signed, 'u' unsigned integer, 'b' bool */
+    char descr[16]; /* as written, for messages */
     size_t count;   /* number of elements */
 } npy_desc;
 
@@ -170,6 +173,17 @@ static xai_status parse_descr(cursor *c, npy_desc *d)
     if ((s[0] == '<' || s[0] == '>') && s[1] == 'f' && (s[2] == '4' || s[2] == '8') && !s[3]) {
         d->big = s[0] == '>';
         d->itemsize = s[2] - '0';
+        d->kind = 'f';
+        return XAI_OK;
+    }
+    /* integers and bools: only xai_npy_load_int() takes them (checked by the caller) */
+    int order = s[0] == '<' || s[0] == '>' || s[0] == '|' || s[0] == '=';
+    if (order && (s[1] == 'i' || s[1] == 'u' || s[1] == 'b') &&
+        (s[2] == '1' || s[2] == '2' || s[2] == '4' || s[2] == '8') && !s[3] && (s[1] != 'b' || s[2] == '1')) {
+        d->big = s[0] == '>';
+        d->itemsize = s[2] - '0';
+        d->kind = s[1];
+        memcpy(d->descr, s, 4); /* three characters and the NUL */
         return XAI_OK;
     }
     return xai_error_set(XAI_EUNSUPPORTED,
@@ -178,7 +192,7 @@ static xai_status parse_descr(cursor *c, npy_desc *d)
 }
 
 /* Parse the header dict literal; sets every field of d except count. */
-static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d)
+static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d, int allow_int)
 {
     cursor c = {h, h + n, name};
     int have_descr = 0, have_fortran = 0, have_shape = 0, fortran = 0;
@@ -201,6 +215,10 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
         if (strcmp(key, "descr") == 0 && !have_descr) {
             have_descr = 1;
             st = parse_descr(&c, d);
+            if (st == XAI_OK && d->kind != 'f' && !allow_int)
+                st = xai_error_set(XAI_EUNSUPPORTED,
+                                   "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
+                                   name, d->descr);
             if (st == XAI_EUNSUPPORTED) {
                 dtype_st = st;
                 snprintf(dtype_msg, sizeof dtype_msg, "%s", xai_last_error());
@@ -403,7 +421,7 @@ xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_n
     st = check_header_text(name, p + hstart, hlen);
     if (st != XAI_OK)
         return st;
-    st = parse_header(name, (const char *)p + hstart, hlen, &d);
+    st = parse_header(name, (const char *)p + hstart, hlen, &d, 0);
     if (st != XAI_OK)
         return st;
     st = check_size(name, &d, len - hstart - hlen);
@@ -451,7 +469,7 @@ xai_status xai_npy_load(const char *path, xai_npy *out)
     st = check_header_text(path, hdr, hlen);
     if (st != XAI_OK)
         goto done;
-    st = parse_header(path, (const char *)hdr, hlen, &d);
+    st = parse_header(path, (const char *)hdr, hlen, &d, 0);
     if (st != XAI_OK)
         goto done;
     st = check_size(path, &d, fsize - hstart - hlen);
@@ -482,6 +500,100 @@ done:
     free(hdr);
     fclose(f);
     return st;
+}
+
+/* Element @p i of raw data as an exact integer; XAI_EUNSUPPORTED for a float that is not an
+ * integer (or beyond 2^53) and an unsigned value beyond INT64_MAX. */
+static xai_status int_at(const unsigned char *src, size_t i, const npy_desc *d, const char *name, int64_t *v)
+{
+    const unsigned char *b = src + (size_t)d->itemsize * i;
+    uint64_t u = 0;
+    for (int k = 0; k < d->itemsize; k++)
+        u = u << 8 | b[d->big ? k : d->itemsize - 1 - k];
+    if (d->kind == 'f') {
+        double x;
+        if (d->itemsize == 4) {
+            uint32_t w = (uint32_t)u;
+            float f;
+            memcpy(&f, &w, 4);
+            x = f;
+        } else {
+            memcpy(&x, &u, 8);
+        }
+        if (!(fabs(x) <= 9007199254740992.0) || x != floor(x))
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: element %zu is %g, not an integer", name, i, x);
+        *v = (int64_t)x;
+    } else if (d->kind == 'i') {
+        int shift = 64 - 8 * d->itemsize; /* sign-extend */
+        *v = shift ? (int64_t)(u << shift) >> shift : (int64_t)u;
+    } else {
+        if (u > (uint64_t)INT64_MAX)
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: element %zu exceeds the int64 range", name, i);
+        *v = (int64_t)u;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_npy_load_int_mem(const void *buf, size_t len, const char *name, xai_npy_int *out)
+{
+    const unsigned char *p = buf;
+    size_t hstart, hlen;
+    npy_desc d;
+    name = dname(name);
+    if (!out)
+        return xai_error_set(XAI_EINVAL, "%s: NULL output", name);
+    memset(out, 0, sizeof *out);
+    if (!buf && len)
+        return xai_error_set(XAI_EINVAL, "%s: NULL buffer", name);
+    xai_status st = parse_preamble(name, p, len, len, &hstart, &hlen);
+    if (st == XAI_OK)
+        st = check_header_text(name, p + hstart, hlen);
+    if (st == XAI_OK)
+        st = parse_header(name, (const char *)p + hstart, hlen, &d, 1);
+    if (st == XAI_OK)
+        st = check_size(name, &d, len - hstart - hlen);
+    if (st != XAI_OK)
+        return st;
+    out->data = malloc(d.count ? d.count * sizeof(int64_t) : sizeof(int64_t));
+    if (!out->data)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory for %zu values", name, d.count);
+    out->ndim = d.ndim;
+    memcpy(out->shape, d.shape, sizeof d.shape);
+    for (size_t i = 0; i < d.count && st == XAI_OK; i++)
+        st = int_at(p + hstart + hlen, i, &d, name, &out->data[i]);
+    if (st != XAI_OK)
+        xai_npy_int_free(out);
+    return st;
+}
+
+xai_status xai_npy_load_int(const char *path, xai_npy_int *out)
+{
+    FILE *f;
+    uint64_t fsize;
+    if (!out || !path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_load_int: NULL argument");
+    memset(out, 0, sizeof *out);
+    xai_status st = xai_file_open_regular(path, &f, &fsize);
+    if (st != XAI_OK)
+        return st;
+    unsigned char *buf = fsize < SIZE_MAX ? malloc(fsize ? (size_t)fsize : 1) : NULL;
+    if (!buf)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory for %llu bytes", path, (unsigned long long)fsize);
+    else if (fread(buf, 1, (size_t)fsize, f) != (size_t)fsize)
+        st = xai_error_set(XAI_EIO, "%s: short read", path);
+    fclose(f);
+    if (st == XAI_OK)
+        st = xai_npy_load_int_mem(buf, (size_t)fsize, path, out);
+    free(buf);
+    return st;
+}
+
+void xai_npy_int_free(xai_npy_int *a)
+{
+    if (!a)
+        return;
+    free(a->data);
+    memset(a, 0, sizeof *a);
 }
 
 void xai_npy_free(xai_npy *a)

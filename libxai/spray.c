@@ -1020,8 +1020,12 @@ xai_status xai_adjusted_rand_index(const int *a, const int *b, int64_t n, double
 
 /* ---- the SpRAy pipeline ------------------------------------------------------------- */
 
-xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg,
-                         xai_spray_result **out)
+static xai_status fda_null(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int k,
+                           double *out);
+
+/* xai_spray_run(); with_null = 0 skips the null reference (the null's own runs). */
+static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int with_null,
+                            xai_spray_result **out)
 {
     if (!x || !cfg || !out || dim < 1)
         return xai_error_set(XAI_EINVAL, "spray: bad arguments");
@@ -1135,6 +1139,8 @@ xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray
             r->embedding2d[i * 2 + a] = c0 + a < nev ? r->embedding[i * nev + c0 + a] : 0.0f;
     /* FDA of the clusters on the non-trivial spectral coordinates 0/1 .. k-1 */
     r->fda = 0;
+    r->fda_null = 0;
+    r->fda_ratio = 0;
     if (k >= 2) {
         int fd = k - c0;
         if (fd < 1)
@@ -1143,8 +1149,11 @@ xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray
             for (int j = 0; j < fd; j++)
                 feat[i * fd + j] = r->embedding[i * nev + c0 + j];
         st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
+        if (st == XAI_OK && with_null)
+            st = fda_null(x, n, dim, cfg, k, &r->fda_null);
         if (st != XAI_OK)
             goto fail;
+        r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
     }
     xai_csr_free(&g);
     free(ev), free(feat);
@@ -1154,6 +1163,52 @@ fail:
     xai_csr_free(&g);
     free(ev), free(feat);
     xai_spray_result_free(r);
+    return st;
+}
+
+xai_status xai_spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg,
+                         xai_spray_result **out)
+{
+    return spray_run(x, n, dim, cfg, 1, out);
+}
+
+/* The FDA score the same pipeline gives, with the same number of clusters, to the maps with
+ * their values shuffled within each map: every map keeps its distribution of values but the
+ * maps share no structure, so their k clusters are separable only as far as any k k-means
+ * clusters are. J over this reference is comparable across k (a permutation reference, as
+ * in the gap statistic of Tibshirani, Walther & Hastie 2001); mean of two shuffles. */
+static xai_status fda_null(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int k,
+                           double *out)
+{
+    enum { DRAWS = 2 };
+    float *y = xmalloc((size_t)n * (size_t)dim, sizeof(float));
+    if (!y)
+        return xai_error_set(XAI_ENOMEM, "spray: out of memory for the null reference");
+    xai_spray_config c = *cfg;
+    c.n_clusters = k;
+    uint64_t rs = cfg->seed ^ 0x6a09e667f3bcc909ULL;
+    double sum = 0;
+    xai_status st = XAI_OK;
+    for (int d = 0; d < DRAWS && st == XAI_OK; d++) {
+        memcpy(y, x, sizeof(float) * (size_t)n * (size_t)dim);
+        for (int64_t i = 0; i < n; i++) {
+            float *row = y + (size_t)i * (size_t)dim;
+            for (int64_t a = dim - 1; a > 0; a--) { /* Fisher-Yates */
+                int64_t b = (int64_t)(xai_splitmix_unit(&rs) * (double)(a + 1));
+                b = b > a ? a : b;
+                float t = row[a];
+                row[a] = row[b];
+                row[b] = t;
+            }
+        }
+        xai_spray_result *r = NULL;
+        st = spray_run(y, n, dim, &c, 0, &r);
+        if (st == XAI_OK)
+            sum += r->fda;
+        xai_spray_result_free(r);
+    }
+    free(y);
+    *out = st == XAI_OK ? sum / DRAWS : 0;
     return st;
 }
 
@@ -1191,7 +1246,7 @@ xai_status xai_spray_by_class(const float *x, int64_t n, int64_t dim, const int 
     free(sub);
     for (int a = 1; a < nclasses; a++) { /* insertion sort by descending FDA, stable */
         int v = order[a], b = a;
-        while (b > 0 && results[order[b - 1]]->fda < results[v]->fda) {
+        while (b > 0 && results[order[b - 1]]->fda_ratio < results[v]->fda_ratio) {
             order[b] = order[b - 1];
             b--;
         }

@@ -535,9 +535,64 @@ START_TEST(test_save_atomic_and_errors)
 }
 END_TEST
 
+/* Integer arrays read exactly (labels): every integer dtype and byte order, floats holding
+ * integers; a float that is not an integer and a too large uint64 are refused. */
+static xai_status load_int_hdr(const char *descr, const char *shape, const void *data, size_t nbytes,
+                               xai_npy_int *out)
+{
+    char hdr[128];
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    size_t total = 128; /* preamble and header padded to a multiple of 64, as NumPy writes */
+    unsigned char *buf = calloc(1, total + nbytes);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)(total - 10);
+    buf[9] = 0;
+    memset(buf + 10, ' ', total - 10);
+    memcpy(buf + 10, hdr, (size_t)len);
+    buf[total - 1] = '\n';
+    memcpy(buf + total, data, nbytes);
+    xai_status st = xai_npy_load_int_mem(buf, total + nbytes, "mem.npy", out);
+    free(buf);
+    return st;
+}
+
+START_TEST(int_arrays)
+{
+    xai_npy_int a;
+    const int64_t v8[3] = {-5, 0, 4000000000LL};
+    ck_assert_int_eq(load_int_hdr("<i8", "(3,)", v8, sizeof v8, &a), XAI_OK);
+    ck_assert_int_eq(a.ndim, 1);
+    ck_assert_int_eq(a.shape[0], 3);
+    ck_assert(a.data[0] == -5 && a.data[1] == 0 && a.data[2] == 4000000000LL);
+    xai_npy_int_free(&a);
+    const unsigned char be16[4] = {0xff, 0xfd, 0x00, 0x07}; /* -3, 7 big-endian int16 */
+    ck_assert_int_eq(load_int_hdr(">i2", "(2,)", be16, 4, &a), XAI_OK);
+    ck_assert(a.data[0] == -3 && a.data[1] == 7);
+    xai_npy_int_free(&a);
+    const unsigned char u1[2] = {200, 1};
+    ck_assert_int_eq(load_int_hdr("|u1", "(1, 2)", u1, 2, &a), XAI_OK);
+    ck_assert(a.ndim == 2 && a.data[0] == 200 && a.data[1] == 1);
+    xai_npy_int_free(&a);
+    const float f[2] = {3.0f, -1.0f};
+    ck_assert_int_eq(load_int_hdr("<f4", "(2,)", f, sizeof f, &a), XAI_OK);
+    ck_assert(a.data[0] == 3 && a.data[1] == -1);
+    xai_npy_int_free(&a);
+    const float g[2] = {3.0f, 0.5f};
+    ck_assert_int_eq(load_int_hdr("<f4", "(2,)", g, sizeof g, &a), XAI_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "element 1"));
+    const uint64_t big = 0xffffffffffffffffULL;
+    ck_assert_int_eq(load_int_hdr("<u8", "(1,)", &big, 8, &a), XAI_EUNSUPPORTED);
+    ck_assert_int_eq(load_int_hdr("<i8", "(3,)", v8, 16, &a), XAI_EFORMAT); /* truncated */
+    ck_assert_int_eq(load_int_hdr("<c8", "(1,)", v8, 8, &a), XAI_EUNSUPPORTED);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("npy");
+    TCase *ti = tcase_create("int");
+    tcase_add_test(ti, int_arrays);
+    suite_add_tcase(s, ti);
     TCase *tc = tcase_create("npy");
     tcase_add_test(tc, test_f4_le);
     tcase_add_test(tc, test_f4_be);

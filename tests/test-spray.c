@@ -524,6 +524,40 @@ static float *planted(int per, double jitter, double art_amp, double noise, int 
     return m;
 }
 
+/* On maps of pure noise the score over its reference is about 1 whatever the number of
+ * clusters, so classes split into different k compare (the raw score depends on k and on the
+ * maps). Means over a few noise sets. */
+START_TEST(fda_ratio_flat_on_noise)
+{
+    enum { SETS = 4 };
+    const int n = 200, dim = 48, ks[3] = {2, 4, 8};
+    float *x = malloc((size_t)n * dim * sizeof(float));
+    double fda[3] = {0}, ratio[3] = {0};
+    for (int set = 0; set < SETS; set++) {
+        for (int i = 0; i < n * dim; i++)
+            x[i] = (float)fabs(nrand());
+        for (int a = 0; a < 3; a++) {
+            xai_spray_config c;
+            xai_spray_config_init(&c);
+            c.n_clusters = ks[a];
+            c.seed = (uint64_t)set;
+            xai_spray_result *r = NULL;
+            ck_assert_int_eq(xai_spray_run(x, n, dim, &c, &r), XAI_OK);
+            ck_assert(r->fda_null > 0 && isfinite(r->fda_ratio));
+            ck_assert_double_eq_tol(r->fda_ratio, r->fda / r->fda_null, 1e-12);
+            fda[a] += r->fda / SETS;
+            ratio[a] += r->fda_ratio / SETS;
+            xai_spray_result_free(r);
+        }
+    }
+    fprintf(stderr, "noise: mean FDA %.3g %.3g %.3g, mean ratio %.3g %.3g %.3g at k = 2, 4, 8\n", fda[0], fda[1],
+            fda[2], ratio[0], ratio[1], ratio[2]);
+    for (int a = 0; a < 3; a++) /* the same for every k: near 1 */
+        ck_assert_msg(ratio[a] > 0.7 && ratio[a] < 1.3, "ratio %g at k = %d", ratio[a], ks[a]);
+    free(x);
+}
+END_TEST
+
 START_TEST(planted_clever_hans)
 {
     int per = 150, n = 3 * per;
@@ -697,6 +731,7 @@ Suite *make_suite(void)
     tcase_add_test(t, kmeans_deterministic);
     tcase_add_test(t, kmeans_blobs);
     tcase_add_test(t, fda_analytic);
+    tcase_add_test(t, fda_ratio_flat_on_noise);
     tcase_add_test(t, ari_known_values);
     tcase_add_test(t, planted_clever_hans);
     tcase_add_test(t, planted_connected_graph);

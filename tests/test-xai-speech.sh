@@ -5,10 +5,11 @@
 # and gradient numbers printed), the figure, the sidecars, the sonification (rate, length,
 # energy at the tone), eval, and the error paths (bad audio, model/preset mismatch, model
 # without a pipeline, refusal to overwrite, partial batches exit 3, usage errors).
-# Usage: test-xai-speech.sh GEN_SPEECH XAI_SPEECH   (skips, exit 77, without espeak-ng or numpy)
+# Usage: test-xai-speech.sh GEN_SPEECH XAI_SPEECH [XAI_SPRAY]   (skips, exit 77, without espeak-ng or numpy)
 set -u
 GEN="$1"
 APP="$2"
+SPRAY="${3:-}"
 PY=/usr/bin/python3
 SRC="${XAI_SOURCE_ROOT:-}"
 command -v espeak-ng >/dev/null 2>&1 || { echo "espeak-ng missing: skip"; exit 77; }
@@ -43,7 +44,9 @@ expect 2 "preset" "$APP" train "$T/data" --labels digit --preset nosuch -o "$T/m
 expect 2 "sonify" "$APP" explain --model "$T/m.onnx" "$T/data" -o "$T/x" --sonify "$T/x.wav"
 
 # --- train (small CNN, few epochs)
-expect 0 "" "$APP" train "$T/data" --labels digit --epochs 30 --seed 1 --lr 3e-3 -q -o "$T/m.onnx"
+# (validation by clip, as before speakers were held out by default: the planted-band checks below
+# are about relevance within these voices; the held-out speaker checks are further down)
+expect 0 "" "$APP" train "$T/data" --labels digit --epochs 30 --seed 1 --lr 3e-3 --split-by clip -q -o "$T/m.onnx"
 [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok || bad "model or its sidecar missing"
 expect 1 "exists" "$APP" train "$T/data" --labels digit --epochs 1 -q -o "$T/m.onnx"
 $PY - "$T/m.onnx" "$T/m.json" <<'PYEOF' && ok || bad "model metadata / sidecar"
@@ -53,9 +56,16 @@ assert j["Classes"] == ["0", "1", "2"], j["Classes"]
 assert j["Clips"] == 48 and j["Preprocessing"]["preset"] == "compact"
 assert j["Preprocessing"]["input_shape"] == [1, 40, 63]
 assert "CommandLine" in j and "Version" in j and "DateTime" in j
-raw = open(sys.argv[1], "rb").read()
-assert b"xai_preprocessing" in raw and b"class_names" in raw
+# the pipeline and the class names travel in the model card (older models: metadata keys
+# xai_preprocessing and class_names, read below through the bundled model)
+import onnx
+c = json.loads({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}["libxai.card"])
+assert c["classes"] == ["0", "1", "2"] and c["preprocessing"]["input_shape"] == [1, 40, 63], c
 PYEOF
+if [ -n "$SRC" ] && [ -f "$SRC/datasets/speech/model-digits.onnx" ]; then
+  expect 0 "" "$APP" eval --model "$SRC/datasets/speech/model-digits.onnx" "$T/data" --labels digit -q
+  grep -q "^accuracy" "$T/out" && ok || bad "a model with the older metadata keys"
+fi
 
 # --- gender labels from labels.csv
 expect 0 "" "$APP" train "$T/data" --labels gender --epochs 2 -q -o "$T/g.onnx"
@@ -145,6 +155,14 @@ for i, c in enumerate(j["Clips"]):
     assert abs(c["RelevanceSum"] - float(r[i].sum())) < 1e-4 * max(1.0, abs(c["RelevanceSum"]))
 PYEOF
 [ ! -e "$T/stk/1_m1s140p40_0_relevance.npy" ] && ok || bad "--stacked wrote per-clip files"
+# SpRAy over the stack with int64 labels as NumPy writes them by default
+if [ -n "$SPRAY" ]; then
+  $PY -c "import numpy as np; np.save('$T/stk/y.npy', np.array([0] * 8 + [1] * 8, dtype=np.int64))"
+  expect 0 "" "$SPRAY" "$T/stk/relevance.npy" --labels "$T/stk/y.npy" --pool 8x8 --knn 3 -o "$T/spray" -q
+  [ "$(wc -l <"$T/spray/ranking.tsv")" -eq 3 ] && ok || bad "spray ranking with int64 labels"
+  $PY -c "import numpy as np; np.save('$T/stk/yf.npy', np.array([0.5] * 16))"
+  expect 1 "not an integer" "$SPRAY" "$T/stk/relevance.npy" --labels "$T/stk/yf.npy" -o "$T/spray2" -q
+fi
 
 # --- sonify: rate, length, and the masked audio keeps the planted tone
 C="$T/data/1_f2s140p60_0.wav"
@@ -229,6 +247,106 @@ i = raw.index(b'"n_mels":40')
 open(sys.argv[2], "wb").write(raw[:i] + b'"n_mels":41' + raw[i + 11:])
 PYEOF
 expect 1 "xai_preprocessing" "$APP" explain --model "$T/tampered.onnx" "$C" -o "$T/e7" -q
+
+# --- option errors name the option, not the value
+expect 2 "--lr: invalid value '0'" "$APP" train "$T/data" --labels digit --lr 0 -o "$T/o.onnx"
+expect 2 "--epochs: invalid value '0'" "$APP" train "$T/data" --labels digit --epochs=0 -o "$T/o.onnx"
+expect 2 "--split-by: invalid value 'session'" "$APP" train "$T/data" --labels digit --split-by session -o "$T/o.onnx"
+
+# --- maps on the file's time axis: the clip is centred in the 1 s window after ClipStartSample
+# samples of padding, so frame j (hop 128, centred frames) is at (128 j - start) / 8000 s
+$PY - "$T/lrp" "$T/stk" <<'PYEOF' && ok || bad "file time axis"
+import json, sys
+j = json.load(open(sys.argv[1] + "/1_m1s140p40_0_relevance.json"))
+s0, ts = j["ClipStartSample"], j["FrameCentreS"]
+assert s0 > 0, s0  # the synthetic clips are shorter than the window
+for k in (0, 10, 62):
+    assert abs(ts[k] - (128 * k - s0) / 8000) < 1e-9, (k, ts[k], s0)
+k = json.load(open(sys.argv[2] + "/relevance.json"))
+assert abs(k["WindowFrameCentreS"][10] - 0.16) < 1e-9
+for c in k["Clips"]:
+    assert abs(c["FirstFrameCentreS"] + c["ClipStartSample"] / 8000) < 1e-9, c
+PYEOF
+
+# --- the default validation holds out whole speakers; training prints it and the card records it
+expect 0 "held-out speakers" "$APP" train "$T/data" --labels digit --epochs 3 --seed 1 -o "$T/spk.onnx"
+grep -q "95% CI" "$T/err" && grep -q "ridge baseline" "$T/err" && ok || bad "held-out summary"
+$PY - "$T/spk.onnx" <<'PYEOF' && ok || bad "card validation"
+import json, sys
+import onnx
+m = onnx.load(sys.argv[1])
+c = json.loads({p.key: p.value for p in m.metadata_props}["libxai.card"])
+v = c["validation"]
+assert v["scheme"] == "grouped-holdout" and v["group_kind"] == "speaker", v
+# 16 speakers (voice x speed x pitch in labels.csv), a fifth of them held out: 3 speakers, 9 clips
+assert v["n_groups"] == 16 and v["n_heldout"] == 9, v
+assert 0 <= v["ci95"][0] <= v["accuracy"] <= v["ci95"][1] <= 1, v
+assert v["baseline"]["name"] == "ridge" and 0 <= v["baseline"]["accuracy"] <= 1, v
+assert c["domain"] == "speech" and c["classes"] == ["0", "1", "2"], c
+assert c["preprocessing"]["preset"] == "compact" and c["training"]["split_by"] == "speaker", c
+PYEOF
+# --- a card that says the model is not above chance: explain warns, and --strict exits 4
+$PY - "$T/spk.onnx" "$T/weak.onnx" <<'PYEOF' && ok || bad "weak card"
+import json, sys
+import onnx
+m = onnx.load(sys.argv[1])
+for p in m.metadata_props:
+    if p.key == "libxai.card":
+        c = json.loads(p.value)
+        v = c["validation"]
+        v["accuracy"], v["ci95"], v["above_chance"] = v["chance_level"], [0.0, 0.9], False
+        p.value = json.dumps(c)
+onnx.save(m, sys.argv[2])
+PYEOF
+expect 4 "strict" "$APP" explain --model "$T/weak.onnx" "$C" --strict -o "$T/s4" -q
+[ ! -e "$T/s4/predictions.tsv" ] && ok || bad "--strict wrote outputs"
+expect 0 "above chance" "$APP" explain --model "$T/weak.onnx" "$C" --no-figures -o "$T/s5"
+
+# --- realistic data, held-out speakers (background noise, levels, speaker variability; see
+# datasets/speech/README.md): 6 voices, digits 0-3; digit 1 carries a 2000 Hz tone in 0.1-0.3 s
+# on 90 % of its clips for every voice but f3. Train with the defaults on m1, m2, m3, f1;
+# evaluate on f2 and f3; explain the tone clips of f2, which the model never saw.
+expect 0 "" "$GEN" --nuisance realistic --seed 5 --length 1 --voices m1,m2,m3,f1,f2,f3 --speeds 140,180 \
+  --pitches 40,60 --digits 4 --shortcut-class 1 --test-voices 1 "$T/real"
+mkdir "$T/rtr" "$T/rho" "$T/rsc" "$T/rctl"
+for f in "$T/real"/*.wav; do
+  b=$(basename "$f")
+  case $(echo "$b" | cut -d_ -f2) in f2|f3) ln -s "$f" "$T/rho/$b" ;; *) ln -s "$f" "$T/rtr/$b" ;; esac
+done
+awk -F, '$4 == "f2" && $2 == 1 && $8 == 1 {print $1}' "$T/real/labels.csv" | while read -r b; do
+  ln -s "$T/real/$b" "$T/rsc/$b"
+done
+for f in "$T/real"/1_f3_*.wav; do ln -s "$f" "$T/rctl/"; done
+expect 0 "" "$APP" train "$T/rtr" --labels digit -q -o "$T/real.onnx"
+expect 0 "" "$APP" eval --model "$T/real.onnx" "$T/rho" --labels digit --json "$T/real-eval.json" -q
+expect 0 "" "$APP" explain --model "$T/real.onnx" "$T/rsc" --target 1 --no-figures -o "$T/rx" -q
+expect 0 "" "$APP" explain --model "$T/real.onnx" "$T/rctl" --target 1 --no-figures -o "$T/rc" -q
+$PY - "$T/real-eval.json" "$T/rx" "$T/rc" <<'PYEOF' && ok || bad "held-out speakers: accuracy and shortcut box"
+import glob, json, sys
+import numpy as np
+e = json.load(open(sys.argv[1]))
+print(f"held-out speakers f2, f3: accuracy {e['accuracy']:.3f} (95% CI {e['ci95'][0]:.3f}-{e['ci95'][1]:.3f}), "
+      f"chance {e['chance_level']:.3f}")
+assert e["clips"] == 32 and e["ci95"][0] > e["chance_level"], e
+def box_fraction(d):
+    out = []
+    for f in sorted(glob.glob(d + "/*_relevance.npy")):
+        r, j = np.load(f), json.load(open(f[:-4] + ".json"))
+        hz, ts = np.array(j["RowCentreHz"]), np.array(j["FrameCentreS"])
+        # the bins the tone reaches: mel rows whose triangle overlaps its main lobe (2000 Hz
+        # +- 2 bins of 8000/256 Hz), frames whose 32 ms window overlaps 0.1-0.3 s
+        edges = np.concatenate([[0.0], hz, [4000.0]])
+        rows = (edges[:-2] < 2062.5) & (edges[2:] > 1937.5)
+        cols = (ts > 0.1 - 0.016) & (ts < 0.3 + 0.016)
+        p = np.clip(r, 0, None)
+        out.append(p[np.ix_(rows, cols)].sum() / max(p.sum(), 1e-30))
+    return float(np.mean(out)), len(out), rows.sum() * cols.sum() / r.size
+sc, n, share = box_fraction(sys.argv[2])
+ctl, m, _ = box_fraction(sys.argv[3])
+print(f"shortcut box ({share:.3f} of the bins): {sc:.3f} of the positive relevance on {n} tone clips "
+      f"of the held-out speaker, {ctl:.3f} on {m} clips without the tone")
+assert n >= 3 and sc >= 0.25 and ctl < sc / 2, (sc, ctl)
+PYEOF
 
 # --- real speech: a FSDD clip explains end to end
 SH="${XAI_SHARED_DIR:-}"

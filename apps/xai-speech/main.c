@@ -23,8 +23,10 @@
 #include "xai/audio.h"
 #include "xai/npy.h"
 #include "xai/train.h"
+#include "xai/validate.h"
+#include "xai/card.h"
 #include "app.h"
-#include "speech.h"
+#include "xai/domain-speech.h"
 
 #define PROG "xai-speech"
 #ifndef XAI_SPEECH_VERSION
@@ -55,11 +57,22 @@ static void usage(void)
 "  --duration S          clip length for compact/librosa/torchaudio [1]\n"
 "  --arch SPEC           [conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2)\n"
 "                        flatten dense(K)] with K the number of classes\n"
-"  --epochs N [30]   --batch B [32]   --lr LR [1e-3]   --val-split F [0.2]   --patience P [10]\n"
+"  --epochs N [60]   --batch B [32]   --lr LR [3e-3] (Adam)   --val-split F [0.2]   --patience P [10]\n"
+"                        early stopping keeps the epoch with the best loss on the held-out speakers\n"
 "  --seed S [0]\n"
+"  --split-by speaker|clip  validation holds out whole speakers (a labels.csv 'speaker' column, else\n"
+"                        the SPEAKER of LABEL_SPEAKER_N.wav, else the folder) [speaker]; clip puts a\n"
+"                        speaker's clips on both sides and overrates the model. --val-split is the\n"
+"                        fraction of speakers held out. Training prints the held-out accuracy with\n"
+"                        its 95%% interval, chance level and a ridge baseline on the same clips; the\n"
+"                        model card records them; a warning says when it is not above chance\n"
+"  --strict              exit 4 when the model card warns (train: after writing the model;\n"
+"                        explain/eval: before using it)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.json sidecar with the training record)\n");
     printf(
 "\n"
+    );
+    printf(
 "EXPLAIN\n"
 "  --model MODEL.onnx    a model written by '" PROG " train'\n"
 "  --preset P            optional check: fail unless the model uses preset P\n"
@@ -95,7 +108,8 @@ static void usage(void)
 "  " PROG " explain --model digits.onnx 3_theo_0.wav -o out --sonify out/3_theo_0_used.wav\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data error, 2 usage error, 3 some inputs failed (reported; the rest were done).\n"
+"  0 success, 1 data error, 2 usage error, 3 some inputs failed (reported; the rest were done),\n"
+"  4 --strict and the model card warns (not above chance, a class never predicted, loses to ridge).\n"
 "\n"
 "REFERENCES\n"
 "  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
@@ -107,10 +121,10 @@ static void usage(void)
 typedef struct {
     xai_app app;
     int cmd; /* 0 train, 1 explain, 2 eval */
-    speech_files files;
+    xai_speech_files files;
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *target, *json;
     double duration, lr, val_split;
-    int epochs, patience, figures, stacked, init_onehot, save_input;
+    int epochs, patience, figures, stacked, init_onehot, save_input, split_clip, strict;
     int64_t batch, xbatch;
     uint64_t seed;
     xai_method method;
@@ -126,7 +140,7 @@ static int cmp_label(const void *a, const void *b)
 }
 
 /* Sorted unique labels of @p f into *names (pointers borrowed from f). */
-static int unique_labels(const speech_files *f, const char ***names)
+static int unique_labels(const xai_speech_files *f, const char ***names)
 {
     const char **u = malloc(sizeof(char *) * (size_t)(f->n ? f->n : 1));
     if (!u)
@@ -160,7 +174,7 @@ static int cmp_stem_idx(const void *a, const void *b)
     return strcmp(sort_stems[*(const int *)a], sort_stems[*(const int *)b]);
 }
 
-static int *duplicate_stems(const speech_files *f)
+static int *duplicate_stems(const xai_speech_files *f)
 {
     int n = f->n;
     int *flag = calloc((size_t)(n ? n : 1), sizeof(int)), *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
@@ -208,9 +222,10 @@ static void output_stem(const char *path, int dup, char *out, size_t cap)
 /* Model + its pipeline + class names. */
 typedef struct {
     xai_model *m;
-    speech_pre pre;
+    xai_speech_pre pre;
     json_t *classes; /* array of strings or NULL */
     char sha[65];
+    int untrusted;   /* the card says the model is not above chance, misses a class or loses to its baseline */
 } loaded_model;
 
 static void loaded_free(loaded_model *lm)
@@ -220,20 +235,62 @@ static void loaded_free(loaded_model *lm)
     memset(lm, 0, sizeof *lm);
 }
 
+/* Print the card's warnings about the model's validity, one line each; @return how many. */
+static int card_warn(const xai_app *app, const char *model, const xai_card *card)
+{
+    char *w = NULL;
+    int nw = 0;
+    if (xai_card_warnings(card, &w, &nw) != XAI_OK)
+        return 0;
+    for (char *line = w, *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        if (*line)
+            xai_app_log(app, 1, "warning: %s%s%s", model ? model : "", model ? ": " : "", line);
+    }
+    xai_free(w);
+    return nw;
+}
+
 static int load_model(opts *o, loaded_model *lm)
 {
     memset(lm, 0, sizeof *lm);
     if (xai_model_load_onnx(o->model, NULL, &lm->m) != XAI_OK)
         return xai_app_fail(&o->app, o->model, "%s", xai_last_error());
-    const char *pj = xai_model_metadata(lm->m, "xai_preprocessing");
-    if (!pj || !strstr(pj, "xai-speech")) {
-        xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in metadata xai_preprocessing "
-                                        "(train the model with '" PROG " train')");
+    /* the card reader also reads the keys models carried before the card */
+    xai_card *card = NULL;
+    if (xai_card_from_model(lm->m, &card) != XAI_OK) {
+        xai_app_fail(&o->app, o->model, "model card: %s", xai_last_error());
         goto bad;
     }
-    if (speech_pre_from_json(pj, &lm->pre) != XAI_OK) {
+    char *pj = xai_card_get_json(card, "preprocessing");
+    if (!pj || !strstr(pj, "xai-speech")) {
+        xai_free(pj);
+        xai_card_free(card);
+        xai_app_fail(&o->app, o->model, "no xai-speech spectrogram pipeline in the model card's preprocessing "
+                                        "(metadata xai_preprocessing in older models; train the model with '" PROG
+                                        " train')");
+        goto bad;
+    }
+    xai_status pst = xai_speech_pre_from_json(pj, &lm->pre);
+    xai_free(pj);
+    int K = xai_card_class_count(card);
+    if (K == xai_model_output_numel(lm->m)) {
+        lm->classes = json_array();
+        for (int k = 0; k < K; k++)
+            json_array_append_new(lm->classes, json_string(xai_card_class_name(card, k)));
+    }
+    lm->untrusted = card_warn(&o->app, o->model, card);
+    xai_card_free(card);
+    if (pst != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto bad;
+    }
+    if (lm->untrusted && o->strict) {
+        xai_app_fail(&o->app, o->model, "--strict: the model card's warnings make it unfit to explain");
+        loaded_free(lm);
+        return XAI_EXIT_STRICT;
     }
     if (o->preset && strcmp(o->preset, lm->pre.preset) != 0) {
         xai_app_fail(&o->app, o->model, "was trained with spectrogram preset '%s', not '%s'; features would not match",
@@ -249,15 +306,6 @@ static int load_model(opts *o, loaded_model *lm)
         xai_app_fail(&o->app, o->model, "input shape %s does not match its spectrogram pipeline [1, %d, %lld]",
                      xai_shape_str(nd, sh, a, sizeof a), lm->pre.rows, (long long)lm->pre.frames);
         goto bad;
-    }
-    const char *cn = xai_model_metadata(lm->m, "class_names");
-    if (cn) {
-        lm->classes = json_loads(cn, 0, NULL);
-        if (!json_is_array(lm->classes) ||
-            (int64_t)json_array_size(lm->classes) != xai_model_output_numel(lm->m)) {
-            json_decref(lm->classes);
-            lm->classes = NULL;
-        }
     }
     if (xai_sha256_file(o->model, lm->sha) != 0)
         lm->sha[0] = '\0';
@@ -306,9 +354,9 @@ static int parse_target(const xai_app *app, const loaded_model *lm, const char *
     return 0;
 }
 
-static json_t *pre_json(const speech_pre *p)
+static json_t *pre_json(const xai_speech_pre *p)
 {
-    char *s = speech_pre_to_json(p);
+    char *s = xai_speech_pre_to_json(p);
     json_t *j = s ? json_loads(s, 0, NULL) : NULL;
     free(s);
     return j;
@@ -322,10 +370,24 @@ static int write_sidecar(xai_app *app, const char *path, json_t *extra)
     return rc;
 }
 
+/* The domain library's notes about skipped inputs, printed as data errors. */
+static void print_note(void *app, const char *file, const char *msg)
+{
+    xai_app_fail(app, file, "%s", msg);
+}
+
+static int figure(const xai_app *app, const char *path, const xai_speech_pre *p, int64_t start, const float *feat,
+                  const float *rel, const char *title)
+{
+    if (xai_speech_figure(path, p, start, feat, rel, title) == XAI_OK)
+        return 0;
+    return xai_app_fail(app, NULL, "%s", xai_last_error()), -1;
+}
+
 /* ------------------------------------------------------------------ train */
 
 /* Features of every file into X (n_ok rows); failures are reported and counted. */
-static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
+static int load_features(opts *o, const xai_speech_ctx *ctx, float **Xo, int **ok_idx, int *n_ok)
 {
     const int64_t per = (int64_t)ctx->pre.rows * ctx->pre.frames;
     float *X = malloc(sizeof(float) * (size_t)per * (size_t)(o->files.n ? o->files.n : 1));
@@ -340,9 +402,9 @@ static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_id
     int k = 0, bad = 0;
     xai_app_progress_begin(&o->app, "features", o->files.n);
     for (int i = 0; i < o->files.n; i++) {
-        xai_status st = speech_load(ctx, o->files.path[i], sig, NULL, NULL, NULL, NULL);
+        xai_status st = xai_speech_load(ctx, o->files.path[i], sig, NULL, NULL, NULL, NULL);
         if (st == XAI_OK)
-            st = speech_features(ctx, sig, X + (size_t)k * (size_t)per);
+            st = xai_speech_features(ctx, sig, X + (size_t)k * (size_t)per);
         if (st != XAI_OK) {
             xai_app_fail(&o->app, o->files.path[i], "%s", xai_last_error());
             bad++;
@@ -359,6 +421,160 @@ static int load_features(opts *o, const speech_ctx *ctx, float **Xo, int **ok_id
     return bad;
 }
 
+/* Speaker ids of the usable clips into gid[n]; @return the number of speakers or -1. */
+static int speaker_ids(const xai_speech_files *f, int n, const int *idx, int *gid)
+{
+    int ng = 0;
+    for (int i = 0; i < n; i++) {
+        gid[i] = -1;
+        for (int j = 0; j < i && gid[i] < 0; j++)
+            if (strcmp(f->group[idx[j]], f->group[idx[i]]) == 0)
+                gid[i] = gid[j];
+        if (gid[i] < 0)
+            gid[i] = ng++;
+    }
+    return ng;
+}
+
+/* The validation split: whole speakers held out (the default), or clips with --split-by clip
+ * or when there is a single speaker (flagged: a speaker on both sides flatters the model). */
+static int make_split(opts *o, int n, const int *y, const int *gid, int ng, xai_split *sp)
+{
+    int by_clip = o->split_clip || ng < 2;
+    if (!o->split_clip && ng < 2)
+        xai_app_log(&o->app, 1, "warning: one speaker only; validating on clips of the same speaker, "
+                                "which says nothing about new speakers");
+    if (xai_split_groups(by_clip ? NULL : gid, y, n, by_clip ? XAI_SPLIT_WITHIN : XAI_SPLIT_HOLDOUT, o->val_split, 0,
+                         o->seed, sp) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "validation split: %s", xai_last_error()), -1;
+    return 0;
+}
+
+/* The validation record of the card, from a summary. */
+static int card_validation(xai_card *c, const xai_validation *v, const char **names)
+{
+    char buf[512];
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:I,s:f,s:f,s:f,s:[f,f],s:b,s:b}", "scheme",
+                          v->within_group ? "holdout" : v->scheme, "group_kind", v->within_group ? "clip" : "speaker",
+                          "n_groups", v->n_groups, "n_folds", v->n_folds, "n_heldout", (json_int_t)v->pooled.n,
+                          "accuracy", v->pooled.accuracy, "balanced_accuracy", v->pooled.balanced_accuracy,
+                          "chance_level", v->pooled.chance, "ci95", v->pooled.ci_low, v->pooled.ci_high,
+                          "above_chance", v->verdict.above_chance, "loses_to_baseline",
+                          v->verdict.loses_to_baseline);
+    if (!j)
+        return -1;
+    if (v->baseline_name && isfinite(v->baseline_accuracy))
+        json_object_set_new(j, "baseline", json_pack("{s:s,s:f}", "name", v->baseline_name, "accuracy",
+                                                     v->baseline_accuracy));
+    json_t *np = json_array();
+    for (int i = 0; i < v->verdict.n_never_predicted; i++)
+        json_array_append_new(np, json_string(names[v->verdict.never_predicted[i]]));
+    json_object_set_new(j, "classes_never_predicted", np);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(j);
+    int rc = t && xai_card_set_json(c, "validation", t) == XAI_OK ? 0 : -1;
+    free(t);
+    (void)buf;
+    return rc;
+}
+
+/* Held-out accuracy of the network and of the ridge baseline on the same held-out clips,
+ * printed and recorded in @p card. @return the number of warnings, or -1. */
+static int validate_model(opts *o, const xai_model *m, const xai_split *sp, int n, int64_t per, const float *X,
+                          const int *y, const int *gid, int K, const char **names, xai_card *card)
+{
+    int *pred = malloc(sizeof(int) * (size_t)n), *bpred = malloc(sizeof(int) * (size_t)n), rc = -1;
+    xai_validation v = {0};
+    if (!pred || !bpred || xai_predict_classes(m, n, X, pred) != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "validation: %s", pred && bpred ? xai_last_error() : "out of memory");
+        goto out;
+    }
+    int have_base = xai_ridge_out_of_fold(sp, per, X, y, K, sp->within_group ? NULL : gid, o->seed, bpred) == XAI_OK;
+    if (!have_base)
+        xai_app_log(&o->app, 1, "warning: no ridge baseline: %s", xai_last_error());
+    if (xai_validation_summarise(sp, sp->within_group ? "clip" : "speaker", y, pred, K, have_base ? "ridge" : NULL,
+                                 have_base ? bpred : NULL, &v) != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "validation: %s", xai_last_error());
+        goto out;
+    }
+    int nh = 0; /* held-out speakers */
+    for (int i = 0; i < n; i++) {
+        int first = sp->fold[i] >= 0;
+        for (int j = 0; j < i && first; j++)
+            first = !(sp->fold[j] >= 0 && gid[j] == gid[i]);
+        nh += first;
+    }
+    char who[96];
+    if (v.within_group)
+        snprintf(who, sizeof who, "clips of the training speakers (not held-out speakers)");
+    else
+        snprintf(who, sizeof who, "speakers: %d of %d speakers", nh, v.n_groups);
+    xai_app_log(&o->app, 1, "held-out %s, %lld clips: accuracy %.3f (95%% CI %.3f-%.3f), balanced %.3f, chance "
+                "%.3f; ridge baseline %.3f", who, (long long)v.pooled.n, v.pooled.accuracy, v.pooled.ci_low,
+                v.pooled.ci_high, v.pooled.balanced_accuracy, v.pooled.chance, v.baseline_accuracy);
+    if (card_validation(card, &v, names) != 0) {
+        xai_app_fail(&o->app, NULL, "model card: %s", xai_last_error());
+        goto out;
+    }
+    rc = card_warn(&o->app, NULL, card);
+out:
+    xai_validation_free(&v);
+    free(pred);
+    free(bpred);
+    return rc;
+}
+
+/* The model card of a new model: classes, input axes, the spectrogram pipeline (the card's
+ * pre-processing record), training settings and provenance. Steals @p cls and @p tr. */
+static xai_card *speech_card(opts *o, const xai_speech_pre *pre, json_t *cls, json_t *tr, const char *arch)
+{
+    xai_card *c = NULL;
+    char *pj = xai_speech_pre_to_json(pre), *cj = json_dumps(cls, JSON_COMPACT), *tj = json_dumps(tr, JSON_COMPACT);
+    char seed[32], rate[32], axes[128];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    snprintf(rate, sizeof rate, "%d", pre->spec.sample_rate);
+    snprintf(axes, sizeof axes, "[\"channel\",\"%s\",\"time\"]", pre->spec.n_mels > 0 ? "mel band" : "frequency bin");
+    xai_status st = pj && cj && tj ? xai_card_new(&c) : XAI_ENOMEM;
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "domain", "\"speech\"");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "classes", cj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.axes", axes);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.units", "[\"\",\"Hz\",\"s\"]");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "input.sampling_rate_hz", rate);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "preprocessing", pj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "training", tj);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.seed", seed);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.program", "\"" PROG "\"");
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "provenance.version", "\"" XAI_SPEECH_VERSION "\"");
+    if (st == XAI_OK) {
+        json_t *a = json_string(arch);
+        char *aj = json_dumps(a, JSON_ENCODE_ANY);
+        st = aj ? xai_card_set_json(c, "provenance.arch", aj) : XAI_ENOMEM;
+        free(aj);
+        json_decref(a);
+    }
+    if (st != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "model card: %s", pj && cj && tj ? xai_last_error() : "out of memory");
+        xai_card_free(c);
+        c = NULL;
+    }
+    free(pj);
+    free(cj);
+    free(tj);
+    json_decref(cls);
+    json_decref(tr);
+    return c;
+}
+
 static int run_train(opts *o)
 {
     xai_app *app = &o->app;
@@ -366,16 +582,19 @@ static int run_train(opts *o)
         return xai_app_usage_error(app, "train: need inputs, --labels and -o MODEL.onnx");
     if (xai_app_check_output(app, o->output) != 0)
         return XAI_EXIT_DATA;
-    int removed = speech_files_label(app, &o->files, o->labels, o->column);
+    int removed = xai_speech_files_label(&o->files, o->labels, o->column);
     if (removed < 0)
         return XAI_EXIT_DATA;
-    speech_pre pre;
-    if (speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
+    xai_speech_pre pre;
+    if (xai_speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
         return xai_app_usage_error(app, "--preset: %s", xai_last_error());
-    speech_ctx ctx = {0};
-    if (speech_ctx_init(&ctx, &pre) != XAI_OK)
+    xai_speech_ctx ctx = {0};
+    if (xai_speech_ctx_init(&ctx, &pre) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
-    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL;
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *y = NULL, *gid = NULL;
+    unsigned char *vmask = NULL;
+    xai_split sp = {0};
+    xai_card *card = NULL;
     float *X = NULL;
     const char **names = NULL;
     xai_model *m = NULL;
@@ -388,7 +607,7 @@ static int run_train(opts *o)
         goto out;
     }
     /* classes from the usable clips */
-    speech_files ok = {.n = n_ok};
+    xai_speech_files ok = {.n = n_ok};
     ok.label = malloc(sizeof(char *) * (size_t)n_ok);
     y = malloc(sizeof(int) * (size_t)n_ok);
     if (!ok.label || !y) {
@@ -433,12 +652,28 @@ static int run_train(opts *o)
         free(count);
         goto out;
     }
+    gid = malloc(sizeof(int) * (size_t)n_ok);
+    vmask = calloc((size_t)n_ok, 1);
+    if (!gid || !vmask || xai_speech_files_group(&o->files) != XAI_OK) {
+        xai_app_fail(app, NULL, "out of memory");
+        free(count);
+        goto out;
+    }
+    int ng = speaker_ids(&o->files, n_ok, idx, gid);
+    if (o->val_split > 0) {
+        if (make_split(o, n_ok, y, gid, ng, &sp) != 0) {
+            free(count);
+            goto out;
+        }
+        xai_split_mask(&sp, 0, vmask);
+    }
     xai_train_config cfg;
     xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
+    cfg.val_mask = vmask;
     cfg.progress = xai_app_train_progress;
     cfg.progress_ud = app;
-    xai_app_log(app, 1, "%d clips, %d classes, features %d x %lld (%s), %d epochs", n_ok, K, pre.rows,
-                (long long)pre.frames, pre.preset, cfg.epochs);
+    xai_app_log(app, 1, "%d clips of %d speakers, %d classes, features %d x %lld (%s), %d epochs", n_ok, ng, K,
+                pre.rows, (long long)pre.frames, pre.preset, cfg.epochs);
     xai_train_result res;
     xai_app_progress_begin(app, "train", cfg.epochs);
     xai_status st = xai_train(m, &cfg, n_ok, X, y, &res);
@@ -448,38 +683,36 @@ static int run_train(opts *o)
         free(count);
         goto out;
     }
-    char *pj = speech_pre_to_json(&pre);
     json_t *cls = json_array(), *counts = json_object();
     for (int c = 0; c < K; c++) {
         json_array_append_new(cls, json_string(names[c]));
         json_object_set_new(counts, names[c], json_integer(count ? count[c] : 0));
     }
     free(count);
-    char *cls_s = json_dumps(cls, JSON_COMPACT);
-    json_t *tr = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:f,s:I}", "tool", PROG " " XAI_SPEECH_VERSION,
-                           "arch", arch, "epochs_run", res.epochs_run, "best_epoch", res.best_epoch, "classes", K,
-                           "final_train_loss", res.final_train_loss, "final_train_acc", res.final_train_acc,
+    json_t *tr = json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "labels", o->labels,
+                           "epochs_run", res.epochs_run, "best_epoch", res.best_epoch, "classes", K,
+                           "kept_train_loss", res.kept_train_loss, "kept_train_acc", res.kept_train_acc,
                            "best_val_loss", isnan(res.best_val_loss) ? -1.0 : res.best_val_loss, "best_val_acc",
                            isnan(res.best_val_acc) ? -1.0 : res.best_val_acc, "n_train", (json_int_t)res.n_train,
-                           "n_val", (json_int_t)res.n_val, "seed", (json_int_t)o->seed, "lr", o->lr, "batch",
-                           (json_int_t)o->batch);
-    char *tr_s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
-    char layout[160];
-    snprintf(layout, sizeof layout, "[1, %d, %lld] [channel][%s][frame], %d Hz, hop %d", pre.rows,
-             (long long)pre.frames, pre.spec.n_mels > 0 ? "mel band" : "frequency bin", pre.spec.sample_rate,
-             pre.spec.stft.hop);
-    int okmeta = pj && cls_s && tr_s && xai_model_set_metadata(m, "xai_preprocessing", pj) == XAI_OK &&
-                 xai_model_set_metadata(m, "class_names", cls_s) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_training", tr_s) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_arch", arch) == XAI_OK &&
-                 xai_model_set_metadata(m, "xai_labels", o->labels) == XAI_OK &&
-                 xai_model_set_metadata(m, "input_layout", layout) == XAI_OK;
-    free(pj);
-    free(cls_s);
-    free(tr_s);
+                           "n_val", (json_int_t)res.n_val, "lr", o->lr, "batch", (json_int_t)o->batch, "split_by",
+                           o->split_clip ? "clip" : "speaker");
+    int nwarn = 0;
+    if (!(card = speech_card(o, &pre, json_incref(cls), json_incref(tr), arch))) {
+        json_decref(cls);
+        json_decref(counts);
+        json_decref(tr);
+        goto out;
+    }
+    if (o->val_split > 0 &&
+        (nwarn = validate_model(o, m, &sp, n_ok, (int64_t)pre.rows * pre.frames, X, y, gid, K, names, card)) < 0) {
+        json_decref(cls);
+        json_decref(counts);
+        json_decref(tr);
+        goto out;
+    }
     xai_export_options eo = {0, 17};
-    if (!okmeta || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", okmeta ? xai_last_error() : "cannot set metadata");
+    if (xai_card_apply(m, card) != XAI_OK || xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
+        xai_app_fail(app, o->output, "%s", xai_last_error());
         json_decref(cls);
         json_decref(counts);
         json_decref(tr);
@@ -493,17 +726,21 @@ static int run_train(opts *o)
         goto out;
     }
     json_decref(sc);
-    xai_app_log(app, 1, "wrote %s (train acc %.3f, val acc %.3f, %d epochs)", o->output,
-                res.final_train_acc, res.best_val_acc, res.epochs_run);
-    rc = (bad || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+    xai_app_log(app, 1, "wrote %s (kept epoch %d of %d: train acc %.3f, validation acc %.3f)", o->output,
+                res.best_epoch, res.epochs_run, res.kept_train_acc, res.best_val_acc);
+    rc = (o->strict && nwarn > 0) ? XAI_EXIT_STRICT : (bad || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 out:
+    xai_card_free(card);
+    xai_split_free(&sp);
+    free(gid);
+    free(vmask);
     free(arch);
     xai_model_free(m);
     free(names);
     free(y);
     free(X);
     free(idx);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     return rc;
 }
 
@@ -517,16 +754,17 @@ static int run_eval(opts *o)
     if (o->json && xai_app_check_output(app, o->json) != 0)
         return XAI_EXIT_DATA;
     loaded_model lm;
-    if (load_model(o, &lm) != 0)
-        return XAI_EXIT_DATA;
-    int removed = speech_files_label(app, &o->files, o->labels, o->column);
-    speech_ctx ctx = {0};
-    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL;
+    int lrc = load_model(o, &lm);
+    if (lrc != 0)
+        return lrc;
+    int removed = xai_speech_files_label(&o->files, o->labels, o->column);
+    xai_speech_ctx ctx = {0};
+    int rc = XAI_EXIT_DATA, n_ok = 0, *idx = NULL, *conf = NULL, *tv = NULL, *pv = NULL;
     float *X = NULL, *logits = NULL;
     xai_workspace *ws = NULL;
     if (removed < 0)
         goto out;
-    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+    if (xai_speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
         xai_app_fail(app, o->model, "%s", xai_last_error());
         goto out;
     }
@@ -549,6 +787,12 @@ static int run_eval(opts *o)
         }
     }
     int n = 0, correct = 0, unknown = 0;
+    tv = malloc(sizeof(int) * (size_t)(n_ok ? n_ok : 1));
+    pv = malloc(sizeof(int) * (size_t)(n_ok ? n_ok : 1));
+    if (!tv || !pv) {
+        xai_app_fail(app, NULL, "out of memory");
+        goto out;
+    }
     for (int i = 0; i < n_ok; i++) {
         int truth = class_index(&lm, o->files.label[idx[i]]);
         if (truth < 0) {
@@ -563,11 +807,20 @@ static int run_eval(opts *o)
             pred = l[k] > l[pred] ? k : pred;
         conf[truth * K + pred]++;
         correct += pred == truth;
+        tv[n] = truth;
+        pv[n] = pred;
         n++;
     }
     char b1[16];
     json_t *pc = json_object(), *cm = json_array();
     printf("accuracy %.4f (%d of %d clips)\n", n ? (double)correct / n : 0.0, correct, n);
+    xai_heldout h = {0};
+    int have_h = n > 0 && xai_heldout_stats(tv, pv, n, K, &h) == XAI_OK;
+    if (have_h)
+        printf("95%% interval %.4f-%.4f, chance %.4f (most frequent class)%s\n", h.ci_low, h.ci_high, h.chance,
+               h.ci_low > h.chance ? "" : ": NOT above chance");
+    const double ci_low = h.ci_low, ci_high = h.ci_high, chance = h.chance;
+    xai_heldout_free(&h);
     double bal = 0;
     int nbal = 0;
     for (int t = 0; t < K; t++) {
@@ -599,6 +852,10 @@ static int run_eval(opts *o)
                               "balanced_accuracy", nbal ? bal / nbal : 0.0, "clips", n, "correct", correct,
                               "per_class_accuracy", pc, "confusion", cm, "failed", bad, "unknown_label", unknown,
                               "model_sha256", lm.sha, "classes", lm.classes ? lm.classes : json_null());
+        if (j && have_h) {
+            json_object_set_new(j, "ci95", json_pack("[f,f]", ci_low, ci_high));
+            json_object_set_new(j, "chance_level", json_real(chance));
+        }
         char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         json_decref(j);
         int w = s ? xai_app_write_atomic(app, o->json, s, strlen(s)) : -1;
@@ -611,12 +868,14 @@ static int run_eval(opts *o)
     }
     rc = (bad || removed || unknown) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 out:
+    free(tv);
+    free(pv);
     xai_workspace_free(ws);
     free(X);
     free(idx);
     free(logits);
     free(conf);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     loaded_free(&lm);
     return rc;
 }
@@ -657,11 +916,12 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
     if (stack) {
         json_decref(hz);
         json_decref(ts);
-        json_t *e = json_pack("{s:I,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:I,s:I,s:s?}", "Index",
+        json_t *e = json_pack("{s:I,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:I,s:I,s:f,s:s?}", "Index",
                               (json_int_t)json_array_size(stack), "Source", src, "SourceSHA256", srcsha, "Target",
                               target, "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred,
                               "PredictionName", class_name(lm, pred, b2, sizeof b2), "Logits", lg, "RelevanceSum",
                               rsum, "ClipStartSample", (json_int_t)it->start, "ClipSamples", (json_int_t)it->len,
+                              "FirstFrameCentreS", xai_speech_col_s(&lm->pre, 0, it->start),
                               "Figure", o->figures ? it->png : NULL);
         if (!e || json_array_append_new(stack, e) != 0)
             return xai_app_fail(app, src, "out of memory"), -1;
@@ -671,7 +931,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
             snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                      xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                      class_name(lm, pred, b2, sizeof b2));
-            if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0)
+            if (figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0)
                 return -1;
         }
         fprintf(tsv, "%s\t%s\t%s\t%.6g\t%.6g\t%s[%lld]\n", src, class_name(lm, pred, b1, sizeof b1),
@@ -680,9 +940,9 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
         return 0;
     }
     for (int r = 0; r < rows; r++)
-        json_array_append_new(hz, json_real(speech_row_hz(&lm->pre, r)));
+        json_array_append_new(hz, json_real(xai_speech_row_hz(&lm->pre, r)));
     for (int64_t j = 0; j < F; j++)
-        json_array_append_new(ts, json_real(speech_col_s(&lm->pre, (double)j)));
+        json_array_append_new(ts, json_real(xai_speech_col_s(&lm->pre, (double)j, it->start)));
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:o,s:f,s:s,s:s,s:s,s:o,s:[s,s],s:o,s:o,s:I,s:I}", "Method",
                           xai_method_name(cfg->method), "Composite", cfg->composite, "Source", src, "Target", target,
                           "TargetName", class_name(lm, target, b1, sizeof b1), "Prediction", pred, "PredictionName",
@@ -703,7 +963,7 @@ static int write_item(opts *o, const loaded_model *lm, const item *it, const flo
         snprintf(title, sizeof title, "%s: %s relevance for '%s' (predicted '%s')", stem,
                  xai_method_name(cfg->method), class_name(lm, target, b1, sizeof b1),
                  class_name(lm, pred, b2, sizeof b2));
-        if (speech_figure(app, it->png, &lm->pre, feat, rel, title) != 0) {
+        if (figure(app, it->png, &lm->pre, it->start, feat, rel, title) != 0) {
             json_decref(j);
             return -1;
         }
@@ -728,8 +988,9 @@ static int run_explain(opts *o)
     if (o->sonify && o->files.n != 1)
         return xai_app_usage_error(app, "--sonify needs exactly one input clip (got %d)", o->files.n);
     loaded_model lm;
-    if (load_model(o, &lm) != 0)
-        return XAI_EXIT_DATA;
+    int lrc = load_model(o, &lm);
+    if (lrc != 0)
+        return lrc;
     const int K = (int)xai_model_output_numel(lm.m);
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
@@ -757,7 +1018,7 @@ static int run_explain(opts *o)
     char tsvpath[4096], stackpath[4096];
     snprintf(tsvpath, sizeof tsvpath, "%s/predictions.tsv", o->output);
     snprintf(stackpath, sizeof stackpath, "%s/relevance.npy", o->output);
-    speech_ctx ctx = {0};
+    xai_speech_ctx ctx = {0};
     const int rows = lm.pre.rows;
     const int64_t F = lm.pre.frames, per = (int64_t)rows * F, L = lm.pre.spec.fixed_length;
     const int64_t B = o->xbatch;
@@ -779,7 +1040,7 @@ static int run_explain(opts *o)
         (o->stacked && xai_app_check_output(app, stackpath) != 0) ||
         (o->sonify && xai_app_check_output(app, o->sonify) != 0))
         goto out;
-    if (speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
+    if (xai_speech_ctx_init(&ctx, &lm.pre) != XAI_OK) {
         xai_app_fail(app, o->model, "%s", xai_last_error());
         goto out;
     }
@@ -806,9 +1067,9 @@ static int run_explain(opts *o)
                 continue;
             }
             float *sig = sigs + (size_t)nb * (size_t)L;
-            xai_status st = speech_load(&ctx, o->files.path[i], sig, &it->start, &it->len, NULL, NULL);
+            xai_status st = xai_speech_load(&ctx, o->files.path[i], sig, &it->start, &it->len, NULL, NULL);
             if (st == XAI_OK)
-                st = speech_features(&ctx, sig, X + (size_t)nb * (size_t)per);
+                st = xai_speech_features(&ctx, sig, X + (size_t)nb * (size_t)per);
             if (st != XAI_OK) {
                 xai_app_fail(app, o->files.path[i], "%s", xai_last_error());
                 nbad++;
@@ -849,7 +1110,7 @@ static int run_explain(opts *o)
             if (o->sonify) {
                 float *y = malloc(sizeof(float) * (size_t)L);
                 const float *sig = sigs + (size_t)b * (size_t)L;
-                if (!y || speech_sonify(&ctx, sig, rel, y) != XAI_OK ||
+                if (!y || xai_speech_sonify(&ctx, sig, rel, y) != XAI_OK ||
                     xai_audio_save(o->sonify, y + items[b].start, 1, items[b].len, lm.pre.spec.sample_rate,
                                    XAI_AUDIO_WAV_FLOAT) != XAI_OK) {
                     xai_app_fail(app, o->sonify, "%s", y ? xai_last_error() : "out of memory");
@@ -894,13 +1155,13 @@ static int run_explain(opts *o)
         }
         json_t *hz = json_array(), *ts = json_array();
         for (int r = 0; r < rows; r++)
-            json_array_append_new(hz, json_real(speech_row_hz(&lm.pre, r)));
+            json_array_append_new(hz, json_real(xai_speech_row_hz(&lm.pre, r)));
         for (int64_t j = 0; j < F; j++)
-            json_array_append_new(ts, json_real(speech_col_s(&lm.pre, (double)j)));
+            json_array_append_new(ts, json_real(xai_speech_col_s(&lm.pre, (double)j, 0)));
         json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:[s,s,s],s:o,s:o,s:O}", "Method", xai_method_name(cfg.method),
                               "Composite", cfg.composite, "Model", o->model, "ModelSHA256", lm.sha, "Preprocessing",
                               pre_json(&lm.pre), "Axes", "clip (order of Clips)", "frequency row (bottom first)",
-                              "time frame", "RowCentreHz", hz, "FrameCentreS", ts, "Clips", stack);
+                              "time frame", "RowCentreHz", hz, "WindowFrameCentreS", ts, "Clips", stack);
         if (j)
             json_object_set_new(j, "Init", json_string(cfg.init == XAI_INIT_ONEHOT ? "onehot" : "logit"));
         if (!j || write_sidecar(app, stackpath, j) != 0) {
@@ -929,7 +1190,7 @@ out:
     free(R);
     free(sigs);
     free(items);
-    speech_ctx_free(&ctx);
+    xai_speech_ctx_free(&ctx);
     loaded_free(&lm);
     return rc;
 }
@@ -944,17 +1205,30 @@ static int parse_num(const char *s, double lo, double hi, double *v)
     return (e == s || *e || errno || !(*v >= lo && *v <= hi)) ? -1 : 0;
 }
 
+/* The long name of option @p val, for messages: the value's position in argv says nothing
+ * once getopt has moved past it ("--lr=0" and "--lr 0" differ). */
+static const char *option_name(const struct option *opts, int val)
+{
+    for (; opts->name; opts++)
+        if (opts->val == val)
+            return opts->name;
+    return "?";
+}
+
 int main(int argc, char **argv)
 {
     enum { O_LABELS = 256, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED,
-           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT };
+           O_MODEL, O_METHOD, O_COMPOSITE, O_TARGET, O_NOFIG, O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT,
+           O_SPLIT, O_STRICT };
     static opts o;
     xai_app_init(&o.app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_install_signal_handlers();
+    o.files.note = print_note;
+    o.files.note_ud = &o.app;
     o.duration = 1;
-    o.lr = 1e-3;
+    o.lr = 3e-3;
     o.val_split = 0.2;
-    o.epochs = 30;
+    o.epochs = 60;
     o.patience = 10;
     o.batch = 32;
     o.xbatch = 64;
@@ -986,6 +1260,7 @@ int main(int argc, char **argv)
         {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
         {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
         {"save-input", no_argument, 0, O_SAVE_INPUT},
+        {"split-by", required_argument, 0, O_SPLIT}, {"strict", no_argument, 0, O_STRICT},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1;
     char **av = argv + 1;
@@ -1014,6 +1289,14 @@ int main(int argc, char **argv)
             }
             o.init_onehot = !strcmp(optarg, "onehot");
             break;
+        case O_SPLIT:
+            if (strcmp(optarg, "speaker") && strcmp(optarg, "clip")) {
+                rc = xai_app_usage_error(&o.app, "--split-by: invalid value '%s' (speaker or clip)", optarg);
+                goto done;
+            }
+            o.split_clip = !strcmp(optarg, "clip");
+            break;
+        case O_STRICT: o.strict = 1; break;
         case O_SONIFY: o.sonify = optarg; break;
         case O_JSON: o.json = optarg; break;
         case 'o': o.output = optarg; break;
@@ -1027,7 +1310,7 @@ int main(int argc, char **argv)
         case O_LR:
         case O_VAL:
             if (parse_num(optarg, c == O_VAL ? 0 : 1e-9, c == O_VAL ? 0.9 : c == O_LR ? 10 : 60, &v) != 0) {
-                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                rc = xai_app_usage_error(&o.app, "--%s: invalid value '%s'", option_name(longopts, c), optarg);
                 goto done;
             }
             if (c == O_DURATION) o.duration = v;
@@ -1039,7 +1322,7 @@ int main(int argc, char **argv)
         case O_PATIENCE:
         case O_SEED:
             if (parse_num(optarg, c == O_PATIENCE || c == O_SEED ? 0 : 1, 1e9, &v) != 0 || v != floor(v)) {
-                rc = xai_app_usage_error(&o.app, "invalid value '%s' for %s", optarg, av[optind - 1]);
+                rc = xai_app_usage_error(&o.app, "--%s: invalid value '%s'", option_name(longopts, c), optarg);
                 goto done;
             }
             if (c == O_EPOCHS) o.epochs = (int)v;
@@ -1069,14 +1352,15 @@ int main(int argc, char **argv)
         }
     }
     if (o.preset && o.cmd != 2) {
-        speech_pre tmp;
-        if (speech_pre_preset(o.preset, o.duration, &tmp) != XAI_OK) {
+        xai_speech_pre tmp;
+        if (xai_speech_pre_preset(o.preset, o.duration, &tmp) != XAI_OK) {
             rc = xai_app_usage_error(&o.app, "--preset: %s", xai_last_error());
             goto done;
         }
     }
     for (int i = optind; i < ac; i++)
-        if (speech_files_add(&o.app, &o.files, av[i]) != 0) {
+        if (xai_speech_files_add(&o.files, av[i]) != XAI_OK) {
+            xai_app_fail(&o.app, NULL, "%s", xai_last_error());
             rc = XAI_EXIT_DATA;
             goto done;
         }
@@ -1087,7 +1371,7 @@ int main(int argc, char **argv)
     xai_app_apply_threads(&o.app);
     rc = o.cmd == 0 ? run_train(&o) : o.cmd == 1 ? run_explain(&o) : run_eval(&o);
 done:
-    speech_files_free(&o.files);
+    xai_speech_files_free(&o.files);
     xai_app_free(&o.app);
     cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */
     FcFini();

@@ -43,16 +43,25 @@ static void usage(FILE *f)
 "last axis is the map's columns and the axes between N and it are flattened into rows.\n"
 "\n"
 "INPUT\n"
-"  --labels L.npy       N class labels (integers as float); without it all maps are class 0\n"
+"  --labels L.npy       N class labels (any integer dtype, or floats holding integers); without it\n"
+"                       all maps are class 0\n"
 "  --classes LIST       comma-separated classes to analyse [every label present]\n"
 "\n"
 "PREPROCESSING\n"
-"  --pool RxC           sum-pool each map to R x C (0 keeps an axis) [no pooling]\n"
+"  --pool RxC           sum-pool each map to R x C (0 keeps an axis) [no pooling]. Without pooling\n"
+"                       maps are compared bin by bin, so one artefact at shifted times or\n"
+"                       frequencies looks like different maps and SpRAy misses it: pool the\n"
+"                       shifting axis into bins wider than the shift (e.g. --pool 8x4 for\n"
+"                       spectrogram maps whose artefact moves in time)\n"
 "  --signed             keep signs (default: absolute value after pooling)\n"
 "  --norm sum|max|none  per-map normalisation by sum or max of |values| [sum]\n"
 "\n"
+    );
+    fprintf(f,
 "CLUSTERING\n"
-"  --knn K              neighbours of the symmetric kNN graph [10]\n"
+"  --knn K              neighbours of the symmetric kNN graph [10]; a group of fewer than about K\n"
+"                       maps is linked to the rest and never forms its own cluster: for small\n"
+"                       classes lower K (the run notes classes with fewer than 4 K maps)\n"
 "  --eig N              eigenpairs of the normalised Laplacian, 2..32 [32]\n"
 "  --clusters K         clusters per class; 0 = by the largest eigengap [0]\n"
 "  --min-clusters K     smallest k the eigengap may choose [2]\n"
@@ -62,7 +71,10 @@ static void usage(FILE *f)
 "  --solver S           auto | dense | lanczos (auto: dense GSL up to 1000 maps) [auto]\n"
 "\n"
 "OUTPUT (in OUTDIR, created if missing)\n"
-"  ranking.tsv                 classes by FDA score, most separable (suspicious) first\n"
+"  ranking.tsv                 classes by fda_ratio = FDA score / the score of the same maps\n"
+"                              with their values shuffled within each map, same number of\n"
+"                              clusters (comparable across k; about 1 = no shared structure),\n"
+"                              most separable (suspicious) first\n"
 "  eigenvalues.tsv, eigenvalues.png   per-class Laplacian spectra (eigengap plot)\n"
 "  clusters.tsv                map index, class, cluster, 2-D spectral embedding x, y\n"
 "  class-C-cluster-means.npy   per-cluster mean relevance maps, (K, ...) like MAPS\n"
@@ -441,7 +453,8 @@ int main(int argc, char **argv)
     }
 
     int rc = 1;
-    xai_npy maps = {0}, lab = {0};
+    xai_npy maps = {0};
+    xai_npy_int lab = {0};
     int *labels = NULL, *order = NULL;
     float *feat = NULL, *means = NULL;
     xai_spray_result **res = NULL;
@@ -469,7 +482,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (labels_path) {
-        if (xai_npy_load(labels_path, &lab) != XAI_OK) {
+        if (xai_npy_load_int(labels_path, &lab) != XAI_OK) {
             xai_app_fail(&app, NULL, "%s", xai_last_error());
             goto out;
         }
@@ -483,10 +496,10 @@ int main(int argc, char **argv)
             goto out;
         }
         for (int64_t i = 0; i < n; i++) {
-            float v = lab.data[i];
-            if (!isfinite(v) || v != floorf(v) || fabsf(v) > 1e9f) {
+            int64_t v = lab.data[i];
+            if (v < -1000000000 || v > 1000000000) {
                 char msg[128];
-                snprintf(msg, sizeof msg, "label %lld is %g, not an integer", (long long)i, v);
+                snprintf(msg, sizeof msg, "label %lld is %lld, out of range", (long long)i, (long long)v);
                 xai_app_fail(&app, labels_path, "%s", msg);
                 goto out;
             }
@@ -600,8 +613,8 @@ int main(int argc, char **argv)
     /* ranking.tsv */
     {
         const char *names[] = {"rank", "class", "n_maps", "n_clusters", "components", "fda_score",
-                               "largest_cluster_fraction", "eigengap"};
-        if (xai_tsv_create(8, names, NULL, &t) != XAI_OK)
+                               "largest_cluster_fraction", "eigengap", "fda_null", "fda_ratio"};
+        if (xai_tsv_create(10, names, NULL, &t) != XAI_OK)
             goto tsv_fail;
         for (int a = 0; a < nclasses; a++) {
             const xai_spray_result *r = res[order[a]];
@@ -613,12 +626,13 @@ int main(int argc, char **argv)
                 xai_tsv_set_number(t, row, 3, k) || xai_tsv_set_number(t, row, 4, r->n_components) ||
                 xai_tsv_set_number(t, row, 5, r->fda) ||
                 xai_tsv_set_number(t, row, 6, (double)r->sizes[0] / (double)r->n) ||
-                (isfinite(gap) ? xai_tsv_set_number(t, row, 7, gap) : xai_tsv_set_na(t, row, 7)))
+                (isfinite(gap) ? xai_tsv_set_number(t, row, 7, gap) : xai_tsv_set_na(t, row, 7)) ||
+                xai_tsv_set_number(t, row, 8, r->fda_null) || xai_tsv_set_number(t, row, 9, r->fda_ratio))
                 goto tsv_fail;
         }
         if (xai_tsv_save(t, opath("ranking.tsv", 0, 0), 0) != XAI_OK)
             goto tsv_fail;
-        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by FDA score, most separable first"))
+        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by fda_ratio (FDA score over the score of the same maps shuffled within each map, same number of clusters), most separable first"))
             goto out;
         xai_tsv_free(t);
         t = NULL;
@@ -753,9 +767,13 @@ int main(int argc, char **argv)
                 (long long)n, nclasses);
         for (int a = 0; a < nclasses; a++) {
             const xai_spray_result *r = res[order[a]];
-            fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g%s\n", a + 1,
-                    classes[order[a]], (long long)r->n, r->n_clusters, r->fda,
+            fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g (%.2f x its reference)%s\n",
+                    a + 1, classes[order[a]], (long long)r->n, r->n_clusters, r->fda, r->fda_ratio,
                     r->used_lanczos ? " (Lanczos)" : "");
+            if (r->n > cfg.knn && r->n / 4 < cfg.knn)
+                fprintf(stderr, "     note: with --knn %d a group of fewer than about %d of these %lld maps is "
+                        "never isolated; try --knn %d\n", cfg.knn, cfg.knn, (long long)r->n,
+                        (int)(r->n / 4 > 2 ? r->n / 4 : 2));
         }
     }
     rc = 0;
@@ -770,7 +788,7 @@ out:
     xai_tsv_free(t);
     free(res), free(order), free(feat), free(means), free(labels);
     xai_npy_free(&maps);
-    xai_npy_free(&lab);
+    xai_npy_int_free(&lab);
     /* release cairo's and fontconfig's caches so leak checkers see a clean exit */
     cairo_debug_reset_static_data();
     FcFini();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * fuzz-npy.c - libFuzzer target for the .npy reader (xai_npy_load_mem).
+ * fuzz-npy.c - libFuzzer target for the .npy readers (xai_npy_load_mem, xai_npy_load_int_mem).
  * Any input must give a status, never a crash, hang or huge allocation.
  */
 #include <stddef.h>
@@ -22,6 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sink += a.data[i]; /* touch every element: the count must match the allocation */
         (void)sink;
         xai_npy_free(&a);
+    }
+    xai_npy_int b;
+    if (xai_npy_load_int_mem(data, size, "fuzz.npy", &b) == XAI_OK) {
+        size_t n = 1;
+        volatile int64_t sink = 0;
+        for (int i = 0; i < b.ndim; i++)
+            n *= (size_t)b.shape[i];
+        for (size_t i = 0; i < n; i++)
+            sink += b.data[i];
+        (void)sink;
+        xai_npy_int_free(&b);
     }
     return 0;
 }

@@ -40,6 +40,23 @@ XAI_API xai_status xai_npy_load_mem(const void *buf, size_t len, const char *nam
 /** Free the data of @p a and zero it; NULL and zeroed structs are fine. */
 XAI_API void xai_npy_free(xai_npy *a);
 
+/** An integer array (labels, indices) read by xai_npy_load_int(). Free with xai_npy_int_free(). */
+typedef struct {
+    int ndim;
+    int64_t shape[XAI_NPY_MAX_DIMS];
+    int64_t *data; /**< owned, C order, prod(shape) values */
+} xai_npy_int;
+
+/**
+ * Read integer data exactly: bool, int8..int64 and uint8..uint64 (either byte order), and
+ * float32/float64 whose every value is an integer (labels saved as floats).
+ * @return as xai_npy_load(); XAI_EUNSUPPORTED also for a float that is not an integer and
+ *         a uint64 beyond INT64_MAX (the detail names the element).
+ */
+XAI_API xai_status xai_npy_load_int(const char *path, xai_npy_int *out);
+XAI_API xai_status xai_npy_load_int_mem(const void *buf, size_t len, const char *name, xai_npy_int *out);
+XAI_API void xai_npy_int_free(xai_npy_int *a);
+
 /**
  * Write a float32 C-order array to @p path atomically: the data go to a temporary file
  * in the same directory, which is renamed over @p path only when complete.

@@ -85,6 +85,11 @@ typedef struct {
     float *embedding2d;   /**< n x 2: the first two non-trivial spectral coordinates */
     double inertia;       /**< k-means objective of the best restart */
     double fda;           /**< Fisher separability J of the clusters in the embedding */
+    double fda_null;      /**< J of the same pipeline with the same k on the maps with their values
+                               shuffled within each map (mean of two shuffles): what k clusters
+                               score when the maps share no structure */
+    double fda_ratio;     /**< fda / fda_null: comparable across k (about 1: no more separable
+                               than maps without shared structure); the per-class ranking uses it */
     double knn_seconds;   /**< wall time of the kNN graph */
     double eig_seconds;   /**< wall time of the eigen-solver */
     double kmeans_seconds; /**< wall time of k-means (all restarts) */
@@ -182,7 +187,8 @@ XAI_API xai_status xai_spray_run(const float *x, int64_t n, int64_t dim,
 
 /**
  * SpRAy per class: run xai_spray_run() on the maps whose label is classes[c], for each of
- * @p nclasses classes, and rank the classes by FDA score, highest (most suspicious) first.
+ * @p nclasses classes, and rank the classes by fda_ratio (the FDA score over its reference for
+ * the same number of clusters), highest (most suspicious) first.
  * @param labels n class labels (borrowed)
  * @param[out] results nclasses results (caller-allocated array; each entry freed by the
  *             caller with xai_spray_result_free(); entries are NULL on failure)

@@ -5,7 +5,7 @@
  * Becker et al. 2018, arXiv:1807.03418). Sonification follows the L-MAC idea (mask the
  * linear spectrogram, ISTFT with the original phase; arXiv 2403.13086).
  */
-#include "speech.h"
+#include "xai/domain-speech.h"
 
 #include <cairo.h>
 #include <ctype.h>
@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,12 @@
 #include <unistd.h>
 
 #include "xai/audio.h"
+#include "xai/atomic.h"
 #include "xai/figure.h"
 
 /* ------------------------------------------------------------------ pipeline record */
 
-static xai_status fill_shape(speech_pre *p)
+static xai_status fill_shape(xai_speech_pre *p)
 {
     xai_spec *s = NULL;
     xai_status st = xai_spec_new(&p->spec, &s);
@@ -49,7 +51,7 @@ static xai_status fill_shape(speech_pre *p)
     return XAI_OK;
 }
 
-xai_status speech_pre_preset(const char *name, double duration_s, speech_pre *p)
+xai_status xai_speech_pre_preset(const char *name, double duration_s, xai_speech_pre *p)
 {
     memset(p, 0, sizeof *p);
     if (!(duration_s > 0) || duration_s > 60)
@@ -68,7 +70,7 @@ xai_status speech_pre_preset(const char *name, double duration_s, speech_pre *p)
         c->db = 1;
         c->db_cfg = (xai_db_config){10.0f, 1, 1.0f, 1e-10f, 80.0f};
     } else if (xai_spec_preset(name, &p->spec) != XAI_OK) {
-        return xai_error_set(XAI_EINVAL, "unknown preset '%s' (" SPEECH_PRESETS ")", name);
+        return xai_error_set(XAI_EINVAL, "unknown preset '%s' (" XAI_SPEECH_PRESETS ")", name);
     }
     snprintf(p->preset, sizeof p->preset, "%s", name);
     if (p->spec.fixed_length <= 0)
@@ -79,7 +81,7 @@ xai_status speech_pre_preset(const char *name, double duration_s, speech_pre *p)
 
 static const char *window_names[] = {"hann", "hann_symmetric", "hamming", "hamming_symmetric", "rect"};
 
-char *speech_pre_to_json(const speech_pre *p)
+char *xai_speech_pre_to_json(const xai_speech_pre *p)
 {
     const xai_spec_config *c = &p->spec;
     json_t *stft = json_pack("{s:i,s:i,s:i,s:s,s:b,s:s,s:b,s:s}", "n_fft", c->stft.n_fft, "win_length",
@@ -113,7 +115,7 @@ static int pick(const char *v, const char *const *names, int n)
     return -1;
 }
 
-xai_status speech_pre_from_json(const char *text, speech_pre *p)
+xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
 {
     memset(p, 0, sizeof *p);
     json_error_t je;
@@ -192,19 +194,19 @@ out:
 
 /* ------------------------------------------------------------------ clips and features */
 
-xai_status speech_ctx_init(speech_ctx *c, const speech_pre *p)
+xai_status xai_speech_ctx_init(xai_speech_ctx *c, const xai_speech_pre *p)
 {
     c->pre = *p;
     return xai_spec_new(&p->spec, &c->spec);
 }
 
-void speech_ctx_free(speech_ctx *c)
+void xai_speech_ctx_free(xai_speech_ctx *c)
 {
     xai_spec_free(c->spec);
     c->spec = NULL;
 }
 
-xai_status speech_load(const speech_ctx *c, const char *path, float *sig, int64_t *start, int64_t *len,
+xai_status xai_speech_load(const xai_speech_ctx *c, const char *path, float *sig, int64_t *start, int64_t *len,
                        int *orig_rate, int64_t *orig_frames)
 {
     xai_audio a = {0};
@@ -257,7 +259,7 @@ xai_status speech_load(const speech_ctx *c, const char *path, float *sig, int64_
     return XAI_OK;
 }
 
-xai_status speech_features(const speech_ctx *c, const float *sig, float *feat)
+xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat)
 {
     xai_spectrogram sp = {0};
     xai_status st = xai_spec_compute(c->spec, sig, c->pre.spec.fixed_length, c->pre.spec.sample_rate, &sp);
@@ -280,7 +282,7 @@ xai_status speech_features(const speech_ctx *c, const float *sig, float *feat)
     return XAI_OK;
 }
 
-xai_status speech_sonify(const speech_ctx *c, const float *sig, const float *rel, float *out)
+xai_status xai_speech_sonify(const xai_speech_ctx *c, const float *sig, const float *rel, float *out)
 {
     const xai_stft *s = xai_spec_stft(c->spec);
     const int bins = xai_stft_bins(s);
@@ -339,7 +341,7 @@ out:
     return st;
 }
 
-double speech_row_hz(const speech_pre *p, double r)
+double xai_speech_row_hz(const xai_speech_pre *p, double r)
 {
     const xai_spec_config *c = &p->spec;
     if (c->n_mels > 0) {
@@ -350,25 +352,25 @@ double speech_row_hz(const speech_pre *p, double r)
     return r * c->sample_rate / (double)c->stft.n_fft;
 }
 
-double speech_col_s(const speech_pre *p, double j)
+double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start)
 {
     const xai_spec_config *c = &p->spec;
     int hop = c->stft.hop > 0 ? c->stft.hop : (c->stft.win_length > 0 ? c->stft.win_length : c->stft.n_fft) / 4;
     double t = (j + c->crop_first_frame) * hop;
     if (!c->stft.center)
         t += c->stft.n_fft / 2.0;
-    return t / c->sample_rate;
+    return (t - (double)clip_start) / c->sample_rate;
 }
 
 /* ------------------------------------------------------------------ figure */
 
-/* Inverse of speech_row_hz: fractional row of frequency @p hz (monotone bisection). */
-static double hz_to_row(const speech_pre *p, double hz)
+/* Inverse of xai_speech_row_hz: fractional row of frequency @p hz (monotone bisection). */
+static double hz_to_row(const xai_speech_pre *p, double hz)
 {
     double lo = -1, hi = p->rows;
     for (int i = 0; i < 60; i++) {
         double mid = 0.5 * (lo + hi);
-        if (speech_row_hz(p, mid) < hz)
+        if (xai_speech_row_hz(p, mid) < hz)
             lo = mid;
         else
             hi = mid;
@@ -387,8 +389,8 @@ static cairo_status_t write_png(void *closure, const unsigned char *data, unsign
     return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-int speech_figure(const xai_app *app, const char *path, const speech_pre *p, const float *feat, const float *rel,
-                  const char *title)
+xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t clip_start, const float *feat,
+                             const float *rel, const char *title)
 {
     const int W = 760, H = 440, ml = 72, mr = 120, mt = 34, mb = 52;
     const int rows = p->rows, cols = (int)p->frames;
@@ -403,7 +405,7 @@ int speech_figure(const xai_app *app, const char *path, const speech_pre *p, con
     if (cairo_surface_status(img) || cairo_surface_status(surf)) {
         cairo_surface_destroy(img);
         cairo_surface_destroy(surf);
-        return xai_app_fail(app, path, "cairo cannot make a %d x %d image", cols, rows);
+        return xai_error_set(XAI_EIO, "%s: cairo cannot make a %d x %d image", path, cols, rows);
     }
     cairo_surface_flush(img);
     unsigned char *px = cairo_image_surface_get_data(img);
@@ -443,7 +445,7 @@ int speech_figure(const xai_app *app, const char *path, const speech_pre *p, con
     char buf[64];
     cairo_text_extents_t te;
     /* x axis: time in s; column j spans [j - 0.5, j + 0.5] */
-    double ta = speech_col_s(p, -0.5), tb = speech_col_s(p, cols - 0.5);
+    double ta = xai_speech_col_s(p, -0.5, clip_start), tb = xai_speech_col_s(p, cols - 0.5, clip_start);
     double step = nice_step(tb - ta, 8);
     for (double t = ceil(ta / step) * step; t <= tb + 1e-9; t += step) {
         double x = ml + (t - ta) / (tb - ta) * pw;
@@ -459,7 +461,7 @@ int speech_figure(const xai_app *app, const char *path, const speech_pre *p, con
     cairo_move_to(cr, ml + pw / 2 - te.width / 2, H - 12);
     cairo_show_text(cr, "time (s)");
     /* y axis: frequency in Hz at the row positions (mel rows are not linear in Hz) */
-    double fa = speech_row_hz(p, -0.5) > 0 ? speech_row_hz(p, -0.5) : 0, fb = speech_row_hz(p, rows - 0.5);
+    double fa = xai_speech_row_hz(p, -0.5) > 0 ? xai_speech_row_hz(p, -0.5) : 0, fb = xai_speech_row_hz(p, rows - 0.5);
     double fstep = nice_step(fb - fa, 8);
     for (double f = ceil(fa / fstep) * fstep; f <= fb + 1e-9; f += fstep) {
         double r = hz_to_row(p, f);
@@ -512,18 +514,19 @@ int speech_figure(const xai_app *app, const char *path, const speech_pre *p, con
     }
     cairo_destroy(cr);
     cairo_surface_flush(surf);
-    int rc = -1;
-    char *tmp = NULL;
-    FILE *f = xai_app_atomic_open(app, path, &tmp);
-    if (f) {
-        int ok = cairo_surface_write_to_png_stream(surf, write_png, f) == CAIRO_STATUS_SUCCESS;
-        rc = xai_app_atomic_commit(app, f, tmp, path, ok);
-        if (!ok)
-            xai_app_fail(app, path, "cannot write the PNG");
+    xai_atomic_file af;
+    xai_status st = xai_atomic_begin(path, &af);
+    if (st == XAI_OK) {
+        if (cairo_surface_write_to_png_stream(surf, write_png, af.f) == CAIRO_STATUS_SUCCESS) {
+            st = xai_atomic_commit(&af);
+        } else {
+            xai_atomic_abort(&af);
+            st = xai_error_set(XAI_EIO, "%s: cannot write the PNG", path);
+        }
     }
     cairo_surface_destroy(img);
     cairo_surface_destroy(surf);
-    return rc;
+    return st;
 }
 
 /* ------------------------------------------------------------------ files and labels */
@@ -542,7 +545,7 @@ static int is_audio_name(const char *name)
     return 0;
 }
 
-static int push(speech_files *f, const char *path)
+static int push(xai_speech_files *f, const char *path)
 {
     if (f->n == f->cap) {
         int cap = f->cap ? 2 * f->cap : 64;
@@ -554,10 +557,15 @@ static int push(speech_files *f, const char *path)
         if (!nl)
             return -1;
         f->label = nl;
+        char **ng = realloc(f->group, sizeof(char *) * (size_t)cap);
+        if (!ng)
+            return -1;
+        f->group = ng;
         f->cap = cap;
     }
     f->path[f->n] = strdup(path);
     f->label[f->n] = NULL;
+    f->group[f->n] = NULL;
     if (!f->path[f->n])
         return -1;
     f->n++;
@@ -569,59 +577,61 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_dir(const xai_app *app, speech_files *f, const char *dir, int depth)
+/* Audio files under @p dir, sorted per directory. @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
+static xai_status add_dir(xai_speech_files *f, const char *dir, int depth)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return xai_app_fail(app, dir, "cannot open directory: %s", strerror(errno)), -1;
-    int start = f->n, rc = 0;
+        return xai_error_set(XAI_EIO, "%s: cannot open directory: %s", dir, strerror(errno));
+    int start = f->n;
+    xai_status rc = XAI_OK;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while (rc == XAI_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p) {
-            rc = -1;
+            rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
             break;
         }
         snprintf(p, len, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (depth < 8 && add_dir(app, f, p, depth + 1) != 0)
-                rc = -1;
+            if (depth < 8)
+                rc = add_dir(f, p, depth + 1);
         } else if (is_audio_name(e->d_name) && push(f, p) != 0) {
-            rc = -1;
+            rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
         }
         free(p);
-        if (rc)
-            break;
     }
     closedir(d);
     qsort(f->path + start, (size_t)(f->n - start), sizeof(char *), cmp_str);
     return rc;
 }
 
-int speech_files_add(const xai_app *app, speech_files *f, const char *path)
+xai_status xai_speech_files_add(xai_speech_files *f, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return xai_app_fail(app, path, "%s", strerror(errno)), -1;
+        return xai_error_set(XAI_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return add_dir(app, f, path, 0);
+        return add_dir(f, path, 0);
     if (push(f, path) != 0)
-        return xai_app_fail(app, path, "out of memory"), -1;
-    return 0;
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    return XAI_OK;
 }
 
-void speech_files_free(speech_files *f)
+void xai_speech_files_free(xai_speech_files *f)
 {
     for (int i = 0; i < f->n; i++) {
         free(f->path[i]);
         free(f->label[i]);
+        free(f->group[i]);
     }
     free(f->path);
     free(f->label);
+    free(f->group);
     memset(f, 0, sizeof *f);
 }
 
@@ -662,16 +672,16 @@ static int split_csv(char *line, char **field, int max)
     return n;
 }
 
-/* Load @p csv; 0 ok, -1 error (printed). */
-static int table_load(const xai_app *app, const char *csv, const char *column, label_table *t)
+/* Load @p csv; 0 ok, -1 error (the detail in xai_last_error()). */
+static int table_load(const char *csv, const char *column, label_table *t)
 {
     memset(t, 0, sizeof *t);
     char rp[PATH_MAX];
     if (!realpath(csv, rp))
-        return xai_app_fail(app, csv, "%s", strerror(errno)), -1;
+        return xai_error_set(XAI_EIO, "%s: %s", csv, strerror(errno)), -1;
     FILE *f = fopen(rp, "r");
     if (!f)
-        return xai_app_fail(app, csv, "%s", strerror(errno)), -1;
+        return xai_error_set(XAI_EIO, "%s: %s", csv, strerror(errno)), -1;
     t->csv = strdup(rp);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", rp);
@@ -684,7 +694,7 @@ static int table_load(const xai_app *app, const char *csv, const char *column, l
     if (!fgets(line, sizeof line, f)) {
         fclose(f);
         table_free(t);
-        return xai_app_fail(app, csv, "empty labels file"), -1;
+        return xai_error_set(XAI_EFORMAT, "%s: empty labels file", csv), -1;
     }
     int nf = split_csv(line, field, 64);
     for (int i = 0; i < nf; i++) {
@@ -696,7 +706,7 @@ static int table_load(const xai_app *app, const char *csv, const char *column, l
     if (fcol < 0 || lcol < 0) {
         fclose(f);
         table_free(t);
-        return xai_app_fail(app, csv, "needs a header with columns 'file' and '%s'", column), -1;
+        return xai_error_set(XAI_EFORMAT, "%s: needs a header with columns 'file' and '%s'", csv, column), -1;
     }
     int cap = 0;
     while (fgets(line, sizeof line, f)) {
@@ -704,7 +714,7 @@ static int table_load(const xai_app *app, const char *csv, const char *column, l
         if (nf == 1 && field[0][0] == '\0')
             continue;
         if (nf <= fcol || nf <= lcol || !field[lcol][0]) {
-            rc = xai_app_fail(app, csv, "line %d: too few fields", t->n + 2);
+            rc = (int)xai_error_set(XAI_EFORMAT, "%s: line %d: too few fields", csv, t->n + 2);
             break;
         }
         if (t->n == cap) {
@@ -713,7 +723,7 @@ static int table_load(const xai_app *app, const char *csv, const char *column, l
             if (a)
                 t->file = a;
             if (!a || !b) {
-                rc = xai_app_fail(app, csv, "out of memory");
+                rc = (int)xai_error_set(XAI_ENOMEM, "%s: out of memory", csv);
                 break;
             }
             t->value = b;
@@ -745,7 +755,7 @@ static const char *table_find(const label_table *t, const char *path)
 }
 
 /* labels.csv in the file's directory or up to three parents; cached by path. */
-static const char *nearby_label(const xai_app *app, label_table *cache, int *ncache, int maxcache, const char *path,
+static const char *nearby_label(const xai_speech_files *notify, label_table *cache, int *ncache, int maxcache, const char *path,
                                 const char *column)
 {
     char dir[PATH_MAX];
@@ -765,8 +775,10 @@ static const char *nearby_label(const xai_app *app, label_table *cache, int *nca
         if (k == *ncache) {
             if (access(csv, R_OK) != 0 || *ncache == maxcache)
                 continue;
-            if (table_load(app, csv, column, &cache[k]) != 0) {
-                /* remember the unusable CSV (reported once) as an empty table */
+            if (table_load(csv, column, &cache[k]) != 0) {
+                /* remember the unusable CSV (noted once) as an empty table */
+                if (notify && notify->note)
+                    notify->note(notify->note_ud, NULL, xai_last_error());
                 memset(&cache[k], 0, sizeof cache[k]);
                 char rp[PATH_MAX];
                 cache[k].csv = strdup(realpath(csv, rp) ? rp : csv);
@@ -780,12 +792,25 @@ static const char *nearby_label(const xai_app *app, label_table *cache, int *nca
     return NULL;
 }
 
-int speech_files_label(const xai_app *app, speech_files *f, const char *how, const char *column)
+/* Tell the caller about input @p file, if it listens. */
+static void note(const xai_speech_files *f, const char *file, const char *fmt, ...)
+{
+    if (!f->note)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    f->note(f->note_ud, file, msg);
+}
+
+int xai_speech_files_label(xai_speech_files *f, const char *how, const char *column)
 {
     int digit = strcmp(how, "digit") == 0, gender = strcmp(how, "gender") == 0;
     label_table csv = {0}, cache[16];
     int ncache = 0;
-    if (!digit && !gender && table_load(app, how, column ? column : "label", &csv) != 0)
+    if (!digit && !gender && table_load(how, column ? column : "label", &csv) != 0)
         return -1;
     int removed = 0, k = 0;
     for (int i = 0; i < f->n; i++) {
@@ -798,20 +823,20 @@ int speech_files_label(const xai_app *app, speech_files *f, const char *how, con
                 snprintf(buf, sizeof buf, "%c", b[0]);
                 v = buf;
             } else {
-                v = nearby_label(app, cache, &ncache, 16, f->path[i], "digit");
+                v = nearby_label(f, cache, &ncache, 16, f->path[i], "digit");
             }
         } else if (gender) {
-            v = nearby_label(app, cache, &ncache, 16, f->path[i], "gender");
+            v = nearby_label(f, cache, &ncache, 16, f->path[i], "gender");
         } else {
             v = table_find(&csv, f->path[i]);
         }
         if (!v) {
             if (removed < 10)
-                xai_app_fail(app, f->path[i], "no %s label (%s); skipped",
-                             digit ? "digit" : gender ? "gender" : column ? column : "label",
-                             digit ? "name it DIGIT_SPEAKER_N.wav or list it in a labels.csv"
-                             : gender ? "list it with a 'gender' column in a labels.csv next to it"
-                                      : "not in the labels CSV");
+                note(f, f->path[i], "no %s label (%s); skipped",
+                     digit ? "digit" : gender ? "gender" : column ? column : "label",
+                     digit ? "name it DIGIT_SPEAKER_N.wav or list it in a labels.csv"
+                     : gender ? "list it with a 'gender' column in a labels.csv next to it"
+                              : "not in the labels CSV");
             free(f->path[i]);
             removed++;
             continue;
@@ -822,9 +847,61 @@ int speech_files_label(const xai_app *app, speech_files *f, const char *how, con
     }
     f->n = k;
     if (removed > 10)
-        xai_app_fail(app, NULL, "%d files without a label in all (only the first 10 are listed)", removed);
+        note(f, NULL, "%d files without a label in all (only the first 10 are listed)", removed);
     table_free(&csv);
     for (int i = 0; i < ncache; i++)
         table_free(&cache[i]);
     return removed;
+}
+
+/* Speaker from an FSDD/AudioMNIST name LABEL_SPEAKER_TAKE.ext into @p out; 0 when the name
+ * has no such field. */
+static int speaker_from_name(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *u1 = strchr(b, '_'), *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+    if (!u2 || u2 == u1 + 1 || (size_t)(u2 - u1) > cap)
+        return 0;
+    snprintf(out, cap, "%.*s", (int)(u2 - u1 - 1), u1 + 1);
+    return 1;
+}
+
+static void speaker_from_dir(const char *path, char *out, size_t cap)
+{
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s", path);
+    char *slash = strrchr(d, '/');
+    if (!slash) {
+        snprintf(out, cap, ".");
+        return;
+    }
+    *slash = '\0';
+    const char *parent = strrchr(d, '/');
+    snprintf(out, cap, "%.*s", (int)cap - 1, parent ? parent + 1 : d);
+}
+
+xai_status xai_speech_files_group(xai_speech_files *f)
+{
+    label_table cache[16];
+    int ncache = 0;
+    xai_status rc = XAI_OK;
+    for (int i = 0; i < f->n && rc == XAI_OK; i++) {
+        char buf[256];
+        /* no notes: a labels.csv without a speaker column is fine, names and folders follow */
+        const char *v = nearby_label(NULL, cache, &ncache, 16, f->path[i], "speaker");
+        if (!v && speaker_from_name(f->path[i], buf, sizeof buf))
+            v = buf;
+        if (!v) {
+            speaker_from_dir(f->path[i], buf, sizeof buf);
+            v = buf;
+        }
+        free(f->group[i]);
+        f->group[i] = strdup(v);
+        if (!f->group[i])
+            rc = xai_error_set(XAI_ENOMEM, "speakers: out of memory");
+    }
+    for (int i = 0; i < ncache; i++)
+        table_free(&cache[i]);
+    return rc;
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * domain-speech.h - the speech domain: the spectrogram pipeline recorded in the model card's
+ * pre-processing record (JSON, snake_case keys), clip loading (mono, resampled, embedded in a
+ * fixed length), model features (level-normalised per clip), labels and speakers from file
+ * names or CSV, maps back to seconds (the file's time axis) and Hz, the relevance figure and
+ * the sonification (mask the linear STFT by positive relevance, ISTFT with the original phase).
+ * Ownership: every pointer argument is borrowed; functions returning char * or filling
+ * arrays allocate them with malloc and the caller frees. Errors are xai_status with the
+ * detail in xai_last_error(); nothing here prints (per-file notes go to a callback).
+ */
+#ifndef XAI_DOMAIN_SPEECH_H
+#define XAI_DOMAIN_SPEECH_H
+
+#include <stdint.h>
+
+#include "xai/api.h"
+#include "xai/spectrogram.h"
+#include "xai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A feature pipeline: spectrogram configuration plus the fixed feature shape. */
+typedef struct {
+    char preset[32];      /**< "compact", "audiomnist", "librosa" or "torchaudio" */
+    xai_spec_config spec; /**< sample_rate > 0 and fixed_length > 0 always */
+    int rows;             /**< feature rows (mel bands or frequency bins) */
+    int64_t frames;       /**< feature columns (STFT frames after cropping) */
+} xai_speech_pre;
+
+/** The preset names accepted by xai_speech_pre_preset(), for messages. */
+#define XAI_SPEECH_PRESETS "compact, audiomnist, librosa, torchaudio"
+
+/**
+ * Fill @p p from preset @p name; @p duration_s (> 0) fixes the clip length for the presets
+ * that do not fix it themselves (audiomnist always uses 1 s = 8000 samples at 8 kHz).
+ * "compact" is our small default: 8 kHz, n_fft 256, hop 128, Hann, centred, power 2,
+ * 40 HTK mels, dB re max with top 80 dB. Computes rows and frames.
+ */
+XAI_API xai_status xai_speech_pre_preset(const char *name, double duration_s, xai_speech_pre *p);
+
+/** The pipeline as compact JSON text (malloc'ed; free()), the model card's "preprocessing". */
+XAI_API char *xai_speech_pre_to_json(const xai_speech_pre *p);
+
+/** Parse JSON written by xai_speech_pre_to_json() (also the older "xai_preprocessing" metadata
+ * of the same content); every key must be present and valid. */
+XAI_API xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p);
+
+/** A ready pipeline: the xai_spec (STFT plan, filterbank) for one xai_speech_pre. */
+typedef struct {
+    xai_speech_pre pre;
+    xai_spec *spec;
+} xai_speech_ctx;
+
+XAI_API xai_status xai_speech_ctx_init(xai_speech_ctx *c, const xai_speech_pre *p);
+XAI_API void xai_speech_ctx_free(xai_speech_ctx *c);
+
+/**
+ * Load @p path as mono (mean of the channels), resample to the pipeline rate and embed it
+ * centred in fixed_length samples (longer clips keep their first fixed_length samples).
+ * @param sig caller-allocated, fixed_length floats.
+ * @param[out] start, len where the clip lies inside @p sig (may be NULL).
+ * @param[out] orig_rate, orig_frames the file's rate and length (may be NULL).
+ */
+XAI_API xai_status xai_speech_load(const xai_speech_ctx *c, const char *path, float *sig, int64_t *start, int64_t *len,
+                       int *orig_rate, int64_t *orig_frames);
+
+/**
+ * Model features of an embedded signal: the pipeline's dB spectrogram mapped to [0, 1] by
+ * (dB - max dB) / 80 + 1, clipped (silence -> 0). @p feat: rows * frames floats.
+ */
+XAI_API xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat);
+
+/**
+ * Sonify: mask the complex STFT of @p sig by clip(R+/max R+, 0, 1), mapped back to linear
+ * bins (mel rows through the normalised filterbank transpose:
+ * M[k,t] = sum_m fb[m,k] R[m,t] / sum_m fb[m,k]), ISTFT with the original phase.
+ * @param out caller-allocated, fixed_length floats.
+ */
+XAI_API xai_status xai_speech_sonify(const xai_speech_ctx *c, const float *sig, const float *rel, float *out);
+
+/** Frequency in Hz of the centre of feature row @p r (mel centre or bin frequency). */
+XAI_API double xai_speech_row_hz(const xai_speech_pre *p, double r);
+/**
+ * Time in s of the centre of feature column @p j on the FILE's time axis: @p clip_start is
+ * where the file's first sample lies in the fixed-length window (xai_speech_load()'s start; the
+ * padding before it gets negative times, and a cut clip starts at 0).
+ */
+XAI_API double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start);
+
+/**
+ * Draw the spectrogram (features, grey) with @p rel overlaid in a signed, centred bwr map
+ * (opacity grows with |R|), axes in s (the file's time, see xai_speech_col_s()) and Hz, a title and a colour bar, as PNG, atomically.
+ * @return XAI_OK, XAI_EIO (cairo cannot draw or the file cannot be written).
+ */
+XAI_API xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t clip_start, const float *feat,
+                  const float *rel, const char *title);
+
+/* ---- inputs and labels ---- */
+
+/** A note about one input (@p file may be NULL) that the caller may show; not an error. */
+typedef void (*xai_speech_note_fn)(void *ud, const char *file, const char *msg);
+
+/** A list of audio files. Zero-initialise; set @p note to hear about skipped inputs. */
+typedef struct {
+    xai_speech_note_fn note; /**< may be NULL */
+    void *note_ud;
+    int n, cap;
+    char **path;   /**< owned */
+    char **label;  /**< owned label text per file (NULL until labelled) */
+    char **group;  /**< owned speaker per file (NULL until xai_speech_files_group()) */
+} xai_speech_files;
+
+/** Add a file, or a directory's audio files (recursively, sorted). @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
+XAI_API xai_status xai_speech_files_add(xai_speech_files *f, const char *path);
+XAI_API void xai_speech_files_free(xai_speech_files *f);
+
+/**
+ * Label every file. @p how: "digit" (leading number of the file name, "3_theo_0.wav",
+ * "7.wav"), "gender" (column "gender" of a labels.csv next to the inputs or in a parent
+ * up to the input directory), or a CSV path (column @p column, default "label", files
+ * relative to the CSV's directory, matched by real path). Unlabelled files are removed, each
+ * with a note (the first 10, then one count). @return the number removed, or -1 on a fatal
+ * error (the detail in xai_last_error()).
+ */
+XAI_API int xai_speech_files_label(xai_speech_files *f, const char *how, const char *column);
+
+/**
+ * The speaker of every (labelled) file, the group a speech study must hold out: the
+ * 'speaker' column of a labels.csv next to the file (or up to three parents), else the
+ * second field of an FSDD/AudioMNIST name ("3_theo_0.wav": theo), else the name of the
+ * file's directory (real_digits/SPEAKER/0.wav). Every file gets a speaker.
+ * @return XAI_OK or XAI_ENOMEM.
+ */
+XAI_API xai_status xai_speech_files_group(xai_speech_files *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_DOMAIN_SPEECH_H */

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-domain-speech.c - the speech domain (xai/domain-speech.h): the pipeline record and its
+ * round trip, malformed records, clip loading and embedding, level-invariant features, the
+ * file's time axis, labels and speakers from names, folders and labels.csv, error statuses.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "test-common.h"
+#include "xai/audio.h"
+#include "xai/domain-speech.h"
+
+static char *tmp;
+
+static void setup(void)
+{
+    tmp = xai_test_tmpdir();
+}
+
+static void teardown(void)
+{
+    xai_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* A @p seconds sine of @p hz at amplitude @p amp and @p rate, written to DIR/name. */
+static char *write_tone(const char *name, double hz, double amp, double seconds, int rate)
+{
+    char *path = malloc(strlen(tmp) + strlen(name) + 2);
+    sprintf(path, "%s/%s", tmp, name);
+    int64_t n = (int64_t)(seconds * rate);
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t t = 0; t < n; t++)
+        x[t] = (float)(amp * sin(2 * M_PI * hz * (double)t / rate));
+    ck_assert_int_eq(xai_audio_save(path, x, 1, n, rate, XAI_AUDIO_WAV_FLOAT), XAI_OK);
+    free(x);
+    return path;
+}
+
+START_TEST(preset_and_record_round_trip)
+{
+    xai_speech_pre p, q;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    ck_assert_int_eq(p.rows, 40);
+    ck_assert_int_eq(p.frames, 63);
+    ck_assert_int_eq(p.spec.sample_rate, 8000);
+    ck_assert_int_eq(p.spec.fixed_length, 8000);
+    char *a = xai_speech_pre_to_json(&p);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(xai_speech_pre_from_json(a, &q), XAI_OK);
+    char *b = xai_speech_pre_to_json(&q);
+    ck_assert_str_eq(a, b); /* the record is a fixed point */
+    ck_assert_int_eq(q.rows, p.rows);
+    ck_assert_int_eq(q.frames, p.frames);
+    ck_assert_str_eq(q.preset, "compact");
+    free(a);
+    free(b);
+    ck_assert_int_eq(xai_speech_pre_preset("audiomnist", 3.0, &p), XAI_OK);
+    ck_assert_int_eq(p.rows, 227);
+    ck_assert_int_eq(p.frames, 227);
+    ck_assert_int_eq(xai_speech_pre_preset("nosuch", 1.0, &p), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 0.0, &p), XAI_EINVAL);
+}
+END_TEST
+
+START_TEST(malformed_records)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_from_json("not json", &p), XAI_EFORMAT);
+    ck_assert_int_eq(xai_speech_pre_from_json("{}", &p), XAI_EFORMAT);
+    ck_assert_int_eq(xai_speech_pre_from_json(NULL, &p), XAI_EFORMAT);
+    xai_speech_pre ok;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &ok), XAI_OK);
+    char *a = xai_speech_pre_to_json(&ok);
+    /* a record whose mel count disagrees with its stated input shape is refused */
+    char *m = strstr(a, "\"n_mels\":40");
+    ck_assert_ptr_nonnull(m);
+    m[10] = '1';
+    ck_assert_int_eq(xai_speech_pre_from_json(a, &p), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "xai_preprocessing"));
+    free(a);
+}
+END_TEST
+
+START_TEST(load_embeds_and_resamples)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    xai_speech_ctx c = {0};
+    ck_assert_int_eq(xai_speech_ctx_init(&c, &p), XAI_OK);
+    float *sig = malloc(sizeof(float) * 8000);
+    int64_t start, len, frames;
+    int rate;
+    char *half = write_tone("half.wav", 1000, 0.5, 0.5, 8000);
+    ck_assert_int_eq(xai_speech_load(&c, half, sig, &start, &len, &rate, &frames), XAI_OK);
+    ck_assert_int_eq(start, 2000); /* centred: (8000 - 4000) / 2 */
+    ck_assert_int_eq(len, 4000);
+    ck_assert_int_eq(rate, 8000);
+    ck_assert_int_eq(frames, 4000);
+    ck_assert(sig[0] == 0.0f && sig[1999] == 0.0f && sig[6000] == 0.0f);
+    ck_assert_double_eq_tol(sig[2002], 0.5 * sin(2 * M_PI * 1000 * 2 / 8000.0), 1e-6);
+    /* a longer clip at 16 kHz: resampled to 8 kHz, its first second kept */
+    char *lng = write_tone("long.wav", 500, 0.5, 2.0, 16000);
+    ck_assert_int_eq(xai_speech_load(&c, lng, sig, &start, &len, &rate, &frames), XAI_OK);
+    ck_assert_int_eq(start, 0);
+    ck_assert_int_eq(len, 8000);
+    ck_assert_int_eq(rate, 16000);
+    ck_assert_int_eq(frames, 32000);
+    /* not audio, and a missing file: statuses with the path in the message */
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s/bad.wav", tmp);
+    FILE *f = fopen(bad, "w");
+    fputs("this is not audio", f);
+    fclose(f);
+    ck_assert_int_ne(xai_speech_load(&c, bad, sig, NULL, NULL, NULL, NULL), XAI_OK);
+    ck_assert_int_ne(xai_speech_load(&c, "/nonexistent/x.wav", sig, NULL, NULL, NULL, NULL), XAI_OK);
+    free(half);
+    free(lng);
+    free(sig);
+    xai_speech_ctx_free(&c);
+}
+END_TEST
+
+/* Per-clip level normalisation: features relative to the clip's maximum do not depend on the
+ * recording level; a louder tone in one band is found in that band. */
+START_TEST(features_are_level_invariant)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    xai_speech_ctx c = {0};
+    ck_assert_int_eq(xai_speech_ctx_init(&c, &p), XAI_OK);
+    const size_t nf = (size_t)p.rows * (size_t)p.frames;
+    float *sig = malloc(sizeof(float) * 8000), *a = malloc(sizeof(float) * nf), *b = malloc(sizeof(float) * nf);
+    char *loud = write_tone("loud.wav", 2000, 0.5, 0.5, 8000), *soft = write_tone("soft.wav", 2000, 0.005, 0.5, 8000);
+    ck_assert_int_eq(xai_speech_load(&c, loud, sig, NULL, NULL, NULL, NULL), XAI_OK);
+    ck_assert_int_eq(xai_speech_features(&c, sig, a), XAI_OK);
+    ck_assert_int_eq(xai_speech_load(&c, soft, sig, NULL, NULL, NULL, NULL), XAI_OK);
+    ck_assert_int_eq(xai_speech_features(&c, sig, b), XAI_OK);
+    double maxdiff = 0, mx = 0;
+    int best = 0;
+    for (size_t i = 0; i < nf; i++) {
+        ck_assert(a[i] >= 0 && a[i] <= 1);
+        maxdiff = fmax(maxdiff, fabs(a[i] - b[i]));
+    }
+    ck_assert_msg(maxdiff < 1e-4, "features differ by %g between levels 0.5 and 0.005", maxdiff);
+    for (int r = 0; r < p.rows; r++) /* the row with the most energy in the clip's middle frame */
+        if (a[(size_t)r * (size_t)p.frames + 31] > mx) {
+            mx = a[(size_t)r * (size_t)p.frames + 31];
+            best = r;
+        }
+    ck_assert_double_eq_tol(mx, 1.0, 1e-5);
+    ck_assert(fabs(xai_speech_row_hz(&p, best) - 2000) < 150);
+    free(loud);
+    free(soft);
+    free(sig);
+    free(a);
+    free(b);
+    xai_speech_ctx_free(&c);
+}
+END_TEST
+
+START_TEST(axes_in_seconds_and_hz)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    /* centred frames, hop 128 at 8 kHz: frame j at 128 j samples of the window */
+    ck_assert_double_eq_tol(xai_speech_col_s(&p, 10, 0), 0.16, 1e-12);
+    /* the file's axis: 2000 samples of padding before the clip put frame 0 at -0.25 s */
+    ck_assert_double_eq_tol(xai_speech_col_s(&p, 0, 2000), -0.25, 1e-12);
+    ck_assert_double_eq_tol(xai_speech_col_s(&p, 25, 2000), 0.15, 1e-12);
+    double prev = 0;
+    for (int r = 0; r < p.rows; r++) {
+        double hz = xai_speech_row_hz(&p, r);
+        ck_assert(hz > prev && hz < 4000);
+        prev = hz;
+    }
+}
+END_TEST
+
+static int notes;
+static void count_note(void *ud, const char *file, const char *msg)
+{
+    (void)ud;
+    (void)file;
+    ck_assert_ptr_nonnull(msg);
+    notes++;
+}
+
+START_TEST(labels_and_speakers)
+{
+    char dir[4096], sub[4096];
+    snprintf(dir, sizeof dir, "%s/clips", tmp);
+    snprintf(sub, sizeof sub, "%s/clips/anna", tmp);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    free(write_tone("clips/3_theo_0.wav", 440, 0.3, 0.2, 8000));
+    free(write_tone("clips/7_jackson_12.wav", 440, 0.3, 0.2, 8000));
+    free(write_tone("clips/anna/5.wav", 440, 0.3, 0.2, 8000));
+    free(write_tone("clips/unnamed.wav", 440, 0.3, 0.2, 8000));
+    xai_speech_files f = {0};
+    f.note = count_note;
+    notes = 0;
+    ck_assert_int_eq(xai_speech_files_add(&f, dir), XAI_OK);
+    ck_assert_int_eq(f.n, 4);
+    ck_assert_int_eq(xai_speech_files_label(&f, "digit", NULL), 1); /* unnamed.wav has no digit */
+    ck_assert_int_eq(notes, 1);
+    ck_assert_int_eq(f.n, 3);
+    ck_assert_int_eq(xai_speech_files_group(&f), XAI_OK);
+    int seen = 0;
+    for (int i = 0; i < f.n; i++) {
+        if (strstr(f.path[i], "3_theo_0")) {
+            ck_assert_str_eq(f.label[i], "3");
+            ck_assert_str_eq(f.group[i], "theo");
+            seen |= 1;
+        } else if (strstr(f.path[i], "7_jackson")) {
+            ck_assert_str_eq(f.group[i], "jackson");
+            seen |= 2;
+        } else {
+            ck_assert_str_eq(f.label[i], "5");
+            ck_assert_str_eq(f.group[i], "anna"); /* the folder when the name has no speaker */
+            seen |= 4;
+        }
+    }
+    ck_assert_int_eq(seen, 7);
+    xai_speech_files_free(&f);
+    /* a labels.csv speaker column wins over the name */
+    char csv[4096 + 16];
+    snprintf(csv, sizeof csv, "%s/labels.csv", dir);
+    FILE *c = fopen(csv, "w");
+    fputs("file,digit,speaker\n3_theo_0.wav,3,spk1\n7_jackson_12.wav,7,spk2\n", c);
+    fclose(c);
+    xai_speech_files g = {0};
+    ck_assert_int_eq(xai_speech_files_add(&g, dir), XAI_OK);
+    ck_assert_int_eq(xai_speech_files_label(&g, csv, "digit"), 2);
+    ck_assert_int_eq(g.n, 2);
+    ck_assert_int_eq(xai_speech_files_group(&g), XAI_OK);
+    ck_assert_str_eq(g.group[0], "spk1");
+    ck_assert_str_eq(g.group[1], "spk2");
+    xai_speech_files_free(&g);
+    /* a CSV without the column, and a missing input, fail with a status */
+    xai_speech_files h = {0};
+    ck_assert_int_eq(xai_speech_files_add(&h, dir), XAI_OK);
+    ck_assert_int_eq(xai_speech_files_label(&h, csv, "gender"), -1);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "gender"));
+    xai_speech_files_free(&h);
+    ck_assert_int_eq(xai_speech_files_add(&h, "/nonexistent/dir"), XAI_EIO);
+    xai_speech_files_free(&h);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("domain-speech");
+    TCase *t = tcase_create("speech");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, preset_and_record_round_trip);
+    tcase_add_test(t, malformed_records);
+    tcase_add_test(t, load_embeds_and_resamples);
+    tcase_add_test(t, features_are_level_invariant);
+    tcase_add_test(t, axes_in_seconds_and_hz);
+    tcase_add_test(t, labels_and_speakers);
+    suite_add_tcase(s, t);
+    return s;
+}
