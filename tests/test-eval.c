@@ -893,7 +893,7 @@ START_TEST(test_cli_metrics)
     xai_tsv_free(t);
 
     /* no overwrite without --force */
-    ck_assert_int_eq(run_cli(log, args), 1);
+    ck_assert_int_eq(run_cli(log, args), 2); /* an existing output is a usage error */
     ck_assert(log_has(log, "--force"));
 
     /* report over two runs: methods named after their directories */
