@@ -20,8 +20,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "eeg-pre.h"
-#include "eeg-topomap.h"
+#include "xai/domain-eeg.h"
 #include "xai/domain.h"
 #include "xai/figure.h"
 #include "xai/lrp.h"
@@ -251,7 +250,7 @@ static int run_train(xai_app *app, opts *o)
     if (bad_sidecar)
         return XAI_EXIT_DATA;
 
-    eeg_prep p = {0};
+    xai_eeg_prep p = {0};
     p.tmin = o->tmin;
     p.tmax = o->tmax;
     p.hp = o->hp;
@@ -268,29 +267,29 @@ static int run_train(xai_app *app, opts *o)
     xai_model *m = NULL;
     char *spec = NULL, *rec = NULL, *train_json = NULL, *extra = NULL;
     json_t *sources = json_array();
-    if (eeg_prep_set_events(&p, o->events) != XAI_OK) {
+    if (xai_eeg_prep_set_events(&p, o->events) != XAI_OK) {
         rc = xai_app_usage_error(app, "%s", xai_last_error());
         goto done;
     }
-    if (o->channels && eeg_prep_set_channels(&p, o->channels) != XAI_OK) {
+    if (o->channels && xai_eeg_prep_set_channels(&p, o->channels) != XAI_OK) {
         rc = xai_app_usage_error(app, "%s", xai_last_error());
         goto done;
     }
     for (int f = 0; f < o->ninputs; f++) {
         const char *path = o->inputs[f];
-        eeg_raw raw;
-        eeg_epochs ep;
-        if (eeg_raw_load(path, &raw) != XAI_OK) {
+        xai_eeg_raw raw;
+        xai_eeg_epochs ep;
+        if (xai_eeg_raw_load(path, &raw) != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
             goto done;
         }
-        if (f == 0 && eeg_prep_bind(&p, &raw, path) != XAI_OK) {
+        if (f == 0 && xai_eeg_prep_bind(&p, &raw, path) != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
-            eeg_raw_free(&raw);
+            xai_eeg_raw_free(&raw);
             goto done;
         }
-        xai_status st = eeg_epochs_make(&p, &raw, path, &ep);
-        eeg_raw_free(&raw);
+        xai_status st = xai_eeg_epochs_make(&p, &raw, path, &ep);
+        xai_eeg_raw_free(&raw);
         if (st != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
             goto done;
@@ -305,7 +304,7 @@ static int run_train(xai_app *app, opts *o)
         if (ny)
             Y = ny;
         if (!nx || !ny) {
-            eeg_epochs_free(&ep);
+            xai_eeg_epochs_free(&ep);
             xai_app_fail(app, path, "out of memory");
             goto done;
         }
@@ -314,7 +313,7 @@ static int run_train(xai_app *app, opts *o)
         for (int64_t i = 0; i < ep.n; i++)
             Y[N + i] = ep.y[i];
         N += ep.n;
-        eeg_epochs_free(&ep);
+        xai_eeg_epochs_free(&ep);
         char hex[65] = "";
         xai_sha256_file(path, hex);
         json_t *s = json_object();
@@ -322,7 +321,7 @@ static int run_train(xai_app *app, opts *o)
         json_object_set_new(s, "SHA256", json_string(hex));
         json_array_append_new(sources, s);
     }
-    int64_t count[EEG_MAX_CLASSES] = {0};
+    int64_t count[XAI_EEG_MAX_CLASSES] = {0};
     for (int64_t i = 0; i < N; i++)
         count[Y[i]]++;
     for (int c = 0; c < p.nclass; c++)
@@ -428,7 +427,7 @@ static int run_train(xai_app *app, opts *o)
     xai_app_log(app, 1, "trained %d epochs: train accuracy %.3f, best validation accuracy %.3f (epoch %d)",
                 res.epochs_run, res.final_train_acc, res.best_val_acc, res.best_epoch);
 
-    rec = eeg_prep_to_json(&p);
+    rec = xai_eeg_prep_to_json(&p);
     json_t *tj = json_object();
     json_object_set_new(tj, "Program", json_string(PROG " " XAI_EEG_VERSION));
     json_object_set_new(tj, "Arch", json_string(spec));
@@ -484,7 +483,7 @@ done:
     free(train_json);
     free(extra);
     xai_model_free(m);
-    eeg_prep_free(&p);
+    xai_eeg_prep_free(&p);
     return rc;
 }
 
@@ -506,7 +505,7 @@ static void out_names_free(out_names *n, int nclass)
     free(n->heat);
 }
 
-static int make_names(const char *outdir, const char *input, const char *desc, const eeg_prep *p, out_names *n)
+static int make_names(const char *outdir, const char *input, const char *desc, const xai_eeg_prep *p, out_names *n)
 {
     memset(n, 0, sizeof *n);
     char *stem = stem_of(input);
@@ -564,19 +563,19 @@ static int sidecar(xai_app *app, const char *path, json_t *common, const char *d
     return rc;
 }
 
-static int explain_one(xai_app *app, const opts *o, const xai_model *m, const eeg_prep *p, const char *input,
+static int explain_one(xai_app *app, const opts *o, const xai_model *m, const xai_eeg_prep *p, const char *input,
                        const out_names *names, const char *model_sha, int target_mode)
 {
-    eeg_raw raw;
-    eeg_epochs ep = {0};
-    if (eeg_raw_load(input, &raw) != XAI_OK)
+    xai_eeg_raw raw;
+    xai_eeg_epochs ep = {0};
+    if (xai_eeg_raw_load(input, &raw) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
-    xai_status st = eeg_epochs_make(p, &raw, input, &ep);
-    eeg_raw_free(&raw);
+    xai_status st = xai_eeg_epochs_make(p, &raw, input, &ep);
+    xai_eeg_raw_free(&raw);
     if (st != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     if (ep.n == 0) {
-        eeg_epochs_free(&ep);
+        xai_eeg_epochs_free(&ep);
         return xai_app_fail(app, input, "no epochs: none of the events %s%s occurs in the file",
                             p->nmap ? p->ev_keys[0] : "", p->nmap > 1 ? ", ..." : "");
     }
@@ -658,7 +657,7 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const ee
     json_array_append_new(src, json_string(input));
     json_object_set_new(common, "Sources", src);
     json_object_set_new(common, "SourceSHA256", json_string(hex));
-    char *rec = eeg_prep_to_json(p);
+    char *rec = xai_eeg_prep_to_json(p);
     json_object_set_new(common, "Preprocessing", rec ? json_loads(rec, 0, NULL) : json_null());
     free(rec);
     json_t *cls = json_array();
@@ -830,7 +829,7 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const ee
             double rect[4];
             xai_heatmap_layout(&ho, rect);
             if (xai_figure_heatmap(names->heat[c], heat + (size_t)c * per, C, (int)T, &ho) != XAI_OK ||
-                eeg_heatmap_label_rows(names->heat[c], rect, C, (const char *const *)p->channels, "channel") !=
+                xai_eeg_heatmap_label_rows(names->heat[c], rect, C, (const char *const *)p->channels, "channel") !=
                     XAI_OK) {
                 xai_app_fail(app, NULL, "%s", xai_last_error());
                 goto done;
@@ -864,7 +863,7 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const ee
             np++;
         }
         snprintf(title, sizeof title, "Mean %s relevance per channel", xai_method_name(o->method));
-        st = vals ? eeg_topomap_png(names->topo, C, (const char *const *)p->channels, np, vals, titles, title,
+        st = vals ? xai_eeg_topomap_png(names->topo, C, (const char *const *)p->channels, np, vals, titles, title,
                                     "summed relevance")
                   : XAI_ENOMEM;
         free(vals);
@@ -894,7 +893,7 @@ done:
     free(heat);
     free(topo);
     free(ncls);
-    eeg_epochs_free(&ep);
+    xai_eeg_epochs_free(&ep);
     return rc;
 }
 
@@ -903,13 +902,13 @@ static int run_explain(xai_app *app, opts *o)
     if (!o->model || o->ninputs < 1 || !o->output)
         return xai_app_usage_error(app, "explain: need --model M.onnx, --edf FILE... and -o OUTDIR");
     xai_model *m = NULL;
-    eeg_prep p = {0};
+    xai_eeg_prep p = {0};
     int rc = XAI_EXIT_DATA;
     out_names *names = NULL;
     if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     const char *rec = xai_model_metadata(m, "xai_preprocessing");
-    if (!rec || eeg_prep_from_json(rec, o->model, &p) != XAI_OK) {
+    if (!rec || xai_eeg_prep_from_json(rec, o->model, &p) != XAI_OK) {
         if (!rec)
             xai_app_fail(app, o->model, "no xai_preprocessing record in the model (train it with '" PROG " train')");
         else
@@ -926,10 +925,10 @@ static int run_explain(xai_app *app, opts *o)
         goto done;
     }
     if (o->events) { /* remap events onto the model's classes */
-        eeg_prep q = {0};
-        if (eeg_prep_set_events(&q, o->events) != XAI_OK) {
+        xai_eeg_prep q = {0};
+        if (xai_eeg_prep_set_events(&q, o->events) != XAI_OK) {
             rc = xai_app_usage_error(app, "%s", xai_last_error());
-            eeg_prep_free(&q);
+            xai_eeg_prep_free(&q);
             goto done;
         }
         for (int i = 0; i < q.nmap; i++) {
@@ -940,7 +939,7 @@ static int run_explain(xai_app *app, opts *o)
                     found = c;
             if (found < 0) {
                 xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
-                eeg_prep_free(&q);
+                xai_eeg_prep_free(&q);
                 goto done;
             }
             q.ev_class[i] = found;
@@ -955,7 +954,7 @@ static int run_explain(xai_app *app, opts *o)
         q.ev_keys = NULL;
         q.ev_class = NULL;
         q.nmap = 0;
-        eeg_prep_free(&q);
+        xai_eeg_prep_free(&q);
     }
     xai_target tg;
     if (xai_target_parse(o->target, (const char *const *)p.classes, p.nclass, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK) {
@@ -1018,7 +1017,7 @@ done:
     for (int f = 0; names && f < o->ninputs; f++)
         out_names_free(&names[f], p.nclass);
     free(names);
-    eeg_prep_free(&p);
+    xai_eeg_prep_free(&p);
     xai_model_free(m);
     return rc;
 }
@@ -1255,7 +1254,7 @@ static int run_group(xai_app *app, opts *o)
                     continue;
                 int idx = -1;
                 for (int j = 0; j < nch; j++)
-                    if (eeg_label_equal(chan[j], ch))
+                    if (xai_eeg_label_equal(chan[j], ch))
                         idx = j;
                 if (idx < 0) {
                     char **nchn = realloc(chan, (size_t)(nch + 1) * sizeof *nchn);
@@ -1337,7 +1336,7 @@ static int run_group(xai_app *app, opts *o)
     json_decref(sc);
     int bad = !js || xai_app_write_sidecar(app, tsv_path, js) != 0;
     if (!bad && o->figures) {
-        if (eeg_topomap_png(png_path, nch, (const char *const *)chan, ncls, vals, (const char *const *)cls,
+        if (xai_eeg_topomap_png(png_path, nch, (const char *const *)chan, ncls, vals, (const char *const *)cls,
                             "Group mean relevance per channel", "summed relevance") != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
             bad = 1;

@@ -15,7 +15,7 @@
  * radius is the colatitude / 90 deg along the electrode's azimuth, so the equator maps onto
  * the unit head circle.
  */
-#include "eeg-montage.h"
+#include "xai/domain-eeg.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -67,11 +67,11 @@ static void key(const char *s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int eeg_montage_count(void) { return NPOS; }
+int xai_eeg_montage_count(void) { return NPOS; }
 
-const char *eeg_montage_name(int i) { return i >= 0 && i < NPOS ? table[i].name : NULL; }
+const char *xai_eeg_montage_name(int i) { return i >= 0 && i < NPOS ? table[i].name : NULL; }
 
-int eeg_montage_find(const char *label, double xyz[3], double xy[2])
+int xai_eeg_montage_find(const char *label, double xyz[3], double xy[2])
 {
     char k[24], t[24];
     key(label, k, sizeof k);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * test-eeg-app.c - white-box tests of xai-eeg's building blocks (apps/xai-eeg): electrode
+ * test-domain-eeg.c - tests of the EEG domain library (formats/domain/eeg*.c): electrode
  * positions and their projection, zero-phase filters (pass band kept in amplitude and
  * phase, stop band and notch attenuated, steady state at the edges), the preprocessing
  * record's JSON round trip and its malformed forms, event mapping, epoching (windows,
@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eeg-montage.h"
-#include "eeg-pre.h"
+#include "xai/domain-eeg.h"
 #include "test-common.h"
 
 #define PI 3.14159265358979323846
@@ -20,29 +19,29 @@
 START_TEST(montage_positions)
 {
     double xyz[3], xy[2];
-    ck_assert_int_eq(eeg_montage_find("Cz", xyz, xy), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("Cz", xyz, xy), 0);
     ck_assert(fabs(xy[0]) < 1e-12 && fabs(xy[1]) < 1e-12 && fabs(xyz[2] - 1) < 1e-12);
-    ck_assert_int_eq(eeg_montage_find("T7", xyz, xy), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("T7", xyz, xy), 0);
     ck_assert(fabs(xy[0] + 1) < 1e-12 && fabs(xy[1]) < 1e-12 && fabs(xyz[2]) < 1e-12);
-    ck_assert_int_eq(eeg_montage_find("fpz", NULL, xy), 0); /* case-insensitive */
+    ck_assert_int_eq(xai_eeg_montage_find("fpz", NULL, xy), 0); /* case-insensitive */
     ck_assert(fabs(xy[0]) < 1e-12 && fabs(xy[1] - 1) < 1e-12);
-    ck_assert_int_eq(eeg_montage_find("Oz", NULL, xy), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("Oz", NULL, xy), 0);
     ck_assert(fabs(xy[1] + 1) < 1e-12);
-    ck_assert_int_eq(eeg_montage_find("C3..", NULL, xy), 0); /* EEGMMIDB spelling */
+    ck_assert_int_eq(xai_eeg_montage_find("C3..", NULL, xy), 0); /* EEGMMIDB spelling */
     ck_assert(fabs(xy[0] + 0.5) < 1e-12 && fabs(xy[1]) < 1e-12);
-    ck_assert_int_eq(eeg_montage_find("Fc5.", NULL, xy), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("Fc5.", NULL, xy), 0);
     ck_assert(xy[0] < 0 && xy[1] > 0);
     double a[2], b[2];
-    ck_assert_int_eq(eeg_montage_find("T3", NULL, a), 0); /* old name */
-    ck_assert_int_eq(eeg_montage_find("T7", NULL, b), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("T3", NULL, a), 0); /* old name */
+    ck_assert_int_eq(xai_eeg_montage_find("T7", NULL, b), 0);
     ck_assert(a[0] == b[0] && a[1] == b[1]);
-    ck_assert_int_eq(eeg_montage_find("XY9", NULL, NULL), -1);
-    ck_assert_int_eq(eeg_montage_find("", NULL, NULL), -1);
+    ck_assert_int_eq(xai_eeg_montage_find("XY9", NULL, NULL), -1);
+    ck_assert_int_eq(xai_eeg_montage_find("", NULL, NULL), -1);
     /* every entry: unit vector, projected radius = colatitude / 90 deg, left-right mirror */
-    ck_assert_int_ge(eeg_montage_count(), 70);
-    for (int i = 0; i < eeg_montage_count(); i++) {
-        const char *n = eeg_montage_name(i);
-        ck_assert_int_eq(eeg_montage_find(n, xyz, xy), 0);
+    ck_assert_int_ge(xai_eeg_montage_count(), 70);
+    for (int i = 0; i < xai_eeg_montage_count(); i++) {
+        const char *n = xai_eeg_montage_name(i);
+        ck_assert_int_eq(xai_eeg_montage_find(n, xyz, xy), 0);
         ck_assert(fabs(xyz[0] * xyz[0] + xyz[1] * xyz[1] + xyz[2] * xyz[2] - 1) < 1e-12);
         double colat = acos(xyz[2]) * 180 / PI;
         ck_assert_msg(fabs(hypot(xy[0], xy[1]) - colat / 90) < 1e-9, "%s", n);
@@ -56,11 +55,11 @@ START_TEST(montage_positions)
         else
             ck_assert_msg(xy[0] > 0, "%s", n);
     }
-    ck_assert_int_eq(eeg_montage_find("F3", NULL, a), 0);
-    ck_assert_int_eq(eeg_montage_find("F4", NULL, b), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("F3", NULL, a), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("F4", NULL, b), 0);
     ck_assert(fabs(a[0] + b[0]) < 1e-12 && fabs(a[1] - b[1]) < 1e-12);
-    ck_assert(eeg_label_equal("C3..", "c3") && eeg_label_equal(" Fp1 ", "FP1") && !eeg_label_equal("C3", "C4"));
-    ck_assert(!eeg_label_equal("C3", "C34"));
+    ck_assert(xai_eeg_label_equal("C3..", "c3") && xai_eeg_label_equal(" Fp1 ", "FP1") && !xai_eeg_label_equal("C3", "C4"));
+    ck_assert(!xai_eeg_label_equal("C3", "C34"));
 }
 END_TEST
 
@@ -84,7 +83,7 @@ START_TEST(filter_zero_phase)
     /* pass band: 10 Hz kept in amplitude and phase */
     for (int i = 0; i < n; i++)
         x[i] = y[i] = (float)sin(2 * PI * 10 * i / fs + 0.3);
-    ck_assert_int_eq(eeg_filter(y, n, fs, 4, 40, 0, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 4, 40, 0, 4), XAI_OK);
     double maxdiff = 0;
     for (int i = n / 4; i < 3 * n / 4; i++)
         maxdiff = fmax(maxdiff, fabs(y[i] - x[i]));
@@ -92,38 +91,38 @@ START_TEST(filter_zero_phase)
     /* stop band: 1 Hz and 55 Hz attenuated by the squared Butterworth response */
     for (int i = 0; i < n; i++)
         y[i] = (float)(sin(2 * PI * 1 * i / fs) + sin(2 * PI * 55 * i / fs));
-    ck_assert_int_eq(eeg_filter(y, n, fs, 4, 40, 0, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 4, 40, 0, 4), XAI_OK);
     ck_assert_msg(amp_mid(y, n, 1, fs) < 1e-3, "1 Hz: %g", amp_mid(y, n, 1, fs));
     /* |H(55)|^2 of an order-4 low-pass at 40 Hz, prewarped: about 0.05 */
     ck_assert_msg(amp_mid(y, n, 55, fs) < 0.1, "55 Hz: %g", amp_mid(y, n, 55, fs));
     /* notch at 50 Hz (Q 30): 50 Hz removed, 40 Hz kept */
     for (int i = 0; i < n; i++)
         y[i] = (float)(sin(2 * PI * 50 * i / fs) + sin(2 * PI * 40 * i / fs));
-    ck_assert_int_eq(eeg_filter(y, n, fs, 0, 0, 50, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 0, 0, 50, 4), XAI_OK);
     ck_assert_msg(amp_mid(y, n, 50, fs) < 0.02, "50 Hz: %g", amp_mid(y, n, 50, fs));
     ck_assert_msg(fabs(amp_mid(y, n, 40, fs) - 1) < 0.02, "40 Hz: %g", amp_mid(y, n, 40, fs));
     /* a constant through a low-pass stays constant up to the edges (steady-state start) */
     for (int i = 0; i < n; i++)
         y[i] = 5.0f;
-    ck_assert_int_eq(eeg_filter(y, n, fs, 0, 20, 0, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 0, 20, 0, 4), XAI_OK);
     for (int i = 0; i < n; i++)
         ck_assert_msg(fabs(y[i] - 5) < 1e-4, "sample %d: %g", i, y[i]);
     /* a high-pass removes it */
-    ck_assert_int_eq(eeg_filter(y, n, fs, 1, 0, 0, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 1, 0, 0, 4), XAI_OK);
     for (int i = 0; i < n; i++)
         ck_assert_msg(fabs(y[i]) < 1e-3, "sample %d: %g", i, y[i]);
     /* no filter: untouched */
     memcpy(y, x, n * sizeof *y);
-    ck_assert_int_eq(eeg_filter(y, n, fs, 0, 0, 0, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 0, 0, 0, 4), XAI_OK);
     ck_assert(memcmp(x, y, n * sizeof *y) == 0);
     /* short signals are fine */
-    ck_assert_int_eq(eeg_filter(y, 3, fs, 4, 40, 50, 4), XAI_OK);
+    ck_assert_int_eq(xai_eeg_filter(y, 3, fs, 4, 40, 50, 4), XAI_OK);
     /* bad parameters */
-    ck_assert_int_eq(eeg_filter(y, n, fs, 40, 4, 0, 4), XAI_EINVAL);
-    ck_assert_int_eq(eeg_filter(y, n, fs, 4, 64, 0, 4), XAI_EINVAL);
-    ck_assert_int_eq(eeg_filter(y, n, fs, 0, 0, 70, 4), XAI_EINVAL);
-    ck_assert_int_eq(eeg_filter(y, n, fs, 4, 40, 0, 3), XAI_EINVAL);
-    ck_assert_int_eq(eeg_filter(y, n, fs, -1, 40, 0, 4), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 40, 4, 0, 4), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 4, 64, 0, 4), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 0, 0, 70, 4), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, 4, 40, 0, 3), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_filter(y, n, fs, -1, 40, 0, 4), XAI_EINVAL);
     free(x);
     free(y);
 }
@@ -131,26 +130,26 @@ END_TEST
 
 START_TEST(events_parse)
 {
-    eeg_prep p = {0};
-    ck_assert_int_eq(eeg_prep_set_events(&p, "T1=left, T2 = right,T3=left"), XAI_OK);
+    xai_eeg_prep p = {0};
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "T1=left, T2 = right,T3=left"), XAI_OK);
     ck_assert_int_eq(p.nclass, 2);
     ck_assert_int_eq(p.nmap, 3);
     ck_assert_str_eq(p.classes[0], "left");
     ck_assert_str_eq(p.classes[1], "right");
     ck_assert_str_eq(p.ev_keys[1], "T2");
     ck_assert_int_eq(p.ev_class[2], 0);
-    eeg_prep_free(&p);
+    xai_eeg_prep_free(&p);
     const char *bad[] = {"T1=left", "T1left,T2=right", "T1=a,T1=b", "=a,T2=b", "T1=,T2=b", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        eeg_prep q = {0};
-        ck_assert_msg(eeg_prep_set_events(&q, bad[i]) == XAI_EINVAL, "'%s' accepted", bad[i]);
-        eeg_prep_free(&q);
+        xai_eeg_prep q = {0};
+        ck_assert_msg(xai_eeg_prep_set_events(&q, bad[i]) == XAI_EINVAL, "'%s' accepted", bad[i]);
+        xai_eeg_prep_free(&q);
     }
 }
 END_TEST
 
 /* a small in-memory recording: channel c holds 1000*c + sample index */
-static void make_raw(eeg_raw *r, double rate, int64_t n)
+static void make_raw(xai_eeg_raw *r, double rate, int64_t n)
 {
     static const char *names[] = {"C3", "Cz", "C4"};
     memset(r, 0, sizeof *r);
@@ -180,18 +179,18 @@ static void make_raw(eeg_raw *r, double rate, int64_t n)
 
 START_TEST(epochs_windows)
 {
-    eeg_raw r;
+    xai_eeg_raw r;
     make_raw(&r, 100, 1000);
-    eeg_prep p = {0};
+    xai_eeg_prep p = {0};
     p.tmin = -0.2;
     p.tmax = 0.8;
     p.order = 4;
-    ck_assert_int_eq(eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
-    ck_assert_int_eq(eeg_prep_set_channels(&p, "C4,C3"), XAI_OK);
-    ck_assert_int_eq(eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_set_channels(&p, "C4,C3"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
     ck_assert_int_eq(p.ntimes, 100);
-    eeg_epochs e;
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
+    xai_eeg_epochs e;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
     /* 9.5 s (window ends past 10 s) and 0.05 s (starts before 0) are dropped */
     ck_assert_int_eq(e.n, 2);
     ck_assert_int_eq(e.dropped, 2);
@@ -202,55 +201,55 @@ START_TEST(epochs_windows)
     ck_assert_float_eq(e.x[0], 2080.0f);
     ck_assert_float_eq(e.x[100], 80.0f);
     ck_assert_float_eq(e.x[2 * 100 + 99], 2000.0f + 280 + 99);
-    eeg_epochs_free(&e);
+    xai_eeg_epochs_free(&e);
     /* baseline: mean over t < 0 (20 samples: 80..99, mean 89.5) is subtracted */
     p.baseline_mean = 1;
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
     ck_assert_float_eq_tol(e.x[0], -9.5f, 1e-4);
     ck_assert_float_eq_tol(e.x[20], 10.5f, 1e-4);
-    eeg_epochs_free(&e);
+    xai_eeg_epochs_free(&e);
     /* normalisation */
     p.baseline_mean = 0;
     p.norm_mean = 80;
     p.norm_std = 2;
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e), XAI_OK);
     ck_assert_float_eq_tol(e.x[100], 0.0f, 1e-5);
     ck_assert_float_eq_tol(e.x[101], 0.5f, 1e-5);
-    eeg_epochs_free(&e);
+    xai_eeg_epochs_free(&e);
     /* a different sample rate is refused, not resampled */
     r.rate = 200;
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e), XAI_EINVAL);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample rate"));
     r.rate = 100;
     /* a missing channel is named */
     free(r.labels[2]);
     r.labels[2] = strdup("T8");
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e), XAI_EINVAL);
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e), XAI_EINVAL);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "'C4'"));
-    eeg_prep_free(&p);
+    xai_eeg_prep_free(&p);
     /* average reference: channels sum to zero at every sample */
-    eeg_prep q = {0};
+    xai_eeg_prep q = {0};
     q.tmin = 0;
     q.tmax = 1;
     q.average_ref = 1;
-    ck_assert_int_eq(eeg_prep_set_events(&q, "A=a,B=b"), XAI_OK);
-    ck_assert_int_eq(eeg_prep_bind(&q, &r, "mem"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_set_events(&q, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&q, &r, "mem"), XAI_OK);
     ck_assert_int_eq(q.nch, 3);
-    ck_assert_int_eq(eeg_epochs_make(&q, &r, "mem", &e), XAI_OK);
+    ck_assert_int_eq(xai_eeg_epochs_make(&q, &r, "mem", &e), XAI_OK);
     for (int t = 0; t < 100; t++)
         ck_assert_float_eq_tol(e.x[t] + e.x[100 + t] + e.x[200 + t], 0.0f, 1e-3);
     ck_assert_float_eq_tol(e.x[0], -1000.0f, 1e-3);
-    eeg_epochs_free(&e);
-    eeg_prep_free(&q);
-    eeg_raw_free(&r);
+    xai_eeg_epochs_free(&e);
+    xai_eeg_prep_free(&q);
+    xai_eeg_raw_free(&r);
 }
 END_TEST
 
 START_TEST(record_roundtrip)
 {
-    eeg_raw r;
+    xai_eeg_raw r;
     make_raw(&r, 100, 1000);
-    eeg_prep p = {0};
+    xai_eeg_prep p = {0};
     p.tmin = 0.5;
     p.tmax = 2.5;
     p.hp = 1;
@@ -261,12 +260,12 @@ START_TEST(record_roundtrip)
     p.baseline_mean = 1;
     p.norm_mean = -1.25;
     p.norm_std = 3.5;
-    ck_assert_int_eq(eeg_prep_set_events(&p, "A=up,B=down"), XAI_OK);
-    ck_assert_int_eq(eeg_prep_bind(&p, &r, "mem"), XAI_OK);
-    char *js = eeg_prep_to_json(&p);
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=up,B=down"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    char *js = xai_eeg_prep_to_json(&p);
     ck_assert_ptr_nonnull(js);
-    eeg_prep q;
-    ck_assert_int_eq(eeg_prep_from_json(js, "m.onnx", &q), XAI_OK);
+    xai_eeg_prep q;
+    ck_assert_int_eq(xai_eeg_prep_from_json(js, "m.onnx", &q), XAI_OK);
     ck_assert_int_eq(q.nch, 3);
     ck_assert_str_eq(q.channels[2], "C4");
     ck_assert_str_eq(q.units[0], "uV");
@@ -279,14 +278,14 @@ START_TEST(record_roundtrip)
     ck_assert_str_eq(q.ev_keys[0], "A");
     ck_assert_int_eq(q.ev_class[1], 1);
     /* identical preprocessing from the record */
-    eeg_epochs e1, e2;
-    ck_assert_int_eq(eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
-    ck_assert_int_eq(eeg_epochs_make(&q, &r, "mem", &e2), XAI_OK);
+    xai_eeg_epochs e1, e2;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
+    ck_assert_int_eq(xai_eeg_epochs_make(&q, &r, "mem", &e2), XAI_OK);
     ck_assert_int_eq(e1.n, e2.n);
     ck_assert(memcmp(e1.x, e2.x, (size_t)e1.n * 3 * 200 * sizeof(float)) == 0);
-    eeg_epochs_free(&e1);
-    eeg_epochs_free(&e2);
-    eeg_prep_free(&q);
+    xai_eeg_epochs_free(&e1);
+    xai_eeg_epochs_free(&e2);
+    xai_eeg_prep_free(&q);
     free(js);
     /* malformed records */
     const char *bad[] = {
@@ -308,7 +307,7 @@ START_TEST(record_roundtrip)
         "\"TMin\":0,\"TMax\":1,\"NTimes\":100,\"Reference\":\"none\",\"Baseline\":\"none\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(eeg_prep_from_json(bad[i], "m.onnx", &q) == XAI_EFORMAT, "record %zu accepted", i);
+        ck_assert_msg(xai_eeg_prep_from_json(bad[i], "m.onnx", &q) == XAI_EFORMAT, "record %zu accepted", i);
         ck_assert_ptr_nonnull(strstr(xai_last_error(), "m.onnx"));
     }
     /* the last one with a valid std is accepted (control for the cases above) */
@@ -316,10 +315,10 @@ START_TEST(record_roundtrip)
                        "\"Filter\":{},\"Normalisation\":{\"Mean\":0,\"Std\":1},\"InputSamplingFrequency\":100,"
                        "\"SamplingFrequency\":100,\"TMin\":0,\"TMax\":1,\"NTimes\":100,\"Reference\":\"none\","
                        "\"Baseline\":\"none\"}";
-    ck_assert_int_eq(eeg_prep_from_json(good, "m.onnx", &q), XAI_OK);
-    eeg_prep_free(&q);
-    eeg_prep_free(&p);
-    eeg_raw_free(&r);
+    ck_assert_int_eq(xai_eeg_prep_from_json(good, "m.onnx", &q), XAI_OK);
+    xai_eeg_prep_free(&q);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
 }
 END_TEST
 
@@ -330,9 +329,9 @@ START_TEST(read_real_files)
         xai_test_mark_skip();
         return;
     }
-    eeg_raw r;
+    xai_eeg_raw r;
     /* EEGMMIDB S001R04: 64 channels at 160 Hz, 30 annotations T0/T1/T2 (15 rest, 15 imagery) */
-    ck_assert_int_eq(eeg_raw_load(xai_test_path(sh, "data/eeg/eegmmidb_S001R04.edf"), &r), XAI_OK);
+    ck_assert_int_eq(xai_eeg_raw_load(xai_test_path(sh, "data/eeg/eegmmidb_S001R04.edf"), &r), XAI_OK);
     ck_assert_int_eq(r.nch, 64);
     ck_assert(r.rate == 160);
     ck_assert_str_eq(r.labels[0], "Fc5.");
@@ -344,9 +343,9 @@ START_TEST(read_real_files)
     ck_assert_int_eq(n0, 15);
     ck_assert_int_eq(n12, 15);
     ck_assert(r.ev[0].onset_s == 0);
-    eeg_raw_free(&r);
+    xai_eeg_raw_free(&r);
     /* BDF with a Status channel: 3 EEG channels kept, 9 trigger events (low 16 bits) */
-    ck_assert_int_eq(eeg_raw_load(xai_test_path(sh, "data/eeg/mne_test_bdf_stim_channel.bdf"), &r), XAI_OK);
+    ck_assert_int_eq(xai_eeg_raw_load(xai_test_path(sh, "data/eeg/mne_test_bdf_stim_channel.bdf"), &r), XAI_OK);
     ck_assert_int_eq(r.nch, 3);
     ck_assert(r.rate == 500);
     ck_assert_int_eq((int)r.nev, 9);
@@ -355,9 +354,9 @@ START_TEST(read_real_files)
     ck_assert_str_eq(r.ev[1].text, "2");
     ck_assert_str_eq(r.ev[8].text, "1");
     ck_assert_double_eq_tol(r.ev[8].onset_s, 4790 / 500.0, 1e-9);
-    eeg_raw_free(&r);
+    xai_eeg_raw_free(&r);
     /* BrainVision: 32 channels at 1 kHz; markers with descriptions become events */
-    ck_assert_int_eq(eeg_raw_load(xai_test_path(sh, "data/eeg/brainvision/test.vhdr"), &r), XAI_OK);
+    ck_assert_int_eq(xai_eeg_raw_load(xai_test_path(sh, "data/eeg/brainvision/test.vhdr"), &r), XAI_OK);
     ck_assert_int_eq(r.nch, 32);
     ck_assert(r.rate == 1000);
     ck_assert_int_eq(r.n, 7900);
@@ -365,16 +364,16 @@ START_TEST(read_real_files)
     for (size_t k = 0; k < r.nev; k++)
         s253 += strcmp(r.ev[k].text, "S253") == 0;
     ck_assert_int_ge(s253, 1);
-    eeg_raw_free(&r);
+    xai_eeg_raw_free(&r);
     /* errors name the file */
-    ck_assert_int_ne(eeg_raw_load(xai_test_path(sh, "data/eeg/nothing.edf"), &r), XAI_OK);
+    ck_assert_int_ne(xai_eeg_raw_load(xai_test_path(sh, "data/eeg/nothing.edf"), &r), XAI_OK);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "nothing.edf"));
 }
 END_TEST
 
 Suite *make_suite(void)
 {
-    Suite *s = suite_create("eeg-app");
+    Suite *s = suite_create("domain-eeg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, montage_positions);
     tcase_add_test(tc, filter_zero_phase);
