@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * driver-int.h - what the driver's sources (driver.c: training; driver-set.c: the model
+ * set and its files; driver-explain.c) share. Private to the formats library.
+ */
+#ifndef XAI_DRIVER_INT_H
+#define XAI_DRIVER_INT_H
+
+#include "xai/driver.h"
+
+/* A list of owned names. */
+typedef struct {
+    char **v;
+    int n;
+} name_list;
+
+struct xai_driver_set {
+    xai_model *model;         /* the model for new data */
+    xai_card *card;           /* its card (the fold index is added when saving) */
+    int nfolds;
+    xai_model **fold_model;   /* [nfolds] */
+    name_list *fold_heldout;  /* [nfolds] groups each fold held out */
+    name_list *fold_trained;  /* [nfolds] groups each fold was trained on */
+    name_list trained;        /* groups the model for new data was trained on */
+    char *warnings;           /* card warnings, lines joined by '\n', no final newline */
+    int nwarnings;
+    int have_summary;
+    xai_driver_summary summary;
+    char *never_predicted;    /* backing store of summary.never_predicted */
+    char *group_kind;         /* backing store of summary.group_kind */
+};
+
+void xai_driver_names_free(name_list *l);
+/* Append a copy of @p s; 0 or -1 (out of memory). */
+int xai_driver_names_add(name_list *l, const char *s);
+/* 1 when @p s is in @p l. */
+int xai_driver_names_has(const name_list *l, const char *s);
+/* The names as a JSON array text (malloc'ed), or NULL when out of memory. */
+char *xai_driver_names_json(const name_list *l);
+
+/* What training measured, for the card (driver-card.c). */
+typedef struct {
+    const xai_dataset *d;
+    const xai_driver_train_options *o;
+    const xai_validation *val;
+    const name_list *gnames;   /* a name per group of d */
+    const int *kept_epoch;     /* [nfolds] kept (best) epoch of each fold model */
+    const double *fold_acc;    /* [nfolds] held-out accuracy of each fold */
+    double kept_train_acc;     /* training accuracy of the kept weights, mean over the folds */
+} xai_driver_record;
+
+/* Fill @p card (the domain's card, already copied) with classes, provenance, validation and
+ * training settings. */
+xai_status xai_driver_card_fill(xai_card *card, const xai_driver_record *r);
+
+/* A zeroed set, or NULL when out of memory. */
+xai_driver_set *xai_driver_set_alloc(int nfolds);
+/* Fill s->warnings from s->card. */
+xai_status xai_driver_set_refresh_warnings(xai_driver_set *s);
+/* Pass each line of @p text to @p warn. */
+void xai_driver_warn_lines(xai_warn_fn warn, void *ud, const char *text);
+
+#endif /* XAI_DRIVER_INT_H */

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * driver-set.c - the driver's model set (xai/driver.h): the model for new data, its card,
+ * the fold models with the groups each held out, and their files (MODEL.onnx with the fold
+ * index in its card, MODEL.fold-K.onnx next to it).
+ */
+#include "driver-int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xai/train.h"
+
+/* ---------------------------------------------------------------- name lists */
+
+void xai_driver_names_free(name_list *l)
+{
+    for (int i = 0; l && i < l->n; i++)
+        free(l->v[i]);
+    if (l) {
+        free(l->v);
+        l->v = NULL;
+        l->n = 0;
+    }
+}
+
+int xai_driver_names_add(name_list *l, const char *s)
+{
+    char **v = realloc(l->v, sizeof *v * (size_t)(l->n + 1));
+    if (!v)
+        return -1;
+    l->v = v;
+    if (!(v[l->n] = strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+int xai_driver_names_has(const name_list *l, const char *s)
+{
+    for (int i = 0; s && i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static json_t *names_to_json(const name_list *l)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < l->n; i++)
+        if (json_array_append_new(a, json_string(l->v[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+char *xai_driver_names_json(const name_list *l)
+{
+    json_t *a = names_to_json(l);
+    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return s;
+}
+
+/* Names from a JSON array of strings; -1 when it is not one (or out of memory). */
+static int names_from_json(const json_t *a, name_list *l)
+{
+    if (!json_is_array(a))
+        return -1;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (!s || xai_driver_names_add(l, s))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- life cycle, accessors */
+
+xai_driver_set *xai_driver_set_alloc(int nfolds)
+{
+    xai_driver_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->nfolds = nfolds;
+    if (nfolds > 0) {
+        s->fold_model = calloc((size_t)nfolds, sizeof *s->fold_model);
+        s->fold_heldout = calloc((size_t)nfolds, sizeof *s->fold_heldout);
+        s->fold_trained = calloc((size_t)nfolds, sizeof *s->fold_trained);
+        if (!s->fold_model || !s->fold_heldout || !s->fold_trained) {
+            xai_driver_set_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void xai_driver_set_free(xai_driver_set *s)
+{
+    if (!s)
+        return;
+    for (int k = 0; k < s->nfolds; k++) {
+        if (s->fold_model)
+            xai_model_free(s->fold_model[k]);
+        if (s->fold_heldout)
+            xai_driver_names_free(&s->fold_heldout[k]);
+        if (s->fold_trained)
+            xai_driver_names_free(&s->fold_trained[k]);
+    }
+    free(s->fold_model);
+    free(s->fold_heldout);
+    free(s->fold_trained);
+    xai_driver_names_free(&s->trained);
+    xai_model_free(s->model);
+    xai_card_free(s->card);
+    free(s->warnings);
+    free(s->never_predicted);
+    free(s->group_kind);
+    free(s);
+}
+
+xai_model *xai_driver_set_model(const xai_driver_set *s)
+{
+    return s ? s->model : NULL;
+}
+
+const xai_card *xai_driver_set_card(const xai_driver_set *s)
+{
+    return s ? s->card : NULL;
+}
+
+int xai_driver_set_nfolds(const xai_driver_set *s)
+{
+    return s ? s->nfolds : 0;
+}
+
+xai_model *xai_driver_set_fold_model(const xai_driver_set *s, int k)
+{
+    return s && k >= 0 && k < s->nfolds ? s->fold_model[k] : NULL;
+}
+
+xai_status xai_driver_set_fold_groups(const xai_driver_set *s, int k, const char *const **names, int *count)
+{
+    if (!s || !names || !count || k < 0 || k >= s->nfolds)
+        return xai_error_set(XAI_EINVAL, "driver: fold %d out of range (the set has %d folds)", k,
+                             s ? s->nfolds : 0);
+    *names = (const char *const *)s->fold_heldout[k].v;
+    *count = s->fold_heldout[k].n;
+    return XAI_OK;
+}
+
+const xai_driver_summary *xai_driver_set_summary(const xai_driver_set *s)
+{
+    return s && s->have_summary ? &s->summary : NULL;
+}
+
+const char *xai_driver_set_warnings(const xai_driver_set *s, int *count)
+{
+    if (count)
+        *count = s ? s->nwarnings : 0;
+    return s && s->warnings ? s->warnings : "";
+}
+
+xai_status xai_driver_set_refresh_warnings(xai_driver_set *s)
+{
+    char *text = NULL;
+    int count = 0;
+    xai_status st = xai_card_warnings(s->card, &text, &count);
+    if (st)
+        return st;
+    size_t n = strlen(text);
+    if (n && text[n - 1] == '\n')
+        text[n - 1] = '\0';
+    free(s->warnings);
+    s->warnings = text;
+    s->nwarnings = count;
+    return XAI_OK;
+}
+
+void xai_driver_warn_lines(xai_warn_fn warn, void *ud, const char *text)
+{
+    if (!warn || !text)
+        return;
+    while (*text) {
+        const char *e = strchr(text, '\n');
+        size_t n = e ? (size_t)(e - text) : strlen(text);
+        char line[600];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), text);
+        if (n)
+            warn(ud, line);
+        text += n + (e ? 1 : 0);
+    }
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* "DIR/stem.fold-K.onnx" for MODEL path "DIR/stem.onnx" (or "DIR/stem"). */
+static char *fold_path(const char *path, int k)
+{
+    size_t n = strlen(path);
+    if (n > 5 && strcmp(path + n - 5, ".onnx") == 0)
+        n -= 5;
+    size_t cap = n + 32;
+    char *p = malloc(cap);
+    if (p)
+        snprintf(p, cap, "%.*s.fold-%d.onnx", (int)n, path, k + 1);
+    return p;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+xai_status xai_driver_set_paths(const xai_driver_set *s, const char *path, char ***paths, int *count)
+{
+    if (!s || !path || !*path || !paths || !count)
+        return xai_error_set(XAI_EINVAL, "driver: NULL argument");
+    char **v = calloc((size_t)s->nfolds + 1, sizeof *v);
+    if (!v || !(v[0] = strdup(path))) {
+        free(v);
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    }
+    for (int k = 0; k < s->nfolds; k++)
+        if (!(v[k + 1] = fold_path(path, k))) {
+            for (int i = 0; i <= k; i++)
+                free(v[i]);
+            free(v);
+            return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        }
+    *paths = v;
+    *count = s->nfolds + 1;
+    return XAI_OK;
+}
+
+/* The index of the set as the JSON text of extra.driver, with fold files named after @p path. */
+static char *index_json(const xai_driver_set *s, const char *path)
+{
+    json_t *root = json_object(), *folds = json_array();
+    int bad = !root || !folds || json_object_set_new(root, "folds", folds);
+    for (int k = 0; !bad && k < s->nfolds; k++) {
+        char *fp = fold_path(path, k);
+        json_t *e = json_object();
+        bad = !fp || !e || json_array_append_new(folds, e) ||
+              json_object_set_new(e, "file", json_string(base_name(fp))) ||
+              json_object_set_new(e, "heldout_groups", names_to_json(&s->fold_heldout[k]));
+        free(fp);
+    }
+    if (!bad)
+        bad = json_object_set_new(root, "trained_groups", names_to_json(&s->trained)) != 0;
+    char *text = bad ? NULL : json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+/* Apply @p card with extra.driver replaced by @p driver_json to @p m. */
+static xai_status apply_with_index(xai_model *m, const xai_card *card, const char *driver_json)
+{
+    char *text = NULL;
+    xai_card *c = NULL;
+    xai_status st = xai_card_to_json(card, 0, &text);
+    if (!st)
+        st = xai_card_from_json(text, &c);
+    xai_free(text);
+    if (!st)
+        st = xai_card_set_json(c, "extra.driver", driver_json);
+    if (!st)
+        st = xai_card_apply(m, c);
+    xai_card_free(c);
+    return st;
+}
+
+/* The card of fold @p k: the set's card with the fold's own extra.driver record. */
+static xai_status apply_fold_card(const xai_driver_set *s, int k)
+{
+    char *held = xai_driver_names_json(&s->fold_heldout[k]);
+    char *tr = xai_driver_names_json(&s->fold_trained[k]);
+    char *rec = held && tr ? malloc(strlen(held) + strlen(tr) + 80) : NULL;
+    xai_status st = XAI_ENOMEM;
+    if (rec) {
+        sprintf(rec, "{\"fold\":%d,\"heldout_groups\":%s,\"trained_groups\":%s}", k + 1, held, tr);
+        st = apply_with_index(s->fold_model[k], s->card, rec);
+    } else
+        xai_error_set(st, "driver: out of memory");
+    free(held);
+    free(tr);
+    free(rec);
+    return st;
+}
+
+xai_status xai_driver_set_save(const xai_driver_set *s, const char *path)
+{
+    if (!s || !s->model || !path || !*path)
+        return xai_error_set(XAI_EINVAL, "driver: nothing to save or no path");
+    xai_status st = XAI_OK;
+    for (int k = 0; k < s->nfolds && !st; k++) {
+        char *fp = fold_path(path, k);
+        if (!fp)
+            return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        st = apply_fold_card(s, k);
+        if (!st)
+            st = xai_model_save_onnx(s->fold_model[k], fp, NULL);
+        if (st)
+            xai_error_prefix(st, fp);
+        free(fp);
+    }
+    if (st)
+        return st;
+    char *idx = index_json(s, path);
+    if (!idx)
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    st = apply_with_index(s->model, s->card, idx);
+    free(idx);
+    if (!st)
+        st = xai_model_save_onnx(s->model, path, NULL);
+    return st ? xai_error_prefix(st, path) : XAI_OK;
+}
+
+/* Read fold @p k of the index entry @p e, loading its file from the folder of @p path. */
+static xai_status load_fold(xai_driver_set *s, int k, const json_t *e, const char *path,
+                            const xai_load_options *opts)
+{
+    const char *file = json_string_value(json_object_get(e, "file"));
+    if (!file || !*file || strchr(file, '/') || strcmp(file, "..") == 0 || strcmp(file, ".") == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: fold %d of the card's extra.driver.folds has no plain file name",
+                             path, k + 1);
+    if (names_from_json(json_object_get(e, "heldout_groups"), &s->fold_heldout[k]))
+        return xai_error_set(XAI_EFORMAT, "%s: fold %d of the card's extra.driver.folds has no heldout_groups "
+                             "list of strings", path, k + 1);
+    const char *slash = strrchr(path, '/');
+    size_t dn = slash ? (size_t)(slash - path) + 1 : 0, cap = dn + strlen(file) + 1;
+    char *fp = malloc(cap);
+    if (!fp)
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    snprintf(fp, cap, "%.*s%s", (int)dn, path, file);
+    xai_status st = xai_model_load_onnx(fp, opts, &s->fold_model[k]);
+    if (st)
+        xai_error_prefix(st, fp);
+    else if (xai_model_input_numel(s->fold_model[k]) != xai_model_input_numel(s->model) ||
+             xai_model_output_numel(s->fold_model[k]) != xai_model_output_numel(s->model))
+        st = xai_error_set(XAI_EFORMAT, "%s: fold model's input or output size differs from %s", fp, path);
+    free(fp);
+    return st;
+}
+
+/* The fold index (extra.driver) of a loaded card into a new set around @p m. */
+static xai_status read_index(const char *path, xai_model *m, xai_card *c, const xai_load_options *opts,
+                             xai_driver_set **out)
+{
+    char *text = xai_card_get_json(c, "extra.driver");
+    json_t *drv = text ? json_loads(text, 0, NULL) : NULL;
+    xai_free(text);
+    const json_t *folds = json_object_get(drv, "folds");
+    int nfolds = json_is_array(folds) ? (int)json_array_size(folds) : 0;
+    xai_driver_set *s = nfolds <= 4096 ? xai_driver_set_alloc(nfolds) : NULL;
+    xai_status st = XAI_OK;
+    if (!s)
+        st = nfolds > 4096 ? xai_error_set(XAI_EFORMAT, "%s: %d folds in the card", path, nfolds)
+                           : xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    if (s) {
+        s->model = m;
+        s->card = c;
+        const json_t *tr = json_object_get(drv, "trained_groups");
+        if (tr && names_from_json(tr, &s->trained))
+            st = xai_error_set(XAI_EFORMAT, "%s: the card's extra.driver.trained_groups is not a list of strings",
+                               path);
+    }
+    for (int k = 0; k < nfolds && !st; k++)
+        st = load_fold(s, k, json_array_get(folds, (size_t)k), path, opts);
+    json_decref(drv);
+    if (!st)
+        st = xai_driver_set_refresh_warnings(s);
+    if (st) {
+        if (s)
+            xai_driver_set_free(s);
+        else {
+            xai_model_free(m);
+            xai_card_free(c);
+        }
+        return st;
+    }
+    *out = s;
+    return XAI_OK;
+}
+
+xai_status xai_driver_set_load(const char *path, const xai_load_options *opts, xai_driver_set **out)
+{
+    if (!path || !out)
+        return xai_error_set(XAI_EINVAL, "driver: NULL argument");
+    *out = NULL;
+    xai_model *m = NULL;
+    xai_card *c = NULL;
+    xai_status st = xai_model_load_onnx(path, opts, &m);
+    if (st)
+        return st;
+    if ((st = xai_card_from_model(m, &c))) {
+        xai_model_free(m);
+        return xai_error_prefix(st, path);
+    }
+    return read_index(path, m, c, opts, out);
+}
