@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "xai/domain-eeg.h"
 #include "test-common.h"
@@ -322,6 +324,171 @@ START_TEST(record_roundtrip)
 }
 END_TEST
 
+
+/* the record of version 2: snake_case keys, standardisation and the window's origin */
+START_TEST(record_v2)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 1;
+    p.norm_std = 1;
+    p.standardise = XAI_EEG_STANDARDISE_RECORDING;
+    p.window_from_events = 1;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=up,B=down"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    char *js = xai_eeg_prep_to_json(&p);
+    ck_assert_ptr_nonnull(strstr(js, "\"standardisation\": \"recording-channel-zscore\""));
+    ck_assert_ptr_nonnull(strstr(js, "\"window\": \"annotation-duration\""));
+    ck_assert_ptr_null(strstr(js, "\"Channels\""));
+    xai_eeg_prep q;
+    ck_assert_int_eq(xai_eeg_prep_from_json(js, "m.onnx", &q), XAI_OK);
+    ck_assert_int_eq(q.standardise, XAI_EEG_STANDARDISE_RECORDING);
+    ck_assert_int_eq(q.window_from_events, 1);
+    ck_assert_int_eq(q.ntimes, 100);
+    xai_eeg_prep_free(&q);
+    /* an unknown standardisation cannot be applied as trained: refused */
+    char *bad = strdup(js);
+    char *at = strstr(bad, "recording-channel-zscore");
+    memcpy(at, "recording-channel-zscorX", 24);
+    ck_assert_int_eq(xai_eeg_prep_from_json(bad, "m.onnx", &q), XAI_EFORMAT);
+    free(bad);
+    free(js);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
+/* per-recording standardisation: every channel has mean 0 and sd 1 over the recording, so
+ * an epoch of channel c holds (x - mean) / sd of that channel's ramp */
+START_TEST(standardise_recording)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 1;
+    p.standardise = XAI_EEG_STANDARDISE_RECORDING;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    /* gains and offsets per channel must not change the standardised epochs */
+    xai_eeg_epochs e1, e2;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
+    for (int c = 0; c < 3; c++)
+        for (int64_t i = 0; i < r.n; i++)
+            r.data[c * r.n + i] = r.data[c * r.n + i] * (float)(c + 2) - 300.0f * (float)c;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e2), XAI_OK);
+    ck_assert_int_eq(e1.n, e2.n);
+    for (int64_t k = 0; k < e1.n * 3 * 100; k++)
+        ck_assert_float_eq_tol(e1.x[k], e2.x[k], 1e-4);
+    /* a ramp 0..999 has mean 499.5 and population sd sqrt((1000^2 - 1) / 12) */
+    double sd = sqrt((1000.0 * 1000.0 - 1) / 12);
+    ck_assert_int_eq(e1.sample[0], 100);
+    ck_assert_float_eq_tol(e1.x[0], (float)((100 - 499.5) / sd), 1e-4);
+    xai_eeg_epochs_free(&e1);
+    xai_eeg_epochs_free(&e2);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
+/* the window from the mapped events' most common duration; none without durations */
+START_TEST(window_from_events)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_window_from_events(&p, &r, "mem"), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "--tmax"));
+    r.ev[0].duration_s = 2.0;
+    r.ev[1].duration_s = 2.0;
+    r.ev[2].duration_s = 0.5; /* a truncated trial does not shorten the others */
+    r.ev[4].duration_s = 7.0; /* "other" is not mapped */
+    ck_assert_int_eq(xai_eeg_prep_window_from_events(&p, &r, "mem"), XAI_OK);
+    ck_assert(p.tmin == 0 && p.tmax == 2.0 && p.window_from_events == 1);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    ck_assert_int_eq(p.ntimes, 200);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
+
+/* a study: two recordings, the second with a BIDS events.tsv whose events are not mapped:
+ * it adds no epochs and no group instead of failing (or crashing on a zero-size growth) */
+START_TEST(load_study)
+{
+    const char *sh = xai_test_shared_dir();
+    if (!sh) {
+        xai_test_mark_skip();
+        return;
+    }
+    char dir[] = "/tmp/xai-eeg-study-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char real[1024], link[1100], tsv[1100];
+    snprintf(real, sizeof real, "%s", xai_test_path(sh, "data/eeg/eegmmidb_S001R04.edf"));
+    if (real[0] != '/') {
+        char cwd[512];
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s/%s", cwd, real);
+        snprintf(real, sizeof real, "%s", tmp);
+    }
+    snprintf(link, sizeof link, "%s/sub-02_task-mi_eeg.edf", dir);
+    snprintf(tsv, sizeof tsv, "%s/sub-02_task-mi_events.tsv", dir);
+    ck_assert_int_eq(symlink(real, link), 0);
+    FILE *f = fopen(tsv, "w");
+    fputs("onset\tduration\ttrial_type\n1.0\t4.0\trest\n", f);
+    fclose(f);
+    const char *paths[] = {real, link}, *groups[] = {"sub-01", "sub-02"};
+    xai_eeg_prep p = {0};
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "T1=left,T2=right"), XAI_OK);
+    xai_dataset d;
+    xai_eeg_file_count cnt[2];
+    ck_assert_int_eq(xai_eeg_load_dataset(&p, 2, paths, groups, "subject", 1, NULL, NULL, &d, cnt), XAI_OK);
+    /* EEGMMIDB imagery annotations last 4.1 s: 656 samples at 160 Hz */
+    ck_assert(p.window_from_events && p.tmin == 0 && fabs(p.tmax - 4.1) < 0.05);
+    ck_assert_int_eq(cnt[0].kept + cnt[0].dropped, 15);
+    ck_assert_int_eq(cnt[1].kept, 0);
+    ck_assert_int_eq(d.n, cnt[0].kept);
+    ck_assert_int_eq(d.ngroups, 1);
+    ck_assert_str_eq(d.group_names[0], "sub-01");
+    ck_assert_str_eq(d.group_kind, "subject");
+    ck_assert(d.ndim == 3 && d.shape[0] == 1 && d.shape[1] == 64 && d.shape[2] == p.ntimes);
+    ck_assert_str_eq(d.class_names[1], "right");
+    ck_assert_ptr_nonnull(strstr(d.meta, "\"window\": \"annotation-duration\""));
+    xai_dataset_free(&d);
+    xai_eeg_prep_free(&p);
+    /* a missing file fails with its name */
+    const char *bad[] = {real, "/nonexistent/sub-03_eeg.edf"};
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "T1=left,T2=right"), XAI_OK);
+    ck_assert_int_ne(xai_eeg_load_dataset(&p, 2, bad, groups, "subject", 1, NULL, NULL, &d, NULL), XAI_OK);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sub-03_eeg.edf"));
+    ck_assert_int_eq(d.n, 0);
+    xai_eeg_prep_free(&p);
+    unlink(link);
+    unlink(tsv);
+    rmdir(dir);
+}
+END_TEST
+
+/* positions of the inferior 10-10 row that the topomap used to drop */
+START_TEST(montage_inferior)
+{
+    double a[2], b[2];
+    ck_assert_int_eq(xai_eeg_montage_find("PO9", NULL, a), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("PO10", NULL, b), 0);
+    /* mirror images, outside the head circle (below the equator), behind the ears */
+    ck_assert_double_eq_tol(a[0], -b[0], 1e-12);
+    ck_assert_double_eq_tol(a[1], b[1], 1e-12);
+    ck_assert(hypot(a[0], a[1]) > 1.0 && a[1] < 0 && a[0] < 0);
+    ck_assert_int_eq(xai_eeg_montage_find("O9", NULL, NULL), 0);
+    ck_assert_int_eq(xai_eeg_montage_find("XYZ", NULL, NULL), -1);
+}
+END_TEST
+
 START_TEST(read_real_files)
 {
     const char *sh = xai_test_shared_dir();
@@ -381,6 +548,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, epochs_windows);
     tcase_add_test(tc, record_roundtrip);
     tcase_add_test(tc, read_real_files);
+    tcase_add_test(tc, record_v2);
+    tcase_add_test(tc, standardise_recording);
+    tcase_add_test(tc, window_from_events);
+    tcase_add_test(tc, load_study);
+    tcase_add_test(tc, montage_inferior);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,9 +53,10 @@ static xai_status append(xai_dataset *d, const xai_eeg_epochs *ep, int group, si
 
 static xai_status set_classes(xai_dataset *d, const xai_eeg_prep *p, const char *group_kind)
 {
-    d->ndim = 2;
-    d->shape[0] = p->nch;
-    d->shape[1] = p->ntimes;
+    d->ndim = 3; /* [1][channels][times]: one input plane, as the model takes it */
+    d->shape[0] = 1;
+    d->shape[1] = p->nch;
+    d->shape[2] = p->ntimes;
     d->nclasses = p->nclass;
     d->class_names = calloc((size_t)p->nclass, sizeof *d->class_names);
     d->group_kind = strdup(group_kind ? group_kind : "recording");
@@ -99,7 +100,7 @@ xai_status xai_eeg_load_dataset(xai_eeg_prep *p, int nfiles, const char *const *
         st = load_one(p, paths[f], bind && f == 0, &ep);
         if (st == XAI_OK && f == 0)
             st = set_classes(out, p, group_kind);
-        int g = st == XAI_OK ? group_index(out, groups[f]) : 0;
+        int g = st == XAI_OK && ep.n > 0 ? group_index(out, groups[f]) : 0; /* no empty groups */
         if (g < 0)
             st = xai_error_set(XAI_ENOMEM, "out of memory");
         if (st == XAI_OK)

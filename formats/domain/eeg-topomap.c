@@ -58,7 +58,9 @@ xai_status xai_eeg_heatmap_label_rows(const char *path, const double rect[4], in
     cairo_t *cr = cairo_create(surf);
     double rh = rect[3] / (nrows > 0 ? nrows : 1);
     cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_rectangle(cr, 0, rect[1] - rh, rect[0] - 1, rect[3] + 2 * rh);
+    /* only beside the rows: below them the time axis' first tick label ("0") reaches left of
+     * the data area and must stay */
+    cairo_rectangle(cr, 0, rect[1] - rh, rect[0] - 1, rect[3] + rh + 1);
     cairo_fill(cr);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     double fs = rh * 0.8 < 11 ? rh * 0.8 : 11;

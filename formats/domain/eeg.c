@@ -770,7 +770,7 @@ static int event_class(const xai_eeg_prep *p, const char *text)
     return -1;
 }
 
-/* The window from the mapped events: tmin 0 and tmax the most common duration (events
+/* The window from the mapped events: tmax is the most common duration (events
  * of one kind of trial normally share it; a few truncated ones must not shorten all). */
 xai_status xai_eeg_prep_window_from_events(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name)
 {
@@ -792,7 +792,6 @@ xai_status xai_eeg_prep_window_from_events(xai_eeg_prep *p, const xai_eeg_raw *r
     if (best_n == 0)
         return xai_error_set(XAI_EINVAL,
                              "%s: the mapped events have no duration; give the window with --tmin and --tmax", name);
-    p->tmin = 0;
     p->tmax = best;
     p->window_from_events = 1;
     return XAI_OK;

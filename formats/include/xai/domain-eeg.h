@@ -96,8 +96,8 @@ XAI_API xai_status xai_eeg_prep_set_channels(xai_eeg_prep *p, const char *list);
 /** Choose the channels (all of @p raw when none are set), rates and ntimes from a recording. */
 XAI_API xai_status xai_eeg_prep_bind(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name);
 /**
- * No window given (tmax <= tmin): take it from the mapped events of @p raw, [0, d) with d
- * the most common duration (EDF+ annotation duration, events.tsv duration, BrainVision
+ * No window end given (tmax <= tmin): take it from the mapped events of @p raw, [tmin, d)
+ * with d the most common duration (EDF+ annotation duration, events.tsv duration, BrainVision
  * marker length), and mark the record. XAI_EINVAL when no mapped event has a duration.
  */
 XAI_API xai_status xai_eeg_prep_window_from_events(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name);
@@ -131,7 +131,7 @@ typedef struct {
 
 /**
  * Load a study: the epochs of @p nfiles recordings after the record @p p, stacked into
- * @p out (x [n][nch][ntimes], y, groups named by @p groups[f], the group of file f, e.g. its
+ * @p out (x [n][1][nch][ntimes], y, groups named by @p groups[f], the group of file f, e.g. its
  * subject; out->meta = the record as JSON). With @p bind the record is completed from the
  * first file (channels, rates, and the window from the events' duration when none is set),
  * as at training time; without it the record is applied as stored. A file without any
