@@ -93,7 +93,7 @@ try:
     model = os.path.join(tmp, "mi.onnx")
     ok, out, err = expect(0, "", "train", "--edf", runs[0], runs[1], "--events", "T1=left,T2=right",
                           "--tmin", "0", "--tmax", "4", "--bandpass", "4,40", "--reference", "average",
-                          "--epochs", "40", "--seed", "0", "-o", model, "--progress", "none")
+                          "--epochs", "40", "--seed", "0", "--split-by", "run", "-o", model, "--progress", "none")
     check(os.path.exists(model), "model written")
     side = json.load(open(model[:-5] + ".json"))
     for k in ("CommandLine", "Version", "DateTime", "Sources", "Preprocessing", "TrainAccuracy"):
@@ -102,15 +102,19 @@ try:
     try:
         import onnx
         meta = {p.key: p.value for p in onnx.load(model).metadata_props}
-        rec = json.loads(meta["xai_preprocessing"])
-        check(rec["Channels"][11] == "C3" and len(rec["Channels"]) == 25, "record channels")
+        card = json.loads(meta["libxai.card"])
+        rec = card["preprocessing"]
+        check(rec["channels"][11] == "C3" and len(rec["channels"]) == 25, "record channels")
         # the EDF+ record duration field holds 8 characters, so the rate read back is 128 +- 1e-4
-        check(abs(rec["SamplingFrequency"] - 128) < 1e-3 and rec["NTimes"] == 512, "record rate / times")
-        check(rec["Filter"]["HighPass"] == 4 and rec["Filter"]["LowPass"] == 40, "record band-pass")
-        check(rec["Reference"] == "average" and rec["Classes"] == ["left", "right"], "record reference/classes")
-        check(rec["Events"] == {"T1": "left", "T2": "right"}, "record events")
-        check(rec["Normalisation"]["Std"] > 0, "record normalisation")
-        check(meta.get("class_names") == "left,right", "class_names metadata")
+        check(abs(rec["sampling_frequency"] - 128) < 1e-3 and rec["n_times"] == 512, "record rate / times")
+        check(rec["filter"]["high_pass"] == 4 and rec["filter"]["low_pass"] == 40, "record band-pass")
+        check(rec["reference"] == "average" and rec["classes"] == ["left", "right"], "record reference/classes")
+        check(rec["events"] == {"T1": "left", "T2": "right"}, "record events")
+        check(rec["normalisation"]["std"] > 0, "record normalisation")
+        check(card.get("classes") == ["left", "right"] and card.get("domain") == "eeg", "card classes")
+        check(card["validation"]["group_kind"] == "run" and card["validation"]["n_heldout"] > 0,
+              "card validation: held-out run")
+        check(not [k for k in meta if k in ("xai_preprocessing", "class_names")], "no pre-card metadata keys")
     except ImportError:
         print("note: python onnx missing, metadata not inspected")
     expect(1, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
@@ -215,6 +219,26 @@ try:
                         os.path.join(tmp, "bids")], capture_output=True, text=True)
     bids_run3 = os.path.join(tmp, "bids", "sub-01_task-mi_run-3_eeg.edf")
     expect(1, "no epochs", "explain", "--model", model, "--edf", bids_run3, "-o", os.path.join(tmp, "ot1"))
+    # a sibling events.tsv replaces the annotations, so T1/T2 match nothing: a data error that
+    # names the class, not "out of memory" and a double free
+    bids_runs = [os.path.join(tmp, "bids", "sub-01_task-mi_run-%d_eeg.edf" % i) for i in (1, 2)]
+    expect(1, "class 'left' has 0 epochs", "train", "--edf", *bids_runs, "--events", "T1=left,T2=right",
+           "-o", os.path.join(tmp, "none.onnx"), "--progress", "none")
+    # without --tmin/--tmax the window is the events' duration (4 s in events.tsv)
+    wmodel = os.path.join(tmp, "window.onnx")
+    ok, _, _ = expect(0, "", "train", "--edf", *bids_runs, "--events", "left_hand=left,right_hand=right",
+                      "--split-by", "run", "--epochs", "2", "-o", wmodel, "--progress", "none")
+    if ok:
+        try:
+            import onnx
+            wc = json.loads({p.key: p.value for p in onnx.load(wmodel).metadata_props}["libxai.card"])
+            wr = wc["preprocessing"]
+            check(wr["t_min"] == 0 and wr["t_max"] == 4 and wr["window"] == "annotation-duration",
+                  "window from the events' duration: %s" % ((wr["t_min"], wr["t_max"], wr["window"]),))
+            check(wr["filter"]["high_pass"] == 4 and wr["filter"]["low_pass"] == 38 and
+                  wr["standardisation"] == "recording-channel-zscore", "default pre-processing recorded")
+        except ImportError:
+            pass
     ok, _, _ = expect(0, "", "explain", "--model", model, "--edf", bids_run3, "--events",
                       "left_hand=left,right_hand=right", "-o", os.path.join(tmp, "ot2"), "-q", "--no-figures")
     if ok:
@@ -303,7 +327,7 @@ try:
         rm = os.path.join(tmp, "s001.onnx")
         ok, out, err = expect(0, "", "train", "--edf", real, "--events", "T1=left,T2=right", "--tmin", "0",
                               "--tmax", "4", "--bandpass", "4,40", "--reference", "average", "--resample", "80",
-                              "--cv", "5", "--epochs", "25", "--val-split", "0", "--patience", "0",
+                              "--split-by", "epoch", "--cv", "5", "--epochs", "25", "--patience", "0",
                               "-o", rm, "--progress", "none")
         line = [l for l in out.splitlines() if l.startswith("cv_accuracy")]
         if check(len(line) == 1, "cv line"):

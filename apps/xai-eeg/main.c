@@ -19,9 +19,11 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "app-driver.h"
 #include "app.h"
 #include "xai/domain-eeg.h"
 #include "xai/domain.h"
+#include "xai/driver.h"
 #include "xai/figure.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -34,7 +36,21 @@
 #define XAI_EEG_VERSION "0.1.0"
 #endif
 
-#define DEFAULT_ARCH "conv2d(8,k=1x{KT},p=0x{PT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) dense({K})"
+/* The shallow ConvNet of Schirrmeister et al. 2017 at our scale: a temporal filter of about
+ * 0.1 s (their 25 samples at 250 Hz), a spatial filter over all channels, pooling over
+ * 0.25 s, dropout 0.5. No padding: a padded filter sees zeros that are not in the data and
+ * its relevance piles up at the epoch edges. */
+#define DEFAULT_ARCH "conv2d(16,k=1x{KT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.5) dense({K})"
+/* 4-38 Hz keeps mu, beta and low gamma and drops drift, blinks' slow part and mains
+ * (braindecode's motor-imagery examples, after Schirrmeister et al. 2017). */
+#define DEFAULT_HP 4.0
+#define DEFAULT_LP 38.0
+#define DEFAULT_EPOCHS 60
+#define DEFAULT_PATIENCE 15
+/* The first layer sees signed, unbounded voltages: the epsilon rule keeps relevance on the
+ * samples that drove the filter (Sturm et al. 2016) where the flat rule would spread it over
+ * the whole filter length; z+ above it, epsilon on the dense layer (Montavon et al. 2019). */
+#define EEG_RULES "first=epsilon(1e-6)"
 
 static void usage(void)
 {
@@ -46,61 +62,79 @@ static void usage(void)
         "  " PROG " BIDS_DIR OUT_DIR group\n"
         "\n"
         "Epochs continuous EEG around annotated events, trains a shallow CNN (temporal conv, spatial\n"
-        "conv across channels, pooling, dense) and explains it with LRP or gradients. Inputs: EDF,\n"
-        "EDF+, BDF, BDF+ (annotations and the Status channel) and BrainVision .vhdr. The\n"
-        "preprocessing chosen at train time is stored in the model (metadata_props\n"
-        "\"xai_preprocessing\") and applied identically by explain; a recording without a model\n"
-        "channel or at another sample rate is an error.\n"
+        "conv across channels, pooling, dense) validated on held-out subjects, and explains it with\n"
+        "LRP or gradients. Inputs: EDF, EDF+, BDF, BDF+ (annotations and the Status channel) and\n"
+        "BrainVision .vhdr; a BIDS sibling *_events.tsv replaces the file's events. The\n"
+        "pre-processing chosen at train time is stored in the model card and applied identically by\n"
+        "explain; a recording without a model channel or at another sample rate is an error.\n"
         "\n"
         "INPUT\n"
         "  --edf F [F ...]        recordings (.edf .bdf .vhdr); also -i/--input\n"
         "  --events MAP           EVENT=CLASS list, e.g. T1=left,T2=right; BDF Status values as\n"
         "                         decimal text (1=left); required for train; explain defaults to\n"
         "                         the model's mapping\n"
-        "  --tmin S, --tmax S     epoch window [tmin, tmax) in s around each event [0, 4]\n"
+        "  --tmin S, --tmax S     epoch window [tmin, tmax) in s around each event [tmin 0, tmax the\n"
+        "                         events' most common duration]; a window leaving the recording is\n"
+        "                         dropped and reported, never padded\n"
         "  --baseline none|mean   subtract each channel's mean over t < 0 (or the whole epoch when\n"
         "                         tmin >= 0) [none]\n"
         "\n"
-        "PREPROCESSING (train; stored in the model)\n"
+        "PRE-PROCESSING (train; stored in the model card)\n"
         "  --channels A,B,...     channels to use, in this order [all EEG channels]\n"
         "  --reference none|average   re-reference [none]\n"
-        "  --bandpass LO,HI       zero-phase Butterworth band-pass in Hz, 0 = edge off [off]\n"
+        "  --bandpass LO,HI       zero-phase Butterworth band-pass in Hz, 0 = edge off [4,38]\n"
         "  --notch HZ             zero-phase notch (Q 30) [off]\n"
         "  --filter-order N       Butterworth order per band edge (even) [4]\n"
         "  --resample HZ          resample after filtering (libsamplerate) [off]\n"
+        "  --standardise none|recording  z-score each channel over its whole recording after\n"
+        "                         filtering: removes per-subject and per-session gains [recording]\n"
         "\n"
         , stdout);
     fputs(
         "MODEL AND TRAINING (train)\n"
         "  --arch SPEC            architecture on the input [1, C, T]; {C} {K} {KT} {PT} {P} expand to\n"
-        "                         channels, classes, temporal kernel, its padding, pool length\n"
+        "                         channels, classes, temporal kernel (~0.1 s), its half, pool (0.25 s)\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  --epochs N [40]   --batch B [16]   --lr LR [1e-3]   --val-split F [0.2]\n"
-        "  --patience P [15] --seed S [0]\n"
-        "  --cv K                 K-fold cross-validation first (contiguous folds), then train on all\n"
+        "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
+        "  --augment none|shift-scale  add a copy of each training epoch shifted by up to 1/16 of\n"
+        "                         the window (mirrored edges) and scaled by 0.8..1.25 [none]\n"
+        "  --split-by subject|session|run|recording|epoch: groups from the BIDS entities of the file\n"
+        "                         names; epoch = the within-recording split (optimistic, flagged)\n"
+        , stdout);
+    xai_app_driver_opts d;
+    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
+    xai_app_driver_opts_init(&d, "subject", kinds);
+    d.epochs = DEFAULT_EPOCHS;
+    d.patience = DEFAULT_PATIENCE;
+    d.batch = 16;
+    xai_app_driver_help_train(stdout, &d);
+    fputs(
         "\n"
         "EXPLANATION (explain)\n"
-        "  --model M.onnx         a model written by '" PROG " train'\n"
+        "  --model M.onnx         a model written by '" PROG " train' (its fold models are used out of\n"
+        "                         fold: each subject is explained by the model that never saw it)\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
-        "  --composite C          LRP composite [epsilon-plus-flat]\n"
-        "  --target T             pred|true|CLASS: the class explained per epoch [pred]\n"
+        "  --composite C          LRP composite [epsilon-plus-flat with the first layer by\n"
+        "                         " EEG_RULES "]\n"
         "  --no-figures           skip the PNGs\n"
-        "\n"
         , stdout);
+    xai_app_driver_help_explain(stdout, &d);
     fputs(
+        "\n"
         "BIDS-APP FORM\n"
         "  participant            explain every sub-*/[ses-*/]eeg/*_eeg.{edf,bdf,vhdr} of BIDS_DIR into\n"
         "                         OUT_DIR/sub-*/[ses-*/]eeg/ (names as below); a sibling *_events.tsv\n"
-        "                         (onset, trial_type) replaces the file's annotations\n"
+        "                         (onset, duration, trial_type) replaces the file's annotations\n"
         "  group                  OUT_DIR/group_desc-lrp_channels.tsv and _topomap.png: the mean over\n"
         "                         recordings of each channel's relevance_<class>\n"
         "  --participant-label L [L ...]  labels with or without 'sub-' [all]\n"
         "  --task T               only recordings of this task [all]\n"
         "\n"
         "OUTPUT\n"
-        "  -o, --output P         train: MODEL.onnx (+ MODEL.json); explain: OUTDIR with, per\n"
-        "                         input <stem> (input name without _eeg and extension):\n"
-        "                         <stem>_desc-<m>_relevance.npy   float32 (epochs, channels, times)\n"
+        "  -o, --output P         train: MODEL.onnx (+ MODEL.fold-K.onnx after --cv, MODEL.json);\n"
+        "                         explain: OUTDIR with, per input <stem> (name without _eeg and ext):\n"
+        "                         <stem>_desc-<m>_relevance.npy   float32 (epochs, channels, times),\n"
+        "                                                         each epoch's map scaled to sum |R| = 1\n"
         "                         <stem>_desc-<m>_channels.tsv    name type units + relevance columns\n"
         "                         <stem>_desc-<m>_events.tsv      one row per epoch: prediction, logits\n"
         "                         <stem>_desc-<m><Class>_heatmap.png   mean relevance, channels x time\n"
@@ -112,15 +146,15 @@ static void usage(void)
     fputs(
         "\n"
         "EXAMPLES\n"
-        "  " PROG " train --edf sub-01_task-mi_run-1_eeg.edf sub-01_task-mi_run-2_eeg.edf \\\n"
-        "      --events T1=left,T2=right --tmin 0 --tmax 4 --bandpass 1,40 -o mi.onnx\n"
-        "  " PROG " explain --model mi.onnx --edf sub-01_task-mi_run-3_eeg.edf -o derivatives/xai-eeg\n"
-        "  " PROG " train --edf S001R04.edf --events T1=left,T2=right --cv 5 --bandpass 4,40 -o s1.onnx\n"
+        "  " PROG " train --edf sub-0[1-8]_task-mi_run-*_eeg.edf --events T1=left,T2=right --cv 4 -o mi.onnx\n"
+        "  " PROG " explain --model mi.onnx --edf sub-0[1-8]_task-mi_run-*_eeg.edf -o derivatives/xai-eeg\n"
+        "  " PROG " train --edf S001R04.edf --events T1=left,T2=right --split-by epoch --cv 5 -o s1.onnx\n"
         "  " PROG " /data/bids /data/bids/derivatives/xai-eeg participant --model mi.onnx --participant-label 01\n"
         "\n"
         "REFERENCES\n"
-        "  Schirrmeister et al. 2017, Hum Brain Mapp 38:5391 (shallow ConvNet).\n"
+        "  Schirrmeister et al. 2017, Hum Brain Mapp 38:5391 (shallow ConvNet, 4-38 Hz, standardisation).\n"
         "  Sturm et al. 2016, J Neurosci Methods 274:141 (LRP for EEG).\n"
+        "  Varoquaux et al. 2017, NeuroImage 145:166 (cross-validation across subjects).\n"
         "  Montavon et al. 2019, LRP overview; BIDS 1.9 EEG and derivatives.\n", stdout);
 }
 
@@ -133,18 +167,16 @@ typedef struct {
     char **outdirs;     /* per input in the BIDS form, else NULL */
     char **inputs;
     int ninputs;
-    const char *events, *channels, *arch, *model, *output, *composite, *target;
-    double tmin, tmax, hp, lp, notch, resample;
-    int baseline_mean, average_ref, order, epochs, patience, cv, figures;
-    int64_t batch;
-    double lr, val_split;
-    uint64_t seed;
+    const char *events, *channels, *arch, *model, *output, *composite;
+    double tmin, tmax, hp, lp, notch, resample, val_split;
+    int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, order, figures;
     xai_method method;
+    xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --epochs ... --target */
 } opts;
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
-       O_RESAMPLE, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_VAL, O_PATIENCE, O_SEED, O_CV, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_TARGET, O_NOFIG, O_LABEL, O_TASK };
+       O_RESAMPLE, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
+       O_AUGMENT };
 
 static int parse_double(const char *s, double *v)
 {
@@ -158,7 +190,7 @@ static int parse_double(const char *s, double *v)
 /* replace {NAME} placeholders in the arch spec */
 static char *expand_arch(const char *spec, int C, int K, int64_t T, double rate)
 {
-    int kt = 2 * (int)(rate / 8) + 1, pool = (int)(rate / 4);
+    int kt = 2 * (int)lround(rate / 20) + 1, pool = (int)(rate / 4);
     if (kt > T)
         kt = (int)(T % 2 ? T : T - 1);
     if (pool < 1)
@@ -236,23 +268,183 @@ static void free_inputs(opts *o)
 
 /* ------------------------------------------------------------------ train */
 
-static int run_train(xai_app *app, opts *o)
+/* The group of each input for --split-by: BIDS entities of the file name (sub, ses, run),
+ * the file itself ("recording"), or each epoch ("epoch": the within-file split, flagged).
+ * A name without the entity is its own group, and the caller is told. */
+static char *group_of(const char *path, const char *kind, int *missing)
 {
-    if (!o->events)
-        return xai_app_usage_error(app, "train: --events is required (e.g. --events T1=left,T2=right)");
-    if (o->ninputs < 1 || !o->output)
-        return xai_app_usage_error(app, "train: need --edf FILE... and -o MODEL.onnx");
-    if (xai_app_check_output(app, o->output) != 0)
-        return XAI_EXIT_DATA;
-    char *sidecar = xai_app_sidecar_path(o->output);
-    int bad_sidecar = sidecar && xai_app_check_output(app, sidecar) != 0;
-    free(sidecar);
-    if (bad_sidecar)
-        return XAI_EXIT_DATA;
+    xai_bids_name b;
+    int parsed = xai_bids_parse(path, &b) == 0;
+    const char *sub = parsed ? xai_bids_get(&b, "sub") : NULL, *ses = parsed ? xai_bids_get(&b, "ses") : NULL;
+    const char *run = parsed ? xai_bids_get(&b, "run") : NULL;
+    if (!strcmp(kind, "subject") && sub)
+        return xai_app_strdup_printf("sub-%s", sub);
+    if (!strcmp(kind, "session") && sub)
+        return xai_app_strdup_printf("sub-%s_ses-%s", sub, ses ? ses : "none");
+    if (!strcmp(kind, "run") && sub && run)
+        return xai_app_strdup_printf("sub-%s_ses-%s_run-%s", sub, ses ? ses : "none", run);
+    *missing += strcmp(kind, "recording") != 0;
+    return stem_of(path);
+}
 
+/* An EEG epoch's time shift (up to 1/16 of the window, edges mirrored, not zero-filled) and
+ * a global gain in [0.8, 1.25]: trial-to-trial latency and amplitude vary in real data. */
+static xai_status eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
+{
+    (void)ud;
+    if (ndim != 3)
+        return xai_error_set(XAI_EINVAL, "augment: expected [1][channels][times]");
+    int64_t C = shape[1], T = shape[2], maxs = T / 16;
+    float *row = malloc((size_t)T * sizeof *row);
+    if (!row)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    uint64_t r = seed | 1;
+    for (int64_t i = 0; i < n; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int64_t sh = maxs ? (int64_t)(r % (uint64_t)(2 * maxs + 1)) - maxs : 0;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        float g = (float)exp(((double)(r % 10001) / 10000.0 - 0.5) * 2 * log(1.25));
+        for (int64_t c = 0; c < C; c++) {
+            float *v = x + ((size_t)i * (size_t)C + (size_t)c) * (size_t)T;
+            for (int64_t t = 0; t < T; t++) {
+                int64_t u = t - sh;
+                u = u < 0 ? -u : u >= T ? 2 * (T - 1) - u : u;
+                row[t] = g * v[u];
+            }
+            memcpy(v, row, (size_t)T * sizeof *row);
+        }
+    }
+    free(row);
+    return XAI_OK;
+}
+
+/* global z-scoring with the training data's statistics, recorded in @p p */
+static int normalise_global(xai_app *app, xai_eeg_prep *p, xai_dataset *d)
+{
+    size_t total = (size_t)d->n * (size_t)xai_dataset_sample_size(d);
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < total; i++)
+        s1 += d->x[i];
+    p->norm_mean = s1 / (double)total;
+    for (size_t i = 0; i < total; i++)
+        s2 += (d->x[i] - p->norm_mean) * (d->x[i] - p->norm_mean);
+    p->norm_std = sqrt(s2 / (double)total);
+    if (!(p->norm_std > 0))
+        return xai_app_fail(app, NULL, "the epochs are constant; nothing to learn");
+    for (size_t i = 0; i < total; i++)
+        d->x[i] = (float)((d->x[i] - p->norm_mean) / p->norm_std);
+    return XAI_EXIT_OK;
+}
+
+/* one group per epoch: the within-recording split that --split-by epoch asks for */
+static int split_epochs(xai_dataset *d)
+{
+    char **names = calloc((size_t)d->n, sizeof *names);
+    if (!names)
+        return -1;
+    for (int64_t i = 0; i < d->n; i++)
+        if (!(names[i] = xai_app_strdup_printf("%s#%lld", d->group_names[d->group[i]], (long long)i)))
+            return -1;
+    for (int g = 0; g < d->ngroups; g++)
+        free(d->group_names[g]);
+    free(d->group_names);
+    d->group_names = names;
+    d->ngroups = (int)d->n;
+    for (int64_t i = 0; i < d->n; i++)
+        d->group[i] = (int)i;
+    return 0;
+}
+
+static int train_load(xai_app *app, const opts *o, xai_eeg_prep *p, xai_dataset *d)
+{
+    const char *kind = strcmp(o->dopt.split_by, "epoch") ? o->dopt.split_by : "recording";
+    char **groups = calloc((size_t)o->ninputs, sizeof *groups);
+    xai_eeg_file_count *cnt = calloc((size_t)o->ninputs, sizeof *cnt);
+    int missing = 0, rc = XAI_EXIT_DATA;
+    for (int f = 0; groups && f < o->ninputs; f++)
+        if (!(groups[f] = group_of(o->inputs[f], kind, &missing)))
+            break;
+    if (!groups || !cnt || (o->ninputs && !groups[o->ninputs - 1]))
+        xai_app_fail(app, NULL, "out of memory");
+    else if (xai_eeg_load_dataset(p, o->ninputs, (const char *const *)o->inputs, (const char *const *)groups, kind, 1,
+                                  xai_app_driver_progress, app, d, cnt) != XAI_OK)
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+    else
+        rc = XAI_EXIT_OK;
+    for (int f = 0; rc == XAI_EXIT_OK && f < o->ninputs; f++) {
+        xai_app_log(app, 2, "%s: %lld epochs (%lld outside the recording)", o->inputs[f], (long long)cnt[f].kept,
+                    (long long)cnt[f].dropped);
+        if (cnt[f].dropped)
+            xai_app_driver_warn(app, "dropped epochs whose window leaves the recording");
+        if (cnt[f].kept == 0)
+            xai_app_log(app, 0, "warning: %s: no event matches --events", o->inputs[f]);
+    }
+    if (rc == XAI_EXIT_OK && missing)
+        xai_app_log(app, 0, "warning: %d file name(s) without the BIDS entity of --split-by %s: each is its own group",
+                    missing, kind);
+    if (rc == XAI_EXIT_OK && !strcmp(o->dopt.split_by, "epoch") && split_epochs(d) != 0)
+        rc = xai_app_fail(app, NULL, "out of memory");
+    for (int f = 0; groups && f < o->ninputs; f++)
+        free(groups[f]);
+    free(groups);
+    free(cnt);
+    return rc;
+}
+
+static int check_classes(xai_app *app, const xai_eeg_prep *p, const xai_dataset *d)
+{
+    int64_t count[XAI_EEG_MAX_CLASSES] = {0};
+    for (int64_t i = 0; i < d->n; i++)
+        count[d->y[i]]++;
+    for (int c = 0; c < p->nclass; c++)
+        if (count[c] < 2)
+            return xai_app_fail(app, NULL, "class '%s' has %lld epochs; need at least 2 (check --events against the "
+                                "files' annotations)", p->classes[c], (long long)count[c]);
+    return XAI_EXIT_OK;
+}
+
+/* what the domain knows for the card: classes, input axes and rate, channels, record */
+static xai_card *train_card(xai_app *app, const xai_eeg_prep *p)
+{
+    xai_card *c = NULL;
+    char *rec = xai_eeg_prep_to_json(p), rate[64];
+    snprintf(rate, sizeof rate, "%.17g", p->rate);
+    size_t cap = 16;
+    for (int i = 0; i < p->nch; i++)
+        cap += strlen(p->channels[i]) * 2 + 4;
+    char *chans = malloc(cap);
+    if (chans) {
+        size_t n = 0;
+        chans[n++] = '[';
+        for (int i = 0; i < p->nch; i++) {
+            json_t *s = json_string(p->channels[i]);
+            char *t = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+            n += (size_t)snprintf(chans + n, cap - n, "%s%s", i ? "," : "", t ? t : "\"\"");
+            free(t);
+            json_decref(s);
+        }
+        snprintf(chans + n, cap - n, "]");
+    }
+    if (!rec || !chans || xai_card_new(&c) != XAI_OK || xai_card_set(c, "domain=eeg") != XAI_OK ||
+        xai_card_set(c, "task=event classification of epoched EEG") != XAI_OK ||
+        xai_card_set(c, "input.axes=channel,time") != XAI_OK || xai_card_set(c, "input.units=,s") != XAI_OK ||
+        xai_card_set_json(c, "input.sampling_rate_hz", rate) != XAI_OK ||
+        xai_card_set_json(c, "input.channel_names", chans) != XAI_OK ||
+        xai_card_set_json(c, "preprocessing", rec) != XAI_OK) {
+        xai_app_fail(app, NULL, "model card: %s", xai_last_error());
+        xai_card_free(c);
+        c = NULL;
+    }
+    free(rec);
+    free(chans);
+    return c;
+}
+
+static xai_eeg_prep prep_from_opts(const opts *o)
+{
     xai_eeg_prep p = {0};
     p.tmin = o->tmin;
-    p.tmax = o->tmax;
+    p.tmax = o->tmax_set ? o->tmax : o->tmin_set ? 0 : 0; /* tmax <= tmin: from the events */
     p.hp = o->hp;
     p.lp = o->lp;
     p.notch = o->notch;
@@ -260,229 +452,106 @@ static int run_train(xai_app *app, opts *o)
     p.rate = o->resample;
     p.average_ref = o->average_ref;
     p.baseline_mean = o->baseline_mean;
-    int rc = XAI_EXIT_DATA;
-    float *X = NULL;
-    int *Y = NULL;
-    int64_t N = 0;
-    xai_model *m = NULL;
-    char *spec = NULL, *rec = NULL, *train_json = NULL, *extra = NULL;
-    json_t *sources = json_array();
-    if (xai_eeg_prep_set_events(&p, o->events) != XAI_OK) {
-        rc = xai_app_usage_error(app, "%s", xai_last_error());
-        goto done;
-    }
-    if (o->channels && xai_eeg_prep_set_channels(&p, o->channels) != XAI_OK) {
-        rc = xai_app_usage_error(app, "%s", xai_last_error());
-        goto done;
-    }
-    for (int f = 0; f < o->ninputs; f++) {
-        const char *path = o->inputs[f];
-        xai_eeg_raw raw;
-        xai_eeg_epochs ep;
-        if (xai_eeg_raw_load(path, &raw) != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            goto done;
-        }
-        if (f == 0 && xai_eeg_prep_bind(&p, &raw, path) != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            xai_eeg_raw_free(&raw);
-            goto done;
-        }
-        xai_status st = xai_eeg_epochs_make(&p, &raw, path, &ep);
-        xai_eeg_raw_free(&raw);
-        if (st != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            goto done;
-        }
-        xai_app_log(app, 2, "%s: %lld epochs (%lld outside the recording)", path, (long long)ep.n,
-                    (long long)ep.dropped);
-        size_t per = (size_t)p.nch * (size_t)p.ntimes;
-        float *nx = realloc(X, (size_t)(N + ep.n) * per * sizeof *nx);
-        int *ny = realloc(Y, (size_t)(N + ep.n + 1) * sizeof *ny);
-        if (nx)
-            X = nx;
-        if (ny)
-            Y = ny;
-        if (!nx || !ny) {
-            xai_eeg_epochs_free(&ep);
-            xai_app_fail(app, path, "out of memory");
-            goto done;
-        }
-        if (ep.n)
-            memcpy(X + (size_t)N * per, ep.x, (size_t)ep.n * per * sizeof *X);
-        for (int64_t i = 0; i < ep.n; i++)
-            Y[N + i] = ep.y[i];
-        N += ep.n;
-        xai_eeg_epochs_free(&ep);
+    p.standardise = o->standardise;
+    return p;
+}
+
+static int train_outputs_free(xai_app *app, const char *out)
+{
+    if (xai_app_check_output(app, out) != 0)
+        return -1;
+    char *sidecar = xai_app_sidecar_path(out);
+    int bad = !sidecar || xai_app_check_output(app, sidecar) != 0;
+    free(sidecar);
+    return bad ? -1 : 0;
+}
+
+/* MODEL.json: the card, the sources with their digests, the record and the kept training accuracy */
+static int train_sidecar(xai_app *app, const opts *o, const xai_driver_set *set, const xai_eeg_prep *p)
+{
+    char *cj = NULL, *rec = xai_eeg_prep_to_json(p);
+    json_t *side = NULL, *src = json_array();
+    if (xai_card_to_json(xai_driver_set_card(set), 0, &cj) == XAI_OK)
+        side = json_loads(cj, 0, NULL);
+    xai_free(cj);
+    for (int f = 0; src && f < o->ninputs; f++) {
         char hex[65] = "";
-        xai_sha256_file(path, hex);
-        json_t *s = json_object();
-        json_object_set_new(s, "Path", json_string(path));
-        json_object_set_new(s, "SHA256", json_string(hex));
-        json_array_append_new(sources, s);
+        xai_sha256_file(o->inputs[f], hex);
+        json_array_append_new(src, json_pack("{s:s, s:s}", "Path", o->inputs[f], "SHA256", hex));
     }
-    int64_t count[XAI_EEG_MAX_CLASSES] = {0};
-    for (int64_t i = 0; i < N; i++)
-        count[Y[i]]++;
-    for (int c = 0; c < p.nclass; c++)
-        if (count[c] < 2) {
-            xai_app_fail(app, NULL, "class '%s' has %lld epochs; need at least 2 (check --events against the "
-                         "files' annotations)", p.classes[c], (long long)count[c]);
-            goto done;
-        }
-    /* global z-scoring with the training data's statistics */
-    size_t total = (size_t)N * (size_t)p.nch * (size_t)p.ntimes;
-    double s1 = 0, s2 = 0;
-    for (size_t i = 0; i < total; i++)
-        s1 += X[i];
-    p.norm_mean = s1 / (double)total;
-    for (size_t i = 0; i < total; i++)
-        s2 += (X[i] - p.norm_mean) * (X[i] - p.norm_mean);
-    p.norm_std = sqrt(s2 / (double)total);
-    if (!(p.norm_std > 0)) {
-        xai_app_fail(app, NULL, "the epochs are constant; nothing to learn");
+    const xai_driver_summary *sm = xai_driver_set_summary(set);
+    int rc = -1;
+    if (side && src && rec) {
+        json_object_set(side, "Sources", src);
+        json_object_set_new(side, "Preprocessing", json_loads(rec, 0, NULL));
+        json_object_set_new(side, "TrainAccuracy", json_real(sm ? sm->kept_train_acc : NAN));
+        char *s = json_dumps(side, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        rc = s ? xai_app_write_sidecar(app, o->output, s) : -1;
+        free(s);
+    }
+    json_decref(side);
+    json_decref(src);
+    free(rec);
+    return rc;
+}
+
+static int run_train(xai_app *app, opts *o)
+{
+    if (!o->events)
+        return xai_app_usage_error(app, "train: --events is required (e.g. --events T1=left,T2=right)");
+    if (o->ninputs < 1 || !o->output)
+        return xai_app_usage_error(app, "train: need --edf FILE... and -o MODEL.onnx");
+    if (train_outputs_free(app, o->output) != 0)
+        return XAI_EXIT_DATA;
+    xai_eeg_prep p = prep_from_opts(o);
+    xai_dataset d = {0};
+    xai_card *card = NULL;
+    xai_driver_set *set = NULL;
+    char *spec = NULL;
+    int rc = XAI_EXIT_DATA;
+    if (xai_eeg_prep_set_events(&p, o->events) != XAI_OK ||
+        (o->channels && xai_eeg_prep_set_channels(&p, o->channels) != XAI_OK)) {
+        rc = xai_app_usage_error(app, "%s", xai_last_error());
         goto done;
     }
-    for (size_t i = 0; i < total; i++)
-        X[i] = (float)((X[i] - p.norm_mean) / p.norm_std);
-
+    if (train_load(app, o, &p, &d) != XAI_EXIT_OK || check_classes(app, &p, &d) != XAI_EXIT_OK ||
+        normalise_global(app, &p, &d) != XAI_EXIT_OK || !(card = train_card(app, &p)))
+        goto done;
     spec = expand_arch(o->arch ? o->arch : DEFAULT_ARCH, p.nch, p.nclass, p.ntimes, p.rate);
-    int64_t shape[3] = {1, p.nch, p.ntimes};
-    if (!spec || xai_model_from_spec(spec, 3, shape, o->seed, &m) != XAI_OK) {
-        xai_app_fail(app, NULL, "--arch '%s': %s", spec ? spec : "", xai_last_error());
-        goto done;
+    xai_app_log(app, 1, "%lld epochs (%d channels x %lld samples at %g Hz, window [%g, %g) s%s), %d classes, "
+                "%d %ss; arch: %s", (long long)d.n, p.nch, (long long)p.ntimes, p.rate, p.tmin, p.tmax,
+                p.window_from_events ? " from the events' duration" : "", p.nclass, d.ngroups, d.group_kind,
+                spec ? spec : "");
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(app, &o->dopt, &to);
+    to.arch = spec;
+    to.allow_within = 1;
+    if (o->augment) {
+        to.augment = eeg_augment;
+        to.augment_copies = 1;
     }
-    xai_app_log(app, 1, "%lld epochs (%d channels x %lld samples at %g Hz), %d classes; arch: %s", (long long)N,
-                p.nch, (long long)p.ntimes, p.rate, p.nclass, spec);
-
-    xai_train_config cfg;
-    xai_app_train_config(&cfg, o->epochs, o->batch, o->lr, o->val_split, o->patience, o->seed);
-    json_t *cvj = NULL;
-    if (o->cv > 1) {
-        if (o->cv > N) {
-            xai_app_fail(app, NULL, "--cv %d: only %lld epochs", o->cv, (long long)N);
-            goto done;
-        }
-        size_t per = (size_t)p.nch * (size_t)p.ntimes;
-        float *xt = malloc((size_t)N * per * sizeof *xt);
-        int *yt = malloc((size_t)N * sizeof *yt);
-        cvj = json_array();
-        double sum = 0, sum2 = 0;
-        int ok = xt && yt;
-        xai_train_config fc = cfg;
-        fc.val_split = 0;
-        fc.patience = 0;
-        for (int k = 0; ok && k < o->cv; k++) {
-            int64_t a = N * k / o->cv, b = N * (k + 1) / o->cv, nt = 0;
-            for (int64_t i = 0; i < N; i++)
-                if (i < a || i >= b) {
-                    memcpy(xt + (size_t)nt * per, X + (size_t)i * per, per * sizeof *xt);
-                    yt[nt++] = Y[i];
-                }
-            xai_model *fm = NULL;
-            double loss = 0, acc = 0;
-            xai_train_result tr;
-            if (xai_model_from_spec(spec, 3, shape, o->seed, &fm) != XAI_OK ||
-                xai_train(fm, &fc, nt, xt, yt, &tr) != XAI_OK ||
-                xai_evaluate_loss(fm, b - a, X + (size_t)a * per, Y + a, NULL, &loss, &acc) != XAI_OK) {
-                xai_app_fail(app, NULL, "cross-validation fold %d: %s", k + 1, xai_last_error());
-                ok = 0;
-            }
-            xai_model_free(fm);
-            if (!ok)
-                break;
-            xai_app_log(app, 1, "fold %d/%d: %lld test epochs, accuracy %.3f (train %.3f)", k + 1, o->cv,
-                        (long long)(b - a), acc, tr.final_train_acc);
-            json_array_append_new(cvj, json_real(acc));
-            sum += acc;
-            sum2 += acc * acc;
-        }
-        free(xt);
-        free(yt);
-        if (!ok) {
-            json_decref(cvj);
-            goto done;
-        }
-        double mean = sum / o->cv, sd = sqrt(fmax(0, sum2 / o->cv - mean * mean));
-        int64_t maj = 0;
-        for (int c = 0; c < p.nclass; c++)
-            if (count[c] > maj)
-                maj = count[c];
-        xai_app_log(app, 1, "cross-validation: mean accuracy %.3f (sd %.3f) over %d folds; majority class %.3f",
-                    mean, sd, o->cv, (double)maj / (double)N);
-        printf("cv_accuracy\t%.4f\tsd\t%.4f\tfolds\t%d\tmajority\t%.4f\n", mean, sd, o->cv, (double)maj / (double)N);
-    }
-
-    xai_train_result res;
-    xai_app_progress_begin(app, "train", cfg.epochs);
-    cfg.progress = xai_app_train_progress;
-    cfg.progress_ud = app;
-    xai_status st = xai_train(m, &cfg, N, X, Y, &res);
-    xai_app_progress_end(app);
-    if (st != XAI_OK) {
+    if (xai_driver_train(&d, &to, card, &set) != XAI_OK) {
         xai_app_fail(app, NULL, "training: %s", xai_last_error());
-        json_decref(cvj);
         goto done;
     }
-    xai_app_log(app, 1, "trained %d epochs: train accuracy %.3f, best validation accuracy %.3f (epoch %d)",
-                res.epochs_run, res.final_train_acc, res.best_val_acc, res.best_epoch);
-
-    rec = xai_eeg_prep_to_json(&p);
-    json_t *tj = json_object();
-    json_object_set_new(tj, "Program", json_string(PROG " " XAI_EEG_VERSION));
-    json_object_set_new(tj, "Arch", json_string(spec));
-    json_object_set_new(tj, "Epochs", json_integer(res.epochs_run));
-    json_object_set_new(tj, "BestEpoch", json_integer(res.best_epoch));
-    json_object_set_new(tj, "NTrain", json_integer(res.n_train));
-    json_object_set_new(tj, "NVal", json_integer(res.n_val));
-    json_object_set_new(tj, "TrainAccuracy", json_real(res.final_train_acc));
-    json_object_set_new(tj, "ValAccuracy", isnan(res.best_val_acc) ? json_null() : json_real(res.best_val_acc));
-    json_object_set_new(tj, "Seed", json_integer((json_int_t)o->seed));
-    if (cvj)
-        json_object_set_new(tj, "CrossValidationAccuracy", cvj);
-    json_object_set(tj, "Sources", sources);
-    train_json = json_dumps(tj, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-    json_object_set_new(tj, "Preprocessing", json_loads(rec, 0, NULL));
-    extra = json_dumps(tj, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(tj);
-    size_t cl = 1;
-    for (int c = 0; c < p.nclass; c++)
-        cl += strlen(p.classes[c]) + 1;
-    char *names = calloc(1, cl);
-    for (int c = 0; names && c < p.nclass; c++) {
-        if (c)
-            strcat(names, ",");
-        strcat(names, p.classes[c]);
-    }
-    char layout[128];
-    snprintf(layout, sizeof layout, "[1][C=%d][T=%lld] EEG at %g Hz", p.nch, (long long)p.ntimes, p.rate);
-    if (!rec || !train_json || !extra || !names || xai_model_set_metadata(m, "xai_preprocessing", rec) != XAI_OK ||
-        xai_model_set_metadata(m, "class_names", names) != XAI_OK ||
-        xai_model_set_metadata(m, "xai_arch", spec) != XAI_OK ||
-        xai_model_set_metadata(m, "input_layout", layout) != XAI_OK ||
-        xai_model_set_metadata(m, "xai_training", train_json) != XAI_OK) {
-        free(names);
-        xai_app_fail(app, o->output, "cannot set the model metadata: %s", xai_last_error());
-        goto done;
-    }
-    free(names);
-    if (xai_model_save_onnx(m, o->output, NULL) != XAI_OK) {
+    xai_app_driver_print_summary(app, set);
+    const xai_driver_summary *sm = xai_driver_set_summary(set);
+    if (sm && sm->n_folds > 1)
+        printf("cv_accuracy\t%.4f\tsd\t%.4f\tfolds\t%d\tmajority\t%.4f\n", sm->accuracy, sm->fold_sd, sm->n_folds,
+               sm->chance);
+    if (xai_driver_set_save(set, o->output) != XAI_OK) {
         xai_app_fail(app, NULL, "%s", xai_last_error());
         goto done;
     }
-    if (xai_app_write_sidecar(app, o->output, extra) != 0)
+    if (train_sidecar(app, o, set, &p) != 0)
         goto done;
     xai_app_log(app, 1, "wrote %s", o->output);
-    rc = XAI_EXIT_OK;
+    rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output);
 done:
-    json_decref(sources);
-    free(X);
-    free(Y);
+    xai_driver_set_free(set);
+    xai_card_free(card);
+    xai_dataset_free(&d);
     free(spec);
-    free(rec);
-    free(train_json);
-    free(extra);
-    xai_model_free(m);
     xai_eeg_prep_free(&p);
     return rc;
 }
@@ -563,77 +632,96 @@ static int sidecar(xai_app *app, const char *path, json_t *common, const char *d
     return rc;
 }
 
-static int explain_one(xai_app *app, const opts *o, const xai_model *m, const xai_eeg_prep *p, const char *input,
-                       const out_names *names, const char *model_sha, int target_mode)
+/* the epochs of one recording as a dataset of one group (its name decides out-of-fold use) */
+static int epochs_dataset(xai_app *app, const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
+                          xai_dataset *d)
+{
+    int64_t shape[3] = {1, p->nch, p->ntimes};
+    if (xai_dataset_alloc(d, ep->n, 3, shape, p->nclass) != XAI_OK || !(d->group_names = calloc(1, sizeof(char *))) ||
+        !(d->group_names[0] = xai_app_strdup_printf("%s", group)))
+        return xai_app_fail(app, NULL, "out of memory");
+    d->ngroups = 1;
+    memcpy(d->x, ep->x, (size_t)ep->n * (size_t)p->nch * (size_t)p->ntimes * sizeof *d->x);
+    for (int64_t i = 0; i < ep->n; i++) {
+        d->y[i] = ep->y[i];
+        d->group[i] = 0;
+    }
+    return XAI_EXIT_OK;
+}
+
+static int load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, xai_eeg_epochs *ep)
 {
     xai_eeg_raw raw;
-    xai_eeg_epochs ep = {0};
     if (xai_eeg_raw_load(input, &raw) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
-    xai_status st = xai_eeg_epochs_make(p, &raw, input, &ep);
+    xai_status st = xai_eeg_epochs_make(p, &raw, input, ep);
     xai_eeg_raw_free(&raw);
     if (st != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
-    if (ep.n == 0) {
-        xai_eeg_epochs_free(&ep);
+    if (ep->dropped)
+        xai_app_log(app, 0, "warning: %s: %lld epoch(s) dropped: their window leaves the recording", input,
+                    (long long)ep->dropped);
+    if (ep->n == 0)
         return xai_app_fail(app, input, "no epochs: none of the events %s%s occurs in the file",
                             p->nmap ? p->ev_keys[0] : "", p->nmap > 1 ? ", ..." : "");
+    return XAI_EXIT_OK;
+}
+
+static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, const xai_eeg_prep *p,
+                       const char *input, const out_names *names, const char *model_sha,
+                       const xai_driver_explain_options *eo)
+{
+    xai_eeg_epochs ep = {0};
+    xai_dataset ds = {0};
+    xai_driver_explanation ex = {0};
+    const char *kind = xai_card_get_string(xai_driver_set_card(set), "validation.group_kind");
+    int miss = 0;
+    char *group = group_of(input, kind ? kind : "subject", &miss);
+    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK || epochs_dataset(app, p, &ep, group, &ds) != XAI_EXIT_OK) {
+        free(group);
+        xai_dataset_free(&ds);
+        xai_eeg_epochs_free(&ep);
+        return XAI_EXIT_DATA;
     }
+    free(group);
     int C = p->nch, K = p->nclass;
     int64_t T = p->ntimes, N = ep.n;
     size_t per = (size_t)C * (size_t)T;
-    float *rel = malloc((size_t)N * per * sizeof *rel);
-    float *logits = malloc((size_t)N * (size_t)K * sizeof *logits);
-    int *target = malloc((size_t)N * sizeof *target), *pred = malloc((size_t)N * sizeof *pred);
-    double *relsum = malloc((size_t)N * sizeof *relsum);
     float *heat = calloc((size_t)K * per, sizeof *heat), *topo = calloc((size_t)K * (size_t)C, sizeof *topo);
+    double *relsum = malloc((size_t)N * sizeof *relsum);
     int64_t *ncls = calloc((size_t)K, sizeof *ncls);
     int rc = XAI_EXIT_DATA;
     xai_tsv *ct = NULL, *et = NULL;
     json_t *common = NULL;
-    if (!rel || !logits || !target || !pred || !relsum || !heat || !topo || !ncls) {
+    xai_status st;
+    if (!heat || !topo || !relsum || !ncls) {
         xai_app_fail(app, input, "out of memory");
         goto done;
     }
-    xai_explain_config cfg;
-    xai_explain_config_init(&cfg);
-    cfg.method = o->method;
-    if (o->composite)
-        cfg.composite = o->composite;
-    cfg.layer_sums = 0;
+    if (xai_driver_explain(set, &ds, eo, &ex) != XAI_OK) {
+        xai_app_fail(app, input, "%s", xai_last_error());
+        goto done;
+    }
+    if (ex.n_in_sample)
+        xai_app_log(app, 0, "warning: %s: the model was trained on this recording's %s: the maps are not "
+                    "out-of-sample", input, kind ? kind : "group");
+    const float *rel = ex.rel, *logits = ex.logits;
+    const int *target = ex.target, *pred = ex.pred;
     for (int64_t i = 0; i < N; i++) {
-        xai_explain_result res = {0};
-        cfg.target = target_mode == -2 ? -1 : target_mode == -3 ? ep.y[i] : target_mode;
-        if (xai_explain(m, &cfg, 1, ep.x + (size_t)i * per, rel + (size_t)i * per, &res) != XAI_OK) {
-            xai_app_fail(app, input, "epoch %lld: %s", (long long)i, xai_last_error());
-            xai_explain_result_free(&res);
-            goto done;
-        }
-        memcpy(logits + (size_t)i * (size_t)K, res.logits, (size_t)K * sizeof *logits);
-        target[i] = res.target[0];
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (res.logits[k] > res.logits[best])
-                best = k;
-        pred[i] = best;
-        xai_explain_result_free(&res);
         double s = 0;
         const float *r = rel + (size_t)i * per;
         for (size_t j = 0; j < per; j++)
             s += r[j];
         relsum[i] = s;
         int c = target[i];
-        if (c >= 0 && c < K) {
-            ncls[c]++;
-            for (size_t j = 0; j < per; j++)
-                heat[(size_t)c * per + j] += r[j];
-            for (int ch = 0; ch < C; ch++) {
-                double cs = 0;
-                for (int64_t t = 0; t < T; t++)
-                    cs += r[(size_t)ch * (size_t)T + (size_t)t];
-                topo[(size_t)c * (size_t)C + (size_t)ch] += (float)cs;
-            }
-        }
+        if (c < 0 || c >= K)
+            continue;
+        ncls[c]++;
+        for (size_t j = 0; j < per; j++)
+            heat[(size_t)c * per + j] += r[j];
+        for (int ch = 0; ch < C; ch++)
+            for (int64_t t = 0; t < T; t++)
+                topo[(size_t)c * (size_t)C + (size_t)ch] += r[(size_t)ch * (size_t)T + (size_t)t];
     }
     for (int c = 0; c < K; c++)
         if (ncls[c] > 0) {
@@ -651,8 +739,11 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const xa
     json_object_set_new(common, "Model", json_string(o->model));
     json_object_set_new(common, "Method", json_string(xai_method_name(o->method)));
     if (o->method == XAI_METHOD_LRP)
-        json_object_set_new(common, "Composite", json_string(cfg.composite));
-    json_object_set_new(common, "Target", json_string(o->target ? o->target : "pred"));
+        json_object_set_new(common, "Composite", json_string(eo->composite ? eo->composite : "epsilon-plus-flat"));
+    json_object_set_new(common, "Rules", eo->rules ? json_string(eo->rules) : json_null());
+    json_object_set_new(common, "Start", json_string(ex.start));
+    json_object_set_new(common, "Normalisation", json_string(eo->normalise ? "each epoch's map scaled to sum |R| = 1" : "none"));
+    json_object_set_new(common, "Target", json_string(o->dopt.target ? o->dopt.target : "pred"));
     json_t *src = json_array();
     json_array_append_new(src, json_string(input));
     json_object_set_new(common, "Sources", src);
@@ -871,6 +962,13 @@ static int explain_one(xai_app *app, const opts *o, const xai_model *m, const xa
             xai_app_fail(app, NULL, "%s", xai_last_error());
             goto done;
         }
+        json_t *nopos = json_array();
+        for (int ch = 0; ch < C; ch++)
+            if (xai_eeg_montage_find(p->channels[ch], NULL, NULL) != 0) {
+                json_array_append_new(nopos, json_string(p->channels[ch]));
+                xai_app_log(app, 1, "%s: channel %s has no 10-05 position: not in the topomap", input, p->channels[ch]);
+            }
+        json_object_set_new(common, "ChannelsWithoutPosition", nopos);
         if (sidecar(app, names->topo, common,
                     "Scalp map of the mean summed relevance per channel, one panel per explained class; "
                     "positions: BESA spherical 10-20/10-10 angles, azimuthal-equidistant projection, "
@@ -885,10 +983,8 @@ done:
     json_decref(common);
     xai_tsv_free(ct);
     xai_tsv_free(et);
-    free(rel);
-    free(logits);
-    free(target);
-    free(pred);
+    xai_driver_explanation_free(&ex);
+    xai_dataset_free(&ds);
     free(relsum);
     free(heat);
     free(topo);
@@ -897,128 +993,145 @@ done:
     return rc;
 }
 
-static int run_explain(xai_app *app, opts *o)
+/* --events at explain time: map other event names onto the model's classes */
+static int remap_events(xai_app *app, const opts *o, xai_eeg_prep *p)
 {
-    if (!o->model || o->ninputs < 1 || !o->output)
-        return xai_app_usage_error(app, "explain: need --model M.onnx, --edf FILE... and -o OUTDIR");
-    xai_model *m = NULL;
-    xai_eeg_prep p = {0};
-    int rc = XAI_EXIT_DATA;
-    out_names *names = NULL;
-    if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
-        return xai_app_fail(app, NULL, "%s", xai_last_error());
-    const char *rec = xai_model_metadata(m, "xai_preprocessing");
-    if (!rec || xai_eeg_prep_from_json(rec, o->model, &p) != XAI_OK) {
-        if (!rec)
-            xai_app_fail(app, o->model, "no xai_preprocessing record in the model (train it with '" PROG " train')");
-        else
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-        xai_model_free(m);
-        return XAI_EXIT_DATA;
-    }
-    int nd = 0;
-    const int64_t *shape = xai_model_input_shape(m, &nd);
-    int64_t on = xai_model_output_numel(m);
-    if (!(nd == 4 && shape[1] == 1 && shape[2] == p.nch && shape[3] == p.ntimes) || on != p.nclass) {
-        xai_app_fail(app, o->model, "the model's input/output shape does not match its preprocessing record "
-                     "(%d channels x %lld samples, %d classes)", p.nch, (long long)p.ntimes, p.nclass);
-        goto done;
-    }
-    if (o->events) { /* remap events onto the model's classes */
-        xai_eeg_prep q = {0};
-        if (xai_eeg_prep_set_events(&q, o->events) != XAI_OK) {
-            rc = xai_app_usage_error(app, "%s", xai_last_error());
-            xai_eeg_prep_free(&q);
-            goto done;
-        }
-        for (int i = 0; i < q.nmap; i++) {
-            const char *cls = q.classes[q.ev_class[i]];
-            int found = -1;
-            for (int c = 0; c < p.nclass; c++)
-                if (strcmp(p.classes[c], cls) == 0)
-                    found = c;
-            if (found < 0) {
-                xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
-                xai_eeg_prep_free(&q);
-                goto done;
-            }
-            q.ev_class[i] = found;
-        }
-        for (int i = 0; i < p.nmap; i++)
-            free(p.ev_keys[i]);
-        free(p.ev_keys);
-        free(p.ev_class);
-        p.ev_keys = q.ev_keys;
-        p.ev_class = q.ev_class;
-        p.nmap = q.nmap;
-        q.ev_keys = NULL;
-        q.ev_class = NULL;
-        q.nmap = 0;
+    xai_eeg_prep q = {0};
+    if (xai_eeg_prep_set_events(&q, o->events) != XAI_OK) {
         xai_eeg_prep_free(&q);
+        return xai_app_usage_error(app, "%s", xai_last_error());
     }
-    xai_target tg;
-    if (xai_target_parse(o->target, (const char *const *)p.classes, p.nclass, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK) {
-        rc = xai_app_usage_error(app, "%s", xai_last_error());
-        goto done;
+    for (int i = 0; i < q.nmap; i++) {
+        const char *cls = q.classes[q.ev_class[i]];
+        int found = -1;
+        for (int c = 0; c < p->nclass; c++)
+            if (strcmp(p->classes[c], cls) == 0)
+                found = c;
+        if (found < 0) {
+            xai_eeg_prep_free(&q);
+            return xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
+        }
+        q.ev_class[i] = found;
     }
-    int target_mode = tg.kind == XAI_TARGET_PRED ? -2 : tg.kind == XAI_TARGET_TRUE ? -3 : tg.cls; /* -2 pred, -3 true */
-    if (o->composite && xai_composite_check(o->composite) != XAI_OK) {
-        rc = xai_app_usage_error(app, "--composite: %s", xai_last_error());
-        goto done;
-    }
+    for (int i = 0; i < p->nmap; i++)
+        free(p->ev_keys[i]);
+    free(p->ev_keys);
+    free(p->ev_class);
+    p->ev_keys = q.ev_keys;
+    p->ev_class = q.ev_class;
+    p->nmap = q.nmap;
+    q.ev_keys = NULL;
+    q.ev_class = NULL;
+    q.nmap = 0;
+    xai_eeg_prep_free(&q);
+    return XAI_EXIT_OK;
+}
+
+/* the model set and its EEG record (the card's preprocessing, or xai_preprocessing of old models) */
+static int load_model(xai_app *app, const opts *o, xai_driver_set **set, xai_eeg_prep *p)
+{
+    if (xai_driver_set_load(o->model, NULL, set) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    char *rec = xai_card_get_json(xai_driver_set_card(*set), "preprocessing");
+    xai_status st = rec ? xai_eeg_prep_from_json(rec, o->model, p) : XAI_EFORMAT;
+    xai_free(rec);
+    if (!rec)
+        return xai_app_fail(app, o->model, "no EEG pre-processing record in the model card (preprocessing, or "
+                            "xai_preprocessing in older models): train it with '" PROG " train'");
+    if (st != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    int nd = 0;
+    const xai_model *m = xai_driver_set_model(*set);
+    const int64_t *shape = xai_model_input_shape(m, &nd);
+    if (!(nd == 4 && shape[1] == 1 && shape[2] == p->nch && shape[3] == p->ntimes) ||
+        xai_model_output_numel(m) != p->nclass)
+        return xai_app_fail(app, o->model, "the model's input/output shape does not match its preprocessing record "
+                            "(%d channels x %lld samples, %d classes)", p->nch, (long long)p->ntimes, p->nclass);
+    return XAI_EXIT_OK;
+}
+
+static int explain_setup(xai_app *app, const opts *o, const xai_driver_set *set, xai_driver_explain_options *eo)
+{
+    if (xai_app_driver_explain_setup(app, &o->dopt, xai_driver_set_card(set), eo) != 0)
+        return XAI_EXIT_USAGE;
+    if (o->composite && xai_composite_check(o->composite) != XAI_OK)
+        return xai_app_usage_error(app, "--composite: %s", xai_last_error());
+    eo->method = o->method;
+    eo->composite = o->composite;
+    eo->rules = o->composite ? NULL : EEG_RULES;
+    eo->warn = xai_app_driver_warn;
+    eo->warn_ud = app;
+    return XAI_EXIT_OK;
+}
+
+static int prepare_names(xai_app *app, const opts *o, const xai_eeg_prep *p, out_names *names)
+{
     char desc[32];
     if (o->method == XAI_METHOD_LRP)
         snprintf(desc, sizeof desc, "lrp");
     else
         alnum_only(xai_method_name(o->method), desc, sizeof desc, 0);
-    names = calloc((size_t)o->ninputs, sizeof *names);
-    if (!names) {
-        xai_app_fail(app, NULL, "out of memory");
-        goto done;
-    }
     for (int f = 0; f < o->ninputs; f++)
-        if (make_names(o->outdirs ? o->outdirs[f] : o->output, o->inputs[f], desc, &p, &names[f]) != 0) {
-            xai_app_fail(app, NULL, "out of memory");
-            goto done;
-        }
+        if (make_names(o->outdirs ? o->outdirs[f] : o->output, o->inputs[f], desc, p, &names[f]) != 0)
+            return xai_app_fail(app, NULL, "out of memory");
     for (int f = 0; f < o->ninputs; f++)
         for (int g = 0; g < f; g++)
-            if (strcmp(names[f].npy, names[g].npy) == 0) {
-                rc = xai_app_usage_error(app, "%s and %s would write the same outputs", o->inputs[g], o->inputs[f]);
-                goto done;
-            }
+            if (strcmp(names[f].npy, names[g].npy) == 0)
+                return xai_app_usage_error(app, "%s and %s would write the same outputs", o->inputs[g], o->inputs[f]);
     if (xai_app_mkdirs(app, o->output) != 0)
-        goto done;
+        return XAI_EXIT_DATA;
     for (int f = 0; o->outdirs && f < o->ninputs; f++)
         if (xai_app_mkdirs(app, o->outdirs[f]) != 0)
-            goto done;
+            return XAI_EXIT_DATA;
     for (int f = 0; f < o->ninputs; f++)
-        if (check_names(app, &names[f], p.nclass, o->figures) != 0)
-            goto done;
+        if (check_names(app, &names[f], p->nclass, o->figures) != 0)
+            return XAI_EXIT_DATA;
     char *dd = xai_app_strdup_printf("%s/dataset_description.json", o->output);
     FILE *probe = dd ? fopen(dd, "r") : NULL;
     if (probe)
         fclose(probe);
     free(dd);
     if (!probe && xai_bids_write_dataset_description(app, o->output, PROG) != 0)
-        goto done;
-    char sha[65] = "";
-    xai_sha256_file(o->model, sha);
-    int nfail = 0;
-    xai_app_progress_begin(app, "explain", o->ninputs);
-    for (int f = 0; f < o->ninputs; f++) {
-        if (explain_one(app, o, m, &p, o->inputs[f], &names[f], sha, target_mode) != XAI_EXIT_OK)
-            nfail++;
-        xai_app_progress_step(app, f + 1, o->inputs[f]);
+        return XAI_EXIT_DATA;
+    return XAI_EXIT_OK;
+}
+
+static int run_explain(xai_app *app, opts *o)
+{
+    if (!o->model || o->ninputs < 1 || !o->output)
+        return xai_app_usage_error(app, "explain: need --model M.onnx, --edf FILE... and -o OUTDIR");
+    xai_driver_set *set = NULL;
+    xai_eeg_prep p = {0};
+    out_names *names = calloc((size_t)o->ninputs, sizeof *names);
+    xai_driver_explain_options eo;
+    int rc = load_model(app, o, &set, &p);
+    if (rc == XAI_EXIT_OK && o->events)
+        rc = remap_events(app, o, &p);
+    if (rc == XAI_EXIT_OK)
+        rc = explain_setup(app, o, set, &eo);
+    if (rc == XAI_EXIT_OK && !names)
+        rc = xai_app_fail(app, NULL, "out of memory");
+    if (rc == XAI_EXIT_OK)
+        rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->model);
+    if (rc == XAI_EXIT_OK)
+        rc = prepare_names(app, o, &p, names);
+    if (rc == XAI_EXIT_OK) {
+        char sha[65] = "";
+        xai_sha256_file(o->model, sha);
+        int nfail = 0;
+        xai_app_progress_begin(app, "explain", o->ninputs);
+        for (int f = 0; f < o->ninputs; f++) {
+            nfail += explain_one(app, o, set, &p, o->inputs[f], &names[f], sha, &eo) != XAI_EXIT_OK;
+            xai_app_progress_step(app, f + 1, o->inputs[f]);
+        }
+        xai_app_progress_end(app);
+        rc = nfail == 0 ? XAI_EXIT_OK : nfail < o->ninputs ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
     }
-    xai_app_progress_end(app);
-    rc = nfail == 0 ? XAI_EXIT_OK : nfail < o->ninputs ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
-done:
     for (int f = 0; names && f < o->ninputs; f++)
         out_names_free(&names[f], p.nclass);
     free(names);
     xai_eeg_prep_free(&p);
-    xai_model_free(m);
+    xai_driver_set_free(set);
     return rc;
 }
 
@@ -1376,8 +1489,13 @@ int main(int argc, char **argv)
 {
     xai_app app;
     xai_app_init(&app, PROG, XAI_EEG_VERSION, argc, argv);
-    opts o = {.tmin = 0, .tmax = 4, .order = 4, .epochs = 40, .patience = 15, .batch = 16, .lr = 1e-3,
-              .val_split = 0.2, .figures = 1, .method = XAI_METHOD_LRP};
+    opts o = {.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
+              .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
+    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
+    xai_app_driver_opts_init(&o.dopt, "subject", kinds);
+    o.dopt.epochs = DEFAULT_EPOCHS;
+    o.dopt.patience = DEFAULT_PATIENCE;
+    o.dopt.batch = 16;
     int rc = xai_app_leading_args(&app, argc, argv, "missing subcommand: train or explain", usage);
     if (rc >= 0)
         goto out;
@@ -1403,12 +1521,11 @@ int main(int argc, char **argv)
         {"channels", required_argument, 0, O_CHANNELS}, {"reference", required_argument, 0, O_REF},
         {"bandpass", required_argument, 0, O_BANDPASS}, {"notch", required_argument, 0, O_NOTCH},
         {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
-        {"arch", required_argument, 0, O_ARCH}, {"epochs", required_argument, 0, O_EPOCHS},
-        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-        {"val-split", required_argument, 0, O_VAL}, {"patience", required_argument, 0, O_PATIENCE},
-        {"seed", required_argument, 0, O_SEED}, {"cv", required_argument, 0, O_CV},
+        {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
+        {"standardise", required_argument, 0, O_STANDARDISE}, {"augment", required_argument, 0, O_AUGMENT},
         {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
-        {"composite", required_argument, 0, O_COMPOSITE}, {"target", required_argument, 0, O_TARGET},
+        {"composite", required_argument, 0, O_COMPOSITE}, XAI_APP_DRIVER_TRAIN_OPTIONS,
+        XAI_APP_DRIVER_EXPLAIN_OPTIONS,
         {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
         {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
         {"task", required_argument, 0, O_TASK},
@@ -1418,7 +1535,8 @@ int main(int argc, char **argv)
     char **av = argv + skip;
     optind = 1;
     int c;
-    while ((c = getopt_long(ac, av, "i:o:hfqv", longopts, NULL)) != -1) {
+    int optidx = 0;
+    while ((c = getopt_long(ac, av, "i:o:hfqv", longopts, &optidx)) != -1) {
         double v;
         switch (c) {
         case O_EDF:
@@ -1439,20 +1557,30 @@ int main(int argc, char **argv)
         case O_TMAX:
         case O_NOTCH:
         case O_RESAMPLE:
-        case O_LR:
         case O_VAL:
             if (parse_double(optarg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
-                ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) ||
-                (c == O_LR && v <= 0) || (c == O_VAL && (v < 0 || v > 0.9))) {
-                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
+                ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) || (c == O_VAL && (v < 0 || v > 0.9))) {
+                rc = xai_app_usage_error(&app, "--%s: invalid value '%s'", longopts[optidx].name, optarg);
                 goto out;
             }
-            if (c == O_TMIN) o.tmin = v;
-            else if (c == O_TMAX) o.tmax = v;
+            if (c == O_TMIN) o.tmin = v, o.tmin_set = 1;
+            else if (c == O_TMAX) o.tmax = v, o.tmax_set = 1;
             else if (c == O_NOTCH) o.notch = v;
             else if (c == O_RESAMPLE) o.resample = v;
-            else if (c == O_LR) o.lr = v;
             else o.val_split = v;
+            break;
+        case O_STANDARDISE:
+        case O_AUGMENT:
+            if (c == O_STANDARDISE ? strcmp(optarg, "none") && strcmp(optarg, "recording")
+                                   : strcmp(optarg, "none") && strcmp(optarg, "shift-scale")) {
+                rc = xai_app_usage_error(&app, c == O_STANDARDISE ? "--standardise: none or recording"
+                                                                  : "--augment: none or shift-scale");
+                goto out;
+            }
+            if (c == O_STANDARDISE)
+                o.standardise = strcmp(optarg, "none") ? XAI_EEG_STANDARDISE_RECORDING : XAI_EEG_STANDARDISE_NONE;
+            else
+                o.augment = strcmp(optarg, "none") != 0;
             break;
         case O_BASELINE:
             if (strcmp(optarg, "none") && strcmp(optarg, "mean")) {
@@ -1479,25 +1607,13 @@ int main(int argc, char **argv)
             break;
         }
         case O_CHANNELS: o.channels = optarg; break;
-        case O_ORDER:
-        case O_EPOCHS:
-        case O_BATCH:
-        case O_PATIENCE:
-        case O_CV:
-        case O_SEED: {
-            char *end;
-            long long n = strtoll(optarg, &end, 10);
-            if (*end || n < 0 || n > 100000000 || (c == O_ORDER && (n < 2 || n > 16 || n % 2)) ||
-                ((c == O_EPOCHS || c == O_BATCH) && n < 1)) {
-                rc = xai_app_usage_error(&app, "invalid value '%s'", optarg);
+        case O_ORDER: {
+            long n;
+            if (xai_app_parse_long(optarg, 2, 16, &n) != 0 || n % 2) {
+                rc = xai_app_usage_error(&app, "--filter-order: invalid value '%s' (an even number 2..16)", optarg);
                 goto out;
             }
-            if (c == O_ORDER) o.order = (int)n;
-            else if (c == O_EPOCHS) o.epochs = (int)n;
-            else if (c == O_BATCH) o.batch = n;
-            else if (c == O_PATIENCE) o.patience = (int)n;
-            else if (c == O_CV) o.cv = (int)n;
-            else o.seed = (uint64_t)n;
+            o.order = (int)n;
             break;
         }
         case O_ARCH: o.arch = optarg; break;
@@ -1509,7 +1625,6 @@ int main(int argc, char **argv)
             }
             break;
         case O_COMPOSITE: o.composite = optarg; break;
-        case O_TARGET: o.target = optarg; break;
         case O_NOFIG: o.figures = 0; break;
         case O_TASK: o.task = optarg; break;
         case O_LABEL: {
@@ -1534,7 +1649,14 @@ int main(int argc, char **argv)
             rc = XAI_EXIT_OK;
             goto out;
         default: {
-            int h = xai_app_handle_option(&app, c, optarg);
+            int h = xai_app_driver_handle_option(&app, &o.dopt, c, optarg);
+            if (h == 1)
+                break;
+            if (h < 0) {
+                rc = XAI_EXIT_USAGE;
+                goto out;
+            }
+            h = xai_app_handle_option(&app, c, optarg);
             if (h == 1)
                 break;
             if (h == 2) {
@@ -1552,8 +1674,12 @@ int main(int argc, char **argv)
         rc = xai_app_usage_error(&app, "unexpected argument '%s'", av[optind]);
         goto out;
     }
-    if (o.tmax <= o.tmin) {
+    if (o.tmax_set && o.tmax <= o.tmin) {
         rc = xai_app_usage_error(&app, "--tmax must exceed --tmin");
+        goto out;
+    }
+    if (o.tmin_set && !o.tmax_set && o.tmin < 0) {
+        rc = xai_app_usage_error(&app, "--tmin below 0 needs --tmax (the events' duration is measured from 0)");
         goto out;
     }
     if (o.bids && o.ninputs) {
