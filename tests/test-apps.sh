@@ -40,7 +40,11 @@ s = j["samples"][0]
 assert abs(s["relevance_sum"] - float(r[0].sum())) < 1e-4 * max(1, abs(s["relevance_sum"]))
 assert len(s["layers"]) == 5 and s["layers"][0]["rule"] == "flat", s["layers"][0]
 PYEOF
-# usage errors: exit 2
+# usage errors: exit 2, refusing to overwrite an output included; --force overwrites
+expect 2 "exists; use --force" "$B/xai-explain" "$M" "$X" -o "$T/r.npy" -q
+expect 2 "s.json: exists" "$B/xai-explain" "$M" "$X" -o "$T/r-new.npy" --json "$T/s.json" -q
+[ ! -e "$T/r-new.npy" ] && ok || bad "a refused run wrote its other output"
+expect 0 "" "$B/xai-explain" "$M" "$X" -o "$T/r.npy" --json "$T/s.json" -q --force
 expect 2 "missing -o" "$B/xai-explain" "$M" "$X"
 expect 2 "unknown option" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --bogus
 expect 2 "unknown composite" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --composite nonsense
@@ -91,8 +95,8 @@ if [ -d "$SH/reference/lstm" ]; then
 import json, numpy as np
 s = json.load(open('$d/input.json'))['shape']
 np.save('$T/$c.npy', np.fromfile('$d/input.f32', '<f4').reshape(s))"
-    "$B/xai-explain" "$d/model.onnx" "$T/$c.npy" -o "$T/r0.npy" -q --json "$T/l.json" && \
-    "$B/xai-explain" "$d/model.onnx" "$T/$c.npy" -o "$T/r1.npy" -q --bias-factor 1 || bad "$c: xai-explain failed"
+    "$B/xai-explain" "$d/model.onnx" "$T/$c.npy" -o "$T/r0.npy" -q --json "$T/l.json" --force && \
+    "$B/xai-explain" "$d/model.onnx" "$T/$c.npy" -o "$T/r1.npy" -q --bias-factor 1 --force || bad "$c: xai-explain failed"
     $PY -c "
 import numpy as np, json
 np.load('$T/r0.npy').astype('<f4').tofile('$T/r0.f32'); np.load('$T/r1.npy').astype('<f4').tofile('$T/r1.f32')
@@ -116,9 +120,9 @@ np.save('$T/$n.npy', np.fromfile('$d/x.f32', '<f4').reshape(s))" || { bad "$n: i
   for run in "dflt 1 $kd" "cmd 0 $ke" "cmd 1 $ke"; do
     set -- $run
     if [ "$1" = dflt ]; then
-      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --bias-factor 1
+      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --bias-factor 1 -f
     else
-      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --init logit \
+      expect 0 "" "$B/xai-explain" "$d/model.onnx" "$T/$n.npy" -o "$T/c.npy" -q --json "$T/c.json" --force --init logit \
         --composite epsilon --epsilon 1e-3 --lstm-epsilon 1e-3 --bias-factor "$2"
     fi
     $PY - "$T/c.npy" "$T/c.json" "$d" "$3" "$2" "$1" <<'PYEOF' && ok || bad "$n $run: CLI map differs"
@@ -155,7 +159,7 @@ PYEOF
 expect 0 "" "$B/xai-train" --arch 'conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" \
   --epochs 15 --batch 16 --lr 0.01 --seed 3 --classes rest,bump -o "$T/m.onnx" -q
 [ -s "$T/m.onnx" ] && [ -s "$T/m.onnx.log.json" ] && ok || bad "xai-train outputs missing"
-expect 1 "exists" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m.onnx" -q
+expect 2 "exists" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m.onnx" -q
 expect 2 "exactly one of" "$B/xai-train" --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx"
 expect 1 "arch" "$B/xai-train" --arch 'conv1d(4,k=)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m3.onnx" -q
 [ ! -e "$T/m3.onnx" ] && ok || bad "failed training left a model behind"

@@ -24,9 +24,7 @@
 #include "app.h"
 #include "xai/driver.h"
 
-/** Exit code of --strict: the model is not better than chance, never predicts a class, or
- *  loses to the linear baseline (README, "Exit codes"). */
-#define XAI_EXIT_STRICT 4
+/* Exit code of --strict: XAI_EXIT_STRICT (4) in app.h, with the other exit codes. */
 
 /** Most group kinds a program accepts for --split-by. */
 #define XAI_APP_DRIVER_MAX_KINDS 8

@@ -11,7 +11,9 @@
  *     REFERENCES to stdout and exits 0; --version prints "PROG (libxai) VERSION".
  *   - errors: one line "PROG: FILE: what is wrong" on stderr;
  *   - exit codes: XAI_EXIT_OK 0, XAI_EXIT_DATA 1, XAI_EXIT_USAGE 2, XAI_EXIT_PARTIAL 3 (a batch
- *     finished but some items failed).
+ *     finished but some items failed), XAI_EXIT_STRICT 4 (--strict: the model card warns that the
+ *     model is not better than chance, never predicts a class, or loses to the linear baseline);
+ *   - an output that exists is kept unless --force, and refusing it is a usage error (exit 2).
  */
 #ifndef XAI_APP_H
 #define XAI_APP_H
@@ -28,6 +30,7 @@
 #define XAI_EXIT_DATA 1
 #define XAI_EXIT_USAGE 2
 #define XAI_EXIT_PARTIAL 3
+#define XAI_EXIT_STRICT 4
 
 typedef enum { XAI_PROGRESS_AUTO = 0, XAI_PROGRESS_BAR, XAI_PROGRESS_LINES, XAI_PROGRESS_JSON,
                XAI_PROGRESS_NONE } xai_progress_mode;
@@ -105,7 +108,8 @@ void xai_app_log(const xai_app *app, int level, const char *fmt, ...)
 
 /**
  * Output policy: @return 0 when @p path may be written (absent, or --force), else prints
- * "PROG: PATH: exists; use --force to overwrite" and returns -1.
+ * "PROG: PATH: exists; use --force to overwrite" and returns -1; the program then exits
+ * XAI_EXIT_USAGE (the same rule in every program), before writing anything.
  */
 int xai_app_check_output(const xai_app *app, const char *path);
 /** mkdir -p; @return 0 or -1 (message printed). */

@@ -99,7 +99,7 @@ static void usage(FILE *f)
 "  " PROG " cnn3d.onnx volumes.npy --patch 4x4x4 --order morf --replace mean -o out --force\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data or runtime error, 2 usage error.\n"
+"  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force).\n"
 "\n"
 "REFERENCES\n"
 "  Samek, Binder, Montavon, Lapuschkin, Mueller 2017, \"Evaluating the visualization of what a\n"
@@ -611,7 +611,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
             snprintf(path, sizeof path, "%s/%s", outdir, outputs[i]);
             if (xai_app_check_output(&app, path) != 0)
-                return XAI_EXIT_DATA;
+                return XAI_EXIT_USAGE;
         }
     } else if (strlen(outdir) > sizeof path - 32) {
         return xai_app_usage_error(&app, "OUTDIR path too long");

@@ -2,7 +2,7 @@
 /*
  * xai-explain - explain any ONNX model on a .npy input with LRP or a gradient baseline.
  * Thin program over libxai: load npy -> load model -> xai_explain() -> write npy (+ JSON).
- * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
+ * Exit codes: 0 ok, 1 data or runtime error, 2 usage error (also an existing output without --force).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +57,7 @@ static void usage(FILE *f)
 "                         conservation residuals; timing_ms {load, forward, explain}\n"
 "  --batch B              samples per sweep [64]\n"
 "  --nthreads T           BLAS threads [OpenBLAS default]\n"
+"  -f, --force            overwrite existing outputs (default: refuse, exit 2)\n"
 "  -q, --quiet            no summary on stderr\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
@@ -68,7 +69,7 @@ static void usage(FILE *f)
 "  " PROG " model.onnx x.npy -o g.npy --method integrated-gradients\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data or runtime error, 2 usage error.\n"
+"  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force).\n"
 "\n"
 "REFERENCES\n"
 "  Bach et al. 2015, PLoS ONE 10(7):e0130140 (LRP).  Montavon et al. 2017, Pattern Recognit.\n"
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
         {"lstm-epsilon", required_argument, 0, O_LEPS}, {"json", required_argument, 0, O_JSON},
         {"batch", required_argument, 0, O_BATCH},  {"nthreads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {"force", no_argument, 0, 'f'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
@@ -150,11 +152,12 @@ int main(int argc, char **argv)
     char rules[4096] = "";
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:qfhV", opts, NULL)) != -1) {
         char msg[256];
         switch (c) {
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
+        case 'f': app.force = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf(PROG " (libxai) 0.1.0\n"); return 0;
         case O_METHOD:
@@ -268,6 +271,9 @@ int main(int argc, char **argv)
         return usage_error("--low must be below --high");
     if (rules[0])
         cfg.rules = rules;
+    /* the suite's one rule: an existing output is kept unless --force, and refusing is a usage error */
+    if (xai_app_check_output(&app, out) != 0 || (json && xai_app_check_output(&app, json) != 0))
+        return XAI_EXIT_USAGE;
     const char *model_path = argv[optind], *input_path = argv[optind + 1];
 
     xai_npy x;

@@ -91,7 +91,7 @@ static void usage(FILE *f)
 "            --ylabel 'frequency bin' -o spray/\n"
 "\n"
 "EXIT STATUS\n"
-"  0 success, 1 data or runtime error, 2 usage error.\n"
+"  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force).\n"
 "\n"
 "REFERENCES\n"
 "  Lapuschkin et al. 2019, Nat. Commun. 10:1096 (SpRAy).  Anders et al. 2022, Inf. Fusion\n"
@@ -535,13 +535,17 @@ int main(int argc, char **argv)
     }
     if (have_dir) {
         if (check_free(opath("ranking.tsv", 0, 0)) || check_free(opath("eigenvalues.tsv", 0, 0)) ||
-            check_free(opath("eigenvalues.png", 0, 0)) || check_free(opath("clusters.tsv", 0, 0)))
+            check_free(opath("eigenvalues.png", 0, 0)) || check_free(opath("clusters.tsv", 0, 0))) {
+            rc = XAI_EXIT_USAGE;
             goto out;
+        }
         for (int a = 0; a < nclasses; a++)
             if (check_free(opath("class-%d-cluster-means.npy", classes[a], 0)) ||
                 check_free(opath("class-%d-embedding.png", classes[a], 0)) ||
-                check_free(opath("class-%d-cluster-0.png", classes[a], 0)))
+                check_free(opath("class-%d-cluster-0.png", classes[a], 0))) {
+                rc = XAI_EXIT_USAGE;
                 goto out;
+            }
     }
 
     int fr, fc;
@@ -716,8 +720,10 @@ int main(int argc, char **argv)
             goto out;
         for (int q = 0; q < k; q++) {
             p = opath("class-%d-cluster-%d.png", classes[a], q);
-            if (q > 0 && check_free(p))
+            if (q > 0 && check_free(p)) {
+                rc = XAI_EXIT_USAGE;
                 goto out;
+            }
             char title[128];
             snprintf(title, sizeof title, "class %d, cluster %d: mean of %lld maps", classes[a], q,
                      (long long)r->sizes[q]);

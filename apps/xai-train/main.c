@@ -54,7 +54,7 @@ static void usage(FILE *f)
 "  --seed S              weights, shuffling, split and dropout [0]\n"
 "\n"
 "OUTPUT\n"
-"  -o, --output MODEL.onnx   written atomically; refused if it exists, unless --force\n"
+"  -o, --output MODEL.onnx   written atomically; refused if it exists (exit 2), unless --force\n"
 "  --classes A,B,...     class names stored in the model\n"
 "  --layout TEXT         input layout description stored in the model (e.g. '[C][T] 160 Hz')\n"
 "  --preprocessing FILE  JSON preprocessing record stored in the model\n"
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         return usage_error("give exactly one of --arch SPEC and --init BASE.onnx");
     app.force = force;
     if (xai_app_check_output(&app, out) != 0)
-        return 1;
+        return XAI_EXIT_USAGE;
     char logbuf[4096];
     if (!logp) {
         snprintf(logbuf, sizeof logbuf, "%s.log.json", out);

@@ -65,7 +65,13 @@ static void warnf(const train_ctx *t, const char *fmt, ...)
 static void epoch_progress(const xai_train_progress *p, void *ud)
 {
     const train_ctx *t = ud;
-    t->o->progress(t->o->progress_ud, t->task, p->epoch, p->epochs, NULL);
+    char item[160];
+    if (isnan(p->val_loss))
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f", p->epoch, p->train_loss, p->train_acc);
+    else
+        snprintf(item, sizeof item, "epoch %d loss %.4f acc %.3f val_loss %.4f val_acc %.3f", p->epoch,
+                 p->train_loss, p->train_acc, p->val_loss, p->val_acc);
+    t->o->progress(t->o->progress_ud, t->task, p->epoch, p->epochs, item);
 }
 
 /* The seed of model @p k (k = -1: the model for new data), distinct per model and reproducible. */
@@ -255,11 +261,14 @@ static xai_status make_split(train_ctx *t, xai_split *s)
     const xai_dataset *d = t->d;
     const xai_driver_train_options *o = t->o;
     uint64_t seed = o->train.seed;
-    if (o->scheme != XAI_SPLIT_WITHIN && d->group && d->ngroups >= 2)
+    int present = 0;
+    for (int64_t i = 1; d->group && i < d->n && !present; i++)
+        present = d->group[i] != d->group[0];
+    if (o->scheme != XAI_SPLIT_WITHIN && present)
         return xai_split_groups(d->group, d->y, d->n, o->scheme, o->holdout_frac, o->folds, seed, s);
     if (!o->allow_within)
-        return xai_error_set(XAI_EINVAL, "driver: all %lld samples belong to one %s: a model cannot be validated "
-                             "on unseen groups", (long long)d->n, d->group_kind ? d->group_kind : "group");
+        return xai_error_set(XAI_EINVAL, "driver: all %lld samples belong to one group (%s): a model cannot be "
+                             "validated on unseen groups", (long long)d->n, d->group_kind ? d->group_kind : "group");
     warnf(t, "one %s only: validated within it (samples of one %s on both sides), so the accuracy is optimistic",
           d->group_kind ? d->group_kind : "group", d->group_kind ? d->group_kind : "group");
     return xai_split_groups(NULL, d->y, d->n, XAI_SPLIT_WITHIN, o->holdout_frac, 0, seed, s);

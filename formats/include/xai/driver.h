@@ -102,7 +102,8 @@ typedef struct {
     const char *command_line; /**< provenance.command_line; may be NULL */
     const char *data_digest;  /**< provenance.data_digest; may be NULL */
     /* --- callbacks (all may be NULL) --- */
-    xai_progress_fn progress; /**< tasks "fold K/N", "final" (epochs) and "baseline" */
+    xai_progress_fn progress; /**< tasks "fold K/N" and "final" (epochs done of the total, item
+                                   "epoch E loss L acc A [val_loss V val_acc W]") and "baseline" */
     void *progress_ud;
     xai_warn_fn warn;         /**< card verdicts and driver notices */
     void *warn_ud;

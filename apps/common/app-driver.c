@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * app-driver.c - the command-line side of the train/explain driver (app-driver.h): one
+ * parser and one --help block for the options the domain programs share, the training
+ * summary, warnings on stderr and the --strict exit code.
+ */
+#include "app-driver.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, const char *const *kinds)
+{
+    memset(o, 0, sizeof *o);
+    o->split_by = default_kind;
+    for (int i = 0; kinds && kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
+        o->kinds[i] = kinds[i];
+    o->optimizer = XAI_OPT_ADAM;
+    o->lr = 1e-3;
+    o->epochs = 30;
+    o->patience = 10;
+    o->batch = 32;
+    o->target = "pred";
+    o->start = XAI_DRIVER_START_STABLE;
+}
+
+static const char *optimizer_names[] = {"sgd", "adam", "adamw"};
+static const char *start_names[] = {"stable", "onehot", "logit"};
+
+/* Index of @p s in @p names[0..n) (or up to a NULL entry), or -1. */
+static int pick(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n && names[i]; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int parse_double(const char *s, double lo, double *out)
+{
+    char *e;
+    errno = 0;
+    double v = strtod(s, &e);
+    if (e == s || *e || errno || !isfinite(v) || v < lo)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int bad_value(const xai_app *app, const char *opt, const char *arg, const char *expected)
+{
+    xai_app_usage_error(app, "--%s: invalid value '%s': expected %s", opt, arg, expected);
+    return -1;
+}
+
+static int parse_split_by(const xai_app *app, xai_app_driver_opts *o, const char *arg)
+{
+    if (!o->kinds[0] || pick(arg, o->kinds, XAI_APP_DRIVER_MAX_KINDS) >= 0) {
+        if (!*arg)
+            return bad_value(app, "split-by", arg, "a group kind");
+        o->split_by = arg;
+        return 1;
+    }
+    char list[256] = "";
+    for (int i = 0; o->kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "", o->kinds[i]);
+    return bad_value(app, "split-by", arg, list);
+}
+
+static int parse_cv(const xai_app *app, xai_app_driver_opts *o, const char *arg)
+{
+    long k;
+    if (strcmp(arg, "logo") == 0) {
+        o->logo = 1;
+        o->cv = 0;
+        return 1;
+    }
+    if (xai_app_parse_long(arg, 2, 1000, &k))
+        return bad_value(app, "cv", arg, "a number of folds >= 2 or 'logo' (leave one group out)");
+    o->cv = (int)k;
+    o->logo = 0;
+    return 1;
+}
+
+static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *arg)
+{
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &e, 10);
+    if (e == arg || *e || errno || arg[0] == '-')
+        return bad_value(app, "seed", arg, "an integer >= 0");
+    o->seed = (uint64_t)v;
+    return 1;
+}
+
+/* The numeric options: --weight-decay --lr --epochs --patience --batch. */
+static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
+{
+    long v;
+    switch (code) {
+    case XAI_APP_OPT_WEIGHT_DECAY:
+        return parse_double(arg, 0, &o->weight_decay) ? bad_value(app, "weight-decay", arg, "a number >= 0") : 1;
+    case XAI_APP_OPT_LR:
+        if (parse_double(arg, 0, &o->lr) || o->lr <= 0)
+            return bad_value(app, "lr", arg, "a number > 0");
+        return 1;
+    case XAI_APP_OPT_EPOCHS:
+        if (xai_app_parse_long(arg, 1, 100000, &v))
+            return bad_value(app, "epochs", arg, "an integer >= 1");
+        o->epochs = (int)v;
+        return 1;
+    case XAI_APP_OPT_PATIENCE:
+        if (xai_app_parse_long(arg, 0, 100000, &v))
+            return bad_value(app, "patience", arg, "an integer >= 0 (0: no early stopping)");
+        o->patience = (int)v;
+        return 1;
+    default: /* XAI_APP_OPT_BATCH */
+        if (xai_app_parse_long(arg, 1, 1L << 20, &v))
+            return bad_value(app, "batch", arg, "an integer >= 1");
+        o->batch = v;
+        return 1;
+    }
+}
+
+int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
+{
+    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_START)
+        return 0;
+    o->given |= XAI_APP_DRIVER_GIVEN(code);
+    int i;
+    switch (code) {
+    case XAI_APP_OPT_SPLIT_BY: return parse_split_by(app, o, arg);
+    case XAI_APP_OPT_CV: return parse_cv(app, o, arg);
+    case XAI_APP_OPT_STRICT: o->strict = 1; return 1;
+    case XAI_APP_OPT_SEED: return parse_seed(app, o, arg);
+    case XAI_APP_OPT_OPTIMIZER:
+        if ((i = pick(arg, optimizer_names, 3)) < 0)
+            return bad_value(app, "optimizer", arg, "sgd, adam or adamw");
+        o->optimizer = (xai_optimizer)i;
+        return 1;
+    case XAI_APP_OPT_TARGET:
+        if (!*arg)
+            return bad_value(app, "target", arg, "pred, true or a class");
+        o->target = arg;
+        return 1;
+    case XAI_APP_OPT_START:
+        if ((i = pick(arg, start_names, 3)) < 0)
+            return bad_value(app, "start", arg, "stable, onehot or logit");
+        o->start = (xai_driver_start)i;
+        return 1;
+    default: return parse_number(app, o, code, arg);
+    }
+}
+
+void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
+{
+    char kinds[256] = "";
+    for (int i = 0; d->kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
+        snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", i ? "|" : "", d->kinds[i]);
+    fprintf(out,
+            "Validation and training (shared by the domain programs):\n"
+            "  --split-by KIND        the group held out: %s [%s]; no group is ever on both sides\n"
+            "  --cv K|logo            grouped K-fold cross-validation, or leave one group out; writes one\n"
+            "                         model per fold (MODEL.fold-K.onnx) for out-of-fold explanations and a\n"
+            "                         model trained on every group (MODEL.onnx) [%s]\n"
+            "  --strict               a model not above chance, never predicting a class, or losing to the\n"
+            "                         linear baseline is an error: nothing is written, exit 4\n"
+            "  --seed N               split, initialisation, shuffling, dropout [%llu]\n"
+            "  --optimizer NAME       sgd|adam|adamw [%s]\n"
+            "  --weight-decay W       L2 (sgd, adam) or decoupled (adamw) weight decay [%g]\n"
+            "  --lr R                 learning rate [%g]\n"
+            "  --epochs N             most epochs [%d]\n"
+            "  --patience N           early stopping on an inner split of the TRAINING groups; 0 = off [%d]\n"
+            "  --batch N              mini-batch size [%lld]\n"
+            "  The held-out accuracy, balanced accuracy, chance level, binomial 95 %% interval and a ridge\n"
+            "  baseline on the same inputs and split are printed and recorded in the model card.\n",
+            kinds[0] ? kinds : "a group kind", d->split_by ? d->split_by : "-",
+            d->logo ? "logo" : d->cv ? "K folds" : "hold-out of a quarter of the groups",
+            (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr, d->epochs,
+            d->patience, (long long)d->batch);
+}
+
+void xai_app_driver_help_explain(FILE *out, const xai_app_driver_opts *d)
+{
+    fprintf(out,
+            "Explaining (shared by the domain programs):\n"
+            "  --target pred|true|CLASS  the class explained per sample: the prediction, the true label,\n"
+            "                         or a class by name or index [%s]\n"
+            "  --start stable|onehot|logit  output relevance: stable = 1 at the target with the z+ rule on\n"
+            "                         the output layer, so a near-zero logit cannot blow a map up; onehot = 1\n"
+            "                         at the target (plain composite); logit = the target's logit (a negative\n"
+            "                         logit flips the map's colours) [%s]\n"
+            "  --strict               refuse a model whose card warns (not above chance, a class never\n"
+            "                         predicted, losing to the baseline): exit 4\n"
+            "  --batch N              samples per explanation call [%lld]\n"
+            "  With a fold set (train --cv), each group is explained by the fold model that never saw it.\n"
+            "  Each map is scaled to sum |R| = 1 before class and group means; samples whose relevance sum\n"
+            "  departs from their start by more than 10x are reported.\n",
+            d->target, start_names[d->start], (long long)d->batch);
+}
+
+void xai_app_driver_warn(void *ud, const char *message)
+{
+    xai_app_log(ud, 1, "warning: %s", message);
+}
+
+void xai_app_driver_progress(void *ud, const char *task, int64_t done, int64_t total, const char *item)
+{
+    static char current[64]; /* the task on display: the driver reuses its buffers */
+    xai_app *app = ud;
+    if (strcmp(current, task) != 0) {
+        if (current[0])
+            xai_app_progress_end(app);
+        snprintf(current, sizeof current, "%s", task);
+        xai_app_progress_begin(app, current, total);
+    }
+    xai_app_progress_step(app, done, item);
+    if (total > 0 && done >= total) {
+        xai_app_progress_end(app);
+        current[0] = '\0';
+    }
+}
+
+void xai_app_driver_train_setup(xai_app *app, const xai_app_driver_opts *o, xai_driver_train_options *to)
+{
+    xai_driver_train_options_init(to);
+    to->scheme = o->logo ? XAI_SPLIT_LOGO : o->cv >= 2 ? XAI_SPLIT_KFOLD : XAI_SPLIT_HOLDOUT;
+    if (o->cv >= 2)
+        to->folds = o->cv;
+    to->train.optimizer = o->optimizer;
+    to->train.lr = (float)o->lr;
+    to->train.weight_decay = (float)o->weight_decay;
+    to->train.epochs = o->epochs;
+    to->train.patience = o->patience;
+    to->train.batch = o->batch;
+    to->train.seed = o->seed;
+    to->program = app->prog;
+    to->version = app->version;
+    to->command_line = app->command_line;
+    to->progress = xai_app_driver_progress;
+    to->progress_ud = app;
+    to->warn = xai_app_driver_warn;
+    to->warn_ud = app;
+}
+
+int xai_app_driver_explain_setup(xai_app *app, const xai_app_driver_opts *o, const xai_card *card,
+                                 xai_driver_explain_options *eo)
+{
+    xai_driver_explain_options_init(eo);
+    eo->start = o->start;
+    eo->batch = o->batch;
+    eo->strict = o->strict;
+    eo->progress = xai_app_driver_progress;
+    eo->progress_ud = app;
+    eo->warn = xai_app_driver_warn;
+    eo->warn_ud = app;
+    int nc = card ? xai_card_class_count(card) : 0;
+    const char *names[256];
+    for (int i = 0; i < nc && i < 256; i++)
+        names[i] = xai_card_class_name(card, i);
+    if (xai_target_parse(o->target, nc ? names : NULL, nc < 256 ? nc : 256,
+                         XAI_TARGET_ALLOW_TRUE | XAI_TARGET_ALLOW_INDEX, &eo->target) != XAI_OK) {
+        xai_app_usage_error(app, "%s", xai_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s)
+{
+    const xai_driver_summary *m = xai_driver_set_summary(s);
+    if (!m)
+        return;
+    xai_app_log(app, 1, "validation: %s over %d %ss (%d fold%s), %lld held-out samples%s", m->scheme, m->n_groups,
+                m->group_kind, m->n_folds, m->n_folds == 1 ? "" : "s", (long long)m->n_heldout,
+                m->within_group ? " (within one group: optimistic)" : "");
+    xai_app_log(app, 1, "network:  accuracy %.3f [%.3f, %.3f] (balanced %.3f), chance %.3f, p = %.2g", m->accuracy,
+                m->ci_low, m->ci_high, m->balanced_accuracy, m->chance, m->p_value);
+    if (m->n_folds > 1)
+        xai_app_log(app, 1, "          per fold %.3f +- %.3f; kept epoch %.1f, training accuracy %.3f", m->fold_mean,
+                    m->fold_sd, m->mean_best_epoch, m->kept_train_acc);
+    else
+        xai_app_log(app, 1, "          kept epoch %.0f, training accuracy %.3f", m->mean_best_epoch, m->kept_train_acc);
+    if (m->baseline_name)
+        xai_app_log(app, 1, "baseline: %s accuracy %.3f", m->baseline_name, m->baseline_accuracy);
+    char verdict[512];
+    snprintf(verdict, sizeof verdict, "%s%s%s%s", m->above_chance ? "above chance" : "NOT above chance",
+             m->n_never_predicted ? "; never predicts " : "", m->n_never_predicted ? m->never_predicted : "",
+             !m->baseline_name ? "" : m->loses_to_baseline ? "; LOSES to the baseline" : "; better than the baseline");
+    xai_app_log(app, 1, "verdict:  %s", verdict);
+}
+
+int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o, const xai_driver_set *s,
+                               const char *file)
+{
+    int count = 0;
+    const char *text = xai_driver_set_warnings(s, &count);
+    if (!o->strict || count == 0)
+        return XAI_EXIT_OK;
+    while (*text) {
+        const char *e = strchr(text, '\n');
+        int n = e ? (int)(e - text) : (int)strlen(text);
+        xai_app_fail(app, file, "strict: %.*s", n, text);
+        text += n + (e ? 1 : 0);
+    }
+    return XAI_EXIT_STRICT;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-app-driver.c - the command-line side of the driver (apps/common/app-driver.h): every
+ * shared option parsed, bad values named by option and value, the mapping to the driver's
+ * options, targets resolved against the card's classes, the training summary, and exit 4 for
+ * --strict on a model whose card warns.
+ */
+#include "test-common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app-driver.h"
+
+static char *argv0[] = {"xai-test", NULL};
+
+/* stderr of @p fn into a malloc'ed string */
+static char *stderr_of(void (*fn)(void *), void *ud)
+{
+    fflush(stderr);
+    char path[] = "/tmp/xai-app-driverXXXXXX";
+    int t = mkstemp(path);
+    ck_assert_int_ge(t, 0);
+    int saved = dup(2);
+    ck_assert_int_ge(dup2(t, 2), 0);
+    close(t);
+    fn(ud);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    size_t n = 0;
+    char *raw = xai_test_read_file(path, &n);
+    unlink(path);
+    char *s = calloc(n + 1, 1);
+    if (n)
+        memcpy(s, raw, n);
+    free(raw);
+    return s;
+}
+
+typedef struct {
+    xai_app *app;
+    xai_app_driver_opts *o;
+    int code;
+    const char *arg;
+    int rc;
+} opt_call;
+
+static void call_option(void *ud)
+{
+    opt_call *c = ud;
+    c->rc = xai_app_driver_handle_option(c->app, c->o, c->code, c->arg);
+}
+
+/* handle one option; @p err: a text stderr must hold (NULL: nothing printed) */
+static int option(xai_app *app, xai_app_driver_opts *o, int code, const char *arg, const char *err)
+{
+    opt_call c = {app, o, code, arg, 0};
+    char *text = stderr_of(call_option, &c);
+    if (err)
+        ck_assert_msg(strstr(text, err), "stderr '%s' lacks '%s'", text, err);
+    else
+        ck_assert_str_eq(text, "");
+    free(text);
+    return c.rc;
+}
+
+START_TEST(test_parse)
+{
+    static const char *const kinds[] = {"subject", "session", NULL};
+    xai_app app;
+    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
+    xai_app_driver_opts o;
+    xai_app_driver_opts_init(&o, "subject", kinds);
+    ck_assert_int_eq(option(&app, &o, 'x', "1", NULL), 0);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SPLIT_BY, "session", NULL), 1);
+    ck_assert_str_eq(o.split_by, "session");
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SPLIT_BY, "run", "--split-by: invalid value 'run': expected "
+                                                                    "subject|session"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_CV, "5", NULL), 1);
+    ck_assert_int_eq(o.cv, 5);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_CV, "1", "--cv: invalid value '1'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SEED, "-3", "--seed: invalid value '-3'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SEED, "42", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_OPTIMIZER, "adamw", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_OPTIMIZER, "rmsprop", "--optimizer: invalid value 'rmsprop'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_WEIGHT_DECAY, "1e-4", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_WEIGHT_DECAY, "-1", "--weight-decay: invalid value '-1'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_LR, "0", "--lr: invalid value '0'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_LR, "0.01", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_EPOCHS, "0", "--epochs: invalid value '0'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_EPOCHS, "7", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_PATIENCE, "0", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_BATCH, "x", "--batch: invalid value 'x'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_BATCH, "8", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "flat", "--start: invalid value 'flat'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "logit", NULL), 1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_STRICT, NULL, NULL), 1);
+    ck_assert(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_STRICT));
+    ck_assert(!(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_TARGET)));
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(&app, &o, &to);
+    ck_assert_int_eq(to.scheme, XAI_SPLIT_KFOLD);
+    ck_assert_int_eq(to.folds, 5);
+    ck_assert_int_eq(to.train.optimizer, XAI_OPT_ADAMW);
+    ck_assert_float_eq_tol(to.train.weight_decay, 1e-4f, 1e-9f);
+    ck_assert_float_eq_tol(to.train.lr, 0.01f, 1e-9f);
+    ck_assert_int_eq(to.train.epochs, 7);
+    ck_assert_int_eq(to.train.patience, 0);
+    ck_assert_int_eq(to.train.batch, 8);
+    ck_assert_int_eq(to.train.seed, 42);
+    ck_assert_str_eq(to.program, "xai-test");
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_CV, "logo", NULL), 1);
+    xai_app_driver_train_setup(&app, &o, &to);
+    ck_assert_int_eq(to.scheme, XAI_SPLIT_LOGO);
+    xai_app_free(&app);
+}
+END_TEST
+
+typedef struct {
+    xai_app *app;
+    xai_app_driver_opts *o;
+    const xai_driver_set *s;
+    int rc;
+} strict_call;
+
+static void call_strict(void *ud)
+{
+    strict_call *c = ud;
+    c->rc = xai_app_driver_strict_exit(c->app, c->o, c->s, "m.onnx");
+}
+
+static void call_summary(void *ud)
+{
+    strict_call *c = ud;
+    xai_app_driver_print_summary(c->app, c->s);
+}
+
+/* a model trained by the driver on two planted groups per class signal */
+static xai_driver_set *small_set(xai_app *app, xai_app_driver_opts *o)
+{
+    const int64_t shape[1] = {6};
+    xai_dataset d = {0};
+    ck_assert_int_eq(xai_dataset_alloc(&d, 48, 1, shape, 2), XAI_OK);
+    d.ngroups = 4;
+    d.group_kind = strdup("subject");
+    d.class_names = calloc(2, sizeof(char *));
+    d.class_names[0] = strdup("left");
+    d.class_names[1] = strdup("right");
+    for (int i = 0; i < 48; i++) {
+        d.group[i] = i / 12;
+        d.y[i] = i % 2;
+        for (int j = 0; j < 6; j++)
+            d.x[i * 6 + j] = (float)(((i * 7 + j * 13) % 11) / 11.0 - 0.5 + (d.y[i] && j == 2 ? 2.0 : 0.0));
+    }
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(app, o, &to);
+    to.arch = "dense(4) relu dense(2)";
+    to.progress = NULL;
+    to.warn = NULL;
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &to, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    xai_dataset_free(&d);
+    return s;
+}
+
+START_TEST(test_summary_target_strict)
+{
+    xai_app app;
+    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
+    xai_app_driver_opts o;
+    xai_app_driver_opts_init(&o, "subject", NULL);
+    o.epochs = 20;
+    o.lr = 0.02;
+    xai_driver_set *s = small_set(&app, &o);
+    strict_call c = {&app, &o, s, -1};
+    char *text = stderr_of(call_summary, &c);
+    printf("%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "xai-test: validation: grouped-holdout over 4 subjects (1 fold), 12 held-out"));
+    ck_assert_ptr_nonnull(strstr(text, "network:  accuracy"));
+    ck_assert_ptr_nonnull(strstr(text, "baseline: ridge accuracy"));
+    ck_assert_ptr_nonnull(strstr(text, "verdict:  "));
+    free(text);
+    /* --target resolved against the card's classes */
+    xai_driver_explain_options eo;
+    o.target = "right";
+    ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, xai_driver_set_card(s), &eo), 0);
+    ck_assert_int_eq(eo.target.kind, XAI_TARGET_CLASS);
+    ck_assert_int_eq(eo.target.cls, 1);
+    o.target = "true";
+    ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, xai_driver_set_card(s), &eo), 0);
+    ck_assert_int_eq(eo.target.kind, XAI_TARGET_TRUE);
+    o.target = "up";
+    app.verbosity = 0;
+    ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, xai_driver_set_card(s), &eo), -1);
+    /* strict: exit 4 exactly when the card warns */
+    int count = 0;
+    xai_driver_set_warnings(s, &count);
+    o.strict = 1;
+    text = stderr_of(call_strict, &c);
+    ck_assert_int_eq(c.rc, count ? XAI_EXIT_STRICT : XAI_EXIT_OK);
+    if (count)
+        ck_assert_ptr_nonnull(strstr(text, "xai-test: m.onnx: strict: "));
+    free(text);
+    o.strict = 0;
+    text = stderr_of(call_strict, &c);
+    ck_assert_int_eq(c.rc, XAI_EXIT_OK);
+    ck_assert_str_eq(text, "");
+    free(text);
+    xai_driver_set_free(s);
+    xai_app_free(&app);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("app-driver");
+    TCase *tc = tcase_create("app-driver");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_parse);
+    tcase_add_test(tc, test_summary_target_strict);
+    suite_add_tcase(s, tc);
+    return s;
+}

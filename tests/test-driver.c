@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-driver.c - the shared train/explain driver (xai/driver.h) on a small synthetic dataset:
+ * subjects with a per-subject offset (the nuisance) and a planted class signal on one channel
+ * and time window. Checks that no group is on both sides of a split, that the card records the
+ * numbers training measured, that a model of pure noise is called "not above chance" and strict
+ * refuses it, that fold models explain only the groups they held out (also after a save and
+ * load), that normalised means weigh samples equally, and that a planted near-zero logit is
+ * flagged by the relevance check with the plain start and not with the stable one.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai/driver.h"
+#include "xai/train.h"
+
+enum { C = 2, T = 16, NE = C * T };
+
+static const char *const ARCH = "conv1d(4,k=3,p=1) relu flatten dense(8) relu dense(2)";
+
+/* deterministic normal deviates (Box-Muller on a LCG) */
+static double gauss(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    double u = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    double v = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* @p ng subjects of @p per samples, shape {C, T}: noise sd 1, an offset per subject in
+ * [-3, 3], and for class 1 (when @p signal) +1.5 on channel 0 at times 4..8. Labels alternate
+ * so that every subject holds both classes equally. */
+static void make_data(xai_dataset *d, int ng, int per, int signal, uint64_t seed)
+{
+    const int64_t shape[2] = {C, T};
+    ck_assert_int_eq(xai_dataset_alloc(d, (int64_t)ng * per, 2, shape, 2), XAI_OK);
+    d->class_names = calloc(2, sizeof(char *));
+    d->class_names[0] = xstrdup("rest");
+    d->class_names[1] = xstrdup("task");
+    d->ngroups = ng;
+    d->group_names = calloc((size_t)ng, sizeof(char *));
+    for (int g = 0; g < ng; g++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "sub-%02d", g + 1);
+        d->group_names[g] = xstrdup(buf);
+    }
+    d->group_kind = xstrdup("subject");
+    uint64_t s = seed;
+    for (int g = 0; g < ng; g++) {
+        double off = -3 + 6.0 * g / (ng > 1 ? ng - 1 : 1);
+        for (int k = 0; k < per; k++) {
+            int64_t i = (int64_t)g * per + k;
+            d->group[i] = g;
+            d->y[i] = signal ? k % 2 : (int)(gauss(&s) > 0);
+            for (int j = 0; j < NE; j++) {
+                int ch = j / T, t = j % T;
+                double v = gauss(&s) + off;
+                if (signal && d->y[i] == 1 && ch == 0 && t >= 4 && t <= 8)
+                    v += 1.5;
+                d->x[i * NE + j] = (float)v;
+            }
+        }
+    }
+}
+
+/* collects warnings */
+typedef struct {
+    int n;
+    char text[4096];
+} warn_log;
+
+static void collect(void *ud, const char *msg)
+{
+    warn_log *w = ud;
+    w->n++;
+    size_t len = strlen(w->text);
+    snprintf(w->text + len, sizeof w->text - len, "%s\n", msg);
+}
+
+static void train_opts(xai_driver_train_options *o, warn_log *w)
+{
+    xai_driver_train_options_init(o);
+    o->arch = ARCH;
+    o->train.epochs = 25;
+    o->train.patience = 8;
+    o->train.lr = 3e-3f;
+    o->train.batch = 16;
+    o->train.seed = 3;
+    o->program = "test-driver";
+    o->warn = collect;
+    o->warn_ud = w;
+}
+
+static int index_of(const char *const *v, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* Every group held out by exactly one fold; @p fold_of[g] receives it. */
+static void check_folds_partition(const xai_driver_set *s, const xai_dataset *d, int *fold_of)
+{
+    for (int g = 0; g < d->ngroups; g++)
+        fold_of[g] = -1;
+    for (int k = 0; k < xai_driver_set_nfolds(s); k++) {
+        const char *const *names;
+        int cnt;
+        ck_assert_int_eq(xai_driver_set_fold_groups(s, k, &names, &cnt), XAI_OK);
+        ck_assert_int_ge(cnt, 1);
+        for (int i = 0; i < cnt; i++) {
+            int g = index_of((const char *const *)d->group_names, d->ngroups, names[i]);
+            ck_assert_int_ge(g, 0);
+            ck_assert_msg(fold_of[g] < 0, "group %s held out by two folds", names[i]);
+            fold_of[g] = k;
+        }
+    }
+    for (int g = 0; g < d->ngroups; g++)
+        ck_assert_msg(fold_of[g] >= 0, "group %s held out by no fold", d->group_names[g]);
+    const char *const *names;
+    int cnt;
+    ck_assert_int_eq(xai_driver_set_fold_groups(s, xai_driver_set_nfolds(s), &names, &cnt), XAI_EINVAL);
+}
+
+/* the card holds the summary's numbers */
+static void check_card_numbers(const xai_card *c, const xai_driver_summary *sm)
+{
+    double v;
+    ck_assert(xai_card_get_number(c, "validation.accuracy", &v));
+    ck_assert_double_eq_tol(v, sm->accuracy, 1e-12);
+    ck_assert(xai_card_get_number(c, "validation.balanced_accuracy", &v));
+    ck_assert_double_eq_tol(v, sm->balanced_accuracy, 1e-12);
+    ck_assert(xai_card_get_number(c, "validation.chance_level", &v));
+    ck_assert_double_eq_tol(v, sm->chance, 1e-12);
+    ck_assert(xai_card_get_number(c, "validation.n_heldout", &v));
+    ck_assert_int_eq((int64_t)v, sm->n_heldout);
+    ck_assert(xai_card_get_number(c, "validation.baseline.accuracy", &v));
+    ck_assert_double_eq_tol(v, sm->baseline_accuracy, 1e-12);
+    ck_assert_str_eq(xai_card_get_string(c, "validation.scheme"), sm->scheme);
+    ck_assert_str_eq(xai_card_get_string(c, "validation.group_kind"), "subject");
+    ck_assert_str_eq(xai_card_get_string(c, "provenance.program"), "test-driver");
+    ck_assert_str_eq(xai_card_get_string(c, "provenance.arch"), ARCH);
+    ck_assert_str_eq(xai_card_class_name(c, 1), "task");
+    char *ci = xai_card_get_json(c, "validation.ci95");
+    ck_assert_ptr_nonnull(ci);
+    double lo, hi;
+    ck_assert_int_eq(sscanf(ci, "[%lf,%lf]", &lo, &hi), 2);
+    ck_assert_double_eq_tol(lo, sm->ci_low, 1e-9);
+    ck_assert_double_eq_tol(hi, sm->ci_high, 1e-9);
+    ck_assert(lo <= sm->accuracy && sm->accuracy <= hi);
+    xai_free(ci);
+}
+
+/* explaining out of fold: each sample by the fold that held its group out; logits are that
+ * fold model's; no map is in-sample */
+static void check_out_of_fold(const xai_driver_set *s, const xai_dataset *d, const int *fold_of)
+{
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, d, &eo, &e), XAI_OK);
+    ck_assert_int_eq(e.n, d->n);
+    ck_assert_int_eq(e.n_in_sample, 0);
+    float lg[2];
+    xai_workspace *ws[8] = {0};
+    for (int64_t i = 0; i < d->n; i++) {
+        int k = fold_of[d->group[i]];
+        ck_assert_int_eq(e.fold[i], k);
+        ck_assert_int_eq(e.flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE, 0);
+        const xai_model *m = xai_driver_set_fold_model(s, k);
+        if (!ws[k])
+            ck_assert_int_eq(xai_workspace_new(m, 1, &ws[k]), XAI_OK);
+        ck_assert_int_eq(xai_model_forward(m, ws[k], 1, d->x + i * NE, lg), XAI_OK);
+        ck_assert_float_eq_tol(e.logits[i * 2 + 1], lg[1], 1e-4f);
+        ck_assert_int_eq(e.target[i], e.pred[i]);
+        double a = 0;
+        for (int j = 0; j < NE; j++)
+            a += fabs(e.rel[i * NE + j]);
+        ck_assert_msg(e.l1[i] > 0 && fabs(a - 1) < 1e-4, "sample %lld: sum |R| %g after normalising", (long long)i,
+                      a);
+    }
+    for (int k = 0; k < 8; k++)
+        xai_workspace_free(ws[k]);
+    xai_driver_explanation_free(&e);
+    /* the model for new data was trained on every group: all maps are in-sample */
+    eo.out_of_fold = 0;
+    ck_assert_int_eq(xai_driver_explain(s, d, &eo, &e), XAI_OK);
+    ck_assert_int_eq(e.n_in_sample, d->n);
+    for (int64_t i = 0; i < d->n; i++)
+        ck_assert_int_eq(e.fold[i], -1);
+    xai_driver_explanation_free(&e);
+}
+
+START_TEST(test_cv_fold_models)
+{
+    xai_dataset d = {0};
+    make_data(&d, 6, 40, 1, 7);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.scheme = XAI_SPLIT_KFOLD;
+    o.folds = 3;
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    const xai_driver_summary *sm = xai_driver_set_summary(s);
+    ck_assert_ptr_nonnull(sm);
+    printf("  group-kfold: accuracy %.3f [%.3f, %.3f] balanced %.3f chance %.3f, ridge %.3f, folds %.3f +- %.3f, "
+           "kept epoch %.1f\n", sm->accuracy, sm->ci_low, sm->ci_high, sm->balanced_accuracy, sm->chance,
+           sm->baseline_accuracy, sm->fold_mean, sm->fold_sd, sm->mean_best_epoch);
+    ck_assert_str_eq(sm->scheme, "group-kfold");
+    ck_assert_int_eq(sm->n_folds, 3);
+    ck_assert_int_eq(sm->n_groups, 6);
+    ck_assert_int_eq(sm->n_heldout, d.n);
+    ck_assert_msg(sm->above_chance, "the planted signal was not learned: %.3f", sm->accuracy);
+    ck_assert_double_eq_tol(sm->chance, 0.5, 1e-12);
+    ck_assert_int_eq(xai_driver_set_nfolds(s), 3);
+    int fold_of[6];
+    check_folds_partition(s, &d, fold_of);
+    check_card_numbers(xai_driver_set_card(s), sm);
+    check_out_of_fold(s, &d, fold_of);
+    /* saved and loaded: the same folds and the same held-out groups */
+    char *dir = xai_test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    ck_assert_msg(xai_driver_set_save(s, path) == XAI_OK, "%s", xai_last_error());
+    char **paths;
+    int np;
+    ck_assert_int_eq(xai_driver_set_paths(s, path, &paths, &np), XAI_OK);
+    ck_assert_int_eq(np, 4);
+    ck_assert(strstr(paths[3], "/model.fold-3.onnx"));
+    for (int i = 0; i < np; i++)
+        xai_free(paths[i]);
+    xai_free(paths);
+    xai_driver_set *l = NULL;
+    ck_assert_msg(xai_driver_set_load(path, NULL, &l) == XAI_OK, "%s", xai_last_error());
+    ck_assert_ptr_null(xai_driver_set_summary(l));
+    ck_assert_int_eq(xai_driver_set_nfolds(l), 3);
+    int fold_of2[6];
+    check_folds_partition(l, &d, fold_of2);
+    for (int g = 0; g < 6; g++)
+        ck_assert_int_eq(fold_of2[g], fold_of[g]);
+    check_out_of_fold(l, &d, fold_of);
+    double acc;
+    ck_assert(xai_card_get_number(xai_driver_set_card(l), "validation.accuracy", &acc));
+    ck_assert_double_eq_tol(acc, sm->accuracy, 1e-12);
+    xai_driver_set_free(l);
+    /* a fold file that is missing is an error naming it */
+    snprintf(path, sizeof path, "%s/model.fold-2.onnx", dir);
+    ck_assert_int_eq(remove(path), 0);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    ck_assert_int_ne(xai_driver_set_load(path, NULL, &l), XAI_OK);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "model.fold-2.onnx"));
+    xai_test_rmtree(dir);
+    free(dir);
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* A hold-out: the model's training groups and the held-out groups never meet; maps of training
+ * groups are flagged in-sample and the held-out ones are not. */
+START_TEST(test_holdout_groups)
+{
+    xai_dataset d = {0};
+    make_data(&d, 8, 20, 1, 11);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    const xai_driver_summary *sm = xai_driver_set_summary(s);
+    ck_assert_str_eq(sm->scheme, "grouped-holdout");
+    ck_assert_int_eq(sm->n_heldout, 2 * 20); /* 0.25 of 8 groups */
+    ck_assert_int_eq(xai_driver_set_nfolds(s), 0);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    int in_sample[8] = {0}, out_sample[8] = {0};
+    for (int64_t i = 0; i < d.n; i++) {
+        if (e.flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE)
+            in_sample[d.group[i]]++;
+        else
+            out_sample[d.group[i]]++;
+    }
+    int held = 0;
+    for (int g = 0; g < 8; g++) {
+        ck_assert_msg(!in_sample[g] || !out_sample[g], "group %d is on both sides", g);
+        held += out_sample[g] > 0;
+    }
+    ck_assert_int_eq(held, 2);
+    ck_assert_int_eq(e.n_in_sample, 6 * 20);
+    /* class means skip in-sample maps unless asked */
+    float mean[2 * NE];
+    int64_t cnt[2];
+    ck_assert_int_eq(xai_driver_mean_maps(&e, d.y, 2, 0, mean, cnt), XAI_OK);
+    ck_assert_int_eq(cnt[0] + cnt[1], 2 * 20);
+    ck_assert_int_eq(xai_driver_mean_maps(&e, d.y, 2, 1, mean, cnt), XAI_OK);
+    ck_assert_int_eq(cnt[0] + cnt[1], d.n);
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* Labels independent of the data: the verdict is "not above chance", the warning is given at
+ * training and at explaining, and strict explaining refuses the model. */
+START_TEST(test_noise_not_above_chance)
+{
+    xai_dataset d = {0};
+    make_data(&d, 6, 30, 0, 5);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    const xai_driver_summary *sm = xai_driver_set_summary(s);
+    printf("  noise: accuracy %.3f [%.3f, %.3f] chance %.3f, ridge %.3f; warnings:\n%s", sm->accuracy, sm->ci_low,
+           sm->ci_high, sm->chance, sm->baseline_accuracy, w.text);
+    ck_assert_int_eq(sm->above_chance, 0);
+    ck_assert_int_ge(sm->n_warnings, 1);
+    ck_assert_ptr_nonnull(strstr(w.text, "not above chance"));
+    ck_assert_ptr_nonnull(strstr(xai_driver_set_warnings(s, NULL), "not above chance"));
+    const xai_card *c = xai_driver_set_card(s);
+    char *flag = xai_card_get_json(c, "validation.above_chance");
+    ck_assert_str_eq(flag, "false");
+    xai_free(flag);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    eo.strict = 1;
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_EINVAL);
+    ck_assert_int_ge(e.untrusted, 1);
+    ck_assert_ptr_null(e.rel);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "not above chance"));
+    xai_driver_explanation_free(&e);
+    warn_log w2 = {0};
+    eo.strict = 0;
+    eo.warn = collect;
+    eo.warn_ud = &w2;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    ck_assert_ptr_nonnull(strstr(w2.text, "not above chance"));
+    ck_assert_int_ge(e.untrusted, 1);
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+enum { D = 20, NS = 4 };
+
+/* x0 + t v with logit @p target within 1e-6 of 0 (bisection on a sign change); 0 when none */
+static int plant_zero_logit(const xai_model *m, int target, const float *x0, const float *v, float *x)
+{
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    float lg[2];
+    double lo = -40, hi = 0, flo = 0;
+    int found = 0;
+    for (double t = -40; t <= 40 && !found; t += 0.5) {
+        for (int j = 0; j < D; j++)
+            x[j] = x0[j] + (float)t * v[j];
+        ck_assert_int_eq(xai_model_forward(m, ws, 1, x, lg), XAI_OK);
+        if (t > -40 && (lg[target] > 0) != (flo > 0))
+            hi = t, found = 1;
+        else
+            lo = t, flo = lg[target];
+    }
+    for (int it = 0; found && it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        for (int j = 0; j < D; j++)
+            x[j] = x0[j] + (float)mid * v[j];
+        ck_assert_int_eq(xai_model_forward(m, ws, 1, x, lg), XAI_OK);
+        if (fabs(lg[target]) < 1e-6)
+            break;
+        if ((lg[target] > 0) == (flo > 0))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    xai_workspace_free(ws);
+    return found;
+}
+
+/* A model brought from elsewhere (no driver index) loads as a set without folds; the data of
+ * 4 samples: 0 and 1 are the same input at two scales, 2 has a near-zero class-0 logit. */
+static xai_driver_set *planted_set(xai_dataset *d, char **dir)
+{
+    const int64_t shape[1] = {D};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("dense(16) relu dense(16) relu dense(2)", 1, shape, 11, &m), XAI_OK);
+    *dir = xai_test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/brought.onnx", *dir);
+    ck_assert_int_eq(xai_model_save_onnx(m, path, NULL), XAI_OK);
+    ck_assert_int_eq(xai_dataset_alloc(d, NS, 1, shape, 2), XAI_OK);
+    float v[D];
+    for (int k = 0; k < NS * D; k++)
+        d->x[k] = (float)sin(0.37 * k + 1.1);
+    for (int j = 0; j < D; j++) {
+        v[j] = (float)cos(0.91 * j);
+        d->x[1 * D + j] = 50 * d->x[j];
+    }
+    float x0[D];
+    memcpy(x0, d->x + 2 * D, sizeof x0);
+    ck_assert_msg(plant_zero_logit(m, 0, x0, v, d->x + 2 * D), "no sign change of logit 0 found");
+    xai_model_free(m);
+    xai_driver_set *s = NULL;
+    ck_assert_int_eq(xai_driver_set_load(path, NULL, &s), XAI_OK);
+    ck_assert_int_eq(xai_driver_set_nfolds(s), 0);
+    return s;
+}
+
+/* The plain one-hot start blows the planted sample up and the check reports it (flag and
+ * warning); the stable default keeps every sum within the factor. */
+START_TEST(test_relevance_check)
+{
+    xai_dataset d = {0};
+    char *dir;
+    xai_driver_set *s = planted_set(&d, &dir);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    eo.target.kind = XAI_TARGET_CLASS;
+    eo.target.cls = 0;
+    eo.start = XAI_DRIVER_START_ONEHOT;
+    warn_log w = {0};
+    eo.warn = collect;
+    eo.warn_ud = &w;
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    printf("  plain one-hot: logit %+.2e, sum/start %+.4g, %lld flagged\n", (double)e.logits[2 * 2],
+           e.rel_sum[2] / e.init_sum[2], (long long)e.n_departs);
+    ck_assert(fabs(e.logits[2 * 2]) < 1e-4);
+    ck_assert(e.flags[2] & XAI_DRIVER_FLAG_DEPARTS);
+    ck_assert_int_ge(e.n_departs, 1);
+    ck_assert_ptr_nonnull(strstr(w.text, "sample 2: relevance sum"));
+    ck_assert_str_eq(e.start, "onehot");
+    /* the card of a brought model without validation is warned about */
+    ck_assert_ptr_nonnull(strstr(w.text, "no held-out validation"));
+    ck_assert_int_ge(e.untrusted, 1);
+    xai_driver_explanation_free(&e);
+    eo.start = XAI_DRIVER_START_STABLE;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    printf("  stable: sum/start %+.4g, %lld flagged\n", e.rel_sum[2] / e.init_sum[2], (long long)e.n_departs);
+    ck_assert_int_eq(e.n_departs, 0);
+    for (int i = 0; i < NS; i++)
+        ck_assert_int_eq(e.flags[i] & XAI_DRIVER_FLAG_DEPARTS, 0);
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(s);
+    xai_test_rmtree(dir);
+    free(dir);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* Normalised maps weigh the same in a mean whatever their raw size; raw maps do not. */
+START_TEST(test_normalised_means)
+{
+    xai_dataset d = {0};
+    char *dir;
+    xai_driver_set *s = planted_set(&d, &dir);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    eo.target.kind = XAI_TARGET_CLASS;
+    eo.target.cls = 1;
+    eo.start = XAI_DRIVER_START_LOGIT; /* raw sums follow the logit, which grows with the input */
+    xai_driver_explanation e, raw;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    eo.normalise = 0;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &raw), XAI_OK);
+    ck_assert_msg(e.l1[1] > 10 * e.l1[0], "scaled sample: L1 %g vs %g", e.l1[1], e.l1[0]);
+    const int key[NS] = {0, 0, -1, 1};
+    float mean[2 * D], rmean[2 * D];
+    int64_t cnt[2];
+    ck_assert_int_eq(xai_driver_mean_maps(&e, key, 2, 0, mean, cnt), XAI_OK);
+    ck_assert_int_eq(xai_driver_mean_maps(&raw, key, 2, 0, rmean, NULL), XAI_OK);
+    ck_assert_int_eq(cnt[0], 2);
+    ck_assert_int_eq(cnt[1], 1);
+    double share0 = 0, share1 = 0, dist_raw = 0;
+    for (int j = 0; j < D; j++) {
+        ck_assert_float_eq_tol(mean[j], 0.5f * (e.rel[j] + e.rel[D + j]), 1e-6f);
+        ck_assert_float_eq_tol(raw.rel[j], e.rel[j] * (float)e.l1[0], 1e-4f * (float)e.l1[0]);
+        share0 += fabs(0.5 * e.rel[j]);
+        share1 += fabs(0.5 * e.rel[D + j]);
+        dist_raw += fabs(rmean[j] / (0.5 * (raw.l1[0] + raw.l1[1])) - raw.rel[D + j] / raw.l1[1]);
+        ck_assert_float_eq_tol(mean[D + j], e.rel[3 * D + j], 1e-7f);
+    }
+    ck_assert_double_eq_tol(share0, 0.5, 1e-5);
+    ck_assert_double_eq_tol(share1, 0.5, 1e-5);
+    /* the raw mean is (nearly) the large sample's map alone */
+    ck_assert_msg(dist_raw < 0.2, "raw mean departs from the large sample's map by %g", dist_raw);
+    xai_driver_explanation_free(&e);
+    xai_driver_explanation_free(&raw);
+    /* target "true" with an unlabelled sample: flagged, not explained, never averaged */
+    d.y[0] = 1, d.y[1] = 0, d.y[2] = -1, d.y[3] = 1;
+    eo.target.kind = XAI_TARGET_TRUE;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    ck_assert(e.flags[2] & XAI_DRIVER_FLAG_NO_TARGET);
+    ck_assert_int_eq(e.target[2], -1);
+    ck_assert_int_eq(e.target[1], 0);
+    ck_assert_int_eq(e.target[3], 1);
+    for (int j = 0; j < D; j++)
+        ck_assert_float_eq(e.rel[2 * D + j], 0.0f);
+    const int all[NS] = {0, 0, 0, 0};
+    ck_assert_int_eq(xai_driver_mean_maps(&e, all, 1, 1, mean, cnt), XAI_OK);
+    ck_assert_int_eq(cnt[0], 3);
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(s);
+    xai_test_rmtree(dir);
+    free(dir);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* Bad inputs fail with a message; one group only is refused, or validated within it on request
+ * (the card then says "holdout" and warns). */
+START_TEST(test_bad_inputs)
+{
+    xai_dataset d = {0};
+    make_data(&d, 3, 12, 1, 2);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.train.epochs = 3;
+    xai_driver_set *s = NULL;
+    o.init_model = "x.onnx"; /* both arch and init_model */
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL);
+    o.init_model = NULL;
+    o.scheme = XAI_SPLIT_KFOLD;
+    o.folds = 4; /* more folds than groups */
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL);
+    o.scheme = XAI_SPLIT_HOLDOUT;
+    d.y[5] = 2;
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample 5"));
+    d.y[5] = 1;
+    for (int64_t i = 0; i < d.n; i++)
+        d.group[i] = 0;
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "one group"));
+    o.allow_within = 1;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_driver_set_summary(s)->within_group, 1);
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "validation.scheme"), "holdout");
+    ck_assert_ptr_nonnull(strstr(w.text, "optimistic"));
+    /* a shape that does not fit the model */
+    xai_dataset small = {0};
+    const int64_t shape[2] = {C, T - 1};
+    ck_assert_int_eq(xai_dataset_alloc(&small, 2, 2, shape, 2), XAI_OK);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, &small, &eo, &e), XAI_ESHAPE);
+    xai_driver_explanation_free(&e);
+    xai_dataset_free(&small);
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("driver");
+    TCase *tc = tcase_create("driver");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_cv_fold_models);
+    tcase_add_test(tc, test_holdout_groups);
+    tcase_add_test(tc, test_noise_not_above_chance);
+    tcase_add_test(tc, test_relevance_check);
+    tcase_add_test(tc, test_normalised_means);
+    tcase_add_test(tc, test_bad_inputs);
+    suite_add_tcase(s, tc);
+    return s;
+}
