@@ -117,7 +117,7 @@ try:
         check(not [k for k in meta if k in ("xai_preprocessing", "class_names")], "no pre-card metadata keys")
     except ImportError:
         print("note: python onnx missing, metadata not inspected")
-    expect(1, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
+    expect(2, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
 
     # ---- explain the held-out run with three methods
     out_dir = os.path.join(tmp, "out")
@@ -173,7 +173,7 @@ try:
 
     # ---- refusing to overwrite, then --force
     before = os.path.getmtime(stem + "lrp_relevance.npy")
-    expect(1, "exists", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--progress", "none")
+    expect(2, "exists", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--progress", "none")
     check(os.path.getmtime(stem + "lrp_relevance.npy") == before, "refused run left the output alone")
     expect(0, "", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--force", "-q", "--no-figures")
 
@@ -278,7 +278,7 @@ try:
         want = np.mean([[float(r["relevance_left"]) for r in t] for t in per], axis=0)
         check(np.allclose([float(r["relevance_left"]) for r in g], want, rtol=1e-6, atol=1e-9), "group mean")
         check(os.path.exists(os.path.join(deriv, "group_desc-lrp_topomap.png")), "group topomap")
-    expect(1, "exists", bids, deriv, "group")
+    expect(2, "exists", bids, deriv, "group")
 
     # ---- mismatches
     # a recording without C3: rename the label in the EDF header (signal 11's label field)

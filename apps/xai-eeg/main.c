@@ -98,8 +98,8 @@ static void usage(void)
         "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
         "  --augment none|shift-scale  add a copy of each training epoch shifted by up to 1/16 of\n"
         "                         the window (mirrored edges) and scaled by 0.8..1.25 [none]\n"
-        "  --split-by subject|session|run|recording|epoch: groups from the BIDS entities of the file\n"
-        "                         names; epoch = the within-recording split (optimistic, flagged)\n"
+        "  --split-by KIND        groups from the BIDS entities of the file names (sub-, ses-, run-);\n"
+        "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
         , stdout);
     xai_app_driver_opts d;
     static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
@@ -502,7 +502,7 @@ static int run_train(xai_app *app, opts *o)
     if (o->ninputs < 1 || !o->output)
         return xai_app_usage_error(app, "train: need --edf FILE... and -o MODEL.onnx");
     if (train_outputs_free(app, o->output) != 0)
-        return XAI_EXIT_DATA;
+        return XAI_EXIT_USAGE; /* the one overwrite rule: an existing output is a usage error */
     xai_eeg_prep p = prep_from_opts(o);
     xai_dataset d = {0};
     xai_card *card = NULL;
@@ -525,7 +525,9 @@ static int run_train(xai_app *app, opts *o)
     xai_driver_train_options to;
     xai_app_driver_train_setup(app, &o->dopt, &to);
     to.arch = spec;
-    to.allow_within = 1;
+    to.allow_within = 1; /* one subject: split by epochs, flagged as within-group in the card */
+    if (o->val_split > 0)
+        to.holdout_frac = o->val_split;
     if (o->augment) {
         to.augment = eeg_augment;
         to.augment_copies = 1;
@@ -539,6 +541,9 @@ static int run_train(xai_app *app, opts *o)
     if (sm && sm->n_folds > 1)
         printf("cv_accuracy\t%.4f\tsd\t%.4f\tfolds\t%d\tmajority\t%.4f\n", sm->accuracy, sm->fold_sd, sm->n_folds,
                sm->chance);
+    if ((rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output)) != XAI_EXIT_OK)
+        goto done; /* --strict: nothing is written */
+    rc = XAI_EXIT_DATA;
     if (xai_driver_set_save(set, o->output) != XAI_OK) {
         xai_app_fail(app, NULL, "%s", xai_last_error());
         goto done;
@@ -546,7 +551,7 @@ static int run_train(xai_app *app, opts *o)
     if (train_sidecar(app, o, set, &p) != 0)
         goto done;
     xai_app_log(app, 1, "wrote %s", o->output);
-    rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output);
+    rc = XAI_EXIT_OK;
 done:
     xai_driver_set_free(set);
     xai_card_free(card);
@@ -1085,7 +1090,7 @@ static int prepare_names(xai_app *app, const opts *o, const xai_eeg_prep *p, out
             return XAI_EXIT_DATA;
     for (int f = 0; f < o->ninputs; f++)
         if (check_names(app, &names[f], p->nclass, o->figures) != 0)
-            return XAI_EXIT_DATA;
+            return XAI_EXIT_USAGE;
     char *dd = xai_app_strdup_printf("%s/dataset_description.json", o->output);
     FILE *probe = dd ? fopen(dd, "r") : NULL;
     if (probe)
@@ -1399,8 +1404,10 @@ static int run_group(xai_app *app, opts *o)
     tsv_path = xai_app_strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
     png_path = xai_app_strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
     if (!tsv_path || !png_path || xai_app_check_output(app, tsv_path) != 0 ||
-        (o->figures && xai_app_check_output(app, png_path) != 0))
+        (o->figures && xai_app_check_output(app, png_path) != 0)) {
+        rc = tsv_path && png_path ? XAI_EXIT_USAGE : XAI_EXIT_DATA;
         goto done;
+    }
     const char *cn[] = {"name", "n_recordings"};
     xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER};
     if (xai_tsv_create(2, cn, ty, &out) != XAI_OK)
