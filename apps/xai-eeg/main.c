@@ -28,6 +28,7 @@
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/npy.h"
+#include "xai/sidecar.h"
 #include "xai/train.h"
 #include "xai/tsv.h"
 
@@ -114,8 +115,8 @@ static void usage(void)
         "  --model M.onnx         a model written by '" PROG " train' (its fold models are used out of\n"
         "                         fold: each subject is explained by the model that never saw it)\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
-        "  --composite C          LRP composite [epsilon-plus-flat with the first layer by\n"
-        "                         " EEG_RULES "]\n"
+        "  --composite C          LRP composite [epsilon-plus-flat]; without --composite the first\n"
+        "                         layer takes " EEG_RULES " (signed voltages)\n"
         "  --no-figures           skip the PNGs\n"
         , stdout);
     xai_app_driver_help_explain(stdout, &d);
@@ -427,7 +428,7 @@ static xai_card *train_card(xai_app *app, const xai_eeg_prep *p)
     }
     if (!rec || !chans || xai_card_new(&c) != XAI_OK || xai_card_set(c, "domain=eeg") != XAI_OK ||
         xai_card_set(c, "task=event classification of epoched EEG") != XAI_OK ||
-        xai_card_set(c, "input.axes=channel,time") != XAI_OK || xai_card_set(c, "input.units=,s") != XAI_OK ||
+        xai_card_set(c, "input.axes=plane,channel,time") != XAI_OK || xai_card_set(c, "input.units=,,s") != XAI_OK ||
         xai_card_set_json(c, "input.sampling_rate_hz", rate) != XAI_OK ||
         xai_card_set_json(c, "input.channel_names", chans) != XAI_OK ||
         xai_card_set_json(c, "preprocessing", rec) != XAI_OK) {
@@ -626,17 +627,6 @@ static int check_names(xai_app *app, const out_names *n, int nclass, int figures
     return 0;
 }
 
-static int sidecar(xai_app *app, const char *path, json_t *common, const char *description)
-{
-    json_t *o = json_deep_copy(common);
-    json_object_set_new(o, "Description", json_string(description));
-    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
-    json_decref(o);
-    int rc = s ? xai_app_write_sidecar(app, path, s) : -1;
-    free(s);
-    return rc;
-}
-
 /* the epochs of one recording as a dataset of one group (its name decides out-of-fold use) */
 static int epochs_dataset(xai_app *app, const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
                           xai_dataset *d)
@@ -672,6 +662,39 @@ static int load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, x
     return XAI_EXIT_OK;
 }
 
+/* the sidecar members every output of one recording shares: provenance and settings */
+static char *common_json(const xai_app *app, const opts *o, const xai_eeg_prep *p, const char *input,
+                         const char *model_sha, const xai_driver_explain_options *eo, const char *start)
+{
+    xai_sidecar *sc = NULL;
+    char hex[65] = "", *rec = xai_eeg_prep_to_json(p), *text = NULL;
+    xai_sha256_file(input, hex);
+    xai_status st = rec ? xai_sidecar_new(&sc) : XAI_ENOMEM;
+    const char *str[][2] = {
+        {"CommandLine", app->command_line ? app->command_line : ""}, {"Version", app->version ? app->version : ""},
+        {"DateTime", app->datetime}, {"ModelSHA256", model_sha}, {"Model", o->model},
+        {"Method", xai_method_name(o->method)}, {"Target", o->dopt.target ? o->dopt.target : "pred"},
+        {"Start", start}, {"SourceSHA256", hex},
+        {"Normalisation", eo->normalise ? "each epoch's map scaled to sum |R| = 1" : "none"}};
+    for (size_t i = 0; st == XAI_OK && i < sizeof str / sizeof str[0]; i++)
+        st = xai_sidecar_set_string(sc, str[i][0], str[i][1]);
+    if (st == XAI_OK && o->method == XAI_METHOD_LRP)
+        st = xai_sidecar_set_string(sc, "Composite", eo->composite ? eo->composite : "epsilon-plus-flat");
+    if (st == XAI_OK)
+        st = eo->rules ? xai_sidecar_set_string(sc, "Rules", eo->rules) : xai_sidecar_set_null(sc, "Rules");
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string_array(sc, "Sources", &input, 1);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string_array(sc, "Classes", (const char *const *)p->classes, (size_t)p->nclass);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_json(sc, "Preprocessing", rec);
+    if (st == XAI_OK)
+        st = xai_sidecar_to_string(sc, &text);
+    xai_sidecar_free(sc);
+    free(rec);
+    return st == XAI_OK ? text : NULL;
+}
+
 static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, const xai_eeg_prep *p,
                        const char *input, const out_names *names, const char *model_sha,
                        const xai_driver_explain_options *eo)
@@ -680,320 +703,43 @@ static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, c
     xai_dataset ds = {0};
     xai_driver_explanation ex = {0};
     const char *kind = xai_card_get_string(xai_driver_set_card(set), "validation.group_kind");
-    int miss = 0;
-    char *group = group_of(input, kind ? kind : "subject", &miss);
-    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK || epochs_dataset(app, p, &ep, group, &ds) != XAI_EXIT_OK) {
-        free(group);
-        xai_dataset_free(&ds);
-        xai_eeg_epochs_free(&ep);
-        return XAI_EXIT_DATA;
-    }
-    free(group);
-    int C = p->nch, K = p->nclass;
-    int64_t T = p->ntimes, N = ep.n;
-    size_t per = (size_t)C * (size_t)T;
-    float *heat = calloc((size_t)K * per, sizeof *heat), *topo = calloc((size_t)K * (size_t)C, sizeof *topo);
-    double *relsum = malloc((size_t)N * sizeof *relsum);
-    int64_t *ncls = calloc((size_t)K, sizeof *ncls);
-    int rc = XAI_EXIT_DATA;
-    xai_tsv *ct = NULL, *et = NULL;
-    json_t *common = NULL;
-    xai_status st;
-    if (!heat || !topo || !relsum || !ncls) {
-        xai_app_fail(app, input, "out of memory");
+    int miss = 0, rc = XAI_EXIT_DATA;
+    char *group = group_of(input, kind ? kind : "subject", &miss), *common = NULL;
+    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK || epochs_dataset(app, p, &ep, group, &ds) != XAI_EXIT_OK)
         goto done;
-    }
     if (xai_driver_explain(set, &ds, eo, &ex) != XAI_OK) {
         xai_app_fail(app, input, "%s", xai_last_error());
         goto done;
     }
     if (ex.n_in_sample)
         xai_app_log(app, 0, "warning: %s: the model was trained on this recording's %s: the maps are not "
-                    "out-of-sample", input, kind ? kind : "group");
-    const float *rel = ex.rel, *logits = ex.logits;
-    const int *target = ex.target, *pred = ex.pred;
-    for (int64_t i = 0; i < N; i++) {
-        double s = 0;
-        const float *r = rel + (size_t)i * per;
-        for (size_t j = 0; j < per; j++)
-            s += r[j];
-        relsum[i] = s;
-        int c = target[i];
-        if (c < 0 || c >= K)
-            continue;
-        ncls[c]++;
-        for (size_t j = 0; j < per; j++)
-            heat[(size_t)c * per + j] += r[j];
-        for (int ch = 0; ch < C; ch++)
-            for (int64_t t = 0; t < T; t++)
-                topo[(size_t)c * (size_t)C + (size_t)ch] += r[(size_t)ch * (size_t)T + (size_t)t];
+                    "out of sample", input, kind ? kind : "group");
+    char desc[32];
+    alnum_only(xai_method_name(o->method), desc, sizeof desc, 0);
+    xai_eeg_maps mp = {p, ep.n, ex.rel, ex.logits, ep.y, ex.target, ex.pred, ep.onset_s, ep.sample, desc};
+    xai_eeg_paths op = {names->npy, names->channels, names->events, o->figures ? names->topo : NULL,
+                        o->figures ? (const char *const *)names->heat : NULL};
+    if (!(common = common_json(app, o, p, input, model_sha, eo, ex.start))) {
+        xai_app_fail(app, input, "%s", xai_last_error());
+        goto done;
     }
-    for (int c = 0; c < K; c++)
-        if (ncls[c] > 0) {
-            for (size_t j = 0; j < per; j++)
-                heat[(size_t)c * per + j] /= (float)ncls[c];
-            for (int ch = 0; ch < C; ch++)
-                topo[(size_t)c * (size_t)C + (size_t)ch] /= (float)ncls[c];
-        }
-
-    /* provenance shared by the sidecars */
-    common = json_object();
-    char hex[65] = "";
-    xai_sha256_file(input, hex);
-    json_object_set_new(common, "ModelSHA256", json_string(model_sha));
-    json_object_set_new(common, "Model", json_string(o->model));
-    json_object_set_new(common, "Method", json_string(xai_method_name(o->method)));
-    if (o->method == XAI_METHOD_LRP)
-        json_object_set_new(common, "Composite", json_string(eo->composite ? eo->composite : "epsilon-plus-flat"));
-    json_object_set_new(common, "Rules", eo->rules ? json_string(eo->rules) : json_null());
-    json_object_set_new(common, "Start", json_string(ex.start));
-    json_object_set_new(common, "Normalisation", json_string(eo->normalise ? "each epoch's map scaled to sum |R| = 1" : "none"));
-    json_object_set_new(common, "Target", json_string(o->dopt.target ? o->dopt.target : "pred"));
-    json_t *src = json_array();
-    json_array_append_new(src, json_string(input));
-    json_object_set_new(common, "Sources", src);
-    json_object_set_new(common, "SourceSHA256", json_string(hex));
-    char *rec = xai_eeg_prep_to_json(p);
-    json_object_set_new(common, "Preprocessing", rec ? json_loads(rec, 0, NULL) : json_null());
-    free(rec);
-    json_t *cls = json_array();
-    for (int c = 0; c < K; c++)
-        json_array_append_new(cls, json_string(p->classes[c]));
-    json_object_set_new(common, "Classes", cls);
-
-    /* relevance .npy */
-    int64_t shape[3] = {N, C, T};
-    if (xai_npy_save(names->npy, 3, shape, rel) != XAI_OK) {
+    if (xai_eeg_write_maps(&mp, &op, common) != XAI_OK) {
         xai_app_fail(app, NULL, "%s", xai_last_error());
         goto done;
     }
-    {
-        json_t *o2 = json_deep_copy(common);
-        json_t *lg = json_array();
-        for (int64_t i = 0; i < N; i++) {
-            json_t *row = json_array();
-            for (int k = 0; k < K; k++)
-                json_array_append_new(row, json_real(logits[(size_t)i * (size_t)K + (size_t)k]));
-            json_array_append_new(lg, row);
-        }
-        json_object_set_new(o2, "Logits", lg);
-        json_t *dims = json_array();
-        json_array_append_new(dims, json_string("epochs"));
-        json_array_append_new(dims, json_string("channels"));
-        json_array_append_new(dims, json_string("times"));
-        json_object_set_new(o2, "Dimensions", dims);
-        json_object_set_new(o2, "SamplingFrequency", json_real(p->rate));
-        json_object_set_new(o2, "TMin", json_real(p->tmin));
-        json_object_set_new(o2, "Description",
-                            json_string("Input relevance per epoch, channel and sample (float32), in the order "
-                                        "of the events table and the model's channels"));
-        char *s = json_dumps(o2, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
-        json_decref(o2);
-        int r2 = s ? xai_app_write_sidecar(app, names->npy, s) : -1;
-        free(s);
-        if (r2 != 0)
-            goto done;
-    }
-
-    /* channels.tsv */
-    {
-        const char *cn[] = {"name", "type", "units", "relevance", "relevance_abs", "positive_share"};
-        xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
-                             XAI_TSV_NUMBER};
-        if (xai_tsv_create(6, cn, ty, &ct) != XAI_OK)
-            goto tsv_fail;
-        size_t col0 = 6;
-        for (int c = 0; c < K; c++) {
-            char name[96];
-            snprintf(name, sizeof name, "relevance_%s", p->classes[c]);
-            size_t col;
-            if (xai_tsv_add_column(ct, name, XAI_TSV_NUMBER, &col) != XAI_OK)
-                goto tsv_fail;
-        }
-        double *pos = calloc((size_t)C, sizeof *pos), *sum = calloc((size_t)C, sizeof *sum),
-               *sabs = calloc((size_t)C, sizeof *sabs), ptot = 0;
-        if (!pos || !sum || !sabs) {
-            free(pos);
-            free(sum);
-            free(sabs);
-            xai_app_fail(app, input, "out of memory");
-            goto done;
-        }
-        for (int64_t i = 0; i < N; i++)
-            for (int ch = 0; ch < C; ch++)
-                for (int64_t t = 0; t < T; t++) {
-                    float r = rel[(size_t)i * per + (size_t)ch * (size_t)T + (size_t)t];
-                    sum[ch] += r;
-                    sabs[ch] += fabsf(r);
-                    if (r > 0) {
-                        pos[ch] += r;
-                        ptot += r;
-                    }
-                }
-        int ok = 1;
-        for (int ch = 0; ch < C && ok; ch++) {
-            size_t row;
-            ok = xai_tsv_add_row(ct, &row) == XAI_OK && xai_tsv_set_string(ct, row, 0, p->channels[ch]) == XAI_OK &&
-                 xai_tsv_set_string(ct, row, 1, "EEG") == XAI_OK &&
-                 xai_tsv_set_string(ct, row, 2, p->units[ch][0] ? p->units[ch] : "n/a") == XAI_OK &&
-                 xai_tsv_set_number(ct, row, 3, sum[ch] / (double)N) == XAI_OK &&
-                 xai_tsv_set_number(ct, row, 4, sabs[ch] / (double)N) == XAI_OK &&
-                 xai_tsv_set_number(ct, row, 5, ptot > 0 ? pos[ch] / ptot : 0) == XAI_OK;
-            for (int c = 0; c < K && ok; c++) {
-                if (ncls[c] > 0)
-                    ok = xai_tsv_set_number(ct, row, col0 + (size_t)c, topo[(size_t)c * (size_t)C + (size_t)ch]) ==
-                         XAI_OK;
-                else
-                    ok = xai_tsv_set_na(ct, row, col0 + (size_t)c) == XAI_OK;
-            }
-        }
-        free(pos);
-        free(sum);
-        free(sabs);
-        if (!ok || xai_tsv_save(ct, names->channels, 0) != XAI_OK)
-            goto tsv_fail;
-        if (sidecar(app, names->channels, common,
-                    "BIDS channels table plus relevance columns: relevance = mean over epochs of the "
-                    "channel's summed relevance; relevance_abs = the same of |R|; positive_share = the "
-                    "channel's share of all positive relevance; relevance_<class> = mean summed relevance "
-                    "over the epochs explained for that class") != 0)
-            goto done;
-    }
-
-    /* events.tsv */
-    {
-        const char *cn[] = {"onset", "duration", "sample", "trial_type", "target", "prediction", "correct",
-                            "relevance_sum"};
-        xai_tsv_type ty[] = {XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_STRING,
-                             XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
-        if (xai_tsv_create(8, cn, ty, &et) != XAI_OK)
-            goto tsv_fail;
-        for (int c = 0; c < K; c++) {
-            char name[96];
-            size_t col;
-            snprintf(name, sizeof name, "logit_%s", p->classes[c]);
-            if (xai_tsv_add_column(et, name, XAI_TSV_NUMBER, &col) != XAI_OK)
-                goto tsv_fail;
-        }
-        int ok = 1;
-        for (int64_t i = 0; i < N && ok; i++) {
-            size_t row;
-            ok = xai_tsv_add_row(et, &row) == XAI_OK && xai_tsv_set_number(et, row, 0, ep.onset_s[i]) == XAI_OK &&
-                 xai_tsv_set_number(et, row, 1, p->tmax - p->tmin) == XAI_OK &&
-                 xai_tsv_set_number(et, row, 2, (double)ep.sample[i]) == XAI_OK &&
-                 xai_tsv_set_string(et, row, 3, p->classes[ep.y[i]]) == XAI_OK &&
-                 xai_tsv_set_string(et, row, 4, p->classes[target[i]]) == XAI_OK &&
-                 xai_tsv_set_string(et, row, 5, p->classes[pred[i]]) == XAI_OK &&
-                 xai_tsv_set_number(et, row, 6, pred[i] == ep.y[i]) == XAI_OK &&
-                 xai_tsv_set_number(et, row, 7, relsum[i]) == XAI_OK;
-            for (int c = 0; c < K && ok; c++)
-                ok = xai_tsv_set_number(et, row, 8 + (size_t)c, logits[(size_t)i * (size_t)K + (size_t)c]) == XAI_OK;
-        }
-        if (!ok || xai_tsv_save(et, names->events, 0) != XAI_OK)
-            goto tsv_fail;
-        if (sidecar(app, names->events, common,
-                    "One row per explained epoch: event onset (s), window length (s), first sample at the "
-                    "model's rate, true class, explained class, predicted class, correctness, summed input "
-                    "relevance and the logits") != 0)
-            goto done;
-    }
-
+    for (int ch = 0; o->figures && ch < p->nch; ch++)
+        if (xai_eeg_montage_find(p->channels[ch], NULL, NULL) != 0)
+            xai_app_log(app, 1, "%s: channel %s has no 10-05 position: not in the topomap", input, p->channels[ch]);
     int64_t ncorrect = 0;
-    for (int64_t i = 0; i < N; i++)
-        ncorrect += pred[i] == ep.y[i];
-    xai_app_log(app, 1, "%s: %lld epochs, accuracy %.3f", input, (long long)N, (double)ncorrect / (double)N);
-
-    if (o->figures) {
-        char title[256];
-        for (int c = 0; c < K; c++) {
-            if (ncls[c] == 0)
-                continue;
-            xai_heatmap_opts ho;
-            xai_heatmap_opts_init(&ho);
-            snprintf(title, sizeof title, "%s relevance, class %s (mean of %lld epochs)",
-                     xai_method_name(o->method), p->classes[c], (long long)ncls[c]);
-            ho.title = title;
-            ho.xlabel = "time (s)";
-            ho.ylabel = "channel";
-            ho.cbar_label = "relevance";
-            ho.x0 = p->tmin;
-            ho.dx = 1.0 / p->rate;
-            ho.width = 900;
-            ho.height = 60 + 14 * C + 120 > 480 ? 60 + 14 * C + 120 : 480;
-            if (ho.height > 4000)
-                ho.height = 4000;
-            double rect[4];
-            xai_heatmap_layout(&ho, rect);
-            if (xai_figure_heatmap(names->heat[c], heat + (size_t)c * per, C, (int)T, &ho) != XAI_OK ||
-                xai_eeg_heatmap_label_rows(names->heat[c], rect, C, (const char *const *)p->channels, "channel") !=
-                    XAI_OK) {
-                xai_app_fail(app, NULL, "%s", xai_last_error());
-                goto done;
-            }
-            json_t *o2 = json_deep_copy(common);
-            json_t *rows = json_array();
-            for (int ch = 0; ch < C; ch++)
-                json_array_append_new(rows, json_string(p->channels[ch]));
-            json_object_set_new(o2, "Rows", rows);
-            json_object_set_new(o2, "Class", json_string(p->classes[c]));
-            json_object_set_new(o2, "Description", json_string("Mean relevance over the epochs explained for this "
-                                                               "class; rows are channels (top = first), columns "
-                                                               "samples from TMin"));
-            char *s = json_dumps(o2, JSON_PRESERVE_ORDER);
-            json_decref(o2);
-            int r2 = s ? xai_app_write_sidecar(app, names->heat[c], s) : -1;
-            free(s);
-            if (r2 != 0)
-                goto done;
-        }
-        const char *titles[16];
-        char tbuf[16][96];
-        float *vals = calloc((size_t)K * (size_t)C, sizeof *vals);
-        int np = 0;
-        for (int c = 0; vals && c < K && np < 16; c++) {
-            if (ncls[c] == 0)
-                continue;
-            snprintf(tbuf[np], sizeof tbuf[np], "%s (n=%lld)", p->classes[c], (long long)ncls[c]);
-            titles[np] = tbuf[np];
-            memcpy(vals + (size_t)np * (size_t)C, topo + (size_t)c * (size_t)C, (size_t)C * sizeof *vals);
-            np++;
-        }
-        snprintf(title, sizeof title, "Mean %s relevance per channel", xai_method_name(o->method));
-        st = vals ? xai_eeg_topomap_png(names->topo, C, (const char *const *)p->channels, np, vals, titles, title,
-                                    "summed relevance")
-                  : XAI_ENOMEM;
-        free(vals);
-        if (st != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            goto done;
-        }
-        json_t *nopos = json_array();
-        for (int ch = 0; ch < C; ch++)
-            if (xai_eeg_montage_find(p->channels[ch], NULL, NULL) != 0) {
-                json_array_append_new(nopos, json_string(p->channels[ch]));
-                xai_app_log(app, 1, "%s: channel %s has no 10-05 position: not in the topomap", input, p->channels[ch]);
-            }
-        json_object_set_new(common, "ChannelsWithoutPosition", nopos);
-        if (sidecar(app, names->topo, common,
-                    "Scalp map of the mean summed relevance per channel, one panel per explained class; "
-                    "positions: BESA spherical 10-20/10-10 angles, azimuthal-equidistant projection, "
-                    "inverse-distance interpolation") != 0)
-            goto done;
-    }
+    for (int64_t i = 0; i < ep.n; i++)
+        ncorrect += ex.pred[i] == ep.y[i];
+    xai_app_log(app, 1, "%s: %lld epochs, accuracy %.3f", input, (long long)ep.n, (double)ncorrect / (double)ep.n);
     rc = XAI_EXIT_OK;
-    goto done;
-tsv_fail:
-    xai_app_fail(app, NULL, "%s", xai_last_error());
 done:
-    json_decref(common);
-    xai_tsv_free(ct);
-    xai_tsv_free(et);
+    free(group);
+    free(common);
     xai_driver_explanation_free(&ex);
     xai_dataset_free(&ds);
-    free(relsum);
-    free(heat);
-    free(topo);
-    free(ncls);
     xai_eeg_epochs_free(&ep);
     return rc;
 }

@@ -153,6 +153,38 @@ XAI_API int xai_eeg_label_equal(const char *a, const char *b);
  */
 XAI_API xai_status xai_eeg_filter(float *x, int64_t n, double fs, double hp, double lp, double notch, int order);
 
+/* ------------------------------------------------------------------ maps back out */
+
+/** One recording's explanation, borrowed: what xai_eeg_write_maps() writes. */
+typedef struct {
+    const xai_eeg_prep *p;  /**< the record the epochs were made with */
+    int64_t n;              /**< epochs */
+    const float *rel;       /**< [n][nch][ntimes] relevance */
+    const float *logits;    /**< [n][nclass] */
+    const int *y, *target, *pred; /**< [n] true, explained (-1: none) and predicted class */
+    const double *onset_s;  /**< [n] event onsets (s) */
+    const int64_t *sample;  /**< [n] first sample of each window at the record's rate */
+    const char *method;     /**< for titles ("lrp", ...); may be NULL */
+} xai_eeg_maps;
+
+/** Output paths; a NULL heat[c] or topo is not drawn. */
+typedef struct {
+    const char *npy, *channels, *events, *topo;
+    const char *const *heat; /**< one per class, or NULL for no heatmaps */
+} xai_eeg_paths;
+
+/**
+ * Write the maps of one recording in the native layout: the relevance .npy (epochs,
+ * channels, times), a BIDS channels.tsv with relevance, relevance_abs, positive_share and
+ * relevance_<class> (mean summed relevance over the epochs explained for the class), an
+ * events.tsv with onset, duration, sample, true/explained/predicted class, correctness,
+ * relevance sum and logits, the per-class heatmaps and the topomap. Each file has a JSON
+ * sidecar holding the members of @p common_json (provenance, method ...; may be NULL) plus
+ * its own; the topomap's lists the channels without a position. Files are written
+ * atomically. @return XAI_OK or the first error (the message names the file).
+ */
+XAI_API xai_status xai_eeg_write_maps(const xai_eeg_maps *m, const xai_eeg_paths *o, const char *common_json);
+
 /* ------------------------------------------------------------------ montage */
 
 /*
