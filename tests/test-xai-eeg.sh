@@ -93,7 +93,9 @@ try:
     model = os.path.join(tmp, "mi.onnx")
     ok, out, err = expect(0, "", "train", "--edf", runs[0], runs[1], "--events", "T1=left,T2=right",
                           "--tmin", "0", "--tmax", "4", "--bandpass", "4,40", "--reference", "average",
-                          "--epochs", "40", "--seed", "0", "--split-by", "run", "-o", model, "--progress", "none")
+                          "--epochs", "40", "--seed", "0", "--split-by", "run", "--standardise", "none", "--arch",
+                          "conv2d(8,k=1x33,p=0x16) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) "
+                          "dense({K})", "--patience", "15", "-o", model, "--progress", "none")
     check(os.path.exists(model), "model written")
     side = json.load(open(model[:-5] + ".json"))
     for k in ("CommandLine", "Version", "DateTime", "Sources", "Preprocessing", "TrainAccuracy"):
@@ -125,7 +127,8 @@ try:
     stem = os.path.join(out_dir, "sub-01_task-mi_run-3_desc-")
     for method, desc in (("lrp", "lrp"), ("gradient", "gradient"), ("gradient-x-input", "gradientxinput")):
         ok, _, err = expect(0, "", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--target", "true",
-                            "--method", method, "--progress", "none", *(["--no-figures"] if method != "lrp" else []))
+                            "--method", method, "--progress", "none", "--start", "onehot", "--composite",
+                            "epsilon-plus-flat", *(["--no-figures"] if method != "lrp" else []))
         if not ok:
             continue
         R = np.load(stem + desc + "_relevance.npy")
@@ -223,6 +226,8 @@ try:
     # names the class, not "out of memory" and a double free
     bids_runs = [os.path.join(tmp, "bids", "sub-01_task-mi_run-%d_eeg.edf" % i) for i in (1, 2)]
     expect(1, "class 'left' has 0 epochs", "train", "--edf", *bids_runs, "--events", "T1=left,T2=right",
+           "--tmin", "0", "--tmax", "4", "-o", os.path.join(tmp, "none.onnx"), "--progress", "none")
+    expect(1, "none of the mapped events", "train", "--edf", *bids_runs, "--events", "T1=left,T2=right",
            "-o", os.path.join(tmp, "none.onnx"), "--progress", "none")
     # without --tmin/--tmax the window is the events' duration (4 s in events.tsv)
     wmodel = os.path.join(tmp, "window.onnx")

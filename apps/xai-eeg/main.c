@@ -1238,222 +1238,212 @@ done:
 
 /* ------------------------------------------------------------------ main */
 
+static const struct option longopts[] = {
+    {"edf", required_argument, 0, O_EDF}, {"input", required_argument, 0, O_EDF},
+    {"events", required_argument, 0, O_EVENTS}, {"tmin", required_argument, 0, O_TMIN},
+    {"tmax", required_argument, 0, O_TMAX}, {"baseline", required_argument, 0, O_BASELINE},
+    {"channels", required_argument, 0, O_CHANNELS}, {"reference", required_argument, 0, O_REF},
+    {"bandpass", required_argument, 0, O_BANDPASS}, {"notch", required_argument, 0, O_NOTCH},
+    {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
+    {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
+    {"standardise", required_argument, 0, O_STANDARDISE}, {"augment", required_argument, 0, O_AUGMENT},
+    {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
+    {"composite", required_argument, 0, O_COMPOSITE}, XAI_APP_DRIVER_TRAIN_OPTIONS,
+    XAI_APP_DRIVER_EXPLAIN_OPTIONS,
+    {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
+    {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
+    {"task", required_argument, 0, O_TASK},
+    {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+
+/* An option with a list of values (--edf F F ..., --participant-label L L ...): the values
+ * up to the next option are taken, labels without their "sub-". */
+static int take_list(xai_app *app, char ***list, int *n, const char *first, int ac, char **av, int strip_sub)
+{
+    char **nl = realloc(*list, (size_t)(*n + ac + 1) * sizeof *nl);
+    if (!nl)
+        return xai_app_fail(app, NULL, "out of memory");
+    *list = nl;
+    for (const char *v = first;;) {
+        if (!(nl[(*n)++] = xai_app_strdup_printf("%s", strip_sub && !strncmp(v, "sub-", 4) ? v + 4 : v)))
+            return xai_app_fail(app, NULL, "out of memory");
+        if (optind >= ac || av[optind][0] == '-')
+            return XAI_EXIT_OK;
+        v = av[optind++];
+    }
+}
+
+static int number_option(xai_app *app, opts *o, int c, const char *name, const char *arg)
+{
+    double v;
+    if (parse_double(arg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
+        ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) || (c == O_VAL && (v < 0 || v > 0.9)))
+        return xai_app_usage_error(app, "--%s: invalid value '%s'", name, arg);
+    if (c == O_TMIN)
+        o->tmin = v, o->tmin_set = 1;
+    else if (c == O_TMAX)
+        o->tmax = v, o->tmax_set = 1;
+    else if (c == O_NOTCH)
+        o->notch = v;
+    else if (c == O_RESAMPLE)
+        o->resample = v;
+    else
+        o->val_split = v;
+    return XAI_EXIT_OK;
+}
+
+/* the options that choose between two words */
+static int choice_option(xai_app *app, opts *o, int c, const char *name, const char *arg)
+{
+    static const struct {
+        int code;
+        const char *off, *on;
+    } ch[] = {{O_STANDARDISE, "none", "recording"}, {O_AUGMENT, "none", "shift-scale"},
+              {O_BASELINE, "none", "mean"}, {O_REF, "none", "average"}};
+    for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
+        if (ch[i].code != c)
+            continue;
+        if (strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
+            return xai_app_usage_error(app, "--%s: invalid value '%s' (%s or %s)", name, arg, ch[i].off, ch[i].on);
+        int on = !strcmp(arg, ch[i].on);
+        *(c == O_STANDARDISE ? &o->standardise : c == O_AUGMENT ? &o->augment
+                                                 : c == O_BASELINE ? &o->baseline_mean : &o->average_ref) = on;
+        return XAI_EXIT_OK;
+    }
+    return -1;
+}
+
+static int own_option(xai_app *app, opts *o, int c, const char *name, const char *arg, int ac, char **av)
+{
+    char *end;
+    long n;
+    switch (c) {
+    case O_EDF:
+    case 'i': return take_list(app, &o->inputs, &o->ninputs, arg, ac, av, 0);
+    case O_LABEL: return take_list(app, &o->labels, &o->nlabels, arg, ac, av, 1);
+    case O_TMIN: case O_TMAX: case O_NOTCH: case O_RESAMPLE: case O_VAL: return number_option(app, o, c, name, arg);
+    case O_STANDARDISE: case O_AUGMENT: case O_BASELINE: case O_REF: return choice_option(app, o, c, name, arg);
+    case O_BANDPASS:
+        o->hp = strtod(arg, &end);
+        if (*end != ',' || (o->lp = strtod(end + 1, &end), *end) || o->hp < 0 || o->lp < 0 || (o->lp > 0 && o->hp >= o->lp))
+            return xai_app_usage_error(app, "--bandpass: expected LO,HI with 0 <= LO < HI (0 = edge off)");
+        return XAI_EXIT_OK;
+    case O_ORDER:
+        if (xai_app_parse_long(arg, 2, 16, &n) != 0 || n % 2)
+            return xai_app_usage_error(app, "--filter-order: invalid value '%s' (an even number 2..16)", arg);
+        o->order = (int)n;
+        return XAI_EXIT_OK;
+    case O_METHOD:
+        return xai_method_parse(arg, &o->method) == XAI_OK ? XAI_EXIT_OK
+                                                            : xai_app_usage_error(app, "--method: %s", xai_last_error());
+    case O_EVENTS: o->events = arg; return XAI_EXIT_OK;
+    case O_CHANNELS: o->channels = arg; return XAI_EXIT_OK;
+    case O_ARCH: o->arch = arg; return XAI_EXIT_OK;
+    case O_MODEL: o->model = arg; return XAI_EXIT_OK;
+    case O_COMPOSITE: o->composite = arg; return XAI_EXIT_OK;
+    case O_NOFIG: o->figures = 0; return XAI_EXIT_OK;
+    case O_TASK: o->task = arg; return XAI_EXIT_OK;
+    case 'o': o->output = arg; return XAI_EXIT_OK;
+    }
+    return -1;
+}
+
+/* @return -1 to go on, or the exit code */
+static int parse_options(xai_app *app, opts *o, int ac, char **av)
+{
+    int c, idx = 0;
+    optind = 1;
+    while ((c = getopt_long(ac, av, "i:o:hfqv", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            usage();
+            return XAI_EXIT_OK;
+        }
+        int r = own_option(app, o, c, longopts[idx].name, optarg, ac, av);
+        if (r >= 0 && r != XAI_EXIT_OK)
+            return r;
+        if (r == XAI_EXIT_OK)
+            continue;
+        if ((r = xai_app_driver_handle_option(app, &o->dopt, c, optarg)) != 0) {
+            if (r < 0)
+                return XAI_EXIT_USAGE;
+            continue;
+        }
+        r = xai_app_handle_option(app, c, optarg);
+        if (r == 1)
+            continue;
+        if (r == 0)
+            xai_app_usage_error(app, "unknown option");
+        return r == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
+    }
+    if (optind < ac)
+        return xai_app_usage_error(app, "unexpected argument '%s'", av[optind]);
+    return -1;
+}
+
+static int check_options(xai_app *app, const opts *o)
+{
+    if (o->tmax_set && o->tmax <= o->tmin)
+        return xai_app_usage_error(app, "--tmax must exceed --tmin");
+    if (o->tmin_set && !o->tmax_set && o->tmin < 0)
+        return xai_app_usage_error(app, "--tmin below 0 needs --tmax (the events' duration is measured from 0)");
+    if (o->bids && o->ninputs)
+        return xai_app_usage_error(app, "the BIDS form finds its inputs itself; --edf is for explain");
+    if ((o->nlabels || o->task) && !o->bids)
+        return xai_app_usage_error(app, "--participant-label and --task belong to the BIDS form");
+    if (o->bids == 1 && !o->model)
+        return xai_app_usage_error(app, "participant: --model M.onnx is required");
+    return -1;
+}
+
+/* the subcommand or the BIDS-App form; @return the arguments before the options, or -1 */
+static int subcommand(xai_app *app, opts *o, int argc, char **argv)
+{
+    if (argc >= 4 && argv[1][0] != '-' && argv[2][0] != '-' &&
+        (!strcmp(argv[3], "participant") || !strcmp(argv[3], "group"))) {
+        o->bids = !strcmp(argv[3], "participant") ? 1 : 2;
+        o->bids_dir = argv[1];
+        o->output = argv[2];
+        return 3;
+    }
+    o->train = !strcmp(argv[1], "train");
+    if (!o->train && strcmp(argv[1], "explain") != 0) {
+        xai_app_usage_error(app, "unknown subcommand '%s' (train, explain, or BIDS_DIR OUT_DIR participant|group)",
+                            argv[1]);
+        return -1;
+    }
+    return 1;
+}
+
+static void opts_init(opts *o)
+{
+    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
+    *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
+                .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
+    xai_app_driver_opts_init(&o->dopt, "subject", kinds);
+    o->dopt.epochs = DEFAULT_EPOCHS;
+    o->dopt.patience = DEFAULT_PATIENCE;
+    o->dopt.batch = 16;
+}
+
 int main(int argc, char **argv)
 {
     xai_app app;
     xai_app_init(&app, PROG, XAI_EEG_VERSION, argc, argv);
-    opts o = {.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
-              .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
-    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
-    xai_app_driver_opts_init(&o.dopt, "subject", kinds);
-    o.dopt.epochs = DEFAULT_EPOCHS;
-    o.dopt.patience = DEFAULT_PATIENCE;
-    o.dopt.batch = 16;
-    int rc = xai_app_leading_args(&app, argc, argv, "missing subcommand: train or explain", usage);
-    if (rc >= 0)
-        goto out;
-    rc = XAI_EXIT_USAGE;
-    int skip = 1; /* arguments before the options */
-    if (argc >= 4 && argv[1][0] != '-' && argv[2][0] != '-' &&
-        (!strcmp(argv[3], "participant") || !strcmp(argv[3], "group"))) {
-        o.bids = !strcmp(argv[3], "participant") ? 1 : 2;
-        o.bids_dir = argv[1];
-        o.output = argv[2];
-        skip = 3;
-    } else if (!strcmp(argv[1], "train"))
-        o.train = 1;
-    else if (strcmp(argv[1], "explain") != 0) {
-        rc = xai_app_usage_error(&app, "unknown subcommand '%s' (train, explain, or BIDS_DIR OUT_DIR "
-                                 "participant|group)", argv[1]);
-        goto out;
+    opts o;
+    opts_init(&o);
+    int rc = xai_app_leading_args(&app, argc, argv, "missing subcommand: train or explain", usage), skip;
+    if (rc < 0)
+        rc = (skip = subcommand(&app, &o, argc, argv)) < 0 ? XAI_EXIT_USAGE : parse_options(&app, &o, argc - skip, argv + skip);
+    if (rc < 0)
+        rc = check_options(&app, &o);
+    if (rc < 0) {
+        xai_app_apply_threads(&app);
+        if (o.bids == 2)
+            rc = run_group(&app, &o);
+        else if (o.bids == 1 && (rc = bids_collect(&app, &o)) != XAI_EXIT_OK)
+            ;
+        else
+            rc = o.train ? run_train(&app, &o) : run_explain(&app, &o);
     }
-    static const struct option longopts[] = {
-        {"edf", required_argument, 0, O_EDF}, {"input", required_argument, 0, O_EDF},
-        {"events", required_argument, 0, O_EVENTS}, {"tmin", required_argument, 0, O_TMIN},
-        {"tmax", required_argument, 0, O_TMAX}, {"baseline", required_argument, 0, O_BASELINE},
-        {"channels", required_argument, 0, O_CHANNELS}, {"reference", required_argument, 0, O_REF},
-        {"bandpass", required_argument, 0, O_BANDPASS}, {"notch", required_argument, 0, O_NOTCH},
-        {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
-        {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
-        {"standardise", required_argument, 0, O_STANDARDISE}, {"augment", required_argument, 0, O_AUGMENT},
-        {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
-        {"composite", required_argument, 0, O_COMPOSITE}, XAI_APP_DRIVER_TRAIN_OPTIONS,
-        XAI_APP_DRIVER_EXPLAIN_OPTIONS,
-        {"no-figures", no_argument, 0, O_NOFIG}, {"output", required_argument, 0, 'o'},
-        {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
-        {"task", required_argument, 0, O_TASK},
-        {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
-    /* getopt sees argv without the subcommand; extra files after --edf F are collected here */
-    int ac = argc - skip;
-    char **av = argv + skip;
-    optind = 1;
-    int c;
-    int optidx = 0;
-    while ((c = getopt_long(ac, av, "i:o:hfqv", longopts, &optidx)) != -1) {
-        double v;
-        switch (c) {
-        case O_EDF:
-        case 'i': {
-            char **ni = realloc(o.inputs, (size_t)(o.ninputs + ac) * sizeof *ni);
-            if (!ni) {
-                rc = xai_app_fail(&app, NULL, "out of memory");
-                goto out;
-            }
-            o.inputs = ni;
-            o.inputs[o.ninputs++] = xai_app_strdup_printf("%s", optarg);
-            while (optind < ac && av[optind][0] != '-')
-                o.inputs[o.ninputs++] = xai_app_strdup_printf("%s", av[optind++]);
-            break;
-        }
-        case O_EVENTS: o.events = optarg; break;
-        case O_TMIN:
-        case O_TMAX:
-        case O_NOTCH:
-        case O_RESAMPLE:
-        case O_VAL:
-            if (parse_double(optarg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
-                ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) || (c == O_VAL && (v < 0 || v > 0.9))) {
-                rc = xai_app_usage_error(&app, "--%s: invalid value '%s'", longopts[optidx].name, optarg);
-                goto out;
-            }
-            if (c == O_TMIN) o.tmin = v, o.tmin_set = 1;
-            else if (c == O_TMAX) o.tmax = v, o.tmax_set = 1;
-            else if (c == O_NOTCH) o.notch = v;
-            else if (c == O_RESAMPLE) o.resample = v;
-            else o.val_split = v;
-            break;
-        case O_STANDARDISE:
-        case O_AUGMENT:
-            if (c == O_STANDARDISE ? strcmp(optarg, "none") && strcmp(optarg, "recording")
-                                   : strcmp(optarg, "none") && strcmp(optarg, "shift-scale")) {
-                rc = xai_app_usage_error(&app, c == O_STANDARDISE ? "--standardise: none or recording"
-                                                                  : "--augment: none or shift-scale");
-                goto out;
-            }
-            if (c == O_STANDARDISE)
-                o.standardise = strcmp(optarg, "none") ? XAI_EEG_STANDARDISE_RECORDING : XAI_EEG_STANDARDISE_NONE;
-            else
-                o.augment = strcmp(optarg, "none") != 0;
-            break;
-        case O_BASELINE:
-            if (strcmp(optarg, "none") && strcmp(optarg, "mean")) {
-                rc = xai_app_usage_error(&app, "--baseline: none or mean");
-                goto out;
-            }
-            o.baseline_mean = !strcmp(optarg, "mean");
-            break;
-        case O_REF:
-            if (strcmp(optarg, "none") && strcmp(optarg, "average")) {
-                rc = xai_app_usage_error(&app, "--reference: none or average");
-                goto out;
-            }
-            o.average_ref = !strcmp(optarg, "average");
-            break;
-        case O_BANDPASS: {
-            char *end;
-            o.hp = strtod(optarg, &end);
-            if (*end != ',' || (o.lp = strtod(end + 1, &end), *end) || o.hp < 0 || o.lp < 0 ||
-                (o.lp > 0 && o.hp >= o.lp)) {
-                rc = xai_app_usage_error(&app, "--bandpass: expected LO,HI with 0 <= LO < HI (0 = edge off)");
-                goto out;
-            }
-            break;
-        }
-        case O_CHANNELS: o.channels = optarg; break;
-        case O_ORDER: {
-            long n;
-            if (xai_app_parse_long(optarg, 2, 16, &n) != 0 || n % 2) {
-                rc = xai_app_usage_error(&app, "--filter-order: invalid value '%s' (an even number 2..16)", optarg);
-                goto out;
-            }
-            o.order = (int)n;
-            break;
-        }
-        case O_ARCH: o.arch = optarg; break;
-        case O_MODEL: o.model = optarg; break;
-        case O_METHOD:
-            if (xai_method_parse(optarg, &o.method) != XAI_OK) {
-                rc = xai_app_usage_error(&app, "--method: %s", xai_last_error());
-                goto out;
-            }
-            break;
-        case O_COMPOSITE: o.composite = optarg; break;
-        case O_NOFIG: o.figures = 0; break;
-        case O_TASK: o.task = optarg; break;
-        case O_LABEL: {
-            char **nl = realloc(o.labels, (size_t)(o.nlabels + ac) * sizeof *nl);
-            if (!nl) {
-                rc = xai_app_fail(&app, NULL, "out of memory");
-                goto out;
-            }
-            o.labels = nl;
-            const char *v = optarg;
-            for (;;) {
-                o.labels[o.nlabels++] = xai_app_strdup_printf("%s", strncmp(v, "sub-", 4) ? v : v + 4);
-                if (optind >= ac || av[optind][0] == '-')
-                    break;
-                v = av[optind++];
-            }
-            break;
-        }
-        case 'o': o.output = optarg; break;
-        case 'h':
-            usage();
-            rc = XAI_EXIT_OK;
-            goto out;
-        default: {
-            int h = xai_app_driver_handle_option(&app, &o.dopt, c, optarg);
-            if (h == 1)
-                break;
-            if (h < 0) {
-                rc = XAI_EXIT_USAGE;
-                goto out;
-            }
-            h = xai_app_handle_option(&app, c, optarg);
-            if (h == 1)
-                break;
-            if (h == 2) {
-                rc = XAI_EXIT_OK;
-                goto out;
-            }
-            if (h == 0)
-                xai_app_usage_error(&app, "unknown option");
-            rc = XAI_EXIT_USAGE;
-            goto out;
-        }
-        }
-    }
-    if (optind < ac) {
-        rc = xai_app_usage_error(&app, "unexpected argument '%s'", av[optind]);
-        goto out;
-    }
-    if (o.tmax_set && o.tmax <= o.tmin) {
-        rc = xai_app_usage_error(&app, "--tmax must exceed --tmin");
-        goto out;
-    }
-    if (o.tmin_set && !o.tmax_set && o.tmin < 0) {
-        rc = xai_app_usage_error(&app, "--tmin below 0 needs --tmax (the events' duration is measured from 0)");
-        goto out;
-    }
-    if (o.bids && o.ninputs) {
-        rc = xai_app_usage_error(&app, "the BIDS form finds its inputs itself; --edf is for explain");
-        goto out;
-    }
-    if ((o.nlabels || o.task) && !o.bids) {
-        rc = xai_app_usage_error(&app, "--participant-label and --task belong to the BIDS form");
-        goto out;
-    }
-    xai_app_apply_threads(&app);
-    if (o.bids == 2)
-        rc = run_group(&app, &o);
-    else if (o.bids == 1) {
-        if (!o.model)
-            rc = xai_app_usage_error(&app, "participant: --model M.onnx is required");
-        else if ((rc = bids_collect(&app, &o)) == XAI_EXIT_OK)
-            rc = run_explain(&app, &o);
-    } else
-        rc = o.train ? run_train(&app, &o) : run_explain(&app, &o);
-out:
     free_inputs(&o);
     xai_app_free(&app);
     cairo_debug_reset_static_data(); /* so leak checkers see only real leaks */

@@ -775,7 +775,12 @@ static int event_class(const xai_eeg_prep *p, const char *text)
 xai_status xai_eeg_prep_window_from_events(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name)
 {
     double best = 0;
-    size_t best_n = 0;
+    size_t best_n = 0, mapped = 0;
+    for (size_t k = 0; k < raw->nev; k++)
+        mapped += event_class(p, raw->ev[k].text) >= 0;
+    if (mapped == 0)
+        return xai_error_set(XAI_EINVAL, "%s: none of the mapped events (%s%s) occurs in the file", name,
+                             p->nmap ? p->ev_keys[0] : "", p->nmap > 1 ? ", ..." : "");
     for (size_t k = 0; k < raw->nev; k++) {
         double d = raw->ev[k].duration_s;
         if (d <= 0 || event_class(p, raw->ev[k].text) < 0)
