@@ -664,7 +664,8 @@ static int load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, x
 
 /* the sidecar members every output of one recording shares: provenance and settings */
 static char *common_json(const xai_app *app, const opts *o, const xai_eeg_prep *p, const char *input,
-                         const char *model_sha, const xai_driver_explain_options *eo, const char *start)
+                         const char *model_sha, const xai_driver_explain_options *eo, const char *start,
+                         int out_of_sample)
 {
     xai_sidecar *sc = NULL;
     char hex[65] = "", *rec = xai_eeg_prep_to_json(p), *text = NULL;
@@ -682,6 +683,8 @@ static char *common_json(const xai_app *app, const opts *o, const xai_eeg_prep *
         st = xai_sidecar_set_string(sc, "Composite", eo->composite ? eo->composite : "epsilon-plus-flat");
     if (st == XAI_OK)
         st = eo->rules ? xai_sidecar_set_string(sc, "Rules", eo->rules) : xai_sidecar_set_null(sc, "Rules");
+    if (st == XAI_OK) /* group summaries average only maps of models that never saw the recording */
+        st = xai_sidecar_set_bool(sc, "OutOfSample", out_of_sample);
     if (st == XAI_OK)
         st = xai_sidecar_set_string_array(sc, "Sources", &input, 1);
     if (st == XAI_OK)
@@ -719,7 +722,7 @@ static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, c
     xai_eeg_maps mp = {p, ep.n, ex.rel, ex.logits, ep.y, ex.target, ex.pred, ep.onset_s, ep.sample, desc};
     xai_eeg_paths op = {names->npy, names->channels, names->events, o->figures ? names->topo : NULL,
                         o->figures ? (const char *const *)names->heat : NULL};
-    if (!(common = common_json(app, o, p, input, model_sha, eo, ex.start))) {
+    if (!(common = common_json(app, o, p, input, model_sha, eo, ex.start, ex.n_in_sample == 0))) {
         xai_app_fail(app, input, "%s", xai_last_error());
         goto done;
     }
@@ -759,8 +762,9 @@ static int remap_events(xai_app *app, const opts *o, xai_eeg_prep *p)
             if (strcmp(p->classes[c], cls) == 0)
                 found = c;
         if (found < 0) {
-            xai_eeg_prep_free(&q);
-            return xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
+            int rc = xai_app_fail(app, o->model, "--events: the model has no class '%s'", cls);
+            xai_eeg_prep_free(&q); /* after the message: it owns cls */
+            return rc;
         }
         q.ev_class[i] = found;
     }
@@ -1069,6 +1073,20 @@ static int group_scan(const char *dir, char ***files, int *n, int depth)
     return 0;
 }
 
+/* the channels table's sidecar says whether its maps are out of sample (absent: older outputs) */
+static int out_of_sample(const char *tsv)
+{
+    char *js = xai_app_strdup_printf("%.*s.json", (int)(strlen(tsv) - 4), tsv);
+    xai_sidecar *sc = NULL;
+    int oos = 1;
+    if (js && xai_sidecar_load(js, &sc) == XAI_OK && xai_sidecar_has(sc, "OutOfSample") &&
+        xai_sidecar_get_bool(sc, "OutOfSample", &oos) != XAI_OK)
+        oos = 1;
+    xai_sidecar_free(sc);
+    free(js);
+    return oos;
+}
+
 static int run_group(xai_app *app, opts *o)
 {
     char **files = NULL;
@@ -1086,8 +1104,15 @@ static int run_group(xai_app *app, opts *o)
         xai_app_fail(app, o->output, "no participant outputs (*_desc-lrp_channels.tsv); run the participant level first");
         goto done;
     }
+    int skipped = 0;
     for (int f = 0; f < n; f++) {
         xai_tsv *t = NULL;
+        if (!out_of_sample(files[f])) {
+            xai_app_log(app, 0, "warning: %s: maps of a model trained on this recording's group: left out of the "
+                        "group mean", files[f]);
+            skipped++;
+            continue;
+        }
         if (xai_tsv_load(files[f], 0, &t) != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
             goto done;
@@ -1197,7 +1222,10 @@ static int run_group(xai_app *app, opts *o)
         json_array_append_new(src, json_string(files[f]));
     json_object_set_new(sc, "Sources", src);
     json_object_set_new(sc, "Description", json_string("Group level: per channel, the mean over recordings of "
-                                                        "relevance_<class> from each participant channels.tsv"));
+                                                        "relevance_<class> from each participant channels.tsv; "
+                                                        "only out-of-sample maps (explained by a model that never "
+                                                        "saw the recording's group) are averaged"));
+    json_object_set_new(sc, "InSampleRecordingsLeftOut", json_integer(skipped));
     char *js = json_dumps(sc, JSON_PRESERVE_ORDER);
     json_decref(sc);
     int bad = !js || xai_app_write_sidecar(app, tsv_path, js) != 0;
