@@ -7,6 +7,7 @@
  * dropped events, baseline, average reference, missing channel, other rate) and reading
  * real files: EEGMMIDB annotations, BDF Status events, BrainVision markers (../shared).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "xai/domain-eeg.h"
+#include "xai/npy.h"
+#include "xai/tsv.h"
 #include "test-common.h"
 
 #define PI 3.14159265358979323846
@@ -427,15 +430,8 @@ START_TEST(load_study)
     }
     char dir[] = "/tmp/xai-eeg-study-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char real[1024], link[1100], tsv[1100];
-    snprintf(real, sizeof real, "%s", xai_test_path(sh, "data/eeg/eegmmidb_S001R04.edf"));
-    if (real[0] != '/') {
-        char cwd[512];
-        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-        char tmp[1024];
-        snprintf(tmp, sizeof tmp, "%s/%s", cwd, real);
-        snprintf(real, sizeof real, "%s", tmp);
-    }
+    char real[PATH_MAX], link[1100], tsv[1100];
+    ck_assert_ptr_nonnull(realpath(xai_test_path(sh, "data/eeg/eegmmidb_S001R04.edf"), real));
     snprintf(link, sizeof link, "%s/sub-02_task-mi_eeg.edf", dir);
     snprintf(tsv, sizeof tsv, "%s/sub-02_task-mi_events.tsv", dir);
     ck_assert_int_eq(symlink(real, link), 0);
@@ -486,6 +482,77 @@ START_TEST(montage_inferior)
     ck_assert(hypot(a[0], a[1]) > 1.0 && a[1] < 0 && a[0] < 0);
     ck_assert_int_eq(xai_eeg_montage_find("O9", NULL, NULL), 0);
     ck_assert_int_eq(xai_eeg_montage_find("XYZ", NULL, NULL), -1);
+}
+END_TEST
+
+
+/* maps back out: the tables hold the known means of a planted relevance, the npy the maps */
+START_TEST(write_maps)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 0.1;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=up,B=down"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    ck_assert_int_eq(p.ntimes, 10);
+    float rel[2 * 3 * 10] = {0}, logits[4] = {2, -1, -0.5f, 0.5f};
+    rel[0 * 30 + 1 * 10 + 3] = 1.0f;  /* epoch 0 (explained as up): all on Cz */
+    rel[1 * 30 + 2 * 10 + 0] = 0.5f;  /* epoch 1 (down): C4 +0.5, C3 -0.5 */
+    rel[1 * 30 + 0 * 10 + 9] = -0.5f;
+    int y[2] = {0, 1}, target[2] = {0, 1}, pred[2] = {0, 1};
+    double onset[2] = {1.0, 3.0};
+    int64_t sample[2] = {100, 300};
+    xai_eeg_maps m = {&p, 2, rel, logits, y, target, pred, onset, sample, "lrp"};
+    char dir[] = "/tmp/xai-eeg-maps-XXXXXX", npy[128], ch[128], ev[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(npy, sizeof npy, "%s/r_relevance.npy", dir);
+    snprintf(ch, sizeof ch, "%s/r_channels.tsv", dir);
+    snprintf(ev, sizeof ev, "%s/r_events.tsv", dir);
+    xai_eeg_paths o = {npy, ch, ev, NULL, NULL};
+    ck_assert_int_eq(xai_eeg_write_maps(&m, &o, "{\"Model\": \"m.onnx\"}"), XAI_OK);
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(ch, 0, &t), XAI_OK);
+    long col_up = xai_tsv_find_column(t, "relevance_up"), col_dn = xai_tsv_find_column(t, "relevance_down");
+    long col_rel = xai_tsv_find_column(t, "relevance"), col_pos = xai_tsv_find_column(t, "positive_share");
+    ck_assert(col_up > 0 && col_dn > 0 && col_rel > 0 && col_pos > 0);
+    double v;
+    ck_assert_str_eq(xai_tsv_get_string(t, 1, 0), "Cz");
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)col_up, &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 1.0, 1e-9);
+    ck_assert_int_eq(xai_tsv_get_number(t, 0, (size_t)col_dn, &v), XAI_OK); /* C3 in "down" */
+    ck_assert_double_eq_tol(v, -0.5, 1e-9);
+    ck_assert_int_eq(xai_tsv_get_number(t, 2, (size_t)col_rel, &v), XAI_OK); /* C4: 0.5 over 2 epochs */
+    ck_assert_double_eq_tol(v, 0.25, 1e-9);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)col_pos, &v), XAI_OK); /* Cz: 1 of 1.5 positive */
+    ck_assert_double_eq_tol(v, 1.0 / 1.5, 1e-9);
+    xai_tsv_free(t);
+    ck_assert_int_eq(xai_tsv_load(ev, 0, &t), XAI_OK);
+    ck_assert_int_eq((int)xai_tsv_nrows(t), 2);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)xai_tsv_find_column(t, "logit_down"), &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 0.5, 1e-6);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, (size_t)xai_tsv_find_column(t, "relevance_sum"), &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 0.0, 1e-9);
+    xai_tsv_free(t);
+    xai_npy a;
+    ck_assert_int_eq(xai_npy_load(npy, &a), XAI_OK);
+    ck_assert(a.ndim == 3 && a.shape[0] == 2 && a.shape[1] == 3 && a.shape[2] == 10);
+    ck_assert(memcmp(a.data, rel, sizeof rel) == 0);
+    xai_npy_free(&a);
+    /* nothing to write is an error, not a crash */
+    m.n = 0;
+    ck_assert_int_eq(xai_eeg_write_maps(&m, &o, NULL), XAI_EINVAL);
+    const char *names[] = {"r_relevance.npy", "r_relevance.json", "r_channels.tsv", "r_channels.json",
+                           "r_events.tsv", "r_events.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char f[160];
+        snprintf(f, sizeof f, "%s/%s", dir, names[i]);
+        ck_assert_msg(unlink(f) == 0, "missing %s", names[i]);
+    }
+    ck_assert_int_eq(rmdir(dir), 0); /* no temporary files left */
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
 }
 END_TEST
 
@@ -553,6 +620,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, window_from_events);
     tcase_add_test(tc, load_study);
     tcase_add_test(tc, montage_inferior);
+    tcase_add_test(tc, write_maps);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -274,12 +274,19 @@ try:
     if ok:
         g = table(os.path.join(deriv, "group_desc-lrp_channels.tsv"))
         check(len(g) == 25 and {"relevance_left", "relevance_right"} <= set(g[0]), "group table")
-        check(all(int(float(r["n_recordings"])) == 3 for r in g), "group over 3 recordings")
-        # the group mean equals the mean of the participants' tables
-        per = [table(os.path.join(deriv, *p)) for p in (
+        # the group mean is the mean of the participants' tables whose maps are out of sample: the
+        # model was trained on sub-01's run 1 or 2 (held-out run), so a recording of that name
+        # is in sample and left out (its sidecar says so)
+        paths = [os.path.join(deriv, *p) for p in (
             ("sub-01", "eeg", "sub-01_task-mi_run-1_desc-lrp_channels.tsv"),
             ("sub-02", "ses-a", "eeg", "sub-02_task-mi_run-1_desc-lrp_channels.tsv"),
             ("sub-02", "ses-a", "eeg", "sub-02_task-mi_run-2_desc-lrp_channels.tsv"))]
+        oos = [json.load(open(p[:-4] + ".json")).get("OutOfSample") for p in paths]
+        check(oos[1] is True and oos[2] is True, "sub-02 maps are out of sample: %s" % oos)
+        per = [table(p) for p, o in zip(paths, oos) if o]
+        check(all(int(float(r["n_recordings"])) == len(per) for r in g), "group over the out-of-sample recordings")
+        gs = json.load(open(os.path.join(deriv, "group_desc-lrp_channels.json")))
+        check(gs.get("InSampleRecordingsLeftOut") == 3 - len(per), "group sidecar counts the left-out maps")
         want = np.mean([[float(r["relevance_left"]) for r in t] for t in per], axis=0)
         check(np.allclose([float(r["relevance_left"]) for r in g], want, rtol=1e-6, atol=1e-9), "group mean")
         check(os.path.exists(os.path.join(deriv, "group_desc-lrp_topomap.png")), "group topomap")
