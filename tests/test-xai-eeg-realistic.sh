@@ -36,8 +36,9 @@ def table(path):
 tmp = tempfile.mkdtemp(prefix="xai-eeg-realistic-")
 try:
     data = os.path.join(tmp, "data")
+    # the data of the meson target datasets-eeg-realistic (README, "xai-eeg")
     r = subprocess.run([GEN, "--nuisance", "realistic", "--seed", "1", "--subjects", "4", "--sessions", "2",
-                        "--runs", "1", "--events-tsv", data], capture_output=True, text=True)
+                        "--runs", "2", "--events-tsv", data], capture_output=True, text=True)
     if not check(r.returncode == 0, "gen_eeg: " + r.stderr):
         sys.exit(1)
     truth = [row for row in table(os.path.join(data, "truth.tsv")) if row["kind"] == "planted"][0]
@@ -48,7 +49,7 @@ try:
     model = os.path.join(tmp, "mi.onnx")
     # the app's defaults, only the event mapping (events.tsv names the trials) and a seed
     p = subprocess.run([EXE, "train", "--edf", *train, "--events", "left_hand=left,right_hand=right",
-                        "--seed", "1", "-o", model, "--progress", "none"], capture_output=True, text=True)
+                        "--seed", "0", "-o", model, "--progress", "none"], capture_output=True, text=True)
     print(p.stderr.strip())
     if not check(p.returncode == 0, "train exit %d" % p.returncode):
         sys.exit(1)

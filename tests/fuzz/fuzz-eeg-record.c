@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (xai_eeg_prep_from_json(text, "fuzz", &p) == XAI_OK) {
         static char l0[] = "C3", l1[] = "Cz", l2[] = "C4", u[] = "uV", ta[] = "A", tb[] = "B";
         char *labels[] = {l0, l1, l2}, *units[] = {u, u, u};
-        xai_eeg_event ev[] = {{1.0, ta}, {4.0, tb}};
+        xai_eeg_event ev[] = {{.onset_s = 1.0, .duration_s = 2.0, .text = ta}, {.onset_s = 4.0, .text = tb}};
         enum { N = 1000 };
         static float d[3 * N];
         for (int i = 0; i < 3 * N; i++)
