@@ -296,7 +296,7 @@ static xai_status choose_lambda(const int64_t *rows, int64_t m, int64_t d, const
     if (!w.tr || !w.te || !w.yt || !w.pred)
         st = xai_error_set(XAI_ENOMEM, "ridge: out of memory");
     for (size_t g = 0; g < sizeof grid / sizeof grid[0] && !st; g++) {
-        double score;
+        double score = -1; /* set by cv_score on success; the initialiser quiets -Wmaybe-uninitialized */
         st = cv_score(&s, rows, d, x, y, nc, grid[g] * (double)d, &w, &score);
         if (!st && score >= best) { /* >=: ties go to the stronger regularisation */
             best = score;

@@ -195,6 +195,11 @@ START_TEST(test_summary_target_strict)
     o.target = "up";
     app.verbosity = 0;
     ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, xai_driver_set_card(s), &eo), -1);
+    o.target = "2"; /* two classes: index 2 is out of range */
+    ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, xai_driver_set_card(s), &eo), -1);
+    o.target = "7"; /* no card: any index, checked later against the model */
+    ck_assert_int_eq(xai_app_driver_explain_setup(&app, &o, NULL, &eo), 0);
+    ck_assert_int_eq(eo.target.cls, 7);
     /* strict: exit 4 exactly when the card warns */
     int count = 0;
     xai_driver_set_warnings(s, &count);

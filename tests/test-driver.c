@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test-common.h"
 #include "xai/driver.h"
@@ -571,6 +572,173 @@ START_TEST(test_bad_inputs)
 }
 END_TEST
 
+/* augmentation hook: sees only training samples (never inner-validation or held-out ones) */
+typedef struct {
+    int calls, fail;
+    int64_t n[8];
+    uint64_t seed[8];
+} aug_log;
+
+static xai_status augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
+{
+    aug_log *a = ud;
+    ck_assert_int_eq(ndim, 2);
+    ck_assert_int_eq(shape[0] * shape[1], NE);
+    if (a->calls < 8) {
+        a->n[a->calls] = n;
+        a->seed[a->calls] = seed;
+    }
+    a->calls++;
+    for (int64_t k = 0; k < n * NE; k++) /* amplitude scaling */
+        x[k] *= 1.1f;
+    return a->fail ? xai_error_set(XAI_EINVAL, "augmentation refused") : XAI_OK;
+}
+
+/* Leave one group out with augmentation: one call per model on its training part only. */
+START_TEST(test_logo_augment)
+{
+    xai_dataset d = {0};
+    make_data(&d, 4, 10, 1, 13);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.train.epochs = 4;
+    o.scheme = XAI_SPLIT_LOGO;
+    aug_log a = {0};
+    o.augment = augment;
+    o.augment_ud = &a;
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_driver_set_nfolds(s), 4);
+    ck_assert_str_eq(xai_driver_set_summary(s)->scheme, "leave-one-group-out");
+    /* 4 folds of 3 training groups (one of them the inner validation group), then all 4 groups */
+    ck_assert_int_eq(a.calls, 5);
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(a.n[k], 20);
+    ck_assert_int_eq(a.n[4], 30);
+    ck_assert(a.seed[0] != a.seed[1]);
+    double v;
+    ck_assert(xai_card_get_number(xai_driver_set_card(s), "training.augment_copies", &v));
+    ck_assert_double_eq(v, 1);
+    for (int k = 0; k < 4; k++) {
+        const char *const *names;
+        int cnt;
+        ck_assert_int_eq(xai_driver_set_fold_groups(s, k, &names, &cnt), XAI_OK);
+        ck_assert_int_eq(cnt, 1);
+    }
+    xai_driver_set_free(s);
+    a.fail = 1;
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL);
+    ck_assert_str_eq(xai_last_error(), "augmentation refused");
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* Fine-tuning an ONNX model instead of an arch; the domain's card survives; without refit the
+ * model for new data is fold 1; a path without ".onnx" still gets fold files next to it. */
+START_TEST(test_finetune_and_files)
+{
+    xai_dataset d = {0};
+    make_data(&d, 4, 10, 1, 17);
+    char *dir = xai_test_tmpdir(), init[512], path[512];
+    snprintf(init, sizeof init, "%s/init.onnx", dir);
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec(ARCH, 2, d.shape, 1, &m), XAI_OK);
+    ck_assert_int_eq(xai_model_save_onnx(m, init, NULL), XAI_OK);
+    xai_model_free(m);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.arch = NULL;
+    o.init_model = init;
+    o.train.epochs = 3;
+    o.scheme = XAI_SPLIT_KFOLD;
+    o.folds = 2;
+    o.refit_all = 0;
+    xai_card *in;
+    ck_assert_int_eq(xai_card_new(&in), XAI_OK);
+    ck_assert_int_eq(xai_card_set(in, "domain=eeg"), XAI_OK);
+    ck_assert_int_eq(xai_card_set(in, "preprocessing.bandpass_hz=[8,32]"), XAI_OK);
+    ck_assert_int_eq(xai_card_set(in, "training.note=kept"), XAI_OK);
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, in, &s) == XAI_OK, "%s", xai_last_error());
+    xai_card_free(in);
+    const xai_card *c = xai_driver_set_card(s);
+    ck_assert_str_eq(xai_card_get_string(c, "domain"), "eeg");
+    ck_assert_str_eq(xai_card_get_string(c, "provenance.arch"), init);
+    ck_assert_str_eq(xai_card_get_string(c, "training.note"), "kept");
+    char *pre = xai_card_get_json(c, "preprocessing.bandpass_hz");
+    ck_assert_str_eq(pre, "[8,32]");
+    xai_free(pre);
+    /* no refit: the model for new data is fold 1 (same logits), trained on fold 1's groups */
+    float l0[2], l1[2];
+    xai_workspace *w0, *w1;
+    ck_assert_int_eq(xai_workspace_new(xai_driver_set_model(s), 1, &w0), XAI_OK);
+    ck_assert_int_eq(xai_workspace_new(xai_driver_set_fold_model(s, 0), 1, &w1), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(xai_driver_set_model(s), w0, 1, d.x, l0), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(xai_driver_set_fold_model(s, 0), w1, 1, d.x, l1), XAI_OK);
+    ck_assert_float_eq_tol(l0[0], l1[0], 1e-5f);
+    xai_workspace_free(w0);
+    xai_workspace_free(w1);
+    snprintf(path, sizeof path, "%s/set", dir);
+    ck_assert_msg(xai_driver_set_save(s, path) == XAI_OK, "%s", xai_last_error());
+    snprintf(init, sizeof init, "%s/set.fold-2.onnx", dir);
+    ck_assert_int_eq(access(init, R_OK), 0);
+    xai_driver_set *l = NULL;
+    ck_assert_msg(xai_driver_set_load(path, NULL, &l) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_driver_set_nfolds(l), 2);
+    xai_driver_set_free(l);
+    /* a fold file loaded on its own knows the groups it was trained on */
+    snprintf(init, sizeof init, "%s/set.fold-1.onnx", dir);
+    ck_assert_int_eq(xai_driver_set_load(init, NULL, &l), XAI_OK);
+    ck_assert_int_eq(xai_driver_set_nfolds(l), 0);
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(l, &d, &eo, &e), XAI_OK);
+    const char *const *held;
+    int nheld;
+    ck_assert_int_eq(xai_driver_set_fold_groups(s, 0, &held, &nheld), XAI_OK);
+    for (int64_t i = 0; i < d.n; i++) {
+        int out = 0;
+        for (int k = 0; k < nheld; k++)
+            out |= strcmp(held[k], d.group_names[d.group[i]]) == 0;
+        ck_assert_int_eq(!(e.flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE), out);
+    }
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(l);
+    xai_driver_set_free(s);
+    xai_test_rmtree(dir);
+    free(dir);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* A card whose fold index points outside the model's folder is refused. */
+START_TEST(test_bad_index)
+{
+    char *dir = xai_test_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    const int64_t shape[1] = {4};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("dense(2)", 1, shape, 1, &m), XAI_OK);
+    xai_card *c;
+    ck_assert_int_eq(xai_card_new(&c), XAI_OK);
+    ck_assert_int_eq(xai_card_set_json(c, "extra.driver", "{\"folds\":[{\"file\":\"../m.onnx\","
+                                                         "\"heldout_groups\":[\"a\"]}]}"), XAI_OK);
+    ck_assert_int_eq(xai_card_apply(m, c), XAI_OK);
+    ck_assert_int_eq(xai_model_save_onnx(m, path, NULL), XAI_OK);
+    xai_driver_set *s = NULL;
+    ck_assert_int_eq(xai_driver_set_load(path, NULL, &s), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "no plain file name"));
+    ck_assert_ptr_null(s);
+    xai_card_free(c);
+    xai_model_free(m);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("driver");
@@ -582,6 +750,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_relevance_check);
     tcase_add_test(tc, test_normalised_means);
     tcase_add_test(tc, test_bad_inputs);
+    tcase_add_test(tc, test_logo_augment);
+    tcase_add_test(tc, test_finetune_and_files);
+    tcase_add_test(tc, test_bad_index);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -774,7 +774,7 @@ START_TEST(test_cli)
     size_t len0 = 0, len1 = 0;
     char *before = xai_test_read_file(aopc, &len0);
     const char *args2[] = {model, xp, "-o", out, "--methods", "gradient", "-q", NULL};
-    ck_assert_int_eq(run_cli(log, args2), 1);
+    ck_assert_int_eq(run_cli(log, args2), 2); /* refusing to overwrite is a usage error */
     ck_assert(log_has(log, "--force"));
     char *after = xai_test_read_file(aopc, &len1);
     ck_assert(len0 == len1 && memcmp(before, after, len0) == 0);

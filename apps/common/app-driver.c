@@ -261,7 +261,9 @@ int xai_app_driver_explain_setup(xai_app *app, const xai_app_driver_opts *o, con
     const char *names[256];
     for (int i = 0; i < nc && i < 256; i++)
         names[i] = xai_card_class_name(card, i);
-    if (xai_target_parse(o->target, nc ? names : NULL, nc < 256 ? nc : 256,
+    /* a card without classes takes any index here; xai_driver_explain() checks it against the
+     * model's outputs */
+    if (xai_target_parse(o->target, nc ? names : NULL, nc ? (nc < 256 ? nc : 256) : 1 << 20,
                          XAI_TARGET_ALLOW_TRUE | XAI_TARGET_ALLOW_INDEX, &eo->target) != XAI_OK) {
         xai_app_usage_error(app, "%s", xai_last_error());
         return -1;

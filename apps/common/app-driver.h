@@ -99,8 +99,9 @@ void xai_app_driver_train_setup(xai_app *app, const xai_app_driver_opts *o, xai_
 
 /**
  * Driver explain options from the parsed ones; --target is resolved against the card's
- * classes (@p card may be NULL: then only pred/true/an index). @return 0, or -1 with a
- * usage error printed (unknown class: exit 2).
+ * classes (names, or indices below their count); with no classes (or @p card NULL) pred, true
+ * and any index are taken and xai_driver_explain() checks the index against the model.
+ * @return 0, or -1 with a usage error printed (unknown class: exit 2).
  */
 int xai_app_driver_explain_setup(xai_app *app, const xai_app_driver_opts *o, const xai_card *card,
                                  xai_driver_explain_options *eo);

@@ -156,7 +156,16 @@ xai_status xai_driver_card_fill(xai_card *card, const xai_driver_record *r)
         json_object_set_new(val, "group_kind", json_string(r->d->group_kind));
     if (!st)
         st = set_value(card, "validation", val);
-    if (!st)
-        st = set_value(card, "training", training_json(r));
+    /* the training record merges key by key, so what the domain put there stays */
+    json_t *t = st ? NULL : training_json(r);
+    const char *key;
+    json_t *v;
+    json_object_foreach(t, key, v) {
+        char path[96];
+        snprintf(path, sizeof path, "training.%s", key);
+        if (!st)
+            st = set_value(card, path, json_incref(v));
+    }
+    json_decref(t);
     return st;
 }

@@ -74,19 +74,24 @@ static xai_status alloc_result(xai_driver_explanation *e, int64_t n, int64_t num
     return XAI_OK;
 }
 
-/* The group name of sample @p i, or NULL when the dataset has none. */
-static const char *group_name(const xai_dataset *d, int64_t i)
+/* The group name of sample @p i, or NULL when the dataset has no groups. Unnamed groups are
+ * "group-K" (1-based), as training names them. */
+static const char *group_name(const xai_dataset *d, int64_t i, char *buf, size_t cap)
 {
-    if (!d->group || !d->group_names || d->group[i] < 0 || d->group[i] >= d->ngroups)
+    if (!d->group || d->group[i] < 0 || d->group[i] >= d->ngroups)
         return NULL;
-    return d->group_names[d->group[i]];
+    if (d->group_names && d->group_names[d->group[i]])
+        return d->group_names[d->group[i]];
+    snprintf(buf, cap, "group-%d", d->group[i] + 1);
+    return buf;
 }
 
 /* Which model explains each sample, and whether that model saw the sample's group. */
 static void assign_models(const xai_driver_set *s, const xai_dataset *d, int oof, xai_driver_explanation *e)
 {
     for (int64_t i = 0; i < d->n; i++) {
-        const char *g = group_name(d, i);
+        char buf[32];
+        const char *g = group_name(d, i, buf, sizeof buf);
         e->fold[i] = -1;
         for (int k = 0; oof && g && k < s->nfolds && e->fold[i] < 0; k++)
             if (xai_driver_names_has(&s->fold_heldout[k], g))
@@ -164,7 +169,8 @@ static void report_departs(batch_ctx *b, const xai_explain_result *r, const int6
         b->e->n_departs++;
         if (!b->o->warn)
             continue;
-        const char *g = group_name(b->d, i);
+        char buf[32];
+        const char *g = group_name(b->d, i, buf, sizeof buf);
         char line[256];
         snprintf(line, sizeof line, "sample %lld%s%s%s: relevance sum %.4g departs from its start %.4g by more "
                  "than a factor %g", (long long)i, g ? " (" : "", g ? g : "", g ? ")" : "", r->rel_sum[b->flagged[j]],
@@ -303,6 +309,8 @@ xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset *d, con
         st = explain_with(&b, s, k, idx);
     if (!st)
         st = finish(out, o->normalise);
+    if (!st && o->progress && b.done < d->n) /* unexplained (NO_TARGET) samples count as done */
+        o->progress(o->progress_ud, "explain", d->n, d->n, NULL);
     free(b.xb);
     free(b.rb);
     free(b.tb);

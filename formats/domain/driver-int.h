@@ -53,6 +53,21 @@ typedef struct {
  * training settings. */
 xai_status xai_driver_card_fill(xai_card *card, const xai_driver_record *r);
 
+/* The fold index of a card (extra.driver), parsed. */
+typedef struct {
+    int nfolds;
+    char **file;          /* [nfolds] plain file names next to the model */
+    name_list *heldout;   /* [nfolds] */
+    name_list trained;    /* groups the model for new data was trained on */
+} xai_driver_index;
+
+/* Parse the JSON text of extra.driver (NULL: no index, no folds). Entries must name a plain
+ * file (no '/', not "." or "..") and list the held-out groups as strings; @p path names the
+ * model in messages. @return XAI_OK, XAI_EFORMAT, XAI_ENOMEM. Free with xai_driver_index_free()
+ * (also after an error). */
+xai_status xai_driver_index_parse(const char *text, const char *path, xai_driver_index *ix);
+void xai_driver_index_free(xai_driver_index *ix);
+
 /* A zeroed set, or NULL when out of memory. */
 xai_driver_set *xai_driver_set_alloc(int nfolds);
 /* Fill s->warnings from s->card. */

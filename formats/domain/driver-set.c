@@ -320,17 +320,68 @@ xai_status xai_driver_set_save(const xai_driver_set *s, const char *path)
     return st ? xai_error_prefix(st, path) : XAI_OK;
 }
 
-/* Read fold @p k of the index entry @p e, loading its file from the folder of @p path. */
-static xai_status load_fold(xai_driver_set *s, int k, const json_t *e, const char *path,
-                            const xai_load_options *opts)
+void xai_driver_index_free(xai_driver_index *ix)
+{
+    for (int k = 0; k < ix->nfolds; k++) {
+        if (ix->file)
+            free(ix->file[k]);
+        if (ix->heldout)
+            xai_driver_names_free(&ix->heldout[k]);
+    }
+    free(ix->file);
+    free(ix->heldout);
+    xai_driver_names_free(&ix->trained);
+    memset(ix, 0, sizeof *ix);
+}
+
+static xai_status parse_fold(const json_t *e, int k, const char *path, xai_driver_index *ix)
 {
     const char *file = json_string_value(json_object_get(e, "file"));
     if (!file || !*file || strchr(file, '/') || strcmp(file, "..") == 0 || strcmp(file, ".") == 0)
         return xai_error_set(XAI_EFORMAT, "%s: fold %d of the card's extra.driver.folds has no plain file name",
                              path, k + 1);
-    if (names_from_json(json_object_get(e, "heldout_groups"), &s->fold_heldout[k]))
+    if (names_from_json(json_object_get(e, "heldout_groups"), &ix->heldout[k]))
         return xai_error_set(XAI_EFORMAT, "%s: fold %d of the card's extra.driver.folds has no heldout_groups "
                              "list of strings", path, k + 1);
+    if (!(ix->file[k] = strdup(file)))
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    return XAI_OK;
+}
+
+xai_status xai_driver_index_parse(const char *text, const char *path, xai_driver_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    if (!text)
+        return XAI_OK;
+    json_t *drv = json_loads(text, JSON_DECODE_ANY, NULL);
+    const json_t *folds = json_object_get(drv, "folds"), *tr = json_object_get(drv, "trained_groups");
+    xai_status st = XAI_OK;
+    if (!json_is_object(drv) || (folds && !json_is_array(folds)))
+        st = xai_error_set(XAI_EFORMAT, "%s: the card's extra.driver is not an object with a folds array", path);
+    else if (tr && names_from_json(tr, &ix->trained))
+        st = xai_error_set(XAI_EFORMAT, "%s: the card's extra.driver.trained_groups is not a list of strings",
+                           path);
+    else if (json_array_size(folds) > 4096)
+        st = xai_error_set(XAI_EFORMAT, "%s: %zu folds in the card", path, json_array_size(folds));
+    size_t n = st ? 0 : json_array_size(folds);
+    if (n) {
+        ix->file = calloc(n, sizeof *ix->file);
+        ix->heldout = calloc(n, sizeof *ix->heldout);
+        if (!ix->file || !ix->heldout)
+            st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        else
+            ix->nfolds = (int)n;
+    }
+    for (int k = 0; !st && k < ix->nfolds; k++)
+        st = parse_fold(json_array_get(folds, (size_t)k), k, path, ix);
+    json_decref(drv);
+    return st;
+}
+
+/* Load fold @p k's file from the folder of @p path. */
+static xai_status load_fold(xai_driver_set *s, int k, const char *file, const char *path,
+                            const xai_load_options *opts)
+{
     const char *slash = strrchr(path, '/');
     size_t dn = slash ? (size_t)(slash - path) + 1 : 0, cap = dn + strlen(file) + 1;
     char *fp = malloc(cap);
@@ -347,40 +398,36 @@ static xai_status load_fold(xai_driver_set *s, int k, const json_t *e, const cha
     return st;
 }
 
-/* The fold index (extra.driver) of a loaded card into a new set around @p m. */
+/* A set around the loaded model @p m and card @p c (both taken over), with its folds loaded. */
 static xai_status read_index(const char *path, xai_model *m, xai_card *c, const xai_load_options *opts,
                              xai_driver_set **out)
 {
     char *text = xai_card_get_json(c, "extra.driver");
-    json_t *drv = text ? json_loads(text, 0, NULL) : NULL;
+    xai_driver_index ix;
+    xai_status st = xai_driver_index_parse(text, path, &ix);
     xai_free(text);
-    const json_t *folds = json_object_get(drv, "folds");
-    int nfolds = json_is_array(folds) ? (int)json_array_size(folds) : 0;
-    xai_driver_set *s = nfolds <= 4096 ? xai_driver_set_alloc(nfolds) : NULL;
-    xai_status st = XAI_OK;
-    if (!s)
-        st = nfolds > 4096 ? xai_error_set(XAI_EFORMAT, "%s: %d folds in the card", path, nfolds)
-                           : xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    xai_driver_set *s = st ? NULL : xai_driver_set_alloc(ix.nfolds);
+    if (!st && !s)
+        st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     if (s) {
-        s->model = m;
-        s->card = c;
-        const json_t *tr = json_object_get(drv, "trained_groups");
-        if (tr && names_from_json(tr, &s->trained))
-            st = xai_error_set(XAI_EFORMAT, "%s: the card's extra.driver.trained_groups is not a list of strings",
-                               path);
+        s->model = m, s->card = c;
+        m = NULL, c = NULL;
+        s->trained = ix.trained;
+        memset(&ix.trained, 0, sizeof ix.trained);
+        for (int k = 0; k < ix.nfolds; k++) {
+            s->fold_heldout[k] = ix.heldout[k];
+            memset(&ix.heldout[k], 0, sizeof ix.heldout[k]);
+        }
     }
-    for (int k = 0; k < nfolds && !st; k++)
-        st = load_fold(s, k, json_array_get(folds, (size_t)k), path, opts);
-    json_decref(drv);
+    for (int k = 0; !st && k < ix.nfolds; k++)
+        st = load_fold(s, k, ix.file[k], path, opts);
+    xai_driver_index_free(&ix);
     if (!st)
         st = xai_driver_set_refresh_warnings(s);
+    xai_model_free(m);
+    xai_card_free(c);
     if (st) {
-        if (s)
-            xai_driver_set_free(s);
-        else {
-            xai_model_free(m);
-            xai_card_free(c);
-        }
+        xai_driver_set_free(s);
         return st;
     }
     *out = s;

@@ -477,6 +477,8 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
         base = malloc(sizeof(int) * (size_t)d->n);
         st = base ? xai_ridge_out_of_fold(s, t->numel, d->x, d->y, d->nclasses, d->group, t->o->train.seed, base)
                   : xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        if (!st && t->o->progress)
+            t->o->progress(t->o->progress_ud, "baseline", 1, 1, NULL);
     }
     xai_validation v = {0};
     if (!st)

@@ -15,6 +15,19 @@
  * an xai_status with a detail message (xai_last_error()); progress and warnings go through
  * the callbacks given in the options, from the caller's thread.
  *
+ * Use (a domain program; errors and cleanup left out):
+ *   xai_driver_train_options to;  xai_driver_train_options_init(&to);
+ *   to.arch = "conv1d(16,k=7,p=3) relu ... dense(2)";  to.scheme = XAI_SPLIT_KFOLD;  to.folds = 5;
+ *   xai_driver_set *set;  xai_driver_train(&dataset, &to, domain_card, &set);
+ *   xai_driver_set_save(set, "model.onnx");            // model.onnx + model.fold-K.onnx
+ *   ...
+ *   xai_driver_set_load("model.onnx", NULL, &set);
+ *   xai_driver_explain_options eo;  xai_driver_explain_options_init(&eo);
+ *   xai_driver_explanation e;  xai_driver_explain(set, &recording, &eo, &e);   // out of fold
+ *   xai_driver_mean_maps(&e, recording.y, recording.nclasses, 0, class_means, counts);
+ * Explaining holds every map of the dataset in memory (n x sample size floats): explain large
+ * data a recording (run, subject) at a time.
+ *
  * Files. A trained set is saved as MODEL.onnx (the model for new data) plus, after a
  * cross-validation, one ONNX file per fold next to it, MODEL.fold-K.onnx (K = 1..nfolds,
  * from the stem of MODEL without ".onnx"). The index is the card of MODEL.onnx itself, under
@@ -184,8 +197,11 @@ XAI_API xai_status xai_driver_set_paths(const xai_driver_set *s, const char *pat
  * Load MODEL.onnx and, when its card lists folds, every fold file (a missing or unreadable
  * fold file is an error that names it). A model without the driver's index (an older model
  * or one brought from another tool, with a card made by `xai-train card`) loads as a set
- * with no folds.
+ * with no folds; so does a single fold file (its trained groups still flag in-sample maps).
  * @param opts  model load options (may be NULL)
+ * @return XAI_OK; errors of the model loader and of xai_card_from_model(); XAI_EFORMAT for an
+ *         index that is not an object, names a fold file with a '/' (fold files must sit next
+ *         to MODEL.onnx) or lists groups that are not strings.
  */
 XAI_API xai_status xai_driver_set_load(const char *path, const xai_load_options *opts,
                                        xai_driver_set **out);
@@ -216,9 +232,10 @@ XAI_API const char *xai_driver_set_warnings(const xai_driver_set *s, int *count)
 
 /** Where relevance starts and which rule the output layer uses. */
 typedef enum {
-    XAI_DRIVER_START_STABLE = 0, /**< [default] xai_explain_config_stable(): one-hot start, z+ on
-                                      the output layer, bias factor 1: a near-zero logit cannot
-                                      inflate the map; the map shows evidence FOR the target */
+    XAI_DRIVER_START_STABLE = 0, /**< [default] xai_explain_config_stable(): z+ on the output layer,
+                                      bias factor 1, libxai's default start (one-hot, the logit
+                                      for LSTM models): a near-zero logit cannot inflate the map;
+                                      the map shows evidence FOR the target */
     XAI_DRIVER_START_ONEHOT,     /**< the plain composite, start 1 at the target (Zennit's default) */
     XAI_DRIVER_START_LOGIT       /**< the plain composite, start = the target's logit (a negative
                                       logit flips the map's sign) */
@@ -288,7 +305,8 @@ typedef struct {
  * held out is explained by that fold; other samples by the model for new data, flagged
  * IN_SAMPLE when that model was trained on their group (matched by name). Samples are
  * explained in batches of @p o->batch with per-sample targets; the model's workspace is
- * reused across batches and calls.
+ * reused across batches and calls. Groups without names match the fold index as "group-K"
+ * (1-based index), the names training gives them.
  *
  * @param[out] out  zeroed first; free with xai_driver_explanation_free() (also after an error)
  * @return XAI_OK; XAI_EINVAL (strict and the card has warnings: message = the warnings; a
