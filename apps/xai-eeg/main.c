@@ -55,7 +55,7 @@
  * the whole filter length; z+ above it, epsilon on the dense layer (Montavon et al. 2019). */
 #define EEG_RULES "first=epsilon(1e-6)"
 
-static void usage(void)
+static void usage_input(void)
 {
     fputs(
         "SYNOPSIS\n"
@@ -93,6 +93,11 @@ static void usage(void)
         "                         filtering: removes per-subject and per-session gains [recording]\n"
         "\n"
         , stdout);
+}
+
+static void usage(void)
+{
+    usage_input();
     fputs(
         "MODEL AND TRAINING (train)\n"
         "  --arch SPEC            architecture on the input [1, C, T]; {C} {K} {KT} {PT} {P} expand to\n"
@@ -949,6 +954,50 @@ static int add_eeg_dir(opts *o, const char *root, const char *rel)
 }
 
 /* every sub-<label>[/ses-*]/eeg recording of the selected participants, in name order */
+/* one participant's recordings (sub-X/eeg and each session's eeg folder), in name order */
+static int collect_participant(opts *o, const char *sub)
+{
+    int first = o->ninputs;
+    char *rel = xai_app_strdup_printf("%s/eeg", sub), *sdir = xai_app_strdup_printf("%s/%s", o->bids_dir, sub);
+    int rc = rel ? add_eeg_dir(o, o->bids_dir, rel) : -1;
+    free(rel);
+    DIR *sd = sdir ? opendir(sdir) : NULL;
+    char **ses = NULL;
+    int nses = 0;
+    struct dirent *e;
+    while (sd && (e = readdir(sd)))
+        if (strncmp(e->d_name, "ses-", 4) == 0) {
+            char **ns = realloc(ses, (size_t)(nses + 1) * sizeof *ns);
+            if (ns) {
+                ses = ns;
+                ses[nses++] = xai_app_strdup_printf("%s/%s/eeg", sub, e->d_name);
+            }
+        }
+    if (sd)
+        closedir(sd);
+    free(sdir);
+    if (nses > 1)
+        qsort(ses, (size_t)nses, sizeof *ses, cmp_str);
+    for (int j = 0; j < nses; j++) {
+        if (rc == 0 && ses[j])
+            rc = add_eeg_dir(o, o->bids_dir, ses[j]);
+        free(ses[j]);
+    }
+    free(ses);
+    /* name order within a participant (readdir order is arbitrary) */
+    for (int a = first; a < o->ninputs; a++)
+        for (int b = a + 1; b < o->ninputs; b++)
+            if (strcmp(o->inputs[b], o->inputs[a]) < 0) {
+                char *t = o->inputs[a];
+                o->inputs[a] = o->inputs[b];
+                o->inputs[b] = t;
+                t = o->outdirs[a];
+                o->outdirs[a] = o->outdirs[b];
+                o->outdirs[b] = t;
+            }
+    return rc;
+}
+
 static int bids_collect(xai_app *app, opts *o)
 {
     DIR *d = opendir(o->bids_dir);
@@ -984,46 +1033,8 @@ static int bids_collect(xai_app *app, opts *o)
             xai_app_log(app, 1, "warning: no participant sub-%s in %s", o->labels[i], o->bids_dir);
     }
     int rc = 0;
-    for (int k = 0; k < nsub && rc == 0; k++) {
-        int first = o->ninputs;
-        char *rel = xai_app_strdup_printf("%s/eeg", subs[k]);
-        rc = rel ? add_eeg_dir(o, o->bids_dir, rel) : -1;
-        free(rel);
-        char *sdir = xai_app_strdup_printf("%s/%s", o->bids_dir, subs[k]);
-        DIR *sd = sdir ? opendir(sdir) : NULL;
-        char **ses = NULL;
-        int nses = 0;
-        while (sd && (e = readdir(sd)))
-            if (strncmp(e->d_name, "ses-", 4) == 0) {
-                char **ns = realloc(ses, (size_t)(nses + 1) * sizeof *ns);
-                if (ns) {
-                    ses = ns;
-                    ses[nses++] = xai_app_strdup_printf("%s/%s/eeg", subs[k], e->d_name);
-                }
-            }
-        if (sd)
-            closedir(sd);
-        free(sdir);
-        if (nses > 1)
-            qsort(ses, (size_t)nses, sizeof *ses, cmp_str);
-        for (int j = 0; j < nses; j++) {
-            if (rc == 0 && ses[j])
-                rc = add_eeg_dir(o, o->bids_dir, ses[j]);
-            free(ses[j]);
-        }
-        free(ses);
-        /* name order within a participant (readdir order is arbitrary) */
-        for (int a = first; a < o->ninputs; a++)
-            for (int b = a + 1; b < o->ninputs; b++)
-                if (strcmp(o->inputs[b], o->inputs[a]) < 0) {
-                    char *t = o->inputs[a];
-                    o->inputs[a] = o->inputs[b];
-                    o->inputs[b] = t;
-                    t = o->outdirs[a];
-                    o->outdirs[a] = o->outdirs[b];
-                    o->outdirs[b] = t;
-                }
-    }
+    for (int k = 0; k < nsub && rc == 0; k++)
+        rc = collect_participant(o, subs[k]);
     for (int k = 0; k < nsub; k++)
         free(subs[k]);
     free(subs);
@@ -1089,91 +1100,170 @@ static int out_of_sample(const char *tsv)
     return oos;
 }
 
+/* Channel x class sums over the participants' channels tables (at most 16 classes). */
+typedef struct {
+    char **chan, **cls;
+    int nch, ncls;
+    double *sum; /* [nch][16] */
+    int *cnt;    /* [nch][16] */
+} group_acc;
+
+static void group_acc_free(group_acc *g)
+{
+    for (int j = 0; j < g->nch; j++)
+        free(g->chan[j]);
+    for (int k = 0; k < g->ncls; k++)
+        free(g->cls[k]);
+    free(g->chan);
+    free(g->cls);
+    free(g->sum);
+    free(g->cnt);
+}
+
+static int group_class(group_acc *g, const char *name)
+{
+    for (int j = 0; j < g->ncls; j++)
+        if (!strcmp(g->cls[j], name))
+            return j;
+    char **nc = g->ncls < 16 ? realloc(g->cls, (size_t)(g->ncls + 1) * sizeof *nc) : NULL;
+    if (!nc)
+        return -1;
+    g->cls = nc;
+    return (nc[g->ncls] = xai_app_strdup_printf("%s", name)) ? g->ncls++ : -1;
+}
+
+static int group_channel(group_acc *g, const char *ch)
+{
+    for (int j = 0; j < g->nch; j++)
+        if (xai_eeg_label_equal(g->chan[j], ch))
+            return j;
+    char **nc = realloc(g->chan, (size_t)(g->nch + 1) * sizeof *nc);
+    if (nc)
+        g->chan = nc;
+    double *ns = realloc(g->sum, (size_t)(g->nch + 1) * 16 * sizeof *ns);
+    if (ns)
+        g->sum = ns;
+    int *nn = realloc(g->cnt, (size_t)(g->nch + 1) * 16 * sizeof *nn);
+    if (nn)
+        g->cnt = nn;
+    if (!nc || !ns || !nn || !(nc[g->nch] = xai_app_strdup_printf("%s", ch)))
+        return -1;
+    memset(g->sum + (size_t)g->nch * 16, 0, 16 * sizeof *ns);
+    memset(g->cnt + (size_t)g->nch * 16, 0, 16 * sizeof *nn);
+    return g->nch++;
+}
+
+static void group_add(group_acc *g, const xai_tsv *t)
+{
+    for (size_t c = 0; c < xai_tsv_ncols(t); c++) {
+        const char *name = xai_tsv_column_name(t, c);
+        int k = strncmp(name, "relevance_", 10) || !strcmp(name, "relevance_abs") ? -1 : group_class(g, name + 10);
+        for (size_t r = 0; k >= 0 && r < xai_tsv_nrows(t); r++) {
+            const char *ch = xai_tsv_get_string(t, r, 0);
+            double v;
+            int j = ch && xai_tsv_get_number(t, r, c, &v) == XAI_OK && isfinite(v) ? group_channel(g, ch) : -1;
+            if (j < 0)
+                continue;
+            g->sum[(size_t)j * 16 + (size_t)k] += v;
+            g->cnt[(size_t)j * 16 + (size_t)k]++;
+        }
+    }
+}
+
+/* the group table and the topomap values [ncls][nch] */
+static xai_status group_table(const group_acc *g, xai_tsv **out, float *vals)
+{
+    const char *cn[] = {"name", "n_recordings"};
+    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER};
+    xai_status st = xai_tsv_create(2, cn, ty, out);
+    for (int k = 0; st == XAI_OK && k < g->ncls; k++) {
+        char name[96];
+        size_t col;
+        snprintf(name, sizeof name, "relevance_%s", g->cls[k]);
+        st = xai_tsv_add_column(*out, name, XAI_TSV_NUMBER, &col);
+    }
+    for (int j = 0; st == XAI_OK && j < g->nch; j++) {
+        size_t row;
+        int nrec = 0;
+        st = xai_tsv_add_row(*out, &row);
+        if (st == XAI_OK)
+            st = xai_tsv_set_string(*out, row, 0, g->chan[j]);
+        for (int k = 0; st == XAI_OK && k < g->ncls; k++) {
+            int c = g->cnt[(size_t)j * 16 + (size_t)k];
+            nrec = c > nrec ? c : nrec;
+            double m = c ? g->sum[(size_t)j * 16 + (size_t)k] / c : NAN;
+            vals[(size_t)k * (size_t)g->nch + (size_t)j] = c ? (float)m : 0.0f;
+            st = c ? xai_tsv_set_number(*out, row, 2 + (size_t)k, m) : xai_tsv_set_na(*out, row, 2 + (size_t)k);
+        }
+        if (st == XAI_OK)
+            st = xai_tsv_set_number(*out, row, 1, nrec);
+    }
+    return st;
+}
+
+static int group_write(xai_app *app, const opts *o, const group_acc *g, char **files, int n, int skipped,
+                       const char *tsv_path, const char *png_path)
+{
+    xai_tsv *out = NULL;
+    float *vals = calloc((size_t)g->ncls * (size_t)g->nch, sizeof *vals);
+    xai_sidecar *sc = NULL;
+    char *js = NULL;
+    xai_status st = vals ? group_table(g, &out, vals) : XAI_ENOMEM;
+    if (st == XAI_OK)
+        st = xai_tsv_save(out, tsv_path, 0);
+    if (st == XAI_OK)
+        st = xai_sidecar_new(&sc);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string_array(sc, "Sources", (const char *const *)files, (size_t)n);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "Description", "Group level: per channel, the mean over recordings of "
+                                    "relevance_<class> from each participant channels.tsv; only out-of-sample maps "
+                                    "(explained by a model that never saw the recording's group) are averaged");
+    if (st == XAI_OK)
+        st = xai_sidecar_set_int(sc, "InSampleRecordingsLeftOut", skipped);
+    if (st == XAI_OK)
+        st = xai_sidecar_to_string(sc, &js);
+    if (st == XAI_OK && o->figures)
+        st = xai_eeg_topomap_png(png_path, g->nch, (const char *const *)g->chan, g->ncls, vals,
+                                 (const char *const *)g->cls, "Group mean relevance per channel", "summed relevance");
+    xai_sidecar_free(sc);
+    xai_tsv_free(out);
+    free(vals);
+    int rc = st == XAI_OK ? XAI_EXIT_OK : xai_app_fail(app, NULL, "%s", xai_last_error());
+    if (rc == XAI_EXIT_OK && (xai_app_write_sidecar(app, tsv_path, js) != 0 ||
+                              (o->figures && xai_app_write_sidecar(app, png_path, js) != 0)))
+        rc = XAI_EXIT_DATA;
+    free(js);
+    return rc;
+}
+
 static int run_group(xai_app *app, opts *o)
 {
-    char **files = NULL;
-    int n = 0, rc = XAI_EXIT_DATA;
+    char **files = NULL, *tsv_path = NULL, *png_path = NULL;
+    int n = 0, rc = XAI_EXIT_DATA, skipped = 0;
+    group_acc g = {0};
     group_scan(o->output, &files, &n, 0);
     if (n > 1)
         qsort(files, (size_t)n, sizeof *files, cmp_str);
-    char **chan = NULL, **cls = NULL;
-    int nch = 0, ncls = 0;
-    double *sum = NULL;
-    int *cnt = NULL;
-    xai_tsv *out = NULL;
-    char *tsv_path = NULL, *png_path = NULL;
-    if (n == 0) {
+    if (n == 0)
         xai_app_fail(app, o->output, "no participant outputs (*_desc-lrp_channels.tsv); run the participant level first");
-        goto done;
-    }
-    int skipped = 0;
     for (int f = 0; f < n; f++) {
         xai_tsv *t = NULL;
         if (!out_of_sample(files[f])) {
             xai_app_log(app, 0, "warning: %s: maps of a model trained on this recording's group: left out of the "
                         "group mean", files[f]);
             skipped++;
-            continue;
-        }
-        if (xai_tsv_load(files[f], 0, &t) != XAI_OK) {
+        } else if (xai_tsv_load(files[f], 0, &t) != XAI_OK) {
             xai_app_fail(app, NULL, "%s", xai_last_error());
             goto done;
-        }
-        size_t nc = xai_tsv_ncols(t);
-        for (size_t c = 0; c < nc; c++) {
-            const char *name = xai_tsv_column_name(t, c);
-            if (strncmp(name, "relevance_", 10) != 0 || !strcmp(name, "relevance_abs"))
-                continue;
-            int k = -1;
-            for (int j = 0; j < ncls; j++)
-                if (!strcmp(cls[j], name + 10))
-                    k = j;
-            if (k < 0 && ncls < 16) {
-                char **nc2 = realloc(cls, (size_t)(ncls + 1) * sizeof *nc2);
-                if (!nc2)
-                    continue;
-                cls = nc2;
-                cls[ncls] = xai_app_strdup_printf("%s", name + 10);
-                k = ncls++;
-            }
-            if (k < 0)
-                continue;
-            for (size_t r = 0; r < xai_tsv_nrows(t); r++) {
-                const char *ch = xai_tsv_get_string(t, r, 0);
-                double v;
-                if (!ch || xai_tsv_get_number(t, r, c, &v) != XAI_OK || !isfinite(v))
-                    continue;
-                int idx = -1;
-                for (int j = 0; j < nch; j++)
-                    if (xai_eeg_label_equal(chan[j], ch))
-                        idx = j;
-                if (idx < 0) {
-                    char **nchn = realloc(chan, (size_t)(nch + 1) * sizeof *nchn);
-                    double *ns = realloc(sum, (size_t)(nch + 1) * 16 * sizeof *ns);
-                    int *ncn = realloc(cnt, (size_t)(nch + 1) * 16 * sizeof *ncn);
-                    if (nchn)
-                        chan = nchn;
-                    if (ns)
-                        sum = ns;
-                    if (ncn)
-                        cnt = ncn;
-                    if (!nchn || !ns || !ncn)
-                        continue;
-                    chan[nch] = xai_app_strdup_printf("%s", ch);
-                    memset(sum + (size_t)nch * 16, 0, 16 * sizeof *sum);
-                    memset(cnt + (size_t)nch * 16, 0, 16 * sizeof *cnt);
-                    idx = nch++;
-                }
-                sum[(size_t)idx * 16 + (size_t)k] += v;
-                cnt[(size_t)idx * 16 + (size_t)k]++;
-            }
-        }
+        } else
+            group_add(&g, t);
         xai_tsv_free(t);
     }
-    if (nch == 0 || ncls == 0) {
-        xai_app_fail(app, o->output, "the channel tables hold no relevance_<class> columns");
+    if (n > 0 && (g.nch == 0 || g.ncls == 0))
+        xai_app_fail(app, o->output, "the channel tables hold no out-of-sample relevance_<class> columns");
+    if (n == 0 || g.nch == 0 || g.ncls == 0)
         goto done;
-    }
     tsv_path = xai_app_strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
     png_path = xai_app_strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
     if (!tsv_path || !png_path || xai_app_check_output(app, tsv_path) != 0 ||
@@ -1181,86 +1271,14 @@ static int run_group(xai_app *app, opts *o)
         rc = tsv_path && png_path ? XAI_EXIT_USAGE : XAI_EXIT_DATA;
         goto done;
     }
-    const char *cn[] = {"name", "n_recordings"};
-    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER};
-    if (xai_tsv_create(2, cn, ty, &out) != XAI_OK)
-        goto tsv_fail;
-    for (int k = 0; k < ncls; k++) {
-        char name[96];
-        size_t col;
-        snprintf(name, sizeof name, "relevance_%s", cls[k]);
-        if (xai_tsv_add_column(out, name, XAI_TSV_NUMBER, &col) != XAI_OK)
-            goto tsv_fail;
-    }
-    float *vals = calloc((size_t)ncls * (size_t)nch, sizeof *vals);
-    if (!vals)
-        goto tsv_fail;
-    for (int j = 0; j < nch; j++) {
-        size_t row;
-        int nrec = 0;
-        if (xai_tsv_add_row(out, &row) != XAI_OK || xai_tsv_set_string(out, row, 0, chan[j]) != XAI_OK) {
-            free(vals);
-            goto tsv_fail;
-        }
-        for (int k = 0; k < ncls; k++) {
-            int c = cnt[(size_t)j * 16 + (size_t)k];
-            nrec = c > nrec ? c : nrec;
-            double m = c ? sum[(size_t)j * 16 + (size_t)k] / c : NAN;
-            vals[(size_t)k * (size_t)nch + (size_t)j] = c ? (float)m : 0.0f;
-            if ((c ? xai_tsv_set_number(out, row, 2 + (size_t)k, m) : xai_tsv_set_na(out, row, 2 + (size_t)k)) !=
-                XAI_OK) {
-                free(vals);
-                goto tsv_fail;
-            }
-        }
-        xai_tsv_set_number(out, row, 1, nrec);
-    }
-    if (xai_tsv_save(out, tsv_path, 0) != XAI_OK) {
-        free(vals);
-        goto tsv_fail;
-    }
-    json_t *sc = json_object(), *src = json_array();
-    for (int f = 0; f < n; f++)
-        json_array_append_new(src, json_string(files[f]));
-    json_object_set_new(sc, "Sources", src);
-    json_object_set_new(sc, "Description", json_string("Group level: per channel, the mean over recordings of "
-                                                        "relevance_<class> from each participant channels.tsv; "
-                                                        "only out-of-sample maps (explained by a model that never "
-                                                        "saw the recording's group) are averaged"));
-    json_object_set_new(sc, "InSampleRecordingsLeftOut", json_integer(skipped));
-    char *js = json_dumps(sc, JSON_PRESERVE_ORDER);
-    json_decref(sc);
-    int bad = !js || xai_app_write_sidecar(app, tsv_path, js) != 0;
-    if (!bad && o->figures) {
-        if (xai_eeg_topomap_png(png_path, nch, (const char *const *)chan, ncls, vals, (const char *const *)cls,
-                            "Group mean relevance per channel", "summed relevance") != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            bad = 1;
-        } else
-            bad = xai_app_write_sidecar(app, png_path, js) != 0;
-    }
-    free(js);
-    free(vals);
-    if (bad)
-        goto done;
-    xai_app_log(app, 1, "group: %d recordings, %d channels, %d classes -> %s", n, nch, ncls, tsv_path);
-    rc = XAI_EXIT_OK;
-    goto done;
-tsv_fail:
-    xai_app_fail(app, NULL, "%s", xai_last_error());
+    if ((rc = group_write(app, o, &g, files, n, skipped, tsv_path, png_path)) == XAI_EXIT_OK)
+        xai_app_log(app, 1, "group: %d recordings (%d in sample, left out), %d channels, %d classes -> %s", n, skipped,
+                    g.nch, g.ncls, tsv_path);
 done:
     for (int f = 0; f < n; f++)
         free(files[f]);
     free(files);
-    for (int j = 0; j < nch; j++)
-        free(chan[j]);
-    free(chan);
-    for (int k = 0; k < ncls; k++)
-        free(cls[k]);
-    free(cls);
-    free(sum);
-    free(cnt);
-    xai_tsv_free(out);
+    group_acc_free(&g);
     free(tsv_path);
     free(png_path);
     return rc;
