@@ -50,10 +50,7 @@
  * subject, which a study of a handful of subjects cannot spare. */
 #define DEFAULT_EPOCHS 40
 #define DEFAULT_PATIENCE 0
-/* The first layer sees signed, unbounded voltages: the epsilon rule keeps relevance on the
- * samples that drove the filter (Sturm et al. 2016) where the flat rule would spread it over
- * the whole filter length; z+ above it, epsilon on the dense layer (Montavon et al. 2019). */
-#define EEG_RULES "first=epsilon(1e-6)"
+
 
 static void usage_input(void)
 {
@@ -122,8 +119,7 @@ static void usage(void)
         "  --model M.onnx         a model written by '" PROG " train' (its fold models are used out of\n"
         "                         fold: each subject is explained by the model that never saw it)\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
-        "  --composite C          LRP composite [epsilon-plus-flat]; without --composite the first\n"
-        "                         layer takes " EEG_RULES " (signed voltages)\n"
+        "  --composite C          LRP composite [epsilon-plus-flat]\n"
         "  --no-figures           skip the PNGs\n"
         , stdout);
     xai_app_driver_help_explain(stdout, &d);
@@ -820,7 +816,6 @@ static int explain_setup(xai_app *app, const opts *o, const xai_driver_set *set,
         return xai_app_usage_error(app, "--composite: %s", xai_last_error());
     eo->method = o->method;
     eo->composite = o->composite;
-    eo->rules = o->composite ? NULL : EEG_RULES;
     eo->warn = xai_app_driver_warn;
     eo->warn_ud = app;
     return XAI_EXIT_OK;
