@@ -340,19 +340,32 @@ static int normalise_global(xai_app *app, xai_eeg_prep *p, xai_dataset *d)
     return XAI_EXIT_OK;
 }
 
-/* one group per epoch: the within-recording split that --split-by epoch asks for */
+/* One group per epoch, "<recording>#<k>" with k the epoch's index in its recording: the
+ * within-recording split that --split-by epoch asks for ("trial" in the card). explain names
+ * the epochs the same way, so each is explained by a fold model that never saw it. */
 static int split_epochs(xai_dataset *d)
 {
     char **names = calloc((size_t)d->n, sizeof *names);
-    if (!names)
+    int64_t *seen = calloc((size_t)d->ngroups, sizeof *seen);
+    char *kind = xai_app_strdup_printf("trial");
+    int ok = names && seen && kind;
+    for (int64_t i = 0; ok && i < d->n; i++)
+        ok = (names[i] = xai_app_strdup_printf("%s#%lld", d->group_names[d->group[i]],
+                                               (long long)seen[d->group[i]]++)) != NULL;
+    free(seen);
+    if (!ok) {
+        for (int64_t i = 0; names && i < d->n; i++)
+            free(names[i]);
+        free(names);
+        free(kind);
         return -1;
-    for (int64_t i = 0; i < d->n; i++)
-        if (!(names[i] = xai_app_strdup_printf("%s#%lld", d->group_names[d->group[i]], (long long)i)))
-            return -1;
+    }
     for (int g = 0; g < d->ngroups; g++)
         free(d->group_names[g]);
     free(d->group_names);
+    free(d->group_kind);
     d->group_names = names;
+    d->group_kind = kind;
     d->ngroups = (int)d->n;
     for (int64_t i = 0; i < d->n; i++)
         d->group[i] = (int)i;
@@ -630,19 +643,24 @@ static int check_names(xai_app *app, const out_names *n, int nclass, int figures
     return 0;
 }
 
-/* the epochs of one recording as a dataset of one group (its name decides out-of-fold use) */
+/* the epochs of one recording as a dataset: one group named as in training (the recording's
+ * subject, session ...; or each epoch "<stem>#<k>" after a within-recording split) */
 static int epochs_dataset(xai_app *app, const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
-                          xai_dataset *d)
+                          int per_epoch, xai_dataset *d)
 {
-    int64_t shape[3] = {1, p->nch, p->ntimes};
-    if (xai_dataset_alloc(d, ep->n, 3, shape, p->nclass) != XAI_OK || !(d->group_names = calloc(1, sizeof(char *))) ||
-        !(d->group_names[0] = xai_app_strdup_printf("%s", group)))
+    int64_t shape[3] = {1, p->nch, p->ntimes}, ng = per_epoch ? ep->n : 1;
+    if (xai_dataset_alloc(d, ep->n, 3, shape, p->nclass) != XAI_OK ||
+        !(d->group_names = calloc((size_t)ng, sizeof(char *))))
         return xai_app_fail(app, NULL, "out of memory");
-    d->ngroups = 1;
+    d->ngroups = (int)ng;
+    for (int64_t g = 0; g < ng; g++)
+        if (!(d->group_names[g] = per_epoch ? xai_app_strdup_printf("%s#%lld", group, (long long)g)
+                                            : xai_app_strdup_printf("%s", group)))
+            return xai_app_fail(app, NULL, "out of memory");
     memcpy(d->x, ep->x, (size_t)ep->n * (size_t)p->nch * (size_t)p->ntimes * sizeof *d->x);
     for (int64_t i = 0; i < ep->n; i++) {
         d->y[i] = ep->y[i];
-        d->group[i] = 0;
+        d->group[i] = per_epoch ? (int)i : 0;
     }
     return XAI_EXIT_OK;
 }
@@ -710,8 +728,10 @@ static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, c
     xai_driver_explanation ex = {0};
     const char *kind = xai_card_get_string(xai_driver_set_card(set), "validation.group_kind");
     int miss = 0, rc = XAI_EXIT_DATA;
-    char *group = group_of(input, kind ? kind : "subject", &miss), *common = NULL;
-    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK || epochs_dataset(app, p, &ep, group, &ds) != XAI_EXIT_OK)
+    int per_epoch = kind && !strcmp(kind, "trial");
+    char *group = group_of(input, per_epoch ? "recording" : kind ? kind : "subject", &miss), *common = NULL;
+    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK ||
+        epochs_dataset(app, p, &ep, group, per_epoch, &ds) != XAI_EXIT_OK)
         goto done;
     if (xai_driver_explain(set, &ds, eo, &ex) != XAI_OK) {
         xai_app_fail(app, input, "%s", xai_last_error());
