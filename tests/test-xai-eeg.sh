@@ -93,7 +93,9 @@ try:
     model = os.path.join(tmp, "mi.onnx")
     ok, out, err = expect(0, "", "train", "--edf", runs[0], runs[1], "--events", "T1=left,T2=right",
                           "--tmin", "0", "--tmax", "4", "--bandpass", "4,40", "--reference", "average",
-                          "--epochs", "40", "--seed", "0", "-o", model, "--progress", "none")
+                          "--epochs", "40", "--seed", "0", "--split-by", "run", "--standardise", "none", "--arch",
+                          "conv2d(8,k=1x33,p=0x16) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) "
+                          "dense({K})", "--patience", "15", "-o", model, "--progress", "none")
     check(os.path.exists(model), "model written")
     side = json.load(open(model[:-5] + ".json"))
     for k in ("CommandLine", "Version", "DateTime", "Sources", "Preprocessing", "TrainAccuracy"):
@@ -102,18 +104,22 @@ try:
     try:
         import onnx
         meta = {p.key: p.value for p in onnx.load(model).metadata_props}
-        rec = json.loads(meta["xai_preprocessing"])
-        check(rec["Channels"][11] == "C3" and len(rec["Channels"]) == 25, "record channels")
+        card = json.loads(meta["libxai.card"])
+        rec = card["preprocessing"]
+        check(rec["channels"][11] == "C3" and len(rec["channels"]) == 25, "record channels")
         # the EDF+ record duration field holds 8 characters, so the rate read back is 128 +- 1e-4
-        check(abs(rec["SamplingFrequency"] - 128) < 1e-3 and rec["NTimes"] == 512, "record rate / times")
-        check(rec["Filter"]["HighPass"] == 4 and rec["Filter"]["LowPass"] == 40, "record band-pass")
-        check(rec["Reference"] == "average" and rec["Classes"] == ["left", "right"], "record reference/classes")
-        check(rec["Events"] == {"T1": "left", "T2": "right"}, "record events")
-        check(rec["Normalisation"]["Std"] > 0, "record normalisation")
-        check(meta.get("class_names") == "left,right", "class_names metadata")
+        check(abs(rec["sampling_frequency"] - 128) < 1e-3 and rec["n_times"] == 512, "record rate / times")
+        check(rec["filter"]["high_pass"] == 4 and rec["filter"]["low_pass"] == 40, "record band-pass")
+        check(rec["reference"] == "average" and rec["classes"] == ["left", "right"], "record reference/classes")
+        check(rec["events"] == {"T1": "left", "T2": "right"}, "record events")
+        check(rec["normalisation"]["std"] > 0, "record normalisation")
+        check(card.get("classes") == ["left", "right"] and card.get("domain") == "eeg", "card classes")
+        check(card["validation"]["group_kind"] == "run" and card["validation"]["n_heldout"] > 0,
+              "card validation: held-out run")
+        check(not [k for k in meta if k in ("xai_preprocessing", "class_names")], "no pre-card metadata keys")
     except ImportError:
         print("note: python onnx missing, metadata not inspected")
-    expect(1, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
+    expect(2, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
 
     # ---- explain the held-out run with three methods
     out_dir = os.path.join(tmp, "out")
@@ -121,7 +127,8 @@ try:
     stem = os.path.join(out_dir, "sub-01_task-mi_run-3_desc-")
     for method, desc in (("lrp", "lrp"), ("gradient", "gradient"), ("gradient-x-input", "gradientxinput")):
         ok, _, err = expect(0, "", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--target", "true",
-                            "--method", method, "--progress", "none", *(["--no-figures"] if method != "lrp" else []))
+                            "--method", method, "--progress", "none", "--start", "onehot", "--composite",
+                            "epsilon-plus-flat", *(["--no-figures"] if method != "lrp" else []))
         if not ok:
             continue
         R = np.load(stem + desc + "_relevance.npy")
@@ -169,7 +176,7 @@ try:
 
     # ---- refusing to overwrite, then --force
     before = os.path.getmtime(stem + "lrp_relevance.npy")
-    expect(1, "exists", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--progress", "none")
+    expect(2, "exists", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--progress", "none")
     check(os.path.getmtime(stem + "lrp_relevance.npy") == before, "refused run left the output alone")
     expect(0, "", "explain", "--model", model, "--edf", runs[2], "-o", out_dir, "--force", "-q", "--no-figures")
 
@@ -215,6 +222,28 @@ try:
                         os.path.join(tmp, "bids")], capture_output=True, text=True)
     bids_run3 = os.path.join(tmp, "bids", "sub-01_task-mi_run-3_eeg.edf")
     expect(1, "no epochs", "explain", "--model", model, "--edf", bids_run3, "-o", os.path.join(tmp, "ot1"))
+    # a sibling events.tsv replaces the annotations, so T1/T2 match nothing: a data error that
+    # names the class, not "out of memory" and a double free
+    bids_runs = [os.path.join(tmp, "bids", "sub-01_task-mi_run-%d_eeg.edf" % i) for i in (1, 2)]
+    expect(1, "class 'left' has 0 epochs", "train", "--edf", *bids_runs, "--events", "T1=left,T2=right",
+           "--tmin", "0", "--tmax", "4", "-o", os.path.join(tmp, "none.onnx"), "--progress", "none")
+    expect(1, "none of the mapped events", "train", "--edf", *bids_runs, "--events", "T1=left,T2=right",
+           "-o", os.path.join(tmp, "none.onnx"), "--progress", "none")
+    # without --tmin/--tmax the window is the events' duration (4 s in events.tsv)
+    wmodel = os.path.join(tmp, "window.onnx")
+    ok, _, _ = expect(0, "", "train", "--edf", *bids_runs, "--events", "left_hand=left,right_hand=right",
+                      "--split-by", "run", "--epochs", "2", "-o", wmodel, "--progress", "none")
+    if ok:
+        try:
+            import onnx
+            wc = json.loads({p.key: p.value for p in onnx.load(wmodel).metadata_props}["libxai.card"])
+            wr = wc["preprocessing"]
+            check(wr["t_min"] == 0 and wr["t_max"] == 4 and wr["window"] == "annotation-duration",
+                  "window from the events' duration: %s" % ((wr["t_min"], wr["t_max"], wr["window"]),))
+            check(wr["filter"]["high_pass"] == 4 and wr["filter"]["low_pass"] == 38 and
+                  wr["standardisation"] == "recording-channel-zscore", "default pre-processing recorded")
+        except ImportError:
+            pass
     ok, _, _ = expect(0, "", "explain", "--model", model, "--edf", bids_run3, "--events",
                       "left_hand=left,right_hand=right", "-o", os.path.join(tmp, "ot2"), "-q", "--no-figures")
     if ok:
@@ -245,16 +274,23 @@ try:
     if ok:
         g = table(os.path.join(deriv, "group_desc-lrp_channels.tsv"))
         check(len(g) == 25 and {"relevance_left", "relevance_right"} <= set(g[0]), "group table")
-        check(all(int(float(r["n_recordings"])) == 3 for r in g), "group over 3 recordings")
-        # the group mean equals the mean of the participants' tables
-        per = [table(os.path.join(deriv, *p)) for p in (
+        # the group mean is the mean of the participants' tables whose maps are out of sample: the
+        # model was trained on sub-01's run 1 or 2 (held-out run), so a recording of that name
+        # is in sample and left out (its sidecar says so)
+        paths = [os.path.join(deriv, *p) for p in (
             ("sub-01", "eeg", "sub-01_task-mi_run-1_desc-lrp_channels.tsv"),
             ("sub-02", "ses-a", "eeg", "sub-02_task-mi_run-1_desc-lrp_channels.tsv"),
             ("sub-02", "ses-a", "eeg", "sub-02_task-mi_run-2_desc-lrp_channels.tsv"))]
+        oos = [json.load(open(p[:-4] + ".json")).get("OutOfSample") for p in paths]
+        check(oos[1] is True and oos[2] is True, "sub-02 maps are out of sample: %s" % oos)
+        per = [table(p) for p, o in zip(paths, oos) if o]
+        check(all(int(float(r["n_recordings"])) == len(per) for r in g), "group over the out-of-sample recordings")
+        gs = json.load(open(os.path.join(deriv, "group_desc-lrp_channels.json")))
+        check(gs.get("InSampleRecordingsLeftOut") == 3 - len(per), "group sidecar counts the left-out maps")
         want = np.mean([[float(r["relevance_left"]) for r in t] for t in per], axis=0)
         check(np.allclose([float(r["relevance_left"]) for r in g], want, rtol=1e-6, atol=1e-9), "group mean")
         check(os.path.exists(os.path.join(deriv, "group_desc-lrp_topomap.png")), "group topomap")
-    expect(1, "exists", bids, deriv, "group")
+    expect(2, "exists", bids, deriv, "group")
 
     # ---- mismatches
     # a recording without C3: rename the label in the EDF header (signal 11's label field)
@@ -303,7 +339,7 @@ try:
         rm = os.path.join(tmp, "s001.onnx")
         ok, out, err = expect(0, "", "train", "--edf", real, "--events", "T1=left,T2=right", "--tmin", "0",
                               "--tmax", "4", "--bandpass", "4,40", "--reference", "average", "--resample", "80",
-                              "--cv", "5", "--epochs", "25", "--val-split", "0", "--patience", "0",
+                              "--split-by", "epoch", "--cv", "5", "--epochs", "25", "--patience", "0",
                               "-o", rm, "--progress", "none")
         line = [l for l in out.splitlines() if l.startswith("cv_accuracy")]
         if check(len(line) == 1, "cv line"):

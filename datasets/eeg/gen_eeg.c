@@ -4,7 +4,7 @@
  * (and optionally BrainVision) files with T0/T1/T2 annotations like PhysioNet's EEGMMIDB.
  *
  * Forward model (all sources seeded and deterministic; channels at 10-20/10-10 positions of
- * apps/xai-eeg/eeg-montage.c, source-to-channel weight exp(-a^2 / (2 * 0.30^2)) for the
+ * formats/domain/eeg-montage.c, source-to-channel weight exp(-a^2 / (2 * 0.30^2)) for the
  * great-circle angle a in radians):
  *   - background: per-channel 1/f noise (a sum of seven first-order low-pass processes with
  *     corner frequencies 0.5..32 Hz in octaves, equal variance, which gives a 1/f power
@@ -40,7 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eeg-montage.h"
+#include "xai/domain-eeg.h"
 #include "xai/edf.h"
 
 #define PI 3.14159265358979323846
@@ -266,11 +266,11 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
 
     double pos[NCH][3], src_c3[3], src_c4[3], src_oz[3], src_fpz[3];
     for (int c = 0; c < NCH; c++)
-        eeg_montage_find(channels[c], pos[c], NULL);
-    eeg_montage_find("C3", src_c3, NULL);
-    eeg_montage_find("C4", src_c4, NULL);
-    eeg_montage_find("Oz", src_oz, NULL);
-    eeg_montage_find("Fpz", src_fpz, NULL);
+        xai_eeg_montage_find(channels[c], pos[c], NULL);
+    xai_eeg_montage_find("C3", src_c3, NULL);
+    xai_eeg_montage_find("C4", src_c4, NULL);
+    xai_eeg_montage_find("Oz", src_oz, NULL);
+    xai_eeg_montage_find("Fpz", src_fpz, NULL);
     const double sig = 0.30;
 
     double *buf = malloc((size_t)n * sizeof *buf);
@@ -502,7 +502,7 @@ static int alloc_sources(eeg_sources *s, int64_t n)
 static double src_weight(const double *pos, const char *src, double sig)
 {
     double q[3];
-    eeg_montage_find(src, q, NULL);
+    xai_eeg_montage_find(src, q, NULL);
     double a = angle_between(pos, q);
     return exp(-a * a / (2 * sig * sig));
 }
@@ -520,7 +520,7 @@ static void mix_channel(int c, int64_t n, double fs, const eeg_subject *sub, con
                         eeg_sources *s, float *out)
 {
     double pos[3];
-    eeg_montage_find(rchannels[c], pos, NULL);
+    xai_eeg_montage_find(rchannels[c], pos, NULL);
     double w3 = src_weight(pos, "C3", 0.30), w4 = src_weight(pos, "C4", 0.30);
     double wo = src_weight(pos, "Oz", 0.40), wb = src_weight(pos, "Fpz", 0.45), wp = planted_weight(rchannels[c]);
     double noise = c == ses->bad ? 5.0 : 1.0, dur = (double)n / fs, d[10], lph = 2 * PI * rng_uniform();
@@ -605,7 +605,7 @@ static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, co
     char decoy[512] = "";
     for (int c = 0; c < RNCH; c++) { /* weight >= 0.3 from the C3 or C4 source */
         double pos[3];
-        eeg_montage_find(rchannels[c], pos, NULL);
+        xai_eeg_montage_find(rchannels[c], pos, NULL);
         if (src_weight(pos, "C3", 0.30) >= 0.3 || src_weight(pos, "C4", 0.30) >= 0.3)
             snprintf(decoy + strlen(decoy), sizeof decoy - strlen(decoy), "%s%s", *decoy ? "," : "", rchannels[c]);
     }

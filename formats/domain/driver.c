@@ -180,6 +180,8 @@ static xai_status part_gather(const train_ctx *t, const int64_t *idx, int64_t k,
 /* Inner grouped hold-out of the training groups for early stopping; none with one group. */
 static xai_status part_inner_split(train_ctx *t, train_part *p, uint64_t seed)
 {
+    if (t->o->train.patience <= 0)
+        return XAI_OK; /* no early stopping asked for: every training group trains, all epochs run */
     xai_split in = {0};
     xai_status st = xai_split_groups(p->g, p->y, p->n, XAI_SPLIT_HOLDOUT, t->o->inner_frac, 0, seed, &in);
     if (st == XAI_EINVAL) { /* one training group: nothing to stop on without leaking */

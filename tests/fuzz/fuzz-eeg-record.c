@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eeg-pre.h"
+#include "xai/domain-eeg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,23 +22,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    eeg_prep p;
-    if (eeg_prep_from_json(text, "fuzz", &p) == XAI_OK) {
+    xai_eeg_prep p;
+    if (xai_eeg_prep_from_json(text, "fuzz", &p) == XAI_OK) {
         static char l0[] = "C3", l1[] = "Cz", l2[] = "C4", u[] = "uV", ta[] = "A", tb[] = "B";
         char *labels[] = {l0, l1, l2}, *units[] = {u, u, u};
-        eeg_event ev[] = {{1.0, ta}, {4.0, tb}};
+        xai_eeg_event ev[] = {{.onset_s = 1.0, .duration_s = 2.0, .text = ta}, {.onset_s = 4.0, .text = tb}};
         enum { N = 1000 };
         static float d[3 * N];
         for (int i = 0; i < 3 * N; i++)
             d[i] = (float)((i * 7919) % 101) - 50.0f;
-        eeg_raw raw = {.nch = 3, .labels = labels, .units = units, .rate = 100, .n = N, .data = d,
+        xai_eeg_raw raw = {.nch = 3, .labels = labels, .units = units, .rate = 100, .n = N, .data = d,
                        .nev = 2, .ev = ev};
-        eeg_epochs e;
-        if (eeg_epochs_make(&p, &raw, "fuzz", &e) == XAI_OK)
-            eeg_epochs_free(&e);
-        char *again = eeg_prep_to_json(&p);
+        xai_eeg_epochs e;
+        if (xai_eeg_epochs_make(&p, &raw, "fuzz", &e) == XAI_OK)
+            xai_eeg_epochs_free(&e);
+        char *again = xai_eeg_prep_to_json(&p);
         free(again);
-        eeg_prep_free(&p);
+        xai_eeg_prep_free(&p);
     }
     free(text);
     return 0;

@@ -94,7 +94,8 @@ typedef struct {
      *  and the kept epoch use an inner grouped hold-out of each model's TRAINING groups
      *  (@p inner_frac of them), never the held-out groups whose accuracy is reported.
      *  With a single training group there is no inner split: the model trains all epochs
-     *  (a warning says so). */
+     *  (a warning says so). With train.patience 0 (no early stopping) there is none either:
+     *  every training group trains, all epochs. */
     xai_train_config train;
     double inner_frac;        /**< fraction of the training groups used for early stopping [0.2] */
     /* --- augmentation (optional) --- */

@@ -7,9 +7,9 @@
  * electrode, then drawn with the bwr colour map, a head outline, nose and ears, the sensor
  * dots, and a colour bar. The map is drawn inside the head circle (projected radius 1);
  * electrodes below the equator (Iz, T9, T10 at radius 1.24) are shown as dots outside it
- * and take part in the interpolation. Heatmap row labels: eeg_heatmap_label_rows().
+ * and take part in the interpolation. Heatmap row labels: xai_eeg_heatmap_label_rows().
  */
-#include "eeg-topomap.h"
+#include "xai/domain-eeg.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eeg-montage.h"
 #include "xai/atomic.h"
 #include "xai/figure.h"
 
@@ -48,7 +47,7 @@ static xai_status write_png_atomic(cairo_surface_t *surf, const char *path)
     return xai_atomic_finish(tmp, path, st);
 }
 
-xai_status eeg_heatmap_label_rows(const char *path, const double rect[4], int nrows, const char *const *labels,
+xai_status xai_eeg_heatmap_label_rows(const char *path, const double rect[4], int nrows, const char *const *labels,
                                   const char *ylabel)
 {
     cairo_surface_t *surf = cairo_image_surface_create_from_png(path);
@@ -59,7 +58,9 @@ xai_status eeg_heatmap_label_rows(const char *path, const double rect[4], int nr
     cairo_t *cr = cairo_create(surf);
     double rh = rect[3] / (nrows > 0 ? nrows : 1);
     cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_rectangle(cr, 0, rect[1] - rh, rect[0] - 1, rect[3] + 2 * rh);
+    /* only beside the rows: below them the time axis' first tick label ("0") reaches left of
+     * the data area and must stay */
+    cairo_rectangle(cr, 0, rect[1] - rh, rect[0] - 1, rect[3] + rh + 1);
     cairo_fill(cr);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     double fs = rh * 0.8 < 11 ? rh * 0.8 : 11;
@@ -87,7 +88,7 @@ xai_status eeg_heatmap_label_rows(const char *path, const double rect[4], int nr
     return st;
 }
 
-xai_status eeg_topomap_png(const char *path, int nch, const char *const *labels, int npanel, const float *values,
+xai_status xai_eeg_topomap_png(const char *path, int nch, const char *const *labels, int npanel, const float *values,
                            const char *const *titles, const char *title, const char *cbar_label)
 {
     if (nch < 1 || npanel < 1 || npanel > 16 || !values)
@@ -104,7 +105,7 @@ xai_status eeg_topomap_png(const char *path, int nch, const char *const *labels,
     double rmax = 1.0, vmax = 0;
     for (int c = 0; c < nch; c++) {
         double xy[2];
-        if (eeg_montage_find(labels[c], NULL, xy) != 0)
+        if (xai_eeg_montage_find(labels[c], NULL, xy) != 0)
             continue;
         px[np] = xy[0];
         py[np] = xy[1];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * eeg-pre.c - reading EEG recordings (EDF/EDF+/BDF/BDF+ through formats/edf.h, BrainVision
+ * eeg.c - the EEG domain: reading EEG recordings (EDF/EDF+/BDF/BDF+ through formats/edf.h, BrainVision
  * through formats/brainvision.h), preprocessing and epoching for xai-eeg, and the JSON
  * preprocessing record stored in the model.
  *
@@ -21,7 +21,7 @@
  * ends by odd reflection (2 x[0] - x[k]) over min(n - 1, max(3 s, 6 / hp)) samples to keep
  * the start-up transients out of the data.
  */
-#include "eeg-pre.h"
+#include "xai/domain-eeg.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -71,7 +71,7 @@ static void trim_copy(const char *s, char *out, size_t cap, int drop_all_space)
     out[n] = '\0';
 }
 
-int eeg_label_equal(const char *a, const char *b)
+int xai_eeg_label_equal(const char *a, const char *b)
 {
     for (;;) {
         while (*a && (isspace((unsigned char)*a) || *a == '.'))
@@ -89,12 +89,12 @@ int eeg_label_equal(const char *a, const char *b)
 
 static int is_trigger_label(const char *s)
 {
-    return eeg_label_equal(s, "Status") || eeg_label_equal(s, "Trigger") || eeg_label_equal(s, "STI 014");
+    return xai_eeg_label_equal(s, "Status") || xai_eeg_label_equal(s, "Trigger") || xai_eeg_label_equal(s, "STI 014");
 }
 
 /* ------------------------------------------------------------------ reading */
 
-void eeg_raw_free(eeg_raw *r)
+void xai_eeg_raw_free(xai_eeg_raw *r)
 {
     if (!r)
         return;
@@ -107,15 +107,16 @@ void eeg_raw_free(eeg_raw *r)
     memset(r, 0, sizeof *r);
 }
 
-static xai_status add_event(eeg_raw *r, double onset, const char *text)
+static xai_status add_event(xai_eeg_raw *r, double onset, double duration, const char *text)
 {
-    eeg_event *e = realloc(r->ev, (r->nev + 1) * sizeof *e);
+    xai_eeg_event *e = realloc(r->ev, (r->nev + 1) * sizeof *e);
     if (!e)
         return xai_error_set(XAI_ENOMEM, "out of memory");
     r->ev = e;
     char buf[128];
     trim_copy(text, buf, sizeof buf, 0);
     e[r->nev].onset_s = onset;
+    e[r->nev].duration_s = duration > 0 && isfinite(duration) ? duration : 0;
     e[r->nev].text = xstrdup(buf);
     if (!e[r->nev].text)
         return xai_error_set(XAI_ENOMEM, "out of memory");
@@ -129,7 +130,7 @@ static int has_ext(const char *path, const char *ext)
     return n >= m && strcasecmp(path + n - m, ext) == 0;
 }
 
-static xai_status load_bv(const char *path, eeg_raw *out)
+static xai_status load_bv(const char *path, xai_eeg_raw *out)
 {
     xai_brainvision *bv = NULL;
     xai_status st = xai_brainvision_open(path, &bv);
@@ -156,12 +157,14 @@ static xai_status load_bv(const char *path, eeg_raw *out)
     }
     for (size_t k = 0; k < bv->n_markers && st == XAI_OK; k++)
         if (bv->markers[k].description && bv->markers[k].description[0])
-            st = add_event(out, (double)bv->markers[k].sample / bv->sample_rate, bv->markers[k].description);
+            st = add_event(out, (double)bv->markers[k].sample / bv->sample_rate,
+                           bv->markers[k].length > 1 ? (double)bv->markers[k].length / bv->sample_rate : 0,
+                           bv->markers[k].description);
     xai_brainvision_close(bv);
     return st;
 }
 
-static xai_status load_edf(const char *path, eeg_raw *out)
+static xai_status load_edf(const char *path, xai_eeg_raw *out)
 {
     xai_edf *h = NULL;
     xai_status st = xai_edf_open(path, &h);
@@ -203,7 +206,7 @@ static xai_status load_edf(const char *path, eeg_raw *out)
     size_t nann = 0;
     const xai_edf_annotation *ann = xai_edf_get_annotations(h, &nann);
     for (size_t k = 0; st == XAI_OK && k < nann; k++)
-        st = add_event(out, ann[k].onset_s, ann[k].text ? ann[k].text : "");
+        st = add_event(out, ann[k].onset_s, ann[k].duration_s, ann[k].text ? ann[k].text : "");
     if (st == XAI_OK && trig >= 0) {
         xai_edf_event *ev = NULL;
         size_t nev = 0;
@@ -211,7 +214,7 @@ static xai_status load_edf(const char *path, eeg_raw *out)
         for (size_t k = 0; st == XAI_OK && k < nev; k++) {
             char buf[16];
             snprintf(buf, sizeof buf, "%u", ev[k].value);
-            st = add_event(out, ev[k].onset_s, buf);
+            st = add_event(out, ev[k].onset_s, 0, buf);
         }
         free(ev);
     }
@@ -237,13 +240,14 @@ static char *events_tsv_path(const char *path)
 }
 
 /* events from a BIDS events.tsv: onset (s) and trial_type (else value) */
-static xai_status load_events_tsv(const char *tsv_path, eeg_raw *out)
+static xai_status load_events_tsv(const char *tsv_path, xai_eeg_raw *out)
 {
     xai_tsv *t = NULL;
     xai_status st = xai_tsv_load(tsv_path, 0, &t);
     if (st != XAI_OK)
         return st;
     long on = xai_tsv_find_column(t, "onset"), ty = xai_tsv_find_column(t, "trial_type");
+    long du = xai_tsv_find_column(t, "duration");
     if (ty < 0)
         ty = xai_tsv_find_column(t, "value");
     if (on < 0 || ty < 0) {
@@ -262,14 +266,17 @@ static xai_status load_events_tsv(const char *tsv_path, eeg_raw *out)
             st = xai_error_set(XAI_EFORMAT, "%s: row %zu: onset is not a number", tsv_path, r + 2);
             break;
         }
+        double dur = 0; /* "n/a" or a missing column: no duration */
+        if (du < 0 || xai_tsv_get_number(t, r, (size_t)du, &dur) != XAI_OK)
+            dur = 0;
         if (txt)
-            st = add_event(out, onset, txt);
+            st = add_event(out, onset, dur, txt);
     }
     xai_tsv_free(t);
     return st;
 }
 
-xai_status eeg_raw_load(const char *path, eeg_raw *out)
+xai_status xai_eeg_raw_load(const char *path, xai_eeg_raw *out)
 {
     memset(out, 0, sizeof *out);
     xai_status st = has_ext(path, ".vhdr") ? load_bv(path, out) : load_edf(path, out);
@@ -280,7 +287,7 @@ xai_status eeg_raw_load(const char *path, eeg_raw *out)
     if (st == XAI_OK && (out->rate <= 0 || out->n < 1))
         st = xai_error_set(XAI_EFORMAT, "%s: empty recording or zero sample rate", path);
     if (st != XAI_OK)
-        eeg_raw_free(out);
+        xai_eeg_raw_free(out);
     return st;
 }
 
@@ -335,7 +342,7 @@ static void run_cascade(const biquad *sec, int nsec, double *y, int64_t n, int d
     }
 }
 
-xai_status eeg_filter(float *x, int64_t n, double fs, double hp, double lp, double notch, int order)
+xai_status xai_eeg_filter(float *x, int64_t n, double fs, double hp, double lp, double notch, int order)
 {
     biquad sec[24];
     int nsec = 0;
@@ -384,7 +391,7 @@ xai_status eeg_filter(float *x, int64_t n, double fs, double hp, double lp, doub
 
 /* ------------------------------------------------------------------ the record */
 
-void eeg_prep_free(eeg_prep *p)
+void xai_eeg_prep_free(xai_eeg_prep *p)
 {
     if (!p)
         return;
@@ -396,7 +403,7 @@ void eeg_prep_free(eeg_prep *p)
     memset(p, 0, sizeof *p);
 }
 
-static int find_class(const eeg_prep *p, const char *name)
+static int find_class(const xai_eeg_prep *p, const char *name)
 {
     for (int i = 0; i < p->nclass; i++)
         if (strcmp(p->classes[i], name) == 0)
@@ -404,7 +411,7 @@ static int find_class(const eeg_prep *p, const char *name)
     return -1;
 }
 
-static xai_status add_mapping(eeg_prep *p, const char *key, const char *cls)
+static xai_status add_mapping(xai_eeg_prep *p, const char *key, const char *cls)
 {
     int c = find_class(p, cls);
     if (c < 0) {
@@ -430,7 +437,7 @@ static xai_status add_mapping(eeg_prep *p, const char *key, const char *cls)
     return XAI_OK;
 }
 
-xai_status eeg_prep_set_events(eeg_prep *p, const char *spec)
+xai_status xai_eeg_prep_set_events(xai_eeg_prep *p, const char *spec)
 {
     char *dup = xstrdup(spec), *save = NULL;
     if (!dup)
@@ -459,12 +466,12 @@ xai_status eeg_prep_set_events(eeg_prep *p, const char *spec)
     free(dup);
     if (st == XAI_OK && p->nclass < 2)
         st = xai_error_set(XAI_EINVAL, "--events: need at least two classes (e.g. T1=left,T2=right)");
-    if (st == XAI_OK && p->nclass > EEG_MAX_CLASSES)
-        st = xai_error_set(XAI_EINVAL, "--events: at most %d classes", EEG_MAX_CLASSES);
+    if (st == XAI_OK && p->nclass > XAI_EEG_MAX_CLASSES)
+        st = xai_error_set(XAI_EINVAL, "--events: at most %d classes", XAI_EEG_MAX_CLASSES);
     return st;
 }
 
-xai_status eeg_prep_set_channels(eeg_prep *p, const char *list)
+xai_status xai_eeg_prep_set_channels(xai_eeg_prep *p, const char *list)
 {
     char *dup = xstrdup(list), *save = NULL;
     if (!dup)
@@ -488,15 +495,15 @@ xai_status eeg_prep_set_channels(eeg_prep *p, const char *list)
     return p->nch > 0 ? XAI_OK : xai_error_set(XAI_EINVAL, "--channels: empty list");
 }
 
-static int raw_find(const eeg_raw *raw, const char *label)
+static int raw_find(const xai_eeg_raw *raw, const char *label)
 {
     for (int c = 0; c < raw->nch; c++)
-        if (eeg_label_equal(raw->labels[c], label))
+        if (xai_eeg_label_equal(raw->labels[c], label))
             return c;
     return -1;
 }
 
-xai_status eeg_prep_bind(eeg_prep *p, const eeg_raw *raw, const char *name)
+xai_status xai_eeg_prep_bind(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name)
 {
     if (p->nch == 0) {
         p->channels = calloc((size_t)raw->nch, sizeof *p->channels);
@@ -530,55 +537,70 @@ xai_status eeg_prep_bind(eeg_prep *p, const eeg_raw *raw, const char *name)
     return XAI_OK;
 }
 
-char *eeg_prep_to_json(const eeg_prep *p)
+static const char *standardise_name(int s)
+{
+    return s == XAI_EEG_STANDARDISE_RECORDING ? "recording-channel-zscore" : "none";
+}
+
+char *xai_eeg_prep_to_json(const xai_eeg_prep *p)
 {
     json_t *o = json_object(), *a;
-    json_object_set_new(o, "Version", json_integer(1));
+    json_object_set_new(o, "version", json_integer(2));
     a = json_array();
     for (int i = 0; i < p->nch; i++)
         json_array_append_new(a, json_string(p->channels[i]));
-    json_object_set_new(o, "Channels", a);
+    json_object_set_new(o, "channels", a);
     a = json_array();
     for (int i = 0; i < p->nch; i++)
         json_array_append_new(a, json_string(p->units && p->units[i] ? p->units[i] : ""));
-    json_object_set_new(o, "Units", a);
-    json_object_set_new(o, "InputSamplingFrequency", json_real(p->rate_in));
-    json_object_set_new(o, "SamplingFrequency", json_real(p->rate));
-    json_object_set_new(o, "Reference", json_string(p->average_ref ? "average" : "none"));
+    json_object_set_new(o, "units", a);
+    json_object_set_new(o, "input_sampling_frequency", json_real(p->rate_in));
+    json_object_set_new(o, "sampling_frequency", json_real(p->rate));
+    json_object_set_new(o, "reference", json_string(p->average_ref ? "average" : "none"));
     json_t *f = json_object();
-    json_object_set_new(f, "Type", json_string("butterworth-biquad-forward-backward"));
-    json_object_set_new(f, "Order", json_integer(p->order));
-    json_object_set_new(f, "HighPass", p->hp > 0 ? json_real(p->hp) : json_null());
-    json_object_set_new(f, "LowPass", p->lp > 0 ? json_real(p->lp) : json_null());
-    json_object_set_new(f, "Notch", p->notch > 0 ? json_real(p->notch) : json_null());
-    json_object_set_new(o, "Filter", f);
-    json_object_set_new(o, "Resampler", json_string("libsamplerate sinc medium"));
-    json_object_set_new(o, "TMin", json_real(p->tmin));
-    json_object_set_new(o, "TMax", json_real(p->tmax));
-    json_object_set_new(o, "NTimes", json_integer(p->ntimes));
-    json_object_set_new(o, "Baseline", json_string(p->baseline_mean ? "mean" : "none"));
+    json_object_set_new(f, "type", json_string("butterworth-biquad-forward-backward"));
+    json_object_set_new(f, "order", json_integer(p->order));
+    json_object_set_new(f, "high_pass", p->hp > 0 ? json_real(p->hp) : json_null());
+    json_object_set_new(f, "low_pass", p->lp > 0 ? json_real(p->lp) : json_null());
+    json_object_set_new(f, "notch", p->notch > 0 ? json_real(p->notch) : json_null());
+    json_object_set_new(o, "filter", f);
+    json_object_set_new(o, "resampler", json_string("libsamplerate sinc medium"));
+    json_object_set_new(o, "standardisation", json_string(standardise_name(p->standardise)));
+    json_object_set_new(o, "t_min", json_real(p->tmin));
+    json_object_set_new(o, "t_max", json_real(p->tmax));
+    json_object_set_new(o, "window", json_string(p->window_from_events ? "annotation-duration" : "explicit"));
+    json_object_set_new(o, "n_times", json_integer(p->ntimes));
+    json_object_set_new(o, "baseline", json_string(p->baseline_mean ? "mean" : "none"));
     a = json_array();
     for (int i = 0; i < p->nclass; i++)
         json_array_append_new(a, json_string(p->classes[i]));
-    json_object_set_new(o, "Classes", a);
+    json_object_set_new(o, "classes", a);
     json_t *ev = json_object();
     for (int i = 0; i < p->nmap; i++)
         json_object_set_new(ev, p->ev_keys[i], json_string(p->classes[p->ev_class[i]]));
-    json_object_set_new(o, "Events", ev);
+    json_object_set_new(o, "events", ev);
     json_t *nm = json_object();
-    json_object_set_new(nm, "Type", json_string("global-zscore"));
-    json_object_set_new(nm, "Mean", json_real(p->norm_mean));
-    json_object_set_new(nm, "Std", json_real(p->norm_std));
-    json_object_set_new(o, "Normalisation", nm);
+    json_object_set_new(nm, "type", json_string("global-zscore"));
+    json_object_set_new(nm, "mean", json_real(p->norm_mean));
+    json_object_set_new(nm, "std", json_real(p->norm_std));
+    json_object_set_new(o, "normalisation", nm);
     char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(o);
     return s;
 }
 
-/* a number member; null means 0 (off); absent is an error only for required members */
-static double num(json_t *o, const char *key, int required, int *bad)
+/* A member by its snake_case name, or by the PascalCase name of the first record version
+ * (models written before the card keep that form in xai_preprocessing). */
+static json_t *member(json_t *o, const char *snake, const char *pascal)
 {
-    json_t *v = json_object_get(o, key);
+    json_t *v = json_object_get(o, snake);
+    return v ? v : json_object_get(o, pascal);
+}
+
+/* a number member; null means 0 (off); absent is an error only for required members */
+static double num(json_t *o, const char *snake, const char *pascal, int required, int *bad)
+{
+    json_t *v = member(o, snake, pascal);
     if (!v && required)
         *bad = 1;
     if (!v || json_is_null(v))
@@ -590,107 +612,142 @@ static double num(json_t *o, const char *key, int required, int *bad)
     return json_number_value(v);
 }
 
-xai_status eeg_prep_from_json(const char *json, const char *name, eeg_prep *out)
+static xai_status read_channels(json_t *ch, json_t *un, xai_eeg_prep *out, int *bad)
+{
+    size_t i;
+    json_t *v;
+    out->channels = calloc(json_array_size(ch), sizeof *out->channels);
+    out->units = calloc(json_array_size(ch), sizeof *out->units);
+    if (!out->channels || !out->units)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    json_array_foreach(ch, i, v)
+    {
+        if (!json_is_string(v)) {
+            *bad = 1;
+            return XAI_OK;
+        }
+        json_t *u = json_is_array(un) ? json_array_get(un, i) : NULL;
+        out->channels[i] = xstrdup(json_string_value(v));
+        out->units[i] = xstrdup(json_is_string(u) ? json_string_value(u) : "");
+        out->nch++;
+        if (!out->channels[i] || !out->units[i])
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    return XAI_OK;
+}
+
+static xai_status read_classes(json_t *cl, json_t *ev, xai_eeg_prep *out, int *bad)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(cl, i, v)
+    {
+        if (!json_is_string(v)) {
+            *bad = 1;
+            return XAI_OK;
+        }
+        char **c = realloc(out->classes, (size_t)(out->nclass + 1) * sizeof *c);
+        if (!c)
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        out->classes = c;
+        if (!(c[out->nclass] = xstrdup(json_string_value(v))))
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        out->nclass++;
+    }
+    const char *key;
+    json_object_foreach(ev, key, v)
+    {
+        int c = json_is_string(v) ? find_class(out, json_string_value(v)) : -1;
+        if (c < 0) {
+            *bad = 1;
+            return XAI_OK;
+        }
+        xai_status st = add_mapping(out, key, out->classes[c]);
+        if (st != XAI_OK)
+            return st;
+    }
+    return XAI_OK;
+}
+
+/* the scalar members; sets *bad on a missing or malformed one */
+static void read_numbers(json_t *o, json_t *f, json_t *nm, xai_eeg_prep *out, int *bad)
+{
+    out->rate_in = num(o, "input_sampling_frequency", "InputSamplingFrequency", 1, bad);
+    out->rate = num(o, "sampling_frequency", "SamplingFrequency", 1, bad);
+    out->tmin = num(o, "t_min", "TMin", 1, bad);
+    out->tmax = num(o, "t_max", "TMax", 1, bad);
+    double nt = num(o, "n_times", "NTimes", 1, bad), order = num(f, "order", "Order", 0, bad);
+    if (!(nt >= 1 && nt <= 1e9 && order >= 0 && order <= 16)) /* range before the casts */
+        *bad = 1;
+    else {
+        out->ntimes = (int64_t)nt;
+        out->order = (int)order;
+    }
+    out->hp = num(f, "high_pass", "HighPass", 0, bad);
+    out->lp = num(f, "low_pass", "LowPass", 0, bad);
+    out->notch = num(f, "notch", "Notch", 0, bad);
+    out->norm_mean = num(nm, "mean", "Mean", 1, bad);
+    out->norm_std = num(nm, "std", "Std", 1, bad);
+    const char *ref = json_string_value(member(o, "reference", "Reference"));
+    const char *base = json_string_value(member(o, "baseline", "Baseline"));
+    json_t *sd = json_object_get(o, "standardisation"); /* absent before version 2: none */
+    const char *win = json_string_value(json_object_get(o, "window"));
+    out->average_ref = ref && strcmp(ref, "average") == 0;
+    out->baseline_mean = base && strcmp(base, "mean") == 0;
+    out->window_from_events = win && strcmp(win, "annotation-duration") == 0;
+    if (sd && !(json_is_string(sd) && (strcmp(json_string_value(sd), "none") == 0 ||
+                                       strcmp(json_string_value(sd), standardise_name(1)) == 0)))
+        *bad = 1; /* an unknown standardisation cannot be applied as trained */
+    out->standardise = sd && strcmp(json_string_value(sd), "none") != 0 ? XAI_EEG_STANDARDISE_RECORDING : 0;
+    if (!ref || !base)
+        *bad = 1;
+}
+
+static int record_valid(const xai_eeg_prep *p)
+{
+    return p->rate_in > 0 && p->rate_in <= 1e6 && p->rate > 0 && p->rate <= 1e6 && p->rate <= 16 * p->rate_in &&
+           fabs(p->tmin) <= 1e5 && fabs(p->tmax) <= 1e5 && p->ntimes >= 1 && p->tmax > p->tmin &&
+           p->norm_std > 0 && p->nmap >= 2;
+}
+
+xai_status xai_eeg_prep_from_json(const char *json, const char *name, xai_eeg_prep *out)
 {
     memset(out, 0, sizeof *out);
     json_error_t err;
     json_t *o = json_loads(json, 0, &err);
     if (!o || !json_is_object(o)) {
         json_decref(o);
-        return xai_error_set(XAI_EFORMAT, "%s: xai_preprocessing is not a JSON object (%s)", name, err.text);
+        return xai_error_set(XAI_EFORMAT, "%s: the pre-processing record is not a JSON object (%s)", name, err.text);
     }
-    xai_status st = XAI_OK;
-    int bad = 0;
-    json_t *ch = json_object_get(o, "Channels"), *un = json_object_get(o, "Units");
-    json_t *cl = json_object_get(o, "Classes"), *ev = json_object_get(o, "Events");
-    json_t *f = json_object_get(o, "Filter"), *nm = json_object_get(o, "Normalisation");
+    json_t *ch = member(o, "channels", "Channels"), *un = member(o, "units", "Units");
+    json_t *cl = member(o, "classes", "Classes"), *ev = member(o, "events", "Events");
+    json_t *f = member(o, "filter", "Filter"), *nm = member(o, "normalisation", "Normalisation");
     if (!json_is_array(ch) || json_array_size(ch) == 0 || json_array_size(ch) > MAX_CHANNELS || !json_is_array(cl) ||
-        json_array_size(cl) < 2 || json_array_size(cl) > EEG_MAX_CLASSES || !json_is_object(ev) || !json_is_object(f) || !json_is_object(nm)) {
+        json_array_size(cl) < 2 || json_array_size(cl) > XAI_EEG_MAX_CLASSES || !json_is_object(ev) ||
+        !json_is_object(f) || !json_is_object(nm)) {
         json_decref(o);
         return xai_error_set(XAI_EFORMAT,
-                             "%s: xai_preprocessing lacks Channels, Classes, Events, Filter or Normalisation "
-                             "(not a model trained by xai-eeg?)",
+                             "%s: the pre-processing record lacks channels, classes, events, filter or "
+                             "normalisation (not a model trained by xai-eeg?)",
                              name);
     }
-    size_t i;
-    json_t *v;
-    out->channels = calloc(json_array_size(ch), sizeof *out->channels);
-    out->units = calloc(json_array_size(ch), sizeof *out->units);
-    if (!out->channels || !out->units)
-        st = xai_error_set(XAI_ENOMEM, "out of memory");
-    json_array_foreach(ch, i, v)
-    {
-        if (st != XAI_OK)
-            break;
-        if (!json_is_string(v)) {
-            bad = 1;
-            break;
-        }
-        json_t *u = json_is_array(un) ? json_array_get(un, i) : NULL;
-        out->channels[i] = xstrdup(json_string_value(v));
-        out->units[i] = xstrdup(json_is_string(u) ? json_string_value(u) : "");
-        out->nch++;
-    }
-    json_array_foreach(cl, i, v)
-    {
-        if (st != XAI_OK || bad)
-            break;
-        if (!json_is_string(v))
-            bad = 1;
-        else {
-            char **c = realloc(out->classes, (size_t)(out->nclass + 1) * sizeof *c);
-            if (!c) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                break;
-            }
-            out->classes = c;
-            c[out->nclass++] = xstrdup(json_string_value(v));
-        }
-    }
-    const char *key;
-    json_object_foreach(ev, key, v)
-    {
-        if (st != XAI_OK || bad)
-            break;
-        int c = json_is_string(v) ? find_class(out, json_string_value(v)) : -1;
-        if (c < 0)
-            bad = 1;
-        else
-            st = add_mapping(out, key, out->classes[c]);
-    }
-    out->rate_in = num(o, "InputSamplingFrequency", 1, &bad);
-    out->rate = num(o, "SamplingFrequency", 1, &bad);
-    out->tmin = num(o, "TMin", 1, &bad);
-    out->tmax = num(o, "TMax", 1, &bad);
-    double nt = num(o, "NTimes", 1, &bad), order = num(f, "Order", 0, &bad);
-    if (!(nt >= 1 && nt <= 1e9 && order >= 0 && order <= 16)) /* range before the casts */
-        bad = 1;
-    else {
-        out->ntimes = (int64_t)nt;
-        out->order = (int)order;
-    }
-    out->hp = num(f, "HighPass", 0, &bad);
-    out->lp = num(f, "LowPass", 0, &bad);
-    out->notch = num(f, "Notch", 0, &bad);
-    out->norm_mean = num(nm, "Mean", 1, &bad);
-    out->norm_std = num(nm, "Std", 1, &bad);
-    const char *ref = json_string_value(json_object_get(o, "Reference"));
-    const char *base = json_string_value(json_object_get(o, "Baseline"));
-    out->average_ref = ref && strcmp(ref, "average") == 0;
-    out->baseline_mean = base && strcmp(base, "mean") == 0;
-    if (st == XAI_OK && (bad || !ref || !base || !(out->rate_in > 0 && out->rate_in <= 1e6) || !(out->rate > 0 && out->rate <= 1e6 && out->rate <= 16 * out->rate_in) ||
-                         fabs(out->tmin) > 1e5 || fabs(out->tmax) > 1e5 || out->ntimes < 1 ||
-                         out->tmax <= out->tmin || !(out->norm_std > 0) || out->nmap < 2))
-        st = xai_error_set(XAI_EFORMAT, "%s: xai_preprocessing has a missing or invalid field", name);
+    int bad = 0;
+    xai_status st = read_channels(ch, un, out, &bad);
+    if (st == XAI_OK && !bad)
+        st = read_classes(cl, ev, out, &bad);
+    if (st == XAI_OK && !bad)
+        read_numbers(o, f, nm, out, &bad);
+    if (st == XAI_OK && (bad || !record_valid(out)))
+        st = xai_error_set(XAI_EFORMAT, "%s: the pre-processing record has a missing or invalid field", name);
     json_decref(o);
     if (st != XAI_OK)
-        eeg_prep_free(out);
+        xai_eeg_prep_free(out);
     return st;
 }
 
 /* ------------------------------------------------------------------ epochs */
 
-void eeg_epochs_free(eeg_epochs *e)
+void xai_eeg_epochs_free(xai_eeg_epochs *e)
 {
     if (!e)
         return;
@@ -701,7 +758,7 @@ void eeg_epochs_free(eeg_epochs *e)
     memset(e, 0, sizeof *e);
 }
 
-static int event_class(const eeg_prep *p, const char *text)
+static int event_class(const xai_eeg_prep *p, const char *text)
 {
     char a[128], b[128];
     trim_copy(text, a, sizeof a, 1);
@@ -713,12 +770,41 @@ static int event_class(const eeg_prep *p, const char *text)
     return -1;
 }
 
-xai_status eeg_epochs_make(const eeg_prep *p, const eeg_raw *raw, const char *name, eeg_epochs *out)
+/* The window from the mapped events: tmax is the most common duration (events
+ * of one kind of trial normally share it; a few truncated ones must not shorten all). */
+xai_status xai_eeg_prep_window_from_events(xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name)
 {
-    memset(out, 0, sizeof *out);
-    if (fabs(raw->rate - p->rate_in) > 1e-6 * p->rate_in)
-        return xai_error_set(XAI_EINVAL, "%s: sample rate %g Hz, but the model was trained on %g Hz recordings",
-                             name, raw->rate, p->rate_in);
+    double best = 0;
+    size_t best_n = 0, mapped = 0;
+    for (size_t k = 0; k < raw->nev; k++)
+        mapped += event_class(p, raw->ev[k].text) >= 0;
+    if (mapped == 0)
+        return xai_error_set(XAI_EINVAL, "%s: none of the mapped events (%s%s) occurs in the file", name,
+                             p->nmap ? p->ev_keys[0] : "", p->nmap > 1 ? ", ..." : "");
+    for (size_t k = 0; k < raw->nev; k++) {
+        double d = raw->ev[k].duration_s;
+        if (d <= 0 || event_class(p, raw->ev[k].text) < 0)
+            continue;
+        size_t same = 0;
+        for (size_t j = 0; j < raw->nev; j++)
+            if (event_class(p, raw->ev[j].text) >= 0 && fabs(raw->ev[j].duration_s - d) < 0.5 / raw->rate)
+                same++;
+        if (same > best_n || (same == best_n && d < best)) {
+            best = d;
+            best_n = same;
+        }
+    }
+    if (best_n == 0)
+        return xai_error_set(XAI_EINVAL,
+                             "%s: the mapped events have no duration; give the window with --tmin and --tmax", name);
+    p->tmax = best;
+    p->window_from_events = 1;
+    return XAI_OK;
+}
+
+/* the record's channels of @p raw, in record order, into a new [C][n] array */
+static xai_status select_channels(const xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name, float **out)
+{
     int C = p->nch;
     int64_t n = raw->n;
     float *d = malloc((size_t)C * (size_t)n * sizeof *d);
@@ -732,88 +818,149 @@ xai_status eeg_epochs_make(const eeg_prep *p, const eeg_raw *raw, const char *na
         }
         memcpy(d + (size_t)i * (size_t)n, raw->data + (size_t)c * (size_t)n, (size_t)n * sizeof *d);
     }
-    if (p->average_ref)
-        for (int64_t t = 0; t < n; t++) {
-            double s = 0;
-            for (int i = 0; i < C; i++)
-                s += d[(size_t)i * (size_t)n + (size_t)t];
-            float m = (float)(s / C);
-            for (int i = 0; i < C; i++)
-                d[(size_t)i * (size_t)n + (size_t)t] -= m;
-        }
+    *out = d;
+    return XAI_OK;
+}
+
+static void average_reference(float *d, int C, int64_t n)
+{
+    for (int64_t t = 0; t < n; t++) {
+        double s = 0;
+        for (int i = 0; i < C; i++)
+            s += d[(size_t)i * (size_t)n + (size_t)t];
+        float m = (float)(s / C);
+        for (int i = 0; i < C; i++)
+            d[(size_t)i * (size_t)n + (size_t)t] -= m;
+    }
+}
+
+/* z-score each channel over the whole recording; a flat channel becomes 0 */
+static void standardise_channels(float *d, int C, int64_t n)
+{
+    for (int i = 0; i < C; i++) {
+        float *row = d + (size_t)i * (size_t)n;
+        double s1 = 0, s2 = 0;
+        for (int64_t t = 0; t < n; t++)
+            s1 += row[t];
+        double m = s1 / (double)n;
+        for (int64_t t = 0; t < n; t++)
+            s2 += (row[t] - m) * (row[t] - m);
+        double sd = sqrt(s2 / (double)n);
+        for (int64_t t = 0; t < n; t++)
+            row[t] = sd > 0 ? (float)((row[t] - m) / sd) : 0.0f;
+    }
+}
+
+/* filters and resampling of the continuous [C][*n] data, replacing *d when resampled */
+static xai_status filter_resample(const xai_eeg_prep *p, double rate_in, const char *name, float **d, int64_t *n)
+{
+    int C = p->nch;
     xai_status st = XAI_OK;
     for (int i = 0; i < C && st == XAI_OK; i++)
-        st = eeg_filter(d + (size_t)i * (size_t)n, n, raw->rate, p->hp, p->lp, p->notch, p->order ? p->order : 4);
-    if (st != XAI_OK) {
-        free(d);
+        st = xai_eeg_filter(*d + (size_t)i * (size_t)*n, *n, rate_in, p->hp, p->lp, p->notch, p->order ? p->order : 4);
+    if (st != XAI_OK)
         return xai_error_prefix(st, name);
+    if (fabs(p->rate - rate_in) <= 1e-6 * rate_in)
+        return XAI_OK;
+    if (p->rate != floor(p->rate) || rate_in != floor(rate_in))
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: resampling needs integer rates (%g -> %g Hz)", name, rate_in,
+                             p->rate);
+    xai_audio in = {.info = {.sample_rate = (int)rate_in, .channels = C, .frames = *n}, .data = *d}, res = {0};
+    st = xai_audio_resample(&in, (int)p->rate, XAI_RESAMPLE_MEDIUM, &res);
+    if (st != XAI_OK)
+        return xai_error_prefix(st, name);
+    free(*d);
+    *d = res.data;
+    *n = res.info.frames;
+    return XAI_OK;
+}
+
+static xai_status epochs_alloc(xai_eeg_epochs *out, int64_t cap, size_t per, const char *name)
+{
+    if (cap <= 0)
+        return XAI_OK;
+    out->x = malloc((size_t)cap * per * sizeof *out->x);
+    out->y = malloc((size_t)cap * sizeof *out->y);
+    out->onset_s = malloc((size_t)cap * sizeof *out->onset_s);
+    out->sample = malloc((size_t)cap * sizeof *out->sample);
+    if (!out->x || !out->y || !out->onset_s || !out->sample)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory for %lld epochs", name, (long long)cap);
+    return XAI_OK;
+}
+
+/* one epoch's channel row: baseline and the record's global normalisation */
+static void epoch_row(const xai_eeg_prep *p, double rate, float *row, int64_t T)
+{
+    if (p->baseline_mean) {
+        int64_t nb = p->tmin < 0 ? (int64_t)llround(-p->tmin * rate) : T;
+        nb = nb < 1 ? 1 : nb > T ? T : nb;
+        double s = 0;
+        for (int64_t t = 0; t < nb; t++)
+            s += row[t];
+        float m = (float)(s / (double)nb);
+        for (int64_t t = 0; t < T; t++)
+            row[t] -= m;
     }
-    double rate = raw->rate;
-    if (fabs(p->rate - raw->rate) > 1e-6 * raw->rate) {
-        if (p->rate != floor(p->rate) || raw->rate != floor(raw->rate)) {
-            free(d);
-            return xai_error_set(XAI_EUNSUPPORTED, "%s: resampling needs integer rates (%g -> %g Hz)", name,
-                                 raw->rate, p->rate);
-        }
-        xai_audio in = {.info = {.sample_rate = (int)raw->rate, .channels = C, .frames = n}, .data = d}, res = {0};
-        st = xai_audio_resample(&in, (int)p->rate, XAI_RESAMPLE_MEDIUM, &res);
-        free(d);
-        if (st != XAI_OK)
-            return xai_error_prefix(st, name);
-        d = res.data;
-        n = res.info.frames;
-        rate = p->rate;
-    }
+    if (p->norm_std > 0)
+        for (int64_t t = 0; t < T; t++)
+            row[t] = (float)((row[t] - p->norm_mean) / p->norm_std);
+}
+
+/* Epochs are cut from the data only: a window that leaves the recording is dropped and
+ * counted, never padded, so that no model sees (or explains) samples that do not exist. */
+static xai_status cut_epochs(const xai_eeg_prep *p, const xai_eeg_raw *raw, const float *d, int64_t n, double rate,
+                             const char *name, xai_eeg_epochs *out)
+{
+    int C = p->nch;
     int64_t T = p->ntimes, cap = 0;
-    for (size_t k = 0; T <= n && k < raw->nev; k++) /* no window fits when T > n */
+    for (size_t k = 0; k < raw->nev; k++)
         if (event_class(p, raw->ev[k].text) >= 0)
             cap++;
-    if (cap > 0) {
-        out->x = malloc((size_t)cap * (size_t)C * (size_t)T * sizeof *out->x);
-        out->y = malloc((size_t)cap * sizeof *out->y);
-        out->onset_s = malloc((size_t)cap * sizeof *out->onset_s);
-        out->sample = malloc((size_t)cap * sizeof *out->sample);
-        if (!out->x || !out->y || !out->onset_s || !out->sample) {
-            free(d);
-            eeg_epochs_free(out);
-            return xai_error_set(XAI_ENOMEM, "%s: out of memory for %lld epochs", name, (long long)cap);
-        }
-    }
+    xai_status st = epochs_alloc(out, T <= n ? cap : 0, (size_t)C * (size_t)T, name);
+    if (st != XAI_OK)
+        return st;
     for (size_t k = 0; k < raw->nev; k++) {
         int cls = event_class(p, raw->ev[k].text);
         if (cls < 0)
             continue;
         int64_t s0 = (int64_t)llround((raw->ev[k].onset_s + p->tmin) * rate);
-        if (s0 < 0 || s0 + T > n) {
+        if (s0 < 0 || T > n || s0 > n - T) {
             out->dropped++;
             continue;
         }
         float *x = out->x + (size_t)out->n * (size_t)C * (size_t)T;
         for (int i = 0; i < C; i++) {
-            float *row = x + (size_t)i * (size_t)T;
-            memcpy(row, d + (size_t)i * (size_t)n + (size_t)s0, (size_t)T * sizeof *row);
-            if (p->baseline_mean) {
-                int64_t nb = p->tmin < 0 ? (int64_t)llround(-p->tmin * rate) : T;
-                if (nb < 1)
-                    nb = 1;
-                if (nb > T)
-                    nb = T;
-                double s = 0;
-                for (int64_t t = 0; t < nb; t++)
-                    s += row[t];
-                float m = (float)(s / (double)nb);
-                for (int64_t t = 0; t < T; t++)
-                    row[t] -= m;
-            }
-            if (p->norm_std > 0)
-                for (int64_t t = 0; t < T; t++)
-                    row[t] = (float)((row[t] - p->norm_mean) / p->norm_std);
+            memcpy(x + (size_t)i * (size_t)T, d + (size_t)i * (size_t)n + (size_t)s0, (size_t)T * sizeof *x);
+            epoch_row(p, rate, x + (size_t)i * (size_t)T, T);
         }
         out->y[out->n] = cls;
         out->onset_s[out->n] = raw->ev[k].onset_s;
         out->sample[out->n] = s0;
         out->n++;
     }
-    free(d);
     return XAI_OK;
+}
+
+xai_status xai_eeg_epochs_make(const xai_eeg_prep *p, const xai_eeg_raw *raw, const char *name, xai_eeg_epochs *out)
+{
+    memset(out, 0, sizeof *out);
+    if (fabs(raw->rate - p->rate_in) > 1e-6 * p->rate_in)
+        return xai_error_set(XAI_EINVAL, "%s: sample rate %g Hz, but the model was trained on %g Hz recordings",
+                             name, raw->rate, p->rate_in);
+    float *d = NULL;
+    int64_t n = raw->n;
+    xai_status st = select_channels(p, raw, name, &d);
+    if (st != XAI_OK)
+        return st;
+    if (p->average_ref)
+        average_reference(d, p->nch, n);
+    st = filter_resample(p, raw->rate, name, &d, &n);
+    if (st == XAI_OK && p->standardise == XAI_EEG_STANDARDISE_RECORDING)
+        standardise_channels(d, p->nch, n);
+    if (st == XAI_OK)
+        st = cut_epochs(p, raw, d, n, p->rate, name, out);
+    free(d);
+    if (st != XAI_OK)
+        xai_eeg_epochs_free(out);
+    return st;
 }

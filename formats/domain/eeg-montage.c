@@ -15,7 +15,7 @@
  * radius is the colatitude / 90 deg along the electrode's azimuth, so the equator maps onto
  * the unit head circle.
  */
-#include "eeg-montage.h"
+#include "xai/domain-eeg.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -40,6 +40,8 @@ static const pos table[] = {
     {"CP5", -72, 21},  {"CP3", -51, 22},  {"CP1", -32, 45},  {"P9", -112, 36},
     {"P7", -90, 36},   {"P5", -72, 41},   {"P3", -60, 51},   {"P1", -49, 68},
     {"PO7", -90, 54},  {"PO3", -74, 65},  {"O1", -90, 72},
+    /* below the equator (10-10 / 10-05 inferior row, as F9/T9/P9) */
+    {"AF9", -112, -54}, {"PO9", -112, 54}, {"O9", -112, 72},
     /* right hemisphere (mirror images) */
     {"Fp2", 90, 72},   {"AF8", 90, 54},   {"AF4", 74, 65},   {"F10", 112, 36},
     {"F8", 90, 36},    {"F6", 72, 41},    {"F4", 60, 51},    {"F2", 49, 68},
@@ -49,6 +51,7 @@ static const pos table[] = {
     {"CP6", 72, -21},  {"CP4", 51, -22},  {"CP2", 32, -45},  {"P10", 112, -36},
     {"P8", 90, -36},   {"P6", 72, -41},   {"P4", 60, -51},   {"P2", 49, -68},
     {"PO8", 90, -54},  {"PO4", 74, -65},  {"O2", 90, -72},
+    {"AF10", 112, 54}, {"PO10", 112, -54}, {"O10", 112, -72},
 };
 
 #define NPOS ((int)(sizeof table / sizeof table[0]))
@@ -67,11 +70,11 @@ static void key(const char *s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int eeg_montage_count(void) { return NPOS; }
+int xai_eeg_montage_count(void) { return NPOS; }
 
-const char *eeg_montage_name(int i) { return i >= 0 && i < NPOS ? table[i].name : NULL; }
+const char *xai_eeg_montage_name(int i) { return i >= 0 && i < NPOS ? table[i].name : NULL; }
 
-int eeg_montage_find(const char *label, double xyz[3], double xy[2])
+int xai_eeg_montage_find(const char *label, double xyz[3], double xy[2])
 {
     char k[24], t[24];
     key(label, k, sizeof k);
