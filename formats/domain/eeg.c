@@ -21,6 +21,7 @@
  * ends by odd reflection (2 x[0] - x[k]) over min(n - 1, max(3 s, 6 / hp)) samples to keep
  * the start-up transients out of the data.
  */
+#include "xai/biosig.h"
 #include "xai/domain-eeg.h"
 
 #include <ctype.h>
@@ -164,6 +165,58 @@ static xai_status load_bv(const char *path, xai_eeg_raw *out)
     return st;
 }
 
+/* Labels and units of the selected channels and the annotations as events: what the EDF
+   and BioSig readers (which share the EDF reader's structs) hand over the same way. */
+static xai_status take_channels_events(const char *path, const xai_edf_channel *const *chs, int nsel,
+                                       const xai_edf_annotation *ann, size_t nann, xai_eeg_raw *out)
+{
+    out->nch = nsel;
+    out->labels = calloc((size_t)nsel, sizeof *out->labels);
+    out->units = calloc((size_t)nsel, sizeof *out->units);
+    if (!out->labels || !out->units)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    for (int c = 0; c < nsel; c++) {
+        out->labels[c] = xstrdup(chs[c]->label);
+        out->units[c] = xstrdup(chs[c]->unit);
+        if (!out->labels[c] || !out->units[c])
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    xai_status st = XAI_OK;
+    for (size_t k = 0; st == XAI_OK && k < nann; k++)
+        st = add_event(out, ann[k].onset_s, ann[k].duration_s, ann[k].text ? ann[k].text : "");
+    return st;
+}
+
+/* GDF, BCI2000, CNT and EGI through BioSig: the data channels at the file's rate (BioSig has
+   already turned trigger channels into events). */
+static xai_status load_biosig(const char *path, xai_eeg_raw *out)
+{
+    xai_biosig *h = NULL;
+    xai_status st = xai_biosig_open(path, &h);
+    if (st != XAI_OK)
+        return st;
+    const xai_biosig_info *info = xai_biosig_get_info(h);
+    int sel[MAX_CHANNELS], nsel = 0;
+    const xai_edf_channel *chs[MAX_CHANNELS];
+    for (int c = 0; c < info->n_channels && nsel < MAX_CHANNELS; c++) {
+        const xai_edf_channel *ch = xai_biosig_get_channel(h, c);
+        if (is_trigger_label(ch->label) || (nsel && fabs(ch->sample_rate - chs[0]->sample_rate) > 1e-9 * ch->sample_rate))
+            continue;
+        chs[nsel] = ch;
+        sel[nsel++] = c;
+    }
+    if (nsel == 0)
+        st = xai_error_set(XAI_EFORMAT, "%s: no data channels", path);
+    if (st == XAI_OK)
+        st = xai_biosig_read_matrix(h, sel, nsel, &out->data, &out->n, &out->rate);
+    size_t nann = 0;
+    const xai_edf_annotation *ann = xai_biosig_get_annotations(h, &nann);
+    if (st == XAI_OK)
+        st = take_channels_events(path, chs, nsel, ann, nann, out);
+    xai_biosig_close(h);
+    return st;
+}
+
 static xai_status load_edf(const char *path, xai_eeg_raw *out)
 {
     xai_edf *h = NULL;
@@ -191,22 +244,13 @@ static xai_status load_edf(const char *path, xai_eeg_raw *out)
         return xai_error_set(XAI_EFORMAT, "%s: no data channels", path);
     }
     st = xai_edf_read_matrix(h, sel, nsel, &out->data, &out->n, &out->rate);
-    out->nch = nsel;
-    out->labels = calloc((size_t)nsel, sizeof *out->labels);
-    out->units = calloc((size_t)nsel, sizeof *out->units);
-    if (st == XAI_OK && (!out->labels || !out->units))
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    for (int c = 0; st == XAI_OK && c < nsel; c++) {
-        const xai_edf_channel *ch = xai_edf_get_channel(h, sel[c]);
-        out->labels[c] = xstrdup(ch->label);
-        out->units[c] = xstrdup(ch->unit);
-        if (!out->labels[c] || !out->units[c])
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
+    const xai_edf_channel *chs[MAX_CHANNELS];
+    for (int c = 0; c < nsel; c++)
+        chs[c] = xai_edf_get_channel(h, sel[c]);
     size_t nann = 0;
     const xai_edf_annotation *ann = xai_edf_get_annotations(h, &nann);
-    for (size_t k = 0; st == XAI_OK && k < nann; k++)
-        st = add_event(out, ann[k].onset_s, ann[k].duration_s, ann[k].text ? ann[k].text : "");
+    if (st == XAI_OK)
+        st = take_channels_events(path, chs, nsel, ann, nann, out);
     if (st == XAI_OK && trig >= 0) {
         xai_edf_event *ev = NULL;
         size_t nev = 0;
@@ -279,7 +323,9 @@ static xai_status load_events_tsv(const char *tsv_path, xai_eeg_raw *out)
 xai_status xai_eeg_raw_load(const char *path, xai_eeg_raw *out)
 {
     memset(out, 0, sizeof *out);
-    xai_status st = has_ext(path, ".vhdr") ? load_bv(path, out) : load_edf(path, out);
+    xai_status st = has_ext(path, ".vhdr") ? load_bv(path, out)
+                   : xai_biosig_handles(path) ? load_biosig(path, out)
+                                               : load_edf(path, out);
     char *tsv = st == XAI_OK ? events_tsv_path(path) : NULL;
     if (tsv && access(tsv, F_OK) == 0)
         st = load_events_tsv(tsv, out); /* like MNE-BIDS: events.tsv replaces the file's own events */

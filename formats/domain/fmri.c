@@ -561,6 +561,8 @@ static void largest_component(uint8_t *mask, const int64_t d[3], uint8_t *seen, 
 static void fill_holes(uint8_t *mask, const int64_t d[3], uint8_t *seen, int64_t *queue)
 {
     int64_t nv = d[0] * d[1] * d[2], qn = 0;
+    if (nv <= 0)
+        return;
     memset(seen, 0, (size_t)nv);
     for (int64_t v = 0; v < nv; v++) {
         int64_t x = v % d[0], y = (v / d[0]) % d[1], z = v / (d[0] * d[1]);
