@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "graph-int.h"
 #include "splitmix.h"
 #include "test-common.h"
 #include "xai.h"
 #include "xai/crp.h"
+#include "xai/npy.h"
 #include "xai/train.h"
 
 static xai_model *build(const char *spec, int nd, const int64_t *shape, uint64_t seed)
@@ -217,6 +219,82 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+/* xai-explain --concepts: a stack of 3 through the program; all channels listed, the concept
+   maps sum to the plain map it writes, the TSV has a row per sample and concept whose shares
+   sum to 1; a bad layer is a data error (1), a bad spec a usage error (2). */
+START_TEST(test_cli_concepts)
+{
+    const char *root = getenv("XAI_BUILD_ROOT");
+    if (!root) {
+        xai_test_mark_skip();
+        return;
+    }
+    int64_t shape[2] = {2, 24};
+    void *bytes;
+    size_t len;
+    ck_assert_int_eq(xai_arch_build_onnx("conv1d(4,k=3) relu maxpool(2) flatten dense(3)", 2, shape, 9, &bytes, &len),
+                     XAI_OK);
+    char *tmp = xai_test_tmpdir(), path[1024], cmd[4096];
+    snprintf(path, sizeof path, "%s/m.onnx", tmp);
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(bytes, 1, len, f) == len);
+    fclose(f);
+    free(bytes);
+    float *x = noise(3 * 48, 4);
+    int64_t xs[3] = {3, 2, 24};
+    snprintf(path, sizeof path, "%s/x.npy", tmp);
+    ck_assert_int_eq(xai_npy_save(path, 3, xs, x), XAI_OK);
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-explain %s/m.onnx %s/x.npy -o %s/r.npy --composite epsilon -q "
+             "--concepts conv0:channels=0,1,2,3", root, tmp, tmp, tmp);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+    xai_npy r, c;
+    ck_assert_int_eq(xai_npy_load(xai_test_path(tmp, "r.npy"), &r), XAI_OK);
+    ck_assert_int_eq(xai_npy_load(xai_test_path(tmp, "r.concepts.npy"), &c), XAI_OK);
+    ck_assert_int_eq(c.ndim, 4);
+    ck_assert(c.shape[0] == 3 && c.shape[1] == 4 && c.shape[2] == 2 && c.shape[3] == 24);
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < 48; k++) {
+            double sum = 0;
+            for (int q = 0; q < 4; q++)
+                sum += c.data[(s * 4 + q) * 48 + k];
+            ck_assert_msg(fabs(sum - r.data[s * 48 + k]) <= 1e-5 + 1e-4 * fabs(r.data[s * 48 + k]), "%g vs %g", sum,
+                          r.data[s * 48 + k]);
+        }
+    size_t tl;
+    char *tsv = xai_test_read_file(xai_test_path(tmp, "r.concepts.tsv"), &tl);
+    ck_assert_ptr_nonnull(tsv);
+    ck_assert_ptr_nonnull(strstr(tsv, "sample\tclass\tlayer\tconcept\tchannel\trelevance\tshare\n"));
+    int rows = 0;
+    double share[3] = {0};
+    for (char *l = strchr(tsv, '\n') + 1; *l; l = strchr(l, '\n') + 1, rows++) {
+        int smp, cls, q, ch;
+        double rl, sh;
+        ck_assert_int_eq(sscanf(l, "%d\t%d\tconv0\t%d\t%d\t%lf\t%lf", &smp, &cls, &q, &ch, &rl, &sh), 6);
+        ck_assert(smp >= 0 && smp < 3 && q == ch);
+        share[smp] += sh;
+    }
+    ck_assert_int_eq(rows, 12);
+    for (int s = 0; s < 3; s++)
+        ck_assert_msg(fabs(share[s] - 1) < 1e-6, "shares of sample %d sum to %g", s, share[s]);
+    free(tsv);
+    void *side = xai_test_read_file(xai_test_path(tmp, "r.concepts.json"), &tl);
+    ck_assert_ptr_nonnull(side);
+    ck_assert_ptr_nonnull(strstr(side, "\"LayerChannels\": 4"));
+    free(side);
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-explain %s/m.onnx %s/x.npy -o %s/q.npy -q --concepts nolayer:top=2 "
+             "2>/dev/null", root, tmp, tmp, tmp);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-explain %s/m.onnx %s/x.npy -o %s/q.npy -q --concepts conv0:top=x "
+             "2>/dev/null", root, tmp, tmp, tmp);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+    xai_npy_free(&r);
+    xai_npy_free(&c);
+    free(x);
+    xai_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("crp");
@@ -226,6 +304,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_planted_channel_is_top);
     tcase_add_test(tc, test_top_order_and_ties);
     tcase_add_test(tc, test_bad_requests);
+    tcase_add_test(tc, test_cli_concepts);
     suite_add_tcase(s, tc);
     return s;
 }
