@@ -229,3 +229,50 @@ xai_status xai_crp_explain(const xai_model *m, const xai_explain_config *cfg, co
         free(tg);
     return st;
 }
+
+/* Channel c's k best samples of crel [n][nch] by insertion into a sorted list (k is small). */
+static void refs_of(const double *crel, int64_t n, int64_t nch, int64_t c, int k, int64_t *idx, double *val)
+{
+    int got = 0;
+    for (int64_t s = 0; s < n; s++) {
+        double r = crel[s * nch + c];
+        if (got == k && r <= val[k - 1])
+            continue;
+        int at = got < k ? got++ : k - 1;
+        while (at > 0 && val[at - 1] < r) {
+            val[at] = val[at - 1];
+            idx[at] = idx[at - 1];
+            at--;
+        }
+        val[at] = r;
+        idx[at] = s;
+    }
+    for (int q = got; q < k; q++) {
+        idx[q] = -1;
+        val[q] = 0;
+    }
+}
+
+xai_status xai_crp_refs(const xai_model *m, const xai_explain_config *cfg, const char *layer, int64_t n,
+                        const float *x, int k, int64_t *idx, double *val)
+{
+    int64_t nch;
+    xai_status st = xai_crp_layer(m, layer, &nch, NULL);
+    if (st)
+        return st;
+    if (k < 1 || !idx)
+        XAI_FAIL(XAI_EINVAL, "reference samples need k >= 1 and an output buffer (k = %d)", k);
+    double *crel = malloc(sizeof(double) * (size_t)(n > 0 ? n * nch : 1)), *v = malloc(sizeof(double) * (size_t)k);
+    if (!crel || !v)
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+    if (st == XAI_OK)
+        st = xai_crp_explain(m, cfg, layer, n, x, 0, NULL, NULL, crel, NULL);
+    for (int64_t c = 0; st == XAI_OK && c < nch; c++) {
+        refs_of(crel, n, nch, c, k, idx + c * k, v);
+        if (val)
+            memcpy(val + c * k, v, sizeof(double) * (size_t)k);
+    }
+    free(crel);
+    free(v);
+    return st;
+}

@@ -219,6 +219,40 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+/* Reference samples: each channel's list is that channel's column of concept relevances,
+   sorted; k beyond n pads with -1. */
+START_TEST(test_refs_are_sorted_concept_relevances)
+{
+    int64_t shape[2] = {2, 20};
+    xai_model *m = build("conv1d(3,k=3) relu flatten dense(2)", 2, shape, 2);
+    const char *layer = xai_model_node_name(m, node_of(m, "Conv", 0));
+    int64_t n = 9, nin = 40;
+    float *x = noise(n * nin, 8);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    double crel[9 * 3], val[3 * 12];
+    int64_t idx[3 * 12];
+    ck_assert_int_eq(xai_crp_explain(m, &cfg, layer, n, x, 0, NULL, NULL, crel, NULL), XAI_OK);
+    ck_assert_int_eq(xai_crp_refs(m, &cfg, layer, n, x, 12, idx, val), XAI_OK);
+    for (int c = 0; c < 3; c++) {
+        int seen[9] = {0};
+        for (int q = 0; q < 9; q++) {
+            int64_t s = idx[c * 12 + q];
+            ck_assert(s >= 0 && s < 9 && !seen[s]);
+            seen[s] = 1;
+            ck_assert(fabs(val[c * 12 + q] - crel[s * 3 + c]) <= 1e-12);
+            if (q)
+                ck_assert(val[c * 12 + q] <= val[c * 12 + q - 1]);
+        }
+        for (int q = 9; q < 12; q++)
+            ck_assert_int_eq(idx[c * 12 + q], -1);
+    }
+    ck_assert_int_eq(xai_crp_refs(m, &cfg, layer, n, x, 0, idx, val), XAI_EINVAL);
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
 /* xai-explain --concepts: a stack of 3 through the program; all channels listed, the concept
    maps sum to the plain map it writes, the TSV has a row per sample and concept whose shares
    sum to 1; a bad layer is a data error (1), a bad spec a usage error (2). */
@@ -295,6 +329,81 @@ START_TEST(test_cli_concepts)
 }
 END_TEST
 
+/* xai-crp refs: the TSV lists, per concept, the samples xai_crp_refs() ranks, in order; the
+   reference stack holds those inputs. */
+START_TEST(test_cli_refs)
+{
+    const char *root = getenv("XAI_BUILD_ROOT");
+    if (!root) {
+        xai_test_mark_skip();
+        return;
+    }
+    int64_t shape[2] = {2, 16};
+    void *bytes;
+    size_t len;
+    ck_assert_int_eq(xai_arch_build_onnx("conv1d(3,k=3) relu flatten dense(2)", 2, shape, 6, &bytes, &len), XAI_OK);
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_load_onnx_mem(bytes, len, "m", NULL, &m), XAI_OK);
+    char *tmp = xai_test_tmpdir(), cmd[4096];
+    FILE *f = fopen(xai_test_path(tmp, "m.onnx"), "wb");
+    ck_assert(f && fwrite(bytes, 1, len, f) == len);
+    fclose(f);
+    free(bytes);
+    int64_t n = 10, xs[3] = {10, 2, 16};
+    float *x = noise(n * 32, 12), y[10];
+    int tg[10];
+    for (int s = 0; s < 10; s++)
+        y[s] = (float)(tg[s] = s % 2);
+    int64_t ys[1] = {10};
+    ck_assert_int_eq(xai_npy_save(xai_test_path(tmp, "x.npy"), 3, xs, x), XAI_OK);
+    ck_assert_int_eq(xai_npy_save(xai_test_path(tmp, "y.npy"), 1, ys, y), XAI_OK);
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-crp refs %s/m.onnx %s/x.npy --layer conv0 --top 4 --labels %s/y.npy "
+             "-o %s/refs.tsv --samples %s/refs.npy -q", root, tmp, tmp, tmp, tmp, tmp);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.targets = tg;
+    int64_t idx[12];
+    double val[12];
+    ck_assert_int_eq(xai_crp_refs(m, &cfg, "conv0", n, x, 4, idx, val), XAI_OK);
+    size_t tl;
+    char *tsv = xai_test_read_file(xai_test_path(tmp, "refs.tsv"), &tl);
+    ck_assert_ptr_nonnull(tsv);
+    int rows = 0;
+    for (char *l = strchr(tsv, '\n') + 1; *l; l = strchr(l, '\n') + 1, rows++) {
+        int c, q, cls;
+        long long smp;
+        double r, sh;
+        ck_assert_int_eq(sscanf(l, "%d\t%d\t%lld\t%d\t%lf\t%lf", &c, &q, &smp, &cls, &r, &sh), 6);
+        ck_assert_int_eq(rows, c * 4 + q);
+        ck_assert_int_eq(smp, idx[c * 4 + q]);
+        ck_assert_int_eq(cls, tg[smp]);
+        ck_assert(fabs(r - val[c * 4 + q]) <= 1e-6 * (fabs(r) + 1e-9));
+    }
+    ck_assert_int_eq(rows, 12);
+    free(tsv);
+    xai_npy st;
+    ck_assert_int_eq(xai_npy_load(xai_test_path(tmp, "refs.npy"), &st), XAI_OK);
+    ck_assert(st.ndim == 4 && st.shape[0] == 3 && st.shape[1] == 4);
+    for (int k = 0; k < 12; k++)
+        ck_assert(memcmp(st.data + k * 32, x + idx[k] * 32, sizeof(float) * 32) == 0);
+    xai_npy_free(&st);
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-crp refs %s/m.onnx %s/x.npy --layer conv0 -o %s/refs.tsv -q 2>/dev/null",
+             root, tmp, tmp, tmp);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1); /* exists, no --force */
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-crp refs %s/m.onnx %s/y.npy --layer conv0 -o %s/r2.tsv -q 2>/dev/null",
+             root, tmp, tmp, tmp);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1); /* not a stack of inputs */
+    snprintf(cmd, sizeof cmd, "%s/apps/xai-crp refs %s/m.onnx %s/x.npy -o %s/r3.tsv -q 2>/dev/null", root, tmp, tmp,
+             tmp);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2); /* no --layer */
+    free(x);
+    xai_model_free(m);
+    xai_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("crp");
@@ -305,6 +414,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_top_order_and_ties);
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_cli_concepts);
+    tcase_add_test(tc, test_refs_are_sorted_concept_relevances);
+    tcase_add_test(tc, test_cli_refs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -57,6 +57,17 @@ XAI_API xai_status xai_crp_explain(const xai_model *m, const xai_explain_config 
  */
 XAI_API int xai_crp_top(const double *rel, int64_t nchannels, int k, int *idx);
 
+/**
+ * Reference samples by relevance maximisation (the CRP paper, "RelMax"): for each channel of
+ * @p layer, the @p k samples of @p x (n stacked inputs, each explained for its class as
+ * @p cfg says) in which that channel's concept relevance is largest.
+ * @param[out] idx  [nchannels][k] sample indices, best first (-1 past n)
+ * @param[out] val  [nchannels][k] their concept relevances (may be NULL)
+ * @return as xai_crp_explain().
+ */
+XAI_API xai_status xai_crp_refs(const xai_model *m, const xai_explain_config *cfg, const char *layer, int64_t n,
+                                const float *x, int k, int64_t *idx, double *val);
+
 #ifdef __cplusplus
 }
 #endif
