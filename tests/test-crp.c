@@ -59,6 +59,7 @@ static const crp_case cases[] = {
     {"conv2d(4,k=3) bn relu conv2d(6,k=3) relu gap dense(3)", 3, {2, 10, 10}, "Relu", "epsilon-plus"},
     {"conv1d(6,k=5) relu flatten dense(8) relu dense(3)", 2, {3, 30}, "Gemm", "epsilon"},
     {"lstm(7) dense(3)", 2, {12, 4}, "LSTM", "epsilon"},
+    {"conv2d(4,k=3) bn relu maxpool(2) flatten dense(3)", 3, {2, 10, 10}, "Conv", "epsilon-gamma-box"},
 };
 
 /* One case: maps of every channel sum to the LRP map; concept relevances to the layer's. */
