@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "graph-int.h"
+#include "lrp-int.h"
 #include "splitmix.h"
 
 #define MAX_OVERRIDES 64
@@ -492,10 +493,10 @@ typedef struct {
     double *in_sum, *out_sum; /* [ns][nnodes] or NULL */
 } sweep_opts;
 
-static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts *so)
+static xai_status sweep_range(const xai_model *m, xai_workspace *ws, const sweep_opts *so, int hi, int lo)
 {
     int64_t ns = ws->ns;
-    for (int i = m->nnodes - 1; i >= 0; i--) {
+    for (int i = hi; i >= lo; i--) {
         const xai_node *n = &m->nodes[i];
         double before[8][64];
         int track = so->in_sum && ns <= 64;
@@ -535,6 +536,23 @@ static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts 
         }
     }
     return XAI_OK;
+}
+
+static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts *so)
+{
+    return sweep_range(m, ws, so, m->nnodes - 1, 0);
+}
+
+xai_status xai_lrp_sweep_nodes(const xai_model *m, xai_workspace *ws, const xai_rule *rules, int hi, int lo)
+{
+    sweep_opts so = {rules, NULL, NULL};
+    return sweep_range(m, ws, &so, hi < m->nnodes ? hi : m->nnodes - 1, lo < 0 ? 0 : lo);
+}
+
+xai_status xai_lrp_seed(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int *targets,
+                        double *init_sum)
+{
+    return seed(m, ws, cfg, targets, init_sum);
 }
 
 /* Box-Muller on SplitMix64 for SmoothGrad noise. */
@@ -961,6 +979,18 @@ static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int
         *rules_out = rules;
     }
     return XAI_OK;
+}
+
+xai_status xai_lrp_rules(const xai_model *m, const xai_explain_config *cfg, xai_workspace *ws, xai_rule **rules)
+{
+    xai_explain_config c = *cfg;
+    c.method = XAI_METHOD_LRP;
+    xai_status st = explain_setup(m, &c, 1, rules);
+    if (st == XAI_OK && (st = plan_prepare(m, *rules, c.bn == XAI_BN_FOLD, ws))) {
+        free(*rules);
+        *rules = NULL;
+    }
+    return st;
 }
 
 static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,

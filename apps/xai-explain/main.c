@@ -17,6 +17,7 @@
 #include "xai.h"
 #include "xai/npy.h"
 #include "app.h"
+#include "concepts.h"
 
 #define PROG "xai-explain"
 
@@ -60,6 +61,14 @@ static void usage(FILE *f)
 "  --nthreads T           threads of libxai's pool (OpenBLAS then runs single-threaded inside them)\n"
 "                         [none: OpenBLAS's own threading]\n"
 "  -f, --force            overwrite existing outputs (default: refuse, exit 2)\n"
+"  --concepts LAYER[:top=K|:channels=a,b,...]\n"
+"                         concept relevance (CRP, LRP only): LAYER is a node (or activation)\n"
+"                         name, its channels the concepts (Conv filters, Dense units, LSTM\n"
+"                         hidden units). Writes OUT.concepts.npy, one map per concept\n"
+"                         ([N,] concepts, input shape; they sum to the map when all channels\n"
+"                         are listed), OUT.concepts.tsv (relevance of each mapped concept at\n"
+"                         LAYER and its share of the layer's total) and its .json sidecar.\n"
+"                         top=K: the K channels of largest relevance summed over the stack [8]\n"
 "  -q, --quiet            no summary on stderr\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
@@ -69,6 +78,7 @@ static void usage(FILE *f)
 "  " PROG " model.onnx x.npy -o r.npy --composite epsilon-gamma-box --low -3 --high 3\n"
 "  " PROG " model.onnx x.npy -o r.npy --rule 'layer 0=zbox(-3,3); Conv=gamma(0.1)' --class 1\n"
 "  " PROG " model.onnx x.npy -o g.npy --method integrated-gradients\n"
+"  " PROG " model.onnx x.npy -o r.npy --concepts conv1:top=4\n"
 "\n"
 "EXIT STATUS\n"
 "  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force).\n"
@@ -77,6 +87,7 @@ static void usage(FILE *f)
 "  Bach et al. 2015, PLoS ONE 10(7):e0130140 (LRP).  Montavon et al. 2017, Pattern Recognit.\n"
 "  65:211 (deep Taylor, z+, zB).  Montavon et al. 2019, LNCS 11700 (LRP overview, gamma).\n"
 "  Kohlbrenner et al. 2020, IJCNN (composites).  Arras et al. 2017, WASSA (LSTM, bias factor).\n"
+"  Achtibat et al. 2023, Nat. Mach. Intell. 5:1006 (concept relevance, CRP).\n"
 "  Smilkov et al. 2017 (SmoothGrad).  Sundararajan et al. 2017, ICML (Integrated Gradients).\n");
 }
 
@@ -147,7 +158,7 @@ static int write_json(json_t *root, const char *path)
 int main(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN, O_CLASS, O_INIT, O_BF, O_LEPS,
-           O_JSON, O_BATCH, O_THREADS };
+           O_JSON, O_BATCH, O_THREADS, O_CONCEPTS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},     {"method", required_argument, 0, O_METHOD},
         {"composite", required_argument, 0, O_COMPOSITE}, {"epsilon", required_argument, 0, O_EPS},
@@ -157,6 +168,7 @@ int main(int argc, char **argv)
         {"init", required_argument, 0, O_INIT},    {"bias-factor", required_argument, 0, O_BF},
         {"lstm-epsilon", required_argument, 0, O_LEPS}, {"json", required_argument, 0, O_JSON},
         {"batch", required_argument, 0, O_BATCH},  {"nthreads", required_argument, 0, O_THREADS},
+        {"concepts", required_argument, 0, O_CONCEPTS},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {"force", no_argument, 0, 'f'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
@@ -165,7 +177,8 @@ int main(int argc, char **argv)
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
     const char *out = NULL, *json = NULL;
-    int quiet = 0, have_low = 0, have_high = 0;
+    int quiet = 0, have_low = 0, have_high = 0, concepts = 0;
+    static concept_spec cspec;
     char rules[4096] = "";
     int c;
     opterr = 0;
@@ -253,6 +266,11 @@ int main(int argc, char **argv)
                 return usage_error("--lstm-epsilon needs a number >= 0");
             break;
         case O_JSON: json = optarg; break;
+        case O_CONCEPTS:
+            if (concepts_parse(optarg, &cspec, msg, sizeof msg))
+                return usage_error(msg);
+            concepts = 1;
+            break;
         case O_BATCH: {
             char *e;
             long b = strtol(optarg, &e, 10);
@@ -291,6 +309,8 @@ int main(int argc, char **argv)
     /* the suite's one rule: an existing output is kept unless --force, and refusing is a usage error */
     if (xai_app_check_output(&app, out) != 0 || (json && xai_app_check_output(&app, json) != 0))
         return XAI_EXIT_USAGE;
+    if (concepts && cfg.method != XAI_METHOD_LRP)
+        return usage_error("--concepts needs --method lrp");
     const char *model_path = argv[optind], *input_path = argv[optind + 1];
 
     xai_npy x;
@@ -428,6 +448,9 @@ int main(int argc, char **argv)
     } else if (root && write_json(root, json) != 0) {
         rc = 1; /* the shared layer printed the reason */
         unlink(out);
+    } else if (concepts) {
+        int stacked = !(n == 1 && x.ndim == md);
+        rc = concepts_run(&app, m, &cfg, &cspec, n, x.data, x.ndim, x.shape, stacked, out);
     }
     if (rc == 0 && !quiet) {
         fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)",

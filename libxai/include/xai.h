@@ -16,5 +16,6 @@
 #include "xai/card.h"
 #include "xai/validate.h"
 #include "xai/relevance.h"
+#include "xai/crp.h"
 
 #endif /* XAI_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * lrp-int.h - pieces of an LRP sweep for callers that run the backward pass in parts
+ * (concept relevance in crp.c masks the relevance at one layer between two parts).
+ */
+#ifndef XAI_LRP_INT_H
+#define XAI_LRP_INT_H
+
+#include "graph-int.h"
+
+/* The resolved rule of every node under @p cfg (ZBox bounds NaN unless cfg->have_bounds), with
+   the modified weights the rules read built on @p ws. Free *rules with free(). Call with the
+   model's explain_mu held. */
+xai_status xai_lrp_rules(const xai_model *m, const xai_explain_config *cfg, xai_workspace *ws, xai_rule **rules);
+/* Seed the output relevance of the stack on ws (after a forward pass); targets[] of -1 are
+   replaced by the argmax; init_sum (may be NULL) gets what was put in per sample. */
+xai_status xai_lrp_seed(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int *targets,
+                        double *init_sum);
+/* Relevance through nodes hi, hi-1, ..., lo (reverse topological order). */
+xai_status xai_lrp_sweep_nodes(const xai_model *m, xai_workspace *ws, const xai_rule *rules, int hi, int lo);
+
+#endif
