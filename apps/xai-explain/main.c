@@ -68,7 +68,8 @@ static void usage(FILE *f)
 "                         ([N,] concepts, input shape; they sum to the map when all channels\n"
 "                         are listed), OUT.concepts.tsv (relevance of each mapped concept at\n"
 "                         LAYER and its share of the layer's total) and its .json sidecar.\n"
-"                         top=K: the K channels of largest relevance summed over the stack [8]\n"
+"                         top=K: the K channels of largest relevance summed over the stack [8]\n");
+    fprintf(f,
 "  -q, --quiet            no summary on stderr\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
