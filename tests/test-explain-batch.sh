@@ -57,20 +57,23 @@ for N in 1 2 3; do
   done
   check [ "$(ls "$D"/*.npy | wc -l)" -eq 7 ]
 done
-# N=3 is uneven (6 subjects of 7 inputs: 3, 2, 2 inputs); shard 1 alone writes only its 3
-run -o "$T/one/" --shard 1/3
+# N=3 is uneven: subjects 01 02 03 04 05 plain in byte order give shard 1 = {01, 04},
+# shard 2 = {02 (two runs), 05}, shard 3 = {03, plain}; a shard writes only its own
+run -o "$T/one/" --shard 2/3
 check [ "$(ls "$T/one"/*.npy | wc -l)" -eq 3 ]
+check [ -f "$T/one/sub-02_run-2_x.npy" ] && check [ -f "$T/one/sub-05_run-1_x.npy" ]
 
 # a failing input: named on stderr, exit 3, status "failed 1", the others done
 F="$T/fail"
 cp -r "$T/in" "$F.in"
 printf 'not an npy file' >"$F.in/sub-04_run-1_x.npy"
 ls "$F.in"/*.npy >"$F.list"
-"$E" "$M" --list "$F.list" -o "$F/" --shard 2/3 -q 2>"$T/err"; rc=$?
+"$E" "$M" --list "$F.list" -o "$F/" --shard 1/3 -q 2>"$T/err"; rc=$?
 check [ $rc -eq 3 ]
 check grep -q "sub-04_run-1_x.npy" "$T/err"
 check grep -q '^failed 1 ' "$F/.xai-status/sub-04_run-1_x.npy.status"
-for K in 1 3; do "$E" "$M" --list "$F.list" -o "$F/" --shard $K/3 -q; done
+check [ -f "$F/sub-01_run-1_x.npy" ] && check [ ! -f "$F/sub-04_run-1_x.npy" ]
+for K in 2 3; do "$E" "$M" --list "$F.list" -o "$F/" --shard $K/3 -q; done
 # repaired input: the rerun of every shard explains exactly that one
 cp "$T/in/sub-04_run-1_x.npy" "$F.in/"
 touch -d '2000-01-01' "$F"/*.npy
