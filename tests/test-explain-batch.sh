@@ -88,6 +88,13 @@ for K in 1 2 3; do "$E" "$M" --list "$F.list" -o "$F/" --shard $K/3 2>>"$T/rerun
 check [ "$(grep -o '[0-9]* explained' "$T/rerun" | awk '{s += $1} END {print s}')" -eq 1 ]
 check [ "$(grep -o '[0-9]* already done' "$T/rerun" | awk '{s += $1} END {print s}')" -eq 6 ]
 
+# a changed option changes every output: all redone; moving -q or --shard changes nothing
+: >"$T/rerun"
+for K in 1 2 3; do "$E" "$M" --list "$F.list" -o "$F/" --shard $K/3 --composite epsilon 2>>"$T/rerun"; done
+check [ "$(grep -o '[0-9]* explained' "$T/rerun" | awk '{s += $1} END {print s}')" -eq 7 ]
+"$E" "$M" -q --composite epsilon --list "$F.list" -o "$F/" 2>"$T/rerun"; check [ $? -eq 0 ]
+check [ ! -s "$T/rerun" ]
+
 # --slurm --dry-run: the array script, no Slurm needed; only unfinished shards are listed
 rm -f "$T/n3/sub-01_run-1_x.npy"
 "$E" "$M" --list "$T/list" -o "$T/n3/" --shard 1/3 --slurm --dry-run --max-parallel 2 \

@@ -118,7 +118,7 @@ $PY - "$S/datasets/example/input.npy" "$T/in" <<'PYEOF' || exit 1
 import sys, numpy as np
 x = np.load(sys.argv[1]).astype(np.float32)
 for i in range(9):
-    np.save(f"{sys.argv[2]}/sub-{i + 1:02d}_x.npy", np.concatenate([np.roll(x, i + k, axis=-1) for k in range(64)]))
+    np.save(f"{sys.argv[2]}/sub-{i + 1:02d}_x.npy", np.concatenate([np.roll(x, i + k, axis=-1) for k in range(256)]))
 PYEOF
 ls "$T"/in/*.npy >"$T/list"
 t0=$(date +%s.%N)

@@ -119,21 +119,23 @@ static int submit(const xai_app *app, const char *script, const char *dep, const
     return 0;
 }
 
-/* Polls squeue once a second until job @p id has left the queue. squeue failing counts as
-   gone (the controller forgets finished jobs). @return 0, or -1 on timeout (printed). */
+/* Polls squeue once a second until job @p id has left the queue. Three failures of squeue
+   in a row count as gone (the controller forgets finished jobs: "Invalid job id"); one may
+   be a busy controller. @return 0, or -1 on timeout (printed). */
 static int wait_job(const xai_app *app, long id, int timeout_s)
 {
     char cmd[96];
     snprintf(cmd, sizeof cmd, "squeue -h -j %ld -o %%i 2>/dev/null", id);
     time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 86400);
-    for (;;) {
+    for (int failures = 0;;) {
         FILE *p = popen(cmd, "r");
         char line[64];
         int queued = 0;
         while (p && fgets(line, sizeof line, p))
             queued = 1;
         int st = p ? pclose(p) : -1;
-        if (!queued || st != 0)
+        failures = st != 0 ? failures + 1 : 0;
+        if ((st == 0 && !queued) || failures >= 3)
             return 0;
         if (time(NULL) >= end) {
             fprintf(stderr, "%s: job %ld: still queued after %d s; stopped waiting\n", app->prog, id, timeout_s);

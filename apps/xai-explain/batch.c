@@ -176,11 +176,42 @@ static xai_slurm_opts slurm_opts(const explain_batch *b)
                             .wait_timeout_s = b->wait_timeout};
 }
 
+/* What besides the input decides an output: the model's SHA-256 and the options before the
+   operands (getopt_long put them there), without those that only say where or how to run. */
+static char *make_salt(const explain_batch *b, const char *model_sha)
+{
+    static const struct { const char *name; int value; } ignore[] = {
+        {"-o", 1}, {"--output", 1}, {"--list", 1}, {"--shard", 1}, {"--slurm-args", 1}, {"--max-parallel", 1},
+        {"--wait-timeout", 1}, {"-q", 0}, {"--quiet", 0}, {"--slurm", 0}, {"--dry-run", 0}, {"--wait", 0}};
+    char *salt = strdup(model_sha);
+    int nopt = (int)(b->inputs - b->argv) - 1; /* argv[nopt] is the model */
+    for (int i = 1; salt && i < nopt; i++) {
+        int skip = 0; /* 1: this word, 2: this word and the next */
+        for (size_t k = 0; k < sizeof ignore / sizeof *ignore; k++) {
+            size_t l = strlen(ignore[k].name);
+            if (strcmp(b->argv[i], ignore[k].name) == 0)
+                skip = 1 + ignore[k].value;
+            else if (strncmp(b->argv[i], ignore[k].name, l) == 0 && b->argv[i][l] == '=')
+                skip = 1;
+        }
+        if (skip == 0) {
+            char *t = xai_app_strdup_printf("%s\n%s", salt, b->argv[i]);
+            free(salt);
+            salt = t;
+        }
+        i += skip == 2;
+    }
+    return salt;
+}
+
 int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet)
 {
     char model_sha[65];
     if (xai_sha256_file(b->model, model_sha) != 0)
         return xai_app_fail(&app, b->model, "cannot read the model");
+    char *salt = make_salt(b, model_sha);
+    if (!salt)
+        return xai_app_fail(&app, b->outdir, "out of memory");
     int n = 0;
     char **inputs = collect_inputs(b, &n);
     if (!inputs)
@@ -199,7 +230,7 @@ int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet)
         digests[i] = calloc(65, 1);
         if (!digests[i])
             rc = xai_app_fail(&app, b->outdir, "out of memory");
-        else if (xai_batch_digest(&items[i], model_sha, digests[i]) != 0)
+        else if (xai_batch_digest(&items[i], salt, digests[i]) != 0)
             digests[i][0] = '\0'; /* unreadable: never current; the item fails when it runs */
     }
     if (rc == 0 && b->slurm) {
@@ -218,6 +249,7 @@ int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet)
         free(digests ? digests[i] : NULL);
         free(items ? (char *)items[i].output : NULL);
     }
+    free(salt);
     free(inputs);
     free(items);
     free(subjects);
