@@ -136,25 +136,32 @@ for f in "$T"/ref/*.npy "$T"/ref/.xai-status/*; do check cmp -s "$f" "$T/sl/${f#
 # ---- a task killed mid-way: --wait names what is missing; the rerun does only that ----
 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1 2>"$T/kerr" &
 WPID=$!
+JOB=""
+RUNNING=""
 i=0
-until [ "$(ls "$T"/k/.xai-status 2>/dev/null | wc -l)" -ge 1 ]; do
-  i=$((i + 1)); [ $i -gt 1200 ] && break; sleep 0.1
+# once some input is done, the task running then (with %1 there is one) is killed mid-way
+while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
+  i=$((i + 1)); sleep 0.1
+  [ "$(ls "$T"/k/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
+  JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/kerr")
+  [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
 done
-JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/kerr")
 check [ -n "$JOB" ]
-timeout 10 scancel "${JOB}_0"
+TASK=${RUNNING#*_}
+check [ -n "$RUNNING" ]
+timeout 10 scancel "$RUNNING"
 wait_gone "$JOB" 300 || bad "array $JOB still queued after 300 s"
 wait "$WPID"; rc=$?
 check [ $rc -eq 3 ]
 check grep -q 'did not finish' "$T/kerr"
 ndone=$(grep -l '^done' "$T"/k/.xai-status/* 2>/dev/null | wc -l)
-echo "slurm: killed task 0 after $ndone of 9 inputs were done"
+echo "slurm: killed task $TASK after $ndone of 9 inputs were done"
 check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt 9 ]
 touch "$T/marker"
 sleep 1
 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 2>"$T/rerr"
 rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/rerr"
-check grep -q 'tasks 0 of 3' "$T/rerr"
+check grep -q "tasks $TASK of 3" "$T/rerr"
 check [ "$(find "$T/k" -maxdepth 1 -name '*.npy' -newer "$T/marker" | wc -l)" -eq $((9 - ndone)) ]
 for f in "$T"/ref/*.npy; do check cmp -s "$f" "$T/k/${f#$T/ref/}"; done
 # nothing left: no submission
