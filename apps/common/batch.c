@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Batches over many inputs: shards by subject, status files, Slurm job arrays.
+ * The array follows the fMRIPrep HPC template (one array task per unit of work, %M
+ * throttle, per-task logs); waiting polls squeue and reads the tasks' status files, because
+ * clusters often run without accounting (no sacct).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+
+char *xai_batch_subject(const char *path, char *buf, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    xai_bids_name b;
+    const char *sub = xai_bids_parse(base, &b) == 0 ? xai_bids_get(&b, "sub") : NULL;
+    if (sub && *sub) {
+        snprintf(buf, len, "%s", sub);
+        return buf;
+    }
+    snprintf(buf, len, "%s", base);
+    char *dot = strchr(buf, '.');
+    if (dot && dot != buf)
+        *dot = '\0';
+    return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int xai_batch_assign(const xai_batch_item *items, int64_t nitems, int n, int *shard_of)
+{
+    if (nitems <= 0)
+        return 0;
+    const char **labels = malloc(sizeof *labels * (size_t)nitems);
+    if (!labels)
+        return -1;
+    for (int64_t i = 0; i < nitems; i++)
+        labels[i] = items[i].subject;
+    qsort(labels, (size_t)nitems, sizeof *labels, cmp_str);
+    int64_t nd = 0; /* distinct labels, sorted */
+    for (int64_t i = 0; i < nitems; i++)
+        if (nd == 0 || strcmp(labels[nd - 1], labels[i]) != 0)
+            labels[nd++] = labels[i];
+    for (int64_t i = 0; i < nitems; i++) {
+        const char *key = items[i].subject;
+        const char **hit = bsearch(&key, labels, (size_t)nd, sizeof *labels, cmp_str);
+        shard_of[i] = n <= 1 ? 1 : (int)((hit - labels) % n) + 1;
+    }
+    free(labels);
+    return 0;
+}
+
+/* ---- status files ---- */
+
+static char *status_path(const char *outdir, const xai_batch_item *item)
+{
+    const char *base = strrchr(item->output, '/');
+    base = base ? base + 1 : item->output;
+    return xai_app_strdup_printf("%s/.xai-status/%s.status", outdir, base);
+}
+
+int xai_batch_digest(const xai_batch_item *item, const char *salt, char hex[65])
+{
+    char in[65];
+    if (xai_sha256_file(item->input, in) != 0)
+        return -1;
+    char *both = xai_app_strdup_printf("%s\n%s", in, salt ? salt : "");
+    if (!both)
+        return -1;
+    xai_sha256_buffer(both, strlen(both), hex);
+    free(both);
+    return 0;
+}
+
+int xai_batch_status_write(const xai_app *app, const char *outdir, const xai_batch_item *item,
+                           const char *digest, int code)
+{
+    char *dir = xai_app_strdup_printf("%s/.xai-status", outdir);
+    char *path = status_path(outdir, item);
+    char line[128];
+    int len = code == 0 ? snprintf(line, sizeof line, "done %s\n", digest)
+                        : snprintf(line, sizeof line, "failed %d %s\n", code, digest);
+    int rc = -1;
+    if (dir && path && xai_app_mkdirs(app, dir) == 0)
+        rc = xai_app_write_atomic(app, path, line, (size_t)len);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+/* Reads the status of an item: @return the code (0 done, > 0 failed) or -1 when absent or
+   unreadable; digest[65] receives the recorded digest. */
+static int read_status(const char *outdir, const xai_batch_item *item, char digest[65])
+{
+    char *path = status_path(outdir, item);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    if (!f)
+        return -1;
+    char word[16];
+    int code = -1;
+    if (fscanf(f, "%15s", word) == 1) {
+        if (strcmp(word, "done") == 0 && fscanf(f, "%64s", digest) == 1)
+            code = 0;
+        else if (strcmp(word, "failed") == 0 && fscanf(f, "%d %64s", &code, digest) != 2)
+            code = -1;
+    }
+    fclose(f);
+    return code;
+}
+
+int xai_batch_status_code(const char *outdir, const xai_batch_item *item)
+{
+    char d[65];
+    return read_status(outdir, item, d);
+}
+
+int xai_batch_is_current(const char *outdir, const xai_batch_item *item, const char *digest)
+{
+    char d[65] = "";
+    if (read_status(outdir, item, d) != 0 || strcmp(d, digest) != 0)
+        return 0;
+    return access(item->output, F_OK) == 0;
+}

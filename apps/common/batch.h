@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Batches over many inputs: a deterministic split into shards by subject, per-item status
+ * files (so a rerun redoes only unfinished or changed items), and Slurm job-array glue
+ * (sbatch script, submission, a group step after the array, waiting without sacct).
+ * Assumes the output folder is on a filesystem that every node sees (see README).
+ */
+#ifndef XAI_APP_BATCH_H
+#define XAI_APP_BATCH_H
+
+#include <stdint.h>
+
+#include "app.h"
+
+typedef struct {
+    const char *input;   /**< the file the item reads */
+    const char *subject; /**< its subject label; items of one subject stay in one shard */
+    const char *output;  /**< the file the item writes */
+} xai_batch_item;
+
+/** Subject label of a path: the BIDS "sub-" value when the name has one, else the file
+ *  name without its extension(s). Writes into buf (len bytes); @return buf. */
+char *xai_batch_subject(const char *path, char *buf, size_t len);
+/**
+ * Shard (1..n) of each item: the distinct subject labels in byte order, the j-th (0-based)
+ * going to shard j % n + 1. Depends only on the set of labels, never on the order of the
+ * items or on the machine. @p shard_of receives nitems values. @return 0, or -1 out of memory.
+ */
+int xai_batch_assign(const xai_batch_item *items, int64_t nitems, int n, int *shard_of);
+
+/* ---- status files: OUTDIR/.xai-status/NAME.status, NAME = the output's file name ----
+ * "done DIGEST\n" or "failed CODE DIGEST\n". DIGEST is the SHA-256 of the item's input and
+ * of the @p salt (e.g. the model's SHA-256), so a changed input or model makes it stale. */
+/** Digest of an item into hex[65]. @return 0 or -1 (input unreadable). */
+int xai_batch_digest(const xai_batch_item *item, const char *salt, char hex[65]);
+/** Record the outcome of an item (atomic). @p code 0 = done. @return 0 or -1 (printed). */
+int xai_batch_status_write(const xai_app *app, const char *outdir, const xai_batch_item *item,
+                           const char *digest, int code);
+/** 1 when the item is done with this digest and its output exists, else 0. */
+int xai_batch_is_current(const char *outdir, const xai_batch_item *item, const char *digest);
+/** Exit code recorded for the item: 0 done, > 0 failed, -1 no status (never ran or killed). */
+int xai_batch_status_code(const char *outdir, const xai_batch_item *item);
+
+/* ---- Slurm ---- */
+typedef struct {
+    int nshards;             /**< array tasks: one per shard */
+    int max_parallel;        /**< %M throttle; 0 = none */
+    const char *sbatch_args; /**< --slurm-args, split by the shell and given to sbatch */
+    const char *group_cmd;   /**< shell command run after every task succeeded, or NULL */
+    int dry_run;             /**< print the script(s), submit nothing */
+    int wait;                /**< wait for the array (squeue polling) and report failures */
+    int wait_timeout_s;      /**< bound of --wait; 0 = one day */
+} xai_slurm_opts;
+
+/**
+ * Write OUTDIR/slurm/PROG-array.sbatch running @p task_argv (the program's own command
+ * line without the Slurm options) with "--shard K/N" for each array task whose shard
+ * still has items that are not current, submit it with sbatch (and the group step with
+ * --dependency=afterok), and with opts->wait poll squeue until the array has left the
+ * queue, then read the status files. @p digests: one per item (from xai_batch_digest).
+ * @return 0 all done (or nothing to do, or dry run), 1 submission or Slurm error,
+ * 3 some items failed or did not finish (each named on stderr with its exit code).
+ */
+int xai_slurm_run(const xai_app *app, const char *outdir, char *const *task_argv,
+                  const xai_batch_item *items, char *const *digests, int64_t nitems,
+                  const xai_slurm_opts *opts);
+
+#endif

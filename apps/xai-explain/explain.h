@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* xai-explain internals shared by the single-input run (main.c) and the batch form (batch.c). */
+#ifndef XAI_EXPLAIN_APP_H
+#define XAI_EXPLAIN_APP_H
+
+#include "xai.h"
+#include "app.h"
+
+#define PROG "xai-explain"
+
+extern xai_app app;
+
+/** The batch form: many inputs, one OUTDIR, shards and Slurm. */
+typedef struct {
+    int active;            /**< more than one input, --list, or -o ending in '/' */
+    const char *model;
+    char **inputs;         /**< positional inputs (borrowed from argv) */
+    int ninputs;
+    const char *list;      /**< --list FILE: one input path a line */
+    const char *outdir;
+    int shard_k, shard_n;  /**< --shard K/N (1/1 without it) */
+    int slurm, dry_run, wait, max_parallel, wait_timeout;
+    const char *slurm_args;
+    char **argv;           /**< the whole command line (after getopt_long's permutation) */
+} explain_batch;
+
+/** Explain one input into @p out (+ JSON summary). @return 0 or 1 (printed). */
+int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
+                xai_explain_config cfg, int quiet);
+/** Run the batch form. @return 0 ok, 1 data error, 2 usage error, 3 some items failed. */
+int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet);
+/** Handle a batch option (c: the option's code). @return 0, 1 not a batch option, 2 bad value. */
+int batch_option(explain_batch *b, int c, const char *arg);
+
+enum { O_SHARD = 512, O_LIST, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
+#define EXPLAIN_BATCH_OPTIONS                                                                                \
+    {"shard", required_argument, 0, O_SHARD}, {"list", required_argument, 0, O_LIST},                         \
+    {"slurm", no_argument, 0, O_SLURM}, {"slurm-args", required_argument, 0, O_SLURM_ARGS},                   \
+    {"max-parallel", required_argument, 0, O_MAX_PAR}, {"dry-run", no_argument, 0, O_DRY_RUN},                \
+    {"wait", no_argument, 0, O_WAIT}, {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}
+
+#endif

@@ -1,0 +1,184 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# xai-explain's batch on a real Slurm: starts a private single-node Slurm (its own config,
+# ports, state and pid files under a temp folder; munged from Debian's munge, reused when
+# one already runs), runs the batch as a 3-task job array with --slurm --wait, checks the
+# outputs are byte-identical to the one-machine run, kills a task mid-way, checks --wait
+# names the unfinished inputs and a rerun resubmits only that shard, measures the
+# per-task scheduling overhead, then stops exactly the daemons it started (pid files).
+# SKIP (exit 77) when not root or the packages (slurmctld slurmd slurm-client munge) are
+# missing. Every wait is bounded.
+# Usage: test-slurm.sh BUILD_ROOT SOURCE_ROOT
+set -u
+E="$1/apps/xai-explain"
+S="$2"
+PY=/usr/bin/python3
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
+for p in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged sbatch squeue scancel scontrol sinfo; do
+  command -v "$p" >/dev/null 2>&1 || skip "$p missing (apt-get install slurmctld slurmd slurm-client munge)"
+done
+$PY -c 'import numpy' 2>/dev/null || skip "numpy missing"
+T=$(mktemp -d /tmp/xai-slurm-XXXXXX)
+chmod 755 "$T"
+STARTED_MUNGE=""
+stop_pid() { # stop_pid PIDFILE: TERM, wait up to 10 s, then KILL
+  [ -s "$1" ] || return 0
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+  return 0
+}
+cleanup() {
+  if [ -s "$T/slurmctld.pid" ]; then
+    timeout 10 scontrol shutdown >/dev/null 2>&1
+    stop_pid "$T/slurmd.pid"
+    stop_pid "$T/slurmctld.pid"
+  fi
+  [ -n "$STARTED_MUNGE" ] && stop_pid "$STARTED_MUNGE"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# ---- munge (shared by anything on this host: reuse a running one) ----
+HOST=$(hostname -s)
+getent hosts "$HOST" >/dev/null || echo "127.0.0.1 $HOST" >>/etc/hosts
+MPID=/run/munge/munged.pid
+if ! { [ -s $MPID ] && kill -0 "$(cat $MPID)" 2>/dev/null; }; then
+  mkdir -p /run/munge /etc/munge
+  [ -s /etc/munge/munge.key ] || head -c 1024 /dev/urandom >/etc/munge/munge.key
+  chown -R munge:munge /etc/munge /run/munge
+  chmod 400 /etc/munge/munge.key
+  runuser -u munge -- /usr/sbin/munged || skip "munged did not start"
+  STARTED_MUNGE=$MPID
+fi
+
+# ---- a private Slurm: own config (SLURM_CONF), ports, state ----
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'; }
+P1=$(free_port); P2=$(free_port)
+export SLURM_CONF="$T/slurm.conf"
+NODE=$(/usr/sbin/slurmd -C | head -n 1)
+mkdir -p "$T/state" "$T/spool"
+cat >"$SLURM_CONF" <<CONF
+ClusterName=xaitest
+SlurmctldHost=$HOST
+SlurmctldPort=$P1
+SlurmdPort=$P2
+SlurmUser=root
+AuthType=auth/munge
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldPidFile=$T/slurmctld.pid
+SlurmdPidFile=$T/slurmd.pid
+SlurmctldLogFile=$T/slurmctld.log
+SlurmdLogFile=$T/slurmd.log
+ProctrackType=proctrack/pgid
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+MailProg=/bin/true
+$NODE State=UNKNOWN
+PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+CONF
+/usr/sbin/slurmctld -c || skip "slurmctld did not start"
+/usr/sbin/slurmd || skip "slurmd did not start"
+i=0
+until [ "$(timeout 5 sinfo -h -o %T 2>/dev/null)" = idle ]; do
+  i=$((i + 1))
+  [ $i -gt 60 ] && { tail -5 "$T/slurmctld.log" "$T/slurmd.log"; skip "node not idle after 30 s"; }
+  sleep 0.5
+done
+echo "slurm: private controller on $HOST:$P1 is up"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { if "$@"; then ok; else bad "$*"; fi; }
+# wait_gone JOBID SECONDS: poll squeue until the job left the queue; 1 on timeout
+wait_gone() {
+  i=0
+  while [ -n "$(timeout 5 squeue -h -j "$1" -o %i 2>/dev/null)" ]; do
+    i=$((i + 1)); [ $i -gt $(($2 * 10)) ] && return 1; sleep 0.1
+  done
+}
+
+# ---- inputs: 9 subjects, stacks large enough that a task takes a few seconds ----
+M="$S/datasets/example/model.onnx"
+mkdir -p "$T/in"
+$PY - "$S/datasets/example/input.npy" "$T/in" <<'PYEOF' || exit 1
+import sys, numpy as np
+x = np.load(sys.argv[1]).astype(np.float32)
+for i in range(9):
+    np.save(f"{sys.argv[2]}/sub-{i + 1:02d}_x.npy", np.concatenate([np.roll(x, i + k, axis=-1) for k in range(256)]))
+PYEOF
+ls "$T"/in/*.npy >"$T/list"
+t0=$(date +%s.%N)
+"$E" "$M" --list "$T/list" -o "$T/ref/" -q; check [ $? -eq 0 ]
+t1=$(date +%s.%N)
+
+# ---- 3 array tasks with --wait: byte-identical outputs ----
+cd "$T"
+"$E" "$M" --list list -o sl/ -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 2 2>"$T/err"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/err"
+check grep -q '^#SBATCH --array=0,1,2%2$' "$T/sl/slurm/xai-explain-array.sbatch"
+check [ "$(ls "$T"/sl/slurm/logs/*.log | wc -l)" -eq 3 ]
+for f in "$T"/ref/*.npy "$T"/ref/.xai-status/*; do check cmp -s "$f" "$T/sl/${f#$T/ref/}"; done
+
+# ---- a task killed mid-way: --wait names what is missing; the rerun does only that ----
+"$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1 2>"$T/kerr" &
+WPID=$!
+JOB=""
+RUNNING=""
+i=0
+# once some input is done, the task running then (with %1 there is one) is killed mid-way
+while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
+  i=$((i + 1)); sleep 0.1
+  [ "$(ls "$T"/k/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
+  JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/kerr")
+  [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
+done
+check [ -n "$JOB" ]
+TASK=${RUNNING#*_}
+check [ -n "$RUNNING" ]
+timeout 10 scancel "$RUNNING"
+wait_gone "$JOB" 300 || bad "array $JOB still queued after 300 s"
+wait "$WPID"; rc=$?
+check [ $rc -eq 3 ]
+check grep -q 'did not finish' "$T/kerr"
+ndone=$(grep -l '^done' "$T"/k/.xai-status/* 2>/dev/null | wc -l)
+echo "slurm: killed task $TASK after $ndone of 9 inputs were done"
+check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt 9 ]
+touch "$T/marker"
+sleep 1
+"$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 2>"$T/rerr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/rerr"
+check grep -q "tasks $TASK of 3" "$T/rerr"
+check [ "$(find "$T/k" -maxdepth 1 -name '*.npy' -newer "$T/marker" | wc -l)" -eq $((9 - ndone)) ]
+for f in "$T"/ref/*.npy; do check cmp -s "$f" "$T/k/${f#$T/ref/}"; done
+# nothing left: no submission
+"$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait 2>"$T/nerr"; check [ $? -eq 0 ]
+check grep -q 'nothing to submit' "$T/nerr"
+
+# ---- scheduling overhead: 20 empty array tasks, and one empty job ----
+s0=$(date +%s.%N)
+J=$(sbatch --parsable -o /dev/null --wrap true); wait_gone "$J" 60
+s1=$(date +%s.%N)
+J=$(sbatch --parsable -o /dev/null --array=0-19 --wrap true); wait_gone "$J" 120
+s2=$(date +%s.%N)
+$PY - "$t0" "$t1" "$s0" "$s1" "$s2" <<'PYEOF'
+import sys
+t0, t1, s0, s1, s2 = map(float, sys.argv[1:])
+print(f"slurm: one machine, 9 inputs: {t1 - t0:.2f} s; one empty job submit-to-done {s1 - s0:.2f} s; "
+      f"20 empty array tasks {s2 - s1:.2f} s ({(s2 - s1) / 20:.3f} s per task)")
+PYEOF
+echo "slurm: $pass passed, $fail failed"
+[ $fail -eq 0 ]
