@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         nt += data[i] == '\n';
     nt = nt < 1 ? 1 : nt > 4096 ? 4096 : nt;
-    int *lab = malloc((size_t)nt * sizeof *lab), *ch = malloc((size_t)nt * sizeof *ch), nch = 0;
+    /* nt + 1 entries: the second call below claims one volume more than the newlines count */
+    int *lab = malloc((size_t)(nt + 1) * sizeof *lab), *ch = malloc((size_t)(nt + 1) * sizeof *ch), nch = 0;
     for (int k = 0; lab && ch && k < 3; k++) {
         xai_fmri_classes cls = {0};
         double lag = k == 0 ? XAI_FMRI_LAG_HRF : k == 1 ? 0.0 : 5.0;

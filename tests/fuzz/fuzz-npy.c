@@ -26,11 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xai_npy_int b;
     if (xai_npy_load_int_mem(data, size, "fuzz.npy", &b) == XAI_OK) {
         size_t n = 1;
-        volatile int64_t sink = 0;
+        volatile uint64_t sink = 0; /* unsigned: the values are arbitrary, their sum may wrap */
         for (int i = 0; i < b.ndim; i++)
             n *= (size_t)b.shape[i];
         for (size_t i = 0; i < n; i++)
-            sink += b.data[i];
+            sink += (uint64_t)b.data[i];
         (void)sink;
         xai_npy_int_free(&b);
     }
