@@ -854,22 +854,6 @@ static int check_outputs(const eval_opts *o)
     return 0;
 }
 
-/* The number of samples in @p x for the model's input: 1 for one sample, N for N x shape
- * (also when the model's batch axis of 1 holds N); -1 when it does not match. */
-static int64_t count_samples(const xai_npy *x, const xai_model *m)
-{
-    int md;
-    const int64_t *ms = xai_model_input_shape(m, &md);
-    size_t row = sizeof(int64_t) * (size_t)md;
-    if (x->ndim == md && memcmp(x->shape, ms, row) == 0)
-        return 1;
-    if (x->ndim == md + 1 && memcmp(x->shape + 1, ms, row) == 0)
-        return x->shape[0];
-    if (x->ndim == md && md > 1 && ms[0] == 1 && memcmp(x->shape + 1, ms + 1, row - sizeof(int64_t)) == 0)
-        return x->shape[0];
-    return -1;
-}
-
 /* What the inputs fix: samples, patches, steps. 0, 1 (data error) or 2 (options that do
  * not fit the model). */
 static int fit_to_model(eval_opts *o, const xai_npy *x, const xai_model *m, int64_t *n, int64_t *np)
@@ -877,7 +861,7 @@ static int fit_to_model(eval_opts *o, const xai_npy *x, const xai_model *m, int6
     int md;
     const int64_t *ms = xai_model_input_shape(m, &md);
     char a[256], b[256];
-    if ((*n = count_samples(x, m)) < 1)
+    if ((*n = xai_model_samples(m, x->ndim, x->shape)) < 1)
         return xai_app_fail(&app, o->input_path, "shape %s does not match the model input %s (or N x that)",
                             xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
     if (o->target >= xai_model_output_numel(m))
