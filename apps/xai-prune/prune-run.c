@@ -439,7 +439,7 @@ static int schedule(sweep *s)
     s->rates[0] = 0;
     s->nrates = 1;
     for (int k = 1; k <= MAX_RATES && k * o->step <= o->total + 1e-9; k++) {
-        s->rates[s->nrates++] = k * o->step;
+        s->rates[s->nrates++] = round(k * o->step * 1e9) / 1e9; /* 0.3, not 0.30000000000000004 */
         on |= fabs(k * o->step - o->save_rate) < 1e-9;
     }
     if (s->nrates > MAX_RATES)
