@@ -20,11 +20,9 @@
 #include <strings.h>
 
 #include "xai/atomic.h"
+#include "figure-int.h"
 
-#define FONT "DejaVu Sans"
 #define MAX_IMAGE 8192 /* cells beyond this are decimated (cairo images stop at 32767) */
-#define MIN_SIZE 64
-#define MAX_SIZE 16384
 
 /* ---- colour maps ----------------------------------------------------------------------- */
 
@@ -202,8 +200,8 @@ void xai_overlay_layout(const xai_overlay_opts *o, double rect[4])
 /* ---- drawing helpers ------------------------------------------------------------------- */
 
 /* Text anchored at (x, y): ax/ay are the fractions of its box left of / above the point. */
-static void text_at(cairo_t *cr, const char *txt, double x, double y, double ax, double ay,
-                    double angle)
+void fig_text_at(cairo_t *cr, const char *txt, double x, double y, double ax, double ay,
+                 double angle)
 {
     cairo_text_extents_t e;
     cairo_save(cr);
@@ -216,7 +214,7 @@ static void text_at(cairo_t *cr, const char *txt, double x, double y, double ax,
 }
 
 /* Up to about maxn "nice" tick values (1, 2 or 5 times a power of ten) within [lo, hi]. */
-static int nice_ticks(double lo, double hi, int maxn, double *ticks, double *step_out)
+int fig_nice_ticks(double lo, double hi, int maxn, double *ticks, double *step_out)
 {
     double range = hi - lo, raw, mag, step, f;
     int n = 0;
@@ -243,12 +241,12 @@ static void tick_label(double v, char *buf, size_t cap)
  * (right). a/b: data values at the start/end of the axis in drawing order
  * (left-to-right or top-to-bottom); p0/len: its position; at: the other coordinate.
  */
-static void axis_ticks(cairo_t *cr, int along, double a, double b, double p0, double len,
-                       double at)
+void fig_axis_ticks(cairo_t *cr, int along, double a, double b, double p0, double len,
+                    double at)
 {
     double ticks[32], step;
     int maxn = along == 0 ? (len > 300 ? 8 : 4) : (len > 250 ? 6 : 3);
-    int n = nice_ticks(fmin(a, b), fmax(a, b), maxn, ticks, &step);
+    int n = fig_nice_ticks(fmin(a, b), fmax(a, b), maxn, ticks, &step);
     char lab[64];
     cairo_set_font_size(cr, 11);
     cairo_set_line_width(cr, 1);
@@ -259,17 +257,17 @@ static void axis_ticks(cairo_t *cr, int along, double a, double b, double p0, do
             cairo_move_to(cr, p, at);
             cairo_line_to(cr, p, at + 5);
             cairo_stroke(cr);
-            text_at(cr, lab, p, at + 8, 0.5, 0, 0);
+            fig_text_at(cr, lab, p, at + 8, 0.5, 0, 0);
         } else if (along == 1) {
             cairo_move_to(cr, at, p);
             cairo_line_to(cr, at - 5, p);
             cairo_stroke(cr);
-            text_at(cr, lab, at - 8, p, 1, 0.5, 0);
+            fig_text_at(cr, lab, at - 8, p, 1, 0.5, 0);
         } else {
             cairo_move_to(cr, at, p);
             cairo_line_to(cr, at + 4, p);
             cairo_stroke(cr);
-            text_at(cr, lab, at + 7, p, 0, 0.5, 0);
+            fig_text_at(cr, lab, at + 7, p, 0, 0.5, 0);
         }
     }
 }
@@ -392,10 +390,10 @@ static void colour_bar(cairo_t *cr, const spec *s, const double rect[4], double 
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x, y, w, h);
     cairo_stroke(cr);
-    axis_ticks(cr, 2, hi, lo, y, h, x + w);
+    fig_axis_ticks(cr, 2, hi, lo, y, h, x + w);
     if (s->cbar_label) {
         cairo_set_font_size(cr, 12);
-        text_at(cr, s->cbar_label, s->width - 8, y + h / 2, 0.5, 1, -M_PI / 2);
+        fig_text_at(cr, s->cbar_label, s->width - 8, y + h / 2, 0.5, 1, -M_PI / 2);
     }
 }
 
@@ -404,32 +402,30 @@ static void decorations(cairo_t *cr, const spec *s, const double rect[4], int ro
 {
     double xa = s->x0 - s->dx / 2, xb = s->x0 + (cols - 0.5) * s->dx;
     double ya = s->y0 - s->dy / 2, yb = s->y0 + (rows - 0.5) * s->dy;
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_select_font_face(cr, FIG_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, rect[0], rect[1], rect[2], rect[3]);
     cairo_stroke(cr);
-    axis_ticks(cr, 0, xa, xb, rect[0], rect[2], rect[1] + rect[3]);
+    fig_axis_ticks(cr, 0, xa, xb, rect[0], rect[2], rect[1] + rect[3]);
     if (s->origin_lower)
-        axis_ticks(cr, 1, yb, ya, rect[1], rect[3], rect[0]);
+        fig_axis_ticks(cr, 1, yb, ya, rect[1], rect[3], rect[0]);
     else
-        axis_ticks(cr, 1, ya, yb, rect[1], rect[3], rect[0]);
+        fig_axis_ticks(cr, 1, ya, yb, rect[1], rect[3], rect[0]);
     cairo_set_font_size(cr, 12);
     if (s->xlabel)
-        text_at(cr, s->xlabel, rect[0] + rect[2] / 2, s->height - 8, 0.5, 1, 0);
+        fig_text_at(cr, s->xlabel, rect[0] + rect[2] / 2, s->height - 8, 0.5, 1, 0);
     if (s->ylabel)
-        text_at(cr, s->ylabel, 8, rect[1] + rect[3] / 2, 0.5, 0, -M_PI / 2);
+        fig_text_at(cr, s->ylabel, 8, rect[1] + rect[3] / 2, 0.5, 0, -M_PI / 2);
     if (s->title) {
-        cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+        cairo_select_font_face(cr, FIG_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
         cairo_set_font_size(cr, 14);
-        text_at(cr, s->title, rect[0] + rect[2] / 2, 12, 0.5, 0, 0);
-        cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        fig_text_at(cr, s->title, rect[0] + rect[2] / 2, 12, 0.5, 0, 0);
+        cairo_select_font_face(cr, FIG_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     }
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
-
-typedef enum { OUT_PNG, OUT_SVG, OUT_PDF } out_kind;
 
 static cairo_status_t write_fn(void *closure, const unsigned char *data, unsigned int len)
 {
@@ -437,35 +433,48 @@ static cairo_status_t write_fn(void *closure, const unsigned char *data, unsigne
                                                         : CAIRO_STATUS_WRITE_ERROR;
 }
 
-static xai_status check_common(const char *path, int rows, int cols, const spec *s, out_kind *k)
+xai_status fig_out_kind(const char *path, fig_kind *k)
 {
     const char *dot;
     if (!path || !*path)
         return xai_error_set(XAI_EINVAL, "figure: empty output path");
     dot = strrchr(path, '.');
     if (dot && strcasecmp(dot, ".png") == 0)
-        *k = OUT_PNG;
+        *k = FIG_PNG;
     else if (dot && strcasecmp(dot, ".svg") == 0)
-        *k = OUT_SVG;
+        *k = FIG_SVG;
     else if (dot && strcasecmp(dot, ".pdf") == 0)
-        *k = OUT_PDF;
+        *k = FIG_PDF;
     else
         return xai_error_set(XAI_EINVAL, "%s: unknown figure type (use .png, .svg or .pdf)", path);
+    return XAI_OK;
+}
+
+xai_status fig_check_size(const char *path, int width, int height)
+{
+    if (width < FIG_MIN_SIZE || height < FIG_MIN_SIZE || width > FIG_MAX_SIZE ||
+        height > FIG_MAX_SIZE)
+        return xai_error_set(XAI_EINVAL, "%s: figure size %d x %d is outside %d..%d", path,
+                             width, height, FIG_MIN_SIZE, FIG_MAX_SIZE);
+    return XAI_OK;
+}
+
+static xai_status check_common(const char *path, int rows, int cols, const spec *s, fig_kind *k)
+{
+    xai_status st = fig_out_kind(path, k);
+    if (st != XAI_OK)
+        return st;
     if (rows <= 0 || cols <= 0)
         return xai_error_set(XAI_EINVAL, "%s: cannot draw a %d x %d array", path, rows, cols);
-    if (s->width < MIN_SIZE || s->height < MIN_SIZE || s->width > MAX_SIZE ||
-        s->height > MAX_SIZE)
-        return xai_error_set(XAI_EINVAL, "%s: figure size %d x %d is outside %d..%d", path,
-                             s->width, s->height, MIN_SIZE, MAX_SIZE);
+    if ((st = fig_check_size(path, s->width, s->height)) != XAI_OK)
+        return st;
     if ((unsigned)s->cmap >= XAI_CMAP_COUNT)
         return xai_error_set(XAI_EINVAL, "%s: unknown colour map %d", path, (int)s->cmap);
     return XAI_OK;
 }
 
-typedef void (*draw_fn)(cairo_t *cr, const void *ctx);
-
-static xai_status render(const char *path, out_kind kind, const spec *s, draw_fn draw,
-                         const void *ctx)
+xai_status fig_render(const char *path, fig_kind kind, int width, int height, fig_draw_fn draw,
+                      const void *ctx)
 {
     xai_atomic_file af;
     cairo_surface_t *surf;
@@ -474,19 +483,19 @@ static xai_status render(const char *path, out_kind kind, const spec *s, draw_fn
     xai_status st = xai_atomic_begin(path, &af);
     if (st != XAI_OK)
         return st;
-    if (kind == OUT_PNG)
-        surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, s->width, s->height);
-    else if (kind == OUT_SVG)
-        surf = cairo_svg_surface_create_for_stream(write_fn, af.f, s->width, s->height);
+    if (kind == FIG_PNG)
+        surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
+    else if (kind == FIG_SVG)
+        surf = cairo_svg_surface_create_for_stream(write_fn, af.f, width, height);
     else
-        surf = cairo_pdf_surface_create_for_stream(write_fn, af.f, s->width, s->height);
+        surf = cairo_pdf_surface_create_for_stream(write_fn, af.f, width, height);
     cr = cairo_create(surf);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     draw(cr, ctx);
     cs = cairo_status(cr);
     cairo_destroy(cr);
-    if (cs == CAIRO_STATUS_SUCCESS && kind == OUT_PNG)
+    if (cs == CAIRO_STATUS_SUCCESS && kind == FIG_PNG)
         cs = cairo_surface_write_to_png_stream(surf, write_fn, af.f);
     cairo_surface_finish(surf);
     if (cs == CAIRO_STATUS_SUCCESS)
@@ -542,7 +551,7 @@ xai_status xai_figure_heatmap(const char *path, const float *data, int rows, int
                               const xai_heatmap_opts *o)
 {
     spec s;
-    out_kind kind;
+    fig_kind kind;
     heat_job j;
     colour_ctx cc;
     double lo, hi, amax;
@@ -581,7 +590,7 @@ xai_status xai_figure_heatmap(const char *path, const float *data, int rows, int
     j.img = cells_image(data, rows, cols, heat_colour, &cc);
     if (!j.img)
         return xai_error_set(XAI_ENOMEM, "%s: cannot make the cell image", path);
-    st = render(path, kind, &s, draw_heatmap, &j);
+    st = fig_render(path, kind, s.width, s.height, draw_heatmap, &j);
     cairo_surface_destroy(j.img);
     return st;
 }
@@ -612,7 +621,7 @@ xai_status xai_figure_overlay(const char *path, const float *background, const f
 {
     xai_overlay_opts d;
     spec s;
-    out_kind kind;
+    fig_kind kind;
     overlay_job j;
     colour_ctx bgc, mc;
     double lo, hi, amax;
@@ -663,7 +672,7 @@ xai_status xai_figure_overlay(const char *path, const float *background, const f
         cairo_surface_destroy(j.map);
         return xai_error_set(XAI_ENOMEM, "%s: cannot make the cell images", path);
     }
-    st = render(path, kind, &s, draw_overlay, &j);
+    st = fig_render(path, kind, s.width, s.height, draw_overlay, &j);
     cairo_surface_destroy(j.bg);
     cairo_surface_destroy(j.map);
     return st;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "graph-int.h"
+#include "onnx-edit.h"
 #include "xai/train.h"
 
 #define MAX_EXPORT_OPSET 18
@@ -60,7 +61,7 @@ xai_status xai_model_set_metadata(xai_model *m, const char *key, const char *val
 
 /* ---------------------------------------------------------------- tensor helpers */
 
-static int64_t tensor_numel(const Onnx__TensorProto *t)
+int64_t xai_onnx_numel(const Onnx__TensorProto *t)
 {
     int64_t n = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
@@ -72,7 +73,7 @@ static int64_t tensor_numel(const Onnx__TensorProto *t)
 }
 
 /* Replace the data of a float tensor with n floats (raw_data, little-endian). */
-static int set_raw(Onnx__TensorProto *t, const float *x, int64_t n)
+int xai_onnx_set_floats(Onnx__TensorProto *t, const float *x, int64_t n)
 {
     uint8_t *p = malloc((size_t)(n ? n : 1) * 4);
     if (!p)
@@ -96,12 +97,12 @@ static int set_raw(Onnx__TensorProto *t, const float *x, int64_t n)
 }
 
 /* malloc'ed copy of a float32 tensor's values, or NULL (not float32 / inconsistent / no memory) */
-static float *get_floats(const Onnx__TensorProto *t, int64_t *n)
+float *xai_onnx_floats(const Onnx__TensorProto *t, int64_t *n)
 {
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
         (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
         return NULL;
-    int64_t k = tensor_numel(t);
+    int64_t k = xai_onnx_numel(t);
     if (k < 0)
         return NULL;
     if (t->has_raw_data ? t->raw_data.len != (size_t)k * 4 : t->n_float_data != (size_t)k)
@@ -127,12 +128,12 @@ static int is_default_domain(const char *d)
     return !d || !*d || strcmp(d, "ai.onnx") == 0;
 }
 
-static int op_is(const Onnx__NodeProto *n, const char *op)
+int xai_onnx_op_is(const Onnx__NodeProto *n, const char *op)
 {
     return n->op_type && strcmp(n->op_type, op) == 0 && is_default_domain(n->domain);
 }
 
-static Onnx__TensorProto *find_init(const Onnx__GraphProto *g, const char *name, size_t *idx)
+Onnx__TensorProto *xai_onnx_init(const Onnx__GraphProto *g, const char *name, size_t *idx)
 {
     if (!name || !*name)
         return NULL;
@@ -167,7 +168,7 @@ static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *na
     return NULL;
 }
 
-static int64_t attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
+int64_t xai_onnx_attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
 {
     const Onnx__AttributeProto *a = attr(n, name);
     return a && (a->has_i || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) ? a->i : def;
@@ -246,7 +247,7 @@ static char *unique_name(const Onnx__GraphProto *g, const char *base)
             snprintf(s, len, "%s", base);
         else
             snprintf(s, len, "%s_%d", base, k);
-        int taken = find_init(g, s, NULL) != NULL;
+        int taken = xai_onnx_init(g, s, NULL) != NULL;
         for (size_t i = 0; i < g->n_node && !taken; i++) {
             const Onnx__NodeProto *n = g->node[i];
             for (size_t j = 0; j < n->n_output; j++)
@@ -275,7 +276,7 @@ static int add_init(Onnx__GraphProto *g, const char *name, const float *x, int64
     onnx__tensor_proto__init(t);
     t->name = strdup(name);
     t->dims = malloc(sizeof(int64_t));
-    if (!t->name || !t->dims || set_raw(t, x, n)) {
+    if (!t->name || !t->dims || xai_onnx_set_floats(t, x, n)) {
         onnx__tensor_proto__free_unpacked(t, NULL);
         return -1;
     }
@@ -298,7 +299,7 @@ static void remove_node(Onnx__GraphProto *g, size_t i)
 static void drop_if_unused(Onnx__GraphProto *g, const char *name)
 {
     size_t idx;
-    if (!name || !find_init(g, name, &idx) || uses(g, name) > 0)
+    if (!name || !xai_onnx_init(g, name, &idx) || uses(g, name) > 0)
         return;
     for (size_t i = 0; i < g->n_input; i++)
         if (g->input[i]->name && strcmp(g->input[i]->name, name) == 0) {
@@ -334,7 +335,7 @@ static void drop_value_info(Onnx__GraphProto *g, const char *name)
 static int fold_one(Onnx__GraphProto *g, size_t bi)
 {
     Onnx__NodeProto *bn = g->node[bi];
-    if (bn->n_input != 5 || bn->n_output < 1 || !bn->output[0] || !*bn->output[0] || attr_i(bn, "training_mode", 0))
+    if (bn->n_input != 5 || bn->n_output < 1 || !bn->output[0] || !*bn->output[0] || xai_onnx_attr_i(bn, "training_mode", 0))
         return 0;
     for (size_t k = 1; k < bn->n_output; k++)
         if (bn->output[k] && *bn->output[k])
@@ -348,29 +349,29 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
             p = g->node[i];
     if (!p)
         return 0;
-    int is_conv = op_is(p, "Conv"), is_gemm = op_is(p, "Gemm");
+    int is_conv = xai_onnx_op_is(p, "Conv"), is_gemm = xai_onnx_op_is(p, "Gemm");
     if ((!is_conv && !is_gemm) || p->n_output != 1 || p->n_input < 2)
         return 0;
-    if (is_gemm && attr_i(p, "transA", 0))
+    if (is_gemm && xai_onnx_attr_i(p, "transA", 0))
         return 0;
-    Onnx__TensorProto *wt = find_init(g, p->input[1], NULL);
-    Onnx__TensorProto *bt = p->n_input > 2 ? find_init(g, p->input[2], NULL) : NULL;
+    Onnx__TensorProto *wt = xai_onnx_init(g, p->input[1], NULL);
+    Onnx__TensorProto *bt = p->n_input > 2 ? xai_onnx_init(g, p->input[2], NULL) : NULL;
     int has_bias_input = p->n_input > 2 && p->input[2] && *p->input[2];
     if (!wt || uses(g, p->input[1]) != 1 || (has_bias_input && (!bt || uses(g, p->input[2]) != 1)))
         return 0;
     Onnx__TensorProto *pt[4];
     for (int k = 0; k < 4; k++)
-        if (!(pt[k] = find_init(g, bn->input[1 + k], NULL)))
+        if (!(pt[k] = xai_onnx_init(g, bn->input[1 + k], NULL)))
             return 0;
     int64_t nw = 0, nb = 0, np[4];
-    float *w = get_floats(wt, &nw), *b = bt ? get_floats(bt, &nb) : NULL, *pv[4] = {NULL, NULL, NULL, NULL};
+    float *w = xai_onnx_floats(wt, &nw), *b = bt ? xai_onnx_floats(bt, &nb) : NULL, *pv[4] = {NULL, NULL, NULL, NULL};
     int ret = 0;
     float *nbias = NULL;
     char *bname = NULL;
     if (!w || (bt && !b))
         goto out;
     for (int k = 0; k < 4; k++)
-        if (!(pv[k] = get_floats(pt[k], &np[k])))
+        if (!(pv[k] = xai_onnx_floats(pt[k], &np[k])))
             goto out;
     int64_t C, inner = 1;
     int transB = 0;
@@ -383,7 +384,7 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
     } else {
         if (wt->n_dims != 2)
             goto out;
-        transB = attr_i(p, "transB", 0) != 0;
+        transB = xai_onnx_attr_i(p, "transB", 0) != 0;
         beta = attr_f(p, "beta", 1.0f);
         C = transB ? wt->dims[0] : wt->dims[1];
     }
@@ -420,12 +421,12 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
             nbv /= beta;
         nbias[c] = (float)nbv;
     }
-    if (set_raw(wt, w, nw)) {
+    if (xai_onnx_set_floats(wt, w, nw)) {
         ret = -1;
         goto out;
     }
     if (b && !(is_gemm && beta == 0.0f)) {
-        if (set_raw(bt, nbias, C)) {
+        if (xai_onnx_set_floats(bt, nbias, C)) {
             ret = -1;
             goto out;
         }
@@ -499,7 +500,7 @@ out:
 static xai_status fold_bn(Onnx__GraphProto *g)
 {
     for (size_t i = 0; i < g->n_node;) {
-        if (op_is(g->node[i], "BatchNormalization")) {
+        if (xai_onnx_op_is(g->node[i], "BatchNormalization")) {
             int r = fold_one(g, i);
             if (r < 0)
                 return xai_error_set(XAI_ENOMEM, "export: out of memory folding BatchNormalization");
@@ -557,11 +558,11 @@ static xai_status raise_opset(Onnx__ModelProto *mp, int from, int to)
         Onnx__NodeProto *n = g->node[i];
         if (!is_default_domain(n->domain) || !n->op_type)
             continue;
-        if (from < 13 && to >= 13 && (op_is(n, "Squeeze") || op_is(n, "Unsqueeze")) && n->n_input == 1) {
+        if (from < 13 && to >= 13 && (xai_onnx_op_is(n, "Squeeze") || xai_onnx_op_is(n, "Unsqueeze")) && n->n_input == 1) {
             if (attr_to_input_i64(g, n, "axes"))
                 return xai_error_set(XAI_ENOMEM, "export: out of memory");
         }
-        if (from < 12 && to >= 12 && op_is(n, "Dropout") && attr(n, "ratio")) {
+        if (from < 12 && to >= 12 && xai_onnx_op_is(n, "Dropout") && attr(n, "ratio")) {
             float r = attr_f(n, "ratio", 0.5f);
             char base[256];
             snprintf(base, sizeof base, "%s_ratio", n->name && *n->name ? n->name : "dropout");
@@ -595,7 +596,7 @@ static xai_status raise_opset(Onnx__ModelProto *mp, int from, int to)
 
 /* ---------------------------------------------------------------- export */
 
-static xai_status export_proto(const xai_model *m, const xai_export_options *opts, Onnx__ModelProto **out)
+xai_status xai_export_proto(const xai_model *m, const xai_export_options *opts, Onnx__ModelProto **out)
 {
     *out = NULL;
     if (!m)
@@ -624,12 +625,12 @@ static xai_status export_proto(const xai_model *m, const xai_export_options *opt
             continue;
         if (m->vals[v].producer >= 0)
             continue;
-        if (tensor_numel(t) != m->vals[v].numel) {
+        if (xai_onnx_numel(t) != m->vals[v].numel) {
             st = xai_error_set(XAI_EFORMAT, "export: %s: initializer '%s' has %lld values, the model holds %lld",
-                               m->name, t->name, (long long)tensor_numel(t), (long long)m->vals[v].numel);
+                               m->name, t->name, (long long)xai_onnx_numel(t), (long long)m->vals[v].numel);
             goto fail;
         }
-        if (set_raw(t, m->vals[v].f, m->vals[v].numel)) {
+        if (xai_onnx_set_floats(t, m->vals[v].f, m->vals[v].numel)) {
             st = xai_error_set(XAI_ENOMEM, "export: out of memory");
             goto fail;
         }
@@ -691,7 +692,7 @@ xai_status xai_model_save_onnx_mem(const xai_model *m, const xai_export_options 
     *len = 0;
     xai_error_clear();
     Onnx__ModelProto *mp;
-    xai_status st = export_proto(m, opts, &mp);
+    xai_status st = xai_export_proto(m, opts, &mp);
     if (st)
         return st;
     size_t sz = onnx__model_proto__get_packed_size(mp);

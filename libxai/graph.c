@@ -154,6 +154,20 @@ int64_t xai_model_output_numel(const xai_model *m)
     return m->vals[m->output].numel;
 }
 
+int64_t xai_model_samples(const xai_model *m, int ndim, const int64_t *shape)
+{
+    int md;
+    const int64_t *ms = xai_model_input_shape(m, &md);
+    size_t row = sizeof(int64_t) * (size_t)md;
+    if (ndim == md && memcmp(shape, ms, row) == 0)
+        return 1;
+    if (ndim == md + 1 && memcmp(shape + 1, ms, row) == 0)
+        return shape[0];
+    if (ndim == md && md > 1 && ms[0] == 1 && memcmp(shape + 1, ms + 1, row - sizeof(int64_t)) == 0)
+        return shape[0];
+    return -1;
+}
+
 int xai_model_opset(const xai_model *m)
 {
     return m->opset;

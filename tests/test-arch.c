@@ -176,6 +176,20 @@ static const good_spec good[] = {
     {" dense( 4 )   relu dense(2) ", 1, {3}, 2, {1, 3}, 2, 16 + 10},
 };
 
+/* How many samples an input array holds for a model whose per-sample shape is (1, 8, 100). */
+START_TEST(test_samples)
+{
+    xai_model *m = build("conv1d(4,k=3) relu flatten dense(2)", 2, (const int64_t[]){8, 100}, 1);
+    ck_assert_int_eq(xai_model_samples(m, 3, (const int64_t[]){1, 8, 100}), 1);
+    ck_assert_int_eq(xai_model_samples(m, 3, (const int64_t[]){5, 8, 100}), 5);
+    ck_assert_int_eq(xai_model_samples(m, 4, (const int64_t[]){6, 1, 8, 100}), 6);
+    ck_assert_int_eq(xai_model_samples(m, 3, (const int64_t[]){1, 8, 99}), -1);
+    ck_assert_int_eq(xai_model_samples(m, 4, (const int64_t[]){6, 2, 8, 100}), -1);
+    ck_assert_int_eq(xai_model_samples(m, 2, (const int64_t[]){8, 100}), -1);
+    xai_model_free(m);
+}
+END_TEST
+
 START_TEST(test_shapes)
 {
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -456,6 +470,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_shapes);
+    tcase_add_test(tc, test_samples);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_init_statistics);
     tcase_add_test(tc, test_dense_layout);

@@ -3,7 +3,8 @@
  * test-figure.c - colour maps, heatmaps and overlays: PNGs are read back with cairo and
  * pixels checked at the centres of known cells (red for the positive maximum, blue for the
  * negative one, white for 0, grey background under the threshold), the colour bar, image
- * size, text; SVG and PDF output is checked for its signature and size; bad arguments.
+ * size, text; SVG and PDF output is checked for its signature and size; bad arguments; line
+ * and scatter charts.
  */
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
@@ -399,6 +400,59 @@ START_TEST(test_errors)
 }
 END_TEST
 
+
+/* Charts: a line, dots and a broken line land where their values say, in their palette
+ * colours; the legend is drawn; SVG works; bad arguments write nothing. */
+START_TEST(test_chart)
+{
+    char *dir = xai_test_tmpdir();
+    const char *path = xai_test_path(dir, "chart.png");
+    double xs[2] = {0, 10}, ys[2] = {1, 1}, dx[1] = {5}, dy[1] = {0.5};
+    double bx[3] = {0, 5, 10}, by[3] = {1.5, NAN, 1.5};
+    xai_chart_series s[3] = {{xs, ys, 2, "line", XAI_SERIES_LINE, 3, 1},
+                             {dx, dy, 1, "dots", XAI_SERIES_MARKERS, 0, 1},
+                             {bx, by, 3, NULL, XAI_SERIES_LINE, 2, 1}};
+    xai_chart_opts o;
+    xai_chart_opts_init(&o);
+    o.xmin = 0, o.xmax = 10, o.ymin = 0, o.ymax = 2;
+    ck_assert_int_eq(xai_figure_chart(path, s, 3, &o), XAI_OK);
+    /* data area without title and axis labels, with a legend: x 64..530, y 16..440 */
+    png p = load_png(path);
+    double X0 = 64, W = 760 - 64 - 230, Y0 = 16, H = 480 - 16 - 40, rgb[3];
+    ck_assert_int_eq(p.w, 760);
+    ck_assert_int_eq(p.h, 480);
+    xai_palette_rgb(3, rgb);
+    px q = pixel(&p, X0 + W * 0.37, Y0 + H * 0.5);
+    ASSERT_PX(q, (int)(rgb[0] * 255 + .5), (int)(rgb[1] * 255 + .5), (int)(rgb[2] * 255 + .5), 40);
+    xai_palette_rgb(0, rgb);
+    q = pixel(&p, X0 + W * 0.5, Y0 + H * 0.75);
+    ASSERT_PX(q, (int)(rgb[0] * 255 + .5), (int)(rgb[1] * 255 + .5), (int)(rgb[2] * 255 + .5), 40);
+    /* the NaN breaks the green line: nothing green between x = 1 and 9 at y = 1.5 */
+    for (double f = 0.1; f < 0.9; f += 0.05) {
+        q = pixel(&p, X0 + W * f, Y0 + H * 0.25);
+        ck_assert_msg(!(q.g > q.r + 60), "green at %.2f", f);
+    }
+    ck_assert_int_gt(dark_in(&p, X0 + W + 40, Y0, 760, Y0 + 40), 10); /* legend text */
+    cairo_surface_destroy(p.s);
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "chart.svg"), s, 3, NULL), XAI_OK);
+    /* errors: nothing written */
+    double nan1[1] = {NAN};
+    xai_chart_series bad = {NULL, nan1, 1, NULL, 0, 0, 1};
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "e.png"), s, 0, &o), XAI_EINVAL);
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "e.png"), &bad, 1, &o), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "e.png"));
+    bad.y = NULL;
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "e.png"), &bad, 1, &o), XAI_EINVAL);
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "e.jpg"), s, 3, &o), XAI_EINVAL);
+    o.height = 10;
+    ck_assert_int_eq(xai_figure_chart(xai_test_path(dir, "e.png"), s, 3, &o), XAI_EINVAL);
+    size_t len;
+    ck_assert_ptr_null(xai_test_read_file(xai_test_path(dir, "e.png"), &len));
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* cairo and fontconfig keep font caches for the life of the process; drop them after each
  * case so that LeakSanitizer reports only real leaks. */
 static void reset_caches(void)
@@ -420,6 +474,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_svg_pdf);
     tcase_add_test(tc, test_large);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_chart);
     suite_add_tcase(s, tc);
     return s;
 }

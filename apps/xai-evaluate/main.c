@@ -23,6 +23,7 @@
 #include "evalout.h"
 #include "xai.h"
 #include "xai/eval.h"
+#include "xai/figure.h"
 #include "xai/npy.h"
 #include "xai/tsv.h"
 
@@ -252,154 +253,41 @@ typedef struct {
     xai_perturb_result res;
 } run;
 
-/* ---- line plot ------------------------------------------------------------------- */
-
-static double nice_step(double range)
-{
-    if (!(range > 0))
-        return 1;
-    double raw = range / 5.0, mag = pow(10.0, floor(log10(raw))), r = raw / mag;
-    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
-}
-
-/* Draw the curves of @p runs whose order is @p order, plus the random run, into @p path (PNG,
- * atomically through the app layer). 0, or -1 with the reason printed. */
+/* The curves of @p runs whose order is @p order, plus the random run (dashed grey), into
+ * @p path. 0, or -1 with the reason printed. */
 static int plot_curves(const char *path, const run *runs, int nruns, xai_perturb_order order, const char *title,
                        const char *xlabel)
 {
-    const int W = 900, H = 520;
-    const double ml = 78, mr = 230, mt = 44, mb = 60;
-    const double pw = W - ml - mr, ph = H - mt - mb;
-    int L = -1;
-    double ymin = 0, ymax = 0;
-    for (int i = 0; i < nruns; i++) {
-        if (runs[i].order != order && runs[i].order != XAI_ORDER_RANDOM)
-            continue;
-        L = runs[i].res.steps;
-        for (int k = 0; k <= runs[i].res.steps; k++) {
-            ymin = fmin(ymin, runs[i].res.curve[k]);
-            ymax = fmax(ymax, runs[i].res.curve[k]);
-        }
-    }
-    if (L < 1)
-        L = 1;
-    if (ymax - ymin < 1e-12) {
-        ymax += 1;
-        ymin -= 1;
-    }
-    double ys = nice_step(ymax - ymin);
-    ymin = floor(ymin / ys) * ys;
-    ymax = ceil(ymax / ys) * ys;
-    double xs = nice_step((double)L);
-    if (xs < 1)
-        xs = 1;
-
-    cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    cairo_t *cr = cairo_create(sf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 12);
-#define PX(k) (ml + pw * (double)(k) / (double)L)
-#define PY(v) (mt + ph * (1.0 - ((v) - ymin) / (ymax - ymin)))
-    /* grid and ticks */
-    char buf[64];
-    cairo_text_extents_t te;
-    cairo_set_line_width(cr, 1);
-    for (double v = ymin; v <= ymax + ys * 1e-6; v += ys) {
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_move_to(cr, ml, PY(v));
-        cairo_line_to(cr, ml + pw, PY(v));
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        snprintf(buf, sizeof buf, "%.4g", fabs(v) < ys * 1e-6 ? 0.0 : v);
-        cairo_text_extents(cr, buf, &te);
-        cairo_move_to(cr, ml - 6 - te.x_advance, PY(v) + te.height / 2);
-        cairo_show_text(cr, buf);
-    }
-    for (double k = 0; k <= L + 1e-9; k += xs) {
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_move_to(cr, PX(k), mt);
-        cairo_line_to(cr, PX(k), mt + ph);
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        snprintf(buf, sizeof buf, "%.0f", k);
-        cairo_text_extents(cr, buf, &te);
-        cairo_move_to(cr, PX(k) - te.x_advance / 2, mt + ph + 16);
-        cairo_show_text(cr, buf);
-    }
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_rectangle(cr, ml, mt, pw, ph);
-    cairo_stroke(cr);
-    /* labels */
-    cairo_set_font_size(cr, 13);
-    cairo_text_extents(cr, xlabel, &te);
-    cairo_move_to(cr, ml + pw / 2 - te.x_advance / 2, H - 16);
-    cairo_show_text(cr, xlabel);
-    const char *ylabel = "f(x\xe2\x81\xb0) - f(x\xe1\xb5\x8f), mean over samples";
-    cairo_text_extents(cr, ylabel, &te);
-    cairo_save(cr);
-    cairo_move_to(cr, 20, mt + ph / 2 + te.x_advance / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    cairo_show_text(cr, ylabel);
-    cairo_restore(cr);
-    cairo_set_font_size(cr, 15);
-    cairo_text_extents(cr, title, &te);
-    cairo_move_to(cr, ml + pw / 2 - te.x_advance / 2, 26);
-    cairo_show_text(cr, title);
-    /* curves and legend */
-    static const double pal[][3] = {{0.12, 0.47, 0.71}, {0.84, 0.15, 0.16}, {0.17, 0.63, 0.17}, {1.0, 0.5, 0.05},
-                                    {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.74, 0.74, 0.13},
-                                    {0.09, 0.75, 0.81}};
-    int ci = 0, row = 0;
-    cairo_set_font_size(cr, 12);
-    cairo_rectangle(cr, ml, mt, pw, ph);
+    xai_chart_series s[MAX_RUNS];
+    char lab[MAX_RUNS][200];
+    int ns = 0, colour = 0, steps = 1;
     for (int i = 0; i < nruns; i++) {
         const run *r = &runs[i];
         if (r->order != order && r->order != XAI_ORDER_RANDOM)
             continue;
-        double rgb[3] = {0.35, 0.35, 0.35};
-        double dash[2] = {6, 4};
-        if (r->order == XAI_ORDER_RANDOM) {
-            cairo_set_dash(cr, dash, 2, 0);
-        } else {
-            memcpy(rgb, pal[ci % (int)(sizeof pal / sizeof *pal)], sizeof rgb);
-            ci++;
-            cairo_set_dash(cr, NULL, 0, 0);
-        }
-        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-        cairo_set_line_width(cr, 2);
-        cairo_save(cr);
-        cairo_rectangle(cr, ml, mt, pw, ph);
-        cairo_clip(cr);
-        for (int k = 0; k <= r->res.steps; k++) {
-            if (k == 0)
-                cairo_move_to(cr, PX(k), PY(r->res.curve[k]));
-            else
-                cairo_line_to(cr, PX(k), PY(r->res.curve[k]));
-        }
-        cairo_stroke(cr);
-        cairo_restore(cr);
-        double ly = mt + 14 + 20 * row++;
-        cairo_move_to(cr, ml + pw + 12, ly - 4);
-        cairo_line_to(cr, ml + pw + 40, ly - 4);
-        cairo_stroke(cr);
-        cairo_set_dash(cr, NULL, 0, 0);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        snprintf(buf, sizeof buf, "%s %.3g", r->label, r->res.aopc);
-        cairo_move_to(cr, ml + pw + 46, ly);
-        cairo_show_text(cr, buf);
+        int random = r->order == XAI_ORDER_RANDOM;
+        snprintf(lab[ns], sizeof lab[ns], "%.160s %.3g", r->label, r->res.aopc);
+        s[ns] = (xai_chart_series){NULL, r->res.curve, r->res.steps + 1, lab[ns],
+                                   random ? XAI_SERIES_LINE | XAI_SERIES_DASHED : XAI_SERIES_LINE,
+                                   random ? -1 : colour++, 1};
+        steps = r->res.steps > steps ? r->res.steps : steps;
+        ns++;
     }
-    cairo_new_path(cr);
-    cairo_move_to(cr, ml + pw + 12, mt + 14 + 20 * row + 6);
-    cairo_set_font_size(cr, 11);
-    cairo_show_text(cr, "(legend: method, AOPC)");
-#undef PX
-#undef PY
-    cairo_destroy(cr);
-    int rc = xai_app_write_png(&app, sf, path, "cairo", "cannot write PNG");
-    cairo_surface_destroy(sf);
-    return rc;
+    xai_chart_opts co;
+    xai_chart_opts_init(&co);
+    co.width = 900;
+    co.height = 520;
+    co.title = title;
+    co.xlabel = xlabel;
+    co.ylabel = "f(x\xe2\x81\xb0) - f(x\xe1\xb5\x8f), mean over samples";
+    co.legend_note = "(legend: method, AOPC)";
+    co.xmin = 0;
+    co.xmax = steps;
+    if (xai_figure_chart(path, s, ns, &co) != XAI_OK) {
+        fail(path, xai_last_error());
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- tables ---------------------------------------------------------------------- */
@@ -729,11 +617,182 @@ static int report_main(int argc, char **argv)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line sets for an AOPC or metrics run. */
+typedef struct {
+    xai_perturb_config pc;
+    method_spec ms[MAX_METHODS];
+    int nm;
+    const char *outdir, *methods, *road_axes, *model_path, *input_path;
+    int target, do_morf, do_lerf, init_logit;
+    long steps;
+    metrics_opts mo;
+} eval_opts;
+
+enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
+       O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
+       O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS };
+
+/* a finite number; 0 or -1 */
+static int parse_double(const char *arg, double *out)
 {
-    enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
-           O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
-           O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS };
+    char *e;
+    errno = 0;
+    double d = strtod(arg, &e);
+    if (e == arg || *e || errno || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int parse_order(const char *arg, eval_opts *o)
+{
+    if (strcmp(arg, "morf") == 0 || strcmp(arg, "lerf") == 0) {
+        o->do_morf = arg[0] == 'm';
+        o->do_lerf = !o->do_morf;
+    } else if (strcmp(arg, "morf,lerf") == 0 || strcmp(arg, "lerf,morf") == 0) {
+        o->do_morf = o->do_lerf = 1;
+    } else {
+        return xai_app_usage_error(&app, "--order must be morf, lerf or morf,lerf");
+    }
+    return 0;
+}
+
+static int parse_seed(const char *arg, uint64_t *seed)
+{
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &e, 10);
+    if (e == arg || *e || errno || arg[0] == '-')
+        return xai_app_usage_error(&app, "--seed needs a non-negative integer");
+    *seed = (uint64_t)v;
+    return 0;
+}
+
+/* the perturbation and explanation options; 0, a usage exit code, or -1 when not one of them */
+static int perturb_option(eval_opts *o, int c, const char *arg)
+{
+    long v;
+    double d;
+    switch (c) {
+    case O_METHODS: o->methods = arg; return 0;
+    case O_PATCH:
+        if (xai_perturb_patch_parse(arg, &o->pc) != XAI_OK)
+            return xai_app_usage_error(&app, "--patch: %s", xai_last_error());
+        return 0;
+    case O_STEPS:
+        return xai_app_parse_long(arg, 1, 1000000, &o->steps)
+                   ? xai_app_usage_error(&app, "--steps needs an integer in 1..1000000") : 0;
+    case O_PERSTEP:
+        if (xai_app_parse_long(arg, 1, 1L << 30, &v))
+            return xai_app_usage_error(&app, "--per-step needs a positive integer");
+        o->pc.per_step = v;
+        return 0;
+    case O_ORDER: return parse_order(arg, o);
+    case O_REPLACE:
+        return xai_replace_parse(arg, &o->pc.replace) != XAI_OK
+                   ? xai_app_usage_error(&app, "--replace must be baseline, uniform or mean") : 0;
+    case O_BASELINE:
+        if (parse_double(arg, &d))
+            return xai_app_usage_error(&app, "--baseline needs a finite number");
+        o->pc.baseline = (float)d;
+        return 0;
+    case O_CLASS:
+        if (strcmp(arg, "pred") == 0)
+            v = -1;
+        else if (xai_app_parse_long(arg, 0, 1000000, &v))
+            return xai_app_usage_error(&app, "--class needs a class index >= 0 or 'pred'");
+        o->target = (int)v;
+        return 0;
+    case O_SEED: return parse_seed(arg, &o->pc.seed);
+    case O_BATCH:
+        if (xai_app_parse_long(arg, 1, 64, &v))
+            return xai_app_usage_error(&app, "--batch needs an integer in 1..64");
+        o->pc.batch = v;
+        return 0;
+    case O_INIT:
+        if (strcmp(arg, "logit") && strcmp(arg, "onehot"))
+            return xai_app_usage_error(&app, "--init must be logit or onehot");
+        o->init_logit = strcmp(arg, "logit") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* --fc-runs, --infid-runs, --sens-runs */
+static int runs_option(metrics_opts *mo, int c, const char *arg)
+{
+    const char *name = c == O_FC_RUNS ? "--fc-runs" : c == O_INFID_RUNS ? "--infid-runs" : "--sens-runs";
+    int lo = c == O_FC_RUNS ? 2 : 1;
+    long v;
+    if (xai_app_parse_long(arg, lo, 100000, &v))
+        return xai_app_usage_error(&app, "%s needs an integer in %d..100000", name, lo);
+    *(c == O_FC_RUNS ? &mo->ec.fc_runs : c == O_INFID_RUNS ? &mo->ec.infid_runs : &mo->ec.sens_runs) = (int)v;
+    return 0;
+}
+
+/* --road-noise (>= 0), --fc-fraction (in (0, 1]), --infid-sigma, --sens-radius (> 0) */
+static int real_option(eval_opts *o, int c, const char *arg)
+{
+    const char *name = c == O_ROAD_NOISE ? "--road-noise" : c == O_FC_FRACTION ? "--fc-fraction"
+                       : c == O_INFID_SIGMA ? "--infid-sigma" : "--sens-radius";
+    const char *range = c == O_ROAD_NOISE ? ">= 0" : c == O_FC_FRACTION ? "in (0, 1]" : "> 0";
+    double d;
+    if (parse_double(arg, &d) || d < 0 || (c != O_ROAD_NOISE && d == 0) || (c == O_FC_FRACTION && d > 1))
+        return xai_app_usage_error(&app, "%s needs a number %s", name, range);
+    if (c == O_ROAD_NOISE)
+        o->pc.road_noise = (float)d;
+    else
+        *(c == O_FC_FRACTION ? &o->mo.ec.fc_fraction : c == O_INFID_SIGMA ? &o->mo.ec.infid_sigma
+                                                                          : &o->mo.ec.sens_radius) = d;
+    return 0;
+}
+
+/* the metric options; 0, a usage exit code, or -1 when not one of them */
+static int metric_option(eval_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case O_METRICS:
+        return xai_metric_parse_list(arg, &o->mo.set) != XAI_OK
+                   ? xai_app_usage_error(&app, "--metrics: %s", xai_last_error()) : 0;
+    case O_TRUTH: o->mo.truth = arg; return 0;
+    case O_ROAD_AXES: o->road_axes = arg; return 0;
+    case O_LOC_ABS: o->mo.ec.loc_abs = 1; return 0;
+    case O_FC_RUNS:
+    case O_INFID_RUNS:
+    case O_SENS_RUNS: return runs_option(&o->mo, c, arg);
+    case O_ROAD_NOISE:
+    case O_FC_FRACTION:
+    case O_INFID_SIGMA:
+    case O_SENS_RADIUS: return real_option(o, c, arg);
+    }
+    return -1;
+}
+
+/* the checks between options once all are read; 0 or a usage exit code */
+static int check_options(eval_opts *o, int argc, char **argv)
+{
+    char msg[512];
+    if (argc - optind != 2)
+        return xai_app_usage_error(&app, "expected MODEL.onnx and X.npy");
+    if (!o->outdir)
+        return xai_app_usage_error(&app, "missing -o OUTDIR");
+    if (parse_methods(o->methods, o->ms, &o->nm, msg, sizeof msg))
+        return xai_app_usage_error(&app, "%s", msg);
+    o->model_path = argv[optind];
+    o->input_path = argv[optind + 1];
+    if (!o->mo.set && (o->mo.truth || o->road_axes))
+        return xai_app_usage_error(&app, "--truth and --road-axes need --metrics");
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        if (((o->mo.set >> k) & 1u) && xai_metric_needs_mask(k) && !o->mo.truth)
+            return xai_app_usage_error(&app, "--metrics %s needs --truth MASK.npy", xai_metric_name(k));
+    if (strlen(o->outdir) > 4096 - 32)
+        return xai_app_usage_error(&app, "OUTDIR path too long");
+    return 0;
+}
+
+/* 0 to go on, -1 for exit 0 (help, version), else the exit code */
+static int parse_args(int argc, char **argv, eval_opts *o)
+{
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},        {"methods", required_argument, 0, O_METHODS},
         {"patch", required_argument, 0, O_PATCH},     {"steps", required_argument, 0, O_STEPS},
@@ -749,360 +808,244 @@ int main(int argc, char **argv)
         {"loc-abs", no_argument, 0, O_LOC_ABS},
         {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
-    xai_perturb_config pc;
-    xai_perturb_config_init(&pc);
-    method_spec ms[MAX_METHODS];
-    int nm = 0;
-    const char *outdir = NULL;
-    const char *methods = "lrp:epsilon-plus-flat,lrp:epsilon-plus,lrp:epsilon,gradient";
-    int target = -1, do_morf = 1, do_lerf = 1, init_logit = 1;
-    long steps = -1;
-    char msg[512];
     int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
+        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
+        if (h == 2 || h < 0)
+            return h == 2 ? -1 : XAI_EXIT_USAGE;
+        if (h == 1)
+            continue;
+        if (c == 'o' || c == 'h') {
+            if (c == 'h')
+                return usage(stdout), -1;
+            o->outdir = optarg;
+            continue;
+        }
+        if (c == ':')
+            return xai_app_usage_error(&app, "option '%s' needs a value", argv[optind - 1]);
+        int rc = perturb_option(o, c, optarg);
+        if (rc < 0)
+            rc = metric_option(o, c, optarg);
+        if (rc)
+            return rc < 0 ? xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]) : rc;
+    }
+    return check_options(o, argc, argv);
+}
+
+/* Refuse to overwrite before doing any work: 0, XAI_EXIT_USAGE, or 1 (OUTDIR not a folder). */
+static int check_outputs(const eval_opts *o)
+{
+    static const char *const aopc_outputs[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
+                                               "curves_lerf.png"};
+    const char *const *outputs = o->mo.set ? xai_evalout_files : aopc_outputs;
+    size_t noutputs = o->mo.set ? (size_t)xai_evalout_nfiles : sizeof aopc_outputs / sizeof *aopc_outputs;
+    char path[4096];
+    struct stat sb;
+    if (stat(o->outdir, &sb) != 0)
+        return 0;
+    if (!S_ISDIR(sb.st_mode))
+        return fail(o->outdir, "exists and is not a directory");
+    for (size_t i = 0; i < noutputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->outdir, outputs[i]);
+        if (xai_app_check_output(&app, path) != 0)
+            return XAI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* What the inputs fix: samples, patches, steps. 0, 1 (data error) or 2 (options that do
+ * not fit the model). */
+static int fit_to_model(eval_opts *o, const xai_npy *x, const xai_model *m, int64_t *n, int64_t *np)
+{
+    int md;
+    const int64_t *ms = xai_model_input_shape(m, &md);
+    char a[256], b[256];
+    if ((*n = xai_model_samples(m, x->ndim, x->shape)) < 1)
+        return xai_app_fail(&app, o->input_path, "shape %s does not match the model input %s (or N x that)",
+                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
+    if (o->target >= xai_model_output_numel(m))
+        return xai_app_fail(&app, o->model_path, "--class %d is out of range: the model has %lld outputs",
+                            o->target, (long long)xai_model_output_numel(m));
+    if (xai_perturb_patches(md, ms, &o->pc, NULL, np) != XAI_OK)
+        return xai_app_fail(&app, o->model_path, "--patch does not fit the per-sample input %s: %s",
+                            xai_shape_str(md, ms, b, sizeof b), xai_last_error()) + 1;
+    if (o->pc.replace == XAI_REPLACE_MEAN && *np == xai_model_input_numel(m))
+        return fail(o->model_path, "--replace mean with patches of one element changes nothing; give a larger "
+                                   "--patch") + 1;
+    int64_t maxsteps = (*np + o->pc.per_step - 1) / o->pc.per_step;
+    if (o->steps > maxsteps)
+        return xai_app_fail(&app, o->model_path, "--steps %ld with --per-step %lld needs %lld patches, but the "
+                            "input has %lld", o->steps, (long long)o->pc.per_step,
+                            (long long)(o->steps * o->pc.per_step), (long long)*np) + 1;
+    o->pc.steps = o->steps < 0 ? (int)(maxsteps < 100 ? maxsteps : 100) : (int)o->steps;
+    if (o->mo.set && o->road_axes && parse_axes(o->road_axes, md, &o->pc.road_axes))
+        return xai_app_usage_error(&app, "--road-axes needs axis indices 0..%d joined by commas", md - 1);
+    return 0;
+}
+
+/* One method's relevance, then its MoRF and/or LeRF runs appended to @p runs. */
+static int method_runs(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t n, const float lim[2],
+                       int i, float *rel, run *runs, int *nruns)
+{
+    xai_explain_config ec;
+    method_config(&o->ms[i], o->init_logit, lim[0], lim[1], &o->pc, &ec);
+    if (xai_explain_targets(m, &ec, n, x->data, o->pc.target, rel) != XAI_OK)
+        return xai_app_fail(&app, o->model_path, "%.100s: %.400s", o->ms[i].label, xai_last_error());
+    for (int k = 0; k < 2; k++) {
+        if ((k == 0 && !o->do_morf) || (k == 1 && !o->do_lerf))
+            continue;
+        run *r = &runs[*nruns];
+        snprintf(r->label, sizeof r->label, "%.*s", (int)sizeof r->label - 1, o->ms[i].label);
+        r->order = o->pc.order = k == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF;
+        if (xai_perturb_evaluate(m, &o->pc, n, x->data, rel, &r->res) != XAI_OK)
+            return xai_app_fail(&app, o->model_path, "%.100s: %.400s", o->ms[i].label, xai_last_error());
+        ++*nruns;
+        char item[200];
+        snprintf(item, sizeof item, "%.100s/%s", o->ms[i].label, xai_perturb_order_name(r->order));
+        xai_app_progress_step(&app, *nruns, item);
+    }
+    return 0;
+}
+
+/* The random baseline first (it fixes every sample's class: argmax or --class), then every
+ * method. @p tg has room for n classes. */
+static int aopc_runs(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t n, const float lim[2], int *tg,
+                     float *rel, run *runs, int *nruns)
+{
+    for (int64_t s = 0; o->target >= 0 && s < n; s++)
+        tg[s] = o->target;
+    o->pc.target = o->target >= 0 ? tg : NULL;
+    xai_app_progress_begin(&app, "method/order runs", 1 + (int64_t)o->nm * (o->do_morf + o->do_lerf));
+    o->pc.order = XAI_ORDER_RANDOM;
+    snprintf(runs[0].label, sizeof runs[0].label, "random");
+    runs[0].order = XAI_ORDER_RANDOM;
+    if (xai_perturb_evaluate(m, &o->pc, n, x->data, NULL, &runs[0].res) != XAI_OK)
+        return fail(o->model_path, xai_last_error());
+    *nruns = 1;
+    xai_app_progress_step(&app, *nruns, "random");
+    memcpy(tg, runs[0].res.target, sizeof(int) * (size_t)n);
+    o->pc.target = tg;
+    for (int i = 0; i < o->nm; i++)
+        if (method_runs(o, m, x, n, lim, i, rel, runs, nruns))
+            return 1;
+    xai_app_progress_end(&app);
+    return 0;
+}
+
+/* aopc.tsv, curves.tsv, aopc_samples.tsv with sidecars, and the curves of each order */
+static int write_aopc(const eval_opts *o, const run *runs, int nruns, int64_t n, int64_t np)
+{
+    char path[4096];
+    if (xai_app_mkdirs(&app, o->outdir) != 0)
+        return 1;
+    if (write_tables(o->outdir, runs, nruns, o->pc.per_step, path, sizeof path) != XAI_OK)
+        return fail(path, xai_last_error());
+    if (write_sidecars(o->outdir, o->model_path, o->input_path, o->ms, o->nm, &o->pc, o->do_morf, o->do_lerf,
+                       o->target, o->init_logit) != 0)
+        return 1;
+    for (int k = 0; k < 2; k++) {
+        if ((k == 0 && !o->do_morf) || (k == 1 && !o->do_lerf))
+            continue;
+        char title[256], xlabel[256];
+        snprintf(path, sizeof path, "%s/%s", o->outdir, k == 0 ? "curves_morf.png" : "curves_lerf.png");
+        snprintf(title, sizeof title, "%s perturbation, %s replacement, n = %lld", k == 0 ? "MoRF" : "LeRF",
+                 xai_replace_name(o->pc.replace), (long long)n);
+        snprintf(xlabel, sizeof xlabel, "step k (%lld of %lld patch%s per step)", (long long)o->pc.per_step,
+                 (long long)np, np == 1 ? "" : "es");
+        if (plot_curves(path, runs, nruns, k == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel))
+            return 1;
+    }
+    return 0;
+}
+
+static void print_aopc(const eval_opts *o, const run *runs, int nruns, int64_t n, int64_t np)
+{
+    fprintf(stderr, "%-28s %-6s %10s %10s %10s  (n = %lld, L = %d, %lld patches, %lld per step, %s)\n", "method",
+            "order", "AOPC", "CI low", "CI high", (long long)n, o->pc.steps, (long long)np,
+            (long long)o->pc.per_step, xai_replace_name(o->pc.replace));
+    for (int i = 0; i < nruns; i++)
+        fprintf(stderr, "%-28s %-6s %10.5g %10.5g %10.5g\n", runs[i].label, xai_perturb_order_name(runs[i].order),
+                runs[i].res.aopc, runs[i].res.ci_low, runs[i].res.ci_high);
+}
+
+/* Region perturbation (AOPC) of every method, or the --metrics run. */
+static int evaluate(eval_opts *o, const xai_npy *x, const xai_model *m)
+{
+    int64_t n, np, nin = xai_model_input_numel(m);
+    int rc = fit_to_model(o, x, m, &n, &np), nruns = 0;
+    if (rc)
+        return rc;
+    float lim[2] = {x->data[0], x->data[0]};
+    for (int64_t i = 0; i < n * nin; i++) {
+        lim[0] = fminf(lim[0], x->data[i]);
+        lim[1] = fmaxf(lim[1], x->data[i]);
+    }
+    if (o->mo.set) {
+        o->mo.ec.perturb = o->pc;
+        o->mo.ec.seed = o->pc.seed;
+        return run_metrics(o->model_path, o->input_path, o->outdir, m, x, n, &o->mo, o->ms, o->nm, o->target,
+                           o->init_logit, lim[0], lim[1]);
+    }
+    float *rel = malloc(sizeof(float) * (size_t)(n * nin));
+    int *tg = malloc(sizeof(int) * (size_t)n);
+    run *runs = calloc(MAX_RUNS, sizeof *runs);
+    if (!rel || !tg || !runs)
+        rc = fail(o->input_path, "out of memory");
+    if (!rc)
+        rc = aopc_runs(o, m, x, n, lim, tg, rel, runs, &nruns);
+    if (!rc)
+        rc = write_aopc(o, runs, nruns, n, np);
+    if (!rc && app.verbosity > 0)
+        print_aopc(o, runs, nruns, n, np);
+    for (int i = 0; runs && i < nruns; i++)
+        xai_perturb_result_free(&runs[i].res);
+    free(runs), free(rel), free(tg);
+    return rc;
+}
+
+static int run_evaluate(eval_opts *o)
+{
+    xai_npy x = {0};
+    xai_model *m = NULL;
+    int rc = check_outputs(o);
+    if (rc)
+        return rc;
+    if (xai_npy_load(o->input_path, &x) != XAI_OK)
+        return fail(o->input_path, xai_last_error());
+    if (xai_model_load_onnx(o->model_path, NULL, &m) != XAI_OK)
+        rc = fail(o->model_path, xai_last_error());
+    else
+        rc = evaluate(o, &x, m);
+    xai_model_free(m);
+    xai_npy_free(&x);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static eval_opts o;
+    int rc;
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
     if (argc > 1 && strcmp(argv[1], "report") == 0) {
-        int r = report_main(argc - 1, argv + 1);
-        cairo_debug_reset_static_data();
-        FcFini();
-        xai_app_free(&app);
-        return r;
-    }
-    metrics_opts mo;
-    memset(&mo, 0, sizeof mo);
-    xai_eval_config_init(&mo.ec);
-    const char *road_axes = NULL;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
-        long v;
-        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
-        if (h == 2 || h < 0)
-            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
-        if (h == 1)
-            continue;
-        switch (c) {
-        case 'o': outdir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case O_METHODS: methods = optarg; break;
-        case O_PATCH:
-            if (xai_perturb_patch_parse(optarg, &pc) != XAI_OK) {
-                snprintf(msg, sizeof msg, "--patch: %s", xai_last_error());
-                return xai_app_usage_error(&app, "%s", msg);
-            }
-            break;
-        case O_STEPS:
-            if (xai_app_parse_long(optarg, 1, 1000000, &steps))
-                return xai_app_usage_error(&app, "--steps needs an integer in 1..1000000");
-            break;
-        case O_PERSTEP:
-            if (xai_app_parse_long(optarg, 1, 1L << 30, &v))
-                return xai_app_usage_error(&app, "--per-step needs a positive integer");
-            pc.per_step = v;
-            break;
-        case O_ORDER:
-            if (strcmp(optarg, "morf") == 0) {
-                do_morf = 1;
-                do_lerf = 0;
-            } else if (strcmp(optarg, "lerf") == 0) {
-                do_morf = 0;
-                do_lerf = 1;
-            } else if (strcmp(optarg, "morf,lerf") == 0 || strcmp(optarg, "lerf,morf") == 0) {
-                do_morf = do_lerf = 1;
-            } else {
-                return xai_app_usage_error(&app, "--order must be morf, lerf or morf,lerf");
-            }
-            break;
-        case O_REPLACE:
-            if (xai_replace_parse(optarg, &pc.replace) != XAI_OK)
-                return xai_app_usage_error(&app, "--replace must be baseline, uniform or mean");
-            break;
-        case O_BASELINE: {
-            char *e;
-            errno = 0;
-            double b = strtod(optarg, &e);
-            if (e == optarg || *e || errno || !isfinite(b))
-                return xai_app_usage_error(&app, "--baseline needs a finite number");
-            pc.baseline = (float)b;
-            break;
-        }
-        case O_CLASS:
-            if (strcmp(optarg, "pred") == 0)
-                target = -1;
-            else if (xai_app_parse_long(optarg, 0, 1000000, &v))
-                return xai_app_usage_error(&app, "--class needs a class index >= 0 or 'pred'");
-            else
-                target = (int)v;
-            break;
-        case O_SEED: {
-            char *e;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &e, 10);
-            if (e == optarg || *e || errno || optarg[0] == '-')
-                return xai_app_usage_error(&app, "--seed needs a non-negative integer");
-            pc.seed = (uint64_t)s;
-            break;
-        }
-        case O_BATCH:
-            if (xai_app_parse_long(optarg, 1, 64, &v))
-                return xai_app_usage_error(&app, "--batch needs an integer in 1..64");
-            pc.batch = v;
-            break;
-        case O_INIT:
-            if (strcmp(optarg, "logit") == 0)
-                init_logit = 1;
-            else if (strcmp(optarg, "onehot") == 0)
-                init_logit = 0;
-            else
-                return xai_app_usage_error(&app, "--init must be logit or onehot");
-            break;
-        case O_METRICS:
-            if (xai_metric_parse_list(optarg, &mo.set) != XAI_OK)
-                return xai_app_usage_error(&app, "--metrics: %s", xai_last_error());
-            break;
-        case O_TRUTH: mo.truth = optarg; break;
-        case O_ROAD_AXES: road_axes = optarg; break;
-        case O_LOC_ABS: mo.ec.loc_abs = 1; break;
-        case O_FC_RUNS:
-        case O_INFID_RUNS:
-        case O_SENS_RUNS:
-            if (xai_app_parse_long(optarg, c == O_FC_RUNS ? 2 : 1, 100000, &v))
-                return xai_app_usage_error(&app, "%s needs an integer in %d..100000", c == O_FC_RUNS ? "--fc-runs"
-                                           : c == O_INFID_RUNS ? "--infid-runs" : "--sens-runs", c == O_FC_RUNS ? 2 : 1);
-            *(c == O_FC_RUNS ? &mo.ec.fc_runs : c == O_INFID_RUNS ? &mo.ec.infid_runs : &mo.ec.sens_runs) = (int)v;
-            break;
-        case O_ROAD_NOISE:
-        case O_FC_FRACTION:
-        case O_INFID_SIGMA:
-        case O_SENS_RADIUS: {
-            char *e;
-            errno = 0;
-            double d = strtod(optarg, &e);
-            int zero_ok = c == O_ROAD_NOISE;
-            if (e == optarg || *e || errno || !isfinite(d) || d < 0 || (!zero_ok && d == 0) ||
-                (c == O_FC_FRACTION && d > 1))
-                return xai_app_usage_error(&app, "%s needs a number %s", c == O_ROAD_NOISE ? "--road-noise" :
-                                           c == O_FC_FRACTION ? "--fc-fraction" : c == O_INFID_SIGMA ?
-                                           "--infid-sigma" : "--sens-radius", zero_ok ? ">= 0" :
-                                           c == O_FC_FRACTION ? "in (0, 1]" : "> 0");
-            if (c == O_ROAD_NOISE)
-                pc.road_noise = (float)d;
-            else
-                *(c == O_FC_FRACTION ? &mo.ec.fc_fraction : c == O_INFID_SIGMA ? &mo.ec.infid_sigma
-                                                                                 : &mo.ec.sens_radius) = d;
-            break;
-        }
-        case ':':
-            snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-            return xai_app_usage_error(&app, "%s", msg);
-        default:
-            snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return xai_app_usage_error(&app, "%s", msg);
-        }
-    }
-    if (argc - optind != 2)
-        return xai_app_usage_error(&app, "expected MODEL.onnx and X.npy");
-    if (!outdir)
-        return xai_app_usage_error(&app, "missing -o OUTDIR");
-    if (parse_methods(methods, ms, &nm, msg, sizeof msg))
-        return xai_app_usage_error(&app, "%s", msg);
-    const char *model_path = argv[optind], *input_path = argv[optind + 1];
-    xai_app_apply_threads(&app);
-
-    if (!mo.set && (mo.truth || road_axes))
-        return xai_app_usage_error(&app, "--truth and --road-axes need --metrics");
-    for (int k = 0; k < XAI_METRIC_COUNT; k++)
-        if (((mo.set >> k) & 1u) && xai_metric_needs_mask(k) && !mo.truth)
-            return xai_app_usage_error(&app, "--metrics %s needs --truth MASK.npy", xai_metric_name(k));
-
-    /* Refuse to overwrite before doing any work. */
-    static const char *const aopc_outputs[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
-                                               "curves_lerf.png"};
-    const char *const *outputs = mo.set ? xai_evalout_files : aopc_outputs;
-    size_t noutputs = mo.set ? (size_t)xai_evalout_nfiles : sizeof aopc_outputs / sizeof *aopc_outputs;
-    char path[4096];
-    struct stat sb;
-    if (stat(outdir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode))
-            return fail(outdir, "exists and is not a directory");
-        for (size_t i = 0; i < noutputs; i++) {
-            snprintf(path, sizeof path, "%s/%s", outdir, outputs[i]);
-            if (xai_app_check_output(&app, path) != 0)
-                return XAI_EXIT_USAGE;
-        }
-    } else if (strlen(outdir) > sizeof path - 32) {
-        return xai_app_usage_error(&app, "OUTDIR path too long");
-    }
-
-    xai_npy x;
-    memset(&x, 0, sizeof x);
-    if (xai_npy_load(input_path, &x) != XAI_OK)
-        return fail(input_path, xai_last_error());
-    xai_model *m = NULL;
-    if (xai_model_load_onnx(model_path, NULL, &m) != XAI_OK) {
-        xai_npy_free(&x);
-        return fail(model_path, xai_last_error());
-    }
-    int rc = 1, nruns = 0;
-    float *rel = NULL; /* relevance of the current method */
-    int *tg = NULL;
-    run *runs = calloc(MAX_RUNS, sizeof *runs);
-    int md;
-    const int64_t *mshape = xai_model_input_shape(m, &md);
-    int64_t n = -1;
-    if (x.ndim == md && memcmp(x.shape, mshape, sizeof(int64_t) * (size_t)md) == 0)
-        n = 1;
-    else if (x.ndim == md + 1 && memcmp(x.shape + 1, mshape, sizeof(int64_t) * (size_t)md) == 0)
-        n = x.shape[0];
-    else if (x.ndim == md && md > 1 && mshape[0] == 1 &&
-             memcmp(x.shape + 1, mshape + 1, sizeof(int64_t) * (size_t)(md - 1)) == 0)
-        n = x.shape[0];
-    if (n < 1) {
-        char a[256], b[256];
-        snprintf(msg, sizeof msg, "shape %s does not match the model input %s (or N x that)",
-                 xai_shape_str(x.ndim, x.shape, a, sizeof a), xai_shape_str(md, mshape, b, sizeof b));
-        fail(input_path, msg);
-        goto done;
-    }
-    int64_t nin = xai_model_input_numel(m), nout = xai_model_output_numel(m);
-    if (target >= nout) {
-        snprintf(msg, sizeof msg, "--class %d is out of range: the model has %lld outputs", target, (long long)nout);
-        fail(model_path, msg);
-        goto done;
-    }
-    int64_t np;
-    if (xai_perturb_patches(md, mshape, &pc, NULL, &np) != XAI_OK) {
-        char b[256];
-        snprintf(msg, sizeof msg, "--patch does not fit the per-sample input %s: %s",
-                 xai_shape_str(md, mshape, b, sizeof b), xai_last_error());
-        fail(model_path, msg);
-        rc = 2;
-        goto done;
-    }
-    if (pc.replace == XAI_REPLACE_MEAN && np == nin) {
-        fail(model_path, "--replace mean with patches of one element changes nothing; give a larger --patch");
-        rc = 2;
-        goto done;
-    }
-    int64_t maxsteps = (np + pc.per_step - 1) / pc.per_step;
-    if (steps < 0) {
-        pc.steps = (int)(maxsteps < 100 ? maxsteps : 100);
-    } else if (steps > maxsteps) {
-        snprintf(msg, sizeof msg, "--steps %ld with --per-step %lld needs %lld patches, but the input has %lld",
-                 steps, (long long)pc.per_step, (long long)(steps * pc.per_step), (long long)np);
-        fail(model_path, msg);
-        rc = 2;
-        goto done;
+        rc = report_main(argc - 1, argv + 1);
     } else {
-        pc.steps = (int)steps;
-    }
-    rel = malloc(sizeof(float) * (size_t)(n * nin));
-    tg = malloc(sizeof(int) * (size_t)n);
-    if (!rel || !tg || !runs) {
-        fail(input_path, "out of memory");
-        goto done;
-    }
-    float xmin = x.data[0], xmax = x.data[0];
-    for (int64_t i = 0; i < n * nin; i++) {
-        xmin = fminf(xmin, x.data[i]);
-        xmax = fmaxf(xmax, x.data[i]);
-    }
-
-    if (mo.set) {
-        if (road_axes && parse_axes(road_axes, md, &pc.road_axes)) {
-            rc = xai_app_usage_error(&app, "--road-axes needs axis indices 0..%d joined by commas", md - 1);
-            goto done;
-        }
-        mo.ec.perturb = pc;
-        mo.ec.seed = pc.seed;
-        rc = run_metrics(model_path, input_path, outdir, m, &x, n, &mo, ms, nm, target, init_logit, xmin, xmax);
-        goto done;
-    }
-    /* Random baseline first: it fixes the class of every sample (argmax or --class). */
-    if (target >= 0) {
-        for (int64_t s = 0; s < n; s++)
-            tg[s] = target;
-        pc.target = tg;
-    }
-    xai_app_progress_begin(&app, "method/order runs", 1 + (int64_t)nm * (do_morf + do_lerf));
-    pc.order = XAI_ORDER_RANDOM;
-    snprintf(runs[0].label, sizeof runs[0].label, "random");
-    runs[0].order = XAI_ORDER_RANDOM;
-    if (xai_perturb_evaluate(m, &pc, n, x.data, NULL, &runs[0].res) != XAI_OK) {
-        fail(model_path, xai_last_error());
-        goto done;
-    }
-    nruns = 1;
-    xai_app_progress_step(&app, nruns, "random");
-    memcpy(tg, runs[0].res.target, sizeof(int) * (size_t)n);
-    pc.target = tg;
-
-    for (int i = 0; i < nm; i++) {
-        xai_explain_config ec;
-        method_config(&ms[i], init_logit, xmin, xmax, &pc, &ec);
-        if (xai_explain_targets(m, &ec, n, x.data, tg, rel) != XAI_OK) {
-            snprintf(msg, sizeof msg, "%.100s: %.400s", ms[i].label, xai_last_error());
-            fail(model_path, msg);
-            goto done;
-        }
-        for (int o = 0; o < 2; o++) {
-            if ((o == 0 && !do_morf) || (o == 1 && !do_lerf))
-                continue;
-            run *r = &runs[nruns];
-            snprintf(r->label, sizeof r->label, "%.*s", (int)sizeof r->label - 1, ms[i].label);
-            r->order = o == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF;
-            pc.order = r->order;
-            if (xai_perturb_evaluate(m, &pc, n, x.data, rel, &r->res) != XAI_OK) {
-                snprintf(msg, sizeof msg, "%.100s: %.400s", ms[i].label, xai_last_error());
-                fail(model_path, msg);
-                goto done;
-            }
-            nruns++;
-            snprintf(msg, sizeof msg, "%.100s/%s", ms[i].label, xai_perturb_order_name(r->order));
-            xai_app_progress_step(&app, nruns, msg);
+        xai_perturb_config_init(&o.pc);
+        xai_eval_config_init(&o.mo.ec);
+        o.methods = "lrp:epsilon-plus-flat,lrp:epsilon-plus,lrp:epsilon,gradient";
+        o.target = -1;
+        o.do_morf = o.do_lerf = o.init_logit = 1;
+        o.steps = -1;
+        rc = parse_args(argc, argv, &o);
+        if (rc == 0) {
+            xai_app_apply_threads(&app);
+            rc = run_evaluate(&o);
         }
     }
-    xai_app_progress_end(&app);
-
-    if (xai_app_mkdirs(&app, outdir) != 0)
-        goto done;
-    if (write_tables(outdir, runs, nruns, pc.per_step, path, sizeof path) != XAI_OK) {
-        fail(path, xai_last_error());
-        goto done;
-    }
-    if (write_sidecars(outdir, model_path, input_path, ms, nm, &pc, do_morf, do_lerf, target, init_logit) != 0)
-        goto done;
-    for (int o = 0; o < 2; o++) {
-        if ((o == 0 && !do_morf) || (o == 1 && !do_lerf))
-            continue;
-        char title[256], xlabel[256];
-        snprintf(path, sizeof path, "%s/%s", outdir, o == 0 ? "curves_morf.png" : "curves_lerf.png");
-        snprintf(title, sizeof title, "%s perturbation, %s replacement, n = %lld", o == 0 ? "MoRF" : "LeRF",
-                 xai_replace_name(pc.replace), (long long)n);
-        snprintf(xlabel, sizeof xlabel, "step k (%lld of %lld patch%s per step)", (long long)pc.per_step,
-                 (long long)np, np == 1 ? "" : "es");
-        if (plot_curves(path, runs, nruns, o == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel))
-            goto done;
-    }
-    if (app.verbosity > 0) {
-        fprintf(stderr, "%-28s %-6s %10s %10s %10s  (n = %lld, L = %d, %lld patches, %lld per step, %s)\n",
-                "method", "order", "AOPC", "CI low", "CI high", (long long)n, pc.steps, (long long)np,
-                (long long)pc.per_step, xai_replace_name(pc.replace));
-        for (int i = 0; i < nruns; i++)
-            fprintf(stderr, "%-28s %-6s %10.5g %10.5g %10.5g\n", runs[i].label, xai_perturb_order_name(runs[i].order),
-                    runs[i].res.aopc, runs[i].res.ci_low, runs[i].res.ci_high);
-    }
-    rc = 0;
-done:
-    for (int i = 0; runs && i < nruns; i++)
-        xai_perturb_result_free(&runs[i].res);
-    free(runs);
-    free(rel);
-    free(tg);
-    xai_model_free(m);
-    xai_npy_free(&x);
     /* drop cairo's and fontconfig's caches so leak checkers see a clean exit */
     cairo_debug_reset_static_data();
     FcFini();
     xai_app_free(&app);
-    return rc;
+    return rc < 0 ? XAI_EXIT_OK : rc;
 }

@@ -178,175 +178,356 @@ static int write_json(json_t *root, const char *path)
     return rc;
 }
 
-/* Explains one input file into @p out (and the JSON summary when @p json): the whole of a
-   single-input run, and one item of a batch. @return 0, or 1 (message printed). */
-int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
-                xai_explain_config cfg, int quiet)
+/* The model, with symbolic dimensions (e.g. time) taken from the input when the file has
+   them: first as one sample of the input's shape, then as a stack of samples. NULL with the
+   reason printed. */
+static xai_model *load_model_for(const char *model_path, const xai_npy *x)
 {
-
-    xai_npy x;
-    memset(&x, 0, sizeof x);
-    if (xai_npy_load(input_path, &x) != XAI_OK)
-        return fail(input_path, xai_last_error());
-
-    double t0 = now_ms();
     xai_model *m = NULL;
     xai_status lst = xai_model_load_onnx(model_path, NULL, &m);
     if (lst == XAI_EUNSUPPORTED && strstr(xai_last_error(), "symbolic")) {
-        /* a model with symbolic dimensions (e.g. time): take them from the input, first as
-           one sample of that shape, then as a stack of samples */
         char first_err[1024];
         snprintf(first_err, sizeof first_err, "%s", xai_last_error());
         xai_load_options lo;
         memset(&lo, 0, sizeof lo);
         for (int lead = 0; lead < 2 && lst != XAI_OK; lead++) {
-            if (x.ndim - lead < 1 || x.ndim - lead > XAI_MAX_DIMS)
+            if (x->ndim - lead < 1 || x->ndim - lead > XAI_MAX_DIMS)
                 continue;
-            lo.input_ndim = x.ndim - lead;
-            memcpy(lo.input_shape, x.shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
+            lo.input_ndim = x->ndim - lead;
+            memcpy(lo.input_shape, x->shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
             lst = xai_model_load_onnx(model_path, &lo, &m);
         }
         if (lst != XAI_OK)
             xai_error_set(lst, "%s", first_err);
     }
     if (lst != XAI_OK) {
-        xai_npy_free(&x);
-        return fail(model_path, xai_last_error());
+        fail(model_path, xai_last_error());
+        return NULL;
     }
-    double load_ms = now_ms() - t0;
+    return m;
+}
 
-    int md;
-    const int64_t *ms = xai_model_input_shape(m, &md);
-    int64_t n = -1;
-    if (x.ndim == md && memcmp(x.shape, ms, sizeof(int64_t) * (size_t)md) == 0)
-        n = 1;
-    else if (x.ndim == md + 1 && memcmp(x.shape + 1, ms, sizeof(int64_t) * (size_t)md) == 0)
-        n = x.shape[0];
-    else if (x.ndim == md && md > 1 && ms[0] == 1 && memcmp(x.shape + 1, ms + 1, sizeof(int64_t) * (size_t)(md - 1)) == 0)
-        n = x.shape[0];
-    if (n < 1) {
-        char a[256], b[256], msg[640];
-        snprintf(msg, sizeof msg, "shape %s does not match the model input %s (or N x that)",
-                 xai_shape_str(x.ndim, x.shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
-        xai_model_free(m);
-        xai_npy_free(&x);
-        return fail(input_path, msg);
+/* The settings of the explanation, as the JSON summary reports them. */
+static json_t *summary_parameters(const xai_explain_config *cfg)
+{
+    json_t *par = json_object();
+    json_object_set_new(par, "epsilon", json_real(cfg->epsilon));
+    json_object_set_new(par, "gamma", json_real(cfg->gamma));
+    json_object_set_new(par, "bias_factor", json_real(cfg->bias_factor));
+    json_object_set_new(par, "lstm_epsilon", json_real(cfg->lstm_epsilon));
+    json_object_set_new(par, "init", json_string(cfg->init == XAI_INIT_LOGIT    ? "logit"
+                                                 : cfg->init == XAI_INIT_ONEHOT ? "onehot" : "auto"));
+    if (cfg->have_bounds) {
+        json_object_set_new(par, "low", json_real(cfg->low));
+        json_object_set_new(par, "high", json_real(cfg->high));
     }
-    int64_t nin = xai_model_input_numel(m);
-    float *rel = malloc(sizeof(float) * (size_t)(n * nin));
-    if (!rel) {
-        xai_model_free(m);
-        xai_npy_free(&x);
-        return fail(input_path, "out of memory");
+    return par;
+}
+
+/* Sample @p s: logits, class, the relevance at the start and the input, and each layer's
+   relevance in and out (the conservation check). */
+static json_t *summary_sample(const xai_explain_config *cfg, const xai_explain_result *res, int64_t s)
+{
+    json_t *o = json_object(), *lg = json_array(), *layers = json_array();
+    for (int64_t k = 0; k < res->nclasses; k++)
+        json_array_append_new(lg, json_real(res->logits[s * res->nclasses + k]));
+    json_object_set_new(o, "logits", lg);
+    json_object_set_new(o, "class", json_integer(res->target[s]));
+    json_object_set_new(o, "relevance_init", json_real(res->init_sum[s]));
+    json_object_set_new(o, "relevance_sum", json_real(res->rel_sum[s]));
+    json_object_set_new(o, "initial_state_relevance", json_real(res->init_state_sum[s]));
+    json_object_set_new(o, "conservation_residual",
+                        json_real(res->init_sum[s] - res->rel_sum[s] - res->init_state_sum[s]));
+    for (int i = 0; i < res->nlayers; i++) {
+        json_t *l = json_object();
+        double ri = res->layer_in_sum[s * res->nlayers + i], ro = res->layer_out_sum[s * res->nlayers + i];
+        json_object_set_new(l, "name", json_string(res->layer_name[i]));
+        json_object_set_new(l, "op", json_string(res->layer_op[i]));
+        json_object_set_new(l, "rule", json_string(cfg->method == XAI_METHOD_LRP ? res->layer_rule[i] : "gradient"));
+        json_object_set_new(l, "relevance_out", json_real(ro));
+        json_object_set_new(l, "relevance_in", json_real(ri));
+        json_object_set_new(l, "residual", json_real(ro - ri));
+        json_array_append_new(layers, l);
     }
-    xai_explain_result res;
-    cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
-    if (xai_explain(m, &cfg, n, x.data, rel, &res) != XAI_OK) {
-        int rc = fail(model_path, xai_last_error());
-        free(rel);
-        xai_model_free(m);
-        xai_npy_free(&x);
-        return rc;
+    json_object_set_new(o, "layers", layers);
+    return o;
+}
+
+typedef struct {
+    const char *model, *input, *out;
+    double load_ms;
+} run_files;
+
+/* The --json summary of one run. */
+static json_t *summary_json(const run_files *f, const xai_explain_config *cfg, int64_t n,
+                            const xai_explain_result *res)
+{
+    json_t *root = json_object(), *samples = json_array(), *tm = json_object();
+    json_object_set_new(root, "model", json_string(f->model));
+    json_object_set_new(root, "input", json_string(f->input));
+    json_object_set_new(root, "output", json_string(f->out));
+    json_object_set_new(root, "method", json_string(xai_method_name(cfg->method)));
+    if (cfg->method == XAI_METHOD_LRP) {
+        json_object_set_new(root, "composite", json_string(cfg->composite));
+        json_object_set_new(root, "rules", json_string(cfg->rules ? cfg->rules : ""));
+        json_object_set_new(root, "bn", json_string(cfg->bn == XAI_BN_FOLD ? "fold" : "pass"));
     }
+    json_object_set_new(root, "parameters", summary_parameters(cfg));
+    json_object_set_new(root, "n", json_integer(n));
+    for (int64_t s = 0; s < n; s++)
+        json_array_append_new(samples, summary_sample(cfg, res, s));
+    json_object_set_new(root, "samples", samples);
+    json_object_set_new(tm, "load", json_real(f->load_ms));
+    json_object_set_new(tm, "forward", json_real(res->forward_ms));
+    json_object_set_new(tm, "explain", json_real(res->explain_ms));
+    json_object_set_new(root, "timing_ms", tm);
+    json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
+    return root;
+}
+
+/* The one-line account of a run on stderr, and a warning for non-finite relevance. */
+static void report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
+                       int64_t nin)
+{
+    int lrp = cfg->method == XAI_METHOD_LRP;
     int64_t nonfinite = 0;
     for (int64_t k = 0; k < n * nin; k++)
         nonfinite += !isfinite(rel[k]);
+    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)", (long long)n,
+            n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "", lrp ? cfg->composite : "",
+            res->explain_ms, res->forward_ms);
+    if (n == 1)
+        fprintf(stderr, "; class %d, logit %.6g, relevance sum %.6g", res->target[0], res->logits[res->target[0]],
+                res->rel_sum[0]);
+    fprintf(stderr, "\n");
+    if (nonfinite)
+        fprintf(stderr, PROG ": warning: %lld relevance values are not finite\n", (long long)nonfinite);
+}
 
-    json_t *root = NULL;
-    if (json) {
-        root = json_object();
-        json_object_set_new(root, "model", json_string(model_path));
-        json_object_set_new(root, "input", json_string(input_path));
-        json_object_set_new(root, "output", json_string(out));
-        json_object_set_new(root, "method", json_string(xai_method_name(cfg.method)));
-        if (cfg.method == XAI_METHOD_LRP) {
-            json_object_set_new(root, "composite", json_string(cfg.composite));
-            json_object_set_new(root, "rules", json_string(cfg.rules ? cfg.rules : ""));
-            json_object_set_new(root, "bn", json_string(cfg.bn == XAI_BN_FOLD ? "fold" : "pass"));
-        }
-        json_t *par = json_object();
-        json_object_set_new(par, "epsilon", json_real(cfg.epsilon));
-        json_object_set_new(par, "gamma", json_real(cfg.gamma));
-        json_object_set_new(par, "bias_factor", json_real(cfg.bias_factor));
-        json_object_set_new(par, "lstm_epsilon", json_real(cfg.lstm_epsilon));
-        json_object_set_new(par, "init", json_string(cfg.init == XAI_INIT_LOGIT ? "logit"
-                                                     : cfg.init == XAI_INIT_ONEHOT ? "onehot" : "auto"));
-        if (cfg.have_bounds) {
-            json_object_set_new(par, "low", json_real(cfg.low));
-            json_object_set_new(par, "high", json_real(cfg.high));
-        }
-        json_object_set_new(root, "parameters", par);
-        json_object_set_new(root, "n", json_integer(n));
-        json_t *samples = json_array();
-        for (int64_t s = 0; s < n; s++) {
-            json_t *o = json_object();
-            json_t *lg = json_array();
-            for (int64_t k = 0; k < res.nclasses; k++)
-                json_array_append_new(lg, json_real(res.logits[s * res.nclasses + k]));
-            json_object_set_new(o, "logits", lg);
-            json_object_set_new(o, "class", json_integer(res.target[s]));
-            json_object_set_new(o, "relevance_init", json_real(res.init_sum[s]));
-            json_object_set_new(o, "relevance_sum", json_real(res.rel_sum[s]));
-            json_object_set_new(o, "initial_state_relevance", json_real(res.init_state_sum[s]));
-            json_object_set_new(o, "conservation_residual",
-                                json_real(res.init_sum[s] - res.rel_sum[s] - res.init_state_sum[s]));
-            json_t *layers = json_array();
-            for (int i = 0; i < res.nlayers; i++) {
-                json_t *l = json_object();
-                double ri = res.layer_in_sum[s * res.nlayers + i], ro = res.layer_out_sum[s * res.nlayers + i];
-                json_object_set_new(l, "name", json_string(res.layer_name[i]));
-                json_object_set_new(l, "op", json_string(res.layer_op[i]));
-                json_object_set_new(l, "rule", json_string(cfg.method == XAI_METHOD_LRP ? res.layer_rule[i] : "gradient"));
-                json_object_set_new(l, "relevance_out", json_real(ro));
-                json_object_set_new(l, "relevance_in", json_real(ri));
-                json_object_set_new(l, "residual", json_real(ro - ri));
-                json_array_append_new(layers, l);
-            }
-            json_object_set_new(o, "layers", layers);
-            json_array_append_new(samples, o);
-        }
-        json_object_set_new(root, "samples", samples);
-        json_t *tm = json_object();
-        json_object_set_new(tm, "load", json_real(load_ms));
-        json_object_set_new(tm, "forward", json_real(res.forward_ms));
-        json_object_set_new(tm, "explain", json_real(res.explain_ms));
-        json_object_set_new(root, "timing_ms", tm);
-        json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
+/* Explain @p x with @p m and write the map, the summary and the concepts. 0 or 1. */
+static int explain_loaded(const run_files *f, const char *json, xai_explain_config *cfg, int quiet,
+                          const xai_npy *x, const xai_model *m)
+{
+    int md;
+    xai_model_input_shape(m, &md);
+    int64_t n = xai_model_samples(m, x->ndim, x->shape), nin = xai_model_input_numel(m);
+    if (n < 1) {
+        char a[256], b[256];
+        const int64_t *ms = xai_model_input_shape(m, &md);
+        return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
+                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
     }
+    float *rel = malloc(sizeof(float) * (size_t)(n * nin));
+    if (!rel)
+        return fail(f->input, "out of memory");
+    xai_explain_result res;
+    cfg->layer_sums = json != NULL; /* only the JSON summary reports them */
+    if (xai_explain(m, cfg, n, x->data, rel, &res) != XAI_OK) {
+        free(rel);
+        return fail(f->model, xai_last_error());
+    }
+    json_t *root = json ? summary_json(f, cfg, n, &res) : NULL;
     int rc = 0;
-    if (xai_npy_save(out, x.ndim, x.shape, rel) != XAI_OK) {
-        rc = fail(out, xai_last_error());
+    if (xai_npy_save(f->out, x->ndim, x->shape, rel) != XAI_OK) {
+        rc = fail(f->out, xai_last_error());
     } else if (root && write_json(root, json) != 0) {
         rc = 1; /* the shared layer printed the reason */
-        unlink(out);
+        unlink(f->out);
     } else if (concept_request) {
-        int stacked = !(n == 1 && x.ndim == md);
-        rc = concepts_run(&app, m, &cfg, concept_request, n, x.data, x.ndim, x.shape, stacked, out);
+        int stacked = !(n == 1 && x->ndim == md);
+        rc = concepts_run(&app, m, cfg, concept_request, n, x->data, x->ndim, x->shape, stacked, f->out);
     }
-    if (rc == 0 && !quiet) {
-        fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)",
-                (long long)n, n == 1 ? "" : "s", xai_method_name(cfg.method),
-                cfg.method == XAI_METHOD_LRP ? "/" : "", cfg.method == XAI_METHOD_LRP ? cfg.composite : "",
-                res.explain_ms, res.forward_ms);
-        if (n == 1)
-            fprintf(stderr, "; class %d, logit %.6g, relevance sum %.6g", res.target[0],
-                    res.logits[res.target[0]], res.rel_sum[0]);
-        fprintf(stderr, "\n");
-        if (nonfinite)
-            fprintf(stderr, PROG ": warning: %lld relevance values are not finite\n", (long long)nonfinite);
-    }
+    if (rc == 0 && !quiet)
+        report_run(cfg, n, &res, rel, nin);
     json_decref(root);
     xai_explain_result_free(&res);
     free(rel);
+    return rc;
+}
+
+/* Explains one input file into @p out (and the JSON summary when @p json): the whole of a
+   single-input run, and one item of a batch. @return 0, or 1 (message printed). */
+int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
+                xai_explain_config cfg, int quiet)
+{
+    xai_npy x;
+    memset(&x, 0, sizeof x);
+    if (xai_npy_load(input_path, &x) != XAI_OK)
+        return fail(input_path, xai_last_error());
+    double t0 = now_ms();
+    xai_model *m = load_model_for(model_path, &x);
+    int rc = 1;
+    if (m) {
+        run_files f = {model_path, input_path, out, now_ms() - t0};
+        rc = explain_loaded(&f, json, &cfg, quiet, &x, m);
+    }
     xai_model_free(m);
     xai_npy_free(&x);
     return rc;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line sets. */
+typedef struct {
+    xai_explain_config cfg;
+    const char *out, *json, *concepts_arg;
+    int quiet, have_low, have_high;
+    char rules[4096];
+    explain_batch batch;
+} explain_opts;
+
+enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN, O_CLASS, O_INIT, O_BF, O_LEPS,
+       O_JSON, O_BATCH, O_THREADS, O_CONCEPTS };
+
+/* a float option >= 0 (any sign when @p any_sign) */
+static int float_option(const char *arg, float *out, int any_sign, const char *err)
 {
-    enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN, O_CLASS, O_INIT, O_BF, O_LEPS,
-           O_JSON, O_BATCH, O_THREADS, O_CONCEPTS };
+    if (parse_float(arg, out) || (!any_sign && *out < 0))
+        return usage_error(err);
+    return 0;
+}
+
+/* an integer option within [lo, hi] */
+static int long_option(const char *arg, long lo, long hi, long *out, const char *err)
+{
+    char *e;
+    long v = strtol(arg, &e, 10);
+    if (e == arg || *e || v < lo || v > hi)
+        return usage_error(err);
+    *out = v;
+    return 0;
+}
+
+static int rule_option(explain_opts *o, const char *arg)
+{
+    if (xai_rules_check(arg))
+        return xai_app_usage_error(&app, "--rule: %s", xai_last_error());
+    if (strlen(o->rules) + strlen(arg) + 2 >= sizeof o->rules)
+        return usage_error("--rule: too many overrides");
+    if (o->rules[0])
+        strcat(o->rules, ";");
+    strcat(o->rules, arg);
+    return 0;
+}
+
+/* --bn, --class, --init: named values */
+static int choice_option(xai_explain_config *cfg, int c, const char *arg)
+{
+    long k = -1;
+    switch (c) {
+    case O_BN:
+        if (strcmp(arg, "fold") && strcmp(arg, "pass"))
+            return usage_error("--bn must be fold or pass");
+        cfg->bn = strcmp(arg, "fold") == 0 ? XAI_BN_FOLD : XAI_BN_PASS;
+        return 0;
+    case O_CLASS:
+        if (strcmp(arg, "pred") == 0)
+            k = -1;
+        else if (long_option(arg, 0, 1000000, &k, "--class needs a class index >= 0 or 'pred'"))
+            return XAI_EXIT_USAGE;
+        cfg->target = (int)k;
+        return 0;
+    case O_INIT:
+        if (strcmp(arg, "auto") == 0)
+            cfg->init = XAI_INIT_AUTO;
+        else if (strcmp(arg, "onehot") == 0)
+            cfg->init = XAI_INIT_ONEHOT;
+        else if (strcmp(arg, "logit") == 0)
+            cfg->init = XAI_INIT_LOGIT;
+        else
+            return usage_error("--init must be auto, onehot or logit");
+        return 0;
+    }
+    return -1;
+}
+
+/* the explanation's numbers and method; 0, a usage exit code, or -1 when not one of them */
+static int method_option(explain_opts *o, int c, const char *arg)
+{
+    xai_explain_config *cfg = &o->cfg;
+    long v = 0;
+    switch (c) {
+    case O_METHOD: return xai_method_parse(arg, &cfg->method) ? usage_error(xai_last_error()) : 0;
+    case O_COMPOSITE:
+        if (xai_composite_check(arg))
+            return usage_error(xai_last_error());
+        cfg->composite = arg;
+        return 0;
+    case O_EPS: return float_option(arg, &cfg->epsilon, 0, "--epsilon needs a number >= 0");
+    case O_GAMMA: return float_option(arg, &cfg->gamma, 0, "--gamma needs a number >= 0");
+    case O_BF: return float_option(arg, &cfg->bias_factor, 0, "--bias-factor needs a number >= 0");
+    case O_LEPS: return float_option(arg, &cfg->lstm_epsilon, 0, "--lstm-epsilon needs a number >= 0");
+    case O_LOW: o->have_low = 1; return float_option(arg, &cfg->low, 1, "--low needs a number");
+    case O_HIGH: o->have_high = 1; return float_option(arg, &cfg->high, 1, "--high needs a number");
+    case O_RULE: return rule_option(o, arg);
+    case O_BATCH:
+        if (long_option(arg, 1, 64, &v, "--batch needs an integer in 1..64"))
+            return XAI_EXIT_USAGE;
+        cfg->batch = v;
+        return 0;
+    case O_THREADS:
+        if (long_option(arg, 1, 1024, &v, "--nthreads needs a positive integer"))
+            return XAI_EXIT_USAGE;
+        xai_set_num_threads((int)v);
+        return 0;
+    }
+    return choice_option(cfg, c, arg);
+}
+
+/* one option; 0, -1 to stop with exit 0 (help, version), or a usage exit code */
+static int explain_option(explain_opts *o, int c, char *arg, char **argv)
+{
+    switch (c) {
+    case 'o': o->out = arg; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case 'f': app.force = 1; return 0;
+    case 'h': usage(stdout); return -1;
+    case 'V': printf(PROG " (libxai) 0.1.0\n"); return -1;
+    case O_JSON: o->json = arg; return 0;
+    case O_CONCEPTS: o->concepts_arg = arg; return 0;
+    case O_SHARD: case O_LIST: case O_SLURM: case O_SLURM_ARGS: case O_MAX_PAR: case O_DRY_RUN:
+    case O_WAIT: case O_WAIT_TIMEOUT:
+        if (batch_option(&o->batch, c, arg) != 0)
+            return xai_app_usage_error(&app, "%s: bad value '%s'", argv[optind - 1], arg ? arg : "");
+        return 0;
+    case ':': return xai_app_usage_error(&app, "option '%s' needs a value", argv[optind - 1]);
+    }
+    int rc = method_option(o, c, arg);
+    return rc >= 0 ? rc : xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]);
+}
+
+/* the checks once every option is read; 0 or a usage exit code */
+static int check_options(explain_opts *o, int argc)
+{
+    static concept_spec cspec;
+    explain_batch *b = &o->batch;
+    b->active = argc - optind > 2 || b->list || (o->out && *o->out && o->out[strlen(o->out) - 1] == '/');
+    if (!b->active && argc - optind != 2)
+        return usage_error("expected MODEL.onnx and INPUT.npy");
+    if (!o->out)
+        return usage_error("missing -o OUT.npy");
+    if (o->have_low != o->have_high)
+        return usage_error("--low and --high go together");
+    o->cfg.have_bounds = o->have_low;
+    if (o->have_low && !(o->cfg.low < o->cfg.high))
+        return usage_error("--low must be below --high");
+    if (o->rules[0])
+        o->cfg.rules = o->rules;
+    if (!o->concepts_arg)
+        return 0;
+    char msg[256];
+    if (concepts_parse(o->concepts_arg, &cspec, msg, sizeof msg))
+        return usage_error(msg);
+    if (o->cfg.method != XAI_METHOD_LRP)
+        return usage_error("--concepts needs --method lrp");
+    if (b->active)
+        return usage_error("--concepts takes one input");
+    concept_request = &cspec;
+    return 0;
+}
+
+/* 0 to go on, -1 for exit 0 (help, version), else the exit code */
+static int parse_args(int argc, char **argv, explain_opts *o)
+{
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},     {"method", required_argument, 0, O_METHOD},
         {"composite", required_argument, 0, O_COMPOSITE}, {"epsilon", required_argument, 0, O_EPS},
@@ -359,172 +540,45 @@ int main(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {"concepts", required_argument, 0, O_CONCEPTS}, {"force", no_argument, 0, 'f'},
         {"version", no_argument, 0, 'V'},          EXPLAIN_BATCH_OPTIONS, {0, 0, 0, 0}};
-    xai_app_init(&app, PROG, "0.1.0", argc, argv);
-    xai_app_install_signal_handlers();
-    xai_explain_config cfg;
-    xai_explain_config_init(&cfg);
-    const char *out = NULL, *json = NULL, *concepts_arg = NULL;
-    int quiet = 0, have_low = 0, have_high = 0;
-    char rules[4096] = "";
-    /* getopt_long moves the operands after the options but keeps each option next to its
-       value, so the permuted argv is still an equivalent command line for the array tasks */
-    explain_batch batch = {.shard_k = 1, .shard_n = 1, .argv = argv};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qfhV", opts, NULL)) != -1) {
-        char msg[256];
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'f': app.force = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf(PROG " (libxai) 0.1.0\n"); return 0;
-        case O_METHOD:
-            if (xai_method_parse(optarg, &cfg.method))
-                return usage_error(xai_last_error());
-            break;
-        case O_COMPOSITE:
-            if (xai_composite_check(optarg))
-                return usage_error(xai_last_error());
-            cfg.composite = optarg;
-            break;
-        case O_EPS:
-            if (parse_float(optarg, &cfg.epsilon) || cfg.epsilon < 0)
-                return usage_error("--epsilon needs a number >= 0");
-            break;
-        case O_GAMMA:
-            if (parse_float(optarg, &cfg.gamma) || cfg.gamma < 0)
-                return usage_error("--gamma needs a number >= 0");
-            break;
-        case O_LOW:
-            if (parse_float(optarg, &cfg.low))
-                return usage_error("--low needs a number");
-            have_low = 1;
-            break;
-        case O_HIGH:
-            if (parse_float(optarg, &cfg.high))
-                return usage_error("--high needs a number");
-            have_high = 1;
-            break;
-        case O_RULE:
-            if (xai_rules_check(optarg)) {
-                snprintf(msg, sizeof msg, "--rule: %s", xai_last_error());
-                return usage_error(msg);
-            }
-            if (strlen(rules) + strlen(optarg) + 2 >= sizeof rules)
-                return usage_error("--rule: too many overrides");
-            if (rules[0])
-                strcat(rules, ";");
-            strcat(rules, optarg);
-            break;
-        case O_BN:
-            if (strcmp(optarg, "fold") == 0)
-                cfg.bn = XAI_BN_FOLD;
-            else if (strcmp(optarg, "pass") == 0)
-                cfg.bn = XAI_BN_PASS;
-            else
-                return usage_error("--bn must be fold or pass");
-            break;
-        case O_CLASS:
-            if (strcmp(optarg, "pred") == 0) {
-                cfg.target = -1;
-            } else {
-                char *e;
-                long k = strtol(optarg, &e, 10);
-                if (e == optarg || *e || k < 0 || k > 1000000)
-                    return usage_error("--class needs a class index >= 0 or 'pred'");
-                cfg.target = (int)k;
-            }
-            break;
-        case O_INIT:
-            if (strcmp(optarg, "auto") == 0)
-                cfg.init = XAI_INIT_AUTO;
-            else if (strcmp(optarg, "onehot") == 0)
-                cfg.init = XAI_INIT_ONEHOT;
-            else if (strcmp(optarg, "logit") == 0)
-                cfg.init = XAI_INIT_LOGIT;
-            else
-                return usage_error("--init must be auto, onehot or logit");
-            break;
-        case O_BF:
-            if (parse_float(optarg, &cfg.bias_factor) || cfg.bias_factor < 0)
-                return usage_error("--bias-factor needs a number >= 0");
-            break;
-        case O_LEPS:
-            if (parse_float(optarg, &cfg.lstm_epsilon) || cfg.lstm_epsilon < 0)
-                return usage_error("--lstm-epsilon needs a number >= 0");
-            break;
-        case O_JSON: json = optarg; break;
-        case O_CONCEPTS: concepts_arg = optarg; break;
-        case O_BATCH: {
-            char *e;
-            long b = strtol(optarg, &e, 10);
-            if (e == optarg || *e || b < 1 || b > 64)
-                return usage_error("--batch needs an integer in 1..64");
-            cfg.batch = b;
-            break;
-        }
-        case O_THREADS: {
-            char *e;
-            long t = strtol(optarg, &e, 10);
-            if (e == optarg || *e || t < 1 || t > 1024)
-                return usage_error("--nthreads needs a positive integer");
-            xai_set_num_threads((int)t);
-            break;
-        }
-        case O_SHARD: case O_LIST: case O_SLURM: case O_SLURM_ARGS: case O_MAX_PAR: case O_DRY_RUN:
-        case O_WAIT: case O_WAIT_TIMEOUT:
-            if (batch_option(&batch, c, optarg) != 0) {
-                snprintf(msg, sizeof msg, "%s: bad value '%s'", argv[optind - 1], optarg ? optarg : "");
-                return usage_error(msg);
-            }
-            break;
-        case ':':
-            snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-            return usage_error(msg);
-        default:
-            snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return usage_error(msg);
-        }
+        int rc = explain_option(o, c, optarg, argv);
+        if (rc)
+            return rc;
     }
-    batch.active = argc - optind > 2 || batch.list || (out && *out && out[strlen(out) - 1] == '/');
-    if (!batch.active && argc - optind != 2)
-        return usage_error("expected MODEL.onnx and INPUT.npy");
-    if (!out)
-        return usage_error("missing -o OUT.npy");
-    if (have_low != have_high)
-        return usage_error("--low and --high go together");
-    cfg.have_bounds = have_low;
-    if (have_low && !(cfg.low < cfg.high))
-        return usage_error("--low must be below --high");
-    if (rules[0])
-        cfg.rules = rules;
-    static concept_spec cspec;
-    if (concepts_arg) {
-        char msg[256];
-        if (concepts_parse(concepts_arg, &cspec, msg, sizeof msg))
-            return usage_error(msg);
-        if (cfg.method != XAI_METHOD_LRP)
-            return usage_error("--concepts needs --method lrp");
-        if (batch.active)
-            return usage_error("--concepts takes one input");
-        concept_request = &cspec;
+    return check_options(o, argc);
+}
+
+int main(int argc, char **argv)
+{
+    static explain_opts o;
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
+    xai_explain_config_init(&o.cfg);
+    /* getopt_long moves the operands after the options but keeps each option next to its
+       value, so the permuted argv is still an equivalent command line for the array tasks */
+    o.batch = (explain_batch){.shard_k = 1, .shard_n = 1, .argv = argv};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) {
+        xai_app_free(&app);
+        return rc < 0 ? XAI_EXIT_OK : rc;
     }
+    explain_batch *b = &o.batch;
     /* the suite's one rule: an existing output is kept unless --force, and refusing is a usage error */
-    if (!batch.active && (xai_app_check_output(&app, out) != 0 || (json && xai_app_check_output(&app, json) != 0)))
-        return XAI_EXIT_USAGE;
-    int rc;
-    if (batch.active) {
-        batch.model = argv[optind];
-        batch.inputs = argv + optind + 1;
-        batch.ninputs = argc - optind - 1;
-        batch.outdir = out;
-        rc = json ? usage_error("--json takes one input; the batch form writes OUTDIR/NAME.npy per input")
-                  : run_batch(&batch, cfg, quiet);
-    } else if (batch.shard_n > 1 || batch.slurm) {
+    if (!b->active && (xai_app_check_output(&app, o.out) != 0 || (o.json && xai_app_check_output(&app, o.json) != 0)))
+        rc = XAI_EXIT_USAGE;
+    else if (b->active) {
+        b->model = argv[optind];
+        b->inputs = argv + optind + 1;
+        b->ninputs = argc - optind - 1;
+        b->outdir = o.out;
+        rc = o.json ? usage_error("--json takes one input; the batch form writes OUTDIR/NAME.npy per input")
+                    : run_batch(b, o.cfg, o.quiet);
+    } else if (b->shard_n > 1 || b->slurm) {
         rc = usage_error("--shard and --slurm need the batch form (several inputs, --list, or -o OUTDIR/)");
     } else {
-        rc = explain_one(argv[optind], argv[optind + 1], out, json, cfg, quiet);
+        rc = explain_one(argv[optind], argv[optind + 1], o.out, o.json, o.cfg, o.quiet);
     }
     xai_app_free(&app);
     return rc;

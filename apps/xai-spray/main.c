@@ -2,8 +2,7 @@
 /*
  * xai-spray - Spectral Relevance Analysis over a stack of relevance maps, per class, with
  * the Clever-Hans ranking of classes by the Fisher separability of their clusters.
- * Thin program over libxai (spray.h) and the formats library (npy, tsv, figure); the line
- * and scatter plots are drawn here with cairo. Messages, the common options, the output
+ * Thin program over libxai (spray.h) and the formats library (npy, tsv, figure charts). Messages, the common options, the output
  * policy, atomic writes and the JSON sidecars come from the shared app layer (app.h).
  * Refs: Lapuschkin et al. 2019, Nat. Commun. 10:1096; Anders et al. 2022, Inf. Fusion 77:261.
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
@@ -123,198 +122,157 @@ static int parse_int(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
-/* atomic cairo PNG output through the app layer; 0 or -1 with the reason printed */
-static int save_png(cairo_surface_t *s, const char *path)
-{
-    return xai_app_write_png(&app, s, path, "cannot draw the plot", "cannot write the plot");
-}
-
-static const double palette[10][3] = {
-    {0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
-    {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
-    {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
+typedef struct {
+    xai_spray_config cfg;
+    const char *maps_path, *labels_path, *classes_arg, *outdir;
+    const char *xlabel, *ylabel;
+    int origin_lower;
+    int classes[MAX_CLASSES], nclasses;
+} spray_opts;
 
 typedef struct {
-    double x0, x1, y0, y1;      /* data range */
-    double px, py, pw, ph;      /* plot area in pixels */
-} frame;
+    xai_npy maps;
+    xai_npy_int lab;
+    int *labels;         /* [n], 0 without --labels */
+    int64_t n, rows, cols;
+} spray_input;
 
-static double fx(const frame *f, double x) { return f->px + (x - f->x0) / (f->x1 - f->x0) * f->pw; }
-static double fy(const frame *f, double y) { return f->py + f->ph - (y - f->y0) / (f->y1 - f->y0) * f->ph; }
+typedef struct {
+    xai_spray_result **res; /* [nclasses], in classes order */
+    int *order;             /* ranking: indices into classes, most separable first */
+    json_t *prov;           /* provenance shared by every sidecar */
+} spray_run;
 
-/* white background, axes box, 5 ticks per axis, labels and title */
-static void draw_frame(cairo_t *cr, const frame *f, const char *title, const char *xl, const char *yl)
+/* ---- options ---------------------------------------------------------------------- */
+
+static int parse_enum(const char *arg, const char *const *names, int n, int *out)
 {
-    char buf[64];
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, f->px, f->py, f->pw, f->ph);
-    cairo_stroke(cr);
-    cairo_set_font_size(cr, 11);
-    for (int t = 0; t <= 4; t++) {
-        double xv = f->x0 + t * (f->x1 - f->x0) / 4, yv = f->y0 + t * (f->y1 - f->y0) / 4;
-        double X = fx(f, xv), Y = fy(f, yv);
-        cairo_move_to(cr, X, f->py + f->ph);
-        cairo_line_to(cr, X, f->py + f->ph + 4);
-        cairo_move_to(cr, f->px, Y);
-        cairo_line_to(cr, f->px - 4, Y);
-        cairo_stroke(cr);
-        cairo_text_extents_t te;
-        snprintf(buf, sizeof buf, "%.3g", xv);
-        cairo_text_extents(cr, buf, &te);
-        cairo_move_to(cr, X - te.width / 2, f->py + f->ph + 17);
-        cairo_show_text(cr, buf);
-        snprintf(buf, sizeof buf, "%.3g", yv);
-        cairo_text_extents(cr, buf, &te);
-        cairo_move_to(cr, f->px - 7 - te.width, Y + 4);
-        cairo_show_text(cr, buf);
-    }
-    cairo_text_extents_t te;
-    cairo_set_font_size(cr, 12);
-    cairo_text_extents(cr, xl, &te);
-    cairo_move_to(cr, f->px + f->pw / 2 - te.width / 2, f->py + f->ph + 36);
-    cairo_show_text(cr, xl);
-    cairo_save(cr);
-    cairo_text_extents(cr, yl, &te);
-    cairo_move_to(cr, 18, f->py + f->ph / 2 + te.width / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    cairo_show_text(cr, yl);
-    cairo_restore(cr);
-    cairo_set_font_size(cr, 14);
-    cairo_text_extents(cr, title, &te);
-    cairo_move_to(cr, f->px + f->pw / 2 - te.width / 2, 24);
-    cairo_show_text(cr, title);
-}
-
-static void legend(cairo_t *cr, const frame *f, int i, const double rgb[3], const char *text)
-{
-    cairo_set_font_size(cr, 11);
-    double x = f->px + f->pw + 12, y = f->py + 10 + 18 * i;
-    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-    cairo_arc(cr, x + 5, y - 4, 4, 0, 2 * M_PI);
-    cairo_fill(cr);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_move_to(cr, x + 14, y);
-    cairo_show_text(cr, text);
-}
-
-static int plot_eigenvalues(const char *path, int nclasses, const int *classes,
-                            xai_spray_result *const *res)
-{
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 760, 480);
-    cairo_t *cr = cairo_create(s);
-    int nmax = 1;
-    double ymax = 0;
-    for (int c = 0; c < nclasses; c++) {
-        if (res[c]->n_eig > nmax)
-            nmax = res[c]->n_eig;
-        for (int j = 0; j < res[c]->n_eig; j++)
-            ymax = fmax(ymax, res[c]->eigenvalues[j]);
-    }
-    frame f = {1, nmax > 1 ? nmax : 2, 0, ymax > 0 ? ymax * 1.05 : 1, 70, 40, 540, 380};
-    draw_frame(cr, &f, "Normalised Laplacian spectrum per class", "index k",
-               "eigenvalue lambda_k");
-    cairo_set_line_width(cr, 1.5);
-    for (int c = 0; c < nclasses; c++) {
-        const double *rgb = palette[c % 10];
-        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-        for (int j = 0; j < res[c]->n_eig; j++) {
-            double X = fx(&f, j + 1), Y = fy(&f, res[c]->eigenvalues[j]);
-            if (j == 0)
-                cairo_move_to(cr, X, Y);
-            else
-                cairo_line_to(cr, X, Y);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) {
+            *out = i;
+            return 0;
         }
-        cairo_stroke(cr);
-        for (int j = 0; j < res[c]->n_eig; j++) {
-            cairo_arc(cr, fx(&f, j + 1), fy(&f, res[c]->eigenvalues[j]), 2.5, 0, 2 * M_PI);
-            cairo_fill(cr);
+    return -1;
+}
+
+/* --pool RxC */
+static int parse_pool(char *arg, xai_spray_config *cfg)
+{
+    char *x = strchr(arg, 'x');
+    if (!x)
+        return xai_app_usage_error(&app, "--pool needs RxC, e.g. 8x32");
+    *x = 0;
+    if (parse_int(arg, 0, 1 << 20, &cfg->pool_rows) || parse_int(x + 1, 0, 1 << 20, &cfg->pool_cols))
+        return xai_app_usage_error(&app, "--pool needs RxC with integers >= 0");
+    return 0;
+}
+
+/* an integer option in [lo, hi], or the usage error naming it */
+static int int_option(const char *name, const char *arg, long lo, long hi, int *out)
+{
+    if (parse_int(arg, lo, hi, out) == 0)
+        return 0;
+    return xai_app_usage_error(&app, "--%s needs an integer in %ld..%ld", name, lo, hi);
+}
+
+enum { O_LABELS = 256, O_CLASSES, O_POOL, O_SIGNED, O_NORM, O_KNN, O_EIG, O_CLUSTERS,
+       O_MINC, O_MAXC, O_RESTARTS, O_SEED, O_SOLVER, O_XLABEL, O_YLABEL, O_ORIGIN };
+
+/* the clustering options; 0 or a usage exit code */
+static int cluster_option(xai_spray_config *cfg, int c, char *arg)
+{
+    static const char *const norms[] = {"sum", "max", "none"};
+    static const char *const solvers[] = {"auto", "dense", "lanczos"};
+    static const int norm_of[] = {XAI_SPRAY_NORM_SUM, XAI_SPRAY_NORM_MAX, XAI_SPRAY_NORM_NONE};
+    static const int solver_of[] = {XAI_SPRAY_EIG_AUTO, XAI_SPRAY_EIG_DENSE, XAI_SPRAY_EIG_LANCZOS};
+    int i, seed = 0;
+    switch (c) {
+    case O_POOL: return parse_pool(arg, cfg);
+    case O_SIGNED: cfg->use_abs = 0; return 0;
+    case O_NORM:
+        if (parse_enum(arg, norms, 3, &i))
+            return xai_app_usage_error(&app, "--norm must be sum, max or none");
+        cfg->norm = norm_of[i];
+        return 0;
+    case O_SOLVER:
+        if (parse_enum(arg, solvers, 3, &i))
+            return xai_app_usage_error(&app, "--solver must be auto, dense or lanczos");
+        cfg->solver = solver_of[i];
+        return 0;
+    case O_KNN: return int_option("knn", arg, 1, 1000, &cfg->knn);
+    case O_EIG: return int_option("eig", arg, 2, XAI_SPRAY_MAX_EIG, &cfg->n_eig);
+    case O_CLUSTERS: return int_option("clusters", arg, 0, XAI_SPRAY_MAX_EIG, &cfg->n_clusters);
+    case O_MINC: return int_option("min-clusters", arg, 1, XAI_SPRAY_MAX_EIG, &cfg->min_clusters);
+    case O_MAXC: return int_option("max-clusters", arg, 1, XAI_SPRAY_MAX_EIG, &cfg->max_clusters);
+    case O_RESTARTS: return int_option("restarts", arg, 1, 10000, &cfg->restarts);
+    case O_SEED:
+        if (int_option("seed", arg, 0, INT_MAX, &seed))
+            return XAI_EXIT_USAGE;
+        cfg->seed = (uint64_t)seed;
+        return 0;
+    }
+    return -1;
+}
+
+/* --classes C1,C2,...: distinct integers */
+static int parse_classes(const char *arg, spray_opts *o)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return xai_app_usage_error(&app, "out of memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int v, dup = 0;
+        if (parse_int(tok, INT_MIN + 1, INT_MAX, &v) || o->nclasses >= MAX_CLASSES) {
+            free(copy);
+            return xai_app_usage_error(&app, "--classes needs a comma-separated list of integers");
         }
-        if (c < 20) {
-            char buf[64];
-            snprintf(buf, sizeof buf, "class %d (k=%d)", classes[c], res[c]->n_clusters);
-            legend(cr, &f, c, rgb, buf);
+        for (int a = 0; a < o->nclasses; a++)
+            dup |= o->classes[a] == v;
+        if (dup) {
+            free(copy);
+            return xai_app_usage_error(&app, "--classes lists a class twice");
         }
+        o->classes[o->nclasses++] = v;
     }
-    cairo_destroy(cr);
-    int rc = save_png(s, path);
-    cairo_surface_destroy(s);
-    return rc;
+    free(copy);
+    return o->nclasses ? 0 : xai_app_usage_error(&app, "--classes is empty");
 }
 
-static int plot_embedding(const char *path, int cls, const xai_spray_result *r)
+/* one option of the getopt loop; 0, -1 to stop with exit 0 (help), or a usage exit code */
+static int spray_option(spray_opts *o, int c, char *arg, char **argv)
 {
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 760, 560);
-    cairo_t *cr = cairo_create(s);
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (int64_t i = 0; i < r->n; i++) {
-        x0 = fmin(x0, r->embedding2d[2 * i]);
-        x1 = fmax(x1, r->embedding2d[2 * i]);
-        y0 = fmin(y0, r->embedding2d[2 * i + 1]);
-        y1 = fmax(y1, r->embedding2d[2 * i + 1]);
+    switch (c) {
+    case 'o': o->outdir = arg; return 0;
+    case 'h': usage(stdout); return -1;
+    case O_LABELS: o->labels_path = arg; return 0;
+    case O_XLABEL: o->xlabel = arg; return 0;
+    case O_YLABEL: o->ylabel = arg; return 0;
+    case O_ORIGIN: o->origin_lower = 1; return 0;
+    case O_CLASSES: o->classes_arg = arg; return 0;
+    case ':': return xai_app_usage_error(&app, "option '%s' needs an argument", argv[optind - 1]);
     }
-    double mx = (x1 - x0) * 0.05 + 1e-12, my = (y1 - y0) * 0.05 + 1e-12;
-    frame f = {x0 - mx, x1 + mx, y0 - my, y1 + my, 80, 40, 520, 460};
-    char title[96];
-    snprintf(title, sizeof title, "Class %d: spectral embedding (FDA J = %.3g)", cls, r->fda);
-    draw_frame(cr, &f, title, "spectral coordinate 1", "spectral coordinate 2");
-    for (int64_t i = 0; i < r->n; i++) {
-        const double *rgb = palette[r->labels[i] % 10];
-        cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.7);
-        cairo_arc(cr, fx(&f, r->embedding2d[2 * i]), fy(&f, r->embedding2d[2 * i + 1]), 2.5, 0,
-                  2 * M_PI);
-        cairo_fill(cr);
-    }
-    for (int k = 0; k < r->n_clusters && k < 24; k++) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "cluster %d (%lld)", k, (long long)r->sizes[k]);
-        legend(cr, &f, k, palette[k % 10], buf);
-    }
-    cairo_destroy(cr);
-    int rc = save_png(s, path);
-    cairo_surface_destroy(s);
-    return rc;
+    int rc = cluster_option(&o->cfg, c, arg);
+    return rc >= 0 ? rc : xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]);
 }
 
-/* ---- output paths ---- */
-
-static const char *outdir;
-
-static const char *opath(const char *fmt, int a, int b)
+/* the option checks after parsing; 0 or a usage exit code */
+static int check_options(spray_opts *o, int argc, char **argv)
 {
-    static char buf[4][PATH_MAX];
-    static int slot;
-    char name[256];
-    char *p = buf[slot++ & 3];
-    snprintf(name, sizeof name, fmt, a, b);
-    snprintf(p, PATH_MAX, "%s/%s", outdir, name);
-    return p;
+    if (optind + 1 != argc)
+        return xai_app_usage_error(&app, "%s", optind >= argc ? "missing MAPS.npy" : "exactly one MAPS.npy expected");
+    if (!o->outdir)
+        return xai_app_usage_error(&app, "missing -o OUTDIR");
+    if (o->cfg.max_clusters < o->cfg.min_clusters)
+        return xai_app_usage_error(&app, "--max-clusters must be >= --min-clusters");
+    if (o->cfg.n_clusters > o->cfg.n_eig)
+        return xai_app_usage_error(&app, "--clusters must not exceed --eig");
+    o->maps_path = argv[optind];
+    return o->classes_arg ? parse_classes(o->classes_arg, o) : 0;
 }
 
-/* 0 when @p path may be written (absent, or --force) */
-static int check_free(const char *path)
+/* 0 to go on, -1 for exit 0 (help, version), else the exit code */
+static int parse_args(int argc, char **argv, spray_opts *o)
 {
-    return xai_app_check_output(&app, path);
-}
-
-/* Provenance sidecar of a kept table or array: @p extra holds the run's inputs and
- * parameters; the app layer adds CommandLine, Version and DateTime. */
-static int sidecar(const char *path, json_t *extra, const char *what)
-{
-    json_object_set_new(extra, "Description", json_string(what));
-    char *text = json_dumps(extra, JSON_COMPACT);
-    int rc = text ? xai_app_write_sidecar(&app, path, text) : xai_app_fail(&app, path, "out of memory");
-    free(text);
-    return rc ? -1 : 0;
-}
-
-int main(int argc, char **argv)
-{
-    enum { O_LABELS = 256, O_CLASSES, O_POOL, O_SIGNED, O_NORM, O_KNN, O_EIG, O_CLUSTERS,
-           O_MINC, O_MAXC, O_RESTARTS, O_SEED, O_SOLVER, O_XLABEL, O_YLABEL, O_ORIGIN };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},      {"labels", required_argument, 0, O_LABELS},
         {"classes", required_argument, 0, O_CLASSES}, {"pool", required_argument, 0, O_POOL},
@@ -326,472 +284,489 @@ int main(int argc, char **argv)
         {"xlabel", required_argument, 0, O_XLABEL}, {"ylabel", required_argument, 0, O_YLABEL},
         {"origin-lower", no_argument, 0, O_ORIGIN}, {"help", no_argument, 0, 'h'},
         XAI_APP_LONG_OPTIONS,                       {0, 0, 0, 0}};
-    xai_spray_config cfg;
-    xai_spray_config_init(&cfg);
-    const char *labels_path = NULL, *classes_arg = NULL;
-    const char *xlabel = "column (time)", *ylabel = "row (channel)";
-    int origin_lower = 0, c;
-    xai_app_init(&app, PROG, "0.1.0", argc, argv);
-    xai_app_install_signal_handlers();
-    gsl_set_error_handler_off();
+    int c;
+    xai_spray_config_init(&o->cfg);
+    o->xlabel = "column (time)";
+    o->ylabel = "row (channel)";
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
-        char msg[160];
         int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
-        if (h == 2 || h < 0) {
-            xai_app_free(&app);
-            return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
-        }
+        if (h == 2 || h < 0)
+            return h == 2 ? -1 : XAI_EXIT_USAGE;
         if (h == 1)
             continue;
-        switch (c) {
-        case 'o': outdir = optarg; break;
-        case 'h': usage(stdout); xai_app_free(&app); return 0;
-        case O_LABELS: labels_path = optarg; break;
-        case O_XLABEL: xlabel = optarg; break;
-        case O_YLABEL: ylabel = optarg; break;
-        case O_ORIGIN: origin_lower = 1; break;
-        case O_CLASSES: classes_arg = optarg; break;
-        case O_POOL: {
-            char *x = strchr(optarg, 'x');
-            if (!x)
-                return xai_app_usage_error(&app, "--pool needs RxC, e.g. 8x32");
-            *x = 0;
-            if (parse_int(optarg, 0, 1 << 20, &cfg.pool_rows) || parse_int(x + 1, 0, 1 << 20, &cfg.pool_cols))
-                return xai_app_usage_error(&app, "--pool needs RxC with integers >= 0");
-            break;
-        }
-        case O_SIGNED: cfg.use_abs = 0; break;
-        case O_NORM:
-            if (!strcmp(optarg, "sum"))
-                cfg.norm = XAI_SPRAY_NORM_SUM;
-            else if (!strcmp(optarg, "max"))
-                cfg.norm = XAI_SPRAY_NORM_MAX;
-            else if (!strcmp(optarg, "none"))
-                cfg.norm = XAI_SPRAY_NORM_NONE;
-            else
-                return xai_app_usage_error(&app, "--norm must be sum, max or none");
-            break;
-        case O_KNN:
-            if (parse_int(optarg, 1, 1000, &cfg.knn))
-                return xai_app_usage_error(&app, "--knn needs an integer in 1..1000");
-            break;
-        case O_EIG:
-            if (parse_int(optarg, 2, XAI_SPRAY_MAX_EIG, &cfg.n_eig))
-                return xai_app_usage_error(&app, "--eig needs an integer in 2..32");
-            break;
-        case O_CLUSTERS:
-            if (parse_int(optarg, 0, XAI_SPRAY_MAX_EIG, &cfg.n_clusters))
-                return xai_app_usage_error(&app, "--clusters needs an integer in 0..32");
-            break;
-        case O_MINC:
-            if (parse_int(optarg, 1, XAI_SPRAY_MAX_EIG, &cfg.min_clusters))
-                return xai_app_usage_error(&app, "--min-clusters needs an integer in 1..32");
-            break;
-        case O_MAXC:
-            if (parse_int(optarg, 1, XAI_SPRAY_MAX_EIG, &cfg.max_clusters))
-                return xai_app_usage_error(&app, "--max-clusters needs an integer in 1..32");
-            break;
-        case O_RESTARTS:
-            if (parse_int(optarg, 1, 10000, &cfg.restarts))
-                return xai_app_usage_error(&app, "--restarts needs an integer in 1..10000");
-            break;
-        case O_SEED: {
-            int s;
-            if (parse_int(optarg, 0, INT_MAX, &s))
-                return xai_app_usage_error(&app, "--seed needs an integer >= 0");
-            cfg.seed = (uint64_t)s;
-            break;
-        }
-        case O_SOLVER:
-            if (!strcmp(optarg, "auto"))
-                cfg.solver = XAI_SPRAY_EIG_AUTO;
-            else if (!strcmp(optarg, "dense"))
-                cfg.solver = XAI_SPRAY_EIG_DENSE;
-            else if (!strcmp(optarg, "lanczos"))
-                cfg.solver = XAI_SPRAY_EIG_LANCZOS;
-            else
-                return xai_app_usage_error(&app, "--solver must be auto, dense or lanczos");
-            break;
-        case ':':
-            snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
-            return xai_app_usage_error(&app, "%s", msg);
-        default:
-            snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-            return xai_app_usage_error(&app, "%s", msg);
-        }
+        int rc = spray_option(o, c, optarg, argv);
+        if (rc)
+            return rc;
     }
-    if (optind + 1 != argc)
-        return xai_app_usage_error(&app, "%s", optind >= argc ? "missing MAPS.npy" : "exactly one MAPS.npy expected");
-    if (!outdir)
-        return xai_app_usage_error(&app, "missing -o OUTDIR");
-    if (cfg.max_clusters < cfg.min_clusters)
-        return xai_app_usage_error(&app, "--max-clusters must be >= --min-clusters");
-    if (cfg.n_clusters > cfg.n_eig)
-        return xai_app_usage_error(&app, "--clusters must not exceed --eig");
-    xai_app_apply_threads(&app);
-    const char *maps_path = argv[optind];
-    int classes[MAX_CLASSES], nclasses = 0;
-    if (classes_arg) {
-        char *copy = strdup(classes_arg), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int v;
-            if (parse_int(tok, INT_MIN + 1, INT_MAX, &v) || nclasses >= MAX_CLASSES) {
-                free(copy);
-                return xai_app_usage_error(&app, "--classes needs a comma-separated list of integers");
-            }
-            for (int a = 0; a < nclasses; a++)
-                if (classes[a] == v) {
-                    free(copy);
-                    return xai_app_usage_error(&app, "--classes lists a class twice");
-                }
-            classes[nclasses++] = v;
-        }
-        free(copy);
-        if (nclasses == 0)
-            return xai_app_usage_error(&app, "--classes is empty");
-    }
+    return check_options(o, argc, argv);
+}
 
-    int rc = 1;
-    xai_npy maps = {0};
-    xai_npy_int lab = {0};
-    int *labels = NULL, *order = NULL;
-    float *feat = NULL, *means = NULL;
-    xai_spray_result **res = NULL;
-    xai_tsv *t = NULL;
-    json_t *prov = NULL;
+/* ---- input -------------------------------------------------------------------------- */
 
-    if (xai_npy_load(maps_path, &maps) != XAI_OK) {
-        xai_app_fail(&app, NULL, "%s", xai_last_error());
-        goto out;
+/* --labels: N integers within +-1e9 */
+static int load_labels(const char *path, spray_input *in)
+{
+    if (xai_npy_load_int(path, &in->lab) != XAI_OK)
+        return xai_app_fail(&app, NULL, "%s", xai_last_error());
+    int64_t nl = 1;
+    for (int a = 0; a < in->lab.ndim; a++)
+        nl *= in->lab.shape[a];
+    if (nl != in->n)
+        return xai_app_fail(&app, path, "%lld labels for %lld maps", (long long)nl, (long long)in->n);
+    for (int64_t i = 0; i < in->n; i++) {
+        int64_t v = in->lab.data[i];
+        if (v < -1000000000 || v > 1000000000)
+            return xai_app_fail(&app, path, "label %lld is %lld, out of range", (long long)i, (long long)v);
+        in->labels[i] = (int)v;
     }
-    if (maps.ndim < 2 || maps.shape[0] < 3) {
-        xai_app_fail(&app, maps_path, "need shape (N, ...) with N >= 3 maps");
-        goto out;
+    return 0;
+}
+
+static int load_input(const spray_opts *o, spray_input *in)
+{
+    if (xai_npy_load(o->maps_path, &in->maps) != XAI_OK)
+        return xai_app_fail(&app, NULL, "%s", xai_last_error());
+    if (in->maps.ndim < 2 || in->maps.shape[0] < 3)
+        return xai_app_fail(&app, o->maps_path, "need shape (N, ...) with N >= 3 maps");
+    in->n = in->maps.shape[0];
+    in->cols = in->maps.shape[in->maps.ndim - 1];
+    in->rows = 1;
+    for (int a = 1; a < in->maps.ndim - 1; a++)
+        in->rows *= in->maps.shape[a];
+    if (in->rows * in->cols > INT_MAX / 4 || in->rows * in->cols < 1 || in->n > INT_MAX)
+        return xai_app_fail(&app, o->maps_path, "maps are too large or empty");
+    in->labels = calloc((size_t)in->n, sizeof(int));
+    if (!in->labels)
+        return xai_app_fail(&app, o->maps_path, "out of memory");
+    return o->labels_path ? load_labels(o->labels_path, in) : 0;
+}
+
+/* Without --classes: every label present, ascending. Each class needs 3 maps. */
+static int collect_classes(spray_opts *o, const spray_input *in)
+{
+    const char *src = o->labels_path ? o->labels_path : o->maps_path;
+    for (int64_t i = 0; i < in->n && !o->classes_arg; i++) {
+        int seen = 0;
+        for (int a = 0; a < o->nclasses && !seen; a++)
+            seen = o->classes[a] == in->labels[i];
+        if (seen)
+            continue;
+        if (o->nclasses >= MAX_CLASSES)
+            return xai_app_fail(&app, src, "more than %d distinct labels", MAX_CLASSES);
+        int b = o->nclasses++;
+        for (; b > 0 && o->classes[b - 1] > in->labels[i]; b--)
+            o->classes[b] = o->classes[b - 1];
+        o->classes[b] = in->labels[i];
     }
-    int64_t n = maps.shape[0], cols = maps.shape[maps.ndim - 1], rows = 1;
-    for (int a = 1; a < maps.ndim - 1; a++)
-        rows *= maps.shape[a];
-    if (rows * cols > INT_MAX / 4 || rows * cols < 1 || n > INT_MAX) {
-        xai_app_fail(&app, maps_path, "maps are too large or empty");
-        goto out;
-    }
-    labels = calloc((size_t)n, sizeof(int));
-    if (!labels) {
-        xai_app_fail(&app, maps_path, "out of memory");
-        goto out;
-    }
-    if (labels_path) {
-        if (xai_npy_load_int(labels_path, &lab) != XAI_OK) {
-            xai_app_fail(&app, NULL, "%s", xai_last_error());
-            goto out;
-        }
-        int64_t nl = 1;
-        for (int a = 0; a < lab.ndim; a++)
-            nl *= lab.shape[a];
-        if (nl != n) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "%lld labels for %lld maps", (long long)nl, (long long)n);
-            xai_app_fail(&app, labels_path, "%s", msg);
-            goto out;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            int64_t v = lab.data[i];
-            if (v < -1000000000 || v > 1000000000) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "label %lld is %lld, out of range", (long long)i, (long long)v);
-                xai_app_fail(&app, labels_path, "%s", msg);
-                goto out;
-            }
-            labels[i] = (int)v;
-        }
-    }
-    if (!classes_arg) {
-        for (int64_t i = 0; i < n; i++) {
-            int seen = 0;
-            for (int a = 0; a < nclasses && !seen; a++)
-                seen = classes[a] == labels[i];
-            if (!seen) {
-                if (nclasses >= MAX_CLASSES) {
-                    xai_app_fail(&app, labels_path, "more than 4096 distinct labels");
-                    goto out;
-                }
-                classes[nclasses++] = labels[i];
-            }
-        }
-        for (int a = 1; a < nclasses; a++) /* ascending */
-            for (int b = a; b > 0 && classes[b - 1] > classes[b]; b--) {
-                int tmp = classes[b];
-                classes[b] = classes[b - 1];
-                classes[b - 1] = tmp;
-            }
-    }
-    for (int a = 0; a < nclasses; a++) {
+    for (int a = 0; a < o->nclasses; a++) {
         int64_t cnt = 0;
-        for (int64_t i = 0; i < n; i++)
-            cnt += labels[i] == classes[a];
-        if (cnt < 3) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "class %d has %lld maps; SpRAy needs at least 3", classes[a],
-                     (long long)cnt);
-            xai_app_fail(&app, labels_path ? labels_path : maps_path, "%s", msg);
-            goto out;
-        }
+        for (int64_t i = 0; i < in->n; i++)
+            cnt += in->labels[i] == o->classes[a];
+        if (cnt < 3)
+            return xai_app_fail(&app, src, "class %d has %lld maps; SpRAy needs at least 3",
+                                o->classes[a], (long long)cnt);
     }
+    return 0;
+}
 
-    /* no-overwrite check before any work; the directory is made once the analysis is done */
+/* ---- outputs ------------------------------------------------------------------------- */
+
+static const char *opath(const spray_opts *o, const char *fmt, int a, int b)
+{
+    static char buf[4][PATH_MAX];
+    static int slot;
+    char name[256];
+    char *p = buf[slot++ & 3];
+    snprintf(name, sizeof name, fmt, a, b);
+    snprintf(p, PATH_MAX, "%s/%s", o->outdir, name);
+    return p;
+}
+
+/* The overwrite rule before any work: 0, or XAI_EXIT_USAGE when an output exists without
+ * --force, or 1 when OUTDIR is not a directory. *have_dir: OUTDIR exists. */
+static int check_outputs(const spray_opts *o, int *have_dir)
+{
+    static const char *const fixed[] = {"ranking.tsv", "eigenvalues.tsv", "eigenvalues.png", "clusters.tsv"};
+    static const char *const per_class[] = {"class-%d-cluster-means.npy", "class-%d-embedding.png",
+                                            "class-%d-cluster-0.png"};
     struct stat st;
-    int have_dir = stat(outdir, &st) == 0;
-    if (have_dir && !S_ISDIR(st.st_mode)) {
-        xai_app_fail(&app, outdir, "not a directory");
-        goto out;
-    }
-    if (have_dir) {
-        if (check_free(opath("ranking.tsv", 0, 0)) || check_free(opath("eigenvalues.tsv", 0, 0)) ||
-            check_free(opath("eigenvalues.png", 0, 0)) || check_free(opath("clusters.tsv", 0, 0))) {
-            rc = XAI_EXIT_USAGE;
-            goto out;
-        }
-        for (int a = 0; a < nclasses; a++)
-            if (check_free(opath("class-%d-cluster-means.npy", classes[a], 0)) ||
-                check_free(opath("class-%d-embedding.png", classes[a], 0)) ||
-                check_free(opath("class-%d-cluster-0.png", classes[a], 0))) {
-                rc = XAI_EXIT_USAGE;
-                goto out;
-            }
-    }
+    *have_dir = stat(o->outdir, &st) == 0;
+    if (*have_dir && !S_ISDIR(st.st_mode))
+        return xai_app_fail(&app, o->outdir, "not a directory");
+    if (!*have_dir)
+        return 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (xai_app_check_output(&app, opath(o, fixed[i], 0, 0)))
+            return XAI_EXIT_USAGE;
+    for (int a = 0; a < o->nclasses; a++)
+        for (size_t i = 0; i < sizeof per_class / sizeof *per_class; i++)
+            if (xai_app_check_output(&app, opath(o, per_class[i], o->classes[a], 0)))
+                return XAI_EXIT_USAGE;
+    return 0;
+}
 
-    int fr, fc;
-    if (xai_spray_preprocess(maps.data, n, (int)rows, (int)cols, &cfg, &feat, &fr, &fc) != XAI_OK) {
-        xai_app_fail(&app, maps_path, "%s", xai_last_error());
-        goto out;
-    }
-    res = calloc((size_t)nclasses, sizeof *res);
-    order = calloc((size_t)nclasses, sizeof(int));
-    if (!res || !order) {
-        xai_app_fail(&app, maps_path, "out of memory");
-        goto out;
-    }
-    if (xai_spray_by_class(feat, n, (int64_t)fr * fc, labels, classes, nclasses, &cfg, res, order) !=
-        XAI_OK) {
-        xai_app_fail(&app, maps_path, "%s", xai_last_error());
-        goto out;
-    }
+/* Provenance sidecar of a kept table or array: the run's inputs and parameters; the app
+ * layer adds CommandLine, Version and DateTime. */
+static int sidecar(const char *path, json_t *prov, const char *what)
+{
+    json_object_set_new(prov, "Description", json_string(what));
+    char *text = json_dumps(prov, JSON_COMPACT);
+    int rc = text ? xai_app_write_sidecar(&app, path, text) : xai_app_fail(&app, path, "out of memory");
+    free(text);
+    return rc ? -1 : 0;
+}
 
-    if (!have_dir && xai_app_mkdirs(&app, outdir) != 0)
-        goto out;
-    /* provenance of the kept tables and arrays: inputs and every analysis parameter */
-    {
-        const char *norm = cfg.norm == XAI_SPRAY_NORM_SUM ? "sum"
-                           : cfg.norm == XAI_SPRAY_NORM_MAX ? "max" : "none";
-        const char *solver = cfg.solver == XAI_SPRAY_EIG_DENSE     ? "dense"
-                             : cfg.solver == XAI_SPRAY_EIG_LANCZOS ? "lanczos" : "auto";
-        json_t *par = json_pack("{s:i, s:i, s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:s}",
-                                "pool_rows", cfg.pool_rows, "pool_cols", cfg.pool_cols, "abs",
-                                cfg.use_abs, "norm", norm, "knn", cfg.knn, "eig",
-                                cfg.n_eig, "clusters", cfg.n_clusters, "min_clusters",
-                                cfg.min_clusters, "max_clusters", cfg.max_clusters, "restarts",
-                                cfg.restarts, "seed", (json_int_t)cfg.seed, "solver",
-                                solver);
-        json_t *cl = json_array(), *src = json_array();
-        for (int a = 0; a < nclasses; a++)
-            json_array_append_new(cl, json_integer(classes[a]));
-        json_array_append_new(src, json_string(maps_path));
-        if (labels_path)
-            json_array_append_new(src, json_string(labels_path));
-        if (par)
-            json_object_set_new(par, "classes", cl);
-        else
-            json_decref(cl);
-        prov = json_pack("{s:o?, s:o?, s:s}", "Sources", src, "Parameters", par, "Method",
-                         "SpRAy (spectral relevance analysis)");
-        if (!prov) {
-            xai_app_fail(&app, outdir, "out of memory");
-            goto out;
-        }
+static json_t *provenance(const spray_opts *o)
+{
+    const xai_spray_config *cfg = &o->cfg;
+    const char *norm = cfg->norm == XAI_SPRAY_NORM_SUM ? "sum" : cfg->norm == XAI_SPRAY_NORM_MAX ? "max" : "none";
+    const char *solver = cfg->solver == XAI_SPRAY_EIG_DENSE     ? "dense"
+                         : cfg->solver == XAI_SPRAY_EIG_LANCZOS ? "lanczos" : "auto";
+    json_t *par = json_pack("{s:i, s:i, s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:s}", "pool_rows",
+                            cfg->pool_rows, "pool_cols", cfg->pool_cols, "abs", cfg->use_abs, "norm", norm,
+                            "knn", cfg->knn, "eig", cfg->n_eig, "clusters", cfg->n_clusters, "min_clusters",
+                            cfg->min_clusters, "max_clusters", cfg->max_clusters, "restarts", cfg->restarts,
+                            "seed", (json_int_t)cfg->seed, "solver", solver);
+    json_t *cl = json_array(), *src = json_array();
+    for (int a = 0; a < o->nclasses; a++)
+        json_array_append_new(cl, json_integer(o->classes[a]));
+    json_array_append_new(src, json_string(o->maps_path));
+    if (o->labels_path)
+        json_array_append_new(src, json_string(o->labels_path));
+    if (par)
+        json_object_set_new(par, "classes", cl);
+    else
+        json_decref(cl);
+    return json_pack("{s:o?, s:o?, s:s}", "Sources", src, "Parameters", par, "Method",
+                     "SpRAy (spectral relevance analysis)");
+}
+
+/* Save @p t to @p name in OUTDIR with its sidecar; frees @p t. 0 or -1. */
+static int save_table(const spray_opts *o, const spray_run *r, xai_tsv *t, int ok, const char *name,
+                      const char *what)
+{
+    const char *path = opath(o, name, 0, 0);
+    if (!ok || xai_tsv_save(t, path, 0) != XAI_OK) {
+        xai_tsv_free(t);
+        xai_app_fail(&app, path, "%s", xai_last_error());
+        return -1;
     }
-    /* ranking.tsv */
-    {
-        const char *names[] = {"rank", "class", "n_maps", "n_clusters", "components", "fda_score",
-                               "largest_cluster_fraction", "eigengap", "fda_null", "fda_ratio"};
-        if (xai_tsv_create(10, names, NULL, &t) != XAI_OK)
-            goto tsv_fail;
-        for (int a = 0; a < nclasses; a++) {
-            const xai_spray_result *r = res[order[a]];
+    xai_tsv_free(t);
+    return sidecar(path, r->prov, what);
+}
+
+static int write_ranking(const spray_opts *o, const spray_run *r)
+{
+    const char *names[] = {"rank", "class", "n_maps", "n_clusters", "components", "fda_score",
+                           "largest_cluster_fraction", "eigengap", "fda_null", "fda_ratio"};
+    xai_tsv *t = NULL;
+    int ok = xai_tsv_create(10, names, NULL, &t) == XAI_OK;
+    for (int a = 0; ok && a < o->nclasses; a++) {
+        const xai_spray_result *s = r->res[r->order[a]];
+        int k = s->n_clusters;
+        double gap = k < s->n_eig ? s->eigenvalues[k] - s->eigenvalues[k - 1] : NAN;
+        double v[10] = {a + 1, o->classes[r->order[a]], (double)s->n, k, s->n_components, s->fda,
+                        (double)s->sizes[0] / (double)s->n, gap, s->fda_null, s->fda_ratio};
+        size_t row;
+        ok = xai_tsv_add_row(t, &row) == XAI_OK;
+        for (int j = 0; ok && j < 10; j++)
+            ok = (isfinite(v[j]) ? xai_tsv_set_number(t, row, j, v[j]) : xai_tsv_set_na(t, row, j)) == XAI_OK;
+    }
+    return save_table(o, r, t, ok, "ranking.tsv",
+                      "classes ranked by fda_ratio (FDA score over the score of the same maps shuffled "
+                      "within each map, same number of clusters), most separable first");
+}
+
+static int write_eigenvalues(const spray_opts *o, const spray_run *r)
+{
+    const char *names[] = {"class", "k", "eigenvalue"};
+    xai_tsv *t = NULL;
+    int ok = xai_tsv_create(3, names, NULL, &t) == XAI_OK;
+    for (int a = 0; ok && a < o->nclasses; a++)
+        for (int j = 0; ok && j < r->res[a]->n_eig; j++) {
             size_t row;
-            int k = r->n_clusters;
-            double gap = k < r->n_eig ? r->eigenvalues[k] - r->eigenvalues[k - 1] : NAN;
-            if (xai_tsv_add_row(t, &row) || xai_tsv_set_number(t, row, 0, a + 1) ||
-                xai_tsv_set_number(t, row, 1, classes[order[a]]) || xai_tsv_set_number(t, row, 2, (double)r->n) ||
-                xai_tsv_set_number(t, row, 3, k) || xai_tsv_set_number(t, row, 4, r->n_components) ||
-                xai_tsv_set_number(t, row, 5, r->fda) ||
-                xai_tsv_set_number(t, row, 6, (double)r->sizes[0] / (double)r->n) ||
-                (isfinite(gap) ? xai_tsv_set_number(t, row, 7, gap) : xai_tsv_set_na(t, row, 7)) ||
-                xai_tsv_set_number(t, row, 8, r->fda_null) || xai_tsv_set_number(t, row, 9, r->fda_ratio))
-                goto tsv_fail;
+            ok = xai_tsv_add_row(t, &row) == XAI_OK && xai_tsv_set_number(t, row, 0, o->classes[a]) == XAI_OK &&
+                 xai_tsv_set_number(t, row, 1, j + 1) == XAI_OK &&
+                 xai_tsv_set_number(t, row, 2, r->res[a]->eigenvalues[j]) == XAI_OK;
         }
-        if (xai_tsv_save(t, opath("ranking.tsv", 0, 0), 0) != XAI_OK)
-            goto tsv_fail;
-        if (sidecar(opath("ranking.tsv", 0, 0), prov, "classes ranked by fda_ratio (FDA score over the score of the same maps shuffled within each map, same number of clusters), most separable first"))
-            goto out;
-        xai_tsv_free(t);
-        t = NULL;
-    }
-    /* eigenvalues.tsv */
+    return save_table(o, r, t, ok, "eigenvalues.tsv", "normalised Laplacian spectrum per class");
+}
+
+/* clusters.tsv: one row per analysed map, in MAPS order */
+static int write_clusters(const spray_opts *o, const spray_input *in, const spray_run *r)
+{
+    const char *names[] = {"index", "class", "cluster", "x", "y"};
+    xai_tsv *t = NULL;
+    int64_t *pos = calloc((size_t)o->nclasses, sizeof(int64_t));
+    int ok = pos && xai_tsv_create(5, names, NULL, &t) == XAI_OK;
+    for (int64_t i = 0; ok && i < in->n; i++)
+        for (int a = 0; a < o->nclasses; a++) {
+            if (in->labels[i] != o->classes[a])
+                continue;
+            const xai_spray_result *s = r->res[a];
+            int64_t m = pos[a]++;
+            double v[5] = {(double)i, o->classes[a], s->labels[m], s->embedding2d[2 * m], s->embedding2d[2 * m + 1]};
+            size_t row;
+            ok = xai_tsv_add_row(t, &row) == XAI_OK;
+            for (int j = 0; ok && j < 5; j++)
+                ok = xai_tsv_set_number(t, row, j, v[j]) == XAI_OK;
+            break;
+        }
+    free(pos);
+    return save_table(o, r, t, ok, "clusters.tsv", "cluster and 2-D spectral embedding per map");
+}
+
+/* ---- figures ------------------------------------------------------------------------- */
+
+static int chart(const char *path, const xai_chart_series *s, int ns, const xai_chart_opts *co)
+{
+    if (xai_figure_chart(path, s, ns, co) != XAI_OK)
     {
-        const char *names[] = {"class", "k", "eigenvalue"};
-        if (xai_tsv_create(3, names, NULL, &t) != XAI_OK)
-            goto tsv_fail;
-        for (int a = 0; a < nclasses; a++)
-            for (int j = 0; j < res[a]->n_eig; j++) {
-                size_t row;
-                if (xai_tsv_add_row(t, &row) || xai_tsv_set_number(t, row, 0, classes[a]) ||
-                    xai_tsv_set_number(t, row, 1, j + 1) ||
-                    xai_tsv_set_number(t, row, 2, res[a]->eigenvalues[j]))
-                    goto tsv_fail;
-            }
-        if (xai_tsv_save(t, opath("eigenvalues.tsv", 0, 0), 0) != XAI_OK)
-            goto tsv_fail;
-        if (sidecar(opath("eigenvalues.tsv", 0, 0), prov, "normalised Laplacian spectrum per class"))
-            goto out;
-        xai_tsv_free(t);
-        t = NULL;
+        xai_app_fail(&app, path, "%s", xai_last_error());
+        return -1;
     }
-    /* clusters.tsv: one row per analysed map, in MAPS order */
-    {
-        const char *names[] = {"index", "class", "cluster", "x", "y"};
-        if (xai_tsv_create(5, names, NULL, &t) != XAI_OK)
-            goto tsv_fail;
-        int64_t *pos = calloc((size_t)nclasses, sizeof(int64_t));
-        if (!pos)
-            goto tsv_fail;
-        for (int64_t i = 0; i < n; i++)
-            for (int a = 0; a < nclasses; a++)
-                if (labels[i] == classes[a]) {
-                    const xai_spray_result *r = res[a];
-                    int64_t m = pos[a]++;
-                    size_t row;
-                    if (xai_tsv_add_row(t, &row) || xai_tsv_set_number(t, row, 0, (double)i) ||
-                        xai_tsv_set_number(t, row, 1, classes[a]) ||
-                        xai_tsv_set_number(t, row, 2, r->labels[m]) ||
-                        xai_tsv_set_number(t, row, 3, r->embedding2d[2 * m]) ||
-                        xai_tsv_set_number(t, row, 4, r->embedding2d[2 * m + 1])) {
-                        free(pos);
-                        goto tsv_fail;
-                    }
-                    break;
-                }
-        free(pos);
-        if (xai_tsv_save(t, opath("clusters.tsv", 0, 0), 0) != XAI_OK)
-            goto tsv_fail;
-        if (sidecar(opath("clusters.tsv", 0, 0), prov, "cluster and 2-D spectral embedding per map"))
-            goto out;
-        xai_tsv_free(t);
-        t = NULL;
+    return 0;
+}
+
+/* the Laplacian spectrum of each class (the eigengap plot) */
+static int plot_eigenvalues(const spray_opts *o, const spray_run *r)
+{
+    xai_chart_series *s = calloc((size_t)o->nclasses, sizeof *s);
+    char (*lab)[64] = calloc((size_t)o->nclasses, sizeof *lab);
+    double ks[XAI_SPRAY_MAX_EIG];
+    for (int j = 0; j < XAI_SPRAY_MAX_EIG; j++)
+        ks[j] = j + 1;
+    if (!s || !lab) {
+        free(s), free(lab);
+        xai_app_fail(&app, o->outdir, "out of memory");
+        return -1;
     }
-    if (plot_eigenvalues(opath("eigenvalues.png", 0, 0), nclasses, classes, res) != 0)
+    for (int a = 0; a < o->nclasses; a++) {
+        snprintf(lab[a], sizeof lab[a], "class %d (k=%d)", o->classes[a], r->res[a]->n_clusters);
+        s[a] = (xai_chart_series){ks, r->res[a]->eigenvalues, r->res[a]->n_eig, lab[a],
+                                  XAI_SERIES_LINE | XAI_SERIES_MARKERS, a, 1};
+    }
+    xai_chart_opts co;
+    xai_chart_opts_init(&co);
+    co.title = "Normalised Laplacian spectrum per class";
+    co.xlabel = "index k";
+    co.ylabel = "eigenvalue lambda_k";
+    int rc = chart(opath(o, "eigenvalues.png", 0, 0), s, o->nclasses, &co);
+    free(s), free(lab);
+    return rc;
+}
+
+/* the 2-D spectral embedding of class @p a, one colour per cluster */
+static int plot_embedding(const spray_opts *o, int a, const xai_spray_result *r)
+{
+    int k = r->n_clusters;
+    double *xy = malloc(2 * (size_t)r->n * sizeof(double));
+    xai_chart_series *s = calloc((size_t)k, sizeof *s);
+    char (*lab)[48] = calloc((size_t)k, sizeof *lab);
+    int rc = -1;
+    if (!xy || !s || !lab) {
+        xai_app_fail(&app, o->outdir, "out of memory");
         goto out;
-    /* per class: mean maps (.npy), embedding scatter, prototype heatmaps */
-    size_t md = (size_t)rows * (size_t)cols;
-    xai_app_progress_begin(&app, "class outputs", nclasses);
-    for (int a = 0; a < nclasses; a++) {
-        const xai_spray_result *r = res[a];
-        int k = r->n_clusters;
-        free(means);
-        means = calloc((size_t)k * md, sizeof(float));
-        double *acc = calloc((size_t)k * md, sizeof(double));
-        if (!means || !acc) {
-            free(acc);
-            xai_app_fail(&app, maps_path, "out of memory");
-            goto out;
-        }
-        for (int64_t i = 0, m = 0; i < n; i++)
-            if (labels[i] == classes[a]) {
-                double *dst = acc + (size_t)r->labels[m++] * md;
-                for (size_t j = 0; j < md; j++)
-                    dst[j] += maps.data[(size_t)i * md + j];
+    }
+    /* points grouped by cluster: x values first, then y, per cluster block */
+    for (int q = 0, at = 0; q < k; q++) {
+        int start = at;
+        for (int64_t i = 0; i < r->n; i++)
+            if (r->labels[i] == q) {
+                xy[at] = r->embedding2d[2 * i];
+                xy[r->n + at++] = r->embedding2d[2 * i + 1];
             }
-        for (int q = 0; q < k; q++)
+        snprintf(lab[q], sizeof lab[q], "cluster %d (%lld)", q, (long long)r->sizes[q]);
+        s[q] = (xai_chart_series){xy + start, xy + r->n + start, at - start, lab[q], XAI_SERIES_MARKERS, q, 0.7};
+    }
+    char title[96];
+    snprintf(title, sizeof title, "Class %d: spectral embedding (FDA J = %.3g)", o->classes[a], r->fda);
+    xai_chart_opts co;
+    xai_chart_opts_init(&co);
+    co.title = title;
+    co.xlabel = "spectral coordinate 1";
+    co.ylabel = "spectral coordinate 2";
+    co.height = 560;
+    rc = chart(opath(o, "class-%d-embedding.png", o->classes[a], 0), s, k, &co);
+out:
+    free(xy), free(s), free(lab);
+    return rc;
+}
+
+/* cluster @p q's mean map of class @p a as a heatmap */
+static int plot_prototype(const spray_opts *o, const spray_input *in, int a, int q, const float *mean,
+                          int64_t size)
+{
+    const char *p = opath(o, "class-%d-cluster-%d.png", o->classes[a], q);
+    if (q > 0 && xai_app_check_output(&app, p))
+        return XAI_EXIT_USAGE;
+    char title[128];
+    snprintf(title, sizeof title, "class %d, cluster %d: mean of %lld maps", o->classes[a], q, (long long)size);
+    xai_heatmap_opts ho;
+    xai_heatmap_opts_init(&ho);
+    ho.title = title;
+    ho.xlabel = o->xlabel;
+    ho.ylabel = o->ylabel;
+    ho.origin_lower = o->origin_lower;
+    ho.cbar_label = "mean relevance";
+    int neg = 0;
+    for (int64_t j = 0; j < in->rows * in->cols && !neg; j++)
+        neg = mean[j] < 0;
+    ho.cmap = neg ? XAI_CMAP_BWR : XAI_CMAP_HOT;
+    if (xai_figure_heatmap(p, mean, (int)in->rows, (int)in->cols, &ho) != XAI_OK)
+        return xai_app_fail(&app, p, "%s", xai_last_error());
+    return 0;
+}
+
+/* ---- per class ----------------------------------------------------------------------- */
+
+/* The mean map of each cluster of class @p a, (K, rows*cols) floats; NULL when out of memory. */
+static float *cluster_means(const spray_opts *o, const spray_input *in, int a, const xai_spray_result *r)
+{
+    size_t md = (size_t)(in->rows * in->cols), k = (size_t)r->n_clusters;
+    float *means = calloc(k * md, sizeof(float));
+    double *acc = calloc(k * md, sizeof(double));
+    if (!means || !acc) {
+        free(means), free(acc);
+        return NULL;
+    }
+    for (int64_t i = 0, m = 0; i < in->n; i++)
+        if (in->labels[i] == o->classes[a]) {
+            double *dst = acc + (size_t)r->labels[m++] * md;
             for (size_t j = 0; j < md; j++)
-                means[(size_t)q * md + j] = (float)(acc[(size_t)q * md + j] / (double)r->sizes[q]);
-        free(acc);
-        int64_t shape[XAI_NPY_MAX_DIMS];
-        shape[0] = k;
-        for (int d = 1; d < maps.ndim; d++)
-            shape[d] = maps.shape[d];
-        const char *p = opath("class-%d-cluster-means.npy", classes[a], 0);
-        if (xai_npy_save(p, maps.ndim, shape, means) != XAI_OK) {
-            xai_app_fail(&app, p, "%s", xai_last_error());
-            goto out;
+                dst[j] += in->maps.data[(size_t)i * md + j];
         }
-        json_object_set_new(prov, "Class", json_integer(classes[a]));
-        int sc = sidecar(p, prov, "per-cluster mean relevance maps of the class, (K, ...) like MAPS");
-        json_object_del(prov, "Class");
-        if (sc)
-            goto out;
-        p = opath("class-%d-embedding.png", classes[a], 0);
-        if (plot_embedding(p, classes[a], r) != 0)
-            goto out;
-        for (int q = 0; q < k; q++) {
-            p = opath("class-%d-cluster-%d.png", classes[a], q);
-            if (q > 0 && check_free(p)) {
-                rc = XAI_EXIT_USAGE;
-                goto out;
-            }
-            char title[128];
-            snprintf(title, sizeof title, "class %d, cluster %d: mean of %lld maps", classes[a], q,
-                     (long long)r->sizes[q]);
-            xai_heatmap_opts ho;
-            xai_heatmap_opts_init(&ho);
-            ho.title = title;
-            ho.xlabel = xlabel;
-            ho.ylabel = ylabel;
-            ho.origin_lower = origin_lower;
-            ho.cbar_label = "mean relevance";
-            int neg = 0;
-            for (size_t j = 0; j < md && !neg; j++)
-                neg = means[(size_t)q * md + j] < 0;
-            ho.cmap = neg ? XAI_CMAP_BWR : XAI_CMAP_HOT;
-            if (xai_figure_heatmap(p, means + (size_t)q * md, (int)rows, (int)cols, &ho) != XAI_OK) {
-                xai_app_fail(&app, p, "%s", xai_last_error());
-                goto out;
-            }
-        }
+    for (size_t q = 0; q < k; q++)
+        for (size_t j = 0; j < md; j++)
+            means[q * md + j] = (float)(acc[q * md + j] / (double)r->sizes[q]);
+    free(acc);
+    return means;
+}
+
+/* class-C-cluster-means.npy with its sidecar, the embedding and the prototypes */
+static int class_outputs(const spray_opts *o, const spray_input *in, const spray_run *run, int a)
+{
+    const xai_spray_result *r = run->res[a];
+    float *means = cluster_means(o, in, a, r);
+    if (!means)
+        return xai_app_fail(&app, o->maps_path, "out of memory");
+    int64_t shape[XAI_NPY_MAX_DIMS] = {r->n_clusters};
+    for (int d = 1; d < in->maps.ndim; d++)
+        shape[d] = in->maps.shape[d];
+    const char *p = opath(o, "class-%d-cluster-means.npy", o->classes[a], 0);
+    int rc = 0;
+    if (xai_npy_save(p, in->maps.ndim, shape, means) != XAI_OK)
+        rc = xai_app_fail(&app, p, "%s", xai_last_error());
+    if (!rc) {
+        json_object_set_new(run->prov, "Class", json_integer(o->classes[a]));
+        rc = sidecar(p, run->prov, "per-cluster mean relevance maps of the class, (K, ...) like MAPS") ? 1 : 0;
+        json_object_del(run->prov, "Class");
+    }
+    if (!rc)
+        rc = plot_embedding(o, a, r) ? 1 : 0;
+    for (int q = 0; !rc && q < r->n_clusters; q++)
+        rc = plot_prototype(o, in, a, q, means + (size_t)q * (size_t)(in->rows * in->cols), r->sizes[q]);
+    free(means);
+    return rc;
+}
+
+static void summary(const spray_opts *o, const spray_input *in, const spray_run *run)
+{
+    fprintf(stderr, PROG ": %lld maps, %d classes; ranking (most separable first):\n", (long long)in->n,
+            o->nclasses);
+    for (int a = 0; a < o->nclasses; a++) {
+        const xai_spray_result *r = run->res[run->order[a]];
+        int knn = o->cfg.knn;
+        fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g (%.2f x its reference)%s\n", a + 1,
+                o->classes[run->order[a]], (long long)r->n, r->n_clusters, r->fda, r->fda_ratio,
+                r->used_lanczos ? " (Lanczos)" : "");
+        if (r->n > knn && r->n / 4 < knn)
+            fprintf(stderr, "     note: with --knn %d a group of fewer than about %d of these %lld maps is "
+                    "never isolated; try --knn %d\n", knn, knn, (long long)r->n, (int)(r->n / 4 > 2 ? r->n / 4 : 2));
+    }
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+static int analyse(const spray_opts *o, const spray_input *in, spray_run *run)
+{
+    float *feat = NULL;
+    int fr, fc, rc = 0;
+    if (xai_spray_preprocess(in->maps.data, in->n, (int)in->rows, (int)in->cols, &o->cfg, &feat, &fr, &fc) != XAI_OK)
+        return xai_app_fail(&app, o->maps_path, "%s", xai_last_error());
+    run->res = calloc((size_t)o->nclasses, sizeof *run->res);
+    run->order = calloc((size_t)o->nclasses, sizeof(int));
+    if (!run->res || !run->order)
+        rc = xai_app_fail(&app, o->maps_path, "out of memory");
+    else if (xai_spray_by_class(feat, in->n, (int64_t)fr * fc, in->labels, o->classes, o->nclasses, &o->cfg,
+                                run->res, run->order) != XAI_OK)
+        rc = xai_app_fail(&app, o->maps_path, "%s", xai_last_error());
+    free(feat);
+    return rc;
+}
+
+static int write_outputs(const spray_opts *o, const spray_input *in, spray_run *run, int have_dir)
+{
+    if (!have_dir && xai_app_mkdirs(&app, o->outdir) != 0)
+        return 1;
+    if (!(run->prov = provenance(o)))
+        return xai_app_fail(&app, o->outdir, "out of memory");
+    if (write_ranking(o, run) || write_eigenvalues(o, run) || write_clusters(o, in, run) ||
+        plot_eigenvalues(o, run))
+        return 1;
+    xai_app_progress_begin(&app, "class outputs", o->nclasses);
+    for (int a = 0; a < o->nclasses; a++) {
+        int rc = class_outputs(o, in, run, a);
+        if (rc)
+            return rc;
         char item[32];
-        snprintf(item, sizeof item, "class %d", classes[a]);
+        snprintf(item, sizeof item, "class %d", o->classes[a]);
         xai_app_progress_step(&app, a + 1, item);
     }
     xai_app_progress_end(&app);
-    if (app.verbosity > 0) {
-        fprintf(stderr, PROG ": %lld maps, %d classes; ranking (most separable first):\n",
-                (long long)n, nclasses);
-        for (int a = 0; a < nclasses; a++) {
-            const xai_spray_result *r = res[order[a]];
-            fprintf(stderr, "  %d. class %d: %lld maps, %d clusters, FDA J = %.4g (%.2f x its reference)%s\n",
-                    a + 1, classes[order[a]], (long long)r->n, r->n_clusters, r->fda, r->fda_ratio,
-                    r->used_lanczos ? " (Lanczos)" : "");
-            if (r->n > cfg.knn && r->n / 4 < cfg.knn)
-                fprintf(stderr, "     note: with --knn %d a group of fewer than about %d of these %lld maps is "
-                        "never isolated; try --knn %d\n", cfg.knn, cfg.knn, (long long)r->n,
-                        (int)(r->n / 4 > 2 ? r->n / 4 : 2));
-        }
+    return 0;
+}
+
+static int run_spray(spray_opts *o)
+{
+    spray_input in = {0};
+    spray_run run = {0};
+    int have_dir = 0;
+    int rc = load_input(o, &in);
+    if (!rc)
+        rc = collect_classes(o, &in);
+    if (!rc)
+        rc = check_outputs(o, &have_dir);
+    if (!rc)
+        rc = analyse(o, &in, &run);
+    if (!rc)
+        rc = write_outputs(o, &in, &run, have_dir);
+    if (!rc && app.verbosity > 0)
+        summary(o, &in, &run);
+    json_decref(run.prov);
+    for (int a = 0; run.res && a < o->nclasses; a++)
+        xai_spray_result_free(run.res[a]);
+    free(run.res), free(run.order), free(in.labels);
+    xai_npy_free(&in.maps);
+    xai_npy_int_free(&in.lab);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static spray_opts o;
+    xai_app_init(&app, PROG, "0.1.0", argc, argv);
+    xai_app_install_signal_handlers();
+    gsl_set_error_handler_off();
+    int rc = parse_args(argc, argv, &o);
+    if (rc == 0) {
+        xai_app_apply_threads(&app);
+        rc = run_spray(&o);
     }
-    rc = 0;
-    goto out;
-tsv_fail:
-    xai_app_fail(&app, outdir, "%s", xai_last_error());
-out:
-    json_decref(prov);
-    if (res)
-        for (int a = 0; a < nclasses; a++)
-            xai_spray_result_free(res[a]);
-    xai_tsv_free(t);
-    free(res), free(order), free(feat), free(means), free(labels);
-    xai_npy_free(&maps);
-    xai_npy_int_free(&lab);
     /* release cairo's and fontconfig's caches so leak checkers see a clean exit */
     cairo_debug_reset_static_data();
     FcFini();
     xai_app_free(&app);
-    return rc;
+    return rc < 0 ? XAI_EXIT_OK : rc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * figure.h - static figures through cairo: colour maps, a heatmap of a 2-D array with axes,
- * tick labels, title and colour bar, and a signed map overlaid on a grey background.
+ * tick labels, title and colour bar, a signed map overlaid on a grey background, and line
+ * and scatter charts with a legend.
  * The output format follows the file extension (.png, .svg, .pdf); files are written
  * atomically. Text uses cairo's toy font API with "DejaVu Sans" (fonts-dejavu-core).
  */
@@ -93,6 +94,50 @@ XAI_API void xai_overlay_layout(const xai_overlay_opts *o, double rect[4]);
  */
 XAI_API xai_status xai_figure_overlay(const char *path, const float *background, const float *map,
                                       int rows, int cols, const xai_overlay_opts *o);
+
+/** The categorical palette (matplotlib's "tab10" colours) shared by every chart: colour
+ *  @p i mod 10; a negative @p i gives grey. */
+XAI_API void xai_palette_rgb(int i, double rgb[3]);
+
+/** How a chart series is drawn: flags, 0 means a solid line. */
+enum {
+    XAI_SERIES_LINE = 1,    /**< points joined in order; a non-finite y breaks the line */
+    XAI_SERIES_MARKERS = 2, /**< a dot at each finite point */
+    XAI_SERIES_DASHED = 4   /**< the line dashed (with XAI_SERIES_LINE) */
+};
+
+/** One series of xai_figure_chart(); arrays are borrowed. */
+typedef struct {
+    const double *x;   /**< n x values, or NULL for 0, 1, ..., n-1 */
+    const double *y;   /**< n y values */
+    int n;
+    const char *label; /**< legend text, or NULL for no legend entry */
+    unsigned style;    /**< XAI_SERIES_* flags */
+    int colour;        /**< palette index (xai_palette_rgb), negative for grey */
+    double alpha;      /**< opacity in (0, 1]; 0 means 1 */
+} xai_chart_series;
+
+/** Options of xai_figure_chart(); start from xai_chart_opts_init(). Strings are borrowed. */
+typedef struct {
+    const char *title, *xlabel, *ylabel; /**< or NULL */
+    const char *legend_note; /**< a small line under the legend, or NULL */
+    double xmin, xmax;       /**< x range; when xmin >= xmax: the data's, padded by 2 % */
+    double ymin, ymax;       /**< y range; when ymin >= ymax: the data's, padded by 5 % */
+    int grid;                /**< light grid lines at the ticks (default 1) */
+    int width, height;       /**< default 760 x 480; a legend takes 230 on the right */
+} xai_chart_opts;
+
+/** Fill @p o with the defaults. */
+XAI_API void xai_chart_opts_init(xai_chart_opts *o);
+
+/**
+ * Draw @p nseries line/scatter series on shared axes into @p path (.png, .svg or .pdf,
+ * atomically). Legend entries follow the series order, as many as fit.
+ * @return XAI_OK, XAI_EINVAL (no series, n < 0, NULL y, no finite point, size or extension),
+ *         XAI_EIO, XAI_EDEP, as xai_figure_heatmap().
+ */
+XAI_API xai_status xai_figure_chart(const char *path, const xai_chart_series *series,
+                                    int nseries, const xai_chart_opts *o);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,12 @@ XAI_API const int64_t *xai_model_output_shape(const xai_model *m, int *ndim);
 /** Number of input / output floats per sample. */
 XAI_API int64_t xai_model_input_numel(const xai_model *m);
 XAI_API int64_t xai_model_output_numel(const xai_model *m);
+/**
+ * How many samples an array of shape @p shape (@p ndim axes) holds for the model: 1 for one
+ * sample's shape, N for N x that shape, and N also when the model's per-sample shape starts
+ * with an axis of 1 that the array fills with N. -1 when it fits none of these.
+ */
+XAI_API int64_t xai_model_samples(const xai_model *m, int ndim, const int64_t *shape);
 /** Opset of the default domain. */
 XAI_API int xai_model_opset(const xai_model *m);
 

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* xai-prune internals shared by the options (main.c) and the pruning sweep (prune-run.c). */
+#ifndef XAI_PRUNE_RUN_H
+#define XAI_PRUNE_RUN_H
+
+#include "app.h"
+#include "xai.h"
+
+#define PROG "xai-prune"
+
+extern xai_app app;
+
+typedef struct {
+    const char *model, *data, *labels, *test, *test_labels, *outdir, *composite;
+    xai_prune_criterion crit[XAI_PRUNE_COUNT];
+    int ncrit;
+    double step, total, save_rate; /* save_rate 0: nothing saved */
+    int global, ref_size, seeds, fine_tune;
+    float lr;
+} prune_opts;
+
+/* The whole run: inputs, the sweep over criteria, seeds and rates, the outputs.
+   0, 1 (data error, printed) or 2 (an output exists). */
+int prune_run(const prune_opts *o);
+
+#endif

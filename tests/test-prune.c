@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-prune.c - structured pruning: which layers are prunable, unit selection by hand-made
+ * scores (per layer and global with per-layer L1 normalisation), the masked and the
+ * physically pruned model give the same logits at several rates under every criterion, the
+ * pruned model is smaller in parameters and FLOPs, a dead unit scores zero under LRP,
+ * Taylor and weight and goes first, and models without a prunable layer are refused.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai.h"
+
+#define SPEC "conv2d(6,k=3,p=1) bn relu maxpool(2) conv2d(5,k=3,p=1) relu flatten dense(7) relu dense(3)"
+#define NS 24
+
+static const int64_t in_shape[3] = {2, 8, 8};
+
+static xai_model *load_bytes(const void *b, size_t len)
+{
+    xai_model *m = NULL;
+    ck_assert_msg(xai_model_load_onnx_mem(b, len, "pruned", NULL, &m) == XAI_OK, "%s", xai_last_error());
+    return m;
+}
+
+/* A trained-looking model: random weights, BN statistics away from identity. */
+static xai_model *make_model(void)
+{
+    xai_model *m = NULL;
+    ck_assert_msg(xai_model_from_spec(SPEC, 3, in_shape, 7, &m) == XAI_OK, "%s", xai_last_error());
+    return m;
+}
+
+static float *inputs(void)
+{
+    float *x = malloc(sizeof(float) * NS * 128);
+    uint64_t s = 99;
+    for (int i = 0; i < NS * 128; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+    }
+    return x;
+}
+
+static void logits(const xai_model *m, const float *x, float *out)
+{
+    xai_workspace *ws = NULL;
+    ck_assert_int_eq(xai_workspace_new(m, NS, &ws), XAI_OK);
+    ck_assert_msg(xai_model_forward(m, ws, NS, x, out) == XAI_OK, "%s", xai_last_error());
+    xai_workspace_free(ws);
+}
+
+START_TEST(test_layers)
+{
+    xai_model *m = make_model();
+    xai_prune_plan *p = NULL;
+    ck_assert_msg(xai_prune_plan_new(m, &p) == XAI_OK, "%s", xai_last_error());
+    /* conv1 -> conv2, conv2 -> flatten -> dense(7), dense(7) -> dense(3); the output layer stays */
+    ck_assert_int_eq(xai_prune_nlayers(p), 3);
+    ck_assert_int_eq(xai_prune_layer_units(p, 0), 6);
+    ck_assert_int_eq(xai_prune_layer_units(p, 1), 5);
+    ck_assert_int_eq(xai_prune_layer_units(p, 2), 7);
+    ck_assert_int_eq(xai_prune_total_units(p), 18);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+    /* nothing to prune: one Dense layer; a Sigmoid does not keep zero channels at zero */
+    const char *none[] = {"flatten dense(3)", "conv2d(4,k=3) sigmoid flatten dense(2)"};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(xai_model_from_spec(none[i], 3, in_shape, 1, &m), XAI_OK);
+        ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_EINVAL);
+        ck_assert_ptr_nonnull(strstr(xai_last_error(), "no prunable layer"));
+        ck_assert_ptr_null(p);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_select)
+{
+    xai_model *m = make_model();
+    xai_prune_plan *p = NULL;
+    ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
+    double s[18] = {3, 1, 2, 6, 5, 4, /* layer 0 */ 10, 50, 40, 30, 25, /* layer 1 */ 2, 2, 2, 2, 2, 2, 3};
+    unsigned char keep[18];
+    int64_t np;
+    /* per layer, half: floor(3), floor(2.5), floor(3.5) lowest of each; ties to the lower index */
+    ck_assert_int_eq(xai_prune_select(p, s, 0.5, 0, keep, &np), XAI_OK);
+    ck_assert_int_eq(np, 3 + 2 + 3);
+    const unsigned char want[18] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    ck_assert_mem_eq(keep, want, 18);
+    /* global: scores over each layer's L1 norm (21, 155, 15): 1/21, 10/155, 2/21, then three of
+       layer 2's tied 2/15 (lower index first) */
+    ck_assert_int_eq(xai_prune_select(p, s, 6.0 / 18.0, 1, keep, &np), XAI_OK);
+    ck_assert_int_eq(np, 6);
+    const unsigned char want_g[18] = {1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1};
+    ck_assert_mem_eq(keep, want_g, 18);
+    /* every layer keeps a unit */
+    ck_assert_int_eq(xai_prune_select(p, s, 0.99, 0, keep, &np), XAI_OK);
+    ck_assert_int_eq(np, 5 + 4 + 6);
+    ck_assert_int_eq(xai_prune_select(p, s, 1.0, 0, keep, &np), XAI_EINVAL);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+}
+END_TEST
+
+/* Masked and pruned models agree under every criterion and rate; the pruned one is smaller. */
+START_TEST(test_masked_equals_pruned)
+{
+    xai_model *m = make_model();
+    float *x = inputs(), a[NS * 3], b[NS * 3];
+    xai_prune_plan *p = NULL;
+    ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
+    int64_t p0, f0;
+    xai_model_cost(m, &p0, &f0);
+    for (int c = 0; c < XAI_PRUNE_COUNT; c++) {
+        double s[18];
+        ck_assert_msg(xai_prune_score(p, m, (xai_prune_criterion)c, NULL, NS, x, NULL, s) == XAI_OK, "%s: %s",
+                      xai_prune_criterion_name((xai_prune_criterion)c), xai_last_error());
+        for (int i = 0; i < 18; i++)
+            ck_assert(isfinite(s[i]));
+        for (int r = 1; r <= 3; r++) {
+            unsigned char keep[18];
+            void *mb, *pb;
+            size_t ml, pl;
+            ck_assert_int_eq(xai_prune_select(p, s, 0.25 * r, r == 2, keep, NULL), XAI_OK);
+            ck_assert_int_eq(xai_prune_write(p, keep, 0, &mb, &ml), XAI_OK);
+            ck_assert_msg(xai_prune_write(p, keep, 1, &pb, &pl) == XAI_OK, "%s", xai_last_error());
+            xai_model *mm = load_bytes(mb, ml), *pm = load_bytes(pb, pl);
+            logits(mm, x, a);
+            logits(pm, x, b);
+            for (int i = 0; i < NS * 3; i++)
+                ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-5f * (1 + fabsf(a[i])), "%s rate %.2f: logit %d %g vs %g",
+                              xai_prune_criterion_name((xai_prune_criterion)c), 0.25 * r, i, a[i], b[i]);
+            int64_t p1, f1, p2, f2;
+            xai_model_cost(mm, &p1, &f1);
+            xai_model_cost(pm, &p2, &f2);
+            ck_assert_int_eq(p1, p0);
+            ck_assert_int_eq(f1, f0);
+            ck_assert_int_lt(p2, p0);
+            ck_assert_int_lt(f2, f0);
+            xai_model_free(mm);
+            xai_model_free(pm);
+            free(mb);
+            free(pb);
+        }
+    }
+    /* keeping everything changes nothing */
+    unsigned char all[18];
+    memset(all, 1, sizeof all);
+    void *kb;
+    size_t kl;
+    ck_assert_int_eq(xai_prune_write(p, all, 1, &kb, &kl), XAI_OK);
+    xai_model *km = load_bytes(kb, kl);
+    logits(m, x, a);
+    logits(km, x, b);
+    ck_assert_mem_eq(a, b, sizeof a);
+    xai_model_free(km);
+    free(kb);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+    free(x);
+}
+END_TEST
+
+/* A unit with no weights: zero under LRP, Taylor and weight, and the first to go. */
+START_TEST(test_dead_unit)
+{
+    xai_model *m0 = make_model();
+    float *x = inputs();
+    xai_prune_plan *p = NULL;
+    ck_assert_int_eq(xai_prune_plan_new(m0, &p), XAI_OK);
+    unsigned char keep[18];
+    memset(keep, 1, sizeof keep);
+    keep[8] = 0; /* conv2, unit 2 */
+    void *b;
+    size_t len;
+    ck_assert_int_eq(xai_prune_write(p, keep, 0, &b, &len), XAI_OK);
+    xai_prune_plan_free(p);
+    xai_model *m = load_bytes(b, len);
+    free(b);
+    ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
+    const xai_prune_criterion cs[3] = {XAI_PRUNE_LRP, XAI_PRUNE_TAYLOR, XAI_PRUNE_WEIGHT};
+    for (int k = 0; k < 3; k++) {
+        double s[18];
+        ck_assert_int_eq(xai_prune_score(p, m, cs[k], NULL, NS, x, NULL, s), XAI_OK);
+        ck_assert_msg(s[8] == 0, "%s: dead unit scores %g", xai_prune_criterion_name(cs[k]), s[8]);
+        for (int i = 6; i < 11; i++)
+            ck_assert_msg(i == 8 || s[i] != 0, "%s: unit %d scores 0", xai_prune_criterion_name(cs[k]), i);
+        ck_assert_int_eq(xai_prune_select(p, s, 0.2, 0, keep, NULL), XAI_OK); /* one of conv2's five */
+        ck_assert_int_eq(keep[8], 0);
+        ck_assert_int_eq(keep[6] + keep[7] + keep[9] + keep[10], 4);
+    }
+    ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_LRP, NULL, 0, NULL, NULL, (double[18]){0}), XAI_EINVAL);
+    xai_prune_criterion c;
+    ck_assert_int_eq(xai_prune_criterion_parse("taylor", &c), XAI_OK);
+    ck_assert_int_eq(c, XAI_PRUNE_TAYLOR);
+    ck_assert_int_eq(xai_prune_criterion_parse("l1", &c), XAI_EINVAL);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+    xai_model_free(m0);
+    free(x);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("prune");
+    TCase *tc = tcase_create("prune");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_layers);
+    tcase_add_test(tc, test_select);
+    tcase_add_test(tc, test_masked_equals_pruned);
+    tcase_add_test(tc, test_dead_unit);
+    suite_add_tcase(s, tc);
+    return s;
+}
