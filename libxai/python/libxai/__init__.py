@@ -12,9 +12,12 @@ subclasses whose message is the library's own (xai_last_error()).
 from .errors import (XaiDependencyError, XaiError, XaiFormatError, XaiIOError, XaiMemoryError, XaiNumericError,
                      XaiShapeError, XaiUnsupportedError, XaiValueError)
 from .model import METHODS, ExplainInfo, Model, explain, set_num_threads, version
+from .spray import ClassClusters, SprayResult, spray
+from .evaluate import METRICS, EvalResult, MetricScore, evaluate
 
 __version__ = version()
 
-__all__ = ["Model", "explain", "ExplainInfo", "METHODS", "set_num_threads", "version", "XaiError",
+__all__ = ["Model", "explain", "ExplainInfo", "METHODS", "set_num_threads", "version", "spray", "SprayResult",
+           "ClassClusters", "evaluate", "EvalResult", "MetricScore", "METRICS", "XaiError",
            "XaiValueError", "XaiShapeError", "XaiIOError", "XaiFormatError", "XaiUnsupportedError",
            "XaiNumericError", "XaiMemoryError", "XaiDependencyError"]
