@@ -4,7 +4,7 @@
 
 EEG: epochs of a generated EDF as the bundled model expects them equal the inputs xai-eeg
 explain saves (--save-input), their onsets and samples its events table; a real EEGMMIDB
-recording (../shared) reads as MNE reads it; relevance becomes mne.EvokedArray/EpochsArray
+recording (../shared) reads as MNE reads it, and as its GDF conversion (BioSig) reads; relevance becomes mne.EvokedArray/EpochsArray
 with xai-eeg's electrode positions and plot_topomap draws it (matplotlib Agg).
 fMRI: a generated BOLD run as model input equals xai-fmri explain's saved input; its maps put
 back on the grid equal xai-fmri's 4-D relevance NIfTI, as a nibabel image with the run's affine.
@@ -119,6 +119,23 @@ def mne_case(model, ep, tmp):
           "its %d events = MNE's annotations (onset, text)" % len(ann))
 
 
+def gdf_case(tmp):
+    """GDF (BioSig) reads as the EDF it was converted from (save2gdf, Debian biosig-tools)."""
+    import shutil
+    edf = os.path.join(SHARED, "data/eeg/eegmmidb_S001R04.edf")
+    if not (os.path.exists(edf) and shutil.which("save2gdf")):
+        print("SKIP (GDF): needs %s and save2gdf (apt-get install biosig-tools)" % edf)
+        return
+    gdf = os.path.join(tmp, "S001R04.gdf")
+    p = run("save2gdf", "-f=GDF", edf, gdf)
+    if not check(p.returncode == 0 and os.path.exists(gdf), "save2gdf converts EEGMMIDB S001R04 to GDF"):
+        return
+    a, b = libxai.eeg.read_raw(edf), libxai.eeg.read_raw(gdf)
+    check(a.channels == b.channels and a.units == b.units and a.rate == b.rate and np.array_equal(a.data, b.data)
+          and a.events == b.events, "read_raw: the GDF gives the EDF's %d channels, samples and %d events"
+          % (len(a.channels), len(a.events)))
+
+
 def fmri_case(tmp):
     p = run(GEN["gen_fmri"], "--seed", "1", "--subjects", "1", "--runs", "3", tmp)
     func = os.path.join(tmp, "sub-01", "func", "sub-01_task-blocks_run-3_")
@@ -181,6 +198,7 @@ def main():
         got = eeg_case(tmp)
         if got:
             mne_case(*got, tmp)
+        gdf_case(tmp)
         fmri_case(os.path.join(tmp, "fmri"))
     done()
 
