@@ -169,6 +169,42 @@ def card_case():
               "%s: classes %s from the card, one per output" % (rel_path, m.classes[:4]))
 
 
+def symbolic_case(tmp):
+    """A model with a symbolic time axis takes its length from the input, as in xai-explain."""
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        print("SKIP (symbolic dimensions): python3-onnx is not installed")
+        return
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Conv", ["input", "W", "b"], ["c"], kernel_shape=[3], pads=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"]), helper.make_node("Gemm", ["f", "G", "gb"], ["logits"], transB=1)]
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), k)
+             for k, s in (("W", (4, 2, 3)), ("b", (4,)), ("G", (2, 4)), ("gb", (2,)))]
+    g = helper.make_graph(nodes, "sym", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, "time"])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    path = os.path.join(tmp, "sym.onnx")
+    onnx.save(m, path)
+    try:
+        libxai.Model(path)
+        check(False, "a symbolic model without input_shape raises")
+    except libxai.XaiUnsupportedError as e:
+        check("symbolic" in str(e), "a symbolic model without input_shape: %s" % str(e)[:100])
+    for shape in ((1, 2, 37), (5, 2, 50)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        xpath = os.path.join(tmp, "sym-x.npy")
+        np.save(xpath, x)
+        ref, _ = cli_explain(path, xpath, [], tmp, "sym")
+        rel = libxai.explain(path, x)
+        same(rel, ref, "symbolic time axis from an input of shape %s = xai-explain" % (shape,))
+    fixed = libxai.Model(path, input_shape=(1, 2, 64))
+    check(fixed.input_shape == (1, 2, 64), "input_shape fixes the symbolic axes: %s" % (fixed.input_shape,))
+
+
 def main():
     check(libxai.version().count(".") == 2, "libxai %s loaded from %s" % (libxai.version(), libxai._lib.xai._name))
     rng = np.random.default_rng(20)
@@ -180,6 +216,7 @@ def main():
                 targets_case(*last, tmp)
         errors_case(tmp)
         card_case()
+        symbolic_case(tmp)
     print("largest relative difference to xai-explain: %.3g; comparisons not bitwise: %d" % tuple(worst))
     done()
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import POINTER, bind, c_char_p, c_double, c_float, c_int, c_int64, c_uint64, c_void_p, check
-from .errors import XaiValueError
+from .errors import XaiError, XaiUnsupportedError, XaiValueError
 
 MAX_DIMS = 8
 METHODS = ("lrp", "gradient", "gradient-x-input", "smoothgrad", "integrated-gradients")
@@ -124,6 +124,25 @@ class Model:
         h = c_void_p()
         check(_load(_lib.encode(self.path), ctypes.byref(opts) if opts else None, ctypes.byref(h)))
         self._h = h
+
+    @classmethod
+    def for_input(cls, path, x):
+        """Load `path`; a model with symbolic dimensions (e.g. time) takes them from x, as one
+        sample of x's shape, else as a stack of samples of x.shape[1:] (xai-explain's rule)."""
+        try:
+            return cls(path)
+        except XaiUnsupportedError as e:
+            if "symbolic" not in str(e):
+                raise
+            first = e
+        shape = np.shape(x)
+        for lead in (0, 1):
+            if 1 <= len(shape) - lead <= MAX_DIMS:
+                try:
+                    return cls(path, input_shape=shape[lead:])
+                except XaiError:
+                    pass
+        raise first
 
     def close(self):
         if getattr(self, "_h", None):
@@ -367,7 +386,7 @@ def _copy_info(res, n):
 def explain(model, x, method="lrp", composite=None, rules=None, target="pred", return_info=False, **params):
     """Relevance maps of the samples in x (xai_explain()), float32 in x's shape.
 
-    model:     a Model or the path of an .onnx file
+    model:     a Model or the path of an .onnx file (symbolic dimensions are taken from x)
     method:    lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients
     composite: epsilon | epsilon-plus | epsilon-plus-flat (default) | epsilon-alpha2-beta1 |
                epsilon-alpha2-beta1-flat | epsilon-gamma-box
@@ -381,7 +400,7 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
     return_info: also return an ExplainInfo (logits, targets, relevance sums, per-layer sums).
     """
     if not isinstance(model, Model):
-        model = Model(model)
+        model = Model.for_input(model, x)
     xs, single = model.stack(x)
     n = xs.shape[0]
     cfg, keep = make_config(model, method=method, composite=composite, rules=rules,
