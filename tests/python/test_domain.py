@@ -3,7 +3,8 @@
 """The domain verbs and adapters of the Python package against the domain programs.
 
 EEG: epochs of a generated EDF as the bundled model expects them equal the inputs xai-eeg
-explain saves (--save-input), their onsets and samples its events table; a real EEGMMIDB
+explain saves (--save-input), their onsets and samples its events table, and explaining them
+through the model set (fold models, stable start, normalised maps) gives xai-eeg's maps; a real EEGMMIDB
 recording (../shared) reads as MNE reads it, and as its GDF conversion (BioSig) reads; relevance becomes mne.EvokedArray/EpochsArray
 with xai-eeg's electrode positions and plot_topomap draws it (matplotlib Agg).
 fMRI: a generated BOLD run as model input equals xai-fmri explain's saved input; its maps put
@@ -51,6 +52,19 @@ def eeg_case(tmp):
           "onsets, samples and classes of the %d epochs as xai-eeg's events.tsv" % len(ev))
     check(ep.channels == model.card["input"]["channel_names"] and ep.rate == 128 and len(ep.times) == ep.x.shape[-1],
           "channels, rate %g Hz and window [%g, %g] s from the card" % (ep.rate, ep.times[0], ep.times[-1]))
+    rel_path = glob.glob(os.path.join(out, "*_relevance.npy"))[0]
+    _, ex = libxai.eeg.explain(model.path, edf)
+    logits = np.array([[float(r["logit_left"]), float(r["logit_right"])] for r in ev], np.float32)
+    check(np.array_equal(ex.relevance, np.load(rel_path)) and np.array_equal(ex.logits, logits),
+          "eeg.explain: maps %s and logits = xai-eeg explain's (bitwise; folds %s, start %s)"
+          % (ex.relevance.shape, sorted(set(ex.fold)), ex.start))
+    out2 = os.path.join(tmp, "eeg-out2")
+    p = run(program("xai-eeg"), "explain", "--model", model.path, "--edf", edf, "-o", out2, "--no-figures", "-q",
+            "--target", "true", "--start", "logit", "--composite", "epsilon-gamma-box")
+    _, ex2 = libxai.eeg.explain(model.path, edf, target="true", start="logit", composite="epsilon-gamma-box")
+    ref2 = np.load(glob.glob(os.path.join(out2, "*_relevance.npy"))[0]) if p.returncode == 0 else None
+    check(ref2 is not None and np.array_equal(ex2.relevance, ref2) and list(ex2.target) == list(ep.y),
+          "eeg.explain(target='true', start='logit', composite='epsilon-gamma-box') = xai-eeg explain's maps")
     raw = libxai.eeg.read_raw(edf)
     check(raw.data.shape[0] == len(raw.channels) and len(raw.events) >= len(ev) and raw.rate == 128,
           "read_raw: %d channels x %d samples, %d events" % (raw.data.shape + (len(raw.events),)))

@@ -161,3 +161,40 @@ def position(label):
     if _montage_find(label.encode(), ctypes.byref(xyz), ctypes.byref(xy)) != 0:
         return None
     return np.array(xyz[:])
+
+
+def group_of(path, kind):
+    """The group name xai-eeg gives a recording for the card's validation.group_kind: from its
+    BIDS entities ("sub-01", "sub-01_ses-none", "sub-01_ses-none_run-3"), else its file stem."""
+    import os
+    import re
+    base = os.path.basename(str(path))
+    ent = dict(re.findall(r"(?:^|_)([a-zA-Z]+)-([a-zA-Z0-9]+)(?=_|\.|$)", base))
+    sub, ses, run = ent.get("sub"), ent.get("ses") or "none", ent.get("run")
+    if kind == "subject" and sub:
+        return "sub-%s" % sub
+    if kind == "session" and sub:
+        return "sub-%s_ses-%s" % (sub, ses)
+    if kind == "run" and sub and run:
+        return "sub-%s_ses-%s_run-%s" % (sub, ses, run)
+    stem = base[:base.rfind(".")] if base.rfind(".") > 0 else base
+    return stem[:-4] if len(stem) > 4 and stem.endswith("_eeg") else stem
+
+
+def explain(model_path, path, target="pred", **options):
+    """Explain a recording as `xai-eeg explain` does: its epochs after the card's pre-processing,
+    each explained by the fold model that held its group out (else the model for new data), with
+    the driver's stable start and L1-normalised maps unless `options` say otherwise (start,
+    method, composite, rules, batch, out_of_fold, normalise; see libxai.driver.ModelSet.explain).
+    Returns (Epochs, libxai.driver.Explanation) with the maps as (epochs, channels, times)."""
+    from .driver import ModelSet
+    ep = epochs(Model(model_path), path)
+    s = ModelSet(model_path)
+    kind = (s.card.get("validation") or {}).get("group_kind")
+    n, nch, nt = len(ep.y), len(ep.channels), ep.x.shape[-1]
+    per_epoch = kind == "trial"
+    group = group_of(path, "recording" if per_epoch else kind or "subject")
+    groups = ["%s#%d" % (group, i) for i in range(n)] if per_epoch else [group] * n
+    ex = s.explain(ep.x.reshape(n, 1, nch, nt), y=ep.y, groups=groups, group_kind=kind, target=target, **options)
+    ex.relevance = ex.relevance.reshape(n, nch, nt)
+    return ep, ex
