@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _lib
-from ._lib import POINTER, bind, c_char_p, c_double, c_int, c_int64, c_void_p, check
+from ._lib import POINTER, bind, c_char_p, c_double, c_int, c_int64, check
 from .errors import XaiValueError
 from .model import Model
 

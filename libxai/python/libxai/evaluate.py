@@ -195,7 +195,7 @@ def evaluate(model, x, metrics="all", relevance=None, truth=None, target="pred",
     if method == "lrp" and composite == "epsilon-gamma-box" and "low" not in explain_params:
         lo, hi = float(xs.min()), float(xs.max())
         explain_params.update(low=lo, high=hi if hi > lo else lo + 1)
-    xc, keep = make_config(model, method=method, composite=composite, seed=seed, batch=batch, **explain_params)
+    xc, keep = make_config(method=method, composite=composite, seed=seed, batch=batch, **explain_params)
     rel = None if relevance is None else as_float32(relevance).reshape(xs.shape)
     mask = None
     if truth is not None:

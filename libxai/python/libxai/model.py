@@ -316,7 +316,7 @@ def _targets(model, target, n):
     return -1, arr
 
 
-def make_config(model=None, method="lrp", composite=None, rules=None, epsilon=None, gamma=None, low=None,
+def make_config(method="lrp", composite=None, rules=None, epsilon=None, gamma=None, low=None,
                 high=None, bn=None, init=None, bias_factor=None, lstm_epsilon=None, smooth_n=None,
                 smooth_sigma=None, seed=None, ig_steps=None, batch=None, layer_sums=False):
     """An xai_explain_config from keyword arguments (names as xai-explain's options); the returned
@@ -403,7 +403,7 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
         model = Model.for_input(model, x)
     xs, single = model.stack(x)
     n = xs.shape[0]
-    cfg, keep = make_config(model, method=method, composite=composite, rules=rules,
+    cfg, keep = make_config(method=method, composite=composite, rules=rules,
                             layer_sums=return_info, **params)
     cfg.target, per_sample = _targets(model, target, n)
     if per_sample is not None:
