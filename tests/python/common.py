@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 
+if os.environ.get("XAI_PYTHON_SKIP"):
+    print("SKIP: " + os.environ["XAI_PYTHON_SKIP"])
+    sys.exit(77)
 try:
     import numpy as np
 except ImportError:
