@@ -409,12 +409,14 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
     if per_sample is not None:
         cfg.targets = per_sample.ctypes.data_as(POINTER(c_int))
     rel = np.empty_like(xs)
-    res = _ExplainResult()
-    check(_explain(model.handle, ctypes.byref(cfg), n, _fptr(xs), _fptr(rel), ctypes.byref(res)), model.path)
-    try:
-        info = _copy_info(res, n)
-    finally:
-        _result_free(ctypes.byref(res))
+    res = _ExplainResult() if return_info else None
+    check(_explain(model.handle, ctypes.byref(cfg), n, _fptr(xs), _fptr(rel), ctypes.byref(res) if res else None),
+          model.path)
     del keep
     rel = rel.reshape(np.shape(x))
-    return (rel, info) if return_info else rel
+    if not return_info:
+        return rel
+    try:
+        return rel, _copy_info(res, n)
+    finally:
+        _result_free(ctypes.byref(res))
