@@ -6,6 +6,11 @@ Where the libraries come from, first match wins:
      libxai-formats.so* (the test suite points it at a build tree);
   2. the directory meson installed them into (recorded in _config.py at install time);
   3. the dynamic loader's search (ctypes.util.find_library).
+
+The ctypes.Structure classes of the modules mirror the C structs of the public headers field
+for field (xai_explain_config, xai_eval_config, xai_spray_result, xai_eeg_prep, xai_nifti_info,
+xai_dataset, ...): a change to one of those structs must be made in its mirror too. The
+python-* test suites compare every path with the programs, so a mismatch fails them.
 """
 import ctypes
 import ctypes.util
