@@ -602,6 +602,9 @@ static void card_classes(sbuf *b, const xai_card *c)
     sb_add(b, "</td></tr>");
 }
 
+/* Longest card value shown in full. */
+#define CARD_VALUE_MAX 160
+
 /* An opaque object of the card (pre-processing) as one row per member. */
 static void card_object_rows(sbuf *b, const xai_card *c, const char *key_label, const char *path)
 {
@@ -620,7 +623,11 @@ static void card_object_rows(sbuf *b, const xai_card *c, const char *key_label, 
         sb_add(b, "<li>");
         sb_esc(b, key);
         sb_add(b, ": ");
-        sb_esc(b, json_is_string(v) ? json_string_value(v) : vt ? vt : "?");
+        const char *text = json_is_string(v) ? json_string_value(v) : vt ? vt : "?";
+        if (strlen(text) > CARD_VALUE_MAX) /* e.g. a mask's voxel runs: the model file has them */
+            sb_printf(b, "(%zu characters, in the model's card)", strlen(text));
+        else
+            sb_esc(b, text);
         sb_add(b, "</li>");
         free(vt);
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xai/atomic.h"
 #include "xai/card.h"
@@ -28,8 +29,8 @@ static size_t walk_n, walk_cap;
 static int walk_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
     (void)sb;
-    (void)ftw;
-    if (type != FTW_F || strstr(path, XAI_ATOMIC_MARKER))
+    /* hidden files are the programs' own state (resume markers), not outputs */
+    if (type != FTW_F || strstr(path, XAI_ATOMIC_MARKER) || path[ftw->base] == '.')
         return 0;
     if (walk_n == walk_cap) {
         size_t cap = walk_cap ? 2 * walk_cap : 64;
@@ -74,9 +75,11 @@ static int names_subject(const char *text, const char *sub)
 /* The figure's or table's caption: its path under the folder, and its sidecar's Description. */
 static char *caption_for(const char *path, const char *dir)
 {
-    const char *rel = strncmp(path, dir, strlen(dir)) ? path : path + strlen(dir);
-    while (*rel == '/')
-        rel++;
+    size_t n = strlen(dir);
+    const char *rel = path;
+    if (!strncmp(path, dir, n) && path[n] == '/')
+        for (rel = path + n; *rel == '/'; rel++)
+            ;
     const char *desc = NULL;
     char *sc_path = xai_app_sidecar_path(path);
     xai_sidecar *sc = NULL;
@@ -108,6 +111,25 @@ static xai_status add_card_of(xai_report *r, const char *model_path, const char 
     return st;
 }
 
+/* With stems in the spec: the file @p path is one of theirs (its name starts with a stem,
+ * then '_' or '.'), or the message @p text names one (followed by no letter or digit). */
+static int stem_matches(const xai_app_report_spec *s, const char *text, int is_message)
+{
+    if (!s->stems)
+        return 1;
+    const char *base = strrchr(text, '/');
+    base = base && !is_message ? base + 1 : text;
+    for (int i = 0; i < s->nstems; i++) {
+        size_t k = strlen(s->stems[i]);
+        if (!is_message && !strncmp(base, s->stems[i], k) && (base[k] == '_' || base[k] == '.'))
+            return 1;
+        for (const char *p = is_message ? strstr(text, s->stems[i]) : NULL; p; p = strstr(p + 1, s->stems[i]))
+            if (!isalnum((unsigned char)p[k]))
+                return 1;
+    }
+    return 0;
+}
+
 /* Embed and link the walked files; a file that cannot be embedded becomes a warning. */
 static xai_status add_files(xai_report *r, const xai_app_report_spec *s, const char *self)
 {
@@ -119,7 +141,7 @@ static xai_status add_files(xai_report *r, const xai_app_report_spec *s, const c
     }
     for (size_t i = 0; i < walk_n && st == XAI_OK; i++) {
         const char *p = walk_paths[i];
-        if (!strcmp(p, self))
+        if (!strcmp(p, self) || !stem_matches(s, p, 0))
             continue;
         int fig = has_ext(p, ".png") || has_ext(p, ".svg"), tab = has_ext(p, ".tsv");
         if ((fig && nfig < maxfig) || (tab && ntab < REPORT_MAX_TABLES)) {
@@ -149,7 +171,7 @@ static xai_status add_messages(xai_report *r, const xai_app_report_spec *s)
     size_t n = xai_app_messages(&text, &err);
     xai_status st = XAI_OK;
     for (size_t i = 0; i < n && st == XAI_OK; i++)
-        if (!s->subject || names_subject(text[i], s->subject))
+        if ((!s->subject || names_subject(text[i], s->subject)) && stem_matches(s, text[i], 1))
             st = xai_report_add_message(r, err[i] ? XAI_REPORT_ERROR : XAI_REPORT_WARNING, text[i]);
     return st;
 }
@@ -176,6 +198,12 @@ int xai_app_report(const xai_app *app, const xai_app_report_spec *s)
     char *self = s->report ? strdup(s->report) : xai_app_strdup_printf("%s/report.html", s->dir);
     char *title = s->title ? strdup(s->title) : xai_app_strdup_printf("%s report", app->prog);
     xai_report *r = NULL;
+    struct stat sb;
+    if (stat(s->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) { /* nothing was written: nothing to show */
+        free(self);
+        free(title);
+        return 0;
+    }
     xai_status st = self && title ? xai_report_new(title, &r) : XAI_ENOMEM;
     if (st == XAI_OK)
         st = build(r, app, s, self);
@@ -231,6 +259,57 @@ int xai_app_report_subjects_of(const xai_app *app, const char *out_dir, const ch
             rc = xai_app_report_subject(app, out_dir, sub, model, mine, n);
     }
     free(mine);
+    return rc;
+}
+
+/* "dir/name.ext" -> "name" into a new string. */
+static char *stem_dup(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    char *s = strdup(b ? b + 1 : path), *dot = s ? strrchr(s, '.') : NULL;
+    if (dot && dot != s)
+        *dot = 0;
+    return s;
+}
+
+static int report_one_group(const xai_app *app, const char *out_dir, const char *const *files,
+                            const char *const *groups, int n, const char *g, const char *kind, const char *model)
+{
+    char **stems = calloc((size_t)n + 1, sizeof *stems);
+    const char **ins = calloc((size_t)n + 1, sizeof *ins);
+    char *path = xai_app_strdup_printf("%s/%s-%s.html", out_dir, kind, g);
+    char *title = xai_app_strdup_printf("%s: %s %s", app->prog, kind, g);
+    int k = 0, rc;
+    for (int i = 0; stems && ins && i < n; i++)
+        if (groups[i] && !strcmp(groups[i], g) && (stems[k] = stem_dup(files[i])))
+            ins[k++] = files[i];
+    if (!stems || !ins || !path || !title)
+        rc = xai_app_fail(app, out_dir, "out of memory");
+    else {
+        xai_app_report_spec s = {.dir = out_dir, .report = path, .title = title, .model = model, .inputs = ins,
+                                 .ninputs = k, .stems = (const char *const *)stems, .nstems = k};
+        rc = xai_app_report(app, &s);
+    }
+    for (int i = 0; stems && i < k; i++)
+        free(stems[i]);
+    free(stems);
+    free(ins);
+    free(path);
+    free(title);
+    return rc;
+}
+
+int xai_app_report_groups(const xai_app *app, const char *out_dir, const char *const *files,
+                          const char *const *groups, int n, const char *kind, const char *model)
+{
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int seen = !groups[i] || strchr(groups[i], '/');
+        for (int k = 0; k < i && !seen; k++)
+            seen = groups[k] && !strcmp(groups[k], groups[i]);
+        if (!seen)
+            rc = report_one_group(app, out_dir, files, groups, n, groups[i], kind, model);
+    }
     return rc;
 }
 

@@ -20,6 +20,9 @@ typedef struct {
     const char *const *inputs; /**< the run's inputs, listed in the header (may be NULL) */
     int ninputs;
     int max_figures;      /**< figures embedded (PNG/SVG under dir, in path order); 0: 24 */
+    const char *const *stems; /**< when set: only files whose names start with one of these
+                                   (then '_' or '.') and messages naming one of them */
+    int nstems;
 } xai_app_report_spec;
 
 /**
@@ -39,6 +42,14 @@ int xai_app_report_subject(const xai_app *app, const char *out_dir, const char *
 /** One subject report per distinct sub-LABEL among the BIDS names of @p inputs. */
 int xai_app_report_subjects_of(const xai_app *app, const char *out_dir, const char *const *inputs, int ninputs,
                                const char *model);
+
+/**
+ * For outputs named after their inputs in one flat folder (xai-speech): one report per
+ * distinct @p groups[i] (e.g. the speaker), OUT_DIR/KIND-GROUP.html, showing the outputs of
+ * that group's @p files (matched by file stem).
+ */
+int xai_app_report_groups(const xai_app *app, const char *out_dir, const char *const *files,
+                          const char *const *groups, int n, const char *kind, const char *model);
 
 /** The study report OUT_DIR/report.html: the whole folder (figures capped at 48). */
 int xai_app_report_study(const xai_app *app, const char *out_dir, const char *model);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "report-app.h"
 #include "xai/npy.h"
 #include "xai/domain-fmri.h"
 #include "xai/domain.h"
@@ -1508,6 +1509,10 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
         xai_fmri_classes_free(&cls);
     }
 done:
+    { /* the participant's HTML report (apps/common/report-app.h) */
+        int report_rc = rc == XAI_EXIT_USAGE ? 0 : xai_app_report_subject(&o->app, out, sub, o->model, bolds, nr);
+        rc = rc ? rc : report_rc;
+    }
     for (int i = 0; i < nr; i++) {
         free(paths[i]);
         free(evs[i]);
@@ -1671,6 +1676,10 @@ static int cmd_group(opts *o, const char *out)
         free(keys[k]);
         free(acc[k]);
         json_decref(sources[k]);
+    }
+    { /* the study's HTML report (apps/common/report-app.h) */
+        int report_rc = rc == XAI_EXIT_USAGE ? 0 : xai_app_report_study(&o->app, out, o->model);
+        rc = rc ? rc : report_rc;
     }
     return rc;
 }
