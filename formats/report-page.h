@@ -26,6 +26,7 @@ static const char xai_report_page_css[] =
     "ul.messages li.error{color:#a00;font-weight:bold}ul.messages li.warning{color:#8a5a00}"
     "td.ok{color:#070;font-weight:bold}td.bad{color:#a00;font-weight:bold}"
     "code{font-size:.85em;word-break:break-all}ul.outputs{columns:2;font-size:.85em}"
+    "details.card{margin:.4em 0}details.card>summary{font-weight:bold;cursor:pointer;margin:.3em 0}"
     "footer{margin-top:2em;border-top:1px solid #ccc;color:#666;font-size:.8em;padding-top:.5em}";
 
 /* Sortable tables (numeric when every cell but n/a is a number; n/a last) and the render

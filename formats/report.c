@@ -615,7 +615,8 @@ static void card_object_rows(sbuf *b, const xai_card *c, const char *key_label, 
         json_decref(o);
         return;
     }
-    sb_printf(b, "<tr><th>%s</th><td><ul class=\"prep\">", key_label);
+    sb_printf(b, "<tr><th>%s</th><td><details><summary>%zu settings</summary><ul class=\"prep\">", key_label,
+              json_object_size(o));
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v) {
@@ -631,7 +632,7 @@ static void card_object_rows(sbuf *b, const xai_card *c, const char *key_label, 
         sb_add(b, "</li>");
         free(vt);
     }
-    sb_add(b, "</ul></td></tr>");
+    sb_add(b, "</ul></details></td></tr>");
     json_decref(o);
 }
 
@@ -691,9 +692,10 @@ xai_status xai_report_add_card(xai_report *r, const char *label, const xai_card 
         return xai_error_set(XAI_EINVAL, "report: NULL argument");
     label = label ? label : "model";
     sbuf b = {0};
-    sb_add(&b, "<div class=\"card\"><h3>");
+    /* the first card open, the others (fold or per-run models) folded away */
+    sb_printf(&b, "<details class=\"card\"%s><summary>", r->cards.n ? "" : " open");
     sb_esc(&b, label);
-    sb_add(&b, "</h3><table class=\"kv\">");
+    sb_add(&b, "</summary><table class=\"kv\">");
     card_row(&b, "Domain", xai_card_get_string(card, "domain"));
     card_row(&b, "Task", xai_card_get_string(card, "task"));
     card_classes(&b, card);
@@ -707,7 +709,7 @@ xai_status xai_report_add_card(xai_report *r, const char *label, const xai_card 
     card_number_row(&b, card, "Balanced accuracy", "validation.balanced_accuracy");
     card_row(&b, "Trained by", xai_card_get_string(card, "provenance.program"));
     card_row(&b, "Trained on", xai_card_get_string(card, "provenance.date"));
-    sb_add(&b, "</table></div>\n");
+    sb_add(&b, "</table></details>\n");
     xai_status st = push_buf(&r->cards, &b);
     return st == XAI_OK ? card_warnings(r, label, card) : st;
 }
