@@ -225,11 +225,23 @@ xai_status xai_report_add_input(xai_report *r, const char *input)
     return list_push(&r->inputs, strdup(input));
 }
 
+/* Add a message unless the list holds it already (a program may print a card warning that
+ * the card section derives again). Takes @p text. */
+static xai_status push_message(strlist *l, char *text)
+{
+    for (size_t i = 0; text && i < l->n; i++)
+        if (!strcmp(l->v[i], text)) {
+            free(text);
+            return XAI_OK;
+        }
+    return list_push(l, text);
+}
+
 xai_status xai_report_add_message(xai_report *r, xai_report_level level, const char *text)
 {
     if (!r || !text)
         return xai_error_set(XAI_EINVAL, "report: NULL argument");
-    return list_push(level == XAI_REPORT_ERROR ? &r->errors : &r->warnings, strdup(text));
+    return push_message(level == XAI_REPORT_ERROR ? &r->errors : &r->warnings, strdup(text));
 }
 
 void xai_report_counts(const xai_report *r, size_t *figures, size_t *tables, size_t *messages, size_t *outputs)
@@ -679,7 +691,7 @@ static xai_status card_warnings(xai_report *r, const char *label, const xai_card
             char *m = malloc(n);
             if (m)
                 snprintf(m, n, "%s: %s", label, line);
-            st = list_push(&r->warnings, m);
+            st = push_message(&r->warnings, m);
         }
     }
     xai_free(w);

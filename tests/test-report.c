@@ -70,6 +70,7 @@ START_TEST(test_escape)
     ck_assert_int_eq(xai_report_add_input(r, evil), XAI_OK);
     ck_assert_int_eq(xai_report_add_message(r, XAI_REPORT_ERROR, evil), XAI_OK);
     ck_assert_int_eq(xai_report_add_message(r, XAI_REPORT_WARNING, evil), XAI_OK);
+    ck_assert_int_eq(xai_report_add_message(r, XAI_REPORT_WARNING, evil), XAI_OK); /* a repeat: dropped */
     ck_assert_int_eq(xai_report_add_output(r, evil), XAI_OK);
     char *page = page_of(r, dir);
     /* the page's own script is the only one; the text shows up escaped instead */

@@ -100,9 +100,9 @@ static xai_status add_card_of(xai_report *r, const char *model_path, const char 
     if (st == XAI_OK)
         st = xai_card_from_model(m, &c);
     if (st == XAI_OK) {
-        char *label = caption_for(model_path, dir);
-        st = xai_report_add_card(r, label ? label : model_path, c);
-        free(label);
+        size_t n = strlen(dir); /* the label as the program names the model in its messages */
+        const char *label = !strncmp(model_path, dir, n) && model_path[n] == '/' ? model_path + n + 1 : model_path;
+        st = xai_report_add_card(r, label, c);
     } else {
         st = xai_report_add_message(r, XAI_REPORT_WARNING, xai_last_error());
     }

@@ -77,7 +77,7 @@ XAI_API xai_status xai_report_add_figure(xai_report *r, const char *path, const 
 XAI_API xai_status xai_report_add_table(xai_report *r, const char *path, const char *caption,
                                         size_t max_rows);
 
-/** A warning or error of the run (one message; copied). */
+/** A warning or error of the run (one message; copied; a repeat of one already added is dropped). */
 XAI_API xai_status xai_report_add_message(xai_report *r, xai_report_level level, const char *text);
 
 /**
