@@ -1480,6 +1480,9 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
                 xai_export_options eo = {0, 17};
                 if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
                     rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+                else if (xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
+                                                                "(leave-one-run-out); its card holds the settings\"}"))
+                    rc = XAI_EXIT_DATA; /* a sidecar for every output (BIDS derivatives) */
             }
             xai_model_free(m);
             m = NULL;

@@ -1177,6 +1177,9 @@ static int run_explain(opts *o)
         goto out;
     }
     tsv = NULL;
+    if (ndone > 0 && xai_app_write_sidecar(app, tsvpath, "{\"Description\": \"one row per explained clip: source, "
+                                                        "predicted and explained class, logit, relevance sum, map\"}"))
+        goto out; /* a sidecar for every output */
     xai_app_log(app, 1, "explained %d clip(s) into %s%s", ndone, o->output, nbad ? " (some failed)" : "");
     rc = nbad == 0 ? XAI_EXIT_OK : ndone > 0 ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
 out:
