@@ -563,15 +563,30 @@ static xai_status render_page(const xai_report *r, const char *path, sbuf *b)
     return b->oom ? xai_error_set(XAI_ENOMEM, "report: out of memory rendering %s", path) : XAI_OK;
 }
 
-xai_status xai_report_write(const xai_report *r, const char *path)
+xai_status xai_report_to_string(const xai_report *r, const char *path, char **html, size_t *len)
 {
-    if (!r || !path || !*path)
-        return xai_error_set(XAI_EINVAL, "report: NULL report or path");
+    if (!r || !path || !*path || !html)
+        return xai_error_set(XAI_EINVAL, "report: NULL report, path or output");
     sbuf b = {0};
     xai_status st = render_page(r, path, &b);
+    if (st != XAI_OK) {
+        free(b.s);
+        return st;
+    }
+    *html = b.s;
+    if (len)
+        *len = b.len;
+    return XAI_OK;
+}
+
+xai_status xai_report_write(const xai_report *r, const char *path)
+{
+    char *html = NULL;
+    size_t len = 0;
+    xai_status st = xai_report_to_string(r, path, &html, &len);
     if (st == XAI_OK)
-        st = xai_atomic_write(path, b.s, b.len);
-    free(b.s);
+        st = xai_atomic_write(path, html, len);
+    free(html);
     return st;
 }
 

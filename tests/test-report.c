@@ -227,6 +227,12 @@ START_TEST(test_links)
     ck_assert_ptr_nonnull(strstr(page, "<a href=\"map.png\">map.png</a>"));
     ck_assert_ptr_nonnull(strstr(page, "<a href=\"no/such/file.npy\">"));
     ck_assert_ptr_nonnull(strstr(page, "Outputs (3 files)"));
+    char *html;
+    size_t len;
+    ck_assert_int_eq(xai_report_to_string(r, rpt, &html, &len), XAI_OK); /* what the file holds */
+    ck_assert_uint_eq(len, strlen(page));
+    ck_assert_str_eq(html, page);
+    free(html);
     free(page);
     /* the same outputs seen from the folder above */
     ck_assert_int_eq(xai_report_write(r, xai_test_path(dir, "study.html")), XAI_OK);

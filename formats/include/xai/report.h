@@ -97,6 +97,12 @@ XAI_API void xai_report_counts(const xai_report *r, size_t *figures, size_t *tab
 XAI_API xai_status xai_report_write(const xai_report *r, const char *path);
 
 /**
+ * The page as xai_report_write() would write it to @p path (links are resolved against the
+ * directory of @p path). @param[out] html malloc'ed text (free()); @param[out] len its length.
+ */
+XAI_API xai_status xai_report_to_string(const xai_report *r, const char *path, char **html, size_t *len);
+
+/**
  * The HTML-escaped form of @p s (& < > " ' become entities; other bytes are
  * kept, NUL ends). @return a malloc'ed string (free()) or NULL when out of memory.
  */
