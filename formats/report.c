@@ -409,7 +409,7 @@ static char *relative_to(const char *dir, const char *target)
             common = i;
     }
     if (!strcmp(dir, "/"))
-        common = 0;
+        return strdup(target + 1);
     size_t ups = 0;
     for (const char *p = dir + common; *p; p++)
         if (*p == '/')
