@@ -98,7 +98,8 @@ def browse(page, shot):
     prof = tempfile.mkdtemp(prefix="xai-chromium-")
     try:
         r = subprocess.run([CHROME, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                            "--disable-extensions", "--hide-scrollbars", "--user-data-dir=" + prof,
+                            "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+                            "--hide-scrollbars", "--user-data-dir=" + prof,
                             "--window-size=%d,%d" % (W, H), "--force-device-scale-factor=0.5",
                             "--virtual-time-budget=5000", "--screenshot=" + shot, "--dump-dom",
                             "file://" + os.path.abspath(probe)], capture_output=True, text=True, timeout=90)
