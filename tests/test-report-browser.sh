@@ -104,6 +104,9 @@ def browse(page, shot):
                             "--virtual-time-budget=5000", "--screenshot=" + shot, "--dump-dom",
                             "file://" + os.path.abspath(probe)], capture_output=True, text=True, timeout=90)
         return r.stdout
+    except subprocess.TimeoutExpired:
+        print("Chromium did not finish %s within 90 s" % page)
+        return ""
     finally:
         shutil.rmtree(prof, ignore_errors=True)
         os.unlink(probe)
