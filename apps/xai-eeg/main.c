@@ -1530,9 +1530,11 @@ int main(int argc, char **argv)
         else
             rc = o.train ? run_train(&app, &o) : run_explain(&app, &o);
         /* HTML reports (apps/common/report-app.h): one per participant, one per study */
-        int report_rc = rc == XAI_EXIT_USAGE ? 0 : o.bids == 1 ? xai_app_report_subjects_of(&app, o.output, (const char *const *)o.inputs,
-                                                                  o.ninputs, o.model)
-                      : o.bids == 2 ? xai_app_report_study(&app, o.output, NULL) : 0;
+        int report_rc = 0;
+        if (rc != XAI_EXIT_USAGE && o.bids == 1)
+            report_rc = xai_app_report_subjects_of(&app, o.output, (const char *const *)o.inputs, o.ninputs, o.model);
+        else if (rc != XAI_EXIT_USAGE && o.bids == 2)
+            report_rc = xai_app_report_study(&app, o.output, NULL);
         rc = rc ? rc : report_rc;
     }
     free_inputs(&o);
