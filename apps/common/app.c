@@ -227,10 +227,43 @@ void xai_app_clear_bar(const xai_app *app)
     }
 }
 
+/* The run's warnings and errors, kept (bounded) for the HTML report (report-app.c). */
+#define APP_MAX_MESSAGES 2000
+static char *app_msg_text[APP_MAX_MESSAGES];
+static int app_msg_error[APP_MAX_MESSAGES];
+static size_t app_nmsg;
+
+static void app_record(int is_error, const char *file, const char *fmt, va_list ap)
+{
+    if (app_nmsg >= APP_MAX_MESSAGES)
+        return;
+    char body[2048];
+    vsnprintf(body, sizeof body, fmt, ap);
+    size_t n = strlen(body) + (file ? strlen(file) + 2 : 0) + 1;
+    char *m = malloc(n);
+    if (!m)
+        return;
+    snprintf(m, n, "%s%s%s", file ? file : "", file ? ": " : "", body);
+    app_msg_error[app_nmsg] = is_error;
+    app_msg_text[app_nmsg++] = m;
+}
+
+size_t xai_app_messages(const char *const **texts, const int **is_error)
+{
+    if (texts)
+        *texts = (const char *const *)app_msg_text;
+    if (is_error)
+        *is_error = app_msg_error;
+    return app_nmsg;
+}
+
 int xai_app_fail(const xai_app *app, const char *file, const char *fmt, ...)
 {
     xai_app_clear_bar(app);
     va_list ap;
+    va_start(ap, fmt);
+    app_record(1, file, fmt, ap);
+    va_end(ap);
     va_start(ap, fmt);
     if (file)
         fprintf(stderr, "%s: %s: ", prog_name(app), file);
@@ -256,10 +289,15 @@ int xai_app_usage_error(const xai_app *app, const char *fmt, ...)
 
 void xai_app_log(const xai_app *app, int level, const char *fmt, ...)
 {
+    va_list ap;
+    if (!strncmp(fmt, "warning", 7)) { /* kept for the report even under -q */
+        va_start(ap, fmt);
+        app_record(0, NULL, strncmp(fmt, "warning: ", 9) ? fmt : fmt + 9, ap);
+        va_end(ap);
+    }
     if (app && app->verbosity < level)
         return;
     xai_app_clear_bar(app);
-    va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog_name(app));
     vfprintf(stderr, fmt, ap);

@@ -105,6 +105,12 @@ void xai_app_log(const xai_app *app, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/**
+ * The run's messages so far, for the HTML report: every xai_app_fail() ("FILE: text",
+ * *is_error 1) and every xai_app_log() whose format starts with "warning" (without that
+ * word, even when -q hides it). Bounded to the first 2000. @return the count.
+ */
+size_t xai_app_messages(const char *const **texts, const int **is_error);
 
 /**
  * Output policy: @return 0 when @p path may be written (absent, or --force), else prints

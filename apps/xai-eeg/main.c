@@ -21,6 +21,7 @@
 
 #include "app-driver.h"
 #include "app.h"
+#include "report-app.h"
 #include "xai/domain-eeg.h"
 #include "xai/domain.h"
 #include "xai/driver.h"
@@ -1528,6 +1529,13 @@ int main(int argc, char **argv)
             ;
         else
             rc = o.train ? run_train(&app, &o) : run_explain(&app, &o);
+        /* HTML reports (apps/common/report-app.h): one per participant, one per study */
+        int report_rc = 0;
+        if (rc != XAI_EXIT_USAGE && o.bids == 1)
+            report_rc = xai_app_report_subjects_of(&app, o.output, (const char *const *)o.inputs, o.ninputs, o.model);
+        else if (rc != XAI_EXIT_USAGE && o.bids == 2)
+            report_rc = xai_app_report_study(&app, o.output, NULL);
+        rc = rc ? rc : report_rc;
     }
     free_inputs(&o);
     xai_app_free(&app);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "report-app.h"
 #include "xai/npy.h"
 #include "xai/domain-fmri.h"
 #include "xai/domain.h"
@@ -1479,6 +1480,9 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
                 xai_export_options eo = {0, 17};
                 if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
                     rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+                else if (xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
+                                                                "(leave-one-run-out); its card holds the settings\"}"))
+                    rc = XAI_EXIT_DATA; /* a sidecar for every output (BIDS derivatives) */
             }
             xai_model_free(m);
             m = NULL;
@@ -1508,6 +1512,10 @@ static int participant_one(opts *o, const char *bids, const char *out, const cha
         xai_fmri_classes_free(&cls);
     }
 done:
+    { /* the participant's HTML report (apps/common/report-app.h) */
+        int report_rc = rc == XAI_EXIT_USAGE ? 0 : xai_app_report_subject(&o->app, out, sub, o->model, bolds, nr);
+        rc = rc ? rc : report_rc;
+    }
     for (int i = 0; i < nr; i++) {
         free(paths[i]);
         free(evs[i]);
@@ -1671,6 +1679,10 @@ static int cmd_group(opts *o, const char *out)
         free(keys[k]);
         free(acc[k]);
         json_decref(sources[k]);
+    }
+    { /* the study's HTML report (apps/common/report-app.h) */
+        int report_rc = rc == XAI_EXIT_USAGE ? 0 : xai_app_report_study(&o->app, out, o->model);
+        rc = rc ? rc : report_rc;
     }
     return rc;
 }

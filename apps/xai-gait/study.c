@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "report-app.h"
 #include "explain.h"
 #include "xai/card.h"
 #include "xai/domain.h"
@@ -355,6 +356,11 @@ int gait_cmd_study(xai_app *app, const opts *o)
                     ss.nfail ? "; some trials failed (listed above)" : "");
         rc = ss.nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
     }
+    /* HTML reports (apps/common/report-app.h): one per subject, one per study */
+    for (int s = 0; s < nsub; s++)
+        rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
+    if (nsub > 0)
+        rc = xai_app_report_study(app, out, o->model) && !rc ? XAI_EXIT_DATA : rc;
     free(spath);
     free(subs);
     gait_trials_free(tr, ntr);

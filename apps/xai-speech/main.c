@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report-app.h"
 #include "xai.h"
 #include "xai/domain.h"
 #include "xai/audio.h"
@@ -1176,6 +1177,9 @@ static int run_explain(opts *o)
         goto out;
     }
     tsv = NULL;
+    if (ndone > 0 && xai_app_write_sidecar(app, tsvpath, "{\"Description\": \"one row per explained clip: source, "
+                                                        "predicted and explained class, logit, relevance sum, map\"}"))
+        goto out; /* a sidecar for every output */
     xai_app_log(app, 1, "explained %d clip(s) into %s%s", ndone, o->output, nbad ? " (some failed)" : "");
     rc = nbad == 0 ? XAI_EXIT_OK : ndone > 0 ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
 out:
@@ -1370,6 +1374,13 @@ int main(int argc, char **argv)
     }
     xai_app_apply_threads(&o.app);
     rc = o.cmd == 0 ? run_train(&o) : o.cmd == 1 ? run_explain(&o) : run_eval(&o);
+    /* HTML reports of an explanation (apps/common/report-app.h): one per speaker, one per study */
+    if (o.cmd == 1 && rc != XAI_EXIT_USAGE && o.output && xai_speech_files_group(&o.files) == XAI_OK) {
+        int report_rc = xai_app_report_groups(&o.app, o.output, (const char *const *)o.files.path,
+                                              (const char *const *)o.files.group, o.files.n, "speaker", o.model);
+        report_rc = report_rc ? report_rc : xai_app_report_study(&o.app, o.output, o.model);
+        rc = rc ? rc : report_rc;
+    }
 done:
     xai_speech_files_free(&o.files);
     xai_app_free(&o.app);

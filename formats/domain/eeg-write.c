@@ -240,6 +240,61 @@ static xai_status events_table(const xai_eeg_maps *m, xai_tsv **out)
     return st;
 }
 
+/* Column entry @p name of the data dictionary @p sc. */
+static xai_status dict_column(xai_sidecar *sc, const char *name, const char *description, const char *units)
+{
+    xai_sidecar *col = NULL;
+    xai_status st = xai_sidecar_child(sc, name, &col);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(col, "Description", description);
+    if (st == XAI_OK && units)
+        st = xai_sidecar_set_string(col, "Units", units);
+    xai_sidecar_free(col);
+    return st;
+}
+
+/* events.json is a BIDS data dictionary: every top-level member describes a column of the
+ * table (an object), so the provenance is one object member of its own. */
+static xai_status write_events_sidecar(const xai_eeg_maps *m, const char *common, const char *out)
+{
+    static const char *const cols[][3] = {
+        {"sample", "first sample of the epoch at the model's sampling rate", "sample"},
+        {"target", "the class explained", NULL},
+        {"prediction", "the class the model predicts", NULL},
+        {"correct", "1 when the prediction is the true class (trial_type), else 0", NULL},
+        {"relevance_sum", "sum of the epoch's input relevance", NULL}};
+    char *path = malloc(strlen(out) + 8), *dot;
+    xai_sidecar *sc = NULL, *prov = NULL;
+    if (!path)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    strcpy(path, out);
+    if ((dot = strrchr(path, '.')) && dot > strrchr(path, '/'))
+        *dot = 0;
+    strcat(path, ".json");
+    xai_status st = xai_sidecar_new(&sc);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_json(sc, "Provenance", common && *common ? common : "{}");
+    if (st == XAI_OK)
+        st = xai_sidecar_child(sc, "Provenance", &prov);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(prov, "Description", "One row per explained epoch: event onset (s), window "
+                                    "length (s), first sample, true, explained and predicted class, correctness, "
+                                    "summed input relevance and the logits");
+    for (size_t i = 0; st == XAI_OK && i < sizeof cols / sizeof *cols; i++)
+        st = dict_column(sc, cols[i][0], cols[i][1], cols[i][2]);
+    for (int c = 0; st == XAI_OK && c < m->p->nclass; c++) {
+        char name[96];
+        snprintf(name, sizeof name, "logit_%s", m->p->classes[c]);
+        st = dict_column(sc, name, "the model's output for this class before softmax", NULL);
+    }
+    if (st == XAI_OK)
+        st = xai_sidecar_save(sc, path);
+    xai_sidecar_free(prov);
+    xai_sidecar_free(sc);
+    free(path);
+    return st;
+}
+
 static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, const xai_eeg_paths *o,
                                const char *common)
 {
@@ -258,10 +313,7 @@ static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, con
     if (st == XAI_OK)
         st = xai_tsv_save(et, o->events, 0);
     if (st == XAI_OK)
-        st = write_sidecar(common, o->events,
-                           "One row per explained epoch: event onset (s), window length (s), first sample at the "
-                           "model's rate, true class, explained class, predicted class, correctness, summed input "
-                           "relevance and the logits", NULL, NULL);
+        st = write_events_sidecar(m, common, o->events);
     xai_tsv_free(ct);
     xai_tsv_free(et);
     return st;
