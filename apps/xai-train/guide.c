@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * guide.c - xai-train --guide: Right for the Right Reasons (Ross et al., IJCAI 2017) with
+ * per-sample "not here" masks read from an .npy of the samples' shape.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "guide.h"
+
+int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g)
+{
+    memset(g, 0, sizeof *g);
+    if (strncmp(s, "rrr:", 4) != 0)
+        return xai_app_usage_error(app, "--guide needs rrr:MASKS.npy,lambda=L (got '%s')", s);
+    const char *p = s + 4, *comma = strstr(p, ",lambda=");
+    if (!comma || comma == p)
+        return xai_app_usage_error(app, "--guide rrr needs a masks file and ',lambda=L' (got '%s')", s);
+    char *e;
+    g->lambda = strtof(comma + 8, &e);
+    if (e == comma + 8 || *e || !(g->lambda >= 0) || g->lambda > 1e12f)
+        return xai_app_usage_error(app, "--guide: lambda must be a number >= 0 (got '%s')", comma + 8);
+    g->mask_path = strndup(p, (size_t)(comma - p));
+    g->kind = XAI_GUIDE_RRR;
+    return g->mask_path ? 0 : xai_app_fail(app, NULL, "out of memory");
+}
+
+int xai_guide_setup(const xai_app *app, xai_guide_arg *g, const xai_model *m, int64_t n, int64_t per,
+                    xai_train_config *cfg)
+{
+    if (g->kind == XAI_GUIDE_NONE)
+        return 0;
+    if (xai_guide_check(m, g->kind) != XAI_OK)
+        return xai_app_fail(app, "--guide", "%s", xai_last_error());
+    if (xai_npy_load(g->mask_path, &g->mask) != XAI_OK)
+        return xai_app_fail(app, g->mask_path, "%s", xai_last_error());
+    int64_t numel = 1;
+    for (int k = 0; k < g->mask.ndim; k++)
+        numel *= g->mask.shape[k];
+    if (numel != n * per && numel != per)
+        return xai_app_fail(app, g->mask_path,
+                            "holds %lld values; the masks need one sample's worth (%lld) or one per sample "
+                            "(%lld x %lld)", (long long)numel, (long long)per, (long long)n, (long long)per);
+    cfg->guide = g->kind;
+    cfg->guide_lambda = g->lambda;
+    cfg->guide_mask = g->mask.data;
+    cfg->guide_mask_n = numel == per ? 1 : n;
+    return 0;
+}
+
+void xai_guide_free(xai_guide_arg *g)
+{
+    free(g->mask_path);
+    xai_npy_free(&g->mask);
+    memset(g, 0, sizeof *g);
+}
