@@ -118,12 +118,13 @@ static void free_params(xai_model *m, paramset *ps)
             m->nodes[i].pgrad[k] = NULL;
 }
 
-/* Collect the trainable parameters and point each node's pgrad slots at their gradients. */
-static xai_status collect(xai_model *m, paramset *ps)
+/* Collect the trainable parameters (of the nodes after node `first - 1`) and point each
+   node's pgrad slots at their gradients. */
+static xai_status collect(xai_model *m, paramset *ps, int first)
 {
     memset(ps, 0, sizeof *ps);
     int bad = 0;
-    for (int i = 0; i < m->nnodes; i++) {
+    for (int i = first; i < m->nnodes; i++) {
         xai_node *n = &m->nodes[i];
         switch (n->kind) {
         case K_CONV:
@@ -391,8 +392,16 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         if (!isfinite(x[k]))
             XAI_FAIL(XAI_ENUMERIC, "sample %lld holds a non-finite value (%g) at element %lld", (long long)(k / nin),
                      (double)x[k], (long long)(k % nin));
+    int first = 0;
+    if (cfg.train_after) {
+        while (first < m->nnodes && strcmp(m->nodes[first].name ? m->nodes[first].name : "", cfg.train_after))
+            first++;
+        if (first == m->nnodes)
+            XAI_FAIL(XAI_EINVAL, "%s: no node '%s' to train after", m->name, cfg.train_after);
+        first++;
+    }
     paramset ps;
-    xai_status st = collect(m, &ps);
+    xai_status st = collect(m, &ps, first);
     if (st)
         return st;
     int64_t cap = cfg.batch < n ? cfg.batch : n;

@@ -17,5 +17,6 @@
 #include "xai/validate.h"
 #include "xai/relevance.h"
 #include "xai/crp.h"
+#include "xai/clarc.h"
 
 #endif /* XAI_H */

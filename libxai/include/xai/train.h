@@ -122,6 +122,9 @@ typedef struct {
      *  look, 0 elsewhere. */
     const float *guide_mask;
     int64_t guide_mask_n;
+    /** NULL, or a node name: only the nodes after it (in graph order) are trained, the rest
+     *  keep their weights (fine-tuning the later layers, e.g. after a ClArC projection). [NULL] */
+    const char *train_after;
 } xai_train_config;
 
 XAI_API void xai_train_config_init(xai_train_config *c);
