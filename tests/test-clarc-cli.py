@@ -84,7 +84,8 @@ def data(tmp):
 
 
 def check_cav_sources(clarc, p, sc, y):
-    """index lists and a SpRAy clusters.tsv name the same groups as the group file"""
+    """index lists and a SpRAy clusters.tsv (artefact: one cluster of one class; clean: every
+    other row) name the same groups as the group file"""
     run([clarc, "cav", "--model", p("m.onnx"), "--layer", "maxpool2", "--x", p("x.npy"), "--groups", p("groups.npy"),
          "-o", p("cav.json"), "-q"])
     art, cln = np.nonzero(sc)[0], np.nonzero(~sc)[0]
@@ -95,9 +96,9 @@ def check_cav_sources(clarc, p, sc, y):
     with open(p("clusters.tsv"), "w") as f:
         f.write("index\tclass\tcluster\tx\ty\n")
         for i in range(len(y)):
-            f.write("%d\t0\t%d\t0\t0\n" % (i, 3 if sc[i] else 1))
+            f.write("%d\t%d\t%d\t0\t0\n" % (i, y[i], 3 if sc[i] else 1))
     run([clarc, "cav", "--model", p("m.onnx"), "--layer", "maxpool2", "--x", p("x.npy"), "--spray", p("clusters.tsv"),
-         "--class", "0", "--cluster", "3", "-o", p("cav3.json"), "-q"])
+         "--class", "1", "--cluster", "3", "-o", p("cav3.json"), "-q"])
     c = [json.load(open(p(f))) for f in ("cav.json", "cav2.json", "cav3.json")]
     v = np.array(c[0]["v"])
     assert abs(np.linalg.norm(v) - 1) < 1e-5 and c[0]["z_artefact"] > c[0]["z_clean"], c[0]["z_artefact"]

@@ -87,8 +87,8 @@ static int from_spray(const xai_app *app, const clarc_group_src *s, int64_t n, i
             xai_tsv_get_number(t, r, (size_t)ck, &k) || !(idx >= 0 && idx < (double)n) || idx != floor(idx))
             rc = xai_app_fail(app, s->spray, "row %zu: bad index, class or cluster (samples 0..%lld)", r + 1,
                               (long long)n - 1);
-        else if ((int)cls == s->cls && push((int)k == s->cluster ? ia : ic, (int)k == s->cluster ? na : nc,
-                                            (int)k == s->cluster ? &capa : &capc, (int64_t)idx))
+        else if ((int)cls == s->cls && (int)k == s->cluster ? push(ia, na, &capa, (int64_t)idx)
+                                                             : push(ic, nc, &capc, (int64_t)idx))
             rc = xai_app_fail(app, s->spray, "out of memory");
     }
     xai_tsv_free(t);
