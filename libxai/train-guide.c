@@ -14,11 +14,16 @@
  *   - through u: d(u^T t)/dz = H t with H = -K (diag p - p p^T), backpropagated from the logits
  *     through the ordinary network together with the cross-entropy gradient.
  * Cost per step: one more backward and one tangent forward on top of forward + backward.
+ *
+ * LRP-guided training (Sun, Lapuschkin, Samek & Binder, ICPR 2020): the activations at a layer
+ * are weighted by 1 + R/max|R| with R their LRP relevance for the true class, the rest of the
+ * network runs again on the weighted activations, and their cross-entropy joins the loss.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrp-int.h"
 #include "train-int.h"
 
 /* Why node n keeps the input gradient from being piecewise linear, or NULL when it does not. */
@@ -49,7 +54,7 @@ static const char *not_piecewise_linear(const xai_model *m, const xai_node *n)
 
 xai_status xai_guide_check(const xai_model *m, xai_guide_kind g)
 {
-    if (g == XAI_GUIDE_NONE)
+    if (g == XAI_GUIDE_NONE || g == XAI_GUIDE_LRP)
         return XAI_OK;
     if (g != XAI_GUIDE_RRR)
         XAI_FAIL(XAI_EINVAL, "unknown guidance kind %d", (int)g);
@@ -228,17 +233,45 @@ xai_status xai_input_gradient_share(const xai_model *m, int64_t n, const float *
     return st;
 }
 
-xai_status xai_guide_state_new(const xai_model *m, const xai_train_config *cfg, int64_t n, int64_t cap,
-                               xai_guide_state *gs)
+/* the LRP guide's layer: the named one, else the input of the last Conv/Dense node */
+static xai_status lrp_layer(const xai_model *m, const char *name, int *v)
 {
-    memset(gs, 0, sizeof *gs);
-    if (cfg->guide == XAI_GUIDE_NONE)
-        return XAI_OK;
+    *v = -1;
+    if (name)
+        *v = xai_layer_value(m, name);
+    for (int i = m->nnodes - 1; !name && i >= 0 && *v < 0; i--)
+        if (m->nodes[i].kind == K_CONV || m->nodes[i].kind == K_GEMM)
+            *v = m->nodes[i].in[0];
+    if (*v < 0 || m->vals[*v].is_const || *v == m->output)
+        XAI_FAIL(XAI_EINVAL, "%s: LRP guidance needs an inner layer ('%s' is none)", m->name, name ? name : "(auto)");
+    return XAI_OK;
+}
+
+static xai_status lrp_state(const xai_model *m, const xai_train_config *cfg, int64_t cap, xai_guide_state *gs)
+{
+    xai_status st = lrp_layer(m, cfg->guide_layer, &gs->v);
+    if (st)
+        return st;
+    gs->prod = m->vals[gs->v].producer;
+    int64_t d = vnumel(m, gs->v);
+    gs->wv = malloc(sizeof(float) * (size_t)(cap * d));
+    gs->keep = malloc(sizeof(float) * (size_t)(cap * d));
+    gs->lo = malloc(sizeof(float) * (size_t)cap);
+    gs->hi = malloc(sizeof(float) * (size_t)cap);
+    gs->isr = calloc((size_t)cap, sizeof(double));
+    gs->tg = malloc(sizeof(int) * (size_t)cap);
+    xai_explain_config_init(&gs->ecfg);
+    if (!gs->wv || !gs->keep || !gs->lo || !gs->hi || !gs->isr || !gs->tg)
+        XAI_FAIL(XAI_ENOMEM, "out of memory for guided training");
+    return XAI_OK;
+}
+
+static xai_status rrr_state(const xai_model *m, const xai_train_config *cfg, int64_t n, int64_t cap,
+                            xai_guide_state *gs)
+{
     xai_status st = xai_guide_check(m, cfg->guide);
     if (st)
         return st;
-    if (!(cfg->guide_lambda >= 0.0f) || !isfinite(cfg->guide_lambda))
-        XAI_FAIL(XAI_EINVAL, "guidance weight lambda must be finite and >= 0 (got %g)", cfg->guide_lambda);
     if (!cfg->guide_mask || !(cfg->guide_mask_n == 1 || cfg->guide_mask_n == n))
         XAI_FAIL(XAI_EINVAL, "RRR needs a mask per sample (%lld) or one for all; got %lld", (long long)n,
                  (long long)(cfg->guide_mask ? cfg->guide_mask_n : 0));
@@ -247,15 +280,29 @@ xai_status xai_guide_state_new(const xai_model *m, const xai_train_config *cfg, 
         if (!isfinite(cfg->guide_mask[k]))
             XAI_FAIL(XAI_ENUMERIC, "RRR mask of sample %lld holds a non-finite value at element %lld",
                      (long long)(k / nin), (long long)(k % nin));
-    if ((st = xai_workspace_new(m, cap, &gs->wt)))
-        return st;
     gs->seed = malloc(sizeof(float) * (size_t)(cap * nc));
     gs->mb = malloc(sizeof(float) * (size_t)(cap * nin));
-    if (!gs->seed || !gs->mb) {
-        xai_guide_state_free(gs);
+    if (!gs->seed || !gs->mb)
         XAI_FAIL(XAI_ENOMEM, "out of memory for guided training");
-    }
     return XAI_OK;
+}
+
+xai_status xai_guide_state_new(const xai_model *m, const xai_train_config *cfg, int64_t n, int64_t cap,
+                               xai_guide_state *gs)
+{
+    memset(gs, 0, sizeof *gs);
+    if (cfg->guide == XAI_GUIDE_NONE)
+        return XAI_OK;
+    if (cfg->guide != XAI_GUIDE_RRR && cfg->guide != XAI_GUIDE_LRP)
+        XAI_FAIL(XAI_EINVAL, "unknown guidance kind %d", (int)cfg->guide);
+    if (!(cfg->guide_lambda >= 0.0f) || !isfinite(cfg->guide_lambda))
+        XAI_FAIL(XAI_EINVAL, "guidance weight lambda must be finite and >= 0 (got %g)", cfg->guide_lambda);
+    xai_status st = cfg->guide == XAI_GUIDE_RRR ? rrr_state(m, cfg, n, cap, gs) : lrp_state(m, cfg, cap, gs);
+    if (!st)
+        st = xai_workspace_new(m, cap, &gs->wt);
+    if (st)
+        xai_guide_state_free(gs);
+    return st;
 }
 
 void xai_guide_state_free(xai_guide_state *gs)
@@ -263,5 +310,81 @@ void xai_guide_state_free(xai_guide_state *gs)
     xai_workspace_free(gs->wt);
     free(gs->seed);
     free(gs->mb);
+    free(gs->wv), free(gs->keep), free(gs->lo), free(gs->hi), free(gs->isr), free(gs->tg);
     memset(gs, 0, sizeof *gs);
+}
+
+xai_status xai_lrp_guide_weights(const xai_model *m, xai_guide_state *gs, int64_t nb, const float *xb, const int *yb)
+{
+    xai_workspace *wt = gs->wt;
+    int64_t nin = vnumel(m, m->input), d = vnumel(m, gs->v);
+    for (int64_t s = 0; s < nb; s++) {
+        gs->lo[s] = gs->hi[s] = xb[s * nin];
+        for (int64_t k = 1; k < nin; k++) {
+            gs->lo[s] = fminf(gs->lo[s], xb[s * nin + k]);
+            gs->hi[s] = fmaxf(gs->hi[s], xb[s * nin + k]);
+        }
+        gs->tg[s] = yb[s];
+    }
+    wt->training = 0;
+    wt->bn_fold = gs->ecfg.bn == XAI_BN_FOLD;
+    wt->zbox_low = gs->lo;
+    wt->zbox_high = gs->hi;
+    wt->init_state_rel = gs->isr;
+    xai_rule *rules = NULL;
+    xai_status st = xai_lrp_rules(m, &gs->ecfg, wt, &rules);
+    if (!st && !(st = xai_graph_forward(m, wt, nb, xb))) {
+        xai_ws_clear_adj(wt);
+        if (!(st = xai_lrp_seed(m, wt, &gs->ecfg, gs->tg, NULL)))
+            st = xai_lrp_sweep_nodes(m, wt, rules, m->nnodes - 1, gs->prod + 1);
+    }
+    free(rules);
+    wt->zbox_low = wt->zbox_high = NULL;
+    wt->init_state_rel = NULL;
+    wt->bn_fold = 0;
+    for (int64_t s = 0; s < nb && !st; s++) {
+        const float *r = wt->adj[gs->v] + s * d;
+        float mx = 0;
+        for (int64_t k = 0; k < d; k++)
+            mx = fmaxf(mx, fabsf(r[k]));
+        for (int64_t k = 0; k < d; k++)
+            gs->wv[s * d + k] = mx > 0 ? 1.0f + r[k] / mx : 1.0f;
+    }
+    return st;
+}
+
+xai_status xai_lrp_guide_pass(const xai_model *m, const xai_workspace *ws, xai_guide_state *gs,
+                              const xai_train_config *cfg, int64_t nb, const float *xb, const int *yb, double *ce)
+{
+    xai_workspace *wt = gs->wt;
+    int64_t d = vnumel(m, gs->v), nc = vnumel(m, m->output), hits = 0;
+    wt->training = ws->training;
+    wt->drop_seed = ws->drop_seed;
+    wt->bn_momentum = 0.0f; /* BN running statistics follow the plain pass only */
+    xai_status st = xai_graph_forward(m, wt, nb, xb);
+    float *a = wt->val[gs->v];
+    if (!st) {
+        memcpy(gs->keep, a, sizeof(float) * (size_t)(nb * d));
+        for (int64_t k = 0; k < nb * d; k++)
+            a[k] *= gs->wv[k];
+    }
+    for (int i = gs->prod + 1; i < m->nnodes && !st; i++)
+        st = m->nodes[i].ops->forward(m, &m->nodes[i], wt);
+    if (st)
+        return st;
+    double l = 0;
+    xai_ws_clear_adj(wt);
+    xai_xent(wt->val[m->output], yb, nb, nc, cfg->class_weights, wt->adj[m->output], &l, &hits);
+    *ce = l / (double)nb;
+    for (int64_t k = 0; k < nb * nc; k++)
+        wt->adj[m->output][k] *= cfg->guide_lambda;
+    for (int i = m->nnodes - 1; i > gs->prod && !st; i--)
+        st = m->nodes[i].ops->backward(m, &m->nodes[i], wt);
+    /* the earlier layers see the unweighted activation and the chain rule through a * w */
+    memcpy(a, gs->keep, sizeof(float) * (size_t)(nb * d));
+    for (int64_t k = 0; k < nb * d && !st; k++)
+        wt->adj[gs->v][k] *= gs->wv[k];
+    for (int i = gs->prod; i >= 0 && !st; i--)
+        st = m->nodes[i].ops->backward(m, &m->nodes[i], wt);
+    return st;
 }

@@ -24,6 +24,12 @@ xai_status xai_rrr_batch(const xai_model *m, xai_workspace *ws, xai_workspace *w
 typedef struct {
     xai_workspace *wt;
     float *seed, *mb;
+    /* LRP guidance */
+    int v, prod;                 /* the weighted activation and its producer (-1: model input) */
+    float *wv, *keep, *lo, *hi;  /* weights 1 + R/max|R|, the unweighted activation, ZBox bounds */
+    double *isr;
+    int *tg;
+    xai_explain_config ecfg;
 } xai_guide_state;
 
 /* Checks the config's guidance against the model and n samples; allocates for batches of cap. */
@@ -40,5 +46,18 @@ void xai_guide_state_free(xai_guide_state *gs);
 xai_status xai_batch_grad(const xai_model *m, xai_workspace *ws, xai_guide_state *gs, const xai_train_config *cfg,
                           int64_t nb, const float *xb, const int *yb, const int64_t *idx, double *ce_sum,
                           double *penalty, int64_t *correct);
+
+/* Weighted softmax cross-entropy over nb samples (train.c); g (may be NULL) gets dL/dlogits of
+   the weighted mean, *loss += that mean * nb, *correct += hits. */
+void xai_xent(const float *logits, const int *y, int64_t nb, int64_t nc, const float *cw, float *g, double *loss,
+              int64_t *correct);
+
+/* LRP guidance, in two steps for the tests: the weights w = 1 + R/max|R| of the batch into
+   gs->wv (an inference-mode pass on gs->wt), then the weighted pass in training mode (ws's
+   dropout seed) whose lambda-scaled cross-entropy gradient is ACCUMULATED into the pgrads;
+   *ce is its mean cross-entropy. */
+xai_status xai_lrp_guide_weights(const xai_model *m, xai_guide_state *gs, int64_t nb, const float *xb, const int *yb);
+xai_status xai_lrp_guide_pass(const xai_model *m, const xai_workspace *ws, xai_guide_state *gs,
+                              const xai_train_config *cfg, int64_t nb, const float *xb, const int *yb, double *ce);
 
 #endif /* XAI_TRAIN_INT_H */

@@ -179,7 +179,7 @@ static void shuffle(int64_t *idx, int64_t n, uint64_t *rng)
 }
 
 /* Weighted softmax cross-entropy over nb samples; writes dL/dlogits into g (may be NULL). */
-static void xent(const float *logits, const int *y, int64_t nb, int64_t nc, const float *cw, float *g, double *loss,
+void xai_xent(const float *logits, const int *y, int64_t nb, int64_t nc, const float *cw, float *g, double *loss,
                  int64_t *correct)
 {
     double wsum = 0, l = 0;
@@ -267,7 +267,7 @@ static xai_status eval_set(const xai_model *m, xai_workspace *ws, const float *x
         if (st)
             return st;
         double lb = 0;
-        xent(ws->val[m->output], ybuf, nb, nc, cw, NULL, &lb, &correct);
+        xai_xent(ws->val[m->output], ybuf, nb, nc, cw, NULL, &lb, &correct);
         l += lb;
     }
     *loss = l / (double)n;
@@ -303,11 +303,18 @@ xai_status xai_batch_grad(const xai_model *m, xai_workspace *ws, xai_guide_state
                           double *penalty, int64_t *correct)
 {
     int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel;
-    xai_status st = xai_graph_forward(m, ws, nb, xb);
-    if (st)
-        return st;
+    xai_status st = XAI_OK;
     *penalty = 0;
-    if (gs && gs->wt) {
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_LRP) {
+        double ce;
+        if ((st = xai_lrp_guide_weights(m, gs, nb, xb, yb)) ||
+            (st = xai_lrp_guide_pass(m, ws, gs, cfg, nb, xb, yb, &ce)))
+            return st;
+        *penalty = cfg->guide_lambda * ce;
+    }
+    if ((st = xai_graph_forward(m, ws, nb, xb)))
+        return st;
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRR) {
         int64_t one = cfg->guide_mask_n == 1;
         for (int64_t s = 0; s < nb; s++)
             memcpy(gs->mb + s * nin, cfg->guide_mask + (one ? 0 : idx[s]) * nin, sizeof(float) * (size_t)nin);
@@ -316,8 +323,8 @@ xai_status xai_batch_grad(const xai_model *m, xai_workspace *ws, xai_guide_state
     }
     xai_ws_clear_adj(ws);
     float *seed = ws->adj[m->output];
-    xent(ws->val[m->output], yb, nb, nc, cfg->class_weights, seed, ce_sum, correct);
-    if (gs && gs->wt)
+    xai_xent(ws->val[m->output], yb, nb, nc, cfg->class_weights, seed, ce_sum, correct);
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRR)
         for (int64_t k = 0; k < nb * nc; k++)
             seed[k] += gs->seed[k];
     for (int i = m->nnodes - 1; i >= 0; i--) {
@@ -467,6 +474,8 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
             }
             step++;
             opt_step(&cfg, &ps, lr, step);
+            if (cfg.guide == XAI_GUIDE_LRP) /* the next step's LRP reads rule weights built from these */
+                xai_model_params_changed(m);
         }
         ws->training = 0;
         xai_model_params_changed(m);

@@ -177,6 +177,11 @@ def main():
              "-o", p("g.onnx"), "-q", "--guide", "rrr:%s,lambda=5" % p("mask.npy")])
         log = json.load(open(p("g.onnx.log.json")))
         assert log["result"]["guide"] == "rrr" and all(e["train_penalty"] > 0 for e in log["epochs"]), log
+        run([train, "--arch", ARCH, "--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "2", "--val-split", "0",
+             "-o", p("l.onnx"), "-q", "--guide", "lrp,lambda=0.5,layer=maxpool2"])
+        assert json.load(open(p("l.onnx.log.json")))["result"]["guide"] == "lrp"
+        run([train, "--arch", ARCH, "--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "1", "-o", p("l2.onnx"),
+             "-q", "--guide", "lrp,lambda=0.5,layer=nosuch"], 1)
         cav = check_cav_sources(clarc, p, sc, y)
         check_project(clarc, xexp, p, cav, x)
         check_finetune(clarc, p)

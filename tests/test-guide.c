@@ -5,7 +5,9 @@
  * parameter kind (Conv 1-D/2-D, Dense, biases) through ReLU, LeakyReLU, MaxPool, AveragePool
  * and Dropout with a fixed mask; curved networks are refused with a reason; on a planted
  * shortcut the penalty falls during training, the masked region's input-gradient share drops
- * on held-out data and held-out accuracy without the shortcut rises.
+ * on held-out data and held-out accuracy without the shortcut rises. LRP guidance: its weights
+ * are 1 + R/max|R| of the relevance xai_explain leaves at the layer, and the weighted pass's
+ * gradient (weights held fixed) matches finite differences.
  */
 #include <math.h>
 #include <stdio.h>
@@ -331,6 +333,141 @@ START_TEST(test_rrr_removes_shortcut)
 }
 END_TEST
 
+/* LRP guidance: w = 1 + R/max|R| per sample, R what xai_explain leaves at the layer for the label */
+START_TEST(test_lrp_weights)
+{
+    int64_t sh[2] = {2, 16};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(4,k=3,p=1) relu maxpool(2) flatten dense(5) relu dense(3)", 2, sh,
+                                         3, &m), XAI_OK);
+    enum { NS = 4 };
+    float x[NS * 32], r[NS * 32];
+    int y[NS] = {0, 2, 1, 2};
+    fill(x, NS * 32, 5);
+    xai_train_config c;
+    xai_train_config_init(&c);
+    c.guide = XAI_GUIDE_LRP;
+    c.guide_lambda = 1;
+    c.guide_layer = "flatten3";
+    xai_guide_state gs;
+    ck_assert_msg(xai_guide_state_new(m, &c, NS, NS, &gs) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_lrp_guide_weights(m, &gs, NS, x, y), XAI_OK);
+    xai_explain_config e;
+    xai_explain_config_init(&e);
+    e.targets = y;
+    int64_t d;
+    ck_assert_msg(xai_explain_value(m, &e, NS, x, "flatten3.out", r, &d) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(d, 32);
+    double worst = 0;
+    for (int s = 0; s < NS; s++) {
+        float mx = 0;
+        for (int k = 0; k < 32; k++)
+            mx = fmaxf(mx, fabsf(r[s * 32 + k]));
+        ck_assert(mx > 0);
+        for (int k = 0; k < 32; k++)
+            worst = fmax(worst, fabs(gs.wv[s * 32 + k] - (1.0 + r[s * 32 + k] / mx)));
+    }
+    ck_assert_msg(worst < 1e-5, "weights differ from 1 + R/max|R| by %g", worst);
+    xai_guide_state_free(&gs);
+    c.guide_layer = "nosuch";
+    ck_assert_int_eq(xai_guide_state_new(m, &c, NS, NS, &gs), XAI_EINVAL);
+    xai_model_free(m);
+}
+END_TEST
+
+/* the weighted pass's parameter gradient against central differences, weights held fixed */
+START_TEST(test_lrp_pass_fd)
+{
+    int64_t sh[2] = {2, 16};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(4,k=3,p=1) relu maxpool(2) conv1d(3,k=3) relu flatten dense(3)", 2,
+                                         sh, 4, &m), XAI_OK);
+    enum { NS = 3 };
+    float x[NS * 32];
+    int y[NS] = {0, 1, 2};
+    fill(x, NS * 32, 7);
+    xai_train_config c;
+    xai_train_config_init(&c);
+    c.guide = XAI_GUIDE_LRP;
+    c.guide_lambda = 2.0f;
+    c.guide_layer = "relu4";
+    xai_guide_state gs;
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, NS, &ws), XAI_OK);
+    ws->training = 1;
+    ws->drop_seed = 42;
+    ck_assert_int_eq(xai_guide_state_new(m, &c, NS, NS, &gs), XAI_OK);
+    ck_assert_int_eq(xai_lrp_guide_weights(m, &gs, NS, x, y), XAI_OK);
+    tparam ps[16];
+    int np = params_of(m, ps, 16);
+    double ce, worst = 0;
+    ck_assert_int_eq(xai_lrp_guide_pass(m, ws, &gs, &c, NS, x, y, &ce), XAI_OK);
+    for (int p = 0; p < np; p++) /* the probes below accumulate into grad: keep the analytic one */
+        memcpy(ps[p].g0, ps[p].grad, sizeof(float) * (size_t)ps[p].n);
+    for (int p = 0; p < np; p++) {
+        double gmax = 0;
+        for (int64_t k = 0; k < ps[p].n; k++)
+            gmax = fmax(gmax, fabs(ps[p].g0[k]));
+        for (int64_t k = 0; k < ps[p].n; k += ps[p].n > 40 ? ps[p].n / 40 : 1) {
+            double an = ps[p].g0[k], lp, lm;
+            float keep = ps[p].data[k];
+            ps[p].data[k] = keep + 1e-3f;
+            xai_model_params_changed(m);
+            ck_assert_int_eq(xai_lrp_guide_pass(m, ws, &gs, &c, NS, x, y, &lp), XAI_OK);
+            ps[p].data[k] = keep - 1e-3f;
+            xai_model_params_changed(m);
+            ck_assert_int_eq(xai_lrp_guide_pass(m, ws, &gs, &c, NS, x, y, &lm), XAI_OK);
+            ps[p].data[k] = keep;
+            double fd = c.guide_lambda * (lp - lm) / 2e-3, err = fabs(fd - an) / (gmax + 1e-2);
+            worst = fmax(worst, err);
+            ck_assert_msg(err < 1e-2, "tensor %d element %lld: backward %.6g, finite difference %.6g", p,
+                          (long long)k, an, fd);
+        }
+    }
+    printf("  LRP-guided pass: cross-entropy %.4f, worst FD error %.2e over %d tensors\n", ce, worst, np);
+    for (int p = 0; p < np; p++)
+        free(ps[p].g0);
+    for (int i = 0; i < m->nnodes; i++)
+        for (int k = 0; k < 4; k++) {
+            free(m->nodes[i].pgrad[k]);
+            m->nodes[i].pgrad[k] = NULL;
+        }
+    xai_guide_state_free(&gs);
+    xai_workspace_free(ws);
+    xai_model_free(m);
+}
+END_TEST
+
+/* LRP-guided training runs end to end and learns the planted problem */
+START_TEST(test_lrp_trains)
+{
+    const int64_t n = 120;
+    int64_t sh[2] = {1, SC_LEN};
+    float *x = malloc(sizeof(float) * n * SC_LEN);
+    int *y = malloc(sizeof(int) * n);
+    shortcut_set(n, x, y, 0, 11);
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(2)", 2, sh, 5, &m), XAI_OK);
+    xai_train_config c;
+    xai_train_config_init(&c);
+    c.epochs = 15;
+    c.batch = 16;
+    c.lr = 5e-3f;
+    c.val_split = 0;
+    c.guide = XAI_GUIDE_LRP;
+    c.guide_lambda = 1.0f;
+    c.progress = on_epoch;
+    xai_train_result r;
+    ck_assert_msg(xai_train(m, &c, n, x, y, &r) == XAI_OK, "%s", xai_last_error());
+    printf("  LRP-guided training: weighted-pass loss %.4f -> %.4f, kept training accuracy %.3f\n", first_pen,
+           last_pen, r.kept_train_acc);
+    ck_assert(last_pen < first_pen);
+    ck_assert(r.kept_train_acc > 0.8);
+    xai_model_free(m);
+    free(x), free(y);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("guide");
@@ -341,6 +478,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_fd_dense);
     tcase_add_test(tc, test_refuse_curved);
     tcase_add_test(tc, test_rrr_removes_shortcut);
+    tcase_add_test(tc, test_lrp_weights);
+    tcase_add_test(tc, test_lrp_pass_fd);
+    tcase_add_test(tc, test_lrp_trains);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,18 +1,38 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * guide.c - xai-train --guide: Right for the Right Reasons (Ross et al., IJCAI 2017) with
- * per-sample "not here" masks read from an .npy of the samples' shape.
+ * per-sample "not here" masks read from an .npy of the samples' shape; LRP-guided training
+ * (Sun et al., ICPR 2020).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "guide.h"
 
+/* "lrp,lambda=L[,layer=NAME]" */
+static int parse_lrp(const xai_app *app, const char *s, xai_guide_arg *g)
+{
+    const char *p = s + 3;
+    if (strncmp(p, ",lambda=", 8) != 0)
+        return xai_app_usage_error(app, "--guide lrp needs ',lambda=L' (got '%s')", s);
+    char *e;
+    g->lambda = strtof(p + 8, &e);
+    if (e == p + 8 || (*e && strncmp(e, ",layer=", 7) != 0) || !(g->lambda >= 0) || g->lambda > 1e12f)
+        return xai_app_usage_error(app, "--guide lrp: lambda must be a number >= 0, then optionally ,layer=NAME "
+                                        "(got '%s')", s);
+    if (*e && !(g->layer = strdup(e + 7)))
+        return xai_app_fail(app, NULL, "out of memory");
+    g->kind = XAI_GUIDE_LRP;
+    return 0;
+}
+
 int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g)
 {
     memset(g, 0, sizeof *g);
+    if (strncmp(s, "lrp", 3) == 0 && (s[3] == ',' || !s[3]))
+        return parse_lrp(app, s, g);
     if (strncmp(s, "rrr:", 4) != 0)
-        return xai_app_usage_error(app, "--guide needs rrr:MASKS.npy,lambda=L (got '%s')", s);
+        return xai_app_usage_error(app, "--guide needs rrr:MASKS.npy,lambda=L or lrp,lambda=L (got '%s')", s);
     const char *p = s + 4, *comma = strstr(p, ",lambda=");
     if (!comma || comma == p)
         return xai_app_usage_error(app, "--guide rrr needs a masks file and ',lambda=L' (got '%s')", s);
@@ -30,6 +50,12 @@ int xai_guide_setup(const xai_app *app, xai_guide_arg *g, const xai_model *m, in
 {
     if (g->kind == XAI_GUIDE_NONE)
         return 0;
+    if (g->kind == XAI_GUIDE_LRP) {
+        cfg->guide = g->kind;
+        cfg->guide_lambda = g->lambda;
+        cfg->guide_layer = g->layer;
+        return 0;
+    }
     if (xai_guide_check(m, g->kind) != XAI_OK)
         return xai_app_fail(app, "--guide", "%s", xai_last_error());
     if (xai_npy_load(g->mask_path, &g->mask) != XAI_OK)
@@ -51,6 +77,7 @@ int xai_guide_setup(const xai_app *app, xai_guide_arg *g, const xai_model *m, in
 void xai_guide_free(xai_guide_arg *g)
 {
     free(g->mask_path);
+    free(g->layer);
     xai_npy_free(&g->mask);
     memset(g, 0, sizeof *g);
 }

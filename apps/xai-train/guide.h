@@ -11,10 +11,11 @@ typedef struct {
     xai_guide_kind kind;
     float lambda;
     char *mask_path;   /* RRR: the masks file */
+    char *layer;       /* LRP: the weighted layer (NULL: the classifier's input) */
     xai_npy mask;
 } xai_guide_arg;
 
-/* Parse "rrr:MASKS.npy,lambda=L"; 0 ok, else a usage error was printed (exit 2). */
+/* Parse "rrr:MASKS.npy,lambda=L" or "lrp,lambda=L[,layer=NAME]"; 0 ok, else a usage error was printed (exit 2). */
 int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g);
 
 /* Load the masks for n samples of per values and fill cfg's guide fields; 0 ok, else the

@@ -58,7 +58,11 @@ static void usage(FILE *f)
 "                        to the loss, A from MASKS.npy (1 where the model must not look; one mask\n"
 "                        per sample, shape [N, ...], or one for all). Trained by double backprop;\n"
 "                        needs a piecewise-linear model (conv, dense, relu, leakyrelu, maxpool,\n"
-"                        avgpool, flatten, dropout; no bn). A step costs about 2-2.5x a plain one\n"
+"                        avgpool, flatten, dropout; no bn). A step costs about 2x a plain one\n"
+"  --guide lrp,lambda=L[,layer=NAME]\n"
+"                        LRP-guided training: weight the activations at NAME [the last dense or\n"
+"                        conv layer's input] by 1 + R/max|R| (R: LRP relevance of the label),\n"
+"                        run the rest again, add L x its cross-entropy (about 3x a plain step)\n"
 "\n"
 "OUTPUT\n"
 "  -o, --output MODEL.onnx   written atomically; refused if it exists (exit 2), unless --force\n"
@@ -75,7 +79,8 @@ static void usage(FILE *f)
 "REFERENCES\n"
 "  Kingma & Ba 2015 (Adam); Loshchilov & Hutter 2019 (AdamW, cosine schedule); He et al. 2015\n"
 "  (Kaiming initialisation); Ioffe & Szegedy 2015 (batch normalisation); Ross, Hughes &\n"
-"  Doshi-Velez 2017 (Right for the Right Reasons, --guide rrr).\n");
+"  Doshi-Velez 2017 (Right for the Right Reasons, --guide rrr); Sun et al. 2020 (LRP-guided\n"
+"  training, --guide lrp).\n");
 }
 
 static xai_app app;
@@ -390,8 +395,8 @@ int main(int argc, char **argv)
     json_object_set_new(prov, "optimizer", json_string(buf));
     json_object_set_new(prov, "lr", json_real(cfg.lr));
     json_object_set_new(prov, "batch", json_integer(cfg.batch));
-    if (guide.kind == XAI_GUIDE_RRR) {
-        json_object_set_new(prov, "guide", json_string("rrr"));
+    if (guide.kind != XAI_GUIDE_NONE) {
+        json_object_set_new(prov, "guide", json_string(guide.kind == XAI_GUIDE_RRR ? "rrr" : "lrp"));
         json_object_set_new(prov, "guide_lambda", json_real(guide.lambda));
         json_object_set_new(prov, "final_train_penalty", json_real(res.final_train_penalty));
     }

@@ -77,7 +77,12 @@ typedef enum {
      *  batch of ||A (.) d(sum_k log p_k)/dx||^2, A the per-sample "not here" mask. Trained by double
      *  backpropagation; needs a piecewise-linear network (Conv, Gemm/MatMul, ReLU, LeakyReLU,
      *  MaxPool, AveragePool, data movement, Dropout, Add/Sub, Mul/Div by constants). */
-    XAI_GUIDE_RRR
+    XAI_GUIDE_RRR,
+    /** LRP-guided training (Sun et al., ICPR 2020): the activations a at guide_layer are weighted
+     *  by w = 1 + R/max|R| (R: LRP relevance of the true class at that layer, per sample, from
+     *  an inference-mode pass with the default composite), the rest of the network runs again on
+     *  a * w, and loss = CE + lambda * CE(weighted pass). w is held constant in the gradient. */
+    XAI_GUIDE_LRP
 } xai_guide_kind;
 
 /** Progress of one epoch, passed to the progress callback. */
@@ -122,6 +127,9 @@ typedef struct {
      *  look, 0 elsewhere. */
     const float *guide_mask;
     int64_t guide_mask_n;
+    /** LRP guidance: the layer (node or activation name) whose activations are weighted; NULL:
+     *  the input of the last Conv/Dense layer (the features the classifier reads). [NULL] */
+    const char *guide_layer;
     /** NULL, or a node name: only the nodes after it (in graph order) are trained, the rest
      *  keep their weights (fine-tuning the later layers, e.g. after a ClArC projection). [NULL] */
     const char *train_after;
