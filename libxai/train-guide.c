@@ -54,8 +54,8 @@ static const char *not_piecewise_linear(const xai_model *m, const xai_node *n)
 
 xai_status xai_guide_check(const xai_model *m, xai_guide_kind g)
 {
-    if (g == XAI_GUIDE_NONE || g == XAI_GUIDE_LRP)
-        return XAI_OK;
+    if (g == XAI_GUIDE_NONE || g == XAI_GUIDE_LRP || g == XAI_GUIDE_RRCLARC)
+        return XAI_OK; /* RR-ClArC checks the network after its layer when it starts */
     if (g != XAI_GUIDE_RRR)
         XAI_FAIL(XAI_EINVAL, "unknown guidance kind %d", (int)g);
     for (int i = 0; i < m->nnodes; i++) {
@@ -109,12 +109,15 @@ static xai_status tangent_node(const xai_model *m, const xai_node *n, xai_worksp
     }
 }
 
-/* Backward pass of the seed in ws->adj[output] to the model input, without parameter gradients. */
-static xai_status input_backward(const xai_model *m, xai_workspace *ws)
+static xai_status tangent_wgrad(const xai_model *m, xai_workspace *ws, xai_workspace *wt, int prod);
+
+/* Backward pass of the seed in ws->adj[output] down to node lo (0: the model input), without
+   parameter gradients. */
+static xai_status input_backward(const xai_model *m, xai_workspace *ws, int lo)
 {
     xai_status st = XAI_OK;
     ws->input_grad = 1;
-    for (int i = m->nnodes - 1; i >= 0 && !st; i--) {
+    for (int i = m->nnodes - 1; i >= lo && !st; i--) {
         xai_node *nd = (xai_node *)&m->nodes[i];
         float *pg[4];
         memcpy(pg, nd->pgrad, sizeof pg);
@@ -148,7 +151,7 @@ static xai_status input_gradient(const xai_model *m, xai_workspace *ws, double *
         for (int64_t c = 0; c < nc; c++)
             ws->adj[m->output][s * nc + c] = (float)(1.0 - (double)nc * p[c]);
     }
-    return input_backward(m, ws);
+    return input_backward(m, ws, 0);
 }
 
 xai_status xai_rrr_batch(const xai_model *m, xai_workspace *ws, xai_workspace *wt, const float *mask,
@@ -172,19 +175,8 @@ xai_status xai_rrr_batch(const xai_model *m, xai_workspace *ws, xai_workspace *w
             r[s * nin + i] = (float)(sc * a * ag);
         }
     *penalty = lambda * pen / (double)nb;
-    wt->ns = nb;
-    wt->training = ws->training;
-    wt->drop_seed = ws->drop_seed;
-    for (int i = 0; i < m->nnodes && !st; i++)
-        st = tangent_node(m, &m->nodes[i], ws, wt);
     /* through J: weight gradients from the adjoints J_l^T u and the tangent inputs */
-    for (int i = 0; i < m->nnodes && !st; i++) {
-        const xai_node *n = &m->nodes[i];
-        const xai_linear *L = xai_node_linear(n);
-        if (L && n->pgrad[0] && L->wgrad)
-            st = L->wgrad(n, wt->val[n->in[0]], ws->adj[n->out[0]], n->pgrad[0], NULL, nb,
-                          ws->scratch + n->scratch * (size_t)nb);
-    }
+    st = tangent_wgrad(m, ws, wt, -1);
     /* through u: H t at the logits, H = -K (diag p - p p^T) */
     for (int64_t s = 0; s < nb && !st; s++) {
         const float *t = wt->val[m->output] + s * nc;
@@ -198,6 +190,51 @@ xai_status xai_rrr_batch(const xai_model *m, xai_workspace *ws, xai_workspace *w
 out:
     free(p);
     return st;
+}
+
+/* Tangent pass of nodes after `prod` from wt->val[v], then the weight gradients adjoint x tangent. */
+static xai_status tangent_wgrad(const xai_model *m, xai_workspace *ws, xai_workspace *wt, int prod)
+{
+    xai_status st = XAI_OK;
+    int64_t nb = ws->ns;
+    wt->ns = nb;
+    wt->training = ws->training;
+    wt->drop_seed = ws->drop_seed;
+    for (int i = prod + 1; i < m->nnodes && !st; i++)
+        st = tangent_node(m, &m->nodes[i], ws, wt);
+    for (int i = prod + 1; i < m->nnodes && !st; i++) {
+        const xai_node *n = &m->nodes[i];
+        const xai_linear *L = xai_node_linear(n);
+        if (L && n->pgrad[0] && L->wgrad)
+            st = L->wgrad(n, wt->val[n->in[0]], ws->adj[n->out[0]], n->pgrad[0], NULL, nb,
+                          ws->scratch + n->scratch * (size_t)nb);
+    }
+    return st;
+}
+
+xai_status xai_rrclarc_batch(const xai_model *m, xai_workspace *ws, xai_guide_state *gs, const xai_train_config *cfg,
+                             const int *yb, double *penalty)
+{
+    int64_t nb = ws->ns, nc = vnumel(m, m->output), d = vnumel(m, gs->v);
+    xai_ws_clear_adj(ws);
+    for (int64_t s = 0; s < nb; s++)
+        ws->adj[m->output][s * nc + yb[s]] = 1.0f;
+    xai_status st = input_backward(m, ws, gs->prod + 1);
+    if (st)
+        return st;
+    const float *g = ws->adj[gs->v], *v = cfg->guide_cav;
+    float *r = gs->wt->val[gs->v];
+    double pen = 0, sc = 2.0 * cfg->guide_lambda / (double)nb;
+    for (int64_t s = 0; s < nb; s++) {
+        double c = 0;
+        for (int64_t k = 0; k < d; k++)
+            c += (double)v[k] * g[s * d + k];
+        pen += c * c;
+        for (int64_t k = 0; k < d; k++)
+            r[s * d + k] = (float)(sc * c * v[k]);
+    }
+    *penalty = cfg->guide_lambda * pen / (double)nb;
+    return tangent_wgrad(m, ws, gs->wt, gs->prod);
 }
 
 xai_status xai_input_gradient_share(const xai_model *m, int64_t n, const float *x, const float *mask,
@@ -266,6 +303,27 @@ static xai_status lrp_state(const xai_model *m, const xai_train_config *cfg, int
     return XAI_OK;
 }
 
+/* RR-ClArC: the CAV's layer, and a network piecewise linear after it */
+static xai_status rrclarc_state(const xai_model *m, const xai_train_config *cfg, xai_guide_state *gs)
+{
+    if (!cfg->guide_layer || !cfg->guide_cav)
+        XAI_FAIL(XAI_EINVAL, "RR-ClArC needs the CAV and its layer");
+    xai_status st = lrp_layer(m, cfg->guide_layer, &gs->v);
+    if (st)
+        return st;
+    if (vnumel(m, gs->v) != cfg->guide_cav_n)
+        XAI_FAIL(XAI_EINVAL, "%s: layer '%s' has %lld values per sample, the CAV %lld", m->name, cfg->guide_layer,
+                 (long long)vnumel(m, gs->v), (long long)cfg->guide_cav_n);
+    gs->prod = m->vals[gs->v].producer;
+    for (int i = gs->prod + 1; i < m->nnodes; i++) {
+        const char *why = not_piecewise_linear(m, &m->nodes[i]);
+        if (why)
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s) after the CAV's layer: RR-ClArC needs the network after "
+                     "it to be piecewise linear; %s", m->name, m->nodes[i].name, m->nodes[i].op_type, why);
+    }
+    return XAI_OK;
+}
+
 static xai_status rrr_state(const xai_model *m, const xai_train_config *cfg, int64_t n, int64_t cap,
                             xai_guide_state *gs)
 {
@@ -293,11 +351,12 @@ xai_status xai_guide_state_new(const xai_model *m, const xai_train_config *cfg, 
     memset(gs, 0, sizeof *gs);
     if (cfg->guide == XAI_GUIDE_NONE)
         return XAI_OK;
-    if (cfg->guide != XAI_GUIDE_RRR && cfg->guide != XAI_GUIDE_LRP)
+    if (cfg->guide != XAI_GUIDE_RRR && cfg->guide != XAI_GUIDE_LRP && cfg->guide != XAI_GUIDE_RRCLARC)
         XAI_FAIL(XAI_EINVAL, "unknown guidance kind %d", (int)cfg->guide);
     if (!(cfg->guide_lambda >= 0.0f) || !isfinite(cfg->guide_lambda))
         XAI_FAIL(XAI_EINVAL, "guidance weight lambda must be finite and >= 0 (got %g)", cfg->guide_lambda);
-    xai_status st = cfg->guide == XAI_GUIDE_RRR ? rrr_state(m, cfg, n, cap, gs) : lrp_state(m, cfg, cap, gs);
+    xai_status st = cfg->guide == XAI_GUIDE_RRR ? rrr_state(m, cfg, n, cap, gs)
+                    : cfg->guide == XAI_GUIDE_LRP ? lrp_state(m, cfg, cap, gs) : rrclarc_state(m, cfg, gs);
     if (!st)
         st = xai_workspace_new(m, cap, &gs->wt);
     if (st)

@@ -60,4 +60,9 @@ xai_status xai_lrp_guide_weights(const xai_model *m, xai_guide_state *gs, int64_
 xai_status xai_lrp_guide_pass(const xai_model *m, const xai_workspace *ws, xai_guide_state *gs,
                               const xai_train_config *cfg, int64_t nb, const float *xb, const int *yb, double *ce);
 
+/* RR-ClArC for one batch that ws has just run forward: the penalty's weight gradients
+   accumulated into the pgrads of the nodes after the layer; leaves ws->adj dirty. */
+xai_status xai_rrclarc_batch(const xai_model *m, xai_workspace *ws, xai_guide_state *gs, const xai_train_config *cfg,
+                             const int *yb, double *penalty);
+
 #endif /* XAI_TRAIN_INT_H */

@@ -321,6 +321,8 @@ xai_status xai_batch_grad(const xai_model *m, xai_workspace *ws, xai_guide_state
         if ((st = xai_rrr_batch(m, ws, gs->wt, gs->mb, nin, cfg->guide_lambda, gs->seed, penalty)))
             return st;
     }
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRCLARC && (st = xai_rrclarc_batch(m, ws, gs, cfg, yb, penalty)))
+        return st;
     xai_ws_clear_adj(ws);
     float *seed = ws->adj[m->output];
     xai_xent(ws->val[m->output], yb, nb, nc, cfg->class_weights, seed, ce_sum, correct);

@@ -82,7 +82,12 @@ typedef enum {
      *  by w = 1 + R/max|R| (R: LRP relevance of the true class at that layer, per sample, from
      *  an inference-mode pass with the default composite), the rest of the network runs again on
      *  a * w, and loss = CE + lambda * CE(weighted pass). w is held constant in the gradient. */
-    XAI_GUIDE_LRP
+    XAI_GUIDE_LRP,
+    /** RR-ClArC (Dreyer et al., AAAI 2024): loss = CE + lambda/n * sum (v^T d z_y/da)^2, a the
+     *  activations at guide_layer, v the unit artefact CAV there (guide_cav), z_y the logit of the
+     *  label. Exact for a network piecewise linear after the layer (the penalty then trains only
+     *  the layers after it). */
+    XAI_GUIDE_RRCLARC
 } xai_guide_kind;
 
 /** Progress of one epoch, passed to the progress callback. */
@@ -128,8 +133,12 @@ typedef struct {
     const float *guide_mask;
     int64_t guide_mask_n;
     /** LRP guidance: the layer (node or activation name) whose activations are weighted; NULL:
-     *  the input of the last Conv/Dense layer (the features the classifier reads). [NULL] */
+     *  the input of the last Conv/Dense layer (the features the classifier reads). RR-ClArC:
+     *  the CAV's layer (required). [NULL] */
     const char *guide_layer;
+    /** RR-ClArC: the CAV at guide_layer (guide_cav_n = that layer's values per sample). */
+    const float *guide_cav;
+    int64_t guide_cav_n;
     /** NULL, or a node name: only the nodes after it (in graph order) are trained, the rest
      *  keep their weights (fine-tuning the later layers, e.g. after a ClArC projection). [NULL] */
     const char *train_after;
