@@ -185,6 +185,11 @@ def main():
         cav = check_cav_sources(clarc, p, sc, y)
         check_project(clarc, xexp, p, cav, x)
         check_finetune(clarc, p)
+        run([train, "--init", p("m.onnx"), "--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "2", "-o", p("rr.onnx"),
+             "-q", "--guide", "rrclarc:%s,lambda=5" % p("cav.json")])
+        assert json.load(open(p("rr.onnx.log.json")))["result"]["guide"] == "rrclarc"
+        run([train, "--arch", "conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(3) tanh dense(2)", "--x", p("x.npy"),
+             "--y", p("y.npy"), "-o", p("rr2.onnx"), "-q", "--guide", "rrclarc:%s,lambda=5" % p("cav.json")], 1)
         check_errors(train, clarc, p)
     print("ok")
     return 0

@@ -11,11 +11,14 @@ typedef struct {
     xai_guide_kind kind;
     float lambda;
     char *mask_path;   /* RRR: the masks file */
-    char *layer;       /* LRP: the weighted layer (NULL: the classifier's input) */
+    char *layer;       /* LRP: the weighted layer (NULL: the classifier's input); RR-ClArC: the CAV's */
+    char *cav_path;    /* RR-ClArC: the CAV file of xai-clarc cav */
+    float *cav;
+    int64_t cav_n;
     xai_npy mask;
 } xai_guide_arg;
 
-/* Parse "rrr:MASKS.npy,lambda=L" or "lrp,lambda=L[,layer=NAME]"; 0 ok, else a usage error was printed (exit 2). */
+/* Parse "rrr:MASKS.npy,lambda=L", "lrp,lambda=L[,layer=NAME]" or "rrclarc:CAV.json,lambda=L"; 0 ok, else a usage error was printed (exit 2). */
 int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g);
 
 /* Load the masks for n samples of per values and fill cfg's guide fields; 0 ok, else the

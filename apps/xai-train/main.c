@@ -62,7 +62,10 @@ static void usage(FILE *f)
 "  --guide lrp,lambda=L[,layer=NAME]\n"
 "                        LRP-guided training: weight the activations at NAME [the last dense or\n"
 "                        conv layer's input] by 1 + R/max|R| (R: LRP relevance of the label),\n"
-"                        run the rest again, add L x its cross-entropy (about 3x a plain step)\n"
+"                        run the rest again, add L x its cross-entropy (about 3x a plain step)\n""  --guide rrclarc:CAV.json,lambda=L\n"
+"                        RR-ClArC: add L/n * sum (v . d z_label / da)^2, v the artefact CAV of\n"
+"                        xai-clarc cav at its layer; the layers after it must be piecewise linear.\n"
+"                        Usually with --init MODEL.onnx (fine-tuning the model the CAV came from)\n"
 "\n"
 "OUTPUT\n"
 "  -o, --output MODEL.onnx   written atomically; refused if it exists (exit 2), unless --force\n"
@@ -80,7 +83,7 @@ static void usage(FILE *f)
 "  Kingma & Ba 2015 (Adam); Loshchilov & Hutter 2019 (AdamW, cosine schedule); He et al. 2015\n"
 "  (Kaiming initialisation); Ioffe & Szegedy 2015 (batch normalisation); Ross, Hughes &\n"
 "  Doshi-Velez 2017 (Right for the Right Reasons, --guide rrr); Sun et al. 2020 (LRP-guided\n"
-"  training, --guide lrp).\n");
+"  training, --guide lrp); Dreyer et al. 2024 (RR-ClArC, --guide rrclarc).\n");
 }
 
 static xai_app app;
@@ -396,7 +399,9 @@ int main(int argc, char **argv)
     json_object_set_new(prov, "lr", json_real(cfg.lr));
     json_object_set_new(prov, "batch", json_integer(cfg.batch));
     if (guide.kind != XAI_GUIDE_NONE) {
-        json_object_set_new(prov, "guide", json_string(guide.kind == XAI_GUIDE_RRR ? "rrr" : "lrp"));
+        json_object_set_new(prov, "guide", json_string(guide.kind == XAI_GUIDE_RRR   ? "rrr"
+                                                       : guide.kind == XAI_GUIDE_LRP ? "lrp"
+                                                                                     : "rrclarc"));
         json_object_set_new(prov, "guide_lambda", json_real(guide.lambda));
         json_object_set_new(prov, "final_train_penalty", json_real(res.final_train_penalty));
     }
