@@ -100,6 +100,25 @@ static double fd_at(xai_model *m, xai_workspace *ws, xai_guide_state *gs, xai_tr
 
 /* The penalty's gradient (gradient with lambda minus gradient without) against central
    differences of the penalty, for every parameter tensor. */
+/* RR-ClArC with a fixed unit direction cav[] at the layer */
+static void rrclarc_config(const xai_model *m, const char *layer, float *cav, xai_train_config *c)
+{
+    int64_t d;
+    ck_assert_int_eq(xai_layer_activations(m, layer, 0, NULL, NULL, &d), XAI_OK);
+    ck_assert_int_le(d, 512);
+    double nv = 0;
+    for (int64_t k = 0; k < d; k++) {
+        cav[k] = (float)cos(0.7 * (double)k + 0.3);
+        nv += (double)cav[k] * cav[k];
+    }
+    for (int64_t k = 0; k < d; k++)
+        cav[k] /= (float)sqrt(nv);
+    c->guide = XAI_GUIDE_RRCLARC;
+    c->guide_layer = layer;
+    c->guide_cav = cav;
+    c->guide_cav_n = d;
+}
+
 static void fd_penalty_layer(const char *spec, int ndim, const int64_t *shape, float lambda, const char *layer)
 {
     xai_model *m;
@@ -118,22 +137,8 @@ static void fd_penalty_layer(const char *spec, int ndim, const int64_t *shape, f
     c.guide_mask = mask;
     c.guide_mask_n = ns;
     float cav[512];
-    if (layer) { /* RR-ClArC with a fixed unit direction at the layer */
-        int64_t d;
-        ck_assert_int_eq(xai_layer_activations(m, layer, 0, NULL, NULL, &d), XAI_OK);
-        ck_assert_int_le(d, 512);
-        double nv = 0;
-        for (int64_t k = 0; k < d; k++) {
-            cav[k] = (float)cos(0.7 * (double)k + 0.3);
-            nv += (double)cav[k] * cav[k];
-        }
-        for (int64_t k = 0; k < d; k++)
-            cav[k] /= (float)sqrt(nv);
-        c.guide = XAI_GUIDE_RRCLARC;
-        c.guide_layer = layer;
-        c.guide_cav = cav;
-        c.guide_cav_n = d;
-    }
+    if (layer)
+        rrclarc_config(m, layer, cav, &c);
     xai_workspace *ws;
     xai_guide_state gs;
     ck_assert_int_eq(xai_workspace_new(m, ns, &ws), XAI_OK);

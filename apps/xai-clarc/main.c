@@ -84,10 +84,43 @@ typedef struct {
     xai_train_config tc;
 } opts;
 
+/* --epochs, --batch, --seed, --lr, --val-split (k = 0..4); 0 ok, else a usage error was printed */
+static int train_opt(int k, const char *arg, xai_train_config *tc)
+{
+    long v;
+    char *e;
+    switch (k) {
+    case 0:
+        if (xai_app_parse_long(arg, 1, 100000, &v))
+            return xai_app_usage_error(&app, "--epochs needs a positive integer");
+        tc->epochs = (int)v;
+        return 0;
+    case 1:
+        if (xai_app_parse_long(arg, 1, 1 << 20, &v))
+            return xai_app_usage_error(&app, "--batch needs a positive integer");
+        tc->batch = v;
+        return 0;
+    case 2:
+        if (xai_app_parse_long(arg, 0, 2147483647L, &v))
+            return xai_app_usage_error(&app, "--seed needs an integer >= 0");
+        tc->seed = (uint64_t)v;
+        return 0;
+    case 3:
+        tc->lr = strtof(arg, &e);
+        return *e || !(tc->lr > 0) ? xai_app_usage_error(&app, "--lr needs a positive number") : 0;
+    default:
+        tc->val_split = strtof(arg, &e);
+        return *e || !(tc->val_split >= 0 && tc->val_split <= 0.9f)
+                   ? xai_app_usage_error(&app, "--val-split needs a number in [0, 0.9]")
+                   : 0;
+    }
+}
+
 static int parse(int argc, char **argv, opts *o)
 {
+    /* the training options keep this order: train_opt() takes them as 0..4 */
     enum { O_MODEL = 256, O_LAYER, O_X, O_Y, O_ART, O_CLEAN, O_GROUPS, O_SPRAY, O_CLASS, O_CLUSTER, O_METHOD,
-           O_CAV, O_Z, O_EPOCHS, O_LR, O_BATCH, O_VAL, O_SEED };
+           O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL };
     static const struct option lo[] = {
         {"model", required_argument, 0, O_MODEL}, {"layer", required_argument, 0, O_LAYER},
         {"x", required_argument, 0, O_X}, {"y", required_argument, 0, O_Y},
@@ -105,7 +138,6 @@ static int parse(int argc, char **argv, opts *o)
     opterr = 0;
     optind = 2;
     while ((c = getopt_long(argc, argv, ":o:fqh", lo, NULL)) != -1) {
-        char *e;
         switch (c) {
         case O_MODEL: o->model = optarg; break;
         case O_LAYER: o->layer = optarg; break;
@@ -130,29 +162,12 @@ static int parse(int argc, char **argv, opts *o)
             else return xai_app_usage_error(&app, "--method must be pattern, ridge or svm");
             break;
         case O_EPOCHS:
-            if (xai_app_parse_long(optarg, 1, 100000, &v))
-                return xai_app_usage_error(&app, "--epochs needs a positive integer");
-            o->tc.epochs = (int)v;
-            break;
         case O_BATCH:
-            if (xai_app_parse_long(optarg, 1, 1 << 20, &v))
-                return xai_app_usage_error(&app, "--batch needs a positive integer");
-            o->tc.batch = v;
-            break;
         case O_SEED:
-            if (xai_app_parse_long(optarg, 0, 2147483647L, &v))
-                return xai_app_usage_error(&app, "--seed needs an integer >= 0");
-            o->tc.seed = (uint64_t)v;
-            break;
         case O_LR:
-            o->tc.lr = strtof(optarg, &e);
-            if (*e || !(o->tc.lr > 0))
-                return xai_app_usage_error(&app, "--lr needs a positive number");
-            break;
         case O_VAL:
-            o->tc.val_split = strtof(optarg, &e);
-            if (*e || !(o->tc.val_split >= 0 && o->tc.val_split <= 0.9f))
-                return xai_app_usage_error(&app, "--val-split needs a number in [0, 0.9]");
+            if (train_opt(c - O_EPOCHS, optarg, &o->tc))
+                return XAI_EXIT_USAGE;
             break;
         case 'o': o->out = optarg; break;
         case 'f': o->force = 1; break;
