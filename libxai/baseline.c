@@ -12,7 +12,7 @@
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_linalg.h>
 
-#include "xai/validate.h"
+#include "baseline-int.h"
 
 struct xai_ridge {
     int64_t d;
@@ -28,6 +28,12 @@ void xai_ridge_free(xai_ridge *r)
         return;
     free(r->mean), free(r->scale), free(r->w), free(r->b);
     free(r);
+}
+
+void xai_ridge_raw_weights(const xai_ridge *r, int c, double *v)
+{
+    for (int64_t j = 0; j < r->d; j++)
+        v[j] = r->w[j * r->nc + c] * r->scale[j];
 }
 
 /* Samples are rows idx[0..n-1] of x (idx NULL: rows 0..n-1), so that folds need no copies. */

@@ -18,7 +18,7 @@ enum { CRP_STACK = 16 };
 
 /* The activation a layer name stands for: a node's first output that is used (an LSTM's
    final state when only that feeds on), else a value of that name. */
-static int layer_value(const xai_model *m, const char *layer)
+int xai_layer_value(const xai_model *m, const char *layer)
 {
     if (!layer)
         return -1;
@@ -53,7 +53,7 @@ static void channel_layout(const xai_model *m, int v, int64_t *outer, int64_t *n
 
 xai_status xai_crp_layer(const xai_model *m, const char *layer, int64_t *nchannels, int64_t *per_channel)
 {
-    int v = layer_value(m, layer);
+    int v = xai_layer_value(m, layer);
     if (v < 0 || m->vals[v].is_const || m->vals[v].producer < 0)
         XAI_FAIL(XAI_EINVAL, "no layer or activation named '%s' after the model input", layer ? layer : "(null)");
     int64_t outer, c, inner;
@@ -162,7 +162,7 @@ static xai_status crp_check(const xai_model *m, const xai_explain_config *cfg, c
     xai_status st = xai_crp_layer(m, layer, NULL, NULL);
     if (st)
         return st;
-    j->v = layer_value(m, layer);
+    j->v = xai_layer_value(m, layer);
     channel_layout(m, j->v, &j->outer, &j->nch, &j->inner);
     if (nconcepts < 0 || (nconcepts > 0 && (!channels || !maps)))
         XAI_FAIL(XAI_EINVAL, "concept maps need %d channel indices and an output buffer", nconcepts);

@@ -107,6 +107,7 @@ struct xai_workspace {
     int32_t **ibuf;             /* per node: n->ibuf * cap ints (NULL when n->ibuf == 0) */
     int bn_fold;                /* LRP: use BN-folded weights in linear nodes */
     int training;               /* training-mode semantics (BN batch statistics, dropout) */
+    int input_grad;             /* training that also needs d/d(model input) (guided training) */
     uint64_t drop_seed;         /* dropout mask seed of the current step */
     float bn_momentum;          /* running-statistics momentum (PyTorch convention) */
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
@@ -201,6 +202,10 @@ void xai_model_params_changed(xai_model *m);   /* drop caches, refold BN, recomp
 void xai_bn_refresh(xai_node *bn, const xai_model *m);
 float *xai_gemm_weights(xai_node *n, float **bias, int64_t *nout, int64_t *nin);
 void xai_graph_sync_params(xai_model *m);      /* write Gemm weights back to their initializers */
+/* The activation a layer name stands for (a node's used output, else a value of that name), or -1 (crp.c) */
+int xai_layer_value(const xai_model *m, const char *layer);
+/* forward-mode derivative of a MaxPool at the argmax its last forward pass in ws kept (pool.c) */
+void xai_maxpool_tangent(const xai_node *n, const xai_workspace *ws, const float *xd, float *yd);
 static inline uint64_t xai_hash64(uint64_t x)
 {
     x ^= x >> 33;

@@ -16,7 +16,7 @@
 
 #include "graph-int.h"
 #include "splitmix.h"
-#include "xai/train.h"
+#include "train-int.h"
 
 void xai_train_config_init(xai_train_config *c)
 {
@@ -118,12 +118,13 @@ static void free_params(xai_model *m, paramset *ps)
             m->nodes[i].pgrad[k] = NULL;
 }
 
-/* Collect the trainable parameters and point each node's pgrad slots at their gradients. */
-static xai_status collect(xai_model *m, paramset *ps)
+/* Collect the trainable parameters (of the nodes after node `first - 1`) and point each
+   node's pgrad slots at their gradients. */
+static xai_status collect(xai_model *m, paramset *ps, int first)
 {
     memset(ps, 0, sizeof *ps);
     int bad = 0;
-    for (int i = 0; i < m->nnodes; i++) {
+    for (int i = first; i < m->nnodes; i++) {
         xai_node *n = &m->nodes[i];
         switch (n->kind) {
         case K_CONV:
@@ -178,7 +179,7 @@ static void shuffle(int64_t *idx, int64_t n, uint64_t *rng)
 }
 
 /* Weighted softmax cross-entropy over nb samples; writes dL/dlogits into g (may be NULL). */
-static void xent(const float *logits, const int *y, int64_t nb, int64_t nc, const float *cw, float *g, double *loss,
+void xai_xent(const float *logits, const int *y, int64_t nb, int64_t nc, const float *cw, float *g, double *loss,
                  int64_t *correct)
 {
     double wsum = 0, l = 0;
@@ -266,7 +267,7 @@ static xai_status eval_set(const xai_model *m, xai_workspace *ws, const float *x
         if (st)
             return st;
         double lb = 0;
-        xent(ws->val[m->output], ybuf, nb, nc, cw, NULL, &lb, &correct);
+        xai_xent(ws->val[m->output], ybuf, nb, nc, cw, NULL, &lb, &correct);
         l += lb;
     }
     *loss = l / (double)n;
@@ -295,6 +296,47 @@ xai_status xai_evaluate_loss(const xai_model *m, int64_t n, const float *x, cons
     free(xb);
     xai_workspace_free(ws);
     return st;
+}
+
+xai_status xai_batch_grad(const xai_model *m, xai_workspace *ws, xai_guide_state *gs, const xai_train_config *cfg,
+                          int64_t nb, const float *xb, const int *yb, const int64_t *idx, double *ce_sum,
+                          double *penalty, int64_t *correct)
+{
+    int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel;
+    xai_status st = XAI_OK;
+    *penalty = 0;
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_LRP) {
+        double ce;
+        if ((st = xai_lrp_guide_weights(m, gs, nb, xb, yb)) ||
+            (st = xai_lrp_guide_pass(m, ws, gs, cfg, nb, xb, yb, &ce)))
+            return st;
+        *penalty = cfg->guide_lambda * ce;
+    }
+    if ((st = xai_graph_forward(m, ws, nb, xb)))
+        return st;
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRR) {
+        int64_t one = cfg->guide_mask_n == 1;
+        for (int64_t s = 0; s < nb; s++)
+            memcpy(gs->mb + s * nin, cfg->guide_mask + (one ? 0 : idx[s]) * nin, sizeof(float) * (size_t)nin);
+        if ((st = xai_rrr_batch(m, ws, gs->wt, gs->mb, nin, cfg->guide_lambda, gs->seed, penalty)))
+            return st;
+    }
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRCLARC && (st = xai_rrclarc_batch(m, ws, gs, cfg, yb, penalty)))
+        return st;
+    xai_ws_clear_adj(ws);
+    float *seed = ws->adj[m->output];
+    xai_xent(ws->val[m->output], yb, nb, nc, cfg->class_weights, seed, ce_sum, correct);
+    if (gs && gs->wt && cfg->guide == XAI_GUIDE_RRR)
+        for (int64_t k = 0; k < nb * nc; k++)
+            seed[k] += gs->seed[k];
+    for (int i = m->nnodes - 1; i >= 0; i--) {
+        const xai_node *nd = &m->nodes[i];
+        if (!nd->ops->backward)
+            XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no backward pass", nd->name, nd->op_type);
+        if ((st = nd->ops->backward(m, nd, ws)))
+            return st;
+    }
+    return XAI_OK;
 }
 
 static void opt_step(const xai_train_config *c, paramset *ps, double lr, int64_t t)
@@ -359,16 +401,25 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         if (!isfinite(x[k]))
             XAI_FAIL(XAI_ENUMERIC, "sample %lld holds a non-finite value (%g) at element %lld", (long long)(k / nin),
                      (double)x[k], (long long)(k % nin));
+    int first = 0;
+    if (cfg.train_after) {
+        while (first < m->nnodes && strcmp(m->nodes[first].name ? m->nodes[first].name : "", cfg.train_after))
+            first++;
+        if (first == m->nnodes)
+            XAI_FAIL(XAI_EINVAL, "%s: no node '%s' to train after", m->name, cfg.train_after);
+        first++;
+    }
     paramset ps;
-    xai_status st = collect(m, &ps);
+    xai_status st = collect(m, &ps, first);
     if (st)
         return st;
     int64_t cap = cfg.batch < n ? cfg.batch : n;
+    xai_guide_state gs = {0};
     xai_workspace *ws = NULL;
     float *xb = NULL;
     int64_t *idx = NULL;
     int *yb = NULL;
-    if ((st = xai_workspace_new(m, cap, &ws)))
+    if ((st = xai_workspace_new(m, cap, &ws)) || (st = xai_guide_state_new(m, &cfg, n, cap, &gs)))
         goto out;
     xb = malloc(sizeof(float) * (size_t)(cap * nin));
     idx = malloc(sizeof(int64_t) * (size_t)n);
@@ -401,7 +452,7 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         else if (cfg.schedule == XAI_SCHED_COSINE)
             lr = 0.5 * cfg.lr * (1.0 + cos(M_PI * (double)(ep - 1) / (double)cfg.epochs));
         shuffle(tr, n_tr, &rng);
-        double tl = 0;
+        double tl = 0, tp = 0;
         int64_t correct = 0;
         for (int64_t b0 = 0; b0 < n_tr; b0 += cap) {
             int64_t nb = n_tr - b0 < cap ? n_tr - b0 : cap;
@@ -411,29 +462,22 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
             }
             ws->training = 1;
             ws->drop_seed = xai_splitmix64(&rng);
-            if ((st = xai_graph_forward(m, ws, nb, xb)))
-                goto out;
-            xai_ws_clear_adj(ws);
-            double lb = 0;
-            xent(ws->val[m->output], yb, nb, nc, cfg.class_weights, ws->adj[m->output], &lb, &correct);
-            tl += lb;
-            if (!isfinite(lb)) {
-                st = xai_error_set(XAI_ENUMERIC, "the training loss became %g in epoch %d; lower the learning rate", lb, ep);
-                goto out;
-            }
+            double lb = 0, pb = 0;
             for (int i = 0; i < ps.np; i++)
                 memset(ps.p[i].grad, 0, sizeof(float) * (size_t)ps.p[i].n);
-            for (int i = m->nnodes - 1; i >= 0; i--) {
-                const xai_node *nd = &m->nodes[i];
-                if (!nd->ops->backward) {
-                    st = xai_error_set(XAI_EUNSUPPORTED, "node '%s' (%s) has no backward pass", nd->name, nd->op_type);
-                    goto out;
-                }
-                if ((st = nd->ops->backward(m, nd, ws)))
-                    goto out;
+            if ((st = xai_batch_grad(m, ws, &gs, &cfg, nb, xb, yb, tr + b0, &lb, &pb, &correct)))
+                goto out;
+            tl += lb;
+            tp += pb * (double)nb;
+            if (!isfinite(lb) || !isfinite(pb)) {
+                st = xai_error_set(XAI_ENUMERIC, "the training loss became %g in epoch %d; lower the learning rate",
+                                   lb + pb * (double)nb, ep);
+                goto out;
             }
             step++;
             opt_step(&cfg, &ps, lr, step);
+            if (cfg.guide == XAI_GUIDE_LRP) /* the next step's LRP reads rule weights built from these */
+                xai_model_params_changed(m);
         }
         ws->training = 0;
         xai_model_params_changed(m);
@@ -443,6 +487,7 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         pr.epochs = cfg.epochs;
         pr.train_loss = tl / (double)n_tr;
         pr.train_acc = (double)correct / (double)n_tr;
+        pr.train_penalty = tp / (double)n_tr;
         pr.lr = lr;
         pr.val_loss = pr.val_acc = NAN;
         if (n_val > 0) {
@@ -466,6 +511,7 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         r.epochs_run = ep;
         r.final_train_loss = pr.train_loss;
         r.final_train_acc = pr.train_acc;
+        r.final_train_penalty = pr.train_penalty;
         if (cfg.progress)
             cfg.progress(&pr, cfg.progress_ud);
         if (n_val > 0 && cfg.patience > 0 && since_best >= cfg.patience)
@@ -487,6 +533,7 @@ out:
     free(idx);
     free(yb);
     xai_workspace_free(ws);
+    xai_guide_state_free(&gs);
     free_params(m, &ps);
     return st;
 }

@@ -20,6 +20,7 @@
 #include "xai/train.h"
 #include "app.h"
 #include "card-cmd.h"
+#include "guide.h"
 
 #define PROG "xai-train"
 
@@ -52,6 +53,19 @@ static void usage(FILE *f)
 "  --patience P          epochs without improvement before stopping, 0 = off [10]\n"
 "  --class-weights W     'balanced' or comma-separated weights [none]\n"
 "  --seed S              weights, shuffling, split and dropout [0]\n"
+"  --guide rrr:MASKS.npy,lambda=L\n"
+"                        Right for the Right Reasons: add L/n * sum ||A * d(sum_k log p_k)/dx||^2\n"
+"                        to the loss, A from MASKS.npy (1 where the model must not look; one mask\n"
+"                        per sample, shape [N, ...], or one for all). Trained by double backprop;\n"
+"                        needs a piecewise-linear model (conv, dense, relu, leakyrelu, maxpool,\n"
+"                        avgpool, flatten, dropout; no bn). A step costs about 2x a plain one\n"
+"  --guide lrp,lambda=L[,layer=NAME]\n"
+"                        LRP-guided training: weight the activations at NAME [the last dense or\n"
+"                        conv layer's input] by 1 + R/max|R| (R: LRP relevance of the label),\n"
+"                        run the rest again, add L x its cross-entropy (about 3x a plain step)\n""  --guide rrclarc:CAV.json,lambda=L\n"
+"                        RR-ClArC: add L/n * sum (v . d z_label / da)^2, v the artefact CAV of\n"
+"                        xai-clarc cav at its layer; the layers after it must be piecewise linear.\n"
+"                        Usually with --init MODEL.onnx (fine-tuning the model the CAV came from)\n"
 "\n"
 "OUTPUT\n"
 "  -o, --output MODEL.onnx   written atomically; refused if it exists (exit 2), unless --force\n"
@@ -67,7 +81,9 @@ static void usage(FILE *f)
 "\n"
 "REFERENCES\n"
 "  Kingma & Ba 2015 (Adam); Loshchilov & Hutter 2019 (AdamW, cosine schedule); He et al. 2015\n"
-"  (Kaiming initialisation); Ioffe & Szegedy 2015 (batch normalisation).\n");
+"  (Kaiming initialisation); Ioffe & Szegedy 2015 (batch normalisation); Ross, Hughes &\n"
+"  Doshi-Velez 2017 (Right for the Right Reasons, --guide rrr); Sun et al. 2020 (LRP-guided\n"
+"  training, --guide lrp); Dreyer et al. 2024 (RR-ClArC, --guide rrclarc).\n");
 }
 
 static xai_app app;
@@ -98,15 +114,19 @@ static void on_progress(const xai_train_progress *p, void *ud)
     json_object_set_new(e, "val_acc", isnan(p->val_acc) ? json_null() : json_real(p->val_acc));
     json_object_set_new(e, "lr", json_real(p->lr));
     json_object_set_new(e, "elapsed_s", json_real(p->elapsed_s));
+    json_object_set_new(e, "train_penalty", json_real(p->train_penalty));
     json_array_append_new(ls->epochs, e);
+    char pen[48] = "";
+    if (p->train_penalty != 0)
+        snprintf(pen, sizeof pen, "  penalty %.4g", p->train_penalty);
     if (!ls->quiet) {
         if (isnan(p->val_loss))
-            fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f  lr %.2e  %.1fs\n", p->epoch, p->epochs, p->train_loss,
-                    p->train_acc, p->lr, p->elapsed_s);
+            fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f  lr %.2e  %.1fs%s\n", p->epoch, p->epochs, p->train_loss,
+                    p->train_acc, p->lr, p->elapsed_s, pen);
         else
-            fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_acc %.3f  lr %.2e  %.1fs%s\n",
+            fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_acc %.3f  lr %.2e  %.1fs%s%s\n",
                     p->epoch, p->epochs, p->train_loss, p->train_acc, p->val_loss, p->val_acc, p->lr, p->elapsed_s,
-                    p->improved ? "  *" : "");
+                    pen, p->improved ? "  *" : "");
     }
 }
 
@@ -142,7 +162,7 @@ static char *read_text(const char *path)
 int main(int argc, char **argv)
 {
     enum { O_ARCH = 256, O_X, O_Y, O_INIT, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_MOM, O_WD, O_SCHED, O_SSIZE, O_SGAMMA,
-           O_VAL, O_PAT, O_CW, O_SEED, O_CLASSES, O_LAYOUT, O_PRE, O_LOG, O_THREADS, O_KEEPBN };
+           O_VAL, O_PAT, O_CW, O_SEED, O_CLASSES, O_LAYOUT, O_PRE, O_LOG, O_THREADS, O_KEEPBN, O_GUIDE };
     static const struct option opts[] = {
         {"arch", required_argument, 0, O_ARCH}, {"x", required_argument, 0, O_X}, {"y", required_argument, 0, O_Y},
         {"init", required_argument, 0, O_INIT}, {"epochs", required_argument, 0, O_EPOCHS},
@@ -155,6 +175,7 @@ int main(int argc, char **argv)
         {"classes", required_argument, 0, O_CLASSES}, {"layout", required_argument, 0, O_LAYOUT},
         {"preprocessing", required_argument, 0, O_PRE}, {"log", required_argument, 0, O_LOG},
         {"nthreads", required_argument, 0, O_THREADS}, {"keep-bn", no_argument, 0, O_KEEPBN},
+        {"guide", required_argument, 0, O_GUIDE},
         {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
@@ -169,6 +190,7 @@ int main(int argc, char **argv)
     const char *arch = NULL, *xp = NULL, *yp = NULL, *init = NULL, *out = NULL, *cwarg = NULL, *classes = NULL,
                *layout = NULL, *pre = NULL, *logp = NULL;
     int force = 0, quiet = 0, keep_bn = 0, c;
+    xai_guide_arg guide = {0};
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:fqhV", opts, NULL)) != -1) {
         char *e = NULL;
@@ -207,6 +229,7 @@ int main(int argc, char **argv)
         case O_PRE: pre = optarg; break;
         case O_LOG: logp = optarg; break;
         case O_KEEPBN: keep_bn = 1; break;
+        case O_GUIDE: xai_guide_free(&guide); if (xai_guide_parse(&app, optarg, &guide)) return XAI_EXIT_USAGE; break;
         case 'o': out = optarg; break;
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
@@ -308,6 +331,9 @@ int main(int argc, char **argv)
         fail(xp, msg);
         goto done;
     }
+    if ((rc = xai_guide_setup(&app, &guide, m, n, per, &cfg)) != 0)
+        goto done;
+    rc = 1;
     int64_t nc = xai_model_output_numel(m);
     if (ymax >= nc) {
         char msg[160];
@@ -372,6 +398,13 @@ int main(int argc, char **argv)
     json_object_set_new(prov, "optimizer", json_string(buf));
     json_object_set_new(prov, "lr", json_real(cfg.lr));
     json_object_set_new(prov, "batch", json_integer(cfg.batch));
+    if (guide.kind != XAI_GUIDE_NONE) {
+        json_object_set_new(prov, "guide", json_string(guide.kind == XAI_GUIDE_RRR   ? "rrr"
+                                                       : guide.kind == XAI_GUIDE_LRP ? "lrp"
+                                                                                     : "rrclarc"));
+        json_object_set_new(prov, "guide_lambda", json_real(guide.lambda));
+        json_object_set_new(prov, "final_train_penalty", json_real(res.final_train_penalty));
+    }
     char *provs = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
     xai_model_set_metadata(m, "xai_training", provs);
     json_object_set_new(log, "result", prov);
@@ -414,6 +447,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": wrote %s (best epoch %d); log %s\n", out, res.best_epoch, logp);
     rc = 0;
 done:
+    xai_guide_free(&guide);
     json_decref(log);
     free(cw);
     free(y);

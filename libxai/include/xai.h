@@ -18,5 +18,6 @@
 #include "xai/relevance.h"
 #include "xai/crp.h"
 #include "xai/prune.h"
+#include "xai/clarc.h"
 
 #endif /* XAI_H */

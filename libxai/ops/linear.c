@@ -217,8 +217,8 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
         if (st)
             return st;
     }
-    if (vconst(m, xi) || (ws->training && xi == m->input))
-        return XAI_OK; /* training never needs the gradient of the model input */
+    if (vconst(m, xi) || (ws->training && !ws->input_grad && xi == m->input))
+        return XAI_OK; /* plain training never needs the gradient of the model input */
     int64_t N_in = L->in_numel * ws->ns;
     float *dx = ws->scratch;
     L->vjp(n, L->w, ws->adj[n->out[0]], dx, ws->ns, inner);

@@ -185,6 +185,17 @@ static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace
     return XAI_OK;
 }
 
+void xai_maxpool_tangent(const xai_node *n, const xai_workspace *ws, const float *xd, float *yd)
+{
+    const pool_attr *a = n->attr;
+    const int32_t *am = ws->ibuf[n - ws->m->nodes];
+    for (int64_t p = 0; p < a->planes * ws->ns; p++)
+        for (int64_t o = 0; o < a->osp; o++) {
+            int32_t i = am[p * a->osp + o];
+            yd[p * a->osp + o] = i >= 0 ? xd[p * a->isp + i] : 0.0f;
+        }
+}
+
 static xai_status pool_backward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     return pool_back(m, n, ws, 0, 0);

@@ -70,6 +70,26 @@ XAI_API xai_status xai_model_save_onnx_mem(const xai_model *m, const xai_export_
 typedef enum { XAI_OPT_SGD = 0, XAI_OPT_ADAM, XAI_OPT_ADAMW } xai_optimizer;
 typedef enum { XAI_SCHED_NONE = 0, XAI_SCHED_STEP, XAI_SCHED_COSINE } xai_schedule;
 
+/** Explanation-guided training (see xai_train_config.guide). */
+typedef enum {
+    XAI_GUIDE_NONE = 0,
+    /** Right for the Right Reasons (Ross et al., IJCAI 2017): loss = CE + lambda/n * sum over the
+     *  batch of ||A (.) d(sum_k log p_k)/dx||^2, A the per-sample "not here" mask. Trained by double
+     *  backpropagation; needs a piecewise-linear network (Conv, Gemm/MatMul, ReLU, LeakyReLU,
+     *  MaxPool, AveragePool, data movement, Dropout, Add/Sub, Mul/Div by constants). */
+    XAI_GUIDE_RRR,
+    /** LRP-guided training (Sun et al., ICPR 2020): the activations a at guide_layer are weighted
+     *  by w = 1 + R/max|R| (R: LRP relevance of the true class at that layer, per sample, from
+     *  an inference-mode pass with the default composite), the rest of the network runs again on
+     *  a * w, and loss = CE + lambda * CE(weighted pass). w is held constant in the gradient. */
+    XAI_GUIDE_LRP,
+    /** RR-ClArC (Dreyer et al., AAAI 2024): loss = CE + lambda/n * sum (v^T d z_y/da)^2, a the
+     *  activations at guide_layer, v the unit artefact CAV there (guide_cav), z_y the logit of the
+     *  label. Exact for a network piecewise linear after the layer (the penalty then trains only
+     *  the layers after it). */
+    XAI_GUIDE_RRCLARC
+} xai_guide_kind;
+
 /** Progress of one epoch, passed to the progress callback. */
 typedef struct {
     int epoch, epochs;          /**< 1-based epoch and total */
@@ -77,6 +97,7 @@ typedef struct {
     double val_loss, val_acc;   /**< NaN without a validation split */
     double lr;                  /**< learning rate used in this epoch */
     double elapsed_s;           /**< since training started */
+    double train_penalty;       /**< guided training: mean penalty term of the epoch (0 without) */
     int best_epoch;             /**< epoch of the best validation loss so far (or the last) */
     int improved;               /**< this epoch is the new best */
 } xai_train_progress;
@@ -104,6 +125,23 @@ typedef struct {
      *  e.g. whole groups from xai_split_*(): early stopping and the kept epoch then depend on
      *  held-out groups only. Overrides val_split. All-zero flags train without validation. [NULL] */
     const unsigned char *val_mask;
+    xai_guide_kind guide;       /**< explanation guidance [none] */
+    float guide_lambda;         /**< weight of the guidance term [0] */
+    /** RRR: the mask A, guide_mask_n * input numel floats: one per sample (guide_mask_n == n,
+     *  same order as x) or one for all (guide_mask_n == 1). Usually 1 where the model must not
+     *  look, 0 elsewhere. */
+    const float *guide_mask;
+    int64_t guide_mask_n;
+    /** LRP guidance: the layer (node or activation name) whose activations are weighted; NULL:
+     *  the input of the last Conv/Dense layer (the features the classifier reads). RR-ClArC:
+     *  the CAV's layer (required). [NULL] */
+    const char *guide_layer;
+    /** RR-ClArC: the CAV at guide_layer (guide_cav_n = that layer's values per sample). */
+    const float *guide_cav;
+    int64_t guide_cav_n;
+    /** NULL, or a node name: only the nodes after it (in graph order) are trained, the rest
+     *  keep their weights (fine-tuning the later layers, e.g. after a ClArC projection). [NULL] */
+    const char *train_after;
 } xai_train_config;
 
 XAI_API void xai_train_config_init(xai_train_config *c);
@@ -118,6 +156,7 @@ typedef struct {
     /** The KEPT weights (best validation epoch, or the last without validation) evaluated in
      *  inference mode on the training samples: the numbers to report next to best_val_acc. */
     double kept_train_loss, kept_train_acc;
+    double final_train_penalty;           /**< guided training: mean penalty of the last epoch */
 } xai_train_result;
 
 /**
@@ -135,6 +174,20 @@ XAI_API xai_status xai_train(xai_model *m, const xai_train_config *cfg, int64_t 
  */
 XAI_API xai_status xai_evaluate_loss(const xai_model *m, int64_t n, const float *x, const int *y,
                                      const float *class_weights, double *loss, double *acc);
+
+/**
+ * Can @p m be trained with guidance @p g? XAI_EUNSUPPORTED names the first node that prevents it
+ * and why (e.g. BatchNormalization's batch statistics make the input gradient curved in the input).
+ */
+XAI_API xai_status xai_guide_check(const xai_model *m, xai_guide_kind g);
+
+/**
+ * Input-gradient share of a mask: with g = d(sum_k log p_k)/dx per sample in inference mode,
+ * share = sum |A (.) g| / sum |g| over all n samples (A as guide_mask, mask_n 1 or n). The RRR
+ * penalty should lower it on held-out data.
+ */
+XAI_API xai_status xai_input_gradient_share(const xai_model *m, int64_t n, const float *x, const float *mask,
+                                            int64_t mask_n, double *share);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * guide.c - xai-train --guide: Right for the Right Reasons (Ross et al., IJCAI 2017) with
+ * per-sample "not here" masks read from an .npy of the samples' shape; LRP-guided training
+ * (Sun et al., ICPR 2020); RR-ClArC (Dreyer et al., AAAI 2024) with a CAV of xai-clarc cav.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guide.h"
+
+/* "lrp,lambda=L[,layer=NAME]" */
+static int parse_lrp(const xai_app *app, const char *s, xai_guide_arg *g)
+{
+    const char *p = s + 3;
+    if (strncmp(p, ",lambda=", 8) != 0)
+        return xai_app_usage_error(app, "--guide lrp needs ',lambda=L' (got '%s')", s);
+    char *e;
+    g->lambda = strtof(p + 8, &e);
+    if (e == p + 8 || (*e && strncmp(e, ",layer=", 7) != 0) || !(g->lambda >= 0) || g->lambda > 1e12f)
+        return xai_app_usage_error(app, "--guide lrp: lambda must be a number >= 0, then optionally ,layer=NAME "
+                                        "(got '%s')", s);
+    if (*e && !(g->layer = strdup(e + 7)))
+        return xai_app_fail(app, NULL, "out of memory");
+    g->kind = XAI_GUIDE_LRP;
+    return 0;
+}
+
+int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g)
+{
+    memset(g, 0, sizeof *g);
+    if (strncmp(s, "lrp", 3) == 0 && (s[3] == ',' || !s[3]))
+        return parse_lrp(app, s, g);
+    int rr = strncmp(s, "rrclarc:", 8) == 0;
+    if (strncmp(s, "rrr:", 4) != 0 && !rr)
+        return xai_app_usage_error(app, "--guide needs rrr:MASKS.npy,lambda=L, lrp,lambda=L or "
+                                        "rrclarc:CAV.json,lambda=L (got '%s')", s);
+    const char *p = s + (rr ? 8 : 4), *comma = strstr(p, ",lambda=");
+    if (!comma || comma == p)
+        return xai_app_usage_error(app, "--guide rrr needs a masks file and ',lambda=L' (got '%s')", s);
+    char *e;
+    g->lambda = strtof(comma + 8, &e);
+    if (e == comma + 8 || *e || !(g->lambda >= 0) || g->lambda > 1e12f)
+        return xai_app_usage_error(app, "--guide: lambda must be a number >= 0 (got '%s')", comma + 8);
+    char *path = strndup(p, (size_t)(comma - p));
+    *(rr ? &g->cav_path : &g->mask_path) = path;
+    g->kind = rr ? XAI_GUIDE_RRCLARC : XAI_GUIDE_RRR;
+    return path ? 0 : xai_app_fail(app, NULL, "out of memory");
+}
+
+/* the layer and direction of a CAV written by xai-clarc cav */
+static int read_cav(const xai_app *app, xai_guide_arg *g)
+{
+    json_error_t je;
+    json_t *r = json_load_file(g->cav_path, 0, &je), *v = r ? json_object_get(r, "v") : NULL;
+    json_t *l = r ? json_object_get(r, "layer") : NULL;
+    int rc = 0;
+    if (!r)
+        return xai_app_fail(app, g->cav_path, "%s (line %d)", je.text, je.line);
+    if (!json_is_array(v) || !json_is_string(l) || json_array_size(v) < 1)
+        rc = xai_app_fail(app, g->cav_path, "needs 'layer' and 'v' (write it with xai-clarc cav)");
+    g->cav_n = rc ? 0 : (int64_t)json_array_size(v);
+    if (!rc && (!(g->cav = malloc(sizeof(float) * (size_t)g->cav_n)) || !(g->layer = strdup(json_string_value(l)))))
+        rc = xai_app_fail(app, g->cav_path, "out of memory");
+    for (int64_t k = 0; k < g->cav_n && !rc; k++) {
+        json_t *e = json_array_get(v, (size_t)k);
+        if (!json_is_number(e) || !isfinite(json_number_value(e)))
+            rc = xai_app_fail(app, g->cav_path, "v[%lld] is not a finite number", (long long)k);
+        else
+            g->cav[k] = (float)json_number_value(e);
+    }
+    json_decref(r);
+    return rc;
+}
+
+int xai_guide_setup(const xai_app *app, xai_guide_arg *g, const xai_model *m, int64_t n, int64_t per,
+                    xai_train_config *cfg)
+{
+    if (g->kind == XAI_GUIDE_NONE)
+        return 0;
+    if (g->kind == XAI_GUIDE_RRCLARC) {
+        int rc = read_cav(app, g);
+        if (rc)
+            return rc;
+        cfg->guide_cav = g->cav;
+        cfg->guide_cav_n = g->cav_n;
+    }
+    if (g->kind == XAI_GUIDE_LRP || g->kind == XAI_GUIDE_RRCLARC) {
+        cfg->guide = g->kind;
+        cfg->guide_lambda = g->lambda;
+        cfg->guide_layer = g->layer;
+        return 0;
+    }
+    if (xai_guide_check(m, g->kind) != XAI_OK)
+        return xai_app_fail(app, "--guide", "%s", xai_last_error());
+    if (xai_npy_load(g->mask_path, &g->mask) != XAI_OK)
+        return xai_app_fail(app, g->mask_path, "%s", xai_last_error());
+    int64_t numel = 1;
+    for (int k = 0; k < g->mask.ndim; k++)
+        numel *= g->mask.shape[k];
+    if (numel != n * per && numel != per)
+        return xai_app_fail(app, g->mask_path,
+                            "holds %lld values; the masks need one sample's worth (%lld) or one per sample "
+                            "(%lld x %lld)", (long long)numel, (long long)per, (long long)n, (long long)per);
+    cfg->guide = g->kind;
+    cfg->guide_lambda = g->lambda;
+    cfg->guide_mask = g->mask.data;
+    cfg->guide_mask_n = numel == per ? 1 : n;
+    return 0;
+}
+
+void xai_guide_free(xai_guide_arg *g)
+{
+    free(g->mask_path);
+    free(g->layer);
+    free(g->cav_path);
+    free(g->cav);
+    xai_npy_free(&g->mask);
+    memset(g, 0, sizeof *g);
+}

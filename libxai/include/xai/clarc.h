@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * clarc.h - Class Artifact Compensation (ClArC; Anders et al., "Finding and removing Clever
+ * Hans: using explanation methods to debug and improve deep models", Information Fusion 77,
+ * 2022). A concept activation vector (CAV) v, of unit length, separates the activations of
+ * artefact samples from clean ones at a layer. P-ClArC projects every activation onto the
+ * clean side along v, a' = a - v (v^T a - z) with z the mean clean projection; A-ClArC uses
+ * z from the artefact samples and fine-tunes the later layers, so the model stops reading v.
+ * The projection is written into the ONNX model as ordinary operators (Flatten, Gemm, Sub,
+ * Reshape), so any ONNX runtime runs the corrected model.
+ */
+#ifndef XAI_CLARC_H
+#define XAI_CLARC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xai/model.h"
+#include "xai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** How the CAV is found. */
+typedef enum {
+    XAI_CAV_PATTERN = 0, /**< signal pattern: v ~ cov(a, y) = difference of the class means
+                              (Haufe et al., NeuroImage 87, 2014) */
+    XAI_CAV_RIDGE,       /**< ridge classifier weights (lambda by inner CV) mapped back to activations */
+    XAI_CAV_SVM          /**< linear SVM (L2-regularised hinge loss, C = 1, dual coordinate descent,
+                              Hsieh et al., ICML 2008) on standardised activations */
+} xai_cav_method;
+
+/** Name of the last node of an inserted projection: fine-tuning trains the nodes after it. */
+#define XAI_CLARC_LAST_NODE "clarc_reshape"
+
+/**
+ * Activations of @p n stacked inputs at @p layer (a node name or a value name), inference mode.
+ * @param acts [n][dim] or NULL to ask only for dim
+ * @param[out] dim values per sample at the layer
+ */
+XAI_API xai_status xai_layer_activations(const xai_model *m, const char *layer, int64_t n, const float *x,
+                                         float *acts, int64_t *dim);
+
+/**
+ * Unit CAV v[d] pointing from the clean activations towards the artefact ones (the mean
+ * artefact projection exceeds the mean clean projection). Needs >= 2 samples in each group.
+ */
+XAI_API xai_status xai_cav_fit(xai_cav_method method, int64_t d, int64_t n_art, const float *art, int64_t n_clean,
+                               const float *clean, float *v);
+
+/** Mean of v^T a over n activation rows of length d. */
+XAI_API double xai_cav_mean_projection(const float *v, int64_t d, int64_t n, const float *acts);
+
+/**
+ * ONNX bytes of @p m (current weights, BN nodes kept) with the projection a' = a - v (v^T a - z)
+ * inserted after @p layer; the layer's consumers read a'. Refused for the model output, the
+ * model input, or a model that already holds a projection.
+ * @param[out] bytes malloc'ed; free() it
+ */
+XAI_API xai_status xai_clarc_onnx(const xai_model *m, const char *layer, const float *v, int64_t d, float z,
+                                  void **bytes, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XAI_CLARC_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-clarc.c - ClArC: each CAV method recovers a planted direction; the projection written
+ * into the ONNX graph gives a' = a - v (v^T a - z) exactly when libxai reloads it (so v^T a' = z
+ * for every sample) and leaves everything else of the model alone; bad layers are refused;
+ * fine-tuning after a node leaves the earlier weights bit-identical.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+#include "xai.h"
+#include "xai/clarc.h"
+#include "xai/train.h"
+
+static uint64_t rs = 12345;
+static double gauss(void)
+{
+    double s = 0;
+    for (int k = 0; k < 12; k++) {
+        rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+        s += (double)(rs >> 11) / 9007199254740992.0;
+    }
+    return s - 6.0;
+}
+
+START_TEST(test_cav_methods)
+{
+    enum { D = 24, NA = 150, NC = 200 };
+    float u[D], art[NA * D], clean[NC * D], v[D];
+    double nu = 0;
+    for (int j = 0; j < D; j++) {
+        u[j] = (float)gauss();
+        nu += (double)u[j] * u[j];
+    }
+    for (int j = 0; j < D; j++)
+        u[j] /= (float)sqrt(nu);
+    for (int i = 0; i < NA * D; i++)
+        art[i] = (float)(gauss() + 1.5 * u[i % D]);
+    for (int i = 0; i < NC * D; i++)
+        clean[i] = (float)gauss();
+    static const char *const name[] = {"pattern", "ridge", "svm"};
+    for (int mth = XAI_CAV_PATTERN; mth <= XAI_CAV_SVM; mth++) {
+        ck_assert_msg(xai_cav_fit((xai_cav_method)mth, D, NA, art, NC, clean, v) == XAI_OK, "%s", xai_last_error());
+        double c = 0, nv = 0;
+        for (int j = 0; j < D; j++)
+            c += (double)v[j] * u[j], nv += (double)v[j] * v[j];
+        printf("  CAV %-8s cosine with the planted direction %.3f\n", name[mth], c);
+        ck_assert_msg(fabs(nv - 1) < 1e-5, "%s: |v|^2 = %g", name[mth], nv);
+        ck_assert_msg(c > 0.8, "%s: cosine %g", name[mth], c);
+        ck_assert(xai_cav_mean_projection(v, D, NA, art) > xai_cav_mean_projection(v, D, NC, clean));
+    }
+    ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, 1, art, NC, clean, v), XAI_EINVAL);
+    ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, 2, clean, 2, clean, v), XAI_ENUMERIC);
+}
+END_TEST
+
+static xai_model *small_model(void)
+{
+    int64_t sh[2] = {2, 20};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(4,k=3,p=1) relu maxpool(2) conv1d(3,k=3,p=1) relu flatten dense(3)",
+                                         2, sh, 7, &m),
+                     XAI_OK);
+    return m;
+}
+
+START_TEST(test_projection_in_graph)
+{
+    xai_model *m = small_model();
+    enum { N = 5 };
+    float x[N * 40];
+    for (int i = 0; i < N * 40; i++)
+        x[i] = (float)gauss();
+    int64_t d;
+    ck_assert_int_eq(xai_layer_activations(m, "relu4", 0, NULL, NULL, &d), XAI_OK);
+    ck_assert_int_eq(d, 30);
+    float a[N * 30], a2[N * 30], v[30];
+    ck_assert_int_eq(xai_layer_activations(m, "relu4", N, x, a, &d), XAI_OK);
+    double nv = 0;
+    for (int j = 0; j < 30; j++) {
+        v[j] = (float)gauss();
+        nv += (double)v[j] * v[j];
+    }
+    for (int j = 0; j < 30; j++)
+        v[j] /= (float)sqrt(nv);
+    const float z = 0.37f;
+    void *buf;
+    size_t len;
+    ck_assert_msg(xai_clarc_onnx(m, "relu4", v, 30, z, &buf, &len) == XAI_OK, "%s", xai_last_error());
+    xai_model *p;
+    ck_assert_msg(xai_model_load_onnx_mem(buf, len, "projected", NULL, &p) == XAI_OK, "%s", xai_last_error());
+    free(buf);
+    int64_t d2;
+    ck_assert_int_eq(xai_layer_activations(p, XAI_CLARC_LAST_NODE, N, x, a2, &d2), XAI_OK);
+    ck_assert_int_eq(d2, 30);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double va = 0, va2 = 0;
+        for (int j = 0; j < 30; j++)
+            va += (double)v[j] * a[i * 30 + j], va2 += (double)v[j] * a2[i * 30 + j];
+        ck_assert_msg(fabs(va2 - z) < 1e-5, "sample %d: v.a' = %g, z = %g", i, va2, z);
+        for (int j = 0; j < 30; j++)
+            worst = fmax(worst, fabs(a2[i * 30 + j] - (a[i * 30 + j] - v[j] * (va - z))));
+    }
+    ck_assert_msg(worst < 1e-5, "projection off by %g", worst);
+    /* the projected model's logits: the original head applied to a' (checked through z = v.a,
+       which makes the projection the identity) */
+    float za[N];
+    for (int i = 0; i < N; i++)
+        za[i] = (float)xai_cav_mean_projection(v, 30, 1, a + i * 30);
+    ck_assert_int_eq(xai_clarc_onnx(m, "relu4", v, 30, za[0], &buf, &len), XAI_OK);
+    xai_model *q;
+    ck_assert_int_eq(xai_model_load_onnx_mem(buf, len, "identity", NULL, &q), XAI_OK);
+    free(buf);
+    float l0[3], l1[3];
+    xai_workspace *w0, *w1;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &w0), XAI_OK);
+    ck_assert_int_eq(xai_workspace_new(q, 1, &w1), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, w0, 1, x, l0), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(q, w1, 1, x, l1), XAI_OK);
+    for (int c = 0; c < 3; c++)
+        ck_assert_msg(fabs(l0[c] - l1[c]) < 1e-5, "logit %d: %g vs %g", c, l0[c], l1[c]);
+    xai_workspace_free(w0), xai_workspace_free(w1);
+    /* refusals */
+    ck_assert_int_eq(xai_clarc_onnx(p, "relu4", v, 30, z, &buf, &len), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "already"));
+    ck_assert_int_eq(xai_clarc_onnx(m, "dense6", v, 3, z, &buf, &len), XAI_EINVAL);
+    ck_assert_int_eq(xai_clarc_onnx(m, "nosuch", v, 30, z, &buf, &len), XAI_EINVAL);
+    ck_assert_int_eq(xai_clarc_onnx(m, "relu1", v, 30, z, &buf, &len), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "values per sample"));
+    xai_model_free(q), xai_model_free(p), xai_model_free(m);
+}
+END_TEST
+
+START_TEST(test_train_after)
+{
+    xai_model *m = small_model();
+    enum { N = 24 };
+    float x[N * 40];
+    int y[N];
+    for (int i = 0; i < N * 40; i++)
+        x[i] = (float)gauss() + (float)((i / 40) % 3) * (i % 40 < 10);
+    for (int i = 0; i < N; i++)
+        y[i] = i % 3;
+    void *b0;
+    size_t l0;
+    ck_assert_int_eq(xai_model_save_onnx_mem(m, NULL, &b0, &l0), XAI_OK);
+    xai_train_config c;
+    xai_train_config_init(&c);
+    c.epochs = 3;
+    c.val_split = 0;
+    c.lr = 1e-2f;
+    c.train_after = "nosuch";
+    ck_assert_int_eq(xai_train(m, &c, N, x, y, NULL), XAI_EINVAL);
+    c.train_after = "relu4";
+    ck_assert_int_eq(xai_train(m, &c, N, x, y, NULL), XAI_OK);
+    /* conv weights bit-identical, dense weights moved */
+    xai_model *m0;
+    ck_assert_int_eq(xai_model_load_onnx_mem(b0, l0, "before", NULL, &m0), XAI_OK);
+    free(b0);
+    float a0[N * 30], a1[N * 30], o0[3], o1[3];
+    int64_t d;
+    ck_assert_int_eq(xai_layer_activations(m0, "relu4", N, x, a0, &d), XAI_OK);
+    ck_assert_int_eq(xai_layer_activations(m, "relu4", N, x, a1, &d), XAI_OK);
+    ck_assert_int_eq(memcmp(a0, a1, sizeof a0), 0);
+    xai_workspace *w;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &w), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, w, 1, x, o1), XAI_OK);
+    xai_workspace_free(w);
+    ck_assert_int_eq(xai_workspace_new(m0, 1, &w), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m0, w, 1, x, o0), XAI_OK);
+    xai_workspace_free(w);
+    ck_assert(memcmp(o0, o1, sizeof o0) != 0);
+    xai_model_free(m0), xai_model_free(m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("clarc");
+    TCase *tc = tcase_create("clarc");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_cav_methods);
+    tcase_add_test(tc, test_projection_in_graph);
+    tcase_add_test(tc, test_train_after);
+    suite_add_tcase(s, tc);
+    return s;
+}
