@@ -9,7 +9,6 @@
 
 #include <cairo.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "xai/audio.h"
+#include "xai/bids-walk.h"
 #include "xai/atomic.h"
 #include "xai/figure.h"
 
@@ -534,17 +534,6 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
 static const char *const audio_ext[] = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".aifc", ".au",
                                         ".snd", ".caf", ".w64", ".rf64", ".mp3", ".opus", ".voc"};
 
-static int is_audio_name(const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof audio_ext / sizeof *audio_ext; i++) {
-        size_t m = strlen(audio_ext[i]);
-        if (n > m && strcasecmp(name + n - m, audio_ext[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int push(xai_speech_files *f, const char *path)
 {
     if (f->n == f->cap) {
@@ -572,41 +561,18 @@ static int push(xai_speech_files *f, const char *path)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Audio files under @p dir through the one walker of the domain layer (sorted by their path
+ * below @p dir, links followed, hidden entries skipped). */
+static xai_status add_dir(xai_speech_files *f, const char *dir)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Audio files under @p dir, sorted per directory. @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
-static xai_status add_dir(xai_speech_files *f, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return xai_error_set(XAI_EIO, "%s: cannot open directory: %s", dir, strerror(errno));
-    int start = f->n;
-    xai_status rc = XAI_OK;
-    struct dirent *e;
-    while (rc == XAI_OK && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
+    xai_bids_walk_opts w = {.layout = XAI_WALK_PLAIN, .extensions = audio_ext,
+                            .nextensions = (int)(sizeof audio_ext / sizeof *audio_ext), .max_depth = 9};
+    xai_bids_list l;
+    xai_status rc = xai_bids_walk(dir, &w, &l);
+    for (size_t i = 0; rc == XAI_OK && i < l.n; i++)
+        if (push(f, l.files[i].path) != 0)
             rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
-            break;
-        }
-        snprintf(p, len, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (depth < 8)
-                rc = add_dir(f, p, depth + 1);
-        } else if (is_audio_name(e->d_name) && push(f, p) != 0) {
-            rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
-        }
-        free(p);
-    }
-    closedir(d);
-    qsort(f->path + start, (size_t)(f->n - start), sizeof(char *), cmp_str);
+    xai_bids_list_free(&l);
     return rc;
 }
 
@@ -616,7 +582,7 @@ xai_status xai_speech_files_add(xai_speech_files *f, const char *path)
     if (stat(path, &st) != 0)
         return xai_error_set(XAI_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return add_dir(f, path, 0);
+        return add_dir(f, path);
     if (push(f, path) != 0)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     return XAI_OK;
