@@ -354,6 +354,68 @@ print(f"shortcut box ({share:.3f} of the bins): {sc:.3f} of the positive relevan
 assert n >= 3 and ctl < sc / 2, (sc, ctl)
 PYEOF
 
+# --- many clips on several machines: 3 shards by speaker give the one-machine maps; a failed
+# clip is recorded and redone by a rerun, which skips what is done; the Slurm script (dry run)
+mkdir "$T/shin"
+for f in "$T/data"/*.wav; do ln -s "$f" "$T/shin/"; done
+printf 'not audio' >"$T/shin/2_zz_0.wav"
+expect 3 "2_zz_0.wav" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/one" -q
+codes=""
+for k in 1 2 3; do
+  "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" --shard $k/3 -q 2>"$T/err"; codes="$codes$?"
+done
+case $codes in 300|030|003) ok ;; *) bad "shard exit codes $codes (want one 3: the shard of speaker zz)" ;; esac
+$PY - "$T/one" "$T/sh" <<'PYEOF' && ok || bad "shards differ from the one-machine run"
+import filecmp, glob, json, os, sys
+one, sh = sys.argv[1], sys.argv[2]
+maps = sorted(glob.glob(one + "/*_relevance.npy"))
+assert len(maps) == 48 and len(glob.glob(sh + "/*_relevance.npy")) == 48
+for f in maps + sorted(glob.glob(one + "/*.png")):
+    assert filecmp.cmp(f, os.path.join(sh, os.path.basename(f)), shallow=False), f
+for f in glob.glob(one + "/*_relevance.json") + glob.glob(one + "/*_overlay.json"):
+    a, b = json.load(open(f)), json.load(open(os.path.join(sh, os.path.basename(f))))
+    for k in ("CommandLine", "DateTime"):
+        a.pop(k), b.pop(k)
+    assert a == b, f
+st = open(sh + "/.xai-status/2_zz_0_relevance.npy.status").read()
+assert st.startswith("failed "), st
+assert not os.path.exists(sh + "/predictions.tsv")
+PYEOF
+expect 3 "0 clip(s) explained, 1 failed, 48 already done" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" \
+  --shard 1/1
+cp "$T/data/2_m1s140p40_0.wav" "$T/shin/2_zz_0.wav.tmp" && rm "$T/shin/2_zz_0.wav" && mv "$T/shin/2_zz_0.wav.tmp" "$T/shin/2_zz_0.wav"
+expect 0 "1 clip(s) explained, 0 failed, 48 already done" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" \
+  --shard 1/1
+[ -s "$T/sh/2_zz_0_relevance.npy" ] && ok || bad "rerun of the failed clip"
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sl" --shard 1/3 --slurm --dry-run
+grep -q -- '--array=0,1,2' "$T/out" && grep -q -- '--shard "$((SLURM_ARRAY_TASK_ID + 1))/3"' "$T/out" && ok \
+  || bad "slurm script"
+expect 2 "not with --stacked" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/s9" --shard 1/2 --stacked
+
+# --- evaluate: the box in s and Hz is the mask; its mass accuracy is the box share above
+expect 0 "" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --target 1 --truth 0.1,0.3,1937.5,2062.5 -o "$T/rev.tsv"
+grep -q "^mass-accuracy" "$T/out" && ok || bad "evaluate summary"
+$PY - "$T/rev.tsv" "$T/rx" <<'PYEOF' && ok || bad "evaluate: mass accuracy = the share of positive relevance in the box"
+import csv, glob, json, sys
+import numpy as np
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+assert len(rows) >= 3, rows
+for r in rows:
+    stem = r["file"].rsplit("/", 1)[-1][:-4]
+    m, j = np.load(f"{sys.argv[2]}/{stem}_relevance.npy"), json.load(open(f"{sys.argv[2]}/{stem}_relevance.json"))
+    hz, ts = np.array(j["RowCentreHz"]), np.array(j["FrameCentreS"])
+    edges = np.concatenate([[0.0], hz, [4000.0]])
+    box = np.outer((edges[:-2] < 2062.5) & (edges[2:] > 1937.5), (ts > 0.1 - 0.016) & (ts < 0.3 + 0.016))
+    p = np.clip(m, 0, None)
+    want = p[box].sum() / p.sum()
+    assert abs(float(r["mass-accuracy"]) - want) < 1e-5, (stem, r["mass-accuracy"], want)
+    assert abs(float(r["enrichment"]) - want / (box.sum() / box.size)) < 1e-3 * want / (box.sum() / box.size)
+PYEOF
+expect 2 "needs --truth" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --metrics mass-accuracy -o "$T/e1.tsv"
+expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.3,0.1,0,100 -o "$T/e2.tsv"
+expect 1 "meets no bin" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.1,0.3,5000,6000 -o "$T/e3.tsv"
+[ ! -e "$T/e3.tsv" ] && ok || bad "evaluate wrote a table after an error"
+
 # --- real speech: a FSDD clip explains end to end
 SH="${XAI_SHARED_DIR:-}"
 if [ -n "$SH" ] && [ -f "$SH/data/speech/fsdd_subset/recordings/3_theo_0.wav" ]; then

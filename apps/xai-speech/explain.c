@@ -34,6 +34,13 @@ typedef struct {
     float *stack, *inputs; /* --stacked: maps and model inputs */
     int64_t nstack;
     int nbad, ndone;
+    /* --shard/--slurm: the batch over every file, the files of this shard in o->files, the
+     * whole list kept in all, item_of[i] = the item of file i, ok[i] = its outputs written */
+    int batch_mode;
+    speech_batch batch;
+    xai_speech_files all;
+    int *item_of;
+    unsigned char *ok;
 } xctx;
 
 static const char *class_name(const xctx *x, int k, char *buf, size_t cap)
@@ -349,9 +356,9 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
         rsum += rel[j];
     if (!npy || !png || (o->stacked && !ref))
         xai_app_fail(&o->app, NULL, "out of memory");
-    else if ((!o->stacked && xai_app_check_output(&o->app, npy) != 0) ||
-             (o->figures && xai_app_check_output(&o->app, png) != 0))
-        ; /* reported */
+    else if (!x->batch_mode && ((!o->stacked && xai_app_check_output(&o->app, npy) != 0) ||
+                                (o->figures && xai_app_check_output(&o->app, png) != 0)))
+        ; /* reported; in a batch the status files decide what is redone */
     else if (o->stacked)
         rc = stack_clip(x, s, e, k, png);
     else if (xai_sidecar_new(&sc) != XAI_OK || common_members(x, e, sc) != XAI_OK ||
@@ -359,8 +366,10 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
         xai_app_fail(&o->app, npy, "%s", xai_last_error());
     else
         rc = write_clip(x, s, e, k, sc, npy, png);
-    if (rc == 0)
+    if (rc == 0 && !x->batch_mode)
         rc = add_tsv_row(x, s, e, k, o->stacked ? ref : npy, rsum);
+    if (rc == 0 && x->ok)
+        x->ok[s->file[k]] = 1;
     if (rc == 0 && o->sonify)
         rc = sonify(x, s, rel);
     xai_sidecar_free(sc);
@@ -444,11 +453,9 @@ static xai_status tsv_setup(xai_tsv **t)
     return st;
 }
 
-/* Checks and set-up before the first clip; 0 or an exit code (printed). */
-static int explain_setup(xctx *x, xai_driver_explain_options *eo, const char *tsvpath)
+int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explain_options *eo)
 {
-    opts *o = x->o;
-    if (xai_app_driver_explain_setup(&o->app, &o->dopt, xai_driver_set_card(x->set), eo) != 0)
+    if (xai_app_driver_explain_setup(&o->app, &o->dopt, xai_driver_set_card(set), eo) != 0)
         return XAI_EXIT_USAGE;
     if (o->composite && xai_composite_check(o->composite) != XAI_OK)
         return xai_app_usage_error(&o->app, "--composite: %s", xai_last_error());
@@ -457,6 +464,16 @@ static int explain_setup(xctx *x, xai_driver_explain_options *eo, const char *ts
     eo->have_bounds = 1; /* the features' range: silence (-80 dB re the clip's peak) to the peak */
     eo->low = 0.0f;
     eo->high = 1.0f;
+    return 0;
+}
+
+/* Checks and set-up before the first clip; 0 or an exit code (printed). */
+static int explain_setup(xctx *x, xai_driver_explain_options *eo, const char *tsvpath)
+{
+    opts *o = x->o;
+    int rc = speech_explain_options(o, x->set, eo);
+    if (rc != 0)
+        return rc;
     x->K = speech_class_names(x->set, x->names, 256);
     xai_sha256_file(o->model, x->model_sha);
     if (o->labels && xai_speech_files_label(&o->files, o->labels, o->column) < 0)
@@ -467,7 +484,8 @@ static int explain_setup(xctx *x, xai_driver_explain_options *eo, const char *ts
     if (xai_app_mkdirs(&o->app, o->output) != 0)
         return XAI_EXIT_DATA;
     char *stk = xai_app_strdup_printf("%s/relevance.npy", o->output);
-    int taken = xai_app_check_output(&o->app, tsvpath) != 0 || (o->stacked && xai_app_check_output(&o->app, stk)) ||
+    int taken = (!x->batch_mode && xai_app_check_output(&o->app, tsvpath) != 0) ||
+                (o->stacked && xai_app_check_output(&o->app, stk)) ||
                 (o->sonify && xai_app_check_output(&o->app, o->sonify) != 0);
     free(stk);
     if (taken)
@@ -487,6 +505,80 @@ static void xctx_free(xctx *x)
     free(x->stack);
     free(x->inputs);
     xai_speech_ctx_free(&x->ctx);
+    speech_batch_free(&x->batch);
+    xai_speech_files_free(&x->all);
+    free(x->item_of);
+    free(x->ok);
+}
+
+/* --shard: o->files := the files of this shard not yet done (their stems follow); the whole
+ * list moves to x->all, which the batch items borrow from. 0 or an exit code. */
+static int select_shard(xctx *x)
+{
+    opts *o = x->o;
+    const int n = o->files.n;
+    xai_speech_files sel = {.note = o->files.note, .note_ud = o->files.note_ud};
+    char **stems = calloc((size_t)n + 1, sizeof *stems);
+    x->item_of = calloc((size_t)n + 1, sizeof *x->item_of);
+    if (!stems || !x->item_of || !(sel.path = calloc((size_t)n + 1, sizeof(char *))) ||
+        !(sel.label = calloc((size_t)n + 1, sizeof(char *))) || !(sel.group = calloc((size_t)n + 1, sizeof(char *)))) {
+        free(stems);
+        xai_speech_files_free(&sel);
+        return xai_app_fail(&o->app, NULL, "out of memory");
+    }
+    sel.cap = n + 1;
+    for (int i = 0; i < n; i++)
+        if (speech_batch_keep(o, &x->batch, i)) {
+            x->item_of[sel.n] = i;
+            stems[sel.n] = x->stems[i];
+            x->stems[i] = NULL;
+            sel.path[sel.n] = strdup(o->files.path[i]);
+            sel.label[sel.n] = o->files.label[i] ? strdup(o->files.label[i]) : NULL;
+            sel.group[sel.n++] = NULL;
+        }
+    for (int i = 0; i < n; i++)
+        free(x->stems[i]);
+    free(x->stems);
+    x->stems = stems;
+    x->all = o->files;
+    o->files = sel;
+    x->ok = calloc((size_t)sel.n + 1, 1);
+    for (int i = 0; i < sel.n; i++)
+        if (!sel.path[i] || (x->all.label[x->item_of[i]] && !sel.label[i]))
+            return xai_app_fail(&o->app, NULL, "out of memory");
+    return x->ok ? 0 : xai_app_fail(&o->app, NULL, "out of memory");
+}
+
+/* The batch form before any clip: Slurm submission (*done set), or this shard's files. */
+static int batch_setup(xctx *x, int *done)
+{
+    opts *o = x->o;
+    *done = 0;
+    int rc = speech_batch_prepare(o, x->stems, x->model_sha, &x->batch);
+    if (rc == 0 && o->slurm) {
+        *done = 1;
+        return speech_batch_slurm(o, &x->batch);
+    }
+    if (rc == 0) {
+        xai_app_sweep_orphans(&o->app, o->output);
+        rc = select_shard(x);
+    }
+    return rc;
+}
+
+/* Status of every clip of this shard; the exit code of the shard. */
+static int batch_finish(xctx *x)
+{
+    int failed = 0;
+    for (int i = 0; i < x->o->files.n; i++) {
+        failed += !x->ok[i];
+        if (speech_batch_record(x->o, &x->batch, x->item_of[i], x->ok[i]) != 0)
+            failed++;
+    }
+    xai_app_log(&x->o->app, 1, "shard %d/%d: %d clip(s) explained, %d failed, %d already done",
+                x->o->shard_k > 0 ? x->o->shard_k : 1, x->o->shard_n > 0 ? x->o->shard_n : 1,
+                x->o->files.n - failed, failed, x->all.n - x->o->files.n);
+    return failed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 }
 
 int run_explain(opts *o)
@@ -500,18 +592,25 @@ int run_explain(opts *o)
     int rc = speech_load_model(o, &set, &pre);
     if (rc != 0)
         return rc;
-    xctx x = {.o = o, .set = set, .pre = &pre};
+    xctx x = {.o = o, .set = set, .pre = &pre, .batch_mode = o->shard_n > 0 || o->slurm};
     xai_driver_explain_options eo;
     char *tsvpath = xai_app_strdup_printf("%s/predictions.tsv", o->output);
+    int done = 0;
     rc = tsvpath ? explain_setup(&x, &eo, tsvpath) : xai_app_fail(&o->app, NULL, "out of memory");
-    for (int first = 0; rc == 0 && first < o->files.n; first += CHUNK)
+    if (rc == 0 && x.batch_mode)
+        rc = batch_setup(&x, &done);
+    for (int first = 0; rc == 0 && !done && first < o->files.n; first += CHUNK)
         if (explain_chunk(&x, &eo, first, CHUNK) != 0)
             rc = XAI_EXIT_DATA;
-    if (rc == 0 && x.ndone > 0 && o->stacked && save_stack(&x) != 0)
+    if (rc == 0 && !done && x.batch_mode) {
+        rc = batch_finish(&x);
+        done = 1;
+    }
+    if (rc == 0 && !done && x.ndone > 0 && o->stacked && save_stack(&x) != 0)
         rc = XAI_EXIT_DATA;
-    if (rc == 0 && x.ndone > 0 && xai_tsv_save(x.tsv, tsvpath, XAI_TSV_SIDECAR) != XAI_OK)
+    if (rc == 0 && !done && x.ndone > 0 && xai_tsv_save(x.tsv, tsvpath, XAI_TSV_SIDECAR) != XAI_OK)
         rc = xai_app_fail(&o->app, tsvpath, "%s", xai_last_error());
-    if (rc == 0) {
+    if (rc == 0 && !done) {
         xai_app_log(&o->app, 1, "explained %d clip(s) into %s%s", x.ndone, o->output, x.nbad ? " (some failed)" : "");
         rc = x.nbad == 0 ? XAI_EXIT_OK : x.ndone > 0 ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
     }

@@ -25,6 +25,7 @@ static void usage_head(void)
 "  " PROG " train DIR|FILE... --labels digit|gender|CSV -o MODEL.onnx [options]\n"
 "  " PROG " explain --model MODEL.onnx DIR|FILE... -o OUTDIR [--sonify OUT.wav] [options]\n"
 "  " PROG " eval --model MODEL.onnx DIR|FILE... --labels digit|gender|CSV [--json OUT.json]\n"
+"  " PROG " evaluate --model MODEL.onnx DIR|FILE... --truth T0,T1,F0,F1 -o OUT.tsv [--metrics LIST]\n"
 "\n"
 "Audio is anything libsndfile reads (WAV, FLAC, OGG, AIFF, ...); folders are walked\n"
 "recursively (links followed, hidden entries skipped). Clips are mixed to mono, resampled to\n"
@@ -45,6 +46,8 @@ static void usage_head(void)
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
 "  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
+"  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
+"                        when one voice was recorded at several speeds and pitches)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, + MODEL.json sidecar)\n"
 "  --split-by clip puts a speaker's clips on both sides and overrates the model.\n"
 "\n");
@@ -74,9 +77,33 @@ static void usage_explain(void)
 "                        frequency bins, bottom first; frames = time), STEM_relevance.json,\n"
 "                        STEM_overlay.png (+ .json); OUTDIR/predictions.tsv (+ .json) for the run\n"
 "\n"
+"MANY CLIPS, SHARDS AND SLURM (explain, files per clip)\n"
+"  --shard K/N           only the clips of shard K: speakers in byte order, the j-th to shard\n"
+"                        j mod N + 1 (a speaker's clips stay together). Per-clip outputs equal a\n"
+"                        one-machine run's (apart from the sidecars' CommandLine and DateTime);\n"
+"                        a shard writes no predictions.tsv (each map's sidecar has its row).\n"
+"                        Status files in OUTDIR/.xai-status: a rerun redoes only clips that\n"
+"                        failed, never finished, or whose audio, model or options changed\n"
+"  --slurm               write OUTDIR/slurm/" PROG "-array.sbatch (one array task per shard with work\n"
+"                        left, N from --shard K/N [1]) and submit it; needs a shared filesystem\n"
+"  --slurm-args \"...\"    extra sbatch arguments   --max-parallel M   at most M tasks at once (%%M)\n"
+"  --dry-run             print the script, submit nothing\n"
+"  --wait                wait for the array (squeue and the status files; no sacct) and report\n"
+"                        failed clips (exit 3)   --wait-timeout S   bound of --wait [one day]\n"
+"\n"
 "EVAL\n"
 "  --labels ...          as for train; prints accuracy, per-class accuracy and the confusion matrix\n"
 "  --json OUT.json       the same as JSON\n"
+"\n"
+"EVALUATE (the metrics of xai-evaluate on the maps explain makes, from the model for new data)\n"
+"  --truth T0,T1,F0,F1   ground truth: the box from T0 to T1 s (the file's time axis) and F0 to\n"
+"                        F1 Hz: the rows whose band reaches into it times the frames whose window\n"
+"                        meets it\n"
+"  --metrics LIST        all, a family or metric names, comma-separated [localisation,complexity]\n"
+"                        (mass-accuracy = the share of the positive relevance in the box)\n"
+"  -o OUT.tsv            one row per clip, one column per metric (+ OUT.json); the means with\n"
+"                        their 95 %% intervals are printed. Also --target, --start, --method,\n"
+"                        --composite, --labels (for --target true), --seed (noise of the metrics)\n"
 "\n");
 }
 
@@ -111,11 +138,12 @@ static void usage(void)
 "  (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
-enum { O_LABELS = 256, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT };
+enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
+    {"speaker-column", required_argument, 0, O_SPEAKER_COLUMN},
     {"preset", required_argument, 0, O_PRESET}, {"duration", required_argument, 0, O_DURATION},
     {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
     {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
@@ -123,9 +151,13 @@ static const struct option longopts[] = {
     {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
     {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
     {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
+    {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
-    XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+    {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
+    {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
+    {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
+    {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
 
 static int parse_num(const char *s, double lo, double hi, double *v)
 {
@@ -142,6 +174,7 @@ static int own_option(opts *o, int c, const char *arg)
     switch (c) {
     case O_LABELS: o->labels = arg; return 1;
     case O_COLUMN: o->column = arg; return 1;
+    case O_SPEAKER_COLUMN: o->files.speaker_column = arg; return 1;
     case O_PRESET: o->preset = arg; return 1;
     case O_ARCH: o->arch = arg; return 1;
     case O_MODEL: o->model = arg; return 1;
@@ -151,6 +184,8 @@ static int own_option(opts *o, int c, const char *arg)
     case O_SAVE_INPUT: o->save_input = 1; return 1;
     case O_SONIFY: o->sonify = arg; return 1;
     case O_JSON: o->json = arg; return 1;
+    case O_METRICS: o->metrics = arg; return 1;
+    case O_TRUTH: return speech_parse_truth(o, arg);
     case 'o': o->output = arg; return 1;
     case O_INIT:
         if (strcmp(arg, "logit") && strcmp(arg, "onehot"))
@@ -181,6 +216,8 @@ static int parse_options(opts *o, int ac, char **av)
         int h = own_option(o, c, optarg);
         if (h == 0)
             h = xai_app_driver_handle_option(&o->app, &o->dopt, c, optarg);
+        if (h == 0)
+            h = speech_batch_option(o, c, optarg);
         if (h == 1)
             continue;
         if (h < 0)
@@ -198,6 +235,13 @@ static int parse_options(opts *o, int ac, char **av)
             xai_app_usage_error(&o->app, "unknown option");
         return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
     }
+    o->nopt_end = optind + 1; /* av is argv + 1 */
+    if ((o->shard_n > 0 || o->slurm) && o->cmd != CMD_EXPLAIN)
+        return xai_app_usage_error(&o->app, "--shard and --slurm are for explain");
+    if ((o->shard_n > 0 || o->slurm) && (o->stacked || o->sonify))
+        return xai_app_usage_error(&o->app, "--shard and --slurm write files per clip: not with --stacked or --sonify");
+    if (o->have_truth && o->cmd != CMD_EVALUATE)
+        return xai_app_usage_error(&o->app, "--truth is for evaluate");
     return -1;
 }
 
@@ -243,7 +287,7 @@ int main(int argc, char **argv)
     static opts o;
     opts_init(&o, argc, argv);
     xai_app_install_signal_handlers();
-    int rc = xai_app_leading_args(&o.app, argc, argv, "missing command: train, explain or eval", usage);
+    int rc = xai_app_leading_args(&o.app, argc, argv, "missing command: train, explain, eval or evaluate", usage);
     if (rc >= 0)
         goto done;
     if (!strcmp(argv[1], "train"))
@@ -252,14 +296,19 @@ int main(int argc, char **argv)
         o.cmd = CMD_EXPLAIN;
     else if (!strcmp(argv[1], "eval"))
         o.cmd = CMD_EVAL;
+    else if (!strcmp(argv[1], "evaluate"))
+        o.cmd = CMD_EVALUATE;
     else {
-        rc = xai_app_usage_error(&o.app, "unknown command '%s' (train, explain or eval)", argv[1]);
+        rc = xai_app_usage_error(&o.app, "unknown command '%s' (train, explain, eval or evaluate)", argv[1]);
         goto done;
     }
     if ((rc = parse_options(&o, argc - 1, argv + 1)) >= 0 || (rc = collect_inputs(&o, argc - 1, argv + 1)) >= 0)
         goto done;
     xai_app_apply_threads(&o.app);
-    rc = o.cmd == CMD_TRAIN ? run_train(&o) : o.cmd == CMD_EXPLAIN ? run_explain(&o) : run_eval(&o);
+    rc = o.cmd == CMD_TRAIN     ? run_train(&o)
+         : o.cmd == CMD_EXPLAIN ? run_explain(&o)
+         : o.cmd == CMD_EVAL    ? run_eval(&o)
+                                : run_evaluate(&o);
 done:
     xai_speech_files_free(&o.files);
     xai_app_free(&o.app);

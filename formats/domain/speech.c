@@ -362,6 +362,33 @@ double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start)
     return (t - (double)clip_start) / c->sample_rate;
 }
 
+xai_status xai_speech_box_mask(const xai_speech_pre *p, int64_t clip_start, double t0, double t1, double f0,
+                               double f1, float *mask)
+{
+    if (!p || !mask || !(t0 < t1) || !(f0 < f1))
+        return xai_error_set(XAI_EINVAL, "time-frequency box [%g, %g] s x [%g, %g] Hz: needs t0 < t1 and f0 < f1",
+                             t0, t1, f0, f1);
+    const xai_spec_config *c = &p->spec;
+    const double half_s = (c->stft.win_length > 0 ? c->stft.win_length : c->stft.n_fft) / 2.0 / c->sample_rate;
+    const double half_bin = c->sample_rate / 2.0 / c->stft.n_fft;
+    int64_t hits = 0;
+    for (int r = 0; r < p->rows; r++) {
+        /* a mel band reaches from its lower to its upper neighbour's centre; a bin half a bin */
+        double lo = c->n_mels > 0 ? xai_speech_row_hz(p, r - 1) : xai_speech_row_hz(p, r) - half_bin;
+        double hi = c->n_mels > 0 ? xai_speech_row_hz(p, r + 1) : xai_speech_row_hz(p, r) + half_bin;
+        for (int64_t j = 0; j < p->frames; j++) {
+            double t = xai_speech_col_s(p, (double)j, clip_start);
+            int in = lo < f1 && hi > f0 && t - half_s < t1 && t + half_s > t0;
+            mask[(size_t)r * (size_t)p->frames + (size_t)j] = in ? 1.0f : 0.0f;
+            hits += in;
+        }
+    }
+    if (hits == 0)
+        return xai_error_set(XAI_EINVAL, "time-frequency box [%g, %g] s x [%g, %g] Hz meets no bin of the clip", t0,
+                             t1, f0, f1);
+    return XAI_OK;
+}
+
 /* ------------------------------------------------------------------ figure */
 
 /* Inverse of xai_speech_row_hz: fractional row of frequency @p hz (monotone bisection). */
@@ -855,7 +882,8 @@ xai_status xai_speech_files_group(xai_speech_files *f)
     for (int i = 0; i < f->n && rc == XAI_OK; i++) {
         char buf[256];
         /* no notes: a labels.csv without a speaker column is fine, names and folders follow */
-        const char *v = nearby_label(NULL, cache, &ncache, 16, f->path[i], "speaker");
+        const char *v = nearby_label(NULL, cache, &ncache, 16, f->path[i],
+                                     f->speaker_column ? f->speaker_column : "speaker");
         if (!v && speaker_from_name(f->path[i], buf, sizeof buf))
             v = buf;
         if (!v) {

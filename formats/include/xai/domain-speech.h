@@ -92,6 +92,16 @@ XAI_API double xai_speech_row_hz(const xai_speech_pre *p, double r);
 XAI_API double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start);
 
 /**
+ * A time-frequency box as a mask over one clip's features (@p mask: rows * frames floats,
+ * 1 inside, 0 outside): the rows whose band reaches into [f0, f1] Hz (a mel row spans its
+ * neighbours' centres, a linear bin half a bin either side) times the frames whose analysis
+ * window meets [t0, t1] s on the file's time axis (@p clip_start as for xai_speech_col_s()).
+ * @return XAI_OK, XAI_EINVAL (not t0 < t1 and f0 < f1, or a box that meets no bin).
+ */
+XAI_API xai_status xai_speech_box_mask(const xai_speech_pre *p, int64_t clip_start, double t0, double t1,
+                                       double f0, double f1, float *mask);
+
+/**
  * Draw the spectrogram (features, grey) with @p rel overlaid in a signed, centred bwr map
  * (opacity grows with |R|), axes in s (the file's time, see xai_speech_col_s()) and Hz, a title and a colour bar, as PNG, atomically.
  * @return XAI_OK, XAI_EIO (cairo cannot draw or the file cannot be written).
@@ -112,6 +122,7 @@ typedef struct {
     char **path;   /**< owned */
     char **label;  /**< owned label text per file (NULL until labelled) */
     char **group;  /**< owned speaker per file (NULL until xai_speech_files_group()) */
+    const char *speaker_column; /**< labels.csv column naming the speaker [NULL: "speaker"] */
 } xai_speech_files;
 
 /** Add a file, or a directory's audio files (recursively, sorted). @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
@@ -130,7 +141,7 @@ XAI_API int xai_speech_files_label(xai_speech_files *f, const char *how, const c
 
 /**
  * The speaker of every (labelled) file, the group a speech study must hold out: the
- * 'speaker' column of a labels.csv next to the file (or up to three parents), else the
+ * 'speaker' column (or f->speaker_column) of a labels.csv next to the file (or up to three parents), else the
  * second field of an FSDD/AudioMNIST name ("3_theo_0.wav": theo), else the name of the
  * file's directory (real_digits/SPEAKER/0.wav). Every file gets a speaker.
  * @return XAI_OK or XAI_ENOMEM.
