@@ -332,6 +332,40 @@ START_TEST(study_loader)
 }
 END_TEST
 
+/* The truth box of evaluate: known rows and frames of the compact preset (mel rows whose
+ * band reaches 2000 +- 62.5 Hz; frames whose 32 ms window meets 0.1-0.3 s), shifted with the
+ * clip's start, and the refused boxes. */
+START_TEST(box_mask_rows_and_frames)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    const int F = (int)p.frames;
+    float *m = malloc(sizeof(float) * (size_t)p.rows * (size_t)F);
+    for (int pass = 0; pass < 2; pass++) {
+        const int64_t start = pass ? 800 : 0; /* 0.1 s of padding before the file */
+        const int j0 = pass ? 12 : 6, j1 = pass ? 25 : 19;
+        ck_assert_int_eq(xai_speech_box_mask(&p, start, 0.1, 0.3, 1937.5, 2062.5, m), XAI_OK);
+        int n = 0;
+        for (int r = 0; r < p.rows; r++)
+            for (int j = 0; j < F; j++) {
+                int want = r >= 27 && r <= 29 && j >= j0 && j <= j1;
+                ck_assert_msg(m[r * F + j] == (want ? 1.0f : 0.0f), "row %d frame %d (start %lld)", r, j,
+                              (long long)start);
+                n += want;
+            }
+        ck_assert_int_eq(n, 42);
+        /* the rows are the bands whose triangle (neighbour centre to neighbour centre) meets it */
+        ck_assert(xai_speech_row_hz(&p, 26) < 2062.5 && xai_speech_row_hz(&p, 30) > 1937.5);
+        ck_assert(xai_speech_row_hz(&p, 25) < 1937.5 && xai_speech_row_hz(&p, 31) > 2062.5);
+    }
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.3, 0.1, 100, 200, m), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.1, 0.3, 200, 100, m), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.1, 0.3, 5000, 6000, m), XAI_EINVAL); /* above 4 kHz */
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 2.0, 3.0, 100, 200, m), XAI_EINVAL);   /* after the clip */
+    free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-speech");
@@ -345,6 +379,7 @@ Suite *make_suite(void)
     tcase_add_test(t, axes_in_seconds_and_hz);
     tcase_add_test(t, labels_and_speakers);
     tcase_add_test(t, study_loader);
+    tcase_add_test(t, box_mask_rows_and_frames);
     suite_add_tcase(s, t);
     return s;
 }
