@@ -62,9 +62,14 @@ import onnx
 c = json.loads({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}["libxai.card"])
 assert c["classes"] == ["0", "1", "2"] and c["preprocessing"]["input_shape"] == [1, 40, 63], c
 PYEOF
+# (tests/data/onnx/speech-legacy-gender.onnx: the bundled gender model as it was before the card)
+if [ -n "$SRC" ] && [ -f "$SRC/tests/data/onnx/speech-legacy-gender.onnx" ]; then
+  expect 0 "" "$APP" eval --model "$SRC/tests/data/onnx/speech-legacy-gender.onnx" "$T/data" --labels gender -q
+  grep -q "^accuracy" "$T/out" && ok || bad "a model with the older metadata keys"
+fi
 if [ -n "$SRC" ] && [ -f "$SRC/datasets/speech/model-digits.onnx" ]; then
   expect 0 "" "$APP" eval --model "$SRC/datasets/speech/model-digits.onnx" "$T/data" --labels digit -q
-  grep -q "^accuracy" "$T/out" && ok || bad "a model with the older metadata keys"
+  grep -q "^accuracy" "$T/out" && ok || bad "the bundled digits model"
 fi
 
 # --- gender labels from labels.csv
