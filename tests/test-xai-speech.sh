@@ -76,6 +76,16 @@ fi
 expect 0 "" "$APP" train "$T/data" --labels gender --epochs 2 -q -o "$T/g.onnx"
 grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
 
+# --- time-shift augmentation: recorded in the card; a bad value is a usage error
+expect 0 "" "$APP" train "$T/data" --labels digit --augment shift --epochs 2 -q -o "$T/aug.onnx"
+$PY - "$T/aug.onnx" <<'PYEOF' && ok || bad "augmentation in the card"
+import json, sys
+import onnx
+c = json.loads({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}["libxai.card"])
+assert c["training"]["augment_copies"] == 1, c["training"]
+PYEOF
+expect 2 "--augment: invalid value 'flip'" "$APP" train "$T/data" --labels digit --augment flip -o "$T/aug2.onnx"
+
 # --- labels from a CSV column; an unlabelled file is reported and skipped (exit 3)
 expect 0 "" "$APP" train "$T/data" --labels "$T/data/labels.csv" --label-column gender --epochs 1 -q -o "$T/c.onnx"
 grep -q '"female"' "$T/c.json" && ok || bad "CSV labels"

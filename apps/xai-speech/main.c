@@ -46,6 +46,8 @@ static void usage_head(void)
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
 "  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
+"  --augment none|shift  shift: add a copy of each training clip moved in time by up to 100 ms\n"
+"                        (whole frames; the frames moved in take the clip's quietest value) [none]\n"
 "  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
 "                        when one voice was recorded at several speeds and pitches)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, + MODEL.json sidecar)\n"
@@ -139,7 +141,7 @@ static void usage(void)
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS };
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
@@ -152,6 +154,7 @@ static const struct option longopts[] = {
     {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
     {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
+    {"augment", required_argument, 0, O_AUGMENT},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
     {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
@@ -185,6 +188,11 @@ static int own_option(opts *o, int c, const char *arg)
     case O_SONIFY: o->sonify = arg; return 1;
     case O_JSON: o->json = arg; return 1;
     case O_METRICS: o->metrics = arg; return 1;
+    case O_AUGMENT:
+        if (strcmp(arg, "none") && strcmp(arg, "shift"))
+            return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none or shift)", arg), -1;
+        o->augment_shift = !strcmp(arg, "shift");
+        return 1;
     case O_TRUTH: return speech_parse_truth(o, arg);
     case 'o': o->output = arg; return 1;
     case O_INIT:

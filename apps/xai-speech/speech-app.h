@@ -32,6 +32,7 @@ typedef struct {
     int have_truth;
     double duration, val_split;
     int figures, stacked, save_input;
+    int augment_shift, shift_frames; /* train --augment shift: up to shift_frames frames */
     xai_method method;
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
     int slurm;                /* --slurm: submit the shards as an array job */

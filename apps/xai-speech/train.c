@@ -157,6 +157,35 @@ static int train_study(opts *o, xai_speech_ctx *ctx, xai_speech_study *s)
     return 0;
 }
 
+/* --augment shift: a copy of each training clip moved in time by up to o->shift_frames whole
+ * frames (SpecAugment-style time shift, Park et al. 2019); the frames moved in take the clip's
+ * quietest value, as the centred padding of a short clip would. */
+static xai_status shift_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
+{
+    const int64_t maxs = *(const int *)ud;
+    if (ndim != 3)
+        return xai_error_set(XAI_EINVAL, "augment: expected [1][rows][frames]");
+    const int64_t R = shape[1], T = shape[2];
+    float *row = malloc((size_t)T * sizeof *row);
+    if (!row)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    uint64_t r = seed | 1;
+    for (int64_t i = 0; i < n; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        const int64_t sh = maxs ? (int64_t)(r % (uint64_t)(2 * maxs + 1)) - maxs : 0;
+        float *v = x + (size_t)i * (size_t)R * (size_t)T, lo = v[0];
+        for (int64_t k = 1; k < R * T; k++)
+            lo = v[k] < lo ? v[k] : lo;
+        for (int64_t c = 0; c < R; c++, v += T) {
+            for (int64_t t = 0; t < T; t++)
+                row[t] = t - sh >= 0 && t - sh < T ? v[t - sh] : lo;
+            memcpy(v, row, (size_t)T * sizeof *row);
+        }
+    }
+    free(row);
+    return XAI_OK;
+}
+
 /* Train through the driver; *set on success. 0 or the exit code (printed). */
 static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study *s, xai_driver_set **set)
 {
@@ -170,6 +199,14 @@ static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study 
         to.arch = arch;
         to.holdout_frac = o->val_split;
         to.allow_within = 1; /* one speaker: split by clips, flagged in the card */
+        if (o->augment_shift) {
+            const xai_spec_config *c = &ctx->pre.spec;
+            const int hop = c->stft.hop > 0 ? c->stft.hop : c->stft.n_fft / 4;
+            o->shift_frames = (int)(0.1 * c->sample_rate / hop); /* 100 ms */
+            to.augment = shift_augment;
+            to.augment_ud = &o->shift_frames;
+            to.augment_copies = 1;
+        }
         if (xai_driver_train(&s->d, &to, card, set) == XAI_OK)
             rc = 0;
         else
