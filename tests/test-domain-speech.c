@@ -252,6 +252,120 @@ START_TEST(labels_and_speakers)
 }
 END_TEST
 
+/* The study loader: features equal the single-clip path, classes sorted, speakers as groups,
+ * an unreadable file noted and skipped, a model's classes imposed (an unknown label -> -1),
+ * the clip kind, and a window of the file list. */
+START_TEST(study_loader)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/study", tmp);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    free(write_tone("study/3_theo_0.wav", 440, 0.3, 0.5, 8000));
+    free(write_tone("study/7_theo_1.wav", 900, 0.3, 0.5, 8000));
+    free(write_tone("study/3_anna_0.wav", 600, 0.2, 0.3, 16000));
+    char badpath[4200];
+    snprintf(badpath, sizeof badpath, "%s/5_anna_1.wav", dir);
+    FILE *bad = fopen(badpath, "w");
+    fputs("not audio", bad);
+    fclose(bad);
+    xai_speech_files f = {0};
+    f.note = count_note;
+    notes = 0;
+    ck_assert_int_eq(xai_speech_files_add(&f, dir), XAI_OK);
+    ck_assert_int_eq(f.n, 4);
+    ck_assert_int_eq(xai_speech_files_label(&f, "digit", NULL), 0);
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    xai_speech_ctx c = {0};
+    ck_assert_int_eq(xai_speech_ctx_init(&c, &p), XAI_OK);
+    xai_speech_study s;
+    ck_assert_int_eq(xai_speech_study_load(&c, &f, NULL, &s), XAI_OK);
+    ck_assert_int_eq(s.nfailed, 1);
+    ck_assert_int_eq(notes, 1);
+    ck_assert_int_eq(s.d.n, 3);
+    ck_assert_int_eq(s.d.ndim, 3);
+    ck_assert_int_eq(s.d.shape[1], p.rows);
+    ck_assert_int_eq(s.d.nclasses, 3); /* 3, 5, 7: the unreadable file's label still names a class */
+    ck_assert_str_eq(s.d.class_names[0], "3");
+    ck_assert_str_eq(s.d.class_names[2], "7");
+    ck_assert_str_eq(s.d.group_kind, "speaker");
+    ck_assert_int_eq(s.d.ngroups, 2);
+    ck_assert_str_eq(s.d.group_names[0], "anna");
+    const int64_t per = (int64_t)p.rows * p.frames;
+    float *sig = malloc(sizeof(float) * (size_t)p.spec.fixed_length), *feat = malloc(sizeof(float) * (size_t)per);
+    for (int64_t k = 0; k < s.d.n; k++) {
+        const int i = s.file[k];
+        int64_t start, len;
+        ck_assert_int_eq(xai_speech_load(&c, f.path[i], sig, &start, &len, NULL, NULL), XAI_OK);
+        ck_assert_int_eq(xai_speech_features(&c, sig, feat), XAI_OK);
+        ck_assert_mem_eq(feat, s.d.x + (size_t)k * (size_t)per, sizeof(float) * (size_t)per);
+        ck_assert_int_eq(start, s.start[k]);
+        ck_assert_int_eq(len, s.len[k]);
+        ck_assert_str_eq(s.d.class_names[s.d.y[k]], f.label[i]);
+        ck_assert_str_eq(s.d.group_names[s.d.group[k]], f.group[i]);
+    }
+    xai_speech_study_free(&s);
+    /* a model's classes: "7" is not among them; clips as groups; files 2 and 3 of the sorted
+     * list (5_anna_1, unreadable, and 7_theo_1) */
+    const char *const cls[] = {"3", "9"};
+    xai_speech_study_options o = {.classes = cls, .nclasses = 2, .group_kind = "clip", .first = 2, .count = 2};
+    notes = 0;
+    ck_assert_int_eq(xai_speech_study_load(&c, &f, &o, &s), XAI_OK);
+    ck_assert_int_eq(s.d.nclasses, 2);
+    ck_assert_str_eq(s.d.group_kind, "clip");
+    ck_assert_int_eq(s.d.ngroups, 2);
+    int64_t unknown = 0;
+    for (int64_t k = 0; k < s.d.n; k++) {
+        ck_assert_int_eq(s.file[k], 3);
+        unknown += s.d.y[k] < 0;
+        ck_assert_int_eq(s.d.group[k], 1);
+    }
+    ck_assert_int_eq(s.d.n, 1);
+    ck_assert_int_eq(s.nfailed, 1);
+    ck_assert_int_eq(unknown, 1);
+    ck_assert_int_eq(s.nunknown, 1);
+    xai_speech_study_free(&s);
+    free(sig);
+    free(feat);
+    xai_speech_ctx_free(&c);
+    xai_speech_files_free(&f);
+}
+END_TEST
+
+/* The truth box of evaluate: known rows and frames of the compact preset (mel rows whose
+ * band reaches 2000 +- 62.5 Hz; frames whose 32 ms window meets 0.1-0.3 s), shifted with the
+ * clip's start, and the refused boxes. */
+START_TEST(box_mask_rows_and_frames)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    const int F = (int)p.frames;
+    float *m = malloc(sizeof(float) * (size_t)p.rows * (size_t)F);
+    for (int pass = 0; pass < 2; pass++) {
+        const int64_t start = pass ? 800 : 0; /* 0.1 s of padding before the file */
+        const int j0 = pass ? 12 : 6, j1 = pass ? 25 : 19;
+        ck_assert_int_eq(xai_speech_box_mask(&p, start, 0.1, 0.3, 1937.5, 2062.5, m), XAI_OK);
+        int n = 0;
+        for (int r = 0; r < p.rows; r++)
+            for (int j = 0; j < F; j++) {
+                int want = r >= 27 && r <= 29 && j >= j0 && j <= j1;
+                ck_assert_msg(m[r * F + j] == (want ? 1.0f : 0.0f), "row %d frame %d (start %lld)", r, j,
+                              (long long)start);
+                n += want;
+            }
+        ck_assert_int_eq(n, 42);
+        /* the rows are the bands whose triangle (neighbour centre to neighbour centre) meets it */
+        ck_assert(xai_speech_row_hz(&p, 26) < 2062.5 && xai_speech_row_hz(&p, 30) > 1937.5);
+        ck_assert(xai_speech_row_hz(&p, 25) < 1937.5 && xai_speech_row_hz(&p, 31) > 2062.5);
+    }
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.3, 0.1, 100, 200, m), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.1, 0.3, 200, 100, m), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 0.1, 0.3, 5000, 6000, m), XAI_EINVAL); /* above 4 kHz */
+    ck_assert_int_eq(xai_speech_box_mask(&p, 0, 2.0, 3.0, 100, 200, m), XAI_EINVAL);   /* after the clip */
+    free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-speech");
@@ -264,6 +378,8 @@ Suite *make_suite(void)
     tcase_add_test(t, features_are_level_invariant);
     tcase_add_test(t, axes_in_seconds_and_hz);
     tcase_add_test(t, labels_and_speakers);
+    tcase_add_test(t, study_loader);
+    tcase_add_test(t, box_mask_rows_and_frames);
     suite_add_tcase(s, t);
     return s;
 }

@@ -135,6 +135,11 @@ static xai_status make_config(const xai_model *m, const xai_driver_explain_optio
     if (o->composite)
         c->composite = o->composite;
     c->rules = o->rules;
+    if (o->have_bounds) {
+        c->have_bounds = 1;
+        c->low = o->low;
+        c->high = o->high;
+    }
     c->batch = o->batch;
     c->layer_sums = 0;
     if (o->start == XAI_DRIVER_START_ONEHOT)

@@ -9,7 +9,6 @@
 
 #include <cairo.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "xai/audio.h"
+#include "xai/bids-walk.h"
 #include "xai/atomic.h"
 #include "xai/figure.h"
 
@@ -362,6 +362,33 @@ double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start)
     return (t - (double)clip_start) / c->sample_rate;
 }
 
+xai_status xai_speech_box_mask(const xai_speech_pre *p, int64_t clip_start, double t0, double t1, double f0,
+                               double f1, float *mask)
+{
+    if (!p || !mask || !(t0 < t1) || !(f0 < f1))
+        return xai_error_set(XAI_EINVAL, "time-frequency box [%g, %g] s x [%g, %g] Hz: needs t0 < t1 and f0 < f1",
+                             t0, t1, f0, f1);
+    const xai_spec_config *c = &p->spec;
+    const double half_s = (c->stft.win_length > 0 ? c->stft.win_length : c->stft.n_fft) / 2.0 / c->sample_rate;
+    const double half_bin = c->sample_rate / 2.0 / c->stft.n_fft;
+    int64_t hits = 0;
+    for (int r = 0; r < p->rows; r++) {
+        /* a mel band reaches from its lower to its upper neighbour's centre; a bin half a bin */
+        double lo = c->n_mels > 0 ? xai_speech_row_hz(p, r - 1) : xai_speech_row_hz(p, r) - half_bin;
+        double hi = c->n_mels > 0 ? xai_speech_row_hz(p, r + 1) : xai_speech_row_hz(p, r) + half_bin;
+        for (int64_t j = 0; j < p->frames; j++) {
+            double t = xai_speech_col_s(p, (double)j, clip_start);
+            int in = lo < f1 && hi > f0 && t - half_s < t1 && t + half_s > t0;
+            mask[(size_t)r * (size_t)p->frames + (size_t)j] = in ? 1.0f : 0.0f;
+            hits += in;
+        }
+    }
+    if (hits == 0)
+        return xai_error_set(XAI_EINVAL, "time-frequency box [%g, %g] s x [%g, %g] Hz meets no bin of the clip", t0,
+                             t1, f0, f1);
+    return XAI_OK;
+}
+
 /* ------------------------------------------------------------------ figure */
 
 /* Inverse of xai_speech_row_hz: fractional row of frequency @p hz (monotone bisection). */
@@ -534,17 +561,6 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
 static const char *const audio_ext[] = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".aifc", ".au",
                                         ".snd", ".caf", ".w64", ".rf64", ".mp3", ".opus", ".voc"};
 
-static int is_audio_name(const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof audio_ext / sizeof *audio_ext; i++) {
-        size_t m = strlen(audio_ext[i]);
-        if (n > m && strcasecmp(name + n - m, audio_ext[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int push(xai_speech_files *f, const char *path)
 {
     if (f->n == f->cap) {
@@ -572,41 +588,18 @@ static int push(xai_speech_files *f, const char *path)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Audio files under @p dir through the one walker of the domain layer (sorted by their path
+ * below @p dir, links followed, hidden entries skipped). */
+static xai_status add_dir(xai_speech_files *f, const char *dir)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Audio files under @p dir, sorted per directory. @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
-static xai_status add_dir(xai_speech_files *f, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return xai_error_set(XAI_EIO, "%s: cannot open directory: %s", dir, strerror(errno));
-    int start = f->n;
-    xai_status rc = XAI_OK;
-    struct dirent *e;
-    while (rc == XAI_OK && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
+    xai_bids_walk_opts w = {.layout = XAI_WALK_PLAIN, .extensions = audio_ext,
+                            .nextensions = (int)(sizeof audio_ext / sizeof *audio_ext), .max_depth = 9};
+    xai_bids_list l;
+    xai_status rc = xai_bids_walk(dir, &w, &l);
+    for (size_t i = 0; rc == XAI_OK && i < l.n; i++)
+        if (push(f, l.files[i].path) != 0)
             rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
-            break;
-        }
-        snprintf(p, len, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (depth < 8)
-                rc = add_dir(f, p, depth + 1);
-        } else if (is_audio_name(e->d_name) && push(f, p) != 0) {
-            rc = xai_error_set(XAI_ENOMEM, "%s: out of memory", dir);
-        }
-        free(p);
-    }
-    closedir(d);
-    qsort(f->path + start, (size_t)(f->n - start), sizeof(char *), cmp_str);
+    xai_bids_list_free(&l);
     return rc;
 }
 
@@ -616,7 +609,7 @@ xai_status xai_speech_files_add(xai_speech_files *f, const char *path)
     if (stat(path, &st) != 0)
         return xai_error_set(XAI_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return add_dir(f, path, 0);
+        return add_dir(f, path);
     if (push(f, path) != 0)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     return XAI_OK;
@@ -889,7 +882,8 @@ xai_status xai_speech_files_group(xai_speech_files *f)
     for (int i = 0; i < f->n && rc == XAI_OK; i++) {
         char buf[256];
         /* no notes: a labels.csv without a speaker column is fine, names and folders follow */
-        const char *v = nearby_label(NULL, cache, &ncache, 16, f->path[i], "speaker");
+        const char *v = nearby_label(NULL, cache, &ncache, 16, f->path[i],
+                                     f->speaker_column ? f->speaker_column : "speaker");
         if (!v && speaker_from_name(f->path[i], buf, sizeof buf))
             v = buf;
         if (!v) {

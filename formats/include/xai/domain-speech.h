@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/domain.h"
 #include "xai/spectrogram.h"
 #include "xai/status.h"
 
@@ -91,6 +92,16 @@ XAI_API double xai_speech_row_hz(const xai_speech_pre *p, double r);
 XAI_API double xai_speech_col_s(const xai_speech_pre *p, double j, int64_t clip_start);
 
 /**
+ * A time-frequency box as a mask over one clip's features (@p mask: rows * frames floats,
+ * 1 inside, 0 outside): the rows whose band reaches into [f0, f1] Hz (a mel row spans its
+ * neighbours' centres, a linear bin half a bin either side) times the frames whose analysis
+ * window meets [t0, t1] s on the file's time axis (@p clip_start as for xai_speech_col_s()).
+ * @return XAI_OK, XAI_EINVAL (not t0 < t1 and f0 < f1, or a box that meets no bin).
+ */
+XAI_API xai_status xai_speech_box_mask(const xai_speech_pre *p, int64_t clip_start, double t0, double t1,
+                                       double f0, double f1, float *mask);
+
+/**
  * Draw the spectrogram (features, grey) with @p rel overlaid in a signed, centred bwr map
  * (opacity grows with |R|), axes in s (the file's time, see xai_speech_col_s()) and Hz, a title and a colour bar, as PNG, atomically.
  * @return XAI_OK, XAI_EIO (cairo cannot draw or the file cannot be written).
@@ -111,6 +122,7 @@ typedef struct {
     char **path;   /**< owned */
     char **label;  /**< owned label text per file (NULL until labelled) */
     char **group;  /**< owned speaker per file (NULL until xai_speech_files_group()) */
+    const char *speaker_column; /**< labels.csv column naming the speaker [NULL: "speaker"] */
 } xai_speech_files;
 
 /** Add a file, or a directory's audio files (recursively, sorted). @return XAI_OK, XAI_EIO, XAI_ENOMEM. */
@@ -129,12 +141,49 @@ XAI_API int xai_speech_files_label(xai_speech_files *f, const char *how, const c
 
 /**
  * The speaker of every (labelled) file, the group a speech study must hold out: the
- * 'speaker' column of a labels.csv next to the file (or up to three parents), else the
+ * 'speaker' column (or f->speaker_column) of a labels.csv next to the file (or up to three parents), else the
  * second field of an FSDD/AudioMNIST name ("3_theo_0.wav": theo), else the name of the
  * file's directory (real_digits/SPEAKER/0.wav). Every file gets a speaker.
  * @return XAI_OK or XAI_ENOMEM.
  */
 XAI_API xai_status xai_speech_files_group(xai_speech_files *f);
+
+/* ---- a study: {x, y, groups} for the train/explain driver (xai/driver.h) ---- */
+
+/** What xai_speech_study_load() reads. Zero-initialise; every field is optional. */
+typedef struct {
+    const char *const *classes; /**< the classes (a model's), labels matched by name; NULL: the
+                                     sorted distinct labels of the files */
+    int nclasses;
+    const char *group_kind;     /**< "speaker" [default]: the group a speech study holds out;
+                                     "clip": every clip its own group (a clip-wise split, which
+                                     puts a speaker on both sides) */
+    int first, count;           /**< files [first, first + count) of the list; count 0: to the end */
+    xai_progress_fn progress;   /**< task "features", files done of count; may be NULL */
+    void *progress_ud;
+} xai_speech_study_options;
+
+/** Clips as the model sees them and where they came from. */
+typedef struct {
+    xai_dataset d;   /**< x: n samples of [1][rows][frames] (xai_speech_features()); y: the class
+                          of the file's label, -1 without a label or for a label that is not a
+                          class; groups: the speakers (xai_speech_files_group()) or the clips */
+    int *file;       /**< [n] the clip's index in the file list */
+    int64_t *start;  /**< [n] where the file's first sample lies in the fixed-length window */
+    int64_t *len;    /**< [n] samples of the file inside the window */
+    int nfailed;     /**< files that could not be read (each passed to the list's note callback) */
+    int nunknown;    /**< clips whose label is not one of the given classes (each noted) */
+} xai_speech_study;
+
+/**
+ * Load the files of @p f (labels from xai_speech_files_label(), if any) into @p s: features
+ * through the pipeline of @p c, labels as classes, speakers as groups (the list's speakers
+ * are filled in here). A file that cannot be read is noted and skipped, not an error.
+ * @return XAI_OK, XAI_ENOMEM; @p s is empty after an error. Free with xai_speech_study_free().
+ */
+XAI_API xai_status xai_speech_study_load(const xai_speech_ctx *c, xai_speech_files *f,
+                                         const xai_speech_study_options *o, xai_speech_study *s);
+XAI_API void xai_speech_study_free(xai_speech_study *s);
 
 #ifdef __cplusplus
 }

@@ -250,6 +250,10 @@ typedef struct {
     const char *composite;    /**< NULL: the libxai default ("epsilon-plus-flat") */
     const char *rules;        /**< extra per-layer rules (xai_rules_parse() syntax); they come first,
                                    so they win over the stable output rule; may be NULL */
+    int have_bounds;          /**< [0] 1: the first layer's ZBox bounds are @p low, @p high (the
+                                   range of the features, when the domain fixes it); 0: each
+                                   sample's own min and max (libxai's default) */
+    float low, high;
     int64_t batch;            /**< samples per xai_explain() call [64] */
     int out_of_fold;          /**< [1] with a fold set: each sample is explained by the fold model
                                    that held its group out; groups no fold held out use the model

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * evaluate.c - xai-speech evaluate: the explanation metrics of xai/eval.h on clips, with the
+ * ground truth given as a time-frequency box in seconds (the file's time axis) and hertz, so
+ * no hand-made mask in the model-input layout is needed. The maps are the ones `explain`
+ * writes (same start, composite, bounds), all from the model for new data, so perturbation
+ * metrics test the model that made each map.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "speech-app.h"
+#include "xai/eval.h"
+#include "xai/relevance.h"
+#include "xai/tsv.h"
+
+int speech_parse_truth(opts *o, const char *arg)
+{
+    char tail;
+    if (sscanf(arg, "%lf,%lf,%lf,%lf%c", &o->truth[0], &o->truth[1], &o->truth[2], &o->truth[3], &tail) != 4 ||
+        !(o->truth[0] < o->truth[1]) || !(o->truth[2] < o->truth[3]) || o->truth[2] < 0)
+        return xai_app_usage_error(&o->app, "--truth: invalid value '%s' (T0,T1,F0,F1: seconds on the file's time "
+                                   "axis and hertz, T0 < T1, 0 <= F0 < F1)", arg), -1;
+    o->have_truth = 1;
+    return 1;
+}
+
+/* The explain configuration behind the driver's maps, for the metrics that explain again
+ * (sensitivity, MPRT). @p rules receives a string to free. */
+static xai_status metric_config(const xai_driver_set *set, const xai_driver_explain_options *eo,
+                                xai_explain_config *c, char **rules)
+{
+    xai_explain_config_init(c);
+    *rules = NULL;
+    c->method = eo->method;
+    c->composite = eo->composite;
+    c->have_bounds = eo->have_bounds;
+    c->low = eo->low;
+    c->high = eo->high;
+    c->init = eo->start == XAI_DRIVER_START_LOGIT ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
+    if (eo->start == XAI_DRIVER_START_STABLE && eo->method == XAI_METHOD_LRP)
+        return xai_explain_config_stable(xai_driver_set_model(set), c, rules);
+    return XAI_OK;
+}
+
+/* Masks of the truth box for every clip of @p s. */
+static float *truth_masks(opts *o, const xai_speech_pre *pre, const xai_speech_study *s)
+{
+    const size_t per = (size_t)pre->rows * (size_t)pre->frames;
+    float *m = malloc(sizeof(float) * per * (size_t)(s->d.n ? s->d.n : 1));
+    for (int64_t k = 0; m && k < s->d.n; k++)
+        if (xai_speech_box_mask(pre, s->start[k], o->truth[0], o->truth[1], o->truth[2], o->truth[3],
+                                m + (size_t)k * per) != XAI_OK) {
+            xai_app_fail(&o->app, o->files.path[s->file[k]], "--truth: %s", xai_last_error());
+            free(m);
+            return NULL;
+        }
+    if (!m)
+        xai_app_fail(&o->app, NULL, "out of memory");
+    return m;
+}
+
+/* OUT.tsv: one row per clip, one column per metric computed (+ its BIDS data dictionary). */
+static int write_table(opts *o, const xai_speech_study *s, const xai_driver_explanation *e, const xai_eval_scores *sc)
+{
+    static const char *const cols[] = {"file", "target", "prediction"};
+    static const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_create(3, cols, types, &t);
+    size_t col[XAI_METRIC_COUNT] = {0}, row;
+    for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
+        if (sc->score[k].computed)
+            st = xai_tsv_add_column(t, xai_metric_name((xai_metric)k), XAI_TSV_NUMBER, &col[k]);
+    for (int64_t i = 0; st == XAI_OK && i < s->d.n; i++) {
+        st = xai_tsv_add_row(t, &row);
+        if (st == XAI_OK)
+            st = xai_tsv_set_string(t, row, 0, o->files.path[s->file[i]]);
+        if (st == XAI_OK)
+            st = xai_tsv_set_number(t, row, 1, e->target[i]);
+        if (st == XAI_OK)
+            st = xai_tsv_set_number(t, row, 2, e->pred[i]);
+        for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
+            if (sc->score[k].computed)
+                st = isfinite(sc->score[k].sample[i]) ? xai_tsv_set_number(t, row, col[k], sc->score[k].sample[i])
+                                                      : xai_tsv_set_na(t, row, col[k]);
+    }
+    if (st == XAI_OK)
+        st = xai_tsv_save(t, o->output, XAI_TSV_SIDECAR);
+    xai_tsv_free(t);
+    if (st != XAI_OK)
+        return xai_app_fail(&o->app, o->output, "%s", xai_last_error());
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        if (sc->score[k].computed)
+            printf("%-20s %.4f [%.4f, %.4f] (%lld clips; %s is better)\n", xai_metric_name((xai_metric)k),
+                   sc->score[k].mean, sc->score[k].ci_low, sc->score[k].ci_high, (long long)sc->score[k].n_finite,
+                   xai_metric_direction((xai_metric)k) > 0 ? "higher" : "lower");
+    return 0;
+}
+
+/* Explain the study and score the maps; 0 or an exit code. */
+static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, const xai_speech_study *s,
+                 xai_driver_explain_options *eo, uint32_t metrics)
+{
+    xai_driver_explanation e = {0};
+    xai_eval_scores sc = {0};
+    xai_explain_config ec;
+    char *rules = NULL;
+    float *mask = o->have_truth ? truth_masks(o, pre, s) : NULL;
+    int rc = XAI_EXIT_DATA;
+    eo->out_of_fold = 0; /* one model makes every map and answers every perturbation */
+    if (o->have_truth && !mask)
+        goto out;
+    if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK || metric_config(set, eo, &ec, &rules) != XAI_OK) {
+        xai_app_fail(&o->app, o->model, "%s", xai_last_error());
+        goto out;
+    }
+    xai_eval_config cfg;
+    xai_eval_config_init(&cfg);
+    cfg.seed = o->dopt.seed;
+    if (xai_eval_metrics(xai_driver_set_model(set), &cfg, &ec, metrics, s->d.n, s->d.x, e.rel, mask, e.target,
+                         &sc) != XAI_OK) {
+        xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        goto out;
+    }
+    rc = write_table(o, s, &e, &sc) == 0 ? 0 : XAI_EXIT_DATA;
+out:
+    xai_eval_scores_free(&sc);
+    xai_driver_explanation_free(&e);
+    free(rules);
+    free(mask);
+    return rc;
+}
+
+int run_evaluate(opts *o)
+{
+    if (!o->model || !o->output || o->files.n == 0)
+        return xai_app_usage_error(&o->app, "evaluate: need --model, inputs and -o OUT.tsv");
+    uint32_t metrics = 0;
+    const char *list = o->metrics ? o->metrics : o->have_truth ? "localisation,complexity" : "complexity";
+    if (xai_metric_parse_list(list, &metrics) != XAI_OK)
+        return xai_app_usage_error(&o->app, "--metrics: %s", xai_last_error());
+    for (int k = 0; k < XAI_METRIC_COUNT; k++)
+        if ((metrics >> k & 1u) && xai_metric_needs_mask((xai_metric)k) && !o->have_truth)
+            return xai_app_usage_error(&o->app, "--metrics %s needs --truth T0,T1,F0,F1", xai_metric_name((xai_metric)k));
+    if (xai_app_check_output(&o->app, o->output) != 0)
+        return XAI_EXIT_USAGE;
+    xai_driver_set *set = NULL;
+    xai_speech_pre pre;
+    int rc = speech_load_model(o, &set, &pre);
+    if (rc != 0)
+        return rc;
+    xai_driver_explain_options eo;
+    const char *names[256];
+    const int K = speech_class_names(set, names, 256);
+    xai_speech_ctx ctx = {0};
+    xai_speech_study s = {0};
+    xai_speech_study_options so = {.classes = names, .nclasses = K};
+    if ((rc = speech_explain_options(o, set, &eo)) != 0)
+        goto out;
+    rc = XAI_EXIT_DATA;
+    if ((o->labels && xai_speech_files_label(&o->files, o->labels, o->column) < 0) ||
+        xai_speech_ctx_init(&ctx, &pre) != XAI_OK || xai_speech_study_load(&ctx, &o->files, &so, &s) != XAI_OK) {
+        if (!o->labels || o->files.n > 0)
+            xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        goto out;
+    }
+    if (s.d.n > 0 && (rc = score(o, set, &pre, &s, &eo, metrics)) == 0)
+        rc = s.nfailed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+out:
+    xai_speech_study_free(&s);
+    xai_speech_ctx_free(&ctx);
+    xai_driver_set_free(set);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * speech-app.h - the parts of xai-speech: options (main.c), train and eval (train.c),
+ * explain and its outputs (explain.c), the folder batch form (batch.c). The domain work
+ * (clips, features, speakers, figure, sonification) is in formats (xai/domain-speech.h);
+ * training and explaining go through the shared driver (xai/driver.h).
+ */
+#ifndef XAI_SPEECH_APP_H
+#define XAI_SPEECH_APP_H
+
+#include <stdint.h>
+
+#include "app-driver.h"
+#include "app.h"
+#include "batch.h"
+#include "xai/domain-speech.h"
+
+#define PROG "xai-speech"
+#ifndef XAI_SPEECH_VERSION
+#define XAI_SPEECH_VERSION "0.2.0"
+#endif
+
+typedef enum { CMD_TRAIN = 0, CMD_EXPLAIN, CMD_EVAL, CMD_EVALUATE } speech_cmd;
+
+typedef struct {
+    xai_app app;
+    xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --lr --epochs ... --target --start */
+    speech_cmd cmd;
+    xai_speech_files files;
+    const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *json, *metrics;
+    double truth[4];          /* evaluate --truth T0,T1,F0,F1 (s, s, Hz, Hz) */
+    int have_truth;
+    double duration, val_split;
+    int figures, stacked, save_input;
+    int augment_shift, shift_frames; /* train --augment shift: up to shift_frames frames */
+    xai_method method;
+    int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
+    int slurm;                /* --slurm: submit the shards as an array job */
+    xai_slurm_opts slurm_opts;
+    int argc;                 /* the command line, for the array tasks */
+    char **argv;
+    int nopt_end;             /* argv index of the first operand after getopt (options before it) */
+} opts;
+
+/* Option codes of the batch form (batch.c). */
+enum { O_SHARD = 0x1200, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
+
+/** The clips of a batch run: one item per file (subject = speaker, output = its map). */
+typedef struct {
+    xai_batch_item *items;
+    char **digests; /* "" for an unreadable file */
+    int *shard;     /* 1-based shard of each item */
+    int n;
+} speech_batch;
+
+/** One batch option; 1 handled, 0 not one, -1 usage error (printed). */
+int speech_batch_option(opts *o, int c, const char *arg);
+/** Items, digests and shards of every file of o->files (@p stems: their output stems). 0 or exit code. */
+int speech_batch_prepare(opts *o, char *const *stems, const char *model_sha, speech_batch *b);
+/** Submit the shards as a Slurm array (xai_slurm_run); its exit code. */
+int speech_batch_slurm(opts *o, const speech_batch *b);
+/** 1 when item @p i belongs to this shard and is not done with its current digest. */
+int speech_batch_keep(const opts *o, const speech_batch *b, int i);
+/** Record item @p i as done (@p ok) or failed. 0 or -1 (printed). */
+int speech_batch_record(opts *o, const speech_batch *b, int i, int ok);
+void speech_batch_free(speech_batch *b);
+
+/** The default architecture, before its dense(K) head. */
+#define SPEECH_DEFAULT_ARCH "conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) flatten"
+
+int run_train(opts *o);
+int run_eval(opts *o);
+int run_explain(opts *o);
+int run_evaluate(opts *o);
+/** --truth T0,T1,F0,F1; 1 or -1 (usage error printed). */
+int speech_parse_truth(opts *o, const char *arg);
+/** The driver's explain options for --target/--start/--method/--composite (those of explain). */
+int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explain_options *eo);
+
+/**
+ * The model set at o->model and its spectrogram pipeline (the card's preprocessing), checked
+ * against the model's input and against --preset. Warnings of the card are printed.
+ * @return 0, or the exit code (printed).
+ */
+int speech_load_model(opts *o, xai_driver_set **set, xai_speech_pre *pre);
+
+/** The card's class names (borrowed) into names[0..K); @return K. */
+int speech_class_names(const xai_driver_set *set, const char **names, int cap);
+
+/** A xai_speech_note_fn printing "PROG: FILE: MSG" (@p app: the xai_app). */
+void speech_note(void *app, const char *file, const char *msg);
+
+#endif
