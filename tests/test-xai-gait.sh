@@ -37,13 +37,13 @@ rc=$(run "$GAIT" train "$T/study" --target subject --split trial --epochs 30 -o 
     --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
 cat "$T/err"
 [ "$rc" = 0 ] && [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok "train" || bad "train rc=$rc"
-acc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+acc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
 awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "held-out accuracy $acc >= 0.9" || bad "held-out accuracy $acc"
 rc=$(run "$GAIT" train "$T/study" --epochs 1 -o "$T/m.onnx" --progress none)
-[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite" || bad "train overwrite rc=$rc"
+[ "$rc" = 2 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite (exit 2)" || bad "train overwrite rc=$rc"
 rc=$(run "$GAIT" train "$T/study" --target condition --split session --epochs 10 -o "$T/cond.onnx" --progress none \
     --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
-cacc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+cacc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
 [ "$rc" = 0 ] && awk -v a="${cacc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "condition model, session split: $cacc" \
     || bad "condition model rc=$rc acc=$cacc"
 
@@ -76,7 +76,7 @@ rows=$(wc -l < "$T/ex/${b}_desc-lrp_cycles.tsv")
 grep -q '"ModelSHA256"' "$T/ex/${b}_desc-lrp_cycles.json" && grep -q '"CommandLine"' "$T/ex/${b}_desc-lrp_cycles.json" \
     && ok "sidecar provenance" || bad "sidecar provenance"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --progress none)
-[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "explain refuses to overwrite" || bad "explain overwrite rc=$rc"
+[ "$rc" = 2 ] && grep -q "exists" "$T/err" && ok "explain refuses to overwrite (exit 2)" || bad "explain overwrite rc=$rc"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --force --progress none)
 [ "$rc" = 0 ] && ok "explain --force" || bad "explain --force rc=$rc"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables KneeAngles --progress none)
@@ -87,14 +87,15 @@ rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables Knee
 "$GEN" --nuisance realistic --seed 3 --subjects 12 --trials 6 --cycles 6 "$T/real" >/dev/null || bad "gen realistic"
 rc=$(run "$GAIT" train "$T/real" --target subject -o "$T/r.onnx" --progress none)
 cat "$T/err"
-line=$(grep "trained .*held-out accuracy" "$T/err")
-racc=$(echo "$line" | sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p')
-lo=$(echo "$line" | sed -n 's/.*95% CI \([0-9.]*\),.*/\1/p')
+line=$(grep "network: *accuracy" "$T/err")
+racc=$(echo "$line" | sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p')
+lo=$(echo "$line" | sed -n 's/.*accuracy [0-9.]* \[\([0-9.]*\),.*/\1/p')
 ch=$(echo "$line" | sed -n 's/.*chance \([0-9.]*\),.*/\1/p')
-[ "$rc" = 0 ] && echo "$line" | grep -q "held out by session" && awk -v l="${lo:-0}" -v c="${ch:-1}" 'BEGIN { exit !(l > c) }' \
-    && ok "realistic: held-out accuracy $racc, 95% CI from $lo above chance $ch (session split by default)" \
+[ "$rc" = 0 ] && grep -q "validation: group-kfold over 2 sessions (2 folds)" "$T/err" && awk -v l="${lo:-0}" -v c="${ch:-1}" 'BEGIN { exit !(l > c) }' \
+    && ok "realistic: held-out accuracy $racc, 95% CI from $lo above chance $ch (sessions held out in turn by default)" \
     || bad "realistic train rc=$rc: $line"
-grep -q "linear baseline (ridge" "$T/err" && ok "baseline printed" || bad "no baseline line"
+[ -s "$T/r.fold-1.onnx" ] && [ -s "$T/r.fold-2.onnx" ] && ok "fold models written next to the model" || bad "no fold models"
+grep -q "baseline: ridge accuracy" "$T/err" && ok "baseline printed" || bad "no baseline line"
 for k in '"validation"' '"ci95"' '"chance_level"' '"baseline"' '"offset": *"trial_mean"' '"sides": *"paired"'; do
     grep -q "$k" "$T/r.json" || bad "model card sidecar lacks $k"
 done
@@ -113,10 +114,22 @@ r1=$(find "$T/real/sub-01" -name '*run-05.c3d')
 grep -q '"TargetScore"' "$T/rex/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "maps carry the class scores" \
     || bad "no TargetScore in the relevance sidecar"
 r0=$(find "$T/real/sub-01" -name '*run-01.c3d')
+b0=$(basename "$r0" .c3d)
 rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r0" -o "$T/rin" --progress none --no-figures)
-[ "$rc" = 0 ] && grep -q "trained on this trial" "$T/err" && grep -q "InSampleTrials" "$T/rin/$(basename "$r0" .c3d)_desc-lrp_relevance.json" \
-    && ! grep -q "trained on this trial" "$T/rex.log" 2>/dev/null && ok "explaining a training trial warns (in-sample)" \
-    || bad "in-sample warning rc=$rc: $(cat "$T/err")"
+flat() { tr -d ' \n' < "$1"; }
+[ "$rc" = 0 ] && ! grep -q "trained on this trial" "$T/err" && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"OutOfSample":true' \
+    && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"FoldModel":\[[12],' \
+    && ok "a ses-01 trial is explained out of fold by the fold model that held its session out" \
+    || bad "out-of-fold rc=$rc: $(cat "$T/err")"
+nin=0
+for f in 1 2; do
+    rc=$(run "$GAIT" explain --model "$T/r.fold-$f.onnx" "$r0" -o "$T/rin$f" --progress none --no-figures)
+    [ "$rc" = 0 ] || bad "explain with fold $f rc=$rc"
+    grep -q "trained on this trial" "$T/err" && flat "$T/rin$f/${b0}_desc-lrp_relevance.json" | grep -q '"InSampleTrials":\["' \
+        && flat "$T/rin$f/${b0}_desc-lrp_relevance.json" | grep -q '"OutOfSample":false' && nin=$((nin + 1))
+done
+[ "$nin" = 1 ] && ok "a single fold model flags the trial of its training session as in-sample (and only that one)" \
+    || bad "in-sample flags: $nin of 2 fold models"
 # bugs: no nan without a held-out set, --target true on a foreign subject, -q, missing variables
 rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --progress none)
 [ "$rc" = 0 ] && ! grep -q nan "$T/err" && grep -q "not validated" "$T/err" && ok "--split-by none: no nan, says not validated" \
@@ -124,7 +137,8 @@ rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --pro
 rc=$(run "$GAIT" train "$T/real" --split-by subject -o "$T/n2.onnx" --progress none)
 [ "$rc" = 2 ] && ok "--split-by subject refused for subject identification" || bad "split-by subject rc=$rc"
 rc=$(run "$GAIT" train "$T/real" --epochs 1 -q --strict -o "$T/q.onnx" --progress none)
-[ "$rc" = 4 ] && [ ! -s "$T/err" ] && ok "-q silences warnings; --strict exits 4" || bad "-q/--strict rc=$rc: $(cat "$T/err")"
+[ "$rc" = 4 ] && ! grep -q "warning" "$T/err" && grep -q "strict: " "$T/err" && [ ! -e "$T/q.onnx" ] \
+    && ok "-q silences warnings; --strict exits 4 naming the reason, writes nothing" || bad "-q/--strict rc=$rc: $(cat "$T/err")"
 cp "$one" "$T/sub-99_run-01.c3d"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$T/sub-99_run-01.c3d" -o "$T/ex99" --target true --progress none)
 [ "$rc" = 1 ] && grep -q "not a class of the model" "$T/err" && ok "--target true refuses a trial whose subject is no class" \

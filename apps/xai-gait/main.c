@@ -32,7 +32,9 @@
 #define XAI_GAIT_VERSION "0.1.0"
 #endif
 
-static void usage(void)
+static void opts_defaults(opts *o);
+
+static void usage(const opts *o)
 {
     printf(
         "SYNOPSIS\n"
@@ -58,37 +60,48 @@ static void usage(void)
         "\n"
         "OPTIONS (input, train)\n"
         "  --target subject|condition   what to classify [subject]\n"
-        "  --split-by session|trial|subject|none   (alias --split) what is held out: each subject's\n"
-        "                         last session or last trial (subject identification cannot hold\n"
-        "                         out the subject), or a quarter of the subjects (conditions)\n"
-        "                         [session for --target subject, subject for condition]\n"
+        "  --split-by session|trial|subject|none   (alias --split) the group held out: the session or\n"
+        "                         the walk (trial, by its run entity) for subject identification, which\n"
+        "                         cannot hold out the subject it identifies; the subject for conditions;\n"
+        "                         none trains on everything, unvalidated [session for --target subject\n"
+        "                         (the walk when there is one session only), subject for condition];\n"
+        "                         --cv K folds are capped at the number of groups (two sessions: each\n"
+        "                         is held out once)\n"
         "  --sides paired|each    paired: a sample is a left cycle and the right cycle that starts\n"
         "                         inside it, each side its own channels; each: one cycle [paired]\n"
         "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
         "                         placement shifts whole trials by degrees [trial]\n"
-        "  --weight-decay W [1e-2]  --strict (warnings about the model's validity exit 4)\n"
+        "  --augment shift-scale|none  add a copy of every training sample with its cycle shifted by up\n"
+        "                         to 3 %%, stretched by up to 5 %% and its amplitude scaled [none]\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
-        "  --arch SPEC            on the input [variables x components, 101]; {K} = classes\n"
+        "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  --epochs N [60]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
+        "  Inputs are z-scored per channel around the mean curve of every trial given to train (label-\n"
+        "  free statistics, shared by the fold models so that one record describes them all).\n"
         "\n");
+    xai_app_driver_help_train(stdout, &o->dopt);
     printf(
+        "\n"
         "OPTIONS (explain, study)\n"
-        "  --model M.onnx         a model written by '" PROG " train'\n"
+        "  --model M.onnx         a model written by '" PROG " train' (its fold models are found next to it)\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
         "  --composite C          LRP composite [epsilon-plus]\n"
         "  --target pred|true|CLASS   class explained per cycle; true = the trial's subject or\n"
-        "                         condition when it is a model class [pred]\n"
-        "  --start onehot|logit   relevance put in at the output: one-hot (the default) explains the\n"
-        "                         class whatever its score; logit scales maps by the score, so a\n"
-        "                         negative score flips their colours. The sidecar lists the scores\n"
-        "                         (TargetScore, Logits) [onehot]\n"
+        "                         condition, an error when it is no class of the model [pred]\n"
+        "  --start stable|onehot|logit  relevance put in at the output: stable (z+ on the output layer,\n"
+        "                         evidence for the class, a near-zero score cannot inflate a map); onehot\n"
+        "                         explains the class whatever its score; logit scales maps by the score, so\n"
+        "                         a negative score flips their colours. The sidecar lists the scores\n"
+        "                         (TargetScore, Logits) [stable]\n"
         "  --no-figures           skip the PNG grids\n"
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
-        "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
-        "                         (cycles, variables x components, 101), e.g. for xai-evaluate\n"
-        "\n"
+        "                         (samples, inputs, 101), e.g. for xai-evaluate\n"
+        "  Each trial is explained by the fold model that held its session (walk, subject) out; each\n"
+        "  sample's map is scaled to sum |R| = 1. Maps of a model trained on the trial are flagged\n"
+        "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
+        "\n");
+    printf(
         "OUTPUT (per trial <stem> for explain, per subject sub-XX/sub-XX for study; D = lrp or the\n"
         "  gradient method's name)\n"
         "  <p>_desc-D_relevance.npy     float32 (cycles, variables x components, 101)\n"
@@ -121,42 +134,16 @@ static void usage(void)
         xai_app_common_help);
 }
 
-enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET, O_WD, O_STRICT, O_START, O_SAVE_INPUT };
+enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
+       O_SAVE_INPUT, O_AUGMENT };
 
 /* ------------------------------------------------------------------ main */
-
-/* A numeric option into o; -1, or the usage error's exit code. */
-static int take_number(xai_app *app, int c, const char *arg, opts *o)
-{
-    char *end = NULL;
-    if (c == O_LR || c == O_WD) {
-        double v = strtod(arg, &end);
-        if (*end || !(v >= 0) || (c == O_LR && !(v > 0)) || (c == O_WD && v > 1))
-            return xai_app_usage_error(app, "%s needs %s, not '%s'", c == O_LR ? "--lr" : "--weight-decay",
-                                       c == O_LR ? "a positive number" : "a number in [0, 1]", arg);
-        *(c == O_LR ? &o->lr : &o->weight_decay) = v;
-        return -1;
-    }
-    long long v = strtoll(arg, &end, 10);
-    const char *name = c == O_EPOCHS ? "--epochs" : c == O_BATCH ? "--batch" : "--seed";
-    if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000)
-        return xai_app_usage_error(app, "invalid value '%s' for %s", arg, name);
-    if (c == O_EPOCHS)
-        o->epochs = (int)v;
-    else if (c == O_BATCH)
-        o->batch = v;
-    else
-        o->seed = (uint64_t)v;
-    return -1;
-}
 
 /* One parsed option into o; -1 to go on, else the exit code (help printed, usage error). */
 static int take_option(xai_app *app, int c, const char *arg, const char *word, opts *o)
 {
     switch (c) {
     case O_TARGET: o->target = arg; break;
-    case O_SPLIT: o->split = arg; break;
     case O_VARS: o->variables = arg; break;
     case O_COMPS: o->components = arg; break;
     case O_ARCH: o->arch = arg; break;
@@ -167,18 +154,21 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_SAVE_INPUT: o->save_input = 1; break;
     case O_SIDES: o->sides = arg; break;
     case O_OFFSET: o->offset = arg; break;
-    case O_STRICT: o->strict = 1; break;
-    case O_START: o->start = arg; break;
+    case O_AUGMENT:
+        if (strcmp(arg, "shift-scale") && strcmp(arg, "none"))
+            return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-scale or none", arg);
+        o->augment = !strcmp(arg, "shift-scale");
+        break;
     case 'o': o->output = arg; break;
-    case O_EPOCHS:
-    case O_BATCH:
-    case O_SEED:
-    case O_LR:
-    case O_WD: return take_number(app, c, arg, o);
-    case 'h': usage(); return XAI_EXIT_OK;
+    case 'h': usage(o); return XAI_EXIT_OK;
     case ':': return xai_app_usage_error(app, "option '%s' needs a value", word);
     case '?': return xai_app_usage_error(app, "unknown option '%s'", word);
     default: {
+        int d = xai_app_driver_handle_option(app, &o->dopt, c, arg);
+        if (d == 1)
+            break;
+        if (d < 0)
+            return XAI_EXIT_USAGE;
         int h = xai_app_handle_option(app, c, arg);
         if (h != 1)
             return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
@@ -187,13 +177,35 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     return -1;
 }
 
+/* The program's defaults: subject identification held out by session, 60 epochs without early
+ * stopping (a fold trained on one session has no inner split to stop on), weight decay 1e-2. */
+static void opts_defaults(opts *o)
+{
+    static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
+    memset(o, 0, sizeof *o);
+    o->figures = 1;
+    xai_app_driver_opts_init(&o->dopt, "session", kinds);
+    o->dopt.cv = 5;
+    o->dopt.epochs = 60;
+    o->dopt.patience = 0;
+    o->dopt.weight_decay = 1e-2;
+}
+
+static void usage_defaults(void)
+{
+    opts o;
+    opts_defaults(&o);
+    usage(&o);
+}
+
 int main(int argc, char **argv)
 {
     xai_app app;
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
-    opts o = {.epochs = 60, .batch = 32, .lr = 1e-3, .weight_decay = 1e-2, .figures = 1};
-    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
+    opts o;
+    opts_defaults(&o);
+    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage_defaults);
     if (rc >= 0)
         goto out;
     o.cmd = argv[1];
@@ -202,16 +214,14 @@ int main(int argc, char **argv)
         goto out;
     }
     static const struct option longopts[] = {
-        {"target", required_argument, 0, O_TARGET}, {"split", required_argument, 0, O_SPLIT},
+        {"target", required_argument, 0, O_TARGET}, {"split", required_argument, 0, XAI_APP_OPT_SPLIT_BY},
         {"variables", required_argument, 0, O_VARS}, {"components", required_argument, 0, O_COMPS},
-        {"arch", required_argument, 0, O_ARCH}, {"epochs", required_argument, 0, O_EPOCHS},
-        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-        {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
+        {"arch", required_argument, 0, O_ARCH}, {"model", required_argument, 0, O_MODEL},
         {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
-        {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
-        {"split-by", required_argument, 0, O_SPLIT}, {"sides", required_argument, 0, O_SIDES},
-        {"offset", required_argument, 0, O_OFFSET}, {"weight-decay", required_argument, 0, O_WD},
-        {"strict", no_argument, 0, O_STRICT}, {"start", required_argument, 0, O_START},
+        {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT},
+        {"output", required_argument, 0, 'o'}, {"sides", required_argument, 0, O_SIDES},
+        {"offset", required_argument, 0, O_OFFSET}, {"augment", required_argument, 0, O_AUGMENT},
+        {"start", required_argument, 0, XAI_APP_OPT_START}, XAI_APP_DRIVER_TRAIN_OPTIONS,
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;
@@ -220,6 +230,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1)
         if ((rc = take_option(&app, c, optarg, av[optind - 1], &o)) >= 0)
             goto out;
+    if (strcmp(o.cmd, "train") && o.target) /* explain, study: the class explained */
+        o.dopt.target = o.target;
     o.args = av + optind;
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);

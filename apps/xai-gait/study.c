@@ -112,27 +112,6 @@ typedef struct {
     double explain_s;
 } study_stats;
 
-/* The cycles of the subject's trials; failures are reported and listed in *failed. */
-static void subject_cycles(xai_app *app, const explainer *e, const gait_trial *tr, int ntr, const char *sub,
-                           xai_gait_cycles *cy, json_t *failed, int *gaps_total, study_stats *ss)
-{
-    for (int i = 0; i < ntr; i++) {
-        if (strcmp(tr[i].subject, sub))
-            continue;
-        int gaps = 0;
-        if (xai_gait_extract(&e->pre, tr[i].path, i, cy, &gaps) != XAI_OK) {
-            char err[1024];
-            snprintf(err, sizeof err, "%s", xai_last_error());
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", tr[i].path, "error", err));
-            ss->nfail++;
-        } else if (gaps) {
-            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-            *gaps_total += gaps;
-        }
-    }
-}
-
 /* The per-channel summary of a subject for its marker. */
 static json_t *summary_json(const explainer *e, const gait_chan_summary *sum, int64_t ncycles)
 {
@@ -148,57 +127,65 @@ static json_t *summary_json(const explainer *e, const gait_chan_summary *sum, in
     return sa;
 }
 
-/* Explain one subject and write its outputs and done-marker. 0 or -1 (reported). */
+/* The subject's trials (shallow copies of the study's entries, in study order). */
+static gait_trial *subject_trials(const gait_trial *tr, int ntr, const char *sub, int *n)
+{
+    gait_trial *st = malloc(sizeof *st * (size_t)(ntr > 0 ? ntr : 1));
+    *n = 0;
+    for (int i = 0; st && i < ntr; i++)
+        if (!strcmp(tr[i].subject, sub))
+            st[(*n)++] = tr[i];
+    return st;
+}
+
+/* Explain one subject (each trial by the fold model that never saw its group) and write its
+ * outputs and done-marker. 0 or -1 (reported). */
 static int subject_run(xai_app *app, explainer *e, const gait_trial *tr, int ntr, const char *sub, const char *prefix,
                        const char *mpath, json_t *inputs, study_stats *ss)
 {
-    xai_gait_cycles cy;
-    memset(&cy, 0, sizeof cy);
-    json_t *failed = json_array(), *outs = json_array();
-    int gaps_total = 0, r = 0;
-    subject_cycles(app, e, tr, ntr, sub, &cy, failed, &gaps_total, ss);
-    gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3];
-    int64_t ok = 0, nl = 0;
-    if (cy.n > 0) {
-        json_t *src = json_array();
-        for (size_t k = 0; k < json_array_size(inputs); k++)
-            json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = explain_group(app, e, tr, &cy, prefix, sub, src, sum, &ok, &nl);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        json_decref(src);
-        if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
-            char err[1024];
-            snprintf(err, sizeof err, "%s", xai_last_error());
-            xai_app_fail(app, sub, "%s; subject skipped", err);
-            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
-            ss->nfail++;
-            cy.n = 0;
-            r = 0;
-        } else if (r == 0) {
-            char *paths[4];
-            gait_output_paths(prefix, e->desc, paths);
-            for (int k = 0; k < (e->figures ? 4 : 3); k++)
-                json_array_append_new(outs, json_string(paths[k]));
-            for (int k = 0; k < 4; k++)
-                free(paths[k]);
-            ss->cycles += cy.n;
-        }
+    int nst = 0, r = 0;
+    gait_trial *st = subject_trials(tr, ntr, sub, &nst);
+    json_t *failed = json_array(), *outs = json_array(), *src = json_array();
+    for (size_t k = 0; k < json_array_size(inputs); k++)
+        json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
+    gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3 * 2];
+    explain_ctx c = {.app = app, .tr = st, .ntr = nst, .prefix = prefix, .title = sub, .sources = src,
+                     .failed = failed};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = st ? explain_group(e, &c, sum) : (xai_app_fail(app, sub, "out of memory"), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ss->nfail += c.nfailed;
+    if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
+        char err[1024];
+        snprintf(err, sizeof err, "%s", xai_last_error());
+        xai_app_fail(app, sub, "%s; subject skipped", err);
+        json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
+        ss->nfail++;
     }
     if (r == 0) {
+        char *paths[4];
+        gait_output_paths(prefix, e->desc, paths);
+        for (int k = 0; k < (e->figures ? 4 : 3); k++)
+            json_array_append_new(outs, json_string(paths[k]));
+        for (int k = 0; k < 4; k++)
+            free(paths[k]);
+        ss->cycles += c.ncycles;
+    }
+    if (r >= 0) {
         json_t *mk = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:i,s:o,s:o}", "Subject", sub, "ModelSHA256", e->sha,
                                "Options", e->options, "Inputs", inputs, "FailedTrials", failed, "Outputs", outs,
-                               "Cycles", (json_int_t)cy.n, "GapCycles", gaps_total, "Accuracy",
-                               nl ? json_real((double)ok / (double)nl) : json_null(), "Summary",
-                               summary_json(e, sum, cy.n));
+                               "Cycles", (json_int_t)c.ncycles, "GapCycles", c.gaps, "Accuracy",
+                               c.labelled ? json_real((double)c.correct / (double)c.labelled) : json_null(),
+                               "Summary", summary_json(e, sum, c.ncycles));
         r = write_json(app, mpath, mk);
         json_decref(mk);
     }
+    json_decref(src);
     json_decref(failed);
     json_decref(outs);
-    xai_gait_cycles_free(&cy);
+    free(st);
     return r;
 }
 
