@@ -18,6 +18,10 @@ typedef struct {
     char **args;
     int nargs;
     int figures, save_input, augment;
+    int shard_k, shard_n;      /* study --shard K/N [1/1] */
+    int slurm, dry_run, wait, max_parallel, wait_timeout;
+    const char *slurm_args;
+    char **argv;               /* the command line, for the Slurm array tasks */
     xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --lr --epochs ... --start */
 } opts;
 

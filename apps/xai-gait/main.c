@@ -97,6 +97,15 @@ static void usage(const opts *o)
         "  --no-figures           skip the PNG grids\n"
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
         "                         (samples, inputs, 101), e.g. for xai-evaluate\n"
+        "  --shard K/N            study: only the subjects of shard K of N (subject labels in byte order,\n"
+        "                         the j-th to shard j mod N + 1); the last shard to finish writes the\n"
+        "                         group tables; outputs match a one-shard run byte for byte\n"
+        "  --slurm                study: write OUT_DIR/slurm/xai-gait-array.sbatch, one array task per\n"
+        "                         shard with unfinished subjects (N from --shard K/N, K ignored), and\n"
+        "                         submit it; --slurm-args \"ARGS\" for sbatch, --max-parallel M (%%M),\n"
+        "                         --dry-run (print the script only), --wait (poll squeue, name failed\n"
+        "                         subjects, then write the group tables), --wait-timeout S. Needs a\n"
+        "                         filesystem shared by every node.\n"
         "  Each trial is explained by the fold model that held its session (walk, subject) out; each\n"
         "  sample's map is scaled to sum |R| = 1. Maps of a model trained on the trial are flagged\n"
         "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
@@ -135,7 +144,32 @@ static void usage(const opts *o)
 }
 
 enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
-       O_SAVE_INPUT, O_AUGMENT };
+       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
+
+/* The batch options of study: --shard --slurm --slurm-args --max-parallel --dry-run --wait
+ * --wait-timeout; -1 to go on, else the usage error's exit code. */
+static int take_batch_option(xai_app *app, int c, const char *arg, opts *o)
+{
+    long v = 0;
+    switch (c) {
+    case O_SHARD:
+        if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n))
+            return xai_app_usage_error(app, "--shard: invalid value '%s': expected K/N with 1 <= K <= N", arg);
+        break;
+    case O_SLURM: o->slurm = 1; break;
+    case O_SLURM_ARGS: o->slurm_args = arg; break;
+    case O_DRY_RUN: o->dry_run = 1; break;
+    case O_WAIT: o->wait = 1; break;
+    case O_MAX_PAR:
+    case O_WAIT_TIMEOUT:
+        if (xai_app_parse_long(arg, 1, c == O_MAX_PAR ? 100000 : 30L * 86400, &v))
+            return xai_app_usage_error(app, "--%s: invalid value '%s': expected an integer >= 1",
+                                       c == O_MAX_PAR ? "max-parallel" : "wait-timeout", arg);
+        *(c == O_MAX_PAR ? &o->max_parallel : &o->wait_timeout) = (int)v;
+        break;
+    }
+    return -1;
+}
 
 /* ------------------------------------------------------------------ main */
 
@@ -159,6 +193,13 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
             return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-scale or none", arg);
         o->augment = !strcmp(arg, "shift-scale");
         break;
+    case O_SHARD:
+    case O_SLURM:
+    case O_SLURM_ARGS:
+    case O_MAX_PAR:
+    case O_DRY_RUN:
+    case O_WAIT:
+    case O_WAIT_TIMEOUT: return take_batch_option(app, c, arg, o);
     case 'o': o->output = arg; break;
     case 'h': usage(o); return XAI_EXIT_OK;
     case ':': return xai_app_usage_error(app, "option '%s' needs a value", word);
@@ -184,6 +225,7 @@ static void opts_defaults(opts *o)
     static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
     memset(o, 0, sizeof *o);
     o->figures = 1;
+    o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
     o->dopt.epochs = 60;
@@ -209,6 +251,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         goto out;
     o.cmd = argv[1];
+    o.argv = argv;
     if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
         rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);
         goto out;
@@ -222,6 +265,10 @@ int main(int argc, char **argv)
         {"output", required_argument, 0, 'o'}, {"sides", required_argument, 0, O_SIDES},
         {"offset", required_argument, 0, O_OFFSET}, {"augment", required_argument, 0, O_AUGMENT},
         {"start", required_argument, 0, XAI_APP_OPT_START}, XAI_APP_DRIVER_TRAIN_OPTIONS,
+        {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
+        {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
+        {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
+        {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;
@@ -232,6 +279,10 @@ int main(int argc, char **argv)
             goto out;
     if (strcmp(o.cmd, "train") && o.target) /* explain, study: the class explained */
         o.dopt.target = o.target;
+    if (strcmp(o.cmd, "study") && (o.shard_n > 1 || o.slurm)) {
+        rc = xai_app_usage_error(&app, "--shard and --slurm belong to the study command");
+        goto out;
+    }
     o.args = av + optind;
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "batch.h"
 #include "explain.h"
 #include "xai/card.h"
 #include "xai/domain.h"
@@ -35,7 +36,7 @@ static int write_json(xai_app *app, const char *path, json_t *j)
 }
 
 /* the subject's marker is valid when model, options, inputs and outputs are unchanged */
-static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
+static int marker_valid(const char *mpath, const char *out, const explainer *e, json_t *inputs)
 {
     json_t *mk = load_json(mpath);
     if (!mk)
@@ -46,7 +47,11 @@ static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
              json_equal(json_object_get(mk, "Inputs"), inputs);
     json_t *outs = json_object_get(mk, "Outputs");
     for (size_t i = 0; ok && i < json_array_size(outs); i++)
-        ok = gait_file_exists(json_string_value(json_array_get(outs, i)));
+    {
+        char *p = xai_app_strdup_printf("%s/%s", out, json_string_value(json_array_get(outs, i)));
+        ok = p && gait_file_exists(p);
+        free(p);
+    }
     json_decref(mk);
     return ok;
 }
@@ -167,8 +172,11 @@ static int subject_run(xai_app *app, explainer *e, const gait_trial *tr, int ntr
     if (r == 0) {
         char *paths[4];
         gait_output_paths(prefix, e->desc, paths);
-        for (int k = 0; k < (e->figures ? 4 : 3); k++)
-            json_array_append_new(outs, json_string(paths[k]));
+        for (int k = 0; k < (e->figures ? 4 : 3); k++) { /* relative to OUT_DIR, so shards agree */
+            char *rel = xai_app_strdup_printf("%s/%s", sub, strrchr(paths[k], '/') + 1);
+            json_array_append_new(outs, json_string(rel));
+            free(rel);
+        }
         for (int k = 0; k < 4; k++)
             free(paths[k]);
         ss->cycles += c.ncycles;
@@ -197,7 +205,7 @@ static int study_subject(xai_app *app, explainer *e, const gait_trial *tr, int n
     char *prefix = xai_app_strdup_printf("%s/%s", sdir, sub);
     json_t *inputs = subject_inputs(tr, ntr, sub);
     int r = 0;
-    if (!app->force && marker_valid(mpath, e, inputs)) {
+    if (!app->force && marker_valid(mpath, out, e, inputs)) {
         ss->nfail += report_earlier_failures(app, mpath);
         xai_app_log(app, 2, "%s: unchanged since the last run, skipped", sub);
         ss->nskipped++;
@@ -299,6 +307,117 @@ static int group_tables(xai_app *app, const explainer *e, const char *out, char 
     return okw ? 0 : -1;
 }
 
+/* 1 when every subject has a done-marker of this model and these options (all shards done). */
+static int all_markers(const explainer *e, const char *out, char **subs, int nsub)
+{
+    int ok = 1;
+    for (int s = 0; ok && s < nsub; s++) {
+        char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
+        json_t *mk = mpath ? load_json(mpath) : NULL;
+        const char *sha = json_string_value(json_object_get(mk, "ModelSHA256"));
+        const char *op = json_string_value(json_object_get(mk, "Options"));
+        ok = sha && op && !strcmp(sha, e->sha) && !strcmp(op, e->options);
+        json_decref(mk);
+        free(mpath);
+    }
+    return ok;
+}
+
+/* Per subject a batch item (its first trial, its label, its cycles table) and a digest over
+ * the model, the options and every trial of the subject, for shards and Slurm status files. */
+static int study_items(xai_app *app, const explainer *e, const gait_trial *tr, int ntr, const char *out,
+                       char **subs, int nsub, xai_batch_item *items, char **digests)
+{
+    for (int s = 0; s < nsub; s++) {
+        int first = 0;
+        while (first < ntr && strcmp(tr[first].subject, subs[s]))
+            first++;
+        json_t *inputs = subject_inputs(tr, ntr, subs[s]);
+        char *it = json_dumps(inputs, JSON_COMPACT);
+        json_decref(inputs);
+        char *salt = it ? xai_app_strdup_printf("%s\n%s\n%s", e->sha, e->options, it) : NULL;
+        char *paths[4] = {NULL, NULL, NULL, NULL}, *prefix = xai_app_strdup_printf("%s/%s/%s", out, subs[s], subs[s]);
+        if (prefix)
+            gait_output_paths(prefix, e->desc, paths);
+        items[s] = (xai_batch_item){tr[first].path, subs[s], paths[1]};
+        digests[s] = calloc(65, 1);
+        int bad = !salt || !paths[1] || !digests[s] || xai_batch_digest(&items[s], salt, digests[s]) != 0;
+        free(it);
+        free(salt);
+        free(prefix);
+        for (int k = 0; k < 4; k++)
+            if (k != 1)
+                free(paths[k]);
+        if (bad)
+            return xai_app_fail(app, tr[first].path, "cannot digest the subject's trials");
+    }
+    return XAI_EXIT_OK;
+}
+
+/* The subjects of this shard (all without --shard): explained or skipped, status recorded. */
+static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_trial *tr, int ntr, char **subs,
+                       int nsub, const xai_batch_item *items, char *const *digests, study_stats *ss)
+{
+    const char *out = o->args[1];
+    int *shard = malloc(sizeof(int) * (size_t)(nsub > 0 ? nsub : 1)), rc = XAI_EXIT_OK;
+    if (!shard || xai_batch_assign(items, nsub, o->shard_n, shard) != 0) {
+        free(shard);
+        return xai_app_fail(app, out, "out of memory");
+    }
+    xai_app_progress_begin(app, "study", nsub);
+    for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
+        if (shard[s] != o->shard_k)
+            continue;
+        int r = study_subject(app, e, tr, ntr, out, subs[s], ss);
+        if (xai_batch_status_write(app, out, &items[s], digests[s], r != 0) != 0 || r != 0)
+            rc = XAI_EXIT_DATA;
+        xai_app_progress_step(app, s + 1, subs[s]);
+    }
+    xai_app_progress_end(app);
+    free(shard);
+    return rc;
+}
+
+/* --slurm: every shard with unfinished subjects as a Slurm array task; with --wait, the group
+ * tables once every task is done. */
+static int study_slurm(xai_app *app, const explainer *e, const opts *o, char **subs, int nsub,
+                       const xai_batch_item *items, char *const *digests)
+{
+    char **targv = xai_slurm_task_argv(o->argv);
+    xai_slurm_opts so = {.nshards = o->shard_n, .max_parallel = o->max_parallel, .sbatch_args = o->slurm_args,
+                         .dry_run = o->dry_run, .wait = o->wait, .wait_timeout_s = o->wait_timeout};
+    int rc = targv ? xai_slurm_run(app, o->args[1], targv, items, digests, nsub, &so)
+                   : xai_app_fail(app, NULL, "out of memory");
+    free(targv);
+    if (rc == 0 && o->wait && !o->dry_run && group_tables(app, e, o->args[1], subs, nsub, o->args[0]) != 0)
+        rc = XAI_EXIT_DATA;
+    return rc;
+}
+
+/* The distinct subjects of the trials, in trial order (borrowed). */
+static char **study_subjects(const gait_trial *tr, int ntr, int *nsub)
+{
+    char **subs = calloc((size_t)ntr + 1, sizeof *subs);
+    *nsub = 0;
+    for (int i = 0; subs && i < ntr; i++) {
+        int k = 0;
+        while (k < *nsub && strcmp(subs[k], tr[i].subject))
+            k++;
+        if (k == *nsub)
+            subs[(*nsub)++] = tr[i].subject;
+    }
+    return subs;
+}
+
+static int study_report(xai_app *app, const opts *o, const study_stats *ss)
+{
+    xai_app_log(app, 1, "%s%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
+                o->shard_n > 1 ? "this shard: " : "", ss->ndone, ss->nskipped, (long long)ss->cycles, ss->explain_s,
+                ss->explain_s > 0 ? (double)ss->cycles / ss->explain_s : 0.0,
+                ss->nfail ? "; some trials failed (listed above)" : "");
+    return ss->nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+}
+
 int gait_cmd_study(xai_app *app, const opts *o)
 {
     if (!o->model || o->nargs != 2)
@@ -308,40 +427,41 @@ int gait_cmd_study(xai_app *app, const opts *o)
     int rc = explainer_init(app, o, &e);
     gait_trial *tr = NULL;
     int ntr = 0, nsub = 0;
-    char **subs = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
+    char **subs = NULL, **digests = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
+    xai_batch_item *items = NULL;
     study_stats ss = {0, 0, 0, 0, 0};
     if (rc == XAI_EXIT_OK)
         rc = gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0 ? XAI_EXIT_DATA : XAI_EXIT_OK;
     if (rc == XAI_EXIT_OK)
         rc = study_folder(app, &e, out, spath, study);
-    if (rc == XAI_EXIT_OK && !(subs = calloc((size_t)ntr + 1, sizeof *subs)))
+    if (rc == XAI_EXIT_OK && (!(subs = study_subjects(tr, ntr, &nsub)) ||
+                              !(items = calloc((size_t)nsub + 1, sizeof *items)) ||
+                              !(digests = calloc((size_t)nsub + 1, sizeof *digests))))
         rc = xai_app_fail(app, NULL, "out of memory");
-    for (int i = 0; rc == XAI_EXIT_OK && i < ntr; i++) {
-        int k = 0;
-        while (k < nsub && strcmp(subs[k], tr[i].subject))
-            k++;
-        if (k == nsub)
-            subs[nsub++] = tr[i].subject;
+    if (rc == XAI_EXIT_OK)
+        rc = study_items(app, &e, tr, ntr, out, subs, nsub, items, digests);
+    if (rc == XAI_EXIT_OK && o->slurm) {
+        rc = study_slurm(app, &e, o, subs, nsub, items, digests);
+        goto done;
     }
     if (rc == XAI_EXIT_OK) {
         xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
-        xai_app_progress_begin(app, "study", nsub);
-        for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
-            if (study_subject(app, &e, tr, ntr, out, subs[s], &ss) != 0)
-                rc = XAI_EXIT_DATA;
-            xai_app_progress_step(app, s + 1, subs[s]);
-        }
-        xai_app_progress_end(app);
+        rc = study_shard(app, &e, o, tr, ntr, subs, nsub, items, digests, &ss);
     }
-    if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
+    /* the group tables once every subject is done: by the run of the last shard to finish */
+    if (rc == XAI_EXIT_OK && !all_markers(&e, out, subs, nsub))
+        xai_app_log(app, 1, "group tables: not yet, other shards have subjects to finish");
+    else if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
         rc = XAI_EXIT_DATA;
-    if (rc == XAI_EXIT_OK) {
-        xai_app_log(app, 1, "%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
-                    ss.ndone, ss.nskipped, (long long)ss.cycles, ss.explain_s,
-                    ss.explain_s > 0 ? (double)ss.cycles / ss.explain_s : 0.0,
-                    ss.nfail ? "; some trials failed (listed above)" : "");
-        rc = ss.nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+    if (rc == XAI_EXIT_OK)
+        rc = study_report(app, o, &ss);
+done:
+    for (int s = 0; s < nsub; s++) {
+        free(digests ? digests[s] : NULL);
+        free(items ? (char *)items[s].output : NULL);
     }
+    free(digests);
+    free(items);
     free(spath);
     free(subs);
     gait_trials_free(tr, ntr);
