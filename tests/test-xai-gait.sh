@@ -150,6 +150,33 @@ rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r1" -o "$T/rl" --start logit --pr
 [ "$rc" = 0 ] && grep -q '"Start": *"logit"' "$T/rl/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "--start logit" \
     || bad "--start logit rc=$rc"
 
+# evaluate: the truth in gait terms (truth.tsv: class, variable, plane, side, phase) against
+# the out-of-fold maps; the planted signature must hold far more relevance than its share
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" \
+    --metrics localisation,complexity --progress none)
+sed 's/^/# /' "$T/ev.tsv"
+pg=$(awk -F'\t' '$1 == "pointing-game" { print $4 }' "$T/ev.tsv")
+en=$(awk -F'\t' '$1 == "enrichment" { print $4 }' "$T/ev.tsv")
+nn=$(awk -F'\t' '$1 == "mass-accuracy" { print $8 }' "$T/ev.tsv")
+[ "$rc" = 0 ] && [ "$nn" = 432 ] && awk -v p="${pg:-0}" -v e="${en:-0}" 'BEGIN { exit !(p >= 0.75 && e >= 10) }' \
+    && grep -q '"mean"' "$T/ev.json" && ok "evaluate: pointing game $pg, enrichment $en on 432 out-of-fold samples" \
+    || bad "evaluate rc=$rc pg=$pg en=$en n=$nn: $(tail -n 3 "$T/err")"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" $(find "$T/real/sub-02" -name '*.c3d') \
+    -o "$T/ev2.tsv" --metrics road-morf,faithfulness-corr --progress none)
+rm2=$(awk -F'\t' '$1 == "road-morf" { print $4 }' "$T/ev2.tsv")
+[ "$rc" = 0 ] && awk -v v="${rm2:-nan}" 'BEGIN { exit !(v + 0 == v && v > 0) }' \
+    && ok "evaluate: ROAD-MoRF $rm2 > 0 through each sample's fold model" || bad "evaluate road rc=$rc: $(tail -n 3 "$T/err")"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" --progress none)
+[ "$rc" = 2 ] && ok "evaluate refuses to overwrite (exit 2)" || bad "evaluate overwrite rc=$rc"
+printf 'label\tvariable\tpct_start\tpct_end\nsub-77\tKneeAngles\t10\t20\n' > "$T/badtruth.tsv"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/badtruth.tsv" "$T/real" -o "$T/ev3.tsv" --progress none)
+[ "$rc" = 1 ] && grep -q "badtruth.tsv: row 1: label 'sub-77' is no class" "$T/err" && ok "evaluate: a truth row naming no class is an error" \
+    || bad "bad truth rc=$rc: $(cat "$T/err")"
+printf 'label\tvariable\tpct_start\nsub-01\tKneeAngles\t10\n' > "$T/badtruth.tsv"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/badtruth.tsv" "$T/real" -o "$T/ev3.tsv" --progress none)
+[ "$rc" = 1 ] && grep -q "no column 'pct_end'" "$T/err" && [ ! -e "$T/ev3.tsv" ] && ok "evaluate: a missing truth column is named" \
+    || bad "truth column rc=$rc: $(cat "$T/err")"
+
 # study with one corrupt trial and one without events -> exit 3, reported, others done
 cp -r "$T/study" "$T/s2"
 rm -f "$T/s2/truth.tsv"

@@ -14,7 +14,7 @@
 
 typedef struct {
     const char *cmd, *model, *output, *target, *variables, *components, *arch, *method_s, *composite;
-    const char *sides, *offset;
+    const char *sides, *offset, *truth, *metrics;
     char **args;
     int nargs;
     int figures, save_input, augment;

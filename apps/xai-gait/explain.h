@@ -55,5 +55,7 @@ const char *gait_label_of(const gait_trial *t, int condition);
 /** xai-gait explain (explain.c) and study (study.c). */
 int gait_cmd_explain(xai_app *app, const opts *o);
 int gait_cmd_study(xai_app *app, const opts *o);
+/** xai-gait evaluate (evaluate.c). */
+int gait_cmd_evaluate(xai_app *app, const opts *o);
 
 #endif

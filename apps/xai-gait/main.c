@@ -41,6 +41,7 @@ static void usage(const opts *o)
         "  " PROG " train STUDY_DIR|TRIAL.c3d... --target subject|condition -o MODEL.onnx [options]\n"
         "  " PROG " explain --model MODEL.onnx TRIAL.c3d... -o OUTDIR [options]\n"
         "  " PROG " study STUDY_DIR OUT_DIR --model MODEL.onnx [options]\n"
+        "  " PROG " evaluate --model MODEL.onnx --truth TRUTH.tsv STUDY_DIR|TRIAL.c3d... -o OUT.tsv [options]\n"
         "\n"
         "DESCRIPTION\n"
         "  Gait cycles run from a Foot Strike to the next same-side Foot Strike (EVENT group,\n"
@@ -111,6 +112,19 @@ static void usage(const opts *o)
         "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
         "\n");
     printf(
+        "OPTIONS (evaluate)\n"
+        "  --truth TRUTH.tsv      where each class's evidence lies, in gait terms: columns label (a class),\n"
+        "                         variable (KneeAngles), component_name or component (sagittal or 0),\n"
+        "                         pct_start, pct_end (%% of the cycle), optional sides (Left, Right, both)\n"
+        "                         and kind (subject or condition: rows of the other task are skipped);\n"
+        "                         gen_gait's truth.tsv is one\n"
+        "  --metrics LIST         metrics of the out-of-fold maps (names or families of xai-evaluate:\n"
+        "                         localisation, faithfulness, robustness, randomisation, complexity, all)\n"
+        "                         [" "localisation,road-morf,road-lerf,faithfulness-corr,complexity" "]\n"
+        "  The class explained is each trial's own (--target true) unless --target says otherwise;\n"
+        "  patches of one channel x 5 %% of the cycle, removed in 20 steps; ROAD imputes along the\n"
+        "  cycle. OUT.tsv: metric, family, direction, mean, sd, ci_low, ci_high, n (samples).\n"
+        "\n"
         "OUTPUT (per trial <stem> for explain, per subject sub-XX/sub-XX for study; D = lrp or the\n"
         "  gradient method's name)\n"
         "  <p>_desc-D_relevance.npy     float32 (cycles, variables x components, 101)\n"
@@ -144,7 +158,7 @@ static void usage(const opts *o)
 }
 
 enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
-       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
+       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS };
 
 /* The batch options of study: --shard --slurm --slurm-args --max-parallel --dry-run --wait
  * --wait-timeout; -1 to go on, else the usage error's exit code. */
@@ -188,6 +202,8 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_SAVE_INPUT: o->save_input = 1; break;
     case O_SIDES: o->sides = arg; break;
     case O_OFFSET: o->offset = arg; break;
+    case O_TRUTH: o->truth = arg; break;
+    case O_METRICS: o->metrics = arg; break;
     case O_AUGMENT:
         if (strcmp(arg, "shift-scale") && strcmp(arg, "none"))
             return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-scale or none", arg);
@@ -247,13 +263,13 @@ int main(int argc, char **argv)
     xai_app_install_signal_handlers();
     opts o;
     opts_defaults(&o);
-    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage_defaults);
+    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain, study or evaluate", usage_defaults);
     if (rc >= 0)
         goto out;
     o.cmd = argv[1];
     o.argv = argv;
-    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
-        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);
+    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study") && strcmp(o.cmd, "evaluate")) {
+        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain, study or evaluate)", o.cmd);
         goto out;
     }
     static const struct option longopts[] = {
@@ -268,7 +284,8 @@ int main(int argc, char **argv)
         {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
         {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
         {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
-        {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT},
+        {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"truth", required_argument, 0, O_TRUTH},
+        {"metrics", required_argument, 0, O_METRICS},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;
@@ -277,8 +294,10 @@ int main(int argc, char **argv)
     while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1)
         if ((rc = take_option(&app, c, optarg, av[optind - 1], &o)) >= 0)
             goto out;
-    if (strcmp(o.cmd, "train") && o.target) /* explain, study: the class explained */
+    if (strcmp(o.cmd, "train") && o.target) /* explain, study, evaluate: the class explained */
         o.dopt.target = o.target;
+    else if (!strcmp(o.cmd, "evaluate")) /* the truth is each sample's own class */
+        o.dopt.target = "true";
     if (strcmp(o.cmd, "study") && (o.shard_n > 1 || o.slurm)) {
         rc = xai_app_usage_error(&app, "--shard and --slurm belong to the study command");
         goto out;
@@ -290,6 +309,8 @@ int main(int argc, char **argv)
         rc = gait_cmd_train(&app, &o);
     else if (!strcmp(o.cmd, "explain"))
         rc = gait_cmd_explain(&app, &o);
+    else if (!strcmp(o.cmd, "evaluate"))
+        rc = gait_cmd_evaluate(&app, &o);
     else
         rc = gait_cmd_study(&app, &o);
 out:

@@ -319,6 +319,16 @@ XAI_API xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset
 XAI_API void xai_driver_explanation_free(xai_driver_explanation *e);
 
 /**
+ * The libxai explain configuration xai_driver_explain() uses for model @p m under @p o
+ * (method, composite, rules, start: the stable start's output rule is added for LRP), e.g.
+ * for evaluation metrics that explain perturbed inputs again. @p *rules receives a string
+ * the configuration points to (free() it after the last use; may be NULL).
+ * @return XAI_OK or the status of xai_explain_config_stable().
+ */
+XAI_API xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explain_options *o,
+                                             xai_explain_config *c, char **rules);
+
+/**
  * Mean map per key (class, group, ...) of an explanation: out[k] = mean of the maps of the
  * samples with key[i] == k (k in 0..nkeys-1; other keys skipped). With normalised maps every
  * sample weighs the same. Samples flagged IN_SAMPLE or NO_TARGET are skipped unless
