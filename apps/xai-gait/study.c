@@ -18,6 +18,7 @@
 #include "explain.h"
 #include "xai/card.h"
 #include "xai/domain.h"
+#include "xai/tsv.h"
 
 /* ------------------------------------------------------------------ study */
 
@@ -225,33 +226,80 @@ static int study_subject(xai_app *app, explainer *e, const gait_trial *tr, int n
     return r;
 }
 
+/* The two group tables: per subject and channel (summary), per subject (subjects). */
+static const char *const sum_cols[] = {"subject", "variable", "component", "abs_share", "pos_share", "peak_pct",
+                                       "peak_relevance"};
+static const char *const sum_desc[][2] = {
+    {"subject label, or 'group' for the mean over subjects", NULL},
+    {"Plug-in Gait variable (both sides added)", NULL},
+    {"plane: sagittal, frontal or transverse", NULL},
+    {"sum |R| of the channel / sum |R| over all channels (maps scaled to sum |R| = 1 per sample)", "ratio"},
+    {"sum of positive R of the channel / sum of positive R", "ratio"},
+    {"point of the cycle with the largest mean relevance", "%"},
+    {"that mean relevance (per-sample maps scaled to sum |R| = 1)", "arbitrary"}};
+static const char *const sub_cols[] = {"subject", "trials", "failed_trials", "cycles", "gap_cycles", "accuracy"};
+static const char *const sub_desc[][2] = {
+    {"subject label", NULL}, {"trials of the subject", "trials"}, {"trials skipped (unreadable, no cycle)", "trials"},
+    {"cycles explained", "cycles"}, {"cycles skipped for gaps", "cycles"},
+    {"share of samples whose prediction is the subject (out of fold)", "ratio"}};
+
+static int tsv_num(xai_tsv *t, size_t row, size_t col, double v)
+{
+    return (isfinite(v) ? xai_tsv_set_number(t, row, col, v) : xai_tsv_set_na(t, row, col)) == XAI_OK ? 0 : -1;
+}
+
 /* One subject's rows of the group tables from its marker; adds its shares to gabs/gpos. */
-static int group_rows(FILE *f1, FILE *f2, const char *sub, json_t *mk, int nch, double *gabs, double *gpos)
+static int group_rows(xai_tsv *t1, xai_tsv *t2, const char *sub, json_t *mk, int nch, double *gabs, double *gpos)
 {
     json_t *acc = json_object_get(mk, "Accuracy");
-    fprintf(f2, "%s\t%zu\t%zu\t%lld\t%lld\t", sub, json_array_size(json_object_get(mk, "Inputs")),
-            json_array_size(json_object_get(mk, "FailedTrials")),
-            (long long)json_integer_value(json_object_get(mk, "Cycles")),
-            (long long)json_integer_value(json_object_get(mk, "GapCycles")));
-    if (json_is_number(acc))
-        fprintf(f2, "%.4f\n", json_number_value(acc));
-    else
-        fprintf(f2, "n/a\n");
+    size_t r;
+    int bad = xai_tsv_add_row(t2, &r) != XAI_OK || xai_tsv_set_string(t2, r, 0, sub) != XAI_OK;
+    double v[5] = {(double)json_array_size(json_object_get(mk, "Inputs")),
+                   (double)json_array_size(json_object_get(mk, "FailedTrials")),
+                   (double)json_integer_value(json_object_get(mk, "Cycles")),
+                   (double)json_integer_value(json_object_get(mk, "GapCycles")),
+                   json_is_number(acc) ? json_number_value(acc) : NAN};
+    for (size_t c = 0; c < 5 && !bad; c++)
+        bad = tsv_num(t2, r, c + 1, v[c]);
     json_t *sa = json_object_get(mk, "Summary");
-    if (json_array_size(sa) != (size_t)nch)
-        return 0;
-    for (int ch = 0; ch < nch; ch++) {
+    if (bad || json_array_size(sa) != (size_t)nch)
+        return bad ? -1 : 0;
+    for (int ch = 0; ch < nch && !bad; ch++) {
         json_t *row = json_array_get(sa, (size_t)ch);
         double a = json_number_value(json_object_get(row, "abs_share"));
         double p = json_number_value(json_object_get(row, "pos_share"));
         gabs[ch] += a;
         gpos[ch] += p;
-        fprintf(f1, "%s\t%s\t%s\t%.5f\t%.5f\t%lld\t%.5g\n", sub, json_string_value(json_object_get(row, "variable")),
-                json_string_value(json_object_get(row, "component")), a, p,
-                (long long)json_integer_value(json_object_get(row, "peak_pct")),
-                json_number_value(json_object_get(row, "peak")));
+        bad = xai_tsv_add_row(t1, &r) != XAI_OK || xai_tsv_set_string(t1, r, 0, sub) != XAI_OK ||
+              xai_tsv_set_string(t1, r, 1, json_string_value(json_object_get(row, "variable"))) != XAI_OK ||
+              xai_tsv_set_string(t1, r, 2, json_string_value(json_object_get(row, "component"))) != XAI_OK ||
+              tsv_num(t1, r, 3, a) || tsv_num(t1, r, 4, p) ||
+              tsv_num(t1, r, 5, (double)json_integer_value(json_object_get(row, "peak_pct"))) ||
+              tsv_num(t1, r, 6, json_number_value(json_object_get(row, "peak")));
     }
-    return 1;
+    return bad ? -1 : 1;
+}
+
+/* Save a table and its sidecar: provenance and, as a BIDS data dictionary, its columns. */
+static int save_table(xai_app *app, const explainer *e, xai_tsv *t, const char *path, const char *const *cols,
+                      const char *const (*desc)[2], size_t ncols, const char *study)
+{
+    if (xai_tsv_save(t, path, 0) != XAI_OK)
+        return xai_app_fail(app, path, "%s", xai_last_error()), -1;
+    json_t *sj = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait group summary: relevance share per subject, "
+                           "variable and component, the group mean, and per subject its trials and accuracy",
+                           "ModelSHA256", e->sha, "Sources", study);
+    for (size_t c = 0; sj && c < ncols; c++) {
+        json_t *d = json_pack("{s:s}", "Description", desc[c][0]);
+        if (d && desc[c][1])
+            json_object_set_new(d, "Units", json_string(desc[c][1]));
+        json_object_set_new(sj, cols[c], d);
+    }
+    char *et = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
+    int rc = et && xai_app_write_sidecar(app, path, et) == 0 ? 0 : -1;
+    free(et);
+    return rc;
 }
 
 /* group/desc-D_summary.tsv and group/desc-D_subjects.tsv from every subject's marker. */
@@ -260,47 +308,38 @@ static int group_tables(xai_app *app, const explainer *e, const char *out, char 
     char *gdir = xai_app_strdup_printf("%s/group", out);
     char *p1 = xai_app_strdup_printf("%s/desc-%s_summary.tsv", gdir, e->desc),
          *p2 = xai_app_strdup_printf("%s/desc-%s_subjects.tsv", gdir, e->desc);
-    int okw = xai_app_mkdirs(app, gdir) == 0, nch = xai_gait_pre_channels(&e->pre), ng = 0;
-    FILE *f1 = NULL, *f2 = NULL;
-    char *t1 = NULL, *t2 = NULL;
-    if (okw) {
-        f1 = xai_app_atomic_open(app, p1, &t1);
-        f2 = f1 ? xai_app_atomic_open(app, p2, &t2) : NULL;
-        okw = f1 && f2;
-    }
+    int nch = xai_gait_pre_channels(&e->pre), ng = 0;
+    xai_tsv *t1 = NULL, *t2 = NULL;
+    xai_tsv_type ty1[7] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING}, ty2[6] = {XAI_TSV_STRING};
     double *gabs = calloc((size_t)nch, sizeof(double)), *gpos = calloc((size_t)nch, sizeof(double));
-    okw = okw && gabs && gpos;
-    if (okw) {
-        fprintf(f1, "subject\tvariable\tcomponent\tabs_share\tpos_share\tpeak_pct\tpeak_relevance\n");
-        fprintf(f2, "subject\ttrials\tfailed_trials\tcycles\tgap_cycles\taccuracy\n");
-    }
+    int okw = gdir && p1 && p2 && gabs && gpos && xai_app_mkdirs(app, gdir) == 0 &&
+              xai_tsv_create(7, sum_cols, ty1, &t1) == XAI_OK && xai_tsv_create(6, sub_cols, ty2, &t2) == XAI_OK;
     for (int s = 0; okw && s < nsub; s++) {
         char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
-        json_t *mk = load_json(mpath);
+        json_t *mk = mpath ? load_json(mpath) : NULL;
         free(mpath);
-        if (mk)
-            ng += group_rows(f1, f2, subs[s], mk, nch, gabs, gpos);
+        int r = mk ? group_rows(t1, t2, subs[s], mk, nch, gabs, gpos) : 0;
+        okw = r >= 0;
+        ng += r > 0;
         json_decref(mk);
     }
-    for (int ch = 0; okw && ng && ch < nch; ch++)
-        fprintf(f1, "group\t%s\t%s\t%.5f\t%.5f\tn/a\tn/a\n", e->pre.vars[ch / e->pre.ncomps],
-                xai_gait_component_names[e->pre.comps[ch % e->pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
+    for (int ch = 0; okw && ng && ch < nch; ch++) {
+        size_t r;
+        okw = xai_tsv_add_row(t1, &r) == XAI_OK && xai_tsv_set_string(t1, r, 0, "group") == XAI_OK &&
+              xai_tsv_set_string(t1, r, 1, e->pre.vars[ch / e->pre.ncomps]) == XAI_OK &&
+              xai_tsv_set_string(t1, r, 2, xai_gait_component_names[e->pre.comps[ch % e->pre.ncomps]]) == XAI_OK &&
+              !tsv_num(t1, r, 3, gabs[ch] / ng) && !tsv_num(t1, r, 4, gpos[ch] / ng) && !tsv_num(t1, r, 5, NAN) &&
+              !tsv_num(t1, r, 6, NAN);
+    }
+    if (okw)
+        okw = save_table(app, e, t1, p1, sum_cols, sum_desc, 7, study) == 0 &&
+              save_table(app, e, t2, p2, sub_cols, sub_desc, 6, study) == 0;
+    else
+        xai_app_fail(app, gdir ? gdir : out, "cannot write the group tables: %s", xai_last_error());
+    xai_tsv_free(t1);
+    xai_tsv_free(t2);
     free(gabs);
     free(gpos);
-    if (f1)
-        okw = xai_app_atomic_commit(app, f1, t1, p1, okw) == 0 && okw;
-    if (f2)
-        okw = xai_app_atomic_commit(app, f2, t2, p2, okw) == 0 && okw;
-    if (okw) {
-        json_t *ex = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait group summary: relevance share per subject, "
-                               "variable and component (abs_share = sum|R| / total; pos_share = sum R+ / total R+; "
-                               "peak = largest mean relevance over cycles), and the group mean",
-                               "ModelSHA256", e->sha, "Sources", study);
-        char *et = json_dumps(ex, JSON_COMPACT);
-        json_decref(ex);
-        okw = xai_app_write_sidecar(app, p1, et) == 0 && xai_app_write_sidecar(app, p2, et) == 0;
-        free(et);
-    }
     free(gdir);
     free(p1);
     free(p2);
