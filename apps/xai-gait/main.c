@@ -73,7 +73,8 @@ static void usage(const opts *o)
         "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
         "                         placement shifts whole trials by degrees [trial]\n"
         "  --augment shift-scale|none  add a copy of every training sample with its cycle shifted by up\n"
-        "                         to 3 %%, stretched by up to 5 %% and its amplitude scaled [none]\n"
+        "                         to 3 %%, stretched by up to 5 %% and its amplitude scaled: event\n"
+        "                         detection and walking speed move phases between walks [shift-scale]\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
@@ -234,8 +235,9 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     return -1;
 }
 
-/* The program's defaults: subject identification held out by session, 60 epochs without early
- * stopping (a fold trained on one session has no inner split to stop on), weight decay 1e-2. */
+/* The program's defaults: subject identification held out by session, cross-validated; each
+ * training sample plus one time-warped, scaled copy; 100 epochs without early stopping (a fold
+ * trained on one session has no inner split to stop on); weight decay 1e-2. */
 static void opts_defaults(opts *o)
 {
     static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
@@ -244,7 +246,8 @@ static void opts_defaults(opts *o)
     o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
-    o->dopt.epochs = 60;
+    o->augment = 1;
+    o->dopt.epochs = 100;
     o->dopt.patience = 0;
     o->dopt.weight_decay = 1e-2;
 }

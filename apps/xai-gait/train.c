@@ -20,7 +20,7 @@
 #include "xai/train.h"
 
 typedef struct {
-    int condition;
+    int condition, augment;
     const char *group_by; /* "session", "trial", "subject" or "none" */
     xai_gait_pre pre;
     gait_trial *tr;
@@ -47,6 +47,7 @@ static int parse_setup(xai_app *app, const opts *o, tset *t)
     if (!o->output || o->nargs < 1)
         return xai_app_usage_error(app, "train: need STUDY_DIR or trials, and -o MODEL.onnx");
     t->condition = o->target && !strcmp(o->target, "condition");
+    t->augment = o->augment;
     if (o->target && !t->condition && strcmp(o->target, "subject"))
         return xai_app_usage_error(app, "train: --target must be subject or condition");
     int given = (o->dopt.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_SPLIT_BY)) != 0;
@@ -163,7 +164,8 @@ static xai_card *train_card(xai_app *app, const tset *t)
         xai_card_set_json(c, "classes", ct) != XAI_OK ||
         xai_card_set_json(c, "input.axes", "[\"channel\",\"pct_gait_cycle\"]") != XAI_OK ||
         xai_card_set_json(c, "input.units", "[\"z\",\"%\"]") != XAI_OK ||
-        xai_card_set_json(c, "preprocessing", pre) != XAI_OK) {
+        xai_card_set_json(c, "preprocessing", pre) != XAI_OK ||
+        xai_card_set(c, t->augment ? "training.augmentation=shift-scale" : "training.augmentation=none") != XAI_OK) {
         xai_app_fail(app, NULL, "model card: %s", xai_last_error());
         xai_card_free(c);
         c = NULL;

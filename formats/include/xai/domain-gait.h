@@ -154,8 +154,10 @@ XAI_API xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d);
  * sample's channels [ndim 2: channels x 101] get one random warp of the cycle's time axis,
  * a shift of up to 3 % of the cycle (circular: 0 % and 100 % are the same foot strike) and a
  * stretch about mid-cycle by up to 5 % (linear interpolation), as event detection and walking
- * speed move the phases of real cycles, and one amplitude gain exp(N(0, 0.1)). Draws depend
- * only on @p seed and the sample's index.
+ * speed move the phases of real cycles, and one amplitude gain exp(N(0, 0.1)). It acts on the
+ * model input, the z-scored deviation from the mean curve: a walker's deviations move in phase
+ * and size while the group's mean curve stays put. Draws depend only on @p seed and the
+ * sample's index (Um et al., ICMI 2017, on time warping and scaling of wearable-sensor data).
  * @return XAI_OK, XAI_EINVAL (a shape other than [channels, 101]), XAI_ENOMEM.
  */
 XAI_API xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed);
