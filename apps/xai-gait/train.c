@@ -218,8 +218,14 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
         to.augment = xai_gait_augment;
         to.augment_copies = 1;
     }
+    /* the walks inside the training groups: a fold trained on one session still tunes the
+     * baseline's lambda on walks it did not fit */
+    int *walk = malloc(sizeof(int) * (size_t)t->st.d.n);
+    for (int64_t i = 0; walk && i < t->st.d.n; i++)
+        walk[i] = t->st.cy.trial[t->st.a[i]];
+    to.inner_group = walk;
     int rc = XAI_EXIT_DATA;
-    if (!card)
+    if (!card || !walk)
         goto done;
     if (xai_driver_train(&t->st.d, &to, card, &set) != XAI_OK) {
         xai_app_fail(app, NULL, "training: %s", xai_last_error());
@@ -240,6 +246,7 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
 done:
     xai_driver_set_free(set);
     xai_card_free(card);
+    free(walk);
     return rc;
 }
 

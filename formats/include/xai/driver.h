@@ -98,6 +98,10 @@ typedef struct {
      *  every training group trains, all epochs. */
     xai_train_config train;
     double inner_frac;        /**< fraction of the training groups used for early stopping [0.2] */
+    const int *inner_group;   /**< [n] finer groups inside the dataset's groups (e.g. walks within
+                                   sessions) for the inner splits of each training set: early
+                                   stopping and the baseline's lambda; needed where a fold trains
+                                   on one group. NULL: the dataset's groups [NULL] */
     /* --- augmentation (optional) --- */
     xai_augment_fn augment;   /**< NULL: none */
     void *augment_ud;
