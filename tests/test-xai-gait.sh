@@ -29,12 +29,12 @@ n=$(find "$T/study" -name '*.c3d' | wc -l)
 [ "$n" = 60 ] && ok "60 trials generated" || bad "generated $n trials"
 
 # The first part keeps the earlier defaults explicitly (one cycle per sample, no offset
-# removal, no weight decay, no dropout) on the clean data; the realistic part below uses
-# today's defaults.
+# removal, no weight decay, no dropout, no augmentation) on the clean data; the realistic part
+# below uses today's defaults.
 OLD_ARCH="conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
 # train with the trial split (run-05 held out)
 rc=$(run "$GAIT" train "$T/study" --target subject --split trial --cv 2 --epochs 30 -o "$T/m.onnx" --progress none \
-    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
+    --sides each --offset none --weight-decay 0 --augment none --arch "$OLD_ARCH")
 cat "$T/err"
 [ "$rc" = 0 ] && [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok "train" || bad "train rc=$rc"
 acc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
@@ -42,7 +42,7 @@ awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "held-out accuracy $acc 
 rc=$(run "$GAIT" train "$T/study" --epochs 1 -o "$T/m.onnx" --progress none)
 [ "$rc" = 2 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite (exit 2)" || bad "train overwrite rc=$rc"
 rc=$(run "$GAIT" train "$T/study" --target condition --split session --cv 2 --epochs 10 -o "$T/cond.onnx" --progress none \
-    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
+    --sides each --offset none --weight-decay 0 --augment none --arch "$OLD_ARCH")
 cacc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
 [ "$rc" = 0 ] && awk -v a="${cacc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "condition model, session split: $cacc" \
     || bad "condition model rc=$rc acc=$cacc"
