@@ -235,6 +235,135 @@ START_TEST(test_extract_errors)
 }
 END_TEST
 
+/* A study of 3 trials (two readable with events, one without): each readable trial gives 2
+ * paired samples; labels, groups and the failure callback are checked, then the
+ * normalisation (mean 0 and SD 1 per channel over the dataset, the record reproducing it). */
+static void count_fail(void *ud, int trial, xai_status st, int gaps, const char *message)
+{
+    int *n = ud;
+    ck_assert_int_ne(st, XAI_OK);
+    ck_assert_int_eq(gaps, 0);
+    ck_assert_int_eq(trial, 1);
+    ck_assert_ptr_nonnull(strstr(message, "no complete gait cycle"));
+    (*n)++;
+}
+
+START_TEST(test_study_load)
+{
+    char *dir = xai_test_tmpdir();
+    char *p1 = write_trial(dir, 1), *p0 = write_trial(dir, 0);
+    xai_gait_pre p;
+    make_pre(&p, 1, 0);
+    xai_gait_trial_ref tr[3] = {{p1, "sub-02", "ses-01", "run-01", "normal"},
+                                {p0, "sub-01", "ses-01", "run-02", "normal"},
+                                {p1, "sub-01", "ses-02", "run-03", "brace"}};
+    xai_gait_study st;
+    int nfail = 0;
+    ck_assert_msg(xai_gait_study_load(&p, tr, 3, "subject", NULL, 0, "session", count_fail, &nfail, &st) == XAI_OK,
+                  "%s", xai_last_error());
+    ck_assert_int_eq(nfail, 1);
+    ck_assert_int_eq(st.nfailed, 1);
+    ck_assert_int_eq(st.d.n, 4);
+    ck_assert_int_eq(st.d.shape[0], 2);
+    ck_assert_int_eq(st.d.shape[1], NPTS);
+    ck_assert_int_eq(st.d.nclasses, 2); /* sorted: sub-01, sub-02 */
+    ck_assert_str_eq(st.d.class_names[0], "sub-01");
+    ck_assert_str_eq(st.d.group_kind, "session");
+    ck_assert_int_eq(st.d.ngroups, 2);
+    static const int y[4] = {1, 1, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(st.d.y[i], y[i]);
+        ck_assert_str_eq(st.d.group_names[st.d.group[i]], i < 2 ? "ses-01" : "ses-02");
+        float in[2 * NPTS];
+        xai_gait_input(&p, &st.cy, st.a[i], st.b[i], in);
+        ck_assert_mem_eq(in, st.d.x + (size_t)i * 2 * NPTS, sizeof in);
+    }
+    /* given classes: a label that is none of them is -1; grouped by condition */
+    xai_gait_study_free(&st);
+    const char *cls[] = {"sub-02", "sub-09"};
+    ck_assert_int_eq(xai_gait_study_load(&p, tr, 3, "subject", cls, 2, "condition", NULL, NULL, &st), XAI_OK);
+    ck_assert_int_eq(st.d.y[0], 0);
+    ck_assert_int_eq(st.d.y[3], -1);
+    ck_assert_str_eq(st.d.group_names[st.d.group[3]], "brace");
+    /* the normalisation: per channel, points of the mean curve 0, SD 1 around it */
+    ck_assert_int_eq(xai_gait_fit_normalisation(&p, &st.d), XAI_OK);
+    ck_assert_int_eq(p.have_norm, 1);
+    for (int ch = 0; ch < 2; ch++) {
+        double s2 = 0;
+        for (int t = 0; t < NPTS; t++) {
+            double m = 0;
+            for (int i = 0; i < 4; i++) {
+                double v = st.d.x[(size_t)i * 2 * NPTS + (size_t)ch * NPTS + (size_t)t];
+                m += v / 4;
+                s2 += v * v;
+            }
+            ck_assert_double_eq_tol(m, 0, 1e-5);
+        }
+        /* the right channel is constant: SD falls back to 1, values 0 */
+        ck_assert_double_eq_tol(s2 / (4 * NPTS), ch == 0 ? 1.0 : 0.0, 1e-4);
+    }
+    float in[2 * NPTS];
+    xai_gait_input(&p, &st.cy, st.a[2], st.b[2], in);
+    for (int k = 0; k < 2 * NPTS; k++)
+        ck_assert_float_eq_tol(in[k], st.d.x[2 * 2 * NPTS + k], 1e-5f);
+    ck_assert_int_eq(xai_gait_fit_normalisation(&p, &st.d), XAI_EINVAL); /* not twice */
+    xai_gait_study_free(&st);
+    /* only unreadable trials: no error, no sample; a trial without a field is refused */
+    ck_assert_int_eq(xai_gait_study_load(&p, tr + 1, 1, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_OK);
+    ck_assert_int_eq(st.d.n, 0);
+    xai_gait_study_free(&st);
+    tr[0].session = NULL;
+    ck_assert_int_eq(xai_gait_study_load(&p, tr, 3, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_EINVAL);
+    ck_assert_int_eq(xai_gait_study_load(&p, tr, 3, "subject", NULL, 0, "weekday", NULL, NULL, &st), XAI_EINVAL);
+    xai_gait_pre_free(&p);
+    free(p1);
+    free(p0);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Augmentation: a constant channel stays constant up to the gain; a ramp is shifted and
+ * stretched by at most 3 + 5 % of the cycle; the same seed gives the same result. */
+START_TEST(test_augment)
+{
+    enum { N = 64 };
+    float *x = malloc(sizeof(float) * N * 2 * NPTS), *y = malloc(sizeof(float) * N * 2 * NPTS);
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < NPTS; t++) {
+            x[(size_t)i * 2 * NPTS + (size_t)t] = 1.0f;
+            x[(size_t)i * 2 * NPTS + NPTS + (size_t)t] = sinf(2 * (float)M_PI * (float)t / (NPTS - 1));
+        }
+    memcpy(y, x, sizeof(float) * N * 2 * NPTS);
+    int64_t shape[2] = {2, NPTS};
+    ck_assert_int_eq(xai_gait_augment(NULL, x, N, 2, shape, 42), XAI_OK);
+    ck_assert_int_eq(xai_gait_augment(NULL, y, N, 2, shape, 42), XAI_OK);
+    ck_assert_mem_eq(x, y, sizeof(float) * N * 2 * NPTS);
+    double lg = 0, lg2 = 0;
+    for (int i = 0; i < N; i++) {
+        const float *c = x + (size_t)i * 2 * NPTS, *w = c + NPTS;
+        float g = c[0];
+        for (int t = 0; t < NPTS; t++)
+            ck_assert_float_eq_tol(c[t], g, 1e-5f);
+        lg += log(g) / N;
+        lg2 += log(g) * log(g) / N;
+        /* the sine's peak moves by at most shift + stretch (3 + 0.05 * 25 points), scaled by g */
+        int peak = 0;
+        for (int t = 1; t < NPTS; t++)
+            if (w[t] > w[peak])
+                peak = t;
+        ck_assert_int_le(abs(peak - 25), 5);
+        ck_assert_float_eq_tol(w[peak], g, 0.01f * g);
+    }
+    ck_assert_double_lt(fabs(lg), 0.05);                 /* gains centred on 1 */
+    ck_assert_double_eq_tol(sqrt(lg2 - lg * lg), 0.1, 0.04); /* log-gain SD 0.1 */
+    int64_t bad[2] = {2, 100};
+    ck_assert_int_eq(xai_gait_augment(NULL, x, N, 2, bad, 1), XAI_EINVAL);
+    free(x);
+    free(y);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-gait");
@@ -244,6 +373,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_record_malformed);
     tcase_add_test(tc, test_extract_offsets_pairs_inputs);
     tcase_add_test(tc, test_extract_errors);
+    tcase_add_test(tc, test_study_load);
+    tcase_add_test(tc, test_augment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# xai-explain's batch on a real Slurm: starts a private single-node Slurm (its own config,
+# xai-explain's batch and xai-gait study on a real Slurm: starts a private single-node Slurm (its own config,
 # ports, state and pid files under a temp folder; munged from Debian's munge, reused when
 # one already runs), runs the batch as a 3-task job array with --slurm --wait, checks the
 # outputs are byte-identical to the one-machine run, kills a task mid-way, checks --wait
@@ -167,6 +167,19 @@ for f in "$T"/ref/*.npy; do check cmp -s "$f" "$T/k/${f#$T/ref/}"; done
 # nothing left: no submission
 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait 2>"$T/nerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/nerr"
+
+# ---- xai-gait study as a 3-task array (6 subjects): the same files as one machine ----
+G="$1/apps/xai-gait"
+"$1/datasets/gen_gait" --seed 2 --subjects 6 --trials 4 --cycles 4 "$T/gs" >/dev/null
+"$G" train "$T/gs" --epochs 3 -q --progress none -o "$T/g.onnx"; check [ $? -eq 0 ]
+"$G" study "$T/gs" "$T/gref" --model "$T/g.onnx" -q --progress none --no-figures; check [ $? -eq 0 ]
+"$G" study "$T/gs" "$T/gsl" --model "$T/g.onnx" -q --progress none --no-figures --shard 1/3 --slurm --wait \
+  --wait-timeout 300 2>"$T/gerr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/gerr"
+check [ "$(ls "$T"/gsl/slurm/logs/*.log | wc -l)" -eq 3 ]
+for f in $(cd "$T/gref" && find . -type f ! -name '*.json') $(cd "$T/gref" && find . -name .xai-gait-done.json); do
+  check cmp -s "$T/gref/$f" "$T/gsl/$f"
+done
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

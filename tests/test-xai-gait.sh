@@ -29,21 +29,21 @@ n=$(find "$T/study" -name '*.c3d' | wc -l)
 [ "$n" = 60 ] && ok "60 trials generated" || bad "generated $n trials"
 
 # The first part keeps the earlier defaults explicitly (one cycle per sample, no offset
-# removal, no weight decay, no dropout) on the clean data; the realistic part below uses
-# today's defaults.
+# removal, no weight decay, no dropout, no augmentation) on the clean data; the realistic part
+# below uses today's defaults.
 OLD_ARCH="conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dense({K})"
 # train with the trial split (run-05 held out)
-rc=$(run "$GAIT" train "$T/study" --target subject --split trial --epochs 30 -o "$T/m.onnx" --progress none \
-    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
+rc=$(run "$GAIT" train "$T/study" --target subject --split trial --cv 2 --epochs 30 -o "$T/m.onnx" --progress none \
+    --sides each --offset none --weight-decay 0 --augment none --arch "$OLD_ARCH")
 cat "$T/err"
 [ "$rc" = 0 ] && [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok "train" || bad "train rc=$rc"
-acc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+acc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
 awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "held-out accuracy $acc >= 0.9" || bad "held-out accuracy $acc"
 rc=$(run "$GAIT" train "$T/study" --epochs 1 -o "$T/m.onnx" --progress none)
-[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite" || bad "train overwrite rc=$rc"
-rc=$(run "$GAIT" train "$T/study" --target condition --split session --epochs 10 -o "$T/cond.onnx" --progress none \
-    --sides each --offset none --weight-decay 0 --arch "$OLD_ARCH")
-cacc=$(sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p' "$T/err")
+[ "$rc" = 2 ] && grep -q "exists" "$T/err" && ok "train refuses to overwrite (exit 2)" || bad "train overwrite rc=$rc"
+rc=$(run "$GAIT" train "$T/study" --target condition --split session --cv 2 --epochs 10 -o "$T/cond.onnx" --progress none \
+    --sides each --offset none --weight-decay 0 --augment none --arch "$OLD_ARCH")
+cacc=$(sed -n 's/.*network: *accuracy \([0-9.]*\).*/\1/p' "$T/err")
 [ "$rc" = 0 ] && awk -v a="${cacc:-0}" 'BEGIN { exit !(a >= 0.9) }' && ok "condition model, session split: $cacc" \
     || bad "condition model rc=$rc acc=$cacc"
 
@@ -76,7 +76,7 @@ rows=$(wc -l < "$T/ex/${b}_desc-lrp_cycles.tsv")
 grep -q '"ModelSHA256"' "$T/ex/${b}_desc-lrp_cycles.json" && grep -q '"CommandLine"' "$T/ex/${b}_desc-lrp_cycles.json" \
     && ok "sidecar provenance" || bad "sidecar provenance"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --progress none)
-[ "$rc" = 1 ] && grep -q "exists" "$T/err" && ok "explain refuses to overwrite" || bad "explain overwrite rc=$rc"
+[ "$rc" = 2 ] && grep -q "exists" "$T/err" && ok "explain refuses to overwrite (exit 2)" || bad "explain overwrite rc=$rc"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex" --force --progress none)
 [ "$rc" = 0 ] && ok "explain --force" || bad "explain --force rc=$rc"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables KneeAngles --progress none)
@@ -87,14 +87,15 @@ rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/ex2" --variables Knee
 "$GEN" --nuisance realistic --seed 3 --subjects 12 --trials 6 --cycles 6 "$T/real" >/dev/null || bad "gen realistic"
 rc=$(run "$GAIT" train "$T/real" --target subject -o "$T/r.onnx" --progress none)
 cat "$T/err"
-line=$(grep "trained .*held-out accuracy" "$T/err")
-racc=$(echo "$line" | sed -n 's/.*held-out accuracy \([0-9.]*\).*/\1/p')
-lo=$(echo "$line" | sed -n 's/.*95% CI \([0-9.]*\),.*/\1/p')
+line=$(grep "network: *accuracy" "$T/err")
+racc=$(echo "$line" | sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p')
+lo=$(echo "$line" | sed -n 's/.*accuracy [0-9.]* \[\([0-9.]*\),.*/\1/p')
 ch=$(echo "$line" | sed -n 's/.*chance \([0-9.]*\),.*/\1/p')
-[ "$rc" = 0 ] && echo "$line" | grep -q "held out by session" && awk -v l="${lo:-0}" -v c="${ch:-1}" 'BEGIN { exit !(l > c) }' \
-    && ok "realistic: held-out accuracy $racc, 95% CI from $lo above chance $ch (session split by default)" \
+[ "$rc" = 0 ] && grep -q "validation: group-kfold over 2 sessions (2 folds)" "$T/err" && awk -v l="${lo:-0}" -v c="${ch:-1}" 'BEGIN { exit !(l > c) }' \
+    && ok "realistic: held-out accuracy $racc, 95% CI from $lo above chance $ch (sessions held out in turn by default)" \
     || bad "realistic train rc=$rc: $line"
-grep -q "linear baseline (ridge" "$T/err" && ok "baseline printed" || bad "no baseline line"
+[ -s "$T/r.fold-1.onnx" ] && [ -s "$T/r.fold-2.onnx" ] && ok "fold models written next to the model" || bad "no fold models"
+grep -q "baseline: ridge accuracy" "$T/err" && ok "baseline printed" || bad "no baseline line"
 for k in '"validation"' '"ci95"' '"chance_level"' '"baseline"' '"offset": *"trial_mean"' '"sides": *"paired"'; do
     grep -q "$k" "$T/r.json" || bad "model card sidecar lacks $k"
 done
@@ -113,10 +114,22 @@ r1=$(find "$T/real/sub-01" -name '*run-05.c3d')
 grep -q '"TargetScore"' "$T/rex/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "maps carry the class scores" \
     || bad "no TargetScore in the relevance sidecar"
 r0=$(find "$T/real/sub-01" -name '*run-01.c3d')
+b0=$(basename "$r0" .c3d)
 rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r0" -o "$T/rin" --progress none --no-figures)
-[ "$rc" = 0 ] && grep -q "trained on this trial" "$T/err" && grep -q "InSampleTrials" "$T/rin/$(basename "$r0" .c3d)_desc-lrp_relevance.json" \
-    && ! grep -q "trained on this trial" "$T/rex.log" 2>/dev/null && ok "explaining a training trial warns (in-sample)" \
-    || bad "in-sample warning rc=$rc: $(cat "$T/err")"
+flat() { tr -d ' \n' < "$1"; }
+[ "$rc" = 0 ] && ! grep -q "trained on this trial" "$T/err" && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"OutOfSample":true' \
+    && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"FoldModel":\[[12],' \
+    && ok "a ses-01 trial is explained out of fold by the fold model that held its session out" \
+    || bad "out-of-fold rc=$rc: $(cat "$T/err")"
+nin=0
+for f in 1 2; do
+    rc=$(run "$GAIT" explain --model "$T/r.fold-$f.onnx" "$r0" -o "$T/rin$f" --progress none --no-figures)
+    [ "$rc" = 0 ] || bad "explain with fold $f rc=$rc"
+    grep -q "trained on this trial" "$T/err" && flat "$T/rin$f/${b0}_desc-lrp_relevance.json" | grep -q '"InSampleTrials":\["' \
+        && flat "$T/rin$f/${b0}_desc-lrp_relevance.json" | grep -q '"OutOfSample":false' && nin=$((nin + 1))
+done
+[ "$nin" = 1 ] && ok "a single fold model flags the trial of its training session as in-sample (and only that one)" \
+    || bad "in-sample flags: $nin of 2 fold models"
 # bugs: no nan without a held-out set, --target true on a foreign subject, -q, missing variables
 rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --progress none)
 [ "$rc" = 0 ] && ! grep -q nan "$T/err" && grep -q "not validated" "$T/err" && ok "--split-by none: no nan, says not validated" \
@@ -124,7 +137,8 @@ rc=$(run "$GAIT" train "$T/real" --split-by none --epochs 1 -o "$T/n.onnx" --pro
 rc=$(run "$GAIT" train "$T/real" --split-by subject -o "$T/n2.onnx" --progress none)
 [ "$rc" = 2 ] && ok "--split-by subject refused for subject identification" || bad "split-by subject rc=$rc"
 rc=$(run "$GAIT" train "$T/real" --epochs 1 -q --strict -o "$T/q.onnx" --progress none)
-[ "$rc" = 4 ] && [ ! -s "$T/err" ] && ok "-q silences warnings; --strict exits 4" || bad "-q/--strict rc=$rc: $(cat "$T/err")"
+[ "$rc" = 4 ] && ! grep -q "warning" "$T/err" && grep -q "strict: " "$T/err" && [ ! -e "$T/q.onnx" ] \
+    && ok "-q silences warnings; --strict exits 4 naming the reason, writes nothing" || bad "-q/--strict rc=$rc: $(cat "$T/err")"
 cp "$one" "$T/sub-99_run-01.c3d"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$T/sub-99_run-01.c3d" -o "$T/ex99" --target true --progress none)
 [ "$rc" = 1 ] && grep -q "not a class of the model" "$T/err" && ok "--target true refuses a trial whose subject is no class" \
@@ -135,6 +149,33 @@ rc=$(run "$GAIT" train "$T/real" --variables KneeAngles,TrunkAngles -o "$T/v.onn
 rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r1" -o "$T/rl" --start logit --progress none --no-figures)
 [ "$rc" = 0 ] && grep -q '"Start": *"logit"' "$T/rl/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "--start logit" \
     || bad "--start logit rc=$rc"
+
+# evaluate: the truth in gait terms (truth.tsv: class, variable, plane, side, phase) against
+# the out-of-fold maps; the planted signature must hold far more relevance than its share
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" \
+    --metrics localisation,complexity --progress none)
+sed 's/^/# /' "$T/ev.tsv"
+pg=$(awk -F'\t' '$1 == "pointing-game" { print $4 }' "$T/ev.tsv")
+en=$(awk -F'\t' '$1 == "enrichment" { print $4 }' "$T/ev.tsv")
+nn=$(awk -F'\t' '$1 == "mass-accuracy" { print $8 }' "$T/ev.tsv")
+[ "$rc" = 0 ] && [ "$nn" = 432 ] && awk -v p="${pg:-0}" -v e="${en:-0}" 'BEGIN { exit !(p >= 0.75 && e >= 10) }' \
+    && grep -q '"mean"' "$T/ev.json" && ok "evaluate: pointing game $pg, enrichment $en on 432 out-of-fold samples" \
+    || bad "evaluate rc=$rc pg=$pg en=$en n=$nn: $(tail -n 3 "$T/err")"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" $(find "$T/real/sub-02" -name '*.c3d') \
+    -o "$T/ev2.tsv" --metrics road-morf,faithfulness-corr --progress none)
+rm2=$(awk -F'\t' '$1 == "road-morf" { print $4 }' "$T/ev2.tsv")
+[ "$rc" = 0 ] && awk -v v="${rm2:-nan}" 'BEGIN { exit !(v + 0 == v && v > 0) }' \
+    && ok "evaluate: ROAD-MoRF $rm2 > 0 through each sample's fold model" || bad "evaluate road rc=$rc: $(tail -n 3 "$T/err")"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" --progress none)
+[ "$rc" = 2 ] && ok "evaluate refuses to overwrite (exit 2)" || bad "evaluate overwrite rc=$rc"
+printf 'label\tvariable\tpct_start\tpct_end\nsub-77\tKneeAngles\t10\t20\n' > "$T/badtruth.tsv"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/badtruth.tsv" "$T/real" -o "$T/ev3.tsv" --progress none)
+[ "$rc" = 1 ] && grep -q "badtruth.tsv: row 1: label 'sub-77' is no class" "$T/err" && ok "evaluate: a truth row naming no class is an error" \
+    || bad "bad truth rc=$rc: $(cat "$T/err")"
+printf 'label\tvariable\tpct_start\nsub-01\tKneeAngles\t10\n' > "$T/badtruth.tsv"
+rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/badtruth.tsv" "$T/real" -o "$T/ev3.tsv" --progress none)
+[ "$rc" = 1 ] && grep -q "no column 'pct_end'" "$T/err" && [ ! -e "$T/ev3.tsv" ] && ok "evaluate: a missing truth column is named" \
+    || bad "truth column rc=$rc: $(cat "$T/err")"
 
 # study with one corrupt trial and one without events -> exit 3, reported, others done
 cp -r "$T/study" "$T/s2"
@@ -182,6 +223,36 @@ if ls "$T"/out3/sub-*/*.tmp* >/dev/null 2>&1; then bad "temporary files left aft
 # another model into the same folder is refused
 rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/cond.onnx" --progress none)
 [ "$rc" = 1 ] && grep -q "another model" "$T/err" && ok "study refuses another model's folder" || bad "other model rc=$rc"
+
+# shards: 12 subjects in 5 uneven shards (3, 3, 2, 2, 2), run in a scrambled order, give the
+# same files, byte for byte, as one run; only the last shard writes the group tables; a
+# Slurm dry run prints the array script and submits nothing
+rc=$(run "$GAIT" study "$T/study" "$T/one" --model "$T/m.onnx" --progress none --no-figures)
+[ "$rc" = 0 ] || bad "one-shard study rc=$rc"
+same_markers() {
+    for f in $(cd "$1" && find . -name .xai-gait-done.json); do cmp -s "$1/$f" "$2/$f" || return 1; done
+}
+srcs=""
+for k in 4 2 5 1 3; do
+    rc=$(run "$GAIT" study "$T/study" "$T/five" --model "$T/m.onnx" --progress none --no-figures --shard $k/5)
+    srcs="$srcs $rc"
+    if [ $k != 3 ]; then grep -q "group tables: not yet" "$T/err" || bad "shard $k/5 wrote group tables early"; fi
+done
+nsub=$(ls "$T"/five/sub-*/.xai-gait-done.json | wc -l)
+if [ "$srcs" = " 0 0 0 0 0" ] && [ "$nsub" = 12 ] && diff -r -x '*.json' "$T/one" "$T/five" >/dev/null \
+    && [ "$(cd "$T/one" && find . -type f | sort)" = "$(cd "$T/five" && find . -type f | sort)" ] \
+    && same_markers "$T/one" "$T/five"; then
+    ok "5 uneven shards: the same files as one run, byte-identical (markers too, sidecars aside)"
+else
+    bad "shards differ from one run (rc$srcs, $nsub markers): $(diff -r -x '*.json' "$T/one" "$T/five" | head -n 3)"
+fi
+rc=$(run "$GAIT" study "$T/study" "$T/sl" --model "$T/m.onnx" --progress none --slurm --shard 1/3 --dry-run --max-parallel 2)
+[ "$rc" = 0 ] && grep -q -- "--array=0,1,2%2" "$T/out" && grep -q -- '--shard "$((SLURM_ARRAY_TASK_ID + 1))/3"' "$T/out" \
+    && ! grep -q -- "'--dry-run'\\|'--slurm'" "$T/out" \
+    && ok "--slurm --dry-run prints a 3-task array script without the Slurm options" \
+    || bad "slurm dry run rc=$rc: $(cat "$T/out" "$T/err" | head -n 20)"
+rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/exs" --shard 1/2 --progress none)
+[ "$rc" = 2 ] && ok "--shard outside study is a usage error" || bad "explain --shard rc=$rc"
 
 # real data
 if [ -n "${XAI_SHARED_DIR:-}" ] && [ -f "$XAI_SHARED_DIR/data/gait/omcs_exampleOverground.c3d" ]; then

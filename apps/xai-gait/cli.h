@@ -6,23 +6,23 @@
 #include <stdint.h>
 
 #include "app.h"
-
-/* Exit code when --strict turns a warning about the model's validity into an error. */
-#define GAIT_EXIT_STRICT 4
+#include "app-driver.h"
 
 #define DEFAULT_VARS "PelvisAngles,HipAngles,KneeAngles,AnkleAngles,FootProgressAngles"
 #define DEFAULT_ARCH                                                                                                \
     "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dropout(0.5) dense({K})"
 
 typedef struct {
-    const char *cmd, *model, *output, *target, *split, *variables, *components, *arch, *method_s, *composite;
-    const char *sides, *offset, *start;
+    const char *cmd, *model, *output, *target, *variables, *components, *arch, *method_s, *composite;
+    const char *sides, *offset, *truth, *metrics;
     char **args;
     int nargs;
-    int epochs, figures, strict, save_input;
-    int64_t batch;
-    double lr, weight_decay;
-    uint64_t seed;
+    int figures, save_input, augment;
+    int shard_k, shard_n;      /* study --shard K/N [1/1] */
+    int slurm, dry_run, wait, max_parallel, wait_timeout;
+    const char *slurm_args;
+    char **argv;               /* the command line, for the Slurm array tasks */
+    xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --lr --epochs ... --start */
 } opts;
 
 /** xai-gait train (train.c). */

@@ -32,151 +32,138 @@ const char *gait_label_of(const gait_trial *t, int condition)
 
 /* ------------------------------------------------------------------ explainer */
 
-
-
 void explainer_free(explainer *e)
 {
-    json_decref(e->trained);
-    xai_model_free(e->m);
+    xai_driver_set_free(e->set);
     xai_gait_pre_free(&e->pre);
     for (int i = 0; i < e->ncls; i++)
         free(e->classes[i]);
     free(e->classes);
+    free(e->group_by);
 }
 
-/* Pre-processing, classes and task from the model card (old models through its legacy
- * reader); warns (or with --strict refuses) when the card says the model learned nothing. */
+/* Pre-processing, classes, task and the validation's group kind from the model card (old
+ * models through its legacy reader). */
 static int read_card(xai_app *app, const opts *o, explainer *e)
 {
-    xai_card *card = NULL;
-    if (xai_card_from_model(e->m, &card) != XAI_OK)
-        return xai_app_fail(app, o->model, "model card: %s", xai_last_error());
+    const xai_card *card = xai_driver_set_card(e->set);
     char *pre = xai_card_get_json(card, "preprocessing");
     xai_status st = xai_gait_pre_from_json(&e->pre, pre);
     xai_free(pre);
-    if (st != XAI_OK) {
-        xai_card_free(card);
+    if (st != XAI_OK)
         return xai_app_fail(app, o->model, "%s", xai_last_error());
-    }
-    e->ncls = (int)xai_model_output_numel(e->m);
+    e->ncls = (int)xai_model_output_numel(xai_driver_set_model(e->set));
     e->classes = calloc((size_t)e->ncls, sizeof(char *));
     for (int k = 0; e->classes && k < e->ncls; k++) {
         const char *s = k < xai_card_class_count(card) ? xai_card_class_name(card, k) : NULL;
         e->classes[k] = s ? strdup(s) : xai_app_strdup_printf("class%d", k);
     }
-    char *trained = xai_card_get_json(card, "training.trained_trials");
-    e->trained = trained ? json_loads(trained, 0, NULL) : NULL;
-    xai_free(trained);
     const char *tt = xai_card_get_string(card, "training.target");
     if (!tt)
         tt = xai_card_get_string(card, "task");
     e->condition = tt && !strcmp(tt, "condition");
-    char *w = NULL;
-    int nw = 0;
-    if (xai_card_warnings(card, &w, &nw) == XAI_OK && nw > 0)
-        for (char *line = w, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-            nl = strchr(line, '\n');
-            if (nl)
-                *nl = '\0';
-            xai_app_log(app, 1, "warning: %s: %s", o->model, line);
-        }
-    xai_free(w);
-    xai_card_free(card);
-    if (nw > 0 && o->strict)
-        return xai_app_fail(app, o->model, "--strict: the model card carries warnings"), GAIT_EXIT_STRICT;
-    return XAI_EXIT_OK;
+    /* the unit training held out names the groups that pick each trial's fold model */
+    const char *gk = xai_card_get_string(card, "validation.group_kind");
+    int known = gk && (!strcmp(gk, "session") || !strcmp(gk, "trial") || !strcmp(gk, "subject"));
+    e->group_by = strdup(known ? gk : "session");
+    return e->classes && e->group_by ? XAI_EXIT_OK : xai_app_fail(app, NULL, "out of memory");
 }
 
-int explainer_init(xai_app *app, const opts *o, explainer *e)
+/* --variables/--components given at explain time must select what the model was trained on. */
+static int check_selection(xai_app *app, const opts *o, const explainer *e)
 {
-    memset(e, 0, sizeof *e);
-    char err[512];
-    if (xai_model_load_onnx(o->model, NULL, &e->m) != XAI_OK)
-        return xai_app_fail(app, o->model, "%s", xai_last_error());
-    int rc = read_card(app, o, e);
-    if (rc != XAI_EXIT_OK)
-        return rc;
-    int nd;
-    const int64_t *is = xai_model_input_shape(e->m, &nd);
-    int64_t nin = xai_model_input_numel(e->m);
-    if (nin != (int64_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS || is[nd - 1] != XAI_GAIT_NPTS)
-        return xai_app_fail(app, o->model, "the model input (%lld values) does not match its preprocessing record "
-                            "(%d variables x %d components x 101%s)", (long long)nin, e->pre.nvars, e->pre.ncomps,
-                            e->pre.paired ? " x 2 sides" : "");
-    if (o->variables || o->components) { /* must agree with the record */
-        xai_gait_pre want;
-        memset(&want, 0, sizeof want);
-        int bad = xai_gait_pre_set_variables(&want, o->variables ? o->variables : "x") != XAI_OK ||
-                  xai_gait_pre_set_components(&want, o->components ? o->components : "sagittal") != XAI_OK;
-        if (bad)
-            snprintf(err, sizeof err, "%s", xai_last_error());
-        want.paired = e->pre.paired; /* only the selection is compared */
-        want.offset = e->pre.offset;
-        if (!o->variables)
-            for (int i = 0; i < e->pre.nvars && !bad; i++) {
-                free(want.vars[i < want.nvars ? i : 0]);
-                want.vars[i] = strdup(e->pre.vars[i]);
-                want.nvars = i + 1;
-            }
-        if (!o->components) {
-            want.ncomps = e->pre.ncomps;
-            memcpy(want.comps, e->pre.comps, sizeof want.comps);
+    xai_gait_pre want;
+    memset(&want, 0, sizeof want);
+    char err[512] = "";
+    int bad = xai_gait_pre_set_variables(&want, o->variables ? o->variables : "x") != XAI_OK ||
+              xai_gait_pre_set_components(&want, o->components ? o->components : "sagittal") != XAI_OK;
+    if (bad)
+        snprintf(err, sizeof err, "%s", xai_last_error());
+    want.paired = e->pre.paired; /* only the selection is compared */
+    want.offset = e->pre.offset;
+    if (!o->variables)
+        for (int i = 0; i < e->pre.nvars && !bad; i++) {
+            free(want.vars[i < want.nvars ? i : 0]);
+            want.vars[i] = strdup(e->pre.vars[i]);
+            want.nvars = i + 1;
         }
-        int same = !bad && xai_gait_pre_same_selection(&want, &e->pre);
-        xai_gait_pre_free(&want);
-        if (bad)
-            return xai_app_usage_error(app, "%s", err);
-        if (!same) {
-            char *pt = xai_gait_pre_to_json(&e->pre);
-            json_t *j = pt ? json_loads(pt, 0, NULL) : NULL;
-            free(pt);
-            char *s = json_dumps(json_object_get(j, "variables"), JSON_COMPACT);
-            char *c = json_dumps(json_object_get(j, "components"), JSON_COMPACT);
-            xai_app_fail(app, o->model, "preprocessing mismatch: the model was trained on variables %s, components "
-                         "%s; --variables/--components must match (or be omitted)", s, c);
-            free(s);
-            free(c);
-            json_decref(j);
-            return XAI_EXIT_DATA;
-        }
+    if (!o->components) {
+        want.ncomps = e->pre.ncomps;
+        memcpy(want.comps, e->pre.comps, sizeof want.comps);
     }
-    if (xai_sha256_file(o->model, e->sha) != 0)
-        return xai_app_fail(app, o->model, "cannot hash the model");
-    xai_explain_config_init(&e->cfg);
-    e->cfg.layer_sums = 0;
-    e->cfg.composite = "epsilon-plus"; /* the planted-truth test: flat first layers ignore the input */
-    if (o->method_s && xai_method_parse(o->method_s, &e->cfg.method) != XAI_OK)
+    int same = !bad && xai_gait_pre_same_selection(&want, &e->pre);
+    xai_gait_pre_free(&want);
+    if (bad)
+        return xai_app_usage_error(app, "%s", err);
+    if (same)
+        return XAI_EXIT_OK;
+    char *pt = xai_gait_pre_to_json(&e->pre);
+    json_t *j = pt ? json_loads(pt, 0, NULL) : NULL;
+    free(pt);
+    char *s = json_dumps(json_object_get(j, "variables"), JSON_COMPACT);
+    char *c = json_dumps(json_object_get(j, "components"), JSON_COMPACT);
+    xai_app_fail(app, o->model, "preprocessing mismatch: the model was trained on variables %s, components %s; "
+                 "--variables/--components must match (or be omitted)", s, c);
+    free(s);
+    free(c);
+    json_decref(j);
+    return XAI_EXIT_DATA;
+}
+
+/* Method, composite, target and start into the driver's explain options. */
+static int explain_settings(xai_app *app, const opts *o, explainer *e)
+{
+    if (xai_app_driver_explain_setup(app, &o->dopt, xai_driver_set_card(e->set), &e->eo) != 0)
+        return XAI_EXIT_USAGE;
+    e->eo.composite = "epsilon-plus"; /* the planted-truth test: flat first layers ignore the input */
+    if (o->method_s && xai_method_parse(o->method_s, &e->eo.method) != XAI_OK)
         return xai_app_usage_error(app, "--method: %s", xai_last_error());
     if (o->composite) {
         if (xai_composite_check(o->composite) != XAI_OK)
             return xai_app_usage_error(app, "--composite: %s", xai_last_error());
-        e->cfg.composite = o->composite;
+        e->eo.composite = o->composite;
     }
-    if (o->start && strcmp(o->start, "logit") && strcmp(o->start, "onehot"))
-        return xai_app_usage_error(app, "--start must be logit or onehot");
-    if (o->start)
-        e->cfg.init = !strcmp(o->start, "logit") ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
-    if (e->cfg.method == XAI_METHOD_LRP) {
+    if (e->eo.method == XAI_METHOD_LRP) {
         snprintf(e->desc, sizeof e->desc, "lrp");
     } else {
-        const char *mn = xai_method_name(e->cfg.method);
+        const char *mn = xai_method_name(e->eo.method);
         size_t k = 0;
         for (const char *s = mn; *s && k + 1 < sizeof e->desc; s++)
             if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
                 e->desc[k++] = *s;
         e->desc[k] = '\0';
     }
-    const char *t = o->target ? o->target : "pred";
-    xai_target tg;
-    if (xai_target_parse(t, (const char *const *)e->classes, e->ncls, XAI_TARGET_ALLOW_TRUE, &tg) != XAI_OK)
-        return xai_app_usage_error(app, "%s", xai_last_error());
-    e->target_mode = (int)tg.kind; /* 0 pred, 1 true, 2 a class */
-    e->target_class = tg.cls;
+    static const char *const starts[] = {"stable", "onehot", "logit"};
+    snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d start=%s", e->desc,
+             e->eo.composite, o->dopt.target, o->figures, starts[o->dopt.start]);
+    return XAI_EXIT_OK;
+}
+
+int explainer_init(xai_app *app, const opts *o, explainer *e)
+{
+    memset(e, 0, sizeof *e);
+    if (xai_driver_set_load(o->model, NULL, &e->set) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    int rc = read_card(app, o, e);
+    if (rc != XAI_EXIT_OK)
+        return rc;
+    int nd;
+    const xai_model *m = xai_driver_set_model(e->set);
+    const int64_t *is = xai_model_input_shape(m, &nd);
+    int64_t nin = xai_model_input_numel(m);
+    if (nin != (int64_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS || is[nd - 1] != XAI_GAIT_NPTS)
+        return xai_app_fail(app, o->model, "the model input (%lld values) does not match its preprocessing record "
+                            "(%d variables x %d components x 101%s)", (long long)nin, e->pre.nvars, e->pre.ncomps,
+                            e->pre.paired ? " x 2 sides" : "");
+    if ((o->variables || o->components) && (rc = check_selection(app, o, e)) != XAI_EXIT_OK)
+        return rc;
+    if (xai_sha256_file(o->model, e->sha) != 0)
+        return xai_app_fail(app, o->model, "cannot hash the model");
+    if ((rc = explain_settings(app, o, e)) != XAI_EXIT_OK)
+        return rc;
     e->figures = o->figures;
     e->save_input = o->save_input;
-    snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d start=%s", e->desc,
-             e->cfg.composite ? e->cfg.composite : "default", t, e->figures, o->start ? o->start : "default");
-    return XAI_EXIT_OK;
+    return xai_app_driver_strict_exit(app, &o->dopt, e->set, o->model);
 }
 
 /* The explained cycles of one group: every cycle that is part of a model sample. */
@@ -184,9 +171,10 @@ typedef struct {
     int64_t n;              /* cycles */
     int64_t *idx;           /* [n] indices into the cycles, in their order */
     float *rel;             /* [n][channels][101] */
-    int *pred, *tgt;        /* [n] of the cycle's sample */
+    int *pred, *tgt, *fold; /* [n] of the cycle's sample (fold -1: the model for new data) */
+    unsigned char *insamp;  /* [n] the sample's map is in-sample (its group trained the model) */
     float *logit;           /* [n][classes] */
-    int64_t correct, labelled; /* over samples */
+    int64_t correct, labelled, in_sample; /* over samples */
 } explained;
 
 static void explained_free(explained *x)
@@ -195,182 +183,193 @@ static void explained_free(explained *x)
     free(x->rel);
     free(x->pred);
     free(x->tgt);
+    free(x->fold);
+    free(x->insamp);
     free(x->logit);
 }
 
-/* Per-sample targets: the prediction, the trial's label (an error when it is no class of
- * the model, rather than falling back to the prediction) or a fixed class. */
-static int sample_targets(xai_app *app, const explainer *e, const gait_trial *tr, const xai_gait_cycles *cy,
-                          const int64_t *a, int64_t ns, int *lab, int *tg)
+static int explained_alloc(explained *out, int64_t n, size_t per, int ncls)
 {
-    for (int64_t i = 0; i < ns; i++) {
-        const char *l = gait_label_of(&tr[cy->trial[a[i]]], e->condition);
-        lab[i] = -1;
-        for (int k = 0; k < e->ncls; k++)
-            if (!strcmp(e->classes[k], l))
-                lab[i] = k;
-        if (e->target_mode == 1 && lab[i] < 0)
-            return xai_app_fail(app, tr[cy->trial[a[i]]].path, "--target true: its %s '%s' is not a class of the "
-                                "model (use pred or a class name)", e->condition ? "condition" : "subject", l);
-        tg[i] = e->target_mode == 0 ? -1 : e->target_mode == 1 ? lab[i] : e->target_class;
-    }
-    return 0;
+    size_t un = (size_t)(n > 0 ? n : 1);
+    out->idx = malloc(un * sizeof(int64_t));
+    out->rel = malloc(un * per * sizeof(float));
+    out->pred = malloc(un * sizeof(int));
+    out->tgt = malloc(un * sizeof(int));
+    out->fold = malloc(un * sizeof(int));
+    out->insamp = malloc(un);
+    out->logit = malloc(un * (size_t)ncls * sizeof(float));
+    return out->idx && out->rel && out->pred && out->tgt && out->fold && out->insamp && out->logit ? 0 : -1;
 }
 
 /* Scatter the samples' relevance back to their cycles (left block to the left cycle, right
  * block to the right one), keeping the cycles' order. */
-static int scatter(const explainer *e, const xai_gait_cycles *cy, const int64_t *a, const int64_t *b, int64_t ns,
-                   const float *r, const xai_explain_result *res, explained *out)
+static int scatter(const explainer *e, const xai_gait_study *st, const xai_driver_explanation *ex, explained *out)
 {
+    const xai_gait_cycles *cy = &st->cy;
     size_t per = (size_t)xai_gait_pre_channels(&e->pre) * XAI_GAIT_NPTS, ncls = (size_t)e->ncls;
-    int64_t *from = malloc((size_t)cy->n * sizeof(int64_t));
-    out->idx = malloc((size_t)cy->n * sizeof(int64_t));
-    out->rel = malloc((size_t)cy->n * per * sizeof(float));
-    out->pred = malloc((size_t)cy->n * sizeof(int));
-    out->tgt = malloc((size_t)cy->n * sizeof(int));
-    out->logit = malloc((size_t)cy->n * ncls * sizeof(float));
-    if (!from || !out->idx || !out->rel || !out->pred || !out->tgt || !out->logit) {
+    int64_t *from = malloc((size_t)(cy->n > 0 ? cy->n : 1) * sizeof(int64_t));
+    if (!from || explained_alloc(out, cy->n, per, e->ncls) != 0) {
         free(from);
         return -1;
     }
     for (int64_t c = 0; c < cy->n; c++)
         from[c] = -1;
-    for (int64_t i = 0; i < ns; i++) {
-        from[a[i]] = 2 * i;
-        if (b[i] >= 0)
-            from[b[i]] = 2 * i + 1;
+    for (int64_t i = 0; i < ex->n; i++) {
+        from[st->a[i]] = 2 * i;
+        if (st->b[i] >= 0)
+            from[st->b[i]] = 2 * i + 1;
     }
     for (int64_t c = 0; c < cy->n; c++) {
         if (from[c] < 0)
             continue;
         int64_t i = from[c] / 2, k = out->n++;
-        const float *lg = res->logits + (size_t)i * ncls;
-        int best = 0;
-        for (int q = 1; q < e->ncls; q++)
-            if (lg[q] > lg[best])
-                best = q;
         out->idx[k] = c;
-        memcpy(out->rel + (size_t)k * per, r + ((size_t)i * (e->pre.paired ? 2 : 1) + (size_t)(from[c] % 2)) * per,
+        memcpy(out->rel + (size_t)k * per, ex->rel + ((size_t)i * (e->pre.paired ? 2 : 1) + (size_t)(from[c] % 2)) * per,
                per * sizeof(float));
-        memcpy(out->logit + (size_t)k * ncls, lg, ncls * sizeof(float));
-        out->pred[k] = best;
-        out->tgt[k] = res->target[i];
+        memcpy(out->logit + (size_t)k * ncls, ex->logits + (size_t)i * ncls, ncls * sizeof(float));
+        out->pred[k] = ex->pred[i];
+        out->tgt[k] = ex->target[i];
+        out->fold[k] = ex->fold[i];
+        out->insamp[k] = (ex->flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE) != 0;
     }
     free(from);
     return 0;
 }
 
 /* The samples as the model saw them, PREFIX_desc-D_input.npy, for xai-evaluate. 0 or -1 (reported). */
-static int save_inputs(xai_app *app, const explainer *e, const char *prefix, int64_t ns, const float *x)
+static int save_inputs(xai_app *app, const explainer *e, const char *prefix, const xai_dataset *d)
 {
-    int md;
-    const int64_t *ms = xai_model_input_shape(e->m, &md);
-    int64_t shp[XAI_MAX_DIMS + 1] = {ns};
-    for (int d = 0; d < md; d++)
-        shp[d + 1] = ms[d];
+    int64_t shp[3] = {d->n, d->shape[0], d->shape[1]};
     char *path = xai_app_strdup_printf("%s_desc-%s_input.npy", prefix, e->desc);
-    int rc = path && xai_npy_save(path, md + 1, shp, x) == XAI_OK ? 0 : -1;
+    int rc = path && xai_npy_save(path, 3, shp, d->x) == XAI_OK ? 0 : -1;
     if (rc)
         xai_app_fail(app, path ? path : prefix, "%s", path ? xai_last_error() : "out of memory");
     free(path);
     return rc;
 }
 
-static int explain_cycles(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy,
-                          const char *prefix, explained *out)
+/* A trial the loader skipped: reported, and listed in the caller's JSON array (may be NULL). */
+static void on_trial(void *ud, int trial, xai_status st, int gaps, const char *message)
+{
+    explain_ctx *c = ud;
+    if (st == XAI_OK) {
+        xai_app_log(c->app, 1, "%s: %d cycle(s) with gaps skipped", c->tr[trial].path, gaps);
+        c->gaps += gaps;
+        return;
+    }
+    xai_app_fail(c->app, c->tr[trial].path, "%s; trial skipped", message);
+    if (c->failed)
+        json_array_append_new(c->failed, json_pack("{s:s,s:s}", "path", c->tr[trial].path, "error", message));
+    c->nfailed++;
+}
+
+/* --target true: every sample's label must be a class of the model. 0 or -1 (reported). */
+static int check_true_targets(xai_app *app, const explainer *e, const explain_ctx *c, const xai_gait_study *st)
+{
+    if (e->eo.target.kind != XAI_TARGET_TRUE)
+        return 0;
+    for (int64_t i = 0; i < st->d.n; i++)
+        if (st->d.y[i] < 0) {
+            const gait_trial *t = &c->tr[st->cy.trial[st->a[i]]];
+            xai_app_fail(app, t->path, "--target true: its %s '%s' is not a class of the model (use pred or a class "
+                         "name)", e->condition ? "condition" : "subject", gait_label_of(t, e->condition));
+            return -1;
+        }
+    return 0;
+}
+
+/* Load the group's trials, explain them with the fold model that never saw each trial's
+ * group and scatter the maps to the cycles. 0, -1 (reported), 1: no model sample (message in
+ * xai_last_error()), 2: no trial could be read (each reported). */
+static int explain_cycles(xai_app *app, explainer *e, explain_ctx *c, xai_gait_study *st, explained *out)
 {
     memset(out, 0, sizeof *out);
-    int64_t *a = NULL, *b = NULL;
-    int64_t ns = xai_gait_samples(&e->pre, cy, &a, &b);
-    size_t per = (size_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS;
-    float *x = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
-    float *r = malloc((size_t)(ns > 0 ? ns : 1) * per * sizeof(float));
-    int *lab = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int)), *tg = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(int));
-    xai_explain_result res;
-    memset(&res, 0, sizeof res);
+    xai_gait_trial_ref *refs = gait_trial_refs(c->tr, c->ntr);
+    xai_driver_explanation ex = {0};
     int rc = -1;
-    if (ns < 0 || !x || !r || !lab || !tg) {
-        xai_app_fail(app, prefix, "out of memory");
+    if (!refs) {
+        xai_app_fail(app, c->prefix, "out of memory");
         goto done;
     }
-    if (ns == 0) { /* the caller skips the trial (or subject) and goes on */
+    if (xai_gait_study_load(&e->pre, refs, c->ntr, e->condition ? "condition" : "subject",
+                            (const char *const *)e->classes, e->ncls, e->group_by, on_trial, c, st) != XAI_OK) {
+        xai_app_fail(app, c->prefix, "%s", xai_last_error());
+        goto done;
+    }
+    if (st->d.n == 0) { /* the caller skips the trial (or subject) and goes on */
         int64_t nl = 0;
-        for (int64_t i = 0; i < cy->n; i++)
-            nl += cy->side[i][0] == 'L';
+        for (int64_t i = 0; i < st->cy.n; i++)
+            nl += st->cy.side[i][0] == 'L';
         xai_error_set(XAI_EINVAL, "no left cycle with a right cycle starting inside it (%lld Left, %lld Right "
-                      "cycles; the model takes both sides)", (long long)nl, (long long)(cy->n - nl));
-        rc = 1;
+                      "cycles; the model takes both sides)", (long long)nl, (long long)(st->cy.n - nl));
+        rc = st->cy.n ? 1 : 2;
         goto done;
     }
-    for (int64_t i = 0; i < ns; i++)
-        xai_gait_input(&e->pre, cy, a[i], b[i], x + (size_t)i * per);
-    if (sample_targets(app, e, tr, cy, a, ns, lab, tg) != 0)
+    if (check_true_targets(app, e, c, st) != 0)
         goto done;
-    xai_explain_config cfg = e->cfg;
-    cfg.targets = tg;
-    if (xai_explain(e->m, &cfg, ns, x, r, &res) != XAI_OK) {
-        xai_app_fail(app, prefix, "%s", xai_last_error());
+    if (xai_driver_explain(e->set, &st->d, &e->eo, &ex) != XAI_OK) {
+        xai_app_fail(app, c->prefix, "%s", xai_last_error());
         goto done;
     }
-    if (e->save_input && save_inputs(app, e, prefix, ns, x) != 0)
+    if ((e->save_input && save_inputs(app, e, c->prefix, &st->d) != 0))
         goto done;
-    if (scatter(e, cy, a, b, ns, r, &res, out) != 0) {
-        xai_app_fail(app, prefix, "out of memory");
+    if (scatter(e, st, &ex, out) != 0) {
+        xai_app_fail(app, c->prefix, "out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < ns; i++)
-        if (lab[i] >= 0) {
-            const float *lg = res.logits + (size_t)i * (size_t)e->ncls;
-            int best = 0;
-            for (int q = 1; q < e->ncls; q++)
-                if (lg[q] > lg[best])
-                    best = q;
+    for (int64_t i = 0; i < ex.n; i++) {
+        out->in_sample += (ex.flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE) != 0;
+        if (st->d.y[i] >= 0) {
             out->labelled++;
-            out->correct += best == lab[i];
+            out->correct += ex.pred[i] == st->d.y[i];
         }
+    }
     rc = 0;
 done:
-    xai_explain_result_free(&res);
-    free(a);
-    free(b);
-    free(x);
-    free(r);
-    free(lab);
-    free(tg);
+    xai_driver_explanation_free(&ex);
+    free(refs);
     return rc;
 }
 
-/* The relevance sidecar: method, targets, and the class scores each map explains (the
- * logit of the explained class; with the one-hot start a negative score does not flip the
- * map, with --start logit it does). */
+/* The relevance sidecar: method, start, targets, and the class scores each map explains (the
+ * logit of the explained class; with --start logit a negative score flips the map), the fold
+ * model of each cycle and the trials whose maps are in-sample. */
 static char *sidecar_text(const explainer *e, const explained *x, json_t *sources, json_t *in_sample)
 {
-    json_t *pa = json_array(), *ta = json_array(), *sc = json_array(), *lg = json_array();
+    json_t *pa = json_array(), *ta = json_array(), *sc = json_array(), *lg = json_array(), *fa = json_array();
     for (int64_t i = 0; i < x->n; i++) {
         json_array_append_new(pa, json_string(e->classes[x->pred[i]]));
-        json_array_append_new(ta, json_string(e->classes[x->tgt[i]]));
-        json_array_append_new(sc, json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)x->tgt[i]]));
+        json_array_append_new(ta, x->tgt[i] >= 0 ? json_string(e->classes[x->tgt[i]]) : json_null());
+        json_array_append_new(sc, x->tgt[i] >= 0 ? json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)x->tgt[i]])
+                                                 : json_null());
+        json_array_append_new(fa, x->fold[i] >= 0 ? json_integer(x->fold[i] + 1) : json_null());
         json_t *row = json_array();
         for (int k = 0; k < e->ncls; k++)
             json_array_append_new(row, json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)k]));
         json_array_append_new(lg, row);
     }
-    json_t *o = json_object();
+    static const char *const starts[] = {"stable", "onehot", "logit"};
+    json_t *o = json_object(), *cn = json_array();
+    for (int k = 0; k < e->ncls; k++)
+        json_array_append_new(cn, json_string(e->classes[k]));
     json_object_set_new(o, "Description", json_string("xai-gait relevance of time-normalised gait cycles"));
     json_object_set(o, "Sources", sources);
     json_object_set_new(o, "ModelSHA256", json_string(e->sha));
-    json_object_set_new(o, "Method", json_string(xai_method_name(e->cfg.method)));
-    json_object_set_new(o, "Composite", json_string(e->cfg.composite ? e->cfg.composite : "epsilon-plus-flat"));
-    json_object_set_new(o, "Start", json_string(e->cfg.init == XAI_INIT_LOGIT ? "logit" : "onehot"));
-    json_object_set_new(o, "TargetMode", json_string(e->target_mode == 0 ? "pred" : e->target_mode == 1 ? "true" : "class"));
+    json_object_set_new(o, "Method", json_string(xai_method_name(e->eo.method)));
+    json_object_set_new(o, "Composite", json_string(e->eo.composite));
+    json_object_set_new(o, "Start", json_string(starts[e->eo.start]));
+    json_object_set_new(o, "Normalisation", json_string("each sample's map scaled to sum |R| = 1"));
+    json_object_set_new(o, "TargetMode", json_string(e->eo.target.kind == XAI_TARGET_PRED ? "pred"
+                                                     : e->eo.target.kind == XAI_TARGET_TRUE ? "true" : "class"));
     json_object_set_new(o, "Predicted", pa);
     json_object_set_new(o, "Target", ta);
     json_object_set_new(o, "TargetScore", sc);
-    json_object_set_new(o, "ClassNames", json_array());
-    for (int k = 0; k < e->ncls; k++)
-        json_array_append_new(json_object_get(o, "ClassNames"), json_string(e->classes[k]));
+    json_object_set_new(o, "ClassNames", cn);
     json_object_set_new(o, "Logits", lg);
+    json_object_set_new(o, "FoldModel", fa);
+    json_object_set_new(o, "HeldOutUnit", json_string(e->group_by));
     json_object_set(o, "InSampleTrials", in_sample);
+    json_object_set_new(o, "OutOfSample", json_boolean(x->in_sample == 0));
     json_object_set_new(o, "Accuracy", x->labelled ? json_real((double)x->correct / (double)x->labelled) : json_null());
     char *pt = xai_gait_pre_to_json(&e->pre);
     json_object_set_new(o, "Preprocessing", pt ? json_loads(pt, 0, NULL) : json_null());
@@ -380,60 +379,59 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
     return t;
 }
 
-/* The trials of cy that the model was trained on (by file name), each warned about: their
+/* The trials whose samples a model trained on their group explained, each warned about: their
  * maps show what the model fitted, not what generalises. */
-static json_t *in_sample_trials(xai_app *app, const explainer *e, const gait_trial *tr, const xai_gait_cycles *cy)
+static json_t *in_sample_trials(xai_app *app, const explainer *e, const explain_ctx *c, const xai_gait_study *st,
+                                const explained *x)
 {
     json_t *out = json_array();
-    for (int64_t i = 0; e->trained && i < cy->n; i++) {
-        if (i > 0 && cy->trial[i] == cy->trial[i - 1])
+    int last = -1;
+    for (int64_t k = 0; x->in_sample && k < x->n; k++) {
+        int tr = st->cy.trial[x->idx[k]];
+        if (!x->insamp[k] || tr == last)
             continue;
-        const char *p = tr[cy->trial[i]].path, *b = strrchr(p, '/');
-        b = b ? b + 1 : p;
-        for (size_t k = 0; k < json_array_size(e->trained); k++) {
-            const char *name = json_string_value(json_array_get(e->trained, k));
-            if (!name || strcmp(b, name))
-                continue;
-            xai_app_log(app, 1, "warning: %s: the model was trained on this trial; its maps are in-sample "
-                        "(explain held-out trials)", p);
-            json_array_append_new(out, json_string(p));
-            break;
-        }
+        last = tr;
+        xai_app_log(app, 1, "warning: %s: the model was trained on this trial's %s; its maps are in-sample "
+                    "(explain held-out trials, or train with --cv)", c->tr[tr].path, e->group_by);
+        json_array_append_new(out, json_string(c->tr[tr].path));
     }
     return out;
 }
 
-/* Explain the cycles of cy and write the outputs under prefix. *correct counts samples whose
- * prediction equals the trial's label, *labelled those whose label is a model class.
- * 0, -1 (reported), or 1 when the cycles give no model sample (message in xai_last_error()). */
-int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy, const char *prefix,
-                         const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
-                         int64_t *labelled)
+/* Explain the trials of c and write the outputs under c->prefix; counts into c. 0, -1
+ * (reported), 1 when the cycles give no model sample (message in xai_last_error()), 2 when
+ * no trial could be read (each reported). */
+int explain_group(explainer *e, explain_ctx *c, gait_chan_summary *summary)
 {
+    xai_gait_study st;
     explained x;
-    int r = explain_cycles(app, e, tr, cy, prefix, &x);
+    memset(&st, 0, sizeof st);
+    int r = explain_cycles(c->app, e, c, &st, &x);
+    c->ncycles = r == 0 ? x.n : 0;
     if (r != 0) {
         explained_free(&x);
+        xai_gait_study_free(&st);
         return r;
     }
-    *correct = x.correct;
-    *labelled = x.labelled;
-    json_t *ins = in_sample_trials(app, e, tr, cy);
-    char *et = sidecar_text(e, &x, sources, ins);
+    c->correct = x.correct;
+    c->labelled = x.labelled;
+    json_t *ins = in_sample_trials(c->app, e, c, &st, &x);
+    char *et = sidecar_text(e, &x, c->sources, ins);
     json_decref(ins);
-    gait_group g = {&e->pre, tr, cy, x.idx, x.n, x.rel, e->desc};
-    int rc = et && gait_write_tables(app, &g, prefix, et, summary) == 0 ? 0 : -1;
+    gait_group g = {&e->pre, c->tr, &st.cy, x.idx, x.n, x.rel, e->desc};
+    int rc = et && gait_write_tables(c->app, &g, c->prefix, et, summary) == 0 ? 0 : -1;
     if (rc == 0 && e->figures) {
         char *paths[4];
-        gait_output_paths(prefix, e->desc, paths);
-        rc = gait_plot_grid(app, &g, paths[3], title);
+        gait_output_paths(c->prefix, e->desc, paths);
+        rc = gait_plot_grid(c->app, &g, paths[3], c->title);
         if (rc == 0)
-            rc = xai_app_write_sidecar(app, paths[3], et);
+            rc = xai_app_write_sidecar(c->app, paths[3], et);
         for (int i = 0; i < 4; i++)
             free(paths[i]);
     }
     free(et);
     explained_free(&x);
+    xai_gait_study_free(&st);
     return rc;
 }
 
@@ -467,46 +465,36 @@ int gait_cmd_explain(xai_app *app, const opts *o)
         for (int k = 0; k < 4; k++)
             free(paths[k]);
         free(prefix);
-        if (bad)
+        if (bad) {
+            rc = XAI_EXIT_USAGE; /* the one overwrite rule: an existing output is a usage error */
             goto done;
+        }
     }
     if (xai_bids_write_dataset_description(app, o->output, PROG) != 0)
         goto done;
     for (int i = 0; i < ntr; i++) {
-        xai_gait_cycles cy;
-        memset(&cy, 0, sizeof cy);
-        int gaps = 0;
-        if (xai_gait_extract(&e.pre, tr[i].path, i, &cy, &gaps) != XAI_OK) {
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", xai_last_error());
-            nfailed++;
-            xai_gait_cycles_free(&cy);
-            continue;
-        }
-        if (gaps)
-            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
         const char *b = strrchr(tr[i].path, '/');
         b = b ? b + 1 : tr[i].path;
         char *prefix = xai_app_strdup_printf("%s/%.*s", o->output, (int)strlen(b) - 4, b);
         json_t *src = json_array();
         json_array_append_new(src, json_string(tr[i].path));
-        int64_t ok = 0, nl = 0;
-        int r = explain_group(app, &e, tr, &cy, prefix, b, src, NULL, &ok, &nl);
+        explain_ctx c = {.app = app, .tr = &tr[i], .ntr = 1, .prefix = prefix, .title = b, .sources = src};
+        int r = explain_group(&e, &c, NULL);
         json_decref(src);
         free(prefix);
-        if (r == 1) {
+        if (r == 1)
             xai_app_fail(app, tr[i].path, "%s; trial skipped", xai_last_error());
+        if (r == 1 || r == 2) {
             nfailed++;
-            r = 0;
-        } else if (r == 0) {
-            if (nl)
-                xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped), accuracy %.3f", tr[i].path,
-                            (long long)cy.n, gaps, (double)ok / (double)nl);
-            else
-                xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped)", tr[i].path, (long long)cy.n, gaps);
+            continue;
         }
-        xai_gait_cycles_free(&cy);
         if (r != 0)
             goto done;
+        if (c.labelled)
+            xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped), accuracy %.3f", tr[i].path,
+                        (long long)c.ncycles, c.gaps, (double)c.correct / (double)c.labelled);
+        else
+            xai_app_log(app, 1, "%s: %lld cycles (%d with gaps skipped)", tr[i].path, (long long)c.ncycles, c.gaps);
     }
     rc = nfailed == ntr ? XAI_EXIT_DATA : nfailed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 done:

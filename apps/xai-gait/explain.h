@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "gait.h"
+#include "xai/driver.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 
@@ -15,35 +16,46 @@
 #define MARKER ".xai-gait-done.json"
 
 typedef struct {
-    xai_model *m;
+    xai_driver_set *set;    /* the model for new data and, after train --cv, the fold models */
     xai_gait_pre pre;
     char **classes;
     int ncls;
     int condition;          /* the model classifies conditions */
+    char *group_by;         /* the unit training held out ("session", "trial", "subject") */
     char sha[65];
-    xai_explain_config cfg;
+    xai_driver_explain_options eo;
     char desc[32];
-    int target_mode;        /* 0 pred, 1 true, 2 fixed */
-    int target_class;
     int figures;
     int save_input;         /* also write the model inputs (for xai-evaluate) */
     char options[512];      /* what changes the outputs (for the done-markers) */
-    json_t *trained;        /* file names of the trials the model was trained on (may be NULL) */
 } explainer;
 
-/** Load the model and its card, check the options against the record. An exit code. */
+/* One group of trials to explain (a trial for explain, a subject for study) and what came of it. */
+typedef struct {
+    xai_app *app;
+    const gait_trial *tr;   /* the group's trials */
+    int ntr;
+    const char *prefix, *title;
+    json_t *sources;        /* borrowed, for the sidecars */
+    json_t *failed;         /* may be NULL: {path, error} of each trial skipped is appended */
+    int nfailed, gaps;
+    int64_t ncycles, correct, labelled;
+} explain_ctx;
+
+/** Load the model set and its card, check the options against the record. An exit code. */
 int explainer_init(xai_app *app, const opts *o, explainer *e);
 void explainer_free(explainer *e);
-/** Explain the cycles of @p cy and write the outputs under @p prefix: 0, -1 (reported), or 1
- *  when they give no model sample (nothing written; the message in xai_last_error()). */
-int explain_group(xai_app *app, explainer *e, const gait_trial *tr, const xai_gait_cycles *cy, const char *prefix,
-                  const char *title, json_t *sources, gait_chan_summary *summary, int64_t *correct,
-                  int64_t *labelled);
+/** Explain the trials of @p c (each by the fold model that never saw its group) and write the
+ *  outputs under c->prefix: 0, -1 (reported), 1 when they give no model sample (nothing
+ *  written; the message in xai_last_error()), 2 when no trial could be read (each reported). */
+int explain_group(explainer *e, explain_ctx *c, gait_chan_summary *summary);
 int gait_file_exists(const char *p);
 const char *gait_label_of(const gait_trial *t, int condition);
 
 /** xai-gait explain (explain.c) and study (study.c). */
 int gait_cmd_explain(xai_app *app, const opts *o);
 int gait_cmd_study(xai_app *app, const opts *o);
+/** xai-gait evaluate (evaluate.c). */
+int gait_cmd_evaluate(xai_app *app, const opts *o);
 
 #endif

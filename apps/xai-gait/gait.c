@@ -174,6 +174,14 @@ void gait_trials_free(gait_trial *t, int n)
     free(t);
 }
 
+xai_gait_trial_ref *gait_trial_refs(const gait_trial *t, int n)
+{
+    xai_gait_trial_ref *r = malloc(sizeof *r * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; r && i < n; i++)
+        r[i] = (xai_gait_trial_ref){t[i].path, t[i].subject, t[i].session, t[i].trial, t[i].condition};
+    return r;
+}
+
 /* ------------------------------------------------------------------ outputs */
 
 void gait_output_paths(const char *prefix, const char *desc, char *out[4])

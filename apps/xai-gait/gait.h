@@ -29,6 +29,8 @@ typedef struct {
 /** Collect the .c3d files under dirs / the files given, sorted by path. 0 or -1 (printed). */
 int gait_trials_collect(const xai_app *app, char **args, int nargs, gait_trial **out, int *n);
 void gait_trials_free(gait_trial *t, int n);
+/** The trials as the domain library's references (borrowing their strings; free() the array). */
+xai_gait_trial_ref *gait_trial_refs(const gait_trial *t, int n);
 
 /** Names and rows for the output writers. */
 typedef struct {

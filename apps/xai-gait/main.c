@@ -32,13 +32,16 @@
 #define XAI_GAIT_VERSION "0.1.0"
 #endif
 
-static void usage(void)
+static void opts_defaults(opts *o);
+
+static void usage(const opts *o)
 {
     printf(
         "SYNOPSIS\n"
         "  " PROG " train STUDY_DIR|TRIAL.c3d... --target subject|condition -o MODEL.onnx [options]\n"
         "  " PROG " explain --model MODEL.onnx TRIAL.c3d... -o OUTDIR [options]\n"
         "  " PROG " study STUDY_DIR OUT_DIR --model MODEL.onnx [options]\n"
+        "  " PROG " evaluate --model MODEL.onnx --truth TRUTH.tsv STUDY_DIR|TRIAL.c3d... -o OUT.tsv [options]\n"
         "\n"
         "DESCRIPTION\n"
         "  Gait cycles run from a Foot Strike to the next same-side Foot Strike (EVENT group,\n"
@@ -58,36 +61,70 @@ static void usage(void)
         "\n"
         "OPTIONS (input, train)\n"
         "  --target subject|condition   what to classify [subject]\n"
-        "  --split-by session|trial|subject|none   (alias --split) what is held out: each subject's\n"
-        "                         last session or last trial (subject identification cannot hold\n"
-        "                         out the subject), or a quarter of the subjects (conditions)\n"
-        "                         [session for --target subject, subject for condition]\n"
+        "  --split-by session|trial|subject|none   (alias --split) the group held out: the session or\n"
+        "                         the walk (trial, by its run entity) for subject identification, which\n"
+        "                         cannot hold out the subject it identifies; the subject for conditions;\n"
+        "                         none trains on everything, unvalidated [session for --target subject\n"
+        "                         (the walk when there is one session only), subject for condition];\n"
+        "                         --cv K folds are capped at the number of groups (two sessions: each\n"
+        "                         is held out once)\n"
         "  --sides paired|each    paired: a sample is a left cycle and the right cycle that starts\n"
         "                         inside it, each side its own channels; each: one cycle [paired]\n"
         "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
         "                         placement shifts whole trials by degrees [trial]\n"
-        "  --weight-decay W [1e-2]  --strict (warnings about the model's validity exit 4)\n"
+        "  --augment shift-scale|none  add a copy of every training sample with its cycle shifted by up\n"
+        "                         to 3 %%, stretched by up to 5 %% and its amplitude scaled: event\n"
+        "                         detection and walking speed move phases between walks [shift-scale]\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
-        "  --arch SPEC            on the input [variables x components, 101]; {K} = classes\n"
+        "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  --epochs N [60]  --batch B [32]  --lr LR [1e-3]  --seed S [0]\n"
+        "  Inputs are z-scored per channel around the mean curve of every trial given to train (label-\n"
+        "  free statistics, shared by the fold models so that one record describes them all).\n"
         "\n");
+    xai_app_driver_help_train(stdout, &o->dopt);
     printf(
+        "\n"
         "OPTIONS (explain, study)\n"
-        "  --model M.onnx         a model written by '" PROG " train'\n"
+        "  --model M.onnx         a model written by '" PROG " train' (its fold models are found next to it)\n"
         "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
         "  --composite C          LRP composite [epsilon-plus]\n"
         "  --target pred|true|CLASS   class explained per cycle; true = the trial's subject or\n"
-        "                         condition when it is a model class [pred]\n"
-        "  --start onehot|logit   relevance put in at the output: one-hot (the default) explains the\n"
-        "                         class whatever its score; logit scales maps by the score, so a\n"
-        "                         negative score flips their colours. The sidecar lists the scores\n"
-        "                         (TargetScore, Logits) [onehot]\n"
+        "                         condition, an error when it is no class of the model [pred]\n"
+        "  --start stable|onehot|logit  relevance put in at the output: stable (z+ on the output layer,\n"
+        "                         evidence for the class, a near-zero score cannot inflate a map); onehot\n"
+        "                         explains the class whatever its score; logit scales maps by the score, so\n"
+        "                         a negative score flips their colours. The sidecar lists the scores\n"
+        "                         (TargetScore, Logits) [stable]\n"
         "  --no-figures           skip the PNG grids\n"
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
-        "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
-        "                         (cycles, variables x components, 101), e.g. for xai-evaluate\n"
+        "                         (samples, inputs, 101), e.g. for xai-evaluate\n"
+        "  --shard K/N            study: only the subjects of shard K of N (subject labels in byte order,\n"
+        "                         the j-th to shard j mod N + 1); the last shard to finish writes the\n"
+        "                         group tables; outputs match a one-shard run byte for byte\n"
+        "  --slurm                study: write OUT_DIR/slurm/xai-gait-array.sbatch, one array task per\n"
+        "                         shard with unfinished subjects (N from --shard K/N, K ignored), and\n"
+        "                         submit it; --slurm-args \"ARGS\" for sbatch, --max-parallel M (%%M),\n"
+        "                         --dry-run (print the script only), --wait (poll squeue, name failed\n"
+        "                         subjects, then write the group tables), --wait-timeout S. Needs a\n"
+        "                         filesystem shared by every node.\n"
+        "  Each trial is explained by the fold model that held its session (walk, subject) out; each\n"
+        "  sample's map is scaled to sum |R| = 1. Maps of a model trained on the trial are flagged\n"
+        "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
+        "\n");
+    printf(
+        "OPTIONS (evaluate)\n"
+        "  --truth TRUTH.tsv      where each class's evidence lies, in gait terms: columns label (a class),\n"
+        "                         variable (KneeAngles), component_name or component (sagittal or 0),\n"
+        "                         pct_start, pct_end (%% of the cycle), optional sides (Left, Right, both)\n"
+        "                         and kind (subject or condition: rows of the other task are skipped);\n"
+        "                         gen_gait's truth.tsv is one\n"
+        "  --metrics LIST         metrics of the out-of-fold maps (names or families of xai-evaluate:\n"
+        "                         localisation, faithfulness, robustness, randomisation, complexity, all)\n"
+        "                         [" "localisation,road-morf,road-lerf,faithfulness-corr,complexity" "]\n"
+        "  The class explained is each trial's own (--target true) unless --target says otherwise;\n"
+        "  patches of one channel x 5 %% of the cycle, removed in 20 steps; ROAD imputes along the\n"
+        "  cycle. OUT.tsv: metric, family, direction, mean, sd, ci_low, ci_high, n (samples).\n"
         "\n"
         "OUTPUT (per trial <stem> for explain, per subject sub-XX/sub-XX for study; D = lrp or the\n"
         "  gradient method's name)\n"
@@ -121,42 +158,41 @@ static void usage(void)
         xai_app_common_help);
 }
 
-enum { O_TARGET = 1, O_SPLIT, O_VARS, O_COMPS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_METHOD,
-       O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET, O_WD, O_STRICT, O_START, O_SAVE_INPUT };
+enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
+       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS };
 
-/* ------------------------------------------------------------------ main */
-
-/* A numeric option into o; -1, or the usage error's exit code. */
-static int take_number(xai_app *app, int c, const char *arg, opts *o)
+/* The batch options of study: --shard --slurm --slurm-args --max-parallel --dry-run --wait
+ * --wait-timeout; -1 to go on, else the usage error's exit code. */
+static int take_batch_option(xai_app *app, int c, const char *arg, opts *o)
 {
-    char *end = NULL;
-    if (c == O_LR || c == O_WD) {
-        double v = strtod(arg, &end);
-        if (*end || !(v >= 0) || (c == O_LR && !(v > 0)) || (c == O_WD && v > 1))
-            return xai_app_usage_error(app, "%s needs %s, not '%s'", c == O_LR ? "--lr" : "--weight-decay",
-                                       c == O_LR ? "a positive number" : "a number in [0, 1]", arg);
-        *(c == O_LR ? &o->lr : &o->weight_decay) = v;
-        return -1;
+    long v = 0;
+    switch (c) {
+    case O_SHARD:
+        if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n))
+            return xai_app_usage_error(app, "--shard: invalid value '%s': expected K/N with 1 <= K <= N", arg);
+        break;
+    case O_SLURM: o->slurm = 1; break;
+    case O_SLURM_ARGS: o->slurm_args = arg; break;
+    case O_DRY_RUN: o->dry_run = 1; break;
+    case O_WAIT: o->wait = 1; break;
+    case O_MAX_PAR:
+    case O_WAIT_TIMEOUT:
+        if (xai_app_parse_long(arg, 1, c == O_MAX_PAR ? 100000 : 30L * 86400, &v))
+            return xai_app_usage_error(app, "--%s: invalid value '%s': expected an integer >= 1",
+                                       c == O_MAX_PAR ? "max-parallel" : "wait-timeout", arg);
+        *(c == O_MAX_PAR ? &o->max_parallel : &o->wait_timeout) = (int)v;
+        break;
     }
-    long long v = strtoll(arg, &end, 10);
-    const char *name = c == O_EPOCHS ? "--epochs" : c == O_BATCH ? "--batch" : "--seed";
-    if (*end || v < (c == O_SEED ? 0 : 1) || v > 100000000)
-        return xai_app_usage_error(app, "invalid value '%s' for %s", arg, name);
-    if (c == O_EPOCHS)
-        o->epochs = (int)v;
-    else if (c == O_BATCH)
-        o->batch = v;
-    else
-        o->seed = (uint64_t)v;
     return -1;
 }
+
+/* ------------------------------------------------------------------ main */
 
 /* One parsed option into o; -1 to go on, else the exit code (help printed, usage error). */
 static int take_option(xai_app *app, int c, const char *arg, const char *word, opts *o)
 {
     switch (c) {
     case O_TARGET: o->target = arg; break;
-    case O_SPLIT: o->split = arg; break;
     case O_VARS: o->variables = arg; break;
     case O_COMPS: o->components = arg; break;
     case O_ARCH: o->arch = arg; break;
@@ -167,18 +203,30 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_SAVE_INPUT: o->save_input = 1; break;
     case O_SIDES: o->sides = arg; break;
     case O_OFFSET: o->offset = arg; break;
-    case O_STRICT: o->strict = 1; break;
-    case O_START: o->start = arg; break;
+    case O_TRUTH: o->truth = arg; break;
+    case O_METRICS: o->metrics = arg; break;
+    case O_AUGMENT:
+        if (strcmp(arg, "shift-scale") && strcmp(arg, "none"))
+            return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-scale or none", arg);
+        o->augment = !strcmp(arg, "shift-scale");
+        break;
+    case O_SHARD:
+    case O_SLURM:
+    case O_SLURM_ARGS:
+    case O_MAX_PAR:
+    case O_DRY_RUN:
+    case O_WAIT:
+    case O_WAIT_TIMEOUT: return take_batch_option(app, c, arg, o);
     case 'o': o->output = arg; break;
-    case O_EPOCHS:
-    case O_BATCH:
-    case O_SEED:
-    case O_LR:
-    case O_WD: return take_number(app, c, arg, o);
-    case 'h': usage(); return XAI_EXIT_OK;
+    case 'h': usage(o); return XAI_EXIT_OK;
     case ':': return xai_app_usage_error(app, "option '%s' needs a value", word);
     case '?': return xai_app_usage_error(app, "unknown option '%s'", word);
     default: {
+        int d = xai_app_driver_handle_option(app, &o->dopt, c, arg);
+        if (d == 1)
+            break;
+        if (d < 0)
+            return XAI_EXIT_USAGE;
         int h = xai_app_handle_option(app, c, arg);
         if (h != 1)
             return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
@@ -187,31 +235,60 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     return -1;
 }
 
+/* The program's defaults: subject identification held out by session, cross-validated; each
+ * training sample plus one time-warped, scaled copy; 100 epochs without early stopping (a fold
+ * trained on one session has no inner split to stop on); weight decay 1e-2. */
+static void opts_defaults(opts *o)
+{
+    static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
+    memset(o, 0, sizeof *o);
+    o->figures = 1;
+    o->shard_k = o->shard_n = 1;
+    xai_app_driver_opts_init(&o->dopt, "session", kinds);
+    o->dopt.cv = 5;
+    o->augment = 1;
+    o->dopt.epochs = 100;
+    o->dopt.patience = 0;
+    o->dopt.weight_decay = 1e-2;
+}
+
+static void usage_defaults(void)
+{
+    opts o;
+    opts_defaults(&o);
+    usage(&o);
+}
+
 int main(int argc, char **argv)
 {
     xai_app app;
     xai_app_init(&app, PROG, XAI_GAIT_VERSION, argc, argv);
     xai_app_install_signal_handlers();
-    opts o = {.epochs = 60, .batch = 32, .lr = 1e-3, .weight_decay = 1e-2, .figures = 1};
-    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain or study", usage);
+    opts o;
+    opts_defaults(&o);
+    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain, study or evaluate", usage_defaults);
     if (rc >= 0)
         goto out;
     o.cmd = argv[1];
-    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study")) {
-        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain or study)", o.cmd);
+    o.argv = argv;
+    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study") && strcmp(o.cmd, "evaluate")) {
+        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain, study or evaluate)", o.cmd);
         goto out;
     }
     static const struct option longopts[] = {
-        {"target", required_argument, 0, O_TARGET}, {"split", required_argument, 0, O_SPLIT},
+        {"target", required_argument, 0, O_TARGET}, {"split", required_argument, 0, XAI_APP_OPT_SPLIT_BY},
         {"variables", required_argument, 0, O_VARS}, {"components", required_argument, 0, O_COMPS},
-        {"arch", required_argument, 0, O_ARCH}, {"epochs", required_argument, 0, O_EPOCHS},
-        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-        {"seed", required_argument, 0, O_SEED}, {"model", required_argument, 0, O_MODEL},
+        {"arch", required_argument, 0, O_ARCH}, {"model", required_argument, 0, O_MODEL},
         {"method", required_argument, 0, O_METHOD}, {"composite", required_argument, 0, O_COMPOSITE},
-        {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
-        {"split-by", required_argument, 0, O_SPLIT}, {"sides", required_argument, 0, O_SIDES},
-        {"offset", required_argument, 0, O_OFFSET}, {"weight-decay", required_argument, 0, O_WD},
-        {"strict", no_argument, 0, O_STRICT}, {"start", required_argument, 0, O_START},
+        {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT},
+        {"output", required_argument, 0, 'o'}, {"sides", required_argument, 0, O_SIDES},
+        {"offset", required_argument, 0, O_OFFSET}, {"augment", required_argument, 0, O_AUGMENT},
+        {"start", required_argument, 0, XAI_APP_OPT_START}, XAI_APP_DRIVER_TRAIN_OPTIONS,
+        {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
+        {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
+        {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
+        {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"truth", required_argument, 0, O_TRUTH},
+        {"metrics", required_argument, 0, O_METRICS},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;
@@ -220,6 +297,14 @@ int main(int argc, char **argv)
     while ((c = getopt_long(ac, av, ":o:hfqv", longopts, NULL)) != -1)
         if ((rc = take_option(&app, c, optarg, av[optind - 1], &o)) >= 0)
             goto out;
+    if (strcmp(o.cmd, "train") && o.target) /* explain, study, evaluate: the class explained */
+        o.dopt.target = o.target;
+    else if (!strcmp(o.cmd, "evaluate")) /* the truth is each sample's own class */
+        o.dopt.target = "true";
+    if (strcmp(o.cmd, "study") && (o.shard_n > 1 || o.slurm)) {
+        rc = xai_app_usage_error(&app, "--shard and --slurm belong to the study command");
+        goto out;
+    }
     o.args = av + optind;
     o.nargs = ac - optind;
     xai_app_apply_threads(&app);
@@ -227,6 +312,8 @@ int main(int argc, char **argv)
         rc = gait_cmd_train(&app, &o);
     else if (!strcmp(o.cmd, "explain"))
         rc = gait_cmd_explain(&app, &o);
+    else if (!strcmp(o.cmd, "evaluate"))
+        rc = gait_cmd_evaluate(&app, &o);
     else
         rc = gait_cmd_study(&app, &o);
 out:

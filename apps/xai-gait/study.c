@@ -15,9 +15,11 @@
 
 #include "app.h"
 #include "report-app.h"
+#include "batch.h"
 #include "explain.h"
 #include "xai/card.h"
 #include "xai/domain.h"
+#include "xai/tsv.h"
 
 /* ------------------------------------------------------------------ study */
 
@@ -36,7 +38,7 @@ static int write_json(xai_app *app, const char *path, json_t *j)
 }
 
 /* the subject's marker is valid when model, options, inputs and outputs are unchanged */
-static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
+static int marker_valid(const char *mpath, const char *out, const explainer *e, json_t *inputs)
 {
     json_t *mk = load_json(mpath);
     if (!mk)
@@ -47,7 +49,11 @@ static int marker_valid(const char *mpath, const explainer *e, json_t *inputs)
              json_equal(json_object_get(mk, "Inputs"), inputs);
     json_t *outs = json_object_get(mk, "Outputs");
     for (size_t i = 0; ok && i < json_array_size(outs); i++)
-        ok = gait_file_exists(json_string_value(json_array_get(outs, i)));
+    {
+        char *p = xai_app_strdup_printf("%s/%s", out, json_string_value(json_array_get(outs, i)));
+        ok = p && gait_file_exists(p);
+        free(p);
+    }
     json_decref(mk);
     return ok;
 }
@@ -113,27 +119,6 @@ typedef struct {
     double explain_s;
 } study_stats;
 
-/* The cycles of the subject's trials; failures are reported and listed in *failed. */
-static void subject_cycles(xai_app *app, const explainer *e, const gait_trial *tr, int ntr, const char *sub,
-                           xai_gait_cycles *cy, json_t *failed, int *gaps_total, study_stats *ss)
-{
-    for (int i = 0; i < ntr; i++) {
-        if (strcmp(tr[i].subject, sub))
-            continue;
-        int gaps = 0;
-        if (xai_gait_extract(&e->pre, tr[i].path, i, cy, &gaps) != XAI_OK) {
-            char err[1024];
-            snprintf(err, sizeof err, "%s", xai_last_error());
-            xai_app_fail(app, tr[i].path, "%s; trial skipped", err);
-            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", tr[i].path, "error", err));
-            ss->nfail++;
-        } else if (gaps) {
-            xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", tr[i].path, gaps);
-            *gaps_total += gaps;
-        }
-    }
-}
-
 /* The per-channel summary of a subject for its marker. */
 static json_t *summary_json(const explainer *e, const gait_chan_summary *sum, int64_t ncycles)
 {
@@ -149,57 +134,68 @@ static json_t *summary_json(const explainer *e, const gait_chan_summary *sum, in
     return sa;
 }
 
-/* Explain one subject and write its outputs and done-marker. 0 or -1 (reported). */
+/* The subject's trials (shallow copies of the study's entries, in study order). */
+static gait_trial *subject_trials(const gait_trial *tr, int ntr, const char *sub, int *n)
+{
+    gait_trial *st = malloc(sizeof *st * (size_t)(ntr > 0 ? ntr : 1));
+    *n = 0;
+    for (int i = 0; st && i < ntr; i++)
+        if (!strcmp(tr[i].subject, sub))
+            st[(*n)++] = tr[i];
+    return st;
+}
+
+/* Explain one subject (each trial by the fold model that never saw its group) and write its
+ * outputs and done-marker. 0 or -1 (reported). */
 static int subject_run(xai_app *app, explainer *e, const gait_trial *tr, int ntr, const char *sub, const char *prefix,
                        const char *mpath, json_t *inputs, study_stats *ss)
 {
-    xai_gait_cycles cy;
-    memset(&cy, 0, sizeof cy);
-    json_t *failed = json_array(), *outs = json_array();
-    int gaps_total = 0, r = 0;
-    subject_cycles(app, e, tr, ntr, sub, &cy, failed, &gaps_total, ss);
-    gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3];
-    int64_t ok = 0, nl = 0;
-    if (cy.n > 0) {
-        json_t *src = json_array();
-        for (size_t k = 0; k < json_array_size(inputs); k++)
-            json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = explain_group(app, e, tr, &cy, prefix, sub, src, sum, &ok, &nl);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        json_decref(src);
-        if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
-            char err[1024];
-            snprintf(err, sizeof err, "%s", xai_last_error());
-            xai_app_fail(app, sub, "%s; subject skipped", err);
-            json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
-            ss->nfail++;
-            cy.n = 0;
-            r = 0;
-        } else if (r == 0) {
-            char *paths[4];
-            gait_output_paths(prefix, e->desc, paths);
-            for (int k = 0; k < (e->figures ? 4 : 3); k++)
-                json_array_append_new(outs, json_string(paths[k]));
-            for (int k = 0; k < 4; k++)
-                free(paths[k]);
-            ss->cycles += cy.n;
-        }
+    int nst = 0, r = 0;
+    gait_trial *st = subject_trials(tr, ntr, sub, &nst);
+    json_t *failed = json_array(), *outs = json_array(), *src = json_array();
+    for (size_t k = 0; k < json_array_size(inputs); k++)
+        json_array_append(src, json_object_get(json_array_get(inputs, k), "path"));
+    gait_chan_summary sum[XAI_GAIT_MAX_VARS * 3 * 2];
+    explain_ctx c = {.app = app, .tr = st, .ntr = nst, .prefix = prefix, .title = sub, .sources = src,
+                     .failed = failed};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = st ? explain_group(e, &c, sum) : (xai_app_fail(app, sub, "out of memory"), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ss->explain_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ss->nfail += c.nfailed;
+    if (r == 1) { /* no model sample: the subject's trials are reported, the study goes on */
+        char err[1024];
+        snprintf(err, sizeof err, "%s", xai_last_error());
+        xai_app_fail(app, sub, "%s; subject skipped", err);
+        json_array_append_new(failed, json_pack("{s:s,s:s}", "path", sub, "error", err));
+        ss->nfail++;
     }
     if (r == 0) {
+        char *paths[4];
+        gait_output_paths(prefix, e->desc, paths);
+        for (int k = 0; k < (e->figures ? 4 : 3); k++) { /* relative to OUT_DIR, so shards agree */
+            char *rel = xai_app_strdup_printf("%s/%s", sub, strrchr(paths[k], '/') + 1);
+            json_array_append_new(outs, json_string(rel));
+            free(rel);
+        }
+        for (int k = 0; k < 4; k++)
+            free(paths[k]);
+        ss->cycles += c.ncycles;
+    }
+    if (r >= 0) {
         json_t *mk = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:i,s:o,s:o}", "Subject", sub, "ModelSHA256", e->sha,
                                "Options", e->options, "Inputs", inputs, "FailedTrials", failed, "Outputs", outs,
-                               "Cycles", (json_int_t)cy.n, "GapCycles", gaps_total, "Accuracy",
-                               nl ? json_real((double)ok / (double)nl) : json_null(), "Summary",
-                               summary_json(e, sum, cy.n));
+                               "Cycles", (json_int_t)c.ncycles, "GapCycles", c.gaps, "Accuracy",
+                               c.labelled ? json_real((double)c.correct / (double)c.labelled) : json_null(),
+                               "Summary", summary_json(e, sum, c.ncycles));
         r = write_json(app, mpath, mk);
         json_decref(mk);
     }
+    json_decref(src);
     json_decref(failed);
     json_decref(outs);
-    xai_gait_cycles_free(&cy);
+    free(st);
     return r;
 }
 
@@ -211,7 +207,7 @@ static int study_subject(xai_app *app, explainer *e, const gait_trial *tr, int n
     char *prefix = xai_app_strdup_printf("%s/%s", sdir, sub);
     json_t *inputs = subject_inputs(tr, ntr, sub);
     int r = 0;
-    if (!app->force && marker_valid(mpath, e, inputs)) {
+    if (!app->force && marker_valid(mpath, out, e, inputs)) {
         ss->nfail += report_earlier_failures(app, mpath);
         xai_app_log(app, 2, "%s: unchanged since the last run, skipped", sub);
         ss->nskipped++;
@@ -231,33 +227,80 @@ static int study_subject(xai_app *app, explainer *e, const gait_trial *tr, int n
     return r;
 }
 
+/* The two group tables: per subject and channel (summary), per subject (subjects). */
+static const char *const sum_cols[] = {"subject", "variable", "component", "abs_share", "pos_share", "peak_pct",
+                                       "peak_relevance"};
+static const char *const sum_desc[][2] = {
+    {"subject label, or 'group' for the mean over subjects", NULL},
+    {"Plug-in Gait variable (both sides added)", NULL},
+    {"plane: sagittal, frontal or transverse", NULL},
+    {"sum |R| of the channel / sum |R| over all channels (maps scaled to sum |R| = 1 per sample)", "ratio"},
+    {"sum of positive R of the channel / sum of positive R", "ratio"},
+    {"point of the cycle with the largest mean relevance", "%"},
+    {"that mean relevance (per-sample maps scaled to sum |R| = 1)", "arbitrary"}};
+static const char *const sub_cols[] = {"subject", "trials", "failed_trials", "cycles", "gap_cycles", "accuracy"};
+static const char *const sub_desc[][2] = {
+    {"subject label", NULL}, {"trials of the subject", "trials"}, {"trials skipped (unreadable, no cycle)", "trials"},
+    {"cycles explained", "cycles"}, {"cycles skipped for gaps", "cycles"},
+    {"share of samples whose prediction is the subject (out of fold)", "ratio"}};
+
+static int tsv_num(xai_tsv *t, size_t row, size_t col, double v)
+{
+    return (isfinite(v) ? xai_tsv_set_number(t, row, col, v) : xai_tsv_set_na(t, row, col)) == XAI_OK ? 0 : -1;
+}
+
 /* One subject's rows of the group tables from its marker; adds its shares to gabs/gpos. */
-static int group_rows(FILE *f1, FILE *f2, const char *sub, json_t *mk, int nch, double *gabs, double *gpos)
+static int group_rows(xai_tsv *t1, xai_tsv *t2, const char *sub, json_t *mk, int nch, double *gabs, double *gpos)
 {
     json_t *acc = json_object_get(mk, "Accuracy");
-    fprintf(f2, "%s\t%zu\t%zu\t%lld\t%lld\t", sub, json_array_size(json_object_get(mk, "Inputs")),
-            json_array_size(json_object_get(mk, "FailedTrials")),
-            (long long)json_integer_value(json_object_get(mk, "Cycles")),
-            (long long)json_integer_value(json_object_get(mk, "GapCycles")));
-    if (json_is_number(acc))
-        fprintf(f2, "%.4f\n", json_number_value(acc));
-    else
-        fprintf(f2, "n/a\n");
+    size_t r;
+    int bad = xai_tsv_add_row(t2, &r) != XAI_OK || xai_tsv_set_string(t2, r, 0, sub) != XAI_OK;
+    double v[5] = {(double)json_array_size(json_object_get(mk, "Inputs")),
+                   (double)json_array_size(json_object_get(mk, "FailedTrials")),
+                   (double)json_integer_value(json_object_get(mk, "Cycles")),
+                   (double)json_integer_value(json_object_get(mk, "GapCycles")),
+                   json_is_number(acc) ? json_number_value(acc) : NAN};
+    for (size_t c = 0; c < 5 && !bad; c++)
+        bad = tsv_num(t2, r, c + 1, v[c]);
     json_t *sa = json_object_get(mk, "Summary");
-    if (json_array_size(sa) != (size_t)nch)
-        return 0;
-    for (int ch = 0; ch < nch; ch++) {
+    if (bad || json_array_size(sa) != (size_t)nch)
+        return bad ? -1 : 0;
+    for (int ch = 0; ch < nch && !bad; ch++) {
         json_t *row = json_array_get(sa, (size_t)ch);
         double a = json_number_value(json_object_get(row, "abs_share"));
         double p = json_number_value(json_object_get(row, "pos_share"));
         gabs[ch] += a;
         gpos[ch] += p;
-        fprintf(f1, "%s\t%s\t%s\t%.5f\t%.5f\t%lld\t%.5g\n", sub, json_string_value(json_object_get(row, "variable")),
-                json_string_value(json_object_get(row, "component")), a, p,
-                (long long)json_integer_value(json_object_get(row, "peak_pct")),
-                json_number_value(json_object_get(row, "peak")));
+        bad = xai_tsv_add_row(t1, &r) != XAI_OK || xai_tsv_set_string(t1, r, 0, sub) != XAI_OK ||
+              xai_tsv_set_string(t1, r, 1, json_string_value(json_object_get(row, "variable"))) != XAI_OK ||
+              xai_tsv_set_string(t1, r, 2, json_string_value(json_object_get(row, "component"))) != XAI_OK ||
+              tsv_num(t1, r, 3, a) || tsv_num(t1, r, 4, p) ||
+              tsv_num(t1, r, 5, (double)json_integer_value(json_object_get(row, "peak_pct"))) ||
+              tsv_num(t1, r, 6, json_number_value(json_object_get(row, "peak")));
     }
-    return 1;
+    return bad ? -1 : 1;
+}
+
+/* Save a table and its sidecar: provenance and, as a BIDS data dictionary, its columns. */
+static int save_table(xai_app *app, const explainer *e, xai_tsv *t, const char *path, const char *const *cols,
+                      const char *const (*desc)[2], size_t ncols, const char *study)
+{
+    if (xai_tsv_save(t, path, 0) != XAI_OK)
+        return xai_app_fail(app, path, "%s", xai_last_error()), -1;
+    json_t *sj = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait group summary: relevance share per subject, "
+                           "variable and component, the group mean, and per subject its trials and accuracy",
+                           "ModelSHA256", e->sha, "Sources", study);
+    for (size_t c = 0; sj && c < ncols; c++) {
+        json_t *d = json_pack("{s:s}", "Description", desc[c][0]);
+        if (d && desc[c][1])
+            json_object_set_new(d, "Units", json_string(desc[c][1]));
+        json_object_set_new(sj, cols[c], d);
+    }
+    char *et = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
+    int rc = et && xai_app_write_sidecar(app, path, et) == 0 ? 0 : -1;
+    free(et);
+    return rc;
 }
 
 /* group/desc-D_summary.tsv and group/desc-D_subjects.tsv from every subject's marker. */
@@ -266,51 +309,153 @@ static int group_tables(xai_app *app, const explainer *e, const char *out, char 
     char *gdir = xai_app_strdup_printf("%s/group", out);
     char *p1 = xai_app_strdup_printf("%s/desc-%s_summary.tsv", gdir, e->desc),
          *p2 = xai_app_strdup_printf("%s/desc-%s_subjects.tsv", gdir, e->desc);
-    int okw = xai_app_mkdirs(app, gdir) == 0, nch = xai_gait_pre_channels(&e->pre), ng = 0;
-    FILE *f1 = NULL, *f2 = NULL;
-    char *t1 = NULL, *t2 = NULL;
-    if (okw) {
-        f1 = xai_app_atomic_open(app, p1, &t1);
-        f2 = f1 ? xai_app_atomic_open(app, p2, &t2) : NULL;
-        okw = f1 && f2;
-    }
+    int nch = xai_gait_pre_channels(&e->pre), ng = 0;
+    xai_tsv *t1 = NULL, *t2 = NULL;
+    xai_tsv_type ty1[7] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING}, ty2[6] = {XAI_TSV_STRING};
     double *gabs = calloc((size_t)nch, sizeof(double)), *gpos = calloc((size_t)nch, sizeof(double));
-    okw = okw && gabs && gpos;
-    if (okw) {
-        fprintf(f1, "subject\tvariable\tcomponent\tabs_share\tpos_share\tpeak_pct\tpeak_relevance\n");
-        fprintf(f2, "subject\ttrials\tfailed_trials\tcycles\tgap_cycles\taccuracy\n");
-    }
+    int okw = gdir && p1 && p2 && gabs && gpos && xai_app_mkdirs(app, gdir) == 0 &&
+              xai_tsv_create(7, sum_cols, ty1, &t1) == XAI_OK && xai_tsv_create(6, sub_cols, ty2, &t2) == XAI_OK;
     for (int s = 0; okw && s < nsub; s++) {
         char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
-        json_t *mk = load_json(mpath);
+        json_t *mk = mpath ? load_json(mpath) : NULL;
         free(mpath);
-        if (mk)
-            ng += group_rows(f1, f2, subs[s], mk, nch, gabs, gpos);
+        int r = mk ? group_rows(t1, t2, subs[s], mk, nch, gabs, gpos) : 0;
+        okw = r >= 0;
+        ng += r > 0;
         json_decref(mk);
     }
-    for (int ch = 0; okw && ng && ch < nch; ch++)
-        fprintf(f1, "group\t%s\t%s\t%.5f\t%.5f\tn/a\tn/a\n", e->pre.vars[ch / e->pre.ncomps],
-                xai_gait_component_names[e->pre.comps[ch % e->pre.ncomps]], gabs[ch] / ng, gpos[ch] / ng);
+    for (int ch = 0; okw && ng && ch < nch; ch++) {
+        size_t r;
+        okw = xai_tsv_add_row(t1, &r) == XAI_OK && xai_tsv_set_string(t1, r, 0, "group") == XAI_OK &&
+              xai_tsv_set_string(t1, r, 1, e->pre.vars[ch / e->pre.ncomps]) == XAI_OK &&
+              xai_tsv_set_string(t1, r, 2, xai_gait_component_names[e->pre.comps[ch % e->pre.ncomps]]) == XAI_OK &&
+              !tsv_num(t1, r, 3, gabs[ch] / ng) && !tsv_num(t1, r, 4, gpos[ch] / ng) && !tsv_num(t1, r, 5, NAN) &&
+              !tsv_num(t1, r, 6, NAN);
+    }
+    if (okw)
+        okw = save_table(app, e, t1, p1, sum_cols, sum_desc, 7, study) == 0 &&
+              save_table(app, e, t2, p2, sub_cols, sub_desc, 6, study) == 0;
+    else
+        xai_app_fail(app, gdir ? gdir : out, "cannot write the group tables: %s", xai_last_error());
+    xai_tsv_free(t1);
+    xai_tsv_free(t2);
     free(gabs);
     free(gpos);
-    if (f1)
-        okw = xai_app_atomic_commit(app, f1, t1, p1, okw) == 0 && okw;
-    if (f2)
-        okw = xai_app_atomic_commit(app, f2, t2, p2, okw) == 0 && okw;
-    if (okw) {
-        json_t *ex = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait group summary: relevance share per subject, "
-                               "variable and component (abs_share = sum|R| / total; pos_share = sum R+ / total R+; "
-                               "peak = largest mean relevance over cycles), and the group mean",
-                               "ModelSHA256", e->sha, "Sources", study);
-        char *et = json_dumps(ex, JSON_COMPACT);
-        json_decref(ex);
-        okw = xai_app_write_sidecar(app, p1, et) == 0 && xai_app_write_sidecar(app, p2, et) == 0;
-        free(et);
-    }
     free(gdir);
     free(p1);
     free(p2);
     return okw ? 0 : -1;
+}
+
+/* 1 when every subject has a done-marker of this model and these options (all shards done). */
+static int all_markers(const explainer *e, const char *out, char **subs, int nsub)
+{
+    int ok = 1;
+    for (int s = 0; ok && s < nsub; s++) {
+        char *mpath = xai_app_strdup_printf("%s/%s/%s", out, subs[s], MARKER);
+        json_t *mk = mpath ? load_json(mpath) : NULL;
+        const char *sha = json_string_value(json_object_get(mk, "ModelSHA256"));
+        const char *op = json_string_value(json_object_get(mk, "Options"));
+        ok = sha && op && !strcmp(sha, e->sha) && !strcmp(op, e->options);
+        json_decref(mk);
+        free(mpath);
+    }
+    return ok;
+}
+
+/* Per subject a batch item (its first trial, its label, its cycles table) and a digest over
+ * the model, the options and every trial of the subject, for shards and Slurm status files. */
+static int study_items(xai_app *app, const explainer *e, const gait_trial *tr, int ntr, const char *out,
+                       char **subs, int nsub, xai_batch_item *items, char **digests)
+{
+    for (int s = 0; s < nsub; s++) {
+        int first = 0;
+        while (first < ntr && strcmp(tr[first].subject, subs[s]))
+            first++;
+        json_t *inputs = subject_inputs(tr, ntr, subs[s]);
+        char *it = json_dumps(inputs, JSON_COMPACT);
+        json_decref(inputs);
+        char *salt = it ? xai_app_strdup_printf("%s\n%s\n%s", e->sha, e->options, it) : NULL;
+        char *paths[4] = {NULL, NULL, NULL, NULL}, *prefix = xai_app_strdup_printf("%s/%s/%s", out, subs[s], subs[s]);
+        if (prefix)
+            gait_output_paths(prefix, e->desc, paths);
+        items[s] = (xai_batch_item){tr[first].path, subs[s], paths[1]};
+        digests[s] = calloc(65, 1);
+        int bad = !salt || !paths[1] || !digests[s] || xai_batch_digest(&items[s], salt, digests[s]) != 0;
+        free(it);
+        free(salt);
+        free(prefix);
+        for (int k = 0; k < 4; k++)
+            if (k != 1)
+                free(paths[k]);
+        if (bad)
+            return xai_app_fail(app, tr[first].path, "cannot digest the subject's trials");
+    }
+    return XAI_EXIT_OK;
+}
+
+/* The subjects of this shard (all without --shard): explained or skipped, status recorded. */
+static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_trial *tr, int ntr, char **subs,
+                       int nsub, const xai_batch_item *items, char *const *digests, study_stats *ss)
+{
+    const char *out = o->args[1];
+    int *shard = malloc(sizeof(int) * (size_t)(nsub > 0 ? nsub : 1)), rc = XAI_EXIT_OK;
+    if (!shard || xai_batch_assign(items, nsub, o->shard_n, shard) != 0) {
+        free(shard);
+        return xai_app_fail(app, out, "out of memory");
+    }
+    xai_app_progress_begin(app, "study", nsub);
+    for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
+        if (shard[s] != o->shard_k)
+            continue;
+        int r = study_subject(app, e, tr, ntr, out, subs[s], ss);
+        if (xai_batch_status_write(app, out, &items[s], digests[s], r != 0) != 0 || r != 0)
+            rc = XAI_EXIT_DATA;
+        xai_app_progress_step(app, s + 1, subs[s]);
+    }
+    xai_app_progress_end(app);
+    free(shard);
+    return rc;
+}
+
+/* --slurm: every shard with unfinished subjects as a Slurm array task; with --wait, the group
+ * tables once every task is done. */
+static int study_slurm(xai_app *app, const explainer *e, const opts *o, char **subs, int nsub,
+                       const xai_batch_item *items, char *const *digests)
+{
+    char **targv = xai_slurm_task_argv(o->argv);
+    xai_slurm_opts so = {.nshards = o->shard_n, .max_parallel = o->max_parallel, .sbatch_args = o->slurm_args,
+                         .dry_run = o->dry_run, .wait = o->wait, .wait_timeout_s = o->wait_timeout};
+    int rc = targv ? xai_slurm_run(app, o->args[1], targv, items, digests, nsub, &so)
+                   : xai_app_fail(app, NULL, "out of memory");
+    free(targv);
+    if (rc == 0 && o->wait && !o->dry_run && group_tables(app, e, o->args[1], subs, nsub, o->args[0]) != 0)
+        rc = XAI_EXIT_DATA;
+    return rc;
+}
+
+/* The distinct subjects of the trials, in trial order (borrowed). */
+static char **study_subjects(const gait_trial *tr, int ntr, int *nsub)
+{
+    char **subs = calloc((size_t)ntr + 1, sizeof *subs);
+    *nsub = 0;
+    for (int i = 0; subs && i < ntr; i++) {
+        int k = 0;
+        while (k < *nsub && strcmp(subs[k], tr[i].subject))
+            k++;
+        if (k == *nsub)
+            subs[(*nsub)++] = tr[i].subject;
+    }
+    return subs;
+}
+
+static int study_report(xai_app *app, const opts *o, const study_stats *ss)
+{
+    xai_app_log(app, 1, "%s%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
+                o->shard_n > 1 ? "this shard: " : "", ss->ndone, ss->nskipped, (long long)ss->cycles, ss->explain_s,
+                ss->explain_s > 0 ? (double)ss->cycles / ss->explain_s : 0.0,
+                ss->nfail ? "; some trials failed (listed above)" : "");
+    return ss->nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 }
 
 int gait_cmd_study(xai_app *app, const opts *o)
@@ -322,45 +467,51 @@ int gait_cmd_study(xai_app *app, const opts *o)
     int rc = explainer_init(app, o, &e);
     gait_trial *tr = NULL;
     int ntr = 0, nsub = 0;
-    char **subs = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
+    char **subs = NULL, **digests = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
+    xai_batch_item *items = NULL;
     study_stats ss = {0, 0, 0, 0, 0};
     if (rc == XAI_EXIT_OK)
         rc = gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0 ? XAI_EXIT_DATA : XAI_EXIT_OK;
     if (rc == XAI_EXIT_OK)
         rc = study_folder(app, &e, out, spath, study);
-    if (rc == XAI_EXIT_OK && !(subs = calloc((size_t)ntr + 1, sizeof *subs)))
+    if (rc == XAI_EXIT_OK && (!(subs = study_subjects(tr, ntr, &nsub)) ||
+                              !(items = calloc((size_t)nsub + 1, sizeof *items)) ||
+                              !(digests = calloc((size_t)nsub + 1, sizeof *digests))))
         rc = xai_app_fail(app, NULL, "out of memory");
-    for (int i = 0; rc == XAI_EXIT_OK && i < ntr; i++) {
-        int k = 0;
-        while (k < nsub && strcmp(subs[k], tr[i].subject))
-            k++;
-        if (k == nsub)
-            subs[nsub++] = tr[i].subject;
+    if (rc == XAI_EXIT_OK)
+        rc = study_items(app, &e, tr, ntr, out, subs, nsub, items, digests);
+    if (rc == XAI_EXIT_OK && o->slurm) {
+        rc = study_slurm(app, &e, o, subs, nsub, items, digests);
+        goto done;
     }
     if (rc == XAI_EXIT_OK) {
         xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
-        xai_app_progress_begin(app, "study", nsub);
-        for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
-            if (study_subject(app, &e, tr, ntr, out, subs[s], &ss) != 0)
-                rc = XAI_EXIT_DATA;
-            xai_app_progress_step(app, s + 1, subs[s]);
-        }
-        xai_app_progress_end(app);
+        rc = study_shard(app, &e, o, tr, ntr, subs, nsub, items, digests, &ss);
     }
-    if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
+    /* the group tables once every subject is done: by the run of the last shard to finish */
+    if (rc == XAI_EXIT_OK && !all_markers(&e, out, subs, nsub))
+        xai_app_log(app, 1, "group tables: not yet, other shards have subjects to finish");
+    else if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
         rc = XAI_EXIT_DATA;
-    if (rc == XAI_EXIT_OK) {
-        xai_app_log(app, 1, "%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
-                    ss.ndone, ss.nskipped, (long long)ss.cycles, ss.explain_s,
-                    ss.explain_s > 0 ? (double)ss.cycles / ss.explain_s : 0.0,
-                    ss.nfail ? "; some trials failed (listed above)" : "");
-        rc = ss.nfail ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+    if (rc == XAI_EXIT_OK)
+        rc = study_report(app, o, &ss);
+    /* HTML reports (apps/common/report-app.h): one per subject, one per study */
+    for (int s = 0; s < nsub; s++)
+        rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
+    if (nsub > 0)
+        rc = xai_app_report_study(app, out, o->model) && !rc ? XAI_EXIT_DATA : rc;
+done:
+    for (int s = 0; s < nsub; s++) {
+        free(digests ? digests[s] : NULL);
+        free(items ? (char *)items[s].output : NULL);
     }
     /* HTML reports (apps/common/report-app.h): one per subject, one per study */
     for (int s = 0; s < nsub; s++)
         rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
     if (nsub > 0)
         rc = xai_app_report_study(app, out, o->model) && !rc ? XAI_EXIT_DATA : rc;
+    free(digests);
+    free(items);
     free(spath);
     free(subs);
     gait_trials_free(tr, ntr);

@@ -171,7 +171,7 @@ static xai_status part_gather(const train_ctx *t, const int64_t *idx, int64_t k,
     for (int64_t i = 0; i < k; i++) {
         memcpy(p->x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
         p->y[i] = t->d->y[idx[i]];
-        p->g[i] = t->d->group ? t->d->group[idx[i]] : 0;
+        p->g[i] = t->o->inner_group ? t->o->inner_group[idx[i]] : t->d->group ? t->d->group[idx[i]] : 0;
     }
     p->n = k;
     return XAI_OK;
@@ -475,7 +475,8 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
         if (t->o->progress)
             t->o->progress(t->o->progress_ud, "baseline", 0, 1, NULL);
         base = malloc(sizeof(int) * (size_t)d->n);
-        st = base ? xai_ridge_out_of_fold(s, t->numel, d->x, d->y, d->nclasses, d->group, t->o->train.seed, base)
+        const int *inner = t->o->inner_group ? t->o->inner_group : d->group;
+        st = base ? xai_ridge_out_of_fold(s, t->numel, d->x, d->y, d->nclasses, inner, t->o->train.seed, base)
                   : xai_error_set(XAI_ENOMEM, "driver: out of memory");
         if (!st && t->o->progress)
             t->o->progress(t->o->progress_ud, "baseline", 1, 1, NULL);

@@ -17,6 +17,7 @@
 
 #include "xai/api.h"
 #include "xai/c3d.h"
+#include "xai/domain.h"
 #include "xai/status.h"
 
 #ifdef __cplusplus
@@ -96,6 +97,70 @@ XAI_API xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int
 XAI_API int64_t xai_gait_samples(const xai_gait_pre *p, const xai_gait_cycles *cy, int64_t **a, int64_t **b);
 /** The model input of sample (a, b): trial offset removed, then z-scored ([inputs][101]). */
 XAI_API void xai_gait_input(const xai_gait_pre *p, const xai_gait_cycles *cy, int64_t a, int64_t b, float *dst);
+
+/* ------------------------------------------------------------------ a study as a dataset */
+
+/** One trial of a study and its names (borrowed strings; "n/a" where unknown). */
+typedef struct {
+    const char *path;
+    const char *subject;   /**< "sub-01" */
+    const char *session;   /**< "ses-01" */
+    const char *run;       /**< the walk: "run-03" or the file stem */
+    const char *condition; /**< e.g. the acq entity, "brace" */
+} xai_gait_trial_ref;
+
+/**
+ * Called for each trial that cannot be used (@p st != XAI_OK, @p message says why; the trial
+ * is skipped) or that had cycles with gaps (@p gaps > 0, skipped cycles; @p message "").
+ */
+typedef void (*xai_gait_trial_fn)(void *ud, int trial, xai_status st, int gaps, const char *message);
+
+/** A study loaded by xai_gait_study_load(). */
+typedef struct {
+    xai_dataset d;      /**< x [n][inputs][101], y, groups (names and kind), classes */
+    xai_gait_cycles cy; /**< every cycle read (cy.trial indexes the caller's trial list) */
+    int64_t *a, *b;     /**< [d.n] the cycles of each sample (b = -1 unless paired) */
+    int nfailed;        /**< trials skipped */
+} xai_gait_study;
+
+/**
+ * The model samples of @p tr[0..ntr) as one dataset, in trial order. Each sample is labelled
+ * by the trial's @p label_by field and grouped by its @p group_by field (keys: "subject",
+ * "session", "trial" (= "run", the walk) or "condition"). Classes are @p classes[0..nclasses)
+ * (a label that is none of them gives y = -1), or with @p classes NULL the sorted distinct
+ * labels. Inputs are built with @p p as it is: trial offsets removed when p->offset, z-scored
+ * when p->have_norm (see xai_gait_fit_normalisation()). Unreadable trials are reported through
+ * @p fn (may be NULL) and skipped.
+ * A study without any model sample (every trial failed, or paired samples and no left cycle
+ * with a right cycle starting inside it) is no error: s->d.n is 0 and s->cy holds the cycles.
+ * @return XAI_OK; XAI_EINVAL (bad arguments, a trial lacking a field); XAI_ENOMEM. @p s is
+ *         freed on error (its nfailed kept).
+ */
+XAI_API xai_status xai_gait_study_load(const xai_gait_pre *p, const xai_gait_trial_ref *tr, int ntr,
+                                       const char *label_by, const char *const *classes, int nclasses,
+                                       const char *group_by, xai_gait_trial_fn fn, void *ud, xai_gait_study *s);
+XAI_API void xai_gait_study_free(xai_gait_study *s);
+
+/**
+ * Fit the normalisation on @p d (inputs built without it) and apply it in place: per model
+ * input channel the mean curve over samples (101 points) and the SD around it; stored in @p p
+ * (mean, sd, have_norm = 1) so new data is normalised the same way by xai_gait_input().
+ * @return XAI_OK, XAI_EINVAL (empty dataset, wrong sample size, already normalised), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d);
+
+/**
+ * Augment training samples in place (an xai_augment_fn of xai/driver.h; @p ud unused): each
+ * sample's channels [ndim 2: channels x 101] get one random warp of the cycle's time axis,
+ * a shift of up to 3 % of the cycle (circular: 0 % and 100 % are the same foot strike) and a
+ * stretch about mid-cycle by up to 5 % (linear interpolation), as event detection and walking
+ * speed move the phases of real cycles, and one amplitude gain exp(N(0, 0.1)). It acts on the
+ * model input, the z-scored deviation from the mean curve: a walker's deviations move in phase
+ * and size while the group's mean curve stays put. Draws depend only on @p seed and the
+ * sample's index (Um et al., ICMI 2017, on time warping and scaling of wearable-sensor data).
+ * @return XAI_OK, XAI_EINVAL (a shape other than [channels, 101]), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed);
 
 #ifdef __cplusplus
 }

@@ -98,6 +98,10 @@ typedef struct {
      *  every training group trains, all epochs. */
     xai_train_config train;
     double inner_frac;        /**< fraction of the training groups used for early stopping [0.2] */
+    const int *inner_group;   /**< [n] finer groups inside the dataset's groups (e.g. walks within
+                                   sessions) for the inner splits of each training set: early
+                                   stopping and the baseline's lambda; needed where a fold trains
+                                   on one group. NULL: the dataset's groups [NULL] */
     /* --- augmentation (optional) --- */
     xai_augment_fn augment;   /**< NULL: none */
     void *augment_ud;
@@ -321,6 +325,16 @@ XAI_API xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset
                                       const xai_driver_explain_options *o, xai_driver_explanation *out);
 
 XAI_API void xai_driver_explanation_free(xai_driver_explanation *e);
+
+/**
+ * The libxai explain configuration xai_driver_explain() uses for model @p m under @p o
+ * (method, composite, rules, start: the stable start's output rule is added for LRP), e.g.
+ * for evaluation metrics that explain perturbed inputs again. @p *rules receives a string
+ * the configuration points to (free() it after the last use; may be NULL).
+ * @return XAI_OK or the status of xai_explain_config_stable().
+ */
+XAI_API xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explain_options *o,
+                                             xai_explain_config *c, char **rules);
 
 /**
  * Mean map per key (class, group, ...) of an explanation: out[k] = mean of the maps of the
