@@ -21,6 +21,8 @@
 
 #include "app-driver.h"
 #include "app.h"
+#include "eeg-batch.h"
+#include "xai/bids-walk.h"
 #include "xai/domain-eeg.h"
 #include "xai/domain.h"
 #include "xai/driver.h"
@@ -37,11 +39,7 @@
 #define XAI_EEG_VERSION "0.1.0"
 #endif
 
-/* The shallow ConvNet of Schirrmeister et al. 2017 at our scale: a temporal filter of about
- * 0.1 s (their 25 samples at 250 Hz), a spatial filter over all channels, pooling over
- * 0.25 s, dropout 0.5. No padding: a padded filter sees zeros that are not in the data and
- * its relevance piles up at the epoch edges. */
-#define DEFAULT_ARCH "conv2d(16,k=1x{KT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.5) dense({K})"
+#define DEFAULT_ARCH XAI_EEG_DEFAULT_ARCH
 /* 4-38 Hz keeps mu, beta and low gamma and drops drift, blinks' slow part and mains
  * (braindecode's motor-imagery examples, after Schirrmeister et al. 2017). */
 #define DEFAULT_HP 4.0
@@ -135,6 +133,17 @@ static void usage(void)
         "                         recordings of each channel's relevance_<class>\n"
         "  --participant-label L [L ...]  labels with or without 'sub-' [all]\n"
         "  --task T               only recordings of this task [all]\n"
+        "  The participant level is a batch: one status file per recording in OUT_DIR/.xai-status,\n"
+        "  so a rerun redoes only failed, unfinished or changed recordings (also explain with --shard).\n"
+        "  --shard K/N            only shard K of N: subjects (BIDS sub- label, else the file name) in\n"
+        "                         byte order, the j-th to shard j mod N + 1; the outputs match one run\n"
+        "  --slurm                write OUT_DIR/slurm/xai-eeg-array.sbatch (one array task per shard\n"
+        "                         with unfinished recordings, logs in OUT_DIR/slurm/logs) and submit it;\n"
+        "                         N from --shard K/N [1]. Needs a filesystem that every node sees\n"
+        "  --slurm-args \"ARGS\"   passed to sbatch;  --max-parallel M: at most M tasks at once\n"
+        "  --dry-run              print the script, submit nothing\n"
+        "  --wait                 wait for the array (squeue, status files; no sacct); exit 3 naming\n"
+        "                         the failed recordings;  --wait-timeout S bounds it [one day]\n"
         "\n"
         "OUTPUT\n"
         "  -o, --output P         train: MODEL.onnx (+ MODEL.fold-K.onnx after --cv, MODEL.json);\n"
@@ -156,6 +165,7 @@ static void usage(void)
         "  " PROG " explain --model mi.onnx --edf sub-0[1-8]_task-mi_run-*_eeg.edf -o derivatives/xai-eeg\n"
         "  " PROG " train --edf S001R04.edf --events T1=left,T2=right --split-by epoch --cv 5 -o s1.onnx\n"
         "  " PROG " /data/bids /data/bids/derivatives/xai-eeg participant --model mi.onnx --participant-label 01\n"
+        "  " PROG " /data/bids /data/out participant --model mi.onnx --shard 3/8 --slurm --wait\n"
         "\n"
         "REFERENCES\n"
         "  Schirrmeister et al. 2017, Hum Brain Mapp 38:5391 (shallow ConvNet, 4-38 Hz, standardisation).\n"
@@ -178,6 +188,7 @@ typedef struct {
     int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, order, figures, save_input;
     xai_method method;
     xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --epochs ... --target */
+    eeg_batch batch;          /* --shard --slurm ...; always on at the participant level */
 } opts;
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
@@ -192,43 +203,6 @@ static int parse_double(const char *s, double *v)
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-/* replace {NAME} placeholders in the arch spec */
-static char *expand_arch(const char *spec, int C, int K, int64_t T, double rate)
-{
-    int kt = 2 * (int)lround(rate / 20) + 1, pool = (int)(rate / 4);
-    if (kt > T)
-        kt = (int)(T % 2 ? T : T - 1);
-    if (pool < 1)
-        pool = 1;
-    if (pool > T)
-        pool = (int)T;
-    struct {
-        const char *key;
-        int val;
-    } sub[] = {{"{C}", C}, {"{K}", K}, {"{KT}", kt}, {"{PT}", kt / 2}, {"{P}", pool}};
-    size_t cap = strlen(spec) * 4 + 64, n = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    for (const char *s = spec; *s;) {
-        int done = 0;
-        for (size_t i = 0; i < sizeof sub / sizeof sub[0] && !done; i++) {
-            size_t l = strlen(sub[i].key);
-            if (strncmp(s, sub[i].key, l) == 0) {
-                n += (size_t)snprintf(out + n, cap - n, "%d", sub[i].val);
-                s += l;
-                done = 1;
-            }
-        }
-        if (!done && n + 1 < cap)
-            out[n++] = *s++;
-        if (n + 16 >= cap)
-            break;
-    }
-    out[n] = '\0';
-    return out;
-}
 
 /* input file stem: basename without extension and without a trailing "_eeg" */
 static char *stem_of(const char *path)
@@ -293,87 +267,6 @@ static char *group_of(const char *path, const char *kind, int *missing)
     return stem_of(path);
 }
 
-/* An EEG epoch's time shift (up to 1/16 of the window, edges mirrored, not zero-filled) and
- * a global gain in [0.8, 1.25]: trial-to-trial latency and amplitude vary in real data. */
-static xai_status eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
-{
-    (void)ud;
-    if (ndim != 3)
-        return xai_error_set(XAI_EINVAL, "augment: expected [1][channels][times]");
-    int64_t C = shape[1], T = shape[2], maxs = T / 16;
-    float *row = malloc((size_t)T * sizeof *row);
-    if (!row)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    uint64_t r = seed | 1;
-    for (int64_t i = 0; i < n; i++) {
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        int64_t sh = maxs ? (int64_t)(r % (uint64_t)(2 * maxs + 1)) - maxs : 0;
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        float g = (float)exp(((double)(r % 10001) / 10000.0 - 0.5) * 2 * log(1.25));
-        for (int64_t c = 0; c < C; c++) {
-            float *v = x + ((size_t)i * (size_t)C + (size_t)c) * (size_t)T;
-            for (int64_t t = 0; t < T; t++) {
-                int64_t u = t - sh;
-                u = u < 0 ? -u : u >= T ? 2 * (T - 1) - u : u;
-                row[t] = g * v[u];
-            }
-            memcpy(v, row, (size_t)T * sizeof *row);
-        }
-    }
-    free(row);
-    return XAI_OK;
-}
-
-/* global z-scoring with the training data's statistics, recorded in @p p */
-static int normalise_global(xai_app *app, xai_eeg_prep *p, xai_dataset *d)
-{
-    size_t total = (size_t)d->n * (size_t)xai_dataset_sample_size(d);
-    double s1 = 0, s2 = 0;
-    for (size_t i = 0; i < total; i++)
-        s1 += d->x[i];
-    p->norm_mean = s1 / (double)total;
-    for (size_t i = 0; i < total; i++)
-        s2 += (d->x[i] - p->norm_mean) * (d->x[i] - p->norm_mean);
-    p->norm_std = sqrt(s2 / (double)total);
-    if (!(p->norm_std > 0))
-        return xai_app_fail(app, NULL, "the epochs are constant; nothing to learn");
-    for (size_t i = 0; i < total; i++)
-        d->x[i] = (float)((d->x[i] - p->norm_mean) / p->norm_std);
-    return XAI_EXIT_OK;
-}
-
-/* One group per epoch, "<recording>#<k>" with k the epoch's index in its recording: the
- * within-recording split that --split-by epoch asks for ("trial" in the card). explain names
- * the epochs the same way, so each is explained by a fold model that never saw it. */
-static int split_epochs(xai_dataset *d)
-{
-    char **names = calloc((size_t)d->n, sizeof *names);
-    int64_t *seen = calloc((size_t)d->ngroups, sizeof *seen);
-    char *kind = xai_app_strdup_printf("trial");
-    int ok = names && seen && kind;
-    for (int64_t i = 0; ok && i < d->n; i++)
-        ok = (names[i] = xai_app_strdup_printf("%s#%lld", d->group_names[d->group[i]],
-                                               (long long)seen[d->group[i]]++)) != NULL;
-    free(seen);
-    if (!ok) {
-        for (int64_t i = 0; names && i < d->n; i++)
-            free(names[i]);
-        free(names);
-        free(kind);
-        return -1;
-    }
-    for (int g = 0; g < d->ngroups; g++)
-        free(d->group_names[g]);
-    free(d->group_names);
-    free(d->group_kind);
-    d->group_names = names;
-    d->group_kind = kind;
-    d->ngroups = (int)d->n;
-    for (int64_t i = 0; i < d->n; i++)
-        d->group[i] = (int)i;
-    return 0;
-}
-
 static int train_load(xai_app *app, const opts *o, xai_eeg_prep *p, xai_dataset *d)
 {
     const char *kind = strcmp(o->dopt.split_by, "epoch") ? o->dopt.split_by : "recording";
@@ -401,8 +294,8 @@ static int train_load(xai_app *app, const opts *o, xai_eeg_prep *p, xai_dataset 
     if (rc == XAI_EXIT_OK && missing)
         xai_app_log(app, 0, "warning: %d file name(s) without the BIDS entity of --split-by %s: each is its own group",
                     missing, kind);
-    if (rc == XAI_EXIT_OK && !strcmp(o->dopt.split_by, "epoch") && split_epochs(d) != 0)
-        rc = xai_app_fail(app, NULL, "out of memory");
+    if (rc == XAI_EXIT_OK && !strcmp(o->dopt.split_by, "epoch") && xai_eeg_split_epochs(d) != XAI_OK)
+        rc = xai_app_fail(app, NULL, "%s", xai_last_error());
     for (int f = 0; groups && f < o->ninputs; f++)
         free(groups[f]);
     free(groups);
@@ -420,43 +313,6 @@ static int check_classes(xai_app *app, const xai_eeg_prep *p, const xai_dataset 
             return xai_app_fail(app, NULL, "class '%s' has %lld epochs; need at least 2 (check --events against the "
                                 "files' annotations)", p->classes[c], (long long)count[c]);
     return XAI_EXIT_OK;
-}
-
-/* what the domain knows for the card: classes, input axes and rate, channels, record */
-static xai_card *train_card(xai_app *app, const xai_eeg_prep *p)
-{
-    xai_card *c = NULL;
-    char *rec = xai_eeg_prep_to_json(p), rate[64];
-    snprintf(rate, sizeof rate, "%.17g", p->rate);
-    size_t cap = 16;
-    for (int i = 0; i < p->nch; i++)
-        cap += strlen(p->channels[i]) * 2 + 4;
-    char *chans = malloc(cap);
-    if (chans) {
-        size_t n = 0;
-        chans[n++] = '[';
-        for (int i = 0; i < p->nch; i++) {
-            json_t *s = json_string(p->channels[i]);
-            char *t = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-            n += (size_t)snprintf(chans + n, cap - n, "%s%s", i ? "," : "", t ? t : "\"\"");
-            free(t);
-            json_decref(s);
-        }
-        snprintf(chans + n, cap - n, "]");
-    }
-    if (!rec || !chans || xai_card_new(&c) != XAI_OK || xai_card_set(c, "domain=eeg") != XAI_OK ||
-        xai_card_set(c, "task=event classification of epoched EEG") != XAI_OK ||
-        xai_card_set(c, "input.axes=plane,channel,time") != XAI_OK || xai_card_set(c, "input.units=,,s") != XAI_OK ||
-        xai_card_set_json(c, "input.sampling_rate_hz", rate) != XAI_OK ||
-        xai_card_set_json(c, "input.channel_names", chans) != XAI_OK ||
-        xai_card_set_json(c, "preprocessing", rec) != XAI_OK) {
-        xai_app_fail(app, NULL, "model card: %s", xai_last_error());
-        xai_card_free(c);
-        c = NULL;
-    }
-    free(rec);
-    free(chans);
-    return c;
 }
 
 static xai_eeg_prep prep_from_opts(const opts *o)
@@ -533,10 +389,13 @@ static int run_train(xai_app *app, opts *o)
         rc = xai_app_usage_error(app, "%s", xai_last_error());
         goto done;
     }
-    if (train_load(app, o, &p, &d) != XAI_EXIT_OK || check_classes(app, &p, &d) != XAI_EXIT_OK ||
-        normalise_global(app, &p, &d) != XAI_EXIT_OK || !(card = train_card(app, &p)))
+    if (train_load(app, o, &p, &d) != XAI_EXIT_OK || check_classes(app, &p, &d) != XAI_EXIT_OK)
         goto done;
-    spec = expand_arch(o->arch ? o->arch : DEFAULT_ARCH, p.nch, p.nclass, p.ntimes, p.rate);
+    if (xai_eeg_fit_normalisation(&p, &d) != XAI_OK || xai_eeg_card_new(&p, &card) != XAI_OK) {
+        xai_app_fail(app, NULL, "%s", xai_last_error());
+        goto done;
+    }
+    spec = xai_eeg_arch_expand(o->arch ? o->arch : DEFAULT_ARCH, p.nch, p.nclass, p.ntimes, p.rate);
     xai_app_log(app, 1, "%lld epochs (%d channels x %lld samples at %g Hz, window [%g, %g) s%s), %d classes, "
                 "%d %ss; arch: %s", (long long)d.n, p.nch, (long long)p.ntimes, p.rate, p.tmin, p.tmax,
                 p.window_from_events ? " from the events' duration" : "", p.nclass, d.ngroups, d.group_kind,
@@ -548,7 +407,7 @@ static int run_train(xai_app *app, opts *o)
     if (o->val_split > 0)
         to.holdout_frac = o->val_split;
     if (o->augment) {
-        to.augment = eeg_augment;
+        to.augment = xai_eeg_augment;
         to.augment_copies = 1;
     }
     if (xai_driver_train(&d, &to, card, &set) != XAI_OK) {
@@ -645,28 +504,6 @@ static int check_names(xai_app *app, const out_names *n, int nclass, int figures
     return 0;
 }
 
-/* the epochs of one recording as a dataset: one group named as in training (the recording's
- * subject, session ...; or each epoch "<stem>#<k>" after a within-recording split) */
-static int epochs_dataset(xai_app *app, const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
-                          int per_epoch, xai_dataset *d)
-{
-    int64_t shape[3] = {1, p->nch, p->ntimes}, ng = per_epoch ? ep->n : 1;
-    if (xai_dataset_alloc(d, ep->n, 3, shape, p->nclass) != XAI_OK ||
-        !(d->group_names = calloc((size_t)ng, sizeof(char *))))
-        return xai_app_fail(app, NULL, "out of memory");
-    d->ngroups = (int)ng;
-    for (int64_t g = 0; g < ng; g++)
-        if (!(d->group_names[g] = per_epoch ? xai_app_strdup_printf("%s#%lld", group, (long long)g)
-                                            : xai_app_strdup_printf("%s", group)))
-            return xai_app_fail(app, NULL, "out of memory");
-    memcpy(d->x, ep->x, (size_t)ep->n * (size_t)p->nch * (size_t)p->ntimes * sizeof *d->x);
-    for (int64_t i = 0; i < ep->n; i++) {
-        d->y[i] = ep->y[i];
-        d->group[i] = per_epoch ? (int)i : 0;
-    }
-    return XAI_EXIT_OK;
-}
-
 static int load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, xai_eeg_epochs *ep)
 {
     xai_eeg_raw raw;
@@ -749,10 +586,10 @@ static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, c
     int miss = 0, rc = XAI_EXIT_DATA;
     int per_epoch = kind && !strcmp(kind, "trial");
     char *group = group_of(input, per_epoch ? "recording" : kind ? kind : "subject", &miss), *common = NULL;
-    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK ||
-        epochs_dataset(app, p, &ep, group, per_epoch, &ds) != XAI_EXIT_OK)
+    if (!group || load_epochs(app, p, input, &ep) != XAI_EXIT_OK)
         goto done;
-    if (xai_driver_explain(set, &ds, eo, &ex) != XAI_OK) {
+    if (xai_eeg_epochs_dataset(p, &ep, group, per_epoch, &ds) != XAI_OK ||
+        xai_driver_explain(set, &ds, eo, &ex) != XAI_OK) {
         xai_app_fail(app, input, "%s", xai_last_error());
         goto done;
     }
@@ -882,7 +719,7 @@ static int prepare_names(xai_app *app, const opts *o, const xai_eeg_prep *p, out
         if (xai_app_mkdirs(app, o->outdirs[f]) != 0)
             return XAI_EXIT_DATA;
     for (int f = 0; f < o->ninputs; f++)
-        if (check_names(app, &names[f], p->nclass, o->figures) != 0)
+        if (!o->batch.active && check_names(app, &names[f], p->nclass, o->figures) != 0)
             return XAI_EXIT_USAGE;
     char *dd = xai_app_strdup_printf("%s/dataset_description.json", o->output);
     FILE *probe = dd ? fopen(dd, "r") : NULL;
@@ -892,6 +729,49 @@ static int prepare_names(xai_app *app, const opts *o, const xai_eeg_prep *p, out
     if (!probe && xai_bids_write_dataset_description(app, o->output, PROG) != 0)
         return XAI_EXIT_DATA;
     return XAI_EXIT_OK;
+}
+
+/* what explaining one recording needs */
+typedef struct {
+    xai_app *app;
+    const opts *o;
+    const xai_driver_set *set;
+    const xai_eeg_prep *p;
+    const out_names *names;
+    char sha[65];
+    const xai_driver_explain_options *eo;
+} explain_ctx;
+
+static int explain_item(void *ud, int f)
+{
+    explain_ctx *c = ud;
+    return explain_one(c->app, c->o, c->set, c->p, c->o->inputs[f], &c->names[f], c->sha, c->eo);
+}
+
+static int run_all(explain_ctx *c)
+{
+    int nfail = 0, n = c->o->ninputs;
+    xai_app_progress_begin(c->app, "explain", n);
+    for (int f = 0; f < n; f++) {
+        nfail += explain_item(c, f) != XAI_EXIT_OK;
+        xai_app_progress_step(c->app, f + 1, c->o->inputs[f]);
+    }
+    xai_app_progress_end(c->app);
+    return nfail == 0 ? XAI_EXIT_OK : nfail < n ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
+}
+
+/* the batch form: each recording an item whose status file sits in OUT_DIR/.xai-status */
+static int run_batch(explain_ctx *c)
+{
+    char **npy = calloc((size_t)c->o->ninputs + 1, sizeof *npy);
+    if (!npy)
+        return xai_app_fail(c->app, NULL, "out of memory");
+    for (int f = 0; f < c->o->ninputs; f++)
+        npy[f] = c->names[f].npy;
+    int rc = eeg_batch_run(c->app, &c->o->batch, c->o->output, c->o->model, c->o->inputs, npy, c->o->ninputs,
+                           explain_item, c);
+    free(npy);
+    return rc;
 }
 
 static int run_explain(xai_app *app, opts *o)
@@ -914,16 +794,9 @@ static int run_explain(xai_app *app, opts *o)
     if (rc == XAI_EXIT_OK)
         rc = prepare_names(app, o, &p, names);
     if (rc == XAI_EXIT_OK) {
-        char sha[65] = "";
-        xai_sha256_file(o->model, sha);
-        int nfail = 0;
-        xai_app_progress_begin(app, "explain", o->ninputs);
-        for (int f = 0; f < o->ninputs; f++) {
-            nfail += explain_one(app, o, set, &p, o->inputs[f], &names[f], sha, &eo) != XAI_EXIT_OK;
-            xai_app_progress_step(app, f + 1, o->inputs[f]);
-        }
-        xai_app_progress_end(app);
-        rc = nfail == 0 ? XAI_EXIT_OK : nfail < o->ninputs ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
+        explain_ctx cx = {app, o, set, &p, names, "", &eo};
+        xai_sha256_file(o->model, cx.sha);
+        rc = o->batch.active ? run_batch(&cx) : run_all(&cx);
     }
     for (int f = 0; names && f < o->ninputs; f++)
         out_names_free(&names[f], p.nclass);
@@ -935,145 +808,77 @@ static int run_explain(xai_app *app, opts *o)
 
 /* ------------------------------------------------------------------ BIDS-App form */
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int ends_with(const char *s, const char *suf)
+/* one input of the walk: the recording and OUT_DIR/<its folder below the root> */
+static int add_input(opts *o, const xai_bids_file *f)
 {
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
+    const char *slash = strrchr(f->relpath, '/');
+    int dirlen = slash ? (int)(slash - f->relpath) : 0;
+    char **ni = realloc(o->inputs, (size_t)(o->ninputs + 1) * sizeof *ni);
+    if (ni)
+        o->inputs = ni;
+    char **no = ni ? realloc(o->outdirs, (size_t)(o->ninputs + 1) * sizeof *no) : NULL;
+    if (no)
+        o->outdirs = no;
+    if (!ni || !no)
+        return -1;
+    o->inputs[o->ninputs] = xai_app_strdup_printf("%s", f->path);
+    o->outdirs[o->ninputs] = xai_app_strdup_printf("%s/%.*s", o->output, dirlen, f->relpath);
+    o->ninputs++;
+    return o->inputs[o->ninputs - 1] && o->outdirs[o->ninputs - 1] ? 0 : -1;
 }
 
-static int is_dir(const char *path)
+/* a --participant-label that names no sub-* folder is worth a warning, not an error */
+static void warn_missing_labels(xai_app *app, const opts *o)
 {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* add the recordings of one BIDS eeg/ directory (relative part rel, e.g. "sub-01/ses-a/eeg") */
-static int add_eeg_dir(opts *o, const char *root, const char *rel)
-{
-    char *dir = xai_app_strdup_printf("%s/%s", root, rel);
-    DIR *d = dir ? opendir(dir) : NULL;
-    if (!d) {
-        free(dir);
-        return 0;
-    }
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        if (!ends_with(e->d_name, "_eeg.edf") && !ends_with(e->d_name, "_eeg.bdf") &&
-            !ends_with(e->d_name, "_eeg.vhdr"))
-            continue;
-        if (o->task) {
-            xai_bids_name b;
-            const char *t = xai_bids_parse(e->d_name, &b) == 0 ? xai_bids_get(&b, "task") : NULL;
-            if (!t || strcmp(t, o->task) != 0)
-                continue;
-        }
-        char **ni = realloc(o->inputs, (size_t)(o->ninputs + 1) * sizeof *ni);
-        char **no = ni ? realloc(o->outdirs, (size_t)(o->ninputs + 1) * sizeof *no) : NULL;
-        if (ni)
-            o->inputs = ni;
-        if (no)
-            o->outdirs = no;
-        if (!ni || !no) {
-            rc = -1;
-            break;
-        }
-        o->inputs[o->ninputs] = xai_app_strdup_printf("%s/%s", dir, e->d_name);
-        o->outdirs[o->ninputs] = xai_app_strdup_printf("%s/%s", o->output, rel);
-        o->ninputs++;
-    }
-    closedir(d);
-    free(dir);
-    return rc;
-}
-
-/* every sub-<label>[/ses-*]/eeg recording of the selected participants, in name order */
-/* one participant's recordings (sub-X/eeg and each session's eeg folder), in name order */
-static int collect_participant(opts *o, const char *sub)
-{
-    int first = o->ninputs;
-    char *rel = xai_app_strdup_printf("%s/eeg", sub), *sdir = xai_app_strdup_printf("%s/%s", o->bids_dir, sub);
-    int rc = rel ? add_eeg_dir(o, o->bids_dir, rel) : -1;
-    free(rel);
-    DIR *sd = sdir ? opendir(sdir) : NULL;
-    char **ses = NULL;
-    int nses = 0;
-    struct dirent *e;
-    while (sd && (e = readdir(sd)))
-        if (strncmp(e->d_name, "ses-", 4) == 0) {
-            char **ns = realloc(ses, (size_t)(nses + 1) * sizeof *ns);
-            if (ns) {
-                ses = ns;
-                ses[nses++] = xai_app_strdup_printf("%s/%s/eeg", sub, e->d_name);
-            }
-        }
-    if (sd)
-        closedir(sd);
-    free(sdir);
-    if (nses > 1)
-        qsort(ses, (size_t)nses, sizeof *ses, cmp_str);
-    for (int j = 0; j < nses; j++) {
-        if (rc == 0 && ses[j])
-            rc = add_eeg_dir(o, o->bids_dir, ses[j]);
-        free(ses[j]);
-    }
-    free(ses);
-    /* name order within a participant (readdir order is arbitrary) */
-    for (int a = first; a < o->ninputs; a++)
-        for (int b = a + 1; b < o->ninputs; b++)
-            if (strcmp(o->inputs[b], o->inputs[a]) < 0) {
-                char *t = o->inputs[a];
-                o->inputs[a] = o->inputs[b];
-                o->inputs[b] = t;
-                t = o->outdirs[a];
-                o->outdirs[a] = o->outdirs[b];
-                o->outdirs[b] = t;
-            }
-    return rc;
-}
-
-static int bids_collect(xai_app *app, opts *o)
-{
-    DIR *d = opendir(o->bids_dir);
-    if (!d)
-        return xai_app_fail(app, o->bids_dir, "cannot open the BIDS directory");
     char **subs = NULL;
-    int nsub = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "sub-", 4) != 0)
-            continue;
-        int want = o->nlabels == 0;
-        for (int i = 0; i < o->nlabels; i++)
-            want |= strcmp(e->d_name + 4, o->labels[i]) == 0;
-        char *full = xai_app_strdup_printf("%s/%s", o->bids_dir, e->d_name);
-        if (want && full && is_dir(full)) {
-            char **ns = realloc(subs, (size_t)(nsub + 1) * sizeof *ns);
-            if (ns) {
-                subs = ns;
-                subs[nsub++] = xai_app_strdup_printf("%s", e->d_name);
-            }
-        }
-        free(full);
-    }
-    closedir(d);
-    if (nsub > 1)
-        qsort(subs, (size_t)nsub, sizeof *subs, cmp_str);
+    size_t nsub = 0;
+    if (!o->nlabels || xai_bids_participants(o->bids_dir, &subs, &nsub) != XAI_OK)
+        return;
     for (int i = 0; i < o->nlabels; i++) {
         int found = 0;
-        for (int k = 0; k < nsub; k++)
-            found |= strcmp(subs[k] + 4, o->labels[i]) == 0;
+        for (size_t k = 0; k < nsub; k++)
+            found |= strcmp(subs[k], o->labels[i]) == 0;
         if (!found)
             xai_app_log(app, 1, "warning: no participant sub-%s in %s", o->labels[i], o->bids_dir);
     }
+    for (size_t k = 0; k < nsub; k++)
+        xai_free(subs[k]);
+    xai_free(subs);
+}
+
+/* sub-<label>/[ses-<label>/]eeg/<name>: the layout of a raw EEG recording. The walk is plain
+ * and this decides, because many EEG datasets leave the ses- entity out of names inside a
+ * session folder, which a strict BIDS walk skips. */
+static int eeg_relpath(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    int depth = 0;
+    for (const char *c = rel; *c; c++)
+        depth += *c == '/';
+    if (strncmp(rel, "sub-", 4) != 0 || !slash || slash - rel < 4 || strncmp(slash - 4, "/eeg", 4) != 0)
+        return 0;
+    if (depth == 2)
+        return 1;
+    const char *ses = strchr(rel, '/') + 1;
+    return depth == 3 && strncmp(ses, "ses-", 4) == 0;
+}
+
+/* every such recording (*_eeg.edf|bdf|vhdr) of the selected participants, in name order */
+static int bids_collect(xai_app *app, opts *o)
+{
+    static const char *const sfx[] = {"eeg"}, *const ext[] = {".edf", ".bdf", ".vhdr"};
+    xai_bids_walk_opts w = {.layout = XAI_WALK_PLAIN, .suffixes = sfx, .nsuffixes = 1, .max_depth = 4,
+                            .extensions = ext, .nextensions = 3, .participants = (const char *const *)o->labels,
+                            .nparticipants = o->nlabels, .tasks = o->task ? &o->task : NULL, .ntasks = o->task != NULL};
+    xai_bids_list l;
+    if (xai_bids_walk(o->bids_dir, &w, &l) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    warn_missing_labels(app, o);
     int rc = 0;
-    for (int k = 0; k < nsub && rc == 0; k++)
-        rc = collect_participant(o, subs[k]);
-    for (int k = 0; k < nsub; k++)
-        free(subs[k]);
-    free(subs);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        if (eeg_relpath(l.files[i].relpath))
+            rc = add_input(o, &l.files[i]);
+    xai_bids_list_free(&l);
     if (rc != 0)
         return xai_app_fail(app, NULL, "out of memory");
     if (o->ninputs == 0)
@@ -1083,240 +888,57 @@ static int bids_collect(xai_app *app, opts *o)
     return XAI_EXIT_OK;
 }
 
-/* group level: mean of the per-recording channel relevance (relevance_<class> columns) over
- * every participant output under OUT_DIR, as a table and a topomap */
-static int group_scan(const char *dir, char ***files, int *n, int depth)
+/* every participant table into the group sums; in-sample maps are left out, with a warning */
+static int group_collect(xai_app *app, const opts *o, xai_eeg_group *g, int *n)
 {
-    DIR *d = opendir(dir);
-    if (!d || depth > 4) {
-        if (d)
-            closedir(d);
-        return 0;
+    char **files = NULL;
+    size_t nf = 0;
+    int rc = XAI_EXIT_OK;
+    if (xai_eeg_group_find(o->output, "lrp", &files, &nf) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    if (nf == 0)
+        rc = xai_app_fail(app, o->output, "no participant outputs (*_desc-lrp_channels.tsv); run the participant "
+                          "level first");
+    for (size_t f = 0; rc == XAI_EXIT_OK && f < nf; f++) {
+        int left_out = 0;
+        if (xai_eeg_group_add(g, files[f], &left_out) != XAI_OK)
+            rc = xai_app_fail(app, NULL, "%s", xai_last_error());
+        else if (left_out)
+            xai_app_log(app, 0, "warning: %s: maps of a model trained on this recording's group: left out of the "
+                        "group mean", files[f]);
     }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *full = xai_app_strdup_printf("%s/%s", dir, e->d_name);
-        if (!full)
-            break;
-        if (depth == 0 && strncmp(e->d_name, "sub-", 4) != 0) {
-            free(full);
-            continue;
-        }
-        if (is_dir(full)) {
-            group_scan(full, files, n, depth + 1);
-            free(full);
-        } else if (ends_with(e->d_name, "_desc-lrp_channels.tsv")) {
-            char **nf = realloc(*files, (size_t)(*n + 1) * sizeof *nf);
-            if (!nf) {
-                free(full);
-                break;
-            }
-            *files = nf;
-            nf[(*n)++] = full;
-        } else
-            free(full);
-    }
-    closedir(d);
-    return 0;
-}
-
-/* the channels table's sidecar says whether its maps are out of sample (absent: older outputs) */
-static int out_of_sample(const char *tsv)
-{
-    char *js = xai_app_strdup_printf("%.*s.json", (int)(strlen(tsv) - 4), tsv);
-    xai_sidecar *sc = NULL;
-    int oos = 1;
-    if (js && xai_sidecar_load(js, &sc) == XAI_OK && xai_sidecar_has(sc, "OutOfSample") &&
-        xai_sidecar_get_bool(sc, "OutOfSample", &oos) != XAI_OK)
-        oos = 1;
-    xai_sidecar_free(sc);
-    free(js);
-    return oos;
-}
-
-/* Channel x class sums over the participants' channels tables (at most 16 classes). */
-typedef struct {
-    char **chan, **cls;
-    int nch, ncls;
-    double *sum; /* [nch][16] */
-    int *cnt;    /* [nch][16] */
-} group_acc;
-
-static void group_acc_free(group_acc *g)
-{
-    for (int j = 0; j < g->nch; j++)
-        free(g->chan[j]);
-    for (int k = 0; k < g->ncls; k++)
-        free(g->cls[k]);
-    free(g->chan);
-    free(g->cls);
-    free(g->sum);
-    free(g->cnt);
-}
-
-static int group_class(group_acc *g, const char *name)
-{
-    for (int j = 0; j < g->ncls; j++)
-        if (!strcmp(g->cls[j], name))
-            return j;
-    char **nc = g->ncls < 16 ? realloc(g->cls, (size_t)(g->ncls + 1) * sizeof *nc) : NULL;
-    if (!nc)
-        return -1;
-    g->cls = nc;
-    return (nc[g->ncls] = xai_app_strdup_printf("%s", name)) ? g->ncls++ : -1;
-}
-
-static int group_channel(group_acc *g, const char *ch)
-{
-    for (int j = 0; j < g->nch; j++)
-        if (xai_eeg_label_equal(g->chan[j], ch))
-            return j;
-    char **nc = realloc(g->chan, (size_t)(g->nch + 1) * sizeof *nc);
-    if (nc)
-        g->chan = nc;
-    double *ns = realloc(g->sum, (size_t)(g->nch + 1) * 16 * sizeof *ns);
-    if (ns)
-        g->sum = ns;
-    int *nn = realloc(g->cnt, (size_t)(g->nch + 1) * 16 * sizeof *nn);
-    if (nn)
-        g->cnt = nn;
-    if (!nc || !ns || !nn || !(nc[g->nch] = xai_app_strdup_printf("%s", ch)))
-        return -1;
-    memset(g->sum + (size_t)g->nch * 16, 0, 16 * sizeof *ns);
-    memset(g->cnt + (size_t)g->nch * 16, 0, 16 * sizeof *nn);
-    return g->nch++;
-}
-
-static void group_add(group_acc *g, const xai_tsv *t)
-{
-    for (size_t c = 0; c < xai_tsv_ncols(t); c++) {
-        const char *name = xai_tsv_column_name(t, c);
-        int k = strncmp(name, "relevance_", 10) || !strcmp(name, "relevance_abs") ? -1 : group_class(g, name + 10);
-        for (size_t r = 0; k >= 0 && r < xai_tsv_nrows(t); r++) {
-            const char *ch = xai_tsv_get_string(t, r, 0);
-            double v;
-            int j = ch && xai_tsv_get_number(t, r, c, &v) == XAI_OK && isfinite(v) ? group_channel(g, ch) : -1;
-            if (j < 0)
-                continue;
-            g->sum[(size_t)j * 16 + (size_t)k] += v;
-            g->cnt[(size_t)j * 16 + (size_t)k]++;
-        }
-    }
-}
-
-/* the group table and the topomap values [ncls][nch] */
-static xai_status group_table(const group_acc *g, xai_tsv **out, float *vals)
-{
-    const char *cn[] = {"name", "n_recordings"};
-    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER};
-    xai_status st = xai_tsv_create(2, cn, ty, out);
-    for (int k = 0; st == XAI_OK && k < g->ncls; k++) {
-        char name[96];
-        size_t col;
-        snprintf(name, sizeof name, "relevance_%s", g->cls[k]);
-        st = xai_tsv_add_column(*out, name, XAI_TSV_NUMBER, &col);
-    }
-    for (int j = 0; st == XAI_OK && j < g->nch; j++) {
-        size_t row;
-        int nrec = 0;
-        st = xai_tsv_add_row(*out, &row);
-        if (st == XAI_OK)
-            st = xai_tsv_set_string(*out, row, 0, g->chan[j]);
-        for (int k = 0; st == XAI_OK && k < g->ncls; k++) {
-            int c = g->cnt[(size_t)j * 16 + (size_t)k];
-            nrec = c > nrec ? c : nrec;
-            double m = c ? g->sum[(size_t)j * 16 + (size_t)k] / c : NAN;
-            vals[(size_t)k * (size_t)g->nch + (size_t)j] = c ? (float)m : 0.0f;
-            st = c ? xai_tsv_set_number(*out, row, 2 + (size_t)k, m) : xai_tsv_set_na(*out, row, 2 + (size_t)k);
-        }
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(*out, row, 1, nrec);
-    }
-    return st;
-}
-
-static int group_write(xai_app *app, const opts *o, const group_acc *g, char **files, int n, int skipped,
-                       const char *tsv_path, const char *png_path)
-{
-    xai_tsv *out = NULL;
-    float *vals = calloc((size_t)g->ncls * (size_t)g->nch, sizeof *vals);
-    xai_sidecar *sc = NULL;
-    char *js = NULL;
-    xai_status st = vals ? group_table(g, &out, vals) : XAI_ENOMEM;
-    if (st == XAI_OK)
-        st = xai_tsv_save(out, tsv_path, 0);
-    if (st == XAI_OK)
-        st = xai_sidecar_new(&sc);
-    if (st == XAI_OK)
-        st = xai_sidecar_set_string_array(sc, "Sources", (const char *const *)files, (size_t)n);
-    if (st == XAI_OK)
-        st = xai_sidecar_set_string(sc, "Description", "Group level: per channel, the mean over recordings of "
-                                    "relevance_<class> from each participant channels.tsv; only out-of-sample maps "
-                                    "(explained by a model that never saw the recording's group) are averaged");
-    if (st == XAI_OK)
-        st = xai_sidecar_set_int(sc, "InSampleRecordingsLeftOut", skipped);
-    if (st == XAI_OK)
-        st = xai_sidecar_to_string(sc, &js);
-    if (st == XAI_OK && o->figures)
-        st = xai_eeg_topomap_png(png_path, g->nch, (const char *const *)g->chan, g->ncls, vals,
-                                 (const char *const *)g->cls, "Group mean relevance per channel", "summed relevance");
-    xai_sidecar_free(sc);
-    xai_tsv_free(out);
-    free(vals);
-    int rc = st == XAI_OK ? XAI_EXIT_OK : xai_app_fail(app, NULL, "%s", xai_last_error());
-    if (rc == XAI_EXIT_OK && (xai_app_write_sidecar(app, tsv_path, js) != 0 ||
-                              (o->figures && xai_app_write_sidecar(app, png_path, js) != 0)))
-        rc = XAI_EXIT_DATA;
-    free(js);
+    for (size_t f = 0; f < nf; f++)
+        free(files[f]);
+    free(files);
+    *n = (int)nf;
+    if (rc == XAI_EXIT_OK && (xai_eeg_group_nchannels(g) == 0 || xai_eeg_group_nclasses(g) == 0))
+        rc = xai_app_fail(app, o->output, "the channel tables hold no out-of-sample relevance_<class> columns");
     return rc;
 }
 
+/* group level: OUT_DIR/group_desc-lrp_channels.tsv and _topomap.png, each with a sidecar */
 static int run_group(xai_app *app, opts *o)
 {
-    char **files = NULL, *tsv_path = NULL, *png_path = NULL;
-    int n = 0, rc = XAI_EXIT_DATA, skipped = 0;
-    group_acc g = {0};
-    group_scan(o->output, &files, &n, 0);
-    if (n > 1)
-        qsort(files, (size_t)n, sizeof *files, cmp_str);
-    if (n == 0)
-        xai_app_fail(app, o->output, "no participant outputs (*_desc-lrp_channels.tsv); run the participant level first");
-    for (int f = 0; f < n; f++) {
-        xai_tsv *t = NULL;
-        if (!out_of_sample(files[f])) {
-            xai_app_log(app, 0, "warning: %s: maps of a model trained on this recording's group: left out of the "
-                        "group mean", files[f]);
-            skipped++;
-        } else if (xai_tsv_load(files[f], 0, &t) != XAI_OK) {
-            xai_app_fail(app, NULL, "%s", xai_last_error());
-            goto done;
-        } else
-            group_add(&g, t);
-        xai_tsv_free(t);
-    }
-    if (n > 0 && (g.nch == 0 || g.ncls == 0))
-        xai_app_fail(app, o->output, "the channel tables hold no out-of-sample relevance_<class> columns");
-    if (n == 0 || g.nch == 0 || g.ncls == 0)
-        goto done;
-    tsv_path = xai_app_strdup_printf("%s/group_desc-lrp_channels.tsv", o->output);
-    png_path = xai_app_strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
-    if (!tsv_path || !png_path || xai_app_check_output(app, tsv_path) != 0 ||
-        (o->figures && xai_app_check_output(app, png_path) != 0)) {
-        rc = tsv_path && png_path ? XAI_EXIT_USAGE : XAI_EXIT_DATA;
-        goto done;
-    }
-    if ((rc = group_write(app, o, &g, files, n, skipped, tsv_path, png_path)) == XAI_EXIT_OK)
-        xai_app_log(app, 1, "group: %d recordings (%d in sample, left out), %d channels, %d classes -> %s", n, skipped,
-                    g.nch, g.ncls, tsv_path);
-done:
-    for (int f = 0; f < n; f++)
-        free(files[f]);
-    free(files);
-    group_acc_free(&g);
-    free(tsv_path);
-    free(png_path);
+    xai_eeg_group *g = NULL;
+    char *tsv = xai_app_strdup_printf("%s/group_desc-lrp_channels.tsv", o->output), *js = NULL;
+    char *png = xai_app_strdup_printf("%s/group_desc-lrp_topomap.png", o->output);
+    int n = 0, rc = !tsv || !png || xai_eeg_group_new(&g) != XAI_OK ? xai_app_fail(app, NULL, "out of memory")
+                                                                    : group_collect(app, o, g, &n);
+    if (rc == XAI_EXIT_OK && (xai_app_check_output(app, tsv) != 0 || (o->figures && xai_app_check_output(app, png))))
+        rc = XAI_EXIT_USAGE;
+    if (rc == XAI_EXIT_OK && (xai_eeg_group_write(g, tsv, o->figures ? png : NULL) != XAI_OK ||
+                              xai_eeg_group_sidecar(g, &js) != XAI_OK))
+        rc = xai_app_fail(app, NULL, "%s", xai_last_error());
+    if (rc == XAI_EXIT_OK && (xai_app_write_sidecar(app, tsv, js) != 0 ||
+                              (o->figures && xai_app_write_sidecar(app, png, js) != 0)))
+        rc = XAI_EXIT_DATA;
+    if (rc == XAI_EXIT_OK)
+        xai_app_log(app, 1, "group: %d recordings, %d channels, %d classes -> %s", n, xai_eeg_group_nchannels(g),
+                    xai_eeg_group_nclasses(g), tsv);
+    free(js);
+    xai_eeg_group_free(g);
+    free(tsv);
+    free(png);
     return rc;
 }
 
@@ -1336,7 +958,7 @@ static const struct option longopts[] = {
     XAI_APP_DRIVER_EXPLAIN_OPTIONS,
     {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
-    {"task", required_argument, 0, O_TASK},
+    {"task", required_argument, 0, O_TASK}, EEG_BATCH_LONG_OPTIONS,
     {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
 
 /* An option with a list of values (--edf F F ..., --participant-label L L ...): the values
@@ -1442,7 +1064,12 @@ static int parse_options(xai_app *app, opts *o, int ac, char **av)
             usage();
             return XAI_EXIT_OK;
         }
-        int r = own_option(app, o, c, longopts[idx].name, optarg, ac, av);
+        int r = eeg_batch_option(&o->batch, c, optarg);
+        if (r == 2)
+            return xai_app_usage_error(app, "--%s: invalid value '%s'", longopts[idx].name, optarg);
+        if (r == 0)
+            continue;
+        r = own_option(app, o, c, longopts[idx].name, optarg, ac, av);
         if (r >= 0 && r != XAI_EXIT_OK)
             return r;
         if (r == XAI_EXIT_OK)
@@ -1476,6 +1103,8 @@ static int check_options(xai_app *app, const opts *o)
         return xai_app_usage_error(app, "--participant-label and --task belong to the BIDS form");
     if (o->bids == 1 && !o->model)
         return xai_app_usage_error(app, "participant: --model M.onnx is required");
+    if (o->batch.active && (o->train || o->bids == 2))
+        return xai_app_usage_error(app, "--shard and --slurm belong to explain and the participant level");
     return -1;
 }
 
@@ -1487,6 +1116,8 @@ static int subcommand(xai_app *app, opts *o, int argc, char **argv)
         o->bids = !strcmp(argv[3], "participant") ? 1 : 2;
         o->bids_dir = argv[1];
         o->output = argv[2];
+        o->batch.active = o->bids == 1;
+        o->batch.first = 4;
         return 3;
     }
     o->train = !strcmp(argv[1], "train");
@@ -1504,6 +1135,7 @@ static void opts_init(opts *o)
     *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
                 .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
     xai_app_driver_opts_init(&o->dopt, "subject", kinds);
+    o->batch = (eeg_batch){.shard_k = 1, .shard_n = 1, .first = 1};
     o->dopt.epochs = DEFAULT_EPOCHS;
     o->dopt.patience = DEFAULT_PATIENCE;
     o->dopt.batch = 16;
@@ -1515,6 +1147,7 @@ int main(int argc, char **argv)
     xai_app_init(&app, PROG, XAI_EEG_VERSION, argc, argv);
     opts o;
     opts_init(&o);
+    o.batch.argv = argv;
     int rc = xai_app_leading_args(&app, argc, argv, "missing subcommand: train or explain", usage), skip;
     if (rc < 0)
         rc = (skip = subcommand(&app, &o, argc, argv)) < 0 ? XAI_EXIT_USAGE : parse_options(&app, &o, argc - skip, argv + skip);
