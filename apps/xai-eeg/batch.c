@@ -80,7 +80,7 @@ static int run_local(xai_app *app, const eeg_batch *b, const char *outdir, const
     free(shard);
     xai_app_log(app, 1, "shard %d/%d: %d explained, %d failed, %d already done", b->shard_k, b->shard_n,
                 ran - failed, failed, skipped);
-    return failed == 0 ? XAI_EXIT_OK : failed < ran ? XAI_EXIT_PARTIAL : XAI_EXIT_DATA;
+    return failed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK; /* as xai-explain: any failed item is a partial batch */
 }
 
 static int submit(xai_app *app, const eeg_batch *b, const char *outdir, const xai_batch_item *items,

@@ -715,6 +715,8 @@ static int prepare_names(xai_app *app, const opts *o, const xai_eeg_prep *p, out
                 return xai_app_usage_error(app, "%s and %s would write the same outputs", o->inputs[g], o->inputs[f]);
     if (xai_app_mkdirs(app, o->output) != 0)
         return XAI_EXIT_DATA;
+    if (o->batch.slurm)
+        return XAI_EXIT_OK; /* the array tasks make the rest */
     for (int f = 0; o->outdirs && f < o->ninputs; f++)
         if (xai_app_mkdirs(app, o->outdirs[f]) != 0)
             return XAI_EXIT_DATA;
