@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "xai/card.h"
+#include "xai/model.h"
 
 char *xai_eeg_arch_expand(const char *spec, int C, int K, int64_t T, double rate)
 {
@@ -197,4 +198,40 @@ xai_status xai_eeg_card_new(const xai_eeg_prep *p, xai_card **out)
     }
     *out = c;
     return st;
+}
+
+xai_status xai_eeg_prep_remap_events(xai_eeg_prep *p, const char *spec)
+{
+    xai_eeg_prep q = {0};
+    xai_status st = xai_eeg_prep_set_events(&q, spec);
+    for (int i = 0; st == XAI_OK && i < q.nmap; i++) {
+        const char *cls = q.classes[q.ev_class[i]];
+        int found = -1;
+        for (int c = 0; c < p->nclass; c++)
+            if (strcmp(p->classes[c], cls) == 0)
+                found = c;
+        if (found < 0)
+            st = xai_error_set(XAI_EUNSUPPORTED, "the model has no class '%s'", cls);
+        q.ev_class[i] = found;
+    }
+    if (st == XAI_OK) { /* the new mapping replaces the record's; the classes stay */
+        int *ev_class = p->ev_class;
+        char **ev_keys = p->ev_keys;
+        int nmap = p->nmap;
+        p->ev_keys = q.ev_keys, p->ev_class = q.ev_class, p->nmap = q.nmap;
+        q.ev_keys = ev_keys, q.ev_class = ev_class, q.nmap = nmap;
+    }
+    xai_eeg_prep_free(&q);
+    return st;
+}
+
+xai_status xai_eeg_prep_check_model(const xai_eeg_prep *p, const xai_model *m)
+{
+    int nd = 0;
+    const int64_t *shape = xai_model_input_shape(m, &nd);
+    if (!(nd == 4 && shape[1] == 1 && shape[2] == p->nch && shape[3] == p->ntimes) ||
+        xai_model_output_numel(m) != p->nclass)
+        return xai_error_set(XAI_ESHAPE, "the model's input/output shape does not match its preprocessing record "
+                             "(%d channels x %lld samples, %d classes)", p->nch, (long long)p->ntimes, p->nclass);
+    return XAI_OK;
 }

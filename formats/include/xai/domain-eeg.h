@@ -16,6 +16,7 @@
 #include "xai/api.h"
 #include "xai/card.h"
 #include "xai/domain.h"
+#include "xai/model.h"
 #include "xai/status.h"
 
 #ifdef __cplusplus
@@ -199,9 +200,34 @@ XAI_API xai_status xai_eeg_split_epochs(xai_dataset *d);
 XAI_API xai_status xai_eeg_epochs_dataset(const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
                                           int per_epoch, xai_dataset *d);
 
+/**
+ * Replace the record's event mapping by @p spec ("EVENT=CLASS,..."), whose classes must be
+ * the record's (explaining data whose events are named otherwise than at training time).
+ * @return XAI_OK, XAI_EINVAL (bad syntax), XAI_EUNSUPPORTED (a class the model lacks; the
+ *         message names it), XAI_ENOMEM. The record is unchanged on failure.
+ */
+XAI_API xai_status xai_eeg_prep_remap_events(xai_eeg_prep *p, const char *spec);
+
+/** XAI_ESHAPE (message with the record's sizes) unless @p m takes [N, 1, nch, ntimes] and
+ *  gives nclass outputs. */
+XAI_API xai_status xai_eeg_prep_check_model(const xai_eeg_prep *p, const xai_model *m);
+
 /** A model card with the EEG members: domain, task, input axes, units, rate, channel
  *  names and the pre-processing record. @p out is NULL on failure. */
 XAI_API xai_status xai_eeg_card_new(const xai_eeg_prep *p, xai_card **out);
+
+/**
+ * A ground truth in native terms as a mask over the model's channels x times: the TSV has a
+ * "channels" column (comma-separated labels, or "channel") and "tmin_s", "tmax_s" (seconds
+ * after the event, the epochs' time axis); each row is a region, and a sample of a listed
+ * channel is in it when tmin_s <= its time < tmax_s. With a "kind" column only rows of kind
+ * @p kind count (NULL = "planted", the generator's truth.tsv). @param mask [nch][ntimes],
+ * set to 1 inside any region and 0 elsewhere. @return XAI_OK; errors of xai_tsv_load();
+ * XAI_EINVAL (a missing column, a channel the model lacks or a region outside the epoch,
+ * both named with the row; no region).
+ */
+XAI_API xai_status xai_eeg_truth_mask(const xai_eeg_prep *p, const char *tsv_path, const char *kind, float *mask,
+                                      int *nregions);
 
 /* ------------------------------------------------------------------ group level */
 

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * eeg-app.h - what the parts of xai-eeg share: the options, the defaults and the commands
+ * (help.c, train.c, explain.c, bids.c; main.c parses the command line).
+ */
+#ifndef XAI_EEG_APP_H
+#define XAI_EEG_APP_H
+
+#include "app-driver.h"
+#include "app.h"
+#include "eeg-batch.h"
+#include "xai/domain-eeg.h"
+#include "xai/driver.h"
+#include "xai/lrp.h"
+
+#define PROG "xai-eeg"
+#ifndef XAI_EEG_VERSION
+#define XAI_EEG_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_ARCH XAI_EEG_DEFAULT_ARCH
+/* 4-38 Hz keeps mu, beta and low gamma and drops drift, blinks' slow part and mains
+ * (braindecode's motor-imagery examples, after Schirrmeister et al. 2017). */
+#define DEFAULT_HP 4.0
+#define DEFAULT_LP 38.0
+/* A fixed number of epochs without early stopping: stopping early needs an inner held-out
+ * subject, which a study of a handful of subjects cannot spare. */
+#define DEFAULT_EPOCHS 40
+#define DEFAULT_PATIENCE 0
+
+typedef struct {
+    int train, evaluate;
+    int bids;           /* 0, 1 participant, 2 group */
+    const char *bids_dir, *task;
+    char **labels;      /* --participant-label values (without "sub-") */
+    int nlabels;
+    char **outdirs;     /* per input in the BIDS form, else NULL */
+    char **inputs;
+    int ninputs;
+    const char *events, *channels, *arch, *model, *output, *composite;
+    const char *truth, *truth_kind, *metrics; /* evaluate */
+    double tmin, tmax, hp, lp, notch, resample, val_split;
+    int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, order, figures, save_input;
+    xai_method method;
+    xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --epochs ... --target */
+    eeg_batch batch;          /* --shard --slurm ...; always on at the participant level */
+} opts;
+
+
+/** --help */
+void eeg_usage(void);
+/** A recording's name without folder, extension and trailing "_eeg" (malloc'ed or NULL). */
+char *eeg_stem_of(const char *path);
+/** The group of a recording for --split-by KIND (sub, ses, run entities of its name, or the
+ *  recording itself); *missing counts names without the entity. malloc'ed, NULL when out
+ *  of memory. */
+char *eeg_group_of(const char *path, const char *kind, int *missing);
+/** The commands; each returns the exit code. */
+int eeg_run_train(xai_app *app, opts *o);
+int eeg_run_explain(xai_app *app, opts *o);
+int eeg_run_evaluate(xai_app *app, opts *o);
+/** The model set, its record (with --events remapped) and the explanation settings, checked
+ *  against --strict: what explain and evaluate share. @return an exit code. */
+int eeg_prepare_model(xai_app *app, const opts *o, xai_driver_set **set, xai_eeg_prep *p,
+                      xai_driver_explain_options *eo);
+/** One recording's epochs after the record, warnings on dropped ones. @return an exit code. */
+int eeg_load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, xai_eeg_epochs *ep);
+/** The participant level's inputs: o->inputs and o->outdirs from the BIDS folder. */
+int eeg_bids_collect(xai_app *app, opts *o);
+int eeg_run_group(xai_app *app, opts *o);
+
+#endif
