@@ -3,7 +3,8 @@
 # xai-eeg evaluate: the metrics of xai/eval.h on the program's own maps against a truth in
 # channel names and seconds. The mass accuracy it reports equals the one computed here in
 # float64 from explain's relevance.npy and the truth; the planted channels score above a
-# decoy region of the same size; ROAD runs with the fold models; errors are named.
+# decoy region of the same size; ROAD runs with the fold models; errors are named. And
+# explain --concepts: per-concept channel x time maps that add up to the epoch's map.
 # Usage: test-eeg-evaluate.sh XAI_EEG GEN_EEG SOURCE_ROOT
 [ $# -ge 3 ] || { echo "usage: $0 XAI_EEG GEN_EEG SOURCE_ROOT" >&2; exit 2; }
 [ -x /usr/bin/python3 ] || { echo "SKIP: /usr/bin/python3 missing"; exit 77; }
@@ -115,6 +116,30 @@ try:
     check(p.returncode == 2, "no --truth: exit %d" % p.returncode)
     p = run("explain", "--model", MODEL, "--edf", runs[0], "--truth", truth, "-o", os.path.join(tmp, "e7"), "-q")
     check(p.returncode == 2, "--truth on explain: exit %d" % p.returncode)
+    # concepts of the spatial filter layer (16 filters): all of them add up to the map
+    cx = os.path.join(tmp, "cx")
+    p = run("explain", "--model", MODEL, "--edf", runs[1], "-o", cx, "--no-figures", "-q", "--concepts", "conv1:top=16")
+    if check(p.returncode == 0, "--concepts exit %d: %s" % (p.returncode, p.stderr)):
+        stem = os.path.join(cx, "sub-01_task-mi_run-3_desc-lrp_")
+        C = np.load(stem + "concepts.npy").astype(np.float64)
+        Rn = np.load(stem + "relevance.npy").astype(np.float64)
+        check(C.shape == (8, 16) + Rn.shape[1:], "concept maps shape %s" % (C.shape,))
+        S = C.sum(axis=1)
+        S /= np.abs(S).sum(axis=(1, 2), keepdims=True)  # the plain maps are L1-normalised
+        err = np.abs(S - Rn).max() / np.abs(Rn).max()
+        check(err < 1e-4, "concept maps add up to the map: rel err %.2e" % err)
+        ct = table(stem + "concepts.tsv")
+        check(len(ct) == 8 * 16 and ct[0]["rank"] == "1", "concept table")
+        sh0 = sum(float(r["share"]) for r in ct if r["epoch"] == "0")
+        check(abs(sh0 - 1) < 1e-6, "the 16 concepts hold the layer's relevance: %.6f" % sh0)
+        cs = json.load(open(stem + "concepts.json"))
+        check(cs["Layer"] == "conv1" and cs["LayerChannels"] == 16, "concept sidecar")
+    p = run("explain", "--model", MODEL, "--edf", runs[1], "-o", os.path.join(tmp, "cy"), "-q", "--concepts",
+            "nosuchlayer")
+    check(p.returncode == 1 and "nosuchlayer" in p.stderr, "unknown layer: %d %s" % (p.returncode, p.stderr))
+    p = run("train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", os.path.join(tmp, "m.onnx"),
+            "--concepts", "conv1")
+    check(p.returncode == 2, "--concepts on train: exit %d" % p.returncode)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print("ok" if failures == 0 else "%d failures" % failures)

@@ -8,6 +8,7 @@
 
 #include "app-driver.h"
 #include "app.h"
+#include "concepts.h" /* concept_spec, concepts_parse(): xai-explain's --concepts syntax */
 #include "eeg-batch.h"
 #include "xai/domain-eeg.h"
 #include "xai/driver.h"
@@ -39,6 +40,8 @@ typedef struct {
     int ninputs;
     const char *events, *channels, *arch, *model, *output, *composite;
     const char *truth, *truth_kind, *metrics; /* evaluate */
+    int concepts;             /* explain --concepts: cs is set */
+    concept_spec cs;
     double tmin, tmax, hp, lp, notch, resample, val_split;
     int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, order, figures, save_input;
     xai_method method;
@@ -65,6 +68,17 @@ int eeg_prepare_model(xai_app *app, const opts *o, xai_driver_set **set, xai_eeg
                       xai_driver_explain_options *eo);
 /** One recording's epochs after the record, warnings on dropped ones. @return an exit code. */
 int eeg_load_epochs(xai_app *app, const xai_eeg_prep *p, const char *input, xai_eeg_epochs *ep);
+/** What explain hands to the concept pass of one recording (borrowed). */
+typedef struct {
+    const char *input, *rel_npy, *common; /* the recording, its relevance .npy, its sidecar members */
+    const concept_spec *cs;
+    const xai_driver_set *set;
+    const xai_driver_explain_options *eo;
+    const xai_driver_explanation *ex;     /* the plain pass: fold and class of each epoch */
+    const float *x;                       /* the epochs as the model saw them */
+} eeg_concepts_in;
+/** <stem>_desc-<m>_concepts.npy (epochs, concepts, channels, times), .tsv and sidecars. */
+int eeg_concepts(xai_app *app, const xai_eeg_prep *p, const eeg_concepts_in *in);
 /** The participant level's inputs: o->inputs and o->outdirs from the BIDS folder. */
 int eeg_bids_collect(xai_app *app, opts *o);
 int eeg_run_group(xai_app *app, opts *o);

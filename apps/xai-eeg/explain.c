@@ -195,6 +195,9 @@ static int explain_one(xai_app *app, const opts *o, const xai_driver_set *set, c
     }
     if (o->save_input && save_inputs(app, names->npy, &ds) != 0)
         goto done;
+    eeg_concepts_in ci = {input, names->npy, common, &o->cs, set, eo, &ex, ds.x};
+    if (o->concepts && eeg_concepts(app, p, &ci) != XAI_EXIT_OK)
+        goto done;
     for (int ch = 0; o->figures && ch < p->nch; ch++)
         if (xai_eeg_montage_find(p->channels[ch], NULL, NULL) != 0)
             xai_app_log(app, 1, "%s: channel %s has no 10-05 position: not in the topomap", input, p->channels[ch]);

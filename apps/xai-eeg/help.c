@@ -78,6 +78,11 @@ void eeg_usage(void)
         "                         float32 (epochs, 1, channels, times), e.g. for xai-evaluate\n"
         "  --composite C          LRP composite [epsilon-plus-flat]\n"
         "  --no-figures           skip the PNGs\n"
+        "  --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al. 2023):\n"
+        "                         the filters/units of LAYER (a node name, e.g. conv1) as concepts;\n"
+        "                         <stem>_desc-<m>_concepts.npy (epochs, concepts, channels, times), raw\n"
+        "                         maps that add up to the epoch's map over all concepts, and\n"
+        "                         _concepts.tsv (epoch, class, rank, concept, relevance, share) [top=8]\n"
         , stdout);
     xai_app_driver_help_explain(stdout, &d);
     fputs(

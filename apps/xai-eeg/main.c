@@ -20,7 +20,7 @@
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
        O_RESAMPLE, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
-       O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS };
+       O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS, O_CONCEPTS };
 
 static int parse_double(const char *s, double *v)
 {
@@ -56,7 +56,7 @@ static const struct option longopts[] = {
     {"composite", required_argument, 0, O_COMPOSITE}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     XAI_APP_DRIVER_EXPLAIN_OPTIONS,
     {"truth", required_argument, 0, O_TRUTH}, {"truth-kind", required_argument, 0, O_TRUTH_KIND},
-    {"metrics", required_argument, 0, O_METRICS}, {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
+    {"metrics", required_argument, 0, O_METRICS}, {"concepts", required_argument, 0, O_CONCEPTS}, {"no-figures", no_argument, 0, O_NOFIG}, {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"participant-label", required_argument, 0, O_LABEL}, {"participant_label", required_argument, 0, O_LABEL},
     {"task", required_argument, 0, O_TASK}, EEG_BATCH_LONG_OPTIONS,
     {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
@@ -118,6 +118,15 @@ static int choice_option(xai_app *app, opts *o, int c, const char *name, const c
     return -1;
 }
 
+static int concept_option(xai_app *app, opts *o, const char *arg)
+{
+    char msg[256];
+    if (concepts_parse(arg, &o->cs, msg, sizeof msg) != 0)
+        return xai_app_usage_error(app, "%s", msg);
+    o->concepts = 1;
+    return XAI_EXIT_OK;
+}
+
 static int own_option(xai_app *app, opts *o, int c, const char *name, const char *arg, int ac, char **av)
 {
     char *end;
@@ -152,6 +161,7 @@ static int own_option(xai_app *app, opts *o, int c, const char *name, const char
     case O_TRUTH: o->truth = arg; return XAI_EXIT_OK;
     case O_TRUTH_KIND: o->truth_kind = arg; return XAI_EXIT_OK;
     case O_METRICS: o->metrics = arg; return XAI_EXIT_OK;
+    case O_CONCEPTS: return concept_option(app, o, arg);
     case 'o': o->output = arg; return XAI_EXIT_OK;
     }
     return -1;
@@ -206,6 +216,8 @@ static int check_options(xai_app *app, const opts *o)
         return xai_app_usage_error(app, "--participant-label and --task belong to the BIDS form");
     if (o->bids == 1 && !o->model)
         return xai_app_usage_error(app, "participant: --model M.onnx is required");
+    if (o->concepts && (o->train || o->evaluate || o->bids == 2 || o->method != XAI_METHOD_LRP))
+        return xai_app_usage_error(app, "--concepts belongs to explain with --method lrp");
     if ((o->truth || o->truth_kind || o->metrics) && !o->evaluate)
         return xai_app_usage_error(app, "--truth, --truth-kind and --metrics belong to evaluate");
     if (o->batch.active && (o->train || o->evaluate || o->bids == 2))

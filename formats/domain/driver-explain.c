@@ -126,8 +126,8 @@ static xai_status assign_targets(const xai_dataset *d, const xai_target *t, int 
 }
 
 /* The explain configuration for model @p m; *rules is the string to free afterwards. */
-static xai_status make_config(const xai_model *m, const xai_driver_explain_options *o, xai_explain_config *c,
-                              char **rules)
+xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explain_options *o, xai_explain_config *c,
+                                     char **rules)
 {
     xai_explain_config_init(c);
     *rules = NULL;
@@ -224,7 +224,7 @@ static xai_status explain_with(batch_ctx *b, const xai_driver_set *s, int k, int
         return XAI_OK;
     xai_explain_config cfg;
     char *rules = NULL;
-    xai_status st = make_config(m, b->o, &cfg, &rules);
+    xai_status st = xai_driver_explain_config(m, b->o, &cfg, &rules);
     for (int64_t j0 = 0; !st && j0 < cnt; j0 += b->o->batch) {
         int64_t nb = cnt - j0 < b->o->batch ? cnt - j0 : b->o->batch;
         st = explain_batch(b, m, &cfg, idx + j0, nb);

@@ -319,6 +319,15 @@ XAI_API xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset
 XAI_API void xai_driver_explanation_free(xai_driver_explanation *e);
 
 /**
+ * The xai_explain() settings xai_driver_explain() uses for model @p m (method, composite,
+ * rules and the start of @p o), for callers that run another pass with the same settings,
+ * e.g. concept relevance (xai/crp.h). Targets are left to the caller.
+ * @param[out] rules  text @p c points to, to free() after use (may be set to NULL)
+ */
+XAI_API xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explain_options *o,
+                                             xai_explain_config *c, char **rules);
+
+/**
  * Mean map per key (class, group, ...) of an explanation: out[k] = mean of the maps of the
  * samples with key[i] == k (k in 0..nkeys-1; other keys skipped). With normalised maps every
  * sample weighs the same. Samples flagged IN_SAMPLE or NO_TARGET are skipped unless
