@@ -47,44 +47,8 @@ static void usage_input(void)
         , stdout);
 }
 
-void eeg_usage(void)
+static void usage_batch(void)
 {
-    usage_input();
-    fputs(
-        "MODEL AND TRAINING (train)\n"
-        "  --arch SPEC            architecture on the input [1, C, T]; {C} {K} {KT} {PT} {P} expand to\n"
-        "                         channels, classes, temporal kernel (~0.1 s), its half, pool (0.25 s)\n"
-        "                         [" DEFAULT_ARCH "]\n"
-        "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
-        "  --augment none|shift-scale  add a copy of each training epoch shifted by up to 1/16 of\n"
-        "                         the window (mirrored edges) and scaled by 0.8..1.25 [none]\n"
-        "  --split-by KIND        groups from the BIDS entities of the file names (sub-, ses-, run-);\n"
-        "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
-        , stdout);
-    xai_app_driver_opts d;
-    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
-    xai_app_driver_opts_init(&d, "subject", kinds);
-    d.epochs = DEFAULT_EPOCHS;
-    d.patience = DEFAULT_PATIENCE;
-    d.batch = 16;
-    xai_app_driver_help_train(stdout, &d);
-    fputs(
-        "\n"
-        "EXPLANATION (explain)\n"
-        "  --model M.onnx         a model written by '" PROG " train' (its fold models are used out of\n"
-        "                         fold: each subject is explained by the model that never saw it)\n"
-        "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
-        "  --save-input           explain: also write the model inputs, <stem>_desc-<m>_input.npy\n"
-        "                         float32 (epochs, 1, channels, times), e.g. for xai-evaluate\n"
-        "  --composite C          LRP composite [epsilon-plus-flat]\n"
-        "  --no-figures           skip the PNGs\n"
-        "  --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al. 2023):\n"
-        "                         the filters/units of LAYER (a node name, e.g. conv1) as concepts;\n"
-        "                         <stem>_desc-<m>_concepts.npy (epochs, concepts, channels, times), raw\n"
-        "                         maps that add up to the epoch's map over all concepts, and\n"
-        "                         _concepts.tsv (epoch, class, rank, concept, relevance, share) [top=8]\n"
-        , stdout);
-    xai_app_driver_help_explain(stdout, &d);
     fputs(
         "\n"
         "EVALUATION (evaluate)\n"
@@ -133,6 +97,47 @@ void eeg_usage(void)
         "                         each with a JSON sidecar; dataset_description.json in OUTDIR\n"
         "\n"
         , stdout);
+}
+
+void eeg_usage(void)
+{
+    usage_input();
+    fputs(
+        "MODEL AND TRAINING (train)\n"
+        "  --arch SPEC            architecture on the input [1, C, T]; {C} {K} {KT} {PT} {P} expand to\n"
+        "                         channels, classes, temporal kernel (~0.1 s), its half, pool (0.25 s)\n"
+        "                         [" DEFAULT_ARCH "]\n"
+        "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
+        "  --augment none|shift-scale  add a copy of each training epoch shifted by up to 1/16 of\n"
+        "                         the window (mirrored edges) and scaled by 0.8..1.25 [none]\n"
+        "  --split-by KIND        groups from the BIDS entities of the file names (sub-, ses-, run-);\n"
+        "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
+        , stdout);
+    xai_app_driver_opts d;
+    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
+    xai_app_driver_opts_init(&d, "subject", kinds);
+    d.epochs = DEFAULT_EPOCHS;
+    d.patience = DEFAULT_PATIENCE;
+    d.batch = 16;
+    xai_app_driver_help_train(stdout, &d);
+    fputs(
+        "\n"
+        "EXPLANATION (explain)\n"
+        "  --model M.onnx         a model written by '" PROG " train' (its fold models are used out of\n"
+        "                         fold: each subject is explained by the model that never saw it)\n"
+        "  --method M             lrp|gradient|gradient-x-input|smoothgrad|integrated-gradients [lrp]\n"
+        "  --save-input           explain: also write the model inputs, <stem>_desc-<m>_input.npy\n"
+        "                         float32 (epochs, 1, channels, times), e.g. for xai-evaluate\n"
+        "  --composite C          LRP composite [epsilon-plus-flat]\n"
+        "  --no-figures           skip the PNGs\n"
+        "  --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al. 2023):\n"
+        "                         the filters/units of LAYER (a node name, e.g. conv1) as concepts;\n"
+        "                         <stem>_desc-<m>_concepts.npy (epochs, concepts, channels, times), raw\n"
+        "                         maps that add up to the epoch's map over all concepts, and\n"
+        "                         _concepts.tsv (epoch, class, rank, concept, relevance, share) [top=8]\n"
+        , stdout);
+    xai_app_driver_help_explain(stdout, &d);
+    usage_batch();
     fputs(xai_app_common_help, stdout);
     fputs(
         "\n"
