@@ -52,6 +52,8 @@ typedef struct {
 
 /** --help */
 void eeg_usage(void);
+/** The shared driver options with xai-eeg's defaults (--help shows the same). */
+void eeg_driver_defaults(xai_app_driver_opts *d);
 /** A recording's name without folder, extension and trailing "_eeg" (malloc'ed or NULL). */
 char *eeg_stem_of(const char *path);
 /** The group of a recording for --split-by KIND (sub, ses, run entities of its name, or the

@@ -114,11 +114,7 @@ void eeg_usage(void)
         "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
         , stdout);
     xai_app_driver_opts d;
-    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
-    xai_app_driver_opts_init(&d, "subject", kinds);
-    d.epochs = DEFAULT_EPOCHS;
-    d.patience = DEFAULT_PATIENCE;
-    d.batch = 16;
+    eeg_driver_defaults(&d);
     xai_app_driver_help_train(stdout, &d);
     fputs(
         "\n"
@@ -153,4 +149,13 @@ void eeg_usage(void)
         "  Sturm et al. 2016, J Neurosci Methods 274:141 (LRP for EEG).\n"
         "  Varoquaux et al. 2017, NeuroImage 145:166 (cross-validation across subjects).\n"
         "  Montavon et al. 2019, LRP overview; BIDS 1.9 EEG and derivatives.\n", stdout);
+}
+
+void eeg_driver_defaults(xai_app_driver_opts *d)
+{
+    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
+    xai_app_driver_opts_init(d, "subject", kinds);
+    d->epochs = DEFAULT_EPOCHS;
+    d->patience = DEFAULT_PATIENCE;
+    d->batch = 16;
 }

@@ -250,14 +250,10 @@ static int subcommand(xai_app *app, opts *o, int argc, char **argv)
 
 static void opts_init(opts *o)
 {
-    static const char *const kinds[] = {"subject", "session", "run", "recording", "epoch", NULL};
     *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
                 .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
-    xai_app_driver_opts_init(&o->dopt, "subject", kinds);
+    eeg_driver_defaults(&o->dopt);
     o->batch = (eeg_batch){.shard_k = 1, .shard_n = 1, .first = 1};
-    o->dopt.epochs = DEFAULT_EPOCHS;
-    o->dopt.patience = DEFAULT_PATIENCE;
-    o->dopt.batch = 16;
 }
 
 int main(int argc, char **argv)
