@@ -28,6 +28,14 @@
  * subject, which a study of a handful of subjects cannot spare. */
 #define DEFAULT_EPOCHS 40
 #define DEFAULT_PATIENCE 0
+/* L2 weight decay (added to the gradient, as torch.optim.Adam's weight_decay): the dense
+ * weights of time bins that carry no class information get gradients that average to zero,
+ * so without it they keep their random initial values, and the class-free activity there
+ * takes a third of the relevance. The penalty pulls exactly those weights to zero while the
+ * data hold the informative ones (the minimum-norm solution). Measured on the realistic
+ * generator, 3 seeds, held-out subject: window share 0.70 -> 0.76, 0.65 -> 0.70, 0.69 -> 0.73;
+ * with half the data 0.65 -> 0.70 and 0.58 -> 0.61, no loss of held-out accuracy (README). */
+#define DEFAULT_WEIGHT_DECAY 0.1
 
 typedef struct {
     int train, evaluate;

@@ -158,4 +158,5 @@ void eeg_driver_defaults(xai_app_driver_opts *d)
     d->epochs = DEFAULT_EPOCHS;
     d->patience = DEFAULT_PATIENCE;
     d->batch = 16;
+    d->weight_decay = DEFAULT_WEIGHT_DECAY;
 }
