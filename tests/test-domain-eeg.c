@@ -540,6 +540,23 @@ START_TEST(write_maps)
     ck_assert(a.ndim == 3 && a.shape[0] == 2 && a.shape[1] == 3 && a.shape[2] == 10);
     ck_assert(memcmp(a.data, rel, sizeof rel) == 0);
     xai_npy_free(&a);
+    /* each table's sidecar carries its data dictionary, per-class columns included */
+    char js[160], text[8192];
+    snprintf(js, sizeof js, "%s/r_events.json", dir);
+    FILE *jf = fopen(js, "r");
+    ck_assert_ptr_nonnull(jf);
+    size_t nt = fread(text, 1, sizeof text - 1, jf);
+    fclose(jf);
+    text[nt] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"logit_down\": {"));
+    ck_assert_ptr_nonnull(strstr(text, "\"Units\": \"s\""));
+    snprintf(js, sizeof js, "%s/r_channels.json", dir);
+    ck_assert_ptr_nonnull(jf = fopen(js, "r"));
+    nt = fread(text, 1, sizeof text - 1, jf);
+    fclose(jf);
+    text[nt] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"relevance_up\": {"));
+    ck_assert_ptr_nonnull(strstr(text, "\"Model\": \"m.onnx\""));
     /* nothing to write is an error, not a crash */
     m.n = 0;
     ck_assert_int_eq(xai_eeg_write_maps(&m, &o, NULL), XAI_EINVAL);

@@ -240,9 +240,71 @@ static xai_status events_table(const xai_eeg_maps *m, xai_tsv **out)
     return st;
 }
 
+/* the BIDS data dictionary of a table: fixed columns, then one per class with a prefix */
+typedef struct {
+    const char *name, *desc, *units;
+} column_info;
+
+typedef struct {
+    const column_info *cols;
+    size_t n;
+    const xai_eeg_prep *p;
+    column_info per_class; /* name = the prefix of "<prefix><class>" */
+} dictionary;
+
+static xai_status describe(xai_sidecar *sc, const char *name, const char *desc, const char *units)
+{
+    xai_sidecar *ch = NULL;
+    xai_status st = xai_sidecar_child(sc, name, &ch);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(ch, "Description", desc);
+    if (st == XAI_OK && units)
+        st = xai_sidecar_set_string(ch, "Units", units);
+    xai_sidecar_free(ch);
+    return st;
+}
+
+static xai_status fill_dictionary(xai_sidecar *sc, const void *ud)
+{
+    const dictionary *d = ud;
+    xai_status st = XAI_OK;
+    for (size_t i = 0; st == XAI_OK && i < d->n; i++)
+        st = describe(sc, d->cols[i].name, d->cols[i].desc, d->cols[i].units);
+    for (int c = 0; st == XAI_OK && c < d->p->nclass; c++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", d->per_class.name, d->p->classes[c]);
+        st = describe(sc, name, d->per_class.desc, d->per_class.units);
+    }
+    return st;
+}
+
+static const column_info channel_cols[] = {
+    {"name", "Channel label, as in the model's pre-processing record", NULL},
+    {"type", "Channel type (BIDS)", NULL},
+    {"units", "Units of the recorded signal", NULL},
+    {"relevance", "Mean over epochs of the channel's summed relevance, each epoch's map scaled to sum |R| = 1",
+     "arbitrary"},
+    {"relevance_abs", "Mean over epochs of the channel's summed |R|, each epoch's map scaled to sum |R| = 1",
+     "arbitrary"},
+    {"positive_share", "The channel's share of all positive relevance", "ratio"}};
+
+static const column_info event_cols[] = {
+    {"onset", "Event onset from the start of the recording", "s"},
+    {"duration", "Length of the explained window", "s"},
+    {"sample", "First sample of the window at the model's sampling rate", "samples"},
+    {"trial_type", "True class of the epoch", NULL},
+    {"target", "Class explained (n/a: none)", NULL},
+    {"prediction", "Class the model predicted", NULL},
+    {"correct", "1 when the prediction equals the true class, else 0", NULL},
+    {"relevance_sum", "Sum of the epoch's relevance as written (after scaling)", "arbitrary"}};
+
 static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, const xai_eeg_paths *o,
                                const char *common)
 {
+    dictionary dc = {channel_cols, sizeof channel_cols / sizeof *channel_cols, m->p,
+                     {"relevance_", "Mean summed relevance over the epochs explained for this class", "arbitrary"}};
+    dictionary de = {event_cols, sizeof event_cols / sizeof *event_cols, m->p,
+                     {"logit_", "The model's logit (pre-softmax output) for this class", NULL}};
     xai_tsv *ct = NULL, *et = NULL;
     xai_status st = channels_table(m, cm, &ct);
     if (st == XAI_OK)
@@ -252,7 +314,7 @@ static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, con
                            "BIDS channels table plus relevance columns: relevance = mean over epochs of the "
                            "channel's summed relevance; relevance_abs = the same of |R|; positive_share = the "
                            "channel's share of all positive relevance; relevance_<class> = mean summed relevance "
-                           "over the epochs explained for that class", NULL, NULL);
+                           "over the epochs explained for that class", fill_dictionary, &dc);
     if (st == XAI_OK)
         st = events_table(m, &et);
     if (st == XAI_OK)
@@ -261,7 +323,7 @@ static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, con
         st = write_sidecar(common, o->events,
                            "One row per explained epoch: event onset (s), window length (s), first sample at the "
                            "model's rate, true class, explained class, predicted class, correctness, summed input "
-                           "relevance and the logits", NULL, NULL);
+                           "relevance and the logits", fill_dictionary, &de);
     xai_tsv_free(ct);
     xai_tsv_free(et);
     return st;
