@@ -151,23 +151,14 @@ static void wr_f32(uint8_t *o, float v, int proc)
     }
 }
 
-static void free_strv(char **v, int n)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void xai_c3d_close(xai_c3d *c)
 {
     if (!c)
         return;
-    free_strv(c->point_labels, c->npoints);
-    free_strv(c->point_descriptions, c->npoints);
-    free_strv(c->analog_labels, c->nanalog);
-    free_strv(c->analog_units, c->nanalog);
+    xai_strv_free(c->point_labels, (size_t)c->npoints);
+    xai_strv_free(c->point_descriptions, (size_t)c->npoints);
+    xai_strv_free(c->analog_labels, (size_t)c->nanalog);
+    xai_strv_free(c->analog_units, (size_t)c->nanalog);
     free(c->point_units);
     free(c->subject);
     free(c->points);
@@ -256,7 +247,7 @@ static xai_status get_strings(const xai_c3d *c, const char *g, const char *base,
         for (size_t s = 0; s < nstr && have < count; s++) {
             v[have] = dup_trim((const char *)p->data + s * slen, slen);
             if (!v[have]) {
-                free_strv(v, count);
+                xai_strv_free(v, (size_t)count);
                 return xai_error_set(XAI_ENOMEM, "c3d: out of memory");
             }
             have++;
@@ -265,7 +256,7 @@ static xai_status get_strings(const xai_c3d *c, const char *g, const char *base,
     for (int i = have; i < count; i++) {
         v[i] = dups("");
         if (!v[i]) {
-            free_strv(v, count);
+            xai_strv_free(v, (size_t)count);
             return xai_error_set(XAI_ENOMEM, "c3d: out of memory");
         }
     }
@@ -539,9 +530,9 @@ static xai_status read_group_events(xai_c3d *c, const char *name)
         st = push_event(c, lab[i], ctx[i], desc[i], t, XAI_C3D_EVENT_GROUP);
         lab[i] = ctx[i] = desc[i] = NULL;
     }
-    free_strv(lab, lab ? n : 0);
-    free_strv(ctx, ctx ? n : 0);
-    free_strv(desc, desc ? n : 0);
+    xai_strv_free(lab, (size_t)(lab ? n : 0));
+    xai_strv_free(ctx, (size_t)(ctx ? n : 0));
+    xai_strv_free(desc, (size_t)(desc ? n : 0));
     return st;
 }
 
@@ -708,7 +699,7 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
     if (!st)
         for (int i = 0; i < c->npoints; i++)
             strip_prefix(c->point_labels[i], prefixes, nprefix);
-    free_strv(prefixes, nprefix);
+    xai_strv_free(prefixes, (size_t)nprefix);
     if (st)
         return st;
     if ((st = get_strings(c, "POINT", "DESCRIPTIONS", c->npoints, &c->point_descriptions)))

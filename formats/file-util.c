@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * file-util.c - opening a reader's input as a regular file (see file-util.h). POSIX
- * fstat(2) on the open stream, so the check and the read are about the same file.
+ * file-util.c - opening a reader's input as a regular file (see file-util.h; POSIX
+ * fstat(2) on the open stream, so the check and the read are about the same file) and
+ * freeing string arrays.
  */
 #include "file-util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,4 +24,13 @@ xai_status xai_file_open_regular(const char *path, FILE **f, uint64_t *size)
     }
     *size = (uint64_t)sb.st_size;
     return XAI_OK;
+}
+
+void xai_strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * file-util.h - private helper shared by the formats readers: open an input file and make
- * sure it is a regular file (not a directory, FIFO or device) before its size is trusted.
- * Not installed; the function is hidden (no XAI_API).
+ * file-util.h - private helpers shared by the formats readers: open an input file and make
+ * sure it is a regular file (not a directory, FIFO or device) before its size is trusted;
+ * free an array of strings. Not installed; the functions are hidden (no XAI_API).
  */
 #ifndef XAI_FILE_UTIL_H
 #define XAI_FILE_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,5 +20,8 @@
  *         file" (nothing is left open).
  */
 xai_status xai_file_open_regular(const char *path, FILE **f, uint64_t *size);
+
+/** Free the @p n strings of @p v and @p v itself (NULL is fine). */
+void xai_strv_free(char **v, size_t n);
 
 #endif /* XAI_FILE_UTIL_H */

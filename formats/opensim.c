@@ -152,15 +152,6 @@ static int num(const char *s, double *v)
     return *end ? -1 : 1;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 static xai_status read_whole(const char *path, void **buf, size_t *len)
 {
     FILE *f;
@@ -199,7 +190,7 @@ void xai_trc_close(xai_trc *t)
         return;
     free(t->name);
     free(t->units);
-    free_strv(t->markers, t->markers ? (size_t)t->nmarkers : 0);
+    xai_strv_free(t->markers, t->markers ? (size_t)t->nmarkers : 0);
     free(t->frame_numbers);
     free(t->time);
     free(t->points);
@@ -439,9 +430,9 @@ void xai_mot_close(xai_mot *m)
     if (!m)
         return;
     free(m->name);
-    free_strv(m->keys, (size_t)m->nkeys);
-    free_strv(m->values, (size_t)m->nkeys);
-    free_strv(m->labels, m->labels ? (size_t)m->ncolumns : 0);
+    xai_strv_free(m->keys, (size_t)m->nkeys);
+    xai_strv_free(m->values, (size_t)m->nkeys);
+    xai_strv_free(m->labels, m->labels ? (size_t)m->ncolumns : 0);
     free(m->time);
     free(m->data);
     free(m);

@@ -540,6 +540,23 @@ START_TEST(write_maps)
     ck_assert(a.ndim == 3 && a.shape[0] == 2 && a.shape[1] == 3 && a.shape[2] == 10);
     ck_assert(memcmp(a.data, rel, sizeof rel) == 0);
     xai_npy_free(&a);
+    /* each table's sidecar carries its data dictionary, per-class columns included */
+    char js[160], text[8192];
+    snprintf(js, sizeof js, "%s/r_events.json", dir);
+    FILE *jf = fopen(js, "r");
+    ck_assert_ptr_nonnull(jf);
+    size_t nt = fread(text, 1, sizeof text - 1, jf);
+    fclose(jf);
+    text[nt] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"logit_down\": {"));
+    ck_assert_ptr_nonnull(strstr(text, "\"Units\": \"s\""));
+    snprintf(js, sizeof js, "%s/r_channels.json", dir);
+    ck_assert_ptr_nonnull(jf = fopen(js, "r"));
+    nt = fread(text, 1, sizeof text - 1, jf);
+    fclose(jf);
+    text[nt] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"relevance_up\": {"));
+    ck_assert_ptr_nonnull(strstr(text, "\"Model\": \"m.onnx\""));
     /* nothing to write is an error, not a crash */
     m.n = 0;
     ck_assert_int_eq(xai_eeg_write_maps(&m, &o, NULL), XAI_EINVAL);
@@ -605,6 +622,222 @@ START_TEST(read_real_files)
 }
 END_TEST
 
+START_TEST(study_pieces)
+{
+    /* placeholders at 128 Hz on 25 x 512: kernel 2*round(6.4)+1 = 13, pool 32 */
+    char *a = xai_eeg_arch_expand("c({C},{K}) k={KT} h={PT} p={P}", 25, 2, 512, 128);
+    ck_assert_str_eq(a, "c(25,2) k=13 h=6 p=32");
+    free(a);
+    a = xai_eeg_arch_expand("k={KT} p={P}", 3, 2, 8, 1000); /* both capped by the epoch */
+    ck_assert_str_eq(a, "k=7 p=8");
+    free(a);
+    /* a dataset of 4 epochs in two recordings; the per-epoch split names each "<group>#k" */
+    xai_dataset d = {0};
+    int64_t shape[3] = {1, 1, 2};
+    ck_assert_int_eq(xai_dataset_alloc(&d, 4, 3, shape, 2), XAI_OK);
+    d.ngroups = 2;
+    d.group_names = calloc(2, sizeof(char *));
+    d.group_names[0] = strdup("a");
+    d.group_names[1] = strdup("b");
+    int grp[4] = {0, 1, 0, 0};
+    for (int i = 0; i < 8; i++)
+        d.x[i] = (float)i;
+    for (int i = 0; i < 4; i++)
+        d.group[i] = grp[i], d.y[i] = i % 2;
+    xai_eeg_prep p = {0};
+    ck_assert_int_eq(xai_eeg_fit_normalisation(&p, &d), XAI_OK);
+    ck_assert_double_eq_tol(p.norm_mean, 3.5, 1e-12);
+    ck_assert_double_eq_tol(p.norm_std, sqrt(5.25), 1e-12); /* population sd of 0..7 */
+    double s1 = 0;
+    for (int i = 0; i < 8; i++)
+        s1 += d.x[i];
+    ck_assert_double_eq_tol(s1, 0, 1e-5);
+    ck_assert_int_eq(xai_eeg_split_epochs(&d), XAI_OK);
+    ck_assert_int_eq(d.ngroups, 4);
+    ck_assert_str_eq(d.group_kind, "trial");
+    ck_assert_str_eq(d.group_names[0], "a#0");
+    ck_assert_str_eq(d.group_names[1], "b#0");
+    ck_assert_str_eq(d.group_names[3], "a#2");
+    xai_dataset_free(&d);
+    /* a constant dataset cannot be z-scored */
+    ck_assert_int_eq(xai_dataset_alloc(&d, 2, 3, shape, 2), XAI_OK);
+    ck_assert_int_eq(xai_eeg_fit_normalisation(&p, &d), XAI_EINVAL);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(study_augment_remap)
+{
+    /* augmentation: a shifted, scaled copy whose values are the original's times one gain */
+    float x[2 * 1 * 3 * 64], y[2 * 1 * 3 * 64];
+    for (int i = 0; i < 2 * 3 * 64; i++)
+        x[i] = y[i] = (float)sin(0.3 * i) + 2.0f;
+    int64_t shape[3] = {1, 3, 64};
+    ck_assert_int_eq(xai_eeg_augment(NULL, y, 2, 3, shape, 42), XAI_OK);
+    for (int e = 0; e < 2; e++) {
+        const float *xe = x + e * 192, *ye = y + e * 192;
+        int found = 0;
+        for (int sh = -4; sh <= 4 && !found; sh++) { /* a shift of at most 64/16 samples */
+            double g = ye[10] / xe[10 - sh];
+            int ok = g >= 0.8 - 1e-6 && g <= 1.25 + 1e-6;
+            for (int c = 0; c < 3 && ok; c++)
+                for (int t = 4; t < 60 && ok; t++)
+                    ok = fabs(ye[c * 64 + t] - g * xe[c * 64 + t - sh]) < 1e-5;
+            found = ok;
+        }
+        ck_assert_msg(found, "epoch %d is no shifted, scaled copy", e);
+    }
+    int64_t bad[2] = {3, 64};
+    ck_assert_int_eq(xai_eeg_augment(NULL, y, 1, 2, bad, 1), XAI_EINVAL);
+    /* remapping events onto the record's classes */
+    xai_eeg_prep p = {0};
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "T1=left,T2=right"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_remap_events(&p, "right_hand=right,left_hand=left"), XAI_OK);
+    ck_assert_int_eq(p.nmap, 2);
+    ck_assert_str_eq(p.ev_keys[0], "right_hand");
+    ck_assert_int_eq(p.ev_class[0], 1);
+    ck_assert_int_eq(p.ev_class[1], 0);
+    ck_assert_int_eq(p.nclass, 2);
+    ck_assert_int_eq(xai_eeg_prep_remap_events(&p, "x=feet,y=left"), XAI_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "feet"));
+    ck_assert_str_eq(p.ev_keys[0], "right_hand"); /* unchanged on failure */
+    ck_assert_int_eq(xai_eeg_prep_remap_events(&p, "nonsense"), XAI_EINVAL);
+    xai_eeg_prep_free(&p);
+}
+END_TEST
+
+/* a participant channels table with relevance_<class> columns and its sidecar */
+static void group_table_file(const char *path, const char *const *ch, const double *up, const double *dn, int n,
+                             int oos)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "name\ttype\trelevance_abs\trelevance_up\trelevance_down\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\tEEG\t9\t%.17g\t%.17g\n", ch[i], up[i], dn[i]);
+    fclose(f);
+    char js[256];
+    snprintf(js, sizeof js, "%.*s.json", (int)strlen(path) - 4, path);
+    f = fopen(js, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"OutOfSample\": %s}\n", oos ? "true" : "false");
+    fclose(f);
+}
+
+START_TEST(group_level)
+{
+    char dir[] = "/tmp/xai-eeg-group-XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *sub[] = {"sub-01/eeg", "sub-02/ses-a/eeg", "sub-03/eeg"};
+    for (int i = 0; i < 3; i++) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "mkdir -p %s/%s", dir, sub[i]);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    const char *ch3[] = {"C3", "Cz", "C4"}, *ch2[] = {"c4", "C3"};
+    double up1[] = {1, 2, 3}, dn1[] = {-1, 0, 1}, up2[] = {5, 7}, dn2[] = {0.5, 0.25};
+    snprintf(path, sizeof path, "%s/sub-01/eeg/sub-01_run-1_desc-lrp_channels.tsv", dir);
+    group_table_file(path, ch3, up1, dn1, 3, 1);
+    snprintf(path, sizeof path, "%s/sub-02/ses-a/eeg/sub-02_run-1_desc-lrp_channels.tsv", dir);
+    group_table_file(path, ch2, up2, dn2, 2, 1);
+    snprintf(path, sizeof path, "%s/sub-03/eeg/sub-03_run-1_desc-lrp_channels.tsv", dir);
+    group_table_file(path, ch3, up2, up2, 2, 0); /* in sample: left out */
+    snprintf(path, sizeof path, "%s/group_desc-lrp_channels.tsv", dir);
+    group_table_file(path, ch3, up1, up1, 3, 1); /* not a participant output */
+    char **files = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(xai_eeg_group_find(dir, "lrp", &files, &n), XAI_OK);
+    ck_assert_int_eq((int)n, 3);
+    ck_assert_ptr_nonnull(strstr(files[1], "sub-02/ses-a/eeg/"));
+    xai_eeg_group *g = NULL;
+    ck_assert_int_eq(xai_eeg_group_new(&g), XAI_OK);
+    int left = 0, nleft = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(xai_eeg_group_add(g, files[i], &left), XAI_OK);
+        nleft += left;
+        free(files[i]);
+    }
+    free(files);
+    ck_assert_int_eq(nleft, 1);
+    ck_assert_int_eq(xai_eeg_group_nchannels(g), 3);
+    ck_assert_int_eq(xai_eeg_group_nclasses(g), 2);
+    char out[300];
+    snprintf(out, sizeof out, "%s/group.tsv", dir);
+    ck_assert_int_eq(xai_eeg_group_write(g, out, NULL), XAI_OK);
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(out, 0, &t), XAI_OK);
+    double v;
+    /* C3: up (1 + 7) / 2, C4 matched as "c4": (3 + 5) / 2; Cz only in one table */
+    long cu = xai_tsv_find_column(t, "relevance_up"), cd = xai_tsv_find_column(t, "relevance_down");
+    ck_assert(cu > 0 && cd > 0 && xai_tsv_find_column(t, "relevance_abs") < 0);
+    ck_assert_int_eq(xai_tsv_get_number(t, 0, (size_t)cu, &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 4.0, 1e-12);
+    ck_assert_int_eq(xai_tsv_get_number(t, 2, (size_t)cu, &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 4.0, 1e-12);
+    ck_assert_int_eq(xai_tsv_get_number(t, 2, (size_t)cd, &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 0.75, 1e-12);
+    ck_assert_int_eq(xai_tsv_get_number(t, 1, 1, &v), XAI_OK);
+    ck_assert_double_eq_tol(v, 1, 1e-12);
+    xai_tsv_free(t);
+    char *js = NULL;
+    ck_assert_int_eq(xai_eeg_group_sidecar(g, &js), XAI_OK);
+    ck_assert_ptr_nonnull(strstr(js, "\"InSampleRecordingsLeftOut\": 1"));
+    ck_assert_ptr_nonnull(strstr(js, "relevance_down"));
+    free(js);
+    xai_eeg_group_free(g);
+    /* no participant level yet: nothing found, no error */
+    snprintf(out, sizeof out, "%s/none", dir);
+    ck_assert_int_eq(xai_eeg_group_find(out, "lrp", &files, &n), XAI_OK);
+    ck_assert_int_eq((int)n, 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(truth_mask)
+{
+    xai_eeg_prep p = {0};
+    const char *ch[] = {"C3", "Cz", "C4"};
+    p.nch = 3;
+    p.channels = (char **)ch;
+    p.tmin = -0.5;
+    p.rate = 10;
+    p.ntimes = 20; /* -0.5 .. 1.4 s */
+    char path[] = "/tmp/xai-eeg-truth-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("kind\tchannels\ttmin_s\ttmax_s\nplanted\tc4,C3\t0\t0.3\ndecoy\tCz\t0\t1\nplanted\tCz\t1.35\t5\n", f);
+    fclose(f);
+    float m[60];
+    int nreg = 0;
+    ck_assert_int_eq(xai_eeg_truth_mask(&p, path, NULL, m, &nreg), XAI_OK);
+    ck_assert_int_eq(nreg, 2);
+    float sum = 0;
+    for (int i = 0; i < 60; i++)
+        sum += m[i];
+    ck_assert_float_eq(sum, 3 + 3 + 1); /* 0.0, 0.1, 0.2 s on C3 and C4; 1.4 s on Cz */
+    ck_assert_float_eq(m[0 * 20 + 5], 1);  /* C3 at 0.0 s */
+    ck_assert_float_eq(m[0 * 20 + 8], 0);  /* C3 at 0.3 s: the end is open */
+    ck_assert_float_eq(m[2 * 20 + 7], 1);  /* C4 matched as "c4" */
+    ck_assert_float_eq(m[1 * 20 + 19], 1); /* Cz at 1.4 s */
+    ck_assert_int_eq(xai_eeg_truth_mask(&p, path, "decoy", m, &nreg), XAI_OK);
+    ck_assert_int_eq(nreg, 1);
+    ck_assert_int_eq(xai_eeg_truth_mask(&p, path, "none", m, &nreg), XAI_EINVAL);
+    f = fopen(path, "w");
+    fputs("channels\ttmin_s\ttmax_s\nO1\t0\t1\n", f);
+    fclose(f);
+    ck_assert_int_eq(xai_eeg_truth_mask(&p, path, NULL, m, &nreg), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "O1"));
+    f = fopen(path, "w");
+    fputs("channel\tonset\nC3\t0\n", f);
+    fclose(f);
+    ck_assert_int_eq(xai_eeg_truth_mask(&p, path, NULL, m, &nreg), XAI_EINVAL);
+    unlink(path);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-eeg");
@@ -621,6 +854,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, load_study);
     tcase_add_test(tc, montage_inferior);
     tcase_add_test(tc, write_maps);
+    tcase_add_test(tc, study_pieces);
+    tcase_add_test(tc, study_augment_remap);
+    tcase_add_test(tc, group_level);
+    tcase_add_test(tc, truth_mask);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# xai-explain's batch and xai-gait study on a real Slurm: starts a private single-node Slurm (its own config,
-# ports, state and pid files under a temp folder; munged from Debian's munge, reused when
-# one already runs), runs the batch as a 3-task job array with --slurm --wait, checks the
-# outputs are byte-identical to the one-machine run, kills a task mid-way, checks --wait
-# names the unfinished inputs and a rerun resubmits only that shard, measures the
-# per-task scheduling overhead, then stops exactly the daemons it started (pid files).
+# xai-explain's batch (and xai-eeg's participant level and xai-gait study) on a real Slurm: starts a private
+# single-node Slurm (its own config, ports, state and pid files under a temp folder; munged
+# from Debian's munge, reused when one already runs), runs the batch as a 3-task job array
+# with --slurm --wait, checks the outputs are byte-identical to the one-machine run, kills a
+# task mid-way, checks --wait names the unfinished inputs and a rerun resubmits only that
+# shard, runs xai-eeg's participant level as 3 array tasks against its one-machine run,
+# measures the per-task scheduling overhead, then stops exactly the daemons it started (pid
+# files).
 # SKIP (exit 77) when not root or the packages (slurmctld slurmd slurm-client munge) are
 # missing. Every wait is bounded.
 # Usage: test-slurm.sh BUILD_ROOT SOURCE_ROOT
@@ -180,6 +182,18 @@ check [ "$(ls "$T"/gsl/slurm/logs/*.log | wc -l)" -eq 3 ]
 for f in $(cd "$T/gref" && find . -type f ! -name '*.json') $(cd "$T/gref" && find . -name .xai-gait-done.json); do
   check cmp -s "$T/gref/$f" "$T/gsl/$f"
 done
+
+# ---- xai-eeg's participant level as 3 array tasks: the data files of one run ----
+X="$1/apps/xai-eeg"
+EM="$S/datasets/eeg/mi-shallow.onnx"
+for k in 1 2 3 4; do "$1/datasets/gen_eeg" --subject 0$k --seed $k --runs 1 --trials 6 "$T/eb/sub-0$k/eeg" >/dev/null; done
+"$X" "$T/eb" "$T/eref" participant --model "$EM" --no-figures -q; check [ $? -eq 0 ]
+"$X" "$T/eb" "$T/esl" participant --model "$EM" --no-figures -q --shard 1/3 --slurm --wait --wait-timeout 300 \
+  2>"$T/eerr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/eerr"
+check [ "$(ls "$T"/esl/slurm/logs/*.log | wc -l)" -eq 3 ]
+check [ "$(cd "$T/eref" && find . -name '*.npy' | wc -l)" -eq 4 ]
+for f in $(cd "$T/eref" && find . -name '*.npy' -o -name '*.tsv'); do check cmp -s "$T/eref/$f" "$T/esl/$f"; done
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

@@ -132,3 +132,66 @@ int xai_batch_is_current(const char *outdir, const xai_batch_item *item, const c
         return 0;
     return access(item->output, F_OK) == 0;
 }
+
+/* --- command lines: a task's argv and the options that decide an output --- */
+
+static const xai_batch_word slurm_words[] = {
+    {"--shard", 1}, {"--slurm-args", 1}, {"--max-parallel", 1}, {"--wait-timeout", 1},
+    {"--slurm", 0}, {"--dry-run", 0}, {"--wait", 0}};
+
+/* how many words @p w (and its values) take when it matches a table entry: 0 no match */
+static int match_word(char *const *argv, int i, const xai_batch_word *tab, int ntab)
+{
+    for (int k = 0; k < ntab; k++) {
+        size_t l = strlen(tab[k].name);
+        if (strncmp(argv[i], tab[k].name, l) == 0 && argv[i][l] == '=' && tab[k].values != 0)
+            return 1;
+        if (strcmp(argv[i], tab[k].name) != 0)
+            continue;
+        if (tab[k].values >= 0)
+            return 1 + tab[k].values;
+        int n = 1; /* a list: every word up to the next option */
+        while (argv[i + n] && argv[i + n][0] != '-')
+            n++;
+        return n;
+    }
+    return 0;
+}
+
+char **xai_batch_task_argv(char *const *argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    char **t = calloc((size_t)argc + 1, sizeof *t);
+    int n = 0, ntab = (int)(sizeof slurm_words / sizeof *slurm_words);
+    for (int i = 0; t && i < argc;) {
+        int skip = match_word(argv, i, slurm_words, ntab);
+        if (skip == 0)
+            t[n++] = argv[i++];
+        else
+            i += skip;
+    }
+    return t;
+}
+
+char *xai_batch_salt(const char *model_sha, char *const *argv, int first, const xai_batch_word *ignore, int nignore)
+{
+    size_t cap = strlen(model_sha) + 2, len;
+    for (int i = first; argv[i]; i++)
+        cap += strlen(argv[i]) + 1;
+    char *salt = malloc(cap);
+    if (!salt)
+        return NULL;
+    len = (size_t)snprintf(salt, cap, "%s", model_sha);
+    int ntab = (int)(sizeof slurm_words / sizeof *slurm_words);
+    for (int i = first; argv[i];) {
+        int skip = match_word(argv, i, ignore, nignore);
+        if (skip == 0)
+            skip = match_word(argv, i, slurm_words, ntab);
+        if (skip == 0)
+            len += (size_t)snprintf(salt + len, cap - len, "\n%s", argv[i]);
+        i += skip ? skip : 1;
+    }
+    return salt;
+}

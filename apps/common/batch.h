@@ -41,6 +41,24 @@ int xai_batch_is_current(const char *outdir, const xai_batch_item *item, const c
 /** Exit code recorded for the item: 0 done, > 0 failed, -1 no status (never ran or killed). */
 int xai_batch_status_code(const char *outdir, const xai_batch_item *item);
 
+/* ---- command lines ---- */
+/** An option word: its name ("--shard", "-o") and how many values follow it (0 a flag,
+ *  1 one value, also as --name=VALUE; -1 a list: every word up to the next option). */
+typedef struct {
+    const char *name;
+    int values;
+} xai_batch_word;
+/** An array task's command line: @p argv (NULL-terminated) without the Slurm options
+ *  (--shard, --slurm, --slurm-args, --max-parallel, --dry-run, --wait, --wait-timeout;
+ *  the script adds --shard). @return a NULL-terminated malloc'ed array of borrowed strings. */
+char **xai_batch_task_argv(char *const *argv);
+/**
+ * The digest salt of a batch: @p model_sha and the words of @p argv from index @p first on,
+ * one a line, without those in @p ignore (where the outputs go, how to run: they do not
+ * change an output) and without the Slurm options. @return malloc'ed text or NULL.
+ */
+char *xai_batch_salt(const char *model_sha, char *const *argv, int first, const xai_batch_word *ignore, int nignore);
+
 /* ---- Slurm ---- */
 typedef struct {
     int nshards;             /**< array tasks: one per shard */

@@ -107,36 +107,6 @@ static int make_items(const explain_batch *b, char **inputs, int n, xai_batch_it
     return 0;
 }
 
-/* The command line of an array task: this one without the Slurm options (the script adds
-   --shard). @return a NULL-terminated malloc'ed array of borrowed strings, or NULL. */
-static char **task_argv(char **argv)
-{
-    static const char *const with_value[] = {"--shard", "--slurm-args", "--max-parallel", "--wait-timeout"};
-    static const char *const flags[] = {"--slurm", "--dry-run", "--wait"};
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    char **t = calloc((size_t)argc + 1, sizeof *t);
-    int n = 0;
-    for (int i = 0; t && i < argc; i++) {
-        int drop = 0;
-        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
-            drop |= strcmp(argv[i], flags[k]) == 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
-            size_t l = strlen(with_value[k]);
-            if (strncmp(argv[i], with_value[k], l) == 0 && argv[i][l] == '=')
-                drop = 1;
-            else if (strcmp(argv[i], with_value[k]) == 0)
-                drop = 2;
-        }
-        if (drop == 2)
-            i++;
-        else if (!drop)
-            t[n++] = argv[i];
-    }
-    return t;
-}
-
 /* The items of shard K on this machine, skipping those done with the same digest.
    @return 0 all done, 3 some failed (each named on stderr by explain_one). */
 static int run_local(const explain_batch *b, const xai_batch_item *items, char *const *digests, int n,
@@ -234,7 +204,7 @@ int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet)
             digests[i][0] = '\0'; /* unreadable: never current; the item fails when it runs */
     }
     if (rc == 0 && b->slurm) {
-        char **targv = task_argv(b->argv);
+        char **targv = xai_batch_task_argv(b->argv);
         xai_slurm_opts o = slurm_opts(b);
         rc = targv ? xai_slurm_run(&app, b->outdir, targv, items, digests, n, &o)
                    : xai_app_fail(&app, b->outdir, "out of memory");

@@ -56,6 +56,37 @@ static json_t *channel_json(const char *label, const char *unit, double rate, lo
 
 static json_t *annotations_json(const xai_edf_annotation *a, size_t na);
 
+/* the description on success; on failure nothing (the status says why) */
+static xai_status hand_over(json_t *o, xai_status st, json_t **out)
+{
+    if (st != XAI_OK) {
+        json_decref(o);
+        return st;
+    }
+    *out = o;
+    return XAI_OK;
+}
+
+/* what EDF and BioSig channels carry beyond label, unit, rate and length */
+static void edf_channel_fields(json_t *cj, const xai_edf_channel *c)
+{
+    json_object_set_new(cj, "scale_to_si", json_real(scale_to_si(c->unit)));
+    json_object_set_new(cj, "phys_min", info_real(c->phys_min));
+    json_object_set_new(cj, "phys_max", info_real(c->phys_max));
+    json_object_set_new(cj, "dig_min", json_integer(c->dig_min));
+    json_object_set_new(cj, "dig_max", json_integer(c->dig_max));
+    json_object_set_new(cj, "transducer", info_str(c->transducer));
+    json_object_set_new(cj, "prefilter", info_str(c->prefilter));
+}
+
+/* the recording's start as ISO 8601 local date and time (EDF and GDF keep no time zone) */
+static json_t *start_json(int year, int month, int day, int hour, int minute, int second)
+{
+    char start[64];
+    snprintf(start, sizeof start, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute, second);
+    return json_string(start);
+}
+
 xai_status info_describe_edf(const char *path, json_t **out)
 {
     xai_edf *h = NULL;
@@ -69,10 +100,8 @@ xai_status info_describe_edf(const char *path, json_t **out)
     json_object_set_new(o, "reader", json_string("EDFlib"));
     json_object_set_new(o, "file", info_str(path));
     json_object_set_new(o, "discontinuous", json_boolean(in->discontinuous));
-    char start[64];
-    snprintf(start, sizeof start, "%04d-%02d-%02dT%02d:%02d:%02d", in->start_year,
-             in->start_month, in->start_day, in->start_hour, in->start_minute, in->start_second);
-    json_object_set_new(o, "start", json_string(start));
+    json_object_set_new(o, "start", start_json(in->start_year, in->start_month, in->start_day, in->start_hour,
+                                               in->start_minute, in->start_second));
     json_object_set_new(o, "start_subsecond_s", info_real(in->start_subsecond));
     json_object_set_new(o, "patient", info_str(in->patient));
     json_object_set_new(o, "recording", info_str(in->recording));
@@ -98,13 +127,7 @@ xai_status info_describe_edf(const char *path, json_t **out)
                 info_stats_add(&s, buf, (size_t)n);
         }
         info_stats_put(&s, cj);
-        json_object_set_new(cj, "scale_to_si", json_real(scale_to_si(c->unit)));
-        json_object_set_new(cj, "phys_min", info_real(c->phys_min));
-        json_object_set_new(cj, "phys_max", info_real(c->phys_max));
-        json_object_set_new(cj, "dig_min", json_integer(c->dig_min));
-        json_object_set_new(cj, "dig_max", json_integer(c->dig_max));
-        json_object_set_new(cj, "transducer", info_str(c->transducer));
-        json_object_set_new(cj, "prefilter", info_str(c->prefilter));
+        edf_channel_fields(cj, c);
         json_array_append_new(chans, cj);
         if (c->sample_rate > max_rate)
             max_rate = c->sample_rate;
@@ -134,12 +157,7 @@ xai_status info_describe_edf(const char *path, json_t **out)
         json_object_set_new(o, "trigger_events", evj);
     }
     xai_edf_close(h);
-    if (st != XAI_OK) {
-        json_decref(o);
-        return st;
-    }
-    *out = o;
-    return XAI_OK;
+    return hand_over(o, st, out);
 }
 
 /* The header that belongs to a .vmrk or .eeg given on the command line. */
@@ -219,12 +237,7 @@ xai_status info_describe_brainvision(const char *path, json_t **out)
     json_object_set_new(o, "annotations", anns);
     xai_brainvision_close(bv);
     free(hdr);
-    if (st != XAI_OK) {
-        json_decref(o);
-        return st;
-    }
-    *out = o;
-    return XAI_OK;
+    return hand_over(o, st, out);
 }
 
 static json_t *annotations_json(const xai_edf_annotation *a, size_t na)
@@ -257,10 +270,8 @@ xai_status info_describe_biosig(const char *path, json_t **out)
     json_object_set_new(o, "reader", json_string("BioSig"));
     json_object_set_new(o, "file", info_str(path));
     json_object_set_new(o, "version", info_real(in->version));
-    char start[64];
-    snprintf(start, sizeof start, "%04d-%02d-%02dT%02d:%02d:%02d", in->start_year,
-             in->start_month, in->start_day, in->start_hour, in->start_minute, in->start_second);
-    json_object_set_new(o, "start", json_string(start));
+    json_object_set_new(o, "start", start_json(in->start_year, in->start_month, in->start_day, in->start_hour,
+                                               in->start_minute, in->start_second));
     json_object_set_new(o, "duration_s", info_real(in->duration_s));
     json_object_set_new(o, "sample_rate", info_real(in->sample_rate));
     json_object_set_new(o, "n_channels", json_integer(in->n_channels));
@@ -277,13 +288,7 @@ xai_status info_describe_biosig(const char *path, json_t **out)
             info_stats_add(&s, m, (size_t)n);
         free(m);
         info_stats_put(&s, cj);
-        json_object_set_new(cj, "scale_to_si", json_real(scale_to_si(c->unit)));
-        json_object_set_new(cj, "phys_min", info_real(c->phys_min));
-        json_object_set_new(cj, "phys_max", info_real(c->phys_max));
-        json_object_set_new(cj, "dig_min", json_integer(c->dig_min));
-        json_object_set_new(cj, "dig_max", json_integer(c->dig_max));
-        json_object_set_new(cj, "transducer", info_str(c->transducer));
-        json_object_set_new(cj, "prefilter", info_str(c->prefilter));
+        edf_channel_fields(cj, c);
         json_array_append_new(chans, cj);
     }
     json_object_set_new(o, "channels", chans);
@@ -291,10 +296,5 @@ xai_status info_describe_biosig(const char *path, json_t **out)
     const xai_edf_annotation *a = xai_biosig_get_annotations(h, &na);
     json_object_set_new(o, "annotations", annotations_json(a, na));
     xai_biosig_close(h);
-    if (st != XAI_OK) {
-        json_decref(o);
-        return st;
-    }
-    *out = o;
-    return XAI_OK;
+    return hand_over(o, st, out);
 }

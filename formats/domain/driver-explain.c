@@ -125,8 +125,9 @@ static xai_status assign_targets(const xai_dataset *d, const xai_target *t, int 
     return XAI_OK;
 }
 
+/* The explain configuration for model @p m; *rules is the string to free afterwards. */
 xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explain_options *o, xai_explain_config *c,
-                              char **rules)
+                                     char **rules)
 {
     xai_explain_config_init(c);
     *rules = NULL;

@@ -88,129 +88,105 @@ xai_status xai_eeg_heatmap_label_rows(const char *path, const double rect[4], in
     return st;
 }
 
-xai_status xai_eeg_topomap_png(const char *path, int nch, const char *const *labels, int npanel, const float *values,
-                           const char *const *titles, const char *title, const char *cbar_label)
+/* electrodes with a standard position: their projected positions and channel indices */
+typedef struct {
+    int np;
+    double *px, *py, rmax;
+    int *idx;
+} sensors;
+
+static void sensors_free(sensors *s)
 {
-    if (nch < 1 || npanel < 1 || npanel > 16 || !values)
-        return xai_error_set(XAI_EINVAL, "%s: topomap needs channels and 1..16 panels", path);
-    double *px = malloc((size_t)nch * sizeof *px), *py = malloc((size_t)nch * sizeof *py);
-    int *idx = malloc((size_t)nch * sizeof *idx);
-    if (!px || !py || !idx) {
-        free(px);
-        free(py);
-        free(idx);
+    free(s->px);
+    free(s->py);
+    free(s->idx);
+}
+
+static xai_status sensors_find(int nch, const char *const *labels, sensors *s)
+{
+    s->px = malloc((size_t)nch * sizeof *s->px);
+    s->py = malloc((size_t)nch * sizeof *s->py);
+    s->idx = malloc((size_t)nch * sizeof *s->idx);
+    s->np = 0;
+    s->rmax = 1.0;
+    if (!s->px || !s->py || !s->idx)
         return xai_error_set(XAI_ENOMEM, "out of memory");
-    }
-    int np = 0;
-    double rmax = 1.0, vmax = 0;
     for (int c = 0; c < nch; c++) {
         double xy[2];
         if (xai_eeg_montage_find(labels[c], NULL, xy) != 0)
             continue;
-        px[np] = xy[0];
-        py[np] = xy[1];
-        idx[np++] = c;
+        s->px[s->np] = xy[0];
+        s->py[s->np] = xy[1];
+        s->idx[s->np++] = c;
         double r = hypot(xy[0], xy[1]);
-        if (r > rmax)
-            rmax = r;
+        if (r > s->rmax)
+            s->rmax = r;
     }
-    for (int k = 0; k < npanel; k++)
-        for (int i = 0; i < np; i++) {
-            double a = fabs(values[(size_t)k * (size_t)nch + (size_t)idx[i]]);
-            if (isfinite(a) && a > vmax)
-                vmax = a;
-        }
-    if (np < 3) {
-        free(px);
-        free(py);
-        free(idx);
-        return xai_error_set(XAI_EINVAL, "%s: fewer than 3 channels have standard 10-20/10-10 positions", path);
-    }
-    if (!(vmax > 0))
-        vmax = 1;
+    return XAI_OK;
+}
 
-    const int panel = 300, top = 60, cbar_w = 110, bottom = 20;
-    const double R = 105.0; /* head radius in pixels (projected radius 1) */
-    int W = npanel * panel + cbar_w, H = top + panel + bottom;
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    if (title) {
-        cairo_set_font_size(cr, 16);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        text_centered(cr, npanel * panel / 2.0, 24, title);
-    }
-    int gw = (int)ceil(2 * R * rmax) + 2;
-    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, gw, gw);
-    for (int k = 0; k < npanel; k++) {
-        const float *v = values + (size_t)k * (size_t)nch;
-        double cx = k * panel + panel / 2.0, cy = top + panel / 2.0;
-        /* interpolated field */
-        cairo_surface_flush(img);
-        unsigned char *buf = cairo_image_surface_get_data(img);
-        int stride = cairo_image_surface_get_stride(img);
-        for (int j = 0; j < gw; j++)
-            for (int i = 0; i < gw; i++) {
-                double x = (i + 0.5 - gw / 2.0) / R, y = (gw / 2.0 - j - 0.5) / R;
-                uint32_t pix = 0; /* transparent outside the disc */
-                if (hypot(x, y) <= 1.0) {
-                    double sw = 0, s = 0;
-                    int exact = -1;
-                    for (int e = 0; e < np; e++) {
-                        double d2 = (x - px[e]) * (x - px[e]) + (y - py[e]) * (y - py[e]);
-                        if (d2 < 1e-12) {
-                            exact = e;
-                            break;
-                        }
-                        double w = 1.0 / d2;
-                        sw += w;
-                        s += w * v[idx[e]];
+/* the field of one panel by inverse-distance weighting, into @p img (transparent off the disc) */
+static void draw_field(cairo_surface_t *img, int gw, double R, const sensors *s, const float *v, double vmax)
+{
+    cairo_surface_flush(img);
+    unsigned char *buf = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int j = 0; j < gw; j++)
+        for (int i = 0; i < gw; i++) {
+            double x = (i + 0.5 - gw / 2.0) / R, y = (gw / 2.0 - j - 0.5) / R;
+            uint32_t pix = 0;
+            if (hypot(x, y) <= 1.0) {
+                double sw = 0, acc = 0;
+                int exact = -1;
+                for (int e = 0; e < s->np; e++) {
+                    double d2 = (x - s->px[e]) * (x - s->px[e]) + (y - s->py[e]) * (y - s->py[e]);
+                    if (d2 < 1e-12) {
+                        exact = e;
+                        break;
                     }
-                    double val = exact >= 0 ? v[idx[exact]] : s / sw, rgb[3];
-                    xai_colormap_rgb(XAI_CMAP_BWR, (val / vmax + 1) / 2, rgb);
-                    pix = 0xFF000000u | ((uint32_t)lround(rgb[0] * 255) << 16) |
-                          ((uint32_t)lround(rgb[1] * 255) << 8) | (uint32_t)lround(rgb[2] * 255);
+                    double w = 1.0 / d2;
+                    sw += w;
+                    acc += w * v[s->idx[e]];
                 }
-                memcpy(buf + (size_t)j * (size_t)stride + (size_t)i * 4, &pix, 4);
+                double val = exact >= 0 ? v[s->idx[exact]] : acc / sw, rgb[3];
+                xai_colormap_rgb(XAI_CMAP_BWR, (val / vmax + 1) / 2, rgb);
+                pix = 0xFF000000u | ((uint32_t)lround(rgb[0] * 255) << 16) |
+                      ((uint32_t)lround(rgb[1] * 255) << 8) | (uint32_t)lround(rgb[2] * 255);
             }
-        cairo_surface_mark_dirty(img);
+            memcpy(buf + (size_t)j * (size_t)stride + (size_t)i * 4, &pix, 4);
+        }
+    cairo_surface_mark_dirty(img);
+}
+
+/* head outline, nose, ears and the sensors of a panel centred at (cx, cy) */
+static void draw_head(cairo_t *cr, double cx, double cy, double R, const sensors *s)
+{
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 2);
+    cairo_arc(cr, cx, cy, R, 0, 2 * PI);
+    cairo_stroke(cr);
+    cairo_move_to(cr, cx - 0.18 * R, cy - R * 0.985);
+    cairo_line_to(cr, cx, cy - 1.15 * R);
+    cairo_line_to(cr, cx + 0.18 * R, cy - R * 0.985);
+    cairo_stroke(cr);
+    for (int side = -1; side <= 1; side += 2) {
         cairo_save(cr);
-        cairo_arc(cr, cx, cy, R, 0, 2 * PI);
-        cairo_clip(cr);
-        cairo_set_source_surface(cr, img, cx - gw / 2.0, cy - gw / 2.0);
-        cairo_paint(cr);
+        cairo_translate(cr, cx + side * 1.03 * R, cy);
+        cairo_scale(cr, 0.08 * R, 0.2 * R);
+        cairo_arc(cr, 0, 0, 1, side > 0 ? -PI / 2 : PI / 2, side > 0 ? PI / 2 : 3 * PI / 2);
         cairo_restore(cr);
-        /* head outline, nose, ears */
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_set_line_width(cr, 2);
-        cairo_arc(cr, cx, cy, R, 0, 2 * PI);
         cairo_stroke(cr);
-        cairo_move_to(cr, cx - 0.18 * R, cy - R * 0.985);
-        cairo_line_to(cr, cx, cy - 1.15 * R);
-        cairo_line_to(cr, cx + 0.18 * R, cy - R * 0.985);
-        cairo_stroke(cr);
-        for (int side = -1; side <= 1; side += 2) {
-            cairo_save(cr);
-            cairo_translate(cr, cx + side * 1.03 * R, cy);
-            cairo_scale(cr, 0.08 * R, 0.2 * R);
-            cairo_arc(cr, 0, 0, 1, side > 0 ? -PI / 2 : PI / 2, side > 0 ? PI / 2 : 3 * PI / 2);
-            cairo_restore(cr);
-            cairo_stroke(cr);
-        }
-        /* sensors */
-        for (int e = 0; e < np; e++) {
-            cairo_arc(cr, cx + px[e] * R, cy - py[e] * R, 2.0, 0, 2 * PI);
-            cairo_fill(cr);
-        }
-        if (titles && titles[k]) {
-            cairo_set_font_size(cr, 14);
-            text_centered(cr, cx, top - 4, titles[k]);
-        }
     }
-    /* colour bar */
-    double bx = npanel * panel + 20, by = top + 20, bh = panel - 60, bw = 18;
+    for (int e = 0; e < s->np; e++) {
+        cairo_arc(cr, cx + s->px[e] * R, cy - s->py[e] * R, 2.0, 0, 2 * PI);
+        cairo_fill(cr);
+    }
+}
+
+/* the symmetric colour bar [-vmax, vmax] at (bx, by), bh high */
+static void draw_colour_bar(cairo_t *cr, double bx, double by, double bh, double vmax, const char *label)
+{
+    double bw = 18;
     for (int j = 0; j < (int)bh; j++) {
         double rgb[3];
         xai_colormap_rgb(XAI_CMAP_BWR, 1.0 - (j + 0.5) / bh, rgb);
@@ -224,28 +200,85 @@ xai_status xai_eeg_topomap_png(const char *path, int nch, const char *const *lab
     cairo_stroke(cr);
     cairo_set_font_size(cr, 11);
     for (int t = 0; t < 3; t++) {
-        char s[32];
+        char txt[32];
         double val = vmax * (1 - t), y = by + bh * t / 2.0;
-        snprintf(s, sizeof s, "%.3g", val);
+        snprintf(txt, sizeof txt, "%.3g", val);
         cairo_move_to(cr, bx + bw, y);
         cairo_line_to(cr, bx + bw + 4, y);
         cairo_stroke(cr);
         cairo_move_to(cr, bx + bw + 6, y + 4);
-        cairo_show_text(cr, s);
+        cairo_show_text(cr, txt);
     }
-    if (cbar_label) {
+    if (label) {
         cairo_save(cr);
         cairo_translate(cr, bx + bw + 70, by + bh / 2);
         cairo_rotate(cr, -PI / 2);
-        text_centered(cr, 0, 0, cbar_label);
+        text_centered(cr, 0, 0, label);
         cairo_restore(cr);
     }
+}
+
+/* largest |value| at a positioned sensor over all panels (1 when all are 0) */
+static double value_range(const sensors *s, int nch, int npanel, const float *values)
+{
+    double vmax = 0;
+    for (int k = 0; k < npanel; k++)
+        for (int i = 0; i < s->np; i++) {
+            double a = fabs(values[(size_t)k * (size_t)nch + (size_t)s->idx[i]]);
+            if (isfinite(a) && a > vmax)
+                vmax = a;
+        }
+    return vmax > 0 ? vmax : 1;
+}
+
+xai_status xai_eeg_topomap_png(const char *path, int nch, const char *const *labels, int npanel, const float *values,
+                           const char *const *titles, const char *title, const char *cbar_label)
+{
+    if (nch < 1 || npanel < 1 || npanel > 16 || !values)
+        return xai_error_set(XAI_EINVAL, "%s: topomap needs channels and 1..16 panels", path);
+    sensors s;
+    xai_status st = sensors_find(nch, labels, &s);
+    if (st == XAI_OK && s.np < 3)
+        st = xai_error_set(XAI_EINVAL, "%s: fewer than 3 channels have standard 10-20/10-10 positions", path);
+    if (st != XAI_OK) {
+        sensors_free(&s);
+        return st;
+    }
+    double vmax = value_range(&s, nch, npanel, values);
+    const int panel = 300, top = 60, cbar_w = 110, bottom = 20;
+    const double R = 105.0; /* head radius in pixels (projected radius 1) */
+    int W = npanel * panel + cbar_w, H = top + panel + bottom, gw = (int)ceil(2 * R * s.rmax) + 2;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    if (title) {
+        cairo_set_font_size(cr, 16);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_centered(cr, npanel * panel / 2.0, 24, title);
+    }
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, gw, gw);
+    for (int k = 0; k < npanel; k++) {
+        double cx = k * panel + panel / 2.0, cy = top + panel / 2.0;
+        draw_field(img, gw, R, &s, values + (size_t)k * (size_t)nch, vmax);
+        cairo_save(cr);
+        cairo_arc(cr, cx, cy, R, 0, 2 * PI);
+        cairo_clip(cr);
+        cairo_set_source_surface(cr, img, cx - gw / 2.0, cy - gw / 2.0);
+        cairo_paint(cr);
+        cairo_restore(cr);
+        draw_head(cr, cx, cy, R, &s);
+        if (titles && titles[k]) {
+            cairo_set_font_size(cr, 14);
+            text_centered(cr, cx, top - 4, titles[k]);
+        }
+    }
+    draw_colour_bar(cr, npanel * panel + 20, top + 20, panel - 60, vmax, cbar_label);
     cairo_surface_destroy(img);
     cairo_destroy(cr);
-    xai_status st = write_png_atomic(surf, path);
+    st = write_png_atomic(surf, path);
     cairo_surface_destroy(surf);
-    free(px);
-    free(py);
-    free(idx);
+    sensors_free(&s);
     return st;
 }

@@ -240,29 +240,70 @@ static xai_status events_table(const xai_eeg_maps *m, xai_tsv **out)
     return st;
 }
 
-/* Column entry @p name of the data dictionary @p sc. */
-static xai_status dict_column(xai_sidecar *sc, const char *name, const char *description, const char *units)
+/* the BIDS data dictionary of a table: fixed columns, then one per class with a prefix */
+typedef struct {
+    const char *name, *desc, *units;
+} column_info;
+
+typedef struct {
+    const column_info *cols;
+    size_t n;
+    const xai_eeg_prep *p;
+    column_info per_class; /* name = the prefix of "<prefix><class>" */
+} dictionary;
+
+static xai_status describe(xai_sidecar *sc, const char *name, const char *desc, const char *units)
 {
-    xai_sidecar *col = NULL;
-    xai_status st = xai_sidecar_child(sc, name, &col);
+    xai_sidecar *ch = NULL;
+    xai_status st = xai_sidecar_child(sc, name, &ch);
     if (st == XAI_OK)
-        st = xai_sidecar_set_string(col, "Description", description);
+        st = xai_sidecar_set_string(ch, "Description", desc);
     if (st == XAI_OK && units)
-        st = xai_sidecar_set_string(col, "Units", units);
-    xai_sidecar_free(col);
+        st = xai_sidecar_set_string(ch, "Units", units);
+    xai_sidecar_free(ch);
     return st;
 }
 
-/* events.json is a BIDS data dictionary: every top-level member describes a column of the
- * table (an object), so the provenance is one object member of its own. */
-static xai_status write_events_sidecar(const xai_eeg_maps *m, const char *common, const char *out)
+static xai_status fill_dictionary(xai_sidecar *sc, const void *ud)
 {
-    static const char *const cols[][3] = {
-        {"sample", "first sample of the epoch at the model's sampling rate", "sample"},
-        {"target", "the class explained", NULL},
-        {"prediction", "the class the model predicts", NULL},
-        {"correct", "1 when the prediction is the true class (trial_type), else 0", NULL},
-        {"relevance_sum", "sum of the epoch's input relevance", NULL}};
+    const dictionary *d = ud;
+    xai_status st = XAI_OK;
+    for (size_t i = 0; st == XAI_OK && i < d->n; i++)
+        st = describe(sc, d->cols[i].name, d->cols[i].desc, d->cols[i].units);
+    for (int c = 0; st == XAI_OK && c < d->p->nclass; c++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", d->per_class.name, d->p->classes[c]);
+        st = describe(sc, name, d->per_class.desc, d->per_class.units);
+    }
+    return st;
+}
+
+static const column_info channel_cols[] = {
+    {"name", "Channel label, as in the model's pre-processing record", NULL},
+    {"type", "Channel type (BIDS)", NULL},
+    {"units", "Units of the recorded signal", NULL},
+    {"relevance", "Mean over epochs of the channel's summed relevance, each epoch's map scaled to sum |R| = 1",
+     "arbitrary"},
+    {"relevance_abs", "Mean over epochs of the channel's summed |R|, each epoch's map scaled to sum |R| = 1",
+     "arbitrary"},
+    {"positive_share", "The channel's share of all positive relevance", "ratio"}};
+
+static const column_info event_cols[] = {
+    {"onset", "Event onset from the start of the recording", "s"},
+    {"duration", "Length of the explained window", "s"},
+    {"sample", "First sample of the window at the model's sampling rate", "samples"},
+    {"trial_type", "True class of the epoch", NULL},
+    {"target", "Class explained (n/a: none)", NULL},
+    {"prediction", "Class the model predicted", NULL},
+    {"correct", "1 when the prediction equals the true class, else 0", NULL},
+    {"relevance_sum", "Sum of the epoch's relevance as written (after scaling)", "arbitrary"}};
+
+
+/* events.json is a BIDS data dictionary: every top-level member describes a column of the
+ * table (an object), so the provenance and the description form one object member of their own. */
+static xai_status write_events_sidecar(const char *common, const char *out, const char *description,
+                                       const dictionary *d)
+{
     char *path = malloc(strlen(out) + 8), *dot;
     xai_sidecar *sc = NULL, *prov = NULL;
     if (!path)
@@ -277,16 +318,9 @@ static xai_status write_events_sidecar(const xai_eeg_maps *m, const char *common
     if (st == XAI_OK)
         st = xai_sidecar_child(sc, "Provenance", &prov);
     if (st == XAI_OK)
-        st = xai_sidecar_set_string(prov, "Description", "One row per explained epoch: event onset (s), window "
-                                    "length (s), first sample, true, explained and predicted class, correctness, "
-                                    "summed input relevance and the logits");
-    for (size_t i = 0; st == XAI_OK && i < sizeof cols / sizeof *cols; i++)
-        st = dict_column(sc, cols[i][0], cols[i][1], cols[i][2]);
-    for (int c = 0; st == XAI_OK && c < m->p->nclass; c++) {
-        char name[96];
-        snprintf(name, sizeof name, "logit_%s", m->p->classes[c]);
-        st = dict_column(sc, name, "the model's output for this class before softmax", NULL);
-    }
+        st = xai_sidecar_set_string(prov, "Description", description);
+    if (st == XAI_OK)
+        st = fill_dictionary(sc, d);
     if (st == XAI_OK)
         st = xai_sidecar_save(sc, path);
     xai_sidecar_free(prov);
@@ -298,6 +332,10 @@ static xai_status write_events_sidecar(const xai_eeg_maps *m, const char *common
 static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, const xai_eeg_paths *o,
                                const char *common)
 {
+    dictionary dc = {channel_cols, sizeof channel_cols / sizeof *channel_cols, m->p,
+                     {"relevance_", "Mean summed relevance over the epochs explained for this class", "arbitrary"}};
+    dictionary de = {event_cols, sizeof event_cols / sizeof *event_cols, m->p,
+                     {"logit_", "The model's logit (pre-softmax output) for this class", NULL}};
     xai_tsv *ct = NULL, *et = NULL;
     xai_status st = channels_table(m, cm, &ct);
     if (st == XAI_OK)
@@ -307,13 +345,16 @@ static xai_status write_tables(const xai_eeg_maps *m, const class_means *cm, con
                            "BIDS channels table plus relevance columns: relevance = mean over epochs of the "
                            "channel's summed relevance; relevance_abs = the same of |R|; positive_share = the "
                            "channel's share of all positive relevance; relevance_<class> = mean summed relevance "
-                           "over the epochs explained for that class", NULL, NULL);
+                           "over the epochs explained for that class", fill_dictionary, &dc);
     if (st == XAI_OK)
         st = events_table(m, &et);
     if (st == XAI_OK)
         st = xai_tsv_save(et, o->events, 0);
     if (st == XAI_OK)
-        st = write_events_sidecar(m, common, o->events);
+        st = write_events_sidecar(common, o->events,
+                                  "One row per explained epoch: event onset (s), window length (s), first sample "
+                                  "at the model's rate, true class, explained class, predicted class, correctness, "
+                                  "summed input relevance and the logits", &de);
     xai_tsv_free(ct);
     xai_tsv_free(et);
     return st;

@@ -21,6 +21,7 @@
  * ends by odd reflection (2 x[0] - x[k]) over min(n - 1, max(3 s, 6 / hp)) samples to keep
  * the start-up transients out of the data.
  */
+#include "../file-util.h"
 #include "xai/biosig.h"
 #include "xai/domain-eeg.h"
 
@@ -40,24 +41,6 @@
 
 #define PI 3.14159265358979323846
 #define MAX_CHANNELS 1024
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static void free_strv(char **v, int n)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
 
 static void trim_copy(const char *s, char *out, size_t cap, int drop_all_space)
 {
@@ -99,8 +82,8 @@ void xai_eeg_raw_free(xai_eeg_raw *r)
 {
     if (!r)
         return;
-    free_strv(r->labels, r->nch);
-    free_strv(r->units, r->nch);
+    xai_strv_free(r->labels, (size_t)r->nch);
+    xai_strv_free(r->units, (size_t)r->nch);
     free(r->data);
     for (size_t i = 0; i < r->nev; i++)
         free(r->ev[i].text);
@@ -118,7 +101,7 @@ static xai_status add_event(xai_eeg_raw *r, double onset, double duration, const
     trim_copy(text, buf, sizeof buf, 0);
     e[r->nev].onset_s = onset;
     e[r->nev].duration_s = duration > 0 && isfinite(duration) ? duration : 0;
-    e[r->nev].text = xstrdup(buf);
+    e[r->nev].text = strdup(buf);
     if (!e[r->nev].text)
         return xai_error_set(XAI_ENOMEM, "out of memory");
     r->nev++;
@@ -149,8 +132,8 @@ static xai_status load_bv(const char *path, xai_eeg_raw *out)
     }
     memcpy(out->data, bv->data, (size_t)out->nch * (size_t)out->n * sizeof *out->data);
     for (int c = 0; c < out->nch; c++) {
-        out->labels[c] = xstrdup(bv->channels[c].label);
-        out->units[c] = xstrdup(bv->channels[c].unit);
+        out->labels[c] = strdup(bv->channels[c].label);
+        out->units[c] = strdup(bv->channels[c].unit);
         if (!out->labels[c] || !out->units[c]) {
             xai_brainvision_close(bv);
             return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
@@ -176,8 +159,8 @@ static xai_status take_channels_events(const char *path, const xai_edf_channel *
     if (!out->labels || !out->units)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     for (int c = 0; c < nsel; c++) {
-        out->labels[c] = xstrdup(chs[c]->label);
-        out->units[c] = xstrdup(chs[c]->unit);
+        out->labels[c] = strdup(chs[c]->label);
+        out->units[c] = strdup(chs[c]->unit);
         if (!out->labels[c] || !out->units[c])
             return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     }
@@ -441,10 +424,10 @@ void xai_eeg_prep_free(xai_eeg_prep *p)
 {
     if (!p)
         return;
-    free_strv(p->channels, p->nch);
-    free_strv(p->units, p->nch);
-    free_strv(p->classes, p->nclass);
-    free_strv(p->ev_keys, p->nmap);
+    xai_strv_free(p->channels, (size_t)p->nch);
+    xai_strv_free(p->units, (size_t)p->nch);
+    xai_strv_free(p->classes, (size_t)p->nclass);
+    xai_strv_free(p->ev_keys, (size_t)p->nmap);
     free(p->ev_class);
     memset(p, 0, sizeof *p);
 }
@@ -465,7 +448,7 @@ static xai_status add_mapping(xai_eeg_prep *p, const char *key, const char *cls)
         if (!v)
             return xai_error_set(XAI_ENOMEM, "out of memory");
         p->classes = v;
-        if (!(v[p->nclass] = xstrdup(cls)))
+        if (!(v[p->nclass] = strdup(cls)))
             return xai_error_set(XAI_ENOMEM, "out of memory");
         c = p->nclass++;
     }
@@ -477,7 +460,7 @@ static xai_status add_mapping(xai_eeg_prep *p, const char *key, const char *cls)
     if (!ec)
         return xai_error_set(XAI_ENOMEM, "out of memory");
     p->ev_class = ec;
-    if (!(k[p->nmap] = xstrdup(key)))
+    if (!(k[p->nmap] = strdup(key)))
         return xai_error_set(XAI_ENOMEM, "out of memory");
     ec[p->nmap++] = c;
     return XAI_OK;
@@ -485,7 +468,7 @@ static xai_status add_mapping(xai_eeg_prep *p, const char *key, const char *cls)
 
 xai_status xai_eeg_prep_set_events(xai_eeg_prep *p, const char *spec)
 {
-    char *dup = xstrdup(spec), *save = NULL;
+    char *dup = strdup(spec), *save = NULL;
     if (!dup)
         return xai_error_set(XAI_ENOMEM, "out of memory");
     xai_status st = XAI_OK;
@@ -519,7 +502,7 @@ xai_status xai_eeg_prep_set_events(xai_eeg_prep *p, const char *spec)
 
 xai_status xai_eeg_prep_set_channels(xai_eeg_prep *p, const char *list)
 {
-    char *dup = xstrdup(list), *save = NULL;
+    char *dup = strdup(list), *save = NULL;
     if (!dup)
         return xai_error_set(XAI_ENOMEM, "out of memory");
     for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -528,7 +511,7 @@ xai_status xai_eeg_prep_set_channels(xai_eeg_prep *p, const char *list)
         if (!name[0])
             continue;
         char **v = realloc(p->channels, (size_t)(p->nch + 1) * sizeof *v);
-        if (!v || !(v[p->nch] = xstrdup(name))) {
+        if (!v || !(v[p->nch] = strdup(name))) {
             if (v)
                 p->channels = v;
             free(dup);
@@ -556,10 +539,10 @@ xai_status xai_eeg_prep_bind(xai_eeg_prep *p, const xai_eeg_raw *raw, const char
         if (!p->channels)
             return xai_error_set(XAI_ENOMEM, "out of memory");
         for (int c = 0; c < raw->nch; c++)
-            if (!(p->channels[p->nch++] = xstrdup(raw->labels[c])))
+            if (!(p->channels[p->nch++] = strdup(raw->labels[c])))
                 return xai_error_set(XAI_ENOMEM, "out of memory");
     }
-    free_strv(p->units, 0);
+    xai_strv_free(p->units, 0);
     p->units = calloc((size_t)p->nch, sizeof *p->units);
     if (!p->units)
         return xai_error_set(XAI_ENOMEM, "out of memory");
@@ -567,7 +550,7 @@ xai_status xai_eeg_prep_bind(xai_eeg_prep *p, const xai_eeg_raw *raw, const char
         int c = raw_find(raw, p->channels[i]);
         if (c < 0)
             return xai_error_set(XAI_EINVAL, "%s: no channel '%s'", name, p->channels[i]);
-        if (!(p->units[i] = xstrdup(raw->units[c])))
+        if (!(p->units[i] = strdup(raw->units[c])))
             return xai_error_set(XAI_ENOMEM, "out of memory");
     }
     p->rate_in = raw->rate;
@@ -673,8 +656,8 @@ static xai_status read_channels(json_t *ch, json_t *un, xai_eeg_prep *out, int *
             return XAI_OK;
         }
         json_t *u = json_is_array(un) ? json_array_get(un, i) : NULL;
-        out->channels[i] = xstrdup(json_string_value(v));
-        out->units[i] = xstrdup(json_is_string(u) ? json_string_value(u) : "");
+        out->channels[i] = strdup(json_string_value(v));
+        out->units[i] = strdup(json_is_string(u) ? json_string_value(u) : "");
         out->nch++;
         if (!out->channels[i] || !out->units[i])
             return xai_error_set(XAI_ENOMEM, "out of memory");
@@ -696,7 +679,7 @@ static xai_status read_classes(json_t *cl, json_t *ev, xai_eeg_prep *out, int *b
         if (!c)
             return xai_error_set(XAI_ENOMEM, "out of memory");
         out->classes = c;
-        if (!(c[out->nclass] = xstrdup(json_string_value(v))))
+        if (!(c[out->nclass] = strdup(json_string_value(v))))
             return xai_error_set(XAI_ENOMEM, "out of memory");
         out->nclass++;
     }

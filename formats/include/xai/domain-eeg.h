@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/card.h"
 #include "xai/domain.h"
+#include "xai/model.h"
 #include "xai/status.h"
 
 #ifdef __cplusplus
@@ -152,6 +154,115 @@ XAI_API int xai_eeg_label_equal(const char *a, const char *b);
  * forward then backward over an odd-reflection padded copy.
  */
 XAI_API xai_status xai_eeg_filter(float *x, int64_t n, double fs, double hp, double lp, double notch, int order);
+
+/* ------------------------------------------------------------------ decoding study */
+
+/**
+ * The shallow ConvNet of Schirrmeister et al. 2017 at our scale: a temporal filter of about
+ * 0.1 s (their 25 samples at 250 Hz), a spatial filter over all channels, pooling over
+ * 0.25 s, dropout 0.5. No padding: a padded filter sees zeros that are not in the data and
+ * its relevance piles up at the epoch edges. Placeholders: see xai_eeg_arch_expand().
+ */
+#define XAI_EEG_DEFAULT_ARCH \
+    "conv2d(16,k=1x{KT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.5) dense({K})"
+
+/**
+ * Expand the placeholders of an architecture template on the input [1, C, T]: {C} channels,
+ * {K} classes, {KT} an odd temporal kernel of about 0.1 s at @p rate (at most T), {PT} its
+ * half, {P} a pool of 0.25 s (1..T). @return malloc'ed text, or NULL (out of memory).
+ */
+XAI_API char *xai_eeg_arch_expand(const char *spec, int C, int K, int64_t T, double rate);
+
+/**
+ * Augmentation for the driver (xai_augment_fn): each epoch of x [n][1][C][T] shifted in time
+ * by up to T/16 samples with mirrored edges and scaled by one gain in [0.8, 1.25], drawn
+ * from @p seed. @p ud is unused.
+ */
+XAI_API xai_status xai_eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed);
+
+/**
+ * Fit the global z-score (mean and standard deviation over every value of @p d) into the
+ * record and apply it to @p d in place. XAI_EINVAL when @p d is empty or constant.
+ */
+XAI_API xai_status xai_eeg_fit_normalisation(xai_eeg_prep *p, xai_dataset *d);
+
+/**
+ * The within-recording split: every epoch its own group, named "<group>#<k>" with k its
+ * index within its old group, and the group kind "trial" (flagged in the card).
+ */
+XAI_API xai_status xai_eeg_split_epochs(xai_dataset *d);
+
+/**
+ * One recording's epochs as a dataset of one group @p group, or with @p per_epoch one group
+ * per epoch named as xai_eeg_split_epochs() names them, so that each is explained by a fold
+ * model that never saw it. On failure @p d may be partly filled: free it.
+ */
+XAI_API xai_status xai_eeg_epochs_dataset(const xai_eeg_prep *p, const xai_eeg_epochs *ep, const char *group,
+                                          int per_epoch, xai_dataset *d);
+
+/**
+ * Replace the record's event mapping by @p spec ("EVENT=CLASS,..."), whose classes must be
+ * the record's (explaining data whose events are named otherwise than at training time).
+ * @return XAI_OK, XAI_EINVAL (bad syntax), XAI_EUNSUPPORTED (a class the model lacks; the
+ *         message names it), XAI_ENOMEM. The record is unchanged on failure.
+ */
+XAI_API xai_status xai_eeg_prep_remap_events(xai_eeg_prep *p, const char *spec);
+
+/** XAI_ESHAPE (message with the record's sizes) unless @p m takes [N, 1, nch, ntimes] and
+ *  gives nclass outputs. */
+XAI_API xai_status xai_eeg_prep_check_model(const xai_eeg_prep *p, const xai_model *m);
+
+/** A model card with the EEG members: domain, task, input axes, units, rate, channel
+ *  names and the pre-processing record. @p out is NULL on failure. */
+XAI_API xai_status xai_eeg_card_new(const xai_eeg_prep *p, xai_card **out);
+
+/**
+ * A ground truth in native terms as a mask over the model's channels x times: the TSV has a
+ * "channels" column (comma-separated labels, or "channel") and "tmin_s", "tmax_s" (seconds
+ * after the event, the epochs' time axis); each row is a region, and a sample of a listed
+ * channel is in it when tmin_s <= its time < tmax_s. With a "kind" column only rows of kind
+ * @p kind count (NULL = "planted", the generator's truth.tsv). @param mask [nch][ntimes],
+ * set to 1 inside any region and 0 elsewhere. @return XAI_OK; errors of xai_tsv_load();
+ * XAI_EINVAL (a missing column, a channel the model lacks or a region outside the epoch,
+ * both named with the row; no region).
+ */
+XAI_API xai_status xai_eeg_truth_mask(const xai_eeg_prep *p, const char *tsv_path, const char *kind, float *mask,
+                                      int *nregions);
+
+/* ------------------------------------------------------------------ group level */
+
+/** Sums of the participants' channel relevance per channel and class; opaque. */
+typedef struct xai_eeg_group xai_eeg_group;
+
+XAI_API xai_status xai_eeg_group_new(xai_eeg_group **out);
+XAI_API void xai_eeg_group_free(xai_eeg_group *g);
+/**
+ * The participant channels tables "*_desc-<desc>_channels.tsv" under @p outdir/sub-*
+ * (nested folders followed, links too), in byte order. @param[out] paths malloc'ed array of
+ * malloc'ed paths (free each and the array). Finding none is XAI_OK with *n = 0.
+ */
+XAI_API xai_status xai_eeg_group_find(const char *outdir, const char *desc, char ***paths, size_t *n);
+/** 0 when the table's JSON sidecar says OutOfSample false, else 1 (also without a sidecar:
+ *  outputs of older versions). */
+XAI_API int xai_eeg_group_out_of_sample(const char *channels_tsv);
+/**
+ * Add one participant table (listed among the sources): its relevance_<class> columns
+ * (relevance_abs excepted; at most XAI_EEG_MAX_CLASSES classes), channels matched by
+ * xai_eeg_label_equal(). A table whose maps are in sample is counted but not added
+ * (*left_out = 1). @return XAI_OK, or the table's read error.
+ */
+XAI_API xai_status xai_eeg_group_add(xai_eeg_group *g, const char *channels_tsv, int *left_out);
+XAI_API int xai_eeg_group_nchannels(const xai_eeg_group *g);
+XAI_API int xai_eeg_group_nclasses(const xai_eeg_group *g);
+/**
+ * Write the group table (name, n_recordings, relevance_<class>: the mean over the
+ * recordings that have the channel; n/a where none has) and, unless @p png_path is NULL,
+ * one topomap panel per class. XAI_EINVAL when nothing was added.
+ */
+XAI_API xai_status xai_eeg_group_write(const xai_eeg_group *g, const char *tsv_path, const char *png_path);
+/** The group table's sidecar members as JSON text (malloc'ed): Sources, Description,
+ *  InSampleRecordingsLeftOut and the BIDS data dictionary of the columns. */
+XAI_API xai_status xai_eeg_group_sidecar(const xai_eeg_group *g, char **json);
 
 /* ------------------------------------------------------------------ maps back out */
 
