@@ -175,6 +175,13 @@ typedef struct xai_linear {
     /* dx = W^T s (overwrite) */
     void (*vjp)(const xai_node *, const float *w, const float *s, float *dx, int64_t ns,
                 float *scratch);
+    /* optional fused forms (NULL: linear.c composes them from fwd and vjp); the two weight sets
+       are read in one sweep over the input. z = w x+ + w2 x- + b: */
+    void (*fwd_pm)(const xai_node *, const float *w, const float *w2, const float *b, const float *x, float *z,
+                   int64_t ns, float *scratch);
+    /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
+    void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
+                    float *r, int64_t ns, float *scratch);
     int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
     /* training: gw += dL/dW, gb += dL/db (either may be NULL) */
     xai_status (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,

@@ -318,6 +318,87 @@ static double sum_err(const float *a, const double *b, const double *babs, int64
     return worst;
 }
 
+/* r0 + (a x+) d1 + (a x-) d2, elementwise in the order the two passes of linear.c took */
+static void two_pass(const float *r0, float a, const float *x, const float *d1, const float *d2, float *r, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float xp = x[k] > 0 ? x[k] : 0.0f, xn = x[k] < 0 ? x[k] : 0.0f;
+        r[k] = r0[k] + a * xp * d1[k];
+        r[k] += a * xn * (d2 ? d2[k] : 0.0f);
+    }
+}
+
+/* The fused forms of the direct kernels (the z+ / alpha-beta sweeps on inputs of both signs):
+   z = W+ x+ + W- x- against the naive sums, and the fused relevance products bitwise equal to the
+   separate transposed products followed by the elementwise passes they replace. */
+static void check_fused(const dconv_case *c, const xai_node *n, const xai_linear *L, const float *x, const float *sv,
+                        float *inner)
+{
+    ck_assert_msg(L->fwd_pm && L->vjp_rel, "%s: no fused direct kernels", c->spec);
+    int64_t nin = L->in_numel, nout = L->out_numel, co = L->nout_ch, ksz = L->wlen / (co * c->in[0]);
+    float *wp = malloc(sizeof(float) * (size_t)L->wlen), *wn = malloc(sizeof(float) * (size_t)L->wlen);
+    float *xp = malloc(sizeof(float) * (size_t)nin), *xn = malloc(sizeof(float) * (size_t)nin);
+    float *z = malloc(sizeof(float) * (size_t)nout), *r0 = malloc(sizeof(float) * (size_t)nin);
+    float *r = malloc(sizeof(float) * (size_t)nin), *want = malloc(sizeof(float) * (size_t)nin);
+    float *d1 = malloc(sizeof(float) * (size_t)nin), *d2 = malloc(sizeof(float) * (size_t)nin);
+    double *zr = malloc(sizeof(double) * (size_t)nout), *za = malloc(sizeof(double) * (size_t)nout);
+    double *z2 = malloc(sizeof(double) * (size_t)nout), *z2a = malloc(sizeof(double) * (size_t)nout);
+    double *dxr = malloc(sizeof(double) * (size_t)nin), *dxa = malloc(sizeof(double) * (size_t)nin);
+    ck_assert(wp && wn && xp && xn && z && r0 && r && want && d1 && d2 && zr && za && z2 && z2a && dxr && dxa);
+    for (int64_t k = 0; k < L->wlen; k++) {
+        wp[k] = L->w[k] > 0 ? L->w[k] : 0.0f;
+        wn[k] = L->w[k] < 0 ? L->w[k] : 0.0f;
+    }
+    int neg = 0;
+    for (int64_t k = 0; k < nin; k++) {
+        xp[k] = x[k] > 0 ? x[k] : 0.0f;
+        xn[k] = x[k] < 0 ? x[k] : 0.0f;
+        neg |= x[k] < 0;
+    }
+    ck_assert_msg(neg, "%s: the input needs negative entries", c->spec);
+    fill(r0, nin, 5);
+    L->fwd_pm(n, wp, wn, NULL, x, z, 1, inner);
+    naive_conv(c, co, wp, xp, sv, zr, dxr, za, dxa);
+    naive_conv(c, co, wn, xn, sv, z2, dxr, z2a, dxa);
+    for (int64_t k = 0; k < nout; k++) {
+        zr[k] += z2[k];
+        za[k] += z2a[k];
+    }
+    double e = sum_err(z, zr, za, nout, 2 * c->in[0] * ksz);
+    ck_assert_msg(e <= 1.0, "%s: W+ x+ + W- x- beyond the rounding bound (%.2f)", c->spec, e);
+    /* one weight set: r += (a x) (W^T s); two: r += (a x+) (W+^T s) + (a x-) (W-^T s) */
+    const float a = -0.75f;
+    L->vjp(n, L->w, sv, d1, 1, inner);
+    for (int64_t k = 0; k < nin; k++)
+        want[k] = r0[k] + a * x[k] * d1[k];
+    memcpy(r, r0, sizeof(float) * (size_t)nin);
+    L->vjp_rel(n, L->w, NULL, sv, x, a, r, 1, inner);
+    ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused (a x) W^T s differs", c->spec);
+    L->vjp(n, wp, sv, d1, 1, inner);
+    L->vjp(n, wn, sv, d2, 1, inner);
+    two_pass(r0, a, x, d1, d2, want, nin);
+    memcpy(r, r0, sizeof(float) * (size_t)nin);
+    L->vjp_rel(n, wp, wn, sv, x, a, r, 1, inner);
+    ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused z+ relevance differs", c->spec);
+    printf("  %-40s fused W+ x+ + W- x-: %.3f of the bound; fused relevance products bitwise equal\n", c->spec, e);
+    free(wp);
+    free(wn);
+    free(xp);
+    free(xn);
+    free(z);
+    free(r0);
+    free(r);
+    free(want);
+    free(d1);
+    free(d2);
+    free(zr);
+    free(za);
+    free(z2);
+    free(z2a);
+    free(dxr);
+    free(dxa);
+}
+
 START_TEST(test_conv_direct_naive)
 {
     static const dconv_case cases[] = {
@@ -366,6 +447,7 @@ START_TEST(test_conv_direct_naive)
         double eo = sum_err(dx, dxr, dxa, nin, nt);
         ck_assert_msg(eo <= 1.0, "%s: all-ones transposed beyond the rounding bound (%.2f)", c->spec, eo);
         printf("  %-40s errors / rounding bound: forward %.3f, transposed %.3f, all-ones %.3f\n", c->spec, ef, et, eo);
+        check_fused(c, n, L, x, sv, inner);
         free(x);
         free(sv);
         free(z);

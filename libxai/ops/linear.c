@@ -201,6 +201,39 @@ static const float *split_sign(const float *x, float *xp, float *xn, int64_t n, 
     return xp;
 }
 
+/* True when one of the n floats is negative (stops at the first). */
+static int any_negative(const float *x, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (x[k] < 0)
+            return 1;
+    return 0;
+}
+
+/* z+ and alpha-beta on a layer with fused products: the positive part z+ = W+ x+ + W- x- + b+
+   and the negative part z- = W- x+ + W+ x- + b- each take one sweep over the input for z and one
+   for the relevance, whatever the input's signs (without negative inputs, one product each).
+   w4 = {W+, b+, W-, b-}; z holds the outputs' stack. */
+static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_rule *r, const float *const w4[4],
+                             const float *x, const float *R, float *Rin, float *z, int64_t ns, float *inner)
+{
+    const int64_t N_out = L->out_numel * ns;
+    const int neg = any_negative(x, L->in_numel * ns);
+    for (int part = 0; part < 2; part++) {
+        if (part && (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f))
+            break;
+        const float *wa = w4[2 * part], *ba = w4[2 * part + 1], *wb = w4[2 - 2 * part];
+        if (neg)
+            L->fwd_pm(n, wa, wb, ba, x, z, ns, inner);
+        else
+            L->fwd(n, wa, ba, x, z, ns, inner);
+        for (int64_t k = 0; k < N_out; k++)
+            z[k] = R[k] / xai_stab(z[k], r->stabilizer);
+        float f = part ? -r->beta : r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
+        L->vjp_rel(n, wa, neg ? wb : NULL, z, x, f, Rin, ns, inner);
+    }
+}
+
 static void add_into(float *z, const float *t, int64_t n)
 {
     for (int64_t k = 0; k < n; k++)
@@ -268,9 +301,13 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         const float eps = r->epsilon;
         for (int64_t k = 0; k < N_out; k++)
             s1[k] = R[k] / xai_stab(z1[k], eps);
-        L->vjp(n, w, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += x[k] * dx[k];
+        if (L->vjp_rel) {
+            L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner);
+        } else {
+            L->vjp(n, w, s1, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] += x[k] * dx[k];
+        }
         if (r->bias_factor != 0.0f) {
             /* Arras et al.: a share beta*(b_j + eps*sgn z_j)/N_j of each output's relevance
                goes evenly to its N_j in-bounds inputs */
@@ -296,6 +333,11 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
     case XAI_RULE_ALPHABETA: {
         if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
             return st;
+        if (L->fwd_pm && L->vjp_rel) {
+            const float *w4[4] = {wp, bp, wn, bn_};
+            alpha_beta_fused(n, L, r, w4, x, R, Rin, z1, ns, inner);
+            return XAI_OK;
+        }
         const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
         /* positive part: z+ = W+ x+ + W- x- + b+ */
         L->fwd(n, wp, bp, xpos, z1, ns, inner);
