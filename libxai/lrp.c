@@ -443,12 +443,18 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Sum in double with eight running partial sums (the loop vectorises; one chain of dependent
+   adds ran at a quarter of the speed); the order depends on n only. */
 static double vsum(const float *p, int64_t n)
 {
-    double s = 0;
-    for (int64_t k = 0; k < n; k++)
-        s += p[k];
-    return s;
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0;
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            a[j] += p[k + j];
+    for (; k < n; k++)
+        t += p[k];
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])) + t;
 }
 
 static int init_is_logit(const xai_model *m, const xai_explain_config *cfg)
@@ -493,49 +499,82 @@ typedef struct {
     double *in_sum, *out_sum; /* [ns][nnodes] or NULL */
 } sweep_opts;
 
+/* Per-layer sums: the relevance sum of a value, per sample, is computed once after each node that
+   adds to it and kept (cache[v * ns + s], known[v]); the next consumer's "before" and the producer's
+   output sum read it, since nothing writes to the value in between. */
+typedef struct {
+    double *sum;
+    unsigned char *known;
+} sum_cache;
+
+static double value_sum(const xai_model *m, const xai_workspace *ws, sum_cache *c, int v, int64_t s)
+{
+    if (!c->known[v]) {
+        for (int64_t i = 0; i < ws->ns; i++)
+            c->sum[v * ws->ns + i] = vsum(ws->adj[v] + i * vnumel(m, v), vnumel(m, v));
+        c->known[v] = 1;
+    }
+    return c->sum[v * ws->ns + s];
+}
+
+static xai_status sweep_node(const xai_model *m, xai_workspace *ws, const sweep_opts *so, int i)
+{
+    const xai_node *n = &m->nodes[i];
+    if (so->rules) {
+        if (!n->ops->relevance)
+            XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no relevance rule", n->name, n->op_type);
+        return n->ops->relevance(m, n, &so->rules[i], ws);
+    }
+    if (!n->ops->backward)
+        XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no backward pass", n->name, n->op_type);
+    return n->ops->backward(m, n, ws);
+}
+
 static xai_status sweep_range(const xai_model *m, xai_workspace *ws, const sweep_opts *so, int hi, int lo)
 {
     int64_t ns = ws->ns;
-    for (int i = hi; i >= lo; i--) {
+    sum_cache c = {NULL, NULL};
+    if (so->in_sum && ns <= 64) {
+        c.sum = calloc((size_t)(m->nvals * ns), sizeof(double));
+        c.known = calloc((size_t)m->nvals, 1);
+        if (!c.sum || !c.known) {
+            free(c.sum);
+            free(c.known);
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        }
+    }
+    xai_status st = XAI_OK;
+    for (int i = hi; i >= lo && st == XAI_OK; i--) {
         const xai_node *n = &m->nodes[i];
         double before[8][64];
-        int track = so->in_sum && ns <= 64;
-        if (track) {
+        if (c.sum) {
             for (int k = 0; k < n->nin && k < 8; k++)
                 for (int64_t s = 0; s < ns; s++) {
                     int v = n->in[k];
                     before[k][s] = (v >= 0 && !m->vals[v].is_const && m->vals[v].nconsumers > 1)
-                                       ? vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) : 0;
+                                       ? value_sum(m, ws, &c, v, s) : 0;
                 }
             for (int64_t s = 0; s < ns; s++)
-                so->out_sum[s * m->nnodes + i] =
-                    vsum(ws->adj[n->out[0]] + s * vnumel(m, n->out[0]), vnumel(m, n->out[0]));
+                so->out_sum[s * m->nnodes + i] = value_sum(m, ws, &c, n->out[0], s);
         }
-        xai_status st;
-        if (so->rules) {
-            if (!n->ops->relevance)
-                XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no relevance rule", n->name, n->op_type);
-            st = n->ops->relevance(m, n, &so->rules[i], ws);
-        } else {
-            if (!n->ops->backward)
-                XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (%s) has no backward pass", n->name, n->op_type);
-            st = n->ops->backward(m, n, ws);
-        }
-        if (st)
-            return st;
-        if (track) {
-            for (int64_t s = 0; s < ns; s++) {
-                double tot = 0;
-                for (int k = 0; k < n->nin && k < 8; k++) {
-                    int v = n->in[k];
-                    if (v >= 0 && !m->vals[v].is_const)
-                        tot += vsum(ws->adj[v] + s * vnumel(m, v), vnumel(m, v)) - before[k][s];
-                }
-                so->in_sum[s * m->nnodes + i] = tot;
+        if ((st = sweep_node(m, ws, so, i)) || !c.sum)
+            continue;
+        for (int k = 0; k < n->nin && k < 8; k++)
+            if (n->in[k] >= 0 && !m->vals[n->in[k]].is_const)
+                c.known[n->in[k]] = 0; /* this node added to it */
+        for (int64_t s = 0; s < ns; s++) {
+            double tot = 0;
+            for (int k = 0; k < n->nin && k < 8; k++) {
+                int v = n->in[k];
+                if (v >= 0 && !m->vals[v].is_const)
+                    tot += value_sum(m, ws, &c, v, s) - before[k][s];
             }
+            so->in_sum[s * m->nnodes + i] = tot;
         }
     }
-    return XAI_OK;
+    free(c.sum);
+    free(c.known);
+    return st;
 }
 
 static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts *so)
