@@ -182,6 +182,9 @@ typedef struct xai_linear {
     /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
     void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
                     float *r, int64_t ns, float *scratch);
+    /* optional: the number of in-bounds taps of every output element of one sample (Flat's
+       denominator; NULL: linear.c runs fwd with all-ones weights and inputs) */
+    void (*counts)(const xai_node *, float *c);
     int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
     /* training: gw += dL/dW, gb += dL/db (either may be NULL) */
     xai_status (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,

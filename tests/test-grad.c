@@ -463,6 +463,57 @@ START_TEST(test_conv_direct_naive)
 }
 END_TEST
 
+/* Flat's in-bounds tap counts come from the shapes (conv_counts): they must equal the all-ones
+   product that defines them, on strides, pads, dilations, groups and 1-D to 3-D. */
+START_TEST(test_conv_counts)
+{
+    static const struct {
+        const char *spec;
+        int ndim;
+        int64_t in[4];
+    } cases[] = {
+        {"conv1d(6,k=5,p=2) flatten dense(2)", 2, {3, 37}},
+        {"conv1d(4,k=7,s=2,p=3) flatten dense(2)", 2, {2, 300}},
+        {"conv1d(4,k=3,p=5,d=3) flatten dense(2)", 2, {4, 20}},
+        {"conv2d(6,k=3x5,s=2x1,p=1x2,d=1x2,g=2) flatten dense(2)", 3, {4, 9, 21}},
+        {"conv2d(9,k=25x1,p=0) flatten dense(2)", 3, {2, 25, 13}},
+        {"conv3d(4,k=3,s=2,p=1) flatten dense(2)", 4, {2, 5, 6, 11}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xai_model *m;
+        ck_assert_msg(xai_model_from_spec(cases[i].spec, cases[i].ndim, cases[i].in, 3, &m) == XAI_OK, "%s: %s",
+                      cases[i].spec, xai_last_error());
+        const xai_node *n = &m->nodes[0];
+        const xai_linear *L = xai_node_linear(n);
+        ck_assert(L->counts != NULL);
+        xai_workspace *ws;
+        ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+        float *ones = malloc(sizeof(float) * (size_t)L->wlen), *x = ws->scratch;
+        float *want = malloc(sizeof(float) * (size_t)L->out_numel), *got = malloc(sizeof(float) * (size_t)L->out_numel);
+        ck_assert(ones && want && got);
+        for (int64_t k = 0; k < L->wlen; k++)
+            ones[k] = 1.0f;
+        for (int64_t k = 0; k < L->in_numel; k++)
+            x[k] = 1.0f;
+        L->fwd(n, ones, NULL, x, want, 1, ws->scratch + n->scratch);
+        L->counts(n, got);
+        double lo = 1e30, hi = 0;
+        for (int64_t k = 0; k < L->out_numel; k++) {
+            ck_assert_msg(got[k] == want[k], "%s: element %lld has %g in-bounds taps, the product says %g",
+                          cases[i].spec, (long long)k, got[k], want[k]);
+            lo = fmin(lo, got[k]);
+            hi = fmax(hi, got[k]);
+        }
+        ck_assert_msg(lo < hi || strstr(cases[i].spec, "p=0"), "%s: padding left every count equal", cases[i].spec);
+        free(ones);
+        free(want);
+        free(got);
+        xai_workspace_free(ws);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("grad");
@@ -472,6 +523,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_fd_conv2d);
     tcase_add_test(tc, test_fd_conv3d_avgpool);
     tcase_add_test(tc, test_conv_direct_naive);
+    tcase_add_test(tc, test_conv_counts);
     tcase_add_test(tc, test_fd_pool2d);
     tcase_add_test(tc, test_fd_bn_residual_arith);
     tcase_add_test(tc, test_fd_movement);

@@ -848,6 +848,38 @@ static xai_status conv_wgrad(const xai_node *n, const float *x, const float *s, 
     return XAI_OK;
 }
 
+/* In-bounds taps of every output element: (cin / group) times, per spatial axis, the taps whose
+   input index lies inside the input. Exact small integers, so the same floats as the all-ones
+   product that defines them, without running it (that product was most of a Flat layer's first
+   call). The per-axis counts sit in a small stack buffer; longer axes are counted in place. */
+static int64_t axis_taps(const conv_attr *a, int i, int64_t o)
+{
+    int64_t n = 0;
+    for (int64_t k = 0; k < a->k[i]; k++) {
+        int64_t p = o * a->s[i] - a->pb[i] + k * a->d[i];
+        n += p >= 0 && p < a->in[i];
+    }
+    return n;
+}
+
+static void conv_counts(const xai_node *n, float *c)
+{
+    const conv_attr *a = n->attr;
+    int64_t cw[256];
+    const int64_t OW = a->out[2], per = a->cin / a->group, rows = a->b0 * a->cout;
+    for (int64_t ow = 0; ow < OW && ow < 256; ow++)
+        cw[ow] = axis_taps(a, 2, ow);
+    for (int64_t od = 0; od < a->out[0]; od++)
+        for (int64_t oh = 0; oh < a->out[1]; oh++) {
+            int64_t t = per * axis_taps(a, 0, od) * axis_taps(a, 1, oh);
+            float *row = c + (od * a->out[1] + oh) * OW;
+            for (int64_t ow = 0; ow < OW; ow++)
+                row[ow] = (float)(t * (ow < 256 ? cw[ow] : axis_taps(a, 2, ow)));
+        }
+    for (int64_t r = 1; r < rows; r++) /* every output channel (and leading row) the same */
+        memcpy(c + r * a->osp, c, sizeof(float) * (size_t)a->osp);
+}
+
 static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const conv_attr *a = n->attr;
@@ -1024,6 +1056,7 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->lin.fwd = conv_fwd;
     a->lin.vjp = conv_vjp;
     a->lin.wgrad = conv_wgrad;
+    a->lin.counts = conv_counts;
     if (a->dk) {
         a->lin.fwd_pm = conv_fwd_pm;
         a->lin.vjp_rel = conv_vjp_rel;

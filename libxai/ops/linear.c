@@ -139,9 +139,13 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     float *c = malloc(sizeof(float) * (size_t)L->out_numel);
     if (!c)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
-    for (int64_t k = 0; k < L->in_numel; k++)
-        scratch_in[k] = 1.0f;
-    L->fwd(n, ones, NULL, scratch_in, c, 1, scratch);
+    if (L->counts) {
+        L->counts(n, c);
+    } else {
+        for (int64_t k = 0; k < L->in_numel; k++)
+            scratch_in[k] = 1.0f;
+        L->fwd(n, ones, NULL, scratch_in, c, 1, scratch);
+    }
     L->flat_count = c;
     return XAI_OK;
 }
