@@ -68,7 +68,8 @@ typedef struct xai_node {
     void *attr;                 /* op-private state (owned; freed by vtable destroy) */
     const xai_op_vtable *ops;
     size_t scratch;             /* floats of scratch per stack element */
-    size_t scratch_fixed;       /* floats of scratch independent of the stack */
+    size_t scratch_fixed;       /* floats of scratch independent of the stack; the workspace's scratch
+                                   holds this part first, then the per-stack part (all nodes share it) */
     size_t ibuf;                /* int32 per stack element kept from forward to backward (MaxPool argmax) */
     int is_linear;              /* Conv/Gemm: rules apply */
     int fold_bn;                /* BN node folded into this linear node, or -1 */
@@ -169,7 +170,8 @@ typedef struct xai_linear {
     float *cb[2][LW_COUNT];        /* matching biases (lazy; NULL for ONES) */
     float cgamma[2];               /* gamma the WUP/WDN caches were made with */
     float *flat_count;             /* in-bounds taps per output element (lazy) */
-    /* z = W x + b over the stack; b (per output channel) may be NULL */
+    /* z = W x + b over the stack; b (per output channel) may be NULL. x may be read up to 16
+       floats past its end (values dropped): every workspace buffer has that much after it */
     void (*fwd)(const xai_node *, const float *w, const float *b, const float *x, float *z,
                 int64_t ns, float *scratch);
     /* dx = W^T s (overwrite) */

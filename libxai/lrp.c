@@ -719,7 +719,7 @@ static xai_status plan_prepare(const xai_model *m, const xai_rule *rules, int fo
         const xai_node *n = &m->nodes[i];
         if (!n->is_linear)
             continue;
-        xai_status st = xai_linear_prepare(n, &rules[i], fold, ws->scratch, ws->scratch + n->scratch);
+        xai_status st = xai_linear_prepare(n, &rules[i], fold, ws->scratch + n->scratch_fixed, ws->scratch);
         if (st)
             return st;
     }

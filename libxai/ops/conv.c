@@ -29,6 +29,9 @@ typedef struct {
     int64_t colsz;            /* floats of per-sample work buffer (im2col columns or padded input) */
     int dk;                   /* direct kernels (dconv_*) for the forward and transposed products */
     int64_t fp[3], tp[3];     /* direct kernels: padded input dims (forward) and padded s dims (transposed) */
+    int fwd_inplace;          /* direct forward: rows need no padding, the kernels read x where it is (the
+                                 last row's last vector reads up to DC_SLACK floats past x: the
+                                 workspace leaves that much after every buffer) */
 } conv_attr;
 
 /* Output positions o in [lo, hi) whose input index o * s + off lies in [0, nin). */
@@ -514,7 +517,10 @@ static void conv_fwd_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
         float *zi = j->out + i * a->cout * a->osp;
         if (a->dk) {
             dc_job J = {dc_geom(a, 0), a->cout, w, j->w2, b, scratch, zi, NULL, NULL, 0.0f, j->kind};
-            dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
+            if (a->fwd_inplace)
+                J.xp = xi;
+            else
+                dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
             dc_run(&J, xai_par_region());
             continue;
         }
@@ -885,7 +891,7 @@ static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_worksp
     const conv_attr *a = n->attr;
     (void)m;
     conv_fwd(n, a->lin.w, a->lin.b, ws->val[n->in[0]], ws->val[n->out[0]], ws->ns,
-             ws->scratch + n->scratch * (size_t)ws->ns);
+             ws->scratch); /* the node's fixed scratch comes first */
     return XAI_OK;
 }
 
@@ -925,6 +931,7 @@ static void conv_choose_direct(conv_attr *a)
     a->dk = ok;
     if (!ok)
         return;
+    a->fwd_inplace = a->pb[2] == 0 && a->fp[2] == a->in[2]; /* dc_pad would copy the rows as they are */
     if (a->cin * fsz + DC_SLACK > a->colsz)
         a->colsz = a->cin * fsz + DC_SLACK;
     if (a->cout * tsz + DC_SLACK > a->colsz)

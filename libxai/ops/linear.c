@@ -248,7 +248,7 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
 {
     const xai_linear *L = xai_node_linear(n);
     int xi = n->in[0];
-    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+    float *inner = ws->scratch;
     if ((n->pgrad[0] || n->pgrad[1]) && L->wgrad) {
         xai_status st = L->wgrad(n, ws->val[xi], ws->adj[n->out[0]], n->pgrad[0], n->pgrad[1], ws->ns, inner);
         if (st)
@@ -257,7 +257,7 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
     if (vconst(m, xi) || (ws->training && xi == m->input))
         return XAI_OK; /* training never needs the gradient of the model input */
     int64_t N_in = L->in_numel * ws->ns;
-    float *dx = ws->scratch;
+    float *dx = ws->scratch + n->scratch_fixed;
     L->vjp(n, L->w, ws->adj[n->out[0]], dx, ws->ns, inner);
     add_into(ws->adj[xi], dx, N_in);
     return XAI_OK;
@@ -273,8 +273,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             return XAI_OK;
         const float *w, *b;
         eff(L, ws->bn_fold, &w, &b);
-        float *dx = ws->scratch;
-        float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+        float *dx = ws->scratch + n->scratch_fixed, *inner = ws->scratch;
         L->vjp(n, w, ws->adj[n->out[0]], dx, ws->ns, inner);
         add_into(ws->adj[xi], dx, L->in_numel * ws->ns);
         return XAI_OK;
@@ -286,9 +285,11 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
     const float *x = ws->val[xi];
     const float *R = ws->adj[n->out[0]];
     float *Rin = ws->adj[xi];
-    float *xp = ws->scratch, *xn = xp + N_in, *dx = xn + N_in;
-    float *z1 = dx + N_in, *z2 = z1 + N_out, *s1 = z2 + N_out, *s2 = s1 + N_out;
-    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ns);
+    /* the node's fixed scratch first (padded inputs, flipped weights), then its stack buffers, the
+       output-sized ones first: the rules that need few of them touch few pages */
+    float *inner = ws->scratch, *s1 = ws->scratch + n->scratch_fixed;
+    float *z1 = s1 + N_out, *z2 = z1 + N_out, *s2 = z2 + N_out;
+    float *xp = s2 + N_out, *xn = xp + N_in, *dx = xn + N_in;
     int fold = ws->bn_fold;
     const float stab = r->stabilizer;
     const float *w, *b, *wp, *bp, *wn, *bn_;
@@ -339,7 +340,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             return st;
         if (L->fwd_pm && L->vjp_rel) {
             const float *w4[4] = {wp, bp, wn, bn_};
-            alpha_beta_fused(n, L, r, w4, x, R, Rin, z1, ns, inner);
+            alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);
             return XAI_OK;
         }
         const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
