@@ -184,6 +184,9 @@ typedef struct xai_linear {
     /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
     void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
                     float *r, int64_t ns, float *scratch);
+    /* optional Flat: r += W1^T (R / stab(counts)) with all-ones W1, counts = flat_count */
+    void (*flat_rel)(const xai_node *, const float *R, const float *counts, float stab, float *r, int64_t ns,
+                     float *scratch);
     /* optional: the number of in-bounds taps of every output element of one sample (Flat's
        denominator; NULL: linear.c runs fwd with all-ones weights and inputs) */
     void (*counts)(const xai_node *, float *c);

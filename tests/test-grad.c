@@ -447,6 +447,20 @@ START_TEST(test_conv_direct_naive)
         naive_conv(c, co, ones, x, sv, zr, dxr, za, dxa);
         double eo = sum_err(dx, dxr, dxa, nin, nt);
         ck_assert_msg(eo <= 1.0, "%s: all-ones transposed beyond the rounding bound (%.2f)", c->spec, eo);
+        /* Flat fused: r += W1^T (s / stab(counts)), bitwise as the separate steps */
+        ck_assert_msg(L->flat_rel && L->flat_count, "%s: no fused Flat", c->spec);
+        float *sd = malloc(sizeof(float) * (size_t)nout), *rf = malloc(sizeof(float) * (size_t)nin);
+        ck_assert(sd && rf);
+        for (int64_t k = 0; k < nout; k++)
+            sd[k] = sv[k] / xai_stab(L->flat_count[k], 1e-6f);
+        L->vjp(n, L->cw[0][LW_ONES], sd, dx, 1, inner);
+        fill(rf, nin, 9);
+        for (int64_t k = 0; k < nin; k++)
+            dx[k] += rf[k];
+        L->flat_rel(n, sv, L->flat_count, 1e-6f, rf, 1, inner);
+        ck_assert_msg(memcmp(rf, dx, sizeof(float) * (size_t)nin) == 0, "%s: fused Flat differs", c->spec);
+        free(sd);
+        free(rf);
         printf("  %-40s errors / rounding bound: forward %.3f, transposed %.3f, all-ones %.3f\n", c->spec, ef, et, eo);
         check_fused(c, n, L, x, sv, inner);
         free(x);

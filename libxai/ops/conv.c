@@ -208,7 +208,7 @@ static inline void dc_taps(int64_t o, int64_t K, int64_t d, int64_t lo, int64_t 
      DK_PM     r += (alpha x+) (W^T s) + (alpha x-) (W2^T s)   (z+, alpha-beta on both signs)
    In DK_PM one of the two terms of every element is exactly zero, so each element gets the value
    the two separate products and elementwise passes it replaces gave, bit for bit. */
-enum { DK_STORE, DK_SPLIT, DK_XREL, DK_PM };
+enum { DK_STORE, DK_SPLIT, DK_XREL, DK_PM, DK_ADD }; /* DK_ADD: r += W^T s (Flat) */
 
 typedef struct {
     dconv_geom g;
@@ -240,8 +240,13 @@ static inline __attribute__((always_inline)) void dc_out(const dc_job *J, int64_
         return;
     }
     dc_v8 xv = {0}, rv = {0};
-    memcpy(&xv, J->x + off, nb);
     memcpy(&rv, J->r + off, nb);
+    if (KIND == DK_ADD) {
+        rv += a;
+        memcpy(J->r + off, &rv, nb);
+        return;
+    }
+    memcpy(&xv, J->x + off, nb);
     if (KIND == DK_XREL)
         rv += (J->alpha * xv) * a;
     else
@@ -386,9 +391,16 @@ static void dconv_pm(const dc_job *J, int64_t o0, int64_t o1)
     dconv_rows(J, o0, o1, DK_PM);
 }
 
+XAI_VEC_CLONES
+static void dconv_add(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_ADD);
+}
+
 static void dconv_channels(const dc_job *J, int64_t o0, int64_t o1)
 {
     switch (J->kind) {
+    case DK_ADD: dconv_add(J, o0, o1); break;
     case DK_SPLIT: dconv_split(J, o0, o1); break;
     case DK_XREL: dconv_xrel(J, o0, o1); break;
     case DK_PM: dconv_pm(J, o0, o1); break;
@@ -752,6 +764,33 @@ static void conv_vjp_rel(const xai_node *n, const float *w, const float *w2, con
     conv_vjp_kind(n, w, w2, s, x, alpha, r, ns, scratch, w2 ? DK_PM : DK_XREL);
 }
 
+/* Flat on the direct kernels: r += W1^T (R / stab(counts)), W1 all ones. Every input channel gets
+   the same sum, so R / stab(count) is summed over the output channels as it is formed (in the
+   order conv_vjp_range sums s) and one channel of ones runs, adding straight into r: the same
+   values as forming s, the transposed product and the addition one after the other. */
+static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, float stab, float *r, int64_t ns,
+                          float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t osp = a->osp, off = (a->k[2] - 1) * a->d[2] - a->pb[2];
+    float *wt = scratch + a->colsz, *sum = scratch + (a->colsz - osp);
+    for (int64_t k = 0; k < a->cin * a->ksz; k++)
+        wt[k] = 1.0f;
+    dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD};
+    J.g.ci = 1;
+    for (int64_t i = 0; i < ns * a->b0; i++) {
+        const float *Ri = R + i * a->cout * osp;
+        for (int64_t k = 0; k < osp; k++)
+            sum[k] = Ri[k] / xai_stab(cnt[k], stab);
+        for (int64_t c = 1; c < a->cout; c++)
+            for (int64_t k = 0; k < osp; k++)
+                sum[k] += Ri[c * osp + k] / xai_stab(cnt[c * osp + k], stab);
+        dc_pad(1, a->out, off, a->tp[2], sum, scratch);
+        J.r = r + i * a->cin * a->isp;
+        dc_run(&J, xai_par_region());
+    }
+}
+
 /* Training: dL/dW and dL/db. Samples are taken in fixed blocks of WG_BLOCK; each block sums
  * its samples' products into its own partial (one sgemm per sample, accumulating), the blocks
  * run in parallel on the pool, and the partials are added to gw, gb in block order, so the
@@ -1067,6 +1106,7 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     if (a->dk) {
         a->lin.fwd_pm = conv_fwd_pm;
         a->lin.vjp_rel = conv_vjp_rel;
+        a->lin.flat_rel = conv_flat_rel;
     }
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
     n->scratch_fixed = a->direct ? 0 : (size_t)(a->colsz + (a->dk ? 2 * w->numel : 0));

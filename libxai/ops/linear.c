@@ -463,6 +463,10 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if (r->kind == XAI_RULE_FLAT) {
             if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
                 return st;
+            if (L->flat_rel) {
+                L->flat_rel(n, R, L->flat_count, stab, Rin, ns, inner);
+                return XAI_OK;
+            }
             for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
                 for (int64_t k = 0; k < nout; k++)
                     s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);
