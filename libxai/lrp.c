@@ -739,6 +739,7 @@ typedef struct {
     xai_explain_result *res;
     int sums;                   /* fill the per-layer sums */
     int value;                  /* value whose relevance is copied out, or -1 */
+    int own_box;                /* a ZBox rule takes each sample's own bounds (NaN in the rule) */
     float *value_out;
     pthread_mutex_t mu;         /* guards the failure below */
     xai_status st;
@@ -773,7 +774,7 @@ static xai_status run_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb,
     const float *xs = j->x + b0 * j->nin;
     batch_targets(j->cfg, b0, nb, j->res->target + b0);
     float box[2][64]; /* ZBox bounds with NaN in the rule: each sample's own min and max */
-    for (int64_t s = 0; s < nb; s++)
+    for (int64_t s = 0; j->own_box && s < nb; s++)
         sample_range(xs + s * j->nin, j->nin, &box[0][s], &box[1][s]);
     xai_status st = sweep_sub(j, ws, b0, nb, box, fwd_ms);
     ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
@@ -1063,6 +1064,8 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,
                  .nc = m->vals[m->output].numel, .x = x, .rel = rel, .res = &res,
                  .sums = res_out && cfg.layer_sums, .value = value, .value_out = value_out};
+    for (int i = 0; rules && i < m->nnodes; i++)
+        j.own_box |= rules[i].kind == XAI_RULE_ZBOX && (isnan(rules[i].low) || isnan(rules[i].high));
     double t0 = now_ms();
     if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT || cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
         int64_t sb = plan_sub_batch(m);

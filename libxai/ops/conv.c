@@ -343,12 +343,12 @@ static inline __attribute__((always_inline)) void dconv_rows(const dc_job *J, in
     const int64_t OW = g->O[2];
     const int kw1 = g->K[2] == 1;
     dc_tap tab[DC_TAB];
-    for (int64_t o = o0; o < o1; o += CO) {
-        int nc = o1 - o < CO ? (int)(o1 - o) : CO;
-        for (int64_t od = 0; od < g->O[0]; od++)
-            for (int64_t oh = 0; oh < g->O[1]; oh++) {
-                int nt = dc_table(g, od, oh, tab);
-                int64_t zr = (od * g->O[1] + oh) * OW;
+    for (int64_t od = 0; od < g->O[0]; od++)
+        for (int64_t oh = 0; oh < g->O[1]; oh++) {
+            int nt = dc_table(g, od, oh, tab);
+            int64_t zr = (od * g->O[1] + oh) * OW;
+            for (int64_t o = o0; o < o1; o += CO) {
+                int nc = o1 - o < CO ? (int)(o1 - o) : CO;
                 for (int64_t p = 0; p < OW; p += 16) {
                     int nv = OW - p > 8 ? 2 : 1;
                     /* constant channel, vector and tap counts for the compiler */
