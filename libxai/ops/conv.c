@@ -765,9 +765,10 @@ static void conv_vjp_rel(const xai_node *n, const float *w, const float *w2, con
 }
 
 /* Flat on the direct kernels: r += W1^T (R / stab(counts)), W1 all ones. Every input channel gets
-   the same sum, so R / stab(count) is summed over the output channels as it is formed (in the
-   order conv_vjp_range sums s) and one channel of ones runs, adding straight into r: the same
-   values as forming s, the transposed product and the addition one after the other. */
+   the same sum, and an output position's count is the same in every channel, so R is summed over
+   the output channels and divided once per position (one division where there were as many as
+   channels; the values move by rounding only), then one channel of ones runs, adding straight
+   into r. */
 static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, float stab, float *r, int64_t ns,
                           float *scratch)
 {
@@ -780,11 +781,12 @@ static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, f
     J.g.ci = 1;
     for (int64_t i = 0; i < ns * a->b0; i++) {
         const float *Ri = R + i * a->cout * osp;
-        for (int64_t k = 0; k < osp; k++)
-            sum[k] = Ri[k] / xai_stab(cnt[k], stab);
+        memcpy(sum, Ri, sizeof(float) * (size_t)osp);
         for (int64_t c = 1; c < a->cout; c++)
             for (int64_t k = 0; k < osp; k++)
-                sum[k] += Ri[c * osp + k] / xai_stab(cnt[c * osp + k], stab);
+                sum[k] += Ri[c * osp + k];
+        for (int64_t k = 0; k < osp; k++)
+            sum[k] /= xai_stab(cnt[k], stab);
         dc_pad(1, a->out, off, a->tp[2], sum, scratch);
         J.r = r + i * a->cin * a->isp;
         dc_run(&J, xai_par_region());
