@@ -68,7 +68,8 @@ typedef struct xai_node {
     void *attr;                 /* op-private state (owned; freed by vtable destroy) */
     const xai_op_vtable *ops;
     size_t scratch;             /* floats of scratch per stack element */
-    size_t scratch_fixed;       /* floats of scratch independent of the stack */
+    size_t scratch_fixed;       /* floats of scratch independent of the stack; the workspace's scratch
+                                   holds this part first, then the per-stack part (all nodes share it) */
     size_t ibuf;                /* int32 per stack element kept from forward to backward (MaxPool argmax) */
     int is_linear;              /* Conv/Gemm: rules apply */
     int fold_bn;                /* BN node folded into this linear node, or -1 */
@@ -170,12 +171,26 @@ typedef struct xai_linear {
     float *cb[2][LW_COUNT];        /* matching biases (lazy; NULL for ONES) */
     float cgamma[2];               /* gamma the WUP/WDN caches were made with */
     float *flat_count;             /* in-bounds taps per output element (lazy) */
-    /* z = W x + b over the stack; b (per output channel) may be NULL */
+    /* z = W x + b over the stack; b (per output channel) may be NULL. x may be read up to 16
+       floats past its end (values dropped): every workspace buffer has that much after it */
     void (*fwd)(const xai_node *, const float *w, const float *b, const float *x, float *z,
                 int64_t ns, float *scratch);
     /* dx = W^T s (overwrite) */
     void (*vjp)(const xai_node *, const float *w, const float *s, float *dx, int64_t ns,
                 float *scratch);
+    /* optional fused forms (NULL: linear.c composes them from fwd and vjp); the two weight sets
+       are read in one sweep over the input. z = w x+ + w2 x- + b: */
+    void (*fwd_pm)(const xai_node *, const float *w, const float *w2, const float *b, const float *x, float *z,
+                   int64_t ns, float *scratch);
+    /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
+    void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
+                    float *r, int64_t ns, float *scratch);
+    /* optional Flat: r += W1^T (R / stab(counts)) with all-ones W1, counts = flat_count */
+    void (*flat_rel)(const xai_node *, const float *R, const float *counts, float stab, float *r, int64_t ns,
+                     float *scratch);
+    /* optional: the number of in-bounds taps of every output element of one sample (Flat's
+       denominator; NULL: linear.c runs fwd with all-ones weights and inputs) */
+    void (*counts)(const xai_node *, float *c);
     int64_t ch_inner;              /* output element k has channel (k / ch_inner) % nout_ch */
     /* training: gw += dL/dW, gb += dL/db (either may be NULL) */
     xai_status (*wgrad)(const xai_node *, const float *x, const float *s, float *gw, float *gb, int64_t ns,

@@ -217,6 +217,8 @@ xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspac
         if (s > scr)
             scr = s;
     }
+    /* 16 floats after the last buffer of each block: kernels may read that far past a buffer
+       (graph-int.h, xai_linear.fwd); the other buffers are followed by the next one */
     ws->bufmem = malloc((total + 16) * sizeof(float));
     ws->scratch_len = scr;
     ws->scratch = malloc((scr + 16) * sizeof(float));
@@ -224,6 +226,8 @@ xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspac
         xai_workspace_free(ws);
         XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
     }
+    memset(ws->bufmem + total, 0, 16 * sizeof(float));
+    memset(ws->scratch + scr, 0, 16 * sizeof(float));
     ws->ibuf = calloc((size_t)m->nnodes + 1, sizeof(int32_t *));
     if (!ws->ibuf) {
         xai_workspace_free(ws);

@@ -318,6 +318,87 @@ static double sum_err(const float *a, const double *b, const double *babs, int64
     return worst;
 }
 
+/* r0 + (a x+) d1 + (a x-) d2, elementwise in the order the two passes of linear.c took */
+static void two_pass(const float *r0, float a, const float *x, const float *d1, const float *d2, float *r, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float xp = x[k] > 0 ? x[k] : 0.0f, xn = x[k] < 0 ? x[k] : 0.0f;
+        r[k] = r0[k] + a * xp * d1[k];
+        r[k] += a * xn * (d2 ? d2[k] : 0.0f);
+    }
+}
+
+/* The fused forms of the direct kernels (the z+ / alpha-beta sweeps on inputs of both signs):
+   z = W+ x+ + W- x- against the naive sums, and the fused relevance products bitwise equal to the
+   separate transposed products followed by the elementwise passes they replace. */
+static void check_fused(const dconv_case *c, const xai_node *n, const xai_linear *L, const float *x, const float *sv,
+                        float *inner)
+{
+    ck_assert_msg(L->fwd_pm && L->vjp_rel, "%s: no fused direct kernels", c->spec);
+    int64_t nin = L->in_numel, nout = L->out_numel, co = L->nout_ch, ksz = L->wlen / (co * c->in[0]);
+    float *wp = malloc(sizeof(float) * (size_t)L->wlen), *wn = malloc(sizeof(float) * (size_t)L->wlen);
+    float *xp = malloc(sizeof(float) * (size_t)nin), *xn = malloc(sizeof(float) * (size_t)nin);
+    float *z = malloc(sizeof(float) * (size_t)nout), *r0 = malloc(sizeof(float) * (size_t)nin);
+    float *r = malloc(sizeof(float) * (size_t)nin), *want = malloc(sizeof(float) * (size_t)nin);
+    float *d1 = malloc(sizeof(float) * (size_t)nin), *d2 = malloc(sizeof(float) * (size_t)nin);
+    double *zr = malloc(sizeof(double) * (size_t)nout), *za = malloc(sizeof(double) * (size_t)nout);
+    double *z2 = malloc(sizeof(double) * (size_t)nout), *z2a = malloc(sizeof(double) * (size_t)nout);
+    double *dxr = malloc(sizeof(double) * (size_t)nin), *dxa = malloc(sizeof(double) * (size_t)nin);
+    ck_assert(wp && wn && xp && xn && z && r0 && r && want && d1 && d2 && zr && za && z2 && z2a && dxr && dxa);
+    for (int64_t k = 0; k < L->wlen; k++) {
+        wp[k] = L->w[k] > 0 ? L->w[k] : 0.0f;
+        wn[k] = L->w[k] < 0 ? L->w[k] : 0.0f;
+    }
+    int neg = 0;
+    for (int64_t k = 0; k < nin; k++) {
+        xp[k] = x[k] > 0 ? x[k] : 0.0f;
+        xn[k] = x[k] < 0 ? x[k] : 0.0f;
+        neg |= x[k] < 0;
+    }
+    ck_assert_msg(neg, "%s: the input needs negative entries", c->spec);
+    fill(r0, nin, 5);
+    L->fwd_pm(n, wp, wn, NULL, x, z, 1, inner);
+    naive_conv(c, co, wp, xp, sv, zr, dxr, za, dxa);
+    naive_conv(c, co, wn, xn, sv, z2, dxr, z2a, dxa);
+    for (int64_t k = 0; k < nout; k++) {
+        zr[k] += z2[k];
+        za[k] += z2a[k];
+    }
+    double e = sum_err(z, zr, za, nout, 2 * c->in[0] * ksz);
+    ck_assert_msg(e <= 1.0, "%s: W+ x+ + W- x- beyond the rounding bound (%.2f)", c->spec, e);
+    /* one weight set: r += (a x) (W^T s); two: r += (a x+) (W+^T s) + (a x-) (W-^T s) */
+    const float a = -0.75f;
+    L->vjp(n, L->w, sv, d1, 1, inner);
+    for (int64_t k = 0; k < nin; k++)
+        want[k] = r0[k] + a * x[k] * d1[k];
+    memcpy(r, r0, sizeof(float) * (size_t)nin);
+    L->vjp_rel(n, L->w, NULL, sv, x, a, r, 1, inner);
+    ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused (a x) W^T s differs", c->spec);
+    L->vjp(n, wp, sv, d1, 1, inner);
+    L->vjp(n, wn, sv, d2, 1, inner);
+    two_pass(r0, a, x, d1, d2, want, nin);
+    memcpy(r, r0, sizeof(float) * (size_t)nin);
+    L->vjp_rel(n, wp, wn, sv, x, a, r, 1, inner);
+    ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused z+ relevance differs", c->spec);
+    printf("  %-40s fused W+ x+ + W- x-: %.3f of the bound; fused relevance products bitwise equal\n", c->spec, e);
+    free(wp);
+    free(wn);
+    free(xp);
+    free(xn);
+    free(z);
+    free(r0);
+    free(r);
+    free(want);
+    free(d1);
+    free(d2);
+    free(zr);
+    free(za);
+    free(z2);
+    free(z2a);
+    free(dxr);
+    free(dxa);
+}
+
 START_TEST(test_conv_direct_naive)
 {
     static const dconv_case cases[] = {
@@ -340,7 +421,8 @@ START_TEST(test_conv_direct_naive)
         int64_t nin = L->in_numel, nout = L->out_numel, co = L->nout_ch;
         xai_workspace *ws;
         ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
-        float *x = malloc(sizeof(float) * (size_t)nin), *sv = malloc(sizeof(float) * (size_t)nout);
+        /* the forward product may read 16 floats past its input (the workspace's slack) */
+        float *x = calloc((size_t)nin + 16, sizeof(float)), *sv = malloc(sizeof(float) * (size_t)nout);
         float *z = malloc(sizeof(float) * (size_t)nout), *dx = malloc(sizeof(float) * (size_t)nin);
         float *ones = malloc(sizeof(float) * (size_t)L->wlen);
         double *zr = malloc(sizeof(double) * (size_t)nout), *dxr = malloc(sizeof(double) * (size_t)nin);
@@ -349,7 +431,7 @@ START_TEST(test_conv_direct_naive)
         fill(x, nin, (unsigned)ci);
         fill(sv, nout, (unsigned)ci + 11);
         int64_t ksz = L->wlen / (co * c->in[0]), nf = c->in[0] * ksz, nt = co * ksz; /* terms per output */
-        float *inner = ws->scratch + n->scratch;
+        float *inner = ws->scratch; /* the node's fixed scratch, then its stack part */
         L->fwd(n, L->w, NULL, x, z, 1, inner);
         L->vjp(n, L->w, sv, dx, 1, inner);
         naive_conv(c, co, L->w, x, sv, zr, dxr, za, dxa);
@@ -358,14 +440,42 @@ START_TEST(test_conv_direct_naive)
         ck_assert_msg(et <= 1.0, "%s: transposed beyond the rounding bound (%.2f)", c->spec, et);
         /* the all-ones weights are recognised by their cached pointer: build them as Flat does */
         xai_rule flat = {.kind = XAI_RULE_FLAT};
-        ck_assert_int_eq(xai_linear_prepare(n, &flat, 0, ws->scratch, inner), XAI_OK);
+        ck_assert_int_eq(xai_linear_prepare(n, &flat, 0, ws->scratch + n->scratch_fixed, inner), XAI_OK);
         for (int64_t k = 0; k < L->wlen; k++)
             ones[k] = 1.0f;
         L->vjp(n, L->cw[0][LW_ONES], sv, dx, 1, inner);
         naive_conv(c, co, ones, x, sv, zr, dxr, za, dxa);
         double eo = sum_err(dx, dxr, dxa, nin, nt);
         ck_assert_msg(eo <= 1.0, "%s: all-ones transposed beyond the rounding bound (%.2f)", c->spec, eo);
+        /* Flat fused: r += W1^T (s / stab(counts)) as the separate steps give it, but for rounding
+           (it divides the channel sum once per position) */
+        ck_assert_msg(L->flat_rel && L->flat_count, "%s: no fused Flat", c->spec);
+        float *sd = malloc(sizeof(float) * (size_t)nout), *rf = malloc(sizeof(float) * (size_t)nin);
+        ck_assert(sd && rf);
+        for (int64_t k = 0; k < nout; k++)
+            sd[k] = sv[k] / xai_stab(L->flat_count[k], 1e-6f);
+        L->vjp(n, L->cw[0][LW_ONES], sd, dx, 1, inner);
+        fill(rf, nin, 9);
+        for (int64_t k = 0; k < nin; k++)
+            dx[k] += rf[k];
+        float *r0 = malloc(sizeof(float) * (size_t)nin), *da = malloc(sizeof(float) * (size_t)nin);
+        ck_assert(r0 && da);
+        memcpy(r0, rf, sizeof(float) * (size_t)nin);
+        L->flat_rel(n, sv, L->flat_count, 1e-6f, rf, 1, inner);
+        for (int64_t k = 0; k < nout; k++)
+            sd[k] = fabsf(sd[k]);
+        L->vjp(n, L->cw[0][LW_ONES], sd, da, 1, inner); /* sum of |terms| per input */
+        double worst = 0;
+        for (int64_t k = 0; k < nin; k++) /* both sides' summation error bounds */
+            worst = fmax(worst, fabs((double)rf[k] - dx[k]) / (2.0 * (double)(nt + 2) * 0x1p-24 *
+                                                              ((double)da[k] + fabs(r0[k])) + 1e-30));
+        ck_assert_msg(worst <= 1.0, "%s: fused Flat beyond the rounding bound (%.2f)", c->spec, worst);
+        free(r0);
+        free(da);
+        free(sd);
+        free(rf);
         printf("  %-40s errors / rounding bound: forward %.3f, transposed %.3f, all-ones %.3f\n", c->spec, ef, et, eo);
+        check_fused(c, n, L, x, sv, inner);
         free(x);
         free(sv);
         free(z);
@@ -381,6 +491,57 @@ START_TEST(test_conv_direct_naive)
 }
 END_TEST
 
+/* Flat's in-bounds tap counts come from the shapes (conv_counts): they must equal the all-ones
+   product that defines them, on strides, pads, dilations, groups and 1-D to 3-D. */
+START_TEST(test_conv_counts)
+{
+    static const struct {
+        const char *spec;
+        int ndim;
+        int64_t in[4];
+    } cases[] = {
+        {"conv1d(6,k=5,p=2) flatten dense(2)", 2, {3, 37}},
+        {"conv1d(4,k=7,s=2,p=3) flatten dense(2)", 2, {2, 300}},
+        {"conv1d(4,k=3,p=5,d=3) flatten dense(2)", 2, {4, 20}},
+        {"conv2d(6,k=3x5,s=2x1,p=1x2,d=1x2,g=2) flatten dense(2)", 3, {4, 9, 21}},
+        {"conv2d(9,k=25x1,p=0) flatten dense(2)", 3, {2, 25, 13}},
+        {"conv3d(4,k=3,s=2,p=1) flatten dense(2)", 4, {2, 5, 6, 11}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xai_model *m;
+        ck_assert_msg(xai_model_from_spec(cases[i].spec, cases[i].ndim, cases[i].in, 3, &m) == XAI_OK, "%s: %s",
+                      cases[i].spec, xai_last_error());
+        const xai_node *n = &m->nodes[0];
+        const xai_linear *L = xai_node_linear(n);
+        ck_assert(L->counts != NULL);
+        xai_workspace *ws;
+        ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+        float *ones = malloc(sizeof(float) * (size_t)L->wlen), *x = ws->scratch + n->scratch_fixed;
+        float *want = malloc(sizeof(float) * (size_t)L->out_numel), *got = malloc(sizeof(float) * (size_t)L->out_numel);
+        ck_assert(ones && want && got);
+        for (int64_t k = 0; k < L->wlen; k++)
+            ones[k] = 1.0f;
+        for (int64_t k = 0; k < L->in_numel; k++)
+            x[k] = 1.0f;
+        L->fwd(n, ones, NULL, x, want, 1, ws->scratch);
+        L->counts(n, got);
+        double lo = 1e30, hi = 0;
+        for (int64_t k = 0; k < L->out_numel; k++) {
+            ck_assert_msg(got[k] == want[k], "%s: element %lld has %g in-bounds taps, the product says %g",
+                          cases[i].spec, (long long)k, got[k], want[k]);
+            lo = fmin(lo, got[k]);
+            hi = fmax(hi, got[k]);
+        }
+        ck_assert_msg(lo < hi || strstr(cases[i].spec, "p=0"), "%s: padding left every count equal", cases[i].spec);
+        free(ones);
+        free(want);
+        free(got);
+        xai_workspace_free(ws);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("grad");
@@ -390,6 +551,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_fd_conv2d);
     tcase_add_test(tc, test_fd_conv3d_avgpool);
     tcase_add_test(tc, test_conv_direct_naive);
+    tcase_add_test(tc, test_conv_counts);
     tcase_add_test(tc, test_fd_pool2d);
     tcase_add_test(tc, test_fd_bn_residual_arith);
     tcase_add_test(tc, test_fd_movement);

@@ -29,6 +29,9 @@ typedef struct {
     int64_t colsz;            /* floats of per-sample work buffer (im2col columns or padded input) */
     int dk;                   /* direct kernels (dconv_*) for the forward and transposed products */
     int64_t fp[3], tp[3];     /* direct kernels: padded input dims (forward) and padded s dims (transposed) */
+    int fwd_inplace;          /* direct forward: rows need no padding, the kernels read x where it is (the
+                                 last row's last vector reads up to DC_SLACK floats past x: the
+                                 workspace leaves that much after every buffer) */
 } conv_attr;
 
 /* Output positions o in [lo, hi) whose input index o * s + off lies in [0, nin). */
@@ -194,77 +197,214 @@ static inline void dc_taps(int64_t o, int64_t K, int64_t d, int64_t lo, int64_t 
     *k1 = b < K ? b : K;
 }
 
-/* outputs o0..o0+nc-1 (nc <= DC_CO) of row (od, oh), positions [p0, p0 + 8*NV) below ow_end; lanes
-   past the row's end read the padding or the next row (or the buffer's slack) and are dropped */
-static inline __attribute__((always_inline)) void dc_block(const dconv_geom *g, const float *w, const float *xp,
-                                                            float *const *zr, const float *bias, const int nc,
-                                                            int64_t od, int64_t oh, int64_t p0, int64_t ow_end,
-                                                            const int NV)
+/* What a block accumulates and where its sums go. The relevance forms fold a rule's elementwise
+   step into the product, so the input-sized buffers (the layer input, its relevance) are read
+   once instead of once per product and no product is written out:
+     DK_STORE  z = W x (+ b)
+     DK_SPLIT  z = W x+ + W2 x- (+ b): z+ (W+, W-) and z- (W-, W+) of the z+ and alpha-beta rules
+               on inputs of both signs in one sweep, x+ = max(x, 0) and x- = min(x, 0) taken in
+               registers (every term has one factor zero in one of the two products)
+     DK_XREL   r += (alpha x) (W^T s)                          (epsilon; z+ on inputs >= 0)
+     DK_PM     r += (alpha x+) (W^T s) + (alpha x-) (W2^T s)   (z+, alpha-beta on both signs)
+   In DK_PM one of the two terms of every element is exactly zero, so each element gets the value
+   the two separate products and elementwise passes it replaces gave, bit for bit. */
+enum { DK_STORE, DK_SPLIT, DK_XREL, DK_PM, DK_ADD }; /* DK_ADD: r += W^T s (Flat) */
+
+typedef struct {
+    dconv_geom g;
+    int64_t nout;
+    const float *w, *w2, *b, *xp;  /* w2: DK_SPLIT, DK_PM; xp: the padded input of the product */
+    float *z;                       /* DK_STORE, DK_SPLIT: [nout][O] */
+    const float *x;                 /* DK_XREL, DK_PM: the layer input, laid out like z */
+    float *r;                       /* and its relevance */
+    float alpha;
+    int kind;
+} dc_job;
+
+typedef int dc_i8 __attribute__((vector_size(32)));
+
+/* the lanes of v with v > 0 (DC_POS) or v < 0 (DC_NEG), zero elsewhere */
+#define DC_POS(v) ((dc_v8)((dc_i8)(v) & ((v) > 0.0f)))
+#define DC_NEG(v) ((dc_v8)((dc_i8)(v) & ((v) < 0.0f)))
+
+/* a block's sums for the n <= 8 outputs at z + off (or x, r + off) of output channel c; with n a
+   constant 8 the copies are plain vector loads and stores */
+static inline __attribute__((always_inline)) void dc_out(const dc_job *J, int64_t off, dc_v8 a, dc_v8 a2, int64_t c,
+                                                          const int n, const int KIND)
+{
+    const size_t nb = sizeof(float) * (size_t)n;
+    if (KIND == DK_STORE || KIND == DK_SPLIT) {
+        if (J->b)
+            a += J->b[c];
+        memcpy(J->z + off, &a, nb);
+        return;
+    }
+    dc_v8 xv = {0}, rv = {0};
+    memcpy(&rv, J->r + off, nb);
+    if (KIND == DK_ADD) {
+        rv += a;
+        memcpy(J->r + off, &rv, nb);
+        return;
+    }
+    memcpy(&xv, J->x + off, nb);
+    if (KIND == DK_XREL)
+        rv += (J->alpha * xv) * a;
+    else
+        rv += (J->alpha * DC_POS(xv)) * a + (J->alpha * DC_NEG(xv)) * a2;
+    memcpy(J->r + off, &rv, nb);
+}
+
+/* One input row a block reads: (channel, depth tap, height tap) of the padded input, as the
+   offset of the row in xp and of its first weight. A table of them per output row turns the
+   channel and tap loops into one, so kernels with a single tap along the rows (a 25x1 spatial
+   filter, a transposed product whose input has one row) do not pay three loop levels per tap. */
+typedef struct {
+    int32_t x, w;
+} dc_tap;
+
+#define DC_TAB 4096 /* rows per table: channels x depth taps x height taps (conv_choose_direct) */
+
+/* outputs o..o+nc-1 (nc <= DC_CO) of the output row starting at zrow, positions [p0, p0 + 8*NV);
+   lanes past the row's end read the padding or the next row (or the buffer's slack) and are
+   dropped. KW1: one tap along the rows. */
+static inline __attribute__((always_inline)) void dc_block(const dc_job *J, int64_t o, const int nc, int64_t zrow,
+                                                            const dc_tap *tab, int nt, int64_t p0, const int NV,
+                                                            const int KW1, const int KIND)
+{
+    const dconv_geom *g = &J->g;
+    const int64_t ws = g->ci * g->K[0] * g->K[1] * g->K[2], KW = KW1 ? 1 : g->K[2], dw = g->d[2];
+    const float *w = J->w + o * ws, *w2 = KIND == DK_SPLIT || KIND == DK_PM ? J->w2 + o * ws : NULL;
+    dc_v8 acc[DC_CO][2] = {{{0}}}, acc2[DC_CO][2] = {{{0}}};
+    for (int t = 0; t < nt; t++) {
+        const float *xr = J->xp + tab[t].x + p0;
+        const int64_t wk = tab[t].w;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            dc_v8 x0, x1 = {0}, n0 = {0}, n1 = {0};
+            DC_LOAD(x0, xr + kw * dw);
+            if (NV > 1)
+                DC_LOAD(x1, xr + kw * dw + 8);
+            if (KIND == DK_SPLIT) {
+                n0 = DC_NEG(x0);
+                x0 = DC_POS(x0);
+                if (NV > 1) {
+                    n1 = DC_NEG(x1);
+                    x1 = DC_POS(x1);
+                }
+            }
+            for (int j = 0; j < nc; j++) {
+                float wv = w[j * ws + wk + kw];
+                acc[j][0] += wv * x0;
+                if (NV > 1)
+                    acc[j][1] += wv * x1;
+                if (KIND == DK_SPLIT || KIND == DK_PM) {
+                    float w2v = w2[j * ws + wk + kw];
+                    dc_v8 *t2 = KIND == DK_SPLIT ? acc[j] : acc2[j];
+                    t2[0] += w2v * (KIND == DK_SPLIT ? n0 : x0);
+                    if (NV > 1)
+                        t2[1] += w2v * (KIND == DK_SPLIT ? n1 : x1);
+                }
+            }
+        }
+    }
+    const int64_t osp = g->O[0] * g->O[1] * g->O[2], OW = g->O[2];
+    for (int j = 0; j < nc; j++)
+        for (int v = 0; v < NV; v++) {
+            int64_t len = OW - (p0 + 8 * v), off = (o + j) * osp + zrow + p0 + 8 * v;
+            if (len >= 8)
+                dc_out(J, off, acc[j][v], acc2[j][v], o + j, 8, KIND);
+            else if (len > 0) /* the row's last vector: its other lanes are not outputs */
+                dc_out(J, off, acc[j][v], acc2[j][v], o + j, (int)len, KIND);
+        }
+}
+
+/* the input rows output row (od, oh) reads, in the summation order (channels, then taps) */
+static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
 {
     const int64_t K = g->K[0] * g->K[1] * g->K[2], R1 = g->hi[1] - g->lo[1];
     const int64_t psp = (g->hi[0] - g->lo[0]) * R1 * g->PW;
-    dc_v8 acc[DC_CO][2] = {{{0}}};
     int64_t d0, d1, h0, h1;
+    int nt = 0;
     dc_taps(od, g->K[0], g->d[0], g->lo[0], g->hi[0], &d0, &d1);
     dc_taps(oh, g->K[1], g->d[1], g->lo[1], g->hi[1], &h0, &h1);
     for (int64_t c = 0; c < g->ci; c++)
         for (int64_t kd = d0; kd < d1; kd++)
-            for (int64_t kh = h0; kh < h1; kh++) {
-                const float *xr =
-                    xp + c * psp + ((od + kd * g->d[0] - g->lo[0]) * R1 + oh + kh * g->d[1] - g->lo[1]) * g->PW + p0;
-                const float *wr = w + c * K + (kd * g->K[1] + kh) * g->K[2];
-                for (int64_t kw = 0; kw < g->K[2]; kw++) {
-                    dc_v8 x0, x1;
-                    DC_LOAD(x0, xr + kw * g->d[2]);
-                    if (NV > 1)
-                        DC_LOAD(x1, xr + kw * g->d[2] + 8);
-                    for (int j = 0; j < nc; j++) {
-                        float wv = wr[j * g->ci * K + kw];
-                        acc[j][0] += wv * x0;
-                        if (NV > 1)
-                            acc[j][1] += wv * x1;
-                    }
-                }
+            for (int64_t kh = h0; kh < h1; kh++, nt++) {
+                tab[nt].x = (int32_t)(c * psp + ((od + kd * g->d[0] - g->lo[0]) * R1 + oh + kh * g->d[1] - g->lo[1]) * g->PW);
+                tab[nt].w = (int32_t)(c * K + (kd * g->K[1] + kh) * g->K[2]);
             }
-    for (int j = 0; j < nc; j++)
-        for (int v = 0; v < NV; v++) {
-            dc_v8 r = bias ? acc[j][v] + bias[j] : acc[j][v];
-            int64_t len = ow_end - (p0 + 8 * v);
-            if (len >= 8)
-                memcpy(zr[j] + p0 + 8 * v, &r, sizeof r);
-            else if (len > 0) /* the row's last vector: its other lanes are not outputs */
-                memcpy(zr[j] + p0 + 8 * v, &r, sizeof(float) * (size_t)len);
-        }
+    return nt;
 }
 
-/* output channels o0..o1-1 of z ([co][O]) from the padded input xp; w is [co][ci][K] */
-XAI_VEC_CLONES
-static void dconv_channels(const dconv_geom *g, const float *w, const float *b, const float *xp, float *z, int64_t o0,
-                           int64_t o1)
+/* output channels o0..o1-1 of the product, in blocks of DC_CO (two with two sets of sums) */
+static inline __attribute__((always_inline)) void dconv_rows(const dc_job *J, int64_t o0, int64_t o1, const int KIND)
 {
-    const int64_t K = g->K[0] * g->K[1] * g->K[2], osp = g->O[0] * g->O[1] * g->O[2], OW = g->O[2];
-    for (int64_t o = o0; o < o1; o += DC_CO) {
-        int nc = o1 - o < DC_CO ? (int)(o1 - o) : DC_CO;
-        const float *wo = w + o * g->ci * K, *bo = b ? b + o : NULL;
-        for (int64_t od = 0; od < g->O[0]; od++)
-            for (int64_t oh = 0; oh < g->O[1]; oh++) {
-                float *zr[DC_CO];
-                for (int j = 0; j < nc; j++)
-                    zr[j] = z + (o + j) * osp + (od * g->O[1] + oh) * OW;
+    const int CO = KIND == DK_PM ? 2 : DC_CO;
+    const dconv_geom *g = &J->g;
+    const int64_t OW = g->O[2];
+    const int kw1 = g->K[2] == 1;
+    dc_tap tab[DC_TAB];
+    for (int64_t od = 0; od < g->O[0]; od++)
+        for (int64_t oh = 0; oh < g->O[1]; oh++) {
+            int nt = dc_table(g, od, oh, tab);
+            int64_t zr = (od * g->O[1] + oh) * OW;
+            for (int64_t o = o0; o < o1; o += CO) {
+                int nc = o1 - o < CO ? (int)(o1 - o) : CO;
                 for (int64_t p = 0; p < OW; p += 16) {
                     int nv = OW - p > 8 ? 2 : 1;
-                    switch ((nc - 1) * 2 + nv - 1) { /* constant channel and vector counts for the compiler */
-                    case 7: dc_block(g, wo, xp, zr, bo, 4, od, oh, p, OW, 2); break;
-                    case 6: dc_block(g, wo, xp, zr, bo, 4, od, oh, p, OW, 1); break;
-                    case 5: dc_block(g, wo, xp, zr, bo, 3, od, oh, p, OW, 2); break;
-                    case 4: dc_block(g, wo, xp, zr, bo, 3, od, oh, p, OW, 1); break;
-                    case 3: dc_block(g, wo, xp, zr, bo, 2, od, oh, p, OW, 2); break;
-                    case 2: dc_block(g, wo, xp, zr, bo, 2, od, oh, p, OW, 1); break;
-                    case 1: dc_block(g, wo, xp, zr, bo, 1, od, oh, p, OW, 2); break;
-                    default: dc_block(g, wo, xp, zr, bo, 1, od, oh, p, OW, 1); break;
+                    /* constant channel, vector and tap counts for the compiler */
+                    switch (((nc - 1) * 2 + nv - 1) * 2 + kw1) {
+#define DC_CASE(NC, NV, K1) \
+    case ((NC - 1) * 2 + NV - 1) * 2 + K1: dc_block(J, o, NC, zr, tab, nt, p, NV, K1, KIND); break;
+                    DC_CASE(4, 2, 0) DC_CASE(4, 1, 0) DC_CASE(3, 2, 0) DC_CASE(3, 1, 0)
+                    DC_CASE(2, 2, 0) DC_CASE(2, 1, 0) DC_CASE(1, 2, 0) DC_CASE(1, 1, 0)
+                    DC_CASE(4, 2, 1) DC_CASE(4, 1, 1) DC_CASE(3, 2, 1) DC_CASE(3, 1, 1)
+                    DC_CASE(2, 2, 1) DC_CASE(2, 1, 1) DC_CASE(1, 2, 1) DC_CASE(1, 1, 1)
+#undef DC_CASE
+                    default: break;
                     }
                 }
             }
+    }
+}
+
+XAI_VEC_CLONES
+static void dconv_store(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_STORE);
+}
+
+XAI_VEC_CLONES
+static void dconv_split(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_SPLIT);
+}
+
+XAI_VEC_CLONES
+static void dconv_xrel(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_XREL);
+}
+
+XAI_VEC_CLONES
+static void dconv_pm(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_PM);
+}
+
+XAI_VEC_CLONES
+static void dconv_add(const dc_job *J, int64_t o0, int64_t o1)
+{
+    dconv_rows(J, o0, o1, DK_ADD);
+}
+
+static void dconv_channels(const dc_job *J, int64_t o0, int64_t o1)
+{
+    switch (J->kind) {
+    case DK_ADD: dconv_add(J, o0, o1); break;
+    case DK_SPLIT: dconv_split(J, o0, o1); break;
+    case DK_XREL: dconv_xrel(J, o0, o1); break;
+    case DK_PM: dconv_pm(J, o0, o1); break;
+    default: dconv_store(J, o0, o1); break;
     }
 }
 
@@ -315,33 +455,25 @@ static void dc_flip(const conv_attr *a, const float *w, float *wt)
                 wt[(c * a->cout + o) * K + K - 1 - k] = w[(o * a->cin + c) * K + k];
 }
 
-typedef struct {
-    dconv_geom g;
-    int64_t nout;
-    const float *w, *b, *xp;
-    float *z;
-} dc_job;
-
 static void dc_part(void *ctx, int64_t b0, int64_t b1, int tid)
 {
     const dc_job *j = ctx;
     (void)tid;
-    dconv_channels(&j->g, j->w, j->b, j->xp, j->z, b0 * DC_CO, b1 * DC_CO < j->nout ? b1 * DC_CO : j->nout);
+    dconv_channels(j, b0 * DC_CO, b1 * DC_CO < j->nout ? b1 * DC_CO : j->nout);
 }
 
-/* One sample's product on the padded xp into z (nout channels). A single sample inside a
-   region of several threads splits its channel blocks over the pool (the same sums). */
-static void dc_run(const dconv_geom *g, int64_t nout, const float *w, const float *b, const float *xp, float *z,
-                   int single)
+/* One sample's product (j->xp padded, j->nout output channels). A single sample inside a region
+   of several threads splits its channel blocks over the pool (the same sums). */
+static void dc_run(const dc_job *j, int single)
 {
+    const dconv_geom *g = &j->g;
     const int64_t osp = g->O[0] * g->O[1] * g->O[2], K = g->K[0] * g->K[1] * g->K[2];
-    double macs = (double)nout * (double)osp * (double)(g->ci * K);
+    double macs = (double)j->nout * (double)osp * (double)(g->ci * K);
     if (!single || macs < (double)(1 << 20)) {
-        dconv_channels(g, w, b, xp, z, 0, nout);
+        dconv_channels(j, 0, j->nout);
         return;
     }
-    dc_job j = {*g, nout, w, b, xp, z};
-    xai_par_for((nout + DC_CO - 1) / DC_CO, 1, dc_part, &j);
+    xai_par_for((j->nout + DC_CO - 1) / DC_CO, 1, dc_part, (void *)j);
 }
 
 /* Tap path: the weights tap-major, [ksz][cout][cin] (NULL: no memory) */
@@ -372,19 +504,36 @@ static void pad_input(const conv_attr *a, const float *xi, float *xp)
     }
 }
 
+typedef struct {
+    const conv_attr *a;
+    const float *w, *b, *in;
+    float *out;
+    int ones;
+    const float *wt;    /* tap path: taps_of(w), or NULL; direct kernels: the flipped w (transposed) */
+    const float *w2;    /* direct kernels, two weight sets (DK_SPLIT; DK_PM: flipped) */
+    const float *x;     /* DK_XREL, DK_PM: the layer input; out is then its relevance */
+    float alpha;
+    int kind;           /* direct kernels: DK_* */
+    _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
+} conv_job;
+
 /* One sample range of the forward product; scratch holds one sample's im2col columns (or padded
    input, tap path with wt = taps_of(w)). */
-static void conv_fwd_range(const conv_attr *a, const float *w, const float *wt, const float *b, const float *x,
-                           float *z, int64_t i0, int64_t i1, float *scratch)
+static void conv_fwd_range(const conv_job *j, int64_t i0, int64_t i1, float *scratch)
 {
+    const conv_attr *a = j->a;
+    const float *w = j->w, *wt = j->wt, *b = j->b;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
     for (int64_t i = i0; i < i1; i++) {
-        const float *xi = x + i * a->cin * a->isp;
-        float *zi = z + i * a->cout * a->osp;
+        const float *xi = j->in + i * a->cin * a->isp;
+        float *zi = j->out + i * a->cout * a->osp;
         if (a->dk) {
-            dconv_geom g = dc_geom(a, 0);
-            dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
-            dc_run(&g, a->cout, w, b, scratch, zi, xai_par_region());
+            dc_job J = {dc_geom(a, 0), a->cout, w, j->w2, b, scratch, zi, NULL, NULL, 0.0f, j->kind};
+            if (a->fwd_inplace)
+                J.xp = xi;
+            else
+                dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
+            dc_run(&J, xai_par_region());
             continue;
         }
         if (wt) {
@@ -413,15 +562,6 @@ static void conv_fwd_range(const conv_attr *a, const float *w, const float *wt, 
     }
 }
 
-typedef struct {
-    const conv_attr *a;
-    const float *w, *b, *in;
-    float *out;
-    int ones;
-    const float *wt;    /* tap path: taps_of(w), or NULL */
-    _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
-} conv_job;
-
 static void conv_fwd_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
     conv_job *j = ctx;
@@ -431,16 +571,18 @@ static void conv_fwd_worker(void *ctx, int64_t i0, int64_t i1, int tid)
         j->failed = 1;
         return;
     }
-    conv_fwd_range(j->a, j->w, j->wt, j->b, j->in, j->out, i0, i1, scr);
+    conv_fwd_range(j, i0, i1, scr);
 }
 
-static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
-                     float *scratch)
+/* The forward product over the stack (kind DK_STORE), or z = W x+ + W2 x- (+ b) (DK_SPLIT,
+   direct kernels only). */
+static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, const float *b, const float *x,
+                          float *z, int64_t ns, float *scratch, int kind)
 {
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     float *wt = a->tap && !a->dk ? taps_of(a, w) : NULL; /* without memory: the im2col path */
-    conv_job j = {a, w, b, x, z, 0, wt, 0};
+    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) {
@@ -449,12 +591,23 @@ static void conv_fwd(const xai_node *n, const float *w, const float *b, const fl
         /* one sample: its big products are sliced over the pool (the same slices with one thread) */
         int tok = nb == 1 ? xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz))
                           : 0;
-        conv_fwd_range(a, w, wt, b, x, z, 0, nb, scratch);
+        conv_fwd_range(&j, 0, nb, scratch);
         xai_par_blas_end(tok);
     }
     free(wt);
 }
 
+static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
+                     float *scratch)
+{
+    conv_fwd_kind(n, w, NULL, b, x, z, ns, scratch, DK_STORE);
+}
+
+static void conv_fwd_pm(const xai_node *n, const float *w, const float *w2, const float *b, const float *x, float *z,
+                        int64_t ns, float *scratch)
+{
+    conv_fwd_kind(n, w, w2, b, x, z, ns, scratch, DK_SPLIT);
+}
 
 /* W^T s for the all-ones weights of Flat (and of the bias share of Epsilon with a bias
    factor): every im2col row of a group is the sum of the group's output channels, so one
@@ -484,9 +637,12 @@ static void conv_vjp_ones(const conv_attr *a, const float *si, float *dxi, float
     }
 }
 
-static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, const float *s, float *dx,
-                           int64_t i0, int64_t i1, float *scratch, int ones)
+static void conv_vjp_range(const conv_job *j, int64_t i0, int64_t i1, float *scratch)
 {
+    const conv_attr *a = j->a;
+    const float *w = j->w, *wt = j->wt, *s = j->b;
+    float *dx = j->out;
+    const int ones = j->ones;
     const int64_t G = a->group, cog = a->cout / G, kg = a->cin / G * a->ksz;
     if (ones && !a->dk) {
         for (int64_t i = i0; i < i1; i++)
@@ -498,7 +654,7 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, 
            all-ones weights every input channel gets the channel sum of s spread over the taps:
            s is summed over its channels first (as conv_vjp_ones does), then one channel of ones
            weights runs (wt holds cin x ksz ones then). */
-        dconv_geom g = dc_geom(a, 1);
+        dc_job J = {dc_geom(a, 1), a->cin, wt, j->w2, NULL, scratch, NULL, NULL, NULL, j->alpha, j->kind};
         const int64_t off = (a->k[2] - 1) * a->d[2] - a->pb[2];
         float *sum = scratch + (a->colsz - a->osp);
         for (int64_t i = i0; i < i1; i++) {
@@ -508,11 +664,13 @@ static void conv_vjp_range(const conv_attr *a, const float *w, const float *wt, 
                 for (int64_t c = 1; c < a->cout; c++)
                     for (int64_t k = 0; k < a->osp; k++)
                         sum[k] += si[c * a->osp + k];
-                g.ci = 1;
+                J.g.ci = 1;
                 si = sum;
             }
-            dc_pad(g.ci, a->out, off, a->tp[2], si, scratch);
-            dc_run(&g, a->cin, wt, NULL, scratch, dx + i * a->cin * a->isp, xai_par_region());
+            dc_pad(J.g.ci, a->out, off, a->tp[2], si, scratch);
+            J.z = J.r = dx + i * a->cin * a->isp;
+            J.x = j->x ? j->x + i * a->cin * a->isp : NULL;
+            dc_run(&J, xai_par_region());
         }
         return;
     }
@@ -557,37 +715,82 @@ static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
         j->failed = 1;
         return;
     }
-    conv_vjp_range(j->a, j->w, j->wt, j->b /* s */, j->out, i0, i1, scr, j->ones);
+    conv_vjp_range(j, i0, i1, scr);
 }
 
-static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
+/* The transposed product over the stack: DK_STORE writes dx = W^T s; DK_XREL and DK_PM add to the
+   relevance dx (direct kernels only, w2 then the second weight set). */
+static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, const float *s, const float *x,
+                          float alpha, float *dx, int64_t ns, float *scratch, int kind)
 {
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
-    int ones = w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
-    float *wt = NULL;
+    int ones = kind == DK_STORE && w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
+    float *wt = NULL, *wt2 = NULL;
     if (a->dk) {
-        wt = scratch + a->colsz; /* the node's fixed scratch holds colsz + wlen floats */
+        wt = scratch + a->colsz; /* the node's fixed scratch holds colsz + 2 wlen floats */
         if (ones)
             for (int64_t k = 0; k < a->cin * a->ksz; k++)
                 wt[k] = 1.0f;
         else
             dc_flip(a, w, wt);
+        if (w2)
+            dc_flip(a, w2, wt2 = wt + a->lin.wlen);
     } else if (a->tap && !ones) {
         wt = taps_of(a, w); /* without memory: the col2im path */
     }
-    conv_job j = {a, w, s, NULL, dx, ones, wt, 0};
+    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_vjp_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) { /* serial (also the fallback, as above) */
         int tok = ones || nb != 1
                       ? 0
                       : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
-        conv_vjp_range(a, w, wt, s, dx, 0, nb, scratch, ones);
+        conv_vjp_range(&j, 0, nb, scratch);
         xai_par_blas_end(tok);
     }
     if (!a->dk)
         free(wt);
+}
+
+static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
+{
+    conv_vjp_kind(n, w, NULL, s, NULL, 0.0f, dx, ns, scratch, DK_STORE);
+}
+
+static void conv_vjp_rel(const xai_node *n, const float *w, const float *w2, const float *s, const float *x,
+                         float alpha, float *r, int64_t ns, float *scratch)
+{
+    conv_vjp_kind(n, w, w2, s, x, alpha, r, ns, scratch, w2 ? DK_PM : DK_XREL);
+}
+
+/* Flat on the direct kernels: r += W1^T (R / stab(counts)), W1 all ones. Every input channel gets
+   the same sum, and an output position's count is the same in every channel, so R is summed over
+   the output channels and divided once per position (one division where there were as many as
+   channels; the values move by rounding only), then one channel of ones runs, adding straight
+   into r. */
+static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, float stab, float *r, int64_t ns,
+                          float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t osp = a->osp, off = (a->k[2] - 1) * a->d[2] - a->pb[2];
+    float *wt = scratch + a->colsz, *sum = scratch + (a->colsz - osp);
+    for (int64_t k = 0; k < a->cin * a->ksz; k++)
+        wt[k] = 1.0f;
+    dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD};
+    J.g.ci = 1;
+    for (int64_t i = 0; i < ns * a->b0; i++) {
+        const float *Ri = R + i * a->cout * osp;
+        memcpy(sum, Ri, sizeof(float) * (size_t)osp);
+        for (int64_t c = 1; c < a->cout; c++)
+            for (int64_t k = 0; k < osp; k++)
+                sum[k] += Ri[c * osp + k];
+        for (int64_t k = 0; k < osp; k++)
+            sum[k] /= xai_stab(cnt[k], stab);
+        dc_pad(1, a->out, off, a->tp[2], sum, scratch);
+        J.r = r + i * a->cin * a->isp;
+        dc_run(&J, xai_par_region());
+    }
 }
 
 /* Training: dL/dW and dL/db. Samples are taken in fixed blocks of WG_BLOCK; each block sums
@@ -692,12 +895,44 @@ static xai_status conv_wgrad(const xai_node *n, const float *x, const float *s, 
     return XAI_OK;
 }
 
+/* In-bounds taps of every output element: (cin / group) times, per spatial axis, the taps whose
+   input index lies inside the input. Exact small integers, so the same floats as the all-ones
+   product that defines them, without running it (that product was most of a Flat layer's first
+   call). The per-axis counts sit in a small stack buffer; longer axes are counted in place. */
+static int64_t axis_taps(const conv_attr *a, int i, int64_t o)
+{
+    int64_t n = 0;
+    for (int64_t k = 0; k < a->k[i]; k++) {
+        int64_t p = o * a->s[i] - a->pb[i] + k * a->d[i];
+        n += p >= 0 && p < a->in[i];
+    }
+    return n;
+}
+
+static void conv_counts(const xai_node *n, float *c)
+{
+    const conv_attr *a = n->attr;
+    int64_t cw[256];
+    const int64_t OW = a->out[2], per = a->cin / a->group, rows = a->b0 * a->cout;
+    for (int64_t ow = 0; ow < OW && ow < 256; ow++)
+        cw[ow] = axis_taps(a, 2, ow);
+    for (int64_t od = 0; od < a->out[0]; od++)
+        for (int64_t oh = 0; oh < a->out[1]; oh++) {
+            int64_t t = per * axis_taps(a, 0, od) * axis_taps(a, 1, oh);
+            float *row = c + (od * a->out[1] + oh) * OW;
+            for (int64_t ow = 0; ow < OW; ow++)
+                row[ow] = (float)(t * (ow < 256 ? cw[ow] : axis_taps(a, 2, ow)));
+        }
+    for (int64_t r = 1; r < rows; r++) /* every output channel (and leading row) the same */
+        memcpy(c + r * a->osp, c, sizeof(float) * (size_t)a->osp);
+}
+
 static xai_status conv_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const conv_attr *a = n->attr;
     (void)m;
     conv_fwd(n, a->lin.w, a->lin.b, ws->val[n->in[0]], ws->val[n->out[0]], ws->ns,
-             ws->scratch + n->scratch * (size_t)ws->ns);
+             ws->scratch); /* the node's fixed scratch comes first */
     return XAI_OK;
 }
 
@@ -731,9 +966,13 @@ static void conv_choose_direct(conv_attr *a)
         fsz *= a->fp[i];
         tsz *= a->tp[i];
     }
+    /* the row tables (DC_TAB rows, 32-bit offsets) */
+    ok = ok && a->cin * a->k[0] * a->k[1] <= DC_TAB && a->cout * a->k[0] * a->k[1] <= DC_TAB &&
+         (a->cin > a->cout ? a->cin : a->cout) * (fsz > tsz ? fsz : tsz) < INT32_MAX - DC_SLACK;
     a->dk = ok;
     if (!ok)
         return;
+    a->fwd_inplace = a->pb[2] == 0 && a->fp[2] == a->in[2]; /* dc_pad would copy the rows as they are */
     if (a->cin * fsz + DC_SLACK > a->colsz)
         a->colsz = a->cin * fsz + DC_SLACK;
     if (a->cout * tsz + DC_SLACK > a->colsz)
@@ -865,7 +1104,13 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->lin.fwd = conv_fwd;
     a->lin.vjp = conv_vjp;
     a->lin.wgrad = conv_wgrad;
+    a->lin.counts = conv_counts;
+    if (a->dk) {
+        a->lin.fwd_pm = conv_fwd_pm;
+        a->lin.vjp_rel = conv_vjp_rel;
+        a->lin.flat_rel = conv_flat_rel;
+    }
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
-    n->scratch_fixed = a->direct ? 0 : (size_t)(a->colsz + (a->dk ? w->numel : 0));
+    n->scratch_fixed = a->direct ? 0 : (size_t)(a->colsz + (a->dk ? 2 * w->numel : 0));
     return XAI_OK;
 }

@@ -139,9 +139,13 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     float *c = malloc(sizeof(float) * (size_t)L->out_numel);
     if (!c)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
-    for (int64_t k = 0; k < L->in_numel; k++)
-        scratch_in[k] = 1.0f;
-    L->fwd(n, ones, NULL, scratch_in, c, 1, scratch);
+    if (L->counts) {
+        L->counts(n, c);
+    } else {
+        for (int64_t k = 0; k < L->in_numel; k++)
+            scratch_in[k] = 1.0f;
+        L->fwd(n, ones, NULL, scratch_in, c, 1, scratch);
+    }
     L->flat_count = c;
     return XAI_OK;
 }
@@ -201,6 +205,39 @@ static const float *split_sign(const float *x, float *xp, float *xn, int64_t n, 
     return xp;
 }
 
+/* True when one of the n floats is negative (stops at the first). */
+static int any_negative(const float *x, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (x[k] < 0)
+            return 1;
+    return 0;
+}
+
+/* z+ and alpha-beta on a layer with fused products: the positive part z+ = W+ x+ + W- x- + b+
+   and the negative part z- = W- x+ + W+ x- + b- each take one sweep over the input for z and one
+   for the relevance, whatever the input's signs (without negative inputs, one product each).
+   w4 = {W+, b+, W-, b-}; z holds the outputs' stack. */
+static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_rule *r, const float *const w4[4],
+                             const float *x, const float *R, float *Rin, float *z, int64_t ns, float *inner)
+{
+    const int64_t N_out = L->out_numel * ns;
+    const int neg = any_negative(x, L->in_numel * ns);
+    for (int part = 0; part < 2; part++) {
+        if (part && (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f))
+            break;
+        const float *wa = w4[2 * part], *ba = w4[2 * part + 1], *wb = w4[2 - 2 * part];
+        if (neg)
+            L->fwd_pm(n, wa, wb, ba, x, z, ns, inner);
+        else
+            L->fwd(n, wa, ba, x, z, ns, inner);
+        for (int64_t k = 0; k < N_out; k++)
+            z[k] = R[k] / xai_stab(z[k], r->stabilizer);
+        float f = part ? -r->beta : r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
+        L->vjp_rel(n, wa, neg ? wb : NULL, z, x, f, Rin, ns, inner);
+    }
+}
+
 static void add_into(float *z, const float *t, int64_t n)
 {
     for (int64_t k = 0; k < n; k++)
@@ -211,7 +248,7 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
 {
     const xai_linear *L = xai_node_linear(n);
     int xi = n->in[0];
-    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+    float *inner = ws->scratch;
     if ((n->pgrad[0] || n->pgrad[1]) && L->wgrad) {
         xai_status st = L->wgrad(n, ws->val[xi], ws->adj[n->out[0]], n->pgrad[0], n->pgrad[1], ws->ns, inner);
         if (st)
@@ -220,7 +257,7 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
     if (vconst(m, xi) || (ws->training && !ws->input_grad && xi == m->input))
         return XAI_OK; /* plain training never needs the gradient of the model input */
     int64_t N_in = L->in_numel * ws->ns;
-    float *dx = ws->scratch;
+    float *dx = ws->scratch + n->scratch_fixed;
     L->vjp(n, L->w, ws->adj[n->out[0]], dx, ws->ns, inner);
     add_into(ws->adj[xi], dx, N_in);
     return XAI_OK;
@@ -236,8 +273,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
             return XAI_OK;
         const float *w, *b;
         eff(L, ws->bn_fold, &w, &b);
-        float *dx = ws->scratch;
-        float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ws->ns);
+        float *dx = ws->scratch + n->scratch_fixed, *inner = ws->scratch;
         L->vjp(n, w, ws->adj[n->out[0]], dx, ws->ns, inner);
         add_into(ws->adj[xi], dx, L->in_numel * ws->ns);
         return XAI_OK;
@@ -249,9 +285,11 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
     const float *x = ws->val[xi];
     const float *R = ws->adj[n->out[0]];
     float *Rin = ws->adj[xi];
-    float *xp = ws->scratch, *xn = xp + N_in, *dx = xn + N_in;
-    float *z1 = dx + N_in, *z2 = z1 + N_out, *s1 = z2 + N_out, *s2 = s1 + N_out;
-    float *inner = ws->scratch + (size_t)(n->scratch * (size_t)ns);
+    /* the node's fixed scratch first (padded inputs, flipped weights), then its stack buffers, the
+       output-sized ones first: the rules that need few of them touch few pages */
+    float *inner = ws->scratch, *s1 = ws->scratch + n->scratch_fixed;
+    float *z1 = s1 + N_out, *z2 = z1 + N_out, *s2 = z2 + N_out;
+    float *xp = s2 + N_out, *xn = xp + N_in, *dx = xn + N_in;
     int fold = ws->bn_fold;
     const float stab = r->stabilizer;
     const float *w, *b, *wp, *bp, *wn, *bn_;
@@ -268,9 +306,13 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         const float eps = r->epsilon;
         for (int64_t k = 0; k < N_out; k++)
             s1[k] = R[k] / xai_stab(z1[k], eps);
-        L->vjp(n, w, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += x[k] * dx[k];
+        if (L->vjp_rel) {
+            L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner);
+        } else {
+            L->vjp(n, w, s1, dx, ns, inner);
+            for (int64_t k = 0; k < N_in; k++)
+                Rin[k] += x[k] * dx[k];
+        }
         if (r->bias_factor != 0.0f) {
             /* Arras et al.: a share beta*(b_j + eps*sgn z_j)/N_j of each output's relevance
                goes evenly to its N_j in-bounds inputs */
@@ -296,6 +338,11 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
     case XAI_RULE_ALPHABETA: {
         if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
             return st;
+        if (L->fwd_pm && L->vjp_rel) {
+            const float *w4[4] = {wp, bp, wn, bn_};
+            alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);
+            return XAI_OK;
+        }
         const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
         /* positive part: z+ = W+ x+ + W- x- + b+ */
         L->fwd(n, wp, bp, xpos, z1, ns, inner);
@@ -416,6 +463,10 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         if (r->kind == XAI_RULE_FLAT) {
             if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
                 return st;
+            if (L->flat_rel) {
+                L->flat_rel(n, R, L->flat_count, stab, Rin, ns, inner);
+                return XAI_OK;
+            }
             for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
                 for (int64_t k = 0; k < nout; k++)
                     s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);

@@ -22,6 +22,13 @@
  * that batch size, for profiling), --layers (per-node forward and relevance times), --shapes
  * (time and GFLOP/s per sgemm call shape during one explanation; timing every call adds a little),
  * --composite NAME (default epsilon-plus-flat).
+ *
+ * The direct convolution kernels do not call sgemm, so the program also counts FLOPs from the
+ * layers: every Conv/Gemm product is 2 * MACs of the layer (output elements x input channels per
+ * group x taps, padding included, as FLOP counts of convolutions are usually given), the forward
+ * pass one product per layer, and each rule the products it needs by definition (epsilon and
+ * Flat one transposed product, z+ a forward and a transposed one, twice that on inputs of both
+ * signs, ...; see rule_products). "counted" lines give those GFLOP/s, whatever kernel ran.
  */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -32,6 +39,7 @@
 #include <time.h>
 
 #include "graph-int.h"
+#include "lrp-int.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 
@@ -250,10 +258,64 @@ static double sgemm_gflops_impl(int64_t M, int64_t N, int64_t K, int reps)
     return flop / (ms * 1e-3) / 1e9;
 }
 
+/* Forward-sized products a linear layer's rule computes (neg: its input has negative entries). */
+static double rule_products(const xai_rule *r, int neg)
+{
+    switch (r->kind) {
+    case XAI_RULE_EPSILON: return r->bias_factor != 0.0f ? 2 : 1;
+    case XAI_RULE_ZPLUS: return neg ? 4 : 2;
+    case XAI_RULE_ALPHABETA: return (neg ? 4 : 2) * (r->beta != 0.0f ? 2 : 1);
+    case XAI_RULE_GAMMA: return neg ? 8 : 4;
+    case XAI_RULE_ZBOX: return 6;
+    case XAI_RULE_FLAT: case XAI_RULE_WSQUARE: case XAI_RULE_GRADIENT: return 1;
+    default: return 0;
+    }
+}
+
+/* 2 * MACs of one sample's forward product of a linear node */
+static double node_flop(const xai_node *n)
+{
+    const xai_linear *L = xai_node_linear(n);
+    return L ? 2.0 * (double)L->out_numel * (double)(L->wlen / L->nout_ch) : 0;
+}
+
+static int any_neg(const float *x, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (x[k] < 0)
+            return 1;
+    return 0;
+}
+
+/* Counted FLOPs per sample of the forward pass and of the rules of cfg on the stack of B samples
+   that ws holds after a forward pass; conv_rel gets the Conv layers' share of the rules'. */
+static void counted_flop(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int64_t B,
+                         double *fwd, double *rel, double *conv_rel)
+{
+    xai_rule *rules = NULL;
+    *fwd = *rel = *conv_rel = 0;
+    if (xai_lrp_rules(m, cfg, ws, &rules) != XAI_OK)
+        return;
+    for (int i = 0; i < m->nnodes; i++) {
+        const xai_node *n = &m->nodes[i];
+        if (!n->is_linear)
+            continue;
+        double f = node_flop(n), r = f * rule_products(&rules[i], any_neg(ws->val[n->in[0]], vnumel(m, n->in[0]) * B));
+        *fwd += f;
+        *rel += r;
+        if (n->kind == K_CONV)
+            *conv_rel += r;
+    }
+    free(rules);
+}
+
+static double conv_rel_gflops[2]; /* --layers: the Conv layers' relevance GFLOP/s at batch 1 and 64 */
+
 typedef struct {
     double fwd_min, exp_min;           /* per sample: fastest repetition (robust on a busy machine) */
     double fwd_ms, exp_ms, exp_int_ms; /* per sample: forward, explain (wall), explain (library's explain_ms) */
     double fwd_flop, exp_flop;         /* sgemm FLOPs per sample */
+    double fwd_cnt, rel_cnt, conv_cnt; /* counted FLOPs per sample: forward, rules, the rules on Conv */
     double ws_ms;                      /* per sample: new workspace, first touch, free */
     double ws_mb;                      /* workspace size in MB */
 } bench_row;
@@ -363,6 +425,8 @@ static int bench_batch(const xai_model *m, const char *label, const char *compos
     }
     row->exp_ms = median(te, reps);
     row->exp_min = te[0];
+    xai_model_forward(m, ws, B, x, logits);
+    counted_flop(m, ws, &cfg, B, &row->fwd_cnt, &row->rel_cnt, &row->conv_cnt);
     row->exp_int_ms = median(ti, reps);
     row->ws_ms = workspace_cost(m, B, reps, &row->ws_mb);
     rc = 0;
@@ -401,7 +465,7 @@ static void layer_profile(const xai_model *m, const char *label, int64_t B, int 
     for (int i = 0; i < m->nnodes && first_lin < 0; i++)
         if (m->nodes[i].is_linear)
             first_lin = i;
-    double tot_f = 0, tot_r = 0;
+    double tot_f = 0, tot_r = 0, conv_f = 0, conv_t = 0;
     for (int i = 0; i < m->nnodes; i++) {
         const xai_node *n = &m->nodes[i];
         for (int r = 0; r < reps; r++) {
@@ -431,16 +495,26 @@ static void layer_profile(const xai_model *m, const char *label, int64_t B, int 
             }
             rms = median(t, reps) / (double)B;
         }
-        const xai_linear *L = xai_node_linear(n);
-        double mflop = L ? 2.0 * (double)L->out_numel * (double)(L->wlen / L->nout_ch) / 1e6 : 0;
+        double mflop = node_flop(n) / 1e6;
+        double rflop = n->is_linear ? mflop * rule_products(&rule, any_neg(ws->val[n->in[0]], vnumel(m, n->in[0]) * B))
+                                    : 0;
+        if (n->kind == K_CONV) {
+            conv_f += rflop;
+            conv_t += rms;
+        }
         printf("%s layers batch=%lld node=%-10s op=%-11s rule=%-8s forward_ms/sample=%.4f relevance_ms/sample=%.4f"
-               " fwd_MFLOP=%.2f\n",
-               label, (long long)B, n->name, n->op_type, xai_rule_name(rule.kind), fms, rms, mflop);
+               " fwd_MFLOP=%.2f relevance_MFLOP=%.2f relevance_GFLOP/s=%.2f\n",
+               label, (long long)B, n->name, n->op_type, xai_rule_name(rule.kind), fms, rms, mflop, rflop,
+               rms > 0 ? rflop / rms : 0);
         tot_f += fms;
         tot_r += rms;
     }
     printf("%s layers batch=%lld total forward_ms/sample=%.4f relevance_ms/sample=%.4f\n", label, (long long)B,
            tot_f, tot_r);
+    conv_rel_gflops[B > 1] = conv_t > 0 ? conv_f / conv_t : 0;
+    if (conv_t > 0)
+        printf("%s layers batch=%lld conv_relevance MFLOP/sample=%.2f ms/sample=%.4f GFLOP/s=%.2f (counted)\n", label,
+               (long long)B, conv_f, conv_t, conv_f / conv_t);
     xai_workspace_free(ws);
     free(x);
     free(t);
@@ -532,6 +606,10 @@ int main(int argc, char **argv)
                    label, (long long)batches[b], r->fwd_flop / 1e6, r->fwd_flop / (r->fwd_ms * 1e-3) / 1e9,
                    r->exp_flop / 1e6, r->exp_flop / (r->exp_ms * 1e-3) / 1e9,
                    r->fwd_flop / (r->exp_ms * 1e-3) / 1e9);
+            printf("%s batch=%lld counted forward_MFLOP/sample=%.2f relevance_MFLOP/sample=%.2f (Conv %.2f) "
+                   "forward_GFLOP/s=%.2f explain_GFLOP/s=%.2f\n",
+                   label, (long long)batches[b], r->fwd_cnt / 1e6, r->rel_cnt / 1e6, r->conv_cnt / 1e6,
+                   r->fwd_cnt / (r->fwd_ms * 1e-3) / 1e9, (r->fwd_cnt + r->rel_cnt) / (r->exp_ms * 1e-3) / 1e9);
             printf("%s batch=%lld min forward_ms/sample=%.4f explain_ms/sample=%.4f ratio=%.2f\n", label,
                    (long long)batches[b], r->fwd_min, r->exp_min, r->exp_min / r->fwd_min);
             printf("%s batch=%lld workspace_MB=%.1f workspace_new+touch+free_ms/sample=%.4f (paid by every "
@@ -555,6 +633,15 @@ int main(int argc, char **argv)
                 printf("%s batch=%d forward/sgemm(layer shape)=%.0f%% explain/sgemm(layer shape)=%.0f%% "
                        "forward/sgemm(1024^3)=%.0f%% explain/sgemm(1024^3)=%.0f%%\n",
                        label, b ? 64 : 1, 100 * fg / ref, 100 * eg / ref, 100 * fg / s1024, 100 * eg / s1024);
+                double cf = r->fwd_cnt / (r->fwd_ms * 1e-3) / 1e9;
+                double ce = (r->fwd_cnt + r->rel_cnt) / (r->exp_ms * 1e-3) / 1e9;
+                printf("%s batch=%d counted: forward/sgemm(1024^3)=%.0f%% explain/sgemm(1024^3)=%.0f%% "
+                       "explain/sgemm(layer shape)=%.0f%%",
+                       label, b ? 64 : 1, 100 * cf / s1024, 100 * ce / s1024, 100 * ce / ref);
+                if (layers && conv_rel_gflops[b] > 0)
+                    printf(" conv_relevance/sgemm(1024^3)=%.0f%% conv_relevance/sgemm(layer shape)=%.0f%%",
+                           100 * conv_rel_gflops[b] / s1024, 100 * conv_rel_gflops[b] / ref);
+                printf("\n");
             }
         }
         xai_model_free(m);

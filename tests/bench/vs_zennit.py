@@ -15,6 +15,8 @@ For each of the four app models (datasets/*/ *.onnx) and the reference CNN cases
   - libxai through the CLI as users run it: xai-explain MODEL IN.npy -o OUT.npy --json S.json
     --nthreads T, one process per run, timed by its own timing_ms.explain (and the whole
     process's wall time).
+Before timing a model at a batch size, the torch rebuild's logits of that batch must equal
+libxai's (from one xai-explain run) to 1e-4 of the largest logit, else it stops with exit 1.
 Printed per sample: median times (ms), ratios Zennit / libxai, explain / forward, peak RSS (MB)
 of each process. OpenBLAS's sgemm (through numpy) and torch's matmul GFLOP/s on 1024^3 are
 measured in the same run. Exit 77 (skip) with a message when torch cannot be imported.
@@ -35,6 +37,7 @@ SHARED = os.environ.get("XAI_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 APP_MODELS = [("eeg", "datasets/eeg/mi-shallow.onnx"), ("gait", "datasets/gait/model-subject.onnx"),
               ("speech", "datasets/speech/model-digits.onnx"), ("fmri", "datasets/fmri/model-cnn3d.onnx")]
 REF_CASES = ["eeg_cnn1d", "eeg_cnn1d_bnkeep", "mlp", "mlp_signs"]
+LOGIT_TOL = 1e-4  # largest |torch - libxai| logit over the largest |logit|, float32 on both sides
 
 
 # ------------------------------------------------------------------ ONNX -> torch (chains only)
@@ -174,6 +177,7 @@ def zennit_worker(path, batch, threads, reps):
     x = torch.from_numpy(seeded_input(batch, shape))
     with torch.no_grad():
         fwd = med_min(lambda: model(x), reps)
+        logits = model(x).numpy().tolist()
 
     def target(out):
         return torch.eye(out.shape[1])[out.argmax(1)]
@@ -184,7 +188,7 @@ def zennit_worker(path, batch, threads, reps):
     rss = vm_hwm_mb()
     print(json.dumps({"explain_ms": exp[0] * 1e3 / batch, "explain_min_ms": exp[1] * 1e3 / batch,
                       "forward_ms": fwd[0] * 1e3 / batch, "forward_min_ms": fwd[1] * 1e3 / batch,
-                      "peak_rss_mb": rss}))
+                      "peak_rss_mb": rss, "logits": logits}))
 
 
 def gflops_worker(threads):
@@ -228,7 +232,7 @@ def cli_times(build, model, batch, threads, reps, tmp):
     inp, outp, js = (os.path.join(tmp, f) for f in ("in.npy", "out.npy", "s.json"))
     np.save(inp, x)
     exe = os.path.join(build, "apps", "xai-explain")
-    cmd = [exe, model, inp, "-o", outp, "--json", js, "--nthreads", str(threads), "-q"]
+    cmd = [exe, model, inp, "-o", outp, "--json", js, "--nthreads", str(threads), "-q", "--force"]
     ex, fw, wall, rss = [], [], [], 0.0
     for r in range(reps + 1):
         w = run_timed_child(cmd)
@@ -243,6 +247,26 @@ def cli_times(build, model, batch, threads, reps, tmp):
         rss = max(rss, summary.get("peak_rss_mb", float("nan")))  # the CLI's own (getrusage would count this Python)
     return {"explain_ms": statistics.median(ex), "explain_min_ms": min(ex), "forward_ms": statistics.median(fw),
             "wall_ms": statistics.median(wall), "peak_rss_mb": rss}
+
+
+def libxai_logits(build, model, batch, tmp):
+    """libxai's logits of the seeded input (one xai-explain run), to check the torch rebuild"""
+    import numpy as np
+    _, shape = onnx_shape(model)
+    inp, outp, js = (os.path.join(tmp, f) for f in ("chk.npy", "chk-out.npy", "chk.json"))
+    np.save(inp, seeded_input(batch, shape))
+    run_child([os.path.join(build, "apps", "xai-explain"), model, inp, "-o", outp, "--json", js, "-q", "--force"])
+    with open(js) as f:
+        return np.array([smp["logits"] for smp in json.load(f)["samples"]], dtype=np.float64)
+
+
+def logit_error(torch_logits, lib_logits):
+    """largest |torch - libxai| over the largest |logit|: the rebuild must compute libxai's model"""
+    import numpy as np
+    t = np.asarray(torch_logits, dtype=np.float64)
+    if t.shape != lib_logits.shape:
+        return float("inf")
+    return float(np.max(np.abs(t - lib_logits)) / max(np.max(np.abs(lib_logits)), 1e-30))
 
 
 def onnx_shape(model):
@@ -292,7 +316,7 @@ def main():
     print("# per-sample ms (median); x = Zennit / libxai; e/f = explain / forward; RSS = peak MB of the process")
     print("# x_min = the same ratio from the fastest runs (the better estimate when other processes load the CPU)")
     hdr = ("model", "batch", "zennit", "lib", "x_lib", "x_lib_min", "cli", "x_cli", "x_cli_min", "cli_wall",
-           "lib_e/f", "zen_e/f", "rss_zen", "rss_lib", "rss_cli")
+           "lib_e/f", "zen_e/f", "rss_zen", "rss_lib", "rss_cli", "logit_err")
     print(" ".join("%-16s" % h if i == 0 else "%9s" % h for i, h in enumerate(hdr)))
     rows = []
     with tempfile.TemporaryDirectory(prefix="vs-zennit-") as tmp:
@@ -300,6 +324,11 @@ def main():
             for b in batches:
                 z = json.loads(run_child([sys.executable, me, "--zennit-worker", path, str(b), str(a.reps),
                                           "--threads", str(a.threads)], env))
+                err = logit_error(z["logits"], libxai_logits(a.build, path, b, tmp))
+                if not err <= LOGIT_TOL:
+                    print("ERROR: %s batch %d: the torch rebuild's logits differ from libxai's (relative %.3g > %g);"
+                          " its times would compare different models" % (name, b, err, LOGIT_TOL))
+                    return 1
                 time.sleep(0.3)  # torch's OpenMP threads spin for a while after their last job
                 lib = json.loads(run_child([steady, path, "--batch", str(b), "--threads", str(a.threads),
                                             "--reps", str(a.reps)]))
@@ -311,9 +340,9 @@ def main():
                        z["explain_min_ms"] / cli["explain_min_ms"] if cli else nan,
                        cli["wall_ms"] if cli else nan,
                        lib["explain_ms"] / lib["forward_ms"], z["explain_ms"] / z["forward_ms"],
-                       z["peak_rss_mb"], lib["peak_rss_mb"], cli["peak_rss_mb"] if cli else nan)
+                       z["peak_rss_mb"], lib["peak_rss_mb"], cli["peak_rss_mb"] if cli else nan, err)
                 rows.append(row)
-                print("%-16s %9d %9.4f %9.4f %9.2f %9.2f %9.4f %9.2f %9.2f %9.3f %9.2f %9.2f %9.1f %9.1f %9.1f" % row,
+                print("%-16s %9d %9.4f %9.4f %9.2f %9.2f %9.4f %9.2f %9.2f %9.3f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1e" % row,
                       flush=True)
     return 0
 
