@@ -77,6 +77,15 @@ static int stderr_has(const char *word)
     return ok;
 }
 
+/* stderr_has() without the complaint, for words that must be absent */
+static int stderr_has_quiet(const char *word)
+{
+    char *s = read_text(xai_test_path(tmp, "stderr"), NULL);
+    int ok = s && strstr(s, word) != NULL;
+    free(s);
+    return ok;
+}
+
 static int exists(const char *path)
 {
     struct stat st;
@@ -565,6 +574,7 @@ START_TEST(bids_app_participant_group)
     ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 sub-02 --task blocks --epochs 3 -q",
                              bin_fmri, bids, out),
                      0);
+    ck_assert(!stderr_has_quiet("appear to be")); /* the generator's events are on time */
     for (int s = 1; s <= 2; s++)
         for (int r = 1; r <= 2; r++) {
             const char *suf[] = {"lrp_bold.nii.gz", "lrpFaces_statmap.nii.gz", "lrpHouses_statmap.nii.gz",
@@ -615,6 +625,26 @@ START_TEST(bids_app_participant_group)
     }
     same_geometry(&g->info, &s[0][0]->info);
     xai_nifti_close(g);
+    /* the group sidecar says which model explained each map: here all out of fold */
+    snprintf(p, sizeof p, "%s/group/task-blocks_desc-lrpFaces_statmap.json", out);
+    char *gj = read_text(p, &n);
+    ck_assert_ptr_nonnull(gj);
+    json_t *gs = json_loads(gj, 0, NULL), *ex = json_object_get(gs, "Explanations");
+    ck_assert(json_is_true(json_object_get(gs, "OutOfFold")));
+    ck_assert_uint_eq(json_array_size(ex), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *e = json_array_get(ex, i);
+        const char *map = json_string_value(json_object_get(e, "Map")), *mod = json_string_value(json_object_get(e, "Model"));
+        ck_assert(json_is_true(json_object_get(e, "OutOfFold")));
+        ck_assert_ptr_nonnull(map);
+        ck_assert_ptr_nonnull(mod);
+        /* the map of run r was made by the model trained without run r */
+        char want[64];
+        snprintf(want, sizeof want, "run-%c_desc-heldout_model.onnx", strstr(map, "_run-")[5]);
+        ck_assert_msg(strstr(mod, want) != NULL, "%s explained by %s", map, mod);
+    }
+    json_decref(gs);
+    free(gj);
     for (int a = 0; a < 2; a++)
         for (int r = 0; r < 2; r++)
             xai_nifti_close(s[a][r]);
@@ -749,6 +779,62 @@ START_TEST(bundled_model)
 }
 END_TEST
 
+/* ---- event timing ---- */
+
+/* Write run @p run's events with every onset moved by @p shift seconds. */
+static void shifted_events(int run, double shift, const char *out)
+{
+    xai_tsv *ev = NULL;
+    ck_assert_int_eq(xai_tsv_load(run_path(run, "events.tsv"), 0, &ev), XAI_OK);
+    for (size_t e = 0; e < xai_tsv_nrows(ev); e++) {
+        double on;
+        ck_assert_int_eq(xai_tsv_get_number(ev, e, 0, &on), XAI_OK);
+        xai_tsv_set_number(ev, e, 0, on + shift);
+    }
+    ck_assert_int_eq(xai_tsv_save(ev, out, 0), XAI_OK);
+    xai_tsv_free(ev);
+}
+
+START_TEST(event_timing_check)
+{
+    setup();
+    /* the generator's events are on time: no warning, and the check is in the model's sidecars */
+    char m[1024], e1[1024], e2[1024], out[1024];
+    snprintf(m, sizeof m, "%s/timing.onnx", tmp);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q -o %s", bin_fmri,
+                             run_path(1, "bold.nii.gz"), run_path(1, "events.tsv"), run_path(2, "bold.nii.gz"),
+                             run_path(2, "events.tsv"), m), 0);
+    ck_assert(!stderr_has_quiet("appear to be"));
+    snprintf(out, sizeof out, "%s/out-timing", tmp);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s -q", bin_fmri, m,
+                             run_path(3, "bold.nii.gz"), out), 0);
+    char *js = read_text(out_path(out, 3, "lrp_timeseries.json"), NULL);
+    ck_assert_ptr_nonnull(js);
+    json_t *j = json_loads(js, 0, NULL), *t = json_object_get(j, "EventTiming");
+    ck_assert_msg(json_is_object(t), "no EventTiming in the sidecar");
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "best_shift_volumes")), 0);
+    ck_assert(json_is_false(json_object_get(t, "warning")));
+    json_decref(j);
+    free(js);
+    /* onsets written 6 s (3 volumes) too late: the response comes before them */
+    snprintf(e1, sizeof e1, "%s/late-1_events.tsv", tmp);
+    snprintf(e2, sizeof e2, "%s/late-2_events.tsv", tmp);
+    shifted_events(1, 6.0, e1);
+    shifted_events(2, 6.0, e2);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q --force -o %s",
+                             bin_fmri, run_path(1, "bold.nii.gz"), e1, run_path(2, "bold.nii.gz"), e2, m), 0);
+    ck_assert(stderr_has("appear to be late"));
+    /* 2 or 3 volumes: the generator's response peaks between the rule's volume and the next */
+    ck_assert(stderr_has("best 3 volumes (6.0 s) earlier") || stderr_has("best 2 volumes (4.0 s) earlier"));
+    /* and too early */
+    shifted_events(1, -6.0, e1);
+    shifted_events(2, -6.0, e2);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q --force -o %s",
+                             bin_fmri, run_path(1, "bold.nii.gz"), e1, run_path(2, "bold.nii.gz"), e2, m), 0);
+    ck_assert(stderr_has("appear to be early"));
+}
+END_TEST
+
 static void teardown_all(void)
 {
     if (tmp) {
@@ -778,6 +864,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, labels_table);
     tcase_add_test(tc, atomic_after_kill);
     tcase_add_test(tc, bundled_model);
+    tcase_add_test(tc, event_timing_check);
     suite_add_tcase(s, tc);
     return s;
 }

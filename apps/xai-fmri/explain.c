@@ -115,15 +115,29 @@ static int name_outputs(opts *o, const char *out, const char *bold, const xai_fm
     return refuse ? XAI_EXIT_USAGE : 0;
 }
 
+/* A model whose training runs failed the event-timing check says so on every use. */
+static void timing_warning(const opts *o, const xai_model *m, const char *model_path)
+{
+    const char *txt = xai_model_metadata(m, "xai_timing");
+    json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
+    if (json_is_true(json_object_get(j, "warning")))
+        xai_app_log(&o->app, 0, "warning: %s: in its training runs, %s", model_path,
+                    json_string_value(json_object_get(j, "message")) ? json_string_value(json_object_get(j, "message"))
+                                                                     : "the events appear to be off");
+    json_decref(j);
+}
+
 /* The model's record, the run loaded its way, the checks and the explain-time mask. */
 static int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
-                   xai_fmri_record *rec, xai_fmri_run *run, uint8_t **emask)
+                   int ctx_trained, xai_fmri_record *rec, xai_fmri_run *run, uint8_t **emask)
 {
     if (xai_fmri_record_read(m, model_path, o->lag, rec) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     if (rec->mask_file && !o->mask)
         return xai_app_fail(&o->app, model_path, "the model was trained with --mask; give the mask of this run "
                                                  "with --mask (preprocessing must match)");
+    if (!ctx_trained)
+        timing_warning(o, m, model_path);
     if (!rec->mask_file && o->mask)
         xai_app_log(&o->app, 1, "warning: the model was trained with the automatic mask; using %s instead", o->mask);
     xai_nifti *mask = NULL;
@@ -191,6 +205,9 @@ static char *common_json(const opts *o, const xai_model *m, const xai_fmri_recor
     json_object_set_new(b, "ClassNames", json_loads(xai_model_metadata(m, "class_names"), 0, NULL));
     json_object_set_new(b, "Preprocessing", json_loads(rec->json, 0, NULL));
     json_object_set_new(b, "Units", json_string("arbitrary"));
+    const char *timing = xai_model_metadata(m, "xai_timing"); /* the event-timing check of its training runs */
+    if (timing)
+        json_object_set_new(b, "EventTiming", json_loads(timing, 0, NULL));
     if (ctx && ctx->held_out >= 0) { /* out of fold: the model never saw this run */
         json_object_set_new(b, "HeldOut", json_boolean(ctx->held_out));
         json_object_set_new(b, "TrainAccuracy", json_real(ctx->train_acc));
@@ -245,7 +262,7 @@ int explain_run(opts *o, const xai_model *m, const char *model_path, const char 
     uint8_t *emask = NULL;
     xai_explain_config cfg;
     out_paths *p = calloc(1, sizeof *p);
-    int made = 0, rc = p ? prepare(o, m, model_path, bold, events, &rec, &run, &emask)
+    int made = 0, rc = p ? prepare(o, m, model_path, bold, events, ctx && ctx->held_out >= 0, &rec, &run, &emask)
                          : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0)
         rc = explain_config(o, &rec, xai_fmri_run_nv(&run), &cfg);

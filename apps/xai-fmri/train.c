@@ -61,13 +61,22 @@ int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const
                 const xai_nifti *mask, xai_model **m, xai_train_result *res)
 {
     xai_fmri_train_opts t;
+    xai_fmri_timing timing;
     train_options(o, mask, &t);
     t.train.progress = xai_app_train_progress;
     t.train.progress_ud = &o->app;
+    t.timing = &timing;
     xai_app_progress_begin(&o->app, "train", o->epochs);
     xai_status st = xai_fmri_train(&t, runs, nr, use, cls, m, res);
     xai_app_progress_end(&o->app);
-    return st == XAI_OK ? 0 : xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (st != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (timing.warn) {
+        char msg[512];
+        xai_fmri_timing_text(&timing, msg, sizeof msg);
+        xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
+    }
+    return 0;
 }
 
 /* Leave-one-run-out: per-run accuracy, mean +- sd over runs, chance, a block-level p-value. */

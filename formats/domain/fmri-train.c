@@ -154,6 +154,33 @@ static xai_status build_and_train(const xai_fmri_train_opts *o, const xai_fmri_r
     return st == XAI_OK ? XAI_OK : xai_error_prefix(st, "training failed");
 }
 
+/* The event-timing check of the training runs, into the model (xai_timing) and *t. */
+static xai_status timing_metadata(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask, int ncls,
+                                  xai_model *m, xai_fmri_timing *t)
+{
+    xai_status st = xai_fmri_timing_check(runs, nruns, use, mask, ncls, t);
+    if (st != XAI_OK)
+        return st;
+    json_t *j = json_object(), *e = json_array();
+    for (int s = 0; s < 2 * XAI_FMRI_TIMING_MAX_SHIFT + 1; s++)
+        json_array_append_new(e, isfinite(t->eta2[s]) ? json_real(t->eta2[s]) : json_null());
+    json_object_set_new(j, "best_shift_volumes", json_integer(t->best));
+    json_object_set_new(j, "shifts", json_pack("[ii]", -XAI_FMRI_TIMING_MAX_SHIFT, XAI_FMRI_TIMING_MAX_SHIFT));
+    json_object_set_new(j, "eta2", e);
+    json_object_set_new(j, "warning", json_boolean(t->warn));
+    if (t->warn) {
+        char msg[512];
+        xai_fmri_timing_text(t, msg, sizeof msg);
+        json_object_set_new(j, "message", json_string(msg));
+    }
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    if (s)
+        xai_model_set_metadata(m, "xai_timing", s);
+    free(s);
+    return XAI_OK;
+}
+
 xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
                           const xai_fmri_classes *cls, xai_model **out, xai_train_result *res)
 {
@@ -178,6 +205,8 @@ xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs
     eo.early_stop = o->early_stop && nused >= 2;
     if (st == XAI_OK)
         st = build_and_train(&eo, &runs[0], cls, spec, timedist, n, x, y, valrun, &m, res);
+    if (st == XAI_OK && o->timing)
+        st = timing_metadata(runs, nruns, use, mask, cls->n, m, o->timing);
     if (st == XAI_OK) {
         set_prep_metadata(o, m, &runs[0], o->arch ? "custom" : o->family ? o->family : "dense", timedist, mask);
         set_model_metadata(o, m, cls, spec, res);
@@ -309,6 +338,7 @@ xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_
                         ? xai_error_set(XAI_ENOMEM, "out of memory") : XAI_OK;
     xai_fmri_train_opts q = *o;
     q.train.progress = NULL; /* the folds train quietly */
+    q.timing = NULL;
     for (int h = 0; h < nr && st == XAI_OK; h++)
         st = cv_fold(&q, runs, nr, h, use, cls, cv, pred, bt, bp);
     xai_heldout hb;

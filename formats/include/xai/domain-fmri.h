@@ -186,6 +186,30 @@ XAI_API xai_status xai_fmri_mask_from_file(const xai_nifti *file, const char *fi
 XAI_API xai_status xai_fmri_mask_from_runs(const xai_fmri_run *runs, int nruns, const int *use, double frac,
                                            uint8_t *mask);
 
+/* ------------------------------------------------------------------ event timing */
+
+#define XAI_FMRI_TIMING_MAX_SHIFT 4
+
+/** Outcome of xai_fmri_timing_check(). */
+typedef struct {
+    int best;          /**< label shift in volumes that explains the most signal (> 0: the response is later) */
+    double eta2[2 * XAI_FMRI_TIMING_MAX_SHIFT + 1]; /**< mean per-voxel eta^2 for shifts -K..K */
+    double tr;         /**< seconds per volume */
+    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing */
+} xai_fmri_timing;
+
+/**
+ * Check the event timing on labelled runs (use[i]): for label shifts of -K..K volumes
+ * (K = XAI_FMRI_TIMING_MAX_SHIFT) the mean over the mask's voxels of the share of each
+ * pre-processed voxel's variance explained by the class means (eta^2 of a one-way ANOVA).
+ * Correct onsets with the HRF rule peak at shift 0; a warning means the events appear to
+ * lead or lag the BOLD response by more than one volume.
+ */
+XAI_API xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask,
+                                         int ncls, xai_fmri_timing *out);
+/** One sentence on a check's outcome (for warnings and sidecars). */
+XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t len);
+
 /* ------------------------------------------------------------------ models */
 
 /** How xai_fmri_train() builds, trains and records a model. */
@@ -201,12 +225,14 @@ typedef struct {
     const char *mask_path;   /**< its path (messages) */
     double auto_frac;        /**< > 0: the fraction rule instead of the gap rule */
     const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
+    xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
 } xai_fmri_train_opts;
 
 /**
  * Build the architecture on the runs' grid, train it on the labelled volumes of the runs with
  * use[i] (pre-processed, masked) and record class_names, xai_arch, xai_preprocessing (grid,
- * orientation, voxel size, TR, lag rule, detrending, the mask) and xai_training in the model.
+ * orientation, voxel size, TR, lag rule, detrending, the mask), xai_training and, with
+ * o->timing, the event-timing check of the training runs (xai_timing) in the model.
  * Errors name what is wrong (too few labelled volumes, a grid the family cannot take, ...).
  */
 XAI_API xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
