@@ -779,6 +779,83 @@ START_TEST(bundled_model)
 }
 END_TEST
 
+/* ---- planted truth under realistic nuisances ---- */
+
+/* Share of |relevance| of a class summary that falls in the planted ROIs. */
+static double roi_abs_share(const char *statmap, const uint8_t *gt, int64_t nv)
+{
+    xai_nifti *m = open_nii(statmap);
+    ck_assert_int_eq((int64_t)m->n, nv);
+    double in = 0, all = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        all += fabs(m->data[v]);
+        if (gt[v])
+            in += fabs(m->data[v]);
+    }
+    xai_nifti_close(m);
+    ck_assert_msg(all > 0, "%s: no relevance", statmap);
+    return in / all;
+}
+
+/* The faces and houses ROIs of sub-01 and their share of the brain's voxels. */
+static uint8_t *planted_rois(const char *root, int64_t *nv, double *vshare)
+{
+    char p[4600];
+    xai_nifti *m[3];
+    const char *name[3] = {"brain", "faces", "houses"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-%s_mask.nii.gz", root, name[k]);
+        m[k] = open_nii(p);
+    }
+    *nv = (int64_t)m[0]->n;
+    uint8_t *gt = malloc((size_t)*nv);
+    int64_t nb = 0, ng = 0;
+    for (int64_t v = 0; v < *nv; v++) {
+        gt[v] = m[1]->data[v] != 0 || m[2]->data[v] != 0;
+        nb += m[0]->data[v] != 0;
+        ng += gt[v];
+    }
+    *vshare = (double)ng / (double)nb;
+    for (int k = 0; k < 3; k++)
+        xai_nifti_close(m[k]);
+    return gt;
+}
+
+/* The datasets-fmri-realistic data (seed 1): with the app's defaults, a model trained on one run
+ * and explained on the other puts at least 10x the planted regions' volume share of |R| of its
+ * class maps in them, in both run directions. */
+START_TEST(realistic_planted_truth)
+{
+    setup();
+    char real[1024], m[1100], out[1100], bold[2][4600], ev[2][4600];
+    snprintf(real, sizeof real, "%s/realistic", tmp);
+    ck_assert_int_eq(run_cmd("%s --nuisance realistic --seed 1 --subjects 2 --runs 4 %s", bin_gen, real), 0);
+    for (int r = 0; r < 2; r++) {
+        snprintf(bold[r], sizeof bold[r], "%s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz", real, r + 1);
+        snprintf(ev[r], sizeof ev[r], "%s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv", real, r + 1);
+    }
+    int64_t nv;
+    double vshare;
+    uint8_t *gt = planted_rois(real, &nv, &vshare);
+    for (int a = 0; a < 2; a++) {
+        int b = 1 - a;
+        snprintf(m, sizeof m, "%s/m%d.onnx", real, a + 1);
+        snprintf(out, sizeof out, "%s/out%d", real, a + 1);
+        ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -q -o %s", bin_fmri, bold[a], ev[a], m), 0);
+        ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, m, bold[b],
+                                 ev[b], out), 0);
+        char cf[4600], ch[4600];
+        snprintf(cf, sizeof cf, "%s/sub-01/func/sub-01_task-blocks_run-%d_desc-lrpFaces_statmap.nii.gz", out, b + 1);
+        snprintf(ch, sizeof ch, "%s/sub-01/func/sub-01_task-blocks_run-%d_desc-lrpHouses_statmap.nii.gz", out, b + 1);
+        double share = 0.5 * (roi_abs_share(cf, gt, nv) + roi_abs_share(ch, gt, nv));
+        fprintf(stderr, "fmri realistic: run %d -> run %d: |R| share in the planted ROIs %.3f = %.1fx their volume "
+                        "share %.4f\n", a + 1, b + 1, share, share / vshare, vshare);
+        ck_assert_msg(share >= 10 * vshare, "run %d -> %d: %.1fx < 10x", a + 1, b + 1, share / vshare);
+    }
+    free(gt);
+}
+END_TEST
+
 /* ---- event timing ---- */
 
 /* Write run @p run's events with every onset moved by @p shift seconds. */
@@ -812,7 +889,9 @@ START_TEST(event_timing_check)
     ck_assert_ptr_nonnull(js);
     json_t *j = json_loads(js, 0, NULL), *t = json_object_get(j, "EventTiming");
     ck_assert_msg(json_is_object(t), "no EventTiming in the sidecar");
-    ck_assert_int_eq(json_integer_value(json_object_get(t, "best_shift_volumes")), 0);
+    /* the generator's response peaks between the rule's volume and the next: 0 or 1 */
+    json_int_t best = json_integer_value(json_object_get(t, "best_shift_volumes"));
+    ck_assert_msg(best == 0 || best == 1, "best shift %lld", (long long)best);
     ck_assert(json_is_false(json_object_get(t, "warning")));
     json_decref(j);
     free(js);
@@ -865,6 +944,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, atomic_after_kill);
     tcase_add_test(tc, bundled_model);
     tcase_add_test(tc, event_timing_check);
+    tcase_add_test(tc, realistic_planted_truth);
     suite_add_tcase(s, tc);
     return s;
 }

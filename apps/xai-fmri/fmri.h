@@ -26,6 +26,9 @@ typedef struct {
     const char *mask;
     double lag, auto_frac;
     int detrend;
+    double smooth, screen; /* FWHM in mm; share of the mask's voxels kept by ANOVA screening; < 0: by the
+                            * default rule (xai_fmri_default_reduction) */
+    double use_smooth, use_screen; /* what the current training uses */
     const char *conditions;
     /* train */
     const char *arch, *family;
@@ -59,8 +62,16 @@ int cmd_participant(opts *o, const char *bids, const char *out);
 int cmd_group(opts *o, const char *out);
 
 /* shared by the commands (commands.c) */
+/* how runs are labelled and pre-processed on loading */
+typedef struct {
+    double lag;
+    int detrend;
+    double fwhm_mm;
+} run_prep;
 int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,
-              double lag, int detrend, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap);
+              const run_prep *rp, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap);
+int load_training_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels,
+                       int n, const xai_nifti *mask, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap);
 void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t);
 int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const xai_fmri_classes *cls,
                 const xai_nifti *mask, xai_model **m, xai_train_result *res);

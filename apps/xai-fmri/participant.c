@@ -107,7 +107,7 @@ static int explain_loro(opts *o, const subject_runs *s, const char *out)
     int *use = calloc((size_t)s->n, sizeof *use), nr = 0;
     int rc = runs && use ? load_mask(o, &mask) : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0)
-        rc = load_runs(o, s->bold, s->events, NULL, s->n, o->lag, o->detrend, &cls, runs, &nr, s->n);
+        rc = load_training_runs(o, s->bold, s->events, NULL, s->n, mask, &cls, runs, &nr, s->n);
     if (rc == 0 && cls.n < 2)
         rc = xai_app_fail(&o->app, s->bold[0], "need at least two conditions in the events, found %d", cls.n);
     for (int h = 0; h < s->n && rc == 0; h++)

@@ -19,13 +19,13 @@ int load_mask(opts *o, xai_nifti **mask)
 }
 
 int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,
-              double lag, int detrend, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
+              const run_prep *rp, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
 {
     for (int i = 0; i < n; i++) {
         char *unused = NULL;
         const char *ev = events ? events[i] : NULL;
-        if (xai_fmri_runs_load(bold[i], ev, labels ? labels[i] : NULL, lag, detrend, cls, runs, nr, cap, &unused) !=
-            XAI_OK)
+        if (xai_fmri_runs_load(bold[i], ev, labels ? labels[i] : NULL, rp->lag, rp->detrend, rp->fwhm_mm, cls, runs,
+                               nr, cap, &unused) != XAI_OK)
             return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
         if (unused)
             xai_app_log(&o->app, 1, "warning: %s: trial types not among the classes, left unlabelled: %s", ev, unused);
@@ -36,6 +36,53 @@ int load_runs(opts *o, const char *const *bold, const char *const *events, const
                                 (long long)a[2], (long long)a[1], bold[0]);
     }
     return 0;
+}
+
+/* Voxels in the training mask (the given one, or the automatic one of every run). */
+static int64_t mask_voxels(const opts *o, const xai_fmri_run *runs, int nr, const xai_nifti *mask)
+{
+    int64_t nv = xai_fmri_run_nv(&runs[0]), n = 0;
+    uint8_t *m = malloc((size_t)nv);
+    int *use = calloc((size_t)nr, sizeof *use);
+    for (int i = 0; use && i < nr; i++)
+        use[i] = 1;
+    xai_status st = !m || !use ? XAI_ENOMEM
+                    : mask ? xai_fmri_mask_from_file(mask, o->mask, &runs[0], m)
+                           : xai_fmri_mask_from_runs(runs, nr, use, o->auto_frac, m);
+    for (int64_t v = 0; st == XAI_OK && v < nv; v++)
+        n += m[v] != 0;
+    free(m);
+    free(use);
+    return st == XAI_OK ? n : nv;
+}
+
+/* Load training runs; with the default smoothing and screening, decide them from the voxels per
+ * labelled volume and reload smoothed when that is the choice. */
+int load_training_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels,
+                       int n, const xai_nifti *mask, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
+{
+    double fwhm, screen;
+    o->use_smooth = o->smooth > 0 ? o->smooth : 0;
+    o->use_screen = o->screen > 0 ? o->screen : 1;
+    int rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, o->use_smooth}, cls, runs, nr, cap);
+    if (rc || (o->smooth >= 0 && o->screen >= 0))
+        return rc;
+    int64_t nlab = 0, nvox = mask_voxels(o, runs, *nr, mask);
+    for (int i = 0; i < *nr; i++)
+        for (int64_t t = 0; runs[i].labels && t < runs[i].nt; t++)
+            nlab += runs[i].labels[t] >= 0;
+    xai_fmri_default_reduction(nvox, nlab, &fwhm, &screen);
+    if (o->screen < 0)
+        o->use_screen = screen;
+    if (o->smooth >= 0 || fwhm == 0)
+        return 0;
+    xai_app_log(&o->app, 1, "%lld voxels for %lld labelled volumes: smoothing %g mm FWHM%s (--smooth, --screen)",
+                (long long)nvox, (long long)nlab, fwhm, o->use_screen < 1 ? " and ANOVA screening" : "");
+    for (int i = *nr - 1; i >= 0; i--)
+        xai_fmri_run_free(&runs[i]);
+    *nr = 0;
+    o->use_smooth = fwhm;
+    return load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm}, cls, runs, nr, cap);
 }
 
 void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
@@ -53,6 +100,8 @@ void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
     t->mask = mask;
     t->mask_path = o->mask;
     t->auto_frac = o->auto_frac;
+    t->fwhm_mm = o->use_smooth;
+    t->screen = o->use_screen;
     t->tool = PROG " " XAI_FMRI_VERSION;
 }
 
@@ -156,8 +205,8 @@ int cmd_train(opts *o)
     xai_fmri_run *runs = calloc(MAX_RUNS, sizeof *runs);
     rc = runs ? load_mask(o, &mask) : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0)
-        rc = load_runs(o, o->bold, o->nevents ? o->events : NULL, o->nlabels ? o->labels : NULL, o->nbold, o->lag,
-                       o->detrend, &cls, runs, &nr, MAX_RUNS);
+        rc = load_training_runs(o, o->bold, o->nevents ? o->events : NULL, o->nlabels ? o->labels : NULL, o->nbold,
+                                mask, &cls, runs, &nr, MAX_RUNS);
     if (rc == 0 && cls.n < 2)
         rc = xai_app_fail(&o->app, NULL, "need at least two classes, found %d", cls.n);
     if (rc == 0 && o->cv && nr < 2)

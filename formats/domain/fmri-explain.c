@@ -51,6 +51,7 @@ xai_status xai_fmri_record_read(const xai_model *m, const char *model_path, doub
         r->auto_frac = json_number_value(json_object_get(pre, "auto_fraction"));
         r->lag = json_object_get(pre, "lag_rule") ? XAI_FMRI_LAG_HRF : json_is_number(ls) ? json_number_value(ls) : lag;
         r->detrend = dt && !strcmp(dt, "linear");
+        r->fwhm_mm = json_number_value(json_object_get(pre, "smoothing_fwhm_mm"));
         const char *arch = xai_model_metadata(m, "xai_arch");
         r->dense = arch && !strncmp(arch, "flatten dense(", 14);
     }

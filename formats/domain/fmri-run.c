@@ -78,7 +78,8 @@ static xai_status split_runs(const char *bold, xai_nifti *img, const int *lab, c
 }
 
 xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *labels, double lag, int detrend,
-                              xai_fmri_classes *cls, xai_fmri_run *runs, int *nruns, int cap, char **unused)
+                              double fwhm_mm, xai_fmri_classes *cls, xai_fmri_run *runs, int *nruns, int cap,
+                              char **unused)
 {
     if (unused)
         *unused = NULL;
@@ -90,6 +91,11 @@ xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *
     if (img->info.dim[0] != 4 || nt < 3) {
         st = xai_error_set(XAI_EINVAL, "%s: not a 4-D BOLD run (dim %lld, %lld volumes)", bold,
                            (long long)img->info.dim[0], (long long)nt);
+        xai_nifti_close(img);
+        return st;
+    }
+    if ((st = xai_fmri_smooth(img, fwhm_mm)) != XAI_OK) {
+        xai_error_prefix(st, bold);
         xai_nifti_close(img);
         return st;
     }

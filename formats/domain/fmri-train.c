@@ -24,6 +24,13 @@ static const char *const arch_deeplight =
     "timedist( conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) flatten ) "
     "lstm(16,bidirectional,last) dense(%d)";
 
+void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, double *fwhm_mm, double *screen)
+{
+    int reduce = (double)nvox > XAI_FMRI_REDUCE_RATIO * (double)(nlab > 0 ? nlab : 1);
+    *fwhm_mm = reduce ? 6.0 : 0.0;
+    *screen = reduce ? 0.2 : 1.0;
+}
+
 /* The architecture for the family (or o->arch) on the runs' grid; *timedist for DeepLight. */
 static xai_status pick_arch(const xai_fmri_train_opts *o, const xai_fmri_run *ref, int ncls, char *spec, size_t cap,
                             int *timedist)
@@ -105,6 +112,9 @@ static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const 
         json_object_set_new(pre, "lag_rule", json_string("spm-hrf-0.5"));
     else
         json_object_set_new(pre, "lag_s", json_real(o->lag));
+    json_object_set_new(pre, "smoothing_fwhm_mm", json_real(o->fwhm_mm));
+    if (o->screen > 0 && o->screen < 1)
+        json_object_set_new(pre, "screening", json_pack("{s:s,s:f}", "statistic", "anova-f", "share", o->screen));
     json_object_set_new(pre, "family", json_string(fam));
     json_object_set_new(pre, "layout", json_string(timedist ? "Z,1,Y,X" : "1,Z,Y,X"));
     char *pres = json_dumps(pre, JSON_COMPACT | JSON_SORT_KEYS);
@@ -135,6 +145,62 @@ static void set_model_metadata(const xai_fmri_train_opts *o, xai_model *m, const
     }
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* One-way ANOVA eta^2 (monotone in F for fixed n and classes) of voxel v over the n volumes. */
+static double anova_eta2(const float *x, const int *y, int64_t n, int64_t nv, int64_t v, int ncls)
+{
+    double sum[XAI_FMRI_MAX_CLASSES] = {0}, tot = 0, sq = 0, between = 0;
+    int64_t cnt[XAI_FMRI_MAX_CLASSES] = {0};
+    for (int64_t k = 0; k < n; k++) {
+        double a = x[k * nv + v];
+        sum[y[k]] += a;
+        cnt[y[k]]++;
+        tot += a;
+        sq += a * a;
+    }
+    double grand = tot / (double)n, ss = sq - (double)n * grand * grand;
+    for (int c = 0; c < ncls; c++)
+        if (cnt[c])
+            between += (double)cnt[c] * (sum[c] / (double)cnt[c] - grand) * (sum[c] / (double)cnt[c] - grand);
+    return ss > 0 ? between / ss : 0;
+}
+
+/* Univariate screening (as in nilearn's Decoder and the ANOVA + SVM pipelines of the MVPA
+ * tutorials), on the training volumes only: keep the share @p keep of the mask's voxels with
+ * the largest F; the others leave the mask and their inputs become 0. */
+static xai_status screen_voxels(float *x, const int *y, int64_t n, int64_t nv, int ncls, double keep, uint8_t *mask)
+{
+    int64_t nin = 0, k = 0;
+    for (int64_t v = 0; v < nv; v++)
+        nin += mask[v] != 0;
+    double *e = malloc((size_t)nv * sizeof *e), *sorted = malloc((size_t)(nin ? nin : 1) * sizeof *sorted);
+    if (!e || !sorted) {
+        free(e);
+        free(sorted);
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    for (int64_t v = 0; v < nv; v++)
+        if (mask[v])
+            sorted[k++] = e[v] = anova_eta2(x, y, n, nv, v, ncls);
+    qsort(sorted, (size_t)nin, sizeof *sorted, cmp_desc);
+    int64_t want = (int64_t)ceil(keep * (double)nin);
+    double cut = nin ? sorted[(want < 1 ? 1 : want) - 1] : 0;
+    for (int64_t v = 0; v < nv; v++)
+        if (mask[v] && e[v] < cut) {
+            mask[v] = 0;
+            for (int64_t i = 0; i < n; i++)
+                x[i * nv + v] = 0.0f;
+        }
+    free(e);
+    free(sorted);
+    return XAI_OK;
+}
+
 /* Build the model and train it on (x, y). */
 static xai_status build_and_train(const xai_fmri_train_opts *o, const xai_fmri_run *ref, const xai_fmri_classes *cls,
                                   const char *spec, int timedist, int64_t n, const float *x, const int *y,
@@ -154,13 +220,9 @@ static xai_status build_and_train(const xai_fmri_train_opts *o, const xai_fmri_r
     return st == XAI_OK ? XAI_OK : xai_error_prefix(st, "training failed");
 }
 
-/* The event-timing check of the training runs, into the model (xai_timing) and *t. */
-static xai_status timing_metadata(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask, int ncls,
-                                  xai_model *m, xai_fmri_timing *t)
+/* The event-timing check of the training runs into the model (xai_timing). */
+static void timing_metadata(xai_model *m, const xai_fmri_timing *t)
 {
-    xai_status st = xai_fmri_timing_check(runs, nruns, use, mask, ncls, t);
-    if (st != XAI_OK)
-        return st;
     json_t *j = json_object(), *e = json_array();
     for (int s = 0; s < 2 * XAI_FMRI_TIMING_MAX_SHIFT + 1; s++)
         json_array_append_new(e, isfinite(t->eta2[s]) ? json_real(t->eta2[s]) : json_null());
@@ -178,7 +240,6 @@ static xai_status timing_metadata(const xai_fmri_run *runs, int nruns, const int
     if (s)
         xai_model_set_metadata(m, "xai_timing", s);
     free(s);
-    return XAI_OK;
 }
 
 xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
@@ -195,8 +256,12 @@ xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs
     xai_status st = !mask ? xai_error_set(XAI_ENOMEM, "out of memory")
                     : o->mask ? xai_fmri_mask_from_file(o->mask, o->mask_path, &runs[0], mask)
                               : xai_fmri_mask_from_runs(runs, nruns, use, o->auto_frac, mask);
+    if (st == XAI_OK && o->timing) /* on the whole mask: screening would favour the stated timing */
+        st = xai_fmri_timing_check(runs, nruns, use, mask, cls->n, o->timing);
     if (st == XAI_OK)
         st = gather(runs, nruns, use, mask, &x, &y, &n, &valrun);
+    if (st == XAI_OK && o->screen > 0 && o->screen < 1)
+        st = screen_voxels(x, y, n, nv, cls->n, o->screen, mask);
     if (st == XAI_OK)
         st = pick_arch(o, &runs[0], cls->n, spec, sizeof spec, &timedist);
     for (int i = 0; i < nruns; i++)
@@ -206,7 +271,7 @@ xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs
     if (st == XAI_OK)
         st = build_and_train(&eo, &runs[0], cls, spec, timedist, n, x, y, valrun, &m, res);
     if (st == XAI_OK && o->timing)
-        st = timing_metadata(runs, nruns, use, mask, cls->n, m, o->timing);
+        timing_metadata(m, o->timing);
     if (st == XAI_OK) {
         set_prep_metadata(o, m, &runs[0], o->arch ? "custom" : o->family ? o->family : "dense", timedist, mask);
         set_model_metadata(o, m, cls, spec, res);

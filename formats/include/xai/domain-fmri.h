@@ -143,6 +143,13 @@ XAI_API xai_status xai_fmri_mosaic_png(const char *path, const xai_nifti_info *g
 /** The 99.5th percentile of |map| over the mask (or every voxel). */
 XAI_API double xai_fmri_robust_max(const float *map, int64_t nv, const uint8_t *mask);
 
+/**
+ * Smooth every volume of @p img in place with an isotropic Gaussian of @p fwhm_mm (FWHM in
+ * mm; each voxel axis uses its own voxel size; 0 = none), the usual spatial smoothing of
+ * fMRI pre-processing. @return XAI_OK, XAI_ENOMEM.
+ */
+XAI_API xai_status xai_fmri_smooth(xai_nifti *img, double fwhm_mm);
+
 /* ------------------------------------------------------------------ runs */
 
 /** One run: its volumes in a 4-D image, its pre-processing and labels. */
@@ -159,14 +166,14 @@ typedef struct {
  * Open @p bold (4-D, at least 3 volumes) and append its runs to @p runs: one, or one per
  * value of the run column of a --labels table. Volumes are labelled from @p events (BIDS
  * events.tsv) or @p labels (a per-volume table) with @p lag (see xai_fmri_label_blocks()),
- * or not at all when both are NULL; each run gets its own statistics (@p detrend as in
- * xai_fmri_prep_init()). @p unused (may be NULL) receives the malloc'ed list of trial types
+ * or not at all when both are NULL; the volumes are smoothed (xai_fmri_smooth(), @p fwhm_mm)
+ * and each run gets its own statistics (@p detrend as in xai_fmri_prep_init()). @p unused (may be NULL) receives the malloc'ed list of trial types
  * that are no class (see xai_fmri_label_events()). @return XAI_OK, XAI_EIO, XAI_EFORMAT,
  * XAI_EINVAL (not a BOLD run, no TR for the events, more than @p cap runs), XAI_ENOMEM.
  */
 XAI_API xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *labels, double lag,
-                                      int detrend, xai_fmri_classes *cls, xai_fmri_run *runs, int *nruns, int cap,
-                                      char **unused);
+                                      int detrend, double fwhm_mm, xai_fmri_classes *cls, xai_fmri_run *runs,
+                                      int *nruns, int cap, char **unused);
 XAI_API void xai_fmri_run_free(xai_fmri_run *r);
 /** Voxels per volume. */
 XAI_API int64_t xai_fmri_run_nv(const xai_fmri_run *r);
@@ -212,6 +219,19 @@ XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t le
 
 /* ------------------------------------------------------------------ models */
 
+/** Voxels per labelled training volume above which xai_fmri_default_reduction() reduces. */
+#define XAI_FMRI_REDUCE_RATIO 10.0
+
+/**
+ * The default dimensionality reduction for @p nvox mask voxels and @p nlab labelled training
+ * volumes. With many more voxels than volumes (> XAI_FMRI_REDUCE_RATIO per volume) a linear
+ * read-out's weights are mostly fitted noise spread over the whole mask, so the defaults are
+ * the usual remedies: 6 mm FWHM spatial smoothing and univariate ANOVA screening that keeps
+ * 20 % of the voxels (the default of nilearn's Decoder; Pereira, Mitchell & Botvinick 2009 on
+ * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1).
+ */
+XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, double *fwhm_mm, double *screen);
+
 /** How xai_fmri_train() builds, trains and records a model. */
 typedef struct {
     const char *family;      /**< dense, cnn3d or deeplight (NULL = dense) */
@@ -224,6 +244,10 @@ typedef struct {
     const xai_nifti *mask;   /**< a mask image, or NULL for the automatic one */
     const char *mask_path;   /**< its path (messages) */
     double auto_frac;        /**< > 0: the fraction rule instead of the gap rule */
+    double fwhm_mm;          /**< the smoothing the runs were loaded with (recorded for explain) */
+    double screen;           /**< in (0, 1): keep this share of the mask's voxels, those with the largest
+                              *   one-way ANOVA F over the classes on the training volumes (univariate
+                              *   screening); 0 or 1 = every voxel */
     const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
     xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
 } xai_fmri_train_opts;
@@ -280,6 +304,7 @@ typedef struct {
     int detrend;
     int mask_file;          /**< trained with a mask image */
     double auto_frac;       /**< the fraction rule's parameter (0: the gap rule) */
+    double fwhm_mm;         /**< spatial smoothing (0: none) */
     char *json;             /**< the xai_preprocessing record as text */
     int dense;              /**< the linear default architecture */
 } xai_fmri_record;
