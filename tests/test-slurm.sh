@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# xai-explain's batch on a real Slurm: starts a private single-node Slurm (its own config,
+# xai-explain's batch and xai-fmri's participant level on a real Slurm: starts a private single-node Slurm (its own config,
 # ports, state and pid files under a temp folder; munged from Debian's munge, reused when
 # one already runs), runs the batch as a 3-task job array with --slurm --wait, checks the
 # outputs are byte-identical to the one-machine run, kills a task mid-way, checks --wait
@@ -167,6 +167,29 @@ for f in "$T"/ref/*.npy; do check cmp -s "$f" "$T/k/${f#$T/ref/}"; done
 # nothing left: no submission
 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait 2>"$T/nerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/nerr"
+
+# ---- xai-fmri participant level as 3 array tasks, then the group step (afterok) ----
+F="$1/apps/xai-fmri"
+"$1/datasets/gen_fmri" --seed 3 --subjects 5 --runs 2 --dims 12x12x10 --volumes 40 "$T/fds" >/dev/null
+check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fref" participant --epochs 2 -q; check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fref" group -q; check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait --wait-timeout 300 2>"$T/ferr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/ferr"; tail -n 5 "$T"/fsl/slurm/logs/*; }
+check grep -q '^#SBATCH --array=0,1,2$' "$T/fsl/slurm/xai-fmri-array.sbatch"
+check grep -q "group" "$T/fsl/slurm/xai-fmri-group.sbatch"
+check [ "$(ls "$T"/fsl/slurm/logs/xai-fmri-group-*.log | wc -l)" -eq 1 ]
+# every map, table, figure and model (sidecars hold times and command lines) and the group maps
+nf=0
+for f in $(cd "$T/fref" && find . -type f ! -name '*.json'); do
+  nf=$((nf + 1)); cmp -s "$T/fref/$f" "$T/fsl/$f" || bad "fmri: $f differs from the one-machine run"
+done
+echo "slurm: xai-fmri: $nf files compared with the one-machine run"
+check [ "$nf" -ge 80 ]
+check [ -s "$T/fsl/group/task-blocks_desc-lrpFaces_statmap.nii.gz" ]
+# rerun: every run is done and unchanged, nothing is submitted
+"$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait 2>"$T/fnerr"; check [ $? -eq 0 ]
+check grep -q 'nothing to submit' "$T/fnerr"
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

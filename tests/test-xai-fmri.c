@@ -856,6 +856,53 @@ START_TEST(realistic_planted_truth)
 }
 END_TEST
 
+/* ---- participant level in shards ---- */
+
+/* Every file under @p a except the sidecars (times, command lines) is in @p b, byte for byte. */
+static int same_files(const char *a, const char *b)
+{
+    return run_cmd("cd %s && for f in $(find . -type f ! -name '*.json' ! -path './.xai-status/*'); do "
+                   "cmp -s \"$f\" \"%s/$f\" || { echo \"differs: $f\" >&2; exit 1; }; done", a, b) == 0;
+}
+
+START_TEST(participant_shards)
+{
+    setup();
+    char bids[1024], ref[1024], sh[1024], p[4800];
+    snprintf(bids, sizeof bids, "%s/bids3", tmp);
+    snprintf(ref, sizeof ref, "%s/ref3", tmp);
+    snprintf(sh, sizeof sh, "%s/shards3", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 3 --subjects 4 --runs 2 --dims 12x12x10 --volumes 40 %s", bin_gen, bids), 0);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q", bin_fmri, bids, ref), 0);
+    for (int k = 1; k <= 3; k++)
+        ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q --shard %d/3", bin_fmri, bids, sh, k), 0);
+    ck_assert(same_files(ref, sh));
+    ck_assert(same_files(sh, ref));
+    /* a status file per run; a rerun skips what is done and unchanged */
+    snprintf(p, sizeof p, "%s/.xai-status/sub-04_task-blocks_run-2_desc-lrp_timeseries.tsv.status", sh);
+    ck_assert(exists(p));
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 --shard 1/3", bin_fmri, bids, sh), 0);
+    ck_assert(stderr_has("0 participants done, 0 failed, 2 already done"));
+    /* changed options make the runs stale: shard 1 is redone (its outputs replaced) */
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 3 --shard 1/3", bin_fmri, bids, sh), 0);
+    ck_assert(stderr_has("2 participants done, 0 failed, 0 already done"));
+    /* --slurm --dry-run: one array task per part with work, the group step after it */
+    char sl[1024];
+    snprintf(sl, sizeof sl, "%s/slurm3", tmp);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q --shard 1/3 --slurm --dry-run --max-parallel 2",
+                             bin_fmri, bids, sl), 0);
+    snprintf(p, sizeof p, "%s/stdout", tmp);
+    char *dry = read_text(p, NULL);
+    ck_assert_ptr_nonnull(dry);
+    ck_assert_ptr_nonnull(strstr(dry, "#SBATCH --array=0,1,2%2"));
+    ck_assert_ptr_nonnull(strstr(dry, "--dependency=afterok:ARRAY_JOB_ID"));
+    ck_assert_ptr_nonnull(strstr(dry, "' 'group'"));
+    ck_assert_ptr_null(strstr(dry, "--slurm"));
+    free(dry);
+    ck_assert_int_eq(run_cmd("%s %s %s group --slurm", bin_fmri, bids, sl), 2);
+}
+END_TEST
+
 /* ---- event timing ---- */
 
 /* Write run @p run's events with every onset moved by @p shift seconds. */
@@ -945,6 +992,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, bundled_model);
     tcase_add_test(tc, event_timing_check);
     tcase_add_test(tc, realistic_planted_truth);
+    tcase_add_test(tc, participant_shards);
     suite_add_tcase(s, tc);
     return s;
 }

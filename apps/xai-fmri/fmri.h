@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "batch.h"
 #include "xai/domain-fmri.h"
 
 #define PROG "xai-fmri"
@@ -47,7 +48,34 @@ typedef struct {
     int nplabels;
     const char *task;
     int shard_k, shard_n; /* --shard K/N over the selected participants (0 = all) */
+    int slurm, dry_run, wait, max_parallel, wait_timeout;
+    const char *slurm_args;
+    int argc;
+    char **argv;
 } opts;
+
+/* The runs of one participant: paths into the walk's list (borrowed). */
+typedef struct {
+    const char *sub;
+    char dir[4096]; /* BIDS_DIR/sub-X */
+    int n;
+    const char *bold[MAX_RUNS], *events[MAX_RUNS], *rel[MAX_RUNS];
+} subject_runs;
+
+/* The participant level as a batch: one item per run (apps/common/batch.h). */
+typedef struct {
+    xai_batch_item *items;
+    char **digests;
+    int64_t n;
+    char *salt;
+} fmri_batch;
+int fmri_batch_make(opts *o, const subject_runs *subs, int ns, const char *out, int argc, char **argv,
+                    fmri_batch *b);
+void fmri_batch_free(fmri_batch *b);
+int fmri_batch_shards(opts *o, const fmri_batch *b, const subject_runs *subs, int ns, int nshards, int *shard_of);
+int fmri_batch_current(const char *out, const fmri_batch *b, const subject_runs *subs, int s);
+int fmri_batch_record(opts *o, const char *out, const fmri_batch *b, const subject_runs *subs, int s, int code);
+int fmri_batch_slurm(opts *o, const fmri_batch *b, const char *bids, const char *out, int argc, char **argv);
 
 /** What explain records about where a run's model came from (may be NULL). */
 typedef struct {

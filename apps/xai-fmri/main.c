@@ -128,8 +128,19 @@ static void help_bids(void)
         "      --participant-label L [L ...]  subjects (with or without sub-) [all]; give\n"
         "                         BIDS_DIR OUT_DIR LEVEL before it, as BIDS Apps do\n"
         "      --task T           only this task [all]\n"
-        "      --shard K/N        only the K-th of N deterministic parts of the selected\n"
-        "                         participants (for job arrays) [all]\n"
+        "      --shard K/N        only the K-th of N deterministic parts of the selected participants\n"
+        "                         (sorted labels, the j-th to part j mod N + 1); records a status file\n"
+        "                         per run under OUT_DIR/.xai-status, so a rerun skips participants\n"
+        "                         whose runs are done and unchanged and redoes the others (their\n"
+        "                         outputs replaced); outputs match a one-part run [all]\n"
+        "      --slurm            participant level as a Slurm job array: one task per part (N from\n"
+        "                         --shard K/N, K ignored) with unfinished runs, script and logs in\n"
+        "                         OUT_DIR/slurm/, then the group level submitted with afterok.\n"
+        "                         Needs a filesystem every node sees\n"
+        "      --slurm-args \"ARGS\"  passed to sbatch    --max-parallel M  at most M tasks at once\n"
+        "      --dry-run          print the scripts and sbatch commands; submit nothing\n"
+        "      --wait             wait for the jobs (squeue), then name each run that failed or did\n"
+        "                         not finish (exit 3)    --wait-timeout S  [86400]\n"
         "      --model FILE       explain every run with this model; without it every run is\n"
         "                         explained by a model trained on the subject's other runs\n"
         "                         (leave-one-run-out; saved as _desc-heldout_model.onnx), or on the\n"
@@ -179,7 +190,8 @@ enum {
     OPT_BOLD = 0x2000, OPT_EVENTS, OPT_LABELS, OPT_MASK, OPT_LAG, OPT_AUTOMASK, OPT_CONDITIONS, OPT_ARCH,
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
-    OPT_SAVE_INPUT, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN
+    OPT_SAVE_INPUT, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
+    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -220,7 +232,10 @@ static const struct option lopts[] = {
     {"participant_label", required_argument, 0, OPT_PLABEL}, {"task", required_argument, 0, OPT_TASK},
     {"shard", required_argument, 0, OPT_SHARD}, {"weight-decay", required_argument, 0, OPT_WD},
     {"detrend", required_argument, 0, OPT_DETREND}, {"smooth", required_argument, 0, OPT_SMOOTH},
-    {"screen", required_argument, 0, OPT_SCREEN},
+    {"screen", required_argument, 0, OPT_SCREEN}, {"slurm", no_argument, 0, OPT_SLURM},
+    {"slurm-args", required_argument, 0, OPT_SLURM_ARGS}, {"max-parallel", required_argument, 0, OPT_MAX_PAR},
+    {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"wait", no_argument, 0, OPT_WAIT},
+    {"wait-timeout", required_argument, 0, OPT_WAIT_TIMEOUT},
     {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS,
     {0, 0, 0, 0}};
 
@@ -299,6 +314,15 @@ static int word_option(opts *o, int c, const char *arg, int argc, char **argv)
     case OPT_METHOD: o->method = arg; return 0;
     case OPT_TARGET: o->target = arg; return 0;
     case OPT_TASK: o->task = arg; return 0;
+    case OPT_SLURM_ARGS: o->slurm_args = arg; return 0;
+    case OPT_MAX_PAR: case OPT_WAIT_TIMEOUT: {
+        long v;
+        if (xai_app_parse_long(arg, 1, c == OPT_MAX_PAR ? 100000 : 30L * 86400, &v))
+            return xai_app_usage_error(&o->app, "%s: invalid value '%s'", c == OPT_MAX_PAR ? "--max-parallel"
+                                                                                          : "--wait-timeout", arg);
+        *(c == OPT_MAX_PAR ? &o->max_parallel : &o->wait_timeout) = (int)v;
+        return 0;
+    }
     case OPT_COMPOSITE:
         if (xai_composite_check(arg) != XAI_OK)
             return xai_app_usage_error(&o->app, "--composite: %s", xai_last_error());
@@ -330,6 +354,9 @@ static int program_option(opts *o, int c, const char *cmd, int argc, char **argv
     case OPT_CV: o->cv = 1; return 0;
     case OPT_NO4D: o->no4d = 1; return 0;
     case OPT_SAVE_INPUT: o->save_input = 1; return 0;
+    case OPT_SLURM: o->slurm = 1; return 0;
+    case OPT_DRY_RUN: o->dry_run = 1; return 0;
+    case OPT_WAIT: o->wait = 1; return 0;
     case OPT_LAG: case OPT_WD: case OPT_AUTOMASK: case OPT_LR: case OPT_VALSPLIT: case OPT_EPSILON: case OPT_GAMMA:
     case OPT_SMOOTH: case OPT_SCREEN:
         return real_option(o, c, optarg, argv[optind - 1]);
@@ -351,6 +378,8 @@ static int dispatch(opts *o, const char *cmd, int argc, char **argv)
     if (argc - optind != 3)
         return xai_app_usage_error(&o->app, "expected 'train', 'explain' or BIDS_DIR OUT_DIR participant|group");
     const char *bids = argv[optind], *outd = argv[optind + 1], *level = argv[optind + 2];
+    if (o->slurm && strcmp(level, "participant"))
+        return xai_app_usage_error(&o->app, "--slurm runs the participant level (the group step follows it)");
     if (!strcmp(level, "participant"))
         return cmd_participant(o, bids, outd);
     if (!strcmp(level, "group"))
@@ -364,6 +393,8 @@ int main(int argc, char **argv)
     if (!o)
         return XAI_EXIT_DATA;
     xai_app_init(&o->app, PROG, XAI_FMRI_VERSION, argc, argv);
+    o->argc = argc;
+    o->argv = argv;
     defaults(o);
     int rc = 0, c;
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;

@@ -13,13 +13,6 @@
 #include "fmri.h"
 #include "xai/bids-walk.h"
 
-/* The runs of one participant: paths into the walk's list (borrowed). */
-typedef struct {
-    const char *sub;
-    int n;
-    const char *bold[MAX_RUNS], *events[MAX_RUNS], *rel[MAX_RUNS];
-} subject_runs;
-
 static int selected(const opts *o, const char *sub)
 {
     if (!o->nplabels)
@@ -121,21 +114,71 @@ static int explain_loro(opts *o, const subject_runs *s, const char *out)
     return rc;
 }
 
-/* The BOLD runs of participant @p sub in the walk (sorted by path). */
-static int subject_files(opts *o, const xai_bids_list *l, const char *bids, const char *sub, subject_runs *s)
+/* The selected participants (sorted) and their BOLD runs from the walk (sorted by path). */
+static int gather_subjects(const opts *o, const char *bids, const xai_bids_list *l, char **subs, size_t ns,
+                           subject_runs *sr)
 {
-    s->sub = sub;
-    s->n = 0;
-    for (size_t i = 0; i < l->n && s->n < MAX_RUNS; i++)
-        if (l->files[i].subject && !strcmp(l->files[i].subject, sub)) {
-            s->bold[s->n] = l->files[i].path;
-            s->events[s->n] = l->files[i].events;
-            s->rel[s->n++] = l->files[i].relpath;
-        }
+    int nsel = 0;
+    for (size_t i = 0; i < ns; i++) {
+        if (!selected(o, subs[i]))
+            continue;
+        subject_runs *s = &sr[nsel++];
+        s->sub = subs[i];
+        snprintf(s->dir, sizeof s->dir, "%s/sub-%s", bids, subs[i]);
+        for (size_t k = 0; k < l->n && s->n < MAX_RUNS; k++)
+            if (l->files[k].subject && !strcmp(l->files[k].subject, subs[i])) {
+                s->bold[s->n] = l->files[k].path;
+                s->events[s->n] = l->files[k].events;
+                s->rel[s->n++] = l->files[k].relpath;
+            }
+    }
+    return nsel;
+}
+
+static int one_subject(opts *o, const subject_runs *s, const char *out)
+{
     if (s->n == 0)
-        return xai_app_fail(&o->app, bids, "sub-%s: no%s%s BOLD runs (func/*_bold.nii.gz)", sub,
-                            o->task ? " task-" : "", o->task ? o->task : "");
-    return 0;
+        return xai_app_fail(&o->app, s->dir, "no%s%s BOLD runs (func/*_bold.nii.gz)", o->task ? " task-" : "",
+                            o->task ? o->task : "");
+    return o->model ? explain_given(o, s, out) : explain_loro(o, s, out);
+}
+
+/* The participants of this shard (all without --shard). In a batch (b), participants whose runs
+ * are all done and unchanged are skipped, the others redone (their outputs replaced), and each
+ * run's outcome is recorded. */
+static int run_subjects(opts *o, const subject_runs *sr, int ns, const char *bids, const char *out,
+                        const fmri_batch *b)
+{
+    int *shard = b ? calloc((size_t)ns + 1, sizeof *shard) : NULL, done = 0, failed = 0, skipped = 0;
+    if (b && (!shard || fmri_batch_shards(o, b, sr, ns, o->shard_n, shard) != 0)) {
+        free(shard);
+        return XAI_EXIT_DATA;
+    }
+    for (int s = 0; s < ns; s++) {
+        if (b && shard[s] != o->shard_k)
+            continue;
+        if (b && fmri_batch_current(out, b, sr, s)) {
+            skipped++;
+            continue;
+        }
+        int force = o->app.force;
+        o->app.force |= b != NULL;
+        int rc = one_subject(o, &sr[s], out);
+        o->app.force = force;
+        if (b && fmri_batch_record(o, out, b, sr, s, rc) != 0)
+            rc = XAI_EXIT_DATA;
+        failed += rc != 0;
+        done++;
+    }
+    free(shard);
+    if (b)
+        xai_app_log(&o->app, 1, "shard %d/%d: %d participants done, %d failed, %d already done", o->shard_k,
+                    o->shard_n, done - failed, failed, skipped);
+    if (!done && (o->shard_n || skipped))
+        return XAI_EXIT_OK; /* an empty or finished shard is not an error */
+    if (!done)
+        return xai_app_fail(&o->app, bids, "no selected participant (sub-*/ directories)");
+    return failed == 0 ? XAI_EXIT_OK : failed == done ? XAI_EXIT_DATA : XAI_EXIT_PARTIAL;
 }
 
 int cmd_participant(opts *o, const char *bids, const char *out)
@@ -149,28 +192,24 @@ int cmd_participant(opts *o, const char *bids, const char *out)
     size_t ns = 0;
     if (xai_bids_participants(bids, &subs, &ns) != XAI_OK || xai_bids_walk(bids, &w, &l) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    int done = 0, failed = 0;
-    int64_t nsel = 0;
-    subject_runs *s = malloc(sizeof *s);
-    for (size_t i = 0; s && i < ns; i++) {
-        if (!selected(o, subs[i]) || (o->shard_n && !xai_app_in_shard(nsel++, o->shard_k, o->shard_n)))
-            continue;
-        int rc = subject_files(o, &l, bids, subs[i], s);
-        if (rc == 0)
-            rc = o->model ? explain_given(o, s, out) : explain_loro(o, s, out);
-        failed += rc != 0;
-        done++;
-    }
+    subject_runs *sr = calloc(ns + 1, sizeof *sr);
+    fmri_batch b = {0};
+    int nsel = sr ? gather_subjects(o, bids, &l, subs, ns, sr) : 0, batch = o->slurm || o->shard_n;
+    int rc = !sr ? xai_app_fail(&o->app, NULL, "out of memory") : 0;
+    if (rc == 0 && batch && nsel == 0)
+        rc = xai_app_fail(&o->app, bids, "no selected participant (sub-*/ directories)");
+    if (rc == 0 && batch)
+        rc = fmri_batch_make(o, sr, nsel, out, o->argc, o->argv, &b);
+    if (rc == 0)
+        rc = o->slurm ? fmri_batch_slurm(o, &b, bids, out, o->argc, o->argv)
+                      : run_subjects(o, sr, nsel, bids, out, batch ? &b : NULL);
+    fmri_batch_free(&b);
     for (size_t i = 0; i < ns; i++)
         free(subs[i]);
     xai_free(subs);
-    free(s);
+    free(sr);
     xai_bids_list_free(&l);
-    if (!done && o->shard_n)
-        return XAI_EXIT_OK; /* an empty shard is not an error */
-    if (!done)
-        return xai_app_fail(&o->app, bids, "no selected participant (sub-*/ directories)");
-    return failed == 0 ? XAI_EXIT_OK : failed == done ? XAI_EXIT_DATA : XAI_EXIT_PARTIAL;
+    return rc;
 }
 
 /* group: per class key (task-T_desc-lrp<Class>), mean over runs within each subject, then over subjects */
