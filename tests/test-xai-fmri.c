@@ -903,6 +903,70 @@ START_TEST(participant_shards)
 }
 END_TEST
 
+/* ---- evaluate against a region image ---- */
+
+START_TEST(evaluate_truth)
+{
+    setup();
+    char out[1024], ex[1024], truth[4600], p[4800];
+    snprintf(out, sizeof out, "%s/eval.tsv", tmp);
+    snprintf(ex, sizeof ex, "%s/out-eval", tmp);
+    snprintf(truth, sizeof truth, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz", ds);
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --events %s --truth %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), truth, out), 0);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), ex), 0);
+    /* mass accuracy recomputed from the explain outputs: the mean over the labelled volumes of
+     * the share of positive relevance inside the region */
+    xai_nifti *rel = open_nii(out_path(ex, 3, "lrp_bold.nii.gz")), *gt = open_nii(truth);
+    xai_tsv *ts = NULL, *sc = NULL;
+    ck_assert_int_eq(xai_tsv_load(out_path(ex, 3, "lrp_timeseries.tsv"), 0, &ts), XAI_OK);
+    ck_assert_int_eq(xai_tsv_load(out, 0, &sc), XAI_OK);
+    long cl = xai_tsv_find_column(ts, "label");
+    int64_t nv = (int64_t)gt->n, n = 0;
+    double want = 0;
+    for (size_t t = 0; t < xai_tsv_nrows(ts); t++) {
+        if (xai_tsv_is_na(ts, t, (size_t)cl))
+            continue;
+        double in = 0, all = 0;
+        for (int64_t v = 0; v < nv; v++) {
+            double r = rel->data[(int64_t)t * nv + v] > 0 ? rel->data[(int64_t)t * nv + v] : 0;
+            all += r;
+            in += gt->data[v] != 0 ? r : 0;
+        }
+        want += in / all;
+        n++;
+    }
+    want /= (double)n;
+    ck_assert_int_eq(xai_tsv_nrows(sc), 6); /* localisation (4) and complexity (2) */
+    double got = NAN, nfin = 0;
+    for (size_t r = 0; r < xai_tsv_nrows(sc); r++)
+        if (!strcmp(xai_tsv_get_string(sc, r, 0), "mass-accuracy")) {
+            xai_tsv_get_number(sc, r, 3, &got);
+            xai_tsv_get_number(sc, r, 7, &nfin);
+        }
+    fprintf(stderr, "fmri evaluate: mass accuracy %.6f (recomputed %.6f) over %lld volumes\n", got, want, (long long)n);
+    ck_assert_msg(fabs(got - want) <= 1e-5, "mass accuracy %.6f vs %.6f", got, want);
+    ck_assert_int_eq((int64_t)nfin, n);
+    snprintf(p, sizeof p, "%s/eval.json", tmp);
+    ck_assert(exists(p));
+    xai_tsv_free(ts);
+    xai_tsv_free(sc);
+    xai_nifti_close(rel);
+    xai_nifti_close(gt);
+    /* a region on another grid is refused; a missing --truth is a usage error */
+    snprintf(truth, sizeof truth, "%s/bids2/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz",
+             tmp);
+    if (exists(truth)) {
+        ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --truth %s -o %s --force", bin_fmri, model,
+                                 run_path(3, "bold.nii.gz"), truth, out), 1);
+        ck_assert(stderr_has("does not match"));
+    }
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s -o %s --force", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), out), 2);
+}
+END_TEST
+
 /* ---- event timing ---- */
 
 /* Write run @p run's events with every onset moved by @p shift seconds. */
@@ -993,6 +1057,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, event_timing_check);
     tcase_add_test(tc, realistic_planted_truth);
     tcase_add_test(tc, participant_shards);
+    tcase_add_test(tc, evaluate_truth);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -128,7 +128,7 @@ static void timing_warning(const opts *o, const xai_model *m, const char *model_
 }
 
 /* The model's record, the run loaded its way, the checks and the explain-time mask. */
-static int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
+int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                    int ctx_trained, xai_fmri_record *rec, xai_fmri_run *run, uint8_t **emask)
 {
     if (xai_fmri_record_read(m, model_path, o->lag, rec) != XAI_OK)
@@ -153,7 +153,7 @@ static int prepare(opts *o, const xai_model *m, const char *model_path, const ch
 }
 
 /* The explanation settings: method, composite, target, volumes per sweep. */
-static int explain_config(opts *o, const xai_fmri_record *rec, int64_t nv, xai_explain_config *cfg)
+int explain_config(opts *o, const xai_fmri_record *rec, int64_t nv, xai_explain_config *cfg)
 {
     xai_target tg;
     if (xai_target_parse(o->target, (const char *const *)rec->cls.name, rec->cls.n, 0, &tg) != XAI_OK)
@@ -218,7 +218,7 @@ static char *common_json(const opts *o, const xai_model *m, const xai_fmri_recor
     return s;
 }
 
-static void explain_progress(void *ud, int64_t done, int64_t total)
+void explain_progress(void *ud, int64_t done, int64_t total)
 {
     (void)total;
     xai_app_progress_step(ud, done, NULL);

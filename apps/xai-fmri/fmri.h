@@ -52,6 +52,8 @@ typedef struct {
     const char *slurm_args;
     int argc;
     char **argv;
+    /* evaluate */
+    const char *truth, *metrics;
 } opts;
 
 /* The runs of one participant: paths into the walk's list (borrowed). */
@@ -88,6 +90,7 @@ int cmd_train(opts *o);
 int cmd_explain(opts *o);
 int cmd_participant(opts *o, const char *bids, const char *out);
 int cmd_group(opts *o, const char *out);
+int cmd_evaluate(opts *o);
 
 /* shared by the commands (commands.c) */
 /* how runs are labelled and pre-processed on loading */
@@ -106,6 +109,11 @@ int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const
 int explain_run(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                 const char *out, const explain_ctx *ctx);
 int load_mask(opts *o, xai_nifti **mask);
+/* explain's steps (explain.c), shared with evaluate */
+int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
+            int ctx_trained, xai_fmri_record *rec, xai_fmri_run *run, uint8_t **emask);
+int explain_config(opts *o, const xai_fmri_record *rec, int64_t nv, xai_explain_config *cfg);
+void explain_progress(void *ud, int64_t done, int64_t total);
 /* CommandLine, Version and DateTime of this invocation (a jansson object) */
 struct json_t *provenance_json(const opts *o);
 

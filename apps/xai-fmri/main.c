@@ -27,6 +27,7 @@ static void help_head(void)
         "  xai-fmri train --bold RUN.nii.gz [--bold ...] (--events E.tsv ... | --labels L.tsv ...)\n"
         "                 [--mask M.nii.gz] [--family dense|cnn3d|deeplight | --arch SPEC] [--cv] -o MODEL.onnx\n"
         "  xai-fmri explain --model M.onnx --bold RUN.nii.gz [--mask M.nii.gz] [--events E.tsv] -o OUTDIR\n"
+        "  xai-fmri evaluate --model M.onnx --bold RUN.nii.gz [--events E.tsv] --truth ROI.nii.gz -o SCORES.tsv\n"
         "  xai-fmri BIDS_DIR OUT_DIR participant [--participant-label 01 02] [--task T] [--model M.onnx]\n"
         "  xai-fmri BIDS_DIR OUT_DIR group [--task T]\n"
         "\n"
@@ -169,15 +170,34 @@ static void help_bids(void)
         xai_app_common_help);
 }
 
+static void help_evaluate(void)
+{
+    printf(
+        "evaluate (the explain options apply):\n"
+        "      --truth FILE       the region that should carry the relevance, on the run's grid and\n"
+        "                         affine (nonzero = inside), e.g. an ROI or a planted-truth mask\n"
+        "      --metrics LIST     metrics of xai-evaluate (names or families, comma-separated, or all)\n"
+        "                         [localisation,complexity: mass and rank accuracy, pointing game,\n"
+        "                         enrichment over the region's volume share, Gini sparseness, entropy]\n"
+        "  -o, --output FILE      the scores (.tsv: metric, family, higher_is_better, mean, sd, 95 %%\n"
+        "                         interval over the volumes, n) with a JSON sidecar; one line per\n"
+        "                         metric on stdout. Scored: the labelled volumes (all without --events),\n"
+        "                         each map for its explained target (--target)\n"
+        "\n");
+}
+
 /* The help of one command (train, explain) or all of it. */
 static void help(const char *cmd)
 {
-    int tr = !cmd || !strcmp(cmd, "train"), ex = !cmd || !strcmp(cmd, "explain");
+    int tr = !cmd || !strcmp(cmd, "train"), ev = !cmd || !strcmp(cmd, "evaluate");
+    int ex = ev || !strcmp(cmd, "explain");
     help_head();
     if (tr)
         help_train();
     if (ex)
         help_explain();
+    if (ev)
+        help_evaluate();
     if (!cmd)
         help_bids();
     else
@@ -191,7 +211,7 @@ enum {
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
     OPT_SAVE_INPUT, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
-    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT
+    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -235,7 +255,8 @@ static const struct option lopts[] = {
     {"screen", required_argument, 0, OPT_SCREEN}, {"slurm", no_argument, 0, OPT_SLURM},
     {"slurm-args", required_argument, 0, OPT_SLURM_ARGS}, {"max-parallel", required_argument, 0, OPT_MAX_PAR},
     {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"wait", no_argument, 0, OPT_WAIT},
-    {"wait-timeout", required_argument, 0, OPT_WAIT_TIMEOUT},
+    {"wait-timeout", required_argument, 0, OPT_WAIT_TIMEOUT}, {"truth", required_argument, 0, OPT_TRUTH},
+    {"metrics", required_argument, 0, OPT_METRICS},
     {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS,
     {0, 0, 0, 0}};
 
@@ -315,6 +336,8 @@ static int word_option(opts *o, int c, const char *arg, int argc, char **argv)
     case OPT_TARGET: o->target = arg; return 0;
     case OPT_TASK: o->task = arg; return 0;
     case OPT_SLURM_ARGS: o->slurm_args = arg; return 0;
+    case OPT_TRUTH: o->truth = arg; return 0;
+    case OPT_METRICS: o->metrics = arg; return 0;
     case OPT_MAX_PAR: case OPT_WAIT_TIMEOUT: {
         long v;
         if (xai_app_parse_long(arg, 1, c == OPT_MAX_PAR ? 100000 : 30L * 86400, &v))
@@ -373,7 +396,7 @@ static int dispatch(opts *o, const char *cmd, int argc, char **argv)
         if (optind + 1 != argc)
             return xai_app_usage_error(&o->app, "%s: unexpected argument '%s'", cmd,
                                        argv[optind + 1 < argc ? optind + 1 : optind]);
-        return !strcmp(cmd, "train") ? cmd_train(o) : cmd_explain(o);
+        return !strcmp(cmd, "train") ? cmd_train(o) : !strcmp(cmd, "explain") ? cmd_explain(o) : cmd_evaluate(o);
     }
     if (argc - optind != 3)
         return xai_app_usage_error(&o->app, "expected 'train', 'explain' or BIDS_DIR OUT_DIR participant|group");
@@ -398,7 +421,7 @@ int main(int argc, char **argv)
     defaults(o);
     int rc = 0, c;
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    if (cmd && strcmp(cmd, "train") && strcmp(cmd, "explain"))
+    if (cmd && strcmp(cmd, "train") && strcmp(cmd, "explain") && strcmp(cmd, "evaluate"))
         cmd = NULL;
     while (rc == 0 && (c = getopt_long(argc, argv, "o:hfqv", lopts, NULL)) != -1) {
         int h = xai_app_handle_option(&o->app, c, optarg);

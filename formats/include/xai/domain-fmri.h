@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/eval.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/train.h"
@@ -382,6 +383,26 @@ typedef struct {
 XAI_API xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_run *run, const uint8_t *emask,
                                        const xai_model *m, const xai_fmri_classes *cls, const xai_fmri_paths *p,
                                        const char *common_json, const char *descrip);
+
+/* ------------------------------------------------------------------ evaluation */
+
+/**
+ * Score one explained run (xai_fmri_explain_run() with keep_input, its maps still in the run's
+ * data) with the metrics in @p set (xai/eval.h): the labelled volumes (all without labels),
+ * their explained targets, and @p truth (the run grid's region, e.g. from
+ * xai_fmri_mask_from_file()) as the localisation ground truth of every volume. *nvol receives
+ * how many volumes were scored. The relevance is the run's own (with the masked-out share
+ * spread over the mask); metrics that explain again (MPRT, sensitivity) use @p ecfg.
+ */
+XAI_API xai_status xai_fmri_evaluate(const xai_model *m, const xai_eval_config *cfg, const xai_explain_config *ecfg,
+                                     uint32_t set, const xai_fmri_run *run, const xai_fmri_maps *mp,
+                                     const uint8_t *truth, xai_eval_scores *out, int64_t *nvol);
+/**
+ * The scores as a table (metric, family, higher_is_better, mean, sd, ci_low, ci_high, n) at
+ * @p path with a sidecar: its data dictionary plus the members of @p common_json.
+ */
+XAI_API xai_status xai_fmri_write_scores(const xai_eval_scores *s, uint32_t set, const char *path,
+                                         const char *common_json);
 
 /* ------------------------------------------------------------------ group level */
 
