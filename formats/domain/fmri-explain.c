@@ -114,8 +114,12 @@ xai_status xai_fmri_explain_mask(const xai_model *m, const xai_fmri_run *run, co
         xai_fmri_frac_mask(run->prep.mean, nv, frac > 0 ? frac : 0.3, mask); /* as older models did */
     if (!mask)
         st = xai_error_set(XAI_ENOMEM, "out of memory");
+    /* a mask image never adds voxels the model did not use (screening leaves their weights
+     * untrained) */
+    uint8_t *used = file && st == XAI_OK ? xai_fmri_model_mask(m, nv) : NULL;
     for (int64_t v = 0; st == XAI_OK && v < nv; v++)
-        mask[v] = mask[v] && run->prep.mask[v];
+        mask[v] = mask[v] && run->prep.mask[v] && (!used || used[v]);
+    free(used);
     if (st != XAI_OK) {
         free(mask);
         mask = NULL;
