@@ -6,6 +6,7 @@
  * table. See xai/domain-fmri.h.
  */
 #include "xai/domain-fmri.h"
+#include "fmri-int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xai/sidecar.h"
 #include "xai/tsv.h"
 
 /* The volumes to score: labelled ones when the run has labels, else all. */
@@ -93,25 +93,8 @@ xai_status xai_fmri_write_scores(const xai_eval_scores *s, uint32_t set, const c
     xai_tsv_free(t);
     if (st != XAI_OK || !common_json)
         return st;
-    /* the data dictionary plus the caller's provenance */
-    size_t n = strlen(path);
-    char *jp = malloc(n + 6);
-    if (!jp)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    memcpy(jp, path, n > 4 && !strcmp(path + n - 4, ".tsv") ? n - 4 : n);
-    strcpy(jp + (n > 4 && !strcmp(path + n - 4, ".tsv") ? n - 4 : n), ".json");
-    json_t *j = json_load_file(jp, 0, NULL), *c = json_loads(common_json, 0, NULL);
-    if (j && c)
-        json_object_update(j, c);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    xai_sidecar *sc = NULL;
-    st = text ? xai_sidecar_load_mem(text, strlen(text), jp, &sc) : xai_error_set(XAI_EIO, "%s: cannot read", jp);
-    if (st == XAI_OK)
-        st = xai_sidecar_save(sc, jp);
-    xai_sidecar_free(sc);
-    free(text);
-    json_decref(j);
-    json_decref(c);
-    free(jp);
+    char *dict = fmri_json_path(path); /* the data dictionary plus the caller's provenance */
+    st = dict ? fmri_write_sidecar(path, dict, common_json, json_object()) : xai_error_set(XAI_ENOMEM, "out of memory");
+    free(dict);
     return st;
 }

@@ -5,6 +5,7 @@
  * map (so the group map can say whether it is out of fold). See xai/domain-fmri.h.
  */
 #include "xai/domain-fmri.h"
+#include "fmri-int.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 
 #include "xai/bids-walk.h"
-#include "xai/sidecar.h"
 
 void xai_fmri_group_free(xai_fmri_group *g)
 {
@@ -63,14 +63,8 @@ static int key_index(xai_fmri_group *g, sums *s, const char *key)
 /* Which model explained the map (from its sidecar): {Map, Model, ModelSHA256, OutOfFold}. */
 static json_t *map_source(const xai_bids_file *f, int *out_of_fold)
 {
-    size_t n = strlen(f->path);
-    char *jp = malloc(n + 6);
-    json_t *side = NULL, *e = json_object();
-    if (jp && n > 7) {
-        memcpy(jp, f->path, n - 7); /* ".nii.gz" */
-        memcpy(jp + n - 7, ".json", 6);
-        side = json_load_file(jp, 0, NULL);
-    }
+    char *jp = fmri_json_path(f->path);
+    json_t *side = jp ? json_load_file(jp, 0, NULL) : NULL, *e = json_object();
     free(jp);
     json_t *held = json_object_get(side, "HeldOut");
     json_object_set_new(e, "Map", json_string(f->relpath));
@@ -195,6 +189,8 @@ xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path
     if (st != XAI_OK)
         return st;
     json_t *j = common_json && *common_json ? json_loads(common_json, 0, NULL) : json_object();
+    if (!j)
+        return xai_error_set(XAI_EINVAL, "bad provenance JSON");
     json_t *ex = json_loads(g->sources_json[k], 0, NULL), *src = json_array(), *e;
     size_t i;
     json_array_foreach(ex, i, e)
@@ -207,21 +203,5 @@ xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path
      * models memorised, not what generalises */
     json_object_set_new(j, "Explanations", ex);
     json_object_set_new(j, "OutOfFold", json_boolean(g->out_of_fold[k]));
-    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(j);
-    size_t n = strlen(path);
-    char *jp = n > 7 ? malloc(n) : NULL;
-    xai_sidecar *sc = NULL;
-    st = text && jp ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
-    if (st == XAI_OK) {
-        memcpy(jp, path, n - 7); /* ".nii.gz" */
-        memcpy(jp + n - 7, ".json", 6);
-        st = xai_sidecar_load_mem(text, strlen(text), jp, &sc);
-    }
-    if (st == XAI_OK)
-        st = xai_sidecar_save(sc, jp);
-    xai_sidecar_free(sc);
-    free(jp);
-    free(text);
-    return st;
+    return fmri_write_sidecar(path, NULL, NULL, j);
 }

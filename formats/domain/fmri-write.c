@@ -6,6 +6,7 @@
  * xai/domain-fmri.h.
  */
 #include "xai/domain-fmri.h"
+#include "fmri-int.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include "xai/tsv.h"
 
 /* "x.nii.gz" / "x.tsv" / "x.png" / "x.npy" -> "x.json" (other names get ".json" appended) */
-static char *json_path(const char *out)
+char *fmri_json_path(const char *out)
 {
     static const char *const ext[] = {".nii.gz", ".nii", ".tsv", ".png", ".npy"};
     size_t n = strlen(out), stem = n;
@@ -36,11 +37,9 @@ static char *json_path(const char *out)
     return p;
 }
 
-/* The sidecar of @p out: @p base_file's object (may be NULL), the members of @p common and of
- * @p own (consumed), written atomically through the formats library's JSON writer. */
-static xai_status write_sidecar(const char *out, const char *base_file, const char *common, json_t *own)
+xai_status fmri_write_sidecar(const char *out, const char *base_file, const char *common, json_t *own)
 {
-    char *path = json_path(out), *text = NULL;
+    char *path = fmri_json_path(out), *text = NULL;
     json_t *j = base_file ? json_load_file(base_file, 0, NULL) : json_object();
     json_t *c = common && *common ? json_loads(common, 0, NULL) : NULL;
     xai_sidecar *sc = NULL;
@@ -128,8 +127,8 @@ static xai_status write_table(const xai_fmri_maps *mp, const xai_fmri_run *run, 
         json_object_set_new(j, "Accuracy", json_real((double)mp->ncorrect / (double)mp->nlab));
         json_object_set_new(j, "LabelledVolumes", json_integer(mp->nlab));
     }
-    char *dict = json_path(path);
-    st = dict ? write_sidecar(path, dict, common, j) : (json_decref(j), xai_error_set(XAI_ENOMEM, "out of memory"));
+    char *dict = fmri_json_path(path);
+    st = dict ? fmri_write_sidecar(path, dict, common, j) : (json_decref(j), xai_error_set(XAI_ENOMEM, "out of memory"));
     free(dict);
     return st;
 }
@@ -157,13 +156,13 @@ static xai_status write_summary(const xai_fmri_maps *mp, const xai_fmri_run *run
     json_object_set_new(j, "NumberOfVolumes", json_integer(cnt));
     if (c < cls->n)
         json_object_set_new(j, "Class", json_string(cls->name[c]));
-    if ((st = write_sidecar(path, NULL, common, j)) != XAI_OK || c == cls->n || !p->png)
+    if ((st = fmri_write_sidecar(path, NULL, common, j)) != XAI_OK || c == cls->n || !p->png)
         return st;
     char title[256];
     snprintf(title, sizeof title, "LRP relevance for %s (%lld volumes) over the mean EPI", cls->name[c], (long long)cnt);
     if ((st = xai_fmri_mosaic_png(p->png[c], &run->img->info, run->prep.mean, vol, emask, title)) != XAI_OK)
         return st;
-    return write_sidecar(p->png[c], NULL, common,
+    return fmri_write_sidecar(p->png[c], NULL, common,
                          described("axial slice mosaic (anterior up, every slice or every k-th) of the class summary "
                                    "over the mean EPI; symmetric colour range at the 99.5th percentile"));
 }
@@ -198,7 +197,7 @@ xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_run *run,
         const float *data = run->img->data + run->t0 * mp->nv;
         st = xai_nifti_write_series(p->bold4d, &run->img->info, mp->nt, data, descrip);
         if (st == XAI_OK)
-            st = write_sidecar(p->bold4d, NULL, common_json,
+            st = fmri_write_sidecar(p->bold4d, NULL, common_json,
                                described("relevance of every volume for its explained target (see the timeseries "
                                          "table), 0 outside the mask"));
     }
