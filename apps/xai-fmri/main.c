@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * xai-fmri - train and explain fMRI decoders (a 3-D CNN per volume, or DeepLight-style 2-D CNN
- * per axial slice + biLSTM over slices) and write LRP relevance as BIDS derivatives: a 4-D
- * relevance NIfTI in the input's exact grid, 3-D per-class summaries, a slice mosaic PNG over
- * the mean EPI, a per-volume prediction table, JSON sidecars with provenance.
- * Forms: `xai-fmri train ...`, `xai-fmri explain ...`, and the BIDS-App form
- * `xai-fmri BIDS_DIR OUT_DIR participant|group`.
+ * xai-fmri - train and explain fMRI decoders (a linear read-out by default, a 3-D CNN per volume,
+ * or DeepLight-style 2-D CNN per axial slice + biLSTM over slices) and write LRP relevance as
+ * BIDS derivatives: a 4-D relevance NIfTI in the input's exact grid, 3-D per-class summaries, a
+ * slice mosaic PNG over the mean EPI, a per-volume prediction table, JSON sidecars with
+ * provenance. Forms: `xai-fmri train ...`, `xai-fmri explain ...`, `xai-fmri evaluate ...`,
+ * and the BIDS-App form `xai-fmri BIDS_DIR OUT_DIR participant|group` (participant also in
+ * shards or as a Slurm array). This file is the options and the help; the commands are in
+ * train.c, explain.c, evaluate.c, participant.c and batch.c, the work in xai/domain-fmri.h.
  * Refs: BIDS 1.9 (derivatives, task events); BIDS-Apps (Gorgolewski et al. 2017);
  * DeepLight (Thomas et al. 2019, doi:10.3389/fnins.2019.01321); LRP (Bach et al. 2015).
  */

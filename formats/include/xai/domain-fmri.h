@@ -2,8 +2,11 @@
 /*
  * domain-fmri.h - the fMRI domain of the formats library: class names, labelling volumes from BIDS
  * events.tsv (onsets and durations against the TR, with a hemodynamic lag) or from a
- * per-volume label table, the brain mask, and the per-run voxel-wise z-scoring that train
- * and explain apply identically. Plain helpers; errors through xai_error_set().
+ * per-volume label table, the brain mask, smoothing and the per-run voxel-wise z-scoring that
+ * train and explain apply identically; runs, training with screening and cross-validation,
+ * the event-timing check, the streamed explanation of a run and its BIDS derivatives,
+ * evaluation against a region, and the group mean. Nothing here prints; errors through
+ * xai_error_set().
  */
 #ifndef XAI_DOMAIN_FMRI_H
 #define XAI_DOMAIN_FMRI_H
