@@ -4,7 +4,8 @@
  * labelling against hand-counted volumes, label tables with and without a header and a run
  * column (and their errors naming the file), the automatic mask on a planted head, per-run
  * detrending and z-scoring, the mask code round trip, the orientation letters, and the LRP
- * start xai-fmri uses on a planted near-zero logit.
+ * start xai-fmri uses on a planted near-zero logit, Gaussian smoothing of a delta against the
+ * analytic kernel, and the event-timing check on a planted late response.
  */
 #include <cairo.h>
 #include <check.h>
@@ -292,6 +293,97 @@ END_TEST
 
 /* cairo and fontconfig keep font caches for the life of the process: drop them after each
  * case so that LeakSanitizer reports only real leaks. */
+/* Smoothing a delta: separable Gaussian with sigma = FWHM / (2 sqrt(2 ln 2)) in mm, per axis in
+ * that axis's voxels; mass kept, neighbour ratios exp(-d^2 / (2 sigma^2)) on each axis. */
+START_TEST(test_smooth)
+{
+    xai_nifti img;
+    memset(&img, 0, sizeof img);
+    int64_t X = 21, Y = 21, Z = 21;
+    img.shape[0] = 1;
+    img.shape[1] = Z;
+    img.shape[2] = Y;
+    img.shape[3] = X;
+    img.n = (size_t)(X * Y * Z);
+    img.info.pixdim[1] = 2.0; /* x, y: 2 mm; z: 4 mm */
+    img.info.pixdim[2] = 2.0;
+    img.info.pixdim[3] = 4.0;
+    img.data = calloc(img.n, sizeof *img.data);
+    int64_t c = 10 + X * (10 + Y * 10);
+    img.data[c] = 1.0f;
+    ck_assert_int_eq(xai_fmri_smooth(&img, 6.0), XAI_OK);
+    double sum = 0;
+    for (size_t i = 0; i < img.n; i++)
+        sum += img.data[i];
+    ck_assert_msg(fabs(sum - 1) < 1e-5, "mass %.7f", sum);
+    double sd_mm = 6.0 / (2 * sqrt(2 * log(2.0)));
+    double sx = sd_mm / 2.0, sz = sd_mm / 4.0;
+    double rx = img.data[c + 1] / img.data[c], ry = img.data[c + X] / img.data[c], rz = img.data[c + X * Y] / img.data[c];
+    ck_assert_msg(fabs(rx - exp(-1 / (2 * sx * sx))) < 1e-5, "x ratio %.6f", rx);
+    ck_assert_msg(fabs(ry - rx) < 1e-6, "y ratio %.6f", ry);
+    ck_assert_msg(fabs(rz - exp(-1 / (2 * sz * sz))) < 1e-5, "z ratio %.6f", rz);
+    /* symmetric, and 0 mm changes nothing */
+    ck_assert(fabs(img.data[c - 1] - img.data[c + 1]) < 1e-9);
+    float before = img.data[c];
+    ck_assert_int_eq(xai_fmri_smooth(&img, 0), XAI_OK);
+    ck_assert(img.data[c] == before);
+    free(img.data);
+}
+END_TEST
+
+/* A planted response that comes 3 volumes after the labels: the timing check finds shift +3 and
+ * warns; with the labels on time it finds 0 and does not. */
+START_TEST(test_timing_check)
+{
+    for (int late = 0; late <= 3; late += 3) {
+        int64_t nt = 120, nv = 60;
+        xai_nifti img;
+        memset(&img, 0, sizeof img);
+        img.shape[0] = nt;
+        img.shape[1] = 1;
+        img.shape[2] = 1;
+        img.shape[3] = nv;
+        img.n = (size_t)(nt * nv);
+        img.info.tr_s = 2.0;
+        img.data = malloc(img.n * sizeof *img.data);
+        int *lab = malloc((size_t)nt * sizeof *lab);
+        uint64_t rng = 12345;
+        for (int64_t t = 0; t < nt; t++) {
+            int64_t ph = t % 24; /* 8 volumes of class 0, 4 rest, 8 of class 1, 4 rest */
+            lab[t] = ph < 8 ? 0 : ph < 12 ? -1 : ph < 20 ? 1 : -1;
+        }
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t v = 0; v < nv; v++) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                double noise = ((double)(rng >> 11) / 9007199254740992.0 - 0.5);
+                int64_t u = t - late;
+                int c = u >= 0 ? lab[u] : -1;
+                double sig = v < 10 && c >= 0 ? (c == 0 ? 1.0 : -1.0) : 0;
+                img.data[t * nv + v] = (float)(100 + sig + noise);
+            }
+        uint8_t *mask = malloc((size_t)nv);
+        memset(mask, 1, (size_t)nv);
+        xai_fmri_run run = {.path = "planted", .img = &img, .owner = 0, .t0 = 0, .nt = nt, .labels = lab};
+        ck_assert_int_eq(xai_fmri_prep_init(&run.prep, img.data, nt, nv, mask, 1), XAI_OK);
+        xai_fmri_timing tm;
+        int use = 1;
+        ck_assert_int_eq(xai_fmri_timing_check(&run, 1, &use, mask, 2, &tm), XAI_OK);
+        ck_assert_int_eq(tm.best, late);
+        ck_assert_int_eq(tm.warn, late > 1);
+        if (late) {
+            char msg[512];
+            xai_fmri_timing_text(&tm, msg, sizeof msg);
+            ck_assert_ptr_nonnull(strstr(msg, "3 volumes (6.0 s) later"));
+            ck_assert_ptr_nonnull(strstr(msg, "appear to be early"));
+        }
+        xai_fmri_prep_free(&run.prep);
+        free(mask);
+        free(lab);
+        free(img.data);
+    }
+}
+END_TEST
+
 static void reset_caches(void)
 {
     cairo_debug_reset_static_data();
@@ -310,6 +402,8 @@ Suite *make_suite(void)
     tcase_add_test(t, test_orientation);
     tcase_add_test(t, test_near_zero_logit);
     tcase_add_test(t, test_mosaic_convention);
+    tcase_add_test(t, test_smooth);
+    tcase_add_test(t, test_timing_check);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# xai-explain's batch (and xai-eeg's participant level and xai-gait study) on a real Slurm: starts a private
+# xai-explain's batch (and xai-eeg's and xai-fmri's participant levels, the fMRI group step
+# after them, and xai-gait study) on a real Slurm: starts a private
 # single-node Slurm (its own config, ports, state and pid files under a temp folder; munged
 # from Debian's munge, reused when one already runs), runs the batch as a 3-task job array
 # with --slurm --wait, checks the outputs are byte-identical to the one-machine run, kills a
@@ -194,6 +195,29 @@ rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/eerr"
 check [ "$(ls "$T"/esl/slurm/logs/*.log | wc -l)" -eq 3 ]
 check [ "$(cd "$T/eref" && find . -name '*.npy' | wc -l)" -eq 4 ]
 for f in $(cd "$T/eref" && find . -name '*.npy' -o -name '*.tsv'); do check cmp -s "$T/eref/$f" "$T/esl/$f"; done
+
+# ---- xai-fmri participant level as 3 array tasks, then the group step (afterok) ----
+F="$1/apps/xai-fmri"
+"$1/datasets/gen_fmri" --seed 3 --subjects 5 --runs 2 --dims 12x12x10 --volumes 40 "$T/fds" >/dev/null
+check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fref" participant --epochs 2 -q; check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fref" group -q; check [ $? -eq 0 ]
+"$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait --wait-timeout 300 2>"$T/ferr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/ferr"; tail -n 5 "$T"/fsl/slurm/logs/*; }
+check grep -q '^#SBATCH --array=0,1,2$' "$T/fsl/slurm/xai-fmri-array.sbatch"
+check grep -q "group" "$T/fsl/slurm/xai-fmri-group.sbatch"
+check [ "$(ls "$T"/fsl/slurm/logs/xai-fmri-group-*.log | wc -l)" -eq 1 ]
+# every map, table, figure and model (sidecars hold times and command lines) and the group maps
+nf=0
+for f in $(cd "$T/fref" && find . -type f ! -name '*.json'); do
+  nf=$((nf + 1)); cmp -s "$T/fref/$f" "$T/fsl/$f" || bad "fmri: $f differs from the one-machine run"
+done
+echo "slurm: xai-fmri: $nf files compared with the one-machine run"
+check [ "$nf" -ge 80 ]
+check [ -s "$T/fsl/group/task-blocks_desc-lrpFaces_statmap.nii.gz" ]
+# rerun: every run is done and unchanged, nothing is submitted
+"$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait 2>"$T/fnerr"; check [ $? -eq 0 ]
+check grep -q 'nothing to submit' "$T/fnerr"
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

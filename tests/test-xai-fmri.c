@@ -77,6 +77,15 @@ static int stderr_has(const char *word)
     return ok;
 }
 
+/* stderr_has() without the complaint, for words that must be absent */
+static int stderr_has_quiet(const char *word)
+{
+    char *s = read_text(xai_test_path(tmp, "stderr"), NULL);
+    int ok = s && strstr(s, word) != NULL;
+    free(s);
+    return ok;
+}
+
 static int exists(const char *path)
 {
     struct stat st;
@@ -565,6 +574,7 @@ START_TEST(bids_app_participant_group)
     ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 sub-02 --task blocks --epochs 3 -q",
                              bin_fmri, bids, out),
                      0);
+    ck_assert(!stderr_has_quiet("appear to be")); /* the generator's events are on time */
     for (int s = 1; s <= 2; s++)
         for (int r = 1; r <= 2; r++) {
             const char *suf[] = {"lrp_bold.nii.gz", "lrpFaces_statmap.nii.gz", "lrpHouses_statmap.nii.gz",
@@ -615,6 +625,26 @@ START_TEST(bids_app_participant_group)
     }
     same_geometry(&g->info, &s[0][0]->info);
     xai_nifti_close(g);
+    /* the group sidecar says which model explained each map: here all out of fold */
+    snprintf(p, sizeof p, "%s/group/task-blocks_desc-lrpFaces_statmap.json", out);
+    char *gj = read_text(p, &n);
+    ck_assert_ptr_nonnull(gj);
+    json_t *gs = json_loads(gj, 0, NULL), *ex = json_object_get(gs, "Explanations");
+    ck_assert(json_is_true(json_object_get(gs, "OutOfFold")));
+    ck_assert_uint_eq(json_array_size(ex), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *e = json_array_get(ex, i);
+        const char *map = json_string_value(json_object_get(e, "Map")), *mod = json_string_value(json_object_get(e, "Model"));
+        ck_assert(json_is_true(json_object_get(e, "OutOfFold")));
+        ck_assert_ptr_nonnull(map);
+        ck_assert_ptr_nonnull(mod);
+        /* the map of run r was made by the model trained without run r */
+        char want[64];
+        snprintf(want, sizeof want, "run-%c_desc-heldout_model.onnx", strstr(map, "_run-")[5]);
+        ck_assert_msg(strstr(mod, want) != NULL, "%s explained by %s", map, mod);
+    }
+    json_decref(gs);
+    free(gj);
     for (int a = 0; a < 2; a++)
         for (int r = 0; r < 2; r++)
             xai_nifti_close(s[a][r]);
@@ -749,6 +779,252 @@ START_TEST(bundled_model)
 }
 END_TEST
 
+/* ---- planted truth under realistic nuisances ---- */
+
+/* Share of |relevance| of a class summary that falls in the planted ROIs. */
+static double roi_abs_share(const char *statmap, const uint8_t *gt, int64_t nv)
+{
+    xai_nifti *m = open_nii(statmap);
+    ck_assert_int_eq((int64_t)m->n, nv);
+    double in = 0, all = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        all += fabs(m->data[v]);
+        if (gt[v])
+            in += fabs(m->data[v]);
+    }
+    xai_nifti_close(m);
+    ck_assert_msg(all > 0, "%s: no relevance", statmap);
+    return in / all;
+}
+
+/* The faces and houses ROIs of sub-01 and their share of the brain's voxels. */
+static uint8_t *planted_rois(const char *root, int64_t *nv, double *vshare)
+{
+    char p[4600];
+    xai_nifti *m[3];
+    const char *name[3] = {"brain", "faces", "houses"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(p, sizeof p, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-%s_mask.nii.gz", root, name[k]);
+        m[k] = open_nii(p);
+    }
+    *nv = (int64_t)m[0]->n;
+    uint8_t *gt = malloc((size_t)*nv);
+    int64_t nb = 0, ng = 0;
+    for (int64_t v = 0; v < *nv; v++) {
+        gt[v] = m[1]->data[v] != 0 || m[2]->data[v] != 0;
+        nb += m[0]->data[v] != 0;
+        ng += gt[v];
+    }
+    *vshare = (double)ng / (double)nb;
+    for (int k = 0; k < 3; k++)
+        xai_nifti_close(m[k]);
+    return gt;
+}
+
+/* The datasets-fmri-realistic data (seed 1): with the app's defaults, a model trained on one run
+ * and explained on the other puts at least 10x the planted regions' volume share of |R| of its
+ * class maps in them, in both run directions. */
+START_TEST(realistic_planted_truth)
+{
+    setup();
+    char real[1024], m[1100], out[1100], bold[2][4600], ev[2][4600];
+    snprintf(real, sizeof real, "%s/realistic", tmp);
+    ck_assert_int_eq(run_cmd("%s --nuisance realistic --seed 1 --subjects 2 --runs 4 %s", bin_gen, real), 0);
+    for (int r = 0; r < 2; r++) {
+        snprintf(bold[r], sizeof bold[r], "%s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz", real, r + 1);
+        snprintf(ev[r], sizeof ev[r], "%s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv", real, r + 1);
+    }
+    int64_t nv;
+    double vshare;
+    uint8_t *gt = planted_rois(real, &nv, &vshare);
+    for (int a = 0; a < 2; a++) {
+        int b = 1 - a;
+        snprintf(m, sizeof m, "%s/m%d.onnx", real, a + 1);
+        snprintf(out, sizeof out, "%s/out%d", real, a + 1);
+        ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -q -o %s", bin_fmri, bold[a], ev[a], m), 0);
+        ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, m, bold[b],
+                                 ev[b], out), 0);
+        char cf[4600], ch[4600];
+        snprintf(cf, sizeof cf, "%s/sub-01/func/sub-01_task-blocks_run-%d_desc-lrpFaces_statmap.nii.gz", out, b + 1);
+        snprintf(ch, sizeof ch, "%s/sub-01/func/sub-01_task-blocks_run-%d_desc-lrpHouses_statmap.nii.gz", out, b + 1);
+        double share = 0.5 * (roi_abs_share(cf, gt, nv) + roi_abs_share(ch, gt, nv));
+        fprintf(stderr, "fmri realistic: run %d -> run %d: |R| share in the planted ROIs %.3f = %.1fx their volume "
+                        "share %.4f\n", a + 1, b + 1, share, share / vshare, vshare);
+        ck_assert_msg(share >= 10 * vshare, "run %d -> %d: %.1fx < 10x", a + 1, b + 1, share / vshare);
+    }
+    free(gt);
+}
+END_TEST
+
+/* ---- participant level in shards ---- */
+
+/* Every file under @p a except the sidecars (times, command lines) is in @p b, byte for byte. */
+static int same_files(const char *a, const char *b)
+{
+    return run_cmd("cd %s && for f in $(find . -type f ! -name '*.json' ! -path './.xai-status/*'); do "
+                   "cmp -s \"$f\" \"%s/$f\" || { echo \"differs: $f\" >&2; exit 1; }; done", a, b) == 0;
+}
+
+START_TEST(participant_shards)
+{
+    setup();
+    char bids[1024], ref[1024], sh[1024], p[4800];
+    snprintf(bids, sizeof bids, "%s/bids3", tmp);
+    snprintf(ref, sizeof ref, "%s/ref3", tmp);
+    snprintf(sh, sizeof sh, "%s/shards3", tmp);
+    ck_assert_int_eq(run_cmd("%s --seed 3 --subjects 4 --runs 2 --dims 12x12x10 --volumes 40 %s", bin_gen, bids), 0);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q", bin_fmri, bids, ref), 0);
+    for (int k = 1; k <= 3; k++)
+        ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q --shard %d/3", bin_fmri, bids, sh, k), 0);
+    ck_assert(same_files(ref, sh));
+    ck_assert(same_files(sh, ref));
+    /* a status file per run; a rerun skips what is done and unchanged */
+    snprintf(p, sizeof p, "%s/.xai-status/sub-04_task-blocks_run-2_desc-lrp_timeseries.tsv.status", sh);
+    ck_assert(exists(p));
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 --shard 1/3", bin_fmri, bids, sh), 0);
+    ck_assert(stderr_has("0 participants done, 0 failed, 2 already done"));
+    /* changed options make the runs stale: shard 1 is redone (its outputs replaced) */
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 3 --shard 1/3", bin_fmri, bids, sh), 0);
+    ck_assert(stderr_has("2 participants done, 0 failed, 0 already done"));
+    /* --slurm --dry-run: one array task per part with work, the group step after it */
+    char sl[1024];
+    snprintf(sl, sizeof sl, "%s/slurm3", tmp);
+    ck_assert_int_eq(run_cmd("%s %s %s participant --epochs 2 -q --shard 1/3 --slurm --dry-run --max-parallel 2",
+                             bin_fmri, bids, sl), 0);
+    snprintf(p, sizeof p, "%s/stdout", tmp);
+    char *dry = read_text(p, NULL);
+    ck_assert_ptr_nonnull(dry);
+    ck_assert_ptr_nonnull(strstr(dry, "#SBATCH --array=0,1,2%2"));
+    ck_assert_ptr_nonnull(strstr(dry, "--dependency=afterok:ARRAY_JOB_ID"));
+    ck_assert_ptr_nonnull(strstr(dry, "' 'group'"));
+    ck_assert_ptr_null(strstr(dry, "--slurm"));
+    free(dry);
+    ck_assert_int_eq(run_cmd("%s %s %s group --slurm", bin_fmri, bids, sl), 2);
+}
+END_TEST
+
+/* ---- evaluate against a region image ---- */
+
+START_TEST(evaluate_truth)
+{
+    setup();
+    char out[1024], ex[1024], truth[4600], p[4800];
+    snprintf(out, sizeof out, "%s/eval.tsv", tmp);
+    snprintf(ex, sizeof ex, "%s/out-eval", tmp);
+    snprintf(truth, sizeof truth, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz", ds);
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --events %s --truth %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), truth, out), 0);
+    ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), ex), 0);
+    /* mass accuracy recomputed from the explain outputs: the mean over the labelled volumes of
+     * the share of positive relevance inside the region */
+    xai_nifti *rel = open_nii(out_path(ex, 3, "lrp_bold.nii.gz")), *gt = open_nii(truth);
+    xai_tsv *ts = NULL, *sc = NULL;
+    ck_assert_int_eq(xai_tsv_load(out_path(ex, 3, "lrp_timeseries.tsv"), 0, &ts), XAI_OK);
+    ck_assert_int_eq(xai_tsv_load(out, 0, &sc), XAI_OK);
+    long cl = xai_tsv_find_column(ts, "label");
+    int64_t nv = (int64_t)gt->n, n = 0;
+    double want = 0;
+    for (size_t t = 0; t < xai_tsv_nrows(ts); t++) {
+        if (xai_tsv_is_na(ts, t, (size_t)cl))
+            continue;
+        double in = 0, all = 0;
+        for (int64_t v = 0; v < nv; v++) {
+            double r = rel->data[(int64_t)t * nv + v] > 0 ? rel->data[(int64_t)t * nv + v] : 0;
+            all += r;
+            in += gt->data[v] != 0 ? r : 0;
+        }
+        want += in / all;
+        n++;
+    }
+    want /= (double)n;
+    ck_assert_int_eq(xai_tsv_nrows(sc), 6); /* localisation (4) and complexity (2) */
+    double got = NAN, nfin = 0;
+    for (size_t r = 0; r < xai_tsv_nrows(sc); r++)
+        if (!strcmp(xai_tsv_get_string(sc, r, 0), "mass-accuracy")) {
+            xai_tsv_get_number(sc, r, 3, &got);
+            xai_tsv_get_number(sc, r, 7, &nfin);
+        }
+    fprintf(stderr, "fmri evaluate: mass accuracy %.6f (recomputed %.6f) over %lld volumes\n", got, want, (long long)n);
+    ck_assert_msg(fabs(got - want) <= 1e-5, "mass accuracy %.6f vs %.6f", got, want);
+    ck_assert_int_eq((int64_t)nfin, n);
+    snprintf(p, sizeof p, "%s/eval.json", tmp);
+    ck_assert(exists(p));
+    xai_tsv_free(ts);
+    xai_tsv_free(sc);
+    xai_nifti_close(rel);
+    xai_nifti_close(gt);
+    /* a region on another grid is refused; a missing --truth is a usage error */
+    snprintf(truth, sizeof truth, "%s/bids2/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz",
+             tmp);
+    if (exists(truth)) {
+        ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --truth %s -o %s --force", bin_fmri, model,
+                                 run_path(3, "bold.nii.gz"), truth, out), 1);
+        ck_assert(stderr_has("does not match"));
+    }
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s -o %s --force", bin_fmri, model,
+                             run_path(3, "bold.nii.gz"), out), 2);
+}
+END_TEST
+
+/* ---- event timing ---- */
+
+/* Write run @p run's events with every onset moved by @p shift seconds. */
+static void shifted_events(int run, double shift, const char *out)
+{
+    xai_tsv *ev = NULL;
+    ck_assert_int_eq(xai_tsv_load(run_path(run, "events.tsv"), 0, &ev), XAI_OK);
+    for (size_t e = 0; e < xai_tsv_nrows(ev); e++) {
+        double on;
+        ck_assert_int_eq(xai_tsv_get_number(ev, e, 0, &on), XAI_OK);
+        xai_tsv_set_number(ev, e, 0, on + shift);
+    }
+    ck_assert_int_eq(xai_tsv_save(ev, out, 0), XAI_OK);
+    xai_tsv_free(ev);
+}
+
+START_TEST(event_timing_check)
+{
+    setup();
+    /* the generator's events are on time: no warning, and the check is in the model's sidecars */
+    char m[1024], e1[1024], e2[1024], out[1024];
+    snprintf(m, sizeof m, "%s/timing.onnx", tmp);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q -o %s", bin_fmri,
+                             run_path(1, "bold.nii.gz"), run_path(1, "events.tsv"), run_path(2, "bold.nii.gz"),
+                             run_path(2, "events.tsv"), m), 0);
+    ck_assert(!stderr_has_quiet("appear to be"));
+    snprintf(out, sizeof out, "%s/out-timing", tmp);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s -q", bin_fmri, m,
+                             run_path(3, "bold.nii.gz"), out), 0);
+    char *js = read_text(out_path(out, 3, "lrp_timeseries.json"), NULL);
+    ck_assert_ptr_nonnull(js);
+    json_t *j = json_loads(js, 0, NULL), *t = json_object_get(j, "EventTiming");
+    ck_assert_msg(json_is_object(t), "no EventTiming in the sidecar");
+    /* the generator's response peaks between the rule's volume and the next: 0 or 1 */
+    json_int_t best = json_integer_value(json_object_get(t, "best_shift_volumes"));
+    ck_assert_msg(best == 0 || best == 1, "best shift %lld", (long long)best);
+    ck_assert(json_is_false(json_object_get(t, "warning")));
+    json_decref(j);
+    free(js);
+    /* onsets written 6 s (3 volumes) too late: the response comes before them */
+    snprintf(e1, sizeof e1, "%s/late-1_events.tsv", tmp);
+    snprintf(e2, sizeof e2, "%s/late-2_events.tsv", tmp);
+    shifted_events(1, 6.0, e1);
+    shifted_events(2, 6.0, e2);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q --force -o %s",
+                             bin_fmri, run_path(1, "bold.nii.gz"), e1, run_path(2, "bold.nii.gz"), e2, m), 0);
+    ck_assert(stderr_has("appear to be late"));
+    /* 2 or 3 volumes: the generator's response peaks between the rule's volume and the next */
+    ck_assert(stderr_has("best 3 volumes (6.0 s) earlier") || stderr_has("best 2 volumes (4.0 s) earlier"));
+    /* and too early */
+    shifted_events(1, -6.0, e1);
+    shifted_events(2, -6.0, e2);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --bold %s --events %s --epochs 3 -q --force -o %s",
+                             bin_fmri, run_path(1, "bold.nii.gz"), e1, run_path(2, "bold.nii.gz"), e2, m), 0);
+    ck_assert(stderr_has("appear to be early"));
+}
+END_TEST
+
 static void teardown_all(void)
 {
     if (tmp) {
@@ -778,6 +1054,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, labels_table);
     tcase_add_test(tc, atomic_after_kill);
     tcase_add_test(tc, bundled_model);
+    tcase_add_test(tc, event_timing_check);
+    tcase_add_test(tc, realistic_planted_truth);
+    tcase_add_test(tc, participant_shards);
+    tcase_add_test(tc, evaluate_truth);
     suite_add_tcase(s, tc);
     return s;
 }

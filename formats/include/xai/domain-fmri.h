@@ -2,8 +2,11 @@
 /*
  * domain-fmri.h - the fMRI domain of the formats library: class names, labelling volumes from BIDS
  * events.tsv (onsets and durations against the TR, with a hemodynamic lag) or from a
- * per-volume label table, the brain mask, and the per-run voxel-wise z-scoring that train
- * and explain apply identically. Plain helpers; errors through xai_error_set().
+ * per-volume label table, the brain mask, smoothing and the per-run voxel-wise z-scoring that
+ * train and explain apply identically; runs, training with screening and cross-validation,
+ * the event-timing check, the streamed explanation of a run and its BIDS derivatives,
+ * evaluation against a region, and the group mean. Nothing here prints; errors through
+ * xai_error_set().
  */
 #ifndef XAI_DOMAIN_FMRI_H
 #define XAI_DOMAIN_FMRI_H
@@ -11,6 +14,10 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/eval.h"
+#include "xai/lrp.h"
+#include "xai/model.h"
+#include "xai/train.h"
 #include "xai/nifti.h"
 #include "xai/status.h"
 
@@ -139,5 +146,295 @@ XAI_API xai_status xai_fmri_mosaic_png(const char *path, const xai_nifti_info *g
 
 /** The 99.5th percentile of |map| over the mask (or every voxel). */
 XAI_API double xai_fmri_robust_max(const float *map, int64_t nv, const uint8_t *mask);
+
+/**
+ * Smooth every volume of @p img in place with an isotropic Gaussian of @p fwhm_mm (FWHM in
+ * mm; each voxel axis uses its own voxel size; 0 = none), the usual spatial smoothing of
+ * fMRI pre-processing. @return XAI_OK, XAI_ENOMEM.
+ */
+XAI_API xai_status xai_fmri_smooth(xai_nifti *img, double fwhm_mm);
+
+/* ------------------------------------------------------------------ runs */
+
+/** One run: its volumes in a 4-D image, its pre-processing and labels. */
+typedef struct {
+    const char *path;   /**< the BOLD file (borrowed) */
+    xai_nifti *img;     /**< shared by the runs of one concatenated file; the first of them owns it */
+    int owner;
+    int64_t t0, nt;     /**< the run's volumes in img */
+    xai_fmri_prep prep; /**< statistics over the whole grid (mask = every voxel) */
+    int *labels;        /**< nt class indices (-1 unlabelled), or NULL without labels */
+} xai_fmri_run;
+
+/**
+ * Open @p bold (4-D, at least 3 volumes) and append its runs to @p runs: one, or one per
+ * value of the run column of a --labels table. Volumes are labelled from @p events (BIDS
+ * events.tsv) or @p labels (a per-volume table) with @p lag (see xai_fmri_label_blocks()),
+ * or not at all when both are NULL; the volumes are smoothed (xai_fmri_smooth(), @p fwhm_mm)
+ * and each run gets its own statistics (@p detrend as in xai_fmri_prep_init()). @p unused (may be NULL) receives the malloc'ed list of trial types
+ * that are no class (see xai_fmri_label_events()). @return XAI_OK, XAI_EIO, XAI_EFORMAT,
+ * XAI_EINVAL (not a BOLD run, no TR for the events, more than @p cap runs), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *labels, double lag,
+                                      int detrend, double fwhm_mm, xai_fmri_classes *cls, xai_fmri_run *runs,
+                                      int *nruns, int cap, char **unused);
+XAI_API void xai_fmri_run_free(xai_fmri_run *r);
+/** Voxels per volume. */
+XAI_API int64_t xai_fmri_run_nv(const xai_fmri_run *r);
+/** Volume @p t of a run, pre-processed, 0 outside @p mask. */
+XAI_API void xai_fmri_run_volume(const xai_fmri_run *r, int64_t t, const uint8_t *mask, float *out);
+
+/**
+ * The mask image @p file (read from @p file_path, for messages) on the grid of @p ref: the
+ * grid and the affine must match (never resampled). @return XAI_OK or XAI_EINVAL.
+ */
+XAI_API xai_status xai_fmri_mask_from_file(const xai_nifti *file, const char *file_path, const xai_fmri_run *ref,
+                                           uint8_t *mask);
+/**
+ * The automatic mask over the volume-weighted mean image of the runs with use[i]:
+ * xai_fmri_auto_mask(), or xai_fmri_frac_mask() with @p frac > 0.
+ */
+XAI_API xai_status xai_fmri_mask_from_runs(const xai_fmri_run *runs, int nruns, const int *use, double frac,
+                                           uint8_t *mask);
+
+/* ------------------------------------------------------------------ event timing */
+
+#define XAI_FMRI_TIMING_MAX_SHIFT 4
+
+/** Outcome of xai_fmri_timing_check(). */
+typedef struct {
+    int best;          /**< label shift in volumes that explains the most signal (> 0: the response is later) */
+    double eta2[2 * XAI_FMRI_TIMING_MAX_SHIFT + 1]; /**< mean per-voxel eta^2 for shifts -K..K */
+    double tr;         /**< seconds per volume */
+    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing */
+} xai_fmri_timing;
+
+/**
+ * Check the event timing on labelled runs (use[i]): for label shifts of -K..K volumes
+ * (K = XAI_FMRI_TIMING_MAX_SHIFT) the mean over the mask's voxels of the share of each
+ * pre-processed voxel's variance explained by the class means (eta^2 of a one-way ANOVA).
+ * Correct onsets with the HRF rule peak at shift 0; a warning means the events appear to
+ * lead or lag the BOLD response by more than one volume.
+ */
+XAI_API xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask,
+                                         int ncls, xai_fmri_timing *out);
+/** One sentence on a check's outcome (for warnings and sidecars). */
+XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ models */
+
+/** Voxels per labelled training volume above which xai_fmri_default_reduction() reduces. */
+#define XAI_FMRI_REDUCE_RATIO 10.0
+
+/**
+ * The default dimensionality reduction for @p nvox mask voxels and @p nlab labelled training
+ * volumes. With many more voxels than volumes (> XAI_FMRI_REDUCE_RATIO per volume) a linear
+ * read-out's weights are mostly fitted noise spread over the whole mask, so the defaults are
+ * the usual remedies: 6 mm FWHM spatial smoothing and univariate ANOVA screening that keeps
+ * 20 % of the voxels (the default of nilearn's Decoder; Pereira, Mitchell & Botvinick 2009 on
+ * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1).
+ */
+XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, double *fwhm_mm, double *screen);
+
+/** How xai_fmri_train() builds, trains and records a model. */
+typedef struct {
+    const char *family;      /**< dense, cnn3d or deeplight (NULL = dense) */
+    const char *arch;        /**< an architecture spec instead of the family (may be NULL) */
+    xai_train_config train;  /**< optimiser settings; val_mask is set here (the last used run) */
+    double lr, weight_decay; /**< as given (train holds them as float), for the provenance record */
+    int early_stop;          /**< hold out the last used run for early stopping (needs >= 2 runs) */
+    double lag;              /**< the labelling rule recorded in the model */
+    int detrend;
+    const xai_nifti *mask;   /**< a mask image, or NULL for the automatic one */
+    const char *mask_path;   /**< its path (messages) */
+    double auto_frac;        /**< > 0: the fraction rule instead of the gap rule */
+    double fwhm_mm;          /**< the smoothing the runs were loaded with (recorded for explain) */
+    double screen;           /**< in (0, 1): keep this share of the mask's voxels, those with the largest
+                              *   one-way ANOVA F over the classes on the training volumes (univariate
+                              *   screening); 0 or 1 = every voxel */
+    const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
+    xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
+} xai_fmri_train_opts;
+
+/**
+ * Build the architecture on the runs' grid, train it on the labelled volumes of the runs with
+ * use[i] (pre-processed, masked) and record class_names, xai_arch, xai_preprocessing (grid,
+ * orientation, voxel size, TR, lag rule, detrending, the mask), xai_training and, with
+ * o->timing, the event-timing check of the training runs (xai_timing) in the model.
+ * Errors name what is wrong (too few labelled volumes, a grid the family cannot take, ...).
+ */
+XAI_API xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
+                                  const xai_fmri_classes *cls, xai_model **out, xai_train_result *res);
+
+/** The input mask a model records (mask_voxels; malloc'ed @p nv bytes), or NULL for older models. */
+XAI_API uint8_t *xai_fmri_model_mask(const xai_model *m, int64_t nv);
+
+/**
+ * Predictions of @p m for the labelled volumes of @p r (@p pred may be NULL; pred[t] = -1 for
+ * unlabelled volumes). @return the accuracy (NaN without labelled volumes); *nlab the count.
+ */
+XAI_API double xai_fmri_run_accuracy(const xai_model *m, const xai_fmri_run *r, int64_t *nlab, int *pred);
+
+/**
+ * Block-level truth and majority prediction of one run (consecutive volumes of one class
+ * form a block: they share one haemodynamic response). @return the number of blocks.
+ */
+XAI_API int64_t xai_fmri_run_blocks(const xai_fmri_run *r, const int *pred, int *bt, int *bp, int ncls);
+
+/** Leave-one-run-out outcome. */
+typedef struct {
+    int nruns;
+    double *acc;            /**< nruns held-out accuracies */
+    int64_t *nlab;          /**< nruns labelled volumes */
+    int *kept_epoch;        /**< nruns */
+    double *train_acc;      /**< nruns kept-epoch training accuracies */
+    double mean, sd, chance;
+    int64_t nblocks;
+    double block_acc, p_value; /**< blocks as the independent units */
+    int above_chance;       /**< the block accuracy's 95 % interval lies above chance */
+} xai_fmri_cv;
+
+/** Leave-one-run-out over @p nr runs with the settings of @p o. */
+XAI_API xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr,
+                                           const xai_fmri_classes *cls, xai_fmri_cv *cv);
+XAI_API void xai_fmri_cv_free(xai_fmri_cv *cv);
+
+/* ------------------------------------------------------------------ explaining runs */
+
+/** What an xai-fmri model records about its input (read from its metadata). */
+typedef struct {
+    xai_fmri_classes cls;
+    double lag;             /**< the model's labelling rule */
+    int detrend;
+    int mask_file;          /**< trained with a mask image */
+    double auto_frac;       /**< the fraction rule's parameter (0: the gap rule) */
+    double fwhm_mm;         /**< spatial smoothing (0: none) */
+    char *json;             /**< the xai_preprocessing record as text */
+    int dense;              /**< the linear default architecture */
+} xai_fmri_record;
+
+/**
+ * Read the record of @p m (@p model_path for messages); @p lag is used for models that
+ * record none. @return XAI_EFORMAT for a model that is not an xai-fmri model.
+ */
+XAI_API xai_status xai_fmri_record_read(const xai_model *m, const char *model_path, double lag, xai_fmri_record *r);
+XAI_API void xai_fmri_record_free(xai_fmri_record *r);
+/** The run must have the model's orientation, grid and voxel size (xai-fmri never resamples). */
+XAI_API xai_status xai_fmri_record_check(const xai_fmri_record *r, const xai_model *m, const xai_fmri_run *run,
+                                         const char *model_path);
+
+/**
+ * The explain-time input mask (malloc'ed): the mask image @p file when given, else the one
+ * the model records, else (older models) the fraction rule on the run's mean; always inside
+ * the run's own statistics mask.
+ */
+XAI_API xai_status xai_fmri_explain_mask(const xai_model *m, const xai_fmri_run *run, const xai_nifti *file,
+                                         const char *file_path, double frac, uint8_t **out);
+
+/**
+ * LRP settings for maps that are averaged: start from the explained logit and spread the bias
+ * share with bias factor 1 (Arras et al. 2017), so that each volume's relevance sums to its
+ * logit for linear layers and a near-zero logit gives a near-zero map; the dense default is
+ * explained with the epsilon rule throughout unless @p composite_given.
+ */
+XAI_API void xai_fmri_stable_lrp(const xai_fmri_record *r, int composite_given, xai_explain_config *cfg);
+
+/** One run's explanation (xai_fmri_explain_run()); the relevance itself replaces the run's data. */
+typedef struct {
+    int ncls;
+    int64_t nt, nv;
+    double *sums;           /**< (ncls + 1) x nv: per class the sum of L1-normalised maps, then the plain sum */
+    int64_t counts[XAI_FMRI_MAX_CLASSES]; /**< volumes in each class sum */
+    int *pred, *target;     /**< nt */
+    float *logit;           /**< nt x ncls */
+    double *relsum, *relinit; /**< nt: the map's sum and its start (the explained logit) */
+    int64_t nflag;          /**< LRP maps whose sum departs from the start by more than 10x */
+    int64_t nlab, ncorrect; /**< labelled volumes and correct predictions */
+    float *input;           /**< nt x nv model inputs when asked for, else NULL */
+} xai_fmri_maps;
+
+/** Progress of an explanation: volumes done of the run's total. */
+typedef void (*xai_fmri_progress_fn)(void *ud, int64_t done, int64_t total);
+
+/**
+ * Explain every volume of @p run with @p cfg (cfg->batch volumes per sweep): the relevance of
+ * volume t overwrites the run's image data (0 outside @p emask; what the rules put on the
+ * masked-out zero inputs is spread evenly over the mask, so each map still sums to its start).
+ * Class sums hold volumes explained for a class and (with labels) labelled with it.
+ */
+XAI_API xai_status xai_fmri_explain_run(const xai_model *m, const xai_explain_config *cfg, xai_fmri_run *run,
+                                        const uint8_t *emask, int ncls, int keep_input, xai_fmri_progress_fn progress,
+                                        void *ud, xai_fmri_maps *out);
+XAI_API void xai_fmri_maps_free(xai_fmri_maps *m);
+
+/** Where xai_fmri_write_maps() writes; a NULL path is not written. */
+typedef struct {
+    const char *bold4d;      /**< 4-D relevance NIfTI */
+    const char *mean;        /**< mean relevance over all volumes */
+    const char *table;       /**< per-volume TSV (with its data dictionary in the sidecar) */
+    const char *input;       /**< model inputs .npy (needs maps->input) */
+    const char *const *cls;  /**< per class statmap */
+    const char *const *png;  /**< per class mosaic */
+} xai_fmri_paths;
+
+/**
+ * Write one run's explanation: the per-volume table, the class and mean statmaps, the class
+ * mosaics over the mean EPI, the 4-D series and the inputs. Each file gets a JSON sidecar:
+ * the members of @p common_json plus its own description; @p descrip goes into the NIfTI
+ * header. Files are written atomically. @return XAI_OK or the first error.
+ */
+XAI_API xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_run *run, const uint8_t *emask,
+                                       const xai_model *m, const xai_fmri_classes *cls, const xai_fmri_paths *p,
+                                       const char *common_json, const char *descrip);
+
+/* ------------------------------------------------------------------ evaluation */
+
+/**
+ * Score one explained run (xai_fmri_explain_run() with keep_input, its maps still in the run's
+ * data) with the metrics in @p set (xai/eval.h): the labelled volumes (all without labels),
+ * their explained targets, and @p truth (the run grid's region, e.g. from
+ * xai_fmri_mask_from_file()) as the localisation ground truth of every volume. *nvol receives
+ * how many volumes were scored. The relevance is the run's own (with the masked-out share
+ * spread over the mask); metrics that explain again (MPRT, sensitivity) use @p ecfg.
+ */
+XAI_API xai_status xai_fmri_evaluate(const xai_model *m, const xai_eval_config *cfg, const xai_explain_config *ecfg,
+                                     uint32_t set, const xai_fmri_run *run, const xai_fmri_maps *mp,
+                                     const uint8_t *truth, xai_eval_scores *out, int64_t *nvol);
+/**
+ * The scores as a table (metric, family, higher_is_better, mean, sd, ci_low, ci_high, n) at
+ * @p path with a sidecar: its data dictionary plus the members of @p common_json.
+ */
+XAI_API xai_status xai_fmri_write_scores(const xai_eval_scores *s, uint32_t set, const char *path,
+                                         const char *common_json);
+
+/* ------------------------------------------------------------------ group level */
+
+/** Group means of participant-level class summaries, one per key ("task-T_desc-lrpX"). */
+typedef struct {
+    int nk;
+    char *key[XAI_FMRI_MAX_CLASSES];
+    float *mean[XAI_FMRI_MAX_CLASSES];  /**< nv: mean over subjects of each subject's mean over runs */
+    int nsub[XAI_FMRI_MAX_CLASSES];
+    char *sources_json[XAI_FMRI_MAX_CLASSES]; /**< the maps averaged, relative to the root, and the
+                                                *  model that explained each (from their sidecars) */
+    int out_of_fold[XAI_FMRI_MAX_CLASSES]; /**< every map was explained by a model that never saw its run */
+    xai_nifti_info info;    /**< grid of the first summary */
+    int64_t nv;
+} xai_fmri_group;
+
+/**
+ * Average the *_desc-lrp<Class>_statmap.nii.gz summaries under @p root (a participant-level
+ * output folder) of the participants @p subjects (NULL = all) and task @p task (NULL = all):
+ * runs within a subject, then subjects. @return XAI_EINVAL when there is none or grids differ.
+ */
+XAI_API xai_status xai_fmri_group_collect(const char *root, const char *const *subjects, int nsubjects,
+                                          const char *task, xai_fmri_group *g);
+XAI_API void xai_fmri_group_free(xai_fmri_group *g);
+/**
+ * Write group map @p k to @p path (NIfTI, atomically) with its sidecar: the members of
+ * @p common_json, the number of subjects, the maps averaged, the model that explained each
+ * and whether every one of them was out of fold ("OutOfFold").
+ */
+XAI_API xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path, const char *common_json);
 
 #endif /* XAI_DOMAIN_FMRI_H */

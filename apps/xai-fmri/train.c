@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * train.c - xai-fmri train: runs in, a model with its pre-processing record out, optionally
+ * after leave-one-run-out cross-validation. The work is in xai/domain-fmri.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmri.h"
+
+int load_mask(opts *o, xai_nifti **mask)
+{
+    *mask = NULL;
+    if (o->mask && xai_nifti_open(o->mask, mask) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    return 0;
+}
+
+int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,
+              const run_prep *rp, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
+{
+    for (int i = 0; i < n; i++) {
+        char *unused = NULL;
+        const char *ev = events ? events[i] : NULL;
+        if (xai_fmri_runs_load(bold[i], ev, labels ? labels[i] : NULL, rp->lag, rp->detrend, rp->fwhm_mm, cls, runs,
+                               nr, cap, &unused) != XAI_OK)
+            return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        if (unused)
+            xai_app_log(&o->app, 1, "warning: %s: trial types not among the classes, left unlabelled: %s", ev, unused);
+        free(unused);
+        const int64_t *a = runs[*nr - 1].img->shape, *b = runs[0].img->shape;
+        if (memcmp(a + 1, b + 1, 3 * sizeof(int64_t)))
+            return xai_app_fail(&o->app, bold[i], "grid %lldx%lldx%lld differs from %s", (long long)a[3],
+                                (long long)a[2], (long long)a[1], bold[0]);
+    }
+    return 0;
+}
+
+/* Voxels in the training mask (the given one, or the automatic one of every run). */
+static int64_t mask_voxels(const opts *o, const xai_fmri_run *runs, int nr, const xai_nifti *mask)
+{
+    int64_t nv = xai_fmri_run_nv(&runs[0]), n = 0;
+    uint8_t *m = malloc((size_t)nv);
+    int *use = calloc((size_t)nr, sizeof *use);
+    for (int i = 0; use && i < nr; i++)
+        use[i] = 1;
+    xai_status st = !m || !use ? XAI_ENOMEM
+                    : mask ? xai_fmri_mask_from_file(mask, o->mask, &runs[0], m)
+                           : xai_fmri_mask_from_runs(runs, nr, use, o->auto_frac, m);
+    for (int64_t v = 0; st == XAI_OK && v < nv; v++)
+        n += m[v] != 0;
+    free(m);
+    free(use);
+    return st == XAI_OK ? n : nv;
+}
+
+/* Load training runs; with the default smoothing and screening, decide them from the voxels per
+ * labelled volume and reload smoothed when that is the choice. */
+int load_training_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels,
+                       int n, const xai_nifti *mask, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
+{
+    double fwhm, screen;
+    o->use_smooth = o->smooth > 0 ? o->smooth : 0;
+    o->use_screen = o->screen > 0 ? o->screen : 1;
+    int rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, o->use_smooth}, cls, runs, nr, cap);
+    if (rc || (o->smooth >= 0 && o->screen >= 0))
+        return rc;
+    int64_t nlab = 0, nvox = mask_voxels(o, runs, *nr, mask);
+    for (int i = 0; i < *nr; i++)
+        for (int64_t t = 0; runs[i].labels && t < runs[i].nt; t++)
+            nlab += runs[i].labels[t] >= 0;
+    xai_fmri_default_reduction(nvox, nlab, &fwhm, &screen);
+    if (o->screen < 0)
+        o->use_screen = screen;
+    if (o->smooth >= 0 || fwhm == 0)
+        return 0;
+    xai_app_log(&o->app, 1, "%lld voxels for %lld labelled volumes: smoothing %g mm FWHM%s (--smooth, --screen)",
+                (long long)nvox, (long long)nlab, fwhm, o->use_screen < 1 ? " and ANOVA screening" : "");
+    for (int i = *nr - 1; i >= 0; i--)
+        xai_fmri_run_free(&runs[i]);
+    *nr = 0;
+    o->use_smooth = fwhm;
+    return load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm}, cls, runs, nr, cap);
+}
+
+void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
+{
+    memset(t, 0, sizeof *t);
+    xai_app_train_config(&t->train, o->epochs, o->batch, o->lr, 0, o->patience, o->seed);
+    t->train.weight_decay = (float)o->weight_decay;
+    t->lr = o->lr;
+    t->weight_decay = o->weight_decay;
+    t->family = o->family;
+    t->arch = o->arch;
+    t->early_stop = o->val_split > 0;
+    t->lag = o->lag;
+    t->detrend = o->detrend;
+    t->mask = mask;
+    t->mask_path = o->mask;
+    t->auto_frac = o->auto_frac;
+    t->fwhm_mm = o->use_smooth;
+    t->screen = o->use_screen;
+    t->tool = PROG " " XAI_FMRI_VERSION;
+}
+
+/* One model on the runs with use[i], with a progress display. */
+int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const xai_fmri_classes *cls,
+                const xai_nifti *mask, xai_model **m, xai_train_result *res)
+{
+    xai_fmri_train_opts t;
+    xai_fmri_timing timing;
+    train_options(o, mask, &t);
+    t.train.progress = xai_app_train_progress;
+    t.train.progress_ud = &o->app;
+    t.timing = &timing;
+    xai_app_progress_begin(&o->app, "train", o->epochs);
+    xai_status st = xai_fmri_train(&t, runs, nr, use, cls, m, res);
+    xai_app_progress_end(&o->app);
+    if (st != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (timing.warn) {
+        char msg[512];
+        xai_fmri_timing_text(&timing, msg, sizeof msg);
+        xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
+    }
+    return 0;
+}
+
+/* Leave-one-run-out: per-run accuracy, mean +- sd over runs, chance, a block-level p-value. */
+static int cross_validate(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_classes *cls,
+                          const xai_nifti *mask)
+{
+    xai_fmri_train_opts t;
+    xai_fmri_cv cv;
+    train_options(o, mask, &t);
+    if (xai_fmri_cross_validate(&t, runs, nr, cls, &cv) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    for (int h = 0; h < nr; h++)
+        printf("cv\theld_out=%s:%lld\tvolumes=%lld\taccuracy=%.4f\tkept_epoch=%d\ttrain_accuracy=%.4f\n",
+               runs[h].path, (long long)runs[h].t0, (long long)cv.nlab[h], cv.acc[h], cv.kept_epoch[h],
+               cv.train_acc[h]);
+    printf("cv\tmean_accuracy=%.4f\tsd=%.4f\truns=%d\tchance=%.4f\tblocks=%lld\tblock_accuracy=%.4f\tp_value=%.3g\n",
+           cv.mean, cv.sd, nr, cv.chance, (long long)cv.nblocks, cv.block_acc, cv.p_value);
+    xai_app_log(&o->app, 1, "leave-one-run-out accuracy %.3f +- %.3f over %d runs (chance %.3f; %lld blocks, "
+                "block-level binomial p = %.3g)%s", cv.mean, cv.sd, nr, cv.chance, (long long)cv.nblocks, cv.p_value,
+                cv.above_chance ? "" : "; warning: not above chance");
+    xai_fmri_cv_free(&cv);
+    return 0;
+}
+
+static int check_train_args(opts *o)
+{
+    if (!o->nbold)
+        return xai_app_usage_error(&o->app, "train needs --bold");
+    if (!o->out)
+        return xai_app_usage_error(&o->app, "train needs -o MODEL.onnx");
+    if (o->nevents && o->nevents != o->nbold)
+        return xai_app_usage_error(&o->app, "give one --events per --bold (%d and %d)", o->nevents, o->nbold);
+    if (o->nlabels && o->nlabels != o->nbold)
+        return xai_app_usage_error(&o->app, "give one --labels per --bold (%d and %d)", o->nlabels, o->nbold);
+    if (!o->nevents && !o->nlabels)
+        return xai_app_usage_error(&o->app, "train needs --events or --labels");
+    if (o->family && strcmp(o->family, "dense") && strcmp(o->family, "cnn3d") && strcmp(o->family, "deeplight"))
+        return xai_app_usage_error(&o->app, "--family: unknown '%s' (dense, cnn3d or deeplight)", o->family);
+    if (xai_app_check_output(&o->app, o->out) != 0)
+        return XAI_EXIT_USAGE; /* the one overwrite rule: an existing output without --force */
+    return 0;
+}
+
+/* Train on every run and save. */
+static int train_all(opts *o, xai_fmri_run *runs, int nr, const xai_fmri_classes *cls, const xai_nifti *mask)
+{
+    int *use = calloc((size_t)nr, sizeof *use), rc = 0;
+    xai_model *m = NULL;
+    xai_train_result res;
+    if (!use)
+        return xai_app_fail(&o->app, NULL, "out of memory");
+    for (int i = 0; i < nr; i++)
+        use[i] = 1;
+    rc = train_model(o, runs, nr, use, cls, mask, &m, &res);
+    if (rc == 0) {
+        xai_export_options eo = {0, 17};
+        if (xai_model_save_onnx(m, o->out, &eo) != XAI_OK)
+            rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        else
+            xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
+                        cls->n, nr, res.best_epoch, res.epochs_run, res.kept_train_acc);
+    }
+    xai_model_free(m);
+    free(use);
+    return rc;
+}
+
+int cmd_train(opts *o)
+{
+    int rc = check_train_args(o), nr = 0;
+    if (rc)
+        return rc;
+    xai_fmri_classes cls = {0};
+    if (o->conditions && xai_fmri_classes_parse(&cls, o->conditions) != XAI_OK)
+        return xai_app_usage_error(&o->app, "--conditions: %s", xai_last_error());
+    xai_nifti *mask = NULL;
+    xai_fmri_run *runs = calloc(MAX_RUNS, sizeof *runs);
+    rc = runs ? load_mask(o, &mask) : xai_app_fail(&o->app, NULL, "out of memory");
+    if (rc == 0)
+        rc = load_training_runs(o, o->bold, o->nevents ? o->events : NULL, o->nlabels ? o->labels : NULL, o->nbold,
+                                mask, &cls, runs, &nr, MAX_RUNS);
+    if (rc == 0 && cls.n < 2)
+        rc = xai_app_fail(&o->app, NULL, "need at least two classes, found %d", cls.n);
+    if (rc == 0 && o->cv && nr < 2)
+        rc = xai_app_usage_error(&o->app, "--cv needs at least two runs (several --bold, or a --labels table "
+                                          "with a run column)");
+    if (rc == 0 && o->cv)
+        rc = cross_validate(o, runs, nr, &cls, mask);
+    if (rc == 0)
+        rc = train_all(o, runs, nr, &cls, mask);
+    for (int i = nr - 1; runs && i >= 0; i--)
+        xai_fmri_run_free(&runs[i]);
+    free(runs);
+    xai_nifti_close(mask);
+    xai_fmri_classes_free(&cls);
+    return rc;
+}
