@@ -60,8 +60,13 @@ def validate(kind, out, program):
           "%s: dataset_description.json names the derivative and GeneratedBy %s %s" % (kind, program,
                                                                                      gen[0].get("Version")))
     outputs, lacking = 0, []
-    for root, _, files in os.walk(out):
+    # hidden files (the batch status files under .xai-status) are bookkeeping, not derivatives;
+    # BIDS tools skip dot files too
+    for root, dirs, files in os.walk(out):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
         for f in files:
+            if f.startswith("."):
+                continue
             p = os.path.join(root, f)
             if f.endswith((".json", ".html")):
                 continue

@@ -45,8 +45,11 @@ import glob, json, os, sys
 ref, out = sys.argv[1], sys.argv[2]
 for p in glob.glob(os.path.join(ref, "sub-*", "**", "*.json"), recursive=True):
     a, b = (json.load(open(q)) for q in (p, os.path.join(out, os.path.relpath(p, ref))))
-    for k in ("CommandLine", "DateTime"):
-        a.pop(k, None), b.pop(k, None)
+    for d in (a, b):  # the run's date and command line, also where a data dictionary nests them
+        for k in ("CommandLine", "DateTime"):
+            d.pop(k, None)
+            if isinstance(d.get("Provenance"), dict):
+                d["Provenance"].pop(k, None)
     assert a == b, p
 PYEOF
     fi

@@ -180,7 +180,8 @@ G="$1/apps/xai-gait"
   --wait-timeout 300 2>"$T/gerr"
 rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/gerr"
 check [ "$(ls "$T"/gsl/slurm/logs/*.log | wc -l)" -eq 3 ]
-for f in $(cd "$T/gref" && find . -type f ! -name '*.json') $(cd "$T/gref" && find . -name .xai-gait-done.json); do
+# JSON sidecars and the HTML reports hold dates and command lines
+for f in $(cd "$T/gref" && find . -type f ! -name '*.json' ! -name '*.html') $(cd "$T/gref" && find . -name .xai-gait-done.json); do
   check cmp -s "$T/gref/$f" "$T/gsl/$f"
 done
 
@@ -209,7 +210,7 @@ check grep -q "group" "$T/fsl/slurm/xai-fmri-group.sbatch"
 check [ "$(ls "$T"/fsl/slurm/logs/xai-fmri-group-*.log | wc -l)" -eq 1 ]
 # every map, table, figure and model (sidecars hold times and command lines) and the group maps
 nf=0
-for f in $(cd "$T/fref" && find . -type f ! -name '*.json'); do
+for f in $(cd "$T/fref" && find . -type f ! -name '*.json' ! -name '*.html'); do
   nf=$((nf + 1)); cmp -s "$T/fref/$f" "$T/fsl/$f" || bad "fmri: $f differs from the one-machine run"
 done
 echo "slurm: xai-fmri: $nf files compared with the one-machine run"

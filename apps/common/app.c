@@ -10,6 +10,7 @@
 #include "app-int.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -166,6 +167,28 @@ int xai_app_parse_progress(const char *s, xai_progress_mode *mode)
         }
     }
     return -1;
+}
+
+int xai_app_getopt(xai_app *app, int argc, char **argv, const char *shortopts, const struct option *longopts,
+                   xai_app_option_fn fn, void *ctx)
+{
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int h = xai_app_handle_option(app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
+        if (h == 2 || h < 0)
+            return h == 2 ? -1 : XAI_EXIT_USAGE;
+        if (h == 1)
+            continue;
+        if (c == ':')
+            return xai_app_usage_error(app, "option '%s' needs a value", argv[optind - 1]);
+        int rc = c == '?' ? XAI_APP_NOT_MINE : fn(ctx, c, optarg);
+        if (rc == XAI_APP_NOT_MINE)
+            return xai_app_usage_error(app, "unknown option '%s'", argv[optind - 1]);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 int xai_app_handle_option(xai_app *app, int code, const char *arg)

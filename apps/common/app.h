@@ -84,6 +84,20 @@ extern const char *const xai_app_common_help;
  *         2 --version printed (exit 0).
  */
 int xai_app_handle_option(xai_app *app, int code, const char *arg);
+/**
+ * One program option for xai_app_getopt(): @return 0 handled, -1 stop with exit 0 (--help
+ * printed), XAI_APP_NOT_MINE when @p code is not one of the program's options, else an exit code.
+ */
+#define XAI_APP_NOT_MINE (-2)
+typedef int (*xai_app_option_fn)(void *ctx, int code, char *arg);
+struct option;
+/**
+ * The getopt_long loop of a program: the common options (and -f, -q, -v, -V), a missing value
+ * and unknown options are handled here, every other option goes to @p fn. Clears opterr.
+ * @return 0 when every option is read (operands from optind), -1 for exit 0, else an exit code.
+ */
+int xai_app_getopt(xai_app *app, int argc, char **argv, const char *shortopts, const struct option *longopts,
+                   xai_app_option_fn fn, void *ctx);
 /** Apply --nthreads to OpenBLAS/libxai. Call after option parsing. */
 void xai_app_apply_threads(const xai_app *app);
 

@@ -790,6 +790,22 @@ static int check_options(eval_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* one option; 0, -1 for exit 0 (help), an exit code, or XAI_APP_NOT_MINE */
+static int eval_option(void *ctx, int c, char *arg)
+{
+    eval_opts *o = ctx;
+    if (c == 'h')
+        return usage(stdout), -1;
+    if (c == 'o') {
+        o->outdir = arg;
+        return 0;
+    }
+    int rc = perturb_option(o, c, arg);
+    if (rc < 0)
+        rc = metric_option(o, c, arg);
+    return rc < 0 ? XAI_APP_NOT_MINE : rc;
+}
+
 /* 0 to go on, -1 for exit 0 (help, version), else the exit code */
 static int parse_args(int argc, char **argv, eval_opts *o)
 {
@@ -808,29 +824,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         {"loc-abs", no_argument, 0, O_LOC_ABS},
         {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
-        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
-        if (h == 2 || h < 0)
-            return h == 2 ? -1 : XAI_EXIT_USAGE;
-        if (h == 1)
-            continue;
-        if (c == 'o' || c == 'h') {
-            if (c == 'h')
-                return usage(stdout), -1;
-            o->outdir = optarg;
-            continue;
-        }
-        if (c == ':')
-            return xai_app_usage_error(&app, "option '%s' needs a value", argv[optind - 1]);
-        int rc = perturb_option(o, c, optarg);
-        if (rc < 0)
-            rc = metric_option(o, c, optarg);
-        if (rc)
-            return rc < 0 ? xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]) : rc;
-    }
-    return check_options(o, argc, argv);
+    int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, eval_option, o);
+    return rc ? rc : check_options(o, argc, argv);
 }
 
 /* Refuse to overwrite before doing any work: 0, XAI_EXIT_USAGE, or 1 (OUTDIR not a folder). */

@@ -68,6 +68,9 @@ static int fold(opts *o, const subject_runs *s, const xai_fmri_run *runs, int h,
         remove_empty_dirs(&nm);
     else if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    else if (xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
+                                                   "(leave-one-run-out); its card holds the settings\"}"))
+        rc = XAI_EXIT_DATA; /* a sidecar for every output (BIDS derivatives) */
     xai_model_free(m);
     m = NULL;
     if (rc == 0 && xai_model_load_onnx(mpath, NULL, &m) != XAI_OK)

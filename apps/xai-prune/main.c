@@ -174,6 +174,14 @@ static int check_options(prune_opts *o, int argc, char **argv)
     return 0;
 }
 
+static int prune_opt_fn(void *ctx, int c, char *arg)
+{
+    if (c == 'h')
+        return usage(stdout), -1;
+    int rc = prune_option(ctx, c, arg);
+    return rc < 0 ? XAI_APP_NOT_MINE : rc;
+}
+
 /* 0 to go on, -1 for exit 0 (help, version), else the exit code */
 static int parse_args(int argc, char **argv, prune_opts *o)
 {
@@ -187,23 +195,8 @@ static int parse_args(int argc, char **argv, prune_opts *o)
         {"fine-tune", required_argument, 0, O_FINE}, {"lr", required_argument, 0, O_LR},
         {"save", required_argument, 0, O_SAVE},    {"help", no_argument, 0, 'h'},
         XAI_APP_LONG_OPTIONS,                      {0, 0, 0, 0}};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
-        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
-        if (h == 2 || h < 0)
-            return h == 2 ? -1 : XAI_EXIT_USAGE;
-        if (h == 1)
-            continue;
-        if (c == 'h')
-            return usage(stdout), -1;
-        if (c == ':')
-            return xai_app_usage_error(&app, "option '%s' needs a value", argv[optind - 1]);
-        int rc = prune_option(o, c, optarg);
-        if (rc)
-            return rc < 0 ? xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]) : rc;
-    }
-    return check_options(o, argc, argv);
+    int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, prune_opt_fn, o);
+    return rc ? rc : check_options(o, argc, argv);
 }
 
 int main(int argc, char **argv)

@@ -239,8 +239,9 @@ static int parse_classes(const char *arg, spray_opts *o)
 }
 
 /* one option of the getopt loop; 0, -1 to stop with exit 0 (help), or a usage exit code */
-static int spray_option(spray_opts *o, int c, char *arg, char **argv)
+static int spray_option(void *ctx, int c, char *arg)
 {
+    spray_opts *o = ctx;
     switch (c) {
     case 'o': o->outdir = arg; return 0;
     case 'h': usage(stdout); return -1;
@@ -249,10 +250,9 @@ static int spray_option(spray_opts *o, int c, char *arg, char **argv)
     case O_YLABEL: o->ylabel = arg; return 0;
     case O_ORIGIN: o->origin_lower = 1; return 0;
     case O_CLASSES: o->classes_arg = arg; return 0;
-    case ':': return xai_app_usage_error(&app, "option '%s' needs an argument", argv[optind - 1]);
     }
     int rc = cluster_option(&o->cfg, c, arg);
-    return rc >= 0 ? rc : xai_app_usage_error(&app, "unknown option '%s'", argv[optind - 1]);
+    return rc >= 0 ? rc : XAI_APP_NOT_MINE;
 }
 
 /* the option checks after parsing; 0 or a usage exit code */
@@ -284,22 +284,11 @@ static int parse_args(int argc, char **argv, spray_opts *o)
         {"xlabel", required_argument, 0, O_XLABEL}, {"ylabel", required_argument, 0, O_YLABEL},
         {"origin-lower", no_argument, 0, O_ORIGIN}, {"help", no_argument, 0, 'h'},
         XAI_APP_LONG_OPTIONS,                       {0, 0, 0, 0}};
-    int c;
     xai_spray_config_init(&o->cfg);
     o->xlabel = "column (time)";
     o->ylabel = "row (channel)";
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqvhV", opts, NULL)) != -1) {
-        int h = xai_app_handle_option(&app, c == 'V' ? XAI_APP_OPT_VERSION : c, optarg);
-        if (h == 2 || h < 0)
-            return h == 2 ? -1 : XAI_EXIT_USAGE;
-        if (h == 1)
-            continue;
-        int rc = spray_option(o, c, optarg, argv);
-        if (rc)
-            return rc;
-    }
-    return check_options(o, argc, argv);
+    int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, spray_option, o);
+    return rc ? rc : check_options(o, argc, argv);
 }
 
 /* ---- input -------------------------------------------------------------------------- */
