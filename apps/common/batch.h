@@ -83,11 +83,4 @@ int xai_slurm_run(const xai_app *app, const char *outdir, char *const *task_argv
                   const xai_batch_item *items, char *const *digests, int64_t nitems,
                   const xai_slurm_opts *opts);
 
-/**
- * The command line of an array task: @p argv (NULL-terminated) without the options that say
- * how to run the batch (--shard, --slurm, --slurm-args, --max-parallel, --dry-run, --wait,
- * --wait-timeout, with their values in either form); the script adds "--shard K/N".
- * @return a NULL-terminated malloc'ed array of borrowed strings (free() it), or NULL.
- */
-char **xai_slurm_task_argv(char **argv);
 #endif

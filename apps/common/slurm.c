@@ -245,30 +245,3 @@ int xai_slurm_run(const xai_app *app, const char *outdir, char *const *task_argv
     return report(app, outdir, items, digests, nitems) ? 3 : 0;
 }
 
-char **xai_slurm_task_argv(char **argv)
-{
-    static const char *const with_value[] = {"--shard", "--slurm-args", "--max-parallel", "--wait-timeout"};
-    static const char *const flags[] = {"--slurm", "--dry-run", "--wait"};
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    char **t = calloc((size_t)argc + 1, sizeof *t);
-    int n = 0;
-    for (int i = 0; t && i < argc; i++) {
-        int drop = 0; /* 1: this word, 2: this word and its value */
-        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
-            drop |= strcmp(argv[i], flags[k]) == 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
-            size_t l = strlen(with_value[k]);
-            if (strncmp(argv[i], with_value[k], l) == 0 && argv[i][l] == '=')
-                drop = 1;
-            else if (strcmp(argv[i], with_value[k]) == 0)
-                drop = 2;
-        }
-        if (drop == 2)
-            i++;
-        else if (!drop)
-            t[n++] = argv[i];
-    }
-    return t;
-}

@@ -138,31 +138,6 @@ int fmri_batch_record(opts *o, const char *out, const fmri_batch *b, const subje
     return rc;
 }
 
-/* This command line without the Slurm options (the array script adds --shard). */
-static char **task_argv(int argc, char **argv)
-{
-    static const char *const with_value[] = {"--shard", "--slurm-args", "--max-parallel", "--wait-timeout"};
-    static const char *const flags[] = {"--slurm", "--dry-run", "--wait"};
-    char **t = calloc((size_t)argc + 1, sizeof *t);
-    int n = 0;
-    for (int i = 0; t && i < argc; i++) {
-        int drop = 0;
-        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
-            drop |= !strcmp(argv[i], flags[k]);
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
-            size_t l = strlen(with_value[k]);
-            if (!strncmp(argv[i], with_value[k], l) && argv[i][l] == '=')
-                drop = 1;
-            else if (!strcmp(argv[i], with_value[k]))
-                drop = 2;
-        }
-        if (drop == 2)
-            i++;
-        else if (!drop)
-            t[n++] = argv[i];
-    }
-    return t;
-}
 
 /* "'EXE' 'BIDS' 'OUT' group [--task T] [--participant-label L ...] -q", single-quoted for sh. */
 static char *group_command(const opts *o, const char *bids, const char *out)
@@ -209,11 +184,11 @@ static char *group_command(const opts *o, const char *bids, const char *out)
     return s;
 }
 
-int fmri_batch_slurm(opts *o, const fmri_batch *b, const char *bids, const char *out, int argc, char **argv)
+int fmri_batch_slurm(opts *o, const fmri_batch *b, const char *bids, const char *out, char **argv)
 {
     if (xai_app_mkdirs(&o->app, out) != 0)
         return XAI_EXIT_DATA;
-    char **targv = task_argv(argc, argv), *group = group_command(o, bids, out);
+    char **targv = xai_batch_task_argv(argv), *group = group_command(o, bids, out);
     xai_slurm_opts so = {.nshards = o->shard_n ? o->shard_n : 1, .max_parallel = o->max_parallel,
                          .sbatch_args = o->slurm_args, .group_cmd = group, .dry_run = o->dry_run, .wait = o->wait,
                          .wait_timeout_s = o->wait_timeout};

@@ -77,7 +77,7 @@ void fmri_batch_free(fmri_batch *b);
 int fmri_batch_shards(opts *o, const fmri_batch *b, const subject_runs *subs, int ns, int nshards, int *shard_of);
 int fmri_batch_current(const char *out, const fmri_batch *b, const subject_runs *subs, int s);
 int fmri_batch_record(opts *o, const char *out, const fmri_batch *b, const subject_runs *subs, int s, int code);
-int fmri_batch_slurm(opts *o, const fmri_batch *b, const char *bids, const char *out, int argc, char **argv);
+int fmri_batch_slurm(opts *o, const fmri_batch *b, const char *bids, const char *out, char **argv);
 
 /** What explain records about where a run's model came from (may be NULL). */
 typedef struct {

@@ -208,7 +208,7 @@ int cmd_participant(opts *o, const char *bids, const char *out)
     if (rc == 0 && batch)
         rc = fmri_batch_make(o, sr, nsel, out, o->argc, o->argv, &b);
     if (rc == 0)
-        rc = o->slurm ? fmri_batch_slurm(o, &b, bids, out, o->argc, o->argv)
+        rc = o->slurm ? fmri_batch_slurm(o, &b, bids, out, o->argv)
                       : run_subjects(o, sr, nsel, bids, out, batch ? &b : NULL);
     fmri_batch_free(&b);
     for (size_t i = 0; i < ns; i++)

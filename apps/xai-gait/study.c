@@ -423,7 +423,7 @@ static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_tri
 static int study_slurm(xai_app *app, const explainer *e, const opts *o, char **subs, int nsub,
                        const xai_batch_item *items, char *const *digests)
 {
-    char **targv = xai_slurm_task_argv(o->argv);
+    char **targv = xai_batch_task_argv(o->argv);
     xai_slurm_opts so = {.nshards = o->shard_n, .max_parallel = o->max_parallel, .sbatch_args = o->slurm_args,
                          .dry_run = o->dry_run, .wait = o->wait, .wait_timeout_s = o->wait_timeout};
     int rc = targv ? xai_slurm_run(app, o->args[1], targv, items, digests, nsub, &so)

@@ -72,24 +72,6 @@ static char *make_salt(const opts *o, const char *model_sha)
     return salt;
 }
 
-/* The command line of an array task: this one without the Slurm options (the script adds
- * --shard). A NULL-terminated malloc'ed array of borrowed strings, or NULL. */
-static char **task_argv(const opts *o)
-{
-    char **t = calloc((size_t)o->argc + 1, sizeof *t);
-    int n = 0;
-    for (int i = 0; t && i < o->argc; i++) {
-        const char *w = o->argv[i];
-        int slurm = !strcmp(w, "--slurm") || !strcmp(w, "--dry-run") || !strcmp(w, "--wait") ||
-                    !strncmp(w, "--slurm-args", 12) || !strncmp(w, "--max-parallel", 14) ||
-                    !strncmp(w, "--wait-timeout", 14) || !strncmp(w, "--shard", 7);
-        if (!slurm)
-            t[n++] = o->argv[i];
-        else if (!strchr(w, '=') && strcmp(w, "--slurm") && strcmp(w, "--dry-run") && strcmp(w, "--wait"))
-            i++; /* its value */
-    }
-    return t;
-}
 
 void speech_batch_free(speech_batch *b)
 {
@@ -134,7 +116,7 @@ int speech_batch_prepare(opts *o, char *const *stems, const char *model_sha, spe
 
 int speech_batch_slurm(opts *o, const speech_batch *b)
 {
-    char **targv = task_argv(o);
+    char **targv = xai_batch_task_argv(o->argv);
     xai_slurm_opts so = o->slurm_opts;
     so.nshards = o->shard_n > 0 ? o->shard_n : 1;
     int rc = targv ? xai_slurm_run(&o->app, o->output, targv, b->items, b->digests, b->n, &so)
