@@ -186,7 +186,8 @@ static xai_status build(xai_report *r, const xai_app *app, const xai_app_report_
     if (st == XAI_OK && nftw(s->dir, walk_cb, 16, FTW_PHYS) != 0)
         st = xai_error_set(XAI_EIO, "%s: cannot list the output folder", s->dir);
     if (st == XAI_OK) {
-        qsort(walk_paths, walk_n, sizeof *walk_paths, cmp_path);
+        if (walk_n > 1) /* an empty folder leaves walk_paths NULL */
+            qsort(walk_paths, walk_n, sizeof *walk_paths, cmp_path);
         st = add_files(r, s, self);
     }
     walk_free();

@@ -51,6 +51,7 @@ class _Prep(ctypes.Structure):
 _f = _lib.formats
 _open = bind(_f, "xai_nifti_open", c_int, c_char_p, POINTER(POINTER(_Nifti)))
 _close = bind(_f, "xai_nifti_close", None, POINTER(_Nifti))
+_smooth = bind(_f, "xai_fmri_smooth", c_int, POINTER(_Nifti), ctypes.c_double)
 _prep_init = bind(_f, "xai_fmri_prep_init", c_int, POINTER(_Prep), c_void_p, c_int64, c_int64, c_void_p, c_int)
 _prep_apply = bind(_f, "xai_fmri_prep_apply", None, POINTER(_Prep), c_void_p, c_int64, c_void_p)
 _prep_free = bind(_f, "xai_fmri_prep_free", None, POINTER(_Prep))
@@ -144,6 +145,8 @@ def run_input(model, bold):
         if img.info.dim[0] != 4 or nt < 3:
             raise XaiValueError("%s: not a 4-D BOLD run (dim %d, %d volumes)" % (bold, img.info.dim[0], nt))
         orient = _check_geometry(model, rec, img, bold)
+        # the spatial smoothing the model was trained with, before detrending, as xai-fmri does
+        check(_smooth(h, float(rec.get("smoothing_fwhm_mm") or 0.0)), bold)
         data = np.ctypeslib.as_array(img.data, (nt * nv,))
         ones = np.ones(nv, np.uint8)
         check(_prep_init(ctypes.byref(prep), data.ctypes.data_as(c_void_p), nt, nv, ones.ctypes.data_as(c_void_p),
