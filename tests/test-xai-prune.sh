@@ -11,18 +11,7 @@ B="$1/apps"
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/xai-prune-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if "$@"; then ok; else bad "$*"; fi; }
-expect() {
-  code=$1 pat=$2; shift 2
-  "$@" 2>"$T/err" >/dev/null; rc=$?
-  if [ $rc -ne "$code" ]; then bad "exit $rc, want $code: $*"; cat "$T/err"; return; fi
-  if [ -n "$pat" ] && ! grep -q -- "$pat" "$T/err"; then bad "no '$pat' in: $(cat "$T/err")"; return; fi
-  ok
-}
+. "$(dirname "$0")/check-lib.sh"
 if ! $PY -c 'import numpy, onnx' 2>/dev/null; then echo "SKIP: /usr/bin/python3 lacks numpy or onnx"; exit 77; fi
 
 # two classes of 12 x 12 images: a horizontal or a vertical bar at a random place, in noise
@@ -111,5 +100,4 @@ onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)]), '$T/lin.onnx'
 expect 1 "no prunable layer" "$B/xai-prune" "$T/lin.onnx" --criteria weight --test "$T/xt.npy" --test-labels "$T/yt.npy" -o "$T/e"
 check [ ! -e "$T/e" ]
 
-echo "xai-prune: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish xai-prune

@@ -11,19 +11,7 @@ SPRAY="$1"
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/xai-spray-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if "$@"; then ok; else bad "$*"; fi; }
-# expect CODE PATTERN CMD...: exit code CODE and PATTERN in stderr
-expect() {
-  code=$1 pat=$2; shift 2
-  "$@" 2>"$T/err" >/dev/null; rc=$?
-  if [ $rc -ne "$code" ]; then bad "exit $rc, want $code: $*"; cat "$T/err"; return; fi
-  if [ -n "$pat" ] && ! grep -q -- "$pat" "$T/err"; then bad "no '$pat' in: $(cat "$T/err")"; return; fi
-  ok
-}
+. "$(dirname "$0")/check-lib.sh"
 if ! $PY -c 'import numpy' 2>/dev/null; then echo "SKIP: /usr/bin/python3 has no numpy"; exit 77; fi
 
 # class 7: 20 maps on the left half, 20 on the right; class 3: 40 maps with one shared
@@ -89,5 +77,4 @@ expect 1 "bad.npy" "$SPRAY" "$T/bad.npy" -o "$T/x"
 check [ ! -e "$T/x" ]
 expect 0 "SYNOPSIS" sh -c "'$SPRAY' --help >&2"
 
-echo "xai-spray: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish xai-spray
