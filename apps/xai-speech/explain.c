@@ -368,6 +368,9 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
         rc = write_clip(x, s, e, k, sc, npy, png);
     if (rc == 0 && !x->batch_mode)
         rc = add_tsv_row(x, s, e, k, o->stacked ? ref : npy, rsum);
+    /* recorded now, not at the end of the shard: a task killed mid-way keeps what it did */
+    if (rc == 0 && x->batch_mode)
+        rc = speech_batch_record(o, &x->batch, x->item_of[s->file[k]], 1);
     if (rc == 0 && x->ok)
         x->ok[s->file[k]] = 1;
     if (rc == 0 && o->sonify)
@@ -566,18 +569,21 @@ static int batch_setup(xctx *x, int *done)
     return rc;
 }
 
-/* Status of every clip of this shard; the exit code of the shard. */
+/* The failed clips' status (the done ones recorded theirs when written); the shard's exit code. */
 static int batch_finish(xctx *x)
 {
-    int failed = 0;
-    for (int i = 0; i < x->o->files.n; i++) {
-        failed += !x->ok[i];
-        if (speech_batch_record(x->o, &x->batch, x->item_of[i], x->ok[i]) != 0)
+    const opts *o = x->o;
+    const int k = o->shard_k > 0 ? o->shard_k : 1, n = o->shard_n > 0 ? o->shard_n : 1;
+    int failed = 0, in_shard = 0;
+    for (int i = 0; i < o->files.n; i++)
+        if (!x->ok[i]) {
             failed++;
-    }
-    xai_app_log(&x->o->app, 1, "shard %d/%d: %d clip(s) explained, %d failed, %d already done",
-                x->o->shard_k > 0 ? x->o->shard_k : 1, x->o->shard_n > 0 ? x->o->shard_n : 1,
-                x->o->files.n - failed, failed, x->all.n - x->o->files.n);
+            speech_batch_record(x->o, &x->batch, x->item_of[i], 0);
+        }
+    for (int i = 0; i < x->all.n; i++)
+        in_shard += x->batch.shard[i] == k;
+    xai_app_log(&x->o->app, 1, "shard %d/%d: %d clip(s) explained, %d failed, %d already done", k, n,
+                o->files.n - failed, failed, in_shard - o->files.n);
     return failed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
 }
 
