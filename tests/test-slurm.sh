@@ -220,7 +220,8 @@ check [ -s "$T/fsl/group/task-blocks_desc-lrpFaces_statmap.nii.gz" ]
 "$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait 2>"$T/fnerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/fnerr"
 
-# ---- xai-speech explain as a 3-task array (9 speakers), a killed task and a rerun ----
+# ---- xai-speech explain as a 3-task array (9 speakers) and its group step (predictions.tsv,
+# afterok), a killed task and a rerun ----
 # The clips: harmonic tones, one pitch per speaker, named LABEL_SPEAKER_N.wav so a speaker's
 # clips stay in one shard; enough per speaker that a task runs for seconds.
 A="$1/apps/xai-speech"
@@ -242,11 +243,13 @@ PYEOF
 NSP=$(ls "$T"/spin/*.wav | wc -l)
 "$A" explain --model "$SM" "$T/spin" -o "$T/spref" -q; check [ $? -eq 0 ]
 # same_maps DIR: every map and figure as in the one-machine run; the sidecars apart from
-# their command line and date
+# their command line and date; predictions.tsv apart from the folder in its paths
 same_maps() {
   $PY - "$T/spref" "$1" <<'PYEOF'
 import filecmp, glob, json, os, sys
 ref, out = sys.argv[1], sys.argv[2]
+assert open(out + "/predictions.tsv").read().replace(out + "/", ref + "/") == open(ref + "/predictions.tsv").read()
+assert filecmp.cmp(ref + "/predictions.json", out + "/predictions.json", shallow=False)
 maps = sorted(glob.glob(ref + "/*_relevance.npy"))
 assert len(maps) == 144 and len(glob.glob(out + "/*_relevance.npy")) == 144
 for f in maps + sorted(glob.glob(ref + "/*.png")):
@@ -262,7 +265,9 @@ PYEOF
   2>"$T/sperr"
 rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/sperr"; tail -n 5 "$T"/spsl/slurm/logs/*; }
 check grep -q '^#SBATCH --array=0,1,2%2$' "$T/spsl/slurm/xai-speech-array.sbatch"
-check [ "$(ls "$T"/spsl/slurm/logs/*.log | wc -l)" -eq 3 ]
+check grep -q -- "--collect" "$T/spsl/slurm/xai-speech-group.sbatch"
+check [ "$(ls "$T"/spsl/slurm/logs/xai-speech-group-*.log | wc -l)" -eq 1 ]
+check [ "$(ls "$T"/spsl/slurm/logs/xai-speech-[0-9]*_*.log | wc -l)" -eq 3 ]
 check [ "$(grep -l '^done' "$T"/spsl/.xai-status/* | wc -l)" -eq "$NSP" ]
 same_maps "$T/spsl" || bad "speech: the array's maps differ from the one-machine run"
 # one task at a time; once a clip is done, the task running then is killed mid-way
@@ -285,6 +290,7 @@ wait_gone "$JOB" 300 || bad "speech: array $JOB still queued after 300 s"
 wait "$WPID"; rc=$?
 check [ $rc -eq 3 ]
 check grep -q 'did not finish' "$T/spkerr"
+check [ ! -e "$T/spk/predictions.tsv" ]
 ndone=$(grep -l '^done' "$T"/spk/.xai-status/* 2>/dev/null | wc -l)
 echo "slurm: xai-speech: killed task $TASK after $ndone of $NSP clips were done"
 check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt "$NSP" ]
