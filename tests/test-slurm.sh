@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # xai-explain's batch (and xai-eeg's and xai-fmri's participant levels, the fMRI group step
-# after them, and xai-gait study) on a real Slurm: starts a private
+# after them, xai-gait study and xai-speech explain) on a real Slurm: starts a private
 # single-node Slurm (its own config, ports, state and pid files under a temp folder; munged
 # from Debian's munge, reused when one already runs), runs the batch as a 3-task job array
 # with --slurm --wait, checks the outputs are byte-identical to the one-machine run, kills a
@@ -219,6 +219,90 @@ check [ -s "$T/fsl/group/task-blocks_desc-lrpFaces_statmap.nii.gz" ]
 # rerun: every run is done and unchanged, nothing is submitted
 "$F" "$T/fds" "$T/fsl" participant --epochs 2 -q --shard 1/3 --slurm --wait 2>"$T/fnerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/fnerr"
+
+# ---- xai-speech explain as a 3-task array (9 speakers) and its group step (predictions.tsv,
+# afterok), a killed task and a rerun ----
+# The clips: harmonic tones, one pitch per speaker, named LABEL_SPEAKER_N.wav so a speaker's
+# clips stay in one shard; enough per speaker that a task runs for seconds.
+A="$1/apps/xai-speech"
+SM="$S/datasets/speech/model-digits.onnx"
+mkdir -p "$T/spin"
+$PY - "$T/spin" <<'PYEOF' || exit 1
+import sys, wave
+import numpy as np
+rng = np.random.default_rng(7)
+for j in range(9):
+    for i in range(16):
+        t = np.arange(int(8000 * rng.uniform(0.4, 0.9))) / 8000
+        x = sum(np.sin(2 * np.pi * (100 + 25 * j) * h * t) / h for h in range(1, 16)) * np.hanning(t.size)
+        x = x / np.abs(x).max() + 0.02 * rng.standard_normal(t.size)
+        with wave.open(f"{sys.argv[1]}/{(i + j) % 10}_spk{j}_{i}.wav", "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+            w.writeframes((0.5 * x * 32767).astype("<i2").tobytes())
+PYEOF
+NSP=$(ls "$T"/spin/*.wav | wc -l)
+"$A" explain --model "$SM" "$T/spin" -o "$T/spref" -q; check [ $? -eq 0 ]
+# same_maps DIR: every map and figure as in the one-machine run; the sidecars apart from
+# their command line and date; predictions.tsv apart from the folder in its paths
+same_maps() {
+  $PY - "$T/spref" "$1" <<'PYEOF'
+import filecmp, glob, json, os, sys
+ref, out = sys.argv[1], sys.argv[2]
+assert open(out + "/predictions.tsv").read().replace(out + "/", ref + "/") == open(ref + "/predictions.tsv").read()
+assert filecmp.cmp(ref + "/predictions.json", out + "/predictions.json", shallow=False)
+maps = sorted(glob.glob(ref + "/*_relevance.npy"))
+assert len(maps) == 144 and len(glob.glob(out + "/*_relevance.npy")) == 144
+for f in maps + sorted(glob.glob(ref + "/*.png")):
+    assert filecmp.cmp(f, os.path.join(out, os.path.basename(f)), shallow=False), f
+for f in glob.glob(ref + "/*_relevance.json") + glob.glob(ref + "/*_overlay.json"):
+    a, b = json.load(open(f)), json.load(open(os.path.join(out, os.path.basename(f))))
+    for k in ("CommandLine", "DateTime"):
+        a.pop(k), b.pop(k)
+    assert a == b, f
+PYEOF
+}
+"$A" explain --model "$SM" "$T/spin" -o "$T/spsl" -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 2 \
+  2>"$T/sperr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/sperr"; tail -n 5 "$T"/spsl/slurm/logs/*; }
+check grep -q '^#SBATCH --array=0,1,2%2$' "$T/spsl/slurm/xai-speech-array.sbatch"
+check grep -q -- "--collect" "$T/spsl/slurm/xai-speech-group.sbatch"
+check [ "$(ls "$T"/spsl/slurm/logs/xai-speech-group-*.log | wc -l)" -eq 1 ]
+check [ "$(ls "$T"/spsl/slurm/logs/xai-speech-[0-9]*_*.log | wc -l)" -eq 3 ]
+check [ "$(grep -l '^done' "$T"/spsl/.xai-status/* | wc -l)" -eq "$NSP" ]
+same_maps "$T/spsl" || bad "speech: the array's maps differ from the one-machine run"
+# one task at a time; once a clip is done, the task running then is killed mid-way
+"$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1 \
+  2>"$T/spkerr" &
+WPID=$!
+JOB=""
+RUNNING=""
+i=0
+while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
+  i=$((i + 1)); sleep 0.1
+  [ "$(ls "$T"/spk/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
+  JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/spkerr")
+  [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
+done
+check [ -n "$RUNNING" ]
+TASK=${RUNNING#*_}
+timeout 10 scancel "$RUNNING"
+wait_gone "$JOB" 300 || bad "speech: array $JOB still queued after 300 s"
+wait "$WPID"; rc=$?
+check [ $rc -eq 3 ]
+check grep -q 'did not finish' "$T/spkerr"
+check [ ! -e "$T/spk/predictions.tsv" ]
+ndone=$(grep -l '^done' "$T"/spk/.xai-status/* 2>/dev/null | wc -l)
+echo "slurm: xai-speech: killed task $TASK after $ndone of $NSP clips were done"
+check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt "$NSP" ]
+touch "$T/spmarker"
+sleep 1
+"$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait --wait-timeout 300 2>"$T/sprerr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/sprerr"
+check grep -q "tasks $TASK of 3" "$T/sprerr"
+check [ "$(find "$T/spk" -maxdepth 1 -name '*_relevance.npy' -newer "$T/spmarker" | wc -l)" -eq $((NSP - ndone)) ]
+same_maps "$T/spk" || bad "speech: the rerun's maps differ from the one-machine run"
+"$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait 2>"$T/spnerr"; check [ $? -eq 0 ]
+check grep -q 'nothing to submit' "$T/spnerr"
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

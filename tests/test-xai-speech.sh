@@ -398,13 +398,28 @@ assert not os.path.exists(sh + "/predictions.tsv")
 PYEOF
 expect 3 "0 clip(s) explained, 1 failed, 48 already done" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" \
   --shard 1/1
+# the group step: a clip without its map is an error; once every clip is done, the rows are
+# the one-machine run's (in input order, with the new clip's row among them)
+expect 1 "2_zz_0.wav: no map sidecar" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" --collect
+[ ! -e "$T/sh/predictions.tsv" ] && ok || bad "--collect wrote a partial predictions.tsv"
+expect 2 "not with --shard" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" --collect --shard 1/2
 cp "$T/data/2_m1s140p40_0.wav" "$T/shin/2_zz_0.wav.tmp" && rm "$T/shin/2_zz_0.wav" && mv "$T/shin/2_zz_0.wav.tmp" "$T/shin/2_zz_0.wav"
 expect 0 "1 clip(s) explained, 0 failed, 48 already done" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" \
   --shard 1/1
 [ -s "$T/sh/2_zz_0_relevance.npy" ] && ok || bad "rerun of the failed clip"
+expect 0 "collected 49 clip(s)" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sh" --collect
+$PY - "$T/one" "$T/sh" <<'PYEOF' && ok || bad "--collect: predictions.tsv differs from the one-machine run"
+import sys
+one, sh = sys.argv[1], sys.argv[2]
+rows = open(sh + "/predictions.tsv").read().replace(sh + "/", one + "/").splitlines()
+assert len(rows) == 50 and sum("2_zz_0" in r for r in rows) == 1, len(rows)
+assert [r for r in rows if "2_zz_0" not in r] == open(one + "/predictions.tsv").read().splitlines()
+PYEOF
 expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/sl" --shard 1/3 --slurm --dry-run
 grep -q -- '--array=0,1,2' "$T/out" && grep -q -- '--shard "$((SLURM_ARRAY_TASK_ID + 1))/3"' "$T/out" && ok \
   || bad "slurm script"
+grep -q -- "--dependency=afterok:ARRAY_JOB_ID --kill-on-invalid-dep=yes" "$T/out" && grep -q -- ' --collect$' "$T/out" \
+  && ok || bad "slurm group step"
 expect 2 "not with --stacked" "$APP" explain --model "$T/m.onnx" "$T/shin" -o "$T/s9" --shard 1/2 --stacked
 
 # --- evaluate: the box in s and Hz is the mask; its mass accuracy is the box share above

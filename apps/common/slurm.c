@@ -191,9 +191,11 @@ static int submit_group(const xai_app *app, const char *absdir, const xai_slurm_
     free(text);
     if (!path)
         return -1;
-    char dep[64] = "--dependency=afterok:ARRAY_JOB_ID";
+    /* a failed or killed task makes the dependency unsatisfiable: the group job must leave the
+       queue then (Slurm would keep it pending), so that --wait returns and reports the task */
+    char dep[96] = "--dependency=afterok:ARRAY_JOB_ID --kill-on-invalid-dep=yes";
     if (!o->dry_run)
-        snprintf(dep, sizeof dep, "--dependency=afterok:%ld", array_id);
+        snprintf(dep, sizeof dep, "--dependency=afterok:%ld --kill-on-invalid-dep=yes", array_id);
     int rc = 0;
     if (o->dry_run)
         printf("# submit: sbatch --parsable %s %s %s\n", dep, o->sbatch_args ? o->sbatch_args : "", path);

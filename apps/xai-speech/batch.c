@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "speech-app.h"
 
@@ -20,6 +21,7 @@ int speech_batch_option(opts *o, int c, const char *arg)
             return xai_app_usage_error(&o->app, "--shard: invalid value '%s' (K/N with 1 <= K <= N)", arg), -1;
         return 1;
     case O_SLURM: o->slurm = 1; return 1;
+    case O_COLLECT: o->collect = 1; return 1;
     case O_SLURM_ARGS: o->slurm_opts.sbatch_args = arg; return 1;
     case O_DRY_RUN: o->slurm_opts.dry_run = 1; return 1;
     case O_WAIT: o->slurm_opts.wait = 1; return 1;
@@ -41,7 +43,7 @@ static const struct {
     int value;
 } run_words[] = {{"-o", 1}, {"--output", 1}, {"--shard", 1}, {"--slurm-args", 1}, {"--max-parallel", 1},
                  {"--wait-timeout", 1}, {"--progress", 1}, {"--threads", 1}, {"-q", 0}, {"--quiet", 0},
-                 {"-f", 0}, {"--force", 0}, {"--slurm", 0}, {"--dry-run", 0}, {"--wait", 0}};
+                 {"-f", 0}, {"--force", 0}, {"--slurm", 0}, {"--dry-run", 0}, {"--wait", 0}, {"--collect", 0}};
 
 /* 0: keep, 1: drop this word, 2: drop it and the next. */
 static int run_word(const char *w)
@@ -114,14 +116,39 @@ int speech_batch_prepare(opts *o, char *const *stems, const char *model_sha, spe
     return rc;
 }
 
+/* The group step: the task's command line (this executable) with --collect, shell-quoted by
+ * the one quoting of apps/common (an xai_app's command_line). NULL when out of memory. */
+static char *group_command(char **targv)
+{
+    int n = 0;
+    while (targv[n])
+        n++;
+    char **g = calloc((size_t)n + 2, sizeof *g), exe[4096];
+    if (!g)
+        return NULL;
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0)
+        exe[len] = '\0';
+    memcpy(g, targv, sizeof *g * (size_t)n);
+    g[0] = len > 0 ? exe : targv[0];
+    g[n] = "--collect";
+    xai_app quoted;
+    xai_app_init(&quoted, PROG, XAI_SPEECH_VERSION, n + 1, g);
+    free(g);
+    return quoted.command_line;
+}
+
 int speech_batch_slurm(opts *o, const speech_batch *b)
 {
     char **targv = xai_batch_task_argv(o->argv);
+    char *group = targv ? group_command(targv) : NULL;
     xai_slurm_opts so = o->slurm_opts;
     so.nshards = o->shard_n > 0 ? o->shard_n : 1;
-    int rc = targv ? xai_slurm_run(&o->app, o->output, targv, b->items, b->digests, b->n, &so)
+    so.group_cmd = group;
+    int rc = group ? xai_slurm_run(&o->app, o->output, targv, b->items, b->digests, b->n, &so)
                    : xai_app_fail(&o->app, o->output, "out of memory");
     free(targv);
+    free(group);
     return rc;
 }
 

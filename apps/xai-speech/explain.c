@@ -5,6 +5,7 @@
  * (STEM_relevance.npy + sidecar, STEM_overlay.png) or as one stack, with predictions.tsv
  * through the TSV writer and the optional sonification.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +369,9 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
         rc = write_clip(x, s, e, k, sc, npy, png);
     if (rc == 0 && !x->batch_mode)
         rc = add_tsv_row(x, s, e, k, o->stacked ? ref : npy, rsum);
+    /* recorded now, not at the end of the shard: a task killed mid-way keeps what it did */
+    if (rc == 0 && x->batch_mode)
+        rc = speech_batch_record(o, &x->batch, x->item_of[s->file[k]], 1);
     if (rc == 0 && x->ok)
         x->ok[s->file[k]] = 1;
     if (rc == 0 && o->sonify)
@@ -566,19 +570,81 @@ static int batch_setup(xctx *x, int *done)
     return rc;
 }
 
-/* Status of every clip of this shard; the exit code of the shard. */
+/* The failed clips' status (the done ones recorded theirs when written); the shard's exit code. */
 static int batch_finish(xctx *x)
 {
-    int failed = 0;
-    for (int i = 0; i < x->o->files.n; i++) {
-        failed += !x->ok[i];
-        if (speech_batch_record(x->o, &x->batch, x->item_of[i], x->ok[i]) != 0)
+    const opts *o = x->o;
+    const int k = o->shard_k > 0 ? o->shard_k : 1, n = o->shard_n > 0 ? o->shard_n : 1;
+    int failed = 0, in_shard = 0;
+    for (int i = 0; i < o->files.n; i++)
+        if (!x->ok[i]) {
             failed++;
-    }
-    xai_app_log(&x->o->app, 1, "shard %d/%d: %d clip(s) explained, %d failed, %d already done",
-                x->o->shard_k > 0 ? x->o->shard_k : 1, x->o->shard_n > 0 ? x->o->shard_n : 1,
-                x->o->files.n - failed, failed, x->all.n - x->o->files.n);
+            speech_batch_record(x->o, &x->batch, x->item_of[i], 0);
+        }
+    for (int i = 0; i < x->all.n; i++)
+        in_shard += x->batch.shard[i] == k;
+    xai_app_log(&x->o->app, 1, "shard %d/%d: %d clip(s) explained, %d failed, %d already done", k, n,
+                o->files.n - failed, failed, in_shard - o->files.n);
     return failed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;
+}
+
+/* One row of predictions.tsv from the sidecar @p j of the map @p npy: the values add_tsv_row
+ * puts there when one machine explains the clip. */
+static xai_status collect_row(xctx *x, json_t *j, const char *npy)
+{
+    const json_t *lg = json_object_get(j, "Logits"), *fold = json_object_get(j, "Fold");
+    const int t = (int)json_integer_value(json_object_get(j, "Target"));
+    const char *src = json_string_value(json_object_get(j, "Source")),
+               *pred = json_string_value(json_object_get(j, "PredictionName")),
+               *tgt = json_string_value(json_object_get(j, "TargetName"));
+    if (!src || !pred || !tgt || !json_is_array(lg) || !json_is_number(json_object_get(j, "RelevanceSum")))
+        return xai_error_set(XAI_EFORMAT, "not a sidecar of %s explain", PROG);
+    size_t row;
+    xai_status st = xai_tsv_add_row(x->tsv, &row);
+    if (st == XAI_OK)
+        st = xai_tsv_set_string(x->tsv, row, 0, src);
+    if (st == XAI_OK)
+        st = xai_tsv_set_string(x->tsv, row, 1, pred);
+    if (st == XAI_OK)
+        st = xai_tsv_set_string(x->tsv, row, 2, tgt);
+    if (st == XAI_OK)
+        st = xai_tsv_set_number(x->tsv, row, 3, t >= 0 ? json_number_value(json_array_get(lg, (size_t)t)) : NAN);
+    if (st == XAI_OK)
+        st = xai_tsv_set_number(x->tsv, row, 4, json_number_value(json_object_get(j, "RelevanceSum")));
+    if (st == XAI_OK)
+        st = xai_tsv_set_string(x->tsv, row, 5, npy);
+    if (st == XAI_OK)
+        st = json_is_integer(fold) ? xai_tsv_set_number(x->tsv, row, 6, (double)json_integer_value(fold))
+                                   : xai_tsv_set_na(x->tsv, row, 6);
+    return st;
+}
+
+/* --collect (the group step after the shards): predictions.tsv from every clip's sidecar, in
+ * input order. 0 or an exit code (printed). */
+static int collect(xctx *x, const char *tsvpath)
+{
+    opts *o = x->o;
+    int missing = 0;
+    for (int i = 0; i < o->files.n; i++) {
+        char *npy = xai_app_strdup_printf("%s/%s_relevance.npy", o->output, x->stems[i]);
+        char *js = xai_app_strdup_printf("%s/%s_relevance.json", o->output, x->stems[i]);
+        json_t *j = js ? json_load_file(js, 0, NULL) : NULL;
+        if (!npy || !js)
+            missing = xai_app_fail(&o->app, NULL, "out of memory");
+        else if (!j)
+            missing = xai_app_fail(&o->app, o->files.path[i], "no map sidecar %s: not explained yet", js);
+        else if (collect_row(x, j, npy) != XAI_OK)
+            missing = xai_app_fail(&o->app, js, "%s", xai_last_error());
+        json_decref(j);
+        free(npy);
+        free(js);
+    }
+    if (missing)
+        return XAI_EXIT_DATA;
+    if (xai_tsv_save(x->tsv, tsvpath, XAI_TSV_SIDECAR) != XAI_OK)
+        return xai_app_fail(&o->app, tsvpath, "%s", xai_last_error());
+    xai_app_log(&o->app, 1, "collected %d clip(s) into %s", o->files.n, tsvpath);
+    return XAI_EXIT_OK;
 }
 
 int run_explain(opts *o)
@@ -592,13 +658,18 @@ int run_explain(opts *o)
     int rc = speech_load_model(o, &set, &pre);
     if (rc != 0)
         return rc;
-    xctx x = {.o = o, .set = set, .pre = &pre, .batch_mode = o->shard_n > 0 || o->slurm};
+    /* --collect overwrites predictions.tsv as a shard overwrites its maps: status decides */
+    xctx x = {.o = o, .set = set, .pre = &pre, .batch_mode = o->shard_n > 0 || o->slurm || o->collect};
     xai_driver_explain_options eo;
     char *tsvpath = xai_app_strdup_printf("%s/predictions.tsv", o->output);
     int done = 0;
     rc = tsvpath ? explain_setup(&x, &eo, tsvpath) : xai_app_fail(&o->app, NULL, "out of memory");
-    if (rc == 0 && x.batch_mode)
+    if (rc == 0 && o->collect) {
+        rc = collect(&x, tsvpath);
+        done = 1;
+    } else if (rc == 0 && x.batch_mode) {
         rc = batch_setup(&x, &done);
+    }
     for (int first = 0; rc == 0 && !done && first < o->files.n; first += CHUNK)
         if (explain_chunk(&x, &eo, first, CHUNK) != 0)
             rc = XAI_EXIT_DATA;

@@ -79,17 +79,24 @@ static void usage_explain(void)
 "  -o, --output OUTDIR   per clip STEM_relevance.npy [rows][frames] float32 (rows = mel bands or\n"
 "                        frequency bins, bottom first; frames = time), STEM_relevance.json,\n"
 "                        STEM_overlay.png (+ .json); OUTDIR/predictions.tsv (+ .json) for the run\n"
-"\n"
+"\n");
+    printf(
 "MANY CLIPS, SHARDS AND SLURM (explain, files per clip)\n"
 "  --shard K/N           only the clips of shard K: speakers in byte order, the j-th to shard\n"
 "                        j mod N + 1 (a speaker's clips stay together). Per-clip outputs equal a\n"
 "                        one-machine run's (apart from the sidecars' CommandLine and DateTime);\n"
-"                        a shard writes no predictions.tsv (each map's sidecar has its row).\n"
+"                        a shard writes no predictions.tsv (each map's sidecar has its row:\n"
+"                        --collect gathers them).\n"
 "                        Status files in OUTDIR/.xai-status: a rerun redoes only clips that\n"
 "                        failed, never finished, or whose audio, model or options changed\n"
 "  --slurm               write OUTDIR/slurm/" PROG "-array.sbatch (one array task per shard with work\n"
 "                        left, N from --shard K/N [1]) and submit it; needs a shared filesystem\n"
 "  --slurm-args \"...\"    extra sbatch arguments   --max-parallel M   at most M tasks at once (%%M)\n"
+"                        Then the group step (after every task succeeded) runs the same\n"
+"                        command with --collect\n"
+"  --collect             explain nothing: OUTDIR/predictions.tsv (+ .json) and the reports from\n"
+"                        the maps' sidecars that the shards wrote, rows in input order as one\n"
+"                        machine writes them; a clip without its sidecar is an error (exit 1)\n"
 "  --dry-run             print the script, submit nothing\n"
 "  --wait                wait for the array (squeue and the status files; no sacct) and report\n"
 "                        failed clips (exit 3)   --wait-timeout S   bound of --wait [one day]\n"
@@ -161,7 +168,8 @@ static const struct option longopts[] = {
     {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
     {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
     {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
-    {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+    {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"collect", no_argument, 0, O_COLLECT},
+    XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
 
 static int parse_num(const char *s, double lo, double hi, double *v)
 {
@@ -245,9 +253,11 @@ static int parse_options(opts *o, int ac, char **av)
         return h == 2 ? XAI_EXIT_OK : XAI_EXIT_USAGE;
     }
     o->nopt_end = optind + 1; /* av is argv + 1 */
-    if ((o->shard_n > 0 || o->slurm) && o->cmd != CMD_EXPLAIN)
-        return xai_app_usage_error(&o->app, "--shard and --slurm are for explain");
-    if ((o->shard_n > 0 || o->slurm) && (o->stacked || o->sonify))
+    if ((o->shard_n > 0 || o->slurm || o->collect) && o->cmd != CMD_EXPLAIN)
+        return xai_app_usage_error(&o->app, "--shard, --slurm and --collect are for explain");
+    if (o->collect && (o->shard_n > 0 || o->slurm))
+        return xai_app_usage_error(&o->app, "--collect reads what every shard wrote: not with --shard or --slurm");
+    if ((o->shard_n > 0 || o->slurm || o->collect) && (o->stacked || o->sonify))
         return xai_app_usage_error(&o->app, "--shard and --slurm write files per clip: not with --stacked or --sonify");
     if (o->have_truth && o->cmd != CMD_EVALUATE)
         return xai_app_usage_error(&o->app, "--truth is for evaluate");

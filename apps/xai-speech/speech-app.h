@@ -36,6 +36,7 @@ typedef struct {
     xai_method method;
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
     int slurm;                /* --slurm: submit the shards as an array job */
+    int collect;              /* --collect: predictions.tsv from the shards' sidecars */
     xai_slurm_opts slurm_opts;
     int argc;                 /* the command line, for the array tasks */
     char **argv;
@@ -43,7 +44,7 @@ typedef struct {
 } opts;
 
 /* Option codes of the batch form (batch.c). */
-enum { O_SHARD = 0x1200, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
+enum { O_SHARD = 0x1200, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_COLLECT };
 
 /** The clips of a batch run: one item per file (subject = speaker, output = its map). */
 typedef struct {
