@@ -85,7 +85,7 @@ static xai_status report_table(const evw_entries *es, const char *path)
             for (size_t c = 0; c < sizeof v / sizeof *v; c++)
                 xai_tsv_set_number(t, r, 4 + c, v[c]);
         }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 xai_status evw_report(evw_entries *es, const char *outdir, const char *sidecar_json)
@@ -95,11 +95,11 @@ xai_status evw_report(evw_entries *es, const char *outdir, const char *sidecar_j
     snprintf(path, sizeof path, "%s/report.tsv", outdir);
     xai_status st = report_table(es, path);
     if (!st)
-        st = evw_sidecar(path, sidecar_json, "every metric per method: mean, 95% interval, rank (1 = best in the "
+        st = xai_out_sidecar(path, sidecar_json, "every metric per method: mean, 95% interval, rank (1 = best in the "
                          "metric's direction, column better)");
     snprintf(path, sizeof path, "%s/report.png", outdir);
     if (!st && (st = evw_report_figure(es, path)))
-        st = evw_fail(st, path);
+        st = xai_out_fail(st, path);
     return st;
 }
 
@@ -159,7 +159,7 @@ static xai_status read_metrics(const char *path, int prefix, evw_entries *es)
     xai_tsv *t = NULL;
     xai_status st = xai_tsv_load(path, 0, &t);
     if (st)
-        return evw_fail(st, path);
+        return xai_out_fail(st, path);
     long col[6];
     for (int i = 0; i < 6 && !st; i++)
         if ((col[i] = xai_tsv_find_column(t, need[i])) < 0)

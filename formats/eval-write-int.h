@@ -7,6 +7,7 @@
 #define XAI_EVAL_WRITE_INT_H
 
 #include "xai/eval-write.h"
+#include "table-out.h"
 #include "xai/tsv.h"
 
 /* One (method, metric) summary of the report. */
@@ -29,14 +30,6 @@ xai_status evw_add(evw_entries *es, const char *method, int metric, double mean,
 const evw_entry *evw_find(const evw_entries *es, const char *method, int metric);
 /* report.tsv and report.png (with the table's sidecar) from the summaries, ranked here. */
 xai_status evw_report(evw_entries *es, const char *outdir, const char *sidecar_json);
-
-/* "PATH: detail" from the last error, unless the detail already names the path. */
-xai_status evw_fail(xai_status st, const char *path);
-/* Save @p t to @p path when @p st is XAI_OK and free it either way; the first error, naming
- * the file. */
-xai_status evw_save(xai_tsv *t, const char *path, xai_status st);
-/* The sidecar of the table @p path: @p json's members (may be NULL) plus its Description. */
-xai_status evw_sidecar(const char *path, const char *json, const char *desc);
 
 /* The figures (eval-figure.c). */
 xai_status evw_report_figure(const evw_entries *es, const char *path);

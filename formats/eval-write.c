@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "eval-write-int.h"
-#include "xai/sidecar.h"
 
 #define PATHLEN 4096
 
@@ -22,42 +21,6 @@ const char *const *xai_evalout_files(int kind, int *n)
 {
     *n = kind == 0 ? 5 : kind == 1 ? 6 : kind == 2 ? 2 : 0;
     return kind == 0 ? aopc_files : kind == 1 ? metric_files : kind == 2 ? metric_files + 4 : NULL;
-}
-
-xai_status evw_fail(xai_status st, const char *path)
-{
-    const char *msg = xai_last_error();
-    size_t pl = strlen(path);
-    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':')
-        return st;
-    return xai_error_set(st, "%s: %s", path, msg);
-}
-
-xai_status evw_save(xai_tsv *t, const char *path, xai_status st)
-{
-    if (!st)
-        st = xai_tsv_save(t, path, 0);
-    xai_tsv_free(t);
-    return st ? evw_fail(st, path) : XAI_OK;
-}
-
-xai_status evw_sidecar(const char *path, const char *json, const char *desc)
-{
-    char side[PATHLEN];
-    size_t n = strlen(path);
-    if (n > 4 && strcmp(path + n - 4, ".tsv") == 0)
-        n -= 4;
-    if (n + 6 > sizeof side)
-        return xai_error_set(XAI_EINVAL, "%s: path too long for its sidecar", path);
-    snprintf(side, sizeof side, "%.*s.json", (int)n, path);
-    xai_sidecar *sc = NULL;
-    xai_status st = json && *json ? xai_sidecar_load_mem(json, strlen(json), side, &sc) : xai_sidecar_new(&sc);
-    if (!st)
-        st = xai_sidecar_set_string(sc, "Description", desc);
-    if (!st)
-        st = xai_sidecar_save(sc, side);
-    xai_sidecar_free(sc);
-    return st ? evw_fail(st, side) : XAI_OK;
 }
 
 /* ---- AOPC sweep ------------------------------------------------------------------ */
@@ -94,7 +57,7 @@ static xai_status aopc_table(const char *path, const xai_aopc_sweep *s, int64_t 
         for (size_t c = 0; c < sizeof v / sizeof *v; c++)
             xai_tsv_set_number(t, r, 2 + c, v[c]);
     }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 /* curves.tsv (@p per_sample 0: the mean curve per step) or aopc_samples.tsv (1) */
@@ -114,7 +77,7 @@ static xai_status curve_or_sample_table(const char *path, const xai_aopc_sweep *
             xai_tsv_set_number(t, r, 2 + (size_t)i,
                                per_sample ? s->run[i].res.aopc_sample[k] : s->run[i].res.curve[k]);
     }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 static xai_status aopc_figures(const char *outdir, const xai_aopc_sweep *s, const xai_perturb_config *pc,
@@ -132,7 +95,7 @@ static xai_status aopc_figures(const char *outdir, const xai_aopc_sweep *s, cons
                  np == 1 ? "" : "es");
         xai_status st = evw_curves(path, s, k == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel);
         if (st)
-            return evw_fail(st, path);
+            return xai_out_fail(st, path);
     }
     return XAI_OK;
 }
@@ -157,7 +120,7 @@ xai_status xai_evalout_aopc(const char *outdir, const xai_aopc_sweep *s, const x
     if (!st)
         st = curve_or_sample_table(path[2], s, 1);
     for (int i = 0; i < 3 && !st; i++)
-        st = evw_sidecar(path[i], sidecar_json, desc[i]);
+        st = xai_out_sidecar(path[i], sidecar_json, desc[i]);
     return st ? st : aopc_figures(outdir, s, pc, orders);
 }
 
@@ -185,7 +148,7 @@ static xai_status metrics_table(const char *path, const xai_evalout_method *ms, 
                 xai_tsv_set_number(t, r, 4 + c, v[c]);
             st = evw_add(es, ms[i].label, k, sc->mean, sc->ci_low, sc->ci_high, (double)sc->n_finite);
         }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 static xai_status samples_table(const char *path, const xai_evalout_method *ms, int nm)
@@ -211,7 +174,7 @@ static xai_status samples_table(const char *path, const xai_evalout_method *ms, 
                 if (ms[i].scores->score[k].computed)
                     xai_tsv_set_number(t, r, c++, ms[i].scores->score[k].sample[s]);
     }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 static xai_status mprt_table(const char *path, const xai_evalout_method *ms, int nm)
@@ -235,7 +198,7 @@ static xai_status mprt_table(const char *path, const xai_evalout_method *ms, int
             xai_tsv_set_number(t, row, 5, r->ci_high[l]);
         }
     }
-    return evw_save(t, path, st);
+    return xai_out_table(t, path, st);
 }
 
 static xai_status write_mprt(const char *outdir, const xai_evalout_method *ms, int nm, const char *json)
@@ -244,11 +207,11 @@ static xai_status write_mprt(const char *outdir, const xai_evalout_method *ms, i
     snprintf(path, sizeof path, "%s/mprt.tsv", outdir);
     xai_status st = mprt_table(path, ms, nm);
     if (!st)
-        st = evw_sidecar(path, json, "MPRT per method and cascade stage: mean Spearman rank correlation with the "
+        st = xai_out_sidecar(path, json, "MPRT per method and cascade stage: mean Spearman rank correlation with the "
                          "original map after randomising the layers up to this one");
     snprintf(path, sizeof path, "%s/mprt.png", outdir);
     if (!st && (st = evw_mprt_figure(path, ms, nm)))
-        st = evw_fail(st, path);
+        st = xai_out_fail(st, path);
     return st;
 }
 
@@ -263,13 +226,13 @@ xai_status xai_evalout_write(const char *outdir, const xai_evalout_method *ms, i
     snprintf(path, sizeof path, "%s/metrics.tsv", outdir);
     xai_status st = metrics_table(path, ms, nm, &es);
     if (!st)
-        st = evw_sidecar(path, sidecar_json, "per method and metric: mean over samples with a value, 95% "
+        st = xai_out_sidecar(path, sidecar_json, "per method and metric: mean over samples with a value, 95% "
                          "Student-t interval, sd, n; better = direction of a better value");
     snprintf(path, sizeof path, "%s/metrics_samples.tsv", outdir);
     if (!st)
         st = samples_table(path, ms, nm);
     if (!st)
-        st = evw_sidecar(path, sidecar_json, "per sample: the explained class and every method/metric value "
+        st = xai_out_sidecar(path, sidecar_json, "per sample: the explained class and every method/metric value "
                          "(n/a where a value does not exist)");
     if (!st && ms[0].scores->score[XAI_METRIC_MPRT].computed)
         st = write_mprt(outdir, ms, nm, sidecar_json);
