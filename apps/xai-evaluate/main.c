@@ -37,69 +37,6 @@ static void progress(void *ud, int64_t done, int64_t total, const char *item)
     xai_app_progress_step(&app, done, item);
 }
 
-/* The sidecar members of @p root plus the program's provenance, as JSON text (NULL when out
- * of memory); @p root is consumed. */
-static char *with_provenance(json_t *root)
-{
-    if (!root)
-        return NULL;
-    json_object_set_new(root, "CommandLine", json_string(app.command_line ? app.command_line : ""));
-    json_object_set_new(root, "Version", json_string(app.version ? app.version : ""));
-    json_object_set_new(root, "DateTime", json_string(app.datetime));
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
-static json_t *label_array(const eval_opts *o)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < o->nm; i++)
-        json_array_append_new(a, json_string(o->ms[i].label));
-    return a;
-}
-
-static json_t *patch_array(const xai_perturb_config *pc)
-{
-    json_t *a = json_array();
-    for (int d = 0; d < pc->patch_ndim; d++)
-        json_array_append_new(a, json_integer(pc->patch[d]));
-    return a;
-}
-
-static char *aopc_sidecar_json(const eval_opts *o, const char *sha)
-{
-    const xai_perturb_config *pc = &o->pc;
-    return with_provenance(json_pack(
-        "{s:s, s:[s, s], s:s, s:{s:o, s:o, s:i, s:I, s:s, s:s, s:f, s:I, s:I, s:o, s:s}}",
-        "ModelSHA256", sha, "Sources", o->model_path, o->input_path, "Method", "region perturbation (AOPC)",
-        "Parameters", "methods", label_array(o), "patch", patch_array(pc), "steps", pc->steps, "per_step",
-        (json_int_t)pc->per_step, "order", o->do_morf && o->do_lerf ? "morf,lerf" : o->do_morf ? "morf" : "lerf",
-        "replace", xai_replace_name(pc->replace), "baseline", (double)pc->baseline, "seed", (json_int_t)pc->seed,
-        "batch", (json_int_t)pc->batch, "class", o->target >= 0 ? json_integer(o->target) : json_string("pred"),
-        "init", o->init_logit ? "logit" : "onehot"));
-}
-
-static char *metrics_sidecar_json(const eval_opts *o, const char *sha)
-{
-    const xai_eval_config *c = &o->mo.ec;
-    json_t *metrics = json_array();
-    for (int k = 0; k < XAI_METRIC_COUNT; k++)
-        if ((o->mo.set >> k) & 1u)
-            json_array_append_new(metrics, json_string(xai_metric_name(k)));
-    return with_provenance(json_pack(
-        "{s:s, s:[s, s, s?], s:{s:o, s:o, s:o, s:i, s:I, s:s, s:f, s:I, s:I, s:f, s:i, s:f, s:i, s:f, s:i, s:b, "
-        "s:b, s:I, s:o}}",
-        "ModelSHA256", sha, "Sources", o->model_path, o->input_path, o->mo.truth, "Parameters", "methods",
-        label_array(o), "metrics", metrics, "patch", patch_array(&c->perturb), "steps", c->perturb.steps, "per_step",
-        (json_int_t)c->perturb.per_step, "replace", xai_replace_name(c->perturb.replace), "road_noise",
-        (double)c->perturb.road_noise, "road_axes_mask", (json_int_t)c->perturb.road_axes, "seed",
-        (json_int_t)c->seed, "fc_fraction", c->fc_fraction, "fc_runs", c->fc_runs, "infid_sigma", c->infid_sigma,
-        "infid_runs", c->infid_runs, "sens_radius", c->sens_radius, "sens_runs", c->sens_runs, "loc_abs",
-        c->loc_abs, "mprt_abs", c->mprt_abs, "batch", (json_int_t)c->perturb.batch, "class",
-        o->target >= 0 ? json_integer(o->target) : json_string("pred")));
-}
-
 /* The methods with their explanation settings (LRP: the --init start; gradients: df/dx;
  * epsilon-gamma-box: the input's range as ZBox bounds). */
 static void method_configs(const eval_opts *o, float xmin, float xmax, xai_eval_method *me)
@@ -195,18 +132,6 @@ static int fit_to_model(eval_opts *o, const xai_npy *x, const xai_model *m, int6
     return 0;
 }
 
-static void print_aopc(const eval_opts *o, const xai_aopc_sweep *s)
-{
-    const xai_perturb_result *r0 = &s->run[0].res;
-    fprintf(stderr, "%-28s %-6s %10s %10s %10s  (n = %lld, L = %d, %lld patches, %lld per step, %s)\n", "method",
-            "order", "AOPC", "CI low", "CI high", (long long)r0->n, o->pc.steps, (long long)r0->npatches,
-            (long long)o->pc.per_step, xai_replace_name(o->pc.replace));
-    for (int i = 0; i < s->nruns; i++)
-        fprintf(stderr, "%-28s %-6s %10.5g %10.5g %10.5g\n", s->run[i].label,
-                xai_perturb_order_name(s->run[i].order), s->run[i].res.aopc, s->run[i].res.ci_low,
-                s->run[i].res.ci_high);
-}
-
 /* Region perturbation (AOPC) of every method against the random order. */
 static int run_aopc(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t n, const xai_eval_method *me,
                     const char *sha)
@@ -223,19 +148,11 @@ static int run_aopc(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t 
     int rc = xai_aopc_sweep_run(m, &o->pc, orders, me, o->nm, n, x->data, progress, NULL, &sw) != XAI_OK
                  ? fail(o->model_path, xai_last_error()) : 0;
     free(tg);
+    o->pc.target = NULL;
     if (rc)
         return rc;
     xai_app_progress_end(&app);
-    char *json = aopc_sidecar_json(o, sha);
-    if (!json)
-        rc = fail(o->outdir, "out of memory");
-    else if (xai_app_mkdirs(&app, o->outdir) != 0)
-        rc = 1;
-    else if (xai_evalout_aopc(o->outdir, &sw, &o->pc, orders, json) != XAI_OK)
-        rc = xai_app_fail(&app, NULL, "%s", xai_last_error());
-    if (!rc && app.verbosity > 0)
-        print_aopc(o, &sw);
-    free(json);
+    rc = eval_write_aopc(o, &sw, sha);
     xai_aopc_sweep_free(&sw);
     return rc;
 }
@@ -247,8 +164,6 @@ static int run_metrics(eval_opts *o, const xai_model *m, const xai_npy *x, int64
     float *mask = o->mo.truth ? load_truth(o->mo.truth, n, xai_model_input_numel(m)) : NULL;
     int *tg = o->target >= 0 ? malloc(sizeof(int) * (size_t)n) : NULL;
     xai_eval_scores *sc = calloc((size_t)o->nm, sizeof *sc);
-    xai_evalout_method om[MAX_METHODS];
-    char *json = NULL;
     int rc = 1, ok = 0;
     if ((o->mo.truth && !mask) || (o->target >= 0 && !tg) || !sc)
         goto out;
@@ -261,16 +176,70 @@ static int run_metrics(eval_opts *o, const xai_model *m, const xai_npy *x, int64
     }
     ok = 1;
     xai_app_progress_end(&app);
-    for (int i = 0; i < o->nm; i++)
-        om[i] = (xai_evalout_method){o->ms[i].label, &sc[i]};
-    if (!(json = metrics_sidecar_json(o, sha)))
-        fail(o->outdir, "out of memory");
-    else if (xai_app_mkdirs(&app, o->outdir) == 0)
-        rc = xai_evalout_write(o->outdir, om, o->nm, json) ? xai_app_fail(&app, NULL, "%s", xai_last_error()) : 0;
+    rc = eval_write_metrics(o, sc, sha);
 out:
     for (int i = 0; ok && i < o->nm; i++)
         xai_eval_scores_free(&sc[i]);
-    free(sc), free(mask), free(tg), free(json);
+    free(sc), free(mask), free(tg);
+    return rc;
+}
+
+/* One method of a --shard run into its own folder. */
+typedef struct {
+    const eval_opts *o;
+    const xai_model *m;
+    const xai_npy *x;
+    int64_t n;
+    const xai_eval_method *me;
+    const char *sha;
+} part_ctx;
+
+static int evaluate_part(void *ctx, int i, const char *dir)
+{
+    const part_ctx *c = ctx;
+    eval_opts *sub = malloc(sizeof *sub);
+    if (!sub)
+        return fail(dir, "out of memory");
+    *sub = *c->o;
+    sub->ms[0] = c->o->ms[i];
+    sub->nm = 1;
+    sub->outdir = dir;
+    int rc = sub->mo.set ? run_metrics(sub, c->m, c->x, c->n, c->me + i, c->sha)
+                         : run_aopc(sub, c->m, c->x, c->n, c->me + i, c->sha);
+    free(sub);
+    return rc;
+}
+
+/* --merge: every method done, its tables read back and written as one run's */
+static int merge_parts(const eval_opts *o, const eval_shard *sh, const char *sha)
+{
+    int rc = shard_check_done(o, sh);
+    if (!rc && !o->mo.set) {
+        xai_aopc_sweep sw;
+        if (!(rc = shard_merge_aopc(o, sh, &sw)))
+            rc = eval_write_aopc(o, &sw, sha);
+        xai_aopc_sweep_free(&sw);
+    } else if (!rc) {
+        xai_eval_scores sc[MAX_METHODS];
+        if ((rc = shard_merge_metrics(o, sh, sc)))
+            return rc;
+        rc = eval_write_metrics(o, sc, sha);
+        for (int i = 0; i < o->nm; i++)
+            xai_eval_scores_free(&sc[i]);
+    }
+    return rc;
+}
+
+/* --shard K/N: the methods of shard K into OUTDIR/methods/; --merge: all of them joined. */
+static int run_parts(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t n, const xai_eval_method *me,
+                     const char *sha)
+{
+    eval_shard sh;
+    part_ctx ctx = {o, m, x, n, me, sha};
+    int rc = shard_items(o, sha, o->argv, &sh);
+    if (!rc)
+        rc = o->merge ? merge_parts(o, &sh, sha) : shard_run(o, &sh, o->shard_k, o->shard_n, evaluate_part, &ctx);
+    shard_free(&sh);
     return rc;
 }
 
@@ -290,18 +259,18 @@ static int evaluate(eval_opts *o, const xai_npy *x, const xai_model *m)
     char sha[65];
     if (xai_sha256_file(o->model_path, sha) != 0)
         return fail(o->model_path, "cannot read it for its SHA-256");
-    if (!o->mo.set)
-        return run_aopc(o, m, x, n, me, sha);
     o->mo.ec.perturb = o->pc;
     o->mo.ec.seed = o->pc.seed;
-    return run_metrics(o, m, x, n, me, sha);
+    if (o->shard_n > 0 || o->merge)
+        return run_parts(o, m, x, n, me, sha);
+    return o->mo.set ? run_metrics(o, m, x, n, me, sha) : run_aopc(o, m, x, n, me, sha);
 }
 
 static int run_evaluate(eval_opts *o)
 {
     xai_npy x = {0};
     xai_model *m = NULL;
-    int rc = check_outputs(o->outdir, o->mo.set ? 1 : 0, XAI_EXIT_USAGE);
+    int rc = o->shard_n > 0 ? 0 : check_outputs(o->outdir, o->mo.set ? 1 : 0, XAI_EXIT_USAGE);
     if (rc)
         return rc;
     if (xai_npy_load(o->input_path, &x) != XAI_OK)
@@ -349,7 +318,7 @@ static int report_main(int argc, char **argv)
     json_t *src = json_array();
     for (int i = optind; i < argc; i++)
         json_array_append_new(src, json_string(argv[i]));
-    char *json = with_provenance(json_pack("{s:o}", "Sources", src));
+    char *json = eval_with_provenance(json_pack("{s:o}", "Sources", src));
     rc = XAI_EXIT_DATA;
     if (json && xai_app_mkdirs(&app, outdir) == 0)
         rc = xai_evalout_report((const char *const *)argv + optind, argc - optind, outdir, json)
@@ -373,6 +342,7 @@ int main(int argc, char **argv)
         o.target = -1;
         o.do_morf = o.do_lerf = o.init_logit = 1;
         o.steps = -1;
+        o.argv = argv;
         rc = eval_parse_args(argc, argv, &o);
         if (rc == 0) {
             xai_app_apply_threads(&app);

@@ -100,7 +100,7 @@ int eval_parse_axes(const char *s, int ndim, unsigned *bits)
 
 enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
        O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
-       O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS };
+       O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS, O_SHARD, O_MERGE };
 
 /* a finite number; 0 or -1 */
 static int parse_double(const char *arg, double *out)
@@ -255,6 +255,8 @@ static int check_options(eval_opts *o, int argc, char **argv)
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if (((o->mo.set >> k) & 1u) && xai_metric_needs_mask(k) && !o->mo.truth)
             return xai_app_usage_error(&app, "--metrics %s needs --truth MASK.npy", xai_metric_name(k));
+    if (o->merge && o->shard_n > 0)
+        return xai_app_usage_error(&app, "--merge joins the shards' results: give it without --shard");
     if (strlen(o->outdir) > 4096 - 32)
         return xai_app_usage_error(&app, "OUTDIR path too long");
     return 0;
@@ -270,6 +272,11 @@ static int eval_option(void *ctx, int c, char *arg)
         o->outdir = arg;
         return 0;
     }
+    if (c == O_SHARD)
+        return xai_app_parse_shard(arg, &o->shard_k, &o->shard_n)
+                   ? xai_app_usage_error(&app, "--shard needs K/N with 1 <= K <= N") : 0;
+    if (c == O_MERGE)
+        return o->merge = 1, 0;
     int rc = perturb_option(o, c, arg);
     if (rc < 0)
         rc = metric_option(o, c, arg);
@@ -291,7 +298,8 @@ int eval_parse_args(int argc, char **argv, eval_opts *o)
         {"fc-runs", required_argument, 0, O_FC_RUNS}, {"fc-fraction", required_argument, 0, O_FC_FRACTION},
         {"infid-runs", required_argument, 0, O_INFID_RUNS}, {"infid-sigma", required_argument, 0, O_INFID_SIGMA},
         {"sens-runs", required_argument, 0, O_SENS_RUNS}, {"sens-radius", required_argument, 0, O_SENS_RADIUS},
-        {"loc-abs", no_argument, 0, O_LOC_ABS},
+        {"loc-abs", no_argument, 0, O_LOC_ABS},      {"shard", required_argument, 0, O_SHARD},
+        {"merge", no_argument, 0, O_MERGE},
         {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
     int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, eval_option, o);

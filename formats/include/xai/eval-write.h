@@ -65,6 +65,23 @@ XAI_API xai_status xai_evalout_write(const char *outdir, const xai_evalout_metho
 XAI_API xai_status xai_evalout_report(const char *const *inputs, int ninputs, const char *outdir,
                                       const char *sidecar_json);
 
+/**
+ * Read back the tables that xai_evalout_write() wrote for ONE method into @p dir: the
+ * summaries, the per-sample values and classes, and (when computed) the MPRT per-layer means
+ * and intervals (not the per-sample correlations). Written again with xai_evalout_write()
+ * they give the same files. Free with xai_eval_scores_free().
+ * @return XAI_OK; XAI_EIO, XAI_EFORMAT (a row of another method, a missing column or
+ *         number; the message names the file), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_evalout_read_metrics(const char *dir, const char *label, xai_eval_scores *scores);
+
+/**
+ * Read back the tables of xai_evalout_aopc() in @p dir into @p sweep (each run's summary,
+ * mean curve, fractions, per-sample AOPC and classes; not the per-step logits). Free with
+ * xai_aopc_sweep_free(). @return as xai_evalout_read_metrics().
+ */
+XAI_API xai_status xai_evalout_read_aopc(const char *dir, xai_aopc_sweep *sweep);
+
 #ifdef __cplusplus
 }
 #endif
