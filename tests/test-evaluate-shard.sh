@@ -69,6 +69,16 @@ expect 0 "1 methods evaluated, 0 failed, 1 already done" "$EV" "$M" "$T/x.npy" -
 expect 0 "" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge
 same_outputs "$T/m1" "$T/m2"
 check [ -s "$T/m2/mprt.png" ]
+# --slurm --dry-run: the array of the shards with methods to do, then the merge step
+"$EV" "$M" "$T/x.npy" -o "$T/s" $MET -q --shard 1/2 --slurm --dry-run >"$T/dry" 2>"$T/err"
+check [ $? -eq 0 ]
+check grep -q -- '--array=0,1$' "$T/dry"
+check grep -q -- "--shard \"\$((SLURM_ARRAY_TASK_ID + 1))/2\"" "$T/dry"
+check grep -q -- "' --merge$" "$T/dry"
+check grep -q -- '--dependency=afterok' "$T/dry"
+check [ ! -e "$T/s/metrics.tsv" ]
+expect 0 "nothing to submit" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --shard 1/2 --slurm --dry-run
+expect 2 "--slurm" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge --slurm
 # the merge refuses results of other options, and an existing output without --force
 expect 1 "not done with these inputs and options" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET --seed 5 -q --merge -f
 expect 2 "exists" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge

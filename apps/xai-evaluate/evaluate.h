@@ -43,6 +43,8 @@ typedef struct {
     long steps;
     metrics_opts mo;
     int shard_k, shard_n, merge; /* --shard K/N (0/0 without), --merge */
+    xai_slurm_opts slurm;        /* --slurm and its options (nshards 0: not given) */
+    int use_slurm;
     char **argv;                 /* the command line, for the batch digests */
 } eval_opts;
 
@@ -75,6 +77,8 @@ typedef int (*shard_fn)(void *ctx, int i, const char *dir);
 int shard_items(const eval_opts *o, const char *model_sha, char **argv, eval_shard *sh);
 void shard_free(eval_shard *sh);
 int shard_run(eval_opts *o, const eval_shard *sh, int k, int n, shard_fn one, void *ctx);
+/* --slurm: an array task per shard with methods to do, then the --merge step (afterok) */
+int shard_slurm(eval_opts *o, const eval_shard *sh);
 int shard_check_done(const eval_opts *o, const eval_shard *sh);
 int shard_merge_aopc(const eval_opts *o, const eval_shard *sh, xai_aopc_sweep *out);
 int shard_merge_metrics(const eval_opts *o, const eval_shard *sh, xai_eval_scores *sc);

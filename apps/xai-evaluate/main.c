@@ -237,7 +237,9 @@ static int run_parts(eval_opts *o, const xai_model *m, const xai_npy *x, int64_t
     eval_shard sh;
     part_ctx ctx = {o, m, x, n, me, sha};
     int rc = shard_items(o, sha, o->argv, &sh);
-    if (!rc)
+    if (!rc && o->use_slurm)
+        rc = shard_slurm(o, &sh);
+    else if (!rc)
         rc = o->merge ? merge_parts(o, &sh, sha) : shard_run(o, &sh, o->shard_k, o->shard_n, evaluate_part, &ctx);
     shard_free(&sh);
     return rc;
@@ -261,7 +263,7 @@ static int evaluate(eval_opts *o, const xai_npy *x, const xai_model *m)
         return fail(o->model_path, "cannot read it for its SHA-256");
     o->mo.ec.perturb = o->pc;
     o->mo.ec.seed = o->pc.seed;
-    if (o->shard_n > 0 || o->merge)
+    if (o->shard_n > 0 || o->merge || o->use_slurm)
         return run_parts(o, m, x, n, me, sha);
     return o->mo.set ? run_metrics(o, m, x, n, me, sha) : run_aopc(o, m, x, n, me, sha);
 }
@@ -270,7 +272,7 @@ static int run_evaluate(eval_opts *o)
 {
     xai_npy x = {0};
     xai_model *m = NULL;
-    int rc = o->shard_n > 0 ? 0 : check_outputs(o->outdir, o->mo.set ? 1 : 0, XAI_EXIT_USAGE);
+    int rc = o->shard_n > 0 || o->use_slurm ? 0 : check_outputs(o->outdir, o->mo.set ? 1 : 0, XAI_EXIT_USAGE);
     if (rc)
         return rc;
     if (xai_npy_load(o->input_path, &x) != XAI_OK)

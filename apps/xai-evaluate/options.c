@@ -100,7 +100,8 @@ int eval_parse_axes(const char *s, int ndim, unsigned *bits)
 
 enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASELINE, O_CLASS, O_SEED, O_BATCH,
        O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
-       O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS, O_SHARD, O_MERGE };
+       O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS, O_SHARD, O_MERGE, O_SLURM,
+       O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
 
 /* a finite number; 0 or -1 */
 static int parse_double(const char *arg, double *out)
@@ -255,11 +256,35 @@ static int check_options(eval_opts *o, int argc, char **argv)
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if (((o->mo.set >> k) & 1u) && xai_metric_needs_mask(k) && !o->mo.truth)
             return xai_app_usage_error(&app, "--metrics %s needs --truth MASK.npy", xai_metric_name(k));
+    if (o->merge && o->use_slurm)
+        return xai_app_usage_error(&app, "--slurm submits the --merge step itself");
     if (o->merge && o->shard_n > 0)
         return xai_app_usage_error(&app, "--merge joins the shards' results: give it without --shard");
     if (strlen(o->outdir) > 4096 - 32)
         return xai_app_usage_error(&app, "OUTDIR path too long");
     return 0;
+}
+
+/* --slurm and its options; 0 or a usage exit code */
+static int slurm_option(eval_opts *o, int c, const char *arg)
+{
+    long v;
+    switch (c) {
+    case O_SLURM: o->use_slurm = 1; return 0;
+    case O_SLURM_ARGS: o->slurm.sbatch_args = arg; return 0;
+    case O_DRY_RUN: o->slurm.dry_run = 1; return 0;
+    case O_WAIT: o->slurm.wait = 1; return 0;
+    case O_MAX_PAR:
+        if (xai_app_parse_long(arg, 1, 100000, &v))
+            return xai_app_usage_error(&app, "--max-parallel needs an integer in 1..100000");
+        o->slurm.max_parallel = (int)v;
+        return 0;
+    default:
+        if (xai_app_parse_long(arg, 1, 30L * 86400, &v))
+            return xai_app_usage_error(&app, "--wait-timeout needs seconds in 1..2592000");
+        o->slurm.wait_timeout_s = (int)v;
+        return 0;
+    }
 }
 
 /* one option; 0, -1 for exit 0 (help), an exit code, or XAI_APP_NOT_MINE */
@@ -277,6 +302,8 @@ static int eval_option(void *ctx, int c, char *arg)
                    ? xai_app_usage_error(&app, "--shard needs K/N with 1 <= K <= N") : 0;
     if (c == O_MERGE)
         return o->merge = 1, 0;
+    if (c >= O_SLURM)
+        return slurm_option(o, c, arg);
     int rc = perturb_option(o, c, arg);
     if (rc < 0)
         rc = metric_option(o, c, arg);
@@ -299,7 +326,10 @@ int eval_parse_args(int argc, char **argv, eval_opts *o)
         {"infid-runs", required_argument, 0, O_INFID_RUNS}, {"infid-sigma", required_argument, 0, O_INFID_SIGMA},
         {"sens-runs", required_argument, 0, O_SENS_RUNS}, {"sens-radius", required_argument, 0, O_SENS_RADIUS},
         {"loc-abs", no_argument, 0, O_LOC_ABS},      {"shard", required_argument, 0, O_SHARD},
-        {"merge", no_argument, 0, O_MERGE},
+        {"merge", no_argument, 0, O_MERGE},          {"slurm", no_argument, 0, O_SLURM},
+        {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
+        {"dry-run", no_argument, 0, O_DRY_RUN},      {"wait", no_argument, 0, O_WAIT},
+        {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT},
         {"help", no_argument, 0, 'h'},                XAI_APP_LONG_OPTIONS,
         {0, 0, 0, 0}};
     int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, eval_option, o);

@@ -10,6 +10,7 @@
  * other draws. A method evaluated on all samples draws exactly what the one-machine run
  * draws; methods are independent once the classes are fixed (the argmax or --class).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,30 @@ int shard_run(eval_opts *o, const eval_shard *sh, int k, int n, shard_fn one, vo
         fprintf(stderr, PROG ": shard %d/%d: %d methods evaluated, %d failed, %d already done\n", k, n,
                 ran - failed, failed, skipped);
     return failed ? 3 : 0;
+}
+
+int shard_slurm(eval_opts *o, const eval_shard *sh)
+{
+    char *digests[MAX_METHODS];
+    for (int i = 0; i < sh->n; i++)
+        digests[i] = (char *)sh->digest[i];
+    char **targv = xai_batch_task_argv(o->argv), prog[PATH_MAX];
+    if (targv && strchr(targv[0], '/') && realpath(targv[0], prog)) /* the group step's program */
+        targv[0] = prog;
+    char *line = targv ? xai_batch_shell_line(targv) : NULL;
+    char *group = line ? xai_app_strdup_printf("%s --merge", line) : NULL;
+    int rc;
+    if (!group)
+        rc = xai_app_fail(&app, o->outdir, "out of memory");
+    else if (xai_app_mkdirs(&app, o->outdir) != 0)
+        rc = 1;
+    else {
+        o->slurm.nshards = o->shard_n > 0 ? o->shard_n : 1;
+        o->slurm.group_cmd = group;
+        rc = xai_slurm_run(&app, o->outdir, targv, sh->items, digests, sh->n, &o->slurm);
+    }
+    free(group), free(line), free(targv);
+    return rc;
 }
 
 /* Every method must be done with the current digest before its tables are joined. */
