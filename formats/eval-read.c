@@ -35,6 +35,16 @@ static xai_status cell(const table *tb, size_t r, const char *name, double *v)
     return XAI_OK;
 }
 
+/* As cell(), for a count or class: a whole number in [0, max]. */
+static xai_status whole(const table *tb, size_t r, const char *name, double max, double *v)
+{
+    xai_status st = cell(tb, r, name, v);
+    if (!st && !(*v >= 0 && *v <= max && *v == floor(*v)))
+        st = xai_error_set(XAI_EFORMAT, "%s: column '%s', row %zu: not a whole number in 0..%.0f", tb->path, name,
+                           r + 2, max);
+    return st;
+}
+
 static const char *text(const table *tb, size_t r, const char *name)
 {
     long c = xai_tsv_find_column(tb->t, name);
@@ -70,7 +80,7 @@ static xai_status read_summaries(const table *tb, const char *label, xai_eval_sc
         m->computed = 1;
         if (!(st = cell(tb, r, "mean", &m->mean)) && !(st = cell(tb, r, "ci_low", &m->ci_low)) &&
             !(st = cell(tb, r, "ci_high", &m->ci_high)) && !(st = cell(tb, r, "sd", &m->sd)))
-            st = cell(tb, r, "n", &nf);
+            st = whole(tb, r, "n", 1e12, &nf);
         m->n_finite = (int64_t)nf;
     }
     return st;
@@ -94,7 +104,7 @@ static xai_status read_samples(const table *tb, const char *label, xai_eval_scor
     }
     for (int64_t s = 0; s < n && !st; s++) {
         double c;
-        if (!(st = cell(tb, (size_t)s, "class", &c)))
+        if (!(st = whole(tb, (size_t)s, "class", 1e9, &c)))
             sc->target[s] = (int)c;
     }
     return st;
@@ -152,7 +162,7 @@ static xai_status read_run(const table *t3, size_t i, xai_aopc_run *run)
     const char *num[] = {"n", "steps", "patches", "aopc"};
     xai_status st = XAI_OK;
     for (int k = 0; k < 4 && !st; k++)
-        st = cell(&t3[0], i, num[k], &v[k]);
+        st = k < 3 ? whole(&t3[0], i, num[k], 1e9, &v[k]) : cell(&t3[0], i, num[k], &v[k]);
     if (!st && !(st = cell(&t3[0], i, "ci_low", &r->ci_low)) && !(st = cell(&t3[0], i, "ci_high", &r->ci_high)))
         st = cell(&t3[0], i, "sd", &r->sd);
     if (st)
@@ -171,7 +181,8 @@ static xai_status read_run(const table *t3, size_t i, xai_aopc_run *run)
             st = cell(&t3[1], (size_t)k, "fraction", &r->fraction[k]);
     for (int64_t s = 0; s < r->n && !st; s++) {
         double c;
-        if (!(st = cell(&t3[2], (size_t)s, col, &r->aopc_sample[s])) && !(st = cell(&t3[2], (size_t)s, "class", &c)))
+        if (!(st = cell(&t3[2], (size_t)s, col, &r->aopc_sample[s])) &&
+            !(st = whole(&t3[2], (size_t)s, "class", 1e9, &c)))
             r->target[s] = (int)c;
     }
     return st;
