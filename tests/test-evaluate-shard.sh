@@ -69,6 +69,18 @@ expect 0 "1 methods evaluated, 0 failed, 1 already done" "$EV" "$M" "$T/x.npy" -
 expect 0 "" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge
 same_outputs "$T/m1" "$T/m2"
 check [ -s "$T/m2/mprt.png" ]
+# killed mid-way (kill -9, whenever it lands): the rerun finishes the shard, sweeps the
+# temporary files of the dead run, and the merge still equals one run
+"$EV" "$M" "$T/x.npy" -o "$T/k" $AOPC -q --shard 1/1 &
+pid=$!
+sleep 1
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect 0 "" "$EV" "$M" "$T/x.npy" -o "$T/k" $AOPC -q --shard 1/1
+expect 0 "" "$EV" "$M" "$T/x.npy" -o "$T/k" $AOPC -q --merge
+same_outputs "$T/a1" "$T/k"
+check [ -z "$(find "$T/k" -name '*.tmp-xai.*')" ]
+
 # --slurm --dry-run: the array of the shards with methods to do, then the merge step
 "$EV" "$M" "$T/x.npy" -o "$T/s" $MET -q --shard 1/2 --slurm --dry-run >"$T/dry" 2>"$T/err"
 check [ $? -eq 0 ]

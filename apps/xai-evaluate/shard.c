@@ -92,6 +92,7 @@ int shard_run(eval_opts *o, const eval_shard *sh, int k, int n, shard_fn one, vo
             skipped++;
             continue;
         }
+        xai_app_sweep_orphans(&app, sh->dir[i]); /* a killed earlier attempt's temporary files */
         int rc = xai_app_mkdirs(&app, sh->dir[i]) != 0 ? 1 : one(ctx, i, sh->dir[i]);
         ran++;
         failed += rc != 0;
