@@ -105,8 +105,8 @@ xai_status evw_report(evw_entries *es, const char *outdir, const char *sidecar_j
 
 /* ---- report from metrics.tsv files ------------------------------------------------- */
 
-/* Folder name of @p path ("." when none) into buf. */
-static void dir_label(const char *path, char *buf, size_t len)
+/* The last @p depth folders of @p path's folder ("." when it has none) into buf. */
+static void dir_suffix(const char *path, int depth, char *buf, size_t len)
 {
     const char *slash = strrchr(path, '/');
     if (!slash) {
@@ -114,9 +114,26 @@ static void dir_label(const char *path, char *buf, size_t len)
         return;
     }
     const char *start = slash;
-    while (start > path && start[-1] != '/')
-        start--;
+    for (int d = 0; d < depth && start > path; d++)
+        for (start--; start > path && start[-1] != '/'; start--)
+            ;
     snprintf(buf, len, "%.*s", (int)(slash - start), start);
+}
+
+/* Each input's label: its folder's name, with as many parent folders as it takes to tell the
+ * inputs apart ("eeg/ev" and "fmri/ev" for two runs written to folders called "ev"). */
+static void input_labels(const char *const *inputs, int n, char (*lab)[64])
+{
+    for (int depth = 1; depth <= 16; depth++) {
+        int clash = 0;
+        for (int i = 0; i < n; i++)
+            dir_suffix(inputs[i], depth, lab[i], sizeof lab[i]);
+        for (int i = 0; i < n && !clash; i++)
+            for (int j = i + 1; j < n && !clash; j++)
+                clash = strcmp(lab[i], lab[j]) == 0 && strcmp(inputs[i], inputs[j]) != 0;
+        if (!clash)
+            return;
+    }
 }
 
 /* The metric of row @p r, or -1 */
@@ -153,7 +170,7 @@ static xai_status read_rows(const xai_tsv *t, const char *path, const long col[6
     return XAI_OK;
 }
 
-static xai_status read_metrics(const char *path, int prefix, evw_entries *es)
+static xai_status read_metrics(const char *path, const char *label, evw_entries *es)
 {
     static const char *const need[] = {"method", "metric", "mean", "ci_low", "ci_high", "n"};
     xai_tsv *t = NULL;
@@ -164,10 +181,8 @@ static xai_status read_metrics(const char *path, int prefix, evw_entries *es)
     for (int i = 0; i < 6 && !st; i++)
         if ((col[i] = xai_tsv_find_column(t, need[i])) < 0)
             st = xai_error_set(XAI_EFORMAT, "%s: no column '%s' (not a metrics.tsv of xai-evaluate)", path, need[i]);
-    char lab[64];
-    dir_label(path, lab, sizeof lab);
     if (!st)
-        st = read_rows(t, path, col, prefix ? lab : NULL, es);
+        st = read_rows(t, path, col, label, es);
     xai_tsv_free(t);
     return st;
 }
@@ -179,9 +194,13 @@ xai_status xai_evalout_report(const char *const *inputs, int ninputs, const char
     if (strlen(outdir) > 4096 - 32)
         return xai_error_set(XAI_EINVAL, "%s: path too long", outdir);
     evw_entries es = {0};
-    xai_status st = XAI_OK;
+    char (*lab)[64] = calloc((size_t)ninputs, sizeof *lab);
+    xai_status st = lab ? XAI_OK : xai_error_set(XAI_ENOMEM, "report: out of memory");
+    if (lab)
+        input_labels(inputs, ninputs, lab);
     for (int i = 0; i < ninputs && !st; i++)
-        st = read_metrics(inputs[i], ninputs > 1, &es);
+        st = read_metrics(inputs[i], ninputs > 1 ? lab[i] : NULL, &es);
+    free(lab);
     if (!st && es.n == 0)
         st = xai_error_set(XAI_EFORMAT, "%s: no metric rows", inputs[0]);
     if (!st)

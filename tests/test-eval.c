@@ -1168,6 +1168,21 @@ START_TEST(test_eval_methods_and_writers)
     const char *in[2] = {path, path};
     ck_assert_int_eq(xai_evalout_report(in, 2, dir, NULL), XAI_EFORMAT); /* same method twice */
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "twice"));
+    /* inputs in folders of one name are told apart by their parents */
+    char sub[2][4096], in2[2][4096];
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub[i], sizeof sub[i], "%s/%c", dir, 'a' + i);
+        mkdir(sub[i], 0700);
+        snprintf(sub[i], sizeof sub[i], "%s/%c/ev", dir, 'a' + i);
+        mkdir(sub[i], 0700);
+        ck_assert_int_eq(xai_evalout_write(sub[i], om, 2, NULL), XAI_OK);
+        snprintf(in2[i], sizeof in2[i], "%s/metrics.tsv", sub[i]);
+    }
+    const char *in3[2] = {in2[0], in2[1]};
+    ck_assert_msg(xai_evalout_report(in3, 2, dir, NULL) == XAI_OK, "%s", xai_last_error());
+    snprintf(path, sizeof path, "%s/report.tsv", dir);
+    ck_assert(tsv_cell(path, "method", "b/ev:lrp:epsilon", "metric", "sparseness", "mean") ==
+              tsv_cell(path, "method", "a/ev:lrp:epsilon", "metric", "sparseness", "mean"));
     snprintf(bad, sizeof bad, "%s/no/such/dir", dir);
     ck_assert_int_ne(xai_evalout_write(bad, om, 2, NULL), XAI_OK);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), bad));

@@ -60,7 +60,8 @@ XAI_API xai_status xai_evalout_write(const char *outdir, const xai_evalout_metho
  * The report from one or more metrics.tsv files: report.tsv (metric, family, better, method,
  * mean, ci_low, ci_high, n, rank; rank 1 = best in the metric's direction) and report.png (a
  * table of methods x metrics shaded by rank, headed by the metric and its direction), with a
- * sidecar. With several inputs, methods are labelled "DIR:method" by the input's folder.
+ * sidecar. With several inputs, methods are labelled "DIR:method" by the input's folder, with
+ * as many parent folders as it takes to tell the inputs apart ("eeg/ev:method").
  */
 XAI_API xai_status xai_evalout_report(const char *const *inputs, int ninputs, const char *outdir,
                                       const char *sidecar_json);
