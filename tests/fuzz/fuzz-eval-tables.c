@@ -7,6 +7,8 @@
  * written again, which indexes every array the reader filled (a figure may still refuse
  * values without a finite point: that is a status, not a crash).
  */
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,5 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xai_evalout_aopc(out, &sw, &pc, 3, NULL);
         xai_aopc_sweep_free(&sw);
     }
+    cairo_debug_reset_static_data(); /* the font caches of the figures, for LeakSanitizer */
+    FcFini();
     return 0;
 }
