@@ -15,7 +15,8 @@
 #define FIG_MIN_SIZE 64
 #define FIG_MAX_SIZE 16384
 
-typedef enum { FIG_PNG, FIG_SVG, FIG_PDF } fig_kind;
+/* FIG_PNG_RGB: an opaque RGB PNG (no alpha channel), for figures drawn edge to edge */
+typedef enum { FIG_PNG, FIG_SVG, FIG_PDF, FIG_PNG_RGB } fig_kind;
 typedef void (*fig_draw_fn)(cairo_t *cr, const void *ctx);
 
 /* The output kind from @p path's extension (.png, .svg, .pdf), or XAI_EINVAL naming it. */

@@ -483,8 +483,8 @@ xai_status fig_render(const char *path, fig_kind kind, int width, int height, fi
     xai_status st = xai_atomic_begin(path, &af);
     if (st != XAI_OK)
         return st;
-    if (kind == FIG_PNG)
-        surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
+    if (kind == FIG_PNG || kind == FIG_PNG_RGB)
+        surf = cairo_image_surface_create(kind == FIG_PNG ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, width, height);
     else if (kind == FIG_SVG)
         surf = cairo_svg_surface_create_for_stream(write_fn, af.f, width, height);
     else
@@ -495,7 +495,7 @@ xai_status fig_render(const char *path, fig_kind kind, int width, int height, fi
     draw(cr, ctx);
     cs = cairo_status(cr);
     cairo_destroy(cr);
-    if (cs == CAIRO_STATUS_SUCCESS && kind == FIG_PNG)
+    if (cs == CAIRO_STATUS_SUCCESS && (kind == FIG_PNG || kind == FIG_PNG_RGB))
         cs = cairo_surface_write_to_png_stream(surf, write_fn, af.f);
     cairo_surface_finish(surf);
     if (cs == CAIRO_STATUS_SUCCESS)

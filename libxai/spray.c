@@ -1254,3 +1254,37 @@ xai_status xai_spray_by_class(const float *x, int64_t n, int64_t dim, const int 
     }
     return st;
 }
+
+xai_status xai_spray_cluster_means(const float *maps, int64_t n_all, int64_t dim, const int *labels, int cls,
+                                   const xai_spray_result *r, float *means)
+{
+    if (!maps || !labels || !r || !means || dim < 1 || n_all < 1 || r->n_clusters < 1)
+        return xai_error_set(XAI_EINVAL, "spray: cluster means: NULL argument, no maps or no clusters");
+    int64_t m = 0;
+    for (int64_t i = 0; i < n_all; i++)
+        m += labels[i] == cls;
+    if (m != r->n)
+        return xai_error_set(XAI_EINVAL, "spray: cluster means: class %d has %lld maps, the result %lld", cls,
+                             (long long)m, (long long)r->n);
+    size_t md = (size_t)dim, k = (size_t)r->n_clusters;
+    double *acc = calloc(k * md, sizeof(double));
+    if (!acc)
+        return xai_error_set(XAI_ENOMEM, "spray: cluster means: out of memory");
+    for (int64_t i = 0, j = 0; i < n_all; i++) {
+        if (labels[i] != cls)
+            continue;
+        int q = r->labels[j++];
+        if (q < 0 || (size_t)q >= k) {
+            free(acc);
+            return xai_error_set(XAI_EINVAL, "spray: cluster means: cluster label %d out of range", q);
+        }
+        double *dst = acc + (size_t)q * md;
+        for (size_t e = 0; e < md; e++)
+            dst[e] += maps[(size_t)i * md + e];
+    }
+    for (size_t q = 0; q < k; q++)
+        for (size_t e = 0; e < md; e++)
+            means[q * md + e] = (float)(acc[q * md + e] / (double)r->sizes[q]);
+    free(acc);
+    return XAI_OK;
+}

@@ -10,6 +10,8 @@
  *  - errors; and on ../shared/reference/cnn/eeg_cnn1d (skipped without it) LRP ordering
  *    beats a random ordering; the xai-evaluate program end to end.
  */
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "test-common.h"
+#include "xai/eval-write.h"
 #include "xai/eval.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -999,6 +1002,209 @@ START_TEST(test_eeg_lrp_beats_random)
 }
 END_TEST
 
+/* ---- drivers over several methods and their writers ------------------------------ */
+
+typedef struct {
+    int calls;
+    int64_t last_done, total;
+    char last_item[200];
+} progress_log;
+
+static void log_progress(void *ud, int64_t done, int64_t total, const char *item)
+{
+    progress_log *p = ud;
+    p->calls++;
+    ck_assert_int_eq(done, p->last_done + 1); /* one step at a time, in order */
+    p->last_done = done;
+    p->total = total;
+    snprintf(p->last_item, sizeof p->last_item, "%s", item);
+}
+
+static void two_methods(xai_eval_method *me)
+{
+    xai_explain_config_init(&me[0].explain);
+    me[0].label = "gradient-x-input";
+    me[0].explain.method = XAI_METHOD_GRADIENT_X_INPUT;
+    me[0].explain.init = XAI_INIT_ONEHOT;
+    xai_explain_config_init(&me[1].explain);
+    me[1].label = "lrp:epsilon";
+    me[1].explain.method = XAI_METHOD_LRP;
+    me[1].explain.composite = "epsilon";
+}
+
+/* The sweep equals the single runs it stands for: the random order fixes the classes, then
+ * each method's MoRF and LeRF runs on its own maps for those classes. */
+START_TEST(test_aopc_sweep)
+{
+    enum { N = 6, D = 24 };
+    xai_model *m = load_linear();
+    float x[N * D], rel[N * D];
+    rng_state = 77;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    xai_eval_method me[2];
+    two_methods(me);
+    xai_perturb_config pc;
+    xai_perturb_config_init(&pc);
+    pc.steps = 10;
+    xai_aopc_sweep sw;
+    progress_log pl = {0};
+    ck_assert_int_eq(xai_aopc_sweep_run(m, &pc, 3, me, 2, N, x, log_progress, &pl, &sw), XAI_OK);
+    ck_assert_int_eq(sw.nruns, 5);
+    ck_assert_int_eq(pl.calls, 5);
+    ck_assert_int_eq(pl.total, 5);
+    ck_assert_str_eq(pl.last_item, "lrp:epsilon/lerf");
+    ck_assert_str_eq(sw.run[0].label, "random");
+    xai_perturb_result r;
+    pc.order = XAI_ORDER_RANDOM;
+    ck_assert_int_eq(xai_perturb_evaluate(m, &pc, N, x, NULL, &r), XAI_OK);
+    ck_assert(r.aopc == sw.run[0].res.aopc);
+    pc.target = r.target;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(xai_explain_targets(m, &me[i].explain, N, x, r.target, rel), XAI_OK);
+        for (int k = 0; k < 2; k++) {
+            const xai_aopc_run *run = &sw.run[1 + 2 * i + k];
+            xai_perturb_result one;
+            pc.order = k == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF;
+            ck_assert_int_eq(xai_perturb_evaluate(m, &pc, N, x, rel, &one), XAI_OK);
+            ck_assert_str_eq(run->label, me[i].label);
+            ck_assert_int_eq(run->order, pc.order);
+            for (int s = 0; s < N; s++)
+                ck_assert(one.aopc_sample[s] == run->res.aopc_sample[s]);
+            xai_perturb_result_free(&one);
+        }
+    }
+    /* the gradient x input oracle of a linear model beats the random order (MoRF) */
+    ck_assert(sw.run[1].res.aopc > sw.run[0].res.aopc);
+    xai_perturb_result_free(&r);
+    xai_aopc_sweep_free(&sw);
+    /* only MoRF: 1 + 2 runs; errors name the method */
+    pc.target = NULL;
+    ck_assert_int_eq(xai_aopc_sweep_run(m, &pc, 1, me, 2, N, x, NULL, NULL, &sw), XAI_OK);
+    ck_assert_int_eq(sw.nruns, 3);
+    xai_aopc_sweep_free(&sw);
+    ck_assert_int_eq(xai_aopc_sweep_run(m, &pc, 0, me, 2, N, x, NULL, NULL, &sw), XAI_EINVAL);
+    me[1].explain.composite = "no-such-composite";
+    ck_assert_int_ne(xai_aopc_sweep_run(m, &pc, 3, me, 2, N, x, NULL, NULL, &sw), XAI_OK);
+    ck_assert_msg(strncmp(xai_last_error(), "lrp:epsilon: ", 13) == 0, "%s", xai_last_error());
+    ck_assert_ptr_null(sw.run);
+    xai_model_free(m);
+}
+END_TEST
+
+/* A numeric cell of a TSV: the row whose column @p key equals @p val (and @p key2 equals
+ * @p val2 when given). */
+static double tsv_cell(const char *path, const char *key, const char *val, const char *key2, const char *val2,
+                       const char *col)
+{
+    xai_tsv *t = NULL;
+    ck_assert_msg(xai_tsv_load(path, 0, &t) == XAI_OK, "%s", xai_last_error());
+    long k = xai_tsv_find_column(t, key), k2 = key2 ? xai_tsv_find_column(t, key2) : -1,
+         c = xai_tsv_find_column(t, col);
+    ck_assert(k >= 0 && c >= 0 && (!key2 || k2 >= 0));
+    double v = NAN;
+    int hits = 0;
+    for (size_t r = 0; r < xai_tsv_nrows(t); r++)
+        if (strcmp(xai_tsv_get_string(t, r, (size_t)k), val) == 0 &&
+            (!key2 || strcmp(xai_tsv_get_string(t, r, (size_t)k2), val2) == 0)) {
+            ck_assert_int_eq(xai_tsv_get_number(t, r, (size_t)c, &v), XAI_OK);
+            hits++;
+        }
+    ck_assert_int_eq(hits, 1);
+    xai_tsv_free(t);
+    return v;
+}
+
+/* xai_eval_methods() equals xai_eval_metrics() per method; the writers read back to the
+ * same numbers, rank in each metric's direction, carry the caller's sidecar members and
+ * return errors that name the file instead of printing. */
+START_TEST(test_eval_methods_and_writers)
+{
+    enum { N = 5, D = 24 };
+    xai_model *m = load_linear();
+    float x[N * D];
+    rng_state = 91;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (float)gauss();
+    xai_eval_method me[2];
+    two_methods(me);
+    xai_eval_config ec;
+    xai_eval_config_init(&ec);
+    ec.perturb.steps = 8;
+    uint32_t set = 1u << XAI_METRIC_AOPC_MORF | 1u << XAI_METRIC_SPARSENESS | 1u << XAI_METRIC_COMPLEXITY;
+    xai_eval_scores sc[2], one;
+    progress_log pl = {0};
+    ck_assert_int_eq(xai_eval_methods(m, &ec, set, me, 2, N, x, NULL, NULL, log_progress, &pl, sc), XAI_OK);
+    ck_assert_int_eq(pl.calls, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(xai_eval_metrics(m, &ec, &me[i].explain, set, N, x, NULL, NULL, NULL, &one), XAI_OK);
+        for (int k = 0; k < XAI_METRIC_COUNT; k++)
+            ck_assert(one.score[k].computed == sc[i].score[k].computed &&
+                      (!one.score[k].computed || one.score[k].mean == sc[i].score[k].mean));
+        xai_eval_scores_free(&one);
+    }
+    char *dir = xai_test_tmpdir(), path[4096], bad[4096];
+    xai_evalout_method om[2] = {{me[0].label, &sc[0]}, {me[1].label, &sc[1]}};
+    ck_assert_msg(xai_evalout_write(dir, om, 2, "{\"Origin\": \"test\"}") == XAI_OK, "%s", xai_last_error());
+    snprintf(path, sizeof path, "%s/metrics.tsv", dir);
+    for (int i = 0; i < 2; i++) {
+        double v = tsv_cell(path, "method", me[i].label, "metric", "sparseness", "mean");
+        ck_assert_double_eq_tol(v, sc[i].score[XAI_METRIC_SPARSENESS].mean, 1e-12 * fabs(v));
+    }
+    /* report: rank 1 of sparseness (higher better) and complexity (lower better) */
+    snprintf(path, sizeof path, "%s/report.tsv", dir);
+    int sp = sc[0].score[XAI_METRIC_SPARSENESS].mean > sc[1].score[XAI_METRIC_SPARSENESS].mean ? 0 : 1;
+    int cx = sc[0].score[XAI_METRIC_COMPLEXITY].mean < sc[1].score[XAI_METRIC_COMPLEXITY].mean ? 0 : 1;
+    ck_assert(tsv_cell(path, "method", me[sp].label, "metric", "sparseness", "rank") == 1);
+    ck_assert(tsv_cell(path, "method", me[cx].label, "metric", "complexity", "rank") == 1);
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    size_t len;
+    char *js = xai_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(js);
+    js[len - 1] = '\0';
+    ck_assert_ptr_nonnull(strstr(js, "\"Origin\": \"test\""));
+    ck_assert_ptr_nonnull(strstr(js, "\"Description\""));
+    free(js);
+    /* the report of two metrics.tsv labels methods by their folder */
+    snprintf(path, sizeof path, "%s/metrics.tsv", dir);
+    const char *in[2] = {path, path};
+    ck_assert_int_eq(xai_evalout_report(in, 2, dir, NULL), XAI_EFORMAT); /* same method twice */
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "twice"));
+    /* inputs in folders of one name are told apart by their parents */
+    char sub[2][4096], in2[2][4096];
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub[i], sizeof sub[i], "%s/%c", dir, 'a' + i);
+        mkdir(sub[i], 0700);
+        snprintf(sub[i], sizeof sub[i], "%s/%c/ev", dir, 'a' + i);
+        mkdir(sub[i], 0700);
+        ck_assert_int_eq(xai_evalout_write(sub[i], om, 2, NULL), XAI_OK);
+        snprintf(in2[i], sizeof in2[i], "%s/metrics.tsv", sub[i]);
+    }
+    const char *in3[2] = {in2[0], in2[1]};
+    ck_assert_msg(xai_evalout_report(in3, 2, dir, NULL) == XAI_OK, "%s", xai_last_error());
+    snprintf(path, sizeof path, "%s/report.tsv", dir);
+    ck_assert(tsv_cell(path, "method", "b/ev:lrp:epsilon", "metric", "sparseness", "mean") ==
+              tsv_cell(path, "method", "a/ev:lrp:epsilon", "metric", "sparseness", "mean"));
+    snprintf(bad, sizeof bad, "%s/no/such/dir", dir);
+    ck_assert_int_ne(xai_evalout_write(bad, om, 2, NULL), XAI_OK);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), bad));
+    ck_assert_int_ne(xai_evalout_write(dir, om, 2, "not json"), XAI_OK);
+    for (int i = 0; i < 2; i++)
+        xai_eval_scores_free(&sc[i]);
+    me[0].explain.composite = NULL;
+    me[0].explain.method = (xai_method)99;
+    ck_assert_int_ne(xai_eval_methods(m, &ec, set, me, 2, N, x, NULL, NULL, NULL, NULL, sc), XAI_OK);
+    ck_assert_msg(strncmp(xai_last_error(), "gradient-x-input: ", 18) == 0, "%s", xai_last_error());
+    xai_test_rmtree(dir);
+    free(dir);
+    xai_model_free(m);
+    /* cairo and fontconfig keep font caches for the life of the process: drop them so that
+       LeakSanitizer reports only real leaks */
+    cairo_debug_reset_static_data();
+    FcFini();
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -1014,6 +1220,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_t_interval);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_aopc_sweep);
+    tcase_add_test(tc, test_eval_methods_and_writers);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 300);

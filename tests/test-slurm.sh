@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # xai-explain's batch (and xai-eeg's and xai-fmri's participant levels, the fMRI group step
-# after them, xai-gait study and xai-speech explain) on a real Slurm: starts a private
+# after them, xai-gait study, xai-speech explain, and xai-evaluate's methods with its merge
+# step) on a real Slurm: starts a private
 # single-node Slurm (its own config, ports, state and pid files under a temp folder; munged
 # from Debian's munge, reused when one already runs), runs the batch as a 3-task job array
 # with --slurm --wait, checks the outputs are byte-identical to the one-machine run, kills a
@@ -303,6 +304,24 @@ check [ "$(find "$T/spk" -maxdepth 1 -name '*_relevance.npy' -newer "$T/spmarker
 same_maps "$T/spk" || bad "speech: the rerun's maps differ from the one-machine run"
 "$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait 2>"$T/spnerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/spnerr"
+
+# ---- xai-evaluate: 3 methods as 3 array tasks, then the --merge step (afterok) ----
+# (block of the evaluation's runs in parts: every table and figure equals one machine's)
+V="$1/apps/xai-evaluate"
+VA="--patch 1x8 --steps 8 --methods lrp:epsilon,gradient,gradient-x-input -q"
+"$V" "$M" "$S/datasets/example/input.npy" -o "$T/vref" $VA; check [ $? -eq 0 ]
+"$V" "$M" "$S/datasets/example/input.npy" -o "$T/vsl" $VA --shard 1/3 --slurm --wait --wait-timeout 300 \
+  2>"$T/verr"
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/verr"; tail -n 5 "$T"/vsl/slurm/logs/*; }
+check grep -q '^#SBATCH --array=0,1,2$' "$T/vsl/slurm/xai-evaluate-array.sbatch"
+check [ "$(ls "$T"/vsl/slurm/logs/xai-evaluate-group-*.log | wc -l)" -eq 1 ]
+nv=0
+for f in $(cd "$T/vref" && find . -maxdepth 1 -type f ! -name '*.json'); do
+  nv=$((nv + 1)); cmp -s "$T/vref/$f" "$T/vsl/$f" || bad "evaluate: $f differs from the one-machine run"
+done
+echo "slurm: xai-evaluate: $nv files compared with the one-machine run"
+check [ "$nv" -eq 5 ]
+# ---- end of the xai-evaluate block ----
 
 # ---- scheduling overhead: 20 empty array tasks, and one empty job ----
 s0=$(date +%s.%N)

@@ -714,6 +714,33 @@ START_TEST(run_errors)
 }
 END_TEST
 
+/* Cluster means by hand: class 4's maps (positions 0, 2, 3, 5 of the stack) in clusters
+ * {0, 1, 0, 1}; class 9's maps must not enter; bad inputs are refused. */
+START_TEST(cluster_means_known)
+{
+    const float maps[6 * 2] = {1, 2, 100, 100, 3, 6, 10, 20, 100, 100, 30, 60};
+    const int lab[6] = {4, 9, 4, 4, 9, 4};
+    int cl[4] = {0, 1, 0, 1};
+    int64_t sizes[2] = {2, 2};
+    xai_spray_result r = {0};
+    r.n = 4;
+    r.n_clusters = 2;
+    r.labels = cl;
+    r.sizes = sizes;
+    float means[4];
+    ck_assert_int_eq(xai_spray_cluster_means(maps, 6, 2, lab, 4, &r, means), XAI_OK);
+    /* cluster 0: maps 0 and 3 -> (1+10)/2, (2+20)/2; cluster 1: maps 2 and 5 */
+    const float want[4] = {5.5f, 11.0f, 16.5f, 33.0f};
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(means[i], want[i]);
+    ck_assert_int_eq(xai_spray_cluster_means(maps, 6, 2, lab, 9, &r, means), XAI_EINVAL); /* 2 maps, not 4 */
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "class 9"));
+    cl[2] = 2;
+    ck_assert_int_eq(xai_spray_cluster_means(maps, 6, 2, lab, 4, &r, means), XAI_EINVAL);
+    ck_assert_int_eq(xai_spray_cluster_means(NULL, 6, 2, lab, 4, &r, means), XAI_EINVAL);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("spray");
@@ -737,6 +764,7 @@ Suite *make_suite(void)
     tcase_add_test(t, planted_connected_graph);
     tcase_add_test(t, planted_jitter_pure_cluster);
     tcase_add_test(t, run_errors);
+    tcase_add_test(t, cluster_means_known);
     suite_add_tcase(s, t);
     return s;
 }

@@ -52,6 +52,9 @@ typedef struct {
  *  (--shard, --slurm, --slurm-args, --max-parallel, --dry-run, --wait, --wait-timeout;
  *  the script adds --shard). @return a NULL-terminated malloc'ed array of borrowed strings. */
 char **xai_batch_task_argv(char *const *argv);
+/** @p argv (NULL-terminated) as one sh command line, every word single-quoted (for a group
+ *  step that runs a program's own command line). @return malloc'ed text or NULL. */
+char *xai_batch_shell_line(char *const *argv);
 /**
  * The digest salt of a batch: @p model_sha and the words of @p argv from index @p first on,
  * one a line, without those in @p ignore (where the outputs go, how to run: they do not

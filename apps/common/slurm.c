@@ -41,6 +41,19 @@ static int append_quoted(char **buf, const char *s)
     return 0;
 }
 
+char *xai_batch_shell_line(char *const *argv)
+{
+    char *buf = NULL;
+    for (int i = 0; argv[i]; i++)
+        if (append_quoted(&buf, argv[i]) != 0) {
+            free(buf);
+            return NULL;
+        }
+    if (buf)
+        memmove(buf, buf + 1, strlen(buf)); /* the first word's leading space */
+    return buf ? buf : calloc(1, 1);
+}
+
 /* "0,2,5" of the array tasks whose shard has an item that is not current; NULL when
    there is none (or out of memory: *oom set). */
 static char *pending_tasks(const char *outdir, const xai_batch_item *items, char *const *digests,

@@ -391,6 +391,59 @@ XAI_API xai_status xai_eval_metrics(const xai_model *m, const xai_eval_config *c
                                     uint32_t set, int64_t n, const float *x, const float *rel, const float *mask,
                                     const int *targets, xai_eval_scores *out);
 
+/* ==== Drivers over several methods ================================================= */
+
+/** One attribution method of an evaluation: its label (e.g. "lrp:epsilon-plus-flat", used
+ *  in messages and tables) and how it explains. */
+typedef struct {
+    const char *label;
+    xai_explain_config explain;
+} xai_eval_method;
+
+/** Progress of a driver: @p done of @p total steps finished, the last one named @p item. */
+typedef void (*xai_eval_progress_fn)(void *ud, int64_t done, int64_t total, const char *item);
+
+/** One (method, order) run of an AOPC sweep. */
+typedef struct {
+    char label[160];          /**< the method's label, "random" for the baseline */
+    xai_perturb_order order;
+    xai_perturb_result res;
+} xai_aopc_run;
+
+/** Outcome of xai_aopc_sweep_run(); free with xai_aopc_sweep_free(). */
+typedef struct {
+    int nruns;
+    xai_aopc_run *run; /**< [nruns]: the random baseline, then per method its MoRF and/or LeRF run */
+} xai_aopc_sweep;
+
+XAI_API void xai_aopc_sweep_free(xai_aopc_sweep *s);
+
+/**
+ * Region perturbation of several methods (Samek et al. 2017). The seeded random order runs
+ * first and fixes each sample's class (cfg->target, or the argmax of its logits); then every
+ * method explains the n samples for those classes (xai_explain_targets()) and is perturbed in
+ * the orders asked for. cfg->order and cfg->target are read as described, the rest of @p cfg
+ * applies to every run.
+ * @param orders   bit 0: MoRF, bit 1: LeRF (1, 2 or 3)
+ * @param progress called after each run (may be NULL); total = 1 + methods * orders
+ * @return XAI_OK; XAI_EINVAL, XAI_ENOMEM, or the error of a method's explanation or
+ *         perturbation, its message prefixed by the method's label.
+ */
+XAI_API xai_status xai_aopc_sweep_run(const xai_model *m, const xai_perturb_config *cfg, unsigned orders,
+                                      const xai_eval_method *methods, int nmethods, int64_t n, const float *x,
+                                      xai_eval_progress_fn progress, void *ud, xai_aopc_sweep *out);
+
+/**
+ * xai_eval_metrics() for each of @p nmethods methods (each explains the samples itself), into
+ * out[0..nmethods-1]; free each with xai_eval_scores_free(). On failure nothing is left to
+ * free and the message starts with the method's label.
+ * @param progress called after each method (may be NULL)
+ */
+XAI_API xai_status xai_eval_methods(const xai_model *m, const xai_eval_config *cfg, uint32_t set,
+                                    const xai_eval_method *methods, int nmethods, int64_t n, const float *x,
+                                    const float *mask, const int *targets, xai_eval_progress_fn progress, void *ud,
+                                    xai_eval_scores *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -199,6 +199,19 @@ XAI_API xai_status xai_spray_by_class(const float *x, int64_t n, int64_t dim, co
                                       const int *classes, int nclasses, const xai_spray_config *cfg,
                                       xai_spray_result **results, int *order);
 
+/**
+ * The mean map of each cluster of one class (the prototypes of its strategies): the maps whose
+ * label is @p cls, in their order, are the n maps that @p r clustered (xai_spray_by_class()),
+ * and cluster q's mean is the average of its members' maps, accumulated in double.
+ * @param maps   n_all x dim maps (borrowed): the original maps, not the preprocessed features
+ * @param labels n_all class labels (borrowed)
+ * @param[out] means r->n_clusters x dim floats (caller-allocated)
+ * @return XAI_OK; XAI_EINVAL (NULL, dim < 1, or the class has not r->n maps, or a cluster
+ *         label outside 0..n_clusters-1).
+ */
+XAI_API xai_status xai_spray_cluster_means(const float *maps, int64_t n_all, int64_t dim, const int *labels, int cls,
+                                           const xai_spray_result *r, float *means);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,8 @@ _preprocess = bind(_x, "xai_spray_preprocess", c_int, c_void_p, c_int64, c_int, 
 _by_class = bind(_x, "xai_spray_by_class", c_int, c_void_p, c_int64, c_int64, c_void_p, c_void_p, c_int,
                  POINTER(SprayConfig), POINTER(POINTER(_SprayResult)), c_void_p)
 _result_free = bind(_x, "xai_spray_result_free", None, POINTER(_SprayResult))
+_cluster_means = bind(_x, "xai_spray_cluster_means", c_int, c_void_p, c_int64, c_int64, c_void_p, c_int,
+                      POINTER(_SprayResult), c_void_p)
 
 
 @dataclass
@@ -91,12 +93,15 @@ def _config(pool, signed, norm, knn, eig, clusters, min_clusters, max_clusters, 
     return cfg
 
 
-def _copy(r, label, index, maps):
+def _copy(rp, label, index, maps, lab):
+    r = rp.contents
     k, n, ne = r.n_clusters, r.n, r.n_eig
     clusters = np.ctypeslib.as_array(r.labels, (n,)).astype(np.int64)
     sizes = np.ctypeslib.as_array(r.sizes, (k,)).copy()
-    sel = maps[index].astype(np.float64)
-    means = np.stack([sel[clusters == q].mean(axis=0) for q in range(k)]).astype(np.float32)
+    means = np.empty((k,) + maps.shape[1:], np.float32)
+    dim = int(np.prod(maps.shape[1:]))
+    check(_cluster_means(maps.ctypes.data_as(c_void_p), maps.shape[0], dim, lab.ctypes.data_as(c_void_p), label,
+                         rp, means.ctypes.data_as(c_void_p)), "spray")
     return ClassClusters(label=label, index=index, clusters=clusters, sizes=sizes,
                          eigenvalues=np.ctypeslib.as_array(r.eigenvalues, (ne,)).copy(),
                          embedding=np.ctypeslib.as_array(r.embedding, (n * ne,)).reshape(n, ne).copy(),
@@ -136,7 +141,7 @@ def spray(maps, labels=None, classes=None, pool=None, signed=False, norm="sum", 
     try:
         check(_by_class(feat, n, fr.value * fc.value, lab.ctypes.data_as(c_void_p), cls.ctypes.data_as(c_void_p),
                         len(cls), ctypes.byref(cfg), res, order.ctypes.data_as(c_void_p)), "spray")
-        out = {int(c): _copy(res[i].contents, int(c), np.flatnonzero(lab == c), a) for i, c in enumerate(cls)}
+        out = {int(c): _copy(res[i], int(c), np.flatnonzero(lab == c), a, lab) for i, c in enumerate(cls)}
     finally:
         for r in res:
             if r:

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * eval-write.c - the tables of an evaluation (see xai/eval-write.h): the AOPC sweep's
+ * aopc/curves/aopc_samples, a metrics run's metrics/metrics_samples/mprt, each with its JSON
+ * sidecar. The report and the figures live in eval-report.c and eval-figure.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval-write-int.h"
+
+#define PATHLEN 4096
+
+static const char *const aopc_files[] = {"aopc.tsv", "curves.tsv", "aopc_samples.tsv", "curves_morf.png",
+                                         "curves_lerf.png"};
+static const char *const metric_files[] = {"metrics.tsv", "metrics_samples.tsv", "mprt.tsv", "mprt.png",
+                                           "report.tsv",  "report.png"};
+
+const char *const *xai_evalout_files(int kind, int *n)
+{
+    *n = kind == 0 ? 5 : kind == 1 ? 6 : kind == 2 ? 2 : 0;
+    return kind == 0 ? aopc_files : kind == 1 ? metric_files : kind == 2 ? metric_files + 4 : NULL;
+}
+
+/* ---- AOPC sweep ------------------------------------------------------------------ */
+
+/* A table with the number columns FIRST, SECOND and one "LABEL/ORDER" per run. */
+static xai_status runs_table(const char *first, const char *second, const xai_aopc_sweep *s, xai_tsv **t)
+{
+    const char *names[] = {first, second};
+    xai_status st = xai_tsv_create(2, names, NULL, t);
+    for (int i = 0; i < s->nruns && !st; i++) {
+        char col[200];
+        snprintf(col, sizeof col, "%s/%s", s->run[i].label, xai_perturb_order_name(s->run[i].order));
+        st = xai_tsv_add_column(*t, col, XAI_TSV_NUMBER, NULL);
+    }
+    return st;
+}
+
+static xai_status aopc_table(const char *path, const xai_aopc_sweep *s, int64_t per_step)
+{
+    const char *names[] = {"method", "order", "aopc", "ci_low", "ci_high", "sd", "n", "steps", "per_step", "patches"};
+    const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
+                                  XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_create(10, names, types, &t);
+    for (int i = 0; i < s->nruns && !st; i++) {
+        size_t r;
+        const xai_perturb_result *p = &s->run[i].res;
+        if ((st = xai_tsv_add_row(t, &r)))
+            break;
+        xai_tsv_set_string(t, r, 0, s->run[i].label);
+        xai_tsv_set_string(t, r, 1, xai_perturb_order_name(s->run[i].order));
+        const double v[] = {p->aopc, p->ci_low, p->ci_high, p->sd, (double)p->n, p->steps, (double)per_step,
+                            (double)p->npatches};
+        for (size_t c = 0; c < sizeof v / sizeof *v; c++)
+            xai_tsv_set_number(t, r, 2 + c, v[c]);
+    }
+    return xai_out_table(t, path, st);
+}
+
+/* curves.tsv (@p per_sample 0: the mean curve per step) or aopc_samples.tsv (1) */
+static xai_status curve_or_sample_table(const char *path, const xai_aopc_sweep *s, int per_sample)
+{
+    xai_tsv *t = NULL;
+    const xai_perturb_result *r0 = &s->run[0].res;
+    xai_status st = runs_table(per_sample ? "sample" : "step", per_sample ? "class" : "fraction", s, &t);
+    int64_t rows = per_sample ? r0->n : r0->steps + 1;
+    for (int64_t k = 0; !st && k < rows; k++) {
+        size_t r;
+        if ((st = xai_tsv_add_row(t, &r)))
+            break;
+        xai_tsv_set_number(t, r, 0, (double)k);
+        xai_tsv_set_number(t, r, 1, per_sample ? r0->target[k] : r0->fraction[k]);
+        for (int i = 0; i < s->nruns; i++)
+            xai_tsv_set_number(t, r, 2 + (size_t)i,
+                               per_sample ? s->run[i].res.aopc_sample[k] : s->run[i].res.curve[k]);
+    }
+    return xai_out_table(t, path, st);
+}
+
+static xai_status aopc_figures(const char *outdir, const xai_aopc_sweep *s, const xai_perturb_config *pc,
+                               unsigned orders)
+{
+    char path[PATHLEN], title[256], xlabel[256];
+    long long n = (long long)s->run[0].res.n, np = (long long)s->run[0].res.npatches;
+    for (int k = 0; k < 2; k++) {
+        if (!((orders >> k) & 1u))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", outdir, k == 0 ? "curves_morf.png" : "curves_lerf.png");
+        snprintf(title, sizeof title, "%s perturbation, %s replacement, n = %lld", k == 0 ? "MoRF" : "LeRF",
+                 xai_replace_name(pc->replace), n);
+        snprintf(xlabel, sizeof xlabel, "step k (%lld of %lld patch%s per step)", (long long)pc->per_step, np,
+                 np == 1 ? "" : "es");
+        xai_status st = evw_curves(path, s, k == 0 ? XAI_ORDER_MORF : XAI_ORDER_LERF, title, xlabel);
+        if (st)
+            return xai_out_fail(st, path);
+    }
+    return XAI_OK;
+}
+
+xai_status xai_evalout_aopc(const char *outdir, const xai_aopc_sweep *s, const xai_perturb_config *pc,
+                            unsigned orders, const char *sidecar_json)
+{
+    static const char *const desc[] = {
+        "AOPC per method and order, with its 95% interval",
+        "mean f(x^0) - f(x^k) per perturbation step, per method and order",
+        "AOPC per sample, per method and order"};
+    if (!outdir || !s || s->nruns < 1 || !pc)
+        return xai_error_set(XAI_EINVAL, "AOPC outputs: no folder, sweep or settings");
+    if (strlen(outdir) > PATHLEN - 32)
+        return xai_error_set(XAI_EINVAL, "%s: path too long", outdir);
+    char path[3][PATHLEN];
+    for (int i = 0; i < 3; i++)
+        snprintf(path[i], sizeof path[i], "%s/%s", outdir, aopc_files[i]);
+    xai_status st = aopc_table(path[0], s, pc->per_step);
+    if (!st)
+        st = curve_or_sample_table(path[1], s, 0);
+    if (!st)
+        st = curve_or_sample_table(path[2], s, 1);
+    for (int i = 0; i < 3 && !st; i++)
+        st = xai_out_sidecar(path[i], sidecar_json, desc[i]);
+    return st ? st : aopc_figures(outdir, s, pc, orders);
+}
+
+/* ---- metrics run ----------------------------------------------------------------- */
+
+static xai_status metrics_table(const char *path, const xai_evalout_method *ms, int nm, evw_entries *es)
+{
+    const char *names[] = {"method", "metric", "family", "better", "mean", "ci_low", "ci_high", "sd", "n"};
+    const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER,
+                                  XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_create(9, names, types, &t);
+    for (int i = 0; i < nm && !st; i++)
+        for (int k = 0; k < XAI_METRIC_COUNT && !st; k++) {
+            const xai_metric_score *sc = &ms[i].scores->score[k];
+            size_t r;
+            if (!sc->computed || (st = xai_tsv_add_row(t, &r)))
+                continue;
+            xai_tsv_set_string(t, r, 0, ms[i].label);
+            xai_tsv_set_string(t, r, 1, xai_metric_name(k));
+            xai_tsv_set_string(t, r, 2, xai_metric_family(k));
+            xai_tsv_set_string(t, r, 3, xai_metric_direction(k) > 0 ? "higher" : "lower");
+            const double v[] = {sc->mean, sc->ci_low, sc->ci_high, sc->sd, (double)sc->n_finite};
+            for (size_t c = 0; c < sizeof v / sizeof *v; c++)
+                xai_tsv_set_number(t, r, 4 + c, v[c]);
+            st = evw_add(es, ms[i].label, k, sc->mean, sc->ci_low, sc->ci_high, (double)sc->n_finite);
+        }
+    return xai_out_table(t, path, st);
+}
+
+static xai_status samples_table(const char *path, const xai_evalout_method *ms, int nm)
+{
+    char col[300];
+    const char *names[] = {"sample", "class"};
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_create(2, names, NULL, &t);
+    for (int i = 0; i < nm && !st; i++)
+        for (int k = 0; k < XAI_METRIC_COUNT && !st; k++)
+            if (ms[i].scores->score[k].computed) {
+                snprintf(col, sizeof col, "%s/%s", ms[i].label, xai_metric_name(k));
+                st = xai_tsv_add_column(t, col, XAI_TSV_NUMBER, NULL);
+            }
+    for (int64_t s = 0; s < ms[0].scores->n && !st; s++) {
+        size_t r, c = 2;
+        if ((st = xai_tsv_add_row(t, &r)))
+            break;
+        xai_tsv_set_number(t, r, 0, (double)s);
+        xai_tsv_set_number(t, r, 1, ms[0].scores->target[s]);
+        for (int i = 0; i < nm; i++)
+            for (int k = 0; k < XAI_METRIC_COUNT; k++)
+                if (ms[i].scores->score[k].computed)
+                    xai_tsv_set_number(t, r, c++, ms[i].scores->score[k].sample[s]);
+    }
+    return xai_out_table(t, path, st);
+}
+
+static xai_status mprt_table(const char *path, const xai_evalout_method *ms, int nm)
+{
+    const char *names[] = {"method", "stage", "layer", "spearman", "ci_low", "ci_high"};
+    const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
+                                  XAI_TSV_NUMBER};
+    xai_tsv *t = NULL;
+    xai_status st = xai_tsv_create(6, names, types, &t);
+    for (int i = 0; i < nm && !st; i++) {
+        const xai_mprt_result *r = &ms[i].scores->mprt;
+        for (int l = 0; l < r->nlayers && !st; l++) {
+            size_t row;
+            if ((st = xai_tsv_add_row(t, &row)))
+                break;
+            xai_tsv_set_string(t, row, 0, ms[i].label);
+            xai_tsv_set_number(t, row, 1, l + 1);
+            xai_tsv_set_string(t, row, 2, r->layer[l]);
+            xai_tsv_set_number(t, row, 3, r->mean[l]);
+            xai_tsv_set_number(t, row, 4, r->ci_low[l]);
+            xai_tsv_set_number(t, row, 5, r->ci_high[l]);
+        }
+    }
+    return xai_out_table(t, path, st);
+}
+
+static xai_status write_mprt(const char *outdir, const xai_evalout_method *ms, int nm, const char *json)
+{
+    char path[PATHLEN];
+    snprintf(path, sizeof path, "%s/mprt.tsv", outdir);
+    xai_status st = mprt_table(path, ms, nm);
+    if (!st)
+        st = xai_out_sidecar(path, json, "MPRT per method and cascade stage: mean Spearman rank correlation with the "
+                         "original map after randomising the layers up to this one");
+    snprintf(path, sizeof path, "%s/mprt.png", outdir);
+    if (!st && (st = evw_mprt_figure(path, ms, nm)))
+        st = xai_out_fail(st, path);
+    return st;
+}
+
+xai_status xai_evalout_write(const char *outdir, const xai_evalout_method *ms, int nm, const char *sidecar_json)
+{
+    if (!outdir || !ms || nm < 1)
+        return xai_error_set(XAI_EINVAL, "%s: no method to write", outdir ? outdir : "evaluation");
+    if (strlen(outdir) > PATHLEN - 32)
+        return xai_error_set(XAI_EINVAL, "%s: path too long", outdir);
+    char path[PATHLEN];
+    evw_entries es = {0};
+    snprintf(path, sizeof path, "%s/metrics.tsv", outdir);
+    xai_status st = metrics_table(path, ms, nm, &es);
+    if (!st)
+        st = xai_out_sidecar(path, sidecar_json, "per method and metric: mean over samples with a value, 95% "
+                         "Student-t interval, sd, n; better = direction of a better value");
+    snprintf(path, sizeof path, "%s/metrics_samples.tsv", outdir);
+    if (!st)
+        st = samples_table(path, ms, nm);
+    if (!st)
+        st = xai_out_sidecar(path, sidecar_json, "per sample: the explained class and every method/metric value "
+                         "(n/a where a value does not exist)");
+    if (!st && ms[0].scores->score[XAI_METRIC_MPRT].computed)
+        st = write_mprt(outdir, ms, nm, sidecar_json);
+    if (!st)
+        st = evw_report(&es, outdir, sidecar_json);
+    free(es.e);
+    return st;
+}
