@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/driver.h"
 #include "xai/eval.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -254,6 +255,11 @@ typedef struct {
                               *   screening); 0 or 1 = every voxel */
     const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
     xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
+    /* cross-validation only (the driver's callbacks; may be NULL) */
+    xai_progress_fn progress; /**< tasks "fold K/N", "final", "baseline" */
+    void *progress_ud;
+    xai_warn_fn warn;         /**< the card's verdicts (not above chance, loses to the baseline, ...) */
+    void *warn_ud;
 } xai_fmri_train_opts;
 
 /**
@@ -284,19 +290,32 @@ XAI_API int64_t xai_fmri_run_blocks(const xai_fmri_run *r, const int *pred, int 
 /** Leave-one-run-out outcome. */
 typedef struct {
     int nruns;
-    double *acc;            /**< nruns held-out accuracies */
+    double *acc;            /**< nruns held-out accuracies (NaN: a run without labelled volumes) */
     int64_t *nlab;          /**< nruns labelled volumes */
     int *kept_epoch;        /**< nruns */
     double *train_acc;      /**< nruns kept-epoch training accuracies */
+    int *fold;              /**< nruns: the fold of the driver set that held the run out (-1: none) */
     double mean, sd, chance;
+    double baseline_acc;    /**< the ridge baseline's pooled held-out accuracy on the same voxels */
+    xai_train_result final; /**< training of the model for new data (with refit) */
     int64_t nblocks;
     double block_acc, p_value; /**< blocks as the independent units */
     int above_chance;       /**< the block accuracy's 95 % interval lies above chance */
 } xai_fmri_cv;
 
-/** Leave-one-run-out over @p nr runs with the settings of @p o. */
+/**
+ * Leave-one-run-out over @p nr runs with the settings of @p o, through the shared driver
+ * (xai/driver.h): one fold per run with labelled volumes, each fold model trained exactly as
+ * xai_fmri_train() trains on the other runs (the same seed, its mask and screening fitted on
+ * them only, the same metadata), the ridge baseline on the same voxels, held-out statistics and
+ * verdicts in the card. With @p refit the set's model for new data is trained on every run;
+ * else it is a copy of fold 1. With o->timing every model records the event-timing check of its
+ * training runs (o->timing holds the last one's: the model for new data with @p refit).
+ * @param out  the trained set (fold models, card, summary), or NULL to discard it
+ */
 XAI_API xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr,
-                                           const xai_fmri_classes *cls, xai_fmri_cv *cv);
+                                           const xai_fmri_classes *cls, int refit, xai_fmri_cv *cv,
+                                           xai_driver_set **out);
 XAI_API void xai_fmri_cv_free(xai_fmri_cv *cv);
 
 /* ------------------------------------------------------------------ explaining runs */
