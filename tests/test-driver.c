@@ -747,6 +747,7 @@ START_TEST(test_prep_shared_start)
                 xt[i * NE + j] -= mu[j];
         xai_model *m = NULL;
         xai_train_config cfg = o.train;
+        cfg.val_split = 0;
         xai_train_result res;
         ck_assert_int_eq(xai_model_from_spec(ARCH, d.ndim, d.shape, o.train.seed, &m), XAI_OK);
         ck_assert_int_eq(xai_train(m, &cfg, n, xt, yt, &res), XAI_OK);

@@ -182,6 +182,8 @@ static void timing_metadata(xai_model *m, const xai_fmri_timing *t)
     json_object_set_new(j, "shifts", json_pack("[ii]", -XAI_FMRI_TIMING_MAX_SHIFT, XAI_FMRI_TIMING_MAX_SHIFT));
     json_object_set_new(j, "eta2", e);
     json_object_set_new(j, "warning", json_boolean(t->warn));
+    json_object_set_new(j, "time_class_correlation", json_real(t->time_r));
+    json_object_set_new(j, "confounded", json_boolean(t->confounded));
     if (t->warn) {
         char msg[512];
         xai_fmri_timing_text(t, msg, sizeof msg);

@@ -207,15 +207,26 @@ typedef struct {
     int best;          /**< label shift in volumes that explains the most signal (> 0: the response is later) */
     double eta2[2 * XAI_FMRI_TIMING_MAX_SHIFT + 1]; /**< mean per-voxel eta^2 for shifts -K..K */
     double tr;         /**< seconds per volume */
-    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing */
+    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing,
+                            or the classes follow time (confounded) */
+    double time_r;     /**< the largest |correlation| of a class's indicator with time over the labelled
+                            volumes, pooled within runs (each run centred on its own volumes) */
+    int confounded;    /**< time_r > XAI_FMRI_CONFOUND_R: slow drifts can stand in for the class (e.g. a
+                            run with all blocks of one class first); the shift curve is then unreliable */
 } xai_fmri_timing;
+
+/** Class-time correlation above which the training runs' design confounds the classes with time:
+ *  a linear trend then carries over a quarter of a class indicator's variance. */
+#define XAI_FMRI_CONFOUND_R 0.5
 
 /**
  * Check the event timing on labelled runs (use[i]): for label shifts of -K..K volumes
  * (K = XAI_FMRI_TIMING_MAX_SHIFT) the mean over the mask's voxels of the share of each
  * pre-processed voxel's variance explained by the class means (eta^2 of a one-way ANOVA).
  * Correct onsets with the HRF rule peak at shift 0; a warning means the events appear to
- * lead or lag the BOLD response by more than one volume.
+ * lead or lag the BOLD response by more than one volume, or that the classes are confounded
+ * with time within the runs (then the shift is not judged: any slow drift correlates with the
+ * labels at every shift).
  */
 XAI_API xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask,
                                          int ncls, xai_fmri_timing *out);
