@@ -37,6 +37,7 @@ static void driver_options(const xai_fmri_train_opts *o, const fmri_prep *p, con
     to->shared_start = 1;
     to->refit_all = refit;
     to->program = "xai-fmri";
+    to->date = ""; /* byte-identical fold models across shards and reruns; sidecars hold the date */
     to->progress = o->progress;
     to->progress_ud = o->progress_ud;
     to->warn = o->warn;

@@ -148,6 +148,9 @@ typedef struct {
     const char *version;      /**< provenance.version; NULL: xai_version() */
     const char *command_line; /**< provenance.command_line; may be NULL */
     const char *data_digest;  /**< provenance.data_digest; may be NULL */
+    const char *date;         /**< provenance.date; NULL: now (UTC); "": not recorded, so that the
+                                   same data and settings give byte-identical model files (xai-fmri:
+                                   its derivatives date their sidecars instead) */
     /* --- callbacks (all may be NULL) --- */
     xai_progress_fn progress; /**< tasks "fold K/N" and "final" (epochs done of the total, item
                                    "epoch E loss L acc A [val_loss V val_acc W]") and "baseline" */
