@@ -80,7 +80,8 @@ static void help_train(void)
         "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
         "  it identically. A model and a run on different grids or orientations are an error: xai-fmri\n"
         "  never resamples.\n"
-        "\n"
+        "\n");
+    printf(
         "train:\n"
         "      --family NAME      dense (a linear read-out of the masked volume, L2-regularised: the\n"
         "                         model class of the MVPA baselines; fits any grid), cnn3d (a 3-D CNN,\n"
