@@ -384,6 +384,60 @@ START_TEST(test_timing_check)
 }
 END_TEST
 
+/* A run of @p nt volumes of noise over 20 voxels, class 0 first then class 1 (@p order 0) or the
+ * reverse (1), 4 rest volumes between the blocks. */
+static void confound_run(xai_nifti *img, xai_fmri_run *run, int *lab, int64_t nt, int order, const uint8_t *mask)
+{
+    int64_t nv = 20;
+    memset(img, 0, sizeof *img);
+    img->shape[0] = nt, img->shape[1] = 1, img->shape[2] = 1, img->shape[3] = nv;
+    img->n = (size_t)(nt * nv);
+    img->info.tr_s = 2.0;
+    img->data = malloc(img->n * sizeof *img->data);
+    uint64_t rng = 777 + (uint64_t)order;
+    for (int64_t t = 0; t < nt; t++) {
+        int first = t < nt / 2 - 2, second = t >= nt / 2 + 2;
+        lab[t] = first ? order : second ? 1 - order : -1;
+        for (int64_t v = 0; v < nv; v++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            img->data[t * nv + v] = (float)(100 + (double)(rng >> 11) / 9007199254740992.0);
+        }
+    }
+    *run = (xai_fmri_run){.path = "confound", .img = img, .owner = 0, .t0 = 0, .nt = nt, .labels = lab};
+    ck_assert_int_eq(xai_fmri_prep_init(&run->prep, img->data, nt, nv, mask, 1), XAI_OK);
+}
+
+/* All blocks of one class first: the class is the time course (r about 0.87), the check says so
+ * instead of judging the timing; two runs in opposite orders cancel when pooled within runs. */
+START_TEST(test_time_confound)
+{
+    int64_t nt = 60;
+    uint8_t mask[20];
+    memset(mask, 1, sizeof mask);
+    xai_nifti img[2];
+    xai_fmri_run run[2];
+    int lab[2][60], use[2] = {1, 1};
+    for (int k = 0; k < 2; k++)
+        confound_run(&img[k], &run[k], lab[k], nt, k, mask);
+    xai_fmri_timing tm;
+    ck_assert_int_eq(xai_fmri_timing_check(run, 1, use, mask, 2, &tm), XAI_OK);
+    ck_assert_double_gt(tm.time_r, 0.85);
+    ck_assert_double_lt(tm.time_r, 0.9);
+    ck_assert(tm.confounded && tm.warn);
+    char msg[512];
+    xai_fmri_timing_text(&tm, msg, sizeof msg);
+    ck_assert_ptr_nonnull(strstr(msg, "follow the time course"));
+    ck_assert_ptr_null(strstr(msg, "appear to be"));
+    ck_assert_int_eq(xai_fmri_timing_check(run, 2, use, mask, 2, &tm), XAI_OK);
+    ck_assert_double_lt(tm.time_r, 1e-9);
+    ck_assert(!tm.confounded);
+    for (int k = 0; k < 2; k++) {
+        xai_fmri_prep_free(&run[k].prep);
+        free(img[k].data);
+    }
+}
+END_TEST
+
 static void reset_caches(void)
 {
     cairo_debug_reset_static_data();
@@ -404,6 +458,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_mosaic_convention);
     tcase_add_test(t, test_smooth);
     tcase_add_test(t, test_timing_check);
+    tcase_add_test(t, test_time_confound);
     suite_add_tcase(s, t);
     return s;
 }

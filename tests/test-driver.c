@@ -634,6 +634,141 @@ START_TEST(test_logo_augment)
 }
 END_TEST
 
+/* A per-model prep step for the test: each feature centred on the mean of the model's
+ * training samples; it logs which groups every fit saw. */
+typedef struct {
+    const xai_dataset *d;
+    int fits, records, frees;
+    unsigned seen[8]; /* bit g: group g among the fit's samples */
+} prep_log;
+
+static xai_status prep_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
+{
+    prep_log *p = ud;
+    float *mu = calloc(NE, sizeof *mu);
+    ck_assert_ptr_nonnull(mu);
+    for (int64_t i = 0; i < n; i++) {
+        ck_assert_int_eq(y[i], p->d->y[idx[i]]);
+        if (p->fits < 8)
+            p->seen[p->fits] |= 1u << p->d->group[idx[i]];
+        for (int j = 0; j < NE; j++) {
+            ck_assert(x[i * NE + j] == p->d->x[idx[i] * NE + j]); /* the raw samples, in order */
+            mu[j] += x[i * NE + j] / (float)n;
+        }
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < NE; j++)
+            x[i * NE + j] -= mu[j];
+    p->fits++;
+    *state = mu;
+    return XAI_OK;
+}
+
+static xai_status prep_apply(void *ud, const void *state, float *x, int64_t n)
+{
+    (void)ud;
+    const float *mu = state;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < NE; j++)
+            x[i * NE + j] -= mu[j];
+    return XAI_OK;
+}
+
+static xai_status prep_record(void *ud, const void *state, xai_model *m, const xai_train_result *res)
+{
+    prep_log *p = ud;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6f %d", (double)((const float *)state)[0], res->epochs_run);
+    p->records++;
+    return xai_model_set_metadata(m, "test.prep", buf);
+}
+
+static void prep_free(void *ud, void *state)
+{
+    ((prep_log *)ud)->frees++;
+    free(state);
+}
+
+static void logits_of(const xai_model *m, const float *x, float *out)
+{
+    xai_workspace *ws = NULL;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, out), XAI_OK);
+    xai_workspace_free(ws);
+}
+
+/* The prep step is fitted on each model's training groups only and applied to its held-out
+ * samples; with shared_start a fold model is exactly one plain xai_train() with the seed on
+ * the prepared training samples, and the out-of-fold predictions are that model's. */
+START_TEST(test_prep_shared_start)
+{
+    xai_dataset d = {0};
+    make_data(&d, 4, 10, 1, 21);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.train.epochs = 4;
+    o.train.patience = 0;
+    o.scheme = XAI_SPLIT_LOGO;
+    o.shared_start = 1;
+    prep_log pl = {.d = &d};
+    xai_driver_prep hooks = {prep_fit, prep_apply, prep_record, prep_free, &pl};
+    o.prep = &hooks;
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(pl.fits, 5); /* 4 folds, then the model for new data */
+    ck_assert_int_eq(pl.records, 5);
+    ck_assert_int_eq(pl.frees, 5);
+    ck_assert_uint_eq(pl.seen[4], 0xfu);
+    const xai_driver_summary *sm = xai_driver_set_summary(s);
+    ck_assert(isfinite(sm->baseline_accuracy));
+    for (int k = 0; k < 4; k++) {
+        const char *const *names;
+        int cnt;
+        ck_assert_int_eq(xai_driver_set_fold_groups(s, k, &names, &cnt), XAI_OK);
+        ck_assert_int_eq(cnt, 1);
+        int h = atoi(names[0] + 4) - 1;
+        ck_assert_uint_eq(pl.seen[k], 0xfu & ~(1u << h)); /* never the held-out group */
+        ck_assert_ptr_nonnull(xai_model_metadata(xai_driver_set_fold_model(s, k), "test.prep"));
+        /* the same model by hand: centre the other groups, train with the seed, no validation */
+        float *xt = malloc(sizeof(float) * 40 * NE), mu[NE] = {0}, logit[2], want[2];
+        int yt[40], n = 0;
+        for (int64_t i = 0; i < d.n; i++)
+            if (d.group[i] != h) {
+                memcpy(xt + n * NE, d.x + i * NE, sizeof(float) * NE);
+                yt[n++] = d.y[i];
+            }
+        float tmp[NE];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < NE; j++)
+                mu[j] += xt[i * NE + j] / (float)n;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < NE; j++)
+                xt[i * NE + j] -= mu[j];
+        xai_model *m = NULL;
+        xai_train_config cfg = o.train;
+        cfg.val_split = 0;
+        xai_train_result res;
+        ck_assert_int_eq(xai_model_from_spec(ARCH, d.ndim, d.shape, o.train.seed, &m), XAI_OK);
+        ck_assert_int_eq(xai_train(m, &cfg, n, xt, yt, &res), XAI_OK);
+        for (int64_t i = 0; i < d.n; i++) {
+            if (d.group[i] != h)
+                continue;
+            for (int j = 0; j < NE; j++)
+                tmp[j] = d.x[i * NE + j] - mu[j];
+            logits_of(m, tmp, want);
+            logits_of(xai_driver_set_fold_model(s, k), tmp, logit);
+            ck_assert(logit[0] == want[0] && logit[1] == want[1]);
+            ck_assert_int_eq(sm->oof_pred[i], want[1] > want[0]);
+        }
+        xai_model_free(m);
+        free(xt);
+    }
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
 /* Fine-tuning an ONNX model instead of an arch; the domain's card survives; without refit the
  * model for new data is fold 1; a path without ".onnx" still gets fold files next to it. */
 START_TEST(test_finetune_and_files)
@@ -803,6 +938,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_normalised_means);
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_logo_augment);
+    tcase_add_test(tc, test_prep_shared_start);
     tcase_add_test(tc, test_finetune_and_files);
     tcase_add_test(tc, test_bad_index);
     tcase_add_test(tc, test_zbox_bounds);

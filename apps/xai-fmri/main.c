@@ -80,7 +80,8 @@ static void help_train(void)
         "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
         "  it identically. A model and a run on different grids or orientations are an error: xai-fmri\n"
         "  never resamples.\n"
-        "\n"
+        "\n");
+    printf(
         "train:\n"
         "      --family NAME      dense (a linear read-out of the masked volume, L2-regularised: the\n"
         "                         model class of the MVPA baselines; fits any grid), cnn3d (a 3-D CNN,\n"
@@ -90,13 +91,16 @@ static void help_train(void)
         "                         for 3-D specs, {Z,1,Y,X} for timedist(...) specs\n"
         "      --epochs N [50]  --batch N [16]  --lr X [0.001]  --seed N [1]\n"
         "      --weight-decay X   L2 penalty of Adam [0.1]\n"
-        "      --val-split F      > 0: keep the best epoch on the last training run, held out whole\n"
-        "                         (never random volumes, which leak through the HRF) [0: no early\n"
-        "                         stopping, the last epoch is kept]\n"
+        "      --val-split F      > 0: keep the best epoch on whole held-out runs (never random\n"
+        "                         volumes, which leak through the HRF): the last training run, or\n"
+        "                         with --cv the driver's inner split of each fold's training runs\n"
+        "                         [0: no early stopping, the last epoch is kept]\n"
         "      --patience N       early stopping with --val-split [0 = off]\n"
         "      --cv               leave-one-run-out first: accuracy per run, mean +- sd over runs,\n"
         "                         chance and a block-level binomial p-value (volumes of one block\n"
-        "                         share one response, so blocks are the independent units)\n"
+        "                         share one response, so blocks are the independent units) and\n"
+        "                         a ridge baseline on the same voxels, through the shared driver;\n"
+        "                         the model (trained on every run) records them in its card\n"
         "  -o, --output FILE      the model (.onnx)\n"
         "\n");
 }

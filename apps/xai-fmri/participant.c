@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-driver.h"
 #include "fmri.h"
 #include "report-app.h"
 #include "xai/bids-walk.h"
@@ -45,47 +46,93 @@ static int explain_given(opts *o, const subject_runs *s, const char *out)
     return rc;
 }
 
-/* Fold h: train without run h (or on it when it is alone), save the model next to the run's
- * maps, and explain run h from the saved file, exactly as a user would. */
-static int fold(opts *o, const subject_runs *s, const xai_fmri_run *runs, int h, int *use,
-                const xai_fmri_classes *cls, const xai_nifti *mask, const char *out)
+/* The path of run h's held-out model (next to its maps); 0, or an exit code when it exists
+ * without --force. */
+static int heldout_path(opts *o, const subject_runs *s, int h, const char *out, namer *nm, char *mpath, size_t cap)
 {
-    for (int i = 0; i < s->n; i++)
-        use[i] = s->n == 1 || i != h;
+    namer_init(nm, out, s->bold[h]);
+    namer_path(nm, 0, "heldout", "model", ".onnx", mpath, cap);
+    return xai_app_check_output(&o->app, mpath) ? XAI_EXIT_DATA : 0;
+}
+
+/* Save run h's model (fold k of @p set, or @p own: trained on the run itself) next to its maps,
+ * then explain run h from the saved file, exactly as a user would. */
+static int explain_heldout(opts *o, const subject_runs *s, const xai_fmri_run *runs, int h, const xai_model *own,
+                           const xai_driver_set *set, int k, double train_acc, const char *out)
+{
     namer nm;
-    namer_init(&nm, out, s->bold[h]);
     char mpath[4608];
-    namer_path(&nm, 0, "heldout", "model", ".onnx", mpath, sizeof mpath);
-    if (xai_app_check_output(&o->app, mpath) || xai_app_mkdirs(&o->app, nm.dir))
-        return XAI_EXIT_DATA;
-    const char *name = strrchr(s->bold[h], '/') ? strrchr(s->bold[h], '/') + 1 : s->bold[h];
-    xai_app_log(&o->app, 1, "sub-%s: training without %s", s->sub, name);
-    xai_model *m = NULL;
-    xai_train_result tres;
     xai_export_options eo = {0, 17};
-    int rc = train_model(o, runs, s->n, use, cls, mask, &m, &tres);
-    if (rc)
-        remove_empty_dirs(&nm);
-    else if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
+    int rc = heldout_path(o, s, h, out, &nm, mpath, sizeof mpath);
+    if (rc == 0 && xai_app_mkdirs(&o->app, nm.dir))
+        rc = XAI_EXIT_DATA;
+    if (rc == 0 && (own ? xai_model_save_onnx(own, mpath, &eo) : xai_driver_set_save_fold(set, k, mpath, &eo)))
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    else if (xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
-                                                   "(leave-one-run-out); its card holds the settings\"}"))
+    if (rc == 0 && xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
+                                                         "(leave-one-run-out); its card holds the settings\"}"))
         rc = XAI_EXIT_DATA; /* a sidecar for every output (BIDS derivatives) */
-    xai_model_free(m);
-    m = NULL;
+    xai_model *m = NULL;
     if (rc == 0 && xai_model_load_onnx(mpath, NULL, &m) != XAI_OK)
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     if (rc == 0) {
         int64_t nl;
         double acc = xai_fmri_run_accuracy(m, &runs[h], &nl, NULL);
+        const char *name = strrchr(s->bold[h], '/') ? strrchr(s->bold[h], '/') + 1 : s->bold[h];
         char src[4200];
         snprintf(src, sizeof src, "bids:raw:%s", s->rel[h]);
         xai_app_log(&o->app, 1, "sub-%s: %s accuracy %.3f (%lld volumes, %s)", s->sub, name, acc, (long long)nl,
-                    s->n > 1 ? "held out" : "training run");
-        explain_ctx ctx = {src, s->n > 1, tres.kept_train_acc};
+                    own ? "training run" : "held out");
+        explain_ctx ctx = {src, !own, train_acc};
         rc = explain_run(o, m, mpath, s->bold[h], s->events[h], out, &ctx);
     }
+    if (rc)
+        remove_empty_dirs(&nm);
     xai_model_free(m);
+    return rc;
+}
+
+/* One run alone: the model is trained on it and explains it (flagged: not held out). */
+static int explain_single(opts *o, const subject_runs *s, const xai_fmri_run *runs, const xai_fmri_classes *cls,
+                          const xai_nifti *mask, const char *out)
+{
+    xai_model *m = NULL;
+    xai_train_result tres;
+    int use = 1, rc = train_model(o, runs, 1, &use, cls, mask, &m, &tres);
+    if (rc == 0)
+        rc = explain_heldout(o, s, runs, 0, m, NULL, -1, tres.kept_train_acc, out);
+    xai_model_free(m);
+    return rc;
+}
+
+/* Leave-one-run-out through the shared driver (one fold model per run, each fitted on the other
+ * runs only), then each run explained by the fold model that held it out. */
+static int explain_folds(opts *o, const subject_runs *s, const xai_fmri_run *runs, int nr,
+                         const xai_fmri_classes *cls, const xai_nifti *mask, const char *out)
+{
+    namer nm;
+    char mpath[4608];
+    for (int h = 0; h < nr; h++) /* refuse before training, not after */
+        if (heldout_path(o, s, h, out, &nm, mpath, sizeof mpath))
+            return XAI_EXIT_DATA;
+    xai_fmri_train_opts t;
+    xai_fmri_timing timing; /* each fold model records the check of its training runs */
+    xai_fmri_cv cv;
+    xai_driver_set *set = NULL;
+    train_options(o, mask, &t);
+    t.timing = &timing;
+    t.progress = xai_app_driver_progress;
+    t.progress_ud = t.warn_ud = &o->app;
+    t.warn = xai_app_driver_warn;
+    xai_app_log(&o->app, 1, "sub-%s: leave-one-run-out over %d runs", s->sub, nr);
+    if (xai_fmri_cross_validate(&t, runs, nr, cls, 0, &cv, &set) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    xai_app_driver_print_summary(&o->app, set);
+    int rc = 0;
+    for (int h = 0; h < nr && rc == 0; h++)
+        rc = cv.fold[h] < 0 ? xai_app_fail(&o->app, s->bold[h], "no labelled volumes: no held-out model")
+                            : explain_heldout(o, s, runs, h, NULL, set, cv.fold[h], cv.train_acc[h], out);
+    xai_fmri_cv_free(&cv);
+    xai_driver_set_free(set);
     return rc;
 }
 
@@ -101,18 +148,17 @@ static int explain_loro(opts *o, const subject_runs *s, const char *out)
         return xai_app_usage_error(&o->app, "--conditions: %s", xai_last_error());
     xai_nifti *mask = NULL;
     xai_fmri_run *runs = calloc((size_t)s->n, sizeof *runs);
-    int *use = calloc((size_t)s->n, sizeof *use), nr = 0;
-    int rc = runs && use ? load_mask(o, &mask) : xai_app_fail(&o->app, NULL, "out of memory");
+    int nr = 0;
+    int rc = runs ? load_mask(o, &mask) : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0)
         rc = load_training_runs(o, s->bold, s->events, NULL, s->n, mask, &cls, runs, &nr, s->n);
     if (rc == 0 && cls.n < 2)
         rc = xai_app_fail(&o->app, s->bold[0], "need at least two conditions in the events, found %d", cls.n);
-    for (int h = 0; h < s->n && rc == 0; h++)
-        rc = fold(o, s, runs, h, use, &cls, mask, out);
+    if (rc == 0)
+        rc = nr == 1 ? explain_single(o, s, runs, &cls, mask, out) : explain_folds(o, s, runs, nr, &cls, mask, out);
     for (int i = nr - 1; runs && i >= 0; i--)
         xai_fmri_run_free(&runs[i]);
     free(runs);
-    free(use);
     xai_nifti_close(mask);
     xai_fmri_classes_free(&cls);
     return rc;

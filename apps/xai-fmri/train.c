@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-driver.h"
 #include "fmri.h"
 
 int load_mask(opts *o, xai_nifti **mask)
@@ -105,6 +106,8 @@ void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
     t->tool = PROG " " XAI_FMRI_VERSION;
 }
 
+static void timing_warning(opts *o, const xai_fmri_run *runs, const xai_fmri_timing *timing);
+
 /* One model on the runs with use[i], with a progress display. */
 int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const xai_fmri_classes *cls,
                 const xai_nifti *mask, xai_model **m, xai_train_result *res)
@@ -120,34 +123,63 @@ int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const
     xai_app_progress_end(&o->app);
     if (st != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    if (timing.warn) {
-        char msg[512];
-        xai_fmri_timing_text(&timing, msg, sizeof msg);
-        xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
-    }
+    timing_warning(o, runs, &timing);
     return 0;
 }
 
-/* Leave-one-run-out: per-run accuracy, mean +- sd over runs, chance, a block-level p-value. */
-static int cross_validate(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_classes *cls,
-                          const xai_nifti *mask)
+/* The timing warning of the training runs, when their onsets look early or late. */
+static void timing_warning(opts *o, const xai_fmri_run *runs, const xai_fmri_timing *timing)
 {
-    xai_fmri_train_opts t;
-    xai_fmri_cv cv;
-    train_options(o, mask, &t);
-    if (xai_fmri_cross_validate(&t, runs, nr, cls, &cv) != XAI_OK)
-        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (!timing->warn)
+        return;
+    char msg[512];
+    xai_fmri_timing_text(timing, msg, sizeof msg);
+    xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
+}
+
+static void print_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_cv *cv)
+{
     for (int h = 0; h < nr; h++)
         printf("cv\theld_out=%s:%lld\tvolumes=%lld\taccuracy=%.4f\tkept_epoch=%d\ttrain_accuracy=%.4f\n",
-               runs[h].path, (long long)runs[h].t0, (long long)cv.nlab[h], cv.acc[h], cv.kept_epoch[h],
-               cv.train_acc[h]);
+               runs[h].path, (long long)runs[h].t0, (long long)cv->nlab[h], cv->acc[h], cv->kept_epoch[h],
+               cv->train_acc[h]);
     printf("cv\tmean_accuracy=%.4f\tsd=%.4f\truns=%d\tchance=%.4f\tblocks=%lld\tblock_accuracy=%.4f\tp_value=%.3g\n",
-           cv.mean, cv.sd, nr, cv.chance, (long long)cv.nblocks, cv.block_acc, cv.p_value);
+           cv->mean, cv->sd, nr, cv->chance, (long long)cv->nblocks, cv->block_acc, cv->p_value);
+    printf("cv\tbaseline=ridge\tpooled_accuracy=%.4f\n", cv->baseline_acc);
     xai_app_log(&o->app, 1, "leave-one-run-out accuracy %.3f +- %.3f over %d runs (chance %.3f; %lld blocks, "
-                "block-level binomial p = %.3g)%s", cv.mean, cv.sd, nr, cv.chance, (long long)cv.nblocks, cv.p_value,
-                cv.above_chance ? "" : "; warning: not above chance");
+                "block-level binomial p = %.3g)%s", cv->mean, cv->sd, nr, cv->chance, (long long)cv->nblocks,
+                cv->p_value, cv->above_chance ? "" : "; warning: not above chance");
+}
+
+/* Leave-one-run-out through the shared driver, then the model for new data (trained on every
+ * run) saved with its card: per-run accuracy, mean +- sd over runs, chance, a block-level
+ * p-value, the ridge baseline. */
+static int train_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_classes *cls, const xai_nifti *mask)
+{
+    xai_fmri_train_opts t;
+    xai_fmri_timing timing;
+    xai_fmri_cv cv;
+    xai_driver_set *set = NULL;
+    train_options(o, mask, &t);
+    t.timing = &timing;
+    t.progress = xai_app_driver_progress;
+    t.progress_ud = t.warn_ud = &o->app;
+    t.warn = xai_app_driver_warn;
+    if (xai_fmri_cross_validate(&t, runs, nr, cls, 1, &cv, &set) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    print_cv(o, runs, nr, &cv);
+    xai_app_driver_print_summary(&o->app, set);
+    timing_warning(o, runs, &timing);
+    xai_export_options eo = {0, 17};
+    int rc = 0;
+    if (xai_model_save_onnx(xai_driver_set_model(set), o->out, &eo) != XAI_OK)
+        rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    else
+        xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
+                    cls->n, nr, cv.final.best_epoch, cv.final.epochs_run, cv.final.kept_train_acc);
     xai_fmri_cv_free(&cv);
-    return 0;
+    xai_driver_set_free(set);
+    return rc;
 }
 
 static int check_train_args(opts *o)
@@ -212,10 +244,8 @@ int cmd_train(opts *o)
     if (rc == 0 && o->cv && nr < 2)
         rc = xai_app_usage_error(&o->app, "--cv needs at least two runs (several --bold, or a --labels table "
                                           "with a run column)");
-    if (rc == 0 && o->cv)
-        rc = cross_validate(o, runs, nr, &cls, mask);
     if (rc == 0)
-        rc = train_all(o, runs, nr, &cls, mask);
+        rc = o->cv ? train_cv(o, runs, nr, &cls, mask) : train_all(o, runs, nr, &cls, mask);
     for (int i = nr - 1; runs && i >= 0; i--)
         xai_fmri_run_free(&runs[i]);
     free(runs);

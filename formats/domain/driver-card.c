@@ -60,7 +60,7 @@ static xai_status set_provenance(xai_card *c, const xai_driver_train_options *o)
     const char *keys[] = {"provenance.program", "provenance.version", "provenance.command_line",
                           "provenance.data_digest", "provenance.arch", "provenance.date"};
     const char *vals[] = {o->program, o->version ? o->version : xai_version(), o->command_line, o->data_digest,
-                          o->arch ? o->arch : o->init_model, date};
+                          o->arch ? o->arch : o->init_model, o->date ? o->date : date};
     xai_status st = XAI_OK;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !st; i++)
         if (vals[i] && *vals[i])

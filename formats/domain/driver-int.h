@@ -28,6 +28,9 @@ struct xai_driver_set {
     xai_driver_summary summary;
     char *never_predicted;    /* backing store of summary.never_predicted */
     char *group_kind;         /* backing store of summary.group_kind */
+    int *oof_pred;            /* backing store of summary.oof_pred, fold_kept_epoch, fold_train_acc */
+    int *fold_kept;
+    double *fold_train;
 };
 
 void xai_driver_names_free(name_list *l);

@@ -119,6 +119,9 @@ void xai_driver_set_free(xai_driver_set *s)
     free(s->warnings);
     free(s->never_predicted);
     free(s->group_kind);
+    free(s->oof_pred);
+    free(s->fold_kept);
+    free(s->fold_train);
     free(s);
 }
 
@@ -290,6 +293,16 @@ static xai_status apply_fold_card(const xai_driver_set *s, int k)
     free(tr);
     free(rec);
     return st;
+}
+
+xai_status xai_driver_set_save_fold(const xai_driver_set *s, int k, const char *path, const xai_export_options *eo)
+{
+    if (!s || !path || !*path || k < 0 || k >= s->nfolds || !s->fold_model[k])
+        return xai_error_set(XAI_EINVAL, "driver: no fold %d to save or no path", k + 1);
+    xai_status st = apply_fold_card(s, k);
+    if (!st)
+        st = xai_model_save_onnx(s->fold_model[k], path, eo);
+    return st ? xai_error_prefix(st, path) : XAI_OK;
 }
 
 xai_status xai_driver_set_save(const xai_driver_set *s, const char *path)

@@ -42,6 +42,7 @@ typedef struct {
     char task[48];           /* progress task of the model in training */
     int kept_epoch;          /* of the last model trained */
     double kept_acc;
+    void *state;             /* the prep step's state of the last model trained (NULL: none) */
 } train_ctx;
 
 static void warnf(const train_ctx *t, const char *fmt, ...)
@@ -74,10 +75,29 @@ static void epoch_progress(const xai_train_progress *p, void *ud)
     t->o->progress(t->o->progress_ud, t->task, p->epoch, p->epochs, item);
 }
 
-/* The seed of model @p k (k = -1: the model for new data), distinct per model and reproducible. */
-static uint64_t model_seed(uint64_t seed, int k)
+/* The seed of model @p k (k = -1: the model for new data), distinct per model and reproducible
+ * (or train.seed itself for every model with shared_start). */
+static uint64_t model_seed(const train_ctx *t, int k)
 {
-    return seed + 0x9e3779b97f4a7c15ull * (uint64_t)(k + 1);
+    uint64_t seed = t->o->train.seed;
+    return t->o->shared_start ? seed : seed + 0x9e3779b97f4a7c15ull * (uint64_t)(k + 1);
+}
+
+/* Release the prep state of the last model trained. */
+static void state_drop(train_ctx *t)
+{
+    if (t->state && t->o->prep->free_state)
+        t->o->prep->free_state(t->o->prep->ud, t->state);
+    t->state = NULL;
+}
+
+/* The samples idx[0..k) into @p x (k * numel floats), transformed by the prep state. */
+static xai_status rows_prepared(const train_ctx *t, const int64_t *idx, int64_t k, float *x)
+{
+    int64_t ne = t->numel;
+    for (int64_t i = 0; i < k; i++)
+        memcpy(x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+    return t->o->prep ? t->o->prep->apply(t->o->prep->ud, t->state, x, k) : XAI_OK;
 }
 
 static xai_status check_inputs(const xai_dataset *d, const xai_driver_train_options *o, int64_t *numel)
@@ -105,6 +125,8 @@ static xai_status check_inputs(const xai_dataset *d, const xai_driver_train_opti
                                          "(init_model)");
     if (o->scheme == XAI_SPLIT_WITHIN && !o->allow_within)
         return xai_error_set(XAI_EINVAL, "driver: a within-group split needs allow_within");
+    if (o->prep && (!o->prep->fit || !o->prep->apply))
+        return xai_error_set(XAI_EINVAL, "driver: a prep step needs fit and apply");
     if (!(o->holdout_frac > 0 && o->holdout_frac < 1) || !(o->inner_frac > 0 && o->inner_frac < 1))
         return xai_error_set(XAI_EINVAL, "driver: holdout_frac and inner_frac must lie in (0, 1)");
     return XAI_OK;
@@ -230,6 +252,9 @@ static xai_status train_one(train_ctx *t, const int64_t *idx, int64_t k, uint64_
     train_part p = {0};
     xai_model *m = NULL;
     xai_status st = part_gather(t, idx, k, copies, &p);
+    state_drop(t);
+    if (!st && o->prep)
+        st = o->prep->fit(o->prep->ud, idx, k, p.x, p.y, &t->state);
     if (!st)
         st = part_inner_split(t, &p, seed);
     if (!st && copies)
@@ -239,11 +264,20 @@ static xai_status train_one(train_ctx *t, const int64_t *idx, int64_t k, uint64_
     xai_train_config cfg = o->train;
     cfg.seed = seed;
     cfg.val_mask = p.val;
+    int64_t nval = 0;
+    for (int64_t i = 0; p.val && i < p.n; i++)
+        nval += p.val[i];
+    if (o->shared_start && !nval) { /* as a plain xai_train() call: no validation at all */
+        cfg.val_mask = NULL;
+        cfg.val_split = 0;
+    }
     cfg.progress = o->progress ? epoch_progress : NULL;
     cfg.progress_ud = t;
     xai_train_result res;
     if (!st)
         st = xai_train(m, &cfg, p.n, p.x, p.y, &res);
+    if (!st && o->prep && o->prep->record)
+        st = o->prep->record(o->prep->ud, t->state, m, &res);
     part_free(&p);
     if (st) {
         xai_model_free(m);
@@ -302,8 +336,8 @@ static xai_status predict_fold(const train_ctx *t, const xai_model *m, const int
     float *x = malloc(sizeof(float) * (size_t)(k * ne));
     int *p = malloc(sizeof(int) * (size_t)k);
     xai_status st = x && p ? XAI_OK : xai_error_set(XAI_ENOMEM, "driver: out of memory");
-    for (int64_t i = 0; !st && i < k; i++)
-        memcpy(x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+    if (!st)
+        st = rows_prepared(t, idx, k, x);
     if (!st)
         st = xai_predict_classes(m, k, x, p);
     for (int64_t i = 0; !st && i < k; i++)
@@ -316,37 +350,75 @@ static xai_status predict_fold(const train_ctx *t, const xai_model *m, const int
 /* Per-fold results collected while training. */
 typedef struct {
     int *pred;               /* [n] out-of-fold predictions */
+    int *base;               /* [n] the baseline's, fitted fold by fold (with a prep step) */
     int *kept_epoch;         /* [nfolds] */
     double *fold_acc;        /* [nfolds] */
+    double *train_acc;       /* [nfolds] */
     double kept_acc_sum;
 } fold_results;
 
+/* The ridge baseline of one fold on the prep step's transform of its samples: lambda by the
+ * inner grouped CV and the fit on the training samples @p tr only, as xai_ridge_out_of_fold(). */
+static xai_status fold_baseline(const train_ctx *t, const int64_t *tr, int64_t ntr, const int64_t *te, int64_t nte,
+                                int *base)
+{
+    const xai_dataset *d = t->d;
+    const int *inner = t->o->inner_group ? t->o->inner_group : d->group;
+    int64_t nmax = ntr > nte ? ntr : nte;
+    float *x = malloc(sizeof(float) * (size_t)(nmax * t->numel));
+    int *y = malloc(sizeof(int) * (size_t)nmax), *g = inner ? malloc(sizeof(int) * (size_t)nmax) : NULL;
+    xai_ridge *r = NULL;
+    double lambda;
+    xai_status st = x && y && (g || !inner) ? rows_prepared(t, tr, ntr, x) : xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    for (int64_t i = 0; !st && i < ntr; i++) {
+        y[i] = d->y[tr[i]];
+        if (g)
+            g[i] = inner[tr[i]];
+    }
+    if (!st)
+        st = xai_ridge_fit_cv(ntr, t->numel, x, y, d->nclasses, g, t->o->train.seed, &r, &lambda);
+    if (!st)
+        st = rows_prepared(t, te, nte, x);
+    if (!st)
+        st = xai_ridge_predict(r, nte, x, y, NULL);
+    for (int64_t i = 0; !st && i < nte; i++)
+        base[te[i]] = y[i];
+    xai_ridge_free(r);
+    free(x);
+    free(y);
+    free(g);
+    return st;
+}
+
 static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *set, fold_results *fr)
 {
-    int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n);
-    if (!idx)
-        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
-    xai_status st = XAI_OK;
+    int64_t *tr = malloc(sizeof(int64_t) * (size_t)s->n), *te = malloc(sizeof(int64_t) * (size_t)s->n);
+    xai_status st = tr && te ? XAI_OK : xai_error_set(XAI_ENOMEM, "driver: out of memory");
     for (int f = 0; f < s->nfolds && !st; f++) {
         snprintf(t->task, sizeof t->task, "fold %d/%d", f + 1, s->nfolds);
-        int64_t ntr = fold_indices(s, f, 0, idx);
-        st = groups_of(t, idx, ntr, &set->fold_trained[f]);
+        int64_t ntr = fold_indices(s, f, 0, tr), nte = fold_indices(s, f, 1, te);
+        st = groups_of(t, tr, ntr, &set->fold_trained[f]);
         if (!st)
-            st = train_one(t, idx, ntr, model_seed(t->o->train.seed, f), &set->fold_model[f]);
+            st = train_one(t, tr, ntr, model_seed(t, f), &set->fold_model[f]);
         if (st)
             break;
         fr->kept_epoch[f] = t->kept_epoch;
+        fr->train_acc[f] = t->kept_acc;
         fr->kept_acc_sum += t->kept_acc;
-        int64_t nte = fold_indices(s, f, 1, idx);
-        st = groups_of(t, idx, nte, &set->fold_heldout[f]);
+        st = groups_of(t, te, nte, &set->fold_heldout[f]);
         if (!st)
-            st = predict_fold(t, set->fold_model[f], idx, nte, fr->pred);
+            st = predict_fold(t, set->fold_model[f], te, nte, fr->pred);
+        if (!st && fr->base)
+            st = fold_baseline(t, tr, ntr, te, nte, fr->base);
         int64_t ok = 0;
         for (int64_t i = 0; i < nte; i++)
-            ok += fr->pred[idx[i]] == t->d->y[idx[i]];
+            ok += fr->pred[te[i]] == t->d->y[te[i]];
         fr->fold_acc[f] = nte ? (double)ok / (double)nte : NAN;
+        state_drop(t);
     }
-    free(idx);
+    state_drop(t);
+    free(tr);
+    free(te);
     return st;
 }
 
@@ -390,7 +462,8 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
     snprintf(t->task, sizeof t->task, "final");
     xai_status st = groups_of(t, idx, s->n, &set->trained);
     if (!st)
-        st = train_one(t, idx, s->n, model_seed(t->o->train.seed, -1), &set->model);
+        st = train_one(t, idx, s->n, model_seed(t, -1), &set->model);
+    state_drop(t);
     free(idx);
     return st;
 }
@@ -414,7 +487,7 @@ static char *join_never_predicted(const xai_validation *v, const xai_dataset *d)
 }
 
 static xai_status fill_summary(xai_driver_set *set, const xai_validation *v, const xai_dataset *d,
-                               const fold_results *fr, int nfolds)
+                               fold_results *fr, int nfolds)
 {
     xai_driver_summary *s = &set->summary;
     set->never_predicted = join_never_predicted(v, d);
@@ -447,6 +520,11 @@ static xai_status fill_summary(xai_driver_set *set, const xai_validation *v, con
         e += fr->kept_epoch[f];
     s->mean_best_epoch = e / nfolds;
     s->n_warnings = set->nwarnings;
+    s->oof_pred = set->oof_pred = fr->pred; /* the set owns them from here on */
+    s->fold_kept_epoch = set->fold_kept = fr->kept_epoch;
+    s->fold_train_acc = set->fold_train = fr->train_acc;
+    fr->pred = fr->kept_epoch = NULL;
+    fr->train_acc = NULL;
     set->have_summary = 1;
     return XAI_OK;
 }
@@ -471,7 +549,10 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
     const xai_dataset *d = t->d;
     int *base = NULL;
     xai_status st = XAI_OK;
-    if (t->o->baseline) {
+    if (t->o->baseline && fr->base) {
+        base = fr->base; /* fitted fold by fold on the prep step's transform */
+        fr->base = NULL;
+    } else if (t->o->baseline) {
         if (t->o->progress)
             t->o->progress(t->o->progress_ud, "baseline", 0, 1, NULL);
         base = malloc(sizeof(int) * (size_t)d->n);
@@ -519,11 +600,15 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
         fr.pred = malloc(sizeof(int) * (size_t)d->n);
         fr.kept_epoch = calloc((size_t)s.nfolds, sizeof(int));
         fr.fold_acc = calloc((size_t)s.nfolds, sizeof(double));
-        if (!set || !fr.pred || !fr.kept_epoch || !fr.fold_acc)
+        fr.train_acc = calloc((size_t)s.nfolds, sizeof(double));
+        fr.base = o->prep && o->baseline ? malloc(sizeof(int) * (size_t)d->n) : NULL;
+        if (!set || !fr.pred || !fr.kept_epoch || !fr.fold_acc || !fr.train_acc || (o->prep && o->baseline && !fr.base))
             st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     }
     for (int64_t i = 0; !st && i < d->n; i++)
         fr.pred[i] = -1;
+    for (int64_t i = 0; !st && fr.base && i < d->n; i++)
+        fr.base[i] = -1;
     if (!st)
         st = train_folds(&t, &s, set, &fr);
     if (!st)
@@ -533,8 +618,10 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     if (!st)
         xai_driver_warn_lines(o->warn, o->warn_ud, set->warnings);
     free(fr.pred);
+    free(fr.base);
     free(fr.kept_epoch);
     free(fr.fold_acc);
+    free(fr.train_acc);
     xai_split_free(&s);
     xai_driver_names_free(&t.gnames);
     if (st)

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "xai/domain-fmri.h"
+#include "xai/driver.h"
 #include "xai/status.h"
 
 /**
@@ -19,5 +21,36 @@
 xai_status fmri_write_sidecar(const char *out, const char *base_file, const char *common, json_t *own);
 /** The sidecar path of an output (malloc'ed). */
 char *fmri_json_path(const char *out);
+
+/* The labelled volumes of some runs as a driver dataset (fmri-train.c): pre-processed over the
+ * whole grid (each model's mask is its prep step), one group per run with labelled volumes. */
+typedef struct {
+    xai_dataset d;     /* class names borrowed from the classes */
+    int *run_of;       /* [n] run index of each sample */
+    int *group_run;    /* [ngroups] run index of each group */
+} fmri_data;
+xai_status fmri_data_make(const xai_fmri_run *runs, int nruns, const int *use, const xai_fmri_classes *cls,
+                          int timedist, fmri_data *fd);
+void fmri_data_free(fmri_data *fd);
+
+/* The per-model step (xai_driver_prep): the mask of the model's training runs (or the given
+ * one), then the ANOVA screening on its training volumes; recording writes xai-fmri's metadata. */
+typedef struct {
+    const xai_fmri_train_opts *o;
+    const xai_fmri_run *runs;
+    int nruns;
+    const int *run_of;            /* fmri_data.run_of, set after fmri_data_make() */
+    const xai_fmri_classes *cls;
+    char spec[1024];              /* the architecture on the runs' grid */
+    int timedist;
+    xai_train_result last;        /* of the last model recorded */
+} fmri_prep;
+/* Fill @p p and @p hooks (ud = p); the architecture is chosen here (its errors returned). */
+xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns,
+                          const xai_fmri_classes *cls, xai_driver_prep *hooks);
+/* The event-timing check (o->timing) of the runs with use[i] on their whole mask; recorded in
+ * @p m when given. */
+xai_status xai_fmri_timing_record(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
+                                  int ncls, xai_model *m);
 
 #endif

@@ -142,6 +142,38 @@ static xai_status accumulate(shift_sums *a, const xai_fmri_run *runs, int nruns,
     return XAI_OK;
 }
 
+/* Pooled within-run correlation of each class's indicator with time over the labelled volumes of
+ * the runs with use[i]; the largest |r|. A drift direction a run shows the classes in one order
+ * and another run in the other cancels, as it does for a model trained on both. */
+static double time_confound(const xai_fmri_run *runs, int nruns, const int *use, int ncls)
+{
+    double best = 0;
+    for (int c = 0; c < ncls; c++) {
+        double sty = 0, stt = 0, syy = 0;
+        for (int i = 0; i < nruns; i++) {
+            const int *lab = runs[i].labels;
+            double n = 0, mt = 0, my = 0;
+            for (int64_t t = 0; use[i] && lab && t < runs[i].nt; t++)
+                if (lab[t] >= 0) {
+                    n++;
+                    mt += (double)t;
+                    my += lab[t] == c;
+                }
+            if (n < 2)
+                continue;
+            mt /= n, my /= n;
+            for (int64_t t = 0; t < runs[i].nt; t++)
+                if (lab[t] >= 0) {
+                    double dt = (double)t - mt, dy = (lab[t] == c) - my;
+                    sty += dt * dy, stt += dt * dt, syy += dy * dy;
+                }
+        }
+        double r = stt > 0 && syy > 0 ? fabs(sty) / sqrt(stt * syy) : 0;
+        best = r > best ? r : best;
+    }
+    return best;
+}
+
 xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask, int ncls,
                                  xai_fmri_timing *out)
 {
@@ -166,13 +198,23 @@ xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int 
     sums_free(&a);
     /* more than one volume off, and clearly so: a half-volume HRF difference between regions or
      * subjects moves the peak by one volume at most */
-    out->warn = st == XAI_OK && abs(out->best) > 1 && out->eta2[out->best + K] > 1.1 * out->eta2[K];
+    out->time_r = time_confound(runs, nruns, use, ncls);
+    out->confounded = out->time_r > XAI_FMRI_CONFOUND_R;
+    out->warn = st == XAI_OK &&
+                (out->confounded || (abs(out->best) > 1 && out->eta2[out->best + K] > 1.1 * out->eta2[K]));
     return st;
 }
 
 void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t len)
 {
     int K = XAI_FMRI_TIMING_MAX_SHIFT;
+    if (t->confounded) {
+        snprintf(buf, len, "the classes follow the time course within the training runs (a class correlates with "
+                 "time at r = %.2f, pooled within runs): slow drifts can stand in for the class, so the model may "
+                 "not generalise to runs with another block order, and the event timing cannot be checked; train on "
+                 "more runs or runs with a counterbalanced block order", t->time_r);
+        return;
+    }
     snprintf(buf, len, "the BOLD response fits the class labels best %d volume%s (%.1f s) %s than the events and the "
              "hemodynamic rule place it (class-explained signal share %.3f there vs %.3f at the stated timing): the "
              "onsets in the events file appear to be %s by that much; check them (or --lag)", abs(t->best),

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * fmri-train.c - xai-fmri's decoders: the architecture of a family on a run's grid, training
- * on labelled volumes with the pre-processing record stored in the model, held-out accuracy
- * per run and per block, and leave-one-run-out cross-validation. See xai/domain-fmri.h.
+ * fmri-train.c - xai-fmri's decoders: the architecture of a family on a run's grid, the
+ * labelled volumes of runs as a driver dataset, the per-model step the driver fits on each
+ * model's training runs (mask, ANOVA screening, the pre-processing record stored in the
+ * model), one model trained on given runs, and held-out accuracy per run and per block. The
+ * leave-one-run-out cross-validation through the driver is in fmri-cv.c. See xai/domain-fmri.h.
  * Refs: DeepLight (Thomas et al. 2019, doi:10.3389/fnins.2019.01321).
  */
-#include "xai/domain-fmri.h"
+#include "fmri-int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -51,37 +53,6 @@ static xai_status pick_arch(const xai_fmri_train_opts *o, const xai_fmri_run *re
     if (*timedist && (sh[2] < 4 || sh[3] < 4))
         return xai_error_set(XAI_EINVAL, "%s: --family deeplight needs slices of at least 4x4 voxels", ref->path);
     snprintf(spec, cap, !strcmp(fam, "cnn3d") ? arch_cnn3d : *timedist ? arch_deeplight : arch_dense, ncls);
-    return XAI_OK;
-}
-
-/* The labelled volumes of the used runs, pre-processed and masked; valrun flags the last run. */
-static xai_status gather(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask, float **x, int **y,
-                         int64_t *n, unsigned char **valrun)
-{
-    int64_t nv = xai_fmri_run_nv(&runs[0]), k = 0, last = -1;
-    *n = 0;
-    for (int i = 0; i < nruns; i++)
-        if (use[i]) {
-            last = i;
-            for (int64_t t = 0; t < runs[i].nt; t++)
-                *n += runs[i].labels[t] >= 0;
-        }
-    if (*n < 2)
-        return xai_error_set(XAI_EINVAL, "fewer than two labelled volumes to train on (check --events/--labels, "
-                                         "--conditions and --lag)");
-    *x = malloc((size_t)*n * (size_t)nv * sizeof **x);
-    *y = malloc((size_t)*n * sizeof **y);
-    *valrun = calloc((size_t)*n, 1);
-    if (!*x || !*y || !*valrun)
-        return xai_error_set(XAI_ENOMEM, "out of memory (%lld volumes)", (long long)*n);
-    for (int i = 0; i < nruns; i++)
-        if (use[i])
-            for (int64_t t = 0; t < runs[i].nt; t++)
-                if (runs[i].labels[t] >= 0) {
-                    xai_fmri_run_volume(&runs[i], t, mask, *x + k * nv);
-                    (*valrun)[k] = i == last; /* early stopping holds out a whole run, never volumes */
-                    (*y)[k++] = runs[i].labels[t];
-                }
     return XAI_OK;
 }
 
@@ -201,25 +172,6 @@ static xai_status screen_voxels(float *x, const int *y, int64_t n, int64_t nv, i
     return XAI_OK;
 }
 
-/* Build the model and train it on (x, y). */
-static xai_status build_and_train(const xai_fmri_train_opts *o, const xai_fmri_run *ref, const xai_fmri_classes *cls,
-                                  const char *spec, int timedist, int64_t n, const float *x, const int *y,
-                                  const unsigned char *valrun, xai_model **m, xai_train_result *res)
-{
-    const int64_t *sh = ref->img->shape;
-    int64_t shape[4] = {timedist ? sh[1] : 1, timedist ? 1 : sh[1], sh[2], sh[3]};
-    xai_status st = xai_model_from_spec(spec, 4, shape, o->train.seed, m);
-    if (st != XAI_OK)
-        return xai_error_prefix(st, o->arch ? "--arch" : "the default architecture");
-    if (xai_model_output_numel(*m) != cls->n)
-        return xai_error_set(XAI_EINVAL, "the architecture has %lld outputs but there are %d classes",
-                             (long long)xai_model_output_numel(*m), cls->n);
-    xai_train_config cfg = o->train;
-    cfg.val_mask = o->early_stop ? valrun : NULL;
-    st = xai_train(*m, &cfg, n, x, y, res);
-    return st == XAI_OK ? XAI_OK : xai_error_prefix(st, "training failed");
-}
-
 /* The event-timing check of the training runs into the model (xai_timing). */
 static void timing_metadata(xai_model *m, const xai_fmri_timing *t)
 {
@@ -230,6 +182,8 @@ static void timing_metadata(xai_model *m, const xai_fmri_timing *t)
     json_object_set_new(j, "shifts", json_pack("[ii]", -XAI_FMRI_TIMING_MAX_SHIFT, XAI_FMRI_TIMING_MAX_SHIFT));
     json_object_set_new(j, "eta2", e);
     json_object_set_new(j, "warning", json_boolean(t->warn));
+    json_object_set_new(j, "time_class_correlation", json_real(t->time_r));
+    json_object_set_new(j, "confounded", json_boolean(t->confounded));
     if (t->warn) {
         char msg[512];
         xai_fmri_timing_text(t, msg, sizeof msg);
@@ -242,47 +196,251 @@ static void timing_metadata(xai_model *m, const xai_fmri_timing *t)
     free(s);
 }
 
+/* The input mask of a model trained on the runs with use[i]: the given one or the automatic one. */
+static xai_status training_mask(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
+                                uint8_t *mask)
+{
+    return o->mask ? xai_fmri_mask_from_file(o->mask, o->mask_path, &runs[0], mask)
+                   : xai_fmri_mask_from_runs(runs, nruns, use, o->auto_frac, mask);
+}
+
+xai_status xai_fmri_timing_record(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
+                                  int ncls, xai_model *m)
+{
+    uint8_t *mask = malloc((size_t)xai_fmri_run_nv(&runs[0]));
+    xai_status st = mask ? training_mask(o, runs, nruns, use, mask) : xai_error_set(XAI_ENOMEM, "out of memory");
+    if (st == XAI_OK) /* on the whole mask: screening would favour the stated timing */
+        st = xai_fmri_timing_check(runs, nruns, use, mask, ncls, o->timing);
+    if (st == XAI_OK && m)
+        timing_metadata(m, o->timing);
+    free(mask);
+    return st;
+}
+
+void fmri_data_free(fmri_data *fd)
+{
+    for (int g = 0; fd->d.group_names && g < fd->d.ngroups; g++)
+        free(fd->d.group_names[g]);
+    free(fd->d.group_names);
+    free(fd->d.x);
+    free(fd->d.y);
+    free(fd->d.group);
+    free(fd->run_of);
+    free(fd->group_run);
+    memset(fd, 0, sizeof *fd);
+}
+
+/* A run's name as a group: the file name, with its first volume when a file holds several runs. */
+static char *run_name(const xai_fmri_run *runs, int nruns, int i)
+{
+    const char *base = strrchr(runs[i].path, '/') ? strrchr(runs[i].path, '/') + 1 : runs[i].path;
+    int shared = 0;
+    for (int k = 0; k < nruns; k++)
+        shared |= k != i && !strcmp(runs[k].path, runs[i].path);
+    size_t len = strlen(base) + 32;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, shared ? "%s@%lld" : "%s", base, (long long)runs[i].t0);
+    return s;
+}
+
+/* Count the labelled volumes of the used runs and give each run with any a group. */
+static xai_status data_count(const xai_fmri_run *runs, int nruns, const int *use, fmri_data *fd)
+{
+    fd->group_run = malloc(sizeof(int) * (size_t)nruns);
+    fd->d.group_names = calloc((size_t)nruns, sizeof(char *));
+    if (!fd->group_run || !fd->d.group_names)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; i < nruns; i++) {
+        int64_t k = 0;
+        for (int64_t t = 0; use[i] && runs[i].labels && t < runs[i].nt; t++)
+            k += runs[i].labels[t] >= 0;
+        if (!k)
+            continue;
+        fd->d.n += k;
+        fd->group_run[fd->d.ngroups] = i;
+        if (!(fd->d.group_names[fd->d.ngroups++] = run_name(runs, nruns, i)))
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    if (fd->d.n < 2)
+        return xai_error_set(XAI_EINVAL, "fewer than two labelled volumes to train on (check --events/--labels, "
+                                         "--conditions and --lag)");
+    return XAI_OK;
+}
+
+xai_status fmri_data_make(const xai_fmri_run *runs, int nruns, const int *use, const xai_fmri_classes *cls,
+                          int timedist, fmri_data *fd)
+{
+    memset(fd, 0, sizeof *fd);
+    const int64_t *sh = runs[0].img->shape;
+    int64_t nv = xai_fmri_run_nv(&runs[0]), k = 0;
+    xai_status st = data_count(runs, nruns, use, fd);
+    xai_dataset *d = &fd->d;
+    d->ndim = 4;
+    d->shape[0] = timedist ? sh[1] : 1, d->shape[1] = timedist ? 1 : sh[1], d->shape[2] = sh[2], d->shape[3] = sh[3];
+    d->nclasses = cls->n;
+    d->class_names = (char **)cls->name;
+    d->group_kind = (char *)"run";
+    uint8_t *all = st ? NULL : malloc((size_t)nv); /* every voxel: the mask is each model's prep step */
+    if (!st) {
+        d->x = malloc(sizeof(float) * (size_t)(d->n * nv));
+        d->y = malloc(sizeof(int) * (size_t)d->n);
+        d->group = malloc(sizeof(int) * (size_t)d->n);
+        fd->run_of = malloc(sizeof(int) * (size_t)d->n);
+        if (!all || !d->x || !d->y || !d->group || !fd->run_of)
+            st = xai_error_set(XAI_ENOMEM, "out of memory (%lld volumes)", (long long)d->n);
+    }
+    if (all)
+        memset(all, 1, (size_t)nv);
+    for (int g = 0; !st && g < d->ngroups; g++) {
+        const xai_fmri_run *r = &runs[fd->group_run[g]];
+        for (int64_t t = 0; t < r->nt; t++)
+            if (r->labels[t] >= 0) {
+                xai_fmri_run_volume(r, t, all, d->x + k * nv);
+                d->y[k] = r->labels[t];
+                d->group[k] = g;
+                fd->run_of[k++] = fd->group_run[g];
+            }
+    }
+    free(all);
+    return st;
+}
+
+/* ---- the per-model step of the driver: the mask of the training runs, then the screening ---- */
+
+static void mask_apply(const uint8_t *mask, int64_t nv, float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t v = 0; v < nv; v++)
+            if (!mask[v])
+                x[i * nv + v] = 0.0f;
+}
+
+/* What the step fitted for one model: its training runs and its input mask. */
+typedef struct {
+    int *use;
+    uint8_t *mask;
+} prep_state;
+
+static void prep_free(void *ud, void *state)
+{
+    (void)ud;
+    prep_state *s = state;
+    if (s) {
+        free(s->use);
+        free(s->mask);
+    }
+    free(s);
+}
+
+static xai_status prep_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
+{
+    fmri_prep *p = ud;
+    int64_t nv = xai_fmri_run_nv(&p->runs[0]);
+    prep_state *s = calloc(1, sizeof *s);
+    if (s) {
+        s->mask = malloc((size_t)nv);
+        s->use = calloc((size_t)p->nruns, sizeof *s->use);
+    }
+    xai_status st = s && s->mask && s->use ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int64_t i = 0; !st && i < n; i++)
+        s->use[p->run_of[idx ? idx[i] : i]] = 1;
+    if (!st)
+        st = training_mask(p->o, p->runs, p->nruns, s->use, s->mask);
+    if (!st)
+        mask_apply(s->mask, nv, x, n);
+    if (!st && p->o->screen > 0 && p->o->screen < 1)
+        st = screen_voxels(x, y, n, nv, p->cls->n, p->o->screen, s->mask);
+    if (st) {
+        prep_free(ud, s);
+        s = NULL;
+    }
+    *state = s;
+    return st;
+}
+
+static xai_status prep_apply(void *ud, const void *state, float *x, int64_t n)
+{
+    const fmri_prep *p = ud;
+    mask_apply(((const prep_state *)state)->mask, xai_fmri_run_nv(&p->runs[0]), x, n);
+    return XAI_OK;
+}
+
+/* xai-fmri's metadata: the event-timing check of the model's training runs (with o->timing), the
+ * pre-processing record with its mask, classes, architecture and training. */
+static xai_status prep_record(void *ud, const void *state, xai_model *m, const xai_train_result *res)
+{
+    fmri_prep *p = ud;
+    const xai_fmri_train_opts *o = p->o;
+    const prep_state *s = state;
+    xai_status st = o->timing ? xai_fmri_timing_record(o, p->runs, p->nruns, s->use, p->cls->n, m) : XAI_OK;
+    if (st != XAI_OK)
+        return st;
+    set_prep_metadata(o, m, &p->runs[0], o->arch ? "custom" : o->family ? o->family : "dense", p->timedist, s->mask);
+    set_model_metadata(o, m, p->cls, p->spec, res);
+    p->last = *res;
+    return XAI_OK;
+}
+
+xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns,
+                          const xai_fmri_classes *cls, xai_driver_prep *hooks)
+{
+    memset(p, 0, sizeof *p);
+    p->o = o, p->runs = runs, p->nruns = nruns, p->cls = cls;
+    *hooks = (xai_driver_prep){prep_fit, prep_apply, prep_record, prep_free, p};
+    return pick_arch(o, &runs[0], cls->n, p->spec, sizeof p->spec, &p->timedist);
+}
+
+/* Build the model of the spec and train it on the prepared volumes (early stopping on the last run). */
+static xai_status build_and_train(const fmri_prep *p, const fmri_data *fd, const float *x, xai_model **m,
+                                  xai_train_result *res)
+{
+    const xai_fmri_train_opts *o = p->o;
+    xai_status st = xai_model_from_spec(p->spec, fd->d.ndim, fd->d.shape, o->train.seed, m);
+    if (st != XAI_OK)
+        return xai_error_prefix(st, o->arch ? "--arch" : "the default architecture");
+    if (xai_model_output_numel(*m) != p->cls->n)
+        return xai_error_set(XAI_EINVAL, "the architecture has %lld outputs but there are %d classes",
+                             (long long)xai_model_output_numel(*m), p->cls->n);
+    unsigned char *valrun = calloc((size_t)fd->d.n, 1);
+    if (!valrun)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    int last = fd->group_run[fd->d.ngroups - 1];
+    for (int64_t k = 0; k < fd->d.n; k++)
+        valrun[k] = fd->run_of[k] == last; /* early stopping holds out a whole run, never volumes */
+    xai_train_config cfg = o->train;
+    cfg.val_mask = o->early_stop && fd->d.ngroups >= 2 ? valrun : NULL;
+    st = xai_train(*m, &cfg, fd->d.n, x, fd->d.y, res);
+    free(valrun);
+    return st == XAI_OK ? XAI_OK : xai_error_prefix(st, "training failed");
+}
+
 xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
                           const xai_fmri_classes *cls, xai_model **out, xai_train_result *res)
 {
     *out = NULL;
-    int64_t nv = xai_fmri_run_nv(&runs[0]), n = 0;
-    float *x = NULL;
-    int *y = NULL, timedist = 0, nused = 0;
-    unsigned char *valrun = NULL;
-    uint8_t *mask = malloc((size_t)nv);
+    fmri_prep p;
+    xai_driver_prep hooks;
+    fmri_data fd = {0};
     xai_model *m = NULL;
-    char spec[1024];
-    xai_status st = !mask ? xai_error_set(XAI_ENOMEM, "out of memory")
-                    : o->mask ? xai_fmri_mask_from_file(o->mask, o->mask_path, &runs[0], mask)
-                              : xai_fmri_mask_from_runs(runs, nruns, use, o->auto_frac, mask);
-    if (st == XAI_OK && o->timing) /* on the whole mask: screening would favour the stated timing */
-        st = xai_fmri_timing_check(runs, nruns, use, mask, cls->n, o->timing);
+    void *state = NULL;
+    xai_status st = fmri_prep_init(&p, o, runs, nruns, cls, &hooks);
     if (st == XAI_OK)
-        st = gather(runs, nruns, use, mask, &x, &y, &n, &valrun);
-    if (st == XAI_OK && o->screen > 0 && o->screen < 1)
-        st = screen_voxels(x, y, n, nv, cls->n, o->screen, mask);
+        st = fmri_data_make(runs, nruns, use, cls, p.timedist, &fd);
+    p.run_of = fd.run_of;
     if (st == XAI_OK)
-        st = pick_arch(o, &runs[0], cls->n, spec, sizeof spec, &timedist);
-    for (int i = 0; i < nruns; i++)
-        nused += use[i] != 0;
-    xai_fmri_train_opts eo = *o;
-    eo.early_stop = o->early_stop && nused >= 2;
+        st = prep_fit(&p, NULL, fd.d.n, fd.d.x, fd.d.y, &state);
     if (st == XAI_OK)
-        st = build_and_train(&eo, &runs[0], cls, spec, timedist, n, x, y, valrun, &m, res);
-    if (st == XAI_OK && o->timing)
-        timing_metadata(m, o->timing);
+        st = build_and_train(&p, &fd, fd.d.x, &m, res);
+    if (st == XAI_OK)
+        st = prep_record(&p, state, m, res);
     if (st == XAI_OK) {
-        set_prep_metadata(o, m, &runs[0], o->arch ? "custom" : o->family ? o->family : "dense", timedist, mask);
-        set_model_metadata(o, m, cls, spec, res);
         *out = m;
         m = NULL;
     }
     xai_model_free(m);
-    free(x);
-    free(y);
-    free(valrun);
-    free(mask);
+    prep_free(&p, state);
+    fmri_data_free(&fd);
     return st;
 }
 
@@ -355,74 +513,4 @@ int64_t xai_fmri_run_blocks(const xai_fmri_run *r, const int *pred, int *bt, int
         t = u;
     }
     return nb;
-}
-
-void xai_fmri_cv_free(xai_fmri_cv *cv)
-{
-    free(cv->acc);
-    free(cv->nlab);
-    free(cv->kept_epoch);
-    free(cv->train_acc);
-    memset(cv, 0, sizeof *cv);
-}
-
-/* Train without run h and score run h; its blocks are appended to bt/bp. */
-static xai_status cv_fold(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr, int h, int *use,
-                          const xai_fmri_classes *cls, xai_fmri_cv *cv, int *pred, int *bt, int *bp)
-{
-    for (int i = 0; i < nr; i++)
-        use[i] = i != h;
-    xai_model *m = NULL;
-    xai_train_result res;
-    xai_status st = xai_fmri_train(o, runs, nr, use, cls, &m, &res);
-    if (st == XAI_OK) {
-        cv->acc[h] = xai_fmri_run_accuracy(m, &runs[h], &cv->nlab[h], pred);
-        cv->kept_epoch[h] = res.best_epoch;
-        cv->train_acc[h] = res.kept_train_acc;
-        cv->nblocks += xai_fmri_run_blocks(&runs[h], pred, bt + cv->nblocks, bp + cv->nblocks, cls->n);
-    }
-    xai_model_free(m);
-    return st;
-}
-
-xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr,
-                                   const xai_fmri_classes *cls, xai_fmri_cv *cv)
-{
-    memset(cv, 0, sizeof *cv);
-    cv->nruns = nr;
-    int64_t ntot = 0;
-    for (int i = 0; i < nr; i++)
-        ntot += runs[i].nt;
-    int *use = calloc((size_t)nr, sizeof *use), *pred = malloc((size_t)ntot * sizeof *pred),
-        *bt = malloc((size_t)ntot * sizeof *bt), *bp = malloc((size_t)ntot * sizeof *bp);
-    cv->acc = calloc((size_t)nr, sizeof *cv->acc);
-    cv->nlab = calloc((size_t)nr, sizeof *cv->nlab);
-    cv->kept_epoch = calloc((size_t)nr, sizeof *cv->kept_epoch);
-    cv->train_acc = calloc((size_t)nr, sizeof *cv->train_acc);
-    xai_status st = !use || !pred || !bt || !bp || !cv->acc || !cv->nlab || !cv->kept_epoch || !cv->train_acc
-                        ? xai_error_set(XAI_ENOMEM, "out of memory") : XAI_OK;
-    xai_fmri_train_opts q = *o;
-    q.train.progress = NULL; /* the folds train quietly */
-    q.timing = NULL;
-    for (int h = 0; h < nr && st == XAI_OK; h++)
-        st = cv_fold(&q, runs, nr, h, use, cls, cv, pred, bt, bp);
-    xai_heldout hb;
-    memset(&hb, 0, sizeof hb);
-    if (st == XAI_OK)
-        st = xai_heldout_stats(bt, bp, cv->nblocks, cls->n, &hb);
-    if (st == XAI_OK) {
-        xai_mean_sd(cv->acc, nr, &cv->mean, &cv->sd);
-        cv->chance = 1.0 / cls->n;
-        cv->block_acc = hb.accuracy;
-        cv->above_chance = hb.ci_low > hb.chance;
-        cv->p_value = hb.p_value;
-    }
-    xai_heldout_free(&hb);
-    free(use);
-    free(pred);
-    free(bt);
-    free(bp);
-    if (st != XAI_OK)
-        xai_fmri_cv_free(cv);
-    return st;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "xai/api.h"
+#include "xai/driver.h"
 #include "xai/eval.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -206,15 +207,26 @@ typedef struct {
     int best;          /**< label shift in volumes that explains the most signal (> 0: the response is later) */
     double eta2[2 * XAI_FMRI_TIMING_MAX_SHIFT + 1]; /**< mean per-voxel eta^2 for shifts -K..K */
     double tr;         /**< seconds per volume */
-    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing */
+    int warn;          /**< |best| > 1 volume and it explains clearly more (> 1.1x) than the stated timing,
+                            or the classes follow time (confounded) */
+    double time_r;     /**< the largest |correlation| of a class's indicator with time over the labelled
+                            volumes, pooled within runs (each run centred on its own volumes) */
+    int confounded;    /**< time_r > XAI_FMRI_CONFOUND_R: slow drifts can stand in for the class (e.g. a
+                            run with all blocks of one class first); the shift curve is then unreliable */
 } xai_fmri_timing;
+
+/** Class-time correlation above which the training runs' design confounds the classes with time:
+ *  a linear trend then carries over a quarter of a class indicator's variance. */
+#define XAI_FMRI_CONFOUND_R 0.5
 
 /**
  * Check the event timing on labelled runs (use[i]): for label shifts of -K..K volumes
  * (K = XAI_FMRI_TIMING_MAX_SHIFT) the mean over the mask's voxels of the share of each
  * pre-processed voxel's variance explained by the class means (eta^2 of a one-way ANOVA).
  * Correct onsets with the HRF rule peak at shift 0; a warning means the events appear to
- * lead or lag the BOLD response by more than one volume.
+ * lead or lag the BOLD response by more than one volume, or that the classes are confounded
+ * with time within the runs (then the shift is not judged: any slow drift correlates with the
+ * labels at every shift).
  */
 XAI_API xai_status xai_fmri_timing_check(const xai_fmri_run *runs, int nruns, const int *use, const uint8_t *mask,
                                          int ncls, xai_fmri_timing *out);
@@ -254,6 +266,11 @@ typedef struct {
                               *   screening); 0 or 1 = every voxel */
     const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
     xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
+    /* cross-validation only (the driver's callbacks; may be NULL) */
+    xai_progress_fn progress; /**< tasks "fold K/N", "final", "baseline" */
+    void *progress_ud;
+    xai_warn_fn warn;         /**< the card's verdicts (not above chance, loses to the baseline, ...) */
+    void *warn_ud;
 } xai_fmri_train_opts;
 
 /**
@@ -284,19 +301,32 @@ XAI_API int64_t xai_fmri_run_blocks(const xai_fmri_run *r, const int *pred, int 
 /** Leave-one-run-out outcome. */
 typedef struct {
     int nruns;
-    double *acc;            /**< nruns held-out accuracies */
+    double *acc;            /**< nruns held-out accuracies (NaN: a run without labelled volumes) */
     int64_t *nlab;          /**< nruns labelled volumes */
     int *kept_epoch;        /**< nruns */
     double *train_acc;      /**< nruns kept-epoch training accuracies */
+    int *fold;              /**< nruns: the fold of the driver set that held the run out (-1: none) */
     double mean, sd, chance;
+    double baseline_acc;    /**< the ridge baseline's pooled held-out accuracy on the same voxels */
+    xai_train_result final; /**< training of the model for new data (with refit) */
     int64_t nblocks;
     double block_acc, p_value; /**< blocks as the independent units */
     int above_chance;       /**< the block accuracy's 95 % interval lies above chance */
 } xai_fmri_cv;
 
-/** Leave-one-run-out over @p nr runs with the settings of @p o. */
+/**
+ * Leave-one-run-out over @p nr runs with the settings of @p o, through the shared driver
+ * (xai/driver.h): one fold per run with labelled volumes, each fold model trained exactly as
+ * xai_fmri_train() trains on the other runs (the same seed, its mask and screening fitted on
+ * them only, the same metadata), the ridge baseline on the same voxels, held-out statistics and
+ * verdicts in the card. With @p refit the set's model for new data is trained on every run;
+ * else it is a copy of fold 1. With o->timing every model records the event-timing check of its
+ * training runs (o->timing holds the last one's: the model for new data with @p refit).
+ * @param out  the trained set (fold models, card, summary), or NULL to discard it
+ */
 XAI_API xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr,
-                                           const xai_fmri_classes *cls, xai_fmri_cv *cv);
+                                           const xai_fmri_classes *cls, int refit, xai_fmri_cv *cv,
+                                           xai_driver_set **out);
 XAI_API void xai_fmri_cv_free(xai_fmri_cv *cv);
 
 /* ------------------------------------------------------------------ explaining runs */

@@ -72,6 +72,28 @@ typedef void (*xai_warn_fn)(void *ud, const char *message);
 typedef xai_status (*xai_augment_fn)(void *ud, float *x, int64_t n, int ndim, const int64_t *shape,
                                      uint64_t seed);
 
+/**
+ * A pre-processing step fitted on each model's training samples only, e.g. a mask or a voxel
+ * screening learned from the training runs (fitting it on every sample would let the held-out
+ * groups choose the features: Kriegeskorte et al. 2009, Nat. Neurosci. 12, "Circular
+ * analysis"). For each model the driver calls
+ *   fit     on a copy of its training samples (before the inner split and augmentation):
+ *           fit the state on them and transform them in place (@p idx: their dataset indices);
+ *   apply   on every other copy the model or the baseline sees (held-out samples, and the
+ *           training samples again for the baseline): the same transform, nothing fitted;
+ *   record  once the model is trained, e.g. to store the state in the model's metadata so that
+ *           explaining applies it too (may be NULL);
+ *   free_state when the model's predictions and baseline are done.
+ * With a prep step the ridge baseline is fitted per fold on the transformed samples as well.
+ */
+typedef struct {
+    xai_status (*fit)(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state);
+    xai_status (*apply)(void *ud, const void *state, float *x, int64_t n);
+    xai_status (*record)(void *ud, const void *state, xai_model *m, const xai_train_result *res);
+    void (*free_state)(void *ud, void *state);
+    void *ud;
+} xai_driver_prep;
+
 /* ------------------------------------------------------------------ training */
 
 /** Training settings. Initialise with xai_driver_train_options_init(). */
@@ -106,6 +128,13 @@ typedef struct {
     xai_augment_fn augment;   /**< NULL: none */
     void *augment_ud;
     int augment_copies;       /**< augmented copies added per training sample [1 when augment] */
+    /* --- per-model pre-processing (optional) --- */
+    const xai_driver_prep *prep; /**< fitted on each model's training samples; NULL: none */
+    int shared_start;         /**< [0] each model gets its own seed (distinct initial weights).
+                                   1: every model starts from train.seed itself, and without an
+                                   inner split xai_train() gets no validation mask, so a model
+                                   trains exactly as one plain xai_train() call with that seed on
+                                   its samples: fold models differ only by their data (xai-fmri) */
     /* --- baseline --- */
     int baseline;             /**< 1: ridge baseline (xai_ridge_out_of_fold) on the same inputs and
                                    split [1]; 0: none (the card then has no baseline) */
@@ -119,6 +148,9 @@ typedef struct {
     const char *version;      /**< provenance.version; NULL: xai_version() */
     const char *command_line; /**< provenance.command_line; may be NULL */
     const char *data_digest;  /**< provenance.data_digest; may be NULL */
+    const char *date;         /**< provenance.date; NULL: now (UTC); "": not recorded, so that the
+                                   same data and settings give byte-identical model files (xai-fmri:
+                                   its derivatives date their sidecars instead) */
     /* --- callbacks (all may be NULL) --- */
     xai_progress_fn progress; /**< tasks "fold K/N" and "final" (epochs done of the total, item
                                    "epoch E loss L acc A [val_loss V val_acc W]") and "baseline" */
@@ -151,6 +183,10 @@ typedef struct {
     double kept_train_acc;      /**< training accuracy of the kept weights (mean over folds) */
     double mean_best_epoch;     /**< kept epoch, mean over folds */
     int n_warnings;             /**< lines of xai_driver_set_warnings() */
+    const int *oof_pred;        /**< [dataset n] out-of-fold prediction of each sample (-1: no fold
+                                     held it out) */
+    const int *fold_kept_epoch; /**< [n_folds] kept epoch of each fold model */
+    const double *fold_train_acc; /**< [n_folds] training accuracy of each fold's kept weights */
 } xai_driver_summary;
 
 /** A trained or loaded model set: the model for new data, its card, and the fold models. */
@@ -190,6 +226,15 @@ XAI_API const xai_driver_summary *xai_driver_set_summary(const xai_driver_set *s
  * applies its overwrite policy (xai_driver_set_paths() lists what will be written).
  */
 XAI_API xai_status xai_driver_set_save(const xai_driver_set *s, const char *path);
+
+/**
+ * Save fold model @p k alone at @p path (atomically), with the set's card and the fold's own
+ * record (extra.driver.fold, heldout_groups, trained_groups), e.g. next to the maps of the
+ * group it held out. @p eo: export options (may be NULL).
+ * @return XAI_OK, XAI_EINVAL (k out of range), errors of the writer.
+ */
+XAI_API xai_status xai_driver_set_save_fold(const xai_driver_set *s, int k, const char *path,
+                                            const xai_export_options *eo);
 
 /**
  * The files xai_driver_set_save(@p s, @p path) writes, MODEL.onnx first.

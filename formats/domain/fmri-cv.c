@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fmri-cv.c - leave-one-run-out cross-validation of xai-fmri's decoders through the shared
+ * driver (xai/driver.h): one fold per run, each model's mask and voxel screening fitted on its
+ * training runs only (the prep step of fmri-train.c), the ridge baseline on the same voxels,
+ * and the per-run and block-level statistics of the held-out runs. See xai/domain-fmri.h.
+ */
+#include "fmri-int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xai/validate.h"
+
+void xai_fmri_cv_free(xai_fmri_cv *cv)
+{
+    free(cv->acc);
+    free(cv->nlab);
+    free(cv->kept_epoch);
+    free(cv->train_acc);
+    free(cv->fold);
+    memset(cv, 0, sizeof *cv);
+}
+
+static void driver_options(const xai_fmri_train_opts *o, const fmri_prep *p, const xai_driver_prep *hooks,
+                           int refit, xai_driver_train_options *to)
+{
+    xai_driver_train_options_init(to);
+    to->scheme = XAI_SPLIT_LOGO;
+    to->arch = p->spec;
+    to->train = o->train;
+    /* early stopping only with --val-split, on the driver's inner split of the training runs */
+    to->train.patience = o->early_stop ? (o->train.patience > 0 ? o->train.patience : o->train.epochs) : 0;
+    to->prep = hooks;
+    to->shared_start = 1;
+    to->refit_all = refit;
+    to->program = "xai-fmri";
+    to->date = ""; /* byte-identical fold models across shards and reruns; sidecars hold the date */
+    to->progress = o->progress;
+    to->progress_ud = o->progress_ud;
+    to->warn = o->warn;
+    to->warn_ud = o->warn_ud;
+}
+
+/* The fold of the set that held out group @p name (-1: none). */
+static int fold_of(const xai_driver_set *set, const char *name)
+{
+    for (int k = 0; k < xai_driver_set_nfolds(set); k++) {
+        const char *const *g;
+        int n;
+        if (xai_driver_set_fold_groups(set, k, &g, &n) == XAI_OK)
+            for (int i = 0; i < n; i++)
+                if (!strcmp(g[i], name))
+                    return k;
+    }
+    return -1;
+}
+
+/* Per-run accuracy and blocks from the out-of-fold predictions; @p pred has room for a run. */
+static void run_results(const fmri_data *fd, const xai_driver_set *set, const xai_fmri_run *runs, int ncls,
+                        xai_fmri_cv *cv, int *pred, int *bt, int *bp)
+{
+    const xai_driver_summary *s = xai_driver_set_summary(set);
+    int64_t k = 0;
+    for (int g = 0; g < fd->d.ngroups; g++) {
+        int h = fd->group_run[g], f = fold_of(set, fd->d.group_names[g]);
+        int64_t ok = 0, n = 0;
+        for (int64_t t = 0; t < runs[h].nt; t++) {
+            pred[t] = runs[h].labels[t] >= 0 ? s->oof_pred[k++] : -1;
+            n += runs[h].labels[t] >= 0;
+            ok += runs[h].labels[t] >= 0 && pred[t] == runs[h].labels[t];
+        }
+        cv->acc[h] = n ? (double)ok / (double)n : NAN;
+        cv->nlab[h] = n;
+        cv->fold[h] = f;
+        cv->kept_epoch[h] = f >= 0 ? s->fold_kept_epoch[f] : 0;
+        cv->train_acc[h] = f >= 0 ? s->fold_train_acc[f] : NAN;
+        cv->nblocks += xai_fmri_run_blocks(&runs[h], pred, bt + cv->nblocks, bp + cv->nblocks, ncls);
+    }
+}
+
+/* Mean and sd over the runs, chance, and the block-level binomial test. */
+static xai_status cv_stats(xai_fmri_cv *cv, const fmri_data *fd, const int *bt, const int *bp, int ncls)
+{
+    double *acc = malloc(sizeof(double) * (size_t)fd->d.ngroups);
+    if (!acc)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int g = 0; g < fd->d.ngroups; g++)
+        acc[g] = cv->acc[fd->group_run[g]];
+    xai_mean_sd(acc, fd->d.ngroups, &cv->mean, &cv->sd);
+    free(acc);
+    xai_heldout hb;
+    memset(&hb, 0, sizeof hb);
+    xai_status st = xai_heldout_stats(bt, bp, cv->nblocks, ncls, &hb);
+    if (st == XAI_OK) {
+        cv->chance = 1.0 / ncls;
+        cv->block_acc = hb.accuracy;
+        cv->above_chance = hb.ci_low > hb.chance;
+        cv->p_value = hb.p_value;
+    }
+    xai_heldout_free(&hb);
+    return st;
+}
+
+static xai_status cv_alloc(xai_fmri_cv *cv, int nr)
+{
+    memset(cv, 0, sizeof *cv);
+    cv->nruns = nr;
+    cv->acc = calloc((size_t)nr, sizeof *cv->acc);
+    cv->nlab = calloc((size_t)nr, sizeof *cv->nlab);
+    cv->kept_epoch = calloc((size_t)nr, sizeof *cv->kept_epoch);
+    cv->train_acc = calloc((size_t)nr, sizeof *cv->train_acc);
+    cv->fold = malloc(sizeof(int) * (size_t)nr);
+    for (int i = 0; cv->fold && i < nr; i++) {
+        cv->acc[i] = cv->train_acc[i] = NAN; /* runs without labelled volumes */
+        cv->fold[i] = -1;
+    }
+    if (!cv->acc || !cv->nlab || !cv->kept_epoch || !cv->train_acc || !cv->fold)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    return XAI_OK;
+}
+
+/* What the driver found, per run and over runs. */
+static xai_status cv_results(const fmri_data *fd, const xai_driver_set *set, const xai_fmri_run *runs, int nr,
+                             int ncls, xai_fmri_cv *cv)
+{
+    int64_t ntot = 0;
+    for (int i = 0; i < nr; i++)
+        ntot += runs[i].nt;
+    int *pred = malloc(sizeof(int) * (size_t)ntot), *bt = malloc(sizeof(int) * (size_t)ntot),
+        *bp = malloc(sizeof(int) * (size_t)ntot);
+    xai_status st = pred && bt && bp ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    if (st == XAI_OK) {
+        run_results(fd, set, runs, ncls, cv, pred, bt, bp);
+        st = cv_stats(cv, fd, bt, bp, ncls);
+        cv->baseline_acc = xai_driver_set_summary(set)->baseline_accuracy;
+    }
+    free(pred);
+    free(bt);
+    free(bp);
+    return st;
+}
+
+xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nr,
+                                   const xai_fmri_classes *cls, int refit, xai_fmri_cv *cv, xai_driver_set **out)
+{
+    fmri_prep p;
+    xai_driver_prep hooks;
+    fmri_data fd = {0};
+    xai_driver_set *set = NULL;
+    xai_driver_train_options to;
+    xai_card *card = NULL;
+    int *use = malloc(sizeof(int) * (size_t)nr);
+    for (int i = 0; use && i < nr; i++)
+        use[i] = 1;
+    xai_status st = !use ? xai_error_set(XAI_ENOMEM, "out of memory") : cv_alloc(cv, nr);
+    if (st == XAI_OK)
+        st = fmri_prep_init(&p, o, runs, nr, cls, &hooks);
+    if (st == XAI_OK)
+        st = fmri_data_make(runs, nr, use, cls, p.timedist, &fd);
+    p.run_of = fd.run_of;
+    if (st == XAI_OK && fd.d.ngroups < 2)
+        st = xai_error_set(XAI_EINVAL, "leave-one-run-out needs labelled volumes in at least two runs");
+    if (st == XAI_OK && (st = xai_card_new(&card)) == XAI_OK)
+        st = xai_card_set(card, "domain=fmri");
+    driver_options(o, &p, &hooks, refit, &to);
+    if (st == XAI_OK)
+        st = xai_driver_train(&fd.d, &to, card, &set);
+    if (st == XAI_OK)
+        st = cv_results(&fd, set, runs, nr, cls->n, cv);
+    cv->final = p.last; /* the model for new data is trained last */
+    if (st == XAI_OK && out) {
+        *out = set;
+        set = NULL;
+    }
+    if (st != XAI_OK)
+        xai_fmri_cv_free(cv);
+    xai_driver_set_free(set);
+    xai_card_free(card);
+    fmri_data_free(&fd);
+    free(use);
+    return st;
+}
