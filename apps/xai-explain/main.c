@@ -178,35 +178,6 @@ static int write_json(json_t *root, const char *path)
     return rc;
 }
 
-/* The model, with symbolic dimensions (e.g. time) taken from the input when the file has
-   them: first as one sample of the input's shape, then as a stack of samples. NULL with the
-   reason printed. */
-static xai_model *load_model_for(const char *model_path, const xai_npy *x)
-{
-    xai_model *m = NULL;
-    xai_status lst = xai_model_load_onnx(model_path, NULL, &m);
-    if (lst == XAI_EUNSUPPORTED && strstr(xai_last_error(), "symbolic")) {
-        char first_err[1024];
-        snprintf(first_err, sizeof first_err, "%s", xai_last_error());
-        xai_load_options lo;
-        memset(&lo, 0, sizeof lo);
-        for (int lead = 0; lead < 2 && lst != XAI_OK; lead++) {
-            if (x->ndim - lead < 1 || x->ndim - lead > XAI_MAX_DIMS)
-                continue;
-            lo.input_ndim = x->ndim - lead;
-            memcpy(lo.input_shape, x->shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
-            lst = xai_model_load_onnx(model_path, &lo, &m);
-        }
-        if (lst != XAI_OK)
-            xai_error_set(lst, "%s", first_err);
-    }
-    if (lst != XAI_OK) {
-        fail(model_path, xai_last_error());
-        return NULL;
-    }
-    return m;
-}
-
 /* The settings of the explanation, as the JSON summary reports them. */
 static json_t *summary_parameters(const xai_explain_config *cfg)
 {
@@ -355,7 +326,9 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
     double t0 = now_ms();
-    xai_model *m = load_model_for(model_path, &x);
+    xai_model *m = NULL;
+    if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK)
+        fail(model_path, xai_last_error());
     int rc = 1;
     if (m) {
         run_files f = {model_path, input_path, out, now_ms() - t0};
