@@ -18,7 +18,7 @@
 #include "xai.h"
 #include "xai/npy.h"
 #include "app.h"
-#include "concepts.h"
+#include "explain-concepts.h"
 #include "explain.h"
 
 static void usage(FILE *f)
