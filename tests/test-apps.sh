@@ -173,7 +173,13 @@ prov = json.loads(meta["xai_training"]); assert prov["seed"] == 3 and prov["epoc
 assert meta["xai_arch"].startswith("conv1d"), meta
 log = json.load(open(t + "/m.onnx.log.json")); assert len(log["epochs"]) == prov["epochs_run"]
 assert prov["final_train_acc"] > 0.9, prov
+side = json.load(open(t + "/m.json"))  # the model's sidecar: its card, the log, provenance
+assert side["classes"] == ["rest", "bump"] and side["TrainingLog"] == t + "/m.onnx.log.json", side
+assert "CommandLine" in side and "Description" in side, side
 PYEOF
+echo '{}' > "$T/taken.json"
+expect 2 "taken.json" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/taken.onnx" -q
+[ ! -e "$T/taken.onnx" ] && ok || bad "a model was written although its sidecar's name was taken"
 # labels of any integer dtype train the same model as float labels; bad labels are refused
 $PY - "$T" <<'PYEOF'
 import sys, numpy as np

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-driver.h"
 #include "app.h"
 #include "clarc-app.h"
 #include "groups.h"
@@ -136,11 +137,14 @@ static xai_model *projected(const clarc_opts *o, const xai_model *m, const xai_c
     return p;
 }
 
-static int save(const clarc_opts *o, const xai_model *p)
+/* the corrected model (BatchNorm kept) and its sidecar */
+static int save(const clarc_opts *o, const xai_model *p, const char *mode)
 {
     xai_export_options eo = {1, 0};
-    if (xai_model_save_onnx(p, o->out, &eo) != XAI_OK)
-        return xai_app_fail(&app, o->out, "%s", xai_last_error());
+    char what[96];
+    snprintf(what, sizeof what, "%s model of " PROG ": the artefact direction of the CAV handled at its layer", mode);
+    if (xai_app_save_model(&app, o->out, p, NULL, &eo, what, json_pack("{s:s}", "CAV", o->cav)) != 0)
+        return XAI_EXIT_DATA;
     if (!o->quiet)
         fprintf(stderr, PROG ": wrote %s\n", o->out);
     return 0;
@@ -163,7 +167,7 @@ static int cmd_project(const clarc_opts *o, xai_model *m)
             rc = xai_app_usage_error(&app, "--z needs clean, artefact or a number");
     }
     xai_model *p = rc ? NULL : projected(o, m, &c, z, mode);
-    rc = rc ? rc : !p ? 1 : save(o, p);
+    rc = rc ? rc : !p ? 1 : save(o, p, mode);
     xai_model_free(p);
     xai_cav_file_free(&c);
     return rc;
@@ -214,7 +218,7 @@ static int cmd_finetune(clarc_opts *o, xai_model *m)
         if (xai_train(p, &o->tc, x.shape[0], x.data, y, &res) != XAI_OK)
             rc = xai_app_fail(&app, o->x, "%s", xai_last_error());
         else
-            rc = save(o, p);
+            rc = save(o, p, "A-ClArC");
     }
     xai_model_free(p);
     free(y);
@@ -244,8 +248,10 @@ int main(int argc, char **argv)
         return XAI_EXIT_USAGE;
     }
     int rc = clarc_parse(argc, argv, &o);
-    if (!rc && xai_app_check_output(&app, o.out) != 0)
-        rc = XAI_EXIT_USAGE;
+    char *side = rc || !strcmp(o.sub, "cav") ? NULL : xai_app_sidecar_path(o.out);
+    if (!rc && (xai_app_check_output(&app, o.out) != 0 || (side && xai_app_check_output(&app, side) != 0)))
+        rc = XAI_EXIT_USAGE; /* a model and its sidecar: nothing is written over */
+    free(side);
     xai_model *m = NULL;
     if (!rc && xai_model_load_onnx(o.model, NULL, &m) != XAI_OK)
         rc = xai_app_fail(&app, o.model, "%s", xai_last_error());

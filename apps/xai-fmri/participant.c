@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-driver.h"
 #include "fmri.h"
 #include "report-app.h"
 #include "xai/bids-walk.h"
@@ -62,15 +63,11 @@ static int fold(opts *o, const subject_runs *s, const xai_fmri_run *runs, int h,
     xai_app_log(&o->app, 1, "sub-%s: training without %s", s->sub, name);
     xai_model *m = NULL;
     xai_train_result tres;
-    xai_export_options eo = {0, 17};
     int rc = train_model(o, runs, s->n, use, cls, mask, &m, &tres);
     if (rc)
         remove_empty_dirs(&nm);
-    else if (xai_model_save_onnx(m, mpath, &eo) != XAI_OK)
-        rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    else if (xai_app_write_sidecar(&o->app, mpath, "{\"Description\": \"model trained on the other runs "
-                                                   "(leave-one-run-out); its card holds the settings\"}"))
-        rc = XAI_EXIT_DATA; /* a sidecar for every output (BIDS derivatives) */
+    else /* a sidecar for every output (BIDS derivatives) */
+        rc = xai_app_save_model(&o->app, mpath, m, NULL, NULL, "model trained on the other runs (leave-one-run-out)", NULL);
     xai_model_free(m);
     m = NULL;
     if (rc == 0 && xai_model_load_onnx(mpath, NULL, &m) != XAI_OK)

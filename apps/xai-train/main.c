@@ -2,7 +2,8 @@
 /*
  * xai-train - train a CNN / LSTM classifier from an architecture spec (or fine-tune an
  * ONNX model) on X.npy / Y.npy, and save it as ONNX with its provenance in metadata_props.
- * Thin program over libxai's xai_model_from_spec / xai_train / xai_model_save_onnx.
+ * Thin program over libxai's xai_model_from_spec / xai_train; the model is saved with its
+ * JSON sidecar (MODEL.json) by xai_app_save_model.
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "xai.h"
 #include "xai/npy.h"
 #include "xai/train.h"
+#include "app-driver.h"
 #include "app.h"
 #include "card-cmd.h"
 #include "guide.h"
@@ -195,10 +197,15 @@ static int train_and_write(xai_train_opts *o, train_data *d)
         rc = xai_train_set_metadata(&app, d->m, prov, o->arch, o->classes, o->layout, d->pretext);
     }
     xai_export_options eo = {o->keep_bn, 17};
-    if (!rc && xai_model_save_onnx(d->m, o->out, &eo) != XAI_OK)
-        rc = fail(o->out, xai_last_error());
+    if (!rc)
+        rc = xai_app_save_model(&app, o->out, d->m, NULL, &eo, "xai-train model: samples -> class logits",
+                                json_pack("{s:s}", "TrainingLog", o->logp));
     if (!rc && write_json_atomic(log, o->logp) != 0) {
+        char *side = xai_app_sidecar_path(o->out);
         unlink(o->out);
+        if (side)
+            unlink(side);
+        free(side);
         rc = XAI_EXIT_DATA;
     }
     if (!rc && !ls.quiet)

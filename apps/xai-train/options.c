@@ -179,8 +179,11 @@ int xai_train_parse_args(int argc, char **argv, xai_train_opts *o)
         return usage_error(app, "--x, --y and -o are required");
     if (!o->arch == !o->init)
         return usage_error(app, "give exactly one of --arch SPEC and --init BASE.onnx");
-    if (xai_app_check_output(app, o->out) != 0)
-        return XAI_EXIT_USAGE;
+    char *side = xai_app_sidecar_path(o->out);
+    int taken = xai_app_check_output(app, o->out) != 0 || !side || xai_app_check_output(app, side) != 0;
+    free(side);
+    if (taken)
+        return XAI_EXIT_USAGE; /* the model and its sidecar: nothing is written over */
     if (!o->logp) {
         snprintf(o->logbuf, sizeof o->logbuf, "%s.log.json", o->out);
         o->logp = o->logbuf;
