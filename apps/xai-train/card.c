@@ -11,7 +11,6 @@
 #include "xai.h"
 #include "app.h"
 #include "card-cmd.h"
-#include "options.h"
 
 #define PROG "xai-train card"
 
@@ -81,7 +80,7 @@ static int show(const xai_card *card)
 static int edit(xai_app *app, xai_card *card, const char *from, char **sets, int nset)
 {
     if (from) {
-        char *text = xai_train_read_text(from);
+        char *text = xai_app_read_file(from, NULL);
         xai_card *other = NULL;
         if (!text)
             return xai_app_fail(app, from, "cannot read the card file");

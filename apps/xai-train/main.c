@@ -66,7 +66,7 @@ static int load_preprocessing(const char *pre, train_data *d)
 {
     if (!pre)
         return 0;
-    d->pretext = xai_train_read_text(pre);
+    d->pretext = xai_app_read_file(pre, NULL);
     json_error_t je;
     json_t *pj = d->pretext ? json_loads(d->pretext, 0, &je) : NULL;
     if (!pj)

@@ -190,20 +190,3 @@ int xai_train_parse_args(int argc, char **argv, xai_train_opts *o)
     }
     return 0;
 }
-
-char *xai_train_read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *b = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) && fread(b, 1, (size_t)n, f) == (size_t)n)
-        b[n] = '\0';
-    else {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}

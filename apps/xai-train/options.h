@@ -25,7 +25,4 @@ typedef struct {
  */
 int xai_train_parse_args(int argc, char **argv, xai_train_opts *o);
 
-/* The whole of a small text file, NUL-terminated (free() it); NULL when unreadable. */
-char *xai_train_read_text(const char *path);
-
 #endif
