@@ -789,6 +789,10 @@ static const op_entry op_entries[] = {
 
 /* ---------------------------------------------------------------- model build */
 
+/* Set when the last load on this thread failed only for want of an input shape, so that
+   xai_model_load_for_input() knows a shape from the input may help (and nothing else). */
+static _Thread_local int symbolic_input;
+
 static xai_status value_info_shape(xai_model *m, const Onnx__ValueInfoProto *vi, const xai_load_options *opts,
                                    xai_value *v)
 {
@@ -818,6 +822,7 @@ static xai_status value_info_shape(xai_model *m, const Onnx__ValueInfoProto *vi,
             } else if (k == 0) {
                 v->shape[k] = 1; /* symbolic batch */
             } else {
+                symbolic_input = 1;
                 XAI_FAIL(XAI_EUNSUPPORTED,
                          "%s: graph input '%s' has a symbolic or unknown dimension %d ('%s'); pass the input shape",
                          m->name, name, k,
@@ -1290,6 +1295,7 @@ xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name
 {
     *out = NULL;
     xai_error_clear();
+    symbolic_input = 0;
     if (!name)
         name = "(memory)";
     xai_model *m = calloc(1, sizeof *m);
@@ -1332,9 +1338,10 @@ xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name
     return XAI_OK;
 }
 
-xai_status xai_model_load_onnx(const char *path, const xai_load_options *opts, xai_model **out)
+/* The whole file at @p path into *buf (free() it), its length in *len. */
+static xai_status read_model_file(const char *path, void **buf, size_t *len)
 {
-    *out = NULL;
+    *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         XAI_FAIL(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -1348,18 +1355,64 @@ xai_status xai_model_load_onnx(const char *path, const xai_load_options *opts, x
         XAI_FAIL(XAI_EIO, "%s: cannot read (size %ld)", path, n);
     }
     rewind(f);
-    void *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf) {
+    void *b = malloc(n > 0 ? (size_t)n : 1);
+    if (!b) {
         fclose(f);
         XAI_FAIL(XAI_ENOMEM, "%s: out of memory", path);
     }
-    if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
+    if (n > 0 && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
         fclose(f);
         XAI_FAIL(XAI_EIO, "%s: short read", path);
     }
     fclose(f);
-    xai_status st = xai_model_load_onnx_mem(buf, (size_t)n, path, opts, out);
+    *buf = b;
+    *len = (size_t)n;
+    return XAI_OK;
+}
+
+xai_status xai_model_load_onnx(const char *path, const xai_load_options *opts, xai_model **out)
+{
+    *out = NULL;
+    void *buf;
+    size_t n;
+    xai_status st = read_model_file(path, &buf, &n);
+    if (st == XAI_OK)
+        st = xai_model_load_onnx_mem(buf, n, path, opts, out);
+    free(buf);
+    return st;
+}
+
+/* Only a model that failed for want of an input shape is tried again, with the shapes the
+   input allows (one sample, then a stack); when none fits, the first reason is reported. */
+xai_status xai_model_load_for_input(const char *path, int ndim, const int64_t *shape, xai_model **out)
+{
+    if (!out)
+        return xai_error_set(XAI_EINVAL, "xai_model_load_for_input: NULL output");
+    *out = NULL;
+    if (!path || ndim < 0 || (ndim > 0 && !shape))
+        return xai_error_set(XAI_EINVAL, "xai_model_load_for_input: NULL path or shape");
+    void *buf;
+    size_t n;
+    xai_status st = read_model_file(path, &buf, &n);
+    if (st == XAI_OK)
+        st = xai_model_load_onnx_mem(buf, n, path, NULL, out);
+    if (st == XAI_EUNSUPPORTED && symbolic_input) {
+        char first[1024];
+        snprintf(first, sizeof first, "%s", xai_last_error());
+        xai_status first_st = st;
+        xai_load_options lo;
+        memset(&lo, 0, sizeof lo);
+        for (int lead = 0; lead < 2 && st != XAI_OK; lead++) {
+            if (ndim - lead < 1 || ndim - lead > XAI_MAX_DIMS)
+                continue;
+            lo.input_ndim = ndim - lead;
+            memcpy(lo.input_shape, shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
+            st = xai_model_load_onnx_mem(buf, n, path, &lo, out);
+        }
+        if (st != XAI_OK)
+            st = xai_error_set(first_st, "%s", first);
+    }
     free(buf);
     return st;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "batch.h"
 
 /* ---- helpers ---- */
 
@@ -908,6 +909,42 @@ END_TEST
 
 /* ---- shards ---- */
 
+/* the batch readers: status lines as xai_batch_status_write() writes them, and input lists */
+START_TEST(batch_readers)
+{
+    char d[65];
+    static const char done[] = "done 0123abcd\n", failed[] = "failed 3 beef\n";
+    ck_assert_int_eq(xai_batch_status_parse(done, strlen(done), d), 0);
+    ck_assert_str_eq(d, "0123abcd");
+    ck_assert_int_eq(xai_batch_status_parse(failed, strlen(failed), d), 3);
+    ck_assert_str_eq(d, "beef");
+    static const char *const bad[] = {"", "done", "failed 3", "failed 0 beef", "failed x beef", "finished ab",
+                                      "failed 300 beef"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(xai_batch_status_parse(bad[i], strlen(bad[i]), d) == -1, "'%s' read", bad[i]);
+    char longd[100];
+    memset(longd, 'a', sizeof longd);
+    memcpy(longd, "done ", 5);
+    ck_assert_int_eq(xai_batch_status_parse(longd, sizeof longd, d), 0);
+    ck_assert_int_eq((int)strlen(d), 64); /* the digest is cut at 64 bytes */
+    static const char list[] = "# inputs\nsub-01/a.npy\r\n\n#b.npy\nsub-02 c.npy\nlast.npy";
+    char **v;
+    int n, line = 0;
+    ck_assert_int_eq(xai_batch_list_parse(list, strlen(list), &v, &n, &line), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(v[0], "sub-01/a.npy");
+    ck_assert_str_eq(v[1], "sub-02 c.npy");
+    ck_assert_str_eq(v[2], "last.npy");
+    ck_assert_ptr_null(v[3]);
+    xai_batch_list_free(v, n);
+    static const char nul[] = "a.npy\nb\0.npy\n";
+    ck_assert_int_eq(xai_batch_list_parse(nul, sizeof nul - 1, &v, &n, &line), -2);
+    ck_assert(line == 2 && !v && n == 0);
+    ck_assert_int_eq(xai_batch_list_parse("", 0, &v, &n, &line), 0);
+    ck_assert(!v && n == 0);
+}
+END_TEST
+
 START_TEST(shards)
 {
     int k = 0, n = 0;
@@ -1171,6 +1208,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, bids_entity_order);
     tcase_add_test(tc, bids_dataset_description);
     tcase_add_test(tc, shards);
+    tcase_add_test(tc, batch_readers);
     tcase_add_test(tc, progress_json);
     tcase_add_test(tc, progress_lines);
     tcase_add_test(tc, progress_bar);

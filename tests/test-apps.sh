@@ -173,7 +173,35 @@ prov = json.loads(meta["xai_training"]); assert prov["seed"] == 3 and prov["epoc
 assert meta["xai_arch"].startswith("conv1d"), meta
 log = json.load(open(t + "/m.onnx.log.json")); assert len(log["epochs"]) == prov["epochs_run"]
 assert prov["final_train_acc"] > 0.9, prov
+side = json.load(open(t + "/m.json"))  # the model's sidecar: its card, the log, provenance
+assert side["classes"] == ["rest", "bump"] and side["TrainingLog"] == t + "/m.onnx.log.json", side
+assert "CommandLine" in side and "Description" in side, side
 PYEOF
+echo '{}' > "$T/taken.json"
+expect 2 "taken.json" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/taken.onnx" -q
+[ ! -e "$T/taken.onnx" ] && ok || bad "a model was written although its sidecar's name was taken"
+# labels of any integer dtype train the same model as float labels; bad labels are refused
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np
+t = sys.argv[1]
+y = np.load(t + "/ty.npy").astype(np.int64)
+np.save(t + "/ty64.npy", y); np.save(t + "/ty8.npy", y.astype(np.uint8))
+bad = y.copy(); bad[7] = -1; np.save(t + "/tyneg.npy", bad)
+half = y.astype(np.float32); half[3] = 0.5; np.save(t + "/tyhalf.npy", half)
+PYEOF
+for dt in 64 8; do
+  expect 0 "" "$B/xai-train" --arch 'conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(2)' --x "$T/tx.npy" \
+    --y "$T/ty$dt.npy" --epochs 15 --batch 16 --lr 0.01 --seed 3 --classes rest,bump -o "$T/m$dt.onnx" -q
+  $PY - "$T/m.onnx" "$T/m$dt.onnx" <<'PYEOF' && ok || bad "integer labels (ty$dt) train another model than float labels"
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+a, b = ({i.name: numpy_helper.to_array(i) for i in onnx.load(p).graph.initializer} for p in sys.argv[1:])
+assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), "weights differ"
+PYEOF
+done
+expect 1 "label 7 is -1" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/tyneg.npy" -o "$T/mneg.onnx" -q
+expect 1 "not an integer" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/tyhalf.npy" -o "$T/mh.onnx" -q
+[ ! -e "$T/mneg.onnx" ] && [ ! -e "$T/mh.onnx" ] && ok || bad "refused labels left a model behind"
 # the trained model explains, and its relevance sits on the planted bump
 expect 0 "" "$B/xai-explain" "$T/m.onnx" "$T/tx.npy" -o "$T/tr.npy" -q --composite epsilon --class 1
 $PY -c "

@@ -112,6 +112,8 @@ def check_cav_sources(clarc, p, sc, y):
 
 def check_project(clarc, xexp, p, cav, x):
     run([clarc, "project", "--model", p("m.onnx"), "--cav", p("cav.json"), "-o", p("pc.onnx"), "-q"])
+    side = json.load(open(p("pc.json")))  # the model's sidecar: its card and where the CAV came from
+    assert side["CAV"] == p("cav.json") and "P-ClArC" in side["Description"] and "CommandLine" in side, side
     m = onnx.load(p("pc.onnx"))
     onnx.checker.check_model(m, full_check=True)
     env = evaluate(m, x[:16])
@@ -146,8 +148,8 @@ def check_errors(train, clarc, p):
     run([clarc, "cav", "--model", p("m.onnx"), "-o", p("e.json")], 2)
     run([clarc, "project", "--model", p("m.onnx"), "--cav", p("cav.json"), "-o", p("pc.onnx")], 2)  # exists
     run([clarc, "cav", "--model", p("m.onnx"), "--layer", "dense4", "--x", p("x.npy"), "--groups", p("groups.npy"),
-         "-o", p("e.json")])  # the logits have activations; projecting there is refused
-    run([clarc, "project", "--model", p("m.onnx"), "--cav", p("e.json"), "-o", p("e.onnx")], 1)
+         "-o", p("dense4-cav.json")])  # the logits have activations; projecting there is refused
+    run([clarc, "project", "--model", p("m.onnx"), "--cav", p("dense4-cav.json"), "-o", p("e.onnx")], 1)
     run([clarc, "cav", "--model", p("m.onnx"), "--layer", "nosuch", "--x", p("x.npy"), "--groups", p("groups.npy"),
          "-o", p("e2.json")], 1)
     run([clarc, "cav", "--model", p("m.onnx"), "--layer", "relu1", "--x", p("x.npy"), "--groups", p("y.npy"),

@@ -178,6 +178,41 @@ START_TEST(test_train_after)
 }
 END_TEST
 
+/* The CAV file: written, read back to the same floats; what it lacks reads as absent; what
+   is malformed is refused with the file's name. */
+START_TEST(test_cav_file)
+{
+    float v[3] = {0.1f, -0.7f, 1.0f / 3.0f};
+    xai_cav_file c = {"relu1", v, 3, 1.5, -0.25, "xai-clarc", "m.onnx", XAI_CAV_RIDGE, 12, 30, 2.75};
+    char *text = NULL;
+    ck_assert_int_eq(xai_cav_file_to_json(&c, &text), XAI_OK);
+    xai_cav_file r;
+    ck_assert_int_eq(xai_cav_file_parse(text, strlen(text), "cav.json", &r), XAI_OK);
+    ck_assert_str_eq(r.layer, "relu1");
+    ck_assert_str_eq(r.model, "m.onnx");
+    ck_assert_int_eq(r.dim, 3);
+    for (int j = 0; j < 3; j++)
+        ck_assert_msg(r.v[j] == v[j], "v[%d] %.9g != %.9g", j, r.v[j], v[j]);
+    ck_assert(r.z_artefact == 1.5 && r.z_clean == -0.25 && r.separation_d == 2.75);
+    ck_assert(r.method == XAI_CAV_RIDGE && r.n_artefact == 12 && r.n_clean == 30);
+    xai_cav_file_free(&r);
+    xai_free(text);
+    static const char minimal[] = "{\"layer\": \"x\", \"v\": [2, 0.5]}";
+    ck_assert_int_eq(xai_cav_file_parse(minimal, strlen(minimal), NULL, &r), XAI_OK);
+    ck_assert(r.dim == 2 && r.v[0] == 2.0f && isnan(r.z_clean) && r.n_clean == -1 && r.method == -1 && !r.model);
+    xai_cav_file_free(&r);
+    static const char *const bad[] = {"{\"layer\": \"x\"}", "{\"layer\": \"x\", \"v\": []}", "{\"v\": [1]}",
+                                      "{\"layer\": \"x\", \"v\": [1, \"a\"]}", "{\"layer\": \"x\", \"v\": [1e39]}",
+                                      "{\"layer\": \"x\", \"v\": [1], \"n_clean\": -2}", "[1, 2]", "{\"layer\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(xai_cav_file_parse(bad[i], strlen(bad[i]), "bad.json", &r) == XAI_EFORMAT, "accepted %s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(xai_last_error(), "bad.json"));
+        ck_assert(!r.v && !r.layer);
+    }
+    ck_assert_int_eq(xai_cav_file_load("/nonexistent/cav.json", &r), XAI_EIO);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("clarc");
@@ -186,6 +221,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_cav_methods);
     tcase_add_test(tc, test_projection_in_graph);
     tcase_add_test(tc, test_train_after);
+    tcase_add_test(tc, test_cav_file);
     suite_add_tcase(s, tc);
     return s;
 }

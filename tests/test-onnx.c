@@ -2,7 +2,8 @@
 /*
  * test-onnx.c - ONNX import: malformed files fail with the right status and a message
  * that names the problem; every op fixture loads; shape-only subgraphs fold; a trailing
- * Softmax is dropped; forward values match a hand computation for a Dense model.
+ * Softmax is dropped; forward values match a hand computation for a Dense model; a
+ * symbolic time axis is taken from the input's shape (xai_model_load_for_input).
  */
 #include <math.h>
 #include <stdio.h>
@@ -96,6 +97,68 @@ START_TEST(test_ops_load)
         ck_assert_int_eq(xai_model_output_numel(m), 3);
         xai_model_free(m);
     }
+}
+END_TEST
+
+/* The shape a model loaded for an input ended up with, compared with an explicit override. */
+static void expect_input_shape(xai_model *m, int nd, const int64_t *want)
+{
+    int got_nd;
+    const int64_t *got = xai_model_input_shape(m, &got_nd);
+    ck_assert_int_eq(got_nd, nd);
+    for (int k = 0; k < nd; k++)
+        ck_assert_int_eq(got[k], want[k]);
+}
+
+START_TEST(test_load_for_input)
+{
+    const char *sym = xai_test_path(onnx_dir(), "symbolic/conv1d_time.onnx");
+    char path[2048];
+    snprintf(path, sizeof path, "%s", sym);
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_load_onnx(path, NULL, &m), XAI_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "symbolic"));
+    /* one sample [1, 2, 37]: the time axis is 37, and the logits equal an explicit override's */
+    const int64_t one[3] = {1, 2, 37};
+    ck_assert_msg(xai_model_load_for_input(path, 3, one, &m) == XAI_OK, "%s", xai_last_error());
+    expect_input_shape(m, 3, one);
+    ck_assert_int_eq(xai_model_output_numel(m), 3);
+    xai_load_options lo = {3, {1, 2, 37}};
+    xai_model *ref = NULL;
+    ck_assert_int_eq(xai_model_load_onnx(path, &lo, &ref), XAI_OK);
+    float x[74], a[3], b[3];
+    for (int i = 0; i < 74; i++)
+        x[i] = sinf(0.3f * (float)i) - 0.2f;
+    xai_workspace *wa = NULL, *wb = NULL;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &wa), XAI_OK);
+    ck_assert_int_eq(xai_workspace_new(ref, 1, &wb), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, wa, 1, x, a), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(ref, wb, 1, x, b), XAI_OK);
+    xai_workspace_free(wa);
+    xai_workspace_free(wb);
+    for (int k = 0; k < 3; k++)
+        ck_assert_float_eq(a[k], b[k]);
+    xai_model_free(ref);
+    xai_model_free(m);
+    /* a rank the model cannot take either way: the plain load's reason, naming the file */
+    const int64_t flat[1] = {37};
+    m = (xai_model *)0x1;
+    ck_assert_int_eq(xai_model_load_for_input(path, 1, flat, &m), XAI_EUNSUPPORTED);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "symbolic"));
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "conv1d_time.onnx"));
+    /* a fixed-shape model loads as it is, whatever the input's shape */
+    ck_assert_int_eq(xai_model_load_for_input(xai_test_path(onnx_dir(), "ops/conv1d.onnx"), 1, flat, &m), XAI_OK);
+    const int64_t fixed[3] = {1, 2, 11};
+    expect_input_shape(m, 3, fixed);
+    xai_model_free(m);
+    /* other failures keep their own status: no retry */
+    ck_assert_int_eq(xai_model_load_for_input("/nonexistent/model.onnx", 3, one, &m), XAI_EIO);
+    snprintf(path, sizeof path, "%s/bad/truncated.onnx", onnx_dir());
+    ck_assert_int_eq(xai_model_load_for_input(path, 3, one, &m), XAI_EFORMAT);
+    ck_assert_int_eq(xai_model_load_for_input(NULL, 3, one, &m), XAI_EINVAL);
+    ck_assert_int_eq(xai_model_load_for_input(sym, 3, NULL, &m), XAI_EINVAL);
+    ck_assert_int_eq(xai_model_load_for_input(sym, 3, one, NULL), XAI_EINVAL);
 }
 END_TEST
 
@@ -201,6 +264,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_every_truncation);
     tcase_add_test(tc, test_ops_load);
+    tcase_add_test(tc, test_load_for_input);
     tcase_add_test(tc, test_folding_and_softmax);
     tcase_add_test(tc, test_dense_forward_by_hand);
     tcase_add_test(tc, test_workspace_capacity);

@@ -310,3 +310,42 @@ int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o,
     }
     return XAI_EXIT_STRICT;
 }
+
+/* The sidecar's members: the card's fields, the description, then @p extra's (taken). */
+static char *model_sidecar(const xai_card *card, const char *description, json_t *extra)
+{
+    char *cj = NULL;
+    json_t *side = card && xai_card_to_json(card, 0, &cj) == XAI_OK ? json_loads(cj, 0, NULL) : json_object();
+    xai_free(cj);
+    char *text = NULL;
+    if (json_is_object(side)) {
+        if (description)
+            json_object_set_new(side, "Description", json_string(description));
+        if (extra)
+            json_object_update(side, extra);
+        text = json_dumps(side, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    }
+    json_decref(side);
+    json_decref(extra);
+    return text;
+}
+
+int xai_app_save_model(const xai_app *app, const char *path, const xai_model *m, const xai_driver_set *set,
+                       const xai_export_options *eo, const char *description, json_t *extra)
+{
+    static const xai_export_options folded = {0, 17};
+    xai_card *own = NULL;
+    const xai_card *card = set ? xai_driver_set_card(set) : NULL;
+    /* the card is read before anything is written: no model without its sidecar */
+    if (set ? xai_driver_set_save(set, path) != XAI_OK
+            : !m || xai_card_from_model(m, &own) != XAI_OK || xai_model_save_onnx(m, path, eo ? eo : &folded) != XAI_OK) {
+        json_decref(extra);
+        xai_card_free(own);
+        return xai_app_fail(app, NULL, "%s", m || set ? xai_last_error() : "no model to save");
+    }
+    char *text = model_sidecar(set ? card : own, description, extra);
+    int rc = text ? xai_app_write_sidecar(app, path, text) : xai_app_fail(app, path, "out of memory");
+    free(text);
+    xai_card_free(own);
+    return rc ? XAI_EXIT_DATA : 0;
+}

@@ -20,6 +20,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "app.h"
 #include "xai/driver.h"
@@ -127,5 +128,16 @@ void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s);
  */
 int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o, const xai_driver_set *s,
                                const char *file);
+
+/**
+ * Save a trained model and its JSON sidecar beside it (MODEL.json), the one way programs
+ * save models so that none goes without its sidecar: @p set through xai_driver_set_save()
+ * (its folds next to it) when given, else @p m with @p eo (NULL: opset 17, BatchNorm folded). The
+ * sidecar holds the model's card, then "Description" when given, then the members of
+ * @p extra (a JSON object, taken over; may be NULL), then the provenance that
+ * xai_app_write_sidecar() adds. @return 0, or XAI_EXIT_DATA with the reason printed.
+ */
+int xai_app_save_model(const xai_app *app, const char *path, const xai_model *m, const xai_driver_set *set,
+                       const xai_export_options *eo, const char *description, json_t *extra);
 
 #endif /* XAI_APP_DRIVER_H */

@@ -227,6 +227,9 @@ char *xai_app_strdup_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/** The whole of a file, NUL-terminated (free() it); its length without the NUL in *len
+ *  (may be NULL). NULL when it cannot be read or memory runs out (errno tells which). */
+char *xai_app_read_file(const char *path, size_t *len);
 /** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
  *  (nothing printed; *out untouched on failure). */
 int xai_app_parse_long(const char *s, long lo, long hi, long *out);

@@ -6,6 +6,8 @@
  * clusters often run without accounting (no sacct).
  */
 #include <errno.h>
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,38 @@ int xai_batch_status_write(const xai_app *app, const char *outdir, const xai_bat
     return rc;
 }
 
+/* The next whitespace-separated word of text[*pos..len) into w (at most cap - 1 bytes kept,
+   as fscanf's %Ns does); 0 when there is none. */
+static int next_word(const char *text, size_t len, size_t *pos, char *w, size_t cap)
+{
+    size_t i = *pos, k = 0;
+    while (i < len && isspace((unsigned char)text[i]))
+        i++;
+    while (i < len && text[i] && !isspace((unsigned char)text[i]) && k + 1 < cap)
+        w[k++] = text[i++];
+    w[k] = '\0';
+    *pos = i;
+    return k > 0;
+}
+
+int xai_batch_status_parse(const char *text, size_t len, char digest[65])
+{
+    char word[16], num[16];
+    size_t pos = 0;
+    digest[0] = '\0';
+    if (!text || !next_word(text, len, &pos, word, sizeof word))
+        return -1;
+    if (strcmp(word, "done") == 0)
+        return next_word(text, len, &pos, digest, 65) ? 0 : -1;
+    if (strcmp(word, "failed") != 0 || !next_word(text, len, &pos, num, sizeof num))
+        return -1;
+    char *e;
+    long code = strtol(num, &e, 10);
+    if (*e || code < 1 || code > 255 || !next_word(text, len, &pos, digest, 65))
+        return -1;
+    return (int)code;
+}
+
 /* Reads the status of an item: @return the code (0 done, > 0 failed) or -1 when absent or
    unreadable; digest[65] receives the recorded digest. */
 static int read_status(const char *outdir, const xai_batch_item *item, char digest[65])
@@ -105,18 +139,13 @@ static int read_status(const char *outdir, const xai_batch_item *item, char dige
     char *path = status_path(outdir, item);
     FILE *f = path ? fopen(path, "r") : NULL;
     free(path);
+    digest[0] = '\0';
     if (!f)
         return -1;
-    char word[16];
-    int code = -1;
-    if (fscanf(f, "%15s", word) == 1) {
-        if (strcmp(word, "done") == 0 && fscanf(f, "%64s", digest) == 1)
-            code = 0;
-        else if (strcmp(word, "failed") == 0 && fscanf(f, "%d %64s", &code, digest) != 2)
-            code = -1;
-    }
+    char text[256]; /* a status line is about 80 bytes */
+    size_t n = fread(text, 1, sizeof text, f);
     fclose(f);
-    return code;
+    return xai_batch_status_parse(text, n, digest);
 }
 
 int xai_batch_status_code(const char *outdir, const xai_batch_item *item)
@@ -194,4 +223,59 @@ char *xai_batch_salt(const char *model_sha, char *const *argv, int first, const 
         i += skip ? skip : 1;
     }
     return salt;
+}
+
+void xai_batch_list_free(char **paths, int n)
+{
+    for (int i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* Append a copy of line[0..len) to the list. */
+static int list_push(char ***v, int *n, int *cap, const char *line, size_t len)
+{
+    if (*n + 1 >= *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        char **nv = realloc(*v, sizeof **v * (size_t)nc);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    char *s = malloc(len + 1);
+    if (!s)
+        return -1;
+    memcpy(s, line, len);
+    s[len] = '\0';
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+    return 0;
+}
+
+int xai_batch_list_parse(const char *text, size_t len, char ***paths, int *n, int *bad_line)
+{
+    char **v = NULL;
+    int cap = 0, rc = 0, line = 0;
+    *paths = NULL;
+    *n = 0;
+    for (size_t pos = 0; pos < len && rc == 0;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len, l = end - pos;
+        line++;
+        if (l > 0 && text[pos + l - 1] == '\r')
+            l--;
+        if (memchr(text + pos, '\0', l))
+            rc = -2, *bad_line = line;
+        else if (l > 0 && text[pos] != '#' && (*n >= INT_MAX - 2 || list_push(&v, n, &cap, text + pos, l)))
+            rc = -1;
+        pos = end + 1;
+    }
+    if (rc) {
+        xai_batch_list_free(v, *n);
+        *n = 0;
+        return rc;
+    }
+    *paths = v;
+    return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef XAI_APP_BATCH_H
 #define XAI_APP_BATCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "app.h"
@@ -40,6 +41,19 @@ int xai_batch_status_write(const xai_app *app, const char *outdir, const xai_bat
 int xai_batch_is_current(const char *outdir, const xai_batch_item *item, const char *digest);
 /** Exit code recorded for the item: 0 done, > 0 failed, -1 no status (never ran or killed). */
 int xai_batch_status_code(const char *outdir, const xai_batch_item *item);
+/** The text of a status file (@p len bytes): @return 0 done, the code (1..255) when failed,
+ *  -1 when it is neither; digest[65] receives the recorded digest ("" when none). */
+int xai_batch_status_parse(const char *text, size_t len, char digest[65]);
+
+/* ---- input lists ---- */
+/**
+ * The paths of an input list (@p len bytes): one a line, LF or CR LF; empty lines and lines
+ * starting with '#' are skipped. @p paths receives a NULL-terminated malloc'ed array of *n
+ * malloc'ed paths (NULL when there is none; free with xai_batch_list_free).
+ * @return 0, -1 out of memory, -2 a line holds a NUL byte (its number in *bad_line).
+ */
+int xai_batch_list_parse(const char *text, size_t len, char ***paths, int *n, int *bad_line);
+void xai_batch_list_free(char **paths, int n);
 
 /* ---- command lines ---- */
 /** An option word: its name ("--shard", "-o") and how many values follow it (0 a flag,

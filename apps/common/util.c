@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * util.c - small helpers the programs share: formatted string duplication, strict
+ * util.c - small helpers the programs share: formatted string duplication, reading a small
+ * file whole, strict
  * integer parsing (strtol(3) over the whole argument, range-checked), the training
  * configuration from the common options, the per-epoch training progress callback, and
  * the leading -h/--help/--version/missing-command handling of the subcommand programs.
@@ -10,8 +11,28 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+char *xai_app_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *b = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) && fread(b, 1, (size_t)n, f) == (size_t)n) {
+        b[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    } else {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
 
 char *xai_app_strdup_printf(const char *fmt, ...)
 {

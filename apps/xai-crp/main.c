@@ -233,7 +233,7 @@ static int run(refs_opts *o, const char *model_path, const char *data_path)
     if (xai_npy_load(data_path, &x) != XAI_OK)
         return xai_app_fail(&app, data_path, "%s", xai_last_error());
     xai_model *m = NULL;
-    if (xai_model_load_onnx(model_path, NULL, &m) != XAI_OK) {
+    if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK) {
         int rc = xai_app_fail(&app, model_path, "%s", xai_last_error());
         xai_npy_free(&x);
         return rc;

@@ -75,27 +75,6 @@ static char *concept_json(const char *common, const concept_spec *cs, const int 
     return text;
 }
 
-/* the concepts to map: the listed ones, or the top K by relevance summed over the epochs */
-static int pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch)
-{
-    if (!cs->top) {
-        for (int q = 0; q < cs->nchannels; q++)
-            if (cs->channels[q] >= nch)
-                return -1;
-        memcpy(ch, cs->channels, sizeof(int) * (size_t)cs->nchannels);
-        return cs->nchannels;
-    }
-    double *sum = calloc((size_t)nch, sizeof(double));
-    if (!sum)
-        return -1;
-    for (int64_t s = 0; s < n; s++)
-        for (int64_t c = 0; c < nch; c++)
-            sum[c] += crel[s * nch + c];
-    int k = xai_crp_top(sum, nch, cs->top, ch);
-    free(sum);
-    return k;
-}
-
 static int write_concepts(xai_app *app, const xai_eeg_prep *p, const eeg_concepts_in *in, const int *ch, int k,
                           int64_t nch, const double *crel, const float *maps)
 {
@@ -130,33 +109,21 @@ static const xai_model *recording_model(xai_app *app, const eeg_concepts_in *in)
 int eeg_concepts(xai_app *app, const xai_eeg_prep *p, const eeg_concepts_in *in)
 {
     const xai_model *m = recording_model(app, in);
-    int64_t nch = 0, n = in->ex->n, nin = (int64_t)p->nch * p->ntimes;
     if (!m)
         return XAI_EXIT_DATA;
-    if (xai_crp_layer(m, in->cs->layer, &nch, NULL) != XAI_OK)
-        return xai_app_fail(app, in->input, "--concepts: %s", xai_last_error());
     xai_explain_config cfg;
     char *rules = NULL;
-    double *crel = malloc(sizeof *crel * (size_t)(n * nch));
-    int *ch = malloc(sizeof *ch * (size_t)(nch + in->cs->nchannels)), *tg = malloc(sizeof *tg * (size_t)n), k = 0;
-    float *maps = NULL;
+    concepts_result r;
     int rc = XAI_EXIT_DATA;
-    if (!crel || !ch || !tg)
-        xai_app_fail(app, in->input, "out of memory");
-    else if (xai_driver_explain_config(m, in->eo, &cfg, &rules) != XAI_OK)
+    if (xai_driver_explain_config(m, in->eo, &cfg, &rules) != XAI_OK) {
         xai_app_fail(app, in->input, "--concepts: %s", xai_last_error());
-    else if ((cfg.targets = in->ex->target, xai_crp_explain(m, &cfg, in->cs->layer, n, in->x, 0, NULL, NULL, crel,
-                                                             tg)) != XAI_OK)
-        xai_app_fail(app, in->input, "--concepts: %s", xai_last_error());
-    else if ((k = pick(in->cs, crel, n, nch, ch)) < 0)
-        xai_app_fail(app, in->input, "--concepts: a listed channel is not below the layer's %lld", (long long)nch);
-    else if (!(maps = malloc(sizeof *maps * (size_t)(n * k * nin))))
-        xai_app_fail(app, in->input, "out of memory");
-    else if (xai_crp_explain(m, &cfg, in->cs->layer, n, in->x, k, ch, maps, crel, tg) != XAI_OK)
-        xai_app_fail(app, in->input, "--concepts: %s", xai_last_error());
-    else
-        rc = write_concepts(app, p, in, ch, k, nch, crel, maps);
+    } else {
+        cfg.targets = in->ex->target;
+        if (concepts_compute(app, in->input, m, &cfg, in->cs, in->ex->n, in->x, &r) == 0) {
+            rc = write_concepts(app, p, in, r.ch, r.k, r.nch, r.crel, r.maps);
+            concepts_result_free(&r);
+        }
+    }
     free(rules);
-    free(crel), free(ch), free(tg), free(maps);
     return rc;
 }

@@ -8,7 +8,7 @@
 
 #include "app-driver.h"
 #include "app.h"
-#include "concepts.h" /* concept_spec, concepts_parse(): xai-explain's --concepts syntax */
+#include "concepts.h" /* concept_spec, concepts_parse(), concepts_compute() (apps/common) */
 #include "eeg-batch.h"
 #include "xai/domain-eeg.h"
 #include "xai/driver.h"

@@ -123,33 +123,27 @@ static int train_outputs_free(xai_app *app, const char *out)
     return bad ? -1 : 0;
 }
 
-/* MODEL.json: the card, the sources with their digests, the record and the kept training accuracy */
-static int train_sidecar(xai_app *app, const opts *o, const xai_driver_set *set, const xai_eeg_prep *p)
+/* MODEL.json beyond the card: the sources with their digests, the record and the kept
+   training accuracy (NULL when out of memory) */
+static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai_eeg_prep *p)
 {
-    char *cj = NULL, *rec = xai_eeg_prep_to_json(p);
-    json_t *side = NULL, *src = json_array();
-    if (xai_card_to_json(xai_driver_set_card(set), 0, &cj) == XAI_OK)
-        side = json_loads(cj, 0, NULL);
-    xai_free(cj);
+    char *rec = xai_eeg_prep_to_json(p);
+    json_t *src = json_array(), *side = json_object(), *pre = rec ? json_loads(rec, 0, NULL) : NULL;
+    free(rec);
     for (int f = 0; src && f < o->ninputs; f++) {
         char hex[65] = "";
         xai_sha256_file(o->inputs[f], hex);
         json_array_append_new(src, json_pack("{s:s, s:s}", "Path", o->inputs[f], "SHA256", hex));
     }
     const xai_driver_summary *sm = xai_driver_set_summary(set);
-    int rc = -1;
-    if (side && src && rec) {
-        json_object_set(side, "Sources", src);
-        json_object_set_new(side, "Preprocessing", json_loads(rec, 0, NULL));
-        json_object_set_new(side, "TrainAccuracy", json_real(sm ? sm->kept_train_acc : NAN));
-        char *s = json_dumps(side, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        rc = s ? xai_app_write_sidecar(app, o->output, s) : -1;
-        free(s);
+    if (!src || !side || !pre) {
+        json_decref(src), json_decref(side), json_decref(pre);
+        return NULL;
     }
-    json_decref(side);
-    json_decref(src);
-    free(rec);
-    return rc;
+    json_object_set_new(side, "Sources", src);
+    json_object_set_new(side, "Preprocessing", pre);
+    json_object_set_new(side, "TrainAccuracy", json_real(sm ? sm->kept_train_acc : NAN));
+    return side;
 }
 
 int eeg_run_train(xai_app *app, opts *o)
@@ -204,12 +198,12 @@ int eeg_run_train(xai_app *app, opts *o)
     if ((rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output)) != XAI_EXIT_OK)
         goto done; /* --strict: nothing is written */
     rc = XAI_EXIT_DATA;
-    if (xai_driver_set_save(set, o->output) != XAI_OK) {
-        xai_app_fail(app, NULL, "%s", xai_last_error());
+    json_t *side = train_sidecar(o, set, &p);
+    if (!side || xai_app_save_model(app, o->output, NULL, set, NULL, NULL, side) != 0) {
+        if (!side)
+            xai_app_fail(app, o->output, "out of memory");
         goto done;
     }
-    if (train_sidecar(app, o, set, &p) != 0)
-        goto done;
     xai_app_log(app, 1, "wrote %s", o->output);
     rc = XAI_EXIT_OK;
 done:

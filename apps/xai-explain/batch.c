@@ -36,49 +36,31 @@ int batch_option(explain_batch *b, int c, const char *arg)
     }
 }
 
-/* The inputs: operands, then the lines of --list (blank lines and '#' comments skipped).
-   @return a malloc'ed array of malloc'ed paths (*n of them), or NULL (printed). */
+/* The inputs: operands, then the lines of --list (xai_batch_list_parse: blank lines and '#'
+   comments skipped). @return a malloc'ed array of malloc'ed paths (*n of them), or NULL (printed). */
 static char **collect_inputs(const explain_batch *b, int *n)
 {
-    char **v = calloc((size_t)b->ninputs + 1, sizeof *v);
-    int cap = b->ninputs + 1, printed = 0;
+    char **listed = NULL, *text = NULL;
+    int nl = 0, bad = 0, rc = 0;
+    size_t len = 0;
     *n = 0;
-    for (int i = 0; v && i < b->ninputs; i++)
-        v[(*n)++] = strdup(b->inputs[i]);
-    FILE *f = b->list && v ? fopen(b->list, "r") : NULL;
-    if (b->list && !f) {
+    if (b->list && !(text = xai_app_read_file(b->list, &len))) {
         xai_app_fail(&app, b->list, "cannot open the input list");
-        printed = 1;
-        goto fail;
+        return NULL;
     }
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0] || line[0] == '#')
-            continue;
-        if (*n + 1 >= cap) {
-            char **nv = realloc(v, sizeof *v * (size_t)(cap *= 2));
-            if (!nv)
-                goto fail;
-            v = nv;
-        }
-        v[(*n)++] = strdup(line);
-    }
-    if (f)
-        fclose(f);
-    f = NULL;
-    for (int i = 0; v && i < *n; i++)
-        if (!v[i])
-            goto fail;
-    if (v)
+    if (text && (rc = xai_batch_list_parse(text, len, &listed, &nl, &bad)) == -2)
+        xai_app_fail(&app, b->list, "line %d holds a NUL byte", bad);
+    free(text);
+    char **v = rc ? NULL : calloc((size_t)b->ninputs + (size_t)nl + 1, sizeof *v);
+    for (int i = 0; v && i < b->ninputs + nl; i++)
+        if (!(v[(*n)++] = i < b->ninputs ? strdup(b->inputs[i]) : strdup(listed[i - b->ninputs])))
+            rc = -1;
+    xai_batch_list_free(listed, nl);
+    if (v && !rc)
         return v;
-fail:
-    if (f)
-        fclose(f);
-    for (int i = 0; v && i < *n; i++)
-        free(v[i]);
-    free(v);
-    if (!printed)
+    xai_batch_list_free(v, *n);
+    *n = 0;
+    if (rc != -2)
         xai_app_fail(&app, b->outdir, "out of memory");
     return NULL;
 }

@@ -3,6 +3,9 @@
 #ifndef XAI_EXPLAIN_APP_H
 #define XAI_EXPLAIN_APP_H
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include "xai.h"
 #include "app.h"
 
@@ -31,6 +34,24 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
 int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet);
 /** Handle a batch option (c: the option's code). @return 0, 1 not a batch option, 2 bad value. */
 int batch_option(explain_batch *b, int c, const char *arg);
+
+/** The --help text (help.c). */
+void explain_usage(FILE *f);
+
+/** The files of one run, and how long loading the model took. */
+typedef struct {
+    const char *model, *input, *out;
+    double load_ms;
+} run_files;
+
+/** The --json summary of one run over @p n samples (summary.c). */
+json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, int64_t n,
+                             const xai_explain_result *res);
+/** Write @p root to @p path atomically. @return 0 or -1 (printed). */
+int explain_write_json(json_t *root, const char *path);
+/** The one-line account of a run on stderr, and a warning for non-finite relevance. */
+void explain_report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
+                        int64_t nin);
 
 enum { O_SHARD = 512, O_LIST, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
 #define EXPLAIN_BATCH_OPTIONS                                                                                \

@@ -18,120 +18,14 @@
 #include "xai.h"
 #include "xai/npy.h"
 #include "app.h"
-#include "concepts.h"
+#include "explain-concepts.h"
 #include "explain.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-"SYNOPSIS\n"
-"  " PROG " MODEL.onnx INPUT.npy -o OUT.npy [options]\n"
-"  " PROG " MODEL.onnx IN1.npy IN2.npy ... [--list FILE] -o OUTDIR/ [--shard K/N] [--slurm ...]\n"
-"\n"
-"Explains what an ONNX model (CNN or MLP; opsets 11-18) saw in INPUT.npy, writing a relevance\n"
-"map OUT.npy with INPUT's shape. INPUT is float32 or float64, C order, shaped exactly like the\n"
-"model input, or with one extra leading dimension N (a stack of N inputs, explained in batches).\n"
-"\n"
-"METHOD\n"
-"  --method M          lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
-"  --composite NAME    epsilon | epsilon-plus | epsilon-plus-flat | epsilon-alpha2-beta1 |\n"
-"                      epsilon-alpha2-beta1-flat | epsilon-gamma-box [epsilon-plus-flat]\n"
-"  --epsilon E         epsilon of the Epsilon rule [1e-6]\n"
-"  --gamma G           gamma of the Gamma rule [0.25]\n"
-"  --low L --high H    ZBox bounds for the first Conv [each sample's own min and max]\n"
-"  --rule SPEC         per-layer override, repeatable: SELECTOR=RULE[; ...]\n"
-"                      SELECTOR: first | all | layer K | node:NAME | Conv | Dense | Gemm | MatMul\n"
-"                      RULE: epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare\n"
-"                            pass norm gradient   (first match wins, before the composite)\n"
-"  --bn fold|pass      BatchNorm after Conv/Dense: fold into the layer, or pass relevance [fold]\n"
-"  --bias-factor B     share of the bias (plus stabilizer) given back to the inputs by the\n"
-"                      Epsilon rule, Arras et al. (B=1 conserves exactly) [0]\n"
-"  --lstm-epsilon E    epsilon of the LSTM linear rule [1e-3]\n"
-"\n"
-"TARGET\n"
-"  --class K|pred      class to explain; pred = the argmax of the logits [pred]\n"
-"  --init auto|onehot|logit  output relevance: 1 at the class (Zennit), or the class logit\n"
-"                      (Arras et al.); auto = logit for models with an LSTM, else onehot [auto]\n"
-"\n"
-"OUTPUT\n"
-"  -o, --output OUT.npy   relevance, float32, INPUT's shape (written atomically)\n"
-"  --json SUMMARY.json    per sample: logits, class, relevance sum, per-layer sums and\n"
-"                         conservation residuals; timing_ms {load, forward, explain};\n"
-"                         peak_rss_mb (peak resident memory so far)\n"
-"  --batch B              samples per sweep [64]\n"
-"  --nthreads T           threads of libxai's pool (OpenBLAS then runs single-threaded inside them)\n"
-"                         [none: OpenBLAS's own threading]\n"
-"  -f, --force            overwrite existing outputs (default: refuse, exit 2)\n"
-"  --concepts LAYER[:top=K|:channels=a,b,...]\n"
-"                         concept relevance (CRP, LRP only, one input): LAYER is a node (or\n"
-"                         activation) name, its channels the concepts (Conv filters, Dense\n"
-"                         units, LSTM hidden units). Writes OUT.concepts.npy, one map per\n"
-"                         concept ([N,] concepts, input shape; they sum to the map when all\n"
-"                         channels are listed), OUT.concepts.tsv (relevance of each mapped\n"
-"                         concept at LAYER and its share of the layer's total) and its sidecar.\n"
-"                         top=K: the K channels of largest relevance summed over the stack [8]\n");
-    fprintf(f,
-"  -q, --quiet            no summary on stderr\n"
-"  -h, --help             this text\n"
-"  -V, --version          version\n"
-"\n"
-"BATCH (several inputs, --list, or -o ending in '/')\n"
-"  Writes OUTDIR/NAME.npy per input (NAME: its file name without .npy) and a status file per\n"
-"  input under OUTDIR/.xai-status; a rerun skips inputs done with the same input and model\n"
-"  (SHA-256) and redoes the rest. --json is for one input only.\n"
-"  --list FILE            more inputs, one path a line ('#' comments)\n"
-"  --shard K/N            only shard K of N: subjects (BIDS sub- label, else NAME) in byte\n"
-"                         order, the j-th to shard j mod N + 1; outputs match a one-shard run\n"
-"  --slurm                write OUTDIR/slurm/xai-explain-array.sbatch (one array task per shard\n"
-"                         with unfinished items, logs in OUTDIR/slurm/logs) and submit it;\n"
-"                         N from --shard K/N (K ignored) [1]. Needs a shared filesystem.\n"
-"  --slurm-args \"ARGS\"   passed to sbatch (e.g. \"-p short --time 10\")\n"
-"  --max-parallel M       at most M array tasks at once (%%M)\n"
-"  --dry-run              print the script and the sbatch command; submit nothing\n"
-"  --wait                 wait for the array (polls squeue; no sacct needed), then name each\n"
-"                         input that failed (with its exit code) or did not finish\n"
-"  --wait-timeout S       give up waiting after S seconds (exit 1) [86400]\n");
-    fprintf(f,
-"\n"
-"EXAMPLES\n"
-"  " PROG " model.onnx epochs.npy -o relevance.npy --json summary.json\n"
-"  " PROG " model.onnx x.npy -o r.npy --composite epsilon-gamma-box --low -3 --high 3\n"
-"  " PROG " model.onnx x.npy -o r.npy --rule 'layer 0=zbox(-3,3); Conv=gamma(0.1)' --class 1\n"
-"  " PROG " model.onnx x.npy -o g.npy --method integrated-gradients\n"
-"  " PROG " model.onnx x.npy -o r.npy --concepts conv1:top=4\n"
-"\n"
-"EXIT STATUS\n"
-"  0 success, 1 data or runtime error, 2 usage error (also: an output exists, no --force),\n"
-"  3 some inputs of a batch failed.\n"
-"\n"
-"REFERENCES\n"
-"  Bach et al. 2015, PLoS ONE 10(7):e0130140 (LRP).  Montavon et al. 2017, Pattern Recognit.\n"
-"  65:211 (deep Taylor, z+, zB).  Montavon et al. 2019, LNCS 11700 (LRP overview, gamma).\n"
-"  Kohlbrenner et al. 2020, IJCNN (composites).  Arras et al. 2017, WASSA (LSTM, bias factor).\n"
-"  Achtibat et al. 2023, Nat. Mach. Intell. 5:1006 (concept relevance, CRP).\n"
-"  Smilkov et al. 2017 (SmoothGrad).  Sundararajan et al. 2017, ICML (Integrated Gradients).\n");
-}
 
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Peak resident memory of this program in MB (VmHWM: the image since exec, unlike getrusage(),
-   which also counts the parent's image before exec); -1 where /proc is absent. */
-static double peak_rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    double kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lf", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 static int parse_float(const char *s, float *out)
@@ -159,151 +53,6 @@ static int usage_error(const char *msg)
     return xai_app_usage_error(&app, "%s", msg);
 }
 
-/* JSON summary, written atomically through the shared app layer. */
-static int write_json(json_t *root, const char *path)
-{
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
-    if (!text)
-        return -1;
-    size_t len = strlen(text);
-    char *buf = realloc(text, len + 2);
-    if (!buf) {
-        free(text);
-        return -1;
-    }
-    buf[len] = '\n';
-    buf[len + 1] = '\0';
-    int rc = xai_app_write_atomic(&app, path, buf, len + 1);
-    free(buf);
-    return rc;
-}
-
-/* The model, with symbolic dimensions (e.g. time) taken from the input when the file has
-   them: first as one sample of the input's shape, then as a stack of samples. NULL with the
-   reason printed. */
-static xai_model *load_model_for(const char *model_path, const xai_npy *x)
-{
-    xai_model *m = NULL;
-    xai_status lst = xai_model_load_onnx(model_path, NULL, &m);
-    if (lst == XAI_EUNSUPPORTED && strstr(xai_last_error(), "symbolic")) {
-        char first_err[1024];
-        snprintf(first_err, sizeof first_err, "%s", xai_last_error());
-        xai_load_options lo;
-        memset(&lo, 0, sizeof lo);
-        for (int lead = 0; lead < 2 && lst != XAI_OK; lead++) {
-            if (x->ndim - lead < 1 || x->ndim - lead > XAI_MAX_DIMS)
-                continue;
-            lo.input_ndim = x->ndim - lead;
-            memcpy(lo.input_shape, x->shape + lead, sizeof(int64_t) * (size_t)lo.input_ndim);
-            lst = xai_model_load_onnx(model_path, &lo, &m);
-        }
-        if (lst != XAI_OK)
-            xai_error_set(lst, "%s", first_err);
-    }
-    if (lst != XAI_OK) {
-        fail(model_path, xai_last_error());
-        return NULL;
-    }
-    return m;
-}
-
-/* The settings of the explanation, as the JSON summary reports them. */
-static json_t *summary_parameters(const xai_explain_config *cfg)
-{
-    json_t *par = json_object();
-    json_object_set_new(par, "epsilon", json_real(cfg->epsilon));
-    json_object_set_new(par, "gamma", json_real(cfg->gamma));
-    json_object_set_new(par, "bias_factor", json_real(cfg->bias_factor));
-    json_object_set_new(par, "lstm_epsilon", json_real(cfg->lstm_epsilon));
-    json_object_set_new(par, "init", json_string(cfg->init == XAI_INIT_LOGIT    ? "logit"
-                                                 : cfg->init == XAI_INIT_ONEHOT ? "onehot" : "auto"));
-    if (cfg->have_bounds) {
-        json_object_set_new(par, "low", json_real(cfg->low));
-        json_object_set_new(par, "high", json_real(cfg->high));
-    }
-    return par;
-}
-
-/* Sample @p s: logits, class, the relevance at the start and the input, and each layer's
-   relevance in and out (the conservation check). */
-static json_t *summary_sample(const xai_explain_config *cfg, const xai_explain_result *res, int64_t s)
-{
-    json_t *o = json_object(), *lg = json_array(), *layers = json_array();
-    for (int64_t k = 0; k < res->nclasses; k++)
-        json_array_append_new(lg, json_real(res->logits[s * res->nclasses + k]));
-    json_object_set_new(o, "logits", lg);
-    json_object_set_new(o, "class", json_integer(res->target[s]));
-    json_object_set_new(o, "relevance_init", json_real(res->init_sum[s]));
-    json_object_set_new(o, "relevance_sum", json_real(res->rel_sum[s]));
-    json_object_set_new(o, "initial_state_relevance", json_real(res->init_state_sum[s]));
-    json_object_set_new(o, "conservation_residual",
-                        json_real(res->init_sum[s] - res->rel_sum[s] - res->init_state_sum[s]));
-    for (int i = 0; i < res->nlayers; i++) {
-        json_t *l = json_object();
-        double ri = res->layer_in_sum[s * res->nlayers + i], ro = res->layer_out_sum[s * res->nlayers + i];
-        json_object_set_new(l, "name", json_string(res->layer_name[i]));
-        json_object_set_new(l, "op", json_string(res->layer_op[i]));
-        json_object_set_new(l, "rule", json_string(cfg->method == XAI_METHOD_LRP ? res->layer_rule[i] : "gradient"));
-        json_object_set_new(l, "relevance_out", json_real(ro));
-        json_object_set_new(l, "relevance_in", json_real(ri));
-        json_object_set_new(l, "residual", json_real(ro - ri));
-        json_array_append_new(layers, l);
-    }
-    json_object_set_new(o, "layers", layers);
-    return o;
-}
-
-typedef struct {
-    const char *model, *input, *out;
-    double load_ms;
-} run_files;
-
-/* The --json summary of one run. */
-static json_t *summary_json(const run_files *f, const xai_explain_config *cfg, int64_t n,
-                            const xai_explain_result *res)
-{
-    json_t *root = json_object(), *samples = json_array(), *tm = json_object();
-    json_object_set_new(root, "model", json_string(f->model));
-    json_object_set_new(root, "input", json_string(f->input));
-    json_object_set_new(root, "output", json_string(f->out));
-    json_object_set_new(root, "method", json_string(xai_method_name(cfg->method)));
-    if (cfg->method == XAI_METHOD_LRP) {
-        json_object_set_new(root, "composite", json_string(cfg->composite));
-        json_object_set_new(root, "rules", json_string(cfg->rules ? cfg->rules : ""));
-        json_object_set_new(root, "bn", json_string(cfg->bn == XAI_BN_FOLD ? "fold" : "pass"));
-    }
-    json_object_set_new(root, "parameters", summary_parameters(cfg));
-    json_object_set_new(root, "n", json_integer(n));
-    for (int64_t s = 0; s < n; s++)
-        json_array_append_new(samples, summary_sample(cfg, res, s));
-    json_object_set_new(root, "samples", samples);
-    json_object_set_new(tm, "load", json_real(f->load_ms));
-    json_object_set_new(tm, "forward", json_real(res->forward_ms));
-    json_object_set_new(tm, "explain", json_real(res->explain_ms));
-    json_object_set_new(root, "timing_ms", tm);
-    json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
-    return root;
-}
-
-/* The one-line account of a run on stderr, and a warning for non-finite relevance. */
-static void report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
-                       int64_t nin)
-{
-    int lrp = cfg->method == XAI_METHOD_LRP;
-    int64_t nonfinite = 0;
-    for (int64_t k = 0; k < n * nin; k++)
-        nonfinite += !isfinite(rel[k]);
-    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)", (long long)n,
-            n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "", lrp ? cfg->composite : "",
-            res->explain_ms, res->forward_ms);
-    if (n == 1)
-        fprintf(stderr, "; class %d, logit %.6g, relevance sum %.6g", res->target[0], res->logits[res->target[0]],
-                res->rel_sum[0]);
-    fprintf(stderr, "\n");
-    if (nonfinite)
-        fprintf(stderr, PROG ": warning: %lld relevance values are not finite\n", (long long)nonfinite);
-}
-
 /* Explain @p x with @p m and write the map, the summary and the concepts. 0 or 1. */
 static int explain_loaded(const run_files *f, const char *json, xai_explain_config *cfg, int quiet,
                           const xai_npy *x, const xai_model *m)
@@ -326,11 +75,11 @@ static int explain_loaded(const run_files *f, const char *json, xai_explain_conf
         free(rel);
         return fail(f->model, xai_last_error());
     }
-    json_t *root = json ? summary_json(f, cfg, n, &res) : NULL;
+    json_t *root = json ? explain_summary_json(f, cfg, n, &res) : NULL;
     int rc = 0;
     if (xai_npy_save(f->out, x->ndim, x->shape, rel) != XAI_OK) {
         rc = fail(f->out, xai_last_error());
-    } else if (root && write_json(root, json) != 0) {
+    } else if (root && explain_write_json(root, json) != 0) {
         rc = 1; /* the shared layer printed the reason */
         unlink(f->out);
     } else if (concept_request) {
@@ -338,7 +87,7 @@ static int explain_loaded(const run_files *f, const char *json, xai_explain_conf
         rc = concepts_run(&app, m, cfg, concept_request, n, x->data, x->ndim, x->shape, stacked, f->out);
     }
     if (rc == 0 && !quiet)
-        report_run(cfg, n, &res, rel, nin);
+        explain_report_run(cfg, n, &res, rel, nin);
     json_decref(root);
     xai_explain_result_free(&res);
     free(rel);
@@ -355,7 +104,9 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
     double t0 = now_ms();
-    xai_model *m = load_model_for(model_path, &x);
+    xai_model *m = NULL;
+    if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK)
+        fail(model_path, xai_last_error());
     int rc = 1;
     if (m) {
         run_files f = {model_path, input_path, out, now_ms() - t0};
@@ -480,7 +231,7 @@ static int explain_option(explain_opts *o, int c, char *arg, char **argv)
     case 'o': o->out = arg; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'f': app.force = 1; return 0;
-    case 'h': usage(stdout); return -1;
+    case 'h': explain_usage(stdout); return -1;
     case 'V': printf(PROG " (libxai) 0.1.0\n"); return -1;
     case O_JSON: o->json = arg; return 0;
     case O_CONCEPTS: o->concepts_arg = arg; return 0;

@@ -175,29 +175,22 @@ static xai_card *train_card(xai_app *app, const tset *t)
     return c;
 }
 
-/* MODEL.json: the card, the sources and the trials that failed. */
-static int train_sidecar(xai_app *app, const opts *o, const xai_driver_set *set, const tset *t)
+/* MODEL.json beyond the card: the sources and the trials that failed (NULL: out of memory) */
+static json_t *train_sidecar(const tset *t)
 {
-    char *cj = NULL;
-    json_t *side = NULL, *src = json_array();
-    if (xai_card_to_json(xai_driver_set_card(set), 0, &cj) == XAI_OK)
-        side = json_loads(cj, 0, NULL);
-    xai_free(cj);
+    json_t *side = json_object(), *src = json_array();
     for (int i = 0; src && i < t->ntr; i++)
         json_array_append_new(src, json_string(t->tr[i].path));
-    int rc = -1;
-    if (side && src) {
-        json_object_set_new(side, "Description", json_string("xai-gait model: gait cycles -> class logits"));
-        json_object_set(side, "Sources", src);
-        json_object_set_new(side, "FailedTrials", json_integer(t->st.nfailed));
-        char *s = json_dumps(side, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        rc = s ? xai_app_write_sidecar(app, o->output, s) : -1;
-        free(s);
+    if (!side || !src) {
+        json_decref(side), json_decref(src);
+        return NULL;
     }
-    json_decref(side);
-    json_decref(src);
-    return rc;
+    json_object_set_new(side, "Sources", src);
+    json_object_set_new(side, "FailedTrials", json_integer(t->st.nfailed));
+    return side;
 }
+
+#define GAIT_MODEL_DESCRIPTION "xai-gait model: gait cycles -> class logits"
 
 /* K folds capped at the number of groups (two sessions: each held out once). */
 static void set_scheme(const tset *t, xai_driver_train_options *to)
@@ -235,12 +228,12 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
     if ((rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output)) != XAI_EXIT_OK)
         goto done; /* --strict: nothing is written */
     rc = XAI_EXIT_DATA;
-    if (xai_driver_set_save(set, o->output) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", xai_last_error());
+    json_t *side = train_sidecar(t);
+    if (!side || xai_app_save_model(app, o->output, NULL, set, NULL, GAIT_MODEL_DESCRIPTION, side) != 0) {
+        if (!side)
+            xai_app_fail(app, o->output, "out of memory");
         goto done;
     }
-    if (train_sidecar(app, o, set, t) != 0)
-        goto done;
     xai_app_log(app, 1, "wrote %s", o->output);
     rc = XAI_EXIT_OK;
 done:
@@ -271,11 +264,8 @@ static int train_unvalidated(xai_app *app, const opts *o, tset *t)
     xai_app_log(app, 1, "trained %d epochs on all %lld samples: training accuracy %.3f; no held-out set "
                 "(--split-by none): the model is not validated", res.epochs_run, (long long)t->st.d.n,
                 res.kept_train_acc);
-    xai_export_options eo = {0, 17};
-    if (xai_model_save_onnx(m, o->output, &eo) != XAI_OK) {
-        xai_app_fail(app, o->output, "%s", xai_last_error());
+    if (xai_app_save_model(app, o->output, m, NULL, NULL, GAIT_MODEL_DESCRIPTION, train_sidecar(t)) != 0)
         goto done;
-    }
     rc = XAI_EXIT_OK;
 done:
     xai_model_free(m);

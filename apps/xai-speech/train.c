@@ -101,38 +101,35 @@ static xai_card *speech_card(const opts *o, const xai_speech_pre *pre)
     return c;
 }
 
-/* MODEL.json: the card plus what the run read (classes and counts, clips, failures). */
-static int train_sidecar(opts *o, const xai_driver_set *set, const xai_speech_study *s, int removed)
+/* MODEL.json beyond the card: what the run read (classes and counts, clips, failures) and
+   the card's pre-processing record again under the sidecar's name */
+static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai_speech_study *s, int removed)
 {
     char *cj = NULL;
-    json_t *side = NULL, *counts = json_object(), *cls = json_array();
+    json_t *card = NULL, *side = json_object(), *counts = json_object(), *cls = json_array();
     if (xai_card_to_json(xai_driver_set_card(set), 0, &cj) == XAI_OK)
-        side = json_loads(cj, 0, NULL);
+        card = json_loads(cj, 0, NULL);
     xai_free(cj);
-    for (int k = 0; side && k < s->d.nclasses; k++) {
+    for (int k = 0; counts && cls && k < s->d.nclasses; k++) {
         int64_t n = 0;
         for (int64_t i = 0; i < s->d.n; i++)
             n += s->d.y[i] == k;
         json_array_append_new(cls, json_string(s->d.class_names[k]));
         json_object_set_new(counts, s->d.class_names[k], json_integer(n));
     }
-    int rc = -1;
-    if (side) {
+    if (side && counts && cls) {
         json_object_set(side, "Classes", cls);
         json_object_set(side, "ClassCounts", counts);
         json_object_set_new(side, "Labels", json_string(o->labels));
         json_object_set_new(side, "Clips", json_integer(s->d.n));
         json_object_set_new(side, "FailedClips", json_integer(s->nfailed));
         json_object_set_new(side, "UnlabelledFiles", json_integer(removed));
-        json_object_set(side, "Preprocessing", json_object_get(side, "preprocessing"));
-        char *t = json_dumps(side, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        rc = t ? xai_app_write_sidecar(&o->app, o->output, t) : -1;
-        free(t);
+        json_object_set(side, "Preprocessing", json_object_get(card, "preprocessing"));
     }
-    json_decref(side);
+    json_decref(card);
     json_decref(counts);
     json_decref(cls);
-    return rc;
+    return side;
 }
 
 /* Labelled clips of the inputs as a study; 0 or the exit code (printed). */
@@ -242,10 +239,8 @@ int run_train(opts *o)
         xai_app_driver_print_summary(app, set);
         rc = xai_app_driver_strict_exit(app, &o->dopt, set, o->output); /* --strict: nothing written */
     }
-    if (rc == 0 && xai_driver_set_save(set, o->output) != XAI_OK)
-        rc = xai_app_fail(app, o->output, "%s", xai_last_error());
-    if (rc == 0 && train_sidecar(o, set, &s, removed) != 0)
-        rc = XAI_EXIT_DATA;
+    if (rc == 0)
+        rc = xai_app_save_model(app, o->output, NULL, set, NULL, NULL, train_sidecar(o, set, &s, removed));
     if (rc == 0) {
         xai_app_log(app, 1, "wrote %s", o->output);
         rc = (s.nfailed || removed) ? XAI_EXIT_PARTIAL : XAI_EXIT_OK;

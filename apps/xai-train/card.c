@@ -56,23 +56,6 @@ static void card_usage(FILE *f)
             XAI_CARD_VERSION);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *b = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) && fread(b, 1, (size_t)n, f) == (size_t)n)
-        b[n] = '\0';
-    else {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 static int show(const xai_card *card)
 {
     char *json = NULL, *warn = NULL;
@@ -97,7 +80,7 @@ static int show(const xai_card *card)
 static int edit(xai_app *app, xai_card *card, const char *from, char **sets, int nset)
 {
     if (from) {
-        char *text = slurp(from);
+        char *text = xai_app_read_file(from, NULL);
         xai_card *other = NULL;
         if (!text)
             return xai_app_fail(app, from, "cannot read the card file");

@@ -4,12 +4,11 @@
  * per-sample "not here" masks read from an .npy of the samples' shape; LRP-guided training
  * (Sun et al., ICPR 2020); RR-ClArC (Dreyer et al., AAAI 2024) with a CAV of xai-clarc cav.
  */
-#include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "guide.h"
+#include "xai.h"
 
 /* "lrp,lambda=L[,layer=NAME]" */
 static int parse_lrp(const xai_app *app, const char *s, xai_guide_arg *g)
@@ -50,29 +49,16 @@ int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g)
     return path ? 0 : xai_app_fail(app, NULL, "out of memory");
 }
 
-/* the layer and direction of a CAV written by xai-clarc cav */
+/* the layer and direction of a CAV written by xai-clarc cav (taken over from the file) */
 static int read_cav(const xai_app *app, xai_guide_arg *g)
 {
-    json_error_t je;
-    json_t *r = json_load_file(g->cav_path, 0, &je), *v = r ? json_object_get(r, "v") : NULL;
-    json_t *l = r ? json_object_get(r, "layer") : NULL;
-    int rc = 0;
-    if (!r)
-        return xai_app_fail(app, g->cav_path, "%s (line %d)", je.text, je.line);
-    if (!json_is_array(v) || !json_is_string(l) || json_array_size(v) < 1)
-        rc = xai_app_fail(app, g->cav_path, "needs 'layer' and 'v' (write it with xai-clarc cav)");
-    g->cav_n = rc ? 0 : (int64_t)json_array_size(v);
-    if (!rc && (!(g->cav = malloc(sizeof(float) * (size_t)g->cav_n)) || !(g->layer = strdup(json_string_value(l)))))
-        rc = xai_app_fail(app, g->cav_path, "out of memory");
-    for (int64_t k = 0; k < g->cav_n && !rc; k++) {
-        json_t *e = json_array_get(v, (size_t)k);
-        if (!json_is_number(e) || !isfinite(json_number_value(e)))
-            rc = xai_app_fail(app, g->cav_path, "v[%lld] is not a finite number", (long long)k);
-        else
-            g->cav[k] = (float)json_number_value(e);
-    }
-    json_decref(r);
-    return rc;
+    xai_cav_file c;
+    if (xai_cav_file_load(g->cav_path, &c) != XAI_OK)
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    g->cav = c.v, g->cav_n = c.dim, g->layer = c.layer;
+    c.v = NULL, c.layer = NULL;
+    xai_cav_file_free(&c);
+    return 0;
 }
 
 int xai_guide_setup(const xai_app *app, xai_guide_arg *g, const xai_model *m, int64_t n, int64_t per,

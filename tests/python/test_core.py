@@ -206,6 +206,13 @@ def symbolic_case(tmp):
         same(rel, ref, "symbolic time axis from an input of shape %s = xai-explain" % (shape,))
     fixed = libxai.Model(path, input_shape=(1, 2, 64))
     check(fixed.input_shape == (1, 2, 64), "input_shape fixes the symbolic axes: %s" % (fixed.input_shape,))
+    m = libxai.Model.for_input(path, np.zeros((1, 2, 29), np.float32))
+    check(m.input_shape == (1, 2, 29), "Model.for_input takes the time axis from x: %s" % (m.input_shape,))
+    try:
+        libxai.Model.for_input(path, np.zeros(29, np.float32))
+        check(False, "Model.for_input with an x of no usable shape raises")
+    except libxai.XaiUnsupportedError as e:
+        check("symbolic" in str(e) and "sym.onnx" in str(e), "for_input's error is the plain load's: %s" % str(e)[:100])
 
 
 def main():

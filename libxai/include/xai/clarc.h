@@ -61,6 +61,41 @@ XAI_API double xai_cav_mean_projection(const float *v, int64_t d, int64_t n, con
 XAI_API xai_status xai_clarc_onnx(const xai_model *m, const char *layer, const float *v, int64_t d, float z,
                                   void **bytes, size_t *len);
 
+/**
+ * A CAV file (JSON, written by xai-clarc cav, read by xai-clarc project / fine-tune and by
+ * xai-train --guide rrclarc): the direction @c v at @c layer, the mean projections of the two
+ * groups, and how it was found. Reading needs only layer and a non-empty v of finite numbers;
+ * what the file lacks reads as NULL, -1 or NaN. Free with xai_cav_file_free().
+ */
+typedef struct {
+    char *layer;          /**< node or value name of the layer */
+    float *v;             /**< [dim] the direction */
+    int64_t dim;
+    double z_artefact;    /**< mean v'a of the artefact samples (NaN: absent) */
+    double z_clean;       /**< mean v'a of the clean samples (NaN: absent) */
+    char *tool, *model;   /**< provenance (NULL: absent) */
+    int method;           /**< xai_cav_method, -1 when absent or unknown */
+    int64_t n_artefact, n_clean; /**< group sizes, -1 when absent */
+    double separation_d;  /**< Cohen's d of the two groups' projections (NaN: absent) */
+} xai_cav_file;
+
+/**
+ * Parse the JSON text @p text (@p len bytes, need not be NUL-terminated); @p name (may be
+ * NULL) names the file in messages.
+ * @return XAI_OK, XAI_EFORMAT (not JSON, no layer or v, a v entry that is not a finite
+ *         number, a field of the wrong type), XAI_ENOMEM. On failure *out is zeroed.
+ */
+XAI_API xai_status xai_cav_file_parse(const char *text, size_t len, const char *name, xai_cav_file *out);
+/** As xai_cav_file_parse() from a file; XAI_EIO when it cannot be read. */
+XAI_API xai_status xai_cav_file_load(const char *path, xai_cav_file *out);
+/**
+ * The JSON text of @p c (fields that are absent are left out; numbers with 9 significant
+ * digits, so v reads back to the same floats). Free with xai_free().
+ */
+XAI_API xai_status xai_cav_file_to_json(const xai_cav_file *c, char **text);
+/** Free the fields of @p c and zero it; NULL and zeroed structs are fine. */
+XAI_API void xai_cav_file_free(xai_cav_file *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,19 @@ typedef struct {
  */
 XAI_API xai_status xai_model_load_onnx(const char *path, const xai_load_options *opts, xai_model **out);
 
+/**
+ * Load the model that will explain an input array of shape @p shape (@p ndim axes, e.g. a
+ * .npy's): a model whose input has symbolic dimensions besides the batch (a time axis of
+ * any length) takes them from the array, first as one sample of that shape, then as a stack
+ * of samples of shape[1:]. A model with a fixed input shape loads as with
+ * xai_model_load_onnx(path, NULL, out), whatever the array's shape (check the fit with
+ * xai_model_samples()).
+ * @return as xai_model_load_onnx(); when no reading of the shape fits, the status and
+ *         message of the plain load (which name the symbolic dimension). XAI_EINVAL for
+ *         NULL arguments or ndim < 0.
+ */
+XAI_API xai_status xai_model_load_for_input(const char *path, int ndim, const int64_t *shape, xai_model **out);
+
 /** As xai_model_load_onnx() from a buffer; @p name is used in messages (may be NULL). */
 XAI_API xai_status xai_model_load_onnx_mem(const void *buf, size_t len, const char *name,
                                            const xai_load_options *opts, xai_model **out);

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import POINTER, bind, c_char_p, c_double, c_float, c_int, c_int64, c_uint64, c_void_p, check
-from .errors import XaiError, XaiUnsupportedError, XaiValueError
+from .errors import XaiValueError
 
 MAX_DIMS = 8
 METHODS = ("lrp", "gradient", "gradient-x-input", "smoothgrad", "integrated-gradients")
@@ -46,6 +46,8 @@ class _ExplainResult(ctypes.Structure):
 
 _x = _lib.xai
 _load = bind(_x, "xai_model_load_onnx", c_int, c_char_p, POINTER(LoadOptions), POINTER(c_void_p))
+_load_for_input = bind(_x, "xai_model_load_for_input", c_int, c_char_p, c_int, POINTER(c_int64),
+                       POINTER(c_void_p))
 _free = bind(_x, "xai_model_free", None, c_void_p)
 _in_shape = bind(_x, "xai_model_input_shape", POINTER(c_int64), c_void_p, POINTER(c_int))
 _out_shape = bind(_x, "xai_model_output_shape", POINTER(c_int64), c_void_p, POINTER(c_int))
@@ -127,22 +129,17 @@ class Model:
 
     @classmethod
     def for_input(cls, path, x):
-        """Load `path`; a model with symbolic dimensions (e.g. time) takes them from x, as one
-        sample of x's shape, else as a stack of samples of x.shape[1:] (xai-explain's rule)."""
-        try:
-            return cls(path)
-        except XaiUnsupportedError as e:
-            if "symbolic" not in str(e):
-                raise
-            first = e
-        shape = np.shape(x)
-        for lead in (0, 1):
-            if 1 <= len(shape) - lead <= MAX_DIMS:
-                try:
-                    return cls(path, input_shape=shape[lead:])
-                except XaiError:
-                    pass
-        raise first
+        """Load `path` to explain the array x: a model with symbolic dimensions (e.g. time)
+        takes them from x's shape, as xai-explain does (xai_model_load_for_input)."""
+        shape = tuple(int(d) for d in np.shape(x))
+        dims = (c_int64 * max(len(shape), 1))(*shape)
+        h = c_void_p()
+        model = cls.__new__(cls)
+        model.path = os.fspath(path)
+        model._h = None
+        check(_load_for_input(_lib.encode(model.path), len(shape), dims, ctypes.byref(h)))
+        model._h = h
+        return model
 
     def close(self):
         if getattr(self, "_h", None):

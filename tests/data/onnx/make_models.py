@@ -9,7 +9,8 @@ ops/*.onnx    one tiny model per operator family (float32, seeded weights), used
 bad/*.onnx    malformed files that must fail to load with a clear error: truncated, wrong
               tensor data size, negative and huge dims, a cycle, a missing initializer, an
               unknown op, an unsupported attribute value, an opset outside 11-18;
-conserve/*.onnx  bias-free and biased MLP/CNN for the conservation tests.
+conserve/*.onnx  bias-free and biased MLP/CNN for the conservation tests;
+symbolic/*.onnx  a Conv1d net whose time axis is symbolic, loaded with the input's shape.
 Needs python3-onnx and python3-numpy (Debian).
 """
 import os
@@ -207,12 +208,23 @@ def bad_models(out):
                [init("W", w(3, 4)), init("b", w(3))], [1, 4], [1, 3], opset=9), f"{out}/bad/old_opset.onnx")
 
 
+def symbolic_model(out):
+    # its own generator, so that adding it left the other fixtures unchanged
+    r = np.random.default_rng(37)
+    n = [helper.make_node("Conv", ["input", "W", "b"], ["c"], kernel_shape=[3], pads=[1, 1]),
+         helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+         helper.make_node("Flatten", ["p"], ["f"]), helper.make_node("Gemm", ["f", "G", "gb"], ["logits"], transB=1)]
+    inits = [init(k, r.standard_normal(s) * 0.5) for k, s in (("W", (4, 2, 3)), ("b", (4,)), ("G", (3, 4)), ("gb", (3,)))]
+    save(model(n, inits, ["batch", 2, "time"], ["batch", 3]), f"{out}/symbolic/conv1d_time.onnx")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     ops_models(out)
     conserve_models(out)
     bad_models(out)
     bn_first_model(out)
+    symbolic_model(out)
 
 
 if __name__ == "__main__":
