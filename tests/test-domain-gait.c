@@ -308,6 +308,26 @@ START_TEST(test_study_load)
         ck_assert_float_eq_tol(in[k], st.d.x[2 * 2 * NPTS + k], 1e-5f);
     ck_assert_int_eq(xai_gait_fit_normalisation(&p, &st.d), XAI_EINVAL); /* not twice */
     xai_gait_study_free(&st);
+    /* fitted on some samples only (one fold's training samples): their mean curve and SD */
+    p.have_norm = 0;
+    ck_assert_int_eq(xai_gait_study_load(&p, tr, 3, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_OK);
+    const int64_t rows[2] = {2, 3};
+    ck_assert_int_eq(xai_gait_norm_fit(&p, st.d.x, rows, 2), XAI_OK);
+    ck_assert_int_eq(p.have_norm, 1);
+    double s2 = 0;
+    for (int q = 0; q < NPTS; q++) {
+        float a = st.d.x[2 * 2 * NPTS + q], b = st.d.x[3 * 2 * NPTS + q];
+        ck_assert_float_eq_tol(p.mean[q], (a + b) / 2, 1e-4f);
+        s2 += (a - p.mean[q]) * (a - p.mean[q]) + (b - p.mean[q]) * (b - p.mean[q]);
+    }
+    ck_assert_double_eq_tol(p.sd[0], sqrt(s2 / (2 * NPTS)), 1e-4);
+    float v[2 * NPTS];
+    memcpy(v, st.d.x, sizeof v);
+    xai_gait_normalise(&p, v, 1);
+    for (int q = 0; q < 2 * NPTS; q++)
+        ck_assert_float_eq_tol(v[q], (st.d.x[q] - p.mean[q]) / p.sd[q / NPTS], 1e-5f);
+    ck_assert_int_eq(xai_gait_norm_fit(&p, st.d.x, rows, 0), XAI_EINVAL);
+    xai_gait_study_free(&st);
     /* only unreadable trials: no error, no sample; a trial without a field is refused */
     ck_assert_int_eq(xai_gait_study_load(&p, tr + 1, 1, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_OK);
     ck_assert_int_eq(st.d.n, 0);

@@ -28,6 +28,9 @@ struct xai_driver_set {
     xai_driver_summary summary;
     char *never_predicted;    /* backing store of summary.never_predicted */
     char *group_kind;         /* backing store of summary.group_kind */
+    char *record_key;         /* card key of the prepare hook's records, or NULL */
+    char *record;             /* JSON record of the model for new data (also in card), or NULL */
+    char **fold_record;       /* [nfolds] JSON record of each fold's preparation, or NULL */
 };
 
 void xai_driver_names_free(name_list *l);

@@ -37,6 +37,8 @@ typedef struct {
     const xai_dataset *d;
     const xai_driver_train_options *o;
     int64_t numel;
+    const float *x;          /* the inputs as the model in training sees them: d->x, or prepared */
+    float *xbuf;             /* [n][numel] the prepared inputs (with a prepare hook) */
     name_list gnames;        /* a name per group (made up when the dataset has none) */
     int warned_no_inner;
     char task[48];           /* progress task of the model in training */
@@ -169,7 +171,7 @@ static xai_status part_gather(const train_ctx *t, const int64_t *idx, int64_t k,
     if (!p->x || !p->y || !p->g || !p->val)
         return xai_error_set(XAI_ENOMEM, "driver: out of memory for %lld training samples", (long long)cap);
     for (int64_t i = 0; i < k; i++) {
-        memcpy(p->x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(p->x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
         p->y[i] = t->d->y[idx[i]];
         p->g[i] = t->o->inner_group ? t->o->inner_group[idx[i]] : t->d->group ? t->d->group[idx[i]] : 0;
     }
@@ -303,7 +305,7 @@ static xai_status predict_fold(const train_ctx *t, const xai_model *m, const int
     int *p = malloc(sizeof(int) * (size_t)k);
     xai_status st = x && p ? XAI_OK : xai_error_set(XAI_ENOMEM, "driver: out of memory");
     for (int64_t i = 0; !st && i < k; i++)
-        memcpy(x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
     if (!st)
         st = xai_predict_classes(m, k, x, p);
     for (int64_t i = 0; !st && i < k; i++)
@@ -321,6 +323,25 @@ typedef struct {
     double kept_acc_sum;
 } fold_results;
 
+/* The inputs of model @p k (fold, or -1) fitted on its training rows idx[0..k) by the
+ * domain's hook; its record kept for that model's card. */
+static xai_status prepare_model(train_ctx *t, xai_driver_set *set, int k, const int64_t *idx, int64_t ntrain)
+{
+    if (!t->o->prepare)
+        return XAI_OK;
+    if (!t->xbuf && !(t->xbuf = malloc(sizeof(float) * (size_t)(t->d->n * t->numel))))
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory for the prepared inputs");
+    if (!set->fold_record && !(set->fold_record = calloc((size_t)(set->nfolds > 0 ? set->nfolds : 1), sizeof(char *))))
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    char *rec = NULL;
+    xai_status st = t->o->prepare(t->o->prepare_ud, k, t->d, idx, ntrain, t->xbuf, &rec);
+    char **slot = k < 0 ? &set->record : &set->fold_record[k];
+    free(*slot);
+    *slot = rec;
+    t->x = t->xbuf;
+    return st;
+}
+
 static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *set, fold_results *fr)
 {
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n);
@@ -331,6 +352,8 @@ static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *
         snprintf(t->task, sizeof t->task, "fold %d/%d", f + 1, s->nfolds);
         int64_t ntr = fold_indices(s, f, 0, idx);
         st = groups_of(t, idx, ntr, &set->fold_trained[f]);
+        if (!st)
+            st = prepare_model(t, set, f, idx, ntr);
         if (!st)
             st = train_one(t, idx, ntr, model_seed(t->o->train.seed, f), &set->fold_model[f]);
         if (st)
@@ -371,6 +394,10 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         set->trained = set->fold_trained[0];
         set->fold_model[0] = NULL;
         memset(&set->fold_trained[0], 0, sizeof set->fold_trained[0]);
+        if (set->fold_record) {
+            set->record = set->fold_record[0];
+            set->fold_record[0] = NULL;
+        }
         for (int k = 0; k < set->nfolds; k++)
             xai_driver_names_free(&set->fold_heldout[k]);
         set->nfolds = 0; /* a hold-out has no fold set: its model's trained groups flag in-sample maps */
@@ -380,6 +407,8 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         for (int i = 0; i < set->fold_trained[0].n; i++)
             if (xai_driver_names_add(&set->trained, set->fold_trained[0].v[i]))
                 return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        if (set->fold_record && set->fold_record[0] && !(set->record = strdup(set->fold_record[0])))
+            return xai_error_set(XAI_ENOMEM, "driver: out of memory");
         return copy_model(set->fold_model[0], &set->model);
     }
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n);
@@ -389,6 +418,8 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         idx[i] = i;
     snprintf(t->task, sizeof t->task, "final");
     xai_status st = groups_of(t, idx, s->n, &set->trained);
+    if (!st)
+        st = prepare_model(t, set, -1, idx, s->n);
     if (!st)
         st = train_one(t, idx, s->n, model_seed(t->o->train.seed, -1), &set->model);
     free(idx);
@@ -490,6 +521,10 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
         st = card_start(card_in, &set->card);
     if (!st)
         st = xai_driver_card_fill(set->card, &rec);
+    if (!st && set->record && t->o->prepare_key)
+        st = xai_card_set_json(set->card, t->o->prepare_key, set->record);
+    if (!st && t->o->prepare_key && !(set->record_key = strdup(t->o->prepare_key)))
+        st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     if (!st)
         st = xai_card_apply(set->model, set->card);
     if (!st)
@@ -508,7 +543,7 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     if (st || !out)
         return st ? st : xai_error_set(XAI_EINVAL, "driver: NULL argument");
     *out = NULL;
-    train_ctx t = {.d = d, .o = o, .numel = numel};
+    train_ctx t = {.d = d, .o = o, .numel = numel, .x = d->x};
     xai_split s = {0};
     xai_driver_set *set = NULL;
     fold_results fr = {0};
@@ -537,6 +572,7 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     free(fr.fold_acc);
     xai_split_free(&s);
     xai_driver_names_free(&t.gnames);
+    free(t.xbuf);
     if (st)
         xai_driver_set_free(set);
     else

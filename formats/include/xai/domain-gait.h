@@ -150,6 +150,16 @@ XAI_API void xai_gait_study_free(xai_gait_study *s);
 XAI_API xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d);
 
 /**
+ * Fit the normalisation of xai_gait_fit_normalisation() on the samples @p rows[0..nrows) of
+ * @p x (inputs built without it, [*][inputs][101]; @p rows NULL: the first @p nrows), e.g. one
+ * fold's training samples, without changing @p x. Replaces any earlier fit in @p p.
+ * @return XAI_OK, XAI_EINVAL (no rows), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_gait_norm_fit(xai_gait_pre *p, const float *x, const int64_t *rows, int64_t nrows);
+/** Apply @p p's normalisation (nothing without one) to @p n samples built without it, in place. */
+XAI_API void xai_gait_normalise(const xai_gait_pre *p, float *x, int64_t n);
+
+/**
  * Augment training samples in place (an xai_augment_fn of xai/driver.h; @p ud unused): each
  * sample's channels [ndim 2: channels x 101] get one random warp of the cycle's time axis,
  * a shift of up to 3 % of the cycle (circular: 0 % and 100 % are the same foot strike) and a
