@@ -224,33 +224,52 @@ if ls "$T"/out3/sub-*/*.tmp* >/dev/null 2>&1; then bad "temporary files left aft
 rc=$(run "$GAIT" study "$T/s2" "$T/sd" --model "$T/cond.onnx" --progress none)
 [ "$rc" = 1 ] && grep -q "another model" "$T/err" && ok "study refuses another model's folder" || bad "other model rc=$rc"
 
-# shards: 12 subjects in 5 uneven shards (3, 3, 2, 2, 2), run in a scrambled order, give the
-# same files, byte for byte, as one run; only the last shard writes the group tables; a
-# Slurm dry run prints the array script and submits nothing
+# shards: 12 subjects in 2, 3 and 5 (uneven: 3, 3, 2, 2, 2) shards, run in a scrambled order,
+# then the group step, give the same files, byte for byte, as one run; no shard writes the
+# group tables, and the group step refuses while a subject is not done; a Slurm dry run
+# prints the array script and the group step's job (afterok), and submits nothing
 rc=$(run "$GAIT" study "$T/study" "$T/one" --model "$T/m.onnx" --progress none --no-figures)
 [ "$rc" = 0 ] || bad "one-shard study rc=$rc"
 same_markers() {
     for f in $(cd "$1" && find . -name .xai-gait-done.json); do cmp -s "$1/$f" "$2/$f" || return 1; done
 }
-srcs=""
-for k in 4 2 5 1 3; do
-    rc=$(run "$GAIT" study "$T/study" "$T/five" --model "$T/m.onnx" --progress none --no-figures --shard $k/5)
+for n in 2 3 5; do
+    srcs=""
+    order=$(case $n in 2) echo "2 1" ;; 3) echo "3 1 2" ;; 5) echo "4 2 5 1 3" ;; esac)
+    for k in $order; do
+        rc=$(run "$GAIT" study "$T/study" "$T/sh$n" --model "$T/m.onnx" --progress none --no-figures --shard $k/$n)
+        srcs="$srcs $rc"
+        [ -e "$T/sh$n/group" ] && bad "shard $k/$n wrote group tables"
+        if [ "$n" = 5 ] && [ "$k" = 4 ]; then
+            rc=$(run "$GAIT" group "$T/study" "$T/sh5" --model "$T/m.onnx" --progress none --no-figures)
+            [ "$rc" = 1 ] && grep -q "subjects not done" "$T/err" && [ ! -e "$T/sh5/group" ] \
+                && ok "group step before every shard is done: an error naming what is missing" \
+                || bad "early group step rc=$rc: $(tail -n 2 "$T/err")"
+        fi
+    done
+    rc=$(run "$GAIT" group "$T/study" "$T/sh$n" --model "$T/m.onnx" --progress none --no-figures)
     srcs="$srcs $rc"
-    if [ $k != 3 ]; then grep -q "group tables: not yet" "$T/err" || bad "shard $k/5 wrote group tables early"; fi
+    nsub=$(ls "$T"/sh$n/sub-*/.xai-gait-done.json | wc -l)
+    if [ "$srcs" = "$(printf ' 0%.0s' $(seq 0 $n))" ] && [ "$nsub" = 12 ] \
+        && diff -r -x '*.json' -x '*.html' "$T/one" "$T/sh$n" >/dev/null \
+        && [ "$(cd "$T/one" && find . -type f | sort)" = "$(cd "$T/sh$n" && find . -type f | sort)" ] \
+        && same_markers "$T/one" "$T/sh$n"; then
+        ok "$n shards, then the group step: the same files as one run, byte-identical (markers too, sidecars aside)"
+    else
+        bad "$n shards differ from one run (rc$srcs, $nsub markers): $(diff -r -x '*.json' -x '*.html' "$T/one" "$T/sh$n" | head -n 3)"
+    fi
 done
-nsub=$(ls "$T"/five/sub-*/.xai-gait-done.json | wc -l)
-if [ "$srcs" = " 0 0 0 0 0" ] && [ "$nsub" = 12 ] && diff -r -x '*.json' -x '*.html' "$T/one" "$T/five" >/dev/null \
-    && [ "$(cd "$T/one" && find . -type f | sort)" = "$(cd "$T/five" && find . -type f | sort)" ] \
-    && same_markers "$T/one" "$T/five"; then
-    ok "5 uneven shards: the same files as one run, byte-identical (markers too, sidecars aside)"
-else
-    bad "shards differ from one run (rc$srcs, $nsub markers): $(diff -r -x '*.json' -x '*.html' "$T/one" "$T/five" | head -n 3)"
-fi
+rc=$(run "$GAIT" group "$T/study" "$T/nowhere" --model "$T/m.onnx" --progress none)
+[ "$rc" = 1 ] && grep -q "run 'xai-gait study' first" "$T/err" && ok "group step without a study: an error" \
+    || bad "group without study rc=$rc"
 rc=$(run "$GAIT" study "$T/study" "$T/sl" --model "$T/m.onnx" --progress none --slurm --shard 1/3 --dry-run --max-parallel 2)
 [ "$rc" = 0 ] && grep -q -- "--array=0,1,2%2" "$T/out" && grep -q -- '--shard "$((SLURM_ARRAY_TASK_ID + 1))/3"' "$T/out" \
     && ! grep -q -- "'--dry-run'\\|'--slurm'" "$T/out" \
-    && ok "--slurm --dry-run prints a 3-task array script without the Slurm options" \
-    || bad "slurm dry run rc=$rc: $(cat "$T/out" "$T/err" | head -n 20)"
+    && grep -q -- "--dependency=afterok:ARRAY_JOB_ID" "$T/out" && grep -q "xai-gait-group.sbatch" "$T/out" \
+    && grep -E "xai-gait'? '?group'? " "$T/out" | grep -q -v -- "--shard\\|--slurm\\|--dry-run" \
+    && ok "--slurm --dry-run prints a 3-task array script without the Slurm options, and the group job after it" \
+    || bad "slurm dry run rc=$rc: $(cat "$T/out" "$T/err" | head -n 30)"
+[ ! -e "$T/sl/group" ] && ok "a dry run writes no group tables" || bad "dry run wrote group tables"
 rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/exs" --shard 1/2 --progress none)
 [ "$rc" = 2 ] && ok "--shard outside study is a usage error" || bad "explain --shard rc=$rc"
 

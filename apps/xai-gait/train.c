@@ -166,7 +166,9 @@ static xai_card *train_card(xai_app *app, const tset *t)
         xai_card_set_json(c, "input.axes", "[\"channel\",\"pct_gait_cycle\"]") != XAI_OK ||
         xai_card_set_json(c, "input.units", "[\"z\",\"%\"]") != XAI_OK ||
         xai_card_set_json(c, "preprocessing", pre) != XAI_OK ||
-        xai_card_set(c, t->augment ? "training.augmentation=shift-scale" : "training.augmentation=none") != XAI_OK) {
+        xai_card_set(c, t->augment == GAIT_AUGMENT_GAIN    ? "training.augmentation=shift-gain"
+                        : t->augment == GAIT_AUGMENT_SCALE ? "training.augmentation=shift-scale"
+                                                           : "training.augmentation=none") != XAI_OK) {
         xai_app_fail(app, NULL, "model card: %s", xai_last_error());
         xai_card_free(c);
         c = NULL;
@@ -255,6 +257,7 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
     set_scheme(t, &to);
     if (o->augment) {
         to.augment = xai_gait_augment;
+        to.augment_ud = o->augment == GAIT_AUGMENT_GAIN ? &t->pre : NULL; /* this model's normalisation */
         to.augment_copies = 1;
     }
     /* the walks inside the training groups: a fold trained on one session still tunes the

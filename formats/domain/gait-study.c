@@ -233,11 +233,21 @@ static float at_phase(const float *src, double u)
     return (float)((1 - f) * src[i] + f * src[i + 1]);
 }
 
+/* log-normal gain exp(N(0, 0.1)) (Box-Muller) */
+static double gain_draw(uint64_t *s)
+{
+    double u1 = uniform(s), u2 = uniform(s);
+    return exp(0.1 * sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2));
+}
+
 xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
 {
-    (void)ud;
+    const xai_gait_pre *p = ud;
     if (ndim != 2 || shape[1] != XAI_GAIT_NPTS || shape[0] < 1)
         return xai_error_set(XAI_EINVAL, "gait augmentation: samples must be channels x %d", XAI_GAIT_NPTS);
+    if (p && (!p->have_norm || xai_gait_pre_inputs(p) != shape[0]))
+        return xai_error_set(XAI_EINVAL, "gait augmentation: the normalisation of %lld channels is needed",
+                             (long long)shape[0]);
     float *tmp = malloc(sizeof(float) * XAI_GAIT_NPTS);
     if (!tmp)
         return xai_error_set(XAI_ENOMEM, "gait augmentation: out of memory");
@@ -245,12 +255,16 @@ xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64
     for (int64_t i = 0; i < n; i++) {
         uint64_t s = seed ^ ((uint64_t)i * 0xd1b54a32d192ed03ULL);
         double shift = (2 * uniform(&s) - 1) * 3.0, stretch = 1 + (2 * uniform(&s) - 1) * 0.05;
-        double u1 = uniform(&s), u2 = uniform(&s); /* Box-Muller for the gain */
-        double gain = exp(0.1 * sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2));
+        double gain = gain_draw(&s);
         for (int64_t ch = 0; ch < shape[0]; ch++) {
             float *v = x + ((size_t)i * (size_t)shape[0] + (size_t)ch) * XAI_GAIT_NPTS;
+            /* with the normalisation: the channel's whole angle curve (mean curve + deviation)
+             * scaled, raw' = g raw, so z' = g z + (g - 1) mean / sd */
+            double g = p ? gain_draw(&s) : gain;
+            const float *m = p ? p->mean + (size_t)ch * XAI_GAIT_NPTS : NULL;
+            double sd = p ? p->sd[ch] : 1.0;
             for (int t = 0; t < XAI_GAIT_NPTS; t++)
-                tmp[t] = (float)gain * at_phase(v, mid + (t - mid) * stretch + shift);
+                tmp[t] = (float)(g * at_phase(v, mid + (t - mid) * stretch + shift) + (m ? (g - 1) * m[t] / sd : 0.0));
             memcpy(v, tmp, sizeof(float) * XAI_GAIT_NPTS);
         }
     }
