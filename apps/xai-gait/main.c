@@ -248,8 +248,10 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
 }
 
 /* The program's defaults: subject identification held out by session, cross-validated; each
- * training sample plus one time-warped, scaled copy; 100 epochs without early stopping (a fold
- * trained on one session has no inner split to stop on); weight decay 1e-2. */
+ * training sample plus one time-warped copy whose channels' angle curves are scaled by gains of
+ * their own (a fold trained on one session would otherwise learn that session's per-channel
+ * ranges as the walker's); 100 epochs without early stopping (the kept model trains on every
+ * walk of its session); weight decay 1e-2. */
 static void opts_defaults(opts *o)
 {
     static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
@@ -258,7 +260,7 @@ static void opts_defaults(opts *o)
     o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
-    o->augment = 1;
+    o->augment = GAIT_AUGMENT_GAIN;
     o->dopt.epochs = 100;
     o->dopt.patience = 0;
     o->dopt.weight_decay = 1e-2;
