@@ -121,6 +121,9 @@ r0=$(find "$T/real/sub-01" -name '*run-01.c3d')
 b0=$(basename "$r0" .c3d)
 rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r0" -o "$T/rin" --progress none --no-figures)
 flat() { tr -d ' \n' < "$1"; }
+flat "$T/r.json" | grep -q '"normalisation":{[^}]*"fitted_on_groups":\["ses-01","ses-02"\],"fitted_on_samples":432' \
+    && ok "the card records the groups and samples the model's normalisation was fitted on" \
+    || bad "normalisation record: $(flat "$T/r.json" | grep -o '"fitted_on[^]]*]')"
 [ "$rc" = 0 ] && ! grep -q "trained on this trial" "$T/err" && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"OutOfSample":true' \
     && flat "$T/rin/${b0}_desc-lrp_relevance.json" | grep -q '"FoldModel":\[[12],' \
     && ok "a ses-01 trial is explained out of fold by the fold model that held its session out" \

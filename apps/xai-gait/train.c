@@ -210,8 +210,10 @@ static char *norm_record(const tset *t, const xai_dataset *d, const int64_t *tra
     free(text);
     unsigned char *seen = calloc((size_t)d->ngroups + 1, 1);
     for (int64_t i = 0; seen && g && i < ntrain; i++)
-        if (!seen[d->group[train[i]]]++)
+        if (!seen[d->group[train[i]]]) {
+            seen[d->group[train[i]]] = 1;
             json_array_append_new(g, json_string(d->group_names[d->group[train[i]]]));
+        }
     free(seen);
     json_t *nm = json_object_get(r, "normalisation");
     json_object_set_new(nm, "fitted_on_groups", g);
