@@ -308,6 +308,26 @@ START_TEST(test_study_load)
         ck_assert_float_eq_tol(in[k], st.d.x[2 * 2 * NPTS + k], 1e-5f);
     ck_assert_int_eq(xai_gait_fit_normalisation(&p, &st.d), XAI_EINVAL); /* not twice */
     xai_gait_study_free(&st);
+    /* fitted on some samples only (one fold's training samples): their mean curve and SD */
+    p.have_norm = 0;
+    ck_assert_int_eq(xai_gait_study_load(&p, tr, 3, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_OK);
+    const int64_t rows[2] = {2, 3};
+    ck_assert_int_eq(xai_gait_norm_fit(&p, st.d.x, rows, 2), XAI_OK);
+    ck_assert_int_eq(p.have_norm, 1);
+    double s2 = 0;
+    for (int q = 0; q < NPTS; q++) {
+        float a = st.d.x[2 * 2 * NPTS + q], b = st.d.x[3 * 2 * NPTS + q];
+        ck_assert_float_eq_tol(p.mean[q], (a + b) / 2, 1e-4f);
+        s2 += (a - p.mean[q]) * (a - p.mean[q]) + (b - p.mean[q]) * (b - p.mean[q]);
+    }
+    ck_assert_double_eq_tol(p.sd[0], sqrt(s2 / (2 * NPTS)), 1e-4);
+    float v[2 * NPTS];
+    memcpy(v, st.d.x, sizeof v);
+    xai_gait_normalise(&p, v, 1);
+    for (int q = 0; q < 2 * NPTS; q++)
+        ck_assert_float_eq_tol(v[q], (st.d.x[q] - p.mean[q]) / p.sd[q / NPTS], 1e-5f);
+    ck_assert_int_eq(xai_gait_norm_fit(&p, st.d.x, rows, 0), XAI_EINVAL);
+    xai_gait_study_free(&st);
     /* only unreadable trials: no error, no sample; a trial without a field is refused */
     ck_assert_int_eq(xai_gait_study_load(&p, tr + 1, 1, "subject", NULL, 0, "session", NULL, NULL, &st), XAI_OK);
     ck_assert_int_eq(st.d.n, 0);
@@ -364,6 +384,63 @@ START_TEST(test_augment)
 }
 END_TEST
 
+/* Augmentation with the normalisation (per-channel gains of the whole angle curve): a zero
+ * angle (z = -mean / sd) stays zero whatever the gain and warp; the mean curve itself (z = 0)
+ * becomes (g - 1) mean / sd, one log-normal gain per channel, different between channels. */
+START_TEST(test_augment_gain)
+{
+    enum { N = 64 };
+    xai_gait_pre p;
+    memset(&p, 0, sizeof p);
+    ck_assert_int_eq(xai_gait_pre_set_variables(&p, "KneeAngles"), XAI_OK);
+    ck_assert_int_eq(xai_gait_pre_set_components(&p, "sagittal"), XAI_OK);
+    p.paired = 1; /* 2 input channels */
+    int64_t shape[2] = {2, NPTS};
+    float *x = malloc(sizeof(float) * N * 2 * NPTS), *z = malloc(sizeof(float) * N * 2 * NPTS);
+    ck_assert_int_eq(xai_gait_augment(&p, x, 1, 2, shape, 1), XAI_EINVAL); /* no normalisation yet */
+    p.mean = malloc(sizeof(float) * 2 * NPTS);
+    p.sd = malloc(sizeof(float) * 2);
+    p.have_norm = 1;
+    const float m[2] = {20.0f, -8.0f}, sd[2] = {4.0f, 2.0f};
+    for (int c = 0; c < 2; c++) {
+        p.sd[c] = sd[c];
+        for (int t = 0; t < NPTS; t++)
+            p.mean[c * NPTS + t] = m[c];
+    }
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < 2; c++)
+            for (int t = 0; t < NPTS; t++) {
+                x[((size_t)i * 2 + (size_t)c) * NPTS + (size_t)t] = -m[c] / sd[c];
+                z[((size_t)i * 2 + (size_t)c) * NPTS + (size_t)t] = 0.0f;
+            }
+    ck_assert_int_eq(xai_gait_augment(&p, x, N, 2, shape, 7), XAI_OK);
+    ck_assert_int_eq(xai_gait_augment(&p, z, N, 2, shape, 7), XAI_OK);
+    double lg = 0, lg2 = 0;
+    int differ = 0;
+    for (int i = 0; i < N; i++) {
+        double g[2];
+        for (int c = 0; c < 2; c++) {
+            const float *v = x + ((size_t)i * 2 + (size_t)c) * NPTS, *w = z + ((size_t)i * 2 + (size_t)c) * NPTS;
+            g[c] = 1 + w[0] * sd[c] / m[c];
+            for (int t = 0; t < NPTS; t++) {
+                ck_assert_float_eq_tol(v[t], -m[c] / sd[c], 1e-5f);
+                ck_assert_float_eq_tol(w[t], w[0], 1e-5f);
+            }
+            ck_assert_double_gt(g[c], 0);
+            lg += log(g[c]) / (2 * N);
+            lg2 += log(g[c]) * log(g[c]) / (2 * N);
+        }
+        differ += fabs(g[0] - g[1]) > 1e-4;
+    }
+    ck_assert_int_ge(differ, N - 2);
+    ck_assert_double_lt(fabs(lg), 0.05);
+    ck_assert_double_eq_tol(sqrt(lg2 - lg * lg), 0.1, 0.04);
+    free(x);
+    free(z);
+    xai_gait_pre_free(&p);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-gait");
@@ -375,6 +452,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_extract_errors);
     tcase_add_test(tc, test_study_load);
     tcase_add_test(tc, test_augment);
+    tcase_add_test(tc, test_augment_gain);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -765,6 +765,101 @@ START_TEST(test_prep_shared_start)
         free(xt);
     }
     xai_driver_set_free(s);
+}
+END_TEST
+
+/* The prepare hook: each model's statistics come from its own training rows only (no row of a
+ * group the fold holds out), the model for new data's from every row; each record lands in
+ * its own model's card, and xai_driver_set_model_for() names the fold that held a group out. */
+typedef struct {
+    int calls;
+    int model[8];
+    int64_t ntrain[8];
+} prepare_log;
+
+static xai_status prepare(void *ud, int model, const xai_dataset *d, const int64_t *train, int64_t ntrain, float *x,
+                          char **record)
+{
+    prepare_log *p = ud;
+    double m = 0;
+    for (int64_t i = 0; i < ntrain; i++)
+        m += d->x[train[i] * NE];
+    m /= (double)ntrain;
+    for (int64_t i = 0; i < d->n * NE; i++)
+        x[i] = d->x[i] - (float)m; /* the training rows' mean of feature 0 removed */
+    if (p->calls < 8) {
+        p->model[p->calls] = model;
+        p->ntrain[p->calls] = ntrain;
+    }
+    p->calls++;
+    char buf[96];
+    snprintf(buf, sizeof buf, "{\"model\":%d,\"ntrain\":%lld,\"mean\":%.9g}", model, (long long)ntrain, m);
+    *record = strdup(buf);
+    return XAI_OK;
+}
+
+START_TEST(test_prepare_per_model)
+{
+    xai_dataset d = {0};
+    make_data(&d, 4, 10, 1, 19);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.train.epochs = 2;
+    o.scheme = XAI_SPLIT_LOGO;
+    prepare_log pl = {0};
+    o.prepare = prepare;
+    o.prepare_ud = &pl;
+    o.prepare_key = "preprocessing.prep";
+    xai_driver_set *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(pl.calls, 5); /* 4 folds, then the model for new data */
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(pl.model[k], k);
+        ck_assert_int_eq(pl.ntrain[k], 30);
+    }
+    ck_assert_int_eq(pl.model[4], -1);
+    ck_assert_int_eq(pl.ntrain[4], 40);
+    /* the set's card holds the record of the model for new data */
+    char *r = xai_card_get_json(xai_driver_set_card(s), "preprocessing.prep.ntrain");
+    ck_assert_str_eq(r, "40");
+    xai_free(r);
+    char *dir = xai_test_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/prep.onnx", dir);
+    ck_assert_msg(xai_driver_set_save(s, path) == XAI_OK, "%s", xai_last_error());
+    xai_driver_set *l = NULL;
+    ck_assert_msg(xai_driver_set_load(path, NULL, &l) == XAI_OK, "%s", xai_last_error());
+    for (int k = 0; k < 4; k++) {
+        xai_card *c = NULL;
+        ck_assert_int_eq(xai_card_from_model(xai_driver_set_fold_model(l, k), &c), XAI_OK);
+        double model = -9, mean = NAN;
+        ck_assert(xai_card_get_number(c, "preprocessing.prep.model", &model));
+        ck_assert(xai_card_get_number(c, "preprocessing.prep.mean", &mean));
+        ck_assert_double_eq(model, k);
+        /* the fold's mean is over the groups it trained on: recompute it without its group */
+        const char *const *held;
+        int nh;
+        ck_assert_int_eq(xai_driver_set_fold_groups(l, k, &held, &nh), XAI_OK);
+        ck_assert_int_eq(nh, 1);
+        double m = 0;
+        int n = 0;
+        for (int64_t i = 0; i < d.n; i++)
+            if (strcmp(d.group_names[d.group[i]], held[0]))
+                m += d.x[i * NE], n++;
+        ck_assert_int_eq(n, 30);
+        ck_assert_double_eq_tol(mean, m / n, 1e-5);
+        ck_assert_int_eq(xai_driver_set_model_for(l, held[0], 1), k);
+        ck_assert_int_eq(xai_driver_set_model_for(l, held[0], 0), -1);
+        xai_card_free(c);
+    }
+    ck_assert_int_eq(xai_driver_set_model_for(l, "sub-99", 1), -1);
+    r = xai_card_get_json(xai_driver_set_card(l), "preprocessing.prep.ntrain");
+    ck_assert_str_eq(r, "40");
+    xai_free(r);
+    xai_driver_set_free(l);
+    xai_driver_set_free(s);
+    xai_test_rmtree(dir);
+    free(dir);
     xai_dataset_free(&d);
 }
 END_TEST
@@ -939,6 +1034,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_logo_augment);
     tcase_add_test(tc, test_prep_shared_start);
+    tcase_add_test(tc, test_prepare_per_model);
     tcase_add_test(tc, test_finetune_and_files);
     tcase_add_test(tc, test_bad_index);
     tcase_add_test(tc, test_zbox_bounds);

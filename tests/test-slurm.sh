@@ -172,7 +172,8 @@ for f in "$T"/ref/*.npy; do check cmp -s "$f" "$T/k/${f#$T/ref/}"; done
 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait 2>"$T/nerr"; check [ $? -eq 0 ]
 check grep -q 'nothing to submit' "$T/nerr"
 
-# ---- xai-gait study as a 3-task array (6 subjects): the same files as one machine ----
+# ---- xai-gait study as a 3-task array (6 subjects), then its group step as a job after it
+# (afterok): the same files as one machine; no array task writes the group tables ----
 G="$1/apps/xai-gait"
 "$1/datasets/gen_gait" --seed 2 --subjects 6 --trials 4 --cycles 4 "$T/gs" >/dev/null
 "$G" train "$T/gs" --epochs 3 -q --progress none -o "$T/g.onnx"; check [ $? -eq 0 ]
@@ -180,7 +181,10 @@ G="$1/apps/xai-gait"
 "$G" study "$T/gs" "$T/gsl" --model "$T/g.onnx" -q --progress none --no-figures --shard 1/3 --slurm --wait \
   --wait-timeout 300 2>"$T/gerr"
 rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/gerr"
-check [ "$(ls "$T"/gsl/slurm/logs/*.log | wc -l)" -eq 3 ]
+check [ "$(ls "$T"/gsl/slurm/logs/xai-gait-[0-9]*.log | wc -l)" -eq 3 ]
+check [ "$(ls "$T"/gsl/slurm/logs/xai-gait-group-*.log | wc -l)" -eq 1 ]
+check grep -q "xai-gait'* '*group'* " "$T/gsl/slurm/xai-gait-group.sbatch"
+check [ -s "$T/gsl/group/desc-lrp_summary.tsv" ]
 # JSON sidecars and the HTML reports hold dates and command lines
 for f in $(cd "$T/gref" && find . -type f ! -name '*.json' ! -name '*.html') $(cd "$T/gref" && find . -name .xai-gait-done.json); do
   check cmp -s "$T/gref/$f" "$T/gsl/$f"

@@ -55,7 +55,7 @@ static int shell_safe(const char *s)
 }
 
 /* Quote argv POSIX-shell style: safe words as is, others in '...' with ' as '\''. */
-static char *quote_command_line(int argc, char **argv)
+char *xai_app_quote_words(int argc, char *const *argv)
 {
     size_t cap = 1;
     for (int i = 0; i < argc; i++)
@@ -101,7 +101,7 @@ void xai_app_init(xai_app *app, const char *prog, const char *version, int argc,
     memset(app, 0, sizeof *app);
     app->prog = prog;
     app->version = version;
-    app->command_line = quote_command_line(argc, argv);
+    app->command_line = xai_app_quote_words(argc, argv);
     time_t t = time(NULL);
     struct tm tm;
     if (gmtime_r(&t, &tm))

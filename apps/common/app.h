@@ -192,6 +192,8 @@ void xai_sha256_buffer(const void *data, size_t len, char hex[65]);
 int xai_app_write_sidecar(const xai_app *app, const char *output_path, const char *extra_json);
 /** The sidecar path for an output (malloc'ed). */
 char *xai_app_sidecar_path(const char *output_path);
+/** @p argc words joined by spaces, quoted for a POSIX shell where needed (malloc'ed), or NULL. */
+char *xai_app_quote_words(int argc, char *const *argv);
 
 /* ---- BIDS ---- */
 #define XAI_BIDS_MAX_ENTITIES 12

@@ -12,6 +12,10 @@
 #define DEFAULT_ARCH                                                                                                \
     "conv1d(16,k=7,p=3) relu maxpool(2) conv1d(32,k=5,p=2) relu maxpool(2) flatten dropout(0.5) dense({K})"
 
+/* --augment: none, shift-scale (one gain on the deviations), shift-gain (a gain per channel on
+ * the whole angle curve) */
+enum { GAIT_AUGMENT_NONE, GAIT_AUGMENT_SCALE, GAIT_AUGMENT_GAIN };
+
 typedef struct {
     const char *cmd, *model, *output, *target, *variables, *components, *arch, *method_s, *composite;
     const char *sides, *offset, *truth, *metrics;
@@ -19,6 +23,7 @@ typedef struct {
     int nargs;
     int figures, save_input, augment;
     int shard_k, shard_n;      /* study --shard K/N [1/1] */
+    int shard_given;           /* --shard was given: this run is one shard, the group step is apart */
     int slurm, dry_run, wait, max_parallel, wait_timeout;
     const char *slurm_args;
     char **argv;               /* the command line, for the Slurm array tasks */

@@ -241,9 +241,7 @@ static int evaluate_study(xai_app *app, explainer *e, const opts *o, const truth
     if (gait_trials_collect(app, o->args, o->nargs, &trials, &ntr) != 0)
         goto done;
     xai_gait_trial_ref *refs = gait_trial_refs(trials, ntr);
-    xai_status ls = refs ? xai_gait_study_load(&e->pre, refs, ntr, e->condition ? "condition" : "subject",
-                                               (const char *const *)e->classes, e->ncls, e->group_by, NULL, NULL, &st)
-                         : XAI_ENOMEM;
+    xai_status ls = refs ? explainer_load(e, refs, ntr, NULL, NULL, &st) : XAI_ENOMEM;
     free(refs);
     if (ls != XAI_OK || st.d.n == 0) {
         xai_app_fail(app, NULL, "%s", ls != XAI_OK ? xai_last_error() : "no model sample in the trials");

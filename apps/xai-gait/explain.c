@@ -36,6 +36,9 @@ void explainer_free(explainer *e)
 {
     xai_driver_set_free(e->set);
     xai_gait_pre_free(&e->pre);
+    for (int k = 0; k < e->nfold_pre; k++)
+        xai_gait_pre_free(&e->fold_pre[k]);
+    free(e->fold_pre);
     for (int i = 0; i < e->ncls; i++)
         free(e->classes[i]);
     free(e->classes);
@@ -67,6 +70,50 @@ static int read_card(xai_app *app, const opts *o, explainer *e)
     int known = gk && (!strcmp(gk, "session") || !strcmp(gk, "trial") || !strcmp(gk, "subject"));
     e->group_by = strdup(known ? gk : "session");
     return e->classes && e->group_by ? XAI_EXIT_OK : xai_app_fail(app, NULL, "out of memory");
+}
+
+/* Each fold model's own pre-processing record (models trained before per-fold normalisation
+ * carry the set's record in every fold file, which reads the same). */
+static int read_fold_cards(xai_app *app, const opts *o, explainer *e)
+{
+    int nf = xai_driver_set_nfolds(e->set);
+    if (nf < 1)
+        return XAI_EXIT_OK;
+    if (!(e->fold_pre = calloc((size_t)nf, sizeof *e->fold_pre)))
+        return xai_app_fail(app, NULL, "out of memory");
+    e->nfold_pre = nf;
+    for (int k = 0; k < nf; k++) {
+        xai_card *c = NULL;
+        char *pre = NULL;
+        xai_status st = xai_card_from_model(xai_driver_set_fold_model(e->set, k), &c);
+        if (!st && !(pre = xai_card_get_json(c, "preprocessing")))
+            st = xai_error_set(XAI_EFORMAT, "fold %d has no preprocessing record in its card", k + 1);
+        if (!st)
+            st = xai_gait_pre_from_json(&e->fold_pre[k], pre);
+        xai_free(pre);
+        xai_card_free(c);
+        if (st == XAI_OK && !xai_gait_pre_same_selection(&e->fold_pre[k], &e->pre))
+            st = xai_error_set(XAI_EFORMAT, "fold %d was trained on other variables or sides than the model", k + 1);
+        if (st != XAI_OK)
+            return xai_app_fail(app, o->model, "%s", xai_last_error());
+    }
+    return XAI_EXIT_OK;
+}
+
+xai_status explainer_load(const explainer *e, const xai_gait_trial_ref *refs, int ntr, xai_gait_trial_fn fn,
+                          void *ud, xai_gait_study *st)
+{
+    xai_gait_pre raw = e->pre; /* a shallow copy: the inputs before any normalisation */
+    raw.have_norm = 0;
+    xai_status s = xai_gait_study_load(&raw, refs, ntr, e->condition ? "condition" : "subject",
+                                       (const char *const *)e->classes, e->ncls, e->group_by, fn, ud, st);
+    size_t per = (size_t)xai_gait_pre_inputs(&e->pre) * XAI_GAIT_NPTS;
+    for (int64_t i = 0; s == XAI_OK && i < st->d.n; i++) {
+        int k = xai_driver_set_model_for(e->set, st->d.group_names[st->d.group[i]], e->eo.out_of_fold);
+        const xai_gait_pre *p = k >= 0 && k < e->nfold_pre ? &e->fold_pre[k] : &e->pre;
+        xai_gait_normalise(p, st->d.x + (size_t)i * per, 1);
+    }
+    return s;
 }
 
 /* --variables/--components given at explain time must select what the model was trained on. */
@@ -145,6 +192,8 @@ int explainer_init(xai_app *app, const opts *o, explainer *e)
     if (xai_driver_set_load(o->model, NULL, &e->set) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     int rc = read_card(app, o, e);
+    if (rc == XAI_EXIT_OK)
+        rc = read_fold_cards(app, o, e);
     if (rc != XAI_EXIT_OK)
         return rc;
     int nd;
@@ -291,8 +340,7 @@ static int explain_cycles(xai_app *app, explainer *e, explain_ctx *c, xai_gait_s
         xai_app_fail(app, c->prefix, "out of memory");
         goto done;
     }
-    if (xai_gait_study_load(&e->pre, refs, c->ntr, e->condition ? "condition" : "subject",
-                            (const char *const *)e->classes, e->ncls, e->group_by, on_trial, c, st) != XAI_OK) {
+    if (explainer_load(e, refs, c->ntr, on_trial, c, st) != XAI_OK) {
         xai_app_fail(app, c->prefix, "%s", xai_last_error());
         goto done;
     }

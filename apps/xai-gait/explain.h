@@ -17,7 +17,9 @@
 
 typedef struct {
     xai_driver_set *set;    /* the model for new data and, after train --cv, the fold models */
-    xai_gait_pre pre;
+    xai_gait_pre pre;       /* the model for new data's record */
+    xai_gait_pre *fold_pre; /* [nfolds] each fold model's record (its own normalisation) */
+    int nfold_pre;
     char **classes;
     int ncls;
     int condition;          /* the model classifies conditions */
@@ -45,6 +47,10 @@ typedef struct {
 /** Load the model set and its card, check the options against the record. An exit code. */
 int explainer_init(xai_app *app, const opts *o, explainer *e);
 void explainer_free(explainer *e);
+/** The model samples of trials @p refs, each normalised as the model that explains it was
+ *  trained (a fold's own statistics for the groups it held out). xai_gait_study_load's status. */
+xai_status explainer_load(const explainer *e, const xai_gait_trial_ref *refs, int ntr, xai_gait_trial_fn fn,
+                          void *ud, xai_gait_study *st);
 /** Explain the trials of @p c (each by the fold model that never saw its group) and write the
  *  outputs under c->prefix: 0, -1 (reported), 1 when they give no model sample (nothing
  *  written; the message in xai_last_error()), 2 when no trial could be read (each reported). */

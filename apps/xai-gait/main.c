@@ -41,6 +41,7 @@ static void usage(const opts *o)
         "  " PROG " train STUDY_DIR|TRIAL.c3d... --target subject|condition -o MODEL.onnx [options]\n"
         "  " PROG " explain --model MODEL.onnx TRIAL.c3d... -o OUTDIR [options]\n"
         "  " PROG " study STUDY_DIR OUT_DIR --model MODEL.onnx [options]\n"
+        "  " PROG " group STUDY_DIR OUT_DIR --model MODEL.onnx [the study's options]\n"
         "  " PROG " evaluate --model MODEL.onnx --truth TRUTH.tsv STUDY_DIR|TRIAL.c3d... -o OUT.tsv [options]\n"
         "\n"
         "DESCRIPTION\n"
@@ -72,16 +73,21 @@ static void usage(const opts *o)
         "                         inside it, each side its own channels; each: one cycle [paired]\n"
         "  --offset trial|none    subtract each channel's trial mean (per side) first: marker\n"
         "                         placement shifts whole trials by degrees [trial]\n"
-        "  --augment shift-scale|none  add a copy of every training sample with its cycle shifted by up\n"
-        "                         to 3 %%, stretched by up to 5 %% and its amplitude scaled: event\n"
-        "                         detection and walking speed move phases between walks [shift-scale]\n"
+        "  --augment shift-gain|shift-scale|none  add a copy of every training sample with its cycle\n"
+        "                         shifted by up to 3 %%, stretched by up to 5 %% (event detection and\n"
+        "                         walking speed move phases between walks) and scaled: shift-gain scales\n"
+        "                         each channel's whole angle curve by its own gain (marker placement and\n"
+        "                         calibration change a joint's range between sessions), shift-scale the\n"
+        "                         deviations from the mean curve by one gain [%s]\n"
         "  --variables A,B,...    [" DEFAULT_VARS "]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"
-        "  Inputs are z-scored per channel around the mean curve of every trial given to train (label-\n"
-        "  free statistics, shared by the fold models so that one record describes them all).\n"
-        "\n");
+        "  Inputs are z-scored per channel around the mean curve of each model's own training\n"
+        "  samples: a fold model never sees the session it holds out; each model file records its\n"
+        "  statistics and the groups they came from, and explain uses each fold's own.\n"
+        "\n",
+        o->augment == GAIT_AUGMENT_GAIN ? "shift-gain" : o->augment == GAIT_AUGMENT_SCALE ? "shift-scale" : "none");
     xai_app_driver_help_train(stdout, &o->dopt);
     printf(
         "\n"
@@ -100,14 +106,18 @@ static void usage(const opts *o)
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
         "                         (samples, inputs, 101), e.g. for xai-evaluate\n"
         "  --shard K/N            study: only the subjects of shard K of N (subject labels in byte order,\n"
-        "                         the j-th to shard j mod N + 1); the last shard to finish writes the\n"
-        "                         group tables; outputs match a one-shard run byte for byte\n"
+        "                         the j-th to shard j mod N + 1); a shard never writes the group\n"
+        "                         tables: '" PROG " group' with the same arguments (no --shard) writes them\n"
+        "                         from every shard's done-markers once all are done (an error naming\n"
+        "                         the subjects that are not); outputs match a one-shard run byte for byte\n"
         "  --slurm                study: write OUT_DIR/slurm/xai-gait-array.sbatch, one array task per\n"
         "                         shard with unfinished subjects (N from --shard K/N, K ignored), and\n"
-        "                         submit it; --slurm-args \"ARGS\" for sbatch, --max-parallel M (%%M),\n"
-        "                         --dry-run (print the script only), --wait (poll squeue, name failed\n"
-        "                         subjects, then write the group tables), --wait-timeout S. Needs a\n"
-        "                         filesystem shared by every node.\n"
+        "                         submit it, then the group step ('" PROG " group', xai-gait-group.sbatch)\n"
+        "                         as its own job with --dependency=afterok on the array; --slurm-args\n"
+        "                         \"ARGS\" for sbatch, --max-parallel M (%%M), --dry-run (print both\n"
+        "                         scripts only), --wait (poll squeue until the array and the group job\n"
+        "                         end, name failed subjects), --wait-timeout S. Needs a filesystem\n"
+        "                         shared by every node.\n"
         "  Each trial is explained by the fold model that held its session (walk, subject) out; each\n"
         "  sample's map is scaled to sum |R| = 1. Maps of a model trained on the trial are flagged\n"
         "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
@@ -170,6 +180,7 @@ static int take_batch_option(xai_app *app, int c, const char *arg, opts *o)
     case O_SHARD:
         if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n))
             return xai_app_usage_error(app, "--shard: invalid value '%s': expected K/N with 1 <= K <= N", arg);
+        o->shard_given = 1;
         break;
     case O_SLURM: o->slurm = 1; break;
     case O_SLURM_ARGS: o->slurm_args = arg; break;
@@ -206,9 +217,10 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_TRUTH: o->truth = arg; break;
     case O_METRICS: o->metrics = arg; break;
     case O_AUGMENT:
-        if (strcmp(arg, "shift-scale") && strcmp(arg, "none"))
-            return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-scale or none", arg);
-        o->augment = !strcmp(arg, "shift-scale");
+        if (strcmp(arg, "shift-scale") && strcmp(arg, "shift-gain") && strcmp(arg, "none"))
+            return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-gain, shift-scale or none",
+                                       arg);
+        o->augment = !strcmp(arg, "shift-gain") ? GAIT_AUGMENT_GAIN : !strcmp(arg, "shift-scale");
         break;
     case O_SHARD:
     case O_SLURM:
@@ -236,8 +248,10 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
 }
 
 /* The program's defaults: subject identification held out by session, cross-validated; each
- * training sample plus one time-warped, scaled copy; 100 epochs without early stopping (a fold
- * trained on one session has no inner split to stop on); weight decay 1e-2. */
+ * training sample plus one time-warped copy whose channels' angle curves are scaled by gains of
+ * their own (a fold trained on one session would otherwise learn that session's per-channel
+ * ranges as the walker's); 100 epochs without early stopping (the kept model trains on every
+ * walk of its session); weight decay 1e-2. */
 static void opts_defaults(opts *o)
 {
     static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
@@ -246,7 +260,7 @@ static void opts_defaults(opts *o)
     o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
-    o->augment = 1;
+    o->augment = GAIT_AUGMENT_GAIN;
     o->dopt.epochs = 100;
     o->dopt.patience = 0;
     o->dopt.weight_decay = 1e-2;
@@ -266,13 +280,15 @@ int main(int argc, char **argv)
     xai_app_install_signal_handlers();
     opts o;
     opts_defaults(&o);
-    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain, study or evaluate", usage_defaults);
+    int rc = xai_app_leading_args(&app, argc, argv, "missing command: train, explain, study, group or evaluate",
+                                  usage_defaults);
     if (rc >= 0)
         goto out;
     o.cmd = argv[1];
     o.argv = argv;
-    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study") && strcmp(o.cmd, "evaluate")) {
-        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain, study or evaluate)", o.cmd);
+    if (strcmp(o.cmd, "train") && strcmp(o.cmd, "explain") && strcmp(o.cmd, "study") && strcmp(o.cmd, "group") &&
+        strcmp(o.cmd, "evaluate")) {
+        rc = xai_app_usage_error(&app, "unknown command '%s' (train, explain, study, group or evaluate)", o.cmd);
         goto out;
     }
     static const struct option longopts[] = {
@@ -301,7 +317,7 @@ int main(int argc, char **argv)
         o.dopt.target = o.target;
     else if (!strcmp(o.cmd, "evaluate")) /* the truth is each sample's own class */
         o.dopt.target = "true";
-    if (strcmp(o.cmd, "study") && (o.shard_n > 1 || o.slurm)) {
+    if (strcmp(o.cmd, "study") && (o.shard_given || o.slurm)) {
         rc = xai_app_usage_error(&app, "--shard and --slurm belong to the study command");
         goto out;
     }

@@ -5,6 +5,7 @@
  * is unchanged and redoes the rest, temporaries of a killed run swept, and group tables.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,20 +419,77 @@ static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_tri
     return rc;
 }
 
-/* --slurm: every shard with unfinished subjects as a Slurm array task; with --wait, the group
- * tables once every task is done. */
-static int study_slurm(xai_app *app, const explainer *e, const opts *o, char **subs, int nsub,
-                       const xai_batch_item *items, char *const *digests)
+/* The group step as a shell command: in the current folder, this study command line without
+ * the shard and Slurm options and with "group" for "study" (the same model and options, so the
+ * same outputs are checked and summarised). NULL when out of memory. */
+static char *group_command(const opts *o)
+{
+    char exe[PATH_MAX], cwd[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !getcwd(cwd, sizeof cwd))
+        return NULL;
+    exe[n] = '\0';
+    char **t = xai_batch_task_argv(o->argv);
+    int argc = 0;
+    while (t && t[argc])
+        argc++;
+    char *cmd = NULL, *dir = NULL, *s = NULL;
+    if (argc >= 2) {
+        char *cw[1] = {cwd};
+        t[0] = exe;
+        t[1] = "group";
+        cmd = xai_app_quote_words(argc, t);
+        dir = xai_app_quote_words(1, cw);
+    }
+    if (cmd && dir)
+        s = xai_app_strdup_printf("cd %s && %s", dir, cmd);
+    free(t);
+    free(cmd);
+    free(dir);
+    return s;
+}
+
+/* --slurm: every shard with unfinished subjects as a Slurm array task, then the group step as
+ * its own job after every task succeeded (afterok); --wait waits for both. */
+static int study_slurm(xai_app *app, const explainer *e, const opts *o, const xai_batch_item *items,
+                       char *const *digests, int nsub)
 {
     char **targv = xai_batch_task_argv(o->argv);
+    char *group = group_command(o);
     xai_slurm_opts so = {.nshards = o->shard_n, .max_parallel = o->max_parallel, .sbatch_args = o->slurm_args,
-                         .dry_run = o->dry_run, .wait = o->wait, .wait_timeout_s = o->wait_timeout};
-    int rc = targv ? xai_slurm_run(app, o->args[1], targv, items, digests, nsub, &so)
-                   : xai_app_fail(app, NULL, "out of memory");
+                         .group_cmd = group, .dry_run = o->dry_run, .wait = o->wait,
+                         .wait_timeout_s = o->wait_timeout};
+    int rc = targv && group ? xai_slurm_run(app, o->args[1], targv, items, digests, nsub, &so)
+                            : xai_app_fail(app, NULL, "out of memory");
     free(targv);
-    if (rc == 0 && o->wait && !o->dry_run && group_tables(app, e, o->args[1], subs, nsub, o->args[0]) != 0)
-        rc = XAI_EXIT_DATA;
+    free(group);
+    if (rc == 0 && o->wait && !o->dry_run) { /* the group job ran: its tables must be there */
+        char *p = xai_app_strdup_printf("%s/group/desc-%s_summary.tsv", o->args[1], e->desc);
+        if (!p || !gait_file_exists(p))
+            rc = xai_app_fail(app, o->args[1], "the group step wrote no group tables; see its log under "
+                              "%s/slurm/logs", o->args[1]);
+        free(p);
+    }
     return rc;
+}
+
+/* xai-gait group: the group tables from the done-markers of every subject, once the study (all
+ * of its shards) has explained them with this model and these options. */
+static int group_step(xai_app *app, const explainer *e, const opts *o, char **subs, int nsub)
+{
+    int missing = 0;
+    for (int s = 0; s < nsub; s++)
+        if (!all_markers(e, o->args[1], subs + s, 1)) {
+            xai_app_fail(app, subs[s], "no done-marker of this model and these options under %s", o->args[1]);
+            missing++;
+        }
+    if (missing)
+        return xai_app_fail(app, o->args[1], "%d of %d subjects not done: run the study (every shard) first",
+                            missing, nsub);
+    if (group_tables(app, e, o->args[1], subs, nsub, o->args[0]) != 0)
+        return XAI_EXIT_DATA;
+    xai_app_log(app, 1, "group tables of %d subjects written under %s/group", nsub, o->args[1]);
+    return xai_app_report_study(app, o->args[1], o->model) ? XAI_EXIT_DATA : XAI_EXIT_OK;
 }
 
 /* The distinct subjects of the trials, in trial order (borrowed). */
@@ -460,8 +518,9 @@ static int study_report(xai_app *app, const opts *o, const study_stats *ss)
 
 int gait_cmd_study(xai_app *app, const opts *o)
 {
+    int group = !strcmp(o->cmd, "group");
     if (!o->model || o->nargs != 2)
-        return xai_app_usage_error(app, "study: need STUDY_DIR OUT_DIR and --model M.onnx");
+        return xai_app_usage_error(app, "%s: need STUDY_DIR OUT_DIR and --model M.onnx", o->cmd);
     const char *study = o->args[0], *out = o->args[1];
     explainer e;
     int rc = explainer_init(app, o, &e);
@@ -472,29 +531,37 @@ int gait_cmd_study(xai_app *app, const opts *o)
     study_stats ss = {0, 0, 0, 0, 0};
     if (rc == XAI_EXIT_OK)
         rc = gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0 ? XAI_EXIT_DATA : XAI_EXIT_OK;
-    if (rc == XAI_EXIT_OK)
+    if (rc == XAI_EXIT_OK && group && !gait_file_exists(spath))
+        rc = xai_app_fail(app, out, "no study output here: run '" PROG " study' first");
+    if (rc == XAI_EXIT_OK && !group)
         rc = study_folder(app, &e, out, spath, study);
     if (rc == XAI_EXIT_OK && (!(subs = study_subjects(tr, ntr, &nsub)) ||
                               !(items = calloc((size_t)nsub + 1, sizeof *items)) ||
                               !(digests = calloc((size_t)nsub + 1, sizeof *digests))))
         rc = xai_app_fail(app, NULL, "out of memory");
+    if (rc == XAI_EXIT_OK && group) {
+        rc = group_step(app, &e, o, subs, nsub);
+        goto done;
+    }
     if (rc == XAI_EXIT_OK)
         rc = study_items(app, &e, tr, ntr, out, subs, nsub, items, digests);
     if (rc == XAI_EXIT_OK && o->slurm) {
-        rc = study_slurm(app, &e, o, subs, nsub, items, digests);
-        goto done;
+        rc = study_slurm(app, &e, o, items, digests, nsub);
+        goto reports;
     }
     if (rc == XAI_EXIT_OK) {
         xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
         rc = study_shard(app, &e, o, tr, ntr, subs, nsub, items, digests, &ss);
     }
-    /* the group tables once every subject is done: by the run of the last shard to finish */
-    if (rc == XAI_EXIT_OK && !all_markers(&e, out, subs, nsub))
-        xai_app_log(app, 1, "group tables: not yet, other shards have subjects to finish");
+    /* a shard (also an array task) leaves the group tables to the group step, which reads every
+     * shard's markers; a whole run writes them itself once every subject is done */
+    if (rc == XAI_EXIT_OK && o->shard_given)
+        xai_app_log(app, 1, "group tables: by '" PROG " group' with the same arguments once every shard is done");
     else if (rc == XAI_EXIT_OK && group_tables(app, &e, out, subs, nsub, study) != 0)
         rc = XAI_EXIT_DATA;
     if (rc == XAI_EXIT_OK)
         rc = study_report(app, o, &ss);
+reports:
     /* HTML reports (apps/common/report-app.h): one per subject, one per study */
     for (int s = 0; s < nsub; s++)
         rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
@@ -505,11 +572,6 @@ done:
         free(digests ? digests[s] : NULL);
         free(items ? (char *)items[s].output : NULL);
     }
-    /* HTML reports (apps/common/report-app.h): one per subject, one per study */
-    for (int s = 0; s < nsub; s++)
-        rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
-    if (nsub > 0)
-        rc = xai_app_report_study(app, out, o->model) && !rc ? XAI_EXIT_DATA : rc;
     free(digests);
     free(items);
     free(spath);

@@ -116,7 +116,8 @@ static int load_study(xai_app *app, const opts *o, tset *t)
     if (t->st.d.nclasses < 2)
         return xai_app_fail(app, NULL, "only one %s ('%s'); need at least two classes",
                             t->condition ? "condition" : "subject", t->st.d.class_names[0]);
-    if (xai_gait_fit_normalisation(&t->pre, &t->st.d) != XAI_OK)
+    /* validated models fit their normalisation on their own training groups (prepare_norm) */
+    if (!strcmp(t->group_by, "none") && xai_gait_fit_normalisation(&t->pre, &t->st.d) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     return XAI_EXIT_OK;
 }
@@ -165,7 +166,9 @@ static xai_card *train_card(xai_app *app, const tset *t)
         xai_card_set_json(c, "input.axes", "[\"channel\",\"pct_gait_cycle\"]") != XAI_OK ||
         xai_card_set_json(c, "input.units", "[\"z\",\"%\"]") != XAI_OK ||
         xai_card_set_json(c, "preprocessing", pre) != XAI_OK ||
-        xai_card_set(c, t->augment ? "training.augmentation=shift-scale" : "training.augmentation=none") != XAI_OK) {
+        xai_card_set(c, t->augment == GAIT_AUGMENT_GAIN    ? "training.augmentation=shift-gain"
+                        : t->augment == GAIT_AUGMENT_SCALE ? "training.augmentation=shift-scale"
+                                                           : "training.augmentation=none") != XAI_OK) {
         xai_app_fail(app, NULL, "model card: %s", xai_last_error());
         xai_card_free(c);
         c = NULL;
@@ -191,6 +194,42 @@ static json_t *train_sidecar(const tset *t)
 }
 
 #define GAIT_MODEL_DESCRIPTION "xai-gait model: gait cycles -> class logits"
+/* The record of one model's normalisation with the groups it was fitted on. */
+static char *norm_record(const tset *t, const xai_dataset *d, const int64_t *train, int64_t ntrain)
+{
+    char *text = xai_gait_pre_to_json(&t->pre);
+    json_t *r = text ? json_loads(text, 0, NULL) : NULL, *g = json_array();
+    free(text);
+    unsigned char *seen = calloc((size_t)d->ngroups + 1, 1);
+    for (int64_t i = 0; seen && g && i < ntrain; i++)
+        if (!seen[d->group[train[i]]]) {
+            seen[d->group[train[i]]] = 1;
+            json_array_append_new(g, json_string(d->group_names[d->group[train[i]]]));
+        }
+    free(seen);
+    json_t *nm = json_object_get(r, "normalisation");
+    json_object_set_new(nm, "fitted_on_groups", g);
+    json_object_set_new(nm, "fitted_on_samples", json_integer(ntrain));
+    char *out = nm ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(r);
+    return out;
+}
+
+/* The normalisation of one model (a fold, or the model for new data), fitted on that model's
+ * training samples only: a fold never sees the mean curves of the session it holds out. */
+static xai_status prepare_norm(void *ud, int model, const xai_dataset *d, const int64_t *train, int64_t ntrain,
+                               float *x, char **record)
+{
+    (void)model;
+    tset *t = ud;
+    xai_status st = xai_gait_norm_fit(&t->pre, d->x, train, ntrain);
+    if (st)
+        return st;
+    memcpy(x, d->x, sizeof(float) * (size_t)(xai_dataset_sample_size(d) * d->n));
+    xai_gait_normalise(&t->pre, x, d->n);
+    *record = norm_record(t, d, train, ntrain);
+    return *record ? XAI_OK : xai_error_set(XAI_ENOMEM, "gait normalisation: out of memory");
+}
 
 /* K folds capped at the number of groups (two sessions: each held out once). */
 static void set_scheme(const tset *t, xai_driver_train_options *to)
@@ -206,9 +245,13 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
     xai_driver_train_options to;
     xai_app_driver_train_setup(app, &o->dopt, &to);
     to.arch = t->spec;
+    to.prepare = prepare_norm;
+    to.prepare_ud = t;
+    to.prepare_key = "preprocessing";
     set_scheme(t, &to);
     if (o->augment) {
         to.augment = xai_gait_augment;
+        to.augment_ud = o->augment == GAIT_AUGMENT_GAIN ? &t->pre : NULL; /* this model's normalisation */
         to.augment_copies = 1;
     }
     /* the walks inside the training groups: a fold trained on one session still tunes the

@@ -4,8 +4,8 @@
 # offsets, session gains, walking speed, one-sided signatures; seed 1, 12 subjects x 6 trials,
 # runs 1-4 in ses-01 and 5-6 in ses-02), then train the subject-identification CNN with the
 # xai-gait defaults (seed 0): the sessions cross-validated (each held out once, the fold models
-# written next to OUT_MODEL as OUT.fold-K.onnx), OUT_MODEL itself trained on both. The same
-# tools give the same bytes. (The bundled file predates the driver: a model without folds.)
+# written next to OUT_MODEL as OUT.fold-K.onnx, each with the normalisation of its own training
+# session), OUT_MODEL itself trained on both. The same tools give the same bytes.
 # Usage: make_model.sh GEN_GAIT XAI_GAIT WORKDIR OUT_MODEL.onnx
 set -eu
 gen="$1"; gait="$2"; work="$3"; out="$4"

@@ -87,15 +87,20 @@ static const char *group_name(const xai_dataset *d, int64_t i, char *buf, size_t
 }
 
 /* Which model explains each sample, and whether that model saw the sample's group. */
+int xai_driver_set_model_for(const xai_driver_set *s, const char *group, int out_of_fold)
+{
+    for (int k = 0; s && out_of_fold && group && k < s->nfolds; k++)
+        if (xai_driver_names_has(&s->fold_heldout[k], group))
+            return k;
+    return -1;
+}
+
 static void assign_models(const xai_driver_set *s, const xai_dataset *d, int oof, xai_driver_explanation *e)
 {
     for (int64_t i = 0; i < d->n; i++) {
         char buf[32];
         const char *g = group_name(d, i, buf, sizeof buf);
-        e->fold[i] = -1;
-        for (int k = 0; oof && g && k < s->nfolds && e->fold[i] < 0; k++)
-            if (xai_driver_names_has(&s->fold_heldout[k], g))
-                e->fold[i] = k;
+        e->fold[i] = xai_driver_set_model_for(s, g, oof);
         if (e->fold[i] < 0 && g && xai_driver_names_has(&s->trained, g)) {
             e->flags[i] |= XAI_DRIVER_FLAG_IN_SAMPLE;
             e->n_in_sample++;

@@ -109,7 +109,12 @@ void xai_driver_set_free(xai_driver_set *s)
             xai_driver_names_free(&s->fold_heldout[k]);
         if (s->fold_trained)
             xai_driver_names_free(&s->fold_trained[k]);
+        if (s->fold_record)
+            free(s->fold_record[k]);
     }
+    free(s->fold_record);
+    free(s->record);
+    free(s->record_key);
     free(s->fold_model);
     free(s->fold_heldout);
     free(s->fold_trained);
@@ -260,8 +265,10 @@ static char *index_json(const xai_driver_set *s, const char *path)
     return text;
 }
 
-/* Apply @p card with extra.driver replaced by @p driver_json to @p m. */
-static xai_status apply_with_index(xai_model *m, const xai_card *card, const char *driver_json)
+/* Apply @p card with extra.driver replaced by @p driver_json (and @p key set to @p record when
+ * both are given: a fold's own preparation) to @p m. */
+static xai_status apply_with_index(xai_model *m, const xai_card *card, const char *driver_json, const char *key,
+                                   const char *record)
 {
     char *text = NULL;
     xai_card *c = NULL;
@@ -271,6 +278,8 @@ static xai_status apply_with_index(xai_model *m, const xai_card *card, const cha
     xai_free(text);
     if (!st)
         st = xai_card_set_json(c, "extra.driver", driver_json);
+    if (!st && key && record)
+        st = xai_card_set_json(c, key, record);
     if (!st)
         st = xai_card_apply(m, c);
     xai_card_free(c);
@@ -286,7 +295,8 @@ static xai_status apply_fold_card(const xai_driver_set *s, int k)
     xai_status st = XAI_ENOMEM;
     if (rec) {
         sprintf(rec, "{\"fold\":%d,\"heldout_groups\":%s,\"trained_groups\":%s}", k + 1, held, tr);
-        st = apply_with_index(s->fold_model[k], s->card, rec);
+        st = apply_with_index(s->fold_model[k], s->card, rec, s->record_key,
+                              s->fold_record ? s->fold_record[k] : NULL);
     } else
         xai_error_set(st, "driver: out of memory");
     free(held);
@@ -326,7 +336,7 @@ xai_status xai_driver_set_save(const xai_driver_set *s, const char *path)
     char *idx = index_json(s, path);
     if (!idx)
         return xai_error_set(XAI_ENOMEM, "driver: out of memory");
-    st = apply_with_index(s->model, s->card, idx);
+    st = apply_with_index(s->model, s->card, idx, NULL, NULL);
     free(idx);
     if (!st)
         st = xai_model_save_onnx(s->model, path, NULL);

@@ -37,6 +37,8 @@ typedef struct {
     const xai_dataset *d;
     const xai_driver_train_options *o;
     int64_t numel;
+    const float *x;          /* the inputs as the model in training sees them: d->x, or prepared */
+    float *xbuf;             /* [n][numel] the prepared inputs (with a prepare hook) */
     name_list gnames;        /* a name per group (made up when the dataset has none) */
     int warned_no_inner;
     char task[48];           /* progress task of the model in training */
@@ -96,7 +98,7 @@ static xai_status rows_prepared(const train_ctx *t, const int64_t *idx, int64_t 
 {
     int64_t ne = t->numel;
     for (int64_t i = 0; i < k; i++)
-        memcpy(x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
     return t->o->prep ? t->o->prep->apply(t->o->prep->ud, t->state, x, k) : XAI_OK;
 }
 
@@ -191,7 +193,7 @@ static xai_status part_gather(const train_ctx *t, const int64_t *idx, int64_t k,
     if (!p->x || !p->y || !p->g || !p->val)
         return xai_error_set(XAI_ENOMEM, "driver: out of memory for %lld training samples", (long long)cap);
     for (int64_t i = 0; i < k; i++) {
-        memcpy(p->x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(p->x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
         p->y[i] = t->d->y[idx[i]];
         p->g[i] = t->o->inner_group ? t->o->inner_group[idx[i]] : t->d->group ? t->d->group[idx[i]] : 0;
     }
@@ -390,6 +392,25 @@ static xai_status fold_baseline(const train_ctx *t, const int64_t *tr, int64_t n
     return st;
 }
 
+/* The inputs of model @p k (fold, or -1) fitted on its training rows idx[0..k) by the
+ * domain's hook; its record kept for that model's card. */
+static xai_status prepare_model(train_ctx *t, xai_driver_set *set, int k, const int64_t *idx, int64_t ntrain)
+{
+    if (!t->o->prepare)
+        return XAI_OK;
+    if (!t->xbuf && !(t->xbuf = malloc(sizeof(float) * (size_t)(t->d->n * t->numel))))
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory for the prepared inputs");
+    if (!set->fold_record && !(set->fold_record = calloc((size_t)(set->nfolds > 0 ? set->nfolds : 1), sizeof(char *))))
+        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    char *rec = NULL;
+    xai_status st = t->o->prepare(t->o->prepare_ud, k, t->d, idx, ntrain, t->xbuf, &rec);
+    char **slot = k < 0 ? &set->record : &set->fold_record[k];
+    free(*slot);
+    *slot = rec;
+    t->x = t->xbuf;
+    return st;
+}
+
 static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *set, fold_results *fr)
 {
     int64_t *tr = malloc(sizeof(int64_t) * (size_t)s->n), *te = malloc(sizeof(int64_t) * (size_t)s->n);
@@ -398,6 +419,8 @@ static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *
         snprintf(t->task, sizeof t->task, "fold %d/%d", f + 1, s->nfolds);
         int64_t ntr = fold_indices(s, f, 0, tr), nte = fold_indices(s, f, 1, te);
         st = groups_of(t, tr, ntr, &set->fold_trained[f]);
+        if (!st)
+            st = prepare_model(t, set, f, tr, ntr);
         if (!st)
             st = train_one(t, tr, ntr, model_seed(t, f), &set->fold_model[f]);
         if (st)
@@ -443,6 +466,10 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         set->trained = set->fold_trained[0];
         set->fold_model[0] = NULL;
         memset(&set->fold_trained[0], 0, sizeof set->fold_trained[0]);
+        if (set->fold_record) {
+            set->record = set->fold_record[0];
+            set->fold_record[0] = NULL;
+        }
         for (int k = 0; k < set->nfolds; k++)
             xai_driver_names_free(&set->fold_heldout[k]);
         set->nfolds = 0; /* a hold-out has no fold set: its model's trained groups flag in-sample maps */
@@ -452,6 +479,8 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         for (int i = 0; i < set->fold_trained[0].n; i++)
             if (xai_driver_names_add(&set->trained, set->fold_trained[0].v[i]))
                 return xai_error_set(XAI_ENOMEM, "driver: out of memory");
+        if (set->fold_record && set->fold_record[0] && !(set->record = strdup(set->fold_record[0])))
+            return xai_error_set(XAI_ENOMEM, "driver: out of memory");
         return copy_model(set->fold_model[0], &set->model);
     }
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n);
@@ -461,6 +490,8 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         idx[i] = i;
     snprintf(t->task, sizeof t->task, "final");
     xai_status st = groups_of(t, idx, s->n, &set->trained);
+    if (!st)
+        st = prepare_model(t, set, -1, idx, s->n);
     if (!st)
         st = train_one(t, idx, s->n, model_seed(t, -1), &set->model);
     state_drop(t);
@@ -571,6 +602,10 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
         st = card_start(card_in, &set->card);
     if (!st)
         st = xai_driver_card_fill(set->card, &rec);
+    if (!st && set->record && t->o->prepare_key)
+        st = xai_card_set_json(set->card, t->o->prepare_key, set->record);
+    if (!st && t->o->prepare_key && !(set->record_key = strdup(t->o->prepare_key)))
+        st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     if (!st)
         st = xai_card_apply(set->model, set->card);
     if (!st)
@@ -589,7 +624,7 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     if (st || !out)
         return st ? st : xai_error_set(XAI_EINVAL, "driver: NULL argument");
     *out = NULL;
-    train_ctx t = {.d = d, .o = o, .numel = numel};
+    train_ctx t = {.d = d, .o = o, .numel = numel, .x = d->x};
     xai_split s = {0};
     xai_driver_set *set = NULL;
     fold_results fr = {0};
@@ -624,6 +659,7 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     free(fr.train_acc);
     xai_split_free(&s);
     xai_driver_names_free(&t.gnames);
+    free(t.xbuf);
     if (st)
         xai_driver_set_free(set);
     else

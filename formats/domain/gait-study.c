@@ -147,15 +147,15 @@ xai_status xai_gait_study_load(const xai_gait_pre *p, const xai_gait_trial_ref *
     return st;
 }
 
-xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d)
+xai_status xai_gait_norm_fit(xai_gait_pre *p, const float *x, const int64_t *rows, int64_t nrows)
 {
     int nin = xai_gait_pre_inputs(p);
     size_t per = (size_t)nin * XAI_GAIT_NPTS;
-    if (!d || d->n < 1 || xai_dataset_sample_size(d) != (int64_t)per || p->have_norm)
-        return xai_error_set(XAI_EINVAL, "gait normalisation: needs samples of %d x %d values, not yet normalised",
-                             nin, XAI_GAIT_NPTS);
+    if (!x || nrows < 1)
+        return xai_error_set(XAI_EINVAL, "gait normalisation: no training sample to fit it on");
     free(p->mean);
     free(p->sd);
+    p->have_norm = 0;
     p->mean = calloc(per, sizeof(float));
     p->sd = calloc((size_t)nin, sizeof(float));
     if (!p->mean || !p->sd)
@@ -164,28 +164,46 @@ xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d)
      * channel's SD around that curve, so relevance points at deviations from the group */
     for (size_t q = 0; q < per; q++) {
         double m = 0;
-        for (int64_t i = 0; i < d->n; i++)
-            m += d->x[(size_t)i * per + q];
-        p->mean[q] = (float)(m / (double)d->n);
+        for (int64_t r = 0; r < nrows; r++)
+            m += x[(size_t)(rows ? rows[r] : r) * per + q];
+        p->mean[q] = (float)(m / (double)nrows);
     }
     for (int ch = 0; ch < nin; ch++) {
         double s2 = 0;
-        for (int64_t i = 0; i < d->n; i++)
+        for (int64_t r = 0; r < nrows; r++)
             for (int t = 0; t < XAI_GAIT_NPTS; t++) {
                 size_t q = (size_t)ch * XAI_GAIT_NPTS + (size_t)t;
-                double v = d->x[(size_t)i * per + q] - p->mean[q];
+                double v = x[(size_t)(rows ? rows[r] : r) * per + q] - p->mean[q];
                 s2 += v * v;
             }
-        double var = s2 / ((double)d->n * XAI_GAIT_NPTS);
+        double var = s2 / ((double)nrows * XAI_GAIT_NPTS);
         p->sd[ch] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
     }
-    for (int64_t i = 0; i < d->n; i++)
-        for (size_t q = 0; q < per; q++) {
-            float *v = d->x + (size_t)i * per + q;
-            *v = (*v - p->mean[q]) / p->sd[q / XAI_GAIT_NPTS];
-        }
     p->have_norm = 1;
     return XAI_OK;
+}
+
+void xai_gait_normalise(const xai_gait_pre *p, float *x, int64_t n)
+{
+    size_t per = (size_t)xai_gait_pre_inputs(p) * XAI_GAIT_NPTS;
+    for (int64_t i = 0; p->have_norm && i < n; i++)
+        for (size_t q = 0; q < per; q++) {
+            float *v = x + (size_t)i * per + q;
+            *v = (*v - p->mean[q]) / p->sd[q / XAI_GAIT_NPTS];
+        }
+}
+
+xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d)
+{
+    int nin = xai_gait_pre_inputs(p);
+    size_t per = (size_t)nin * XAI_GAIT_NPTS;
+    if (!d || d->n < 1 || xai_dataset_sample_size(d) != (int64_t)per || p->have_norm)
+        return xai_error_set(XAI_EINVAL, "gait normalisation: needs samples of %d x %d values, not yet normalised",
+                             nin, XAI_GAIT_NPTS);
+    xai_status st = xai_gait_norm_fit(p, d->x, NULL, d->n);
+    if (!st)
+        xai_gait_normalise(p, d->x, d->n);
+    return st;
 }
 
 /* ------------------------------------------------------------------ augmentation */
@@ -215,11 +233,21 @@ static float at_phase(const float *src, double u)
     return (float)((1 - f) * src[i] + f * src[i + 1]);
 }
 
+/* log-normal gain exp(N(0, 0.1)) (Box-Muller) */
+static double gain_draw(uint64_t *s)
+{
+    double u1 = uniform(s), u2 = uniform(s);
+    return exp(0.1 * sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2));
+}
+
 xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
 {
-    (void)ud;
+    const xai_gait_pre *p = ud;
     if (ndim != 2 || shape[1] != XAI_GAIT_NPTS || shape[0] < 1)
         return xai_error_set(XAI_EINVAL, "gait augmentation: samples must be channels x %d", XAI_GAIT_NPTS);
+    if (p && (!p->have_norm || xai_gait_pre_inputs(p) != shape[0]))
+        return xai_error_set(XAI_EINVAL, "gait augmentation: the normalisation of %lld channels is needed",
+                             (long long)shape[0]);
     float *tmp = malloc(sizeof(float) * XAI_GAIT_NPTS);
     if (!tmp)
         return xai_error_set(XAI_ENOMEM, "gait augmentation: out of memory");
@@ -227,12 +255,16 @@ xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64
     for (int64_t i = 0; i < n; i++) {
         uint64_t s = seed ^ ((uint64_t)i * 0xd1b54a32d192ed03ULL);
         double shift = (2 * uniform(&s) - 1) * 3.0, stretch = 1 + (2 * uniform(&s) - 1) * 0.05;
-        double u1 = uniform(&s), u2 = uniform(&s); /* Box-Muller for the gain */
-        double gain = exp(0.1 * sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2));
+        double gain = gain_draw(&s);
         for (int64_t ch = 0; ch < shape[0]; ch++) {
             float *v = x + ((size_t)i * (size_t)shape[0] + (size_t)ch) * XAI_GAIT_NPTS;
+            /* with the normalisation: the channel's whole angle curve (mean curve + deviation)
+             * scaled, raw' = g raw, so z' = g z + (g - 1) mean / sd */
+            double g = p ? gain_draw(&s) : gain;
+            const float *m = p ? p->mean + (size_t)ch * XAI_GAIT_NPTS : NULL;
+            double sd = p ? p->sd[ch] : 1.0;
             for (int t = 0; t < XAI_GAIT_NPTS; t++)
-                tmp[t] = (float)gain * at_phase(v, mid + (t - mid) * stretch + shift);
+                tmp[t] = (float)(g * at_phase(v, mid + (t - mid) * stretch + shift) + (m ? (g - 1) * m[t] / sd : 0.0));
             memcpy(v, tmp, sizeof(float) * XAI_GAIT_NPTS);
         }
     }

@@ -150,15 +150,30 @@ XAI_API void xai_gait_study_free(xai_gait_study *s);
 XAI_API xai_status xai_gait_fit_normalisation(xai_gait_pre *p, xai_dataset *d);
 
 /**
- * Augment training samples in place (an xai_augment_fn of xai/driver.h; @p ud unused): each
- * sample's channels [ndim 2: channels x 101] get one random warp of the cycle's time axis,
- * a shift of up to 3 % of the cycle (circular: 0 % and 100 % are the same foot strike) and a
- * stretch about mid-cycle by up to 5 % (linear interpolation), as event detection and walking
- * speed move the phases of real cycles, and one amplitude gain exp(N(0, 0.1)). It acts on the
- * model input, the z-scored deviation from the mean curve: a walker's deviations move in phase
- * and size while the group's mean curve stays put. Draws depend only on @p seed and the
- * sample's index (Um et al., ICMI 2017, on time warping and scaling of wearable-sensor data).
- * @return XAI_OK, XAI_EINVAL (a shape other than [channels, 101]), XAI_ENOMEM.
+ * Fit the normalisation of xai_gait_fit_normalisation() on the samples @p rows[0..nrows) of
+ * @p x (inputs built without it, [*][inputs][101]; @p rows NULL: the first @p nrows), e.g. one
+ * fold's training samples, without changing @p x. Replaces any earlier fit in @p p.
+ * @return XAI_OK, XAI_EINVAL (no rows), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_gait_norm_fit(xai_gait_pre *p, const float *x, const int64_t *rows, int64_t nrows);
+/** Apply @p p's normalisation (nothing without one) to @p n samples built without it, in place. */
+XAI_API void xai_gait_normalise(const xai_gait_pre *p, float *x, int64_t n);
+
+/**
+ * Augment training samples in place (an xai_augment_fn of xai/driver.h): each sample's
+ * channels [ndim 2: channels x 101] get one random warp of the cycle's time axis, a shift of
+ * up to 3 % of the cycle (circular: 0 % and 100 % are the same foot strike) and a stretch
+ * about mid-cycle by up to 5 % (linear interpolation), as event detection and walking speed
+ * move the phases of real cycles. The warp acts on the model input, the z-scored deviation from
+ * the mean curve: a walker's deviations move in phase while the group's mean curve stays put.
+ * Amplitude: with @p ud NULL, one gain exp(N(0, 0.1)) on every channel's deviation; with @p ud
+ * the xai_gait_pre whose normalisation made the input, one gain exp(N(0, 0.1)) per channel on
+ * the whole angle curve (mean curve plus deviation), as marker placement and calibration
+ * change a joint's range between sessions: z' = g z + (g - 1) mean / sd. Draws depend only on
+ * @p seed and the sample's index (Um et al., ICMI 2017, on time warping and scaling of
+ * wearable-sensor data).
+ * @return XAI_OK, XAI_EINVAL (a shape other than [channels, 101]; @p ud without a normalisation
+ *         of that many channels), XAI_ENOMEM.
  */
 XAI_API xai_status xai_gait_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed);
 

@@ -94,6 +94,19 @@ typedef struct {
     void *ud;
 } xai_driver_prep;
 
+/**
+ * Preparation hook for training: input statistics (a normalisation, a feature screening)
+ * fitted on ONE model's training samples only, so that no fold sees the values of the groups
+ * it holds out. Called before each model trains, with @p model the fold (0-based) or -1 for
+ * the model for new data: fit on the rows @p train[0..ntrain) of @p d and write every sample
+ * of @p d as that model sees it into @p x ([d->n][sample size]; the held-out samples too, as
+ * that model will be evaluated on them). @p *record receives a malloc'ed JSON text (or NULL)
+ * that the driver stores in that model's card under train options' prepare_key, so the model
+ * file says which statistics it was trained with. Return XAI_OK or an error status.
+ */
+typedef xai_status (*xai_prepare_fn)(void *ud, int model, const xai_dataset *d, const int64_t *train,
+                                     int64_t ntrain, float *x, char **record);
+
 /* ------------------------------------------------------------------ training */
 
 /** Training settings. Initialise with xai_driver_train_options_init(). */
@@ -135,6 +148,12 @@ typedef struct {
                                    inner split xai_train() gets no validation mask, so a model
                                    trains exactly as one plain xai_train() call with that seed on
                                    its samples: fold models differ only by their data (xai-fmri) */
+    /* --- per-model preparation (optional) --- */
+    xai_prepare_fn prepare;   /**< NULL: every model trains on d->x as it is [NULL]. The ridge
+                                   baseline always uses d->x: it standardises every feature on each
+                                   fold's training samples itself */
+    void *prepare_ud;
+    const char *prepare_key;  /**< card key of each model's record (e.g. "preprocessing") */
     /* --- baseline --- */
     int baseline;             /**< 1: ridge baseline (xai_ridge_out_of_fold) on the same inputs and
                                    split [1]; 0: none (the card then has no baseline) */
@@ -272,6 +291,12 @@ XAI_API xai_model *xai_driver_set_fold_model(const xai_driver_set *s, int k);
  */
 XAI_API xai_status xai_driver_set_fold_groups(const xai_driver_set *s, int k, const char *const **names,
                                               int *count);
+/**
+ * The model xai_driver_explain() uses for a sample of group @p group: the fold (0-based) that
+ * held the group out when @p out_of_fold, else -1 (the model for new data). Lets a domain
+ * build each sample's input as that model was trained (see xai_prepare_fn).
+ */
+XAI_API int xai_driver_set_model_for(const xai_driver_set *s, const char *group, int out_of_fold);
 /**
  * The card's warnings, one per line without a final newline ("" when none; borrowed), and
  * their number in @p count (may be NULL). The same text as xai_card_warnings().
