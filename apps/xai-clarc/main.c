@@ -27,7 +27,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "SYNOPSIS\n"
-"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--method M] -o CAV.json\n"
+"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
+"           -o CAV.json\n"
 "  " PROG " project --model M.onnx --cav CAV.json [--z clean|artefact|VALUE] -o OUT.onnx\n"
 "  " PROG " fine-tune --model M.onnx --cav CAV.json --x X.npy --y Y.npy [training] -o OUT.onnx\n"
 "\n"
@@ -51,6 +52,12 @@ static void usage(FILE *f)
 "                        group that is not the artefact's class alone\n"
 "  --method M            pattern (difference of the group means, i.e. cov(a, y)), ridge\n"
 "                        (ridge classifier, lambda by inner CV) or svm (linear SVM) [pattern]\n"
+"  --y Y.npy             the samples' classes: the CAV is fitted WITHIN classes (each class's\n"
+"                        mean removed first; classes that lack one of the groups left out), so\n"
+"                        it does not point along the class that carries the artefact; the z\n"
+"                        values come from the samples of the classes that were kept\n"
+"  --pooled              with --y: ignore the classes (artefact against every clean sample, as\n"
+"                        without --y)\n"
 "\n"
 "PROJECT\n"
 "  --cav CAV.json        written by cav\n"
@@ -79,7 +86,7 @@ static void usage(FILE *f)
 
 typedef struct {
     const char *sub, *model, *layer, *x, *y, *art, *clean, *groups, *spray, *cav, *zarg, *out;
-    int cls, cluster, force, quiet;
+    int cls, cluster, force, quiet, pooled;
     xai_cav_method method;
     xai_train_config tc;
 } opts;
@@ -120,7 +127,7 @@ static int parse(int argc, char **argv, opts *o)
 {
     /* the training options keep this order: train_opt() takes them as 0..4 */
     enum { O_MODEL = 256, O_LAYER, O_X, O_Y, O_ART, O_CLEAN, O_GROUPS, O_SPRAY, O_CLASS, O_CLUSTER, O_METHOD,
-           O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL };
+           O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL, O_POOLED };
     static const struct option lo[] = {
         {"model", required_argument, 0, O_MODEL}, {"layer", required_argument, 0, O_LAYER},
         {"x", required_argument, 0, O_X}, {"y", required_argument, 0, O_Y},
@@ -128,7 +135,7 @@ static int parse(int argc, char **argv, opts *o)
         {"groups", required_argument, 0, O_GROUPS}, {"spray", required_argument, 0, O_SPRAY},
         {"class", required_argument, 0, O_CLASS}, {"cluster", required_argument, 0, O_CLUSTER},
         {"method", required_argument, 0, O_METHOD}, {"cav", required_argument, 0, O_CAV},
-        {"z", required_argument, 0, O_Z}, {"epochs", required_argument, 0, O_EPOCHS},
+        {"z", required_argument, 0, O_Z}, {"pooled", no_argument, 0, O_POOLED}, {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR}, {"batch", required_argument, 0, O_BATCH},
         {"val-split", required_argument, 0, O_VAL}, {"seed", required_argument, 0, O_SEED},
         {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
@@ -149,6 +156,7 @@ static int parse(int argc, char **argv, opts *o)
         case O_SPRAY: o->spray = optarg; break;
         case O_CAV: o->cav = optarg; break;
         case O_Z: o->zarg = optarg; break;
+        case O_POOLED: o->pooled = 1; break;
         case O_CLASS:
         case O_CLUSTER:
             if (xai_app_parse_long(optarg, 0, 1000000, &v))
@@ -226,6 +234,7 @@ static int write_cav(const opts *o, const float *v, int64_t d, int64_t na, int64
     json_object_set_new(r, "model", json_string(o->model));
     json_object_set_new(r, "layer", json_string(o->layer));
     json_object_set_new(r, "method", json_string(mname[o->method]));
+    json_object_set_new(r, "classes", json_string(o->y && !o->pooled ? "within" : "pooled"));
     json_object_set_new(r, "dim", json_integer(d));
     json_object_set_new(r, "n_artefact", json_integer(na));
     json_object_set_new(r, "n_clean", json_integer(nc));
@@ -251,6 +260,43 @@ static double separation(const float *v, int64_t d, const float *a, int64_t na, 
     return (ma - mc) / sqrt(ss / (double)(na + nc - 2) + 1e-30);
 }
 
+static int load_labels(const opts *o, int64_t n, int64_t nc, int **y);
+
+/* keep the rows i of a[n][d] with used[i] (in order); the new count */
+static int64_t compact_rows(float *a, int64_t n, int64_t d, const unsigned char *used)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (used[i])
+            memmove(a + k++ * d, a + i * d, sizeof(float) * (size_t)d);
+    return k;
+}
+
+/* The CAV, within the classes of --y unless --pooled; then aa and ac hold only the rows used. */
+static int fit_cav(const opts *o, const xai_model *m, int64_t n, const int64_t *ia, int64_t *na, float *aa,
+                   const int64_t *ic, int64_t *nc, float *ac, int64_t d, float *v)
+{
+    if (!o->y || o->pooled)
+        return xai_cav_fit(o->method, d, *na, aa, *nc, ac, v) != XAI_OK ? xai_app_fail(&app, o->layer, "%s",
+                                                                                        xai_last_error()) : 0;
+    int *y = NULL, *ya = malloc(sizeof(int) * (size_t)(*na + 1)), *yc = malloc(sizeof(int) * (size_t)(*nc + 1));
+    unsigned char *used = malloc((size_t)(*na + *nc + 1));
+    int rc = !ya || !yc || !used ? xai_app_fail(&app, NULL, "out of memory") : 0;
+    if (!rc)
+        rc = load_labels(o, n, xai_model_output_numel(m), &y);
+    for (int64_t i = 0; !rc && i < *na + *nc; i++)
+        (i < *na ? ya : yc)[i < *na ? i : i - *na] = y[i < *na ? ia[i] : ic[i - *na]];
+    if (!rc && xai_cav_fit_within(o->method, d, *na, aa, ya, *nc, ac, yc, v, used) != XAI_OK)
+        rc = xai_app_fail(&app, o->y, "%s", xai_last_error());
+    if (!rc) {
+        int64_t ka = compact_rows(aa, *na, d, used);
+        *nc = compact_rows(ac, *nc, d, used + *na);
+        *na = ka;
+    }
+    free(y), free(ya), free(yc), free(used);
+    return rc;
+}
+
 static int cmd_cav(const opts *o, xai_model *m)
 {
     if (!o->layer || !o->x)
@@ -268,14 +314,14 @@ static int cmd_cav(const opts *o, xai_model *m)
         rc = 1;
     if (!rc && !(v = malloc(sizeof(float) * (size_t)d)))
         rc = xai_app_fail(&app, NULL, "out of memory");
-    if (!rc && xai_cav_fit(o->method, d, na, aa, nc, ac, v) != XAI_OK)
-        rc = xai_app_fail(&app, o->layer, "%s", xai_last_error());
+    if (!rc)
+        rc = fit_cav(o, m, x.shape[0], ia, &na, aa, ic, &nc, ac, d, v);
     if (!rc) {
         double za = xai_cav_mean_projection(v, d, na, aa), zc = xai_cav_mean_projection(v, d, nc, ac);
         double sep = separation(v, d, aa, na, ac, nc);
         if (!o->quiet)
-            fprintf(stderr, PROG ": %lld artefact, %lld clean samples at %s (%lld values); mean v'a %.4g vs %.4g, "
-                    "separation d = %.2f\n", (long long)na, (long long)nc, o->layer, (long long)d, za, zc, sep);
+            fprintf(stderr, PROG ": %lld artefact, %lld clean samples%s at %s (%lld values); mean v'a %.4g vs %.4g, "
+                    "separation d = %.2f\n", (long long)na, (long long)nc, o->y && !o->pooled ? " (within classes)" : "", o->layer, (long long)d, za, zc, sep);
         rc = write_cav(o, v, d, na, nc, za, zc, sep);
     }
     free(ia), free(ic), free(aa), free(ac), free(v);
