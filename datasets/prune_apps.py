@@ -5,7 +5,7 @@
 For each app: generate its realistic data set, train the app's model with its own `train`
 command on the training groups (one model per seed), write the model inputs of the training
 and the held-out groups with `explain --save-input`, and prune every model one shot (no
-fine-tuning) with xai-prune: all four criteria, 10 % steps up to 50 %, one draw of 64
+fine-tuning) with xai-prune: all four criteria, 10 % steps up to 80 %, one draw of 64
 reference samples from the training groups (the draw's seed is xai-prune's; the spread in the
 tables is over the trained models). Held-out groups: EEG subject 4 (trained on 1-3), fMRI run 4
 of each subject (trained on runs 1-3), gait session 2 (trained on session 1; the classes are
@@ -198,7 +198,7 @@ def prune(app, models, npy, per_layer):
         o = os.path.join(app.out, mode, "seed-%d" % s)
         if not os.path.exists(os.path.join(o, "summary.tsv")):
             run([app.prog("xai-prune"), m, "--data", npy[0], "--labels", npy[1], "--test", npy[2], "--test-labels",
-                 npy[3], "--seeds", 1, "--ref-size", 64, "--step", 0.1, "--total", 0.5, "-o", o, "-f",
+                 npy[3], "--seeds", 1, "--ref-size", 64, "--step", 0.1, "--total", 0.8, "-o", o, "-f",
                  "--progress", "none"] + (["--per-layer"] if per_layer else []))
         outs.append(o)
     return outs
