@@ -24,6 +24,7 @@ void xai_cav_file_free(xai_cav_file *c)
     free(c->v);
     free(c->tool);
     free(c->model);
+    free(c->classes);
     memset(c, 0, sizeof *c);
 }
 
@@ -117,12 +118,13 @@ static xai_status from_json(const json_t *r, const char *name, xai_cav_file *c)
     c->n_clean = opt_count(r, "n_clean", &bad);
     c->tool = opt_string(r, "tool", &bad);
     c->model = opt_string(r, "model", &bad);
+    c->classes = opt_string(r, "classes", &bad);
     c->method = method_of(r, &bad);
     if (bad & 2)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     if (bad)
         return xai_error_set(XAI_EFORMAT, "%s: a field of the wrong type (z_artefact, z_clean and separation_d are "
-                                          "numbers, n_artefact and n_clean counts, tool, model and method strings)",
+                                          "numbers, n_artefact and n_clean counts, tool, model, classes and method strings)",
                              name);
     return XAI_OK;
 }
@@ -201,6 +203,8 @@ xai_status xai_cav_file_to_json(const xai_cav_file *c, char **text)
     json_object_set_new(r, "layer", json_string(c->layer));
     if (c->method >= 0 && c->method < 3)
         json_object_set_new(r, "method", json_string(method_names[c->method]));
+    if (c->classes)
+        json_object_set_new(r, "classes", json_string(c->classes));
     json_object_set_new(r, "dim", json_integer((json_int_t)c->dim));
     set_count(r, "n_artefact", c->n_artefact);
     set_count(r, "n_clean", c->n_clean);

@@ -162,6 +162,114 @@ xai_status xai_cav_fit(xai_cav_method method, int64_t d, int64_t n_art, const fl
     return st;
 }
 
+/* index of class c among the k sorted distinct classes in u */
+static int64_t class_slot(const int *u, int64_t k, int c)
+{
+    int64_t lo = 0, hi = k - 1;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (u[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Copies of the rows of classes present in both groups, each minus its class mean. */
+typedef struct {
+    int64_t k, na, nc;   /* distinct classes; rows kept per group */
+    int *u;              /* the classes, sorted */
+    int64_t *cnt;        /* [k][2]: artefact, clean rows per class */
+    double *mean;        /* [k][d] */
+    float *a, *c;        /* the kept, centred rows */
+} within_rows;
+
+static void within_free(within_rows *w)
+{
+    free(w->u), free(w->cnt), free(w->mean), free(w->a), free(w->c);
+}
+
+static xai_status within_classes(int64_t d, int64_t na, const int *acls, int64_t nc, const int *ccls, within_rows *w)
+{
+    int64_t n = na + nc;
+    if (!(w->u = malloc(sizeof(int) * (size_t)n)))
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        w->u[i] = i < na ? acls[i] : ccls[i - na];
+        if (w->u[i] < 0)
+            XAI_FAIL(XAI_EINVAL, "CAV: class %d of row %lld is negative", w->u[i], (long long)i);
+    }
+    qsort(w->u, (size_t)n, sizeof(int), cmp_int);
+    w->k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (w->k == 0 || w->u[w->k - 1] != w->u[i])
+            w->u[w->k++] = w->u[i];
+    w->cnt = calloc((size_t)(2 * w->k), sizeof(int64_t));
+    w->mean = calloc((size_t)(w->k * d), sizeof(double));
+    if (!w->cnt || !w->mean)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        w->cnt[2 * class_slot(w->u, w->k, i < na ? acls[i] : ccls[i - na]) + (i >= na)]++;
+    return XAI_OK;
+}
+
+/* the class means over both groups, then the kept rows minus their class's mean */
+static xai_status within_centre(int64_t d, int64_t na, const float *art, const int *acls, int64_t nc,
+                                const float *clean, const int *ccls, within_rows *w, unsigned char *used)
+{
+    for (int64_t i = 0; i < na + nc; i++) {
+        int64_t s = class_slot(w->u, w->k, i < na ? acls[i] : ccls[i - na]);
+        int keep = w->cnt[2 * s] > 0 && w->cnt[2 * s + 1] > 0;
+        const float *r = i < na ? art + i * d : clean + (i - na) * d;
+        for (int64_t j = 0; keep && j < d; j++)
+            w->mean[s * d + j] += r[j] / (double)(w->cnt[2 * s] + w->cnt[2 * s + 1]);
+        w->na += keep && i < na;
+        w->nc += keep && i >= na;
+        if (used)
+            used[i] = (unsigned char)keep;
+    }
+    w->a = malloc(sizeof(float) * (size_t)((w->na > 0 ? w->na : 1) * d));
+    w->c = malloc(sizeof(float) * (size_t)((w->nc > 0 ? w->nc : 1) * d));
+    if (!w->a || !w->c)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    int64_t ka = 0, kc = 0;
+    for (int64_t i = 0; i < na + nc; i++) {
+        int64_t s = class_slot(w->u, w->k, i < na ? acls[i] : ccls[i - na]);
+        if (!(w->cnt[2 * s] > 0 && w->cnt[2 * s + 1] > 0))
+            continue;
+        const float *r = i < na ? art + i * d : clean + (i - na) * d;
+        float *o = i < na ? w->a + ka++ * d : w->c + kc++ * d;
+        for (int64_t j = 0; j < d; j++)
+            o[j] = (float)(r[j] - w->mean[s * d + j]);
+    }
+    return XAI_OK;
+}
+
+xai_status xai_cav_fit_within(xai_cav_method method, int64_t d, int64_t n_art, const float *art, const int *art_cls,
+                              int64_t n_clean, const float *clean, const int *clean_cls, float *v, unsigned char *used)
+{
+    if (d < 1 || n_art < 0 || n_clean < 0 || !art_cls || !clean_cls)
+        XAI_FAIL(XAI_EINVAL, "CAV: needs the activations and the class of every row");
+    within_rows w = {0};
+    xai_status st = within_classes(d, n_art, art_cls, n_clean, clean_cls, &w);
+    if (!st)
+        st = within_centre(d, n_art, art, art_cls, n_clean, clean, clean_cls, &w, used);
+    if (!st && (w.na < 2 || w.nc < 2))
+        st = xai_error_set(XAI_EINVAL, "CAV within classes: the classes that hold both groups have %lld artefact "
+                           "and %lld clean samples; at least 2 of each are needed", (long long)w.na, (long long)w.nc);
+    if (!st)
+        st = xai_cav_fit(method, d, w.na, w.a, w.nc, w.c, v);
+    within_free(&w);
+    return st;
+}
+
 /* ------------------------------------------------------------ the projection as ONNX ops */
 
 static Onnx__TensorProto *new_tensor(const char *name, int nd, const int64_t *dims, const float *f, const int64_t *i64,

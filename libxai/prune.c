@@ -124,6 +124,16 @@ static int passes_channels(const Onnx__NodeProto *c)
     return 0;
 }
 
+/* per-position operators that keep zero at zero */
+static int elementwise(const Onnx__NodeProto *c)
+{
+    static const char *const ops[] = {"Relu", "LeakyRelu", "Elu", "Tanh", "Dropout", "Identity"};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (xai_onnx_op_is(c, ops[i]))
+            return 1;
+    return 0;
+}
+
 /* Follow the layer's channels from L->value to the layer that reads them; 1 when found. */
 static int follow(const xai_model *m, const Onnx__GraphProto *g, layer *L)
 {
@@ -146,10 +156,15 @@ static int follow(const xai_model *m, const Onnx__GraphProto *g, layer *L)
             return 1;
         } else if (xai_onnx_op_is(c, "Flatten") || xai_onnx_op_is(c, "Reshape")) {
             int v = xai_model_find_value(m, t);
-            Onnx__NodeProto *d = sole_consumer(g, c->output[0]);
+            const char *ft = c->output[0];
+            Onnx__NodeProto *d = sole_consumer(g, ft);
+            /* element-wise operators between the flattening and the dense layer (dropout(0.5)
+               after flatten, as the EEG and gait apps build it) keep each position's zero */
+            for (int k = 0; d && k < MAX_CHAIN && elementwise(d) && d->n_output >= 1 && !strcmp(d->input[0], ft); k++)
+                d = sole_consumer(g, ft = d->output[0]);
             if (v < 0 || (xai_onnx_op_is(c, "Flatten") && xai_onnx_attr_i(c, "axis", 1) != 1) || !d)
                 return 0;
-            return dense_input(g, d, c->output[0], L->nch, m->vals[v].numel / L->nch, &L->next);
+            return dense_input(g, d, ft, L->nch, m->vals[v].numel / L->nch, &L->next);
         } else if (!passes_channels(c)) {
             return dense_input(g, c, t, L->nch, 1, &L->next);
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * test-clarc.c - ClArC: each CAV method recovers a planted direction; the projection written
+ * test-clarc.c - ClArC: each CAV method recovers a planted direction, and within classes it
+ * recovers the artefact where the pooled CAV follows the class; the projection written
  * into the ONNX graph gives a' = a - v (v^T a - z) exactly when libxai reloads it (so v^T a' = z
  * for every sample) and leaves everything else of the model alone; bad layers are refused;
  * fine-tuning after a node leaves the earlier weights bit-identical.
@@ -54,6 +55,91 @@ START_TEST(test_cav_methods)
     }
     ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, 1, art, NC, clean, v), XAI_EINVAL);
     ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, 2, clean, 2, clean, v), XAI_ENUMERIC);
+}
+END_TEST
+
+/* unit vector of gaussians */
+static void unit_dir(float *u, int d)
+{
+    double n = 0;
+    for (int j = 0; j < d; j++)
+        u[j] = (float)gauss(), n += (double)u[j] * u[j];
+    for (int j = 0; j < d; j++)
+        u[j] /= (float)sqrt(n);
+}
+
+static double cosine(const float *a, const float *b, int d)
+{
+    double c = 0, na = 0, nb = 0;
+    for (int j = 0; j < d; j++)
+        c += (double)a[j] * b[j], na += (double)a[j] * a[j], nb += (double)b[j] * b[j];
+    return c / sqrt(na * nb);
+}
+
+/* The artefact (direction u) on 80 % of class 1, never on class 0; the classes differ along w.
+   Pooled, the CAV leans towards w; within classes it is u. */
+START_TEST(test_cav_within_classes)
+{
+    /* 80 clean class-1 rows: the within-class mean difference has an SD of about 0.12 per
+       coordinate, a cosine of about 0.08 with w by chance; the bounds are 2.5 SD off */
+    enum { D = 24, N1 = 400, N0 = 200, NA = N1 * 4 / 5, NC = N1 - NA + N0 };
+    static float art[NA * D], clean[NC * D];
+    float u[D], w[D], v[D];
+    int ca[NA], cc[NC];
+    rs = 777; /* the same draw with and without CK_FORK */
+    unit_dir(u, D), unit_dir(w, D);
+    double uw = cosine(u, w, D), nw = 0; /* w orthogonal to u, so cos(v, w) measures the class's share */
+    for (int j = 0; j < D; j++)
+        w[j] -= (float)(uw * u[j]), nw += (double)w[j] * w[j];
+    for (int j = 0; j < D; j++)
+        w[j] /= (float)sqrt(nw);
+    for (int i = 0; i < NA; i++) {
+        ca[i] = 1;
+        for (int j = 0; j < D; j++)
+            art[i * D + j] = (float)(gauss() + 1.5 * u[j] + 3.0 * w[j]);
+    }
+    for (int i = 0; i < NC; i++) {
+        cc[i] = i < N1 - NA; /* the class-1 rows without the artefact first */
+        for (int j = 0; j < D; j++)
+            clean[i * D + j] = (float)(gauss() + 3.0 * w[j] * cc[i]);
+    }
+    ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, NA, art, NC, clean, v), XAI_OK);
+    double pu = cosine(v, u, D), pw = cosine(v, w, D);
+    static const char *const name[] = {"pattern", "ridge", "svm"};
+    for (int mth = XAI_CAV_PATTERN; mth <= XAI_CAV_SVM; mth++) {
+        unsigned char used[NA + NC];
+        ck_assert_msg(xai_cav_fit_within((xai_cav_method)mth, D, NA, art, ca, NC, clean, cc, v, used) == XAI_OK, "%s",
+                      xai_last_error());
+        printf("  CAV %-8s cosine with the artefact / the class: pooled pattern %.3f / %.3f, within %.3f / %.3f\n",
+               name[mth], pu, pw, cosine(v, u, D), cosine(v, w, D));
+        ck_assert_msg(cosine(v, u, D) > 0.8 && fabs(cosine(v, w, D)) < 0.2, "%s", name[mth]);
+        for (int i = 0; i < NA + NC; i++) /* class 0 has no artefact rows: left out */
+            ck_assert_int_eq(used[i], i < NA || i - NA < N1 - NA);
+    }
+    ck_assert_msg(pw > 0.5 && pu < 0.6, "pooled: the class should dominate (%.3f / %.3f)", pu, pw);
+}
+END_TEST
+
+/* by hand: v ~ sum_c n_ac n_cc / n_c (mean_ac - mean_cc), the class means over both groups removed */
+START_TEST(test_cav_within_hand)
+{
+    /* class 0: art {(2,0),(4,0)}, clean {(0,0)} -> 2*1/3 * (3,0) = (2,0)
+       class 1: art {(0,1)}, clean {(0,0),(0,-2)} -> 1*2/3 * (0,2) = (0,4/3)
+       class 2: artefact rows only, left out */
+    const float art[] = {2, 0, 4, 0, 0, 1, 9, 9}, clean[] = {0, 0, 0, 0, 0, -2};
+    const int ca[] = {0, 0, 1, 2}, cc[] = {0, 1, 1};
+    float v[2];
+    unsigned char used[7];
+    ck_assert_int_eq(xai_cav_fit_within(XAI_CAV_PATTERN, 2, 4, art, ca, 3, clean, cc, v, used), XAI_OK);
+    double n = sqrt(4 + 16.0 / 9);
+    ck_assert_msg(fabs(v[0] - 2 / n) < 1e-6 && fabs(v[1] - 4.0 / 3 / n) < 1e-6, "v = (%g, %g)", v[0], v[1]);
+    static const unsigned char want[] = {1, 1, 1, 0, 1, 1, 1};
+    ck_assert_int_eq(memcmp(used, want, 7), 0);
+    /* classes without both groups: too few rows left; a negative class is refused */
+    const int c2[] = {2, 2, 2, 2};
+    ck_assert_int_eq(xai_cav_fit_within(XAI_CAV_PATTERN, 2, 4, art, c2, 3, clean, cc, v, NULL), XAI_EINVAL);
+    const int neg[] = {0, -1, 1};
+    ck_assert_int_eq(xai_cav_fit_within(XAI_CAV_PATTERN, 2, 4, art, ca, 3, clean, neg, v, NULL), XAI_EINVAL);
 }
 END_TEST
 
@@ -183,13 +269,14 @@ END_TEST
 START_TEST(test_cav_file)
 {
     float v[3] = {0.1f, -0.7f, 1.0f / 3.0f};
-    xai_cav_file c = {"relu1", v, 3, 1.5, -0.25, "xai-clarc", "m.onnx", XAI_CAV_RIDGE, 12, 30, 2.75};
+    xai_cav_file c = {"relu1", v, 3, 1.5, -0.25, "xai-clarc", "m.onnx", "within", XAI_CAV_RIDGE, 12, 30, 2.75};
     char *text = NULL;
     ck_assert_int_eq(xai_cav_file_to_json(&c, &text), XAI_OK);
     xai_cav_file r;
     ck_assert_int_eq(xai_cav_file_parse(text, strlen(text), "cav.json", &r), XAI_OK);
     ck_assert_str_eq(r.layer, "relu1");
     ck_assert_str_eq(r.model, "m.onnx");
+    ck_assert_str_eq(r.classes, "within");
     ck_assert_int_eq(r.dim, 3);
     for (int j = 0; j < 3; j++)
         ck_assert_msg(r.v[j] == v[j], "v[%d] %.9g != %.9g", j, r.v[j], v[j]);
@@ -199,7 +286,7 @@ START_TEST(test_cav_file)
     xai_free(text);
     static const char minimal[] = "{\"layer\": \"x\", \"v\": [2, 0.5]}";
     ck_assert_int_eq(xai_cav_file_parse(minimal, strlen(minimal), NULL, &r), XAI_OK);
-    ck_assert(r.dim == 2 && r.v[0] == 2.0f && isnan(r.z_clean) && r.n_clean == -1 && r.method == -1 && !r.model);
+    ck_assert(r.dim == 2 && r.v[0] == 2.0f && isnan(r.z_clean) && r.n_clean == -1 && r.method == -1 && !r.model && !r.classes);
     xai_cav_file_free(&r);
     static const char *const bad[] = {"{\"layer\": \"x\"}", "{\"layer\": \"x\", \"v\": []}", "{\"v\": [1]}",
                                       "{\"layer\": \"x\", \"v\": [1, \"a\"]}", "{\"layer\": \"x\", \"v\": [1e39]}",
@@ -219,6 +306,8 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("clarc");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_cav_methods);
+    tcase_add_test(tc, test_cav_within_classes);
+    tcase_add_test(tc, test_cav_within_hand);
     tcase_add_test(tc, test_projection_in_graph);
     tcase_add_test(tc, test_train_after);
     tcase_add_test(tc, test_cav_file);

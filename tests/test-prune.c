@@ -13,7 +13,7 @@
 #include "test-common.h"
 #include "xai.h"
 
-#define SPEC "conv2d(6,k=3,p=1) bn relu maxpool(2) conv2d(5,k=3,p=1) relu flatten dense(7) relu dense(3)"
+#define SPEC "conv2d(6,k=3,p=1) bn relu maxpool(2) conv2d(5,k=3,p=1) relu flatten dropout(0.5) dense(7) relu dense(3)"
 #define NS 24
 
 static const int64_t in_shape[3] = {2, 8, 8};
@@ -57,7 +57,7 @@ START_TEST(test_layers)
     xai_model *m = make_model();
     xai_prune_plan *p = NULL;
     ck_assert_msg(xai_prune_plan_new(m, &p) == XAI_OK, "%s", xai_last_error());
-    /* conv1 -> conv2, conv2 -> flatten -> dense(7), dense(7) -> dense(3); the output layer stays */
+    /* conv1 -> conv2, conv2 -> flatten -> dropout -> dense(7), dense(7) -> dense(3); the output layer stays */
     ck_assert_int_eq(xai_prune_nlayers(p), 3);
     ck_assert_int_eq(xai_prune_layer_units(p, 0), 6);
     ck_assert_int_eq(xai_prune_layer_units(p, 1), 5);

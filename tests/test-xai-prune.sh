@@ -99,5 +99,12 @@ g = h.make_graph([h.make_node('Flatten', ['x'], ['f']), h.make_node('Gemm', ['f'
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)]), '$T/lin.onnx')"
 expect 1 "no prunable layer" "$B/xai-prune" "$T/lin.onnx" --criteria weight --test "$T/xt.npy" --test-labels "$T/yt.npy" -o "$T/e"
 check [ ! -e "$T/e" ]
+# an LSTM is not a per-channel operator: the conv filters that feed it are no candidates, nor
+# are its hidden units, so conv -> LSTM -> output has none (the --help says so)
+"$PY" -c "import numpy as np; np.save('$T/lx.npy', np.random.default_rng(1).normal(size=(16, 2, 10)).astype(np.float32)); np.save('$T/ly.npy', (np.arange(16) % 2).astype(np.float32))"
+"$B/xai-train" --arch 'conv1d(4,k=3,p=1) relu lstm(5) dense(2)' --x "$T/lx.npy" --y "$T/ly.npy" --epochs 1 \
+  -o "$T/lstm.onnx" -q || { echo "FAIL: training the LSTM"; exit 1; }
+expect 1 "no prunable layer" "$B/xai-prune" "$T/lstm.onnx" --criteria weight --test "$T/lx.npy" --test-labels "$T/ly.npy" -o "$T/e"
+"$B/xai-prune" --help | grep -q "feed an LSTM" && ok "--help says LSTM models are refused" || bad "--help on LSTM"
 
 finish xai-prune

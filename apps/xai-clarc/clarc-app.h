@@ -14,7 +14,7 @@
 typedef struct {
     xai_app *app;
     const char *sub, *model, *layer, *x, *y, *art, *clean, *groups, *spray, *cav, *zarg, *out;
-    int cls, cluster, quiet;
+    int cls, cluster, quiet, pooled;
     xai_cav_method method;
     xai_train_config tc;
 } clarc_opts;

@@ -54,7 +54,8 @@ static float *acts_of(const clarc_opts *o, const xai_model *m, const xai_npy *x,
 
 static int write_cav(const clarc_opts *o, float *v, int64_t d, int64_t na, int64_t nc, double za, double zc, double sep)
 {
-    xai_cav_file c = {(char *)o->layer, v, d, za, zc, (char *)PROG, (char *)o->model, o->method, na, nc, sep};
+    xai_cav_file c = {(char *)o->layer, v, d, za, zc, (char *)PROG, (char *)o->model,
+                      (char *)(o->y && !o->pooled ? "within" : "pooled"), o->method, na, nc, sep};
     char *text = NULL;
     if (xai_cav_file_to_json(&c, &text) != XAI_OK)
         return xai_app_fail(&app, o->out, "%s", xai_last_error());
@@ -74,6 +75,43 @@ static double separation(const float *v, int64_t d, const float *a, int64_t na, 
     return (ma - mc) / sqrt(ss / (double)(na + nc - 2) + 1e-30);
 }
 
+static int load_labels(const clarc_opts *o, int64_t n, int64_t nc, int **y);
+
+/* keep the rows i of a[n][d] with used[i] (in order); the new count */
+static int64_t compact_rows(float *a, int64_t n, int64_t d, const unsigned char *used)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (used[i])
+            memmove(a + k++ * d, a + i * d, sizeof(float) * (size_t)d);
+    return k;
+}
+
+/* The CAV, within the classes of --y unless --pooled; then aa and ac hold only the rows used. */
+static int fit_cav(const clarc_opts *o, const xai_model *m, int64_t n, const int64_t *ia, int64_t *na, float *aa,
+                   const int64_t *ic, int64_t *nc, float *ac, int64_t d, float *v)
+{
+    if (!o->y || o->pooled)
+        return xai_cav_fit(o->method, d, *na, aa, *nc, ac, v) != XAI_OK ? xai_app_fail(&app, o->layer, "%s",
+                                                                                        xai_last_error()) : 0;
+    int *y = NULL, *ya = malloc(sizeof(int) * (size_t)(*na + 1)), *yc = malloc(sizeof(int) * (size_t)(*nc + 1));
+    unsigned char *used = malloc((size_t)(*na + *nc + 1));
+    int rc = !ya || !yc || !used ? xai_app_fail(&app, NULL, "out of memory") : 0;
+    if (!rc)
+        rc = load_labels(o, n, xai_model_output_numel(m), &y);
+    for (int64_t i = 0; !rc && i < *na + *nc; i++)
+        (i < *na ? ya : yc)[i < *na ? i : i - *na] = y[i < *na ? ia[i] : ic[i - *na]];
+    if (!rc && xai_cav_fit_within(o->method, d, *na, aa, ya, *nc, ac, yc, v, used) != XAI_OK)
+        rc = xai_app_fail(&app, o->y, "%s", xai_last_error());
+    if (!rc) {
+        int64_t ka = compact_rows(aa, *na, d, used);
+        *nc = compact_rows(ac, *nc, d, used + *na);
+        *na = ka;
+    }
+    free(y), free(ya), free(yc), free(used);
+    return rc;
+}
+
 static int cmd_cav(const clarc_opts *o, xai_model *m)
 {
     if (!o->layer || !o->x)
@@ -91,14 +129,15 @@ static int cmd_cav(const clarc_opts *o, xai_model *m)
         rc = 1;
     if (!rc && !(v = malloc(sizeof(float) * (size_t)d)))
         rc = xai_app_fail(&app, NULL, "out of memory");
-    if (!rc && xai_cav_fit(o->method, d, na, aa, nc, ac, v) != XAI_OK)
-        rc = xai_app_fail(&app, o->layer, "%s", xai_last_error());
+    if (!rc)
+        rc = fit_cav(o, m, x.shape[0], ia, &na, aa, ic, &nc, ac, d, v);
     if (!rc) {
         double za = xai_cav_mean_projection(v, d, na, aa), zc = xai_cav_mean_projection(v, d, nc, ac);
         double sep = separation(v, d, aa, na, ac, nc);
         if (!o->quiet)
-            fprintf(stderr, PROG ": %lld artefact, %lld clean samples at %s (%lld values); mean v'a %.4g vs %.4g, "
-                    "separation d = %.2f\n", (long long)na, (long long)nc, o->layer, (long long)d, za, zc, sep);
+            fprintf(stderr, PROG ": %lld artefact, %lld clean samples%s at %s (%lld values); mean v'a %.4g vs %.4g, "
+                    "separation d = %.2f\n", (long long)na, (long long)nc, o->y && !o->pooled ? " (within classes)" : "",
+                    o->layer, (long long)d, za, zc, sep);
         rc = write_cav(o, v, d, na, nc, za, zc, sep);
     }
     free(ia), free(ic), free(aa), free(ac), free(v);

@@ -11,7 +11,8 @@ void clarc_usage(FILE *f)
 {
     fprintf(f,
 "SYNOPSIS\n"
-"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--method M] -o CAV.json\n"
+"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
+"           -o CAV.json\n"
 "  " PROG " project --model M.onnx --cav CAV.json [--z clean|artefact|VALUE] -o OUT.onnx\n"
 "  " PROG " fine-tune --model M.onnx --cav CAV.json --x X.npy --y Y.npy [training] -o OUT.onnx\n"
 "\n"
@@ -35,6 +36,12 @@ void clarc_usage(FILE *f)
 "                        group that is not the artefact's class alone\n"
 "  --method M            pattern (difference of the group means, i.e. cov(a, y)), ridge\n"
 "                        (ridge classifier, lambda by inner CV) or svm (linear SVM) [pattern]\n"
+"  --y Y.npy             the samples' classes: the CAV is fitted WITHIN classes (each class's\n"
+"                        mean removed first; classes that lack one of the groups left out), so\n"
+"                        it does not point along the class that carries the artefact; the z\n"
+"                        values come from the samples of the classes that were kept\n"
+"  --pooled              with --y: ignore the classes (artefact against every clean sample, as\n"
+"                        without --y)\n"
 "\n"
 "PROJECT\n"
 "  --cav CAV.json        written by cav\n"
@@ -97,7 +104,7 @@ static int train_opt(const xai_app *app, int k, const char *arg, xai_train_confi
 
 /* the training options keep this order: train_opt() takes them as 0..4 */
 enum { O_MODEL = 256, O_LAYER, O_X, O_Y, O_ART, O_CLEAN, O_GROUPS, O_SPRAY, O_CLASS, O_CLUSTER, O_METHOD,
-       O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL };
+       O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL, O_POOLED };
 
 static int clarc_option(void *ctx, int c, char *arg)
 {
@@ -115,6 +122,7 @@ static int clarc_option(void *ctx, int c, char *arg)
     case O_SPRAY: o->spray = arg; break;
     case O_CAV: o->cav = arg; break;
     case O_Z: o->zarg = arg; break;
+    case O_POOLED: o->pooled = 1; break;
     case O_CLASS:
     case O_CLUSTER:
         if (xai_app_parse_long(arg, 0, 1000000, &v))
@@ -149,7 +157,8 @@ int clarc_parse(int argc, char **argv, clarc_opts *o)
         {"groups", required_argument, 0, O_GROUPS}, {"spray", required_argument, 0, O_SPRAY},
         {"class", required_argument, 0, O_CLASS}, {"cluster", required_argument, 0, O_CLUSTER},
         {"method", required_argument, 0, O_METHOD}, {"cav", required_argument, 0, O_CAV},
-        {"z", required_argument, 0, O_Z}, {"epochs", required_argument, 0, O_EPOCHS},
+        {"z", required_argument, 0, O_Z}, {"pooled", no_argument, 0, O_POOLED},
+        {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR}, {"batch", required_argument, 0, O_BATCH},
         {"val-split", required_argument, 0, O_VAL}, {"seed", required_argument, 0, O_SEED},
         {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},

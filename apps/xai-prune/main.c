@@ -35,6 +35,8 @@ static void usage(FILE *f)
 "  taylor    mean |mean over positions of activation * gradient| (Molchanov et al. 2017)\n"
 "A unit is prunable when its channel reaches exactly one later Conv/Gemm/MatMul through\n"
 "per-channel operators (BatchNorm, ReLU, pooling, ...); the output layer is never pruned.\n"
+"Units that feed an LSTM (or any other operator) are not candidates, nor are the LSTM's\n"
+"hidden units; a model without any candidate (e.g. conv -> LSTM -> dense) is refused (exit 1).\n"
 "The saved model is physically smaller (filters, BatchNorm entries and the next layer's\n"
 "inputs removed) and gives the logits of the original with those units zeroed.\n"
 "\n"

@@ -49,6 +49,22 @@ XAI_API xai_status xai_layer_activations(const xai_model *m, const char *layer, 
 XAI_API xai_status xai_cav_fit(xai_cav_method method, int64_t d, int64_t n_art, const float *art, int64_t n_clean,
                                const float *clean, float *v);
 
+/**
+ * Class-conditional CAV: each class's mean activation (over both groups) is subtracted
+ * before the fit, so v carries what separates artefact from clean samples WITHIN a class and
+ * not what separates the classes. When the artefact sits on most samples of one class, a CAV
+ * of artefact against all clean samples also points along that class, and projecting it out
+ * removes the class's evidence with the artefact. For the pattern method,
+ * v ~ sum_c n_ac n_cc / n_c (mean_ac - mean_cc). Classes missing from one of the groups
+ * carry no within-class contrast and are left out; needs >= 2 artefact and >= 2 clean samples
+ * in the classes that are kept.
+ * @param art_cls,clean_cls class of each row (>= 0)
+ * @param[out] used n_art + n_clean flags (artefact rows first): 1 for the rows fitted; may be NULL
+ */
+XAI_API xai_status xai_cav_fit_within(xai_cav_method method, int64_t d, int64_t n_art, const float *art,
+                                      const int *art_cls, int64_t n_clean, const float *clean, const int *clean_cls,
+                                      float *v, unsigned char *used);
+
 /** Mean of v^T a over n activation rows of length d. */
 XAI_API double xai_cav_mean_projection(const float *v, int64_t d, int64_t n, const float *acts);
 
@@ -74,6 +90,7 @@ typedef struct {
     double z_artefact;    /**< mean v'a of the artefact samples (NaN: absent) */
     double z_clean;       /**< mean v'a of the clean samples (NaN: absent) */
     char *tool, *model;   /**< provenance (NULL: absent) */
+    char *classes;        /**< "within" (fitted within classes) or "pooled" (NULL: absent) */
     int method;           /**< xai_cav_method, -1 when absent or unknown */
     int64_t n_artefact, n_clean; /**< group sizes, -1 when absent */
     double separation_d;  /**< Cohen's d of the two groups' projections (NaN: absent) */
