@@ -4,8 +4,8 @@
 # N = 2 and 3 (uneven; data files byte for byte, sidecars but for CommandLine and DateTime),
 # the runs of one subject share a shard, a shard writes only its own recordings, a rerun
 # explains nothing new, a broken recording is named and exits 3 while the others finish, a
-# repaired one is all a rerun redoes, --slurm --dry-run writes the array script without
-# Slurm, and the group level reads the sharded outputs.
+# repaired one is all a rerun redoes, --slurm --dry-run writes the array script and the group
+# step (afterok) without Slurm, and the group level reads the sharded outputs.
 # Usage: test-eeg-batch.sh XAI_EEG GEN_EEG SOURCE_ROOT
 set -u
 E="$1"
@@ -92,6 +92,17 @@ check [ $? -eq 0 ]
 check grep -q "^#SBATCH --array=0,1,2%2$" "$T/script"
 check grep -q 'shard "$((SLURM_ARRAY_TASK_ID + 1))/3"' "$T/script"
 check [ ! -e "$T/dry/sub-01" ]
+# and the group level after it: afterok on the array, the same folders, absolute
+check grep -q '^# submit: sbatch --parsable --dependency=afterok:ARRAY_JOB_ID .*/dry/slurm/xai-eeg-group.sbatch$' \
+    "$T/script"
+check grep -q "^'[^']*xai-eeg' '$B' '$T/dry' 'group' '--force'\$" "$T/script"
+check [ -s "$T/dry/slurm/xai-eeg-group.sbatch" ]
+# explain --slurm over files has no group level
+"$E" explain --model "$M" --edf "$B/sub-01/eeg/sub-01_task-mi_run-1_eeg.edf" -o "$T/dry2" --slurm --dry-run \
+    >"$T/script2" 2>&1
+check [ $? -eq 0 ]
+check [ ! -e "$T/dry2/slurm/xai-eeg-group.sbatch" ]
+check [ "$(grep -c '^# submit' "$T/script2")" -eq 1 ]
 
 # usage: shards belong to explain and the participant level; K within 1..N
 "$E" train --edf "$B/sub-01/eeg/sub-01_task-mi_run-1_eeg.edf" --events T1=left,T2=right -o "$T/m.onnx" \

@@ -7,7 +7,8 @@
 # from Debian's munge, reused when one already runs), runs the batch as a 3-task job array
 # with --slurm --wait, checks the outputs are byte-identical to the one-machine run, kills a
 # task mid-way, checks --wait names the unfinished inputs and a rerun resubmits only that
-# shard, runs xai-eeg's participant level as 3 array tasks against its one-machine run,
+# shard, runs xai-eeg's participant level as 3 array tasks and its group step (afterok)
+# against the one-machine run,
 # measures the per-task scheduling overhead, then stops exactly the daemons it started (pid
 # files).
 # SKIP (exit 77) when not root or the packages (slurmctld slurmd slurm-client munge) are
@@ -195,12 +196,26 @@ X="$1/apps/xai-eeg"
 EM="$S/datasets/eeg/mi-shallow.onnx"
 for k in 1 2 3 4; do "$1/datasets/gen_eeg" --subject 0$k --seed $k --runs 1 --trials 6 "$T/eb/sub-0$k/eeg" >/dev/null; done
 "$X" "$T/eb" "$T/eref" participant --model "$EM" --no-figures -q; check [ $? -eq 0 ]
+"$X" "$T/eb" "$T/eref" group --no-figures -q; check [ $? -eq 0 ]
 "$X" "$T/eb" "$T/esl" participant --model "$EM" --no-figures -q --shard 1/3 --slurm --wait --wait-timeout 300 \
   2>"$T/eerr"
-rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || cat "$T/eerr"
-check [ "$(ls "$T"/esl/slurm/logs/*.log | wc -l)" -eq 3 ]
+rc=$?; check [ $rc -eq 0 ]; [ $rc -eq 0 ] || { cat "$T/eerr"; tail -n 5 "$T"/esl/slurm/logs/*; }
+check [ "$(ls "$T"/esl/slurm/logs/xai-eeg-*_*.log | wc -l)" -eq 3 ]
+# the group level ran once, after the array (afterok)
+check [ "$(ls "$T"/esl/slurm/logs/xai-eeg-group-*.log | wc -l)" -eq 1 ]
 check [ "$(cd "$T/eref" && find . -name '*.npy' | wc -l)" -eq 4 ]
+check [ -s "$T/eref/group_desc-lrp_channels.tsv" ]
 for f in $(cd "$T/eref" && find . -name '*.npy' -o -name '*.tsv'); do check cmp -s "$T/eref/$f" "$T/esl/$f"; done
+# a recording that cannot be read: --wait names it and exits 3 within the bound, and the group
+# step, whose afterok can no longer be met, leaves the queue without running
+cp -r "$T/eb" "$T/ebad"
+: >"$T/ebad/sub-02/eeg/sub-02_task-mi_run-1_eeg.edf"
+"$X" "$T/ebad" "$T/efail" participant --model "$EM" --no-figures -q --shard 1/3 --slurm --wait \
+  --wait-timeout 300 2>"$T/eferr"
+check [ $? -eq 3 ]
+check grep -q 'sub-02_task-mi_run-1_eeg.edf: failed' "$T/eferr"
+check [ ! -e "$T/efail/group_desc-lrp_channels.tsv" ]
+check [ -z "$(ls "$T"/efail/slurm/logs/xai-eeg-group-*.log 2>/dev/null)" ]
 
 # ---- xai-fmri participant level as 3 array tasks, then the group step (afterok) ----
 F="$1/apps/xai-fmri"

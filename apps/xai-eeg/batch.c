@@ -2,13 +2,16 @@
 /*
  * batch.c - xai-eeg over many recordings as a batch (the BIDS participant level, or explain
  * with --shard/--slurm): --shard K/N explains only the recordings of shard K (split by
- * subject, apps/common/batch.h), --slurm runs every shard as a Slurm array task, and each
+ * subject, apps/common/batch.h), --slurm runs every shard as a Slurm array task (at the
+ * participant level followed by the group level, --dependency=afterok), and each
  * recording records a status file, so a rerun redoes only what is unfinished or changed.
  * Every output of a recording is a function of the recording, the model and the options,
  * so any split gives the same files as one run.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "eeg-batch.h"
@@ -83,15 +86,40 @@ static int run_local(xai_app *app, const eeg_batch *b, const char *outdir, const
     return failed ? XAI_EXIT_PARTIAL : XAI_EXIT_OK; /* as xai-explain: any failed item is a partial batch */
 }
 
+/* "'EXE' 'BIDS' 'OUT' group --force [--no-figures]": absolute paths, because the step runs
+ * in Slurm's working folder. --force: the group tables belong to the batch and are remade
+ * after every participant run, as a one-machine "participant, then group" would. */
+static char *group_command(xai_app *app, const eeg_batch *b, const char *outdir)
+{
+    char exe[PATH_MAX], bids[PATH_MAX], out[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(b->group_bids, bids) || !realpath(outdir, out)) {
+        xai_app_fail(app, outdir, "cannot resolve the program, the BIDS folder or the output folder");
+        return NULL;
+    }
+    exe[n] = '\0';
+    char *words[] = {exe, bids, out, "group", "--force", b->no_figures ? "--no-figures" : NULL, NULL};
+    char *cmd = xai_batch_shell_line(words);
+    if (!cmd)
+        xai_app_fail(app, outdir, "out of memory");
+    return cmd;
+}
+
 static int submit(xai_app *app, const eeg_batch *b, const char *outdir, const xai_batch_item *items,
                   char *const *digests, int n)
 {
-    char **targv = xai_batch_task_argv(b->argv);
+    char **targv = xai_batch_task_argv(b->argv), *group = NULL;
+    if (b->group_bids && !(group = group_command(app, b, outdir))) {
+        free(targv);
+        return XAI_EXIT_DATA;
+    }
     xai_slurm_opts so = {.nshards = b->shard_n, .max_parallel = b->max_parallel, .sbatch_args = b->slurm_args,
-                         .dry_run = b->dry_run, .wait = b->wait, .wait_timeout_s = b->wait_timeout};
+                         .group_cmd = group, .dry_run = b->dry_run, .wait = b->wait,
+                         .wait_timeout_s = b->wait_timeout};
     int rc = targv ? xai_slurm_run(app, outdir, targv, items, digests, n, &so)
                    : xai_app_fail(app, outdir, "out of memory");
     free(targv);
+    free(group);
     return rc;
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     const char *slurm_args;
     char **argv;        /* the program's command line (NULL-terminated) */
     int first;          /* first word of argv that may decide an output */
+    const char *group_bids; /* the participant level's BIDS folder: --slurm submits the group step */
+    int no_figures;         /* --no-figures, passed on to the group step */
 } eeg_batch;
 
 /** Explain item @p i; @return its exit code (0 ok). */
@@ -31,7 +33,8 @@ typedef int (*eeg_item_fn)(void *ud, int i);
 
 /** @return 0 taken, 1 not a batch option, 2 bad value. */
 int eeg_batch_option(eeg_batch *b, int c, const char *arg);
-/** Run the items of the shard (or submit every shard to Slurm); @return an exit code. */
+/** Run the items of the shard (or submit every shard to Slurm, and at the participant level
+ *  the group step after them with afterok); @return an exit code. */
 int eeg_batch_run(xai_app *app, const eeg_batch *b, const char *outdir, const char *model, char *const *inputs,
                   char *const *outputs, int n, eeg_item_fn explain, void *ud);
 

@@ -326,8 +326,9 @@ static int run_batch(explain_ctx *c)
         return xai_app_fail(c->app, NULL, "out of memory");
     for (int f = 0; f < c->o->ninputs; f++)
         npy[f] = c->names[f].npy;
-    int rc = eeg_batch_run(c->app, &c->o->batch, c->o->output, c->o->model, c->o->inputs, npy, c->o->ninputs,
-                           explain_item, c);
+    eeg_batch b = c->o->batch;
+    b.no_figures = !c->o->figures;
+    int rc = eeg_batch_run(c->app, &b, c->o->output, c->o->model, c->o->inputs, npy, c->o->ninputs, explain_item, c);
     free(npy);
     return rc;
 }

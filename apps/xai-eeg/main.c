@@ -235,6 +235,7 @@ static int subcommand(xai_app *app, opts *o, int argc, char **argv)
         o->bids_dir = argv[1];
         o->output = argv[2];
         o->batch.active = o->bids == 1;
+        o->batch.group_bids = o->bids == 1 ? argv[1] : NULL;
         o->batch.first = 4;
         return 3;
     }
