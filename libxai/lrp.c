@@ -651,6 +651,7 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
 
 struct xai_explain_plan {
     int64_t sb;             /* samples per sub-batch */
+    size_t scratch_touched; /* floats of each workspace's scratch faulted in by xai_model_prepare() */
     int nws;                /* workspaces: one per pool thread */
     xai_workspace **ws;
     double *fwd_ms;         /* [nws] forward time per workspace, this call */
@@ -774,15 +775,17 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
         st = explain_setup(m, cfg, 1, &rules);
     if (st == XAI_OK)
         st = plan_prepare(m, rules, cfg->bn == XAI_BN_FOLD, p->ws[0]);
-    for (int i = 0; st == XAI_OK && i < p->nws; i++)
-        xai_workspace_touch(p->ws[i], plan_scratch(m, rules, p->ws[i]->cap));
+    size_t need = st == XAI_OK ? plan_scratch(m, rules, p->sb) : 0;
+    for (int i = 0; need > p->scratch_touched && i < p->nws; i++)
+        xai_workspace_touch(p->ws[i], need);
+    p->scratch_touched = need > p->scratch_touched ? need : p->scratch_touched;
     free(rules);
     return st;
 }
 
-xai_status xai_model_prepare(xai_model *m, int64_t max_batch, const xai_explain_config *cfg)
+xai_status xai_model_prepare(const xai_model *mc, int64_t max_batch, const xai_explain_config *cfg)
 {
-    if (!m)
+    if (!mc)
         XAI_FAIL(XAI_EINVAL, "no model to prepare");
     if (max_batch < 1)
         XAI_FAIL(XAI_EINVAL, "cannot prepare for %lld samples", (long long)max_batch);
@@ -791,6 +794,7 @@ xai_status xai_model_prepare(xai_model *m, int64_t max_batch, const xai_explain_
         c = *cfg;
     else
         xai_explain_config_init(&c);
+    xai_model *m = (xai_model *)mc; /* the plan is a cache, as in xai_explain() */
     pthread_mutex_lock(&m->explain_mu);
     xai_status st = prepare_locked(m, max_batch, &c);
     pthread_mutex_unlock(&m->explain_mu);

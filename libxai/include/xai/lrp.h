@@ -134,10 +134,11 @@ XAI_API xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg
  * relevance buffers sharing memory where their lifetimes do not overlap, every page faulted in;
  * and the modified weights of cfg's rules. Later calls with more samples, another composite or
  * more threads (xai_set_num_threads()) add what they miss. Optional: without it the first
- * xai_explain() does this work (and its explain_ms includes it).
+ * xai_explain() does this work (and its explain_ms includes it). Calling it again is cheap.
+ * Threads: as xai_explain() (calls with the same model take turns).
  * @return XAI_OK; XAI_EINVAL (max_batch < 1, a bad cfg as in xai_explain()), XAI_ENOMEM.
  */
-XAI_API xai_status xai_model_prepare(xai_model *m, int64_t max_batch, const xai_explain_config *cfg);
+XAI_API xai_status xai_model_prepare(const xai_model *m, int64_t max_batch, const xai_explain_config *cfg);
 
 /**
  * Relevance (or gradient) that the last xai_explain() sweep left at the value named
