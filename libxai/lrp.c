@@ -770,6 +770,10 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
     int64_t sb = plan_sub_batch(m);
     xai_explain_plan *p = NULL;
     xai_rule *rules = NULL;
+    { /* OpenBLAS sets up its buffers on its first product */
+        float a[4] = {0}, c[4];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);
+    }
     xai_status st = plan_get(m, B < sb ? B : sb, &p);
     if (st == XAI_OK)
         st = explain_setup(m, cfg, 1, &rules);
