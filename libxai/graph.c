@@ -434,7 +434,7 @@ void xai_ws_zero_before(xai_workspace *ws, int i)
         return;
     for (int k = 0; k < n->nin; k++) {
         int v = n->in[k];
-        if (v >= 0 && !m->vals[v].is_const && ws->lastc[v] == i)
+        if (v >= 0 && v != m->output && !m->vals[v].is_const && ws->lastc[v] == i) /* the output holds the seed */
             memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
     }
     for (int k = 0; k < n->nout; k++) {
