@@ -105,6 +105,9 @@ struct xai_workspace {
     float *scratch;
     size_t scratch_len;
     float *bufmem;
+    size_t bufmem_len;          /* floats */
+    int shared;                 /* buffers share memory where their lifetimes do not overlap (plan) */
+    int *lastc;                 /* per value: the last node that reads it, or -1 */
     int32_t **ibuf;             /* per node: n->ibuf * cap ints (NULL when n->ibuf == 0) */
     int bn_fold;                /* LRP: use BN-folded weights in linear nodes */
     int training;               /* training-mode semantics (BN batch statistics, dropout) */
@@ -127,6 +130,12 @@ xai_status xai_model_add_node(xai_model *m, xai_node **out);
 xai_status xai_write_file_atomic(const char *path, const void *buf, size_t len);
 xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x);
 void xai_ws_clear_adj(xai_workspace *ws);
+void xai_ws_zero_before(xai_workspace *ws, int i);
+/* A workspace whose buffers share memory where their lifetimes in an explanation (forward,
+   then relevance) do not overlap: for xai_explain's plan only (the sweep zeroes relevance
+   buffers as they come to life, and a buffer is valid only during its lifetime). */
+xai_status xai_workspace_new_shared(const xai_model *m, int64_t max_stack, xai_workspace **out);
+void xai_workspace_touch(xai_workspace *ws, size_t scratch_len);
 static inline int64_t vnumel(const xai_model *m, int v) { return m->vals[v].numel; }
 static inline int vconst(const xai_model *m, int v) { return v >= 0 && m->vals[v].is_const; }
 
@@ -201,6 +210,7 @@ xai_linear *xai_node_linear(const xai_node *n);
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r,
                                 struct xai_workspace *ws);
 xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, float *scratch_in, float *scratch);
+size_t xai_linear_rule_scratch(const xai_node *n, const xai_rule *r);
 xai_status xai_linear_backward(const xai_model *m, const xai_node *n, struct xai_workspace *ws);
 void xai_linear_fold_bn(xai_model *m, xai_node *lin, const xai_node *bn);
 void xai_linear_free(xai_linear *l);

@@ -196,7 +196,142 @@ const char *xai_model_metadata(const xai_model *m, const char *key)
     return NULL;
 }
 
-xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspace **out)
+/* ---------------------------------------------------------------- buffer layout */
+
+/* A value's activation or relevance buffer and the steps of an explanation during which it
+   holds data: the forward pass of node i is step i, the seed of the output relevance is step N
+   (N nodes), the relevance (or backward) pass of node i is step 2N - i and the copy-out of the
+   input relevance is step 2N + 1. */
+typedef struct {
+    size_t len, off;            /* floats */
+    int t0, t1;                 /* first and last step, inclusive */
+} buf_span;
+
+/* Lifetimes. An activation lives from its forward pass to its producer's relevance pass: every
+   node that reads it (its consumers, its producer) runs in between, and the rules may read any
+   of them. A value's relevance lives from its last consumer's pass (the first to add to it) or
+   the seed, to its producer's pass. The input and values without a producer keep both to the
+   end. */
+static void value_spans(const xai_model *m, const int *lastc, int v, size_t len, buf_span *val, buf_span *adj)
+{
+    int N = m->nnodes, p = m->vals[v].producer, end = p < 0 ? 2 * N + 1 : 2 * N - p;
+    *val = (buf_span){len, 0, p < 0 ? 0 : p, end};
+    int t0 = lastc[v] >= 0 ? 2 * N - lastc[v] : v == m->output ? N : end;
+    if (v == m->output && N < t0)
+        t0 = N;
+    *adj = (buf_span){len, 0, p < 0 ? 0 : t0, end};
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    const buf_span *x = *(const buf_span *const *)a, *y = *(const buf_span *const *)b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+static int span_len_cmp(const void *a, const void *b)
+{
+    const buf_span *x = *(const buf_span *const *)a, *y = *(const buf_span *const *)b;
+    if (x->len != y->len)
+        return (x->len < y->len) - (x->len > y->len);
+    return (x > y) - (x < y); /* stable: the layout does not depend on qsort */
+}
+
+/* Offsets for buffers whose lifetimes may overlap: the largest first, each at the lowest offset
+   where it overlaps no placed buffer that is alive at the same time (first fit). @return the
+   floats needed, or 0 without memory. */
+static size_t place_spans(buf_span *s, int n)
+{
+    buf_span **order = malloc(sizeof *order * (size_t)n + 1), **live = malloc(sizeof *live * (size_t)n + 1);
+    if (!order || !live) {
+        free(order);
+        free(live);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = &s[i];
+    qsort(order, (size_t)n, sizeof *order, span_len_cmp);
+    size_t total = 1;
+    for (int i = 0; i < n; i++) {
+        buf_span *b = order[i];
+        int nl = 0;
+        for (int k = 0; k < i; k++)
+            if (order[k]->t0 <= b->t1 && b->t0 <= order[k]->t1)
+                live[nl++] = order[k];
+        qsort(live, (size_t)nl, sizeof *live, span_cmp);
+        size_t off = 0;
+        for (int k = 0; k < nl && live[k]->off < off + b->len; k++)
+            off = live[k]->off + live[k]->len > off ? live[k]->off + live[k]->len : off;
+        b->off = off;
+        total = off + b->len > total ? off + b->len : total;
+    }
+    free(order);
+    free(live);
+    return total;
+}
+
+/* Per value, the last node (in order) that reads it, or -1. */
+static int *last_consumers(const xai_model *m)
+{
+    int *lastc = malloc(sizeof(int) * (size_t)m->nvals + 1);
+    if (!lastc)
+        return NULL;
+    for (int v = 0; v < m->nvals; v++)
+        lastc[v] = -1;
+    for (int i = 0; i < m->nnodes; i++)
+        for (int k = 0; k < m->nodes[i].nin; k++)
+            if (m->nodes[i].in[k] >= 0)
+                lastc[m->nodes[i].in[k]] = i;
+    return lastc;
+}
+
+/* Where each activation and relevance buffer sits in bufmem: one after the other, or (shared)
+   buffers whose lifetimes do not overlap in the same memory. Buffers are rounded to 16 floats
+   (a cache line). @return the floats of bufmem, or 0 without memory. */
+static size_t layout_buffers(xai_workspace *ws, int shared, size_t *val_off, size_t *adj_off)
+{
+    const xai_model *m = ws->m;
+    buf_span *s = malloc(sizeof *s * 2 * (size_t)m->nvals + 1);
+    if (!s)
+        return 0;
+    int n = 0;
+    size_t total = 0;
+    for (int v = 0; v < m->nvals; v++) {
+        if (m->vals[v].is_const)
+            continue;
+        size_t len = ((size_t)m->vals[v].numel * (size_t)ws->cap + 15) / 16 * 16;
+        value_spans(m, ws->lastc, v, len, &s[n], &s[n + 1]);
+        s[n].off = total;
+        s[n + 1].off = total + len;
+        total += 2 * len;
+        n += 2;
+    }
+    if (shared && n)
+        total = place_spans(s, n);
+    for (int v = 0, k = 0; total && v < m->nvals; v++)
+        if (!m->vals[v].is_const) {
+            val_off[v] = s[k++].off;
+            adj_off[v] = s[k++].off;
+        }
+    free(s);
+    return n ? total : 1;
+}
+
+/* The per-node kept indices (MaxPool's argmax). */
+static xai_status alloc_ibuf(xai_workspace *ws)
+{
+    const xai_model *m = ws->m;
+    ws->ibuf = calloc((size_t)m->nnodes + 1, sizeof(int32_t *));
+    if (!ws->ibuf)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].ibuf && !(ws->ibuf[i] = malloc(sizeof(int32_t) * m->nodes[i].ibuf * (size_t)ws->cap)))
+            XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)ws->cap);
+    return XAI_OK;
+}
+
+/* A workspace for stacks of up to max_stack samples; shared: buffers share memory where their
+   lifetimes in an explanation (forward, then relevance) do not overlap. */
+static xai_status workspace_make(const xai_model *m, int64_t max_stack, int shared, xai_workspace **out)
 {
     *out = NULL;
     if (max_stack < 1)
@@ -206,55 +341,57 @@ xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspac
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     ws->m = m;
     ws->cap = max_stack;
-    ws->val = calloc((size_t)m->nvals, sizeof(float *));
-    ws->adj = calloc((size_t)m->nvals, sizeof(float *));
-    size_t total = 0, scr = 0;
-    for (int v = 0; v < m->nvals; v++)
-        if (!m->vals[v].is_const)
-            total += (size_t)m->vals[v].numel * (size_t)max_stack * 2;
+    ws->shared = shared;
+    ws->val = calloc((size_t)m->nvals + 1, sizeof(float *));
+    ws->adj = calloc((size_t)m->nvals + 1, sizeof(float *));
+    ws->lastc = last_consumers(m);
+    size_t *off = malloc(sizeof(size_t) * 2 * (size_t)m->nvals + 1), scr = 0;
+    size_t total = ws->val && ws->adj && ws->lastc && off ? layout_buffers(ws, shared, off, off + m->nvals) : 0;
     for (int i = 0; i < m->nnodes; i++) {
         size_t s = m->nodes[i].scratch * (size_t)max_stack + m->nodes[i].scratch_fixed;
-        if (s > scr)
-            scr = s;
+        scr = s > scr ? s : scr;
     }
     /* 16 floats after the last buffer of each block: kernels may read that far past a buffer
        (graph-int.h, xai_linear.fwd); the other buffers are followed by the next one */
-    ws->bufmem = malloc((total + 16) * sizeof(float));
+    ws->bufmem = total ? calloc(total + 16, sizeof(float)) : NULL; /* padding and unused tails read as 0 */
+    ws->bufmem_len = total;
     ws->scratch_len = scr;
     ws->scratch = malloc((scr + 16) * sizeof(float));
-    if (!ws->val || !ws->adj || !ws->bufmem || !ws->scratch) {
+    xai_status st = ws->bufmem && ws->scratch ? alloc_ibuf(ws) : XAI_ENOMEM;
+    if (st) {
+        free(off);
         xai_workspace_free(ws);
         XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
     }
-    memset(ws->bufmem + total, 0, 16 * sizeof(float));
     memset(ws->scratch + scr, 0, 16 * sizeof(float));
-    ws->ibuf = calloc((size_t)m->nnodes + 1, sizeof(int32_t *));
-    if (!ws->ibuf) {
-        xai_workspace_free(ws);
-        XAI_FAIL(XAI_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < m->nnodes; i++)
-        if (m->nodes[i].ibuf) {
-            ws->ibuf[i] = malloc(sizeof(int32_t) * m->nodes[i].ibuf * (size_t)max_stack);
-            if (!ws->ibuf[i]) {
-                xai_workspace_free(ws);
-                XAI_FAIL(XAI_ENOMEM, "cannot allocate a workspace for %lld samples", (long long)max_stack);
-            }
-        }
-    size_t off = 0;
     for (int v = 0; v < m->nvals; v++) {
-        if (m->vals[v].is_const) {
-            ws->val[v] = m->vals[v].f; /* int constants are not read by runtime kernels */
-            continue;
-        }
-        size_t n = (size_t)m->vals[v].numel * (size_t)max_stack;
-        ws->val[v] = ws->bufmem + off;
-        off += n;
-        ws->adj[v] = ws->bufmem + off;
-        off += n;
+        ws->val[v] = m->vals[v].is_const ? m->vals[v].f : ws->bufmem + off[v]; /* int constants are not read by runtime kernels */
+        ws->adj[v] = m->vals[v].is_const ? NULL : ws->bufmem + off[m->nvals + v];
     }
+    free(off);
     *out = ws;
     return XAI_OK;
+}
+
+xai_status xai_workspace_new(const xai_model *m, int64_t max_stack, xai_workspace **out)
+{
+    return workspace_make(m, max_stack, 0, out);
+}
+
+xai_status xai_workspace_new_shared(const xai_model *m, int64_t max_stack, xai_workspace **out)
+{
+    return workspace_make(m, max_stack, 1, out);
+}
+
+/* Fault in the pages of a workspace's buffers and of the first scratch_len floats of its scratch
+   now, so that its first use runs as fast as later ones. */
+void xai_workspace_touch(xai_workspace *ws, size_t scratch_len)
+{
+    memset(ws->bufmem, 0, sizeof(float) * ws->bufmem_len);
+    memset(ws->scratch, 0, sizeof(float) * (scratch_len < ws->scratch_len ? scratch_len : ws->scratch_len));
+    for (int i = 0; i < ws->m->nnodes; i++)
+        if (ws->ibuf[i])
+            memset(ws->ibuf[i], 0, sizeof(int32_t) * ws->m->nodes[i].ibuf * (size_t)ws->cap);
 }
 
 void xai_workspace_free(xai_workspace *ws)
@@ -269,15 +406,42 @@ void xai_workspace_free(xai_workspace *ws)
     free(ws->adj);
     free(ws->bufmem);
     free(ws->scratch);
+    free(ws->lastc);
     free(ws);
 }
 
+/* Zero the relevance buffers before a sweep. In a shared workspace only the output's: the others
+   still hold activations and are zeroed as their lifetimes begin (xai_ws_zero_before). */
 void xai_ws_clear_adj(xai_workspace *ws)
 {
     const xai_model *m = ws->m;
+    if (ws->shared) {
+        memset(ws->adj[m->output], 0, sizeof(float) * (size_t)(m->vals[m->output].numel * ws->ns));
+        return;
+    }
     for (int v = 0; v < m->nvals; v++)
         if (!m->vals[v].is_const)
             memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
+}
+
+/* In a shared workspace, zero the relevance buffers whose lifetime begins at node i's pass:
+   the inputs it is the last to read and its outputs that nothing reads. */
+void xai_ws_zero_before(xai_workspace *ws, int i)
+{
+    const xai_model *m = ws->m;
+    const xai_node *n = &m->nodes[i];
+    if (!ws->shared)
+        return;
+    for (int k = 0; k < n->nin; k++) {
+        int v = n->in[k];
+        if (v >= 0 && v != m->output && !m->vals[v].is_const && ws->lastc[v] == i) /* the output holds the seed */
+            memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
+    }
+    for (int k = 0; k < n->nout; k++) {
+        int v = n->out[k];
+        if (v >= 0 && v != m->output && ws->lastc[v] < 0)
+            memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
+    }
 }
 
 xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x)

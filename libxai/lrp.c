@@ -497,6 +497,9 @@ static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_
 typedef struct {
     const xai_rule *rules;  /* NULL: gradient sweep */
     double *in_sum, *out_sum; /* [ns][nnodes] or NULL */
+    float *copy_to;         /* the relevance of value copy_v is copied here when complete (or NULL):
+                               in a shared workspace it lives only until its producer's pass */
+    int copy_v;
 } sweep_opts;
 
 /* Per-layer sums: the relevance sum of a value, per sample, is computed once after each node that
@@ -547,6 +550,9 @@ static xai_status sweep_range(const xai_model *m, xai_workspace *ws, const sweep
     for (int i = hi; i >= lo && st == XAI_OK; i--) {
         const xai_node *n = &m->nodes[i];
         double before[8][64];
+        xai_ws_zero_before(ws, i);
+        if (so->copy_to && m->vals[so->copy_v].producer == i)
+            memcpy(so->copy_to, ws->adj[so->copy_v], sizeof(float) * (size_t)(ns * vnumel(m, so->copy_v)));
         if (c.sum) {
             for (int k = 0; k < n->nin && k < 8; k++)
                 for (int64_t s = 0; s < ns; s++) {
@@ -584,7 +590,7 @@ static xai_status sweep(const xai_model *m, xai_workspace *ws, const sweep_opts 
 
 xai_status xai_lrp_sweep_nodes(const xai_model *m, xai_workspace *ws, const xai_rule *rules, int hi, int lo)
 {
-    sweep_opts so = {rules, NULL, NULL};
+    sweep_opts so = {rules, NULL, NULL, NULL, -1};
     return sweep_range(m, ws, &so, hi < m->nnodes ? hi : m->nnodes - 1, lo < 0 ? 0 : lo);
 }
 
@@ -645,6 +651,7 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
 
 struct xai_explain_plan {
     int64_t sb;             /* samples per sub-batch */
+    size_t scratch_touched; /* floats of each workspace's scratch faulted in by xai_model_prepare() */
     int nws;                /* workspaces: one per pool thread */
     xai_workspace **ws;
     double *fwd_ms;         /* [nws] forward time per workspace, this call */
@@ -700,11 +707,12 @@ static xai_status plan_get(xai_model *m, int64_t sb, xai_explain_plan **out)
         p->sb = sb;
         p->nws = nt;
         for (int i = 0; i < nt; i++) {
-            xai_status st = xai_workspace_new(m, sb, &p->ws[i]);
+            xai_status st = xai_workspace_new_shared(m, sb, &p->ws[i]);
             if (st) {
                 xai_explain_plan_free(p);
                 return st;
             }
+            xai_workspace_touch(p->ws[i], 0);
         }
         m->plan = p;
     }
@@ -724,6 +732,77 @@ static xai_status plan_prepare(const xai_model *m, const xai_rule *rules, int fo
             return st;
     }
     return XAI_OK;
+}
+
+/* Floats of workspace scratch an explanation with these rules (NULL: gradients) reaches. */
+static size_t plan_scratch(const xai_model *m, const xai_rule *rules, int64_t sb)
+{
+    size_t most = 0;
+    xai_rule grad = {.kind = XAI_RULE_GRADIENT};
+    for (int i = 0; i < m->nnodes; i++) {
+        const xai_node *n = &m->nodes[i];
+        size_t per = n->is_linear ? xai_linear_rule_scratch(n, rules ? &rules[i] : &grad) : n->scratch;
+        size_t s = n->scratch_fixed + per * (size_t)sb;
+        most = s > most ? s : most;
+    }
+    return most;
+}
+
+static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, xai_rule **rules_out);
+
+/* The workspaces and the rules' derived weights of explanations of up to max_batch samples
+   (cfg: as xai_explain() will be called), made and faulted in now; under the model's lock. */
+static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_config *cfg)
+{
+    int64_t B = cfg->batch > 0 ? cfg->batch : 64;
+    B = B > max_batch ? max_batch : B > 64 ? 64 : B;
+    if (cfg->method != XAI_METHOD_LRP && cfg->method != XAI_METHOD_GRADIENT &&
+        cfg->method != XAI_METHOD_GRADIENT_X_INPUT) {
+        if (m->ws_cache && m->ws_cache->cap >= B)
+            return XAI_OK;
+        xai_workspace_free(m->ws_cache);
+        m->ws_cache = NULL;
+        xai_status st = xai_workspace_new(m, B, &m->ws_cache);
+        if (st == XAI_OK)
+            xai_workspace_touch(m->ws_cache, m->ws_cache->scratch_len);
+        return st;
+    }
+    int64_t sb = plan_sub_batch(m);
+    xai_explain_plan *p = NULL;
+    xai_rule *rules = NULL;
+    { /* OpenBLAS sets up its buffers on its first product */
+        float a[4] = {0}, c[4];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);
+    }
+    xai_status st = plan_get(m, B < sb ? B : sb, &p);
+    if (st == XAI_OK)
+        st = explain_setup(m, cfg, 1, &rules);
+    if (st == XAI_OK)
+        st = plan_prepare(m, rules, cfg->bn == XAI_BN_FOLD, p->ws[0]);
+    size_t need = st == XAI_OK ? plan_scratch(m, rules, p->sb) : 0;
+    for (int i = 0; need > p->scratch_touched && i < p->nws; i++)
+        xai_workspace_touch(p->ws[i], need);
+    p->scratch_touched = need > p->scratch_touched ? need : p->scratch_touched;
+    free(rules);
+    return st;
+}
+
+xai_status xai_model_prepare(const xai_model *mc, int64_t max_batch, const xai_explain_config *cfg)
+{
+    if (!mc)
+        XAI_FAIL(XAI_EINVAL, "no model to prepare");
+    if (max_batch < 1)
+        XAI_FAIL(XAI_EINVAL, "cannot prepare for %lld samples", (long long)max_batch);
+    xai_explain_config c;
+    if (cfg)
+        c = *cfg;
+    else
+        xai_explain_config_init(&c);
+    xai_model *m = (xai_model *)mc; /* the plan is a cache, as in xai_explain() */
+    pthread_mutex_lock(&m->explain_mu);
+    xai_status st = prepare_locked(m, max_batch, &c);
+    pthread_mutex_unlock(&m->explain_mu);
+    return st;
 }
 
 /* ---------------------------------------------------------------- explanation runs */
@@ -805,7 +884,8 @@ static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t n
     if ((st = seed(m, ws, &cs, tg, res->init_sum + b0)))
         return st;
     sweep_opts so = {j->rules, j->sums ? res->layer_in_sum + b0 * m->nnodes : NULL,
-                     j->sums ? res->layer_out_sum + b0 * m->nnodes : NULL};
+                     j->sums ? res->layer_out_sum + b0 * m->nnodes : NULL,
+                     j->value >= 0 && j->value_out ? j->value_out + b0 * m->vals[j->value].numel : NULL, j->value};
     if ((st = sweep(m, ws, &so)))
         return st;
     float *R = j->rel + b0 * j->nin;
@@ -813,9 +893,8 @@ static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t n
     if (cfg->method == XAI_METHOD_GRADIENT_X_INPUT)
         for (int64_t k = 0; k < nb * j->nin; k++)
             R[k] *= xs[k];
-    if (j->value >= 0 && j->value_out)
-        memcpy(j->value_out + b0 * m->vals[j->value].numel, ws->adj[j->value],
-               sizeof(float) * (size_t)(nb * m->vals[j->value].numel));
+    if (so.copy_to && m->vals[j->value].producer < 0) /* a model input lives to the end */
+        memcpy(so.copy_to, ws->adj[j->value], sizeof(float) * (size_t)(nb * m->vals[j->value].numel));
     for (int64_t s = 0; s < nb; s++)
         res->rel_sum[b0 + s] = vsum(R + s * j->nin, j->nin);
     return XAI_OK;
@@ -928,7 +1007,7 @@ static xai_status run_averaged_batch(run_job *j, xai_workspace *ws, int64_t b0, 
         memcpy(tcopy, tg, sizeof(int) * (size_t)nb);
         xai_explain_config c1 = *cfg;
         c1.init = XAI_INIT_ONEHOT;
-        sweep_opts so = {NULL, NULL, NULL};
+        sweep_opts so = {NULL, NULL, NULL, NULL, -1};
         if ((st = seed(m, ws, &c1, tcopy, NULL)) || (st = sweep(m, ws, &so)))
             return st;
         for (int64_t k = 0; k < nb * nin; k++)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "lrp-int.h"
 #include "test-common.h"
 #include "xai.h"
 #include "xai/npy.h"
@@ -530,6 +531,130 @@ START_TEST(test_threads_big_and_concurrent)
 }
 END_TEST
 
+/* The plan's workspaces share memory between buffers whose lifetimes do not overlap. Checked on
+ * a residual model (a value with two consumers) and a chain: no two buffers that are alive at
+ * the same step of an explanation overlap in memory; the relevance at every activation and at
+ * the input, and the logits, are bitwise those of a workspace without sharing (forward, seed and
+ * sweep on it); xai_model_prepare() makes the plan that the explanations then use unchanged. */
+static int lifetimes_overlap(const xai_model *m, const xai_workspace *ws, int v, int av, int u, int au)
+{
+    int N = m->nnodes, p[2] = {m->vals[v].producer, m->vals[u].producer}, lo[2], hi[2];
+    for (int k = 0; k < 2; k++) {
+        int w = k ? u : v, adj = k ? au : av;
+        hi[k] = p[k] < 0 ? 2 * N + 1 : 2 * N - p[k];
+        lo[k] = p[k] < 0 ? 0 : !adj ? p[k] : ws->lastc[w] >= 0 ? 2 * N - ws->lastc[w] : w == m->output ? N : hi[k];
+        if (adj && w == m->output && lo[k] > N)
+            lo[k] = N;
+    }
+    return lo[0] <= hi[1] && lo[1] <= hi[0];
+}
+
+static void check_shared_layout(const xai_model *m, const xai_workspace *ws)
+{
+    for (int v = 0; v < m->nvals; v++)
+        for (int u = 0; u < m->nvals; u++)
+            for (int a = 0; a < 4 && !m->vals[v].is_const && !m->vals[u].is_const; a++) {
+                int av = a & 1, au = a >> 1;
+                if (u == v && av == au)
+                    continue;
+                const float *bv = av ? ws->adj[v] : ws->val[v], *bu = au ? ws->adj[u] : ws->val[u];
+                size_t lv = (size_t)(m->vals[v].numel * ws->cap), lu = (size_t)(m->vals[u].numel * ws->cap);
+                int mem = bv < bu + lu && bu < bv + lv;
+                ck_assert_msg(!(mem && lifetimes_overlap(m, ws, v, av, u, au)),
+                              "buffers of '%s' and '%s' overlap while both are alive", m->vals[v].name,
+                              m->vals[u].name);
+            }
+}
+
+static void check_against_packed(const char *case_dir, const char *composite, int64_t n)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(case_dir, "model.onnx"), NULL, &m), XAI_OK);
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    float *x = malloc(sizeof(float) * (size_t)(n * nin)), *r = malloc(sizeof(float) * (size_t)(n * nin));
+    for (int64_t k = 0; k < n * nin; k++)
+        x[k] = (float)sin(0.37 * (double)k + 0.2);
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.composite = composite;
+    cfg.have_bounds = 1; /* ZBox: the same bounds on both sides */
+    cfg.low = -1.5f;
+    cfg.high = 1.5f;
+    ck_assert_int_eq(xai_model_prepare(m, n, &cfg), XAI_OK);
+    const void *plan = m->plan;
+    xai_workspace *sh;
+    ck_assert_int_eq(xai_workspace_new_shared(m, n, &sh), XAI_OK);
+    check_shared_layout(m, sh);
+    xai_workspace_free(sh);
+    /* the reference: one stack on a workspace without sharing */
+    xai_workspace *ws;
+    xai_rule *rules;
+    int *tg = malloc(sizeof(int) * (size_t)n);
+    for (int64_t s = 0; s < n; s++)
+        tg[s] = -1;
+    ck_assert_int_eq(xai_workspace_new(m, n, &ws), XAI_OK);
+    ws->bn_fold = cfg.bn == XAI_BN_FOLD;
+    ck_assert_int_eq(xai_lrp_rules(m, &cfg, ws, &rules), XAI_OK);
+    ck_assert_int_eq(xai_graph_forward(m, ws, n, x), XAI_OK);
+    xai_ws_clear_adj(ws);
+    ck_assert_int_eq(xai_lrp_seed(m, ws, &cfg, tg, NULL), XAI_OK);
+    ck_assert_int_eq(xai_lrp_sweep_nodes(m, ws, rules, m->nnodes - 1, 0), XAI_OK);
+    cfg.batch = n; /* one stack, as the reference */
+    xai_explain_result res;
+    ck_assert_int_eq(xai_explain(m, &cfg, n, x, r, &res), XAI_OK);
+    ck_assert_msg(m->plan == plan, "the explanation did not use the prepared plan");
+    ck_assert_msg(memcmp(r, ws->adj[m->input], sizeof(float) * (size_t)(n * nin)) == 0, "%s: input relevance differs",
+                  case_dir);
+    ck_assert_msg(memcmp(res.logits, ws->val[m->output], sizeof(float) * (size_t)(n * nc)) == 0, "logits differ");
+    for (int v = 0; v < m->nvals; v++) {
+        if (m->vals[v].is_const || v == m->input)
+            continue;
+        int64_t per = 0;
+        float *rv = malloc(sizeof(float) * (size_t)(n * m->vals[v].numel));
+        ck_assert_int_eq(xai_explain_value(m, &cfg, n, x, m->vals[v].name, rv, &per), XAI_OK);
+        ck_assert_msg(memcmp(rv, ws->adj[v], sizeof(float) * (size_t)(n * per)) == 0, "%s: relevance at '%s' differs",
+                      case_dir, m->vals[v].name);
+        free(rv);
+    }
+    ck_assert_msg(m->plan == plan, "a later explanation replaced the prepared plan");
+    xai_explain_result_free(&res);
+    free(rules);
+    free(tg);
+    xai_workspace_free(ws);
+    free(x);
+    free(r);
+    xai_model_free(m);
+}
+
+START_TEST(test_prepared_shared_workspace)
+{
+    xai_set_num_threads(1);
+    static const char *const cases[] = {"residual_add", "conv2d_dil_maxpool", "conv_bn_keep"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *dir = xai_test_path(xai_test_data_dir(), "lrpref/cases");
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, cases[c]);
+        check_against_packed(path, "epsilon-plus-flat", 1);
+        check_against_packed(path, "epsilon-gamma-box", 3);
+    }
+    /* the layout saves memory on a chain: relevance buffers reuse dead ones */
+    int64_t shape[3] = {2, 16, 16};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv2d(8,k=3,p=1) relu conv2d(8,k=3,p=1) relu flatten dense(3)", 3, shape, 1,
+                                         &m),
+                     XAI_OK);
+    xai_workspace *a, *b;
+    ck_assert_int_eq(xai_workspace_new(m, 4, &a), XAI_OK);
+    ck_assert_int_eq(xai_workspace_new_shared(m, 4, &b), XAI_OK);
+    check_shared_layout(m, b);
+    ck_assert_msg(b->bufmem_len < a->bufmem_len * 3 / 4, "shared %zu floats, packed %zu", b->bufmem_len, a->bufmem_len);
+    xai_workspace_free(a);
+    xai_workspace_free(b);
+    ck_assert_int_eq(xai_model_prepare(m, 0, NULL), XAI_EINVAL);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lrp");
@@ -544,6 +669,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_zbox_bounds_per_sample);
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
+    tcase_add_test(tc, test_prepared_shared_workspace);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -235,6 +235,8 @@ static xai_status explain_with(batch_ctx *b, const xai_driver_set *s, int k, int
     xai_explain_config cfg;
     char *rules = NULL;
     xai_status st = xai_driver_explain_config(m, b->o, &cfg, &rules);
+    if (!st) /* the workspaces for these batches, made once */
+        st = xai_model_prepare(m, cnt < b->o->batch ? cnt : b->o->batch, &cfg);
     for (int64_t j0 = 0; !st && j0 < cnt; j0 += b->o->batch) {
         int64_t nb = cnt - j0 < b->o->batch ? cnt - j0 : b->o->batch;
         st = explain_batch(b, m, &cfg, idx + j0, nb);

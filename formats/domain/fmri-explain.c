@@ -265,6 +265,8 @@ xai_status xai_fmri_explain_run(const xai_model *m, const xai_explain_config *cf
     float *xb = malloc((size_t)B * (size_t)nv * sizeof *xb), *rb = malloc((size_t)B * (size_t)nv * sizeof *rb);
     if (!xb || !rb)
         st = xai_error_set(XAI_ENOMEM, "out of memory");
+    else if (nt > 0) /* the workspaces for these sweeps, made once */
+        st = xai_model_prepare(m, nt < B ? nt : B, cfg);
     for (int64_t t0 = 0; t0 < nt && st == XAI_OK; t0 += B) {
         int64_t nb = nt - t0 < B ? nt - t0 : B;
         st = sweep(m, cfg, run, emask, t0, nb, xb, rb, out);

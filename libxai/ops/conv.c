@@ -27,6 +27,8 @@ typedef struct {
     int tap;                  /* 1-D, stride 1, one group: products tap by tap on the padded input */
     int64_t lp;               /* tap path: padded length osp + (k - 1) * dilation */
     int64_t colsz;            /* floats of per-sample work buffer (im2col columns or padded input) */
+    int64_t dcsz;             /* direct kernels: the part of it they use (padded rows, then the channel
+                                 sum of s), followed in the node's fixed scratch by the flipped weights */
     int dk;                   /* direct kernels (dconv_*) for the forward and transposed products */
     int64_t fp[3], tp[3];     /* direct kernels: padded input dims (forward) and padded s dims (transposed) */
     int fwd_inplace;          /* direct forward: rows need no padding, the kernels read x where it is (the
@@ -656,7 +658,7 @@ static void conv_vjp_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
            weights runs (wt holds cin x ksz ones then). */
         dc_job J = {dc_geom(a, 1), a->cin, wt, j->w2, NULL, scratch, NULL, NULL, NULL, j->alpha, j->kind};
         const int64_t off = (a->k[2] - 1) * a->d[2] - a->pb[2];
-        float *sum = scratch + (a->colsz - a->osp);
+        float *sum = scratch + (a->dcsz - a->osp);
         for (int64_t i = i0; i < i1; i++) {
             const float *si = s + i * a->cout * a->osp;
             if (ones) {
@@ -728,7 +730,7 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
     int ones = kind == DK_STORE && w && (w == a->lin.cw[0][LW_ONES] || w == a->lin.cw[1][LW_ONES]);
     float *wt = NULL, *wt2 = NULL;
     if (a->dk) {
-        wt = scratch + a->colsz; /* the node's fixed scratch holds colsz + 2 wlen floats */
+        wt = scratch + a->dcsz; /* the node's fixed scratch holds dcsz + 2 wlen floats */
         if (ones)
             for (int64_t k = 0; k < a->cin * a->ksz; k++)
                 wt[k] = 1.0f;
@@ -774,7 +776,7 @@ static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, f
 {
     const conv_attr *a = n->attr;
     const int64_t osp = a->osp, off = (a->k[2] - 1) * a->d[2] - a->pb[2];
-    float *wt = scratch + a->colsz, *sum = scratch + (a->colsz - osp);
+    float *wt = scratch + a->dcsz, *sum = scratch + (a->dcsz - osp);
     for (int64_t k = 0; k < a->cin * a->ksz; k++)
         wt[k] = 1.0f;
     dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD};
@@ -973,11 +975,11 @@ static void conv_choose_direct(conv_attr *a)
     if (!ok)
         return;
     a->fwd_inplace = a->pb[2] == 0 && a->fp[2] == a->in[2]; /* dc_pad would copy the rows as they are */
-    if (a->cin * fsz + DC_SLACK > a->colsz)
-        a->colsz = a->cin * fsz + DC_SLACK;
-    if (a->cout * tsz + DC_SLACK > a->colsz)
-        a->colsz = a->cout * tsz + DC_SLACK;
-    a->colsz += a->osp; /* the last osp floats: the channel sum of s for all-ones weights */
+    /* dc_pad stores only the rows that hold data (the zero rows of the padding are never read) */
+    int64_t fr = a->cin * a->in[0] * a->in[1] * a->fp[2], tr = a->cout * a->out[0] * a->out[1] * a->tp[2];
+    int64_t rows = (fr > tr ? fr : tr) + DC_SLACK;
+    a->dcsz = rows + a->osp; /* the last osp floats: the channel sum of s for all-ones weights */
+    a->colsz = (rows > a->colsz ? rows : a->colsz) + a->osp; /* a thread's scratch serves every path */
 }
 
 xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
@@ -1111,6 +1113,6 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         a->lin.flat_rel = conv_flat_rel;
     }
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
-    n->scratch_fixed = a->direct ? 0 : (size_t)(a->colsz + (a->dk ? 2 * w->numel : 0));
+    n->scratch_fixed = a->direct ? 0 : (size_t)(a->dk ? a->dcsz + 2 * w->numel : a->colsz);
     return XAI_OK;
 }

@@ -150,6 +150,32 @@ static xai_status flat_counts(const xai_node *n, const xai_linear *Lc, float *sc
     return XAI_OK;
 }
 
+/* Floats of the node's per-sample scratch (after its fixed part) that xai_linear_relevance()
+   touches under rule r, once xai_linear_prepare() ran: the buffers of its layout that the rule's
+   path reaches (s1 and z1 for Epsilon on the direct kernels, s1 for the fused z+ and alpha-beta,
+   none for Flat's one pass), else all of them. */
+size_t xai_linear_rule_scratch(const xai_node *n, const xai_rule *r)
+{
+    const xai_linear *L = xai_node_linear(n);
+    if (!L)
+        return n->scratch;
+    switch (r->kind) {
+    case XAI_RULE_GRADIENT:
+        return (size_t)L->in_numel;
+    case XAI_RULE_EPSILON:
+        return L->vjp_rel && r->bias_factor == 0.0f ? 2 * (size_t)L->out_numel : n->scratch;
+    case XAI_RULE_ZPLUS:
+    case XAI_RULE_ALPHABETA:
+        return L->fwd_pm && L->vjp_rel ? (size_t)L->out_numel : n->scratch;
+    case XAI_RULE_FLAT:
+        return L->flat_rel ? 0 : n->scratch;
+    case XAI_RULE_PASS:
+        return 0;
+    default:
+        return n->scratch;
+    }
+}
+
 /* Build the lazily derived weights a rule will read, so that sub-batches explained in parallel
    afterwards only read them. scratch_in holds in_numel floats, scratch the node's per-sample
    scratch (one sample). */

@@ -128,6 +128,19 @@ XAI_API xai_status xai_explain(const xai_model *m, const xai_explain_config *cfg
                                const float *x, float *rel, xai_explain_result *res);
 
 /**
+ * Plan once, run many: make now what xai_explain() of up to @p max_batch samples with @p cfg
+ * (NULL: the defaults) would make on its first call, so that call runs as fast as later ones.
+ * That is the workspaces, one per pool thread, each sized for one sub-batch, with activation and
+ * relevance buffers sharing memory where their lifetimes do not overlap, every page faulted in;
+ * and the modified weights of cfg's rules. Later calls with more samples, another composite or
+ * more threads (xai_set_num_threads()) add what they miss. Optional: without it the first
+ * xai_explain() does this work (and its explain_ms includes it). Calling it again is cheap.
+ * Threads: as xai_explain() (calls with the same model take turns).
+ * @return XAI_OK; XAI_EINVAL (max_batch < 1, a bad cfg as in xai_explain()), XAI_ENOMEM.
+ */
+XAI_API xai_status xai_model_prepare(const xai_model *m, int64_t max_batch, const xai_explain_config *cfg);
+
+/**
  * Relevance (or gradient) that the last xai_explain() sweep left at the value named
  * @p value_name for the last processed batch (borrowed; valid until the next call).
  * Mostly for debugging; see also the per-layer sums in xai_explain_result.
