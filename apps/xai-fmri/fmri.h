@@ -129,4 +129,7 @@ void namer_path(const namer *nm, int fig, const char *desc, const char *suffix, 
                 size_t len);
 void remove_empty_dirs(const namer *nm);
 
+/* The --help text of one command (train, explain, evaluate), or of all of them (NULL). */
+void fmri_help(const char *cmd);
+
 #endif

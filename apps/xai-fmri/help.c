@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* xai-fmri's --help: the text of each command, and of all of them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fmri.h"
+
+static void help_head(void)
+{
+    printf(
+        "SYNOPSIS\n"
+        "  xai-fmri train --bold RUN.nii.gz [--bold ...] (--events E.tsv ... | --labels L.tsv ...)\n"
+        "                 [--mask M.nii.gz] [--family dense|cnn3d|deeplight | --arch SPEC] [--cv] -o MODEL.onnx\n"
+        "  xai-fmri explain --model M.onnx --bold RUN.nii.gz [--mask M.nii.gz] [--events E.tsv] -o OUTDIR\n"
+        "  xai-fmri evaluate --model M.onnx --bold RUN.nii.gz [--events E.tsv] --truth ROI.nii.gz -o SCORES.tsv\n"
+        "  xai-fmri BIDS_DIR OUT_DIR participant [--participant-label 01 02] [--task T] [--model M.onnx]\n"
+        "  xai-fmri BIDS_DIR OUT_DIR group [--task T]\n"
+        "\n"
+        "Decode the condition of each fMRI volume and explain the decision with LRP, writing BIDS\n"
+        "derivatives: a 4-D relevance NIfTI on the input's exact grid and geometry (_desc-lrp_bold),\n"
+        "one 3-D summary per class (_desc-lrp<Class>_statmap: the mean relevance over the volumes\n"
+        "explained for that class, and with --events only those labelled with it, i.e. the correctly\n"
+        "classified ones), the overall mean (_desc-lrp_statmap), a per-volume table of labels,\n"
+        "predictions and logits (_desc-lrp_timeseries.tsv), a slice mosaic PNG of each class map over\n"
+        "the mean EPI (figures/), dataset_description.json and a JSON sidecar per file.\n"
+        "\n"
+        );
+}
+
+static void help_train(void)
+{
+    printf(
+        "Labels and preprocessing:\n"
+        "      --events FILE      BIDS events.tsv (onset, duration, trial_type), one per --bold, in order;\n"
+        "                         trial types that are no class are reported with their counts\n"
+        "      --labels FILE      per-volume table instead, tabs or spaces, header optional: label [chunk]\n"
+        "                         (PyMVPA attributes.txt) or columns trial_type|label|targets and\n"
+        "                         chunk|run; a run column splits a concatenated file into its runs;\n"
+        "                         n/a and rest are unlabelled\n"
+        "      --conditions A,B   the classes, in this order [every trial_type, sorted]\n"
+        "      --lag S            fixed hemodynamic lag: volume t (at t*TR s) belongs to a block when\n"
+        "                         onset+lag <= t*TR < onset+duration+lag [default: the canonical SPM\n"
+        "                         HRF rule: a volume belongs to a block when the block's boxcar\n"
+        "                         convolved with the HRF, at the volume's mid-time, exceeds half its\n"
+        "                         peak; 22.5 s blocks at TR 2.5 s: a 2-volume shift]. Applies to\n"
+        "                         --events and --labels alike; explain uses the model's rule\n"
+        "      --detrend linear|none  per-run linear detrending before z-scoring [linear]\n"
+        "      --mask FILE        brain mask on the run's grid and affine [automatic: one mask from the\n"
+        "                         mean image of the training runs, threshold at the largest gap of the\n"
+        "                         sorted intensities between the 20 and 85 %% quantiles, largest\n"
+        "                         connected component, holes filled; stored in the model]\n"
+        "      --auto-mask F      the older automatic mask instead: mean above F times its 98th\n"
+        "                         percentile (F in (0, 1))\n"
+        "      --smooth MM        Gaussian smoothing of every volume, FWHM in mm (0 = none)\n"
+        "      --screen PCT       keep the PCT %% of the mask's voxels with the largest ANOVA F between\n"
+        "                         the classes on the training volumes (100 = all)\n"
+        "                         [both by the data: with more than 10 mask voxels per labelled training\n"
+        "                         volume a linear read-out fits mostly noise spread over the mask, so\n"
+        "                         the defaults are 6 mm and 20 %% (nilearn's Decoder screening); else\n"
+        "                         0 mm and 100 %%; the choice is printed and stored in the model]\n"
+        "  Each run is detrended and z-scored voxel by voxel over all its volumes; inputs outside the\n"
+        "  mask are 0 and so is their relevance. train records this, the grid, the orientation, the\n"
+        "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
+        "  it identically. A model and a run on different grids or orientations are an error: xai-fmri\n"
+        "  never resamples.\n"
+        "\n");
+    printf(
+        "train:\n"
+        "      --family NAME      dense (a linear read-out of the masked volume, L2-regularised: the\n"
+        "                         model class of the MVPA baselines; fits any grid), cnn3d (a 3-D CNN,\n"
+        "                         grids of >= 4 voxels per axis) or deeplight (2-D CNN per axial slice\n"
+        "                         + bidirectional LSTM over slices) [dense]\n"
+        "      --arch SPEC        architecture spec instead (see xai-train --help); input {1,Z,Y,X}\n"
+        "                         for 3-D specs, {Z,1,Y,X} for timedist(...) specs\n"
+        "      --epochs N [50]  --batch N [16]  --lr X [0.001]  --seed N [1]\n"
+        "      --weight-decay X   L2 penalty of Adam [0.1]\n"
+        "      --val-split F      > 0: keep the best epoch on whole held-out runs (never random\n"
+        "                         volumes, which leak through the HRF): the last training run, or\n"
+        "                         with --cv the driver's inner split of each fold's training runs\n"
+        "                         [0: no early stopping, the last epoch is kept]\n"
+        "      --patience N       early stopping with --val-split [0 = off]\n"
+        "      --cv               leave-one-run-out first: accuracy per run, mean +- sd over runs,\n"
+        "                         chance and a block-level binomial p-value (volumes of one block\n"
+        "                         share one response, so blocks are the independent units) and\n"
+        "                         a ridge baseline on the same voxels, through the shared driver;\n"
+        "                         the model (trained on every run) records them in its card\n"
+        "  -o, --output FILE      the model (.onnx)\n"
+        "\n");
+}
+
+static void help_explain(void)
+{
+    printf(
+        "explain:\n"
+        "      --model FILE       the .onnx model written by xai-fmri train\n"
+        "      --method NAME      lrp, gradient, gradient-x-input, smoothgrad,\n"
+        "                         integrated-gradients [lrp]\n"
+        "      --composite NAME   LRP composite [epsilon for dense models, else epsilon-plus-flat];\n"
+        "                         LRP starts from the explained logit with bias factor 1, so each\n"
+        "                         volume's relevance sums to its logit; volumes departing from it by\n"
+        "                         more than 10x are reported; class maps average L1-normalised maps\n"
+        "      --epsilon X [1e-6]  --gamma X [0.25]\n"
+        "      --target T         pred (the predicted class) or a class name [pred]\n"
+        "      --explain-batch N  volumes per sweep; memory does not grow with the run length\n"
+        "                         [0 = auto: 128 Ki voxels per sweep, 1..16 volumes]\n"
+        "      --no-4d            skip the 4-D relevance file\n"
+        "      --save-input       also write the model inputs (z-scored volumes) as\n"
+        "                         <stem>_desc-input_bold.npy float32 (volumes, 1, Z, Y, X)\n"
+        "  -o, --output DIR       the derivative root\n"
+        "\n"
+        "\n");
+}
+
+static void help_bids(void)
+{
+    printf(
+        "BIDS-App form:\n"
+        "      --participant-label L [L ...]  subjects (with or without sub-) [all]; give\n"
+        "                         BIDS_DIR OUT_DIR LEVEL before it, as BIDS Apps do\n"
+        "      --task T           only this task [all]\n"
+        "      --shard K/N        only the K-th of N deterministic parts of the selected participants\n"
+        "                         (sorted labels, the j-th to part j mod N + 1); records a status file\n"
+        "                         per run under OUT_DIR/.xai-status, so a rerun skips participants\n"
+        "                         whose runs are done and unchanged and redoes the others (their\n"
+        "                         outputs replaced); outputs match a one-part run [all]\n"
+        "      --slurm            participant level as a Slurm job array: one task per part (N from\n"
+        "                         --shard K/N, K ignored) with unfinished runs, script and logs in\n"
+        "                         OUT_DIR/slurm/, then the group level submitted with afterok.\n"
+        "                         Needs a filesystem every node sees\n"
+        "      --slurm-args \"ARGS\"  passed to sbatch    --max-parallel M  at most M tasks at once\n"
+        "      --dry-run          print the scripts and sbatch commands; submit nothing\n"
+        "      --wait             wait for the jobs (squeue), then name each run that failed or did\n"
+        "                         not finish (exit 3)    --wait-timeout S  [86400]\n"
+        "      --model FILE       explain every run with this model; without it every run is\n"
+        "                         explained by a model trained on the subject's other runs\n"
+        "                         (leave-one-run-out; saved as _desc-heldout_model.onnx), or on the\n"
+        "                         run itself when there is only one\n"
+        "  group: averages the participants' class summaries (runs, then subjects) into\n"
+        "         OUT_DIR/group/task-T_desc-lrp<Class>_statmap.nii.gz\n"
+        "\n%s"
+        "\n"
+        "EXIT STATUS\n"
+        "  0 ok, 1 data or runtime error, 2 usage (also an existing output without --force),\n"
+        "  3 some participants failed\n"
+        "\n"
+        "EXAMPLES\n"
+        "  gen_fmri ds && xai-fmri ds out participant --participant-label 01\n"
+        "  xai-fmri train --bold sub-01_task-blocks_run-1_bold.nii.gz --events sub-01_task-blocks_run-1_events.tsv \\\n"
+        "      -o dense.onnx\n"
+        "  xai-fmri explain --model dense.onnx --bold sub-01_task-blocks_run-2_bold.nii.gz \\\n"
+        "      --events sub-01_task-blocks_run-2_events.tsv -o out\n"
+        "  fsleyes sub-01_task-blocks_run-2_bold.nii.gz out/sub-01/func/*_desc-lrpFaces_statmap.nii.gz \\\n"
+        "      -cm red-yellow -nc blue-lightblue -un\n"
+        "\n"
+        "REFERENCES\n"
+        "  Bach et al. 2015, PLoS ONE 10:e0130140 (LRP); Thomas, Heekeren, Mueller, Samek 2019,\n"
+        "  Front. Neurosci. 13:1321 (DeepLight); Gorgolewski et al. 2017, PLoS Comput. Biol.\n"
+        "  13:e1005209 (BIDS Apps); BIDS specification 1.9, derivatives and task events.\n",
+        xai_app_common_help);
+}
+
+static void help_evaluate(void)
+{
+    printf(
+        "evaluate (the explain options apply):\n"
+        "      --truth FILE       the region that should carry the relevance, on the run's grid and\n"
+        "                         affine (nonzero = inside), e.g. an ROI or a planted-truth mask\n"
+        "      --metrics LIST     metrics of xai-evaluate (names or families, comma-separated, or all)\n"
+        "                         [localisation,complexity: mass and rank accuracy, pointing game,\n"
+        "                         enrichment over the region's volume share, Gini sparseness, entropy]\n"
+        "  -o, --output FILE      the scores (.tsv: metric, family, higher_is_better, mean, sd, 95 %%\n"
+        "                         interval over the volumes, n) with a JSON sidecar; one line per\n"
+        "                         metric on stdout. Scored: the labelled volumes (all without --events),\n"
+        "                         each map for its explained target (--target)\n"
+        "\n");
+}
+
+/* The help of one command (train, explain) or all of it. */
+void fmri_help(const char *cmd)
+{
+    int tr = !cmd || !strcmp(cmd, "train"), ev = !cmd || !strcmp(cmd, "evaluate");
+    int ex = ev || !strcmp(cmd, "explain");
+    help_head();
+    if (tr)
+        help_train();
+    if (ex)
+        help_explain();
+    if (ev)
+        help_evaluate();
+    if (!cmd)
+        help_bids();
+    else
+        printf("%s", xai_app_common_help);
+}
