@@ -765,6 +765,7 @@ START_TEST(test_prep_shared_start)
         free(xt);
     }
     xai_driver_set_free(s);
+    xai_dataset_free(&d);
 }
 END_TEST
 
