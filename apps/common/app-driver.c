@@ -330,6 +330,16 @@ static char *model_sidecar(const xai_card *card, const char *description, json_t
     return text;
 }
 
+/* MODEL.json beside the saved model at @p path; 0 or XAI_EXIT_DATA (printed) */
+static int write_model_sidecar(const xai_app *app, const char *path, const xai_card *card, const char *description,
+                               json_t *extra)
+{
+    char *text = model_sidecar(card, description, extra);
+    int rc = text ? xai_app_write_sidecar(app, path, text) : xai_app_fail(app, path, "out of memory");
+    free(text);
+    return rc ? XAI_EXIT_DATA : 0;
+}
+
 int xai_app_save_model(const xai_app *app, const char *path, const xai_model *m, const xai_driver_set *set,
                        const xai_export_options *eo, const char *description, json_t *extra)
 {
@@ -343,9 +353,22 @@ int xai_app_save_model(const xai_app *app, const char *path, const xai_model *m,
         xai_card_free(own);
         return xai_app_fail(app, NULL, "%s", m || set ? xai_last_error() : "no model to save");
     }
-    char *text = model_sidecar(set ? card : own, description, extra);
-    int rc = text ? xai_app_write_sidecar(app, path, text) : xai_app_fail(app, path, "out of memory");
-    free(text);
+    int rc = write_model_sidecar(app, path, set ? card : own, description, extra);
     xai_card_free(own);
-    return rc ? XAI_EXIT_DATA : 0;
+    return rc;
+}
+
+int xai_app_save_fold(const xai_app *app, const char *path, const xai_driver_set *set, int k,
+                      const xai_export_options *eo, const char *description, json_t *extra)
+{
+    xai_card *card = NULL;
+    /* saving the fold puts its own card into its model, which the sidecar is then made from */
+    if (xai_driver_set_save_fold(set, k, path, eo) != XAI_OK ||
+        xai_card_from_model(xai_driver_set_fold_model(set, k), &card) != XAI_OK) {
+        json_decref(extra);
+        return xai_app_fail(app, NULL, "%s", xai_last_error());
+    }
+    int rc = write_model_sidecar(app, path, card, description, extra);
+    xai_card_free(card);
+    return rc;
 }

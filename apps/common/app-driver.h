@@ -140,4 +140,9 @@ int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o,
 int xai_app_save_model(const xai_app *app, const char *path, const xai_model *m, const xai_driver_set *set,
                        const xai_export_options *eo, const char *description, json_t *extra);
 
+/** As xai_app_save_model() for fold @p k of @p set alone (xai_driver_set_save_fold()), its
+ *  sidecar made from that fold's own card. */
+int xai_app_save_fold(const xai_app *app, const char *path, const xai_driver_set *set, int k,
+                      const xai_export_options *eo, const char *description, json_t *extra);
+
 #endif /* XAI_APP_DRIVER_H */

@@ -66,13 +66,10 @@ static int explain_heldout(opts *o, const subject_runs *s, const xai_fmri_run *r
     int rc = heldout_path(o, s, h, out, &nm, mpath, sizeof mpath);
     if (rc == 0 && xai_app_mkdirs(&o->app, nm.dir))
         rc = XAI_EXIT_DATA;
-    /* saving fold k puts its own card into its model, which the sidecar is then made from */
-    if (rc == 0 && !own && xai_driver_set_save_fold(set, k, mpath, &eo))
-        rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    static const char desc[] = "model trained on the other runs (leave-one-run-out); its card holds the settings";
     if (rc == 0) /* a sidecar for every output (BIDS derivatives) */
-        rc = xai_app_save_model(&o->app, mpath, own ? own : xai_driver_set_fold_model(set, k), NULL, &eo,
-                                "model trained on the other runs (leave-one-run-out); its card holds the settings",
-                                NULL);
+        rc = own ? xai_app_save_model(&o->app, mpath, own, NULL, &eo, desc, NULL)
+                 : xai_app_save_fold(&o->app, mpath, set, k, &eo, desc, NULL);
     xai_model *m = NULL;
     if (rc == 0 && xai_model_load_onnx(mpath, NULL, &m) != XAI_OK)
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
