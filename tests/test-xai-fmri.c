@@ -946,6 +946,13 @@ START_TEST(cv_out_of_fold_explain)
     j = explain_sidecar(o[3], 1);
     ck_assert(json_is_false(json_object_get(j, "HeldOut")));
     json_decref(j);
+    /* a plain train records its runs as well: run 1 with the model of runs 1-2 is in sample */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s", bin_fmri, model,
+                             run_path(1, "bold.nii.gz"), o[2]), 0);
+    ck_assert(stderr_has("in sample"));
+    j = explain_sidecar(o[2], 1);
+    ck_assert(json_is_false(json_object_get(j, "HeldOut")));
+    json_decref(j);
     /* the group level over run 1 (in sample) and runs 2, 3 (out of fold) averages runs 2 and 3 */
     ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, set,
                              run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), o[3]), 0);
