@@ -102,9 +102,10 @@ static const char *run_path(int run, const char *suffix)
     return buf[k];
 }
 
-static void setup(void)
+/* The programs and the suite's work directory. */
+static void setup_paths(void)
 {
-    if (have_data)
+    if (tmp)
         return;
     const char *root = getenv("XAI_BUILD_ROOT");
     ck_assert_msg(root != NULL, "XAI_BUILD_ROOT is not set");
@@ -112,6 +113,13 @@ static void setup(void)
     snprintf(bin_gen, sizeof bin_gen, "%s/datasets/gen_fmri", root);
     tmp = xai_test_tmpdir();
     ck_assert_ptr_nonnull(tmp);
+}
+
+static void setup(void)
+{
+    if (have_data)
+        return;
+    setup_paths();
     snprintf(ds, sizeof ds, "%s/ds", tmp);
     ck_assert_int_eq(run_cmd("%s --seed 1 --runs 3 --dims 20x24x16 %s", bin_gen, ds), 0);
     snprintf(model, sizeof model, "%s/cnn.onnx", tmp);
@@ -926,6 +934,18 @@ START_TEST(cv_out_of_fold_explain)
     ck_assert_int_eq(json_array_size(json_object_get(drv, "trained_groups")), 2);
     json_decref(c);
     xai_model_free(m);
+    /* evaluate picks the same fold and says so */
+    char truth[4600], scores[1300];
+    snprintf(truth, sizeof truth, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz", ds);
+    snprintf(scores, sizeof scores, "%s/oof-scores.tsv", tmp);
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --events %s --truth %s -o %s -q", bin_fmri, set,
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), truth, scores), 0);
+    snprintf(scores, sizeof scores, "%s/oof-scores.json", tmp);
+    j = json_load_file(scores, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "Model")), fold2);
+    ck_assert(json_is_true(json_object_get(j, "HeldOut")));
+    json_decref(j);
     /* the fold file given directly makes the same map; the model for new data another one */
     ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, fold2,
                              run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), o[1]), 0);
@@ -1079,6 +1099,47 @@ START_TEST(realistic_planted_truth)
     ck_assert_int_eq(run_cmd("%s train --strict --bold %s --events %s -q -o %s", bin_fmri, bold[0], ev[0], m), 4);
     ck_assert(stderr_has("strict: the training runs: the classes follow the time course"));
     ck_assert(!exists(m));
+    free(gt);
+}
+END_TEST
+
+/* The cross-run workflow on the same data: train --cv over sub-01's four runs, then every run
+ * explained out of fold through the set. Each fold model trains on three runs, so run 4's block
+ * order (its class follows the time course) is outweighed, and every run's maps, run 3's and
+ * run 4's included, put >= 10x the planted regions' volume share of |R| in them. */
+START_TEST(realistic_cv_out_of_fold)
+{
+    setup_paths();
+    char real[1024], set[1100], out[1100], runs[20000] = "";
+    snprintf(real, sizeof real, "%s/realistic-cv", tmp);
+    ck_assert_int_eq(run_cmd("%s --nuisance realistic --seed 1 --subjects 2 --runs 4 %s", bin_gen, real), 0);
+    for (int r = 1; r <= 4; r++) {
+        size_t len = strlen(runs);
+        snprintf(runs + len, sizeof runs - len, " --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz "
+                 "--events %s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv", real, r, real, r);
+    }
+    snprintf(set, sizeof set, "%s/cv.onnx", real);
+    snprintf(out, sizeof out, "%s/out", real);
+    ck_assert_int_eq(run_cmd("%s train --cv %s -q -o %s", bin_fmri, runs, set), 0);
+    int64_t nv;
+    double vshare;
+    uint8_t *gt = planted_rois(real, &nv, &vshare);
+    for (int r = 1; r <= 4; r++) {
+        ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz "
+                                 "--events %s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv -o %s -q",
+                                 bin_fmri, set, real, r, real, r, out), 0);
+        json_t *j = explain_sidecar(out, r);
+        char want[32];
+        snprintf(want, sizeof want, "cv.fold-%d.onnx", r); /* one fold per run, in order */
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "Model")), want));
+        ck_assert(json_is_true(json_object_get(j, "HeldOut")));
+        json_decref(j);
+        double share = 0.5 * (roi_abs_share(out_path(out, r, "lrpFaces_statmap.nii.gz"), gt, nv) +
+                              roi_abs_share(out_path(out, r, "lrpHouses_statmap.nii.gz"), gt, nv));
+        fprintf(stderr, "fmri realistic, out of fold: run %d: |R| share in the planted ROIs %.3f = %.1fx their volume "
+                        "share\n", r, share, share / vshare);
+        ck_assert_msg(share >= 10 * vshare, "run %d out of fold: %.1fx < 10x", r, share / vshare);
+    }
     free(gt);
 }
 END_TEST
@@ -1290,5 +1351,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, participant_shards);
     tcase_add_test(tc, evaluate_truth);
     suite_add_tcase(s, tc);
+    /* its own meson test (xai-fmri-realistic-cv): five trainings on the realistic grid */
+    TCase *cv = tcase_create("realistic-cv");
+    tcase_set_timeout(cv, 900);
+    tcase_add_unchecked_fixture(cv, NULL, teardown_all);
+    tcase_add_test(cv, realistic_cv_out_of_fold);
+    suite_add_tcase(s, cv);
     return s;
 }

@@ -355,25 +355,36 @@ static double recorded_train_acc(const xai_model *m)
     return v;
 }
 
+int choose_model(opts *o, const xai_model *m, const char *model_path, const char *bold, xai_fmri_model_choice *c,
+                 xai_model **fold, char *sel, size_t cap)
+{
+    *fold = NULL;
+    if (xai_fmri_model_choose(m, model_path, bold, c) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (c->fold > 0 && xai_model_load_onnx(c->path, NULL, fold) != XAI_OK) {
+        xai_fmri_model_choice_free(c);
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    }
+    xai_fmri_model_choice_text(c, sel, cap);
+    if (c->held_out == 0) /* the leakage trap: a map of what the model memorised */
+        xai_app_log(&o->app, 0, "warning: %s: %s (train with --cv to explain it out of fold)", bold, sel);
+    else
+        xai_app_log(&o->app, 1, "%s: %s", bold, sel);
+    return 0;
+}
+
 int explain_chosen(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                    const char *out, const char *source)
 {
     xai_fmri_model_choice c;
-    if (xai_fmri_model_choose(m, model_path, bold, &c) != XAI_OK)
-        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     xai_model *fm = NULL;
-    int rc = c.fold > 0 && xai_model_load_onnx(c.path, NULL, &fm) != XAI_OK
-                 ? xai_app_fail(&o->app, NULL, "%s", xai_last_error()) : 0;
     char sel[1024];
-    xai_fmri_model_choice_text(&c, sel, sizeof sel);
-    if (rc == 0 && c.held_out == 0) /* the leakage trap: a map of what the model memorised */
-        xai_app_log(&o->app, 0, "warning: %s: %s (train with --cv to explain it out of fold)", bold, sel);
-    else if (rc == 0)
-        xai_app_log(&o->app, 1, "%s: %s", bold, sel);
+    int rc = choose_model(o, m, model_path, bold, &c, &fm, sel, sizeof sel);
+    if (rc)
+        return rc;
     const xai_model *use = fm ? fm : m;
     explain_ctx ctx = {source, c.held_out, recorded_train_acc(use), sel, 0};
-    if (rc == 0)
-        rc = explain_run(o, use, c.path, bold, events, out, &ctx);
+    rc = explain_run(o, use, c.path, bold, events, out, &ctx);
     xai_model_free(fm);
     xai_fmri_model_choice_free(&c);
     return rc;

@@ -114,6 +114,10 @@ int explain_run(opts *o, const xai_model *m, const char *model_path, const char 
  * that never saw the run (xai_fmri_model_choose); source as in explain_ctx (may be NULL). */
 int explain_chosen(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                    const char *out, const char *source);
+/* The choice itself, logged (a warning when the model saw the run): the fold model in *fold
+ * (NULL: m itself), the sentence in sel; 0 or an exit code. */
+int choose_model(opts *o, const xai_model *m, const char *model_path, const char *bold, xai_fmri_model_choice *c,
+                 xai_model **fold, char *sel, size_t cap);
 int load_mask(opts *o, xai_nifti **mask);
 /* explain's steps (explain.c), shared with evaluate */
 int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,

@@ -91,7 +91,7 @@ static void help_train(void)
         "                         time course, events that look early or late; with --cv: not above\n"
         "                         chance, a class never predicted, losing to the ridge baseline) is an\n"
         "                         error: nothing is written, exit 4\n"
-        "  -o, --output FILE      the model (.onnx)\n"
+        "  -o, --output FILE      the model (.onnx), with its sidecar beside it (.json: the card)\n"
         "\n");
 }
 
