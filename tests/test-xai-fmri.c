@@ -1085,6 +1085,13 @@ START_TEST(realistic_planted_truth)
     ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -q -o %s", bin_fmri, bold[0], ev[0], m), 0);
     ck_assert(stderr_has("follow the time course"));
     ck_assert(stderr_has("r = 0.87"));
+    /* so does its card, and the sidecar made from it */
+    char side[1200];
+    snprintf(side, sizeof side, "%s/m4.json", real);
+    json_t *sj = json_load_file(side, 0, NULL), *et = json_object_get(json_object_get(sj, "extra"), "event_timing");
+    ck_assert(json_is_true(json_object_get(et, "confounded")));
+    ck_assert(fabs(json_number_value(json_object_get(et, "time_class_correlation")) - 0.87) < 0.005);
+    json_decref(sj);
     /* the record travels with the model: explain warns on every use, --strict refuses (exit 4) */
     snprintf(out, sizeof out, "%s/out4", real);
     ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s -q", bin_fmri, m, bold[1], out), 0);

@@ -416,7 +416,9 @@ static xai_status build_and_train(const fmri_prep *p, const fmri_data *fd, const
 }
 
 /* The runs @p m was trained on, by name, in its card (extra.driver.trained_groups, as the driver
- * records them), so that explain can tell a training run from new data. */
+ * records them), so that explain can tell a training run from new data; and the event-timing
+ * check of those runs (extra.event_timing), so that the card, and the sidecar made from it,
+ * says when the runs' classes follow the time course. */
 static xai_status record_trained(xai_model *m, const fmri_data *fd)
 {
     json_t *names = json_array(), *drv = json_object();
@@ -431,6 +433,9 @@ static xai_status record_trained(xai_model *m, const fmri_data *fd)
     xai_status st = !text ? xai_error_set(XAI_ENOMEM, "out of memory") : xai_card_from_model(m, &c);
     if (st == XAI_OK)
         st = xai_card_set_json(c, "extra.driver", text);
+    const char *timing = xai_model_metadata(m, "xai_timing");
+    if (st == XAI_OK && timing)
+        st = xai_card_set_json(c, "extra.event_timing", timing);
     if (st == XAI_OK)
         st = xai_card_apply(m, c);
     xai_card_free(c);
