@@ -242,8 +242,10 @@ xai_status xai_fmri_model_choose(const xai_model *m, const char *model_path, con
     xai_status st = xai_driver_index_parse(text, model_path, &ix);
     xai_free(text);
     xai_card_free(card);
-    if (st)
+    if (st) {
+        xai_driver_index_free(&ix); /* what it parsed before the fault */
         return st;
+    }
     int k = heldout_fold(&ix, name), part = 0;
     c->nfolds = ix.nfolds;
     c->fold = k + 1;
