@@ -657,8 +657,10 @@ START_TEST(bids_app_participant_group)
     for (int a = 0; a < 2; a++)
         for (int r = 0; r < 2; r++)
             xai_nifti_close(s[a][r]);
-    /* bad level */
+    /* bad level; --strict is for train, explain and evaluate */
     ck_assert_int_eq(run_cmd("%s %s %s everyone", bin_fmri, bids, out), 2);
+    ck_assert_int_eq(run_cmd("%s %s %s group --strict", bin_fmri, bids, out), 2);
+    ck_assert(stderr_has("--strict applies to"));
 }
 END_TEST
 

@@ -221,6 +221,9 @@ static int dispatch(opts *o, const char *cmd, int argc, char **argv)
     if (argc - optind != 3)
         return xai_app_usage_error(&o->app, "expected 'train', 'explain' or BIDS_DIR OUT_DIR participant|group");
     const char *bids = argv[optind], *outd = argv[optind + 1], *level = argv[optind + 2];
+    if (o->strict) /* the participant level trains and explains in one go; its verdicts are in the sidecars */
+        return xai_app_usage_error(&o->app, "--strict applies to train, explain and evaluate, not to the %s level",
+                                   level);
     if (o->slurm && strcmp(level, "participant"))
         return xai_app_usage_error(&o->app, "--slurm runs the participant level (the group step follows it)");
     if (!strcmp(level, "participant"))
