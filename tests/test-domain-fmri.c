@@ -5,7 +5,8 @@
  * column (and their errors naming the file), the automatic mask on a planted head, per-run
  * detrending and z-scoring, the mask code round trip, the orientation letters, and the LRP
  * start xai-fmri uses on a planted near-zero logit, Gaussian smoothing of a delta against the
- * analytic kernel, and the event-timing check on a planted late response.
+ * analytic kernel, the event-timing check on a planted late response, and which model of a
+ * fold set explains a run (by the card's index, with a malformed index refused).
  */
 #include <cairo.h>
 #include <check.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "test-common.h"
+#include "xai/card.h"
 #include "xai/domain-fmri.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
@@ -438,6 +440,64 @@ START_TEST(test_time_confound)
 }
 END_TEST
 
+/* A small model whose card has @p driver (JSON text, NULL: no index) as extra.driver. */
+static xai_model *model_with_index(const char *driver)
+{
+    int64_t shape[4] = {1, 2, 3, 4};
+    xai_model *m = NULL;
+    xai_card *c = NULL;
+    ck_assert_int_eq(xai_model_from_spec("flatten dense(2)", 4, shape, 3, &m), XAI_OK);
+    if (driver) {
+        ck_assert_int_eq(xai_card_new(&c), XAI_OK);
+        ck_assert_int_eq(xai_card_set_json(c, "extra.driver", driver), XAI_OK);
+        ck_assert_int_eq(xai_card_apply(m, c), XAI_OK);
+        xai_card_free(c);
+    }
+    return m;
+}
+
+/* The run's fold when one held it out alone; else the model itself, in sample when it lists
+ * the run (also as one of several runs of one file, "name@t0"), new data when it lists others,
+ * unknown without a list; a fold file named with a folder is refused. */
+START_TEST(test_model_choice)
+{
+    static const char idx[] = "{\"folds\":[{\"file\":\"m.fold-1.onnx\",\"heldout_groups\":[\"r1_bold.nii.gz\"]},"
+                              "{\"file\":\"m.fold-2.onnx\",\"heldout_groups\":[\"cat.nii.gz@0\"]}],"
+                              "\"trained_groups\":[\"r1_bold.nii.gz\",\"r2_bold.nii.gz\",\"cat.nii.gz@0\"]}";
+    xai_model *m = model_with_index(idx);
+    xai_fmri_model_choice c;
+    char text[256];
+    ck_assert_int_eq(xai_fmri_model_choose(m, "dir/m.onnx", "/data/r1_bold.nii.gz", &c), XAI_OK);
+    ck_assert_str_eq(c.path, "dir/m.fold-1.onnx");
+    ck_assert_int_eq(c.fold, 1);
+    ck_assert_int_eq(c.nfolds, 2);
+    ck_assert_int_eq(c.held_out, 1);
+    ck_assert_ptr_nonnull(strstr(xai_fmri_model_choice_text(&c, text, sizeof text), "out of fold"));
+    xai_fmri_model_choice_free(&c);
+    const char *bold[] = {"r2_bold.nii.gz", "/x/cat.nii.gz", "new_bold.nii.gz"};
+    const int held[] = {0, 0, 1};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", bold[i], &c), XAI_OK);
+        ck_assert_str_eq(c.path, "m.onnx");
+        ck_assert_int_eq(c.fold, 0);
+        ck_assert_int_eq(c.held_out, held[i]);
+        xai_fmri_model_choice_free(&c);
+    }
+    xai_model_free(m);
+    m = model_with_index(NULL);
+    ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", "r1_bold.nii.gz", &c), XAI_OK);
+    ck_assert_int_eq(c.held_out, -1);
+    ck_assert_ptr_nonnull(strstr(xai_fmri_model_choice_text(&c, text, sizeof text), "unknown"));
+    xai_fmri_model_choice_free(&c);
+    xai_model_free(m);
+    m = model_with_index("{\"folds\":[{\"file\":\"../m.fold-1.onnx\",\"heldout_groups\":[\"r1_bold.nii.gz\"]}]}");
+    ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", "r1_bold.nii.gz", &c), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "m.onnx"));
+    ck_assert_ptr_null(c.path);
+    xai_model_free(m);
+}
+END_TEST
+
 static void reset_caches(void)
 {
     cairo_debug_reset_static_data();
@@ -459,6 +519,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_smooth);
     tcase_add_test(t, test_timing_check);
     tcase_add_test(t, test_time_confound);
+    tcase_add_test(t, test_model_choice);
     suite_add_tcase(s, t);
     return s;
 }

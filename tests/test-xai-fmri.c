@@ -102,9 +102,10 @@ static const char *run_path(int run, const char *suffix)
     return buf[k];
 }
 
-static void setup(void)
+/* The programs and the suite's work directory. */
+static void setup_paths(void)
 {
-    if (have_data)
+    if (tmp)
         return;
     const char *root = getenv("XAI_BUILD_ROOT");
     ck_assert_msg(root != NULL, "XAI_BUILD_ROOT is not set");
@@ -112,6 +113,13 @@ static void setup(void)
     snprintf(bin_gen, sizeof bin_gen, "%s/datasets/gen_fmri", root);
     tmp = xai_test_tmpdir();
     ck_assert_ptr_nonnull(tmp);
+}
+
+static void setup(void)
+{
+    if (have_data)
+        return;
+    setup_paths();
     snprintf(ds, sizeof ds, "%s/ds", tmp);
     ck_assert_int_eq(run_cmd("%s --seed 1 --runs 3 --dims 20x24x16 %s", bin_gen, ds), 0);
     snprintf(model, sizeof model, "%s/cnn.onnx", tmp);
@@ -649,8 +657,10 @@ START_TEST(bids_app_participant_group)
     for (int a = 0; a < 2; a++)
         for (int r = 0; r < 2; r++)
             xai_nifti_close(s[a][r]);
-    /* bad level */
+    /* bad level; --strict is for train, explain and evaluate */
     ck_assert_int_eq(run_cmd("%s %s %s everyone", bin_fmri, bids, out), 2);
+    ck_assert_int_eq(run_cmd("%s %s %s group --strict", bin_fmri, bids, out), 2);
+    ck_assert(stderr_has("--strict applies to"));
 }
 END_TEST
 
@@ -837,6 +847,161 @@ START_TEST(train_cv_driver)
     ck_assert_ptr_nonnull(strstr(card, "ridge"));
     ck_assert_ptr_nonnull(xai_model_metadata(m, "xai_preprocessing"));
     xai_model_free(m);
+    /* both forms save the model with its sidecar: the card's classes and validation */
+    for (int k = 0; k < 2; k++) {
+        char side[1200];
+        snprintf(side, sizeof side, "%s/%s.json", tmp, k ? "plain" : "cv");
+        json_t *j = json_load_file(side, 0, NULL);
+        ck_assert_msg(j != NULL, "no sidecar %s", side);
+        ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "Description")));
+        char *text = json_dumps(j, JSON_COMPACT);
+        ck_assert_ptr_nonnull(strstr(text, "\"faces\""));
+        free(text);
+        json_decref(j);
+    }
+    /* a second train refuses the existing sidecar too */
+    snprintf(mplain, sizeof mplain, "%s/plain.onnx", tmp);
+    ck_assert_int_eq(unlink(mplain), 0);
+    ck_assert_int_eq(run_cmd("%s train --epochs 1 %s -q -o %s", bin_fmri, runs, mplain), 2);
+    ck_assert(stderr_has("plain.json"));
+}
+END_TEST
+
+/* Mean |a - b| of two statmaps over their voxels, and the larger mean |a|, |b|. */
+static double map_diff(const char *a, const char *b, double *scale)
+{
+    xai_nifti *x = open_nii(a), *y = open_nii(b);
+    ck_assert_uint_eq(x->n, y->n);
+    double d = 0, sa = 0, sb = 0;
+    for (size_t v = 0; v < x->n; v++) {
+        d += fabs((double)x->data[v] - y->data[v]);
+        sa += fabs(x->data[v]);
+        sb += fabs(y->data[v]);
+    }
+    double n = (double)x->n;
+    xai_nifti_close(x);
+    xai_nifti_close(y);
+    *scale = (sa > sb ? sa : sb) / n;
+    return d / n;
+}
+
+/* The explain sidecar of run r under out: its Model, HeldOut and ModelSelection. */
+static json_t *explain_sidecar(const char *out, int r)
+{
+    json_t *j = json_load_file(out_path(out, r, "lrp_statmap.json"), 0, NULL);
+    ck_assert_msg(j != NULL, "no sidecar for run %d under %s", r, out);
+    return j;
+}
+
+/* train --cv writes a fold model per run; explain with the set takes, for each run, the fold
+ * that never saw it (the same map as that fold file given directly), says so in the sidecar,
+ * warns when a model explains its own training run, and the group level leaves such maps out. */
+START_TEST(cv_out_of_fold_explain)
+{
+    setup();
+    char set[1100], runs[16000] = "", o[4][1200], fold2[1200];
+    snprintf(set, sizeof set, "%s/oof.onnx", tmp);
+    for (int r = 1; r <= 3; r++) {
+        size_t len = strlen(runs);
+        snprintf(runs + len, sizeof runs - len, " --bold %s --events %s", run_path(r, "bold.nii.gz"),
+                 run_path(r, "events.tsv"));
+    }
+    for (int k = 0; k < 4; k++)
+        snprintf(o[k], sizeof o[k], "%s/oof-out%d", tmp, k);
+    ck_assert_int_eq(run_cmd("%s train --cv --epochs 6 %s -q -o %s", bin_fmri, runs, set), 0);
+    for (int k = 1; k <= 3; k++) {
+        char f[1200];
+        snprintf(f, sizeof f, "%s/oof.fold-%d.onnx", tmp, k);
+        ck_assert_msg(exists(f), "missing %s", f);
+    }
+    /* run 2 through the set: explained by the fold that held it out */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, set,
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), o[0]), 0);
+    json_t *j = explain_sidecar(o[0], 2);
+    const char *mod = json_string_value(json_object_get(j, "Model"));
+    ck_assert_ptr_nonnull(mod);
+    ck_assert_msg(strstr(mod, "oof.fold-") != NULL, "run 2 explained by %s", mod);
+    snprintf(fold2, sizeof fold2, "%s", mod);
+    ck_assert(json_is_true(json_object_get(j, "HeldOut")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "ModelSelection")), "out of fold"));
+    json_decref(j);
+    /* that fold's card: it held out run 2 and was trained on the other two */
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_load_onnx(fold2, NULL, &m), XAI_OK);
+    const char *card = xai_model_metadata(m, "libxai.card");
+    ck_assert_ptr_nonnull(card);
+    json_t *c = json_loads(card, 0, NULL), *drv = json_object_get(json_object_get(c, "extra"), "driver");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(drv, "heldout_groups"), 0)),
+                     "sub-01_task-blocks_run-2_bold.nii.gz");
+    ck_assert_int_eq(json_array_size(json_object_get(drv, "trained_groups")), 2);
+    json_decref(c);
+    xai_model_free(m);
+    /* evaluate picks the same fold and says so */
+    char truth[4600], scores[1300];
+    snprintf(truth, sizeof truth, "%s/derivatives/truth/sub-01/func/sub-01_task-blocks_desc-faces_mask.nii.gz", ds);
+    snprintf(scores, sizeof scores, "%s/oof-scores.tsv", tmp);
+    ck_assert_int_eq(run_cmd("%s evaluate --model %s --bold %s --events %s --truth %s -o %s -q", bin_fmri, set,
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), truth, scores), 0);
+    snprintf(scores, sizeof scores, "%s/oof-scores.json", tmp);
+    j = json_load_file(scores, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "Model")), fold2);
+    ck_assert(json_is_true(json_object_get(j, "HeldOut")));
+    json_decref(j);
+    /* the fold file given directly makes the same map; the model for new data another one */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, fold2,
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), o[1]), 0);
+    double scale, d = map_diff(out_path(o[0], 2, "lrpFaces_statmap.nii.gz"), out_path(o[1], 2, "lrpFaces_statmap.nii.gz"),
+                               &scale);
+    ck_assert_msg(d == 0, "set and fold file differ by %g", d);
+    j = explain_sidecar(o[1], 2);
+    ck_assert(json_is_true(json_object_get(j, "HeldOut"))); /* new data for the fold file too */
+    json_decref(j);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, model,
+                             run_path(2, "bold.nii.gz"), run_path(2, "events.tsv"), o[2]), 0);
+    d = map_diff(out_path(o[0], 2, "lrpFaces_statmap.nii.gz"), out_path(o[2], 2, "lrpFaces_statmap.nii.gz"), &scale);
+    ck_assert_msg(d > 1e-3 * scale, "another model gave the same map (%g of %g)", d, scale);
+    /* run 1 with the fold that trained on it: in sample, warned and recorded */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s", bin_fmri, fold2,
+                             run_path(1, "bold.nii.gz"), run_path(1, "events.tsv"), o[3]), 0);
+    ck_assert(stderr_has("in sample"));
+    j = explain_sidecar(o[3], 1);
+    ck_assert(json_is_false(json_object_get(j, "HeldOut")));
+    json_decref(j);
+    /* a plain train records its runs as well: run 1 with the model of runs 1-2 is in sample */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s", bin_fmri, model,
+                             run_path(1, "bold.nii.gz"), o[2]), 0);
+    ck_assert(stderr_has("in sample"));
+    j = explain_sidecar(o[2], 1);
+    ck_assert(json_is_false(json_object_get(j, "HeldOut")));
+    json_decref(j);
+    /* the group level over run 1 (in sample) and runs 2, 3 (out of fold) averages runs 2 and 3 */
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s --events %s -o %s -q", bin_fmri, set,
+                             run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), o[3]), 0);
+    ck_assert_int_eq(run_cmd("cp %s %s %s/sub-01/func/", out_path(o[0], 2, "lrpFaces_statmap.nii.gz"),
+                             out_path(o[0], 2, "lrpFaces_statmap.json"), o[3]), 0);
+    ck_assert_int_eq(run_cmd("%s %s %s group", bin_fmri, ds, o[3]), 0);
+    ck_assert(stderr_has("1 map left out"));
+    char g[1400];
+    snprintf(g, sizeof g, "%s/group/task-blocks_desc-lrpFaces_statmap.nii.gz", o[3]);
+    xai_nifti *gm = open_nii(g), *r2 = open_nii(out_path(o[3], 2, "lrpFaces_statmap.nii.gz")),
+              *r3 = open_nii(out_path(o[3], 3, "lrpFaces_statmap.nii.gz"));
+    for (size_t v = 0; v < gm->n; v++) {
+        double want = 0.5 * ((double)r2->data[v] + r3->data[v]);
+        ck_assert(fabs(gm->data[v] - want) <= 1e-5 * (fabs(want) + 1e-6));
+    }
+    xai_nifti_close(gm);
+    xai_nifti_close(r2);
+    xai_nifti_close(r3);
+    snprintf(g, sizeof g, "%s/group/task-blocks_desc-lrpFaces_statmap.json", o[3]);
+    j = json_load_file(g, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert(json_is_true(json_object_get(j, "OutOfFold")));
+    ck_assert_int_eq(json_array_size(json_object_get(j, "Explanations")), 2);
+    json_t *ex = json_object_get(j, "ExcludedInSample");
+    ck_assert_int_eq(json_array_size(ex), 1);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(ex, 0)), "run-1_desc-lrpFaces"));
+    json_decref(j);
 }
 END_TEST
 
@@ -922,6 +1087,68 @@ START_TEST(realistic_planted_truth)
     ck_assert_int_eq(run_cmd("%s train --bold %s --events %s -q -o %s", bin_fmri, bold[0], ev[0], m), 0);
     ck_assert(stderr_has("follow the time course"));
     ck_assert(stderr_has("r = 0.87"));
+    /* so does its card, and the sidecar made from it */
+    char side[1200];
+    snprintf(side, sizeof side, "%s/m4.json", real);
+    json_t *sj = json_load_file(side, 0, NULL), *et = json_object_get(json_object_get(sj, "extra"), "event_timing");
+    ck_assert(json_is_true(json_object_get(et, "confounded")));
+    ck_assert(fabs(json_number_value(json_object_get(et, "time_class_correlation")) - 0.87) < 0.005);
+    json_decref(sj);
+    /* the record travels with the model: explain warns on every use, --strict refuses (exit 4) */
+    snprintf(out, sizeof out, "%s/out4", real);
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s -o %s -q", bin_fmri, m, bold[1], out), 0);
+    ck_assert(stderr_has("follow the time course"));
+    ck_assert_int_eq(run_cmd("%s explain --no-4d --strict --model %s --bold %s -o %s/strict -q", bin_fmri, m, bold[1],
+                             out), 4);
+    ck_assert(stderr_has("strict: in its training runs, the classes follow the time course"));
+    snprintf(out, sizeof out, "%s/out4/strict", real);
+    ck_assert(!exists(out));
+    /* and train --strict writes no model */
+    snprintf(m, sizeof m, "%s/m4-strict.onnx", real);
+    ck_assert_int_eq(run_cmd("%s train --strict --bold %s --events %s -q -o %s", bin_fmri, bold[0], ev[0], m), 4);
+    ck_assert(stderr_has("strict: the training runs: the classes follow the time course"));
+    ck_assert(!exists(m));
+    free(gt);
+}
+END_TEST
+
+/* The cross-run workflow on the same data: train --cv over sub-01's four runs, then every run
+ * explained out of fold through the set. Each fold model trains on three runs, so run 4's block
+ * order (its class follows the time course) is outweighed, and every run's maps, run 3's and
+ * run 4's included, put >= 10x the planted regions' volume share of |R| in them. */
+START_TEST(realistic_cv_out_of_fold)
+{
+    setup_paths();
+    char real[1024], set[1100], out[1100], runs[20000] = "";
+    snprintf(real, sizeof real, "%s/realistic-cv", tmp);
+    ck_assert_int_eq(run_cmd("%s --nuisance realistic --seed 1 --subjects 2 --runs 4 %s", bin_gen, real), 0);
+    for (int r = 1; r <= 4; r++) {
+        size_t len = strlen(runs);
+        snprintf(runs + len, sizeof runs - len, " --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz "
+                 "--events %s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv", real, r, real, r);
+    }
+    snprintf(set, sizeof set, "%s/cv.onnx", real);
+    snprintf(out, sizeof out, "%s/out", real);
+    ck_assert_int_eq(run_cmd("%s train --cv %s -q -o %s", bin_fmri, runs, set), 0);
+    int64_t nv;
+    double vshare;
+    uint8_t *gt = planted_rois(real, &nv, &vshare);
+    for (int r = 1; r <= 4; r++) {
+        ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz "
+                                 "--events %s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv -o %s -q",
+                                 bin_fmri, set, real, r, real, r, out), 0);
+        json_t *j = explain_sidecar(out, r);
+        char want[32];
+        snprintf(want, sizeof want, "cv.fold-%d.onnx", r); /* one fold per run, in order */
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "Model")), want));
+        ck_assert(json_is_true(json_object_get(j, "HeldOut")));
+        json_decref(j);
+        double share = 0.5 * (roi_abs_share(out_path(out, r, "lrpFaces_statmap.nii.gz"), gt, nv) +
+                              roi_abs_share(out_path(out, r, "lrpHouses_statmap.nii.gz"), gt, nv));
+        fprintf(stderr, "fmri realistic, out of fold: run %d: |R| share in the planted ROIs %.3f = %.1fx their volume "
+                        "share\n", r, share, share / vshare);
+        ck_assert_msg(share >= 10 * vshare, "run %d out of fold: %.1fx < 10x", r, share / vshare);
+    }
     free(gt);
 }
 END_TEST
@@ -1129,8 +1356,15 @@ Suite *make_suite(void)
     tcase_add_test(tc, event_timing_check);
     tcase_add_test(tc, realistic_planted_truth);
     tcase_add_test(tc, train_cv_driver);
+    tcase_add_test(tc, cv_out_of_fold_explain);
     tcase_add_test(tc, participant_shards);
     tcase_add_test(tc, evaluate_truth);
     suite_add_tcase(s, tc);
+    /* its own meson test (xai-fmri-realistic-cv): five trainings on the realistic grid */
+    TCase *cv = tcase_create("realistic-cv");
+    tcase_set_timeout(cv, 900);
+    tcase_add_unchecked_fixture(cv, NULL, teardown_all);
+    tcase_add_test(cv, realistic_cv_out_of_fold);
+    suite_add_tcase(s, cv);
     return s;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * evaluate.c - xai-fmri evaluate: explain a run as explain does and score the maps with the
+ * evaluate.c - xai-fmri evaluate: explain a run as explain does (out of fold with a model of
+ * train --cv) and score the maps with the
  * metrics of xai/eval.h, the ground truth a region image on the run's grid (--truth).
  */
 #include <jansson.h>
@@ -39,7 +40,8 @@ static int load_truth(opts *o, const xai_fmri_run *run, uint8_t **truth)
 
 /* Explain, score, write the table and print one line per metric. */
 static int score(opts *o, const xai_model *m, const xai_fmri_record *rec, xai_fmri_run *run, const uint8_t *emask,
-                 const uint8_t *truth, uint32_t set, const xai_explain_config *cfg)
+                 const uint8_t *truth, uint32_t set, const xai_explain_config *cfg, const xai_fmri_model_choice *c,
+                 const char *sel)
 {
     xai_fmri_maps mp;
     xai_eval_scores sc;
@@ -51,12 +53,15 @@ static int score(opts *o, const xai_model *m, const xai_fmri_record *rec, xai_fm
     xai_status st = xai_fmri_explain_run(m, cfg, run, emask, rec->cls.n, 1, explain_progress, &o->app, &mp);
     xai_app_progress_end(&o->app);
     if (st != XAI_OK)
-        return xai_app_fail(&o->app, o->model, "%s", xai_last_error());
+        return xai_app_fail(&o->app, c->path, "%s", xai_last_error());
     json_t *pj = provenance_json(o);
     json_object_set_new(pj, "Description", json_string("evaluation metrics of the run's relevance maps (labelled "
                                                        "volumes, or all without --events) against --truth"));
     json_object_set_new(pj, "Sources", json_pack("[ss]", o->bold[0], o->truth));
-    json_object_set_new(pj, "Model", json_string(o->model));
+    json_object_set_new(pj, "Model", json_string(c->path));
+    if (c->held_out >= 0)
+        json_object_set_new(pj, "HeldOut", json_boolean(c->held_out));
+    json_object_set_new(pj, "ModelSelection", json_string(sel));
     json_object_set_new(pj, "Method", json_string(xai_method_name(cfg->method)));
     char *common = json_dumps(pj, JSON_COMPACT);
     json_decref(pj);
@@ -77,28 +82,35 @@ static int score(opts *o, const xai_model *m, const xai_fmri_record *rec, xai_fm
 
 int cmd_evaluate(opts *o)
 {
-    uint32_t set = 0;
-    int rc = check_args(o, &set);
+    uint32_t mset = 0;
+    int rc = check_args(o, &mset);
     if (rc)
         return rc;
-    xai_model *m = NULL;
-    if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
+    xai_model *set = NULL, *fold = NULL;
+    if (xai_model_load_onnx(o->model, NULL, &set) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    xai_fmri_model_choice c = {0};
+    char sel[1024];
+    rc = choose_model(o, set, o->model, o->bold[0], &c, &fold, sel, sizeof sel); /* out of fold after train --cv */
+    const xai_model *m = fold ? fold : set;
     xai_fmri_record rec = {0};
     xai_fmri_run run = {0};
     xai_explain_config cfg;
     uint8_t *emask = NULL, *truth = NULL;
-    rc = prepare(o, m, o->model, o->bold[0], o->nevents ? o->events[0] : NULL, 0, &rec, &run, &emask);
+    if (rc == 0)
+        rc = prepare(o, m, c.path, o->bold[0], o->nevents ? o->events[0] : NULL, 0, &rec, &run, &emask);
     if (rc == 0)
         rc = explain_config(o, &rec, xai_fmri_run_nv(&run), &cfg);
     if (rc == 0)
         rc = load_truth(o, &run, &truth);
     if (rc == 0)
-        rc = score(o, m, &rec, &run, emask, truth, set, &cfg);
+        rc = score(o, m, &rec, &run, emask, truth, mset, &cfg, &c, sel);
     free(truth);
     free(emask);
     xai_fmri_run_free(&run);
     xai_fmri_record_free(&rec);
-    xai_model_free(m);
+    xai_fmri_model_choice_free(&c);
+    xai_model_free(fold);
+    xai_model_free(set);
     return rc;
 }

@@ -115,16 +115,45 @@ static int name_outputs(opts *o, const char *out, const char *bold, const xai_fm
     return refuse ? XAI_EXIT_USAGE : 0;
 }
 
-/* A model whose training runs failed the event-timing check says so on every use. */
-static void timing_warning(const opts *o, const xai_model *m, const char *model_path)
+/* A model whose training runs failed the event-timing check says so on every use; with
+ * --strict it is refused (exit 4). */
+static int timing_warning(const opts *o, const xai_model *m, const char *model_path)
 {
     const char *txt = xai_model_metadata(m, "xai_timing");
     json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
-    if (json_is_true(json_object_get(j, "warning")))
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    int rc = 0;
+    if (json_is_true(json_object_get(j, "warning")) && o->strict) {
+        xai_app_fail(&o->app, model_path, "strict: in its training runs, %s", msg ? msg : "the events appear to be off");
+        rc = XAI_EXIT_STRICT;
+    } else if (json_is_true(json_object_get(j, "warning")))
         xai_app_log(&o->app, 0, "warning: %s: in its training runs, %s", model_path,
-                    json_string_value(json_object_get(j, "message")) ? json_string_value(json_object_get(j, "message"))
-                                                                     : "the events appear to be off");
+                    msg ? msg : "the events appear to be off");
     json_decref(j);
+    return rc;
+}
+
+/* The verdicts of the model's card (not above chance, a class never predicted, losing to the
+ * baseline): a warning each, or with --strict an error each and exit 4. */
+static int card_warnings(const opts *o, const xai_model *m, const char *model_path)
+{
+    xai_card *card = NULL;
+    char *text = NULL;
+    int count = 0;
+    if (xai_card_from_model(m, &card) != XAI_OK || xai_card_warnings(card, &text, &count) != XAI_OK)
+        count = 0; /* a model without a card has no verdicts */
+    for (const char *t = text; count && t && *t;) {
+        const char *e = strchr(t, '\n');
+        int n = e ? (int)(e - t) : (int)strlen(t);
+        if (n && o->strict)
+            xai_app_fail(&o->app, model_path, "strict: %.*s", n, t);
+        else if (n)
+            xai_app_log(&o->app, 0, "warning: %s: %.*s", model_path, n, t);
+        t += n + (e ? 1 : 0);
+    }
+    xai_free(text);
+    xai_card_free(card);
+    return count && o->strict ? XAI_EXIT_STRICT : 0;
 }
 
 /* The model's record, the run loaded its way, the checks and the explain-time mask. */
@@ -136,12 +165,16 @@ int prepare(opts *o, const xai_model *m, const char *model_path, const char *bol
     if (rec->mask_file && !o->mask)
         return xai_app_fail(&o->app, model_path, "the model was trained with --mask; give the mask of this run "
                                                  "with --mask (preprocessing must match)");
-    if (!ctx_trained)
-        timing_warning(o, m, model_path);
+    int rc = ctx_trained ? 0 : timing_warning(o, m, model_path);
+    if (rc == 0 && !ctx_trained)
+        rc = card_warnings(o, m, model_path);
+    if (rc)
+        return rc;
     if (!rec->mask_file && o->mask)
         xai_app_log(&o->app, 1, "warning: the model was trained with the automatic mask; using %s instead", o->mask);
     xai_nifti *mask = NULL;
-    int nr = 0, rc = load_mask(o, &mask);
+    int nr = 0;
+    rc = load_mask(o, &mask);
     if (rc == 0)
         rc = load_runs(o, &bold, &events, NULL, 1, &(run_prep){rec->lag, rec->detrend, rec->fwhm_mm}, &rec->cls, run,
                        &nr, 1);
@@ -211,8 +244,10 @@ static char *common_json(const opts *o, const xai_model *m, const xai_fmri_recor
         json_object_set_new(b, "EventTiming", json_loads(timing, 0, NULL));
     if (ctx && ctx->held_out >= 0) { /* out of fold: the model never saw this run */
         json_object_set_new(b, "HeldOut", json_boolean(ctx->held_out));
-        json_object_set_new(b, "TrainAccuracy", json_real(ctx->train_acc));
+        json_object_set_new(b, "TrainAccuracy", isnan(ctx->train_acc) ? json_null() : json_real(ctx->train_acc));
     }
+    if (ctx && ctx->selection)
+        json_object_set_new(b, "ModelSelection", json_string(ctx->selection));
     char *s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(b);
     return s;
@@ -263,7 +298,7 @@ int explain_run(opts *o, const xai_model *m, const char *model_path, const char 
     uint8_t *emask = NULL;
     xai_explain_config cfg;
     out_paths *p = calloc(1, sizeof *p);
-    int made = 0, rc = p ? prepare(o, m, model_path, bold, events, ctx && ctx->held_out >= 0, &rec, &run, &emask)
+    int made = 0, rc = p ? prepare(o, m, model_path, bold, events, ctx && ctx->fresh, &rec, &run, &emask)
                          : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0)
         rc = explain_config(o, &rec, xai_fmri_run_nv(&run), &cfg);
@@ -305,7 +340,52 @@ int cmd_explain(opts *o)
     xai_model *m = NULL;
     if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    int rc = explain_run(o, m, o->model, o->bold[0], o->nevents ? o->events[0] : NULL, o->out, NULL);
+    int rc = explain_chosen(o, m, o->model, o->bold[0], o->nevents ? o->events[0] : NULL, o->out, NULL);
     xai_model_free(m);
+    return rc;
+}
+
+/* The kept training accuracy that xai-fmri records in a model (NaN: none). */
+static double recorded_train_acc(const xai_model *m)
+{
+    const char *t = xai_model_metadata(m, "xai_training");
+    json_t *j = t ? json_loads(t, 0, NULL) : NULL, *a = json_object_get(j, "train_acc");
+    double v = json_is_number(a) ? json_number_value(a) : NAN;
+    json_decref(j);
+    return v;
+}
+
+int choose_model(opts *o, const xai_model *m, const char *model_path, const char *bold, xai_fmri_model_choice *c,
+                 xai_model **fold, char *sel, size_t cap)
+{
+    *fold = NULL;
+    if (xai_fmri_model_choose(m, model_path, bold, c) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    if (c->fold > 0 && xai_model_load_onnx(c->path, NULL, fold) != XAI_OK) {
+        xai_fmri_model_choice_free(c);
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    }
+    xai_fmri_model_choice_text(c, sel, cap);
+    if (c->held_out == 0) /* the leakage trap: a map of what the model memorised */
+        xai_app_log(&o->app, 0, "warning: %s: %s (train with --cv to explain it out of fold)", bold, sel);
+    else
+        xai_app_log(&o->app, 1, "%s: %s", bold, sel);
+    return 0;
+}
+
+int explain_chosen(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
+                   const char *out, const char *source)
+{
+    xai_fmri_model_choice c;
+    xai_model *fm = NULL;
+    char sel[1024];
+    int rc = choose_model(o, m, model_path, bold, &c, &fm, sel, sizeof sel);
+    if (rc)
+        return rc;
+    const xai_model *use = fm ? fm : m;
+    explain_ctx ctx = {source, c.held_out, recorded_train_acc(use), sel, 0};
+    rc = explain_run(o, use, c.path, bold, events, out, &ctx);
+    xai_model_free(fm);
+    xai_fmri_model_choice_free(&c);
     return rc;
 }

@@ -33,7 +33,7 @@ typedef struct {
     const char *conditions;
     /* train */
     const char *arch, *family;
-    int epochs, patience, cv;
+    int epochs, patience, cv, strict, timing_warned; /* strict: a model whose record warns is an error (exit 4) */
     int64_t batch;
     double lr, val_split, weight_decay;
     uint64_t seed;
@@ -84,6 +84,8 @@ typedef struct {
     const char *source;     /* for Sources (BIDS URI or path) */
     int held_out;           /* -1 unknown (a given --model), 0 the run was in training, 1 held out */
     double train_acc;       /* the model's kept training accuracy (NaN: unknown) */
+    const char *selection;  /* why this model explains the run (xai_fmri_model_choice_text), or NULL */
+    int fresh;              /* trained in this invocation: its training warnings were printed then */
 } explain_ctx;
 
 int cmd_train(opts *o);
@@ -108,6 +110,14 @@ int train_model(opts *o, const xai_fmri_run *runs, int nr, const int *use, const
                 const xai_nifti *mask, xai_model **m, xai_train_result *res);
 int explain_run(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                 const char *out, const explain_ctx *ctx);
+/* Explain a run with the model at model_path (m, loaded), or with the fold model of its set
+ * that never saw the run (xai_fmri_model_choose); source as in explain_ctx (may be NULL). */
+int explain_chosen(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
+                   const char *out, const char *source);
+/* The choice itself, logged (a warning when the model saw the run): the fold model in *fold
+ * (NULL: m itself), the sentence in sel; 0 or an exit code. */
+int choose_model(opts *o, const xai_model *m, const char *model_path, const char *bold, xai_fmri_model_choice *c,
+                 xai_model **fold, char *sel, size_t cap);
 int load_mask(opts *o, xai_nifti **mask);
 /* explain's steps (explain.c), shared with evaluate */
 int prepare(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,

@@ -30,7 +30,7 @@ enum {
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
     OPT_SAVE_INPUT, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
-    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS
+    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS, OPT_STRICT
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -75,7 +75,7 @@ static const struct option lopts[] = {
     {"slurm-args", required_argument, 0, OPT_SLURM_ARGS}, {"max-parallel", required_argument, 0, OPT_MAX_PAR},
     {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"wait", no_argument, 0, OPT_WAIT},
     {"wait-timeout", required_argument, 0, OPT_WAIT_TIMEOUT}, {"truth", required_argument, 0, OPT_TRUTH},
-    {"metrics", required_argument, 0, OPT_METRICS},
+    {"metrics", required_argument, 0, OPT_METRICS}, {"strict", no_argument, 0, OPT_STRICT},
     {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS,
     {0, 0, 0, 0}};
 
@@ -194,6 +194,7 @@ static int program_option(opts *o, int c, const char *cmd, int argc, char **argv
     switch (c) {
     case 'h': fmri_help(cmd); return -1;
     case OPT_CV: o->cv = 1; return 0;
+    case OPT_STRICT: o->strict = 1; return 0;
     case OPT_NO4D: o->no4d = 1; return 0;
     case OPT_SAVE_INPUT: o->save_input = 1; return 0;
     case OPT_SLURM: o->slurm = 1; return 0;
@@ -220,6 +221,9 @@ static int dispatch(opts *o, const char *cmd, int argc, char **argv)
     if (argc - optind != 3)
         return xai_app_usage_error(&o->app, "expected 'train', 'explain' or BIDS_DIR OUT_DIR participant|group");
     const char *bids = argv[optind], *outd = argv[optind + 1], *level = argv[optind + 2];
+    if (o->strict) /* the participant level trains and explains in one go; its verdicts are in the sidecars */
+        return xai_app_usage_error(&o->app, "--strict applies to train, explain and evaluate, not to the %s level",
+                                   level);
     if (o->slurm && strcmp(level, "participant"))
         return xai_app_usage_error(&o->app, "--slurm runs the participant level (the group step follows it)");
     if (!strcmp(level, "participant"))

@@ -36,11 +36,10 @@ static int explain_given(opts *o, const subject_runs *s, const char *out)
     if (xai_model_load_onnx(o->model, NULL, &m) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     int rc = 0;
-    for (int i = 0; i < s->n && rc == 0; i++) {
+    for (int i = 0; i < s->n && rc == 0; i++) { /* a fold set explains each run out of fold */
         char src[4200];
         snprintf(src, sizeof src, "bids:raw:%s", s->rel[i]);
-        explain_ctx ctx = {src, -1, NAN};
-        rc = explain_run(o, m, o->model, s->bold[i], s->events[i], out, &ctx);
+        rc = explain_chosen(o, m, o->model, s->bold[i], s->events[i], out, src);
     }
     xai_model_free(m);
     return rc;
@@ -81,7 +80,9 @@ static int explain_heldout(opts *o, const subject_runs *s, const xai_fmri_run *r
         snprintf(src, sizeof src, "bids:raw:%s", s->rel[h]);
         xai_app_log(&o->app, 1, "sub-%s: %s accuracy %.3f (%lld volumes, %s)", s->sub, name, acc, (long long)nl,
                     own ? "training run" : "held out");
-        explain_ctx ctx = {src, !own, train_acc};
+        const char *sel = own ? "in sample: the participant has one run, and its model was trained on it"
+                              : "out of fold: the model of the fold that held this run out (leave-one-run-out)";
+        explain_ctx ctx = {src, !own, train_acc, sel, 1};
         rc = explain_run(o, m, mpath, s->bold[h], s->events[h], out, &ctx);
     }
     if (rc)
@@ -279,9 +280,16 @@ int cmd_group(opts *o, const char *out)
     char *common = json_dumps(pj, JSON_COMPACT);
     json_decref(pj);
     int rc = !common ? xai_app_fail(&o->app, NULL, "out of memory") : xai_app_mkdirs(&o->app, gdir) ? XAI_EXIT_DATA : 0;
+    int written = 0;
     for (int k = 0; k < g.nk && rc == 0; k++) {
         char path[8192];
         snprintf(path, sizeof path, "%s/%s_statmap.nii.gz", gdir, g.key[k]);
+        if (g.nexcluded[k]) /* averaging maps of training runs is the leakage trap */
+            xai_app_log(&o->app, 0, "warning: %s: %d map%s left out, made by a model trained on %s run "
+                        "(ExcludedInSample in the sidecar)", g.key[k], g.nexcluded[k], g.nexcluded[k] == 1 ? "" : "s",
+                        g.nexcluded[k] == 1 ? "its" : "their");
+        if (!g.nsub[k])
+            continue;
         if (xai_app_check_output(&o->app, path))
             rc = XAI_EXIT_USAGE;
         else if (xai_fmri_group_write(&g, k, path, common) != XAI_OK)
@@ -289,7 +297,11 @@ int cmd_group(opts *o, const char *out)
         else
             xai_app_log(&o->app, 1, "%s: %d subjects%s", path, g.nsub[k],
                         g.out_of_fold[k] ? " (every map out of fold)" : "");
+        written += rc == 0;
     }
+    if (rc == 0 && !written)
+        rc = xai_app_fail(&o->app, out, "no out-of-fold class summary to average: every map was made by a model "
+                                        "trained on its run");
     xai_fmri_group_free(&g);
     free(common);
     /* the study's HTML report (apps/common/report-app.h) */

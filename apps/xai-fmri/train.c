@@ -134,7 +134,11 @@ static void timing_warning(opts *o, const xai_fmri_run *runs, const xai_fmri_tim
         return;
     char msg[512];
     xai_fmri_timing_text(timing, msg, sizeof msg);
-    xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
+    if (o->strict)
+        xai_app_fail(&o->app, runs[0].path, "strict: the training runs: %s", msg);
+    else
+        xai_app_log(&o->app, 0, "warning: the training runs (%s, ...): %s", runs[0].path, msg);
+    o->timing_warned = 1;
 }
 
 static void print_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_cv *cv)
@@ -149,6 +153,26 @@ static void print_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_c
     xai_app_log(&o->app, 1, "leave-one-run-out accuracy %.3f +- %.3f over %d runs (chance %.3f; %lld blocks, "
                 "block-level binomial p = %.3g)%s", cv->mean, cv->sd, nr, cv->chance, (long long)cv->nblocks,
                 cv->p_value, cv->above_chance ? "" : "; warning: not above chance");
+}
+
+#define MODEL_DESCRIPTION "xai-fmri decoder trained on every given run; its card holds the settings"
+#define MODEL_DESCRIPTION_CV "xai-fmri decoder trained on every given run, with one fold model per run " \
+                             "(MODEL.fold-K.onnx, trained without that run) for out-of-fold explanations"
+
+/* The fold files of a trained set must not exist (the overwrite rule; MODEL.onnx and its
+ * sidecar were checked before training). */
+static int fold_files_free(opts *o, const xai_driver_set *set)
+{
+    char **paths = NULL;
+    int n = 0, rc = 0;
+    if (xai_driver_set_paths(set, o->out, &paths, &n) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+    for (int i = 1; i < n && rc == 0; i++)
+        rc = xai_app_check_output(&o->app, paths[i]) ? XAI_EXIT_USAGE : 0;
+    for (int i = 0; i < n; i++)
+        xai_free(paths[i]);
+    xai_free(paths);
+    return rc;
 }
 
 /* Leave-one-run-out through the shared driver, then the model for new data (trained on every
@@ -170,13 +194,20 @@ static int train_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_cl
     print_cv(o, runs, nr, &cv);
     xai_app_driver_print_summary(&o->app, set);
     timing_warning(o, runs, &timing);
-    xai_export_options eo = {0, 17};
-    int rc = 0;
-    if (xai_model_save_onnx(xai_driver_set_model(set), o->out, &eo) != XAI_OK)
-        rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
-    else
-        xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
-                    cls->n, nr, cv.final.best_epoch, cv.final.epochs_run, cv.final.kept_train_acc);
+    xai_app_driver_opts dopt = {.strict = o->strict}; /* the driver's verdicts, then the timing's */
+    int rc = xai_app_driver_strict_exit(&o->app, &dopt, set, o->out);
+    if (rc == 0 && o->strict && o->timing_warned)
+        rc = XAI_EXIT_STRICT; /* nothing is written */
+    if (rc == 0)
+        rc = fold_files_free(o, set);
+    /* MODEL.onnx (every run), MODEL.fold-K.onnx (all runs but K's) and MODEL.json: explain picks
+     * for each run the fold model that never saw it */
+    if (rc == 0 && xai_app_save_model(&o->app, o->out, NULL, set, NULL, MODEL_DESCRIPTION_CV, NULL) != 0)
+        rc = XAI_EXIT_DATA;
+    if (rc == 0)
+        xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f; %d fold "
+                    "models beside it", o->out, cls->n, nr, cv.final.best_epoch, cv.final.epochs_run,
+                    cv.final.kept_train_acc, xai_driver_set_nfolds(set));
     xai_fmri_cv_free(&cv);
     xai_driver_set_free(set);
     return rc;
@@ -196,9 +227,11 @@ static int check_train_args(opts *o)
         return xai_app_usage_error(&o->app, "train needs --events or --labels");
     if (o->family && strcmp(o->family, "dense") && strcmp(o->family, "cnn3d") && strcmp(o->family, "deeplight"))
         return xai_app_usage_error(&o->app, "--family: unknown '%s' (dense, cnn3d or deeplight)", o->family);
-    if (xai_app_check_output(&o->app, o->out) != 0)
-        return XAI_EXIT_USAGE; /* the one overwrite rule: an existing output without --force */
-    return 0;
+    char *side = xai_app_sidecar_path(o->out);
+    /* the one overwrite rule: an existing output without --force */
+    int taken = xai_app_check_output(&o->app, o->out) != 0 || !side || xai_app_check_output(&o->app, side) != 0;
+    free(side);
+    return taken ? XAI_EXIT_USAGE : 0;
 }
 
 /* Train on every run and save. */
@@ -212,10 +245,12 @@ static int train_all(opts *o, xai_fmri_run *runs, int nr, const xai_fmri_classes
     for (int i = 0; i < nr; i++)
         use[i] = 1;
     rc = train_model(o, runs, nr, use, cls, mask, &m, &res);
+    if (rc == 0 && o->strict && o->timing_warned)
+        rc = XAI_EXIT_STRICT; /* nothing is written */
     if (rc == 0) {
         xai_export_options eo = {0, 17};
-        if (xai_model_save_onnx(m, o->out, &eo) != XAI_OK)
-            rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        if (xai_app_save_model(&o->app, o->out, m, NULL, &eo, MODEL_DESCRIPTION, NULL) != 0)
+            rc = XAI_EXIT_DATA;
         else
             xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
                         cls->n, nr, res.best_epoch, res.epochs_run, res.kept_train_acc);

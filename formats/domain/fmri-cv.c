@@ -3,9 +3,11 @@
  * fmri-cv.c - leave-one-run-out cross-validation of xai-fmri's decoders through the shared
  * driver (xai/driver.h): one fold per run, each model's mask and voxel screening fitted on its
  * training runs only (the prep step of fmri-train.c), the ridge baseline on the same voxels,
- * and the per-run and block-level statistics of the held-out runs. See xai/domain-fmri.h.
+ * and the per-run and block-level statistics of the held-out runs; and, when explaining, the
+ * fold model that never saw a run. See xai/domain-fmri.h.
  */
 #include "fmri-int.h"
+#include "driver-int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -182,4 +184,92 @@ xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_
     fmri_data_free(&fd);
     free(use);
     return st;
+}
+
+/* ---------------------------------------------------------------- out-of-fold explaining */
+
+void xai_fmri_model_choice_free(xai_fmri_model_choice *c)
+{
+    free(c->path);
+    memset(c, 0, sizeof *c);
+}
+
+/* Whether @p l names the run file @p name, alone or as one of several runs in it ("name@t0"). */
+static int names_run(const name_list *l, const char *name, int *part)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < l->n; i++) {
+        if (!strcmp(l->v[i], name))
+            return 1;
+        if (!strncmp(l->v[i], name, n) && l->v[i][n] == '@')
+            return *part = 1;
+    }
+    return 0;
+}
+
+/* @p file next to @p model_path (malloc'ed). */
+static char *beside(const char *model_path, const char *file)
+{
+    const char *slash = strrchr(model_path, '/');
+    size_t dn = slash ? (size_t)(slash - model_path) + 1 : 0, cap = dn + strlen(file) + 1;
+    char *p = malloc(cap);
+    if (p)
+        snprintf(p, cap, "%.*s%s", (int)dn, model_path, file);
+    return p;
+}
+
+/* The fold that held out run @p name alone (-1: none; a file holding several runs has none). */
+static int heldout_fold(const xai_driver_index *ix, const char *name)
+{
+    for (int k = 0; k < ix->nfolds; k++) {
+        int part = 0;
+        if (names_run(&ix->heldout[k], name, &part) && !part)
+            return k;
+    }
+    return -1;
+}
+
+xai_status xai_fmri_model_choose(const xai_model *m, const char *model_path, const char *bold,
+                                 xai_fmri_model_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    xai_card *card = NULL;
+    xai_driver_index ix;
+    memset(&ix, 0, sizeof ix);
+    const char *name = strrchr(bold, '/') ? strrchr(bold, '/') + 1 : bold;
+    /* a model without a readable card explains as before: by itself, unknown whether it saw the run */
+    char *text = xai_card_from_model(m, &card) == XAI_OK ? xai_card_get_json(card, "extra.driver") : NULL;
+    xai_status st = xai_driver_index_parse(text, model_path, &ix);
+    xai_free(text);
+    xai_card_free(card);
+    if (st) {
+        xai_driver_index_free(&ix); /* what it parsed before the fault */
+        return st;
+    }
+    int k = heldout_fold(&ix, name), part = 0;
+    c->nfolds = ix.nfolds;
+    c->fold = k + 1;
+    c->path = k >= 0 ? beside(model_path, ix.file[k]) : strdup(model_path);
+    /* a name on no list of a model that keeps one: new data for it */
+    c->held_out = k >= 0 ? 1 : names_run(&ix.trained, name, &part) ? 0 : ix.trained.n ? 1 : -1;
+    xai_driver_index_free(&ix);
+    if (!c->path)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    return XAI_OK;
+}
+
+const char *xai_fmri_model_choice_text(const xai_fmri_model_choice *c, char *buf, size_t cap)
+{
+    const char *file = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    if (c->fold > 0)
+        snprintf(buf, cap, "out of fold: %s, the model of fold %d of %d, was trained without this run", file, c->fold,
+                 c->nfolds);
+    else if (c->held_out == 0)
+        snprintf(buf, cap, "in sample: %s was trained on this run%s", file,
+                 c->nfolds ? " and no fold model held it out" : "");
+    else if (c->held_out == 1)
+        snprintf(buf, cap, "new data: this run is not among the training runs of %s", file);
+    else
+        snprintf(buf, cap, "unknown: %s does not record its training runs", file);
+    return buf;
 }

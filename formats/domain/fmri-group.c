@@ -20,6 +20,7 @@ void xai_fmri_group_free(xai_fmri_group *g)
         free(g->key[k]);
         free(g->mean[k]);
         free(g->sources_json[k]);
+        free(g->excluded_json[k]);
     }
     memset(g, 0, sizeof *g);
 }
@@ -41,7 +42,7 @@ static int summary_key(const xai_bids_file *f, char *key, size_t cap)
 typedef struct {
     double *sub[XAI_FMRI_MAX_CLASSES], *all[XAI_FMRI_MAX_CLASSES];
     int nrun[XAI_FMRI_MAX_CLASSES];
-    json_t *src[XAI_FMRI_MAX_CLASSES];
+    json_t *src[XAI_FMRI_MAX_CLASSES], *excl[XAI_FMRI_MAX_CLASSES];
 } sums;
 
 static int key_index(xai_fmri_group *g, sums *s, const char *key)
@@ -52,7 +53,7 @@ static int key_index(xai_fmri_group *g, sums *s, const char *key)
     if (k < g->nk || g->nk == XAI_FMRI_MAX_CLASSES)
         return k < g->nk ? k : -1;
     size_t n = strlen(key) + 1;
-    if (!(g->key[k] = malloc(n)) || !(s->src[k] = json_array()))
+    if (!(g->key[k] = malloc(n)) || !(s->src[k] = json_array()) || !(s->excl[k] = json_array()))
         return -2;
     memcpy(g->key[k], key, n);
     g->out_of_fold[k] = 1;
@@ -60,7 +61,8 @@ static int key_index(xai_fmri_group *g, sums *s, const char *key)
     return k;
 }
 
-/* Which model explained the map (from its sidecar): {Map, Model, ModelSHA256, OutOfFold}. */
+/* Which model explained the map (from its sidecar): {Map, Model, ModelSHA256, OutOfFold};
+ * *out_of_fold 1 (it never saw the run), 0 (unknown) or -1 (trained on the run). */
 static json_t *map_source(const xai_bids_file *f, int *out_of_fold)
 {
     char *jp = fmri_json_path(f->path);
@@ -73,7 +75,7 @@ static json_t *map_source(const xai_bids_file *f, int *out_of_fold)
                     json_object_get(side, "ModelSHA256") ? json_object_get(side, "ModelSHA256") : json_null());
     /* a model given with --model records no HeldOut: whether it saw the run is not known */
     json_object_set_new(e, "OutOfFold", json_is_boolean(held) ? json_boolean(json_is_true(held)) : json_null());
-    *out_of_fold = json_is_true(held);
+    *out_of_fold = json_is_true(held) ? 1 : json_is_false(held) ? -1 : 0;
     json_decref(side);
     return e;
 }
@@ -86,29 +88,40 @@ static xai_status add_map(xai_fmri_group *g, sums *s, const xai_bids_file *f, co
         return XAI_OK; /* more keys than classes: ignored as before */
     if (k < 0)
         return xai_error_set(XAI_ENOMEM, "out of memory");
+    int oof;
+    json_t *src = map_source(f, &oof);
+    if (oof < 0) { /* in sample: listed, not averaged */
+        json_decref(src);
+        g->nexcluded[k]++;
+        return json_array_append_new(s->excl[k], json_string(f->relpath)) ? xai_error_set(XAI_ENOMEM, "out of memory")
+                                                                            : XAI_OK;
+    }
     xai_nifti *img = NULL;
     xai_status st = xai_nifti_open(f->path, &img);
-    if (st != XAI_OK)
+    if (st != XAI_OK) {
+        json_decref(src);
         return st;
+    }
     int64_t n = img->shape[1] * img->shape[2] * img->shape[3];
     if (!g->nv) {
         g->info = img->info;
         g->nv = n;
     } else if (n != g->nv || img->info.dim[1] != g->info.dim[1] || img->info.dim[2] != g->info.dim[2]) {
         xai_nifti_close(img);
+        json_decref(src);
         return xai_error_set(XAI_EINVAL, "%s: grid differs from the first summary; the group level needs one common "
                              "space", f->path);
     }
     if (!s->sub[k] && !(s->sub[k] = calloc((size_t)g->nv, sizeof(double)))) {
         xai_nifti_close(img);
+        json_decref(src);
         return xai_error_set(XAI_ENOMEM, "out of memory");
     }
     for (int64_t v = 0; v < g->nv; v++)
         s->sub[k][v] += img->data[v];
     s->nrun[k]++;
-    int oof;
-    json_array_append_new(s->src[k], map_source(f, &oof));
-    g->out_of_fold[k] &= oof;
+    json_array_append_new(s->src[k], src);
+    g->out_of_fold[k] &= oof > 0;
     xai_nifti_close(img);
     return XAI_OK;
 }
@@ -134,8 +147,12 @@ static xai_status end_subject(xai_fmri_group *g, sums *s)
 static xai_status finish(xai_fmri_group *g, sums *s)
 {
     for (int k = 0; k < g->nk; k++) {
-        if (!(g->mean[k] = malloc((size_t)g->nv * sizeof(float))) ||
-            !(g->sources_json[k] = json_dumps(s->src[k], JSON_COMPACT)))
+        if (!(g->sources_json[k] = json_dumps(s->src[k], JSON_COMPACT)) ||
+            !(g->excluded_json[k] = json_dumps(s->excl[k], JSON_COMPACT)))
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        if (!g->nsub[k]) /* every map of the key was in sample */
+            continue;
+        if (!(g->mean[k] = malloc((size_t)g->nv * sizeof(float))))
             return xai_error_set(XAI_ENOMEM, "out of memory");
         for (int64_t v = 0; v < g->nv; v++)
             g->mean[k][v] = (float)(s->all[k][v] / g->nsub[k]);
@@ -176,6 +193,7 @@ xai_status xai_fmri_group_collect(const char *root, const char *const *subjects,
         free(s.sub[k]);
         free(s.all[k]);
         json_decref(s.src[k]);
+        json_decref(s.excl[k]);
     }
     xai_bids_list_free(&l);
     if (st != XAI_OK)
@@ -185,6 +203,9 @@ xai_status xai_fmri_group_collect(const char *root, const char *const *subjects,
 
 xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path, const char *common_json)
 {
+    if (k < 0 || k >= g->nk || !g->mean[k])
+        return xai_error_set(XAI_EINVAL, "%s: no out-of-fold map to average (%d left out: made by a model trained on "
+                             "their run)", k >= 0 && k < g->nk ? g->key[k] : "group", k >= 0 && k < g->nk ? g->nexcluded[k] : 0);
     xai_status st = xai_nifti_write_volume(path, &g->info, g->mean[k], "xai-fmri group mean");
     if (st != XAI_OK)
         return st;
@@ -203,5 +224,6 @@ xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path
      * models memorised, not what generalises */
     json_object_set_new(j, "Explanations", ex);
     json_object_set_new(j, "OutOfFold", json_boolean(g->out_of_fold[k]));
+    json_object_set_new(j, "ExcludedInSample", json_loads(g->excluded_json[k], 0, NULL));
     return fmri_write_sidecar(path, NULL, NULL, j);
 }

@@ -415,6 +415,34 @@ static xai_status build_and_train(const fmri_prep *p, const fmri_data *fd, const
     return st == XAI_OK ? XAI_OK : xai_error_prefix(st, "training failed");
 }
 
+/* The runs @p m was trained on, by name, in its card (extra.driver.trained_groups, as the driver
+ * records them), so that explain can tell a training run from new data; and the event-timing
+ * check of those runs (extra.event_timing), so that the card, and the sidecar made from it,
+ * says when the runs' classes follow the time course. */
+static xai_status record_trained(xai_model *m, const fmri_data *fd)
+{
+    json_t *names = json_array(), *drv = json_object();
+    for (int g = 0; names && g < fd->d.ngroups; g++)
+        json_array_append_new(names, json_string(fd->d.group_names[g]));
+    char *text = NULL;
+    if (drv && names && !json_object_set(drv, "trained_groups", names))
+        text = json_dumps(drv, JSON_COMPACT);
+    json_decref(names);
+    json_decref(drv);
+    xai_card *c = NULL;
+    xai_status st = !text ? xai_error_set(XAI_ENOMEM, "out of memory") : xai_card_from_model(m, &c);
+    if (st == XAI_OK)
+        st = xai_card_set_json(c, "extra.driver", text);
+    const char *timing = xai_model_metadata(m, "xai_timing");
+    if (st == XAI_OK && timing)
+        st = xai_card_set_json(c, "extra.event_timing", timing);
+    if (st == XAI_OK)
+        st = xai_card_apply(m, c);
+    xai_card_free(c);
+    free(text);
+    return st;
+}
+
 xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
                           const xai_fmri_classes *cls, xai_model **out, xai_train_result *res)
 {
@@ -434,6 +462,8 @@ xai_status xai_fmri_train(const xai_fmri_train_opts *o, const xai_fmri_run *runs
         st = build_and_train(&p, &fd, fd.d.x, &m, res);
     if (st == XAI_OK)
         st = prep_record(&p, state, m, res);
+    if (st == XAI_OK)
+        st = record_trained(m, &fd);
     if (st == XAI_OK) {
         *out = m;
         m = NULL;

@@ -329,6 +329,26 @@ XAI_API xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const x
                                            xai_driver_set **out);
 XAI_API void xai_fmri_cv_free(xai_fmri_cv *cv);
 
+/**
+ * Which model explains a run, out of fold when it can. @p m is the model read from
+ * @p model_path: with the index that `train --cv` writes into its card (xai/driver.h), a run
+ * that a fold held out is explained by that fold's file (MODEL.fold-K.onnx); otherwise by
+ * @p m itself. Runs are matched by file name, as training named them. Whether the chosen
+ * model saw the run comes from the card's list of training runs; a model without that list
+ * (trained elsewhere, or before the list existed) leaves it unknown.
+ */
+typedef struct {
+    char *path;   /**< the file to explain with (malloc'ed): @p model_path or a fold file beside it */
+    int fold;     /**< 1-based fold of the set that held the run out; 0: the model itself */
+    int nfolds;   /**< folds listed in the card (0: none) */
+    int held_out; /**< 1 the chosen model never saw the run, 0 it was trained on it, -1 unknown */
+} xai_fmri_model_choice;
+XAI_API xai_status xai_fmri_model_choose(const xai_model *m, const char *model_path, const char *bold,
+                                         xai_fmri_model_choice *c);
+XAI_API void xai_fmri_model_choice_free(xai_fmri_model_choice *c);
+/** One sentence on @p c for logs and sidecars ("out of fold: ..."); @p buf is returned. */
+XAI_API const char *xai_fmri_model_choice_text(const xai_fmri_model_choice *c, char *buf, size_t cap);
+
 /* ------------------------------------------------------------------ explaining runs */
 
 /** What an xai-fmri model records about its input (read from its metadata). */
@@ -448,6 +468,8 @@ typedef struct {
     char *sources_json[XAI_FMRI_MAX_CLASSES]; /**< the maps averaged, relative to the root, and the
                                                 *  model that explained each (from their sidecars) */
     int out_of_fold[XAI_FMRI_MAX_CLASSES]; /**< every map was explained by a model that never saw its run */
+    int nexcluded[XAI_FMRI_MAX_CLASSES];   /**< maps left out: their model was trained on their run */
+    char *excluded_json[XAI_FMRI_MAX_CLASSES]; /**< those maps (a JSON array of paths) */
     xai_nifti_info info;    /**< grid of the first summary */
     int64_t nv;
 } xai_fmri_group;
@@ -455,7 +477,10 @@ typedef struct {
 /**
  * Average the *_desc-lrp<Class>_statmap.nii.gz summaries under @p root (a participant-level
  * output folder) of the participants @p subjects (NULL = all) and task @p task (NULL = all):
- * runs within a subject, then subjects. @return XAI_EINVAL when there is none or grids differ.
+ * runs within a subject, then subjects. A map whose sidecar says its model was trained on its
+ * run (HeldOut false) is left out and listed: averaging maps of training data shows what the
+ * models memorised. A key whose maps are all left out has no mean (nsub 0, mean NULL).
+ * @return XAI_EINVAL when there is none or grids differ.
  */
 XAI_API xai_status xai_fmri_group_collect(const char *root, const char *const *subjects, int nsubjects,
                                           const char *task, xai_fmri_group *g);
@@ -463,7 +488,8 @@ XAI_API void xai_fmri_group_free(xai_fmri_group *g);
 /**
  * Write group map @p k to @p path (NIfTI, atomically) with its sidecar: the members of
  * @p common_json, the number of subjects, the maps averaged, the model that explained each
- * and whether every one of them was out of fold ("OutOfFold").
+ * and whether every one of them was out of fold ("OutOfFold"), and the maps left out as
+ * in-sample ("ExcludedInSample"). @return XAI_EINVAL for a key without a mean.
  */
 XAI_API xai_status xai_fmri_group_write(const xai_fmri_group *g, int k, const char *path, const char *common_json);
 
