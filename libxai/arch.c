@@ -25,6 +25,9 @@
  *   maxpool(K [,s=S] [,p=P])  avgpool(...)       S defaults to K (PyTorch); avgpool counts the
  *                                                padding like PyTorch (count_include_pad=1)
  *   gap                                          GlobalAveragePool, then Flatten -> [C]
+ *   reference                                    x - c with c a constant of x's shape, zero (the
+ *                                                identity) until xai_model_set_reference() sets it
+ *                                                to the training mean; not trained
  *   flatten                                      Flatten(axis=1)
  *   dropout[(P)]                                 Dropout with ratio P (default 0.5), 0 <= P < 1
  *   lstm(H [,bidirectional] [,last|all])         LSTM (ONNX gate order i,o,f,c). Its input is a
@@ -95,7 +98,7 @@ static float uniform_pm(uint64_t *s, double b)
 
 typedef enum {
     L_CONV, L_DENSE, L_BN, L_RELU, L_LRELU, L_ELU, L_TANH, L_SIGMOID, L_MAXPOOL, L_AVGPOOL, L_GAP, L_FLATTEN,
-    L_DROPOUT, L_LSTM, L_TIMEDIST
+    L_DROPOUT, L_LSTM, L_TIMEDIST, L_REFERENCE
 } lkind;
 
 typedef struct {
@@ -229,7 +232,8 @@ static xai_status get_real(const parser *ps, const layer *l, const arg *a, doubl
 static xai_status parse_spec(parser *ps, int *pos, int closing, layer **out, int *nout);
 
 static const char *const layer_names =
-    "conv1d conv2d conv3d dense bn relu leakyrelu elu tanh sigmoid maxpool avgpool gap flatten dropout lstm timedist";
+    "conv1d conv2d conv3d dense bn relu leakyrelu elu tanh sigmoid maxpool avgpool gap reference flatten dropout lstm "
+    "timedist";
 
 /* Interpret the arguments of one layer. */
 static xai_status layer_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
@@ -369,6 +373,7 @@ static xai_status parse_layer(parser *ps, int *pos, layer *l)
         {"leakyrelu", L_LRELU, 0}, {"elu", L_ELU, 0}, {"tanh", L_TANH, 0}, {"sigmoid", L_SIGMOID, 0},
         {"maxpool", L_MAXPOOL, 0}, {"avgpool", L_AVGPOOL, 0}, {"gap", L_GAP, 0}, {"flatten", L_FLATTEN, 0},
         {"dropout", L_DROPOUT, 0}, {"lstm", L_LSTM, 0}, {"timedist", L_TIMEDIST, 0},
+        {"reference", L_REFERENCE, 0},
     };
     int found = -1;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -821,7 +826,8 @@ static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx
     char sh[160];
     xai_status st;
     static const char *const kname[] = {"conv", "dense", "bn", "relu", "leakyrelu", "elu", "tanh", "sigmoid",
-                                        "maxpool", "avgpool", "gap", "flatten", "dropout", "lstm", "timedist"};
+                                        "maxpool", "avgpool", "gap", "flatten", "dropout", "lstm", "timedist",
+                                        "reference"};
     snprintf(base, sizeof base, "%s%s%d", prefix, kname[l->kind], idx);
     if (is_last)
         snprintf(out, sizeof out, "logits");
@@ -980,6 +986,21 @@ static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx
         attr_int(b, simple(b, "Flatten", nm, out), "axis", 1);
         b->rank = 2;
         b->layout = LAY_FLAT;
+        break;
+    }
+    case L_REFERENCE: {
+        if (b->nobatch)
+            return perr(b->ps, l, l->start, "reference is not allowed inside timedist");
+        snprintf(nm, sizeof nm, "%s.ref", base);
+        add_param(b, nm, b->rank - 1, b->dim + 1, INIT_CONST, 0, 0.0f);
+        int64_t n = 1;
+        for (int i = 1; i < b->rank; i++)
+            n *= b->dim[i];
+        b->nparams -= n; /* not a trainable parameter */
+        const char *in[2] = {b->cur, nm};
+        const char *o[1] = {out};
+        add_node(b, "Sub", base, 2, in, 1, o);
+        set_cur(b, out);
         break;
     }
     case L_FLATTEN: {

@@ -317,6 +317,17 @@ static int op_matches(const xai_node *n, const char *sel)
 }
 
 /* Resolve the rule of every node. */
+/* x - c with c a constant of x's shape, the read-out's reference point (reference.c): the
+   deviations keep their relevance (Pass), as under BatchNorm's running mean, instead of the Norm
+   rule dividing it by a difference near zero */
+static int is_reference(const xai_model *m, const xai_node *n)
+{
+    if (n->kind != K_SUB || n->in[0] < 0 || n->in[1] < 0 || m->vals[n->in[0]].is_const)
+        return 0;
+    const xai_value *c = &m->vals[n->in[1]];
+    return c->is_const && c->numel == m->vals[n->in[0]].numel;
+}
+
 static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cfg, float low, float high,
                                 xai_rule *rules)
 {
@@ -386,7 +397,7 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
         } else if (n->kind == K_MAXPOOL || n->kind == K_AVGPOOL || n->kind == K_GAP) {
             rule_defaults(r, XAI_RULE_NORM); /* MaxPool: winner-take-all; average: Norm */
         } else if (n->kind == K_ADD || n->kind == K_SUB) {
-            rule_defaults(r, XAI_RULE_NORM);
+            rule_defaults(r, is_reference(m, n) ? XAI_RULE_PASS : XAI_RULE_NORM);
         } else if (n->kind == K_RELU || n->kind == K_LEAKYRELU || n->kind == K_SIGMOID || n->kind == K_TANH ||
                    n->kind == K_ELU) {
             rule_defaults(r, XAI_RULE_PASS);

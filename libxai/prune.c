@@ -159,9 +159,18 @@ static int follow(const xai_model *m, const Onnx__GraphProto *g, layer *L)
             const char *ft = c->output[0];
             Onnx__NodeProto *d = sole_consumer(g, ft);
             /* element-wise operators between the flattening and the dense layer (dropout(0.5)
-               after flatten, as the EEG and gait apps build it) keep each position's zero */
-            for (int k = 0; d && k < MAX_CHAIN && elementwise(d) && d->n_output >= 1 && !strcmp(d->input[0], ft); k++)
+               after flatten, as the EEG and gait apps build it) keep each position's zero; the
+               read-out's reference (Sub of a constant per position) does once its entries of the
+               removed channels are zeroed or removed too */
+            int64_t block = v < 0 ? 0 : m->vals[v].numel / L->nch;
+            for (int k = 0; d && k < MAX_CHAIN && d->n_output >= 1 && !strcmp(d->input[0], ft); k++) {
+                Onnx__TensorProto *r = xai_onnx_op_is(d, "Sub") ? weight_of(g, d, 1, 1) : NULL;
+                if (!elementwise(d) && !(r && r->dims[0] == L->nch * block && L->nown < MAX_EDITS))
+                    break;
+                if (r)
+                    L->own[L->nown++] = (edit){r->name, 0, block, 1};
                 d = sole_consumer(g, ft = d->output[0]);
+            }
             if (v < 0 || (xai_onnx_op_is(c, "Flatten") && xai_onnx_attr_i(c, "axis", 1) != 1) || !d)
                 return 0;
             return dense_input(g, d, ft, L->nch, m->vals[v].numel / L->nch, &L->next);

@@ -164,6 +164,43 @@ START_TEST(test_masked_equals_pruned)
 }
 END_TEST
 
+/* The read-out's reference (x - c after flatten, as xai-eeg builds it): the last conv layer is
+   still a candidate, and masking (c zeroed for the removed channels) equals removal (c shortened). */
+START_TEST(test_reference_readout)
+{
+    xai_model *m = NULL;
+    ck_assert_int_eq(xai_model_from_spec("conv2d(6,k=3,p=1) bn relu maxpool(2) conv2d(5,k=3,p=1) relu flatten "
+                                         "reference dropout(0.5) dense(3)", 3, in_shape, 7, &m), XAI_OK);
+    float *x = inputs(), a[NS * 3], b[NS * 3];
+    ck_assert_int_eq(xai_model_set_reference(m, NS, x), XAI_OK);
+    xai_prune_plan *p = NULL;
+    ck_assert_msg(xai_prune_plan_new(m, &p) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_prune_nlayers(p), 2);
+    ck_assert_int_eq(xai_prune_layer_units(p, 1), 5);
+    double s[11] = {1, 2, 3, 4, 5, 6, /* layer 1 */ 5, 1, 4, 2, 3};
+    unsigned char keep[11];
+    ck_assert_int_eq(xai_prune_select(p, s, 0.4, 0, keep, NULL), XAI_OK);
+    ck_assert(!keep[7] && !keep[9]); /* two of layer 1's five go */
+    void *mb, *pb;
+    size_t ml, pl;
+    ck_assert_int_eq(xai_prune_write(p, keep, 0, &mb, &ml), XAI_OK);
+    ck_assert_msg(xai_prune_write(p, keep, 1, &pb, &pl) == XAI_OK, "%s", xai_last_error());
+    xai_model *mm = load_bytes(mb, ml), *pm = load_bytes(pb, pl);
+    logits(mm, x, a);
+    logits(pm, x, b);
+    for (int i = 0; i < NS * 3; i++)
+        ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-5f * (1 + fabsf(a[i])), "logit %d: masked %g, pruned %g", i, a[i],
+                      b[i]);
+    xai_model_free(mm);
+    xai_model_free(pm);
+    free(mb);
+    free(pb);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+    free(x);
+}
+END_TEST
+
 /* A unit with no weights: zero under LRP, Taylor and weight, and the first to go. */
 START_TEST(test_dead_unit)
 {
@@ -212,6 +249,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_layers);
     tcase_add_test(tc, test_select);
     tcase_add_test(tc, test_masked_equals_pruned);
+    tcase_add_test(tc, test_reference_readout);
     tcase_add_test(tc, test_dead_unit);
     suite_add_tcase(s, tc);
     return s;

@@ -113,6 +113,54 @@ static xai_eeg_prep prep_from_opts(const opts *o)
     return p;
 }
 
+/* The read-out's reference (the `reference` layer of the default architecture): each model's
+   own training epochs, kept by fit, give the mean band power it is measured against (record).
+   Fitted per model, so a fold's reference never sees the subjects it holds out. */
+typedef struct {
+    int64_t n, numel;
+    float *x;
+} ref_state;
+
+static xai_status ref_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
+{
+    (void)idx, (void)y;
+    const int64_t *numel = ud;
+    ref_state *r = calloc(1, sizeof *r);
+    if (r)
+        r->x = malloc(sizeof(float) * (size_t)(n * *numel));
+    if (!r || !r->x) {
+        free(r);
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    memcpy(r->x, x, sizeof(float) * (size_t)(n * *numel));
+    r->n = n;
+    r->numel = *numel;
+    *state = r;
+    return XAI_OK;
+}
+
+static xai_status ref_apply(void *ud, const void *state, float *x, int64_t n)
+{
+    (void)ud, (void)state, (void)x, (void)n;
+    return XAI_OK; /* the samples are not changed: only the model's reference is fitted */
+}
+
+static xai_status ref_record(void *ud, const void *state, xai_model *m, const xai_train_result *res)
+{
+    (void)ud, (void)res;
+    const ref_state *r = state;
+    return xai_model_set_reference(m, r->n, r->x);
+}
+
+static void ref_free(void *ud, void *state)
+{
+    (void)ud;
+    ref_state *r = state;
+    if (r)
+        free(r->x);
+    free(r);
+}
+
 static int train_outputs_free(xai_app *app, const char *out)
 {
     if (xai_app_check_output(app, out) != 0)
@@ -182,6 +230,12 @@ int eeg_run_train(xai_app *app, opts *o)
     to.allow_within = 1; /* one subject: split by epochs, flagged as within-group in the card */
     if (o->val_split > 0)
         to.holdout_frac = o->val_split;
+    int64_t numel = 1;
+    for (int i = 0; i < d.ndim; i++)
+        numel *= d.shape[i];
+    const xai_driver_prep ref = {ref_fit, ref_apply, ref_record, ref_free, &numel};
+    if (spec && strstr(spec, "reference"))
+        to.prep = &ref;
     if (o->augment) {
         to.augment = xai_eeg_augment;
         to.augment_copies = 1;

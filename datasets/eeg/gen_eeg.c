@@ -361,12 +361,15 @@ static const char *const rchannels[] = {"Fp1", "Fp2", "AF3", "AF4", "F7",  "F3",
 #define RNCH ((int)(sizeof rchannels / sizeof rchannels[0]))
 /* the planted channels (right lateral fronto-temporo-parietal, away from the C3/C4 of motor
    imagery textbooks) and their source weights */
-static const char *const planted_ch[5] = {"FC6", "T8", "CP6", "P8", "P4"};
+static const char *const planted_right[5] = {"FC6", "T8", "CP6", "P8", "P4"};
+/* --placement alt: left fronto-temporal channels and an earlier window off the 0.25 s grid, so
+   that a default is not tuned to one placement */
+static const char *const planted_left[5] = {"F3", "F7", "FC5", "T7", "P7"};
+static const char *const *planted_ch = planted_right;
 static const double planted_w[5] = {1.0, 1.0, 0.9, 0.8, 0.8};
 /* the planted window inside the 4 s epoch (s after onset) and the class gains of the planted
    band's amplitude in it */
-#define PL_T0 1.5
-#define PL_T1 3.0
+static double PL_T0 = 1.5, PL_T1 = 3.0;
 #define PL_GAIN_T1 2.0
 #define PL_GAIN_T2 0.6
 
@@ -655,11 +658,14 @@ static int gen_realistic(const char *outdir, uint64_t seed, int nsub, int nses, 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]\n"
-               "               [--subject L] [--subjects N] [--sessions N] [--bdf] [--brainvision] [--events-tsv]\n"
+               "               [--subject L] [--subjects N] [--sessions N] [--placement default|alt] [--bdf]\n"
+               "               [--brainvision] [--events-tsv]\n"
                "               OUTDIR\n"
                "  --nuisance none       one subject, 25 channels, textbook C3/C4 effect (the default)\n"
                "  --nuisance realistic  --subjects x --sessions x --runs recordings, 32 channels, planted\n"
-               "                        effect on FC6,T8,CP6,P8,P4 with C3/C4 decoys and nuisances; truth.tsv\n");
+               "                        effect on FC6,T8,CP6,P8,P4 with C3/C4 decoys and nuisances; truth.tsv\n"
+               "  --placement alt       realistic: the effect on F3,F7,FC5,T7,P7 in 0.6-2.1 s instead of\n"
+               "                        1.5-3.0 s\n");
 }
 
 int main(int argc, char **argv)
@@ -687,7 +693,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--nuisance") && i + 1 < argc && (!strcmp(argv[i + 1], "none") ||
                                                                !strcmp(argv[i + 1], "realistic")))
             realistic = !strcmp(argv[++i], "realistic");
-        else if (!strcmp(a, "--brainvision"))
+        else if (!strcmp(a, "--placement") && i + 1 < argc && (!strcmp(argv[i + 1], "default") ||
+                                                                !strcmp(argv[i + 1], "alt"))) {
+            if (!strcmp(argv[++i], "alt"))
+                planted_ch = planted_left, PL_T0 = 0.6, PL_T1 = 2.1;
+        } else if (!strcmp(a, "--brainvision"))
             bv = 1;
         else if (!strcmp(a, "--bdf"))
             bdf = 1;

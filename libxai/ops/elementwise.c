@@ -4,7 +4,9 @@
  * arithmetic with numpy broadcasting (Add, Sub, Mul, Div) and BatchNormalization
  * (inference). LRP: activations and BN pass relevance unchanged (the layer below
  * multiplies by its input); an Add or Sub of two activations splits by the Norm rule
- * R_a = a * R / stab(a+b); other arithmetic falls back to the gradient, as Zennit does.
+ * R_a = a * R / stab(a+b); under Pass an Add or Sub gives it all to the activation of the
+ * output's shape (x - c, the read-out's reference point); other arithmetic falls back to the
+ * gradient, as Zennit does.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -204,8 +206,28 @@ static xai_status bin_backward(const xai_model *m, const xai_node *n, xai_worksp
     return bin_back(m, n, ws, 0, 0);
 }
 
+/* Pass on Add/Sub: the relevance goes unchanged to the one activation of the output's shape; the
+   other operand (a constant, a bias, a mean) is a reference point and gets none. Conservative,
+   as BatchNorm's running mean under Pass. */
+static xai_status bin_pass(const xai_model *m, const xai_node *n, xai_workspace *ws)
+{
+    int64_t no = vnumel(m, n->out[0]);
+    int full0 = !vconst(m, n->in[0]) && vnumel(m, n->in[0]) == no;
+    int full1 = !vconst(m, n->in[1]) && vnumel(m, n->in[1]) == no;
+    if ((n->kind != K_ADD && n->kind != K_SUB) || full0 == full1)
+        return xai_error_set(XAI_EINVAL, "rule pass on '%s' (%s) needs an Add or Sub with one activation "
+                             "operand of the output's shape", n->name, n->op_type);
+    const float *g = ws->adj[n->out[0]];
+    float *dx = ws->adj[n->in[full0 ? 0 : 1]];
+    for (int64_t k = 0; k < no * ws->ns; k++)
+        dx[k] += g[k];
+    return XAI_OK;
+}
+
 static xai_status bin_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
 {
+    if (r->kind == XAI_RULE_PASS)
+        return bin_pass(m, n, ws);
     int two = !vconst(m, n->in[0]) && !vconst(m, n->in[1]);
     if (r->kind == XAI_RULE_NORM || (r->kind != XAI_RULE_GRADIENT && two && (n->kind == K_ADD || n->kind == K_SUB)))
         return bin_back(m, n, ws, 1, r->stabilizer);

@@ -161,10 +161,15 @@ XAI_API xai_status xai_eeg_filter(float *x, int64_t n, double fs, double hp, dou
  * The shallow ConvNet of Schirrmeister et al. 2017 at our scale: a temporal filter of about
  * 0.1 s (their 25 samples at 250 Hz), a spatial filter over all channels, pooling over
  * 0.25 s, dropout 0.5. No padding: a padded filter sees zeros that are not in the data and
- * its relevance piles up at the epoch edges. Placeholders: see xai_eeg_arch_expand().
+ * its relevance piles up at the epoch edges. The read-out measures each pooled band-power
+ * feature against its mean over the training epochs (`reference`, set after training by
+ * xai_model_set_reference(); the logits are unchanged), so that LRP credits a fall below the
+ * average where it happens, as an ERD is read against a reference period (Pfurtscheller and
+ * Lopes da Silva 1999), instead of the unchanged rest of the epoch. Placeholders: see
+ * xai_eeg_arch_expand().
  */
 #define XAI_EEG_DEFAULT_ARCH \
-    "conv2d(16,k=1x{KT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.5) dense({K})"
+    "conv2d(16,k=1x{KT}) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten reference dropout(0.5) dense({K})"
 
 /**
  * Expand the placeholders of an architecture template on the input [1, C, T]: {C} channels,

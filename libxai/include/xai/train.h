@@ -46,6 +46,16 @@ XAI_API xai_status xai_arch_param_count(const char *spec, int ndim, const int64_
 XAI_API xai_status xai_model_from_spec(const char *spec, int ndim, const int64_t *input_shape, uint64_t seed,
                                        xai_model **out);
 
+/**
+ * Set the read-out's reference point: the constant c of the model's one `reference` node
+ * (z = x - c, arch.c) becomes the mean of x over the @p n samples @p x, and the output Gemm's
+ * bias takes up W c, so every logit stays as it was (checked; on failure the model is left
+ * unchanged). LRP then credits each feature with its deviation from that mean.
+ * @return XAI_EINVAL without exactly one such node, without an output Gemm, or when the layers
+ *         after the node are not affine.
+ */
+XAI_API xai_status xai_model_set_reference(xai_model *m, int64_t n, const float *x);
+
 /** Set (or replace) a metadata_props entry that xai_model_save_onnx() writes. */
 XAI_API xai_status xai_model_set_metadata(xai_model *m, const char *key, const char *value);
 
