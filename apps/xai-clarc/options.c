@@ -11,7 +11,7 @@ void clarc_usage(FILE *f)
 {
     fprintf(f,
 "SYNOPSIS\n"
-"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
+"  " PROG " cav --model M.onnx --layer NAME|auto --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
 "           -o CAV.json\n"
 "  " PROG " project --model M.onnx --cav CAV.json [--z clean|artefact|VALUE] -o OUT.onnx\n"
 "  " PROG " fine-tune --model M.onnx --cav CAV.json --x X.npy --y Y.npy [training] -o OUT.onnx\n"
@@ -25,6 +25,11 @@ void clarc_usage(FILE *f)
 "\n"
 "CAV\n"
 "  --layer NAME          node or activation name (xai-info lists them); not the output\n"
+"  --layer auto | A,B,...  try every layer that can carry a CAV (conv, dense, activation,\n"
+"                        pooling, BN, add; not the output) or the listed ones, and keep the one\n"
+"                        whose CAV separates the groups best on held-out samples: two folds by\n"
+"                        sample order, fitted on one, Cohen's d of the other's projections (no\n"
+"                        test data involved); the choice and each layer's d go to stderr\n"
 "  --x X.npy             the samples, [N, model input shape]\n"
 "  GROUPS, one of:\n"
 "  --artefact FILE --clean FILE   0-based sample indices (whitespace or comma separated)\n"

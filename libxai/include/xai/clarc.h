@@ -69,6 +69,28 @@ XAI_API xai_status xai_cav_fit_within(xai_cav_method method, int64_t d, int64_t 
 XAI_API double xai_cav_mean_projection(const float *v, int64_t d, int64_t n, const float *acts);
 
 /**
+ * Cohen's d of the projections v^T a of the two groups: (mean artefact - mean clean) over the
+ * pooled standard deviation. NaN when a group is empty or there are fewer than 3 rows.
+ */
+XAI_API double xai_cav_separation(const float *v, int64_t d, int64_t n_art, const float *art, int64_t n_clean,
+                                  const float *clean);
+
+/**
+ * How well a CAV of this method separates the groups on rows it was not fitted on: two folds
+ * (rows of each group by the parity of their index), a CAV fitted on one fold, Cohen's d of
+ * the other fold's projections, the mean over both ways. With classes (both non-NULL) the CAV
+ * is fitted within classes (xai_cav_fit_within) and only the held-out rows of classes that
+ * hold both groups in the fitting fold count. A criterion for the layer of a CAV that never
+ * looks at test data: a large held-out d means v moves the artefact samples far compared with
+ * the spread of the clean ones along it, so a projection along v changes clean samples little.
+ * Needs >= 4 samples per group.
+ * @param[out] sep the held-out d (NaN on failure)
+ */
+XAI_API xai_status xai_cav_heldout_separation(xai_cav_method method, int64_t d, int64_t n_art, const float *art,
+                                              const int *art_cls, int64_t n_clean, const float *clean,
+                                              const int *clean_cls, double *sep);
+
+/**
  * ONNX bytes of @p m (current weights, BN nodes kept) with the projection a' = a - v (v^T a - z)
  * inserted after @p layer; the layer's consumers read a'. Refused for the model output, the
  * model input, or a model that already holds a projection.
