@@ -474,7 +474,8 @@ static int has_class(const int *cls, int64_t n, int c)
     return 0;
 }
 
-/* Rows of one group split by fold: fold f gets rows i with i % 2 == f (copies, with classes). */
+/* Rows of one group split in two folds, alternating within each class (by the parity of the
+   row's rank among the group's rows of its class), so both folds hold every class. */
 typedef struct {
     int64_t n[2];
     float *x[2];
@@ -484,15 +485,18 @@ typedef struct {
 static int split_rows(int64_t d, int64_t n, const float *x, const int *cls, cav_folds *o)
 {
     for (int f = 0; f < 2; f++) {
-        o->n[f] = (n + 1 - f) / 2;
-        o->x[f] = malloc(sizeof(float) * (size_t)((o->n[f] + 1) * d));
-        o->c[f] = malloc(sizeof(int) * (size_t)(o->n[f] + 1));
+        o->x[f] = malloc(sizeof(float) * (size_t)((n + 1) * d));
+        o->c[f] = malloc(sizeof(int) * (size_t)(n + 1));
         if (!o->x[f] || !o->c[f])
             return -1;
     }
     for (int64_t i = 0; i < n; i++) {
-        memcpy(o->x[i % 2] + (i / 2) * d, x + i * d, sizeof(float) * (size_t)d);
-        o->c[i % 2][i / 2] = cls ? cls[i] : 0;
+        int64_t rank = 0;
+        for (int64_t j = 0; cls && j < i; j++)
+            rank += cls[j] == cls[i];
+        int f = (int)((cls ? rank : i) % 2);
+        memcpy(o->x[f] + o->n[f] * d, x + i * d, sizeof(float) * (size_t)d);
+        o->c[f][o->n[f]++] = cls ? cls[i] : 0;
     }
     return 0;
 }

@@ -143,6 +143,60 @@ START_TEST(test_cav_within_hand)
 }
 END_TEST
 
+/* Cohen's d by hand: v = (1, 0); artefact projections 2, 4, clean 0, 2: (3 - 1) / sqrt(4 / 2) */
+START_TEST(test_cav_separation_hand)
+{
+    const float v[] = {1, 0}, art[] = {2, 7, 4, -1}, clean[] = {0, 3, 2, 5};
+    ck_assert_msg(fabs(xai_cav_separation(v, 2, 2, art, 2, clean) - sqrt(2.0)) < 1e-9, "%g",
+                  xai_cav_separation(v, 2, 2, art, 2, clean));
+    ck_assert(isnan(xai_cav_separation(v, 2, 1, art, 1, clean)));
+}
+END_TEST
+
+/* Held out, a CAV fitted to noise does not separate the groups although it does on its own
+   rows; a planted artefact of strength s along a unit u is separated by about s (the
+   projections have unit SD); a stronger artefact scores higher (the layer criterion). */
+START_TEST(test_cav_heldout)
+{
+    enum { D = 60, NA = 40, NC = 40 };
+    static float art[NA * D], clean[NC * D];
+    float u[D], v[D];
+    int ca[NA], cc[NC];
+    rs = 4242;
+    unit_dir(u, D);
+    double sep[3];
+    const double strength[3] = {0, 2, 4};
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < NA * D; i++)
+            art[i] = (float)(gauss() + strength[k] * u[i % D]);
+        for (int i = 0; i < NC * D; i++)
+            clean[i] = (float)gauss();
+        ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, NULL, NC, clean, NULL, &sep[k]) == XAI_OK,
+                      "%s", xai_last_error());
+        ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, NA, art, NC, clean, v), XAI_OK);
+        double in = xai_cav_separation(v, D, NA, art, NC, clean);
+        printf("  artefact strength %.0f: separation on the fitted rows %.2f, held out %.2f\n", strength[k], in, sep[k]);
+        ck_assert(sep[k] < in);
+    }
+    ck_assert_msg(fabs(sep[0]) < 0.7, "noise: held-out d %g", sep[0]);
+    ck_assert_msg(sep[1] > 1.2 && sep[1] < 2.5, "strength 2: held-out d %g", sep[1]);
+    ck_assert(sep[2] > sep[1] + 1);
+    /* within classes: class 1 holds both groups, class 0 only clean rows (left out) */
+    for (int i = 0; i < NA; i++)
+        ca[i] = 1;
+    for (int i = 0; i < NC; i++)
+        cc[i] = i % 2;
+    double w;
+    ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NC, clean, cc, &w) == XAI_OK, "%s",
+                  xai_last_error());
+    ck_assert_msg(w > 2.5, "within classes, strength 4: %g", w);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, 3, art, NULL, NC, clean, NULL, &w), XAI_EINVAL);
+    ck_assert(isnan(w));
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NC, clean, NULL, &w), XAI_EINVAL);
+}
+END_TEST
+
+
 static xai_model *small_model(void)
 {
     int64_t sh[2] = {2, 20};
@@ -308,6 +362,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_cav_methods);
     tcase_add_test(tc, test_cav_within_classes);
     tcase_add_test(tc, test_cav_within_hand);
+    tcase_add_test(tc, test_cav_separation_hand);
+    tcase_add_test(tc, test_cav_heldout);
     tcase_add_test(tc, test_projection_in_graph);
     tcase_add_test(tc, test_train_after);
     tcase_add_test(tc, test_cav_file);

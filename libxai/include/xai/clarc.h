@@ -77,7 +77,7 @@ XAI_API double xai_cav_separation(const float *v, int64_t d, int64_t n_art, cons
 
 /**
  * How well a CAV of this method separates the groups on rows it was not fitted on: two folds
- * (rows of each group by the parity of their index), a CAV fitted on one fold, Cohen's d of
+ * (the rows of each group and class alternately), a CAV fitted on one fold, Cohen's d of
  * the other fold's projections, the mean over both ways. With classes (both non-NULL) the CAV
  * is fitted within classes (xai_cav_fit_within) and only the held-out rows of classes that
  * hold both groups in the fitting fold count. A criterion for the layer of a CAV that never
