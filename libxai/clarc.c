@@ -474,15 +474,16 @@ static int has_class(const int *cls, int64_t n, int c)
     return 0;
 }
 
-/* Rows of one group split in two folds, alternating within each class (by the parity of the
-   row's rank among the group's rows of its class), so both folds hold every class. */
+/* Rows of one group split in two folds: as given (fold[i] 0 or 1), else alternating within each
+   class (by the parity of the row's rank among the group's rows of its class), so both folds
+   hold every class. */
 typedef struct {
     int64_t n[2];
     float *x[2];
     int *c[2];
 } cav_folds;
 
-static int split_rows(int64_t d, int64_t n, const float *x, const int *cls, cav_folds *o)
+static int split_rows(int64_t d, int64_t n, const float *x, const int *cls, const unsigned char *fold, cav_folds *o)
 {
     for (int f = 0; f < 2; f++) {
         o->x[f] = malloc(sizeof(float) * (size_t)((n + 1) * d));
@@ -492,9 +493,9 @@ static int split_rows(int64_t d, int64_t n, const float *x, const int *cls, cav_
     }
     for (int64_t i = 0; i < n; i++) {
         int64_t rank = 0;
-        for (int64_t j = 0; cls && j < i; j++)
+        for (int64_t j = 0; cls && !fold && j < i; j++)
             rank += cls[j] == cls[i];
-        int f = (int)((cls ? rank : i) % 2);
+        int f = fold ? fold[i] != 0 : (int)((cls ? rank : i) % 2);
         memcpy(o->x[f] + o->n[f] * d, x + i * d, sizeof(float) * (size_t)d);
         o->c[f][o->n[f]++] = cls ? cls[i] : 0;
     }
@@ -535,17 +536,19 @@ static xai_status fold_separation(xai_cav_method method, int64_t d, const cav_fo
 }
 
 xai_status xai_cav_heldout_separation(xai_cav_method method, int64_t d, int64_t n_art, const float *art,
-                                      const int *art_cls, int64_t n_clean, const float *clean, const int *clean_cls,
+                                      const int *art_cls, const unsigned char *art_fold, int64_t n_clean,
+                                      const float *clean, const int *clean_cls, const unsigned char *clean_fold,
                                       double *sep)
 {
     *sep = NAN;
-    if (d < 1 || n_art < 4 || n_clean < 4 || !art_cls != !clean_cls)
-        XAI_FAIL(XAI_EINVAL, "CAV held out: needs at least 4 artefact and 4 clean samples (got %lld and %lld) and "
-                 "classes for both groups or for neither", (long long)n_art, (long long)n_clean);
+    if (d < 1 || n_art < 4 || n_clean < 4 || !art_cls != !clean_cls || !art_fold != !clean_fold)
+        XAI_FAIL(XAI_EINVAL, "CAV held out: needs at least 4 artefact and 4 clean samples (got %lld and %lld), "
+                 "classes and folds for both groups or for neither", (long long)n_art, (long long)n_clean);
     cav_folds a = {0}, c = {0};
     float *v = malloc(sizeof(float) * (size_t)d);
     xai_status st = XAI_OK;
-    if (!v || split_rows(d, n_art, art, art_cls, &a) || split_rows(d, n_clean, clean, clean_cls, &c))
+    if (!v || split_rows(d, n_art, art, art_cls, art_fold, &a) ||
+        split_rows(d, n_clean, clean, clean_cls, clean_fold, &c))
         st = xai_error_set(XAI_ENOMEM, "out of memory");
     double s[2] = {NAN, NAN};
     for (int h = 0; h < 2 && !st; h++)

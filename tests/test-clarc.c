@@ -4,7 +4,8 @@
  * recovers the artefact where the pooled CAV follows the class; the projection written
  * into the ONNX graph gives a' = a - v (v^T a - z) exactly when libxai reloads it (so v^T a' = z
  * for every sample) and leaves everything else of the model alone; bad layers are refused;
- * fine-tuning after a node leaves the earlier weights bit-identical.
+ * fine-tuning after a node leaves the earlier weights bit-identical; the held-out separation
+ * that picks a CAV's layer rejects noise, ranks artefacts by strength and keeps twins together.
  */
 #include <math.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ START_TEST(test_cav_heldout)
             art[i] = (float)(gauss() + strength[k] * u[i % D]);
         for (int i = 0; i < NC * D; i++)
             clean[i] = (float)gauss();
-        ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, NULL, NC, clean, NULL, &sep[k]) == XAI_OK,
+        ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, NULL, NULL, NC, clean, NULL, NULL, &sep[k]) == XAI_OK,
                       "%s", xai_last_error());
         ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, NA, art, NC, clean, v), XAI_OK);
         double in = xai_cav_separation(v, D, NA, art, NC, clean);
@@ -187,14 +188,50 @@ START_TEST(test_cav_heldout)
     for (int i = 0; i < NC; i++)
         cc[i] = i % 2;
     double w;
-    ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NC, clean, cc, &w) == XAI_OK, "%s",
+    ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NULL, NC, clean, cc, NULL, &w) == XAI_OK, "%s",
                   xai_last_error());
     ck_assert_msg(w > 2.5, "within classes, strength 4: %g", w);
-    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, 3, art, NULL, NC, clean, NULL, &w), XAI_EINVAL);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, 3, art, NULL, NULL, NC, clean, NULL, NULL, &w), XAI_EINVAL);
     ck_assert(isnan(w));
-    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NC, clean, NULL, &w), XAI_EINVAL);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NULL, NC, clean, NULL, NULL, &w), XAI_EINVAL);
 }
 END_TEST
+
+/* Twins: each artefact row is a sample plus the artefact, and the clean group holds the same
+   samples without it (after one unrelated clean row, so alternating rows split the pairs).
+   With the pairs kept in one fold the held-out d is large; split, the fit learns the samples'
+   content and the held-out d collapses. */
+START_TEST(test_cav_heldout_twins)
+{
+    enum { D = 60, N = 40 };
+    static float art[N * D], clean[(N + 1) * D];
+    static unsigned char fa[N], fc[N + 1];
+    float u[D];
+    rs = 99;
+    unit_dir(u, D);
+    for (int j = 0; j < D; j++)
+        clean[j] = (float)(3 * gauss());
+    fc[0] = 0;
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) {
+            float content = (float)(3 * gauss());
+            clean[(i + 1) * D + j] = content + 0.3f * (float)gauss();
+            art[i * D + j] = content + 0.3f * (float)gauss() + 2.0f * u[j];
+        }
+        fa[i] = fc[i + 1] = (unsigned char)(i % 2);
+    }
+    double paired, split;
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, fa, N + 1, clean, NULL, fc, &paired),
+                     XAI_OK);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, NULL, N + 1, clean, NULL, NULL, &split),
+                     XAI_OK);
+    printf("  twins: held-out d with the pairs in one fold %.2f, split %.2f\n", paired, split);
+    ck_assert_msg(paired > split + 0.3, "paired %g, split %g", paired, split);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, fa, N + 1, clean, NULL, NULL, &split),
+                     XAI_EINVAL);
+}
+END_TEST
+
 
 
 static xai_model *small_model(void)
@@ -364,6 +401,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_cav_within_hand);
     tcase_add_test(tc, test_cav_separation_hand);
     tcase_add_test(tc, test_cav_heldout);
+    tcase_add_test(tc, test_cav_heldout_twins);
     tcase_add_test(tc, test_projection_in_graph);
     tcase_add_test(tc, test_train_after);
     tcase_add_test(tc, test_cav_file);

@@ -141,35 +141,72 @@ static int listed(const char *list, const char *name)
     return 0;
 }
 
+/* The two groups' rows of X, their classes (NULL: pooled) and folds (NULL: alternate). */
+typedef struct {
+    int64_t *ia, *ic, na, nc;
+    int *ya, *yc;
+    unsigned char *fa, *fc;
+} cav_rows;
+
+/* --folds F.npy: one fold (0 or 1) per sample of X, for the groups' rows */
+static int group_folds(const clarc_opts *o, int64_t n, cav_rows *r)
+{
+    if (!o->folds)
+        return 0;
+    xai_npy_int F;
+    if (xai_npy_load_int(o->folds, &F) != XAI_OK)
+        return xai_app_fail(&app, o->folds, "%s", xai_last_error());
+    int64_t k = 1;
+    for (int d = 0; d < F.ndim; d++)
+        k *= F.shape[d];
+    int rc = k == n ? 0 : xai_app_fail(&app, o->folds, "has %lld folds for %lld samples", (long long)k, (long long)n);
+    r->fa = rc ? NULL : malloc((size_t)(r->na + 1));
+    r->fc = rc ? NULL : malloc((size_t)(r->nc + 1));
+    if (!rc && (!r->fa || !r->fc))
+        rc = xai_app_fail(&app, NULL, "out of memory");
+    for (int64_t i = 0; !rc && i < r->na + r->nc; i++) {
+        int64_t f = F.data[i < r->na ? r->ia[i] : r->ic[i - r->na]];
+        if (f != 0 && f != 1)
+            rc = xai_app_fail(&app, o->folds, "fold %lld of a grouped sample; folds are 0 or 1", (long long)f);
+        else
+            (i < r->na ? r->fa : r->fc)[i < r->na ? i : i - r->na] = (unsigned char)f;
+    }
+    xai_npy_int_free(&F);
+    return rc;
+}
+
 /* The held-out separation (xai_cav_heldout_separation) of the CAV at one layer; NaN when it
    cannot be judged there. */
 static double layer_score(const clarc_opts *o, const xai_model *m, const xai_npy *x, const char *layer,
-                          const int64_t *ia, int64_t na, const int *ya, const int64_t *ic, int64_t nc, const int *yc)
+                          const cav_rows *r)
 {
     int64_t d;
     double sep = NAN;
     if (xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
         return NAN;
-    float *aa = acts_of(o, layer, m, x, ia, na, d), *ac = aa ? acts_of(o, layer, m, x, ic, nc, d) : NULL;
-    if (ac && xai_cav_heldout_separation(o->method, d, na, aa, ya, nc, ac, yc, &sep) != XAI_OK && !o->quiet)
+    float *aa = acts_of(o, layer, m, x, r->ia, r->na, d), *ac = aa ? acts_of(o, layer, m, x, r->ic, r->nc, d) : NULL;
+    if (ac && xai_cav_heldout_separation(o->method, d, r->na, aa, r->ya, r->fa, r->nc, ac, r->yc, r->fc, &sep) != XAI_OK
+        && !o->quiet)
         fprintf(stderr, PROG ": %s: not judged: %s\n", layer, xai_last_error());
     free(aa), free(ac);
     return sep;
 }
 
-/* --layer auto (every candidate layer) or A,B,...: the layer whose CAV separates the groups best
-   on held-out rows. Returns the node's name (owned by the model) or NULL (message printed). */
-static const char *pick_layer(const clarc_opts *o, const xai_model *m, const xai_npy *x, const int64_t *ia,
-                              int64_t na, const int *ya, const int64_t *ic, int64_t nc, const int *yc)
+/* the layer the CAV is fitted at: as given, or (--layer auto: every candidate layer; A,B,...:
+   those) the one whose CAV separates the groups best on held-out rows. Returns the node's name
+   (owned by the model or the options) or NULL (message printed). */
+static const char *cav_layer(const clarc_opts *o, const xai_model *m, const xai_npy *x, const cav_rows *r)
 {
+    int auto_all = !strcmp(o->layer, "auto");
+    if (!auto_all && !strchr(o->layer, ','))
+        return o->layer;
     const char *best = NULL;
     double best_sep = -INFINITY;
-    int auto_all = !strcmp(o->layer, "auto");
     for (int i = 0; i < xai_model_node_count(m); i++) {
         const char *name = xai_model_node_name(m, i);
         if (!name || !(auto_all ? candidate_op(m, i) : listed(o->layer, name)))
             continue;
-        double sep = layer_score(o, m, x, name, ia, na, ya, ic, nc, yc);
+        double sep = layer_score(o, m, x, name, r);
         if (!o->quiet)
             fprintf(stderr, PROG ": layer %-20s %-18s held-out separation d = %.3f\n", name, xai_model_node_op(m, i),
                     sep);
@@ -179,15 +216,6 @@ static const char *pick_layer(const clarc_opts *o, const xai_model *m, const xai
     if (!best)
         xai_app_fail(&app, o->model, "no layer of '%s' gives a CAV that can be judged on held-out samples", o->layer);
     return best;
-}
-
-/* the layer the CAV is fitted at: as given, or picked by held-out separation */
-static const char *cav_layer(const clarc_opts *o, const xai_model *m, const xai_npy *x, const int64_t *ia,
-                             int64_t na, const int *ya, const int64_t *ic, int64_t nc, const int *yc)
-{
-    if (strcmp(o->layer, "auto") && !strchr(o->layer, ','))
-        return o->layer;
-    return pick_layer(o, m, x, ia, na, ya, ic, nc, yc);
 }
 
 static int cav_report(const clarc_opts *o, const char *layer, float *v, int64_t d, int64_t na, const float *aa,
@@ -207,29 +235,31 @@ static int cmd_cav(const clarc_opts *o, xai_model *m)
     if (!o->layer || !o->x)
         return xai_app_usage_error(&app, "cav needs --layer and --x");
     xai_npy x = {0};
-    int64_t *ia = NULL, *ic = NULL, na, nc, d;
-    int *ya = NULL, *yc = NULL;
+    cav_rows r = {0};
+    int64_t d;
     float *aa = NULL, *ac = NULL, *v = NULL;
     const char *layer = NULL;
     clarc_group_src gs = {o->art, o->clean, o->groups, o->spray, o->cls, o->cluster};
     int rc = load_x(o, m, &x);
     if (!rc)
-        rc = clarc_groups(&app, &gs, x.shape[0], &ia, &na, &ic, &nc);
+        rc = clarc_groups(&app, &gs, x.shape[0], &r.ia, &r.na, &r.ic, &r.nc);
     if (!rc)
-        rc = group_classes(o, m, x.shape[0], ia, na, ic, nc, &ya, &yc);
-    if (!rc && !(layer = cav_layer(o, m, &x, ia, na, ya, ic, nc, yc)))
+        rc = group_classes(o, m, x.shape[0], r.ia, r.na, r.ic, r.nc, &r.ya, &r.yc);
+    if (!rc)
+        rc = group_folds(o, x.shape[0], &r);
+    if (!rc && !(layer = cav_layer(o, m, &x, &r)))
         rc = 1;
     if (!rc && xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
-    if (!rc && (!(aa = acts_of(o, layer, m, &x, ia, na, d)) || !(ac = acts_of(o, layer, m, &x, ic, nc, d))))
+    if (!rc && (!(aa = acts_of(o, layer, m, &x, r.ia, r.na, d)) || !(ac = acts_of(o, layer, m, &x, r.ic, r.nc, d))))
         rc = 1;
     if (!rc && !(v = malloc(sizeof(float) * (size_t)d)))
         rc = xai_app_fail(&app, NULL, "out of memory");
     if (!rc)
-        rc = fit_cav(o, layer, &na, aa, ya, &nc, ac, yc, d, v);
+        rc = fit_cav(o, layer, &r.na, aa, r.ya, &r.nc, ac, r.yc, d, v);
     if (!rc)
-        rc = cav_report(o, layer, v, d, na, aa, nc, ac);
-    free(ia), free(ic), free(ya), free(yc), free(aa), free(ac), free(v);
+        rc = cav_report(o, layer, v, d, r.na, aa, r.nc, ac);
+    free(r.ia), free(r.ic), free(r.ya), free(r.yc), free(r.fa), free(r.fc), free(aa), free(ac), free(v);
     xai_npy_free(&x);
     return rc;
 }
