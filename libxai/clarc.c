@@ -450,3 +450,113 @@ xai_status xai_clarc_onnx(const xai_model *m, const char *layer, const float *v,
     onnx__model_proto__free_unpacked(mp, NULL);
     return st;
 }
+
+/* ------------------------------------------------------------ judging a CAV on held-out rows */
+
+double xai_cav_separation(const float *v, int64_t d, int64_t na, const float *art, int64_t nc, const float *clean)
+{
+    if (na < 1 || nc < 1 || na + nc < 3)
+        return NAN;
+    double ma = xai_cav_mean_projection(v, d, na, art), mc = xai_cav_mean_projection(v, d, nc, clean), ss = 0;
+    for (int64_t i = 0; i < na + nc; i++) {
+        double p = xai_cav_mean_projection(v, d, 1, i < na ? art + i * d : clean + (i - na) * d) - (i < na ? ma : mc);
+        ss += p * p;
+    }
+    return (ma - mc) / sqrt(ss / (double)(na + nc - 2) + 1e-30);
+}
+
+/* does class c occur among the n classes in cls? */
+static int has_class(const int *cls, int64_t n, int c)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (cls[i] == c)
+            return 1;
+    return 0;
+}
+
+/* Rows of one group split in two folds: as given (fold[i] 0 or 1), else alternating within each
+   class (by the parity of the row's rank among the group's rows of its class), so both folds
+   hold every class. */
+typedef struct {
+    int64_t n[2];
+    float *x[2];
+    int *c[2];
+} cav_folds;
+
+static int split_rows(int64_t d, int64_t n, const float *x, const int *cls, const unsigned char *fold, cav_folds *o)
+{
+    for (int f = 0; f < 2; f++) {
+        o->x[f] = malloc(sizeof(float) * (size_t)((n + 1) * d));
+        o->c[f] = malloc(sizeof(int) * (size_t)(n + 1));
+        if (!o->x[f] || !o->c[f])
+            return -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t rank = 0;
+        for (int64_t j = 0; cls && !fold && j < i; j++)
+            rank += cls[j] == cls[i];
+        int f = fold ? fold[i] != 0 : (int)((cls ? rank : i) % 2);
+        memcpy(o->x[f] + o->n[f] * d, x + i * d, sizeof(float) * (size_t)d);
+        o->c[f][o->n[f]++] = cls ? cls[i] : 0;
+    }
+    return 0;
+}
+
+static void folds_free(cav_folds *o)
+{
+    for (int f = 0; f < 2; f++)
+        free(o->x[f]), free(o->c[f]);
+}
+
+/* Cohen's d on fold h of v fitted on the other fold; within classes, only the held-out rows of
+   classes that hold both groups in the fitting fold count (those the fit could see). */
+static xai_status fold_separation(xai_cav_method method, int64_t d, const cav_folds *a, const cav_folds *c,
+                                  int within, int h, float *v, double *sep)
+{
+    int f = 1 - h;
+    xai_status st = within ? xai_cav_fit_within(method, d, a->n[f], a->x[f], a->c[f], c->n[f], c->x[f], c->c[f], v, NULL)
+                           : xai_cav_fit(method, d, a->n[f], a->x[f], c->n[f], c->x[f], v);
+    if (st)
+        return st;
+    float *kept[2] = {malloc(sizeof(float) * (size_t)((a->n[h] + 1) * d)),
+                      malloc(sizeof(float) * (size_t)((c->n[h] + 1) * d))};
+    int64_t k[2] = {0, 0};
+    for (int g = 0; g < 2 && kept[0] && kept[1]; g++) {
+        const cav_folds *s = g ? c : a;
+        for (int64_t i = 0; i < s->n[h]; i++)
+            if (!within || (has_class(a->c[f], a->n[f], s->c[h][i]) && has_class(c->c[f], c->n[f], s->c[h][i])))
+                memcpy(kept[g] + k[g]++ * d, s->x[h] + i * d, sizeof(float) * (size_t)d);
+    }
+    if (!kept[0] || !kept[1])
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+    else
+        *sep = xai_cav_separation(v, d, k[0], kept[0], k[1], kept[1]);
+    free(kept[0]), free(kept[1]);
+    return st;
+}
+
+xai_status xai_cav_heldout_separation(xai_cav_method method, int64_t d, int64_t n_art, const float *art,
+                                      const int *art_cls, const unsigned char *art_fold, int64_t n_clean,
+                                      const float *clean, const int *clean_cls, const unsigned char *clean_fold,
+                                      double *sep)
+{
+    *sep = NAN;
+    if (d < 1 || n_art < 4 || n_clean < 4 || !art_cls != !clean_cls || !art_fold != !clean_fold)
+        XAI_FAIL(XAI_EINVAL, "CAV held out: needs at least 4 artefact and 4 clean samples (got %lld and %lld), "
+                 "classes and folds for both groups or for neither", (long long)n_art, (long long)n_clean);
+    cav_folds a = {0}, c = {0};
+    float *v = malloc(sizeof(float) * (size_t)d);
+    xai_status st = XAI_OK;
+    if (!v || split_rows(d, n_art, art, art_cls, art_fold, &a) ||
+        split_rows(d, n_clean, clean, clean_cls, clean_fold, &c))
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+    double s[2] = {NAN, NAN};
+    for (int h = 0; h < 2 && !st; h++)
+        st = fold_separation(method, d, &a, &c, art_cls != NULL, h, v, &s[h]);
+    if (!st && !(isfinite(s[0]) && isfinite(s[1])))
+        st = xai_error_set(XAI_EINVAL, "CAV held out: a fold has no held-out rows of both groups in the classes fitted");
+    if (!st)
+        *sep = 0.5 * (s[0] + s[1]);
+    folds_free(&a), folds_free(&c), free(v);
+    return st;
+}

@@ -110,6 +110,30 @@ def check_cav_sources(clarc, p, sc, y):
     return c[0]
 
 
+def check_layer_auto(clarc, p):
+    """--layer auto tries every layer that can carry a CAV (not the logits, not flatten) and keeps
+    the one with the largest held-out separation it reports; a list narrows the candidates;
+    --folds must give 0 or 1 for every sample"""
+    cav = [clarc, "cav", "--model", p("m.onnx"), "--x", p("x.npy"), "--groups", p("groups.npy")]
+    r = run(cav + ["--layer", "auto", "-o", p("cav-auto.json")])
+    d = {ln.split()[2]: float(ln.split()[-1]) for ln in r.stderr.splitlines() if "held-out separation" in ln}
+    assert set(d) == {"conv0", "relu1", "maxpool2"}, d
+    assert json.load(open(p("cav-auto.json")))["layer"] == max(d, key=d.get), (d, r.stderr)
+    r = run(cav + ["--layer", "relu1,conv0", "-o", p("cav-list.json")])
+    d2 = {ln.split()[2]: float(ln.split()[-1]) for ln in r.stderr.splitlines() if "held-out separation" in ln}
+    assert d2 == {k: d[k] for k in ("conv0", "relu1")}, d2
+    assert json.load(open(p("cav-list.json")))["layer"] == max(d2, key=d2.get)
+    n = len(np.load(p("x.npy")))
+    np.save(p("folds.npy"), (np.arange(n) // 2 % 2).astype(np.int64))
+    run(cav + ["--layer", "auto", "--folds", p("folds.npy"), "-o", p("cav-folds.json"), "-q"])
+    np.save(p("folds-short.npy"), np.zeros(n - 1, np.int64))
+    np.save(p("folds-bad.npy"), np.full(n, 2, np.int64))
+    for f in ("folds-short.npy", "folds-bad.npy"):
+        run(cav + ["--layer", "auto", "--folds", p(f), "-o", p("cav-e.json"), "-q"], 1)
+    run(cav + ["--layer", "nosuch,other", "-o", p("cav-e.json"), "-q"], 1)
+    assert not os.path.exists(p("cav-e.json"))
+
+
 def check_project(clarc, xexp, p, cav, x):
     run([clarc, "project", "--model", p("m.onnx"), "--cav", p("cav.json"), "-o", p("pc.onnx"), "-q"])
     side = json.load(open(p("pc.json")))  # the model's sidecar: its card and where the CAV came from
@@ -185,6 +209,7 @@ def main():
         run([train, "--arch", ARCH, "--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "1", "-o", p("l2.onnx"),
              "-q", "--guide", "lrp,lambda=0.5,layer=nosuch"], 1)
         cav = check_cav_sources(clarc, p, sc, y)
+        check_layer_auto(clarc, p)
         check_project(clarc, xexp, p, cav, x)
         check_finetune(clarc, p)
         run([train, "--init", p("m.onnx"), "--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "2", "-o", p("rr.onnx"),

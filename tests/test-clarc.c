@@ -4,7 +4,8 @@
  * recovers the artefact where the pooled CAV follows the class; the projection written
  * into the ONNX graph gives a' = a - v (v^T a - z) exactly when libxai reloads it (so v^T a' = z
  * for every sample) and leaves everything else of the model alone; bad layers are refused;
- * fine-tuning after a node leaves the earlier weights bit-identical.
+ * fine-tuning after a node leaves the earlier weights bit-identical; the held-out separation
+ * that picks a CAV's layer rejects noise, ranks artefacts by strength and keeps twins together.
  */
 #include <math.h>
 #include <stdio.h>
@@ -142,6 +143,96 @@ START_TEST(test_cav_within_hand)
     ck_assert_int_eq(xai_cav_fit_within(XAI_CAV_PATTERN, 2, 4, art, ca, 3, clean, neg, v, NULL), XAI_EINVAL);
 }
 END_TEST
+
+/* Cohen's d by hand: v = (1, 0); artefact projections 2, 4, clean 0, 2: (3 - 1) / sqrt(4 / 2) */
+START_TEST(test_cav_separation_hand)
+{
+    const float v[] = {1, 0}, art[] = {2, 7, 4, -1}, clean[] = {0, 3, 2, 5};
+    ck_assert_msg(fabs(xai_cav_separation(v, 2, 2, art, 2, clean) - sqrt(2.0)) < 1e-9, "%g",
+                  xai_cav_separation(v, 2, 2, art, 2, clean));
+    ck_assert(isnan(xai_cav_separation(v, 2, 1, art, 1, clean)));
+}
+END_TEST
+
+/* Held out, a CAV fitted to noise does not separate the groups although it does on its own
+   rows; a planted artefact of strength s along a unit u is separated by about s (the
+   projections have unit SD); a stronger artefact scores higher (the layer criterion). */
+START_TEST(test_cav_heldout)
+{
+    enum { D = 60, NA = 40, NC = 40 };
+    static float art[NA * D], clean[NC * D];
+    float u[D], v[D];
+    int ca[NA], cc[NC];
+    rs = 4242;
+    unit_dir(u, D);
+    double sep[3];
+    const double strength[3] = {0, 2, 4};
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < NA * D; i++)
+            art[i] = (float)(gauss() + strength[k] * u[i % D]);
+        for (int i = 0; i < NC * D; i++)
+            clean[i] = (float)gauss();
+        ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, NULL, NULL, NC, clean, NULL, NULL, &sep[k]) == XAI_OK,
+                      "%s", xai_last_error());
+        ck_assert_int_eq(xai_cav_fit(XAI_CAV_PATTERN, D, NA, art, NC, clean, v), XAI_OK);
+        double in = xai_cav_separation(v, D, NA, art, NC, clean);
+        printf("  artefact strength %.0f: separation on the fitted rows %.2f, held out %.2f\n", strength[k], in, sep[k]);
+        ck_assert(sep[k] < in);
+    }
+    ck_assert_msg(fabs(sep[0]) < 0.7, "noise: held-out d %g", sep[0]);
+    ck_assert_msg(sep[1] > 1.2 && sep[1] < 2.5, "strength 2: held-out d %g", sep[1]);
+    ck_assert(sep[2] > sep[1] + 1);
+    /* within classes: class 1 holds both groups, class 0 only clean rows (left out) */
+    for (int i = 0; i < NA; i++)
+        ca[i] = 1;
+    for (int i = 0; i < NC; i++)
+        cc[i] = i % 2;
+    double w;
+    ck_assert_msg(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NULL, NC, clean, cc, NULL, &w) == XAI_OK, "%s",
+                  xai_last_error());
+    ck_assert_msg(w > 2.5, "within classes, strength 4: %g", w);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, 3, art, NULL, NULL, NC, clean, NULL, NULL, &w), XAI_EINVAL);
+    ck_assert(isnan(w));
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, NA, art, ca, NULL, NC, clean, NULL, NULL, &w), XAI_EINVAL);
+}
+END_TEST
+
+/* Twins: each artefact row is a sample plus the artefact, and the clean group holds the same
+   samples without it (after one unrelated clean row, so alternating rows split the pairs).
+   With the pairs kept in one fold the held-out d is large; split, the fit learns the samples'
+   content and the held-out d collapses. */
+START_TEST(test_cav_heldout_twins)
+{
+    enum { D = 60, N = 40 };
+    static float art[N * D], clean[(N + 1) * D];
+    static unsigned char fa[N], fc[N + 1];
+    float u[D];
+    rs = 99;
+    unit_dir(u, D);
+    for (int j = 0; j < D; j++)
+        clean[j] = (float)(3 * gauss());
+    fc[0] = 0;
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) {
+            float content = (float)(3 * gauss());
+            clean[(i + 1) * D + j] = content + 0.3f * (float)gauss();
+            art[i * D + j] = content + 0.3f * (float)gauss() + 2.0f * u[j];
+        }
+        fa[i] = fc[i + 1] = (unsigned char)(i % 2);
+    }
+    double paired, split;
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, fa, N + 1, clean, NULL, fc, &paired),
+                     XAI_OK);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, NULL, N + 1, clean, NULL, NULL, &split),
+                     XAI_OK);
+    printf("  twins: held-out d with the pairs in one fold %.2f, split %.2f\n", paired, split);
+    ck_assert_msg(paired > split + 0.3, "paired %g, split %g", paired, split);
+    ck_assert_int_eq(xai_cav_heldout_separation(XAI_CAV_PATTERN, D, N, art, NULL, fa, N + 1, clean, NULL, NULL, &split),
+                     XAI_EINVAL);
+}
+END_TEST
+
+
 
 static xai_model *small_model(void)
 {
@@ -308,6 +399,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_cav_methods);
     tcase_add_test(tc, test_cav_within_classes);
     tcase_add_test(tc, test_cav_within_hand);
+    tcase_add_test(tc, test_cav_separation_hand);
+    tcase_add_test(tc, test_cav_heldout);
+    tcase_add_test(tc, test_cav_heldout_twins);
     tcase_add_test(tc, test_projection_in_graph);
     tcase_add_test(tc, test_train_after);
     tcase_add_test(tc, test_cav_file);

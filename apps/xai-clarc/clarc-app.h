@@ -13,7 +13,7 @@
 /* The command line; app is set by the caller. */
 typedef struct {
     xai_app *app;
-    const char *sub, *model, *layer, *x, *y, *art, *clean, *groups, *spray, *cav, *zarg, *out;
+    const char *sub, *model, *layer, *x, *y, *art, *clean, *groups, *spray, *cav, *zarg, *out, *folds;
     int cls, cluster, quiet, pooled;
     xai_cav_method method;
     xai_train_config tc;

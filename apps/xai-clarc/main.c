@@ -36,14 +36,15 @@ static int load_x(const clarc_opts *o, const xai_model *m, xai_npy *x)
 }
 
 /* activations of the listed samples at the layer */
-static float *acts_of(const clarc_opts *o, const xai_model *m, const xai_npy *x, const int64_t *idx, int64_t k, int64_t d)
+static float *acts_of(const clarc_opts *o, const char *layer, const xai_model *m, const xai_npy *x, const int64_t *idx,
+                      int64_t k, int64_t d)
 {
     int64_t per = xai_model_input_numel(m);
     float *xs = malloc(sizeof(float) * (size_t)(k * per)), *a = malloc(sizeof(float) * (size_t)(k * d));
     int64_t dd;
     for (int64_t i = 0; xs && i < k; i++)
         memcpy(xs + i * per, x->data + idx[i] * per, sizeof(float) * (size_t)per);
-    if (!xs || !a || xai_layer_activations(m, o->layer, k, xs, a, &dd) != XAI_OK) {
+    if (!xs || !a || xai_layer_activations(m, layer, k, xs, a, &dd) != XAI_OK) {
         xai_app_fail(&app, o->model, "%s", xs && a ? xai_last_error() : "out of memory");
         free(a);
         a = NULL;
@@ -52,9 +53,10 @@ static float *acts_of(const clarc_opts *o, const xai_model *m, const xai_npy *x,
     return a;
 }
 
-static int write_cav(const clarc_opts *o, float *v, int64_t d, int64_t na, int64_t nc, double za, double zc, double sep)
+static int write_cav(const clarc_opts *o, const char *layer, float *v, int64_t d, int64_t na, int64_t nc, double za,
+                     double zc, double sep)
 {
-    xai_cav_file c = {(char *)o->layer, v, d, za, zc, (char *)PROG, (char *)o->model,
+    xai_cav_file c = {(char *)layer, v, d, za, zc, (char *)PROG, (char *)o->model,
                       (char *)(o->y && !o->pooled ? "within" : "pooled"), o->method, na, nc, sep};
     char *text = NULL;
     if (xai_cav_file_to_json(&c, &text) != XAI_OK)
@@ -62,17 +64,6 @@ static int write_cav(const clarc_opts *o, float *v, int64_t d, int64_t na, int64
     int rc = xai_app_write_atomic(&app, o->out, text, strlen(text));
     xai_free(text);
     return rc ? 1 : 0;
-}
-
-/* Cohen's d of the projections v'a of the two groups: how well v separates them */
-static double separation(const float *v, int64_t d, const float *a, int64_t na, const float *c, int64_t nc)
-{
-    double ma = xai_cav_mean_projection(v, d, na, a), mc = xai_cav_mean_projection(v, d, nc, c), ss = 0;
-    for (int64_t i = 0; i < na + nc; i++) {
-        double p = xai_cav_mean_projection(v, d, 1, i < na ? a + i * d : c + (i - na) * d) - (i < na ? ma : mc);
-        ss += p * p;
-    }
-    return (ma - mc) / sqrt(ss / (double)(na + nc - 2) + 1e-30);
 }
 
 static int load_labels(const clarc_opts *o, int64_t n, int64_t nc, int **y);
@@ -87,29 +78,156 @@ static int64_t compact_rows(float *a, int64_t n, int64_t d, const unsigned char 
     return k;
 }
 
-/* The CAV, within the classes of --y unless --pooled; then aa and ac hold only the rows used. */
-static int fit_cav(const clarc_opts *o, const xai_model *m, int64_t n, const int64_t *ia, int64_t *na, float *aa,
-                   const int64_t *ic, int64_t *nc, float *ac, int64_t d, float *v)
+/* The classes of the two groups' rows (--y, unless --pooled: then both stay NULL). */
+static int group_classes(const clarc_opts *o, const xai_model *m, int64_t n, const int64_t *ia, int64_t na,
+                         const int64_t *ic, int64_t nc, int **ya, int **yc)
 {
+    *ya = *yc = NULL;
     if (!o->y || o->pooled)
-        return xai_cav_fit(o->method, d, *na, aa, *nc, ac, v) != XAI_OK ? xai_app_fail(&app, o->layer, "%s",
+        return 0;
+    int *y = NULL, rc = load_labels(o, n, xai_model_output_numel(m), &y);
+    *ya = rc ? NULL : malloc(sizeof(int) * (size_t)(na + 1));
+    *yc = rc ? NULL : malloc(sizeof(int) * (size_t)(nc + 1));
+    if (!rc && (!*ya || !*yc))
+        rc = xai_app_fail(&app, NULL, "out of memory");
+    for (int64_t i = 0; !rc && i < na + nc; i++)
+        (i < na ? *ya : *yc)[i < na ? i : i - na] = y[i < na ? ia[i] : ic[i - na]];
+    free(y);
+    return rc;
+}
+
+/* The CAV, within classes when ya is set; then aa and ac hold only the rows used. */
+static int fit_cav(const clarc_opts *o, const char *layer, int64_t *na, float *aa, const int *ya, int64_t *nc,
+                   float *ac, const int *yc, int64_t d, float *v)
+{
+    if (!ya)
+        return xai_cav_fit(o->method, d, *na, aa, *nc, ac, v) != XAI_OK ? xai_app_fail(&app, layer, "%s",
                                                                                         xai_last_error()) : 0;
-    int *y = NULL, *ya = malloc(sizeof(int) * (size_t)(*na + 1)), *yc = malloc(sizeof(int) * (size_t)(*nc + 1));
     unsigned char *used = malloc((size_t)(*na + *nc + 1));
-    int rc = !ya || !yc || !used ? xai_app_fail(&app, NULL, "out of memory") : 0;
-    if (!rc)
-        rc = load_labels(o, n, xai_model_output_numel(m), &y);
-    for (int64_t i = 0; !rc && i < *na + *nc; i++)
-        (i < *na ? ya : yc)[i < *na ? i : i - *na] = y[i < *na ? ia[i] : ic[i - *na]];
-    if (!rc && xai_cav_fit_within(o->method, d, *na, aa, ya, *nc, ac, yc, v, used) != XAI_OK)
+    if (!used)
+        return xai_app_fail(&app, NULL, "out of memory");
+    int rc = 0;
+    if (xai_cav_fit_within(o->method, d, *na, aa, ya, *nc, ac, yc, v, used) != XAI_OK)
         rc = xai_app_fail(&app, o->y, "%s", xai_last_error());
     if (!rc) {
         int64_t ka = compact_rows(aa, *na, d, used);
         *nc = compact_rows(ac, *nc, d, used + *na);
         *na = ka;
     }
-    free(y), free(ya), free(yc), free(used);
+    free(used);
     return rc;
+}
+
+/* May node i carry a CAV? Layers whose values are those of another one (Flatten, Dropout,
+   Reshape ...) are left out, and so is the last node (the model output). */
+static int candidate_op(const xai_model *m, int i)
+{
+    static const char *const ops[] = {"Conv", "Gemm", "MatMul", "Relu", "LeakyRelu", "Elu", "Tanh", "Sigmoid",
+                                      "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Add"};
+    const char *op = xai_model_node_op(m, i);
+    for (size_t k = 0; op && i < xai_model_node_count(m) - 1 && k < sizeof ops / sizeof *ops; k++)
+        if (!strcmp(op, ops[k]))
+            return 1;
+    return 0;
+}
+
+/* is name one of the comma-separated entries of list? */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* The two groups' rows of X, their classes (NULL: pooled) and folds (NULL: alternate). */
+typedef struct {
+    int64_t *ia, *ic, na, nc;
+    int *ya, *yc;
+    unsigned char *fa, *fc;
+} cav_rows;
+
+/* --folds F.npy: one fold (0 or 1) per sample of X, for the groups' rows */
+static int group_folds(const clarc_opts *o, int64_t n, cav_rows *r)
+{
+    if (!o->folds)
+        return 0;
+    xai_npy_int F;
+    if (xai_npy_load_int(o->folds, &F) != XAI_OK)
+        return xai_app_fail(&app, o->folds, "%s", xai_last_error());
+    int64_t k = 1;
+    for (int d = 0; d < F.ndim; d++)
+        k *= F.shape[d];
+    int rc = k == n ? 0 : xai_app_fail(&app, o->folds, "has %lld folds for %lld samples", (long long)k, (long long)n);
+    r->fa = rc ? NULL : malloc((size_t)(r->na + 1));
+    r->fc = rc ? NULL : malloc((size_t)(r->nc + 1));
+    if (!rc && (!r->fa || !r->fc))
+        rc = xai_app_fail(&app, NULL, "out of memory");
+    for (int64_t i = 0; !rc && i < r->na + r->nc; i++) {
+        int64_t f = F.data[i < r->na ? r->ia[i] : r->ic[i - r->na]];
+        if (f != 0 && f != 1)
+            rc = xai_app_fail(&app, o->folds, "fold %lld of a grouped sample; folds are 0 or 1", (long long)f);
+        else
+            (i < r->na ? r->fa : r->fc)[i < r->na ? i : i - r->na] = (unsigned char)f;
+    }
+    xai_npy_int_free(&F);
+    return rc;
+}
+
+/* The held-out separation (xai_cav_heldout_separation) of the CAV at one layer; NaN when it
+   cannot be judged there. */
+static double layer_score(const clarc_opts *o, const xai_model *m, const xai_npy *x, const char *layer,
+                          const cav_rows *r)
+{
+    int64_t d;
+    double sep = NAN;
+    if (xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
+        return NAN;
+    float *aa = acts_of(o, layer, m, x, r->ia, r->na, d), *ac = aa ? acts_of(o, layer, m, x, r->ic, r->nc, d) : NULL;
+    if (ac && xai_cav_heldout_separation(o->method, d, r->na, aa, r->ya, r->fa, r->nc, ac, r->yc, r->fc, &sep) != XAI_OK
+        && !o->quiet)
+        fprintf(stderr, PROG ": %s: not judged: %s\n", layer, xai_last_error());
+    free(aa), free(ac);
+    return sep;
+}
+
+/* the layer the CAV is fitted at: as given, or (--layer auto: every candidate layer; A,B,...:
+   those) the one whose CAV separates the groups best on held-out rows. Returns the node's name
+   (owned by the model or the options) or NULL (message printed). */
+static const char *cav_layer(const clarc_opts *o, const xai_model *m, const xai_npy *x, const cav_rows *r)
+{
+    int auto_all = !strcmp(o->layer, "auto");
+    if (!auto_all && !strchr(o->layer, ','))
+        return o->layer;
+    const char *best = NULL;
+    double best_sep = -INFINITY;
+    for (int i = 0; i < xai_model_node_count(m); i++) {
+        const char *name = xai_model_node_name(m, i);
+        if (!name || !(auto_all ? candidate_op(m, i) : listed(o->layer, name)))
+            continue;
+        double sep = layer_score(o, m, x, name, r);
+        if (!o->quiet)
+            fprintf(stderr, PROG ": layer %-20s %-18s held-out separation d = %.3f\n", name, xai_model_node_op(m, i),
+                    sep);
+        if (isfinite(sep) && sep > best_sep)
+            best = name, best_sep = sep;
+    }
+    if (!best)
+        xai_app_fail(&app, o->model, "no layer of '%s' gives a CAV that can be judged on held-out samples", o->layer);
+    return best;
+}
+
+static int cav_report(const clarc_opts *o, const char *layer, float *v, int64_t d, int64_t na, const float *aa,
+                      int64_t nc, const float *ac)
+{
+    double za = xai_cav_mean_projection(v, d, na, aa), zc = xai_cav_mean_projection(v, d, nc, ac);
+    double sep = xai_cav_separation(v, d, na, aa, nc, ac);
+    if (!o->quiet)
+        fprintf(stderr, PROG ": %lld artefact, %lld clean samples%s at %s (%lld values); mean v'a %.4g vs %.4g, "
+                "separation d = %.2f\n", (long long)na, (long long)nc, o->y && !o->pooled ? " (within classes)" : "",
+                layer, (long long)d, za, zc, sep);
+    return write_cav(o, layer, v, d, na, nc, za, zc, sep);
 }
 
 static int cmd_cav(const clarc_opts *o, xai_model *m)
@@ -117,30 +235,31 @@ static int cmd_cav(const clarc_opts *o, xai_model *m)
     if (!o->layer || !o->x)
         return xai_app_usage_error(&app, "cav needs --layer and --x");
     xai_npy x = {0};
-    int64_t *ia = NULL, *ic = NULL, na, nc, d;
+    cav_rows r = {0};
+    int64_t d;
     float *aa = NULL, *ac = NULL, *v = NULL;
+    const char *layer = NULL;
     clarc_group_src gs = {o->art, o->clean, o->groups, o->spray, o->cls, o->cluster};
     int rc = load_x(o, m, &x);
-    if (!rc && xai_layer_activations(m, o->layer, 0, NULL, NULL, &d) != XAI_OK)
-        rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
     if (!rc)
-        rc = clarc_groups(&app, &gs, x.shape[0], &ia, &na, &ic, &nc);
-    if (!rc && (!(aa = acts_of(o, m, &x, ia, na, d)) || !(ac = acts_of(o, m, &x, ic, nc, d))))
+        rc = clarc_groups(&app, &gs, x.shape[0], &r.ia, &r.na, &r.ic, &r.nc);
+    if (!rc)
+        rc = group_classes(o, m, x.shape[0], r.ia, r.na, r.ic, r.nc, &r.ya, &r.yc);
+    if (!rc)
+        rc = group_folds(o, x.shape[0], &r);
+    if (!rc && !(layer = cav_layer(o, m, &x, &r)))
+        rc = 1;
+    if (!rc && xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
+        rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
+    if (!rc && (!(aa = acts_of(o, layer, m, &x, r.ia, r.na, d)) || !(ac = acts_of(o, layer, m, &x, r.ic, r.nc, d))))
         rc = 1;
     if (!rc && !(v = malloc(sizeof(float) * (size_t)d)))
         rc = xai_app_fail(&app, NULL, "out of memory");
     if (!rc)
-        rc = fit_cav(o, m, x.shape[0], ia, &na, aa, ic, &nc, ac, d, v);
-    if (!rc) {
-        double za = xai_cav_mean_projection(v, d, na, aa), zc = xai_cav_mean_projection(v, d, nc, ac);
-        double sep = separation(v, d, aa, na, ac, nc);
-        if (!o->quiet)
-            fprintf(stderr, PROG ": %lld artefact, %lld clean samples%s at %s (%lld values); mean v'a %.4g vs %.4g, "
-                    "separation d = %.2f\n", (long long)na, (long long)nc, o->y && !o->pooled ? " (within classes)" : "",
-                    o->layer, (long long)d, za, zc, sep);
-        rc = write_cav(o, v, d, na, nc, za, zc, sep);
-    }
-    free(ia), free(ic), free(aa), free(ac), free(v);
+        rc = fit_cav(o, layer, &r.na, aa, r.ya, &r.nc, ac, r.yc, d, v);
+    if (!rc)
+        rc = cav_report(o, layer, v, d, r.na, aa, r.nc, ac);
+    free(r.ia), free(r.ic), free(r.ya), free(r.yc), free(r.fa), free(r.fc), free(aa), free(ac), free(v);
     xai_npy_free(&x);
     return rc;
 }

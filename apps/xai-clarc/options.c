@@ -11,8 +11,8 @@ void clarc_usage(FILE *f)
 {
     fprintf(f,
 "SYNOPSIS\n"
-"  " PROG " cav --model M.onnx --layer NAME --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
-"           -o CAV.json\n"
+"  " PROG " cav --model M.onnx --layer NAME|auto --x X.npy GROUPS [--y Y.npy [--pooled]] [--method M]\n"
+"           [--folds F.npy] -o CAV.json\n"
 "  " PROG " project --model M.onnx --cav CAV.json [--z clean|artefact|VALUE] -o OUT.onnx\n"
 "  " PROG " fine-tune --model M.onnx --cav CAV.json --x X.npy --y Y.npy [training] -o OUT.onnx\n"
 "\n"
@@ -25,6 +25,15 @@ void clarc_usage(FILE *f)
 "\n"
 "CAV\n"
 "  --layer NAME          node or activation name (xai-info lists them); not the output\n"
+"  --layer auto | A,B,...  try every layer that can carry a CAV (conv, dense, activation,\n"
+"                        pooling, BN, add; not the output) or the listed ones, and keep the one\n"
+"                        whose CAV separates the groups best on held-out samples: two folds\n"
+"                        (alternate samples of each class), fitted on one, Cohen's d of the\n"
+"                        other's projections; no test data involved; each layer's d goes to\n"
+"                        stderr, the chosen layer into the CAV file\n"
+"  --folds F.npy         with --layer auto|A,B,...: the fold (0 or 1) of every sample of X;\n"
+"                        samples that belong together (a sample and its artefact-free twin)\n"
+"                        must share a fold, or the held-out d is too low [alternate]\n"
 "  --x X.npy             the samples, [N, model input shape]\n"
 "  GROUPS, one of:\n"
 "  --artefact FILE --clean FILE   0-based sample indices (whitespace or comma separated)\n"
@@ -42,7 +51,8 @@ void clarc_usage(FILE *f)
 "                        values come from the samples of the classes that were kept\n"
 "  --pooled              with --y: ignore the classes (artefact against every clean sample, as\n"
 "                        without --y)\n"
-"\n"
+"\n");
+    fprintf(f,
 "PROJECT\n"
 "  --cav CAV.json        written by cav\n"
 "  --z clean|artefact|VALUE   the value v'a is set to [clean]\n"
@@ -104,7 +114,7 @@ static int train_opt(const xai_app *app, int k, const char *arg, xai_train_confi
 
 /* the training options keep this order: train_opt() takes them as 0..4 */
 enum { O_MODEL = 256, O_LAYER, O_X, O_Y, O_ART, O_CLEAN, O_GROUPS, O_SPRAY, O_CLASS, O_CLUSTER, O_METHOD,
-       O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL, O_POOLED };
+       O_CAV, O_Z, O_EPOCHS, O_BATCH, O_SEED, O_LR, O_VAL, O_POOLED, O_FOLDS };
 
 static int clarc_option(void *ctx, int c, char *arg)
 {
@@ -123,6 +133,7 @@ static int clarc_option(void *ctx, int c, char *arg)
     case O_CAV: o->cav = arg; break;
     case O_Z: o->zarg = arg; break;
     case O_POOLED: o->pooled = 1; break;
+    case O_FOLDS: o->folds = arg; break;
     case O_CLASS:
     case O_CLUSTER:
         if (xai_app_parse_long(arg, 0, 1000000, &v))
@@ -158,6 +169,7 @@ int clarc_parse(int argc, char **argv, clarc_opts *o)
         {"class", required_argument, 0, O_CLASS}, {"cluster", required_argument, 0, O_CLUSTER},
         {"method", required_argument, 0, O_METHOD}, {"cav", required_argument, 0, O_CAV},
         {"z", required_argument, 0, O_Z}, {"pooled", no_argument, 0, O_POOLED},
+        {"folds", required_argument, 0, O_FOLDS},
         {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR}, {"batch", required_argument, 0, O_BATCH},
         {"val-split", required_argument, 0, O_VAL}, {"seed", required_argument, 0, O_SEED},

@@ -69,6 +69,32 @@ XAI_API xai_status xai_cav_fit_within(xai_cav_method method, int64_t d, int64_t 
 XAI_API double xai_cav_mean_projection(const float *v, int64_t d, int64_t n, const float *acts);
 
 /**
+ * Cohen's d of the projections v^T a of the two groups: (mean artefact - mean clean) over the
+ * pooled standard deviation. NaN when a group is empty or there are fewer than 3 rows.
+ */
+XAI_API double xai_cav_separation(const float *v, int64_t d, int64_t n_art, const float *art, int64_t n_clean,
+                                  const float *clean);
+
+/**
+ * How well a CAV of this method separates the groups on rows it was not fitted on: two folds,
+ * a CAV fitted on one, Cohen's d of the other fold's projections, the mean over both ways.
+ * With classes (both non-NULL) the CAV is fitted within classes (xai_cav_fit_within) and only
+ * the held-out rows of classes that hold both groups in the fitting fold count. A criterion
+ * for the layer of a CAV that never looks at test data: a large held-out d means v moves the
+ * artefact samples far compared with the spread of the clean ones along it, so a projection
+ * along v changes clean samples little. Rows that belong together (a sample and its
+ * artefact-free twin) must share a fold, or the fit learns their content and the held-out d
+ * drops: give the folds then. Needs >= 4 samples per group.
+ * @param art_fold,clean_fold fold (0 or 1) of each row, or both NULL: the rows of each group
+ *        and class alternately
+ * @param[out] sep the held-out d (NaN on failure)
+ */
+XAI_API xai_status xai_cav_heldout_separation(xai_cav_method method, int64_t d, int64_t n_art, const float *art,
+                                              const int *art_cls, const unsigned char *art_fold, int64_t n_clean,
+                                              const float *clean, const int *clean_cls,
+                                              const unsigned char *clean_fold, double *sep);
+
+/**
  * ONNX bytes of @p m (current weights, BN nodes kept) with the projection a' = a - v (v^T a - z)
  * inserted after @p layer; the layer's consumers read a'. Refused for the model output, the
  * model input, or a model that already holds a projection.
