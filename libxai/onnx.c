@@ -277,17 +277,6 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
 
 /* ---------------------------------------------------------------- folding */
 
-static int is_foldable(const char *op)
-{
-    static const char *const ops[] = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "ConstantOfShape",
-                                      "Expand", "Cast", "Reshape", "Slice", "Identity", "Add", "Sub", "Mul",
-                                      "Div", "Transpose", "Flatten", "Range", "Neg", NULL};
-    for (int i = 0; ops[i]; i++)
-        if (strcmp(op, ops[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static double cget(const xai_value *v, int64_t k)
 {
     return v->dtype == DT_F32 ? (double)v->f[k] : (double)v->i[k];
@@ -371,381 +360,537 @@ static int64_t bcast_index(int64_t k, int no, const int64_t *os, int na, const i
     return idx;
 }
 
+/* One node being folded, its inputs looked up once; a and b are the first two (NULL when absent). */
+typedef struct {
+    xai_model *m;
+    const Onnx__NodeProto *np;
+    const int *ins;
+    int nin;
+    xai_value *o;
+    const xai_value *a, *b;
+} fold_ctx;
+
+/* The output as a copy of a's elements (in order) under a new dtype and shape: the folding of
+   every op that only relabels its input. */
+static xai_status fold_copy(const fold_ctx *c, int dtype, int ndim, const int64_t *shape)
+{
+    xai_status st;
+    if ((st = alloc_const(c->m, c->o, dtype, ndim, shape)))
+        return st;
+    for (int64_t k = 0; k < c->a->numel; k++)
+        ccopy(c->o, k, c->a, k);
+    return XAI_OK;
+}
+
+/* Shape reads only the shape of its input, which is known even when the values are not. */
+static xai_status fold_shape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[1];
+    int64_t start = 0, end = a->ndim;
+    if ((st = xai_attr_int(m, c->np, "start", 0, &start)) || (st = xai_attr_int(m, c->np, "end", a->ndim, &end)))
+        return st;
+    if (start < 0) start += a->ndim;
+    if (end < 0) end += a->ndim;
+    if (start < 0) start = 0;
+    if (end > a->ndim) end = a->ndim;
+    if (end < start) end = start;
+    shape[0] = end - start;
+    if ((st = alloc_const(m, c->o, DT_I64, 1, shape)))
+        return st;
+    for (int64_t k = start; k < end; k++)
+        c->o->i[k - start] = a->shape[k];
+    return XAI_OK;
+}
+
+static xai_status fold_identity(const fold_ctx *c)
+{
+    return fold_copy(c, c->a->dtype, c->a->ndim, c->a->shape);
+}
+
+static xai_status fold_cast(const fold_ctx *c)
+{
+    xai_status st;
+    int64_t to;
+    if ((st = xai_attr_int(c->m, c->np, "to", 1, &to)))
+        return st;
+    /* float, float16, double and bfloat16 fold to float; everything else to int64 */
+    int dt = (to == 1 || to == 10 || to == 11 || to == 16) ? DT_F32 : DT_I64;
+    return fold_copy(c, dt, c->a->ndim, c->a->shape);
+}
+
+/* ConstantOfShape's fill value and its dtype: the one-element "value" tensor, else float 0. */
+static xai_status fill_value(const fold_ctx *c, int *dt, double *val)
+{
+    xai_model *m = c->m;
+    const Onnx__AttributeProto *va = xai_attr_find(c->np, "value");
+    xai_status st = XAI_OK;
+    xai_value tv;
+    memset(&tv, 0, sizeof tv);
+    *val = 0;
+    *dt = DT_F32;
+    if (!va || !va->t)
+        return XAI_OK;
+    if ((st = tensor_to_value(m, va->t, &tv))) {
+        /* nothing */
+    } else if (tv.numel != 1) {
+        st = xai_error_set(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): value must hold one element", m->name,
+                           nn(c->np));
+    } else {
+        *dt = tv.dtype;
+        *val = cget(&tv, 0);
+    }
+    free(tv.f);
+    free(tv.i);
+    return st;
+}
+
+static xai_status fold_constant_of_shape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS];
+    double val;
+    int dt;
+    if ((st = fill_value(c, &dt, &val)))
+        return st;
+    if (a->ndim != 1 || a->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): bad shape input", m->name, nn(c->np));
+    for (int64_t k = 0; k < a->numel; k++)
+        shape[k] = cgeti(a, k);
+    if ((st = alloc_const(m, c->o, dt, (int)a->numel, shape)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++)
+        cset(c->o, k, val);
+    return XAI_OK;
+}
+
+/* The axes of (Un)Squeeze: an input from opset 13 on, an attribute before; *na = -1 when absent. */
+static xai_status squeeze_axes(const fold_ctx *c, int64_t *axes, int *na)
+{
+    const xai_value *b = c->b;
+    *na = -1;
+    if (!b)
+        return xai_attr_ints(c->m, c->np, "axes", axes, XAI_MAX_DIMS, na);
+    if (!b->is_const || b->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad axes", c->m->name, nn(c->np), c->np->op_type);
+    *na = (int)b->numel;
+    for (int k = 0; k < *na; k++)
+        axes[k] = cgeti(b, k);
+    return XAI_OK;
+}
+
+static xai_status fold_unsqueeze(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axes[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int na, nd = 0;
+    if ((st = squeeze_axes(c, axes, &na)))
+        return st;
+    int r = a->ndim + (na > 0 ? na : 0);
+    if (r > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Unsqueeze): rank too large", m->name, nn(c->np));
+    int isnew[XAI_MAX_DIMS] = {0};
+    for (int k = 0; k < na; k++) {
+        int64_t ax = axes[k] < 0 ? axes[k] + r : axes[k];
+        if (ax < 0 || ax >= r)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Unsqueeze): axis out of range", m->name, nn(c->np));
+        isnew[ax] = 1;
+    }
+    int j = 0;
+    for (int k = 0; k < r; k++)
+        shape[nd++] = isnew[k] ? 1 : (j < a->ndim ? a->shape[j++] : 1);
+    return fold_copy(c, a->dtype, nd, shape);
+}
+
+/* Without axes, Squeeze drops every dimension of size 1. */
+static xai_status fold_squeeze(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axes[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int na, nd = 0;
+    if ((st = squeeze_axes(c, axes, &na)))
+        return st;
+    int drop[XAI_MAX_DIMS] = {0};
+    for (int k = 0; k < na; k++) {
+        int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
+        if (ax < 0 || ax >= a->ndim)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Squeeze): axis out of range", m->name, nn(c->np));
+        drop[ax] = 1;
+    }
+    for (int k = 0; k < a->ndim; k++)
+        if (!(na > 0 ? drop[k] : a->shape[k] == 1))
+            shape[nd++] = a->shape[k];
+    return fold_copy(c, a->dtype, nd, shape);
+}
+
+static xai_status fold_concat(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axis, shape[XAI_MAX_DIMS];
+    if ((st = xai_attr_int(m, c->np, "axis", 0, &axis)))
+        return st;
+    int r = a->ndim;
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= r)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): axis out of range", m->name, nn(c->np));
+    memcpy(shape, a->shape, sizeof(int64_t) * (size_t)r);
+    shape[axis] = 0;
+    int dt = DT_I64;
+    for (int k = 0; k < c->nin; k++) {
+        const xai_value *v = &m->vals[c->ins[k]];
+        if (!v->is_const || v->ndim != r)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): inputs differ in rank", m->name, nn(c->np));
+        if (v->dtype == DT_F32)
+            dt = DT_F32;
+        shape[axis] += v->shape[axis];
+    }
+    if ((st = alloc_const(m, c->o, dt, r, shape)))
+        return st;
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= shape[k];
+    for (int k = (int)axis + 1; k < r; k++) inner *= shape[k];
+    int64_t off = 0;
+    for (int k = 0; k < c->nin; k++) {
+        const xai_value *v = &m->vals[c->ins[k]];
+        int64_t len = v->shape[axis] * inner;
+        for (int64_t p = 0; p < outer; p++)
+            for (int64_t q = 0; q < len; q++)
+                ccopy(c->o, p * shape[axis] * inner + off + q, v, p * len + q);
+        off += len;
+    }
+    return XAI_OK;
+}
+
+static xai_status fold_gather(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    int64_t axis, shape[XAI_MAX_DIMS];
+    if (!b || !b->is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): needs constant indices", m->name, nn(c->np));
+    if ((st = xai_attr_int(m, c->np, "axis", 0, &axis)))
+        return st;
+    if (axis < 0) axis += a->ndim;
+    if (axis < 0 || axis >= a->ndim || a->ndim - 1 + b->ndim > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): axis out of range", m->name, nn(c->np));
+    int nd = 0;
+    for (int k = 0; k < axis; k++) shape[nd++] = a->shape[k];
+    for (int k = 0; k < b->ndim; k++) shape[nd++] = b->shape[k];
+    for (int k = (int)axis + 1; k < a->ndim; k++) shape[nd++] = a->shape[k];
+    if ((st = alloc_const(m, c->o, a->dtype, nd, shape)))
+        return st;
+    int64_t outer = 1, inner = 1, dim = a->shape[axis];
+    for (int k = 0; k < axis; k++) outer *= a->shape[k];
+    for (int k = (int)axis + 1; k < a->ndim; k++) inner *= a->shape[k];
+    for (int64_t p = 0; p < outer; p++)
+        for (int64_t j = 0; j < b->numel; j++) {
+            int64_t idx = cgeti(b, j);
+            if (idx < 0) idx += dim;
+            if (idx < 0 || idx >= dim)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): index out of range", m->name, nn(c->np));
+            for (int64_t q = 0; q < inner; q++)
+                ccopy(c->o, (p * b->numel + j) * inner + q, a, (p * dim + idx) * inner + q);
+        }
+    return XAI_OK;
+}
+
+/* The constant 1-D shape input of Expand and Reshape. */
+static xai_status shape_input(const fold_ctx *c, int64_t *shape, int *nd)
+{
+    const xai_value *b = c->b;
+    if (!b || !b->is_const || b->ndim != 1 || b->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad shape input", c->m->name, nn(c->np), c->np->op_type);
+    *nd = (int)b->numel;
+    for (int k = 0; k < *nd; k++)
+        shape[k] = cgeti(b, k);
+    return XAI_OK;
+}
+
+static xai_status fold_expand(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS], os[XAI_MAX_DIMS];
+    int nd, no;
+    if ((st = shape_input(c, shape, &nd)))
+        return st;
+    if (bcast_shape(a->ndim, a->shape, nd, shape, &no, os) != 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Expand): shapes do not broadcast", c->m->name, nn(c->np));
+    if ((st = alloc_const(c->m, c->o, a->dtype, no, os)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, bcast_index(k, no, os, a->ndim, a->shape));
+    return XAI_OK;
+}
+
+/* Reshape's 0 copies the input's dimension and one -1 takes what is left. */
+static xai_status fold_reshape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS];
+    int nd;
+    if ((st = shape_input(c, shape, &nd)))
+        return st;
+    int64_t known = 1, neg = -1;
+    for (int k = 0; k < nd; k++) {
+        if (shape[k] == 0)
+            shape[k] = k < a->ndim ? a->shape[k] : 0;
+        if (shape[k] == -1) {
+            if (neg >= 0)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): two -1 dims", m->name, nn(c->np));
+            neg = k;
+        } else if (shape[k] < 0) {
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dim", m->name, nn(c->np));
+        } else {
+            if (shape[k] > 0 && known > ((int64_t)1 << 40) / shape[k])
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, nn(c->np));
+            known *= shape[k];
+        }
+    }
+    if (neg >= 0)
+        shape[neg] = known ? a->numel / known : 0;
+    if ((st = alloc_const(m, c->o, a->dtype, nd, shape)))
+        return st;
+    if (c->o->numel != a->numel)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): element count changes", m->name, nn(c->np));
+    for (int64_t k = 0; k < a->numel; k++)
+        ccopy(c->o, k, a, k);
+    return XAI_OK;
+}
+
+static xai_status fold_neg(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    if ((st = alloc_const(c->m, c->o, a->dtype, a->ndim, a->shape)))
+        return st;
+    for (int64_t k = 0; k < a->numel; k++)
+        cset(c->o, k, -cget(a, k));
+    return XAI_OK;
+}
+
+/* Add, Sub, Mul and Div with numpy broadcasting; the result is float when either input is. */
+static xai_status fold_arith(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const char *op = c->np->op_type;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    if (!b || !b->is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): needs two inputs", m->name, nn(c->np), op);
+    int no;
+    int64_t os[XAI_MAX_DIMS];
+    if (bcast_shape(a->ndim, a->shape, b->ndim, b->shape, &no, os) != 0)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): shapes do not broadcast", m->name, nn(c->np), op);
+    int dt = (a->dtype == DT_F32 || b->dtype == DT_F32) ? DT_F32 : DT_I64;
+    if ((st = alloc_const(m, c->o, dt, no, os)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++) {
+        double x = cget(a, bcast_index(k, no, os, a->ndim, a->shape));
+        double y = cget(b, bcast_index(k, no, os, b->ndim, b->shape));
+        double r;
+        switch (op[0]) {
+        case 'A': r = x + y; break;
+        case 'S': r = x - y; break;
+        case 'M': r = x * y; break;
+        default:
+            if (dt == DT_I64) {
+                if (y == 0)
+                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Div): integer division by zero", m->name, nn(c->np));
+                r = (double)((int64_t)x / (int64_t)y);
+            } else {
+                r = x / y;
+            }
+        }
+        cset(c->o, k, r);
+    }
+    return XAI_OK;
+}
+
+/* Slice's per-axis start and step, and the output shape (a's shape where no axis is sliced). */
+static xai_status slice_params(const fold_ctx *c, int64_t *st0, int64_t *stp, int64_t *shape)
+{
+    xai_model *m = c->m;
+    const int *ins = c->ins;
+    const xai_value *a = c->a;
+    if (c->nin < 3)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): opset < 10 form not supported", m->name, nn(c->np));
+    const xai_value *vs = &m->vals[ins[1]], *ve = &m->vals[ins[2]];
+    const xai_value *va = c->nin > 3 && ins[3] >= 0 ? &m->vals[ins[3]] : NULL;
+    const xai_value *vp = c->nin > 4 && ins[4] >= 0 ? &m->vals[ins[4]] : NULL;
+    if (!vs->is_const || !ve->is_const || vs->numel != ve->numel || vs->numel > a->ndim ||
+        (va && (!va->is_const || va->numel != vs->numel)) || (vp && (!vp->is_const || vp->numel != vs->numel)))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad starts/ends/axes/steps", m->name, nn(c->np));
+    for (int k = 0; k < a->ndim; k++) {
+        st0[k] = 0;
+        stp[k] = 1;
+        shape[k] = a->shape[k];
+    }
+    for (int k = 0; k < (int)vs->numel; k++) {
+        int64_t axis = va ? cgeti(va, k) : k, step = vp ? cgeti(vp, k) : 1;
+        int64_t ax = axis < 0 ? axis + a->ndim : axis;
+        if (ax < 0 || ax >= a->ndim || step == 0)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(c->np));
+        shape[ax] = xai_slice_axis(a->shape[ax], cgeti(vs, k), cgeti(ve, k), step, &st0[ax], &stp[ax]);
+    }
+    return XAI_OK;
+}
+
+static xai_status fold_slice(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t st0[XAI_MAX_DIMS], stp[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    if ((st = slice_params(c, st0, stp, shape)))
+        return st;
+    if ((st = alloc_const(c->m, c->o, a->dtype, a->ndim, shape)))
+        return st;
+    int64_t base = 0, stride[XAI_MAX_DIMS], ist[XAI_MAX_DIMS];
+    xai_row_strides(a->ndim, a->shape, ist);
+    for (int d = 0; d < a->ndim; d++) {
+        base += st0[d] * ist[d];
+        stride[d] = stp[d] * ist[d];
+    }
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
+    return XAI_OK;
+}
+
+static xai_status fold_flatten(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axis, shape[2];
+    if ((st = xai_attr_int(c->m, c->np, "axis", 1, &axis)))
+        return st;
+    if (axis < 0) axis += a->ndim;
+    if (axis < 0 || axis > a->ndim)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Flatten): axis out of range", c->m->name, nn(c->np));
+    shape[0] = 1;
+    shape[1] = 1;
+    for (int k = 0; k < a->ndim; k++)
+        shape[k < axis ? 0 : 1] *= a->shape[k];
+    return fold_copy(c, a->dtype, 2, shape);
+}
+
+/* Without perm, Transpose reverses the axes. */
+static xai_status fold_transpose(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t perm[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int np_ = -1;
+    if ((st = xai_attr_ints(m, c->np, "perm", perm, XAI_MAX_DIMS, &np_)))
+        return st;
+    if (np_ < 0) {
+        np_ = a->ndim;
+        for (int k = 0; k < np_; k++)
+            perm[k] = np_ - 1 - k;
+    }
+    if (np_ != a->ndim)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): perm has the wrong length", m->name, nn(c->np));
+    for (int k = 0; k < np_; k++) {
+        if (perm[k] < 0 || perm[k] >= np_)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): bad perm", m->name, nn(c->np));
+        shape[k] = a->shape[perm[k]];
+    }
+    if ((st = alloc_const(m, c->o, a->dtype, np_, shape)))
+        return st;
+    int64_t istr[XAI_MAX_DIMS], pstr[XAI_MAX_DIMS];
+    xai_row_strides(a->ndim, a->shape, istr);
+    for (int d = 0; d < np_; d++)
+        pstr[d] = istr[perm[d]];
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, xai_strided_index(k, np_, shape, 0, pstr));
+    return XAI_OK;
+}
+
+static xai_status fold_range(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    int64_t shape[1];
+    if (c->nin < 3 || c->ins[0] < 0 || c->ins[1] < 0 || c->ins[2] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): needs three inputs", m->name, nn(c->np));
+    const xai_value *d_ = &m->vals[c->ins[2]];
+    if (!b->is_const || !d_->is_const || a->numel != 1 || b->numel != 1 || d_->numel != 1)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): inputs must be constant scalars", m->name, nn(c->np));
+    double s0 = cget(a, 0), lim = cget(b, 0), d = cget(d_, 0);
+    if (d == 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): zero delta", m->name, nn(c->np));
+    double cnt = ceil((lim - s0) / d);
+    shape[0] = cnt > 0 ? (int64_t)cnt : 0;
+    if (shape[0] > MAX_NUMEL)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): too many elements", m->name, nn(c->np));
+    if ((st = alloc_const(m, c->o, a->dtype, 1, shape)))
+        return st;
+    for (int64_t k = 0; k < shape[0]; k++)
+        cset(c->o, k, s0 + (double)k * d);
+    return XAI_OK;
+}
+
+typedef xai_status (*fold_fn)(const fold_ctx *c);
+
+/* The ops folded at load time when all their inputs are constants (Shape: when its input's shape is
+   known), so that shape arithmetic exported by PyTorch never becomes runtime nodes. */
+static const struct {
+    const char *op;
+    fold_fn fn;
+} fold_ops[] = {
+    {"Shape", fold_shape},         {"Gather", fold_gather},   {"Unsqueeze", fold_unsqueeze},
+    {"Squeeze", fold_squeeze},     {"Concat", fold_concat},   {"ConstantOfShape", fold_constant_of_shape},
+    {"Expand", fold_expand},       {"Cast", fold_cast},       {"Reshape", fold_reshape},
+    {"Slice", fold_slice},         {"Identity", fold_identity}, {"Add", fold_arith},
+    {"Sub", fold_arith},           {"Mul", fold_arith},       {"Div", fold_arith},
+    {"Transpose", fold_transpose}, {"Flatten", fold_flatten}, {"Range", fold_range},
+    {"Neg", fold_neg},
+};
+
+static fold_fn fold_lookup(const char *op)
+{
+    for (size_t i = 0; i < sizeof fold_ops / sizeof fold_ops[0]; i++)
+        if (strcmp(op, fold_ops[i].op) == 0)
+            return fold_ops[i].fn;
+    return NULL;
+}
+
+static int is_foldable(const char *op)
+{
+    return fold_lookup(op) != NULL;
+}
+
 static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, int nin, int out)
 {
     const char *op = np->op_type;
-    xai_value *o = &m->vals[out];
-    const xai_value *a = nin > 0 && ins[0] >= 0 ? &m->vals[ins[0]] : NULL;
-    const xai_value *b = nin > 1 && ins[1] >= 0 ? &m->vals[ins[1]] : NULL;
-    xai_status st;
-    int64_t shape[XAI_MAX_DIMS];
-
-    if (!a && strcmp(op, "Range") != 0)
+    fold_ctx c = {m, np, ins, nin, &m->vals[out], NULL, NULL};
+    c.a = nin > 0 && ins[0] >= 0 ? &m->vals[ins[0]] : NULL;
+    c.b = nin > 1 && ins[1] >= 0 ? &m->vals[ins[1]] : NULL;
+    if (!c.a && strcmp(op, "Range") != 0)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) has no input", m->name, nn(np), op);
-
-    if (strcmp(op, "Shape") == 0) {
-        int64_t start = 0, end = a->ndim;
-        if ((st = xai_attr_int(m, np, "start", 0, &start)) || (st = xai_attr_int(m, np, "end", a->ndim, &end)))
-            return st;
-        if (start < 0) start += a->ndim;
-        if (end < 0) end += a->ndim;
-        if (start < 0) start = 0;
-        if (end > a->ndim) end = a->ndim;
-        if (end < start) end = start;
-        shape[0] = end - start;
-        if ((st = alloc_const(m, o, DT_I64, 1, shape)))
-            return st;
-        for (int64_t k = start; k < end; k++)
-            o->i[k - start] = a->shape[k];
-        return XAI_OK;
-    }
-    if (!a->is_const)
+    if (strcmp(op, "Shape") == 0)
+        return fold_shape(&c);
+    if (!c.a->is_const)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): folding needs constant inputs", m->name, nn(np), op);
-
-    if (strcmp(op, "Identity") == 0 || strcmp(op, "Cast") == 0) {
-        int dt = a->dtype;
-        if (op[0] == 'C') {
-            int64_t to;
-            if ((st = xai_attr_int(m, np, "to", 1, &to)))
-                return st;
-            dt = (to == 1 || to == 10 || to == 11 || to == 16) ? DT_F32 : DT_I64;
-        }
-        if ((st = alloc_const(m, o, dt, a->ndim, a->shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "ConstantOfShape") == 0) {
-        const Onnx__AttributeProto *va = xai_attr_find(np, "value");
-        xai_value tv;
-        memset(&tv, 0, sizeof tv);
-        double val = 0;
-        int dt = DT_F32;
-        if (va && va->t) {
-            if ((st = tensor_to_value(m, va->t, &tv))) {
-                free(tv.f);
-                free(tv.i);
-                return st;
-            }
-            if (tv.numel != 1) {
-                free(tv.f);
-                free(tv.i);
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): value must hold one element", m->name, nn(np));
-            }
-            dt = tv.dtype;
-            val = cget(&tv, 0);
-            free(tv.f);
-            free(tv.i);
-        }
-        if (a->ndim != 1 || a->numel > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): bad shape input", m->name, nn(np));
-        for (int64_t k = 0; k < a->numel; k++)
-            shape[k] = cgeti(a, k);
-        if ((st = alloc_const(m, o, dt, (int)a->numel, shape)))
-            return st;
-        for (int64_t k = 0; k < o->numel; k++)
-            cset(o, k, val);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0) {
-        int64_t axes[XAI_MAX_DIMS];
-        int na = -1;
-        if (b) {
-            if (!b->is_const || b->numel > XAI_MAX_DIMS)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad axes", m->name, nn(np), op);
-            na = (int)b->numel;
-            for (int k = 0; k < na; k++)
-                axes[k] = cgeti(b, k);
-        } else if ((st = xai_attr_ints(m, np, "axes", axes, XAI_MAX_DIMS, &na))) {
-            return st;
-        }
-        int nd = 0;
-        if (op[0] == 'U') {
-            int r = a->ndim + (na > 0 ? na : 0);
-            if (r > XAI_MAX_DIMS)
-                XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Unsqueeze): rank too large", m->name, nn(np));
-            int isnew[XAI_MAX_DIMS] = {0};
-            for (int k = 0; k < na; k++) {
-                int64_t ax = axes[k] < 0 ? axes[k] + r : axes[k];
-                if (ax < 0 || ax >= r)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Unsqueeze): axis out of range", m->name, nn(np));
-                isnew[ax] = 1;
-            }
-            int j = 0;
-            for (int k = 0; k < r; k++)
-                shape[nd++] = isnew[k] ? 1 : (j < a->ndim ? a->shape[j++] : 1);
-        } else {
-            int drop[XAI_MAX_DIMS] = {0};
-            for (int k = 0; k < na; k++) {
-                int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
-                if (ax < 0 || ax >= a->ndim)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Squeeze): axis out of range", m->name, nn(np));
-                drop[ax] = 1;
-            }
-            for (int k = 0; k < a->ndim; k++)
-                if (!(na > 0 ? drop[k] : a->shape[k] == 1))
-                    shape[nd++] = a->shape[k];
-        }
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Concat") == 0) {
-        int64_t axis;
-        if ((st = xai_attr_int(m, np, "axis", 0, &axis)))
-            return st;
-        int r = a->ndim;
-        if (axis < 0)
-            axis += r;
-        if (axis < 0 || axis >= r)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): axis out of range", m->name, nn(np));
-        memcpy(shape, a->shape, sizeof(int64_t) * (size_t)r);
-        shape[axis] = 0;
-        int dt = DT_I64;
-        for (int k = 0; k < nin; k++) {
-            const xai_value *v = &m->vals[ins[k]];
-            if (!v->is_const || v->ndim != r)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): inputs differ in rank", m->name, nn(np));
-            if (v->dtype == DT_F32)
-                dt = DT_F32;
-            shape[axis] += v->shape[axis];
-        }
-        if ((st = alloc_const(m, o, dt, r, shape)))
-            return st;
-        int64_t outer = 1, inner = 1;
-        for (int k = 0; k < axis; k++) outer *= shape[k];
-        for (int k = (int)axis + 1; k < r; k++) inner *= shape[k];
-        int64_t off = 0;
-        for (int k = 0; k < nin; k++) {
-            const xai_value *v = &m->vals[ins[k]];
-            int64_t len = v->shape[axis] * inner;
-            for (int64_t p = 0; p < outer; p++)
-                for (int64_t q = 0; q < len; q++)
-                    ccopy(o, p * shape[axis] * inner + off + q, v, p * len + q);
-            off += len;
-        }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Gather") == 0) {
-        int64_t axis;
-        if (!b || !b->is_const)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): needs constant indices", m->name, nn(np));
-        if ((st = xai_attr_int(m, np, "axis", 0, &axis)))
-            return st;
-        if (axis < 0) axis += a->ndim;
-        if (axis < 0 || axis >= a->ndim || a->ndim - 1 + b->ndim > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): axis out of range", m->name, nn(np));
-        int nd = 0;
-        for (int k = 0; k < axis; k++) shape[nd++] = a->shape[k];
-        for (int k = 0; k < b->ndim; k++) shape[nd++] = b->shape[k];
-        for (int k = (int)axis + 1; k < a->ndim; k++) shape[nd++] = a->shape[k];
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        int64_t outer = 1, inner = 1, dim = a->shape[axis];
-        for (int k = 0; k < axis; k++) outer *= a->shape[k];
-        for (int k = (int)axis + 1; k < a->ndim; k++) inner *= a->shape[k];
-        for (int64_t p = 0; p < outer; p++)
-            for (int64_t j = 0; j < b->numel; j++) {
-                int64_t idx = cgeti(b, j);
-                if (idx < 0) idx += dim;
-                if (idx < 0 || idx >= dim)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): index out of range", m->name, nn(np));
-                for (int64_t q = 0; q < inner; q++)
-                    ccopy(o, (p * b->numel + j) * inner + q, a, (p * dim + idx) * inner + q);
-            }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Expand") == 0 || strcmp(op, "Reshape") == 0) {
-        if (!b || !b->is_const || b->ndim != 1 || b->numel > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad shape input", m->name, nn(np), op);
-        int nd = (int)b->numel;
-        for (int k = 0; k < nd; k++)
-            shape[k] = cgeti(b, k);
-        if (op[0] == 'E') {
-            int no;
-            int64_t os[XAI_MAX_DIMS];
-            if (bcast_shape(a->ndim, a->shape, nd, shape, &no, os) != 0)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Expand): shapes do not broadcast", m->name, nn(np));
-            if ((st = alloc_const(m, o, a->dtype, no, os)))
-                return st;
-            for (int64_t k = 0; k < o->numel; k++)
-                ccopy(o, k, a, bcast_index(k, no, os, a->ndim, a->shape));
-            return XAI_OK;
-        }
-        int64_t known = 1, neg = -1;
-        for (int k = 0; k < nd; k++) {
-            if (shape[k] == 0)
-                shape[k] = k < a->ndim ? a->shape[k] : 0;
-            if (shape[k] == -1) {
-                if (neg >= 0)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): two -1 dims", m->name, nn(np));
-                neg = k;
-            } else if (shape[k] < 0) {
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dim", m->name, nn(np));
-            } else {
-                if (shape[k] > 0 && known > ((int64_t)1 << 40) / shape[k])
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, nn(np));
-                known *= shape[k];
-            }
-        }
-        if (neg >= 0)
-            shape[neg] = known ? a->numel / known : 0;
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        if (o->numel != a->numel)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): element count changes", m->name, nn(np));
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Neg") == 0) {
-        if ((st = alloc_const(m, o, a->dtype, a->ndim, a->shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            cset(o, k, -cget(a, k));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) {
-        if (!b || !b->is_const)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): needs two inputs", m->name, nn(np), op);
-        int no;
-        int64_t os[XAI_MAX_DIMS];
-        if (bcast_shape(a->ndim, a->shape, b->ndim, b->shape, &no, os) != 0)
-            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): shapes do not broadcast", m->name, nn(np), op);
-        int dt = (a->dtype == DT_F32 || b->dtype == DT_F32) ? DT_F32 : DT_I64;
-        if ((st = alloc_const(m, o, dt, no, os)))
-            return st;
-        for (int64_t k = 0; k < o->numel; k++) {
-            double x = cget(a, bcast_index(k, no, os, a->ndim, a->shape));
-            double y = cget(b, bcast_index(k, no, os, b->ndim, b->shape));
-            double r;
-            switch (op[0]) {
-            case 'A': r = x + y; break;
-            case 'S': r = x - y; break;
-            case 'M': r = x * y; break;
-            default:
-                if (dt == DT_I64) {
-                    if (y == 0)
-                        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Div): integer division by zero", m->name, nn(np));
-                    r = (double)((int64_t)x / (int64_t)y);
-                } else {
-                    r = x / y;
-                }
-            }
-            cset(o, k, r);
-        }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Slice") == 0) {
-        int64_t starts[XAI_MAX_DIMS], ends[XAI_MAX_DIMS], axes[XAI_MAX_DIMS], steps[XAI_MAX_DIMS];
-        int ns = 0;
-        if (nin < 3)
-            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): opset < 10 form not supported", m->name, nn(np));
-        const xai_value *vs = &m->vals[ins[1]], *ve = &m->vals[ins[2]];
-        const xai_value *va = nin > 3 && ins[3] >= 0 ? &m->vals[ins[3]] : NULL;
-        const xai_value *vp = nin > 4 && ins[4] >= 0 ? &m->vals[ins[4]] : NULL;
-        if (!vs->is_const || !ve->is_const || vs->numel != ve->numel || vs->numel > a->ndim ||
-            (va && (!va->is_const || va->numel != vs->numel)) || (vp && (!vp->is_const || vp->numel != vs->numel)))
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad starts/ends/axes/steps", m->name, nn(np));
-        ns = (int)vs->numel;
-        for (int k = 0; k < ns; k++) {
-            starts[k] = cgeti(vs, k);
-            ends[k] = cgeti(ve, k);
-            axes[k] = va ? cgeti(va, k) : k;
-            steps[k] = vp ? cgeti(vp, k) : 1;
-        }
-        int64_t st0[XAI_MAX_DIMS], stp[XAI_MAX_DIMS];
-        for (int k = 0; k < a->ndim; k++) {
-            st0[k] = 0;
-            stp[k] = 1;
-            shape[k] = a->shape[k];
-        }
-        for (int k = 0; k < ns; k++) {
-            int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
-            if (ax < 0 || ax >= a->ndim || steps[k] == 0)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(np));
-            shape[ax] = xai_slice_axis(a->shape[ax], starts[k], ends[k], steps[k], &st0[ax], &stp[ax]);
-        }
-        if ((st = alloc_const(m, o, a->dtype, a->ndim, shape)))
-            return st;
-        int64_t base = 0, stride[XAI_MAX_DIMS], ist[XAI_MAX_DIMS];
-        xai_row_strides(a->ndim, a->shape, ist);
-        for (int d = 0; d < a->ndim; d++) {
-            base += st0[d] * ist[d];
-            stride[d] = stp[d] * ist[d];
-        }
-        for (int64_t k = 0; k < o->numel; k++)
-            ccopy(o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Transpose") == 0 || strcmp(op, "Flatten") == 0) {
-        if (op[0] == 'F') {
-            int64_t axis;
-            if ((st = xai_attr_int(m, np, "axis", 1, &axis)))
-                return st;
-            if (axis < 0) axis += a->ndim;
-            if (axis < 0 || axis > a->ndim)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Flatten): axis out of range", m->name, nn(np));
-            shape[0] = 1;
-            shape[1] = 1;
-            for (int k = 0; k < a->ndim; k++)
-                shape[k < axis ? 0 : 1] *= a->shape[k];
-            if ((st = alloc_const(m, o, a->dtype, 2, shape)))
-                return st;
-            for (int64_t k = 0; k < a->numel; k++)
-                ccopy(o, k, a, k);
-            return XAI_OK;
-        }
-        int64_t perm[XAI_MAX_DIMS];
-        int np_ = -1;
-        if ((st = xai_attr_ints(m, np, "perm", perm, XAI_MAX_DIMS, &np_)))
-            return st;
-        if (np_ < 0) {
-            np_ = a->ndim;
-            for (int k = 0; k < np_; k++)
-                perm[k] = np_ - 1 - k;
-        }
-        if (np_ != a->ndim)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): perm has the wrong length", m->name, nn(np));
-        for (int k = 0; k < np_; k++) {
-            if (perm[k] < 0 || perm[k] >= np_)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): bad perm", m->name, nn(np));
-            shape[k] = a->shape[perm[k]];
-        }
-        if ((st = alloc_const(m, o, a->dtype, np_, shape)))
-            return st;
-        int64_t istr[XAI_MAX_DIMS];
-        xai_row_strides(a->ndim, a->shape, istr);
-        int64_t pstr[XAI_MAX_DIMS];
-        for (int d = 0; d < np_; d++)
-            pstr[d] = istr[perm[d]];
-        for (int64_t k = 0; k < o->numel; k++)
-            ccopy(o, k, a, xai_strided_index(k, np_, shape, 0, pstr));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Range") == 0) {
-        if (nin < 3 || ins[0] < 0 || ins[1] < 0 || ins[2] < 0)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): needs three inputs", m->name, nn(np));
-        const xai_value *c = &m->vals[ins[2]];
-        if (!b->is_const || !c->is_const || a->numel != 1 || b->numel != 1 || c->numel != 1)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): inputs must be constant scalars", m->name, nn(np));
-        double s0 = cget(a, 0), lim = cget(b, 0), d = cget(c, 0);
-        if (d == 0)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): zero delta", m->name, nn(np));
-        double cnt = ceil((lim - s0) / d);
-        shape[0] = cnt > 0 ? (int64_t)cnt : 0;
-        if (shape[0] > MAX_NUMEL)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): too many elements", m->name, nn(np));
-        if ((st = alloc_const(m, o, a->dtype, 1, shape)))
-            return st;
-        for (int64_t k = 0; k < shape[0]; k++)
-            cset(o, k, s0 + (double)k * d);
-        return XAI_OK;
-    }
-    XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': cannot fold op %s", m->name, nn(np), op);
+    fold_fn fn = fold_lookup(op);
+    if (!fn)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': cannot fold op %s", m->name, nn(np), op);
+    return fn(&c);
 }
 
 /* ---------------------------------------------------------------- op table */
