@@ -1087,14 +1087,21 @@ static void map_free(strmap *mp)
     free(mp->vals);
 }
 
-static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load_options *opts)
-{
-    xai_status st = XAI_OK;
-    const Onnx__GraphProto *g = mp->graph;
-    if (!g)
-        XAI_FAIL(XAI_EFORMAT, "%s: not an ONNX model (no graph)", m->name);
+/* The state of one import: the graph, names -> value indices, and the node order being built. */
+typedef struct {
+    xai_model *m;
+    const Onnx__GraphProto *g;
+    strmap vm;
+    size_t nn;          /* nodes in the graph */
+    char *skip;         /* trailing Softmax/LogSoftmax/Identity nodes left out */
+    int *order, *indeg; /* topological order (Kahn) and in-degrees */
+    const char *outname;
+    int64_t act_total;  /* activation elements per sample so far */
+} importer;
 
-    /* opset */
+/* The default-domain opset (when it is imported twice, the last entry counts). */
+static xai_status read_opset(xai_model *m, const Onnx__ModelProto *mp)
+{
     m->opset = -1;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = mp->opset_import[i]->domain;
@@ -1105,7 +1112,11 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
         XAI_FAIL(XAI_EFORMAT, "%s: the model imports no default-domain opset", m->name);
     if (m->opset < 11 || m->opset > 18)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: opset %d is not supported (opsets 11-18 are)", m->name, m->opset);
+    return XAI_OK;
+}
 
+static xai_status read_metadata(xai_model *m, const Onnx__ModelProto *mp)
+{
     for (size_t i = 0; i < mp->n_metadata_props; i++) {
         const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
         char **nk = realloc(m->meta_key, sizeof(char *) * (size_t)(m->nmeta + 1));
@@ -1120,316 +1131,366 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
         m->meta_val[m->nmeta] = strdup(e->value ? e->value : "");
         m->nmeta++;
     }
+    return XAI_OK;
+}
 
-    strmap vm;
-    size_t nnames = g->n_initializer + g->n_input + g->n_node * 4 + 8;
-    if (map_init(&vm, nnames))
+/* A new named value, findable by name from now on; *v its index. */
+static xai_status add_named(importer *im, const char *name, int *v)
+{
+    *v = xai_model_add_value(im->m, name);
+    if (*v < 0)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
+    map_put(&im->vm, im->m->vals[*v].name, *v);
+    return XAI_OK;
+}
 
-    /* initializers */
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (!t->name || !*t->name) {
-            st = xai_error_set(XAI_EFORMAT, "%s: initializer %zu has no name", m->name, i);
-            goto done;
-        }
-        int v = xai_model_add_value(m, t->name);
-        if (v < 0) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done;
-        }
+static xai_status add_initializers(importer *im)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    int v;
+    for (size_t i = 0; i < im->g->n_initializer; i++) {
+        const Onnx__TensorProto *t = im->g->initializer[i];
+        if (!t->name || !*t->name)
+            XAI_FAIL(XAI_EFORMAT, "%s: initializer %zu has no name", m->name, i);
+        v = xai_model_add_value(m, t->name);
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
         if ((st = tensor_to_value(m, t, &m->vals[v])))
-            goto done;
-        map_put(&vm, m->vals[v].name, v);
+            return st;
+        map_put(&im->vm, m->vals[v].name, v);
     }
-    /* the one real input */
+    return XAI_OK;
+}
+
+/* The one graph input that is not an initializer (older exporters list initializers as inputs too). */
+static xai_status add_input(importer *im, const xai_load_options *opts)
+{
+    xai_model *m = im->m;
+    const Onnx__GraphProto *g = im->g;
+    xai_status st;
     m->input = -1;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = g->input[i]->name ? g->input[i]->name : "";
-        if (map_get(&vm, name) >= 0)
+        if (map_get(&im->vm, name) >= 0)
             continue;
-        if (m->input >= 0) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: the graph has more than one input ('%s' and '%s')", m->name,
-                               m->vals[m->input].name, name);
-            goto done;
-        }
+        if (m->input >= 0)
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: the graph has more than one input ('%s' and '%s')", m->name,
+                     m->vals[m->input].name, name);
         int v = xai_model_add_value(m, name);
-        if (v < 0) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done;
-        }
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
         if ((st = value_info_shape(m, g->input[i], opts, &m->vals[v])))
-            goto done;
-        map_put(&vm, m->vals[v].name, v);
+            return st;
+        map_put(&im->vm, m->vals[v].name, v);
         m->input = v;
     }
-    if (m->input < 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: the graph has no input", m->name);
-        goto done;
-    }
-    if (g->n_output < 1 || !g->output[0]->name) {
-        st = xai_error_set(XAI_EFORMAT, "%s: the graph has no output", m->name);
-        goto done;
-    }
+    if (m->input < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has no input", m->name);
+    if (g->n_output < 1 || !g->output[0]->name)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has no output", m->name);
+    return XAI_OK;
+}
 
-    /* drop Softmax/LogSoftmax (and Identity) at the output: explain the logits before them */
-    size_t nn_ = g->n_node;
-    char *skip = calloc(nn_ ? nn_ : 1, 1);
-    int *order = malloc(sizeof(int) * (nn_ ? nn_ : 1));
-    int *indeg = calloc(nn_ ? nn_ : 1, sizeof(int));
-    if (!skip || !order || !indeg) {
-        free(skip);
-        free(order);
-        free(indeg);
-        st = xai_error_set(XAI_ENOMEM, "out of memory");
-        goto done;
-    }
-    const char *outname = g->output[0]->name;
+/* Drop Softmax/LogSoftmax (and Identity) at the output: explain the logits before them. */
+static void skip_output_softmax(importer *im)
+{
+    im->outname = im->g->output[0]->name;
     for (int changed = 1; changed;) {
         changed = 0;
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            if (skip[i] || np->n_output < 1 || !np->output[0] || strcmp(np->output[0], outname) != 0)
+        for (size_t i = 0; i < im->nn; i++) {
+            const Onnx__NodeProto *np = im->g->node[i];
+            if (im->skip[i] || np->n_output < 1 || !np->output[0] || strcmp(np->output[0], im->outname) != 0)
                 continue;
             const char *op = np->op_type ? np->op_type : "";
             if ((strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0 || strcmp(op, "Identity") == 0) &&
                 np->n_input >= 1) {
-                skip[i] = 1;
-                outname = np->input[0];
+                im->skip[i] = 1;
+                im->outname = np->input[0];
                 changed = 1;
             }
         }
     }
+}
 
-    /* topological order (Kahn): a node is ready when every input name is known */
-    {
-        strmap prod;
-        if (map_init(&prod, nn_ * 4 + 8)) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done2;
-        }
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            if (!np->op_type) {
-                map_free(&prod);
-                st = xai_error_set(XAI_EFORMAT, "%s: node %zu has no op_type", m->name, i);
-                goto done2;
+/* Which node produces each value name; a name produced twice (or also an initializer/input) is an error. */
+static xai_status map_producers(importer *im, strmap *prod)
+{
+    xai_model *m = im->m;
+    for (size_t i = 0; i < im->nn; i++) {
+        const Onnx__NodeProto *np = im->g->node[i];
+        if (!np->op_type)
+            XAI_FAIL(XAI_EFORMAT, "%s: node %zu has no op_type", m->name, i);
+        for (size_t k = 0; k < np->n_output; k++)
+            if (np->output[k] && *np->output[k]) {
+                if (map_get(prod, np->output[k]) >= 0 || map_get(&im->vm, np->output[k]) >= 0)
+                    XAI_FAIL(XAI_EFORMAT, "%s: value '%s' is produced twice", m->name, np->output[k]);
+                map_put(prod, np->output[k], (int)i);
             }
-            for (size_t k = 0; k < np->n_output; k++)
-                if (np->output[k] && *np->output[k]) {
-                    if (map_get(&prod, np->output[k]) >= 0 || map_get(&vm, np->output[k]) >= 0) {
-                        map_free(&prod);
-                        st = xai_error_set(XAI_EFORMAT, "%s: value '%s' is produced twice", m->name, np->output[k]);
-                        goto done2;
-                    }
-                    map_put(&prod, np->output[k], (int)i);
-                }
-        }
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            for (size_t k = 0; k < np->n_input; k++) {
-                const char *in = np->input[k];
-                if (!in || !*in)
-                    continue;
-                if (map_get(&prod, in) >= 0)
-                    indeg[i]++;
-                else if (map_get(&vm, in) < 0) {
-                    map_free(&prod);
-                    st = xai_error_set(XAI_EFORMAT,
-                                       "%s: node '%s' (%s) reads '%s', which no initializer, input or node provides",
-                                       m->name, nn(np), np->op_type, in);
-                    goto done2;
-                }
-            }
-        }
-        size_t head = 0, tail = 0;
-        for (size_t i = 0; i < nn_; i++)
-            if (indeg[i] == 0)
-                order[tail++] = (int)i;
-        while (head < tail) {
-            const Onnx__NodeProto *np = g->node[order[head++]];
-            for (size_t k = 0; k < np->n_output; k++) {
-                if (!np->output[k] || !*np->output[k])
-                    continue;
-                for (size_t j = 0; j < nn_; j++) {
-                    const Onnx__NodeProto *q = g->node[j];
-                    for (size_t t = 0; t < q->n_input; t++)
-                        if (q->input[t] && strcmp(q->input[t], np->output[k]) == 0 && --indeg[j] == 0)
-                            order[tail++] = (int)j;
-                }
-            }
-        }
-        map_free(&prod);
-        if (tail != nn_) {
-            st = xai_error_set(XAI_EFORMAT, "%s: the graph has a cycle (%zu of %zu nodes cannot be ordered)", m->name,
-                               nn_ - tail, nn_);
-            goto done2;
+    }
+    return XAI_OK;
+}
+
+/* A node's in-degree counts its inputs made by other nodes; an input nothing provides is an error. */
+static xai_status count_indegrees(importer *im, const strmap *prod)
+{
+    for (size_t i = 0; i < im->nn; i++) {
+        const Onnx__NodeProto *np = im->g->node[i];
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *in = np->input[k];
+            if (!in || !*in)
+                continue;
+            if (map_get(prod, in) >= 0)
+                im->indeg[i]++;
+            else if (map_get(&im->vm, in) < 0)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) reads '%s', which no initializer, input or node provides",
+                         im->m->name, nn(np), np->op_type, in);
         }
     }
+    return XAI_OK;
+}
 
-    /* build in order: Constant and shape-only subgraphs fold, the rest become runtime nodes */
-    int64_t act_total = 0;
-    for (size_t oi = 0; oi < nn_; oi++) {
-        const Onnx__NodeProto *np = g->node[order[oi]];
-        const char *op = np->op_type;
-        if (skip[order[oi]])
-            continue;
-        if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s': op %s of domain '%s' is not supported", m->name,
-                               nn(np), op, np->domain);
-            goto done2;
-        }
-        if (np->n_input > 8 || np->n_output > 4) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s' (%s) has too many inputs or outputs", m->name, nn(np), op);
-            goto done2;
-        }
-        int ins[8];
-        int nin = (int)np->n_input, allconst = 1, anyin = 0;
-        for (int k = 0; k < nin; k++) {
-            ins[k] = (np->input[k] && *np->input[k]) ? map_get(&vm, np->input[k]) : -1;
-            if (ins[k] >= 0) {
-                anyin = 1;
-                if (!m->vals[ins[k]].is_const)
-                    allconst = 0;
-            }
-        }
-        if (strcmp(op, "Constant") == 0) {
-            if (np->n_output != 1 || !np->output[0]) {
-                st = xai_error_set(XAI_EFORMAT, "%s: Constant node '%s' needs one output", m->name, nn(np));
-                goto done2;
-            }
-            const Onnx__AttributeProto *a = xai_attr_find(np, "value");
-            int v = xai_model_add_value(m, np->output[0]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            map_put(&vm, m->vals[v].name, v);
-            if (a && a->t) {
-                if ((st = tensor_to_value(m, a->t, &m->vals[v])))
-                    goto done2;
-            } else {
-                const Onnx__AttributeProto *af = xai_attr_find(np, "value_float");
-                const Onnx__AttributeProto *ai = xai_attr_find(np, "value_int");
-                const Onnx__AttributeProto *ais = xai_attr_find(np, "value_ints");
-                const Onnx__AttributeProto *afs = xai_attr_find(np, "value_floats");
-                xai_value *cv = &m->vals[v];
-                int64_t one = 1;
-                if (af) {
-                    if ((st = alloc_const(m, cv, DT_F32, 0, &one)))
-                        goto done2;
-                    cv->f[0] = af->f;
-                } else if (ai) {
-                    if ((st = alloc_const(m, cv, DT_I64, 0, &one)))
-                        goto done2;
-                    cv->i[0] = ai->i;
-                } else if (ais) {
-                    int64_t n1 = (int64_t)ais->n_ints;
-                    if ((st = alloc_const(m, cv, DT_I64, 1, &n1)))
-                        goto done2;
-                    for (size_t k = 0; k < ais->n_ints; k++)
-                        cv->i[k] = ais->ints[k];
-                } else if (afs) {
-                    int64_t n1 = (int64_t)afs->n_floats;
-                    if ((st = alloc_const(m, cv, DT_F32, 1, &n1)))
-                        goto done2;
-                    for (size_t k = 0; k < afs->n_floats; k++)
-                        cv->f[k] = afs->floats[k];
-                } else {
-                    st = xai_error_set(XAI_EUNSUPPORTED, "%s: Constant node '%s': attribute form not supported",
-                                       m->name, nn(np));
-                    goto done2;
-                }
-            }
-            continue;
-        }
-        if (((allconst && anyin) || strcmp(op, "Shape") == 0) && is_foldable(op)) {
-            if (np->n_output < 1 || !np->output[0]) {
-                st = xai_error_set(XAI_EFORMAT, "%s: node '%s' has no output", m->name, nn(np));
-                goto done2;
-            }
-            int v = xai_model_add_value(m, np->output[0]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            map_put(&vm, m->vals[v].name, v);
-            if ((st = fold_node(m, np, ins, nin, v)))
-                goto done2;
-            continue;
-        }
-        const op_entry *e = NULL;
-        for (size_t k = 0; k < sizeof op_entries / sizeof op_entries[0]; k++)
-            if (strcmp(op_entries[k].op, op) == 0)
-                e = &op_entries[k];
-        if (!e) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s': op type '%s' is not supported", m->name, nn(np), op);
-            goto done2;
-        }
-        xai_node *n;
-        if ((st = xai_model_add_node(m, &n)))
-            goto done2;
-        n->kind = e->kind;
-        n->ops = xai_ops_table[e->kind];
-        n->name = strdup(np->name && *np->name ? np->name : (np->n_output > 0 && np->output[0]) ? np->output[0] : op);
-        n->op_type = strdup(op);
-        if (!n->name || !n->op_type) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done2;
-        }
-        n->nin = nin;
-        for (int k = 0; k < nin; k++)
-            n->in[k] = ins[k];
-        n->nout = (int)np->n_output;
-        for (int k = 0; k < n->nout; k++) {
+/* Kahn's algorithm; returns the number of nodes ordered (fewer than nn: a cycle). */
+static size_t kahn_order(importer *im)
+{
+    const Onnx__GraphProto *g = im->g;
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < im->nn; i++)
+        if (im->indeg[i] == 0)
+            im->order[tail++] = (int)i;
+    while (head < tail) {
+        const Onnx__NodeProto *np = g->node[im->order[head++]];
+        for (size_t k = 0; k < np->n_output; k++) {
             if (!np->output[k] || !*np->output[k])
                 continue;
-            int v = xai_model_add_value(m, np->output[k]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            m->vals[v].producer = m->nnodes - 1;
-            m->vals[v].dtype = DT_F32;
-            n->out[k] = v;
-            map_put(&vm, m->vals[v].name, v);
-        }
-        if (n->nout < 1 || n->out[0] < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: node '%s' has no output", m->name, n->name);
-            goto done2;
-        }
-        if ((st = e->init(m, n, np)))
-            goto done2;
-        /* refuse absurd activation sizes before a workspace is ever sized for them */
-        for (int k = 0; k < n->nout; k++) {
-            if (n->out[k] < 0)
-                continue;
-            int64_t ne = m->vals[n->out[k]].numel;
-            act_total += ne;
-            if (ne > MAX_ACT_NUMEL || act_total > MAX_ACT_TOTAL) {
-                st = xai_error_set(XAI_EUNSUPPORTED,
-                                   "%s: node '%s' (%s): activations of %lld elements per sample are beyond what "
-                                   "libxai supports", m->name, n->name, op, (long long)(ne > MAX_ACT_NUMEL ? ne : act_total));
-                goto done2;
+            for (size_t j = 0; j < im->nn; j++) {
+                const Onnx__NodeProto *q = g->node[j];
+                for (size_t t = 0; t < q->n_input; t++)
+                    if (q->input[t] && strcmp(q->input[t], np->output[k]) == 0 && --im->indeg[j] == 0)
+                        im->order[tail++] = (int)j;
             }
         }
     }
-    m->output = map_get(&vm, outname);
-    if (m->output < 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: graph output '%s' is never produced", m->name, outname);
-        goto done2;
-    }
-    if (m->vals[m->output].is_const) {
-        st = xai_error_set(XAI_EUNSUPPORTED, "%s: graph output '%s' does not depend on the input", m->name, outname);
-        goto done2;
-    }
+    return tail;
+}
 
-done2:
-    free(skip);
-    free(order);
-    free(indeg);
-done:
-    map_free(&vm);
+/* Topological order: a node is ready when every input name is known (cycles are errors). */
+static xai_status topo_order(importer *im)
+{
+    xai_status st;
+    strmap prod;
+    if (map_init(&prod, im->nn * 4 + 8)) {
+        map_free(&prod); /* one of its two arrays may have been allocated */
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    if (!(st = map_producers(im, &prod)))
+        st = count_indegrees(im, &prod);
+    map_free(&prod);
+    if (st)
+        return st;
+    size_t tail = kahn_order(im);
+    if (tail != im->nn)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has a cycle (%zu of %zu nodes cannot be ordered)", im->m->name,
+                 im->nn - tail, im->nn);
+    return XAI_OK;
+}
+
+/* A Constant node in one of its attribute forms (value tensor, or value_float/_int/_ints/_floats). */
+static xai_status add_constant(importer *im, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    int v;
+    if (np->n_output != 1 || !np->output[0])
+        XAI_FAIL(XAI_EFORMAT, "%s: Constant node '%s' needs one output", m->name, nn(np));
+    const Onnx__AttributeProto *a = xai_attr_find(np, "value");
+    if ((st = add_named(im, np->output[0], &v)))
+        return st;
+    if (a && a->t)
+        return tensor_to_value(m, a->t, &m->vals[v]);
+    const Onnx__AttributeProto *af = xai_attr_find(np, "value_float");
+    const Onnx__AttributeProto *ai = xai_attr_find(np, "value_int");
+    const Onnx__AttributeProto *ais = xai_attr_find(np, "value_ints");
+    const Onnx__AttributeProto *afs = xai_attr_find(np, "value_floats");
+    xai_value *cv = &m->vals[v];
+    int64_t one = 1;
+    if (af) {
+        if ((st = alloc_const(m, cv, DT_F32, 0, &one)))
+            return st;
+        cv->f[0] = af->f;
+    } else if (ai) {
+        if ((st = alloc_const(m, cv, DT_I64, 0, &one)))
+            return st;
+        cv->i[0] = ai->i;
+    } else if (ais) {
+        int64_t n1 = (int64_t)ais->n_ints;
+        if ((st = alloc_const(m, cv, DT_I64, 1, &n1)))
+            return st;
+        for (size_t k = 0; k < ais->n_ints; k++)
+            cv->i[k] = ais->ints[k];
+    } else if (afs) {
+        int64_t n1 = (int64_t)afs->n_floats;
+        if ((st = alloc_const(m, cv, DT_F32, 1, &n1)))
+            return st;
+        for (size_t k = 0; k < afs->n_floats; k++)
+            cv->f[k] = afs->floats[k];
+    } else {
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: Constant node '%s': attribute form not supported", m->name, nn(np));
+    }
+    return XAI_OK;
+}
+
+static xai_status add_folded(importer *im, const Onnx__NodeProto *np, int *ins, int nin)
+{
+    xai_status st;
+    int v;
+    if (np->n_output < 1 || !np->output[0])
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' has no output", im->m->name, nn(np));
+    if ((st = add_named(im, np->output[0], &v)))
+        return st;
+    return fold_node(im->m, np, ins, nin, v);
+}
+
+/* The node's outputs as float activations it produces (empty output names stay -1). */
+static xai_status add_outputs(importer *im, xai_node *n, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    n->nout = (int)np->n_output;
+    for (int k = 0; k < n->nout; k++) {
+        if (!np->output[k] || !*np->output[k])
+            continue;
+        int v = xai_model_add_value(m, np->output[k]);
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        m->vals[v].producer = m->nnodes - 1;
+        m->vals[v].dtype = DT_F32;
+        n->out[k] = v;
+        map_put(&im->vm, m->vals[v].name, v);
+    }
+    if (n->nout < 1 || n->out[0] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' has no output", m->name, n->name);
+    return XAI_OK;
+}
+
+/* Refuse absurd activation sizes before a workspace is ever sized for them. */
+static xai_status check_activations(importer *im, const xai_node *n)
+{
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0)
+            continue;
+        int64_t ne = im->m->vals[n->out[k]].numel;
+        im->act_total += ne;
+        if (ne > MAX_ACT_NUMEL || im->act_total > MAX_ACT_TOTAL)
+            XAI_FAIL(XAI_EUNSUPPORTED,
+                     "%s: node '%s' (%s): activations of %lld elements per sample are beyond what "
+                     "libxai supports", im->m->name, n->name, n->op_type,
+                     (long long)(ne > MAX_ACT_NUMEL ? ne : im->act_total));
+    }
+    return XAI_OK;
+}
+
+/* A runtime node of a supported op, shaped and checked by its op family's init. */
+static xai_status add_runtime(importer *im, const Onnx__NodeProto *np, const int *ins, int nin)
+{
+    xai_model *m = im->m;
+    const char *op = np->op_type;
+    xai_status st;
+    const op_entry *e = NULL;
+    for (size_t k = 0; k < sizeof op_entries / sizeof op_entries[0]; k++)
+        if (strcmp(op_entries[k].op, op) == 0)
+            e = &op_entries[k];
+    if (!e)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': op type '%s' is not supported", m->name, nn(np), op);
+    xai_node *n;
+    if ((st = xai_model_add_node(m, &n)))
+        return st;
+    n->kind = e->kind;
+    n->ops = xai_ops_table[e->kind];
+    n->name = strdup(np->name && *np->name ? np->name : (np->n_output > 0 && np->output[0]) ? np->output[0] : op);
+    n->op_type = strdup(op);
+    if (!n->name || !n->op_type)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->nin = nin;
+    for (int k = 0; k < nin; k++)
+        n->in[k] = ins[k];
+    if ((st = add_outputs(im, n, np)) || (st = e->init(m, n, np)))
+        return st;
+    return check_activations(im, n);
+}
+
+/* One node in order: Constant and shape-only subgraphs fold, the rest become runtime nodes. */
+static xai_status add_node_proto(importer *im, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    const char *op = np->op_type;
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': op %s of domain '%s' is not supported", m->name, nn(np), op,
+                 np->domain);
+    if (np->n_input > 8 || np->n_output > 4)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s) has too many inputs or outputs", m->name, nn(np), op);
+    int ins[8];
+    int nin = (int)np->n_input, allconst = 1, anyin = 0;
+    for (int k = 0; k < nin; k++) {
+        ins[k] = (np->input[k] && *np->input[k]) ? map_get(&im->vm, np->input[k]) : -1;
+        if (ins[k] >= 0) {
+            anyin = 1;
+            if (!m->vals[ins[k]].is_const)
+                allconst = 0;
+        }
+    }
+    if (strcmp(op, "Constant") == 0)
+        return add_constant(im, np);
+    if (((allconst && anyin) || strcmp(op, "Shape") == 0) && is_foldable(op))
+        return add_folded(im, np, ins, nin);
+    return add_runtime(im, np, ins, nin);
+}
+
+/* Order the nodes, add them, and find the output (which must depend on the input). */
+static xai_status build_nodes(importer *im)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    skip_output_softmax(im);
+    if ((st = topo_order(im)))
+        return st;
+    for (size_t oi = 0; oi < im->nn; oi++)
+        if (!im->skip[im->order[oi]] && (st = add_node_proto(im, im->g->node[im->order[oi]])))
+            return st;
+    m->output = map_get(&im->vm, im->outname);
+    if (m->output < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: graph output '%s' is never produced", m->name, im->outname);
+    if (m->vals[m->output].is_const)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: graph output '%s' does not depend on the input", m->name, im->outname);
+    return XAI_OK;
+}
+
+static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load_options *opts)
+{
+    xai_status st;
+    importer im = {.m = m, .g = mp->graph};
+    if (!im.g)
+        XAI_FAIL(XAI_EFORMAT, "%s: not an ONNX model (no graph)", m->name);
+    if ((st = read_opset(m, mp)) || (st = read_metadata(m, mp)))
+        return st;
+    const Onnx__GraphProto *g = im.g;
+    if (map_init(&im.vm, g->n_initializer + g->n_input + g->n_node * 4 + 8)) {
+        map_free(&im.vm); /* one of its two arrays may have been allocated */
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    if (!(st = add_initializers(&im)) && !(st = add_input(&im, opts))) {
+        im.nn = g->n_node;
+        im.skip = calloc(im.nn ? im.nn : 1, 1);
+        im.order = malloc(sizeof(int) * (im.nn ? im.nn : 1));
+        im.indeg = calloc(im.nn ? im.nn : 1, sizeof(int));
+        if (!im.skip || !im.order || !im.indeg)
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+        else
+            st = build_nodes(&im);
+        free(im.skip);
+        free(im.order);
+        free(im.indeg);
+    }
+    map_free(&im.vm);
     return st;
 }
 
