@@ -538,102 +538,116 @@ static xai_status read_group_events(xai_c3d *c, const char *name)
 
 /* ---------------------------------------------------------------- reader -- */
 
-static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char *name)
-{
-    xai_status st;
-    double v;
+/* Where the header and parameters put things, as read_c3d works them out. */
+typedef struct {
+    unsigned pblock;          /* first parameter block (1-based) */
+    int proc;                 /* processor type: byte order and float format */
+    long npoints, nanalog, aspf; /* points, analog channels, analog samples per frame */
+    double scale;             /* POINT:SCALE; negative: float storage */
+    size_t doff;              /* byte offset of the data section */
+    uint64_t bpv, frame_bytes; /* bytes per value and per frame */
+} c3d_layout;
 
+/* The header's key, the parameter block pointer and the processor type. */
+static xai_status check_header(c3d_layout *lo, const uint8_t *b, size_t len, const char *name)
+{
     if (len < BLOCK)
         return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, a C3D header needs 512", name, len);
     if (b[1] != 0x50)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: byte 2 is 0x%02x, not the C3D key 0x50", name, b[1]);
-    unsigned pblock = b[0];
-    if (pblock < 2 || (size_t)pblock * BLOCK > len)
+    lo->pblock = b[0];
+    if (lo->pblock < 2 || (size_t)lo->pblock * BLOCK > len)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: parameter block %u outside the file (%zu bytes)", name,
-                             pblock, len);
-    size_t pstart = (size_t)(pblock - 1) * BLOCK;
-    int proc = b[pstart + 3];
-    if (proc != XAI_C3D_INTEL && proc != XAI_C3D_DEC && proc != XAI_C3D_MIPS)
+                             lo->pblock, len);
+    size_t pstart = (size_t)(lo->pblock - 1) * BLOCK;
+    lo->proc = b[pstart + 3];
+    if (lo->proc != XAI_C3D_INTEL && lo->proc != XAI_C3D_DEC && lo->proc != XAI_C3D_MIPS)
         return xai_error_set(XAI_EFORMAT, "%s: bad parameter header: processor type %d (expected 84, 85 or 86)",
-                             name, proc);
-    c->processor = proc;
-    if ((st = parse_params(c, b, len, pstart, name)))
-        return st;
+                             name, lo->proc);
+    return XAI_OK;
+}
 
-    /* Counts. */
-    long npoints = (long)rd_u16(b + 2, proc);
+/* Point and analog channel counts: the parameters (POINT:USED, ANALOG:USED) over the header's words. */
+static xai_status read_counts(c3d_layout *lo, const xai_c3d *c, const uint8_t *b, const char *name)
+{
+    double v;
+    lo->npoints = (long)rd_u16(b + 2, lo->proc);
     if (pnum(c, "POINT", "USED", &v)) {
         if (v < 0)
             return xai_error_set(XAI_EFORMAT, "%s: negative POINT:USED %g", name, v);
         if (!(v <= 65535))
             return xai_error_set(XAI_EFORMAT, "%s: huge POINT:USED %g", name, v);
-        npoints = (long)v;
+        lo->npoints = (long)v;
     }
-    long analog_values = (long)rd_u16(b + 4, proc);
-    long aspf = (long)rd_u16(b + 18, proc);
-    long nanalog = 0;
+    long analog_values = (long)rd_u16(b + 4, lo->proc);
+    lo->aspf = (long)rd_u16(b + 18, lo->proc);
+    lo->nanalog = 0;
     double aused = -1;
     if (pnum(c, "ANALOG", "USED", &aused) && aused < 0)
         return xai_error_set(XAI_EFORMAT, "%s: negative ANALOG:USED %g", name, aused);
     if (!(aused <= 65535) || (aused >= 0 && aused != floor(aused)))
         return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:USED %g", name, aused);
-    if (analog_values > 0) {
-        if (aused > 0) {
-            nanalog = (long)aused;
-            if (analog_values % nanalog != 0)
-                return xai_error_set(XAI_EFORMAT,
-                                     "%s: bad header: %ld analog values per frame is not a multiple of ANALOG:USED %ld",
-                                     name, analog_values, nanalog);
-            aspf = analog_values / nanalog;
-        } else {
-            if (aspf <= 0 || analog_values % aspf != 0)
-                return xai_error_set(XAI_EFORMAT, "%s: bad header: %ld analog values with %ld samples per frame", name,
-                                     analog_values, aspf);
-            nanalog = analog_values / aspf;
-        }
+    if (analog_values <= 0) {
+        lo->aspf = 0;
+    } else if (aused > 0) {
+        lo->nanalog = (long)aused;
+        if (analog_values % lo->nanalog != 0)
+            return xai_error_set(XAI_EFORMAT,
+                                 "%s: bad header: %ld analog values per frame is not a multiple of ANALOG:USED %ld",
+                                 name, analog_values, lo->nanalog);
+        lo->aspf = analog_values / lo->nanalog;
     } else {
-        aspf = 0;
+        if (lo->aspf <= 0 || analog_values % lo->aspf != 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: %ld analog values with %ld samples per frame", name,
+                                 analog_values, lo->aspf);
+        lo->nanalog = analog_values / lo->aspf;
     }
+    return XAI_OK;
+}
 
-    /* Scale and storage. */
-    double scale = rd_f32(b + 12, proc);
+/* POINT:SCALE (its sign selects the storage) and the point and analog rates. */
+static xai_status read_scale_rates(c3d_layout *lo, xai_c3d *c, const uint8_t *b, const char *name)
+{
+    double v;
+    lo->scale = rd_f32(b + 12, lo->proc);
     if (pnum(c, "POINT", "SCALE", &v))
-        scale = v;
-    if (!isfinite(scale) || scale == 0.0)
-        return xai_error_set(XAI_EFORMAT, "%s: bad POINT:SCALE %g", name, scale);
-    c->point_scale = (float)scale;
-    c->float_storage = scale < 0;
-
-    /* Rates. */
-    double rate = rd_f32(b + 20, proc);
+        lo->scale = v;
+    if (!isfinite(lo->scale) || lo->scale == 0.0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad POINT:SCALE %g", name, lo->scale);
+    c->point_scale = (float)lo->scale;
+    c->float_storage = lo->scale < 0;
+    double rate = rd_f32(b + 20, lo->proc);
     if (pnum(c, "POINT", "RATE", &v))
         rate = v;
     if (!(rate > 0) || !isfinite(rate))
         return xai_error_set(XAI_EFORMAT, "%s: zero or invalid point rate %g", name, rate);
     c->point_rate = rate;
-    if (nanalog > 0) {
-        double ar = rate * (double)aspf;
+    if (lo->nanalog > 0) {
+        double ar = rate * (double)lo->aspf;
         if (pnum(c, "ANALOG", "RATE", &v))
             ar = v;
         if (!(ar > 0) || !isfinite(ar))
             return xai_error_set(XAI_EFORMAT, "%s: zero or invalid analog rate %g", name, ar);
         c->analog_rate = ar;
     }
+    return XAI_OK;
+}
 
-    /* Frames: header words 4/5, or the long-trial parameters when the header saturates. */
-    unsigned first = rd_u16(b + 6, proc), last = rd_u16(b + 8, proc);
-    int64_t frames = last >= first && first > 0 ? (int64_t)last - first + 1 : -1;
-    int64_t first64 = first;
+/* The frame count of a long trial (over 65535 frames), or -1: TRIAL:ACTUAL_START/END_FIELD (two
+   16-bit words each), or POINT:LONG_FRAMES / a float POINT:FRAMES where larger. */
+static int64_t long_trial_frames(const xai_c3d *c, int64_t *long_first)
+{
     const xai_c3d_param *as = xai_c3d_param_find(c, "TRIAL", "ACTUAL_START_FIELD");
     const xai_c3d_param *ae = xai_c3d_param_find(c, "TRIAL", "ACTUAL_END_FIELD");
-    int64_t long_frames = -1, long_first = -1;
+    int64_t long_frames = -1;
+    *long_first = -1;
     if (as && ae && as->type == 2 && ae->type == 2 && as->count >= 2 && ae->count >= 2) {
         const int16_t *s = as->data, *e = ae->data;
         int64_t s64 = (int64_t)(uint16_t)s[0] | (int64_t)(uint16_t)s[1] << 16;
         int64_t e64 = (int64_t)(uint16_t)e[0] | (int64_t)(uint16_t)e[1] << 16;
         if (e64 >= s64 && s64 > 0) {
             long_frames = e64 - s64 + 1;
-            long_first = s64;
+            *long_first = s64;
         }
     }
     const xai_c3d_param *lf = xai_c3d_param_find(c, "POINT", "LONG_FRAMES");
@@ -650,6 +664,17 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
         if (x > (double)long_frames && x < 4e9)
             long_frames = (int64_t)x;
     }
+    return long_frames;
+}
+
+/* Frames: header words 4/5, or the long-trial parameters when the header saturates. */
+static xai_status read_frames(xai_c3d *c, const c3d_layout *lo, const uint8_t *b, const char *name,
+                              int64_t *nframes)
+{
+    unsigned first = rd_u16(b + 6, lo->proc), last = rd_u16(b + 8, lo->proc);
+    int64_t frames = last >= first && first > 0 ? (int64_t)last - first + 1 : -1;
+    int64_t first64 = first, long_first;
+    int64_t long_frames = long_trial_frames(c, &long_first);
     if (long_frames > 0 && (frames < 0 || (last == 65535 && long_frames > frames))) {
         frames = long_frames;
         if (long_first > 0)
@@ -662,32 +687,40 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
             return xai_error_set(XAI_EFORMAT, "%s: bad header: last frame %u before first frame %u", name, last, first);
     }
     c->first_frame = first64;
+    *nframes = frames;
+    return XAI_OK;
+}
 
-    /* Data section size against the real file length. */
-    unsigned dstart = rd_u16(b + 16, proc);
+/* The data section's start, and its size checked against the real file length. */
+static xai_status check_data_size(c3d_layout *lo, const xai_c3d *c, const uint8_t *b, size_t len,
+                                  int64_t frames, const char *name)
+{
+    double v;
+    unsigned dstart = rd_u16(b + 16, lo->proc);
     if (dstart == 0 && pnum(c, "POINT", "DATA_START", &v) && v > 0 && v < 65536)
         dstart = (unsigned)v;
-    if (dstart <= pblock)
+    if (dstart <= lo->pblock)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: DATA_START block %u overlaps the parameter section (block %u)",
-                             name, dstart, pblock);
-    size_t doff = (size_t)(dstart - 1) * BLOCK;
-    uint64_t bpv = c->float_storage ? 4 : 2;
-    uint64_t frame_bytes = ((uint64_t)npoints * 4 + (uint64_t)nanalog * (uint64_t)aspf) * bpv;
-    if (frames > 0 && frame_bytes > 0) {
-        uint64_t avail = len > doff ? len - doff : 0;
-        if ((uint64_t)frames > avail / frame_bytes)
+                             name, dstart, lo->pblock);
+    lo->doff = (size_t)(dstart - 1) * BLOCK;
+    lo->bpv = c->float_storage ? 4 : 2;
+    lo->frame_bytes = ((uint64_t)lo->npoints * 4 + (uint64_t)lo->nanalog * (uint64_t)lo->aspf) * lo->bpv;
+    if (frames > 0 && lo->frame_bytes > 0) {
+        uint64_t avail = len > lo->doff ? len - lo->doff : 0;
+        if ((uint64_t)frames > avail / lo->frame_bytes)
             return xai_error_set(XAI_EFORMAT,
                                  "%s: truncated: %lld frames of %llu bytes from byte %zu need more than the %zu-byte file",
-                                 name, (long long)frames, (unsigned long long)frame_bytes, doff, len);
-    } else if (frames > 0 && doff > len) {
+                                 name, (long long)frames, (unsigned long long)lo->frame_bytes, lo->doff, len);
+    } else if (frames > 0 && lo->doff > len) {
         return xai_error_set(XAI_EFORMAT, "%s: truncated: DATA_START block %u beyond the file", name, dstart);
     }
-    c->frames = frames;
-    c->npoints = (int)npoints;
-    c->nanalog = (int)nanalog;
-    c->analog_per_frame = (int)aspf;
+    return XAI_OK;
+}
 
-    /* Labels and metadata. */
+/* Labels (subject prefixes stripped), descriptions, units and the subject name. */
+static xai_status read_labels(xai_c3d *c)
+{
+    xai_status st;
     char **prefixes = NULL;
     double nsub = 0;
     int nprefix = 0;
@@ -715,34 +748,99 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
     free(tmp);
     if ((st = get_strings(c, "ANALOG", "LABELS", c->nanalog, &c->analog_labels)))
         return st;
-    if ((st = get_strings(c, "ANALOG", "UNITS", c->nanalog, &c->analog_units)))
-        return st;
+    return get_strings(c, "ANALOG", "UNITS", c->nanalog, &c->analog_units);
+}
 
-    /* Analog scaling. */
-    int is_unsigned = 0;
+/* Per channel: physical = (raw - OFFSET) * SCALE * GEN_SCALE. *ascale holds the scales, then the
+   offsets (one allocation, nanalog + 1 each); *is_unsigned when ANALOG:FORMAT says UNSIGNED. */
+static xai_status analog_scaling(const xai_c3d *c, const char *name, double **ascale, int *is_unsigned)
+{
+    *is_unsigned = 0;
     const xai_c3d_param *fmt = xai_c3d_param_find(c, "ANALOG", "FORMAT");
     if (fmt && fmt->type == -1 && fmt->count >= 8 && strncmp((const char *)fmt->data, "UNSIGNED", 8) == 0)
-        is_unsigned = 1;
+        *is_unsigned = 1;
     double gen = 1.0;
     pnum(c, "ANALOG", "GEN_SCALE", &gen);
     if (!isfinite(gen))
         return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:GEN_SCALE %g", name, gen);
-    double *ascale = malloc(((size_t)c->nanalog + 1) * 2 * sizeof *ascale);
-    if (!ascale)
+    double *sc = malloc(((size_t)c->nanalog + 1) * 2 * sizeof *sc);
+    if (!sc)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-    double *aoff = ascale + c->nanalog + 1;
-    get_numbers(c, "ANALOG", "SCALE", c->nanalog, ascale, 1.0, 0);
-    get_numbers(c, "ANALOG", "OFFSET", c->nanalog, aoff, 0.0, is_unsigned);
+    double *aoff = sc + c->nanalog + 1;
+    get_numbers(c, "ANALOG", "SCALE", c->nanalog, sc, 1.0, 0);
+    get_numbers(c, "ANALOG", "OFFSET", c->nanalog, aoff, 0.0, *is_unsigned);
     for (int i = 0; i < c->nanalog; i++) {
-        if (!isfinite(ascale[i]) || !isfinite(aoff[i])) {
-            free(ascale);
+        if (!isfinite(sc[i]) || !isfinite(aoff[i])) {
+            free(sc);
             return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:SCALE/OFFSET for channel %d (%s)", name, i + 1,
                                  c->analog_labels[i]);
         }
-        ascale[i] *= gen;
+        sc[i] *= gen;
     }
+    *ascale = sc;
+    return XAI_OK;
+}
 
-    /* Data. */
+/* One frame's points: [X Y Z W] as int16 x |scale| or as floats; W < 0 marks a missing point
+   (NaN coordinates, residual -1), else its low byte x |scale| is the residual. */
+static void read_frame_points(xai_c3d *c, const c3d_layout *lo, const uint8_t *fr, size_t f)
+{
+    size_t np = (size_t)c->npoints;
+    double ps = fabs(lo->scale);
+    for (size_t p = 0; p < np; p++) {
+        float *xyz = c->points + (f * np + p) * 3;
+        float *res = c->residuals + f * np + p;
+        int valid;
+        long word;
+        if (c->float_storage) {
+            const uint8_t *q = fr + p * 16;
+            float w = rd_f32(q + 12, lo->proc);
+            valid = w >= 0;
+            word = valid ? (w > 65535.0f ? 65535 : (long)w) : -1;
+            for (int k = 0; k < 3; k++)
+                xyz[k] = rd_f32(q + 4 * k, lo->proc);
+        } else {
+            const uint8_t *q = fr + p * 8;
+            word = rd_i16(q + 6, lo->proc);
+            valid = word >= 0;
+            for (int k = 0; k < 3; k++)
+                xyz[k] = (float)(rd_i16(q + 2 * k, lo->proc) * ps);
+        }
+        if (valid) {
+            *res = (float)((double)(word & 0xff) * ps);
+        } else {
+            xyz[0] = xyz[1] = xyz[2] = NAN;
+            *res = -1.0f;
+        }
+    }
+}
+
+/* One frame's analog samples (sample-major in the file), scaled into channel-major c->analog. */
+static void read_frame_analog(xai_c3d *c, const c3d_layout *lo, const uint8_t *fr, size_t f,
+                              const double *ascale, int is_unsigned)
+{
+    size_t na = (size_t)c->nanalog, ns = (size_t)c->frames * (size_t)c->analog_per_frame;
+    const double *aoff = ascale + c->nanalog + 1;
+    const uint8_t *aq = fr + (size_t)c->npoints * 4 * lo->bpv;
+    for (size_t s = 0; s < (size_t)c->analog_per_frame; s++)
+        for (size_t ch = 0; ch < na; ch++) {
+            double raw;
+            const uint8_t *q = aq + (s * na + ch) * lo->bpv;
+            if (c->float_storage)
+                raw = rd_f32(q, lo->proc);
+            else
+                raw = is_unsigned ? (double)rd_u16(q, lo->proc) : (double)rd_i16(q, lo->proc);
+            c->analog[ch * ns + f * (size_t)c->analog_per_frame + s] = (float)((raw - aoff[ch]) * ascale[ch]);
+        }
+}
+
+static xai_status read_data(xai_c3d *c, const c3d_layout *lo, const uint8_t *b, const char *name)
+{
+    xai_status st;
+    double *ascale = NULL;
+    int is_unsigned;
+    if ((st = analog_scaling(c, name, &ascale, &is_unsigned)))
+        return st;
     size_t nf = (size_t)c->frames, np = (size_t)c->npoints, na = (size_t)c->nanalog,
            ns = nf * (size_t)c->analog_per_frame;
     c->points = malloc(nf * np * 3 * sizeof(float) + 1);
@@ -752,50 +850,32 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
         free(ascale);
         return xai_error_set(XAI_ENOMEM, "%s: out of memory for %zu frames", name, nf);
     }
-    double ps = fabs(scale);
     for (size_t f = 0; f < nf; f++) {
-        const uint8_t *fr = b + doff + f * (size_t)frame_bytes;
-        for (size_t p = 0; p < np; p++) {
-            float *xyz = c->points + (f * np + p) * 3;
-            float *res = c->residuals + f * np + p;
-            int valid;
-            long word;
-            if (c->float_storage) {
-                const uint8_t *q = fr + p * 16;
-                float w = rd_f32(q + 12, proc);
-                valid = w >= 0;
-                word = valid ? (w > 65535.0f ? 65535 : (long)w) : -1;
-                for (int k = 0; k < 3; k++)
-                    xyz[k] = rd_f32(q + 4 * k, proc);
-            } else {
-                const uint8_t *q = fr + p * 8;
-                word = rd_i16(q + 6, proc);
-                valid = word >= 0;
-                for (int k = 0; k < 3; k++)
-                    xyz[k] = (float)(rd_i16(q + 2 * k, proc) * ps);
-            }
-            if (valid) {
-                *res = (float)((double)(word & 0xff) * ps);
-            } else {
-                xyz[0] = xyz[1] = xyz[2] = NAN;
-                *res = -1.0f;
-            }
-        }
-        const uint8_t *aq = fr + np * 4 * bpv;
-        for (size_t s = 0; s < (size_t)c->analog_per_frame; s++)
-            for (size_t ch = 0; ch < na; ch++) {
-                double raw;
-                const uint8_t *q = aq + (s * na + ch) * bpv;
-                if (c->float_storage)
-                    raw = rd_f32(q, proc);
-                else
-                    raw = is_unsigned ? (double)rd_u16(q, proc) : (double)rd_i16(q, proc);
-                c->analog[ch * ns + f * (size_t)c->analog_per_frame + s] = (float)((raw - aoff[ch]) * ascale[ch]);
-            }
+        const uint8_t *fr = b + lo->doff + f * (size_t)lo->frame_bytes;
+        read_frame_points(c, lo, fr, f);
+        read_frame_analog(c, lo, fr, f, ascale, is_unsigned);
     }
     free(ascale);
+    return XAI_OK;
+}
 
-    if ((st = read_header_events(c, b, name)))
+static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char *name)
+{
+    xai_status st;
+    c3d_layout lo = {0}; /* zeroed for the compiler: each step fills its part before the next reads it */
+    int64_t frames = 0;
+    if ((st = check_header(&lo, b, len, name)))
+        return st;
+    c->processor = lo.proc;
+    if ((st = parse_params(c, b, len, (size_t)(lo.pblock - 1) * BLOCK, name)) ||
+        (st = read_counts(&lo, c, b, name)) || (st = read_scale_rates(&lo, c, b, name)) ||
+        (st = read_frames(c, &lo, b, name, &frames)) || (st = check_data_size(&lo, c, b, len, frames, name)))
+        return st;
+    c->frames = frames;
+    c->npoints = (int)lo.npoints;
+    c->nanalog = (int)lo.nanalog;
+    c->analog_per_frame = (int)lo.aspf;
+    if ((st = read_labels(c)) || (st = read_data(c, &lo, b, name)) || (st = read_header_events(c, b, name)))
         return st;
     return read_group_events(c, name);
 }
