@@ -885,7 +885,8 @@ static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, i
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) has no input", m->name, nn(np), op);
     if (strcmp(op, "Shape") == 0)
         return fold_shape(&c);
-    if (!c.a->is_const)
+    /* only Range gets here without a first input, and refuses it itself */
+    if (c.a && !c.a->is_const)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): folding needs constant inputs", m->name, nn(np), op);
     fold_fn fn = fold_lookup(op);
     if (!fn)
