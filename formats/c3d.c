@@ -1163,12 +1163,9 @@ enum { G_POINT = 1, G_ANALOG, G_EVENT, G_SUBJECTS, G_TRIAL };
 static xai_status write_file(const char *path, const uint8_t *head, size_t nhead, const xai_c3d *c,
                              const float *ascale, double pscale, int integer, int proc);
 
-xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write_options *opt)
+/* What the writer checks before writing anything; counts the EVENT-group and header events. */
+static xai_status check_trial(const char *path, const xai_c3d *c, int proc, int *ngev, int *nhev)
 {
-    if (!path || !c)
-        return xai_error_set(XAI_EINVAL, "c3d: write: NULL argument");
-    int proc = opt && opt->processor ? opt->processor : XAI_C3D_INTEL;
-    int integer = opt ? opt->integer_storage : 0;
     if (proc != XAI_C3D_INTEL && proc != XAI_C3D_DEC && proc != XAI_C3D_MIPS)
         return xai_error_set(XAI_EINVAL, "%s: write: bad processor type %d", path, proc);
     if (c->npoints < 0 || c->nanalog < 0 || c->frames < 0 || c->analog_per_frame < 0 || c->npoints > 65535 ||
@@ -1176,42 +1173,43 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
         !(c->point_rate > 0) || c->first_frame < 1 || c->first_frame > 65535 || c->frames > 0x7fffffffLL)
         return xai_error_set(XAI_EINVAL, "%s: write: inconsistent trial (points %d, analog %d x %d, frames %lld)", path,
                              c->npoints, c->nanalog, c->analog_per_frame, (long long)c->frames);
-    int ngev = 0, nhev = 0;
+    *ngev = 0;
+    *nhev = 0;
     for (int i = 0; i < c->nevents; i++)
         if (c->events[i].source == XAI_C3D_EVENT_HEADER)
-            nhev++;
+            (*nhev)++;
         else
-            ngev++;
-    if (ngev > 255)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d EVENT-group events (max 255)", path, ngev);
-    if (nhev > 18)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d header events (max 18)", path, nhev);
+            (*ngev)++;
+    if (*ngev > 255)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d EVENT-group events (max 255)", path, *ngev);
+    if (*nhev > 18)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d header events (max 18)", path, *nhev);
+    return XAI_OK;
+}
 
-    size_t nf = (size_t)c->frames, np = (size_t)c->npoints, na = (size_t)c->nanalog,
-           ns = nf * (size_t)c->analog_per_frame;
+/* POINT:SCALE: for int16 storage the given scale, else the largest |coordinate| maps to 32000
+   (rounded to float, as stored); for float storage the trial's scale made negative. */
+static double write_point_scale(const xai_c3d *c, const xai_c3d_write_options *opt, int integer)
+{
+    if (!integer)
+        return c->point_scale != 0 && isfinite(c->point_scale) ? -fabs(c->point_scale) : -1.0;
+    double pscale = opt && opt->point_scale > 0 ? opt->point_scale : 0;
+    if (pscale == 0) {
+        size_t n = (size_t)c->frames * (size_t)c->npoints * 3;
+        double mx = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(c->points[i]) && fabs(c->points[i]) > mx)
+                mx = fabs(c->points[i]);
+        pscale = mx > 0 ? mx / 32000.0 : 1.0;
+        pscale = (float)pscale;
+    }
+    return pscale;
+}
 
-    /* Scales. */
-    double pscale;
-    if (integer) {
-        pscale = opt && opt->point_scale > 0 ? opt->point_scale : 0;
-        if (pscale == 0) {
-            double mx = 0;
-            for (size_t i = 0; i < nf * np * 3; i++)
-                if (isfinite(c->points[i]) && fabs(c->points[i]) > mx)
-                    mx = fabs(c->points[i]);
-            pscale = mx > 0 ? mx / 32000.0 : 1.0;
-            pscale = (float)pscale;
-        }
-    } else {
-        pscale = c->point_scale != 0 && isfinite(c->point_scale) ? -fabs(c->point_scale) : -1.0;
-    }
-    float *ascale = malloc((na + 1) * sizeof *ascale);
-    int *aoff = calloc(na + 1, sizeof *aoff);
-    if (!ascale || !aoff) {
-        free(ascale);
-        free(aoff);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
+/* ANALOG:SCALE per channel: with int16 storage its largest |value| maps to 32000, else 1. */
+static void write_analog_scales(const xai_c3d *c, int integer, float *ascale)
+{
+    size_t na = (size_t)c->nanalog, ns = (size_t)c->frames * (size_t)c->analog_per_frame;
     for (size_t ch = 0; ch < na; ch++) {
         double mx = 0;
         if (integer)
@@ -1220,114 +1218,130 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
                     mx = fabs(c->analog[ch * ns + s]);
         ascale[ch] = integer && mx > 0 ? (float)(mx / 32000.0) : 1.0f;
     }
+}
 
-    /* Parameter section. */
-    wbuf w = {0};
-    w.proc = proc;
-    uint8_t ph[4] = {1, 0x50, 0, (uint8_t)proc};
-    put(&w, ph, 4);
-    put_group(&w, G_POINT, "POINT");
-    put_group(&w, G_ANALOG, "ANALOG");
-    put_group(&w, G_EVENT, "EVENT");
-    put_group(&w, G_SUBJECTS, "SUBJECTS");
-    put_group(&w, G_TRIAL, "TRIAL");
-
-    put_scalar_i16(&w, G_POINT, "USED", c->npoints);
+/* The POINT group; returns where DATA_START's record starts, to be patched once it is known. */
+static size_t put_point_params(wbuf *w, const xai_c3d *c, double pscale)
+{
+    put_scalar_i16(w, G_POINT, "USED", c->npoints);
     if (c->frames <= 65535)
-        put_scalar_i16(&w, G_POINT, "FRAMES", (int)c->frames);
+        put_scalar_i16(w, G_POINT, "FRAMES", (int)c->frames);
     else {
-        put_scalar_f32(&w, G_POINT, "FRAMES", (float)c->frames);
-        put_scalar_f32(&w, G_POINT, "LONG_FRAMES", (float)c->frames);
+        put_scalar_f32(w, G_POINT, "FRAMES", (float)c->frames);
+        put_scalar_f32(w, G_POINT, "LONG_FRAMES", (float)c->frames);
     }
-    size_t data_start_pos = w.n;
-    put_scalar_i16(&w, G_POINT, "DATA_START", 0); /* patched below */
-    put_scalar_f32(&w, G_POINT, "SCALE", (float)pscale);
-    put_scalar_f32(&w, G_POINT, "RATE", (float)c->point_rate);
-    put_param_str(&w, G_POINT, "UNITS", c->point_units ? c->point_units : "mm");
-    put_param_strs(&w, G_POINT, "LABELS", c->point_labels, c->npoints);
+    size_t data_start_pos = w->n;
+    put_scalar_i16(w, G_POINT, "DATA_START", 0); /* patched below */
+    put_scalar_f32(w, G_POINT, "SCALE", (float)pscale);
+    put_scalar_f32(w, G_POINT, "RATE", (float)c->point_rate);
+    put_param_str(w, G_POINT, "UNITS", c->point_units ? c->point_units : "mm");
+    put_param_strs(w, G_POINT, "LABELS", c->point_labels, c->npoints);
     if (c->point_descriptions)
-        put_param_strs(&w, G_POINT, "DESCRIPTIONS", c->point_descriptions, c->npoints);
+        put_param_strs(w, G_POINT, "DESCRIPTIONS", c->point_descriptions, c->npoints);
+    return data_start_pos;
+}
 
-    put_scalar_i16(&w, G_ANALOG, "USED", c->nanalog);
-    put_param_strs(&w, G_ANALOG, "LABELS", c->analog_labels, c->nanalog);
-    put_param_strs(&w, G_ANALOG, "UNITS", c->analog_units, c->nanalog);
-    put_param_nums(&w, G_ANALOG, "SCALE", 1, ascale, c->nanalog);
-    put_param_nums(&w, G_ANALOG, "OFFSET", 0, aoff, c->nanalog);
-    put_scalar_f32(&w, G_ANALOG, "GEN_SCALE", 1.0f);
-    put_scalar_f32(&w, G_ANALOG, "RATE", (float)(c->nanalog > 0 ? c->analog_rate : 0.0));
-    put_param_str(&w, G_ANALOG, "FORMAT", "SIGNED");
-    put_scalar_i16(&w, G_ANALOG, "BITS", 16);
+static void put_analog_params(wbuf *w, const xai_c3d *c, const float *ascale, const int *aoff)
+{
+    put_scalar_i16(w, G_ANALOG, "USED", c->nanalog);
+    put_param_strs(w, G_ANALOG, "LABELS", c->analog_labels, c->nanalog);
+    put_param_strs(w, G_ANALOG, "UNITS", c->analog_units, c->nanalog);
+    put_param_nums(w, G_ANALOG, "SCALE", 1, ascale, c->nanalog);
+    put_param_nums(w, G_ANALOG, "OFFSET", 0, aoff, c->nanalog);
+    put_scalar_f32(w, G_ANALOG, "GEN_SCALE", 1.0f);
+    put_scalar_f32(w, G_ANALOG, "RATE", (float)(c->nanalog > 0 ? c->analog_rate : 0.0));
+    put_param_str(w, G_ANALOG, "FORMAT", "SIGNED");
+    put_scalar_i16(w, G_ANALOG, "BITS", 16);
+}
 
-    put_scalar_i16(&w, G_EVENT, "USED", ngev);
-    {
-        char **lab = calloc((size_t)ngev + 1, sizeof *lab), **ctx = calloc((size_t)ngev + 1, sizeof *ctx),
-             **desc = calloc((size_t)ngev + 1, sizeof *desc);
-        float *times = calloc(2 * (size_t)ngev + 1, sizeof *times);
-        if (!lab || !ctx || !desc || !times)
-            w.err = 1;
-        int k = 0;
-        for (int i = 0; !w.err && i < c->nevents; i++) {
-            const xai_c3d_event *e = &c->events[i];
-            if (e->source == XAI_C3D_EVENT_HEADER)
-                continue;
-            lab[k] = e->label;
-            ctx[k] = e->context;
-            desc[k] = e->description;
-            double m = floor(e->time_s / 60.0);
-            times[2 * k] = (float)m;
-            times[2 * k + 1] = (float)(e->time_s - 60.0 * m);
-            k++;
-        }
-        if (!w.err) {
-            put_param_strs(&w, G_EVENT, "LABELS", lab, ngev);
-            put_param_strs(&w, G_EVENT, "CONTEXTS", ctx, ngev);
-            put_param_strs(&w, G_EVENT, "DESCRIPTIONS", desc, ngev);
-            int dims[2] = {2, ngev};
-            put_param_f32(&w, G_EVENT, "TIMES", 2, dims, times, 2 * (size_t)ngev);
-        }
-        free(lab);
-        free(ctx);
-        free(desc);
-        free(times);
+/* The EVENT group: the events that are not header events, times as (minutes, seconds). */
+static void put_event_params(wbuf *w, const xai_c3d *c, int ngev)
+{
+    put_scalar_i16(w, G_EVENT, "USED", ngev);
+    char **lab = calloc((size_t)ngev + 1, sizeof *lab), **ctx = calloc((size_t)ngev + 1, sizeof *ctx),
+         **desc = calloc((size_t)ngev + 1, sizeof *desc);
+    float *times = calloc(2 * (size_t)ngev + 1, sizeof *times);
+    if (!lab || !ctx || !desc || !times)
+        w->err = 1;
+    int k = 0;
+    for (int i = 0; !w->err && i < c->nevents; i++) {
+        const xai_c3d_event *e = &c->events[i];
+        if (e->source == XAI_C3D_EVENT_HEADER)
+            continue;
+        lab[k] = e->label;
+        ctx[k] = e->context;
+        desc[k] = e->description;
+        double m = floor(e->time_s / 60.0);
+        times[2 * k] = (float)m;
+        times[2 * k + 1] = (float)(e->time_s - 60.0 * m);
+        k++;
     }
+    if (!w->err) {
+        put_param_strs(w, G_EVENT, "LABELS", lab, ngev);
+        put_param_strs(w, G_EVENT, "CONTEXTS", ctx, ngev);
+        put_param_strs(w, G_EVENT, "DESCRIPTIONS", desc, ngev);
+        int dims[2] = {2, ngev};
+        put_param_f32(w, G_EVENT, "TIMES", 2, dims, times, 2 * (size_t)ngev);
+    }
+    free(lab);
+    free(ctx);
+    free(desc);
+    free(times);
+}
 
+/* SUBJECTS, and TRIAL's first and last frame as two 16-bit words each (long trials). */
+static void put_subject_trial_params(wbuf *w, const xai_c3d *c)
+{
     int has_subject = c->subject && c->subject[0];
-    put_scalar_i16(&w, G_SUBJECTS, "USED", has_subject);
+    put_scalar_i16(w, G_SUBJECTS, "USED", has_subject);
     if (has_subject) {
         char *names[1] = {c->subject};
-        put_param_strs(&w, G_SUBJECTS, "NAMES", names, 1);
+        put_param_strs(w, G_SUBJECTS, "NAMES", names, 1);
     }
-    {
-        int64_t s = c->first_frame, e = c->first_frame + c->frames - 1;
-        int sv[2] = {(int)(s & 0xffff), (int)((s >> 16) & 0xffff)};
-        int ev[2] = {(int)(e & 0xffff), (int)((e >> 16) & 0xffff)};
-        int d = 2;
-        put_param_i16(&w, G_TRIAL, "ACTUAL_START_FIELD", 1, &d, sv, 2);
-        put_param_i16(&w, G_TRIAL, "ACTUAL_END_FIELD", 1, &d, ev, 2);
-    }
-    if (!w.err) { /* the last record's offset is 0: end of the parameter section */
-        wr_u16(w.p + w.last_off, 0, proc);
-    }
-    size_t nblocks = (w.n + 1 + BLOCK - 1) / BLOCK;
-    if (w.err || nblocks > 255) {
-        free(w.p);
-        free(ascale);
-        free(aoff);
-        return xai_error_set(w.err ? XAI_ENOMEM : XAI_EUNSUPPORTED, "%s: write: parameter section too large", path);
-    }
-    unsigned dstart = (unsigned)(2 + nblocks);
-    {
-        /* DATA_START value follows name(10) + header(2+2) + type/ndim(2). */
-        size_t vpos = data_start_pos + 2 + strlen("DATA_START") + 2 + 2;
-        wr_u16(w.p + vpos, dstart, proc);
-    }
-    w.p[2] = (uint8_t)nblocks;
-    size_t pad = nblocks * BLOCK - w.n;
-    uint8_t zero[BLOCK] = {0};
-    put(&w, zero, pad);
+    int64_t s = c->first_frame, e = c->first_frame + c->frames - 1;
+    int sv[2] = {(int)(s & 0xffff), (int)((s >> 16) & 0xffff)};
+    int ev[2] = {(int)(e & 0xffff), (int)((e >> 16) & 0xffff)};
+    int d = 2;
+    put_param_i16(w, G_TRIAL, "ACTUAL_START_FIELD", 1, &d, sv, 2);
+    put_param_i16(w, G_TRIAL, "ACTUAL_END_FIELD", 1, &d, ev, 2);
+}
 
-    /* Header block. */
-    uint8_t h[BLOCK] = {0};
+/* The whole parameter section, padded to blocks; *dstart the data section's first block. */
+static xai_status put_params(wbuf *w, const char *path, const xai_c3d *c, int ngev, double pscale,
+                             const float *ascale, const int *aoff, unsigned *dstart)
+{
+    uint8_t ph[4] = {1, 0x50, 0, (uint8_t)w->proc};
+    put(w, ph, 4);
+    put_group(w, G_POINT, "POINT");
+    put_group(w, G_ANALOG, "ANALOG");
+    put_group(w, G_EVENT, "EVENT");
+    put_group(w, G_SUBJECTS, "SUBJECTS");
+    put_group(w, G_TRIAL, "TRIAL");
+    size_t data_start_pos = put_point_params(w, c, pscale);
+    put_analog_params(w, c, ascale, aoff);
+    put_event_params(w, c, ngev);
+    put_subject_trial_params(w, c);
+    if (!w->err) { /* the last record's offset is 0: end of the parameter section */
+        wr_u16(w->p + w->last_off, 0, w->proc);
+    }
+    size_t nblocks = (w->n + 1 + BLOCK - 1) / BLOCK;
+    if (w->err || nblocks > 255)
+        return xai_error_set(w->err ? XAI_ENOMEM : XAI_EUNSUPPORTED, "%s: write: parameter section too large", path);
+    *dstart = (unsigned)(2 + nblocks);
+    /* DATA_START value follows name(10) + header(2+2) + type/ndim(2). */
+    size_t vpos = data_start_pos + 2 + strlen("DATA_START") + 2 + 2;
+    wr_u16(w->p + vpos, *dstart, w->proc);
+    w->p[2] = (uint8_t)nblocks;
+    size_t pad = nblocks * BLOCK - w->n;
+    uint8_t zero[BLOCK] = {0};
+    put(w, zero, pad);
+    return XAI_OK;
+}
+
+/* The 512-byte header block, with up to 18 header events (time, display flag, 4-character label). */
+static void header_block(uint8_t *h, const xai_c3d *c, double pscale, unsigned dstart, int nhev, int proc)
+{
+    memset(h, 0, BLOCK);
     h[0] = 2;
     h[1] = 0x50;
     wr_u16(h + 2, (unsigned)c->npoints, proc);
@@ -1353,15 +1367,41 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
         memcpy(h + 396 + 4 * k, e->label, ll < 4 ? ll : 4);
         k++;
     }
+}
 
-    uint8_t *head = malloc(BLOCK + w.n);
-    xai_status st;
-    if (!head) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    } else {
-        memcpy(head, h, BLOCK);
-        memcpy(head + BLOCK, w.p, w.n);
-        st = write_file(path, head, BLOCK + w.n, c, ascale, pscale, integer, proc);
+xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write_options *opt)
+{
+    if (!path || !c)
+        return xai_error_set(XAI_EINVAL, "c3d: write: NULL argument");
+    int proc = opt && opt->processor ? opt->processor : XAI_C3D_INTEL;
+    int integer = opt ? opt->integer_storage : 0;
+    int ngev = 0, nhev = 0;
+    xai_status st = check_trial(path, c, proc, &ngev, &nhev);
+    if (st)
+        return st;
+    double pscale = write_point_scale(c, opt, integer);
+    size_t na = (size_t)c->nanalog;
+    float *ascale = malloc((na + 1) * sizeof *ascale);
+    int *aoff = calloc(na + 1, sizeof *aoff);
+    if (!ascale || !aoff) {
+        free(ascale);
+        free(aoff);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    write_analog_scales(c, integer, ascale);
+    wbuf w = {0};
+    w.proc = proc;
+    unsigned dstart = 0;
+    uint8_t *head = NULL;
+    if (!(st = put_params(&w, path, c, ngev, pscale, ascale, aoff, &dstart))) {
+        head = malloc(BLOCK + w.n);
+        if (!head) {
+            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+        } else {
+            header_block(head, c, pscale, dstart, nhev, proc);
+            memcpy(head + BLOCK, w.p, w.n);
+            st = write_file(path, head, BLOCK + w.n, c, ascale, pscale, integer, proc);
+        }
     }
     free(head);
     free(w.p);
