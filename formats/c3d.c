@@ -308,152 +308,184 @@ static void strip_prefix(char *s, char **prefixes, int nprefix)
         memmove(s, s + cut, strlen(s + cut) + 1);
 }
 
+/* The state of one parameter-section parse: group names by id, and each parameter's group id
+   (the groups are named once every record has been read: a group may follow its parameters). */
+typedef struct {
+    char *gname[MAX_GROUPS];
+    int *pgid;
+    size_t cap;
+    int proc;
+    const char *name;
+} param_parse;
+
+/* One group or parameter record: its name (n bytes at rname, locked when nl < 0), its id (negative:
+   a group), where its body starts (q) and where the record ends. */
+typedef struct {
+    const char *rname;
+    size_t n, q, recend;
+    int nl, id;
+} param_rec;
+
+/* Room for one more parameter, zeroed, filed under the record's group id. */
+static xai_status param_append(xai_c3d *c, param_parse *pp, int id, xai_c3d_param **out)
+{
+    if ((size_t)c->nparams == pp->cap) {
+        size_t ncap = pp->cap ? pp->cap * 2 : 64;
+        xai_c3d_param *np = realloc(c->params, ncap * sizeof *np);
+        int *ng = realloc(pp->pgid, ncap * sizeof *ng);
+        if (np)
+            c->params = np;
+        if (ng)
+            pp->pgid = ng;
+        if (!np || !ng)
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+        pp->cap = ncap;
+    }
+    xai_c3d_param *p = &c->params[c->nparams];
+    memset(p, 0, sizeof *p);
+    pp->pgid[c->nparams] = id;
+    c->nparams++;
+    *out = p;
+    return XAI_OK;
+}
+
+/* The values in host order (int16 and float converted from the file's processor format), then the
+   description that may follow them inside the record. */
+static xai_status param_values(xai_c3d_param *p, const param_parse *pp, const uint8_t *b, size_t q,
+                               uint64_t bytes, size_t recend)
+{
+    const uint8_t *src = b + q;
+    if (p->type == -1 || p->type == 1)
+        memcpy(p->data, src, (size_t)bytes);
+    else if (p->type == 2)
+        for (size_t i = 0; i < p->count; i++)
+            ((int16_t *)p->data)[i] = (int16_t)rd_i16(src + 2 * i, pp->proc);
+    else
+        for (size_t i = 0; i < p->count; i++)
+            ((float *)p->data)[i] = rd_f32(src + 4 * i, pp->proc);
+    q += (size_t)bytes;
+    size_t dl = q < recend ? b[q] : 0;
+    if (dl > 0 && q + 1 + dl <= recend)
+        p->description = dupn((const char *)b + q + 1, dl);
+    else
+        p->description = dups("");
+    if (!p->description)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+    return XAI_OK;
+}
+
+/* A parameter record: type (-1 char, 1 byte, 2 int16, 4 float), up to 7 dimensions, the values. */
+static xai_status read_param(xai_c3d *c, param_parse *pp, const uint8_t *b, const param_rec *r)
+{
+    const char *name = pp->name, *rname = r->rname;
+    int n = (int)r->n;
+    size_t q = r->q, recend = r->recend;
+    xai_status st;
+    if (q + 2 > recend)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, n, rname);
+    int type = (int8_t)b[q], ndim = b[q + 1];
+    if (type != -1 && type != 1 && type != 2 && type != 4)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has bad type %d", name, n, rname, type);
+    if (ndim > 7)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has %d dimensions (max 7)", name, n, rname, ndim);
+    q += 2;
+    if (q + (size_t)ndim > recend)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, n, rname);
+    uint64_t count = 1;
+    int dims[7] = {0};
+    for (int d = 0; d < ndim; d++) {
+        dims[d] = b[q + (size_t)d];
+        count *= dims[d];
+    }
+    q += (size_t)ndim;
+    uint64_t bytes = count * (uint64_t)abs(type);
+    if (bytes > recend - q)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' declares %llu bytes past the end of its record",
+                             name, n, rname, (unsigned long long)bytes);
+    xai_c3d_param *p = NULL;
+    if ((st = param_append(c, pp, r->id, &p)))
+        return st;
+    p->type = type;
+    p->ndim = ndim;
+    memcpy(p->dims, dims, sizeof dims);
+    p->locked = r->nl < 0;
+    p->count = (size_t)count;
+    p->name = dupn(rname, r->n);
+    p->data = malloc(bytes ? (size_t)bytes : 1);
+    if (!p->name || !p->data)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return param_values(p, pp, b, q, bytes, recend);
+}
+
+/* The record at pos: its header checked against the file; *nxt its offset to the next record. */
+static xai_status record_at(const param_parse *pp, const uint8_t *b, size_t len, size_t pos, param_rec *r,
+                           int *nxt)
+{
+    r->nl = (int8_t)b[pos];
+    r->id = (int8_t)b[pos + 1];
+    r->n = (size_t)abs(r->nl);
+    if (pos + 4 + r->n > len)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter record at byte %zu", pp->name, pos);
+    r->rname = (const char *)b + pos + 2;
+    *nxt = rd_i16(b + pos + 2 + r->n, pp->proc);
+    r->q = pos + 4 + r->n;
+    r->recend = *nxt > 0 ? pos + 2 + r->n + (size_t)*nxt : len;
+    if (r->recend > len)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' points past the end of the file", pp->name,
+                             (int)r->n, r->rname);
+    return XAI_OK;
+}
+
+/* Walk the records from pos until a zero name length or id, or a zero offset. */
+static xai_status walk_records(xai_c3d *c, param_parse *pp, const uint8_t *b, size_t len, size_t pos)
+{
+    xai_status st;
+    for (;;) {
+        if (pos + 2 > len)
+            return xai_error_set(XAI_EFORMAT, "%s: parameter section runs past the end of the file", pp->name);
+        if ((int8_t)b[pos] == 0 || (int8_t)b[pos + 1] == 0)
+            return XAI_OK;
+        param_rec r = {0};
+        int nxt = 0;
+        if ((st = record_at(pp, b, len, pos, &r, &nxt)))
+            return st;
+        if (r.id < 0) {
+            if (!pp->gname[-r.id]) {
+                pp->gname[-r.id] = dupn(r.rname, r.n);
+                if (!pp->gname[-r.id])
+                    return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+            }
+        } else if ((st = read_param(c, pp, b, &r))) {
+            return st;
+        }
+        if (nxt < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' has a negative offset %d", pp->name,
+                                 (int)r.n, r.rname, nxt);
+        if (nxt == 0)
+            return XAI_OK;
+        pos = r.recend;
+    }
+}
+
 /* Parse the group and parameter records that start at byte @start (the parameter header). */
 static xai_status parse_params(xai_c3d *c, const uint8_t *b, size_t len, size_t start,
                                const char *name)
 {
-    char *gname[MAX_GROUPS] = {0};
-    int *pgid = NULL;
-    size_t cap = 0;
-    xai_status st = XAI_OK;
-    int proc = c->processor;
-    size_t pos = start + 4;
-
-    for (;;) {
-        if (pos + 2 > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter section runs past the end of the file", name);
-            goto done;
-        }
-        int nl = (int8_t)b[pos], id = (int8_t)b[pos + 1];
-        if (nl == 0 || id == 0)
-            break;
-        size_t n = (size_t)abs(nl);
-        if (pos + 4 + n > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter record at byte %zu", name, pos);
-            goto done;
-        }
-        const char *rname = (const char *)b + pos + 2;
-        int nxt = rd_i16(b + pos + 2 + n, proc);
-        size_t q = pos + 4 + n;
-        size_t recend = nxt > 0 ? pos + 2 + n + (size_t)nxt : len;
-        if (recend > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' points past the end of the file",
-                               name, (int)n, rname);
-            goto done;
-        }
-        if (id < 0) {
-            if (!gname[-id]) {
-                gname[-id] = dupn(rname, n);
-                if (!gname[-id]) {
-                    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                    goto done;
-                }
-            }
-        } else {
-            if (q + 2 > recend) {
-                st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, (int)n, rname);
-                goto done;
-            }
-            int type = (int8_t)b[q], ndim = b[q + 1];
-            if (type != -1 && type != 1 && type != 2 && type != 4) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has bad type %d", name, (int)n, rname, type);
-                goto done;
-            }
-            if (ndim > 7) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has %d dimensions (max 7)", name, (int)n,
-                                   rname, ndim);
-                goto done;
-            }
-            q += 2;
-            if (q + (size_t)ndim > recend) {
-                st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, (int)n, rname);
-                goto done;
-            }
-            uint64_t count = 1;
-            int dims[7] = {0};
-            for (int d = 0; d < ndim; d++) {
-                dims[d] = b[q + (size_t)d];
-                count *= dims[d];
-            }
-            q += (size_t)ndim;
-            uint64_t bytes = count * (uint64_t)abs(type);
-            if (bytes > recend - q) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' declares %llu bytes past the end of its record",
-                                   name, (int)n, rname, (unsigned long long)bytes);
-                goto done;
-            }
-            if ((size_t)c->nparams == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                xai_c3d_param *np = realloc(c->params, ncap * sizeof *np);
-                int *ng = realloc(pgid, ncap * sizeof *ng);
-                if (np)
-                    c->params = np;
-                if (ng)
-                    pgid = ng;
-                if (!np || !ng) {
-                    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                    goto done;
-                }
-                cap = ncap;
-            }
-            xai_c3d_param *p = &c->params[c->nparams];
-            memset(p, 0, sizeof *p);
-            pgid[c->nparams] = id;
-            c->nparams++;
-            p->type = type;
-            p->ndim = ndim;
-            memcpy(p->dims, dims, sizeof dims);
-            p->locked = nl < 0;
-            p->count = (size_t)count;
-            p->name = dupn(rname, n);
-            p->data = malloc(bytes ? (size_t)bytes : 1);
-            if (!p->name || !p->data) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto done;
-            }
-            const uint8_t *src = b + q;
-            if (type == -1 || type == 1)
-                memcpy(p->data, src, (size_t)bytes);
-            else if (type == 2)
-                for (size_t i = 0; i < count; i++)
-                    ((int16_t *)p->data)[i] = (int16_t)rd_i16(src + 2 * i, proc);
-            else
-                for (size_t i = 0; i < count; i++)
-                    ((float *)p->data)[i] = rd_f32(src + 4 * i, proc);
-            q += (size_t)bytes;
-            size_t dl = q < recend ? b[q] : 0;
-            if (dl > 0 && q + 1 + dl <= recend)
-                p->description = dupn((const char *)b + q + 1, dl);
-            else
-                p->description = dups("");
-            if (!p->description) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto done;
-            }
-        }
-        if (nxt < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' has a negative offset %d", name, (int)n,
-                               rname, nxt);
-            goto done;
-        }
-        if (nxt == 0)
-            break;
-        pos = recend;
-    }
-
-done:
+    param_parse pp = {.proc = c->processor, .name = name};
+    xai_status st = walk_records(c, &pp, b, len, start + 4);
+    /* even after an error, every parameter read gets its group name, so that closing frees them alike */
     for (int i = 0; i < c->nparams; i++) {
         xai_c3d_param *p = &c->params[i];
         if (p->group)
             continue;
-        const char *g = pgid && pgid[i] < MAX_GROUPS && gname[pgid[i]] ? gname[pgid[i]] : "";
+        const char *g = pp.pgid && pp.pgid[i] < MAX_GROUPS && pp.gname[pp.pgid[i]] ? pp.gname[pp.pgid[i]] : "";
         p->group = dups(g);
         if (!p->group && st == XAI_OK)
             st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     }
     for (int i = 0; i < MAX_GROUPS; i++)
-        free(gname[i]);
-    free(pgid);
+        free(pp.gname[i]);
+    free(pp.pgid);
     return st;
 }
 
