@@ -231,113 +231,138 @@ static xai_status parse_spec(parser *ps, int *pos, int closing, layer **out, int
 static const char *const layer_names =
     "conv1d conv2d conv3d dense bn relu leakyrelu elu tanh sigmoid maxpool avgpool gap flatten dropout lstm timedist";
 
+/* conv1d/2d/3d(C, k=K [,s=S] [,p=P] [,d=D] [,g=G]) */
+static xai_status conv_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    int have_k = 0;
+    l->s[0] = l->d[0] = l->g = 1;
+    l->p[0] = 0;
+    l->ns = l->nd = l->np = 1;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of output channels first");
+    if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
+        return st;
+    for (int i = 1; i < na; i++) {
+        const arg *a = &av[i];
+        if (key_is(a, "k")) {
+            st = get_tuple(ps, l, a, 0, l->k, &l->nk);
+            have_k = 1;
+        } else if (key_is(a, "s")) {
+            st = get_tuple(ps, l, a, 0, l->s, &l->ns);
+        } else if (key_is(a, "p")) {
+            st = get_tuple(ps, l, a, 1, l->p, &l->np);
+        } else if (key_is(a, "d")) {
+            st = get_tuple(ps, l, a, 0, l->d, &l->nd);
+        } else if (key_is(a, "g")) {
+            st = get_int(ps, l, a->val, a->vlen, a->vcol, 0, &l->g);
+        } else {
+            return perr(ps, l, a->kcol, "unknown argument '%.*s' (conv takes C, k=, s=, p=, d=, g=)",
+                        (int)(a->key ? a->klen : a->vlen), a->key ? a->key : a->val);
+        }
+        if (st)
+            return st;
+        int cnt = key_is(a, "k") ? l->nk : key_is(a, "s") ? l->ns : key_is(a, "p") ? l->np : key_is(a, "d") ? l->nd : 1;
+        if (cnt != 1 && cnt != l->nsp)
+            return perr(ps, l, a->vcol, "%d values for a %d-D convolution", cnt, l->nsp);
+    }
+    if (!have_k)
+        return perr(ps, l, close_col, "missing kernel size k=K");
+    return XAI_OK;
+}
+
+/* dense(N), lstm(H [,bidirectional] [,last|all]) */
+static xai_status units_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of %s first",
+                    l->kind == L_DENSE ? "units" : "hidden units");
+    if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
+        return st;
+    if (l->kind == L_DENSE) {
+        if (na > 1)
+            return perr(ps, l, av[1].kcol, "dense takes one argument");
+        return XAI_OK;
+    }
+    for (int i = 1; i < na; i++) {
+        if (is_word(&av[i], "bidirectional"))
+            l->bidir = 1;
+        else if (is_word(&av[i], "last"))
+            l->all = 0;
+        else if (is_word(&av[i], "all"))
+            l->all = 1;
+        else
+            return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (lstm takes H, bidirectional, last, all)",
+                        (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
+    }
+    return XAI_OK;
+}
+
+/* maxpool/avgpool(K [,s=S] [,p=P]); the stride defaults to K later (ns = 0 here) */
+static xai_status pool_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the pool size first");
+    arg k0 = av[0];
+    if ((st = get_tuple(ps, l, &k0, 0, l->k, &l->nk)))
+        return st;
+    l->ns = 0;
+    l->np = 1;
+    l->p[0] = 0;
+    for (int i = 1; i < na; i++) {
+        if (key_is(&av[i], "s"))
+            st = get_tuple(ps, l, &av[i], 0, l->s, &l->ns);
+        else if (key_is(&av[i], "p"))
+            st = get_tuple(ps, l, &av[i], 1, l->p, &l->np);
+        else
+            return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (pools take K, s=, p=)",
+                        (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
+        if (st)
+            return st;
+    }
+    return XAI_OK;
+}
+
+/* leakyrelu[(A)], elu[(A)], dropout[(P)]: one optional number */
+static xai_status number_args(const parser *ps, layer *l, const arg *av, int na)
+{
+    xai_status st;
+    l->a = l->kind == L_LRELU ? 0.01 : l->kind == L_ELU ? 1.0 : 0.5;
+    if (na > 1)
+        return perr(ps, l, av[1].kcol, "takes at most one argument");
+    if (na == 1) {
+        if (av[0].key)
+            return perr(ps, l, av[0].kcol, "expected a number");
+        if (l->kind == L_DROPOUT) {
+            if ((st = get_real(ps, l, &av[0], 0.0, 1.0, &l->a)))
+                return st;
+            if (l->a >= 1.0)
+                return perr(ps, l, av[0].vcol, "the dropout ratio must be below 1");
+        } else if ((st = get_real(ps, l, &av[0], -1e6, 1e6, &l->a))) {
+            return st;
+        }
+    }
+    return XAI_OK;
+}
+
 /* Interpret the arguments of one layer. */
 static xai_status layer_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
 {
-    xai_status st;
     switch (l->kind) {
-    case L_CONV: {
-        int have_k = 0;
-        l->s[0] = l->d[0] = l->g = 1;
-        l->p[0] = 0;
-        l->ns = l->nd = l->np = 1;
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of output channels first");
-        if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
-            return st;
-        for (int i = 1; i < na; i++) {
-            const arg *a = &av[i];
-            if (key_is(a, "k")) {
-                st = get_tuple(ps, l, a, 0, l->k, &l->nk);
-                have_k = 1;
-            } else if (key_is(a, "s")) {
-                st = get_tuple(ps, l, a, 0, l->s, &l->ns);
-            } else if (key_is(a, "p")) {
-                st = get_tuple(ps, l, a, 1, l->p, &l->np);
-            } else if (key_is(a, "d")) {
-                st = get_tuple(ps, l, a, 0, l->d, &l->nd);
-            } else if (key_is(a, "g")) {
-                st = get_int(ps, l, a->val, a->vlen, a->vcol, 0, &l->g);
-            } else {
-                return perr(ps, l, a->kcol, "unknown argument '%.*s' (conv takes C, k=, s=, p=, d=, g=)",
-                            (int)(a->key ? a->klen : a->vlen), a->key ? a->key : a->val);
-            }
-            if (st)
-                return st;
-            int cnt = key_is(a, "k") ? l->nk : key_is(a, "s") ? l->ns : key_is(a, "p") ? l->np : key_is(a, "d") ? l->nd : 1;
-            if (cnt != 1 && cnt != l->nsp)
-                return perr(ps, l, a->vcol, "%d values for a %d-D convolution", cnt, l->nsp);
-        }
-        if (!have_k)
-            return perr(ps, l, close_col, "missing kernel size k=K");
-        return XAI_OK;
-    }
+    case L_CONV:
+        return conv_args(ps, l, av, na, close_col);
     case L_DENSE:
     case L_LSTM:
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of %s first",
-                        l->kind == L_DENSE ? "units" : "hidden units");
-        if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
-            return st;
-        if (l->kind == L_DENSE) {
-            if (na > 1)
-                return perr(ps, l, av[1].kcol, "dense takes one argument");
-            return XAI_OK;
-        }
-        for (int i = 1; i < na; i++) {
-            if (is_word(&av[i], "bidirectional"))
-                l->bidir = 1;
-            else if (is_word(&av[i], "last"))
-                l->all = 0;
-            else if (is_word(&av[i], "all"))
-                l->all = 1;
-            else
-                return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (lstm takes H, bidirectional, last, all)",
-                            (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
-        }
-        return XAI_OK;
+        return units_args(ps, l, av, na, close_col);
     case L_MAXPOOL:
-    case L_AVGPOOL: {
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the pool size first");
-        arg k0 = av[0];
-        if ((st = get_tuple(ps, l, &k0, 0, l->k, &l->nk)))
-            return st;
-        l->ns = 0;
-        l->np = 1;
-        l->p[0] = 0;
-        for (int i = 1; i < na; i++) {
-            if (key_is(&av[i], "s"))
-                st = get_tuple(ps, l, &av[i], 0, l->s, &l->ns);
-            else if (key_is(&av[i], "p"))
-                st = get_tuple(ps, l, &av[i], 1, l->p, &l->np);
-            else
-                return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (pools take K, s=, p=)",
-                            (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
-            if (st)
-                return st;
-        }
-        return XAI_OK;
-    }
+    case L_AVGPOOL:
+        return pool_args(ps, l, av, na, close_col);
     case L_LRELU:
     case L_ELU:
     case L_DROPOUT:
-        l->a = l->kind == L_LRELU ? 0.01 : l->kind == L_ELU ? 1.0 : 0.5;
-        if (na > 1)
-            return perr(ps, l, av[1].kcol, "takes at most one argument");
-        if (na == 1) {
-            if (av[0].key)
-                return perr(ps, l, av[0].kcol, "expected a number");
-            if (l->kind == L_DROPOUT) {
-                if ((st = get_real(ps, l, &av[0], 0.0, 1.0, &l->a)))
-                    return st;
-                if (l->a >= 1.0)
-                    return perr(ps, l, av[0].vcol, "the dropout ratio must be below 1");
-            } else if ((st = get_real(ps, l, &av[0], -1e6, 1e6, &l->a))) {
-                return st;
-            }
-        }
-        return XAI_OK;
+        return number_args(ps, l, av, na);
     default:
         if (na > 0)
             return perr(ps, l, av[0].kcol, "takes no arguments");
@@ -345,12 +370,11 @@ static xai_status layer_args(const parser *ps, layer *l, const arg *av, int na, 
     }
 }
 
-static xai_status parse_layer(parser *ps, int *pos, layer *l)
+/* The layer name at *pos: its kind and spatial rank; *pos moves past it. */
+static xai_status layer_name(const parser *ps, int *pos, layer *l)
 {
     const char *s = ps->spec;
     int i = *pos, n0 = i;
-    memset(l, 0, sizeof *l);
-    l->start = i;
     while (isalnum((unsigned char)s[i]) || s[i] == '_')
         i++;
     l->end = i;
@@ -378,6 +402,102 @@ static xai_status parse_layer(parser *ps, int *pos, layer *l)
         return perr(ps, l, n0, "unknown layer '%.*s' (known: %s)", nl, s + n0, layer_names);
     l->kind = names[found].kind;
     l->nsp = names[found].nsp;
+    *pos = i;
+    return XAI_OK;
+}
+
+/* After 'key' (from a0 to a1) and its '=' at *pi: the value, up to the next separator. */
+static xai_status key_value(const parser *ps, layer *l, int *pi, int a0, int a1, arg *a)
+{
+    const char *s = ps->spec;
+    int i = *pi;
+    a->key = s + a0;
+    a->klen = (size_t)(a1 - a0);
+    if (a->klen == 0) {
+        l->end = i + 1;
+        return perr(ps, l, i, "expected a name before '='");
+    }
+    for (size_t q = 0; q < a->klen; q++)
+        if (!isalnum((unsigned char)a->key[q])) {
+            l->end = i + 1;
+            return perr(ps, l, a0 + (int)q, "unexpected '%c' in an argument name (separate arguments with ',')",
+                        a->key[q]);
+        }
+    i = skip_ws(s, i + 1);
+    int v0 = i;
+    while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
+        i++;
+    int v1 = i;
+    while (v1 > v0 && isspace((unsigned char)s[v1 - 1]))
+        v1--;
+    a->val = s + v0;
+    a->vlen = (size_t)(v1 - v0);
+    a->vcol = v0;
+    *pi = i;
+    return XAI_OK;
+}
+
+/* One argument from *pi ('value' or 'key=value'), which leaves *pi at its ',' or ')'; *use is 0 for
+   the empty argument list "()". */
+static xai_status parse_arg(const parser *ps, layer *l, int *pi, int na, arg *out, int *use)
+{
+    const char *s = ps->spec;
+    xai_status st;
+    int i = skip_ws(s, *pi);
+    int a0 = i;
+    while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
+        i++;
+    int a1 = i;
+    while (a1 > a0 && isspace((unsigned char)s[a1 - 1]))
+        a1--;
+    arg a = {NULL, 0, s + a0, (size_t)(a1 - a0), a0, a0};
+    if (s[i] == '=' && (st = key_value(ps, l, &i, a0, a1, &a)))
+        return st;
+    l->end = s[i] ? i + 1 : i;
+    if (s[i] == '(' || s[i] == '=')
+        return perr(ps, l, i, "unexpected '%c'", s[i]);
+    if (!s[i])
+        return perr(ps, l, i, "expected ')'");
+    if (a.vlen == 0 && !a.key && !(s[i] == ')' && na == 0))
+        return perr(ps, l, a0, "expected an argument");
+    *use = a.vlen > 0 || a.key;
+    if (*use) {
+        for (size_t q = 0; q < a.vlen; q++)
+            if (isspace((unsigned char)a.val[q]))
+                return perr(ps, l, a.vcol + (int)q, "unexpected space inside a value (separate arguments with ',')");
+        if (na == MAX_ARGS)
+            return perr(ps, l, a0, "too many arguments");
+    }
+    *out = a;
+    *pi = i;
+    return XAI_OK;
+}
+
+/* timedist(LAYERS): the inner spec up to its ')' (not nested). */
+static xai_status parse_timedist(parser *ps, int *pos, layer *l, int i, int n0)
+{
+    if (ps->depth > 0)
+        return perr(ps, l, n0, "timedist cannot be nested");
+    ps->depth++;
+    ps->td_start = l->start;
+    xai_status st = parse_spec(ps, &i, 1, &l->sub, &l->nsub);
+    ps->depth--;
+    l->end = i;
+    if (st)
+        return st;
+    *pos = i;
+    return XAI_OK;
+}
+
+static xai_status parse_layer(parser *ps, int *pos, layer *l)
+{
+    const char *s = ps->spec;
+    int i = *pos, n0 = i;
+    xai_status st;
+    memset(l, 0, sizeof *l);
+    l->start = i;
+    if ((st = layer_name(ps, &i, l)))
+        return st;
     int j = skip_ws(s, i);
     if (s[j] != '(') {
         /* no arguments */
@@ -388,69 +508,17 @@ static xai_status parse_layer(parser *ps, int *pos, layer *l)
         return layer_args(ps, l, NULL, 0, i);
     }
     i = j + 1;
-    if (l->kind == L_TIMEDIST) {
-        if (ps->depth > 0)
-            return perr(ps, l, n0, "timedist cannot be nested");
-        ps->depth++;
-        ps->td_start = l->start;
-        xai_status st = parse_spec(ps, &i, 1, &l->sub, &l->nsub);
-        ps->depth--;
-        l->end = i;
-        if (st)
-            return st;
-        *pos = i;
-        return XAI_OK;
-    }
+    if (l->kind == L_TIMEDIST)
+        return parse_timedist(ps, pos, l, i, n0);
     arg av[MAX_ARGS];
     int na = 0;
-    while (1) {
-        i = skip_ws(s, i);
-        int a0 = i;
-        while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
-            i++;
-        int a1 = i;
-        while (a1 > a0 && isspace((unsigned char)s[a1 - 1]))
-            a1--;
-        arg a = {NULL, 0, s + a0, (size_t)(a1 - a0), a0, a0};
-        if (s[i] == '=') {
-            a.key = s + a0;
-            a.klen = (size_t)(a1 - a0);
-            if (a.klen == 0) {
-                l->end = i + 1;
-                return perr(ps, l, i, "expected a name before '='");
-            }
-            for (size_t q = 0; q < a.klen; q++)
-                if (!isalnum((unsigned char)a.key[q])) {
-                    l->end = i + 1;
-                    return perr(ps, l, a0 + (int)q, "unexpected '%c' in an argument name (separate arguments with ',')",
-                                a.key[q]);
-                }
-            i = skip_ws(s, i + 1);
-            int v0 = i;
-            while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
-                i++;
-            int v1 = i;
-            while (v1 > v0 && isspace((unsigned char)s[v1 - 1]))
-                v1--;
-            a.val = s + v0;
-            a.vlen = (size_t)(v1 - v0);
-            a.vcol = v0;
-        }
-        l->end = s[i] ? i + 1 : i;
-        if (s[i] == '(' || s[i] == '=')
-            return perr(ps, l, i, "unexpected '%c'", s[i]);
-        if (!s[i])
-            return perr(ps, l, i, "expected ')'");
-        if (a.vlen == 0 && !a.key && !(s[i] == ')' && na == 0))
-            return perr(ps, l, a0, "expected an argument");
-        if (a.vlen > 0 || a.key) {
-            for (size_t q = 0; q < a.vlen; q++)
-                if (isspace((unsigned char)a.val[q]))
-                    return perr(ps, l, a.vcol + (int)q, "unexpected space inside a value (separate arguments with ',')");
-            if (na == MAX_ARGS)
-                return perr(ps, l, a0, "too many arguments");
+    for (;;) {
+        arg a = {0};
+        int use = 0;
+        if ((st = parse_arg(ps, l, &i, na, &a, &use)))
+            return st;
+        if (use)
             av[na++] = a;
-        }
         if (s[i] == ')')
             break;
         i++; /* ',' */
