@@ -183,6 +183,58 @@ static float half_to_float(uint16_t h)
     return r;
 }
 
+/* How many values a tensor without raw_data stores for data type dt, and in which repeated field:
+   float16, bfloat16 and the small integers travel in int32_data. */
+static size_t typed_count(const Onnx__TensorProto *t, int dt)
+{
+    switch (dt) {
+    case 1: return t->n_float_data;
+    case 11: return t->n_double_data;
+    case 7: return t->n_int64_data;
+    case 12: case 13: return t->n_uint64_data;
+    default: return t->n_int32_data; /* int32, int16, int8, uint8, bool, float16 */
+    }
+}
+
+/* raw_data: little-endian values of es bytes each, converted to float or int64. */
+static void decode_raw(const Onnx__TensorProto *t, int dt, size_t es, int64_t n, xai_value *v)
+{
+    const uint8_t *p = t->raw_data.data;
+    for (int64_t k = 0; k < n; k++, p += es) {
+        switch (dt) {
+        case 1: { float x; memcpy(&x, p, 4); v->f[k] = x; break; }
+        case 11: { double x; memcpy(&x, p, 8); v->f[k] = (float)x; break; }
+        case 10: { uint16_t h; memcpy(&h, p, 2); v->f[k] = half_to_float(h); break; }
+        case 16: { uint16_t h; memcpy(&h, p, 2); uint32_t u = (uint32_t)h << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
+        case 7: { int64_t x; memcpy(&x, p, 8); v->i[k] = x; break; }
+        case 13: { uint64_t x; memcpy(&x, p, 8); v->i[k] = x > INT64_MAX ? INT64_MAX : (int64_t)x; break; }
+        case 6: { int32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
+        case 12: { uint32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
+        case 2: case 9: v->i[k] = *p; break;
+        case 3: v->i[k] = (int8_t)*p; break;
+        case 4: { uint16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
+        case 5: { int16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
+        default: break;
+        }
+    }
+}
+
+/* The typed repeated fields, converted to float or int64. */
+static void decode_typed(const Onnx__TensorProto *t, int dt, int64_t n, xai_value *v)
+{
+    for (int64_t k = 0; k < n; k++) {
+        switch (dt) {
+        case 1: v->f[k] = t->float_data[k]; break;
+        case 11: v->f[k] = (float)t->double_data[k]; break;
+        case 10: v->f[k] = half_to_float((uint16_t)t->int32_data[k]); break;
+        case 16: { uint32_t u = (uint32_t)t->int32_data[k] << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
+        case 7: v->i[k] = t->int64_data[k]; break;
+        case 12: case 13: v->i[k] = t->uint64_data[k] > INT64_MAX ? INT64_MAX : (int64_t)t->uint64_data[k]; break;
+        default: v->i[k] = t->int32_data[k]; break;
+        }
+    }
+}
+
 /* Decode an ONNX TensorProto into a constant value (float or int64). */
 static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_value *v)
 {
@@ -204,18 +256,9 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
         if (t->raw_data.len != (size_t)n * es)
             XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu bytes of data, its shape needs %lld", m->name, name,
                      t->raw_data.len, (long long)((size_t)n * es));
-    } else {
-        size_t have0;
-        switch (dt) {
-        case 1: have0 = t->n_float_data; break;
-        case 11: have0 = t->n_double_data; break;
-        case 7: have0 = t->n_int64_data; break;
-        case 12: case 13: have0 = t->n_uint64_data; break;
-        default: have0 = t->n_int32_data; break;
-        }
-        if (have0 != (size_t)n)
-            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name, have0,
-                     (long long)n);
+    } else if (typed_count(t, dt) != (size_t)n) {
+        XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name,
+                 typed_count(t, dt), (long long)n);
     }
     v->is_const = 1;
     v->dtype = isfloat ? DT_F32 : DT_I64;
@@ -225,53 +268,10 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
         v->i = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     if (!v->f && !v->i)
         XAI_FAIL(XAI_ENOMEM, "%s: cannot allocate tensor '%s'", m->name, name);
-
-    if (t->has_raw_data) {
-        if (t->raw_data.len != (size_t)n * es)
-            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu bytes of data, its shape needs %lld", m->name, name,
-                     t->raw_data.len, (long long)((size_t)n * es));
-        const uint8_t *p = t->raw_data.data;
-        for (int64_t k = 0; k < n; k++, p += es) {
-            switch (dt) {
-            case 1: { float x; memcpy(&x, p, 4); v->f[k] = x; break; }
-            case 11: { double x; memcpy(&x, p, 8); v->f[k] = (float)x; break; }
-            case 10: { uint16_t h; memcpy(&h, p, 2); v->f[k] = half_to_float(h); break; }
-            case 16: { uint16_t h; memcpy(&h, p, 2); uint32_t u = (uint32_t)h << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
-            case 7: { int64_t x; memcpy(&x, p, 8); v->i[k] = x; break; }
-            case 13: { uint64_t x; memcpy(&x, p, 8); v->i[k] = x > INT64_MAX ? INT64_MAX : (int64_t)x; break; }
-            case 6: { int32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
-            case 12: { uint32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
-            case 2: case 9: v->i[k] = *p; break;
-            case 3: v->i[k] = (int8_t)*p; break;
-            case 4: { uint16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
-            case 5: { int16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
-            default: break;
-            }
-        }
-        return XAI_OK;
-    }
-    size_t have;
-    switch (dt) {
-    case 1: have = t->n_float_data; break;
-    case 11: have = t->n_double_data; break;
-    case 7: have = t->n_int64_data; break;
-    case 12: case 13: have = t->n_uint64_data; break;
-    default: have = t->n_int32_data; break; /* int32, int16, int8, uint8, bool, float16 */
-    }
-    if (have != (size_t)n)
-        XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name, have,
-                 (long long)n);
-    for (int64_t k = 0; k < n; k++) {
-        switch (dt) {
-        case 1: v->f[k] = t->float_data[k]; break;
-        case 11: v->f[k] = (float)t->double_data[k]; break;
-        case 10: v->f[k] = half_to_float((uint16_t)t->int32_data[k]); break;
-        case 16: { uint32_t u = (uint32_t)t->int32_data[k] << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
-        case 7: v->i[k] = t->int64_data[k]; break;
-        case 12: case 13: v->i[k] = t->uint64_data[k] > INT64_MAX ? INT64_MAX : (int64_t)t->uint64_data[k]; break;
-        default: v->i[k] = t->int32_data[k]; break;
-        }
-    }
+    if (t->has_raw_data)
+        decode_raw(t, dt, es, n, v);
+    else
+        decode_typed(t, dt, n, v);
     return XAI_OK;
 }
 
