@@ -205,32 +205,17 @@ int xai_trc_marker_index(const xai_trc *t, const char *name)
     return -1;
 }
 
-static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
+/* TRC lines 1-3: the trial name, then the header keys (line 2) and their values (line 3). f and kf
+   are split buffers as wide as the longest line. */
+static xai_status trc_header(xai_trc *t, lines *l, char **f, char **kf, const char *name, double *nframes,
+                             double *nmark)
 {
-    char **f = NULL, **kf = NULL;
-    xai_status st = XAI_OK;
-    size_t maxl = 0;
-    for (size_t i = 0; i < l->nlines; i++) {
-        size_t n = strlen(l->line[i]);
-        maxl = n > maxl ? n : maxl;
-    }
-    f = malloc((maxl + 2) * sizeof *f);
-    kf = malloc((maxl + 2) * sizeof *kf);
-    if (!f || !kf) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    if (l->nlines < 5 || strncmp(l->line[0], "PathFileType", 12) != 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: not a TRC file: it must start with 'PathFileType' and have 5 header lines",
-                           name);
-        goto out;
-    }
     size_t n = split(l->line[0], f);
     t->name = dup_trim(n >= 4 ? f[3] : "");
-    /* Line 2: keys, line 3: values. */
     size_t nk = split(l->line[1], kf), nv = split(l->line[2], f);
     double rate = NAN;
-    double nframes = -1, nmark = -1;
+    *nframes = -1;
+    *nmark = -1;
     t->units = NULL;
     for (size_t i = 0; i < nk && i < nv; i++) {
         char *k = kf[i];
@@ -243,10 +228,8 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
             t->units = dup_trim(f[i]);
             continue;
         }
-        if (ok < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line 3: %s '%s' is not a number", name, k, f[i]);
-            goto out;
-        }
+        if (ok < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: line 3: %s '%s' is not a number", name, k, f[i]);
         if (ok == 0)
             continue;
         if (ieq(k, "DataRate"))
@@ -254,9 +237,9 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
         else if (ieq(k, "CameraRate"))
             t->camera_rate = v;
         else if (ieq(k, "NumFrames"))
-            nframes = v;
+            *nframes = v;
         else if (ieq(k, "NumMarkers"))
-            nmark = v;
+            *nmark = v;
         else if (ieq(k, "OrigDataRate"))
             t->orig_data_rate = v;
         else if (ieq(k, "OrigDataStartFrame") && fabs(v) < 9e18)
@@ -266,91 +249,99 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
     }
     if (!t->units)
         t->units = dups("");
-    if (!t->units) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    if (!(rate > 0) || !isfinite(rate)) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: DataRate %g (must be > 0)", name, rate);
-        goto out;
-    }
+    if (!t->units)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    if (!(rate > 0) || !isfinite(rate))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: DataRate %g (must be > 0)", name, rate);
     t->data_rate = rate;
-    if (nframes < 0 || nmark < 0 || nframes != floor(nframes) || nmark != floor(nmark)) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumFrames %g / NumMarkers %g missing or negative", name,
-                           nframes, nmark);
-        goto out;
-    }
-    /* Line 4: Frame#, Time, then one name per triplet. */
-    n = split(l->line[3], f);
+    if (*nframes < 0 || *nmark < 0 || *nframes != floor(*nframes) || *nmark != floor(*nmark))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumFrames %g / NumMarkers %g missing or negative", name,
+                             *nframes, *nmark);
+    return XAI_OK;
+}
+
+/* TRC line 4: Frame#, Time, then one marker name per X/Y/Z triplet; the declared sizes are checked
+   against the names there and the file length before the tables are allocated. */
+static xai_status trc_markers(xai_trc *t, lines *l, char **f, const char *name, double nframes, double nmark)
+{
+    size_t n = split(l->line[3], f);
     size_t named = 0;
     for (size_t i = 2; i < n; i++)
         named += !blank(f[i]);
-    if (nmark > (double)named) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumMarkers=%g but line 4 names %zu markers", name, nmark,
-                           named);
-        goto out;
-    }
-    if (nframes * (nmark * 3 + 2) > (double)l->len) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: %g frames x %g markers cannot fit in %zu bytes", name,
-                           nframes, nmark, l->len);
-        goto out;
-    }
+    if (nmark > (double)named)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumMarkers=%g but line 4 names %zu markers", name, nmark,
+                             named);
+    if (nframes * (nmark * 3 + 2) > (double)l->len)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: %g frames x %g markers cannot fit in %zu bytes", name,
+                             nframes, nmark, l->len);
     t->nmarkers = (int)nmark;
     t->frames = (int64_t)nframes;
     t->markers = calloc((size_t)t->nmarkers + 1, sizeof *t->markers);
-    if (!t->markers) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!t->markers)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     for (size_t i = 2, m = 0; i < n && m < (size_t)t->nmarkers; i++) {
         if (blank(f[i]))
             continue;
-        if (!(t->markers[m++] = dup_trim(f[i]))) {
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
+        if (!(t->markers[m++] = dup_trim(f[i])))
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     }
     size_t nf = (size_t)t->frames, nm = (size_t)t->nmarkers;
     t->frame_numbers = malloc((nf + 1) * sizeof *t->frame_numbers);
     t->time = malloc((nf + 1) * sizeof *t->time);
     t->points = malloc((nf * nm * 3 + 1) * sizeof *t->points);
-    if (!t->frame_numbers || !t->time || !t->points) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    /* Line 5 holds X1 Y1 Z1 ...; data follow (blank lines skipped). */
+    if (!t->frame_numbers || !t->time || !t->points)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* Line 5 holds X1 Y1 Z1 ...; data follow (blank lines skipped); an empty cell is a missing value. */
+static xai_status trc_rows(xai_trc *t, lines *l, char **f, const char *name)
+{
+    size_t nf = (size_t)t->frames, nm = (size_t)t->nmarkers;
     size_t row = 0;
     for (size_t li = 5; li < l->nlines && row < nf; li++) {
         if (blank(l->line[li]))
             continue;
-        n = split(l->line[li], f);
+        size_t n = split(l->line[li], f);
         double v;
-        if (n < 2 || num(f[0], &v) != 1 || fabs(v) > 9e18) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad frame number", name, li + 1);
-            goto out;
-        }
+        if (n < 2 || num(f[0], &v) != 1 || fabs(v) > 9e18)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad frame number", name, li + 1);
         t->frame_numbers[row] = (int64_t)v;
-        if (num(f[1], &t->time[row]) != 1) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad time '%s'", name, li + 1, f[1]);
-            goto out;
-        }
+        if (num(f[1], &t->time[row]) != 1)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad time '%s'", name, li + 1, f[1]);
         float *p = t->points + row * nm * 3;
         for (size_t k = 0; k < nm * 3; k++) {
             int r = 2 + k < n ? num(f[2 + k], &v) : 0;
-            if (r < 0) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu '%s' is not a number", name, li + 1, k + 3,
-                                   f[2 + k]);
-                goto out;
-            }
+            if (r < 0)
+                return xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu '%s' is not a number", name, li + 1,
+                                     k + 3, f[2 + k]);
             p[k] = r ? (float)v : NAN;
         }
         row++;
     }
-    if (row < nf) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: NumFrames=%zu but only %zu data rows", name, nf, row);
-        goto out;
+    if (row < nf)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: NumFrames=%zu but only %zu data rows", name, nf, row);
+    return XAI_OK;
+}
+
+static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
+{
+    xai_status st;
+    size_t maxl = 0;
+    for (size_t i = 0; i < l->nlines; i++) {
+        size_t n = strlen(l->line[i]);
+        maxl = n > maxl ? n : maxl;
     }
-out:
+    char **f = malloc((maxl + 2) * sizeof *f), **kf = malloc((maxl + 2) * sizeof *kf);
+    double nframes, nmark;
+    if (!f || !kf)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    else if (l->nlines < 5 || strncmp(l->line[0], "PathFileType", 12) != 0)
+        st = xai_error_set(XAI_EFORMAT, "%s: not a TRC file: it must start with 'PathFileType' and have 5 header "
+                           "lines", name);
+    else if (!(st = trc_header(t, l, f, kf, name, &nframes, &nmark)) &&
+             !(st = trc_markers(t, l, f, name, nframes, nmark)))
+        st = trc_rows(t, l, f, name);
     free(f);
     free(kf);
     return st;
