@@ -459,145 +459,130 @@ static int icontains(const char *h, const char *n)
     return 0;
 }
 
-static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
+/* One header line before "endheader": the name (a first line without '='), an "in degrees" /
+   "in radians" note, or key=value (nRows, nColumns, inDegrees, version are read; all are kept). */
+static xai_status mot_header_line(xai_mot *m, char *s, size_t li, const char *name, double *nrows, double *ncols)
 {
-    char **f = NULL;
-    xai_status st = XAI_OK;
-    size_t maxl = 0, li;
-    for (size_t i = 0; i < l->nlines; i++) {
-        size_t n = strlen(l->line[i]);
-        maxl = n > maxl ? n : maxl;
+    char *eq = strchr(s, '=');
+    if (li == 0 && !eq) {
+        m->name = dup_trim(s);
+        if (!m->name)
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+        return XAI_OK;
     }
-    f = malloc((maxl + 2) * sizeof *f);
-    m->keys = calloc(l->nlines, sizeof *m->keys);
-    m->values = calloc(l->nlines, sizeof *m->values);
-    if (!f || !m->keys || !m->values) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
+    if (!eq) {
+        if (icontains(s, "in degrees") && m->in_degrees < 0)
+            m->in_degrees = 1;
+        else if (icontains(s, "in radians") && m->in_degrees < 0)
+            m->in_degrees = 0;
+        return XAI_OK;
     }
-    m->in_degrees = -1;
-    m->time_column = -1;
-    double nrows = -1, ncols = -1;
+    *eq = '\0';
+    char *k = dup_trim(s), *v = dup_trim(eq + 1);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    m->keys[m->nkeys] = k;
+    m->values[m->nkeys] = v;
+    m->nkeys++;
+    double x;
+    int r = num(v, &x);
+    if (ieq(k, "nRows") || ieq(k, "datarows")) {
+        if (r != 1 || x < 0 || x != floor(x))
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
+        *nrows = x;
+    } else if (ieq(k, "nColumns") || ieq(k, "datacolumns")) {
+        if (r != 1 || x < 1 || x != floor(x))
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
+        *ncols = x;
+    } else if (ieq(k, "inDegrees")) {
+        m->in_degrees = ieq(v, "yes") ? 1 : ieq(v, "no") ? 0 : -1;
+    } else if (ieq(k, "version") && r == 1 && fabs(x) < 1e9) {
+        m->version = (int)x;
+    }
+    return XAI_OK;
+}
+
+/* The header up to and including "endheader"; *li is then the line after it. */
+static xai_status mot_header(xai_mot *m, lines *l, const char *name, size_t *li, double *nrows, double *ncols)
+{
+    xai_status st;
     int found_end = 0;
-    for (li = 0; li < l->nlines; li++) {
-        char *s = l->line[li];
+    for (*li = 0; *li < l->nlines; (*li)++) {
+        char *s = l->line[*li];
         while (isspace((unsigned char)*s))
             s++;
         if (strncmp(s, "endheader", 9) == 0 && (s[9] == '\0' || isspace((unsigned char)s[9]))) {
             found_end = 1;
-            li++;
+            (*li)++;
             break;
         }
-        char *eq = strchr(s, '=');
-        if (li == 0 && !eq) {
-            m->name = dup_trim(s);
-            if (!m->name) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto out;
-            }
-            continue;
-        }
-        if (!eq) {
-            if (icontains(s, "in degrees") && m->in_degrees < 0)
-                m->in_degrees = 1;
-            else if (icontains(s, "in radians") && m->in_degrees < 0)
-                m->in_degrees = 0;
-            continue;
-        }
-        *eq = '\0';
-        char *k = dup_trim(s), *v = dup_trim(eq + 1);
-        if (!k || !v) {
-            free(k);
-            free(v);
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
-        m->keys[m->nkeys] = k;
-        m->values[m->nkeys] = v;
-        m->nkeys++;
-        double x;
-        int r = num(v, &x);
-        if (ieq(k, "nRows") || ieq(k, "datarows")) {
-            if (r != 1 || x < 0 || x != floor(x)) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
-                goto out;
-            }
-            nrows = x;
-        } else if (ieq(k, "nColumns") || ieq(k, "datacolumns")) {
-            if (r != 1 || x < 1 || x != floor(x)) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
-                goto out;
-            }
-            ncols = x;
-        } else if (ieq(k, "inDegrees")) {
-            m->in_degrees = ieq(v, "yes") ? 1 : ieq(v, "no") ? 0 : -1;
-        } else if (ieq(k, "version") && r == 1 && fabs(x) < 1e9) {
-            m->version = (int)x;
-        }
+        if ((st = mot_header_line(m, s, *li, name, nrows, ncols)))
+            return st;
     }
-    if (!found_end) {
-        st = xai_error_set(XAI_EFORMAT, "%s: not a storage file: no 'endheader' line", name);
-        goto out;
-    }
-    if (!m->name && !(m->name = dups(""))) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    while (li < l->nlines && blank(l->line[li]))
-        li++;
-    if (li >= l->nlines) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: no column labels after endheader", name);
-        goto out;
-    }
-    size_t n = split(l->line[li], f);
+    if (!found_end)
+        return xai_error_set(XAI_EFORMAT, "%s: not a storage file: no 'endheader' line", name);
+    if (!m->name && !(m->name = dups("")))
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* The column labels: the first non-blank line after the header; *li moves past it. */
+static xai_status mot_labels(xai_mot *m, lines *l, char **f, const char *name, size_t *li, double ncols)
+{
+    while (*li < l->nlines && blank(l->line[*li]))
+        (*li)++;
+    if (*li >= l->nlines)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: no column labels after endheader", name);
+    size_t n = split(l->line[*li], f);
     while (n > 0 && blank(f[n - 1]))
         n--; /* trailing tabs */
-    if (n == 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: line %zu: no column labels", name, li + 1);
-        goto out;
-    }
-    if (ncols >= 0 && (double)n != ncols) {
-        st = xai_error_set(XAI_EFORMAT, "%s: nColumns=%g but line %zu has %zu labels", name, ncols, li + 1, n);
-        goto out;
-    }
+    if (n == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: line %zu: no column labels", name, *li + 1);
+    if (ncols >= 0 && (double)n != ncols)
+        return xai_error_set(XAI_EFORMAT, "%s: nColumns=%g but line %zu has %zu labels", name, ncols, *li + 1, n);
     m->ncolumns = (int)n;
     m->labels = calloc(n, sizeof *m->labels);
-    if (!m->labels) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!m->labels)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     for (size_t i = 0; i < n; i++) {
-        if (!(m->labels[i] = dup_trim(f[i]))) {
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
+        if (!(m->labels[i] = dup_trim(f[i])))
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
         if (m->time_column < 0 && ieq(m->labels[i], "time"))
             m->time_column = (int)i;
     }
-    li++;
-    /* Rows: nRows when given (checked against the file size), else every non-blank line. */
+    (*li)++;
+    return XAI_OK;
+}
+
+/* Rows: nRows when given (checked against the file size), else every non-blank line. */
+static xai_status mot_alloc_rows(xai_mot *m, lines *l, const char *name, size_t li, double nrows)
+{
     size_t avail = 0;
     for (size_t k = li; k < l->nlines; k++)
         avail += !blank(l->line[k]);
     if (nrows < 0)
         nrows = (double)avail;
-    if (nrows > (double)avail) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: nRows=%g but only %zu data rows", name, nrows, avail);
-        goto out;
-    }
+    if (nrows > (double)avail)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: nRows=%g but only %zu data rows", name, nrows, avail);
     m->rows = (int64_t)nrows;
-    size_t nr = (size_t)m->rows, nc = n;
-    if ((double)nr * (double)nc > (double)l->len) {
-        st = xai_error_set(XAI_EFORMAT, "%s: %zu rows x %zu columns cannot fit in %zu bytes", name, nr, nc, l->len);
-        goto out;
-    }
+    size_t nr = (size_t)m->rows, nc = (size_t)m->ncolumns;
+    if ((double)nr * (double)nc > (double)l->len)
+        return xai_error_set(XAI_EFORMAT, "%s: %zu rows x %zu columns cannot fit in %zu bytes", name, nr, nc, l->len);
     m->data = malloc((nr * nc + 1) * sizeof *m->data);
     if (m->time_column >= 0)
         m->time = malloc((nr + 1) * sizeof *m->time);
-    if (!m->data || (m->time_column >= 0 && !m->time)) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!m->data || (m->time_column >= 0 && !m->time))
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* The data rows from line li; an empty cell is a missing value (NaN). */
+static xai_status mot_rows(xai_mot *m, lines *l, char **f, const char *name, size_t li)
+{
+    size_t nr = (size_t)m->rows, nc = (size_t)m->ncolumns;
     size_t row = 0;
     for (; li < l->nlines && row < nr; li++) {
         if (blank(l->line[li]))
@@ -605,27 +590,46 @@ static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
         size_t k = split(l->line[li], f);
         while (k > 0 && blank(f[k - 1]))
             k--;
-        if (k != nc) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu values, expected %zu", name, li + 1, k, nc);
-            goto out;
-        }
+        if (k != nc)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu values, expected %zu", name, li + 1, k, nc);
         for (size_t c = 0; c < nc; c++) {
             double v;
             int r = num(f[c], &v);
             if (r == 0)
                 v = NAN;
-            else if (r < 0) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu (%s) '%s' is not a number", name, li + 1,
-                                   c + 1, m->labels[c], f[c]);
-                goto out;
-            }
+            else if (r < 0)
+                return xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu (%s) '%s' is not a number", name,
+                                     li + 1, c + 1, m->labels[c], f[c]);
             m->data[row * nc + c] = (float)v;
             if ((int)c == m->time_column)
                 m->time[row] = v;
         }
         row++;
     }
-out:
+    return XAI_OK;
+}
+
+static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
+{
+    xai_status st;
+    size_t maxl = 0, li = 0;
+    for (size_t i = 0; i < l->nlines; i++) {
+        size_t n = strlen(l->line[i]);
+        maxl = n > maxl ? n : maxl;
+    }
+    char **f = malloc((maxl + 2) * sizeof *f);
+    m->keys = calloc(l->nlines, sizeof *m->keys);
+    m->values = calloc(l->nlines, sizeof *m->values);
+    if (!f || !m->keys || !m->values) {
+        free(f);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    m->in_degrees = -1;
+    m->time_column = -1;
+    double nrows = -1, ncols = -1;
+    if (!(st = mot_header(m, l, name, &li, &nrows, &ncols)) && !(st = mot_labels(m, l, f, name, &li, ncols)) &&
+        !(st = mot_alloc_rows(m, l, name, li, nrows)))
+        st = mot_rows(m, l, f, name, li);
     free(f);
     return st;
 }
