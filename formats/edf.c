@@ -956,10 +956,9 @@ static int pick_record(double rate, int64_t t, int bytes_per_rec_sample, int *sp
     return ok ? 0 : -1;
 }
 
-xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
+/* What xai_edf_write checks before choosing a record layout. */
+static xai_status check_write_spec(const char *path, const xai_edf_write_spec *sp)
 {
-    if (!path || !sp)
-        return xai_error_set(XAI_EINVAL, "xai_edf_write: NULL argument");
     int nc = sp->n_channels;
     if (nc < 1 || nc > 512)
         return xai_error_set(XAI_EINVAL, "%s: %d channels (1..512 allowed)", path, nc);
@@ -989,141 +988,169 @@ xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
         if (!(a->onset_s >= 0) || !isfinite(a->onset_s) || !isfinite(a->duration_s))
             return xai_error_set(XAI_EINVAL, "%s: annotation %zu: bad onset/duration", path, i);
     }
-    int bdf = sp->bdf != 0;
-    int bps = bdf ? 3 : 2;
-    long dmin = bdf ? -8388608L : -32768L, dmax = bdf ? 8388607L : 32767L;
-    int spr, dur;
-    if (pick_record(sp->sample_rate, sp->n_samples, bps * nc, &spr, &dur) != 0)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: sample rate %g Hz cannot be stored as "
-                             "whole samples per record of 0.001..60 s", path, sp->sample_rate);
-    int64_t T = sp->n_samples;
-    int64_t nrec = (T + spr - 1) / spr;
-    size_t nann = sp->n_annotations;
-    int annsig = (int)((nann + (size_t)nrec - 1) / (size_t)nrec);
-    if (annsig < 1)
-        annsig = 1;
-    if (annsig > 64)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: %zu annotations do not fit in %lld records",
-                             path, nann, (long long)nrec);
+    return XAI_OK;
+}
 
-    /* physical ranges */
-    double *pmin = malloc(sizeof(double) * 2 * (size_t)nc);
-    int *dig = malloc(sizeof(int) * (size_t)spr);
-    if (!pmin || !dig) {
-        free(pmin);
-        free(dig);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
-    double *pmax = pmin + nc;
-    xai_status st = XAI_OK;
-    for (int c = 0; c < nc && st == XAI_OK; c++) {
+/* The layout of the file being written. */
+typedef struct {
+    int nc, bdf, spr, dur, annsig; /* channels, BDF, samples per record, record length, annotation signals */
+    long dmin, dmax;               /* digital range: 16 or 24 bits */
+    int64_t T, nrec;               /* samples per channel, records */
+    double *pmin, *pmax;           /* physical range per channel */
+    int *dig;                      /* one record of one channel */
+} edf_layout;
+
+/* Per channel, a physical range that holds its samples (and the zeros padding the last record)
+   and fits the 8-character header fields; a flat channel gets a small range around its value. */
+static xai_status physical_ranges(const char *path, const xai_edf_write_spec *sp, edf_layout *lo)
+{
+    int64_t T = lo->T;
+    for (int c = 0; c < lo->nc; c++) {
         const float *x = sp->data + (size_t)c * (size_t)T;
-        double lo = HUGE_VAL, hi = -HUGE_VAL;
+        double lo_ = HUGE_VAL, hi = -HUGE_VAL;
         for (int64_t i = 0; i < T; i++) {
-            if (!isfinite(x[i])) {
-                st = xai_error_set(XAI_ENUMERIC, "%s: channel '%s': non-finite value at sample "
-                                   "%lld", path, sp->labels[c], (long long)i);
-                break;
-            }
-            if (x[i] < lo)
-                lo = x[i];
+            if (!isfinite(x[i]))
+                return xai_error_set(XAI_ENUMERIC, "%s: channel '%s': non-finite value at sample "
+                                     "%lld", path, sp->labels[c], (long long)i);
+            if (x[i] < lo_)
+                lo_ = x[i];
             if (x[i] > hi)
                 hi = x[i];
         }
-        if (st != XAI_OK)
-            break;
-        if (T % spr) { /* padding zeros stay in range */
-            if (lo > 0)
-                lo = 0;
+        if (T % lo->spr) { /* padding zeros stay in range */
+            if (lo_ > 0)
+                lo_ = 0;
             if (hi < 0)
                 hi = 0;
         }
-        if (hi - lo < 1e-6 * (fabs(hi) + fabs(lo)) || hi == lo) {
+        if (hi - lo_ < 1e-6 * (fabs(hi) + fabs(lo_)) || hi == lo_) {
             double m = fabs(hi) > 0 ? fabs(hi) * 1e-3 : 1.0;
-            lo -= m;
+            lo_ -= m;
             hi += m;
         }
-        if (fit8(lo, 0, &pmin[c]) != 0 || fit8(hi, 1, &pmax[c]) != 0 || pmin[c] >= pmax[c])
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: channel '%s': range %g..%g does not fit "
-                               "the 8-character EDF header fields", path, sp->labels[c], lo, hi);
+        if (fit8(lo_, 0, &lo->pmin[c]) != 0 || fit8(hi, 1, &lo->pmax[c]) != 0 || lo->pmin[c] >= lo->pmax[c])
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: channel '%s': range %g..%g does not fit "
+                                 "the 8-character EDF header fields", path, sp->labels[c], lo_, hi);
     }
-    if (st != XAI_OK) {
-        free(pmin);
-        free(dig);
-        return st;
-    }
+    return XAI_OK;
+}
 
-    char *tmp;
-    int fd;
-    st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
-    if (st != XAI_OK) {
-        free(pmin);
-        free(dig);
-        return st;
-    }
-    close(fd);
-
-    pthread_mutex_lock(&edflib_lock);
-    int hd = edfopen_file_writeonly(tmp, bdf ? EDFLIB_FILETYPE_BDFPLUS : EDFLIB_FILETYPE_EDFPLUS,
-                                    nc);
-    if (hd < 0) {
-        st = xai_error_set(XAI_EIO, "%s: EDFlib cannot open the temporary file (error %d)",
-                           path, hd);
-        goto out;
-    }
-    int bad = edf_set_datarecord_duration(hd, dur) != 0;
-    bad |= edf_set_number_of_annotation_signals(hd, annsig) != 0;
-    for (int c = 0; c < nc; c++) {
-        bad |= edf_set_samplefrequency(hd, c, spr) != 0;
-        bad |= edf_set_physical_minimum(hd, c, pmin[c]) != 0;
-        bad |= edf_set_physical_maximum(hd, c, pmax[c]) != 0;
-        bad |= edf_set_digital_minimum(hd, c, (int)dmin) != 0;
-        bad |= edf_set_digital_maximum(hd, c, (int)dmax) != 0;
+/* The header settings through EDFlib; nonzero when EDFlib refuses one. */
+static int edf_header(int hd, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    int bad = edf_set_datarecord_duration(hd, lo->dur) != 0;
+    bad |= edf_set_number_of_annotation_signals(hd, lo->annsig) != 0;
+    for (int c = 0; c < lo->nc; c++) {
+        bad |= edf_set_samplefrequency(hd, c, lo->spr) != 0;
+        bad |= edf_set_physical_minimum(hd, c, lo->pmin[c]) != 0;
+        bad |= edf_set_physical_maximum(hd, c, lo->pmax[c]) != 0;
+        bad |= edf_set_digital_minimum(hd, c, (int)lo->dmin) != 0;
+        bad |= edf_set_digital_maximum(hd, c, (int)lo->dmax) != 0;
         bad |= edf_set_label(hd, c, sp->labels[c]) != 0;
         bad |= edf_set_physical_dimension(hd, c, sp->units && sp->units[c] ? sp->units[c] : "")
                != 0;
     }
     if (sp->recording)
         bad |= edf_set_equipment(hd, sp->recording) != 0;
-    if (bad) {
-        st = xai_error_set(XAI_EIO, "%s: EDFlib refused the header settings", path);
-        edfclose_file(hd);
-        goto out;
-    }
-    for (int64_t r = 0; r < nrec && st == XAI_OK; r++) {
-        for (int c = 0; c < nc; c++) {
+    return bad;
+}
+
+/* The samples, record by record and channel by channel, as rounded and clamped digital values;
+   then the annotations (onsets and durations in units of 100 us). */
+static xai_status edf_body(int hd, const char *path, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    long dmin = lo->dmin, dmax = lo->dmax;
+    int spr = lo->spr, *dig = lo->dig;
+    int64_t T = lo->T;
+    for (int64_t r = 0; r < lo->nrec; r++) {
+        for (int c = 0; c < lo->nc; c++) {
             const float *x = sp->data + (size_t)c * (size_t)T;
-            double scale = (double)(dmax - dmin) / (pmax[c] - pmin[c]);
+            double scale = (double)(dmax - dmin) / (lo->pmax[c] - lo->pmin[c]);
             for (int i = 0; i < spr; i++) {
                 int64_t k = r * spr + i;
                 double v = k < T ? x[k] : 0.0;
-                double d = nearbyint((v - pmin[c]) * scale) + (double)dmin;
+                double d = nearbyint((v - lo->pmin[c]) * scale) + (double)dmin;
                 if (d < (double)dmin)
                     d = (double)dmin;
                 if (d > (double)dmax)
                     d = (double)dmax;
                 dig[i] = (int)d;
             }
-            if (edfwrite_digital_samples(hd, dig) != 0) {
-                st = xai_error_set(XAI_EIO, "%s: write failed at record %lld", path,
-                                   (long long)r);
-                break;
-            }
+            if (edfwrite_digital_samples(hd, dig) != 0)
+                return xai_error_set(XAI_EIO, "%s: write failed at record %lld", path,
+                                     (long long)r);
         }
     }
-    for (size_t i = 0; st == XAI_OK && i < nann; i++) {
+    for (size_t i = 0; i < sp->n_annotations; i++) {
         const xai_edf_annotation *a = &sp->annotations[i];
         long long on = llround(a->onset_s * 10000.0);
         long long du = a->duration_s < 0 ? -1 : llround(a->duration_s * 10000.0);
         if (edfwrite_annotation_utf8(hd, on, du, a->text) != 0)
-            st = xai_error_set(XAI_EIO, "%s: cannot add annotation %zu", path, i);
+            return xai_error_set(XAI_EIO, "%s: cannot add annotation %zu", path, i);
     }
-    if (edfclose_file(hd) != 0 && st == XAI_OK)
-        st = xai_error_set(XAI_EIO, "%s: EDFlib failed to finish the file", path);
-out:
+    return XAI_OK;
+}
+
+/* Write through EDFlib into a temporary file, renamed over path when everything succeeded.
+   EDFlib keeps global state, hence the lock. */
+static xai_status edf_write_file(const char *path, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    char *tmp;
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
+    if (st != XAI_OK)
+        return st;
+    close(fd);
+    pthread_mutex_lock(&edflib_lock);
+    int hd = edfopen_file_writeonly(tmp, lo->bdf ? EDFLIB_FILETYPE_BDFPLUS : EDFLIB_FILETYPE_EDFPLUS,
+                                    lo->nc);
+    if (hd < 0) {
+        st = xai_error_set(XAI_EIO, "%s: EDFlib cannot open the temporary file (error %d)",
+                           path, hd);
+    } else if (edf_header(hd, sp, lo)) {
+        st = xai_error_set(XAI_EIO, "%s: EDFlib refused the header settings", path);
+        edfclose_file(hd);
+    } else {
+        st = edf_body(hd, path, sp, lo);
+        if (edfclose_file(hd) != 0 && st == XAI_OK)
+            st = xai_error_set(XAI_EIO, "%s: EDFlib failed to finish the file", path);
+    }
     pthread_mutex_unlock(&edflib_lock);
-    st = xai_atomic_finish(tmp, path, st);
-    free(pmin);
-    free(dig);
+    return xai_atomic_finish(tmp, path, st);
+}
+
+xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
+{
+    if (!path || !sp)
+        return xai_error_set(XAI_EINVAL, "xai_edf_write: NULL argument");
+    xai_status st = check_write_spec(path, sp);
+    if (st)
+        return st;
+    edf_layout lo = {.nc = sp->n_channels, .bdf = sp->bdf != 0, .T = sp->n_samples};
+    int bps = lo.bdf ? 3 : 2;
+    lo.dmin = lo.bdf ? -8388608L : -32768L;
+    lo.dmax = lo.bdf ? 8388607L : 32767L;
+    if (pick_record(sp->sample_rate, sp->n_samples, bps * lo.nc, &lo.spr, &lo.dur) != 0)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: sample rate %g Hz cannot be stored as "
+                             "whole samples per record of 0.001..60 s", path, sp->sample_rate);
+    lo.nrec = (lo.T + lo.spr - 1) / lo.spr;
+    size_t nann = sp->n_annotations;
+    lo.annsig = (int)((nann + (size_t)lo.nrec - 1) / (size_t)lo.nrec);
+    if (lo.annsig < 1)
+        lo.annsig = 1;
+    if (lo.annsig > 64)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: %zu annotations do not fit in %lld records",
+                             path, nann, (long long)lo.nrec);
+    lo.pmin = malloc(sizeof(double) * 2 * (size_t)lo.nc);
+    lo.dig = malloc(sizeof(int) * (size_t)lo.spr);
+    if (!lo.pmin || !lo.dig)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    else {
+        lo.pmax = lo.pmin + lo.nc;
+        if (!(st = physical_ranges(path, sp, &lo)))
+            st = edf_write_file(path, sp, &lo);
+    }
+    free(lo.pmin);
+    free(lo.dig);
     return st;
 }
