@@ -84,20 +84,13 @@ static int field_num(const unsigned char *src, size_t n, double *v)
     return 0;
 }
 
-/*
- * Check the fixed header (256 bytes) and the signal headers of a file of @fsize bytes
- * whose first @have bytes are in @h.
- */
-static xai_status precheck(const unsigned char *h, size_t have, long long fsize, const char *name)
+/* The version field (EDF "0" or BDF 0xFF "BIOSEMI") and the start date and time fields. */
+static xai_status check_version_start(const unsigned char *h, const char *name, int *bdf)
 {
-    if (have < 256)
-        return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, an EDF/BDF header needs at "
-                             "least 256", name, have);
-    int bdf;
     if (memcmp(h, "0       ", 8) == 0)
-        bdf = 0;
+        *bdf = 0;
     else if (h[0] == 0xFF && memcmp(h + 1, "BIOSEMI", 7) == 0)
-        bdf = 1;
+        *bdf = 1;
     else
         return xai_error_set(XAI_EFORMAT, "%s: not EDF or BDF: the version field must be "
                              "\"0\" (EDF) or 0xFF \"BIOSEMI\" (BDF)", name);
@@ -109,95 +102,136 @@ static xai_status precheck(const unsigned char *h, size_t have, long long fsize,
                                      "%s", name, k ? "time" : "date", (const char *)d,
                                      k ? "hh.mm.ss" : "dd.mm.yy");
     }
+    return XAI_OK;
+}
+
+/* The counts of the fixed header: header bytes, signals, records and the record duration. */
+typedef struct {
     long long hbytes, nrec, ns;
     double rdur;
-    if (field_int(h + 184, 8, &hbytes) != 0)
+} edf_counts;
+
+static xai_status fixed_counts(const unsigned char *h, size_t have, long long fsize, const char *name,
+                               edf_counts *k)
+{
+    if (field_int(h + 184, 8, &k->hbytes) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: header size field is not a number",
                              name);
-    if (field_int(h + 252, 4, &ns) != 0)
+    if (field_int(h + 252, 4, &k->ns) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of signals is not a number",
                              name);
-    if (ns <= 0)
+    if (k->ns <= 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of signals %lld is not positive",
-                             name, ns);
-    if (ns > EDFLIB_MAXSIGNALS)
+                             name, k->ns);
+    if (k->ns > EDFLIB_MAXSIGNALS)
         return xai_error_set(XAI_EUNSUPPORTED, "%s: %lld signals; EDFlib reads at most %d",
-                             name, ns, EDFLIB_MAXSIGNALS);
-    if (hbytes != 256 * (ns + 1))
+                             name, k->ns, EDFLIB_MAXSIGNALS);
+    if (k->hbytes != 256 * (k->ns + 1))
         return xai_error_set(XAI_EFORMAT, "%s: bad header: header size %lld, but %lld signals "
-                             "need %lld bytes", name, hbytes, ns, 256 * (ns + 1));
-    if (field_int(h + 236, 8, &nrec) != 0)
+                             "need %lld bytes", name, k->hbytes, k->ns, 256 * (k->ns + 1));
+    if (field_int(h + 236, 8, &k->nrec) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of data records is not a "
                              "number", name);
-    if (nrec <= 0)
+    if (k->nrec <= 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of data records %lld (a "
-                             "complete file needs a positive count)", name, nrec);
-    if (field_num(h + 244, 8, &rdur) != 0)
+                             "complete file needs a positive count)", name, k->nrec);
+    if (field_num(h + 244, 8, &k->rdur) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is not a number", name);
-    if (!(rdur >= 0))
+    if (!(k->rdur >= 0))
         return xai_error_set(XAI_EFORMAT, "%s: bad header: negative record duration %g s",
-                             name, rdur);
-    if ((long long)have < hbytes)
+                             name, k->rdur);
+    if ((long long)have < k->hbytes)
         return xai_error_set(XAI_EFORMAT, "%s: truncated: header needs %lld bytes, file has %lld",
-                             name, hbytes, fsize);
+                             name, k->hbytes, fsize);
+    return XAI_OK;
+}
+
+/* Signal i's header fields (s: the signal headers, ns signals, stored field by field): numbers
+   where numbers belong, a usable scaling (annotation signals have none); *spr its samples per record. */
+static xai_status check_signal(const unsigned char *s, long long ns, long long i, int bdf, const char *name,
+                               long long *spr)
+{
+    char label[17];
+    field(label, s + 16 * i, 16);
+    size_t o = (size_t)ns;
+    double pmin, pmax;
+    long long dmin, dmax;
+    if (field_num(s + 104 * o + 8 * i, 8, &pmin) != 0 ||
+        field_num(s + 112 * o + 8 * i, 8, &pmax) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): physical "
+                             "minimum/maximum is not a number", name, i, label);
+    if (field_int(s + 120 * o + 8 * i, 8, &dmin) != 0 ||
+        field_int(s + 128 * o + 8 * i, 8, &dmax) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): digital "
+                             "minimum/maximum is not an integer", name, i, label);
+    if (field_int(s + 216 * o + 8 * i, 8, spr) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): samples per "
+                             "record is not an integer", name, i, label);
+    int annot = strcmp(label, bdf ? "BDF Annotations" : "EDF Annotations") == 0;
+    if (*spr <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
+                             "per record (zero sample rate)", name, i, label, *spr);
+    if (!annot) {
+        if (pmin == pmax)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): physical "
+                                 "minimum equals maximum (%g)", name, i, label, pmin);
+        if (dmin >= dmax)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
+                                 "minimum %lld is not below maximum %lld", name, i, label,
+                                 dmin, dmax);
+        long long lo = bdf ? -8388608 : -32768, hi = bdf ? 8388607 : 32767;
+        if (dmin < lo || dmax > hi)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
+                                 "range %lld..%lld exceeds %d bits", name, i, label, dmin,
+                                 dmax, bdf ? 24 : 16);
+    }
+    return XAI_OK;
+}
+
+/*
+ * Check the fixed header (256 bytes) and the signal headers of a file of @fsize bytes
+ * whose first @have bytes are in @h.
+ */
+static xai_status precheck(const unsigned char *h, size_t have, long long fsize, const char *name)
+{
+    if (have < 256)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, an EDF/BDF header needs at "
+                             "least 256", name, have);
+    xai_status st;
+    int bdf = 0;
+    edf_counts k = {0};
+    if ((st = check_version_start(h, name, &bdf)) || (st = fixed_counts(h, have, fsize, name, &k)))
+        return st;
     const unsigned char *s = h + 256;
-    for (const unsigned char *p = h + (bdf ? 1 : 0); p < s + 256 * ns; p++)
+    for (const unsigned char *p = h + (bdf ? 1 : 0); p < s + 256 * k.ns; p++)
         if (*p < 32 || *p > 126)
             return xai_error_set(XAI_EFORMAT, "%s: bad header: non-ASCII byte 0x%02x at offset "
                                  "%ld", name, *p, (long)(p - h));
     long long rec_bytes = 0;
     int bps = bdf ? 3 : 2;
-    for (long long i = 0; i < ns; i++) {
-        char label[17];
-        field(label, s + 16 * i, 16);
-        size_t o = (size_t)ns;
-        double pmin, pmax;
-        long long dmin, dmax, spr;
-        if (field_num(s + 104 * o + 8 * i, 8, &pmin) != 0 ||
-            field_num(s + 112 * o + 8 * i, 8, &pmax) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): physical "
-                                 "minimum/maximum is not a number", name, i, label);
-        if (field_int(s + 120 * o + 8 * i, 8, &dmin) != 0 ||
-            field_int(s + 128 * o + 8 * i, 8, &dmax) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): digital "
-                                 "minimum/maximum is not an integer", name, i, label);
-        if (field_int(s + 216 * o + 8 * i, 8, &spr) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): samples per "
-                                 "record is not an integer", name, i, label);
-        int annot = strcmp(label, bdf ? "BDF Annotations" : "EDF Annotations") == 0;
-        if (spr <= 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
-                                 "per record (zero sample rate)", name, i, label, spr);
-        if (!annot) {
-            if (pmin == pmax)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): physical "
-                                     "minimum equals maximum (%g)", name, i, label, pmin);
-            if (dmin >= dmax)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
-                                     "minimum %lld is not below maximum %lld", name, i, label,
-                                     dmin, dmax);
-            long long lo = bdf ? -8388608 : -32768, hi = bdf ? 8388607 : 32767;
-            if (dmin < lo || dmax > hi)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
-                                     "range %lld..%lld exceeds %d bits", name, i, label, dmin,
-                                     dmax, bdf ? 24 : 16);
-        }
-        if (spr > (1LL << 30) / bps || rec_bytes > (1LL << 40))
+    for (long long i = 0; i < k.ns; i++) {
+        long long spr;
+        if ((st = check_signal(s, k.ns, i, bdf, name, &spr)))
+            return st;
+        if (spr > (1LL << 30) / bps || rec_bytes > (1LL << 40)) {
+            char label[17];
+            field(label, s + 16 * i, 16);
             return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
                                  "per record is too large", name, i, label, spr);
+        }
         rec_bytes += spr * bps;
     }
-    if (rdur == 0)
+    if (k.rdur == 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration 0 s (zero sample "
                              "rate)", name);
-    long long data = fsize - hbytes;
-    if (nrec > data / rec_bytes)
+    long long data = fsize - k.hbytes;
+    if (k.nrec > data / rec_bytes)
         return xai_error_set(XAI_EFORMAT, "%s: truncated or bad header: %lld records of %lld "
-                             "bytes declared, %lld data bytes present", name, nrec, rec_bytes,
+                             "bytes declared, %lld data bytes present", name, k.nrec, rec_bytes,
                              data);
-    if (data != nrec * rec_bytes)
+    if (data != k.nrec * rec_bytes)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: %lld records of %lld bytes declared, "
-                             "but the file has %lld data bytes", name, nrec, rec_bytes, data);
+                             "but the file has %lld data bytes", name, k.nrec, rec_bytes, data);
     return XAI_OK;
 }
 
