@@ -265,26 +265,11 @@ static void rtrim(char *s)
         s[--n] = '\0';
 }
 
-/* Open @path with EDFlib (the header was pre-checked) and fill a new handle. */
-static xai_status open_checked(const char *path, const char *name, int discontinuous,
-                               xai_edf **out)
+/* EDFlib's open, with the lock held. EDFlib refuses a path string it already has open. Another
+   handle on the same file is legitimate for us, so retry with an equivalent spelling ("dir/./name"). */
+static int edflib_open(const char *path, struct edf_hdr_struct *hdr)
 {
-    struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
-    xai_edf *h = calloc(1, sizeof *h);
-    xai_status st = XAI_OK;
-    if (!hdr || !h) {
-        free(hdr);
-        free(h);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-    }
-    h->handle = -1;
-    h->name = strdup(name);
-    pthread_mutex_lock(&edflib_lock);
     int rc = edfopen_file_readonly(path, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
-    /*
-     * EDFlib refuses a path string it already has open. Another handle on the same file
-     * is legitimate for us, so retry with an equivalent spelling ("dir/./name").
-     */
     for (int k = 0; rc != 0 && hdr->filetype == EDFLIB_FILE_ALREADY_OPENED && k < 16; k++) {
         const char *slash = strrchr(path, '/');
         size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
@@ -299,15 +284,13 @@ static xai_status open_checked(const char *path, const char *name, int discontin
         rc = edfopen_file_readonly(alt, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
         free(alt);
     }
-    if (rc != 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = map_edflib_error(hdr->filetype, name);
-        goto fail;
-    }
-    h->handle = hdr->handle;
-    if (!h->name)
-        goto nomem_locked;
-    xai_edf_info *in = &h->info;
+    return rc;
+}
+
+/* The recording's description from EDFlib's header (EDF+/BDF+ keep patient and equipment in
+   their own subfields). */
+static void fill_info(xai_edf_info *in, const struct edf_hdr_struct *hdr, int discontinuous)
+{
     in->filetype = (xai_edf_filetype)hdr->filetype;
     in->discontinuous = discontinuous;
     in->n_channels = hdr->edfsignals;
@@ -330,19 +313,15 @@ static xai_status open_checked(const char *path, const char *name, int discontin
     }
     rtrim(in->patient);
     rtrim(in->recording);
-    if (in->n_channels <= 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = xai_error_set(XAI_EFORMAT, "%s: no data signals (only annotations)", name);
-        goto fail;
-    }
-    if (hdr->datarecord_duration <= 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is zero", name);
-        goto fail;
-    }
+}
+
+/* The channels' labels, units, filters, rates and ranges; -1 when out of memory. */
+static int fill_channels(xai_edf *h, const struct edf_hdr_struct *hdr)
+{
+    const xai_edf_info *in = &h->info;
     h->channels = calloc((size_t)in->n_channels, sizeof *h->channels);
     if (!h->channels)
-        goto nomem_locked;
+        return -1;
     for (int i = 0; i < in->n_channels; i++) {
         const struct edf_param_struct *p = &hdr->signalparam[i];
         xai_edf_channel *c = &h->channels[i];
@@ -362,58 +341,94 @@ static xai_status open_checked(const char *path, const char *name, int discontin
         c->dig_min = p->dig_min;
         c->dig_max = p->dig_max;
     }
-    long long na = hdr->annotations_in_file;
-    if (na < 0)
-        na = 0;
-    if (na > 0) {
-        struct edf_annotation_struct a;
-        size_t text_bytes = 0;
-        h->annots = calloc((size_t)na, sizeof *h->annots);
-        size_t *offs = calloc((size_t)na, sizeof *offs);
-        char *text = NULL;
-        /* two passes: sizes, then copy */
-        for (long long i = 0; h->annots && offs && i < na; i++) {
-            if (edf_get_annotation(h->handle, (int)i, &a) != 0) {
-                a.annotation[0] = '\0';
-                a.onset = 0;
-                a.duration_l = -EDFLIB_TIME_DIMENSION;
-            }
-            a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
-            offs[i] = text_bytes;
-            text_bytes += strlen(a.annotation) + 1;
-            h->annots[i].onset_s = (double)a.onset / EDFLIB_TIME_DIMENSION;
-            h->annots[i].duration_s =
-                a.duration_l < 0 ? -1.0 : (double)a.duration_l / EDFLIB_TIME_DIMENSION;
+    return 0;
+}
+
+/* The annotations, their texts in one block: two passes, sizes then copy. -1 when out of memory. */
+static int read_annotations(xai_edf *h, long long na)
+{
+    struct edf_annotation_struct a;
+    size_t text_bytes = 0;
+    h->annots = calloc((size_t)na, sizeof *h->annots);
+    size_t *offs = calloc((size_t)na, sizeof *offs);
+    char *text = NULL;
+    for (long long i = 0; h->annots && offs && i < na; i++) {
+        if (edf_get_annotation(h->handle, (int)i, &a) != 0) {
+            a.annotation[0] = '\0';
+            a.onset = 0;
+            a.duration_l = -EDFLIB_TIME_DIMENSION;
         }
-        if (h->annots && offs)
-            text = malloc(text_bytes ? text_bytes : 1);
-        if (!text) {
-            free(offs);
-            goto nomem_locked;
-        }
-        for (long long i = 0; i < na; i++) {
-            if (edf_get_annotation(h->handle, (int)i, &a) != 0)
-                a.annotation[0] = '\0';
-            a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
-            memcpy(text + offs[i], a.annotation, strlen(a.annotation) + 1);
-            h->annots[i].text = text + offs[i];
-        }
-        free(offs);
-        h->annot_text = text;
-        in->n_annotations = (size_t)na;
+        a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
+        offs[i] = text_bytes;
+        text_bytes += strlen(a.annotation) + 1;
+        h->annots[i].onset_s = (double)a.onset / EDFLIB_TIME_DIMENSION;
+        h->annots[i].duration_s =
+            a.duration_l < 0 ? -1.0 : (double)a.duration_l / EDFLIB_TIME_DIMENSION;
     }
+    if (h->annots && offs)
+        text = malloc(text_bytes ? text_bytes : 1);
+    if (!text) {
+        free(offs);
+        return -1;
+    }
+    for (long long i = 0; i < na; i++) {
+        if (edf_get_annotation(h->handle, (int)i, &a) != 0)
+            a.annotation[0] = '\0';
+        a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
+        memcpy(text + offs[i], a.annotation, strlen(a.annotation) + 1);
+        h->annots[i].text = text + offs[i];
+    }
+    free(offs);
+    h->annot_text = text;
+    h->info.n_annotations = (size_t)na;
+    return 0;
+}
+
+/* Everything that talks to EDFlib, with the lock held. */
+static xai_status open_locked(const char *path, const char *name, int discontinuous, struct edf_hdr_struct *hdr,
+                              xai_edf *h)
+{
+    if (edflib_open(path, hdr) != 0)
+        return map_edflib_error(hdr->filetype, name);
+    h->handle = hdr->handle;
+    if (!h->name)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    fill_info(&h->info, hdr, discontinuous);
+    if (h->info.n_channels <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: no data signals (only annotations)", name);
+    if (hdr->datarecord_duration <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is zero", name);
+    if (fill_channels(h, hdr) != 0)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    long long na = hdr->annotations_in_file;
+    if (na > 0 && read_annotations(h, na) != 0)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* Open @path with EDFlib (the header was pre-checked) and fill a new handle. */
+static xai_status open_checked(const char *path, const char *name, int discontinuous,
+                               xai_edf **out)
+{
+    struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
+    xai_edf *h = calloc(1, sizeof *h);
+    if (!hdr || !h) {
+        free(hdr);
+        free(h);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    h->handle = -1;
+    h->name = strdup(name);
+    pthread_mutex_lock(&edflib_lock);
+    xai_status st = open_locked(path, name, discontinuous, hdr, h);
     pthread_mutex_unlock(&edflib_lock);
     free(hdr);
+    if (st != XAI_OK) {
+        xai_edf_close(h);
+        return st;
+    }
     *out = h;
     return XAI_OK;
-
-nomem_locked:
-    pthread_mutex_unlock(&edflib_lock);
-    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-fail:
-    free(hdr);
-    xai_edf_close(h);
-    return st;
 }
 
 static int is_discontinuous(const unsigned char *h)
