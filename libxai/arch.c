@@ -1272,6 +1272,7 @@ static const struct {
     [L_DROPOUT] = {"dropout", emit_dropout}, [L_LSTM] = {"lstm", emit_lstm},
     [L_TIMEDIST] = {"timedist", emit_timedist},
 };
+_Static_assert(sizeof emitters / sizeof emitters[0] == L_TIMEDIST + 1, "one emitter per layer kind");
 
 static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx, int is_last, int next_is_lstm)
 {
