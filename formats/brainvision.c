@@ -242,33 +242,73 @@ typedef struct {
     int have_interval, format, vectorized, big_endian, binary;
 } vhdr_info;
 
-static xai_status parse_vhdr(bv_impl *b, const void *buf, size_t len, const char *name,
-                             vhdr_info *vi)
+/* One key of [Common Infos]. */
+static xai_status common_info(vhdr_info *vi, const char *key, const char *val, const char *name)
 {
-    xai_brainvision *bv = &b->pub;
-    char *text = text_copy(buf, len);
-    if (!text)
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    if (strcmp(key, "DataFile") == 0)
+        snprintf(vi->data_file, sizeof vi->data_file, "%s", val);
+    else if (strcmp(key, "MarkerFile") == 0)
+        snprintf(vi->marker_file, sizeof vi->marker_file, "%s", val);
+    else if (strcmp(key, "DataFormat") == 0)
+        vi->binary = strcmp(val, "BINARY") == 0 ? 1 : 0;
+    else if (strcmp(key, "DataOrientation") == 0) {
+        if (strcmp(val, "MULTIPLEXED") == 0)
+            vi->vectorized = 0;
+        else if (strcmp(val, "VECTORIZED") == 0)
+            vi->vectorized = 1;
+        else
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: DataOrientation '%s' "
+                                 "(MULTIPLEXED or VECTORIZED)", name, val);
+    } else if (strcmp(key, "NumberOfChannels") == 0) {
+        if (parse_ll(val, &vi->nch) != 0 || vi->nch <= 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels '%s' is "
+                                 "not a positive integer", name, val);
+    } else if (strcmp(key, "DataPoints") == 0) {
+        if (parse_ll(val, &vi->points) != 0 || vi->points < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: DataPoints '%s' is not a "
+                                 "count", name, val);
+    } else if (strcmp(key, "SamplingInterval") == 0) {
+        if (parse_d(val, &vi->interval) != 0 || !(vi->interval > 0))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: SamplingInterval '%s' µs "
+                                 "is not positive (zero sample rate)", name, val);
+        vi->have_interval = 1;
+    }
+    return XAI_OK;
+}
+
+/* One key of [Binary Infos]. */
+static xai_status binary_info(vhdr_info *vi, const char *key, const char *val, const char *name)
+{
+    if (strcmp(key, "BinaryFormat") == 0) {
+        if (strcmp(val, "INT_16") == 0)
+            vi->format = XAI_BV_INT16;
+        else if (strcmp(val, "UINT_16") == 0)
+            vi->format = XAI_BV_UINT16;
+        else if (strcmp(val, "INT_32") == 0)
+            vi->format = XAI_BV_INT32;
+        else if (strcmp(val, "IEEE_FLOAT_32") == 0)
+            vi->format = XAI_BV_FLOAT32;
+        else
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: BinaryFormat '%s' is not "
+                                 "supported (INT_16, UINT_16, INT_32, IEEE_FLOAT_32)",
+                                 name, val);
+    } else if (strcmp(key, "UseBigEndianOrder") == 0) {
+        vi->big_endian = strcmp(val, "YES") == 0;
+    }
+    return XAI_OK;
+}
+
+/* Pass 1 over a copy of the text (lines are cut in place): common and binary infos, so that
+   channels can be sized; then what must be there. */
+static xai_status read_infos(const char *text, size_t len, vhdr_info *vi, const char *name)
+{
     xai_status st = XAI_OK;
-    memset(vi, 0, sizeof *vi);
-    vi->nch = -1;
-    vi->format = XAI_BV_INT16; /* the spec default when BinaryFormat is absent */
-    vi->binary = 1;
-    if (!starts_with_magic(text, 0)) {
-        st = xai_error_set(XAI_EFORMAT, "%s: not a BrainVision header: the first line must be "
-                           "\"Brain Vision Data Exchange Header File ...\" or \"BrainVision "
-                           "Core Data Format ...\"", name);
-        goto done;
-    }
-    /* pass 1: common and binary infos, so that channels can be sized */
-    char *cur = text, *line, section[64] = "";
+    char *cur, *line, section[64] = "";
     char *copy = strdup(text);
-    if (!copy) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto done;
-    }
+    if (!copy)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     cur = copy;
-    while ((line = next_line(&cur)) != NULL) {
+    while (st == XAI_OK && (line = next_line(&cur)) != NULL) {
         if (line[0] == ';' || !line[0])
             continue;
         if (line[0] == '[') {
@@ -280,147 +320,111 @@ static xai_status parse_vhdr(bv_impl *b, const void *buf, size_t len, const char
             continue;
         *eq = '\0';
         char *key = trim(line), *val = trim(eq + 1);
-        if (strcmp(section, "[Common Infos]") == 0) {
-            if (strcmp(key, "DataFile") == 0)
-                snprintf(vi->data_file, sizeof vi->data_file, "%s", val);
-            else if (strcmp(key, "MarkerFile") == 0)
-                snprintf(vi->marker_file, sizeof vi->marker_file, "%s", val);
-            else if (strcmp(key, "DataFormat") == 0)
-                vi->binary = strcmp(val, "BINARY") == 0 ? 1 : 0;
-            else if (strcmp(key, "DataOrientation") == 0) {
-                if (strcmp(val, "MULTIPLEXED") == 0)
-                    vi->vectorized = 0;
-                else if (strcmp(val, "VECTORIZED") == 0)
-                    vi->vectorized = 1;
-                else {
-                    st = xai_error_set(XAI_EFORMAT, "%s: bad header: DataOrientation '%s' "
-                                       "(MULTIPLEXED or VECTORIZED)", name, val);
-                    break;
-                }
-            } else if (strcmp(key, "NumberOfChannels") == 0) {
-                if (parse_ll(val, &vi->nch) != 0 || vi->nch <= 0) {
-                    st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels '%s' is "
-                                       "not a positive integer", name, val);
-                    break;
-                }
-            } else if (strcmp(key, "DataPoints") == 0) {
-                if (parse_ll(val, &vi->points) != 0 || vi->points < 0) {
-                    st = xai_error_set(XAI_EFORMAT, "%s: bad header: DataPoints '%s' is not a "
-                                       "count", name, val);
-                    break;
-                }
-            } else if (strcmp(key, "SamplingInterval") == 0) {
-                if (parse_d(val, &vi->interval) != 0 || !(vi->interval > 0)) {
-                    st = xai_error_set(XAI_EFORMAT, "%s: bad header: SamplingInterval '%s' µs "
-                                       "is not positive (zero sample rate)", name, val);
-                    break;
-                }
-                vi->have_interval = 1;
-            }
-        } else if (strcmp(section, "[Binary Infos]") == 0) {
-            if (strcmp(key, "BinaryFormat") == 0) {
-                if (strcmp(val, "INT_16") == 0)
-                    vi->format = XAI_BV_INT16;
-                else if (strcmp(val, "UINT_16") == 0)
-                    vi->format = XAI_BV_UINT16;
-                else if (strcmp(val, "INT_32") == 0)
-                    vi->format = XAI_BV_INT32;
-                else if (strcmp(val, "IEEE_FLOAT_32") == 0)
-                    vi->format = XAI_BV_FLOAT32;
-                else {
-                    st = xai_error_set(XAI_EUNSUPPORTED, "%s: BinaryFormat '%s' is not "
-                                       "supported (INT_16, UINT_16, INT_32, IEEE_FLOAT_32)",
-                                       name, val);
-                    break;
-                }
-            } else if (strcmp(key, "UseBigEndianOrder") == 0) {
-                vi->big_endian = strcmp(val, "YES") == 0;
-            }
-        }
+        if (strcmp(section, "[Common Infos]") == 0)
+            st = common_info(vi, key, val, name);
+        else if (strcmp(section, "[Binary Infos]") == 0)
+            st = binary_info(vi, key, val, name);
     }
     free(copy);
     if (st != XAI_OK)
-        goto done;
-    if (!vi->binary) {
-        st = xai_error_set(XAI_EUNSUPPORTED, "%s: only DataFormat=BINARY is supported", name);
-        goto done;
-    }
-    if (vi->nch < 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels is missing", name);
-        goto done;
-    }
-    if (!vi->have_interval) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: SamplingInterval is missing", name);
-        goto done;
-    }
+        return st;
+    if (!vi->binary)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: only DataFormat=BINARY is supported", name);
+    if (vi->nch < 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels is missing", name);
+    if (!vi->have_interval)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: SamplingInterval is missing", name);
     /* each channel needs a "ChN=" line of at least 4 bytes */
-    if ((unsigned long long)vi->nch > len / 4 || vi->nch > INT_MAX / 2) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels %lld, but the header "
-                           "(%zu bytes) cannot describe that many", name, vi->nch, len);
-        goto done;
+    if ((unsigned long long)vi->nch > len / 4 || vi->nch > INT_MAX / 2)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumberOfChannels %lld, but the header "
+                             "(%zu bytes) cannot describe that many", name, vi->nch, len);
+    return XAI_OK;
+}
+
+/* One "ChN=label,reference,resolution,unit" line of [Channel Infos]. */
+static xai_status channel_entry(bv_impl *b, char *line, char *value, long long nch, const char *name)
+{
+    xai_brainvision *bv = &b->pub;
+    long long k;
+    if (parse_ll(line + 2, &k) != 0 || k < 1 || k > nch)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: channel entry '%s' is not Ch1..Ch%lld",
+                             name, line, nch);
+    xai_bv_channel *c = &bv->channels[k - 1];
+    if (c->label)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: channel %lld is described twice",
+                             name, k);
+    char *f[5] = {NULL, NULL, NULL, NULL, NULL};
+    int nf = split_fields(value, f, 5);
+    double res = 1.0;
+    if (nf >= 3 && f[2][0]) {
+        if (parse_d(f[2], &res) != 0 || res == 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: channel %lld ('%s'): "
+                                 "resolution '%s' is not a non-zero number", name, k, f[0],
+                                 f[2]);
     }
-    bv->n_channels = (int)vi->nch;
-    bv->sampling_interval_us = vi->interval;
-    bv->sample_rate = 1e6 / vi->interval;
-    bv->format = (xai_bv_format)vi->format;
-    bv->vectorized = vi->vectorized;
-    bv->channels = calloc((size_t)vi->nch, sizeof *bv->channels);
-    if (!bv->channels) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto done;
+    c->resolution = res;
+    c->label = pool_add(b, f[0], strlen(f[0]));
+    c->reference = pool_add(b, nf >= 2 ? f[1] : "", nf >= 2 ? strlen(f[1]) : 0);
+    const char *u = nf >= 4 && f[3][0] ? f[3] : "\xC2\xB5V";
+    if (nf >= 4) { /* the unit ends at the next comma (future extensions) */
+        char *comma = strchr(f[3], ',');
+        if (comma)
+            *comma = '\0';
+        if (!f[3][0])
+            u = "\xC2\xB5V";
     }
-    /* pass 2: channel infos */
-    cur = text;
-    section[0] = '\0';
-    char *value;
-    while ((line = next_entry(&cur, section, "[Channel Infos]", "Ch", &value)) != NULL) {
-        long long k;
-        if (parse_ll(line + 2, &k) != 0 || k < 1 || k > vi->nch) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad header: channel entry '%s' is not Ch1..Ch%lld",
-                               name, line, vi->nch);
-            goto done;
-        }
-        xai_bv_channel *c = &bv->channels[k - 1];
-        if (c->label) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad header: channel %lld is described twice",
-                               name, k);
-            goto done;
-        }
-        char *f[5] = {NULL, NULL, NULL, NULL, NULL};
-        int nf = split_fields(value, f, 5);
-        double res = 1.0;
-        if (nf >= 3 && f[2][0]) {
-            if (parse_d(f[2], &res) != 0 || res == 0) {
-                st = xai_error_set(XAI_EFORMAT, "%s: bad scaling: channel %lld ('%s'): "
-                                   "resolution '%s' is not a non-zero number", name, k, f[0],
-                                   f[2]);
-                goto done;
-            }
-        }
-        c->resolution = res;
-        c->label = pool_add(b, f[0], strlen(f[0]));
-        c->reference = pool_add(b, nf >= 2 ? f[1] : "", nf >= 2 ? strlen(f[1]) : 0);
-        const char *u = nf >= 4 && f[3][0] ? f[3] : "\xC2\xB5V";
-        if (nf >= 4) { /* the unit ends at the next comma (future extensions) */
-            char *comma = strchr(f[3], ',');
-            if (comma)
-                *comma = '\0';
-            if (!f[3][0])
-                u = "\xC2\xB5V";
-        }
-        c->unit = pool_add(b, u, strlen(u));
-        if (!c->label || !c->reference || !c->unit) {
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto done;
-        }
-    }
+    c->unit = pool_add(b, u, strlen(u));
+    if (!c->label || !c->reference || !c->unit)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* Pass 2: the channel infos; every channel must have its line. */
+static xai_status read_channels(bv_impl *b, char *text, long long nch, const char *name)
+{
+    xai_brainvision *bv = &b->pub;
+    xai_status st;
+    char *cur = text, *line, *value, section[64] = "";
+    while ((line = next_entry(&cur, section, "[Channel Infos]", "Ch", &value)) != NULL)
+        if ((st = channel_entry(b, line, value, nch, name)))
+            return st;
     for (int i = 0; i < bv->n_channels; i++)
-        if (!bv->channels[i].label) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad header: channel %d has no Ch%d= entry",
-                               name, i + 1, i + 1);
-            goto done;
-        }
-done:
+        if (!bv->channels[i].label)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: channel %d has no Ch%d= entry",
+                                 name, i + 1, i + 1);
+    return XAI_OK;
+}
+
+static xai_status parse_vhdr(bv_impl *b, const void *buf, size_t len, const char *name,
+                             vhdr_info *vi)
+{
+    xai_brainvision *bv = &b->pub;
+    char *text = text_copy(buf, len);
+    if (!text)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    xai_status st;
+    memset(vi, 0, sizeof *vi);
+    vi->nch = -1;
+    vi->format = XAI_BV_INT16; /* the spec default when BinaryFormat is absent */
+    vi->binary = 1;
+    if (!starts_with_magic(text, 0))
+        st = xai_error_set(XAI_EFORMAT, "%s: not a BrainVision header: the first line must be "
+                           "\"Brain Vision Data Exchange Header File ...\" or \"BrainVision "
+                           "Core Data Format ...\"", name);
+    else
+        st = read_infos(text, len, vi, name);
+    if (st == XAI_OK) {
+        bv->n_channels = (int)vi->nch;
+        bv->sampling_interval_us = vi->interval;
+        bv->sample_rate = 1e6 / vi->interval;
+        bv->format = (xai_bv_format)vi->format;
+        bv->vectorized = vi->vectorized;
+        bv->channels = calloc((size_t)vi->nch, sizeof *bv->channels);
+        if (!bv->channels)
+            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+        else
+            st = read_channels(b, text, vi->nch, name);
+    }
     free(text);
     return st;
 }

@@ -308,152 +308,184 @@ static void strip_prefix(char *s, char **prefixes, int nprefix)
         memmove(s, s + cut, strlen(s + cut) + 1);
 }
 
+/* The state of one parameter-section parse: group names by id, and each parameter's group id
+   (the groups are named once every record has been read: a group may follow its parameters). */
+typedef struct {
+    char *gname[MAX_GROUPS];
+    int *pgid;
+    size_t cap;
+    int proc;
+    const char *name;
+} param_parse;
+
+/* One group or parameter record: its name (n bytes at rname, locked when nl < 0), its id (negative:
+   a group), where its body starts (q) and where the record ends. */
+typedef struct {
+    const char *rname;
+    size_t n, q, recend;
+    int nl, id;
+} param_rec;
+
+/* Room for one more parameter, zeroed, filed under the record's group id. */
+static xai_status param_append(xai_c3d *c, param_parse *pp, int id, xai_c3d_param **out)
+{
+    if ((size_t)c->nparams == pp->cap) {
+        size_t ncap = pp->cap ? pp->cap * 2 : 64;
+        xai_c3d_param *np = realloc(c->params, ncap * sizeof *np);
+        int *ng = realloc(pp->pgid, ncap * sizeof *ng);
+        if (np)
+            c->params = np;
+        if (ng)
+            pp->pgid = ng;
+        if (!np || !ng)
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+        pp->cap = ncap;
+    }
+    xai_c3d_param *p = &c->params[c->nparams];
+    memset(p, 0, sizeof *p);
+    pp->pgid[c->nparams] = id;
+    c->nparams++;
+    *out = p;
+    return XAI_OK;
+}
+
+/* The values in host order (int16 and float converted from the file's processor format), then the
+   description that may follow them inside the record. */
+static xai_status param_values(xai_c3d_param *p, const param_parse *pp, const uint8_t *b, size_t q,
+                               uint64_t bytes, size_t recend)
+{
+    const uint8_t *src = b + q;
+    if (p->type == -1 || p->type == 1)
+        memcpy(p->data, src, (size_t)bytes);
+    else if (p->type == 2)
+        for (size_t i = 0; i < p->count; i++)
+            ((int16_t *)p->data)[i] = (int16_t)rd_i16(src + 2 * i, pp->proc);
+    else
+        for (size_t i = 0; i < p->count; i++)
+            ((float *)p->data)[i] = rd_f32(src + 4 * i, pp->proc);
+    q += (size_t)bytes;
+    size_t dl = q < recend ? b[q] : 0;
+    if (dl > 0 && q + 1 + dl <= recend)
+        p->description = dupn((const char *)b + q + 1, dl);
+    else
+        p->description = dups("");
+    if (!p->description)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+    return XAI_OK;
+}
+
+/* A parameter record: type (-1 char, 1 byte, 2 int16, 4 float), up to 7 dimensions, the values. */
+static xai_status read_param(xai_c3d *c, param_parse *pp, const uint8_t *b, const param_rec *r)
+{
+    const char *name = pp->name, *rname = r->rname;
+    int n = (int)r->n;
+    size_t q = r->q, recend = r->recend;
+    xai_status st;
+    if (q + 2 > recend)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, n, rname);
+    int type = (int8_t)b[q], ndim = b[q + 1];
+    if (type != -1 && type != 1 && type != 2 && type != 4)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has bad type %d", name, n, rname, type);
+    if (ndim > 7)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has %d dimensions (max 7)", name, n, rname, ndim);
+    q += 2;
+    if (q + (size_t)ndim > recend)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, n, rname);
+    uint64_t count = 1;
+    int dims[7] = {0};
+    for (int d = 0; d < ndim; d++) {
+        dims[d] = b[q + (size_t)d];
+        count *= dims[d];
+    }
+    q += (size_t)ndim;
+    uint64_t bytes = count * (uint64_t)abs(type);
+    if (bytes > recend - q)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' declares %llu bytes past the end of its record",
+                             name, n, rname, (unsigned long long)bytes);
+    xai_c3d_param *p = NULL;
+    if ((st = param_append(c, pp, r->id, &p)))
+        return st;
+    p->type = type;
+    p->ndim = ndim;
+    memcpy(p->dims, dims, sizeof dims);
+    p->locked = r->nl < 0;
+    p->count = (size_t)count;
+    p->name = dupn(rname, r->n);
+    p->data = malloc(bytes ? (size_t)bytes : 1);
+    if (!p->name || !p->data)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return param_values(p, pp, b, q, bytes, recend);
+}
+
+/* The record at pos: its header checked against the file; *nxt its offset to the next record. */
+static xai_status record_at(const param_parse *pp, const uint8_t *b, size_t len, size_t pos, param_rec *r,
+                           int *nxt)
+{
+    r->nl = (int8_t)b[pos];
+    r->id = (int8_t)b[pos + 1];
+    r->n = (size_t)abs(r->nl);
+    if (pos + 4 + r->n > len)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated parameter record at byte %zu", pp->name, pos);
+    r->rname = (const char *)b + pos + 2;
+    *nxt = rd_i16(b + pos + 2 + r->n, pp->proc);
+    r->q = pos + 4 + r->n;
+    r->recend = *nxt > 0 ? pos + 2 + r->n + (size_t)*nxt : len;
+    if (r->recend > len)
+        return xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' points past the end of the file", pp->name,
+                             (int)r->n, r->rname);
+    return XAI_OK;
+}
+
+/* Walk the records from pos until a zero name length or id, or a zero offset. */
+static xai_status walk_records(xai_c3d *c, param_parse *pp, const uint8_t *b, size_t len, size_t pos)
+{
+    xai_status st;
+    for (;;) {
+        if (pos + 2 > len)
+            return xai_error_set(XAI_EFORMAT, "%s: parameter section runs past the end of the file", pp->name);
+        if ((int8_t)b[pos] == 0 || (int8_t)b[pos + 1] == 0)
+            return XAI_OK;
+        param_rec r = {0};
+        int nxt = 0;
+        if ((st = record_at(pp, b, len, pos, &r, &nxt)))
+            return st;
+        if (r.id < 0) {
+            if (!pp->gname[-r.id]) {
+                pp->gname[-r.id] = dupn(r.rname, r.n);
+                if (!pp->gname[-r.id])
+                    return xai_error_set(XAI_ENOMEM, "%s: out of memory", pp->name);
+            }
+        } else if ((st = read_param(c, pp, b, &r))) {
+            return st;
+        }
+        if (nxt < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' has a negative offset %d", pp->name,
+                                 (int)r.n, r.rname, nxt);
+        if (nxt == 0)
+            return XAI_OK;
+        pos = r.recend;
+    }
+}
+
 /* Parse the group and parameter records that start at byte @start (the parameter header). */
 static xai_status parse_params(xai_c3d *c, const uint8_t *b, size_t len, size_t start,
                                const char *name)
 {
-    char *gname[MAX_GROUPS] = {0};
-    int *pgid = NULL;
-    size_t cap = 0;
-    xai_status st = XAI_OK;
-    int proc = c->processor;
-    size_t pos = start + 4;
-
-    for (;;) {
-        if (pos + 2 > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter section runs past the end of the file", name);
-            goto done;
-        }
-        int nl = (int8_t)b[pos], id = (int8_t)b[pos + 1];
-        if (nl == 0 || id == 0)
-            break;
-        size_t n = (size_t)abs(nl);
-        if (pos + 4 + n > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter record at byte %zu", name, pos);
-            goto done;
-        }
-        const char *rname = (const char *)b + pos + 2;
-        int nxt = rd_i16(b + pos + 2 + n, proc);
-        size_t q = pos + 4 + n;
-        size_t recend = nxt > 0 ? pos + 2 + n + (size_t)nxt : len;
-        if (recend > len) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' points past the end of the file",
-                               name, (int)n, rname);
-            goto done;
-        }
-        if (id < 0) {
-            if (!gname[-id]) {
-                gname[-id] = dupn(rname, n);
-                if (!gname[-id]) {
-                    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                    goto done;
-                }
-            }
-        } else {
-            if (q + 2 > recend) {
-                st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, (int)n, rname);
-                goto done;
-            }
-            int type = (int8_t)b[q], ndim = b[q + 1];
-            if (type != -1 && type != 1 && type != 2 && type != 4) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has bad type %d", name, (int)n, rname, type);
-                goto done;
-            }
-            if (ndim > 7) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' has %d dimensions (max 7)", name, (int)n,
-                                   rname, ndim);
-                goto done;
-            }
-            q += 2;
-            if (q + (size_t)ndim > recend) {
-                st = xai_error_set(XAI_EFORMAT, "%s: truncated parameter '%.*s'", name, (int)n, rname);
-                goto done;
-            }
-            uint64_t count = 1;
-            int dims[7] = {0};
-            for (int d = 0; d < ndim; d++) {
-                dims[d] = b[q + (size_t)d];
-                count *= dims[d];
-            }
-            q += (size_t)ndim;
-            uint64_t bytes = count * (uint64_t)abs(type);
-            if (bytes > recend - q) {
-                st = xai_error_set(XAI_EFORMAT, "%s: parameter '%.*s' declares %llu bytes past the end of its record",
-                                   name, (int)n, rname, (unsigned long long)bytes);
-                goto done;
-            }
-            if ((size_t)c->nparams == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                xai_c3d_param *np = realloc(c->params, ncap * sizeof *np);
-                int *ng = realloc(pgid, ncap * sizeof *ng);
-                if (np)
-                    c->params = np;
-                if (ng)
-                    pgid = ng;
-                if (!np || !ng) {
-                    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                    goto done;
-                }
-                cap = ncap;
-            }
-            xai_c3d_param *p = &c->params[c->nparams];
-            memset(p, 0, sizeof *p);
-            pgid[c->nparams] = id;
-            c->nparams++;
-            p->type = type;
-            p->ndim = ndim;
-            memcpy(p->dims, dims, sizeof dims);
-            p->locked = nl < 0;
-            p->count = (size_t)count;
-            p->name = dupn(rname, n);
-            p->data = malloc(bytes ? (size_t)bytes : 1);
-            if (!p->name || !p->data) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto done;
-            }
-            const uint8_t *src = b + q;
-            if (type == -1 || type == 1)
-                memcpy(p->data, src, (size_t)bytes);
-            else if (type == 2)
-                for (size_t i = 0; i < count; i++)
-                    ((int16_t *)p->data)[i] = (int16_t)rd_i16(src + 2 * i, proc);
-            else
-                for (size_t i = 0; i < count; i++)
-                    ((float *)p->data)[i] = rd_f32(src + 4 * i, proc);
-            q += (size_t)bytes;
-            size_t dl = q < recend ? b[q] : 0;
-            if (dl > 0 && q + 1 + dl <= recend)
-                p->description = dupn((const char *)b + q + 1, dl);
-            else
-                p->description = dups("");
-            if (!p->description) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto done;
-            }
-        }
-        if (nxt < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: parameter record '%.*s' has a negative offset %d", name, (int)n,
-                               rname, nxt);
-            goto done;
-        }
-        if (nxt == 0)
-            break;
-        pos = recend;
-    }
-
-done:
+    param_parse pp = {.proc = c->processor, .name = name};
+    xai_status st = walk_records(c, &pp, b, len, start + 4);
+    /* even after an error, every parameter read gets its group name, so that closing frees them alike */
     for (int i = 0; i < c->nparams; i++) {
         xai_c3d_param *p = &c->params[i];
         if (p->group)
             continue;
-        const char *g = pgid && pgid[i] < MAX_GROUPS && gname[pgid[i]] ? gname[pgid[i]] : "";
+        const char *g = pp.pgid && pp.pgid[i] < MAX_GROUPS && pp.gname[pp.pgid[i]] ? pp.gname[pp.pgid[i]] : "";
         p->group = dups(g);
         if (!p->group && st == XAI_OK)
             st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     }
     for (int i = 0; i < MAX_GROUPS; i++)
-        free(gname[i]);
-    free(pgid);
+        free(pp.gname[i]);
+    free(pp.pgid);
     return st;
 }
 
@@ -538,102 +570,116 @@ static xai_status read_group_events(xai_c3d *c, const char *name)
 
 /* ---------------------------------------------------------------- reader -- */
 
-static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char *name)
-{
-    xai_status st;
-    double v;
+/* Where the header and parameters put things, as read_c3d works them out. */
+typedef struct {
+    unsigned pblock;          /* first parameter block (1-based) */
+    int proc;                 /* processor type: byte order and float format */
+    long npoints, nanalog, aspf; /* points, analog channels, analog samples per frame */
+    double scale;             /* POINT:SCALE; negative: float storage */
+    size_t doff;              /* byte offset of the data section */
+    uint64_t bpv, frame_bytes; /* bytes per value and per frame */
+} c3d_layout;
 
+/* The header's key, the parameter block pointer and the processor type. */
+static xai_status check_header(c3d_layout *lo, const uint8_t *b, size_t len, const char *name)
+{
     if (len < BLOCK)
         return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, a C3D header needs 512", name, len);
     if (b[1] != 0x50)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: byte 2 is 0x%02x, not the C3D key 0x50", name, b[1]);
-    unsigned pblock = b[0];
-    if (pblock < 2 || (size_t)pblock * BLOCK > len)
+    lo->pblock = b[0];
+    if (lo->pblock < 2 || (size_t)lo->pblock * BLOCK > len)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: parameter block %u outside the file (%zu bytes)", name,
-                             pblock, len);
-    size_t pstart = (size_t)(pblock - 1) * BLOCK;
-    int proc = b[pstart + 3];
-    if (proc != XAI_C3D_INTEL && proc != XAI_C3D_DEC && proc != XAI_C3D_MIPS)
+                             lo->pblock, len);
+    size_t pstart = (size_t)(lo->pblock - 1) * BLOCK;
+    lo->proc = b[pstart + 3];
+    if (lo->proc != XAI_C3D_INTEL && lo->proc != XAI_C3D_DEC && lo->proc != XAI_C3D_MIPS)
         return xai_error_set(XAI_EFORMAT, "%s: bad parameter header: processor type %d (expected 84, 85 or 86)",
-                             name, proc);
-    c->processor = proc;
-    if ((st = parse_params(c, b, len, pstart, name)))
-        return st;
+                             name, lo->proc);
+    return XAI_OK;
+}
 
-    /* Counts. */
-    long npoints = (long)rd_u16(b + 2, proc);
+/* Point and analog channel counts: the parameters (POINT:USED, ANALOG:USED) over the header's words. */
+static xai_status read_counts(c3d_layout *lo, const xai_c3d *c, const uint8_t *b, const char *name)
+{
+    double v;
+    lo->npoints = (long)rd_u16(b + 2, lo->proc);
     if (pnum(c, "POINT", "USED", &v)) {
         if (v < 0)
             return xai_error_set(XAI_EFORMAT, "%s: negative POINT:USED %g", name, v);
         if (!(v <= 65535))
             return xai_error_set(XAI_EFORMAT, "%s: huge POINT:USED %g", name, v);
-        npoints = (long)v;
+        lo->npoints = (long)v;
     }
-    long analog_values = (long)rd_u16(b + 4, proc);
-    long aspf = (long)rd_u16(b + 18, proc);
-    long nanalog = 0;
+    long analog_values = (long)rd_u16(b + 4, lo->proc);
+    lo->aspf = (long)rd_u16(b + 18, lo->proc);
+    lo->nanalog = 0;
     double aused = -1;
     if (pnum(c, "ANALOG", "USED", &aused) && aused < 0)
         return xai_error_set(XAI_EFORMAT, "%s: negative ANALOG:USED %g", name, aused);
     if (!(aused <= 65535) || (aused >= 0 && aused != floor(aused)))
         return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:USED %g", name, aused);
-    if (analog_values > 0) {
-        if (aused > 0) {
-            nanalog = (long)aused;
-            if (analog_values % nanalog != 0)
-                return xai_error_set(XAI_EFORMAT,
-                                     "%s: bad header: %ld analog values per frame is not a multiple of ANALOG:USED %ld",
-                                     name, analog_values, nanalog);
-            aspf = analog_values / nanalog;
-        } else {
-            if (aspf <= 0 || analog_values % aspf != 0)
-                return xai_error_set(XAI_EFORMAT, "%s: bad header: %ld analog values with %ld samples per frame", name,
-                                     analog_values, aspf);
-            nanalog = analog_values / aspf;
-        }
+    if (analog_values <= 0) {
+        lo->aspf = 0;
+    } else if (aused > 0) {
+        lo->nanalog = (long)aused;
+        if (analog_values % lo->nanalog != 0)
+            return xai_error_set(XAI_EFORMAT,
+                                 "%s: bad header: %ld analog values per frame is not a multiple of ANALOG:USED %ld",
+                                 name, analog_values, lo->nanalog);
+        lo->aspf = analog_values / lo->nanalog;
     } else {
-        aspf = 0;
+        if (lo->aspf <= 0 || analog_values % lo->aspf != 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: %ld analog values with %ld samples per frame", name,
+                                 analog_values, lo->aspf);
+        lo->nanalog = analog_values / lo->aspf;
     }
+    return XAI_OK;
+}
 
-    /* Scale and storage. */
-    double scale = rd_f32(b + 12, proc);
+/* POINT:SCALE (its sign selects the storage) and the point and analog rates. */
+static xai_status read_scale_rates(c3d_layout *lo, xai_c3d *c, const uint8_t *b, const char *name)
+{
+    double v;
+    lo->scale = rd_f32(b + 12, lo->proc);
     if (pnum(c, "POINT", "SCALE", &v))
-        scale = v;
-    if (!isfinite(scale) || scale == 0.0)
-        return xai_error_set(XAI_EFORMAT, "%s: bad POINT:SCALE %g", name, scale);
-    c->point_scale = (float)scale;
-    c->float_storage = scale < 0;
-
-    /* Rates. */
-    double rate = rd_f32(b + 20, proc);
+        lo->scale = v;
+    if (!isfinite(lo->scale) || lo->scale == 0.0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad POINT:SCALE %g", name, lo->scale);
+    c->point_scale = (float)lo->scale;
+    c->float_storage = lo->scale < 0;
+    double rate = rd_f32(b + 20, lo->proc);
     if (pnum(c, "POINT", "RATE", &v))
         rate = v;
     if (!(rate > 0) || !isfinite(rate))
         return xai_error_set(XAI_EFORMAT, "%s: zero or invalid point rate %g", name, rate);
     c->point_rate = rate;
-    if (nanalog > 0) {
-        double ar = rate * (double)aspf;
+    if (lo->nanalog > 0) {
+        double ar = rate * (double)lo->aspf;
         if (pnum(c, "ANALOG", "RATE", &v))
             ar = v;
         if (!(ar > 0) || !isfinite(ar))
             return xai_error_set(XAI_EFORMAT, "%s: zero or invalid analog rate %g", name, ar);
         c->analog_rate = ar;
     }
+    return XAI_OK;
+}
 
-    /* Frames: header words 4/5, or the long-trial parameters when the header saturates. */
-    unsigned first = rd_u16(b + 6, proc), last = rd_u16(b + 8, proc);
-    int64_t frames = last >= first && first > 0 ? (int64_t)last - first + 1 : -1;
-    int64_t first64 = first;
+/* The frame count of a long trial (over 65535 frames), or -1: TRIAL:ACTUAL_START/END_FIELD (two
+   16-bit words each), or POINT:LONG_FRAMES / a float POINT:FRAMES where larger. */
+static int64_t long_trial_frames(const xai_c3d *c, int64_t *long_first)
+{
     const xai_c3d_param *as = xai_c3d_param_find(c, "TRIAL", "ACTUAL_START_FIELD");
     const xai_c3d_param *ae = xai_c3d_param_find(c, "TRIAL", "ACTUAL_END_FIELD");
-    int64_t long_frames = -1, long_first = -1;
+    int64_t long_frames = -1;
+    *long_first = -1;
     if (as && ae && as->type == 2 && ae->type == 2 && as->count >= 2 && ae->count >= 2) {
         const int16_t *s = as->data, *e = ae->data;
         int64_t s64 = (int64_t)(uint16_t)s[0] | (int64_t)(uint16_t)s[1] << 16;
         int64_t e64 = (int64_t)(uint16_t)e[0] | (int64_t)(uint16_t)e[1] << 16;
         if (e64 >= s64 && s64 > 0) {
             long_frames = e64 - s64 + 1;
-            long_first = s64;
+            *long_first = s64;
         }
     }
     const xai_c3d_param *lf = xai_c3d_param_find(c, "POINT", "LONG_FRAMES");
@@ -650,6 +696,17 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
         if (x > (double)long_frames && x < 4e9)
             long_frames = (int64_t)x;
     }
+    return long_frames;
+}
+
+/* Frames: header words 4/5, or the long-trial parameters when the header saturates. */
+static xai_status read_frames(xai_c3d *c, const c3d_layout *lo, const uint8_t *b, const char *name,
+                              int64_t *nframes)
+{
+    unsigned first = rd_u16(b + 6, lo->proc), last = rd_u16(b + 8, lo->proc);
+    int64_t frames = last >= first && first > 0 ? (int64_t)last - first + 1 : -1;
+    int64_t first64 = first, long_first;
+    int64_t long_frames = long_trial_frames(c, &long_first);
     if (long_frames > 0 && (frames < 0 || (last == 65535 && long_frames > frames))) {
         frames = long_frames;
         if (long_first > 0)
@@ -662,32 +719,40 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
             return xai_error_set(XAI_EFORMAT, "%s: bad header: last frame %u before first frame %u", name, last, first);
     }
     c->first_frame = first64;
+    *nframes = frames;
+    return XAI_OK;
+}
 
-    /* Data section size against the real file length. */
-    unsigned dstart = rd_u16(b + 16, proc);
+/* The data section's start, and its size checked against the real file length. */
+static xai_status check_data_size(c3d_layout *lo, const xai_c3d *c, const uint8_t *b, size_t len,
+                                  int64_t frames, const char *name)
+{
+    double v;
+    unsigned dstart = rd_u16(b + 16, lo->proc);
     if (dstart == 0 && pnum(c, "POINT", "DATA_START", &v) && v > 0 && v < 65536)
         dstart = (unsigned)v;
-    if (dstart <= pblock)
+    if (dstart <= lo->pblock)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: DATA_START block %u overlaps the parameter section (block %u)",
-                             name, dstart, pblock);
-    size_t doff = (size_t)(dstart - 1) * BLOCK;
-    uint64_t bpv = c->float_storage ? 4 : 2;
-    uint64_t frame_bytes = ((uint64_t)npoints * 4 + (uint64_t)nanalog * (uint64_t)aspf) * bpv;
-    if (frames > 0 && frame_bytes > 0) {
-        uint64_t avail = len > doff ? len - doff : 0;
-        if ((uint64_t)frames > avail / frame_bytes)
+                             name, dstart, lo->pblock);
+    lo->doff = (size_t)(dstart - 1) * BLOCK;
+    lo->bpv = c->float_storage ? 4 : 2;
+    lo->frame_bytes = ((uint64_t)lo->npoints * 4 + (uint64_t)lo->nanalog * (uint64_t)lo->aspf) * lo->bpv;
+    if (frames > 0 && lo->frame_bytes > 0) {
+        uint64_t avail = len > lo->doff ? len - lo->doff : 0;
+        if ((uint64_t)frames > avail / lo->frame_bytes)
             return xai_error_set(XAI_EFORMAT,
                                  "%s: truncated: %lld frames of %llu bytes from byte %zu need more than the %zu-byte file",
-                                 name, (long long)frames, (unsigned long long)frame_bytes, doff, len);
-    } else if (frames > 0 && doff > len) {
+                                 name, (long long)frames, (unsigned long long)lo->frame_bytes, lo->doff, len);
+    } else if (frames > 0 && lo->doff > len) {
         return xai_error_set(XAI_EFORMAT, "%s: truncated: DATA_START block %u beyond the file", name, dstart);
     }
-    c->frames = frames;
-    c->npoints = (int)npoints;
-    c->nanalog = (int)nanalog;
-    c->analog_per_frame = (int)aspf;
+    return XAI_OK;
+}
 
-    /* Labels and metadata. */
+/* Labels (subject prefixes stripped), descriptions, units and the subject name. */
+static xai_status read_labels(xai_c3d *c)
+{
+    xai_status st;
     char **prefixes = NULL;
     double nsub = 0;
     int nprefix = 0;
@@ -715,34 +780,99 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
     free(tmp);
     if ((st = get_strings(c, "ANALOG", "LABELS", c->nanalog, &c->analog_labels)))
         return st;
-    if ((st = get_strings(c, "ANALOG", "UNITS", c->nanalog, &c->analog_units)))
-        return st;
+    return get_strings(c, "ANALOG", "UNITS", c->nanalog, &c->analog_units);
+}
 
-    /* Analog scaling. */
-    int is_unsigned = 0;
+/* Per channel: physical = (raw - OFFSET) * SCALE * GEN_SCALE. *ascale holds the scales, then the
+   offsets (one allocation, nanalog + 1 each); *is_unsigned when ANALOG:FORMAT says UNSIGNED. */
+static xai_status analog_scaling(const xai_c3d *c, const char *name, double **ascale, int *is_unsigned)
+{
+    *is_unsigned = 0;
     const xai_c3d_param *fmt = xai_c3d_param_find(c, "ANALOG", "FORMAT");
     if (fmt && fmt->type == -1 && fmt->count >= 8 && strncmp((const char *)fmt->data, "UNSIGNED", 8) == 0)
-        is_unsigned = 1;
+        *is_unsigned = 1;
     double gen = 1.0;
     pnum(c, "ANALOG", "GEN_SCALE", &gen);
     if (!isfinite(gen))
         return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:GEN_SCALE %g", name, gen);
-    double *ascale = malloc(((size_t)c->nanalog + 1) * 2 * sizeof *ascale);
-    if (!ascale)
+    double *sc = malloc(((size_t)c->nanalog + 1) * 2 * sizeof *sc);
+    if (!sc)
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-    double *aoff = ascale + c->nanalog + 1;
-    get_numbers(c, "ANALOG", "SCALE", c->nanalog, ascale, 1.0, 0);
-    get_numbers(c, "ANALOG", "OFFSET", c->nanalog, aoff, 0.0, is_unsigned);
+    double *aoff = sc + c->nanalog + 1;
+    get_numbers(c, "ANALOG", "SCALE", c->nanalog, sc, 1.0, 0);
+    get_numbers(c, "ANALOG", "OFFSET", c->nanalog, aoff, 0.0, *is_unsigned);
     for (int i = 0; i < c->nanalog; i++) {
-        if (!isfinite(ascale[i]) || !isfinite(aoff[i])) {
-            free(ascale);
+        if (!isfinite(sc[i]) || !isfinite(aoff[i])) {
+            free(sc);
             return xai_error_set(XAI_EFORMAT, "%s: bad ANALOG:SCALE/OFFSET for channel %d (%s)", name, i + 1,
                                  c->analog_labels[i]);
         }
-        ascale[i] *= gen;
+        sc[i] *= gen;
     }
+    *ascale = sc;
+    return XAI_OK;
+}
 
-    /* Data. */
+/* One frame's points: [X Y Z W] as int16 x |scale| or as floats; W < 0 marks a missing point
+   (NaN coordinates, residual -1), else its low byte x |scale| is the residual. */
+static void read_frame_points(xai_c3d *c, const c3d_layout *lo, const uint8_t *fr, size_t f)
+{
+    size_t np = (size_t)c->npoints;
+    double ps = fabs(lo->scale);
+    for (size_t p = 0; p < np; p++) {
+        float *xyz = c->points + (f * np + p) * 3;
+        float *res = c->residuals + f * np + p;
+        int valid;
+        long word;
+        if (c->float_storage) {
+            const uint8_t *q = fr + p * 16;
+            float w = rd_f32(q + 12, lo->proc);
+            valid = w >= 0;
+            word = valid ? (w > 65535.0f ? 65535 : (long)w) : -1;
+            for (int k = 0; k < 3; k++)
+                xyz[k] = rd_f32(q + 4 * k, lo->proc);
+        } else {
+            const uint8_t *q = fr + p * 8;
+            word = rd_i16(q + 6, lo->proc);
+            valid = word >= 0;
+            for (int k = 0; k < 3; k++)
+                xyz[k] = (float)(rd_i16(q + 2 * k, lo->proc) * ps);
+        }
+        if (valid) {
+            *res = (float)((double)(word & 0xff) * ps);
+        } else {
+            xyz[0] = xyz[1] = xyz[2] = NAN;
+            *res = -1.0f;
+        }
+    }
+}
+
+/* One frame's analog samples (sample-major in the file), scaled into channel-major c->analog. */
+static void read_frame_analog(xai_c3d *c, const c3d_layout *lo, const uint8_t *fr, size_t f,
+                              const double *ascale, int is_unsigned)
+{
+    size_t na = (size_t)c->nanalog, ns = (size_t)c->frames * (size_t)c->analog_per_frame;
+    const double *aoff = ascale + c->nanalog + 1;
+    const uint8_t *aq = fr + (size_t)c->npoints * 4 * lo->bpv;
+    for (size_t s = 0; s < (size_t)c->analog_per_frame; s++)
+        for (size_t ch = 0; ch < na; ch++) {
+            double raw;
+            const uint8_t *q = aq + (s * na + ch) * lo->bpv;
+            if (c->float_storage)
+                raw = rd_f32(q, lo->proc);
+            else
+                raw = is_unsigned ? (double)rd_u16(q, lo->proc) : (double)rd_i16(q, lo->proc);
+            c->analog[ch * ns + f * (size_t)c->analog_per_frame + s] = (float)((raw - aoff[ch]) * ascale[ch]);
+        }
+}
+
+static xai_status read_data(xai_c3d *c, const c3d_layout *lo, const uint8_t *b, const char *name)
+{
+    xai_status st;
+    double *ascale = NULL;
+    int is_unsigned;
+    if ((st = analog_scaling(c, name, &ascale, &is_unsigned)))
+        return st;
     size_t nf = (size_t)c->frames, np = (size_t)c->npoints, na = (size_t)c->nanalog,
            ns = nf * (size_t)c->analog_per_frame;
     c->points = malloc(nf * np * 3 * sizeof(float) + 1);
@@ -752,50 +882,32 @@ static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char 
         free(ascale);
         return xai_error_set(XAI_ENOMEM, "%s: out of memory for %zu frames", name, nf);
     }
-    double ps = fabs(scale);
     for (size_t f = 0; f < nf; f++) {
-        const uint8_t *fr = b + doff + f * (size_t)frame_bytes;
-        for (size_t p = 0; p < np; p++) {
-            float *xyz = c->points + (f * np + p) * 3;
-            float *res = c->residuals + f * np + p;
-            int valid;
-            long word;
-            if (c->float_storage) {
-                const uint8_t *q = fr + p * 16;
-                float w = rd_f32(q + 12, proc);
-                valid = w >= 0;
-                word = valid ? (w > 65535.0f ? 65535 : (long)w) : -1;
-                for (int k = 0; k < 3; k++)
-                    xyz[k] = rd_f32(q + 4 * k, proc);
-            } else {
-                const uint8_t *q = fr + p * 8;
-                word = rd_i16(q + 6, proc);
-                valid = word >= 0;
-                for (int k = 0; k < 3; k++)
-                    xyz[k] = (float)(rd_i16(q + 2 * k, proc) * ps);
-            }
-            if (valid) {
-                *res = (float)((double)(word & 0xff) * ps);
-            } else {
-                xyz[0] = xyz[1] = xyz[2] = NAN;
-                *res = -1.0f;
-            }
-        }
-        const uint8_t *aq = fr + np * 4 * bpv;
-        for (size_t s = 0; s < (size_t)c->analog_per_frame; s++)
-            for (size_t ch = 0; ch < na; ch++) {
-                double raw;
-                const uint8_t *q = aq + (s * na + ch) * bpv;
-                if (c->float_storage)
-                    raw = rd_f32(q, proc);
-                else
-                    raw = is_unsigned ? (double)rd_u16(q, proc) : (double)rd_i16(q, proc);
-                c->analog[ch * ns + f * (size_t)c->analog_per_frame + s] = (float)((raw - aoff[ch]) * ascale[ch]);
-            }
+        const uint8_t *fr = b + lo->doff + f * (size_t)lo->frame_bytes;
+        read_frame_points(c, lo, fr, f);
+        read_frame_analog(c, lo, fr, f, ascale, is_unsigned);
     }
     free(ascale);
+    return XAI_OK;
+}
 
-    if ((st = read_header_events(c, b, name)))
+static xai_status read_c3d(xai_c3d *c, const uint8_t *b, size_t len, const char *name)
+{
+    xai_status st;
+    c3d_layout lo = {0}; /* zeroed for the compiler: each step fills its part before the next reads it */
+    int64_t frames = 0;
+    if ((st = check_header(&lo, b, len, name)))
+        return st;
+    c->processor = lo.proc;
+    if ((st = parse_params(c, b, len, (size_t)(lo.pblock - 1) * BLOCK, name)) ||
+        (st = read_counts(&lo, c, b, name)) || (st = read_scale_rates(&lo, c, b, name)) ||
+        (st = read_frames(c, &lo, b, name, &frames)) || (st = check_data_size(&lo, c, b, len, frames, name)))
+        return st;
+    c->frames = frames;
+    c->npoints = (int)lo.npoints;
+    c->nanalog = (int)lo.nanalog;
+    c->analog_per_frame = (int)lo.aspf;
+    if ((st = read_labels(c)) || (st = read_data(c, &lo, b, name)) || (st = read_header_events(c, b, name)))
         return st;
     return read_group_events(c, name);
 }
@@ -1083,12 +1195,9 @@ enum { G_POINT = 1, G_ANALOG, G_EVENT, G_SUBJECTS, G_TRIAL };
 static xai_status write_file(const char *path, const uint8_t *head, size_t nhead, const xai_c3d *c,
                              const float *ascale, double pscale, int integer, int proc);
 
-xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write_options *opt)
+/* What the writer checks before writing anything; counts the EVENT-group and header events. */
+static xai_status check_trial(const char *path, const xai_c3d *c, int proc, int *ngev, int *nhev)
 {
-    if (!path || !c)
-        return xai_error_set(XAI_EINVAL, "c3d: write: NULL argument");
-    int proc = opt && opt->processor ? opt->processor : XAI_C3D_INTEL;
-    int integer = opt ? opt->integer_storage : 0;
     if (proc != XAI_C3D_INTEL && proc != XAI_C3D_DEC && proc != XAI_C3D_MIPS)
         return xai_error_set(XAI_EINVAL, "%s: write: bad processor type %d", path, proc);
     if (c->npoints < 0 || c->nanalog < 0 || c->frames < 0 || c->analog_per_frame < 0 || c->npoints > 65535 ||
@@ -1096,42 +1205,43 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
         !(c->point_rate > 0) || c->first_frame < 1 || c->first_frame > 65535 || c->frames > 0x7fffffffLL)
         return xai_error_set(XAI_EINVAL, "%s: write: inconsistent trial (points %d, analog %d x %d, frames %lld)", path,
                              c->npoints, c->nanalog, c->analog_per_frame, (long long)c->frames);
-    int ngev = 0, nhev = 0;
+    *ngev = 0;
+    *nhev = 0;
     for (int i = 0; i < c->nevents; i++)
         if (c->events[i].source == XAI_C3D_EVENT_HEADER)
-            nhev++;
+            (*nhev)++;
         else
-            ngev++;
-    if (ngev > 255)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d EVENT-group events (max 255)", path, ngev);
-    if (nhev > 18)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d header events (max 18)", path, nhev);
+            (*ngev)++;
+    if (*ngev > 255)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d EVENT-group events (max 255)", path, *ngev);
+    if (*nhev > 18)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: write: %d header events (max 18)", path, *nhev);
+    return XAI_OK;
+}
 
-    size_t nf = (size_t)c->frames, np = (size_t)c->npoints, na = (size_t)c->nanalog,
-           ns = nf * (size_t)c->analog_per_frame;
+/* POINT:SCALE: for int16 storage the given scale, else the largest |coordinate| maps to 32000
+   (rounded to float, as stored); for float storage the trial's scale made negative. */
+static double write_point_scale(const xai_c3d *c, const xai_c3d_write_options *opt, int integer)
+{
+    if (!integer)
+        return c->point_scale != 0 && isfinite(c->point_scale) ? -fabs(c->point_scale) : -1.0;
+    double pscale = opt && opt->point_scale > 0 ? opt->point_scale : 0;
+    if (pscale == 0) {
+        size_t n = (size_t)c->frames * (size_t)c->npoints * 3;
+        double mx = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(c->points[i]) && fabs(c->points[i]) > mx)
+                mx = fabs(c->points[i]);
+        pscale = mx > 0 ? mx / 32000.0 : 1.0;
+        pscale = (float)pscale;
+    }
+    return pscale;
+}
 
-    /* Scales. */
-    double pscale;
-    if (integer) {
-        pscale = opt && opt->point_scale > 0 ? opt->point_scale : 0;
-        if (pscale == 0) {
-            double mx = 0;
-            for (size_t i = 0; i < nf * np * 3; i++)
-                if (isfinite(c->points[i]) && fabs(c->points[i]) > mx)
-                    mx = fabs(c->points[i]);
-            pscale = mx > 0 ? mx / 32000.0 : 1.0;
-            pscale = (float)pscale;
-        }
-    } else {
-        pscale = c->point_scale != 0 && isfinite(c->point_scale) ? -fabs(c->point_scale) : -1.0;
-    }
-    float *ascale = malloc((na + 1) * sizeof *ascale);
-    int *aoff = calloc(na + 1, sizeof *aoff);
-    if (!ascale || !aoff) {
-        free(ascale);
-        free(aoff);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
+/* ANALOG:SCALE per channel: with int16 storage its largest |value| maps to 32000, else 1. */
+static void write_analog_scales(const xai_c3d *c, int integer, float *ascale)
+{
+    size_t na = (size_t)c->nanalog, ns = (size_t)c->frames * (size_t)c->analog_per_frame;
     for (size_t ch = 0; ch < na; ch++) {
         double mx = 0;
         if (integer)
@@ -1140,114 +1250,130 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
                     mx = fabs(c->analog[ch * ns + s]);
         ascale[ch] = integer && mx > 0 ? (float)(mx / 32000.0) : 1.0f;
     }
+}
 
-    /* Parameter section. */
-    wbuf w = {0};
-    w.proc = proc;
-    uint8_t ph[4] = {1, 0x50, 0, (uint8_t)proc};
-    put(&w, ph, 4);
-    put_group(&w, G_POINT, "POINT");
-    put_group(&w, G_ANALOG, "ANALOG");
-    put_group(&w, G_EVENT, "EVENT");
-    put_group(&w, G_SUBJECTS, "SUBJECTS");
-    put_group(&w, G_TRIAL, "TRIAL");
-
-    put_scalar_i16(&w, G_POINT, "USED", c->npoints);
+/* The POINT group; returns where DATA_START's record starts, to be patched once it is known. */
+static size_t put_point_params(wbuf *w, const xai_c3d *c, double pscale)
+{
+    put_scalar_i16(w, G_POINT, "USED", c->npoints);
     if (c->frames <= 65535)
-        put_scalar_i16(&w, G_POINT, "FRAMES", (int)c->frames);
+        put_scalar_i16(w, G_POINT, "FRAMES", (int)c->frames);
     else {
-        put_scalar_f32(&w, G_POINT, "FRAMES", (float)c->frames);
-        put_scalar_f32(&w, G_POINT, "LONG_FRAMES", (float)c->frames);
+        put_scalar_f32(w, G_POINT, "FRAMES", (float)c->frames);
+        put_scalar_f32(w, G_POINT, "LONG_FRAMES", (float)c->frames);
     }
-    size_t data_start_pos = w.n;
-    put_scalar_i16(&w, G_POINT, "DATA_START", 0); /* patched below */
-    put_scalar_f32(&w, G_POINT, "SCALE", (float)pscale);
-    put_scalar_f32(&w, G_POINT, "RATE", (float)c->point_rate);
-    put_param_str(&w, G_POINT, "UNITS", c->point_units ? c->point_units : "mm");
-    put_param_strs(&w, G_POINT, "LABELS", c->point_labels, c->npoints);
+    size_t data_start_pos = w->n;
+    put_scalar_i16(w, G_POINT, "DATA_START", 0); /* patched below */
+    put_scalar_f32(w, G_POINT, "SCALE", (float)pscale);
+    put_scalar_f32(w, G_POINT, "RATE", (float)c->point_rate);
+    put_param_str(w, G_POINT, "UNITS", c->point_units ? c->point_units : "mm");
+    put_param_strs(w, G_POINT, "LABELS", c->point_labels, c->npoints);
     if (c->point_descriptions)
-        put_param_strs(&w, G_POINT, "DESCRIPTIONS", c->point_descriptions, c->npoints);
+        put_param_strs(w, G_POINT, "DESCRIPTIONS", c->point_descriptions, c->npoints);
+    return data_start_pos;
+}
 
-    put_scalar_i16(&w, G_ANALOG, "USED", c->nanalog);
-    put_param_strs(&w, G_ANALOG, "LABELS", c->analog_labels, c->nanalog);
-    put_param_strs(&w, G_ANALOG, "UNITS", c->analog_units, c->nanalog);
-    put_param_nums(&w, G_ANALOG, "SCALE", 1, ascale, c->nanalog);
-    put_param_nums(&w, G_ANALOG, "OFFSET", 0, aoff, c->nanalog);
-    put_scalar_f32(&w, G_ANALOG, "GEN_SCALE", 1.0f);
-    put_scalar_f32(&w, G_ANALOG, "RATE", (float)(c->nanalog > 0 ? c->analog_rate : 0.0));
-    put_param_str(&w, G_ANALOG, "FORMAT", "SIGNED");
-    put_scalar_i16(&w, G_ANALOG, "BITS", 16);
+static void put_analog_params(wbuf *w, const xai_c3d *c, const float *ascale, const int *aoff)
+{
+    put_scalar_i16(w, G_ANALOG, "USED", c->nanalog);
+    put_param_strs(w, G_ANALOG, "LABELS", c->analog_labels, c->nanalog);
+    put_param_strs(w, G_ANALOG, "UNITS", c->analog_units, c->nanalog);
+    put_param_nums(w, G_ANALOG, "SCALE", 1, ascale, c->nanalog);
+    put_param_nums(w, G_ANALOG, "OFFSET", 0, aoff, c->nanalog);
+    put_scalar_f32(w, G_ANALOG, "GEN_SCALE", 1.0f);
+    put_scalar_f32(w, G_ANALOG, "RATE", (float)(c->nanalog > 0 ? c->analog_rate : 0.0));
+    put_param_str(w, G_ANALOG, "FORMAT", "SIGNED");
+    put_scalar_i16(w, G_ANALOG, "BITS", 16);
+}
 
-    put_scalar_i16(&w, G_EVENT, "USED", ngev);
-    {
-        char **lab = calloc((size_t)ngev + 1, sizeof *lab), **ctx = calloc((size_t)ngev + 1, sizeof *ctx),
-             **desc = calloc((size_t)ngev + 1, sizeof *desc);
-        float *times = calloc(2 * (size_t)ngev + 1, sizeof *times);
-        if (!lab || !ctx || !desc || !times)
-            w.err = 1;
-        int k = 0;
-        for (int i = 0; !w.err && i < c->nevents; i++) {
-            const xai_c3d_event *e = &c->events[i];
-            if (e->source == XAI_C3D_EVENT_HEADER)
-                continue;
-            lab[k] = e->label;
-            ctx[k] = e->context;
-            desc[k] = e->description;
-            double m = floor(e->time_s / 60.0);
-            times[2 * k] = (float)m;
-            times[2 * k + 1] = (float)(e->time_s - 60.0 * m);
-            k++;
-        }
-        if (!w.err) {
-            put_param_strs(&w, G_EVENT, "LABELS", lab, ngev);
-            put_param_strs(&w, G_EVENT, "CONTEXTS", ctx, ngev);
-            put_param_strs(&w, G_EVENT, "DESCRIPTIONS", desc, ngev);
-            int dims[2] = {2, ngev};
-            put_param_f32(&w, G_EVENT, "TIMES", 2, dims, times, 2 * (size_t)ngev);
-        }
-        free(lab);
-        free(ctx);
-        free(desc);
-        free(times);
+/* The EVENT group: the events that are not header events, times as (minutes, seconds). */
+static void put_event_params(wbuf *w, const xai_c3d *c, int ngev)
+{
+    put_scalar_i16(w, G_EVENT, "USED", ngev);
+    char **lab = calloc((size_t)ngev + 1, sizeof *lab), **ctx = calloc((size_t)ngev + 1, sizeof *ctx),
+         **desc = calloc((size_t)ngev + 1, sizeof *desc);
+    float *times = calloc(2 * (size_t)ngev + 1, sizeof *times);
+    if (!lab || !ctx || !desc || !times)
+        w->err = 1;
+    int k = 0;
+    for (int i = 0; !w->err && i < c->nevents; i++) {
+        const xai_c3d_event *e = &c->events[i];
+        if (e->source == XAI_C3D_EVENT_HEADER)
+            continue;
+        lab[k] = e->label;
+        ctx[k] = e->context;
+        desc[k] = e->description;
+        double m = floor(e->time_s / 60.0);
+        times[2 * k] = (float)m;
+        times[2 * k + 1] = (float)(e->time_s - 60.0 * m);
+        k++;
     }
+    if (!w->err) {
+        put_param_strs(w, G_EVENT, "LABELS", lab, ngev);
+        put_param_strs(w, G_EVENT, "CONTEXTS", ctx, ngev);
+        put_param_strs(w, G_EVENT, "DESCRIPTIONS", desc, ngev);
+        int dims[2] = {2, ngev};
+        put_param_f32(w, G_EVENT, "TIMES", 2, dims, times, 2 * (size_t)ngev);
+    }
+    free(lab);
+    free(ctx);
+    free(desc);
+    free(times);
+}
 
+/* SUBJECTS, and TRIAL's first and last frame as two 16-bit words each (long trials). */
+static void put_subject_trial_params(wbuf *w, const xai_c3d *c)
+{
     int has_subject = c->subject && c->subject[0];
-    put_scalar_i16(&w, G_SUBJECTS, "USED", has_subject);
+    put_scalar_i16(w, G_SUBJECTS, "USED", has_subject);
     if (has_subject) {
         char *names[1] = {c->subject};
-        put_param_strs(&w, G_SUBJECTS, "NAMES", names, 1);
+        put_param_strs(w, G_SUBJECTS, "NAMES", names, 1);
     }
-    {
-        int64_t s = c->first_frame, e = c->first_frame + c->frames - 1;
-        int sv[2] = {(int)(s & 0xffff), (int)((s >> 16) & 0xffff)};
-        int ev[2] = {(int)(e & 0xffff), (int)((e >> 16) & 0xffff)};
-        int d = 2;
-        put_param_i16(&w, G_TRIAL, "ACTUAL_START_FIELD", 1, &d, sv, 2);
-        put_param_i16(&w, G_TRIAL, "ACTUAL_END_FIELD", 1, &d, ev, 2);
-    }
-    if (!w.err) { /* the last record's offset is 0: end of the parameter section */
-        wr_u16(w.p + w.last_off, 0, proc);
-    }
-    size_t nblocks = (w.n + 1 + BLOCK - 1) / BLOCK;
-    if (w.err || nblocks > 255) {
-        free(w.p);
-        free(ascale);
-        free(aoff);
-        return xai_error_set(w.err ? XAI_ENOMEM : XAI_EUNSUPPORTED, "%s: write: parameter section too large", path);
-    }
-    unsigned dstart = (unsigned)(2 + nblocks);
-    {
-        /* DATA_START value follows name(10) + header(2+2) + type/ndim(2). */
-        size_t vpos = data_start_pos + 2 + strlen("DATA_START") + 2 + 2;
-        wr_u16(w.p + vpos, dstart, proc);
-    }
-    w.p[2] = (uint8_t)nblocks;
-    size_t pad = nblocks * BLOCK - w.n;
-    uint8_t zero[BLOCK] = {0};
-    put(&w, zero, pad);
+    int64_t s = c->first_frame, e = c->first_frame + c->frames - 1;
+    int sv[2] = {(int)(s & 0xffff), (int)((s >> 16) & 0xffff)};
+    int ev[2] = {(int)(e & 0xffff), (int)((e >> 16) & 0xffff)};
+    int d = 2;
+    put_param_i16(w, G_TRIAL, "ACTUAL_START_FIELD", 1, &d, sv, 2);
+    put_param_i16(w, G_TRIAL, "ACTUAL_END_FIELD", 1, &d, ev, 2);
+}
 
-    /* Header block. */
-    uint8_t h[BLOCK] = {0};
+/* The whole parameter section, padded to blocks; *dstart the data section's first block. */
+static xai_status put_params(wbuf *w, const char *path, const xai_c3d *c, int ngev, double pscale,
+                             const float *ascale, const int *aoff, unsigned *dstart)
+{
+    uint8_t ph[4] = {1, 0x50, 0, (uint8_t)w->proc};
+    put(w, ph, 4);
+    put_group(w, G_POINT, "POINT");
+    put_group(w, G_ANALOG, "ANALOG");
+    put_group(w, G_EVENT, "EVENT");
+    put_group(w, G_SUBJECTS, "SUBJECTS");
+    put_group(w, G_TRIAL, "TRIAL");
+    size_t data_start_pos = put_point_params(w, c, pscale);
+    put_analog_params(w, c, ascale, aoff);
+    put_event_params(w, c, ngev);
+    put_subject_trial_params(w, c);
+    if (!w->err) { /* the last record's offset is 0: end of the parameter section */
+        wr_u16(w->p + w->last_off, 0, w->proc);
+    }
+    size_t nblocks = (w->n + 1 + BLOCK - 1) / BLOCK;
+    if (w->err || nblocks > 255)
+        return xai_error_set(w->err ? XAI_ENOMEM : XAI_EUNSUPPORTED, "%s: write: parameter section too large", path);
+    *dstart = (unsigned)(2 + nblocks);
+    /* DATA_START value follows name(10) + header(2+2) + type/ndim(2). */
+    size_t vpos = data_start_pos + 2 + strlen("DATA_START") + 2 + 2;
+    wr_u16(w->p + vpos, *dstart, w->proc);
+    w->p[2] = (uint8_t)nblocks;
+    size_t pad = nblocks * BLOCK - w->n;
+    uint8_t zero[BLOCK] = {0};
+    put(w, zero, pad);
+    return XAI_OK;
+}
+
+/* The 512-byte header block, with up to 18 header events (time, display flag, 4-character label). */
+static void header_block(uint8_t *h, const xai_c3d *c, double pscale, unsigned dstart, int nhev, int proc)
+{
+    memset(h, 0, BLOCK);
     h[0] = 2;
     h[1] = 0x50;
     wr_u16(h + 2, (unsigned)c->npoints, proc);
@@ -1273,15 +1399,41 @@ xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write
         memcpy(h + 396 + 4 * k, e->label, ll < 4 ? ll : 4);
         k++;
     }
+}
 
-    uint8_t *head = malloc(BLOCK + w.n);
-    xai_status st;
-    if (!head) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    } else {
-        memcpy(head, h, BLOCK);
-        memcpy(head + BLOCK, w.p, w.n);
-        st = write_file(path, head, BLOCK + w.n, c, ascale, pscale, integer, proc);
+xai_status xai_c3d_write(const char *path, const xai_c3d *c, const xai_c3d_write_options *opt)
+{
+    if (!path || !c)
+        return xai_error_set(XAI_EINVAL, "c3d: write: NULL argument");
+    int proc = opt && opt->processor ? opt->processor : XAI_C3D_INTEL;
+    int integer = opt ? opt->integer_storage : 0;
+    int ngev = 0, nhev = 0;
+    xai_status st = check_trial(path, c, proc, &ngev, &nhev);
+    if (st)
+        return st;
+    double pscale = write_point_scale(c, opt, integer);
+    size_t na = (size_t)c->nanalog;
+    float *ascale = malloc((na + 1) * sizeof *ascale);
+    int *aoff = calloc(na + 1, sizeof *aoff);
+    if (!ascale || !aoff) {
+        free(ascale);
+        free(aoff);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    write_analog_scales(c, integer, ascale);
+    wbuf w = {0};
+    w.proc = proc;
+    unsigned dstart = 0;
+    uint8_t *head = NULL;
+    if (!(st = put_params(&w, path, c, ngev, pscale, ascale, aoff, &dstart))) {
+        head = malloc(BLOCK + w.n);
+        if (!head) {
+            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+        } else {
+            header_block(head, c, pscale, dstart, nhev, proc);
+            memcpy(head + BLOCK, w.p, w.n);
+            st = write_file(path, head, BLOCK + w.n, c, ascale, pscale, integer, proc);
+        }
     }
     free(head);
     free(w.p);

@@ -84,20 +84,13 @@ static int field_num(const unsigned char *src, size_t n, double *v)
     return 0;
 }
 
-/*
- * Check the fixed header (256 bytes) and the signal headers of a file of @fsize bytes
- * whose first @have bytes are in @h.
- */
-static xai_status precheck(const unsigned char *h, size_t have, long long fsize, const char *name)
+/* The version field (EDF "0" or BDF 0xFF "BIOSEMI") and the start date and time fields. */
+static xai_status check_version_start(const unsigned char *h, const char *name, int *bdf)
 {
-    if (have < 256)
-        return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, an EDF/BDF header needs at "
-                             "least 256", name, have);
-    int bdf;
     if (memcmp(h, "0       ", 8) == 0)
-        bdf = 0;
+        *bdf = 0;
     else if (h[0] == 0xFF && memcmp(h + 1, "BIOSEMI", 7) == 0)
-        bdf = 1;
+        *bdf = 1;
     else
         return xai_error_set(XAI_EFORMAT, "%s: not EDF or BDF: the version field must be "
                              "\"0\" (EDF) or 0xFF \"BIOSEMI\" (BDF)", name);
@@ -109,95 +102,136 @@ static xai_status precheck(const unsigned char *h, size_t have, long long fsize,
                                      "%s", name, k ? "time" : "date", (const char *)d,
                                      k ? "hh.mm.ss" : "dd.mm.yy");
     }
+    return XAI_OK;
+}
+
+/* The counts of the fixed header: header bytes, signals, records and the record duration. */
+typedef struct {
     long long hbytes, nrec, ns;
     double rdur;
-    if (field_int(h + 184, 8, &hbytes) != 0)
+} edf_counts;
+
+static xai_status fixed_counts(const unsigned char *h, size_t have, long long fsize, const char *name,
+                               edf_counts *k)
+{
+    if (field_int(h + 184, 8, &k->hbytes) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: header size field is not a number",
                              name);
-    if (field_int(h + 252, 4, &ns) != 0)
+    if (field_int(h + 252, 4, &k->ns) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of signals is not a number",
                              name);
-    if (ns <= 0)
+    if (k->ns <= 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of signals %lld is not positive",
-                             name, ns);
-    if (ns > EDFLIB_MAXSIGNALS)
+                             name, k->ns);
+    if (k->ns > EDFLIB_MAXSIGNALS)
         return xai_error_set(XAI_EUNSUPPORTED, "%s: %lld signals; EDFlib reads at most %d",
-                             name, ns, EDFLIB_MAXSIGNALS);
-    if (hbytes != 256 * (ns + 1))
+                             name, k->ns, EDFLIB_MAXSIGNALS);
+    if (k->hbytes != 256 * (k->ns + 1))
         return xai_error_set(XAI_EFORMAT, "%s: bad header: header size %lld, but %lld signals "
-                             "need %lld bytes", name, hbytes, ns, 256 * (ns + 1));
-    if (field_int(h + 236, 8, &nrec) != 0)
+                             "need %lld bytes", name, k->hbytes, k->ns, 256 * (k->ns + 1));
+    if (field_int(h + 236, 8, &k->nrec) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of data records is not a "
                              "number", name);
-    if (nrec <= 0)
+    if (k->nrec <= 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: number of data records %lld (a "
-                             "complete file needs a positive count)", name, nrec);
-    if (field_num(h + 244, 8, &rdur) != 0)
+                             "complete file needs a positive count)", name, k->nrec);
+    if (field_num(h + 244, 8, &k->rdur) != 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is not a number", name);
-    if (!(rdur >= 0))
+    if (!(k->rdur >= 0))
         return xai_error_set(XAI_EFORMAT, "%s: bad header: negative record duration %g s",
-                             name, rdur);
-    if ((long long)have < hbytes)
+                             name, k->rdur);
+    if ((long long)have < k->hbytes)
         return xai_error_set(XAI_EFORMAT, "%s: truncated: header needs %lld bytes, file has %lld",
-                             name, hbytes, fsize);
+                             name, k->hbytes, fsize);
+    return XAI_OK;
+}
+
+/* Signal i's header fields (s: the signal headers, ns signals, stored field by field): numbers
+   where numbers belong, a usable scaling (annotation signals have none); *spr its samples per record. */
+static xai_status check_signal(const unsigned char *s, long long ns, long long i, int bdf, const char *name,
+                               long long *spr)
+{
+    char label[17];
+    field(label, s + 16 * i, 16);
+    size_t o = (size_t)ns;
+    double pmin, pmax;
+    long long dmin, dmax;
+    if (field_num(s + 104 * o + 8 * i, 8, &pmin) != 0 ||
+        field_num(s + 112 * o + 8 * i, 8, &pmax) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): physical "
+                             "minimum/maximum is not a number", name, i, label);
+    if (field_int(s + 120 * o + 8 * i, 8, &dmin) != 0 ||
+        field_int(s + 128 * o + 8 * i, 8, &dmax) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): digital "
+                             "minimum/maximum is not an integer", name, i, label);
+    if (field_int(s + 216 * o + 8 * i, 8, spr) != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): samples per "
+                             "record is not an integer", name, i, label);
+    int annot = strcmp(label, bdf ? "BDF Annotations" : "EDF Annotations") == 0;
+    if (*spr <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
+                             "per record (zero sample rate)", name, i, label, *spr);
+    if (!annot) {
+        if (pmin == pmax)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): physical "
+                                 "minimum equals maximum (%g)", name, i, label, pmin);
+        if (dmin >= dmax)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
+                                 "minimum %lld is not below maximum %lld", name, i, label,
+                                 dmin, dmax);
+        long long lo = bdf ? -8388608 : -32768, hi = bdf ? 8388607 : 32767;
+        if (dmin < lo || dmax > hi)
+            return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
+                                 "range %lld..%lld exceeds %d bits", name, i, label, dmin,
+                                 dmax, bdf ? 24 : 16);
+    }
+    return XAI_OK;
+}
+
+/*
+ * Check the fixed header (256 bytes) and the signal headers of a file of @fsize bytes
+ * whose first @have bytes are in @h.
+ */
+static xai_status precheck(const unsigned char *h, size_t have, long long fsize, const char *name)
+{
+    if (have < 256)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: %zu bytes, an EDF/BDF header needs at "
+                             "least 256", name, have);
+    xai_status st;
+    int bdf = 0;
+    edf_counts k = {0};
+    if ((st = check_version_start(h, name, &bdf)) || (st = fixed_counts(h, have, fsize, name, &k)))
+        return st;
     const unsigned char *s = h + 256;
-    for (const unsigned char *p = h + (bdf ? 1 : 0); p < s + 256 * ns; p++)
+    for (const unsigned char *p = h + (bdf ? 1 : 0); p < s + 256 * k.ns; p++)
         if (*p < 32 || *p > 126)
             return xai_error_set(XAI_EFORMAT, "%s: bad header: non-ASCII byte 0x%02x at offset "
                                  "%ld", name, *p, (long)(p - h));
     long long rec_bytes = 0;
     int bps = bdf ? 3 : 2;
-    for (long long i = 0; i < ns; i++) {
-        char label[17];
-        field(label, s + 16 * i, 16);
-        size_t o = (size_t)ns;
-        double pmin, pmax;
-        long long dmin, dmax, spr;
-        if (field_num(s + 104 * o + 8 * i, 8, &pmin) != 0 ||
-            field_num(s + 112 * o + 8 * i, 8, &pmax) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): physical "
-                                 "minimum/maximum is not a number", name, i, label);
-        if (field_int(s + 120 * o + 8 * i, 8, &dmin) != 0 ||
-            field_int(s + 128 * o + 8 * i, 8, &dmax) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): digital "
-                                 "minimum/maximum is not an integer", name, i, label);
-        if (field_int(s + 216 * o + 8 * i, 8, &spr) != 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): samples per "
-                                 "record is not an integer", name, i, label);
-        int annot = strcmp(label, bdf ? "BDF Annotations" : "EDF Annotations") == 0;
-        if (spr <= 0)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
-                                 "per record (zero sample rate)", name, i, label, spr);
-        if (!annot) {
-            if (pmin == pmax)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): physical "
-                                     "minimum equals maximum (%g)", name, i, label, pmin);
-            if (dmin >= dmax)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
-                                     "minimum %lld is not below maximum %lld", name, i, label,
-                                     dmin, dmax);
-            long long lo = bdf ? -8388608 : -32768, hi = bdf ? 8388607 : 32767;
-            if (dmin < lo || dmax > hi)
-                return xai_error_set(XAI_EFORMAT, "%s: bad scaling: signal %lld ('%s'): digital "
-                                     "range %lld..%lld exceeds %d bits", name, i, label, dmin,
-                                     dmax, bdf ? 24 : 16);
-        }
-        if (spr > (1LL << 30) / bps || rec_bytes > (1LL << 40))
+    for (long long i = 0; i < k.ns; i++) {
+        long long spr;
+        if ((st = check_signal(s, k.ns, i, bdf, name, &spr)))
+            return st;
+        if (spr > (1LL << 30) / bps || rec_bytes > (1LL << 40)) {
+            char label[17];
+            field(label, s + 16 * i, 16);
             return xai_error_set(XAI_EFORMAT, "%s: bad header: signal %lld ('%s'): %lld samples "
                                  "per record is too large", name, i, label, spr);
+        }
         rec_bytes += spr * bps;
     }
-    if (rdur == 0)
+    if (k.rdur == 0)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration 0 s (zero sample "
                              "rate)", name);
-    long long data = fsize - hbytes;
-    if (nrec > data / rec_bytes)
+    long long data = fsize - k.hbytes;
+    if (k.nrec > data / rec_bytes)
         return xai_error_set(XAI_EFORMAT, "%s: truncated or bad header: %lld records of %lld "
-                             "bytes declared, %lld data bytes present", name, nrec, rec_bytes,
+                             "bytes declared, %lld data bytes present", name, k.nrec, rec_bytes,
                              data);
-    if (data != nrec * rec_bytes)
+    if (data != k.nrec * rec_bytes)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: %lld records of %lld bytes declared, "
-                             "but the file has %lld data bytes", name, nrec, rec_bytes, data);
+                             "but the file has %lld data bytes", name, k.nrec, rec_bytes, data);
     return XAI_OK;
 }
 
@@ -231,26 +265,11 @@ static void rtrim(char *s)
         s[--n] = '\0';
 }
 
-/* Open @path with EDFlib (the header was pre-checked) and fill a new handle. */
-static xai_status open_checked(const char *path, const char *name, int discontinuous,
-                               xai_edf **out)
+/* EDFlib's open, with the lock held. EDFlib refuses a path string it already has open. Another
+   handle on the same file is legitimate for us, so retry with an equivalent spelling ("dir/./name"). */
+static int edflib_open(const char *path, struct edf_hdr_struct *hdr)
 {
-    struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
-    xai_edf *h = calloc(1, sizeof *h);
-    xai_status st = XAI_OK;
-    if (!hdr || !h) {
-        free(hdr);
-        free(h);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-    }
-    h->handle = -1;
-    h->name = strdup(name);
-    pthread_mutex_lock(&edflib_lock);
     int rc = edfopen_file_readonly(path, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
-    /*
-     * EDFlib refuses a path string it already has open. Another handle on the same file
-     * is legitimate for us, so retry with an equivalent spelling ("dir/./name").
-     */
     for (int k = 0; rc != 0 && hdr->filetype == EDFLIB_FILE_ALREADY_OPENED && k < 16; k++) {
         const char *slash = strrchr(path, '/');
         size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
@@ -265,15 +284,13 @@ static xai_status open_checked(const char *path, const char *name, int discontin
         rc = edfopen_file_readonly(alt, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
         free(alt);
     }
-    if (rc != 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = map_edflib_error(hdr->filetype, name);
-        goto fail;
-    }
-    h->handle = hdr->handle;
-    if (!h->name)
-        goto nomem_locked;
-    xai_edf_info *in = &h->info;
+    return rc;
+}
+
+/* The recording's description from EDFlib's header (EDF+/BDF+ keep patient and equipment in
+   their own subfields). */
+static void fill_info(xai_edf_info *in, const struct edf_hdr_struct *hdr, int discontinuous)
+{
     in->filetype = (xai_edf_filetype)hdr->filetype;
     in->discontinuous = discontinuous;
     in->n_channels = hdr->edfsignals;
@@ -296,19 +313,15 @@ static xai_status open_checked(const char *path, const char *name, int discontin
     }
     rtrim(in->patient);
     rtrim(in->recording);
-    if (in->n_channels <= 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = xai_error_set(XAI_EFORMAT, "%s: no data signals (only annotations)", name);
-        goto fail;
-    }
-    if (hdr->datarecord_duration <= 0) {
-        pthread_mutex_unlock(&edflib_lock);
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is zero", name);
-        goto fail;
-    }
+}
+
+/* The channels' labels, units, filters, rates and ranges; -1 when out of memory. */
+static int fill_channels(xai_edf *h, const struct edf_hdr_struct *hdr)
+{
+    const xai_edf_info *in = &h->info;
     h->channels = calloc((size_t)in->n_channels, sizeof *h->channels);
     if (!h->channels)
-        goto nomem_locked;
+        return -1;
     for (int i = 0; i < in->n_channels; i++) {
         const struct edf_param_struct *p = &hdr->signalparam[i];
         xai_edf_channel *c = &h->channels[i];
@@ -328,58 +341,94 @@ static xai_status open_checked(const char *path, const char *name, int discontin
         c->dig_min = p->dig_min;
         c->dig_max = p->dig_max;
     }
-    long long na = hdr->annotations_in_file;
-    if (na < 0)
-        na = 0;
-    if (na > 0) {
-        struct edf_annotation_struct a;
-        size_t text_bytes = 0;
-        h->annots = calloc((size_t)na, sizeof *h->annots);
-        size_t *offs = calloc((size_t)na, sizeof *offs);
-        char *text = NULL;
-        /* two passes: sizes, then copy */
-        for (long long i = 0; h->annots && offs && i < na; i++) {
-            if (edf_get_annotation(h->handle, (int)i, &a) != 0) {
-                a.annotation[0] = '\0';
-                a.onset = 0;
-                a.duration_l = -EDFLIB_TIME_DIMENSION;
-            }
-            a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
-            offs[i] = text_bytes;
-            text_bytes += strlen(a.annotation) + 1;
-            h->annots[i].onset_s = (double)a.onset / EDFLIB_TIME_DIMENSION;
-            h->annots[i].duration_s =
-                a.duration_l < 0 ? -1.0 : (double)a.duration_l / EDFLIB_TIME_DIMENSION;
+    return 0;
+}
+
+/* The annotations, their texts in one block: two passes, sizes then copy. -1 when out of memory. */
+static int read_annotations(xai_edf *h, long long na)
+{
+    struct edf_annotation_struct a;
+    size_t text_bytes = 0;
+    h->annots = calloc((size_t)na, sizeof *h->annots);
+    size_t *offs = calloc((size_t)na, sizeof *offs);
+    char *text = NULL;
+    for (long long i = 0; h->annots && offs && i < na; i++) {
+        if (edf_get_annotation(h->handle, (int)i, &a) != 0) {
+            a.annotation[0] = '\0';
+            a.onset = 0;
+            a.duration_l = -EDFLIB_TIME_DIMENSION;
         }
-        if (h->annots && offs)
-            text = malloc(text_bytes ? text_bytes : 1);
-        if (!text) {
-            free(offs);
-            goto nomem_locked;
-        }
-        for (long long i = 0; i < na; i++) {
-            if (edf_get_annotation(h->handle, (int)i, &a) != 0)
-                a.annotation[0] = '\0';
-            a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
-            memcpy(text + offs[i], a.annotation, strlen(a.annotation) + 1);
-            h->annots[i].text = text + offs[i];
-        }
-        free(offs);
-        h->annot_text = text;
-        in->n_annotations = (size_t)na;
+        a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
+        offs[i] = text_bytes;
+        text_bytes += strlen(a.annotation) + 1;
+        h->annots[i].onset_s = (double)a.onset / EDFLIB_TIME_DIMENSION;
+        h->annots[i].duration_s =
+            a.duration_l < 0 ? -1.0 : (double)a.duration_l / EDFLIB_TIME_DIMENSION;
     }
+    if (h->annots && offs)
+        text = malloc(text_bytes ? text_bytes : 1);
+    if (!text) {
+        free(offs);
+        return -1;
+    }
+    for (long long i = 0; i < na; i++) {
+        if (edf_get_annotation(h->handle, (int)i, &a) != 0)
+            a.annotation[0] = '\0';
+        a.annotation[EDFLIB_MAX_ANNOTATION_LEN] = '\0';
+        memcpy(text + offs[i], a.annotation, strlen(a.annotation) + 1);
+        h->annots[i].text = text + offs[i];
+    }
+    free(offs);
+    h->annot_text = text;
+    h->info.n_annotations = (size_t)na;
+    return 0;
+}
+
+/* Everything that talks to EDFlib, with the lock held. */
+static xai_status open_locked(const char *path, const char *name, int discontinuous, struct edf_hdr_struct *hdr,
+                              xai_edf *h)
+{
+    if (edflib_open(path, hdr) != 0)
+        return map_edflib_error(hdr->filetype, name);
+    h->handle = hdr->handle;
+    if (!h->name)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    fill_info(&h->info, hdr, discontinuous);
+    if (h->info.n_channels <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: no data signals (only annotations)", name);
+    if (hdr->datarecord_duration <= 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: record duration is zero", name);
+    if (fill_channels(h, hdr) != 0)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    long long na = hdr->annotations_in_file;
+    if (na > 0 && read_annotations(h, na) != 0)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* Open @path with EDFlib (the header was pre-checked) and fill a new handle. */
+static xai_status open_checked(const char *path, const char *name, int discontinuous,
+                               xai_edf **out)
+{
+    struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
+    xai_edf *h = calloc(1, sizeof *h);
+    if (!hdr || !h) {
+        free(hdr);
+        free(h);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    h->handle = -1;
+    h->name = strdup(name);
+    pthread_mutex_lock(&edflib_lock);
+    xai_status st = open_locked(path, name, discontinuous, hdr, h);
     pthread_mutex_unlock(&edflib_lock);
     free(hdr);
+    if (st != XAI_OK) {
+        xai_edf_close(h);
+        return st;
+    }
     *out = h;
     return XAI_OK;
-
-nomem_locked:
-    pthread_mutex_unlock(&edflib_lock);
-    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-fail:
-    free(hdr);
-    xai_edf_close(h);
-    return st;
 }
 
 static int is_discontinuous(const unsigned char *h)
@@ -956,10 +1005,9 @@ static int pick_record(double rate, int64_t t, int bytes_per_rec_sample, int *sp
     return ok ? 0 : -1;
 }
 
-xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
+/* What xai_edf_write checks before choosing a record layout. */
+static xai_status check_write_spec(const char *path, const xai_edf_write_spec *sp)
 {
-    if (!path || !sp)
-        return xai_error_set(XAI_EINVAL, "xai_edf_write: NULL argument");
     int nc = sp->n_channels;
     if (nc < 1 || nc > 512)
         return xai_error_set(XAI_EINVAL, "%s: %d channels (1..512 allowed)", path, nc);
@@ -989,141 +1037,169 @@ xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
         if (!(a->onset_s >= 0) || !isfinite(a->onset_s) || !isfinite(a->duration_s))
             return xai_error_set(XAI_EINVAL, "%s: annotation %zu: bad onset/duration", path, i);
     }
-    int bdf = sp->bdf != 0;
-    int bps = bdf ? 3 : 2;
-    long dmin = bdf ? -8388608L : -32768L, dmax = bdf ? 8388607L : 32767L;
-    int spr, dur;
-    if (pick_record(sp->sample_rate, sp->n_samples, bps * nc, &spr, &dur) != 0)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: sample rate %g Hz cannot be stored as "
-                             "whole samples per record of 0.001..60 s", path, sp->sample_rate);
-    int64_t T = sp->n_samples;
-    int64_t nrec = (T + spr - 1) / spr;
-    size_t nann = sp->n_annotations;
-    int annsig = (int)((nann + (size_t)nrec - 1) / (size_t)nrec);
-    if (annsig < 1)
-        annsig = 1;
-    if (annsig > 64)
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: %zu annotations do not fit in %lld records",
-                             path, nann, (long long)nrec);
+    return XAI_OK;
+}
 
-    /* physical ranges */
-    double *pmin = malloc(sizeof(double) * 2 * (size_t)nc);
-    int *dig = malloc(sizeof(int) * (size_t)spr);
-    if (!pmin || !dig) {
-        free(pmin);
-        free(dig);
-        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
-    }
-    double *pmax = pmin + nc;
-    xai_status st = XAI_OK;
-    for (int c = 0; c < nc && st == XAI_OK; c++) {
+/* The layout of the file being written. */
+typedef struct {
+    int nc, bdf, spr, dur, annsig; /* channels, BDF, samples per record, record length, annotation signals */
+    long dmin, dmax;               /* digital range: 16 or 24 bits */
+    int64_t T, nrec;               /* samples per channel, records */
+    double *pmin, *pmax;           /* physical range per channel */
+    int *dig;                      /* one record of one channel */
+} edf_layout;
+
+/* Per channel, a physical range that holds its samples (and the zeros padding the last record)
+   and fits the 8-character header fields; a flat channel gets a small range around its value. */
+static xai_status physical_ranges(const char *path, const xai_edf_write_spec *sp, edf_layout *lo)
+{
+    int64_t T = lo->T;
+    for (int c = 0; c < lo->nc; c++) {
         const float *x = sp->data + (size_t)c * (size_t)T;
-        double lo = HUGE_VAL, hi = -HUGE_VAL;
+        double lo_ = HUGE_VAL, hi = -HUGE_VAL;
         for (int64_t i = 0; i < T; i++) {
-            if (!isfinite(x[i])) {
-                st = xai_error_set(XAI_ENUMERIC, "%s: channel '%s': non-finite value at sample "
-                                   "%lld", path, sp->labels[c], (long long)i);
-                break;
-            }
-            if (x[i] < lo)
-                lo = x[i];
+            if (!isfinite(x[i]))
+                return xai_error_set(XAI_ENUMERIC, "%s: channel '%s': non-finite value at sample "
+                                     "%lld", path, sp->labels[c], (long long)i);
+            if (x[i] < lo_)
+                lo_ = x[i];
             if (x[i] > hi)
                 hi = x[i];
         }
-        if (st != XAI_OK)
-            break;
-        if (T % spr) { /* padding zeros stay in range */
-            if (lo > 0)
-                lo = 0;
+        if (T % lo->spr) { /* padding zeros stay in range */
+            if (lo_ > 0)
+                lo_ = 0;
             if (hi < 0)
                 hi = 0;
         }
-        if (hi - lo < 1e-6 * (fabs(hi) + fabs(lo)) || hi == lo) {
+        if (hi - lo_ < 1e-6 * (fabs(hi) + fabs(lo_)) || hi == lo_) {
             double m = fabs(hi) > 0 ? fabs(hi) * 1e-3 : 1.0;
-            lo -= m;
+            lo_ -= m;
             hi += m;
         }
-        if (fit8(lo, 0, &pmin[c]) != 0 || fit8(hi, 1, &pmax[c]) != 0 || pmin[c] >= pmax[c])
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: channel '%s': range %g..%g does not fit "
-                               "the 8-character EDF header fields", path, sp->labels[c], lo, hi);
+        if (fit8(lo_, 0, &lo->pmin[c]) != 0 || fit8(hi, 1, &lo->pmax[c]) != 0 || lo->pmin[c] >= lo->pmax[c])
+            return xai_error_set(XAI_EUNSUPPORTED, "%s: channel '%s': range %g..%g does not fit "
+                                 "the 8-character EDF header fields", path, sp->labels[c], lo_, hi);
     }
-    if (st != XAI_OK) {
-        free(pmin);
-        free(dig);
-        return st;
-    }
+    return XAI_OK;
+}
 
-    char *tmp;
-    int fd;
-    st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
-    if (st != XAI_OK) {
-        free(pmin);
-        free(dig);
-        return st;
-    }
-    close(fd);
-
-    pthread_mutex_lock(&edflib_lock);
-    int hd = edfopen_file_writeonly(tmp, bdf ? EDFLIB_FILETYPE_BDFPLUS : EDFLIB_FILETYPE_EDFPLUS,
-                                    nc);
-    if (hd < 0) {
-        st = xai_error_set(XAI_EIO, "%s: EDFlib cannot open the temporary file (error %d)",
-                           path, hd);
-        goto out;
-    }
-    int bad = edf_set_datarecord_duration(hd, dur) != 0;
-    bad |= edf_set_number_of_annotation_signals(hd, annsig) != 0;
-    for (int c = 0; c < nc; c++) {
-        bad |= edf_set_samplefrequency(hd, c, spr) != 0;
-        bad |= edf_set_physical_minimum(hd, c, pmin[c]) != 0;
-        bad |= edf_set_physical_maximum(hd, c, pmax[c]) != 0;
-        bad |= edf_set_digital_minimum(hd, c, (int)dmin) != 0;
-        bad |= edf_set_digital_maximum(hd, c, (int)dmax) != 0;
+/* The header settings through EDFlib; nonzero when EDFlib refuses one. */
+static int edf_header(int hd, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    int bad = edf_set_datarecord_duration(hd, lo->dur) != 0;
+    bad |= edf_set_number_of_annotation_signals(hd, lo->annsig) != 0;
+    for (int c = 0; c < lo->nc; c++) {
+        bad |= edf_set_samplefrequency(hd, c, lo->spr) != 0;
+        bad |= edf_set_physical_minimum(hd, c, lo->pmin[c]) != 0;
+        bad |= edf_set_physical_maximum(hd, c, lo->pmax[c]) != 0;
+        bad |= edf_set_digital_minimum(hd, c, (int)lo->dmin) != 0;
+        bad |= edf_set_digital_maximum(hd, c, (int)lo->dmax) != 0;
         bad |= edf_set_label(hd, c, sp->labels[c]) != 0;
         bad |= edf_set_physical_dimension(hd, c, sp->units && sp->units[c] ? sp->units[c] : "")
                != 0;
     }
     if (sp->recording)
         bad |= edf_set_equipment(hd, sp->recording) != 0;
-    if (bad) {
-        st = xai_error_set(XAI_EIO, "%s: EDFlib refused the header settings", path);
-        edfclose_file(hd);
-        goto out;
-    }
-    for (int64_t r = 0; r < nrec && st == XAI_OK; r++) {
-        for (int c = 0; c < nc; c++) {
+    return bad;
+}
+
+/* The samples, record by record and channel by channel, as rounded and clamped digital values;
+   then the annotations (onsets and durations in units of 100 us). */
+static xai_status edf_body(int hd, const char *path, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    long dmin = lo->dmin, dmax = lo->dmax;
+    int spr = lo->spr, *dig = lo->dig;
+    int64_t T = lo->T;
+    for (int64_t r = 0; r < lo->nrec; r++) {
+        for (int c = 0; c < lo->nc; c++) {
             const float *x = sp->data + (size_t)c * (size_t)T;
-            double scale = (double)(dmax - dmin) / (pmax[c] - pmin[c]);
+            double scale = (double)(dmax - dmin) / (lo->pmax[c] - lo->pmin[c]);
             for (int i = 0; i < spr; i++) {
                 int64_t k = r * spr + i;
                 double v = k < T ? x[k] : 0.0;
-                double d = nearbyint((v - pmin[c]) * scale) + (double)dmin;
+                double d = nearbyint((v - lo->pmin[c]) * scale) + (double)dmin;
                 if (d < (double)dmin)
                     d = (double)dmin;
                 if (d > (double)dmax)
                     d = (double)dmax;
                 dig[i] = (int)d;
             }
-            if (edfwrite_digital_samples(hd, dig) != 0) {
-                st = xai_error_set(XAI_EIO, "%s: write failed at record %lld", path,
-                                   (long long)r);
-                break;
-            }
+            if (edfwrite_digital_samples(hd, dig) != 0)
+                return xai_error_set(XAI_EIO, "%s: write failed at record %lld", path,
+                                     (long long)r);
         }
     }
-    for (size_t i = 0; st == XAI_OK && i < nann; i++) {
+    for (size_t i = 0; i < sp->n_annotations; i++) {
         const xai_edf_annotation *a = &sp->annotations[i];
         long long on = llround(a->onset_s * 10000.0);
         long long du = a->duration_s < 0 ? -1 : llround(a->duration_s * 10000.0);
         if (edfwrite_annotation_utf8(hd, on, du, a->text) != 0)
-            st = xai_error_set(XAI_EIO, "%s: cannot add annotation %zu", path, i);
+            return xai_error_set(XAI_EIO, "%s: cannot add annotation %zu", path, i);
     }
-    if (edfclose_file(hd) != 0 && st == XAI_OK)
-        st = xai_error_set(XAI_EIO, "%s: EDFlib failed to finish the file", path);
-out:
+    return XAI_OK;
+}
+
+/* Write through EDFlib into a temporary file, renamed over path when everything succeeded.
+   EDFlib keeps global state, hence the lock. */
+static xai_status edf_write_file(const char *path, const xai_edf_write_spec *sp, const edf_layout *lo)
+{
+    char *tmp;
+    int fd;
+    xai_status st = xai_atomic_mkstemp(path, NULL, &tmp, &fd);
+    if (st != XAI_OK)
+        return st;
+    close(fd);
+    pthread_mutex_lock(&edflib_lock);
+    int hd = edfopen_file_writeonly(tmp, lo->bdf ? EDFLIB_FILETYPE_BDFPLUS : EDFLIB_FILETYPE_EDFPLUS,
+                                    lo->nc);
+    if (hd < 0) {
+        st = xai_error_set(XAI_EIO, "%s: EDFlib cannot open the temporary file (error %d)",
+                           path, hd);
+    } else if (edf_header(hd, sp, lo)) {
+        st = xai_error_set(XAI_EIO, "%s: EDFlib refused the header settings", path);
+        edfclose_file(hd);
+    } else {
+        st = edf_body(hd, path, sp, lo);
+        if (edfclose_file(hd) != 0 && st == XAI_OK)
+            st = xai_error_set(XAI_EIO, "%s: EDFlib failed to finish the file", path);
+    }
     pthread_mutex_unlock(&edflib_lock);
-    st = xai_atomic_finish(tmp, path, st);
-    free(pmin);
-    free(dig);
+    return xai_atomic_finish(tmp, path, st);
+}
+
+xai_status xai_edf_write(const char *path, const xai_edf_write_spec *sp)
+{
+    if (!path || !sp)
+        return xai_error_set(XAI_EINVAL, "xai_edf_write: NULL argument");
+    xai_status st = check_write_spec(path, sp);
+    if (st)
+        return st;
+    edf_layout lo = {.nc = sp->n_channels, .bdf = sp->bdf != 0, .T = sp->n_samples};
+    int bps = lo.bdf ? 3 : 2;
+    lo.dmin = lo.bdf ? -8388608L : -32768L;
+    lo.dmax = lo.bdf ? 8388607L : 32767L;
+    if (pick_record(sp->sample_rate, sp->n_samples, bps * lo.nc, &lo.spr, &lo.dur) != 0)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: sample rate %g Hz cannot be stored as "
+                             "whole samples per record of 0.001..60 s", path, sp->sample_rate);
+    lo.nrec = (lo.T + lo.spr - 1) / lo.spr;
+    size_t nann = sp->n_annotations;
+    lo.annsig = (int)((nann + (size_t)lo.nrec - 1) / (size_t)lo.nrec);
+    if (lo.annsig < 1)
+        lo.annsig = 1;
+    if (lo.annsig > 64)
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: %zu annotations do not fit in %lld records",
+                             path, nann, (long long)lo.nrec);
+    lo.pmin = malloc(sizeof(double) * 2 * (size_t)lo.nc);
+    lo.dig = malloc(sizeof(int) * (size_t)lo.spr);
+    if (!lo.pmin || !lo.dig)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    else {
+        lo.pmax = lo.pmin + lo.nc;
+        if (!(st = physical_ranges(path, sp, &lo)))
+            st = edf_write_file(path, sp, &lo);
+    }
+    free(lo.pmin);
+    free(lo.dig);
     return st;
 }

@@ -657,29 +657,27 @@ static xai_status write_file(const char *tmp, const char *path, const nifti_imag
     return XAI_OK;
 }
 
-static xai_status write_impl(const char *path, const xai_nifti_info *like, int ndim, int64_t nt,
-                             const float *data, const char *descrip)
+/* The writer's checks: the template's version, dimensions (d: x, y, z, t) and voxel sizes, and
+   finite data; *nvox voxels, *maxabs the largest |value| (for cal_min/cal_max). */
+static xai_status check_write(const char *path, const xai_nifti_info *like, int64_t nt, const float *data,
+                              int64_t *d, uint64_t *nvox, double *maxabs)
 {
-    if (!path || !like || !data)
-        return xai_error_set(XAI_EINVAL, "%s: NULL argument to the NIfTI writer",
-                             path ? path : "(null)");
-    const char *ext = nifti_ext(path);
-    if (!ext)
-        return xai_error_set(XAI_EINVAL, "%s: output name must end in .nii or .nii.gz", path);
     if (like->version != 1 && like->version != 2)
         return xai_error_set(XAI_EINVAL, "%s: template version %d (must be 1 or 2)", path,
                              like->version);
     const int64_t lim = like->version == 1 ? 32767 : INT64_MAX;
-    int64_t d[4] = {like->dim[1], like->dim[0] >= 2 ? like->dim[2] : 1,
-                    like->dim[0] >= 3 ? like->dim[3] : 1, nt};
-    uint64_t nvox = 1;
+    d[0] = like->dim[1];
+    d[1] = like->dim[0] >= 2 ? like->dim[2] : 1;
+    d[2] = like->dim[0] >= 3 ? like->dim[3] : 1;
+    d[3] = nt;
+    *nvox = 1;
     for (int i = 0; i < 4; i++) {
         if (d[i] < 1 || d[i] > lim)
             return xai_error_set(XAI_EINVAL, "%s: dimension %d is %lld (must be 1..%lld)", path,
                                  i + 1, (long long)d[i], (long long)lim);
-        if (nvox > (uint64_t)(SIZE_MAX / 8) / (uint64_t)d[i])
+        if (*nvox > (uint64_t)(SIZE_MAX / 8) / (uint64_t)d[i])
             return xai_error_set(XAI_EINVAL, "%s: image too large", path);
-        nvox *= (uint64_t)d[i];
+        *nvox *= (uint64_t)d[i];
     }
     for (int i = 1; i <= 3; i++)
         if (!isfinite(like->pixdim[i]) || like->pixdim[i] == 0)
@@ -687,7 +685,7 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
                 return xai_error_set(XAI_EINVAL, "%s: template voxel size pixdim[%d] = %g", path,
                                      i, like->pixdim[i]);
     double m = 0;
-    for (size_t i = 0; i < (size_t)nvox; i++) {
+    for (size_t i = 0; i < (size_t)*nvox; i++) {
         if (!isfinite(data[i]))
             return xai_error_set(XAI_ENUMERIC, "%s: value %zu is %g (relevance maps must be "
                                  "finite; write 0 outside the mask)", path, i, (double)data[i]);
@@ -695,27 +693,13 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
         if (a > m)
             m = a;
     }
+    *maxabs = m;
+    return XAI_OK;
+}
 
-    /* the temp keeps the extension: nifti_clib reads the compression from it */
-    char *tmp;
-    int fd;
-    xai_status st = xai_atomic_mkstemp(path, ext, &tmp, &fd);
-    if (st != XAI_OK)
-        return st;
-    close(fd);
-
-    quiet();
-    int64_t dims[8] = {ndim, d[0], d[1], d[2], ndim == 4 ? nt : 1, 1, 1, 1};
-    nifti_image *nim = nifti_make_new_nim(dims, DT_FLOAT32, 0);
-    if (!nim) {
-        st = xai_error_set(XAI_EDEP, "%s: nifti_clib could not make an image header", path);
-        goto out;
-    }
-    /* nifti_make_new_nim() zeroes the sizes past dim[0]; write 1 there, as nibabel does */
-    for (int i = ndim + 1; i < 8; i++)
-        nim->dim[i] = 1;
-    nim->nt = nim->dim[4];
-    nim->nu = nim->nv = nim->nw = 1;
+/* The template's voxel sizes, qform and sform, and units. */
+static void copy_geometry(nifti_image *nim, const xai_nifti_info *like)
+{
     for (int i = 1; i < 8; i++)
         nim->pixdim[i] = like->pixdim[i];
     nim->dx = nim->pixdim[1];
@@ -747,6 +731,22 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
     nim->xyz_units = like->xyzt_units & 0x07;
     nim->time_units = like->xyzt_units & 0x38;
     nim->toffset = like->toffset;
+}
+
+/* A float32 LRP map's header on the template's geometry; NULL when nifti_clib cannot make one. */
+static nifti_image *map_header(const xai_nifti_info *like, int ndim, const int64_t *d, int64_t nt, double m,
+                               const char *descrip)
+{
+    int64_t dims[8] = {ndim, d[0], d[1], d[2], ndim == 4 ? nt : 1, 1, 1, 1};
+    nifti_image *nim = nifti_make_new_nim(dims, DT_FLOAT32, 0);
+    if (!nim)
+        return NULL;
+    /* nifti_make_new_nim() zeroes the sizes past dim[0]; write 1 there, as nibabel does */
+    for (int i = ndim + 1; i < 8; i++)
+        nim->dim[i] = 1;
+    nim->nt = nim->dim[4];
+    nim->nu = nim->nv = nim->nw = 1;
+    copy_geometry(nim, like);
     nim->scl_slope = 1.0;
     nim->scl_inter = 0.0;
     nim->cal_min = -m;
@@ -759,11 +759,12 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
     memset(nim->aux_file, 0, sizeof nim->aux_file);
     nim->nifti_type = like->version == 2 ? NIFTI_FTYPE_NIFTI2_1 : NIFTI_FTYPE_NIFTI1_1;
     nim->iname_offset = like->version == 2 ? NIFTI2_HDR + 4 : NIFTI1_HDR + 4;
-    st = write_file(tmp, path, nim, like->version, data, (size_t)nvox, ext[4] == '.');
-    if (st != XAI_OK)
-        goto out;
+    return nim;
+}
 
-    /* read the header back with nifti_clib and count the data bytes */
+/* Read the header just written back with nifti_clib and count the data bytes. */
+static xai_status check_written(const char *tmp, const char *path, int ndim, uint64_t nvox)
+{
     nifti_image *chk = nifti_image_read(tmp, 0);
     int ok = chk && chk->datatype == DT_FLOAT32 && (uint64_t)chk->nvox == nvox &&
              chk->dim[0] == ndim && chk->iname;
@@ -773,12 +774,40 @@ static xai_status write_impl(const char *path, const xai_nifti_info *like, int n
     }
     if (chk)
         nifti_image_free(chk);
-    if (!ok) {
-        st = xai_error_set(XAI_EDEP, "%s: the file just written does not read back complete",
-                           path);
-        goto out;
-    }
-out:
+    if (!ok)
+        return xai_error_set(XAI_EDEP, "%s: the file just written does not read back complete",
+                             path);
+    return XAI_OK;
+}
+
+static xai_status write_impl(const char *path, const xai_nifti_info *like, int ndim, int64_t nt,
+                             const float *data, const char *descrip)
+{
+    if (!path || !like || !data)
+        return xai_error_set(XAI_EINVAL, "%s: NULL argument to the NIfTI writer",
+                             path ? path : "(null)");
+    const char *ext = nifti_ext(path);
+    if (!ext)
+        return xai_error_set(XAI_EINVAL, "%s: output name must end in .nii or .nii.gz", path);
+    int64_t d[4] = {0};
+    uint64_t nvox = 0;
+    double m = 0;
+    xai_status st = check_write(path, like, nt, data, d, &nvox, &m);
+    if (st != XAI_OK)
+        return st;
+    /* the temp keeps the extension: nifti_clib reads the compression from it */
+    char *tmp;
+    int fd;
+    st = xai_atomic_mkstemp(path, ext, &tmp, &fd);
+    if (st != XAI_OK)
+        return st;
+    close(fd);
+    quiet();
+    nifti_image *nim = map_header(like, ndim, d, nt, m, descrip);
+    if (!nim)
+        st = xai_error_set(XAI_EDEP, "%s: nifti_clib could not make an image header", path);
+    else if ((st = write_file(tmp, path, nim, like->version, data, (size_t)nvox, ext[4] == '.')) == XAI_OK)
+        st = check_written(tmp, path, ndim, nvox);
     if (nim) {
         nim->data = NULL;
         nifti_image_free(nim);

@@ -205,32 +205,17 @@ int xai_trc_marker_index(const xai_trc *t, const char *name)
     return -1;
 }
 
-static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
+/* TRC lines 1-3: the trial name, then the header keys (line 2) and their values (line 3). f and kf
+   are split buffers as wide as the longest line. */
+static xai_status trc_header(xai_trc *t, lines *l, char **f, char **kf, const char *name, double *nframes,
+                             double *nmark)
 {
-    char **f = NULL, **kf = NULL;
-    xai_status st = XAI_OK;
-    size_t maxl = 0;
-    for (size_t i = 0; i < l->nlines; i++) {
-        size_t n = strlen(l->line[i]);
-        maxl = n > maxl ? n : maxl;
-    }
-    f = malloc((maxl + 2) * sizeof *f);
-    kf = malloc((maxl + 2) * sizeof *kf);
-    if (!f || !kf) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    if (l->nlines < 5 || strncmp(l->line[0], "PathFileType", 12) != 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: not a TRC file: it must start with 'PathFileType' and have 5 header lines",
-                           name);
-        goto out;
-    }
     size_t n = split(l->line[0], f);
     t->name = dup_trim(n >= 4 ? f[3] : "");
-    /* Line 2: keys, line 3: values. */
     size_t nk = split(l->line[1], kf), nv = split(l->line[2], f);
     double rate = NAN;
-    double nframes = -1, nmark = -1;
+    *nframes = -1;
+    *nmark = -1;
     t->units = NULL;
     for (size_t i = 0; i < nk && i < nv; i++) {
         char *k = kf[i];
@@ -243,10 +228,8 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
             t->units = dup_trim(f[i]);
             continue;
         }
-        if (ok < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line 3: %s '%s' is not a number", name, k, f[i]);
-            goto out;
-        }
+        if (ok < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: line 3: %s '%s' is not a number", name, k, f[i]);
         if (ok == 0)
             continue;
         if (ieq(k, "DataRate"))
@@ -254,9 +237,9 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
         else if (ieq(k, "CameraRate"))
             t->camera_rate = v;
         else if (ieq(k, "NumFrames"))
-            nframes = v;
+            *nframes = v;
         else if (ieq(k, "NumMarkers"))
-            nmark = v;
+            *nmark = v;
         else if (ieq(k, "OrigDataRate"))
             t->orig_data_rate = v;
         else if (ieq(k, "OrigDataStartFrame") && fabs(v) < 9e18)
@@ -266,91 +249,99 @@ static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
     }
     if (!t->units)
         t->units = dups("");
-    if (!t->units) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    if (!(rate > 0) || !isfinite(rate)) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: DataRate %g (must be > 0)", name, rate);
-        goto out;
-    }
+    if (!t->units)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    if (!(rate > 0) || !isfinite(rate))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: DataRate %g (must be > 0)", name, rate);
     t->data_rate = rate;
-    if (nframes < 0 || nmark < 0 || nframes != floor(nframes) || nmark != floor(nmark)) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumFrames %g / NumMarkers %g missing or negative", name,
-                           nframes, nmark);
-        goto out;
-    }
-    /* Line 4: Frame#, Time, then one name per triplet. */
-    n = split(l->line[3], f);
+    if (*nframes < 0 || *nmark < 0 || *nframes != floor(*nframes) || *nmark != floor(*nmark))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumFrames %g / NumMarkers %g missing or negative", name,
+                             *nframes, *nmark);
+    return XAI_OK;
+}
+
+/* TRC line 4: Frame#, Time, then one marker name per X/Y/Z triplet; the declared sizes are checked
+   against the names there and the file length before the tables are allocated. */
+static xai_status trc_markers(xai_trc *t, lines *l, char **f, const char *name, double nframes, double nmark)
+{
+    size_t n = split(l->line[3], f);
     size_t named = 0;
     for (size_t i = 2; i < n; i++)
         named += !blank(f[i]);
-    if (nmark > (double)named) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: NumMarkers=%g but line 4 names %zu markers", name, nmark,
-                           named);
-        goto out;
-    }
-    if (nframes * (nmark * 3 + 2) > (double)l->len) {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad header: %g frames x %g markers cannot fit in %zu bytes", name,
-                           nframes, nmark, l->len);
-        goto out;
-    }
+    if (nmark > (double)named)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: NumMarkers=%g but line 4 names %zu markers", name, nmark,
+                             named);
+    if (nframes * (nmark * 3 + 2) > (double)l->len)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: %g frames x %g markers cannot fit in %zu bytes", name,
+                             nframes, nmark, l->len);
     t->nmarkers = (int)nmark;
     t->frames = (int64_t)nframes;
     t->markers = calloc((size_t)t->nmarkers + 1, sizeof *t->markers);
-    if (!t->markers) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!t->markers)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     for (size_t i = 2, m = 0; i < n && m < (size_t)t->nmarkers; i++) {
         if (blank(f[i]))
             continue;
-        if (!(t->markers[m++] = dup_trim(f[i]))) {
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
+        if (!(t->markers[m++] = dup_trim(f[i])))
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     }
     size_t nf = (size_t)t->frames, nm = (size_t)t->nmarkers;
     t->frame_numbers = malloc((nf + 1) * sizeof *t->frame_numbers);
     t->time = malloc((nf + 1) * sizeof *t->time);
     t->points = malloc((nf * nm * 3 + 1) * sizeof *t->points);
-    if (!t->frame_numbers || !t->time || !t->points) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    /* Line 5 holds X1 Y1 Z1 ...; data follow (blank lines skipped). */
+    if (!t->frame_numbers || !t->time || !t->points)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* Line 5 holds X1 Y1 Z1 ...; data follow (blank lines skipped); an empty cell is a missing value. */
+static xai_status trc_rows(xai_trc *t, lines *l, char **f, const char *name)
+{
+    size_t nf = (size_t)t->frames, nm = (size_t)t->nmarkers;
     size_t row = 0;
     for (size_t li = 5; li < l->nlines && row < nf; li++) {
         if (blank(l->line[li]))
             continue;
-        n = split(l->line[li], f);
+        size_t n = split(l->line[li], f);
         double v;
-        if (n < 2 || num(f[0], &v) != 1 || fabs(v) > 9e18) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad frame number", name, li + 1);
-            goto out;
-        }
+        if (n < 2 || num(f[0], &v) != 1 || fabs(v) > 9e18)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad frame number", name, li + 1);
         t->frame_numbers[row] = (int64_t)v;
-        if (num(f[1], &t->time[row]) != 1) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad time '%s'", name, li + 1, f[1]);
-            goto out;
-        }
+        if (num(f[1], &t->time[row]) != 1)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad time '%s'", name, li + 1, f[1]);
         float *p = t->points + row * nm * 3;
         for (size_t k = 0; k < nm * 3; k++) {
             int r = 2 + k < n ? num(f[2 + k], &v) : 0;
-            if (r < 0) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu '%s' is not a number", name, li + 1, k + 3,
-                                   f[2 + k]);
-                goto out;
-            }
+            if (r < 0)
+                return xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu '%s' is not a number", name, li + 1,
+                                     k + 3, f[2 + k]);
             p[k] = r ? (float)v : NAN;
         }
         row++;
     }
-    if (row < nf) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: NumFrames=%zu but only %zu data rows", name, nf, row);
-        goto out;
+    if (row < nf)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: NumFrames=%zu but only %zu data rows", name, nf, row);
+    return XAI_OK;
+}
+
+static xai_status parse_trc(xai_trc *t, lines *l, const char *name)
+{
+    xai_status st;
+    size_t maxl = 0;
+    for (size_t i = 0; i < l->nlines; i++) {
+        size_t n = strlen(l->line[i]);
+        maxl = n > maxl ? n : maxl;
     }
-out:
+    char **f = malloc((maxl + 2) * sizeof *f), **kf = malloc((maxl + 2) * sizeof *kf);
+    double nframes, nmark;
+    if (!f || !kf)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    else if (l->nlines < 5 || strncmp(l->line[0], "PathFileType", 12) != 0)
+        st = xai_error_set(XAI_EFORMAT, "%s: not a TRC file: it must start with 'PathFileType' and have 5 header "
+                           "lines", name);
+    else if (!(st = trc_header(t, l, f, kf, name, &nframes, &nmark)) &&
+             !(st = trc_markers(t, l, f, name, nframes, nmark)))
+        st = trc_rows(t, l, f, name);
     free(f);
     free(kf);
     return st;
@@ -468,145 +459,130 @@ static int icontains(const char *h, const char *n)
     return 0;
 }
 
-static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
+/* One header line before "endheader": the name (a first line without '='), an "in degrees" /
+   "in radians" note, or key=value (nRows, nColumns, inDegrees, version are read; all are kept). */
+static xai_status mot_header_line(xai_mot *m, char *s, size_t li, const char *name, double *nrows, double *ncols)
 {
-    char **f = NULL;
-    xai_status st = XAI_OK;
-    size_t maxl = 0, li;
-    for (size_t i = 0; i < l->nlines; i++) {
-        size_t n = strlen(l->line[i]);
-        maxl = n > maxl ? n : maxl;
+    char *eq = strchr(s, '=');
+    if (li == 0 && !eq) {
+        m->name = dup_trim(s);
+        if (!m->name)
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+        return XAI_OK;
     }
-    f = malloc((maxl + 2) * sizeof *f);
-    m->keys = calloc(l->nlines, sizeof *m->keys);
-    m->values = calloc(l->nlines, sizeof *m->values);
-    if (!f || !m->keys || !m->values) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
+    if (!eq) {
+        if (icontains(s, "in degrees") && m->in_degrees < 0)
+            m->in_degrees = 1;
+        else if (icontains(s, "in radians") && m->in_degrees < 0)
+            m->in_degrees = 0;
+        return XAI_OK;
     }
-    m->in_degrees = -1;
-    m->time_column = -1;
-    double nrows = -1, ncols = -1;
+    *eq = '\0';
+    char *k = dup_trim(s), *v = dup_trim(eq + 1);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    m->keys[m->nkeys] = k;
+    m->values[m->nkeys] = v;
+    m->nkeys++;
+    double x;
+    int r = num(v, &x);
+    if (ieq(k, "nRows") || ieq(k, "datarows")) {
+        if (r != 1 || x < 0 || x != floor(x))
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
+        *nrows = x;
+    } else if (ieq(k, "nColumns") || ieq(k, "datacolumns")) {
+        if (r != 1 || x < 1 || x != floor(x))
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
+        *ncols = x;
+    } else if (ieq(k, "inDegrees")) {
+        m->in_degrees = ieq(v, "yes") ? 1 : ieq(v, "no") ? 0 : -1;
+    } else if (ieq(k, "version") && r == 1 && fabs(x) < 1e9) {
+        m->version = (int)x;
+    }
+    return XAI_OK;
+}
+
+/* The header up to and including "endheader"; *li is then the line after it. */
+static xai_status mot_header(xai_mot *m, lines *l, const char *name, size_t *li, double *nrows, double *ncols)
+{
+    xai_status st;
     int found_end = 0;
-    for (li = 0; li < l->nlines; li++) {
-        char *s = l->line[li];
+    for (*li = 0; *li < l->nlines; (*li)++) {
+        char *s = l->line[*li];
         while (isspace((unsigned char)*s))
             s++;
         if (strncmp(s, "endheader", 9) == 0 && (s[9] == '\0' || isspace((unsigned char)s[9]))) {
             found_end = 1;
-            li++;
+            (*li)++;
             break;
         }
-        char *eq = strchr(s, '=');
-        if (li == 0 && !eq) {
-            m->name = dup_trim(s);
-            if (!m->name) {
-                st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                goto out;
-            }
-            continue;
-        }
-        if (!eq) {
-            if (icontains(s, "in degrees") && m->in_degrees < 0)
-                m->in_degrees = 1;
-            else if (icontains(s, "in radians") && m->in_degrees < 0)
-                m->in_degrees = 0;
-            continue;
-        }
-        *eq = '\0';
-        char *k = dup_trim(s), *v = dup_trim(eq + 1);
-        if (!k || !v) {
-            free(k);
-            free(v);
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
-        m->keys[m->nkeys] = k;
-        m->values[m->nkeys] = v;
-        m->nkeys++;
-        double x;
-        int r = num(v, &x);
-        if (ieq(k, "nRows") || ieq(k, "datarows")) {
-            if (r != 1 || x < 0 || x != floor(x)) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
-                goto out;
-            }
-            nrows = x;
-        } else if (ieq(k, "nColumns") || ieq(k, "datacolumns")) {
-            if (r != 1 || x < 1 || x != floor(x)) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: bad %s '%s'", name, li + 1, k, v);
-                goto out;
-            }
-            ncols = x;
-        } else if (ieq(k, "inDegrees")) {
-            m->in_degrees = ieq(v, "yes") ? 1 : ieq(v, "no") ? 0 : -1;
-        } else if (ieq(k, "version") && r == 1 && fabs(x) < 1e9) {
-            m->version = (int)x;
-        }
+        if ((st = mot_header_line(m, s, *li, name, nrows, ncols)))
+            return st;
     }
-    if (!found_end) {
-        st = xai_error_set(XAI_EFORMAT, "%s: not a storage file: no 'endheader' line", name);
-        goto out;
-    }
-    if (!m->name && !(m->name = dups(""))) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    while (li < l->nlines && blank(l->line[li]))
-        li++;
-    if (li >= l->nlines) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: no column labels after endheader", name);
-        goto out;
-    }
-    size_t n = split(l->line[li], f);
+    if (!found_end)
+        return xai_error_set(XAI_EFORMAT, "%s: not a storage file: no 'endheader' line", name);
+    if (!m->name && !(m->name = dups("")))
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* The column labels: the first non-blank line after the header; *li moves past it. */
+static xai_status mot_labels(xai_mot *m, lines *l, char **f, const char *name, size_t *li, double ncols)
+{
+    while (*li < l->nlines && blank(l->line[*li]))
+        (*li)++;
+    if (*li >= l->nlines)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: no column labels after endheader", name);
+    size_t n = split(l->line[*li], f);
     while (n > 0 && blank(f[n - 1]))
         n--; /* trailing tabs */
-    if (n == 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: line %zu: no column labels", name, li + 1);
-        goto out;
-    }
-    if (ncols >= 0 && (double)n != ncols) {
-        st = xai_error_set(XAI_EFORMAT, "%s: nColumns=%g but line %zu has %zu labels", name, ncols, li + 1, n);
-        goto out;
-    }
+    if (n == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: line %zu: no column labels", name, *li + 1);
+    if (ncols >= 0 && (double)n != ncols)
+        return xai_error_set(XAI_EFORMAT, "%s: nColumns=%g but line %zu has %zu labels", name, ncols, *li + 1, n);
     m->ncolumns = (int)n;
     m->labels = calloc(n, sizeof *m->labels);
-    if (!m->labels) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!m->labels)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
     for (size_t i = 0; i < n; i++) {
-        if (!(m->labels[i] = dup_trim(f[i]))) {
-            st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
+        if (!(m->labels[i] = dup_trim(f[i])))
+            return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
         if (m->time_column < 0 && ieq(m->labels[i], "time"))
             m->time_column = (int)i;
     }
-    li++;
-    /* Rows: nRows when given (checked against the file size), else every non-blank line. */
+    (*li)++;
+    return XAI_OK;
+}
+
+/* Rows: nRows when given (checked against the file size), else every non-blank line. */
+static xai_status mot_alloc_rows(xai_mot *m, lines *l, const char *name, size_t li, double nrows)
+{
     size_t avail = 0;
     for (size_t k = li; k < l->nlines; k++)
         avail += !blank(l->line[k]);
     if (nrows < 0)
         nrows = (double)avail;
-    if (nrows > (double)avail) {
-        st = xai_error_set(XAI_EFORMAT, "%s: truncated: nRows=%g but only %zu data rows", name, nrows, avail);
-        goto out;
-    }
+    if (nrows > (double)avail)
+        return xai_error_set(XAI_EFORMAT, "%s: truncated: nRows=%g but only %zu data rows", name, nrows, avail);
     m->rows = (int64_t)nrows;
-    size_t nr = (size_t)m->rows, nc = n;
-    if ((double)nr * (double)nc > (double)l->len) {
-        st = xai_error_set(XAI_EFORMAT, "%s: %zu rows x %zu columns cannot fit in %zu bytes", name, nr, nc, l->len);
-        goto out;
-    }
+    size_t nr = (size_t)m->rows, nc = (size_t)m->ncolumns;
+    if ((double)nr * (double)nc > (double)l->len)
+        return xai_error_set(XAI_EFORMAT, "%s: %zu rows x %zu columns cannot fit in %zu bytes", name, nr, nc, l->len);
     m->data = malloc((nr * nc + 1) * sizeof *m->data);
     if (m->time_column >= 0)
         m->time = malloc((nr + 1) * sizeof *m->time);
-    if (!m->data || (m->time_column >= 0 && !m->time)) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
+    if (!m->data || (m->time_column >= 0 && !m->time))
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    return XAI_OK;
+}
+
+/* The data rows from line li; an empty cell is a missing value (NaN). */
+static xai_status mot_rows(xai_mot *m, lines *l, char **f, const char *name, size_t li)
+{
+    size_t nr = (size_t)m->rows, nc = (size_t)m->ncolumns;
     size_t row = 0;
     for (; li < l->nlines && row < nr; li++) {
         if (blank(l->line[li]))
@@ -614,27 +590,46 @@ static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
         size_t k = split(l->line[li], f);
         while (k > 0 && blank(f[k - 1]))
             k--;
-        if (k != nc) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu values, expected %zu", name, li + 1, k, nc);
-            goto out;
-        }
+        if (k != nc)
+            return xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu values, expected %zu", name, li + 1, k, nc);
         for (size_t c = 0; c < nc; c++) {
             double v;
             int r = num(f[c], &v);
             if (r == 0)
                 v = NAN;
-            else if (r < 0) {
-                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu (%s) '%s' is not a number", name, li + 1,
-                                   c + 1, m->labels[c], f[c]);
-                goto out;
-            }
+            else if (r < 0)
+                return xai_error_set(XAI_EFORMAT, "%s: line %zu: column %zu (%s) '%s' is not a number", name,
+                                     li + 1, c + 1, m->labels[c], f[c]);
             m->data[row * nc + c] = (float)v;
             if ((int)c == m->time_column)
                 m->time[row] = v;
         }
         row++;
     }
-out:
+    return XAI_OK;
+}
+
+static xai_status parse_mot(xai_mot *m, lines *l, const char *name)
+{
+    xai_status st;
+    size_t maxl = 0, li = 0;
+    for (size_t i = 0; i < l->nlines; i++) {
+        size_t n = strlen(l->line[i]);
+        maxl = n > maxl ? n : maxl;
+    }
+    char **f = malloc((maxl + 2) * sizeof *f);
+    m->keys = calloc(l->nlines, sizeof *m->keys);
+    m->values = calloc(l->nlines, sizeof *m->values);
+    if (!f || !m->keys || !m->values) {
+        free(f);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    m->in_degrees = -1;
+    m->time_column = -1;
+    double nrows = -1, ncols = -1;
+    if (!(st = mot_header(m, l, name, &li, &nrows, &ncols)) && !(st = mot_labels(m, l, f, name, &li, ncols)) &&
+        !(st = mot_alloc_rows(m, l, name, li, nrows)))
+        st = mot_rows(m, l, f, name, li);
     free(f);
     return st;
 }

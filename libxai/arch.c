@@ -235,113 +235,138 @@ static const char *const layer_names =
     "conv1d conv2d conv3d dense bn relu leakyrelu elu tanh sigmoid maxpool avgpool gap reference flatten dropout lstm "
     "timedist";
 
+/* conv1d/2d/3d(C, k=K [,s=S] [,p=P] [,d=D] [,g=G]) */
+static xai_status conv_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    int have_k = 0;
+    l->s[0] = l->d[0] = l->g = 1;
+    l->p[0] = 0;
+    l->ns = l->nd = l->np = 1;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of output channels first");
+    if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
+        return st;
+    for (int i = 1; i < na; i++) {
+        const arg *a = &av[i];
+        if (key_is(a, "k")) {
+            st = get_tuple(ps, l, a, 0, l->k, &l->nk);
+            have_k = 1;
+        } else if (key_is(a, "s")) {
+            st = get_tuple(ps, l, a, 0, l->s, &l->ns);
+        } else if (key_is(a, "p")) {
+            st = get_tuple(ps, l, a, 1, l->p, &l->np);
+        } else if (key_is(a, "d")) {
+            st = get_tuple(ps, l, a, 0, l->d, &l->nd);
+        } else if (key_is(a, "g")) {
+            st = get_int(ps, l, a->val, a->vlen, a->vcol, 0, &l->g);
+        } else {
+            return perr(ps, l, a->kcol, "unknown argument '%.*s' (conv takes C, k=, s=, p=, d=, g=)",
+                        (int)(a->key ? a->klen : a->vlen), a->key ? a->key : a->val);
+        }
+        if (st)
+            return st;
+        int cnt = key_is(a, "k") ? l->nk : key_is(a, "s") ? l->ns : key_is(a, "p") ? l->np : key_is(a, "d") ? l->nd : 1;
+        if (cnt != 1 && cnt != l->nsp)
+            return perr(ps, l, a->vcol, "%d values for a %d-D convolution", cnt, l->nsp);
+    }
+    if (!have_k)
+        return perr(ps, l, close_col, "missing kernel size k=K");
+    return XAI_OK;
+}
+
+/* dense(N), lstm(H [,bidirectional] [,last|all]) */
+static xai_status units_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of %s first",
+                    l->kind == L_DENSE ? "units" : "hidden units");
+    if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
+        return st;
+    if (l->kind == L_DENSE) {
+        if (na > 1)
+            return perr(ps, l, av[1].kcol, "dense takes one argument");
+        return XAI_OK;
+    }
+    for (int i = 1; i < na; i++) {
+        if (is_word(&av[i], "bidirectional"))
+            l->bidir = 1;
+        else if (is_word(&av[i], "last"))
+            l->all = 0;
+        else if (is_word(&av[i], "all"))
+            l->all = 1;
+        else
+            return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (lstm takes H, bidirectional, last, all)",
+                        (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
+    }
+    return XAI_OK;
+}
+
+/* maxpool/avgpool(K [,s=S] [,p=P]); the stride defaults to K later (ns = 0 here) */
+static xai_status pool_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
+{
+    xai_status st;
+    if (na < 1 || av[0].key)
+        return perr(ps, l, na ? av[0].kcol : close_col, "expected the pool size first");
+    arg k0 = av[0];
+    if ((st = get_tuple(ps, l, &k0, 0, l->k, &l->nk)))
+        return st;
+    l->ns = 0;
+    l->np = 1;
+    l->p[0] = 0;
+    for (int i = 1; i < na; i++) {
+        if (key_is(&av[i], "s"))
+            st = get_tuple(ps, l, &av[i], 0, l->s, &l->ns);
+        else if (key_is(&av[i], "p"))
+            st = get_tuple(ps, l, &av[i], 1, l->p, &l->np);
+        else
+            return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (pools take K, s=, p=)",
+                        (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
+        if (st)
+            return st;
+    }
+    return XAI_OK;
+}
+
+/* leakyrelu[(A)], elu[(A)], dropout[(P)]: one optional number */
+static xai_status number_args(const parser *ps, layer *l, const arg *av, int na)
+{
+    xai_status st;
+    l->a = l->kind == L_LRELU ? 0.01 : l->kind == L_ELU ? 1.0 : 0.5;
+    if (na > 1)
+        return perr(ps, l, av[1].kcol, "takes at most one argument");
+    if (na == 1) {
+        if (av[0].key)
+            return perr(ps, l, av[0].kcol, "expected a number");
+        if (l->kind == L_DROPOUT) {
+            if ((st = get_real(ps, l, &av[0], 0.0, 1.0, &l->a)))
+                return st;
+            if (l->a >= 1.0)
+                return perr(ps, l, av[0].vcol, "the dropout ratio must be below 1");
+        } else if ((st = get_real(ps, l, &av[0], -1e6, 1e6, &l->a))) {
+            return st;
+        }
+    }
+    return XAI_OK;
+}
+
 /* Interpret the arguments of one layer. */
 static xai_status layer_args(const parser *ps, layer *l, const arg *av, int na, int close_col)
 {
-    xai_status st;
     switch (l->kind) {
-    case L_CONV: {
-        int have_k = 0;
-        l->s[0] = l->d[0] = l->g = 1;
-        l->p[0] = 0;
-        l->ns = l->nd = l->np = 1;
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of output channels first");
-        if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
-            return st;
-        for (int i = 1; i < na; i++) {
-            const arg *a = &av[i];
-            if (key_is(a, "k")) {
-                st = get_tuple(ps, l, a, 0, l->k, &l->nk);
-                have_k = 1;
-            } else if (key_is(a, "s")) {
-                st = get_tuple(ps, l, a, 0, l->s, &l->ns);
-            } else if (key_is(a, "p")) {
-                st = get_tuple(ps, l, a, 1, l->p, &l->np);
-            } else if (key_is(a, "d")) {
-                st = get_tuple(ps, l, a, 0, l->d, &l->nd);
-            } else if (key_is(a, "g")) {
-                st = get_int(ps, l, a->val, a->vlen, a->vcol, 0, &l->g);
-            } else {
-                return perr(ps, l, a->kcol, "unknown argument '%.*s' (conv takes C, k=, s=, p=, d=, g=)",
-                            (int)(a->key ? a->klen : a->vlen), a->key ? a->key : a->val);
-            }
-            if (st)
-                return st;
-            int cnt = key_is(a, "k") ? l->nk : key_is(a, "s") ? l->ns : key_is(a, "p") ? l->np : key_is(a, "d") ? l->nd : 1;
-            if (cnt != 1 && cnt != l->nsp)
-                return perr(ps, l, a->vcol, "%d values for a %d-D convolution", cnt, l->nsp);
-        }
-        if (!have_k)
-            return perr(ps, l, close_col, "missing kernel size k=K");
-        return XAI_OK;
-    }
+    case L_CONV:
+        return conv_args(ps, l, av, na, close_col);
     case L_DENSE:
     case L_LSTM:
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the number of %s first",
-                        l->kind == L_DENSE ? "units" : "hidden units");
-        if ((st = get_int(ps, l, av[0].val, av[0].vlen, av[0].vcol, 0, &l->n)))
-            return st;
-        if (l->kind == L_DENSE) {
-            if (na > 1)
-                return perr(ps, l, av[1].kcol, "dense takes one argument");
-            return XAI_OK;
-        }
-        for (int i = 1; i < na; i++) {
-            if (is_word(&av[i], "bidirectional"))
-                l->bidir = 1;
-            else if (is_word(&av[i], "last"))
-                l->all = 0;
-            else if (is_word(&av[i], "all"))
-                l->all = 1;
-            else
-                return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (lstm takes H, bidirectional, last, all)",
-                            (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
-        }
-        return XAI_OK;
+        return units_args(ps, l, av, na, close_col);
     case L_MAXPOOL:
-    case L_AVGPOOL: {
-        if (na < 1 || av[0].key)
-            return perr(ps, l, na ? av[0].kcol : close_col, "expected the pool size first");
-        arg k0 = av[0];
-        if ((st = get_tuple(ps, l, &k0, 0, l->k, &l->nk)))
-            return st;
-        l->ns = 0;
-        l->np = 1;
-        l->p[0] = 0;
-        for (int i = 1; i < na; i++) {
-            if (key_is(&av[i], "s"))
-                st = get_tuple(ps, l, &av[i], 0, l->s, &l->ns);
-            else if (key_is(&av[i], "p"))
-                st = get_tuple(ps, l, &av[i], 1, l->p, &l->np);
-            else
-                return perr(ps, l, av[i].kcol, "unknown argument '%.*s' (pools take K, s=, p=)",
-                            (int)(av[i].key ? av[i].klen : av[i].vlen), av[i].key ? av[i].key : av[i].val);
-            if (st)
-                return st;
-        }
-        return XAI_OK;
-    }
+    case L_AVGPOOL:
+        return pool_args(ps, l, av, na, close_col);
     case L_LRELU:
     case L_ELU:
     case L_DROPOUT:
-        l->a = l->kind == L_LRELU ? 0.01 : l->kind == L_ELU ? 1.0 : 0.5;
-        if (na > 1)
-            return perr(ps, l, av[1].kcol, "takes at most one argument");
-        if (na == 1) {
-            if (av[0].key)
-                return perr(ps, l, av[0].kcol, "expected a number");
-            if (l->kind == L_DROPOUT) {
-                if ((st = get_real(ps, l, &av[0], 0.0, 1.0, &l->a)))
-                    return st;
-                if (l->a >= 1.0)
-                    return perr(ps, l, av[0].vcol, "the dropout ratio must be below 1");
-            } else if ((st = get_real(ps, l, &av[0], -1e6, 1e6, &l->a))) {
-                return st;
-            }
-        }
-        return XAI_OK;
+        return number_args(ps, l, av, na);
     default:
         if (na > 0)
             return perr(ps, l, av[0].kcol, "takes no arguments");
@@ -349,12 +374,11 @@ static xai_status layer_args(const parser *ps, layer *l, const arg *av, int na, 
     }
 }
 
-static xai_status parse_layer(parser *ps, int *pos, layer *l)
+/* The layer name at *pos: its kind and spatial rank; *pos moves past it. */
+static xai_status layer_name(const parser *ps, int *pos, layer *l)
 {
     const char *s = ps->spec;
     int i = *pos, n0 = i;
-    memset(l, 0, sizeof *l);
-    l->start = i;
     while (isalnum((unsigned char)s[i]) || s[i] == '_')
         i++;
     l->end = i;
@@ -383,6 +407,102 @@ static xai_status parse_layer(parser *ps, int *pos, layer *l)
         return perr(ps, l, n0, "unknown layer '%.*s' (known: %s)", nl, s + n0, layer_names);
     l->kind = names[found].kind;
     l->nsp = names[found].nsp;
+    *pos = i;
+    return XAI_OK;
+}
+
+/* After 'key' (from a0 to a1) and its '=' at *pi: the value, up to the next separator. */
+static xai_status key_value(const parser *ps, layer *l, int *pi, int a0, int a1, arg *a)
+{
+    const char *s = ps->spec;
+    int i = *pi;
+    a->key = s + a0;
+    a->klen = (size_t)(a1 - a0);
+    if (a->klen == 0) {
+        l->end = i + 1;
+        return perr(ps, l, i, "expected a name before '='");
+    }
+    for (size_t q = 0; q < a->klen; q++)
+        if (!isalnum((unsigned char)a->key[q])) {
+            l->end = i + 1;
+            return perr(ps, l, a0 + (int)q, "unexpected '%c' in an argument name (separate arguments with ',')",
+                        a->key[q]);
+        }
+    i = skip_ws(s, i + 1);
+    int v0 = i;
+    while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
+        i++;
+    int v1 = i;
+    while (v1 > v0 && isspace((unsigned char)s[v1 - 1]))
+        v1--;
+    a->val = s + v0;
+    a->vlen = (size_t)(v1 - v0);
+    a->vcol = v0;
+    *pi = i;
+    return XAI_OK;
+}
+
+/* One argument from *pi ('value' or 'key=value'), which leaves *pi at its ',' or ')'; *use is 0 for
+   the empty argument list "()". */
+static xai_status parse_arg(const parser *ps, layer *l, int *pi, int na, arg *out, int *use)
+{
+    const char *s = ps->spec;
+    xai_status st;
+    int i = skip_ws(s, *pi);
+    int a0 = i;
+    while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
+        i++;
+    int a1 = i;
+    while (a1 > a0 && isspace((unsigned char)s[a1 - 1]))
+        a1--;
+    arg a = {NULL, 0, s + a0, (size_t)(a1 - a0), a0, a0};
+    if (s[i] == '=' && (st = key_value(ps, l, &i, a0, a1, &a)))
+        return st;
+    l->end = s[i] ? i + 1 : i;
+    if (s[i] == '(' || s[i] == '=')
+        return perr(ps, l, i, "unexpected '%c'", s[i]);
+    if (!s[i])
+        return perr(ps, l, i, "expected ')'");
+    if (a.vlen == 0 && !a.key && !(s[i] == ')' && na == 0))
+        return perr(ps, l, a0, "expected an argument");
+    *use = a.vlen > 0 || a.key;
+    if (*use) {
+        for (size_t q = 0; q < a.vlen; q++)
+            if (isspace((unsigned char)a.val[q]))
+                return perr(ps, l, a.vcol + (int)q, "unexpected space inside a value (separate arguments with ',')");
+        if (na == MAX_ARGS)
+            return perr(ps, l, a0, "too many arguments");
+    }
+    *out = a;
+    *pi = i;
+    return XAI_OK;
+}
+
+/* timedist(LAYERS): the inner spec up to its ')' (not nested). */
+static xai_status parse_timedist(parser *ps, int *pos, layer *l, int i, int n0)
+{
+    if (ps->depth > 0)
+        return perr(ps, l, n0, "timedist cannot be nested");
+    ps->depth++;
+    ps->td_start = l->start;
+    xai_status st = parse_spec(ps, &i, 1, &l->sub, &l->nsub);
+    ps->depth--;
+    l->end = i;
+    if (st)
+        return st;
+    *pos = i;
+    return XAI_OK;
+}
+
+static xai_status parse_layer(parser *ps, int *pos, layer *l)
+{
+    const char *s = ps->spec;
+    int i = *pos, n0 = i;
+    xai_status st;
+    memset(l, 0, sizeof *l);
+    l->start = i;
+    if ((st = layer_name(ps, &i, l)))
+        return st;
     int j = skip_ws(s, i);
     if (s[j] != '(') {
         /* no arguments */
@@ -393,69 +513,17 @@ static xai_status parse_layer(parser *ps, int *pos, layer *l)
         return layer_args(ps, l, NULL, 0, i);
     }
     i = j + 1;
-    if (l->kind == L_TIMEDIST) {
-        if (ps->depth > 0)
-            return perr(ps, l, n0, "timedist cannot be nested");
-        ps->depth++;
-        ps->td_start = l->start;
-        xai_status st = parse_spec(ps, &i, 1, &l->sub, &l->nsub);
-        ps->depth--;
-        l->end = i;
-        if (st)
-            return st;
-        *pos = i;
-        return XAI_OK;
-    }
+    if (l->kind == L_TIMEDIST)
+        return parse_timedist(ps, pos, l, i, n0);
     arg av[MAX_ARGS];
     int na = 0;
-    while (1) {
-        i = skip_ws(s, i);
-        int a0 = i;
-        while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
-            i++;
-        int a1 = i;
-        while (a1 > a0 && isspace((unsigned char)s[a1 - 1]))
-            a1--;
-        arg a = {NULL, 0, s + a0, (size_t)(a1 - a0), a0, a0};
-        if (s[i] == '=') {
-            a.key = s + a0;
-            a.klen = (size_t)(a1 - a0);
-            if (a.klen == 0) {
-                l->end = i + 1;
-                return perr(ps, l, i, "expected a name before '='");
-            }
-            for (size_t q = 0; q < a.klen; q++)
-                if (!isalnum((unsigned char)a.key[q])) {
-                    l->end = i + 1;
-                    return perr(ps, l, a0 + (int)q, "unexpected '%c' in an argument name (separate arguments with ',')",
-                                a.key[q]);
-                }
-            i = skip_ws(s, i + 1);
-            int v0 = i;
-            while (s[i] && s[i] != ',' && s[i] != ')' && s[i] != '(' && s[i] != '=')
-                i++;
-            int v1 = i;
-            while (v1 > v0 && isspace((unsigned char)s[v1 - 1]))
-                v1--;
-            a.val = s + v0;
-            a.vlen = (size_t)(v1 - v0);
-            a.vcol = v0;
-        }
-        l->end = s[i] ? i + 1 : i;
-        if (s[i] == '(' || s[i] == '=')
-            return perr(ps, l, i, "unexpected '%c'", s[i]);
-        if (!s[i])
-            return perr(ps, l, i, "expected ')'");
-        if (a.vlen == 0 && !a.key && !(s[i] == ')' && na == 0))
-            return perr(ps, l, a0, "expected an argument");
-        if (a.vlen > 0 || a.key) {
-            for (size_t q = 0; q < a.vlen; q++)
-                if (isspace((unsigned char)a.val[q]))
-                    return perr(ps, l, a.vcol + (int)q, "unexpected space inside a value (separate arguments with ',')");
-            if (na == MAX_ARGS)
-                return perr(ps, l, a0, "too many arguments");
+    for (;;) {
+        arg a = {0};
+        int use = 0;
+        if ((st = parse_arg(ps, l, &i, na, &a, &use)))
+            return st;
+        if (use)
             av[na++] = a;
-        }
         if (s[i] == ')')
             break;
         i++; /* ',' */
@@ -820,327 +888,430 @@ static int64_t kval(const int64_t *v, int n, int i)
     return n == 1 ? v[0] : v[i];
 }
 
-static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx, int is_last, int next_is_lstm)
-{
-    char base[48], out[64], nm[96];
-    char sh[160];
-    xai_status st;
-    static const char *const kname[] = {"conv", "dense", "bn", "relu", "leakyrelu", "elu", "tanh", "sigmoid",
-                                        "maxpool", "avgpool", "gap", "flatten", "dropout", "lstm", "timedist",
-                                        "reference"};
-    snprintf(base, sizeof base, "%s%s%d", prefix, kname[l->kind], idx);
-    if (is_last)
-        snprintf(out, sizeof out, "logits");
-    else
-        snprintf(out, sizeof out, "%s.out", base);
-    fmt_shape(sh, sizeof sh, b->rank, b->dim, b->nobatch ? 0 : 1);
+/* One layer being emitted: "<prefix><kind><idx>" names its nodes and parameters, out is the tensor
+   it leaves current ("logits" for the last layer), sh the input shape for messages. */
+typedef struct {
+    bld *b;
+    const layer *l;
+    const char *prefix;
+    int idx, next_is_lstm;
+    char base[48], out[64], sh[160];
+} emit_ctx;
 
-    switch (l->kind) {
-    case L_CONV: {
-        if (b->layout != LAY_CH || b->rank != l->nsp + 2)
-            return perr(b->ps, l, l->start, "conv%dd needs a [C, %s] input, got %s", l->nsp,
-                        l->nsp == 1 ? "T" : l->nsp == 2 ? "H, W" : "D, H, W", sh);
-        int64_t cin = b->dim[1];
-        if (cin % l->g || l->n % l->g)
-            return perr(b->ps, l, l->start, "group %lld does not divide %lld input and %lld output channels",
-                        (long long)l->g, (long long)cin, (long long)l->n);
-        int64_t ks[3], ss[3], ds[3], pads[6], wd[5];
-        int64_t fan_in = cin / l->g;
-        for (int i = 0; i < l->nsp; i++) {
-            ks[i] = kval(l->k, l->nk, i);
-            ss[i] = kval(l->s, l->ns, i);
-            ds[i] = kval(l->d, l->nd, i);
-            pads[i] = pads[i + l->nsp] = kval(l->p, l->np, i);
-            if (pads[i] > ds[i] * (ks[i] - 1))
-                return perr(b->ps, l, l->start, "padding %lld is more than the kernel extent %lld (d*(k-1))",
-                            (long long)pads[i], (long long)(ds[i] * (ks[i] - 1)));
-            int64_t in = b->dim[2 + i];
-            int64_t span = in + 2 * pads[i] - ds[i] * (ks[i] - 1) - 1;
-            if (span < 0)
-                return perr(b->ps, l, l->start, "kernel %lld (dilation %lld, padding %lld) does not fit input %s",
-                            (long long)ks[i], (long long)ds[i], (long long)pads[i], sh);
-            b->dim[2 + i] = span / ss[i] + 1;
-            fan_in *= ks[i];
-            wd[2 + i] = ks[i];
-        }
-        wd[0] = l->n;
-        wd[1] = cin / l->g;
-        if (fan_in > MAX_NUMEL || l->n > MAX_NUMEL / fan_in)
-            return perr(b->ps, l, l->start, "too many weights");
-        b->dim[1] = l->n;
-        double bound = 1.0 / sqrt((double)fan_in);
-        char wn[96], bn[96];
-        snprintf(wn, sizeof wn, "%s.weight", base);
-        snprintf(bn, sizeof bn, "%s.bias", base);
-        add_param(b, wn, l->nsp + 2, wd, INIT_UNIFORM, bound, 0);
-        add_param(b, bn, 1, &l->n, INIT_UNIFORM, bound, 0);
-        const char *in[3] = {b->cur, wn, bn};
-        const char *o[1] = {out};
-        Onnx__NodeProto *n = add_node(b, "Conv", base, 3, in, 1, o);
-        attr_ints(b, n, "kernel_shape", ks, l->nsp);
-        attr_ints(b, n, "strides", ss, l->nsp);
-        attr_ints(b, n, "pads", pads, 2 * l->nsp);
-        attr_ints(b, n, "dilations", ds, l->nsp);
-        attr_int(b, n, "group", l->g);
-        set_cur(b, out);
-        break;
+static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx, int is_last, int next_is_lstm);
+
+/* "<base>.weight" and "<base>.bias", PyTorch's U(-bound, bound), then the node reading them. */
+static Onnx__NodeProto *weighted_node(const emit_ctx *c, const char *op, int wnd, const int64_t *wd, double bound)
+{
+    bld *b = c->b;
+    char wn[96], bn[96];
+    snprintf(wn, sizeof wn, "%s.weight", c->base);
+    snprintf(bn, sizeof bn, "%s.bias", c->base);
+    add_param(b, wn, wnd, wd, INIT_UNIFORM, bound, 0);
+    add_param(b, bn, 1, &c->l->n, INIT_UNIFORM, bound, 0);
+    const char *in[3] = {b->cur, wn, bn};
+    const char *o[1] = {c->out};
+    Onnx__NodeProto *n = add_node(b, op, c->base, 3, in, 1, o);
+    set_cur(b, c->out);
+    return n;
+}
+
+/* Conv output size per spatial axis (floor((in + 2p - d(k-1) - 1) / s) + 1), and the weight shape. */
+static xai_status conv_geometry(const emit_ctx *c, int64_t *ks, int64_t *ss, int64_t *ds, int64_t *pads,
+                                int64_t *wd, int64_t *fan_in)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    for (int i = 0; i < l->nsp; i++) {
+        ks[i] = kval(l->k, l->nk, i);
+        ss[i] = kval(l->s, l->ns, i);
+        ds[i] = kval(l->d, l->nd, i);
+        pads[i] = pads[i + l->nsp] = kval(l->p, l->np, i);
+        if (pads[i] > ds[i] * (ks[i] - 1))
+            return perr(b->ps, l, l->start, "padding %lld is more than the kernel extent %lld (d*(k-1))",
+                        (long long)pads[i], (long long)(ds[i] * (ks[i] - 1)));
+        int64_t in = b->dim[2 + i];
+        int64_t span = in + 2 * pads[i] - ds[i] * (ks[i] - 1) - 1;
+        if (span < 0)
+            return perr(b->ps, l, l->start, "kernel %lld (dilation %lld, padding %lld) does not fit input %s",
+                        (long long)ks[i], (long long)ds[i], (long long)pads[i], c->sh);
+        b->dim[2 + i] = span / ss[i] + 1;
+        *fan_in *= ks[i];
+        wd[2 + i] = ks[i];
     }
-    case L_DENSE: {
-        if (b->rank != 2)
-            return perr(b->ps, l, l->start, "dense needs a flat input, got %s: add flatten or gap before it", sh);
-        int64_t f = b->dim[1];
-        int64_t wd[2] = {l->n, f};
-        if (l->n > MAX_NUMEL / f)
-            return perr(b->ps, l, l->start, "too many weights");
-        double bound = 1.0 / sqrt((double)f);
-        char wn[96], bn[96];
-        snprintf(wn, sizeof wn, "%s.weight", base);
-        snprintf(bn, sizeof bn, "%s.bias", base);
-        add_param(b, wn, 2, wd, INIT_UNIFORM, bound, 0);
-        add_param(b, bn, 1, &l->n, INIT_UNIFORM, bound, 0);
-        const char *in[3] = {b->cur, wn, bn};
-        const char *o[1] = {out};
-        Onnx__NodeProto *n = add_node(b, "Gemm", base, 3, in, 1, o);
-        attr_int(b, n, "transB", 1);
-        b->dim[1] = l->n;
-        b->layout = LAY_FLAT;
-        set_cur(b, out);
-        break;
+    return XAI_OK;
+}
+
+static xai_status emit_conv(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    xai_status st;
+    if (b->layout != LAY_CH || b->rank != l->nsp + 2)
+        return perr(b->ps, l, l->start, "conv%dd needs a [C, %s] input, got %s", l->nsp,
+                    l->nsp == 1 ? "T" : l->nsp == 2 ? "H, W" : "D, H, W", c->sh);
+    int64_t cin = b->dim[1];
+    if (cin % l->g || l->n % l->g)
+        return perr(b->ps, l, l->start, "group %lld does not divide %lld input and %lld output channels",
+                    (long long)l->g, (long long)cin, (long long)l->n);
+    int64_t ks[3], ss[3], ds[3], pads[6], wd[5];
+    int64_t fan_in = cin / l->g;
+    if ((st = conv_geometry(c, ks, ss, ds, pads, wd, &fan_in)))
+        return st;
+    wd[0] = l->n;
+    wd[1] = cin / l->g;
+    if (fan_in > MAX_NUMEL || l->n > MAX_NUMEL / fan_in)
+        return perr(b->ps, l, l->start, "too many weights");
+    b->dim[1] = l->n;
+    Onnx__NodeProto *n = weighted_node(c, "Conv", l->nsp + 2, wd, 1.0 / sqrt((double)fan_in));
+    attr_ints(b, n, "kernel_shape", ks, l->nsp);
+    attr_ints(b, n, "strides", ss, l->nsp);
+    attr_ints(b, n, "pads", pads, 2 * l->nsp);
+    attr_ints(b, n, "dilations", ds, l->nsp);
+    attr_int(b, n, "group", l->g);
+    return XAI_OK;
+}
+
+static xai_status emit_dense(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    if (b->rank != 2)
+        return perr(b->ps, l, l->start, "dense needs a flat input, got %s: add flatten or gap before it", c->sh);
+    int64_t f = b->dim[1];
+    int64_t wd[2] = {l->n, f};
+    if (l->n > MAX_NUMEL / f)
+        return perr(b->ps, l, l->start, "too many weights");
+    attr_int(b, weighted_node(c, "Gemm", 2, wd, 1.0 / sqrt((double)f)), "transB", 1);
+    b->dim[1] = l->n;
+    b->layout = LAY_FLAT;
+    return XAI_OK;
+}
+
+/* BatchNormalization starts as the identity: scale 1, bias 0, running mean 0, running var 1. */
+static xai_status emit_bn(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    if (b->layout == LAY_SEQ || b->layout == LAY_TDSEQ || b->rank < 2)
+        return perr(b->ps, l, l->start, "bn needs channels first ([C, ...] or [F]), got the sequence %s", c->sh);
+    int64_t ch = b->dim[1];
+    char pn[4][96];
+    static const char *const suf[4] = {"weight", "bias", "running_mean", "running_var"};
+    static const float val[4] = {1.0f, 0.0f, 0.0f, 1.0f};
+    for (int k = 0; k < 4; k++) {
+        snprintf(pn[k], sizeof pn[k], "%s.%s", c->base, suf[k]);
+        add_param(b, pn[k], 1, &ch, INIT_CONST, 0, val[k]);
     }
-    case L_BN: {
-        if (b->layout == LAY_SEQ || b->layout == LAY_TDSEQ || b->rank < 2)
-            return perr(b->ps, l, l->start, "bn needs channels first ([C, ...] or [F]), got the sequence %s", sh);
-        int64_t c = b->dim[1];
-        char pn[4][96];
-        static const char *const suf[4] = {"weight", "bias", "running_mean", "running_var"};
-        static const float val[4] = {1.0f, 0.0f, 0.0f, 1.0f};
-        for (int k = 0; k < 4; k++) {
-            snprintf(pn[k], sizeof pn[k], "%s.%s", base, suf[k]);
-            add_param(b, pn[k], 1, &c, INIT_CONST, 0, val[k]);
-        }
-        const char *in[5] = {b->cur, pn[0], pn[1], pn[2], pn[3]};
-        const char *o[1] = {out};
-        Onnx__NodeProto *n = add_node(b, "BatchNormalization", base, 5, in, 1, o);
-        attr_float(b, n, "epsilon", 1e-5f);
-        attr_float(b, n, "momentum", 0.9f);
-        set_cur(b, out);
-        break;
+    const char *in[5] = {b->cur, pn[0], pn[1], pn[2], pn[3]};
+    const char *o[1] = {c->out};
+    Onnx__NodeProto *n = add_node(b, "BatchNormalization", c->base, 5, in, 1, o);
+    attr_float(b, n, "epsilon", 1e-5f);
+    attr_float(b, n, "momentum", 0.9f);
+    set_cur(b, c->out);
+    return XAI_OK;
+}
+
+static xai_status emit_activation(const emit_ctx *c)
+{
+    static const char *const op[] = {[L_RELU] = "Relu", [L_TANH] = "Tanh", [L_SIGMOID] = "Sigmoid",
+                                     [L_LRELU] = "LeakyRelu", [L_ELU] = "Elu"};
+    Onnx__NodeProto *n = simple(c->b, op[c->l->kind], c->base, c->out);
+    if (c->l->kind == L_LRELU || c->l->kind == L_ELU)
+        attr_float(c->b, n, "alpha", (float)c->l->a);
+    return XAI_OK;
+}
+
+/* The ratio is an input (opset 12 on), a constant that is not trained. */
+static xai_status emit_dropout(const emit_ctx *c)
+{
+    bld *b = c->b;
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.ratio", c->base);
+    add_param(b, nm, 0, NULL, INIT_CONST, 0, (float)c->l->a);
+    b->nparams -= 1; /* not a trainable parameter */
+    const char *in[2] = {b->cur, nm};
+    const char *o[1] = {c->out};
+    add_node(b, "Dropout", c->base, 2, in, 1, o);
+    set_cur(b, c->out);
+    return XAI_OK;
+}
+
+static xai_status emit_pool(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    int nsp = b->rank - 2;
+    if (b->layout != LAY_CH || nsp < 1 || nsp > 3)
+        return perr(b->ps, l, l->start, "pooling needs a [C, ...] input with 1 to 3 spatial axes, got %s", c->sh);
+    if ((l->nk != 1 && l->nk != nsp) || (l->ns > 1 && l->ns != nsp) || (l->np != 1 && l->np != nsp))
+        return perr(b->ps, l, l->start, "give 1 or %d values per argument for the input %s", nsp, c->sh);
+    int64_t ks[3], ss[3], pads[6];
+    for (int i = 0; i < nsp; i++) {
+        ks[i] = kval(l->k, l->nk, i);
+        ss[i] = l->ns ? kval(l->s, l->ns, i) : ks[i];
+        pads[i] = pads[i + nsp] = kval(l->p, l->np, i);
+        if (2 * pads[i] > ks[i])
+            return perr(b->ps, l, l->start, "padding %lld is more than half the pool size %lld",
+                        (long long)pads[i], (long long)ks[i]);
+        int64_t span = b->dim[2 + i] + 2 * pads[i] - ks[i];
+        if (span < 0)
+            return perr(b->ps, l, l->start, "pool size %lld does not fit input %s", (long long)ks[i], c->sh);
+        b->dim[2 + i] = span / ss[i] + 1;
     }
-    case L_RELU:
-        simple(b, "Relu", base, out);
-        break;
-    case L_TANH:
-        simple(b, "Tanh", base, out);
-        break;
-    case L_SIGMOID:
-        simple(b, "Sigmoid", base, out);
-        break;
-    case L_LRELU:
-    case L_ELU:
-        attr_float(b, simple(b, l->kind == L_LRELU ? "LeakyRelu" : "Elu", base, out), "alpha", (float)l->a);
-        break;
-    case L_DROPOUT: {
-        snprintf(nm, sizeof nm, "%s.ratio", base);
-        add_param(b, nm, 0, NULL, INIT_CONST, 0, (float)l->a);
-        b->nparams -= 1; /* not a trainable parameter */
-        const char *in[2] = {b->cur, nm};
-        const char *o[1] = {out};
-        add_node(b, "Dropout", base, 2, in, 1, o);
-        set_cur(b, out);
-        break;
+    Onnx__NodeProto *n = simple(b, l->kind == L_MAXPOOL ? "MaxPool" : "AveragePool", c->base, c->out);
+    attr_ints(b, n, "kernel_shape", ks, nsp);
+    attr_ints(b, n, "strides", ss, nsp);
+    attr_ints(b, n, "pads", pads, 2 * nsp);
+    if (l->kind == L_AVGPOOL && l->p[0] + l->p[1] + l->p[2] > 0)
+        attr_int(b, n, "count_include_pad", 1);
+    return XAI_OK;
+}
+
+static xai_status emit_gap(const emit_ctx *c)
+{
+    bld *b = c->b;
+    char nm[96];
+    if (b->layout != LAY_CH || b->rank < 3)
+        return perr(b->ps, c->l, c->l->start, "gap needs a [C, ...] input, got %s", c->sh);
+    snprintf(nm, sizeof nm, "%s.pooled", c->base);
+    simple(b, "GlobalAveragePool", c->base, nm);
+    snprintf(nm, sizeof nm, "%s_flatten", c->base);
+    attr_int(b, simple(b, "Flatten", nm, c->out), "axis", 1);
+    b->rank = 2;
+    b->layout = LAY_FLAT;
+    return XAI_OK;
+}
+
+/* x - c: c is zero (the identity) until xai_model_set_reference() sets it to the training mean;
+   a constant, so not counted as trainable. */
+static xai_status emit_reference(const emit_ctx *c)
+{
+    bld *b = c->b;
+    char nm[96];
+    if (b->nobatch)
+        return perr(b->ps, c->l, c->l->start, "reference is not allowed inside timedist");
+    snprintf(nm, sizeof nm, "%s.ref", c->base);
+    add_param(b, nm, b->rank - 1, b->dim + 1, INIT_CONST, 0, 0.0f);
+    int64_t n = 1;
+    for (int i = 1; i < b->rank; i++)
+        n *= b->dim[i];
+    b->nparams -= n;
+    const char *in[2] = {b->cur, nm};
+    const char *o[1] = {c->out};
+    add_node(b, "Sub", c->base, 2, in, 1, o);
+    set_cur(b, c->out);
+    return XAI_OK;
+}
+
+static xai_status emit_flatten(const emit_ctx *c)
+{
+    bld *b = c->b;
+    if (b->rank < 2)
+        return perr(b->ps, c->l, c->l->start, "nothing to flatten");
+    int64_t f = 1;
+    for (int i = 1; i < b->rank; i++)
+        f *= b->dim[i];
+    attr_int(b, simple(b, "Flatten", c->base, c->out), "axis", 1);
+    b->dim[1] = f;
+    b->rank = 2;
+    b->layout = LAY_FLAT;
+    return XAI_OK;
+}
+
+/* The LSTM's input in ONNX's time-major [T, 1, F] layout: a timedist sequence already is; a
+   sequence [1, T, F] or a conv1d output [1, C, T] gets a Transpose. xn names the result. */
+static xai_status lstm_input(const emit_ctx *c, char *xn, size_t cap, int64_t *T, int64_t *F)
+{
+    bld *b = c->b;
+    char nm[96];
+    if (b->layout == LAY_TDSEQ) {
+        *T = b->dim[0];
+        *F = b->dim[2];
+        snprintf(xn, cap, "%s", b->cur);
+        return XAI_OK;
     }
-    case L_MAXPOOL:
-    case L_AVGPOOL: {
-        int nsp = b->rank - 2;
-        if (b->layout != LAY_CH || nsp < 1 || nsp > 3)
-            return perr(b->ps, l, l->start, "pooling needs a [C, ...] input with 1 to 3 spatial axes, got %s", sh);
-        if ((l->nk != 1 && l->nk != nsp) || (l->ns > 1 && l->ns != nsp) || (l->np != 1 && l->np != nsp))
-            return perr(b->ps, l, l->start, "give 1 or %d values per argument for the input %s", nsp, sh);
-        int64_t ks[3], ss[3], pads[6];
-        for (int i = 0; i < nsp; i++) {
-            ks[i] = kval(l->k, l->nk, i);
-            ss[i] = l->ns ? kval(l->s, l->ns, i) : ks[i];
-            pads[i] = pads[i + nsp] = kval(l->p, l->np, i);
-            if (2 * pads[i] > ks[i])
-                return perr(b->ps, l, l->start, "padding %lld is more than half the pool size %lld",
-                            (long long)pads[i], (long long)ks[i]);
-            int64_t span = b->dim[2 + i] + 2 * pads[i] - ks[i];
-            if (span < 0)
-                return perr(b->ps, l, l->start, "pool size %lld does not fit input %s", (long long)ks[i], sh);
-            b->dim[2 + i] = span / ss[i] + 1;
-        }
-        Onnx__NodeProto *n = simple(b, l->kind == L_MAXPOOL ? "MaxPool" : "AveragePool", base, out);
-        attr_ints(b, n, "kernel_shape", ks, nsp);
-        attr_ints(b, n, "strides", ss, nsp);
-        attr_ints(b, n, "pads", pads, 2 * nsp);
-        if (l->kind == L_AVGPOOL && l->p[0] + l->p[1] + l->p[2] > 0)
-            attr_int(b, n, "count_include_pad", 1);
-        break;
+    if (!(b->rank == 3 && (b->layout == LAY_SEQ || b->layout == LAY_CH)))
+        return perr(b->ps, c->l, c->l->start, "lstm needs a sequence [T, F] or a conv1d output [C, T], got %s",
+                    c->sh);
+    int64_t perm[3] = {1, 0, 2};
+    if (b->layout == LAY_CH) {
+        perm[0] = 2;
+        perm[1] = 0;
+        perm[2] = 1;
     }
-    case L_GAP: {
-        if (b->layout != LAY_CH || b->rank < 3)
-            return perr(b->ps, l, l->start, "gap needs a [C, ...] input, got %s", sh);
-        snprintf(nm, sizeof nm, "%s.pooled", base);
-        simple(b, "GlobalAveragePool", base, nm);
-        snprintf(nm, sizeof nm, "%s_flatten", base);
-        attr_int(b, simple(b, "Flatten", nm, out), "axis", 1);
+    *T = b->dim[perm[0]];
+    *F = b->dim[perm[2]];
+    snprintf(xn, cap, "%s.x", c->base);
+    snprintf(nm, sizeof nm, "%s_time_major", c->base);
+    attr_ints(b, simple(b, "Transpose", nm, xn), "perm", perm, 3);
+    return XAI_OK;
+}
+
+/* lstm(...,last): Y_h [ndir, 1, H] -> [1, ndir, H] -> flat [1, ndir*H]. */
+static void lstm_last(const emit_ctx *c, const char *yh, int64_t ndir, int64_t H)
+{
+    bld *b = c->b;
+    int64_t perm[3] = {1, 0, 2};
+    char nm[96], tn[96];
+    set_cur(b, yh);
+    snprintf(nm, sizeof nm, "%s.h", c->base);
+    snprintf(tn, sizeof tn, "%s_last", c->base);
+    attr_ints(b, simple(b, "Transpose", tn, nm), "perm", perm, 3);
+    snprintf(tn, sizeof tn, "%s_flatten", c->base);
+    attr_int(b, simple(b, "Flatten", tn, c->out), "axis", 1);
+    b->rank = 2;
+    b->dim[0] = 1;
+    b->dim[1] = ndir * H;
+    b->layout = LAY_FLAT;
+}
+
+/* lstm(...,all): Y [T, ndir, 1, H] -> batch first [1, T, ndir, H], then the sequence [1, T, ndir*H]
+   for a following lstm, else flat [1, T*ndir*H]. */
+static void lstm_all(const emit_ctx *c, const char *yn, int64_t T, int64_t ndir, int64_t H)
+{
+    bld *b = c->b;
+    int64_t perm[4] = {2, 0, 1, 3};
+    char nm[96], tn[96];
+    set_cur(b, yn);
+    snprintf(nm, sizeof nm, "%s.seq", c->base);
+    snprintf(tn, sizeof tn, "%s_batch_first", c->base);
+    attr_ints(b, simple(b, "Transpose", tn, nm), "perm", perm, 4);
+    if (c->next_is_lstm) {
+        int64_t shp[3] = {1, T, ndir * H};
+        char sn[96];
+        snprintf(sn, sizeof sn, "%s.shape", c->base);
+        add_i64(b, sn, 3, shp);
+        const char *rin[2] = {b->cur, sn};
+        const char *ro[1] = {c->out};
+        snprintf(tn, sizeof tn, "%s_reshape", c->base);
+        add_node(b, "Reshape", tn, 2, rin, 1, ro);
+        set_cur(b, c->out);
+        b->rank = 3;
+        b->dim[0] = 1;
+        b->dim[1] = T;
+        b->dim[2] = ndir * H;
+        b->layout = LAY_SEQ;
+    } else {
+        snprintf(tn, sizeof tn, "%s_flatten", c->base);
+        attr_int(b, simple(b, "Flatten", tn, c->out), "axis", 1);
         b->rank = 2;
+        b->dim[0] = 1;
+        b->dim[1] = T * ndir * H;
         b->layout = LAY_FLAT;
-        break;
     }
-    case L_REFERENCE: {
-        if (b->nobatch)
-            return perr(b->ps, l, l->start, "reference is not allowed inside timedist");
-        snprintf(nm, sizeof nm, "%s.ref", base);
-        add_param(b, nm, b->rank - 1, b->dim + 1, INIT_CONST, 0, 0.0f);
-        int64_t n = 1;
-        for (int i = 1; i < b->rank; i++)
-            n *= b->dim[i];
-        b->nparams -= n; /* not a trainable parameter */
-        const char *in[2] = {b->cur, nm};
-        const char *o[1] = {out};
-        add_node(b, "Sub", base, 2, in, 1, o);
-        set_cur(b, out);
-        break;
+}
+
+static xai_status emit_lstm(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    xai_status st;
+    int64_t T = 0, F = 0; /* set by lstm_input on success */
+    char xn[128];
+    if ((st = lstm_input(c, xn, sizeof xn, &T, &F)))
+        return st;
+    int64_t H = l->n, nd = l->bidir ? 2 : 1;
+    if (4 * H > MAX_NUMEL / (F + H) / nd)
+        return perr(b->ps, l, l->start, "too many weights");
+    double bound = 1.0 / sqrt((double)H);
+    char wn[96], rn[96], bnm[96], yn[96], yh[96];
+    snprintf(wn, sizeof wn, "%s.W", c->base);
+    snprintf(rn, sizeof rn, "%s.R", c->base);
+    snprintf(bnm, sizeof bnm, "%s.B", c->base);
+    snprintf(yn, sizeof yn, "%s.Y", c->base);
+    snprintf(yh, sizeof yh, "%s.Y_h", c->base);
+    int64_t wd[3] = {nd, 4 * H, F}, rd[3] = {nd, 4 * H, H}, bd[2] = {nd, 8 * H};
+    add_param(b, wn, 3, wd, INIT_UNIFORM, bound, 0);
+    add_param(b, rn, 3, rd, INIT_UNIFORM, bound, 0);
+    add_param(b, bnm, 2, bd, INIT_UNIFORM, bound, 0);
+    const char *in[4] = {xn, wn, rn, bnm};
+    const char *o[2] = {yn, yh};
+    Onnx__NodeProto *n = add_node(b, "LSTM", c->base, 4, in, 2, o);
+    attr_int(b, n, "hidden_size", H);
+    attr_str(b, n, "direction", l->bidir ? "bidirectional" : "forward");
+    if (!l->all)
+        lstm_last(c, yh, nd, H);
+    else
+        lstm_all(c, yn, T, nd, H);
+    return XAI_OK;
+}
+
+/* timedist(LAYERS): the slices [S, C, ...] are the CNN's batch; each slice's features, flattened,
+   become one step of the sequence [S, 1, F] that the following lstm reads. */
+static xai_status emit_timedist(const emit_ctx *c)
+{
+    bld *b = c->b;
+    const layer *l = c->l;
+    xai_status st;
+    char nm[96];
+    if (c->idx != 0 || c->prefix[0])
+        return perr(b->ps, l, l->start, "timedist must be the first layer");
+    if (b->rank < 3 || b->layout != LAY_CH)
+        return perr(b->ps, l, l->start, "timedist needs an input [S, C, ...] of slices, got %s", c->sh);
+    char pre[32];
+    snprintf(pre, sizeof pre, "td%d.", c->idx);
+    for (int i = 0; i < l->nsub; i++) {
+        const layer *s = &l->sub[i];
+        if (s->kind == L_LSTM || s->kind == L_TIMEDIST)
+            return perr(b->ps, s, s->start, "not allowed inside timedist (put the lstm after it)");
+        if ((st = emit_layer(b, s, pre, i, 0, 0)))
+            return st;
     }
-    case L_FLATTEN: {
-        if (b->rank < 2)
-            return perr(b->ps, l, l->start, "nothing to flatten");
+    if (b->rank > 2) {
         int64_t f = 1;
         for (int i = 1; i < b->rank; i++)
             f *= b->dim[i];
-        attr_int(b, simple(b, "Flatten", base, out), "axis", 1);
-        b->dim[1] = f;
+        snprintf(nm, sizeof nm, "%s.flat", c->base);
+        char tn[96];
+        snprintf(tn, sizeof tn, "%s_flatten", c->base);
+        attr_int(b, simple(b, "Flatten", tn, nm), "axis", 1);
         b->rank = 2;
-        b->layout = LAY_FLAT;
-        break;
+        b->dim[1] = f;
     }
-    case L_LSTM: {
-        int64_t T, F;
-        char xn[128];
-        if (b->layout == LAY_TDSEQ) {
-            T = b->dim[0];
-            F = b->dim[2];
-            snprintf(xn, sizeof xn, "%s", b->cur);
-        } else if (b->rank == 3 && (b->layout == LAY_SEQ || b->layout == LAY_CH)) {
-            int64_t perm[3] = {1, 0, 2};
-            if (b->layout == LAY_CH) {
-                perm[0] = 2;
-                perm[1] = 0;
-                perm[2] = 1;
-            }
-            T = b->dim[perm[0]];
-            F = b->dim[perm[2]];
-            snprintf(xn, sizeof xn, "%s.x", base);
-            snprintf(nm, sizeof nm, "%s_time_major", base);
-            attr_ints(b, simple(b, "Transpose", nm, xn), "perm", perm, 3);
-        } else {
-            return perr(b->ps, l, l->start, "lstm needs a sequence [T, F] or a conv1d output [C, T], got %s", sh);
-        }
-        int64_t H = l->n, nd = l->bidir ? 2 : 1;
-        if (4 * H > MAX_NUMEL / (F + H) / nd)
-            return perr(b->ps, l, l->start, "too many weights");
-        double bound = 1.0 / sqrt((double)H);
-        char wn[96], rn[96], bnm[96], yn[96], yh[96];
-        snprintf(wn, sizeof wn, "%s.W", base);
-        snprintf(rn, sizeof rn, "%s.R", base);
-        snprintf(bnm, sizeof bnm, "%s.B", base);
-        snprintf(yn, sizeof yn, "%s.Y", base);
-        snprintf(yh, sizeof yh, "%s.Y_h", base);
-        int64_t wd[3] = {nd, 4 * H, F}, rd[3] = {nd, 4 * H, H}, bd[2] = {nd, 8 * H};
-        add_param(b, wn, 3, wd, INIT_UNIFORM, bound, 0);
-        add_param(b, rn, 3, rd, INIT_UNIFORM, bound, 0);
-        add_param(b, bnm, 2, bd, INIT_UNIFORM, bound, 0);
-        const char *in[4] = {xn, wn, rn, bnm};
-        const char *o[2] = {yn, yh};
-        Onnx__NodeProto *n = add_node(b, "LSTM", base, 4, in, 2, o);
-        attr_int(b, n, "hidden_size", H);
-        attr_str(b, n, "direction", l->bidir ? "bidirectional" : "forward");
-        if (!l->all) {
-            int64_t perm[3] = {1, 0, 2};
-            set_cur(b, yh);
-            snprintf(nm, sizeof nm, "%s.h", base);
-            char tn[96];
-            snprintf(tn, sizeof tn, "%s_last", base);
-            attr_ints(b, simple(b, "Transpose", tn, nm), "perm", perm, 3);
-            snprintf(tn, sizeof tn, "%s_flatten", base);
-            attr_int(b, simple(b, "Flatten", tn, out), "axis", 1);
-            b->rank = 2;
-            b->dim[0] = 1;
-            b->dim[1] = nd * H;
-            b->layout = LAY_FLAT;
-        } else {
-            int64_t perm[4] = {2, 0, 1, 3};
-            set_cur(b, yn);
-            snprintf(nm, sizeof nm, "%s.seq", base);
-            char tn[96];
-            snprintf(tn, sizeof tn, "%s_batch_first", base);
-            attr_ints(b, simple(b, "Transpose", tn, nm), "perm", perm, 4);
-            if (next_is_lstm) {
-                int64_t shp[3] = {1, T, nd * H};
-                char sn[96];
-                snprintf(sn, sizeof sn, "%s.shape", base);
-                add_i64(b, sn, 3, shp);
-                const char *rin[2] = {b->cur, sn};
-                const char *ro[1] = {out};
-                snprintf(tn, sizeof tn, "%s_reshape", base);
-                add_node(b, "Reshape", tn, 2, rin, 1, ro);
-                set_cur(b, out);
-                b->rank = 3;
-                b->dim[0] = 1;
-                b->dim[1] = T;
-                b->dim[2] = nd * H;
-                b->layout = LAY_SEQ;
-            } else {
-                snprintf(tn, sizeof tn, "%s_flatten", base);
-                attr_int(b, simple(b, "Flatten", tn, out), "axis", 1);
-                b->rank = 2;
-                b->dim[0] = 1;
-                b->dim[1] = T * nd * H;
-                b->layout = LAY_FLAT;
-            }
-        }
-        break;
-    }
-    case L_TIMEDIST: {
-        if (idx != 0 || prefix[0])
-            return perr(b->ps, l, l->start, "timedist must be the first layer");
-        if (b->rank < 3 || b->layout != LAY_CH)
-            return perr(b->ps, l, l->start, "timedist needs an input [S, C, ...] of slices, got %s", sh);
-        char pre[32];
-        snprintf(pre, sizeof pre, "td%d.", idx);
-        for (int i = 0; i < l->nsub; i++) {
-            const layer *s = &l->sub[i];
-            if (s->kind == L_LSTM || s->kind == L_TIMEDIST)
-                return perr(b->ps, s, s->start, "not allowed inside timedist (put the lstm after it)");
-            if ((st = emit_layer(b, s, pre, i, 0, 0)))
-                return st;
-        }
-        if (b->rank > 2) {
-            int64_t f = 1;
-            for (int i = 1; i < b->rank; i++)
-                f *= b->dim[i];
-            snprintf(nm, sizeof nm, "%s.flat", base);
-            char tn[96];
-            snprintf(tn, sizeof tn, "%s_flatten", base);
-            attr_int(b, simple(b, "Flatten", tn, nm), "axis", 1);
-            b->rank = 2;
-            b->dim[1] = f;
-        }
-        snprintf(nm, sizeof nm, "%s.axes", base);
-        int64_t ax = 1;
-        add_i64(b, nm, 1, &ax);
-        const char *in[2] = {b->cur, nm};
-        const char *o[1] = {out};
-        add_node(b, "Unsqueeze", base, 2, in, 1, o);
-        set_cur(b, out);
-        b->rank = 3;
-        b->dim[2] = b->dim[1];
-        b->dim[1] = 1;
-        b->layout = LAY_TDSEQ;
-        break;
-    }
-    }
+    snprintf(nm, sizeof nm, "%s.axes", c->base);
+    int64_t ax = 1;
+    add_i64(b, nm, 1, &ax);
+    const char *in[2] = {b->cur, nm};
+    const char *o[1] = {c->out};
+    add_node(b, "Unsqueeze", c->base, 2, in, 1, o);
+    set_cur(b, c->out);
+    b->rank = 3;
+    b->dim[2] = b->dim[1];
+    b->dim[1] = 1;
+    b->layout = LAY_TDSEQ;
+    return XAI_OK;
+}
+
+/* Per layer kind (in lkind order): the name its nodes take, and the emitter that infers its output
+   shape and adds its nodes and parameters. */
+static const struct {
+    const char *name;
+    xai_status (*emit)(const emit_ctx *c);
+} emitters[] = {
+    [L_CONV] = {"conv", emit_conv},          [L_DENSE] = {"dense", emit_dense},
+    [L_BN] = {"bn", emit_bn},                [L_RELU] = {"relu", emit_activation},
+    [L_LRELU] = {"leakyrelu", emit_activation}, [L_ELU] = {"elu", emit_activation},
+    [L_TANH] = {"tanh", emit_activation},    [L_SIGMOID] = {"sigmoid", emit_activation},
+    [L_MAXPOOL] = {"maxpool", emit_pool},    [L_AVGPOOL] = {"avgpool", emit_pool},
+    [L_GAP] = {"gap", emit_gap},             [L_FLATTEN] = {"flatten", emit_flatten},
+    [L_DROPOUT] = {"dropout", emit_dropout}, [L_LSTM] = {"lstm", emit_lstm},
+    [L_TIMEDIST] = {"timedist", emit_timedist}, [L_REFERENCE] = {"reference", emit_reference},
+};
+_Static_assert(sizeof emitters / sizeof emitters[0] == L_REFERENCE + 1, "one emitter per layer kind");
+
+static xai_status emit_layer(bld *b, const layer *l, const char *prefix, int idx, int is_last, int next_is_lstm)
+{
+    xai_status st;
+    emit_ctx c = {.b = b, .l = l, .prefix = prefix, .idx = idx, .next_is_lstm = next_is_lstm};
+    snprintf(c.base, sizeof c.base, "%s%s%d", prefix, emitters[l->kind].name, idx);
+    if (is_last)
+        snprintf(c.out, sizeof c.out, "logits");
+    else
+        snprintf(c.out, sizeof c.out, "%s.out", c.base);
+    fmt_shape(c.sh, sizeof c.sh, b->rank, b->dim, b->nobatch ? 0 : 1);
+    if ((st = emitters[l->kind].emit(&c)))
+        return st;
     if (b->oom)
         return xai_error_set(XAI_ENOMEM, "arch spec: out of memory");
     return check_numel(b, l);

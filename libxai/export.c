@@ -328,11 +328,24 @@ static void drop_value_info(Onnx__GraphProto *g, const char *name)
 
 /* ---------------------------------------------------------------- BN folding */
 
-/*
- * Try to fold BN node g->node[bi] into its producer. Returns 1 when folded, 0 when the
- * pattern does not apply (left as is), -1 on out of memory.
- */
-static int fold_one(Onnx__GraphProto *g, size_t bi)
+/* A BN node and the Conv or Gemm (not transA) that feeds it alone, with initializer weights (and
+   bias) used by it alone. */
+typedef struct {
+    Onnx__NodeProto *bn, *p;
+    Onnx__TensorProto *wt, *bt, *pt[4]; /* weight, bias (or NULL), BN scale, bias, mean, var */
+    int is_conv, is_gemm, has_bias_input;
+} bn_pattern;
+
+/* The values of one fold, decoded to float; C output channels of `inner` weights each (Conv). */
+typedef struct {
+    float *w, *b, *pv[4], *nbias;
+    int64_t nw, nb, np[4], C, inner;
+    int transB;
+    float beta;
+} bn_values;
+
+/* Whether g->node[bi] is a foldable BN: 1 with *pat filled, else 0. */
+static int match_bn(Onnx__GraphProto *g, size_t bi, bn_pattern *pat)
 {
     Onnx__NodeProto *bn = g->node[bi];
     if (bn->n_input != 5 || bn->n_output < 1 || !bn->output[0] || !*bn->output[0] || xai_onnx_attr_i(bn, "training_mode", 0))
@@ -349,64 +362,79 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
             p = g->node[i];
     if (!p)
         return 0;
-    int is_conv = xai_onnx_op_is(p, "Conv"), is_gemm = xai_onnx_op_is(p, "Gemm");
-    if ((!is_conv && !is_gemm) || p->n_output != 1 || p->n_input < 2)
+    pat->bn = bn;
+    pat->p = p;
+    pat->is_conv = xai_onnx_op_is(p, "Conv");
+    pat->is_gemm = xai_onnx_op_is(p, "Gemm");
+    if ((!pat->is_conv && !pat->is_gemm) || p->n_output != 1 || p->n_input < 2)
         return 0;
-    if (is_gemm && xai_onnx_attr_i(p, "transA", 0))
+    if (pat->is_gemm && xai_onnx_attr_i(p, "transA", 0))
         return 0;
-    Onnx__TensorProto *wt = xai_onnx_init(g, p->input[1], NULL);
-    Onnx__TensorProto *bt = p->n_input > 2 ? xai_onnx_init(g, p->input[2], NULL) : NULL;
-    int has_bias_input = p->n_input > 2 && p->input[2] && *p->input[2];
-    if (!wt || uses(g, p->input[1]) != 1 || (has_bias_input && (!bt || uses(g, p->input[2]) != 1)))
+    pat->wt = xai_onnx_init(g, p->input[1], NULL);
+    pat->bt = p->n_input > 2 ? xai_onnx_init(g, p->input[2], NULL) : NULL;
+    pat->has_bias_input = p->n_input > 2 && p->input[2] && *p->input[2];
+    if (!pat->wt || uses(g, p->input[1]) != 1 || (pat->has_bias_input && (!pat->bt || uses(g, p->input[2]) != 1)))
         return 0;
-    Onnx__TensorProto *pt[4];
     for (int k = 0; k < 4; k++)
-        if (!(pt[k] = xai_onnx_init(g, bn->input[1 + k], NULL)))
+        if (!(pat->pt[k] = xai_onnx_init(g, bn->input[1 + k], NULL)))
             return 0;
-    int64_t nw = 0, nb = 0, np[4];
-    float *w = xai_onnx_floats(wt, &nw), *b = bt ? xai_onnx_floats(bt, &nb) : NULL, *pv[4] = {NULL, NULL, NULL, NULL};
-    int ret = 0;
-    float *nbias = NULL;
-    char *bname = NULL;
-    if (!w || (bt && !b))
-        goto out;
+    return 1;
+}
+
+/* Decode the values and check their sizes agree: 1 when they do, 0 when the fold does not apply
+   (or a value cannot be decoded), -1 out of memory. */
+static int load_bn_values(const bn_pattern *pat, bn_values *v)
+{
+    const Onnx__TensorProto *wt = pat->wt, *bt = pat->bt;
+    v->w = xai_onnx_floats(wt, &v->nw);
+    v->b = bt ? xai_onnx_floats(bt, &v->nb) : NULL;
+    if (!v->w || (bt && !v->b))
+        return 0;
     for (int k = 0; k < 4; k++)
-        if (!(pv[k] = xai_onnx_floats(pt[k], &np[k])))
-            goto out;
-    int64_t C, inner = 1;
-    int transB = 0;
-    float beta = 1.0f;
-    if (is_conv) {
+        if (!(v->pv[k] = xai_onnx_floats(pat->pt[k], &v->np[k])))
+            return 0;
+    v->inner = 1;
+    v->transB = 0;
+    v->beta = 1.0f;
+    if (pat->is_conv) {
         if (wt->n_dims < 3)
-            goto out;
-        C = wt->dims[0];
-        inner = C ? nw / C : 0;
+            return 0;
+        v->C = wt->dims[0];
+        v->inner = v->C ? v->nw / v->C : 0;
     } else {
         if (wt->n_dims != 2)
-            goto out;
-        transB = xai_onnx_attr_i(p, "transB", 0) != 0;
-        beta = attr_f(p, "beta", 1.0f);
-        C = transB ? wt->dims[0] : wt->dims[1];
+            return 0;
+        v->transB = xai_onnx_attr_i(pat->p, "transB", 0) != 0;
+        v->beta = attr_f(pat->p, "beta", 1.0f);
+        v->C = v->transB ? wt->dims[0] : wt->dims[1];
     }
     for (int k = 0; k < 4; k++)
-        if (np[k] != C)
-            goto out;
-    if (b && !(nb == C || (is_gemm && nb == 1)))
-        goto out;
-    if (b && is_gemm && bt->n_dims == 2 && bt->dims[0] != 1)
-        goto out;
-    float eps = attr_f(bn, "epsilon", 1e-5f);
-    nbias = malloc(sizeof(float) * (size_t)(C ? C : 1));
-    if (!nbias) {
-        ret = -1;
-        goto out;
-    }
+        if (v->np[k] != v->C)
+            return 0;
+    if (v->b && !(v->nb == v->C || (pat->is_gemm && v->nb == 1)))
+        return 0;
+    if (v->b && pat->is_gemm && bt->n_dims == 2 && bt->dims[0] != 1)
+        return 0;
+    v->nbias = malloc(sizeof(float) * (size_t)(v->C ? v->C : 1));
+    return v->nbias ? 1 : -1;
+}
+
+/* Per channel c: s = gamma / sqrt(var + eps) scales the weights of c, and the new bias is
+   (b - mean) * s + beta_bn (divided by Gemm's beta, which multiplies it again). */
+static void scale_bn(const bn_pattern *pat, bn_values *v)
+{
+    const Onnx__TensorProto *wt = pat->wt;
+    float *w = v->w, *b = v->b, **pv = v->pv;
+    int64_t C = v->C, inner = v->inner, nb = v->nb;
+    int is_conv = pat->is_conv, is_gemm = pat->is_gemm;
+    float beta = v->beta;
+    float eps = attr_f(pat->bn, "epsilon", 1e-5f);
     for (int64_t c = 0; c < C; c++) {
         double s = (double)pv[0][c] / sqrt((double)pv[3][c] + (double)eps);
         if (is_conv) {
             for (int64_t q = 0; q < inner; q++)
                 w[c * inner + q] = (float)(w[c * inner + q] * s);
-        } else if (transB) {
+        } else if (v->transB) {
             for (int64_t q = 0; q < wt->dims[1]; q++)
                 w[c * wt->dims[1] + q] = (float)(w[c * wt->dims[1] + q] * s);
         } else {
@@ -419,66 +447,61 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
         double nbv = (b0 - pv[2][c]) * s + pv[1][c];
         if (is_gemm && b && beta != 0.0f)
             nbv /= beta;
-        nbias[c] = (float)nbv;
+        v->nbias[c] = (float)nbv;
     }
-    if (xai_onnx_set_floats(wt, w, nw)) {
-        ret = -1;
-        goto out;
-    }
-    if (b && !(is_gemm && beta == 0.0f)) {
-        if (xai_onnx_set_floats(bt, nbias, C)) {
-            ret = -1;
-            goto out;
-        }
+}
+
+/* The new bias: into the existing bias initializer, or (no bias, or Gemm's beta 0) a new one,
+   "<weight>_bnfold_bias", with Gemm's beta set to 1. 0 on success, -1 out of memory. */
+static int store_bias(Onnx__GraphProto *g, const bn_pattern *pat, const bn_values *v, char **bname)
+{
+    Onnx__NodeProto *p = pat->p;
+    Onnx__TensorProto *bt = pat->bt;
+    if (v->b && !(pat->is_gemm && v->beta == 0.0f)) {
+        if (xai_onnx_set_floats(bt, v->nbias, v->C))
+            return -1;
         if (bt->n_dims != 1) {
             int64_t *nd = realloc(bt->dims, sizeof(int64_t));
-            if (!nd) {
-                ret = -1;
-                goto out;
-            }
+            if (!nd)
+                return -1;
             bt->dims = nd;
             bt->n_dims = 1;
         }
-        bt->dims[0] = C;
-    } else {
-        char base[256];
-        snprintf(base, sizeof base, "%s_bnfold_bias", p->input[1]);
-        if (!(bname = unique_name(g, base)) || add_init(g, bname, nbias, C)) {
-            ret = -1;
-            goto out;
-        }
-        if (has_bias_input) {
-            char *old = p->input[2];
-            p->input[2] = strdup(bname);
-            if (!p->input[2]) {
-                p->input[2] = old;
-                ret = -1;
-                goto out;
-            }
-            drop_if_unused(g, old);
-            free(old);
-        } else {
-            if (p->n_input == 2 && push_input(p, bname)) {
-                ret = -1;
-                goto out;
-            }
-        }
-        if (is_gemm && set_attr_f(p, "beta", 1.0f)) {
-            ret = -1;
-            goto out;
-        }
+        bt->dims[0] = v->C;
+        return 0;
     }
-    /* rewire: the producer now writes the BN output; the BN node goes */
-    char *newout = strdup(bn->output[0]);
-    if (!newout) {
-        ret = -1;
-        goto out;
+    char base[256];
+    snprintf(base, sizeof base, "%s_bnfold_bias", p->input[1]);
+    if (!(*bname = unique_name(g, base)) || add_init(g, *bname, v->nbias, v->C))
+        return -1;
+    if (pat->has_bias_input) {
+        char *old = p->input[2];
+        p->input[2] = strdup(*bname);
+        if (!p->input[2]) {
+            p->input[2] = old;
+            return -1;
+        }
+        drop_if_unused(g, old);
+        free(old);
+    } else if (p->n_input == 2 && push_input(p, *bname)) {
+        return -1;
     }
-    char *oldout = p->output[0];
-    p->output[0] = newout;
+    if (pat->is_gemm && set_attr_f(p, "beta", 1.0f))
+        return -1;
+    return 0;
+}
+
+/* The producer now writes the BN output; the BN node and its parameters go. 1, or -1 out of memory. */
+static int rewire_bn(Onnx__GraphProto *g, size_t bi, const bn_pattern *pat)
+{
+    char *newout = strdup(pat->bn->output[0]);
+    if (!newout)
+        return -1;
+    char *oldout = pat->p->output[0];
+    pat->p->output[0] = newout;
     char *params[4];
     for (int k = 0; k < 4; k++)
-        params[k] = strdup(bn->input[1 + k]);
+        params[k] = strdup(pat->bn->input[1 + k]);
     remove_node(g, bi);
     drop_value_info(g, oldout);
     free(oldout);
@@ -486,13 +509,33 @@ static int fold_one(Onnx__GraphProto *g, size_t bi)
         drop_if_unused(g, params[k]);
         free(params[k]);
     }
-    ret = 1;
-out:
-    free(w);
-    free(b);
+    return 1;
+}
+
+/*
+ * Try to fold BN node g->node[bi] into its producer. Returns 1 when folded, 0 when the
+ * pattern does not apply (left as is), -1 on out of memory.
+ */
+static int fold_one(Onnx__GraphProto *g, size_t bi)
+{
+    bn_pattern pat = {0};
+    if (!match_bn(g, bi, &pat))
+        return 0;
+    bn_values v = {0};
+    char *bname = NULL;
+    int ret = load_bn_values(&pat, &v);
+    if (ret == 1) {
+        scale_bn(&pat, &v);
+        if (xai_onnx_set_floats(pat.wt, v.w, v.nw) || store_bias(g, &pat, &v, &bname))
+            ret = -1;
+        else
+            ret = rewire_bn(g, bi, &pat);
+    }
+    free(v.w);
+    free(v.b);
     for (int k = 0; k < 4; k++)
-        free(pv[k]);
-    free(nbias);
+        free(v.pv[k]);
+    free(v.nbias);
     free(bname);
     return ret;
 }

@@ -183,6 +183,58 @@ static float half_to_float(uint16_t h)
     return r;
 }
 
+/* How many values a tensor without raw_data stores for data type dt, and in which repeated field:
+   float16, bfloat16 and the small integers travel in int32_data. */
+static size_t typed_count(const Onnx__TensorProto *t, int dt)
+{
+    switch (dt) {
+    case 1: return t->n_float_data;
+    case 11: return t->n_double_data;
+    case 7: return t->n_int64_data;
+    case 12: case 13: return t->n_uint64_data;
+    default: return t->n_int32_data; /* int32, int16, int8, uint8, bool, float16 */
+    }
+}
+
+/* raw_data: little-endian values of es bytes each, converted to float or int64. */
+static void decode_raw(const Onnx__TensorProto *t, int dt, size_t es, int64_t n, xai_value *v)
+{
+    const uint8_t *p = t->raw_data.data;
+    for (int64_t k = 0; k < n; k++, p += es) {
+        switch (dt) {
+        case 1: { float x; memcpy(&x, p, 4); v->f[k] = x; break; }
+        case 11: { double x; memcpy(&x, p, 8); v->f[k] = (float)x; break; }
+        case 10: { uint16_t h; memcpy(&h, p, 2); v->f[k] = half_to_float(h); break; }
+        case 16: { uint16_t h; memcpy(&h, p, 2); uint32_t u = (uint32_t)h << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
+        case 7: { int64_t x; memcpy(&x, p, 8); v->i[k] = x; break; }
+        case 13: { uint64_t x; memcpy(&x, p, 8); v->i[k] = x > INT64_MAX ? INT64_MAX : (int64_t)x; break; }
+        case 6: { int32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
+        case 12: { uint32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
+        case 2: case 9: v->i[k] = *p; break;
+        case 3: v->i[k] = (int8_t)*p; break;
+        case 4: { uint16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
+        case 5: { int16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
+        default: break;
+        }
+    }
+}
+
+/* The typed repeated fields, converted to float or int64. */
+static void decode_typed(const Onnx__TensorProto *t, int dt, int64_t n, xai_value *v)
+{
+    for (int64_t k = 0; k < n; k++) {
+        switch (dt) {
+        case 1: v->f[k] = t->float_data[k]; break;
+        case 11: v->f[k] = (float)t->double_data[k]; break;
+        case 10: v->f[k] = half_to_float((uint16_t)t->int32_data[k]); break;
+        case 16: { uint32_t u = (uint32_t)t->int32_data[k] << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
+        case 7: v->i[k] = t->int64_data[k]; break;
+        case 12: case 13: v->i[k] = t->uint64_data[k] > INT64_MAX ? INT64_MAX : (int64_t)t->uint64_data[k]; break;
+        default: v->i[k] = t->int32_data[k]; break;
+        }
+    }
+}
+
 /* Decode an ONNX TensorProto into a constant value (float or int64). */
 static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_value *v)
 {
@@ -204,18 +256,9 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
         if (t->raw_data.len != (size_t)n * es)
             XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu bytes of data, its shape needs %lld", m->name, name,
                      t->raw_data.len, (long long)((size_t)n * es));
-    } else {
-        size_t have0;
-        switch (dt) {
-        case 1: have0 = t->n_float_data; break;
-        case 11: have0 = t->n_double_data; break;
-        case 7: have0 = t->n_int64_data; break;
-        case 12: case 13: have0 = t->n_uint64_data; break;
-        default: have0 = t->n_int32_data; break;
-        }
-        if (have0 != (size_t)n)
-            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name, have0,
-                     (long long)n);
+    } else if (typed_count(t, dt) != (size_t)n) {
+        XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name,
+                 typed_count(t, dt), (long long)n);
     }
     v->is_const = 1;
     v->dtype = isfloat ? DT_F32 : DT_I64;
@@ -225,68 +268,14 @@ static xai_status tensor_to_value(xai_model *m, const Onnx__TensorProto *t, xai_
         v->i = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     if (!v->f && !v->i)
         XAI_FAIL(XAI_ENOMEM, "%s: cannot allocate tensor '%s'", m->name, name);
-
-    if (t->has_raw_data) {
-        if (t->raw_data.len != (size_t)n * es)
-            XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu bytes of data, its shape needs %lld", m->name, name,
-                     t->raw_data.len, (long long)((size_t)n * es));
-        const uint8_t *p = t->raw_data.data;
-        for (int64_t k = 0; k < n; k++, p += es) {
-            switch (dt) {
-            case 1: { float x; memcpy(&x, p, 4); v->f[k] = x; break; }
-            case 11: { double x; memcpy(&x, p, 8); v->f[k] = (float)x; break; }
-            case 10: { uint16_t h; memcpy(&h, p, 2); v->f[k] = half_to_float(h); break; }
-            case 16: { uint16_t h; memcpy(&h, p, 2); uint32_t u = (uint32_t)h << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
-            case 7: { int64_t x; memcpy(&x, p, 8); v->i[k] = x; break; }
-            case 13: { uint64_t x; memcpy(&x, p, 8); v->i[k] = x > INT64_MAX ? INT64_MAX : (int64_t)x; break; }
-            case 6: { int32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
-            case 12: { uint32_t x; memcpy(&x, p, 4); v->i[k] = x; break; }
-            case 2: case 9: v->i[k] = *p; break;
-            case 3: v->i[k] = (int8_t)*p; break;
-            case 4: { uint16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
-            case 5: { int16_t x; memcpy(&x, p, 2); v->i[k] = x; break; }
-            default: break;
-            }
-        }
-        return XAI_OK;
-    }
-    size_t have;
-    switch (dt) {
-    case 1: have = t->n_float_data; break;
-    case 11: have = t->n_double_data; break;
-    case 7: have = t->n_int64_data; break;
-    case 12: case 13: have = t->n_uint64_data; break;
-    default: have = t->n_int32_data; break; /* int32, int16, int8, uint8, bool, float16 */
-    }
-    if (have != (size_t)n)
-        XAI_FAIL(XAI_EFORMAT, "%s: tensor '%s' has %zu values, its shape needs %lld", m->name, name, have,
-                 (long long)n);
-    for (int64_t k = 0; k < n; k++) {
-        switch (dt) {
-        case 1: v->f[k] = t->float_data[k]; break;
-        case 11: v->f[k] = (float)t->double_data[k]; break;
-        case 10: v->f[k] = half_to_float((uint16_t)t->int32_data[k]); break;
-        case 16: { uint32_t u = (uint32_t)t->int32_data[k] << 16; float x; memcpy(&x, &u, 4); v->f[k] = x; break; }
-        case 7: v->i[k] = t->int64_data[k]; break;
-        case 12: case 13: v->i[k] = t->uint64_data[k] > INT64_MAX ? INT64_MAX : (int64_t)t->uint64_data[k]; break;
-        default: v->i[k] = t->int32_data[k]; break;
-        }
-    }
+    if (t->has_raw_data)
+        decode_raw(t, dt, es, n, v);
+    else
+        decode_typed(t, dt, n, v);
     return XAI_OK;
 }
 
 /* ---------------------------------------------------------------- folding */
-
-static int is_foldable(const char *op)
-{
-    static const char *const ops[] = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "ConstantOfShape",
-                                      "Expand", "Cast", "Reshape", "Slice", "Identity", "Add", "Sub", "Mul",
-                                      "Div", "Transpose", "Flatten", "Range", "Neg", NULL};
-    for (int i = 0; ops[i]; i++)
-        if (strcmp(op, ops[i]) == 0)
-            return 1;
-    return 0;
-}
 
 static double cget(const xai_value *v, int64_t k)
 {
@@ -371,381 +360,538 @@ static int64_t bcast_index(int64_t k, int no, const int64_t *os, int na, const i
     return idx;
 }
 
+/* One node being folded, its inputs looked up once; a and b are the first two (NULL when absent). */
+typedef struct {
+    xai_model *m;
+    const Onnx__NodeProto *np;
+    const int *ins;
+    int nin;
+    xai_value *o;
+    const xai_value *a, *b;
+} fold_ctx;
+
+/* The output as a copy of a's elements (in order) under a new dtype and shape: the folding of
+   every op that only relabels its input. */
+static xai_status fold_copy(const fold_ctx *c, int dtype, int ndim, const int64_t *shape)
+{
+    xai_status st;
+    if ((st = alloc_const(c->m, c->o, dtype, ndim, shape)))
+        return st;
+    for (int64_t k = 0; k < c->a->numel; k++)
+        ccopy(c->o, k, c->a, k);
+    return XAI_OK;
+}
+
+/* Shape reads only the shape of its input, which is known even when the values are not. */
+static xai_status fold_shape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[1];
+    int64_t start = 0, end = a->ndim;
+    if ((st = xai_attr_int(m, c->np, "start", 0, &start)) || (st = xai_attr_int(m, c->np, "end", a->ndim, &end)))
+        return st;
+    if (start < 0) start += a->ndim;
+    if (end < 0) end += a->ndim;
+    if (start < 0) start = 0;
+    if (end > a->ndim) end = a->ndim;
+    if (end < start) end = start;
+    shape[0] = end - start;
+    if ((st = alloc_const(m, c->o, DT_I64, 1, shape)))
+        return st;
+    for (int64_t k = start; k < end; k++)
+        c->o->i[k - start] = a->shape[k];
+    return XAI_OK;
+}
+
+static xai_status fold_identity(const fold_ctx *c)
+{
+    return fold_copy(c, c->a->dtype, c->a->ndim, c->a->shape);
+}
+
+static xai_status fold_cast(const fold_ctx *c)
+{
+    xai_status st;
+    int64_t to;
+    if ((st = xai_attr_int(c->m, c->np, "to", 1, &to)))
+        return st;
+    /* float, float16, double and bfloat16 fold to float; everything else to int64 */
+    int dt = (to == 1 || to == 10 || to == 11 || to == 16) ? DT_F32 : DT_I64;
+    return fold_copy(c, dt, c->a->ndim, c->a->shape);
+}
+
+/* ConstantOfShape's fill value and its dtype: the one-element "value" tensor, else float 0. */
+static xai_status fill_value(const fold_ctx *c, int *dt, double *val)
+{
+    xai_model *m = c->m;
+    const Onnx__AttributeProto *va = xai_attr_find(c->np, "value");
+    xai_status st = XAI_OK;
+    xai_value tv;
+    memset(&tv, 0, sizeof tv);
+    *val = 0;
+    *dt = DT_F32;
+    if (!va || !va->t)
+        return XAI_OK;
+    if ((st = tensor_to_value(m, va->t, &tv))) {
+        /* nothing */
+    } else if (tv.numel != 1) {
+        st = xai_error_set(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): value must hold one element", m->name,
+                           nn(c->np));
+    } else {
+        *dt = tv.dtype;
+        *val = cget(&tv, 0);
+    }
+    free(tv.f);
+    free(tv.i);
+    return st;
+}
+
+static xai_status fold_constant_of_shape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS];
+    double val;
+    int dt;
+    if ((st = fill_value(c, &dt, &val)))
+        return st;
+    if (a->ndim != 1 || a->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): bad shape input", m->name, nn(c->np));
+    for (int64_t k = 0; k < a->numel; k++)
+        shape[k] = cgeti(a, k);
+    if ((st = alloc_const(m, c->o, dt, (int)a->numel, shape)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++)
+        cset(c->o, k, val);
+    return XAI_OK;
+}
+
+/* The axes of (Un)Squeeze: an input from opset 13 on, an attribute before; *na = -1 when absent. */
+static xai_status squeeze_axes(const fold_ctx *c, int64_t *axes, int *na)
+{
+    const xai_value *b = c->b;
+    *na = -1;
+    if (!b)
+        return xai_attr_ints(c->m, c->np, "axes", axes, XAI_MAX_DIMS, na);
+    if (!b->is_const || b->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad axes", c->m->name, nn(c->np), c->np->op_type);
+    *na = (int)b->numel;
+    for (int k = 0; k < *na; k++)
+        axes[k] = cgeti(b, k);
+    return XAI_OK;
+}
+
+static xai_status fold_unsqueeze(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axes[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int na, nd = 0;
+    if ((st = squeeze_axes(c, axes, &na)))
+        return st;
+    int r = a->ndim + (na > 0 ? na : 0);
+    if (r > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Unsqueeze): rank too large", m->name, nn(c->np));
+    int isnew[XAI_MAX_DIMS] = {0};
+    for (int k = 0; k < na; k++) {
+        int64_t ax = axes[k] < 0 ? axes[k] + r : axes[k];
+        if (ax < 0 || ax >= r)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Unsqueeze): axis out of range", m->name, nn(c->np));
+        isnew[ax] = 1;
+    }
+    int j = 0;
+    for (int k = 0; k < r; k++)
+        shape[nd++] = isnew[k] ? 1 : (j < a->ndim ? a->shape[j++] : 1);
+    return fold_copy(c, a->dtype, nd, shape);
+}
+
+/* Without axes, Squeeze drops every dimension of size 1. */
+static xai_status fold_squeeze(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axes[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int na, nd = 0;
+    if ((st = squeeze_axes(c, axes, &na)))
+        return st;
+    int drop[XAI_MAX_DIMS] = {0};
+    for (int k = 0; k < na; k++) {
+        int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
+        if (ax < 0 || ax >= a->ndim)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Squeeze): axis out of range", m->name, nn(c->np));
+        drop[ax] = 1;
+    }
+    for (int k = 0; k < a->ndim; k++)
+        if (!(na > 0 ? drop[k] : a->shape[k] == 1))
+            shape[nd++] = a->shape[k];
+    return fold_copy(c, a->dtype, nd, shape);
+}
+
+static xai_status fold_concat(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axis, shape[XAI_MAX_DIMS];
+    if ((st = xai_attr_int(m, c->np, "axis", 0, &axis)))
+        return st;
+    int r = a->ndim;
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= r)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): axis out of range", m->name, nn(c->np));
+    memcpy(shape, a->shape, sizeof(int64_t) * (size_t)r);
+    shape[axis] = 0;
+    int dt = DT_I64;
+    for (int k = 0; k < c->nin; k++) {
+        const xai_value *v = &m->vals[c->ins[k]];
+        if (!v->is_const || v->ndim != r)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): inputs differ in rank", m->name, nn(c->np));
+        if (v->dtype == DT_F32)
+            dt = DT_F32;
+        shape[axis] += v->shape[axis];
+    }
+    if ((st = alloc_const(m, c->o, dt, r, shape)))
+        return st;
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= shape[k];
+    for (int k = (int)axis + 1; k < r; k++) inner *= shape[k];
+    int64_t off = 0;
+    for (int k = 0; k < c->nin; k++) {
+        const xai_value *v = &m->vals[c->ins[k]];
+        int64_t len = v->shape[axis] * inner;
+        for (int64_t p = 0; p < outer; p++)
+            for (int64_t q = 0; q < len; q++)
+                ccopy(c->o, p * shape[axis] * inner + off + q, v, p * len + q);
+        off += len;
+    }
+    return XAI_OK;
+}
+
+static xai_status fold_gather(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    int64_t axis, shape[XAI_MAX_DIMS];
+    if (!b || !b->is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): needs constant indices", m->name, nn(c->np));
+    if ((st = xai_attr_int(m, c->np, "axis", 0, &axis)))
+        return st;
+    if (axis < 0) axis += a->ndim;
+    if (axis < 0 || axis >= a->ndim || a->ndim - 1 + b->ndim > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): axis out of range", m->name, nn(c->np));
+    int nd = 0;
+    for (int k = 0; k < axis; k++) shape[nd++] = a->shape[k];
+    for (int k = 0; k < b->ndim; k++) shape[nd++] = b->shape[k];
+    for (int k = (int)axis + 1; k < a->ndim; k++) shape[nd++] = a->shape[k];
+    if ((st = alloc_const(m, c->o, a->dtype, nd, shape)))
+        return st;
+    int64_t outer = 1, inner = 1, dim = a->shape[axis];
+    for (int k = 0; k < axis; k++) outer *= a->shape[k];
+    for (int k = (int)axis + 1; k < a->ndim; k++) inner *= a->shape[k];
+    for (int64_t p = 0; p < outer; p++)
+        for (int64_t j = 0; j < b->numel; j++) {
+            int64_t idx = cgeti(b, j);
+            if (idx < 0) idx += dim;
+            if (idx < 0 || idx >= dim)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): index out of range", m->name, nn(c->np));
+            for (int64_t q = 0; q < inner; q++)
+                ccopy(c->o, (p * b->numel + j) * inner + q, a, (p * dim + idx) * inner + q);
+        }
+    return XAI_OK;
+}
+
+/* The constant 1-D shape input of Expand and Reshape. */
+static xai_status shape_input(const fold_ctx *c, int64_t *shape, int *nd)
+{
+    const xai_value *b = c->b;
+    if (!b || !b->is_const || b->ndim != 1 || b->numel > XAI_MAX_DIMS)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad shape input", c->m->name, nn(c->np), c->np->op_type);
+    *nd = (int)b->numel;
+    for (int k = 0; k < *nd; k++)
+        shape[k] = cgeti(b, k);
+    return XAI_OK;
+}
+
+static xai_status fold_expand(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS], os[XAI_MAX_DIMS];
+    int nd, no;
+    if ((st = shape_input(c, shape, &nd)))
+        return st;
+    if (bcast_shape(a->ndim, a->shape, nd, shape, &no, os) != 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Expand): shapes do not broadcast", c->m->name, nn(c->np));
+    if ((st = alloc_const(c->m, c->o, a->dtype, no, os)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, bcast_index(k, no, os, a->ndim, a->shape));
+    return XAI_OK;
+}
+
+/* Reshape's 0 copies the input's dimension and one -1 takes what is left. */
+static xai_status fold_reshape(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t shape[XAI_MAX_DIMS];
+    int nd;
+    if ((st = shape_input(c, shape, &nd)))
+        return st;
+    int64_t known = 1, neg = -1;
+    for (int k = 0; k < nd; k++) {
+        if (shape[k] == 0)
+            shape[k] = k < a->ndim ? a->shape[k] : 0;
+        if (shape[k] == -1) {
+            if (neg >= 0)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): two -1 dims", m->name, nn(c->np));
+            neg = k;
+        } else if (shape[k] < 0) {
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dim", m->name, nn(c->np));
+        } else {
+            if (shape[k] > 0 && known > ((int64_t)1 << 40) / shape[k])
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, nn(c->np));
+            known *= shape[k];
+        }
+    }
+    if (neg >= 0)
+        shape[neg] = known ? a->numel / known : 0;
+    if ((st = alloc_const(m, c->o, a->dtype, nd, shape)))
+        return st;
+    if (c->o->numel != a->numel)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): element count changes", m->name, nn(c->np));
+    for (int64_t k = 0; k < a->numel; k++)
+        ccopy(c->o, k, a, k);
+    return XAI_OK;
+}
+
+static xai_status fold_neg(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    if ((st = alloc_const(c->m, c->o, a->dtype, a->ndim, a->shape)))
+        return st;
+    for (int64_t k = 0; k < a->numel; k++)
+        cset(c->o, k, -cget(a, k));
+    return XAI_OK;
+}
+
+/* Add, Sub, Mul and Div with numpy broadcasting; the result is float when either input is. */
+static xai_status fold_arith(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const char *op = c->np->op_type;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    if (!b || !b->is_const)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): needs two inputs", m->name, nn(c->np), op);
+    int no;
+    int64_t os[XAI_MAX_DIMS];
+    if (bcast_shape(a->ndim, a->shape, b->ndim, b->shape, &no, os) != 0)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): shapes do not broadcast", m->name, nn(c->np), op);
+    int dt = (a->dtype == DT_F32 || b->dtype == DT_F32) ? DT_F32 : DT_I64;
+    if ((st = alloc_const(m, c->o, dt, no, os)))
+        return st;
+    for (int64_t k = 0; k < c->o->numel; k++) {
+        double x = cget(a, bcast_index(k, no, os, a->ndim, a->shape));
+        double y = cget(b, bcast_index(k, no, os, b->ndim, b->shape));
+        double r;
+        switch (op[0]) {
+        case 'A': r = x + y; break;
+        case 'S': r = x - y; break;
+        case 'M': r = x * y; break;
+        default:
+            if (dt == DT_I64) {
+                if (y == 0)
+                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Div): integer division by zero", m->name, nn(c->np));
+                r = (double)((int64_t)x / (int64_t)y);
+            } else {
+                r = x / y;
+            }
+        }
+        cset(c->o, k, r);
+    }
+    return XAI_OK;
+}
+
+/* Slice's per-axis start and step, and the output shape (a's shape where no axis is sliced). */
+static xai_status slice_params(const fold_ctx *c, int64_t *st0, int64_t *stp, int64_t *shape)
+{
+    xai_model *m = c->m;
+    const int *ins = c->ins;
+    const xai_value *a = c->a;
+    if (c->nin < 3)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): opset < 10 form not supported", m->name, nn(c->np));
+    const xai_value *vs = &m->vals[ins[1]], *ve = &m->vals[ins[2]];
+    const xai_value *va = c->nin > 3 && ins[3] >= 0 ? &m->vals[ins[3]] : NULL;
+    const xai_value *vp = c->nin > 4 && ins[4] >= 0 ? &m->vals[ins[4]] : NULL;
+    if (!vs->is_const || !ve->is_const || vs->numel != ve->numel || vs->numel > a->ndim ||
+        (va && (!va->is_const || va->numel != vs->numel)) || (vp && (!vp->is_const || vp->numel != vs->numel)))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad starts/ends/axes/steps", m->name, nn(c->np));
+    for (int k = 0; k < a->ndim; k++) {
+        st0[k] = 0;
+        stp[k] = 1;
+        shape[k] = a->shape[k];
+    }
+    for (int k = 0; k < (int)vs->numel; k++) {
+        int64_t axis = va ? cgeti(va, k) : k, step = vp ? cgeti(vp, k) : 1;
+        int64_t ax = axis < 0 ? axis + a->ndim : axis;
+        if (ax < 0 || ax >= a->ndim || step == 0)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(c->np));
+        shape[ax] = xai_slice_axis(a->shape[ax], cgeti(vs, k), cgeti(ve, k), step, &st0[ax], &stp[ax]);
+    }
+    return XAI_OK;
+}
+
+static xai_status fold_slice(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t st0[XAI_MAX_DIMS], stp[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    if ((st = slice_params(c, st0, stp, shape)))
+        return st;
+    if ((st = alloc_const(c->m, c->o, a->dtype, a->ndim, shape)))
+        return st;
+    int64_t base = 0, stride[XAI_MAX_DIMS], ist[XAI_MAX_DIMS];
+    xai_row_strides(a->ndim, a->shape, ist);
+    for (int d = 0; d < a->ndim; d++) {
+        base += st0[d] * ist[d];
+        stride[d] = stp[d] * ist[d];
+    }
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
+    return XAI_OK;
+}
+
+static xai_status fold_flatten(const fold_ctx *c)
+{
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t axis, shape[2];
+    if ((st = xai_attr_int(c->m, c->np, "axis", 1, &axis)))
+        return st;
+    if (axis < 0) axis += a->ndim;
+    if (axis < 0 || axis > a->ndim)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Flatten): axis out of range", c->m->name, nn(c->np));
+    shape[0] = 1;
+    shape[1] = 1;
+    for (int k = 0; k < a->ndim; k++)
+        shape[k < axis ? 0 : 1] *= a->shape[k];
+    return fold_copy(c, a->dtype, 2, shape);
+}
+
+/* Without perm, Transpose reverses the axes. */
+static xai_status fold_transpose(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a;
+    xai_status st;
+    int64_t perm[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
+    int np_ = -1;
+    if ((st = xai_attr_ints(m, c->np, "perm", perm, XAI_MAX_DIMS, &np_)))
+        return st;
+    if (np_ < 0) {
+        np_ = a->ndim;
+        for (int k = 0; k < np_; k++)
+            perm[k] = np_ - 1 - k;
+    }
+    if (np_ != a->ndim)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): perm has the wrong length", m->name, nn(c->np));
+    for (int k = 0; k < np_; k++) {
+        if (perm[k] < 0 || perm[k] >= np_)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): bad perm", m->name, nn(c->np));
+        shape[k] = a->shape[perm[k]];
+    }
+    if ((st = alloc_const(m, c->o, a->dtype, np_, shape)))
+        return st;
+    int64_t istr[XAI_MAX_DIMS], pstr[XAI_MAX_DIMS];
+    xai_row_strides(a->ndim, a->shape, istr);
+    for (int d = 0; d < np_; d++)
+        pstr[d] = istr[perm[d]];
+    for (int64_t k = 0; k < c->o->numel; k++)
+        ccopy(c->o, k, a, xai_strided_index(k, np_, shape, 0, pstr));
+    return XAI_OK;
+}
+
+static xai_status fold_range(const fold_ctx *c)
+{
+    xai_model *m = c->m;
+    const xai_value *a = c->a, *b = c->b;
+    xai_status st;
+    int64_t shape[1];
+    if (c->nin < 3 || c->ins[0] < 0 || c->ins[1] < 0 || c->ins[2] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): needs three inputs", m->name, nn(c->np));
+    const xai_value *d_ = &m->vals[c->ins[2]];
+    if (!b->is_const || !d_->is_const || a->numel != 1 || b->numel != 1 || d_->numel != 1)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): inputs must be constant scalars", m->name, nn(c->np));
+    double s0 = cget(a, 0), lim = cget(b, 0), d = cget(d_, 0);
+    if (d == 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): zero delta", m->name, nn(c->np));
+    double cnt = ceil((lim - s0) / d);
+    shape[0] = cnt > 0 ? (int64_t)cnt : 0;
+    if (shape[0] > MAX_NUMEL)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): too many elements", m->name, nn(c->np));
+    if ((st = alloc_const(m, c->o, a->dtype, 1, shape)))
+        return st;
+    for (int64_t k = 0; k < shape[0]; k++)
+        cset(c->o, k, s0 + (double)k * d);
+    return XAI_OK;
+}
+
+typedef xai_status (*fold_fn)(const fold_ctx *c);
+
+/* The ops folded at load time when all their inputs are constants (Shape: when its input's shape is
+   known), so that shape arithmetic exported by PyTorch never becomes runtime nodes. */
+static const struct {
+    const char *op;
+    fold_fn fn;
+} fold_ops[] = {
+    {"Shape", fold_shape},         {"Gather", fold_gather},   {"Unsqueeze", fold_unsqueeze},
+    {"Squeeze", fold_squeeze},     {"Concat", fold_concat},   {"ConstantOfShape", fold_constant_of_shape},
+    {"Expand", fold_expand},       {"Cast", fold_cast},       {"Reshape", fold_reshape},
+    {"Slice", fold_slice},         {"Identity", fold_identity}, {"Add", fold_arith},
+    {"Sub", fold_arith},           {"Mul", fold_arith},       {"Div", fold_arith},
+    {"Transpose", fold_transpose}, {"Flatten", fold_flatten}, {"Range", fold_range},
+    {"Neg", fold_neg},
+};
+
+static fold_fn fold_lookup(const char *op)
+{
+    for (size_t i = 0; i < sizeof fold_ops / sizeof fold_ops[0]; i++)
+        if (strcmp(op, fold_ops[i].op) == 0)
+            return fold_ops[i].fn;
+    return NULL;
+}
+
+static int is_foldable(const char *op)
+{
+    return fold_lookup(op) != NULL;
+}
+
 static xai_status fold_node(xai_model *m, const Onnx__NodeProto *np, int *ins, int nin, int out)
 {
     const char *op = np->op_type;
-    xai_value *o = &m->vals[out];
-    const xai_value *a = nin > 0 && ins[0] >= 0 ? &m->vals[ins[0]] : NULL;
-    const xai_value *b = nin > 1 && ins[1] >= 0 ? &m->vals[ins[1]] : NULL;
-    xai_status st;
-    int64_t shape[XAI_MAX_DIMS];
-
-    if (!a && strcmp(op, "Range") != 0)
+    fold_ctx c = {m, np, ins, nin, &m->vals[out], NULL, NULL};
+    c.a = nin > 0 && ins[0] >= 0 ? &m->vals[ins[0]] : NULL;
+    c.b = nin > 1 && ins[1] >= 0 ? &m->vals[ins[1]] : NULL;
+    if (!c.a && strcmp(op, "Range") != 0)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) has no input", m->name, nn(np), op);
-
-    if (strcmp(op, "Shape") == 0) {
-        int64_t start = 0, end = a->ndim;
-        if ((st = xai_attr_int(m, np, "start", 0, &start)) || (st = xai_attr_int(m, np, "end", a->ndim, &end)))
-            return st;
-        if (start < 0) start += a->ndim;
-        if (end < 0) end += a->ndim;
-        if (start < 0) start = 0;
-        if (end > a->ndim) end = a->ndim;
-        if (end < start) end = start;
-        shape[0] = end - start;
-        if ((st = alloc_const(m, o, DT_I64, 1, shape)))
-            return st;
-        for (int64_t k = start; k < end; k++)
-            o->i[k - start] = a->shape[k];
-        return XAI_OK;
-    }
-    if (!a->is_const)
+    if (strcmp(op, "Shape") == 0)
+        return fold_shape(&c);
+    /* only Range gets here without a first input, and refuses it itself */
+    if (c.a && !c.a->is_const)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s): folding needs constant inputs", m->name, nn(np), op);
-
-    if (strcmp(op, "Identity") == 0 || strcmp(op, "Cast") == 0) {
-        int dt = a->dtype;
-        if (op[0] == 'C') {
-            int64_t to;
-            if ((st = xai_attr_int(m, np, "to", 1, &to)))
-                return st;
-            dt = (to == 1 || to == 10 || to == 11 || to == 16) ? DT_F32 : DT_I64;
-        }
-        if ((st = alloc_const(m, o, dt, a->ndim, a->shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "ConstantOfShape") == 0) {
-        const Onnx__AttributeProto *va = xai_attr_find(np, "value");
-        xai_value tv;
-        memset(&tv, 0, sizeof tv);
-        double val = 0;
-        int dt = DT_F32;
-        if (va && va->t) {
-            if ((st = tensor_to_value(m, va->t, &tv))) {
-                free(tv.f);
-                free(tv.i);
-                return st;
-            }
-            if (tv.numel != 1) {
-                free(tv.f);
-                free(tv.i);
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): value must hold one element", m->name, nn(np));
-            }
-            dt = tv.dtype;
-            val = cget(&tv, 0);
-            free(tv.f);
-            free(tv.i);
-        }
-        if (a->ndim != 1 || a->numel > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): bad shape input", m->name, nn(np));
-        for (int64_t k = 0; k < a->numel; k++)
-            shape[k] = cgeti(a, k);
-        if ((st = alloc_const(m, o, dt, (int)a->numel, shape)))
-            return st;
-        for (int64_t k = 0; k < o->numel; k++)
-            cset(o, k, val);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0) {
-        int64_t axes[XAI_MAX_DIMS];
-        int na = -1;
-        if (b) {
-            if (!b->is_const || b->numel > XAI_MAX_DIMS)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad axes", m->name, nn(np), op);
-            na = (int)b->numel;
-            for (int k = 0; k < na; k++)
-                axes[k] = cgeti(b, k);
-        } else if ((st = xai_attr_ints(m, np, "axes", axes, XAI_MAX_DIMS, &na))) {
-            return st;
-        }
-        int nd = 0;
-        if (op[0] == 'U') {
-            int r = a->ndim + (na > 0 ? na : 0);
-            if (r > XAI_MAX_DIMS)
-                XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Unsqueeze): rank too large", m->name, nn(np));
-            int isnew[XAI_MAX_DIMS] = {0};
-            for (int k = 0; k < na; k++) {
-                int64_t ax = axes[k] < 0 ? axes[k] + r : axes[k];
-                if (ax < 0 || ax >= r)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Unsqueeze): axis out of range", m->name, nn(np));
-                isnew[ax] = 1;
-            }
-            int j = 0;
-            for (int k = 0; k < r; k++)
-                shape[nd++] = isnew[k] ? 1 : (j < a->ndim ? a->shape[j++] : 1);
-        } else {
-            int drop[XAI_MAX_DIMS] = {0};
-            for (int k = 0; k < na; k++) {
-                int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
-                if (ax < 0 || ax >= a->ndim)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Squeeze): axis out of range", m->name, nn(np));
-                drop[ax] = 1;
-            }
-            for (int k = 0; k < a->ndim; k++)
-                if (!(na > 0 ? drop[k] : a->shape[k] == 1))
-                    shape[nd++] = a->shape[k];
-        }
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Concat") == 0) {
-        int64_t axis;
-        if ((st = xai_attr_int(m, np, "axis", 0, &axis)))
-            return st;
-        int r = a->ndim;
-        if (axis < 0)
-            axis += r;
-        if (axis < 0 || axis >= r)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): axis out of range", m->name, nn(np));
-        memcpy(shape, a->shape, sizeof(int64_t) * (size_t)r);
-        shape[axis] = 0;
-        int dt = DT_I64;
-        for (int k = 0; k < nin; k++) {
-            const xai_value *v = &m->vals[ins[k]];
-            if (!v->is_const || v->ndim != r)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Concat): inputs differ in rank", m->name, nn(np));
-            if (v->dtype == DT_F32)
-                dt = DT_F32;
-            shape[axis] += v->shape[axis];
-        }
-        if ((st = alloc_const(m, o, dt, r, shape)))
-            return st;
-        int64_t outer = 1, inner = 1;
-        for (int k = 0; k < axis; k++) outer *= shape[k];
-        for (int k = (int)axis + 1; k < r; k++) inner *= shape[k];
-        int64_t off = 0;
-        for (int k = 0; k < nin; k++) {
-            const xai_value *v = &m->vals[ins[k]];
-            int64_t len = v->shape[axis] * inner;
-            for (int64_t p = 0; p < outer; p++)
-                for (int64_t q = 0; q < len; q++)
-                    ccopy(o, p * shape[axis] * inner + off + q, v, p * len + q);
-            off += len;
-        }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Gather") == 0) {
-        int64_t axis;
-        if (!b || !b->is_const)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): needs constant indices", m->name, nn(np));
-        if ((st = xai_attr_int(m, np, "axis", 0, &axis)))
-            return st;
-        if (axis < 0) axis += a->ndim;
-        if (axis < 0 || axis >= a->ndim || a->ndim - 1 + b->ndim > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): axis out of range", m->name, nn(np));
-        int nd = 0;
-        for (int k = 0; k < axis; k++) shape[nd++] = a->shape[k];
-        for (int k = 0; k < b->ndim; k++) shape[nd++] = b->shape[k];
-        for (int k = (int)axis + 1; k < a->ndim; k++) shape[nd++] = a->shape[k];
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        int64_t outer = 1, inner = 1, dim = a->shape[axis];
-        for (int k = 0; k < axis; k++) outer *= a->shape[k];
-        for (int k = (int)axis + 1; k < a->ndim; k++) inner *= a->shape[k];
-        for (int64_t p = 0; p < outer; p++)
-            for (int64_t j = 0; j < b->numel; j++) {
-                int64_t idx = cgeti(b, j);
-                if (idx < 0) idx += dim;
-                if (idx < 0 || idx >= dim)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): index out of range", m->name, nn(np));
-                for (int64_t q = 0; q < inner; q++)
-                    ccopy(o, (p * b->numel + j) * inner + q, a, (p * dim + idx) * inner + q);
-            }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Expand") == 0 || strcmp(op, "Reshape") == 0) {
-        if (!b || !b->is_const || b->ndim != 1 || b->numel > XAI_MAX_DIMS)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad shape input", m->name, nn(np), op);
-        int nd = (int)b->numel;
-        for (int k = 0; k < nd; k++)
-            shape[k] = cgeti(b, k);
-        if (op[0] == 'E') {
-            int no;
-            int64_t os[XAI_MAX_DIMS];
-            if (bcast_shape(a->ndim, a->shape, nd, shape, &no, os) != 0)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Expand): shapes do not broadcast", m->name, nn(np));
-            if ((st = alloc_const(m, o, a->dtype, no, os)))
-                return st;
-            for (int64_t k = 0; k < o->numel; k++)
-                ccopy(o, k, a, bcast_index(k, no, os, a->ndim, a->shape));
-            return XAI_OK;
-        }
-        int64_t known = 1, neg = -1;
-        for (int k = 0; k < nd; k++) {
-            if (shape[k] == 0)
-                shape[k] = k < a->ndim ? a->shape[k] : 0;
-            if (shape[k] == -1) {
-                if (neg >= 0)
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): two -1 dims", m->name, nn(np));
-                neg = k;
-            } else if (shape[k] < 0) {
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): bad dim", m->name, nn(np));
-            } else {
-                if (shape[k] > 0 && known > ((int64_t)1 << 40) / shape[k])
-                    XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): target shape is too large", m->name, nn(np));
-                known *= shape[k];
-            }
-        }
-        if (neg >= 0)
-            shape[neg] = known ? a->numel / known : 0;
-        if ((st = alloc_const(m, o, a->dtype, nd, shape)))
-            return st;
-        if (o->numel != a->numel)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Reshape): element count changes", m->name, nn(np));
-        for (int64_t k = 0; k < a->numel; k++)
-            ccopy(o, k, a, k);
-        return XAI_OK;
-    }
-    if (strcmp(op, "Neg") == 0) {
-        if ((st = alloc_const(m, o, a->dtype, a->ndim, a->shape)))
-            return st;
-        for (int64_t k = 0; k < a->numel; k++)
-            cset(o, k, -cget(a, k));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) {
-        if (!b || !b->is_const)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): needs two inputs", m->name, nn(np), op);
-        int no;
-        int64_t os[XAI_MAX_DIMS];
-        if (bcast_shape(a->ndim, a->shape, b->ndim, b->shape, &no, os) != 0)
-            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): shapes do not broadcast", m->name, nn(np), op);
-        int dt = (a->dtype == DT_F32 || b->dtype == DT_F32) ? DT_F32 : DT_I64;
-        if ((st = alloc_const(m, o, dt, no, os)))
-            return st;
-        for (int64_t k = 0; k < o->numel; k++) {
-            double x = cget(a, bcast_index(k, no, os, a->ndim, a->shape));
-            double y = cget(b, bcast_index(k, no, os, b->ndim, b->shape));
-            double r;
-            switch (op[0]) {
-            case 'A': r = x + y; break;
-            case 'S': r = x - y; break;
-            case 'M': r = x * y; break;
-            default:
-                if (dt == DT_I64) {
-                    if (y == 0)
-                        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Div): integer division by zero", m->name, nn(np));
-                    r = (double)((int64_t)x / (int64_t)y);
-                } else {
-                    r = x / y;
-                }
-            }
-            cset(o, k, r);
-        }
-        return XAI_OK;
-    }
-    if (strcmp(op, "Slice") == 0) {
-        int64_t starts[XAI_MAX_DIMS], ends[XAI_MAX_DIMS], axes[XAI_MAX_DIMS], steps[XAI_MAX_DIMS];
-        int ns = 0;
-        if (nin < 3)
-            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): opset < 10 form not supported", m->name, nn(np));
-        const xai_value *vs = &m->vals[ins[1]], *ve = &m->vals[ins[2]];
-        const xai_value *va = nin > 3 && ins[3] >= 0 ? &m->vals[ins[3]] : NULL;
-        const xai_value *vp = nin > 4 && ins[4] >= 0 ? &m->vals[ins[4]] : NULL;
-        if (!vs->is_const || !ve->is_const || vs->numel != ve->numel || vs->numel > a->ndim ||
-            (va && (!va->is_const || va->numel != vs->numel)) || (vp && (!vp->is_const || vp->numel != vs->numel)))
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad starts/ends/axes/steps", m->name, nn(np));
-        ns = (int)vs->numel;
-        for (int k = 0; k < ns; k++) {
-            starts[k] = cgeti(vs, k);
-            ends[k] = cgeti(ve, k);
-            axes[k] = va ? cgeti(va, k) : k;
-            steps[k] = vp ? cgeti(vp, k) : 1;
-        }
-        int64_t st0[XAI_MAX_DIMS], stp[XAI_MAX_DIMS];
-        for (int k = 0; k < a->ndim; k++) {
-            st0[k] = 0;
-            stp[k] = 1;
-            shape[k] = a->shape[k];
-        }
-        for (int k = 0; k < ns; k++) {
-            int64_t ax = axes[k] < 0 ? axes[k] + a->ndim : axes[k];
-            if (ax < 0 || ax >= a->ndim || steps[k] == 0)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(np));
-            shape[ax] = xai_slice_axis(a->shape[ax], starts[k], ends[k], steps[k], &st0[ax], &stp[ax]);
-        }
-        if ((st = alloc_const(m, o, a->dtype, a->ndim, shape)))
-            return st;
-        int64_t base = 0, stride[XAI_MAX_DIMS], ist[XAI_MAX_DIMS];
-        xai_row_strides(a->ndim, a->shape, ist);
-        for (int d = 0; d < a->ndim; d++) {
-            base += st0[d] * ist[d];
-            stride[d] = stp[d] * ist[d];
-        }
-        for (int64_t k = 0; k < o->numel; k++)
-            ccopy(o, k, a, xai_strided_index(k, a->ndim, shape, base, stride));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Transpose") == 0 || strcmp(op, "Flatten") == 0) {
-        if (op[0] == 'F') {
-            int64_t axis;
-            if ((st = xai_attr_int(m, np, "axis", 1, &axis)))
-                return st;
-            if (axis < 0) axis += a->ndim;
-            if (axis < 0 || axis > a->ndim)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Flatten): axis out of range", m->name, nn(np));
-            shape[0] = 1;
-            shape[1] = 1;
-            for (int k = 0; k < a->ndim; k++)
-                shape[k < axis ? 0 : 1] *= a->shape[k];
-            if ((st = alloc_const(m, o, a->dtype, 2, shape)))
-                return st;
-            for (int64_t k = 0; k < a->numel; k++)
-                ccopy(o, k, a, k);
-            return XAI_OK;
-        }
-        int64_t perm[XAI_MAX_DIMS];
-        int np_ = -1;
-        if ((st = xai_attr_ints(m, np, "perm", perm, XAI_MAX_DIMS, &np_)))
-            return st;
-        if (np_ < 0) {
-            np_ = a->ndim;
-            for (int k = 0; k < np_; k++)
-                perm[k] = np_ - 1 - k;
-        }
-        if (np_ != a->ndim)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): perm has the wrong length", m->name, nn(np));
-        for (int k = 0; k < np_; k++) {
-            if (perm[k] < 0 || perm[k] >= np_)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Transpose): bad perm", m->name, nn(np));
-            shape[k] = a->shape[perm[k]];
-        }
-        if ((st = alloc_const(m, o, a->dtype, np_, shape)))
-            return st;
-        int64_t istr[XAI_MAX_DIMS];
-        xai_row_strides(a->ndim, a->shape, istr);
-        int64_t pstr[XAI_MAX_DIMS];
-        for (int d = 0; d < np_; d++)
-            pstr[d] = istr[perm[d]];
-        for (int64_t k = 0; k < o->numel; k++)
-            ccopy(o, k, a, xai_strided_index(k, np_, shape, 0, pstr));
-        return XAI_OK;
-    }
-    if (strcmp(op, "Range") == 0) {
-        if (nin < 3 || ins[0] < 0 || ins[1] < 0 || ins[2] < 0)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): needs three inputs", m->name, nn(np));
-        const xai_value *c = &m->vals[ins[2]];
-        if (!b->is_const || !c->is_const || a->numel != 1 || b->numel != 1 || c->numel != 1)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): inputs must be constant scalars", m->name, nn(np));
-        double s0 = cget(a, 0), lim = cget(b, 0), d = cget(c, 0);
-        if (d == 0)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): zero delta", m->name, nn(np));
-        double cnt = ceil((lim - s0) / d);
-        shape[0] = cnt > 0 ? (int64_t)cnt : 0;
-        if (shape[0] > MAX_NUMEL)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Range): too many elements", m->name, nn(np));
-        if ((st = alloc_const(m, o, a->dtype, 1, shape)))
-            return st;
-        for (int64_t k = 0; k < shape[0]; k++)
-            cset(o, k, s0 + (double)k * d);
-        return XAI_OK;
-    }
-    XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': cannot fold op %s", m->name, nn(np), op);
+    fold_fn fn = fold_lookup(op);
+    if (!fn)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': cannot fold op %s", m->name, nn(np), op);
+    return fn(&c);
 }
 
 /* ---------------------------------------------------------------- op table */
@@ -942,14 +1088,21 @@ static void map_free(strmap *mp)
     free(mp->vals);
 }
 
-static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load_options *opts)
-{
-    xai_status st = XAI_OK;
-    const Onnx__GraphProto *g = mp->graph;
-    if (!g)
-        XAI_FAIL(XAI_EFORMAT, "%s: not an ONNX model (no graph)", m->name);
+/* The state of one import: the graph, names -> value indices, and the node order being built. */
+typedef struct {
+    xai_model *m;
+    const Onnx__GraphProto *g;
+    strmap vm;
+    size_t nn;          /* nodes in the graph */
+    char *skip;         /* trailing Softmax/LogSoftmax/Identity nodes left out */
+    int *order, *indeg; /* topological order (Kahn) and in-degrees */
+    const char *outname;
+    int64_t act_total;  /* activation elements per sample so far */
+} importer;
 
-    /* opset */
+/* The default-domain opset (when it is imported twice, the last entry counts). */
+static xai_status read_opset(xai_model *m, const Onnx__ModelProto *mp)
+{
     m->opset = -1;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = mp->opset_import[i]->domain;
@@ -960,7 +1113,11 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
         XAI_FAIL(XAI_EFORMAT, "%s: the model imports no default-domain opset", m->name);
     if (m->opset < 11 || m->opset > 18)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: opset %d is not supported (opsets 11-18 are)", m->name, m->opset);
+    return XAI_OK;
+}
 
+static xai_status read_metadata(xai_model *m, const Onnx__ModelProto *mp)
+{
     for (size_t i = 0; i < mp->n_metadata_props; i++) {
         const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
         char **nk = realloc(m->meta_key, sizeof(char *) * (size_t)(m->nmeta + 1));
@@ -975,316 +1132,366 @@ static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load
         m->meta_val[m->nmeta] = strdup(e->value ? e->value : "");
         m->nmeta++;
     }
+    return XAI_OK;
+}
 
-    strmap vm;
-    size_t nnames = g->n_initializer + g->n_input + g->n_node * 4 + 8;
-    if (map_init(&vm, nnames))
+/* A new named value, findable by name from now on; *v its index. */
+static xai_status add_named(importer *im, const char *name, int *v)
+{
+    *v = xai_model_add_value(im->m, name);
+    if (*v < 0)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
+    map_put(&im->vm, im->m->vals[*v].name, *v);
+    return XAI_OK;
+}
 
-    /* initializers */
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (!t->name || !*t->name) {
-            st = xai_error_set(XAI_EFORMAT, "%s: initializer %zu has no name", m->name, i);
-            goto done;
-        }
-        int v = xai_model_add_value(m, t->name);
-        if (v < 0) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done;
-        }
+static xai_status add_initializers(importer *im)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    int v;
+    for (size_t i = 0; i < im->g->n_initializer; i++) {
+        const Onnx__TensorProto *t = im->g->initializer[i];
+        if (!t->name || !*t->name)
+            XAI_FAIL(XAI_EFORMAT, "%s: initializer %zu has no name", m->name, i);
+        v = xai_model_add_value(m, t->name);
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
         if ((st = tensor_to_value(m, t, &m->vals[v])))
-            goto done;
-        map_put(&vm, m->vals[v].name, v);
+            return st;
+        map_put(&im->vm, m->vals[v].name, v);
     }
-    /* the one real input */
+    return XAI_OK;
+}
+
+/* The one graph input that is not an initializer (older exporters list initializers as inputs too). */
+static xai_status add_input(importer *im, const xai_load_options *opts)
+{
+    xai_model *m = im->m;
+    const Onnx__GraphProto *g = im->g;
+    xai_status st;
     m->input = -1;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = g->input[i]->name ? g->input[i]->name : "";
-        if (map_get(&vm, name) >= 0)
+        if (map_get(&im->vm, name) >= 0)
             continue;
-        if (m->input >= 0) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: the graph has more than one input ('%s' and '%s')", m->name,
-                               m->vals[m->input].name, name);
-            goto done;
-        }
+        if (m->input >= 0)
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: the graph has more than one input ('%s' and '%s')", m->name,
+                     m->vals[m->input].name, name);
         int v = xai_model_add_value(m, name);
-        if (v < 0) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done;
-        }
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
         if ((st = value_info_shape(m, g->input[i], opts, &m->vals[v])))
-            goto done;
-        map_put(&vm, m->vals[v].name, v);
+            return st;
+        map_put(&im->vm, m->vals[v].name, v);
         m->input = v;
     }
-    if (m->input < 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: the graph has no input", m->name);
-        goto done;
-    }
-    if (g->n_output < 1 || !g->output[0]->name) {
-        st = xai_error_set(XAI_EFORMAT, "%s: the graph has no output", m->name);
-        goto done;
-    }
+    if (m->input < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has no input", m->name);
+    if (g->n_output < 1 || !g->output[0]->name)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has no output", m->name);
+    return XAI_OK;
+}
 
-    /* drop Softmax/LogSoftmax (and Identity) at the output: explain the logits before them */
-    size_t nn_ = g->n_node;
-    char *skip = calloc(nn_ ? nn_ : 1, 1);
-    int *order = malloc(sizeof(int) * (nn_ ? nn_ : 1));
-    int *indeg = calloc(nn_ ? nn_ : 1, sizeof(int));
-    if (!skip || !order || !indeg) {
-        free(skip);
-        free(order);
-        free(indeg);
-        st = xai_error_set(XAI_ENOMEM, "out of memory");
-        goto done;
-    }
-    const char *outname = g->output[0]->name;
+/* Drop Softmax/LogSoftmax (and Identity) at the output: explain the logits before them. */
+static void skip_output_softmax(importer *im)
+{
+    im->outname = im->g->output[0]->name;
     for (int changed = 1; changed;) {
         changed = 0;
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            if (skip[i] || np->n_output < 1 || !np->output[0] || strcmp(np->output[0], outname) != 0)
+        for (size_t i = 0; i < im->nn; i++) {
+            const Onnx__NodeProto *np = im->g->node[i];
+            if (im->skip[i] || np->n_output < 1 || !np->output[0] || strcmp(np->output[0], im->outname) != 0)
                 continue;
             const char *op = np->op_type ? np->op_type : "";
             if ((strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0 || strcmp(op, "Identity") == 0) &&
                 np->n_input >= 1) {
-                skip[i] = 1;
-                outname = np->input[0];
+                im->skip[i] = 1;
+                im->outname = np->input[0];
                 changed = 1;
             }
         }
     }
+}
 
-    /* topological order (Kahn): a node is ready when every input name is known */
-    {
-        strmap prod;
-        if (map_init(&prod, nn_ * 4 + 8)) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done2;
-        }
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            if (!np->op_type) {
-                map_free(&prod);
-                st = xai_error_set(XAI_EFORMAT, "%s: node %zu has no op_type", m->name, i);
-                goto done2;
+/* Which node produces each value name; a name produced twice (or also an initializer/input) is an error. */
+static xai_status map_producers(importer *im, strmap *prod)
+{
+    xai_model *m = im->m;
+    for (size_t i = 0; i < im->nn; i++) {
+        const Onnx__NodeProto *np = im->g->node[i];
+        if (!np->op_type)
+            XAI_FAIL(XAI_EFORMAT, "%s: node %zu has no op_type", m->name, i);
+        for (size_t k = 0; k < np->n_output; k++)
+            if (np->output[k] && *np->output[k]) {
+                if (map_get(prod, np->output[k]) >= 0 || map_get(&im->vm, np->output[k]) >= 0)
+                    XAI_FAIL(XAI_EFORMAT, "%s: value '%s' is produced twice", m->name, np->output[k]);
+                map_put(prod, np->output[k], (int)i);
             }
-            for (size_t k = 0; k < np->n_output; k++)
-                if (np->output[k] && *np->output[k]) {
-                    if (map_get(&prod, np->output[k]) >= 0 || map_get(&vm, np->output[k]) >= 0) {
-                        map_free(&prod);
-                        st = xai_error_set(XAI_EFORMAT, "%s: value '%s' is produced twice", m->name, np->output[k]);
-                        goto done2;
-                    }
-                    map_put(&prod, np->output[k], (int)i);
-                }
-        }
-        for (size_t i = 0; i < nn_; i++) {
-            const Onnx__NodeProto *np = g->node[i];
-            for (size_t k = 0; k < np->n_input; k++) {
-                const char *in = np->input[k];
-                if (!in || !*in)
-                    continue;
-                if (map_get(&prod, in) >= 0)
-                    indeg[i]++;
-                else if (map_get(&vm, in) < 0) {
-                    map_free(&prod);
-                    st = xai_error_set(XAI_EFORMAT,
-                                       "%s: node '%s' (%s) reads '%s', which no initializer, input or node provides",
-                                       m->name, nn(np), np->op_type, in);
-                    goto done2;
-                }
-            }
-        }
-        size_t head = 0, tail = 0;
-        for (size_t i = 0; i < nn_; i++)
-            if (indeg[i] == 0)
-                order[tail++] = (int)i;
-        while (head < tail) {
-            const Onnx__NodeProto *np = g->node[order[head++]];
-            for (size_t k = 0; k < np->n_output; k++) {
-                if (!np->output[k] || !*np->output[k])
-                    continue;
-                for (size_t j = 0; j < nn_; j++) {
-                    const Onnx__NodeProto *q = g->node[j];
-                    for (size_t t = 0; t < q->n_input; t++)
-                        if (q->input[t] && strcmp(q->input[t], np->output[k]) == 0 && --indeg[j] == 0)
-                            order[tail++] = (int)j;
-                }
-            }
-        }
-        map_free(&prod);
-        if (tail != nn_) {
-            st = xai_error_set(XAI_EFORMAT, "%s: the graph has a cycle (%zu of %zu nodes cannot be ordered)", m->name,
-                               nn_ - tail, nn_);
-            goto done2;
+    }
+    return XAI_OK;
+}
+
+/* A node's in-degree counts its inputs made by other nodes; an input nothing provides is an error. */
+static xai_status count_indegrees(importer *im, const strmap *prod)
+{
+    for (size_t i = 0; i < im->nn; i++) {
+        const Onnx__NodeProto *np = im->g->node[i];
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *in = np->input[k];
+            if (!in || !*in)
+                continue;
+            if (map_get(prod, in) >= 0)
+                im->indeg[i]++;
+            else if (map_get(&im->vm, in) < 0)
+                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) reads '%s', which no initializer, input or node provides",
+                         im->m->name, nn(np), np->op_type, in);
         }
     }
+    return XAI_OK;
+}
 
-    /* build in order: Constant and shape-only subgraphs fold, the rest become runtime nodes */
-    int64_t act_total = 0;
-    for (size_t oi = 0; oi < nn_; oi++) {
-        const Onnx__NodeProto *np = g->node[order[oi]];
-        const char *op = np->op_type;
-        if (skip[order[oi]])
-            continue;
-        if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s': op %s of domain '%s' is not supported", m->name,
-                               nn(np), op, np->domain);
-            goto done2;
-        }
-        if (np->n_input > 8 || np->n_output > 4) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s' (%s) has too many inputs or outputs", m->name, nn(np), op);
-            goto done2;
-        }
-        int ins[8];
-        int nin = (int)np->n_input, allconst = 1, anyin = 0;
-        for (int k = 0; k < nin; k++) {
-            ins[k] = (np->input[k] && *np->input[k]) ? map_get(&vm, np->input[k]) : -1;
-            if (ins[k] >= 0) {
-                anyin = 1;
-                if (!m->vals[ins[k]].is_const)
-                    allconst = 0;
-            }
-        }
-        if (strcmp(op, "Constant") == 0) {
-            if (np->n_output != 1 || !np->output[0]) {
-                st = xai_error_set(XAI_EFORMAT, "%s: Constant node '%s' needs one output", m->name, nn(np));
-                goto done2;
-            }
-            const Onnx__AttributeProto *a = xai_attr_find(np, "value");
-            int v = xai_model_add_value(m, np->output[0]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            map_put(&vm, m->vals[v].name, v);
-            if (a && a->t) {
-                if ((st = tensor_to_value(m, a->t, &m->vals[v])))
-                    goto done2;
-            } else {
-                const Onnx__AttributeProto *af = xai_attr_find(np, "value_float");
-                const Onnx__AttributeProto *ai = xai_attr_find(np, "value_int");
-                const Onnx__AttributeProto *ais = xai_attr_find(np, "value_ints");
-                const Onnx__AttributeProto *afs = xai_attr_find(np, "value_floats");
-                xai_value *cv = &m->vals[v];
-                int64_t one = 1;
-                if (af) {
-                    if ((st = alloc_const(m, cv, DT_F32, 0, &one)))
-                        goto done2;
-                    cv->f[0] = af->f;
-                } else if (ai) {
-                    if ((st = alloc_const(m, cv, DT_I64, 0, &one)))
-                        goto done2;
-                    cv->i[0] = ai->i;
-                } else if (ais) {
-                    int64_t n1 = (int64_t)ais->n_ints;
-                    if ((st = alloc_const(m, cv, DT_I64, 1, &n1)))
-                        goto done2;
-                    for (size_t k = 0; k < ais->n_ints; k++)
-                        cv->i[k] = ais->ints[k];
-                } else if (afs) {
-                    int64_t n1 = (int64_t)afs->n_floats;
-                    if ((st = alloc_const(m, cv, DT_F32, 1, &n1)))
-                        goto done2;
-                    for (size_t k = 0; k < afs->n_floats; k++)
-                        cv->f[k] = afs->floats[k];
-                } else {
-                    st = xai_error_set(XAI_EUNSUPPORTED, "%s: Constant node '%s': attribute form not supported",
-                                       m->name, nn(np));
-                    goto done2;
-                }
-            }
-            continue;
-        }
-        if (((allconst && anyin) || strcmp(op, "Shape") == 0) && is_foldable(op)) {
-            if (np->n_output < 1 || !np->output[0]) {
-                st = xai_error_set(XAI_EFORMAT, "%s: node '%s' has no output", m->name, nn(np));
-                goto done2;
-            }
-            int v = xai_model_add_value(m, np->output[0]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            map_put(&vm, m->vals[v].name, v);
-            if ((st = fold_node(m, np, ins, nin, v)))
-                goto done2;
-            continue;
-        }
-        const op_entry *e = NULL;
-        for (size_t k = 0; k < sizeof op_entries / sizeof op_entries[0]; k++)
-            if (strcmp(op_entries[k].op, op) == 0)
-                e = &op_entries[k];
-        if (!e) {
-            st = xai_error_set(XAI_EUNSUPPORTED, "%s: node '%s': op type '%s' is not supported", m->name, nn(np), op);
-            goto done2;
-        }
-        xai_node *n;
-        if ((st = xai_model_add_node(m, &n)))
-            goto done2;
-        n->kind = e->kind;
-        n->ops = xai_ops_table[e->kind];
-        n->name = strdup(np->name && *np->name ? np->name : (np->n_output > 0 && np->output[0]) ? np->output[0] : op);
-        n->op_type = strdup(op);
-        if (!n->name || !n->op_type) {
-            st = xai_error_set(XAI_ENOMEM, "out of memory");
-            goto done2;
-        }
-        n->nin = nin;
-        for (int k = 0; k < nin; k++)
-            n->in[k] = ins[k];
-        n->nout = (int)np->n_output;
-        for (int k = 0; k < n->nout; k++) {
+/* Kahn's algorithm; returns the number of nodes ordered (fewer than nn: a cycle). */
+static size_t kahn_order(importer *im)
+{
+    const Onnx__GraphProto *g = im->g;
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < im->nn; i++)
+        if (im->indeg[i] == 0)
+            im->order[tail++] = (int)i;
+    while (head < tail) {
+        const Onnx__NodeProto *np = g->node[im->order[head++]];
+        for (size_t k = 0; k < np->n_output; k++) {
             if (!np->output[k] || !*np->output[k])
                 continue;
-            int v = xai_model_add_value(m, np->output[k]);
-            if (v < 0) {
-                st = xai_error_set(XAI_ENOMEM, "out of memory");
-                goto done2;
-            }
-            m->vals[v].producer = m->nnodes - 1;
-            m->vals[v].dtype = DT_F32;
-            n->out[k] = v;
-            map_put(&vm, m->vals[v].name, v);
-        }
-        if (n->nout < 1 || n->out[0] < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: node '%s' has no output", m->name, n->name);
-            goto done2;
-        }
-        if ((st = e->init(m, n, np)))
-            goto done2;
-        /* refuse absurd activation sizes before a workspace is ever sized for them */
-        for (int k = 0; k < n->nout; k++) {
-            if (n->out[k] < 0)
-                continue;
-            int64_t ne = m->vals[n->out[k]].numel;
-            act_total += ne;
-            if (ne > MAX_ACT_NUMEL || act_total > MAX_ACT_TOTAL) {
-                st = xai_error_set(XAI_EUNSUPPORTED,
-                                   "%s: node '%s' (%s): activations of %lld elements per sample are beyond what "
-                                   "libxai supports", m->name, n->name, op, (long long)(ne > MAX_ACT_NUMEL ? ne : act_total));
-                goto done2;
+            for (size_t j = 0; j < im->nn; j++) {
+                const Onnx__NodeProto *q = g->node[j];
+                for (size_t t = 0; t < q->n_input; t++)
+                    if (q->input[t] && strcmp(q->input[t], np->output[k]) == 0 && --im->indeg[j] == 0)
+                        im->order[tail++] = (int)j;
             }
         }
     }
-    m->output = map_get(&vm, outname);
-    if (m->output < 0) {
-        st = xai_error_set(XAI_EFORMAT, "%s: graph output '%s' is never produced", m->name, outname);
-        goto done2;
-    }
-    if (m->vals[m->output].is_const) {
-        st = xai_error_set(XAI_EUNSUPPORTED, "%s: graph output '%s' does not depend on the input", m->name, outname);
-        goto done2;
-    }
+    return tail;
+}
 
-done2:
-    free(skip);
-    free(order);
-    free(indeg);
-done:
-    map_free(&vm);
+/* Topological order: a node is ready when every input name is known (cycles are errors). */
+static xai_status topo_order(importer *im)
+{
+    xai_status st;
+    strmap prod;
+    if (map_init(&prod, im->nn * 4 + 8)) {
+        map_free(&prod); /* one of its two arrays may have been allocated */
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    if (!(st = map_producers(im, &prod)))
+        st = count_indegrees(im, &prod);
+    map_free(&prod);
+    if (st)
+        return st;
+    size_t tail = kahn_order(im);
+    if (tail != im->nn)
+        XAI_FAIL(XAI_EFORMAT, "%s: the graph has a cycle (%zu of %zu nodes cannot be ordered)", im->m->name,
+                 im->nn - tail, im->nn);
+    return XAI_OK;
+}
+
+/* A Constant node in one of its attribute forms (value tensor, or value_float/_int/_ints/_floats). */
+static xai_status add_constant(importer *im, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    int v;
+    if (np->n_output != 1 || !np->output[0])
+        XAI_FAIL(XAI_EFORMAT, "%s: Constant node '%s' needs one output", m->name, nn(np));
+    const Onnx__AttributeProto *a = xai_attr_find(np, "value");
+    if ((st = add_named(im, np->output[0], &v)))
+        return st;
+    if (a && a->t)
+        return tensor_to_value(m, a->t, &m->vals[v]);
+    const Onnx__AttributeProto *af = xai_attr_find(np, "value_float");
+    const Onnx__AttributeProto *ai = xai_attr_find(np, "value_int");
+    const Onnx__AttributeProto *ais = xai_attr_find(np, "value_ints");
+    const Onnx__AttributeProto *afs = xai_attr_find(np, "value_floats");
+    xai_value *cv = &m->vals[v];
+    int64_t one = 1;
+    if (af) {
+        if ((st = alloc_const(m, cv, DT_F32, 0, &one)))
+            return st;
+        cv->f[0] = af->f;
+    } else if (ai) {
+        if ((st = alloc_const(m, cv, DT_I64, 0, &one)))
+            return st;
+        cv->i[0] = ai->i;
+    } else if (ais) {
+        int64_t n1 = (int64_t)ais->n_ints;
+        if ((st = alloc_const(m, cv, DT_I64, 1, &n1)))
+            return st;
+        for (size_t k = 0; k < ais->n_ints; k++)
+            cv->i[k] = ais->ints[k];
+    } else if (afs) {
+        int64_t n1 = (int64_t)afs->n_floats;
+        if ((st = alloc_const(m, cv, DT_F32, 1, &n1)))
+            return st;
+        for (size_t k = 0; k < afs->n_floats; k++)
+            cv->f[k] = afs->floats[k];
+    } else {
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: Constant node '%s': attribute form not supported", m->name, nn(np));
+    }
+    return XAI_OK;
+}
+
+static xai_status add_folded(importer *im, const Onnx__NodeProto *np, int *ins, int nin)
+{
+    xai_status st;
+    int v;
+    if (np->n_output < 1 || !np->output[0])
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' has no output", im->m->name, nn(np));
+    if ((st = add_named(im, np->output[0], &v)))
+        return st;
+    return fold_node(im->m, np, ins, nin, v);
+}
+
+/* The node's outputs as float activations it produces (empty output names stay -1). */
+static xai_status add_outputs(importer *im, xai_node *n, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    n->nout = (int)np->n_output;
+    for (int k = 0; k < n->nout; k++) {
+        if (!np->output[k] || !*np->output[k])
+            continue;
+        int v = xai_model_add_value(m, np->output[k]);
+        if (v < 0)
+            XAI_FAIL(XAI_ENOMEM, "out of memory");
+        m->vals[v].producer = m->nnodes - 1;
+        m->vals[v].dtype = DT_F32;
+        n->out[k] = v;
+        map_put(&im->vm, m->vals[v].name, v);
+    }
+    if (n->nout < 1 || n->out[0] < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' has no output", m->name, n->name);
+    return XAI_OK;
+}
+
+/* Refuse absurd activation sizes before a workspace is ever sized for them. */
+static xai_status check_activations(importer *im, const xai_node *n)
+{
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0)
+            continue;
+        int64_t ne = im->m->vals[n->out[k]].numel;
+        im->act_total += ne;
+        if (ne > MAX_ACT_NUMEL || im->act_total > MAX_ACT_TOTAL)
+            XAI_FAIL(XAI_EUNSUPPORTED,
+                     "%s: node '%s' (%s): activations of %lld elements per sample are beyond what "
+                     "libxai supports", im->m->name, n->name, n->op_type,
+                     (long long)(ne > MAX_ACT_NUMEL ? ne : im->act_total));
+    }
+    return XAI_OK;
+}
+
+/* A runtime node of a supported op, shaped and checked by its op family's init. */
+static xai_status add_runtime(importer *im, const Onnx__NodeProto *np, const int *ins, int nin)
+{
+    xai_model *m = im->m;
+    const char *op = np->op_type;
+    xai_status st;
+    const op_entry *e = NULL;
+    for (size_t k = 0; k < sizeof op_entries / sizeof op_entries[0]; k++)
+        if (strcmp(op_entries[k].op, op) == 0)
+            e = &op_entries[k];
+    if (!e)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': op type '%s' is not supported", m->name, nn(np), op);
+    xai_node *n;
+    if ((st = xai_model_add_node(m, &n)))
+        return st;
+    n->kind = e->kind;
+    n->ops = xai_ops_table[e->kind];
+    n->name = strdup(np->name && *np->name ? np->name : (np->n_output > 0 && np->output[0]) ? np->output[0] : op);
+    n->op_type = strdup(op);
+    if (!n->name || !n->op_type)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->nin = nin;
+    for (int k = 0; k < nin; k++)
+        n->in[k] = ins[k];
+    if ((st = add_outputs(im, n, np)) || (st = e->init(m, n, np)))
+        return st;
+    return check_activations(im, n);
+}
+
+/* One node in order: Constant and shape-only subgraphs fold, the rest become runtime nodes. */
+static xai_status add_node_proto(importer *im, const Onnx__NodeProto *np)
+{
+    xai_model *m = im->m;
+    const char *op = np->op_type;
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s': op %s of domain '%s' is not supported", m->name, nn(np), op,
+                 np->domain);
+    if (np->n_input > 8 || np->n_output > 4)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (%s) has too many inputs or outputs", m->name, nn(np), op);
+    int ins[8];
+    int nin = (int)np->n_input, allconst = 1, anyin = 0;
+    for (int k = 0; k < nin; k++) {
+        ins[k] = (np->input[k] && *np->input[k]) ? map_get(&im->vm, np->input[k]) : -1;
+        if (ins[k] >= 0) {
+            anyin = 1;
+            if (!m->vals[ins[k]].is_const)
+                allconst = 0;
+        }
+    }
+    if (strcmp(op, "Constant") == 0)
+        return add_constant(im, np);
+    if (((allconst && anyin) || strcmp(op, "Shape") == 0) && is_foldable(op))
+        return add_folded(im, np, ins, nin);
+    return add_runtime(im, np, ins, nin);
+}
+
+/* Order the nodes, add them, and find the output (which must depend on the input). */
+static xai_status build_nodes(importer *im)
+{
+    xai_model *m = im->m;
+    xai_status st;
+    skip_output_softmax(im);
+    if ((st = topo_order(im)))
+        return st;
+    for (size_t oi = 0; oi < im->nn; oi++)
+        if (!im->skip[im->order[oi]] && (st = add_node_proto(im, im->g->node[im->order[oi]])))
+            return st;
+    m->output = map_get(&im->vm, im->outname);
+    if (m->output < 0)
+        XAI_FAIL(XAI_EFORMAT, "%s: graph output '%s' is never produced", m->name, im->outname);
+    if (m->vals[m->output].is_const)
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: graph output '%s' does not depend on the input", m->name, im->outname);
+    return XAI_OK;
+}
+
+static xai_status build(xai_model *m, const Onnx__ModelProto *mp, const xai_load_options *opts)
+{
+    xai_status st;
+    importer im = {.m = m, .g = mp->graph};
+    if (!im.g)
+        XAI_FAIL(XAI_EFORMAT, "%s: not an ONNX model (no graph)", m->name);
+    if ((st = read_opset(m, mp)) || (st = read_metadata(m, mp)))
+        return st;
+    const Onnx__GraphProto *g = im.g;
+    if (map_init(&im.vm, g->n_initializer + g->n_input + g->n_node * 4 + 8)) {
+        map_free(&im.vm); /* one of its two arrays may have been allocated */
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    }
+    if (!(st = add_initializers(&im)) && !(st = add_input(&im, opts))) {
+        im.nn = g->n_node;
+        im.skip = calloc(im.nn ? im.nn : 1, 1);
+        im.order = malloc(sizeof(int) * (im.nn ? im.nn : 1));
+        im.indeg = calloc(im.nn ? im.nn : 1, sizeof(int));
+        if (!im.skip || !im.order || !im.indeg)
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+        else
+            st = build_nodes(&im);
+        free(im.skip);
+        free(im.order);
+        free(im.indeg);
+    }
+    map_free(&im.vm);
     return st;
 }
 

@@ -47,6 +47,7 @@ START_TEST(test_malformed)
     expect_fail("bad_attribute.onnx", XAI_EUNSUPPORTED, "auto_pad");
     expect_fail("bad_attribute.onnx", XAI_EUNSUPPORTED, "padconv");
     expect_fail("old_opset.onnx", XAI_EUNSUPPORTED, "opset 9");
+    expect_fail("range_no_start.onnx", XAI_EFORMAT, "(Range): needs three inputs");
 }
 END_TEST
 

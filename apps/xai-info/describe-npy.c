@@ -168,7 +168,16 @@ static xai_status raw_stats(const char *path, int64_t offset, const char *descr,
     return st;
 }
 
-xai_status info_describe_npy(const char *path, json_t **out)
+/* An NPY file's preamble and header text. */
+typedef struct {
+    int major, minor;
+    long pre_len;      /* bytes before the header: 10 (v1) or 12 (v2, v3) */
+    uint32_t hlen;
+    int64_t file_size;
+    char *h;           /* the header, NUL-terminated; the caller frees it */
+} npy_head;
+
+static xai_status read_head(const char *path, npy_head *hd)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -179,122 +188,139 @@ xai_status info_describe_npy(const char *path, json_t **out)
         fclose(f);
         return xai_error_set(XAI_EFORMAT, "%s: not an NPY file (bad magic or too short)", path);
     }
-    int major = pre[6], minor = pre[7];
-    uint32_t hlen;
-    long pre_len = 10;
-    if (major == 1) {
-        hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8;
-    } else if (major == 2 || major == 3) {
+    hd->major = pre[6];
+    hd->minor = pre[7];
+    hd->file_size = (int64_t)sb.st_size;
+    hd->pre_len = 10;
+    if (hd->major == 1) {
+        hd->hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8;
+    } else if (hd->major == 2 || hd->major == 3) {
         if (fread(pre + 10, 1, 2, f) != 2) {
             fclose(f);
             return xai_error_set(XAI_EFORMAT, "%s: truncated NPY preamble", path);
         }
-        hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
-        pre_len = 12;
+        hd->hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
+        hd->pre_len = 12;
     } else {
         fclose(f);
-        return xai_error_set(XAI_EUNSUPPORTED, "%s: NPY format version %d.%d unknown", path, major, minor);
+        return xai_error_set(XAI_EUNSUPPORTED, "%s: NPY format version %d.%d unknown", path, hd->major, hd->minor);
     }
-    if (hlen > MAX_HEADER || (int64_t)hlen > (int64_t)sb.st_size - pre_len) {
+    if (hd->hlen > MAX_HEADER || (int64_t)hd->hlen > hd->file_size - hd->pre_len) {
         fclose(f);
-        return xai_error_set(XAI_EFORMAT, "%s: NPY header length %u exceeds the file", path, (unsigned)hlen);
+        return xai_error_set(XAI_EFORMAT, "%s: NPY header length %u exceeds the file", path, (unsigned)hd->hlen);
     }
-    char *h = malloc((size_t)hlen + 1);
-    if (!h) {
+    hd->h = malloc((size_t)hd->hlen + 1);
+    if (!hd->h) {
         fclose(f);
         return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
     }
-    size_t got = fread(h, 1, hlen, f);
+    size_t got = fread(hd->h, 1, hd->hlen, f);
     fclose(f);
-    h[got] = '\0';
-    if (got != hlen || memchr(h, '\0', got)) {
-        free(h);
+    hd->h[got] = '\0';
+    if (got != hd->hlen || memchr(hd->h, '\0', got)) {
+        free(hd->h);
         return xai_error_set(XAI_EFORMAT, "%s: truncated or binary NPY header", path);
     }
-    xai_status st = XAI_OK;
-    const char *pd = find_key(h, "descr"), *pf = find_key(h, "fortran_order"), *ps = find_key(h, "shape");
+    return XAI_OK;
+}
+
+/* The header's descr value at pd: a quoted dtype string (named, with its item size) or a list of
+   fields (a structured dtype, kept as text, truncated to fit descr). */
+static xai_status parse_descr(const char *path, const char *pd, char *descr, size_t cap, char *nbuf, size_t nbufn,
+                              const char **dname, long *isz)
+{
+    if (*pd == '\'' || *pd == '"') {
+        const char *e = strchr(pd + 1, *pd);
+        if (!e || (size_t)(e - pd - 1) >= cap)
+            return xai_error_set(XAI_EFORMAT, "%s: bad descr in NPY header", path);
+        memcpy(descr, pd + 1, (size_t)(e - pd - 1));
+        descr[e - pd - 1] = '\0';
+        *dname = dtype_name(descr, nbuf, nbufn);
+        *isz = item_size(descr);
+        return XAI_OK;
+    }
+    if (*pd == '[') {
+        const char *e = strchr(pd, ']');
+        size_t n = e ? (size_t)(e - pd + 1) : strlen(pd);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(descr, pd, n);
+        descr[n] = '\0';
+        *dname = "structured";
+        return XAI_OK;
+    }
+    return xai_error_set(XAI_EFORMAT, "%s: bad descr in NPY header", path);
+}
+
+/* The shape tuple after ps's '(' into the JSON array; *overflow when the element count does not fit
+   in int64 (the dimensions are still listed). Python 2 writers may suffix an 'L'. */
+static xai_status parse_shape(const char *path, const char *ps, json_t *shape, int64_t *numel, int *overflow)
+{
+    int ndim = 0;
+    const char *p = ps + 1;
+    for (;;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == ')')
+            return XAI_OK;
+        if (!isdigit((unsigned char)*p))
+            return xai_error_set(XAI_EFORMAT, "%s: bad shape in NPY header", path);
+        errno = 0;
+        char *e;
+        long long v = strtoll(p, &e, 10);
+        if (errno || v < 0)
+            return xai_error_set(XAI_EFORMAT, "%s: bad shape in NPY header", path);
+        while (*e == 'L')
+            e++;
+        p = e;
+        if (v != 0 && *numel > INT64_MAX / v)
+            *overflow = 1;
+        else
+            *numel *= v;
+        json_array_append_new(shape, json_integer(v));
+        if (++ndim > 64)
+            return xai_error_set(XAI_EFORMAT, "%s: too many dimensions in NPY header", path);
+    }
+}
+
+xai_status info_describe_npy(const char *path, json_t **out)
+{
+    npy_head hd = {0};
+    xai_status st = read_head(path, &hd);
+    if (st)
+        return st;
+    const char *pd = find_key(hd.h, "descr"), *pf = find_key(hd.h, "fortran_order");
+    const char *ps = find_key(hd.h, "shape");
     if (!pd || !pf || !ps || (*pf != 'T' && *pf != 'F') || *ps != '(') {
-        free(h);
+        free(hd.h);
         return xai_error_set(XAI_EFORMAT, "%s: NPY header lacks descr, fortran_order or shape", path);
     }
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string("npy"));
     json_object_set_new(o, "file", info_str(path));
-    json_object_set_new(o, "version", json_sprintf("%d.%d", major, minor));
-    char descr[128] = "";
+    json_object_set_new(o, "version", json_sprintf("%d.%d", hd.major, hd.minor));
+    char descr[128] = "", nbuf[32];
     long isz = -1;
     const char *dname = NULL;
-    char nbuf[32];
-    if (*pd == '\'' || *pd == '"') {
-        const char *e = strchr(pd + 1, *pd);
-        if (!e || (size_t)(e - pd - 1) >= sizeof descr) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad descr in NPY header", path);
-        } else {
-            memcpy(descr, pd + 1, (size_t)(e - pd - 1));
-            descr[e - pd - 1] = '\0';
-            dname = dtype_name(descr, nbuf, sizeof nbuf);
-            isz = item_size(descr);
-        }
-    } else if (*pd == '[') {
-        const char *e = strchr(pd, ']');
-        size_t n = e ? (size_t)(e - pd + 1) : strlen(pd);
-        if (n >= sizeof descr)
-            n = sizeof descr - 1;
-        memcpy(descr, pd, n);
-        descr[n] = '\0';
-        dname = "structured";
-    } else {
-        st = xai_error_set(XAI_EFORMAT, "%s: bad descr in NPY header", path);
-    }
+    st = parse_descr(path, pd, descr, sizeof descr, nbuf, sizeof nbuf, &dname, &isz);
     json_t *shape = json_array();
     int64_t numel = 1;
-    int overflow = 0, ndim = 0;
-    const char *p = ps + 1;
-    while (st == XAI_OK) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == ')')
-            break;
-        if (!isdigit((unsigned char)*p)) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad shape in NPY header", path);
-            break;
-        }
-        errno = 0;
-        char *e;
-        long long v = strtoll(p, &e, 10);
-        if (errno || v < 0) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad shape in NPY header", path);
-            break;
-        }
-        while (*e == 'L')
-            e++;
-        p = e;
-        if (v != 0 && numel > INT64_MAX / v)
-            overflow = 1;
-        else
-            numel *= v;
-        json_array_append_new(shape, json_integer(v));
-        if (++ndim > 64) {
-            st = xai_error_set(XAI_EFORMAT, "%s: too many dimensions in NPY header", path);
-            break;
-        }
-    }
+    int overflow = 0;
+    if (st == XAI_OK)
+        st = parse_shape(path, ps, shape, &numel, &overflow);
     json_object_set_new(o, "shape", shape);
     json_object_set_new(o, "dtype", dname ? json_string(dname) : info_str(descr));
     json_object_set_new(o, "descr", info_str(descr));
-    int fortran = *pf == 'T';
-    json_object_set_new(o, "fortran_order", json_boolean(fortran));
-    free(h);
-    if (st == XAI_OK) {
-        int64_t data_bytes = (int64_t)sb.st_size - pre_len - (int64_t)hlen;
-        if (isz > 0 && (overflow || numel > data_bytes / isz))
-            st = xai_error_set(XAI_EFORMAT, "%s: NPY data truncated: the header declares %s "
-                               "elements, the file holds %lld bytes of data", path,
-                               overflow ? "too many" : "more", (long long)data_bytes);
-    }
+    json_object_set_new(o, "fortran_order", json_boolean(*pf == 'T'));
+    free(hd.h);
+    int64_t data_bytes = hd.file_size - hd.pre_len - (int64_t)hd.hlen;
+    if (st == XAI_OK && isz > 0 && (overflow || numel > data_bytes / isz))
+        st = xai_error_set(XAI_EFORMAT, "%s: NPY data truncated: the header declares %s "
+                           "elements, the file holds %lld bytes of data", path,
+                           overflow ? "too many" : "more", (long long)data_bytes);
     if (st == XAI_OK) {
         json_object_set_new(o, "numel", json_integer(numel));
-        st = raw_stats(path, pre_len + (int64_t)hlen, descr, numel, o);
+        st = raw_stats(path, hd.pre_len + (int64_t)hd.hlen, descr, numel, o);
     }
     if (st != XAI_OK) {
         json_decref(o);

@@ -87,7 +87,8 @@ static void libxai_json(const char *path, const void *buf, size_t len, json_t *o
     json_object_set_new(o, "libxai", l);
 }
 
-xai_status info_describe_onnx(const char *path, json_t **out)
+/* The whole file, which must be non-empty and under the protobuf limit of 2 GiB. */
+static xai_status read_model_bytes(const char *path, unsigned char **out, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -109,6 +110,72 @@ xai_status info_describe_onnx(const char *path, json_t **out)
         free(buf);
         return xai_error_set(XAI_EIO, "%s: short read", path);
     }
+    *out = buf;
+    *out_len = len;
+    return XAI_OK;
+}
+
+/* "opset" (the default domain's) and every import by domain. */
+static void opset_json(const Onnx__ModelProto *mp, json_t *o)
+{
+    long long opset = -1;
+    json_t *imports = json_object();
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *op = mp->opset_import[i];
+        const char *dom = op->domain ? op->domain : "";
+        long long v = op->has_version ? (long long)op->version : 0;
+        if (dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0)
+            opset = v;
+        json_object_set_new(imports, dom[0] ? dom : "ai.onnx", json_integer(v));
+    }
+    json_object_set_new(o, "opset", opset >= 0 ? json_integer(opset) : json_null());
+    json_object_set_new(o, "opset_imports", imports);
+}
+
+/* The graph inputs that are not initializers (older exporters list both), the outputs, the count
+   of initializers. */
+static void io_json(const Onnx__GraphProto *g, json_t *o)
+{
+    json_t *inputs = json_array();
+    for (size_t i = 0; i < g->n_input; i++) {
+        const char *name = g->input[i]->name ? g->input[i]->name : "";
+        int is_init = 0;
+        for (size_t k = 0; k < g->n_initializer && !is_init; k++)
+            is_init = g->initializer[k]->name && strcmp(g->initializer[k]->name, name) == 0;
+        if (!is_init)
+            json_array_append_new(inputs, value_info_json(g->input[i]));
+    }
+    json_object_set_new(o, "inputs", inputs);
+    json_t *outputs = json_array();
+    for (size_t i = 0; i < g->n_output; i++)
+        json_array_append_new(outputs, value_info_json(g->output[i]));
+    json_object_set_new(o, "outputs", outputs);
+    json_object_set_new(o, "initializers", json_integer((json_int_t)g->n_initializer));
+}
+
+/* The node count, the op of every node in order, and how often each op occurs. */
+static void ops_json(const Onnx__GraphProto *g, json_t *o)
+{
+    json_t *ops = json_array(), *counts = json_object();
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        const char *op = n->op_type ? n->op_type : "";
+        json_array_append_new(ops, info_str(op));
+        json_t *c = json_object_get(counts, op);
+        json_object_set_new(counts, op, json_integer(c ? json_integer_value(c) + 1 : 1));
+    }
+    json_object_set_new(o, "nodes", json_integer((json_int_t)g->n_node));
+    json_object_set_new(o, "ops", ops);
+    json_object_set_new(o, "op_counts", counts);
+}
+
+xai_status info_describe_onnx(const char *path, json_t **out)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    xai_status st = read_model_bytes(path, &buf, &len);
+    if (st)
+        return st;
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
     if (!mp || !mp->graph) {
         if (mp)
@@ -125,48 +192,10 @@ xai_status info_describe_onnx(const char *path, json_t **out)
     json_object_set_new(o, "producer", info_str(mp->producer_name));
     json_object_set_new(o, "producer_version", info_str(mp->producer_version));
     json_object_set_new(o, "graph_name", info_str(g->name));
-    long long opset = -1;
-    json_t *imports = json_object();
-    for (size_t i = 0; i < mp->n_opset_import; i++) {
-        const Onnx__OperatorSetIdProto *op = mp->opset_import[i];
-        const char *dom = op->domain ? op->domain : "";
-        long long v = op->has_version ? (long long)op->version : 0;
-        if (dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0)
-            opset = v;
-        json_object_set_new(imports, dom[0] ? dom : "ai.onnx", json_integer(v));
-    }
-    json_object_set_new(o, "opset", opset >= 0 ? json_integer(opset) : json_null());
-    json_object_set_new(o, "opset_imports", imports);
-
-    json_t *inputs = json_array();
-    for (size_t i = 0; i < g->n_input; i++) {
-        const char *name = g->input[i]->name ? g->input[i]->name : "";
-        int is_init = 0;
-        for (size_t k = 0; k < g->n_initializer && !is_init; k++)
-            is_init = g->initializer[k]->name && strcmp(g->initializer[k]->name, name) == 0;
-        if (!is_init)
-            json_array_append_new(inputs, value_info_json(g->input[i]));
-    }
-    json_object_set_new(o, "inputs", inputs);
-    json_t *outputs = json_array();
-    for (size_t i = 0; i < g->n_output; i++)
-        json_array_append_new(outputs, value_info_json(g->output[i]));
-    json_object_set_new(o, "outputs", outputs);
-    json_object_set_new(o, "initializers", json_integer((json_int_t)g->n_initializer));
-
-    json_t *ops = json_array(), *counts = json_object();
-    for (size_t i = 0; i < g->n_node; i++) {
-        const Onnx__NodeProto *n = g->node[i];
-        const char *op = n->op_type ? n->op_type : "";
-        json_array_append_new(ops, info_str(op));
-        json_t *c = json_object_get(counts, op);
-        json_object_set_new(counts, op, json_integer(c ? json_integer_value(c) + 1 : 1));
-    }
-    json_object_set_new(o, "nodes", json_integer((json_int_t)g->n_node));
-    json_object_set_new(o, "ops", ops);
-    json_object_set_new(o, "op_counts", counts);
+    opset_json(mp, o);
+    io_json(g, o);
+    ops_json(g, o);
     onnx__model_proto__free_unpacked(mp, NULL);
-
     libxai_json(path, buf, len, o);
     free(buf);
     xai_error_clear();

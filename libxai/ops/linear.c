@@ -289,232 +289,317 @@ xai_status xai_linear_backward(const xai_model *m, const xai_node *n, xai_worksp
     return XAI_OK;
 }
 
+/* One relevance pass through a linear node: sizes, the input, relevances in and out, and the
+   node's scratch laid out as below. Each rule's function keeps its loops as they were. */
+typedef struct {
+    const xai_node *n;
+    const xai_linear *L;
+    const xai_rule *r;
+    xai_workspace *ws;
+    int64_t ns, nin, nout, N_in, N_out;
+    const float *x, *R;
+    float *Rin;
+    float *inner, *s1, *z1, *z2, *s2, *xp, *xn, *dx;
+    int fold;
+    float stab;
+} lin_rel;
+
+/* Plain gradient with the effective weights. */
+static xai_status rel_gradient(const xai_model *m, const xai_node *n, const xai_linear *L, xai_workspace *ws)
+{
+    int xi = n->in[0];
+    if (vconst(m, xi))
+        return XAI_OK;
+    const float *w, *b;
+    eff(L, ws->bn_fold, &w, &b);
+    float *dx = ws->scratch + n->scratch_fixed, *inner = ws->scratch;
+    L->vjp(n, w, ws->adj[n->out[0]], dx, ws->ns, inner);
+    add_into(ws->adj[xi], dx, L->in_numel * ws->ns);
+    return XAI_OK;
+}
+
+/* Arras et al.: a share beta*(b_j + eps*sgn z_j)/N_j of each output's relevance goes evenly to its
+   N_j in-bounds inputs. */
+static xai_status rel_bias_share(const lin_rel *c, const float *b, float eps)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const float *z1 = c->z1, *s1 = c->s1;
+    float *s2 = c->s2, *dx = c->dx, *inner = c->inner;
+    int64_t N_out = c->N_out, nout = c->nout, ns = c->ns;
+    xai_status st;
+    if ((st = flat_counts(n, L, c->xp, inner)))
+        return st;
+    for (int64_t k = 0; k < N_out; k++) {
+        int64_t kk = k % nout;
+        int64_t ch = (kk / L->ch_inner) % L->nout_ch;
+        float bj = b ? b[ch] : 0.0f;
+        float cnt = L->flat_count[kk];
+        float e = z1[k] >= 0 ? eps : -eps;
+        s2[k] = cnt > 0 ? c->r->bias_factor * (bj + e) * s1[k] / cnt : 0.0f;
+    }
+    const float *ones, *nob;
+    if ((st = modw(L, 0, LW_ONES, 0, &ones, &nob)))
+        return st;
+    L->vjp(n, ones, s2, dx, ns, inner);
+    add_into(c->Rin, dx, c->N_in);
+    return XAI_OK;
+}
+
+static xai_status rel_epsilon(const lin_rel *c)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const float *x = c->x, *R = c->R, *w, *b;
+    float *z1 = c->z1, *s1 = c->s1, *dx = c->dx, *inner = c->inner, *Rin = c->Rin;
+    int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns;
+    eff(L, c->fold, &w, &b);
+    if (!(c->fold && L->fw))
+        memcpy(z1, c->ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
+    else
+        L->fwd(n, w, b, x, z1, ns, inner);
+    const float eps = c->r->epsilon;
+    for (int64_t k = 0; k < N_out; k++)
+        s1[k] = R[k] / xai_stab(z1[k], eps);
+    if (L->vjp_rel) {
+        L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner);
+    } else {
+        L->vjp(n, w, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += x[k] * dx[k];
+    }
+    if (c->r->bias_factor != 0.0f)
+        return rel_bias_share(c, b, eps);
+    return XAI_OK;
+}
+
+/* z+ and alpha-beta: the positive part z+ = W+ x+ + W- x- + b+, then (beta != 0) the negative part
+   z- = W- x+ + W+ x- + b-. */
+static xai_status rel_alpha_beta(const lin_rel *c)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const xai_rule *r = c->r;
+    const float *x = c->x, *R = c->R, *wp, *bp, *wn, *bn_;
+    float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xp = c->xp, *xn = c->xn, *dx = c->dx, *inner = c->inner,
+          *Rin = c->Rin;
+    int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns;
+    const float stab = c->stab;
+    xai_status st;
+    int has_neg;
+    if ((st = modw(L, c->fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, c->fold, LW_WN, 0, &wn, &bn_)))
+        return st;
+    if (L->fwd_pm && L->vjp_rel) {
+        const float *w4[4] = {wp, bp, wn, bn_};
+        alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);
+        return XAI_OK;
+    }
+    const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
+    L->fwd(n, wp, bp, xpos, z1, ns, inner);
+    if (has_neg) {
+        L->fwd(n, wn, NULL, xn, z2, ns, inner);
+        add_into(z1, z2, N_out);
+    }
+    float alpha = r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
+    for (int64_t k = 0; k < N_out; k++)
+        s1[k] = R[k] / xai_stab(z1[k], stab);
+    L->vjp(n, wp, s1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] += alpha * xpos[k] * dx[k];
+    if (has_neg) {
+        L->vjp(n, wn, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += alpha * xn[k] * dx[k];
+    }
+    if (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f)
+        return XAI_OK;
+    L->fwd(n, wn, bn_, xpos, z1, ns, inner);
+    if (has_neg) {
+        L->fwd(n, wp, NULL, xn, z2, ns, inner);
+        add_into(z1, z2, N_out);
+    }
+    for (int64_t k = 0; k < N_out; k++)
+        s1[k] = R[k] / xai_stab(z1[k], stab);
+    L->vjp(n, wn, s1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] -= r->beta * xpos[k] * dx[k];
+    if (has_neg) {
+        L->vjp(n, wp, s1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] -= r->beta * xn[k] * dx[k];
+    }
+    return XAI_OK;
+}
+
+/* Gamma: zp = Wup x+ + Wdn x- + bup and zn = Wdn x+ + Wup x- + bdn; the unmodified z decides which
+   of the two an output uses. */
+static xai_status rel_gamma(const lin_rel *c)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const float *x = c->x, *R = c->R, *w, *b, *wu, *bu, *wd, *bd;
+    float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xp = c->xp, *xn = c->xn, *dx = c->dx, *inner = c->inner,
+          *Rin = c->Rin;
+    int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns;
+    const float stab = c->stab;
+    xai_status st;
+    int has_neg;
+    if ((st = modw(L, c->fold, LW_WUP, c->r->gamma, &wu, &bu)) ||
+        (st = modw(L, c->fold, LW_WDN, c->r->gamma, &wd, &bd)))
+        return st;
+    eff(L, c->fold, &w, &b);
+    const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
+    float *z0 = c->s2;
+    if (!(c->fold && L->fw))
+        memcpy(z0, c->ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
+    else
+        L->fwd(n, w, b, x, z0, ns, inner);
+    L->fwd(n, wu, bu, xpos, z1, ns, inner);
+    if (has_neg) {
+        L->fwd(n, wd, NULL, xn, s1, ns, inner);
+        add_into(z1, s1, N_out);
+    }
+    L->fwd(n, wd, bd, xpos, z2, ns, inner);
+    if (has_neg) {
+        L->fwd(n, wu, NULL, xn, s1, ns, inner);
+        add_into(z2, s1, N_out);
+    }
+    for (int64_t k = 0; k < N_out; k++) {
+        float zz = z0[k];
+        z1[k] = zz > 0 ? R[k] / xai_stab(z1[k], stab) : 0.0f; /* sp */
+        z2[k] = zz < 0 ? R[k] / xai_stab(z2[k], stab) : 0.0f; /* sn */
+    }
+    /* x+ (Wup^T sp + Wdn^T sn) + x- (Wdn^T sp + Wup^T sn) */
+    L->vjp(n, wu, z1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] += xpos[k] * dx[k];
+    L->vjp(n, wd, z2, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] += xpos[k] * dx[k];
+    if (has_neg) {
+        L->vjp(n, wd, z1, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += xn[k] * dx[k];
+        L->vjp(n, wu, z2, dx, ns, inner);
+        for (int64_t k = 0; k < N_in; k++)
+            Rin[k] += xn[k] * dx[k];
+    }
+    return XAI_OK;
+}
+
+/* z^B: z = W x - W+ l - W- h; the biases cancel. NaN bounds: each sample's own (ws->zbox_low/high),
+   so a stack explains as its samples do. */
+static xai_status rel_zbox(const lin_rel *c)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const xai_rule *r = c->r;
+    const xai_workspace *ws = c->ws;
+    const float *x = c->x, *R = c->R, *w, *b, *wp, *bp, *wn, *bn_;
+    float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xp = c->xp, *dx = c->dx, *inner = c->inner, *Rin = c->Rin;
+    int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns, nin = c->nin;
+    const float stab = c->stab;
+    xai_status st;
+    if ((st = modw(L, c->fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, c->fold, LW_WN, 0, &wn, &bn_)))
+        return st;
+    eff(L, c->fold, &w, &b);
+    int own = isnan(r->low) && ws->zbox_low && ws->zbox_high;
+    L->fwd(n, w, NULL, x, z1, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        xp[k] = own ? ws->zbox_low[k / nin] : r->low;
+    L->fwd(n, wp, NULL, xp, z2, ns, inner);
+    for (int64_t k = 0; k < N_out; k++)
+        z1[k] -= z2[k];
+    float *xh = c->xn; /* the high bound stays for the relevance terms below */
+    for (int64_t k = 0; k < N_in; k++)
+        xh[k] = own ? ws->zbox_high[k / nin] : r->high;
+    L->fwd(n, wn, NULL, xh, z2, ns, inner);
+    for (int64_t k = 0; k < N_out; k++)
+        s1[k] = R[k] / xai_stab(z1[k] - z2[k], stab);
+    L->vjp(n, w, s1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] += x[k] * dx[k];
+    L->vjp(n, wp, s1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] -= xp[k] * dx[k];
+    L->vjp(n, wn, s1, dx, ns, inner);
+    for (int64_t k = 0; k < N_in; k++)
+        Rin[k] -= xh[k] * dx[k];
+    return XAI_OK;
+}
+
+/* Flat (all weights 1, over in-bounds taps) and w^2: the relevance is spread by weights that do
+   not depend on the input. */
+static xai_status rel_flat_wsquare(const lin_rel *c)
+{
+    const xai_node *n = c->n;
+    const xai_linear *L = c->L;
+    const float *R = c->R, *wm, *bm;
+    float *z1 = c->z1, *s1 = c->s1, *xp = c->xp, *dx = c->dx, *inner = c->inner, *Rin = c->Rin;
+    int64_t ns = c->ns, nin = c->nin, nout = c->nout;
+    const float stab = c->stab;
+    xai_status st;
+    if (c->r->kind == XAI_RULE_FLAT) {
+        if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
+            return st;
+        if (L->flat_rel) {
+            L->flat_rel(n, R, L->flat_count, stab, Rin, ns, inner);
+            return XAI_OK;
+        }
+        for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
+            for (int64_t k = 0; k < nout; k++)
+                s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);
+    } else {
+        if ((st = modw(L, c->fold, LW_WSQ, 0, &wm, &bm)))
+            return st;
+        for (int64_t k = 0; k < nin; k++)
+            xp[k] = 1.0f;
+        L->fwd(n, wm, bm, xp, z1, 1, inner);
+        for (int64_t i = 0; i < ns; i++)
+            for (int64_t k = 0; k < nout; k++)
+                s1[i * nout + k] = R[i * nout + k] / xai_stab(z1[k], stab);
+    }
+    L->vjp(n, wm, s1, dx, ns, inner);
+    add_into(Rin, dx, c->N_in);
+    return XAI_OK;
+}
+
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
 {
     const xai_linear *L = xai_node_linear(n);
     int xi = n->in[0];
-    if (r->kind == XAI_RULE_GRADIENT) {
-        /* plain gradient with the effective weights */
-        if (vconst(m, xi))
-            return XAI_OK;
-        const float *w, *b;
-        eff(L, ws->bn_fold, &w, &b);
-        float *dx = ws->scratch + n->scratch_fixed, *inner = ws->scratch;
-        L->vjp(n, w, ws->adj[n->out[0]], dx, ws->ns, inner);
-        add_into(ws->adj[xi], dx, L->in_numel * ws->ns);
-        return XAI_OK;
-    }
+    if (r->kind == XAI_RULE_GRADIENT)
+        return rel_gradient(m, n, L, ws);
     if (vconst(m, xi))
         return XAI_OK;
-    int64_t ns = ws->ns, nin = L->in_numel, nout = L->out_numel;
-    int64_t N_in = nin * ns, N_out = nout * ns;
-    const float *x = ws->val[xi];
-    const float *R = ws->adj[n->out[0]];
-    float *Rin = ws->adj[xi];
+    lin_rel c = {.n = n, .L = L, .r = r, .ws = ws, .ns = ws->ns, .nin = L->in_numel, .nout = L->out_numel,
+                 .x = ws->val[xi], .R = ws->adj[n->out[0]], .Rin = ws->adj[xi], .fold = ws->bn_fold,
+                 .stab = r->stabilizer};
+    c.N_in = c.nin * c.ns;
+    c.N_out = c.nout * c.ns;
     /* the node's fixed scratch first (padded inputs, flipped weights), then its stack buffers, the
        output-sized ones first: the rules that need few of them touch few pages */
-    float *inner = ws->scratch, *s1 = ws->scratch + n->scratch_fixed;
-    float *z1 = s1 + N_out, *z2 = z1 + N_out, *s2 = z2 + N_out;
-    float *xp = s2 + N_out, *xn = xp + N_in, *dx = xn + N_in;
-    int fold = ws->bn_fold;
-    const float stab = r->stabilizer;
-    const float *w, *b, *wp, *bp, *wn, *bn_;
-    xai_status st;
-    int has_neg;
-
+    c.inner = ws->scratch;
+    c.s1 = ws->scratch + n->scratch_fixed;
+    c.z1 = c.s1 + c.N_out;
+    c.z2 = c.z1 + c.N_out;
+    c.s2 = c.z2 + c.N_out;
+    c.xp = c.s2 + c.N_out;
+    c.xn = c.xp + c.N_in;
+    c.dx = c.xn + c.N_in;
     switch (r->kind) {
-    case XAI_RULE_EPSILON: {
-        eff(L, fold, &w, &b);
-        if (!(fold && L->fw))
-            memcpy(z1, ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
-        else
-            L->fwd(n, w, b, x, z1, ns, inner);
-        const float eps = r->epsilon;
-        for (int64_t k = 0; k < N_out; k++)
-            s1[k] = R[k] / xai_stab(z1[k], eps);
-        if (L->vjp_rel) {
-            L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner);
-        } else {
-            L->vjp(n, w, s1, dx, ns, inner);
-            for (int64_t k = 0; k < N_in; k++)
-                Rin[k] += x[k] * dx[k];
-        }
-        if (r->bias_factor != 0.0f) {
-            /* Arras et al.: a share beta*(b_j + eps*sgn z_j)/N_j of each output's relevance
-               goes evenly to its N_j in-bounds inputs */
-            if ((st = flat_counts(n, L, xp, inner)))
-                return st;
-            for (int64_t k = 0; k < N_out; k++) {
-                int64_t kk = k % nout;
-                int64_t c = (kk / L->ch_inner) % L->nout_ch;
-                float bj = b ? b[c] : 0.0f;
-                float cnt = L->flat_count[kk];
-                float e = z1[k] >= 0 ? eps : -eps;
-                s2[k] = cnt > 0 ? r->bias_factor * (bj + e) * s1[k] / cnt : 0.0f;
-            }
-            const float *ones, *nob;
-            if ((st = modw(L, 0, LW_ONES, 0, &ones, &nob)))
-                return st;
-            L->vjp(n, ones, s2, dx, ns, inner);
-            add_into(Rin, dx, N_in);
-        }
-        return XAI_OK;
-    }
+    case XAI_RULE_EPSILON: return rel_epsilon(&c);
     case XAI_RULE_ZPLUS:
-    case XAI_RULE_ALPHABETA: {
-        if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
-            return st;
-        if (L->fwd_pm && L->vjp_rel) {
-            const float *w4[4] = {wp, bp, wn, bn_};
-            alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);
-            return XAI_OK;
-        }
-        const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
-        /* positive part: z+ = W+ x+ + W- x- + b+ */
-        L->fwd(n, wp, bp, xpos, z1, ns, inner);
-        if (has_neg) {
-            L->fwd(n, wn, NULL, xn, z2, ns, inner);
-            add_into(z1, z2, N_out);
-        }
-        float alpha = r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
-        for (int64_t k = 0; k < N_out; k++)
-            s1[k] = R[k] / xai_stab(z1[k], stab);
-        L->vjp(n, wp, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += alpha * xpos[k] * dx[k];
-        if (has_neg) {
-            L->vjp(n, wn, s1, dx, ns, inner);
-            for (int64_t k = 0; k < N_in; k++)
-                Rin[k] += alpha * xn[k] * dx[k];
-        }
-        if (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f)
-            return XAI_OK;
-        /* negative part: z- = W- x+ + W+ x- + b- */
-        L->fwd(n, wn, bn_, xpos, z1, ns, inner);
-        if (has_neg) {
-            L->fwd(n, wp, NULL, xn, z2, ns, inner);
-            add_into(z1, z2, N_out);
-        }
-        for (int64_t k = 0; k < N_out; k++)
-            s1[k] = R[k] / xai_stab(z1[k], stab);
-        L->vjp(n, wn, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= r->beta * xpos[k] * dx[k];
-        if (has_neg) {
-            L->vjp(n, wp, s1, dx, ns, inner);
-            for (int64_t k = 0; k < N_in; k++)
-                Rin[k] -= r->beta * xn[k] * dx[k];
-        }
-        return XAI_OK;
-    }
-    case XAI_RULE_GAMMA: {
-        const float *wu, *bu, *wd, *bd;
-        if ((st = modw(L, fold, LW_WUP, r->gamma, &wu, &bu)) || (st = modw(L, fold, LW_WDN, r->gamma, &wd, &bd)))
-            return st;
-        eff(L, fold, &w, &b);
-        const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
-        /* the unmodified z decides which branch an output uses */
-        float *z0 = s2;
-        if (!(fold && L->fw))
-            memcpy(z0, ws->val[n->out[0]], sizeof(float) * (size_t)N_out);
-        else
-            L->fwd(n, w, b, x, z0, ns, inner);
-        /* zp = Wup x+ + Wdn x- + bup */
-        L->fwd(n, wu, bu, xpos, z1, ns, inner);
-        if (has_neg) {
-            L->fwd(n, wd, NULL, xn, s1, ns, inner);
-            add_into(z1, s1, N_out);
-        }
-        /* zn = Wdn x+ + Wup x- + bdn */
-        L->fwd(n, wd, bd, xpos, z2, ns, inner);
-        if (has_neg) {
-            L->fwd(n, wu, NULL, xn, s1, ns, inner);
-            add_into(z2, s1, N_out);
-        }
-        for (int64_t k = 0; k < N_out; k++) {
-            float zz = z0[k];
-            z1[k] = zz > 0 ? R[k] / xai_stab(z1[k], stab) : 0.0f; /* sp */
-            z2[k] = zz < 0 ? R[k] / xai_stab(z2[k], stab) : 0.0f; /* sn */
-        }
-        /* x+ (Wup^T sp + Wdn^T sn) + x- (Wdn^T sp + Wup^T sn) */
-        L->vjp(n, wu, z1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += xpos[k] * dx[k];
-        L->vjp(n, wd, z2, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += xpos[k] * dx[k];
-        if (has_neg) {
-            L->vjp(n, wd, z1, dx, ns, inner);
-            for (int64_t k = 0; k < N_in; k++)
-                Rin[k] += xn[k] * dx[k];
-            L->vjp(n, wu, z2, dx, ns, inner);
-            for (int64_t k = 0; k < N_in; k++)
-                Rin[k] += xn[k] * dx[k];
-        }
-        return XAI_OK;
-    }
-    case XAI_RULE_ZBOX: {
-        if ((st = modw(L, fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, fold, LW_WN, 0, &wn, &bn_)))
-            return st;
-        eff(L, fold, &w, &b);
-        /* z = W x - W+ l - W- h; the biases cancel */
-        /* NaN bounds: each sample's own (ws->zbox_low/high), so a stack explains as its samples do */
-        int own = isnan(r->low) && ws->zbox_low && ws->zbox_high;
-        L->fwd(n, w, NULL, x, z1, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            xp[k] = own ? ws->zbox_low[k / nin] : r->low;
-        L->fwd(n, wp, NULL, xp, z2, ns, inner);
-        for (int64_t k = 0; k < N_out; k++)
-            z1[k] -= z2[k];
-        float *xh = xn; /* the high bound stays for the relevance terms below */
-        for (int64_t k = 0; k < N_in; k++)
-            xh[k] = own ? ws->zbox_high[k / nin] : r->high;
-        L->fwd(n, wn, NULL, xh, z2, ns, inner);
-        for (int64_t k = 0; k < N_out; k++)
-            s1[k] = R[k] / xai_stab(z1[k] - z2[k], stab);
-        L->vjp(n, w, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] += x[k] * dx[k];
-        L->vjp(n, wp, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= xp[k] * dx[k];
-        L->vjp(n, wn, s1, dx, ns, inner);
-        for (int64_t k = 0; k < N_in; k++)
-            Rin[k] -= xh[k] * dx[k];
-        return XAI_OK;
-    }
+    case XAI_RULE_ALPHABETA: return rel_alpha_beta(&c);
+    case XAI_RULE_GAMMA: return rel_gamma(&c);
+    case XAI_RULE_ZBOX: return rel_zbox(&c);
     case XAI_RULE_FLAT:
-    case XAI_RULE_WSQUARE: {
-        const float *wm, *bm;
-        if (r->kind == XAI_RULE_FLAT) {
-            if ((st = flat_counts(n, L, xp, inner)) || (st = modw(L, 0, LW_ONES, 0, &wm, &bm)))
-                return st;
-            if (L->flat_rel) {
-                L->flat_rel(n, R, L->flat_count, stab, Rin, ns, inner);
-                return XAI_OK;
-            }
-            for (int64_t i = 0; i < ns; i++) /* per sample: no division of indices in the loop */
-                for (int64_t k = 0; k < nout; k++)
-                    s1[i * nout + k] = R[i * nout + k] / xai_stab(L->flat_count[k], stab);
-        } else {
-            if ((st = modw(L, fold, LW_WSQ, 0, &wm, &bm)))
-                return st;
-            for (int64_t k = 0; k < nin; k++)
-                xp[k] = 1.0f;
-            L->fwd(n, wm, bm, xp, z1, 1, inner);
-            for (int64_t i = 0; i < ns; i++)
-                for (int64_t k = 0; k < nout; k++)
-                    s1[i * nout + k] = R[i * nout + k] / xai_stab(z1[k], stab);
-        }
-        L->vjp(n, wm, s1, dx, ns, inner);
-        add_into(Rin, dx, N_in);
-        return XAI_OK;
-    }
+    case XAI_RULE_WSQUARE: return rel_flat_wsquare(&c);
     case XAI_RULE_PASS:
-        if (nin != nout)
+        if (c.nin != c.nout)
             return xai_error_set(XAI_EINVAL, "rule pass on node '%s' (%s): input and output sizes differ", n->name,
                                  n->op_type);
-        add_into(Rin, R, N_in);
+        add_into(c.Rin, c.R, c.N_in);
         return XAI_OK;
     default:
         return xai_error_set(XAI_EINVAL, "rule %s cannot be used on node '%s' (%s)", xai_rule_name(r->kind), n->name,

@@ -8,7 +8,8 @@ ops/*.onnx    one tiny model per operator family (float32, seeded weights), used
               finite-difference gradient checks and forward sanity checks;
 bad/*.onnx    malformed files that must fail to load with a clear error: truncated, wrong
               tensor data size, negative and huge dims, a cycle, a missing initializer, an
-              unknown op, an unsupported attribute value, an opset outside 11-18;
+              unknown op, an unsupported attribute value, an opset outside 11-18, a Range
+              without its start;
 conserve/*.onnx  bias-free and biased MLP/CNN for the conservation tests;
 symbolic/*.onnx  a Conv1d net whose time axis is symbolic, loaded with the input's shape.
 Needs python3-onnx and python3-numpy (Debian).
@@ -218,6 +219,13 @@ def symbolic_model(out):
     save(model(n, inits, ["batch", 2, "time"], ["batch", 3]), f"{out}/symbolic/conv1d_time.onnx")
 
 
+def range_no_start_model(out):
+    # a Range whose start is the empty name: folding must refuse it, not read a missing input
+    n = [helper.make_node("Range", ["", "lim", "delta"], ["r"], name="norange"),
+         helper.make_node("Add", ["input", "r"], ["logits"])]
+    save(model(n, [init("lim", 4.0), init("delta", 1.0)], [1, 4], [1, 4]), f"{out}/bad/range_no_start.onnx")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     ops_models(out)
@@ -225,6 +233,7 @@ def main():
     bad_models(out)
     bn_first_model(out)
     symbolic_model(out)
+    range_no_start_model(out)
 
 
 if __name__ == "__main__":
