@@ -178,7 +178,7 @@ xai_status concepts_table(const concepts_result *r, const char *sample_col, int6
 }
 
 char *concepts_sidecar(const char *common_json, const concept_spec *cs, const concepts_result *r,
-                       const char *description)
+                       const char *description, const char *const *axes, size_t naxes)
 {
     xai_sidecar *sc = NULL;
     char *text = NULL;
@@ -196,6 +196,8 @@ char *concepts_sidecar(const char *common_json, const concept_spec *cs, const co
         st = xai_sidecar_set_number_array(sc, "Concepts", v, (size_t)r->k);
     if (st == XAI_OK)
         st = xai_sidecar_set_string(sc, "Description", description);
+    if (st == XAI_OK && axes)
+        st = xai_sidecar_set_string_array(sc, "Axes", axes, naxes);
     if (st == XAI_OK)
         st = xai_sidecar_to_string(sc, &text);
     xai_sidecar_free(sc);

@@ -67,10 +67,10 @@ xai_status concepts_table(const concepts_result *r, const char *sample_col, int6
 
 /*
  * The sidecar text of the concept files: the members of @p common_json plus Layer,
- * LayerChannels, Selection, Concepts and @p description. NULL when out of memory or when
- * common_json is not an object. Free with free().
+ * LayerChannels, Selection, Concepts, @p description and, unless NULL, the @p naxes names
+ * @p axes as Axes. NULL when out of memory or when common_json is not an object. Free with free().
  */
 char *concepts_sidecar(const char *common_json, const concept_spec *cs, const concepts_result *r,
-                       const char *description);
+                       const char *description, const char *const *axes, size_t naxes);
 
 #endif

@@ -25,7 +25,7 @@ static int write_concepts(xai_app *app, const xai_eeg_prep *p, const eeg_concept
     char *npy = concept_path(in->rel_npy, ".npy"), *tsv = concept_path(in->rel_npy, ".tsv");
     char *js = concepts_sidecar(in->common, in->cs, r, "Concept Relevance Propagation: per epoch, one channel x time "
                                 "map per concept (epochs, concepts, channels, times), raw (not normalised); the maps "
-                                "of all of the layer's concepts add up to the epoch's raw LRP map");
+                                "of all of the layer's concepts add up to the epoch's raw LRP map", NULL, 0);
     int64_t shape[4] = {r->n, r->k, p->nch, p->ntimes};
     xai_tsv *t = NULL;
     int rc = npy && tsv && js ? XAI_EXIT_OK : xai_app_fail(app, in->rel_npy, "out of memory");

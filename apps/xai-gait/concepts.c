@@ -99,7 +99,7 @@ static int write_concepts(xai_app *app, const explainer *e, const explain_ctx *c
                               "cycle and concept (cycles, concepts, channels, 101), in the rows of the "
                               "relevance file, raw (not normalised); the maps of all of the layer's concepts add "
                               "up to the cycle's raw LRP map. The table is per model sample (CycleSample gives "
-                              "each cycle's sample)");
+                              "each cycle's sample)", NULL, 0);
     int64_t shape[4] = {ncyc, r->k, xai_gait_pre_channels(&e->pre), XAI_GAIT_NPTS};
     xai_tsv *t = NULL;
     int rc = npy && tsv && js ? 0 : xai_app_fail(app, c->prefix, "out of memory");
