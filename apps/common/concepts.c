@@ -57,9 +57,7 @@ int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len)
     return 0;
 }
 
-/* The concepts to map: the listed ones (-1 when one is not a channel of the layer), or the
-   top K by relevance summed over the stack. */
-static int pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch)
+int concepts_pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch)
 {
     if (!cs->top) {
         for (int q = 0; q < cs->nchannels; q++)
@@ -104,7 +102,7 @@ int concepts_compute(const xai_app *app, const char *file, const xai_model *m, c
         xai_app_fail(app, file, "out of memory");
     else if (xai_crp_explain(m, cfg, cs->layer, n, x, 0, NULL, NULL, r->crel, r->target) != XAI_OK)
         xai_app_fail(app, file, "--concepts: %s", xai_last_error());
-    else if ((r->k = pick(cs, r->crel, n, nch, r->ch)) == -1)
+    else if ((r->k = concepts_pick(cs, r->crel, n, nch, r->ch)) == -1)
         xai_app_fail(app, file, "--concepts: a listed channel is not below the layer's %lld", (long long)nch);
     else if (r->k < 0 || !(r->maps = malloc(sizeof(float) * (size_t)(n * r->k * nin))))
         xai_app_fail(app, file, "out of memory");

@@ -25,6 +25,11 @@ typedef struct {
 /* Parse LAYER[:top=K|:channels=a,b,...] (LAYER alone: top=8). @return 0, or -1 with @p msg. */
 int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len);
 
+/* The concepts to map of @p n samples with channel relevances @p crel [n][nch]: the listed
+ * ones, or the top K by relevance summed over the samples, into @p ch (room for nch and for
+ * the listed ones). @return how many; -1: a listed channel is not one of the layer; -2: out of memory. */
+int concepts_pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch);
+
 /* The concepts of a stack of inputs; free with concepts_result_free(). */
 typedef struct {
     int64_t n, nch;   /* samples; channels (concepts) of the layer */
