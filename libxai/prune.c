@@ -12,7 +12,6 @@
 
 #include "graph-int.h"
 #include "onnx-edit.h"
-#include "xai/crp.h"
 #include "xai/prune.h"
 
 #define MAX_EDITS 8
@@ -292,29 +291,61 @@ static xai_status weight_scores(const xai_prune_plan *p, const layer *L, double 
     return XAI_OK;
 }
 
-/* Mean absolute relevance of each unit over the samples (CRP's relevance per channel): a unit
-   that carries evidence against the class is used as much as one that carries evidence for it. */
+/* The layer's output laid out as [n][nch][inner]: inner via @p inner, or an error. */
+static xai_status channel_layout(const xai_model *m, const layer *L, int *v, int64_t *inner)
+{
+    *v = xai_model_find_value(m, L->value);
+    const xai_value *val = &m->vals[*v];
+    int64_t axis = val->ndim >= 2 ? 1 : 0;
+    *inner = 1;
+    for (int k = (int)axis + 1; k < val->ndim; k++)
+        *inner *= val->shape[k];
+    if (val->shape[axis] != L->nch || val->numel != L->nch * *inner)
+        XAI_FAIL(XAI_EUNSUPPORTED, "prune: the activation of '%s' is not laid out as channels", L->name);
+    return XAI_OK;
+}
+
+/*
+ * The LRP criterion of Yeom et al. (Pattern Recognition 115, 2021) and of their reference
+ * code: each sample explained from its true class with relevance 1 there (one-hot), batch
+ * norm passed as identity rather than folded, the composite's rules (epsilon-plus: epsilon
+ * for dense layers, z+ = alpha1-beta0 for convolutions); a unit's score is the sum of |R| over
+ * its output positions, averaged over the samples. |R| per position, not |sum R|: opposite
+ * signs within a filter's map do not cancel. Dead units score 0 and go first.
+ */
 static xai_status lrp_scores(const xai_model *m, const layer *L, const xai_explain_config *lrp, int64_t n,
                              const float *x, const int *y, double *s)
 {
     xai_explain_config cfg;
-    if (lrp)
+    if (lrp) {
         cfg = *lrp;
-    else
+    } else {
         xai_explain_config_init(&cfg);
+        cfg.composite = "epsilon-plus";
+        cfg.bn = XAI_BN_PASS;
+    }
     cfg.method = XAI_METHOD_LRP;
+    cfg.init = XAI_INIT_ONEHOT;
     cfg.targets = y;
     cfg.target = -1;
-    double *crel = malloc(sizeof(double) * (size_t)(n * L->nch));
-    if (!crel)
+    int v;
+    int64_t inner;
+    xai_status st = channel_layout(m, L, &v, &inner);
+    if (st)
+        return st;
+    int64_t per = m->vals[v].numel;
+    float *r = malloc(sizeof(float) * (size_t)(n * per));
+    if (!r)
         XAI_FAIL(XAI_ENOMEM, "prune: out of memory");
-    xai_status st = xai_crp_explain(m, &cfg, L->value, n, x, 0, NULL, NULL, crel, NULL);
+    st = xai_explain_value(m, &cfg, n, x, L->value, r, NULL);
     for (int64_t c = 0; !st && c < L->nch; c++) {
-        s[c] = 0;
+        double acc = 0;
         for (int64_t k = 0; k < n; k++)
-            s[c] += fabs(crel[k * L->nch + c]) / (double)n;
+            for (int64_t i = 0; i < inner; i++)
+                acc += fabs(r[k * per + c * inner + i]);
+        s[c] = acc / (double)n;
     }
-    free(crel);
+    free(r);
     return st;
 }
 
@@ -339,21 +370,20 @@ static xai_status activations(const xai_model *m, int v, int64_t n, const float 
 static xai_status grad_scores(const xai_model *m, const layer *L, int taylor, int64_t n, const float *x, const int *y,
                               double *s)
 {
-    int v = xai_model_find_value(m, L->value);
-    const xai_value *val = &m->vals[v];
-    int64_t per = val->numel, axis = val->ndim >= 2 ? 1 : 0, inner = 1;
-    for (int k = (int)axis + 1; k < val->ndim; k++)
-        inner *= val->shape[k];
-    if (val->shape[axis] != L->nch || per != L->nch * inner)
-        XAI_FAIL(XAI_EUNSUPPORTED, "prune: the activation of '%s' is not laid out as channels", L->name);
+    int v;
+    int64_t inner;
+    xai_status st = channel_layout(m, L, &v, &inner);
+    if (st)
+        return st;
+    int64_t per = m->vals[v].numel;
     float *g = malloc(sizeof(float) * (size_t)(n * per)), *a = taylor ? malloc(sizeof(float) * (size_t)(n * per)) : NULL;
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
     cfg.method = XAI_METHOD_GRADIENT;
     cfg.init = XAI_INIT_ONEHOT;
     cfg.targets = y;
-    xai_status st = !g || (taylor && !a) ? xai_error_set(XAI_ENOMEM, "prune: out of memory")
-                                         : xai_explain_value(m, &cfg, n, x, L->value, g, NULL);
+    st = !g || (taylor && !a) ? xai_error_set(XAI_ENOMEM, "prune: out of memory")
+                              : xai_explain_value(m, &cfg, n, x, L->value, g, NULL);
     if (!st && taylor)
         st = activations(m, v, n, x, a);
     for (int64_t c = 0; !st && c < L->nch; c++) {

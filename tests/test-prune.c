@@ -4,7 +4,8 @@
  * scores (per layer and global with per-layer L1 normalisation), the masked and the
  * physically pruned model give the same logits at several rates under every criterion, the
  * pruned model is smaller in parameters and FLOPs, a dead unit scores zero under LRP,
- * Taylor and weight and goes first, and models without a prunable layer are refused.
+ * Taylor and weight and goes first, models without a prunable layer are refused, and the LRP
+ * criterion equals Yeom et al.'s, computed by hand on a tiny network.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -241,6 +242,81 @@ START_TEST(test_dead_unit)
 }
 END_TEST
 
+/* The LRP criterion of Yeom et al. 2021 by hand on tests/data/onnx/prune/yeom.onnx: x [2][2]
+ * -> conv0 (1x1) -> relu -> conv1 (1x1) -> relu -> flatten -> dense (2 classes); no conv
+ * biases. Relevance 1 at the true class; epsilon on the dense layer; z+ (alpha1-beta0) on
+ * conv1; a filter's score is the sum over positions of |R| at its output, averaged over the
+ * samples. */
+static const float YW0[2][2] = {{1, 0.5f}, {-0.5f, 1}}, YW1[2][2] = {{1, -1}, {0.5f, 2}};
+static const float YW2[2][4] = {{1, -1, 0.5f, 0.25f}, {-0.5f, 1, 1, -1}}, YB2[2] = {0.1f, -0.2f};
+
+static void yeom_by_hand(const float *x, int y, double s0[2], double s1[2], double *signed1)
+{
+    double a0[2][2], a1[2][2], r1[2][2], z = YB2[y];
+    for (int p = 0; p < 2; p++)
+        for (int c = 0; c < 2; c++) {
+            double v = YW0[c][0] * x[p] + YW0[c][1] * x[2 + p];
+            a0[c][p] = v > 0 ? v : 0;
+        }
+    for (int p = 0; p < 2; p++)
+        for (int c = 0; c < 2; c++) {
+            double v = YW1[c][0] * a0[0][p] + YW1[c][1] * a0[1][p];
+            a1[c][p] = v > 0 ? v : 0;
+            z += YW2[y][c * 2 + p] * a1[c][p];
+        }
+    double zs = z + (z >= 0 ? 1e-6 : -1e-6); /* the epsilon rule's stabiliser */
+    for (int c = 0; c < 2; c++) {
+        for (int p = 0; p < 2; p++) {
+            r1[c][p] = a1[c][p] * YW2[y][c * 2 + p] / zs;
+            s1[c] += fabs(r1[c][p]);
+        }
+        signed1[c] += fabs(r1[c][0] + r1[c][1]);
+    }
+    double r0[2][2] = {{0}};
+    for (int p = 0; p < 2; p++)
+        for (int c = 0; c < 2; c++) { /* z+: positive weights, inputs >= 0 after the ReLU */
+            double zp = 0;
+            for (int i = 0; i < 2; i++)
+                zp += a0[i][p] * (YW1[c][i] > 0 ? YW1[c][i] : 0);
+            for (int i = 0; zp > 0 && i < 2; i++)
+                r0[i][p] += a0[i][p] * (YW1[c][i] > 0 ? YW1[c][i] : 0) / zp * r1[c][p];
+        }
+    for (int i = 0; i < 2; i++)
+        s0[i] += fabs(r0[i][0]) + fabs(r0[i][1]);
+}
+
+START_TEST(test_lrp_criterion_by_hand)
+{
+    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), "onnx/prune/yeom.onnx"));
+    xai_prune_plan *p = NULL;
+    ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
+    ck_assert_int_eq(xai_prune_nlayers(p), 2);
+    ck_assert_str_eq(xai_prune_layer_name(p, 0), "conv0");
+    const float x[2][4] = {{1, 2, 1, -1}, {2, 0.5f, 0, 1}}; /* [sample][channel][position] */
+    const int y[2] = {0, 1};
+    double e0[2] = {0}, e1[2] = {0}, signed1[2] = {0};
+    for (int k = 0; k < 2; k++)
+        yeom_by_hand(x[k], y[k], e0, e1, signed1);
+    double want[4] = {e0[0] / 2, e0[1] / 2, e1[0] / 2, e1[1] / 2}, s[4];
+    /* the start is one-hot whatever the caller's init; batch norm mode does not apply here */
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.composite = "epsilon-plus";
+    cfg.init = XAI_INIT_LOGIT;
+    for (int pass = 0; pass < 2; pass++) {
+        ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_LRP, pass ? &cfg : NULL, 2, &x[0][0], y, s), XAI_OK);
+        for (int i = 0; i < 4; i++)
+            ck_assert_msg(fabs(s[i] - want[i]) <= 1e-5 * fabs(want[i]) + 1e-9, "%s unit %d: %.9g, by hand %.9g",
+                          pass ? "logit config" : "defaults", i, s[i], want[i]);
+    }
+    /* the case the criterion was built for: conv1's filter 0 has relevance of both signs, so
+     * sum |R| differs from |sum R| */
+    ck_assert_msg(fabs(e1[0] - signed1[0]) > 0.1 * e1[0], "fixture: %g vs %g", e1[0], signed1[0]);
+    xai_prune_plan_free(p);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("prune");
@@ -251,6 +327,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_masked_equals_pruned);
     tcase_add_test(tc, test_reference_readout);
     tcase_add_test(tc, test_dead_unit);
+    tcase_add_test(tc, test_lrp_criterion_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * concepts.c - --concepts LAYER[:top=K|:channels=...] of xai-explain and xai-eeg explain:
+ * concepts.c - --concepts LAYER[:top=K|:channels=...] of xai-explain and the domain programs:
  * Concept Relevance Propagation (Achtibat et al., Nature Machine Intelligence 5, 2023)
  * through libxai's xai_crp_explain(), first for every channel's relevance, then for the maps
- * of the chosen concepts. Each program writes the result in its own layout.
+ * of the chosen concepts (concepts_driver: with the model and settings of a driver explanation);
+ * the concept table and sidecar. Each program writes the maps in its own layout.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "concepts.h"
+#include "xai/sidecar.h"
 
 int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len)
 {
@@ -55,9 +57,7 @@ int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len)
     return 0;
 }
 
-/* The concepts to map: the listed ones (-1 when one is not a channel of the layer), or the
-   top K by relevance summed over the stack. */
-static int pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch)
+int concepts_pick(const concept_spec *cs, const double *crel, int64_t n, int64_t nch, int *ch)
 {
     if (!cs->top) {
         for (int q = 0; q < cs->nchannels; q++)
@@ -102,7 +102,7 @@ int concepts_compute(const xai_app *app, const char *file, const xai_model *m, c
         xai_app_fail(app, file, "out of memory");
     else if (xai_crp_explain(m, cfg, cs->layer, n, x, 0, NULL, NULL, r->crel, r->target) != XAI_OK)
         xai_app_fail(app, file, "--concepts: %s", xai_last_error());
-    else if ((r->k = pick(cs, r->crel, n, nch, r->ch)) == -1)
+    else if ((r->k = concepts_pick(cs, r->crel, n, nch, r->ch)) == -1)
         xai_app_fail(app, file, "--concepts: a listed channel is not below the layer's %lld", (long long)nch);
     else if (r->k < 0 || !(r->maps = malloc(sizeof(float) * (size_t)(n * r->k * nin))))
         xai_app_fail(app, file, "out of memory");
@@ -113,4 +113,92 @@ int concepts_compute(const xai_app *app, const char *file, const xai_model *m, c
     if (rc)
         concepts_result_free(r);
     return rc;
+}
+
+/* The one model that explained samples [first, first + n), or NULL (said why). */
+static const xai_model *driver_model(const xai_app *app, const char *file, const xai_driver_set *set,
+                                     const xai_driver_explanation *ex, int64_t first, int64_t n)
+{
+    for (int64_t i = first; i < first + n; i++)
+        if (ex->fold[i] != ex->fold[first] || ex->target[i] < 0) {
+            xai_app_fail(app, file, "--concepts: %s", ex->target[i] < 0 ? "a sample has no class to explain"
+                         : "its samples were explained by different fold models (a split within the file)");
+            return NULL;
+        }
+    return ex->fold[first] < 0 ? xai_driver_set_model(set) : xai_driver_set_fold_model(set, ex->fold[first]);
+}
+
+int concepts_driver(const xai_app *app, const char *file, const xai_driver_set *set,
+                    const xai_driver_explain_options *eo, const xai_driver_explanation *ex, int64_t first, int64_t n,
+                    const float *x, const concept_spec *cs, concepts_result *r)
+{
+    memset(r, 0, sizeof *r);
+    const xai_model *m = n > 0 ? driver_model(app, file, set, ex, first, n) : NULL;
+    if (!m)
+        return n > 0 ? XAI_EXIT_DATA : xai_app_fail(app, file, "--concepts: no sample to explain");
+    xai_explain_config cfg;
+    char *rules = NULL;
+    int rc = XAI_EXIT_DATA;
+    if (xai_driver_explain_config(m, eo, &cfg, &rules) != XAI_OK) {
+        xai_app_fail(app, file, "--concepts: %s", xai_last_error());
+    } else {
+        cfg.targets = ex->target + first;
+        rc = concepts_compute(app, file, m, &cfg, cs, n, x, r);
+    }
+    free(rules);
+    return rc;
+}
+
+xai_status concepts_table(const concepts_result *r, const char *sample_col, int64_t index0,
+                          const char *const *classes, int nclasses, xai_tsv **out)
+{
+    const char *cn[] = {sample_col, "class", "rank", "concept", "relevance", "share"};
+    xai_tsv_type ty[] = {XAI_TSV_NUMBER, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
+                         XAI_TSV_NUMBER};
+    xai_status st = xai_tsv_create(6, cn, ty, out);
+    for (int64_t s = 0; st == XAI_OK && s < r->n; s++) {
+        const double *cr = r->crel + s * r->nch;
+        double tot = 0;
+        for (int64_t c = 0; c < r->nch; c++)
+            tot += cr[c];
+        int t = r->target[s];
+        for (int q = 0; st == XAI_OK && q < r->k; q++) {
+            double v = cr[r->ch[q]], num[6] = {(double)(s + index0), 0, q + 1, r->ch[q], v, tot != 0 ? v / tot : 0};
+            size_t row;
+            st = xai_tsv_add_row(*out, &row);
+            for (size_t c = 0; st == XAI_OK && c < 6; c++)
+                st = c != 1 ? xai_tsv_set_number(*out, row, c, num[c])
+                     : t >= 0 && t < nclasses ? xai_tsv_set_string(*out, row, c, classes[t])
+                                              : xai_tsv_set_na(*out, row, c);
+        }
+    }
+    return st;
+}
+
+char *concepts_sidecar(const char *common_json, const concept_spec *cs, const concepts_result *r,
+                       const char *description, const char *const *axes, size_t naxes)
+{
+    xai_sidecar *sc = NULL;
+    char *text = NULL;
+    double *v = malloc(sizeof *v * (size_t)(r->k ? r->k : 1));
+    xai_status st = v ? xai_sidecar_load_mem(common_json, strlen(common_json), "concepts", &sc) : XAI_ENOMEM;
+    for (int q = 0; v && q < r->k; q++)
+        v[q] = r->ch[q];
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "Layer", cs->layer);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_int(sc, "LayerChannels", r->nch);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "Selection", cs->top ? "top by relevance summed over the samples" : "listed");
+    if (st == XAI_OK)
+        st = xai_sidecar_set_number_array(sc, "Concepts", v, (size_t)r->k);
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "Description", description);
+    if (st == XAI_OK && axes)
+        st = xai_sidecar_set_string_array(sc, "Axes", axes, naxes);
+    if (st == XAI_OK)
+        st = xai_sidecar_to_string(sc, &text);
+    xai_sidecar_free(sc);
+    free(v);
+    return text;
 }

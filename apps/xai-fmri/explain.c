@@ -290,6 +290,21 @@ static int explain_write(opts *o, const xai_model *m, const char *model_path, co
     return rc;
 }
 
+/* --concepts, before the plain pass turns the run's data into relevance. */
+static int concepts_pass(opts *o, const xai_model *m, const char *model_path, const char *bold,
+                         const xai_fmri_record *rec, const xai_fmri_run *run, const uint8_t *emask,
+                         const xai_explain_config *cfg, const out_paths *p, const explain_ctx *ctx)
+{
+    if (cfg->method != XAI_METHOD_LRP)
+        return xai_app_usage_error(&o->app, "--concepts needs --method lrp");
+    char descrip[96], *common = common_json(o, m, rec, cfg, model_path, bold, ctx);
+    snprintf(descrip, sizeof descrip, "xai-fmri %s CRP %.40s", XAI_FMRI_VERSION, o->cs.layer);
+    fmri_concepts_in in = {bold, common, descrip, m, cfg, run, emask, &rec->cls, &p->nm, &o->cs};
+    int rc = common ? fmri_concepts(o, &in) : xai_app_fail(&o->app, NULL, "out of memory");
+    free(common);
+    return rc;
+}
+
 int explain_run(opts *o, const xai_model *m, const char *model_path, const char *bold, const char *events,
                 const char *out, const explain_ctx *ctx)
 {
@@ -312,7 +327,10 @@ int explain_run(opts *o, const xai_model *m, const char *model_path, const char 
         xai_app_sweep_orphans(&o->app, out); /* a resumed participant job: orphans of a killed one */
         xai_app_sweep_orphans(&o->app, p->nm.dir);
         xai_app_sweep_orphans(&o->app, p->nm.figdir);
-        rc = explain_write(o, m, model_path, bold, &rec, &run, emask, &cfg, p, ctx);
+        if (o->concepts)
+            rc = concepts_pass(o, m, model_path, bold, &rec, &run, emask, &cfg, p, ctx);
+        if (rc == 0)
+            rc = explain_write(o, m, model_path, bold, &rec, &run, emask, &cfg, p, ctx);
     }
     if (rc && made)
         remove_empty_dirs(&p->nm);

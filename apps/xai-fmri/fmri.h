@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "batch.h"
+#include "concepts.h"
 #include "xai/domain-fmri.h"
 
 #define PROG "xai-fmri"
@@ -43,6 +44,8 @@ typedef struct {
     double epsilon, gamma;
     int no4d, save_input;
     int64_t ebatch;
+    int concepts;         /* --concepts: cs is set */
+    concept_spec cs;
     /* BIDS-App */
     const char *plabels[MAX_SUBJECTS];
     int nplabels;
@@ -138,6 +141,21 @@ void namer_init(namer *nm, const char *out, const char *bold);
 void namer_path(const namer *nm, int fig, const char *desc, const char *suffix, const char *ext, char *buf,
                 size_t len);
 void remove_empty_dirs(const namer *nm);
+
+/* What explain hands to the concept pass of one run (borrowed); the run's data still the
+ * pre-processed BOLD (before the plain pass overwrites it with relevance). */
+typedef struct {
+    const char *bold, *common, *descrip; /* the run, the sidecar members of its outputs, the NIfTI descrip */
+    const xai_model *m;
+    const xai_explain_config *cfg;       /* the plain pass's settings (its target: a class or -1, pred) */
+    const xai_fmri_run *run;
+    const uint8_t *emask;
+    const xai_fmri_classes *cls;
+    const namer *nm;
+    const concept_spec *cs;
+} fmri_concepts_in;
+/** explain --concepts (concepts.c): one 4-D NIfTI per concept and the concept table. An exit code. */
+int fmri_concepts(opts *o, const fmri_concepts_in *in);
 
 /* The --help text of one command (train, explain, evaluate), or of all of them (NULL). */
 void fmri_help(const char *cmd);

@@ -119,6 +119,12 @@ static void help_explain(void)
         "      --no-4d            skip the 4-D relevance file\n"
         "      --save-input       also write the model inputs (z-scored volumes) as\n"
         "                         <stem>_desc-input_bold.npy float32 (volumes, 1, Z, Y, X)\n"
+        "      --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al.\n"
+        "                         2023, LRP only): the filters/units of LAYER (a node name, e.g. conv0)\n"
+        "                         as concepts; per concept C a 4-D <stem>_desc-lrpconceptC_bold.nii.gz\n"
+        "                         on the run's grid (raw; all of the layer's concepts add up to\n"
+        "                         desc-lrp_bold), and <stem>_desc-lrpconcepts_timeseries.tsv (volume,\n"
+        "                         class, rank, concept, relevance, share) [top=8]\n"
         "  -o, --output DIR       the derivative root\n"
         "\n"
         "\n");

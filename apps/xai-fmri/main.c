@@ -29,7 +29,7 @@ enum {
     OPT_BOLD = 0x2000, OPT_EVENTS, OPT_LABELS, OPT_MASK, OPT_LAG, OPT_AUTOMASK, OPT_CONDITIONS, OPT_ARCH,
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
-    OPT_SAVE_INPUT, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
+    OPT_SAVE_INPUT, OPT_CONCEPTS, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
     OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS, OPT_STRICT
 };
 
@@ -66,7 +66,7 @@ static const struct option lopts[] = {
     {"composite", required_argument, 0, OPT_COMPOSITE}, {"epsilon", required_argument, 0, OPT_EPSILON},
     {"gamma", required_argument, 0, OPT_GAMMA}, {"target", required_argument, 0, OPT_TARGET},
     {"no-4d", no_argument, 0, OPT_NO4D}, {"explain-batch", required_argument, 0, OPT_EBATCH},
-    {"save-input", no_argument, 0, OPT_SAVE_INPUT},
+    {"save-input", no_argument, 0, OPT_SAVE_INPUT}, {"concepts", required_argument, 0, OPT_CONCEPTS},
     {"participant-label", required_argument, 0, OPT_PLABEL},
     {"participant_label", required_argument, 0, OPT_PLABEL}, {"task", required_argument, 0, OPT_TASK},
     {"shard", required_argument, 0, OPT_SHARD}, {"weight-decay", required_argument, 0, OPT_WD},
@@ -197,6 +197,13 @@ static int program_option(opts *o, int c, const char *cmd, int argc, char **argv
     case OPT_STRICT: o->strict = 1; return 0;
     case OPT_NO4D: o->no4d = 1; return 0;
     case OPT_SAVE_INPUT: o->save_input = 1; return 0;
+    case OPT_CONCEPTS: {
+        char msg[256];
+        if (concepts_parse(optarg, &o->cs, msg, sizeof msg) != 0)
+            return xai_app_usage_error(&o->app, "%s", msg);
+        o->concepts = 1;
+        return 0;
+    }
     case OPT_SLURM: o->slurm = 1; return 0;
     case OPT_DRY_RUN: o->dry_run = 1; return 0;
     case OPT_WAIT: o->wait = 1; return 0;
@@ -216,8 +223,12 @@ static int dispatch(opts *o, const char *cmd, int argc, char **argv)
         if (optind + 1 != argc)
             return xai_app_usage_error(&o->app, "%s: unexpected argument '%s'", cmd,
                                        argv[optind + 1 < argc ? optind + 1 : optind]);
+        if (o->concepts && strcmp(cmd, "explain"))
+            return xai_app_usage_error(&o->app, "--concepts belongs to explain");
         return !strcmp(cmd, "train") ? cmd_train(o) : !strcmp(cmd, "explain") ? cmd_explain(o) : cmd_evaluate(o);
     }
+    if (o->concepts)
+        return xai_app_usage_error(&o->app, "--concepts belongs to explain");
     if (argc - optind != 3)
         return xai_app_usage_error(&o->app, "expected 'train', 'explain' or BIDS_DIR OUT_DIR participant|group");
     const char *bids = argv[optind], *outd = argv[optind + 1], *level = argv[optind + 2];

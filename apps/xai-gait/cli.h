@@ -19,6 +19,7 @@ enum { GAIT_AUGMENT_NONE, GAIT_AUGMENT_SCALE, GAIT_AUGMENT_GAIN };
 typedef struct {
     const char *cmd, *model, *output, *target, *variables, *components, *arch, *method_s, *composite;
     const char *sides, *offset, *truth, *metrics;
+    const char *concepts;      /* explain --concepts LAYER[:top=K|:channels=...] */
     char **args;
     int nargs;
     int figures, save_input, augment;

@@ -210,6 +210,12 @@ int explainer_init(xai_app *app, const opts *o, explainer *e)
         return xai_app_fail(app, o->model, "cannot hash the model");
     if ((rc = explain_settings(app, o, e)) != XAI_EXIT_OK)
         return rc;
+    char msg[256];
+    if (o->concepts && (strcmp(o->cmd, "explain") || e->eo.method != XAI_METHOD_LRP))
+        return xai_app_usage_error(app, "--concepts belongs to explain with --method lrp");
+    if (o->concepts && concepts_parse(o->concepts, &e->cs, msg, sizeof msg) != 0)
+        return xai_app_usage_error(app, "%s", msg);
+    e->concepts = o->concepts != NULL;
     e->figures = o->figures;
     e->save_input = o->save_input;
     return xai_app_driver_strict_exit(app, &o->dopt, e->set, o->model);
@@ -365,6 +371,8 @@ static int explain_cycles(xai_app *app, explainer *e, explain_ctx *c, xai_gait_s
         xai_app_fail(app, c->prefix, "out of memory");
         goto done;
     }
+    if (e->concepts && gait_concepts(app, e, c, st, &ex) != 0)
+        goto done;
     for (int64_t i = 0; i < ex.n; i++) {
         out->in_sample += (ex.flags[i] & XAI_DRIVER_FLAG_IN_SAMPLE) != 0;
         if (st->d.y[i] >= 0) {
@@ -510,6 +518,7 @@ int gait_cmd_explain(xai_app *app, const opts *o)
         int bad = 0;
         for (int k = 0; k < (e.figures ? 4 : 3) && !bad; k++)
             bad = xai_app_check_output(app, paths[k]) != 0;
+        bad = bad || (e.concepts && gait_concepts_check(app, &e, prefix) != 0);
         for (int k = 0; k < 4; k++)
             free(paths[k]);
         free(prefix);

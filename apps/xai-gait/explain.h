@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "concepts.h"
 #include "gait.h"
 #include "xai/driver.h"
 #include "xai/lrp.h"
@@ -30,6 +31,8 @@ typedef struct {
     int figures;
     int save_input;         /* also write the model inputs (for xai-evaluate) */
     char options[512];      /* what changes the outputs (for the done-markers) */
+    int concepts;           /* explain --concepts: cs is set */
+    concept_spec cs;
 } explainer;
 
 /* One group of trials to explain (a trial for explain, a subject for study) and what came of it. */
@@ -55,6 +58,12 @@ xai_status explainer_load(const explainer *e, const xai_gait_trial_ref *refs, in
  *  outputs under c->prefix: 0, -1 (reported), 1 when they give no model sample (nothing
  *  written; the message in xai_last_error()), 2 when no trial could be read (each reported). */
 int explain_group(explainer *e, explain_ctx *c, gait_chan_summary *summary);
+/** --concepts (concepts.c): refuse existing concept outputs of @p prefix (nonzero, printed). */
+int gait_concepts_check(xai_app *app, const explainer *e, const char *prefix);
+/** The trial's <p>_desc-D_concepts.npy (cycles, concepts, channels, 101), .tsv and sidecars,
+ *  from its model samples @p st as explained in @p ex. 0 or -1 (reported). */
+int gait_concepts(xai_app *app, const explainer *e, const explain_ctx *c, const xai_gait_study *st,
+                  const xai_driver_explanation *ex);
 int gait_file_exists(const char *p);
 const char *gait_label_of(const gait_trial *t, int condition);
 

@@ -105,6 +105,12 @@ static void usage(const opts *o)
         "  --no-figures           skip the PNG grids\n"
         "  --save-input           also write the model inputs, <p>_desc-D_input.npy float32\n"
         "                         (samples, inputs, 101), e.g. for xai-evaluate\n"
+        "  --concepts LAYER[:top=K|:channels=a,b,...]  explain: concept relevance (CRP, Achtibat et al.\n"
+        "                         2023, LRP only): the filters/units of LAYER (a node name, e.g. conv0)\n"
+        "                         as concepts; <p>_desc-D_concepts.npy (cycles, concepts, channels, 101),\n"
+        "                         raw maps in the relevance file's cycle order that add up to the cycle's\n"
+        "                         map over all concepts, and _concepts.tsv (sample, class, rank,\n"
+        "                         concept, relevance, share) [top=8]\n"
         "  --shard K/N            study: only the subjects of shard K of N (subject labels in byte order,\n"
         "                         the j-th to shard j mod N + 1); a shard never writes the group\n"
         "                         tables: '" PROG " group' with the same arguments (no --shard) writes them\n"
@@ -169,7 +175,7 @@ static void usage(const opts *o)
 }
 
 enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
-       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS };
+       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS, O_CONCEPTS };
 
 /* The batch options of study: --shard --slurm --slurm-args --max-parallel --dry-run --wait
  * --wait-timeout; -1 to go on, else the usage error's exit code. */
@@ -216,6 +222,7 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_OFFSET: o->offset = arg; break;
     case O_TRUTH: o->truth = arg; break;
     case O_METRICS: o->metrics = arg; break;
+    case O_CONCEPTS: o->concepts = arg; break;
     case O_AUGMENT:
         if (strcmp(arg, "shift-scale") && strcmp(arg, "shift-gain") && strcmp(arg, "none"))
             return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-gain, shift-scale or none",
@@ -304,7 +311,7 @@ int main(int argc, char **argv)
         {"slurm-args", required_argument, 0, O_SLURM_ARGS}, {"max-parallel", required_argument, 0, O_MAX_PAR},
         {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
         {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"truth", required_argument, 0, O_TRUTH},
-        {"metrics", required_argument, 0, O_METRICS},
+        {"metrics", required_argument, 0, O_METRICS}, {"concepts", required_argument, 0, O_CONCEPTS},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;

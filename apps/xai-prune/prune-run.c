@@ -151,6 +151,7 @@ static xai_explain_config lrp_config(const prune_opts *o)
     xai_explain_config c;
     xai_explain_config_init(&c);
     c.composite = o->composite;
+    c.bn = XAI_BN_PASS; /* Yeom et al.'s reference code passes relevance through batch norm */
     return c;
 }
 

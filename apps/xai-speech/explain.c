@@ -25,6 +25,7 @@ typedef struct {
     opts *o;
     const xai_driver_set *set;
     const xai_speech_pre *pre;
+    const xai_driver_explain_options *eo;
     xai_speech_ctx ctx;
     const char *names[256];
     int K;
@@ -259,6 +260,21 @@ static int figure(const xctx *x, const xai_speech_study *s, const xai_driver_exp
 }
 
 /* Per-clip outputs: STEM_relevance.npy, its sidecar, the figure and its sidecar. */
+/* --concepts: the clip's concept maps next to its map, with its sidecar's members. */
+static int clip_concepts(xctx *x, const xai_speech_study *s, const xai_driver_explanation *e, int64_t k,
+                         const xai_sidecar *sc)
+{
+    char *common = NULL;
+    if (xai_sidecar_to_string(sc, &common) != XAI_OK)
+        return xai_app_fail(&x->o->app, NULL, "%s", xai_last_error()), -1;
+    speech_concepts_in in = {x->o->files.path[s->file[k]], x->stems[s->file[k]], common, x->set, x->eo, e, k,
+                             x->pre->rows, x->pre->frames, s->d.x + (size_t)k * (size_t)e->numel, x->names, x->K};
+    int rc = speech_concepts(x->o, &in);
+    xai_free(common);
+    return rc;
+}
+
+/* Clip k's map, its sidecar, its concepts and its figure. */
 static int write_clip(xctx *x, const xai_speech_study *s, const xai_driver_explanation *e, int64_t k,
                       xai_sidecar *sc, const char *npy, const char *png)
 {
@@ -272,6 +288,8 @@ static int write_clip(xctx *x, const xai_speech_study *s, const xai_driver_expla
                                                                              "time frame"}, 2);
     if (st != XAI_OK || save_sidecar(x, sc, npy) != 0)
         return st != XAI_OK ? (xai_app_fail(&x->o->app, npy, "%s", xai_last_error()), -1) : -1;
+    if (x->o->concepts && clip_concepts(x, s, e, k, sc) != 0)
+        return -1;
     if (!x->o->figures)
         return 0;
     if (figure(x, s, e, k, png, feat, rel) != 0 ||
@@ -341,6 +359,17 @@ out:
     return rc;
 }
 
+/* --concepts: nonzero when a concept output of @p stem exists (printed). */
+static int check_concepts(const opts *o, const char *stem)
+{
+    char *npy = NULL, *tsv = NULL;
+    int bad = speech_concepts_paths(o, stem, &npy, &tsv) != 0 ? xai_app_fail(&o->app, NULL, "out of memory")
+              : xai_app_check_output(&o->app, npy) != 0 || xai_app_check_output(&o->app, tsv) != 0;
+    free(npy);
+    free(tsv);
+    return bad;
+}
+
 /* Outputs of sample k; its files are checked for the overwrite rule first. */
 static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_explanation *e, int64_t k)
 {
@@ -358,7 +387,8 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
     if (!npy || !png || (o->stacked && !ref))
         xai_app_fail(&o->app, NULL, "out of memory");
     else if (!x->batch_mode && ((!o->stacked && xai_app_check_output(&o->app, npy) != 0) ||
-                                (o->figures && xai_app_check_output(&o->app, png) != 0)))
+                                (o->figures && xai_app_check_output(&o->app, png) != 0) ||
+                                (o->concepts && check_concepts(o, stem) != 0)))
         ; /* reported; in a batch the status files decide what is redone */
     else if (o->stacked)
         rc = stack_clip(x, s, e, k, png);
@@ -653,14 +683,17 @@ int run_explain(opts *o)
         return xai_app_usage_error(&o->app, "explain: need --model, inputs and -o OUTDIR");
     if (o->sonify && o->files.n != 1)
         return xai_app_usage_error(&o->app, "--sonify needs exactly one input clip (got %d)", o->files.n);
+    if (o->concepts && (o->stacked || o->shard_n > 0 || o->slurm || o->collect || o->method != XAI_METHOD_LRP))
+        return xai_app_usage_error(&o->app, "--concepts belongs to explain with --method lrp, one map per clip "
+                                            "(not --stacked or the batch form)");
     xai_driver_set *set = NULL;
     xai_speech_pre pre;
     int rc = speech_load_model(o, &set, &pre);
     if (rc != 0)
         return rc;
     /* --collect overwrites predictions.tsv as a shard overwrites its maps: status decides */
-    xctx x = {.o = o, .set = set, .pre = &pre, .batch_mode = o->shard_n > 0 || o->slurm || o->collect};
     xai_driver_explain_options eo;
+    xctx x = {.o = o, .set = set, .pre = &pre, .eo = &eo, .batch_mode = o->shard_n > 0 || o->slurm || o->collect};
     char *tsvpath = xai_app_strdup_printf("%s/predictions.tsv", o->output);
     int done = 0;
     rc = tsvpath ? explain_setup(&x, &eo, tsvpath) : xai_app_fail(&o->app, NULL, "out of memory");

@@ -72,6 +72,11 @@ static void usage_explain(void)
 "                        (per-clip records in 'Clips') instead of files per clip: for large batches\n"
 "  --save-input          with --stacked: also OUTDIR/input.npy, the model inputs [clips][rows][frames]\n"
 "                        (e.g. for xai-evaluate)\n"
+"  --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al. 2023, LRP\n"
+"                        only, not --stacked or the batch form): the filters/units of LAYER (a node\n"
+"                        name, e.g. conv3) as concepts; per clip STEM_concepts.npy [concepts][rows]\n"
+"                        [frames], raw maps that add up to the clip's map over all concepts, and\n"
+"                        STEM_concepts.tsv (clip, class, rank, concept, relevance, share) [top=8]\n"
 "  --sonify OUT.wav      (one input only) ISTFT of the STFT masked by clip(R+/max R+, 0, 1) with the\n"
 "                        original phase, at the pipeline rate, trimmed to the clip. Mel relevance\n"
 "                        goes back to linear bins by the normalised filterbank transpose:\n"
@@ -149,7 +154,7 @@ static void usage(void)
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT };
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
@@ -162,6 +167,7 @@ static const struct option longopts[] = {
     {"stacked", no_argument, 0, O_STACKED}, {"init", required_argument, 0, O_INIT},
     {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
+    {"concepts", required_argument, 0, O_CONCEPTS},
     {"augment", required_argument, 0, O_AUGMENT},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
@@ -203,6 +209,13 @@ static int own_option(opts *o, int c, const char *arg)
         o->augment_shift = !strcmp(arg, "shift");
         return 1;
     case O_TRUTH: return speech_parse_truth(o, arg);
+    case O_CONCEPTS: {
+        char msg[256];
+        if (concepts_parse(arg, &o->cs, msg, sizeof msg) != 0)
+            return xai_app_usage_error(&o->app, "%s", msg), -1;
+        o->concepts = 1;
+        return 1;
+    }
     case 'o': o->output = arg; return 1;
     case O_INIT:
         if (strcmp(arg, "logit") && strcmp(arg, "onehot"))
@@ -259,6 +272,8 @@ static int parse_options(opts *o, int ac, char **av)
         return xai_app_usage_error(&o->app, "--collect reads what every shard wrote: not with --shard or --slurm");
     if ((o->shard_n > 0 || o->slurm || o->collect) && (o->stacked || o->sonify))
         return xai_app_usage_error(&o->app, "--shard and --slurm write files per clip: not with --stacked or --sonify");
+    if (o->concepts && o->cmd != CMD_EXPLAIN)
+        return xai_app_usage_error(&o->app, "--concepts is for explain");
     if (o->have_truth && o->cmd != CMD_EVALUATE)
         return xai_app_usage_error(&o->app, "--truth is for evaluate");
     return -1;

@@ -13,6 +13,7 @@
 #include "app-driver.h"
 #include "app.h"
 #include "batch.h"
+#include "concepts.h"
 #include "xai/domain-speech.h"
 
 #define PROG "xai-speech"
@@ -32,6 +33,8 @@ typedef struct {
     int have_truth;
     double duration, val_split;
     int figures, stacked, save_input;
+    int concepts;             /* explain --concepts: cs is set */
+    concept_spec cs;
     int augment_shift, shift_frames; /* train --augment shift: up to shift_frames frames */
     xai_method method;
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
@@ -72,6 +75,21 @@ void speech_batch_free(speech_batch *b);
 int run_train(opts *o);
 int run_eval(opts *o);
 int run_explain(opts *o);
+/** What explain hands to the concept pass of one clip (borrowed). */
+typedef struct {
+    const char *source, *stem, *common;   /* the clip, its output stem, its map's sidecar members */
+    const xai_driver_set *set;
+    const xai_driver_explain_options *eo;
+    const xai_driver_explanation *ex;     /* the plain pass; the clip is its sample k */
+    int64_t k, rows, frames;
+    const float *x;                       /* the clip's features as the model saw them */
+    const char *const *classes;
+    int nclasses;
+} speech_concepts_in;
+/** OUTDIR/STEM_concepts.npy and .tsv (concepts.c); 0, -1 out of memory. */
+int speech_concepts_paths(const opts *o, const char *stem, char **npy, char **tsv);
+/** explain --concepts: OUTDIR/STEM_concepts.npy (concepts, rows, frames), .tsv, sidecars. 0 or -1 (reported). */
+int speech_concepts(opts *o, const speech_concepts_in *in);
 int run_evaluate(opts *o);
 /** --truth T0,T1,F0,F1; 1 or -1 (usage error printed). */
 int speech_parse_truth(opts *o, const char *arg);

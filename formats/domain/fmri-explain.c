@@ -168,9 +168,7 @@ static xai_status maps_alloc(xai_fmri_maps *o, int ncls, int64_t nt, int64_t nv,
     return XAI_OK;
 }
 
-/* Volume t's map r into dst (the run's data): masked, with the masked-out share spread over
- * the mask; returns its L1 norm and stores its sum. */
-static double place_map(const float *r, const uint8_t *emask, int64_t nv, float *dst, double *sum)
+double xai_fmri_place_map(const float *r, const uint8_t *emask, int64_t nv, float *dst, double *sum)
 {
     double s = 0, outside = 0, l1 = 0;
     int64_t nin = 0;
@@ -247,7 +245,7 @@ static xai_status sweep(const xai_model *m, const xai_explain_config *cfg, xai_f
     for (int64_t j = 0; j < nb; j++) {
         int64_t t = t0 + j;
         float *dst = run->img->data + (run->t0 + t) * nv;
-        double l1 = place_map(rb + j * nv, emask, nv, dst, &o->relsum[t]);
+        double l1 = xai_fmri_place_map(rb + j * nv, emask, nv, dst, &o->relsum[t]);
         account(o, cfg, run, t, j, &res, dst, l1);
     }
     xai_explain_result_free(&res);

@@ -403,6 +403,13 @@ typedef struct {
     float *input;           /**< nt x nv model inputs when asked for, else NULL */
 } xai_fmri_maps;
 
+/**
+ * A volume's map @p r (nv values) into @p dst as the 4-D relevance holds it: 0 outside @p emask,
+ * with the share the rules put on the masked-out inputs spread evenly over the mask (linear in
+ * r, so maps that add up still add up). @return its L1 norm; *sum receives its sum.
+ */
+XAI_API double xai_fmri_place_map(const float *r, const uint8_t *emask, int64_t nv, float *dst, double *sum);
+
 /** Progress of an explanation: volumes done of the run's total. */
 typedef void (*xai_fmri_progress_fn)(void *ud, int64_t done, int64_t total);
 

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 typedef enum {
-    XAI_PRUNE_LRP = 0,  /**< mean over the reference samples of |relevance of the unit's output| */
+    XAI_PRUNE_LRP = 0,  /**< mean over the reference samples of sum |R| over the unit's output (Yeom et al. 2021) */
     XAI_PRUNE_WEIGHT,   /**< L1 norm of the unit's weights */
     XAI_PRUNE_GRADIENT, /**< mean over samples of sum |d logit / d a| over the unit's output */
     XAI_PRUNE_TAYLOR,   /**< mean over samples of |mean over positions of a * d logit / d a| */
@@ -58,7 +58,8 @@ XAI_API int64_t xai_prune_total_units(const xai_prune_plan *p);
 
 /**
  * Score every unit under criterion @p c; larger means more important.
- * @param lrp  LRP settings for XAI_PRUNE_LRP (NULL: the defaults); its targets are ignored
+ * @param lrp  LRP settings for XAI_PRUNE_LRP (NULL: composite epsilon-plus, batch norm passed);
+ *             its targets and start are ignored: one-hot from @p y, as Yeom et al.
  * @param n,x  reference samples (not needed for XAI_PRUNE_WEIGHT: n may be 0)
  * @param y    the class to explain per sample, or NULL for the predicted class
  * @param[out] scores [xai_prune_total_units()]
