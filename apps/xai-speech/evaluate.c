@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "speech-app.h"
+#include "xai/eval-write.h"
 #include "xai/eval.h"
 #include "xai/relevance.h"
-#include "xai/tsv.h"
 
 int speech_parse_truth(opts *o, const char *arg)
 {
@@ -62,35 +62,26 @@ static float *truth_masks(opts *o, const xai_speech_pre *pre, const xai_speech_s
     return m;
 }
 
-/* OUT.tsv: one row per clip, one column per metric computed (+ its BIDS data dictionary). */
-static int write_table(opts *o, const xai_speech_study *s, const xai_driver_explanation *e, const xai_eval_scores *sc)
+/* OUT.tsv: one row per clip, named by its file and the predicted class, then the explained
+ * class and each metric (the per-sample table of xai/eval-write.h); the summary on stdout. */
+static int write_table(opts *o, const xai_speech_study *s, const xai_driver_explanation *e, const xai_eval_scores *sc,
+                       const char *method)
 {
-    static const char *const cols[] = {"file", "target", "prediction"};
-    static const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
-    xai_tsv *t = NULL;
-    xai_status st = xai_tsv_create(3, cols, types, &t);
-    size_t col[XAI_METRIC_COUNT] = {0}, row;
-    for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
-        if (sc->score[k].computed)
-            st = xai_tsv_add_column(t, xai_metric_name((xai_metric)k), XAI_TSV_NUMBER, &col[k]);
-    for (int64_t i = 0; st == XAI_OK && i < s->d.n; i++) {
-        st = xai_tsv_add_row(t, &row);
-        if (st == XAI_OK)
-            st = xai_tsv_set_string(t, row, 0, o->files.path[s->file[i]]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(t, row, 1, e->target[i]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(t, row, 2, e->pred[i]);
-        for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
-            if (sc->score[k].computed)
-                st = isfinite(sc->score[k].sample[i]) ? xai_tsv_set_number(t, row, col[k], sc->score[k].sample[i])
-                                                      : xai_tsv_set_na(t, row, col[k]);
+    static const char *const names[] = {"file", "prediction"};
+    const char **v[2] = {malloc(sizeof(char *) * (size_t)(s->d.n + 1)), malloc(sizeof(char *) * (size_t)(s->d.n + 1))};
+    char(*pred)[16] = malloc(sizeof *pred * (size_t)(s->d.n + 1));
+    for (int64_t i = 0; v[0] && v[1] && pred && i < s->d.n; i++) {
+        snprintf(pred[i], sizeof pred[i], "%d", e->pred[i]);
+        v[0][i] = o->files.path[s->file[i]];
+        v[1][i] = pred[i];
     }
-    if (st == XAI_OK)
-        st = xai_tsv_save(t, o->output, XAI_TSV_SIDECAR);
-    xai_tsv_free(t);
+    xai_evalout_ids ids = {2, names, (const char *const *const *)v};
+    xai_evalout_method me = {method, sc};
+    xai_status st = v[0] && v[1] && pred ? xai_evalout_tables(NULL, o->output, &me, 1, &ids, NULL)
+                                         : xai_error_set(XAI_ENOMEM, "out of memory");
+    free(v[0]), free(v[1]), free(pred);
     if (st != XAI_OK)
-        return xai_app_fail(&o->app, o->output, "%s", xai_last_error());
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if (sc->score[k].computed)
             printf("%-20s %.4f [%.4f, %.4f] (%lld clips; %s is better)\n", xai_metric_name((xai_metric)k),
@@ -124,7 +115,7 @@ static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, 
         xai_app_fail(&o->app, NULL, "%s", xai_last_error());
         goto out;
     }
-    rc = write_table(o, s, &e, &sc) == 0 ? 0 : XAI_EXIT_DATA;
+    rc = write_table(o, s, &e, &sc, xai_method_name(eo->method)) == 0 ? 0 : XAI_EXIT_DATA;
 out:
     xai_eval_scores_free(&sc);
     xai_driver_explanation_free(&e);
