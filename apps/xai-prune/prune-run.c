@@ -386,6 +386,7 @@ static int write_models(const sweep *s, json_t *prov)
         if (xai_model_load_onnx_mem(s->saved[ci], s->saved_len[ci], name, NULL, &m) != XAI_OK)
             return xai_app_fail(&app, NULL, "%s", xai_last_error());
         json_t *extra = json_deep_copy(prov);
+        json_object_del(extra, "Description"); /* the tables' own; the model's comes below */
         json_object_set_new(extra, "Pruning", json_pack("{s:s, s:f, s:b}", "criterion", crit, "rate",
                                                         s->o->save_rate, "global", s->o->global));
         int rc = extra ? xai_app_save_model(&app, opath(s->o, name), m, NULL, &(xai_export_options){.keep_bn = 1},
