@@ -1174,6 +1174,8 @@ START_TEST(test_evalout_tables)
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample name column 1"));
     xai_test_rmtree(dir);
     free(dir);
+    cairo_debug_reset_static_data(); /* the report figure's font caches, as in the next test */
+    FcFini();
 }
 END_TEST
 
