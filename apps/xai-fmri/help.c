@@ -170,8 +170,9 @@ static void help_evaluate(void)
         "                         enrichment over the region's volume share, Gini sparseness, entropy]\n"
         "  -o, --output FILE      the scores (.tsv as xai-evaluate's metrics.tsv: method, metric, family,\n"
         "                         better, mean, 95 %% interval over the volumes, sd, n) with a JSON\n"
-        "                         sidecar; one line per metric on stdout. Scored: the labelled volumes (all without --events),\n"
-        "                         each map for its explained target (--target)\n"
+        "                         sidecar; one line per metric on stdout. Scored: the labelled\n"
+        "                         volumes (all without --events), each map for its explained\n"
+        "                         target (--target)\n"
         "\n");
 }
 
