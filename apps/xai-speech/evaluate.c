@@ -27,24 +27,6 @@ int speech_parse_truth(opts *o, const char *arg)
     return 1;
 }
 
-/* The explain configuration behind the driver's maps, for the metrics that explain again
- * (sensitivity, MPRT). @p rules receives a string to free. */
-static xai_status metric_config(const xai_driver_set *set, const xai_driver_explain_options *eo,
-                                xai_explain_config *c, char **rules)
-{
-    xai_explain_config_init(c);
-    *rules = NULL;
-    c->method = eo->method;
-    c->composite = eo->composite;
-    c->have_bounds = eo->have_bounds;
-    c->low = eo->low;
-    c->high = eo->high;
-    c->init = eo->start == XAI_DRIVER_START_LOGIT ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
-    if (eo->start == XAI_DRIVER_START_STABLE && eo->method == XAI_METHOD_LRP)
-        return xai_explain_config_stable(xai_driver_set_model(set), c, rules);
-    return XAI_OK;
-}
-
 /* Masks of the truth box for every clip of @p s. */
 static float *truth_masks(opts *o, const xai_speech_pre *pre, const xai_speech_study *s)
 {
@@ -103,7 +85,8 @@ static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, 
     eo->out_of_fold = 0; /* one model makes every map and answers every perturbation */
     if (o->have_truth && !mask)
         goto out;
-    if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK || metric_config(set, eo, &ec, &rules) != XAI_OK) {
+    if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK ||
+        xai_driver_explain_config(xai_driver_set_model(set), eo, &ec, &rules) != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto out;
     }
