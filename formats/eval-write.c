@@ -151,12 +151,19 @@ static xai_status metrics_table(const char *path, const xai_evalout_method *ms, 
     return xai_out_table(t, path, st);
 }
 
-static xai_status samples_table(const char *path, const xai_evalout_method *ms, int nm)
+/* One row per sample: its index, the caller's names for it (@p ids, may be NULL), the class,
+ * then one column per method and metric ("LABEL/METRIC"). */
+static xai_status samples_table(const char *path, const xai_evalout_method *ms, int nm, const xai_evalout_ids *ids)
 {
     char col[300];
-    const char *names[] = {"sample", "class"};
+    const char *names[] = {"sample"};
+    int nid = ids ? ids->ncols : 0;
     xai_tsv *t = NULL;
-    xai_status st = xai_tsv_create(2, names, NULL, &t);
+    xai_status st = xai_tsv_create(1, names, NULL, &t);
+    for (int c = 0; c < nid && !st; c++)
+        st = xai_tsv_add_column(t, ids->names[c], XAI_TSV_STRING, NULL);
+    if (!st)
+        st = xai_tsv_add_column(t, "class", XAI_TSV_NUMBER, NULL);
     for (int i = 0; i < nm && !st; i++)
         for (int k = 0; k < XAI_METRIC_COUNT && !st; k++)
             if (ms[i].scores->score[k].computed) {
@@ -164,11 +171,14 @@ static xai_status samples_table(const char *path, const xai_evalout_method *ms, 
                 st = xai_tsv_add_column(t, col, XAI_TSV_NUMBER, NULL);
             }
     for (int64_t s = 0; s < ms[0].scores->n && !st; s++) {
-        size_t r, c = 2;
+        size_t r, c = 0;
         if ((st = xai_tsv_add_row(t, &r)))
             break;
-        xai_tsv_set_number(t, r, 0, (double)s);
-        xai_tsv_set_number(t, r, 1, ms[0].scores->target[s]);
+        xai_tsv_set_number(t, r, c++, (double)s);
+        for (int k = 0; k < nid; k++, c++)
+            if (ids->values[k][s])
+                xai_tsv_set_string(t, r, c, ids->values[k][s]);
+        xai_tsv_set_number(t, r, c++, ms[0].scores->target[s]);
         for (int i = 0; i < nm; i++)
             for (int k = 0; k < XAI_METRIC_COUNT; k++)
                 if (ms[i].scores->score[k].computed)
@@ -215,25 +225,73 @@ static xai_status write_mprt(const char *outdir, const xai_evalout_method *ms, i
     return st;
 }
 
+/* What each column of metrics.tsv holds (its sidecar's data dictionary). */
+static const char *const metric_cols[][2] = {
+    {"method", "the attribution method that made the maps"},
+    {"metric", "the metric"},
+    {"family", "faithfulness, localisation, robustness, randomisation or complexity"},
+    {"better", "higher or lower: the direction of a better value"},
+    {"mean", "mean over the samples where the metric has a value"},
+    {"ci_low", "95 % interval of the mean (Student t), lower end"},
+    {"ci_high", "95 % interval of the mean (Student t), upper end"},
+    {"sd", "sample standard deviation"},
+    {"n", "samples with a value"}};
+
+/* The metrics table at @p mpath and the per-sample table at @p spath (may be NULL), each with
+ * its sidecar; the summaries into @p es for the report. */
+static xai_status write_tables(const char *mpath, const char *spath, const xai_evalout_method *ms, int nm,
+                               const xai_evalout_ids *ids, const char *json, evw_entries *es)
+{
+    xai_status st = mpath ? metrics_table(mpath, ms, nm, es) : XAI_OK;
+    if (!st && mpath)
+        st = xai_out_sidecar_cols(mpath, json, "per method and metric: mean over samples with a value, 95% "
+                                  "Student-t interval, sd, n; better = direction of a better value", metric_cols,
+                                  (int)(sizeof metric_cols / sizeof *metric_cols));
+    if (!st && spath)
+        st = samples_table(spath, ms, nm, ids);
+    if (!st && spath)
+        st = xai_out_sidecar(spath, json, "per sample: the explained class and every method/metric value "
+                             "(n/a where a value does not exist)");
+    return st;
+}
+
+static xai_status check_methods(const char *what, const xai_evalout_method *ms, int nm, const xai_evalout_ids *ids)
+{
+    if (!what || !ms || nm < 1)
+        return xai_error_set(XAI_EINVAL, "%s: no method to write", what ? what : "evaluation");
+    for (int i = 0; i < nm; i++)
+        if (!ms[i].label || !ms[i].scores || ms[i].scores->n != ms[0].scores->n)
+            return xai_error_set(XAI_EINVAL, "%s: method %d has no label, no scores or another sample count", what,
+                                 i + 1);
+    for (int c = 0; ids && c < ids->ncols; c++)
+        if (!ids->names || !ids->names[c] || !ids->values || !ids->values[c])
+            return xai_error_set(XAI_EINVAL, "%s: sample name column %d has no name or no values", what, c + 1);
+    return XAI_OK;
+}
+
+xai_status xai_evalout_tables(const char *metrics_path, const char *samples_path, const xai_evalout_method *ms, int nm,
+                              const xai_evalout_ids *ids, const char *sidecar_json)
+{
+    evw_entries es = {0};
+    xai_status st = check_methods(metrics_path ? metrics_path : samples_path, ms, nm, ids);
+    if (!st)
+        st = write_tables(metrics_path, samples_path, ms, nm, ids, sidecar_json, &es);
+    free(es.e);
+    return st;
+}
+
 xai_status xai_evalout_write(const char *outdir, const xai_evalout_method *ms, int nm, const char *sidecar_json)
 {
-    if (!outdir || !ms || nm < 1)
-        return xai_error_set(XAI_EINVAL, "%s: no method to write", outdir ? outdir : "evaluation");
+    xai_status st = check_methods(outdir, ms, nm, NULL);
+    if (st)
+        return st;
     if (strlen(outdir) > PATHLEN - 32)
         return xai_error_set(XAI_EINVAL, "%s: path too long", outdir);
-    char path[PATHLEN];
+    char mpath[PATHLEN], spath[PATHLEN];
     evw_entries es = {0};
-    snprintf(path, sizeof path, "%s/metrics.tsv", outdir);
-    xai_status st = metrics_table(path, ms, nm, &es);
-    if (!st)
-        st = xai_out_sidecar(path, sidecar_json, "per method and metric: mean over samples with a value, 95% "
-                         "Student-t interval, sd, n; better = direction of a better value");
-    snprintf(path, sizeof path, "%s/metrics_samples.tsv", outdir);
-    if (!st)
-        st = samples_table(path, ms, nm);
-    if (!st)
-        st = xai_out_sidecar(path, sidecar_json, "per sample: the explained class and every method/metric value "
-                         "(n/a where a value does not exist)");
+    snprintf(mpath, sizeof mpath, "%s/metrics.tsv", outdir);
+    snprintf(spath, sizeof spath, "%s/metrics_samples.tsv", outdir);
+    st = write_tables(mpath, spath, ms, nm, NULL, sidecar_json, &es);
     if (!st && ms[0].scores->score[XAI_METRIC_MPRT].computed)
         st = write_mprt(outdir, ms, nm, sidecar_json);
     if (!st)

@@ -11,6 +11,7 @@
 #include "xai/npy.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -594,6 +595,38 @@ void xai_npy_int_free(xai_npy_int *a)
         return;
     free(a->data);
     memset(a, 0, sizeof *a);
+}
+
+xai_status xai_npy_load_labels(const char *path, int64_t n, int64_t lo, int64_t hi, int **labels)
+{
+    if (!labels || n < 0 || lo > hi || lo < INT_MIN || hi > INT_MAX)
+        return xai_error_set(XAI_EINVAL, "xai_npy_load_labels: bad arguments");
+    *labels = NULL;
+    xai_npy_int y;
+    xai_status st = xai_npy_load_int(path, &y);
+    if (st)
+        return st;
+    int64_t count = 1;
+    for (int d = 0; d < y.ndim; d++)
+        count *= y.shape[d];
+    int *out = count == n ? malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)) : NULL;
+    if (count != n)
+        st = xai_error_set(XAI_EFORMAT, "%s: %lld labels for %lld samples", path, (long long)count, (long long)n);
+    else if (!out)
+        st = xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    for (int64_t i = 0; !st && i < n; i++) {
+        if (y.data[i] < lo || y.data[i] > hi)
+            st = xai_error_set(XAI_EFORMAT, "%s: label %lld is %lld, not a class in %lld..%lld", path, (long long)i,
+                               (long long)y.data[i], (long long)lo, (long long)hi);
+        else
+            out[i] = (int)y.data[i];
+    }
+    xai_npy_int_free(&y);
+    if (st)
+        free(out);
+    else
+        *labels = out;
+    return st;
 }
 
 void xai_npy_free(xai_npy *a)

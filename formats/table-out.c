@@ -31,6 +31,12 @@ xai_status xai_out_table(xai_tsv *t, const char *path, xai_status st)
 
 xai_status xai_out_sidecar(const char *path, const char *json, const char *desc)
 {
+    return xai_out_sidecar_cols(path, json, desc, NULL, 0);
+}
+
+xai_status xai_out_sidecar_cols(const char *path, const char *json, const char *desc, const char *const (*cols)[2],
+                                int ncols)
+{
     char side[PATHLEN];
     size_t n = strlen(path);
     if (n > 4 && (strcmp(path + n - 4, ".tsv") == 0 || strcmp(path + n - 4, ".npy") == 0))
@@ -42,9 +48,14 @@ xai_status xai_out_sidecar(const char *path, const char *json, const char *desc)
     xai_status st = json && *json ? xai_sidecar_load_mem(json, strlen(json), side, &sc) : xai_sidecar_new(&sc);
     if (!st)
         st = xai_sidecar_set_string(sc, "Description", desc);
+    for (int c = 0; c < ncols && !st; c++) {
+        xai_sidecar *col = NULL;
+        if (!(st = xai_sidecar_child(sc, cols[c][0], &col)))
+            st = xai_sidecar_set_string(col, "Description", cols[c][1]);
+        xai_sidecar_free(col);
+    }
     if (!st)
         st = xai_sidecar_save(sc, side);
     xai_sidecar_free(sc);
     return st ? xai_out_fail(st, side) : XAI_OK;
 }
-

@@ -16,5 +16,9 @@ xai_status xai_out_table(xai_tsv *t, const char *path, xai_status st);
 /* The sidecar of the output @p path (".tsv" or ".npy" becomes ".json", else ".json" is appended): the
  * members of the JSON object text @p json (may be NULL) plus a "Description". */
 xai_status xai_out_sidecar(const char *path, const char *json, const char *desc);
+/* The same with a BIDS data dictionary: cols[c][0] {"Description": cols[c][1]} for @p ncols
+ * columns. */
+xai_status xai_out_sidecar_cols(const char *path, const char *json, const char *desc, const char *const (*cols)[2],
+                                int ncols);
 
 #endif

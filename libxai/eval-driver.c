@@ -138,15 +138,16 @@ static xai_status model_metrics(const xai_model *m, const xai_eval_config *cfg, 
     return st;
 }
 
-static void summarise(xai_eval_scores *out, int64_t n)
+void xai_eval_scores_summarise(xai_eval_scores *out)
 {
-    double *v = malloc(sizeof(double) * (size_t)n);
-    for (int k = 0; v && k < XAI_METRIC_COUNT; k++) {
+    int64_t n = out ? out->n : 0;
+    double *v = n > 0 ? malloc(sizeof(double) * (size_t)n) : NULL;
+    for (int k = 0; out && k < XAI_METRIC_COUNT; k++) {
         xai_metric_score *sc = &out->score[k];
         if (!sc->computed)
             continue;
         int64_t c = 0;
-        for (int64_t s = 0; s < n; s++)
+        for (int64_t s = 0; v && s < n; s++)
             if (isfinite(sc->sample[s]))
                 v[c++] = sc->sample[s];
         sc->n_finite = c;
@@ -216,7 +217,7 @@ xai_status xai_eval_metrics(const xai_model *m, const xai_eval_config *cfg, cons
     if (!st)
         st = model_metrics(m, cfg, ecfg, set, n, x, rel, out);
     if (!st)
-        summarise(out, n);
+        xai_eval_scores_summarise(out);
     else if (out)
         xai_eval_scores_free(out);
     free(own);

@@ -712,7 +712,7 @@ START_TEST(test_prep_shared_start)
     o.scheme = XAI_SPLIT_LOGO;
     o.shared_start = 1;
     prep_log pl = {.d = &d};
-    xai_driver_prep hooks = {prep_fit, prep_apply, prep_record, prep_free, &pl};
+    xai_driver_prep hooks = {prep_fit, prep_apply, prep_record, prep_free, &pl, NULL, NULL};
     o.prep = &hooks;
     xai_driver_set *s = NULL;
     ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
@@ -769,37 +769,66 @@ START_TEST(test_prep_shared_start)
 }
 END_TEST
 
-/* The prepare hook: each model's statistics come from its own training rows only (no row of a
- * group the fold holds out), the model for new data's from every row; each record lands in
- * its own model's card, and xai_driver_set_model_for() names the fold that held a group out. */
+/* A prep step with a card record: each model's statistics come from its own training rows
+ * only (no row of a group the fold holds out), the model for new data's from every row; each
+ * record lands in its own model's card, and xai_driver_set_model_for() names the fold that held
+ * a group out. */
 typedef struct {
-    int calls;
-    int model[8];
+    int fits;
     int64_t ntrain[8];
-} prepare_log;
+} card_log;
 
-static xai_status prepare(void *ud, int model, const xai_dataset *d, const int64_t *train, int64_t ntrain, float *x,
-                          char **record)
+typedef struct {
+    int fit;                 /* 0-based order of the fit */
+    int64_t ntrain;
+    double mean;             /* of feature 0 over the training rows */
+} card_state;
+
+static xai_status card_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
 {
-    prepare_log *p = ud;
-    double m = 0;
-    for (int64_t i = 0; i < ntrain; i++)
-        m += d->x[train[i] * NE];
-    m /= (double)ntrain;
-    for (int64_t i = 0; i < d->n * NE; i++)
-        x[i] = d->x[i] - (float)m; /* the training rows' mean of feature 0 removed */
-    if (p->calls < 8) {
-        p->model[p->calls] = model;
-        p->ntrain[p->calls] = ntrain;
-    }
-    p->calls++;
-    char buf[96];
-    snprintf(buf, sizeof buf, "{\"model\":%d,\"ntrain\":%lld,\"mean\":%.9g}", model, (long long)ntrain, m);
-    *record = strdup(buf);
+    (void)idx, (void)y;
+    card_log *p = ud;
+    card_state *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    for (int64_t i = 0; i < n; i++)
+        c->mean += x[i * NE];
+    c->mean /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        x[i * NE] -= (float)c->mean; /* the training rows' mean of feature 0 removed */
+    c->fit = p->fits;
+    c->ntrain = n;
+    if (p->fits < 8)
+        p->ntrain[p->fits] = n;
+    p->fits++;
+    *state = c;
     return XAI_OK;
 }
 
-START_TEST(test_prepare_per_model)
+static xai_status card_apply(void *ud, const void *state, float *x, int64_t n)
+{
+    (void)ud;
+    for (int64_t i = 0; i < n; i++)
+        x[i * NE] -= (float)((const card_state *)state)->mean;
+    return XAI_OK;
+}
+
+static xai_status card_json(void *ud, const void *state, char **json)
+{
+    (void)ud;
+    const card_state *c = state;
+    char buf[96];
+    snprintf(buf, sizeof buf, "{\"fit\":%d,\"ntrain\":%lld,\"mean\":%.9g}", c->fit, (long long)c->ntrain, c->mean);
+    *json = strdup(buf);
+    return *json ? XAI_OK : XAI_ENOMEM;
+}
+
+static void card_free(void *ud, void *state)
+{
+    (void)ud;
+    free(state);
+}
+
+START_TEST(test_prep_card_per_model)
 {
     xai_dataset d = {0};
     make_data(&d, 4, 10, 1, 19);
@@ -808,18 +837,16 @@ START_TEST(test_prepare_per_model)
     train_opts(&o, &w);
     o.train.epochs = 2;
     o.scheme = XAI_SPLIT_LOGO;
-    prepare_log pl = {0};
-    o.prepare = prepare;
-    o.prepare_ud = &pl;
-    o.prepare_key = "preprocessing.prep";
+    card_log pl = {0};
+    xai_driver_prep hooks = {card_fit, card_apply, NULL, card_free, &pl, card_json, NULL};
+    o.prep = &hooks;
     xai_driver_set *s = NULL;
+    ck_assert_int_eq(xai_driver_train(&d, &o, NULL, &s), XAI_EINVAL); /* a card record needs its key */
+    hooks.card_key = "preprocessing.prep";
     ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
-    ck_assert_int_eq(pl.calls, 5); /* 4 folds, then the model for new data */
-    for (int k = 0; k < 4; k++) {
-        ck_assert_int_eq(pl.model[k], k);
+    ck_assert_int_eq(pl.fits, 5); /* 4 folds, then the model for new data */
+    for (int k = 0; k < 4; k++)
         ck_assert_int_eq(pl.ntrain[k], 30);
-    }
-    ck_assert_int_eq(pl.model[4], -1);
     ck_assert_int_eq(pl.ntrain[4], 40);
     /* the set's card holds the record of the model for new data */
     char *r = xai_card_get_json(xai_driver_set_card(s), "preprocessing.prep.ntrain");
@@ -834,7 +861,7 @@ START_TEST(test_prepare_per_model)
         xai_card *c = NULL;
         ck_assert_int_eq(xai_card_from_model(xai_driver_set_fold_model(l, k), &c), XAI_OK);
         double model = -9, mean = NAN;
-        ck_assert(xai_card_get_number(c, "preprocessing.prep.model", &model));
+        ck_assert(xai_card_get_number(c, "preprocessing.prep.fit", &model));
         ck_assert(xai_card_get_number(c, "preprocessing.prep.mean", &mean));
         ck_assert_double_eq(model, k);
         /* the fold's mean is over the groups it trained on: recompute it without its group */
@@ -856,6 +883,9 @@ START_TEST(test_prepare_per_model)
     ck_assert_int_eq(xai_driver_set_model_for(l, "sub-99", 1), -1);
     r = xai_card_get_json(xai_driver_set_card(l), "preprocessing.prep.ntrain");
     ck_assert_str_eq(r, "40");
+    xai_free(r);
+    r = xai_card_get_json(xai_driver_set_card(l), "preprocessing.prep.fit");
+    ck_assert_str_eq(r, "4");
     xai_free(r);
     xai_driver_set_free(l);
     xai_driver_set_free(s);
@@ -1035,7 +1065,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_logo_augment);
     tcase_add_test(tc, test_prep_shared_start);
-    tcase_add_test(tc, test_prepare_per_model);
+    tcase_add_test(tc, test_prep_card_per_model);
     tcase_add_test(tc, test_finetune_and_files);
     tcase_add_test(tc, test_bad_index);
     tcase_add_test(tc, test_zbox_bounds);

@@ -81,12 +81,12 @@ try:
         mask[names.index(c), (t >= 0.25) & (t < 3.5)] = True
     pos = np.maximum(R, 0)
     mass = (pos * mask).sum(axis=(1, 2)) / pos.sum(axis=(1, 2))
-    got = np.array([float(s["mass-accuracy"]) for s in samples])
+    got = np.array([float(s["lrp/mass-accuracy"]) for s in samples])
     check(np.allclose(got, mass, atol=1e-6), "mass accuracy per epoch: %s vs %s" % (got[:3], mass[:3]))
     check(abs(float(summ["mass-accuracy"]["mean"]) - mass.mean()) < 1e-6, "mean mass accuracy")
     lo, hi = float(summ["mass-accuracy"]["ci_low"]), float(summ["mass-accuracy"]["ci_high"])
     check(lo < mass.mean() < hi, "interval around the mean")
-    check(all(np.isfinite(float(s["road-morf"])) for s in samples), "ROAD for every epoch")
+    check(all(np.isfinite(float(s["lrp/road-morf"])) for s in samples), "ROAD for every epoch")
     # the decoy region (same size, frontal/occipital) gets less of the relevance
     p = run("evaluate", "--model", MODEL, "--edf", *runs, "--truth", truth, "--truth-kind", "decoy", "--metrics",
             "mass-accuracy", "-o", os.path.join(tmp, "ev2"), "-q")

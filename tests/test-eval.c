@@ -1115,6 +1115,70 @@ static double tsv_cell(const char *path, const char *key, const char *val, const
     return v;
 }
 
+/* The tables at paths of the caller's choosing (the domain programs' evaluate): pooled
+ * per-sample values summarised as xai_eval_metrics() does, the sample names as columns, n/a
+ * where a value or name is missing, a column dictionary in the summary's sidecar, and a
+ * summary that the report reads. */
+START_TEST(test_evalout_tables)
+{
+    double sp[3] = {0.2, NAN, 0.4};
+    int target[3] = {1, 0, 1};
+    xai_eval_scores sc = {.n = 3, .target = target};
+    sc.score[XAI_METRIC_SPARSENESS].computed = 1;
+    sc.score[XAI_METRIC_SPARSENESS].sample = sp;
+    xai_eval_scores_summarise(&sc);
+    ck_assert_int_eq(sc.score[XAI_METRIC_SPARSENESS].n_finite, 2);
+    ck_assert_double_eq_tol(sc.score[XAI_METRIC_SPARSENESS].mean, 0.3, 1e-15);
+    ck_assert_double_eq_tol(sc.score[XAI_METRIC_SPARSENESS].sd, sqrt(0.02), 1e-15);
+    char *dir = xai_test_tmpdir(), mpath[4096], spath[4096], js[4096];
+    snprintf(mpath, sizeof mpath, "%s/scores.tsv", dir);
+    snprintf(spath, sizeof spath, "%s/per-sample.tsv", dir);
+    const char *names[] = {"recording"}, *rec[] = {"a", "b", NULL}, *const *vals[] = {rec};
+    xai_evalout_ids ids = {1, names, vals};
+    xai_evalout_method om = {"lrp", &sc};
+    ck_assert_msg(xai_evalout_tables(mpath, spath, &om, 1, &ids, "{\"Origin\": \"t\"}") == XAI_OK, "%s",
+                  xai_last_error());
+    ck_assert_double_eq_tol(tsv_cell(mpath, "method", "lrp", "metric", "sparseness", "mean"), 0.3, 1e-12);
+    ck_assert(tsv_cell(mpath, "method", "lrp", "metric", "sparseness", "n") == 2);
+    xai_tsv *t = NULL;
+    ck_assert_int_eq(xai_tsv_load(spath, 0, &t), XAI_OK);
+    ck_assert_int_eq(xai_tsv_ncols(t), 4);
+    ck_assert_int_eq(xai_tsv_nrows(t), 3);
+    const char *cols[] = {"sample", "recording", "class", "lrp/sparseness"};
+    for (size_t c = 0; c < 4; c++)
+        ck_assert_str_eq(xai_tsv_column_name(t, c), cols[c]);
+    double v = NAN, cls = NAN;
+    ck_assert_str_eq(xai_tsv_get_string(t, 1, 1), "b");
+    ck_assert(xai_tsv_get_number(t, 1, 2, &cls) == XAI_OK && cls == 0);
+    ck_assert(xai_tsv_get_number(t, 0, 3, &v) == XAI_OK && fabs(v - 0.2) < 1e-12);
+    ck_assert(xai_tsv_is_na(t, 1, 3) && xai_tsv_is_na(t, 2, 1));
+    xai_tsv_free(t);
+    snprintf(js, sizeof js, "%s/scores.json", dir);
+    size_t len;
+    char *text = xai_test_read_file(js, &len);
+    ck_assert_ptr_nonnull(text);
+    text[len - 1] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"Origin\": \"t\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"ci_low\": {"));
+    free(text);
+    const char *in[1] = {mpath};
+    ck_assert_msg(xai_evalout_report(in, 1, dir, NULL) == XAI_OK, "%s", xai_last_error());
+    snprintf(js, sizeof js, "%s/report.tsv", dir);
+    ck_assert(tsv_cell(js, "method", "lrp", "metric", "sparseness", "rank") == 1);
+    /* only the per-sample table; errors name what is wrong */
+    snprintf(mpath, sizeof mpath, "%s/only.tsv", dir);
+    ck_assert_int_eq(xai_evalout_tables(NULL, mpath, &om, 1, NULL, NULL), XAI_OK);
+    ck_assert_int_eq(xai_evalout_tables(NULL, NULL, &om, 1, NULL, NULL), XAI_EINVAL);
+    vals[0] = NULL;
+    ck_assert_int_eq(xai_evalout_tables(mpath, NULL, &om, 1, &ids, NULL), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "sample name column 1"));
+    xai_test_rmtree(dir);
+    free(dir);
+    cairo_debug_reset_static_data(); /* the report figure's font caches, as in the next test */
+    FcFini();
+}
+END_TEST
+
 /* xai_eval_methods() equals xai_eval_metrics() per method; the writers read back to the
  * same numbers, rank in each metric's direction, carry the caller's sidecar members and
  * return errors that name the file instead of printing. */
@@ -1222,6 +1286,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_aopc_sweep);
     tcase_add_test(tc, test_eval_methods_and_writers);
+    tcase_add_test(tc, test_evalout_tables);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 300);

@@ -587,11 +587,46 @@ START_TEST(int_arrays)
 }
 END_TEST
 
+/* The shared label reader: n values of any shape in [lo, hi] as int; another count, a value
+ * out of range and a non-integer are refused with the file, index and value named. */
+START_TEST(labels)
+{
+    char *dir = xai_test_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/y.npy", dir);
+    const float y[4] = {2, 0, 1, -1};
+    const int64_t shape[2] = {2, 2};
+    ck_assert_int_eq(xai_npy_save(path, 2, shape, y), XAI_OK);
+    int *lab = (int *)1;
+    ck_assert_int_eq(xai_npy_load_labels(path, 4, -1, 2, &lab), XAI_OK);
+    ck_assert(lab[0] == 2 && lab[1] == 0 && lab[2] == 1 && lab[3] == -1);
+    free(lab);
+    ck_assert_int_eq(xai_npy_load_labels(path, 5, -1, 2, &lab), XAI_EFORMAT);
+    ck_assert_ptr_null(lab);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "4 labels for 5 samples"));
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), path));
+    ck_assert_int_eq(xai_npy_load_labels(path, 4, 0, 2, &lab), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "label 3 is -1, not a class in 0..2"));
+    ck_assert_int_eq(xai_npy_load_labels(path, 4, 0, 1, &lab), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "label 0 is 2"));
+    const float h[2] = {1, 0.5f};
+    const int64_t n2 = 2;
+    ck_assert_int_eq(xai_npy_save(path, 1, &n2, h), XAI_OK);
+    ck_assert_int_eq(xai_npy_load_labels(path, 2, 0, 1, &lab), XAI_EUNSUPPORTED);
+    ck_assert_int_eq(xai_npy_load_labels(path, 2, 1, 0, &lab), XAI_EINVAL);
+    snprintf(path, sizeof path, "%s/none.npy", dir);
+    ck_assert_int_ne(xai_npy_load_labels(path, 2, 0, 1, &lab), XAI_OK);
+    ck_assert_ptr_null(lab);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("npy");
     TCase *ti = tcase_create("int");
     tcase_add_test(ti, int_arrays);
+    tcase_add_test(ti, labels);
     suite_add_tcase(s, ti);
     TCase *tc = tcase_create("npy");
     tcase_add_test(tc, test_f4_le);

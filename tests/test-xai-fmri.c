@@ -1240,9 +1240,9 @@ START_TEST(evaluate_truth)
     ck_assert_int_eq(xai_tsv_nrows(sc), 6); /* localisation (4) and complexity (2) */
     double got = NAN, nfin = 0;
     for (size_t r = 0; r < xai_tsv_nrows(sc); r++)
-        if (!strcmp(xai_tsv_get_string(sc, r, 0), "mass-accuracy")) {
-            xai_tsv_get_number(sc, r, 3, &got);
-            xai_tsv_get_number(sc, r, 7, &nfin);
+        if (!strcmp(xai_tsv_get_string(sc, r, 1), "mass-accuracy")) {
+            xai_tsv_get_number(sc, r, 4, &got);
+            xai_tsv_get_number(sc, r, 8, &nfin);
         }
     fprintf(stderr, "fmri evaluate: mass accuracy %.6f (recomputed %.6f) over %lld volumes\n", got, want, (long long)n);
     ck_assert_msg(fabs(got - want) <= 1e-5, "mass accuracy %.6f vs %.6f", got, want);

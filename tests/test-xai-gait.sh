@@ -162,15 +162,15 @@ rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r1" -o "$T/rl" --start logit --pr
 rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" \
     --metrics localisation,complexity --progress none)
 sed 's/^/# /' "$T/ev.tsv"
-pg=$(awk -F'\t' '$1 == "pointing-game" { print $4 }' "$T/ev.tsv")
-en=$(awk -F'\t' '$1 == "enrichment" { print $4 }' "$T/ev.tsv")
-nn=$(awk -F'\t' '$1 == "mass-accuracy" { print $8 }' "$T/ev.tsv")
+pg=$(awk -F'\t' '$2 == "pointing-game" { print $5 }' "$T/ev.tsv")
+en=$(awk -F'\t' '$2 == "enrichment" { print $5 }' "$T/ev.tsv")
+nn=$(awk -F'\t' '$2 == "mass-accuracy" { print $9 }' "$T/ev.tsv")
 [ "$rc" = 0 ] && [ "$nn" = 432 ] && awk -v p="${pg:-0}" -v e="${en:-0}" 'BEGIN { exit !(p >= 0.75 && e >= 10) }' \
     && grep -q '"mean"' "$T/ev.json" && ok "evaluate: pointing game $pg, enrichment $en on 432 out-of-fold samples" \
     || bad "evaluate rc=$rc pg=$pg en=$en n=$nn: $(tail -n 3 "$T/err")"
 rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" $(find "$T/real/sub-02" -name '*.c3d') \
     -o "$T/ev2.tsv" --metrics road-morf,faithfulness-corr --progress none)
-rm2=$(awk -F'\t' '$1 == "road-morf" { print $4 }' "$T/ev2.tsv")
+rm2=$(awk -F'\t' '$2 == "road-morf" { print $5 }' "$T/ev2.tsv")
 [ "$rc" = 0 ] && awk -v v="${rm2:-nan}" 'BEGIN { exit !(v + 0 == v && v > 0) }' \
     && ok "evaluate: ROAD-MoRF $rm2 > 0 through each sample's fold model" || bad "evaluate road rc=$rc: $(tail -n 3 "$T/err")"
 rc=$(run "$GAIT" evaluate --model "$T/r.onnx" --truth "$T/real/truth.tsv" "$T/real" -o "$T/ev.tsv" --progress none)

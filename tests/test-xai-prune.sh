@@ -62,6 +62,10 @@ w0 = {i.name: list(i.dims) for i in m0.graph.initializer}
 for crit in ("lrp", "weight", "gradient", "taylor"):
     m = onnx.load(f"{d}/out/pruned-{crit}.onnx")
     onnx.checker.check_model(m, full_check=True)
+    side = json.load(open(f"{d}/out/pruned-{crit}.json"))   # the model's sidecar: how it was pruned
+    assert side["Pruning"] == {"criterion": crit, "rate": 0.5, "global": True}, side
+    assert side["Description"].startswith("xai-prune: a model pruned"), side
+    assert side["Sources"][0] == d + "/m.onnx", side
     w = {i.name: list(i.dims) for i in m.graph.initializer}
     assert sum(np.prod(v) for v in w.values()) < sum(np.prod(v) for v in w0.values()), crit
 PYEOF

@@ -438,8 +438,8 @@ for r in rows:
     box = np.outer((edges[:-2] < 2062.5) & (edges[2:] > 1937.5), (ts > 0.1 - 0.016) & (ts < 0.3 + 0.016))
     p = np.clip(m, 0, None)
     want = p[box].sum() / p.sum()
-    assert abs(float(r["mass-accuracy"]) - want) < 1e-5, (stem, r["mass-accuracy"], want)
-    assert abs(float(r["enrichment"]) - want / (box.sum() / box.size)) < 1e-3 * want / (box.sum() / box.size)
+    assert abs(float(r["lrp/mass-accuracy"]) - want) < 1e-5, (stem, r["lrp/mass-accuracy"], want)
+    assert abs(float(r["lrp/enrichment"]) - want / (box.sum() / box.size)) < 1e-3 * want / (box.sum() / box.size)
 PYEOF
 expect 2 "needs --truth" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --metrics mass-accuracy -o "$T/e1.tsv"
 expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.3,0.1,0,100 -o "$T/e2.tsv"

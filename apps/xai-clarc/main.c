@@ -334,23 +334,7 @@ static int cmd_project(const clarc_opts *o, xai_model *m)
 /* labels of any integer dtype (or integral floats), one per sample, each a class of the model */
 static int load_labels(const clarc_opts *o, int64_t n, int64_t nc, int **y)
 {
-    xai_npy_int Y;
-    if (xai_npy_load_int(o->y, &Y) != XAI_OK)
-        return xai_app_fail(&app, o->y, "%s", xai_last_error());
-    int64_t k = 1;
-    for (int d = 0; d < Y.ndim; d++)
-        k *= Y.shape[d];
-    int rc = k == n ? 0 : xai_app_fail(&app, o->y, "has %lld labels for %lld samples", (long long)k, (long long)n);
-    *y = rc ? NULL : malloc(sizeof(int) * (size_t)n);
-    for (int64_t i = 0; i < n && !rc; i++) {
-        if (Y.data[i] < 0 || Y.data[i] >= nc)
-            rc = xai_app_fail(&app, o->y, "label %lld is %lld; the model has classes 0..%lld", (long long)i,
-                              (long long)Y.data[i], (long long)nc - 1);
-        else
-            (*y)[i] = (int)Y.data[i];
-    }
-    xai_npy_int_free(&Y);
-    return rc;
+    return xai_npy_load_labels(o->y, n, 0, nc - 1, y) == XAI_OK ? 0 : xai_app_fail(&app, NULL, "%s", xai_last_error());
 }
 
 static int cmd_finetune(clarc_opts *o, xai_model *m)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "eeg-app.h"
+#include "xai/eval-write.h"
 #include "xai/eval.h"
 #include "xai/sidecar.h"
 #include "xai/tsv.h"
@@ -150,64 +151,46 @@ static int score_all(xai_app *app, const xai_driver_set *set, const xai_eval_con
     return XAI_EXIT_OK;
 }
 
-/* one row per metric: its mean over the epochs with a 95 % interval (Student t) */
-static xai_status summary_table(uint32_t metrics, const pool *pl, const double *vals, xai_tsv **out)
+/* The names of each epoch for the per-sample table: recording, epoch index, explained class,
+ * model used (0: the model for new data); strings in @p buf ([n][3][24]) or borrowed. */
+static void epoch_ids(const opts *o, const xai_eeg_prep *p, const pool *pl, char (*buf)[3][24], const char **v[4])
 {
-    const char *cn[] = {"metric", "family", "better", "mean", "sd", "ci_low", "ci_high", "n"};
-    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
-                         XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
-    double *v = malloc((size_t)pl->n * sizeof *v);
-    xai_status st = v ? xai_tsv_create(8, cn, ty, out) : xai_error_set(XAI_ENOMEM, "out of memory");
-    for (int q = 0; st == XAI_OK && q < XAI_METRIC_COUNT; q++) {
-        if (!(metrics >> q & 1u))
-            continue;
-        int64_t c = 0;
-        for (int64_t i = 0; i < pl->n; i++)
-            if (isfinite(vals[(size_t)q * (size_t)pl->n + (size_t)i]))
-                v[c++] = vals[(size_t)q * (size_t)pl->n + (size_t)i];
-        double num[5] = {NAN, NAN, NAN, NAN, (double)c};
-        xai_mean_ci95(v, c, &num[0], &num[1], &num[2], &num[3]);
-        const char *txt[3] = {xai_metric_name((xai_metric)q), xai_metric_family((xai_metric)q),
-                              xai_metric_direction((xai_metric)q) > 0 ? "higher" : "lower"};
-        size_t row;
-        st = xai_tsv_add_row(*out, &row);
-        for (size_t k = 0; st == XAI_OK && k < 3; k++)
-            st = xai_tsv_set_string(*out, row, k, txt[k]);
-        for (size_t k = 0; st == XAI_OK && k < 5; k++)
-            st = isfinite(num[k]) ? xai_tsv_set_number(*out, row, 3 + k, num[k]) : xai_tsv_set_na(*out, row, 3 + k);
+    for (int64_t i = 0; i < pl->n; i++) {
+        snprintf(buf[i][0], sizeof buf[i][0], "%d", pl->epoch[i]);
+        snprintf(buf[i][1], sizeof buf[i][1], "%d", pl->fold[i] + 1);
+        v[0][i] = o->inputs[pl->rec[i]];
+        v[1][i] = buf[i][0];
+        v[2][i] = pl->target[i] >= 0 ? p->classes[pl->target[i]] : NULL;
+        v[3][i] = buf[i][1];
     }
-    free(v);
-    return st;
 }
 
-/* one row per epoch: recording, epoch index, explained class, model used, each metric */
-static xai_status samples_table(const opts *o, const xai_eeg_prep *p, uint32_t metrics, const pool *pl,
-                                const double *vals, xai_tsv **out)
+/* The metrics and per-epoch tables of xai/eval-write.h at @p sum and @p per, values pooled over
+ * the fold models. */
+static xai_status write_tables(const opts *o, const xai_eeg_prep *p, uint32_t metrics, const pool *pl, double *vals,
+                               const char *sum, const char *per, const char *json)
 {
-    const char *cn[] = {"recording", "epoch", "target", "fold"};
-    xai_tsv_type ty[] = {XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_STRING, XAI_TSV_NUMBER};
-    xai_status st = xai_tsv_create(4, cn, ty, out);
-    size_t col;
-    for (int q = 0; st == XAI_OK && q < XAI_METRIC_COUNT; q++)
-        if (metrics >> q & 1u)
-            st = xai_tsv_add_column(*out, xai_metric_name((xai_metric)q), XAI_TSV_NUMBER, &col);
-    for (int64_t i = 0; st == XAI_OK && i < pl->n; i++) {
-        size_t row, c = 4;
-        st = xai_tsv_add_row(*out, &row);
-        if (st == XAI_OK)
-            st = xai_tsv_set_string(*out, row, 0, o->inputs[pl->rec[i]]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(*out, row, 1, pl->epoch[i]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_string(*out, row, 2, p->classes[pl->target[i]]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(*out, row, 3, pl->fold[i] + 1); /* 0: the model for new data */
-        for (int q = 0; st == XAI_OK && q < XAI_METRIC_COUNT; q++)
-            if (metrics >> q & 1u) {
-                double v = vals[(size_t)q * (size_t)pl->n + (size_t)i];
-                st = isfinite(v) ? xai_tsv_set_number(*out, row, c++, v) : xai_tsv_set_na(*out, row, c++);
-            }
+    static const char *const names[] = {"recording", "epoch", "target", "fold"};
+    const char **v[4] = {0};
+    char(*buf)[3][24] = malloc(sizeof *buf * (size_t)(pl->n > 0 ? pl->n : 1));
+    for (int c = 0; c < 4; c++)
+        v[c] = malloc(sizeof(char *) * (size_t)(pl->n > 0 ? pl->n : 1));
+    xai_status st = buf && v[0] && v[1] && v[2] && v[3] ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    xai_eval_scores sc = {.n = pl->n, .target = pl->target};
+    for (int q = 0; q < XAI_METRIC_COUNT; q++) {
+        sc.score[q].computed = (metrics >> q & 1u) != 0;
+        sc.score[q].sample = vals + (size_t)q * (size_t)pl->n;
     }
+    if (!st) {
+        epoch_ids(o, p, pl, buf, v);
+        xai_eval_scores_summarise(&sc);
+        xai_evalout_ids ids = {4, names, (const char *const *const *)v};
+        xai_evalout_method me = {xai_method_name(o->method), &sc};
+        st = xai_evalout_tables(sum, per, &me, 1, &ids, json);
+    }
+    for (int c = 0; c < 4; c++)
+        free(v[c]);
+    free(buf);
     return st;
 }
 
@@ -243,7 +226,7 @@ static char *eval_json(const opts *o, const xai_eval_config *cfg, int nregions)
 }
 
 static int write_outputs(xai_app *app, const opts *o, const xai_eeg_prep *p, const xai_eval_config *cfg,
-                         uint32_t metrics, const pool *pl, const double *vals, int nregions)
+                         uint32_t metrics, const pool *pl, double *vals, int nregions)
 {
     char desc[32];
     snprintf(desc, sizeof desc, "%s", o->method == XAI_METHOD_LRP ? "lrp" : xai_method_name(o->method));
@@ -251,20 +234,15 @@ static int write_outputs(xai_app *app, const opts *o, const xai_eeg_prep *p, con
         *c = *c == '-' ? 'x' : *c; /* BIDS labels are alphanumeric */
     char *sum = xai_app_strdup_printf("%s/desc-%s_metrics.tsv", o->output, desc);
     char *per = xai_app_strdup_printf("%s/desc-%s_samples.tsv", o->output, desc), *js = eval_json(o, cfg, nregions);
-    xai_tsv *a = NULL, *b = NULL;
     int rc = sum && per && js ? XAI_EXIT_OK : xai_app_fail(app, NULL, "out of memory");
     if (rc == XAI_EXIT_OK && (xai_app_check_output(app, sum) != 0 || xai_app_check_output(app, per) != 0))
         rc = XAI_EXIT_USAGE;
     if (rc == XAI_EXIT_OK && xai_app_mkdirs(app, o->output) != 0)
         rc = XAI_EXIT_DATA;
-    if (rc == XAI_EXIT_OK && (summary_table(metrics, pl, vals, &a) != XAI_OK || xai_tsv_save(a, sum, 0) != XAI_OK ||
-                              samples_table(o, p, metrics, pl, vals, &b) != XAI_OK || xai_tsv_save(b, per, 0) != XAI_OK))
+    if (rc == XAI_EXIT_OK && write_tables(o, p, metrics, pl, vals, sum, per, js) != XAI_OK)
         rc = xai_app_fail(app, NULL, "%s", xai_last_error());
-    if (rc == XAI_EXIT_OK && (xai_app_write_sidecar(app, sum, js) != 0 || xai_app_write_sidecar(app, per, js) != 0))
-        rc = XAI_EXIT_DATA;
     if (rc == XAI_EXIT_OK)
         xai_app_log(app, 1, "%lld epochs scored -> %s", (long long)pl->n, sum);
-    xai_tsv_free(a), xai_tsv_free(b);
     free(sum), free(per), free(js);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fmri.h"
+#include "xai/eval-write.h"
 
 static int check_args(opts *o, uint32_t *set)
 {
@@ -66,7 +67,8 @@ static int score(opts *o, const xai_model *m, const xai_fmri_record *rec, xai_fm
     char *common = json_dumps(pj, JSON_COMPACT);
     json_decref(pj);
     st = xai_fmri_evaluate(m, &ec, cfg, set, run, &mp, truth, &sc, &n);
-    int rc = st != XAI_OK || !common || xai_fmri_write_scores(&sc, set, o->out, common) != XAI_OK
+    xai_evalout_method me = {xai_method_name(cfg->method), &sc};
+    int rc = st != XAI_OK || !common || xai_evalout_tables(o->out, NULL, &me, 1, NULL, common) != XAI_OK
                  ? xai_app_fail(&o->app, NULL, "%s", xai_last_error())
                  : 0;
     for (int k = 0; rc == 0 && k < XAI_METRIC_COUNT; k++)

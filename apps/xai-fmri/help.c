@@ -191,10 +191,11 @@ static void help_evaluate(void)
         "      --metrics LIST     metrics of xai-evaluate (names or families, comma-separated, or all)\n"
         "                         [localisation,complexity: mass and rank accuracy, pointing game,\n"
         "                         enrichment over the region's volume share, Gini sparseness, entropy]\n"
-        "  -o, --output FILE      the scores (.tsv: metric, family, higher_is_better, mean, sd, 95 %%\n"
-        "                         interval over the volumes, n) with a JSON sidecar; one line per\n"
-        "                         metric on stdout. Scored: the labelled volumes (all without --events),\n"
-        "                         each map for its explained target (--target)\n"
+        "  -o, --output FILE      the scores (.tsv as xai-evaluate's metrics.tsv: method, metric, family,\n"
+        "                         better, mean, 95 %% interval over the volumes, sd, n) with a JSON\n"
+        "                         sidecar; one line per metric on stdout. Scored: the labelled\n"
+        "                         volumes (all without --events), each map for its explained\n"
+        "                         target (--target)\n"
         "\n");
 }
 

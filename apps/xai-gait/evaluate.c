@@ -15,6 +15,7 @@
 
 #include "app-driver.h"
 #include "explain.h"
+#include "xai/eval-write.h"
 #include "xai/eval.h"
 #include "xai/tsv.h"
 
@@ -177,53 +178,32 @@ done:
     return rc;
 }
 
-/* One row per metric: mean, SD and 95 % interval over the samples where it exists. */
-static int write_table(xai_app *app, const explainer *e, const opts *o, uint32_t set, double **vals, int64_t n)
+/* The metrics table (xai/eval-write.h) of the values pooled over the fold models. */
+static int write_table(xai_app *app, const explainer *e, const opts *o, uint32_t set, double **vals,
+                       const xai_driver_explanation *ex)
 {
-    static const char *const cols[] = {"metric", "family", "direction", "mean", "sd", "ci_low", "ci_high", "n"};
-    static const char *const desc[] = {
-        "metric of xai/eval.h", "faithfulness, localisation, robustness, randomisation or complexity",
-        "higher or lower is better", "mean over the samples where the metric exists", "sample standard deviation",
-        "95 % confidence interval of the mean (Student t), low", "95 % confidence interval of the mean, high",
-        "samples with a value (each left/right cycle pair, explained out of fold)"};
-    xai_tsv_type ty[8] = {XAI_TSV_STRING, XAI_TSV_STRING, XAI_TSV_STRING};
-    xai_tsv *t = NULL;
-    int rc = xai_tsv_create(8, cols, ty, &t) == XAI_OK ? 0 : -1;
-    double *v = malloc(sizeof(double) * (size_t)(n + 1));
-    for (int q = 0; rc == 0 && v && q < XAI_METRIC_COUNT; q++) {
-        if (!(set & (1u << q)))
-            continue;
-        int64_t k = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (isfinite(vals[q][i]))
-                v[k++] = vals[q][i];
-        double mean = NAN, sd = NAN, lo = NAN, hi = NAN;
-        if (k > 0)
-            xai_mean_ci95(v, k, &mean, &sd, &lo, &hi);
-        size_t row;
-        const char *dir = xai_metric_direction((xai_metric)q) > 0 ? "higher" : "lower";
-        rc = xai_tsv_add_row(t, &row) == XAI_OK && xai_tsv_set_string(t, row, 0, xai_metric_name((xai_metric)q)) == XAI_OK &&
-             xai_tsv_set_string(t, row, 1, xai_metric_family((xai_metric)q)) == XAI_OK &&
-             xai_tsv_set_string(t, row, 2, dir) == XAI_OK && xai_tsv_set_number(t, row, 3, mean) == XAI_OK &&
-             xai_tsv_set_number(t, row, 4, sd) == XAI_OK && xai_tsv_set_number(t, row, 5, lo) == XAI_OK &&
-             xai_tsv_set_number(t, row, 6, hi) == XAI_OK && xai_tsv_set_number(t, row, 7, (double)k) == XAI_OK ? 0 : -1;
-        xai_app_log(app, 1, "%-20s %8.4f [%.4f, %.4f] (%s is better, %lld samples)", xai_metric_name((xai_metric)q),
-                    mean, lo, hi, dir, (long long)k);
+    xai_eval_scores sc = {.n = ex->n, .target = ex->target};
+    for (int q = 0; q < XAI_METRIC_COUNT; q++) {
+        sc.score[q].computed = (set & (1u << q)) != 0;
+        sc.score[q].sample = vals[q];
     }
-    if (rc == 0 && xai_tsv_save(t, o->output, 0) != XAI_OK)
-        rc = (xai_app_fail(app, o->output, "%s", xai_last_error()), -1);
-    /* the sidecar: provenance and, as a BIDS data dictionary, what each column holds */
-    json_t *sj = json_pack("{s:s,s:s,s:s}", "Description", "xai-gait evaluate: metrics of the out-of-fold maps "
-                           "against the truth table", "ModelSHA256", e->sha, "Options", e->options);
-    for (int c = 0; sj && c < 8; c++)
-        json_object_set_new(sj, cols[c], json_pack("{s:s}", "Description", desc[c]));
-    char *extra = rc == 0 && sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    xai_eval_scores_summarise(&sc);
+    for (int q = 0; q < XAI_METRIC_COUNT; q++)
+        if (sc.score[q].computed)
+            xai_app_log(app, 1, "%-20s %8.4f [%.4f, %.4f] (%s is better, %lld samples)",
+                        xai_metric_name((xai_metric)q), sc.score[q].mean, sc.score[q].ci_low, sc.score[q].ci_high,
+                        xai_metric_direction((xai_metric)q) > 0 ? "higher" : "lower", (long long)sc.score[q].n_finite);
+    json_t *sj = json_pack("{s:s,s:s,s:s}", "Samples", "each left/right cycle pair, explained out of fold",
+                           "ModelSHA256", e->sha, "Options", e->options);
+    char *extra = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
     json_decref(sj);
-    if (rc == 0 && (!extra || xai_app_write_sidecar(app, o->output, extra) != 0))
+    xai_evalout_method me = {xai_method_name(e->eo.method), &sc};
+    int rc = 0;
+    if (!extra || xai_evalout_tables(o->output, NULL, &me, 1, NULL, extra) != XAI_OK) {
+        xai_app_fail(app, NULL, "%s", extra ? xai_last_error() : "out of memory");
         rc = -1;
+    }
     free(extra);
-    free(v);
-    xai_tsv_free(t);
     return rc;
 }
 
@@ -267,7 +247,7 @@ static int evaluate_study(xai_app *app, explainer *e, const opts *o, const truth
     if (ex.n_in_sample)
         xai_app_log(app, 1, "warning: %lld of %lld samples were explained by a model trained on their %s "
                     "(in-sample maps)", (long long)ex.n_in_sample, (long long)ex.n, e->group_by);
-    rc = write_table(app, e, o, set, vals, st.d.n) == 0 ? XAI_EXIT_OK : XAI_EXIT_DATA;
+    rc = write_table(app, e, o, set, vals, &ex) == 0 ? XAI_EXIT_OK : XAI_EXIT_DATA;
 done:
     for (int q = 0; q < XAI_METRIC_COUNT; q++)
         free(vals[q]);

@@ -116,7 +116,7 @@ static int load_study(xai_app *app, const opts *o, tset *t)
     if (t->st.d.nclasses < 2)
         return xai_app_fail(app, NULL, "only one %s ('%s'); need at least two classes",
                             t->condition ? "condition" : "subject", t->st.d.class_names[0]);
-    /* validated models fit their normalisation on their own training groups (prepare_norm) */
+    /* validated models fit their normalisation on their own training groups (norm_fit) */
     if (!strcmp(t->group_by, "none") && xai_gait_fit_normalisation(&t->pre, &t->st.d) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
     return XAI_EXIT_OK;
@@ -194,9 +194,12 @@ static json_t *train_sidecar(const tset *t)
 }
 
 #define GAIT_MODEL_DESCRIPTION "xai-gait model: gait cycles -> class logits"
-/* The record of one model's normalisation with the groups it was fitted on. */
-static char *norm_record(const tset *t, const xai_dataset *d, const int64_t *train, int64_t ntrain)
+
+/* The record of one model's normalisation (with the groups it was fitted on) as its card's
+ * "preprocessing"; NULL when out of memory. */
+static char *norm_record(const tset *t, const int64_t *train, int64_t ntrain)
 {
+    const xai_dataset *d = &t->st.d;
     char *text = xai_gait_pre_to_json(&t->pre);
     json_t *r = text ? json_loads(text, 0, NULL) : NULL, *g = json_array();
     free(text);
@@ -215,20 +218,40 @@ static char *norm_record(const tset *t, const xai_dataset *d, const int64_t *tra
     return out;
 }
 
-/* The normalisation of one model (a fold, or the model for new data), fitted on that model's
- * training samples only: a fold never sees the mean curves of the session it holds out. */
-static xai_status prepare_norm(void *ud, int model, const xai_dataset *d, const int64_t *train, int64_t ntrain,
-                               float *x, char **record)
+/* The normalisation as the driver's prep step, fitted on each model's training samples only
+ * (a fold never sees the mean curves of the session it holds out). The fitted statistics live
+ * in t->pre, where the gain augmentation reads them too; the driver uses one model's state at
+ * a time, so the state itself is that model's card record. */
+static xai_status norm_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
 {
-    (void)model;
+    (void)y;
     tset *t = ud;
-    xai_status st = xai_gait_norm_fit(&t->pre, d->x, train, ntrain);
+    xai_status st = xai_gait_norm_fit(&t->pre, x, NULL, n);
     if (st)
         return st;
-    memcpy(x, d->x, sizeof(float) * (size_t)(xai_dataset_sample_size(d) * d->n));
-    xai_gait_normalise(&t->pre, x, d->n);
-    *record = norm_record(t, d, train, ntrain);
-    return *record ? XAI_OK : xai_error_set(XAI_ENOMEM, "gait normalisation: out of memory");
+    xai_gait_normalise(&t->pre, x, n);
+    *state = norm_record(t, idx, n);
+    return *state ? XAI_OK : xai_error_set(XAI_ENOMEM, "gait normalisation: out of memory");
+}
+
+static xai_status norm_apply(void *ud, const void *state, float *x, int64_t n)
+{
+    (void)state;
+    xai_gait_normalise(&((tset *)ud)->pre, x, n);
+    return XAI_OK;
+}
+
+static xai_status norm_card_record(void *ud, const void *state, char **json)
+{
+    (void)ud;
+    *json = strdup(state);
+    return *json ? XAI_OK : xai_error_set(XAI_ENOMEM, "gait normalisation: out of memory");
+}
+
+static void norm_free(void *ud, void *state)
+{
+    (void)ud;
+    free(state);
 }
 
 /* K folds capped at the number of groups (two sessions: each held out once). */
@@ -245,9 +268,8 @@ static int train_validated(xai_app *app, const opts *o, tset *t)
     xai_driver_train_options to;
     xai_app_driver_train_setup(app, &o->dopt, &to);
     to.arch = t->spec;
-    to.prepare = prepare_norm;
-    to.prepare_ud = t;
-    to.prepare_key = "preprocessing";
+    xai_driver_prep norm = {norm_fit, norm_apply, NULL, norm_free, t, norm_card_record, "preprocessing"};
+    to.prep = &norm;
     set_scheme(t, &to);
     if (o->augment) {
         to.augment = xai_gait_augment;

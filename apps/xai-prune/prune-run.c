@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-driver.h"
 #include "prune-run.h"
 #include "xai/figure.h"
 #include "xai/npy.h"
@@ -21,7 +22,6 @@
 
 typedef struct {
     xai_npy x;
-    xai_npy_int y;
     int64_t n;
     int *lab;
 } sample_set;
@@ -55,28 +55,14 @@ static int load_set(const char *xp, const char *yp, const xai_model *m, sample_s
         return xai_app_fail(&app, NULL, "%s", xai_last_error());
     if ((s->n = xai_model_samples(m, s->x.ndim, s->x.shape)) < 1)
         return xai_app_fail(&app, xp, "the shape does not match the model's input (or N x that)");
-    if (xai_npy_load_int(yp, &s->y) != XAI_OK)
+    if (xai_npy_load_labels(yp, s->n, 0, nc - 1, &s->lab) != XAI_OK)
         return xai_app_fail(&app, NULL, "%s", xai_last_error());
-    int64_t cnt = 1;
-    for (int d = 0; d < s->y.ndim; d++)
-        cnt *= s->y.shape[d];
-    if (cnt != s->n)
-        return xai_app_fail(&app, yp, "%lld labels for %lld samples", (long long)cnt, (long long)s->n);
-    if (!(s->lab = malloc(sizeof(int) * (size_t)s->n)))
-        return xai_app_fail(&app, yp, "out of memory");
-    for (int64_t i = 0; i < s->n; i++) {
-        if (s->y.data[i] < 0 || s->y.data[i] >= nc)
-            return xai_app_fail(&app, yp, "label %lld is %lld, not a class in 0..%lld", (long long)i,
-                                (long long)s->y.data[i], (long long)nc - 1);
-        s->lab[i] = (int)s->y.data[i];
-    }
     return 0;
 }
 
 static void free_set(sample_set *s)
 {
     xai_npy_free(&s->x);
-    xai_npy_int_free(&s->y);
     free(s->lab);
 }
 
@@ -387,13 +373,29 @@ static int plot(const sweep *s, const double *mean)
     return 0;
 }
 
-static int write_models(const sweep *s)
+/* Each criterion's model at the --save rate with its card and sidecar (xai_app_save_model):
+ * the sidecar says how it was pruned, on top of the provenance of every output. */
+static int write_models(const sweep *s, json_t *prov)
 {
     for (int ci = 0; ci < s->o->ncrit; ci++) {
         char name[64];
-        snprintf(name, sizeof name, "pruned-%s.onnx", xai_prune_criterion_name(s->o->crit[ci]));
-        if (s->saved[ci] && xai_app_write_atomic(&app, opath(s->o, name), s->saved[ci], s->saved_len[ci]))
-            return 1;
+        const char *crit = xai_prune_criterion_name(s->o->crit[ci]);
+        snprintf(name, sizeof name, "pruned-%s.onnx", crit);
+        xai_model *m = NULL;
+        if (!s->saved[ci])
+            continue;
+        if (xai_model_load_onnx_mem(s->saved[ci], s->saved_len[ci], name, NULL, &m) != XAI_OK)
+            return xai_app_fail(&app, NULL, "%s", xai_last_error());
+        json_t *extra = json_deep_copy(prov);
+        json_object_del(extra, "Description"); /* the tables' own; the model's comes below */
+        json_object_set_new(extra, "Pruning", json_pack("{s:s, s:f, s:b}", "criterion", crit, "rate",
+                                                        s->o->save_rate, "global", s->o->global));
+        int rc = extra ? xai_app_save_model(&app, opath(s->o, name), m, NULL, &(xai_export_options){.keep_bn = 1},
+                                            "xai-prune: a model pruned by the criterion at the rate below", extra)
+                       : xai_app_fail(&app, NULL, "out of memory");
+        xai_model_free(m);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -424,7 +426,7 @@ static int write_outputs(const sweep *s)
     if (!rc)
         rc = plot(s, mean);
     if (!rc)
-        rc = write_models(s);
+        rc = write_models(s, prov);
     json_decref(prov);
     free(mean);
     return rc;
@@ -457,6 +459,9 @@ static int check_outputs(const prune_opts *o)
             return XAI_EXIT_USAGE;
     for (int k = 0; o->save_rate > 0 && k < o->ncrit; k++) {
         char name[64];
+        snprintf(name, sizeof name, "pruned-%s.json", xai_prune_criterion_name(o->crit[k]));
+        if (xai_app_check_output(&app, opath(o, name)))
+            return XAI_EXIT_USAGE;
         snprintf(name, sizeof name, "pruned-%s.onnx", xai_prune_criterion_name(o->crit[k]));
         if (xai_app_check_output(&app, opath(o, name)))
             return XAI_EXIT_USAGE;

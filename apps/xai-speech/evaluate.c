@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "speech-app.h"
+#include "xai/eval-write.h"
 #include "xai/eval.h"
 #include "xai/relevance.h"
-#include "xai/tsv.h"
 
 int speech_parse_truth(opts *o, const char *arg)
 {
@@ -25,24 +25,6 @@ int speech_parse_truth(opts *o, const char *arg)
                                    "axis and hertz, T0 < T1, 0 <= F0 < F1)", arg), -1;
     o->have_truth = 1;
     return 1;
-}
-
-/* The explain configuration behind the driver's maps, for the metrics that explain again
- * (sensitivity, MPRT). @p rules receives a string to free. */
-static xai_status metric_config(const xai_driver_set *set, const xai_driver_explain_options *eo,
-                                xai_explain_config *c, char **rules)
-{
-    xai_explain_config_init(c);
-    *rules = NULL;
-    c->method = eo->method;
-    c->composite = eo->composite;
-    c->have_bounds = eo->have_bounds;
-    c->low = eo->low;
-    c->high = eo->high;
-    c->init = eo->start == XAI_DRIVER_START_LOGIT ? XAI_INIT_LOGIT : XAI_INIT_ONEHOT;
-    if (eo->start == XAI_DRIVER_START_STABLE && eo->method == XAI_METHOD_LRP)
-        return xai_explain_config_stable(xai_driver_set_model(set), c, rules);
-    return XAI_OK;
 }
 
 /* Masks of the truth box for every clip of @p s. */
@@ -62,35 +44,26 @@ static float *truth_masks(opts *o, const xai_speech_pre *pre, const xai_speech_s
     return m;
 }
 
-/* OUT.tsv: one row per clip, one column per metric computed (+ its BIDS data dictionary). */
-static int write_table(opts *o, const xai_speech_study *s, const xai_driver_explanation *e, const xai_eval_scores *sc)
+/* OUT.tsv: one row per clip, named by its file and the predicted class, then the explained
+ * class and each metric (the per-sample table of xai/eval-write.h); the summary on stdout. */
+static int write_table(opts *o, const xai_speech_study *s, const xai_driver_explanation *e, const xai_eval_scores *sc,
+                       const char *method)
 {
-    static const char *const cols[] = {"file", "target", "prediction"};
-    static const xai_tsv_type types[] = {XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER};
-    xai_tsv *t = NULL;
-    xai_status st = xai_tsv_create(3, cols, types, &t);
-    size_t col[XAI_METRIC_COUNT] = {0}, row;
-    for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
-        if (sc->score[k].computed)
-            st = xai_tsv_add_column(t, xai_metric_name((xai_metric)k), XAI_TSV_NUMBER, &col[k]);
-    for (int64_t i = 0; st == XAI_OK && i < s->d.n; i++) {
-        st = xai_tsv_add_row(t, &row);
-        if (st == XAI_OK)
-            st = xai_tsv_set_string(t, row, 0, o->files.path[s->file[i]]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(t, row, 1, e->target[i]);
-        if (st == XAI_OK)
-            st = xai_tsv_set_number(t, row, 2, e->pred[i]);
-        for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++)
-            if (sc->score[k].computed)
-                st = isfinite(sc->score[k].sample[i]) ? xai_tsv_set_number(t, row, col[k], sc->score[k].sample[i])
-                                                      : xai_tsv_set_na(t, row, col[k]);
+    static const char *const names[] = {"file", "prediction"};
+    const char **v[2] = {malloc(sizeof(char *) * (size_t)(s->d.n + 1)), malloc(sizeof(char *) * (size_t)(s->d.n + 1))};
+    char(*pred)[16] = malloc(sizeof *pred * (size_t)(s->d.n + 1));
+    for (int64_t i = 0; v[0] && v[1] && pred && i < s->d.n; i++) {
+        snprintf(pred[i], sizeof pred[i], "%d", e->pred[i]);
+        v[0][i] = o->files.path[s->file[i]];
+        v[1][i] = pred[i];
     }
-    if (st == XAI_OK)
-        st = xai_tsv_save(t, o->output, XAI_TSV_SIDECAR);
-    xai_tsv_free(t);
+    xai_evalout_ids ids = {2, names, (const char *const *const *)v};
+    xai_evalout_method me = {method, sc};
+    xai_status st = v[0] && v[1] && pred ? xai_evalout_tables(NULL, o->output, &me, 1, &ids, NULL)
+                                         : xai_error_set(XAI_ENOMEM, "out of memory");
+    free(v[0]), free(v[1]), free(pred);
     if (st != XAI_OK)
-        return xai_app_fail(&o->app, o->output, "%s", xai_last_error());
+        return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if (sc->score[k].computed)
             printf("%-20s %.4f [%.4f, %.4f] (%lld clips; %s is better)\n", xai_metric_name((xai_metric)k),
@@ -112,7 +85,8 @@ static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, 
     eo->out_of_fold = 0; /* one model makes every map and answers every perturbation */
     if (o->have_truth && !mask)
         goto out;
-    if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK || metric_config(set, eo, &ec, &rules) != XAI_OK) {
+    if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK ||
+        xai_driver_explain_config(xai_driver_set_model(set), eo, &ec, &rules) != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto out;
     }
@@ -124,7 +98,7 @@ static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, 
         xai_app_fail(&o->app, NULL, "%s", xai_last_error());
         goto out;
     }
-    rc = write_table(o, s, &e, &sc) == 0 ? 0 : XAI_EXIT_DATA;
+    rc = write_table(o, s, &e, &sc, xai_method_name(eo->method)) == 0 ? 0 : XAI_EXIT_DATA;
 out:
     xai_eval_scores_free(&sc);
     xai_driver_explanation_free(&e);

@@ -116,7 +116,8 @@ static void usage_explain(void)
 "                        meets it\n"
 "  --metrics LIST        all, a family or metric names, comma-separated [localisation,complexity]\n"
 "                        (mass-accuracy = the share of the positive relevance in the box)\n"
-"  -o OUT.tsv            one row per clip, one column per metric (+ OUT.json); the means with\n"
+"  -o OUT.tsv            one row per clip: sample, file, prediction, class, then METHOD/METRIC\n"
+"                        (xai-evaluate's metrics_samples.tsv) + OUT.json; the means with\n"
 "                        their 95 %% intervals are printed. Also --target, --start, --method,\n"
 "                        --composite, --labels (for --target true), --seed (noise of the metrics)\n"
 "\n");

@@ -27,7 +27,6 @@ xai_app app;
 
 typedef struct {
     xai_npy maps;
-    xai_npy_int lab;
     int *labels;         /* [n], 0 without --labels */
     int64_t n, rows, cols;
 } spray_input;
@@ -41,19 +40,10 @@ typedef struct {
 /* --labels: N integers within +-1e9 */
 static int load_labels(const char *path, spray_input *in)
 {
-    if (xai_npy_load_int(path, &in->lab) != XAI_OK)
+    free(in->labels);
+    in->labels = NULL;
+    if (xai_npy_load_labels(path, in->n, -1000000000, 1000000000, &in->labels) != XAI_OK)
         return xai_app_fail(&app, NULL, "%s", xai_last_error());
-    int64_t nl = 1;
-    for (int a = 0; a < in->lab.ndim; a++)
-        nl *= in->lab.shape[a];
-    if (nl != in->n)
-        return xai_app_fail(&app, path, "%lld labels for %lld maps", (long long)nl, (long long)in->n);
-    for (int64_t i = 0; i < in->n; i++) {
-        int64_t v = in->lab.data[i];
-        if (v < -1000000000 || v > 1000000000)
-            return xai_app_fail(&app, path, "label %lld is %lld, out of range", (long long)i, (long long)v);
-        in->labels[i] = (int)v;
-    }
     return 0;
 }
 
@@ -368,7 +358,6 @@ static int run_spray(spray_opts *o)
         xai_spray_result_free(run.res[a]);
     free(run.res), free(run.order), free(in.labels);
     xai_npy_free(&in.maps);
-    xai_npy_int_free(&in.lab);
     return rc;
 }
 

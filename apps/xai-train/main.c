@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,30 +77,11 @@ static int load_preprocessing(const char *pre, train_data *d)
 /* Labels of any integer dtype (or integral floats), one per sample of X, each >= 0. */
 static int load_labels(const xai_train_opts *o, train_data *d)
 {
-    xai_npy_int Y;
-    if (xai_npy_load_int(o->yp, &Y) != XAI_OK)
-        return fail(o->yp, xai_last_error());
-    int64_t ny = 1;
-    for (int k = 0; k < Y.ndim; k++)
-        ny *= Y.shape[k];
-    int rc = 0;
-    if (ny != d->n) {
-        xai_app_fail(&app, o->yp, "has %lld labels for %lld samples in %s", (long long)ny, (long long)d->n, o->xp);
-        rc = XAI_EXIT_DATA;
-    }
-    d->y = rc ? NULL : malloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
-    for (int64_t i = 0; !rc && i < d->n; i++) {
-        int64_t v = Y.data[i];
-        if (v < 0 || v > 100000) {
-            xai_app_fail(&app, o->yp, "label %lld is %" PRId64 "; labels must be integers >= 0", (long long)i, v);
-            rc = XAI_EXIT_DATA;
-            break;
-        }
-        d->y[i] = (int)v;
+    if (xai_npy_load_labels(o->yp, d->n, 0, 100000, &d->y) != XAI_OK)
+        return xai_app_fail(&app, NULL, "%s", xai_last_error());
+    for (int64_t i = 0; i < d->n; i++)
         d->ymax = d->y[i] > d->ymax ? d->y[i] : d->ymax;
-    }
-    xai_npy_int_free(&Y);
-    return rc;
+    return 0;
 }
 
 /* The model from --arch or --init, checked against the samples and labels. */

@@ -31,9 +31,9 @@ struct xai_driver_set {
     int *oof_pred;            /* backing store of summary.oof_pred, fold_kept_epoch, fold_train_acc */
     int *fold_kept;
     double *fold_train;
-    char *record_key;         /* card key of the prepare hook's records, or NULL */
+    char *record_key;         /* card key of the prep step's card records, or NULL */
     char *record;             /* JSON record of the model for new data (also in card), or NULL */
-    char **fold_record;       /* [nfolds] JSON record of each fold's preparation, or NULL */
+    char **fold_record;       /* [nfolds] JSON record of each fold's prep step, or NULL */
 };
 
 void xai_driver_names_free(name_list *l);

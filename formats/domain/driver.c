@@ -37,8 +37,6 @@ typedef struct {
     const xai_dataset *d;
     const xai_driver_train_options *o;
     int64_t numel;
-    const float *x;          /* the inputs as the model in training sees them: d->x, or prepared */
-    float *xbuf;             /* [n][numel] the prepared inputs (with a prepare hook) */
     name_list gnames;        /* a name per group (made up when the dataset has none) */
     int warned_no_inner;
     char task[48];           /* progress task of the model in training */
@@ -98,7 +96,7 @@ static xai_status rows_prepared(const train_ctx *t, const int64_t *idx, int64_t 
 {
     int64_t ne = t->numel;
     for (int64_t i = 0; i < k; i++)
-        memcpy(x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
     return t->o->prep ? t->o->prep->apply(t->o->prep->ud, t->state, x, k) : XAI_OK;
 }
 
@@ -129,6 +127,8 @@ static xai_status check_inputs(const xai_dataset *d, const xai_driver_train_opti
         return xai_error_set(XAI_EINVAL, "driver: a within-group split needs allow_within");
     if (o->prep && (!o->prep->fit || !o->prep->apply))
         return xai_error_set(XAI_EINVAL, "driver: a prep step needs fit and apply");
+    if (o->prep && !o->prep->card_record != !o->prep->card_key)
+        return xai_error_set(XAI_EINVAL, "driver: a prep step's card_record and card_key go together");
     if (!(o->holdout_frac > 0 && o->holdout_frac < 1) || !(o->inner_frac > 0 && o->inner_frac < 1))
         return xai_error_set(XAI_EINVAL, "driver: holdout_frac and inner_frac must lie in (0, 1)");
     return XAI_OK;
@@ -193,7 +193,7 @@ static xai_status part_gather(const train_ctx *t, const int64_t *idx, int64_t k,
     if (!p->x || !p->y || !p->g || !p->val)
         return xai_error_set(XAI_ENOMEM, "driver: out of memory for %lld training samples", (long long)cap);
     for (int64_t i = 0; i < k; i++) {
-        memcpy(p->x + i * ne, t->x + idx[i] * ne, sizeof(float) * (size_t)ne);
+        memcpy(p->x + i * ne, t->d->x + idx[i] * ne, sizeof(float) * (size_t)ne);
         p->y[i] = t->d->y[idx[i]];
         p->g[i] = t->o->inner_group ? t->o->inner_group[idx[i]] : t->d->group ? t->d->group[idx[i]] : 0;
     }
@@ -246,8 +246,20 @@ static xai_status part_augment(const train_ctx *t, train_part *p, int copies, ui
     return XAI_OK;
 }
 
-/* Train one model on the samples @p idx[0..k). */
-static xai_status train_one(train_ctx *t, const int64_t *idx, int64_t k, uint64_t seed, xai_model **out)
+/* The prep step's card record of the model just fitted into @p slot (replacing what it held). */
+static xai_status card_record(const train_ctx *t, char **slot)
+{
+    const xai_driver_prep *pp = t->o->prep;
+    if (!pp || !pp->card_record || !pp->card_key)
+        return XAI_OK;
+    free(*slot);
+    *slot = NULL;
+    return pp->card_record(pp->ud, t->state, slot);
+}
+
+/* Train one model on the samples @p idx[0..k); its prep step's card record into @p record. */
+static xai_status train_one(train_ctx *t, const int64_t *idx, int64_t k, uint64_t seed, char **record,
+                            xai_model **out)
 {
     const xai_driver_train_options *o = t->o;
     int copies = o->augment ? (o->augment_copies > 0 ? o->augment_copies : 1) : 0;
@@ -280,6 +292,8 @@ static xai_status train_one(train_ctx *t, const int64_t *idx, int64_t k, uint64_
         st = xai_train(m, &cfg, p.n, p.x, p.y, &res);
     if (!st && o->prep && o->prep->record)
         st = o->prep->record(o->prep->ud, t->state, m, &res);
+    if (!st)
+        st = card_record(t, record);
     part_free(&p);
     if (st) {
         xai_model_free(m);
@@ -392,37 +406,21 @@ static xai_status fold_baseline(const train_ctx *t, const int64_t *tr, int64_t n
     return st;
 }
 
-/* The inputs of model @p k (fold, or -1) fitted on its training rows idx[0..k) by the
- * domain's hook; its record kept for that model's card. */
-static xai_status prepare_model(train_ctx *t, xai_driver_set *set, int k, const int64_t *idx, int64_t ntrain)
-{
-    if (!t->o->prepare)
-        return XAI_OK;
-    if (!t->xbuf && !(t->xbuf = malloc(sizeof(float) * (size_t)(t->d->n * t->numel))))
-        return xai_error_set(XAI_ENOMEM, "driver: out of memory for the prepared inputs");
-    if (!set->fold_record && !(set->fold_record = calloc((size_t)(set->nfolds > 0 ? set->nfolds : 1), sizeof(char *))))
-        return xai_error_set(XAI_ENOMEM, "driver: out of memory");
-    char *rec = NULL;
-    xai_status st = t->o->prepare(t->o->prepare_ud, k, t->d, idx, ntrain, t->xbuf, &rec);
-    char **slot = k < 0 ? &set->record : &set->fold_record[k];
-    free(*slot);
-    *slot = rec;
-    t->x = t->xbuf;
-    return st;
-}
-
 static xai_status train_folds(train_ctx *t, const xai_split *s, xai_driver_set *set, fold_results *fr)
 {
     int64_t *tr = malloc(sizeof(int64_t) * (size_t)s->n), *te = malloc(sizeof(int64_t) * (size_t)s->n);
     xai_status st = tr && te ? XAI_OK : xai_error_set(XAI_ENOMEM, "driver: out of memory");
+    const xai_driver_prep *pp = t->o->prep;
+    if (!st && pp && pp->card_record && pp->card_key &&
+        !(set->fold_record = calloc((size_t)s->nfolds, sizeof(char *))))
+        st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     for (int f = 0; f < s->nfolds && !st; f++) {
         snprintf(t->task, sizeof t->task, "fold %d/%d", f + 1, s->nfolds);
         int64_t ntr = fold_indices(s, f, 0, tr), nte = fold_indices(s, f, 1, te);
         st = groups_of(t, tr, ntr, &set->fold_trained[f]);
         if (!st)
-            st = prepare_model(t, set, f, tr, ntr);
-        if (!st)
-            st = train_one(t, tr, ntr, model_seed(t, f), &set->fold_model[f]);
+            st = train_one(t, tr, ntr, model_seed(t, f), set->fold_record ? &set->fold_record[f] : NULL,
+                           &set->fold_model[f]);
         if (st)
             break;
         fr->kept_epoch[f] = t->kept_epoch;
@@ -491,9 +489,7 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
     snprintf(t->task, sizeof t->task, "final");
     xai_status st = groups_of(t, idx, s->n, &set->trained);
     if (!st)
-        st = prepare_model(t, set, -1, idx, s->n);
-    if (!st)
-        st = train_one(t, idx, s->n, model_seed(t, -1), &set->model);
+        st = train_one(t, idx, s->n, model_seed(t, -1), &set->record, &set->model);
     state_drop(t);
     free(idx);
     return st;
@@ -602,9 +598,10 @@ static xai_status validate_and_card(train_ctx *t, const xai_split *s, xai_driver
         st = card_start(card_in, &set->card);
     if (!st)
         st = xai_driver_card_fill(set->card, &rec);
-    if (!st && set->record && t->o->prepare_key)
-        st = xai_card_set_json(set->card, t->o->prepare_key, set->record);
-    if (!st && t->o->prepare_key && !(set->record_key = strdup(t->o->prepare_key)))
+    const char *key = t->o->prep && t->o->prep->card_record ? t->o->prep->card_key : NULL;
+    if (!st && set->record && key)
+        st = xai_card_set_json(set->card, key, set->record);
+    if (!st && key && !(set->record_key = strdup(key)))
         st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     if (!st)
         st = xai_card_apply(set->model, set->card);
@@ -624,7 +621,7 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     if (st || !out)
         return st ? st : xai_error_set(XAI_EINVAL, "driver: NULL argument");
     *out = NULL;
-    train_ctx t = {.d = d, .o = o, .numel = numel, .x = d->x};
+    train_ctx t = {.d = d, .o = o, .numel = numel};
     xai_split s = {0};
     xai_driver_set *set = NULL;
     fold_results fr = {0};
@@ -659,7 +656,6 @@ xai_status xai_driver_train(const xai_dataset *d, const xai_driver_train_options
     free(fr.train_acc);
     xai_split_free(&s);
     xai_driver_names_free(&t.gnames);
-    free(t.xbuf);
     if (st)
         xai_driver_set_free(set);
     else

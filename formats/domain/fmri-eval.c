@@ -2,19 +2,15 @@
 /*
  * fmri-eval.c - the evaluation metrics of xai/eval.h on one explained run, with the ground
  * truth given natively as a region image on the run's grid: the explained volumes, their
- * maps and the region stacked in the model's input layout, and the scores as a BIDS-style
- * table. See xai/domain-fmri.h.
+ * maps and the region stacked in the model's input layout (the table is written by
+ * xai/eval-write.h). See xai/domain-fmri.h.
  */
 #include "xai/domain-fmri.h"
 #include "fmri-int.h"
 
-#include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "xai/tsv.h"
 
 /* The volumes to score: labelled ones when the run has labels, else all. */
 static int64_t pick_volumes(const xai_fmri_run *run, int64_t nt, int64_t *idx)
@@ -58,43 +54,5 @@ xai_status xai_fmri_evaluate(const xai_model *m, const xai_eval_config *cfg, con
     free(rel);
     free(mask);
     free(target);
-    return st;
-}
-
-xai_status xai_fmri_write_scores(const xai_eval_scores *s, uint32_t set, const char *path, const char *common_json)
-{
-    static const char *const names[] = {"metric", "family", "higher_is_better", "mean", "sd", "ci_low", "ci_high",
-                                        "n"};
-    static const char *const info[][2] = {
-        {"metric of xai/eval.h", NULL}, {"what it measures", NULL}, {"1: higher is better, 0: lower", NULL},
-        {"mean over the evaluated volumes", NULL}, {"standard deviation over the volumes", NULL},
-        {"95 % interval of the mean (Student t), lower end", NULL}, {"upper end", NULL},
-        {"volumes with a finite value", NULL}};
-    xai_tsv_type ty[8] = {XAI_TSV_STRING, XAI_TSV_STRING};
-    xai_tsv *t = NULL;
-    xai_status st = xai_tsv_create(8, names, ty, &t);
-    for (size_t c = 0; st == XAI_OK && c < 8; c++)
-        st = xai_tsv_set_column_info(t, c, info[c][0], info[c][1]);
-    for (int k = 0; st == XAI_OK && k < XAI_METRIC_COUNT; k++) {
-        const xai_metric_score *m = &s->score[k];
-        size_t row;
-        if (!(set & (1u << k)) || !m->computed || (st = xai_tsv_add_row(t, &row)) != XAI_OK)
-            continue;
-        xai_tsv_set_string(t, row, 0, xai_metric_name((xai_metric)k));
-        xai_tsv_set_string(t, row, 1, xai_metric_family((xai_metric)k));
-        xai_tsv_set_number(t, row, 2, xai_metric_direction((xai_metric)k) > 0);
-        double v[4] = {m->mean, m->sd, m->ci_low, m->ci_high};
-        for (int j = 0; j < 4; j++)
-            isfinite(v[j]) ? xai_tsv_set_number(t, row, 3 + (size_t)j, v[j]) : xai_tsv_set_na(t, row, 3 + (size_t)j);
-        xai_tsv_set_number(t, row, 7, (double)m->n_finite);
-    }
-    if (st == XAI_OK)
-        st = xai_tsv_save(t, path, XAI_TSV_SIDECAR);
-    xai_tsv_free(t);
-    if (st != XAI_OK || !common_json)
-        return st;
-    char *dict = fmri_json_path(path); /* the data dictionary plus the caller's provenance */
-    st = dict ? fmri_write_sidecar(path, dict, common_json, json_object()) : xai_error_set(XAI_ENOMEM, "out of memory");
-    free(dict);
     return st;
 }

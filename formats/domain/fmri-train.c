@@ -387,7 +387,7 @@ xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_
 {
     memset(p, 0, sizeof *p);
     p->o = o, p->runs = runs, p->nruns = nruns, p->cls = cls;
-    *hooks = (xai_driver_prep){prep_fit, prep_apply, prep_record, prep_free, p};
+    *hooks = (xai_driver_prep){prep_fit, prep_apply, prep_record, prep_free, p, NULL, NULL};
     return pick_arch(o, &runs[0], cls->n, p->spec, sizeof p->spec, &p->timedist);
 }
 

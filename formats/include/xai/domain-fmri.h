@@ -457,12 +457,6 @@ XAI_API xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_r
 XAI_API xai_status xai_fmri_evaluate(const xai_model *m, const xai_eval_config *cfg, const xai_explain_config *ecfg,
                                      uint32_t set, const xai_fmri_run *run, const xai_fmri_maps *mp,
                                      const uint8_t *truth, xai_eval_scores *out, int64_t *nvol);
-/**
- * The scores as a table (metric, family, higher_is_better, mean, sd, ci_low, ci_high, n) at
- * @p path with a sidecar: its data dictionary plus the members of @p common_json.
- */
-XAI_API xai_status xai_fmri_write_scores(const xai_eval_scores *s, uint32_t set, const char *path,
-                                         const char *common_json);
 
 /* ------------------------------------------------------------------ group level */
 

@@ -74,16 +74,21 @@ typedef xai_status (*xai_augment_fn)(void *ud, float *x, int64_t n, int ndim, co
 
 /**
  * A pre-processing step fitted on each model's training samples only, e.g. a mask or a voxel
- * screening learned from the training runs (fitting it on every sample would let the held-out
- * groups choose the features: Kriegeskorte et al. 2009, Nat. Neurosci. 12, "Circular
- * analysis"). For each model the driver calls
+ * screening learned from the training runs, or a normalisation whose statistics must not see
+ * the groups a fold holds out (fitting it on every sample would let the held-out groups choose
+ * the features: Kriegeskorte et al. 2009, Nat. Neurosci. 12, "Circular analysis"). For each
+ * model (every fold, then the model for new data) the driver calls
  *   fit     on a copy of its training samples (before the inner split and augmentation):
  *           fit the state on them and transform them in place (@p idx: their dataset indices);
  *   apply   on every other copy the model or the baseline sees (held-out samples, and the
  *           training samples again for the baseline): the same transform, nothing fitted;
  *   record  once the model is trained, e.g. to store the state in the model's metadata so that
  *           explaining applies it too (may be NULL);
+ *   card_record  (may be NULL) a malloc'ed JSON text describing the state, which the driver
+ *           stores in that model's card under @p card_key (e.g. "preprocessing"): the set's card
+ *           holds the record of the model for new data, each fold file its own fold's record;
  *   free_state when the model's predictions and baseline are done.
+ * Models are fitted and used one after another: a state is freed before the next fit.
  * With a prep step the ridge baseline is fitted per fold on the transformed samples as well.
  */
 typedef struct {
@@ -92,20 +97,9 @@ typedef struct {
     xai_status (*record)(void *ud, const void *state, xai_model *m, const xai_train_result *res);
     void (*free_state)(void *ud, void *state);
     void *ud;
+    xai_status (*card_record)(void *ud, const void *state, char **json);
+    const char *card_key;
 } xai_driver_prep;
-
-/**
- * Preparation hook for training: input statistics (a normalisation, a feature screening)
- * fitted on ONE model's training samples only, so that no fold sees the values of the groups
- * it holds out. Called before each model trains, with @p model the fold (0-based) or -1 for
- * the model for new data: fit on the rows @p train[0..ntrain) of @p d and write every sample
- * of @p d as that model sees it into @p x ([d->n][sample size]; the held-out samples too, as
- * that model will be evaluated on them). @p *record receives a malloc'ed JSON text (or NULL)
- * that the driver stores in that model's card under train options' prepare_key, so the model
- * file says which statistics it was trained with. Return XAI_OK or an error status.
- */
-typedef xai_status (*xai_prepare_fn)(void *ud, int model, const xai_dataset *d, const int64_t *train,
-                                     int64_t ntrain, float *x, char **record);
 
 /* ------------------------------------------------------------------ training */
 
@@ -148,15 +142,10 @@ typedef struct {
                                    inner split xai_train() gets no validation mask, so a model
                                    trains exactly as one plain xai_train() call with that seed on
                                    its samples: fold models differ only by their data (xai-fmri) */
-    /* --- per-model preparation (optional) --- */
-    xai_prepare_fn prepare;   /**< NULL: every model trains on d->x as it is [NULL]. The ridge
-                                   baseline always uses d->x: it standardises every feature on each
-                                   fold's training samples itself */
-    void *prepare_ud;
-    const char *prepare_key;  /**< card key of each model's record (e.g. "preprocessing") */
     /* --- baseline --- */
     int baseline;             /**< 1: ridge baseline (xai_ridge_out_of_fold) on the same inputs and
-                                   split [1]; 0: none (the card then has no baseline) */
+                                   split [1] (with @p prep: on each fold's transform of them); 0: none
+                                   (the card then has no baseline) */
     /* --- model for new data --- */
     int refit_all;            /**< after a cross-validation, train the model for new data on every
                                    group [1]; 0: the set has fold models only and the file
@@ -294,7 +283,7 @@ XAI_API xai_status xai_driver_set_fold_groups(const xai_driver_set *s, int k, co
 /**
  * The model xai_driver_explain() uses for a sample of group @p group: the fold (0-based) that
  * held the group out when @p out_of_fold, else -1 (the model for new data). Lets a domain
- * build each sample's input as that model was trained (see xai_prepare_fn).
+ * build each sample's input as that model was trained (see xai_driver_prep).
  */
 XAI_API int xai_driver_set_model_for(const xai_driver_set *s, const char *group, int out_of_fold);
 /**

@@ -57,6 +57,29 @@ XAI_API xai_status xai_evalout_write(const char *outdir, const xai_evalout_metho
                                      const char *sidecar_json);
 
 /**
+ * Names of the samples of a per-sample table, as columns after "sample": column c is named
+ * names[c] and holds values[c][s] for sample s (NULL: n/a), e.g. the recording, epoch and
+ * fold model of each EEG epoch, or the file of each clip.
+ */
+typedef struct {
+    int ncols;
+    const char *const *names;
+    const char *const *const *values;
+} xai_evalout_ids;
+
+/**
+ * The two tables of xai_evalout_write() at paths the caller chooses, for a program that writes
+ * its scores where it is told (the domain programs' evaluate commands): @p metrics_path gets
+ * the columns of metrics.tsv, @p samples_path those of metrics_samples.tsv with the columns of
+ * @p ids (may be NULL) after "sample"; either path may be NULL (that table is not written).
+ * Each gets its sidecar (the members of @p sidecar_json plus a Description; metrics.tsv's also
+ * describes its columns).
+ */
+XAI_API xai_status xai_evalout_tables(const char *metrics_path, const char *samples_path,
+                                      const xai_evalout_method *methods, int nmethods, const xai_evalout_ids *ids,
+                                      const char *sidecar_json);
+
+/**
  * The report from one or more metrics.tsv files: report.tsv (metric, family, better, method,
  * mean, ci_low, ci_high, n, rank; rank 1 = best in the metric's direction) and report.png (a
  * table of methods x metrics shaded by rank, headed by the metric and its direction), with a

@@ -58,6 +58,15 @@ XAI_API xai_status xai_npy_load_int_mem(const void *buf, size_t len, const char 
 XAI_API void xai_npy_int_free(xai_npy_int *a);
 
 /**
+ * Class labels of @p n samples, the one reader the programs share: an integer array of any
+ * shape read by xai_npy_load_int() holding exactly @p n values, each in [@p lo, @p hi].
+ * @param[out] labels  malloc'ed [n] (free()); NULL on error
+ * @return XAI_OK; the errors of xai_npy_load_int(); XAI_EFORMAT for another count or a value
+ *         outside the range (the message names the file, and the label's index and value).
+ */
+XAI_API xai_status xai_npy_load_labels(const char *path, int64_t n, int64_t lo, int64_t hi, int **labels);
+
+/**
  * Write a float32 C-order array to @p path atomically: the data go to a temporary file
  * in the same directory, which is renamed over @p path only when complete.
  */

@@ -378,6 +378,14 @@ typedef struct {
 XAI_API void xai_eval_scores_free(xai_eval_scores *s);
 
 /**
+ * Fill each computed score's mean, sd, 95 % interval and n_finite from its per-sample values
+ * (the finite ones, xai_mean_ci95()), as xai_eval_metrics() does; for scores whose samples a
+ * caller pooled from several calls (e.g. each sample scored by the fold model that explained
+ * it). @p s->n is the number of samples.
+ */
+XAI_API void xai_eval_scores_summarise(xai_eval_scores *s);
+
+/**
  * Compute the metrics in @p set for one attribution method.
  * @param ecfg     the method (used for MPRT and sensitivity, and for @p rel when NULL)
  * @param rel      the method's maps of the n samples, or NULL to compute them here
