@@ -233,7 +233,7 @@ int eeg_run_train(xai_app *app, opts *o)
     int64_t numel = 1;
     for (int i = 0; i < d.ndim; i++)
         numel *= d.shape[i];
-    const xai_driver_prep ref = {ref_fit, ref_apply, ref_record, ref_free, &numel};
+    const xai_driver_prep ref = {ref_fit, ref_apply, ref_record, ref_free, &numel, NULL, NULL};
     if (spec && strstr(spec, "reference"))
         to.prep = &ref;
     if (o->augment) {
