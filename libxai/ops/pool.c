@@ -74,11 +74,12 @@ static void maxpool_inside(const pool_attr *a, const float *xp, float *yp, int32
                     for (int64_t k1 = 0; k1 < a->k[1]; k1++) {
                         const float *row = xp + base + (k0 * a->d[0] * I1 + k1 * a->d[1]) * I2;
                         for (int64_t k2 = 0; k2 < a->k[2]; k2++) {
+                            /* selects, not a branch: which cell wins is data, and the branch
+                               mispredicted often */
                             float v = row[k2 * a->d[2]];
-                            if (v > bv) {
-                                bv = v;
-                                best = (row - xp) + k2 * a->d[2];
-                            }
+                            int gt = v > bv;
+                            best = gt ? (row - xp) + k2 * a->d[2] : best;
+                            bv = gt ? v : bv;
                         }
                     }
                 int64_t o = (o0 * a->out[1] + o1) * a->out[2] + o2;
