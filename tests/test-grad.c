@@ -408,6 +408,8 @@ START_TEST(test_conv_direct_naive)
         {"conv2d(4,k=3,p=0) flatten dense(2)", 3, {4, 7, 30}, {3, 3}, {0, 0}, {1, 1}},
         {"conv2d(9,k=25x1,p=0) flatten dense(2)", 3, {2, 25, 13}, {25, 1}, {0, 0}, {1, 1}},
         {"conv3d(7,k=3,p=1) flatten dense(2)", 4, {2, 5, 6, 11}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+        /* rows of at most 8 outputs: the kernels run two rows at once on every instruction set */
+        {"conv2d(5,k=3,p=1) flatten dense(2)", 3, {3, 9, 7}, {3, 3}, {1, 1}, {1, 1}},
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const dconv_case *c = &cases[ci];

@@ -122,6 +122,7 @@ static const struct {
     {"conv1d(7,k=7,p=3) relu conv1d(5,k=5,p=2,d=2) conv1d(6,k=3,p=1) relu flatten dense(4)", 2, {3, 37}},
     {"conv2d(4,k=3,p=1) relu conv2d(5,k=3,p=1) relu flatten dense(3)", 3, {2, 9, 19}},
     {"conv3d(3,k=3,p=1) relu conv3d(4,k=3,p=1) flatten dense(2)", 4, {1, 6, 7, 18}},
+    {"conv3d(3,k=3,p=1) relu maxpool(2) conv3d(5,k=3,p=1) flatten dense(2)", 4, {2, 6, 9, 14}},
 };
 
 static void dk_explain(const xai_model *m, const char *comp, xai_method meth, const float *x, int64_t n, float *r)

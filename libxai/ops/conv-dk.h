@@ -52,11 +52,16 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const 
 }
 
 /* outputs o..o+nc-1 (nc <= DC_CO) of the output row starting at zrow, positions
-   [p0, p0 + DK_VL*NV); lanes past the row's end read the padding or the next row (or the
-   buffer's slack, DC_SLACK >= DK_VL - 1) and are dropped. KW1: one tap along the rows. */
+   [p0, p0 + DK_VL) and, with NV = 2, the second vector's: its input sits xs floats after the
+   first's and its outputs zs after them, len1 of them valid (the next DK_VL positions of the row:
+   xs = zs = DK_VL; or, for rows of at most DK_VL outputs, the same positions of the next row,
+   whose taps are the same: xs = PW, zs = OW). Lanes past a row's end read the padding or the
+   next row (or the buffer's slack, DC_SLACK >= DK_VL - 1) and are dropped. KW1: one tap along
+   the rows. */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(const dc_job *J, int64_t o, const int nc,
                                                                             int64_t zrow, const dc_tap *tab, int nt,
-                                                                            int64_t p0, const int NV, const int KW1,
+                                                                            int64_t p0, const int NV, int64_t xs,
+                                                                            int64_t zs, int64_t len1, const int KW1,
                                                                             const int KIND)
 {
     const dconv_geom *g = &J->g;
@@ -70,7 +75,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
             DK_V x0, x1 = {0}, n0 = {0}, n1 = {0};
             memcpy(&x0, xr + kw * dw, sizeof x0); /* unaligned loads */
             if (NV > 1)
-                memcpy(&x1, xr + kw * dw + DK_VL, sizeof x1);
+                memcpy(&x1, xr + kw * dw + xs, sizeof x1);
             if (KIND == DK_SPLIT) {
                 n0 = DK_NEG(x0);
                 x0 = DK_POS(x0);
@@ -98,7 +103,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
     const int64_t osp = g->O[0] * g->O[1] * g->O[2], OW = g->O[2];
     for (int j = 0; j < nc; j++)
         for (int v = 0; v < NV; v++) {
-            int64_t len = OW - (p0 + DK_VL * v), off = (o + j) * osp + zrow + p0 + DK_VL * v;
+            int64_t len = v ? len1 : OW - p0, off = (o + j) * osp + zrow + p0 + (v ? zs : 0);
             if (len >= DK_VL)
                 DK_FN(dc_out)(J, off, acc[j][v], acc2[j][v], o + j, DK_VL, KIND);
             else if (len > 0) /* the row's last vector: its other lanes are not outputs */
@@ -106,7 +111,9 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
         }
 }
 
-/* output channels o0..o1-1 of the product, in blocks of DC_CO (two with two sets of sums) */
+/* output channels o0..o1-1 of the product, in blocks of DC_CO (two with two sets of sums). Rows of
+   at most DK_VL outputs go two at a time when the second reads the same taps one input row
+   further (all but the rows next to the padding): each weight then serves two vectors. */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(const dc_job *J, int64_t o0, int64_t o1,
                                                                               const int KIND)
 {
@@ -114,19 +121,27 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
     const dconv_geom *g = &J->g;
     const int64_t OW = g->O[2];
     const int kw1 = g->K[2] == 1;
-    dc_tap tab[DC_TAB];
-    for (int64_t od = 0; od < g->O[0]; od++)
-        for (int64_t oh = 0; oh < g->O[1]; oh++) {
-            int nt = dc_table(g, od, oh, tab);
+    dc_tap tab1[DC_TAB], tab2[DC_TAB], *tab = tab1, *next = tab2;
+    for (int64_t od = 0; od < g->O[0]; od++) {
+        int nt = 0, have = 0; /* have: tab already holds row oh's nt rows (made as the next row's) */
+        for (int64_t oh = 0; oh < g->O[1];) {
+            int nn = 0;
+            if (!have)
+                nt = dc_table(g, od, oh, tab);
+            int pair = OW <= DK_VL && oh + 1 < g->O[1] && (nn = dc_table(g, od, oh + 1, next)) == nt &&
+                       dc_next_row(tab, next, nt, g->PW);
             int64_t zr = (od * g->O[1] + oh) * OW;
             for (int64_t o = o0; o < o1; o += CO) {
                 int nc = o1 - o < CO ? (int)(o1 - o) : CO;
                 for (int64_t p = 0; p < OW; p += 2 * DK_VL) {
-                    int nv = OW - p > DK_VL ? 2 : 1;
+                    int nv = pair || OW - p > DK_VL ? 2 : 1;
+                    int64_t xs = pair ? g->PW : DK_VL, zs = pair ? OW : DK_VL, len1 = pair ? OW : OW - p - DK_VL;
                     /* constant channel, vector and tap counts for the compiler */
                     switch (((nc - 1) * 2 + nv - 1) * 2 + kw1) {
-#define DC_CASE(NC, NV, K1) \
-    case ((NC - 1) * 2 + NV - 1) * 2 + K1: DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, K1, KIND); break;
+#define DC_CASE(NC, NV, K1)                                                                        \
+    case ((NC - 1) * 2 + NV - 1) * 2 + K1:                                                         \
+        DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, xs, zs, len1, K1, KIND);                     \
+        break;
                     DC_CASE(4, 2, 0) DC_CASE(4, 1, 0) DC_CASE(3, 2, 0) DC_CASE(3, 1, 0)
                     DC_CASE(2, 2, 0) DC_CASE(2, 1, 0) DC_CASE(1, 2, 0) DC_CASE(1, 1, 0)
                     DC_CASE(4, 2, 1) DC_CASE(4, 1, 1) DC_CASE(3, 2, 1) DC_CASE(3, 1, 1)
@@ -136,7 +151,16 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
                     }
                 }
             }
+            if (!pair && OW <= DK_VL && oh + 1 < g->O[1]) { /* row oh + 1's table is made: keep it */
+                dc_tap *t = tab;
+                tab = next;
+                next = t;
+                nt = nn;
+            }
+            have = !pair && OW <= DK_VL && oh + 1 < g->O[1];
+            oh += pair ? 2 : 1;
         }
+    }
 }
 
 /* one function per kind, so that each kind's loops are compiled with its constants */

@@ -250,6 +250,16 @@ static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
     return nt;
 }
 
+/* whether the next output row reads the same taps one padded input row further (then the
+   kernels run both rows together, each element summed as before) */
+static int dc_next_row(const dc_tap *tab, const dc_tap *next, int nt, int64_t PW)
+{
+    for (int t = 0; t < nt; t++)
+        if (next[t].w != tab[t].w || next[t].x != tab[t].x + PW)
+            return 0;
+    return 1;
+}
+
 /* One instance of the kernels per instruction set (conv-dk.h); dconv_channels runs the widest
    this CPU has. The AVX-512 one takes 16 floats a vector; the portable one rounds each term with
    fmaf as the others do, so all three give the same bits. */
