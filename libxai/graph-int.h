@@ -158,6 +158,10 @@ xai_status xai_node_unsupported(const xai_model *m, const xai_node *n, const cha
 
 /* op inits */
 xai_status xai_conv_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+/* The instruction set of the direct convolution kernels: 2 AVX-512, 1 AVX2 + FMA, 0 portable.
+   limit >= 0 caps it from then on (tests compare the instances, which agree bit for bit); the
+   return value is what this CPU runs under the cap. */
+int xai_dconv_isa(int limit);
 xai_status xai_gemm_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_matmul_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_pool_init(xai_model *, xai_node *, const Onnx__NodeProto *);

@@ -20,6 +20,7 @@
 #include <cblas.h>
 
 #include "graph-int.h"
+#include "vecmath.h"
 
 #define MAX_THREADS 64
 
@@ -393,11 +394,81 @@ static void rows_part(void *ctx, int64_t k0, int64_t k1, int tid)
     }
 }
 
+/* Skinny products: a few dot products per row (B transposed, N <= SKINNY: a dense layer with
+   few outputs) or a few scaled rows of B per row (B as it is, K <= SKINNY: its transposed
+   product). Through sgemm each call paid for packing B and for ROW_BLOCK padded rows, 16 times
+   the arithmetic of one sample. Here each element of C is summed in a fixed order that depends
+   on K only (16 interleaved partial sums, then halving), so its rows do not depend on M either. */
+#define SKINNY 16
+
+XAI_VEC_CLONES
+static float dot_fixed(const float *a, const float *b, int K)
+{
+    float acc[16] = {0};
+    int k = 0;
+    for (; k + 16 <= K; k += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += a[k + l] * b[k + l];
+    for (int l = 0; k + l < K; l++)
+        acc[l] += a[k + l] * b[k + l];
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* c[0..n) = alpha * sum over t in order of a[t] * B[t][c0 ..] + beta * c */
+XAI_VEC_CLONES
+static void axpy_rows(const float *a, const float *B, int ldb, int K, int n, float alpha, float beta, float *c)
+{
+    float acc[64];
+    for (int t = 0; t < n; t++)
+        acc[t] = 0.0f;
+    for (int k = 0; k < K; k++) {
+        const float ak = a[k], *bk = B + (size_t)k * (size_t)ldb;
+        for (int t = 0; t < n; t++)
+            acc[t] += ak * bk[t];
+    }
+    for (int t = 0; t < n; t++)
+        c[t] = beta != 0.0f ? alpha * acc[t] + beta * c[t] : alpha * acc[t];
+}
+
+static void rows_skinny(const rows_job *j, int r0, int r1)
+{
+    for (int i = r0; i < r1; i++) {
+        const float *a = j->A + (size_t)i * (size_t)j->lda;
+        float *c = j->C + (size_t)i * (size_t)j->ldc;
+        if (j->tb == CblasTrans) {
+            for (int n = 0; n < j->N; n++) {
+                float d = j->alpha * dot_fixed(a, j->B + (size_t)n * (size_t)j->ldb, j->K);
+                c[n] = j->beta != 0.0f ? d + j->beta * c[n] : d;
+            }
+        } else {
+            for (int n0 = 0; n0 < j->N; n0 += 64)
+                axpy_rows(a, j->B + n0, j->ldb, j->K, j->N - n0 < 64 ? j->N - n0 : 64, j->alpha, j->beta, c + n0);
+        }
+    }
+}
+
+static void skinny_part(void *ctx, int64_t k0, int64_t k1, int tid)
+{
+    (void)tid;
+    rows_skinny(ctx, (int)k0, (int)k1);
+}
+
 void xai_sgemm_rows(CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                     int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
+    if (tb == CblasTrans ? N <= SKINNY : K <= SKINNY) {
+        rows_job j = {tb, M, N, K, 0, 0, alpha, beta, A, B, C, lda, ldb, ldc};
+        if ((double)M * (double)N * (double)K >= 65536.0 && M >= 2)
+            xai_par_for(M, 1, skinny_part, &j);
+        else
+            rows_skinny(&j, 0, M);
+        return;
+    }
     double slices = (double)ROW_BLOCK * (double)N * (double)K / COL_SLICE_MACS;
     if (slices > (double)(N / 16))
         slices = (double)(N / 16);

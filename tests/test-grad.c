@@ -408,6 +408,8 @@ START_TEST(test_conv_direct_naive)
         {"conv2d(4,k=3,p=0) flatten dense(2)", 3, {4, 7, 30}, {3, 3}, {0, 0}, {1, 1}},
         {"conv2d(9,k=25x1,p=0) flatten dense(2)", 3, {2, 25, 13}, {25, 1}, {0, 0}, {1, 1}},
         {"conv3d(7,k=3,p=1) flatten dense(2)", 4, {2, 5, 6, 11}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+        /* rows of at most 8 outputs: the kernels run two rows at once on every instruction set */
+        {"conv2d(5,k=3,p=1) flatten dense(2)", 3, {3, 9, 7}, {3, 3}, {1, 1}, {1, 1}},
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const dconv_case *c = &cases[ci];
@@ -542,6 +544,67 @@ START_TEST(test_conv_counts)
 }
 END_TEST
 
+/* MaxPool's winner is the first maximum in row-major window order, whatever the forward path
+   (the vectorised one for windows inside the input compares a row of windows at once): on inputs
+   full of ties, the gradient of a dense layer after the pool reaches exactly that cell of each
+   window. Strides 2 and 3, 2-D and 3-D. */
+START_TEST(test_maxpool_first_max)
+{
+    static const struct {
+        const char *spec;
+        int ndim;
+        int64_t shape[4], k, win[3], out[3];
+    } cases[] = {
+        {"maxpool(2) flatten dense(2)", 3, {2, 6, 70}, 2, {1, 2, 2}, {1, 3, 35}},
+        {"maxpool(3) flatten dense(2)", 3, {1, 7, 9}, 3, {1, 3, 3}, {1, 2, 3}},
+        {"maxpool(2) flatten dense(2)", 4, {2, 4, 4, 6}, 2, {2, 2, 2}, {2, 2, 3}},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        xai_model *m;
+        ck_assert_int_eq(xai_model_from_spec(cases[t].spec, cases[t].ndim, cases[t].shape, 3, &m), XAI_OK);
+        const int64_t n = xai_model_input_numel(m), nsp = cases[t].ndim - 1;
+        int64_t in[3] = {1, 1, 1};
+        for (int i = 0; i < nsp; i++)
+            in[3 - nsp + i] = cases[t].shape[1 + i];
+        const int64_t isp = in[0] * in[1] * in[2];
+        float *x = malloc(sizeof(float) * (size_t)n), *g = malloc(sizeof(float) * (size_t)n);
+        ck_assert(x && g);
+        for (int64_t k = 0; k < n; k++)
+            x[k] = (float)((k * 7 + k / 5) % 3); /* 0, 1, 2: many ties in every window */
+        xai_explain_config cfg;
+        xai_explain_config_init(&cfg);
+        cfg.method = XAI_METHOD_GRADIENT;
+        cfg.target = 0;
+        ck_assert_int_eq(xai_explain(m, &cfg, 1, x, g, NULL), XAI_OK);
+        const int64_t *w = cases[t].win, *o = cases[t].out, s = cases[t].k;
+        for (int64_t c = 0; c < cases[t].shape[0]; c++)
+            for (int64_t o0 = 0; o0 < o[0]; o0++)
+                for (int64_t o1 = 0; o1 < o[1]; o1++)
+                    for (int64_t o2 = 0; o2 < o[2]; o2++) {
+                        int64_t first = -1;
+                        for (int64_t k0 = 0; k0 < w[0]; k0++) /* row-major window order */
+                            for (int64_t k1 = 0; k1 < w[1]; k1++)
+                                for (int64_t k2 = 0; k2 < w[2]; k2++) {
+                                    int64_t i = c * isp + ((o0 * w[0] + k0) * in[1] + o1 * s + k1) * in[2] + o2 * s + k2;
+                                    if (first < 0 || x[i] > x[first])
+                                        first = i;
+                                }
+                        for (int64_t k0 = 0; k0 < w[0]; k0++)
+                            for (int64_t k1 = 0; k1 < w[1]; k1++)
+                                for (int64_t k2 = 0; k2 < w[2]; k2++) {
+                                    int64_t i = c * isp + ((o0 * w[0] + k0) * in[1] + o1 * s + k1) * in[2] + o2 * s + k2;
+                                    ck_assert_msg((g[i] != 0.0f) == (i == first),
+                                                  "case %zu: cell %lld has gradient %g; the first maximum is %lld", t,
+                                                  (long long)i, g[i], (long long)first);
+                                }
+                    }
+        free(x);
+        free(g);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("grad");
@@ -553,6 +616,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_conv_direct_naive);
     tcase_add_test(tc, test_conv_counts);
     tcase_add_test(tc, test_fd_pool2d);
+    tcase_add_test(tc, test_maxpool_first_max);
     tcase_add_test(tc, test_fd_bn_residual_arith);
     tcase_add_test(tc, test_fd_movement);
     tcase_add_test(tc, test_fd_dense);

@@ -5,12 +5,14 @@
  * round the edge rows of a product differently), and the values match a float64 product.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph-int.h"
 #include "splitmix.h"
 #include "test-common.h"
+#include "xai.h"
 
 enum { MAXR = 40 };
 
@@ -107,6 +109,71 @@ START_TEST(test_rows_threads)
 }
 END_TEST
 
+/* The direct convolution kernels (conv-dk.h) exist once per instruction set; each explains with
+   the same bits. Models whose convolutions take them, with row lengths that leave partial
+   vectors, a conv on a conv's mixed-sign output (z+ and alpha-beta split x into its signs), and
+   composites that reach every kind of kernel (forward, split, Flat, epsilon and z+ relevance). */
+static const struct {
+    const char *spec;
+    int ndim;
+    int64_t shape[4];
+} dk_models[] = {
+    {"conv2d(6,k=1x9) conv2d(8,k=5x1) relu avgpool(1x4) flatten dense(3)", 3, {1, 5, 45}},
+    {"conv1d(7,k=7,p=3) relu conv1d(5,k=5,p=2,d=2) conv1d(6,k=3,p=1) relu flatten dense(4)", 2, {3, 37}},
+    {"conv2d(4,k=3,p=1) relu conv2d(5,k=3,p=1) relu flatten dense(3)", 3, {2, 9, 19}},
+    {"conv3d(3,k=3,p=1) relu conv3d(4,k=3,p=1) flatten dense(2)", 4, {1, 6, 7, 18}},
+    {"conv3d(3,k=3,p=1) relu maxpool(2) conv3d(5,k=3,p=1) flatten dense(2)", 4, {2, 6, 9, 14}},
+};
+
+static void dk_explain(const xai_model *m, const char *comp, xai_method meth, const float *x, int64_t n, float *r)
+{
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.composite = comp;
+    cfg.method = meth;
+    ck_assert_int_eq(xai_explain(m, &cfg, n, x, r, NULL), XAI_OK);
+}
+
+START_TEST(test_dconv_isa_same)
+{
+    static const char *const comps[] = {"epsilon-plus-flat", "epsilon-plus", "epsilon-alpha2-beta1", "epsilon"};
+    enum { N = 3 };
+    const int top = xai_dconv_isa(2);
+    if (top == 0)
+        printf("dconv: this CPU has only the portable kernels; nothing to compare\n");
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec(dk_models[_i].spec, dk_models[_i].ndim, dk_models[_i].shape, 5, &m), XAI_OK);
+    const int64_t nin = xai_model_input_numel(m), len = N * nin;
+    float *x = malloc(sizeof(float) * (size_t)len), *r0 = malloc(sizeof(float) * (size_t)len);
+    float *r = malloc(sizeof(float) * (size_t)len);
+    ck_assert(x && r0 && r);
+    fill(x, (size_t)len, 99 + (uint64_t)_i);
+    for (int c = 0; c < 5; c++) {
+        const char *comp = comps[c < 4 ? c : 0];
+        xai_method meth = c < 4 ? XAI_METHOD_LRP : XAI_METHOD_GRADIENT;
+        xai_dconv_isa(2);
+        dk_explain(m, comp, meth, x, N, r0);
+        double mag = 0;
+        for (int64_t k = 0; k < len; k++) {
+            ck_assert_msg(isfinite(r0[k]), "%s: relevance %lld is not finite", comp, (long long)k);
+            mag += fabs(r0[k]);
+        }
+        ck_assert_msg(mag > 0, "%s: all relevance zero", comp);
+        for (int isa = top - 1; isa >= 0; isa--) {
+            ck_assert_int_eq(xai_dconv_isa(isa), isa);
+            dk_explain(m, comp, meth, x, N, r);
+            ck_assert_msg(!memcmp(r, r0, sizeof(float) * (size_t)len), "model %d, %s%s: instruction set %d differs from %d",
+                          _i, comp, c < 4 ? "" : " (gradient)", isa, top);
+        }
+    }
+    xai_dconv_isa(2);
+    free(x);
+    free(r0);
+    free(r);
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("products");
@@ -114,6 +181,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_rows_invariant, 0, NSHAPES);
     tcase_add_loop_test(tc, test_rows_threads, 0, NSHAPES);
+    tcase_add_loop_test(tc, test_dconv_isa_same, 0, (int)(sizeof dk_models / sizeof dk_models[0]));
     suite_add_tcase(s, tc);
     return s;
 }

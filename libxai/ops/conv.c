@@ -10,7 +10,9 @@
  * first layer); the transposed product likewise, into a padded gradient that is then cropped.
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,17 +174,14 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
 /* ---- direct kernels for few channels (stride 1, one group) ----
  * z[o][p] = sum over input channels c and taps k of w[o][c][k] * xp[c][p + k*d], on an input xp
  * zero-padded along the rows so that every read is in bounds. Blocks of DC_CO output channels by
- * 16 positions of an output row keep their sums in vector registers over all channels and taps,
+ * two vectors (16 or 32 positions) of an output row keep their sums in vector registers over all channels and taps,
  * so each output is written once and each input vector is loaded once per block (im2col would
  * write the input ksz times over and hand a small-M product to sgemm). The transposed product
  * W^T s is the same correlation on s padded by (k-1)*d - pad, with the weights flipped and their
  * channel axes swapped. Every output element is summed in the same order (channels, then taps)
- * whatever block, thread or CPU clone computes it, so the results do not depend on those. */
+ * whatever block, thread or instruction set computes it, so the results do not depend on those. */
 #define DC_CO 4
 #define DC_SLACK 16 /* floats after a padded buffer that a row's last vector may read */
-typedef float dc_v8 __attribute__((vector_size(32)));
-
-#define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(v)) /* unaligned vector load */
 
 typedef struct {
     int64_t ci, K[3], d[3], O[3];  /* input channels, taps, dilations, output dims */
@@ -223,39 +222,6 @@ typedef struct {
     int kind;
 } dc_job;
 
-typedef int dc_i8 __attribute__((vector_size(32)));
-
-/* the lanes of v with v > 0 (DC_POS) or v < 0 (DC_NEG), zero elsewhere */
-#define DC_POS(v) ((dc_v8)((dc_i8)(v) & ((v) > 0.0f)))
-#define DC_NEG(v) ((dc_v8)((dc_i8)(v) & ((v) < 0.0f)))
-
-/* a block's sums for the n <= 8 outputs at z + off (or x, r + off) of output channel c; with n a
-   constant 8 the copies are plain vector loads and stores */
-static inline __attribute__((always_inline)) void dc_out(const dc_job *J, int64_t off, dc_v8 a, dc_v8 a2, int64_t c,
-                                                          const int n, const int KIND)
-{
-    const size_t nb = sizeof(float) * (size_t)n;
-    if (KIND == DK_STORE || KIND == DK_SPLIT) {
-        if (J->b)
-            a += J->b[c];
-        memcpy(J->z + off, &a, nb);
-        return;
-    }
-    dc_v8 xv = {0}, rv = {0};
-    memcpy(&rv, J->r + off, nb);
-    if (KIND == DK_ADD) {
-        rv += a;
-        memcpy(J->r + off, &rv, nb);
-        return;
-    }
-    memcpy(&xv, J->x + off, nb);
-    if (KIND == DK_XREL)
-        rv += (J->alpha * xv) * a;
-    else
-        rv += (J->alpha * DC_POS(xv)) * a + (J->alpha * DC_NEG(xv)) * a2;
-    memcpy(J->r + off, &rv, nb);
-}
-
 /* One input row a block reads: (channel, depth tap, height tap) of the padded input, as the
    offset of the row in xp and of its first weight. A table of them per output row turns the
    channel and tap loops into one, so kernels with a single tap along the rows (a 25x1 spatial
@@ -265,59 +231,6 @@ typedef struct {
 } dc_tap;
 
 #define DC_TAB 4096 /* rows per table: channels x depth taps x height taps (conv_choose_direct) */
-
-/* outputs o..o+nc-1 (nc <= DC_CO) of the output row starting at zrow, positions [p0, p0 + 8*NV);
-   lanes past the row's end read the padding or the next row (or the buffer's slack) and are
-   dropped. KW1: one tap along the rows. */
-static inline __attribute__((always_inline)) void dc_block(const dc_job *J, int64_t o, const int nc, int64_t zrow,
-                                                            const dc_tap *tab, int nt, int64_t p0, const int NV,
-                                                            const int KW1, const int KIND)
-{
-    const dconv_geom *g = &J->g;
-    const int64_t ws = g->ci * g->K[0] * g->K[1] * g->K[2], KW = KW1 ? 1 : g->K[2], dw = g->d[2];
-    const float *w = J->w + o * ws, *w2 = KIND == DK_SPLIT || KIND == DK_PM ? J->w2 + o * ws : NULL;
-    dc_v8 acc[DC_CO][2] = {{{0}}}, acc2[DC_CO][2] = {{{0}}};
-    for (int t = 0; t < nt; t++) {
-        const float *xr = J->xp + tab[t].x + p0;
-        const int64_t wk = tab[t].w;
-        for (int64_t kw = 0; kw < KW; kw++) {
-            dc_v8 x0, x1 = {0}, n0 = {0}, n1 = {0};
-            DC_LOAD(x0, xr + kw * dw);
-            if (NV > 1)
-                DC_LOAD(x1, xr + kw * dw + 8);
-            if (KIND == DK_SPLIT) {
-                n0 = DC_NEG(x0);
-                x0 = DC_POS(x0);
-                if (NV > 1) {
-                    n1 = DC_NEG(x1);
-                    x1 = DC_POS(x1);
-                }
-            }
-            for (int j = 0; j < nc; j++) {
-                float wv = w[j * ws + wk + kw];
-                acc[j][0] += wv * x0;
-                if (NV > 1)
-                    acc[j][1] += wv * x1;
-                if (KIND == DK_SPLIT || KIND == DK_PM) {
-                    float w2v = w2[j * ws + wk + kw];
-                    dc_v8 *t2 = KIND == DK_SPLIT ? acc[j] : acc2[j];
-                    t2[0] += w2v * (KIND == DK_SPLIT ? n0 : x0);
-                    if (NV > 1)
-                        t2[1] += w2v * (KIND == DK_SPLIT ? n1 : x1);
-                }
-            }
-        }
-    }
-    const int64_t osp = g->O[0] * g->O[1] * g->O[2], OW = g->O[2];
-    for (int j = 0; j < nc; j++)
-        for (int v = 0; v < NV; v++) {
-            int64_t len = OW - (p0 + 8 * v), off = (o + j) * osp + zrow + p0 + 8 * v;
-            if (len >= 8)
-                dc_out(J, off, acc[j][v], acc2[j][v], o + j, 8, KIND);
-            else if (len > 0) /* the row's last vector: its other lanes are not outputs */
-                dc_out(J, off, acc[j][v], acc2[j][v], o + j, (int)len, KIND);
-        }
-}
 
 /* the input rows output row (od, oh) reads, in the summation order (channels, then taps) */
 static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
@@ -337,77 +250,99 @@ static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
     return nt;
 }
 
-/* output channels o0..o1-1 of the product, in blocks of DC_CO (two with two sets of sums) */
-static inline __attribute__((always_inline)) void dconv_rows(const dc_job *J, int64_t o0, int64_t o1, const int KIND)
+/* whether the next output row reads the same taps one padded input row further (then the
+   kernels run both rows together, each element summed as before) */
+static int dc_next_row(const dc_tap *tab, const dc_tap *next, int nt, int64_t PW)
 {
-    const int CO = KIND == DK_PM ? 2 : DC_CO;
-    const dconv_geom *g = &J->g;
-    const int64_t OW = g->O[2];
-    const int kw1 = g->K[2] == 1;
-    dc_tap tab[DC_TAB];
-    for (int64_t od = 0; od < g->O[0]; od++)
-        for (int64_t oh = 0; oh < g->O[1]; oh++) {
-            int nt = dc_table(g, od, oh, tab);
-            int64_t zr = (od * g->O[1] + oh) * OW;
-            for (int64_t o = o0; o < o1; o += CO) {
-                int nc = o1 - o < CO ? (int)(o1 - o) : CO;
-                for (int64_t p = 0; p < OW; p += 16) {
-                    int nv = OW - p > 8 ? 2 : 1;
-                    /* constant channel, vector and tap counts for the compiler */
-                    switch (((nc - 1) * 2 + nv - 1) * 2 + kw1) {
-#define DC_CASE(NC, NV, K1) \
-    case ((NC - 1) * 2 + NV - 1) * 2 + K1: dc_block(J, o, NC, zr, tab, nt, p, NV, K1, KIND); break;
-                    DC_CASE(4, 2, 0) DC_CASE(4, 1, 0) DC_CASE(3, 2, 0) DC_CASE(3, 1, 0)
-                    DC_CASE(2, 2, 0) DC_CASE(2, 1, 0) DC_CASE(1, 2, 0) DC_CASE(1, 1, 0)
-                    DC_CASE(4, 2, 1) DC_CASE(4, 1, 1) DC_CASE(3, 2, 1) DC_CASE(3, 1, 1)
-                    DC_CASE(2, 2, 1) DC_CASE(2, 1, 1) DC_CASE(1, 2, 1) DC_CASE(1, 1, 1)
-#undef DC_CASE
-                    default: break;
-                    }
-                }
-            }
-    }
+    for (int t = 0; t < nt; t++)
+        if (next[t].w != tab[t].w || next[t].x != tab[t].x + PW)
+            return 0;
+    return 1;
 }
 
-XAI_VEC_CLONES
-static void dconv_store(const dc_job *J, int64_t o0, int64_t o1)
+/* One instance of the kernels per instruction set (conv-dk.h); dconv_channels runs the widest
+   this CPU has. The AVX-512 one takes 16 floats a vector; the portable one rounds each term with
+   fmaf as the others do, so all three give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(XAI_NO_CLONES)
+#include <immintrin.h>
+#define DK_FN(name) name##_avx512
+#define DK_TARGET __attribute__((target("avx512f,fma")))
+#define DK_VL 16
+#define DK_FMA(c, a, b) ((c) = _mm512_fmadd_ps(a, b, c))
+#define DK_SPLAT(s) _mm512_set1_ps(s)
+#include "conv-dk.h"
+#undef DK_FN
+#undef DK_TARGET
+#undef DK_VL
+#undef DK_FMA
+#undef DK_SPLAT
+#define DK_FN(name) name##_avx2
+#define DK_TARGET __attribute__((target("avx2,fma")))
+#define DK_VL 8
+#define DK_FMA(c, a, b) ((c) = _mm256_fmadd_ps(a, b, c))
+#define DK_SPLAT(s) _mm256_set1_ps(s)
+#include "conv-dk.h"
+#undef DK_FN
+#undef DK_TARGET
+#undef DK_VL
+#undef DK_FMA
+#undef DK_SPLAT
+#define DK_X86 1
+#endif
+
+typedef float dk_port_v __attribute__((vector_size(32)));
+
+/* (by pointer: without AVX a 32-byte vector passed by value has another ABI) */
+static inline void dk_port_fma(dk_port_v *c, const dk_port_v *a, const dk_port_v *b)
 {
-    dconv_rows(J, o0, o1, DK_STORE);
+    for (int i = 0; i < 8; i++)
+        (*c)[i] = fmaf((*a)[i], (*b)[i], (*c)[i]);
 }
 
-XAI_VEC_CLONES
-static void dconv_split(const dc_job *J, int64_t o0, int64_t o1)
-{
-    dconv_rows(J, o0, o1, DK_SPLIT);
-}
+#define DK_FN(name) name##_port
+#define DK_TARGET
+#define DK_VL 8
+#define DK_FMA(c, a, b) dk_port_fma(&(c), &(a), &(b))
+#define DK_SPLAT(s) ((dk_port_v){s, s, s, s, s, s, s, s})
+#include "conv-dk.h"
+#undef DK_FN
+#undef DK_TARGET
+#undef DK_VL
+#undef DK_FMA
+#undef DK_SPLAT
 
-XAI_VEC_CLONES
-static void dconv_xrel(const dc_job *J, int64_t o0, int64_t o1)
-{
-    dconv_rows(J, o0, o1, DK_XREL);
-}
+static _Atomic int dk_limit = 2; /* the widest instance allowed: 2 AVX-512, 1 AVX2, 0 portable */
 
-XAI_VEC_CLONES
-static void dconv_pm(const dc_job *J, int64_t o0, int64_t o1)
+int xai_dconv_isa(int limit)
 {
-    dconv_rows(J, o0, o1, DK_PM);
-}
-
-XAI_VEC_CLONES
-static void dconv_add(const dc_job *J, int64_t o0, int64_t o1)
-{
-    dconv_rows(J, o0, o1, DK_ADD);
+    if (limit >= 0)
+        atomic_store(&dk_limit, limit);
+    int lim = atomic_load(&dk_limit);
+#ifdef DK_X86
+    __builtin_cpu_init();
+    if (lim >= 2 && __builtin_cpu_supports("avx512f"))
+        return 2;
+    if (lim >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 1;
+#endif
+    (void)lim;
+    return 0;
 }
 
 static void dconv_channels(const dc_job *J, int64_t o0, int64_t o1)
 {
-    switch (J->kind) {
-    case DK_ADD: dconv_add(J, o0, o1); break;
-    case DK_SPLIT: dconv_split(J, o0, o1); break;
-    case DK_XREL: dconv_xrel(J, o0, o1); break;
-    case DK_PM: dconv_pm(J, o0, o1); break;
-    default: dconv_store(J, o0, o1); break;
+#ifdef DK_X86
+    int k = xai_dconv_isa(-1);
+    if (k == 2) {
+        dconv_channels_avx512(J, o0, o1);
+        return;
     }
+    if (k == 1) {
+        dconv_channels_avx2(J, o0, o1);
+        return;
+    }
+#endif
+    dconv_channels_port(J, o0, o1);
 }
 
 /* x ([ch][in dims]) into xp ([ch][in0][in1][PW]): each row at offset off, zeros around it (a row
