@@ -68,8 +68,8 @@ void speech_batch_free(speech_batch *b);
 
 /** The default architecture, before its dense(K) head. Batch norm after each convolution, as
  * audio CNNs use it (Choi et al. 2017, Hershey et al. 2017): on held-out voices it raised the
- * digit accuracy on every seed we tried (datasets/speech/README.md); LRP folds it into the
- * convolution before it (canonisation), so the rules see a plain Conv-ReLU chain. */
+ * digit accuracy on average over three generator seeds (datasets/speech/README.md); the saved
+ * model has it folded into the convolution before it, so explanations see a Conv-ReLU chain. */
 #define SPEECH_DEFAULT_ARCH "conv2d(8,k=3,p=1) bn relu maxpool(2) conv2d(16,k=3,p=1) bn relu maxpool(2) flatten"
 /** Momentum of the batch-norm running statistics in training (PyTorch convention). */
 #define SPEECH_BN_MOMENTUM 0.5f
