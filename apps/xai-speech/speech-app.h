@@ -69,8 +69,13 @@ int speech_batch_keep(const opts *o, const speech_batch *b, int i);
 int speech_batch_record(opts *o, const speech_batch *b, int i, int ok);
 void speech_batch_free(speech_batch *b);
 
-/** The default architecture, before its dense(K) head. */
-#define SPEECH_DEFAULT_ARCH "conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) flatten"
+/** The default architecture, before its dense(K) head. Batch norm after each convolution, as
+ * audio CNNs use it (Choi et al. 2017, Hershey et al. 2017): on held-out voices it raised the
+ * digit accuracy on average over three generator seeds (datasets/speech/README.md); the saved
+ * model has it folded into the convolution before it, so explanations see a Conv-ReLU chain. */
+#define SPEECH_DEFAULT_ARCH "conv2d(8,k=3,p=1) bn relu maxpool(2) conv2d(16,k=3,p=1) bn relu maxpool(2) flatten"
+/** Momentum of the batch-norm running statistics in training (PyTorch convention). */
+#define SPEECH_BN_MOMENTUM 0.5f
 
 int run_train(opts *o);
 int run_eval(opts *o);

@@ -196,6 +196,11 @@ static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study 
         to.arch = arch;
         to.holdout_frac = o->val_split;
         to.allow_within = 1; /* one speaker: split by clips, flagged in the card */
+        /* Batch norm's running statistics: one batch of spectrograms pools thousands of values
+           per channel, so it estimates them well, while a small set gives few steps per epoch
+           (two on 64 clips), too few for PyTorch's 0.1 to forget its initial 0 and 1 before
+           early stopping keeps an epoch. */
+        to.train.bn_momentum = SPEECH_BN_MOMENTUM;
         if (o->augment_shift) {
             const xai_spec_config *c = &ctx->pre.spec;
             const int hop = c->stft.hop > 0 ? c->stft.hop : c->stft.n_fft / 4;
