@@ -35,24 +35,6 @@ static int load_x(const clarc_opts *o, const xai_model *m, xai_npy *x)
     return 0;
 }
 
-/* activations of the listed samples at the layer */
-static float *acts_of(const clarc_opts *o, const char *layer, const xai_model *m, const xai_npy *x, const int64_t *idx,
-                      int64_t k, int64_t d)
-{
-    int64_t per = xai_model_input_numel(m);
-    float *xs = malloc(sizeof(float) * (size_t)(k * per)), *a = malloc(sizeof(float) * (size_t)(k * d));
-    int64_t dd;
-    for (int64_t i = 0; xs && i < k; i++)
-        memcpy(xs + i * per, x->data + idx[i] * per, sizeof(float) * (size_t)per);
-    if (!xs || !a || xai_layer_activations(m, layer, k, xs, a, &dd) != XAI_OK) {
-        xai_app_fail(&app, o->model, "%s", xs && a ? xai_last_error() : "out of memory");
-        free(a);
-        a = NULL;
-    }
-    free(xs);
-    return a;
-}
-
 static int write_cav(const clarc_opts *o, const char *layer, float *v, int64_t d, int64_t na, int64_t nc, double za,
                      double zc, double sep)
 {
@@ -118,106 +100,6 @@ static int fit_cav(const clarc_opts *o, const char *layer, int64_t *na, float *a
     return rc;
 }
 
-/* May node i carry a CAV? Layers whose values are those of another one (Flatten, Dropout,
-   Reshape ...) are left out, and so is the last node (the model output). */
-static int candidate_op(const xai_model *m, int i)
-{
-    static const char *const ops[] = {"Conv", "Gemm", "MatMul", "Relu", "LeakyRelu", "Elu", "Tanh", "Sigmoid",
-                                      "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Add"};
-    const char *op = xai_model_node_op(m, i);
-    for (size_t k = 0; op && i < xai_model_node_count(m) - 1 && k < sizeof ops / sizeof *ops; k++)
-        if (!strcmp(op, ops[k]))
-            return 1;
-    return 0;
-}
-
-/* is name one of the comma-separated entries of list? */
-static int listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-        if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* The two groups' rows of X, their classes (NULL: pooled) and folds (NULL: alternate). */
-typedef struct {
-    int64_t *ia, *ic, na, nc;
-    int *ya, *yc;
-    unsigned char *fa, *fc;
-} cav_rows;
-
-/* --folds F.npy: one fold (0 or 1) per sample of X, for the groups' rows */
-static int group_folds(const clarc_opts *o, int64_t n, cav_rows *r)
-{
-    if (!o->folds)
-        return 0;
-    xai_npy_int F;
-    if (xai_npy_load_int(o->folds, &F) != XAI_OK)
-        return xai_app_fail(&app, o->folds, "%s", xai_last_error());
-    int64_t k = 1;
-    for (int d = 0; d < F.ndim; d++)
-        k *= F.shape[d];
-    int rc = k == n ? 0 : xai_app_fail(&app, o->folds, "has %lld folds for %lld samples", (long long)k, (long long)n);
-    r->fa = rc ? NULL : malloc((size_t)(r->na + 1));
-    r->fc = rc ? NULL : malloc((size_t)(r->nc + 1));
-    if (!rc && (!r->fa || !r->fc))
-        rc = xai_app_fail(&app, NULL, "out of memory");
-    for (int64_t i = 0; !rc && i < r->na + r->nc; i++) {
-        int64_t f = F.data[i < r->na ? r->ia[i] : r->ic[i - r->na]];
-        if (f != 0 && f != 1)
-            rc = xai_app_fail(&app, o->folds, "fold %lld of a grouped sample; folds are 0 or 1", (long long)f);
-        else
-            (i < r->na ? r->fa : r->fc)[i < r->na ? i : i - r->na] = (unsigned char)f;
-    }
-    xai_npy_int_free(&F);
-    return rc;
-}
-
-/* The held-out separation (xai_cav_heldout_separation) of the CAV at one layer; NaN when it
-   cannot be judged there. */
-static double layer_score(const clarc_opts *o, const xai_model *m, const xai_npy *x, const char *layer,
-                          const cav_rows *r)
-{
-    int64_t d;
-    double sep = NAN;
-    if (xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
-        return NAN;
-    float *aa = acts_of(o, layer, m, x, r->ia, r->na, d), *ac = aa ? acts_of(o, layer, m, x, r->ic, r->nc, d) : NULL;
-    if (ac && xai_cav_heldout_separation(o->method, d, r->na, aa, r->ya, r->fa, r->nc, ac, r->yc, r->fc, &sep) != XAI_OK
-        && !o->quiet)
-        fprintf(stderr, PROG ": %s: not judged: %s\n", layer, xai_last_error());
-    free(aa), free(ac);
-    return sep;
-}
-
-/* the layer the CAV is fitted at: as given, or (--layer auto: every candidate layer; A,B,...:
-   those) the one whose CAV separates the groups best on held-out rows. Returns the node's name
-   (owned by the model or the options) or NULL (message printed). */
-static const char *cav_layer(const clarc_opts *o, const xai_model *m, const xai_npy *x, const cav_rows *r)
-{
-    int auto_all = !strcmp(o->layer, "auto");
-    if (!auto_all && !strchr(o->layer, ','))
-        return o->layer;
-    const char *best = NULL;
-    double best_sep = -INFINITY;
-    for (int i = 0; i < xai_model_node_count(m); i++) {
-        const char *name = xai_model_node_name(m, i);
-        if (!name || !(auto_all ? candidate_op(m, i) : listed(o->layer, name)))
-            continue;
-        double sep = layer_score(o, m, x, name, r);
-        if (!o->quiet)
-            fprintf(stderr, PROG ": layer %-20s %-18s held-out separation d = %.3f\n", name, xai_model_node_op(m, i),
-                    sep);
-        if (isfinite(sep) && sep > best_sep)
-            best = name, best_sep = sep;
-    }
-    if (!best)
-        xai_app_fail(&app, o->model, "no layer of '%s' gives a CAV that can be judged on held-out samples", o->layer);
-    return best;
-}
-
 static int cav_report(const clarc_opts *o, const char *layer, float *v, int64_t d, int64_t na, const float *aa,
                       int64_t nc, const float *ac)
 {
@@ -246,12 +128,12 @@ static int cmd_cav(const clarc_opts *o, xai_model *m)
     if (!rc)
         rc = group_classes(o, m, x.shape[0], r.ia, r.na, r.ic, r.nc, &r.ya, &r.yc);
     if (!rc)
-        rc = group_folds(o, x.shape[0], &r);
-    if (!rc && !(layer = cav_layer(o, m, &x, &r)))
+        rc = clarc_group_folds(o, x.shape[0], &r);
+    if (!rc && !(layer = clarc_cav_layer(o, m, &x, &r)))
         rc = 1;
     if (!rc && xai_layer_activations(m, layer, 0, NULL, NULL, &d) != XAI_OK)
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
-    if (!rc && (!(aa = acts_of(o, layer, m, &x, r.ia, r.na, d)) || !(ac = acts_of(o, layer, m, &x, r.ic, r.nc, d))))
+    if (!rc && (!(aa = clarc_acts(o, layer, m, &x, r.ia, r.na, d)) || !(ac = clarc_acts(o, layer, m, &x, r.ic, r.nc, d))))
         rc = 1;
     if (!rc && !(v = malloc(sizeof(float) * (size_t)d)))
         rc = xai_app_fail(&app, NULL, "out of memory");
