@@ -3,7 +3,9 @@
 # Reproduce the bundled fMRI model (datasets/fmri/model-dense.onnx) with the suite's own tools:
 # generate the planted-ROI BIDS tree (seed 1, one subject, three runs, 24x28x20 voxels,
 # 80 volumes, TR 2 s), train the default model (a weight-decayed linear read-out of the
-# masked, detrended, z-scored volume) on runs 1 and 2, and check it on run 3.
+# masked, detrended, z-scored volume) on runs 1 and 2 with leave-one-run-out validation (--cv:
+# the card records each held-out run's accuracy and the fold models sit beside the model), and
+# check it on run 3.
 # sub-01 of `meson compile -C build datasets-fmri` (seed 1, 3 runs) is the same data.
 # Usage: make_model.sh GEN_FMRI XAI_FMRI WORKDIR MODEL_OUT   (meson compile -C build datasets-fmri-model)
 set -eu
@@ -11,7 +13,7 @@ GEN="$1"; APP="$2"; WORK="$3"; OUT="$4"
 D="$WORK/fmri-model-bids/sub-01/func"
 rm -rf "$WORK/fmri-model-bids" "$WORK/fmri-model-check"
 "$GEN" --seed 1 --subjects 1 --runs 3 "$WORK/fmri-model-bids"
-"$APP" train --seed 1 --force -q \
+"$APP" train --cv --seed 1 --force -q \
   --bold "$D/sub-01_task-blocks_run-1_bold.nii.gz" --events "$D/sub-01_task-blocks_run-1_events.tsv" \
   --bold "$D/sub-01_task-blocks_run-2_bold.nii.gz" --events "$D/sub-01_task-blocks_run-2_events.tsv" \
   -o "$OUT"
