@@ -110,7 +110,7 @@ def speech(tmp):
     clips = sorted(glob.glob(tmp + "/d/*.wav"))
     model = os.path.join(SRC, "datasets", "speech", "model-digits.onnx")
     p = run("explain", "--model", model, *clips, "-o", tmp + "/ex", "--no-figures", "-q", "--concepts",
-            "conv3:top=64")
+            "conv4:top=64")
     if not check(p.returncode == 0, "speech explain --concepts: %d %s" % (p.returncode, p.stderr)):
         return
     worst = 0
@@ -124,11 +124,11 @@ def speech(tmp):
         tg = json.load(open(stem + "relevance.json"))["TargetName"]
         check_table(table(stem + "concepts.tsv"), "clip", 16, lambda s: tg)
         js = json.load(open(stem + "concepts.json"))
-        check(js["Layer"] == "conv3" and len(js["Axes"]) == 3, "speech concept sidecar")
+        check(js["Layer"] == "conv4" and len(js["Axes"]) == 3, "speech concept sidecar")
     check(worst < 1e-4, "speech: the concepts add up to the clip maps: rel err %.2e" % worst)
-    p = run("explain", "--model", model, clips[0], "-o", tmp + "/ex2", "--stacked", "--concepts", "conv3")
+    p = run("explain", "--model", model, clips[0], "-o", tmp + "/ex2", "--stacked", "--concepts", "conv4")
     check(p.returncode == 2, "speech: --concepts with --stacked is a usage error: %d" % p.returncode)
-    p = run("train", clips[0], "-o", tmp + "/m.onnx", "--concepts", "conv3")
+    p = run("train", clips[0], "-o", tmp + "/m.onnx", "--concepts", "conv4")
     check(p.returncode == 2, "speech: --concepts on train is a usage error: %d" % p.returncode)
 
 

@@ -74,7 +74,7 @@ static void usage_explain(void)
 "                        (e.g. for xai-evaluate)\n"
 "  --concepts LAYER[:top=K|:channels=a,b,...]  concept relevance (CRP, Achtibat et al. 2023, LRP\n"
 "                        only, not --stacked or the batch form): the filters/units of LAYER (a node\n"
-"                        name, e.g. conv3) as concepts; per clip STEM_concepts.npy [concepts][rows]\n"
+"                        name, e.g. conv4) as concepts; per clip STEM_concepts.npy [concepts][rows]\n"
 "                        [frames], raw maps that add up to the clip's map over all concepts, and\n"
 "                        STEM_concepts.tsv (clip, class, rank, concept, relevance, share) [top=8]\n"
 "  --sonify OUT.wav      (one input only) ISTFT of the STFT masked by clip(R+/max R+, 0, 1) with the\n"
