@@ -42,6 +42,19 @@ LOGIT_TOL = 1e-4  # largest |torch - libxai| logit over the largest |logit|, flo
 
 # ------------------------------------------------------------------ ONNX -> torch (chains only)
 
+def sub_const(torch, c):
+    """x - c for a constant c (the `reference` layer). It has no parameters, so Zennit's rules
+    leave it to the gradient, which passes relevance through unchanged, as libxai's rule does."""
+    class SubConst(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("c", c)
+
+        def forward(self, x):
+            return x - self.c
+    return SubConst()
+
+
 def onnx_to_torch(path):
     """The model as a torch.nn.Sequential with the ONNX weights (the app and reference models
     are chains of Conv, Gemm, BatchNormalization, Relu, pools, Pad, Flatten, Dropout)."""
@@ -125,6 +138,8 @@ def onnx_to_torch(path):
                           torch.nn.ConstantPad2d(tuple(tp), 0.0) if h == 4 else torch.nn.ConstantPad3d(tuple(tp), 0.0))
         elif op == "Flatten":
             layers.append(torch.nn.Flatten())
+        elif op == "Sub" and n.input[1] in init:
+            layers.append(sub_const(torch, t(init[n.input[1]])))
         elif op in ("Dropout", "Identity"):
             continue
         else:
