@@ -406,6 +406,22 @@ static long producer_of(const Onnx__GraphProto *g, const char *act, const char *
     return pos;
 }
 
+/* The projection reads the layer as [N, values]. When the graph moves the batch axis (a Transpose
+   or Gather across it on a fixed-batch input), the engine's per-sample view and ONNX's shapes
+   disagree and the written graph would not load: refuse rather than hand out such a model. */
+static xai_status check_reloads(const xai_model *m, const char *layer, const void *bytes, size_t len)
+{
+    xai_model *p = NULL;
+    if (xai_model_load_onnx_mem(bytes, len, m->name, NULL, &p) == XAI_OK) {
+        xai_model_free(p);
+        return XAI_OK;
+    }
+    char why[512];
+    snprintf(why, sizeof why, "%s", xai_last_error());
+    XAI_FAIL(XAI_EINVAL, "%s: cannot project after '%s': its values are not laid out [N, ...] in the ONNX graph (%s)",
+             m->name, layer, why);
+}
+
 xai_status xai_clarc_onnx(const xai_model *m, const char *layer, const float *v, int64_t d, float z, void **bytes,
                           size_t *len)
 {
@@ -448,6 +464,11 @@ xai_status xai_clarc_onnx(const xai_model *m, const char *layer, const float *v,
             onnx__model_proto__pack(mp, *bytes);
     }
     onnx__model_proto__free_unpacked(mp, NULL);
+    if (!st && (st = check_reloads(m, layer, *bytes, *len))) {
+        free(*bytes);
+        *bytes = NULL;
+        *len = 0;
+    }
     return st;
 }
 
