@@ -371,6 +371,150 @@ static void project_out(const double *z, int nz, int64_t n, double *v)
     }
 }
 
+/* Lanczos workspace: the basis Q (n x (mmax+1), column-major), the projected matrix H
+ * (mmax x mmax, row-major) and the scratch of one Rayleigh-Ritz step */
+typedef struct {
+    const xai_csr *w;
+    const double *isd, *z;
+    int nz, mmax, keep;
+    int64_t n;
+    double *q, *hm, *hw, *s, *th, *f, *hc, *h2, *y;
+} lz_work;
+
+static void lz_free(lz_work *lz)
+{
+    free(lz->q), free(lz->hm), free(lz->hw), free(lz->s), free(lz->th), free(lz->f), free(lz->hc);
+    free(lz->h2), free(lz->y);
+}
+
+/* basis size: at least 32 spare columns (or as many as requested) so that restarts are rare,
+ * never more than the complement has dimensions */
+static xai_status lz_alloc(lz_work *lz, int64_t cdim, int need)
+{
+    int64_t n = lz->n;
+    int mmax = need + (need > 32 ? need : 32) + 8;
+    if (mmax > cdim)
+        mmax = (int)cdim;
+    int keep = need + (mmax - need) / 2;
+    if (keep >= mmax)
+        keep = mmax - 1;
+    lz->mmax = mmax;
+    lz->keep = keep;
+    lz->q = xmalloc((size_t)n * (size_t)(mmax + 1), sizeof(double));
+    lz->hm = xcalloc((size_t)mmax * mmax, sizeof(double));
+    lz->hw = xmalloc((size_t)mmax * mmax, sizeof(double));
+    lz->s = xmalloc((size_t)mmax * mmax, sizeof(double));
+    lz->th = xmalloc((size_t)mmax, sizeof(double));
+    lz->f = xmalloc((size_t)n, sizeof(double));
+    lz->hc = xmalloc((size_t)mmax + 1, sizeof(double));
+    lz->h2 = xmalloc((size_t)mmax + 1, sizeof(double));
+    lz->y = xmalloc((size_t)n * (size_t)mmax, sizeof(double));
+    if (!lz->q || !lz->hm || !lz->hw || !lz->s || !lz->th || !lz->f || !lz->hc || !lz->h2 || !lz->y)
+        return xai_error_set(XAI_ENOMEM, "spray lanczos: out of memory (n=%lld, m=%d)",
+                             (long long)n, mmax);
+    return XAI_OK;
+}
+
+/* column m of Q := a random unit vector orthogonal to Z and Q; retried a few times on bad luck */
+static xai_status lz_fresh_vector(lz_work *lz, int m, uint64_t *rs)
+{
+    int64_t n = lz->n;
+    double nr = 0;
+    for (int attempt = 0; attempt < 8 && nr < 1e-8; attempt++) {
+        double *v = lz->q + (size_t)m * n;
+        for (int64_t i = 0; i < n; i++)
+            v[i] = xai_splitmix_unit(rs) - 0.5;
+        for (int pass = 0; pass < 2; pass++) {
+            project_out(lz->z, lz->nz, n, v);
+            if (m > 0) {
+                cblas_dgemv(CblasColMajor, CblasTrans, (int)n, m, 1.0, lz->q, (int)n, v, 1, 0.0, lz->hc, 1);
+                cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, m, -1.0, lz->q, (int)n, lz->hc, 1, 1.0, v, 1);
+            }
+        }
+        nr = cblas_dnrm2((int)n, v, 1);
+        if (nr >= 1e-8)
+            cblas_dscal((int)n, 1.0 / nr, v, 1);
+    }
+    if (nr < 1e-8)
+        return xai_error_set(XAI_ENUMERIC, "spray lanczos: cannot extend the Krylov basis");
+    return XAI_OK;
+}
+
+/* grow the basis from column *m until it is full or breaks down: column m of H from M q_m,
+ * the residual (orthogonalised twice) into f. Returns 1 on breakdown (an invariant subspace,
+ * so the next column needs a fresh direction and H gets a zero coupling). */
+static int lz_expand(lz_work *lz, int *m, double *fnorm)
+{
+    int64_t n = lz->n;
+    int mmax = lz->mmax;
+    double *q = lz->q, *f = lz->f, *hc = lz->hc, *h2 = lz->h2;
+    while (*m < mmax) {
+        double *qm = q + (size_t)*m * n;
+        normadj_mul(lz->w, lz->isd, qm, f);
+        int cols = *m + 1;
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, hc, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, hc, 1, 1.0, f, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, h2, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, h2, 1, 1.0, f, 1);
+        project_out(lz->z, lz->nz, n, f);
+        for (int i = 0; i < cols; i++) {
+            double v = hc[i] + h2[i];
+            lz->hm[(size_t)i * mmax + *m] = v;
+            lz->hm[(size_t)*m * mmax + i] = v;
+        }
+        *fnorm = cblas_dnrm2((int)n, f, 1);
+        (*m)++;
+        if (*m == mmax)
+            return 0;
+        if (*fnorm < 1e-12)
+            return 1;
+        memcpy(q + (size_t)*m * n, f, (size_t)n * sizeof(double));
+        cblas_dscal((int)n, 1.0 / *fnorm, q + (size_t)*m * n, 1);
+    }
+    return 0;
+}
+
+/* vecs = Q_m S_need (n x need, column-major by vector), theta = the top Ritz values */
+static void lz_ritz_vectors(const lz_work *lz, int m, int nk, int need, double *theta, double *vecs)
+{
+    int64_t n = lz->n;
+    for (int j = 0; j < need; j++) {
+        double *v = vecs + (size_t)j * n;
+        memset(v, 0, (size_t)n * sizeof(double));
+        for (int i = 0; i < m; i++)
+            cblas_daxpy((int)n, lz->s[(size_t)i * nk + j], lz->q + (size_t)i * n, 1, v, 1);
+        theta[j] = lz->th[j];
+    }
+}
+
+/* thick restart: keep nk Ritz vectors (H becomes their diagonal), then the normalised residual */
+static void lz_restart(lz_work *lz, int m, int nk, double fnorm)
+{
+    int64_t n = lz->n;
+    int mmax = lz->mmax;
+    /* s is row-major m x nk, i.e. column-major S' (nk x m): Y = Q (n x m) * S (m x nk) */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, nk, m, 1.0, lz->q, (int)n, lz->s, nk,
+                0.0, lz->y, (int)n);
+    memcpy(lz->q, lz->y, (size_t)n * nk * sizeof(double));
+    memset(lz->hm, 0, (size_t)mmax * mmax * sizeof(double));
+    for (int i = 0; i < nk; i++)
+        lz->hm[(size_t)i * mmax + i] = lz->th[i];
+    memcpy(lz->q + (size_t)nk * n, lz->f, (size_t)n * sizeof(double));
+    cblas_dscal((int)n, 1.0 / fnorm, lz->q + (size_t)nk * n, 1);
+}
+
+/* Rayleigh-Ritz on the m x m projected matrix: the top nk eigenpairs into th and s
+ * (nk: the number kept at a restart, at least the ntop wanted) */
+static xai_status lz_rayleigh_ritz(lz_work *lz, int m, int ntop, int *nk)
+{
+    *nk = m < lz->keep ? m : lz->keep;
+    if (*nk < ntop)
+        *nk = ntop;
+    for (int i = 0; i < m; i++)
+        memcpy(lz->hw + (size_t)i * m, lz->hm + (size_t)i * lz->mmax, (size_t)m * sizeof(double));
+    return small_eigs(lz->hw, m, *nk, lz->th, lz->s);
+}
+
 /* Largest @p need eigenpairs of M = D^-1/2 W D^-1/2 on the complement of Z, by thick-restart
  * Lanczos with full (twice classical Gram-Schmidt) reorthogonalisation. The projected
  * matrix H = Q'MQ is kept in full, so the restart keeps Ritz vectors plus the residual
@@ -378,120 +522,38 @@ static void project_out(const double *z, int nz, int64_t n, double *v)
 static xai_status lanczos(const xai_csr *w, const double *isd, const double *z, int nz, int need,
                           uint64_t seed, double *theta, double *vecs)
 {
-    int64_t n = w->n;
-    int64_t cdim = n - nz;            /* dimension of the complement */
-    int mmax = need + (need > 32 ? need : 32) + 8;
-    if (mmax > cdim)
-        mmax = (int)cdim;
-    int keep = need + (mmax - need) / 2;
-    if (keep >= mmax)
-        keep = mmax - 1;
+    lz_work lz = {.w = w, .isd = isd, .z = z, .nz = nz, .n = w->n};
+    int64_t cdim = lz.n - nz;            /* dimension of the complement */
     const int max_restarts = 2000;
     const double tol = 1e-9;
-    double *q = xmalloc((size_t)n * (size_t)(mmax + 1), sizeof(double));
-    double *hm = xcalloc((size_t)mmax * mmax, sizeof(double));
-    double *hw = xmalloc((size_t)mmax * mmax, sizeof(double));
-    double *s = xmalloc((size_t)mmax * mmax, sizeof(double));
-    double *th = xmalloc((size_t)mmax, sizeof(double));
-    double *f = xmalloc((size_t)n, sizeof(double));
-    double *hc = xmalloc((size_t)mmax + 1, sizeof(double));
-    double *h2 = xmalloc((size_t)mmax + 1, sizeof(double));
-    double *y = xmalloc((size_t)n * (size_t)mmax, sizeof(double));
-    xai_status st = XAI_OK;
-    if (!q || !hm || !hw || !s || !th || !f || !hc || !h2 || !y) {
-        st = xai_error_set(XAI_ENOMEM, "spray lanczos: out of memory (n=%lld, m=%d)",
-                           (long long)n, mmax);
-        goto done;
-    }
+    xai_status st = lz_alloc(&lz, cdim, need);
     uint64_t rs = seed ^ 0x5DEECE66Dull;
     int m = 0;           /* columns of Q in use */
     int restarts = 0;
     int start_new = 1;   /* column m must be filled with a fresh random vector */
     double fnorm = 0;
-    for (;;) {
-        if (start_new) {
-            /* a random vector orthogonal to Z and Q; retried a few times on bad luck */
-            double nr = 0;
-            for (int attempt = 0; attempt < 8 && nr < 1e-8; attempt++) {
-                double *v = q + (size_t)m * n;
-                for (int64_t i = 0; i < n; i++)
-                    v[i] = xai_splitmix_unit(&rs) - 0.5;
-                for (int pass = 0; pass < 2; pass++) {
-                    project_out(z, nz, n, v);
-                    if (m > 0) {
-                        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, m, 1.0, q, (int)n, v, 1, 0.0, hc, 1);
-                        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, m, -1.0, q, (int)n, hc, 1, 1.0, v, 1);
-                    }
-                }
-                nr = cblas_dnrm2((int)n, v, 1);
-                if (nr >= 1e-8)
-                    cblas_dscal((int)n, 1.0 / nr, v, 1);
-            }
-            if (nr < 1e-8) {
-                st = xai_error_set(XAI_ENUMERIC, "spray lanczos: cannot extend the Krylov basis");
-                goto done;
-            }
-            start_new = 0;
-        }
-        /* expand: column m of H from M q_m, residual into f */
-        while (m < mmax) {
-            double *qm = q + (size_t)m * n;
-            normadj_mul(w, isd, qm, f);
-            int cols = m + 1;
-            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, hc, 1);
-            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, hc, 1, 1.0, f, 1);
-            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, h2, 1);
-            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, h2, 1, 1.0, f, 1);
-            project_out(z, nz, n, f);
-            for (int i = 0; i < cols; i++) {
-                double v = hc[i] + h2[i];
-                hm[(size_t)i * mmax + m] = v;
-                hm[(size_t)m * mmax + i] = v;
-            }
-            fnorm = cblas_dnrm2((int)n, f, 1);
-            m++;
-            if (m == mmax)
-                break;
-            if (fnorm < 1e-12) {
-                /* invariant subspace: continue with a fresh direction (H gets a zero coupling) */
-                start_new = 1;
-                break;
-            }
-            memcpy(q + (size_t)m * n, f, (size_t)n * sizeof(double));
-            cblas_dscal((int)n, 1.0 / fnorm, q + (size_t)m * n, 1);
-        }
-        if (start_new && m < mmax && m < need)
+    while (st == XAI_OK) {
+        if (start_new && (st = lz_fresh_vector(&lz, m, &rs)) != XAI_OK)
+            break;
+        start_new = lz_expand(&lz, &m, &fnorm);
+        if (start_new && m < lz.mmax && m < need)
             continue;
-        /* Rayleigh-Ritz on the m x m projected matrix */
         int ntop = need > m ? m : need;
-        int nk = m < keep ? m : keep;
-        if (nk < ntop)
-            nk = ntop;
-        for (int i = 0; i < m; i++)
-            memcpy(hw + (size_t)i * m, hm + (size_t)i * mmax, (size_t)m * sizeof(double));
-        st = small_eigs(hw, m, nk, th, s);
-        if (st != XAI_OK)
-            goto done;
+        int nk;
+        if ((st = lz_rayleigh_ritz(&lz, m, ntop, &nk)) != XAI_OK)
+            break;
         int conv = ntop == need;
         if (start_new)
             fnorm = 0; /* breakdown: the basis is invariant */
         for (int j = 0; conv && j < need; j++)
-            if (fabs(fnorm * s[(size_t)(m - 1) * nk + j]) > tol)
+            if (fabs(fnorm * lz.s[(size_t)(m - 1) * nk + j]) > tol)
                 conv = 0;
         if (conv || m >= cdim) {
-            if (ntop < need) {
+            if (ntop < need)
                 st = xai_error_set(XAI_ENUMERIC, "spray lanczos: only %d of %d eigenpairs exist",
                                    ntop, need);
-                goto done;
-            }
-            /* vecs = Q_m S_need (n x need, column-major by vector) */
-            for (int j = 0; j < need; j++) {
-                double *v = vecs + (size_t)j * n;
-                memset(v, 0, (size_t)n * sizeof(double));
-                for (int i = 0; i < m; i++)
-                    cblas_daxpy((int)n, s[(size_t)i * nk + j], q + (size_t)i * n, 1, v, 1);
-                theta[j] = th[j];
-            }
+            else
+                lz_ritz_vectors(&lz, m, nk, need, theta, vecs);
             break;
         }
         if (start_new)
@@ -499,23 +561,13 @@ static xai_status lanczos(const xai_csr *w, const double *isd, const double *z, 
         if (++restarts > max_restarts) {
             st = xai_error_set(XAI_ENUMERIC,
                                "spray lanczos: no convergence after %d restarts (n=%lld)",
-                               max_restarts, (long long)n);
-            goto done;
+                               max_restarts, (long long)lz.n);
+            break;
         }
-        /* thick restart: keep nk Ritz vectors, then the normalised residual */
-        /* s is row-major m x nk, i.e. column-major S' (nk x m): Y = Q (n x m) * S (m x nk) */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, nk, m, 1.0, q, (int)n, s, nk,
-                    0.0, y, (int)n);
-        memcpy(q, y, (size_t)n * nk * sizeof(double));
-        memset(hm, 0, (size_t)mmax * mmax * sizeof(double));
-        for (int i = 0; i < nk; i++)
-            hm[(size_t)i * mmax + i] = th[i];
+        lz_restart(&lz, m, nk, fnorm);
         m = nk;
-        memcpy(q + (size_t)m * n, f, (size_t)n * sizeof(double));
-        cblas_dscal((int)n, 1.0 / fnorm, q + (size_t)m * n, 1);
     }
-done:
-    free(q), free(hm), free(hw), free(s), free(th), free(f), free(hc), free(h2), free(y);
+    lz_free(&lz);
     return st;
 }
 
