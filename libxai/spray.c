@@ -1075,9 +1075,9 @@ xai_status xai_adjusted_rand_index(const int *a, const int *b, int64_t n, double
 static xai_status fda_null(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int k,
                            double *out);
 
-/* xai_spray_run(); with_null = 0 skips the null reference (the null's own runs). */
-static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int with_null,
-                            xai_spray_result **out)
+/* the argument and option checks of spray_run(); knn and nev clipped to what n maps allow */
+static xai_status spray_check(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg,
+                              xai_spray_result **out, int *knn, int *nev)
 {
     if (!x || !cfg || !out || dim < 1)
         return xai_error_set(XAI_EINVAL, "spray: bad arguments");
@@ -1091,15 +1091,148 @@ static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_sp
                              "spray: bad options (knn=%d, n_eig=%d, restarts=%d, clusters %d..%d)",
                              cfg->knn, cfg->n_eig, cfg->restarts, cfg->min_clusters,
                              cfg->max_clusters);
-    int knn = cfg->knn < n ? cfg->knn : (int)n - 1;
-    int nev = cfg->n_eig < n ? cfg->n_eig : (int)n;
-    if (cfg->n_clusters > nev)
+    *knn = cfg->knn < n ? cfg->knn : (int)n - 1;
+    *nev = cfg->n_eig < n ? cfg->n_eig : (int)n;
+    if (cfg->n_clusters > *nev)
         return xai_error_set(XAI_EINVAL, "spray: %d clusters need at least as many eigenvectors "
-                             "(n_eig=%d)", cfg->n_clusters, nev);
+                             "(n_eig=%d)", cfg->n_clusters, *nev);
+    return XAI_OK;
+}
+
+/* the Laplacian's eigenpairs (vectors into ev, n x nev by vector) and the spectral embedding
+ * D^-1/2 u (random-walk eigenvectors) into r->embedding */
+static xai_status spray_spectrum(const xai_csr *g, const xai_spray_config *cfg, xai_spray_result *r,
+                                 double *ev)
+{
+    int64_t n = r->n;
+    int nev = r->n_eig;
+    xai_spray_eigsolver solver = cfg->solver;
+    if (solver == XAI_SPRAY_EIG_AUTO)
+        solver = n <= cfg->dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
+    r->used_lanczos = solver == XAI_SPRAY_EIG_LANCZOS;
+    double t0 = now_s();
+    xai_status st = xai_spray_laplacian_eigs(g, nev, solver, cfg->dense_max, cfg->seed,
+                                             r->eigenvalues, ev, &r->n_components);
+    r->eig_seconds = now_s() - t0;
+    if (st != XAI_OK)
+        return st;
+    for (int64_t i = 0; i < n; i++) {
+        double deg = 0;
+        for (int64_t p = g->rowptr[i]; p < g->rowptr[i + 1]; p++)
+            deg += g->val[p];
+        double s = 1.0 / sqrt(deg);
+        for (int j = 0; j < nev; j++)
+            r->embedding[i * nev + j] = (float)(ev[(size_t)j * n + i] * s);
+    }
+    return XAI_OK;
+}
+
+/* k from the largest eigengap lambda_k - lambda_{k-1}, k in [min, max], unless fixed */
+static int eigengap_k(const xai_spray_config *cfg, const double *lambda, int nev, int64_t n)
+{
+    int k = cfg->n_clusters;
+    if (k == 0) {
+        int kmin = cfg->min_clusters, kmax = cfg->max_clusters < nev - 1 ? cfg->max_clusters : nev - 1;
+        if (kmin > kmax)
+            kmin = kmax;
+        if (kmin < 1)
+            kmin = 1;
+        double bestgap = -1;
+        k = kmin;
+        for (int kk = kmin; kk <= kmax; kk++) {
+            double gap = lambda[kk] - lambda[kk - 1];
+            if (gap > bestgap) {
+                bestgap = gap;
+                k = kk;
+            }
+        }
+    }
+    if (k > n)
+        k = (int)n;
+    return k;
+}
+
+/* NJW: the first k eigenvectors with each row normalised to unit length */
+static void njw_features(const double *ev, int64_t n, int k, double *feat)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double nr = 0;
+        for (int j = 0; j < k; j++) {
+            double v = ev[(size_t)j * n + i];
+            feat[i * k + j] = v;
+            nr += v * v;
+        }
+        nr = sqrt(nr);
+        for (int j = 0; j < k && nr > 0; j++)
+            feat[i * k + j] /= nr;
+    }
+}
+
+/* FDA of the clusters on the non-trivial spectral coordinates c0 .. k-1 (feat is scratch of
+ * n x k), and against the null reference when with_null */
+static xai_status spray_fda(const float *x, int64_t dim, const xai_spray_config *cfg, int with_null,
+                            int c0, xai_spray_result *r, double *feat)
+{
+    int64_t n = r->n;
+    int k = r->n_clusters, nev = r->n_eig;
+    r->fda = 0;
+    r->fda_null = 0;
+    r->fda_ratio = 0;
+    if (k < 2)
+        return XAI_OK;
+    int fd = k - c0;
+    if (fd < 1)
+        fd = 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < fd; j++)
+            feat[i * fd + j] = r->embedding[i * nev + c0 + j];
+    xai_status st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
+    if (st == XAI_OK && with_null)
+        st = fda_null(x, n, dim, cfg, k, &r->fda_null);
+    if (st != XAI_OK)
+        return st;
+    r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
+    return XAI_OK;
+}
+
+/* spectral clustering of the embedding into k groups: labels, sizes and the 2-D view, which
+ * shows the first two non-trivial coordinates (skipping the constant one) */
+static xai_status spray_cluster(const xai_spray_config *cfg, const double *ev, xai_spray_result *r,
+                                double **feat, int *c0)
+{
+    int64_t n = r->n;
+    int k = r->n_clusters, nev = r->n_eig;
+    *feat = xmalloc((size_t)n * k, sizeof(double));
+    r->sizes = xcalloc((size_t)k, sizeof(int64_t));
+    if (!*feat || !r->sizes)
+        return xai_error_set(XAI_ENOMEM, "spray: out of memory");
+    njw_features(ev, n, k, *feat);
+    double t0 = now_s();
+    xai_status st = xai_kmeans(*feat, n, k, k, cfg->restarts, cfg->max_iter, cfg->seed, r->labels,
+                               NULL, &r->inertia);
+    r->kmeans_seconds = now_s() - t0;
+    if (st != XAI_OK)
+        return st;
+    for (int64_t i = 0; i < n; i++)
+        r->sizes[r->labels[i]]++;
+    *c0 = r->n_components == 1 ? 1 : 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < 2; a++)
+            r->embedding2d[i * 2 + a] = *c0 + a < nev ? r->embedding[i * nev + *c0 + a] : 0.0f;
+    return XAI_OK;
+}
+
+/* xai_spray_run(); with_null = 0 skips the null reference (the null's own runs). */
+static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int with_null,
+                            xai_spray_result **out)
+{
+    int knn = 0, nev = 0, c0 = 0;
+    xai_status st = spray_check(x, n, dim, cfg, out, &knn, &nev);
+    if (st != XAI_OK)
+        return st;
     xai_spray_result *r = calloc(1, sizeof *r);
     xai_csr g = {0};
     double *ev = NULL, *feat = NULL;
-    xai_status st;
     if (!r)
         return xai_error_set(XAI_ENOMEM, "spray: out of memory");
     r->n = n;
@@ -1118,95 +1251,12 @@ static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_sp
         st = xai_error_set(XAI_ENOMEM, "spray: out of memory for %lld maps", (long long)n);
         goto fail;
     }
-    xai_spray_eigsolver solver = cfg->solver;
-    if (solver == XAI_SPRAY_EIG_AUTO)
-        solver = n <= cfg->dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
-    r->used_lanczos = solver == XAI_SPRAY_EIG_LANCZOS;
-    t0 = now_s();
-    st = xai_spray_laplacian_eigs(&g, nev, solver, cfg->dense_max, cfg->seed, r->eigenvalues, ev,
-                                  &r->n_components);
-    r->eig_seconds = now_s() - t0;
-    if (st != XAI_OK)
+    if ((st = spray_spectrum(&g, cfg, r, ev)) != XAI_OK)
         goto fail;
-    /* spectral embedding D^-1/2 u (random-walk eigenvectors) */
-    for (int64_t i = 0; i < n; i++) {
-        double deg = 0;
-        for (int64_t p = g.rowptr[i]; p < g.rowptr[i + 1]; p++)
-            deg += g.val[p];
-        double s = 1.0 / sqrt(deg);
-        for (int j = 0; j < nev; j++)
-            r->embedding[i * nev + j] = (float)(ev[(size_t)j * n + i] * s);
-    }
-    /* k from the largest eigengap lambda_k - lambda_{k-1}, k in [min, max] */
-    int k = cfg->n_clusters;
-    if (k == 0) {
-        int kmin = cfg->min_clusters, kmax = cfg->max_clusters < nev - 1 ? cfg->max_clusters : nev - 1;
-        if (kmin > kmax)
-            kmin = kmax;
-        if (kmin < 1)
-            kmin = 1;
-        double bestgap = -1;
-        k = kmin;
-        for (int kk = kmin; kk <= kmax; kk++) {
-            double gap = r->eigenvalues[kk] - r->eigenvalues[kk - 1];
-            if (gap > bestgap) {
-                bestgap = gap;
-                k = kk;
-            }
-        }
-    }
-    if (k > n)
-        k = (int)n;
-    r->n_clusters = k;
-    /* NJW: row-normalised first k eigenvectors */
-    feat = xmalloc((size_t)n * k, sizeof(double));
-    r->sizes = xcalloc((size_t)k, sizeof(int64_t));
-    if (!feat || !r->sizes) {
-        st = xai_error_set(XAI_ENOMEM, "spray: out of memory");
+    r->n_clusters = eigengap_k(cfg, r->eigenvalues, nev, n);
+    if ((st = spray_cluster(cfg, ev, r, &feat, &c0)) != XAI_OK ||
+        (st = spray_fda(x, dim, cfg, with_null, c0, r, feat)) != XAI_OK)
         goto fail;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        double nr = 0;
-        for (int j = 0; j < k; j++) {
-            double v = ev[(size_t)j * n + i];
-            feat[i * k + j] = v;
-            nr += v * v;
-        }
-        nr = sqrt(nr);
-        for (int j = 0; j < k && nr > 0; j++)
-            feat[i * k + j] /= nr;
-    }
-    t0 = now_s();
-    st = xai_kmeans(feat, n, k, k, cfg->restarts, cfg->max_iter, cfg->seed, r->labels, NULL,
-                    &r->inertia);
-    r->kmeans_seconds = now_s() - t0;
-    if (st != XAI_OK)
-        goto fail;
-    for (int64_t i = 0; i < n; i++)
-        r->sizes[r->labels[i]]++;
-    /* 2-D view: the first two non-trivial coordinates (skipping the constant one) */
-    int c0 = r->n_components == 1 ? 1 : 0;
-    for (int64_t i = 0; i < n; i++)
-        for (int a = 0; a < 2; a++)
-            r->embedding2d[i * 2 + a] = c0 + a < nev ? r->embedding[i * nev + c0 + a] : 0.0f;
-    /* FDA of the clusters on the non-trivial spectral coordinates 0/1 .. k-1 */
-    r->fda = 0;
-    r->fda_null = 0;
-    r->fda_ratio = 0;
-    if (k >= 2) {
-        int fd = k - c0;
-        if (fd < 1)
-            fd = 1;
-        for (int64_t i = 0; i < n; i++)
-            for (int j = 0; j < fd; j++)
-                feat[i * fd + j] = r->embedding[i * nev + c0 + j];
-        st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
-        if (st == XAI_OK && with_null)
-            st = fda_null(x, n, dim, cfg, k, &r->fda_null);
-        if (st != XAI_OK)
-            goto fail;
-        r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
-    }
     xai_csr_free(&g);
     free(ev), free(feat);
     *out = r;
