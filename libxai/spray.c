@@ -859,6 +859,107 @@ xai_status xai_kmeans(const double *x, int64_t n, int dim, int k, int restarts, 
 
 /* ---- Fisher discriminant ------------------------------------------------------------ */
 
+/* group sizes cnt, group means mc (k x d) and the grand mean mu; labels must lie in 0..k-1
+ * and at least two groups must be non-empty */
+static xai_status fda_means(const double *x, int64_t n, int dim, const int *labels, int k,
+                            double *mu, double *mc, int64_t *cnt)
+{
+    size_t d = (size_t)dim;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= k)
+            return xai_error_set(XAI_EINVAL, "fda: label %d of point %lld is outside 0..%d",
+                                 labels[i], (long long)i, k - 1);
+        cnt[labels[i]]++;
+        for (size_t a = 0; a < d; a++) {
+            mc[(size_t)labels[i] * d + a] += x[i * dim + a];
+            mu[a] += x[i * dim + a];
+        }
+    }
+    int groups = 0;
+    for (int c = 0; c < k; c++)
+        if (cnt[c] > 0) {
+            groups++;
+            for (size_t a = 0; a < d; a++)
+                mc[(size_t)c * d + a] /= (double)cnt[c];
+        }
+    if (groups < 2)
+        return xai_error_set(XAI_EINVAL, "fda: need at least 2 non-empty groups, got %d", groups);
+    for (size_t a = 0; a < d; a++)
+        mu[a] /= (double)n;
+    return XAI_OK;
+}
+
+/* within- and between-group scatter into sw and sb (d x d); returns the ridge added to the
+ * diagonal of sw. The ridge is relative to the total scatter S_w + S_b: collapsed groups
+ * (S_w = 0) then give J ~ 1e12 rather than an overflow, and J stays invariant under scaling. */
+static double fda_scatter(const double *x, int64_t n, int dim, const int *labels, int k,
+                          const double *mu, const double *mc, const int64_t *cnt, double *sw,
+                          double *sb)
+{
+    size_t d = (size_t)dim;
+    for (int64_t i = 0; i < n; i++) {
+        const double *m = mc + (size_t)labels[i] * d;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++)
+                sw[a * d + b] += (x[i * dim + a] - m[a]) * (x[i * dim + b] - m[b]);
+    }
+    for (int c = 0; c < k; c++)
+        for (size_t a = 0; a < d && cnt[c] > 0; a++)
+            for (size_t b = 0; b < d; b++)
+                sb[a * d + b] += (double)cnt[c] * (mc[(size_t)c * d + a] - mu[a]) *
+                                 (mc[(size_t)c * d + b] - mu[b]);
+    double tr = 0;
+    for (size_t a = 0; a < d; a++)
+        tr += sw[a * d + a] + sb[a * d + a];
+    double ridge = 1e-12 * tr / (double)d + 1e-300;
+    for (size_t a = 0; a < d; a++)
+        sw[a * d + a] += ridge;
+    return ridge;
+}
+
+/* the whitener P = V diag(l^-1/2) V' of Sw = V diag(l) V' (eigenvalues floored at the ridge);
+ * sw is destroyed, ev and V are scratch */
+static xai_status fda_whitener(double *sw, int dim, double ridge, double *ev, double *V, double *p)
+{
+    size_t d = (size_t)dim;
+    int rc = spray_symm_eig_top(sw, dim, dim, ev, V);
+    if (rc != 0)
+        return rc == -1 ? xai_error_set(XAI_ENOMEM, "fda: out of memory")
+                        : xai_error_set(XAI_EDEP, "fda: GSL gsl_eigen_symmv failed on S_w");
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++) {
+            double s = 0;
+            for (size_t e = 0; e < d; e++) {
+                double l = ev[e] > ridge ? ev[e] : ridge;
+                s += V[a * d + e] * V[b * d + e] / sqrt(l);
+            }
+            p[a * d + b] = s;
+        }
+    return XAI_OK;
+}
+
+/* w = P v of unit length, its sign chosen so that the largest |entry| is positive */
+static void fda_direction(const double *p, const double *v, int dim, double *u, double *wopt)
+{
+    size_t d = (size_t)dim;
+    double nr = 0;
+    for (size_t a = 0; a < d; a++) {
+        double s = 0;
+        for (size_t b = 0; b < d; b++)
+            s += p[a * d + b] * v[b];
+        u[a] = s;
+        nr += s * s;
+    }
+    nr = sqrt(nr);
+    size_t im = 0;
+    for (size_t a = 1; a < d; a++)
+        if (fabs(u[a]) > fabs(u[im]))
+            im = a;
+    double sc = (u[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
+    for (size_t a = 0; a < d; a++)
+        wopt[a] = u[a] * sc;
+}
+
 xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels, int k, double *j,
                          double *wopt)
 {
@@ -878,67 +979,13 @@ xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels,
         st = xai_error_set(XAI_ENOMEM, "fda: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++) {
-        if (labels[i] < 0 || labels[i] >= k) {
-            st = xai_error_set(XAI_EINVAL, "fda: label %d of point %lld is outside 0..%d", labels[i],
-                               (long long)i, k - 1);
-            goto done;
-        }
-        cnt[labels[i]]++;
-        for (size_t a = 0; a < d; a++) {
-            mc[(size_t)labels[i] * d + a] += x[i * dim + a];
-            mu[a] += x[i * dim + a];
-        }
-    }
-    int groups = 0;
-    for (int c = 0; c < k; c++)
-        if (cnt[c] > 0) {
-            groups++;
-            for (size_t a = 0; a < d; a++)
-                mc[(size_t)c * d + a] /= (double)cnt[c];
-        }
-    if (groups < 2) {
-        st = xai_error_set(XAI_EINVAL, "fda: need at least 2 non-empty groups, got %d", groups);
+    if ((st = fda_means(x, n, dim, labels, k, mu, mc, cnt)) != XAI_OK)
         goto done;
-    }
-    for (size_t a = 0; a < d; a++)
-        mu[a] /= (double)n;
-    for (int64_t i = 0; i < n; i++) {
-        const double *m = mc + (size_t)labels[i] * d;
-        for (size_t a = 0; a < d; a++)
-            for (size_t b = 0; b < d; b++)
-                sw[a * d + b] += (x[i * dim + a] - m[a]) * (x[i * dim + b] - m[b]);
-    }
-    for (int c = 0; c < k; c++)
-        for (size_t a = 0; a < d && cnt[c] > 0; a++)
-            for (size_t b = 0; b < d; b++)
-                sb[a * d + b] += (double)cnt[c] * (mc[(size_t)c * d + a] - mu[a]) *
-                                 (mc[(size_t)c * d + b] - mu[b]);
-    /* ridge relative to the total scatter S_w + S_b: collapsed groups (S_w = 0) then give
-     * J ~ 1e12 rather than an overflow, and J stays invariant under scaling */
-    double tr = 0;
-    for (size_t a = 0; a < d; a++)
-        tr += sw[a * d + a] + sb[a * d + a];
-    double ridge = 1e-12 * tr / (double)d + 1e-300;
-    for (size_t a = 0; a < d; a++)
-        sw[a * d + a] += ridge;
-    /* whiten: Sw = V diag(l) V', P = V diag(l^-1/2) V'; J* = top eigenvalue of P Sb P and
-     * w* = P v* (the generalised eigenvector of (Sb, Sw)) */
-    rc = spray_symm_eig_top(sw, dim, dim, ev, V);
-    if (rc != 0) {
-        st = rc == -1 ? xai_error_set(XAI_ENOMEM, "fda: out of memory")
-                      : xai_error_set(XAI_EDEP, "fda: GSL gsl_eigen_symmv failed on S_w");
+    double ridge = fda_scatter(x, n, dim, labels, k, mu, mc, cnt, sw, sb);
+    /* whiten: J* = top eigenvalue of P Sb P and w* = P v* (the generalised eigenvector of
+     * (Sb, Sw)) */
+    if ((st = fda_whitener(sw, dim, ridge, ev, V, p)) != XAI_OK)
         goto done;
-    }
-    for (size_t a = 0; a < d; a++)
-        for (size_t b = 0; b < d; b++) {
-            double s = 0;
-            for (size_t e = 0; e < d; e++) {
-                double l = ev[e] > ridge ? ev[e] : ridge;
-                s += V[a * d + e] * V[b * d + e] / sqrt(l);
-            }
-            p[a * d + b] = s;
-        }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, p, dim, sb, dim, 0.0,
                 sw, dim);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, sw, dim, p, dim, 0.0,
@@ -953,25 +1000,8 @@ xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels,
         goto done;
     }
     *j = ev[0] > 0 ? ev[0] : 0.0;
-    if (wopt) {
-        /* w = P v, unit length, sign: largest |entry| positive */
-        double nr = 0;
-        for (size_t a = 0; a < d; a++) {
-            double s = 0;
-            for (size_t b = 0; b < d; b++)
-                s += p[a * d + b] * V[b];
-            u[a] = s;
-            nr += s * s;
-        }
-        nr = sqrt(nr);
-        size_t im = 0;
-        for (size_t a = 1; a < d; a++)
-            if (fabs(u[a]) > fabs(u[im]))
-                im = a;
-        double sc = (u[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
-        for (size_t a = 0; a < d; a++)
-            wopt[a] = u[a] * sc;
-    }
+    if (wopt)
+        fda_direction(p, V, dim, u, wopt);
 done:
     free(mu), free(mc), free(cnt), free(sw), free(sb), free(t), free(u), free(ev), free(V), free(p);
     return st;
