@@ -185,40 +185,25 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr *out)
+/* squared norms of the points into nrm; a non-finite point is refused */
+static xai_status knn_norms(const float *x, int64_t n, int64_t dim, float *nrm)
 {
-    if (!x || !out || n < 2 || dim < 1 || n > INT32_MAX || dim > INT32_MAX)
-        return xai_error_set(XAI_EINVAL, "spray knn: bad arguments (n=%lld, dim=%lld)",
-                             (long long)n, (long long)dim);
-    if (k < 1 || k >= n)
-        return xai_error_set(XAI_EINVAL, "spray knn: k=%d must be in 1..%lld", k, (long long)n - 1);
-    memset(out, 0, sizeof *out);
-    const int64_t T = 1024; /* tile edge of the distance matrix */
-    int64_t tile = n < T ? n : T;
-    float *bd = xmalloc((size_t)n * k, sizeof(float));
-    int32_t *bi = xmalloc((size_t)n * k, sizeof(int32_t));
-    float *nrm = xmalloc((size_t)n, sizeof(float));
-    float *g = xmalloc((size_t)(tile * tile), sizeof(float));
-    if (!bd || !bi || !nrm || !g) {
-        free(bd), free(bi), free(nrm), free(g);
-        return xai_error_set(XAI_ENOMEM, "spray knn: out of memory for %lld points", (long long)n);
-    }
-    for (size_t i = 0; i < (size_t)n * k; i++) {
-        bd[i] = INFINITY;
-        bi[i] = INT32_MAX;
-    }
     for (int64_t i = 0; i < n; i++) {
         double s = 0;
         for (int64_t j = 0; j < dim; j++)
             s += (double)x[i * dim + j] * x[i * dim + j];
         nrm[i] = (float)s;
-        if (!isfinite(nrm[i])) {
-            free(bd), free(bi), free(nrm), free(g);
+        if (!isfinite(nrm[i]))
             return xai_error_set(XAI_ENUMERIC, "spray knn: point %lld is not finite", (long long)i);
-        }
     }
-    /* upper-triangular tiles only: each pair's distance is computed once and offered to
-     * both rows, which halves the sgemm work and keeps the graph exactly symmetric */
+    return XAI_OK;
+}
+
+/* upper-triangular tiles only: each pair's distance is computed once and offered to
+ * both rows, which halves the sgemm work and keeps the graph exactly symmetric */
+static void knn_tiles(const float *x, int64_t n, int64_t dim, int k, int64_t tile, const float *nrm,
+                      float *g, float *bd, int32_t *bi)
+{
     for (int64_t i0 = 0; i0 < n; i0 += tile) {
         int64_t ni = n - i0 < tile ? n - i0 : tile;
         for (int64_t j0 = i0; j0 < n; j0 += tile) {
@@ -241,8 +226,56 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
             }
         }
     }
+}
+
+/* the k nearest neighbours of every point (n x k indices into *bi_out, the caller's) */
+static xai_status knn_nearest(const float *x, int64_t n, int64_t dim, int k, int32_t **bi_out)
+{
+    const int64_t T = 1024; /* tile edge of the distance matrix */
+    int64_t tile = n < T ? n : T;
+    float *bd = xmalloc((size_t)n * k, sizeof(float));
+    int32_t *bi = xmalloc((size_t)n * k, sizeof(int32_t));
+    float *nrm = xmalloc((size_t)n, sizeof(float));
+    float *g = xmalloc((size_t)(tile * tile), sizeof(float));
+    if (!bd || !bi || !nrm || !g) {
+        free(bd), free(bi), free(nrm), free(g);
+        return xai_error_set(XAI_ENOMEM, "spray knn: out of memory for %lld points", (long long)n);
+    }
+    for (size_t i = 0; i < (size_t)n * k; i++) {
+        bd[i] = INFINITY;
+        bi[i] = INT32_MAX;
+    }
+    xai_status st = knn_norms(x, n, dim, nrm);
+    if (st == XAI_OK)
+        knn_tiles(x, n, dim, k, tile, nrm, g, bd, bi);
     free(g), free(nrm), free(bd);
-    /* union symmetrisation: row i holds its own k neighbours plus every j that chose i */
+    if (st != XAI_OK)
+        free(bi), bi = NULL;
+    *bi_out = bi;
+    return st;
+}
+
+/* sort and deduplicate each CSR row in place, compacting the arrays; returns the entries kept */
+static int64_t csr_dedup_rows(int64_t n, int64_t *rowptr, int32_t *col)
+{
+    int64_t w = 0, start = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t end = rowptr[i + 1];
+        qsort(col + start, (size_t)(end - start), sizeof(int32_t), cmp_i32);
+        rowptr[i] = w;
+        for (int64_t p = start; p < end; p++)
+            if (p == start || col[p] != col[p - 1])
+                col[w++] = col[p];
+        start = end;
+    }
+    rowptr[n] = w;
+    return w;
+}
+
+/* union symmetrisation: row i holds its own k neighbours plus every j that chose i, all
+ * with weight 1. Takes bi (freed here). */
+static xai_status knn_symmetrise(int32_t *bi, int64_t n, int k, xai_csr *out)
+{
     int64_t *cnt = xcalloc((size_t)n + 1, sizeof(int64_t));
     if (!cnt) {
         free(bi);
@@ -269,18 +302,7 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
             col[fill[j]++] = (int32_t)i;
         }
     free(bi), free(fill);
-    /* sort and deduplicate each row in place, compacting the arrays */
-    int64_t w = 0, start = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t end = cnt[i + 1];
-        qsort(col + start, (size_t)(end - start), sizeof(int32_t), cmp_i32);
-        cnt[i] = w;
-        for (int64_t p = start; p < end; p++)
-            if (p == start || col[p] != col[p - 1])
-                col[w++] = col[p];
-        start = end;
-    }
-    cnt[n] = w;
+    int64_t w = csr_dedup_rows(n, cnt, col);
     double *val = xmalloc((size_t)w, sizeof(double));
     int32_t *col2 = realloc(col, (size_t)(w > 0 ? w : 1) * sizeof(int32_t));
     if (col2)
@@ -296,6 +318,21 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
     out->col = col;
     out->val = val;
     return XAI_OK;
+}
+
+xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr *out)
+{
+    if (!x || !out || n < 2 || dim < 1 || n > INT32_MAX || dim > INT32_MAX)
+        return xai_error_set(XAI_EINVAL, "spray knn: bad arguments (n=%lld, dim=%lld)",
+                             (long long)n, (long long)dim);
+    if (k < 1 || k >= n)
+        return xai_error_set(XAI_EINVAL, "spray knn: k=%d must be in 1..%lld", k, (long long)n - 1);
+    memset(out, 0, sizeof *out);
+    int32_t *bi = NULL;
+    xai_status st = knn_nearest(x, n, dim, k, &bi);
+    if (st != XAI_OK)
+        return st;
+    return knn_symmetrise(bi, n, k, out);
 }
 
 /* ---- eigenpairs of the normalised Laplacian ----------------------------------------- */
