@@ -635,6 +635,87 @@ static xai_status dense_eigs(const xai_csr *w, const double *isd, const double *
     return st;
 }
 
+/* isd = D^-1/2 of the graph; refuses bad entries and isolated nodes */
+static xai_status inv_sqrt_degrees(const xai_csr *w, double *isd)
+{
+    int64_t n = w->n;
+    for (int64_t i = 0; i < n; i++) {
+        double d = 0;
+        for (int64_t p = w->rowptr[i]; p < w->rowptr[i + 1]; p++) {
+            if (w->col[p] < 0 || w->col[p] >= n || !(w->val[p] >= 0) || !isfinite(w->val[p]))
+                return xai_error_set(XAI_EINVAL, "spray eigs: bad entry in row %lld", (long long)i);
+            d += w->val[p];
+        }
+        if (!(d > 0))
+            return xai_error_set(XAI_EINVAL, "spray eigs: node %lld is isolated", (long long)i);
+        isd[i] = 1.0 / sqrt(d);
+    }
+    return XAI_OK;
+}
+
+/* exact null vectors D^1/2 1_c of the first nz components, unit length, into z (n x nz) */
+static void null_vectors(int64_t n, const int32_t *comp, const double *isd, int nz, double *z)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (comp[i] < nz)
+            z[(size_t)comp[i] * n + i] = 1.0 / isd[i];
+    for (int j = 0; j < nz; j++) {
+        double nr = cblas_dnrm2((int)n, z + (size_t)j * n, 1);
+        cblas_dscal((int)n, 1.0 / nr, z + (size_t)j * n, 1);
+    }
+}
+
+/* the need smallest Laplacian eigenpairs on the complement of Z (1 - the largest of the
+ * normalised adjacency), stored after the nz null pairs in evals and evecs */
+static xai_status complement_eigs(const xai_csr *w, const double *isd, const double *z, int nz,
+                                  int need, xai_spray_eigsolver solver, int dense_max,
+                                  uint64_t seed, double *evals, double *evecs)
+{
+    int64_t n = w->n;
+    double *theta = xmalloc((size_t)need, sizeof(double));
+    double *vecs = xmalloc((size_t)n * (size_t)need, sizeof(double));
+    xai_status st = XAI_OK;
+    if (!theta || !vecs) {
+        st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
+        goto done;
+    }
+    if (solver == XAI_SPRAY_EIG_AUTO)
+        solver = n <= dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
+    if (solver == XAI_SPRAY_EIG_DENSE && n > 8192) {
+        st = xai_error_set(XAI_EINVAL, "spray eigs: the dense solver is limited to 8192 nodes "
+                           "(n=%lld needs %.1f GB); use Lanczos", (long long)n,
+                           (double)n * (double)n * 8e-9);
+        goto done;
+    }
+    st = solver == XAI_SPRAY_EIG_DENSE ? dense_eigs(w, isd, z, nz, need, theta, vecs)
+                                       : lanczos(w, isd, z, nz, need, seed, theta, vecs);
+    if (st != XAI_OK)
+        goto done;
+    for (int j = 0; j < need; j++) {
+        double lam = 1.0 - theta[j];
+        evals[nz + j] = lam < 0 && lam > -1e-12 ? 0.0 : lam;
+        memcpy(evecs + (size_t)(nz + j) * n, vecs + (size_t)j * n, (size_t)n * sizeof(double));
+    }
+done:
+    free(theta), free(vecs);
+    return st;
+}
+
+/* deterministic signs: the entry of largest magnitude of each vector is positive */
+static void fix_signs(double *evecs, int64_t n, int nev)
+{
+    for (int j = 0; j < nev; j++) {
+        double *v = evecs + (size_t)j * n;
+        double nr = cblas_dnrm2((int)n, v, 1);
+        int64_t im = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (fabs(v[i]) > fabs(v[im]) + 1e-12 * nr)
+                im = i;
+        double sc = (v[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
+        cblas_dscal((int)n, sc, v, 1);
+    }
+}
+
 xai_status xai_spray_laplacian_eigs(const xai_csr *w, int nev, xai_spray_eigsolver solver,
                                     int dense_max, uint64_t seed, double *evals, double *evecs,
                                     int *ncomp)
@@ -647,89 +728,37 @@ xai_status xai_spray_laplacian_eigs(const xai_csr *w, int nev, xai_spray_eigsolv
                              (long long)(n < XAI_SPRAY_MAX_EIG ? n : XAI_SPRAY_MAX_EIG));
     double *isd = xmalloc((size_t)n, sizeof(double));
     int32_t *comp = xmalloc((size_t)n, sizeof(int32_t));
-    double *z = NULL, *theta = NULL, *vecs = NULL;
+    double *z = NULL;
     xai_status st = XAI_OK;
     if (!isd || !comp) {
         st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++) {
-        double d = 0;
-        for (int64_t p = w->rowptr[i]; p < w->rowptr[i + 1]; p++) {
-            if (w->col[p] < 0 || w->col[p] >= n || !(w->val[p] >= 0) || !isfinite(w->val[p])) {
-                st = xai_error_set(XAI_EINVAL, "spray eigs: bad entry in row %lld", (long long)i);
-                goto done;
-            }
-            d += w->val[p];
-        }
-        if (!(d > 0)) {
-            st = xai_error_set(XAI_EINVAL, "spray eigs: node %lld is isolated", (long long)i);
-            goto done;
-        }
-        isd[i] = 1.0 / sqrt(d);
-    }
+    if ((st = inv_sqrt_degrees(w, isd)) != XAI_OK)
+        goto done;
     int nc = components(w, comp);
     if (ncomp)
         *ncomp = nc;
     int nz = nc < nev ? nc : nev;
-    /* exact null vectors D^1/2 1_c of the first nz components */
     z = xcalloc((size_t)n * (size_t)(nz > 0 ? nz : 1), sizeof(double));
     if (!z) {
         st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++)
-        if (comp[i] < nz)
-            z[(size_t)comp[i] * n + i] = 1.0 / isd[i];
-    for (int j = 0; j < nz; j++) {
-        double nr = cblas_dnrm2((int)n, z + (size_t)j * n, 1);
-        cblas_dscal((int)n, 1.0 / nr, z + (size_t)j * n, 1);
-    }
+    null_vectors(n, comp, isd, nz, z);
     for (int j = 0; j < nz; j++) {
         evals[j] = 0.0;
         memcpy(evecs + (size_t)j * n, z + (size_t)j * n, (size_t)n * sizeof(double));
     }
+    /* when every component is already used as a Z vector the complement must be covered
+     * too: then Z holds all nc components and need <= n - nc */
     int need = nev - nz;
-    if (need > 0) {
-        /* when every component is already used as a Z vector the complement must be covered
-         * too: then Z holds all nc components and need <= n - nc */
-        theta = xmalloc((size_t)need, sizeof(double));
-        vecs = xmalloc((size_t)n * (size_t)need, sizeof(double));
-        if (!theta || !vecs) {
-            st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
-            goto done;
-        }
-        if (solver == XAI_SPRAY_EIG_AUTO)
-            solver = n <= dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
-        if (solver == XAI_SPRAY_EIG_DENSE && n > 8192) {
-            st = xai_error_set(XAI_EINVAL, "spray eigs: the dense solver is limited to 8192 nodes "
-                               "(n=%lld needs %.1f GB); use Lanczos", (long long)n,
-                               (double)n * (double)n * 8e-9);
-            goto done;
-        }
-        st = solver == XAI_SPRAY_EIG_DENSE ? dense_eigs(w, isd, z, nz, need, theta, vecs)
-                                           : lanczos(w, isd, z, nz, need, seed, theta, vecs);
-        if (st != XAI_OK)
-            goto done;
-        for (int j = 0; j < need; j++) {
-            double lam = 1.0 - theta[j];
-            evals[nz + j] = lam < 0 && lam > -1e-12 ? 0.0 : lam;
-            memcpy(evecs + (size_t)(nz + j) * n, vecs + (size_t)j * n, (size_t)n * sizeof(double));
-        }
-    }
-    /* deterministic signs: the entry of largest magnitude is positive */
-    for (int j = 0; j < nev; j++) {
-        double *v = evecs + (size_t)j * n;
-        double nr = cblas_dnrm2((int)n, v, 1);
-        int64_t im = 0;
-        for (int64_t i = 1; i < n; i++)
-            if (fabs(v[i]) > fabs(v[im]) + 1e-12 * nr)
-                im = i;
-        double sc = (v[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
-        cblas_dscal((int)n, sc, v, 1);
-    }
+    if (need > 0 &&
+        (st = complement_eigs(w, isd, z, nz, need, solver, dense_max, seed, evals, evecs)) != XAI_OK)
+        goto done;
+    fix_signs(evecs, n, nev);
 done:
-    free(isd), free(comp), free(z), free(theta), free(vecs);
+    free(isd), free(comp), free(z);
     return st;
 }
 
