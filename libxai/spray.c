@@ -774,9 +774,10 @@ static double sqdist(const double *a, const double *b, int d)
     return s;
 }
 
-/* one k-means++ seeded Lloyd run; returns inertia */
-static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_iter, uint64_t *rs,
-                          int *lab, double *c, double *dmin, int64_t *cnt)
+/* k-means++ seeding (Arthur & Vassilvitskii 2007): centres drawn with probability
+ * proportional to the squared distance to the nearest centre so far */
+static void kmeanspp_seed(const double *x, int64_t n, int dim, int k, uint64_t *rs, double *c,
+                          double *dmin)
 {
     int64_t first = (int64_t)(xai_splitmix_unit(rs) * (double)n);
     if (first >= n)
@@ -812,52 +813,74 @@ static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_it
             tot += dmin[i];
         }
     }
+}
+
+/* Lloyd's assignment step: each point to its nearest centre (distance into dmin);
+ * returns whether any label changed, the inertia into *inertia */
+static int kmeans_assign(const double *x, int64_t n, int dim, int k, const double *c, int *lab,
+                         double *dmin, double *inertia)
+{
+    int changed = 0;
+    *inertia = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int best = 0;
+        double bd = sqdist(x + i * dim, c, dim);
+        for (int cc = 1; cc < k; cc++) {
+            double d = sqdist(x + i * dim, c + (size_t)cc * dim, dim);
+            if (d < bd) {
+                bd = d;
+                best = cc;
+            }
+        }
+        dmin[i] = bd;
+        *inertia += bd;
+        if (lab[i] != best) {
+            lab[i] = best;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
+/* Lloyd's update step: centres to their cluster means; an empty cluster moves to the point
+ * farthest from its centre */
+static void kmeans_update(const double *x, int64_t n, int dim, int k, const int *lab, double *c,
+                          double *dmin, int64_t *cnt)
+{
+    memset(c, 0, (size_t)k * dim * sizeof(double));
+    memset(cnt, 0, (size_t)k * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) {
+        cnt[lab[i]]++;
+        for (int j = 0; j < dim; j++)
+            c[(size_t)lab[i] * dim + j] += x[i * dim + j];
+    }
+    for (int cc = 0; cc < k; cc++) {
+        if (cnt[cc] > 0) {
+            for (int j = 0; j < dim; j++)
+                c[(size_t)cc * dim + j] /= (double)cnt[cc];
+        } else {
+            int64_t far = 0;
+            for (int64_t i = 1; i < n; i++)
+                if (dmin[i] > dmin[far])
+                    far = i;
+            memcpy(c + (size_t)cc * dim, x + far * dim, (size_t)dim * sizeof(double));
+            dmin[far] = 0;
+        }
+    }
+}
+
+/* one k-means++ seeded Lloyd run; returns inertia */
+static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_iter, uint64_t *rs,
+                          int *lab, double *c, double *dmin, int64_t *cnt)
+{
+    kmeanspp_seed(x, n, dim, k, rs, c, dmin);
     for (int64_t i = 0; i < n; i++)
         lab[i] = -1;
     double inertia = 0;
     for (int it = 0; it < max_iter; it++) {
-        int changed = 0;
-        inertia = 0;
-        for (int64_t i = 0; i < n; i++) {
-            int best = 0;
-            double bd = sqdist(x + i * dim, c, dim);
-            for (int cc = 1; cc < k; cc++) {
-                double d = sqdist(x + i * dim, c + (size_t)cc * dim, dim);
-                if (d < bd) {
-                    bd = d;
-                    best = cc;
-                }
-            }
-            dmin[i] = bd;
-            inertia += bd;
-            if (lab[i] != best) {
-                lab[i] = best;
-                changed = 1;
-            }
-        }
-        if (!changed)
+        if (!kmeans_assign(x, n, dim, k, c, lab, dmin, &inertia))
             break;
-        memset(c, 0, (size_t)k * dim * sizeof(double));
-        memset(cnt, 0, (size_t)k * sizeof(int64_t));
-        for (int64_t i = 0; i < n; i++) {
-            cnt[lab[i]]++;
-            for (int j = 0; j < dim; j++)
-                c[(size_t)lab[i] * dim + j] += x[i * dim + j];
-        }
-        for (int cc = 0; cc < k; cc++) {
-            if (cnt[cc] > 0) {
-                for (int j = 0; j < dim; j++)
-                    c[(size_t)cc * dim + j] /= (double)cnt[cc];
-            } else {
-                /* empty cluster: move it to the point farthest from its centre */
-                int64_t far = 0;
-                for (int64_t i = 1; i < n; i++)
-                    if (dmin[i] > dmin[far])
-                        far = i;
-                memcpy(c + (size_t)cc * dim, x + far * dim, (size_t)dim * sizeof(double));
-                dmin[far] = 0;
-            }
-        }
+        kmeans_update(x, n, dim, k, lab, c, dmin, cnt);
     }
     return inertia;
 }
