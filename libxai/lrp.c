@@ -135,6 +135,71 @@ static const char *skip_ws(const char *s)
     return s;
 }
 
+/* the parenthesised parameters of a rule: name is cut at '(' and up to two numbers go into p */
+static xai_status rule_params(char *name, double p[2], int *np_)
+{
+    char *par = strchr(name, '(');
+    *np_ = 0;
+    if (!par)
+        return XAI_OK;
+    char *end = strchr(par, ')');
+    if (!end || end[1] != '\0')
+        XAI_FAIL(XAI_EINVAL, "rule '%s': missing or misplaced ')'", name);
+    *par = '\0';
+    *end = '\0';
+    char *q = par + 1;
+    while (*skip_ws(q)) {
+        if (*np_ == 2)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': too many parameters", name);
+        char *e;
+        p[(*np_)++] = strtod(q, &e);
+        if (e == q)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': bad number '%s'", name, q);
+        q = (char *)skip_ws(e);
+        if (*q == ',')
+            q++;
+        else if (*q)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': expected ',' in parameters", name);
+    }
+    return XAI_OK;
+}
+
+/* the given parameters over the rule's defaults, with each rule's constraints */
+static xai_status rule_set_params(xai_rule *r, const double p[2], int np_)
+{
+    switch (r->kind) {
+    case XAI_RULE_EPSILON:
+        if (np_)
+            r->epsilon = (float)p[0];
+        if (r->epsilon < 0)
+            XAI_FAIL(XAI_EINVAL, "epsilon must be >= 0");
+        break;
+    case XAI_RULE_GAMMA:
+        if (np_)
+            r->gamma = (float)p[0];
+        break;
+    case XAI_RULE_ALPHABETA:
+        if (np_ == 2) {
+            r->alpha = (float)p[0];
+            r->beta = (float)p[1];
+        } else if (np_ == 1) {
+            XAI_FAIL(XAI_EINVAL, "alphabeta takes two parameters (alpha, beta)");
+        }
+        if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
+            XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
+        break;
+    case XAI_RULE_ZBOX:
+        r->low = (float)p[0];
+        r->high = (float)p[1];
+        if (!(r->low < r->high))
+            XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
+        break;
+    default:
+        break;
+    }
+    return XAI_OK;
+}
+
 static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
 {
     char buf[128];
@@ -145,30 +210,11 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
         buf[--len] = '\0';
     char *name = (char *)skip_ws(buf);
-    char *par = strchr(name, '(');
     double p[2] = {0, 0};
-    int np_ = 0;
-    if (par) {
-        char *end = strchr(par, ')');
-        if (!end || end[1] != '\0')
-            XAI_FAIL(XAI_EINVAL, "rule '%s': missing or misplaced ')'", name);
-        *par = '\0';
-        *end = '\0';
-        char *q = par + 1;
-        while (*skip_ws(q)) {
-            if (np_ == 2)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': too many parameters", name);
-            char *e;
-            p[np_++] = strtod(q, &e);
-            if (e == q)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': bad number '%s'", name, q);
-            q = (char *)skip_ws(e);
-            if (*q == ',')
-                q++;
-            else if (*q)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': expected ',' in parameters", name);
-        }
-    }
+    int np_;
+    xai_status st = rule_params(name, p, &np_);
+    if (st)
+        return st;
     size_t nl = strlen(name);
     while (nl && name[nl - 1] == ' ')
         name[--nl] = '\0';
@@ -186,37 +232,7 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
         rule_defaults(r, tab[i].k);
         if (np_ > tab[i].params || (tab[i].params == 2 && np_ != 2 && tab[i].k == XAI_RULE_ZBOX))
             XAI_FAIL(XAI_EINVAL, "rule '%s' takes %d parameter(s)", name, tab[i].params);
-        switch (tab[i].k) {
-        case XAI_RULE_EPSILON:
-            if (np_)
-                r->epsilon = (float)p[0];
-            if (r->epsilon < 0)
-                XAI_FAIL(XAI_EINVAL, "epsilon must be >= 0");
-            break;
-        case XAI_RULE_GAMMA:
-            if (np_)
-                r->gamma = (float)p[0];
-            break;
-        case XAI_RULE_ALPHABETA:
-            if (np_ == 2) {
-                r->alpha = (float)p[0];
-                r->beta = (float)p[1];
-            } else if (np_ == 1) {
-                XAI_FAIL(XAI_EINVAL, "alphabeta takes two parameters (alpha, beta)");
-            }
-            if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
-                XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
-            break;
-        case XAI_RULE_ZBOX:
-            r->low = (float)p[0];
-            r->high = (float)p[1];
-            if (!(r->low < r->high))
-                XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
-            break;
-        default:
-            break;
-        }
-        return XAI_OK;
+        return rule_set_params(r, p, np_);
     }
     XAI_FAIL(XAI_EINVAL, "unknown rule '%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient)", name);
 }
