@@ -192,15 +192,80 @@ static xai_status parse_descr(cursor *c, npy_desc *d)
                          c->name, s);
 }
 
+/* what the header dict has given so far; an unsupported dtype is kept to be reported only
+ * after the header is known to be well formed */
+typedef struct {
+    int have_descr, have_fortran, have_shape, fortran;
+    xai_status dtype_st;
+    char dtype_msg[512];
+} header_keys;
+
+/* after an unsupported 'descr': skip its value, a string (already consumed by parse_descr)
+ * or a bracketed list */
+static xai_status skip_descr(cursor *c, const char *name)
+{
+    skip_ws(c);
+    if (c->p < c->end && *c->p != '[' && *c->p != '(')
+        return XAI_OK;
+    int depth = 0;
+    for (; c->p < c->end; c->p++) {
+        if (*c->p == '[' || *c->p == '(')
+            depth++;
+        else if ((*c->p == ']' || *c->p == ')') && --depth == 0) {
+            c->p++;
+            break;
+        }
+    }
+    if (depth != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: unbalanced 'descr'", name);
+    return XAI_OK;
+}
+
+static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int allow_int, header_keys *hk)
+{
+    hk->have_descr = 1;
+    xai_status st = parse_descr(c, d);
+    if (st == XAI_OK && d->kind != 'f' && !allow_int)
+        st = xai_error_set(XAI_EUNSUPPORTED, "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
+                           name, d->descr);
+    if (st != XAI_EUNSUPPORTED)
+        return st;
+    hk->dtype_st = st;
+    snprintf(hk->dtype_msg, sizeof hk->dtype_msg, "%s", xai_last_error());
+    return skip_descr(c, name);
+}
+
+/* the value of one key of the header dict; each of the three keys once, no other */
+static xai_status header_value(cursor *c, const char *name, const char *key, npy_desc *d, int allow_int,
+                               header_keys *hk)
+{
+    if (strcmp(key, "descr") == 0 && !hk->have_descr)
+        return header_descr(c, name, d, allow_int, hk);
+    if (strcmp(key, "fortran_order") == 0 && !hk->have_fortran) {
+        hk->have_fortran = 1;
+        if (match_word(c, "True"))
+            hk->fortran = 1;
+        else if (match_word(c, "False"))
+            hk->fortran = 0;
+        else
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: 'fortran_order' is not True or False", name);
+        return XAI_OK;
+    }
+    if (strcmp(key, "shape") == 0 && !hk->have_shape) {
+        hk->have_shape = 1;
+        return parse_shape(c, d);
+    }
+    if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 || strcmp(key, "shape") == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: duplicate key '%s'", name, key);
+    return xai_error_set(XAI_EFORMAT, "%s: bad header: unexpected key '%s'", name, key);
+}
+
 /* Parse the header dict literal; sets every field of d except count. */
 static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d, int allow_int)
 {
     cursor c = {h, h + n, name};
-    int have_descr = 0, have_fortran = 0, have_shape = 0, fortran = 0;
+    header_keys hk = {0};
     xai_status st;
-    /* Report an unsupported dtype only after the header is known to be well formed. */
-    xai_status dtype_st = XAI_OK;
-    char dtype_msg[512] = "";
 
     memset(d, 0, sizeof *d);
     if (!accept(&c, '{'))
@@ -213,57 +278,8 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected a quoted key", name);
         if (!accept(&c, ':'))
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected ':' after '%s'", name, key);
-        if (strcmp(key, "descr") == 0 && !have_descr) {
-            have_descr = 1;
-            st = parse_descr(&c, d);
-            if (st == XAI_OK && d->kind != 'f' && !allow_int)
-                st = xai_error_set(XAI_EUNSUPPORTED,
-                                   "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
-                                   name, d->descr);
-            if (st == XAI_EUNSUPPORTED) {
-                dtype_st = st;
-                snprintf(dtype_msg, sizeof dtype_msg, "%s", xai_last_error());
-                /* skip the value: a string or a bracketed list */
-                skip_ws(&c);
-                if (c.p < c.end && *c.p != '[' && *c.p != '(') {
-                    /* string already consumed by parse_descr */
-                } else {
-                    int depth = 0;
-                    for (; c.p < c.end; c.p++) {
-                        if (*c.p == '[' || *c.p == '(')
-                            depth++;
-                        else if ((*c.p == ']' || *c.p == ')') && --depth == 0) {
-                            c.p++;
-                            break;
-                        }
-                    }
-                    if (depth != 0)
-                        return xai_error_set(XAI_EFORMAT, "%s: bad header: unbalanced 'descr'",
-                                             name);
-                }
-            } else if (st != XAI_OK) {
-                return st;
-            }
-        } else if (strcmp(key, "fortran_order") == 0 && !have_fortran) {
-            have_fortran = 1;
-            if (match_word(&c, "True"))
-                fortran = 1;
-            else if (match_word(&c, "False"))
-                fortran = 0;
-            else
-                return xai_error_set(XAI_EFORMAT,
-                                     "%s: bad header: 'fortran_order' is not True or False", name);
-        } else if (strcmp(key, "shape") == 0 && !have_shape) {
-            have_shape = 1;
-            st = parse_shape(&c, d);
-            if (st != XAI_OK)
-                return st;
-        } else if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 ||
-                   strcmp(key, "shape") == 0) {
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: duplicate key '%s'", name, key);
-        } else {
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: unexpected key '%s'", name, key);
-        }
+        if ((st = header_value(&c, name, key, d, allow_int, &hk)) != XAI_OK)
+            return st;
         if (accept(&c, ','))
             continue;
         if (accept(&c, '}'))
@@ -273,12 +289,12 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
     skip_ws(&c);
     if (c.p != c.end)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: trailing bytes after the dict", name);
-    if (!have_descr || !have_fortran || !have_shape)
+    if (!hk.have_descr || !hk.have_fortran || !hk.have_shape)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: missing key '%s'", name,
-                             !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
-    if (dtype_st != XAI_OK)
-        return xai_error_set(dtype_st, "%s", dtype_msg);
-    if (fortran)
+                             !hk.have_descr ? "descr" : !hk.have_fortran ? "fortran_order" : "shape");
+    if (hk.dtype_st != XAI_OK)
+        return xai_error_set(hk.dtype_st, "%s", hk.dtype_msg);
+    if (hk.fortran)
         return xai_error_set(XAI_EUNSUPPORTED,
                              "%s: Fortran-order arrays are not supported (save with C order)", name);
     return XAI_OK;
