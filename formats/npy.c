@@ -653,17 +653,10 @@ void xai_npy_free(xai_npy *a)
     memset(a, 0, sizeof *a);
 }
 
-xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data)
+/* the element count of a shape to save; refuses bad arguments and counts past SIZE_MAX / 4 */
+static xai_status save_count(const char *path, int ndim, const int64_t *shape, const float *data, uint64_t *count)
 {
-    char hdr[128 + XAI_NPY_MAX_DIMS * 24];
-    uint64_t count = 1;
-    size_t n, total;
-    xai_atomic_file af;
-    xai_status st;
     int zero = 0;
-
-    if (!path || !*path)
-        return xai_error_set(XAI_EINVAL, "xai_npy_save: empty path");
     if (ndim < 0 || ndim > XAI_NPY_MAX_DIMS)
         return xai_error_set(XAI_EINVAL, "%s: cannot save %d dimensions (0..%d)", path, ndim,
                              XAI_NPY_MAX_DIMS);
@@ -676,65 +669,85 @@ xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const 
         if (shape[i] == 0)
             zero = 1;
     }
+    *count = 1;
     if (zero) {
-        count = 0;
+        *count = 0;
     } else {
         for (int i = 0; i < ndim; i++) {
-            if (count > (uint64_t)SIZE_MAX / 4 / (uint64_t)shape[i])
+            if (*count > (uint64_t)SIZE_MAX / 4 / (uint64_t)shape[i])
                 return xai_error_set(XAI_EINVAL, "%s: shape is too large", path);
-            count *= (uint64_t)shape[i];
+            *count *= (uint64_t)shape[i];
         }
     }
-    if (count && !data)
+    if (*count && !data)
         return xai_error_set(XAI_EINVAL, "%s: NULL data", path);
+    return XAI_OK;
+}
 
-    n = (size_t)snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+/* the version 1.0 header dict of a little-endian float32 C-order array into hdr; returns its
+ * length. Padded with spaces so that magic + header end on a 64-byte boundary, then '\n'. */
+static size_t save_header(char *hdr, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t n = (size_t)snprintf(hdr, cap, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (int i = 0; i < ndim; i++)
-        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s%lld", i ? ", " : "",
-                              (long long)shape[i]);
-    n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s), }", ndim == 1 ? "," : "");
-    /* Pad with spaces so that magic + header end on a 64-byte boundary, then '\n'. */
-    total = 10 + n + 1;
+        n += (size_t)snprintf(hdr + n, cap - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    n += (size_t)snprintf(hdr + n, cap - n, "%s), }", ndim == 1 ? "," : "");
+    size_t total = 10 + n + 1;
     total = (total + 63) / 64 * 64;
     while (10 + n + 1 < total)
         hdr[n++] = ' ';
     hdr[n++] = '\n';
+    return n;
+}
 
+/* the data as little-endian float32, byte-swapped in chunks on a big-endian host; 0 on a
+ * write error */
+static int write_le_floats(FILE *f, const float *data, uint64_t count)
+{
+    if (HOST_LITTLE)
+        return !(count && fwrite(data, 4, (size_t)count, f) != (size_t)count);
+    unsigned char chunk[4096];
+    for (size_t i = 0; i < count;) {
+        size_t k = 0;
+        for (; k < sizeof chunk / 4 && i < count; k++, i++) {
+            uint32_t u;
+            memcpy(&u, &data[i], 4);
+            chunk[4 * k] = (unsigned char)u;
+            chunk[4 * k + 1] = (unsigned char)(u >> 8);
+            chunk[4 * k + 2] = (unsigned char)(u >> 16);
+            chunk[4 * k + 3] = (unsigned char)(u >> 24);
+        }
+        if (fwrite(chunk, 4, k, f) != k)
+            return 0;
+    }
+    return 1;
+}
+
+xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data)
+{
+    char hdr[128 + XAI_NPY_MAX_DIMS * 24];
+    uint64_t count = 0;
+    xai_atomic_file af;
+    xai_status st;
+
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_save: empty path");
+    if ((st = save_count(path, ndim, shape, data, &count)) != XAI_OK)
+        return st;
+    size_t n = save_header(hdr, sizeof hdr, ndim, shape);
     st = xai_atomic_begin(path, &af);
     if (st != XAI_OK)
         return st;
-    {
-        unsigned char pre[10];
-        memcpy(pre, MAGIC, MAGIC_LEN);
-        pre[6] = 1;
-        pre[7] = 0;
-        pre[8] = (unsigned char)(n & 0xff);
-        pre[9] = (unsigned char)(n >> 8);
-        if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(hdr, 1, n, af.f) != n)
-            goto fail;
-    }
-    if (HOST_LITTLE) {
-        if (count && fwrite(data, 4, (size_t)count, af.f) != (size_t)count)
-            goto fail;
-    } else {
-        unsigned char chunk[4096];
-        for (size_t i = 0; i < count;) {
-            size_t k = 0;
-            for (; k < sizeof chunk / 4 && i < count; k++, i++) {
-                uint32_t u;
-                memcpy(&u, &data[i], 4);
-                chunk[4 * k] = (unsigned char)u;
-                chunk[4 * k + 1] = (unsigned char)(u >> 8);
-                chunk[4 * k + 2] = (unsigned char)(u >> 16);
-                chunk[4 * k + 3] = (unsigned char)(u >> 24);
-            }
-            if (fwrite(chunk, 4, k, af.f) != k)
-                goto fail;
-        }
+    unsigned char pre[10];
+    memcpy(pre, MAGIC, MAGIC_LEN);
+    pre[6] = 1;
+    pre[7] = 0;
+    pre[8] = (unsigned char)(n & 0xff);
+    pre[9] = (unsigned char)(n >> 8);
+    if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(hdr, 1, n, af.f) != n || !write_le_floats(af.f, data, count)) {
+        st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
+        xai_atomic_abort(&af);
+        return st;
     }
     return xai_atomic_commit(&af);
-fail:
-    st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
-    xai_atomic_abort(&af);
-    return st;
 }
