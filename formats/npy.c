@@ -192,15 +192,80 @@ static xai_status parse_descr(cursor *c, npy_desc *d)
                          c->name, s);
 }
 
+/* what the header dict has given so far; an unsupported dtype is kept to be reported only
+ * after the header is known to be well formed */
+typedef struct {
+    int have_descr, have_fortran, have_shape, fortran;
+    xai_status dtype_st;
+    char dtype_msg[512];
+} header_keys;
+
+/* after an unsupported 'descr': skip its value, a string (already consumed by parse_descr)
+ * or a bracketed list */
+static xai_status skip_descr(cursor *c, const char *name)
+{
+    skip_ws(c);
+    if (c->p < c->end && *c->p != '[' && *c->p != '(')
+        return XAI_OK;
+    int depth = 0;
+    for (; c->p < c->end; c->p++) {
+        if (*c->p == '[' || *c->p == '(')
+            depth++;
+        else if ((*c->p == ']' || *c->p == ')') && --depth == 0) {
+            c->p++;
+            break;
+        }
+    }
+    if (depth != 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: unbalanced 'descr'", name);
+    return XAI_OK;
+}
+
+static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int allow_int, header_keys *hk)
+{
+    hk->have_descr = 1;
+    xai_status st = parse_descr(c, d);
+    if (st == XAI_OK && d->kind != 'f' && !allow_int)
+        st = xai_error_set(XAI_EUNSUPPORTED, "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
+                           name, d->descr);
+    if (st != XAI_EUNSUPPORTED)
+        return st;
+    hk->dtype_st = st;
+    snprintf(hk->dtype_msg, sizeof hk->dtype_msg, "%s", xai_last_error());
+    return skip_descr(c, name);
+}
+
+/* the value of one key of the header dict; each of the three keys once, no other */
+static xai_status header_value(cursor *c, const char *name, const char *key, npy_desc *d, int allow_int,
+                               header_keys *hk)
+{
+    if (strcmp(key, "descr") == 0 && !hk->have_descr)
+        return header_descr(c, name, d, allow_int, hk);
+    if (strcmp(key, "fortran_order") == 0 && !hk->have_fortran) {
+        hk->have_fortran = 1;
+        if (match_word(c, "True"))
+            hk->fortran = 1;
+        else if (match_word(c, "False"))
+            hk->fortran = 0;
+        else
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: 'fortran_order' is not True or False", name);
+        return XAI_OK;
+    }
+    if (strcmp(key, "shape") == 0 && !hk->have_shape) {
+        hk->have_shape = 1;
+        return parse_shape(c, d);
+    }
+    if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 || strcmp(key, "shape") == 0)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: duplicate key '%s'", name, key);
+    return xai_error_set(XAI_EFORMAT, "%s: bad header: unexpected key '%s'", name, key);
+}
+
 /* Parse the header dict literal; sets every field of d except count. */
 static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d, int allow_int)
 {
     cursor c = {h, h + n, name};
-    int have_descr = 0, have_fortran = 0, have_shape = 0, fortran = 0;
+    header_keys hk = {0};
     xai_status st;
-    /* Report an unsupported dtype only after the header is known to be well formed. */
-    xai_status dtype_st = XAI_OK;
-    char dtype_msg[512] = "";
 
     memset(d, 0, sizeof *d);
     if (!accept(&c, '{'))
@@ -213,57 +278,8 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected a quoted key", name);
         if (!accept(&c, ':'))
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected ':' after '%s'", name, key);
-        if (strcmp(key, "descr") == 0 && !have_descr) {
-            have_descr = 1;
-            st = parse_descr(&c, d);
-            if (st == XAI_OK && d->kind != 'f' && !allow_int)
-                st = xai_error_set(XAI_EUNSUPPORTED,
-                                   "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
-                                   name, d->descr);
-            if (st == XAI_EUNSUPPORTED) {
-                dtype_st = st;
-                snprintf(dtype_msg, sizeof dtype_msg, "%s", xai_last_error());
-                /* skip the value: a string or a bracketed list */
-                skip_ws(&c);
-                if (c.p < c.end && *c.p != '[' && *c.p != '(') {
-                    /* string already consumed by parse_descr */
-                } else {
-                    int depth = 0;
-                    for (; c.p < c.end; c.p++) {
-                        if (*c.p == '[' || *c.p == '(')
-                            depth++;
-                        else if ((*c.p == ']' || *c.p == ')') && --depth == 0) {
-                            c.p++;
-                            break;
-                        }
-                    }
-                    if (depth != 0)
-                        return xai_error_set(XAI_EFORMAT, "%s: bad header: unbalanced 'descr'",
-                                             name);
-                }
-            } else if (st != XAI_OK) {
-                return st;
-            }
-        } else if (strcmp(key, "fortran_order") == 0 && !have_fortran) {
-            have_fortran = 1;
-            if (match_word(&c, "True"))
-                fortran = 1;
-            else if (match_word(&c, "False"))
-                fortran = 0;
-            else
-                return xai_error_set(XAI_EFORMAT,
-                                     "%s: bad header: 'fortran_order' is not True or False", name);
-        } else if (strcmp(key, "shape") == 0 && !have_shape) {
-            have_shape = 1;
-            st = parse_shape(&c, d);
-            if (st != XAI_OK)
-                return st;
-        } else if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 ||
-                   strcmp(key, "shape") == 0) {
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: duplicate key '%s'", name, key);
-        } else {
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: unexpected key '%s'", name, key);
-        }
+        if ((st = header_value(&c, name, key, d, allow_int, &hk)) != XAI_OK)
+            return st;
         if (accept(&c, ','))
             continue;
         if (accept(&c, '}'))
@@ -273,12 +289,12 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
     skip_ws(&c);
     if (c.p != c.end)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: trailing bytes after the dict", name);
-    if (!have_descr || !have_fortran || !have_shape)
+    if (!hk.have_descr || !hk.have_fortran || !hk.have_shape)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: missing key '%s'", name,
-                             !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
-    if (dtype_st != XAI_OK)
-        return xai_error_set(dtype_st, "%s", dtype_msg);
-    if (fortran)
+                             !hk.have_descr ? "descr" : !hk.have_fortran ? "fortran_order" : "shape");
+    if (hk.dtype_st != XAI_OK)
+        return xai_error_set(hk.dtype_st, "%s", hk.dtype_msg);
+    if (hk.fortran)
         return xai_error_set(XAI_EUNSUPPORTED,
                              "%s: Fortran-order arrays are not supported (save with C order)", name);
     return XAI_OK;
@@ -637,17 +653,10 @@ void xai_npy_free(xai_npy *a)
     memset(a, 0, sizeof *a);
 }
 
-xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data)
+/* the element count of a shape to save; refuses bad arguments and counts past SIZE_MAX / 4 */
+static xai_status save_count(const char *path, int ndim, const int64_t *shape, const float *data, uint64_t *count)
 {
-    char hdr[128 + XAI_NPY_MAX_DIMS * 24];
-    uint64_t count = 1;
-    size_t n, total;
-    xai_atomic_file af;
-    xai_status st;
     int zero = 0;
-
-    if (!path || !*path)
-        return xai_error_set(XAI_EINVAL, "xai_npy_save: empty path");
     if (ndim < 0 || ndim > XAI_NPY_MAX_DIMS)
         return xai_error_set(XAI_EINVAL, "%s: cannot save %d dimensions (0..%d)", path, ndim,
                              XAI_NPY_MAX_DIMS);
@@ -660,65 +669,85 @@ xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const 
         if (shape[i] == 0)
             zero = 1;
     }
+    *count = 1;
     if (zero) {
-        count = 0;
+        *count = 0;
     } else {
         for (int i = 0; i < ndim; i++) {
-            if (count > (uint64_t)SIZE_MAX / 4 / (uint64_t)shape[i])
+            if (*count > (uint64_t)SIZE_MAX / 4 / (uint64_t)shape[i])
                 return xai_error_set(XAI_EINVAL, "%s: shape is too large", path);
-            count *= (uint64_t)shape[i];
+            *count *= (uint64_t)shape[i];
         }
     }
-    if (count && !data)
+    if (*count && !data)
         return xai_error_set(XAI_EINVAL, "%s: NULL data", path);
+    return XAI_OK;
+}
 
-    n = (size_t)snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+/* the version 1.0 header dict of a little-endian float32 C-order array into hdr; returns its
+ * length. Padded with spaces so that magic + header end on a 64-byte boundary, then '\n'. */
+static size_t save_header(char *hdr, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t n = (size_t)snprintf(hdr, cap, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (int i = 0; i < ndim; i++)
-        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s%lld", i ? ", " : "",
-                              (long long)shape[i]);
-    n += (size_t)snprintf(hdr + n, sizeof hdr - n, "%s), }", ndim == 1 ? "," : "");
-    /* Pad with spaces so that magic + header end on a 64-byte boundary, then '\n'. */
-    total = 10 + n + 1;
+        n += (size_t)snprintf(hdr + n, cap - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    n += (size_t)snprintf(hdr + n, cap - n, "%s), }", ndim == 1 ? "," : "");
+    size_t total = 10 + n + 1;
     total = (total + 63) / 64 * 64;
     while (10 + n + 1 < total)
         hdr[n++] = ' ';
     hdr[n++] = '\n';
+    return n;
+}
 
+/* the data as little-endian float32, byte-swapped in chunks on a big-endian host; 0 on a
+ * write error */
+static int write_le_floats(FILE *f, const float *data, uint64_t count)
+{
+    if (HOST_LITTLE)
+        return !(count && fwrite(data, 4, (size_t)count, f) != (size_t)count);
+    unsigned char chunk[4096];
+    for (size_t i = 0; i < count;) {
+        size_t k = 0;
+        for (; k < sizeof chunk / 4 && i < count; k++, i++) {
+            uint32_t u;
+            memcpy(&u, &data[i], 4);
+            chunk[4 * k] = (unsigned char)u;
+            chunk[4 * k + 1] = (unsigned char)(u >> 8);
+            chunk[4 * k + 2] = (unsigned char)(u >> 16);
+            chunk[4 * k + 3] = (unsigned char)(u >> 24);
+        }
+        if (fwrite(chunk, 4, k, f) != k)
+            return 0;
+    }
+    return 1;
+}
+
+xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const float *data)
+{
+    char hdr[128 + XAI_NPY_MAX_DIMS * 24];
+    uint64_t count = 0;
+    xai_atomic_file af;
+    xai_status st;
+
+    if (!path || !*path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_save: empty path");
+    if ((st = save_count(path, ndim, shape, data, &count)) != XAI_OK)
+        return st;
+    size_t n = save_header(hdr, sizeof hdr, ndim, shape);
     st = xai_atomic_begin(path, &af);
     if (st != XAI_OK)
         return st;
-    {
-        unsigned char pre[10];
-        memcpy(pre, MAGIC, MAGIC_LEN);
-        pre[6] = 1;
-        pre[7] = 0;
-        pre[8] = (unsigned char)(n & 0xff);
-        pre[9] = (unsigned char)(n >> 8);
-        if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(hdr, 1, n, af.f) != n)
-            goto fail;
-    }
-    if (HOST_LITTLE) {
-        if (count && fwrite(data, 4, (size_t)count, af.f) != (size_t)count)
-            goto fail;
-    } else {
-        unsigned char chunk[4096];
-        for (size_t i = 0; i < count;) {
-            size_t k = 0;
-            for (; k < sizeof chunk / 4 && i < count; k++, i++) {
-                uint32_t u;
-                memcpy(&u, &data[i], 4);
-                chunk[4 * k] = (unsigned char)u;
-                chunk[4 * k + 1] = (unsigned char)(u >> 8);
-                chunk[4 * k + 2] = (unsigned char)(u >> 16);
-                chunk[4 * k + 3] = (unsigned char)(u >> 24);
-            }
-            if (fwrite(chunk, 4, k, af.f) != k)
-                goto fail;
-        }
+    unsigned char pre[10];
+    memcpy(pre, MAGIC, MAGIC_LEN);
+    pre[6] = 1;
+    pre[7] = 0;
+    pre[8] = (unsigned char)(n & 0xff);
+    pre[9] = (unsigned char)(n >> 8);
+    if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(hdr, 1, n, af.f) != n || !write_le_floats(af.f, data, count)) {
+        st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
+        xai_atomic_abort(&af);
+        return st;
     }
     return xai_atomic_commit(&af);
-fail:
-    st = xai_error_set(XAI_EIO, "%s: write failed: %s", path, strerror(errno));
-    xai_atomic_abort(&af);
-    return st;
 }

@@ -394,12 +394,72 @@ static size_t count_fields(const char *p, size_t n)
     return k;
 }
 
+/* the columns of the first line: its names, or 1..ncols under XAI_TSV_NO_HEADER; names must
+ * be non-empty and unique. Every column starts as a number column. */
+static xai_status tsv_header(xai_tsv *t, const char *line, size_t n, size_t ncols, const char *name,
+                             unsigned flags)
+{
+    for (size_t c = 0, start = 0; c < ncols; c++) {
+        size_t stop = start;
+        char num[32];
+        xai_status st;
+        while (stop < n && line[stop] != '\t')
+            stop++;
+        if (flags & XAI_TSV_NO_HEADER) {
+            snprintf(num, sizeof num, "%zu", c + 1);
+            st = push_column(t, num, strlen(num), XAI_TSV_NUMBER);
+        } else {
+            const char *nm = line + start;
+            size_t nl = stop - start;
+            if (nl == 0)
+                return xai_error_set(XAI_EFORMAT, "%s: line 1: empty name for column %zu", name, c + 1);
+            for (size_t k = 0; k < t->ncols; k++)
+                if (strlen(t->cols[k].name) == nl && memcmp(t->cols[k].name, nm, nl) == 0)
+                    return xai_error_set(XAI_EFORMAT, "%s: line 1: duplicate column '%.*s'", name, (int)nl,
+                                         nm);
+            st = push_column(t, nm, nl, XAI_TSV_NUMBER);
+        }
+        if (st != XAI_OK)
+            return st;
+        start = stop + 1;
+    }
+    return XAI_OK;
+}
+
+/* one data line of ncols fields as a new row; "n/a" and empty fields stay missing, and a
+ * column with any non-numeric cell becomes a string column */
+static xai_status tsv_row(xai_tsv *t, const char *line, size_t n, size_t ncols, size_t lineno, const char *name)
+{
+    size_t row, start = 0;
+    if (count_fields(line, n) != ncols)
+        return xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu fields, the header has %zu", name, lineno,
+                             count_fields(line, n), ncols);
+    xai_status st = xai_tsv_add_row(t, &row);
+    if (st != XAI_OK)
+        return st;
+    for (size_t c = 0; c < ncols; c++) {
+        size_t stop = start;
+        while (stop < n && line[stop] != '\t')
+            stop++;
+        if (stop > start && !(stop - start == 3 && memcmp(line + start, NA, 3) == 0)) {
+            char *s = dup_str(line + start, stop - start);
+            if (!s)
+                return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+            t->cols[c].cells[row] = s;
+            if (t->cols[c].type == XAI_TSV_NUMBER && !is_number(s, NULL))
+                t->cols[c].type = XAI_TSV_STRING;
+        }
+        start = stop + 1;
+    }
+    return XAI_OK;
+}
+
 xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsigned flags,
                             xai_tsv **out)
 {
     const char *p = buf, *end;
     xai_tsv *t = NULL;
-    size_t lineno = 0, n, ncols;
+    size_t lineno, n, ncols;
     xai_status st;
 
     name = name && *name ? name : "<memory>";
@@ -422,73 +482,20 @@ xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsig
     st = new_table(&t);
     if (st != XAI_OK)
         return st;
-    {
-        const char *line = p;
-        p = next_line(p, end, &n);
-        lineno = 1;
-        ncols = count_fields(line, n);
-        for (size_t c = 0, start = 0; c < ncols; c++) {
-            size_t stop = start;
-            char num[32];
-            while (stop < n && line[stop] != '\t')
-                stop++;
-            if (flags & XAI_TSV_NO_HEADER) {
-                snprintf(num, sizeof num, "%zu", c + 1);
-                st = push_column(t, num, strlen(num), XAI_TSV_NUMBER);
-            } else {
-                const char *nm = line + start;
-                size_t nl = stop - start;
-                if (nl == 0) {
-                    st = xai_error_set(XAI_EFORMAT, "%s: line 1: empty name for column %zu", name,
-                                       c + 1);
-                    goto fail;
-                }
-                for (size_t k = 0; k < t->ncols; k++)
-                    if (strlen(t->cols[k].name) == nl && memcmp(t->cols[k].name, nm, nl) == 0) {
-                        st = xai_error_set(XAI_EFORMAT, "%s: line 1: duplicate column '%.*s'",
-                                           name, (int)nl, nm);
-                        goto fail;
-                    }
-                st = push_column(t, nm, nl, XAI_TSV_NUMBER);
-            }
-            if (st != XAI_OK)
-                goto fail;
-            start = stop + 1;
-        }
-        if (flags & XAI_TSV_NO_HEADER)
-            p = line; /* the first line is data */
-        lineno = (flags & XAI_TSV_NO_HEADER) ? 0 : 1;
-    }
-
+    const char *first = p;
+    p = next_line(p, end, &n);
+    ncols = count_fields(first, n);
+    if ((st = tsv_header(t, first, n, ncols, name, flags)) != XAI_OK)
+        goto fail;
+    if (flags & XAI_TSV_NO_HEADER)
+        p = first; /* the first line is data */
+    lineno = (flags & XAI_TSV_NO_HEADER) ? 0 : 1;
     while (p < end) {
         const char *line = p;
-        size_t row, start = 0;
         p = next_line(p, end, &n);
         lineno++;
-        if (count_fields(line, n) != ncols) {
-            st = xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu fields, the header has %zu", name,
-                               lineno, count_fields(line, n), ncols);
+        if ((st = tsv_row(t, line, n, ncols, lineno, name)) != XAI_OK)
             goto fail;
-        }
-        st = xai_tsv_add_row(t, &row);
-        if (st != XAI_OK)
-            goto fail;
-        for (size_t c = 0; c < ncols; c++) {
-            size_t stop = start;
-            while (stop < n && line[stop] != '\t')
-                stop++;
-            if (stop > start && !(stop - start == 3 && memcmp(line + start, NA, 3) == 0)) {
-                char *s = dup_str(line + start, stop - start);
-                if (!s) {
-                    st = xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
-                    goto fail;
-                }
-                t->cols[c].cells[row] = s;
-                if (t->cols[c].type == XAI_TSV_NUMBER && !is_number(s, NULL))
-                    t->cols[c].type = XAI_TSV_STRING;
-            }
-            start = stop + 1;
-        }
     }
     *out = t;
     return XAI_OK;

@@ -559,8 +559,27 @@ done:
     return st;
 }
 
-xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cfg, int64_t n, const float *x,
-                                const float *rel, xai_perturb_result *res)
+/* One perturbation run: the model, its shapes, the patch layout and the work buffers. Model
+ * inputs are queued as (sample, step) slots and run B at a time. */
+typedef struct {
+    const xai_model *m;
+    const xai_perturb_config *cfg;
+    int64_t n, nin, nout, np, B;
+    int ndim, L;
+    const int64_t *shape;
+    layout l;
+    xai_workspace *ws;
+    float *xb, *lg, *cur;
+    int64_t *slot_s, *order;
+    int *slot_k;
+    keyed *tmp;
+    sample_state ss;
+    int64_t used; /* slots queued */
+} perturb_run;
+
+/* the arguments that need no model shapes */
+static xai_status perturb_check_args(const xai_model *m, const xai_perturb_config *cfg, int64_t n, const float *x,
+                                     const float *rel, xai_perturb_result *res)
 {
     if (res)
         memset(res, 0, sizeof *res);
@@ -575,126 +594,155 @@ xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cf
         FAIL(XAI_EINVAL, "perturbation: batch must lie in 1..4096, got %lld", (long long)cfg->batch);
     if (cfg->order != XAI_ORDER_RANDOM && !rel)
         FAIL(XAI_EINVAL, "perturbation: %s order needs a relevance map", order_names[cfg->order]);
+    return XAI_OK;
+}
 
-    int ndim;
-    const int64_t *shape = xai_model_input_shape(m, &ndim);
-    int64_t nout = xai_model_output_numel(m);
-    layout l;
-    if ((st = layout_make(ndim, shape, cfg, &l)))
+/* the patch layout of the model input, the number of steps L and the targets; on failure the
+ * layout is freed */
+static xai_status perturb_plan(perturb_run *r)
+{
+    const xai_perturb_config *cfg = r->cfg;
+    r->shape = xai_model_input_shape(r->m, &r->ndim);
+    r->nout = xai_model_output_numel(r->m);
+    xai_status st = layout_make(r->ndim, r->shape, cfg, &r->l);
+    if (st)
         return st;
-    int64_t nin = l.numel, np = l.npatches, ms = max_steps(cfg, np);
-    if (nin != xai_model_input_numel(m)) {
-        layout_free(&l);
-        FAIL(XAI_ESHAPE, "perturbation: model input shape and size disagree");
-    }
-    if ((int64_t)cfg->steps > ms) {
-        layout_free(&l);
-        FAIL(XAI_EINVAL, "perturbation: %d steps of %lld patch%s exceed the %lld patches of a sample "
-             "(at most %lld steps)", cfg->steps, (long long)cfg->per_step, cfg->per_step == 1 ? "" : "es",
-             (long long)np, (long long)ms);
-    }
-    if (ms > 1000000) {
-        layout_free(&l);
-        FAIL(XAI_EINVAL, "perturbation: %lld steps are too many; use larger patches, per_step or steps",
-             (long long)ms);
-    }
-    int L = cfg->steps > 0 ? cfg->steps : (int)ms;
-    if (cfg->target)
-        for (int64_t s = 0; s < n; s++)
-            if (cfg->target[s] < 0 || cfg->target[s] >= nout) {
-                layout_free(&l);
-                FAIL(XAI_EINVAL, "perturbation: class %d of sample %lld is out of range 0..%lld",
-                     cfg->target[s], (long long)s, (long long)(nout - 1));
-            }
-    if ((uint64_t)n > SIZE_MAX / sizeof(double) / ((size_t)L + 1)) {
-        layout_free(&l);
-        FAIL(XAI_ENOMEM, "perturbation: %lld samples x %d steps is too large", (long long)n, L);
-    }
+    int64_t nin = r->l.numel, np = r->l.npatches, ms = max_steps(cfg, np);
+    r->nin = nin;
+    r->np = np;
+    if (nin != xai_model_input_numel(r->m))
+        st = xai_error_set(XAI_ESHAPE, "perturbation: model input shape and size disagree");
+    else if ((int64_t)cfg->steps > ms)
+        st = xai_error_set(XAI_EINVAL, "perturbation: %d steps of %lld patch%s exceed the %lld patches of a sample "
+                           "(at most %lld steps)", cfg->steps, (long long)cfg->per_step,
+                           cfg->per_step == 1 ? "" : "es", (long long)np, (long long)ms);
+    else if (ms > 1000000)
+        st = xai_error_set(XAI_EINVAL, "perturbation: %lld steps are too many; use larger patches, per_step or steps",
+                           (long long)ms);
+    r->L = cfg->steps > 0 ? cfg->steps : (int)ms;
+    if (!st && cfg->target)
+        for (int64_t s = 0; s < r->n && !st; s++)
+            if (cfg->target[s] < 0 || cfg->target[s] >= r->nout)
+                st = xai_error_set(XAI_EINVAL, "perturbation: class %d of sample %lld is out of range 0..%lld",
+                                   cfg->target[s], (long long)s, (long long)(r->nout - 1));
+    if (!st && (uint64_t)r->n > SIZE_MAX / sizeof(double) / ((size_t)r->L + 1))
+        st = xai_error_set(XAI_ENOMEM, "perturbation: %lld samples x %d steps is too large", (long long)r->n, r->L);
+    if (st)
+        layout_free(&r->l);
+    return st;
+}
 
-    int64_t B = cfg->batch;
+static xai_status perturb_alloc(perturb_run *r, xai_perturb_result *res)
+{
+    int64_t B = r->B, nin = r->nin, np = r->np, n = r->n;
+    int L = r->L;
     size_t nf = (size_t)n * ((size_t)L + 1);
-    xai_workspace *ws = NULL;
-    float *xb = malloc(sizeof(float) * (size_t)(B * nin));
-    float *lg = malloc(sizeof(float) * (size_t)(B * nout));
-    int64_t *slot_s = malloc(sizeof(int64_t) * (size_t)B);
-    int *slot_k = malloc(sizeof(int) * (size_t)B);
-    float *cur = malloc(sizeof(float) * (size_t)nin);
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)np);
-    keyed *tmp = malloc(sizeof(keyed) * (size_t)np);
-    sample_state ss = {0};
-    ss.pmean = malloc(sizeof(float) * (size_t)np);
-    ss.removed = malloc((size_t)nin);
+    r->xb = malloc(sizeof(float) * (size_t)(B * nin));
+    r->lg = malloc(sizeof(float) * (size_t)(B * r->nout));
+    r->slot_s = malloc(sizeof(int64_t) * (size_t)B);
+    r->slot_k = malloc(sizeof(int) * (size_t)B);
+    r->cur = malloc(sizeof(float) * (size_t)nin);
+    r->order = malloc(sizeof(int64_t) * (size_t)np);
+    r->tmp = malloc(sizeof(keyed) * (size_t)np);
+    r->ss.pmean = malloc(sizeof(float) * (size_t)np);
+    r->ss.removed = malloc((size_t)nin);
     res->target = malloc(sizeof(int) * (size_t)n);
     res->f = malloc(sizeof(double) * nf);
     res->aopc_sample = malloc(sizeof(double) * (size_t)n);
     res->curve = calloc((size_t)L + 1, sizeof(double));
     res->fraction = calloc((size_t)L + 1, sizeof(double));
-    if (!xb || !lg || !slot_s || !slot_k || !cur || !order || !tmp || !ss.pmean || !ss.removed || !res->target || !res->f ||
-        !res->aopc_sample || !res->curve || !res->fraction) {
-        st = xai_error_set(XAI_ENOMEM, "perturbation: out of memory (%lld samples, %d steps, %lld inputs)",
-                           (long long)n, L, (long long)nin);
-        goto fail;
-    }
-    if ((st = xai_workspace_new(m, B, &ws)))
-        goto fail;
-    res->n = n;
-    res->steps = L;
-    res->npatches = np;
+    if (!r->xb || !r->lg || !r->slot_s || !r->slot_k || !r->cur || !r->order || !r->tmp || !r->ss.pmean ||
+        !r->ss.removed || !res->target || !res->f || !res->aopc_sample || !res->curve || !res->fraction)
+        return xai_error_set(XAI_ENOMEM, "perturbation: out of memory (%lld samples, %d steps, %lld inputs)",
+                             (long long)n, L, (long long)nin);
+    return xai_workspace_new(r->m, B, &r->ws);
+}
 
-    int64_t used = 0;
-    for (int64_t s = 0; s < n && !st; s++) {
-        const float *xs = x + s * nin;
-        if ((st = order_sample(cfg, &l, rel ? rel + s * nin : NULL, s, tmp, order)))
-            break;
-        sample_prepare(cfg, &l, xs, s, &ss);
-        memcpy(cur, xs, sizeof(float) * (size_t)nin);
-        for (int k = 0; k <= L && !st; k++) {
-            if (k > 0)
-                apply_step(cfg, &l, &ss, order, k, cur);
-            if (k > 0 && cfg->replace == XAI_REPLACE_ROAD &&
-                (st = xai_road_impute(ndim, shape, cfg->road_axes, xs, ss.removed, cfg->road_noise, cfg->seed, s,
-                                      cur)))
-                break;
-            memcpy(xb + used * nin, cur, sizeof(float) * (size_t)nin);
-            slot_s[used] = s;
-            slot_k[used] = k;
-            used++;
-            int last = s == n - 1 && k == L;
-            if (used < B && !last)
-                continue;
-            if ((st = xai_model_forward(m, ws, used, xb, lg)))
-                break;
-            /* Slots run in (sample, step) order, so k = 0 of a sample is seen before its later steps. */
-            for (int64_t i = 0; i < used; i++) {
-                int64_t si = slot_s[i];
-                const float *li = lg + i * nout;
-                if (slot_k[i] == 0) {
-                    int t = 0;
-                    if (cfg->target) {
-                        t = cfg->target[si];
-                    } else {
-                        for (int64_t c = 1; c < nout; c++)
-                            if (li[c] > li[t])
-                                t = (int)c;
-                    }
-                    res->target[si] = t;
-                }
-                double f = li[res->target[si]];
-                if (!isfinite(f)) {
-                    st = xai_error_set(XAI_ENUMERIC, "perturbation: the logit of sample %lld at step %d "
-                                       "is not finite", (long long)si, slot_k[i]);
-                    break;
-                }
-                res->f[(size_t)si * ((size_t)L + 1) + (size_t)slot_k[i]] = f;
-            }
-            used = 0;
-            if (st)
-                break;
-        }
-    }
+static void perturb_free(perturb_run *r)
+{
+    xai_workspace_free(r->ws);
+    free(r->xb);
+    free(r->lg);
+    free(r->slot_s);
+    free(r->slot_k);
+    free(r->cur);
+    free(r->order);
+    free(r->tmp);
+    free(r->ss.pmean);
+    free(r->ss.removed);
+    layout_free(&r->l);
+}
+
+/* runs the queued slots through the model and records the target logit of each. Slots run
+ * in (sample, step) order, so k = 0 of a sample is seen before its later steps. */
+static xai_status perturb_flush(perturb_run *r, xai_perturb_result *res)
+{
+    int64_t used = r->used, nout = r->nout;
+    r->used = 0;
+    xai_status st = xai_model_forward(r->m, r->ws, used, r->xb, r->lg);
     if (st)
-        goto fail;
+        return st;
+    for (int64_t i = 0; i < used; i++) {
+        int64_t si = r->slot_s[i];
+        const float *li = r->lg + i * nout;
+        if (r->slot_k[i] == 0) {
+            int t = 0;
+            if (r->cfg->target) {
+                t = r->cfg->target[si];
+            } else {
+                for (int64_t c = 1; c < nout; c++)
+                    if (li[c] > li[t])
+                        t = (int)c;
+            }
+            res->target[si] = t;
+        }
+        double f = li[res->target[si]];
+        if (!isfinite(f))
+            return xai_error_set(XAI_ENUMERIC, "perturbation: the logit of sample %lld at step %d "
+                                 "is not finite", (long long)si, r->slot_k[i]);
+        res->f[(size_t)si * ((size_t)r->L + 1) + (size_t)r->slot_k[i]] = f;
+    }
+    return XAI_OK;
+}
 
+/* queues sample s at every step 0..L (flushing full batches, and the last one at the end) */
+static xai_status perturb_sample(perturb_run *r, const float *x, const float *rel, int64_t s,
+                                 xai_perturb_result *res)
+{
+    const xai_perturb_config *cfg = r->cfg;
+    int64_t nin = r->nin;
+    const float *xs = x + s * nin;
+    xai_status st = order_sample(cfg, &r->l, rel ? rel + s * nin : NULL, s, r->tmp, r->order);
+    if (st)
+        return st;
+    sample_prepare(cfg, &r->l, xs, s, &r->ss);
+    memcpy(r->cur, xs, sizeof(float) * (size_t)nin);
+    for (int k = 0; k <= r->L; k++) {
+        if (k > 0)
+            apply_step(cfg, &r->l, &r->ss, r->order, k, r->cur);
+        if (k > 0 && cfg->replace == XAI_REPLACE_ROAD &&
+            (st = xai_road_impute(r->ndim, r->shape, cfg->road_axes, xs, r->ss.removed, cfg->road_noise, cfg->seed,
+                                  s, r->cur)))
+            return st;
+        memcpy(r->xb + r->used * nin, r->cur, sizeof(float) * (size_t)nin);
+        r->slot_s[r->used] = s;
+        r->slot_k[r->used] = k;
+        r->used++;
+        int last = s == r->n - 1 && k == r->L;
+        if (r->used < r->B && !last)
+            continue;
+        if ((st = perturb_flush(r, res)))
+            return st;
+    }
+    return XAI_OK;
+}
+
+/* AOPC per sample (Samek et al. 2017: the mean drop of the target logit over steps 0..L),
+ * the mean curve, the removed fractions and the mean AOPC with its 95% interval */
+static void perturb_summarise(const perturb_run *r, xai_perturb_result *res)
+{
+    int64_t n = r->n;
+    int L = r->L;
     for (int64_t s = 0; s < n; s++) {
         const double *fs = res->f + (size_t)s * ((size_t)L + 1);
         double acc = 0;
@@ -706,27 +754,34 @@ xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cf
     }
     for (int k = 0; k <= L; k++) {
         res->curve[k] /= (double)n;
-        int64_t done = (int64_t)k * cfg->per_step;
-        if (done > np)
-            done = np;
-        res->fraction[k] = (double)done / (double)np;
+        int64_t done = (int64_t)k * r->cfg->per_step;
+        if (done > r->np)
+            done = r->np;
+        res->fraction[k] = (double)done / (double)r->np;
     }
     xai_mean_ci95(res->aopc_sample, n, &res->aopc, &res->sd, &res->ci_low, &res->ci_high);
-    goto out;
+}
 
-fail:
-    xai_perturb_result_free(res);
-out:
-    xai_workspace_free(ws);
-    free(xb);
-    free(lg);
-    free(slot_s);
-    free(slot_k);
-    free(cur);
-    free(order);
-    free(tmp);
-    free(ss.pmean);
-    free(ss.removed);
-    layout_free(&l);
+xai_status xai_perturb_evaluate(const xai_model *m, const xai_perturb_config *cfg, int64_t n, const float *x,
+                                const float *rel, xai_perturb_result *res)
+{
+    xai_status st = perturb_check_args(m, cfg, n, x, rel, res);
+    if (st)
+        return st;
+    perturb_run r = {.m = m, .cfg = cfg, .n = n, .B = cfg->batch};
+    if ((st = perturb_plan(&r)))
+        return st;
+    if ((st = perturb_alloc(&r, res)) == XAI_OK) {
+        res->n = n;
+        res->steps = r.L;
+        res->npatches = r.np;
+        for (int64_t s = 0; s < n && !st; s++)
+            st = perturb_sample(&r, x, rel, s, res);
+    }
+    if (st)
+        xai_perturb_result_free(res);
+    else
+        perturb_summarise(&r, res);
+    perturb_free(&r);
     return st;
 }

@@ -135,6 +135,71 @@ static const char *skip_ws(const char *s)
     return s;
 }
 
+/* the parenthesised parameters of a rule: name is cut at '(' and up to two numbers go into p */
+static xai_status rule_params(char *name, double p[2], int *np_)
+{
+    char *par = strchr(name, '(');
+    *np_ = 0;
+    if (!par)
+        return XAI_OK;
+    char *end = strchr(par, ')');
+    if (!end || end[1] != '\0')
+        XAI_FAIL(XAI_EINVAL, "rule '%s': missing or misplaced ')'", name);
+    *par = '\0';
+    *end = '\0';
+    char *q = par + 1;
+    while (*skip_ws(q)) {
+        if (*np_ == 2)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': too many parameters", name);
+        char *e;
+        p[(*np_)++] = strtod(q, &e);
+        if (e == q)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': bad number '%s'", name, q);
+        q = (char *)skip_ws(e);
+        if (*q == ',')
+            q++;
+        else if (*q)
+            XAI_FAIL(XAI_EINVAL, "rule '%s': expected ',' in parameters", name);
+    }
+    return XAI_OK;
+}
+
+/* the given parameters over the rule's defaults, with each rule's constraints */
+static xai_status rule_set_params(xai_rule *r, const double p[2], int np_)
+{
+    switch (r->kind) {
+    case XAI_RULE_EPSILON:
+        if (np_)
+            r->epsilon = (float)p[0];
+        if (r->epsilon < 0)
+            XAI_FAIL(XAI_EINVAL, "epsilon must be >= 0");
+        break;
+    case XAI_RULE_GAMMA:
+        if (np_)
+            r->gamma = (float)p[0];
+        break;
+    case XAI_RULE_ALPHABETA:
+        if (np_ == 2) {
+            r->alpha = (float)p[0];
+            r->beta = (float)p[1];
+        } else if (np_ == 1) {
+            XAI_FAIL(XAI_EINVAL, "alphabeta takes two parameters (alpha, beta)");
+        }
+        if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
+            XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
+        break;
+    case XAI_RULE_ZBOX:
+        r->low = (float)p[0];
+        r->high = (float)p[1];
+        if (!(r->low < r->high))
+            XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
+        break;
+    default:
+        break;
+    }
+    return XAI_OK;
+}
+
 static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
 {
     char buf[128];
@@ -145,30 +210,11 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
         buf[--len] = '\0';
     char *name = (char *)skip_ws(buf);
-    char *par = strchr(name, '(');
     double p[2] = {0, 0};
-    int np_ = 0;
-    if (par) {
-        char *end = strchr(par, ')');
-        if (!end || end[1] != '\0')
-            XAI_FAIL(XAI_EINVAL, "rule '%s': missing or misplaced ')'", name);
-        *par = '\0';
-        *end = '\0';
-        char *q = par + 1;
-        while (*skip_ws(q)) {
-            if (np_ == 2)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': too many parameters", name);
-            char *e;
-            p[np_++] = strtod(q, &e);
-            if (e == q)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': bad number '%s'", name, q);
-            q = (char *)skip_ws(e);
-            if (*q == ',')
-                q++;
-            else if (*q)
-                XAI_FAIL(XAI_EINVAL, "rule '%s': expected ',' in parameters", name);
-        }
-    }
+    int np_;
+    xai_status st = rule_params(name, p, &np_);
+    if (st)
+        return st;
     size_t nl = strlen(name);
     while (nl && name[nl - 1] == ' ')
         name[--nl] = '\0';
@@ -186,37 +232,7 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
         rule_defaults(r, tab[i].k);
         if (np_ > tab[i].params || (tab[i].params == 2 && np_ != 2 && tab[i].k == XAI_RULE_ZBOX))
             XAI_FAIL(XAI_EINVAL, "rule '%s' takes %d parameter(s)", name, tab[i].params);
-        switch (tab[i].k) {
-        case XAI_RULE_EPSILON:
-            if (np_)
-                r->epsilon = (float)p[0];
-            if (r->epsilon < 0)
-                XAI_FAIL(XAI_EINVAL, "epsilon must be >= 0");
-            break;
-        case XAI_RULE_GAMMA:
-            if (np_)
-                r->gamma = (float)p[0];
-            break;
-        case XAI_RULE_ALPHABETA:
-            if (np_ == 2) {
-                r->alpha = (float)p[0];
-                r->beta = (float)p[1];
-            } else if (np_ == 1) {
-                XAI_FAIL(XAI_EINVAL, "alphabeta takes two parameters (alpha, beta)");
-            }
-            if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
-                XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
-            break;
-        case XAI_RULE_ZBOX:
-            r->low = (float)p[0];
-            r->high = (float)p[1];
-            if (!(r->low < r->high))
-                XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
-            break;
-        default:
-            break;
-        }
-        return XAI_OK;
+        return rule_set_params(r, p, np_);
     }
     XAI_FAIL(XAI_EINVAL, "unknown rule '%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient)", name);
 }
@@ -328,28 +344,14 @@ static int is_reference(const xai_model *m, const xai_node *n)
     return c->is_const && c->numel == m->vals[n->in[0]].numel;
 }
 
-static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cfg, float low, float high,
-                                xai_rule *rules)
+/* Nodes downstream of an LSTM (the head of a recurrent model) take the LSTM linear rule:
+   Arras et al. start from the logit "through the output layer by the same linear rule".
+   Returns a flag per node (caller frees), NULL when out of memory. */
+static char *mark_after_lstm(const xai_model *m)
 {
-    int comp = -1;
-    const char *cname = cfg->composite ? cfg->composite : "epsilon-plus-flat";
-    for (int c = 0; c < C_COUNT; c++)
-        if (strcmp(cname, composite_names[c]) == 0)
-            comp = c;
-    if (comp < 0)
-        XAI_FAIL(XAI_EINVAL, "unknown composite '%s' (epsilon, epsilon-plus, epsilon-plus-flat, epsilon-alpha2-beta1, "
-                 "epsilon-alpha2-beta1-flat, epsilon-gamma-box)", cname);
-    override ov[MAX_OVERRIDES];
-    int nov;
-    xai_status st = parse_overrides(cfg->rules, ov, &nov);
-    if (st)
-        return st;
-    /* Nodes downstream of an LSTM (the head of a recurrent model) take the LSTM linear rule:
-       Arras et al. start from the logit "through the output layer by the same linear rule".
-       "First layer" of the composites means the first Conv/Dense that is not downstream. */
     char *after_lstm = calloc((size_t)m->nnodes + 1, 1);
     if (!after_lstm)
-        XAI_FAIL(XAI_ENOMEM, "out of memory");
+        return NULL;
     for (int i = 0; i < m->nnodes; i++)
         for (int k = 0; k < m->nodes[i].nin; k++) {
             int v = m->nodes[i].in[k];
@@ -357,88 +359,130 @@ static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cf
             if (p >= 0 && (m->nodes[p].kind == K_LSTM || after_lstm[p]))
                 after_lstm[i] = 1;
         }
-    int first_lin = -1, first_conv = -1, lin_index = 0;
-    for (int i = 0; i < m->nnodes; i++) {
-        if (m->nodes[i].is_linear && first_lin < 0 && !after_lstm[i])
-            first_lin = i;
-        if (m->nodes[i].kind == K_CONV && first_conv < 0 && !after_lstm[i])
-            first_conv = i;
+    return after_lstm;
+}
+
+/* the composite's rule kind for Conv/Dense node i */
+static xai_rule_kind composite_kind(int comp, int i, int dense, int first_lin, int first_conv)
+{
+    switch (comp) {
+    case C_EPSILON: return XAI_RULE_EPSILON;
+    case C_EPSILON_PLUS: return dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS;
+    case C_EPSILON_PLUS_FLAT: return i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS;
+    case C_EPSILON_AB: return dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA;
+    case C_EPSILON_AB_FLAT:
+        return i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA;
+    default: return i == first_conv ? XAI_RULE_ZBOX : dense ? XAI_RULE_EPSILON : XAI_RULE_GAMMA;
     }
-    for (int i = 0; i < m->nnodes; i++) {
-        const xai_node *n = &m->nodes[i];
-        xai_rule *r = &rules[i];
-        int li = n->is_linear ? lin_index++ : -1;
-        /* composite default */
-        if (n->is_linear) {
-            int dense = n->kind == K_GEMM;
-            xai_rule_kind k = XAI_RULE_EPSILON;
-            switch (comp) {
-            case C_EPSILON: k = XAI_RULE_EPSILON; break;
-            case C_EPSILON_PLUS: k = dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS; break;
-            case C_EPSILON_PLUS_FLAT:
-                k = i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ZPLUS;
-                break;
-            case C_EPSILON_AB: k = dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA; break;
-            case C_EPSILON_AB_FLAT:
-                k = i == first_lin ? XAI_RULE_FLAT : dense ? XAI_RULE_EPSILON : XAI_RULE_ALPHABETA;
-                break;
-            default:
-                k = i == first_conv ? XAI_RULE_ZBOX : dense ? XAI_RULE_EPSILON : XAI_RULE_GAMMA;
-                break;
-            }
-            if (after_lstm[i])
-                k = XAI_RULE_EPSILON;
-            rule_defaults(r, k);
-            r->epsilon = after_lstm[i] ? cfg->lstm_epsilon : cfg->epsilon;
-            r->gamma = cfg->gamma;
-            r->low = low;
-            r->high = high;
-            r->bias_factor = k == XAI_RULE_EPSILON ? cfg->bias_factor : 0.0f;
-        } else if (n->kind == K_MAXPOOL || n->kind == K_AVGPOOL || n->kind == K_GAP) {
-            rule_defaults(r, XAI_RULE_NORM); /* MaxPool: winner-take-all; average: Norm */
-        } else if (n->kind == K_ADD || n->kind == K_SUB) {
-            rule_defaults(r, is_reference(m, n) ? XAI_RULE_PASS : XAI_RULE_NORM);
-        } else if (n->kind == K_RELU || n->kind == K_LEAKYRELU || n->kind == K_SIGMOID || n->kind == K_TANH ||
-                   n->kind == K_ELU) {
-            rule_defaults(r, XAI_RULE_PASS);
-        } else if (n->kind == K_BN) {
-            /* folded into the Conv/Dense before it: identity (Pass); --bn pass: Pass; a BN that
-               cannot be folded has no rule in Zennit, so the gradient (x gamma/sigma) flows */
-            rule_defaults(r, (cfg->bn == XAI_BN_FOLD && n->bn_of < 0) ? XAI_RULE_GRADIENT : XAI_RULE_PASS);
-        } else if (n->kind == K_LSTM) {
-            rule_defaults(r, XAI_RULE_EPSILON);
-            r->epsilon = cfg->lstm_epsilon;
+}
+
+/* what resolve_rules() fixes once per model: the composite, its "first layer" (the first
+   Conv/Dense, or Conv, that is not downstream of an LSTM) and the input bounds for zbox */
+typedef struct {
+    int comp, first_lin, first_conv;
+    float low, high;
+    const char *after_lstm;
+} rule_plan;
+
+/* the composite's rule for node i before any override */
+static void default_rule(const xai_model *m, const xai_explain_config *cfg, const rule_plan *pl, int i, xai_rule *r)
+{
+    const xai_node *n = &m->nodes[i];
+    if (n->is_linear) {
+        xai_rule_kind k = composite_kind(pl->comp, i, n->kind == K_GEMM, pl->first_lin, pl->first_conv);
+        if (pl->after_lstm[i])
+            k = XAI_RULE_EPSILON;
+        rule_defaults(r, k);
+        r->epsilon = pl->after_lstm[i] ? cfg->lstm_epsilon : cfg->epsilon;
+        r->gamma = cfg->gamma;
+        r->low = pl->low;
+        r->high = pl->high;
+        r->bias_factor = k == XAI_RULE_EPSILON ? cfg->bias_factor : 0.0f;
+    } else if (n->kind == K_MAXPOOL || n->kind == K_AVGPOOL || n->kind == K_GAP) {
+        rule_defaults(r, XAI_RULE_NORM); /* MaxPool: winner-take-all; average: Norm */
+    } else if (n->kind == K_ADD || n->kind == K_SUB) {
+        rule_defaults(r, is_reference(m, n) ? XAI_RULE_PASS : XAI_RULE_NORM);
+    } else if (n->kind == K_RELU || n->kind == K_LEAKYRELU || n->kind == K_SIGMOID || n->kind == K_TANH ||
+               n->kind == K_ELU) {
+        rule_defaults(r, XAI_RULE_PASS);
+    } else if (n->kind == K_BN) {
+        /* folded into the Conv/Dense before it: identity (Pass); --bn pass: Pass; a BN that
+           cannot be folded has no rule in Zennit, so the gradient (x gamma/sigma) flows */
+        rule_defaults(r, (cfg->bn == XAI_BN_FOLD && n->bn_of < 0) ? XAI_RULE_GRADIENT : XAI_RULE_PASS);
+    } else if (n->kind == K_LSTM) {
+        rule_defaults(r, XAI_RULE_EPSILON);
+        r->epsilon = cfg->lstm_epsilon;
+        r->bias_factor = cfg->bias_factor;
+    } else {
+        rule_defaults(r, XAI_RULE_GRADIENT);
+    }
+}
+
+/* the first override that selects node i (li: its Conv/Dense index or -1) replaces its rule */
+static xai_status apply_override(const xai_explain_config *cfg, const override *ov, int nov, const xai_node *n, int i,
+                                 int li, int first_lin, xai_rule *r)
+{
+    for (int k = 0; k < nov; k++) {
+        const override *o = &ov[k];
+        int hit = 0;
+        switch (o->sel) {
+        case SEL_FIRST: hit = i == first_lin; break;
+        case SEL_ALL: hit = n->is_linear; break;
+        case SEL_LAYER: hit = li == o->index; break;
+        case SEL_NODE: hit = strcmp(o->name, n->name) == 0; break;
+        default: hit = op_matches(n, o->name); break;
+        }
+        if (!hit)
+            continue;
+        xai_rule_kind k2 = o->rule.kind;
+        if (!n->is_linear && k2 != XAI_RULE_PASS && k2 != XAI_RULE_NORM && k2 != XAI_RULE_GRADIENT &&
+            !(n->kind == K_LSTM && k2 == XAI_RULE_EPSILON))
+            XAI_FAIL(XAI_EINVAL, "rule %s cannot apply to node '%s' (%s): only pass, norm or gradient",
+                     xai_rule_name(k2), n->name, n->op_type);
+        *r = o->rule;
+        if (r->kind == XAI_RULE_EPSILON && n->is_linear)
             r->bias_factor = cfg->bias_factor;
-        } else {
-            rule_defaults(r, XAI_RULE_GRADIENT);
-        }
-        /* overrides, first match wins */
-        for (int k = 0; k < nov; k++) {
-            const override *o = &ov[k];
-            int hit = 0;
-            switch (o->sel) {
-            case SEL_FIRST: hit = i == first_lin; break;
-            case SEL_ALL: hit = n->is_linear; break;
-            case SEL_LAYER: hit = li == o->index; break;
-            case SEL_NODE: hit = strcmp(o->name, n->name) == 0; break;
-            default: hit = op_matches(n, o->name); break;
-            }
-            if (!hit)
-                continue;
-            xai_rule_kind k2 = o->rule.kind;
-            if (!n->is_linear && k2 != XAI_RULE_PASS && k2 != XAI_RULE_NORM && k2 != XAI_RULE_GRADIENT &&
-                !(n->kind == K_LSTM && k2 == XAI_RULE_EPSILON)) {
-                free(after_lstm);
-                XAI_FAIL(XAI_EINVAL, "rule %s cannot apply to node '%s' (%s): only pass, norm or gradient",
-                         xai_rule_name(k2), n->name, n->op_type);
-            }
-            *r = o->rule;
-            if (r->kind == XAI_RULE_EPSILON && n->is_linear)
-                r->bias_factor = cfg->bias_factor;
-            break;
-        }
+        break;
+    }
+    return XAI_OK;
+}
+
+static xai_status resolve_rules(const xai_model *m, const xai_explain_config *cfg, float low, float high,
+                                xai_rule *rules)
+{
+    rule_plan pl = {.comp = -1, .first_lin = -1, .first_conv = -1, .low = low, .high = high};
+    const char *cname = cfg->composite ? cfg->composite : "epsilon-plus-flat";
+    for (int c = 0; c < C_COUNT; c++)
+        if (strcmp(cname, composite_names[c]) == 0)
+            pl.comp = c;
+    if (pl.comp < 0)
+        XAI_FAIL(XAI_EINVAL, "unknown composite '%s' (epsilon, epsilon-plus, epsilon-plus-flat, epsilon-alpha2-beta1, "
+                 "epsilon-alpha2-beta1-flat, epsilon-gamma-box)", cname);
+    override ov[MAX_OVERRIDES];
+    int nov;
+    xai_status st = parse_overrides(cfg->rules, ov, &nov);
+    if (st)
+        return st;
+    char *after_lstm = mark_after_lstm(m);
+    if (!after_lstm)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    pl.after_lstm = after_lstm;
+    for (int i = 0; i < m->nnodes; i++) {
+        if (m->nodes[i].is_linear && pl.first_lin < 0 && !after_lstm[i])
+            pl.first_lin = i;
+        if (m->nodes[i].kind == K_CONV && pl.first_conv < 0 && !after_lstm[i])
+            pl.first_conv = i;
+    }
+    int lin_index = 0;
+    for (int i = 0; i < m->nnodes && !st; i++) {
+        const xai_node *n = &m->nodes[i];
+        int li = n->is_linear ? lin_index++ : -1;
+        default_rule(m, cfg, &pl, i, &rules[i]);
+        st = apply_override(cfg, ov, nov, n, i, li, pl.first_lin, &rules[i]);
     }
     free(after_lstm);
+    if (st)
+        return st;
     for (int k = 0; k < nov; k++)
         if (ov[k].sel == SEL_LAYER && ov[k].index >= lin_index)
             XAI_FAIL(XAI_EINVAL, "rule override 'layer %d': the model has %d Conv/Dense layers", ov[k].index, lin_index);

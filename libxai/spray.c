@@ -185,40 +185,25 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr *out)
+/* squared norms of the points into nrm; a non-finite point is refused */
+static xai_status knn_norms(const float *x, int64_t n, int64_t dim, float *nrm)
 {
-    if (!x || !out || n < 2 || dim < 1 || n > INT32_MAX || dim > INT32_MAX)
-        return xai_error_set(XAI_EINVAL, "spray knn: bad arguments (n=%lld, dim=%lld)",
-                             (long long)n, (long long)dim);
-    if (k < 1 || k >= n)
-        return xai_error_set(XAI_EINVAL, "spray knn: k=%d must be in 1..%lld", k, (long long)n - 1);
-    memset(out, 0, sizeof *out);
-    const int64_t T = 1024; /* tile edge of the distance matrix */
-    int64_t tile = n < T ? n : T;
-    float *bd = xmalloc((size_t)n * k, sizeof(float));
-    int32_t *bi = xmalloc((size_t)n * k, sizeof(int32_t));
-    float *nrm = xmalloc((size_t)n, sizeof(float));
-    float *g = xmalloc((size_t)(tile * tile), sizeof(float));
-    if (!bd || !bi || !nrm || !g) {
-        free(bd), free(bi), free(nrm), free(g);
-        return xai_error_set(XAI_ENOMEM, "spray knn: out of memory for %lld points", (long long)n);
-    }
-    for (size_t i = 0; i < (size_t)n * k; i++) {
-        bd[i] = INFINITY;
-        bi[i] = INT32_MAX;
-    }
     for (int64_t i = 0; i < n; i++) {
         double s = 0;
         for (int64_t j = 0; j < dim; j++)
             s += (double)x[i * dim + j] * x[i * dim + j];
         nrm[i] = (float)s;
-        if (!isfinite(nrm[i])) {
-            free(bd), free(bi), free(nrm), free(g);
+        if (!isfinite(nrm[i]))
             return xai_error_set(XAI_ENUMERIC, "spray knn: point %lld is not finite", (long long)i);
-        }
     }
-    /* upper-triangular tiles only: each pair's distance is computed once and offered to
-     * both rows, which halves the sgemm work and keeps the graph exactly symmetric */
+    return XAI_OK;
+}
+
+/* upper-triangular tiles only: each pair's distance is computed once and offered to
+ * both rows, which halves the sgemm work and keeps the graph exactly symmetric */
+static void knn_tiles(const float *x, int64_t n, int64_t dim, int k, int64_t tile, const float *nrm,
+                      float *g, float *bd, int32_t *bi)
+{
     for (int64_t i0 = 0; i0 < n; i0 += tile) {
         int64_t ni = n - i0 < tile ? n - i0 : tile;
         for (int64_t j0 = i0; j0 < n; j0 += tile) {
@@ -241,8 +226,56 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
             }
         }
     }
+}
+
+/* the k nearest neighbours of every point (n x k indices into *bi_out, the caller's) */
+static xai_status knn_nearest(const float *x, int64_t n, int64_t dim, int k, int32_t **bi_out)
+{
+    const int64_t T = 1024; /* tile edge of the distance matrix */
+    int64_t tile = n < T ? n : T;
+    float *bd = xmalloc((size_t)n * k, sizeof(float));
+    int32_t *bi = xmalloc((size_t)n * k, sizeof(int32_t));
+    float *nrm = xmalloc((size_t)n, sizeof(float));
+    float *g = xmalloc((size_t)(tile * tile), sizeof(float));
+    if (!bd || !bi || !nrm || !g) {
+        free(bd), free(bi), free(nrm), free(g);
+        return xai_error_set(XAI_ENOMEM, "spray knn: out of memory for %lld points", (long long)n);
+    }
+    for (size_t i = 0; i < (size_t)n * k; i++) {
+        bd[i] = INFINITY;
+        bi[i] = INT32_MAX;
+    }
+    xai_status st = knn_norms(x, n, dim, nrm);
+    if (st == XAI_OK)
+        knn_tiles(x, n, dim, k, tile, nrm, g, bd, bi);
     free(g), free(nrm), free(bd);
-    /* union symmetrisation: row i holds its own k neighbours plus every j that chose i */
+    if (st != XAI_OK)
+        free(bi), bi = NULL;
+    *bi_out = bi;
+    return st;
+}
+
+/* sort and deduplicate each CSR row in place, compacting the arrays; returns the entries kept */
+static int64_t csr_dedup_rows(int64_t n, int64_t *rowptr, int32_t *col)
+{
+    int64_t w = 0, start = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t end = rowptr[i + 1];
+        qsort(col + start, (size_t)(end - start), sizeof(int32_t), cmp_i32);
+        rowptr[i] = w;
+        for (int64_t p = start; p < end; p++)
+            if (p == start || col[p] != col[p - 1])
+                col[w++] = col[p];
+        start = end;
+    }
+    rowptr[n] = w;
+    return w;
+}
+
+/* union symmetrisation: row i holds its own k neighbours plus every j that chose i, all
+ * with weight 1. Takes bi (freed here). */
+static xai_status knn_symmetrise(int32_t *bi, int64_t n, int k, xai_csr *out)
+{
     int64_t *cnt = xcalloc((size_t)n + 1, sizeof(int64_t));
     if (!cnt) {
         free(bi);
@@ -269,18 +302,7 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
             col[fill[j]++] = (int32_t)i;
         }
     free(bi), free(fill);
-    /* sort and deduplicate each row in place, compacting the arrays */
-    int64_t w = 0, start = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t end = cnt[i + 1];
-        qsort(col + start, (size_t)(end - start), sizeof(int32_t), cmp_i32);
-        cnt[i] = w;
-        for (int64_t p = start; p < end; p++)
-            if (p == start || col[p] != col[p - 1])
-                col[w++] = col[p];
-        start = end;
-    }
-    cnt[n] = w;
+    int64_t w = csr_dedup_rows(n, cnt, col);
     double *val = xmalloc((size_t)w, sizeof(double));
     int32_t *col2 = realloc(col, (size_t)(w > 0 ? w : 1) * sizeof(int32_t));
     if (col2)
@@ -296,6 +318,21 @@ xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr 
     out->col = col;
     out->val = val;
     return XAI_OK;
+}
+
+xai_status xai_spray_knn(const float *x, int64_t n, int64_t dim, int k, xai_csr *out)
+{
+    if (!x || !out || n < 2 || dim < 1 || n > INT32_MAX || dim > INT32_MAX)
+        return xai_error_set(XAI_EINVAL, "spray knn: bad arguments (n=%lld, dim=%lld)",
+                             (long long)n, (long long)dim);
+    if (k < 1 || k >= n)
+        return xai_error_set(XAI_EINVAL, "spray knn: k=%d must be in 1..%lld", k, (long long)n - 1);
+    memset(out, 0, sizeof *out);
+    int32_t *bi = NULL;
+    xai_status st = knn_nearest(x, n, dim, k, &bi);
+    if (st != XAI_OK)
+        return st;
+    return knn_symmetrise(bi, n, k, out);
 }
 
 /* ---- eigenpairs of the normalised Laplacian ----------------------------------------- */
@@ -371,6 +408,150 @@ static void project_out(const double *z, int nz, int64_t n, double *v)
     }
 }
 
+/* Lanczos workspace: the basis Q (n x (mmax+1), column-major), the projected matrix H
+ * (mmax x mmax, row-major) and the scratch of one Rayleigh-Ritz step */
+typedef struct {
+    const xai_csr *w;
+    const double *isd, *z;
+    int nz, mmax, keep;
+    int64_t n;
+    double *q, *hm, *hw, *s, *th, *f, *hc, *h2, *y;
+} lz_work;
+
+static void lz_free(lz_work *lz)
+{
+    free(lz->q), free(lz->hm), free(lz->hw), free(lz->s), free(lz->th), free(lz->f), free(lz->hc);
+    free(lz->h2), free(lz->y);
+}
+
+/* basis size: at least 32 spare columns (or as many as requested) so that restarts are rare,
+ * never more than the complement has dimensions */
+static xai_status lz_alloc(lz_work *lz, int64_t cdim, int need)
+{
+    int64_t n = lz->n;
+    int mmax = need + (need > 32 ? need : 32) + 8;
+    if (mmax > cdim)
+        mmax = (int)cdim;
+    int keep = need + (mmax - need) / 2;
+    if (keep >= mmax)
+        keep = mmax - 1;
+    lz->mmax = mmax;
+    lz->keep = keep;
+    lz->q = xmalloc((size_t)n * (size_t)(mmax + 1), sizeof(double));
+    lz->hm = xcalloc((size_t)mmax * mmax, sizeof(double));
+    lz->hw = xmalloc((size_t)mmax * mmax, sizeof(double));
+    lz->s = xmalloc((size_t)mmax * mmax, sizeof(double));
+    lz->th = xmalloc((size_t)mmax, sizeof(double));
+    lz->f = xmalloc((size_t)n, sizeof(double));
+    lz->hc = xmalloc((size_t)mmax + 1, sizeof(double));
+    lz->h2 = xmalloc((size_t)mmax + 1, sizeof(double));
+    lz->y = xmalloc((size_t)n * (size_t)mmax, sizeof(double));
+    if (!lz->q || !lz->hm || !lz->hw || !lz->s || !lz->th || !lz->f || !lz->hc || !lz->h2 || !lz->y)
+        return xai_error_set(XAI_ENOMEM, "spray lanczos: out of memory (n=%lld, m=%d)",
+                             (long long)n, mmax);
+    return XAI_OK;
+}
+
+/* column m of Q := a random unit vector orthogonal to Z and Q; retried a few times on bad luck */
+static xai_status lz_fresh_vector(lz_work *lz, int m, uint64_t *rs)
+{
+    int64_t n = lz->n;
+    double nr = 0;
+    for (int attempt = 0; attempt < 8 && nr < 1e-8; attempt++) {
+        double *v = lz->q + (size_t)m * n;
+        for (int64_t i = 0; i < n; i++)
+            v[i] = xai_splitmix_unit(rs) - 0.5;
+        for (int pass = 0; pass < 2; pass++) {
+            project_out(lz->z, lz->nz, n, v);
+            if (m > 0) {
+                cblas_dgemv(CblasColMajor, CblasTrans, (int)n, m, 1.0, lz->q, (int)n, v, 1, 0.0, lz->hc, 1);
+                cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, m, -1.0, lz->q, (int)n, lz->hc, 1, 1.0, v, 1);
+            }
+        }
+        nr = cblas_dnrm2((int)n, v, 1);
+        if (nr >= 1e-8)
+            cblas_dscal((int)n, 1.0 / nr, v, 1);
+    }
+    if (nr < 1e-8)
+        return xai_error_set(XAI_ENUMERIC, "spray lanczos: cannot extend the Krylov basis");
+    return XAI_OK;
+}
+
+/* grow the basis from column *m until it is full or breaks down: column m of H from M q_m,
+ * the residual (orthogonalised twice) into f. Returns 1 on breakdown (an invariant subspace,
+ * so the next column needs a fresh direction and H gets a zero coupling). */
+static int lz_expand(lz_work *lz, int *m, double *fnorm)
+{
+    int64_t n = lz->n;
+    int mmax = lz->mmax;
+    double *q = lz->q, *f = lz->f, *hc = lz->hc, *h2 = lz->h2;
+    while (*m < mmax) {
+        double *qm = q + (size_t)*m * n;
+        normadj_mul(lz->w, lz->isd, qm, f);
+        int cols = *m + 1;
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, hc, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, hc, 1, 1.0, f, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, h2, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, h2, 1, 1.0, f, 1);
+        project_out(lz->z, lz->nz, n, f);
+        for (int i = 0; i < cols; i++) {
+            double v = hc[i] + h2[i];
+            lz->hm[(size_t)i * mmax + *m] = v;
+            lz->hm[(size_t)*m * mmax + i] = v;
+        }
+        *fnorm = cblas_dnrm2((int)n, f, 1);
+        (*m)++;
+        if (*m == mmax)
+            return 0;
+        if (*fnorm < 1e-12)
+            return 1;
+        memcpy(q + (size_t)*m * n, f, (size_t)n * sizeof(double));
+        cblas_dscal((int)n, 1.0 / *fnorm, q + (size_t)*m * n, 1);
+    }
+    return 0;
+}
+
+/* vecs = Q_m S_need (n x need, column-major by vector), theta = the top Ritz values */
+static void lz_ritz_vectors(const lz_work *lz, int m, int nk, int need, double *theta, double *vecs)
+{
+    int64_t n = lz->n;
+    for (int j = 0; j < need; j++) {
+        double *v = vecs + (size_t)j * n;
+        memset(v, 0, (size_t)n * sizeof(double));
+        for (int i = 0; i < m; i++)
+            cblas_daxpy((int)n, lz->s[(size_t)i * nk + j], lz->q + (size_t)i * n, 1, v, 1);
+        theta[j] = lz->th[j];
+    }
+}
+
+/* thick restart: keep nk Ritz vectors (H becomes their diagonal), then the normalised residual */
+static void lz_restart(lz_work *lz, int m, int nk, double fnorm)
+{
+    int64_t n = lz->n;
+    int mmax = lz->mmax;
+    /* s is row-major m x nk, i.e. column-major S' (nk x m): Y = Q (n x m) * S (m x nk) */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, nk, m, 1.0, lz->q, (int)n, lz->s, nk,
+                0.0, lz->y, (int)n);
+    memcpy(lz->q, lz->y, (size_t)n * nk * sizeof(double));
+    memset(lz->hm, 0, (size_t)mmax * mmax * sizeof(double));
+    for (int i = 0; i < nk; i++)
+        lz->hm[(size_t)i * mmax + i] = lz->th[i];
+    memcpy(lz->q + (size_t)nk * n, lz->f, (size_t)n * sizeof(double));
+    cblas_dscal((int)n, 1.0 / fnorm, lz->q + (size_t)nk * n, 1);
+}
+
+/* Rayleigh-Ritz on the m x m projected matrix: the top nk eigenpairs into th and s
+ * (nk: the number kept at a restart, at least the ntop wanted) */
+static xai_status lz_rayleigh_ritz(lz_work *lz, int m, int ntop, int *nk)
+{
+    *nk = m < lz->keep ? m : lz->keep;
+    if (*nk < ntop)
+        *nk = ntop;
+    for (int i = 0; i < m; i++)
+        memcpy(lz->hw + (size_t)i * m, lz->hm + (size_t)i * lz->mmax, (size_t)m * sizeof(double));
+    return small_eigs(lz->hw, m, *nk, lz->th, lz->s);
+}
+
 /* Largest @p need eigenpairs of M = D^-1/2 W D^-1/2 on the complement of Z, by thick-restart
  * Lanczos with full (twice classical Gram-Schmidt) reorthogonalisation. The projected
  * matrix H = Q'MQ is kept in full, so the restart keeps Ritz vectors plus the residual
@@ -378,120 +559,38 @@ static void project_out(const double *z, int nz, int64_t n, double *v)
 static xai_status lanczos(const xai_csr *w, const double *isd, const double *z, int nz, int need,
                           uint64_t seed, double *theta, double *vecs)
 {
-    int64_t n = w->n;
-    int64_t cdim = n - nz;            /* dimension of the complement */
-    int mmax = need + (need > 32 ? need : 32) + 8;
-    if (mmax > cdim)
-        mmax = (int)cdim;
-    int keep = need + (mmax - need) / 2;
-    if (keep >= mmax)
-        keep = mmax - 1;
+    lz_work lz = {.w = w, .isd = isd, .z = z, .nz = nz, .n = w->n};
+    int64_t cdim = lz.n - nz;            /* dimension of the complement */
     const int max_restarts = 2000;
     const double tol = 1e-9;
-    double *q = xmalloc((size_t)n * (size_t)(mmax + 1), sizeof(double));
-    double *hm = xcalloc((size_t)mmax * mmax, sizeof(double));
-    double *hw = xmalloc((size_t)mmax * mmax, sizeof(double));
-    double *s = xmalloc((size_t)mmax * mmax, sizeof(double));
-    double *th = xmalloc((size_t)mmax, sizeof(double));
-    double *f = xmalloc((size_t)n, sizeof(double));
-    double *hc = xmalloc((size_t)mmax + 1, sizeof(double));
-    double *h2 = xmalloc((size_t)mmax + 1, sizeof(double));
-    double *y = xmalloc((size_t)n * (size_t)mmax, sizeof(double));
-    xai_status st = XAI_OK;
-    if (!q || !hm || !hw || !s || !th || !f || !hc || !h2 || !y) {
-        st = xai_error_set(XAI_ENOMEM, "spray lanczos: out of memory (n=%lld, m=%d)",
-                           (long long)n, mmax);
-        goto done;
-    }
+    xai_status st = lz_alloc(&lz, cdim, need);
     uint64_t rs = seed ^ 0x5DEECE66Dull;
     int m = 0;           /* columns of Q in use */
     int restarts = 0;
     int start_new = 1;   /* column m must be filled with a fresh random vector */
     double fnorm = 0;
-    for (;;) {
-        if (start_new) {
-            /* a random vector orthogonal to Z and Q; retried a few times on bad luck */
-            double nr = 0;
-            for (int attempt = 0; attempt < 8 && nr < 1e-8; attempt++) {
-                double *v = q + (size_t)m * n;
-                for (int64_t i = 0; i < n; i++)
-                    v[i] = xai_splitmix_unit(&rs) - 0.5;
-                for (int pass = 0; pass < 2; pass++) {
-                    project_out(z, nz, n, v);
-                    if (m > 0) {
-                        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, m, 1.0, q, (int)n, v, 1, 0.0, hc, 1);
-                        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, m, -1.0, q, (int)n, hc, 1, 1.0, v, 1);
-                    }
-                }
-                nr = cblas_dnrm2((int)n, v, 1);
-                if (nr >= 1e-8)
-                    cblas_dscal((int)n, 1.0 / nr, v, 1);
-            }
-            if (nr < 1e-8) {
-                st = xai_error_set(XAI_ENUMERIC, "spray lanczos: cannot extend the Krylov basis");
-                goto done;
-            }
-            start_new = 0;
-        }
-        /* expand: column m of H from M q_m, residual into f */
-        while (m < mmax) {
-            double *qm = q + (size_t)m * n;
-            normadj_mul(w, isd, qm, f);
-            int cols = m + 1;
-            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, hc, 1);
-            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, hc, 1, 1.0, f, 1);
-            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, cols, 1.0, q, (int)n, f, 1, 0.0, h2, 1);
-            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, cols, -1.0, q, (int)n, h2, 1, 1.0, f, 1);
-            project_out(z, nz, n, f);
-            for (int i = 0; i < cols; i++) {
-                double v = hc[i] + h2[i];
-                hm[(size_t)i * mmax + m] = v;
-                hm[(size_t)m * mmax + i] = v;
-            }
-            fnorm = cblas_dnrm2((int)n, f, 1);
-            m++;
-            if (m == mmax)
-                break;
-            if (fnorm < 1e-12) {
-                /* invariant subspace: continue with a fresh direction (H gets a zero coupling) */
-                start_new = 1;
-                break;
-            }
-            memcpy(q + (size_t)m * n, f, (size_t)n * sizeof(double));
-            cblas_dscal((int)n, 1.0 / fnorm, q + (size_t)m * n, 1);
-        }
-        if (start_new && m < mmax && m < need)
+    while (st == XAI_OK) {
+        if (start_new && (st = lz_fresh_vector(&lz, m, &rs)) != XAI_OK)
+            break;
+        start_new = lz_expand(&lz, &m, &fnorm);
+        if (start_new && m < lz.mmax && m < need)
             continue;
-        /* Rayleigh-Ritz on the m x m projected matrix */
         int ntop = need > m ? m : need;
-        int nk = m < keep ? m : keep;
-        if (nk < ntop)
-            nk = ntop;
-        for (int i = 0; i < m; i++)
-            memcpy(hw + (size_t)i * m, hm + (size_t)i * mmax, (size_t)m * sizeof(double));
-        st = small_eigs(hw, m, nk, th, s);
-        if (st != XAI_OK)
-            goto done;
+        int nk;
+        if ((st = lz_rayleigh_ritz(&lz, m, ntop, &nk)) != XAI_OK)
+            break;
         int conv = ntop == need;
         if (start_new)
             fnorm = 0; /* breakdown: the basis is invariant */
         for (int j = 0; conv && j < need; j++)
-            if (fabs(fnorm * s[(size_t)(m - 1) * nk + j]) > tol)
+            if (fabs(fnorm * lz.s[(size_t)(m - 1) * nk + j]) > tol)
                 conv = 0;
         if (conv || m >= cdim) {
-            if (ntop < need) {
+            if (ntop < need)
                 st = xai_error_set(XAI_ENUMERIC, "spray lanczos: only %d of %d eigenpairs exist",
                                    ntop, need);
-                goto done;
-            }
-            /* vecs = Q_m S_need (n x need, column-major by vector) */
-            for (int j = 0; j < need; j++) {
-                double *v = vecs + (size_t)j * n;
-                memset(v, 0, (size_t)n * sizeof(double));
-                for (int i = 0; i < m; i++)
-                    cblas_daxpy((int)n, s[(size_t)i * nk + j], q + (size_t)i * n, 1, v, 1);
-                theta[j] = th[j];
-            }
+            else
+                lz_ritz_vectors(&lz, m, nk, need, theta, vecs);
             break;
         }
         if (start_new)
@@ -499,23 +598,13 @@ static xai_status lanczos(const xai_csr *w, const double *isd, const double *z, 
         if (++restarts > max_restarts) {
             st = xai_error_set(XAI_ENUMERIC,
                                "spray lanczos: no convergence after %d restarts (n=%lld)",
-                               max_restarts, (long long)n);
-            goto done;
+                               max_restarts, (long long)lz.n);
+            break;
         }
-        /* thick restart: keep nk Ritz vectors, then the normalised residual */
-        /* s is row-major m x nk, i.e. column-major S' (nk x m): Y = Q (n x m) * S (m x nk) */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, nk, m, 1.0, q, (int)n, s, nk,
-                    0.0, y, (int)n);
-        memcpy(q, y, (size_t)n * nk * sizeof(double));
-        memset(hm, 0, (size_t)mmax * mmax * sizeof(double));
-        for (int i = 0; i < nk; i++)
-            hm[(size_t)i * mmax + i] = th[i];
+        lz_restart(&lz, m, nk, fnorm);
         m = nk;
-        memcpy(q + (size_t)m * n, f, (size_t)n * sizeof(double));
-        cblas_dscal((int)n, 1.0 / fnorm, q + (size_t)m * n, 1);
     }
-done:
-    free(q), free(hm), free(hw), free(s), free(th), free(f), free(hc), free(h2), free(y);
+    lz_free(&lz);
     return st;
 }
 
@@ -546,6 +635,87 @@ static xai_status dense_eigs(const xai_csr *w, const double *isd, const double *
     return st;
 }
 
+/* isd = D^-1/2 of the graph; refuses bad entries and isolated nodes */
+static xai_status inv_sqrt_degrees(const xai_csr *w, double *isd)
+{
+    int64_t n = w->n;
+    for (int64_t i = 0; i < n; i++) {
+        double d = 0;
+        for (int64_t p = w->rowptr[i]; p < w->rowptr[i + 1]; p++) {
+            if (w->col[p] < 0 || w->col[p] >= n || !(w->val[p] >= 0) || !isfinite(w->val[p]))
+                return xai_error_set(XAI_EINVAL, "spray eigs: bad entry in row %lld", (long long)i);
+            d += w->val[p];
+        }
+        if (!(d > 0))
+            return xai_error_set(XAI_EINVAL, "spray eigs: node %lld is isolated", (long long)i);
+        isd[i] = 1.0 / sqrt(d);
+    }
+    return XAI_OK;
+}
+
+/* exact null vectors D^1/2 1_c of the first nz components, unit length, into z (n x nz) */
+static void null_vectors(int64_t n, const int32_t *comp, const double *isd, int nz, double *z)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (comp[i] < nz)
+            z[(size_t)comp[i] * n + i] = 1.0 / isd[i];
+    for (int j = 0; j < nz; j++) {
+        double nr = cblas_dnrm2((int)n, z + (size_t)j * n, 1);
+        cblas_dscal((int)n, 1.0 / nr, z + (size_t)j * n, 1);
+    }
+}
+
+/* the need smallest Laplacian eigenpairs on the complement of Z (1 - the largest of the
+ * normalised adjacency), stored after the nz null pairs in evals and evecs */
+static xai_status complement_eigs(const xai_csr *w, const double *isd, const double *z, int nz,
+                                  int need, xai_spray_eigsolver solver, int dense_max,
+                                  uint64_t seed, double *evals, double *evecs)
+{
+    int64_t n = w->n;
+    double *theta = xmalloc((size_t)need, sizeof(double));
+    double *vecs = xmalloc((size_t)n * (size_t)need, sizeof(double));
+    xai_status st = XAI_OK;
+    if (!theta || !vecs) {
+        st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
+        goto done;
+    }
+    if (solver == XAI_SPRAY_EIG_AUTO)
+        solver = n <= dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
+    if (solver == XAI_SPRAY_EIG_DENSE && n > 8192) {
+        st = xai_error_set(XAI_EINVAL, "spray eigs: the dense solver is limited to 8192 nodes "
+                           "(n=%lld needs %.1f GB); use Lanczos", (long long)n,
+                           (double)n * (double)n * 8e-9);
+        goto done;
+    }
+    st = solver == XAI_SPRAY_EIG_DENSE ? dense_eigs(w, isd, z, nz, need, theta, vecs)
+                                       : lanczos(w, isd, z, nz, need, seed, theta, vecs);
+    if (st != XAI_OK)
+        goto done;
+    for (int j = 0; j < need; j++) {
+        double lam = 1.0 - theta[j];
+        evals[nz + j] = lam < 0 && lam > -1e-12 ? 0.0 : lam;
+        memcpy(evecs + (size_t)(nz + j) * n, vecs + (size_t)j * n, (size_t)n * sizeof(double));
+    }
+done:
+    free(theta), free(vecs);
+    return st;
+}
+
+/* deterministic signs: the entry of largest magnitude of each vector is positive */
+static void fix_signs(double *evecs, int64_t n, int nev)
+{
+    for (int j = 0; j < nev; j++) {
+        double *v = evecs + (size_t)j * n;
+        double nr = cblas_dnrm2((int)n, v, 1);
+        int64_t im = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (fabs(v[i]) > fabs(v[im]) + 1e-12 * nr)
+                im = i;
+        double sc = (v[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
+        cblas_dscal((int)n, sc, v, 1);
+    }
+}
+
 xai_status xai_spray_laplacian_eigs(const xai_csr *w, int nev, xai_spray_eigsolver solver,
                                     int dense_max, uint64_t seed, double *evals, double *evecs,
                                     int *ncomp)
@@ -558,89 +728,37 @@ xai_status xai_spray_laplacian_eigs(const xai_csr *w, int nev, xai_spray_eigsolv
                              (long long)(n < XAI_SPRAY_MAX_EIG ? n : XAI_SPRAY_MAX_EIG));
     double *isd = xmalloc((size_t)n, sizeof(double));
     int32_t *comp = xmalloc((size_t)n, sizeof(int32_t));
-    double *z = NULL, *theta = NULL, *vecs = NULL;
+    double *z = NULL;
     xai_status st = XAI_OK;
     if (!isd || !comp) {
         st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++) {
-        double d = 0;
-        for (int64_t p = w->rowptr[i]; p < w->rowptr[i + 1]; p++) {
-            if (w->col[p] < 0 || w->col[p] >= n || !(w->val[p] >= 0) || !isfinite(w->val[p])) {
-                st = xai_error_set(XAI_EINVAL, "spray eigs: bad entry in row %lld", (long long)i);
-                goto done;
-            }
-            d += w->val[p];
-        }
-        if (!(d > 0)) {
-            st = xai_error_set(XAI_EINVAL, "spray eigs: node %lld is isolated", (long long)i);
-            goto done;
-        }
-        isd[i] = 1.0 / sqrt(d);
-    }
+    if ((st = inv_sqrt_degrees(w, isd)) != XAI_OK)
+        goto done;
     int nc = components(w, comp);
     if (ncomp)
         *ncomp = nc;
     int nz = nc < nev ? nc : nev;
-    /* exact null vectors D^1/2 1_c of the first nz components */
     z = xcalloc((size_t)n * (size_t)(nz > 0 ? nz : 1), sizeof(double));
     if (!z) {
         st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++)
-        if (comp[i] < nz)
-            z[(size_t)comp[i] * n + i] = 1.0 / isd[i];
-    for (int j = 0; j < nz; j++) {
-        double nr = cblas_dnrm2((int)n, z + (size_t)j * n, 1);
-        cblas_dscal((int)n, 1.0 / nr, z + (size_t)j * n, 1);
-    }
+    null_vectors(n, comp, isd, nz, z);
     for (int j = 0; j < nz; j++) {
         evals[j] = 0.0;
         memcpy(evecs + (size_t)j * n, z + (size_t)j * n, (size_t)n * sizeof(double));
     }
+    /* when every component is already used as a Z vector the complement must be covered
+     * too: then Z holds all nc components and need <= n - nc */
     int need = nev - nz;
-    if (need > 0) {
-        /* when every component is already used as a Z vector the complement must be covered
-         * too: then Z holds all nc components and need <= n - nc */
-        theta = xmalloc((size_t)need, sizeof(double));
-        vecs = xmalloc((size_t)n * (size_t)need, sizeof(double));
-        if (!theta || !vecs) {
-            st = xai_error_set(XAI_ENOMEM, "spray eigs: out of memory");
-            goto done;
-        }
-        if (solver == XAI_SPRAY_EIG_AUTO)
-            solver = n <= dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
-        if (solver == XAI_SPRAY_EIG_DENSE && n > 8192) {
-            st = xai_error_set(XAI_EINVAL, "spray eigs: the dense solver is limited to 8192 nodes "
-                               "(n=%lld needs %.1f GB); use Lanczos", (long long)n,
-                               (double)n * (double)n * 8e-9);
-            goto done;
-        }
-        st = solver == XAI_SPRAY_EIG_DENSE ? dense_eigs(w, isd, z, nz, need, theta, vecs)
-                                           : lanczos(w, isd, z, nz, need, seed, theta, vecs);
-        if (st != XAI_OK)
-            goto done;
-        for (int j = 0; j < need; j++) {
-            double lam = 1.0 - theta[j];
-            evals[nz + j] = lam < 0 && lam > -1e-12 ? 0.0 : lam;
-            memcpy(evecs + (size_t)(nz + j) * n, vecs + (size_t)j * n, (size_t)n * sizeof(double));
-        }
-    }
-    /* deterministic signs: the entry of largest magnitude is positive */
-    for (int j = 0; j < nev; j++) {
-        double *v = evecs + (size_t)j * n;
-        double nr = cblas_dnrm2((int)n, v, 1);
-        int64_t im = 0;
-        for (int64_t i = 1; i < n; i++)
-            if (fabs(v[i]) > fabs(v[im]) + 1e-12 * nr)
-                im = i;
-        double sc = (v[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
-        cblas_dscal((int)n, sc, v, 1);
-    }
+    if (need > 0 &&
+        (st = complement_eigs(w, isd, z, nz, need, solver, dense_max, seed, evals, evecs)) != XAI_OK)
+        goto done;
+    fix_signs(evecs, n, nev);
 done:
-    free(isd), free(comp), free(z), free(theta), free(vecs);
+    free(isd), free(comp), free(z);
     return st;
 }
 
@@ -656,9 +774,10 @@ static double sqdist(const double *a, const double *b, int d)
     return s;
 }
 
-/* one k-means++ seeded Lloyd run; returns inertia */
-static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_iter, uint64_t *rs,
-                          int *lab, double *c, double *dmin, int64_t *cnt)
+/* k-means++ seeding (Arthur & Vassilvitskii 2007): centres drawn with probability
+ * proportional to the squared distance to the nearest centre so far */
+static void kmeanspp_seed(const double *x, int64_t n, int dim, int k, uint64_t *rs, double *c,
+                          double *dmin)
 {
     int64_t first = (int64_t)(xai_splitmix_unit(rs) * (double)n);
     if (first >= n)
@@ -694,52 +813,74 @@ static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_it
             tot += dmin[i];
         }
     }
+}
+
+/* Lloyd's assignment step: each point to its nearest centre (distance into dmin);
+ * returns whether any label changed, the inertia into *inertia */
+static int kmeans_assign(const double *x, int64_t n, int dim, int k, const double *c, int *lab,
+                         double *dmin, double *inertia)
+{
+    int changed = 0;
+    *inertia = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int best = 0;
+        double bd = sqdist(x + i * dim, c, dim);
+        for (int cc = 1; cc < k; cc++) {
+            double d = sqdist(x + i * dim, c + (size_t)cc * dim, dim);
+            if (d < bd) {
+                bd = d;
+                best = cc;
+            }
+        }
+        dmin[i] = bd;
+        *inertia += bd;
+        if (lab[i] != best) {
+            lab[i] = best;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
+/* Lloyd's update step: centres to their cluster means; an empty cluster moves to the point
+ * farthest from its centre */
+static void kmeans_update(const double *x, int64_t n, int dim, int k, const int *lab, double *c,
+                          double *dmin, int64_t *cnt)
+{
+    memset(c, 0, (size_t)k * dim * sizeof(double));
+    memset(cnt, 0, (size_t)k * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) {
+        cnt[lab[i]]++;
+        for (int j = 0; j < dim; j++)
+            c[(size_t)lab[i] * dim + j] += x[i * dim + j];
+    }
+    for (int cc = 0; cc < k; cc++) {
+        if (cnt[cc] > 0) {
+            for (int j = 0; j < dim; j++)
+                c[(size_t)cc * dim + j] /= (double)cnt[cc];
+        } else {
+            int64_t far = 0;
+            for (int64_t i = 1; i < n; i++)
+                if (dmin[i] > dmin[far])
+                    far = i;
+            memcpy(c + (size_t)cc * dim, x + far * dim, (size_t)dim * sizeof(double));
+            dmin[far] = 0;
+        }
+    }
+}
+
+/* one k-means++ seeded Lloyd run; returns inertia */
+static double kmeans_once(const double *x, int64_t n, int dim, int k, int max_iter, uint64_t *rs,
+                          int *lab, double *c, double *dmin, int64_t *cnt)
+{
+    kmeanspp_seed(x, n, dim, k, rs, c, dmin);
     for (int64_t i = 0; i < n; i++)
         lab[i] = -1;
     double inertia = 0;
     for (int it = 0; it < max_iter; it++) {
-        int changed = 0;
-        inertia = 0;
-        for (int64_t i = 0; i < n; i++) {
-            int best = 0;
-            double bd = sqdist(x + i * dim, c, dim);
-            for (int cc = 1; cc < k; cc++) {
-                double d = sqdist(x + i * dim, c + (size_t)cc * dim, dim);
-                if (d < bd) {
-                    bd = d;
-                    best = cc;
-                }
-            }
-            dmin[i] = bd;
-            inertia += bd;
-            if (lab[i] != best) {
-                lab[i] = best;
-                changed = 1;
-            }
-        }
-        if (!changed)
+        if (!kmeans_assign(x, n, dim, k, c, lab, dmin, &inertia))
             break;
-        memset(c, 0, (size_t)k * dim * sizeof(double));
-        memset(cnt, 0, (size_t)k * sizeof(int64_t));
-        for (int64_t i = 0; i < n; i++) {
-            cnt[lab[i]]++;
-            for (int j = 0; j < dim; j++)
-                c[(size_t)lab[i] * dim + j] += x[i * dim + j];
-        }
-        for (int cc = 0; cc < k; cc++) {
-            if (cnt[cc] > 0) {
-                for (int j = 0; j < dim; j++)
-                    c[(size_t)cc * dim + j] /= (double)cnt[cc];
-            } else {
-                /* empty cluster: move it to the point farthest from its centre */
-                int64_t far = 0;
-                for (int64_t i = 1; i < n; i++)
-                    if (dmin[i] > dmin[far])
-                        far = i;
-                memcpy(c + (size_t)cc * dim, x + far * dim, (size_t)dim * sizeof(double));
-                dmin[far] = 0;
-            }
-        }
+        kmeans_update(x, n, dim, k, lab, c, dmin, cnt);
     }
     return inertia;
 }
@@ -807,6 +948,107 @@ xai_status xai_kmeans(const double *x, int64_t n, int dim, int k, int restarts, 
 
 /* ---- Fisher discriminant ------------------------------------------------------------ */
 
+/* group sizes cnt, group means mc (k x d) and the grand mean mu; labels must lie in 0..k-1
+ * and at least two groups must be non-empty */
+static xai_status fda_means(const double *x, int64_t n, int dim, const int *labels, int k,
+                            double *mu, double *mc, int64_t *cnt)
+{
+    size_t d = (size_t)dim;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= k)
+            return xai_error_set(XAI_EINVAL, "fda: label %d of point %lld is outside 0..%d",
+                                 labels[i], (long long)i, k - 1);
+        cnt[labels[i]]++;
+        for (size_t a = 0; a < d; a++) {
+            mc[(size_t)labels[i] * d + a] += x[i * dim + a];
+            mu[a] += x[i * dim + a];
+        }
+    }
+    int groups = 0;
+    for (int c = 0; c < k; c++)
+        if (cnt[c] > 0) {
+            groups++;
+            for (size_t a = 0; a < d; a++)
+                mc[(size_t)c * d + a] /= (double)cnt[c];
+        }
+    if (groups < 2)
+        return xai_error_set(XAI_EINVAL, "fda: need at least 2 non-empty groups, got %d", groups);
+    for (size_t a = 0; a < d; a++)
+        mu[a] /= (double)n;
+    return XAI_OK;
+}
+
+/* within- and between-group scatter into sw and sb (d x d); returns the ridge added to the
+ * diagonal of sw. The ridge is relative to the total scatter S_w + S_b: collapsed groups
+ * (S_w = 0) then give J ~ 1e12 rather than an overflow, and J stays invariant under scaling. */
+static double fda_scatter(const double *x, int64_t n, int dim, const int *labels, int k,
+                          const double *mu, const double *mc, const int64_t *cnt, double *sw,
+                          double *sb)
+{
+    size_t d = (size_t)dim;
+    for (int64_t i = 0; i < n; i++) {
+        const double *m = mc + (size_t)labels[i] * d;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++)
+                sw[a * d + b] += (x[i * dim + a] - m[a]) * (x[i * dim + b] - m[b]);
+    }
+    for (int c = 0; c < k; c++)
+        for (size_t a = 0; a < d && cnt[c] > 0; a++)
+            for (size_t b = 0; b < d; b++)
+                sb[a * d + b] += (double)cnt[c] * (mc[(size_t)c * d + a] - mu[a]) *
+                                 (mc[(size_t)c * d + b] - mu[b]);
+    double tr = 0;
+    for (size_t a = 0; a < d; a++)
+        tr += sw[a * d + a] + sb[a * d + a];
+    double ridge = 1e-12 * tr / (double)d + 1e-300;
+    for (size_t a = 0; a < d; a++)
+        sw[a * d + a] += ridge;
+    return ridge;
+}
+
+/* the whitener P = V diag(l^-1/2) V' of Sw = V diag(l) V' (eigenvalues floored at the ridge);
+ * sw is destroyed, ev and V are scratch */
+static xai_status fda_whitener(double *sw, int dim, double ridge, double *ev, double *V, double *p)
+{
+    size_t d = (size_t)dim;
+    int rc = spray_symm_eig_top(sw, dim, dim, ev, V);
+    if (rc != 0)
+        return rc == -1 ? xai_error_set(XAI_ENOMEM, "fda: out of memory")
+                        : xai_error_set(XAI_EDEP, "fda: GSL gsl_eigen_symmv failed on S_w");
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++) {
+            double s = 0;
+            for (size_t e = 0; e < d; e++) {
+                double l = ev[e] > ridge ? ev[e] : ridge;
+                s += V[a * d + e] * V[b * d + e] / sqrt(l);
+            }
+            p[a * d + b] = s;
+        }
+    return XAI_OK;
+}
+
+/* w = P v of unit length, its sign chosen so that the largest |entry| is positive */
+static void fda_direction(const double *p, const double *v, int dim, double *u, double *wopt)
+{
+    size_t d = (size_t)dim;
+    double nr = 0;
+    for (size_t a = 0; a < d; a++) {
+        double s = 0;
+        for (size_t b = 0; b < d; b++)
+            s += p[a * d + b] * v[b];
+        u[a] = s;
+        nr += s * s;
+    }
+    nr = sqrt(nr);
+    size_t im = 0;
+    for (size_t a = 1; a < d; a++)
+        if (fabs(u[a]) > fabs(u[im]))
+            im = a;
+    double sc = (u[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
+    for (size_t a = 0; a < d; a++)
+        wopt[a] = u[a] * sc;
+}
+
 xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels, int k, double *j,
                          double *wopt)
 {
@@ -826,67 +1068,13 @@ xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels,
         st = xai_error_set(XAI_ENOMEM, "fda: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n; i++) {
-        if (labels[i] < 0 || labels[i] >= k) {
-            st = xai_error_set(XAI_EINVAL, "fda: label %d of point %lld is outside 0..%d", labels[i],
-                               (long long)i, k - 1);
-            goto done;
-        }
-        cnt[labels[i]]++;
-        for (size_t a = 0; a < d; a++) {
-            mc[(size_t)labels[i] * d + a] += x[i * dim + a];
-            mu[a] += x[i * dim + a];
-        }
-    }
-    int groups = 0;
-    for (int c = 0; c < k; c++)
-        if (cnt[c] > 0) {
-            groups++;
-            for (size_t a = 0; a < d; a++)
-                mc[(size_t)c * d + a] /= (double)cnt[c];
-        }
-    if (groups < 2) {
-        st = xai_error_set(XAI_EINVAL, "fda: need at least 2 non-empty groups, got %d", groups);
+    if ((st = fda_means(x, n, dim, labels, k, mu, mc, cnt)) != XAI_OK)
         goto done;
-    }
-    for (size_t a = 0; a < d; a++)
-        mu[a] /= (double)n;
-    for (int64_t i = 0; i < n; i++) {
-        const double *m = mc + (size_t)labels[i] * d;
-        for (size_t a = 0; a < d; a++)
-            for (size_t b = 0; b < d; b++)
-                sw[a * d + b] += (x[i * dim + a] - m[a]) * (x[i * dim + b] - m[b]);
-    }
-    for (int c = 0; c < k; c++)
-        for (size_t a = 0; a < d && cnt[c] > 0; a++)
-            for (size_t b = 0; b < d; b++)
-                sb[a * d + b] += (double)cnt[c] * (mc[(size_t)c * d + a] - mu[a]) *
-                                 (mc[(size_t)c * d + b] - mu[b]);
-    /* ridge relative to the total scatter S_w + S_b: collapsed groups (S_w = 0) then give
-     * J ~ 1e12 rather than an overflow, and J stays invariant under scaling */
-    double tr = 0;
-    for (size_t a = 0; a < d; a++)
-        tr += sw[a * d + a] + sb[a * d + a];
-    double ridge = 1e-12 * tr / (double)d + 1e-300;
-    for (size_t a = 0; a < d; a++)
-        sw[a * d + a] += ridge;
-    /* whiten: Sw = V diag(l) V', P = V diag(l^-1/2) V'; J* = top eigenvalue of P Sb P and
-     * w* = P v* (the generalised eigenvector of (Sb, Sw)) */
-    rc = spray_symm_eig_top(sw, dim, dim, ev, V);
-    if (rc != 0) {
-        st = rc == -1 ? xai_error_set(XAI_ENOMEM, "fda: out of memory")
-                      : xai_error_set(XAI_EDEP, "fda: GSL gsl_eigen_symmv failed on S_w");
+    double ridge = fda_scatter(x, n, dim, labels, k, mu, mc, cnt, sw, sb);
+    /* whiten: J* = top eigenvalue of P Sb P and w* = P v* (the generalised eigenvector of
+     * (Sb, Sw)) */
+    if ((st = fda_whitener(sw, dim, ridge, ev, V, p)) != XAI_OK)
         goto done;
-    }
-    for (size_t a = 0; a < d; a++)
-        for (size_t b = 0; b < d; b++) {
-            double s = 0;
-            for (size_t e = 0; e < d; e++) {
-                double l = ev[e] > ridge ? ev[e] : ridge;
-                s += V[a * d + e] * V[b * d + e] / sqrt(l);
-            }
-            p[a * d + b] = s;
-        }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, p, dim, sb, dim, 0.0,
                 sw, dim);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, sw, dim, p, dim, 0.0,
@@ -901,25 +1089,8 @@ xai_status xai_fda_score(const double *x, int64_t n, int dim, const int *labels,
         goto done;
     }
     *j = ev[0] > 0 ? ev[0] : 0.0;
-    if (wopt) {
-        /* w = P v, unit length, sign: largest |entry| positive */
-        double nr = 0;
-        for (size_t a = 0; a < d; a++) {
-            double s = 0;
-            for (size_t b = 0; b < d; b++)
-                s += p[a * d + b] * V[b];
-            u[a] = s;
-            nr += s * s;
-        }
-        nr = sqrt(nr);
-        size_t im = 0;
-        for (size_t a = 1; a < d; a++)
-            if (fabs(u[a]) > fabs(u[im]))
-                im = a;
-        double sc = (u[im] < 0 ? -1.0 : 1.0) / (nr > 0 ? nr : 1.0);
-        for (size_t a = 0; a < d; a++)
-            wopt[a] = u[a] * sc;
-    }
+    if (wopt)
+        fda_direction(p, V, dim, u, wopt);
 done:
     free(mu), free(mc), free(cnt), free(sw), free(sb), free(t), free(u), free(ev), free(V), free(p);
     return st;
@@ -1023,9 +1194,9 @@ xai_status xai_adjusted_rand_index(const int *a, const int *b, int64_t n, double
 static xai_status fda_null(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int k,
                            double *out);
 
-/* xai_spray_run(); with_null = 0 skips the null reference (the null's own runs). */
-static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int with_null,
-                            xai_spray_result **out)
+/* the argument and option checks of spray_run(); knn and nev clipped to what n maps allow */
+static xai_status spray_check(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg,
+                              xai_spray_result **out, int *knn, int *nev)
 {
     if (!x || !cfg || !out || dim < 1)
         return xai_error_set(XAI_EINVAL, "spray: bad arguments");
@@ -1039,15 +1210,148 @@ static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_sp
                              "spray: bad options (knn=%d, n_eig=%d, restarts=%d, clusters %d..%d)",
                              cfg->knn, cfg->n_eig, cfg->restarts, cfg->min_clusters,
                              cfg->max_clusters);
-    int knn = cfg->knn < n ? cfg->knn : (int)n - 1;
-    int nev = cfg->n_eig < n ? cfg->n_eig : (int)n;
-    if (cfg->n_clusters > nev)
+    *knn = cfg->knn < n ? cfg->knn : (int)n - 1;
+    *nev = cfg->n_eig < n ? cfg->n_eig : (int)n;
+    if (cfg->n_clusters > *nev)
         return xai_error_set(XAI_EINVAL, "spray: %d clusters need at least as many eigenvectors "
-                             "(n_eig=%d)", cfg->n_clusters, nev);
+                             "(n_eig=%d)", cfg->n_clusters, *nev);
+    return XAI_OK;
+}
+
+/* the Laplacian's eigenpairs (vectors into ev, n x nev by vector) and the spectral embedding
+ * D^-1/2 u (random-walk eigenvectors) into r->embedding */
+static xai_status spray_spectrum(const xai_csr *g, const xai_spray_config *cfg, xai_spray_result *r,
+                                 double *ev)
+{
+    int64_t n = r->n;
+    int nev = r->n_eig;
+    xai_spray_eigsolver solver = cfg->solver;
+    if (solver == XAI_SPRAY_EIG_AUTO)
+        solver = n <= cfg->dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
+    r->used_lanczos = solver == XAI_SPRAY_EIG_LANCZOS;
+    double t0 = now_s();
+    xai_status st = xai_spray_laplacian_eigs(g, nev, solver, cfg->dense_max, cfg->seed,
+                                             r->eigenvalues, ev, &r->n_components);
+    r->eig_seconds = now_s() - t0;
+    if (st != XAI_OK)
+        return st;
+    for (int64_t i = 0; i < n; i++) {
+        double deg = 0;
+        for (int64_t p = g->rowptr[i]; p < g->rowptr[i + 1]; p++)
+            deg += g->val[p];
+        double s = 1.0 / sqrt(deg);
+        for (int j = 0; j < nev; j++)
+            r->embedding[i * nev + j] = (float)(ev[(size_t)j * n + i] * s);
+    }
+    return XAI_OK;
+}
+
+/* k from the largest eigengap lambda_k - lambda_{k-1}, k in [min, max], unless fixed */
+static int eigengap_k(const xai_spray_config *cfg, const double *lambda, int nev, int64_t n)
+{
+    int k = cfg->n_clusters;
+    if (k == 0) {
+        int kmin = cfg->min_clusters, kmax = cfg->max_clusters < nev - 1 ? cfg->max_clusters : nev - 1;
+        if (kmin > kmax)
+            kmin = kmax;
+        if (kmin < 1)
+            kmin = 1;
+        double bestgap = -1;
+        k = kmin;
+        for (int kk = kmin; kk <= kmax; kk++) {
+            double gap = lambda[kk] - lambda[kk - 1];
+            if (gap > bestgap) {
+                bestgap = gap;
+                k = kk;
+            }
+        }
+    }
+    if (k > n)
+        k = (int)n;
+    return k;
+}
+
+/* NJW: the first k eigenvectors with each row normalised to unit length */
+static void njw_features(const double *ev, int64_t n, int k, double *feat)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double nr = 0;
+        for (int j = 0; j < k; j++) {
+            double v = ev[(size_t)j * n + i];
+            feat[i * k + j] = v;
+            nr += v * v;
+        }
+        nr = sqrt(nr);
+        for (int j = 0; j < k && nr > 0; j++)
+            feat[i * k + j] /= nr;
+    }
+}
+
+/* FDA of the clusters on the non-trivial spectral coordinates c0 .. k-1 (feat is scratch of
+ * n x k), and against the null reference when with_null */
+static xai_status spray_fda(const float *x, int64_t dim, const xai_spray_config *cfg, int with_null,
+                            int c0, xai_spray_result *r, double *feat)
+{
+    int64_t n = r->n;
+    int k = r->n_clusters, nev = r->n_eig;
+    r->fda = 0;
+    r->fda_null = 0;
+    r->fda_ratio = 0;
+    if (k < 2)
+        return XAI_OK;
+    int fd = k - c0;
+    if (fd < 1)
+        fd = 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < fd; j++)
+            feat[i * fd + j] = r->embedding[i * nev + c0 + j];
+    xai_status st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
+    if (st == XAI_OK && with_null)
+        st = fda_null(x, n, dim, cfg, k, &r->fda_null);
+    if (st != XAI_OK)
+        return st;
+    r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
+    return XAI_OK;
+}
+
+/* spectral clustering of the embedding into k groups: labels, sizes and the 2-D view, which
+ * shows the first two non-trivial coordinates (skipping the constant one) */
+static xai_status spray_cluster(const xai_spray_config *cfg, const double *ev, xai_spray_result *r,
+                                double **feat, int *c0)
+{
+    int64_t n = r->n;
+    int k = r->n_clusters, nev = r->n_eig;
+    *feat = xmalloc((size_t)n * k, sizeof(double));
+    r->sizes = xcalloc((size_t)k, sizeof(int64_t));
+    if (!*feat || !r->sizes)
+        return xai_error_set(XAI_ENOMEM, "spray: out of memory");
+    njw_features(ev, n, k, *feat);
+    double t0 = now_s();
+    xai_status st = xai_kmeans(*feat, n, k, k, cfg->restarts, cfg->max_iter, cfg->seed, r->labels,
+                               NULL, &r->inertia);
+    r->kmeans_seconds = now_s() - t0;
+    if (st != XAI_OK)
+        return st;
+    for (int64_t i = 0; i < n; i++)
+        r->sizes[r->labels[i]]++;
+    *c0 = r->n_components == 1 ? 1 : 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < 2; a++)
+            r->embedding2d[i * 2 + a] = *c0 + a < nev ? r->embedding[i * nev + *c0 + a] : 0.0f;
+    return XAI_OK;
+}
+
+/* xai_spray_run(); with_null = 0 skips the null reference (the null's own runs). */
+static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_spray_config *cfg, int with_null,
+                            xai_spray_result **out)
+{
+    int knn = 0, nev = 0, c0 = 0;
+    xai_status st = spray_check(x, n, dim, cfg, out, &knn, &nev);
+    if (st != XAI_OK)
+        return st;
     xai_spray_result *r = calloc(1, sizeof *r);
     xai_csr g = {0};
     double *ev = NULL, *feat = NULL;
-    xai_status st;
     if (!r)
         return xai_error_set(XAI_ENOMEM, "spray: out of memory");
     r->n = n;
@@ -1066,95 +1370,12 @@ static xai_status spray_run(const float *x, int64_t n, int64_t dim, const xai_sp
         st = xai_error_set(XAI_ENOMEM, "spray: out of memory for %lld maps", (long long)n);
         goto fail;
     }
-    xai_spray_eigsolver solver = cfg->solver;
-    if (solver == XAI_SPRAY_EIG_AUTO)
-        solver = n <= cfg->dense_max ? XAI_SPRAY_EIG_DENSE : XAI_SPRAY_EIG_LANCZOS;
-    r->used_lanczos = solver == XAI_SPRAY_EIG_LANCZOS;
-    t0 = now_s();
-    st = xai_spray_laplacian_eigs(&g, nev, solver, cfg->dense_max, cfg->seed, r->eigenvalues, ev,
-                                  &r->n_components);
-    r->eig_seconds = now_s() - t0;
-    if (st != XAI_OK)
+    if ((st = spray_spectrum(&g, cfg, r, ev)) != XAI_OK)
         goto fail;
-    /* spectral embedding D^-1/2 u (random-walk eigenvectors) */
-    for (int64_t i = 0; i < n; i++) {
-        double deg = 0;
-        for (int64_t p = g.rowptr[i]; p < g.rowptr[i + 1]; p++)
-            deg += g.val[p];
-        double s = 1.0 / sqrt(deg);
-        for (int j = 0; j < nev; j++)
-            r->embedding[i * nev + j] = (float)(ev[(size_t)j * n + i] * s);
-    }
-    /* k from the largest eigengap lambda_k - lambda_{k-1}, k in [min, max] */
-    int k = cfg->n_clusters;
-    if (k == 0) {
-        int kmin = cfg->min_clusters, kmax = cfg->max_clusters < nev - 1 ? cfg->max_clusters : nev - 1;
-        if (kmin > kmax)
-            kmin = kmax;
-        if (kmin < 1)
-            kmin = 1;
-        double bestgap = -1;
-        k = kmin;
-        for (int kk = kmin; kk <= kmax; kk++) {
-            double gap = r->eigenvalues[kk] - r->eigenvalues[kk - 1];
-            if (gap > bestgap) {
-                bestgap = gap;
-                k = kk;
-            }
-        }
-    }
-    if (k > n)
-        k = (int)n;
-    r->n_clusters = k;
-    /* NJW: row-normalised first k eigenvectors */
-    feat = xmalloc((size_t)n * k, sizeof(double));
-    r->sizes = xcalloc((size_t)k, sizeof(int64_t));
-    if (!feat || !r->sizes) {
-        st = xai_error_set(XAI_ENOMEM, "spray: out of memory");
+    r->n_clusters = eigengap_k(cfg, r->eigenvalues, nev, n);
+    if ((st = spray_cluster(cfg, ev, r, &feat, &c0)) != XAI_OK ||
+        (st = spray_fda(x, dim, cfg, with_null, c0, r, feat)) != XAI_OK)
         goto fail;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        double nr = 0;
-        for (int j = 0; j < k; j++) {
-            double v = ev[(size_t)j * n + i];
-            feat[i * k + j] = v;
-            nr += v * v;
-        }
-        nr = sqrt(nr);
-        for (int j = 0; j < k && nr > 0; j++)
-            feat[i * k + j] /= nr;
-    }
-    t0 = now_s();
-    st = xai_kmeans(feat, n, k, k, cfg->restarts, cfg->max_iter, cfg->seed, r->labels, NULL,
-                    &r->inertia);
-    r->kmeans_seconds = now_s() - t0;
-    if (st != XAI_OK)
-        goto fail;
-    for (int64_t i = 0; i < n; i++)
-        r->sizes[r->labels[i]]++;
-    /* 2-D view: the first two non-trivial coordinates (skipping the constant one) */
-    int c0 = r->n_components == 1 ? 1 : 0;
-    for (int64_t i = 0; i < n; i++)
-        for (int a = 0; a < 2; a++)
-            r->embedding2d[i * 2 + a] = c0 + a < nev ? r->embedding[i * nev + c0 + a] : 0.0f;
-    /* FDA of the clusters on the non-trivial spectral coordinates 0/1 .. k-1 */
-    r->fda = 0;
-    r->fda_null = 0;
-    r->fda_ratio = 0;
-    if (k >= 2) {
-        int fd = k - c0;
-        if (fd < 1)
-            fd = 1;
-        for (int64_t i = 0; i < n; i++)
-            for (int j = 0; j < fd; j++)
-                feat[i * fd + j] = r->embedding[i * nev + c0 + j];
-        st = xai_fda_score(feat, n, fd, r->labels, k, &r->fda, NULL);
-        if (st == XAI_OK && with_null)
-            st = fda_null(x, n, dim, cfg, k, &r->fda_null);
-        if (st != XAI_OK)
-            goto fail;
-        r->fda_ratio = r->fda_null > 0 ? r->fda / r->fda_null : 0;
-    }
     xai_csr_free(&g);
     free(ev), free(feat);
     *out = r;

@@ -377,20 +377,16 @@ static void checkpoint(paramset *ps, int save)
                sizeof(float) * (size_t)ps->stats_n[i]);
 }
 
-xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, const float *x, const int *y,
-                     xai_train_result *res)
+/* sample count, settings, labels and inputs of xai_train() */
+static xai_status train_check(const xai_model *m, const xai_train_config *cfg, int64_t n, const float *x,
+                              const int *y)
 {
-    xai_train_config cfg;
-    if (cfg_in)
-        cfg = *cfg_in;
-    else
-        xai_train_config_init(&cfg);
     int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel;
     if (n < 2)
         XAI_FAIL(XAI_EINVAL, "training needs at least 2 samples (got %lld)", (long long)n);
-    if (cfg.epochs < 1 || cfg.batch < 1 || cfg.lr <= 0 || !(cfg.val_split >= 0 && cfg.val_split <= 0.9f))
-        XAI_FAIL(XAI_EINVAL, "bad training settings: epochs %d, batch %lld, lr %g, validation split %g", cfg.epochs,
-                 (long long)cfg.batch, cfg.lr, cfg.val_split);
+    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->lr <= 0 || !(cfg->val_split >= 0 && cfg->val_split <= 0.9f))
+        XAI_FAIL(XAI_EINVAL, "bad training settings: epochs %d, batch %lld, lr %g, validation split %g", cfg->epochs,
+                 (long long)cfg->batch, cfg->lr, cfg->val_split);
     if (nc < 2)
         XAI_FAIL(XAI_EINVAL, "%s: the model has %lld output(s); classification needs at least 2", m->name,
                  (long long)nc);
@@ -401,138 +397,200 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
         if (!isfinite(x[k]))
             XAI_FAIL(XAI_ENUMERIC, "sample %lld holds a non-finite value (%g) at element %lld", (long long)(k / nin),
                      (double)x[k], (long long)(k % nin));
-    int first = 0;
-    if (cfg.train_after) {
-        while (first < m->nnodes && strcmp(m->nodes[first].name ? m->nodes[first].name : "", cfg.train_after))
-            first++;
-        if (first == m->nnodes)
-            XAI_FAIL(XAI_EINVAL, "%s: no node '%s' to train after", m->name, cfg.train_after);
-        first++;
+    return XAI_OK;
+}
+
+/* the first node whose parameters are trained: 0, or the one after cfg->train_after */
+static xai_status first_trained_node(const xai_model *m, const xai_train_config *cfg, int *first)
+{
+    *first = 0;
+    if (!cfg->train_after)
+        return XAI_OK;
+    while (*first < m->nnodes && strcmp(m->nodes[*first].name ? m->nodes[*first].name : "", cfg->train_after))
+        (*first)++;
+    if (*first == m->nnodes)
+        XAI_FAIL(XAI_EINVAL, "%s: no node '%s' to train after", m->name, cfg->train_after);
+    (*first)++;
+    return XAI_OK;
+}
+
+/* the learning rate of epoch ep (1-based) under the configured schedule */
+static double epoch_lr(const xai_train_config *cfg, int ep)
+{
+    double lr = cfg->lr;
+    if (cfg->schedule == XAI_SCHED_STEP && cfg->step_size > 0)
+        lr = cfg->lr * pow(cfg->step_gamma, (double)((ep - 1) / cfg->step_size));
+    else if (cfg->schedule == XAI_SCHED_COSINE)
+        lr = 0.5 * cfg->lr * (1.0 + cos(M_PI * (double)(ep - 1) / (double)cfg->epochs));
+    return lr;
+}
+
+/* One training run: model, data, the trained parameters and the batch buffers. */
+typedef struct {
+    xai_model *m;
+    const xai_train_config *cfg;
+    const float *x;
+    const int *y;
+    int64_t nin, cap;
+    paramset *ps;
+    xai_guide_state *gs;
+    xai_workspace *ws;
+    float *xb;
+    int *yb;
+    uint64_t rng;
+    int64_t step; /* optimiser steps so far */
+} train_run;
+
+/* one pass over the shuffled training samples tr (n_tr of them) at learning rate lr:
+ * summed batch losses into *tl, penalties weighted by batch size into *tp */
+static xai_status train_epoch(train_run *t, int64_t *tr, int64_t n_tr, int ep, double lr, double *tl, double *tp,
+                              int64_t *correct)
+{
+    const xai_train_config *cfg = t->cfg;
+    int64_t nin = t->nin, cap = t->cap;
+    xai_status st;
+    shuffle(tr, n_tr, &t->rng);
+    for (int64_t b0 = 0; b0 < n_tr; b0 += cap) {
+        int64_t nb = n_tr - b0 < cap ? n_tr - b0 : cap;
+        for (int64_t s = 0; s < nb; s++) {
+            memcpy(t->xb + s * nin, t->x + tr[b0 + s] * nin, sizeof(float) * (size_t)nin);
+            t->yb[s] = t->y[tr[b0 + s]];
+        }
+        t->ws->training = 1;
+        t->ws->drop_seed = xai_splitmix64(&t->rng);
+        double lb = 0, pb = 0;
+        for (int i = 0; i < t->ps->np; i++)
+            memset(t->ps->p[i].grad, 0, sizeof(float) * (size_t)t->ps->p[i].n);
+        if ((st = xai_batch_grad(t->m, t->ws, t->gs, cfg, nb, t->xb, t->yb, tr + b0, &lb, &pb, correct)))
+            return st;
+        *tl += lb;
+        *tp += pb * (double)nb;
+        if (!isfinite(lb) || !isfinite(pb))
+            return xai_error_set(XAI_ENUMERIC, "the training loss became %g in epoch %d; lower the learning rate",
+                                 lb + pb * (double)nb, ep);
+        t->step++;
+        opt_step(cfg, t->ps, lr, t->step);
+        if (cfg->guide == XAI_GUIDE_LRP) /* the next step's LRP reads rule weights built from these */
+            xai_model_params_changed(t->m);
     }
-    paramset ps;
-    xai_status st = collect(m, &ps, first);
-    if (st)
-        return st;
-    int64_t cap = cfg.batch < n ? cfg.batch : n;
-    xai_guide_state gs = {0};
-    xai_workspace *ws = NULL;
-    float *xb = NULL;
-    int64_t *idx = NULL;
-    int *yb = NULL;
-    if ((st = xai_workspace_new(m, cap, &ws)) || (st = xai_guide_state_new(m, &cfg, n, cap, &gs)))
-        goto out;
-    xb = malloc(sizeof(float) * (size_t)(cap * nin));
-    idx = malloc(sizeof(int64_t) * (size_t)n);
-    yb = malloc(sizeof(int) * (size_t)cap);
-    if (!xb || !idx || !yb) {
-        st = xai_error_set(XAI_ENOMEM, "out of memory");
-        goto out;
-    }
-    ws->bn_momentum = cfg.bn_momentum;
-    uint64_t rng = cfg.seed * 0x2545f4914f6cdd1dull + 12345;
-    int64_t n_val = cfg.val_mask ? split_by_mask(cfg.val_mask, n, idx) : split_random(cfg.val_split, n, idx, &rng);
-    if (n_val < 0) {
-        st = xai_error_set(XAI_EINVAL, "the validation mask leaves no training sample");
-        goto out;
-    }
-    int64_t n_tr = n - n_val;
+    t->ws->training = 0;
+    xai_model_params_changed(t->m);
+    return XAI_OK;
+}
+
+/* the epochs, with validation after each, checkpointing the best and stopping early after
+ * cfg->patience epochs without improvement (when there is a validation set) */
+static xai_status train_epochs(train_run *t, int64_t *idx, int64_t n_val, int64_t n_tr, xai_train_result *r)
+{
+    const xai_train_config *cfg = t->cfg;
     int64_t *tr = idx + n_val, *va = idx;
-    xai_train_result r;
-    memset(&r, 0, sizeof r);
-    r.n_train = n_tr;
-    r.n_val = n_val;
-    r.best_val_loss = r.best_val_acc = NAN;
     double best = INFINITY, t0 = now_s();
     int since_best = 0;
-    int64_t step = 0;
-    for (int ep = 1; ep <= cfg.epochs; ep++) {
-        double lr = cfg.lr;
-        if (cfg.schedule == XAI_SCHED_STEP && cfg.step_size > 0)
-            lr = cfg.lr * pow(cfg.step_gamma, (double)((ep - 1) / cfg.step_size));
-        else if (cfg.schedule == XAI_SCHED_COSINE)
-            lr = 0.5 * cfg.lr * (1.0 + cos(M_PI * (double)(ep - 1) / (double)cfg.epochs));
-        shuffle(tr, n_tr, &rng);
+    xai_status st;
+    for (int ep = 1; ep <= cfg->epochs; ep++) {
+        double lr = epoch_lr(cfg, ep);
         double tl = 0, tp = 0;
         int64_t correct = 0;
-        for (int64_t b0 = 0; b0 < n_tr; b0 += cap) {
-            int64_t nb = n_tr - b0 < cap ? n_tr - b0 : cap;
-            for (int64_t s = 0; s < nb; s++) {
-                memcpy(xb + s * nin, x + tr[b0 + s] * nin, sizeof(float) * (size_t)nin);
-                yb[s] = y[tr[b0 + s]];
-            }
-            ws->training = 1;
-            ws->drop_seed = xai_splitmix64(&rng);
-            double lb = 0, pb = 0;
-            for (int i = 0; i < ps.np; i++)
-                memset(ps.p[i].grad, 0, sizeof(float) * (size_t)ps.p[i].n);
-            if ((st = xai_batch_grad(m, ws, &gs, &cfg, nb, xb, yb, tr + b0, &lb, &pb, &correct)))
-                goto out;
-            tl += lb;
-            tp += pb * (double)nb;
-            if (!isfinite(lb) || !isfinite(pb)) {
-                st = xai_error_set(XAI_ENUMERIC, "the training loss became %g in epoch %d; lower the learning rate",
-                                   lb + pb * (double)nb, ep);
-                goto out;
-            }
-            step++;
-            opt_step(&cfg, &ps, lr, step);
-            if (cfg.guide == XAI_GUIDE_LRP) /* the next step's LRP reads rule weights built from these */
-                xai_model_params_changed(m);
-        }
-        ws->training = 0;
-        xai_model_params_changed(m);
+        if ((st = train_epoch(t, tr, n_tr, ep, lr, &tl, &tp, &correct)))
+            return st;
         xai_train_progress pr;
         memset(&pr, 0, sizeof pr);
         pr.epoch = ep;
-        pr.epochs = cfg.epochs;
+        pr.epochs = cfg->epochs;
         pr.train_loss = tl / (double)n_tr;
         pr.train_acc = (double)correct / (double)n_tr;
         pr.train_penalty = tp / (double)n_tr;
         pr.lr = lr;
         pr.val_loss = pr.val_acc = NAN;
-        if (n_val > 0) {
-            if ((st = eval_set(m, ws, x, y, va, n_val, cfg.class_weights, xb, &pr.val_loss, &pr.val_acc)))
-                goto out;
-        }
+        if (n_val > 0 &&
+            (st = eval_set(t->m, t->ws, t->x, t->y, va, n_val, cfg->class_weights, t->xb, &pr.val_loss, &pr.val_acc)))
+            return st;
         double crit = n_val > 0 ? pr.val_loss : pr.train_loss;
         if (crit < best) {
             best = crit;
-            r.best_epoch = ep;
-            r.best_val_loss = pr.val_loss;
-            r.best_val_acc = pr.val_acc;
-            checkpoint(&ps, 1);
+            r->best_epoch = ep;
+            r->best_val_loss = pr.val_loss;
+            r->best_val_acc = pr.val_acc;
+            checkpoint(t->ps, 1);
             since_best = 0;
             pr.improved = 1;
         } else {
             since_best++;
         }
-        pr.best_epoch = r.best_epoch;
+        pr.best_epoch = r->best_epoch;
         pr.elapsed_s = now_s() - t0;
-        r.epochs_run = ep;
-        r.final_train_loss = pr.train_loss;
-        r.final_train_acc = pr.train_acc;
-        r.final_train_penalty = pr.train_penalty;
-        if (cfg.progress)
-            cfg.progress(&pr, cfg.progress_ud);
-        if (n_val > 0 && cfg.patience > 0 && since_best >= cfg.patience)
+        r->epochs_run = ep;
+        r->final_train_loss = pr.train_loss;
+        r->final_train_acc = pr.train_acc;
+        r->final_train_penalty = pr.train_penalty;
+        if (cfg->progress)
+            cfg->progress(&pr, cfg->progress_ud);
+        if (n_val > 0 && cfg->patience > 0 && since_best >= cfg->patience)
             break;
     }
+    return XAI_OK;
+}
+
+xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, const float *x, const int *y,
+                     xai_train_result *res)
+{
+    xai_train_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        xai_train_config_init(&cfg);
+    int first;
+    xai_status st;
+    if ((st = train_check(m, &cfg, n, x, y)) || (st = first_trained_node(m, &cfg, &first)))
+        return st;
+    paramset ps;
+    if ((st = collect(m, &ps, first)))
+        return st;
+    xai_guide_state gs = {0};
+    train_run t = {.m = m, .cfg = &cfg, .x = x, .y = y, .nin = m->vals[m->input].numel,
+                   .cap = cfg.batch < n ? cfg.batch : n, .ps = &ps, .gs = &gs};
+    int64_t *idx = NULL;
+    if ((st = xai_workspace_new(m, t.cap, &t.ws)) || (st = xai_guide_state_new(m, &cfg, n, t.cap, &gs)))
+        goto out;
+    t.xb = malloc(sizeof(float) * (size_t)(t.cap * t.nin));
+    idx = malloc(sizeof(int64_t) * (size_t)n);
+    t.yb = malloc(sizeof(int) * (size_t)t.cap);
+    if (!t.xb || !idx || !t.yb) {
+        st = xai_error_set(XAI_ENOMEM, "out of memory");
+        goto out;
+    }
+    t.ws->bn_momentum = cfg.bn_momentum;
+    t.rng = cfg.seed * 0x2545f4914f6cdd1dull + 12345;
+    int64_t n_val = cfg.val_mask ? split_by_mask(cfg.val_mask, n, idx) : split_random(cfg.val_split, n, idx, &t.rng);
+    if (n_val < 0) {
+        st = xai_error_set(XAI_EINVAL, "the validation mask leaves no training sample");
+        goto out;
+    }
+    int64_t n_tr = n - n_val;
+    xai_train_result r;
+    memset(&r, 0, sizeof r);
+    r.n_train = n_tr;
+    r.n_val = n_val;
+    r.best_val_loss = r.best_val_acc = NAN;
+    if ((st = train_epochs(&t, idx, n_val, n_tr, &r)))
+        goto out;
     if (n_val > 0) {
         checkpoint(&ps, 0);
         xai_model_params_changed(m);
     }
     xai_graph_sync_params(m);
-    if ((st = eval_set(m, ws, x, y, tr, n_tr, cfg.class_weights, xb, &r.kept_train_loss, &r.kept_train_acc)))
+    if ((st = eval_set(m, t.ws, x, y, idx + n_val, n_tr, cfg.class_weights, t.xb, &r.kept_train_loss,
+                       &r.kept_train_acc)))
         goto out;
     if (res)
         *res = r;
 out:
-    if (ws)
-        ws->training = 0;
-    free(xb);
+    if (t.ws)
+        t.ws->training = 0;
+    free(t.xb);
     free(idx);
-    free(yb);
-    xai_workspace_free(ws);
+    free(t.yb);
+    xai_workspace_free(t.ws);
     xai_guide_state_free(&gs);
     free_params(m, &ps);
     return st;

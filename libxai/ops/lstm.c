@@ -765,7 +765,9 @@ static xai_status check_weight(const xai_model *m, const xai_node *n, int v, con
     return XAI_OK;
 }
 
-xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+/* the node's attributes: only the plain LSTM (default activations, no clip, no coupled
+ * gates) is supported; hidden size, layout and direction into s */
+static xai_status lstm_attrs(xai_model *m, xai_node *n, const Onnx__NodeProto *np, lstm_attr *s)
 {
     static const char *const known[] = {"hidden_size", "direction", "layout", "activations", "activation_alpha",
                                         "activation_beta", "clip", "input_forget", NULL};
@@ -815,6 +817,38 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     if (hs < 1 || hs > (1 << 20))
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): hidden_size must be given and positive (got %lld)", m->name,
                  n->name, (long long)hs);
+    s->H = hs;
+    s->layout = (int)layout;
+    s->ndir = ndir;
+    s->reverse = reverse;
+    return XAI_OK;
+}
+
+/* initial_h and initial_c, when given: float, [ndir, B, H] (or [B, ndir, H] in layout 1) */
+static xai_status lstm_check_states(const xai_model *m, const xai_node *n, const lstm_attr *s)
+{
+    for (int which = IN_H0; which <= IN_C0; which++) {
+        int v = n->nin > which ? n->in[which] : -1;
+        if (v < 0)
+            continue;
+        const xai_value *sv = &m->vals[v];
+        if (sv->is_const && sv->dtype != DT_F32)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): %s '%s' must be float", m->name, n->name,
+                     which == IN_H0 ? "initial_h" : "initial_c", sv->name);
+        int64_t e0 = s->layout ? s->B : s->ndir, e1 = s->layout ? s->ndir : s->B;
+        if (sv->ndim != 3 || sv->shape[0] != e0 || sv->shape[1] != e1 || sv->shape[2] != s->H)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): %s '%s' must have shape [%lld,%lld,%lld]", m->name, n->name,
+                     which == IN_H0 ? "initial_h" : "initial_c", sv->name, (long long)e0, (long long)e1,
+                     (long long)s->H);
+    }
+    return XAI_OK;
+}
+
+/* the inputs X, W, R, B and the initial states; T, B and D into s, whether B is given into *has_b */
+static xai_status lstm_inputs(const xai_model *m, xai_node *n, lstm_attr *s, int *has_b)
+{
+    int64_t hs = s->H, ndir = s->ndir;
+    xai_status st;
     if (n->nin < 3 || n->in[IN_X] < 0 || n->in[IN_W] < 0 || n->in[IN_R] < 0)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): needs inputs X, W and R", m->name, n->name);
     if (n->nin > IN_P && n->in[IN_P] >= 0)
@@ -824,33 +858,29 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): X must depend on the model input", m->name, n->name);
     if (X->ndim != 3)
         XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): X must have rank 3 (got %d)", m->name, n->name, X->ndim);
-    int64_t T = layout ? X->shape[1] : X->shape[0], B = layout ? X->shape[0] : X->shape[1], D = X->shape[2];
-    if (T < 1 || B < 1 || D < 1)
+    s->T = s->layout ? X->shape[1] : X->shape[0];
+    s->B = s->layout ? X->shape[0] : X->shape[1];
+    s->D = X->shape[2];
+    if (s->T < 1 || s->B < 1 || s->D < 1)
         XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): empty input X", m->name, n->name);
     const xai_value *Wv = &m->vals[n->in[IN_W]];
     if (Wv->ndim == 3 && Wv->shape[1] != 4 * hs && Wv->shape[1] % 4 == 0)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): hidden_size %lld does not match W '%s' (4*H = %lld rows)",
                  m->name, n->name, (long long)hs, Wv->name, (long long)Wv->shape[1]);
-    if ((st = check_weight(m, n, n->in[IN_W], "W", ndir, 4 * hs, D, 3)) ||
+    if ((st = check_weight(m, n, n->in[IN_W], "W", ndir, 4 * hs, s->D, 3)) ||
         (st = check_weight(m, n, n->in[IN_R], "R", ndir, 4 * hs, hs, 3)))
         return st;
-    int has_b = n->nin > IN_B && n->in[IN_B] >= 0;
-    if (has_b && (st = check_weight(m, n, n->in[IN_B], "B", ndir, 8 * hs, 0, 2)))
+    *has_b = n->nin > IN_B && n->in[IN_B] >= 0;
+    if (*has_b && (st = check_weight(m, n, n->in[IN_B], "B", ndir, 8 * hs, 0, 2)))
         return st;
-    for (int which = IN_H0; which <= IN_C0; which++) {
-        int v = n->nin > which ? n->in[which] : -1;
-        if (v < 0)
-            continue;
-        const xai_value *s = &m->vals[v];
-        if (s->is_const && s->dtype != DT_F32)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): %s '%s' must be float", m->name, n->name,
-                     which == IN_H0 ? "initial_h" : "initial_c", s->name);
-        int64_t e0 = layout ? B : ndir, e1 = layout ? ndir : B;
-        if (s->ndim != 3 || s->shape[0] != e0 || s->shape[1] != e1 || s->shape[2] != hs)
-            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): %s '%s' must have shape [%lld,%lld,%lld]", m->name, n->name,
-                     which == IN_H0 ? "initial_h" : "initial_c", s->name, (long long)e0, (long long)e1, (long long)hs);
-    }
-    /* sizes: stored records per stack element, then per-row work buffers */
+    return lstm_check_states(m, n, s);
+}
+
+/* record size and input-relevance chunk into s; refuses a node whose records and scratch
+ * per stack element would pass LSTM_MAX_SCRATCH */
+static xai_status lstm_sizes(const xai_model *m, const xai_node *n, lstm_attr *s)
+{
+    int64_t T = s->T, B = s->B, D = s->D, hs = s->H, ndir = s->ndir;
     int64_t rec = 7 * hs;
     /* steps per chunk of the input-relevance product: up to 2^17 floats of output per stack element */
     int64_t tc = ((int64_t)1 << 17) / (B * D);
@@ -862,41 +892,39 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         (double)ndir * 4.0 * (double)hs * ((double)hs + 1.0) > (double)LSTM_MAX_SCRATCH)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): too large (T=%lld, batch=%lld, D=%lld, H=%lld)", m->name,
                  n->name, (long long)T, (long long)B, (long long)D, (long long)hs);
-    lstm_attr *a = calloc(1, sizeof *a);
-    if (!a)
+    s->rec = (size_t)rec;
+    s->tc = tc;
+    return XAI_OK;
+}
+
+/* sequence_lens, when given: an integer constant with one length in 1..T per sample */
+static xai_status lstm_seq_lens(const xai_model *m, const xai_node *n, lstm_attr *a)
+{
+    if (!(n->nin > IN_LEN && n->in[IN_LEN] >= 0))
+        return XAI_OK;
+    const xai_value *L = &m->vals[n->in[IN_LEN]];
+    if (!L->is_const || L->dtype != DT_I64)
+        return xai_node_unsupported(m, n, "sequence_lens",
+                                    "sequence_lens must be an integer constant (per-sample lengths are not supported)");
+    if (L->numel != a->B)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): sequence_lens '%s' has %lld values for a batch of %lld",
+                 m->name, n->name, L->name, (long long)L->numel, (long long)a->B);
+    a->len = malloc(sizeof(int64_t) * (size_t)a->B);
+    if (!a->len)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
-    n->attr = a;
-    a->T = T;
-    a->B = B;
-    a->D = D;
-    a->H = hs;
-    a->ndir = ndir;
-    a->layout = (int)layout;
-    a->reverse = reverse;
-    a->rec = (size_t)rec;
-    a->tc = tc;
-    a->W = m->vals[n->in[IN_W]].f;
-    a->R = m->vals[n->in[IN_R]].f;
-    a->Bv = has_b ? m->vals[n->in[IN_B]].f : NULL;
-    if (n->nin > IN_LEN && n->in[IN_LEN] >= 0) {
-        const xai_value *L = &m->vals[n->in[IN_LEN]];
-        if (!L->is_const || L->dtype != DT_I64)
-            return xai_node_unsupported(m, n, "sequence_lens",
-                                        "sequence_lens must be an integer constant (per-sample lengths are not supported)");
-        if (L->numel != B)
-            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (LSTM): sequence_lens '%s' has %lld values for a batch of %lld",
-                     m->name, n->name, L->name, (long long)L->numel, (long long)B);
-        a->len = malloc(sizeof(int64_t) * (size_t)B);
-        if (!a->len)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
-        for (int64_t b = 0; b < B; b++) {
-            if (L->i[b] < 1 || L->i[b] > T)
-                XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): sequence_lens[%lld] = %lld is outside 1..%lld", m->name,
-                         n->name, (long long)b, (long long)L->i[b], (long long)T);
-            a->len[b] = L->i[b];
-        }
+    for (int64_t b = 0; b < a->B; b++) {
+        if (L->i[b] < 1 || L->i[b] > a->T)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): sequence_lens[%lld] = %lld is outside 1..%lld", m->name,
+                     n->name, (long long)b, (long long)L->i[b], (long long)a->T);
+        a->len[b] = L->i[b];
     }
-    /* outputs */
+    return XAI_OK;
+}
+
+/* shapes of Y [T, ndir, B, H] (layout 1: [B, T, ndir, H]) and of Y_h, Y_c */
+static xai_status lstm_outputs(xai_model *m, const xai_node *n, const lstm_attr *a)
+{
+    int64_t T = a->T, B = a->B, hs = a->H, ndir = a->ndir;
     if (n->nout > 3)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (LSTM): at most 3 outputs", m->name, n->name);
     for (int k = 0; k < n->nout && k < 3; k++) {
@@ -906,17 +934,22 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         if (k == 0) {
             o->ndim = 4;
             int64_t sh[4] = {T, ndir, B, hs}, shl[4] = {B, T, ndir, hs};
-            memcpy(o->shape, layout ? shl : sh, sizeof sh);
+            memcpy(o->shape, a->layout ? shl : sh, sizeof sh);
             o->numel = T * ndir * B * hs;
         } else {
             o->ndim = 3;
-            o->shape[0] = layout ? B : ndir;
-            o->shape[1] = layout ? ndir : B;
+            o->shape[0] = a->layout ? B : ndir;
+            o->shape[1] = a->layout ? ndir : B;
             o->shape[2] = hs;
             o->numel = ndir * B * hs;
         }
     }
-    /* the records: a hidden activation, 4th output of the node */
+    return XAI_OK;
+}
+
+/* the records: a hidden activation, 4th output of the node, kept for the relevance pass */
+static xai_status lstm_add_records(xai_model *m, xai_node *n, lstm_attr *a)
+{
     char vname[512];
     snprintf(vname, sizeof vname, "%s#lstm-records", n->name);
     int rv = xai_model_add_value(m, vname);
@@ -924,7 +957,7 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     xai_value *r = &m->vals[rv];
     r->ndim = 1;
-    r->shape[0] = ndir * T * B * rec;
+    r->shape[0] = a->ndir * a->T * a->B * (int64_t)a->rec;
     r->numel = r->shape[0];
     r->dtype = DT_F32;
     r->producer = m->nnodes - 1;
@@ -933,9 +966,29 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     n->out[3] = rv;
     n->nout = 4;
     a->recv = rv;
+    return XAI_OK;
+}
+
+xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    lstm_attr s = {0};
+    int has_b = 0;
+    xai_status st;
+    if ((st = lstm_attrs(m, n, np, &s)) || (st = lstm_inputs(m, n, &s, &has_b)) || (st = lstm_sizes(m, n, &s)))
+        return st;
+    lstm_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    *a = s;
+    a->W = m->vals[n->in[IN_W]].f;
+    a->R = m->vals[n->in[IN_R]].f;
+    a->Bv = has_b ? m->vals[n->in[IN_B]].f : NULL;
+    if ((st = lstm_seq_lens(m, n, a)) || (st = lstm_outputs(m, n, a)) || (st = lstm_add_records(m, n, a)))
+        return st;
     /* scratch: per direction, the transposed R and the bias sums (fixed), and a work set per
      * stack element (see bufs_split) */
-    n->scratch = (size_t)ndir * set_floats(a);
-    n->scratch_fixed = (size_t)(ndir * 4 * hs * (hs + 1) + 1);
+    n->scratch = (size_t)s.ndir * set_floats(a);
+    n->scratch_fixed = (size_t)(s.ndir * 4 * s.H * (s.H + 1) + 1);
     return XAI_OK;
 }
