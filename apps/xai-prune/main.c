@@ -26,7 +26,7 @@ static void usage(FILE *f)
 "  " PROG " MODEL.onnx --data X.npy --labels Y.npy --test XT.npy --test-labels YT.npy -o OUTDIR\n"
 "           [options]\n"
 "\n"
-"Prunes whole Conv filters (and Dense units: see --units), least important first, at a\n"
+"Prunes whole Conv filters (and, on request, Dense units), least important first, at a\n"
 "schedule of rates, and measures the held-out loss and accuracy after each step, for every\n"
 "criterion and seed (defaults: Yeom et al.'s setting without fine-tuning):\n"
 "  lrp       sum of |relevance| over the unit's output, mean over the reference samples,\n"
@@ -57,7 +57,8 @@ static void usage(FILE *f)
 "                        (fewer when a class has fewer) [10], as Yeom et al.'s small\n"
 "                        reference sets (their scarce-data setting: 1 to 10 per class)\n"
 "  --ref-size K          instead: K samples drawn regardless of class [0 = all]\n"
-"  --units auto|conv|all which units may go [auto: Conv filters when the model has prunable\n"
+"  --units auto|conv|all\n"
+"                        which units may go [auto: Conv filters when the model has prunable\n"
 "                        ones, Dense layers staying whole, as Yeom et al. prune CNNs; else\n"
 "                        Dense units, as in their multilayer perceptrons]; conv: filters\n"
 "                        only; all: Conv filters and Dense units ranked together\n"
@@ -69,7 +70,8 @@ static void usage(FILE *f)
 "                        the next step on it (iterative pruning) [0: one shot per rate]\n"
 "  --lr LR               fine-tuning learning rate (Adam) [1e-4]\n"
 "  --save RATE           write OUTDIR/pruned-CRITERION.onnx at this rate (first seed)\n"
-"\n"
+"\n");
+    fprintf(f, /* two strings: C11 compilers need to take only 4095 characters in one */
 "OUTPUT (in OUTDIR)\n"
 "  pruning.tsv           criterion, seed, rate, pruned units, parameters, FLOPs, loss, accuracy\n"
 "  summary.tsv           per criterion and rate: accuracy mean and SD over the seeds\n"
