@@ -12,8 +12,12 @@ of each subject (trained on runs 1-3), gait session 2 (trained on session 1; the
 the 12 subjects), speech the three held-out voices.
 
 Usage: prune_apps.py BUILD_DIR OUTDIR [--apps eeg,fmri,gait,speech] [--seeds N] [--per-layer]
-Writes OUTDIR/APP/seed-S/{pruning,summary}.tsv, OUTDIR/APP/table.tsv (criterion, rate,
-accuracy mean and SD over the models) and prints the Markdown tables. Reruns reuse what exists.
+                     [-- XAI-PRUNE OPTIONS]
+Options after "--" go to xai-prune after the defaults above (e.g. "--ref-per-class 5", which
+replaces the draw of 64); the run's directory and table are named after them.
+Writes OUTDIR/APP/MODE/seed-S/{pruning,summary}.tsv, OUTDIR/APP/table-MODE.tsv (criterion,
+rate, accuracy mean and SD over the models) and prints the Markdown tables. Reruns reuse what
+exists.
 """
 import csv
 import glob
@@ -191,35 +195,40 @@ def prepare(app, seeds):
     return models, npy
 
 
-def prune(app, models, npy, per_layer):
-    mode = "per-layer" if per_layer else "global"
+def mode_name(per_layer, extra):
+    """global or per-layer, then the extra xai-prune options: per-layer_ref-per-class-5"""
+    return "_".join(["per-layer" if per_layer else "global"] + [a.lstrip("-") for a in extra])
+
+
+def prune(app, models, npy, per_layer, extra):
+    mode = mode_name(per_layer, extra)
     outs = []
     for s, m in enumerate(models, 1):
         o = os.path.join(app.out, mode, "seed-%d" % s)
         if not os.path.exists(os.path.join(o, "summary.tsv")):
             run([app.prog("xai-prune"), m, "--data", npy[0], "--labels", npy[1], "--test", npy[2], "--test-labels",
                  npy[3], "--seeds", 1, "--ref-size", 64, "--step", 0.1, "--total", 0.8, "-o", o, "-f",
-                 "--progress", "none"] + (["--per-layer"] if per_layer else []))
+                 "--progress", "none"] + (["--per-layer"] if per_layer else []) + extra)
         outs.append(o)
     return outs
 
 
-def summarise(app, outs, per_layer):
+def summarise(app, outs, per_layer, extra):
     acc, units = {}, None
     for o in outs:
         for r in table(os.path.join(o, "pruning.tsv")):
             acc.setdefault((r["criterion"], round(float(r["rate"]), 3)), []).append(float(r["accuracy"]))
             units = units or r
     rates = sorted({k[1] for k in acc})
-    path = os.path.join(app.out, "table-%s.tsv" % ("per-layer" if per_layer else "global"))
+    path = os.path.join(app.out, "table-%s.tsv" % mode_name(per_layer, extra))
     with open(path, "w") as f:
         f.write("criterion\trate\taccuracy_mean\taccuracy_sd\tmodels\n")
         for c in CRITERIA:
             for r in rates:
                 a = np.array(acc[(c, r)])
                 f.write("%s\t%g\t%.4f\t%.4f\t%d\n" % (c, r, a.mean(), a.std(ddof=1) if len(a) > 1 else 0, len(a)))
-    print("\n%s (%s), held-out accuracy, mean +- SD over %d models; unpruned %.3f +- %.3f"
-          % (app.name, "each layer" if per_layer else "all layers", len(outs),
+    print("\n%s (%s%s), held-out accuracy, mean +- SD over %d models; unpruned %.3f +- %.3f"
+          % (app.name, "each layer" if per_layer else "all layers", "".join(" " + a for a in extra), len(outs),
              np.mean(acc[("lrp", 0.0)]), np.std(acc[("lrp", 0.0)], ddof=1)))
     print("| units pruned | " + " | ".join(CRITERIA) + " |\n|" + " --- |" * (len(CRITERIA) + 1))
     for r in rates[1:]:
@@ -233,17 +242,19 @@ def summarise(app, outs, per_layer):
 
 
 def main():
-    if len(sys.argv) < 3:
+    own, extra = (sys.argv[:sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1:]) if "--" in sys.argv \
+        else (sys.argv, [])
+    if len(own) < 3:
         sys.exit(__doc__)
-    b, out = sys.argv[1], sys.argv[2]
-    arg = lambda k, d: sys.argv[sys.argv.index(k) + 1] if k in sys.argv else d
+    b, out = own[1], own[2]
+    arg = lambda k, d: own[own.index(k) + 1] if k in own else d
     names = arg("--apps", ",".join(APPS)).split(",")
     seeds = int(arg("--seeds", "5"))
-    per_layer = "--per-layer" in sys.argv
+    per_layer = "--per-layer" in own
     for n in names:
         app = APPS[n](os.path.abspath(b), os.path.join(os.path.abspath(out), n))
         models, npy = prepare(app, seeds)
-        summarise(app, prune(app, models, npy, per_layer), per_layer)
+        summarise(app, prune(app, models, npy, per_layer, extra), per_layer, extra)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ struct xai_prune_plan {
     layer *l;
     int nl;
     int64_t total;
+    xai_prune_units units; /* ALL or CONV, never AUTO */
 };
 
 static const char *const crit_names[XAI_PRUNE_COUNT] = {"lrp", "weight", "gradient", "taylor"};
@@ -210,10 +211,11 @@ static int own_weights(const Onnx__GraphProto *g, const Onnx__NodeProto *n, laye
     return L->nch > 1;
 }
 
-static int analyse(const xai_model *m, const Onnx__GraphProto *g, const Onnx__NodeProto *n, layer *L)
+static int analyse(const xai_model *m, const Onnx__GraphProto *g, const Onnx__NodeProto *n, xai_prune_units units,
+                   layer *L)
 {
     memset(L, 0, sizeof *L);
-    if (!n->name || !*n->name || n->n_output < 1)
+    if (!n->name || !*n->name || n->n_output < 1 || (units == XAI_PRUNE_UNITS_CONV && !xai_onnx_op_is(n, "Conv")))
         return 0;
     L->name = n->name;
     L->value = n->output[0];
@@ -225,24 +227,35 @@ static int analyse(const xai_model *m, const Onnx__GraphProto *g, const Onnx__No
 
 xai_status xai_prune_plan_new(const xai_model *m, xai_prune_plan **out)
 {
+    return xai_prune_plan_new_units(m, XAI_PRUNE_UNITS_ALL, out);
+}
+
+xai_status xai_prune_plan_new_units(const xai_model *m, xai_prune_units units, xai_prune_plan **out)
+{
+    if (units == XAI_PRUNE_UNITS_AUTO) {
+        xai_status st = xai_prune_plan_new_units(m, XAI_PRUNE_UNITS_CONV, out);
+        return st == XAI_EINVAL ? xai_prune_plan_new_units(m, XAI_PRUNE_UNITS_ALL, out) : st;
+    }
     xai_export_options eo = {.keep_bn = 1};
     *out = NULL;
     xai_prune_plan *p = calloc(1, sizeof *p);
     if (!p)
         XAI_FAIL(XAI_ENOMEM, "prune: out of memory");
+    p->units = units;
     xai_status st = xai_export_proto(m, &eo, &p->mp);
     const Onnx__GraphProto *g = st ? NULL : p->mp->graph;
     if (g && !(p->l = calloc(g->n_node ? g->n_node : 1, sizeof *p->l)))
         st = xai_error_set(XAI_ENOMEM, "prune: out of memory");
     for (size_t i = 0; !st && i < g->n_node; i++)
-        if (analyse(m, g, g->node[i], &p->l[p->nl])) {
+        if (analyse(m, g, g->node[i], units, &p->l[p->nl])) {
             p->total += p->l[p->nl].nch;
             p->nl++;
         }
     if (!st && p->nl == 0)
-        st = xai_error_set(XAI_EINVAL, "prune: %s has no prunable layer (a Conv, Gemm or MatMul whose "
-                           "channels reach exactly one later Conv, Gemm or MatMul through per-channel "
-                           "operators)", m->name ? m->name : "the model");
+        st = xai_error_set(XAI_EINVAL, "prune: %s has no prunable layer (a %s whose channels reach exactly "
+                           "one later Conv, Gemm or MatMul through per-channel operators)",
+                           m->name ? m->name : "the model",
+                           units == XAI_PRUNE_UNITS_CONV ? "Conv" : "Conv, Gemm or MatMul");
     if (st) {
         xai_prune_plan_free(p);
         return st;
@@ -265,6 +278,7 @@ int xai_prune_nlayers(const xai_prune_plan *p) { return p->nl; }
 const char *xai_prune_layer_name(const xai_prune_plan *p, int l) { return l >= 0 && l < p->nl ? p->l[l].name : NULL; }
 int64_t xai_prune_layer_units(const xai_prune_plan *p, int l) { return l >= 0 && l < p->nl ? p->l[l].nch : 0; }
 int64_t xai_prune_total_units(const xai_prune_plan *p) { return p->total; }
+xai_prune_units xai_prune_plan_units(const xai_prune_plan *p) { return p->units; }
 
 /* ---- scores ------------------------------------------------------------------------- */
 

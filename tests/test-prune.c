@@ -106,6 +106,61 @@ START_TEST(test_select)
 }
 END_TEST
 
+/* Conv filters only (Yeom et al.'s CNN setting): the conv layers with the same units and scores
+   as in the full plan, the Dense layer whole in the pruned model, masked = pruned logits. */
+START_TEST(test_conv_units)
+{
+    xai_model *m = make_model(), *lin = NULL;
+    float *x = inputs(), a[NS * 3], b[NS * 3];
+    xai_prune_plan *p = NULL, *all = NULL;
+    ck_assert_msg(xai_prune_plan_new_units(m, XAI_PRUNE_UNITS_CONV, &p) == XAI_OK, "%s", xai_last_error());
+    ck_assert_int_eq(xai_prune_plan_new(m, &all), XAI_OK);
+    ck_assert_int_eq(xai_prune_nlayers(p), 2);
+    ck_assert_int_eq(xai_prune_total_units(p), 11);
+    for (int l = 0; l < 2; l++)
+        ck_assert_str_eq(xai_prune_layer_name(p, l), xai_prune_layer_name(all, l));
+    double s[11], sa[18];
+    ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_LRP, NULL, NS, x, NULL, s), XAI_OK);
+    ck_assert_int_eq(xai_prune_score(all, m, XAI_PRUNE_LRP, NULL, NS, x, NULL, sa), XAI_OK);
+    for (int i = 0; i < 11; i++)
+        ck_assert_double_eq(s[i], sa[i]);
+    unsigned char keep[11];
+    int64_t np = 0;
+    ck_assert_int_eq(xai_prune_select(p, s, 0.5, 1, keep, &np), XAI_OK);
+    ck_assert_int_eq(np, 5);
+    void *mb, *pb;
+    size_t ml, pl;
+    ck_assert_int_eq(xai_prune_write(p, keep, 0, &mb, &ml), XAI_OK);
+    ck_assert_int_eq(xai_prune_write(p, keep, 1, &pb, &pl), XAI_OK);
+    xai_model *mm = load_bytes(mb, ml), *pm = load_bytes(pb, pl);
+    logits(mm, x, a);
+    logits(pm, x, b);
+    for (int i = 0; i < NS * 3; i++)
+        ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-5f * (1 + fabsf(a[i])), "logit %d %g vs %g", i, a[i], b[i]);
+    xai_prune_plan *pp = NULL; /* the Dense layer kept its 7 units */
+    ck_assert_int_eq(xai_prune_plan_new(pm, &pp), XAI_OK);
+    ck_assert_int_eq(xai_prune_layer_units(pp, 2), 7);
+    ck_assert_int_eq(xai_prune_total_units(pp), 18 - 5);
+    xai_prune_plan_free(pp);
+    xai_model_free(mm);
+    xai_model_free(pm);
+    free(mb);
+    free(pb);
+    /* a model of Dense layers only has no conv candidate */
+    ck_assert_int_eq(xai_model_from_spec("flatten dense(5) relu dense(3)", 3, in_shape, 1, &lin), XAI_OK);
+    ck_assert_int_eq(xai_prune_plan_new_units(lin, XAI_PRUNE_UNITS_CONV, &pp), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "no prunable layer (a Conv whose"));
+    ck_assert_int_eq(xai_prune_plan_new_units(lin, XAI_PRUNE_UNITS_ALL, &pp), XAI_OK);
+    ck_assert_int_eq(xai_prune_total_units(pp), 5);
+    xai_prune_plan_free(pp);
+    xai_model_free(lin);
+    xai_prune_plan_free(p);
+    xai_prune_plan_free(all);
+    xai_model_free(m);
+    free(x);
+}
+END_TEST
+
 /* Masked and pruned models agree under every criterion and rate; the pruned one is smaller. */
 START_TEST(test_masked_equals_pruned)
 {
@@ -324,6 +379,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_layers);
     tcase_add_test(tc, test_select);
+    tcase_add_test(tc, test_conv_units);
     tcase_add_test(tc, test_masked_equals_pruned);
     tcase_add_test(tc, test_reference_readout);
     tcase_add_test(tc, test_dead_unit);

@@ -34,7 +34,8 @@ PYEOF
   --x "$T/x.npy" --y "$T/y.npy" --epochs 8 --seed 1 -o "$T/m.onnx" -q || { echo "FAIL: training"; exit 1; }
 P() { "$B/xai-prune" "$T/m.onnx" --data "$T/x.npy" --labels "$T/y.npy" --test "$T/xt.npy" --test-labels "$T/yt.npy" "$@"; }
 
-expect 0 "prunable units" P --step 0.25 --total 0.75 --seeds 2 --ref-size 32 --save 0.5 -o "$T/out" --progress none
+expect 0 "prunable units" P --units all --step 0.25 --total 0.75 --seeds 2 --ref-size 32 --save 0.5 -o "$T/out" \
+  --progress none
 for f in pruning.tsv pruning.json summary.tsv summary.json pruning.png pruned-lrp.onnx pruned-weight.onnx \
          pruned-gradient.onnx pruned-taylor.onnx; do
   check [ -s "$T/out/$f" ]
@@ -79,6 +80,33 @@ row = [r for r in csv.DictReader(open(d + "/out/pruning.tsv"), delimiter="\t")
 lg = np.array([s["logits"] for s in json.load(open(d + "/p.json"))["samples"]])
 assert abs(np.mean(lg.argmax(1) == np.load(d + "/yt.npy")) - float(row["accuracy"])) < 1e-9
 PYEOF
+# Conv filters only (the default for a CNN): half of the 16 filters go, the Dense layer keeps
+# its 16 units
+expect 0 "" P --criteria lrp --step 0.5 --total 0.5 --seeds 1 --save 0.5 -o "$T/conv" -q
+$PY - "$T" <<'PYEOF' && ok || bad "--units conv"
+import sys, csv, json, onnx
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/conv/pruning.tsv"), delimiter="\t"))
+assert [int(r["pruned_units"]) for r in rows] == [0, 8], rows
+m = onnx.load(d + "/conv/pruned-lrp.onnx")
+onnx.checker.check_model(m, full_check=True)
+gemm = [n for n in m.graph.node if n.op_type == "Gemm"]
+w = {i.name: list(i.dims) for i in m.graph.initializer}
+assert w[gemm[0].input[1]][0] == 16 and w[gemm[1].input[1]] == [2, 16], (w, gemm)
+assert json.load(open(d + "/conv/pruning.json"))["Parameters"]["units"] == "conv"
+PYEOF
+# one step of iterative pruning is one shot: the same units, the same accuracy; two steps run
+expect 0 "" P --criteria lrp,taylor --step 0.5 --total 0.5 --seeds 2 --ref-size 32 -o "$T/once" -q
+expect 0 "" P --criteria lrp,taylor --step 0.5 --total 0.5 --seeds 2 --ref-size 32 --iterative -o "$T/iter" -q
+check cmp -s "$T/once/pruning.tsv" "$T/iter/pruning.tsv"
+expect 0 "" P --criteria lrp --step 0.25 --total 0.5 --seeds 1 --iterative -o "$T/iter2" -q
+check [ "$(cut -f4 "$T/iter2/pruning.tsv" | tr '\n' ' ')" = "pruned_units 0 4 8 " ]  # of the 16 filters
+# reference samples per class: more per class than there are samples takes them all (= --ref-size 0)
+expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-size 0 -o "$T/all" -q
+expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-per-class 1000 -o "$T/pc" -q
+check cmp -s "$T/all/pruning.tsv" "$T/pc/pruning.tsv"
+expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-per-class 2 -o "$T/pc2" -q
+check [ "$($PY -c "import json; print(json.load(open('$T/pc2/pruning.json'))['Parameters']['ref_per_class'])")" = 2 ]
 # iterative pruning with fine-tuning, one criterion
 expect 0 "" P --criteria weight --step 0.5 --total 0.5 --seeds 1 --fine-tune 2 -o "$T/ft" -q
 check [ "$(wc -l <"$T/ft/pruning.tsv")" -eq 3 ]
@@ -93,6 +121,16 @@ expect 2 "not a rate" P --step 0.2 --total 0.6 --save 0.5 -o "$T/e"
 expect 2 "--criteria" P --criteria lrp,l1 -o "$T/e"
 expect 2 "twice" P --criteria lrp,lrp -o "$T/e"
 expect 2 "--step" P --step 1.5 -o "$T/e"
+expect 2 "--units" P --units dense -o "$T/e"
+# a Dense-only model: --units auto prunes its Dense units
+$PY -c "import numpy as np; np.save('$T/fx.npy', np.load('$T/x.npy').reshape(240, -1)); np.save('$T/fxt.npy', np.load('$T/xt.npy').reshape(120, -1))"
+"$B/xai-train" --arch 'dense(12) relu dense(2)' --x "$T/fx.npy" --y "$T/y.npy" --epochs 2 -o "$T/mlp.onnx" -q || bad "training the MLP"
+expect 0 "" "$B/xai-prune" "$T/mlp.onnx" --data "$T/fx.npy" --labels "$T/y.npy" --test "$T/fxt.npy" --test-labels "$T/yt.npy" \
+  --criteria lrp --seeds 1 --step 0.5 --total 0.5 -o "$T/mlp" -q
+check [ "$(cut -f4 "$T/mlp/pruning.tsv" | tr '\n' ' ')" = "pruned_units 0 6 " ]
+expect 1 "a Conv whose" "$B/xai-prune" "$T/mlp.onnx" --units conv --criteria weight --test "$T/fxt.npy" \
+  --test-labels "$T/yt.npy" -o "$T/e"
+expect 2 "--ref-per-class" P --ref-per-class 0 -o "$T/e"
 $PY -c "import numpy as np; np.save('$T/y5.npy', np.zeros(5, np.float32)); np.save('$T/y9.npy', np.full(240, 9, np.float32))"
 expect 1 "y5.npy" P --labels "$T/y5.npy" -o "$T/e"
 expect 1 "not a class" P --labels "$T/y9.npy" -o "$T/e"

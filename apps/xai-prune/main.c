@@ -26,8 +26,9 @@ static void usage(FILE *f)
 "  " PROG " MODEL.onnx --data X.npy --labels Y.npy --test XT.npy --test-labels YT.npy -o OUTDIR\n"
 "           [options]\n"
 "\n"
-"Prunes whole Conv filters and Dense units, least important first, at a schedule of rates,\n"
-"and measures the held-out loss and accuracy after each step, for every criterion and seed:\n"
+"Prunes whole Conv filters (and, on request, Dense units), least important first, at a\n"
+"schedule of rates, and measures the held-out loss and accuracy after each step, for every\n"
+"criterion and seed (defaults: Yeom et al.'s setting without fine-tuning):\n"
 "  lrp       sum of |relevance| over the unit's output, mean over the reference samples,\n"
 "            each explained from relevance 1 at its label, batch norm passed (Yeom et al. 2021)\n"
 "  weight    L1 norm of the unit's weights (Li et al. 2017)\n"
@@ -52,14 +53,25 @@ static void usage(FILE *f)
 "  --total R             last rate, below 1 [0.9]\n"
 "  --per-layer           prune the rate within each layer (default: over all layers at once,\n"
 "                        each layer's scores divided by their L1 norm first)\n"
-"  --ref-size K          reference samples drawn from --data per seed [64; 0 = all]\n"
+"  --ref-per-class K     reference samples drawn from --data per seed: K of each class\n"
+"                        (fewer when a class has fewer) [10], as Yeom et al.'s small\n"
+"                        reference sets (their scarce-data setting: 1 to 10 per class)\n"
+"  --ref-size K          instead: K samples drawn regardless of class [0 = all]\n"
+"  --units auto|conv|all\n"
+"                        which units may go [auto: Conv filters when the model has prunable\n"
+"                        ones, Dense layers staying whole, as Yeom et al. prune CNNs; else\n"
+"                        Dense units, as in their multilayer perceptrons]; conv: filters\n"
+"                        only; all: Conv filters and Dense units ranked together\n"
+"  --iterative           prune step by step, scoring the pruned model again before each\n"
+"                        step (Yeom et al.'s loop), without training unless --fine-tune\n"
 "  --seeds N             seeds (reference draws), for the mean and SD [5]\n"
 "  --composite NAME      LRP composite of the lrp criterion [epsilon-plus]\n"
 "  --fine-tune E         after each step, train the pruned model E epochs on --data and score\n"
 "                        the next step on it (iterative pruning) [0: one shot per rate]\n"
 "  --lr LR               fine-tuning learning rate (Adam) [1e-4]\n"
 "  --save RATE           write OUTDIR/pruned-CRITERION.onnx at this rate (first seed)\n"
-"\n"
+"\n");
+    fprintf(f, /* two strings: C11 compilers need to take only 4095 characters in one */
 "OUTPUT (in OUTDIR)\n"
 "  pruning.tsv           criterion, seed, rate, pruned units, parameters, FLOPs, loss, accuracy\n"
 "  summary.tsv           per criterion and rate: accuracy mean and SD over the seeds\n"
@@ -84,7 +96,7 @@ static void usage(FILE *f)
 xai_app app;
 
 enum { O_DATA = 256, O_LABELS, O_TEST, O_TEST_LABELS, O_CRITERIA, O_STEP, O_TOTAL, O_PER_LAYER, O_REF,
-       O_SEEDS, O_COMPOSITE, O_FINE, O_LR, O_SAVE };
+       O_SEEDS, O_COMPOSITE, O_FINE, O_LR, O_SAVE, O_PER_CLASS, O_UNITS, O_ITERATIVE };
 
 static int real_in(const char *name, const char *arg, double lo, double hi, double *out)
 {
@@ -137,7 +149,15 @@ static int prune_option(prune_opts *o, int c, const char *arg)
     case O_TOTAL: return real_in("--total", arg, 0, 1, &o->total);
     case O_SAVE: return real_in("--save", arg, 0, 1, &o->save_rate);
     case O_PER_LAYER: o->global = 0; return 0;
-    case O_REF: return int_in("--ref-size", arg, 0, 1 << 20, &o->ref_size);
+    case O_REF: o->ref_per_class = 0; return int_in("--ref-size", arg, 0, 1 << 20, &o->ref_size);
+    case O_PER_CLASS: o->ref_size = 0; return int_in("--ref-per-class", arg, 1, 1 << 20, &o->ref_per_class);
+    case O_ITERATIVE: o->iterative = 1; return 0;
+    case O_UNITS:
+        if (strcmp(arg, "auto") && strcmp(arg, "conv") && strcmp(arg, "all"))
+            return xai_app_usage_error(&app, "--units needs auto, conv or all");
+        o->units = !strcmp(arg, "conv") ? XAI_PRUNE_UNITS_CONV : !strcmp(arg, "all") ? XAI_PRUNE_UNITS_ALL
+                                                                                    : XAI_PRUNE_UNITS_AUTO;
+        return 0;
     case O_SEEDS: return int_in("--seeds", arg, 1, 100, &o->seeds);
     case O_FINE: return int_in("--fine-tune", arg, 0, 10000, &o->fine_tune);
     case O_COMPOSITE:
@@ -196,6 +216,8 @@ static int parse_args(int argc, char **argv, prune_opts *o)
         {"seeds", required_argument, 0, O_SEEDS},  {"composite", required_argument, 0, O_COMPOSITE},
         {"fine-tune", required_argument, 0, O_FINE}, {"lr", required_argument, 0, O_LR},
         {"save", required_argument, 0, O_SAVE},    {"help", no_argument, 0, 'h'},
+        {"ref-per-class", required_argument, 0, O_PER_CLASS}, {"units", required_argument, 0, O_UNITS},
+        {"iterative", no_argument, 0, O_ITERATIVE},
         XAI_APP_LONG_OPTIONS,                      {0, 0, 0, 0}};
     int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, prune_opt_fn, o);
     return rc ? rc : check_options(o, argc, argv);
@@ -204,7 +226,8 @@ static int parse_args(int argc, char **argv, prune_opts *o)
 int main(int argc, char **argv)
 {
     static prune_opts o = {.crit = {XAI_PRUNE_LRP, XAI_PRUNE_WEIGHT, XAI_PRUNE_GRADIENT, XAI_PRUNE_TAYLOR},
-                           .ncrit = 4, .step = 0.1, .total = 0.9, .global = 1, .ref_size = 64, .seeds = 5,
+                           .ncrit = 4, .step = 0.1, .total = 0.9, .global = 1, .ref_per_class = 10, .seeds = 5,
+                           .units = XAI_PRUNE_UNITS_AUTO,
                            .composite = "epsilon-plus", .lr = 1e-4f};
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();

@@ -66,25 +66,50 @@ static void free_set(sample_set *s)
     free(s->lab);
 }
 
-/* A draw of k reference samples (all of them when k is 0 or >= n), in file order. */
-static int draw_refs(const sample_set *s, int64_t nin, int k, uint64_t seed, float **x, int **y, int64_t *n)
+/* The seed's shuffle of 0..n-1 (xorshift, Fisher-Yates): the same draw on every machine. */
+static void shuffle(int64_t *idx, int64_t n, uint64_t seed)
 {
-    int64_t m = k <= 0 || k >= s->n ? s->n : k;
-    int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n);
-    *x = malloc(sizeof(float) * (size_t)(m * nin));
-    *y = malloc(sizeof(int) * (size_t)m);
-    if (!idx || !*x || !*y) {
-        free(idx);
-        return xai_app_fail(&app, NULL, "out of memory");
-    }
-    for (int64_t i = 0; i < s->n; i++)
-        idx[i] = i;
     uint64_t r = seed * 0x9E3779B97F4A7C15ULL + 1;
-    for (int64_t i = 0; i < m && m < s->n; i++) { /* partial Fisher-Yates */
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (int64_t i = 0; i + 1 < n; i++) {
         r ^= r >> 12, r ^= r << 25, r ^= r >> 27;
-        int64_t j = i + (int64_t)((r * 0x2545F4914F6CDD1DULL >> 11) % (uint64_t)(s->n - i));
+        int64_t j = i + (int64_t)((r * 0x2545F4914F6CDD1DULL >> 11) % (uint64_t)(n - i));
         int64_t t = idx[i];
         idx[i] = idx[j], idx[j] = t;
+    }
+}
+
+/* The first indices of the shuffle: k of them (all when k is 0 or >= n), or, with @p per_class,
+   up to per_class of each class (Yeom et al.'s reference sets of a few samples per class). */
+static int64_t pick(const sample_set *s, int64_t *idx, int k, int per_class, int nclass)
+{
+    if (per_class <= 0)
+        return k <= 0 || k >= s->n ? s->n : k;
+    int64_t m = 0, *count = calloc((size_t)nclass, sizeof *count);
+    if (!count)
+        return -1;
+    for (int64_t i = 0; i < s->n; i++)
+        if (count[s->lab[idx[i]]]++ < per_class)
+            idx[m++] = idx[i];
+    free(count);
+    return m;
+}
+
+/* A draw of reference samples (pick()), in file order. */
+static int draw_refs(const sample_set *s, int64_t nin, const prune_opts *o, int nclass, uint64_t seed, float **x,
+                     int **y, int64_t *n)
+{
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)s->n), m = -1;
+    if (idx) {
+        shuffle(idx, s->n, seed);
+        m = pick(s, idx, o->ref_size, o->ref_per_class, nclass);
+    }
+    *x = m > 0 ? malloc(sizeof(float) * (size_t)(m * nin)) : NULL;
+    *y = m > 0 ? malloc(sizeof(int) * (size_t)m) : NULL;
+    if (!*x || !*y) {
+        free(idx);
+        return xai_app_fail(&app, NULL, "out of memory");
     }
     for (int64_t a = 1; a < m; a++) /* file order */
         for (int64_t b = a; b > 0 && idx[b - 1] > idx[b]; b--) {
@@ -188,16 +213,22 @@ static int fine_tune(const sweep *s, xai_model *m, int seed)
     return 0;
 }
 
-/* One step of iterative pruning on @p cur: prune up to rate r of the original units. */
+/* One step of iterative pruning on @p cur: prune up to rate r of the original units, of which
+   *done are gone. A layer down to one unit leaves the plan (it keeps that unit), so the count
+   is kept here rather than read from the plan; a model whose layers all have one unit left
+   cannot lose more. */
 static int step_once(sweep *s, int ci, int seed, xai_model **cur, double r, const float *rx, const int *ry,
-                     int64_t nr)
+                     int64_t nr, int64_t *done)
 {
     const prune_opts *o = s->o;
     xai_prune_plan *p = NULL;
-    if (xai_prune_plan_new(*cur, &p) != XAI_OK)
+    xai_status ps = xai_prune_plan_new_units(*cur, xai_prune_plan_units(s->plan0), &p);
+    if (ps == XAI_EINVAL && *done > 0)
+        return add_row(s, ci, seed, r, *done, *cur);
+    if (ps != XAI_OK)
         return xai_app_fail(&app, o->model, "%s", xai_last_error());
     int64_t t0 = xai_prune_total_units(s->plan0), tc = xai_prune_total_units(p), np = 0;
-    int64_t want = (int64_t)floor(r * (double)t0 + 1e-9) - (t0 - tc);
+    int64_t want = (int64_t)floor(r * (double)t0 + 1e-9) - *done;
     double *sc = malloc(sizeof(double) * (size_t)tc);
     unsigned char *keep = malloc((size_t)tc);
     xai_explain_config lc = lrp_config(o);
@@ -209,13 +240,13 @@ static int step_once(sweep *s, int ci, int seed, xai_model **cur, double r, cons
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
     if (!rc && !(next = pruned_model(p, keep, NULL, NULL)))
         rc = 1;
-    if (!rc)
+    if (!rc && o->fine_tune > 0)
         rc = fine_tune(s, next, seed);
     if (!rc && save && xai_model_save_onnx_mem(next, &(xai_export_options){.keep_bn = 1}, &s->saved[ci],
                                                &s->saved_len[ci]) != XAI_OK)
         rc = xai_app_fail(&app, NULL, "%s", xai_last_error());
     if (!rc)
-        rc = add_row(s, ci, seed, r, t0 - tc + np, next);
+        rc = add_row(s, ci, seed, r, *done += np, next);
     xai_model_free(rc ? next : *cur);
     if (!rc)
         *cur = next;
@@ -237,8 +268,9 @@ static int iterative(sweep *s, int ci, int seed, const float *rx, const int *ry,
     }
     free(b);
     int rc = 0;
+    int64_t done = 0;
     for (int k = 1; !rc && k < s->nrates; k++)
-        rc = step_once(s, ci, seed, &cur, s->rates[k], rx, ry, nr);
+        rc = step_once(s, ci, seed, &cur, s->rates[k], rx, ry, nr, &done);
     xai_model_free(cur);
     return rc;
 }
@@ -256,9 +288,10 @@ static int run_sweep(sweep *s)
             int64_t nr = 0;
             rc = add_row(s, ci, seed, 0, 0, s->m0);
             if (!rc && s->data.n > 0)
-                rc = draw_refs(&s->data, nin, o->ref_size, (uint64_t)seed, &rx, &ry, &nr);
+                rc = draw_refs(&s->data, nin, o, (int)xai_model_output_numel(s->m0), (uint64_t)seed, &rx, &ry, &nr);
             if (!rc)
-                rc = o->fine_tune ? iterative(s, ci, seed, rx, ry, nr) : one_shot(s, ci, seed, rx, ry, nr);
+                rc = o->fine_tune || o->iterative ? iterative(s, ci, seed, rx, ry, nr)
+                                                  : one_shot(s, ci, seed, rx, ry, nr);
             free(rx);
             free(ry);
             char item[64];
@@ -400,22 +433,30 @@ static int write_models(const sweep *s, json_t *prov)
     return 0;
 }
 
-static json_t *provenance(const prune_opts *o)
+static json_t *provenance(const prune_opts *o, const xai_prune_plan *plan)
 {
     json_t *crit = json_array();
     for (int k = 0; k < o->ncrit; k++)
         json_array_append_new(crit, json_string(xai_prune_criterion_name(o->crit[k])));
-    return json_pack("{s:[s,s?,s?,s,s], s:s, s:{s:o, s:f, s:f, s:b, s:i, s:i, s:s, s:i, s:f}}", "Sources",
+    json_t *p = json_pack("{s:[s,s?,s?,s,s], s:s, s:{s:o, s:f, s:f, s:b, s:i, s:i, s:s, s:i, s:f}}", "Sources",
                      o->model, o->data, o->labels, o->test, o->test_labels, "Method",
                      "structured pruning (Yeom et al. 2021)", "Parameters", "criteria", crit, "step", o->step,
                      "total", o->total, "global", o->global, "ref_size", o->ref_size, "seeds", o->seeds,
                      "composite", o->composite, "fine_tune_epochs", o->fine_tune, "lr", (double)o->lr);
+    json_t *par = p ? json_object_get(p, "Parameters") : NULL;
+    if (par) {
+        json_object_set_new(par, "ref_per_class", json_integer(o->ref_per_class));
+        json_object_set_new(par, "units", json_string(xai_prune_plan_units(plan) == XAI_PRUNE_UNITS_CONV ? "conv"
+                                                                                                      : "all"));
+        json_object_set_new(par, "iterative", json_boolean(o->iterative || o->fine_tune > 0));
+    }
+    return p;
 }
 
 static int write_outputs(const sweep *s)
 {
     double *mean = malloc(sizeof(double) * (size_t)(s->o->ncrit * s->nrates));
-    json_t *prov = provenance(s->o);
+    json_t *prov = provenance(s->o, s->plan0);
     int rc = !mean || !prov ? xai_app_fail(&app, s->o->outdir, "out of memory") : 0;
     if (!rc)
         rc = xai_app_mkdirs(&app, s->o->outdir) ? 1 : 0;
@@ -477,7 +518,7 @@ static int setup(sweep *s)
         rc = check_outputs(o);
     if (!rc && xai_model_load_onnx(o->model, NULL, &s->m0) != XAI_OK)
         rc = xai_app_fail(&app, NULL, "%s", xai_last_error());
-    if (!rc && xai_prune_plan_new(s->m0, &s->plan0) != XAI_OK)
+    if (!rc && xai_prune_plan_new_units(s->m0, o->units, &s->plan0) != XAI_OK)
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
     if (!rc && o->data)
         rc = load_set(o->data, o->labels, s->m0, &s->data);

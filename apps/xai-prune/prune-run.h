@@ -15,7 +15,8 @@ typedef struct {
     xai_prune_criterion crit[XAI_PRUNE_COUNT];
     int ncrit;
     double step, total, save_rate; /* save_rate 0: nothing saved */
-    int global, ref_size, seeds, fine_tune;
+    int global, ref_size, ref_per_class, seeds, fine_tune, iterative;
+    xai_prune_units units;
     float lr;
 } prune_opts;
 

@@ -1,18 +1,29 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# The README's pruning table: a VGG-style CNN trained on make_shapes.py's training sites,
-# pruned by every criterion (5 seeds of 64 reference images each), measured on the held-out
-# sites, globally and per layer. Usage: prune_table.sh BUILD_DIR OUTDIR
+# The README's VGG pruning tables: a VGG-style CNN trained on make_shapes.py's training sites,
+# pruned one shot by every criterion at 10 % to 50 % (5 reference draws each), measured on the
+# held-out sites: the defaults (Conv filters, 10 reference images per class), each setting the
+# tables compare (Dense units too, 64 drawn regardless of class, --iterative, --per-layer) and
+# the scarce-data rows (1 and 5 per class). Usage: prune_table.sh BUILD_DIR OUTDIR
 set -eu
 B="$1/apps"
 O="$2"
 mkdir -p "$O"
 /usr/bin/python3 "$(dirname "$0")/make_shapes.py" "$O" 0
-"$B/xai-train" --arch 'conv2d(16,k=3,p=1) bn relu conv2d(16,k=3,p=1) bn relu maxpool(2) conv2d(32,k=3,p=1) bn relu maxpool(2) flatten dense(64) relu dense(4)' \
+[ -s "$O/vgg.onnx" ] || "$B/xai-train" --arch 'conv2d(16,k=3,p=1) bn relu conv2d(16,k=3,p=1) bn relu maxpool(2) conv2d(32,k=3,p=1) bn relu maxpool(2) flatten dense(64) relu dense(4)' \
   --x "$O/x.npy" --y "$O/y.npy" --epochs 15 --seed 0 -o "$O/vgg.onnx" -q -f
-for mode in global per-layer; do
-  flag=""
-  [ "$mode" = per-layer ] && flag=--per-layer
-  "$B/xai-prune" "$O/vgg.onnx" --data "$O/x.npy" --labels "$O/y.npy" --test "$O/xt.npy" \
-    --test-labels "$O/yt.npy" $flag --save 0.5 -o "$O/$mode" -f --progress none
+P() {
+  d="$1"
+  shift
+  "$B/xai-prune" "$O/vgg.onnx" --data "$O/x.npy" --labels "$O/y.npy" --test "$O/xt.npy" --test-labels "$O/yt.npy" \
+    --step 0.1 --total 0.5 -f --progress none -o "$O/$d" "$@"
+}
+P conv-10pc --units conv --ref-per-class 10 --save 0.5
+P conv-10pc-perlayer --units conv --ref-per-class 10 --per-layer
+P conv-10pc-iter --units conv --ref-per-class 10 --iterative
+P conv-64 --units conv --ref-size 64
+P all-10pc --units all --ref-per-class 10
+P all-64 --units all --ref-size 64 --save 0.5
+for k in 1 5; do
+  P conv-${k}pc --units conv --ref-per-class $k
 done

@@ -47,6 +47,17 @@ typedef struct xai_prune_plan xai_prune_plan;
  * The plan keeps a copy of the model's current weights: build it after training.
  */
 XAI_API xai_status xai_prune_plan_new(const xai_model *m, xai_prune_plan **out);
+
+/** Which units a plan may prune. */
+typedef enum {
+    XAI_PRUNE_UNITS_ALL = 0, /**< Conv filters and Dense (Gemm, MatMul) units */
+    XAI_PRUNE_UNITS_CONV,    /**< Conv filters only, as Yeom et al. prune CNNs; Dense layers stay whole */
+    XAI_PRUNE_UNITS_AUTO     /**< Conv filters when the model has prunable ones, else Dense units (as
+                                  Yeom et al. prune CNNs and their toy multilayer perceptrons) */
+} xai_prune_units;
+
+/** As xai_prune_plan_new(), restricted to @p units; XAI_EINVAL when none of those is prunable. */
+XAI_API xai_status xai_prune_plan_new_units(const xai_model *m, xai_prune_units units, xai_prune_plan **out);
 XAI_API void xai_prune_plan_free(xai_prune_plan *p);
 XAI_API int xai_prune_nlayers(const xai_prune_plan *p);
 /** Node name of layer @p l (borrowed). */
@@ -55,6 +66,8 @@ XAI_API const char *xai_prune_layer_name(const xai_prune_plan *p, int l);
 XAI_API int64_t xai_prune_layer_units(const xai_prune_plan *p, int l);
 /** Units over all layers: the length of score and keep arrays, layer by layer. */
 XAI_API int64_t xai_prune_total_units(const xai_prune_plan *p);
+/** The units the plan prunes: XAI_PRUNE_UNITS_CONV or _ALL (what XAI_PRUNE_UNITS_AUTO chose). */
+XAI_API xai_prune_units xai_prune_plan_units(const xai_prune_plan *p);
 
 /**
  * Score every unit under criterion @p c; larger means more important.
