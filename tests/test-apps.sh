@@ -34,8 +34,10 @@ import json, sys, numpy as np
 r = np.load(sys.argv[1]); j = json.load(open(sys.argv[2])); x = np.load(sys.argv[3])
 assert r.shape == x.shape and r.dtype == np.float32, (r.shape, r.dtype)
 assert j["n"] == 4 and len(j["samples"]) == 4
-for k in ("load", "forward", "explain"):
+for k in ("load", "plan", "forward", "explain"):
     assert j["timing_ms"][k] >= 0
+for k in ("load", "plan", "explain"):
+    assert isinstance(j["page_faults"][k], int) and j["page_faults"][k] >= 0, j["page_faults"]
 s = j["samples"][0]
 assert abs(s["relevance_sum"] - float(r[0].sum())) < 1e-4 * max(1, abs(s["relevance_sum"]))
 assert len(s["layers"]) == 5 and s["layers"][0]["rule"] == "flat", s["layers"][0]

@@ -38,10 +38,11 @@ int batch_option(explain_batch *b, int c, const char *arg);
 /** The --help text (help.c). */
 void explain_usage(FILE *f);
 
-/** The files of one run, and how long loading the model took. */
+/** The files of one run, and what its phases cost (time and first-touched pages): loading the
+ *  model, planning the explanation's buffers, and the xai_explain() call. */
 typedef struct {
     const char *model, *input, *out;
-    double load_ms;
+    xai_app_stamp load, plan, run;
 } run_files;
 
 /** The --json summary of one run over @p n samples (summary.c). */

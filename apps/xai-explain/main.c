@@ -21,13 +21,6 @@
 #include "explain-concepts.h"
 #include "explain.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int parse_float(const char *s, float *out)
 {
     char *e;
@@ -53,28 +46,25 @@ static int usage_error(const char *msg)
     return xai_app_usage_error(&app, "%s", msg);
 }
 
-/* Explain @p x with @p m and write the map, the summary and the concepts. 0 or 1. */
-static int explain_loaded(const run_files *f, const char *json, xai_explain_config *cfg, int quiet,
-                          const xai_npy *x, const xai_model *m)
+/* The difference b - a of two stamps: a phase's time and the pages it first touched. */
+static xai_app_stamp phase(xai_app_stamp a, xai_app_stamp b)
+{
+    return (xai_app_stamp){b.ms - a.ms, b.minflt - a.minflt};
+}
+
+/* Explain the n samples of @p x with @p m into @p rel (planned) and write the map, the summary
+   and the concepts. 0 or 1. */
+static int explain_loaded(run_files *f, const char *json, xai_explain_config *cfg, int quiet, const xai_npy *x,
+                          const xai_model *m, int64_t n, float *rel)
 {
     int md;
     xai_model_input_shape(m, &md);
-    int64_t n = xai_model_samples(m, x->ndim, x->shape), nin = xai_model_input_numel(m);
-    if (n < 1) {
-        char a[256], b[256];
-        const int64_t *ms = xai_model_input_shape(m, &md);
-        return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
-                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
-    }
-    float *rel = malloc(sizeof(float) * (size_t)(n * nin));
-    if (!rel)
-        return fail(f->input, "out of memory");
+    int64_t nin = xai_model_input_numel(m);
     xai_explain_result res;
-    cfg->layer_sums = json != NULL; /* only the JSON summary reports them */
-    if (xai_explain(m, cfg, n, x->data, rel, &res) != XAI_OK) {
-        free(rel);
+    xai_app_stamp t0 = xai_app_stamp_now();
+    if (xai_explain(m, cfg, n, x->data, rel, &res) != XAI_OK)
         return fail(f->model, xai_last_error());
-    }
+    f->run = phase(t0, xai_app_stamp_now());
     json_t *root = json ? explain_summary_json(f, cfg, n, &res) : NULL;
     int rc = 0;
     if (xai_npy_save(f->out, x->ndim, x->shape, rel) != XAI_OK) {
@@ -90,8 +80,35 @@ static int explain_loaded(const run_files *f, const char *json, xai_explain_conf
         explain_report_run(cfg, n, &res, rel, nin);
     json_decref(root);
     xai_explain_result_free(&res);
-    free(rel);
     return rc;
+}
+
+/* Everything an explanation of x's samples writes to, made before it runs: the model's
+   workspaces for this many samples (xai_model_prepare) and the relevance output, both faulted
+   in now (timing_ms.plan), so that the explanation allocates nothing and touches no new page.
+   The samples in *n. @return the output (free() it), or NULL (printed). */
+static float *plan_run(const run_files *f, xai_model *m, const xai_npy *x, xai_explain_config *cfg, int64_t *n)
+{
+    int md;
+    const int64_t *ms = xai_model_input_shape(m, &md);
+    *n = xai_model_samples(m, x->ndim, x->shape);
+    if (*n < 1) {
+        char a[256], b[256];
+        xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
+                     xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
+        return NULL;
+    }
+    if (xai_model_prepare(m, *n, cfg) != XAI_OK) {
+        fail(f->model, xai_last_error());
+        return NULL;
+    }
+    size_t bytes = sizeof(float) * (size_t)(*n * xai_model_input_numel(m));
+    float *rel = malloc(bytes);
+    if (!rel)
+        fail(f->input, "out of memory");
+    else
+        xai_app_fault_in(rel, bytes);
+    return rel;
 }
 
 /* Explains one input file into @p out (and the JSON summary when @p json): the whole of a
@@ -103,23 +120,19 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
     memset(&x, 0, sizeof x);
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
-    double t0 = now_ms();
+    run_files f = {.model = model_path, .input = input_path, .out = out};
+    cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
+    xai_app_stamp t0 = xai_app_stamp_now();
     xai_model *m = NULL;
     if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK)
         fail(model_path, xai_last_error());
-    int rc = 1;
-    /* plan the explanation's workspaces for this many samples and fault them in as part of the
-       load (timing_ms.load), so that timing_ms.explain is the steady-state time */
-    int64_t n = m ? xai_model_samples(m, x.ndim, x.shape) : -1;
-    if (n > 0 && xai_model_prepare(m, n, &cfg) != XAI_OK) {
-        fail(model_path, xai_last_error());
-        xai_model_free(m);
-        m = NULL;
-    }
-    if (m) {
-        run_files f = {model_path, input_path, out, now_ms() - t0};
-        rc = explain_loaded(&f, json, &cfg, quiet, &x, m);
-    }
+    xai_app_stamp t1 = xai_app_stamp_now();
+    int64_t n = 0;
+    float *rel = m ? plan_run(&f, m, &x, &cfg, &n) : NULL;
+    f.load = phase(t0, t1);
+    f.plan = phase(t1, xai_app_stamp_now());
+    int rc = rel ? explain_loaded(&f, json, &cfg, quiet, &x, m, n, rel) : 1;
+    free(rel);
     xai_model_free(m);
     xai_npy_free(&x);
     return rc;

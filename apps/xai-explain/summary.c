@@ -112,10 +112,16 @@ json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, 
     for (int64_t s = 0; s < n; s++)
         json_array_append_new(samples, summary_sample(cfg, res, s));
     json_object_set_new(root, "samples", samples);
-    json_object_set_new(tm, "load", json_real(f->load_ms));
+    json_object_set_new(tm, "load", json_real(f->load.ms));
+    json_object_set_new(tm, "plan", json_real(f->plan.ms));
     json_object_set_new(tm, "forward", json_real(res->forward_ms));
     json_object_set_new(tm, "explain", json_real(res->explain_ms));
     json_object_set_new(root, "timing_ms", tm);
+    json_t *pf = json_object();
+    json_object_set_new(pf, "load", json_integer(f->load.minflt));
+    json_object_set_new(pf, "plan", json_integer(f->plan.minflt));
+    json_object_set_new(pf, "explain", json_integer(f->run.minflt));
+    json_object_set_new(root, "page_faults", pf);
     json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
     return root;
 }
