@@ -27,9 +27,21 @@ typedef struct {
     char **argv;           /**< the whole command line (after getopt_long's permutation) */
 } explain_batch;
 
-/** Explain one input into @p out (+ JSON summary). @return 0 or 1 (printed). */
+/** The model kept loaded and planned between the inputs of a run, and the relevance output:
+ *  reused while the inputs keep one shape (plan once, run many). Zero-initialise it. */
+typedef struct {
+    xai_model *m;
+    int ndim;                    /**< the input shape m was loaded for */
+    int64_t shape[XAI_MAX_DIMS];
+    float *rel;                  /**< relevance output, rel_bytes long, faulted in */
+    size_t rel_bytes;
+} explain_kept;
+void explain_kept_free(explain_kept *k);
+
+/** Explain one input into @p out (+ JSON summary) with the model kept in @p k (loaded or
+ *  reloaded for the input's shape). @return 0 or 1 (printed). */
 int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
-                xai_explain_config cfg, int quiet);
+                xai_explain_config cfg, int quiet, explain_kept *k);
 /** Run the batch form. @return 0 ok, 1 data error, 2 usage error, 3 some items failed. */
 int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet);
 /** Handle a batch option (c: the option's code). @return 0, 1 not a batch option, 2 bad value. */

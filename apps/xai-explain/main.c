@@ -86,35 +86,59 @@ static int explain_loaded(run_files *f, const char *json, xai_explain_config *cf
 /* Everything an explanation of x's samples writes to, made before it runs: the model's
    workspaces for this many samples (xai_model_prepare) and the relevance output, both faulted
    in now (timing_ms.plan), so that the explanation allocates nothing and touches no new page.
-   The samples in *n. @return the output (free() it), or NULL (printed). */
-static float *plan_run(const run_files *f, xai_model *m, const xai_npy *x, xai_explain_config *cfg, int64_t *n)
+   The output stays with @p k for the next input. The samples in *n. @return 0 or 1 (printed). */
+static int plan_run(const run_files *f, explain_kept *k, const xai_npy *x, xai_explain_config *cfg, int64_t *n)
 {
     int md;
-    const int64_t *ms = xai_model_input_shape(m, &md);
-    *n = xai_model_samples(m, x->ndim, x->shape);
+    const int64_t *ms = xai_model_input_shape(k->m, &md);
+    *n = xai_model_samples(k->m, x->ndim, x->shape);
     if (*n < 1) {
         char a[256], b[256];
-        xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
-                     xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
-        return NULL;
+        return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
+                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
     }
-    if (xai_model_prepare(m, *n, cfg) != XAI_OK) {
-        fail(f->model, xai_last_error());
-        return NULL;
+    if (xai_model_prepare(k->m, *n, cfg) != XAI_OK)
+        return fail(f->model, xai_last_error());
+    size_t bytes = sizeof(float) * (size_t)(*n * xai_model_input_numel(k->m));
+    if (bytes > k->rel_bytes) {
+        free(k->rel);
+        k->rel_bytes = 0;
+        if (!(k->rel = malloc(bytes)))
+            return fail(f->input, "out of memory");
+        k->rel_bytes = bytes;
+        xai_app_fault_in(k->rel, bytes);
     }
-    size_t bytes = sizeof(float) * (size_t)(*n * xai_model_input_numel(m));
-    float *rel = malloc(bytes);
-    if (!rel)
-        fail(f->input, "out of memory");
-    else
-        xai_app_fault_in(rel, bytes);
-    return rel;
+    return 0;
 }
 
-/* Explains one input file into @p out (and the JSON summary when @p json): the whole of a
-   single-input run, and one item of a batch. @return 0, or 1 (message printed). */
+/* The model in @p k loaded for inputs shaped like x: kept when the last input had x's shape
+   (its plan and output are reused), else loaded anew. @return 0 or 1 (printed). */
+static int load_for(const char *model_path, const xai_npy *x, explain_kept *k)
+{
+    int fits = x->ndim <= XAI_MAX_DIMS; /* else the loader says what is wrong */
+    if (k->m && fits && k->ndim == x->ndim && memcmp(k->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim) == 0)
+        return 0;
+    xai_model_free(k->m);
+    k->m = NULL;
+    if (xai_model_load_for_input(model_path, x->ndim, x->shape, &k->m) != XAI_OK)
+        return fail(model_path, xai_last_error());
+    k->ndim = fits ? x->ndim : -1;
+    if (fits)
+        memcpy(k->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+    return 0;
+}
+
+void explain_kept_free(explain_kept *k)
+{
+    xai_model_free(k->m);
+    free(k->rel);
+    memset(k, 0, sizeof *k);
+}
+
+/* Explains one input file into @p out (and the JSON summary when @p json) with the model kept in
+   @p k: the whole of a single-input run, and one item of a batch. @return 0, or 1 (printed). */
 int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
-                xai_explain_config cfg, int quiet)
+                xai_explain_config cfg, int quiet, explain_kept *k)
 {
     xai_npy x;
     memset(&x, 0, sizeof x);
@@ -123,17 +147,13 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
     run_files f = {.model = model_path, .input = input_path, .out = out};
     cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
     xai_app_stamp t0 = xai_app_stamp_now();
-    xai_model *m = NULL;
-    if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK)
-        fail(model_path, xai_last_error());
-    xai_app_stamp t1 = xai_app_stamp_now();
     int64_t n = 0;
-    float *rel = m ? plan_run(&f, m, &x, &cfg, &n) : NULL;
+    int rc = load_for(model_path, &x, k);
+    xai_app_stamp t1 = xai_app_stamp_now();
+    rc = rc ? rc : plan_run(&f, k, &x, &cfg, &n);
     f.load = phase(t0, t1);
     f.plan = phase(t1, xai_app_stamp_now());
-    int rc = rel ? explain_loaded(&f, json, &cfg, quiet, &x, m, n, rel) : 1;
-    free(rel);
-    xai_model_free(m);
+    rc = rc ? rc : explain_loaded(&f, json, &cfg, quiet, &x, k->m, n, k->rel);
     xai_npy_free(&x);
     return rc;
 }
@@ -350,7 +370,9 @@ int main(int argc, char **argv)
     } else if (b->shard_n > 1 || b->slurm) {
         rc = usage_error("--shard and --slurm need the batch form (several inputs, --list, or -o OUTDIR/)");
     } else {
-        rc = explain_one(argv[optind], argv[optind + 1], o.out, o.json, o.cfg, o.quiet);
+        explain_kept k = {0};
+        rc = explain_one(argv[optind], argv[optind + 1], o.out, o.json, o.cfg, o.quiet, &k);
+        explain_kept_free(&k);
     }
     xai_app_free(&app);
     return rc;
