@@ -97,8 +97,6 @@ static int plan_run(const run_files *f, explain_kept *k, const xai_npy *x, xai_e
         return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
                             xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
     }
-    if (xai_model_prepare(k->m, *n, cfg) != XAI_OK)
-        return fail(f->model, xai_last_error());
     size_t bytes = sizeof(float) * (size_t)(*n * xai_model_input_numel(k->m));
     if (bytes > k->rel_bytes) {
         free(k->rel);
@@ -108,6 +106,9 @@ static int plan_run(const run_files *f, explain_kept *k, const xai_npy *x, xai_e
         k->rel_bytes = bytes;
         xai_app_fault_in(k->rel, bytes);
     }
+    /* the workspaces last: what the explanation reads first is then the most recently touched */
+    if (xai_model_prepare(k->m, *n, cfg) != XAI_OK)
+        return fail(f->model, xai_last_error());
     return 0;
 }
 
