@@ -3,9 +3,9 @@
  * util.c - small helpers the programs share: formatted string duplication, reading a small
  * file whole, strict
  * integer parsing (strtol(3) over the whole argument, range-checked), the training
- * configuration from the common options, the per-epoch training progress callback, and
- * the leading -h/--help/--version/missing-command handling of the subcommand programs, and
- * the time-and-page-fault stamps the --json summaries report phases with.
+ * configuration from the common options, the per-epoch training progress callback, the
+ * leading -h/--help/--version/missing-command handling of the subcommand programs, and the
+ * time-and-page-fault stamps the --json summaries report phases with.
  */
 #include "app.h"
 
