@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * xai-explain - explain any ONNX model on a .npy input with LRP or a gradient baseline.
- * Thin program over libxai: load npy -> load model -> xai_explain() -> write npy (+ JSON).
+ * Thin program over libxai: load npy -> load model -> plan (workspaces and output, faulted in)
+ * -> xai_explain() -> write npy (+ JSON).
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error (also an existing output without --force),
  * 3 some inputs of a batch failed.
  */
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xai.h"
