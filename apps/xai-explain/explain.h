@@ -62,9 +62,10 @@ json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, 
                              const xai_explain_result *res);
 /** Write @p root to @p path atomically. @return 0 or -1 (printed). */
 int explain_write_json(json_t *root, const char *path);
-/** The one-line account of a run on stderr, and a warning for non-finite relevance. */
-void explain_report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
-                        int64_t nin);
+/** The one-line account of a run on stderr (with its loading and planning times), and a
+ *  warning for non-finite relevance. */
+void explain_report_run(const run_files *f, const xai_explain_config *cfg, int64_t n, const xai_explain_result *res,
+                        const float *rel, int64_t nin);
 
 enum { O_SHARD = 512, O_LIST, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
 #define EXPLAIN_BATCH_OPTIONS                                                                                \

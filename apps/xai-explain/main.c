@@ -77,7 +77,7 @@ static int explain_loaded(run_files *f, const char *json, xai_explain_config *cf
         rc = concepts_run(&app, m, cfg, concept_request, n, x->data, x->ndim, x->shape, stacked, f->out);
     }
     if (rc == 0 && !quiet)
-        explain_report_run(cfg, n, &res, rel, nin);
+        explain_report_run(f, cfg, n, &res, rel, nin);
     json_decref(root);
     xai_explain_result_free(&res);
     return rc;

@@ -127,16 +127,16 @@ json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, 
 }
 
 /* The one-line account of a run on stderr, and a warning for non-finite relevance. */
-void explain_report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
-                       int64_t nin)
+void explain_report_run(const run_files *f, const xai_explain_config *cfg, int64_t n, const xai_explain_result *res,
+                        const float *rel, int64_t nin)
 {
     int lrp = cfg->method == XAI_METHOD_LRP;
     int64_t nonfinite = 0;
     for (int64_t k = 0; k < n * nin; k++)
         nonfinite += !isfinite(rel[k]);
-    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)", (long long)n,
-            n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "", lrp ? cfg->composite : "",
-            res->explain_ms, res->forward_ms);
+    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms; before it, loading %.2f ms, "
+            "planning %.2f ms)", (long long)n, n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "",
+            lrp ? cfg->composite : "", res->explain_ms, res->forward_ms, f->load.ms, f->plan.ms);
     if (n == 1)
         fprintf(stderr, "; class %d, logit %.6g, relevance sum %.6g", res->target[0], res->logits[res->target[0]],
                 res->rel_sum[0]);
