@@ -34,11 +34,22 @@ import json, sys, numpy as np
 r = np.load(sys.argv[1]); j = json.load(open(sys.argv[2])); x = np.load(sys.argv[3])
 assert r.shape == x.shape and r.dtype == np.float32, (r.shape, r.dtype)
 assert j["n"] == 4 and len(j["samples"]) == 4
-for k in ("load", "forward", "explain"):
+for k in ("load", "plan", "forward", "explain"):
     assert j["timing_ms"][k] >= 0
+for k in ("load", "plan", "explain"):
+    assert isinstance(j["page_faults"][k], int) and j["page_faults"][k] >= 0, j["page_faults"]
 s = j["samples"][0]
 assert abs(s["relevance_sum"] - float(r[0].sum())) < 1e-4 * max(1, abs(s["relevance_sum"]))
 assert len(s["layers"]) == 5 and s["layers"][0]["rule"] == "flat", s["layers"][0]
+PYEOF
+# the output is planned with the workspaces: a 2 MB map (512 pages) is faulted in while planning,
+# and the explanation itself touches only a few new pages (code, small result arrays)
+$PY -c "import numpy as np; x = np.load('$X'); np.save('$T/big.npy', np.tile(x, (128, 1, 1, 1)))"
+expect 0 "" "$B/xai-explain" "$M" "$T/big.npy" -o "$T/big-r.npy" --json "$T/big.json" -q --batch 64
+$PY - "$T/big.json" <<'PYEOF' && ok || bad "the explanation faulted in its output (page_faults)"
+import json, sys
+pf = json.load(open(sys.argv[1]))["page_faults"]
+assert pf["plan"] >= 512 and pf["explain"] < 128, pf
 PYEOF
 # usage errors: exit 2, refusing to overwrite an output included; --force overwrites
 expect 2 "exists; use --force" "$B/xai-explain" "$M" "$X" -o "$T/r.npy" -q

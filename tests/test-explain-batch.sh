@@ -3,7 +3,8 @@
 # The batch form of xai-explain: --shard K/N outputs are byte-identical to a one-shard run
 # for N = 1, 2, 3 (uneven shards), items of one subject share a shard, each shard writes only
 # its own outputs, a failing input is named and exits 3, a rerun redoes only the failed or
-# changed inputs, and --slurm --dry-run writes the array script without Slurm.
+# changed inputs, inputs of changing shapes in one batch each give their single-input result,
+# and --slurm --dry-run writes the array script without Slurm.
 # Usage: test-explain-batch.sh BUILD_ROOT SOURCE_ROOT   (needs /usr/bin/python3 with numpy)
 set -u
 E="$1/apps/xai-explain"
@@ -94,6 +95,30 @@ for K in 1 2 3; do "$E" "$M" --list "$F.list" -o "$F/" --shard $K/3 --composite 
 check [ "$(grep -o '[0-9]* explained' "$T/rerun" | awk '{s += $1} END {print s}')" -eq 7 ]
 "$E" "$M" -q --composite epsilon --list "$F.list" -o "$F/" 2>"$T/rerun"; check [ $? -eq 0 ]
 check [ ! -s "$T/rerun" ]
+
+# one load and plan serves the items of one shape: inputs of changing shapes (a stack of 4, one
+# sample with and without N, a wrong shape between them) each give their single-input result
+Z="$T/shapes"
+mkdir -p "$Z.in"
+$PY - "$S/datasets/example/input.npy" "$Z.in" <<'PYEOF' || exit 1
+import sys, numpy as np
+x = np.load(sys.argv[1]).astype(np.float32)
+d = sys.argv[2]
+np.save(f"{d}/a-stack.npy", x)
+np.save(f"{d}/b-one.npy", x[1:2] * 3)
+np.save(f"{d}/c-bare.npy", x[2])
+np.save(f"{d}/d-wrong.npy", x[:, :, :4, :])
+np.save(f"{d}/e-stack.npy", np.roll(x, 5, axis=-1))
+np.save(f"{d}/f-stack.npy", -x)
+PYEOF
+ls "$Z.in"/*.npy >"$Z.list"
+"$E" "$M" --list "$Z.list" -o "$Z/" -q 2>"$T/err"; rc=$?
+check [ $rc -eq 3 ]
+check grep -q "d-wrong.npy" "$T/err"
+for n in a-stack b-one c-bare e-stack f-stack; do
+  "$E" "$M" "$Z.in/$n.npy" -o "$Z.$n.npy" -q
+  check cmp -s "$Z.$n.npy" "$Z/$n.npy"
+done
 
 # --slurm --dry-run: the array script, no Slurm needed; only unfinished shards are listed
 rm -f "$T/n3/sub-01_run-1_x.npy"

@@ -235,6 +235,17 @@ char *xai_app_read_file(const char *path, size_t *len);
 /** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
  *  (nothing printed; *out untouched on failure). */
 int xai_app_parse_long(const char *s, long lo, long hi, long *out);
+/** One instant of this process: monotonic wall time in ms and the minor page faults so far.
+ *  Two stamps around a phase give its time and the pages it touched for the first time
+ *  (timing_ms and page_faults of the --json summaries). */
+typedef struct {
+    double ms;
+    long minflt;
+} xai_app_stamp;
+xai_app_stamp xai_app_stamp_now(void);
+/** Fault in the pages of a fresh buffer of @p bytes (writes a zero to each): planned once, so
+ *  that a timed phase that fills it touches no new page. */
+void xai_app_fault_in(void *buf, size_t bytes);
 /**
  * A xai_train_config.progress callback (@p app: the xai_app *) that steps the progress
  * display once per epoch with "epoch N loss L acc A", plus "val_loss V val_acc W" when

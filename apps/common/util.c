@@ -3,8 +3,9 @@
  * util.c - small helpers the programs share: formatted string duplication, reading a small
  * file whole, strict
  * integer parsing (strtol(3) over the whole argument, range-checked), the training
- * configuration from the common options, the per-epoch training progress callback, and
- * the leading -h/--help/--version/missing-command handling of the subcommand programs.
+ * configuration from the common options, the per-epoch training progress callback, the
+ * leading -h/--help/--version/missing-command handling of the subcommand programs, and the
+ * time-and-page-fault stamps the --json summaries report phases with.
  */
 #include "app.h"
 
@@ -14,6 +15,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+xai_app_stamp xai_app_stamp_now(void)
+{
+    struct timespec ts;
+    struct rusage ru;
+    xai_app_stamp s = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s.ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        s.minflt = ru.ru_minflt;
+    return s;
+}
+
+void xai_app_fault_in(void *buf, size_t bytes)
+{
+    /* volatile: a compiler may turn malloc() and a zeroing memset() into calloc(), which on
+       fresh pages writes nothing */
+    volatile char *p = buf;
+    for (size_t k = 0; k < bytes; k += 4096)
+        p[k] = 0;
+}
 
 char *xai_app_read_file(const char *path, size_t *len)
 {

@@ -100,6 +100,7 @@ static int run_local(const explain_batch *b, const xai_batch_item *items, char *
         return xai_app_fail(&app, b->outdir, "out of memory");
     }
     int failed = 0, skipped = 0, ran = 0;
+    explain_kept k = {0}; /* one load and plan for the items of one shape */
     for (int i = 0; i < n; i++) {
         if (shard[i] != b->shard_k)
             continue;
@@ -107,7 +108,7 @@ static int run_local(const explain_batch *b, const xai_batch_item *items, char *
             skipped++;
             continue;
         }
-        int rc = digests[i][0] ? explain_one(b->model, items[i].input, items[i].output, NULL, cfg, quiet)
+        int rc = digests[i][0] ? explain_one(b->model, items[i].input, items[i].output, NULL, cfg, quiet, &k)
                                : xai_app_fail(&app, items[i].input, "cannot read the input");
         ran++;
         failed += rc != 0;
@@ -115,6 +116,7 @@ static int run_local(const explain_batch *b, const xai_batch_item *items, char *
             failed++;
     }
     free(shard);
+    explain_kept_free(&k);
     if (!quiet)
         fprintf(stderr, PROG ": shard %d/%d: %d explained, %d failed, %d already done\n", b->shard_k, b->shard_n,
                 ran - failed, failed, skipped);

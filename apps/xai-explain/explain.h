@@ -27,9 +27,21 @@ typedef struct {
     char **argv;           /**< the whole command line (after getopt_long's permutation) */
 } explain_batch;
 
-/** Explain one input into @p out (+ JSON summary). @return 0 or 1 (printed). */
+/** The model kept loaded and planned between the inputs of a run, and the relevance output:
+ *  reused while the inputs keep one shape (plan once, run many). Zero-initialise it. */
+typedef struct {
+    xai_model *m;
+    int ndim;                    /**< the input shape m was loaded for */
+    int64_t shape[XAI_MAX_DIMS];
+    float *rel;                  /**< relevance output, rel_bytes long, faulted in */
+    size_t rel_bytes;
+} explain_kept;
+void explain_kept_free(explain_kept *k);
+
+/** Explain one input into @p out (+ JSON summary) with the model kept in @p k (loaded or
+ *  reloaded for the input's shape). @return 0 or 1 (printed). */
 int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
-                xai_explain_config cfg, int quiet);
+                xai_explain_config cfg, int quiet, explain_kept *k);
 /** Run the batch form. @return 0 ok, 1 data error, 2 usage error, 3 some items failed. */
 int run_batch(const explain_batch *b, xai_explain_config cfg, int quiet);
 /** Handle a batch option (c: the option's code). @return 0, 1 not a batch option, 2 bad value. */
@@ -38,10 +50,11 @@ int batch_option(explain_batch *b, int c, const char *arg);
 /** The --help text (help.c). */
 void explain_usage(FILE *f);
 
-/** The files of one run, and how long loading the model took. */
+/** The files of one run, and what its phases cost (time and first-touched pages): loading the
+ *  model, planning the explanation's buffers, and the xai_explain() call. */
 typedef struct {
     const char *model, *input, *out;
-    double load_ms;
+    xai_app_stamp load, plan, run;
 } run_files;
 
 /** The --json summary of one run over @p n samples (summary.c). */
@@ -49,9 +62,10 @@ json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, 
                              const xai_explain_result *res);
 /** Write @p root to @p path atomically. @return 0 or -1 (printed). */
 int explain_write_json(json_t *root, const char *path);
-/** The one-line account of a run on stderr, and a warning for non-finite relevance. */
-void explain_report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
-                        int64_t nin);
+/** The one-line account of a run on stderr (with its loading and planning times), and a
+ *  warning for non-finite relevance. */
+void explain_report_run(const run_files *f, const xai_explain_config *cfg, int64_t n, const xai_explain_result *res,
+                        const float *rel, int64_t nin);
 
 enum { O_SHARD = 512, O_LIST, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
 #define EXPLAIN_BATCH_OPTIONS                                                                                \

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * xai-explain - explain any ONNX model on a .npy input with LRP or a gradient baseline.
- * Thin program over libxai: load npy -> load model -> xai_explain() -> write npy (+ JSON).
+ * Thin program over libxai: load npy -> load model -> plan (workspaces and output, faulted in)
+ * -> xai_explain() -> write npy (+ JSON).
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error (also an existing output without --force),
  * 3 some inputs of a batch failed.
  */
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xai.h"
@@ -20,13 +20,6 @@
 #include "app.h"
 #include "explain-concepts.h"
 #include "explain.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int parse_float(const char *s, float *out)
 {
@@ -53,28 +46,25 @@ static int usage_error(const char *msg)
     return xai_app_usage_error(&app, "%s", msg);
 }
 
-/* Explain @p x with @p m and write the map, the summary and the concepts. 0 or 1. */
-static int explain_loaded(const run_files *f, const char *json, xai_explain_config *cfg, int quiet,
-                          const xai_npy *x, const xai_model *m)
+/* The difference b - a of two stamps: a phase's time and the pages it first touched. */
+static xai_app_stamp phase(xai_app_stamp a, xai_app_stamp b)
+{
+    return (xai_app_stamp){b.ms - a.ms, b.minflt - a.minflt};
+}
+
+/* Explain the n samples of @p x with @p m into @p rel (planned) and write the map, the summary
+   and the concepts. 0 or 1. */
+static int explain_loaded(run_files *f, const char *json, xai_explain_config *cfg, int quiet, const xai_npy *x,
+                          const xai_model *m, int64_t n, float *rel)
 {
     int md;
     xai_model_input_shape(m, &md);
-    int64_t n = xai_model_samples(m, x->ndim, x->shape), nin = xai_model_input_numel(m);
-    if (n < 1) {
-        char a[256], b[256];
-        const int64_t *ms = xai_model_input_shape(m, &md);
-        return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
-                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
-    }
-    float *rel = malloc(sizeof(float) * (size_t)(n * nin));
-    if (!rel)
-        return fail(f->input, "out of memory");
+    int64_t nin = xai_model_input_numel(m);
     xai_explain_result res;
-    cfg->layer_sums = json != NULL; /* only the JSON summary reports them */
-    if (xai_explain(m, cfg, n, x->data, rel, &res) != XAI_OK) {
-        free(rel);
+    xai_app_stamp t0 = xai_app_stamp_now();
+    if (xai_explain(m, cfg, n, x->data, rel, &res) != XAI_OK)
         return fail(f->model, xai_last_error());
-    }
+    f->run = phase(t0, xai_app_stamp_now());
     json_t *root = json ? explain_summary_json(f, cfg, n, &res) : NULL;
     int rc = 0;
     if (xai_npy_save(f->out, x->ndim, x->shape, rel) != XAI_OK) {
@@ -87,40 +77,84 @@ static int explain_loaded(const run_files *f, const char *json, xai_explain_conf
         rc = concepts_run(&app, m, cfg, concept_request, n, x->data, x->ndim, x->shape, stacked, f->out);
     }
     if (rc == 0 && !quiet)
-        explain_report_run(cfg, n, &res, rel, nin);
+        explain_report_run(f, cfg, n, &res, rel, nin);
     json_decref(root);
     xai_explain_result_free(&res);
-    free(rel);
     return rc;
 }
 
-/* Explains one input file into @p out (and the JSON summary when @p json): the whole of a
-   single-input run, and one item of a batch. @return 0, or 1 (message printed). */
+/* Everything an explanation of x's samples writes to, made before it runs: the model's
+   workspaces for this many samples (xai_model_prepare) and the relevance output, both faulted
+   in now (timing_ms.plan), so that the explanation allocates nothing and touches no new page.
+   The output stays with @p k for the next input. The samples in *n. @return 0 or 1 (printed). */
+static int plan_run(const run_files *f, explain_kept *k, const xai_npy *x, xai_explain_config *cfg, int64_t *n)
+{
+    int md;
+    const int64_t *ms = xai_model_input_shape(k->m, &md);
+    *n = xai_model_samples(k->m, x->ndim, x->shape);
+    if (*n < 1) {
+        char a[256], b[256];
+        return xai_app_fail(&app, f->input, "shape %s does not match the model input %s (or N x that)",
+                            xai_shape_str(x->ndim, x->shape, a, sizeof a), xai_shape_str(md, ms, b, sizeof b));
+    }
+    size_t bytes = sizeof(float) * (size_t)(*n * xai_model_input_numel(k->m));
+    if (bytes > k->rel_bytes) {
+        free(k->rel);
+        k->rel_bytes = 0;
+        if (!(k->rel = malloc(bytes)))
+            return fail(f->input, "out of memory");
+        k->rel_bytes = bytes;
+        xai_app_fault_in(k->rel, bytes);
+    }
+    /* the workspaces last: what the explanation reads first is then the most recently touched */
+    if (xai_model_prepare(k->m, *n, cfg) != XAI_OK)
+        return fail(f->model, xai_last_error());
+    return 0;
+}
+
+/* The model in @p k loaded for inputs shaped like x: kept when the last input had x's shape
+   (its plan and output are reused), else loaded anew. @return 0 or 1 (printed). */
+static int load_for(const char *model_path, const xai_npy *x, explain_kept *k)
+{
+    int fits = x->ndim <= XAI_MAX_DIMS; /* else the loader says what is wrong */
+    if (k->m && fits && k->ndim == x->ndim && memcmp(k->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim) == 0)
+        return 0;
+    xai_model_free(k->m);
+    k->m = NULL;
+    if (xai_model_load_for_input(model_path, x->ndim, x->shape, &k->m) != XAI_OK)
+        return fail(model_path, xai_last_error());
+    k->ndim = fits ? x->ndim : -1;
+    if (fits)
+        memcpy(k->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+    return 0;
+}
+
+void explain_kept_free(explain_kept *k)
+{
+    xai_model_free(k->m);
+    free(k->rel);
+    memset(k, 0, sizeof *k);
+}
+
+/* Explains one input file into @p out (and the JSON summary when @p json) with the model kept in
+   @p k: the whole of a single-input run, and one item of a batch. @return 0, or 1 (printed). */
 int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
-                xai_explain_config cfg, int quiet)
+                xai_explain_config cfg, int quiet, explain_kept *k)
 {
     xai_npy x;
     memset(&x, 0, sizeof x);
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
-    double t0 = now_ms();
-    xai_model *m = NULL;
-    if (xai_model_load_for_input(model_path, x.ndim, x.shape, &m) != XAI_OK)
-        fail(model_path, xai_last_error());
-    int rc = 1;
-    /* plan the explanation's workspaces for this many samples and fault them in as part of the
-       load (timing_ms.load), so that timing_ms.explain is the steady-state time */
-    int64_t n = m ? xai_model_samples(m, x.ndim, x.shape) : -1;
-    if (n > 0 && xai_model_prepare(m, n, &cfg) != XAI_OK) {
-        fail(model_path, xai_last_error());
-        xai_model_free(m);
-        m = NULL;
-    }
-    if (m) {
-        run_files f = {model_path, input_path, out, now_ms() - t0};
-        rc = explain_loaded(&f, json, &cfg, quiet, &x, m);
-    }
-    xai_model_free(m);
+    run_files f = {.model = model_path, .input = input_path, .out = out};
+    cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
+    xai_app_stamp t0 = xai_app_stamp_now();
+    int64_t n = 0;
+    int rc = load_for(model_path, &x, k);
+    xai_app_stamp t1 = xai_app_stamp_now();
+    rc = rc ? rc : plan_run(&f, k, &x, &cfg, &n);
+    f.load = phase(t0, t1);
+    f.plan = phase(t1, xai_app_stamp_now());
+    rc = rc ? rc : explain_loaded(&f, json, &cfg, quiet, &x, k->m, n, k->rel);
     xai_npy_free(&x);
     return rc;
 }
@@ -337,7 +371,9 @@ int main(int argc, char **argv)
     } else if (b->shard_n > 1 || b->slurm) {
         rc = usage_error("--shard and --slurm need the batch form (several inputs, --list, or -o OUTDIR/)");
     } else {
-        rc = explain_one(argv[optind], argv[optind + 1], o.out, o.json, o.cfg, o.quiet);
+        explain_kept k = {0};
+        rc = explain_one(argv[optind], argv[optind + 1], o.out, o.json, o.cfg, o.quiet, &k);
+        explain_kept_free(&k);
     }
     xai_app_free(&app);
     return rc;

@@ -112,25 +112,31 @@ json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, 
     for (int64_t s = 0; s < n; s++)
         json_array_append_new(samples, summary_sample(cfg, res, s));
     json_object_set_new(root, "samples", samples);
-    json_object_set_new(tm, "load", json_real(f->load_ms));
+    json_object_set_new(tm, "load", json_real(f->load.ms));
+    json_object_set_new(tm, "plan", json_real(f->plan.ms));
     json_object_set_new(tm, "forward", json_real(res->forward_ms));
     json_object_set_new(tm, "explain", json_real(res->explain_ms));
     json_object_set_new(root, "timing_ms", tm);
+    json_t *pf = json_object();
+    json_object_set_new(pf, "load", json_integer(f->load.minflt));
+    json_object_set_new(pf, "plan", json_integer(f->plan.minflt));
+    json_object_set_new(pf, "explain", json_integer(f->run.minflt));
+    json_object_set_new(root, "page_faults", pf);
     json_object_set_new(root, "peak_rss_mb", json_real(peak_rss_mb()));
     return root;
 }
 
 /* The one-line account of a run on stderr, and a warning for non-finite relevance. */
-void explain_report_run(const xai_explain_config *cfg, int64_t n, const xai_explain_result *res, const float *rel,
-                       int64_t nin)
+void explain_report_run(const run_files *f, const xai_explain_config *cfg, int64_t n, const xai_explain_result *res,
+                        const float *rel, int64_t nin)
 {
     int lrp = cfg->method == XAI_METHOD_LRP;
     int64_t nonfinite = 0;
     for (int64_t k = 0; k < n * nin; k++)
         nonfinite += !isfinite(rel[k]);
-    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms)", (long long)n,
-            n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "", lrp ? cfg->composite : "",
-            res->explain_ms, res->forward_ms);
+    fprintf(stderr, PROG ": explained %lld sample%s with %s%s%s in %.2f ms (forward %.2f ms; before it, loading %.2f ms, "
+            "planning %.2f ms)", (long long)n, n == 1 ? "" : "s", xai_method_name(cfg->method), lrp ? "/" : "",
+            lrp ? cfg->composite : "", res->explain_ms, res->forward_ms, f->load.ms, f->plan.ms);
     if (n == 1)
         fprintf(stderr, "; class %d, logit %.6g, relevance sum %.6g", res->target[0], res->logits[res->target[0]],
                 res->rel_sum[0]);

@@ -14,7 +14,9 @@ For each of the four app models (datasets/*/ *.onnx) and the reference CNN cases
     on the whole batch, steady state);
   - libxai through the CLI as users run it: xai-explain MODEL IN.npy -o OUT.npy --json S.json
     --nthreads T, one process per run, timed by its own timing_ms.explain (and the whole
-    process's wall time).
+    process's wall time); beside it the run's model loading and planning (timing_ms.load and
+    .plan, ms per run, not per sample: what a user waits for before the explanation starts)
+    and the minor page faults of the explanation itself (page_faults.explain, the most of any run).
 Before timing a model at a batch size, the torch rebuild's logits of that batch must equal
 libxai's (from one xai-explain run) to 1e-4 of the largest logit, else it stops with exit 1.
 Printed per sample: median times (ms), ratios Zennit / libxai, explain / forward, peak RSS (MB)
@@ -248,7 +250,7 @@ def cli_times(build, model, batch, threads, reps, tmp):
     np.save(inp, x)
     exe = os.path.join(build, "apps", "xai-explain")
     cmd = [exe, model, inp, "-o", outp, "--json", js, "--nthreads", str(threads), "-q", "--force"]
-    ex, fw, wall, rss = [], [], [], 0.0
+    ex, fw, wall, load, plan, pf, rss = [], [], [], [], [], [], 0.0
     for r in range(reps + 1):
         w = run_timed_child(cmd)
         with open(js) as f:
@@ -259,9 +261,13 @@ def cli_times(build, model, batch, threads, reps, tmp):
         ex.append(t["explain"] / batch)
         fw.append(t["forward"] / batch)
         wall.append(w * 1e3 / batch)
+        load.append(t["load"])
+        plan.append(t.get("plan", float("nan")))  # older builds counted planning in load
+        pf.append(summary.get("page_faults", {}).get("explain", -1))
         rss = max(rss, summary.get("peak_rss_mb", float("nan")))  # the CLI's own (getrusage would count this Python)
     return {"explain_ms": statistics.median(ex), "explain_min_ms": min(ex), "forward_ms": statistics.median(fw),
-            "wall_ms": statistics.median(wall), "peak_rss_mb": rss}
+            "wall_ms": statistics.median(wall), "peak_rss_mb": rss, "load_ms": statistics.median(load),
+            "plan_ms": statistics.median(plan), "explain_faults": max(pf)}
 
 
 def libxai_logits(build, model, batch, tmp):
@@ -330,8 +336,9 @@ def main():
           % (a.threads, a.reps, gf["openblas_gflops"], gf["torch_gflops"], os.getloadavg()))
     print("# per-sample ms (median); x = Zennit / libxai; e/f = explain / forward; RSS = peak MB of the process")
     print("# x_min = the same ratio from the fastest runs (the better estimate when other processes load the CPU)")
+    print("# cli_load, cli_plan = the CLI's timing_ms.load and .plan (ms per run); cli_pf = its page_faults.explain")
     hdr = ("model", "batch", "zennit", "lib", "x_lib", "x_lib_min", "cli", "x_cli", "x_cli_min", "cli_wall",
-           "lib_e/f", "zen_e/f", "rss_zen", "rss_lib", "rss_cli", "logit_err")
+           "cli_load", "cli_plan", "cli_pf", "lib_e/f", "zen_e/f", "rss_zen", "rss_lib", "rss_cli", "logit_err")
     print(" ".join("%-16s" % h if i == 0 else "%9s" % h for i, h in enumerate(hdr)))
     rows = []
     with tempfile.TemporaryDirectory(prefix="vs-zennit-") as tmp:
@@ -353,11 +360,13 @@ def main():
                        z["explain_min_ms"] / lib["explain_min_ms"], cli["explain_ms"] if cli else nan,
                        z["explain_ms"] / cli["explain_ms"] if cli else nan,
                        z["explain_min_ms"] / cli["explain_min_ms"] if cli else nan,
-                       cli["wall_ms"] if cli else nan,
+                       cli["wall_ms"] if cli else nan, cli["load_ms"] if cli else nan,
+                       cli["plan_ms"] if cli else nan, cli["explain_faults"] if cli else -1,
                        lib["explain_ms"] / lib["forward_ms"], z["explain_ms"] / z["forward_ms"],
                        z["peak_rss_mb"], lib["peak_rss_mb"], cli["peak_rss_mb"] if cli else nan, err)
                 rows.append(row)
-                print("%-16s %9d %9.4f %9.4f %9.2f %9.2f %9.4f %9.2f %9.2f %9.3f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1e" % row,
+                print("%-16s %9d %9.4f %9.4f %9.2f %9.2f %9.4f %9.2f %9.2f %9.3f %9.3f %9.3f %9d %9.2f %9.2f %9.1f %9.1f"
+                      " %9.1f %9.1e" % row,
                       flush=True)
     return 0
 
