@@ -258,13 +258,19 @@ def checks(res, cav_mode):
     removes the tone leaves the plain model's accuracy on them (the ceiling printed); it can
     only lose by clamping the digit's own variation along v (see README). What is required
     of it: its tone share is no higher than the plain model's on the tone-free twins (it
-    removes at least what deleting the tone from the input removes), and the CAV fitted
-    within the digits keeps more of the digit than the pooled CAV does."""
+    removes at least what deleting the tone from the input removes), it gets the other
+    digits' clips carrying the tone right at least as often as the plain model (what Anders et
+    al. test it on), and the CAV fitted within the digits keeps more of the digit than the
+    pooled CAV does."""
     fails = []
     if res["pclarc"][0] > res["plain-twins"]:
         fails.append("P-ClArC: tone share %.4f is above the plain model's on the tone-free twins (%.4f): the "
                      "projection removes less than deleting the tone from the input" % (res["pclarc"][0],
                                                                                       res["plain-twins"]))
+    if res["pclarc"][3] < res["plain"][3]:
+        fails.append("P-ClArC: accuracy on the other digits' held-out clips carrying the tone %.3f is below the "
+                     "plain model's %.3f: the projection does not stop the tone pulling them to digit %d"
+                     % (res["pclarc"][3], res["plain"][3], DIGIT))
     if cav_mode != "pooled" and res["pclarc"][1] <= res["pclarc-pooled"][1]:
         fails.append("P-ClArC: the %s CAV keeps no more of digit %d (%.3f) than the pooled one (%.3f)"
                      % (cav_mode, DIGIT, res["pclarc"][1], res["pclarc-pooled"][1]))
