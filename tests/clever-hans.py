@@ -19,14 +19,17 @@ Models (all the same piecewise-linear CNN, trained by xai-train):
   RR-ClArC   plain fine-tuned by xai-train --guide rrclarc with the same CAV (reported only)
 Judged by the tone's share of the positive LRP relevance (epsilon-gamma-box, box 0..1, logit
 start, class = the digit) on the training clips of the digit that carry the tone, and by the
-accuracy on the held-out speakers' (tone-free) clips of that digit. Printed as bounds: the
+accuracy on the held-out speakers' (tone-free) clips of that digit. Also printed: the accuracy
+on the other digits' held-out clips carrying the tone (Anders et al.'s artefact-carrying test
+data; the tone's feature footprint from a training pair, see with_tone). Printed as bounds: the
 plain model's share on the twins (the tone deleted from its input: what removing the tone
 itself achieves without retraining), the reference's share cut (a model that never saw the
 tone) and the plain model's accuracy on the tone-free clips (what a correction without
-retraining starts from).
+retraining starts from). --z-sweep adds P-ClArC with v'a set between the clean and the
+artefact mean (see sweep_z).
 
 usage: clever-hans.py GEN_SPEECH XAI_SPEECH XAI_TRAIN XAI_CLARC XAI_EXPLAIN [--seed S] [--keep DIR]
-                      [--cav pooled|within|twins] [--layer NAME|auto]
+                      [--cav pooled|within|twins] [--layer NAME|auto] [--z-sweep]
 Prints a table; exits 1 when a criterion (see CHECKS) fails, 77 when numpy is missing.
 """
 import csv
@@ -111,7 +114,8 @@ def twin_share(xai_explain, model, x, mask, tmp):
 
 
 def judge(xai_explain, model, d, tmp):
-    """tone share of positive relevance (pooled over the artefact clips) and accuracies"""
+    """tone share of positive relevance (pooled over the artefact clips), accuracies on the
+    held-out digit, on all held-out clips, and on the other digits' held-out clips with the tone"""
     r, _ = explain(xai_explain, model, d["x_art"], tmp, DIGIT)
     rp = np.maximum(r, 0).reshape(len(r), -1)
     share = float((rp * d["mask"].reshape(1, -1)).sum() / rp.sum())
@@ -119,7 +123,21 @@ def judge(xai_explain, model, d, tmp):
     pred = lt.argmax(1)
     acc_d = float((pred[d["y_test"] == DIGIT] == DIGIT).mean())
     acc = float((pred == d["y_test"]).mean())
-    return share, acc_d, acc
+    _, lp = explain(xai_explain, model, d["x_pois"], tmp)
+    acc_p = float((lp.argmax(1) == d["y_pois"]).mean())
+    return share, acc_d, acc, acc_p
+
+
+def with_tone(xt, xc, y, tr, tone, test):
+    """The other digits' held-out clips carrying the tone, Anders et al.'s artefact-carrying test
+    data: the generator puts the tone only on digit DIGIT, so each clip gets the tone's exact
+    footprint in the features of one training clip (tone clip minus its tone-free twin, taken
+    in turn). Additive in the features, which the tone is not quite (the features are log-mel),
+    so it is the tone as that clip's model input saw it, moved onto another clip."""
+    src = np.nonzero(tr & tone & (y == DIGIT))[0]
+    dst = np.nonzero(test & (y != DIGIT))[0]
+    foot = xt[src] - xc[src]
+    return xt[dst] + foot[np.arange(len(dst)) % len(src)], y[dst]
 
 
 def main():
@@ -137,7 +155,7 @@ def main():
     tmp = keep or tempfile.mkdtemp(prefix="xai-clever-hans-")
     os.makedirs(tmp, exist_ok=True)
     try:
-        return experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer)
+        return experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer, "--z-sweep" in sys.argv)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -166,7 +184,21 @@ def cav_data(xt, xc, y, tr, tone, mode, p):
     np.save(p("tone.npy"), tone[tr].astype(np.float32))
 
 
-def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer):
+def sweep_z(clarc, xexp, p, cav, d, res, tmp):
+    """P-ClArC with v'a set to values between the clean mean (t = 0, the method) and the artefact
+    mean (t = 1) instead: how far the digit's held-out accuracy moves when the projection also
+    adds part of the tone to every clip, and what that costs on the tone-carrying clips of the
+    other digits. Printed only (--z-sweep); z is not chosen on test data anywhere."""
+    zc, za = cav["z_clean"], cav["z_artefact"]
+    for t in (0.25, 0.5, 1.0):
+        out = p("pclarc-z%g.onnx" % t)
+        run([clarc, "project", "--model", p("plain.onnx"), "--cav", p("cav.json"), "--z", "%.9g" % (zc + t * (za - zc)),
+             "-o", out, "-f", "-q"])
+        s, ad, a, ap = judge(xexp, out, d, tmp)
+        print("%-13s %10.4f %11.1f %12.3f %8.3f %16.3f" % ("pclarc t=%g" % t, s, res["plain"][0] / s, ad, a, ap))
+
+
+def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer, z_sweep=False):
     xt, xc, y, test, tone = features(gen, speech, tmp, seed)
     mask, box = tone_mask(xt, xc, tone)
     tr = ~test
@@ -200,13 +232,17 @@ def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer):
     run([train, "--init", p("plain.onnx"), "--x", p("xt.npy"), "--y", p("y.npy"), "--epochs", EPOCHS, "--lr", "3e-3",
          "--seed", str(seed), "-q", "-f", "-o", p("rrclarc.onnx"), "--guide", "rrclarc:%s,lambda=100" % p("cav.json")])
     d = {"x_art": xt[tr & tone & (y == DIGIT)], "x_test": xt[test], "y_test": y[test], "mask": mask}
+    d["x_pois"], d["y_pois"] = with_tone(xt, xc, y, tr, tone, test)
     res = {}
-    print("%-10s %11s %13s %13s %10s" % ("model", "tone share", "share ratio", "acc digit %d" % DIGIT, "acc all"))
+    print("%-13s %10s %11s %12s %8s %16s" % ("model", "tone share", "share ratio", "acc digit %d" % DIGIT, "acc all",
+                                            "acc others+tone"))
     for name in ("reference", "plain", "rrr", "pclarc", "pclarc-pooled", "aclarc", "rrclarc"):
         res[name] = judge(xexp, p(name + ".onnx"), d, tmp)
-        s, ad, a = res[name]
-        print("%-10s %11.4f %13.1f %13.3f %10.3f" % (name, s, res["plain"][0] / s if name != "reference" else
-                                                    float("nan"), ad, a))
+        s, ad, a, ap = res[name]
+        print("%-13s %10.4f %11.1f %12.3f %8.3f %16.3f" % (name, s, res["plain"][0] / s if name != "reference" else
+                                                          float("nan"), ad, a, ap))
+    if z_sweep:
+        sweep_z(clarc, xexp, p, cav, d, res, tmp)
     res["plain-twins"] = twin_share(xexp, p("plain.onnx"), xc[tr & tone & (y == DIGIT)], mask, tmp)
     print("bounds: plain on the same clips with the tone deleted from the input (twins): share %.4f, %.1fx below "
           "plain; the reference (never saw the tone): %.1fx below plain; P-ClArC's accuracy ceiling (plain on "
@@ -222,13 +258,19 @@ def checks(res, cav_mode):
     removes the tone leaves the plain model's accuracy on them (the ceiling printed); it can
     only lose by clamping the digit's own variation along v (see README). What is required
     of it: its tone share is no higher than the plain model's on the tone-free twins (it
-    removes at least what deleting the tone from the input removes), and the CAV fitted
-    within the digits keeps more of the digit than the pooled CAV does."""
+    removes at least what deleting the tone from the input removes), it gets the other
+    digits' clips carrying the tone right at least as often as the plain model (what Anders et
+    al. test it on), and the CAV fitted within the digits keeps more of the digit than the
+    pooled CAV does."""
     fails = []
     if res["pclarc"][0] > res["plain-twins"]:
         fails.append("P-ClArC: tone share %.4f is above the plain model's on the tone-free twins (%.4f): the "
                      "projection removes less than deleting the tone from the input" % (res["pclarc"][0],
                                                                                       res["plain-twins"]))
+    if res["pclarc"][3] < res["plain"][3]:
+        fails.append("P-ClArC: accuracy on the other digits' held-out clips carrying the tone %.3f is below the "
+                     "plain model's %.3f: the projection does not stop the tone pulling them to digit %d"
+                     % (res["pclarc"][3], res["plain"][3], DIGIT))
     if cav_mode != "pooled" and res["pclarc"][1] <= res["pclarc-pooled"][1]:
         fails.append("P-ClArC: the %s CAV keeps no more of digit %d (%.3f) than the pooled one (%.3f)"
                      % (cav_mode, DIGIT, res["pclarc"][1], res["pclarc-pooled"][1]))
@@ -236,17 +278,23 @@ def checks(res, cav_mode):
     if res["plain"][0] < 2 * res["reference"][0]:
         fails.append("the plain model does not lean on the tone (share %.3f vs reference %.3f)"
                      % (res["plain"][0], res["reference"][0]))
-    s, a, _ = res["rrclarc"]
+    s, a = res["rrclarc"][:2]
     print("RR-ClArC (reported, not required): tone share %.1fx below plain, digit accuracy %.3f vs reference %.3f"
           % (res["plain"][0] / s, a, ref_acc))
+    # what the targets ask, against what the tone-free bounds give (reported with a miss)
+    below_ref = " (a 5x cut asks for less than the reference's share, %.4f)" % res["reference"][0] \
+        if res["reference"][0] > res["plain"][0] / 5 else ""
+    ceiling = " (out of reach of any projection that leaves tone-free clips as they are: plain's accuracy on " \
+        "them is %.3f)" % res["plain"][1] if res["plain"][1] < ref_acc - 0.05 else ""
     for name in ("rrr", "pclarc", "aclarc"):
-        share, acc_d, _ = res[name]
+        share, acc_d = res[name][:2]
         if res["plain"][0] < 5 * share:
-            fails.append("%s: tone share %.4f is not 5x below plain's %.4f" % (name, share, res["plain"][0]))
+            fails.append("%s: tone share %.4f is not 5x below plain's %.4f%s" % (name, share, res["plain"][0],
+                                                                                 below_ref))
         if acc_d < ref_acc - 0.05:
             msg = "%s: accuracy on held-out digit-%d clips %.3f, reference %.3f" % (name, DIGIT, acc_d, ref_acc)
             if name == "pclarc":
-                print("NOT MET (reported, not required):", msg)
+                print("NOT MET (reported, not required):", msg + ceiling)
             else:
                 fails.append(msg)
     for f in fails:
