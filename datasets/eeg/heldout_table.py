@@ -40,7 +40,7 @@ def cell(exe, gen, work, seed, size, place, extra):
     train = sorted(f for f in glob.glob(os.path.join(data, "sub-0[123]_*_eeg.[be]df"))
                    if size == "full" or "_run-1_" in f)
     test = sorted(glob.glob(os.path.join(data, "sub-04_*_eeg.[be]df")))
-    tmp = tempfile.mkdtemp(prefix="eeg-table-", dir=work)
+    tmp = tempfile.mkdtemp(prefix="eeg-table-s%d-%s-%s-" % (seed, place, size), dir=work)
     try:
         model, out = os.path.join(tmp, "mi.onnx"), os.path.join(tmp, "out")
         subprocess.run([exe, "train", "--edf", *train, "--events", "left_hand=left,right_hand=right", "--seed", "0",
@@ -57,7 +57,8 @@ def cell(exe, gen, work, seed, size, place, extra):
             pred += [e["prediction"] for e in ev]
             side = json.load(open(stem + "relevance.json"))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("EEG_TABLE_KEEP"):  # set: keep each cell's model and maps
+            shutil.rmtree(tmp, ignore_errors=True)
     A = np.concatenate(R)
     A /= A.sum(axis=(1, 2), keepdims=True)
     ch = A.sum(axis=(0, 2))
