@@ -23,10 +23,13 @@
  * classes balanced and shuffled per run.
  *
  * Usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]
- *                [--subject L] [--subjects N] [--sessions N] [--bdf] [--brainvision] [--events-tsv] OUTDIR
+ *                [--subject L] [--subjects N] [--sessions N] [--placement default|alt|beta]
+ *                [--montage 32|64] [--task S] [--artefacts normal|strong] [--bdf] [--brainvision]
+ *                [--events-tsv] OUTDIR
  * --nuisance realistic: several subjects and sessions, 32 channels, the planted effect on
  * FC6/T8/CP6/P8/P4 with C3/C4 decoys and the nuisances of real recordings, OUTDIR/truth.tsv
- * (see datasets/eeg/README.md and the realistic-mode section below).
+ * (see datasets/eeg/README.md and the realistic-mode section below); the placement, montage,
+ * task and artefact options change that mode only.
  * Writes OUTDIR/sub-L_task-mi_run-R_eeg.edf (and .vhdr/.vmrk/.eeg with --brainvision, and a
  * BIDS sub-L_task-mi_run-R_events.tsv with trial_type left_hand/right_hand/rest and value
  * T1/T2/T0 with --events-tsv).
