@@ -396,6 +396,38 @@ START_TEST(standardise_recording)
 }
 END_TEST
 
+/* a flat channel (a disconnected electrode: an offset and a trace of noise) is 0 after the
+ * z-score instead of its noise scaled up to unit variance; a channel at 1/10 of the others'
+ * scale is still EEG and standardised as before */
+START_TEST(standardise_flat_channel)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 1;
+    p.standardise = XAI_EEG_STANDARDISE_RECORDING;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    xai_eeg_epochs e1, e2;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
+    for (int64_t i = 0; i < r.n; i++) {
+        r.data[i] *= 0.1f;
+        r.data[2 * r.n + i] = 40.0f + 1e-3f * (float)(i % 7);
+    }
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e2), XAI_OK);
+    for (int64_t t = 0; t < 100; t++) {
+        ck_assert_float_eq_tol(e2.x[t], e1.x[t], 1e-4);
+        ck_assert_float_eq_tol(e2.x[100 + t], e1.x[100 + t], 1e-4);
+        ck_assert_float_eq(e2.x[200 + t], 0.0f);
+    }
+    xai_eeg_epochs_free(&e1);
+    xai_eeg_epochs_free(&e2);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
 /* robust standardisation: median and IQR / 1.349 per channel (a ramp 0..999: 499.5 and
  * 499.5 / 1.349 with GSL's interpolated quartiles 249.75 and 749.25), gains and offsets
  * removed, a spike clipped at XAI_EEG_ROBUST_CLIP without moving the others, a flat channel 0,
@@ -901,6 +933,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, record_v2);
     tcase_add_test(tc, standardise_recording);
     tcase_add_test(tc, standardise_robust);
+    tcase_add_test(tc, standardise_flat_channel);
     tcase_add_test(tc, window_from_events);
     tcase_add_test(tc, load_study);
     tcase_add_test(tc, montage_inferior);

@@ -870,32 +870,58 @@ static void average_reference(float *d, int C, int64_t n)
     }
 }
 
-/* z-score each channel over the whole recording; a flat channel becomes 0 */
-static void standardise_channels(float *d, int C, int64_t n)
-{
-    for (int i = 0; i < C; i++) {
-        float *row = d + (size_t)i * (size_t)n;
-        double s1 = 0, s2 = 0;
-        for (int64_t t = 0; t < n; t++)
-            s1 += row[t];
-        double m = s1 / (double)n;
-        for (int64_t t = 0; t < n; t++)
-            s2 += (row[t] - m) * (row[t] - m);
-        double sd = sqrt(s2 / (double)n);
-        for (int64_t t = 0; t < n; t++)
-            row[t] = sd > 0 ? (float)((row[t] - m) / sd) : 0.0f;
-    }
-}
-
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
 
+/* A channel whose scale is below 1/20 of the recording's median channel is disconnected or
+   bridged (the "flat" channels of EEGLAB's clean_rawdata and of the PREP pipeline): scaling it
+   up would feed the amplifier's noise to the model as if it were EEG, so it becomes 0. Scalp
+   channels differ in gain by far less (tens of per cent). @p tmp holds at least C floats. */
+static double flat_cutoff(const double *scale, int C, float *tmp)
+{
+    for (int i = 0; i < C; i++)
+        tmp[i] = (float)scale[i];
+    qsort(tmp, (size_t)C, sizeof *tmp, cmp_float);
+    return gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)C, 0.5) / 20.0;
+}
+
+/* z-score each channel over the whole recording; a flat channel (flat_cutoff) becomes 0 */
+static xai_status standardise_channels(float *d, int C, int64_t n, const char *name)
+{
+    double *m = malloc((size_t)C * 2 * sizeof *m), *sd = m ? m + C : NULL;
+    float *tmp = malloc((size_t)C * sizeof *tmp);
+    if (!m || !tmp) {
+        free(m);
+        free(tmp);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    for (int i = 0; i < C; i++) {
+        const float *row = d + (size_t)i * (size_t)n;
+        double s1 = 0, s2 = 0;
+        for (int64_t t = 0; t < n; t++)
+            s1 += row[t];
+        m[i] = s1 / (double)n;
+        for (int64_t t = 0; t < n; t++)
+            s2 += (row[t] - m[i]) * (row[t] - m[i]);
+        sd[i] = sqrt(s2 / (double)n);
+    }
+    double cut = flat_cutoff(sd, C, tmp);
+    for (int i = 0; i < C; i++) {
+        float *row = d + (size_t)i * (size_t)n;
+        int flat = !(sd[i] > cut) || !(sd[i] > 0);
+        for (int64_t t = 0; t < n; t++)
+            row[t] = flat ? 0.0f : (float)((row[t] - m[i]) / sd[i]);
+    }
+    free(m);
+    free(tmp);
+    return XAI_OK;
+}
+
 /* median and IQR / 1.349 of each channel (GSL quantiles of a sorted copy), then the robust
-   z-score clipped at +-XAI_EEG_ROBUST_CLIP; flat channels (scale below 1/20 of the median
-   channel's) become 0 */
+   z-score clipped at +-XAI_EEG_ROBUST_CLIP; flat channels (flat_cutoff) become 0 */
 static xai_status standardise_robust(float *d, int C, int64_t n, const char *name)
 {
     float *tmp = malloc((size_t)(n > C ? n : C) * sizeof *tmp);
@@ -912,13 +938,10 @@ static xai_status standardise_robust(float *d, int C, int64_t n, const char *nam
         scale[i] = (gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)n, 0.75) -
                     gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)n, 0.25)) / 1.349;
     }
-    for (int i = 0; i < C; i++)
-        tmp[i] = (float)scale[i];
-    qsort(tmp, (size_t)C, sizeof *tmp, cmp_float);
-    double typical = gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)C, 0.5);
+    double cut = flat_cutoff(scale, C, tmp);
     for (int i = 0; i < C; i++) {
         float *row = d + (size_t)i * (size_t)n;
-        int flat = !(scale[i] > typical / 20.0) || !(scale[i] > 0);
+        int flat = !(scale[i] > cut) || !(scale[i] > 0);
         for (int64_t t = 0; t < n; t++) {
             double z = flat ? 0.0 : (row[t] - med[i]) / scale[i];
             row[t] = (float)fmax(-XAI_EEG_ROBUST_CLIP, fmin(XAI_EEG_ROBUST_CLIP, z));
@@ -1034,7 +1057,7 @@ xai_status xai_eeg_epochs_make(const xai_eeg_prep *p, const xai_eeg_raw *raw, co
         average_reference(d, p->nch, n);
     st = filter_resample(p, raw->rate, name, &d, &n);
     if (st == XAI_OK && p->standardise == XAI_EEG_STANDARDISE_RECORDING)
-        standardise_channels(d, p->nch, n);
+        st = standardise_channels(d, p->nch, n, name);
     else if (st == XAI_OK && p->standardise == XAI_EEG_STANDARDISE_ROBUST)
         st = standardise_robust(d, p->nch, n, name);
     if (st == XAI_OK)
