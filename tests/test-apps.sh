@@ -188,6 +188,23 @@ side = json.load(open(t + "/m.json"))  # the model's sidecar: its card, the log,
 assert side["classes"] == ["rest", "bump"] and side["TrainingLog"] == t + "/m.onnx.log.json", side
 assert "CommandLine" in side and "Description" in side, side
 PYEOF
+# the `reference` layer is fitted after training: its constant is the mean of its input over
+# the samples (here flatten(X): the mean sample) and the dense bias takes up W c, so the logits
+# are those of the same weights without it; a fine-tuned model's reference is refitted
+expect 0 "" "$B/xai-train" --arch 'flatten reference dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" --epochs 5 \
+  --seed 3 -o "$T/mref.onnx" -q
+$PY - "$T/tx.npy" "$T/mref.onnx" <<'PYEOF' && ok || bad "xai-train: reference layer not set to the training mean"
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+X = np.load(sys.argv[1]).reshape(96, -1).astype(np.float64)
+g = onnx.load(sys.argv[2]).graph
+w = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in g.initializer}
+sub = [n for n in g.node if n.op_type == "Sub"]
+assert len(sub) == 1 and sub[0].input[1] in w, [n.op_type for n in g.node]
+c = w[sub[0].input[1]].reshape(-1)
+assert np.abs(c).max() > 0.01, "reference left at zero (an identity)"
+assert np.allclose(c, X.mean(axis=0), atol=1e-5), np.abs(c - X.mean(axis=0)).max()
+PYEOF
 echo '{}' > "$T/taken.json"
 expect 2 "taken.json" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/taken.onnx" -q
 [ ! -e "$T/taken.onnx" ] && ok || bad "a model was written although its sidecar's name was taken"

@@ -396,6 +396,88 @@ START_TEST(standardise_recording)
 }
 END_TEST
 
+/* a flat channel (a disconnected electrode: an offset and a trace of noise) is 0 after the
+ * z-score instead of its noise scaled up to unit variance; a channel at 1/10 of the others'
+ * scale is still EEG and standardised as before */
+START_TEST(standardise_flat_channel)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 1;
+    p.standardise = XAI_EEG_STANDARDISE_RECORDING;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    xai_eeg_epochs e1, e2;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
+    for (int64_t i = 0; i < r.n; i++) {
+        r.data[i] *= 0.1f;
+        r.data[2 * r.n + i] = 40.0f + 1e-3f * (float)(i % 7);
+    }
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e2), XAI_OK);
+    for (int64_t t = 0; t < 100; t++) {
+        ck_assert_float_eq_tol(e2.x[t], e1.x[t], 1e-4);
+        ck_assert_float_eq_tol(e2.x[100 + t], e1.x[100 + t], 1e-4);
+        ck_assert_float_eq(e2.x[200 + t], 0.0f);
+    }
+    xai_eeg_epochs_free(&e1);
+    xai_eeg_epochs_free(&e2);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
+/* robust standardisation: median and IQR / 1.349 per channel (a ramp 0..999: 499.5 and
+ * 499.5 / 1.349 with GSL's interpolated quartiles 249.75 and 749.25), gains and offsets
+ * removed, a spike clipped at XAI_EEG_ROBUST_CLIP without moving the others, a flat channel 0,
+ * and the record names it */
+START_TEST(standardise_robust)
+{
+    xai_eeg_raw r;
+    make_raw(&r, 100, 1000);
+    xai_eeg_prep p = {0};
+    p.tmin = 0;
+    p.tmax = 1;
+    p.standardise = XAI_EEG_STANDARDISE_ROBUST;
+    ck_assert_int_eq(xai_eeg_prep_set_events(&p, "A=a,B=b"), XAI_OK);
+    ck_assert_int_eq(xai_eeg_prep_bind(&p, &r, "mem"), XAI_OK);
+    xai_eeg_epochs e1, e2;
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e1), XAI_OK);
+    double scale = 499.5 / 1.349;
+    ck_assert_int_eq(e1.sample[0], 100);
+    for (int c = 0; c < 3; c++) /* epoch 0 starts at sample 100 of every ramp */
+        ck_assert_float_eq_tol(e1.x[c * 100], (float)((100 - 499.5) / scale), 1e-4);
+    for (int c = 0; c < 3; c++)
+        for (int64_t i = 0; i < r.n; i++)
+            r.data[c * r.n + i] = r.data[c * r.n + i] * (float)(c + 2) - 300.0f * (float)c;
+    r.data[150] = 1e6f;                 /* a spike on channel 0 inside epoch 0 */
+    for (int64_t i = 0; i < r.n; i++)  /* channel 2 disconnected: an offset and 1e-3 of noise */
+        r.data[2 * r.n + i] = 40.0f + 1e-3f * (float)(i % 7);
+    ck_assert_int_eq(xai_eeg_epochs_make(&p, &r, "mem", &e2), XAI_OK);
+    ck_assert_int_eq(e1.n, e2.n);
+    ck_assert_float_eq_tol(e2.x[50], XAI_EEG_ROBUST_CLIP, 1e-6);
+    for (int64_t t = 0; t < 100; t++) {
+        if (t != 50) /* one sample of 1000 moves the quartiles by at most one step of the ramp */
+            ck_assert_float_eq_tol(e2.x[t], e1.x[t], 2.0 / scale);
+        ck_assert_float_eq_tol(e2.x[100 + t], e1.x[100 + t], 1e-4);
+        ck_assert_float_eq(e2.x[200 + t], 0.0f);
+    }
+    p.norm_std = 1; /* the record needs the global normalisation */
+    char *js = xai_eeg_prep_to_json(&p);
+    ck_assert_ptr_nonnull(strstr(js, "\"standardisation\": \"recording-channel-robust\""));
+    xai_eeg_prep q;
+    ck_assert_int_eq(xai_eeg_prep_from_json(js, "m.onnx", &q), XAI_OK);
+    ck_assert_int_eq(q.standardise, XAI_EEG_STANDARDISE_ROBUST);
+    xai_eeg_prep_free(&q);
+    free(js);
+    xai_eeg_epochs_free(&e1);
+    xai_eeg_epochs_free(&e2);
+    xai_eeg_prep_free(&p);
+    xai_eeg_raw_free(&r);
+}
+END_TEST
+
 /* the window from the mapped events' most common duration; none without durations */
 START_TEST(window_from_events)
 {
@@ -850,6 +932,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, read_real_files);
     tcase_add_test(tc, record_v2);
     tcase_add_test(tc, standardise_recording);
+    tcase_add_test(tc, standardise_robust);
+    tcase_add_test(tc, standardise_flat_channel);
     tcase_add_test(tc, window_from_events);
     tcase_add_test(tc, load_study);
     tcase_add_test(tc, montage_inferior);

@@ -41,8 +41,9 @@ static void usage_input(void)
         "  --notch HZ             zero-phase notch (Q 30) [off]\n"
         "  --filter-order N       Butterworth order per band edge (even) [4]\n"
         "  --resample HZ          resample after filtering (libsamplerate) [off]\n"
-        "  --standardise none|recording  z-score each channel over its whole recording after\n"
-        "                         filtering: removes per-subject and per-session gains [recording]\n"
+        "  --standardise none|recording|robust  z-score each channel over its whole recording\n"
+        "                         after filtering: removes per-subject and per-session gains;\n"
+        "                         robust: median and IQR, clipped at +-6, flat channels 0 [recording]\n"
         "\n"
         , stdout);
 }

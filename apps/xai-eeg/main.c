@@ -106,9 +106,15 @@ static int choice_option(xai_app *app, opts *o, int c, const char *name, const c
         const char *off, *on;
     } ch[] = {{O_STANDARDISE, "none", "recording"}, {O_AUGMENT, "none", "shift-scale"},
               {O_BASELINE, "none", "mean"}, {O_REF, "none", "average"}};
+    if (c == O_STANDARDISE && !strcmp(arg, "robust")) {
+        o->standardise = XAI_EEG_STANDARDISE_ROBUST;
+        return XAI_EXIT_OK;
+    }
     for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
         if (ch[i].code != c)
             continue;
+        if (c == O_STANDARDISE && strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
+            return xai_app_usage_error(app, "--%s: invalid value '%s' (none, recording or robust)", name, arg);
         if (strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
             return xai_app_usage_error(app, "--%s: invalid value '%s' (%s or %s)", name, arg, ch[i].off, ch[i].on);
         int on = !strcmp(arg, ch[i].on);

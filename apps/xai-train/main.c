@@ -6,6 +6,7 @@
  * JSON sidecar (MODEL.json) by xai_app_save_model.
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -156,6 +157,36 @@ static int load_all(xai_train_opts *o, train_data *d)
     return 0;
 }
 
+/* whether an architecture spec has the `reference` layer (a whole word, not a substring) */
+static int spec_has_reference(const char *spec)
+{
+    static const char word[] = "reference";
+    for (const char *p = spec ? strstr(spec, word) : NULL; p; p = strstr(p + 1, word)) {
+        char after = p[sizeof word - 1];
+        if ((p == spec || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) && !(isalnum((unsigned char)after) ||
+                                                                                   after == '_'))
+            return 1;
+    }
+    return 0;
+}
+
+/* The `reference` layer (arch.c) is the identity until it is set: measure the read-out against
+   the mean over the training samples, as xai-eeg does per fold. Every sample of X.npy counts,
+   the validation part too: the reference moves no logit (checked by xai_model_set_reference),
+   only what the relevance is measured against. A fine-tuned model's reference is refitted,
+   because its features changed. */
+static int fit_reference(const xai_train_opts *o, train_data *d)
+{
+    const char *spec = o->arch ? o->arch : xai_model_metadata(d->m, "xai_arch");
+    if (!spec_has_reference(spec))
+        return 0;
+    if (xai_model_set_reference(d->m, d->n, d->X.data) != XAI_OK)
+        return xai_app_fail(&app, o->xp, "reference layer: %s", xai_last_error());
+    if (app.verbosity > 0)
+        fprintf(stderr, PROG ": reference layer set to the mean over the %lld training samples\n", (long long)d->n);
+    return 0;
+}
+
 /* Train, store the card, write the model and then its log (no log, no model). */
 static int train_and_write(xai_train_opts *o, train_data *d)
 {
@@ -169,7 +200,7 @@ static int train_and_write(xai_train_opts *o, train_data *d)
     xai_status st = xai_train(d->m, &o->cfg, d->n, d->X.data, d->y, &res);
     json_t *log = json_object();
     json_object_set_new(log, "epochs", ls.epochs);
-    int rc = st != XAI_OK ? fail(o->xp, xai_last_error()) : 0;
+    int rc = st != XAI_OK ? fail(o->xp, xai_last_error()) : fit_reference(o, d);
     if (!rc) {
         xai_train_origin org = {PROG " 0.1.0", o->arch, o->init, o->guide.kind, o->guide.lambda};
         json_t *prov = xai_train_provenance(&org, &o->cfg, &res);

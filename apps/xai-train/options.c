@@ -33,9 +33,12 @@ static void usage(FILE *f)
 "                        conv1d/conv2d/conv3d(C,k=,s=,p=,d=,g=) dense(N) bn relu leakyrelu elu\n"
 "                        tanh sigmoid maxpool(K,s=) avgpool(K,s=) gap flatten dropout(P)\n"
 "                        lstm(H[,bidirectional][,last|all]) timedist( CNN LAYERS ) lstm(...)\n"
+"                        reference: x - c before the read-out, c set after training to the mean\n"
+"                        over the samples of X.npy (logits unchanged; LRP credits deviations)\n"
 "  --init BASE.onnx      start from an existing model instead (fine-tuning)\n"
 "  --keep-bn             keep BatchNormalization nodes in the saved model [fold them]\n"
-"\n"
+"\n");
+    fprintf(f,
 "TRAINING\n"
 "  --epochs N            [20]            --batch B             [32]\n"
 "  --lr LR               [1e-3]          --optimizer O         adam|adamw|sgd [adam]\n"

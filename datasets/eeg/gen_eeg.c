@@ -23,10 +23,13 @@
  * classes balanced and shuffled per run.
  *
  * Usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]
- *                [--subject L] [--subjects N] [--sessions N] [--bdf] [--brainvision] [--events-tsv] OUTDIR
+ *                [--subject L] [--subjects N] [--sessions N] [--placement default|alt|beta]
+ *                [--montage 32|64] [--task S] [--artefacts normal|strong] [--bdf] [--brainvision]
+ *                [--events-tsv] OUTDIR
  * --nuisance realistic: several subjects and sessions, 32 channels, the planted effect on
  * FC6/T8/CP6/P8/P4 with C3/C4 decoys and the nuisances of real recordings, OUTDIR/truth.tsv
- * (see datasets/eeg/README.md and the realistic-mode section below).
+ * (see datasets/eeg/README.md and the realistic-mode section below); the placement, montage,
+ * task and artefact options change that mode only.
  * Writes OUTDIR/sub-L_task-mi_run-R_eeg.edf (and .vhdr/.vmrk/.eeg with --brainvision, and a
  * BIDS sub-L_task-mi_run-R_events.tsv with trial_type left_hand/right_hand/rest and value
  * T1/T2/T0 with --events-tsv).
@@ -354,38 +357,54 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
 
 /* ---- realistic mode: several subjects and sessions with the nuisances of real recordings ---- */
 
-static const char *const rchannels[] = {"Fp1", "Fp2", "AF3", "AF4", "F7",  "F3",  "Fz",  "F4",
+static const char *const rchannels32[] = {"Fp1", "Fp2", "AF3", "AF4", "F7",  "F3",  "Fz",  "F4",
                                         "F8",  "FC5", "FC1", "FC2", "FC6", "T7",  "C3",  "Cz",
                                         "C4",  "T8",  "CP5", "CP1", "CP2", "CP6", "P7",  "P3",
                                         "Pz",  "P4",  "P8",  "PO3", "PO4", "O1",  "Oz",  "O2"};
-#define RNCH ((int)(sizeof rchannels / sizeof rchannels[0]))
+/* --montage 64: the 64-channel 10-10 cap of BioSemi and similar systems */
+static const char *const rchannels64[] = {
+    "Fp1", "AF7", "AF3", "F1",  "F3",  "F5",  "F7",  "FT7", "FC5", "FC3", "FC1", "C1",  "C3",  "C5",  "T7",  "TP7",
+    "CP5", "CP3", "CP1", "P1",  "P3",  "P5",  "P7",  "P9",  "PO7", "PO3", "O1",  "Iz",  "Oz",  "POz", "Pz",  "CPz",
+    "Fpz", "Fp2", "AF8", "AF4", "AFz", "Fz",  "F2",  "F4",  "F6",  "F8",  "FT8", "FC6", "FC4", "FC2", "FCz", "Cz",
+    "C2",  "C4",  "C6",  "T8",  "TP8", "CP6", "CP4", "CP2", "P2",  "P4",  "P6",  "P8",  "P10", "PO8", "PO4", "O2"};
+#define RMAX 64
+static const char *const *rchannels = rchannels32;
+static int RNCH = (int)(sizeof rchannels32 / sizeof rchannels32[0]);
 /* the planted channels (right lateral fronto-temporo-parietal, away from the C3/C4 of motor
    imagery textbooks) and their source weights */
 static const char *const planted_right[5] = {"FC6", "T8", "CP6", "P8", "P4"};
 /* --placement alt: left fronto-temporal channels and an earlier window off the 0.25 s grid, so
    that a default is not tuned to one placement */
 static const char *const planted_left[5] = {"F3", "F7", "FC5", "T7", "P7"};
+/* --placement beta: a beta-band effect (2.2 x the individual alpha frequency, 19-26 Hz, close
+   to the decoy's beta) over left parieto-occipital channels next to the occipital alpha, early in
+   a short epoch, that falls in T1 and rises in T2 (ERD against ERS, Pfurtscheller and Lopes da
+   Silva 1999) */
+static const char *const planted_beta[5] = {"P3", "PO3", "CP5", "P7", "O1"};
 static const char *const *planted_ch = planted_right;
 static const double planted_w[5] = {1.0, 1.0, 0.9, 0.8, 0.8};
-/* the planted window inside the 4 s epoch (s after onset) and the class gains of the planted
-   band's amplitude in it */
-static double PL_T0 = 1.5, PL_T1 = 3.0;
-#define PL_GAIN_T1 2.0
-#define PL_GAIN_T2 0.6
+/* the planted window inside the epoch (s after onset), the class gains of the planted band's
+   amplitude in it, and its centre as a multiple of the individual alpha frequency */
+static double PL_T0 = 1.5, PL_T1 = 3.0, PL_GAIN_T1 = 2.0, PL_GAIN_T2 = 0.6, PL_FREQ = 1.5;
 
 typedef struct {
-    double iaf;          /* individual alpha frequency; mu at iaf, planted band at 1.5 * iaf */
+    double iaf;          /* individual alpha frequency; mu at iaf, planted band at PL_FREQ * iaf */
     double line_hz;      /* 50 or 60 Hz mains */
-    double gain[RNCH];   /* per-subject channel gains (electrode impedance, skull) */
-    double offset[RNCH]; /* per-subject DC offsets, uV */
+    double gain[RMAX];   /* per-subject channel gains (electrode impedance, skull) */
+    double offset[RMAX]; /* per-subject DC offsets, uV */
     double planted_amp;  /* baseline amplitude of the planted band, uV */
 } eeg_subject;
 
 typedef struct {
-    double gain[RNCH], offset[RNCH];
+    double gain[RMAX], offset[RMAX];
     double line_amp, drift_amp;
     int bad;             /* a bad channel (index) or -1 */
+    int flat;            /* --artefacts strong: a disconnected (flat) channel or -1 */
 } eeg_session;
+
+/* --artefacts strong: what a hurried or long session adds (larger and more frequent blinks,
+   scalp-muscle bursts over temporal channels, more mains, a noisier bad channel, a flat one) */
+static int strong_artefacts;
 
 static double lognormal(double s) { return exp(s * rng_normal()); }
 
@@ -410,6 +429,13 @@ static void draw_session(eeg_session *e)
     e->line_amp = 1.0 + 9.0 * rng_uniform();
     e->drift_amp = 10.0 + 20.0 * rng_uniform();
     e->bad = rng_uniform() < 0.5 ? (int)(rng_u64() % RNCH) : -1;
+    e->flat = -1;
+    if (strong_artefacts) { /* drawn last, so the other modes' draws are unchanged */
+        e->line_amp *= 3.0;
+        e->flat = rng_uniform() < 0.5 ? (int)(rng_u64() % RNCH) : -1;
+        if (e->flat == e->bad)
+            e->flat = -1;
+    }
 }
 
 /* trial schedule: onsets (s) and balanced shuffled classes; returns the recording length */
@@ -452,9 +478,9 @@ static void envelopes(int64_t n, double fs, int trials, const double *onset, con
    150-400 uV, about one per 30 s) into spike[c][n] */
 static void artefacts(int64_t n, double fs, double *blink, float *spike)
 {
-    double dur = (double)n / fs;
-    for (double tb = 1.0 + 3.0 * rng_uniform(); tb < dur - 0.5; tb += 3.0 + 6.0 * rng_uniform()) {
-        double amp = 80.0 + 70.0 * rng_uniform(), s = 0.08;
+    double dur = (double)n / fs, big = strong_artefacts ? 1.6 : 1.0, gap = strong_artefacts ? 0.5 : 1.0;
+    for (double tb = 1.0 + 3.0 * rng_uniform(); tb < dur - 0.5; tb += gap * (3.0 + 6.0 * rng_uniform())) {
+        double amp = big * (80.0 + 70.0 * rng_uniform()), s = 0.08;
         int64_t i0 = (int64_t)((tb - 4 * s) * fs), i1 = (int64_t)((tb + 4 * s) * fs);
         for (int64_t i = i0 < 0 ? 0 : i0; i <= i1 && i < n; i++) {
             double d = (double)i / fs - tb;
@@ -470,6 +496,23 @@ static void artefacts(int64_t n, double fs, double *blink, float *spike)
     }
 }
 
+/* scalp-muscle (EMG) bursts of one side into emg[n]: 0.3-1.5 s of broadband noise (first
+   differences of white noise, so most power lies above 20 Hz), 10-40 uV, about every 4-16 s,
+   unrelated to the trials (jaw clenching, swallowing) */
+static void emg_bursts(int64_t n, double fs, double *emg)
+{
+    double dur = (double)n / fs, prev = 0;
+    for (double tb = 4.0 * rng_uniform(); tb < dur; tb += 4.0 + 12.0 * rng_uniform()) {
+        double len = 0.3 + 1.2 * rng_uniform(), amp = 10.0 + 30.0 * rng_uniform();
+        int64_t i0 = (int64_t)(tb * fs), i1 = (int64_t)((tb + len) * fs);
+        for (int64_t i = i0; i < i1 && i < n; i++) {
+            double w = rng_normal(), ramp = plateau((double)i / fs, tb, tb + len - 0.1, 0.1);
+            emg[i] += amp * ramp * (w - prev) / sqrt(2.0);
+            prev = w;
+        }
+    }
+}
+
 /* slow drift of one channel: a random linear trend plus three sinusoids of 0.01-0.1 Hz */
 static double drift_at(const double *d, double t, double dur)
 {
@@ -478,14 +521,14 @@ static double drift_at(const double *d, double t, double dur)
 }
 
 typedef struct {
-    double *mu3, *mu4, *beta3, *beta4, *alpha, *common, *plant, *erd, *gainp, *blink, *buf;
+    double *mu3, *mu4, *beta3, *beta4, *alpha, *common, *plant, *erd, *gainp, *blink, *buf, *emgl, *emgr;
     float *spike;
 } eeg_sources;
 
 static void free_sources(eeg_sources *s)
 {
     double **p[] = {&s->mu3, &s->mu4, &s->beta3, &s->beta4, &s->alpha, &s->common, &s->plant,
-                    &s->erd, &s->gainp, &s->blink, &s->buf};
+                    &s->erd, &s->gainp, &s->blink, &s->buf, &s->emgl, &s->emgr};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(*p[i]);
     free(s->spike);
@@ -494,7 +537,7 @@ static void free_sources(eeg_sources *s)
 static int alloc_sources(eeg_sources *s, int64_t n)
 {
     double **p[] = {&s->mu3, &s->mu4, &s->beta3, &s->beta4, &s->alpha, &s->common, &s->plant,
-                    &s->erd, &s->gainp, &s->blink, &s->buf};
+                    &s->erd, &s->gainp, &s->blink, &s->buf, &s->emgl, &s->emgr};
     int ok = 1;
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         ok = (*p[i] = calloc((size_t)n, sizeof(double))) != NULL && ok;
@@ -526,12 +569,13 @@ static void mix_channel(int c, int64_t n, double fs, const eeg_subject *sub, con
     xai_eeg_montage_find(rchannels[c], pos, NULL);
     double w3 = src_weight(pos, "C3", 0.30), w4 = src_weight(pos, "C4", 0.30);
     double wo = src_weight(pos, "Oz", 0.40), wb = src_weight(pos, "Fpz", 0.45), wp = planted_weight(rchannels[c]);
-    double noise = c == ses->bad ? 5.0 : 1.0, dur = (double)n / fs, d[10], lph = 2 * PI * rng_uniform();
+    double noise = c == ses->bad ? (strong_artefacts ? 10.0 : 5.0) : 1.0, dur = (double)n / fs, d[10], lph = 2 * PI * rng_uniform();
     double line = ses->line_amp * (0.5 + rng_uniform());
     for (int k = 0; k < 10; k++)
         d[k] = k == 0 ? ses->drift_amp * rng_normal()
              : k % 3 == 1 ? ses->drift_amp * 0.5 * rng_normal()
              : k % 3 == 2 ? 0.01 + 0.09 * rng_uniform() : 2 * PI * rng_uniform();
+    double wl = src_weight(pos, "T7", 0.25), wr = src_weight(pos, "T8", 0.25);
     pink(s->buf, n, fs);
     double g = sub->gain[c] * ses->gain[c], off = sub->offset[c] + ses->offset[c];
     for (int64_t i = 0; i < n; i++) {
@@ -541,20 +585,24 @@ static void mix_channel(int c, int64_t n, double fs, const eeg_subject *sub, con
         v += wo * 8.0 * s->alpha[i] + wp * sub->planted_amp * (1 + s->gainp[i]) * s->plant[i];
         v = g * v + off + drift_at(d, ti, dur) + wb * s->blink[i] + s->spike[(int64_t)c * n + i];
         v += line * sin(2 * PI * sub->line_hz * ti + lph);
+        if (strong_artefacts)
+            v += wl * s->emgl[i] + wr * s->emgr[i];
+        if (c == ses->flat) /* a disconnected electrode: its offset and the amplifier's noise */
+            v = off + 0.2 * s->buf[i];
         out[(int64_t)c * n + i] = (float)v;
     }
 }
 
 typedef struct {
     int trials, bv, events_tsv, bdf;
-    double fs;
+    double fs, task; /* rate, annotated imagery duration (s) */
 } real_opts;
 
 /* one run of one session: the sources, the mixture, annotations, files */
 static int gen_run_realistic(const char *outdir, int sub, int ses, int run, const eeg_subject *subj,
                              const eeg_session *sess, const real_opts *ro)
 {
-    const double task = 4.0, fs = ro->fs;
+    const double task = ro->task, fs = ro->fs;
     double onset[1000];
     int cls[1000];
     double dur = schedule(ro->trials, task, onset, cls);
@@ -570,10 +618,14 @@ static int gen_run_realistic(const char *outdir, int sub, int ses, int run, cons
     narrowband(s.beta3, n, fs, 2 * subj->iaf + rng_normal(), 0.975);
     narrowband(s.beta4, n, fs, 2 * subj->iaf + rng_normal(), 0.975);
     narrowband(s.alpha, n, fs, subj->iaf, 0.99);
-    narrowband(s.plant, n, fs, 1.5 * subj->iaf, 0.98);
+    narrowband(s.plant, n, fs, PL_FREQ * subj->iaf, 0.98);
     pink(s.common, n, fs);
     envelopes(n, fs, ro->trials, onset, cls, task, s.erd, s.gainp);
     artefacts(n, fs, s.blink, s.spike);
+    if (strong_artefacts) {
+        emg_bursts(n, fs, s.emgl);
+        emg_bursts(n, fs, s.emgr);
+    }
     for (int c = 0; c < RNCH; c++)
         mix_channel(c, n, fs, subj, sess, &s, data);
     for (int k = 0; k < ro->trials; k++) {
@@ -592,7 +644,8 @@ out:
 }
 
 /* truth.tsv: the planted effect, the decoys, and each subject's and session's nuisances */
-static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, const eeg_session *sess, int nses)
+static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, const eeg_session *sess, int nses,
+                       double task)
 {
     char path[4096], *txt = malloc(65536);
     size_t cap = 65536, len = 0;
@@ -601,10 +654,10 @@ static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, co
     len += (size_t)snprintf(txt + len, cap - len,
                             "kind\tlabel\tchannels\ttmin_s\ttmax_s\tfmin_hz\tfmax_hz\tvalue\tdescription\n");
     len += (size_t)snprintf(txt + len, cap - len,
-                            "planted\tT1,T2\t%s,%s,%s,%s,%s\t%g\t%g\t1.5*iaf-1.5\t1.5*iaf+1.5\t%g,%g\t"
+                            "planted\tT1,T2\t%s,%s,%s,%s,%s\t%g\t%g\t%g*iaf-1.5\t%g*iaf+1.5\t%g,%g\t"
                             "band amplitude gain of T1,T2 over baseline in the window (s after onset)\n",
                             planted_ch[0], planted_ch[1], planted_ch[2], planted_ch[3], planted_ch[4], PL_T0, PL_T1,
-                            PL_GAIN_T1, PL_GAIN_T2);
+                            PL_FREQ, PL_FREQ, PL_GAIN_T1, PL_GAIN_T2);
     char decoy[512] = "";
     for (int c = 0; c < RNCH; c++) { /* weight >= 0.3 from the C3 or C4 source */
         double pos[3];
@@ -613,17 +666,20 @@ static int write_truth(const char *outdir, const eeg_subject *subj, int nsub, co
             snprintf(decoy + strlen(decoy), sizeof decoy - strlen(decoy), "%s%s", *decoy ? "," : "", rchannels[c]);
     }
     len += (size_t)snprintf(txt + len, cap - len,
-                            "decoy\tT1,T2\t%s\t0.25\t4.0\tiaf-1\t2*iaf+1\t0.4,0.4\t"
+                            "decoy\tT1,T2\t%s\t0.25\t%.1f\tiaf-1\t2*iaf+1\t0.4,0.4\t"
                             "mu and beta amplitude of the C3 and C4 sources (weight >= 0.3 listed), the same "
-                            "for both classes\n", decoy);
+                            "for both classes\n", decoy, task);
     for (int k = 0; k < nsub; k++)
         len += (size_t)snprintf(txt + len, cap - len, "subject\tsub-%02d\t-\t-\t-\t%.3f\t%.3f\tline=%g\t"
                                 "individual alpha frequency, planted band centre, mains\n",
-                                k + 1, subj[k].iaf, 1.5 * subj[k].iaf, subj[k].line_hz);
+                                k + 1, subj[k].iaf, PL_FREQ * subj[k].iaf, subj[k].line_hz);
     for (int k = 0; k < nsub * nses && len + 256 < cap; k++)
-        len += (size_t)snprintf(txt + len, cap - len, "session\tsub-%02d_ses-%02d\t%s\t-\t-\t-\t-\tline_uv=%.1f\t"
-                                "bad channel (5x noise) or -\n", k / nses + 1, k % nses + 1,
-                                sess[k].bad >= 0 ? rchannels[sess[k].bad] : "-", sess[k].line_amp);
+        len += (size_t)snprintf(txt + len, cap - len, "session\tsub-%02d_ses-%02d\t%s\t-\t-\t-\t-\tline_uv=%.1f%s%s\t"
+                                "bad channel (%gx noise) or -%s\n", k / nses + 1, k % nses + 1,
+                                sess[k].bad >= 0 ? rchannels[sess[k].bad] : "-", sess[k].line_amp,
+                                strong_artefacts ? ";flat=" : "",
+                                !strong_artefacts ? "" : sess[k].flat >= 0 ? rchannels[sess[k].flat] : "-",
+                                strong_artefacts ? 10.0 : 5.0, strong_artefacts ? "; flat: a disconnected channel" : "");
     snprintf(path, sizeof path, "%s/truth.tsv", outdir);
     int rc = write_text_atomic(path, txt, len);
     free(txt);
@@ -646,7 +702,7 @@ static int gen_realistic(const char *outdir, uint64_t seed, int nsub, int nses, 
                 rc = gen_run_realistic(outdir, k + 1, e + 1, r, &subj[k], &sess[k * nses + e], ro);
             }
     }
-    if (rc == 0 && write_truth(outdir, subj, nsub, sess, nses) != 0) {
+    if (rc == 0 && write_truth(outdir, subj, nsub, sess, nses, ro->task) != 0) {
         fprintf(stderr, "gen_eeg: %s/truth.tsv: %s\n", outdir, strerror(errno));
         rc = -1;
     }
@@ -658,21 +714,53 @@ static int gen_realistic(const char *outdir, uint64_t seed, int nsub, int nses, 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_eeg [--nuisance none|realistic] [--seed S] [--rate HZ] [--trials N] [--runs R]\n"
-               "               [--subject L] [--subjects N] [--sessions N] [--placement default|alt] [--bdf]\n"
+               "               [--subject L] [--subjects N] [--sessions N] [--placement default|alt|beta]\n"
+               "               [--montage 32|64] [--task S] [--artefacts normal|strong] [--bdf]\n"
                "               [--brainvision] [--events-tsv]\n"
                "               OUTDIR\n"
                "  --nuisance none       one subject, 25 channels, textbook C3/C4 effect (the default)\n"
                "  --nuisance realistic  --subjects x --sessions x --runs recordings, 32 channels, planted\n"
                "                        effect on FC6,T8,CP6,P8,P4 with C3/C4 decoys and nuisances; truth.tsv\n"
                "  --placement alt       realistic: the effect on F3,F7,FC5,T7,P7 in 0.6-2.1 s instead of\n"
-               "                        1.5-3.0 s\n");
+               "                        1.5-3.0 s\n"
+               "  --placement beta      realistic: a beta effect (2.2 x alpha) on P3,PO3,CP5,P7,O1 in 0.4-1.6 s,\n"
+               "                        falling in T1 and rising in T2\n"
+               "  --montage 64          realistic: the 64-channel 10-10 cap instead of 32 channels\n"
+               "  --task S              realistic: imagery annotations of S seconds (default 4)\n"
+               "  --artefacts strong    realistic: more and larger blinks, temporal EMG bursts, 3x mains,\n"
+               "                        a 10x noisy bad channel and a flat one\n");
+}
+
+/* the options of realistic mode beyond the common ones: 1 when argv[*i] was one (and *i moved
+   past its value), 0 when it is not, -1 when its value is wrong */
+static int realistic_option(int argc, char **argv, int *i, double *task)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!v || (strcmp(a, "--placement") && strcmp(a, "--montage") && strcmp(a, "--task") && strcmp(a, "--artefacts")))
+        return 0;
+    ++*i;
+    if (!strcmp(a, "--placement") && !strcmp(v, "alt"))
+        planted_ch = planted_left, PL_T0 = 0.6, PL_T1 = 2.1;
+    else if (!strcmp(a, "--placement") && !strcmp(v, "beta")) {
+        planted_ch = planted_beta, PL_T0 = 0.4, PL_T1 = 1.6;
+        PL_GAIN_T1 = 0.5, PL_GAIN_T2 = 1.6, PL_FREQ = 2.2;
+    } else if (!strcmp(a, "--montage") && !strcmp(v, "64"))
+        rchannels = rchannels64, RNCH = (int)(sizeof rchannels64 / sizeof rchannels64[0]);
+    else if (!strcmp(a, "--task"))
+        *task = atof(v);
+    else if (!strcmp(a, "--artefacts") && !strcmp(v, "strong"))
+        strong_artefacts = 1;
+    else if (strcmp(v, !strcmp(a, "--placement") ? "default" : !strcmp(a, "--montage") ? "32" : "normal"))
+        return -1;
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
     uint64_t seed = 1;
     double fs = 128;
-    int trials = 30, runs = 3, bv = 0, events_tsv = 0, realistic = 0, nsub = 4, nses = 2, bdf = 0, runs_set = 0;
+    int trials = 30, runs = 3, bv = 0, events_tsv = 0, realistic = 0, nsub = 4, nses = 2, bdf = 0, runs_set = 0, ro;
+    double task = 4.0;
     const char *subject = "01", *outdir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -693,10 +781,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--nuisance") && i + 1 < argc && (!strcmp(argv[i + 1], "none") ||
                                                                !strcmp(argv[i + 1], "realistic")))
             realistic = !strcmp(argv[++i], "realistic");
-        else if (!strcmp(a, "--placement") && i + 1 < argc && (!strcmp(argv[i + 1], "default") ||
-                                                                !strcmp(argv[i + 1], "alt"))) {
-            if (!strcmp(argv[++i], "alt"))
-                planted_ch = planted_left, PL_T0 = 0.6, PL_T1 = 2.1;
+        else if ((ro = realistic_option(argc, argv, &i, &task)) != 0) {
+            if (ro < 0) {
+                usage(stderr);
+                return 2;
+            }
         } else if (!strcmp(a, "--brainvision"))
             bv = 1;
         else if (!strcmp(a, "--bdf"))
@@ -716,9 +805,9 @@ int main(int argc, char **argv)
     if (realistic && !runs_set)
         runs = 2;
     if (!outdir || fs < 64 || fs > 4096 || trials < 2 || trials > 1000 || runs < 1 || runs > 100 || nsub < 1 ||
-        nsub > 99 || nses < 1 || nses > 9) {
+        nsub > 99 || nses < 1 || nses > 9 || !(task >= PL_T1 && task <= 10)) {
         fprintf(stderr, "gen_eeg: need OUTDIR, --rate 64..4096, --trials 2..1000, --runs 1..100, --subjects "
-                        "1..99, --sessions 1..9\n");
+                        "1..99, --sessions 1..9, --task from the planted window's end (%g s) to 10 s\n", PL_T1);
         return 2;
     }
     char dir[4096]; /* mkdir -p */
@@ -737,8 +826,8 @@ int main(int argc, char **argv)
         }
     }
     if (realistic) {
-        const real_opts ro = {trials, bv, events_tsv, bdf, fs};
-        return gen_realistic(outdir, seed, nsub, nses, runs, &ro) == 0 ? 0 : 1;
+        const real_opts rop = {trials, bv, events_tsv, bdf, fs, task};
+        return gen_realistic(outdir, seed, nsub, nses, runs, &rop) == 0 ? 0 : 1;
     }
     rng_state = seed * 0x2545F4914F6CDD1Dull + 12345;
     for (int r = 1; r <= runs; r++)

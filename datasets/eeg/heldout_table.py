@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The planted-truth table of README "xai-eeg": xai-eeg trained with its defaults (or --arch) on
 sub-01..03 of gen_eeg's realistic data and explained on the held-out sub-04, per generator seed,
-data size (full: 2 sessions x 2 runs; half: run 1 only) and placement (default, alt).
+data size (full: 2 sessions x 2 runs; half: run 1 only) and placement (default, alt, and beta:
+the third configuration, see PLACEMENTS).
 
 Usage: heldout_table.py XAI_EEG GEN_EEG WORKDIR [--seeds 1,2,3,4,5] [--sizes full,half]
-                        [--placements default,alt] [-- TRAIN OPTIONS...]
+                        [--placements default,alt,beta] [-- TRAIN OPTIONS...]
 Prints one row per cell: accuracy, planted share of |R| (x uniform), planted channels in the top
 8, their |R| inside the planted window, and that share for the epochs of each predicted class.
 The measures are those of tests/test-xai-eeg-realistic.sh (each epoch's |R| scaled to sum 1).
@@ -20,17 +21,26 @@ def table(path):
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+# gen_eeg options of each placement; "beta" is a study unlike the other two in every respect a
+# real one can differ: a 64-channel cap at 250 Hz written as BDF, 3 s imagery annotations, a beta
+# effect that falls in one class and rises in the other, strong blinks, EMG, mains and bad or
+# flat channels
+PLACEMENTS = {"default": ["--placement", "default"], "alt": ["--placement", "alt"],
+              "beta": ["--placement", "beta", "--montage", "64", "--rate", "250", "--task", "3",
+                       "--artefacts", "strong", "--bdf"]}
+
+
 def cell(exe, gen, work, seed, size, place, extra):
     data = os.path.join(work, "s%d-%s" % (seed, place))
     if not os.path.exists(os.path.join(data, "truth.tsv")):
         subprocess.run([gen, "--nuisance", "realistic", "--seed", str(seed), "--subjects", "4", "--sessions", "2",
-                        "--runs", "2", "--placement", place, "--events-tsv", data], check=True)
+                        "--runs", "2", *PLACEMENTS[place], "--events-tsv", data], check=True)
     truth = [r for r in table(os.path.join(data, "truth.tsv")) if r["kind"] == "planted"][0]
     planted, w0, w1 = truth["channels"].split(","), float(truth["tmin_s"]), float(truth["tmax_s"])
-    train = sorted(f for f in glob.glob(os.path.join(data, "sub-0[123]_*_eeg.edf"))
+    train = sorted(f for f in glob.glob(os.path.join(data, "sub-0[123]_*_eeg.[be]df"))
                    if size == "full" or "_run-1_" in f)
-    test = sorted(glob.glob(os.path.join(data, "sub-04_*_eeg.edf")))
-    tmp = tempfile.mkdtemp(prefix="eeg-table-", dir=work)
+    test = sorted(glob.glob(os.path.join(data, "sub-04_*_eeg.[be]df")))
+    tmp = tempfile.mkdtemp(prefix="eeg-table-s%d-%s-%s-" % (seed, place, size), dir=work)
     try:
         model, out = os.path.join(tmp, "mi.onnx"), os.path.join(tmp, "out")
         subprocess.run([exe, "train", "--edf", *train, "--events", "left_hand=left,right_hand=right", "--seed", "0",
@@ -47,7 +57,8 @@ def cell(exe, gen, work, seed, size, place, extra):
             pred += [e["prediction"] for e in ev]
             side = json.load(open(stem + "relevance.json"))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("EEG_TABLE_KEEP"):  # set: keep each cell's model and maps
+            shutil.rmtree(tmp, ignore_errors=True)
     A = np.concatenate(R)
     A /= A.sum(axis=(1, 2), keepdims=True)
     ch = A.sum(axis=(0, 2))

@@ -34,6 +34,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <gsl/gsl_statistics_float.h>
+
 #include "xai/audio.h"
 #include "xai/brainvision.h"
 #include "xai/edf.h"
@@ -568,7 +570,9 @@ xai_status xai_eeg_prep_bind(xai_eeg_prep *p, const xai_eeg_raw *raw, const char
 
 static const char *standardise_name(int s)
 {
-    return s == XAI_EEG_STANDARDISE_RECORDING ? "recording-channel-zscore" : "none";
+    return s == XAI_EEG_STANDARDISE_RECORDING ? "recording-channel-zscore"
+         : s == XAI_EEG_STANDARDISE_ROBUST    ? "recording-channel-robust"
+                                              : "none";
 }
 
 char *xai_eeg_prep_to_json(const xai_eeg_prep *p)
@@ -724,10 +728,13 @@ static void read_numbers(json_t *o, json_t *f, json_t *nm, xai_eeg_prep *out, in
     out->average_ref = ref && strcmp(ref, "average") == 0;
     out->baseline_mean = base && strcmp(base, "mean") == 0;
     out->window_from_events = win && strcmp(win, "annotation-duration") == 0;
-    if (sd && !(json_is_string(sd) && (strcmp(json_string_value(sd), "none") == 0 ||
-                                       strcmp(json_string_value(sd), standardise_name(1)) == 0)))
+    out->standardise = XAI_EEG_STANDARDISE_NONE;
+    for (int k = XAI_EEG_STANDARDISE_RECORDING; sd && k <= XAI_EEG_STANDARDISE_ROBUST; k++)
+        if (json_is_string(sd) && strcmp(json_string_value(sd), standardise_name(k)) == 0)
+            out->standardise = k;
+    if (sd && out->standardise == XAI_EEG_STANDARDISE_NONE &&
+        !(json_is_string(sd) && strcmp(json_string_value(sd), "none") == 0))
         *bad = 1; /* an unknown standardisation cannot be applied as trained */
-    out->standardise = sd && strcmp(json_string_value(sd), "none") != 0 ? XAI_EEG_STANDARDISE_RECORDING : 0;
     if (!ref || !base)
         *bad = 1;
 }
@@ -863,21 +870,86 @@ static void average_reference(float *d, int C, int64_t n)
     }
 }
 
-/* z-score each channel over the whole recording; a flat channel becomes 0 */
-static void standardise_channels(float *d, int C, int64_t n)
+static int cmp_float(const void *a, const void *b)
 {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* A channel whose scale is below 1/20 of the recording's median channel is disconnected or
+   bridged (the "flat" channels of EEGLAB's clean_rawdata and of the PREP pipeline): scaling it
+   up would feed the amplifier's noise to the model as if it were EEG, so it becomes 0. Scalp
+   channels differ in gain by far less (tens of per cent). @p tmp holds at least C floats. */
+static double flat_cutoff(const double *scale, int C, float *tmp)
+{
+    for (int i = 0; i < C; i++)
+        tmp[i] = (float)scale[i];
+    qsort(tmp, (size_t)C, sizeof *tmp, cmp_float);
+    return gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)C, 0.5) / 20.0;
+}
+
+/* z-score each channel over the whole recording; a flat channel (flat_cutoff) becomes 0 */
+static xai_status standardise_channels(float *d, int C, int64_t n, const char *name)
+{
+    double *m = malloc((size_t)C * 2 * sizeof *m), *sd = m ? m + C : NULL;
+    float *tmp = malloc((size_t)C * sizeof *tmp);
+    if (!m || !tmp) {
+        free(m);
+        free(tmp);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
     for (int i = 0; i < C; i++) {
-        float *row = d + (size_t)i * (size_t)n;
+        const float *row = d + (size_t)i * (size_t)n;
         double s1 = 0, s2 = 0;
         for (int64_t t = 0; t < n; t++)
             s1 += row[t];
-        double m = s1 / (double)n;
+        m[i] = s1 / (double)n;
         for (int64_t t = 0; t < n; t++)
-            s2 += (row[t] - m) * (row[t] - m);
-        double sd = sqrt(s2 / (double)n);
-        for (int64_t t = 0; t < n; t++)
-            row[t] = sd > 0 ? (float)((row[t] - m) / sd) : 0.0f;
+            s2 += (row[t] - m[i]) * (row[t] - m[i]);
+        sd[i] = sqrt(s2 / (double)n);
     }
+    double cut = flat_cutoff(sd, C, tmp);
+    for (int i = 0; i < C; i++) {
+        float *row = d + (size_t)i * (size_t)n;
+        int flat = !(sd[i] > cut) || !(sd[i] > 0);
+        for (int64_t t = 0; t < n; t++)
+            row[t] = flat ? 0.0f : (float)((row[t] - m[i]) / sd[i]);
+    }
+    free(m);
+    free(tmp);
+    return XAI_OK;
+}
+
+/* median and IQR / 1.349 of each channel (GSL quantiles of a sorted copy), then the robust
+   z-score clipped at +-XAI_EEG_ROBUST_CLIP; flat channels (flat_cutoff) become 0 */
+static xai_status standardise_robust(float *d, int C, int64_t n, const char *name)
+{
+    float *tmp = malloc((size_t)(n > C ? n : C) * sizeof *tmp);
+    double *med = malloc((size_t)C * 2 * sizeof *med), *scale = med ? med + C : NULL;
+    if (!tmp || !med) {
+        free(tmp);
+        free(med);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", name);
+    }
+    for (int i = 0; i < C; i++) {
+        memcpy(tmp, d + (size_t)i * (size_t)n, (size_t)n * sizeof *tmp);
+        qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
+        med[i] = gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)n, 0.5);
+        scale[i] = (gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)n, 0.75) -
+                    gsl_stats_float_quantile_from_sorted_data(tmp, 1, (size_t)n, 0.25)) / 1.349;
+    }
+    double cut = flat_cutoff(scale, C, tmp);
+    for (int i = 0; i < C; i++) {
+        float *row = d + (size_t)i * (size_t)n;
+        int flat = !(scale[i] > cut) || !(scale[i] > 0);
+        for (int64_t t = 0; t < n; t++) {
+            double z = flat ? 0.0 : (row[t] - med[i]) / scale[i];
+            row[t] = (float)fmax(-XAI_EEG_ROBUST_CLIP, fmin(XAI_EEG_ROBUST_CLIP, z));
+        }
+    }
+    free(tmp);
+    free(med);
+    return XAI_OK;
 }
 
 /* filters and resampling of the continuous [C][*n] data, replacing *d when resampled */
@@ -985,7 +1057,9 @@ xai_status xai_eeg_epochs_make(const xai_eeg_prep *p, const xai_eeg_raw *raw, co
         average_reference(d, p->nch, n);
     st = filter_resample(p, raw->rate, name, &d, &n);
     if (st == XAI_OK && p->standardise == XAI_EEG_STANDARDISE_RECORDING)
-        standardise_channels(d, p->nch, n);
+        st = standardise_channels(d, p->nch, n, name);
+    else if (st == XAI_OK && p->standardise == XAI_EEG_STANDARDISE_ROBUST)
+        st = standardise_robust(d, p->nch, n, name);
     if (st == XAI_OK)
         st = cut_epochs(p, raw, d, n, p->rate, name, out);
     free(d);

@@ -56,9 +56,20 @@ XAI_API void xai_eeg_raw_free(xai_eeg_raw *r);
  * Scaling of each channel of a whole recording after filtering, before epoching. The
  * recording-wise z-score removes the per-subject and per-session gains and offsets that a
  * model would otherwise learn as subject identity; braindecode's exponential moving
- * standardisation serves the same end causally (Schirrmeister et al. 2017).
+ * standardisation serves the same end causally (Schirrmeister et al. 2017). A channel whose
+ * scale is below 1/20 of the recording's median channel is taken as disconnected (flat) and set
+ * to 0 instead of scaling its amplifier noise up to unit variance. The robust form
+ * centres on the median and scales by the interquartile range (IQR / 1.349, the standard
+ * deviation of a normal), so blinks, muscle bursts and spikes do not set a channel's scale, then
+ * clips at +-XAI_EEG_ROBUST_CLIP, so that those artefacts cannot dominate a model's input (and
+ * its relevance, x times w); flat channels are 0 there too.
  */
-typedef enum { XAI_EEG_STANDARDISE_NONE = 0, XAI_EEG_STANDARDISE_RECORDING = 1 } xai_eeg_standardise;
+typedef enum {
+    XAI_EEG_STANDARDISE_NONE = 0,
+    XAI_EEG_STANDARDISE_RECORDING = 1,
+    XAI_EEG_STANDARDISE_ROBUST = 2
+} xai_eeg_standardise;
+#define XAI_EEG_ROBUST_CLIP 6.0
 
 /**
  * The pre-processing record, stored as the card's "preprocessing" object with snake_case
