@@ -50,7 +50,8 @@ void xai_driver_explanation_free(xai_driver_explanation *e)
 
 static const char *start_name(xai_driver_start s)
 {
-    return s == XAI_DRIVER_START_ONEHOT ? "onehot" : s == XAI_DRIVER_START_LOGIT ? "logit" : "stable";
+    static const char *const names[] = {"stable", "onehot", "logit", "logodds", "contrast"};
+    return s >= 0 && s < (int)(sizeof names / sizeof *names) ? names[s] : "stable";
 }
 
 static xai_status alloc_result(xai_driver_explanation *e, int64_t n, int64_t numel, int nc)
@@ -151,6 +152,10 @@ xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explai
         c->init = XAI_INIT_ONEHOT;
     else if (o->start == XAI_DRIVER_START_LOGIT)
         c->init = XAI_INIT_LOGIT;
+    else if (o->start == XAI_DRIVER_START_LOGODDS)
+        c->init = XAI_INIT_LOGODDS;
+    else if (o->start == XAI_DRIVER_START_CONTRAST)
+        c->init = XAI_INIT_CONTRAST;
     else if (o->method == XAI_METHOD_LRP)
         return xai_explain_config_stable(m, c, rules);
     return XAI_OK;
