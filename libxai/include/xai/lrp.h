@@ -60,10 +60,10 @@ typedef enum { XAI_BN_FOLD = 0, XAI_BN_PASS } xai_bn_mode;
  * neuron; they assume a rule on the output layer that is linear in its relevance and divides
  * by the output (epsilon, the composites' default for dense layers), not z+.
  * LOGODDS: the log-odds z_t - log sum_{k != t} exp z_k, shared among the differences by their
- * softmin weights (Kauffmann et al. 2020, "From clustering to cluster explanations via neural
- * networks"; Montavon's explanation of softmax outputs); the relevance sums to the log-odds.
+ * softmin weights, as the neuralised softmax of Kauffmann et al. ("From clustering to cluster
+ * explanations via neural networks", IEEE TNNLS 2022); the relevance sums to the log-odds.
  * CONTRAST: the logit minus the mean of the other logits, every difference weighted 1/(C-1)
- * (the mean-over-others contrast of Gu et al. 2018, contrastive LRP).
+ * (a target-against-the-rest contrast in the spirit of Gu et al. 2018, contrastive LRP).
  * Gradient methods always start one-hot.
  */
 typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT, XAI_INIT_AUTO, XAI_INIT_LOGODDS, XAI_INIT_CONTRAST } xai_init_mode;
