@@ -48,7 +48,7 @@ void xai_driver_explanation_free(xai_driver_explanation *e)
     memset(e, 0, sizeof *e);
 }
 
-static const char *start_name(xai_driver_start s)
+const char *xai_driver_start_name(xai_driver_start s)
 {
     static const char *const names[] = {"stable", "onehot", "logit", "logodds", "contrast"};
     return s >= 0 && s < (int)(sizeof names / sizeof *names) ? names[s] : "stable";
@@ -291,7 +291,7 @@ static xai_status explain_check(const xai_driver_set *s, const xai_dataset *d, c
     if (!s || !s->model || !d || !o || !out)
         return xai_error_set(XAI_EINVAL, "driver: NULL argument");
     memset(out, 0, sizeof *out);
-    out->start = start_name(o->start);
+    out->start = xai_driver_start_name(o->start);
     int64_t numel = xai_dataset_sample_size(d);
     if (numel != xai_model_input_numel(s->model) || (d->n > 0 && !d->x) || d->n < 0)
         return xai_error_set(XAI_ESHAPE, "driver: the data has %lld values per sample, the model takes %lld",

@@ -310,6 +310,10 @@ typedef enum {
                                       others (XAI_INIT_CONTRAST) */
 } xai_driver_start;
 
+/** The start's name as --start spells it ("stable", "onehot", "logit", "logodds", "contrast";
+ * "stable" for a value out of range). */
+XAI_API const char *xai_driver_start_name(xai_driver_start s);
+
 /** Explanation settings. Initialise with xai_driver_explain_options_init(). */
 typedef struct {
     xai_target target;        /**< pred [default], true (each sample's label) or a class */
