@@ -523,6 +523,39 @@ static int init_is_logit(const xai_model *m, const xai_explain_config *cfg)
     return 0;
 }
 
+/*
+ * The contrastive starts for one sample: relevance r_k on each difference d_k = z_t - z_k,
+ * put on the logits as z_t * sum_k s_k at t and -z_k * s_k at k with s_k = r_k / d_k, so an
+ * output rule that divides by z hands a_j (w_jt - w_jk) s_k to its inputs: LRP-0 of the
+ * difference neuron. @p eps stabilises d_k as the epsilon rule does. Returns sum_k r_k.
+ */
+static double seed_contrast(const float *z, int64_t nc, int t, int logodds, float eps, float *g)
+{
+    double mx = -HUGE_VAL, se = 0, mean = 0;
+    for (int64_t k = 0; k < nc; k++)
+        if (k != t && z[k] > mx)
+            mx = z[k];
+    for (int64_t k = 0; k < nc; k++)
+        if (k != t) {
+            se += exp(z[k] - mx);
+            mean += z[k] / (double)(nc - 1);
+        }
+    const double eta = logodds ? z[t] - (mx + log(se)) : z[t] - mean;
+    double st = 0, tot = 0;
+    for (int64_t k = 0; k < nc; k++) {
+        if (k == t)
+            continue;
+        double d = (double)z[t] - z[k], w = logodds ? exp(z[k] - mx) / se : 1.0 / (double)(nc - 1);
+        double e = eps > 0 ? eps : 1e-6;
+        double s = logodds ? w * eta / (d + (d >= 0 ? e : -e)) : w;
+        st += s;
+        g[k] = (float)(-z[k] * s);
+        tot += g[k];
+    }
+    g[t] = (float)(z[t] * st);
+    return tot + g[t];
+}
+
 /* Seed the output adjoint; targets[] per sample (-1 = argmax) are filled in. */
 static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_config *cfg, int *targets,
                        double *init_sum)
@@ -541,6 +574,15 @@ static xai_status seed(const xai_model *m, xai_workspace *ws, const xai_explain_
         }
         if (t >= nc)
             XAI_FAIL(XAI_EINVAL, "class %d is out of range: the model has %lld outputs", t, (long long)nc);
+        if (cfg->init == XAI_INIT_LOGODDS || cfg->init == XAI_INIT_CONTRAST) {
+            if (nc < 2)
+                XAI_FAIL(XAI_EINVAL, "a contrastive start needs at least 2 classes; the model has %lld output",
+                         (long long)nc);
+            double v = seed_contrast(lg + s * nc, nc, t, cfg->init == XAI_INIT_LOGODDS, cfg->epsilon, g + s * nc);
+            if (init_sum)
+                init_sum[s] = v;
+            continue;
+        }
         float v = init_is_logit(m, cfg) ? lg[s * nc + t] : 1.0f;
         g[s * nc + t] = v;
         if (init_sum)

@@ -211,6 +211,101 @@ START_TEST(test_conservation_bias_factor)
 }
 END_TEST
 
+/* The contrastive starts by hand: every LRP rule is linear in the relevance it receives, so a
+   start that puts r_o on each logit gives sum_o (r_o / z_o) L_o, L_o the map of the logit start
+   at class o. Log-odds: r_k = p_k eta on each difference z_t - z_k (p = softmax over the
+   others, eta = z_t - logsumexp of the others), i.e. s_k (L_t - L_k) with s_k = r_k / d_k;
+   contrast: L_t - mean of the others' L_k. With bias factor 1 the map sums to eta (log-odds)
+   or to z_t - mean (contrast). */
+static void contrast_by_hand(xai_model *m, const float *x, int t, int logodds, float eps, float *want, double *eta,
+                             double *start, double *bound)
+{
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    float *L = malloc(sizeof(float) * (size_t)(nin * nc));
+    float z[8];
+    ck_assert_int_le(nc, 8);
+    for (int o = 0; o < nc; o++) {
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.composite = "epsilon";
+        c.epsilon = eps;
+        c.bias_factor = 1.0f;
+        c.init = XAI_INIT_LOGIT;
+        c.target = o;
+        xai_explain_result r;
+        ck_assert_int_eq(xai_explain(m, &c, 1, x, L + o * nin, &r), XAI_OK);
+        z[o] = r.logits[o];
+        xai_explain_result_free(&r);
+    }
+    double mx = -HUGE_VAL, se = 0, mean = 0;
+    for (int k = 0; k < nc; k++)
+        if (k != t) {
+            mx = fmax(mx, z[k]);
+            mean += z[k] / (double)(nc - 1);
+        }
+    for (int k = 0; k < nc; k++)
+        se += k != t ? exp(z[k] - mx) : 0;
+    *eta = logodds ? z[t] - mx - log(se) : z[t] - mean;
+    for (int64_t i = 0; i < nin; i++)
+        want[i] = 0;
+    *start = *bound = 0;
+    for (int k = 0; k < nc; k++) {
+        if (k == t)
+            continue;
+        double d = (double)z[t] - z[k];
+        double s = logodds ? exp(z[k] - mx) / se * *eta / (d + (d >= 0 ? eps : -eps)) : 1.0 / (double)(nc - 1);
+        *start += s * d;
+        *bound += fabs(s) * eps; /* what the stabiliser takes from each difference's share */
+        for (int64_t i = 0; i < nin; i++)
+            want[i] += (float)(s * ((double)L[t * nin + i] - L[k * nin + i]));
+    }
+    free(L);
+}
+
+START_TEST(test_contrastive_starts)
+{
+    static const char *const files[] = {"ops/conv1d.onnx", "ops/conv2d.onnx"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        xai_model *m = load(files[f]);
+        int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+        float *x = malloc(sizeof(float) * (size_t)nin), *r = malloc(sizeof(float) * (size_t)nin);
+        float *want = malloc(sizeof(float) * (size_t)nin);
+        fill(x, nin, 7);
+        for (int logodds = 0; logodds < 2; logodds++)
+            for (int t = 0; t < nc; t++) {
+                double eta, start, bound, worst = 0, scale = 0;
+                contrast_by_hand(m, x, t, logodds, 1e-3f, want, &eta, &start, &bound);
+                xai_explain_config c;
+                xai_explain_config_init(&c);
+                c.composite = "epsilon";
+                c.epsilon = 1e-3f;
+                c.bias_factor = 1.0f;
+                c.init = logodds ? XAI_INIT_LOGODDS : XAI_INIT_CONTRAST;
+                c.target = t;
+                xai_explain_result res;
+                ck_assert_int_eq(xai_explain(m, &c, 1, x, r, &res), XAI_OK);
+                for (int64_t i = 0; i < nin; i++) {
+                    worst = fmax(worst, fabs((double)r[i] - want[i]));
+                    scale = fmax(scale, fabs((double)want[i]));
+                }
+                ck_assert_msg(worst <= 1e-5 * (1 + scale), "%s class %d (%s): map off by %g", files[f], t,
+                              logodds ? "logodds" : "contrast", worst);
+                ck_assert_msg(fabs(res.init_sum[0] - start) < 1e-5 * (1 + fabs(start)) &&
+                                  fabs(start - eta) <= bound + 1e-6 * (1 + fabs(eta)) &&
+                                  fabs(res.rel_sum[0] - start) < 1e-3 * (1 + fabs(start)),
+                              "%s class %d (%s): start %.8g (by hand %.8g), sum %.8g, log-odds or contrast %.8g",
+                              files[f], t, logodds ? "logodds" : "contrast", res.init_sum[0], start, res.rel_sum[0],
+                              eta);
+                xai_explain_result_free(&res);
+            }
+        free(x);
+        free(r);
+        free(want);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_baseline_identities)
 {
     xai_model *m = load("ops/dense_softmax.onnx");
@@ -627,6 +722,7 @@ Suite *make_suite(void)
     tcase_add_test(tc2, test_conservation_bias_absorbed);
     tcase_add_test(tc2, test_conservation_bias_factor);
     tcase_add_test(tc2, test_baseline_identities);
+    tcase_add_test(tc2, test_contrastive_starts);
     suite_add_tcase(s, tc2);
     return s;
 }

@@ -36,10 +36,9 @@ awk -F, '$4 == "f2" && $2 == 7 && $8 == 1 {print $1}' "$T/real/labels.csv" | whi
 done
 "$APP" train "$T/tr" --labels digit -q -o "$T/m.onnx" || die "train"
 "$APP" eval --model "$T/m.onnx" "$T/ho" --labels digit --json "$T/eval.json" -q >/dev/null || die "eval"
-for s in logit stable; do
-  "$APP" explain --model "$T/m.onnx" "$T/sc" --target 7 --start $s --stacked --no-figures -o "$T/x-$s" -q \
-    || die "explain"
-done
+"$APP" explain --model "$T/m.onnx" "$T/sc" --target 7 --stacked --no-figures -o "$T/x-default" -q || die "explain"
+"$APP" explain --model "$T/m.onnx" "$T/sc" --target 7 --start logodds --composite epsilon-plus --stacked --no-figures \
+  -o "$T/x-logodds" -q || die "explain"
 "$APP" explain --model "$T/m.onnx" "$T/sc0" --target 7 --stacked --no-figures -o "$T/x0" -q || die "explain"
 $PY - "$T" <<'PYEOF'
 import json, sys
@@ -55,7 +54,7 @@ def log_odds(d):
     o = np.delete(z, 7, axis=1)
     m = o.max(1)
     return z[:, 7] - (m + np.log(np.exp(o - m[:, None]).sum(1)))
-with_tone, without = log_odds(T + "/x-logit"), log_odds(T + "/x0")
+with_tone, without = log_odds(T + "/x-default"), log_odds(T + "/x0")
 drop = float(np.mean(with_tone - without))
 print(f"log-odds of '7' on the {len(with_tone)} tone clips of f2: {np.mean(with_tone):.2f} with the tone, "
       f"{np.mean(without):.2f} without (the model uses the tone: drop {drop:.2f})")
@@ -74,9 +73,11 @@ def share(d):
         p = np.clip(R[i], 0, None)
         out.append(p[np.ix_(rows, cols)].sum() / max(p.sum(), 1e-30))
     return float(np.mean(out)), rows.sum() * cols.sum() / R[0].size
-s, area = share(T + "/x-logit")
-s2, _ = share(T + "/x-stable")
-print(f"tone box ({area:.3f} of the bins): {s:.3f} of the positive relevance (default start), "
-      f"{s2:.3f} with --start stable; criterion >= 0.25")
+s, area = share(T + "/x-default")
+s2, _ = share(T + "/x-logodds")
+s0, _ = share(T + "/x0")
+print(f"tone box ({area:.3f} of the bins): {s:.3f} of the positive relevance (the defaults), "
+      f"{s2:.3f} with --start logodds --composite epsilon-plus; {s0:.3f} on the same clips without the tone; "
+      f"criterion >= 0.25 (the defaults)")
 sys.exit(0 if s >= 0.25 else 1)
 PYEOF

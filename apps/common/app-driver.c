@@ -28,7 +28,7 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
 }
 
 static const char *optimizer_names[] = {"sgd", "adam", "adamw"};
-static const char *start_names[] = {"stable", "onehot", "logit"};
+static const char *start_names[] = {"stable", "onehot", "logit", "logodds", "contrast"};
 
 /* Index of @p s in @p names[0..n) (or up to a NULL entry), or -1. */
 static int pick(const char *s, const char *const *names, int n)
@@ -147,8 +147,8 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
         o->target = arg;
         return 1;
     case XAI_APP_OPT_START:
-        if ((i = pick(arg, start_names, 3)) < 0)
-            return bad_value(app, "start", arg, "stable, onehot or logit");
+        if ((i = pick(arg, start_names, 5)) < 0)
+            return bad_value(app, "start", arg, "stable, onehot, logit, logodds or contrast");
         o->start = (xai_driver_start)i;
         return 1;
     default: return parse_number(app, o, code, arg);
@@ -189,10 +189,12 @@ void xai_app_driver_help_explain(FILE *out, const xai_app_driver_opts *d)
             "Explaining (shared by the domain programs):\n"
             "  --target pred|true|CLASS  the class explained per sample: the prediction, the true label,\n"
             "                         or a class by name or index [%s]\n"
-            "  --start stable|onehot|logit  output relevance: stable = 1 at the target with the z+ rule on\n"
-            "                         the output layer, so a near-zero logit cannot blow a map up; onehot = 1\n"
-            "                         at the target (plain composite); logit = the target's logit (a negative\n"
-            "                         logit flips the map's colours) [%s]\n"
+            "  --start stable|onehot|logit|logodds|contrast  output relevance: stable = 1 at the target with\n"
+            "                         the z+ rule on the output layer, so a near-zero logit cannot blow a map\n"
+            "                         up; onehot = 1 at the target (plain composite); logit = the target's\n"
+            "                         logit (a negative logit flips the map's colours); logodds = the target's\n"
+            "                         log-odds against the other classes, contrast = its logit minus the mean\n"
+            "                         of the others: evidence every class shares cancels [%s]\n"
             "  --strict               refuse a model whose card warns (not above chance, a class never\n"
             "                         predicted, losing to the baseline): exit 4\n"
             "  --batch N              samples per explanation call [%lld]\n"

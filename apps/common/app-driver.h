@@ -45,7 +45,7 @@ typedef struct {
     int patience;           /**< --patience (0 = off) [program default] */
     int64_t batch;          /**< --batch [32] */
     const char *target;     /**< --target pred|true|CLASS ["pred"] */
-    xai_driver_start start; /**< --start stable|onehot|logit [stable] */
+    xai_driver_start start; /**< --start stable|onehot|logit|logodds|contrast [stable] */
     unsigned given;         /**< bit XAI_APP_DRIVER_GIVEN_* for each option given explicitly */
 } xai_app_driver_opts;
 

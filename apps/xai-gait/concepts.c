@@ -71,7 +71,6 @@ static int64_t scatter_concepts(const explainer *e, const xai_gait_study *st, co
  * sample (row of the table) of each cycle. */
 static char *common_json(const explainer *e, const explain_ctx *c, const int64_t *sample, int64_t ncyc)
 {
-    static const char *const starts[] = {"stable", "onehot", "logit"};
     json_t *o = json_object(), *cn = json_array(), *cs = json_array();
     for (int k = 0; k < e->ncls; k++)
         json_array_append_new(cn, json_string(e->classes[k]));
@@ -81,7 +80,7 @@ static char *common_json(const explainer *e, const explain_ctx *c, const int64_t
     json_object_set_new(o, "ModelSHA256", json_string(e->sha));
     json_object_set_new(o, "Method", json_string(xai_method_name(e->eo.method)));
     json_object_set_new(o, "Composite", json_string(e->eo.composite));
-    json_object_set_new(o, "Start", json_string(starts[e->eo.start]));
+    json_object_set_new(o, "Start", json_string(xai_driver_start_name(e->eo.start)));
     json_object_set_new(o, "ClassNames", cn);
     json_object_set_new(o, "CycleSample", cs);
     char *t = json_dumps(o, JSON_COMPACT);

@@ -180,9 +180,8 @@ static int explain_settings(xai_app *app, const opts *o, explainer *e)
                 e->desc[k++] = *s;
         e->desc[k] = '\0';
     }
-    static const char *const starts[] = {"stable", "onehot", "logit"};
     snprintf(e->options, sizeof e->options, "method=%s composite=%s target=%s figures=%d start=%s", e->desc,
-             e->eo.composite, o->dopt.target, o->figures, starts[o->dopt.start]);
+             e->eo.composite, o->dopt.target, o->figures, xai_driver_start_name(o->dopt.start));
     return XAI_EXIT_OK;
 }
 
@@ -404,7 +403,6 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
             json_array_append_new(row, json_real(x->logit[(size_t)i * (size_t)e->ncls + (size_t)k]));
         json_array_append_new(lg, row);
     }
-    static const char *const starts[] = {"stable", "onehot", "logit"};
     json_t *o = json_object(), *cn = json_array();
     for (int k = 0; k < e->ncls; k++)
         json_array_append_new(cn, json_string(e->classes[k]));
@@ -413,7 +411,7 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
     json_object_set_new(o, "ModelSHA256", json_string(e->sha));
     json_object_set_new(o, "Method", json_string(xai_method_name(e->eo.method)));
     json_object_set_new(o, "Composite", json_string(e->eo.composite));
-    json_object_set_new(o, "Start", json_string(starts[e->eo.start]));
+    json_object_set_new(o, "Start", json_string(xai_driver_start_name(e->eo.start)));
     json_object_set_new(o, "Normalisation", json_string("each sample's map scaled to sum |R| = 1"));
     json_object_set_new(o, "TargetMode", json_string(e->eo.target.kind == XAI_TARGET_PRED ? "pred"
                                                      : e->eo.target.kind == XAI_TARGET_TRUE ? "true" : "class"));

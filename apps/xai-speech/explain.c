@@ -135,7 +135,7 @@ static xai_status common_members(const xctx *x, const xai_driver_explanation *e,
         hz[r] = xai_speech_row_hz(x->pre, r);
     xai_status st = pj ? xai_sidecar_set_string(sc, "Method", xai_method_name(o->method)) : XAI_ENOMEM;
     if (st == XAI_OK)
-        st = xai_sidecar_set_string(sc, "Composite", o->composite ? o->composite : "epsilon-gamma-box");
+        st = xai_sidecar_set_string(sc, "Composite", o->composite ? o->composite : SPEECH_DEFAULT_COMPOSITE);
     if (st == XAI_OK)
         st = xai_sidecar_set_string(sc, "Start", e->start ? e->start : "stable");
     if (st == XAI_OK)
@@ -494,8 +494,10 @@ int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explai
     if (o->composite && xai_composite_check(o->composite) != XAI_OK)
         return xai_app_usage_error(&o->app, "--composite: %s", xai_last_error());
     eo->method = o->method;
-    eo->composite = o->composite ? o->composite : "epsilon-gamma-box";
-    eo->have_bounds = 1; /* the features' range: silence (-80 dB re the clip's peak) to the peak */
+    eo->composite = o->composite ? o->composite : SPEECH_DEFAULT_COMPOSITE;
+    /* z-box bounds, for a composite that uses them: the features' range, silence (-80 dB re
+     * the clip's peak) to the peak */
+    eo->have_bounds = 1;
     eo->low = 0.0f;
     eo->high = 1.0f;
     return 0;

@@ -65,7 +65,7 @@ static void usage_explain(void)
 "  --preset P            optional check: fail unless the model uses preset P\n"
 "  --labels ...          as for train: needed only for --target true\n"
 "  --method M            lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
-"  --composite NAME      LRP composite [epsilon-gamma-box, box bounds 0..1 = the feature range]\n"
+"  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE ", box bounds 0..1 = the feature range]\n"
 "  --init onehot|logit   the same as --start onehot|logit (older name)\n"
 "  --no-figures          no PNG figures (faster)\n"
 "  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
@@ -150,8 +150,9 @@ static void usage(void)
 "\n"
 "REFERENCES\n"
 "  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
-"  (LRP).  Montavon et al. 2019 (composites, z-box).  Paissan et al. 2024, arXiv:2403.13086\n"
-"  (L-MAC: listenable masks, ISTFT with the original phase).\n");
+"  (LRP).  Montavon et al. 2017 (deep Taylor decomposition, z+), 2019 (composites, z-box).\n"
+"  Kauffmann et al. 2022, IEEE TNNLS (--start logodds: log-odds against the other classes).\n"
+"  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
@@ -305,7 +306,9 @@ static void opts_init(opts *o, int argc, char **argv)
     o->dopt.epochs = 60;
     /* the logit start: the map sums to the target's logit (no division by it, so a near-zero
      * logit cannot inflate it), and the output layer keeps its negative evidence, so speech
-     * that every digit shares nets out (the z+ output rule of 'stable' counts it in full) */
+     * that every digit shares nets out (the z+ output rule of 'stable' counts it in full). The
+     * log-odds start (logodds) removes the shared part exactly, but it moved a planted tone's
+     * share of the relevance up or down with the tone's frequency (datasets/speech/README.md) */
     o->dopt.start = XAI_DRIVER_START_LOGIT;
     o->files.note = speech_note;
     o->files.note_ud = &o->app;

@@ -74,6 +74,9 @@ void speech_batch_free(speech_batch *b);
  * digit accuracy on average over three generator seeds (datasets/speech/README.md); the saved
  * model has it folded into the convolution before it, so explanations see a Conv-ReLU chain. */
 #define SPEECH_DEFAULT_ARCH "conv2d(8,k=3,p=1) bn relu maxpool(2) conv2d(16,k=3,p=1) bn relu maxpool(2) flatten"
+/** The default LRP composite (z-box on the first convolution with the features' range 0..1 as
+ * bounds, gamma on the others, epsilon on the dense layer). */
+#define SPEECH_DEFAULT_COMPOSITE "epsilon-gamma-box"
 /** Momentum of the batch-norm running statistics in training (PyTorch convention). */
 #define SPEECH_BN_MOMENTUM 0.5f
 

@@ -48,9 +48,10 @@ void xai_driver_explanation_free(xai_driver_explanation *e)
     memset(e, 0, sizeof *e);
 }
 
-static const char *start_name(xai_driver_start s)
+const char *xai_driver_start_name(xai_driver_start s)
 {
-    return s == XAI_DRIVER_START_ONEHOT ? "onehot" : s == XAI_DRIVER_START_LOGIT ? "logit" : "stable";
+    static const char *const names[] = {"stable", "onehot", "logit", "logodds", "contrast"};
+    return s >= 0 && s < (int)(sizeof names / sizeof *names) ? names[s] : "stable";
 }
 
 static xai_status alloc_result(xai_driver_explanation *e, int64_t n, int64_t numel, int nc)
@@ -151,6 +152,10 @@ xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explai
         c->init = XAI_INIT_ONEHOT;
     else if (o->start == XAI_DRIVER_START_LOGIT)
         c->init = XAI_INIT_LOGIT;
+    else if (o->start == XAI_DRIVER_START_LOGODDS)
+        c->init = XAI_INIT_LOGODDS;
+    else if (o->start == XAI_DRIVER_START_CONTRAST)
+        c->init = XAI_INIT_CONTRAST;
     else if (o->method == XAI_METHOD_LRP)
         return xai_explain_config_stable(m, c, rules);
     return XAI_OK;
@@ -286,7 +291,7 @@ static xai_status explain_check(const xai_driver_set *s, const xai_dataset *d, c
     if (!s || !s->model || !d || !o || !out)
         return xai_error_set(XAI_EINVAL, "driver: NULL argument");
     memset(out, 0, sizeof *out);
-    out->start = start_name(o->start);
+    out->start = xai_driver_start_name(o->start);
     int64_t numel = xai_dataset_sample_size(d);
     if (numel != xai_model_input_numel(s->model) || (d->n > 0 && !d->x) || d->n < 0)
         return xai_error_set(XAI_ESHAPE, "driver: the data has %lld values per sample, the model takes %lld",

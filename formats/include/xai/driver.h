@@ -301,9 +301,18 @@ typedef enum {
                                       for LSTM models): a near-zero logit cannot inflate the map;
                                       the map shows evidence FOR the target */
     XAI_DRIVER_START_ONEHOT,     /**< the plain composite, start 1 at the target (Zennit's default) */
-    XAI_DRIVER_START_LOGIT       /**< the plain composite, start = the target's logit (a negative
+    XAI_DRIVER_START_LOGIT,      /**< the plain composite, start = the target's logit (a negative
                                       logit flips the map's sign) */
+    XAI_DRIVER_START_LOGODDS,    /**< the plain composite, start = the target's log-odds against the
+                                      other classes (XAI_INIT_LOGODDS): evidence all classes
+                                      share cancels */
+    XAI_DRIVER_START_CONTRAST    /**< the plain composite, start = the logit minus the mean of the
+                                      others (XAI_INIT_CONTRAST) */
 } xai_driver_start;
+
+/** The start's name as --start spells it ("stable", "onehot", "logit", "logodds", "contrast";
+ * "stable" for a value out of range). */
+XAI_API const char *xai_driver_start_name(xai_driver_start s);
 
 /** Explanation settings. Initialise with xai_driver_explain_options_init(). */
 typedef struct {

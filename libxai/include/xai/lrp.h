@@ -51,8 +51,22 @@ typedef struct {
 
 /** How BatchNormalization nodes that follow Conv/Dense are treated. */
 typedef enum { XAI_BN_FOLD = 0, XAI_BN_PASS } xai_bn_mode;
-/** Output relevance start. AUTO: the logit for models with an LSTM (Arras et al.), else one-hot (Zennit). */
-typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT, XAI_INIT_AUTO } xai_init_mode;
+/**
+ * Output relevance start. AUTO: the logit for models with an LSTM (Arras et al.), else one-hot
+ * (Zennit). The two contrastive starts explain the target's evidence against the other classes,
+ * so evidence that every class shares (in speech: "a word is spoken here") cancels. Both put
+ * relevance on the pairwise differences z_t - z_k (k != t), a linear neuron with weights
+ * w_t - w_k, and seed the output layer so that its rule propagates each difference as one
+ * neuron; they assume a rule on the output layer that is linear in its relevance and divides
+ * by the output (epsilon, the composites' default for dense layers), not z+.
+ * LOGODDS: the log-odds z_t - log sum_{k != t} exp z_k, shared among the differences by their
+ * softmin weights, as the neuralised softmax of Kauffmann et al. ("From clustering to cluster
+ * explanations via neural networks", IEEE TNNLS 2022); the relevance sums to the log-odds.
+ * CONTRAST: the logit minus the mean of the other logits, every difference weighted 1/(C-1)
+ * (a target-against-the-rest contrast in the spirit of Gu et al. 2018, contrastive LRP).
+ * Gradient methods always start one-hot.
+ */
+typedef enum { XAI_INIT_ONEHOT = 0, XAI_INIT_LOGIT, XAI_INIT_AUTO, XAI_INIT_LOGODDS, XAI_INIT_CONTRAST } xai_init_mode;
 /** Attribution method. */
 typedef enum {
     XAI_METHOD_LRP = 0,

@@ -20,7 +20,7 @@ from .errors import XaiValueError
 from .model import METHODS
 
 FLAG_DEPARTS, FLAG_IN_SAMPLE, FLAG_NO_TARGET = 1, 2, 4
-_STARTS = {"stable": 0, "onehot": 1, "logit": 2}
+_STARTS = {"stable": 0, "onehot": 1, "logit": 2, "logodds": 3, "contrast": 4}
 _MAX_NDIM = 6
 
 
@@ -140,7 +140,7 @@ class ModelSet:
         y: labels (needed for target "true"); groups: the group name of each sample (what the
         card's folds list, e.g. "sub-01_ses-none_run-3" for xai-eeg's runs), so that a sample is
         explained by the fold that held its group out; target: "pred", "true" or a class name
-        or index; start: "stable", "onehot" or "logit"."""
+        or index; start: "stable", "onehot", "logit", "logodds" or "contrast"."""
         xs = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
         n = xs.shape[0]
         if not 1 <= xs.ndim - 1 <= _MAX_NDIM:

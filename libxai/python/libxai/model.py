@@ -18,7 +18,7 @@ from .errors import XaiValueError
 
 MAX_DIMS = 8
 METHODS = ("lrp", "gradient", "gradient-x-input", "smoothgrad", "integrated-gradients")
-_INIT = {"onehot": 0, "logit": 1, "auto": 2}
+_INIT = {"onehot": 0, "logit": 1, "auto": 2, "logodds": 3, "contrast": 4}
 _BN = {"fold": 0, "pass": 1}
 
 
@@ -392,7 +392,7 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
     target:    "pred" (each sample's argmax), a class (index or name from the card), or one
                entry per sample (index, name, or -1/"pred")
     params:    epsilon, gamma, low, high (ZBox bounds), bn ("fold"|"pass"), init
-               ("auto"|"onehot"|"logit"), bias_factor, lstm_epsilon, smooth_n, smooth_sigma, seed,
+               ("auto"|"onehot"|"logit"|"logodds"|"contrast"), bias_factor, lstm_epsilon, smooth_n, smooth_sigma, seed,
                ig_steps, batch (samples per sweep, default 64)
     return_info: also return an ExplainInfo (logits, targets, relevance sums, per-layer sums).
     """
