@@ -25,9 +25,14 @@ int load_runs(opts *o, const char *const *bold, const char *const *events, const
     for (int i = 0; i < n; i++) {
         char *unused = NULL;
         const char *ev = events ? events[i] : NULL;
+        int first = *nr;
         if (xai_fmri_runs_load(bold[i], ev, labels ? labels[i] : NULL, rp->lag, rp->detrend, rp->fwhm_mm, cls, runs,
                                nr, cap, &unused) != XAI_OK)
             return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        for (int r = first; r < *nr; r++)
+            if (runs[r].ncensored)
+                xai_app_log(&o->app, 1, "%s: %lld volume(s) censored as head-motion spikes (unlabelled: out of "
+                            "training, scoring and the class maps)", bold[i], (long long)runs[r].ncensored);
         if (unused)
             xai_app_log(&o->app, 1, "warning: %s: trial types not among the classes, left unlabelled: %s", ev, unused);
         free(unused);
