@@ -652,6 +652,20 @@ static double median_of(double *d, int64_t n)
     return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
 }
 
+/* RMS over the voxels of the run's mean image (the scale of the data). */
+static double mean_image_rms(const float *data, int64_t nt, int64_t nv)
+{
+    double ss = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        double m = 0;
+        for (int64_t t = 0; t < nt; t++)
+            m += data[t * nv + v];
+        m /= (double)nt;
+        ss += isfinite(m) ? m * m : 0;
+    }
+    return sqrt(ss / (double)nv);
+}
+
 int64_t xai_fmri_motion_spikes(const float *data, int64_t nt, int64_t nv, uint8_t *censor)
 {
     memset(censor, 0, (size_t)nt);
@@ -665,7 +679,11 @@ int64_t xai_fmri_motion_spikes(const float *data, int64_t nt, int64_t nv, uint8_
     double med = median_of(d + nt, nt);
     for (int64_t t = 0; t < nt; t++)
         d[nt + t] = fabs(d[t] - med);
-    double sd = 1.4826 * median_of(d + nt, nt), thr = med + XAI_FMRI_SPIKE_Z * sd;
+    double sd = 1.4826 * median_of(d + nt, nt), thr = med + XAI_FMRI_SPIKE_Z * sd, floor = mean_image_rms(data, nt, nv);
+    /* and at least XAI_FMRI_SPIKE_FLOOR of the mean image: a quiet run's small MAD must not turn
+       a block's rise or a run end into a spike */
+    if (thr < XAI_FMRI_SPIKE_FLOOR * floor)
+        thr = XAI_FMRI_SPIKE_FLOOR * floor;
     int64_t n = 0;
     /* a spike also lifts its neighbours' scores (half as much): censor the local maxima above
        the threshold, then score the rest against their uncensored neighbours again */

@@ -119,12 +119,15 @@ XAI_API xai_status xai_fmri_prep_init(xai_fmri_prep *p, const float *data, int64
 /** Pre-process volume @p t of the run into @p out. */
 XAI_API void xai_fmri_prep_apply(const xai_fmri_prep *p, const float *vol, int64_t t, float *out);
 
-/* Robust z above which a volume is a spike (xai_fmri_motion_spikes). */
+/* A volume is a spike (xai_fmri_motion_spikes) when its score is this many robust SDs above the
+   run's median and above this share of the RMS of the run's mean image. */
 #define XAI_FMRI_SPIKE_Z 5.0
+#define XAI_FMRI_SPIKE_FLOOR 0.01
 /**
  * Head-motion spikes of a run (@p nt volumes of @p nv voxels): a volume whose RMS difference
  * from the mean of its two neighbours is more than XAI_FMRI_SPIKE_Z robust SDs (1.4826 MAD)
- * above the run's median of that difference. A one-volume jump of the head or the intensity
+ * above the run's median of that difference, and more than XAI_FMRI_SPIKE_FLOOR of the RMS
+ * of the run's mean image. A one-volume jump of the head or the intensity
  * shows as such an outlier (the DVARS idea of Power et al., NeuroImage 2012,
  * doi:10.1016/j.neuroimage.2011.10.018, against both neighbours so that slow drift and
  * block responses do not count). Sets @p censor[t] (nt bytes) and returns the count; runs
