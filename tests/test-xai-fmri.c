@@ -1051,8 +1051,10 @@ static uint8_t *planted_rois(const char *root, int64_t *nv, double *vshare)
 }
 
 /* Train with the defaults on run @p a of sub-01 under @p real, explain run @p b: the share of the
- * class maps' |R| in the planted ROIs @p gt, divided by their volume share @p vshare. */
-static double cross_run_ratio(const char *real, int a, int b, const uint8_t *gt, int64_t nv, double vshare)
+ * class maps' |R| in the planted ROIs @p gt, divided by their volume share @p vshare. With
+ * @p balanced the training run's block order must not follow its time course. */
+static double cross_run_ratio(const char *real, int a, int b, const uint8_t *gt, int64_t nv, double vshare,
+                              int balanced)
 {
     char m[1100], out[1100], cf[4600], ch[4600];
     snprintf(m, sizeof m, "%s/m%d.onnx", real, a);
@@ -1060,7 +1062,7 @@ static double cross_run_ratio(const char *real, int a, int b, const uint8_t *gt,
     ck_assert_int_eq(run_cmd("%s train --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz --events "
                              "%s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv -q -o %s",
                              bin_fmri, real, a, real, a, m), 0);
-    ck_assert(!stderr_has_quiet("follow the time course"));
+    ck_assert(!balanced || !stderr_has_quiet("follow the time course"));
     ck_assert_int_eq(run_cmd("%s explain --no-4d --model %s --bold %s/sub-01/func/sub-01_task-blocks_run-%d_bold.nii.gz "
                              "--events %s/sub-01/func/sub-01_task-blocks_run-%d_events.tsv -o %s -q",
                              bin_fmri, m, real, b, real, b, out), 0);
@@ -1089,7 +1091,7 @@ START_TEST(realistic_planted_truth)
     double vshare;
     uint8_t *gt = planted_rois(real, &nv, &vshare);
     for (int a = 1; a <= 2; a++) {
-        double ratio = cross_run_ratio(real, a, 3 - a, gt, nv, vshare);
+        double ratio = cross_run_ratio(real, a, 3 - a, gt, nv, vshare, 1);
         ck_assert_msg(ratio >= 10, "run %d -> %d: %.1fx < 10x", a, 3 - a, ratio);
     }
     /* run 4 shows every faces block before every houses block: training on it alone warns that
@@ -1179,7 +1181,9 @@ START_TEST(realistic_motion_spikes)
     double vshare;
     uint8_t *gt = planted_rois(real, &nv, &vshare);
     for (int a = 1; a <= 2; a++) {
-        double ratio = cross_run_ratio(real, a, 3 - a, gt, nv, vshare);
+        /* the extra spikes draw other block orders; run 2's is faces faces houses houses faces
+           houses (r = 0.57 with time, so train warns; that warning is tested above) */
+        double ratio = cross_run_ratio(real, a, 3 - a, gt, nv, vshare, 0);
         ck_assert_msg(ratio >= 10, "motion x3: run %d -> %d: %.1fx < 10x", a, 3 - a, ratio);
     }
     /* quiet runs say nothing, so ask once without -q */
