@@ -146,6 +146,36 @@ START_TEST(test_auto_mask)
 }
 END_TEST
 
+/* Motion spikes: a run of 60 volumes (1000 voxels of a texture around 1000-1600 with noise of
+ * SD 10, a slow drift and a block-like rise of 30 in 50 voxels) has no spike; scaling volume 23
+ * by 1.04 and shifting volume 41 by one voxel makes exactly those two spikes, and not their
+ * neighbours, which the jumps also lift. Fewer than 8 volumes are not screened. */
+START_TEST(test_motion_spikes)
+{
+    enum { NT = 60, NV = 1000 };
+    float *d = malloc(sizeof(float) * NT * NV);
+    uint8_t censor[NT];
+    uint32_t h = 12345;
+    for (int t = 0; t < NT; t++)
+        for (int v = 0; v < NV; v++) {
+            h = h * 1664525u + 1013904223u;
+            double noise = 10.0 * ((double)(h >> 8) / 16777216.0 - 0.5) * 3.46; /* SD 10 */
+            double block = v < 50 && (t / 10) % 2 ? 30.0 : 0.0;
+            d[t * NV + v] = (float)(1000.0 + 100.0 * (v % 7) + 0.3 * t + block + noise);
+        }
+    ck_assert_int_eq(xai_fmri_motion_spikes(d, NT, NV, censor), 0);
+    for (int v = 0; v < NV; v++)
+        d[23 * NV + v] *= 1.04f;
+    for (int v = NV - 1; v > 0; v--) /* the texture moves by one voxel */
+        d[41 * NV + v] = d[41 * NV + v - 1];
+    ck_assert_int_eq(xai_fmri_motion_spikes(d, NT, NV, censor), 2);
+    for (int t = 0; t < NT; t++)
+        ck_assert_msg(censor[t] == (t == 23 || t == 41), "volume %d censored %d", t, censor[t]);
+    ck_assert_int_eq(xai_fmri_motion_spikes(d, 7, NV, censor), 0);
+    free(d);
+}
+END_TEST
+
 /* Detrending removes a planted line exactly; z-scoring leaves mean 0 and SD 1. */
 START_TEST(test_prep)
 {
@@ -512,6 +542,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_hrf_rule);
     tcase_add_test(t, test_label_table);
     tcase_add_test(t, test_auto_mask);
+    tcase_add_test(t, test_motion_spikes);
     tcase_add_test(t, test_prep);
     tcase_add_test(t, test_orientation);
     tcase_add_test(t, test_near_zero_logit);

@@ -204,6 +204,53 @@ START_TEST(test_extract_offsets_pairs_inputs)
 }
 END_TEST
 
+/* An 8 s walk with the Left Foot Strike at 3.1 s undetected: Left strikes 0.1, 1.1, 2.1, 4.1,
+ * ..., 7.1 s, Right ones 0.6 ... 7.6 s. The joined 2.1-4.1 s stride is no cycle; the rest are. */
+START_TEST(test_extract_missed_strike)
+{
+    char *dir = xai_test_tmpdir();
+    xai_c3d *c = NULL;
+    ck_assert_int_eq(xai_c3d_new(2, 0, 800, 1, 100.0, &c), XAI_OK);
+    free(c->point_labels[0]);
+    free(c->point_labels[1]);
+    c->point_labels[0] = strdup("LKneeAngles");
+    c->point_labels[1] = strdup("RKneeAngles");
+    for (int k = 0; k < 8; k++) {
+        if (k != 3)
+            ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Left", 0.1 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+        ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Right", 0.6 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+    }
+    char *path = malloc(strlen(dir) + 32);
+    sprintf(path, "%s/missed.c3d", dir);
+    ck_assert_msg(xai_c3d_write(path, c, NULL) == XAI_OK, "%s", xai_last_error());
+    xai_c3d_close(c);
+    xai_gait_pre p;
+    make_pre(&p, 1, 1);
+    xai_gait_cycles cy;
+    memset(&cy, 0, sizeof cy);
+    int gaps = 0;
+    ck_assert_msg(xai_gait_extract(&p, path, 0, &cy, &gaps) == XAI_OK, "%s", xai_last_error());
+    int nl = 0, nr = 0;
+    for (int64_t i = 0; i < cy.n; i++) {
+        ck_assert_float_eq_tol(cy.end_s[i] - cy.start_s[i], 1.0, 0.011);
+        nl += cy.side[i][0] == 'L';
+        nr += cy.side[i][0] == 'R';
+    }
+    ck_assert_int_eq(nl, 5);
+    ck_assert_int_eq(nr, 7);
+    ck_assert_int_eq(cy.irregular, 1);
+    ck_assert_int_eq(gaps, 0);
+    /* two trials' worth: the count adds up over calls */
+    ck_assert(xai_gait_extract(&p, path, 1, &cy, &gaps) == XAI_OK);
+    ck_assert_int_eq(cy.irregular, 2);
+    xai_gait_cycles_free(&cy);
+    xai_gait_pre_free(&p);
+    free(path);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_extract_errors)
 {
     char *dir = xai_test_tmpdir();
@@ -449,6 +496,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_record_round_trip);
     tcase_add_test(tc, test_record_malformed);
     tcase_add_test(tc, test_extract_offsets_pairs_inputs);
+    tcase_add_test(tc, test_extract_missed_strike);
     tcase_add_test(tc, test_extract_errors);
     tcase_add_test(tc, test_study_load);
     tcase_add_test(tc, test_augment);

@@ -153,6 +153,16 @@ rc=$(run "$GAIT" explain --model "$T/m.onnx" "$T/sub-99_run-01.c3d" -o "$T/ex99"
 rc=$(run "$GAIT" train "$T/real" --variables KneeAngles,TrunkAngles -o "$T/v.onnx" --progress none)
 [ "$rc" = 1 ] && grep -q "missing variable(s) LTrunkAngles; the file has .*LKneeAngles" "$T/err" \
     && ok "missing variables named with what the file has" || bad "missing variables rc=$rc: $(head -n 1 "$T/err")"
+# data exported differently from ours: no FootProgressAngles, 15 % of the Foot Strikes undetected
+"$GEN" --nuisance realistic --seed 2 --subjects 4 --trials 4 --cycles 6 --drop-variable FootProgressAngles \
+    --missing-events 0.15 "$T/var" >/dev/null || bad "gen variant"
+rc=$(run "$GAIT" train "$T/var" --epochs 2 -o "$T/var.onnx" --progress none)
+[ "$rc" = 0 ] && grep -q "not in every trial: FootProgressAngles; the default variables without them: PelvisAngles,HipAngles,KneeAngles,AnkleAngles" "$T/err" \
+    && ! grep -q "FootProgressAngles" "$T/var.json" && ok "default variables: those every trial has, said and recorded" \
+    || bad "default variables rc=$rc: $(head -n 3 "$T/err")"
+nirr=$(sed -n 's/.*: \([0-9]*\) cycle(s) skipped: stride time off the median.*/\1/p' "$T/err")
+[ "${nirr:-0}" -gt 0 ] && ok "$nirr cycles joined by a missed Foot Strike skipped and counted" \
+    || bad "no irregular stride reported: $(cat "$T/err")"
 rc=$(run "$GAIT" explain --model "$T/r.onnx" "$r1" -o "$T/rl" --start logit --progress none --no-figures)
 [ "$rc" = 0 ] && grep -q '"Start": *"logit"' "$T/rl/$(basename "$r1" .c3d)_desc-lrp_relevance.json" && ok "--start logit" \
     || bad "--start logit rc=$rc"

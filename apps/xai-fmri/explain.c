@@ -178,6 +178,8 @@ int prepare(opts *o, const xai_model *m, const char *model_path, const char *bol
     if (rc == 0)
         rc = load_runs(o, &bold, &events, NULL, 1, &(run_prep){rec->lag, rec->detrend, rec->fwhm_mm}, &rec->cls, run,
                        &nr, 1);
+    if (rc == 0)
+        say_censored(o, run, nr);
     if (rc == 0 && (xai_fmri_record_check(rec, m, run, model_path) != XAI_OK ||
                     xai_fmri_explain_mask(m, run, mask, o->mask, rec->auto_frac, emask) != XAI_OK))
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());

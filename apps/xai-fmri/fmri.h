@@ -104,6 +104,8 @@ typedef struct {
     int detrend;
     double fwhm_mm;
 } run_prep;
+/* Say how many volumes of each run were censored as head-motion spikes. */
+void say_censored(opts *o, const xai_fmri_run *runs, int nr);
 int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,
               const run_prep *rp, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap);
 int load_training_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels,

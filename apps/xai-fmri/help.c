@@ -59,10 +59,13 @@ static void help_train(void)
         "                         the defaults are 6 mm and 20 %% (nilearn's Decoder screening); else\n"
         "                         0 mm and 100 %%; the choice is printed and stored in the model]\n"
         "  Each run is detrended and z-scored voxel by voxel over all its volumes; inputs outside the\n"
-        "  mask are 0 and so is their relevance. train records this, the grid, the orientation, the\n"
-        "  mask, TR and the lag rule in the model's \"xai_preprocessing\" metadata and explain applies\n"
-        "  it identically. A model and a run on different grids or orientations are an error: xai-fmri\n"
-        "  never resamples.\n"
+        "  mask are 0 and so is their relevance. Head-motion spikes (a volume whose RMS difference\n"
+        "  from its neighbours is over 5 robust SDs above the run's median and over 1 %% of the mean\n"
+        "  image's RMS) are censored: left unlabelled, so out of training and scoring, and out of the\n"
+        "  class maps (Power et al. 2012).\n"
+        "  train records this, the grid, the orientation, the mask, TR and the lag rule in the model's\n"
+        "  \"xai_preprocessing\" metadata and explain applies it identically. A model and a run on\n"
+        "  different grids or orientations are an error: xai-fmri never resamples.\n"
         "\n");
     printf(
         "train:\n"

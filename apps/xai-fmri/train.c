@@ -19,6 +19,14 @@ int load_mask(opts *o, xai_nifti **mask)
     return 0;
 }
 
+void say_censored(opts *o, const xai_fmri_run *runs, int nr)
+{
+    for (int r = 0; r < nr; r++)
+        if (runs[r].ncensored)
+            xai_app_log(&o->app, 1, "%s: %lld volume(s) censored as head-motion spikes (unlabelled: out of training, "
+                        "scoring and the class maps)", runs[r].path, (long long)runs[r].ncensored);
+}
+
 int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,
               const run_prep *rp, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
 {
@@ -66,8 +74,11 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
     o->use_smooth = o->smooth > 0 ? o->smooth : 0;
     o->use_screen = o->screen > 0 ? o->screen : 1;
     int rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, o->use_smooth}, cls, runs, nr, cap);
-    if (rc || (o->smooth >= 0 && o->screen >= 0))
+    if (rc || (o->smooth >= 0 && o->screen >= 0)) {
+        if (!rc)
+            say_censored(o, runs, *nr);
         return rc;
+    }
     int64_t nlab = 0, nvox = mask_voxels(o, runs, *nr, mask);
     for (int i = 0; i < *nr; i++)
         for (int64_t t = 0; runs[i].labels && t < runs[i].nt; t++)
@@ -75,15 +86,20 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
     xai_fmri_default_reduction(nvox, nlab, &fwhm, &screen);
     if (o->screen < 0)
         o->use_screen = screen;
-    if (o->smooth >= 0 || fwhm == 0)
+    if (o->smooth >= 0 || fwhm == 0) {
+        say_censored(o, runs, *nr);
         return 0;
+    }
     xai_app_log(&o->app, 1, "%lld voxels for %lld labelled volumes: smoothing %g mm FWHM%s (--smooth, --screen)",
                 (long long)nvox, (long long)nlab, fwhm, o->use_screen < 1 ? " and ANOVA screening" : "");
     for (int i = *nr - 1; i >= 0; i--)
         xai_fmri_run_free(&runs[i]);
     *nr = 0;
     o->use_smooth = fwhm;
-    return load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm}, cls, runs, nr, cap);
+    rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm}, cls, runs, nr, cap);
+    if (!rc)
+        say_censored(o, runs, *nr);
+    return rc;
 }
 
 void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)

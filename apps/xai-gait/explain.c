@@ -25,6 +25,12 @@ int gait_file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+void gait_log_irregular(const xai_app *app, const char *what, int64_t n)
+{
+    xai_app_log(app, 1, "%s%s%lld cycle(s) skipped: stride time off the median of their trial and side (a missed "
+                "or spurious Foot Strike)", what ? what : "", what ? ": " : "", (long long)n);
+}
+
 const char *gait_label_of(const gait_trial *t, int condition)
 {
     return condition ? t->condition : t->subject;
@@ -349,6 +355,8 @@ static int explain_cycles(xai_app *app, explainer *e, explain_ctx *c, xai_gait_s
         xai_app_fail(app, c->prefix, "%s", xai_last_error());
         goto done;
     }
+    if (st->cy.irregular)
+        gait_log_irregular(app, c->prefix, st->cy.irregular);
     if (st->d.n == 0) { /* the caller skips the trial (or subject) and goes on */
         int64_t nl = 0;
         for (int64_t i = 0; i < st->cy.n; i++)

@@ -65,6 +65,8 @@ int gait_concepts_check(xai_app *app, const explainer *e, const char *prefix);
 int gait_concepts(xai_app *app, const explainer *e, const explain_ctx *c, const xai_gait_study *st,
                   const xai_driver_explanation *ex);
 int gait_file_exists(const char *p);
+/** Say that @p n cycles (of @p what, or of the study when NULL) were skipped for their stride time. */
+void gait_log_irregular(const xai_app *app, const char *what, int64_t n);
 const char *gait_label_of(const gait_trial *t, int condition);
 
 /** xai-gait explain (explain.c) and study (study.c). */

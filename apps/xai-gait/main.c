@@ -79,7 +79,7 @@ static void usage(const opts *o)
         "                         each channel's whole angle curve by its own gain (marker placement and\n"
         "                         calibration change a joint's range between sessions), shift-scale the\n"
         "                         deviations from the mean curve by one gain [%s]\n"
-        "  --variables A,B,...    [" DEFAULT_VARS "]\n"
+        "  --variables A,B,...    [" DEFAULT_VARS ", those of them that every trial has]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
         "                         [" DEFAULT_ARCH "]\n"

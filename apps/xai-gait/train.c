@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "explain.h"
 #include "gait.h"
+#include "xai/c3d.h"
 #include "xai/card.h"
 #include "xai/model.h"
 #include "xai/train.h"
@@ -95,6 +96,43 @@ static const char *usable_group(xai_app *app, const tset *t, const char *group_b
     return "trial";
 }
 
+/* Without --variables: the default variables that every readable trial has on both sides.
+ * Labs export different Plug-in Gait outputs (FootProgressAngles or PelvisAngles are often
+ * left out), and a default that one of them lacks would skip every trial; the choice is
+ * printed and stored in the model. */
+static int default_variables(xai_app *app, tset *t)
+{
+    char *list = strdup(DEFAULT_VARS), *save = NULL, kept[512] = "", dropped[512] = "";
+    if (!list)
+        return xai_app_fail(app, NULL, "out of memory");
+    xai_c3d **c = calloc((size_t)t->ntr, sizeof *c);
+    int nread = 0;
+    for (int i = 0; c && i < t->ntr; i++)
+        nread += xai_c3d_open(t->tr[i].path, &c[i]) == XAI_OK; /* unreadable ones are reported later */
+    for (char *v = strtok_r(list, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+        int all = 1;
+        for (int i = 0; c && i < t->ntr && all; i++) {
+            char l[128], r[128];
+            snprintf(l, sizeof l, "L%s", v);
+            snprintf(r, sizeof r, "R%s", v);
+            all = !c[i] || (xai_c3d_point_index(c[i], l) >= 0 && xai_c3d_point_index(c[i], r) >= 0);
+        }
+        char *dst = all ? kept : dropped;
+        snprintf(dst + strlen(dst), 512 - strlen(dst), "%s%s", *dst ? "," : "", v);
+    }
+    for (int i = 0; c && i < t->ntr; i++)
+        xai_c3d_close(c[i]);
+    free(c);
+    free(list);
+    if (*dropped && *kept && nread > 0) {
+        xai_app_log(app, 1, "not in every trial: %s; the default variables without them: %s (--variables to choose)",
+                    dropped, kept);
+        if (xai_gait_pre_set_variables(&t->pre, kept) != XAI_OK)
+            return xai_app_fail(app, NULL, "%s", xai_last_error());
+    }
+    return XAI_EXIT_OK;
+}
+
 /* The study as one dataset: every trial's samples, labels and groups; normalisation fitted. */
 static int load_study(xai_app *app, const opts *o, tset *t)
 {
@@ -102,6 +140,9 @@ static int load_study(xai_app *app, const opts *o, tset *t)
         return XAI_EXIT_DATA;
     if (!(t->refs = gait_trial_refs(t->tr, t->ntr)))
         return xai_app_fail(app, NULL, "out of memory");
+    int rc = o->variables ? XAI_EXIT_OK : default_variables(app, t);
+    if (rc != XAI_EXIT_OK)
+        return rc;
     if (strcmp(t->group_by, "none"))
         t->group_by = usable_group(app, t, t->group_by);
     void *ud[2] = {app, t};
@@ -109,6 +150,8 @@ static int load_study(xai_app *app, const opts *o, tset *t)
     if (xai_gait_study_load(&t->pre, t->refs, t->ntr, t->condition ? "condition" : "subject", NULL, 0, gb, on_trial,
                             ud, &t->st) != XAI_OK)
         return xai_app_fail(app, NULL, "%s", xai_last_error());
+    if (t->st.cy.irregular)
+        gait_log_irregular(app, NULL, t->st.cy.irregular);
     if (t->st.d.n == 0)
         return xai_app_fail(app, NULL, "no model sample in %d trial(s) (%d skipped, %lld cycles%s)", t->ntr,
                             t->st.nfailed, (long long)t->st.cy.n,

@@ -26,7 +26,13 @@
  * as many as fit, the two conditions balanced and shuffled (conditions "faces", "houses").
  *
  * Usage: gen_fmri [--seed S] [--subjects N] [--runs R] [--dims XxYxZ] [--volumes T]
- *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] [--nuisance none|realistic] OUT_DIR
+ *                 [--tr S] [--amplitude A] [--noise N] [--roi-radius R] [--nuisance none|realistic]
+ *                 [--voxel MM] [--orient ras|las|oblique] [--design block|event] [--block ON,OFF]
+ *                 [--bilateral] [--motion F] [--drift F] [--intensity I] OUT_DIR
+ * The last eight vary what an independent author of such data would choose differently (voxel
+ * size, storage orientation, design, region layout, nuisance strength, scanner units), so that
+ * the apps' defaults can be checked on data they were not tuned on; their defaults give the
+ * original data.
  * --nuisance realistic adds run gains, scanner drift, physiological and smooth noise and motion
  * spikes, and moves the decoy ventral and the class ROIs dorsal (datasets/fmri/README.md).
  * Writes OUT_DIR/{dataset_description.json, participants.tsv, task-blocks_bold.json},
@@ -55,12 +61,17 @@ static const char *const class_names[NCLASS] = {"faces", "houses"};
 /* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
 #include "../gen-rng.h"
 
+enum { ORIENT_RAS, ORIENT_LAS, ORIENT_OBLIQUE };
+
 typedef struct {
     int nx, ny, nz, nt;
     double tr, amplitude, noise, radius, voxel;
     int subjects, runs, realistic;
     uint64_t seed;
     const char *out;
+    /* variations an independent author might choose; the defaults give the original data */
+    int orient, event_design, bilateral;
+    double motion, drift, intensity, block_on, block_off;
 } params;
 
 /* ---- NIfTI-1 single-file writer (348-byte header, 4-byte extension flag, voxels) ---- */
@@ -74,6 +85,29 @@ static void put32f(unsigned char *h, int off, double v)
 {
     float f = (float)v;
     memcpy(h + off, &f, 4);
+}
+
+/* qform and sform of the grid, centred on the scanner origin: RAS (diag(v, v, v)); LAS (the
+   first axis runs right to left, as many scanners store it: quaternion a 180 degree turn about y
+   with qfac -1); or oblique (RAS tilted 15 degrees about x, as an AC-PC aligned acquisition). */
+static void put_affine(const params *p, unsigned char *h)
+{
+    double th = p->orient == ORIENT_OBLIQUE ? 15.0 * PI / 180.0 : 0.0;
+    double R[3][3] = {{p->orient == ORIENT_LAS ? -1 : 1, 0, 0}, {0, cos(th), -sin(th)}, {0, sin(th), cos(th)}};
+    double c[3] = {0.5 * (p->nx - 1), 0.5 * (p->ny - 1), 0.5 * (p->nz - 1)}, o[3];
+    for (int i = 0; i < 3; i++)
+        o[i] = -p->voxel * (R[i][0] * c[0] + R[i][1] * c[1] + R[i][2] * c[2]);
+    if (p->orient == ORIENT_LAS)
+        put32f(h, 260, 1.0); /* quatern_c */
+    else if (p->orient == ORIENT_OBLIQUE)
+        put32f(h, 256, sin(th / 2)); /* quatern_b */
+    for (int i = 0; i < 3; i++) {
+        put32f(h, 268 + 4 * i, o[i]);
+        for (int j = 0; j < 3; j++)
+            if (R[i][j] != 0)
+                put32f(h, 280 + 16 * i + 4 * j, p->voxel * R[i][j]);
+        put32f(h, 292 + 16 * i, o[i]);
+    }
 }
 
 /* Write a gzip-compressed .nii.gz atomically. datatype 4 (int16) or 2 (uint8). */
@@ -94,7 +128,7 @@ static int write_nifti(const params *p, const char *path, int nt, int datatype, 
         put16(h, 40 + 2 * i, 1);
     put16(h, 70, datatype);
     put16(h, 72, bitpix);
-    put32f(h, 76, 1.0); /* qfac */
+    put32f(h, 76, p->orient == ORIENT_LAS ? -1.0 : 1.0); /* qfac */
     put32f(h, 80, p->voxel);
     put32f(h, 84, p->voxel);
     put32f(h, 88, p->voxel);
@@ -105,17 +139,7 @@ static int write_nifti(const params *p, const char *path, int nt, int datatype, 
     snprintf((char *)h + 148, 80, "%s", descrip);
     put16(h, 252, 1);               /* qform_code scanner */
     put16(h, 254, 1);               /* sform_code scanner */
-    double ox = -0.5 * (p->nx - 1) * p->voxel, oy = -0.5 * (p->ny - 1) * p->voxel,
-           oz = -0.5 * (p->nz - 1) * p->voxel;
-    put32f(h, 268, ox);
-    put32f(h, 272, oy);
-    put32f(h, 276, oz);
-    put32f(h, 280, p->voxel);
-    put32f(h, 292, ox);
-    put32f(h, 300, p->voxel);
-    put32f(h, 308, oy);
-    put32f(h, 320, p->voxel);
-    put32f(h, 324, oz);
+    put_affine(p, h);
     memcpy(h + 344, "n+1", 4);
 
     size_t n = (size_t)p->nx * p->ny * p->nz * nt * (bitpix / 8);
@@ -207,13 +231,28 @@ typedef struct {
     double c[3]; /* centre x, y, z in voxels */
 } roi;
 
-static double roi_weight(const params *p, const roi *r, int x, int y, int z, int *inside)
+static double roi_weight_at(const params *p, const double c[3], int x, int y, int z, int *inside)
 {
-    double dx = x - r->c[0], dy = y - r->c[1], dz = z - r->c[2];
+    double dx = x - c[0], dy = y - c[1], dz = z - c[2];
     double d2 = dx * dx + dy * dy + dz * dz;
     *inside = d2 <= p->radius * p->radius;
     double s = p->radius / 2;
     return *inside ? exp(-d2 / (2 * s * s)) : 0.0;
+}
+
+/* ROI r's weight at a voxel; with --bilateral the class ROIs (not the decoy) have a twin mirrored
+   across the midsagittal plane that responds in the same way */
+static double roi_weight(const params *p, const roi *r, int is_class, int x, int y, int z, int *inside)
+{
+    double w = roi_weight_at(p, r->c, x, y, z, inside);
+    if (p->bilateral && is_class) {
+        int in2;
+        double m[3] = {(p->nx - 1) - r->c[0], r->c[1], r->c[2]};
+        double w2 = roi_weight_at(p, m, x, y, z, &in2);
+        *inside |= in2;
+        w = w2 > w ? w2 : w;
+    }
+    return w;
 }
 
 static int in_brain(const params *p, double x, double y, double z)
@@ -235,6 +274,31 @@ static int save_json(xai_sidecar *sc, const char *path)
     return 0;
 }
 
+/* the non-default variation options, for the dataset's GeneratedByCommand */
+static void describe_variations(const params *p, char *d, size_t n)
+{
+    static const char *const orient[] = {"ras", "las", "oblique"};
+    size_t k = 0;
+#define ADD(...) k += (size_t)snprintf(d + k, k < n ? n - k : 0, __VA_ARGS__)
+    if (p->voxel != 3.0)
+        ADD(" --voxel %g", p->voxel);
+    if (p->orient != ORIENT_RAS)
+        ADD(" --orient %s", orient[p->orient]);
+    if (p->event_design)
+        ADD(" --design event");
+    if (p->block_on != 16.0 || p->block_off != 8.0)
+        ADD(" --block %g,%g", p->block_on, p->block_off);
+    if (p->bilateral)
+        ADD(" --bilateral");
+    if (p->motion != 1.0)
+        ADD(" --motion %g", p->motion);
+    if (p->drift != 1.0)
+        ADD(" --drift %g", p->drift);
+    if (p->intensity != 1000.0)
+        ADD(" --intensity %g", p->intensity);
+#undef ADD
+}
+
 static int write_top(const params *p)
 {
     char path[4096];
@@ -245,7 +309,7 @@ static int write_top(const params *p)
     xai_sidecar_set_string(sc, "BIDSVersion", "1.9.0");
     xai_sidecar_set_string(sc, "DatasetType", "raw");
     xai_sidecar_set_string(sc, "License", "CC0");
-    char desc[512];
+    char desc[1024];
     snprintf(desc, sizeof desc,
              "gen_fmri --seed %llu --subjects %d --runs %d --dims %dx%dx%d --volumes %d --tr %g "
              "--amplitude %g --noise %g --roi-radius %g",
@@ -253,6 +317,7 @@ static int write_top(const params *p)
              p->amplitude, p->noise, p->radius);
     if (p->realistic)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " --nuisance realistic");
+    describe_variations(p, desc + strlen(desc), sizeof desc - strlen(desc));
     xai_sidecar_set_string(sc, "GeneratedByCommand", desc);
     snprintf(path, sizeof path, "%s/dataset_description.json", p->out);
     if (save_json(sc, path))
@@ -262,8 +327,13 @@ static int write_top(const params *p)
         return -1;
     xai_sidecar_set_string(sc, "TaskName", "blocks");
     xai_sidecar_set_number(sc, "RepetitionTime", p->tr);
-    xai_sidecar_set_string(sc, "TaskDescription",
-                           "Synthetic: 16 s blocks of two conditions (faces, houses) with 8 s rest");
+    char task[160];
+    if (p->event_design)
+        snprintf(task, sizeof task, "Synthetic: 2 s trials of two conditions (faces, houses), onset asynchrony 6-10 s");
+    else
+        snprintf(task, sizeof task, "Synthetic: %g s blocks of two conditions (faces, houses) with %g s rest",
+                 p->block_on, p->block_off);
+    xai_sidecar_set_string(sc, "TaskDescription", task);
     snprintf(path, sizeof path, "%s/task-blocks_bold.json", p->out);
     if (save_json(sc, path))
         return -1;
@@ -344,28 +414,32 @@ static void realistic_centre(const params *p, int r, int tries, double c[3])
         c[2] = 2 * cz - c[2]; /* mirror into the dorsal half */
 }
 
+#define MAXSPIKE 32
 typedef struct {
     double gain, drift[2];           /* global intensity of the run, global linear and cosine drift */
     double fcard, fresp, ph[2];      /* cardiac and respiratory rates (Hz), phases */
-    int nspike, vol[4], axis[4], dir[4];
-    double jump[4];                  /* head-motion spikes: volume, shift axis and sign, intensity */
+    int nspike, vol[MAXSPIKE], axis[MAXSPIKE], dir[MAXSPIKE];
+    double jump[MAXSPIKE];           /* head-motion spikes: volume, shift axis and sign, intensity */
 } run_nuisance;
 
 static void draw_run_nuisance(const params *p, run_nuisance *n)
 {
     n->gain = exp(0.1 * rng_normal());
-    n->drift[0] = 0.03 * rng_normal();
-    n->drift[1] = 0.02 * rng_normal();
+    n->drift[0] = 0.03 * p->drift * rng_normal();
+    n->drift[1] = 0.02 * p->drift * rng_normal();
     n->fcard = 0.9 + 0.4 * rng_uniform();
     n->fresp = 0.2 + 0.15 * rng_uniform();
     n->ph[0] = 2 * PI * rng_uniform();
     n->ph[1] = 2 * PI * rng_uniform();
-    n->nspike = 1 + (int)(rng_u64() % 3);
+    /* --motion F: F times as many spikes, each F times the intensity jump */
+    n->nspike = (int)lrint(p->motion * (1 + (int)(rng_u64() % 3)));
+    if (n->nspike > MAXSPIKE)
+        n->nspike = MAXSPIKE;
     for (int k = 0; k < n->nspike; k++) {
         n->vol[k] = 2 + (int)(rng_u64() % (uint64_t)(p->nt - 4));
         n->axis[k] = (int)(rng_u64() % 3);
         n->dir[k] = rng_uniform() < 0.5 ? -1 : 1;
-        n->jump[k] = 1 + 0.04 * (rng_uniform() < 0.5 ? -1 : 1) * (0.5 + rng_uniform());
+        n->jump[k] = 1 + p->motion * 0.04 * (rng_uniform() < 0.5 ? -1 : 1) * (0.5 + rng_uniform());
     }
 }
 
@@ -504,6 +578,31 @@ static void synth_volumes(const params *p, const run_buffers *rb, const run_nuis
     }
 }
 
+#define MAXTRIAL 256
+/* Onsets of one run, returns their number. Blocked (default): 8 s rest, then blocks of
+   block_on s each followed by block_off s of rest, as many as fit (at most 64). Event-related
+   (--design event): 2 s trials from 8 s on, stimulus onset asynchrony jittered uniformly in
+   6-10 s, ending 12 s before the run does so the last response is recorded. */
+static int design(const params *p, double *onset, double *dur)
+{
+    const double len = p->nt * p->tr;
+    int n = 0;
+    if (!p->event_design) {
+        const double period = p->block_on + p->block_off;
+        *dur = p->block_on;
+        n = (int)((len - 8.0) / period);
+        if (n > 64)
+            n = 64;
+        for (int b = 0; b < n; b++)
+            onset[b] = 8.0 + b * period;
+        return n;
+    }
+    *dur = 2.0;
+    for (double t = 8.0; t + 12.0 <= len && n < MAXTRIAL; t += 6.0 + 4.0 * rng_uniform())
+        onset[n++] = t;
+    return n;
+}
+
 static int generate(const params *p)
 {
     const size_t nv = (size_t)p->nx * p->ny * p->nz;
@@ -585,11 +684,11 @@ static int generate(const params *p)
                                     (z - blob[b][2]) * (z - blob[b][2]);
                         tex += blob[b][3] * exp(-d2 / 18.0);
                     }
-                    B[i] = mask[i] ? (float)(1000.0 * tex) : 30.0f;
+                    B[i] = mask[i] ? (float)(p->intensity * tex) : (float)(0.03 * p->intensity);
                     pw[i] = (float)physio_weight(p, xx, y, z);
                     for (int r = 0; r < nroi; r++) {
                         int inside;
-                        w[r * nv + i] = (float)roi_weight(p, &rois[r], xx, y, z, &inside);
+                        w[r * nv + i] = (float)roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
                     }
                 }
         if (p->realistic)
@@ -611,7 +710,7 @@ static int generate(const params *p)
                 for (int y = 0; y < p->ny; y++)
                     for (int xx = 0; xx < p->nx; xx++, i++) {
                         int inside;
-                        roi_weight(p, &rois[r], xx, y, z, &inside);
+                        roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
                         roimask[i] = (uint8_t)(inside && mask[i]);
                     }
             snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_desc-%s_mask.nii.gz", dir, s, roi_names[r]);
@@ -625,22 +724,16 @@ static int generate(const params *p)
         if (mkdirs(dir))
             goto out;
         for (int run = 1; run <= p->runs; run++) {
-            /* design: 8 s rest, then 16 s blocks + 8 s rest, balanced shuffled classes */
-            const double dur = 16.0, period = 24.0;
-            int nblocks = (int)((p->nt * p->tr - 8.0) / period);
+            double onset[MAXTRIAL], dur;
+            int cls[MAXTRIAL];
+            int nblocks = design(p, onset, &dur);
             if (nblocks < 2) {
                 fprintf(stderr, "gen_fmri: the run is too short for two blocks (%d volumes of %g s)\n",
                         p->nt, p->tr);
                 goto out;
             }
-            double onset[64];
-            int cls[64];
-            if (nblocks > 64)
-                nblocks = 64;
-            for (int b = 0; b < nblocks; b++) {
-                onset[b] = 8.0 + b * period;
+            for (int b = 0; b < nblocks; b++)
                 cls[b] = b % NCLASS;
-            }
             for (int b = nblocks - 1; b > 0; b--) {
                 int j = (int)(rng_uniform() * (b + 1));
                 int tcls = cls[b];
@@ -649,8 +742,8 @@ static int generate(const params *p)
             }
             regressors(p, nblocks, onset, cls, dur, x);
             for (size_t v = 0; v < nv; v++) {
-                drift1[v] = (float)(0.01 * rng_normal());
-                drift2[v] = (float)(0.01 * rng_normal());
+                drift1[v] = (float)(0.01 * p->drift * rng_normal());
+                drift2[v] = (float)(0.01 * p->drift * rng_normal());
                 ar[v] = 0;
             }
             run_nuisance rn = {.gain = 1};
@@ -704,12 +797,22 @@ static void usage(FILE *f)
             "  --roi-radius R   ROI radius in voxels [3]\n"
             "  --nuisance M     none (default) or realistic: run gains, scanner drift, physiological\n"
             "                   noise, smooth noise, head-motion spikes, a ventral decoy ROI and\n"
-            "                   dorsal class ROIs; derivatives/truth/truth.tsv lists them\n");
+            "                   dorsal class ROIs; derivatives/truth/truth.tsv lists them\n"
+            "  --voxel MM       isotropic voxel size in mm [3]\n"
+            "  --orient O       ras [default], las (x stored right to left) or oblique (RAS tilted\n"
+            "                   15 degrees about x)\n"
+            "  --design D       block [default] or event (2 s trials, onset asynchrony 6-10 s)\n"
+            "  --block ON,OFF   block and rest durations in s [16,8]\n"
+            "  --bilateral      each class ROI has a mirrored twin in the other hemisphere\n"
+            "  --motion F       realistic mode: F times the head-motion spikes and their intensity jump [1]\n"
+            "  --drift F        F times the per-voxel (and realistic scanner) drift [1]\n"
+            "  --intensity I    mean brain intensity in scanner units [1000]\n");
 }
 
 int main(int argc, char **argv)
 {
-    params p = {24, 28, 20, 80, 2.0, 0.03, 0.015, 3.0, 3.0, 1, 2, 0, 1, NULL};
+    params p = {24, 28, 20, 80, 2.0, 0.03, 0.015, 3.0, 3.0, 1, 2, 0, 1, NULL, ORIENT_RAS, 0, 0, 1.0, 1.0, 1000.0,
+                16.0, 8.0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int used = 1;
@@ -739,6 +842,25 @@ int main(int argc, char **argv)
             p.radius = atof(v);
         else if (!strcmp(a, "--nuisance") && v && (!strcmp(v, "none") || !strcmp(v, "realistic")))
             p.realistic = !strcmp(v, "realistic");
+        else if (!strcmp(a, "--voxel") && v)
+            p.voxel = atof(v);
+        else if (!strcmp(a, "--orient") && v && (!strcmp(v, "ras") || !strcmp(v, "las") || !strcmp(v, "oblique")))
+            p.orient = !strcmp(v, "ras") ? ORIENT_RAS : !strcmp(v, "las") ? ORIENT_LAS : ORIENT_OBLIQUE;
+        else if (!strcmp(a, "--design") && v && (!strcmp(v, "block") || !strcmp(v, "event")))
+            p.event_design = !strcmp(v, "event");
+        else if (!strcmp(a, "--block") && v) {
+            if (sscanf(v, "%lf,%lf", &p.block_on, &p.block_off) != 2) {
+                fprintf(stderr, "gen_fmri: --block wants ON,OFF in seconds, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--bilateral"))
+            p.bilateral = 1, used = 0;
+        else if (!strcmp(a, "--motion") && v)
+            p.motion = atof(v);
+        else if (!strcmp(a, "--drift") && v)
+            p.drift = atof(v);
+        else if (!strcmp(a, "--intensity") && v)
+            p.intensity = atof(v);
         else if (a[0] == '-') {
             fprintf(stderr, "gen_fmri: unknown option or missing value: %s\n", a);
             usage(stderr);
@@ -751,7 +873,9 @@ int main(int argc, char **argv)
     }
     if (!p.out || p.nx < 8 || p.ny < 8 || p.nz < 8 || p.nx > 512 || p.ny > 512 || p.nz > 512 || p.nt < 10 ||
         p.nt > 10000 || p.subjects < 1 || p.subjects > 99 || p.runs < 1 || p.runs > 99 || !(p.tr > 0) ||
-        !(p.radius >= 1) || !(p.noise >= 0) || !(p.amplitude >= 0)) {
+        !(p.radius >= 1) || !(p.noise >= 0) || !(p.amplitude >= 0) || !(p.voxel > 0 && p.voxel <= 20) ||
+        !(p.motion >= 0 && p.motion <= 10) || !(p.drift >= 0) || !(p.intensity >= 10 && p.intensity <= 20000) ||
+        !(p.block_on >= 1) || !(p.block_off >= 0)) {
         fprintf(stderr, "gen_fmri: missing OUT_DIR or a value out of range\n");
         usage(stderr);
         return 2;

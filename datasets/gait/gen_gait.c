@@ -35,7 +35,12 @@
  * --nuisance realistic: per-trial marker offsets N(0, 4 deg), per-session gains, walking speed
  * (cycle time and amplitude), the signature on one side only (datasets/gait/README.md).
  *
- * Usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR
+ * Usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]
+ *                 [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]
+ *                 [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both] OUTDIR
+ * The last seven vary what an independent author might choose differently (sampling rate, size of
+ * the marker offsets, undetected Foot Strikes and noisy event times, where the signatures lie,
+ * which variables are exported, one- or two-sided signatures); their defaults give the original data.
  */
 #include <errno.h>
 #include <math.h>
@@ -48,7 +53,6 @@
 #include "xai/c3d.h"
 
 #define PI 3.14159265358979323846
-#define RATE 100.0
 #define NJ 5 /* joints */
 #define NBUMP 3
 
@@ -69,6 +73,18 @@ static const struct {
 /* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
 #include "../gen-rng.h"
 
+/* What an independent author of such data might choose differently (options of the same names);
+   the defaults give the original data. */
+static struct {
+    double rate;      /* --rate: sampling rate, Hz */
+    double offset_sd; /* --offset-sd: per-trial marker offsets of the realistic mode, deg */
+    double miss;      /* --missing-events: probability that a Foot Strike was not detected */
+    double jitter;    /* --event-jitter: SD of the event times (force plate, detection), s */
+    int shift;        /* --signature-shift: % of the cycle added to every signature window */
+    int drop;         /* --drop-variable: joint not exported, or -1 */
+    int both;         /* --sides both: realistic-mode signatures on both sides */
+} var = {100.0, 4.0, 0.0, 0.0, 0, -1, 0};
+
 static void subject_signature(int k, int *joint, int *plane, int *start, double *amp)
 {
     if (k < 12) {
@@ -76,12 +92,13 @@ static void subject_signature(int k, int *joint, int *plane, int *start, double 
         *plane = signature[k].plane;
         *start = signature[k].start;
         *amp = signature[k].amp;
-        return;
+    } else {
+        *joint = 1 + k % 3;
+        *plane = (k / 3) % 3;
+        *start = (k * 37) % 80;
+        *amp = (k % 2) ? -12 : 12;
     }
-    *joint = 1 + k % 3;
-    *plane = (k / 3) % 3;
-    *start = (k * 37) % 80;
-    *amp = (k % 2) ? -12 : 12;
+    *start = (*start + var.shift) % (100 - WINDOW);
 }
 
 /* periodic Gaussian bump at mu with width s, p in [0, 1) */
@@ -166,6 +183,9 @@ typedef struct {
     double speed;             /* walking-speed factor: cycle time 1.1 / speed, amplitude 0.8 + 0.2 speed */
 } trial_nuisance;
 
+/* the position of joint j among the exported ones */
+static int point_index(int j) { return var.drop >= 0 && j > var.drop ? j - 1 : j; }
+
 /* the side that carries subject k's signature in the realistic mode: 0 left, 1 right */
 static int signature_side(int k) { return k % 2; }
 
@@ -182,7 +202,7 @@ static void draw_trial_nuisance(trial_nuisance *tn)
     for (int s = 0; s < 2; s++)
         for (int j = 0; j < NJ; j++)
             for (int c = 0; c < 3; c++)
-                tn->offset[s][j][c] = 4.0 * rng_normal();
+                tn->offset[s][j][c] = var.offset_sd * rng_normal();
     tn->speed = 0.85 + 0.3 * rng_uniform();
 }
 
@@ -227,9 +247,10 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
             for (int c = 0; c < 3; c++)
                 offset[s][j][c] = 0.5 * rng_normal();
     double end = strike[1][ns] + 0.3;
-    int64_t frames = (int64_t)ceil(end * RATE) + 1;
+    int64_t frames = (int64_t)ceil(end * var.rate) + 1;
+    const int nk = var.drop >= 0 ? NJ - 1 : NJ; /* joints exported */
     xai_c3d *c3d = NULL;
-    if (xai_c3d_new(2 * NJ, 0, frames, 0, RATE, &c3d) != XAI_OK)
+    if (xai_c3d_new(2 * nk, 0, frames, 0, var.rate, &c3d) != XAI_OK)
         return -1;
     free(c3d->subject);
     c3d->subject = strdup(subject);
@@ -238,12 +259,14 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
     for (int s = 0; s < 2; s++)
         for (int j = 0; j < NJ; j++) {
             char label[64];
+            if (j == var.drop)
+                continue;
             snprintf(label, sizeof label, "%c%s", s ? 'R' : 'L', joints[j]);
-            free(c3d->point_labels[s * NJ + j]);
-            c3d->point_labels[s * NJ + j] = strdup(label);
+            free(c3d->point_labels[s * nk + point_index(j)]);
+            c3d->point_labels[s * nk + point_index(j)] = strdup(label);
         }
     for (int64_t f = 0; f < frames; f++) {
-        double tf = (double)f / RATE; /* frame f is at time f / rate (first frame 1) */
+        double tf = (double)f / var.rate; /* frame f is at time f / rate (first frame 1) */
         for (int s = 0; s < 2; s++) {
             int i = 0;
             while (i + 1 < ns + 2 && strike[s][i + 1] <= tf)
@@ -258,14 +281,16 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
                     double v = ampf * n->scale * base_curve(j, c, pp) + offset[s][j][c];
                     for (int b = 0; b < NBUMP; b++)
                         v += n->amp[j][c][b] * sin(2 * PI * n->freq[j][c][b] * p + n->ph[j][c][b]);
-                    if (j == sj && c == sp && (!tn->on || s == signature_side(k)))
+                    if (j == sj && c == sp && (!tn->on || var.both || s == signature_side(k)))
                         v += sa * bump(p, ss);
                     if (braced && j == 4 && c == 2 && p < 0.6 && (!tn->on || s == 1))
                         v -= 8 * sin(PI * p / 0.6);
                     if (tn->on)
                         v = tn->gain[s][j][c] * v + tn->offset[s][j][c];
                     v += 0.3 * rng_normal();
-                    c3d->points[((size_t)f * (size_t)(2 * NJ) + (size_t)(s * NJ + j)) * 3 + (size_t)c] = (float)v;
+                    if (j != var.drop)
+                        c3d->points[((size_t)f * (size_t)(2 * nk) + (size_t)(s * nk + point_index(j))) * 3 + (size_t)c] =
+                            (float)v;
                 }
         }
     }
@@ -273,9 +298,11 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
     for (int i = 1; i <= ns && rc == 0; i++)
         for (int s = 0; s < 2 && rc == 0; s++) {
             const char *ctx = s ? "Right" : "Left";
-            if (xai_c3d_add_event(c3d, "Foot Strike", ctx, strike[s][i], XAI_C3D_EVENT_GROUP) != XAI_OK ||
-                xai_c3d_add_event(c3d, "Foot Off", ctx, strike[s][i] + stance * dur[s][i], XAI_C3D_EVENT_GROUP) !=
-                    XAI_OK)
+            double fs = strike[s][i] + (var.jitter > 0 ? var.jitter * rng_normal() : 0);
+            double fo = strike[s][i] + stance * dur[s][i] + (var.jitter > 0 ? var.jitter * rng_normal() : 0);
+            int missed = var.miss > 0 && rng_uniform() < var.miss;
+            if ((!missed && xai_c3d_add_event(c3d, "Foot Strike", ctx, fs, XAI_C3D_EVENT_GROUP) != XAI_OK) ||
+                xai_c3d_add_event(c3d, "Foot Off", ctx, fo, XAI_C3D_EVENT_GROUP) != XAI_OK)
                 rc = -1;
         }
     if (rc == 0 && xai_c3d_write(path, c3d, NULL) != XAI_OK)
@@ -303,7 +330,7 @@ static int write_truth(const char *dir, int nsub, int realistic)
         int j, p, s;
         double a;
         subject_signature(k, &j, &p, &s, &a);
-        const char *sides = !realistic ? "Left,Right" : signature_side(k) ? "Right" : "Left";
+        const char *sides = !realistic || var.both ? "Left,Right" : signature_side(k) ? "Right" : "Left";
         fprintf(f, "subject\tsub-%02d\t%s\t%d\t%s\t%d\t%d\t%g\t%s\n", k + 1, joints[j], p, planes[p], s,
                 s + WINDOW, a, sides);
     }
@@ -313,7 +340,37 @@ static int write_truth(const char *dir, int nsub, int realistic)
 }
 
 #define USAGE                                                                                            \
-    "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C] OUTDIR\n"
+    "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]\n"    \
+    "                [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]\n"               \
+    "                [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both] OUTDIR\n"
+
+/* One of the variation options: 1 when @p a is one and @p v a valid value, -1 when @p a is one
+   and @p v is not, 0 when @p a is none of them. */
+static int parse_variation(const char *a, const char *v)
+{
+    char *e;
+    double d = strtod(v, &e);
+    int num = e != v && !*e;
+    if (!strcmp(a, "--rate"))
+        return num && d >= 50 && d <= 2000 ? (var.rate = d, 1) : -1;
+    if (!strcmp(a, "--offset-sd"))
+        return num && d >= 0 && d <= 30 ? (var.offset_sd = d, 1) : -1;
+    if (!strcmp(a, "--missing-events"))
+        return num && d >= 0 && d < 1 ? (var.miss = d, 1) : -1;
+    if (!strcmp(a, "--event-jitter"))
+        return num && d >= 0 && d <= 0.2 ? (var.jitter = d, 1) : -1;
+    if (!strcmp(a, "--signature-shift"))
+        return num && d >= 0 && d < 100 - WINDOW && d == (int)d ? (var.shift = (int)d, 1) : -1;
+    if (!strcmp(a, "--sides"))
+        return !strcmp(v, "one") || !strcmp(v, "both") ? (var.both = !strcmp(v, "both"), 1) : -1;
+    if (!strcmp(a, "--drop-variable")) {
+        for (int j = 0; j < NJ; j++)
+            if (!strcmp(v, joints[j]))
+                return var.drop = j, 1;
+        return -1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -322,6 +379,7 @@ int main(int argc, char **argv)
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int vrc;
         if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--subjects") || !strcmp(a, "--trials") ||
                              !strcmp(a, "--cycles"))) {
             char *e;
@@ -334,6 +392,12 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--subjects")) nsub = (int)v;
             else if (!strcmp(a, "--trials")) ntrials = (int)v;
             else ncycles = (int)v;
+        } else if (i + 1 < argc && (vrc = parse_variation(a, argv[i + 1])) != 0) {
+            if (vrc < 0) {
+                fprintf(stderr, "gen_gait: %s: invalid value '%s'\n", a, argv[i + 1]);
+                return 2;
+            }
+            i++;
         } else if (!strcmp(a, "--nuisance") && i + 1 < argc &&
                    (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "realistic"))) {
             realistic = !strcmp(argv[++i], "realistic");

@@ -214,7 +214,8 @@ static void account(xai_fmri_maps *o, const xai_explain_config *cfg, const xai_f
     double *acc = o->sums + (size_t)K * (size_t)nv;
     for (int64_t v = 0; v < nv; v++)
         acc[v] += dst[v]; /* the run's mean: exactly the mean of the 4-D file */
-    if (c >= 0 && c < K && (!run->labels || run->labels[t] == c)) {
+    int spike = run->censored && run->censored[t];
+    if (c >= 0 && c < K && !spike && (!run->labels || run->labels[t] == c)) {
         o->counts[c]++;
         double *sc = o->sums + (size_t)c * (size_t)nv;
         for (int64_t v = 0; v < nv; v++)

@@ -20,6 +20,7 @@ void xai_fmri_run_free(xai_fmri_run *r)
         xai_nifti_close(r->img);
     xai_fmri_prep_free(&r->prep);
     free(r->labels);
+    free(r->censored);
     memset(r, 0, sizeof *r);
 }
 
@@ -65,12 +66,21 @@ static xai_status split_runs(const char *bold, xai_nifti *img, const int *lab, c
             b++;
         xai_fmri_run *r = &runs[(*nruns)++];
         *r = (xai_fmri_run){.path = bold, .img = img, .owner = a == 0, .t0 = a, .nt = b - a};
+        if (!(r->censored = malloc((size_t)r->nt))) {
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+            break;
+        }
+        r->ncensored = xai_fmri_motion_spikes(run_data(r), r->nt, nv, r->censored);
+        /* the statistics keep the spikes: they inflate the SD of the voxels that motion hits
+           (the brain's edge), which the model then weighs down; without them the edge's
+           noise took more of the relevance on the generated runs (13.5x -> 11.3x) */
         if ((st = xai_fmri_prep_init(&r->prep, run_data(r), r->nt, nv, all, detrend)) != XAI_OK)
             xai_error_prefix(st, bold);
         else if (labelled && !(r->labels = malloc((size_t)r->nt * sizeof *r->labels)))
             st = xai_error_set(XAI_ENOMEM, "out of memory");
         else if (r->labels)
-            memcpy(r->labels, lab + a, (size_t)r->nt * sizeof *lab);
+            for (int64_t t = 0; t < r->nt; t++)
+                r->labels[t] = r->censored[t] ? -1 : lab[a + t];
         a = b;
     }
     free(all);

@@ -65,6 +65,9 @@ static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const 
     json_object_set_new(pre, "domain", json_string("fmri"));
     json_object_set_new(pre, "zscore", json_string("voxel-run"));
     json_object_set_new(pre, "detrend", json_string(o->detrend ? "linear" : "none"));
+    json_object_set_new(pre, "motion_censoring", json_pack("{s:s,s:f,s:f}", "rule", "rms-difference-from-neighbours",
+                                                           "robust_z", XAI_FMRI_SPIKE_Z, "floor_of_mean_image_rms",
+                                                           XAI_FMRI_SPIKE_FLOOR));
     json_object_set_new(pre, "mask", json_string(o->mask ? "file" : o->auto_frac > 0 ? "auto-fraction" : "auto-gap"));
     if (!o->mask && o->auto_frac > 0)
         json_object_set_new(pre, "auto_fraction", json_real(o->auto_frac));

@@ -476,6 +476,12 @@ xai_status xai_fmri_label_table(const char *path, int64_t nt, double tr, double 
     return st;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -615,6 +621,90 @@ xai_status xai_fmri_auto_mask(const float *mean, const int64_t dims[3], uint8_t 
     free(seen);
     free(queue);
     return nin ? XAI_OK : xai_error_set(XAI_EINVAL, "the automatic mask holds no voxel (constant mean image?)");
+}
+
+/* RMS over the voxels of volume t's difference from the mean of its nearest uncensored
+   neighbours (the one neighbour at either end of the run). */
+static double spike_score(const float *data, int64_t nt, int64_t nv, const uint8_t *censor, int64_t t)
+{
+    int64_t a = t - 1, b = t + 1;
+    while (a >= 0 && censor[a])
+        a--;
+    while (b < nt && censor[b])
+        b++;
+    a = a >= 0 ? a : b;
+    b = b < nt ? b : a;
+    if (a < 0 || a >= nt)
+        return 0;
+    const float *x = data + t * nv, *u = data + a * nv, *w = data + b * nv;
+    double ss = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        double e = x[v] - 0.5 * ((double)u[v] + w[v]);
+        ss += isfinite(e) ? e * e : 0;
+    }
+    /* white noise of variance s2 gives 1.5 s2 against two neighbours, 2 s2 against one: scale
+       the run's ends to be comparable */
+    return sqrt(ss / (double)nv * (a == b ? 0.75 : 1.0));
+}
+
+/* The median of n values (sorted in place). */
+static double median_of(double *d, int64_t n)
+{
+    qsort(d, (size_t)n, sizeof *d, cmp_double);
+    return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+}
+
+/* RMS over the voxels of the run's mean image (the scale of the data). */
+static double mean_image_rms(const float *data, int64_t nt, int64_t nv)
+{
+    double ss = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        double m = 0;
+        for (int64_t t = 0; t < nt; t++)
+            m += data[t * nv + v];
+        m /= (double)nt;
+        ss += isfinite(m) ? m * m : 0;
+    }
+    return sqrt(ss / (double)nv);
+}
+
+int64_t xai_fmri_motion_spikes(const float *data, int64_t nt, int64_t nv, uint8_t *censor)
+{
+    memset(censor, 0, (size_t)nt);
+    double *d = malloc(2 * (size_t)nt * sizeof *d);
+    if (!d || nt < 8) {
+        free(d);
+        return 0;
+    }
+    for (int64_t t = 0; t < nt; t++)
+        d[t] = d[nt + t] = spike_score(data, nt, nv, censor, t);
+    double med = median_of(d + nt, nt);
+    for (int64_t t = 0; t < nt; t++)
+        d[nt + t] = fabs(d[t] - med);
+    double sd = 1.4826 * median_of(d + nt, nt), thr = med + XAI_FMRI_SPIKE_Z * sd, floor = mean_image_rms(data, nt, nv);
+    /* and at least XAI_FMRI_SPIKE_FLOOR of the mean image: a quiet run's small MAD must not turn
+       a block's rise or a run end into a spike */
+    if (thr < XAI_FMRI_SPIKE_FLOOR * floor)
+        thr = XAI_FMRI_SPIKE_FLOOR * floor;
+    int64_t n = 0;
+    /* a spike also lifts its neighbours' scores (half as much): censor the local maxima above
+       the threshold, then score the rest against their uncensored neighbours again */
+    for (int pass = 0; sd > 0 && pass < 4; pass++) {
+        int64_t added = 0;
+        for (int64_t t = 0; t < nt; t++)
+            d[nt + t] = censor[t] ? 0 : spike_score(data, nt, nv, censor, t);
+        for (int64_t t = 0; t < nt; t++)
+            if (!censor[t] && d[nt + t] > thr && (t == 0 || d[nt + t] >= d[nt + t - 1]) &&
+                (t + 1 == nt || d[nt + t] >= d[nt + t + 1])) {
+                censor[t] = 1;
+                added++;
+            }
+        n += added;
+        if (!added)
+            break;
+    }
+    free(d);
+    return n;
 }
 
 xai_status xai_fmri_prep_init(xai_fmri_prep *p, const float *data, int64_t nt, int64_t nv, const uint8_t *mask,

@@ -361,6 +361,35 @@ static void missing_message(const xai_gait_pre *p, const xai_c3d *c, const char 
         snprintf(err + n, errlen - n, "; choose with --variables");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median stride time of each side's cycles (0 with fewer than three: too few to tell). */
+static void median_strides(const xai_c3d_cycle *cycles, int ncyc, double med[2])
+{
+    for (int side = 0; side < 2; side++) {
+        double *d = malloc((size_t)(ncyc ? ncyc : 1) * sizeof *d);
+        int n = 0;
+        for (int k = 0; d && k < ncyc; k++)
+            if (!strcasecmp(cycles[k].context, side ? "Right" : "Left"))
+                d[n++] = cycles[k].end_s - cycles[k].start_s;
+        if (n >= 3)
+            qsort(d, (size_t)n, sizeof *d, cmp_double);
+        med[side] = n >= 3 ? (n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2])) : 0;
+        free(d);
+    }
+}
+
+/* A stride far from the side's median: a missed or spurious Foot Strike (XAI_GAIT_STRIDE_*). */
+static int irregular_stride(const xai_c3d_cycle *cc, double median)
+{
+    double d = cc->end_s - cc->start_s;
+    return median > 0 && (d < XAI_GAIT_STRIDE_LO * median || d > XAI_GAIT_STRIDE_HI * median);
+}
+
 xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_index, xai_gait_cycles *cy, int *gaps)
 {
     char err[1024];
@@ -380,7 +409,9 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
     for (int e = 0; e < c->nevents; e++)
         if (!strcasecmp(c->events[e].label, "Foot Strike"))
             nstrike[!strcasecmp(c->events[e].context, "Right")]++;
-    int used = 0, number[2] = {0, 0};
+    int used = 0, number[2] = {0, 0}, irregular = 0;
+    double med[2];
+    median_strides(cycles, ncyc, med);
     float buf[XAI_GAIT_MAX_VARS * 3 * XAI_GAIT_NPTS];
     for (int k = 0; k < ncyc; k++) {
         const xai_c3d_cycle *cc = &cycles[k];
@@ -388,6 +419,10 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
         if (!right && strcasecmp(cc->context, "Left"))
             continue; /* "General" strikes do not form a side's cycle */
         number[right]++;
+        if (irregular_stride(cc, med[right])) {
+            irregular++;
+            continue;
+        }
         int idx[XAI_GAIT_MAX_VARS];
         for (int v = 0; v < p->nvars; v++) {
             char label[128];
@@ -437,11 +472,15 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
         if (ncyc == 0)
             snprintf(err, errlen, "no complete gait cycle (%d Left and %d Right 'Foot Strike' events; a cycle "
                      "needs two same-side strikes inside the recording)", nstrike[0], nstrike[1]);
+        else if (irregular)
+            snprintf(err, errlen, "no usable gait cycle: %d of %d have a stride time off their side's median (a "
+                     "missed or spurious Foot Strike), the rest gaps", irregular, ncyc);
         else
             snprintf(err, errlen, "all %d gait cycles have gaps (missing samples) in the selected variables", ncyc);
         goto done;
     }
     trial_offsets(cy, cy->n - used);
+    cy->irregular += irregular;
     rc = 0;
 done:
     free(cycles);

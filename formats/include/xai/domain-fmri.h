@@ -118,6 +118,22 @@ XAI_API xai_status xai_fmri_prep_init(xai_fmri_prep *p, const float *data, int64
                                       const uint8_t *mask, int detrend);
 /** Pre-process volume @p t of the run into @p out. */
 XAI_API void xai_fmri_prep_apply(const xai_fmri_prep *p, const float *vol, int64_t t, float *out);
+
+/* A volume is a spike (xai_fmri_motion_spikes) when its score is this many robust SDs above the
+   run's median and above this share of the RMS of the run's mean image. */
+#define XAI_FMRI_SPIKE_Z 5.0
+#define XAI_FMRI_SPIKE_FLOOR 0.01
+/**
+ * Head-motion spikes of a run (@p nt volumes of @p nv voxels): a volume whose RMS difference
+ * from the mean of its two neighbours is more than XAI_FMRI_SPIKE_Z robust SDs (1.4826 MAD)
+ * above the run's median of that difference, and more than XAI_FMRI_SPIKE_FLOOR of the RMS
+ * of the run's mean image. A one-volume jump of the head or the intensity
+ * shows as such an outlier (the DVARS idea of Power et al., NeuroImage 2012,
+ * doi:10.1016/j.neuroimage.2011.10.018, against both neighbours so that slow drift and
+ * block responses do not count). Sets @p censor[t] (nt bytes) and returns the count; runs
+ * under 8 volumes are not screened.
+ */
+XAI_API int64_t xai_fmri_motion_spikes(const float *data, int64_t nt, int64_t nv, uint8_t *censor);
 XAI_API void xai_fmri_prep_free(xai_fmri_prep *p);
 
 /** Mean image over @p nt volumes of @p nv voxels into @p out (non-finite samples propagate). */
@@ -165,6 +181,9 @@ typedef struct {
     int64_t t0, nt;     /**< the run's volumes in img */
     xai_fmri_prep prep; /**< statistics over the whole grid (mask = every voxel) */
     int *labels;        /**< nt class indices (-1 unlabelled), or NULL without labels */
+    uint8_t *censored;  /**< nt: 1 for a motion spike (xai_fmri_motion_spikes): unlabelled, so
+                             out of training and scoring, and out of the class summaries */
+    int64_t ncensored;
 } xai_fmri_run;
 
 /**

@@ -26,6 +26,12 @@ extern "C" {
 
 #define XAI_GAIT_NPTS XAI_C3D_CYCLE_POINTS
 #define XAI_GAIT_MAX_VARS 32
+/* Stride-time limits relative to the trial's median stride of the side: stride time varies
+   by a few per cent between the strides of a steady walk (CV 1-3 % in healthy adults, under
+   10 % in most patient groups; Hausdorff, Hum Mov Sci 2007, doi:10.1016/j.humov.2007.05.009),
+   so a third off the median is a detection error, and a missed strike doubles the stride. */
+#define XAI_GAIT_STRIDE_LO 0.7
+#define XAI_GAIT_STRIDE_HI 1.35
 
 /** The pre-processing record: what is fed to the model (the card's "preprocessing"). */
 typedef struct {
@@ -75,13 +81,19 @@ typedef struct {
     double *start_s;    /**< [n] time of the opening Foot Strike */
     double *end_s;      /**< [n] time of the closing Foot Strike */
     float *offset;      /**< [n][nch] the channel's mean over the trial's cycles of that side */
+    int64_t irregular;  /**< cycles skipped because their stride time is off the trial's median
+                             (a missed or spurious Foot Strike), over all calls */
 } xai_gait_cycles;
 
 XAI_API void xai_gait_cycles_free(xai_gait_cycles *c);
 
 /**
  * Append the cycles of one C3D file (and their trial offsets). Cycles with gaps (NaN in a
- * selected variable) are skipped and counted in *gaps.
+ * selected variable) are skipped and counted in *gaps. A cycle whose stride time is below
+ * XAI_GAIT_STRIDE_LO or above XAI_GAIT_STRIDE_HI times the median of the trial's cycles of
+ * that side (at least three) is an event error, not a stride: an undetected Foot Strike joins
+ * two strides into one, a spurious one splits a stride; such cycles are skipped and counted
+ * in cy->irregular.
  * @return XAI_OK; XAI_EINVAL when a selected variable is missing (the message names every
  *         missing one and lists the angle outputs the file has) or there is no complete
  *         cycle; the C3D reader's status for an unreadable file; XAI_ENOMEM.
