@@ -111,8 +111,9 @@ END_TEST
 
 /* The direct convolution kernels (conv-dk.h) exist once per instruction set; each explains with
    the same bits. Models whose convolutions take them, with row lengths that leave partial
-   vectors, a conv on a conv's mixed-sign output (z+ and alpha-beta split x into its signs), and
-   composites that reach every kind of kernel (forward, split, Flat, epsilon and z+ relevance). */
+   vectors, a conv on a conv's mixed-sign output (z+ and alpha-beta split x into its signs), more
+   channels than a block, and composites that reach every kind of kernel (forward, split, Flat,
+   epsilon and z+ relevance). */
 static const struct {
     const char *spec;
     int ndim;
@@ -123,6 +124,9 @@ static const struct {
     {"conv2d(4,k=3,p=1) relu conv2d(5,k=3,p=1) relu flatten dense(3)", 3, {2, 9, 19}},
     {"conv3d(3,k=3,p=1) relu conv3d(4,k=3,p=1) flatten dense(2)", 4, {1, 6, 7, 18}},
     {"conv3d(3,k=3,p=1) relu maxpool(2) conv3d(5,k=3,p=1) flatten dense(2)", 4, {2, 6, 9, 14}},
+    /* long sums (280 terms) over more channels than a block: the AVX-512 kernels' blocks of 8
+       channels (8 + 5) against the others' blocks of 4 */
+    {"conv2d(40,k=1x9) conv2d(13,k=7x1) relu avgpool(1x4) flatten dense(3)", 3, {1, 7, 40}},
 };
 
 static void dk_explain(const xai_model *m, const char *comp, xai_method meth, const float *x, int64_t n, float *r)

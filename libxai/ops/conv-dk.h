@@ -8,6 +8,9 @@
  *   DK_VL           floats per vector: 16 or 8
  *   DK_FMA(c, a, b) c = a * b + c, lane by lane, rounded once
  *   DK_SPLAT(s)     a vector of s
+ *   DK_CO_WIDE      output channels per block of DK_SPLIT, and of DK_STORE on long sums: 8
+ *                   with 32 vector registers, 4 with 16
+ * and may define DK_MASK_T, DK_SIGNS and DK_SPLIT_FMA (below) to run DK_SPLIT on sign masks.
  * Every instance computes every output element with the same operations in the same order
  * (channels, then taps; one fused multiply-add per term), only more lanes at a time, so the
  * instances agree bit for bit and results do not depend on the CPU; the lanes a vector adds past
@@ -21,6 +24,18 @@ typedef int32_t DK_I __attribute__((vector_size(4 * DK_VL)));
 /* the lanes of v with v > 0 (POS) or v < 0 (NEG), zero elsewhere */
 #define DK_POS(v) ((DK_V)((DK_I)(v) & ((v) > 0.0f)))
 #define DK_NEG(v) ((DK_V)((DK_I)(v) & ((v) < 0.0f)))
+
+/* DK_SPLIT's terms, c += w x+ then c += w2 x-. Without mask registers x+ and x- are made once per
+   input vector (P, N) and both products are added, one of them exactly zero in every lane. With
+   them (AVX-512) the masks P (x > 0) and N (x < 0) select the lanes each product is added to: a
+   sum that starts at +0 never becomes -0, so skipping a +-0 term gives the same bits, with one
+   operation per term fewer. */
+#ifndef DK_SPLIT_FMA
+#define DK_MASK_T DK_V
+#define DK_SIGNS(x, P, N) ((P) = DK_POS(x), (N) = DK_NEG(x))
+#define DK_SPLIT_FMA(c, w, w2, x, P, N) (DK_FMA(c, w, P), DK_FMA(c, w2, N))
+#define DK_SPLIT_OWN 1
+#endif
 
 /* a block's sums for the n <= DK_VL outputs at z + off (or x, r + off) of output channel c; with
    n the constant DK_VL the copies are plain vector loads and stores. The relevance step is the
@@ -51,7 +66,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const 
     memcpy(J->r + off, &rv, nb);
 }
 
-/* outputs o..o+nc-1 (nc <= DC_CO) of the output row starting at zrow, positions
+/* outputs o..o+nc-1 (nc <= DC_CO_MAX) of the output row starting at zrow, positions
    [p0, p0 + DK_VL) and, with NV = 2, the second vector's: its input sits xs floats after the
    first's and its outputs zs after them, len1 of them valid (the next DK_VL positions of the row:
    xs = zs = DK_VL; or, for rows of at most DK_VL outputs, the same positions of the next row,
@@ -67,35 +82,38 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
     const dconv_geom *g = &J->g;
     const int64_t ws = g->ci * g->K[0] * g->K[1] * g->K[2], KW = KW1 ? 1 : g->K[2], dw = g->d[2];
     const float *w = J->w + o * ws, *w2 = KIND == DK_SPLIT || KIND == DK_PM ? J->w2 + o * ws : NULL;
-    DK_V acc[DC_CO][2] = {{{0}}}, acc2[DC_CO][2] = {{{0}}};
+    DK_V acc[DC_CO_MAX][2] = {{{0}}}, acc2[DC_CO_MAX][2] = {{{0}}};
     for (int t = 0; t < nt; t++) {
         const float *xr = J->xp + tab[t].x + p0;
         const int64_t wk = tab[t].w;
         for (int64_t kw = 0; kw < KW; kw++) {
-            DK_V x0, x1 = {0}, n0 = {0}, n1 = {0};
+            DK_V x0, x1 = {0};
             memcpy(&x0, xr + kw * dw, sizeof x0); /* unaligned loads */
             if (NV > 1)
                 memcpy(&x1, xr + kw * dw + xs, sizeof x1);
             if (KIND == DK_SPLIT) {
-                n0 = DK_NEG(x0);
-                x0 = DK_POS(x0);
-                if (NV > 1) {
-                    n1 = DK_NEG(x1);
-                    x1 = DK_POS(x1);
+                DK_MASK_T p0, q0, p1, q1;
+                DK_SIGNS(x0, p0, q0);
+                if (NV > 1)
+                    DK_SIGNS(x1, p1, q1);
+                for (int j = 0; j < nc; j++) {
+                    DK_V wv = DK_SPLAT(w[j * ws + wk + kw]), w2v = DK_SPLAT(w2[j * ws + wk + kw]);
+                    DK_SPLIT_FMA(acc[j][0], wv, w2v, x0, p0, q0);
+                    if (NV > 1)
+                        DK_SPLIT_FMA(acc[j][1], wv, w2v, x1, p1, q1);
                 }
+                continue;
             }
-            DK_V y0 = KIND == DK_SPLIT ? n0 : x0, y1 = KIND == DK_SPLIT ? n1 : x1; /* W2's factor */
             for (int j = 0; j < nc; j++) {
                 DK_V wv = DK_SPLAT(w[j * ws + wk + kw]);
                 DK_FMA(acc[j][0], wv, x0);
                 if (NV > 1)
                     DK_FMA(acc[j][1], wv, x1);
-                if (KIND == DK_SPLIT || KIND == DK_PM) {
+                if (KIND == DK_PM) {
                     DK_V w2v = DK_SPLAT(w2[j * ws + wk + kw]);
-                    DK_V *t2 = KIND == DK_SPLIT ? acc[j] : acc2[j];
-                    DK_FMA(t2[0], w2v, y0);
+                    DK_FMA(acc2[j][0], w2v, x0);
                     if (NV > 1)
-                        DK_FMA(t2[1], w2v, y1);
+                        DK_FMA(acc2[j][1], w2v, x1);
                 }
             }
         }
@@ -111,14 +129,18 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
         }
 }
 
-/* output channels o0..o1-1 of the product, in blocks of DC_CO (two with two sets of sums). Rows of
-   at most DK_VL outputs go two at a time when the second reads the same taps one input row
-   further (all but the rows next to the padding): each weight then serves two vectors. */
+/* output channels o0..o1-1 of the product, in blocks of DC_CO or DK_CO_WIDE (two with two sets of
+   sums). Rows of at most DK_VL outputs go two at a time when the second reads the same taps one
+   input row further (all but the rows next to the padding): each weight then serves two vectors. */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(const dc_job *J, int64_t o0, int64_t o1,
                                                                               const int KIND)
 {
-    const int CO = KIND == DK_PM ? 2 : DC_CO;
     const dconv_geom *g = &J->g;
+    /* wide blocks pay off over long sums (a 25x1 filter over 16 channels: 400 terms), not over a
+       13-tap filter on one channel or a 3x3 one on 8 channels (72), where the forward pass ran
+       8-15 % slower with them */
+    const int64_t terms = g->ci * g->K[0] * g->K[1] * g->K[2];
+    const int CO = KIND == DK_PM ? 2 : KIND == DK_SPLIT || (KIND == DK_STORE && terms >= 256) ? DK_CO_WIDE : DC_CO;
     const int64_t OW = g->O[2];
     const int kw1 = g->K[2] == 1;
     dc_tap tab1[DC_TAB], tab2[DC_TAB], *tab = tab1, *next = tab2;
@@ -137,18 +159,29 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
                     int nv = pair || OW - p > DK_VL ? 2 : 1;
                     int64_t xs = pair ? g->PW : DK_VL, zs = pair ? OW : DK_VL, len1 = pair ? OW : OW - p - DK_VL;
                     /* constant channel, vector and tap counts for the compiler */
-                    switch (((nc - 1) * 2 + nv - 1) * 2 + kw1) {
+                    int sel = ((nc - 1) * 2 + nv - 1) * 2 + kw1;
 #define DC_CASE(NC, NV, K1)                                                                        \
     case ((NC - 1) * 2 + NV - 1) * 2 + K1:                                                         \
         DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, xs, zs, len1, K1, KIND);                     \
         break;
+                    if (CO > DC_CO && nc > DC_CO) {
+                        switch (sel) {
+                        DC_CASE(8, 2, 0) DC_CASE(8, 1, 0) DC_CASE(7, 2, 0) DC_CASE(7, 1, 0)
+                        DC_CASE(6, 2, 0) DC_CASE(6, 1, 0) DC_CASE(5, 2, 0) DC_CASE(5, 1, 0)
+                        DC_CASE(8, 2, 1) DC_CASE(8, 1, 1) DC_CASE(7, 2, 1) DC_CASE(7, 1, 1)
+                        DC_CASE(6, 2, 1) DC_CASE(6, 1, 1) DC_CASE(5, 2, 1) DC_CASE(5, 1, 1)
+                        default: break;
+                        }
+                        continue;
+                    }
+                    switch (sel) {
                     DC_CASE(4, 2, 0) DC_CASE(4, 1, 0) DC_CASE(3, 2, 0) DC_CASE(3, 1, 0)
                     DC_CASE(2, 2, 0) DC_CASE(2, 1, 0) DC_CASE(1, 2, 0) DC_CASE(1, 1, 0)
                     DC_CASE(4, 2, 1) DC_CASE(4, 1, 1) DC_CASE(3, 2, 1) DC_CASE(3, 1, 1)
                     DC_CASE(2, 2, 1) DC_CASE(2, 1, 1) DC_CASE(1, 2, 1) DC_CASE(1, 1, 1)
-#undef DC_CASE
                     default: break;
                     }
+#undef DC_CASE
                 }
             }
             if (!pair && OW <= DK_VL && oh + 1 < g->O[1]) { /* row oh + 1's table is made: keep it */
@@ -202,5 +235,11 @@ static void DK_FN(dconv_channels)(const dc_job *J, int64_t o0, int64_t o1)
 
 #undef DK_POS
 #undef DK_NEG
+#ifdef DK_SPLIT_OWN
+#undef DK_MASK_T
+#undef DK_SIGNS
+#undef DK_SPLIT_FMA
+#undef DK_SPLIT_OWN
+#endif
 #undef DK_V
 #undef DK_I

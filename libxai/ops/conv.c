@@ -173,14 +173,15 @@ static void col2im_add(const conv_attr *a, const float *col, float *x)
 
 /* ---- direct kernels for few channels (stride 1, one group) ----
  * z[o][p] = sum over input channels c and taps k of w[o][c][k] * xp[c][p + k*d], on an input xp
- * zero-padded along the rows so that every read is in bounds. Blocks of DC_CO output channels by
+ * zero-padded along the rows so that every read is in bounds. Blocks of 4 or 8 output channels by
  * two vectors (16 or 32 positions) of an output row keep their sums in vector registers over all channels and taps,
  * so each output is written once and each input vector is loaded once per block (im2col would
  * write the input ksz times over and hand a small-M product to sgemm). The transposed product
  * W^T s is the same correlation on s padded by (k-1)*d - pad, with the weights flipped and their
  * channel axes swapped. Every output element is summed in the same order (channels, then taps)
  * whatever block, thread or instruction set computes it, so the results do not depend on those. */
-#define DC_CO 4
+#define DC_CO 4      /* output channels per block (and per parallel part) */
+#define DC_CO_MAX 8  /* the widest block (DK_CO_WIDE) */
 #define DC_SLACK 16 /* floats after a padded buffer that a row's last vector may read */
 
 typedef struct {
@@ -270,23 +271,35 @@ static int dc_next_row(const dc_tap *tab, const dc_tap *next, int nt, int64_t PW
 #define DK_VL 16
 #define DK_FMA(c, a, b) ((c) = _mm512_fmadd_ps(a, b, c))
 #define DK_SPLAT(s) _mm512_set1_ps(s)
+#define DK_CO_WIDE 8
+#define DK_MASK_T __mmask16
+#define DK_SIGNS(x, P, N)                                                                          \
+    ((P) = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ),                                 \
+     (N) = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ))
+#define DK_SPLIT_FMA(c, w, w2, x, P, N) ((c) = _mm512_mask3_fmadd_ps(w, x, c, P), (c) = _mm512_mask3_fmadd_ps(w2, x, c, N))
 #include "conv-dk.h"
 #undef DK_FN
 #undef DK_TARGET
 #undef DK_VL
 #undef DK_FMA
 #undef DK_SPLAT
+#undef DK_CO_WIDE
+#undef DK_MASK_T
+#undef DK_SIGNS
+#undef DK_SPLIT_FMA
 #define DK_FN(name) name##_avx2
 #define DK_TARGET __attribute__((target("avx2,fma")))
 #define DK_VL 8
 #define DK_FMA(c, a, b) ((c) = _mm256_fmadd_ps(a, b, c))
 #define DK_SPLAT(s) _mm256_set1_ps(s)
+#define DK_CO_WIDE DC_CO
 #include "conv-dk.h"
 #undef DK_FN
 #undef DK_TARGET
 #undef DK_VL
 #undef DK_FMA
 #undef DK_SPLAT
+#undef DK_CO_WIDE
 #define DK_X86 1
 #endif
 
@@ -304,12 +317,14 @@ static inline void dk_port_fma(dk_port_v *c, const dk_port_v *a, const dk_port_v
 #define DK_VL 8
 #define DK_FMA(c, a, b) dk_port_fma(&(c), &(a), &(b))
 #define DK_SPLAT(s) ((dk_port_v){s, s, s, s, s, s, s, s})
+#define DK_CO_WIDE DC_CO
 #include "conv-dk.h"
 #undef DK_FN
 #undef DK_TARGET
 #undef DK_VL
 #undef DK_FMA
 #undef DK_SPLAT
+#undef DK_CO_WIDE
 
 static _Atomic int dk_limit = 2; /* the widest instance allowed: 2 AVX-512, 1 AVX2, 0 portable */
 
@@ -397,6 +412,20 @@ static void dc_part(void *ctx, int64_t b0, int64_t b1, int tid)
     const dc_job *j = ctx;
     (void)tid;
     dconv_channels(j, b0 * DC_CO, b1 * DC_CO < j->nout ? b1 * DC_CO : j->nout);
+}
+
+/* sum[k] = the sum over ch channels of s[c * n + k], channels in order. In pieces that stay in L1
+   while every channel adds into them (one pass over sum per channel read it from L2 each time). */
+static void dc_chan_sum(const float *restrict s, int64_t ch, int64_t n, float *restrict sum)
+{
+    enum { PIECE = 2048 };
+    for (int64_t k0 = 0; k0 < n; k0 += PIECE) {
+        const int64_t len = n - k0 < PIECE ? n - k0 : PIECE;
+        memcpy(sum + k0, s + k0, sizeof(float) * (size_t)len);
+        for (int64_t c = 1; c < ch; c++)
+            for (int64_t k = k0; k < k0 + len; k++)
+                sum[k] += s[c * n + k];
+    }
 }
 
 /* One sample's product (j->xp padded, j->nout output channels). A single sample inside a region
@@ -597,10 +626,7 @@ static void conv_vjp_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
         for (int64_t i = i0; i < i1; i++) {
             const float *si = s + i * a->cout * a->osp;
             if (ones) {
-                memcpy(sum, si, sizeof(float) * (size_t)a->osp);
-                for (int64_t c = 1; c < a->cout; c++)
-                    for (int64_t k = 0; k < a->osp; k++)
-                        sum[k] += si[c * a->osp + k];
+                dc_chan_sum(si, a->cout, a->osp, sum);
                 J.g.ci = 1;
                 si = sum;
             }
@@ -717,11 +743,7 @@ static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, f
     dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD};
     J.g.ci = 1;
     for (int64_t i = 0; i < ns * a->b0; i++) {
-        const float *Ri = R + i * a->cout * osp;
-        memcpy(sum, Ri, sizeof(float) * (size_t)osp);
-        for (int64_t c = 1; c < a->cout; c++)
-            for (int64_t k = 0; k < osp; k++)
-                sum[k] += Ri[c * osp + k];
+        dc_chan_sum(R + i * a->cout * osp, a->cout, osp, sum);
         for (int64_t k = 0; k < osp; k++)
             sum[k] /= xai_stab(cnt[k], stab);
         dc_pad(1, a->out, off, a->tp[2], sum, scratch);
