@@ -481,7 +481,8 @@ xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_n
 }
 
 /* The header text of the open file @p f (@p fsize bytes): *hdr (malloc'ed, not terminated; the
- * caller frees it, also on failure), its offset and length; the file is left at the data. */
+ * caller frees it, also on failure), its offset and length, and the preamble's bytes into
+ * @p pre_out (PREAMBLE_MAX; may be NULL); the file is left at the data. */
 static xai_status read_header_text(const char *path, FILE *f, uint64_t fsize, unsigned char **hdr, size_t *hstart,
                                    size_t *hlen, unsigned char *pre_out)
 {
