@@ -237,6 +237,42 @@ static const char *const metric_cols[][2] = {
     {"sd", "sample standard deviation"},
     {"n", "samples with a value"}};
 
+/* The sidecar of the per-sample table, with a data dictionary of its columns as samples_table()
+ * makes them: sample, the caller's name columns, class, one per method and metric. */
+static xai_status samples_sidecar(const char *path, const xai_evalout_method *ms, int nm, const xai_evalout_ids *ids,
+                                  const char *json)
+{
+    int nid = ids ? ids->ncols : 0, n = 0;
+    const char *(*cols)[2] = malloc(sizeof *cols * (size_t)(2 + nid + nm * XAI_METRIC_COUNT));
+    char(*txt)[2][320] = malloc(sizeof *txt * (size_t)(nm * XAI_METRIC_COUNT)); /* the metric columns' */
+    if (!cols || !txt) {
+        free(cols), free(txt);
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory", path);
+    }
+    cols[n][0] = "sample", cols[n++][1] = "0-based index of the sample, in the order the program read them";
+    for (int c = 0; c < nid; c++) {
+        cols[n][0] = ids->names[c];
+        cols[n++][1] = ids->descriptions && ids->descriptions[c] ? ids->descriptions[c]
+                                                                 : "the program's name for the sample";
+    }
+    cols[n][0] = "class", cols[n++][1] = "the class explained (index of the model's output)";
+    int m = 0;
+    for (int i = 0; i < nm; i++)
+        for (int k = 0; k < XAI_METRIC_COUNT; k++, m++) {
+            if (!ms[i].scores->score[k].computed)
+                continue;
+            snprintf(txt[m][0], sizeof txt[m][0], "%s/%s", ms[i].label, xai_metric_name(k));
+            snprintf(txt[m][1], sizeof txt[m][1], "%s of the sample's map by %s (%s; %s is better; n/a: no value)",
+                     xai_metric_name(k), ms[i].label, xai_metric_family(k),
+                     xai_metric_direction(k) > 0 ? "higher" : "lower");
+            cols[n][0] = txt[m][0], cols[n++][1] = txt[m][1];
+        }
+    xai_status st = xai_out_sidecar_cols(path, json, "per sample: the explained class and every method/metric value "
+                                         "(n/a where a value does not exist)", (const char *const(*)[2])cols, n);
+    free(cols), free(txt);
+    return st;
+}
+
 /* The metrics table at @p mpath and the per-sample table at @p spath (may be NULL), each with
  * its sidecar; the summaries into @p es for the report. */
 static xai_status write_tables(const char *mpath, const char *spath, const xai_evalout_method *ms, int nm,
@@ -250,8 +286,7 @@ static xai_status write_tables(const char *mpath, const char *spath, const xai_e
     if (!st && spath)
         st = samples_table(spath, ms, nm, ids);
     if (!st && spath)
-        st = xai_out_sidecar(spath, json, "per sample: the explained class and every method/metric value "
-                             "(n/a where a value does not exist)");
+        st = samples_sidecar(spath, ms, nm, ids, json);
     return st;
 }
 

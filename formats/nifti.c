@@ -412,13 +412,16 @@ static xai_status check_length(const char *file, const char *name, int64_t need,
     return XAI_OK;
 }
 
-static xai_status open_impl(const char *path, const char *name, int single_only, xai_nifti **out)
+/* Reads and validates the header of @p path through nifti_clib; *paired says whether the
+ * voxels are in a separate .img file, *nvox how many there are. */
+static xai_status read_info(const char *path, const char *name, int single_only, xai_nifti_info *info,
+                            int *paired, size_t *nvox)
 {
-    int version = 0, paired = 0, swapped = 0;
-    xai_status st = sniff(path, name, &version, &paired, &swapped);
+    int version = 0, swapped = 0;
+    xai_status st = sniff(path, name, &version, paired, &swapped);
     if (st != XAI_OK)
         return st;
-    if (paired && single_only)
+    if (*paired && single_only)
         return xai_error_set(XAI_EUNSUPPORTED, "%s: header of a .hdr/.img pair (magic \"ni%d\"); "
                              "only single-file images can be read from memory", name, version);
     quiet();
@@ -433,52 +436,64 @@ static xai_status open_impl(const char *path, const char *name, int single_only,
     }
     if (swapped)
         swap_nifti_header(raw, version); /* nifti_read_header() leaves the file's byte order */
-    xai_nifti_info info;
-    info_from_raw(&info, raw, version);
+    info_from_raw(info, raw, version);
     free(raw);
-    size_t nvox = 0;
-    st = validate(&info, name, &nvox);
-    if (st != XAI_OK)
-        return st;
+    return validate(info, name, nvox);
+}
 
+/* nifti_clib's image of @p path with its voxels loaded, once its header agrees with @p info and
+ * the voxel file is long enough; *nimp is NULL or for the caller to free, on success and failure. */
+static xai_status load_voxels(const char *path, const char *name, const xai_nifti_info *info, int paired,
+                              size_t nvox, nifti_image **nimp)
+{
     /*
      * The voxels must really be there before nifti_clib allocates nvox * nbyper bytes (and,
      * for a single file, before it reads extensions whose sizes are bounded by vox_offset).
      */
     int bpp = 0, swapsize = 0;
-    nifti_datatype_sizes(info.datatype, &bpp, &swapsize);
-    int64_t need = info.vox_offset + (int64_t)nvox * bpp;
+    nifti_datatype_sizes(info->datatype, &bpp, &swapsize);
+    int64_t need = info->vox_offset + (int64_t)nvox * bpp;
+    *nimp = NULL;
     if (!paired) {
-        st = check_length(path, name, need, info.vox_offset, nvox, bpp);
+        xai_status st = check_length(path, name, need, info->vox_offset, nvox, bpp);
         if (st != XAI_OK)
             return st;
     }
-    nifti_image *nim = nifti_image_read(path, 0);
+    nifti_image *nim = *nimp = nifti_image_read(path, 0);
     if (!nim)
         return xai_error_set(XAI_EFORMAT, "%s: bad header: nifti_clib rejected it (bitpix, "
                              "vox_offset or extensions out of range)", name);
-    if (!nim->iname || (uint64_t)nim->nvox != (uint64_t)nvox || nim->datatype != info.datatype ||
-        nim->nbyper != bpp) {
-        st = xai_error_set(XAI_EDEP, "%s: nifti_clib disagrees with the header (%lld voxels)",
-                           name, (long long)nim->nvox);
-        goto fail;
-    }
-    if (paired || nim->iname_offset != info.vox_offset) {
-        if (nim->iname_offset < 0 || nim->iname_offset > INT64_MAX / 2) {
-            st = xai_error_set(XAI_EFORMAT, "%s: bad header: vox_offset = %lld", name,
-                               (long long)nim->iname_offset);
-            goto fail;
-        }
-        st = check_length(nim->iname, name, nim->iname_offset + (int64_t)nvox * bpp,
-                          nim->iname_offset, nvox, bpp);
+    if (!nim->iname || (uint64_t)nim->nvox != (uint64_t)nvox || nim->datatype != info->datatype ||
+        nim->nbyper != bpp)
+        return xai_error_set(XAI_EDEP, "%s: nifti_clib disagrees with the header (%lld voxels)",
+                             name, (long long)nim->nvox);
+    if (paired || nim->iname_offset != info->vox_offset) {
+        if (nim->iname_offset < 0 || nim->iname_offset > INT64_MAX / 2)
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: vox_offset = %lld", name,
+                                 (long long)nim->iname_offset);
+        xai_status st = check_length(nim->iname, name, nim->iname_offset + (int64_t)nvox * bpp,
+                                     nim->iname_offset, nvox, bpp);
         if (st != XAI_OK)
-            goto fail;
+            return st;
     }
-    if (nifti_image_load(nim) < 0 || !nim->data) {
-        st = xai_error_set(XAI_EFORMAT, "%s: cannot read the voxel data (corrupt or truncated)",
-                           name);
+    if (nifti_image_load(nim) < 0 || !nim->data)
+        return xai_error_set(XAI_EFORMAT, "%s: cannot read the voxel data (corrupt or truncated)",
+                             name);
+    return XAI_OK;
+}
+
+static xai_status open_impl(const char *path, const char *name, int single_only, xai_nifti **out)
+{
+    int paired = 0;
+    xai_nifti_info info;
+    size_t nvox = 0;
+    xai_status st = read_info(path, name, single_only, &info, &paired, &nvox);
+    if (st != XAI_OK)
+        return st;
+    nifti_image *nim = NULL;
+    st = load_voxels(path, name, &info, paired, nvox, &nim);
+    if (st != XAI_OK)
         goto fail;
-    }
     xai_nifti *img = calloc(1, sizeof *img);
     float *data = malloc((nvox ? nvox : 1) * sizeof *data);
     if (!img || !data) {

@@ -40,7 +40,14 @@ typedef struct {
     char kind;      /* 'f' float, 'i' signed, 'u' unsigned integer, 'b' bool */
     char descr[16]; /* as written, for messages */
     size_t count;   /* number of elements */
+    char text[128]; /* READ_ANY: the descr as written, a structured dtype's field list truncated */
+    int structured; /* READ_ANY: descr is a list of fields */
 } npy_desc;
+
+/* Which dtypes a header may declare: floats (xai_npy_load), also integers and bools
+ * (xai_npy_load_int), or any dtype and Fortran order (xai_npy_read_header, which only
+ * describes the array). */
+enum { READ_FLOAT, READ_INT, READ_ANY };
 
 /* A cursor over the header text. */
 typedef struct {
@@ -221,11 +228,31 @@ static xai_status skip_descr(cursor *c, const char *name)
     return XAI_OK;
 }
 
-static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int allow_int, header_keys *hk)
+/* READ_ANY: the descr's text, a quoted dtype or a (balanced) list of fields */
+static xai_status descr_text(cursor *c, const char *name, npy_desc *d)
+{
+    skip_ws(c);
+    if (c->p < c->end && (*c->p == '[' || *c->p == '(')) {
+        const char *from = c->p;
+        xai_status st = skip_descr(c, name);
+        size_t n = (size_t)(c->p - from) < sizeof d->text ? (size_t)(c->p - from) : sizeof d->text - 1;
+        memcpy(d->text, from, n);
+        d->text[n] = '\0';
+        d->structured = 1;
+        return st;
+    }
+    if (!parse_string(c, d->text, sizeof d->text))
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: 'descr' is not a string", name);
+    return XAI_OK;
+}
+
+static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int mode, header_keys *hk)
 {
     hk->have_descr = 1;
+    if (mode == READ_ANY)
+        return descr_text(c, name, d);
     xai_status st = parse_descr(c, d);
-    if (st == XAI_OK && d->kind != 'f' && !allow_int)
+    if (st == XAI_OK && d->kind != 'f' && mode != READ_INT)
         st = xai_error_set(XAI_EUNSUPPORTED, "%s: dtype '%s' is not supported (need '<f4', '>f4', '<f8' or '>f8')",
                            name, d->descr);
     if (st != XAI_EUNSUPPORTED)
@@ -236,11 +263,11 @@ static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int all
 }
 
 /* the value of one key of the header dict; each of the three keys once, no other */
-static xai_status header_value(cursor *c, const char *name, const char *key, npy_desc *d, int allow_int,
+static xai_status header_value(cursor *c, const char *name, const char *key, npy_desc *d, int mode,
                                header_keys *hk)
 {
     if (strcmp(key, "descr") == 0 && !hk->have_descr)
-        return header_descr(c, name, d, allow_int, hk);
+        return header_descr(c, name, d, mode, hk);
     if (strcmp(key, "fortran_order") == 0 && !hk->have_fortran) {
         hk->have_fortran = 1;
         if (match_word(c, "True"))
@@ -261,7 +288,7 @@ static xai_status header_value(cursor *c, const char *name, const char *key, npy
 }
 
 /* Parse the header dict literal; sets every field of d except count. */
-static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d, int allow_int)
+static xai_status parse_header(const char *name, const char *h, size_t n, npy_desc *d, int mode, int *fortran)
 {
     cursor c = {h, h + n, name};
     header_keys hk = {0};
@@ -278,7 +305,7 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected a quoted key", name);
         if (!accept(&c, ':'))
             return xai_error_set(XAI_EFORMAT, "%s: bad header: expected ':' after '%s'", name, key);
-        if ((st = header_value(&c, name, key, d, allow_int, &hk)) != XAI_OK)
+        if ((st = header_value(&c, name, key, d, mode, &hk)) != XAI_OK)
             return st;
         if (accept(&c, ','))
             continue;
@@ -294,7 +321,9 @@ static xai_status parse_header(const char *name, const char *h, size_t n, npy_de
                              !hk.have_descr ? "descr" : !hk.have_fortran ? "fortran_order" : "shape");
     if (hk.dtype_st != XAI_OK)
         return xai_error_set(hk.dtype_st, "%s", hk.dtype_msg);
-    if (hk.fortran)
+    if (fortran)
+        *fortran = hk.fortran;
+    if (hk.fortran && mode != READ_ANY)
         return xai_error_set(XAI_EUNSUPPORTED,
                              "%s: Fortran-order arrays are not supported (save with C order)", name);
     return XAI_OK;
@@ -438,7 +467,7 @@ xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_n
     st = check_header_text(name, p + hstart, hlen);
     if (st != XAI_OK)
         return st;
-    st = parse_header(name, (const char *)p + hstart, hlen, &d, 0);
+    st = parse_header(name, (const char *)p + hstart, hlen, &d, READ_FLOAT, NULL);
     if (st != XAI_OK)
         return st;
     st = check_size(name, &d, len - hstart - hlen);
@@ -451,11 +480,33 @@ xai_status xai_npy_load_mem(const void *buf, size_t len, const char *name, xai_n
     return XAI_OK;
 }
 
-xai_status xai_npy_load(const char *path, xai_npy *out)
+/* The header text of the open file @p f (@p fsize bytes): *hdr (malloc'ed, not terminated; the
+ * caller frees it, also on failure), its offset and length, and the preamble's bytes into
+ * @p pre_out (PREAMBLE_MAX; may be NULL); the file is left at the data. */
+static xai_status read_header_text(const char *path, FILE *f, uint64_t fsize, unsigned char **hdr, size_t *hstart,
+                                   size_t *hlen, unsigned char *pre_out)
 {
     unsigned char pre[PREAMBLE_MAX];
+    size_t got = fread(pre, 1, sizeof pre, f);
+    *hdr = NULL;
+    xai_status st = parse_preamble(path, pre, got, fsize, hstart, hlen);
+    if (st != XAI_OK)
+        return st;
+    if (pre_out)
+        memcpy(pre_out, pre, got);
+    /* hlen <= file size (checked), so this allocation is bounded by the real file. */
+    *hdr = malloc(*hlen ? *hlen : 1);
+    if (!*hdr)
+        return xai_error_set(XAI_ENOMEM, "%s: out of memory for the header", path);
+    if (fseek(f, (long)*hstart, SEEK_SET) != 0 || fread(*hdr, 1, *hlen, f) != *hlen)
+        return xai_error_set(XAI_EIO, "%s: short read in the header", path);
+    return check_header_text(path, *hdr, *hlen);
+}
+
+xai_status xai_npy_load(const char *path, xai_npy *out)
+{
     unsigned char *hdr = NULL;
-    size_t got, hstart, hlen;
+    size_t hstart, hlen;
     uint64_t fsize;
     npy_desc d;
     xai_status st;
@@ -469,24 +520,10 @@ xai_status xai_npy_load(const char *path, xai_npy *out)
     st = xai_file_open_regular(path, &f, &fsize);
     if (st != XAI_OK)
         return st;
-    got = fread(pre, 1, sizeof pre, f);
-    st = parse_preamble(path, pre, got, fsize, &hstart, &hlen);
+    st = read_header_text(path, f, fsize, &hdr, &hstart, &hlen, NULL);
     if (st != XAI_OK)
         goto done;
-    /* hlen <= file size (checked), so this allocation is bounded by the real file. */
-    hdr = malloc(hlen ? hlen : 1);
-    if (!hdr) {
-        st = xai_error_set(XAI_ENOMEM, "%s: out of memory for the header", path);
-        goto done;
-    }
-    if (fseek(f, (long)hstart, SEEK_SET) != 0 || fread(hdr, 1, hlen, f) != hlen) {
-        st = xai_error_set(XAI_EIO, "%s: short read in the header", path);
-        goto done;
-    }
-    st = check_header_text(path, hdr, hlen);
-    if (st != XAI_OK)
-        goto done;
-    st = parse_header(path, (const char *)hdr, hlen, &d, 0);
+    st = parse_header(path, (const char *)hdr, hlen, &d, READ_FLOAT, NULL);
     if (st != XAI_OK)
         goto done;
     st = check_size(path, &d, fsize - hstart - hlen);
@@ -566,7 +603,7 @@ xai_status xai_npy_load_int_mem(const void *buf, size_t len, const char *name, x
     if (st == XAI_OK)
         st = check_header_text(name, p + hstart, hlen);
     if (st == XAI_OK)
-        st = parse_header(name, (const char *)p + hstart, hlen, &d, 1);
+        st = parse_header(name, (const char *)p + hstart, hlen, &d, READ_INT, NULL);
     if (st == XAI_OK)
         st = check_size(name, &d, len - hstart - hlen);
     if (st != XAI_OK)
@@ -750,4 +787,60 @@ xai_status xai_npy_save(const char *path, int ndim, const int64_t *shape, const 
         return st;
     }
     return xai_atomic_commit(&af);
+}
+
+/* xai_npy_read_header's result from the parsed header of a @p total byte input. */
+static void fill_header(xai_npy_header *out, const npy_desc *d, const unsigned char *pre, size_t hstart, size_t hlen,
+                        uint64_t total)
+{
+    out->major = pre[6];
+    out->minor = pre[7];
+    memcpy(out->descr, d->text, sizeof out->descr);
+    out->structured = d->structured;
+    out->ndim = d->ndim;
+    memcpy(out->shape, d->shape, sizeof out->shape);
+    out->data_offset = (int64_t)(hstart + hlen);
+    out->data_bytes = (int64_t)(total - hstart - hlen);
+}
+
+xai_status xai_npy_read_header(const char *path, xai_npy_header *out)
+{
+    if (!out || !path)
+        return xai_error_set(XAI_EINVAL, "xai_npy_read_header: NULL argument");
+    memset(out, 0, sizeof *out);
+    FILE *f;
+    uint64_t fsize;
+    xai_status st = xai_file_open_regular(path, &f, &fsize);
+    if (st != XAI_OK)
+        return st;
+    unsigned char *hdr = NULL, pre[PREAMBLE_MAX] = {0};
+    size_t hstart = 0, hlen = 0;
+    npy_desc d;
+    st = read_header_text(path, f, fsize, &hdr, &hstart, &hlen, pre);
+    fclose(f);
+    if (st == XAI_OK)
+        st = parse_header(path, (const char *)hdr, hlen, &d, READ_ANY, &out->fortran_order);
+    free(hdr);
+    if (st == XAI_OK)
+        fill_header(out, &d, pre, hstart, hlen, fsize);
+    return st;
+}
+
+xai_status xai_npy_read_header_mem(const void *buf, size_t len, const char *name, xai_npy_header *out)
+{
+    name = dname(name);
+    if (!out || (!buf && len))
+        return xai_error_set(XAI_EINVAL, "xai_npy_read_header_mem: NULL argument");
+    memset(out, 0, sizeof *out);
+    const unsigned char *p = buf;
+    size_t hstart, hlen;
+    npy_desc d;
+    xai_status st = parse_preamble(name, p, len, len, &hstart, &hlen);
+    if (st == XAI_OK)
+        st = check_header_text(name, p + hstart, hlen);
+    if (st == XAI_OK)
+        st = parse_header(name, (const char *)p + hstart, hlen, &d, READ_ANY, &out->fortran_order);
+    if (st == XAI_OK)
+        fill_header(out, &d, p, hstart, hlen, len);
+    return st;
 }

@@ -629,6 +629,89 @@ void xai_spectrogram_free(xai_spectrogram *sp)
     memset(sp, 0, sizeof *sp);
 }
 
+/* The signal the STFT sees: resampled to the configured rate and embedded into the fixed
+ * length when the configuration asks. *sig is x or *own (to free); *n and *rate follow. */
+static xai_status spec_signal(const xai_spec_config *c, const float *x, int64_t *n, int *rate, const float **sig,
+                              float **own)
+{
+    *own = NULL;
+    *sig = x;
+    if (c->sample_rate > 0 && c->sample_rate != *rate) {
+        xai_audio in = {.info = {.sample_rate = *rate, .channels = 1, .frames = *n}, .data = (float *)x};
+        xai_audio rs;
+        xai_status st = xai_audio_resample(&in, c->sample_rate, XAI_RESAMPLE_BEST, &rs);
+        if (st != XAI_OK)
+            return st;
+        *own = rs.data;
+        *n = rs.info.frames;
+        *sig = *own;
+        *rate = c->sample_rate;
+    }
+    if (c->fixed_length > 0) {
+        float *fx = calloc((size_t)c->fixed_length, sizeof(float));
+        if (!fx) {
+            free(*own);
+            *own = NULL;
+            return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
+        }
+        int64_t m = *n < c->fixed_length ? *n : c->fixed_length;
+        int64_t off = c->embed_offset < 0 ? (c->fixed_length - m) / 2 : c->embed_offset;
+        if (off > c->fixed_length - m)
+            off = c->fixed_length - m;
+        memcpy(fx + off, *sig, (size_t)m * sizeof(float));
+        free(*own);
+        *own = fx;
+        *sig = fx;
+        *n = c->fixed_length;
+    }
+    return XAI_OK;
+}
+
+/* Power spectrogram of sig (bins x T, row major), mapped to mel rows when configured;
+ * *rows is the number of rows of *out. Frees nothing of the caller's. */
+static xai_status spec_rows(const xai_spec *s, const float *sig, int64_t n, int64_t T, int *rows, float **out)
+{
+    const xai_spec_config *c = &s->cfg;
+    const int bins = xai_stft_bins(s->stft);
+    float *pw = malloc(sizeof(float) * (size_t)bins * (size_t)T);
+    if (!pw)
+        return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
+    xai_status st = xai_stft_power(s->stft, sig, n, c->power, pw, T);
+    if (st != XAI_OK) {
+        free(pw);
+        return st;
+    }
+    *rows = bins;
+    *out = pw;
+    if (c->n_mels > 0) {
+        float *mel = malloc(sizeof(float) * (size_t)c->n_mels * (size_t)T);
+        if (!mel) {
+            free(pw);
+            return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
+        }
+        xai_mel_apply(s->fb, c->n_mels, bins, pw, T, mel);
+        free(pw);
+        *rows = c->n_mels;
+        *out = mel;
+    }
+    return XAI_OK;
+}
+
+/* Keeps the first keep_rows rows and frames [t0, t0 + TT) of buf (rows x T); buf is taken over
+ * (returned as is when nothing is dropped, freed otherwise), NULL when out of memory. */
+static float *spec_crop(float *buf, int rows, int64_t T, int keep_rows, int64_t t0, int64_t TT)
+{
+    if (keep_rows == rows && TT == T)
+        return buf;
+    float *data = malloc(sizeof(float) * (size_t)keep_rows * (size_t)TT);
+    if (data)
+        for (int r = 0; r < keep_rows; r++)
+            memcpy(data + (size_t)r * (size_t)TT, buf + (size_t)r * (size_t)T + (size_t)t0,
+                   sizeof(float) * (size_t)TT);
+    free(buf);
+    return data;
+}
+
 xai_status xai_spec_compute(const xai_spec *s, const float *x, int64_t n, int sample_rate, xai_spectrogram *out)
 {
     if (!s || !x || !out || n < 1 || sample_rate <= 0)
@@ -638,33 +721,9 @@ xai_status xai_spec_compute(const xai_spec *s, const float *x, int64_t n, int sa
     int rate = sample_rate;
     float *own = NULL; /* the working signal when it is not x */
     const float *sig = x;
-    if (c->sample_rate > 0 && c->sample_rate != sample_rate) {
-        xai_audio in = {.info = {.sample_rate = sample_rate, .channels = 1, .frames = n}, .data = (float *)x};
-        xai_audio rs;
-        xai_status st = xai_audio_resample(&in, c->sample_rate, XAI_RESAMPLE_BEST, &rs);
-        if (st != XAI_OK)
-            return st;
-        own = rs.data;
-        n = rs.info.frames;
-        sig = own;
-        rate = c->sample_rate;
-    }
-    if (c->fixed_length > 0) {
-        float *fx = calloc((size_t)c->fixed_length, sizeof(float));
-        if (!fx) {
-            free(own);
-            return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
-        }
-        int64_t m = n < c->fixed_length ? n : c->fixed_length;
-        int64_t off = c->embed_offset < 0 ? (c->fixed_length - m) / 2 : c->embed_offset;
-        if (off > c->fixed_length - m)
-            off = c->fixed_length - m;
-        memcpy(fx + off, sig, (size_t)m * sizeof(float));
-        free(own);
-        own = fx;
-        sig = fx;
-        n = c->fixed_length;
-    }
+    xai_status st = spec_signal(c, x, &n, &rate, &sig, &own);
+    if (st != XAI_OK)
+        return st;
     const int bins = xai_stft_bins(s->stft);
     const int64_t T = xai_stft_frames(s->stft, n);
     if (T < 1 || (uint64_t)T * (uint64_t)bins > (uint64_t)XAI_AUDIO_MAX_SAMPLES) {
@@ -672,29 +731,12 @@ xai_status xai_spec_compute(const xai_spec *s, const float *x, int64_t n, int sa
         return xai_error_set(XAI_EINVAL, "xai_spec_compute: %lld samples give %lld frames", (long long)n,
                              (long long)T);
     }
-    float *pw = malloc(sizeof(float) * (size_t)bins * (size_t)T);
-    if (!pw) {
-        free(own);
-        return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
-    }
-    xai_status st = xai_stft_power(s->stft, sig, n, c->power, pw, T);
-    free(own);
-    if (st != XAI_OK) {
-        free(pw);
-        return st;
-    }
     int rows = bins;
-    float *rowsbuf = pw;
-    if (c->n_mels > 0) {
-        rowsbuf = malloc(sizeof(float) * (size_t)c->n_mels * (size_t)T);
-        if (!rowsbuf) {
-            free(pw);
-            return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
-        }
-        xai_mel_apply(s->fb, c->n_mels, bins, pw, T, rowsbuf);
-        free(pw);
-        rows = c->n_mels;
-    }
+    float *rowsbuf = NULL;
+    st = spec_rows(s, sig, n, T, &rows, &rowsbuf);
+    free(own);
+    if (st != XAI_OK)
+        return st;
     /* crop */
     int keep_rows = c->crop_rows > 0 && c->crop_rows < rows ? c->crop_rows : rows;
     int64_t t0 = c->crop_first_frame, t1 = T - c->crop_last_frames;
@@ -704,18 +746,9 @@ xai_status xai_spec_compute(const xai_spec *s, const float *x, int64_t n, int sa
                              c->crop_first_frame, c->crop_last_frames);
     }
     const int64_t TT = t1 - t0;
-    float *data = rowsbuf;
-    if (keep_rows != rows || TT != T) {
-        data = malloc(sizeof(float) * (size_t)keep_rows * (size_t)TT);
-        if (!data) {
-            free(rowsbuf);
-            return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
-        }
-        for (int r = 0; r < keep_rows; r++)
-            memcpy(data + (size_t)r * (size_t)TT, rowsbuf + (size_t)r * (size_t)T + (size_t)t0,
-                   sizeof(float) * (size_t)TT);
-        free(rowsbuf);
-    }
+    float *data = spec_crop(rowsbuf, rows, T, keep_rows, t0, TT);
+    if (!data)
+        return xai_error_set(XAI_ENOMEM, "xai_spec_compute: out of memory");
     if (c->db) {
         st = xai_db_convert(data, (size_t)keep_rows * (size_t)TT, &c->db_cfg);
         if (st != XAI_OK) {

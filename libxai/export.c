@@ -639,6 +639,69 @@ static xai_status raise_opset(Onnx__ModelProto *mp, int from, int to)
 
 /* ---------------------------------------------------------------- export */
 
+/* Puts the model's current weights into the float initializers they came from. */
+static xai_status export_weights(const xai_model *m, Onnx__GraphProto *g)
+{
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        Onnx__TensorProto *t = g->initializer[i];
+        if (!t->name || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+            continue;
+        int v = xai_model_find_value(m, t->name);
+        if (v < 0 || !m->vals[v].is_const || m->vals[v].dtype != DT_F32 || !m->vals[v].f)
+            continue;
+        if (m->vals[v].producer >= 0)
+            continue;
+        if (xai_onnx_numel(t) != m->vals[v].numel)
+            return xai_error_set(XAI_EFORMAT, "export: %s: initializer '%s' has %lld values, the model holds %lld",
+                                 m->name, t->name, (long long)xai_onnx_numel(t), (long long)m->vals[v].numel);
+        if (xai_onnx_set_floats(t, m->vals[v].f, m->vals[v].numel))
+            return xai_error_set(XAI_ENOMEM, "export: out of memory");
+        t->has_data_location = 0;
+    }
+    return XAI_OK;
+}
+
+/* Replaces the file's metadata by the model's (key, value) pairs. */
+static xai_status export_metadata(const xai_model *m, Onnx__ModelProto *mp)
+{
+    for (size_t i = 0; i < mp->n_metadata_props; i++)
+        onnx__string_string_entry_proto__free_unpacked(mp->metadata_props[i], NULL);
+    free(mp->metadata_props);
+    mp->metadata_props = NULL;
+    mp->n_metadata_props = 0;
+    if (m->nmeta <= 0)
+        return XAI_OK;
+    mp->metadata_props = calloc((size_t)m->nmeta, sizeof *mp->metadata_props);
+    if (!mp->metadata_props)
+        return xai_error_set(XAI_ENOMEM, "export: out of memory");
+    for (int i = 0; i < m->nmeta; i++) {
+        Onnx__StringStringEntryProto *e = malloc(sizeof *e);
+        if (!e)
+            return xai_error_set(XAI_ENOMEM, "export: out of memory");
+        onnx__string_string_entry_proto__init(e);
+        mp->metadata_props[mp->n_metadata_props++] = e;
+        e->key = strdup(m->meta_key[i]);
+        e->value = strdup(m->meta_val[i]);
+        if (!e->key || !e->value)
+            return xai_error_set(XAI_ENOMEM, "export: out of memory");
+    }
+    return XAI_OK;
+}
+
+/* Raises the default-domain opset to at least @p min_opset (0: leave it). */
+static xai_status export_min_opset(Onnx__ModelProto *mp, int min_opset)
+{
+    if (min_opset <= 0)
+        return XAI_OK;
+    int cur = -1;
+    for (size_t i = 0; i < mp->n_opset_import; i++)
+        if (is_default_domain(mp->opset_import[i]->domain))
+            cur = (int)mp->opset_import[i]->version;
+    if (cur >= 0 && cur < min_opset)
+        return raise_opset(mp, cur, min_opset);
+    return XAI_OK;
+}
+
 xai_status xai_export_proto(const xai_model *m, const xai_export_options *opts, Onnx__ModelProto **out)
 {
     *out = NULL;
@@ -655,71 +718,13 @@ xai_status xai_export_proto(const xai_model *m, const xai_export_options *opts, 
             onnx__model_proto__free_unpacked(mp, NULL);
         return xai_error_set(XAI_EFORMAT, "export: %s: cannot decode the model's ONNX bytes", m->name);
     }
-    Onnx__GraphProto *g = mp->graph;
-    xai_status st = XAI_OK;
-
-    /* current weights */
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        Onnx__TensorProto *t = g->initializer[i];
-        if (!t->name || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-            continue;
-        int v = xai_model_find_value(m, t->name);
-        if (v < 0 || !m->vals[v].is_const || m->vals[v].dtype != DT_F32 || !m->vals[v].f)
-            continue;
-        if (m->vals[v].producer >= 0)
-            continue;
-        if (xai_onnx_numel(t) != m->vals[v].numel) {
-            st = xai_error_set(XAI_EFORMAT, "export: %s: initializer '%s' has %lld values, the model holds %lld",
-                               m->name, t->name, (long long)xai_onnx_numel(t), (long long)m->vals[v].numel);
-            goto fail;
-        }
-        if (xai_onnx_set_floats(t, m->vals[v].f, m->vals[v].numel)) {
-            st = xai_error_set(XAI_ENOMEM, "export: out of memory");
-            goto fail;
-        }
-        t->has_data_location = 0;
-    }
-
-    /* metadata */
-    for (size_t i = 0; i < mp->n_metadata_props; i++)
-        onnx__string_string_entry_proto__free_unpacked(mp->metadata_props[i], NULL);
-    free(mp->metadata_props);
-    mp->metadata_props = NULL;
-    mp->n_metadata_props = 0;
-    if (m->nmeta > 0) {
-        mp->metadata_props = calloc((size_t)m->nmeta, sizeof *mp->metadata_props);
-        if (!mp->metadata_props) {
-            st = xai_error_set(XAI_ENOMEM, "export: out of memory");
-            goto fail;
-        }
-        for (int i = 0; i < m->nmeta; i++) {
-            Onnx__StringStringEntryProto *e = malloc(sizeof *e);
-            if (!e) {
-                st = xai_error_set(XAI_ENOMEM, "export: out of memory");
-                goto fail;
-            }
-            onnx__string_string_entry_proto__init(e);
-            mp->metadata_props[mp->n_metadata_props++] = e;
-            e->key = strdup(m->meta_key[i]);
-            e->value = strdup(m->meta_val[i]);
-            if (!e->key || !e->value) {
-                st = xai_error_set(XAI_ENOMEM, "export: out of memory");
-                goto fail;
-            }
-        }
-    }
-
-    if (!(opts && opts->keep_bn) && (st = fold_bn(g)))
+    xai_status st;
+    if ((st = export_weights(m, mp->graph)) || (st = export_metadata(m, mp)))
         goto fail;
-
-    if (opts && opts->min_opset > 0) {
-        int cur = -1;
-        for (size_t i = 0; i < mp->n_opset_import; i++)
-            if (is_default_domain(mp->opset_import[i]->domain))
-                cur = (int)mp->opset_import[i]->version;
-        if (cur >= 0 && cur < opts->min_opset && (st = raise_opset(mp, cur, opts->min_opset)))
-            goto fail;
-    }
+    if (!(opts && opts->keep_bn) && (st = fold_bn(mp->graph)))
+        goto fail;
+    if ((st = export_min_opset(mp, opts ? opts->min_opset : 0)))
+        goto fail;
     *out = mp;
     return XAI_OK;
 fail:

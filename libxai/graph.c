@@ -48,14 +48,15 @@ void xai_model_free(xai_model *m)
     free(m);
 }
 
-void xai_graph_finalize(xai_model *m)
+/* Drops the nodes the output does not depend on; -1 (nothing changed) when out of memory. */
+static int prune_dead_nodes(xai_model *m)
 {
     char *need = calloc((size_t)m->nvals + 1, 1);
     char *keep = calloc((size_t)m->nnodes + 1, 1);
     if (!need || !keep) {
         free(need);
         free(keep);
-        return;
+        return -1;
     }
     need[m->output] = 1;
     for (int i = m->nnodes - 1; i >= 0; i--) {
@@ -76,6 +77,14 @@ void xai_graph_finalize(xai_model *m)
             node_free(&m->nodes[i]);
     }
     m->nnodes = j;
+    free(need);
+    free(keep);
+    return 0;
+}
+
+/* Recomputes each value's producer and number of consumers. */
+static void link_values(xai_model *m)
+{
     for (int v = 0; v < m->nvals; v++) {
         m->vals[v].producer = -1;
         m->vals[v].nconsumers = 0;
@@ -89,7 +98,11 @@ void xai_graph_finalize(xai_model *m)
             if (n->in[k] >= 0)
                 m->vals[n->in[k]].nconsumers++;
     }
-    /* MatMul followed by an Add of a constant bias over the last axis: fuse the bias */
+}
+
+/* MatMul followed by an Add of a constant bias over the last axis: fuse the bias */
+static void fuse_gemm_bias(xai_model *m)
+{
     for (int i = 0; i < m->nnodes; i++) {
         xai_node *ad = &m->nodes[i];
         if (ad->kind != K_ADD || ad->nin != 2)
@@ -115,7 +128,11 @@ void xai_graph_finalize(xai_model *m)
             }
         }
     }
-    /* BatchNormalization directly after Conv/Gemm (sole consumer) can be folded */
+}
+
+/* BatchNormalization directly after Conv/Gemm (sole consumer) can be folded */
+static void fold_bn_nodes(xai_model *m)
+{
     for (int i = 0; i < m->nnodes; i++) {
         xai_node *bn = &m->nodes[i];
         if (bn->kind != K_BN)
@@ -128,8 +145,15 @@ void xai_graph_finalize(xai_model *m)
         bn->bn_of = p;
         xai_linear_fold_bn(m, &m->nodes[p], bn);
     }
-    free(need);
-    free(keep);
+}
+
+void xai_graph_finalize(xai_model *m)
+{
+    if (prune_dead_nodes(m))
+        return;
+    link_values(m);
+    fuse_gemm_bias(m);
+    fold_bn_nodes(m);
 }
 
 const int64_t *xai_model_input_shape(const xai_model *m, int *ndim)

@@ -517,6 +517,8 @@ static xai_status train_epochs(train_run *t, int64_t *idx, int64_t n_val, int64_
         } else {
             since_best++;
         }
+        if (n_val == 0)
+            r->best_epoch = ep; /* nothing is restored without validation: the last epoch is the one kept */
         pr.best_epoch = r->best_epoch;
         pr.elapsed_s = now_s() - t0;
         r->epochs_run = ep;

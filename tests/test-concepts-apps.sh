@@ -39,11 +39,11 @@ def table(path):
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def check_table(rows, key, nch, classes_of):
+def check_table(rows, key, nch, classes_of, sample=int):
     """Every sample lists all nch concepts, ranked 1..nch, shares summing to 1, its class."""
     by = collections.defaultdict(list)
     for r in rows:
-        by[int(r[key])].append(r)
+        by[sample(r[key])].append(r)
     ok = True
     for s, rs in by.items():
         ok &= sorted(int(r["concept"]) for r in rs) == list(range(nch))
@@ -122,7 +122,9 @@ def speech(tmp):
         S = C.sum(axis=0)
         worst = max(worst, rel_err(S / np.abs(S).sum(), R))  # the plain map is scaled to sum |R| = 1
         tg = json.load(open(stem + "relevance.json"))["TargetName"]
-        check_table(table(stem + "concepts.tsv"), "clip", 16, lambda s: tg)
+        rows = table(stem + "concepts.tsv")
+        check(rows and all(r["clip"] == c for r in rows), "speech: the concept table names the clip %s" % c)
+        check_table(rows, "clip", 16, lambda s: tg, sample=str)
         js = json.load(open(stem + "concepts.json"))
         check(js["Layer"] == "conv4" and len(js["Axes"]) == 3, "speech concept sidecar")
     check(worst < 1e-4, "speech: the concepts add up to the clip maps: rel err %.2e" % worst)

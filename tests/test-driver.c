@@ -231,6 +231,8 @@ START_TEST(test_cv_fold_models)
     int fold_of[6];
     check_folds_partition(s, &d, fold_of);
     check_card_numbers(xai_driver_set_card(s), sm);
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.early_stopping"),
+                     "inner grouped hold-out of the training groups");
     check_out_of_fold(s, &d, fold_of);
     /* saved and loaded: the same folds and the same held-out groups */
     char *dir = xai_test_tmpdir();
@@ -722,6 +724,14 @@ START_TEST(test_prep_shared_start)
     ck_assert_uint_eq(pl.seen[4], 0xfu);
     const xai_driver_summary *sm = xai_driver_set_summary(s);
     ck_assert(isfinite(sm->baseline_accuracy));
+    /* no patience: no inner split, all epochs run and the last is kept, as the card says */
+    const xai_card *card = xai_driver_set_card(s);
+    ck_assert_str_eq(xai_card_get_string(card, "training.early_stopping"), "none: every epoch runs, the last is kept");
+    char *ke = xai_card_get_json(card, "training.kept_epochs");
+    ck_assert_ptr_nonnull(ke);
+    ck_assert_msg(strstr(ke, "[4, 4, 4, 4]") != NULL || strstr(ke, "[4,4,4,4]") != NULL, "kept epochs %s", ke);
+    xai_free(ke);
+    ck_assert_double_eq_tol(sm->mean_best_epoch, 4, 1e-12);
     for (int k = 0; k < 4; k++) {
         const char *const *names;
         int cnt;

@@ -1134,7 +1134,8 @@ START_TEST(test_evalout_tables)
     snprintf(mpath, sizeof mpath, "%s/scores.tsv", dir);
     snprintf(spath, sizeof spath, "%s/per-sample.tsv", dir);
     const char *names[] = {"recording"}, *rec[] = {"a", "b", NULL}, *const *vals[] = {rec};
-    xai_evalout_ids ids = {1, names, vals};
+    const char *desc[] = {"the recording of the sample"};
+    xai_evalout_ids ids = {1, names, vals, desc};
     xai_evalout_method om = {"lrp", &sc};
     ck_assert_msg(xai_evalout_tables(mpath, spath, &om, 1, &ids, "{\"Origin\": \"t\"}") == XAI_OK, "%s",
                   xai_last_error());
@@ -1160,6 +1161,20 @@ START_TEST(test_evalout_tables)
     text[len - 1] = '\0';
     ck_assert_ptr_nonnull(strstr(text, "\"Origin\": \"t\""));
     ck_assert_ptr_nonnull(strstr(text, "\"ci_low\": {"));
+    free(text);
+    /* the per-sample table's sidecar describes each of its columns, the caller's with its words */
+    snprintf(js, sizeof js, "%s/per-sample.json", dir);
+    text = xai_test_read_file(js, &len);
+    ck_assert_ptr_nonnull(text);
+    text[len - 1] = '\0';
+    ck_assert_ptr_nonnull(strstr(text, "\"Origin\": \"t\""));
+    for (size_t c = 0; c < 4; c++) {
+        char key[64];
+        snprintf(key, sizeof key, "\"%s\": {", cols[c]);
+        ck_assert_msg(strstr(text, key) != NULL, "no entry for %s in %s", cols[c], text);
+    }
+    ck_assert_ptr_nonnull(strstr(text, "\"the recording of the sample\""));
+    ck_assert_ptr_nonnull(strstr(text, "sparseness of the sample's map by lrp (complexity; higher is better"));
     free(text);
     const char *in[1] = {mpath};
     ck_assert_msg(xai_evalout_report(in, 1, dir, NULL) == XAI_OK, "%s", xai_last_error());

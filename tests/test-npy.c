@@ -222,6 +222,56 @@ static xai_status try_header(int major, const char *hdr, size_t ndata, xai_npy *
     return s;
 }
 
+/* The header reader describes what the loaders refuse (other dtypes, Fortran order, structured
+ * dtypes); values from numpy.lib.format's own reader on the fixtures. */
+START_TEST(header_any_dtype)
+{
+    static const struct {
+        const char *file, *descr;
+        int structured, fortran, major, ndim;
+        int64_t shape[2], data_bytes;
+    } cases[] = {
+        {"c8-2.npy", "<c8", 0, 0, 1, 1, {2}, 16},
+        {"f4-fortran-2x3.npy", "<f4", 0, 1, 1, 2, {2, 3}, 24},
+        {"struct-2.npy", "[('a', '<f4'), ('b', '<i2')]", 1, 0, 1, 1, {2}, 12},
+        {"f4-v3-4.npy", "<f4", 0, 0, 3, 1, {4}, 16},
+        {"f4-scalar.npy", "<f4", 0, 0, 1, 0, {0}, 4},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        xai_npy_header h;
+        ck_assert_int_eq(xai_npy_read_header(fixture(cases[k].file), &h), XAI_OK);
+        ck_assert_str_eq(h.descr, cases[k].descr);
+        ck_assert_int_eq(h.structured, cases[k].structured);
+        ck_assert_int_eq(h.fortran_order, cases[k].fortran);
+        ck_assert_int_eq(h.major, cases[k].major);
+        ck_assert_int_eq(h.minor, 0);
+        ck_assert_int_eq(h.ndim, cases[k].ndim);
+        for (int d = 0; d < h.ndim; d++)
+            ck_assert_int_eq(h.shape[d], cases[k].shape[d]);
+        ck_assert_int_eq(h.data_offset, 128);
+        ck_assert_int_eq(h.data_bytes, cases[k].data_bytes);
+    }
+    /* malformed headers are refused as by the loaders, from a file and from memory */
+    static const char *const bad[] = {
+        "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), } x\n",
+        "{'descr': [('a', '<f4'), 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '<f4', 'shape': (2,)}\n",
+        "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (3)}\n",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        size_t len;
+        unsigned char *b = make_npy(1, bad[k], 8, &len);
+        xai_npy_header h;
+        ck_assert_int_eq(xai_npy_read_header_mem(b, len, "bad.npy", &h), XAI_EFORMAT);
+        ck_assert_msg(strstr(xai_last_error(), "bad.npy: bad header") != NULL, "'%s'", xai_last_error());
+        free(b);
+    }
+    xai_npy_header h;
+    ck_assert_int_eq(xai_npy_read_header(fixture("no-such-file.npy"), &h), XAI_EIO);
+}
+END_TEST
+
 START_TEST(test_header_variants_ok)
 {
     /* Forms NumPy or other writers produce that must be accepted. */
@@ -636,6 +686,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_scalar_empty);
     tcase_add_test(tc, test_versions_4d);
     tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, header_any_dtype);
     tcase_add_test(tc, test_header_variants_ok);
     tcase_add_test(tc, test_malformed_headers);
     tcase_add_test(tc, test_malformed_preamble);

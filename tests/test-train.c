@@ -231,6 +231,53 @@ START_TEST(test_train_learns)
 }
 END_TEST
 
+/* the running training loss of each epoch, for no_validation_keeps_last */
+static double epoch_loss[64];
+static void record_loss(const xai_train_progress *p, void *ud)
+{
+    (void)ud;
+    if (p->epoch >= 1 && p->epoch <= 64)
+        epoch_loss[p->epoch - 1] = p->train_loss;
+}
+
+/* Without a validation set the last epoch's weights are kept, so that is the kept epoch the
+ * result reports (cards and logs print it), even when an earlier epoch had a lower training loss. */
+START_TEST(no_validation_keeps_last)
+{
+    xai_model *m = load("conserve/cnn_bias1.onnx");
+    enum { N = 96, E = 12 };
+    float *x = malloc(sizeof(float) * N * 128);
+    int y[N];
+    planted(N, x, y, 2);
+    xai_train_config c;
+    xai_train_config_init(&c);
+    c.epochs = E;
+    c.batch = 8;
+    c.lr = 0.2f; /* large steps: the training loss goes up and down (lowest at epoch 5 of 12) */
+    c.val_split = 0;
+    c.seed = 3;
+    c.progress = record_loss;
+    xai_train_result r;
+    ck_assert_int_eq(xai_train(m, &c, N, x, y, &r), XAI_OK);
+    int best = 0;
+    for (int e = 1; e < E; e++)
+        if (epoch_loss[e] < epoch_loss[best])
+            best = e;
+    printf("  no validation: lowest running training loss at epoch %d of %d, kept epoch %d\n", best + 1, E,
+           r.best_epoch);
+    /* the set-up must have a better epoch before the last, or this test checks nothing */
+    ck_assert_int_lt(best + 1, E);
+    ck_assert_int_eq(r.n_val, 0);
+    ck_assert_int_eq(r.epochs_run, E);
+    ck_assert_int_eq(r.best_epoch, E);
+    double l, a;
+    ck_assert_int_eq(xai_evaluate_loss(m, N, x, y, NULL, &l, &a), XAI_OK);
+    ck_assert_double_eq_tol(r.kept_train_loss, l, 1e-6 * (1 + l));
+    free(x);
+    xai_model_free(m);
+}
+END_TEST
+
 static void train_once(uint64_t seed, xai_optimizer opt, float *wout, int64_t *nw)
 {
     xai_model *m = load("ops/bn_residual_arith.onnx");
@@ -476,6 +523,7 @@ Suite *make_suite(void)
     TCase *t2 = tcase_create("loop");
     tcase_set_timeout(t2, 300);
     tcase_add_test(t2, test_train_learns);
+    tcase_add_test(t2, no_validation_keeps_last);
     tcase_add_test(t2, test_train_deterministic);
     tcase_add_test(t2, test_train_errors);
     tcase_add_test(t2, test_class_weights);

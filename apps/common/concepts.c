@@ -149,12 +149,13 @@ int concepts_driver(const xai_app *app, const char *file, const xai_driver_set *
     return rc;
 }
 
-xai_status concepts_table(const concepts_result *r, const char *sample_col, int64_t index0,
-                          const char *const *classes, int nclasses, xai_tsv **out)
+/* The concept table; the sample column holds names[s] when @p names is given, else s + index0. */
+static xai_status table_impl(const concepts_result *r, const char *sample_col, int64_t index0,
+                             const char *const *names, const char *const *classes, int nclasses, xai_tsv **out)
 {
     const char *cn[] = {sample_col, "class", "rank", "concept", "relevance", "share"};
-    xai_tsv_type ty[] = {XAI_TSV_NUMBER, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
-                         XAI_TSV_NUMBER};
+    xai_tsv_type ty[] = {names ? XAI_TSV_STRING : XAI_TSV_NUMBER, XAI_TSV_STRING, XAI_TSV_NUMBER, XAI_TSV_NUMBER,
+                         XAI_TSV_NUMBER, XAI_TSV_NUMBER};
     xai_status st = xai_tsv_create(6, cn, ty, out);
     for (int64_t s = 0; st == XAI_OK && s < r->n; s++) {
         const double *cr = r->crel + s * r->nch;
@@ -167,12 +168,25 @@ xai_status concepts_table(const concepts_result *r, const char *sample_col, int6
             size_t row;
             st = xai_tsv_add_row(*out, &row);
             for (size_t c = 0; st == XAI_OK && c < 6; c++)
-                st = c != 1 ? xai_tsv_set_number(*out, row, c, num[c])
+                st = c == 0 && names ? xai_tsv_set_string(*out, row, c, names[s])
+                     : c != 1        ? xai_tsv_set_number(*out, row, c, num[c])
                      : t >= 0 && t < nclasses ? xai_tsv_set_string(*out, row, c, classes[t])
                                               : xai_tsv_set_na(*out, row, c);
         }
     }
     return st;
+}
+
+xai_status concepts_table(const concepts_result *r, const char *sample_col, int64_t index0,
+                          const char *const *classes, int nclasses, xai_tsv **out)
+{
+    return table_impl(r, sample_col, index0, NULL, classes, nclasses, out);
+}
+
+xai_status concepts_table_named(const concepts_result *r, const char *sample_col, const char *const *names,
+                                const char *const *classes, int nclasses, xai_tsv **out)
+{
+    return table_impl(r, sample_col, 0, names, classes, nclasses, out);
 }
 
 char *concepts_sidecar(const char *common_json, const concept_spec *cs, const concepts_result *r,

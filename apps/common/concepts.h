@@ -69,6 +69,10 @@ int concepts_driver(const xai_app *app, const char *file, const xai_driver_set *
  */
 xai_status concepts_table(const concepts_result *r, const char *sample_col, int64_t index0,
                           const char *const *classes, int nclasses, xai_tsv **out);
+/* The same with the samples named: column @p sample_col holds names[s] (text) for sample s, e.g.
+ * the file of a clip explained on its own. */
+xai_status concepts_table_named(const concepts_result *r, const char *sample_col, const char *const *names,
+                                const char *const *classes, int nclasses, xai_tsv **out);
 
 /*
  * The sidecar text of the concept files: the members of @p common_json plus Layer,

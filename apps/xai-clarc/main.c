@@ -272,6 +272,8 @@ int main(int argc, char **argv)
         return XAI_EXIT_USAGE;
     }
     int rc = clarc_parse(argc, argv, &o);
+    if (!rc)
+        xai_app_apply_threads(&app);
     char *side = rc || !strcmp(o.sub, "cav") ? NULL : xai_app_sidecar_path(o.out);
     if (!rc && (xai_app_check_output(&app, o.out) != 0 || (side && xai_app_check_output(&app, side) != 0)))
         rc = XAI_EXIT_USAGE; /* a model and its sidecar: nothing is written over */

@@ -65,6 +65,8 @@ void clarc_usage(FILE *f)
 "  --model M.onnx    -o, --output FILE (refused if it exists, exit 2, unless --force; a model\n"
 "                    gets its JSON sidecar beside it, OUT.json, under the same rule)\n"
 "  -f, --force       -q, --quiet       -h, --help\n"
+"  --nthreads N      threads for BLAS and libxai [SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS,\n"
+"                    else the online cores]\n"
 "\n"
 "EXAMPLES\n"
 "  " PROG " cav --model m.onnx --layer relu4 --x X.npy --groups tone.npy -o cav.json\n"

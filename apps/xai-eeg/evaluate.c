@@ -184,7 +184,7 @@ static xai_status write_tables(const opts *o, const xai_eeg_prep *p, uint32_t me
     if (!st) {
         epoch_ids(o, p, pl, buf, v);
         xai_eval_scores_summarise(&sc);
-        xai_evalout_ids ids = {4, names, (const char *const *const *)v};
+        xai_evalout_ids ids = {4, names, (const char *const *const *)v, NULL};
         xai_evalout_method me = {xai_method_name(o->method), &sc};
         st = xai_evalout_tables(sum, per, &me, 1, &ids, json);
     }

@@ -4,9 +4,9 @@
 
 #include "explain.h"
 
-void explain_usage(FILE *f)
-{
-    fprintf(f,
+/* The text in parts (method to output, batch, examples to references): C compilers need only
+ * accept string literals of 4095 characters. */
+static const char *const help_text[] = {
 "SYNOPSIS\n"
 "  " PROG " MODEL.onnx INPUT.npy -o OUT.npy [options]\n"
 "  " PROG " MODEL.onnx IN1.npy IN2.npy ... [--list FILE] -o OUTDIR/ [--shard K/N] [--slurm ...]\n"
@@ -55,8 +55,7 @@ void explain_usage(FILE *f)
 "                         concept ([N,] concepts, input shape; they sum to the map when all\n"
 "                         channels are listed), OUT.concepts.tsv (relevance of each mapped\n"
 "                         concept at LAYER and its share of the layer's total) and its sidecar.\n"
-"                         top=K: the K channels of largest relevance summed over the stack [8]\n");
-    fprintf(f,
+"                         top=K: the K channels of largest relevance summed over the stack [8]\n",
 "  -q, --quiet            no summary on stderr\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
@@ -72,12 +71,11 @@ void explain_usage(FILE *f)
 "                         with unfinished items, logs in OUTDIR/slurm/logs) and submit it;\n"
 "                         N from --shard K/N (K ignored) [1]. Needs a shared filesystem.\n"
 "  --slurm-args \"ARGS\"   passed to sbatch (e.g. \"-p short --time 10\")\n"
-"  --max-parallel M       at most M array tasks at once (%%M)\n"
+"  --max-parallel M       at most M array tasks at once (%M)\n"
 "  --dry-run              print the script and the sbatch command; submit nothing\n"
 "  --wait                 wait for the array (polls squeue; no sacct needed), then name each\n"
 "                         input that failed (with its exit code) or did not finish\n"
-"  --wait-timeout S       give up waiting after S seconds (exit 1) [86400]\n");
-    fprintf(f,
+"  --wait-timeout S       give up waiting after S seconds (exit 1) [86400]\n",
 "\n"
 "EXAMPLES\n"
 "  " PROG " model.onnx epochs.npy -o relevance.npy --json summary.json\n"
@@ -95,5 +93,11 @@ void explain_usage(FILE *f)
 "  65:211 (deep Taylor, z+, zB).  Montavon et al. 2019, LNCS 11700 (LRP overview, gamma).\n"
 "  Kohlbrenner et al. 2020, IJCNN (composites).  Arras et al. 2017, WASSA (LSTM, bias factor).\n"
 "  Achtibat et al. 2023, Nat. Mach. Intell. 5:1006 (concept relevance, CRP).\n"
-"  Smilkov et al. 2017 (SmoothGrad).  Sundararajan et al. 2017, ICML (Integrated Gradients).\n");
+"  Smilkov et al. 2017 (SmoothGrad).  Sundararajan et al. 2017, ICML (Integrated Gradients).\n",
+};
+
+void explain_usage(FILE *f)
+{
+    for (size_t i = 0; i < sizeof help_text / sizeof help_text[0]; i++)
+        fputs(help_text[i], f);
 }

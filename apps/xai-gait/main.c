@@ -34,7 +34,8 @@
 
 static void opts_defaults(opts *o);
 
-static void usage(const opts *o)
+/* The help text, one function per part: synopsis to training, explain and study, the rest. */
+static void usage_train(const opts *o)
 {
     printf(
         "SYNOPSIS\n"
@@ -88,7 +89,10 @@ static void usage(const opts *o)
         "  statistics and the groups they came from, and explain uses each fold's own.\n"
         "\n",
         o->augment == GAIT_AUGMENT_GAIN ? "shift-gain" : o->augment == GAIT_AUGMENT_SCALE ? "shift-scale" : "none");
-    xai_app_driver_help_train(stdout, &o->dopt);
+}
+
+static void usage_explain(void)
+{
     printf(
         "\n"
         "OPTIONS (explain, study)\n"
@@ -130,6 +134,10 @@ static void usage(const opts *o)
         "  sample's map is scaled to sum |R| = 1. Maps of a model trained on the trial are flagged\n"
         "  (warning, InSampleTrials and OutOfSample in the sidecar).\n"
         "\n");
+}
+
+static void usage_evaluate_output(void)
+{
     printf(
         "OPTIONS (evaluate)\n"
         "  --truth TRUTH.tsv      where each class's evidence lies, in gait terms: columns label (a class),\n"
@@ -175,6 +183,14 @@ static void usage(const opts *o)
         "  0 ok, 1 data or runtime error, 2 usage error, 3 finished but some trials failed,\n"
         "  4 --strict and the model is not above chance, misses a class or loses to the baseline.\n",
         xai_app_common_help);
+}
+
+static void usage(const opts *o)
+{
+    usage_train(o);
+    xai_app_driver_help_train(stdout, &o->dopt);
+    usage_explain();
+    usage_evaluate_output();
 }
 
 enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,

@@ -35,7 +35,7 @@ int speech_concepts(opts *o, const speech_concepts_in *in)
     int rc = js && speech_concepts_paths(o, in->stem, &npy, &tsv) == 0 ? 0
                                                                         : xai_app_fail(&o->app, NULL, "out of memory");
     if (rc == 0 && (xai_npy_save(npy, 3, shape, r.maps) != XAI_OK ||
-                    concepts_table(&r, "clip", 0, in->classes, in->nclasses, &t) != XAI_OK ||
+                    concepts_table_named(&r, "clip", &in->source, in->classes, in->nclasses, &t) != XAI_OK ||
                     xai_tsv_save(t, tsv, 0) != XAI_OK))
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     if (rc == 0 && (xai_app_write_sidecar(&o->app, npy, js) != 0 || xai_app_write_sidecar(&o->app, tsv, js) != 0))

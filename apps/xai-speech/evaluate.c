@@ -50,6 +50,7 @@ static int write_table(opts *o, const xai_speech_study *s, const xai_driver_expl
                        const char *method)
 {
     static const char *const names[] = {"file", "prediction"};
+    static const char *const desc[] = {"the audio file of the clip", "the class the model predicts (index of its output)"};
     const char **v[2] = {malloc(sizeof(char *) * (size_t)(s->d.n + 1)), malloc(sizeof(char *) * (size_t)(s->d.n + 1))};
     char(*pred)[16] = malloc(sizeof *pred * (size_t)(s->d.n + 1));
     for (int64_t i = 0; v[0] && v[1] && pred && i < s->d.n; i++) {
@@ -57,7 +58,7 @@ static int write_table(opts *o, const xai_speech_study *s, const xai_driver_expl
         v[0][i] = o->files.path[s->file[i]];
         v[1][i] = pred[i];
     }
-    xai_evalout_ids ids = {2, names, (const char *const *const *)v};
+    xai_evalout_ids ids = {2, names, (const char *const *const *)v, desc};
     xai_evalout_method me = {method, sc};
     xai_status st = v[0] && v[1] && pred ? xai_evalout_tables(NULL, o->output, &me, 1, &ids, NULL)
                                          : xai_error_set(XAI_ENOMEM, "out of memory");

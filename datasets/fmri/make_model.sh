@@ -10,12 +10,21 @@
 # Usage: make_model.sh GEN_FMRI XAI_FMRI WORKDIR MODEL_OUT   (meson compile -C build datasets-fmri-model)
 set -eu
 GEN="$1"; APP="$2"; WORK="$3"; OUT="$4"
-D="$WORK/fmri-model-bids/sub-01/func"
-rm -rf "$WORK/fmri-model-bids" "$WORK/fmri-model-check"
-"$GEN" --seed 1 --subjects 1 --runs 3 "$WORK/fmri-model-bids"
-"$APP" train --cv --seed 1 --force -q \
+# Run from WORK, the programs by name and the data by their paths inside it, so the sidecar's
+# command line names the dataset, not this machine's build directory; the model is written
+# there and copied next to OUT.
+APPDIR=$(cd "$(dirname "$APP")" && pwd); GENDIR=$(cd "$(dirname "$GEN")" && pwd)
+PATH="$APPDIR:$GENDIR:$PATH"
+NAME=$(basename "$OUT" .onnx); DEST=$(cd "$(dirname "$OUT")" && pwd)
+cd "$WORK"
+D="fmri-model-bids/sub-01/func"
+rm -rf fmri-model-bids fmri-model-check fmri-model-out
+"$(basename "$GEN")" --seed 1 --subjects 1 --runs 3 fmri-model-bids
+mkdir fmri-model-out
+"$(basename "$APP")" train --cv --seed 1 --force -q \
   --bold "$D/sub-01_task-blocks_run-1_bold.nii.gz" --events "$D/sub-01_task-blocks_run-1_events.tsv" \
   --bold "$D/sub-01_task-blocks_run-2_bold.nii.gz" --events "$D/sub-01_task-blocks_run-2_events.tsv" \
-  -o "$OUT"
-"$APP" explain --model "$OUT" --bold "$D/sub-01_task-blocks_run-3_bold.nii.gz" \
-  --events "$D/sub-01_task-blocks_run-3_events.tsv" -o "$WORK/fmri-model-check" --force
+  -o "fmri-model-out/$NAME.onnx"
+cp fmri-model-out/"$NAME".onnx fmri-model-out/"$NAME".fold-*.onnx fmri-model-out/"$NAME".json "$DEST/"
+"$(basename "$APP")" explain --model "$DEST/$NAME.onnx" --bold "$D/sub-01_task-blocks_run-3_bold.nii.gz" \
+  --events "$D/sub-01_task-blocks_run-3_events.tsv" -o fmri-model-check --force

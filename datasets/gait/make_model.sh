@@ -9,7 +9,15 @@
 # Usage: make_model.sh GEN_GAIT XAI_GAIT WORKDIR OUT_MODEL.onnx
 set -eu
 gen="$1"; gait="$2"; work="$3"; out="$4"
-rm -rf "$work/gait-study-model"
-"$gen" --nuisance realistic --seed 1 --subjects 12 --trials 6 --cycles 6 "$work/gait-study-model" >/dev/null
-"$gait" train "$work/gait-study-model" --target subject --seed 0 --nthreads 1 \
-  --force -q --progress none -o "$out"
+# From the work folder, the programs by name and the study by its folder name, so the sidecar and
+# the card name the dataset and not this machine's build directory; the models are written there
+# and copied next to OUT_MODEL.
+PATH="$(cd "$(dirname "$gait")" && pwd):$(cd "$(dirname "$gen")" && pwd):$PATH"
+name=$(basename "$out" .onnx); dest=$(cd "$(dirname "$out")" && pwd)
+cd "$work"
+rm -rf gait-study-model gait-model-out
+"$(basename "$gen")" --nuisance realistic --seed 1 --subjects 12 --trials 6 --cycles 6 gait-study-model >/dev/null
+mkdir gait-model-out
+"$(basename "$gait")" train gait-study-model --target subject --seed 0 --nthreads 1 \
+  --force -q --progress none -o "gait-model-out/$name.onnx"
+cp gait-model-out/"$name".onnx gait-model-out/"$name".fold-*.onnx gait-model-out/"$name".json "$dest/"

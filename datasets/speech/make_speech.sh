@@ -15,11 +15,19 @@ fi
 # The committed models: the program's defaults (speakers held out by the driver, Adam 3e-3, up
 # to 60 epochs with early stopping on an inner split of the training speakers), seed 0; a
 # speaker is a voice (labels.csv 'voice'), so that its speeds and pitches never sit on both sides.
+# They are trained from the build's datasets folder, the program called by name, so the sidecar
+# and the card name the data set (speech-synth) and not this machine's build directory, then
+# copied into the source folder.
 if [ "$what" = model ]; then
+  PATH="$(cd "$(dirname "$app")" && pwd):$PATH"
+  src=$(cd "$src" && pwd)
+  cd "$out"
+  mkdir -p speech-model-out
   for labels in digit gender; do
     name=digits
     [ "$labels" = gender ] && name=gender
-    "$app" train "$out/speech-synth" --labels $labels --speaker-column voice --seed 0 --force --progress lines \
-      -o "$src/model-$name.onnx"
+    "$(basename "$app")" train speech-synth --labels $labels --speaker-column voice --seed 0 --force --progress lines \
+      -o "speech-model-out/model-$name.onnx"
+    cp "speech-model-out/model-$name.onnx" "speech-model-out/model-$name.json" "$src/"
   done
 fi

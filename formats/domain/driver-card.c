@@ -131,7 +131,10 @@ static json_t *training_json(const xai_driver_record *r)
     json_object_set_new(t, "epochs", json_integer(o->train.epochs));
     json_object_set_new(t, "patience", json_integer(o->train.patience));
     json_object_set_new(t, "batch", json_integer(o->train.batch));
-    json_object_set_new(t, "early_stopping", json_string("inner grouped hold-out of the training groups"));
+    /* without patience the driver makes no inner split: every epoch runs and the last is kept */
+    json_object_set_new(t, "early_stopping", json_string(o->train.patience > 0
+                                                             ? "inner grouped hold-out of the training groups"
+                                                             : "none: every epoch runs, the last is kept"));
     json_object_set_new(t, "inner_frac", json_real(o->inner_frac));
     json_object_set_new(t, "augment_copies", json_integer(o->augment ? (o->augment_copies > 0 ? o->augment_copies : 1)
                                                                      : 0));

@@ -143,6 +143,60 @@ char *xai_gait_pre_to_json(const xai_gait_pre *p)
     return t;
 }
 
+/* The variables and components of a preprocessing record; -1 with @p err set when one is bad. */
+static int pre_selection_from_json(xai_gait_pre *p, json_t *v, json_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        if (!s) {
+            snprintf(err, errlen, "preprocessing record: variable %zu is not a string", i);
+            return -1;
+        }
+        p->vars[p->nvars++] = strdup(s);
+    }
+    for (size_t i = 0; i < json_array_size(c); i++) {
+        const char *s = json_string_value(json_array_get(c, i));
+        int k = -1;
+        for (int j = 0; s && j < 3; j++)
+            if (!strcmp(s, xai_gait_component_names[j]))
+                k = j;
+        if (k < 0) {
+            snprintf(err, errlen, "preprocessing record: unknown component %s", s ? s : "(not a string)");
+            return -1;
+        }
+        p->comps[p->ncomps++] = k;
+    }
+    return 0;
+}
+
+/* The z-score statistics of a preprocessing record, when it has them; -1 with @p err set when
+ * they do not fit the selection. */
+static int pre_norm_from_json(xai_gait_pre *p, json_t *nm, char *err, size_t errlen)
+{
+    json_t *m = json_object_get(nm, "mean"), *s = json_object_get(nm, "sd");
+    if (!m && !s)
+        return 0;
+    size_t nch = (size_t)xai_gait_pre_inputs(p);
+    if (json_array_size(m) != nch * XAI_GAIT_NPTS || json_array_size(s) != nch) {
+        snprintf(err, errlen, "preprocessing record: normalisation has %zu/%zu values for %zu channels x 101",
+                 json_array_size(m), json_array_size(s), nch);
+        return -1;
+    }
+    p->mean = malloc(nch * XAI_GAIT_NPTS * sizeof(float));
+    p->sd = malloc(nch * sizeof(float));
+    for (size_t i = 0; i < nch * XAI_GAIT_NPTS; i++)
+        p->mean[i] = (float)json_number_value(json_array_get(m, i));
+    for (size_t i = 0; i < nch; i++) {
+        p->sd[i] = (float)json_number_value(json_array_get(s, i));
+        if (!(p->sd[i] > 0)) {
+            snprintf(err, errlen, "preprocessing record: normalisation sd[%zu] is not positive", i);
+            return -1;
+        }
+    }
+    p->have_norm = 1;
+    return 0;
+}
+
 xai_status xai_gait_pre_from_json(xai_gait_pre *p, const char *text)
 {
     char err[512];
@@ -160,30 +214,8 @@ xai_status xai_gait_pre_from_json(xai_gait_pre *p, const char *text)
         json_decref(o);
         return xai_error_set(XAI_EINVAL, "%s", err);
     }
-    for (size_t i = 0; i < json_array_size(v); i++) {
-        const char *s = json_string_value(json_array_get(v, i));
-        if (!s) {
-            snprintf(err, errlen, "preprocessing record: variable %zu is not a string", i);
-            json_decref(o);
-            xai_gait_pre_free(p);
-            return xai_error_set(XAI_EINVAL, "%s", err);
-        }
-        p->vars[p->nvars++] = strdup(s);
-    }
-    for (size_t i = 0; i < json_array_size(c); i++) {
-        const char *s = json_string_value(json_array_get(c, i));
-        int k = -1;
-        for (int j = 0; s && j < 3; j++)
-            if (!strcmp(s, xai_gait_component_names[j]))
-                k = j;
-        if (k < 0) {
-            snprintf(err, errlen, "preprocessing record: unknown component %s", s ? s : "(not a string)");
-            json_decref(o);
-            xai_gait_pre_free(p);
-            return xai_error_set(XAI_EINVAL, "%s", err);
-        }
-        p->comps[p->ncomps++] = k;
-    }
+    if (pre_selection_from_json(p, v, c, err, errlen))
+        goto fail;
     /* records written before sides/offset existed mean one cycle, no offset removal */
     const char *sides = json_string_value(json_object_get(o, "sides"));
     const char *off = json_string_value(json_object_get(o, "offset"));
@@ -191,40 +223,18 @@ xai_status xai_gait_pre_from_json(xai_gait_pre *p, const char *text)
         (off && strcmp(off, "trial_mean") && strcmp(off, "none"))) {
         snprintf(err, errlen, "preprocessing record: unknown sides '%s' or offset '%s'", sides ? sides : "",
                  off ? off : "");
-        json_decref(o);
-        xai_gait_pre_free(p);
-        return xai_error_set(XAI_EINVAL, "%s", err);
+        goto fail;
     }
     p->paired = sides && !strcmp(sides, "paired");
     p->offset = off && !strcmp(off, "trial_mean");
-    json_t *nm = json_object_get(o, "normalisation");
-    json_t *m = json_object_get(nm, "mean"), *s = json_object_get(nm, "sd");
-    if (m || s) {
-        size_t nch = (size_t)xai_gait_pre_inputs(p);
-        if (json_array_size(m) != nch * XAI_GAIT_NPTS || json_array_size(s) != nch) {
-            snprintf(err, errlen, "preprocessing record: normalisation has %zu/%zu values for %zu channels x 101",
-                     json_array_size(m), json_array_size(s), nch);
-            json_decref(o);
-            xai_gait_pre_free(p);
-            return xai_error_set(XAI_EINVAL, "%s", err);
-        }
-        p->mean = malloc(nch * XAI_GAIT_NPTS * sizeof(float));
-        p->sd = malloc(nch * sizeof(float));
-        for (size_t i = 0; i < nch * XAI_GAIT_NPTS; i++)
-            p->mean[i] = (float)json_number_value(json_array_get(m, i));
-        for (size_t i = 0; i < nch; i++) {
-            p->sd[i] = (float)json_number_value(json_array_get(s, i));
-            if (!(p->sd[i] > 0)) {
-                snprintf(err, errlen, "preprocessing record: normalisation sd[%zu] is not positive", i);
-                json_decref(o);
-                xai_gait_pre_free(p);
-                return xai_error_set(XAI_EINVAL, "%s", err);
-            }
-        }
-        p->have_norm = 1;
-    }
+    if (pre_norm_from_json(p, json_object_get(o, "normalisation"), err, errlen))
+        goto fail;
     json_decref(o);
     return XAI_OK;
+fail:
+    json_decref(o);
+    xai_gait_pre_free(p);
+    return xai_error_set(XAI_EINVAL, "%s", err);
 }
 
 int xai_gait_pre_same_selection(const xai_gait_pre *a, const xai_gait_pre *b)
@@ -390,6 +400,38 @@ static int irregular_stride(const xai_c3d_cycle *cc, double median)
     return median > 0 && (d < XAI_GAIT_STRIDE_LO * median || d > XAI_GAIT_STRIDE_HI * median);
 }
 
+/* Whether any selected component of the cycle's points (buf: variables x 3 x 101) is a gap. */
+static int cycle_has_gap(const xai_gait_pre *p, const float *buf)
+{
+    for (int v = 0; v < p->nvars; v++)
+        for (int j = 0; j < p->ncomps; j++)
+            for (int t = 0; t < XAI_GAIT_NPTS; t++)
+                if (!isfinite(buf[((size_t)v * 3 + (size_t)p->comps[j]) * XAI_GAIT_NPTS + (size_t)t]))
+                    return 1;
+    return 0;
+}
+
+/* Appends the selected components of one cycle (buf: variables x 3 x 101) and its bookkeeping. */
+static int append_cycle(const xai_gait_pre *p, xai_gait_cycles *cy, const float *buf, const xai_c3d_cycle *cc,
+                        int trial_index, int right, int number)
+{
+    if (cycles_reserve(cy, cy->n + 1) != 0)
+        return -1;
+    float *dst = cy->x + (size_t)cy->n * (size_t)cy->nch * XAI_GAIT_NPTS;
+    for (int v = 0; v < p->nvars; v++)
+        for (int j = 0; j < p->ncomps; j++)
+            memcpy(dst + ((size_t)v * (size_t)p->ncomps + (size_t)j) * XAI_GAIT_NPTS,
+                   buf + ((size_t)v * 3 + (size_t)p->comps[j]) * XAI_GAIT_NPTS, XAI_GAIT_NPTS * sizeof(float));
+    cy->trial[cy->n] = trial_index;
+    snprintf(cy->side[cy->n], sizeof cy->side[0], "%s", right ? "Right" : "Left");
+    cy->cycle[cy->n] = number;
+    cy->foot_off[cy->n] = cc->foot_off_pct;
+    cy->start_s[cy->n] = cc->start_s;
+    cy->end_s[cy->n] = cc->end_s;
+    cy->n++;
+    return 0;
+}
+
 xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_index, xai_gait_cycles *cy, int *gaps)
 {
     char err[1024];
@@ -437,35 +479,15 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
             snprintf(err, errlen, "cycle %d: %s", k + 1, xai_last_error());
             goto done;
         }
-        int bad = 0;
-        for (int v = 0; v < p->nvars && !bad; v++)
-            for (int j = 0; j < p->ncomps && !bad; j++)
-                for (int t = 0; t < XAI_GAIT_NPTS; t++)
-                    if (!isfinite(buf[((size_t)v * 3 + (size_t)p->comps[j]) * XAI_GAIT_NPTS + (size_t)t])) {
-                        bad = 1;
-                        break;
-                    }
-        if (bad) {
+        if (cycle_has_gap(p, buf)) {
             (*gaps)++;
             continue;
         }
-        if (cycles_reserve(cy, cy->n + 1) != 0) {
+        if (append_cycle(p, cy, buf, cc, trial_index, right, number[right]) != 0) {
             snprintf(err, errlen, "out of memory");
             st = XAI_ENOMEM;
             goto done;
         }
-        float *dst = cy->x + (size_t)cy->n * (size_t)cy->nch * XAI_GAIT_NPTS;
-        for (int v = 0; v < p->nvars; v++)
-            for (int j = 0; j < p->ncomps; j++)
-                memcpy(dst + ((size_t)v * (size_t)p->ncomps + (size_t)j) * XAI_GAIT_NPTS,
-                       buf + ((size_t)v * 3 + (size_t)p->comps[j]) * XAI_GAIT_NPTS, XAI_GAIT_NPTS * sizeof(float));
-        cy->trial[cy->n] = trial_index;
-        snprintf(cy->side[cy->n], sizeof cy->side[0], "%s", right ? "Right" : "Left");
-        cy->cycle[cy->n] = number[right];
-        cy->foot_off[cy->n] = cc->foot_off_pct;
-        cy->start_s[cy->n] = cc->start_s;
-        cy->end_s[cy->n] = cc->end_s;
-        cy->n++;
         used++;
     }
     if (used == 0) {

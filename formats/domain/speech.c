@@ -416,24 +416,13 @@ static cairo_status_t write_png(void *closure, const unsigned char *data, unsign
     return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t clip_start, const float *feat,
-                             const float *rel, const char *title)
+/* The spectrogram in grey with the relevance over it in blue-white-red, opacity growing with |R|,
+ * one pixel per bin (row 0 at the bottom); NULL when cairo cannot make the image. */
+static cairo_surface_t *overlay_image(int rows, int cols, const float *feat, const float *rel, double vmax)
 {
-    const int W = 760, H = 440, ml = 72, mr = 120, mt = 34, mb = 52;
-    const int rows = p->rows, cols = (int)p->frames;
-    const double pw = W - ml - mr, ph = H - mt - mb;
-    double vmax = 0;
-    for (size_t i = 0; i < (size_t)rows * (size_t)cols; i++)
-        vmax = fabs(rel[i]) > vmax ? fabs(rel[i]) : vmax;
-    if (!(vmax > 0))
-        vmax = 1;
     cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols, rows);
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    if (cairo_surface_status(img) || cairo_surface_status(surf)) {
-        cairo_surface_destroy(img);
-        cairo_surface_destroy(surf);
-        return xai_error_set(XAI_EIO, "%s: cairo cannot make a %d x %d image", path, cols, rows);
-    }
+    if (cairo_surface_status(img))
+        return img;
     cairo_surface_flush(img);
     unsigned char *px = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img);
@@ -452,26 +441,23 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
         }
     }
     cairo_surface_mark_dirty(img);
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_save(cr);
-    cairo_translate(cr, ml, mt);
-    cairo_scale(cr, pw / cols, ph / rows);
-    cairo_set_source_surface(cr, img, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
-    cairo_rectangle(cr, 0, 0, cols, rows);
-    cairo_fill(cr);
-    cairo_restore(cr);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, ml + 0.5, mt + 0.5, pw, ph);
-    cairo_stroke(cr);
+    return img;
+}
+
+/* The plot frame of the speech figure: W x H pixels, the plot (pw x ph) at (ml, mt). */
+typedef struct {
+    int W, H, ml, mt;
+    double pw, ph;
+} speech_frame;
+
+/* x axis: time in s; column j spans [j - 0.5, j + 0.5] */
+static void draw_time_axis(cairo_t *cr, const speech_frame *fr, const xai_speech_pre *p, int64_t clip_start,
+                           int cols)
+{
+    const int ml = fr->ml, mt = fr->mt, H = fr->H;
+    const double pw = fr->pw, ph = fr->ph;
     char buf[64];
     cairo_text_extents_t te;
-    /* x axis: time in s; column j spans [j - 0.5, j + 0.5] */
     double ta = xai_speech_col_s(p, -0.5, clip_start), tb = xai_speech_col_s(p, cols - 0.5, clip_start);
     double step = nice_step(tb - ta, 8);
     for (double t = ceil(ta / step) * step; t <= tb + 1e-9; t += step) {
@@ -487,7 +473,15 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
     cairo_text_extents(cr, "time (s)", &te);
     cairo_move_to(cr, ml + pw / 2 - te.width / 2, H - 12);
     cairo_show_text(cr, "time (s)");
-    /* y axis: frequency in Hz at the row positions (mel rows are not linear in Hz) */
+}
+
+/* y axis: frequency in Hz at the row positions (mel rows are not linear in Hz) */
+static void draw_freq_axis(cairo_t *cr, const speech_frame *fr, const xai_speech_pre *p, int rows)
+{
+    const int ml = fr->ml, mt = fr->mt;
+    const double ph = fr->ph;
+    char buf[64];
+    cairo_text_extents_t te;
     double fa = xai_speech_row_hz(p, -0.5) > 0 ? xai_speech_row_hz(p, -0.5) : 0, fb = xai_speech_row_hz(p, rows - 0.5);
     double fstep = nice_step(fb - fa, 8);
     for (double f = ceil(fa / fstep) * fstep; f <= fb + 1e-9; f += fstep) {
@@ -508,8 +502,15 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
     cairo_rotate(cr, -M_PI / 2);
     cairo_show_text(cr, p->spec.n_mels > 0 ? "frequency (Hz, mel rows)" : "frequency (Hz)");
     cairo_restore(cr);
-    /* colour bar */
-    const double cx = ml + pw + 24, cw = 16;
+}
+
+/* the symmetric colour bar [-vmax, vmax] right of the plot */
+static void draw_colour_bar(cairo_t *cr, const speech_frame *fr, double vmax)
+{
+    const int W = fr->W, mt = fr->mt;
+    const double pw = fr->pw, ph = fr->ph;
+    char buf[64];
+    const double cx = fr->ml + pw + 24, cw = 16;
     for (int i = 0; i < (int)ph; i++) {
         double rgb[3];
         xai_colormap_rgb(XAI_CMAP_BWR, 1.0 - (i + 0.5) / ph, rgb);
@@ -534,13 +535,61 @@ xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t 
     cairo_rotate(cr, -M_PI / 2);
     cairo_show_text(cr, "relevance");
     cairo_restore(cr);
+}
+
+/* Draws the image scaled into the plot, the frame, both axes, the colour bar and the title. */
+static void draw_speech_figure(cairo_surface_t *surf, cairo_surface_t *img, const speech_frame *fr,
+                               const xai_speech_pre *p, int64_t clip_start, double vmax, const char *title)
+{
+    const int rows = p->rows, cols = (int)p->frames;
+    cairo_t *cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_save(cr);
+    cairo_translate(cr, fr->ml, fr->mt);
+    cairo_scale(cr, fr->pw / cols, fr->ph / rows);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle(cr, 0, 0, cols, rows);
+    cairo_fill(cr);
+    cairo_restore(cr);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 11);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, fr->ml + 0.5, fr->mt + 0.5, fr->pw, fr->ph);
+    cairo_stroke(cr);
+    draw_time_axis(cr, fr, p, clip_start, cols);
+    draw_freq_axis(cr, fr, p, rows);
+    draw_colour_bar(cr, fr, vmax);
     if (title) {
         cairo_set_font_size(cr, 13);
-        cairo_move_to(cr, ml, 22);
+        cairo_move_to(cr, fr->ml, 22);
         cairo_show_text(cr, title);
     }
     cairo_destroy(cr);
     cairo_surface_flush(surf);
+}
+
+xai_status xai_speech_figure(const char *path, const xai_speech_pre *p, int64_t clip_start, const float *feat,
+                             const float *rel, const char *title)
+{
+    const int W = 760, H = 440, ml = 72, mr = 120, mt = 34, mb = 52;
+    const int rows = p->rows, cols = (int)p->frames;
+    const speech_frame fr = {W, H, ml, mt, W - ml - mr, H - mt - mb};
+    double vmax = 0;
+    for (size_t i = 0; i < (size_t)rows * (size_t)cols; i++)
+        vmax = fabs(rel[i]) > vmax ? fabs(rel[i]) : vmax;
+    if (!(vmax > 0))
+        vmax = 1;
+    cairo_surface_t *img = overlay_image(rows, cols, feat, rel, vmax);
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    if (cairo_surface_status(img) || cairo_surface_status(surf)) {
+        cairo_surface_destroy(img);
+        cairo_surface_destroy(surf);
+        return xai_error_set(XAI_EIO, "%s: cairo cannot make a %d x %d image", path, cols, rows);
+    }
+    draw_speech_figure(surf, img, &fr, p, clip_start, vmax, title);
     xai_atomic_file af;
     xai_status st = xai_atomic_begin(path, &af);
     if (st == XAI_OK) {

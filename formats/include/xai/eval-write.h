@@ -65,6 +65,8 @@ typedef struct {
     int ncols;
     const char *const *names;
     const char *const *const *values;
+    const char *const *descriptions; /**< each column's entry in the sidecar's data dictionary (NULL, or
+                                          NULL entries: a generic one) */
 } xai_evalout_ids;
 
 /**
@@ -72,8 +74,8 @@ typedef struct {
  * its scores where it is told (the domain programs' evaluate commands): @p metrics_path gets
  * the columns of metrics.tsv, @p samples_path those of metrics_samples.tsv with the columns of
  * @p ids (may be NULL) after "sample"; either path may be NULL (that table is not written).
- * Each gets its sidecar (the members of @p sidecar_json plus a Description; metrics.tsv's also
- * describes its columns).
+ * Each gets its sidecar (the members of @p sidecar_json plus a Description and a data
+ * dictionary of its columns).
  */
 XAI_API xai_status xai_evalout_tables(const char *metrics_path, const char *samples_path,
                                       const xai_evalout_method *methods, int nmethods, const xai_evalout_ids *ids,

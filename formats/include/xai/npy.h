@@ -66,6 +66,29 @@ XAI_API void xai_npy_int_free(xai_npy_int *a);
  */
 XAI_API xai_status xai_npy_load_labels(const char *path, int64_t n, int64_t lo, int64_t hi, int **labels);
 
+/** What an NPY header declares, whatever the dtype and memory order (xai_npy_read_header()). */
+typedef struct {
+    int major, minor;                /**< format version (1.0, 2.0 or 3.0) */
+    char descr[128];                 /**< the descr as written ("<f4", "|u1"); a structured dtype's
+                                          field list, truncated to fit */
+    int structured;                  /**< descr is a list of fields */
+    int fortran_order;               /**< 1: Fortran (column-major) order */
+    int ndim;                        /**< number of dimensions (0 for a scalar) */
+    int64_t shape[XAI_NPY_MAX_DIMS]; /**< shape, outermost first */
+    int64_t data_offset;             /**< bytes before the data */
+    int64_t data_bytes;              /**< bytes after the header (not checked against the shape) */
+} xai_npy_header;
+
+/**
+ * Read and check the header of @p path without its data, for any dtype and either memory
+ * order (to describe a file; loading still needs xai_npy_load() or xai_npy_load_int()).
+ * @return XAI_OK, XAI_EIO, XAI_EFORMAT (bad magic, malformed or truncated header),
+ *         XAI_EUNSUPPORTED (format version, more than XAI_NPY_MAX_DIMS dimensions).
+ */
+XAI_API xai_status xai_npy_read_header(const char *path, xai_npy_header *out);
+/** As xai_npy_read_header() from memory (@p len bytes of the whole file); @p name for messages. */
+XAI_API xai_status xai_npy_read_header_mem(const void *buf, size_t len, const char *name, xai_npy_header *out);
+
 /**
  * Write a float32 C-order array to @p path atomically: the data go to a temporary file
  * in the same directory, which is renamed over @p path only when complete.
