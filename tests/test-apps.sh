@@ -170,6 +170,24 @@ PYEOF
 expect 0 "" "$B/xai-train" --arch 'conv1d(4,k=5,p=2) relu maxpool(2) flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" \
   --epochs 15 --batch 16 --lr 0.01 --seed 3 --classes rest,bump -o "$T/m.onnx" -q
 [ -s "$T/m.onnx" ] && [ -s "$T/m.onnx.log.json" ] && ok || bad "xai-train outputs missing"
+# the contrastive starts through xai-explain: with the epsilon composite and the bias given back
+# (--bias-factor 1), each map sums to the explained quantity: z_t minus the log-sum-exp of the
+# other logits (logodds) or minus their mean (contrast); with two classes both are z_t - z_o
+$PY -c "import numpy as np; np.save('$T/tx8.npy', np.load('$T/tx.npy')[:8])"
+for s in logodds contrast; do
+  expect 0 "" "$B/xai-explain" "$T/m.onnx" "$T/tx8.npy" -o "$T/s-$s.npy" -q --json "$T/s-$s.json" --init $s \
+    --composite epsilon --epsilon 1e-6 --bias-factor 1 --force
+  $PY - "$T/s-$s.npy" "$T/s-$s.json" "$s" <<'PYEOF' && ok || bad "--init $s: the map does not sum to the explained quantity"
+import json, sys, numpy as np
+r = np.load(sys.argv[1]).astype(np.float64); j = json.load(open(sys.argv[2]))
+assert j["parameters"]["init"] == sys.argv[3], j["parameters"]["init"]
+for i, smp in enumerate(j["samples"]):
+    z = np.array(smp["logits"], np.float64); t = int(np.argmax(z)); o = np.delete(z, t)
+    want = z[t] - (np.log(np.exp(o - o.max()).sum()) + o.max() if sys.argv[3] == "logodds" else o.mean())
+    assert abs(r[i].sum() - want) <= 1e-3 * max(1.0, abs(want)), (i, r[i].sum(), want)
+PYEOF
+done
+expect 2 "logodds" "$B/xai-explain" "$T/m.onnx" "$T/tx8.npy" -o "$T/s-x.npy" -q --init odds
 expect 2 "exists" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m.onnx" -q
 expect 2 "exactly one of" "$B/xai-train" --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx"
 expect 1 "arch" "$B/xai-train" --arch 'conv1d(4,k=)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m3.onnx" -q

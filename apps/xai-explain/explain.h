@@ -57,6 +57,9 @@ typedef struct {
     xai_app_stamp load, plan, run;
 } run_files;
 
+/** The --init name of @p m ("auto", "onehot", "logit", "logodds", "contrast"); NULL if none. */
+const char *explain_init_name(xai_init_mode m);
+
 /** The --json summary of one run over @p n samples (summary.c). */
 json_t *explain_summary_json(const run_files *f, const xai_explain_config *cfg, int64_t n,
                              const xai_explain_result *res);

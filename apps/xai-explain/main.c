@@ -220,15 +220,12 @@ static int choice_option(xai_explain_config *cfg, int c, const char *arg)
         cfg->target = (int)k;
         return 0;
     case O_INIT:
-        if (strcmp(arg, "auto") == 0)
-            cfg->init = XAI_INIT_AUTO;
-        else if (strcmp(arg, "onehot") == 0)
-            cfg->init = XAI_INIT_ONEHOT;
-        else if (strcmp(arg, "logit") == 0)
-            cfg->init = XAI_INIT_LOGIT;
-        else
-            return usage_error("--init must be auto, onehot or logit");
-        return 0;
+        for (int m = 0; explain_init_name((xai_init_mode)m); m++)
+            if (strcmp(arg, explain_init_name((xai_init_mode)m)) == 0) {
+                cfg->init = (xai_init_mode)m;
+                return 0;
+            }
+        return usage_error("--init must be auto, onehot, logit, logodds or contrast");
     }
     return -1;
 }

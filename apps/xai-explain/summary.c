@@ -47,6 +47,14 @@ int explain_write_json(json_t *root, const char *path)
 }
 
 /* The settings of the explanation, as the JSON summary reports them. */
+const char *explain_init_name(xai_init_mode m)
+{
+    static const char *const names[] = {[XAI_INIT_ONEHOT] = "onehot", [XAI_INIT_LOGIT] = "logit",
+                                        [XAI_INIT_AUTO] = "auto", [XAI_INIT_LOGODDS] = "logodds",
+                                        [XAI_INIT_CONTRAST] = "contrast"};
+    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : NULL;
+}
+
 static json_t *summary_parameters(const xai_explain_config *cfg)
 {
     json_t *par = json_object();
@@ -54,8 +62,7 @@ static json_t *summary_parameters(const xai_explain_config *cfg)
     json_object_set_new(par, "gamma", json_real(cfg->gamma));
     json_object_set_new(par, "bias_factor", json_real(cfg->bias_factor));
     json_object_set_new(par, "lstm_epsilon", json_real(cfg->lstm_epsilon));
-    json_object_set_new(par, "init", json_string(cfg->init == XAI_INIT_LOGIT    ? "logit"
-                                                 : cfg->init == XAI_INIT_ONEHOT ? "onehot" : "auto"));
+    json_object_set_new(par, "init", json_string(explain_init_name(cfg->init)));
     if (cfg->have_bounds) {
         json_object_set_new(par, "low", json_real(cfg->low));
         json_object_set_new(par, "high", json_real(cfg->high));
