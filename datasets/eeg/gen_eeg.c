@@ -242,15 +242,10 @@ static int write_outputs(const char *outdir, const char *base, const char *const
     return 0;
 }
 
-static int gen_run(const char *outdir, const char *subject, int run, int trials, double fs, int bv,
-                   int events_tsv)
+/* Trial onsets from @p lead s on, each followed by 2-3 s of rest, and a shuffled balanced class
+   order; returns the end of the last rest */
+static double draw_schedule(int trials, double lead, double task, double *onset, int *cls)
 {
-    const double lead = 2.0, task = 4.0;
-    /* trial schedule */
-    double *onset = malloc((size_t)trials * sizeof *onset);
-    int *cls = malloc((size_t)trials * sizeof *cls);
-    if (!onset || !cls)
-        return -1;
     double t = lead;
     for (int k = 0; k < trials; k++) {
         onset[k] = t;
@@ -262,35 +257,32 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
         cls[k] = cls[j];
         cls[j] = tmp;
     }
-    /* whole seconds: EDF+ writes the record duration in 8 characters, and record lengths
-       like 395/128 s do not survive that rounding (EDFlib then rejects the time-keeping) */
-    double dur = ceil(t + 1.0);
-    int64_t n = (int64_t)llround(dur * fs);
+    return t;
+}
 
-    double pos[NCH][3], src_c3[3], src_c4[3], src_oz[3], src_fpz[3];
-    for (int c = 0; c < NCH; c++)
-        xai_eeg_montage_find(channels[c], pos[c], NULL);
-    xai_eeg_montage_find("C3", src_c3, NULL);
-    xai_eeg_montage_find("C4", src_c4, NULL);
-    xai_eeg_montage_find("Oz", src_oz, NULL);
-    xai_eeg_montage_find("Fpz", src_fpz, NULL);
-    const double sig = 0.30;
+/* The source time courses of a default-mode run, shared by every channel with spatial weights */
+typedef struct {
+    int64_t n;
+    double fs, dur;
+    double *mu3, *be3, *mu4, *be4; /* mu and beta rhythms under C3 and C4 */
+    double *alpha, *common, *blink;
+    double mains_phase;
+} textbook_sources;
 
-    double *buf = malloc((size_t)n * sizeof *buf);
-    double *mu3 = malloc((size_t)n * sizeof *mu3), *be3 = malloc((size_t)n * sizeof *be3);
-    double *mu4 = malloc((size_t)n * sizeof *mu4), *be4 = malloc((size_t)n * sizeof *be4);
-    double *alpha = malloc((size_t)n * sizeof *alpha), *common = malloc((size_t)n * sizeof *common);
-    double *blink = calloc((size_t)n, sizeof *blink);
-    float *data = malloc((size_t)n * NCH * sizeof *data);
-    if (!buf || !mu3 || !be3 || !mu4 || !be4 || !alpha || !common || !blink || !data)
-        return -1;
+static void free_textbook_sources(textbook_sources *s)
+{
+    free(s->mu3);
+    free(s->be3);
+    free(s->mu4);
+    free(s->be4);
+    free(s->alpha);
+    free(s->common);
+    free(s->blink);
+}
 
-    narrowband(mu3, n, fs, 10.0 + 0.5 * rng_uniform(), 0.985);
-    narrowband(be3, n, fs, 20.0 + 2.0 * rng_uniform(), 0.975);
-    narrowband(mu4, n, fs, 10.0 + 0.5 * rng_uniform(), 0.985);
-    narrowband(be4, n, fs, 20.0 + 2.0 * rng_uniform(), 0.975);
-    narrowband(alpha, n, fs, 9.5 + rng_uniform(), 0.99);
-    pink(common, n, fs);
+/* Blinks every 3-9 s, 80-150 uV Gaussians of 80 ms SD */
+static void add_blinks(double *blink, int64_t n, double fs, double dur)
+{
     for (double tb = 1.0 + 3.0 * rng_uniform(); tb < dur - 0.5; tb += 3.0 + 6.0 * rng_uniform()) {
         double amp = 80.0 + 70.0 * rng_uniform(), s = 0.08;
         int64_t i0 = (int64_t)((tb - 4 * s) * fs), i1 = (int64_t)((tb + 4 * s) * fs);
@@ -299,39 +291,101 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
             blink[i] += amp * exp(-d * d / (2 * s * s));
         }
     }
-    /* ERD envelopes: erd3 for right-hand imagery (T2, C3), erd4 for left (T1, C4) */
-    double mains_phase = 2 * PI * rng_uniform();
-    for (int c = 0; c < NCH; c++) {
-        double w3 = exp(-pow(angle_between(pos[c], src_c3), 2) / (2 * sig * sig));
-        double w4 = exp(-pow(angle_between(pos[c], src_c4), 2) / (2 * sig * sig));
-        double wo = exp(-pow(angle_between(pos[c], src_oz), 2) / (2 * 0.4 * 0.4));
-        double wb = exp(-pow(angle_between(pos[c], src_fpz), 2) / (2 * 0.45 * 0.45));
-        pink(buf, n, fs);
-        int k = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double ti = (double)i / fs, e3 = 0, e4 = 0;
-            while (k < trials && onset[k] + task + 1.0 < ti)
-                k++;
-            if (k < trials) {
-                double p = plateau(ti, onset[k] + 0.25, onset[k] + task - 0.5, 0.5);
-                if (cls[k] == 0)
-                    e4 = p; /* left imagery: right hemisphere desynchronises */
-                else
-                    e3 = p;
-            }
-            double v = 8.0 * buf[i] + 4.0 * common[i];
-            v += w3 * (6.0 * (1 - 0.7 * e3) * mu3[i] + 3.0 * (1 - 0.6 * e3) * be3[i]);
-            v += w4 * (6.0 * (1 - 0.7 * e4) * mu4[i] + 3.0 * (1 - 0.6 * e4) * be4[i]);
-            v += wo * 8.0 * alpha[i] + wb * blink[i];
-            v += 3.0 * sin(2 * PI * 50.0 * ti + mains_phase);
-            data[(int64_t)c * n + i] = (float)v;
-        }
-    }
+}
 
-    size_t nann = (size_t)trials * 2;
-    xai_edf_annotation *ann = malloc(nann * sizeof *ann);
-    if (!ann)
+static int draw_textbook_sources(textbook_sources *s)
+{
+    size_t n = (size_t)s->n;
+    s->mu3 = malloc(n * sizeof *s->mu3);
+    s->be3 = malloc(n * sizeof *s->be3);
+    s->mu4 = malloc(n * sizeof *s->mu4);
+    s->be4 = malloc(n * sizeof *s->be4);
+    s->alpha = malloc(n * sizeof *s->alpha);
+    s->common = malloc(n * sizeof *s->common);
+    s->blink = calloc(n, sizeof *s->blink);
+    if (!s->mu3 || !s->be3 || !s->mu4 || !s->be4 || !s->alpha || !s->common || !s->blink)
         return -1;
+    narrowband(s->mu3, s->n, s->fs, 10.0 + 0.5 * rng_uniform(), 0.985);
+    narrowband(s->be3, s->n, s->fs, 20.0 + 2.0 * rng_uniform(), 0.975);
+    narrowband(s->mu4, s->n, s->fs, 10.0 + 0.5 * rng_uniform(), 0.985);
+    narrowband(s->be4, s->n, s->fs, 20.0 + 2.0 * rng_uniform(), 0.975);
+    narrowband(s->alpha, s->n, s->fs, 9.5 + rng_uniform(), 0.99);
+    pink(s->common, s->n, s->fs);
+    add_blinks(s->blink, s->n, s->fs, s->dur);
+    s->mains_phase = 2 * PI * rng_uniform();
+    return 0;
+}
+
+/* Spatial weight of a source at @p src for a channel at @p pos: Gaussian in the angle between them.
+   pow() rather than src_weight()'s a * a: the default data set was made with it, and the two
+   can differ in the last bit. */
+static double textbook_weight(const double pos[3], const char *src, double sd)
+{
+    double at[3];
+    xai_eeg_montage_find(src, at, NULL);
+    return exp(-pow(angle_between(pos, at), 2) / (2 * sd * sd));
+}
+
+/* Channel c: its own pink noise, the shared sources by distance, and the ERD of the imagery
+   trials. erd3 is right-hand imagery (T2, C3), erd4 left (T1, C4). */
+static void mix_textbook_channel(float *out, double *buf, int c, const textbook_sources *s, const double *onset,
+                        const int *cls, int trials, double task)
+{
+    double pos[3];
+    xai_eeg_montage_find(channels[c], pos, NULL);
+    const double sig = 0.30;
+    double w3 = textbook_weight(pos, "C3", sig), w4 = textbook_weight(pos, "C4", sig);
+    double wo = textbook_weight(pos, "Oz", 0.4), wb = textbook_weight(pos, "Fpz", 0.45);
+    pink(buf, s->n, s->fs);
+    int k = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        double ti = (double)i / s->fs, e3 = 0, e4 = 0;
+        while (k < trials && onset[k] + task + 1.0 < ti)
+            k++;
+        if (k < trials) {
+            double p = plateau(ti, onset[k] + 0.25, onset[k] + task - 0.5, 0.5);
+            if (cls[k] == 0)
+                e4 = p; /* left imagery: right hemisphere desynchronises */
+            else
+                e3 = p;
+        }
+        double v = 8.0 * buf[i] + 4.0 * s->common[i];
+        v += w3 * (6.0 * (1 - 0.7 * e3) * s->mu3[i] + 3.0 * (1 - 0.6 * e3) * s->be3[i]);
+        v += w4 * (6.0 * (1 - 0.7 * e4) * s->mu4[i] + 3.0 * (1 - 0.6 * e4) * s->be4[i]);
+        v += wo * 8.0 * s->alpha[i] + wb * s->blink[i];
+        v += 3.0 * sin(2 * PI * 50.0 * ti + s->mains_phase);
+        out[i] = (float)v;
+    }
+}
+
+/* One default-mode run: the schedule, the sources, every channel, T1/T2 and T0 annotations */
+static int gen_run(const char *outdir, const char *subject, int run, int trials, double fs, int bv,
+                   int events_tsv)
+{
+    const double lead = 2.0, task = 4.0;
+    double *onset = malloc((size_t)trials * sizeof *onset);
+    int *cls = malloc((size_t)trials * sizeof *cls);
+    textbook_sources src = {.fs = fs};
+    double *buf = NULL;
+    float *data = NULL;
+    xai_edf_annotation *ann = NULL;
+    int rc = -1;
+    if (!onset || !cls)
+        goto done;
+    double t = draw_schedule(trials, lead, task, onset, cls);
+    /* whole seconds: EDF+ writes the record duration in 8 characters, and record lengths
+       like 395/128 s do not survive that rounding (EDFlib then rejects the time-keeping) */
+    src.dur = ceil(t + 1.0);
+    src.n = (int64_t)llround(src.dur * fs);
+    buf = malloc((size_t)src.n * sizeof *buf);
+    data = malloc((size_t)src.n * NCH * sizeof *data);
+    if (!buf || !data || draw_textbook_sources(&src) != 0)
+        goto done;
+    for (int c = 0; c < NCH; c++)
+        mix_textbook_channel(data + (int64_t)c * src.n, buf, c, &src, onset, cls, trials, task);
+    size_t nann = (size_t)trials * 2;
+    if (!(ann = malloc(nann * sizeof *ann)))
+        goto done;
     for (int k = 0; k < trials; k++) {
         ann[2 * k] = (xai_edf_annotation){onset[k], task, cls[k] == 0 ? "T1" : "T2"};
         ann[2 * k + 1] = (xai_edf_annotation){onset[k] + task, 2.0, "T0"};
@@ -339,19 +393,14 @@ static int gen_run(const char *outdir, const char *subject, int run, int trials,
     char base[256];
     snprintf(base, sizeof base, "sub-%s_task-mi_run-%d_eeg", subject, run);
     const output_opts o = {bv, events_tsv, 0};
-    int rc = write_outputs(outdir, base, channels, NCH, data, n, fs, ann, nann, &o);
+    rc = write_outputs(outdir, base, channels, NCH, data, src.n, fs, ann, nann, &o);
+done:
     free(ann);
     free(onset);
     free(cls);
     free(buf);
-    free(mu3);
-    free(be3);
-    free(mu4);
-    free(be4);
-    free(alpha);
-    free(common);
-    free(blink);
     free(data);
+    free_textbook_sources(&src);
     return rc;
 }
 

@@ -603,15 +603,31 @@ static int design(const params *p, double *onset, double *dur)
     return n;
 }
 
-static int generate(const params *p)
+/* Whether @p c can hold ROI number @p ri of the placement order: the whole sphere inside the brain
+   (the centre and its six extreme points) and at least 3 radii from the ROIs placed before it */
+static int roi_fits(const params *p, const roi *base, int ri, const double c[3])
 {
-    const size_t nv = (size_t)p->nx * p->ny * p->nz;
-    const int nroi = NCLASS + 1; /* faces, houses, shared */
-    roi base[NCLASS + 1];
-    if (write_top(p))
-        return -1;
+    const int nroi = NCLASS + 1;
+    int ok = in_brain(p, c[0], c[1], c[2]);
+    for (int k = 0; ok && k < 6; k++) {
+        double e[3] = {c[0], c[1], c[2]};
+        e[k / 2] += (k % 2 ? -1 : 1) * (p->radius + 1);
+        ok = in_brain(p, e[0], e[1], e[2]);
+    }
+    for (int qi = 0; ok && qi < ri; qi++) {
+        int q = p->realistic ? (qi + NCLASS) % nroi : qi;
+        double d = 0;
+        for (int k = 0; k < 3; k++)
+            d += (c[k] - base[q].c[k]) * (c[k] - base[q].c[k]);
+        ok = sqrt(d) >= 3 * p->radius;
+    }
+    return ok;
+}
 
-    /* ROI centres, once per dataset: inside the brain, at least 3 radii apart */
+/* ROI centres, once per dataset, so every subject shares the planted truth up to a jitter */
+static void place_rois(const params *p, roi *base)
+{
+    const int nroi = NCLASS + 1;
     rng_state = p->seed * 0x2545F4914F6CDD1Dull + 1;
     for (int ri = 0; ri < nroi; ri++) {
         /* the realistic mode places the decoy first, at its fixed spot */
@@ -621,163 +637,216 @@ static int generate(const params *p)
                            0.25 * p->nz + 0.5 * p->nz * rng_uniform()};
             if (p->realistic && tries < 5000)
                 realistic_centre(p, r, tries, c);
-            /* the whole sphere inside the brain: the centre and its six extreme points */
-            int ok = in_brain(p, c[0], c[1], c[2]);
-            for (int k = 0; ok && k < 6; k++) {
-                double e[3] = {c[0], c[1], c[2]};
-                e[k / 2] += (k % 2 ? -1 : 1) * (p->radius + 1);
-                ok = in_brain(p, e[0], e[1], e[2]);
-            }
-            for (int qi = 0; ok && qi < ri; qi++) {
-                int q = p->realistic ? (qi + NCLASS) % nroi : qi;
-                double d = 0;
-                for (int k = 0; k < 3; k++)
-                    d += (c[k] - base[q].c[k]) * (c[k] - base[q].c[k]);
-                ok = sqrt(d) >= 3 * p->radius;
-            }
-            if (ok || tries > 10000) {
+            if (roi_fits(p, base, ri, c) || tries > 10000) {
                 memcpy(base[r].c, c, sizeof c);
                 break;
             }
         }
     }
+}
 
-    float *B = malloc(nv * sizeof *B), *w = malloc(nroi * nv * sizeof *w);
-    float *drift1 = malloc(nv * sizeof(float)), *drift2 = malloc(nv * sizeof(float));
-    float *ar = malloc(nv * sizeof(float));
-    int16_t *bold = malloc(nv * p->nt * sizeof *bold);
-    uint8_t *mask = malloc(nv);
-    double *x = malloc(NCLASS * p->nt * sizeof *x);
-    float *sm = malloc(nv * sizeof *sm), *smtmp = malloc(nv * sizeof *smtmp), *pw = malloc(nv * sizeof *pw);
-    int16_t *tmp16 = malloc(nv * sizeof *tmp16);
-    FILE *truth = NULL;
-    int rc = -1;
-    if (p->realistic && !(truth = open_truth(p)))
-        goto out;
-    const run_buffers rb = {B, w, pw, mask, x, drift1, drift2, ar, sm, smtmp, bold, tmp16};
-    if (!B || !w || !drift1 || !drift2 || !ar || !bold || !mask || !x || !sm || !smtmp || !pw || !tmp16) {
-        fprintf(stderr, "gen_fmri: out of memory\n");
-        goto out;
+/* every buffer of the dataset, reused by each subject and run */
+typedef struct {
+    float *B, *w, *pw, *drift1, *drift2, *ar, *sm, *smtmp;
+    int16_t *bold, *tmp16;
+    uint8_t *mask;
+    double *x;
+} fmri_buffers;
+
+static int alloc_buffers(const params *p, fmri_buffers *b)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    const int nroi = NCLASS + 1;
+    b->B = malloc(nv * sizeof *b->B);
+    b->w = malloc(nroi * nv * sizeof *b->w);
+    b->drift1 = malloc(nv * sizeof(float));
+    b->drift2 = malloc(nv * sizeof(float));
+    b->ar = malloc(nv * sizeof(float));
+    b->bold = malloc(nv * p->nt * sizeof *b->bold);
+    b->mask = malloc(nv);
+    b->x = malloc(NCLASS * p->nt * sizeof *b->x);
+    b->sm = malloc(nv * sizeof *b->sm);
+    b->smtmp = malloc(nv * sizeof *b->smtmp);
+    b->pw = malloc(nv * sizeof *b->pw);
+    b->tmp16 = malloc(nv * sizeof *b->tmp16);
+    return b->B && b->w && b->drift1 && b->drift2 && b->ar && b->bold && b->mask && b->x && b->sm &&
+                   b->smtmp && b->pw && b->tmp16
+               ? 0
+               : -1;
+}
+
+static void free_buffers(fmri_buffers *b)
+{
+    free(b->sm);
+    free(b->smtmp);
+    free(b->pw);
+    free(b->tmp16);
+    free(b->B);
+    free(b->w);
+    free(b->drift1);
+    free(b->drift2);
+    free(b->ar);
+    free(b->bold);
+    free(b->mask);
+    free(b->x);
+}
+
+/* One subject's anatomy: an ellipsoid brain whose intensity has a texture of 12 random blobs,
+   its physiological-noise weights and the ROI weights */
+static void draw_anatomy(const params *p, const roi *rois, fmri_buffers *b)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    double blob[12][4];
+    for (int k = 0; k < 12; k++) {
+        blob[k][0] = p->nx * rng_uniform();
+        blob[k][1] = p->ny * rng_uniform();
+        blob[k][2] = p->nz * rng_uniform();
+        blob[k][3] = 0.3 * (rng_uniform() - 0.5);
     }
-    for (int s = 1; s <= p->subjects; s++) {
-        rng_state = p->seed * 1000003ull + (uint64_t)s * 7919ull;
-        roi rois[NCLASS + 1];
-        for (int r = 0; r < nroi; r++)
-            for (int k = 0; k < 3; k++)
-                rois[r].c[k] = base[r].c[k] + (s > 1 ? floor(3 * rng_uniform()) - 1 : 0);
-        /* anatomy: ellipsoid with a texture of 12 random blobs */
-        double blob[12][4];
-        for (int b = 0; b < 12; b++) {
-            blob[b][0] = p->nx * rng_uniform();
-            blob[b][1] = p->ny * rng_uniform();
-            blob[b][2] = p->nz * rng_uniform();
-            blob[b][3] = 0.3 * (rng_uniform() - 0.5);
-        }
+    size_t i = 0;
+    for (int z = 0; z < p->nz; z++)
+        for (int y = 0; y < p->ny; y++)
+            for (int xx = 0; xx < p->nx; xx++, i++) {
+                b->mask[i] = (uint8_t)in_brain(p, xx, y, z);
+                double tex = 1.0;
+                for (int k = 0; k < 12; k++) {
+                    double d2 = (xx - blob[k][0]) * (xx - blob[k][0]) + (y - blob[k][1]) * (y - blob[k][1]) +
+                                (z - blob[k][2]) * (z - blob[k][2]);
+                    tex += blob[k][3] * exp(-d2 / 18.0);
+                }
+                b->B[i] = b->mask[i] ? (float)(p->intensity * tex) : (float)(0.03 * p->intensity);
+                b->pw[i] = (float)physio_weight(p, xx, y, z);
+                for (int r = 0; r < NCLASS + 1; r++) {
+                    int inside;
+                    b->w[r * nv + i] = (float)roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
+                }
+            }
+}
+
+/* derivatives/truth/sub-S/func: the brain mask and one mask per ROI (inside the brain) */
+static int write_truth_masks(const params *p, int s, const roi *rois, const fmri_buffers *b)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/derivatives/truth/sub-%02d/func", p->out, s);
+    if (mkdirs(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_desc-brain_mask.nii.gz", dir, s);
+    if (write_nifti(p, path, 1, 2, b->mask, "gen_fmri brain mask"))
+        return -1;
+    const char *roi_names[NCLASS + 1] = {class_names[0], class_names[1], "shared"};
+    uint8_t *roimask = (uint8_t *)b->bold; /* scratch */
+    for (int r = 0; r < NCLASS + 1; r++) {
         size_t i = 0;
         for (int z = 0; z < p->nz; z++)
             for (int y = 0; y < p->ny; y++)
                 for (int xx = 0; xx < p->nx; xx++, i++) {
-                    mask[i] = (uint8_t)in_brain(p, xx, y, z);
-                    double tex = 1.0;
-                    for (int b = 0; b < 12; b++) {
-                        double d2 = (xx - blob[b][0]) * (xx - blob[b][0]) + (y - blob[b][1]) * (y - blob[b][1]) +
-                                    (z - blob[b][2]) * (z - blob[b][2]);
-                        tex += blob[b][3] * exp(-d2 / 18.0);
-                    }
-                    B[i] = mask[i] ? (float)(p->intensity * tex) : (float)(0.03 * p->intensity);
-                    pw[i] = (float)physio_weight(p, xx, y, z);
-                    for (int r = 0; r < nroi; r++) {
-                        int inside;
-                        w[r * nv + i] = (float)roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
-                    }
+                    int inside;
+                    roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
+                    roimask[i] = (uint8_t)(inside && b->mask[i]);
                 }
-        if (p->realistic)
-            for (int r = 0; r < nroi; r++)
-                fprintf(truth, "roi\tsub-%02d\t-\t%s\t%g,%g,%g\t%g\n", s, r < NCLASS ? class_names[r] : "shared",
-                        rois[r].c[0], rois[r].c[1], rois[r].c[2], p->radius);
-        char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/derivatives/truth/sub-%02d/func", p->out, s);
-        if (mkdirs(dir))
-            goto out;
-        snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_desc-brain_mask.nii.gz", dir, s);
-        if (write_nifti(p, path, 1, 2, mask, "gen_fmri brain mask"))
-            goto out;
-        const char *roi_names[NCLASS + 1] = {class_names[0], class_names[1], "shared"};
-        uint8_t *roimask = (uint8_t *)bold; /* scratch */
-        for (int r = 0; r < nroi; r++) {
-            i = 0;
-            for (int z = 0; z < p->nz; z++)
-                for (int y = 0; y < p->ny; y++)
-                    for (int xx = 0; xx < p->nx; xx++, i++) {
-                        int inside;
-                        roi_weight(p, &rois[r], r < NCLASS, xx, y, z, &inside);
-                        roimask[i] = (uint8_t)(inside && mask[i]);
-                    }
-            snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_desc-%s_mask.nii.gz", dir, s, roi_names[r]);
-            char d[80];
-            snprintf(d, sizeof d, "gen_fmri ROI %s", roi_names[r]);
-            if (write_nifti(p, path, 1, 2, roimask, d))
-                goto out;
-        }
-
-        snprintf(dir, sizeof dir, "%s/sub-%02d/func", p->out, s);
-        if (mkdirs(dir))
-            goto out;
-        for (int run = 1; run <= p->runs; run++) {
-            double onset[MAXTRIAL], dur;
-            int cls[MAXTRIAL];
-            int nblocks = design(p, onset, &dur);
-            if (nblocks < 2) {
-                fprintf(stderr, "gen_fmri: the run is too short for two blocks (%d volumes of %g s)\n",
-                        p->nt, p->tr);
-                goto out;
-            }
-            for (int b = 0; b < nblocks; b++)
-                cls[b] = b % NCLASS;
-            for (int b = nblocks - 1; b > 0; b--) {
-                int j = (int)(rng_uniform() * (b + 1));
-                int tcls = cls[b];
-                cls[b] = cls[j];
-                cls[j] = tcls;
-            }
-            regressors(p, nblocks, onset, cls, dur, x);
-            for (size_t v = 0; v < nv; v++) {
-                drift1[v] = (float)(0.01 * p->drift * rng_normal());
-                drift2[v] = (float)(0.01 * p->drift * rng_normal());
-                ar[v] = 0;
-            }
-            run_nuisance rn = {.gain = 1};
-            if (p->realistic) {
-                draw_run_nuisance(p, &rn);
-                if (log_run(truth, s, run, &rn))
-                    goto out;
-            }
-            synth_volumes(p, &rb, &rn);
-            snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_bold.nii.gz", dir, s, run);
-            if (write_nifti(p, path, p->nt, 4, bold, "gen_fmri synthetic BOLD"))
-                goto out;
-            snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_events.tsv", dir, s, run);
-            if (write_events(path, nblocks, onset, cls, dur))
-                goto out;
-        }
+        snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_desc-%s_mask.nii.gz", dir, s, roi_names[r]);
+        char d[80];
+        snprintf(d, sizeof d, "gen_fmri ROI %s", roi_names[r]);
+        if (write_nifti(p, path, 1, 2, roimask, d))
+            return -1;
     }
+    return 0;
+}
+
+/* One run of subject s into @p dir: a shuffled class order, its regressors, per-voxel drifts,
+   the volumes and the events */
+static int write_run(const params *p, fmri_buffers *b, const char *dir, int s, int run, FILE *truth)
+{
+    const size_t nv = (size_t)p->nx * p->ny * p->nz;
+    double onset[MAXTRIAL], dur;
+    int cls[MAXTRIAL];
+    int nblocks = design(p, onset, &dur);
+    if (nblocks < 2) {
+        fprintf(stderr, "gen_fmri: the run is too short for two blocks (%d volumes of %g s)\n", p->nt, p->tr);
+        return -1;
+    }
+    for (int k = 0; k < nblocks; k++)
+        cls[k] = k % NCLASS;
+    for (int k = nblocks - 1; k > 0; k--) {
+        int j = (int)(rng_uniform() * (k + 1));
+        int tcls = cls[k];
+        cls[k] = cls[j];
+        cls[j] = tcls;
+    }
+    regressors(p, nblocks, onset, cls, dur, b->x);
+    for (size_t v = 0; v < nv; v++) {
+        b->drift1[v] = (float)(0.01 * p->drift * rng_normal());
+        b->drift2[v] = (float)(0.01 * p->drift * rng_normal());
+        b->ar[v] = 0;
+    }
+    run_nuisance rn = {.gain = 1};
+    if (p->realistic) {
+        draw_run_nuisance(p, &rn);
+        if (log_run(truth, s, run, &rn))
+            return -1;
+    }
+    const run_buffers rb = {b->B, b->w, b->pw, b->mask, b->x, b->drift1, b->drift2, b->ar,
+                            b->sm, b->smtmp, b->bold, b->tmp16};
+    synth_volumes(p, &rb, &rn);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_bold.nii.gz", dir, s, run);
+    if (write_nifti(p, path, p->nt, 4, b->bold, "gen_fmri synthetic BOLD"))
+        return -1;
+    snprintf(path, sizeof path, "%s/sub-%02d_task-blocks_run-%d_events.tsv", dir, s, run);
+    return write_events(path, nblocks, onset, cls, dur) ? -1 : 0;
+}
+
+/* Subject s: ROIs jittered by up to a voxel from the dataset's (none for the first subject),
+   anatomy, truth masks and runs */
+static int write_subject(const params *p, int s, const roi *base, fmri_buffers *b, FILE *truth)
+{
+    rng_state = p->seed * 1000003ull + (uint64_t)s * 7919ull;
+    roi rois[NCLASS + 1];
+    for (int r = 0; r < NCLASS + 1; r++)
+        for (int k = 0; k < 3; k++)
+            rois[r].c[k] = base[r].c[k] + (s > 1 ? floor(3 * rng_uniform()) - 1 : 0);
+    draw_anatomy(p, rois, b);
+    if (p->realistic)
+        for (int r = 0; r < NCLASS + 1; r++)
+            fprintf(truth, "roi\tsub-%02d\t-\t%s\t%g,%g,%g\t%g\n", s, r < NCLASS ? class_names[r] : "shared",
+                    rois[r].c[0], rois[r].c[1], rois[r].c[2], p->radius);
+    if (write_truth_masks(p, s, rois, b))
+        return -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/sub-%02d/func", p->out, s);
+    if (mkdirs(dir))
+        return -1;
+    for (int run = 1; run <= p->runs; run++)
+        if (write_run(p, b, dir, s, run, truth))
+            return -1;
+    return 0;
+}
+
+static int generate(const params *p)
+{
+    roi base[NCLASS + 1];
+    if (write_top(p))
+        return -1;
+    place_rois(p, base);
+    fmri_buffers b = {0};
+    int bad_alloc = alloc_buffers(p, &b);
+    FILE *truth = NULL;
+    int rc = -1;
+    if (p->realistic && !(truth = open_truth(p)))
+        goto out;
+    if (bad_alloc) {
+        fprintf(stderr, "gen_fmri: out of memory\n");
+        goto out;
+    }
+    for (int s = 1; s <= p->subjects; s++)
+        if (write_subject(p, s, base, &b, truth))
+            goto out;
     rc = p->realistic ? close_truth(p, truth) : 0;
     truth = NULL;
 out:
     if (truth)
         fclose(truth);
-    free(sm);
-    free(smtmp);
-    free(pw);
-    free(tmp16);
-    free(B);
-    free(w);
-    free(drift1);
-    free(drift2);
-    free(ar);
-    free(bold);
-    free(mask);
-    free(x);
+    free_buffers(&b);
     return rc;
 }
 

@@ -206,52 +206,66 @@ static void draw_trial_nuisance(trial_nuisance *tn)
     tn->speed = 0.85 + 0.3 * rng_uniform();
 }
 
-static int write_trial(const char *path, const char *subject, int k, int braced, int ncycles,
-                       const trial_nuisance *tn)
+/* Gait cycles of one trial for both sides: index i+1 holds strike i; index 0 and ns+1 are the
+   extrapolated ones around the data, so every frame falls inside a known cycle. */
+typedef struct {
+    int ns;                      /* recorded strikes per side */
+    double *strike[2], *dur[2];  /* strike times and cycle durations, s */
+    cycle_noise *noise[2];       /* per-cycle shape noise */
+    double stance;               /* fraction of the cycle before foot off */
+    double offset[2][NJ][3];     /* per-trial angle offsets, deg */
+} trial_cycles;
+
+static void free_cycles(trial_cycles *tc)
 {
-    int sj, sp, ss;
-    double sa;
-    subject_signature(k, &sj, &sp, &ss, &sa);
-    double T = tn->on ? 1.1 / tn->speed * (1 + 0.03 * rng_normal()) : 1.0 + 0.2 * rng_uniform();
-    double ampf = tn->on ? 0.8 + 0.2 * tn->speed : 1.0;
-    int ns = ncycles + 1;
-    double *strike[2], *dur[2];
-    cycle_noise *noise[2];
     for (int s = 0; s < 2; s++) {
-        strike[s] = malloc(sizeof(double) * (size_t)(ns + 2));
-        dur[s] = malloc(sizeof(double) * (size_t)(ns + 2));
-        noise[s] = malloc(sizeof(cycle_noise) * (size_t)(ns + 2));
-        if (!strike[s] || !dur[s] || !noise[s])
+        free(tc->strike[s]);
+        free(tc->dur[s]);
+        free(tc->noise[s]);
+    }
+}
+
+/* The right side strikes half a cycle after the left; the draws keep their order (cycle timing,
+   shape noise, stance, offsets) so a seed always gives the same trial. */
+static int draw_cycles(trial_cycles *tc, int ncycles, double T)
+{
+    int ns = tc->ns = ncycles + 1;
+    for (int s = 0; s < 2; s++) {
+        tc->strike[s] = malloc(sizeof(double) * (size_t)(ns + 2));
+        tc->dur[s] = malloc(sizeof(double) * (size_t)(ns + 2));
+        tc->noise[s] = malloc(sizeof(cycle_noise) * (size_t)(ns + 2));
+        if (!tc->strike[s] || !tc->dur[s] || !tc->noise[s])
             return -1;
     }
-    /* index i+1 holds strike i; index 0 and ns+1 are the extrapolated ones around the data */
     double t = 0.3 + 0.1 * rng_uniform();
     for (int i = 0; i < ns + 1; i++) {
-        dur[0][i + 1] = T * (1 + 0.02 * rng_normal());
-        strike[0][i + 1] = t;
-        t += dur[0][i + 1];
+        tc->dur[0][i + 1] = T * (1 + 0.02 * rng_normal());
+        tc->strike[0][i + 1] = t;
+        t += tc->dur[0][i + 1];
     }
-    dur[0][0] = dur[0][1];
-    strike[0][0] = strike[0][1] - dur[0][0];
+    tc->dur[0][0] = tc->dur[0][1];
+    tc->strike[0][0] = tc->strike[0][1] - tc->dur[0][0];
     for (int i = 0; i < ns + 2; i++) {
-        dur[1][i] = dur[0][i];
-        strike[1][i] = strike[0][i] + 0.5 * dur[0][i];
+        tc->dur[1][i] = tc->dur[0][i];
+        tc->strike[1][i] = tc->strike[0][i] + 0.5 * tc->dur[0][i];
     }
     for (int s = 0; s < 2; s++)
         for (int i = 0; i < ns + 2; i++)
-            draw_noise(&noise[s][i]);
-    double stance = 0.60 + 0.02 * rng_uniform();
-    double offset[2][NJ][3];
+            draw_noise(&tc->noise[s][i]);
+    tc->stance = 0.60 + 0.02 * rng_uniform();
     for (int s = 0; s < 2; s++)
         for (int j = 0; j < NJ; j++)
             for (int c = 0; c < 3; c++)
-                offset[s][j][c] = 0.5 * rng_normal();
-    double end = strike[1][ns] + 0.3;
-    int64_t frames = (int64_t)ceil(end * var.rate) + 1;
-    const int nk = var.drop >= 0 ? NJ - 1 : NJ; /* joints exported */
+                tc->offset[s][j][c] = 0.5 * rng_normal();
+    return 0;
+}
+
+/* An empty C3D with the exported joints of both sides, labelled L... then R... */
+static xai_c3d *new_trial_c3d(const char *subject, int nk, int64_t frames)
+{
     xai_c3d *c3d = NULL;
     if (xai_c3d_new(2 * nk, 0, frames, 0, var.rate, &c3d) != XAI_OK)
-        return -1;
+        return NULL;
     free(c3d->subject);
     c3d->subject = strdup(subject);
     free(c3d->point_units);
@@ -265,56 +279,103 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
             free(c3d->point_labels[s * nk + point_index(j)]);
             c3d->point_labels[s * nk + point_index(j)] = strdup(label);
         }
-    for (int64_t f = 0; f < frames; f++) {
+    return c3d;
+}
+
+/* What shapes one trial's angles besides its cycles */
+typedef struct {
+    int k, braced;           /* subject index; brace condition */
+    int sj, sp, ss;          /* the subject's signature: joint, plane, start % */
+    double sa, ampf;         /* signature amplitude; speed-dependent amplitude factor */
+    const trial_nuisance *tn;
+} trial_shape;
+
+/* One angle of side s at cycle phase p (pp: p with the cycle's timing noise) */
+static double joint_angle(const trial_shape *sh, const trial_cycles *tc, const cycle_noise *n, int s,
+                          int j, int c, double p, double pp)
+{
+    const trial_nuisance *tn = sh->tn;
+    double v = sh->ampf * n->scale * base_curve(j, c, pp) + tc->offset[s][j][c];
+    for (int b = 0; b < NBUMP; b++)
+        v += n->amp[j][c][b] * sin(2 * PI * n->freq[j][c][b] * p + n->ph[j][c][b]);
+    if (j == sh->sj && c == sh->sp && (!tn->on || var.both || s == signature_side(sh->k)))
+        v += sh->sa * bump(p, sh->ss);
+    if (sh->braced && j == 4 && c == 2 && p < 0.6 && (!tn->on || s == 1))
+        v -= 8 * sin(PI * p / 0.6);
+    if (tn->on)
+        v = tn->gain[s][j][c] * v + tn->offset[s][j][c];
+    return v + 0.3 * rng_normal();
+}
+
+static void fill_angles(xai_c3d *c3d, int nk, const trial_shape *sh, const trial_cycles *tc)
+{
+    for (int64_t f = 0; f < c3d->frames; f++) {
         double tf = (double)f / var.rate; /* frame f is at time f / rate (first frame 1) */
         for (int s = 0; s < 2; s++) {
             int i = 0;
-            while (i + 1 < ns + 2 && strike[s][i + 1] <= tf)
+            while (i + 1 < tc->ns + 2 && tc->strike[s][i + 1] <= tf)
                 i++;
-            double p = (tf - strike[s][i]) / dur[s][i];
+            double p = (tf - tc->strike[s][i]) / tc->dur[s][i];
             if (p < 0)
                 p += 1; /* before the first extrapolated strike (right side) */
-            const cycle_noise *n = &noise[s][i];
+            const cycle_noise *n = &tc->noise[s][i];
             double pp = fmod(p + n->shift + 1.0, 1.0);
             for (int j = 0; j < NJ; j++)
                 for (int c = 0; c < 3; c++) {
-                    double v = ampf * n->scale * base_curve(j, c, pp) + offset[s][j][c];
-                    for (int b = 0; b < NBUMP; b++)
-                        v += n->amp[j][c][b] * sin(2 * PI * n->freq[j][c][b] * p + n->ph[j][c][b]);
-                    if (j == sj && c == sp && (!tn->on || var.both || s == signature_side(k)))
-                        v += sa * bump(p, ss);
-                    if (braced && j == 4 && c == 2 && p < 0.6 && (!tn->on || s == 1))
-                        v -= 8 * sin(PI * p / 0.6);
-                    if (tn->on)
-                        v = tn->gain[s][j][c] * v + tn->offset[s][j][c];
-                    v += 0.3 * rng_normal();
+                    double v = joint_angle(sh, tc, n, s, j, c, p, pp);
                     if (j != var.drop)
                         c3d->points[((size_t)f * (size_t)(2 * nk) + (size_t)(s * nk + point_index(j))) * 3 + (size_t)c] =
                             (float)v;
                 }
         }
     }
-    int rc = 0;
-    for (int i = 1; i <= ns && rc == 0; i++)
-        for (int s = 0; s < 2 && rc == 0; s++) {
+}
+
+/* Foot strike and foot off of every recorded cycle, jittered and some strikes missing as asked */
+static int add_gait_events(xai_c3d *c3d, const trial_cycles *tc)
+{
+    for (int i = 1; i <= tc->ns; i++)
+        for (int s = 0; s < 2; s++) {
             const char *ctx = s ? "Right" : "Left";
-            double fs = strike[s][i] + (var.jitter > 0 ? var.jitter * rng_normal() : 0);
-            double fo = strike[s][i] + stance * dur[s][i] + (var.jitter > 0 ? var.jitter * rng_normal() : 0);
+            double fs = tc->strike[s][i] + (var.jitter > 0 ? var.jitter * rng_normal() : 0);
+            double fo = tc->strike[s][i] + tc->stance * tc->dur[s][i] +
+                        (var.jitter > 0 ? var.jitter * rng_normal() : 0);
             int missed = var.miss > 0 && rng_uniform() < var.miss;
             if ((!missed && xai_c3d_add_event(c3d, "Foot Strike", ctx, fs, XAI_C3D_EVENT_GROUP) != XAI_OK) ||
                 xai_c3d_add_event(c3d, "Foot Off", ctx, fo, XAI_C3D_EVENT_GROUP) != XAI_OK)
-                rc = -1;
+                return -1;
         }
+    return 0;
+}
+
+static int write_trial(const char *path, const char *subject, int k, int braced, int ncycles,
+                       const trial_nuisance *tn)
+{
+    trial_shape sh = {.k = k, .braced = braced, .tn = tn};
+    subject_signature(k, &sh.sj, &sh.sp, &sh.ss, &sh.sa);
+    double T = tn->on ? 1.1 / tn->speed * (1 + 0.03 * rng_normal()) : 1.0 + 0.2 * rng_uniform();
+    sh.ampf = tn->on ? 0.8 + 0.2 * tn->speed : 1.0;
+    trial_cycles tc = {0};
+    if (draw_cycles(&tc, ncycles, T) != 0) {
+        free_cycles(&tc);
+        return -1;
+    }
+    double end = tc.strike[1][tc.ns] + 0.3;
+    int64_t frames = (int64_t)ceil(end * var.rate) + 1;
+    const int nk = var.drop >= 0 ? NJ - 1 : NJ; /* joints exported */
+    xai_c3d *c3d = new_trial_c3d(subject, nk, frames);
+    if (!c3d) {
+        free_cycles(&tc);
+        return -1;
+    }
+    fill_angles(c3d, nk, &sh, &tc);
+    int rc = add_gait_events(c3d, &tc);
     if (rc == 0 && xai_c3d_write(path, c3d, NULL) != XAI_OK)
         rc = -1;
     if (rc != 0)
         fprintf(stderr, "gen_gait: %s: %s\n", path, xai_last_error());
     xai_c3d_close(c3d);
-    for (int s = 0; s < 2; s++) {
-        free(strike[s]);
-        free(dur[s]);
-        free(noise[s]);
-    }
+    free_cycles(&tc);
     return rc;
 }
 
@@ -372,27 +433,37 @@ static int parse_variation(const char *a, const char *v)
     return 0;
 }
 
-int main(int argc, char **argv)
+typedef struct {
+    uint64_t seed;
+    int nsub, ntrials, ncycles, realistic;
+    const char *out;
+} gait_options;
+
+/* One of the integer options: 1 when @p a is one (its value stored), -1 when its value is
+   invalid, 0 when @p a is none of them. */
+static int parse_count(gait_options *o, const char *a, const char *v)
 {
-    uint64_t seed = 1;
-    int nsub = 12, ntrials = 5, ncycles = 6, realistic = 0;
-    const char *out = NULL;
+    if (strcmp(a, "--seed") && strcmp(a, "--subjects") && strcmp(a, "--trials") && strcmp(a, "--cycles"))
+        return 0;
+    char *e;
+    long long n = strtoll(v, &e, 10);
+    if (*e || n < 1 || n > 1000)
+        return -1;
+    if (!strcmp(a, "--seed")) o->seed = (uint64_t)n;
+    else if (!strcmp(a, "--subjects")) o->nsub = (int)n;
+    else if (!strcmp(a, "--trials")) o->ntrials = (int)n;
+    else o->ncycles = (int)n;
+    return 1;
+}
+
+/* 0 when the command line is valid, else the exit code (usage printed) */
+static int parse_args(int argc, char **argv, gait_options *o)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int vrc;
-        if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--subjects") || !strcmp(a, "--trials") ||
-                             !strcmp(a, "--cycles"))) {
-            char *e;
-            long long v = strtoll(argv[++i], &e, 10);
-            if (*e || v < 1 || v > 1000) {
-                fprintf(stderr, "gen_gait: %s: invalid value '%s'\n", a, argv[i]);
-                return 2;
-            }
-            if (!strcmp(a, "--seed")) seed = (uint64_t)v;
-            else if (!strcmp(a, "--subjects")) nsub = (int)v;
-            else if (!strcmp(a, "--trials")) ntrials = (int)v;
-            else ncycles = (int)v;
-        } else if (i + 1 < argc && (vrc = parse_variation(a, argv[i + 1])) != 0) {
+        int vrc = 0;
+        if (i + 1 < argc && ((vrc = parse_count(o, a, argv[i + 1])) != 0 ||
+                             (vrc = parse_variation(a, argv[i + 1])) != 0)) {
             if (vrc < 0) {
                 fprintf(stderr, "gen_gait: %s: invalid value '%s'\n", a, argv[i + 1]);
                 return 2;
@@ -400,71 +471,86 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--nuisance") && i + 1 < argc &&
                    (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "realistic"))) {
-            realistic = !strcmp(argv[++i], "realistic");
-        } else if (a[0] != '-' && !out) {
-            out = a;
+            o->realistic = !strcmp(argv[++i], "realistic");
+        } else if (a[0] != '-' && !o->out) {
+            o->out = a;
         } else {
             fprintf(stderr, USAGE);
             return 2;
         }
     }
-    if (!out) {
+    if (!o->out) {
         fprintf(stderr, USAGE);
         return 2;
     }
-    if (mkdir_p(out) != 0) {
-        fprintf(stderr, "gen_gait: %s: %s\n", out, strerror(errno));
+    return 0;
+}
+
+/* Trial r of subject k; its row of trials.tsv when @p trials is open */
+static int write_subject_trial(const gait_options *o, int k, int r, FILE *trials)
+{
+    char subject[32];
+    snprintf(subject, sizeof subject, "sub-%02d", k + 1);
+    int first_session = (o->ntrials * 3 + 4) / 5; /* runs 1-3 of 5 in ses-01 */
+    int ses = r <= first_session ? 1 : 2;
+    trial_nuisance tn = {.on = o->realistic};
+    if (o->realistic) { /* the same session gains for every trial of a session */
+        rng_state = o->seed * 0x2545F4914F6CDD1Dull + (uint64_t)k * 7919ull + (uint64_t)ses;
+        draw_session_gains(&tn);
+    }
+    rng_state = o->seed * 1000003ull + (uint64_t)k * 1009ull + (uint64_t)r;
+    if (o->realistic)
+        draw_trial_nuisance(&tn);
+    int braced = r == 2 || r == 4;
+    char dir[4096], path[8192];
+    snprintf(dir, sizeof dir, "%s/%s/ses-%02d", o->out, subject, ses);
+    if (mkdir_p(dir) != 0) {
+        fprintf(stderr, "gen_gait: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s_ses-%02d_task-walk_acq-%s_run-%02d.c3d", dir, subject, ses,
+             braced ? "brace" : "normal", r);
+    if (write_trial(path, subject, k, braced, o->ncycles, &tn) != 0)
+        return -1;
+    if (trials)
+        fprintf(trials, "%s\t%s\tses-%02d\t%d\t%.3f\t%.3f\n", strrchr(path, '/') + 1, subject, ses, r,
+                tn.speed, 1.1 / tn.speed);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    gait_options o = {.seed = 1, .nsub = 12, .ntrials = 5, .ncycles = 6};
+    int urc = parse_args(argc, argv, &o);
+    if (urc != 0)
+        return urc;
+    if (mkdir_p(o.out) != 0) {
+        fprintf(stderr, "gen_gait: %s: %s\n", o.out, strerror(errno));
         return 1;
     }
-    int first_session = (ntrials * 3 + 4) / 5; /* runs 1-3 of 5 in ses-01 */
     char tpath[4096], ttmp[4200];
-    snprintf(tpath, sizeof tpath, "%s/trials.tsv", out);
+    snprintf(tpath, sizeof tpath, "%s/trials.tsv", o.out);
     snprintf(ttmp, sizeof ttmp, "%s.tmp", tpath);
-    FILE *trials = realistic ? fopen(ttmp, "w") : NULL;
-    if (realistic && !trials) {
+    FILE *trials = o.realistic ? fopen(ttmp, "w") : NULL;
+    if (o.realistic && !trials) {
         fprintf(stderr, "gen_gait: %s: %s\n", ttmp, strerror(errno));
         return 1;
     }
     if (trials)
         fprintf(trials, "file\tsubject\tsession\trun\tspeed\tcycle_s\n");
-    for (int k = 0; k < nsub; k++) {
-        char subject[32];
-        snprintf(subject, sizeof subject, "sub-%02d", k + 1);
-        for (int r = 1; r <= ntrials; r++) {
-            int ses = r <= first_session ? 1 : 2;
-            trial_nuisance tn = {.on = realistic};
-            if (realistic) { /* the same session gains for every trial of a session */
-                rng_state = seed * 0x2545F4914F6CDD1Dull + (uint64_t)k * 7919ull + (uint64_t)ses;
-                draw_session_gains(&tn);
-            }
-            rng_state = seed * 1000003ull + (uint64_t)k * 1009ull + (uint64_t)r;
-            if (realistic)
-                draw_trial_nuisance(&tn);
-            int braced = r == 2 || r == 4;
-            char dir[4096], path[8192];
-            snprintf(dir, sizeof dir, "%s/%s/ses-%02d", out, subject, ses);
-            if (mkdir_p(dir) != 0) {
-                fprintf(stderr, "gen_gait: %s: %s\n", dir, strerror(errno));
-                return 1;
-            }
-            snprintf(path, sizeof path, "%s/%s_ses-%02d_task-walk_acq-%s_run-%02d.c3d", dir, subject, ses,
-                     braced ? "brace" : "normal", r);
-            if (write_trial(path, subject, k, braced, ncycles, &tn) != 0) {
+    for (int k = 0; k < o.nsub; k++)
+        for (int r = 1; r <= o.ntrials; r++)
+            if (write_subject_trial(&o, k, r, trials) != 0) {
                 if (trials)
                     fclose(trials);
                 return 1;
             }
-            if (trials)
-                fprintf(trials, "%s\t%s\tses-%02d\t%d\t%.3f\t%.3f\n", strrchr(path, '/') + 1, subject, ses, r,
-                        tn.speed, 1.1 / tn.speed);
-        }
-    }
     if (trials && (fclose(trials) != 0 || rename(ttmp, tpath) != 0)) {
         fprintf(stderr, "gen_gait: %s: %s\n", tpath, strerror(errno));
         return 1;
     }
-    if (write_truth(out, nsub, realistic) != 0) {
-        fprintf(stderr, "gen_gait: %s/truth.tsv: cannot write\n", out);
+    if (write_truth(o.out, o.nsub, o.realistic) != 0) {
+        fprintf(stderr, "gen_gait: %s/truth.tsv: cannot write\n", o.out);
         return 1;
     }
     return 0;

@@ -274,16 +274,55 @@ static int speak(const char *prog, const char *voice, const char *speed, const c
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+typedef struct {
+    char vbuf[1024], sbuf[256], pbuf[256]; /* comma lists, split in place later */
+    const char *lang, *prog, *out;
+    int ndigits, planted, rate;
+    double planted_hz, planted_db, noise_db, length_s;
+    realism R;
+} speech_options;
+
+/* Option @p a with its value @p v: 0 when taken, 2 (message printed) when unknown or invalid */
+static int parse_option(speech_options *o, const char *a, const char *v)
 {
-    char vbuf[1024] = "m1,m2,m3,m4,m5,m6,m7,m8,Andy:male,Denis:male,Hugo:male,Lee:male,travis:male,"
-                      "victor:male,michel:male,Marco:male,antonio:male,f1,f2,f3,f4,f5,Annie:female,"
-                      "Alicia:female,Andrea:female,anika:female,aunty:female,belinda:female,linda:female,"
-                      "steph:female,steph2:female,steph3:female,grandma:female", sbuf[256] = "130,160,190", pbuf[256] = "35,50,65";
-    const char *lang = "en-us", *prog = "espeak-ng", *out = NULL;
-    int ndigits = 10, planted = -1, rate = 8000;
-    double planted_hz = 1500, planted_db = -14, noise_db = -45, length_s = 0;
-    realism R = {0, 0, 0, 20, -1, 0.9, 2000, 0.1, 0.3, -20, 0};
+    realism *R = &o->R;
+    if (!strcmp(a, "--voices")) snprintf(o->vbuf, sizeof o->vbuf, "%s", v);
+    else if (!strcmp(a, "--speeds")) snprintf(o->sbuf, sizeof o->sbuf, "%s", v);
+    else if (!strcmp(a, "--pitches")) snprintf(o->pbuf, sizeof o->pbuf, "%s", v);
+    else if (!strcmp(a, "--lang")) o->lang = v;
+    else if (!strcmp(a, "--digits")) o->ndigits = atoi(v);
+    else if (!strcmp(a, "--planted-class")) o->planted = atoi(v);
+    else if (!strcmp(a, "--planted-hz")) o->planted_hz = atof(v);
+    else if (!strcmp(a, "--planted-db")) o->planted_db = atof(v);
+    else if (!strcmp(a, "--noise-db")) o->noise_db = atof(v);
+    else if (!strcmp(a, "--rate")) o->rate = atoi(v);
+    else if (!strcmp(a, "--length")) o->length_s = atof(v);
+    else if (!strcmp(a, "--seed")) rng_state = strtoull(v, NULL, 10) * 2654435761u + 1;
+    else if (!strcmp(a, "--espeak")) o->prog = v;
+    else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) R->on = !strcmp(v, "realistic");
+    else if (!strcmp(a, "--nuisance") || (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R->snr_lo, &R->snr_hi) != 2) ||
+             (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R->sc_t0, &R->sc_t1) != 2)) {
+        fprintf(stderr, "gen_speech: %s: invalid value '%s'\n", a, v);
+        return 2;
+    } else if (!strcmp(a, "--snr") || !strcmp(a, "--shortcut-box")) {
+        /* parsed by the sscanf above */
+    }
+    else if (!strcmp(a, "--reverb")) R->reverb = atoi(v) != 0;
+    else if (!strcmp(a, "--shortcut-class")) R->sc_class = atoi(v);
+    else if (!strcmp(a, "--shortcut-frac")) R->sc_frac = atof(v);
+    else if (!strcmp(a, "--shortcut-hz")) R->sc_hz = atof(v);
+    else if (!strcmp(a, "--shortcut-db")) R->sc_db = atof(v);
+    else if (!strcmp(a, "--test-voices")) R->sc_test_voices = atoi(v);
+    else {
+        fprintf(stderr, "gen_speech: unknown option %s\n", a);
+        return 2;
+    }
+    return 0;
+}
+
+/* -1 when the command line is valid, else the exit code (0 after --help) */
+static int parse_args(int argc, char **argv, speech_options *o)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -291,7 +330,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (a[0] != '-') {
-            out = a;
+            o->out = a;
             continue;
         }
         if (!v) {
@@ -299,50 +338,27 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
-        if (!strcmp(a, "--voices")) snprintf(vbuf, sizeof vbuf, "%s", v);
-        else if (!strcmp(a, "--speeds")) snprintf(sbuf, sizeof sbuf, "%s", v);
-        else if (!strcmp(a, "--pitches")) snprintf(pbuf, sizeof pbuf, "%s", v);
-        else if (!strcmp(a, "--lang")) lang = v;
-        else if (!strcmp(a, "--digits")) ndigits = atoi(v);
-        else if (!strcmp(a, "--planted-class")) planted = atoi(v);
-        else if (!strcmp(a, "--planted-hz")) planted_hz = atof(v);
-        else if (!strcmp(a, "--planted-db")) planted_db = atof(v);
-        else if (!strcmp(a, "--noise-db")) noise_db = atof(v);
-        else if (!strcmp(a, "--rate")) rate = atoi(v);
-        else if (!strcmp(a, "--length")) length_s = atof(v);
-        else if (!strcmp(a, "--seed")) rng_state = strtoull(v, NULL, 10) * 2654435761u + 1;
-        else if (!strcmp(a, "--espeak")) prog = v;
-        else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) R.on = !strcmp(v, "realistic");
-        else if (!strcmp(a, "--nuisance") || (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R.snr_lo, &R.snr_hi) != 2) ||
-                 (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R.sc_t0, &R.sc_t1) != 2)) {
-            fprintf(stderr, "gen_speech: %s: invalid value '%s'\n", a, v);
+        if (parse_option(o, a, v))
             return 2;
-        } else if (!strcmp(a, "--snr") || !strcmp(a, "--shortcut-box")) {
-            /* parsed by the sscanf above */
-        }
-        else if (!strcmp(a, "--reverb")) R.reverb = atoi(v) != 0;
-        else if (!strcmp(a, "--shortcut-class")) R.sc_class = atoi(v);
-        else if (!strcmp(a, "--shortcut-frac")) R.sc_frac = atof(v);
-        else if (!strcmp(a, "--shortcut-hz")) R.sc_hz = atof(v);
-        else if (!strcmp(a, "--shortcut-db")) R.sc_db = atof(v);
-        else if (!strcmp(a, "--test-voices")) R.sc_test_voices = atoi(v);
-        else {
-            fprintf(stderr, "gen_speech: unknown option %s\n", a);
-            return 2;
-        }
     }
-    if (R.on && (length_s <= 0 || R.sc_t0 < 0 || R.sc_t1 <= R.sc_t0 || R.sc_t1 > length_s || R.sc_hz <= 0 ||
-                 R.sc_hz >= rate / 2.0 || R.snr_hi < R.snr_lo || R.sc_test_voices < 0)) {
+    const realism *R = &o->R;
+    if (R->on && (o->length_s <= 0 || R->sc_t0 < 0 || R->sc_t1 <= R->sc_t0 || R->sc_t1 > o->length_s ||
+                  R->sc_hz <= 0 || R->sc_hz >= o->rate / 2.0 || R->snr_hi < R->snr_lo || R->sc_test_voices < 0)) {
         fprintf(stderr, "gen_speech: --nuisance realistic needs --length > 0 and a --shortcut-box inside it\n");
         return 2;
     }
-    if (!out || length_s < 0 || length_s > 60 || ndigits < 1 || ndigits > 10 || rate < 4000 || planted_hz <= 0 || planted_hz >= rate / 2.0) {
+    if (!o->out || o->length_s < 0 || o->length_s > 60 || o->ndigits < 1 || o->ndigits > 10 || o->rate < 4000 ||
+        o->planted_hz <= 0 || o->planted_hz >= o->rate / 2.0) {
         usage(stderr);
         return 2;
     }
-    char *voices[64], *speeds[16], *pitches[16];
-    const char *gender[64];
-    int nv = split(vbuf, voices, 64), ns = split(sbuf, speeds, 16), np = split(pbuf, pitches, 16);
+    return -1;
+}
+
+/* Strips the ":male"/":female" suffixes off @p voices; without one, names starting with 'f' are
+   female. 0, or 2 (message printed) for another suffix. */
+static int voice_genders(char **voices, int nv, const char **gender)
+{
     for (int i = 0; i < nv; i++) {
         char *colon = strchr(voices[i], ':');
         gender[i] = voices[i][0] == 'f' ? "female" : "male";
@@ -355,136 +371,196 @@ int main(int argc, char **argv)
             gender[i] = colon + 1;
         }
     }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "gen_speech: %s: %s\n", out, strerror(errno));
+    return 0;
+}
+
+/* one voice at one speed and pitch */
+typedef struct {
+    char voice[128], speaker[128];
+    const char *speed, *pitch, *gender;
+    int take, test;
+} speech_take;
+
+/* espeak-ng's WAV at @p tmp, resampled to @p rate into @p r; 0, or 1 (message printed) */
+static int load_word(const char *tmp, int rate, xai_audio *r)
+{
+    xai_audio a = {0};
+    if (xai_audio_load(tmp, &a) != XAI_OK || xai_audio_resample(&a, rate, XAI_RESAMPLE_MEDIUM, r) != XAI_OK) {
+        fprintf(stderr, "gen_speech: %s\n", xai_last_error());
+        xai_audio_free(&a);
+        return 1;
+    }
+    xai_audio_free(&a);
+    return 0;
+}
+
+/* The word trimmed of leading and trailing silence (below 2% of its peak), at a random level,
+   with the white noise floor (amplitude *na) and, for the planted class, the tone over all of
+   it; written to the start of r->data, *m samples. 0, or 1 (message printed) for a silent word. */
+static int shape_word(const speech_options *o, xai_audio *r, const char *voice, int d, int64_t *m, double *na)
+{
+    float *x = r->data;
+    int64_t n = r->info.frames, b = 0, e = n;
+    float peak = 0;
+    for (int64_t t = 0; t < n; t++)
+        peak = fabsf(x[t]) > peak ? fabsf(x[t]) : peak;
+    if (peak <= 0) {
+        fprintf(stderr, "gen_speech: %s said nothing for '%s'\n", voice, words[d]);
+        return 1;
+    }
+    while (b < n && fabsf(x[b]) < 0.02f * peak)
+        b++;
+    while (e > b && fabsf(x[e - 1]) < 0.02f * peak)
+        e--;
+    *m = e - b;
+    double level = 0.3 + 0.5 * urand();
+    double g = level / peak;
+    *na = level * pow(10, o->noise_db / 20);
+    double ta = level * pow(10, o->planted_db / 20), ph = 2 * M_PI * urand();
+    int64_t fade = o->rate / 100;
+    for (int64_t t = 0; t < *m; t++) {
+        double v = x[b + t] * g + *na * nrand();
+        if (d == o->planted) {
+            double w = t < fade ? (double)t / fade : *m - 1 - t < fade ? (double)(*m - 1 - t) / fade : 1;
+            v += ta * w * sin(2 * M_PI * o->planted_hz * t / o->rate + ph);
+        }
+        x[t] = (float)v;
+    }
+    return 0;
+}
+
+/* The clip centred in --length seconds of the noise floor, or cut to it; *m becomes that length */
+static float *pad_clip(const float *x, int64_t *m, double length_s, int rate, double na)
+{
+    int64_t L = (int64_t)llround(length_s * rate), keep = *m < L ? *m : L, off = (L - keep) / 2;
+    float *padded = malloc(sizeof(float) * (size_t)L);
+    if (!padded)
+        return NULL;
+    for (int64_t t = 0; t < L; t++)
+        padded[t] = (float)(na * nrand());
+    for (int64_t t = 0; t < keep; t++)
+        padded[off + t] = x[t];
+    *m = L;
+    return padded;
+}
+
+/* Digit d of take @p tk: spoken, shaped, padded, the realistic nuisances, saved as a WAV and
+   listed in @p csv. 0, or 1 (message printed). */
+static int make_clip(const speech_options *o, const speech_take *tk, int d, const char *tmp, FILE *csv)
+{
+    const realism *R = &o->R;
+    if (speak(o->prog, tk->voice, tk->speed, tk->pitch, words[d], tmp) != 0) {
+        fprintf(stderr, "gen_speech: %s -v %s failed (is espeak-ng installed?)\n", o->prog, tk->voice);
+        unlink(tmp);
+        return 1;
+    }
+    xai_audio r = {0};
+    if (load_word(tmp, o->rate, &r))
+        return 1;
+    int64_t m;
+    double na;
+    float *clip = r.data, *padded = NULL;
+    if (shape_word(o, &r, tk->voice, d, &m, &na) ||
+        (o->length_s > 0 && !(clip = padded = pad_clip(r.data, &m, o->length_s, o->rate, na)))) {
+        if (clip == NULL)
+            fprintf(stderr, "gen_speech: out of memory\n");
+        xai_audio_free(&r);
+        return 1;
+    }
+    int tone = R->on && d == R->sc_class && !tk->test && urand() < R->sc_frac;
+    int babble = 0;
+    double snr = R->on ? realistic_clip(clip, m, o->rate, R, tone, &babble) : 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%d_%s_%d.wav", o->out, d, tk->speaker, tk->take);
+    xai_status sst = isnan(snr) ? XAI_OK : xai_audio_save(path, clip, 1, m, o->rate, XAI_AUDIO_WAV_PCM16);
+    free(padded);
+    xai_audio_free(&r);
+    if (isnan(snr) || sst != XAI_OK) {
+        fprintf(stderr, "gen_speech: %s\n", isnan(snr) ? "out of memory" : xai_last_error());
+        return 1;
+    }
+    fprintf(csv, "%d_%s_%d.wav,%d,%s,%s,%s,%s,%s,%d", d, tk->speaker, tk->take, d, tk->gender, tk->speaker,
+            tk->voice, tk->speed, tk->pitch, R->on ? tone : d == o->planted);
+    if (R->on)
+        fprintf(csv, ",%.1f,%s,%s", snr, babble ? "babble" : "pink", tk->test ? "test" : "train");
+    fputc('\n', csv);
+    return 0;
+}
+
+/* Every digit of every voice, speed and pitch; the number of clips, or -1 (message printed) */
+static int make_clips(const speech_options *o, char **voices, const char **gender, int nv, char **speeds,
+                      int ns, char **pitches, int np, const char *tmp, FILE *csv)
+{
+    int nclips = 0;
+    for (int iv = 0; iv < nv; iv++)
+        for (int is = 0; is < ns; is++)
+            for (int ip = 0; ip < np; ip++) {
+                speech_take tk = {.speed = speeds[is], .pitch = pitches[ip], .gender = gender[iv]};
+                snprintf(tk.voice, sizeof tk.voice, "%s+%s", o->lang, voices[iv]);
+                if (o->R.on) /* a speaker is a voice; its speeds and pitches are its takes */
+                    snprintf(tk.speaker, sizeof tk.speaker, "%s", voices[iv]);
+                else
+                    snprintf(tk.speaker, sizeof tk.speaker, "%ss%sp%s", voices[iv], speeds[is], pitches[ip]);
+                tk.take = o->R.on ? is * np + ip : 0;
+                tk.test = iv >= nv - o->R.sc_test_voices;
+                for (int d = 0; d < o->ndigits; d++, nclips++)
+                    if (make_clip(o, &tk, d, tmp, csv))
+                        return -1;
+            }
+    return nclips;
+}
+
+int main(int argc, char **argv)
+{
+    speech_options o = {
+        .vbuf = "m1,m2,m3,m4,m5,m6,m7,m8,Andy:male,Denis:male,Hugo:male,Lee:male,travis:male,"
+                "victor:male,michel:male,Marco:male,antonio:male,f1,f2,f3,f4,f5,Annie:female,"
+                "Alicia:female,Andrea:female,anika:female,aunty:female,belinda:female,linda:female,"
+                "steph:female,steph2:female,steph3:female,grandma:female",
+        .sbuf = "130,160,190", .pbuf = "35,50,65", .lang = "en-us", .prog = "espeak-ng",
+        .ndigits = 10, .planted = -1, .rate = 8000, .planted_hz = 1500, .planted_db = -14, .noise_db = -45,
+        .R = {0, 0, 0, 20, -1, 0.9, 2000, 0.1, 0.3, -20, 0}};
+    int urc = parse_args(argc, argv, &o);
+    if (urc >= 0)
+        return urc;
+    char *voices[64], *speeds[16], *pitches[16];
+    const char *gender[64];
+    int nv = split(o.vbuf, voices, 64), ns = split(o.sbuf, speeds, 16), np = split(o.pbuf, pitches, 16);
+    if (voice_genders(voices, nv, gender))
+        return 2;
+    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gen_speech: %s: %s\n", o.out, strerror(errno));
         return 1;
     }
     char tmp[4096], path[4096], csvp[4096];
-    snprintf(tmp, sizeof tmp, "%s/.espeak-%d.wav", out, (int)getpid());
-    snprintf(csvp, sizeof csvp, "%s/labels.csv.tmp", out);
+    snprintf(tmp, sizeof tmp, "%s/.espeak-%d.wav", o.out, (int)getpid());
+    snprintf(csvp, sizeof csvp, "%s/labels.csv.tmp", o.out);
     FILE *csv = fopen(csvp, "w");
     if (!csv) {
         fprintf(stderr, "gen_speech: %s: %s\n", csvp, strerror(errno));
         return 1;
     }
-    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted%s\n", R.on ? ",snr_db,noise,split" : "");
-    int nclips = 0;
-    for (int iv = 0; iv < nv; iv++)
-        for (int is = 0; is < ns; is++)
-            for (int ip = 0; ip < np; ip++) {
-                char voice[128], speaker[128];
-                snprintf(voice, sizeof voice, "%s+%s", lang, voices[iv]);
-                if (R.on) /* a speaker is a voice; its speeds and pitches are its takes */
-                    snprintf(speaker, sizeof speaker, "%s", voices[iv]);
-                else
-                    snprintf(speaker, sizeof speaker, "%ss%sp%s", voices[iv], speeds[is], pitches[ip]);
-                int take = R.on ? is * np + ip : 0, test = iv >= nv - R.sc_test_voices;
-                for (int d = 0; d < ndigits; d++) {
-                    if (speak(prog, voice, speeds[is], pitches[ip], words[d], tmp) != 0) {
-                        fprintf(stderr, "gen_speech: %s -v %s failed (is espeak-ng installed?)\n", prog, voice);
-                        fclose(csv);
-                        unlink(tmp);
-                        return 1;
-                    }
-                    xai_audio a = {0}, r = {0};
-                    if (xai_audio_load(tmp, &a) != XAI_OK ||
-                        xai_audio_resample(&a, rate, XAI_RESAMPLE_MEDIUM, &r) != XAI_OK) {
-                        fprintf(stderr, "gen_speech: %s\n", xai_last_error());
-                        xai_audio_free(&a);
-                        fclose(csv);
-                        return 1;
-                    }
-                    xai_audio_free(&a);
-                    float *x = r.data;
-                    int64_t n = r.info.frames, b = 0, e = n;
-                    float peak = 0;
-                    for (int64_t t = 0; t < n; t++)
-                        peak = fabsf(x[t]) > peak ? fabsf(x[t]) : peak;
-                    if (peak <= 0) {
-                        fprintf(stderr, "gen_speech: %s said nothing for '%s'\n", voice, words[d]);
-                        xai_audio_free(&r);
-                        fclose(csv);
-                        return 1;
-                    }
-                    while (b < n && fabsf(x[b]) < 0.02f * peak)
-                        b++;
-                    while (e > b && fabsf(x[e - 1]) < 0.02f * peak)
-                        e--;
-                    int64_t m = e - b;
-                    double level = 0.3 + 0.5 * urand();
-                    double g = level / peak, na = level * pow(10, noise_db / 20);
-                    double ta = level * pow(10, planted_db / 20), ph = 2 * M_PI * urand();
-                    int64_t fade = rate / 100;
-                    for (int64_t t = 0; t < m; t++) {
-                        double v = x[b + t] * g + na * nrand();
-                        if (d == planted) {
-                            double w = t < fade ? (double)t / fade : m - 1 - t < fade ? (double)(m - 1 - t) / fade : 1;
-                            v += ta * w * sin(2 * M_PI * planted_hz * t / rate + ph);
-                        }
-                        x[t] = (float)v;
-                    }
-                    float *clip = x;
-                    float *padded = NULL;
-                    if (length_s > 0) {
-                        int64_t L = (int64_t)llround(length_s * rate), keep = m < L ? m : L, off = (L - keep) / 2;
-                        padded = malloc(sizeof(float) * (size_t)L);
-                        if (!padded) {
-                            fprintf(stderr, "gen_speech: out of memory\n");
-                            xai_audio_free(&r);
-                            fclose(csv);
-                            return 1;
-                        }
-                        for (int64_t t = 0; t < L; t++)
-                            padded[t] = (float)(na * nrand());
-                        for (int64_t t = 0; t < keep; t++)
-                            padded[off + t] = x[t];
-                        clip = padded;
-                        m = L;
-                    }
-                    int tone = R.on && d == R.sc_class && !test && urand() < R.sc_frac;
-                    int babble = 0;
-                    double snr = R.on ? realistic_clip(clip, m, rate, &R, tone, &babble) : 0;
-                    if (isnan(snr)) {
-                        fprintf(stderr, "gen_speech: out of memory\n");
-                        free(padded);
-                        xai_audio_free(&r);
-                        fclose(csv);
-                        return 1;
-                    }
-                    snprintf(path, sizeof path, "%s/%d_%s_%d.wav", out, d, speaker, take);
-                    xai_status sst = xai_audio_save(path, clip, 1, m, rate, XAI_AUDIO_WAV_PCM16);
-                    free(padded);
-                    if (sst != XAI_OK) {
-                        fprintf(stderr, "gen_speech: %s\n", xai_last_error());
-                        xai_audio_free(&r);
-                        fclose(csv);
-                        return 1;
-                    }
-                    xai_audio_free(&r);
-                    fprintf(csv, "%d_%s_%d.wav,%d,%s,%s,%s,%s,%s,%d", d, speaker, take, d,
-                            gender[iv], speaker, voice, speeds[is], pitches[ip],
-                            R.on ? tone : d == planted);
-                    if (R.on)
-                        fprintf(csv, ",%.1f,%s,%s", snr, babble ? "babble" : "pink", test ? "test" : "train");
-                    fputc('\n', csv);
-                    nclips++;
-                }
-            }
+    fprintf(csv, "file,digit,gender,speaker,voice,speed,pitch,planted%s\n", o.R.on ? ",snr_db,noise,split" : "");
+    int nclips = make_clips(&o, voices, gender, nv, speeds, ns, pitches, np, tmp, csv);
+    if (nclips < 0) {
+        fclose(csv);
+        return 1;
+    }
     unlink(tmp);
     pool_free();
     if (fclose(csv) != 0) {
         fprintf(stderr, "gen_speech: %s: write failed\n", csvp);
         return 1;
     }
-    snprintf(path, sizeof path, "%s/labels.csv", out);
+    snprintf(path, sizeof path, "%s/labels.csv", o.out);
     if (rename(csvp, path) != 0) {
         fprintf(stderr, "gen_speech: %s: %s\n", path, strerror(errno));
         return 1;
     }
-    if (R.on && write_truth(out, &R, nv, voices) != 0) {
-        fprintf(stderr, "gen_speech: %s/truth.tsv: %s\n", out, strerror(errno));
+    if (o.R.on && write_truth(o.out, &o.R, nv, voices) != 0) {
+        fprintf(stderr, "gen_speech: %s/truth.tsv: %s\n", o.out, strerror(errno));
         return 1;
     }
-    printf("gen_speech: %d clips in %s\n", nclips, out);
+    printf("gen_speech: %d clips in %s\n", nclips, o.out);
     return 0;
 }
