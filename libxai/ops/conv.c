@@ -939,12 +939,19 @@ static void conv_choose_direct(conv_attr *a)
     a->colsz = (rows > a->colsz ? rows : a->colsz) + a->osp; /* a thread's scratch serves every path */
 }
 
-xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+/* Conv's attributes as the node gives them; a count of -1 means the attribute is absent and its
+   ONNX default applies. */
+typedef struct {
+    int64_t ks[3], ss[3], ds[3], ps[6];
+    int nk, nst, nd, np;
+    const char *autopad;
+} conv_spec;
+
+/* X must be an activation, W and B float initializers; all is checked before the node allocates
+   anything. */
+static xai_status conv_check_operands(const xai_model *m, const xai_node *n, const xai_value **xp,
+                                      const xai_value **wp, const xai_value **bp)
 {
-    static const char *const known[] = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", NULL};
-    xai_status st = xai_attr_only(m, np, known);
-    if (st)
-        return st;
     if (n->nin < 2 || n->in[0] < 0 || n->in[1] < 0)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Conv) needs X and W", m->name, n->name);
     const xai_value *x = &m->vals[n->in[0]], *w = &m->vals[n->in[1]];
@@ -961,37 +968,70 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     if (w->ndim != x->ndim)
         XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): weight rank %d does not match input rank %d", m->name, n->name,
                  w->ndim, x->ndim);
-    conv_attr *a = calloc(1, sizeof *a);
-    if (!a)
-        XAI_FAIL(XAI_ENOMEM, "out of memory");
-    n->attr = a;
-    n->is_linear = 1;
-    a->nsp = nsp;
-    a->b0 = x->shape[0];
-    a->cin = x->shape[1];
-    a->cout = w->shape[0];
+    *xp = x;
+    *wp = w;
+    *bp = bv;
+    return XAI_OK;
+}
+
+static xai_status conv_read_group(const xai_model *m, const xai_node *n, const Onnx__NodeProto *np, conv_attr *a,
+                                  const xai_value *w)
+{
     int64_t grp;
-    if ((st = xai_attr_int(m, np, "group", 1, &grp)))
+    xai_status st = xai_attr_int(m, np, "group", 1, &grp);
+    if (st)
         return st;
     if (grp < 1 || a->cin % grp || a->cout % grp || w->shape[1] * grp != a->cin)
         XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): group %lld does not fit %lld input / %lld output channels (W %lld)",
                  m->name, n->name, (long long)grp, (long long)a->cin, (long long)a->cout, (long long)w->shape[1]);
     a->group = grp;
-    int64_t ks[3], ss[3], ds[3], ps[6];
-    int nk, nst, nd, np_;
-    if ((st = xai_attr_ints(m, np, "kernel_shape", ks, 3, &nk)) || (st = xai_attr_ints(m, np, "strides", ss, 3, &nst)) ||
-        (st = xai_attr_ints(m, np, "dilations", ds, 3, &nd)) || (st = xai_attr_ints(m, np, "pads", ps, 6, &np_)))
+    return XAI_OK;
+}
+
+static xai_status conv_read_spec(const xai_model *m, const xai_node *n, const Onnx__NodeProto *np, int nsp,
+                                 conv_spec *sp)
+{
+    xai_status st;
+    if ((st = xai_attr_ints(m, np, "kernel_shape", sp->ks, 3, &sp->nk)) ||
+        (st = xai_attr_ints(m, np, "strides", sp->ss, 3, &sp->nst)) ||
+        (st = xai_attr_ints(m, np, "dilations", sp->ds, 3, &sp->nd)) ||
+        (st = xai_attr_ints(m, np, "pads", sp->ps, 6, &sp->np)))
         return st;
-    if ((nk >= 0 && nk != nsp) || (nst >= 0 && nst != nsp) || (nd >= 0 && nd != nsp) || (np_ >= 0 && np_ != 2 * nsp))
+    if ((sp->nk >= 0 && sp->nk != nsp) || (sp->nst >= 0 && sp->nst != nsp) || (sp->nd >= 0 && sp->nd != nsp) ||
+        (sp->np >= 0 && sp->np != 2 * nsp))
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Conv): attribute lengths do not match %d spatial dims", m->name,
                  n->name, nsp);
-    const char *autopad;
-    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &autopad)))
+    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &sp->autopad)))
         return st;
-    if (strcmp(autopad, "NOTSET") && strcmp(autopad, "VALID") && strcmp(autopad, "SAME_UPPER") &&
-        strcmp(autopad, "SAME_LOWER"))
-        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", autopad);
-    int64_t ospv[3];
+    if (strcmp(sp->autopad, "NOTSET") && strcmp(sp->autopad, "VALID") && strcmp(sp->autopad, "SAME_UPPER") &&
+        strcmp(sp->autopad, "SAME_LOWER"))
+        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", sp->autopad);
+    return XAI_OK;
+}
+
+/* auto_pad VALID or SAME replaces the explicit pads: SAME pads so that the output has
+   ceil(in / s) positions, the odd pad at the end (SAME_UPPER) or at the start (SAME_LOWER). */
+static void conv_auto_pads(const char *autopad, int64_t in, int64_t k, int64_t s, int64_t d, int64_t *pb,
+                           int64_t *pe)
+{
+    if (strcmp(autopad, "VALID") == 0) {
+        *pb = *pe = 0;
+    } else if (strncmp(autopad, "SAME", 4) == 0) {
+        int64_t o = (in + s - 1) / s;
+        int64_t tot = (o - 1) * s + (k - 1) * d + 1 - in;
+        if (tot < 0)
+            tot = 0;
+        *pb = autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
+        *pe = tot - *pb;
+    }
+}
+
+/* The spatial axes are stored right-aligned in 3 (a 1-D convolution is 1 x 1 x L), so that
+   every kernel loops over three axes whatever the rank. */
+static xai_status conv_infer_shape(const xai_model *m, const xai_node *n, const conv_spec *sp, const xai_value *x,
+                                   const xai_value *w, conv_attr *a)
+{
+    int nsp = a->nsp;
     a->isp = a->osp = a->ksz = 1;
     for (int i = 0; i < 3; i++) {
         a->in[i] = a->out[i] = a->k[i] = a->s[i] = a->d[i] = 1;
@@ -1000,23 +1040,14 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     for (int i = 0; i < nsp; i++) {
         int j = 3 - nsp + i;
         int64_t in = x->shape[2 + i], k = w->shape[2 + i];
-        if (nk >= 0 && ks[i] != k)
+        if (sp->nk >= 0 && sp->ks[i] != k)
             XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): kernel_shape does not match W", m->name, n->name);
-        int64_t s = nst >= 0 ? ss[i] : 1, d = nd >= 0 ? ds[i] : 1;
-        int64_t pb = np_ >= 0 ? ps[i] : 0, pe = np_ >= 0 ? ps[i + nsp] : 0;
+        int64_t s = sp->nst >= 0 ? sp->ss[i] : 1, d = sp->nd >= 0 ? sp->ds[i] : 1;
+        int64_t pb = sp->np >= 0 ? sp->ps[i] : 0, pe = sp->np >= 0 ? sp->ps[i + nsp] : 0;
         if (s < 1 || d < 1 || pb < 0 || pe < 0 || k < 1)
             return xai_node_unsupported(m, n, s < 1 ? "strides" : d < 1 ? "dilations" : "pads",
                                         "non-positive stride/dilation or negative pad");
-        if (strcmp(autopad, "VALID") == 0) {
-            pb = pe = 0;
-        } else if (strncmp(autopad, "SAME", 4) == 0) {
-            int64_t o = (in + s - 1) / s;
-            int64_t tot = (o - 1) * s + (k - 1) * d + 1 - in;
-            if (tot < 0)
-                tot = 0;
-            pb = autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
-            pe = tot - pb;
-        }
+        conv_auto_pads(sp->autopad, in, k, s, d, &pb, &pe);
         int64_t o = (in + pb + pe - d * (k - 1) - 1) / s + 1;
         if (in + pb + pe - d * (k - 1) - 1 < 0 || o < 1)
             XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): kernel %lld (dilation %lld) does not fit input %lld", m->name,
@@ -1027,14 +1058,17 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         a->s[j] = s;
         a->d[j] = d;
         a->pb[j] = pb;
-        ospv[i] = o;
         a->isp *= in;
         a->osp *= o;
         a->ksz *= k;
     }
-    if (bv && bv->numel != a->cout)
-        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): bias has %lld values for %lld channels", m->name, n->name,
-                 (long long)bv->numel, (long long)a->cout);
+    return XAI_OK;
+}
+
+/* Which product runs the convolution (1x1 without im2col, tap by tap, direct kernels, or im2col +
+   sgemm), and the per-sample buffer the chosen one needs. */
+static void conv_choose_path(conv_attr *a)
+{
     a->direct = a->ksz == 1;
     for (int i = 0; i < 3; i++)
         if (a->s[i] != 1 || a->pb[i] != 0 || a->in[i] != a->out[i])
@@ -1046,12 +1080,18 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     if (a->tap && a->cin * a->lp > a->colsz)
         a->colsz = a->cin * a->lp;
     conv_choose_direct(a);
+}
+
+/* The output's shape, the node's hooks into the shared linear-layer code, and its scratch. */
+static void conv_bind(xai_model *m, xai_node *n, conv_attr *a, const xai_value *x, const xai_value *w,
+                      const xai_value *bv)
+{
     xai_value *y = &m->vals[n->out[0]];
     y->ndim = x->ndim;
     y->shape[0] = a->b0;
     y->shape[1] = a->cout;
-    for (int i = 0; i < nsp; i++)
-        y->shape[2 + i] = ospv[i];
+    for (int i = 0; i < a->nsp; i++)
+        y->shape[2 + i] = a->out[3 - a->nsp + i];
     y->numel = a->b0 * a->cout * a->osp;
     a->lin.in_numel = x->numel;
     a->lin.out_numel = y->numel;
@@ -1071,5 +1111,32 @@ xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     }
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
     n->scratch_fixed = a->direct ? 0 : (size_t)(a->dk ? a->dcsz + 2 * w->numel : a->colsz);
+}
+
+xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    static const char *const known[] = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", NULL};
+    const xai_value *x = NULL, *w = NULL, *bv = NULL;
+    conv_spec sp;
+    xai_status st = xai_attr_only(m, np, known);
+    if (st || (st = conv_check_operands(m, n, &x, &w, &bv)))
+        return st;
+    conv_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    n->is_linear = 1;
+    a->nsp = x->ndim - 2;
+    a->b0 = x->shape[0];
+    a->cin = x->shape[1];
+    a->cout = w->shape[0];
+    if ((st = conv_read_group(m, n, np, a, w)) || (st = conv_read_spec(m, n, np, a->nsp, &sp)) ||
+        (st = conv_infer_shape(m, n, &sp, x, w, a)))
+        return st;
+    if (bv && bv->numel != a->cout)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (Conv): bias has %lld values for %lld channels", m->name, n->name,
+                 (long long)bv->numel, (long long)a->cout);
+    conv_choose_path(a);
+    conv_bind(m, n, a, x, w, bv);
     return XAI_OK;
 }

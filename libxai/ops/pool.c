@@ -313,85 +313,107 @@ static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xa
     return XAI_OK;
 }
 
-xai_status xai_pool_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+/* The pooling attributes as the node gives them; a count of -1 means the attribute is absent and
+   its ONNX default applies (kernel_shape has none: it must be given). */
+typedef struct {
+    int64_t ks[3], ss[3], ds[3], ps[6], ceil_mode, cip;
+    int nk, ns, nd, np;
+    const char *autopad;
+} pool_spec;
+
+static xai_status pool_check_input(const xai_model *m, const xai_node *n, const xai_value **xp)
 {
-    static const char *const known_max[] = {"kernel_shape", "strides", "pads", "dilations", "ceil_mode",
-                                            "auto_pad", "storage_order", NULL};
-    static const char *const known_avg[] = {"kernel_shape", "strides", "pads", "ceil_mode", "auto_pad",
-                                            "count_include_pad", "dilations", NULL};
-    int ismax = n->kind == K_MAXPOOL;
-    xai_status st = xai_attr_only(m, np, ismax ? known_max : known_avg);
-    if (st)
-        return st;
     if (n->in[0] < 0 || m->vals[n->in[0]].is_const)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s) needs an activation input", m->name, n->name, n->op_type);
     if (n->nout > 1 && n->out[1] >= 0)
         return xai_node_unsupported(m, n, "Indices", "the Indices output is not supported");
     const xai_value *x = &m->vals[n->in[0]];
-    int nsp = x->ndim - 2;
-    if (nsp < 1 || nsp > 3)
+    if (x->ndim - 2 < 1 || x->ndim - 2 > 3)
         return xai_node_unsupported(m, n, "X", "input rank %d (only 1-D to 3-D pooling)", x->ndim);
-    int64_t ks[3], ss[3], ds[3], ps[6], ceil_mode, cip, so;
-    int nk, ns_, nd, np_;
-    if ((st = xai_attr_ints(m, np, "kernel_shape", ks, 3, &nk)) || (st = xai_attr_ints(m, np, "strides", ss, 3, &ns_)) ||
-        (st = xai_attr_ints(m, np, "dilations", ds, 3, &nd)) || (st = xai_attr_ints(m, np, "pads", ps, 6, &np_)) ||
-        (st = xai_attr_int(m, np, "ceil_mode", 0, &ceil_mode)) ||
-        (st = xai_attr_int(m, np, "count_include_pad", 0, &cip)) ||
+    *xp = x;
+    return XAI_OK;
+}
+
+static xai_status pool_read_spec(const xai_model *m, const xai_node *n, const Onnx__NodeProto *np, int nsp,
+                                 pool_spec *sp)
+{
+    int64_t so;
+    xai_status st;
+    if ((st = xai_attr_ints(m, np, "kernel_shape", sp->ks, 3, &sp->nk)) ||
+        (st = xai_attr_ints(m, np, "strides", sp->ss, 3, &sp->ns)) ||
+        (st = xai_attr_ints(m, np, "dilations", sp->ds, 3, &sp->nd)) ||
+        (st = xai_attr_ints(m, np, "pads", sp->ps, 6, &sp->np)) ||
+        (st = xai_attr_int(m, np, "ceil_mode", 0, &sp->ceil_mode)) ||
+        (st = xai_attr_int(m, np, "count_include_pad", 0, &sp->cip)) ||
         (st = xai_attr_int(m, np, "storage_order", 0, &so)))
         return st;
-    if (nk != nsp || (ns_ >= 0 && ns_ != nsp) || (nd >= 0 && nd != nsp) || (np_ >= 0 && np_ != 2 * nsp))
+    if (sp->nk != nsp || (sp->ns >= 0 && sp->ns != nsp) || (sp->nd >= 0 && sp->nd != nsp) ||
+        (sp->np >= 0 && sp->np != 2 * nsp))
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): kernel_shape/strides/pads do not match %d spatial dims", m->name,
                  n->name, n->op_type, nsp);
     if (so != 0)
         return xai_node_unsupported(m, n, "storage_order", "value %lld", (long long)so);
-    const char *autopad;
-    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &autopad)))
+    if ((st = xai_attr_string(m, np, "auto_pad", "NOTSET", &sp->autopad)))
         return st;
-    if (strcmp(autopad, "NOTSET") && strcmp(autopad, "VALID") && strcmp(autopad, "SAME_UPPER") &&
-        strcmp(autopad, "SAME_LOWER"))
-        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", autopad);
-    pool_attr *a = calloc(1, sizeof *a);
-    if (!a)
-        XAI_FAIL(XAI_ENOMEM, "out of memory");
-    n->attr = a;
-    a->max = ismax;
-    a->include_pad = cip != 0;
+    if (strcmp(sp->autopad, "NOTSET") && strcmp(sp->autopad, "VALID") && strcmp(sp->autopad, "SAME_UPPER") &&
+        strcmp(sp->autopad, "SAME_LOWER"))
+        return xai_node_unsupported(m, n, "auto_pad", "value '%s'", sp->autopad);
+    return XAI_OK;
+}
+
+/* Output length of one axis for a window spanning ext input cells; auto_pad VALID or SAME
+   replaces the explicit pads *pb, *pe. With ceil_mode the last window may hang over the end
+   pad, but it must start inside the input or the start pad. */
+static xai_status pool_axis_len(const xai_model *m, const xai_node *n, const pool_spec *sp, int64_t in, int64_t ext,
+                                int64_t s, int64_t *pb, int64_t *pe, int64_t *out)
+{
+    int64_t o;
+    if (strcmp(sp->autopad, "VALID") == 0) {
+        *pb = *pe = 0;
+        o = (in - ext) / s + 1;
+    } else if (strncmp(sp->autopad, "SAME", 4) == 0) {
+        o = (in + s - 1) / s;
+        int64_t tot = (o - 1) * s + ext - in;
+        if (tot < 0)
+            tot = 0;
+        *pb = sp->autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
+        *pe = tot - *pb;
+    } else {
+        int64_t span = in + *pb + *pe - ext;
+        if (span < 0)
+            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): window %lld larger than the padded input %lld", m->name,
+                     n->name, n->op_type, (long long)ext, (long long)(in + *pb + *pe));
+        o = sp->ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
+        if (sp->ceil_mode && (o - 1) * s >= in + *pb)
+            o--;
+    }
+    if (o < 1)
+        XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): empty output", m->name, n->name, n->op_type);
+    *out = o;
+    return XAI_OK;
+}
+
+/* The spatial axes are stored right-aligned in 3 (1-D pooling is 1 x 1 x L), so that
+   FOR_WINDOW and the kernels loop over three axes whatever the rank. */
+static xai_status pool_infer_shape(const xai_model *m, const xai_node *n, const pool_spec *sp, const xai_value *x,
+                                   int nsp, pool_attr *a)
+{
     for (int i = 0; i < 3; i++) {
         a->in[i] = a->out[i] = a->k[i] = a->s[i] = a->d[i] = 1;
         a->pb[i] = a->pe[i] = 0;
     }
     for (int i = 0; i < nsp; i++) {
         int j = 3 - nsp + i;
-        int64_t in = x->shape[2 + i], k = ks[i], s = ns_ >= 0 ? ss[i] : 1, d = nd >= 0 ? ds[i] : 1;
-        int64_t pb = np_ >= 0 ? ps[i] : 0, pe = np_ >= 0 ? ps[i + nsp] : 0;
+        int64_t in = x->shape[2 + i], k = sp->ks[i], s = sp->ns >= 0 ? sp->ss[i] : 1, d = sp->nd >= 0 ? sp->ds[i] : 1;
+        int64_t pb = sp->np >= 0 ? sp->ps[i] : 0, pe = sp->np >= 0 ? sp->ps[i + nsp] : 0, o = 0;
         if (k < 1 || s < 1 || d < 1 || pb < 0 || pe < 0)
             return xai_node_unsupported(m, n, k < 1 ? "kernel_shape" : s < 1 ? "strides" : d < 1 ? "dilations" : "pads",
                                         "non-positive value");
-        if (!ismax && d != 1)
+        if (!a->max && d != 1)
             return xai_node_unsupported(m, n, "dilations", "dilated average pooling");
-        int64_t ext = (k - 1) * d + 1;
-        int64_t o;
-        if (strcmp(autopad, "VALID") == 0) {
-            pb = pe = 0;
-            o = (in - ext) / s + 1;
-        } else if (strncmp(autopad, "SAME", 4) == 0) {
-            o = (in + s - 1) / s;
-            int64_t tot = (o - 1) * s + ext - in;
-            if (tot < 0)
-                tot = 0;
-            pb = autopad[5] == 'U' ? tot / 2 : tot - tot / 2;
-            pe = tot - pb;
-        } else {
-            int64_t span = in + pb + pe - ext;
-            if (span < 0)
-                XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): window %lld larger than the padded input %lld", m->name,
-                         n->name, n->op_type, (long long)ext, (long long)(in + pb + pe));
-            o = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
-            if (ceil_mode && (o - 1) * s >= in + pb)
-                o--;
-        }
-        if (o < 1)
-            XAI_FAIL(XAI_ESHAPE, "%s: node '%s' (%s): empty output", m->name, n->name, n->op_type);
+        xai_status st = pool_axis_len(m, n, sp, in, (k - 1) * d + 1, s, &pb, &pe, &o);
+        if (st)
+            return st;
         a->in[j] = in;
         a->out[j] = o;
         a->k[j] = k;
@@ -400,6 +422,32 @@ xai_status xai_pool_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
         a->pb[j] = pb;
         a->pe[j] = pe;
     }
+    return XAI_OK;
+}
+
+xai_status xai_pool_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
+{
+    static const char *const known_max[] = {"kernel_shape", "strides", "pads", "dilations", "ceil_mode",
+                                            "auto_pad", "storage_order", NULL};
+    static const char *const known_avg[] = {"kernel_shape", "strides", "pads", "ceil_mode", "auto_pad",
+                                            "count_include_pad", "dilations", NULL};
+    int ismax = n->kind == K_MAXPOOL;
+    const xai_value *x = NULL;
+    pool_spec sp;
+    xai_status st = xai_attr_only(m, np, ismax ? known_max : known_avg);
+    if (st || (st = pool_check_input(m, n, &x)))
+        return st;
+    int nsp = x->ndim - 2;
+    if ((st = pool_read_spec(m, n, np, nsp, &sp)))
+        return st;
+    pool_attr *a = calloc(1, sizeof *a);
+    if (!a)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    n->attr = a;
+    a->max = ismax;
+    a->include_pad = sp.cip != 0;
+    if ((st = pool_infer_shape(m, n, &sp, x, nsp, a)))
+        return st;
     return setup_common(m, n, a, x, nsp);
 }
 
