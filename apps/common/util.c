@@ -7,7 +7,7 @@
  * leading -h/--help/--version/missing-command handling of the subcommand programs, and the
  * time-and-page-fault stamps the --json summaries report phases with.
  */
-#include "app.h"
+#include "app-int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,15 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 xai_app_stamp xai_app_stamp_now(void)
 {
-    struct timespec ts;
     struct rusage ru;
-    xai_app_stamp s = {0, 0};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    s.ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    xai_app_stamp s = {xai_app_now() * 1e3, 0};
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         s.minflt = ru.ru_minflt;
     return s;

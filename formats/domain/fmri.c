@@ -6,6 +6,8 @@
  */
 #include "xai/domain-fmri.h"
 
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -476,11 +478,6 @@ xai_status xai_fmri_label_table(const char *path, int64_t nt, double tr, double 
     return st;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -650,8 +647,8 @@ static double spike_score(const float *data, int64_t nt, int64_t nv, const uint8
 /* The median of n values (sorted in place). */
 static double median_of(double *d, int64_t n)
 {
-    qsort(d, (size_t)n, sizeof *d, cmp_double);
-    return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+    gsl_sort(d, 1, (size_t)n);
+    return gsl_stats_median_from_sorted_data(d, 1, (size_t)n);
 }
 
 /* RMS over the voxels of the run's mean image (the scale of the data). */

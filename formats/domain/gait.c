@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
 
 #include "xai/domain-gait.h"
@@ -371,12 +373,6 @@ static void missing_message(const xai_gait_pre *p, const xai_c3d *c, const char 
         snprintf(err + n, errlen - n, "; choose with --variables");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median stride time of each side's cycles (0 with fewer than three: too few to tell). */
 static void median_strides(const xai_c3d_cycle *cycles, int ncyc, double med[2])
 {
@@ -387,8 +383,8 @@ static void median_strides(const xai_c3d_cycle *cycles, int ncyc, double med[2])
             if (!strcasecmp(cycles[k].context, side ? "Right" : "Left"))
                 d[n++] = cycles[k].end_s - cycles[k].start_s;
         if (n >= 3)
-            qsort(d, (size_t)n, sizeof *d, cmp_double);
-        med[side] = n >= 3 ? (n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2])) : 0;
+            gsl_sort(d, 1, (size_t)n);
+        med[side] = n >= 3 ? gsl_stats_median_from_sorted_data(d, 1, (size_t)n) : 0;
         free(d);
     }
 }
