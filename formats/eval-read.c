@@ -81,7 +81,8 @@ static xai_status read_summaries(const table *tb, const char *label, xai_eval_sc
         if (!(st = cell(tb, r, "mean", &m->mean)) && !(st = cell(tb, r, "ci_low", &m->ci_low)) &&
             !(st = cell(tb, r, "ci_high", &m->ci_high)) && !(st = cell(tb, r, "sd", &m->sd)))
             st = whole(tb, r, "n", 1e12, &nf);
-        m->n_finite = (int64_t)nf;
+        if (!st)
+            m->n_finite = (int64_t)nf;
     }
     return st;
 }

@@ -467,6 +467,9 @@ static xai_status init_gather(const mv_init *c)
 }
 
 /* Pad's pads at the beginning (pb) and end (pe) of every axis of x, and its constant fill value. */
+/* Bounds each pad so that shape + pads cannot overflow int64. */
+#define PAD_LIMIT ((long long)1 << 40)
+
 static xai_status pad_params(const mv_init *c, int64_t *pb, int64_t *pe)
 {
     xai_model *m = c->m;
@@ -493,6 +496,9 @@ static xai_status pad_params(const mv_init *c, int64_t *pb, int64_t *pe)
             ax += x->ndim;
         if (ax < 0 || ax >= x->ndim)
             return xai_node_unsupported(m, n, "axes", "out of range");
+        if (llabs(pads[k]) > PAD_LIMIT || llabs(pads[k + nax]) > PAD_LIMIT)
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Pad): pads %lld, %lld out of range", m->name, n->name,
+                     (long long)pads[k], (long long)pads[k + nax]);
         pb[ax] = pads[k];
         pe[ax] = pads[k + nax];
     }
