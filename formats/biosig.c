@@ -393,18 +393,27 @@ static void child_run(xai_biosig *h, int fd)
 
 /* ---- the parent ----------------------------------------------------------------------- */
 
-/* Wait for @p pid; kill it after @p limit_s seconds. @return its wait status, or -1. */
+static double monotonic_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Wait for @p pid; kill it after @p limit_s seconds of wall time (measured on the clock, since
+ * on a loaded machine each nap lasts longer than asked). @return its wait status, or -1. */
 static int wait_child(pid_t pid, long limit_s)
 {
     int status = 0;
     struct timespec nap = {0, 2000000};
-    for (long waited_ms = 0;; waited_ms += 2) {
+    double deadline = monotonic_s() + (double)limit_s;
+    for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             return status;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (waited_ms > limit_s * 1000L) {
+        if (monotonic_s() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
