@@ -505,6 +505,33 @@ static xai_status pad_params(const mv_init *c, int64_t *pb, int64_t *pe)
     return XAI_OK;
 }
 
+/* The Pad map a row of the last axis at a time, so that the division of an index into
+ * coordinates is paid per row, not per element (a padded output may be 2^26 elements). */
+static void pad_map(int64_t *map, int64_t no, int nd, const int64_t *shape, const int64_t *xshape,
+                    const int64_t *pb, const int64_t *ist)
+{
+    if (nd == 0) {
+        if (no)
+            map[0] = 0;
+        return;
+    }
+    int64_t len = shape[nd - 1];
+    for (int64_t row = 0; len > 0 && row < no / len; row++) {
+        int64_t r = row, base = 0;
+        int in = 1;
+        for (int d = nd - 2; d >= 0; d--) {
+            int64_t cd = r % shape[d] - pb[d];
+            r /= shape[d];
+            in &= cd >= 0 && cd < xshape[d];
+            base += cd * ist[d];
+        }
+        for (int64_t j = 0; j < len; j++) {
+            int64_t cj = j - pb[nd - 1];
+            map[row * len + j] = in && cj >= 0 && cj < xshape[nd - 1] ? base + cj * ist[nd - 1] : -1;
+        }
+    }
+}
+
 /* Constant padding: output elements outside the input map to -1 (the fill value). */
 static xai_status init_pad(const mv_init *c)
 {
@@ -526,18 +553,7 @@ static xai_status init_pad(const mv_init *c)
     int64_t no;
     if ((st = out_with_map(c->m, c->n, c->a, x->ndim, shape, &no)))
         return st;
-    for (int64_t k = 0; k < no; k++) {
-        int64_t r = k, src = 0;
-        int in = 1;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            int64_t cd = r % shape[d] - pb[d];
-            r /= shape[d];
-            if (cd < 0 || cd >= x->shape[d])
-                in = 0;
-            src += cd * c->ist[d];
-        }
-        c->a->map[k] = in ? src : -1;
-    }
+    pad_map(c->a->map, no, x->ndim, shape, x->shape, pb, c->ist);
     return XAI_OK;
 }
 
