@@ -20,8 +20,9 @@
 #include "lrp-int.h"
 
 /* Stack below the caller of xai_model_prepare() that is faulted in: the deepest explanation
-   measured (about 75 KiB) with room for callers that explain one or two frames deeper. */
-#define PREFAULT_STACK ((size_t)256 << 10)
+   measured (about 75 KiB below main() in xai-explain) with room for callers that explain a few
+   frames deeper. Each page is a fault while planning, so not more. */
+#define PREFAULT_STACK ((size_t)128 << 10)
 /* Never come closer than this to the end of a thread's stack. */
 #define STACK_MARGIN ((size_t)64 << 10)
 
