@@ -64,20 +64,29 @@ static void map_text(void)
     dl_iterate_phdr(text_object, (void *)(uintptr_t)map_text);
 }
 
-/* How much of this thread's stack lies below @p here, less the margin (0 when unknown). */
+/* How much of this thread's stack lies below @p here, less the margin (0 when unknown). The
+   stack's end is looked up once per thread: for the main thread glibc reads /proc/self/maps. */
 static size_t stack_room(const char *here)
 {
-    pthread_attr_t a;
-    void *lo = NULL;
-    size_t len = 0;
-    if (pthread_getattr_np(pthread_self(), &a) != 0)
+    static _Thread_local uintptr_t lo, len;
+    static _Thread_local int known;
+    if (!known) {
+        pthread_attr_t a;
+        void *addr = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &a) != 0)
+            return 0;
+        if (pthread_attr_getstack(&a, &addr, &size) == 0) {
+            lo = (uintptr_t)addr;
+            len = size;
+        }
+        pthread_attr_destroy(&a);
+        known = 1;
+    }
+    uintptr_t h = (uintptr_t)here;
+    if (len == 0 || h < lo + STACK_MARGIN || h - lo > len)
         return 0;
-    int ok = pthread_attr_getstack(&a, &lo, &len) == 0;
-    pthread_attr_destroy(&a);
-    uintptr_t h = (uintptr_t)here, l = (uintptr_t)lo;
-    if (!ok || h < l + STACK_MARGIN || h - l > len)
-        return 0;
-    return h - l - STACK_MARGIN;
+    return h - lo - STACK_MARGIN;
 }
 
 /* Writes one byte per page of n bytes of stack below this frame. */
