@@ -5,7 +5,7 @@
  * process touches no new page:
  *   - the library's own machine code: a file mapping whose pages are in the page cache but not
  *     yet in this process's page tables; the first call of each kernel otherwise takes a minor
- *     fault (the kernel maps about 16 pages around it);
+ *     fault (Linux maps about 16 pages around it);
  *   - the stacks of the threads that explain: the direct convolution kernels keep their tables
  *     and partial sums on the stack (an EEG explanation reaches about 75 KiB below its caller),
  *     so a new thread, or the main thread below its deepest earlier call, grows its stack there.
