@@ -18,5 +18,8 @@ xai_status xai_lrp_seed(const xai_model *m, xai_workspace *ws, const xai_explain
                         double *init_sum);
 /* Relevance through nodes hi, hi-1, ..., lo (reverse topological order). */
 xai_status xai_lrp_sweep_nodes(const xai_model *m, xai_workspace *ws, const xai_rule *rules, int hi, int lo);
+/* prefault.c: the library's code and the stacks of the threads that explain mapped now, while a
+   model is prepared, so that its first explanation takes no page fault there. */
+void xai_prefault_explain(void);
 
 #endif

@@ -860,8 +860,10 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
         xai_workspace_free(m->ws_cache);
         m->ws_cache = NULL;
         xai_status st = xai_workspace_new(m, B, &m->ws_cache);
-        if (st == XAI_OK)
+        if (st == XAI_OK) {
             xai_workspace_touch(m->ws_cache, m->ws_cache->scratch_len);
+            xai_prefault_explain();
+        }
         return st;
     }
     int64_t sb = plan_sub_batch(m);
@@ -881,6 +883,8 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
         xai_workspace_touch(p->ws[i], need);
     p->scratch_touched = need > p->scratch_touched ? need : p->scratch_touched;
     free(rules);
+    if (st == XAI_OK)
+        xai_prefault_explain();
     return st;
 }
 

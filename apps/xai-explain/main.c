@@ -146,7 +146,7 @@ int explain_one(const char *model_path, const char *input_path, const char *out,
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
     run_files f = {.model = model_path, .input = input_path, .out = out};
-    cfg.layer_sums = json != NULL; /* only the JSON summary reports them */
+    cfg.layer_sums = cfg.layer_sums && json; /* only the JSON summary reports them (--layers) */
     xai_app_stamp t0 = xai_app_stamp_now();
     int64_t n = 0;
     int rc = load_for(model_path, &x, k);
@@ -169,7 +169,7 @@ typedef struct {
 } explain_opts;
 
 enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN, O_CLASS, O_INIT, O_BF, O_LEPS,
-       O_JSON, O_BATCH, O_THREADS, O_CONCEPTS };
+       O_JSON, O_BATCH, O_THREADS, O_CONCEPTS, O_LAYERS };
 
 /* a float option >= 0 (any sign when @p any_sign) */
 static int float_option(const char *arg, float *out, int any_sign, const char *err)
@@ -273,6 +273,7 @@ static int explain_option(explain_opts *o, int c, char *arg, char **argv)
     case 'h': explain_usage(stdout); return -1;
     case 'V': printf(PROG " (libxai) 0.1.0\n"); return -1;
     case O_JSON: o->json = arg; return 0;
+    case O_LAYERS: o->cfg.layer_sums = 1; return 0;
     case O_CONCEPTS: o->concepts_arg = arg; return 0;
     case O_SHARD: case O_LIST: case O_SLURM: case O_SLURM_ARGS: case O_MAX_PAR: case O_DRY_RUN:
     case O_WAIT: case O_WAIT_TIMEOUT:
@@ -295,6 +296,8 @@ static int check_options(explain_opts *o, int argc)
         return usage_error("expected MODEL.onnx and INPUT.npy");
     if (!o->out)
         return usage_error("missing -o OUT.npy");
+    if (o->cfg.layer_sums && !o->json)
+        return usage_error("--layers adds to the --json summary; give --json too");
     if (o->have_low != o->have_high)
         return usage_error("--low and --high go together");
     o->cfg.have_bounds = o->have_low;
@@ -326,6 +329,7 @@ static int parse_args(int argc, char **argv, explain_opts *o)
         {"bn", required_argument, 0, O_BN},        {"class", required_argument, 0, O_CLASS},
         {"init", required_argument, 0, O_INIT},    {"bias-factor", required_argument, 0, O_BF},
         {"lstm-epsilon", required_argument, 0, O_LEPS}, {"json", required_argument, 0, O_JSON},
+        {"layers", no_argument, 0, O_LAYERS},
         {"batch", required_argument, 0, O_BATCH},  {"nthreads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {"concepts", required_argument, 0, O_CONCEPTS}, {"force", no_argument, 0, 'f'},
@@ -346,6 +350,8 @@ int main(int argc, char **argv)
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
     xai_explain_config_init(&o.cfg);
+    /* the per-layer sums cost a pass over every activation inside the explanation: only on request */
+    o.cfg.layer_sums = 0;
     /* getopt_long moves the operands after the options but keeps each option next to its
        value, so the permuted argv is still an equivalent command line for the array tasks */
     o.batch = (explain_batch){.shard_k = 1, .shard_n = 1, .argv = argv};

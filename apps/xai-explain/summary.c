@@ -71,10 +71,10 @@ static json_t *summary_parameters(const xai_explain_config *cfg)
 }
 
 /* Sample @p s: logits, class, the relevance at the start and the input, and each layer's
-   relevance in and out (the conservation check). */
+   relevance in and out (the conservation check) when they were asked for (--layers). */
 static json_t *summary_sample(const xai_explain_config *cfg, const xai_explain_result *res, int64_t s)
 {
-    json_t *o = json_object(), *lg = json_array(), *layers = json_array();
+    json_t *o = json_object(), *lg = json_array();
     for (int64_t k = 0; k < res->nclasses; k++)
         json_array_append_new(lg, json_real(res->logits[s * res->nclasses + k]));
     json_object_set_new(o, "logits", lg);
@@ -84,6 +84,9 @@ static json_t *summary_sample(const xai_explain_config *cfg, const xai_explain_r
     json_object_set_new(o, "initial_state_relevance", json_real(res->init_state_sum[s]));
     json_object_set_new(o, "conservation_residual",
                         json_real(res->init_sum[s] - res->rel_sum[s] - res->init_state_sum[s]));
+    if (!cfg->layer_sums)
+        return o;
+    json_t *layers = json_array();
     for (int i = 0; i < res->nlayers; i++) {
         json_t *l = json_object();
         double ri = res->layer_in_sum[s * res->nlayers + i], ro = res->layer_out_sum[s * res->nlayers + i];

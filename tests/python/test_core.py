@@ -49,7 +49,7 @@ def same(a, b, what):
 
 def cli_explain(model, xpath, opts, tmp, tag):
     out, js = os.path.join(tmp, tag + ".npy"), os.path.join(tmp, tag + ".json")
-    p = run(XE, model, xpath, "-o", out, "--json", js, "-q", "-f", *opts)
+    p = run(XE, model, xpath, "-o", out, "--json", js, "--layers", "-q", "-f", *opts)
     if p.returncode != 0:
         return None, None
     with open(js) as f:
