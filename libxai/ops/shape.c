@@ -525,10 +525,16 @@ static void pad_map(int64_t *map, int64_t no, int nd, const int64_t *shape, cons
             in &= cd >= 0 && cd < xshape[d];
             base += cd * ist[d];
         }
-        for (int64_t j = 0; j < len; j++) {
-            int64_t cj = j - pb[nd - 1];
-            map[row * len + j] = in && cj >= 0 && cj < xshape[nd - 1] ? base + cj * ist[nd - 1] : -1;
-        }
+        /* the row: fill, then the input's run along the last axis, then fill */
+        int64_t *out = map + row * len, lo = pb[nd - 1], hi = lo + xshape[nd - 1];
+        lo = in ? (lo < 0 ? 0 : lo > len ? len : lo) : len;
+        hi = in ? (hi < lo ? lo : hi > len ? len : hi) : len;
+        for (int64_t j = 0; j < lo; j++)
+            out[j] = -1;
+        for (int64_t j = lo; j < hi; j++)
+            out[j] = base + (j - pb[nd - 1]) * ist[nd - 1];
+        for (int64_t j = hi; j < len; j++)
+            out[j] = -1;
     }
 }
 
