@@ -316,18 +316,37 @@ rc=$(run "$GAIT" explain --model "$T/m.onnx" "$one" -o "$T/exs" --shard 1/2 --pr
 # real data
 if [ -n "${XAI_SHARED_DIR:-}" ] && [ -f "$XAI_SHARED_DIR/data/gait/omcs_exampleOverground.c3d" ]; then
     G=$XAI_SHARED_DIR/data/gait
-    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/real" --progress none)
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/real" --events file --progress none)
     [ "$rc" = 0 ] && [ -s "$T/real/omcs_exampleOverground_desc-lrp_grid.png" ] && grep -q "1 cycles" "$T/err" \
         && ok "real overground C3D: read, segmented (1 cycle), explained" || bad "real C3D rc=$rc: $(cat "$T/err")"
+    # the lab marked 3 Foot Strikes (force plates); the markers (Zeni et al.) find them and the
+    # strides around them. Zeni's heel maxima lead the plate's strikes by tens of ms
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/omcs_exampleOverground.c3d" -o "$T/realk" --events kinematic \
+        --progress none --no-figures)
+    kin=$(sed -n 's/.*Foot Strike(s) recovered from kinematics: //p' "$T/err")
+    near=$(echo "$kin" | tr ',' '\n' | awk '{ t[$1] = t[$1] " " $2 }
+        END { n = split("Right 1.195 Left 1.710 Right 2.170", f, " ")
+              for (i = 1; i < n; i += 2) { m = split(t[f[i]], v, " "); ok = 0
+                  for (j = 1; j <= m; j++) if (v[j] - f[i + 1] < 0.07 && f[i + 1] - v[j] < 0.07) ok = 1
+                  k += ok }
+              print k + 0 }')
+    [ "$rc" = 0 ] && [ "$near" = 3 ] && ! grep -q "1 cycles" "$T/err" \
+        && ok "real C3D, --events kinematic: the lab's 3 Foot Strikes found within 70 ms, more cycles ($kin)" \
+        || bad "kinematic events rc=$rc near=$near: $(cat "$T/err")"
     # the paired default model needs a left cycle with a right one inside it: a trial without is
     # skipped and reported, the others are explained (exit 3)
     rc=$(run "$GAIT" explain --model "$T/r.onnx" "$G/omcs_exampleOverground.c3d" "$r1" -o "$T/realp" --progress none --no-figures)
     [ "$rc" = 3 ] && grep -q "omcs_exampleOverground.c3d: no left cycle with a right cycle.*trial skipped" "$T/err" \
         && [ -s "$T/realp/$(basename "$r1" .c3d)_desc-lrp_cycles.tsv" ] && ok "paired model: unpaired real trial skipped, others explained" \
         || bad "paired real trial rc=$rc: $(cat "$T/err")"
-    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real2" --progress none)
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real2" --events file --progress none)
     [ "$rc" = 1 ] && grep -q "no complete gait cycle" "$T/err" && ok "real C3D without events: reported" \
         || bad "walking2 rc=$rc"
+    # by default its strikes come from the heel (CAL) and PSI markers; it has no angle outputs
+    rc=$(run "$GAIT" explain --model "$T/m.onnx" "$G/opensim_walking2.c3d" -o "$T/real3" --progress none)
+    [ "$rc" = 1 ] && grep -q "missing variable(s) LKneeAngles.*no angle outputs" "$T/err" \
+        && ok "real C3D without events, --events auto: strikes from the markers, then the missing angles reported" \
+        || bad "walking2 auto rc=$rc: $(cat "$T/err")"
 else
     echo "# skipped real data (no XAI_SHARED_DIR)"
 fi
