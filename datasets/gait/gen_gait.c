@@ -32,6 +32,9 @@
  * component (0 sagittal, 1 frontal, 2 transverse), component_name, pct_start, pct_end,
  * amplitude_deg, sides.
  *
+ * With --missing-events, OUTDIR/missed_events.tsv lists the undetected strikes (file, side,
+ * true time in s).
+ *
  * --nuisance realistic: per-trial marker offsets N(0, 4 deg), per-session gains, walking speed
  * (cycle time and amplitude), the signature on one side only (datasets/gait/README.md).
  *
