@@ -34,6 +34,10 @@ const char *const xai_gait_events_names[3] = {"auto", "file", "kinematic"};
 #define SEARCH_HALF 0.3
 /* A match may cost at most this many times the median cost at the file's own strikes. */
 #define MATCH_TOLERANCE 4.0
+/* Strides outside these bounds (s) are no walking (running strides are about 0.7 s, the
+   slowest patient walks under 3 s): the events are left as they are. */
+#define MIN_STRIDE_S 0.3
+#define MAX_STRIDE_S 5.0
 
 int xai_gait_events_parse(const char *s)
 {
@@ -95,7 +99,7 @@ static double robust_stride(const double *t, int n)
     gsl_sort(d, 1, (size_t)(n - 1));
     double m = gsl_stats_median_from_sorted_data(d, 1, (size_t)(n - 1));
     free(d);
-    return m > 0 ? m : 0;
+    return m >= MIN_STRIDE_S && m <= MAX_STRIDE_S ? m : 0;
 }
 
 /* ------------------------------------------------------------------ angle template */
@@ -179,8 +183,11 @@ static int build_template(strike_template *st, const double *t, int n, double *r
 static double best_match(const strike_template *st, double lo, double hi, double *cost)
 {
     double dt = 1.0 / st->c->point_rate, best = NAN, bc = INFINITY;
-    for (double s = lo; s <= hi; s += dt) {
-        double e = match_cost(st, s);
+    int64_t steps = (int64_t)floor((hi - lo) / dt);
+    if (!(hi >= lo) || steps > st->c->frames) /* never more than the trial's frames */
+        steps = -1;
+    for (int64_t k = 0; k <= steps; k++) {
+        double s = lo + (double)k * dt, e = match_cost(st, s);
         if (e < bc) {
             bc = e;
             best = s;
@@ -235,9 +242,10 @@ static xai_status fill_from_angles(xai_c3d *c, const char *side, const double *t
         }
     for (int i = 0; rc == XAI_OK && i + 1 < n; i++) {
         double d = t[i + 1] - t[i];
-        int k = (int)lround(d / stride) - 1; /* strikes missing in this interval */
-        if (d <= XAI_GAIT_STRIDE_HI * stride || k < 1)
+        double kd = round(d / stride) - 1; /* strikes missing in this interval */
+        if (d <= XAI_GAIT_STRIDE_HI * stride || kd < 1 || kd * stride * c->point_rate > (double)c->frames)
             continue;
+        int k = (int)kd;
         for (int j = 1; j <= k; j++) {
             double e = t[i] + d * j / (k + 1), cost;
             double s = best_match(&st, e - SEARCH_HALF * stride, e + SEARCH_HALF * stride, &cost);
@@ -357,6 +365,10 @@ static int marker_events(const xai_c3d *c, char side, int toe, double **t)
     }
     /* two events of a side are at least ~0.8 s apart even in fast walking: +-0.35 s */
     int64_t w = (int64_t)lround(0.35 * c->point_rate);
+    if (2 * w + 1 >= c->frames) { /* shorter than a window: no extremum can be told */
+        free(d);
+        return 0;
+    }
     int n = extrema(c, d, toe ? -1 : 1, w > 0 ? w : 1, *t, (int)(c->frames / 2));
     free(d);
     return n;
