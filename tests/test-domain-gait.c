@@ -69,6 +69,7 @@ START_TEST(test_record_round_trip)
     char *t = xai_gait_pre_to_json(&a);
     ck_assert_ptr_nonnull(t);
     ck_assert_ptr_nonnull(strstr(t, "\"offset\":\"trial_mean\""));
+    ck_assert_ptr_nonnull(strstr(t, "\"events\":\"auto\""));
     ck_assert_int_eq(xai_gait_pre_from_json(&b, t), XAI_OK);
     ck_assert_int_eq(b.paired, 1);
     ck_assert_int_eq(b.offset, 1);
@@ -84,6 +85,7 @@ START_TEST(test_record_round_trip)
     ck_assert_int_eq(b.paired, 0);
     ck_assert_int_eq(b.offset, 0);
     ck_assert_int_eq(b.have_norm, 0);
+    ck_assert_int_eq(b.events, XAI_GAIT_EVENTS_FILE); /* older models used the file's events */
     ck_assert(!xai_gait_pre_same_selection(&a, &b));
     xai_gait_pre_free(&b);
     free(t);
@@ -101,6 +103,7 @@ START_TEST(test_record_malformed)
         "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"up\"]}",
         "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],\"sides\":\"both\"}",
         "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],\"offset\":\"x\"}",
+        "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],\"events\":\"x\"}",
         "{\"tool\":\"xai-gait\",\"points\":101,\"variables\":[\"K\"],\"components\":[\"sagittal\"],"
         "\"normalisation\":{\"mean\":[1,2],\"sd\":[1]}}",
     };
@@ -137,6 +140,63 @@ static char *write_trial(const char *dir, int events)
     xai_c3d_close(c);
     return path;
 }
+
+/* 10 s at 100 Hz, hip and knee angles of a 1 s stride (an asymmetric periodic pattern with
+ * a slow drift), Left strikes at 0.2 + k s and Right ones at 0.7 + k s, except the
+ * Left one at @p drop s. */
+static xai_c3d *periodic_trial(double drop)
+{
+    static const char *const lab[4] = {"LHipAngles", "LKneeAngles", "RHipAngles", "RKneeAngles"};
+    xai_c3d *c = NULL;
+    ck_assert_int_eq(xai_c3d_new(4, 0, 900, 1, 100.0, &c), XAI_OK);
+    for (int i = 0; i < 4; i++) {
+        free(c->point_labels[i]);
+        c->point_labels[i] = strdup(lab[i]);
+    }
+    for (int f = 0; f < 900; f++)
+        for (int s = 0; s < 2; s++) {
+            double t = (double)f / 100.0, ph = 2 * M_PI * (t - 0.2 - 0.5 * s);
+            c->points[((size_t)f * 4 + (size_t)(2 * s)) * 3] = (float)(20 * cos(ph) + 0.1 * t);
+            c->points[((size_t)f * 4 + (size_t)(2 * s + 1)) * 3] = (float)(30 - 25 * cos(ph) + 10 * sin(2 * ph));
+        }
+    for (int k = 0; k < 9; k++) {
+        if (fabs(0.2 + k - drop) > 1e-9)
+            ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Left", 0.2 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+        ck_assert_int_eq(xai_c3d_add_event(c, "Foot Strike", "Right", 0.7 + k, XAI_C3D_EVENT_GROUP), XAI_OK);
+    }
+    return c;
+}
+
+START_TEST(test_recover_events)
+{
+    ck_assert_int_eq(xai_gait_events_parse("kinematic"), XAI_GAIT_EVENTS_KINEMATIC);
+    ck_assert_int_eq(xai_gait_events_parse("force"), -1);
+    int n = -1;
+    xai_c3d *c = periodic_trial(4.2);
+    ck_assert_int_eq(xai_gait_recover_events(c, XAI_GAIT_EVENTS_FILE, &n), XAI_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(c->nevents, 17);
+    ck_assert_int_eq(xai_gait_recover_events(c, 3, &n), XAI_EINVAL);
+    /* no heel, toe or sacrum marker */
+    ck_assert_int_eq(xai_gait_recover_events(c, XAI_GAIT_EVENTS_KINEMATIC, &n), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "markers"));
+    ck_assert_int_eq(c->nevents, 17);
+    ck_assert_int_eq(xai_gait_recover_events(c, XAI_GAIT_EVENTS_AUTO, &n), XAI_OK);
+    ck_assert_int_eq(n, 1); /* the dropped strike, and nothing at the trial's ends (no room) */
+    ck_assert_int_eq(c->nevents, 18);
+    const xai_c3d_event *e = &c->events[17];
+    ck_assert(xai_gait_event_recovered(e) && !xai_gait_event_recovered(&c->events[0]));
+    ck_assert_str_eq(e->label, "Foot Strike");
+    ck_assert_str_eq(e->context, "Left");
+    ck_assert_msg(fabs(e->time_s - 4.2) < 0.005, "recovered at %g s", e->time_s);
+    xai_c3d_close(c);
+    /* a complete trial gets nothing */
+    c = periodic_trial(-1);
+    ck_assert_int_eq(xai_gait_recover_events(c, XAI_GAIT_EVENTS_AUTO, &n), XAI_OK);
+    ck_assert_int_eq(n, 0);
+    xai_c3d_close(c);
+}
+END_TEST
 
 START_TEST(test_extract_offsets_pairs_inputs)
 {
@@ -497,6 +557,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_record_malformed);
     tcase_add_test(tc, test_extract_offsets_pairs_inputs);
     tcase_add_test(tc, test_extract_missed_strike);
+    tcase_add_test(tc, test_recover_events);
     tcase_add_test(tc, test_extract_errors);
     tcase_add_test(tc, test_study_load);
     tcase_add_test(tc, test_augment);

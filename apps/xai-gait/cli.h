@@ -23,6 +23,7 @@ typedef struct {
     char **args;
     int nargs;
     int figures, save_input, augment;
+    int events;                /* --events: XAI_GAIT_EVENTS_*, -1 when not given */
     int shard_k, shard_n;      /* study --shard K/N [1/1] */
     int shard_given;           /* --shard was given: this run is one shard, the group step is apart */
     int slurm, dry_run, wait, max_parallel, wait_timeout;

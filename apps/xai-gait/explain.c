@@ -211,6 +211,8 @@ int explainer_init(xai_app *app, const opts *o, explainer *e)
                             e->pre.paired ? " x 2 sides" : "");
     if ((o->variables || o->components) && (rc = check_selection(app, o, e)) != XAI_EXIT_OK)
         return rc;
+    if (o->events >= 0) /* else the model's own (file events for models older than the choice) */
+        e->pre.events = o->events;
     if (xai_sha256_file(o->model, e->sha) != 0)
         return xai_app_fail(app, o->model, "cannot hash the model");
     if ((rc = explain_settings(app, o, e)) != XAI_EXIT_OK)
@@ -313,7 +315,10 @@ static void on_trial(void *ud, int trial, xai_status st, int gaps, const char *m
 {
     explain_ctx *c = ud;
     if (st == XAI_OK) {
-        xai_app_log(c->app, 1, "%s: %d cycle(s) with gaps skipped", c->tr[trial].path, gaps);
+        if (gaps)
+            xai_app_log(c->app, 1, "%s: %d cycle(s) with gaps skipped", c->tr[trial].path, gaps);
+        if (*message)
+            xai_app_log(c->app, 1, "%s: %s", c->tr[trial].path, message);
         c->gaps += gaps;
         return;
     }

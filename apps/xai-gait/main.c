@@ -80,6 +80,16 @@ static void usage_train(const opts *o)
         "                         each channel's whole angle curve by its own gain (marker placement and\n"
         "                         calibration change a joint's range between sessions), shift-scale the\n"
         "                         deviations from the mean curve by one gain [%s]\n"
+        "  --events auto|file|kinematic  where the Foot Strikes come from: file, the trial's events;\n"
+        "                         kinematic, every Foot Strike and Foot Off from the heel, toe and\n"
+        "                         sacrum markers (Zeni et al. 2008); auto, the file's, and where a side's\n"
+        "                         strikes leave a gap of about two strides or more (or the side has\n"
+        "                         none) the missing ones from the markers, or without markers where the\n"
+        "                         sagittal hip and knee angles match the side's own strikes. Recovered\n"
+        "                         strikes are reported per trial; the mode is recorded in the model and\n"
+        "                         explain, study and evaluate use it unless given [auto]\n",
+        o->augment == GAIT_AUGMENT_GAIN ? "shift-gain" : o->augment == GAIT_AUGMENT_SCALE ? "shift-scale" : "none");
+    printf(
         "  --variables A,B,...    [" DEFAULT_VARS ", those of them that every trial has]\n"
         "  --components LIST      sagittal,frontal,transverse (or x,y,z) [all three]\n"
         "  --arch SPEC            on the input [variables x components (x 2 sides), 101]; {K} = classes\n"
@@ -87,8 +97,7 @@ static void usage_train(const opts *o)
         "  Inputs are z-scored per channel around the mean curve of each model's own training\n"
         "  samples: a fold model never sees the session it holds out; each model file records its\n"
         "  statistics and the groups they came from, and explain uses each fold's own.\n"
-        "\n",
-        o->augment == GAIT_AUGMENT_GAIN ? "shift-gain" : o->augment == GAIT_AUGMENT_SCALE ? "shift-scale" : "none");
+        "\n");
 }
 
 static void usage_explain(void)
@@ -194,7 +203,8 @@ static void usage(const opts *o)
 }
 
 enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_SIDES, O_OFFSET,
-       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS, O_CONCEPTS };
+       O_SAVE_INPUT, O_AUGMENT, O_SHARD, O_SLURM, O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT, O_TRUTH, O_METRICS, O_CONCEPTS,
+       O_EVENTS };
 
 /* The batch options of study: --shard --slurm --slurm-args --max-parallel --dry-run --wait
  * --wait-timeout; -1 to go on, else the usage error's exit code. */
@@ -242,6 +252,10 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     case O_TRUTH: o->truth = arg; break;
     case O_METRICS: o->metrics = arg; break;
     case O_CONCEPTS: o->concepts = arg; break;
+    case O_EVENTS:
+        if ((o->events = xai_gait_events_parse(arg)) < 0)
+            return xai_app_usage_error(app, "--events: invalid value '%s': expected auto, file or kinematic", arg);
+        break;
     case O_AUGMENT:
         if (strcmp(arg, "shift-scale") && strcmp(arg, "shift-gain") && strcmp(arg, "none"))
             return xai_app_usage_error(app, "--augment: invalid value '%s': expected shift-gain, shift-scale or none",
@@ -283,6 +297,7 @@ static void opts_defaults(opts *o)
     static const char *const kinds[] = {"session", "trial", "subject", "none", NULL};
     memset(o, 0, sizeof *o);
     o->figures = 1;
+    o->events = -1;
     o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
@@ -331,6 +346,7 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
         {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"truth", required_argument, 0, O_TRUTH},
         {"metrics", required_argument, 0, O_METRICS}, {"concepts", required_argument, 0, O_CONCEPTS},
+        {"events", required_argument, 0, O_EVENTS},
         {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
     int ac = argc - 1, c;
     char **av = argv + 1;

@@ -397,7 +397,7 @@ static int study_items(xai_app *app, const explainer *e, const gait_trial *tr, i
 
 /* The subjects of this shard (all without --shard): explained or skipped, status recorded. */
 static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_trial *tr, int ntr, char **subs,
-                       int nsub, const xai_batch_item *items, char *const *digests, study_stats *ss)
+                       int nsub, const xai_batch_item *items, char *const *digests, study_stats *ss, char *fresh)
 {
     const char *out = o->args[1];
     int *shard = malloc(sizeof(int) * (size_t)(nsub > 0 ? nsub : 1)), rc = XAI_EXIT_OK;
@@ -409,7 +409,8 @@ static int study_shard(xai_app *app, explainer *e, const opts *o, const gait_tri
     for (int s = 0; rc == XAI_EXIT_OK && s < nsub; s++) {
         if (shard[s] != o->shard_k)
             continue;
-        int r = study_subject(app, e, tr, ntr, out, subs[s], ss);
+        int skipped = ss->nskipped, r = study_subject(app, e, tr, ntr, out, subs[s], ss);
+        fresh[s] = ss->nskipped == skipped;
         if (xai_batch_status_write(app, out, &items[s], digests[s], r != 0) != 0 || r != 0)
             rc = XAI_EXIT_DATA;
         xai_app_progress_step(app, s + 1, subs[s]);
@@ -507,6 +508,17 @@ static char **study_subjects(const gait_trial *tr, int ntr, int *nsub)
     return subs;
 }
 
+/* Whether a report is to be written: its subject (@p sub; NULL: the study) was explained by this
+ * run, or the report is missing. *any becomes 1 when it is. */
+static int report_due(const char *out, const char *sub, int fresh, int *any)
+{
+    char *p = sub ? xai_app_strdup_printf("%s/%s/report.html", out, sub) : xai_app_strdup_printf("%s/report.html", out);
+    int due = fresh || !p || !gait_file_exists(p);
+    free(p);
+    *any |= due;
+    return due;
+}
+
 static int study_report(xai_app *app, const opts *o, const study_stats *ss)
 {
     xai_app_log(app, 1, "%s%d subjects explained, %d unchanged and skipped; %lld cycles in %.2f s (%.0f cycles/s)%s",
@@ -528,6 +540,8 @@ int gait_cmd_study(xai_app *app, const opts *o)
     int ntr = 0, nsub = 0;
     char **subs = NULL, **digests = NULL, *spath = xai_app_strdup_printf("%s/.xai-gait-study.json", out);
     xai_batch_item *items = NULL;
+    char *fresh = NULL; /* [nsub] 1: explained (or failed) by this run */
+    int any = 0;
     study_stats ss = {0, 0, 0, 0, 0};
     if (rc == XAI_EXIT_OK)
         rc = gait_trials_collect(app, o->args, 1, &tr, &ntr) != 0 ? XAI_EXIT_DATA : XAI_EXIT_OK;
@@ -551,7 +565,9 @@ int gait_cmd_study(xai_app *app, const opts *o)
     }
     if (rc == XAI_EXIT_OK) {
         xai_app_log(app, 1, "%d trials of %d subjects under %s", ntr, nsub, study);
-        rc = study_shard(app, &e, o, tr, ntr, subs, nsub, items, digests, &ss);
+        rc = (fresh = calloc((size_t)nsub + 1, 1)) ? study_shard(app, &e, o, tr, ntr, subs, nsub, items, digests, &ss,
+                                                                 fresh)
+                                                     : xai_app_fail(app, NULL, "out of memory");
     }
     /* a shard (also an array task) leaves the group tables to the group step, which reads every
      * shard's markers; a whole run writes them itself once every subject is done */
@@ -562,12 +578,17 @@ int gait_cmd_study(xai_app *app, const opts *o)
     if (rc == XAI_EXIT_OK)
         rc = study_report(app, o, &ss);
 reports:
-    /* HTML reports (apps/common/report-app.h): one per subject, one per study */
+    /* HTML reports (apps/common/report-app.h): one per subject this run explained (or that has
+     * none yet), one per study unless this is a shard (the group step writes it) or nothing
+     * changed; they are views of the outputs, and rewriting every subject's on every run made
+     * each shard and rerun cost as much as the whole study's reports */
     for (int s = 0; s < nsub; s++)
-        rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
-    if (nsub > 0)
+        if (report_due(out, subs[s], fresh && fresh[s], &any))
+            rc = xai_app_report_subject(app, out, subs[s], o->model, NULL, 0) && !rc ? XAI_EXIT_DATA : rc;
+    if (nsub > 0 && !o->shard_given && report_due(out, NULL, any, &any))
         rc = xai_app_report_study(app, out, o->model) && !rc ? XAI_EXIT_DATA : rc;
 done:
+    free(fresh);
     for (int s = 0; s < nsub; s++) {
         free(digests ? digests[s] : NULL);
         free(items ? (char *)items[s].output : NULL);

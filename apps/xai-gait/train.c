@@ -62,6 +62,7 @@ static int parse_setup(xai_app *app, const opts *o, tset *t)
         return xai_app_usage_error(app, "train: %s", xai_last_error());
     t->pre.paired = !o->sides || !strcmp(o->sides, "paired");
     t->pre.offset = !o->offset || !strcmp(o->offset, "trial");
+    t->pre.events = o->events >= 0 ? o->events : XAI_GAIT_EVENTS_AUTO;
     if ((o->sides && strcmp(o->sides, "paired") && strcmp(o->sides, "each")) ||
         (o->offset && strcmp(o->offset, "trial") && strcmp(o->offset, "none")))
         return xai_app_usage_error(app, "train: --sides must be paired or each, --offset trial or none");
@@ -80,8 +81,10 @@ static void on_trial(void *ud, int trial, xai_status st, int gaps, const char *m
     xai_app *app = ((void **)ud)[0];
     if (st != XAI_OK)
         xai_app_fail(app, t->tr[trial].path, "%s; trial skipped", message);
-    else
+    if (st == XAI_OK && gaps)
         xai_app_log(app, 1, "%s: %d cycle(s) with gaps skipped", t->tr[trial].path, gaps);
+    if (st == XAI_OK && *message)
+        xai_app_log(app, 1, "%s: %s", t->tr[trial].path, message);
 }
 
 /* Fewer than two sessions cannot be split by session: the walk (trial) is held out instead. */

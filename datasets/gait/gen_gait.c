@@ -32,6 +32,9 @@
  * component (0 sagittal, 1 frontal, 2 transverse), component_name, pct_start, pct_end,
  * amplitude_deg, sides.
  *
+ * With --missing-events, OUTDIR/missed_events.tsv lists the undetected strikes (file, side,
+ * true time in s).
+ *
  * --nuisance realistic: per-trial marker offsets N(0, 4 deg), per-session gains, walking speed
  * (cycle time and amplitude), the signature on one side only (datasets/gait/README.md).
  *
@@ -83,7 +86,9 @@ static struct {
     int shift;        /* --signature-shift: % of the cycle added to every signature window */
     int drop;         /* --drop-variable: joint not exported, or -1 */
     int both;         /* --sides both: realistic-mode signatures on both sides */
-} var = {100.0, 4.0, 0.0, 0.0, 0, -1, 0};
+    FILE *missed;     /* OUTDIR/missed_events.tsv: where the undetected strikes were (the truth
+                         for event recovery), open while --missing-events > 0 */
+} var = {100.0, 4.0, 0.0, 0.0, 0, -1, 0, NULL};
 
 static void subject_signature(int k, int *joint, int *plane, int *start, double *amp)
 {
@@ -332,7 +337,7 @@ static void fill_angles(xai_c3d *c3d, int nk, const trial_shape *sh, const trial
 }
 
 /* Foot strike and foot off of every recorded cycle, jittered and some strikes missing as asked */
-static int add_gait_events(xai_c3d *c3d, const trial_cycles *tc)
+static int add_gait_events(xai_c3d *c3d, const trial_cycles *tc, const char *name)
 {
     for (int i = 1; i <= tc->ns; i++)
         for (int s = 0; s < 2; s++) {
@@ -341,6 +346,8 @@ static int add_gait_events(xai_c3d *c3d, const trial_cycles *tc)
             double fo = tc->strike[s][i] + tc->stance * tc->dur[s][i] +
                         (var.jitter > 0 ? var.jitter * rng_normal() : 0);
             int missed = var.miss > 0 && rng_uniform() < var.miss;
+            if (missed && var.missed) /* the true strike, before any jitter */
+                fprintf(var.missed, "%s\t%s\t%.4f\n", name, ctx, tc->strike[s][i]);
             if ((!missed && xai_c3d_add_event(c3d, "Foot Strike", ctx, fs, XAI_C3D_EVENT_GROUP) != XAI_OK) ||
                 xai_c3d_add_event(c3d, "Foot Off", ctx, fo, XAI_C3D_EVENT_GROUP) != XAI_OK)
                 return -1;
@@ -369,7 +376,8 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
         return -1;
     }
     fill_angles(c3d, nk, &sh, &tc);
-    int rc = add_gait_events(c3d, &tc);
+    const char *slash = strrchr(path, '/');
+    int rc = add_gait_events(c3d, &tc, slash ? slash + 1 : path);
     if (rc == 0 && xai_c3d_write(path, c3d, NULL) != XAI_OK)
         rc = -1;
     if (rc != 0)
@@ -538,6 +546,15 @@ int main(int argc, char **argv)
     }
     if (trials)
         fprintf(trials, "file\tsubject\tsession\trun\tspeed\tcycle_s\n");
+    char mpath[4096], mtmp[4200];
+    snprintf(mpath, sizeof mpath, "%s/missed_events.tsv", o.out);
+    snprintf(mtmp, sizeof mtmp, "%s.tmp", mpath);
+    if (var.miss > 0 && !(var.missed = fopen(mtmp, "w"))) {
+        fprintf(stderr, "gen_gait: %s: %s\n", mtmp, strerror(errno));
+        return 1;
+    }
+    if (var.missed)
+        fprintf(var.missed, "file\tside\ttime_s\n");
     for (int k = 0; k < o.nsub; k++)
         for (int r = 1; r <= o.ntrials; r++)
             if (write_subject_trial(&o, k, r, trials) != 0) {
@@ -545,6 +562,10 @@ int main(int argc, char **argv)
                     fclose(trials);
                 return 1;
             }
+    if (var.missed && (fclose(var.missed) != 0 || rename(mtmp, mpath) != 0)) {
+        fprintf(stderr, "gen_gait: %s: %s\n", mpath, strerror(errno));
+        return 1;
+    }
     if (trials && (fclose(trials) != 0 || rename(ttmp, tpath) != 0)) {
         fprintf(stderr, "gen_gait: %s: %s\n", tpath, strerror(errno));
         return 1;

@@ -110,8 +110,15 @@ static void study_read(const xai_gait_pre *p, const xai_gait_trial_ref *tr, int 
         xai_status st = xai_gait_extract(p, tr[i].path, i, &s->cy, &gaps);
         if (st != XAI_OK)
             s->nfailed++;
-        if (fn && (st != XAI_OK || gaps))
-            fn(ud, i, st, gaps, st != XAI_OK ? xai_last_error() : "");
+        if (st != XAI_OK || !s->cy.last_recovered)
+            s->cy.last_note[0] = 0;
+        char note[600] = "";
+        if (st == XAI_OK && s->cy.last_recovered)
+            snprintf(note, sizeof note, "%d Foot Strike(s) recovered from kinematics: %s", s->cy.last_recovered,
+                     s->cy.last_note);
+        if (fn && (st != XAI_OK || gaps || *note))
+            fn(ud, i, st, gaps, st != XAI_OK ? xai_last_error() : note);
+        s->cy.last_recovered = 0;
     }
 }
 

@@ -119,6 +119,7 @@ static json_t *pre_json(const xai_gait_pre *p)
     json_object_set_new(o, "components", c);
     json_object_set_new(o, "sides", json_string(p->paired ? "paired" : "each"));
     json_object_set_new(o, "offset", json_string(p->offset ? "trial_mean" : "none"));
+    json_object_set_new(o, "events", json_string(xai_gait_events_names[p->events]));
     json_t *nm = json_object();
     if (p->have_norm) {
         json_t *m = json_array(), *s = json_array();
@@ -229,6 +230,13 @@ xai_status xai_gait_pre_from_json(xai_gait_pre *p, const char *text)
     }
     p->paired = sides && !strcmp(sides, "paired");
     p->offset = off && !strcmp(off, "trial_mean");
+    /* records written before event recovery existed used the file's events */
+    const char *ev = json_string_value(json_object_get(o, "events"));
+    p->events = ev ? xai_gait_events_parse(ev) : XAI_GAIT_EVENTS_FILE;
+    if (p->events < 0) {
+        snprintf(err, errlen, "preprocessing record: unknown events '%s'", ev);
+        goto fail;
+    }
     if (pre_norm_from_json(p, json_object_get(o, "normalisation"), err, errlen))
         goto fail;
     json_decref(o);
@@ -428,6 +436,24 @@ static int append_cycle(const xai_gait_pre *p, xai_gait_cycles *cy, const float 
     return 0;
 }
 
+/* The recovered Foot Strikes of a trial, for the caller to report. */
+static void recovered_note(const xai_c3d *c, xai_gait_cycles *cy)
+{
+    size_t n = 0, cap = sizeof cy->last_note;
+    cy->last_recovered = 0;
+    cy->last_note[0] = 0;
+    for (int e = 0; e < c->nevents; e++) {
+        if (!xai_gait_event_recovered(&c->events[e]) || strcasecmp(c->events[e].label, "Foot Strike"))
+            continue;
+        cy->last_recovered++;
+        if (n + 40 < cap)
+            n += (size_t)snprintf(cy->last_note + n, cap - n, "%s%s %.3f s", n ? ", " : "", c->events[e].context,
+                                  c->events[e].time_s);
+        else if (n + 4 < cap && strcmp(cy->last_note + n - 3, "..."))
+            n += (size_t)snprintf(cy->last_note + n, cap - n, "...");
+    }
+}
+
 xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_index, xai_gait_cycles *cy, int *gaps)
 {
     char err[1024];
@@ -438,8 +464,16 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
         return st;
     st = XAI_EINVAL;
     cy->nch = xai_gait_pre_channels(p);
+    cy->last_recovered = 0;
+    cy->last_note[0] = 0;
     xai_c3d_cycle *cycles = NULL;
-    int ncyc = 0, rc = -1, nstrike[2] = {0, 0};
+    int ncyc = 0, rc = -1, nstrike[2] = {0, 0}, nrec = 0;
+    xai_status es = xai_gait_recover_events(c, p->events, &nrec);
+    if (es != XAI_OK) {
+        st = es;
+        snprintf(err, errlen, "%s", xai_last_error());
+        goto done;
+    }
     if (xai_c3d_gait_cycles(c, NULL, &cycles, &ncyc) != XAI_OK) {
         snprintf(err, errlen, "%s", xai_last_error());
         goto done;
@@ -499,6 +533,8 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
     }
     trial_offsets(cy, cy->n - used);
     cy->irregular += irregular;
+    cy->recovered += nrec;
+    recovered_note(c, cy);
     rc = 0;
 done:
     free(cycles);

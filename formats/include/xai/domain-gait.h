@@ -33,6 +33,36 @@ extern "C" {
 #define XAI_GAIT_STRIDE_LO 0.7
 #define XAI_GAIT_STRIDE_HI 1.35
 
+/** Where the Foot Strikes come from (xai_gait_pre.events, `--events`). */
+enum {
+    XAI_GAIT_EVENTS_AUTO = 0,     /**< the file's, with gaps of about two strides or more filled
+                                       from the kinematics */
+    XAI_GAIT_EVENTS_FILE = 1,     /**< the file's only */
+    XAI_GAIT_EVENTS_KINEMATIC = 2 /**< all from the heel, toe and sacrum markers */
+};
+/** "auto", "file", "kinematic" (indexed by the enum). */
+XAI_API extern const char *const xai_gait_events_names[3];
+/** The XAI_GAIT_EVENTS_* value of a name, -1 when unknown. */
+XAI_API int xai_gait_events_parse(const char *s);
+
+/**
+ * Foot Strikes from the kinematics, added to @p c's events (EVENT group, description
+ * "recovered from kinematics"; see xai_gait_event_recovered()).
+ * - XAI_GAIT_EVENTS_FILE: nothing changes.
+ * - XAI_GAIT_EVENTS_AUTO: for each side, an interval between the file's Foot Strikes of about
+ *   two strides or more (above XAI_GAIT_STRIDE_HI times the side's stride) gets the strikes it
+ *   lacks: with heel, toe and sacrum markers the heel's forward maxima relative to the sacrum
+ *   inside it (Zeni et al. 2008); without them the times where the sagittal hip and knee angles
+ *   best match the side's own strikes, when the match is within a few times as close as those
+ *   strikes' own. A side with fewer than two file strikes takes all its strikes from markers.
+ * - XAI_GAIT_EVENTS_KINEMATIC: every Foot Strike and Foot Off from the markers (Zeni et al.).
+ * @param[out] recovered number of Foot Strikes added
+ * @return XAI_OK; XAI_EINVAL (bad mode; kinematic mode without the markers); XAI_ENOMEM.
+ */
+XAI_API xai_status xai_gait_recover_events(xai_c3d *c, int mode, int *recovered);
+/** 1 when @p e was added by xai_gait_recover_events(). */
+XAI_API int xai_gait_event_recovered(const xai_c3d_event *e);
+
 /** The pre-processing record: what is fed to the model (the card's "preprocessing"). */
 typedef struct {
     int nvars;
@@ -42,6 +72,7 @@ typedef struct {
     int paired;                /**< 1: a sample is a left cycle and the right cycle that starts
                                     during it, [left channels, right channels]; 0: one cycle */
     int offset;                /**< 1: subtract each channel's trial mean (per side) first */
+    int events;                /**< XAI_GAIT_EVENTS_*: where the Foot Strikes come from */
     int have_norm;
     float *mean;               /**< [inputs][101] training mean curve per model input channel */
     float *sd;                 /**< [inputs] SD around that curve per model input channel */
@@ -83,6 +114,9 @@ typedef struct {
     float *offset;      /**< [n][nch] the channel's mean over the trial's cycles of that side */
     int64_t irregular;  /**< cycles skipped because their stride time is off the trial's median
                              (a missed or spurious Foot Strike), over all calls */
+    int64_t recovered;  /**< Foot Strikes found from the kinematics (p->events), over all calls */
+    int last_recovered; /**< those of the last xai_gait_extract() call, listed in last_note */
+    char last_note[512];/**< "Left 3.412 s, Right 5.020 s" (truncated with "..."), "" when none */
 } xai_gait_cycles;
 
 XAI_API void xai_gait_cycles_free(xai_gait_cycles *c);
@@ -123,7 +157,9 @@ typedef struct {
 
 /**
  * Called for each trial that cannot be used (@p st != XAI_OK, @p message says why; the trial
- * is skipped) or that had cycles with gaps (@p gaps > 0, skipped cycles; @p message "").
+ * is skipped), that had cycles with gaps (@p gaps > 0, skipped cycles) or whose Foot Strikes
+ * were partly recovered from the kinematics (@p st XAI_OK, @p message "N Foot Strike(s)
+ * recovered from kinematics: Left 3.412 s, ..."; "" when none were).
  */
 typedef void (*xai_gait_trial_fn)(void *ud, int trial, xai_status st, int gaps, const char *message);
 
