@@ -15,6 +15,8 @@
  *             node:NAME    the node with that name
  *             Conv | Dense | Gemm | MatMul | MaxPool | AveragePool | Add | ...   by op type
  *   RULE:     epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare pass norm gradient
+ *             zplus-nobias alphabeta-nobias(A,B): z+ and alpha-beta with the bias left out of
+ *             the denominators (Zennit's zero_params='bias'; Yeom et al.'s conv rule)
  *   Example:  --rule "layer 0=zbox(-3,3); Conv=gamma(0.1); Dense=epsilon(0.25)"
  * Overrides are matched in order before the composite; the first match wins.
  */
@@ -48,6 +50,14 @@ static const char *const method_names[XAI_METHOD_COUNT] = {
 const char *xai_rule_name(xai_rule_kind k)
 {
     return (unsigned)k < XAI_RULE_COUNT ? rule_names[k] : "unknown";
+}
+
+/* the name a layer's rule is reported by: the kind's, or its bias-free variant's */
+static const char *rule_label(const xai_rule *r)
+{
+    if (r->no_bias && (r->kind == XAI_RULE_ZPLUS || r->kind == XAI_RULE_ALPHABETA))
+        return r->kind == XAI_RULE_ZPLUS ? "zplus-nobias" : "alphabeta-nobias";
+    return xai_rule_name(r->kind);
 }
 
 const char *xai_method_name(xai_method m)
@@ -218,6 +228,12 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
     size_t nl = strlen(name);
     while (nl && name[nl - 1] == ' ')
         name[--nl] = '\0';
+    /* Zennit's zero_params='bias': the rule's denominators without the bias */
+    static const char nobias[] = "-nobias";
+    const size_t ns_ = sizeof nobias - 1;
+    int no_bias = nl > ns_ && strcasecmp(name + nl - ns_, nobias) == 0;
+    if (no_bias)
+        name[nl - ns_] = '\0';
     static const struct {
         const char *n;
         xai_rule_kind k;
@@ -232,9 +248,12 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
         rule_defaults(r, tab[i].k);
         if (np_ > tab[i].params || (tab[i].params == 2 && np_ != 2 && tab[i].k == XAI_RULE_ZBOX))
             XAI_FAIL(XAI_EINVAL, "rule '%s' takes %d parameter(s)", name, tab[i].params);
+        if (no_bias && tab[i].k != XAI_RULE_ZPLUS && tab[i].k != XAI_RULE_ALPHABETA)
+            XAI_FAIL(XAI_EINVAL, "rule '%s-nobias': only zplus and alphabeta have a bias-free variant", name);
+        r->no_bias = no_bias;
         return rule_set_params(r, p, np_);
     }
-    XAI_FAIL(XAI_EINVAL, "unknown rule '%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient)", name);
+    XAI_FAIL(XAI_EINVAL, "unknown rule '%s%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient; zplus-nobias, alphabeta-nobias(A,B))", name, no_bias ? nobias : "");
 }
 
 static xai_status parse_overrides(const char *spec, override *ov, int *nov)
@@ -1238,7 +1257,7 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     }
     if (rules)
         for (int i = 0; i < m->nnodes; i++)
-            res.layer_rule[i] = xai_rule_name(rules[i].kind);
+            res.layer_rule[i] = rule_label(&rules[i]);
     int64_t B = cfg.batch > 0 ? cfg.batch : 64;
     B = B > n ? n : B > 64 ? 64 : B;
     run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,

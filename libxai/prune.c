@@ -322,10 +322,11 @@ static xai_status channel_layout(const xai_model *m, const layer *L, int *v, int
 /*
  * The LRP criterion of Yeom et al. (Pattern Recognition 115, 2021) and of their reference
  * code: each sample explained from its true class with relevance 1 there (one-hot), batch
- * norm passed as identity rather than folded, the composite's rules (epsilon-plus: epsilon
- * for dense layers, z+ = alpha1-beta0 for convolutions); a unit's score is the sum of |R| over
- * its output positions, averaged over the samples. |R| per position, not |sum R|: opposite
- * signs within a filter's map do not cancel. Dead units score 0 and go first.
+ * norm passed as identity rather than folded, epsilon for dense layers and z+ = alpha1-beta0
+ * without the bias for convolutions (by default: composite epsilon-plus, Conv=zplus-nobias);
+ * a unit's score is the sum of |R| over its output positions, averaged over the samples.
+ * |R| per position, not |sum R|: opposite signs within a filter's map do not cancel. Dead
+ * units score 0 and go first.
  */
 static xai_status lrp_scores(const xai_model *m, const layer *L, const xai_explain_config *lrp, int64_t n,
                              const float *x, const int *y, double *s)
@@ -336,6 +337,7 @@ static xai_status lrp_scores(const xai_model *m, const layer *L, const xai_expla
     } else {
         xai_explain_config_init(&cfg);
         cfg.composite = "epsilon-plus";
+        cfg.rules = XAI_PRUNE_LRP_RULES;
         cfg.bn = XAI_BN_PASS;
     }
     cfg.method = XAI_METHOD_LRP;
@@ -475,9 +477,31 @@ static int64_t prune_lowest(const xai_prune_plan *p, ranked *r, int64_t n, int64
     return done;
 }
 
+xai_prune_norm xai_prune_criterion_norm(xai_prune_criterion c)
+{
+    return c == XAI_PRUNE_GRADIENT || c == XAI_PRUNE_TAYLOR ? XAI_PRUNE_NORM_L2 : XAI_PRUNE_NORM_L1;
+}
+
+/* the L1 or L2 norm of a layer's n scores */
+static double layer_norm(const double *s, int64_t n, xai_prune_norm norm)
+{
+    double acc = 0;
+    for (int64_t c = 0; c < n; c++)
+        acc += norm == XAI_PRUNE_NORM_L2 ? s[c] * s[c] : fabs(s[c]);
+    return norm == XAI_PRUNE_NORM_L2 ? sqrt(acc) : acc;
+}
+
 xai_status xai_prune_select(const xai_prune_plan *p, const double *scores, double rate, int global,
                             unsigned char *keep, int64_t *npruned)
 {
+    return xai_prune_select_norm(p, scores, rate, global, XAI_PRUNE_NORM_L1, keep, npruned);
+}
+
+xai_status xai_prune_select_norm(const xai_prune_plan *p, const double *scores, double rate, int global,
+                                 xai_prune_norm norm, unsigned char *keep, int64_t *npruned)
+{
+    if (norm != XAI_PRUNE_NORM_L1 && norm != XAI_PRUNE_NORM_L2)
+        XAI_FAIL(XAI_EINVAL, "prune: unknown norm %d", (int)norm);
     if (!p || !scores || !keep || !(rate >= 0 && rate < 1))
         XAI_FAIL(XAI_EINVAL, "prune: the rate must be in [0, 1)");
     ranked *r = malloc(sizeof(ranked) * (size_t)p->total);
@@ -486,11 +510,9 @@ xai_status xai_prune_select(const xai_prune_plan *p, const double *scores, doubl
     memset(keep, 1, (size_t)p->total);
     int64_t done = 0, off = 0;
     for (int l = 0; l < p->nl; l++) {
-        double norm = 0;
+        double nrm = layer_norm(scores + off, p->l[l].nch, norm);
         for (int64_t c = 0; c < p->l[l].nch; c++)
-            norm += fabs(scores[off + c]);
-        for (int64_t c = 0; c < p->l[l].nch; c++)
-            r[off + c] = (ranked){global && norm > 0 ? scores[off + c] / norm : scores[off + c], off + c};
+            r[off + c] = (ranked){global && nrm > 0 ? scores[off + c] / nrm : scores[off + c], off + c};
         if (!global)
             done += prune_lowest(p, r + off, p->l[l].nch, (int64_t)floor(rate * (double)p->l[l].nch + 1e-9), keep);
         off += p->l[l].nch;

@@ -412,6 +412,71 @@ START_TEST(test_bn_not_foldable)
 }
 END_TEST
 
+/* One sample of conserve/ through cnn_bias@p bias with @p rules on the epsilon composite: the
+ * map into @p r (128 floats) and the per-layer sums into @p res. */
+static void explain_conserve(int bias, const char *rules, float *r, xai_explain_result *res)
+{
+    char name[64];
+    snprintf(name, sizeof name, "onnx/conserve/cnn_bias%d.onnx", bias);
+    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), name));
+    size_t len = 0;
+    float *x = xai_test_read_file(xai_test_path(xai_test_data_dir(), "onnx/conserve/input.f32"), &len);
+    ck_assert_uint_eq(len, 128 * sizeof(float));
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon";
+    c.rules = rules;
+    ck_assert_msg(xai_explain(m, &c, 1, x, r, res) == XAI_OK, "%s", xai_last_error());
+    free(x);
+    xai_model_free(m);
+}
+
+/* The largest relative gap between the relevance into and out of a Conv layer. */
+static double conv_gap(const xai_explain_result *res, const char *label)
+{
+    double worst = 0;
+    int nconv = 0;
+    for (int i = 0; i < res->nlayers; i++) {
+        if (strcmp(res->layer_op[i], "Conv") != 0)
+            continue;
+        nconv++;
+        ck_assert_str_eq(res->layer_rule[i], label);
+        double in = res->layer_in_sum[i], out = res->layer_out_sum[i], gap = fabs(in - out) / fabs(out);
+        worst = gap > worst ? gap : worst;
+    }
+    ck_assert_int_eq(nconv, 2);
+    return worst;
+}
+
+/* z+ and alpha-beta without the bias (Zennit's zero_params='bias'): on a bias-free model they
+ * are the plain rules; with biases they conserve the relevance at each Conv layer (as long as
+ * no output has all its inputs at zero), which the rules with b+ and b- in their denominators
+ * do not. */
+START_TEST(test_zplus_nobias)
+{
+    static const char *const pairs[][4] = {
+        {"Conv=zplus-nobias", "Conv=zplus", "zplus-nobias", "zplus"},
+        {"Conv=alphabeta-nobias(2,1)", "Conv=alphabeta(2,1)", "alphabeta-nobias", "alphabeta"}};
+    for (int k = 0; k < 2; k++) {
+        float r0[128], r1[128];
+        xai_explain_result a, b;
+        explain_conserve(0, pairs[k][0], r0, NULL);
+        explain_conserve(0, pairs[k][1], r1, NULL);
+        for (int i = 0; i < 128; i++)
+            ck_assert_msg(fabsf(r0[i] - r1[i]) <= 1e-6f * (1 + fabsf(r1[i])), "%s, no bias in the model: %d", pairs[k][0],
+                          i);
+        explain_conserve(1, pairs[k][0], r0, &a);
+        explain_conserve(1, pairs[k][1], r1, &b);
+        double without = conv_gap(&a, pairs[k][2]), with = conv_gap(&b, pairs[k][3]);
+        xai_explain_result_free(&a);
+        xai_explain_result_free(&b);
+        ck_assert_msg(without < 1e-5, "%s: relevance lost at a Conv: %g", pairs[k][0], without);
+        ck_assert_msg(with > 1e-3, "%s: the biases absorb no relevance (%g): the fixture tests nothing", pairs[k][1],
+                      with);
+    }
+}
+END_TEST
+
 START_TEST(test_threads_same_result)
 {
     /* the thread pool splits samples (Conv) and rows (Dense); every map is bit-identical */
@@ -665,6 +730,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_reference_lrpref);
     tcase_add_test(tc, test_batched_equals_single);
     tcase_add_test(tc, test_bn_not_foldable);
+    tcase_add_test(tc, test_zplus_nobias);
     tcase_add_test(tc, test_per_sample_targets);
     tcase_add_test(tc, test_zbox_bounds_per_sample);
     tcase_add_test(tc, test_threads_same_result);

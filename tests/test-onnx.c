@@ -238,6 +238,14 @@ START_TEST(test_rules_syntax)
     ck_assert_int_eq(xai_rules_check("Conv=alphabeta(2,2)"), XAI_EINVAL);
     ck_assert_int_eq(xai_rules_check("Conv=zbox(3,-3)"), XAI_EINVAL);
     ck_assert_int_eq(xai_rules_check("Conv=epsilon(0.1"), XAI_EINVAL);
+    /* the bias-free variants of z+ and alpha-beta, and only those */
+    ck_assert_int_eq(xai_rules_check("Conv=zplus-nobias; Dense=alphabeta-nobias(1,0)"), XAI_OK);
+    ck_assert_int_eq(xai_rules_check("Conv=ZPlus-NoBias"), XAI_OK);
+    ck_assert_int_eq(xai_rules_check("Conv=alphabeta-nobias(2,2)"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("Conv=epsilon-nobias(0.1)"), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "only zplus and alphabeta"));
+    ck_assert_int_eq(xai_rules_check("Conv=-nobias"), XAI_EINVAL);
+    ck_assert_int_eq(xai_rules_check("Conv=zplusnobias"), XAI_EINVAL);
 }
 END_TEST
 

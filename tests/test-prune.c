@@ -5,7 +5,8 @@
  * physically pruned model give the same logits at several rates under every criterion, the
  * pruned model is smaller in parameters and FLOPs, a dead unit scores zero under LRP,
  * Taylor and weight and goes first, models without a prunable layer are refused, and the LRP
- * criterion equals Yeom et al.'s, computed by hand on a tiny network.
+ * criterion equals Yeom et al.'s, computed by hand on a tiny network, with its bias-free conv
+ * rule, and global ranking normalises by the L1 or the L2 norm.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -97,6 +98,22 @@ START_TEST(test_select)
     ck_assert_int_eq(np, 6);
     const unsigned char want_g[18] = {1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1};
     ck_assert_mem_eq(keep, want_g, 18);
+    ck_assert_int_eq(xai_prune_select_norm(p, s, 6.0 / 18.0, 1, XAI_PRUNE_NORM_L1, keep, &np), XAI_OK);
+    ck_assert_mem_eq(keep, want_g, 18);
+    /* over each layer's L2 norm instead (sqrt 91, sqrt 5725, sqrt 33), as Yeom et al. for the
+       gradient and Taylor criteria: 1/9.54, 10/75.7, 2/9.54, 3/9.54, 25/75.7, then one 2/5.74 */
+    ck_assert_int_eq(xai_prune_select_norm(p, s, 6.0 / 18.0, 1, XAI_PRUNE_NORM_L2, keep, &np), XAI_OK);
+    ck_assert_int_eq(np, 6);
+    const unsigned char want_l2[18] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1};
+    ck_assert_mem_eq(keep, want_l2, 18);
+    /* per layer, the norm changes nothing */
+    ck_assert_int_eq(xai_prune_select_norm(p, s, 0.5, 0, XAI_PRUNE_NORM_L2, keep, &np), XAI_OK);
+    ck_assert_mem_eq(keep, want, 18);
+    ck_assert_int_eq(xai_prune_select_norm(p, s, 0.5, 1, (xai_prune_norm)7, keep, &np), XAI_EINVAL);
+    ck_assert_int_eq(xai_prune_criterion_norm(XAI_PRUNE_LRP), XAI_PRUNE_NORM_L1);
+    ck_assert_int_eq(xai_prune_criterion_norm(XAI_PRUNE_WEIGHT), XAI_PRUNE_NORM_L1);
+    ck_assert_int_eq(xai_prune_criterion_norm(XAI_PRUNE_GRADIENT), XAI_PRUNE_NORM_L2);
+    ck_assert_int_eq(xai_prune_criterion_norm(XAI_PRUNE_TAYLOR), XAI_PRUNE_NORM_L2);
     /* every layer keeps a unit */
     ck_assert_int_eq(xai_prune_select(p, s, 0.99, 0, keep, &np), XAI_OK);
     ck_assert_int_eq(np, 5 + 4 + 6);
@@ -299,23 +316,30 @@ END_TEST
 
 /* The LRP criterion of Yeom et al. 2021 by hand on tests/data/onnx/prune/yeom.onnx: x [2][2]
  * -> conv0 (1x1) -> relu -> conv1 (1x1) -> relu -> flatten -> dense (2 classes); no conv
- * biases. Relevance 1 at the true class; epsilon on the dense layer; z+ (alpha1-beta0) on
- * conv1; a filter's score is the sum over positions of |R| at its output, averaged over the
- * samples. */
+ * biases (yeom-bias.onnx: the biases YB0, YB1). Relevance 1 at the true class; epsilon on the
+ * dense layer; z+ (alpha1-beta0) on conv1, its denominator without the bias as Yeom et al.'s
+ * (zplus-nobias, the default) or with b+ (plain zplus, @p zplus_bias); a filter's score is the
+ * sum over positions of |R| at its output, averaged over the samples. */
 static const float YW0[2][2] = {{1, 0.5f}, {-0.5f, 1}}, YW1[2][2] = {{1, -1}, {0.5f, 2}};
 static const float YW2[2][4] = {{1, -1, 0.5f, 0.25f}, {-0.5f, 1, 1, -1}}, YB2[2] = {0.1f, -0.2f};
+static const float YB0[2] = {0.25f, -0.5f}, YB1[2] = {0.5f, -0.25f};
 
-static void yeom_by_hand(const float *x, int y, double s0[2], double s1[2], double *signed1)
+typedef struct {
+    int bias;       /* the model has the conv biases YB0, YB1 */
+    int zplus_bias; /* conv1's z+ denominator has b+ */
+} yeom_case;
+
+static void yeom_by_hand(const yeom_case *yc, const float *x, int y, double s0[2], double s1[2], double *signed1)
 {
     double a0[2][2], a1[2][2], r1[2][2], z = YB2[y];
     for (int p = 0; p < 2; p++)
         for (int c = 0; c < 2; c++) {
-            double v = YW0[c][0] * x[p] + YW0[c][1] * x[2 + p];
+            double v = YW0[c][0] * x[p] + YW0[c][1] * x[2 + p] + (yc->bias ? YB0[c] : 0);
             a0[c][p] = v > 0 ? v : 0;
         }
     for (int p = 0; p < 2; p++)
         for (int c = 0; c < 2; c++) {
-            double v = YW1[c][0] * a0[0][p] + YW1[c][1] * a0[1][p];
+            double v = YW1[c][0] * a0[0][p] + YW1[c][1] * a0[1][p] + (yc->bias ? YB1[c] : 0);
             a1[c][p] = v > 0 ? v : 0;
             z += YW2[y][c * 2 + p] * a1[c][p];
         }
@@ -330,44 +354,77 @@ static void yeom_by_hand(const float *x, int y, double s0[2], double s1[2], doub
     double r0[2][2] = {{0}};
     for (int p = 0; p < 2; p++)
         for (int c = 0; c < 2; c++) { /* z+: positive weights, inputs >= 0 after the ReLU */
-            double zp = 0;
+            double zp = yc->bias && yc->zplus_bias && YB1[c] > 0 ? YB1[c] : 0;
             for (int i = 0; i < 2; i++)
                 zp += a0[i][p] * (YW1[c][i] > 0 ? YW1[c][i] : 0);
             for (int i = 0; zp > 0 && i < 2; i++)
-                r0[i][p] += a0[i][p] * (YW1[c][i] > 0 ? YW1[c][i] : 0) / zp * r1[c][p];
+                r0[i][p] += a0[i][p] * (YW1[c][i] > 0 ? YW1[c][i] : 0) / (zp + 1e-6) * r1[c][p];
         }
     for (int i = 0; i < 2; i++)
         s0[i] += fabs(r0[i][0]) + fabs(r0[i][1]);
 }
 
-START_TEST(test_lrp_criterion_by_hand)
+/* the criterion of @p m under @p cfg (NULL: the defaults) against yeom_by_hand() */
+static void check_yeom(xai_model *m, const yeom_case *yc, const xai_explain_config *cfg, const char *what)
 {
-    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), "onnx/prune/yeom.onnx"));
     xai_prune_plan *p = NULL;
     ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
     ck_assert_int_eq(xai_prune_nlayers(p), 2);
     ck_assert_str_eq(xai_prune_layer_name(p, 0), "conv0");
     const float x[2][4] = {{1, 2, 1, -1}, {2, 0.5f, 0, 1}}; /* [sample][channel][position] */
     const int y[2] = {0, 1};
-    double e0[2] = {0}, e1[2] = {0}, signed1[2] = {0};
+    double e0[2] = {0}, e1[2] = {0}, signed1[2] = {0}, s[4];
     for (int k = 0; k < 2; k++)
-        yeom_by_hand(x[k], y[k], e0, e1, signed1);
-    double want[4] = {e0[0] / 2, e0[1] / 2, e1[0] / 2, e1[1] / 2}, s[4];
+        yeom_by_hand(yc, x[k], y[k], e0, e1, signed1);
+    double want[4] = {e0[0] / 2, e0[1] / 2, e1[0] / 2, e1[1] / 2};
+    ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_LRP, cfg, 2, &x[0][0], y, s), XAI_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(fabs(s[i] - want[i]) <= 1e-5 * fabs(want[i]) + 1e-9, "%s unit %d: %.9g, by hand %.9g", what, i,
+                      s[i], want[i]);
+    /* the case the criterion was built for: conv1's filter 0 has relevance of both signs, so
+     * sum |R| differs from |sum R| */
+    ck_assert_msg(fabs(e1[0] - signed1[0]) > 0.1 * e1[0], "fixture: %g vs %g", e1[0], signed1[0]);
+    xai_prune_plan_free(p);
+}
+
+START_TEST(test_lrp_criterion_by_hand)
+{
+    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), "onnx/prune/yeom.onnx"));
     /* the start is one-hot whatever the caller's init; batch norm mode does not apply here */
     xai_explain_config cfg;
     xai_explain_config_init(&cfg);
     cfg.composite = "epsilon-plus";
     cfg.init = XAI_INIT_LOGIT;
-    for (int pass = 0; pass < 2; pass++) {
-        ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_LRP, pass ? &cfg : NULL, 2, &x[0][0], y, s), XAI_OK);
-        for (int i = 0; i < 4; i++)
-            ck_assert_msg(fabs(s[i] - want[i]) <= 1e-5 * fabs(want[i]) + 1e-9, "%s unit %d: %.9g, by hand %.9g",
-                          pass ? "logit config" : "defaults", i, s[i], want[i]);
-    }
-    /* the case the criterion was built for: conv1's filter 0 has relevance of both signs, so
-     * sum |R| differs from |sum R| */
-    ck_assert_msg(fabs(e1[0] - signed1[0]) > 0.1 * e1[0], "fixture: %g vs %g", e1[0], signed1[0]);
-    xai_prune_plan_free(p);
+    const yeom_case plain = {0, 0};
+    check_yeom(m, &plain, NULL, "defaults");
+    check_yeom(m, &plain, &cfg, "logit config");
+    xai_model_free(m);
+}
+END_TEST
+
+/* With conv biases: the default criterion leaves conv1's bias out of its z+ denominator, as
+ * Yeom et al.; the composite's own z+ puts b+ in, and the scores of conv0 differ. */
+START_TEST(test_lrp_criterion_bias_free)
+{
+    xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), "onnx/prune/yeom-bias.onnx"));
+    xai_explain_config cfg;
+    xai_explain_config_init(&cfg);
+    cfg.composite = "epsilon-plus";
+    cfg.bn = XAI_BN_PASS;
+    const yeom_case nobias = {1, 0}, withb = {1, 1};
+    check_yeom(m, &nobias, NULL, "defaults (zplus-nobias)");
+    cfg.rules = XAI_PRUNE_LRP_RULES;
+    check_yeom(m, &nobias, &cfg, "Conv=zplus-nobias");
+    cfg.rules = "Conv=alphabeta-nobias(1,0)";
+    check_yeom(m, &nobias, &cfg, "Conv=alphabeta-nobias(1,0)");
+    cfg.rules = NULL;
+    check_yeom(m, &withb, &cfg, "composite's zplus");
+    /* the fixture: b1+ changes conv0's scores by more than float noise */
+    const float x[4] = {1, 2, 1, -1};
+    double a0[2] = {0}, a1[2] = {0}, b0[2] = {0}, b1[2] = {0}, t[2] = {0};
+    yeom_by_hand(&nobias, x, 0, a0, a1, t);
+    yeom_by_hand(&withb, x, 0, b0, b1, t);
+    ck_assert_msg(fabs(a0[0] - b0[0]) > 1e-3 * a0[0], "fixture: %g vs %g", a0[0], b0[0]);
     xai_model_free(m);
 }
 END_TEST
@@ -384,6 +441,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_reference_readout);
     tcase_add_test(tc, test_dead_unit);
     tcase_add_test(tc, test_lrp_criterion_by_hand);
+    tcase_add_test(tc, test_lrp_criterion_bias_free);
     suite_add_tcase(s, tc);
     return s;
 }

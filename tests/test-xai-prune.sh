@@ -93,7 +93,8 @@ onnx.checker.check_model(m, full_check=True)
 gemm = [n for n in m.graph.node if n.op_type == "Gemm"]
 w = {i.name: list(i.dims) for i in m.graph.initializer}
 assert w[gemm[0].input[1]][0] == 16 and w[gemm[1].input[1]] == [2, 16], (w, gemm)
-assert json.load(open(d + "/conv/pruning.json"))["Parameters"]["units"] == "conv"
+par = json.load(open(d + "/conv/pruning.json"))["Parameters"]
+assert par["units"] == "conv" and par["lrp_rules"] == "Conv=zplus-nobias" and par["norm"] == "auto", par
 PYEOF
 # one step of iterative pruning is one shot: the same units, the same accuracy; two steps run
 expect 0 "" P --criteria lrp,taylor --step 0.5 --total 0.5 --seeds 2 --ref-size 32 -o "$T/once" -q
@@ -122,6 +123,8 @@ expect 2 "--criteria" P --criteria lrp,l1 -o "$T/e"
 expect 2 "twice" P --criteria lrp,lrp -o "$T/e"
 expect 2 "--step" P --step 1.5 -o "$T/e"
 expect 2 "--units" P --units dense -o "$T/e"
+expect 2 "--norm" P --norm l3 -o "$T/e"
+expect 2 "only zplus and alphabeta" P --rule "Conv=epsilon-nobias" -o "$T/e"
 # a Dense-only model: --units auto prunes its Dense units
 $PY -c "import numpy as np; np.save('$T/fx.npy', np.load('$T/x.npy').reshape(240, -1)); np.save('$T/fxt.npy', np.load('$T/xt.npy').reshape(120, -1))"
 "$B/xai-train" --arch 'dense(12) relu dense(2)' --x "$T/fx.npy" --y "$T/y.npy" --epochs 2 -o "$T/mlp.onnx" -q || bad "training the MLP"

@@ -26,6 +26,7 @@ static const char *const help_text[] = {
 "                      SELECTOR: first | all | layer K | node:NAME | Conv | Dense | Gemm | MatMul\n"
 "                      RULE: epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare\n"
 "                            pass norm gradient   (first match wins, before the composite)\n"
+"                            zplus-nobias alphabeta-nobias(A,B): the bias out of z+ and z-\n"
 "  --bn fold|pass      BatchNorm after Conv/Dense: fold into the layer, or pass relevance [fold]\n"
 "  --bias-factor B     share of the bias (plus stabilizer) given back to the inputs by the\n"
 "                      Epsilon rule, Arras et al. (B=1 conserves exactly) [0]\n"

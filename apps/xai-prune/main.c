@@ -30,7 +30,8 @@ static void usage(FILE *f)
 "schedule of rates, and measures the held-out loss and accuracy after each step, for every\n"
 "criterion and seed (defaults: Yeom et al.'s setting without fine-tuning):\n"
 "  lrp       sum of |relevance| over the unit's output, mean over the reference samples,\n"
-"            each explained from relevance 1 at its label, batch norm passed (Yeom et al. 2021)\n"
+"            each explained from relevance 1 at its label, batch norm passed, epsilon for\n"
+"            dense and bias-free z+ for conv layers (Yeom et al. 2021)\n"
 "  weight    L1 norm of the unit's weights (Li et al. 2017)\n"
 "  gradient  mean sum |d logit / d activation| over the unit's output\n"
 "  taylor    mean |mean over positions of activation * gradient| (Molchanov et al. 2017)\n"
@@ -52,7 +53,9 @@ static void usage(FILE *f)
 "  --step R              rate added per step [0.1]\n"
 "  --total R             last rate, below 1 [0.9]\n"
 "  --per-layer           prune the rate within each layer (default: over all layers at once,\n"
-"                        each layer's scores divided by their L1 norm first)\n"
+"                        each layer's scores divided by their norm first)\n"
+"  --norm auto|l1|l2     that norm [auto: Yeom et al.'s, L1 for lrp and weight, L2 for\n"
+"                        gradient and taylor]\n"
 "  --ref-per-class K     reference samples drawn from --data per seed: K of each class\n"
 "                        (fewer when a class has fewer) [10], as Yeom et al.'s small\n"
 "                        reference sets (their scarce-data setting: 1 to 10 per class)\n"
@@ -66,6 +69,9 @@ static void usage(FILE *f)
 "                        step (Yeom et al.'s loop), without training unless --fine-tune\n"
 "  --seeds N             seeds (reference draws), for the mean and SD [5]\n"
 "  --composite NAME      LRP composite of the lrp criterion [epsilon-plus]\n"
+"  --rule SPEC           its per-layer rule overrides, as xai-explain's --rule\n"
+"                        [Conv=zplus-nobias: alpha1-beta0 without the bias, Yeom et al.'s\n"
+"                        conv rule]; --rule '' keeps the composite's own rules\n"
 "  --fine-tune E         after each step, train the pruned model E epochs on --data and score\n"
 "                        the next step on it (iterative pruning) [0: one shot per rate]\n"
 "  --lr LR               fine-tuning learning rate (Adam) [1e-4]\n"
@@ -96,7 +102,7 @@ static void usage(FILE *f)
 xai_app app;
 
 enum { O_DATA = 256, O_LABELS, O_TEST, O_TEST_LABELS, O_CRITERIA, O_STEP, O_TOTAL, O_PER_LAYER, O_REF,
-       O_SEEDS, O_COMPOSITE, O_FINE, O_LR, O_SAVE, O_PER_CLASS, O_UNITS, O_ITERATIVE };
+       O_SEEDS, O_COMPOSITE, O_FINE, O_LR, O_SAVE, O_PER_CLASS, O_UNITS, O_ITERATIVE, O_RULE, O_NORM };
 
 static int real_in(const char *name, const char *arg, double lo, double hi, double *out)
 {
@@ -165,6 +171,16 @@ static int prune_option(prune_opts *o, int c, const char *arg)
             return xai_app_usage_error(&app, "--composite: %s", xai_last_error());
         o->composite = arg;
         return 0;
+    case O_RULE:
+        if (*arg && xai_rules_check(arg))
+            return xai_app_usage_error(&app, "--rule: %s", xai_last_error());
+        o->rules = arg;
+        return 0;
+    case O_NORM:
+        if (strcmp(arg, "auto") && strcmp(arg, "l1") && strcmp(arg, "l2"))
+            return xai_app_usage_error(&app, "--norm needs auto, l1 or l2");
+        o->norm = !strcmp(arg, "l1") ? XAI_PRUNE_NORM_L1 : !strcmp(arg, "l2") ? XAI_PRUNE_NORM_L2 : -1;
+        return 0;
     case O_LR:
         if (real_in("--lr", arg, 0, 10, &lr))
             return XAI_EXIT_USAGE;
@@ -217,7 +233,8 @@ static int parse_args(int argc, char **argv, prune_opts *o)
         {"fine-tune", required_argument, 0, O_FINE}, {"lr", required_argument, 0, O_LR},
         {"save", required_argument, 0, O_SAVE},    {"help", no_argument, 0, 'h'},
         {"ref-per-class", required_argument, 0, O_PER_CLASS}, {"units", required_argument, 0, O_UNITS},
-        {"iterative", no_argument, 0, O_ITERATIVE},
+        {"iterative", no_argument, 0, O_ITERATIVE}, {"rule", required_argument, 0, O_RULE},
+        {"norm", required_argument, 0, O_NORM},
         XAI_APP_LONG_OPTIONS,                      {0, 0, 0, 0}};
     int rc = xai_app_getopt(&app, argc, argv, ":o:fqvhV", opts, prune_opt_fn, o);
     return rc ? rc : check_options(o, argc, argv);
@@ -228,7 +245,8 @@ int main(int argc, char **argv)
     static prune_opts o = {.crit = {XAI_PRUNE_LRP, XAI_PRUNE_WEIGHT, XAI_PRUNE_GRADIENT, XAI_PRUNE_TAYLOR},
                            .ncrit = 4, .step = 0.1, .total = 0.9, .global = 1, .ref_per_class = 10, .seeds = 5,
                            .units = XAI_PRUNE_UNITS_AUTO,
-                           .composite = "epsilon-plus", .lr = 1e-4f};
+                           .composite = "epsilon-plus", .rules = XAI_PRUNE_LRP_RULES, .norm = -1,
+                           .lr = 1e-4f};
     xai_app_init(&app, PROG, "0.1.0", argc, argv);
     xai_app_install_signal_handlers();
     int rc = parse_args(argc, argv, &o);

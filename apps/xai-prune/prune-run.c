@@ -162,8 +162,15 @@ static xai_explain_config lrp_config(const prune_opts *o)
     xai_explain_config c;
     xai_explain_config_init(&c);
     c.composite = o->composite;
+    c.rules = o->rules && *o->rules ? o->rules : NULL;
     c.bn = XAI_BN_PASS; /* Yeom et al.'s reference code passes relevance through batch norm */
     return c;
+}
+
+/* the per-layer normalisation of global ranking for criterion ci: --norm, or the paper's */
+static xai_prune_norm norm_of(const prune_opts *o, int ci)
+{
+    return o->norm >= 0 ? (xai_prune_norm)o->norm : xai_prune_criterion_norm(o->crit[ci]);
 }
 
 static int is_save_rate(const prune_opts *o, double rate, int seed)
@@ -185,7 +192,7 @@ static int one_shot(sweep *s, int ci, int seed, const float *rx, const int *ry, 
     for (int k = 1; !rc && k < s->nrates; k++) {
         int save = is_save_rate(o, s->rates[k], seed);
         xai_model *pm = NULL;
-        if (xai_prune_select(s->plan0, sc, s->rates[k], o->global, keep, &np) != XAI_OK ||
+        if (xai_prune_select_norm(s->plan0, sc, s->rates[k], o->global, norm_of(o, ci), keep, &np) != XAI_OK ||
             !(pm = pruned_model(s->plan0, keep, save ? &s->saved[ci] : NULL, &s->saved_len[ci])))
             rc = pm ? 1 : xai_app_fail(&app, o->model, "%s", xai_last_error());
         if (!rc)
@@ -236,7 +243,8 @@ static int step_once(sweep *s, int ci, int seed, xai_model **cur, double r, cons
     xai_model *next = NULL;
     if (!rc && xai_prune_score(p, *cur, o->crit[ci], &lc, nr, rx, ry, sc) != XAI_OK)
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
-    if (!rc && xai_prune_select(p, sc, want > 0 ? (want + 0.5) / (double)tc : 0, o->global, keep, &np) != XAI_OK)
+    if (!rc && xai_prune_select_norm(p, sc, want > 0 ? (want + 0.5) / (double)tc : 0, o->global, norm_of(o, ci),
+                                       keep, &np) != XAI_OK)
         rc = xai_app_fail(&app, o->model, "%s", xai_last_error());
     if (!rc && !(next = pruned_model(p, keep, NULL, NULL)))
         rc = 1;
@@ -446,6 +454,8 @@ static json_t *provenance(const prune_opts *o, const xai_prune_plan *plan)
     json_t *par = p ? json_object_get(p, "Parameters") : NULL;
     if (par) {
         json_object_set_new(par, "ref_per_class", json_integer(o->ref_per_class));
+        json_object_set_new(par, "lrp_rules", json_string(o->rules ? o->rules : ""));
+        json_object_set_new(par, "norm", json_string(o->norm < 0 ? "auto" : o->norm == XAI_PRUNE_NORM_L2 ? "l2" : "l1"));
         json_object_set_new(par, "units", json_string(xai_prune_plan_units(plan) == XAI_PRUNE_UNITS_CONV ? "conv"
                                                                                                       : "all"));
         json_object_set_new(par, "iterative", json_boolean(o->iterative || o->fine_tune > 0));

@@ -12,6 +12,8 @@ extern xai_app app;
 
 typedef struct {
     const char *model, *data, *labels, *test, *test_labels, *outdir, *composite;
+    const char *rules; /* the lrp criterion's rule overrides ("" or NULL: the composite's rules) */
+    int norm;          /* global ranking's per-layer norm: an xai_prune_norm, -1 the criterion's */
     xai_prune_criterion crit[XAI_PRUNE_COUNT];
     int ncrit;
     double step, total, save_rate; /* save_rate 0: nothing saved */

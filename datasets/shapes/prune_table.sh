@@ -3,8 +3,10 @@
 # The README's VGG pruning tables: a VGG-style CNN trained on make_shapes.py's training sites,
 # pruned one shot by every criterion at 10 % to 50 % (5 reference draws each), measured on the
 # held-out sites: the defaults (Conv filters, 10 reference images per class), each setting the
-# tables compare (Dense units too, 64 drawn regardless of class, --iterative, --per-layer) and
-# the scarce-data rows (1 and 5 per class). Usage: prune_table.sh BUILD_DIR OUTDIR
+# tables compare (Dense units too, 64 drawn regardless of class, --iterative, --per-layer), the
+# scarce-data rows (1 and 5 per class), the same with the L2 norm for every criterion, the
+# criterion before its bias-free conv rule and per-criterion norm (--rule '' --norm l1) and
+# with the reference code's z+ on the dense layers too. Usage: prune_table.sh BUILD_DIR OUTDIR
 set -eu
 B="$1/apps"
 O="$2"
@@ -27,3 +29,9 @@ P all-64 --units all --ref-size 64 --save 0.5
 for k in 1 5; do
   P conv-${k}pc --units conv --ref-per-class $k
 done
+for k in 1 5 10; do
+  P conv-${k}pc-l2 --units conv --ref-per-class $k --norm l2
+done
+P conv-10pc-l1 --units conv --ref-per-class 10 --norm l1
+P conv-10pc-before --units conv --ref-per-class 10 --rule '' --norm l1
+P conv-10pc-code --units conv --ref-per-class 10 --rule 'Conv=zplus-nobias;Dense=zplus-nobias' --criteria lrp

@@ -389,6 +389,8 @@ static xai_status rel_alpha_beta(const lin_rel *c)
     int has_neg;
     if ((st = modw(L, c->fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, c->fold, LW_WN, 0, &wn, &bn_)))
         return st;
+    if (r->no_bias)
+        bp = bn_ = NULL; /* the same kernels, the bias out of both denominators */
     if (L->fwd_pm && L->vjp_rel) {
         const float *w4[4] = {wp, bp, wn, bn_};
         alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);

@@ -47,6 +47,8 @@ typedef struct {
     float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: each
                              sample's own min and max (what the composites use by default) */
     float bias_factor;  /**< Epsilon with bias factor (Arras et al.); 0 = plain */
+    int no_bias;        /**< ZPlus, AlphaBeta: the bias left out of both denominators (spec suffix
+                             "-nobias"; Zennit's zero_params='bias'), Yeom et al.'s conv rule */
 } xai_rule;
 
 /** How BatchNormalization nodes that follow Conv/Dense are treated. */
@@ -180,7 +182,7 @@ XAI_API xai_status xai_method_parse(const char *s, xai_method *out);
  *   SELECTOR:= 'first' | 'all' | 'layer' K | 'node:' NAME | OPTYPE (Conv, Gemm, MatMul, Dense,
  *              LSTM, MaxPool, AveragePool, Add ...)
  *   RULE    := epsilon(E) | zplus | alphabeta(A,B) | gamma(G) | zbox(L,H) | flat | wsquare |
- *              pass | norm | gradient
+ *              pass | norm | gradient | zplus-nobias | alphabeta-nobias(A,B)
  */
 XAI_API xai_status xai_rules_check(const char *spec);
 

@@ -69,9 +69,13 @@ XAI_API int64_t xai_prune_total_units(const xai_prune_plan *p);
 /** The units the plan prunes: XAI_PRUNE_UNITS_CONV or _ALL (what XAI_PRUNE_UNITS_AUTO chose). */
 XAI_API xai_prune_units xai_prune_plan_units(const xai_prune_plan *p);
 
+/** The rule overrides of the LRP criterion by default: Yeom et al.'s bias-free z+ for every Conv. */
+#define XAI_PRUNE_LRP_RULES "Conv=zplus-nobias"
+
 /**
  * Score every unit under criterion @p c; larger means more important.
- * @param lrp  LRP settings for XAI_PRUNE_LRP (NULL: composite epsilon-plus, batch norm passed);
+ * @param lrp  LRP settings for XAI_PRUNE_LRP (NULL: composite epsilon-plus with every Conv by
+ *             zplus-nobias, batch norm passed: Yeom et al.'s rules);
  *             its targets and start are ignored: one-hot from @p y, as Yeom et al.
  * @param n,x  reference samples (not needed for XAI_PRUNE_WEIGHT: n may be 0)
  * @param y    the class to explain per sample, or NULL for the predicted class
@@ -84,13 +88,25 @@ XAI_API xai_status xai_prune_score(const xai_prune_plan *p, const xai_model *m, 
 /**
  * Choose the units to keep: the fraction @p rate of units with the lowest scores is pruned,
  * over all layers at once (@p global: each layer's scores divided by their L1 norm first, as
- * in Yeom et al.) or within each layer. Every layer keeps at least one unit; ties go to the
+ * Yeom et al. do for LRP) or within each layer. Every layer keeps at least one unit; ties go to the
  * lower index.
  * @param[out] keep [total units] 1 = keep
  * @return the number pruned in *npruned (may be NULL).
  */
 XAI_API xai_status xai_prune_select(const xai_prune_plan *p, const double *scores, double rate, int global,
                                     unsigned char *keep, int64_t *npruned);
+
+/** How global ranking makes the layers' scores comparable: each layer's scores divided by
+    their L1 or their L2 norm. */
+typedef enum { XAI_PRUNE_NORM_L1 = 0, XAI_PRUNE_NORM_L2 } xai_prune_norm;
+
+/** The norm Yeom et al.'s reference code gives criterion @p c: L1 for lrp and weight (Li et al.
+    2017), L2 for gradient and taylor (Molchanov et al. 2017). */
+XAI_API xai_prune_norm xai_prune_criterion_norm(xai_prune_criterion c);
+
+/** As xai_prune_select(), with global ranking normalised per layer by @p norm. */
+XAI_API xai_status xai_prune_select_norm(const xai_prune_plan *p, const double *scores, double rate, int global,
+                                         xai_prune_norm norm, unsigned char *keep, int64_t *npruned);
 
 /**
  * ONNX bytes of the model with the units not kept zeroed (@p physical 0: same shapes) or

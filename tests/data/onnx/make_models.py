@@ -13,7 +13,8 @@ bad/*.onnx    malformed files that must fail to load with a clear error: truncat
 conserve/*.onnx  bias-free and biased MLP/CNN for the conservation tests;
 symbolic/*.onnx  a Conv1d net whose time axis is symbolic, loaded with the input's shape;
 prune/yeom.onnx  two 1x1 Conv1d layers and a dense output with hand-set weights, on which
-              tests/test-prune.c recomputes the LRP pruning criterion by hand.
+              tests/test-prune.c recomputes the LRP pruning criterion by hand;
+prune/yeom-bias.onnx  the same with conv biases of both signs (the bias-free z+ by hand).
 Needs python3-onnx and python3-numpy (Debian).
 """
 import os
@@ -228,19 +229,20 @@ def range_no_start_model(out):
     save(model(n, [init("lim", 4.0), init("delta", 1.0)], [1, 4], [1, 4]), f"{out}/bad/range_no_start.onnx")
 
 
-def prune_model(out):
+def prune_model(out, bias=False):
     # hand-set weights (no generator): conv1 has weights of both signs, so z+ differs from
-    # the plain rule, and the output weights of conv1's filters change sign between positions
+    # the plain rule, and the output weights of conv1's filters change sign between positions;
+    # yeom-bias.onnx has conv biases of both signs, where the bias-free z+ differs from z+
     n = [helper.make_node("Conv", ["input", "W0", "b0"], ["c0"], kernel_shape=[1], name="conv0"),
          helper.make_node("Relu", ["c0"], ["r0"], name="relu0"),
          helper.make_node("Conv", ["r0", "W1", "b1"], ["c1"], kernel_shape=[1], name="conv1"),
          helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
          helper.make_node("Flatten", ["r1"], ["f"], axis=1, name="flatten"),
          helper.make_node("Gemm", ["f", "W2", "b2"], ["logits"], transB=1, name="dense")]
-    inits = [init("W0", [[[1.0], [0.5]], [[-0.5], [1.0]]]), init("b0", [0, 0]),
-             init("W1", [[[1.0], [-1.0]], [[0.5], [2.0]]]), init("b1", [0, 0]),
+    inits = [init("W0", [[[1.0], [0.5]], [[-0.5], [1.0]]]), init("b0", [0.25, -0.5] if bias else [0, 0]),
+             init("W1", [[[1.0], [-1.0]], [[0.5], [2.0]]]), init("b1", [0.5, -0.25] if bias else [0, 0]),
              init("W2", [[1.0, -1.0, 0.5, 0.25], [-0.5, 1.0, 1.0, -1.0]]), init("b2", [0.1, -0.2])]
-    save(model(n, inits, [1, 2, 2], [1, 2]), f"{out}/prune/yeom.onnx")
+    save(model(n, inits, [1, 2, 2], [1, 2]), f"{out}/prune/yeom{'-bias' if bias else ''}.onnx")
 
 
 def main():
@@ -252,6 +254,7 @@ def main():
     symbolic_model(out)
     range_no_start_model(out)
     prune_model(out)
+    prune_model(out, bias=True)
 
 
 if __name__ == "__main__":
