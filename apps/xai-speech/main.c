@@ -44,6 +44,11 @@ static void usage_head(void)
 "                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
 "                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
 "  --duration S          clip length for compact/librosa/torchaudio [1]\n"
+"  --norm clip|cmn|cmvn  clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
+"                        cmn: that, less each mel band's mean over the clip (z-box bounds +-1);\n"
+"                        cmvn: each band standardised over the clip, with its deviation\n"
+"                        floored at 1 dB (z-box bounds +-sqrt(frames - 1)) [clip]\n"
+"  --mels N              mel bands of a mel preset [compact: 40]\n"
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
 "  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
@@ -156,7 +161,7 @@ static void usage(void)
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS };
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
@@ -170,7 +175,8 @@ static const struct option longopts[] = {
     {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
     {"concepts", required_argument, 0, O_CONCEPTS},
-    {"augment", required_argument, 0, O_AUGMENT},
+    {"augment", required_argument, 0, O_AUGMENT}, {"norm", required_argument, 0, O_NORM},
+    {"mels", required_argument, 0, O_MELS},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
     {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
@@ -209,6 +215,15 @@ static int own_option(opts *o, int c, const char *arg)
         if (strcmp(arg, "none") && strcmp(arg, "shift"))
             return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none or shift)", arg), -1;
         o->augment_shift = !strcmp(arg, "shift");
+        return 1;
+    case O_NORM:
+        if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
+            return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn or cmvn)", arg), -1;
+        return 1;
+    case O_MELS:
+        if (parse_num(arg, 1, 1024, &v) != 0 || v != (int)v)
+            return xai_app_usage_error(&o->app, "--mels: invalid value '%s' (a whole number, 1 to 1024)", arg), -1;
+        o->n_mels = (int)v;
         return 1;
     case O_TRUTH: return speech_parse_truth(o, arg);
     case O_CONCEPTS: {

@@ -79,7 +79,40 @@ xai_status xai_speech_pre_preset(const char *name, double duration_s, xai_speech
     return fill_shape(p);
 }
 
+xai_status xai_speech_pre_set_mels(xai_speech_pre *p, int n_mels)
+{
+    if (p->spec.n_mels <= 0)
+        return xai_error_set(XAI_EINVAL, "preset '%s' has no mel bands", p->preset);
+    if (n_mels < 1 || n_mels > 1024)
+        return xai_error_set(XAI_EINVAL, "%d mel bands: needs 1 to 1024", n_mels);
+    p->spec.n_mels = n_mels;
+    return fill_shape(p);
+}
+
 static const char *window_names[] = {"hann", "hann_symmetric", "hamming", "hamming_symmetric", "rect"};
+static int pick(const char *v, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v && strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* the pre-processing record's names of the feature normalisations, by XAI_SPEECH_NORM_* */
+static const char *const norm_names[] = {"db_rel_max_80", "db_rel_max_80_cmn", "db_rel_max_80_cmvn"};
+static const char *const norm_short[] = {"clip", "cmn", "cmvn"};
+
+int xai_speech_norm_from_name(const char *name)
+{
+    return pick(name, norm_short, 3);
+}
+
+void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high)
+{
+    float h = p->norm == XAI_SPEECH_NORM_CMVN ? (float)sqrt((double)(p->frames > 1 ? p->frames - 1 : 1)) : 1.0f;
+    *low = p->norm == XAI_SPEECH_NORM_CLIP ? 0.0f : -h;
+    *high = h;
+}
 
 char *xai_speech_pre_to_json(const xai_speech_pre *p)
 {
@@ -99,20 +132,13 @@ char *xai_speech_pre_to_json(const xai_speech_pre *p)
                           c->mel_scale == XAI_MEL_HTK ? "htk" : "slaney", "mel_norm",
                           c->mel_norm == XAI_MEL_NORM_SLANEY ? "slaney" : "none", "crop_rows", c->crop_rows,
                           "crop_first_frame", c->crop_first_frame, "crop_last_frames", c->crop_last_frames, "db", db,
-                          "normalise", "db_rel_max_80", "input_shape", 1, p->rows, (int)p->frames);
+                          "normalise", norm_names[p->norm], "input_shape", 1, p->rows,
+                          (int)p->frames);
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(j);
     return s;
-}
-
-static int pick(const char *v, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (v && strcmp(v, names[i]) == 0)
-            return i;
-    return -1;
 }
 
 xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
@@ -146,7 +172,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     }
     int wi = pick(win, window_names, 5);
     if (strcmp(tool, "xai-speech") || strcmp(embed, "centre") || strcmp(mono, "mean") ||
-        strcmp(norm, "db_rel_max_80") || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
+        pick(norm, norm_names, 3) < 0 || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
         (strcmp(scal, "spectrum") && strcmp(scal, "none")) || (strcmp(mel_scale, "htk") && strcmp(mel_scale, "slaney")) ||
         (strcmp(mel_norm, "slaney") && strcmp(mel_norm, "none")) || strlen(preset) >= sizeof p->preset) {
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: unknown tool, window, padding, scaling, mel or "
@@ -183,6 +209,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     c->crop_last_frames = crop_last;
     c->db = db;
     c->db_cfg = (xai_db_config){(float)mult, ref_max, (float)ref, (float)amin, (float)top_db};
+    p->norm = pick(norm, norm_names, 3);
     st = fill_shape(p);
     if (st == XAI_OK && (p->rows != s1 || p->frames != s2))
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: the pipeline gives %d x %lld features, the record says "
@@ -259,6 +286,28 @@ xai_status xai_speech_load(const xai_speech_ctx *c, const char *path, float *sig
     return XAI_OK;
 }
 
+/* Per-clip mean (and variance) normalisation of each log-mel band, as cepstral mean and variance
+ * normalisation does per utterance (Viikki & Laurila 1998) but in the log-mel domain: a band's
+ * level, which the channel, the noise floor and the speaker set, goes, and what changes within
+ * the band stays. The floor of 1 dB on the deviation keeps a nearly constant band (silence,
+ * steady noise) from being blown up to unit variance. */
+static void band_normalise(float *feat, int rows, int64_t frames, int variance)
+{
+    for (int r = 0; r < rows; r++) {
+        float *v = feat + (size_t)r * (size_t)frames;
+        double m = 0, ss = 0;
+        for (int64_t t = 0; t < frames; t++)
+            m += v[t];
+        m /= (double)frames;
+        for (int64_t t = 0; t < frames; t++)
+            ss += (v[t] - m) * (v[t] - m);
+        double sd = variance ? sqrt(ss / (double)frames) : 1.0;
+        sd = sd > 1.0 / 80.0 ? sd : 1.0 / 80.0;
+        for (int64_t t = 0; t < frames; t++)
+            v[t] = (float)((v[t] - m) / sd);
+    }
+}
+
 xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat)
 {
     xai_spectrogram sp = {0};
@@ -279,6 +328,8 @@ xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float 
         feat[i] = v < 0 ? 0.0f : v > 1 ? 1.0f : v;
     }
     xai_spectrogram_free(&sp);
+    if (c->pre.norm != XAI_SPEECH_NORM_CLIP)
+        band_normalise(feat, c->pre.rows, c->pre.frames, c->pre.norm == XAI_SPEECH_NORM_CMVN);
     return XAI_OK;
 }
 
