@@ -100,7 +100,9 @@ assert pre["normalise"] == "db_rel_max_80_cmn" and pre["n_mels"] == 48 and pre["
 r = np.load(sys.argv[2])
 assert r.shape == (48, 63) and np.isfinite(r).all() and np.abs(r).sum() > 0, r.shape
 PYEOF
-expect 2 "--norm: invalid value 'pcen'" "$APP" train "$T/data" --labels digit --norm pcen -o "$T/n2.onnx"
+expect 0 "" "$APP" train "$T/data" --labels digit --norm pcen --epochs 1 -q -o "$T/pcen.onnx"
+grep -q '"normalise": "pcen_rel_max_80"' "$T/pcen.json" && ok || bad "--norm pcen in the sidecar's record"
+expect 2 "--norm: invalid value 'cms'" "$APP" train "$T/data" --labels digit --norm cms -o "$T/n2.onnx"
 expect 2 "--mels: invalid value '0'" "$APP" train "$T/data" --labels digit --mels 0 -o "$T/n2.onnx"
 expect 2 "--mels: preset 'audiomnist' has no mel bands" "$APP" train "$T/data" --labels digit --preset audiomnist \
   --mels 40 -o "$T/n2.onnx"

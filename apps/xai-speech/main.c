@@ -44,10 +44,14 @@ static void usage_head(void)
 "                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
 "                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
 "  --duration S          clip length for compact/librosa/torchaudio [1]\n"
-"  --norm clip|cmn|cmvn  clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
+"  --norm N              clip | cmn | cmvn | pcen [clip]\n"
+"                        clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
 "                        cmn: that, less each mel band's mean over the clip (z-box bounds +-1);\n"
 "                        cmvn: each band standardised over the clip, with its deviation\n"
-"                        floored at 1 dB (z-box bounds +-sqrt(frames - 1)) [clip]\n"
+"                        floored at 1 dB (z-box bounds +-sqrt(frames - 1)); pcen: per-channel\n"
+"                        energy normalisation of the power re the clip's maximum (Wang et al.\n"
+"                        2017; T 0.4 s, alpha 0.98, delta 2, r 0.5; z-box bounds 0 to its\n"
+"                        largest value)\n"
 "  --mels N              mel bands of a mel preset [compact: 40]\n"
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
@@ -71,7 +75,7 @@ static void usage_explain(void)
 "  --labels ...          as for train: needed only for --target true\n"
 "  --method M            lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
 "  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE "; box bounds = the features'\n"
-"                        range: 0..1, -1..1 with --norm cmn, +-sqrt(frames - 1) with cmvn]\n"
+"                        range: 0..1; cmn -1..1; cmvn +-sqrt(frames - 1); pcen 0..its maximum]\n"
 "  --init onehot|logit   the same as --start onehot|logit (older name)\n"
 "  --no-figures          no PNG figures (faster)\n"
 "  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
@@ -158,6 +162,8 @@ static void usage(void)
 "  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
 "  (LRP).  Montavon et al. 2017 (deep Taylor decomposition, z+), 2019 (composites, z-box).\n"
 "  Kauffmann et al. 2022, IEEE TNNLS (--start logodds: log-odds against the other classes).\n"
+"  Viikki & Laurila 1998, Speech Communication 25 (--norm cmn, cmvn: mean and variance\n"
+"  normalisation).  Wang et al. 2017, ICASSP (--norm pcen); Lostanlen et al. 2019, IEEE SPL.\n"
 "  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
@@ -219,7 +225,7 @@ static int own_option(opts *o, int c, const char *arg)
         return 1;
     case O_NORM:
         if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
-            return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn or cmvn)", arg), -1;
+            return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn, cmvn or pcen)", arg), -1;
         return 1;
     case O_MELS:
         if (parse_num(arg, 1, 1024, &v) != 0 || v != (int)v)

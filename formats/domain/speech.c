@@ -99,16 +99,44 @@ static int pick(const char *v, const char *const *names, int n)
 }
 
 /* the pre-processing record's names of the feature normalisations, by XAI_SPEECH_NORM_* */
-static const char *const norm_names[] = {"db_rel_max_80", "db_rel_max_80_cmn", "db_rel_max_80_cmvn"};
-static const char *const norm_short[] = {"clip", "cmn", "cmvn"};
+static const char *const norm_names[] = {"db_rel_max_80", "db_rel_max_80_cmn", "db_rel_max_80_cmvn",
+                                         "pcen_rel_max_80"};
+static const char *const norm_short[] = {"clip", "cmn", "cmvn", "pcen"};
+
+/* PCEN (Wang et al. 2017): E / (eps + M)^alpha + delta)^r - delta^r with M the first-order
+ * low-pass of E over time; the constants are the paper's and librosa's (time constant 0.4 s,
+ * alpha 0.98, delta 2, r 0.5), the weight s from the time constant as librosa derives it. */
+#define PCEN_T 0.4
+#define PCEN_ALPHA 0.98
+#define PCEN_DELTA 2.0
+#define PCEN_R 0.5
+#define PCEN_EPS 1e-6
+
+static double pcen_weight(const xai_speech_pre *p)
+{
+    const int hop = p->spec.stft.hop > 0 ? p->spec.stft.hop : p->spec.stft.n_fft / 4;
+    const double tf = PCEN_T * p->spec.sample_rate / hop;
+    return (sqrt(1 + 4 * tf * tf) - 1) / (2 * tf * tf);
+}
+
+static double pcen_value(double e, double m)
+{
+    return pow(e / pow(PCEN_EPS + m, PCEN_ALPHA) + PCEN_DELTA, PCEN_R) - pow(PCEN_DELTA, PCEN_R);
+}
 
 int xai_speech_norm_from_name(const char *name)
 {
-    return pick(name, norm_short, 3);
+    return pick(name, norm_short, 4);
 }
 
 void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high)
 {
+    if (p->norm == XAI_SPEECH_NORM_PCEN) { /* M >= s E and E <= 1 bound E / M^alpha by s^-alpha */
+        const double s = pcen_weight(p);
+        *low = 0.0f;
+        *high = (float)(pow(pow(s, -PCEN_ALPHA) + PCEN_DELTA, PCEN_R) - pow(PCEN_DELTA, PCEN_R));
+        return;
+    }
     float h = p->norm == XAI_SPEECH_NORM_CMVN ? (float)sqrt((double)(p->frames > 1 ? p->frames - 1 : 1)) : 1.0f;
     *low = p->norm == XAI_SPEECH_NORM_CLIP ? 0.0f : -h;
     *high = h;
@@ -172,7 +200,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     }
     int wi = pick(win, window_names, 5);
     if (strcmp(tool, "xai-speech") || strcmp(embed, "centre") || strcmp(mono, "mean") ||
-        pick(norm, norm_names, 3) < 0 || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
+        pick(norm, norm_names, 4) < 0 || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
         (strcmp(scal, "spectrum") && strcmp(scal, "none")) || (strcmp(mel_scale, "htk") && strcmp(mel_scale, "slaney")) ||
         (strcmp(mel_norm, "slaney") && strcmp(mel_norm, "none")) || strlen(preset) >= sizeof p->preset) {
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: unknown tool, window, padding, scaling, mel or "
@@ -209,7 +237,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     c->crop_last_frames = crop_last;
     c->db = db;
     c->db_cfg = (xai_db_config){(float)mult, ref_max, (float)ref, (float)amin, (float)top_db};
-    p->norm = pick(norm, norm_names, 3);
+    p->norm = pick(norm, norm_names, 4);
     st = fill_shape(p);
     if (st == XAI_OK && (p->rows != s1 || p->frames != s2))
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: the pipeline gives %d x %lld features, the record says "
@@ -308,6 +336,22 @@ static void band_normalise(float *feat, int rows, int64_t frames, int variance)
     }
 }
 
+/* PCEN over each row of @p feat, which holds the power re the clip's maximum in dB / 80 + 1
+ * (clipped at -80 dB); the smoother starts at the row's first value, as librosa's steady state. */
+static void pcen_rows(const xai_speech_pre *p, float *feat)
+{
+    const double s = pcen_weight(p), mult = p->spec.db_cfg.multiplier > 0 ? p->spec.db_cfg.multiplier : 10.0;
+    for (int r = 0; r < p->rows; r++) {
+        float *v = feat + (size_t)r * (size_t)p->frames;
+        double m = 0;
+        for (int64_t t = 0; t < p->frames; t++) {
+            const double e = pow(10.0, 80.0 * (v[t] - 1.0) / mult);
+            m = t == 0 ? e : (1 - s) * m + s * e;
+            v[t] = (float)pcen_value(e, m);
+        }
+    }
+}
+
 xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat)
 {
     xai_spectrogram sp = {0};
@@ -328,7 +372,9 @@ xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float 
         feat[i] = v < 0 ? 0.0f : v > 1 ? 1.0f : v;
     }
     xai_spectrogram_free(&sp);
-    if (c->pre.norm != XAI_SPEECH_NORM_CLIP)
+    if (c->pre.norm == XAI_SPEECH_NORM_PCEN)
+        pcen_rows(&c->pre, feat);
+    else if (c->pre.norm != XAI_SPEECH_NORM_CLIP)
         band_normalise(feat, c->pre.rows, c->pre.frames, c->pre.norm == XAI_SPEECH_NORM_CMVN);
     return XAI_OK;
 }
