@@ -10,6 +10,7 @@
 #include <cairo.h>
 #include <ctype.h>
 #include <errno.h>
+#include <gsl/gsl_statistics_float.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -90,6 +91,7 @@ xai_status xai_speech_pre_set_mels(xai_speech_pre *p, int n_mels)
 }
 
 static const char *window_names[] = {"hann", "hann_symmetric", "hamming", "hamming_symmetric", "rect"};
+
 static int pick(const char *v, const char *const *names, int n)
 {
     for (int i = 0; i < n; i++)
@@ -103,7 +105,7 @@ static const char *const norm_names[] = {"db_rel_max_80", "db_rel_max_80_cmn", "
                                          "pcen_rel_max_80"};
 static const char *const norm_short[] = {"clip", "cmn", "cmvn", "pcen"};
 
-/* PCEN (Wang et al. 2017): E / (eps + M)^alpha + delta)^r - delta^r with M the first-order
+/* PCEN (Wang et al. 2017): (E / (eps + M)^alpha + delta)^r - delta^r with M the first-order
  * low-pass of E over time; the constants are the paper's and librosa's (time constant 0.4 s,
  * alpha 0.98, delta 2, r 0.5), the weight s from the time constant as librosa derives it. */
 #define PCEN_T 0.4
@@ -323,13 +325,8 @@ static void band_normalise(float *feat, int rows, int64_t frames, int variance)
 {
     for (int r = 0; r < rows; r++) {
         float *v = feat + (size_t)r * (size_t)frames;
-        double m = 0, ss = 0;
-        for (int64_t t = 0; t < frames; t++)
-            m += v[t];
-        m /= (double)frames;
-        for (int64_t t = 0; t < frames; t++)
-            ss += (v[t] - m) * (v[t] - m);
-        double sd = variance ? sqrt(ss / (double)frames) : 1.0;
+        const double m = gsl_stats_float_mean(v, 1, (size_t)frames);
+        double sd = variance ? gsl_stats_float_sd_with_fixed_mean(v, 1, (size_t)frames, m) : 1.0;
         sd = sd > 1.0 / 80.0 ? sd : 1.0 / 80.0;
         for (int64_t t = 0; t < frames; t++)
             v[t] = (float)((v[t] - m) / sd);
