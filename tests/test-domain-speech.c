@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test-domain-speech.c - the speech domain (xai/domain-speech.h): the pipeline record and its
- * round trip, malformed records, clip loading and embedding, level-invariant features, the
+ * round trip, malformed records, clip loading and embedding, level-invariant features, band
+ * normalisation (CMN, CMVN), PCEN and the mel band count, the
  * file's time axis, labels and speakers from names, folders and labels.csv, error statuses.
  */
 #include <math.h>
@@ -160,6 +161,135 @@ START_TEST(features_are_level_invariant)
     free(a);
     free(b);
     xai_speech_ctx_free(&c);
+}
+END_TEST
+
+/* Band normalisation (CMN, CMVN in the log-mel domain): each row's mean over the clip is 0,
+ * CMVN's deviation 1 (or its floor); every value lies in xai_speech_feature_range(); the level
+ * still cancels; a tone half a clip long stands out in its band; the record keeps the choice. */
+START_TEST(band_normalised_features)
+{
+    ck_assert_int_eq(xai_speech_norm_from_name("clip"), XAI_SPEECH_NORM_CLIP);
+    ck_assert_int_eq(xai_speech_norm_from_name("cmn"), XAI_SPEECH_NORM_CMN);
+    ck_assert_int_eq(xai_speech_norm_from_name("cmvn"), XAI_SPEECH_NORM_CMVN);
+    ck_assert_int_eq(xai_speech_norm_from_name("band"), -1);
+    ck_assert_int_eq(xai_speech_norm_from_name(NULL), -1);
+    char *loud = write_tone("loud.wav", 2000, 0.5, 0.5, 8000), *soft = write_tone("soft.wav", 2000, 0.005, 0.5, 8000);
+    for (int norm = XAI_SPEECH_NORM_CMN; norm <= XAI_SPEECH_NORM_CMVN; norm++) {
+        xai_speech_pre p, q;
+        ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+        p.norm = norm;
+        char *a = xai_speech_pre_to_json(&p);
+        ck_assert_int_eq(xai_speech_pre_from_json(a, &q), XAI_OK);
+        ck_assert_int_eq(q.norm, norm);
+        free(a);
+        float lo, hi;
+        xai_speech_feature_range(&p, &lo, &hi);
+        ck_assert_float_eq_tol(hi, norm == XAI_SPEECH_NORM_CMN ? 1.0f : sqrtf(62.0f), 1e-6f);
+        ck_assert_float_eq(lo, -hi);
+        xai_speech_ctx c = {0};
+        ck_assert_int_eq(xai_speech_ctx_init(&c, &p), XAI_OK);
+        const int64_t T = p.frames;
+        const size_t nf = (size_t)p.rows * (size_t)T;
+        float *sig = malloc(sizeof(float) * 8000), *f = malloc(sizeof(float) * nf), *g = malloc(sizeof(float) * nf);
+        ck_assert_int_eq(xai_speech_load(&c, loud, sig, NULL, NULL, NULL, NULL), XAI_OK);
+        ck_assert_int_eq(xai_speech_features(&c, sig, f), XAI_OK);
+        ck_assert_int_eq(xai_speech_load(&c, soft, sig, NULL, NULL, NULL, NULL), XAI_OK);
+        ck_assert_int_eq(xai_speech_features(&c, sig, g), XAI_OK);
+        int best = 0;
+        for (int r = 0; r < p.rows; r++) {
+            const float *v = f + (size_t)r * (size_t)T;
+            double m = 0, ss = 0;
+            for (int64_t t = 0; t < T; t++) {
+                ck_assert(v[t] >= lo && v[t] <= hi);
+                ck_assert_float_eq_tol(v[t], g[(size_t)r * (size_t)T + (size_t)t], 1e-3f);
+                m += v[t];
+            }
+            m /= (double)T;
+            for (int64_t t = 0; t < T; t++)
+                ss += (v[t] - m) * (v[t] - m);
+            ck_assert_double_eq_tol(m, 0.0, 1e-5);
+            if (norm == XAI_SPEECH_NORM_CMVN) /* 1, or below 1 where the 1 dB floor applied */
+                ck_assert(sqrt(ss / (double)T) < 1.0 + 1e-4);
+            if (f[(size_t)r * (size_t)T + 31] > f[(size_t)best * (size_t)T + 31])
+                best = r;
+        }
+        ck_assert(fabs(xai_speech_row_hz(&p, best) - 2000) < 150);
+        if (norm == XAI_SPEECH_NORM_CMVN) { /* the tone's band: on for 0.5 of the 1 s, so its z is +-1 */
+            ck_assert_float_eq_tol(f[(size_t)best * (size_t)T + 31], 1.0f, 0.1f);
+            ck_assert_float_eq_tol(f[(size_t)best * (size_t)T + 2], -1.0f, 0.1f);
+        }
+        free(sig);
+        free(f);
+        free(g);
+        xai_speech_ctx_free(&c);
+    }
+    free(loud);
+    free(soft);
+}
+END_TEST
+
+/* PCEN: within its stated range, level-invariant (the power is taken re the clip's maximum),
+ * and an onset detector: in the tone's band the largest value comes at the tone's start, the
+ * steady tone stays above the silence around it, and the record keeps the choice. */
+START_TEST(pcen_features)
+{
+    xai_speech_pre p, q;
+    ck_assert_int_eq(xai_speech_norm_from_name("pcen"), XAI_SPEECH_NORM_PCEN);
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    p.norm = XAI_SPEECH_NORM_PCEN;
+    char *a = xai_speech_pre_to_json(&p);
+    ck_assert_int_eq(xai_speech_pre_from_json(a, &q), XAI_OK);
+    ck_assert_int_eq(q.norm, XAI_SPEECH_NORM_PCEN);
+    free(a);
+    float lo, hi;
+    xai_speech_feature_range(&p, &lo, &hi);
+    ck_assert_float_eq(lo, 0.0f);
+    ck_assert(hi > 1.0f && hi < 10.0f);
+    xai_speech_ctx c = {0};
+    ck_assert_int_eq(xai_speech_ctx_init(&c, &p), XAI_OK);
+    const int64_t T = p.frames;
+    const size_t nf = (size_t)p.rows * (size_t)T;
+    float *sig = malloc(sizeof(float) * 8000), *f = malloc(sizeof(float) * nf), *g = malloc(sizeof(float) * nf);
+    char *loud = write_tone("loud.wav", 2000, 0.5, 0.5, 8000), *soft = write_tone("soft.wav", 2000, 0.005, 0.5, 8000);
+    ck_assert_int_eq(xai_speech_load(&c, loud, sig, NULL, NULL, NULL, NULL), XAI_OK);
+    ck_assert_int_eq(xai_speech_features(&c, sig, f), XAI_OK);
+    ck_assert_int_eq(xai_speech_load(&c, soft, sig, NULL, NULL, NULL, NULL), XAI_OK);
+    ck_assert_int_eq(xai_speech_features(&c, sig, g), XAI_OK);
+    int best = 0;
+    for (size_t i = 0; i < nf; i++) {
+        ck_assert(f[i] >= lo && f[i] <= hi);
+        ck_assert_float_eq_tol(f[i], g[i], 1e-4f);
+        if (f[i] > f[(size_t)best * (size_t)T + 31] && (int64_t)(i % (size_t)T) == 31)
+            best = (int)(i / (size_t)T);
+    }
+    ck_assert(fabs(xai_speech_row_hz(&p, best) - 2000) < 150);
+    const float *v = f + (size_t)best * (size_t)T; /* the tone fills 0.25-0.75 s: frames ~16-47 */
+    int64_t argmax = 0;
+    for (int64_t t = 0; t < T; t++)
+        argmax = v[t] > v[argmax] ? t : argmax;
+    ck_assert_msg(argmax >= 15 && argmax <= 18, "PCEN peak at frame %lld, not at the onset", (long long)argmax);
+    ck_assert(v[31] < v[argmax] && v[31] > 2 * v[5] && v[31] > 2 * v[58]);
+    free(loud);
+    free(soft);
+    free(sig);
+    free(f);
+    free(g);
+    xai_speech_ctx_free(&c);
+}
+END_TEST
+
+/* --mels: a mel preset takes another band count; a linear one has none to change. */
+START_TEST(mel_band_count)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    ck_assert_int_eq(xai_speech_pre_set_mels(&p, 64), XAI_OK);
+    ck_assert_int_eq(p.rows, 64);
+    ck_assert_int_eq(p.frames, 63);
+    ck_assert_int_eq(xai_speech_pre_set_mels(&p, 0), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_pre_preset("audiomnist", 1.0, &p), XAI_OK);
+    ck_assert_int_eq(xai_speech_pre_set_mels(&p, 40), XAI_EINVAL);
 }
 END_TEST
 
@@ -376,6 +506,9 @@ Suite *make_suite(void)
     tcase_add_test(t, malformed_records);
     tcase_add_test(t, load_embeds_and_resamples);
     tcase_add_test(t, features_are_level_invariant);
+    tcase_add_test(t, band_normalised_features);
+    tcase_add_test(t, pcen_features);
+    tcase_add_test(t, mel_band_count);
     tcase_add_test(t, axes_in_seconds_and_hz);
     tcase_add_test(t, labels_and_speakers);
     tcase_add_test(t, study_loader);

@@ -86,6 +86,27 @@ assert c["training"]["augment_copies"] == 1, c["training"]
 PYEOF
 expect 2 "--augment: invalid value 'flip'" "$APP" train "$T/data" --labels digit --augment flip -o "$T/aug2.onnx"
 
+# --- band normalisation and the mel count: in the card's pre-processing record, which explain
+# follows (the map has the model's 48 rows; its z-box bounds are -1..1); bad values are usage errors
+expect 0 "" "$APP" train "$T/data" --labels digit --norm cmn --mels 48 --epochs 2 -q -o "$T/cmn.onnx"
+expect 0 "" "$APP" explain --model "$T/cmn.onnx" "$T/data/1_f2s140p60_0.wav" --no-figures -o "$T/cmn" -q
+$PY - "$T/cmn.onnx" "$T/cmn/1_f2s140p60_0_relevance.npy" <<'PYEOF' && ok || bad "--norm cmn --mels 48 in the card"
+import json, sys
+import numpy as np
+import onnx
+c = json.loads({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}["libxai.card"])
+pre = c["preprocessing"]
+assert pre["normalise"] == "db_rel_max_80_cmn" and pre["n_mels"] == 48 and pre["input_shape"] == [1, 48, 63], pre
+r = np.load(sys.argv[2])
+assert r.shape == (48, 63) and np.isfinite(r).all() and np.abs(r).sum() > 0, r.shape
+PYEOF
+expect 0 "" "$APP" train "$T/data" --labels digit --norm pcen --epochs 1 -q -o "$T/pcen.onnx"
+grep -q '"normalise": "pcen_rel_max_80"' "$T/pcen.json" && ok || bad "--norm pcen in the sidecar's record"
+expect 2 "--norm: invalid value 'cms'" "$APP" train "$T/data" --labels digit --norm cms -o "$T/n2.onnx"
+expect 2 "--mels: invalid value '0'" "$APP" train "$T/data" --labels digit --mels 0 -o "$T/n2.onnx"
+expect 2 "--mels: preset 'audiomnist' has no mel bands" "$APP" train "$T/data" --labels digit --preset audiomnist \
+  --mels 40 -o "$T/n2.onnx"
+
 # --- labels from a CSV column; an unlabelled file is reported and skipped (exit 3)
 expect 0 "" "$APP" train "$T/data" --labels "$T/data/labels.csv" --label-column gender --epochs 1 -q -o "$T/c.onnx"
 grep -q '"female"' "$T/c.json" && ok || bad "CSV labels"

@@ -132,7 +132,7 @@ int run_evaluate(opts *o)
     xai_speech_ctx ctx = {0};
     xai_speech_study s = {0};
     xai_speech_study_options so = {.classes = names, .nclasses = K};
-    if ((rc = speech_explain_options(o, set, &eo)) != 0)
+    if ((rc = speech_explain_options(o, set, &pre, &eo)) != 0)
         goto out;
     rc = XAI_EXIT_DATA;
     if ((o->labels && xai_speech_files_label(&o->files, o->labels, o->column) < 0) ||

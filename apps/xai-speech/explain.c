@@ -487,7 +487,8 @@ static xai_status tsv_setup(xai_tsv **t)
     return st;
 }
 
-int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explain_options *eo)
+int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_pre *pre,
+                           xai_driver_explain_options *eo)
 {
     if (xai_app_driver_explain_setup(&o->app, &o->dopt, xai_driver_set_card(set), eo) != 0)
         return XAI_EXIT_USAGE;
@@ -495,11 +496,10 @@ int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explai
         return xai_app_usage_error(&o->app, "--composite: %s", xai_last_error());
     eo->method = o->method;
     eo->composite = o->composite ? o->composite : SPEECH_DEFAULT_COMPOSITE;
-    /* z-box bounds, for a composite that uses them: the features' range, silence (-80 dB re
-     * the clip's peak) to the peak */
+    /* z-box bounds, for a composite that uses them: the features' range (with --norm clip,
+     * silence, -80 dB re the clip's peak, to the peak) */
     eo->have_bounds = 1;
-    eo->low = 0.0f;
-    eo->high = 1.0f;
+    xai_speech_feature_range(pre, &eo->low, &eo->high);
     return 0;
 }
 
@@ -507,7 +507,7 @@ int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explai
 static int explain_setup(xctx *x, xai_driver_explain_options *eo, const char *tsvpath)
 {
     opts *o = x->o;
-    int rc = speech_explain_options(o, x->set, eo);
+    int rc = speech_explain_options(o, x->set, x->pre, eo);
     if (rc != 0)
         return rc;
     x->K = speech_class_names(x->set, x->names, 256);

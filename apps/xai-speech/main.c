@@ -44,6 +44,15 @@ static void usage_head(void)
 "                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
 "                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
 "  --duration S          clip length for compact/librosa/torchaudio [1]\n"
+"  --norm N              clip | cmn | cmvn | pcen [clip]\n"
+"                        clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
+"                        cmn: that, less each mel band's mean over the clip (z-box bounds +-1);\n"
+"                        cmvn: each band standardised over the clip, with its deviation\n"
+"                        floored at 1 dB (z-box bounds +-sqrt(frames - 1)); pcen: per-channel\n"
+"                        energy normalisation of the power re the clip's maximum (Wang et al.\n"
+"                        2017; T 0.4 s, alpha 0.98, delta 2, r 0.5; z-box bounds 0 to its\n"
+"                        largest value)\n"
+"  --mels N              mel bands of a mel preset [compact: 40]\n"
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
 "  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
@@ -65,7 +74,8 @@ static void usage_explain(void)
 "  --preset P            optional check: fail unless the model uses preset P\n"
 "  --labels ...          as for train: needed only for --target true\n"
 "  --method M            lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
-"  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE ", box bounds 0..1 = the feature range]\n"
+"  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE "; box bounds = the features'\n"
+"                        range: 0..1; cmn -1..1; cmvn +-sqrt(frames - 1); pcen 0..its maximum]\n"
 "  --init onehot|logit   the same as --start onehot|logit (older name)\n"
 "  --no-figures          no PNG figures (faster)\n"
 "  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
@@ -152,11 +162,13 @@ static void usage(void)
 "  Becker et al. 2018, arXiv:1807.03418 (AudioMNIST, LRP on spectrograms).  Bach et al. 2015\n"
 "  (LRP).  Montavon et al. 2017 (deep Taylor decomposition, z+), 2019 (composites, z-box).\n"
 "  Kauffmann et al. 2022, IEEE TNNLS (--start logodds: log-odds against the other classes).\n"
+"  Viikki & Laurila 1998, Speech Communication 25 (--norm cmn, cmvn: mean and variance\n"
+"  normalisation).  Wang et al. 2017, ICASSP (--norm pcen); Lostanlen et al. 2019, IEEE SPL.\n"
 "  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS };
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
@@ -170,7 +182,8 @@ static const struct option longopts[] = {
     {"save-input", no_argument, 0, O_SAVE_INPUT}, {"output", required_argument, 0, 'o'},
     {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
     {"concepts", required_argument, 0, O_CONCEPTS},
-    {"augment", required_argument, 0, O_AUGMENT},
+    {"augment", required_argument, 0, O_AUGMENT}, {"norm", required_argument, 0, O_NORM},
+    {"mels", required_argument, 0, O_MELS},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
     {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
@@ -209,6 +222,15 @@ static int own_option(opts *o, int c, const char *arg)
         if (strcmp(arg, "none") && strcmp(arg, "shift"))
             return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none or shift)", arg), -1;
         o->augment_shift = !strcmp(arg, "shift");
+        return 1;
+    case O_NORM:
+        if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
+            return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn, cmvn or pcen)", arg), -1;
+        return 1;
+    case O_MELS:
+        if (parse_num(arg, 1, 1024, &v) != 0 || v != (int)v)
+            return xai_app_usage_error(&o->app, "--mels: invalid value '%s' (a whole number, 1 to 1024)", arg), -1;
+        o->n_mels = (int)v;
         return 1;
     case O_TRUTH: return speech_parse_truth(o, arg);
     case O_CONCEPTS: {

@@ -36,6 +36,8 @@ typedef struct {
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;
     int augment_shift, shift_frames; /* train --augment shift: up to shift_frames frames */
+    int norm;                 /* train --norm: XAI_SPEECH_NORM_* */
+    int n_mels;               /* train --mels: mel bands of a mel preset (0: the preset's) */
     xai_method method;
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
     int slurm;                /* --slurm: submit the shards as an array job */
@@ -102,7 +104,8 @@ int run_evaluate(opts *o);
 /** --truth T0,T1,F0,F1; 1 or -1 (usage error printed). */
 int speech_parse_truth(opts *o, const char *arg);
 /** The driver's explain options for --target/--start/--method/--composite (those of explain). */
-int speech_explain_options(opts *o, const xai_driver_set *set, xai_driver_explain_options *eo);
+int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_pre *pre,
+                           xai_driver_explain_options *eo);
 
 /**
  * The model set at o->model and its spectrogram pipeline (the card's preprocessing), checked

@@ -138,6 +138,9 @@ static int train_study(opts *o, xai_speech_ctx *ctx, xai_speech_study *s)
     xai_speech_pre pre;
     if (xai_speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
         return xai_app_usage_error(&o->app, "--preset: %s", xai_last_error());
+    pre.norm = o->norm;
+    if (o->n_mels > 0 && xai_speech_pre_set_mels(&pre, o->n_mels) != XAI_OK)
+        return xai_app_usage_error(&o->app, "--mels: %s", xai_last_error());
     if (xai_speech_ctx_init(ctx, &pre) != XAI_OK)
         return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     xai_speech_study_options so = {.group_kind = o->dopt.split_by, .progress = xai_app_driver_progress,

@@ -10,6 +10,7 @@
 #include <cairo.h>
 #include <ctype.h>
 #include <errno.h>
+#include <gsl/gsl_statistics_float.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -79,7 +80,69 @@ xai_status xai_speech_pre_preset(const char *name, double duration_s, xai_speech
     return fill_shape(p);
 }
 
+xai_status xai_speech_pre_set_mels(xai_speech_pre *p, int n_mels)
+{
+    if (p->spec.n_mels <= 0)
+        return xai_error_set(XAI_EINVAL, "preset '%s' has no mel bands", p->preset);
+    if (n_mels < 1 || n_mels > 1024)
+        return xai_error_set(XAI_EINVAL, "%d mel bands: needs 1 to 1024", n_mels);
+    p->spec.n_mels = n_mels;
+    return fill_shape(p);
+}
+
 static const char *window_names[] = {"hann", "hann_symmetric", "hamming", "hamming_symmetric", "rect"};
+
+static int pick(const char *v, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v && strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* the pre-processing record's names of the feature normalisations, by XAI_SPEECH_NORM_* */
+static const char *const norm_names[] = {"db_rel_max_80", "db_rel_max_80_cmn", "db_rel_max_80_cmvn",
+                                         "pcen_rel_max_80"};
+static const char *const norm_short[] = {"clip", "cmn", "cmvn", "pcen"};
+
+/* PCEN (Wang et al. 2017): (E / (eps + M)^alpha + delta)^r - delta^r with M the first-order
+ * low-pass of E over time; the constants are the paper's and librosa's (time constant 0.4 s,
+ * alpha 0.98, delta 2, r 0.5), the weight s from the time constant as librosa derives it. */
+#define PCEN_T 0.4
+#define PCEN_ALPHA 0.98
+#define PCEN_DELTA 2.0
+#define PCEN_R 0.5
+#define PCEN_EPS 1e-6
+
+static double pcen_weight(const xai_speech_pre *p)
+{
+    const int hop = p->spec.stft.hop > 0 ? p->spec.stft.hop : p->spec.stft.n_fft / 4;
+    const double tf = PCEN_T * p->spec.sample_rate / hop;
+    return (sqrt(1 + 4 * tf * tf) - 1) / (2 * tf * tf);
+}
+
+static double pcen_value(double e, double m)
+{
+    return pow(e / pow(PCEN_EPS + m, PCEN_ALPHA) + PCEN_DELTA, PCEN_R) - pow(PCEN_DELTA, PCEN_R);
+}
+
+int xai_speech_norm_from_name(const char *name)
+{
+    return pick(name, norm_short, 4);
+}
+
+void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high)
+{
+    if (p->norm == XAI_SPEECH_NORM_PCEN) { /* M >= s E and E <= 1 bound E / M^alpha by s^-alpha */
+        const double s = pcen_weight(p);
+        *low = 0.0f;
+        *high = (float)(pow(pow(s, -PCEN_ALPHA) + PCEN_DELTA, PCEN_R) - pow(PCEN_DELTA, PCEN_R));
+        return;
+    }
+    float h = p->norm == XAI_SPEECH_NORM_CMVN ? (float)sqrt((double)(p->frames > 1 ? p->frames - 1 : 1)) : 1.0f;
+    *low = p->norm == XAI_SPEECH_NORM_CLIP ? 0.0f : -h;
+    *high = h;
+}
 
 char *xai_speech_pre_to_json(const xai_speech_pre *p)
 {
@@ -99,20 +162,13 @@ char *xai_speech_pre_to_json(const xai_speech_pre *p)
                           c->mel_scale == XAI_MEL_HTK ? "htk" : "slaney", "mel_norm",
                           c->mel_norm == XAI_MEL_NORM_SLANEY ? "slaney" : "none", "crop_rows", c->crop_rows,
                           "crop_first_frame", c->crop_first_frame, "crop_last_frames", c->crop_last_frames, "db", db,
-                          "normalise", "db_rel_max_80", "input_shape", 1, p->rows, (int)p->frames);
+                          "normalise", norm_names[p->norm], "input_shape", 1, p->rows,
+                          (int)p->frames);
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(j);
     return s;
-}
-
-static int pick(const char *v, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (v && strcmp(v, names[i]) == 0)
-            return i;
-    return -1;
 }
 
 xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
@@ -146,7 +202,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     }
     int wi = pick(win, window_names, 5);
     if (strcmp(tool, "xai-speech") || strcmp(embed, "centre") || strcmp(mono, "mean") ||
-        strcmp(norm, "db_rel_max_80") || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
+        pick(norm, norm_names, 4) < 0 || wi < 0 || (strcmp(pad, "reflect") && strcmp(pad, "constant")) ||
         (strcmp(scal, "spectrum") && strcmp(scal, "none")) || (strcmp(mel_scale, "htk") && strcmp(mel_scale, "slaney")) ||
         (strcmp(mel_norm, "slaney") && strcmp(mel_norm, "none")) || strlen(preset) >= sizeof p->preset) {
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: unknown tool, window, padding, scaling, mel or "
@@ -183,6 +239,7 @@ xai_status xai_speech_pre_from_json(const char *text, xai_speech_pre *p)
     c->crop_last_frames = crop_last;
     c->db = db;
     c->db_cfg = (xai_db_config){(float)mult, ref_max, (float)ref, (float)amin, (float)top_db};
+    p->norm = pick(norm, norm_names, 4);
     st = fill_shape(p);
     if (st == XAI_OK && (p->rows != s1 || p->frames != s2))
         st = xai_error_set(XAI_EFORMAT, "xai_preprocessing: the pipeline gives %d x %lld features, the record says "
@@ -259,6 +316,39 @@ xai_status xai_speech_load(const xai_speech_ctx *c, const char *path, float *sig
     return XAI_OK;
 }
 
+/* Per-clip mean (and variance) normalisation of each log-mel band, as cepstral mean and variance
+ * normalisation does per utterance (Viikki & Laurila 1998) but in the log-mel domain: a band's
+ * level, which the channel, the noise floor and the speaker set, goes, and what changes within
+ * the band stays. The floor of 1 dB on the deviation keeps a nearly constant band (silence,
+ * steady noise) from being blown up to unit variance. */
+static void band_normalise(float *feat, int rows, int64_t frames, int variance)
+{
+    for (int r = 0; r < rows; r++) {
+        float *v = feat + (size_t)r * (size_t)frames;
+        const double m = gsl_stats_float_mean(v, 1, (size_t)frames);
+        double sd = variance ? gsl_stats_float_sd_with_fixed_mean(v, 1, (size_t)frames, m) : 1.0;
+        sd = sd > 1.0 / 80.0 ? sd : 1.0 / 80.0;
+        for (int64_t t = 0; t < frames; t++)
+            v[t] = (float)((v[t] - m) / sd);
+    }
+}
+
+/* PCEN over each row of @p feat, which holds the power re the clip's maximum in dB / 80 + 1
+ * (clipped at -80 dB); the smoother starts at the row's first value, as librosa's steady state. */
+static void pcen_rows(const xai_speech_pre *p, float *feat)
+{
+    const double s = pcen_weight(p), mult = p->spec.db_cfg.multiplier > 0 ? p->spec.db_cfg.multiplier : 10.0;
+    for (int r = 0; r < p->rows; r++) {
+        float *v = feat + (size_t)r * (size_t)p->frames;
+        double m = 0;
+        for (int64_t t = 0; t < p->frames; t++) {
+            const double e = pow(10.0, 80.0 * (v[t] - 1.0) / mult);
+            m = t == 0 ? e : (1 - s) * m + s * e;
+            v[t] = (float)pcen_value(e, m);
+        }
+    }
+}
+
 xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat)
 {
     xai_spectrogram sp = {0};
@@ -279,6 +369,10 @@ xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float 
         feat[i] = v < 0 ? 0.0f : v > 1 ? 1.0f : v;
     }
     xai_spectrogram_free(&sp);
+    if (c->pre.norm == XAI_SPEECH_NORM_PCEN)
+        pcen_rows(&c->pre, feat);
+    else if (c->pre.norm != XAI_SPEECH_NORM_CLIP)
+        band_normalise(feat, c->pre.rows, c->pre.frames, c->pre.norm == XAI_SPEECH_NORM_CMVN);
     return XAI_OK;
 }
 

@@ -29,7 +29,14 @@ typedef struct {
     xai_spec_config spec; /**< sample_rate > 0 and fixed_length > 0 always */
     int rows;             /**< feature rows (mel bands or frequency bins) */
     int64_t frames;       /**< feature columns (STFT frames after cropping) */
+    int norm;             /**< XAI_SPEECH_NORM_* (0 = clip) */
 } xai_speech_pre;
+
+/** How the dB spectrogram becomes model features (see xai_speech_features()). */
+enum { XAI_SPEECH_NORM_CLIP = 0, XAI_SPEECH_NORM_CMN = 1, XAI_SPEECH_NORM_CMVN = 2, XAI_SPEECH_NORM_PCEN = 3 };
+
+/** Feature normalisation by name ("clip", "cmn", "cmvn", "pcen"); -1 if unknown. */
+XAI_API int xai_speech_norm_from_name(const char *name);
 
 /** The preset names accepted by xai_speech_pre_preset(), for messages. */
 #define XAI_SPEECH_PRESETS "compact, audiomnist, librosa, torchaudio"
@@ -41,6 +48,9 @@ typedef struct {
  * 40 HTK mels, dB re max with top 80 dB. Computes rows and frames.
  */
 XAI_API xai_status xai_speech_pre_preset(const char *name, double duration_s, xai_speech_pre *p);
+
+/** Use @p n_mels mel bands (a mel preset only) and recompute rows and frames. */
+XAI_API xai_status xai_speech_pre_set_mels(xai_speech_pre *p, int n_mels);
 
 /** The pipeline as compact JSON text (malloc'ed; free()), the model card's "preprocessing". */
 XAI_API char *xai_speech_pre_to_json(const xai_speech_pre *p);
@@ -70,9 +80,20 @@ XAI_API xai_status xai_speech_load(const xai_speech_ctx *c, const char *path, fl
 
 /**
  * Model features of an embedded signal: the pipeline's dB spectrogram mapped to [0, 1] by
- * (dB - max dB) / 80 + 1, clipped (silence -> 0). @p feat: rows * frames floats.
+ * (dB - max dB) / 80 + 1, clipped (silence -> 0). Then each row (mel band) less its mean over
+ * the clip's frames (norm XAI_SPEECH_NORM_CMN), or standardised over them (CMVN):
+ * (v - mean) / max(sd, 1 dB / 80). XAI_SPEECH_NORM_PCEN: per-channel energy normalisation
+ * of the mel power relative to the clip's maximum (floor -80 dB), see speech.c.
+ * @p feat: rows * frames floats.
  */
 XAI_API xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig, float *feat);
+
+/**
+ * The range every feature of @p p lies in (the z-box bounds): [0, 1] for "clip", [-1, 1] for
+ * "cmn"; for "cmvn" +-sqrt(frames - 1), the largest |z| a standardised row of that length has;
+ * for "pcen" 0 to its value at E = M = the smoother's weight s times the clip's maximum.
+ */
+XAI_API void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high);
 
 /**
  * Sonify: mask the complex STFT of @p sig by clip(R+/max R+, 0, 1), mapped back to linear
