@@ -528,6 +528,94 @@ START_TEST(test_model_choice)
 }
 END_TEST
 
+/* The canonical SPM HRF integrated by the test itself (trapezoids of 1 ms): the response at
+ * time t after the onset of a boxcar of du s. */
+static double test_hrf(double t)
+{
+    return t <= 0 ? 0 : pow(t, 5) * exp(-t) / 120.0 - pow(t, 15) * exp(-t) / (1307674368000.0 * 6.0);
+}
+static double test_response(double t, double du)
+{
+    double s = 0, h = 1e-3, lo = t - du > 0 ? t - du : 0;
+    for (double u = lo; u + h <= t + 1e-12; u += h)
+        s += 0.5 * (test_hrf(u) + test_hrf(u + h)) * h;
+    return s;
+}
+
+/* Event-related or block design from the durations and the spacing of the events. */
+START_TEST(test_design)
+{
+    double on[40], du[40];
+    xai_fmri_design d;
+    for (int i = 0; i < 40; i++) /* 2 s trials, 6-10 s apart */
+        on[i] = 8 + 8.0 * i + (i % 3 - 1) * 1.5, du[i] = 2;
+    ck_assert_int_eq(xai_fmri_design_of(on, du, 40, &d), XAI_OK);
+    ck_assert_int_eq(d.event_related, 1);
+    ck_assert_int_eq(d.nevents, 40);
+    ck_assert(fabs(d.median_duration - 2) < 1e-12);
+    ck_assert(d.overlap > 0.1 && d.overlap < 1);
+    for (int i = 0; i < 8; i++) /* 22.5 s blocks, 22.5 s rest */
+        on[i] = 8 + 45.0 * i, du[i] = 22.5;
+    ck_assert_int_eq(xai_fmri_design_of(on, du, 8, &d), XAI_OK);
+    ck_assert_int_eq(d.event_related, 0);
+    for (int i = 0; i < 10; i++) /* slow event-related: 2 s trials 30 s apart do not overlap */
+        on[i] = 8 + 30.0 * i, du[i] = 2;
+    ck_assert_int_eq(xai_fmri_design_of(on, du, 10, &d), XAI_OK);
+    ck_assert_int_eq(d.event_related, 0);
+    ck_assert(fabs(d.median_soa - 30) < 1e-12);
+}
+END_TEST
+
+/* Least-squares-separate estimates on noise-free data: y = c + drift + sum of beta_e x_e (to 0.5 %:
+ * the library samples the HRF on a 10 ms grid, the test integrates it on 1 ms). When
+ * every other trial has one common beta the model is exact and each trial's own beta comes
+ * back; a censored volume holding garbage changes nothing. The peak window is a plain mean. */
+START_TEST(test_trial_estimates)
+{
+    enum { NT = 120, NE = 24, NV = 2 };
+    const double tr = 2.0, c = 500, drift = 0.3;
+    double on[NE], du[NE], peak = 0;
+    for (int e = 0; e < NE; e++)
+        on[e] = 8 + 9.0 * e + (e % 4) * 0.7, du[e] = 2;
+    for (double t = 0; t < 30; t += 0.05)
+        peak = fmax(peak, test_response(t, 2));
+    float *y = calloc(NT * NV, sizeof *y), est[NE * NV];
+    uint8_t ok[NE], censor[NT] = {0};
+    for (int t = 0; t < NT; t++)
+        for (int v = 0; v < NV; v++) {
+            double s = c + drift * (t - (NT - 1) / 2.0);
+            for (int e = 0; e < NE; e++) /* voxel 1: trial 5 has beta 9, the others 2; voxel 0: all 4 */
+                s += (v == 0 ? 4 : e == 5 ? 9 : 2) * test_response(t * tr + tr / 2 - on[e], 2);
+            y[t * NV + v] = (float)s;
+        }
+    censor[40] = 1;
+    y[40 * NV] = y[40 * NV + 1] = 1e4f;
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, censor, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, est, ok),
+                     XAI_OK);
+    for (int e = 0; e < NE; e++) {
+        ck_assert_int_eq(ok[e], 1);
+        ck_assert_msg(fabs(est[e * NV] - (c + 4 * peak)) < 5e-3 * 4 * peak, "trial %d: %g, want %g", e,
+                      est[e * NV], c + 4 * peak);
+    }
+    ck_assert_msg(fabs(est[5 * NV + 1] - (c + 9 * peak)) < 5e-3 * 9 * peak, "%g vs %g", est[5 * NV + 1], c + 9 * peak);
+    /* only the wanted trials, in order; a trial after the run's end has no estimate */
+    int want[NE] = {0};
+    want[3] = want[7] = 1;
+    double late = on[7];
+    on[7] = NT * tr + 5;
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, NULL, on, du, NE, want, XAI_FMRI_TRIALS_PEAK, est, ok),
+                     XAI_OK);
+    on[7] = late;
+    ck_assert_int_eq(ok[0], 1);
+    ck_assert_int_eq(ok[1], 0);
+    /* trial 3 at 37.1 s: the volumes whose mid-time is 4-8 s later are 21 and 22 (43 and 45 s) */
+    ck_assert(fabs(est[0] - 0.5 * (y[21 * NV] + y[22 * NV])) < 1e-3);
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, 0, NULL, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, est, ok),
+                     XAI_EINVAL);
+    free(y);
+}
+END_TEST
+
 static void reset_caches(void)
 {
     cairo_debug_reset_static_data();
@@ -551,6 +639,8 @@ Suite *make_suite(void)
     tcase_add_test(t, test_timing_check);
     tcase_add_test(t, test_time_confound);
     tcase_add_test(t, test_model_choice);
+    tcase_add_test(t, test_design);
+    tcase_add_test(t, test_trial_estimates);
     suite_add_tcase(s, t);
     return s;
 }

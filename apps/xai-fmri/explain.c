@@ -175,9 +175,12 @@ int prepare(opts *o, const xai_model *m, const char *model_path, const char *bol
     xai_nifti *mask = NULL;
     int nr = 0;
     rc = load_mask(o, &mask);
+    if (rc == 0 && rec->samples != XAI_FMRI_SAMPLES_VOLUMES && !events)
+        rc = xai_app_usage_error(&o->app, "%s: the model takes one sample per trial (%s): give the run's --events",
+                                 model_path, xai_fmri_samples_name(rec->samples));
     if (rc == 0)
-        rc = load_runs(o, &bold, &events, NULL, 1, &(run_prep){rec->lag, rec->detrend, rec->fwhm_mm}, &rec->cls, run,
-                       &nr, 1);
+        rc = load_runs(o, &bold, &events, NULL, 1, &(run_prep){rec->lag, rec->detrend, rec->fwhm_mm, rec->samples},
+                       &rec->cls, run, &nr, 1);
     if (rc == 0)
         say_censored(o, run, nr);
     if (rc == 0 && (xai_fmri_record_check(rec, m, run, model_path) != XAI_OK ||
@@ -285,8 +288,8 @@ static int explain_write(opts *o, const xai_model *m, const char *model_path, co
     if (!common || xai_fmri_write_maps(&mp, run, emask, m, &rec->cls, &fp, common, descrip) != XAI_OK)
         rc = xai_app_fail(&o->app, NULL, "%s", common ? xai_last_error() : "out of memory");
     else if (mp.nlab)
-        xai_app_log(&o->app, 1, "%s: accuracy %.3f on %lld labelled volumes", bold,
-                    (double)mp.ncorrect / (double)mp.nlab, (long long)mp.nlab);
+        xai_app_log(&o->app, 1, "%s: accuracy %.3f on %lld labelled %s", bold, (double)mp.ncorrect / (double)mp.nlab,
+                    (long long)mp.nlab, samples_word(rec->samples));
     free(common);
     xai_fmri_maps_free(&mp);
     return rc;

@@ -28,6 +28,7 @@ typedef struct {
     const char *mask;
     double lag, auto_frac;
     int detrend;
+    int samples, use_samples; /* --samples (-1: by the design of the events) and what training uses */
     double smooth, screen; /* FWHM in mm; share of the mask's voxels kept by ANOVA screening; < 0: by the
                             * default rule (xai_fmri_default_reduction) */
     double use_smooth, use_screen; /* what the current training uses */
@@ -103,7 +104,10 @@ typedef struct {
     double lag;
     int detrend;
     double fwhm_mm;
+    int samples; /* XAI_FMRI_SAMPLES_VOLUMES or a trial estimator */
 } run_prep;
+/* What a sample is called in messages ("volumes" or "trials"). */
+const char *samples_word(int samples);
 /* Say how many volumes of each run were censored as head-motion spikes. */
 void say_censored(opts *o, const xai_fmri_run *runs, int nr);
 int load_runs(opts *o, const char *const *bold, const char *const *events, const char *const *labels, int n,

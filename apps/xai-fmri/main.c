@@ -30,7 +30,7 @@ enum {
     OPT_FAMILY, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_VALSPLIT, OPT_PATIENCE, OPT_CV, OPT_MODEL,
     OPT_METHOD, OPT_COMPOSITE, OPT_EPSILON, OPT_GAMMA, OPT_TARGET, OPT_NO4D, OPT_EBATCH, OPT_PLABEL, OPT_TASK, OPT_SHARD,
     OPT_SAVE_INPUT, OPT_CONCEPTS, OPT_WD, OPT_DETREND, OPT_SMOOTH, OPT_SCREEN, OPT_SLURM, OPT_SLURM_ARGS, OPT_MAX_PAR,
-    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS, OPT_STRICT
+    OPT_DRY_RUN, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TRUTH, OPT_METRICS, OPT_STRICT, OPT_SAMPLES
 };
 
 /* A participant label (optionally "sub-" + letters and digits), not a path or a level. */
@@ -76,6 +76,7 @@ static const struct option lopts[] = {
     {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"wait", no_argument, 0, OPT_WAIT},
     {"wait-timeout", required_argument, 0, OPT_WAIT_TIMEOUT}, {"truth", required_argument, 0, OPT_TRUTH},
     {"metrics", required_argument, 0, OPT_METRICS}, {"strict", no_argument, 0, OPT_STRICT},
+    {"samples", required_argument, 0, OPT_SAMPLES},
     {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, XAI_APP_LONG_OPTIONS,
     {0, 0, 0, 0}};
 
@@ -84,6 +85,7 @@ static void defaults(opts *o)
     o->lag = XAI_FMRI_LAG_HRF;
     o->auto_frac = 0; /* the histogram-gap mask */
     o->detrend = 1;
+    o->samples = -1; /* trials for event-related designs, volumes for block designs */
     o->epochs = 50;
     o->batch = 16;
     o->lr = 1e-3;
@@ -174,6 +176,12 @@ static int word_option(opts *o, int c, const char *arg, int argc, char **argv)
         if (strcmp(arg, "linear") && strcmp(arg, "none"))
             return xai_app_usage_error(&o->app, "--detrend: expected linear or none, got '%s'", arg);
         o->detrend = !strcmp(arg, "linear");
+        return 0;
+    case OPT_SAMPLES:
+        o->samples = !strcmp(arg, "trials") ? XAI_FMRI_TRIALS_LSS : xai_fmri_samples_parse(arg);
+        if (o->samples < 0)
+            return xai_app_usage_error(&o->app, "--samples: expected volumes, trials, trials-lss or trials-peak, "
+                                                "got '%s'", arg);
         return 0;
     case OPT_SHARD:
         if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n) != 0)

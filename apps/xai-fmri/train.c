@@ -33,8 +33,8 @@ int load_runs(opts *o, const char *const *bold, const char *const *events, const
     for (int i = 0; i < n; i++) {
         char *unused = NULL;
         const char *ev = events ? events[i] : NULL;
-        if (xai_fmri_runs_load(bold[i], ev, labels ? labels[i] : NULL, rp->lag, rp->detrend, rp->fwhm_mm, cls, runs,
-                               nr, cap, &unused) != XAI_OK)
+        if (xai_fmri_runs_load_as(bold[i], ev, labels ? labels[i] : NULL, rp->lag, rp->detrend, rp->fwhm_mm,
+                                  rp->samples, cls, runs, nr, cap, &unused) != XAI_OK)
             return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
         if (unused)
             xai_app_log(&o->app, 1, "warning: %s: trial types not among the classes, left unlabelled: %s", ev, unused);
@@ -44,6 +44,35 @@ int load_runs(opts *o, const char *const *bold, const char *const *events, const
             return xai_app_fail(&o->app, bold[i], "grid %lldx%lldx%lld differs from %s", (long long)a[3],
                                 (long long)a[2], (long long)a[1], bold[0]);
     }
+    return 0;
+}
+
+const char *samples_word(int samples) { return samples == XAI_FMRI_SAMPLES_VOLUMES ? "volumes" : "trials"; }
+
+/* What a training sample is: --samples, or by the design of the events (one estimate per trial
+ * when the trials' responses overlap, as decoding studies of event-related designs do). */
+static int choose_samples(opts *o, const char *const *events, int n)
+{
+    int er = 0;
+    char text[400] = "";
+    for (int i = 0; events && i < n; i++) {
+        xai_fmri_design d;
+        if (xai_fmri_design_read(events[i], &d) != XAI_OK)
+            return xai_app_fail(&o->app, NULL, "%s", xai_last_error());
+        if (d.event_related && !er++)
+            xai_fmri_design_text(&d, text, sizeof text);
+    }
+    if (o->samples > 0 && !events)
+        return xai_app_usage_error(&o->app, "--samples %s needs --events (the trials' onsets)",
+                                   xai_fmri_samples_name(o->samples));
+    o->use_samples = o->samples >= 0 ? o->samples : er ? XAI_FMRI_TRIALS_LSS : XAI_FMRI_SAMPLES_VOLUMES;
+    if (er && o->use_samples == XAI_FMRI_SAMPLES_VOLUMES)
+        xai_app_log(&o->app, 0, "warning: %s: %s; with --samples volumes a volume mixes the responses of "
+                    "neighbouring trials (give --samples trials)", events[0], text);
+    else if (er)
+        xai_app_log(&o->app, 1, "%s: %s: one sample per trial (%s; --samples)", events[0], text,
+                    o->use_samples == XAI_FMRI_TRIALS_LSS ? "least-squares-separate estimates with the canonical HRF"
+                                                          : "the mean of the volumes 4-8 s after each onset");
     return 0;
 }
 
@@ -71,9 +100,13 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
                        int n, const xai_nifti *mask, xai_fmri_classes *cls, xai_fmri_run *runs, int *nr, int cap)
 {
     double fwhm, screen;
+    int rc = choose_samples(o, events, n);
+    if (rc)
+        return rc;
     o->use_smooth = o->smooth > 0 ? o->smooth : 0;
     o->use_screen = o->screen > 0 ? o->screen : 1;
-    int rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, o->use_smooth}, cls, runs, nr, cap);
+    rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, o->use_smooth, o->use_samples}, cls,
+                       runs, nr, cap);
     if (rc || (o->smooth >= 0 && o->screen >= 0)) {
         if (!rc)
             say_censored(o, runs, *nr);
@@ -83,20 +116,24 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
     for (int i = 0; i < *nr; i++)
         for (int64_t t = 0; runs[i].labels && t < runs[i].nt; t++)
             nlab += runs[i].labels[t] >= 0;
-    xai_fmri_default_reduction(nvox, nlab, &fwhm, &screen);
+    xai_fmri_default_reduction(nvox, nlab, o->use_samples, &fwhm, &screen);
     if (o->screen < 0)
         o->use_screen = screen;
     if (o->smooth >= 0 || fwhm == 0) {
         say_censored(o, runs, *nr);
         return 0;
     }
-    xai_app_log(&o->app, 1, "%lld voxels for %lld labelled volumes: smoothing %g mm FWHM%s (--smooth, --screen)",
-                (long long)nvox, (long long)nlab, fwhm, o->use_screen < 1 ? " and ANOVA screening" : "");
+    char scr[64] = "";
+    if (o->use_screen < 1)
+        snprintf(scr, sizeof scr, " and ANOVA screening (%.3g %% of the voxels)", 100 * o->use_screen);
+    xai_app_log(&o->app, 1, "%lld voxels for %lld labelled %s: smoothing %g mm FWHM%s (--smooth, --screen)",
+                (long long)nvox, (long long)nlab, samples_word(o->use_samples), fwhm, scr);
     for (int i = *nr - 1; i >= 0; i--)
         xai_fmri_run_free(&runs[i]);
     *nr = 0;
     o->use_smooth = fwhm;
-    rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm}, cls, runs, nr, cap);
+    rc = load_runs(o, bold, events, labels, n, &(run_prep){o->lag, o->detrend, fwhm, o->use_samples}, cls, runs, nr,
+                   cap);
     if (!rc)
         say_censored(o, runs, *nr);
     return rc;
@@ -114,6 +151,7 @@ void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
     t->early_stop = o->val_split > 0;
     t->lag = o->lag;
     t->detrend = o->detrend;
+    t->samples = o->use_samples;
     t->mask = mask;
     t->mask_path = o->mask;
     t->auto_frac = o->auto_frac;

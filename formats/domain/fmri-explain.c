@@ -52,6 +52,10 @@ xai_status xai_fmri_record_read(const xai_model *m, const char *model_path, doub
         r->lag = json_object_get(pre, "lag_rule") ? XAI_FMRI_LAG_HRF : json_is_number(ls) ? json_number_value(ls) : lag;
         r->detrend = dt && !strcmp(dt, "linear");
         r->fwhm_mm = json_number_value(json_object_get(pre, "smoothing_fwhm_mm"));
+        json_t *sa = json_object_get(pre, "samples");
+        r->samples = sa ? xai_fmri_samples_parse(json_string_value(sa)) : XAI_FMRI_SAMPLES_VOLUMES;
+        if (r->samples < 0)
+            st = xai_error_set(XAI_EFORMAT, "%s: unknown \"samples\" in its pre-processing record", model_path);
         const char *arch = xai_model_metadata(m, "xai_arch");
         r->dense = arch && !strncmp(arch, "flatten dense(", 14);
     }

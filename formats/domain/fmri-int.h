@@ -53,4 +53,26 @@ xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_
 xai_status xai_fmri_timing_record(const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns, const int *use,
                                   int ncls, xai_model *m);
 
+/* The events of an events.tsv (fmri.c): class index per event (-1: no class), in file order. */
+typedef struct {
+    int n;
+    double *onset, *duration;
+    int *cls;
+} fmri_events;
+/* Read @p path (columns onset, duration, trial_type); an empty @p cls is filled with the trial
+ * types, sorted; @p unused as in xai_fmri_label_events(). */
+xai_status fmri_events_read(const char *path, xai_fmri_classes *cls, fmri_events *ev, char **unused);
+void fmri_events_free(fmri_events *e);
+/* The cumulative canonical HRF (malloc'ed table for fmri_hrf_regressor). */
+double *fmri_hrf_cumulative(void);
+/* A boxcar of @p du s from @p on s convolved with the canonical HRF, at the mid-acquisition times
+ * of @p nt volumes of @p tr s, into @p x. */
+void fmri_hrf_regressor(const double *H, double on, double du, int64_t nt, double tr, double *x);
+/* One run of per-trial estimates (fmri-trials.c, @p method an XAI_FMRI_TRIALS_* value) from the
+ * open BOLD image @p img, which it takes over: its volumes become the estimates of the trials of
+ * the classes in onset order (labels and onsets in @p r); head-motion spikes are left out of
+ * the fits, and counted in r->ncensored. */
+xai_status fmri_trials_run(const char *bold, xai_nifti *img, const char *events, int method, int detrend,
+                           xai_fmri_classes *cls, xai_fmri_run *r, char **unused);
+
 #endif

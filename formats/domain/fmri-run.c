@@ -6,6 +6,8 @@
  */
 #include "xai/domain-fmri.h"
 
+#include "fmri-int.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ void xai_fmri_run_free(xai_fmri_run *r)
     xai_fmri_prep_free(&r->prep);
     free(r->labels);
     free(r->censored);
+    free(r->onset);
     memset(r, 0, sizeof *r);
 }
 
@@ -91,6 +94,16 @@ xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *
                               double fwhm_mm, xai_fmri_classes *cls, xai_fmri_run *runs, int *nruns, int cap,
                               char **unused)
 {
+    return xai_fmri_runs_load_as(bold, events, labels, lag, detrend, fwhm_mm, XAI_FMRI_SAMPLES_VOLUMES, cls, runs,
+                                 nruns, cap, unused);
+}
+
+xai_status xai_fmri_runs_load_as(const char *bold, const char *events, const char *labels, double lag, int detrend,
+                                 double fwhm_mm, int samples, xai_fmri_classes *cls, xai_fmri_run *runs, int *nruns,
+                                 int cap, char **unused)
+{
+    if (samples != XAI_FMRI_SAMPLES_VOLUMES && !events)
+        return xai_error_set(XAI_EINVAL, "%s: one sample per trial needs the run's events.tsv", bold);
     if (unused)
         *unused = NULL;
     xai_nifti *img = NULL;
@@ -107,6 +120,15 @@ xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *
     if ((st = xai_fmri_smooth(img, fwhm_mm)) != XAI_OK) {
         xai_error_prefix(st, bold);
         xai_nifti_close(img);
+        return st;
+    }
+    if (samples != XAI_FMRI_SAMPLES_VOLUMES) {
+        st = *nruns + 1 > cap ? xai_error_set(XAI_EINVAL, "%s: more than %d runs", bold, cap)
+                              : fmri_trials_run(bold, img, events, samples, detrend, cls, &runs[*nruns], unused);
+        if (st == XAI_OK)
+            (*nruns)++;
+        else
+            xai_nifti_close(img);
         return st;
     }
     int *lab = malloc((size_t)nt * sizeof *lab), *chunks = malloc((size_t)nt * sizeof *chunks), nch = 1;

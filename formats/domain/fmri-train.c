@@ -26,11 +26,12 @@ static const char *const arch_deeplight =
     "timedist( conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) flatten ) "
     "lstm(16,bidirectional,last) dense(%d)";
 
-void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, double *fwhm_mm, double *screen)
+void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, int samples, double *fwhm_mm, double *screen)
 {
-    int reduce = (double)nvox > XAI_FMRI_REDUCE_RATIO * (double)(nlab > 0 ? nlab : 1);
+    double per = XAI_FMRI_REDUCE_RATIO * (double)(nlab > 0 ? nlab : 1);
+    int reduce = (double)nvox > per, cap = samples != XAI_FMRI_SAMPLES_VOLUMES && per < 0.2 * (double)nvox;
     *fwhm_mm = reduce ? 6.0 : 0.0;
-    *screen = reduce ? 0.2 : 1.0;
+    *screen = !reduce ? 1.0 : cap ? per / (double)nvox : 0.2;
 }
 
 /* The architecture for the family (or o->arch) on the runs' grid; *timedist for DeepLight. */
@@ -65,6 +66,8 @@ static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const 
     json_object_set_new(pre, "domain", json_string("fmri"));
     json_object_set_new(pre, "zscore", json_string("voxel-run"));
     json_object_set_new(pre, "detrend", json_string(o->detrend ? "linear" : "none"));
+    if (o->samples != XAI_FMRI_SAMPLES_VOLUMES) /* older readers see no key: volumes */
+        json_object_set_new(pre, "samples", json_string(xai_fmri_samples_name(o->samples)));
     json_object_set_new(pre, "motion_censoring", json_pack("{s:s,s:f,s:f}", "rule", "rms-difference-from-neighbours",
                                                            "robust_z", XAI_FMRI_SPIKE_Z, "floor_of_mean_image_rms",
                                                            XAI_FMRI_SPIKE_FLOOR));

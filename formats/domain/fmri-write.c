@@ -70,14 +70,17 @@ static json_t *described(const char *description)
     return j;
 }
 
-/* The per-volume table's columns, with their descriptions and units. */
-static xai_status table_new(const xai_fmri_classes *cls, xai_tsv **ts)
+/* The per-volume (or per-trial) table's columns, with their descriptions and units. */
+static xai_status table_new(const xai_fmri_classes *cls, int trials, xai_tsv **ts)
 {
-    static const char *const fixed[7] = {"volume", "onset", "label", "prediction", "target", "relevance_sum",
-                                         "relevance_start"};
-    static const char *const info[7][2] = {
-        {"volume index in the run, from 0", NULL}, {"acquisition start of the volume", "s"},
-        {"class from the events with the model's hemodynamic rule (n/a: none)", NULL},
+    const char *fixed[7] = {trials ? "trial" : "volume", "onset", "label", "prediction", "target", "relevance_sum",
+                            "relevance_start"};
+    const char *info[7][2] = {
+        {trials ? "trial index in the run in onset order, from 0 (the 4-D maps' volume index)"
+                : "volume index in the run, from 0", NULL},
+        {trials ? "onset of the trial (events.tsv)" : "acquisition start of the volume", "s"},
+        {trials ? "the trial's class (events.tsv)" : "class from the events with the model's hemodynamic rule (n/a: none)",
+         NULL},
         {"predicted class", NULL}, {"explained class", NULL},
         {"sum of the volume's input relevance (inside the mask)", "arbitrary"},
         {"relevance put in at the output (the explained logit)", "arbitrary"}};
@@ -102,12 +105,12 @@ static xai_status write_table(const xai_fmri_maps *mp, const xai_fmri_run *run, 
                               const char *path, const char *common)
 {
     xai_tsv *ts = NULL;
-    xai_status st = table_new(cls, &ts);
+    xai_status st = table_new(cls, run->onset != NULL, &ts);
     for (int64_t t = 0; st == XAI_OK && t < mp->nt; t++) {
         size_t row;
         st = xai_tsv_add_row(ts, &row);
         xai_tsv_set_number(ts, row, 0, (double)t);
-        xai_tsv_set_number(ts, row, 1, (double)t * run->img->info.tr_s);
+        xai_tsv_set_number(ts, row, 1, run->onset ? run->onset[t] : (double)t * run->img->info.tr_s);
         xai_tsv_set_string(ts, row, 2, run->labels && run->labels[t] >= 0 ? cls->name[run->labels[t]] : NULL);
         xai_tsv_set_string(ts, row, 3, cls->name[mp->pred[t]]);
         xai_tsv_set_string(ts, row, 4, cls->name[mp->target[t]]);
@@ -121,8 +124,10 @@ static xai_status write_table(const xai_fmri_maps *mp, const xai_fmri_run *run, 
     xai_tsv_free(ts);
     if (st != XAI_OK)
         return st;
-    json_t *j = described("one row per volume: label from events (with the hemodynamic lag), prediction, explained "
-                          "target, sum of the input relevance, logits");
+    json_t *j = described(run->onset ? "one row per trial (its least-squares-separate or peak-window estimate): class "
+                                       "from events, prediction, explained target, sum of the input relevance, logits"
+                                     : "one row per volume: label from events (with the hemodynamic lag), prediction, "
+                                       "explained target, sum of the input relevance, logits");
     if (mp->nlab) {
         json_object_set_new(j, "Accuracy", json_real((double)mp->ncorrect / (double)mp->nlab));
         json_object_set_new(j, "LabelledVolumes", json_integer(mp->nlab));

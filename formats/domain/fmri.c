@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fmri-int.h"
 #include "xai/figure.h"
 #include "xai/tsv.h"
 
@@ -166,6 +167,24 @@ static void label_hrf(const double *H, double on, double du, int c, int64_t nt, 
     }
 }
 
+double *fmri_hrf_cumulative(void)
+{
+    double *H = malloc(HRF_N * sizeof *H);
+    for (int i = 0; H && i < HRF_N; i++)
+        H[i] = (i ? H[i - 1] : 0) + spm_hrf((i + 0.5) * HRF_DT) * HRF_DT;
+    return H;
+}
+
+void fmri_hrf_regressor(const double *H, double on, double du, int64_t nt, double tr, double *x)
+{
+    int64_t K = (int64_t)llround(du / HRF_DT);
+    K = K < 1 ? 1 : K;
+    for (int64_t i = 0; i < nt; i++) {
+        double t = (double)i * tr + tr / 2 - on;
+        x[i] = t >= 0 ? block_response(H, K, (int64_t)floor(t / HRF_DT)) : 0.0;
+    }
+}
+
 xai_status xai_fmri_label_blocks(const double *onset, const double *duration, const int *cls, int nev,
                                  int64_t nt, double tr, double lag, int *labels)
 {
@@ -174,14 +193,12 @@ xai_status xai_fmri_label_blocks(const double *onset, const double *duration, co
         return xai_error_set(XAI_EINVAL, "labelling volumes needs a repetition time > 0 and a lag >= 0 (%g, %g)",
                              tr, lag);
     unsigned char *conflict = calloc((size_t)nt + 1, 1);
-    double *H = hrf ? malloc(HRF_N * sizeof *H) : NULL;
+    double *H = hrf ? fmri_hrf_cumulative() : NULL;
     if (!conflict || (hrf && !H)) {
         free(conflict);
         free(H);
         return xai_error_set(XAI_ENOMEM, "out of memory");
     }
-    for (int i = 0; hrf && i < HRF_N; i++)
-        H[i] = (i ? H[i - 1] : 0) + spm_hrf((i + 0.5) * HRF_DT) * HRF_DT;
     for (int64_t i = 0; i < nt; i++)
         labels[i] = -1;
     for (int e = 0; e < nev; e++) {
@@ -235,9 +252,17 @@ static char *unused_types(const xai_tsv *t, size_t cty, const xai_fmri_classes *
     return s;
 }
 
-xai_status xai_fmri_label_events(const char *path, int64_t nt, double tr, double lag, xai_fmri_classes *cls,
-                                 int *labels, char **unused)
+void fmri_events_free(fmri_events *e)
 {
+    free(e->onset);
+    free(e->duration);
+    free(e->cls);
+    memset(e, 0, sizeof *e);
+}
+
+xai_status fmri_events_read(const char *path, xai_fmri_classes *cls, fmri_events *ev, char **unused)
+{
+    memset(ev, 0, sizeof *ev);
     if (unused)
         *unused = NULL;
     xai_tsv *t = NULL;
@@ -256,25 +281,45 @@ xai_status xai_fmri_label_events(const char *path, int64_t nt, double tr, double
         return st;
     }
     size_t n = xai_tsv_nrows(t);
-    double *on = malloc((n + 1) * sizeof *on), *du = malloc((n + 1) * sizeof *du);
-    int *c = malloc((n + 1) * sizeof *c);
-    if (!on || !du || !c)
+    ev->n = (int)n;
+    ev->onset = malloc((n + 1) * sizeof *ev->onset);
+    ev->duration = malloc((n + 1) * sizeof *ev->duration);
+    ev->cls = malloc((n + 1) * sizeof *ev->cls);
+    if (!ev->onset || !ev->duration || !ev->cls)
         st = xai_error_set(XAI_ENOMEM, "out of memory");
     for (size_t r = 0; r < n && st == XAI_OK; r++) {
         const char *ty = xai_tsv_get_string(t, r, (size_t)cty);
-        if (xai_tsv_get_number(t, r, (size_t)con, &on[r]) != XAI_OK ||
-            xai_tsv_get_number(t, r, (size_t)cdu, &du[r]) != XAI_OK || !isfinite(on[r]))
+        if (xai_tsv_get_number(t, r, (size_t)con, &ev->onset[r]) != XAI_OK ||
+            xai_tsv_get_number(t, r, (size_t)cdu, &ev->duration[r]) != XAI_OK || !isfinite(ev->onset[r]))
             st = xai_error_set(XAI_EFORMAT, "%s: line %zu: onset and duration must be numbers", path, r + 2);
-        c[r] = ty && du[r] > 0 ? xai_fmri_classes_find(cls, ty) : -1;
+        else
+            ev->cls[r] = ty && ev->duration[r] >= 0 ? xai_fmri_classes_find(cls, ty) : -1;
     }
-    if (st == XAI_OK && (st = xai_fmri_label_blocks(on, du, c, (int)n, nt, tr, lag, labels)) != XAI_OK)
-        st = xai_error_set(st, "%s: %s", path, xai_last_error());
     if (st == XAI_OK && unused)
         *unused = unused_types(t, (size_t)cty, cls);
-    free(on);
-    free(du);
-    free(c);
     xai_tsv_free(t);
+    if (st != XAI_OK)
+        fmri_events_free(ev);
+    return st;
+}
+
+xai_status xai_fmri_label_events(const char *path, int64_t nt, double tr, double lag, xai_fmri_classes *cls,
+                                 int *labels, char **unused)
+{
+    fmri_events ev;
+    xai_status st = fmri_events_read(path, cls, &ev, unused);
+    if (st != XAI_OK)
+        return st;
+    for (int r = 0; r < ev.n; r++) /* an event of no duration labels no volume */
+        if (!(ev.duration[r] > 0))
+            ev.cls[r] = -1;
+    if ((st = xai_fmri_label_blocks(ev.onset, ev.duration, ev.cls, ev.n, nt, tr, lag, labels)) != XAI_OK)
+        st = xai_error_set(st, "%s: %s", path, xai_last_error());
+    fmri_events_free(&ev);
+    if (st != XAI_OK && unused) {
+        free(*unused);
+        *unused = NULL;
+    }
     return st;
 }
 

@@ -184,6 +184,8 @@ typedef struct {
     uint8_t *censored;  /**< nt: 1 for a motion spike (xai_fmri_motion_spikes): unlabelled, so
                              out of training and scoring, and out of the class summaries */
     int64_t ncensored;
+    double *onset;      /**< nt trial onsets in s when the samples are trials (one estimate per
+                             trial, see xai_fmri_runs_load_as()), else NULL: the samples are volumes */
 } xai_fmri_run;
 
 /**
@@ -198,6 +200,26 @@ typedef struct {
 XAI_API xai_status xai_fmri_runs_load(const char *bold, const char *events, const char *labels, double lag,
                                       int detrend, double fwhm_mm, xai_fmri_classes *cls, xai_fmri_run *runs,
                                       int *nruns, int cap, char **unused);
+
+/** The record's name of a sample kind ("volumes", "trials-lss", "trials-peak"), and back (-1: unknown). */
+XAI_API const char *xai_fmri_samples_name(int samples);
+XAI_API int xai_fmri_samples_parse(const char *name);
+
+/** What one sample of a run is: a volume, or one estimate per trial (see xai_fmri_trial_estimates()). */
+enum { XAI_FMRI_SAMPLES_VOLUMES = 0, XAI_FMRI_TRIALS_LSS = 1, XAI_FMRI_TRIALS_PEAK = 2 };
+
+/**
+ * As xai_fmri_runs_load(), with @p samples: XAI_FMRI_SAMPLES_VOLUMES is xai_fmri_runs_load();
+ * the trial estimators need @p events and make the run's samples the trials of the classes, in
+ * onset order (xai_fmri_trial_estimates() over the smoothed volumes, head-motion spikes left out
+ * of the fits and counted in ncensored): the image's volumes are replaced by the estimates
+ * (same grid and affine), labels are the trials' classes, run->onset their onsets, and the
+ * statistics (detrending, z-scoring) are taken over the trials. Trials whose response the run
+ * does not hold are dropped. @return as xai_fmri_runs_load(); XAI_EINVAL for fewer than 3 trials.
+ */
+XAI_API xai_status xai_fmri_runs_load_as(const char *bold, const char *events, const char *labels, double lag,
+                                         int detrend, double fwhm_mm, int samples, xai_fmri_classes *cls,
+                                         xai_fmri_run *runs, int *nruns, int cap, char **unused);
 XAI_API void xai_fmri_run_free(xai_fmri_run *r);
 /** Voxels per volume. */
 XAI_API int64_t xai_fmri_run_nv(const xai_fmri_run *r);
@@ -216,6 +238,48 @@ XAI_API xai_status xai_fmri_mask_from_file(const xai_nifti *file, const char *fi
  */
 XAI_API xai_status xai_fmri_mask_from_runs(const xai_fmri_run *runs, int nruns, const int *use, double frac,
                                            uint8_t *mask);
+
+/* ------------------------------------------------------------------ event-related designs */
+
+/** Longest median event duration (s) of an event-related design. */
+#define XAI_FMRI_EVENT_MAX_DURATION 5.0
+/** The canonical response to one event, at the median onset spacing, above this share of its peak:
+ *  neighbouring trials' responses overlap. */
+#define XAI_FMRI_EVENT_OVERLAP 0.1
+
+/** A run's design, from its events. */
+typedef struct {
+    int nevents;
+    double median_duration, median_soa; /**< s; the onset spacing over every event, whatever its type */
+    double overlap;      /**< the canonical response to a median event, median_soa after its onset, over its peak */
+    int event_related;   /**< short events (<= XAI_FMRI_EVENT_MAX_DURATION) whose responses overlap
+                              (overlap > XAI_FMRI_EVENT_OVERLAP): a volume then mixes neighbouring trials */
+} xai_fmri_design;
+
+/** The design of @p n events (onsets and durations in s; events with a non-finite onset or a
+ *  negative duration are ignored). */
+XAI_API xai_status xai_fmri_design_of(const double *onset, const double *duration, int n, xai_fmri_design *d);
+/** The design of a BIDS events.tsv. */
+XAI_API xai_status xai_fmri_design_read(const char *events, xai_fmri_design *d);
+/** One sentence on a design (for logs). */
+XAI_API void xai_fmri_design_text(const xai_fmri_design *d, char *buf, size_t len);
+
+/**
+ * One estimate per trial of a run (@p data: @p nt volumes of @p nv voxels, TR @p tr s): for the
+ * events with want[e] (NULL: all), in their order, into @p out (one nv-volume each) and ok
+ * (1 when the run holds the trial's response; else the volume is 0). Volumes with censor[t]
+ * (may be NULL) are left out.
+ * - XAI_FMRI_TRIALS_LSS, least squares separate (Mumford et al. 2012, NeuroImage 59): per trial
+ *   a voxel-wise least-squares fit of the trial's regressor, one regressor for every other event,
+ *   a constant and a linear drift, each event a boxcar of its duration convolved with the
+ *   canonical SPM HRF; the estimate is the trial's beta times its regressor's peak plus the
+ *   constant (in the image's units, so that the mean over trials is still an EPI image).
+ * - XAI_FMRI_TRIALS_PEAK: the mean of the volumes whose mid-acquisition time lies 4-8 s after
+ *   the onset, where the canonical response to a short event peaks.
+ */
+XAI_API xai_status xai_fmri_trial_estimates(const float *data, int64_t nt, int64_t nv, double tr,
+                                            const uint8_t *censor, const double *onset, const double *duration,
+                                            int nev, const int *want, int method, float *out, uint8_t *ok);
 
 /* ------------------------------------------------------------------ event timing */
 
@@ -263,9 +327,13 @@ XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t le
  * read-out's weights are mostly fitted noise spread over the whole mask, so the defaults are
  * the usual remedies: 6 mm FWHM spatial smoothing and univariate ANOVA screening that keeps
  * 20 % of the voxels (the default of nilearn's Decoder; Pereira, Mitchell & Botvinick 2009 on
- * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1).
+ * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1). With one sample per trial
+ * (@p samples a trial estimator), when 20 % would still be more than XAI_FMRI_REDUCE_RATIO
+ * voxels per labelled trial, the screening keeps XAI_FMRI_REDUCE_RATIO * nlab voxels: what the
+ * rule allows (an event-related run has a few dozen trials). Block designs (volumes) keep 20 %,
+ * the setting their figures were established with.
  */
-XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, double *fwhm_mm, double *screen);
+XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, int samples, double *fwhm_mm, double *screen);
 
 /** How xai_fmri_train() builds, trains and records a model. */
 typedef struct {
@@ -276,6 +344,7 @@ typedef struct {
     int early_stop;          /**< hold out the last used run for early stopping (needs >= 2 runs) */
     double lag;              /**< the labelling rule recorded in the model */
     int detrend;
+    int samples;             /**< what the runs' samples are (XAI_FMRI_SAMPLES_VOLUMES or a trial estimator) */
     const xai_nifti *mask;   /**< a mask image, or NULL for the automatic one */
     const char *mask_path;   /**< its path (messages) */
     double auto_frac;        /**< > 0: the fraction rule instead of the gap rule */
@@ -378,6 +447,7 @@ typedef struct {
     int mask_file;          /**< trained with a mask image */
     double auto_frac;       /**< the fraction rule's parameter (0: the gap rule) */
     double fwhm_mm;         /**< spatial smoothing (0: none) */
+    int samples;            /**< XAI_FMRI_SAMPLES_VOLUMES (also for models that record none) or a trial estimator */
     char *json;             /**< the xai_preprocessing record as text */
     int dense;              /**< the linear default architecture */
 } xai_fmri_record;
