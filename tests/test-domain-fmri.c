@@ -590,7 +590,7 @@ START_TEST(test_trial_estimates)
         }
     censor[40] = 1;
     y[40 * NV] = y[40 * NV + 1] = 1e4f;
-    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, censor, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, est, ok),
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, censor, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, 1, est, ok),
                      XAI_OK);
     for (int e = 0; e < NE; e++) {
         ck_assert_int_eq(ok[e], 1);
@@ -603,15 +603,23 @@ START_TEST(test_trial_estimates)
     want[3] = want[7] = 1;
     double late = on[7];
     on[7] = NT * tr + 5;
-    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, NULL, on, du, NE, want, XAI_FMRI_TRIALS_PEAK, est, ok),
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, tr, NULL, on, du, NE, want, XAI_FMRI_TRIALS_PEAK, 0, est, ok),
                      XAI_OK);
     on[7] = late;
     ck_assert_int_eq(ok[0], 1);
     ck_assert_int_eq(ok[1], 0);
     /* trial 3 at 37.1 s: the volumes whose mid-time is 4-8 s later are 21 and 22 (43 and 45 s) */
     ck_assert(fabs(est[0] - 0.5 * (y[21 * NV] + y[22 * NV])) < 1e-3);
-    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, 0, NULL, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, est, ok),
+    ck_assert_int_eq(xai_fmri_trial_estimates(y, NT, NV, 0, NULL, on, du, NE, NULL, XAI_FMRI_TRIALS_LSS, 1, est, ok),
                      XAI_EINVAL);
+    /* detrended, the peak window of a straight line is its level at the mean time, for every trial */
+    float line[NT], lest[NE];
+    for (int t = 0; t < NT; t++)
+        line[t] = (float)(5 + 0.3 * t);
+    ck_assert_int_eq(xai_fmri_trial_estimates(line, NT, 1, tr, NULL, on, du, NE, NULL, XAI_FMRI_TRIALS_PEAK, 1, lest, ok),
+                     XAI_OK);
+    for (int e = 0; e < NE; e++)
+        ck_assert_msg(!ok[e] || fabs(lest[e] - (5 + 0.3 * (NT - 1) / 2.0)) < 1e-3, "trial %d: %g", e, lest[e]);
     free(y);
 }
 END_TEST

@@ -1197,7 +1197,7 @@ END_TEST
 /* An event-related design (2 s trials 6-10 s apart; the generator's --design event): train says
  * so and takes one least-squares-separate estimate per trial, the model records it, explain
  * needs the events, writes one map per trial (the 4-D series and the table, in onset order)
- * and the class maps. Planted truth across runs, both directions: 9.2x and 11.3x (one sample
+ * and the class maps. Planted truth across runs, both directions: 9.1x and 11.1x (one sample
  * per volume gave 8.3x and 9.9x; the 10x target is not reached from run 1). */
 START_TEST(realistic_event_trials)
 {

@@ -119,19 +119,22 @@ void xai_fmri_design_text(const xai_fmri_design *d, char *buf, size_t len)
 
 /* The LSS weights of one trial: w[t] such that sum_t w[t] y[t] is the trial's beta times its
  * response's peak plus the run's level at its centre. Columns: the trial, every other event,
- * a constant and a linear drift, over the volumes not censored. 0 when the fit is singular. */
-static int lss_weights(const double *xj, const double *xo, const uint8_t *censor, int64_t nt, double peak, double *w)
+ * a constant and (with @p detrend) a linear drift, over the volumes not censored. 0 when the
+ * fit is singular. */
+static int lss_weights(const double *xj, const double *xo, const uint8_t *censor, int64_t nt, double peak, int detrend,
+                       double *w)
 {
     double X[4], A[16] = {0}, tc = (double)(nt - 1) / 2;
+    int p = detrend ? 4 : 3;
     for (int64_t t = 0; t < nt; t++) {
         if (censor && censor[t])
             continue;
         X[0] = xj[t], X[1] = xo[t], X[2] = 1, X[3] = ((double)t - tc) / (double)nt;
-        for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++)
-                A[a * 4 + b] += X[a] * X[b];
+        for (int a = 0; a < p; a++)
+            for (int b = 0; b < p; b++)
+                A[a * p + b] += X[a] * X[b];
     }
-    gsl_matrix_view Av = gsl_matrix_view_array(A, 4, 4);
+    gsl_matrix_view Av = gsl_matrix_view_array(A, (size_t)p, (size_t)p);
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     int bad = A[0] < 1e-12 || gsl_linalg_cholesky_decomp1(&Av.matrix) || gsl_linalg_cholesky_invert(&Av.matrix);
     gsl_set_error_handler(old);
@@ -140,26 +143,37 @@ static int lss_weights(const double *xj, const double *xo, const uint8_t *censor
     for (int64_t t = 0; t < nt; t++) {
         X[0] = xj[t], X[1] = xo[t], X[2] = 1, X[3] = ((double)t - tc) / (double)nt;
         double b0 = 0, b2 = 0;
-        for (int a = 0; a < 4; a++) {
-            b0 += A[0 * 4 + a] * X[a];
-            b2 += A[2 * 4 + a] * X[a];
+        for (int a = 0; a < p; a++) {
+            b0 += A[0 * p + a] * X[a];
+            b2 += A[2 * p + a] * X[a];
         }
         w[t] = censor && censor[t] ? 0 : peak * b0 + b2;
     }
     return 1;
 }
 
-/* The peak-window weights of a trial: the mean of the volumes 4-8 s after its onset. */
-static int peak_weights(double on, const uint8_t *censor, int64_t nt, double tr, double *w)
+/* The peak-window weights of a trial: the mean of the volumes 4-8 s after its onset, with
+ * @p detrend of the series less its least-squares line over the volumes not censored. */
+static int peak_weights(double on, const uint8_t *censor, int64_t nt, double tr, int detrend, double *w)
 {
     int n = 0;
+    double tm = 0, m = 0, sxx = 0, wx = 0;
     for (int64_t t = 0; t < nt; t++) {
         double s = (double)t * tr + tr / 2 - on;
-        w[t] = s >= PEAK_FROM_S && s <= PEAK_TO_S && !(censor && censor[t]);
+        int use = !(censor && censor[t]);
+        w[t] = s >= PEAK_FROM_S && s <= PEAK_TO_S && use;
         n += w[t] != 0;
+        tm += use ? (double)t : 0, m += use;
     }
-    for (int64_t t = 0; n && t < nt; t++)
+    tm /= m > 0 ? m : 1;
+    for (int64_t t = 0; n && t < nt; t++) {
         w[t] /= n;
+        wx += w[t] * ((double)t - tm);
+        sxx += censor && censor[t] ? 0 : ((double)t - tm) * ((double)t - tm);
+    }
+    for (int64_t t = 0; n && detrend && sxx > 0 && t < nt; t++)
+        if (!(censor && censor[t]))
+            w[t] -= wx * ((double)t - tm) / sxx;
     return n > 0;
 }
 
@@ -177,7 +191,7 @@ static void weigh(const float *data, int64_t nt, int64_t nv, const double *w, do
 
 xai_status xai_fmri_trial_estimates(const float *data, int64_t nt, int64_t nv, double tr, const uint8_t *censor,
                                     const double *onset, const double *duration, int nev, const int *want, int method,
-                                    float *out, uint8_t *ok)
+                                    int detrend, float *out, uint8_t *ok)
 {
     if (!(tr > 0) || nt < 1 || nev < 1)
         return xai_error_set(XAI_EINVAL, "trial estimates need a repetition time > 0, volumes and events");
@@ -204,8 +218,8 @@ xai_status xai_fmri_trial_estimates(const float *data, int64_t nt, int64_t nv, d
         response_at(H, duration[e] > 0 ? duration[e] : 0, 0, &peak, &at);
         for (int64_t t = 0; t < nt; t++)
             xo[t] = all[t] - xj[t];
-        ok[k] = method == XAI_FMRI_TRIALS_PEAK ? peak_weights(onset[e], censor, nt, tr, w)
-                                                : lss_weights(xj, xo, censor, nt, peak, w);
+        ok[k] = method == XAI_FMRI_TRIALS_PEAK ? peak_weights(onset[e], censor, nt, tr, detrend, w)
+                                                : lss_weights(xj, xo, censor, nt, peak, detrend, w);
         if (ok[k])
             weigh(data, nt, nv, w, acc, out + (size_t)k * (size_t)nv);
         else
@@ -254,8 +268,7 @@ static int64_t keep_estimated(const fmri_events *ev, const uint8_t *ok, int64_t 
 }
 
 /* The run's statistics over its trial estimates, which replace the image's volumes. */
-static xai_status trials_into_run(const char *bold, xai_nifti *img, float *est, int64_t ns, int detrend,
-                                  xai_fmri_run *r)
+static xai_status trials_into_run(const char *bold, xai_nifti *img, float *est, int64_t ns, xai_fmri_run *r)
 {
     int64_t nv = img->shape[1] * img->shape[2] * img->shape[3];
     free(img->data);
@@ -269,7 +282,9 @@ static xai_status trials_into_run(const char *bold, xai_nifti *img, float *est, 
         return xai_error_set(XAI_ENOMEM, "out of memory");
     }
     memset(all, 1, (size_t)nv);
-    xai_status st = xai_fmri_prep_init(&r->prep, est, ns, nv, all, detrend);
+    /* the drift was in the estimates' fits; a line over the trials would also remove the
+       class contrast of a run whose classes follow its time course (all faces trials first) */
+    xai_status st = xai_fmri_prep_init(&r->prep, est, ns, nv, all, 0);
     free(all);
     return st == XAI_OK ? XAI_OK : xai_error_prefix(st, bold);
 }
@@ -300,7 +315,7 @@ xai_status fmri_trials_run(const char *bold, xai_nifti *img, const char *events,
     if (st == XAI_OK) {
         r->ncensored = xai_fmri_motion_spikes(img->data, nt, nv, censor);
         st = xai_fmri_trial_estimates(img->data, nt, nv, img->info.tr_s, censor, ev.onset, ev.duration, ev.n, want,
-                                      method, est, ok);
+                                      method, detrend, est, ok);
     }
     int64_t kept = st == XAI_OK ? keep_estimated(&ev, ok, nv, est, r->labels, r->onset) : 0;
     if (st == XAI_OK && kept < 3)
@@ -308,7 +323,7 @@ xai_status fmri_trials_run(const char *bold, xai_nifti *img, const char *events,
                            "least 3 (give --samples volumes)", events, (long long)kept);
     if (st == XAI_OK) {
         r->nt = kept;
-        st = trials_into_run(bold, img, est, kept, detrend, r);
+        st = trials_into_run(bold, img, est, kept, r);
         est = NULL; /* the image's now */
     }
     free(est), free(ok), free(censor), free(want);

@@ -213,8 +213,10 @@ enum { XAI_FMRI_SAMPLES_VOLUMES = 0, XAI_FMRI_TRIALS_LSS = 1, XAI_FMRI_TRIALS_PE
  * the trial estimators need @p events and make the run's samples the trials of the classes, in
  * onset order (xai_fmri_trial_estimates() over the smoothed volumes, head-motion spikes left out
  * of the fits and counted in ncensored): the image's volumes are replaced by the estimates
- * (same grid and affine), labels are the trials' classes, run->onset their onsets, and the
- * statistics (detrending, z-scoring) are taken over the trials. Trials whose response the run
+ * (same grid and affine), labels are the trials' classes, run->onset their onsets; @p detrend
+ * is applied in the estimates' fits, and the statistics only centre and z-score over the trials
+ * (a line over the trials would remove the class contrast of a run whose classes follow its
+ * time course). Trials whose response the run
  * does not hold are dropped. @return as xai_fmri_runs_load(); XAI_EINVAL for fewer than 3 trials.
  */
 XAI_API xai_status xai_fmri_runs_load_as(const char *bold, const char *events, const char *labels, double lag,
@@ -271,15 +273,17 @@ XAI_API void xai_fmri_design_text(const xai_fmri_design *d, char *buf, size_t le
  * (may be NULL) are left out.
  * - XAI_FMRI_TRIALS_LSS, least squares separate (Mumford et al. 2012, NeuroImage 59): per trial
  *   a voxel-wise least-squares fit of the trial's regressor, one regressor for every other event,
- *   a constant and a linear drift, each event a boxcar of its duration convolved with the
+ *   a constant and (with @p detrend) a linear drift, each event a boxcar of its duration convolved with the
  *   canonical SPM HRF; the estimate is the trial's beta times its regressor's peak plus the
  *   constant (in the image's units, so that the mean over trials is still an EPI image).
  * - XAI_FMRI_TRIALS_PEAK: the mean of the volumes whose mid-acquisition time lies 4-8 s after
- *   the onset, where the canonical response to a short event peaks.
+ *   the onset, where the canonical response to a short event peaks (with @p detrend, of the
+ *   volumes less their least-squares line).
  */
 XAI_API xai_status xai_fmri_trial_estimates(const float *data, int64_t nt, int64_t nv, double tr,
                                             const uint8_t *censor, const double *onset, const double *duration,
-                                            int nev, const int *want, int method, float *out, uint8_t *ok);
+                                            int nev, const int *want, int method, int detrend, float *out,
+                                            uint8_t *ok);
 
 /* ------------------------------------------------------------------ event timing */
 
