@@ -232,7 +232,7 @@ xai_status xai_fmri_trial_estimates(const float *data, int64_t nt, int64_t nv, d
     return XAI_OK;
 }
 
-/* The events in onset order (a trial series is a time series too: detrending follows it). */
+/* The events in onset order: the trial series, its table and its 4-D maps follow the run's time. */
 static xai_status events_sorted(fmri_events *ev)
 {
     size_t n = (size_t)ev->n, *p = malloc((n + 1) * sizeof *p);
