@@ -546,21 +546,29 @@ static double test_response(double t, double du)
 START_TEST(test_design)
 {
     double on[40], du[40];
+    int ty[40];
     xai_fmri_design d;
-    for (int i = 0; i < 40; i++) /* 2 s trials, 6-10 s apart */
-        on[i] = 8 + 8.0 * i + (i % 3 - 1) * 1.5, du[i] = 2;
-    ck_assert_int_eq(xai_fmri_design_of(on, du, 40, &d), XAI_OK);
+    for (int i = 0; i < 40; i++) /* 2 s trials, 6-10 s apart, two types in an order with 1/3 repeats */
+        on[i] = 8 + 8.0 * i + (i % 3 - 1) * 1.5, du[i] = 2, ty[i] = (i / 3 + i) % 2;
+    ck_assert_int_eq(xai_fmri_design_of(on, du, ty, 40, &d), XAI_OK);
     ck_assert_int_eq(d.event_related, 1);
     ck_assert_int_eq(d.nevents, 40);
     ck_assert(fabs(d.median_duration - 2) < 1e-12);
     ck_assert(d.overlap > 0.1 && d.overlap < 1);
+    ck_assert(d.same_type < 0.5);
+    /* the same stimuli in blocks of ten of one type: a block design written event by event */
+    for (int i = 0; i < 40; i++)
+        ty[i] = i / 10 % 2;
+    ck_assert_int_eq(xai_fmri_design_of(on, du, ty, 40, &d), XAI_OK);
+    ck_assert(fabs(d.same_type - 36.0 / 39.0) < 1e-12);
+    ck_assert_int_eq(d.event_related, 0);
     for (int i = 0; i < 8; i++) /* 22.5 s blocks, 22.5 s rest */
         on[i] = 8 + 45.0 * i, du[i] = 22.5;
-    ck_assert_int_eq(xai_fmri_design_of(on, du, 8, &d), XAI_OK);
+    ck_assert_int_eq(xai_fmri_design_of(on, du, NULL, 8, &d), XAI_OK);
     ck_assert_int_eq(d.event_related, 0);
     for (int i = 0; i < 10; i++) /* slow event-related: 2 s trials 30 s apart do not overlap */
         on[i] = 8 + 30.0 * i, du[i] = 2;
-    ck_assert_int_eq(xai_fmri_design_of(on, du, 10, &d), XAI_OK);
+    ck_assert_int_eq(xai_fmri_design_of(on, du, NULL, 10, &d), XAI_OK);
     ck_assert_int_eq(d.event_related, 0);
     ck_assert(fabs(d.median_soa - 30) < 1e-12);
 }

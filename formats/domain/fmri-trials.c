@@ -60,24 +60,41 @@ static void response_at(const double *H, double du, double lag, double *peak, do
     *at = k >= 0 && k < N ? x[k] : 0;
 }
 
-xai_status xai_fmri_design_of(const double *onset, const double *duration, int n, xai_fmri_design *d)
+/* The share of consecutive events (in onset order) of the same type. */
+static double same_type_share(const double *on, const int *type, size_t k)
+{
+    size_t *p = malloc((k + 1) * sizeof *p), same = 0;
+    if (!p || !type || k < 2) {
+        free(p);
+        return 0;
+    }
+    gsl_sort_index(p, on, 1, k);
+    for (size_t i = 0; i + 1 < k; i++)
+        same += type[p[i]] == type[p[i + 1]];
+    free(p);
+    return (double)same / (double)(k - 1);
+}
+
+xai_status xai_fmri_design_of(const double *onset, const double *duration, const int *type, int n,
+                              xai_fmri_design *d)
 {
     memset(d, 0, sizeof *d);
     double *on = malloc(((size_t)n + 1) * sizeof *on), *du = malloc(((size_t)n + 1) * sizeof *du);
+    int *ty = malloc(((size_t)n + 1) * sizeof *ty);
     double *H = fmri_hrf_cumulative();
-    if (!on || !du || !H) {
-        free(on);
-        free(du);
-        free(H);
+    if (!on || !du || !ty || !H) {
+        free(on), free(du), free(ty), free(H);
         return xai_error_set(XAI_ENOMEM, "out of memory");
     }
     size_t k = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(onset[i]) && duration[i] >= 0) {
+            ty[k] = type ? type[i] : -1;
             on[k] = onset[i];
             du[k++] = duration[i];
         }
     d->nevents = (int)k;
+    d->same_type = same_type_share(on, type ? ty : NULL, k);
     gsl_sort(on, 1, k);
     for (size_t i = 0; i + 1 < k; i++)
         on[i] = on[i + 1] - on[i];
@@ -89,10 +106,8 @@ xai_status xai_fmri_design_of(const double *onset, const double *duration, int n
         d->overlap = peak > 0 ? at / peak : 0;
     }
     d->event_related = k > 1 && d->median_duration <= XAI_FMRI_EVENT_MAX_DURATION &&
-                       d->overlap > XAI_FMRI_EVENT_OVERLAP;
-    free(on);
-    free(du);
-    free(H);
+                       d->overlap > XAI_FMRI_EVENT_OVERLAP && d->same_type <= XAI_FMRI_EVENT_MAX_SAME;
+    free(on), free(du), free(ty), free(H);
     return XAI_OK;
 }
 
@@ -104,7 +119,7 @@ xai_status xai_fmri_design_read(const char *events, xai_fmri_design *d)
     xai_fmri_classes_free(&cls);
     if (st != XAI_OK)
         return st;
-    st = xai_fmri_design_of(ev.onset, ev.duration, ev.n, d);
+    st = xai_fmri_design_of(ev.onset, ev.duration, ev.cls, ev.n, d);
     fmri_events_free(&ev);
     return st;
 }
@@ -112,9 +127,9 @@ xai_status xai_fmri_design_read(const char *events, xai_fmri_design *d)
 void xai_fmri_design_text(const xai_fmri_design *d, char *buf, size_t len)
 {
     snprintf(buf, len, "%s design: %d events, median duration %.3g s, median onset spacing %.3g s (the response to "
-             "one event is still at %.0f %% of its peak when the next begins)",
-             d->event_related ? "event-related" : "block", d->nevents, d->median_duration, d->median_soa,
-             100 * d->overlap);
+             "one event is still at %.0f %% of its peak when the next begins), %.0f %% of neighbouring events of one "
+             "type", d->event_related ? "event-related" : "block", d->nevents, d->median_duration, d->median_soa,
+             100 * d->overlap, 100 * d->same_type);
 }
 
 /* The LSS weights of one trial: w[t] such that sum_t w[t] y[t] is the trial's beta times its

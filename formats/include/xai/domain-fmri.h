@@ -249,18 +249,26 @@ XAI_API xai_status xai_fmri_mask_from_runs(const xai_fmri_run *runs, int nruns, 
  *  neighbouring trials' responses overlap. */
 #define XAI_FMRI_EVENT_OVERLAP 0.1
 
+/** Above this share of consecutive events of one type the events are blocks of stimuli (a block
+ *  design written event by event), not an event-related design. */
+#define XAI_FMRI_EVENT_MAX_SAME 0.75
+
 /** A run's design, from its events. */
 typedef struct {
     int nevents;
     double median_duration, median_soa; /**< s; the onset spacing over every event, whatever its type */
     double overlap;      /**< the canonical response to a median event, median_soa after its onset, over its peak */
+    double same_type;    /**< share of consecutive events (in onset order) of the same type */
     int event_related;   /**< short events (<= XAI_FMRI_EVENT_MAX_DURATION) whose responses overlap
-                              (overlap > XAI_FMRI_EVENT_OVERLAP): a volume then mixes neighbouring trials */
+                              (overlap > XAI_FMRI_EVENT_OVERLAP) and whose types alternate
+                              (same_type <= XAI_FMRI_EVENT_MAX_SAME): a volume then mixes trials of
+                              different classes */
 } xai_fmri_design;
 
-/** The design of @p n events (onsets and durations in s; events with a non-finite onset or a
- *  negative duration are ignored). */
-XAI_API xai_status xai_fmri_design_of(const double *onset, const double *duration, int n, xai_fmri_design *d);
+/** The design of @p n events (onsets and durations in s, @p type an index per event or NULL;
+ *  events with a non-finite onset or a negative duration are ignored). */
+XAI_API xai_status xai_fmri_design_of(const double *onset, const double *duration, const int *type, int n,
+                                      xai_fmri_design *d);
 /** The design of a BIDS events.tsv. */
 XAI_API xai_status xai_fmri_design_read(const char *events, xai_fmri_design *d);
 /** One sentence on a design (for logs). */
