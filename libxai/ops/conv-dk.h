@@ -146,9 +146,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
        13-tap filter on one channel or a 3x3 one on 8 channels (72), where the forward pass ran
        8-15 % slower with them */
     const int64_t terms = g->ci * g->K[0] * g->K[1] * g->K[2];
-    /* DK_PM keeps two sums per output: 2 channels fill 16 vector registers, 4 fill 32 */
-    const int CO = KIND == DK_PM ? DK_CO_WIDE / 2
-                 : KIND == DK_SPLIT || ((KIND == DK_STORE || KIND == DK_ABS) && terms >= 256) ? DK_CO_WIDE : DC_CO;
+    const int CO = KIND == DK_PM ? 2 : KIND == DK_SPLIT || ((KIND == DK_STORE || KIND == DK_ABS) && terms >= 256) ? DK_CO_WIDE : DC_CO;
     const int64_t OW = g->O[2];
     const int kw1 = g->K[2] == 1;
     dc_tap tab1[DC_TAB], tab2[DC_TAB], *tab = tab1, *next = tab2;

@@ -244,35 +244,42 @@ static int any_negative(const float *x, int64_t n)
     return 0;
 }
 
-/* z+ and alpha-beta from the layer's own output z = W x + b and S = |W||x| + |b|: since
-   w x = w+x+ + w-x- + w+x- + w-x+ and |w||x| = w+x+ + w-x- - w+x- - w-x+ (and likewise for b),
-   z+ = (z + S) / 2 and z- = (z - S) / 2. That is one product (S) where the direct form needs
-   two weight sets on x+ and x-. Where a part is small next to S, it is the difference of two
-   nearly equal numbers and the rounding of z and S (a few units in S's last place) becomes a
-   large fraction of it: an output row (one channel of a sample) with such an element
-   (|part| < S / ZPART_GUARD) takes the direct product instead, so every part keeps a relative
-   error of at most ZPART_GUARD times that of S; a sample with many such rows takes it whole. */
+/* z+ and alpha-beta from the layer's own output z = W x + b and A = |W||x|: since
+   w x = w+x+ + w-x- + w+x- + w-x+ and |w||x| = w+x+ + w-x- - w+x- - w-x+, the parts' sums are
+   (z - b + A) / 2 and (z - b - A) / 2, to which the rule's bias (b+ or b-) is added. That is
+   one product (A) where the direct form needs two weight sets on x+ and x-. Where a part is
+   small next to S = A + |b|, it is the difference of two nearly equal numbers and the rounding
+   of z and A (a few units in S's last place) becomes a large fraction of it: an output row (one
+   channel of a sample) with such an element (|part| < S / ZPART_GUARD) takes the direct product
+   instead, so every part keeps a relative error of at most ZPART_GUARD times that of S; a sample
+   with many such rows takes it whole. */
 #define ZPART_GUARD 16.0f
 
-/* output row r of a sample: its part (sgn +1: z+, -1: z-) into z from the output zf and
-   A = |W||x|; @return whether an element fails the guard */
-static int zpart_row(const xai_linear *L, const float *zf, const float *A, float bc, float sgn, float *z)
+/* output row r of a sample: its part (sgn +1: z+, -1: z-) into z from the output zf (bias bf)
+   and A, plus the rule's bias br; @return whether an element fails the guard */
+static int zpart_row(const xai_linear *L, const float *zf, const float *A, float bf, float br, float sgn, float *z)
 {
     int bad = 0;
     for (int64_t k = 0; k < L->ch_inner; k++) {
-        float S = A[k] + bc, v = 0.5f * (zf[k] + sgn * S);
-        bad |= fabsf(v) * ZPART_GUARD < S;
+        float v = 0.5f * ((zf[k] - bf) + sgn * A[k]) + br;
+        bad |= fabsf(v) * ZPART_GUARD < A[k] + fabsf(bf);
         z[k] = v;
     }
     return bad;
 }
 
-/* What the fused z+ and alpha-beta read: w4 = {W+, b+, W-, b-}; zf the layer's output (NULL: the
-   parts take the direct products), A a buffer the size of z for |W||x|. */
+/* What the fused z+ and alpha-beta read: w4 = {W+, b+, W-, b-} (the biases may be NULL); zf the
+   layer's output with bias bf (zf NULL: the parts take the direct products), wabs = |W|, A a
+   buffer the size of z for |W||x|. */
 typedef struct {
-    const float *w4[4], *zf, *wabs, *babs;
+    const float *w4[4], *zf, *bf, *wabs;
     float *A;
 } zpart_in;
+
+static float bias_at(const float *b, int64_t c)
+{
+    return b ? b[c] : 0.0f;
+}
 
 /* part 0 (z+) or 1 (z-) of the whole stack into z; A already holds |W||x| */
 static void zpart_stack(const xai_node *n, const xai_linear *L, const zpart_in *p, int part, const float *x, float *z,
@@ -286,16 +293,17 @@ static void zpart_stack(const xai_node *n, const xai_linear *L, const zpart_in *
         float *zs = z + o;
         int64_t bad = 0;
         for (int64_t r = 0; r < rows; r++)
-            bad += zpart_row(L, zf + r * R, A + r * R, p->babs[r % L->nout_ch], part ? -1.0f : 1.0f, zs + r * R);
+            bad += zpart_row(L, zf + r * R, A + r * R, bias_at(p->bf, r % L->nout_ch), bias_at(ba, r % L->nout_ch),
+                             part ? -1.0f : 1.0f, zs + r * R);
         if (bad && 4 * bad >= rows) {
             L->fwd_pm(n, wa, wb, ba, xs, zs, 1, inner);
             continue;
         }
         for (int64_t r = 0; bad && r < rows; r++) {
-            const float bc = p->babs[r % L->nout_ch];
+            const float bf = fabsf(bias_at(p->bf, r % L->nout_ch));
             int row_bad = 0;
             for (int64_t k = r * R; k < (r + 1) * R; k++)
-                row_bad |= fabsf(zs[k]) * ZPART_GUARD < A[k] + bc;
+                row_bad |= fabsf(zs[k]) * ZPART_GUARD < A[k] + bf;
             if (row_bad)
                 L->fwd_pm_row(n, wa, wb, ba, xs, zs, r, inner);
         }
@@ -461,9 +469,11 @@ static xai_status rel_alpha_beta(const lin_rel *c)
         zpart_in p = {{wp, bp, wn, bn_}, NULL, NULL, NULL, c->z1};
         /* the forward pass kept z unless the rules read BN-folded weights it did not use */
         if (L->fwd_abs && !(c->fold && L->fw)) {
-            if ((st = modw(L, c->fold, LW_WABS, 0, &p.wabs, &p.babs)))
+            const float *nob;
+            if ((st = modw(L, c->fold, LW_WABS, 0, &p.wabs, &nob)))
                 return st;
             p.zf = c->ws->val[n->out[0]];
+            p.bf = L->b;
         }
         alpha_beta_fused(n, L, r, &p, x, R, Rin, s1, ns, inner);
         return XAI_OK;
