@@ -173,7 +173,7 @@ xai_status xai_shape_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_lstm_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 
 /* linear layers (conv.c, gemm.c): the operations the generic rules need */
-enum { LW_W, LW_WP, LW_WN, LW_WSQ, LW_ONES, LW_WUP, LW_WDN, LW_COUNT };
+enum { LW_W, LW_WP, LW_WN, LW_WSQ, LW_ONES, LW_WUP, LW_WDN, LW_WABS, LW_COUNT };
 
 typedef struct xai_linear {
     int64_t in_numel, out_numel;   /* per sample */
@@ -195,6 +195,11 @@ typedef struct xai_linear {
        are read in one sweep over the input. z = w x+ + w2 x- + b: */
     void (*fwd_pm)(const xai_node *, const float *w, const float *w2, const float *b, const float *x, float *z,
                    int64_t ns, float *scratch);
+    /* z = |w| |x| (no bias), w = |W|: with the forward output it gives z+ and z- (linear.c) */
+    void (*fwd_abs)(const xai_node *, const float *w, const float *x, float *z, int64_t ns, float *scratch);
+    /* with fwd_abs: fwd_pm for one sample's output row k (ch_inner outputs), the same sums */
+    void (*fwd_pm_row)(const xai_node *, const float *w, const float *w2, const float *b, const float *x, float *z,
+                       int64_t k, float *scratch);
     /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
     void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
                     float *r, int64_t ns, float *scratch);

@@ -724,7 +724,8 @@ static double gauss(uint64_t *s)
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
-static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result *res)
+/* names: copy the layers' names and op types (a result the caller receives) */
+static xai_status alloc_result(const xai_model *m, int64_t n, int names, xai_explain_result *res)
 {
     memset(res, 0, sizeof *res);
     res->n = n;
@@ -746,8 +747,10 @@ static xai_status alloc_result(const xai_model *m, int64_t n, xai_explain_result
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     }
     for (int i = 0; i < m->nnodes; i++) {
-        res->layer_name[i] = strdup(m->nodes[i].name);
-        res->layer_op[i] = strdup(m->nodes[i].op_type);
+        if (names) {
+            res->layer_name[i] = strdup(m->nodes[i].name);
+            res->layer_op[i] = strdup(m->nodes[i].op_type);
+        }
         res->layer_rule[i] = "gradient";
     }
     return XAI_OK;
@@ -771,6 +774,7 @@ struct xai_explain_plan {
     int nws;                /* workspaces: one per pool thread */
     xai_workspace **ws;
     double *fwd_ms;         /* [nws] forward time per workspace, this call */
+    xai_explain_result spare; /* the result of calls that return none, kept for the next (n: capacity) */
 };
 
 void xai_explain_plan_free(xai_explain_plan *p)
@@ -781,6 +785,7 @@ void xai_explain_plan_free(xai_explain_plan *p)
         xai_workspace_free(p->ws[i]);
     free(p->ws);
     free(p->fwd_ms);
+    xai_explain_result_free(&p->spare);
     free(p);
 }
 
@@ -1170,6 +1175,34 @@ static xai_status run_averaged(run_job *j, int64_t B)
 static xai_status explain_locked(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
                                  float *rel, xai_explain_result *res_out, const char *value_name, float *value_out);
 
+/* The result of a call. One that the caller does not receive is only the call's scratch (logits,
+   targets, sums): the model's plan keeps it between calls, so a call in steady state allocates
+   none of it. */
+static xai_status result_get(const xai_model *m, int64_t n, int names, xai_explain_result *res)
+{
+    xai_explain_plan *p = m->plan;
+    if (names || !p || p->spare.n < n)
+        return alloc_result(m, n, names, res);
+    *res = p->spare;
+    memset(&p->spare, 0, sizeof p->spare);
+    memset(res->init_sum, 0, sizeof(double) * (size_t)res->n); /* what the passes add to */
+    memset(res->init_state_sum, 0, sizeof(double) * (size_t)res->n);
+    res->forward_ms = res->explain_ms = 0;
+    return XAI_OK;
+}
+
+/* back to the plan (or freed) after a call that returns no result */
+static void result_put(const xai_model *m, xai_explain_result *res)
+{
+    xai_explain_plan *p = m->plan;
+    if (p && res->n > p->spare.n) {
+        xai_explain_result_free(&p->spare);
+        p->spare = *res;
+        return;
+    }
+    xai_explain_result_free(res);
+}
+
 /* Explanations of one model run one at a time: they share its plan and its lazily built
    modified weights. Different models explain in parallel. */
 static xai_status explain_impl(const xai_model *m, const xai_explain_config *cfg_in, int64_t n, const float *x,
@@ -1251,7 +1284,7 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     if (st)
         return st;
     xai_explain_result res;
-    if ((st = alloc_result(m, n, &res))) {
+    if ((st = result_get(m, n, res_out != NULL, &res))) {
         free(rules);
         return st;
     }
@@ -1276,8 +1309,10 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     free(rules);
     if (st == XAI_OK && res_out)
         *res_out = res;
-    else
+    else if (res_out)
         xai_explain_result_free(&res);
+    else
+        result_put(m, &res);
     return st;
 }
 

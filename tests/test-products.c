@@ -178,6 +178,56 @@ START_TEST(test_dconv_isa_same)
 }
 END_TEST
 
+/* z+ and alpha-beta on inputs of both signs take their parts from the layer's output and one
+   product |W||x| (linear.c). Against the direct products (the layer's fwd_abs removed): close on
+   every sample, also on one with an output whose positive part nearly cancels (all terms but a
+   tiny one against its weights' signs; then the relevance of that output goes almost all to
+   the one input, scaled by 1 / z+) and one whose negative part does. Taken from z and |W||x|
+   without the guard, that sample's relevance was 3.5e-4 (relative L2) off; the guard sends
+   their rows to the direct product. No ReLU follows the conv, so both outputs pass relevance. */
+START_TEST(test_zpart_guard)
+{
+    static const char *const comps[] = {"epsilon-plus", "epsilon-alpha2-beta1"};
+    enum { N = 3, C = 4, L = 30, K = 7, P = 3 };
+    const int64_t shp[2] = {C, L}, nin = C * L;
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(4,k=7,p=3) flatten dense(3)", 2, shp, 5, &m), XAI_OK);
+    xai_linear *lin = NULL;
+    for (int i = 0; i < m->nnodes && !lin; i++)
+        if (m->nodes[i].kind == K_CONV)
+            lin = xai_node_linear(&m->nodes[i]);
+    ck_assert_msg(lin && lin->fwd_abs, "the conv does not run on the direct kernels");
+    float x[N * C * L], r0[N * C * L], r1[N * C * L];
+    fill(x, sizeof x / sizeof x[0], 7);
+    /* sample 1: output (channel o, position at) with every term of sign sg but the first (1e-4 of it) */
+    for (int o = 0; o < 2; o++) {
+        const float sg = o ? 1.0f : -1.0f;
+        const int at = o ? 20 : 10;
+        ((float *)lin->b)[o] = 0.0f;
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < K; k++) {
+                float w = lin->w[(o * C + c) * K + k], v = (w > 0 ? sg : -sg) * 0.4f;
+                x[nin + c * L + at - P + k] = c + k ? v : -v * 1e-4f;
+            }
+    }
+    void (*fwd_abs)(const xai_node *, const float *, const float *, float *, int64_t, float *) = lin->fwd_abs;
+    for (int c = 0; c < 2; c++) {
+        lin->fwd_abs = NULL;
+        dk_explain(m, comps[c], XAI_METHOD_LRP, x, N, r0);
+        lin->fwd_abs = fwd_abs;
+        dk_explain(m, comps[c], XAI_METHOD_LRP, x, N, r1);
+        int same = 1;
+        for (int s = 0; s < N; s++) {
+            double e = xai_test_rel_l2(r1 + s * nin, r0 + s * nin, (size_t)nin);
+            ck_assert_msg(e < 1e-6, "%s: sample %d: rel L2 %.3e against the direct products", comps[c], s, e);
+            same &= !memcmp(r0 + s * nin, r1 + s * nin, sizeof(float) * (size_t)nin);
+        }
+        ck_assert_msg(!same, "%s: no sample took its parts from |W||x|", comps[c]);
+    }
+    xai_model_free(m);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("products");
@@ -186,6 +236,7 @@ Suite *make_suite(void)
     tcase_add_loop_test(tc, test_rows_invariant, 0, NSHAPES);
     tcase_add_loop_test(tc, test_rows_threads, 0, NSHAPES);
     tcase_add_loop_test(tc, test_dconv_isa_same, 0, (int)(sizeof dk_models / sizeof dk_models[0]));
+    tcase_add_test(tc, test_zpart_guard);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -206,11 +206,14 @@ static inline void dc_taps(int64_t o, int64_t K, int64_t d, int64_t lo, int64_t 
      DK_SPLIT  z = W x+ + W2 x- (+ b): z+ (W+, W-) and z- (W-, W+) of the z+ and alpha-beta rules
                on inputs of both signs in one sweep, x+ = max(x, 0) and x- = min(x, 0) taken in
                registers (every term has one factor zero in one of the two products)
+     DK_ABS    z = |W| |x|: with the layer's output z = W x + b it gives both parts,
+               z+ = (z + |W||x| + |b|) / 2 and z- = (z - |W||x| - |b|) / 2, in one product
+               (linear.c; |x| taken in registers, the caller passes |W|)
      DK_XREL   r += (alpha x) (W^T s)                          (epsilon; z+ on inputs >= 0)
      DK_PM     r += (alpha x+) (W^T s) + (alpha x-) (W2^T s)   (z+, alpha-beta on both signs)
    In DK_PM one of the two terms of every element is exactly zero, so each element gets the value
    the two separate products and elementwise passes it replaces gave, bit for bit. */
-enum { DK_STORE, DK_SPLIT, DK_XREL, DK_PM, DK_ADD }; /* DK_ADD: r += W^T s (Flat) */
+enum { DK_STORE, DK_SPLIT, DK_XREL, DK_PM, DK_ADD, DK_ABS }; /* DK_ADD: r += W^T s (Flat) */
 
 typedef struct {
     dconv_geom g;
@@ -573,6 +576,27 @@ static void conv_fwd_pm(const xai_node *n, const float *w, const float *w2, cons
                         int64_t ns, float *scratch)
 {
     conv_fwd_kind(n, w, w2, b, x, z, ns, scratch, DK_SPLIT);
+}
+
+/* z = W x+ + W2 x- + b for one output row of one sample: row k of the sample's output (its
+   stacked sub-sample k / cout, channel k % cout), the same sums as the whole product */
+static void conv_fwd_pm_row(const xai_node *n, const float *w, const float *w2, const float *b, const float *x, float *z,
+                            int64_t k, float *scratch)
+{
+    const conv_attr *a = n->attr;
+    const int64_t i = k / a->cout, c = k % a->cout;
+    dc_job J = {dc_geom(a, 0), a->cout, w, w2, b, scratch, z + i * a->cout * a->osp, NULL, NULL, 0.0f, DK_SPLIT};
+    const float *xi = x + i * a->cin * a->isp;
+    if (a->fwd_inplace)
+        J.xp = xi;
+    else
+        dc_pad(a->cin, a->in, a->pb[2], a->fp[2], xi, scratch);
+    dconv_channels(&J, c, c + 1);
+}
+
+static void conv_fwd_abs(const xai_node *n, const float *wabs, const float *x, float *z, int64_t ns, float *scratch)
+{
+    conv_fwd_kind(n, wabs, NULL, NULL, x, z, ns, scratch, DK_ABS);
 }
 
 /* W^T s for the all-ones weights of Flat (and of the bias share of Epsilon with a bias
@@ -1106,6 +1130,8 @@ static void conv_bind(xai_model *m, xai_node *n, conv_attr *a, const xai_value *
     a->lin.counts = conv_counts;
     if (a->dk) {
         a->lin.fwd_pm = conv_fwd_pm;
+        a->lin.fwd_abs = conv_fwd_abs;
+        a->lin.fwd_pm_row = conv_fwd_pm_row;
         a->lin.vjp_rel = conv_vjp_rel;
         a->lin.flat_rel = conv_flat_rel;
     }

@@ -102,6 +102,7 @@ static xai_status modw(const xai_linear *Lc, int fold, int kind, float gamma, co
             case LW_WSQ: nw[k] = v * v; break;
             case LW_ONES: nw[k] = 1.0f; break;
             case LW_WUP: nw[k] = v + gamma * (v > 0 ? v : 0); break;
+            case LW_WABS: nw[k] = fabsf(v); break;
             default: nw[k] = v + gamma * (v < 0 ? v : 0); break;
             }
         }
@@ -113,6 +114,7 @@ static xai_status modw(const xai_linear *Lc, int fold, int kind, float gamma, co
             case LW_WSQ: nb[c] = v * v; break;
             case LW_ONES: nb[c] = 0.0f; break;
             case LW_WUP: nb[c] = v + gamma * (v > 0 ? v : 0); break;
+            case LW_WABS: nb[c] = fabsf(v); break;
             default: nb[c] = v + gamma * (v < 0 ? v : 0); break;
             }
         }
@@ -165,8 +167,8 @@ size_t xai_linear_rule_scratch(const xai_node *n, const xai_rule *r)
     case XAI_RULE_EPSILON:
         return L->vjp_rel && r->bias_factor == 0.0f ? 2 * (size_t)L->out_numel : n->scratch;
     case XAI_RULE_ZPLUS:
-    case XAI_RULE_ALPHABETA:
-        return L->fwd_pm && L->vjp_rel ? (size_t)L->out_numel : n->scratch;
+    case XAI_RULE_ALPHABETA: /* s1, and z1 for |W||x| */
+        return L->fwd_pm && L->vjp_rel ? (L->fwd_abs ? 2 : 1) * (size_t)L->out_numel : n->scratch;
     case XAI_RULE_FLAT:
         return L->flat_rel ? 0 : n->scratch;
     case XAI_RULE_PASS:
@@ -196,6 +198,8 @@ xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, fl
     case XAI_RULE_ZBOX:
         if (!(st = modw(L, fold, LW_WP, 0, &w, &b)))
             st = modw(L, fold, LW_WN, 0, &w, &b);
+        if (!st && L->fwd_abs && r->kind != XAI_RULE_ZBOX)
+            st = modw(L, fold, LW_WABS, 0, &w, &b);
         break;
     case XAI_RULE_GAMMA:
         if (!(st = modw(L, fold, LW_WUP, r->gamma, &w, &b)))
@@ -240,20 +244,92 @@ static int any_negative(const float *x, int64_t n)
     return 0;
 }
 
+/* z+ and alpha-beta from the layer's own output z = W x + b and A = |W||x|: since
+   w x = w+x+ + w-x- + w+x- + w-x+ and |w||x| = w+x+ + w-x- - w+x- - w-x+, the parts' sums are
+   (z - b + A) / 2 and (z - b - A) / 2, to which the rule's bias (b+ or b-) is added. That is
+   one product (A) where the direct form needs two weight sets on x+ and x-. Where a part is
+   small next to S = A + |b|, it is the difference of two nearly equal numbers and the rounding
+   of z and A (a few units in S's last place) becomes a large fraction of it: an output row (one
+   channel of a sample) with such an element (|part| < S / ZPART_GUARD) takes the direct product
+   instead, so every part keeps a relative error of at most ZPART_GUARD times that of S; a sample
+   with many such rows takes it whole. */
+#define ZPART_GUARD 16.0f
+
+/* output row r of a sample: its part (sgn +1: z+, -1: z-) into z from the output zf (bias bf)
+   and A, plus the rule's bias br; @return whether an element fails the guard */
+static int zpart_row(const xai_linear *L, const float *zf, const float *A, float bf, float br, float sgn, float *z)
+{
+    int bad = 0;
+    for (int64_t k = 0; k < L->ch_inner; k++) {
+        float v = 0.5f * ((zf[k] - bf) + sgn * A[k]) + br;
+        bad |= fabsf(v) * ZPART_GUARD < A[k] + fabsf(bf);
+        z[k] = v;
+    }
+    return bad;
+}
+
+/* What the fused z+ and alpha-beta read: w4 = {W+, b+, W-, b-} (the biases may be NULL); zf the
+   layer's output with bias bf (zf NULL: the parts take the direct products), wabs = |W|, A a
+   buffer the size of z for |W||x|. */
+typedef struct {
+    const float *w4[4], *zf, *bf, *wabs;
+    float *A;
+} zpart_in;
+
+static float bias_at(const float *b, int64_t c)
+{
+    return b ? b[c] : 0.0f;
+}
+
+/* part 0 (z+) or 1 (z-) of the whole stack into z; A already holds |W||x| */
+static void zpart_stack(const xai_node *n, const xai_linear *L, const zpart_in *p, int part, const float *x, float *z,
+                        int64_t ns, float *inner)
+{
+    const float *wa = p->w4[2 * part], *ba = p->w4[2 * part + 1], *wb = p->w4[2 - 2 * part];
+    const int64_t rows = L->out_numel / L->ch_inner, R = L->ch_inner;
+    for (int64_t s = 0; s < ns; s++) {
+        const int64_t o = s * L->out_numel;
+        const float *zf = p->zf + o, *A = p->A + o, *xs = x + s * L->in_numel;
+        float *zs = z + o;
+        int64_t bad = 0;
+        for (int64_t r = 0; r < rows; r++)
+            bad += zpart_row(L, zf + r * R, A + r * R, bias_at(p->bf, r % L->nout_ch), bias_at(ba, r % L->nout_ch),
+                             part ? -1.0f : 1.0f, zs + r * R);
+        if (bad && 4 * bad >= rows) {
+            L->fwd_pm(n, wa, wb, ba, xs, zs, 1, inner);
+            continue;
+        }
+        for (int64_t r = 0; bad && r < rows; r++) {
+            const float bf = fabsf(bias_at(p->bf, r % L->nout_ch));
+            int row_bad = 0;
+            for (int64_t k = r * R; k < (r + 1) * R; k++)
+                row_bad |= fabsf(zs[k]) * ZPART_GUARD < A[k] + bf;
+            if (row_bad)
+                L->fwd_pm_row(n, wa, wb, ba, xs, zs, r, inner);
+        }
+    }
+}
+
 /* z+ and alpha-beta on a layer with fused products: the positive part z+ = W+ x+ + W- x- + b+
    and the negative part z- = W- x+ + W+ x- + b- each take one sweep over the input for z and one
-   for the relevance, whatever the input's signs (without negative inputs, one product each).
-   w4 = {W+, b+, W-, b-}; z holds the outputs' stack. */
-static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_rule *r, const float *const w4[4],
+   for the relevance, whatever the input's signs (without negative inputs, one product each; with
+   them and the layer's output at hand, both parts come from one product, zpart_stack).
+   z holds the outputs' stack. */
+static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_rule *r, const zpart_in *p,
                              const float *x, const float *R, float *Rin, float *z, int64_t ns, float *inner)
 {
     const int64_t N_out = L->out_numel * ns;
     const int neg = any_negative(x, L->in_numel * ns);
+    const int from_abs = neg && p->zf;
+    if (from_abs)
+        L->fwd_abs(n, p->wabs, x, p->A, ns, inner);
     for (int part = 0; part < 2; part++) {
         if (part && (r->kind == XAI_RULE_ZPLUS || r->beta == 0.0f))
             break;
-        const float *wa = w4[2 * part], *ba = w4[2 * part + 1], *wb = w4[2 - 2 * part];
-        if (neg)
+        const float *wa = p->w4[2 * part], *ba = p->w4[2 * part + 1], *wb = p->w4[2 - 2 * part];
+        if (from_abs)
+            zpart_stack(n, L, p, part, x, z, ns, inner);
+        else if (neg)
             L->fwd_pm(n, wa, wb, ba, x, z, ns, inner);
         else
             L->fwd(n, wa, ba, x, z, ns, inner);
@@ -380,7 +456,7 @@ static xai_status rel_alpha_beta(const lin_rel *c)
     const xai_node *n = c->n;
     const xai_linear *L = c->L;
     const xai_rule *r = c->r;
-    const float *x = c->x, *R = c->R, *wp, *bp, *wn, *bn_;
+    const float *x = c->x, *R = c->R, *wp = NULL, *bp = NULL, *wn = NULL, *bn_ = NULL;
     float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xp = c->xp, *xn = c->xn, *dx = c->dx, *inner = c->inner,
           *Rin = c->Rin;
     int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns;
@@ -392,8 +468,16 @@ static xai_status rel_alpha_beta(const lin_rel *c)
     if (r->no_bias)
         bp = bn_ = NULL; /* the same kernels, the bias out of both denominators */
     if (L->fwd_pm && L->vjp_rel) {
-        const float *w4[4] = {wp, bp, wn, bn_};
-        alpha_beta_fused(n, L, r, w4, x, R, Rin, s1, ns, inner);
+        zpart_in p = {{wp, bp, wn, bn_}, NULL, NULL, NULL, c->z1};
+        /* the forward pass kept z unless the rules read BN-folded weights it did not use */
+        if (L->fwd_abs && !(c->fold && L->fw)) {
+            const float *nob;
+            if ((st = modw(L, c->fold, LW_WABS, 0, &p.wabs, &nob)))
+                return st;
+            p.zf = c->ws->val[n->out[0]];
+            p.bf = L->b;
+        }
+        alpha_beta_fused(n, L, r, &p, x, R, Rin, s1, ns, inner);
         return XAI_OK;
     }
     const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
