@@ -771,6 +771,23 @@ START_TEST(study_augment_remap)
     }
     int64_t bad[2] = {3, 64};
     ck_assert_int_eq(xai_eeg_augment(NULL, y, 1, 2, bad, 1), XAI_EINVAL);
+    /* channel dropout: whole channels at 0, about the asked fraction of them, the rest intact */
+    enum { NE = 200, NC = 10, NT = 32 };
+    static float z[NE * NC * NT];
+    for (int i = 0; i < NE * NC * NT; i++)
+        z[i] = 1.0f + (float)(i % 7);
+    int64_t zs[3] = {1, NC, NT}, dropped = 0;
+    const double pdrop = 0.2;
+    ck_assert_int_eq(xai_eeg_augment((void *)&pdrop, z, NE, 3, zs, 7), XAI_OK);
+    for (int k = 0; k < NE * NC; k++) {
+        int zeros = 0;
+        for (int t = 0; t < NT; t++)
+            zeros += z[k * NT + t] == 0.0f;
+        ck_assert_msg(zeros == 0 || zeros == NT, "channel %d partly dropped (%d zeros)", k, zeros);
+        dropped += zeros == NT;
+    }
+    ck_assert_msg(dropped > 0.15 * NE * NC && dropped < 0.25 * NE * NC, "%lld of %d channels dropped",
+                  (long long)dropped, NE * NC);
     /* remapping events onto the record's classes */
     xai_eeg_prep p = {0};
     ck_assert_int_eq(xai_eeg_prep_set_events(&p, "T1=left,T2=right"), XAI_OK);

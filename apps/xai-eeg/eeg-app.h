@@ -37,6 +37,12 @@
  * with half the data 0.65 -> 0.70 and 0.58 -> 0.61, no loss of held-out accuracy (README). */
 #define DEFAULT_WEIGHT_DECAY 0.1
 
+/* --augment: none, shift-scale, shift-scale-dropout (channel dropout with EEG_CHANNEL_DROPOUT) */
+enum { EEG_AUGMENT_NONE, EEG_AUGMENT_SHIFT_SCALE, EEG_AUGMENT_DROPOUT };
+#define EEG_CHANNEL_DROPOUT 0.2 /* braindecode's ChannelsDropout default */
+#define DEFAULT_AUGMENT EEG_AUGMENT_NONE
+#define DEFAULT_AUGMENT_COPIES 1
+
 typedef struct {
     int train, evaluate;
     int bids;           /* 0, 1 participant, 2 group */
@@ -51,7 +57,7 @@ typedef struct {
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;
     double tmin, tmax, hp, lp, notch, resample, val_split;
-    int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, order, figures, save_input;
+    int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, augment_copies, order, figures, save_input;
     xai_method method;
     xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --epochs ... --target */
     eeg_batch batch;          /* --shard --slurm ...; always on at the participant level */

@@ -116,8 +116,11 @@ void eeg_usage(void)
         "                         training epochs (set after training; the logits do not change), so\n"
         "                         LRP credits a fall in band power where it happens\n"
         "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
-        "  --augment none|shift-scale  add a copy of each training epoch shifted by up to 1/16 of\n"
-        "                         the window (mirrored edges) and scaled by 0.8..1.25 [none]\n"
+        "  --augment none|shift-scale|shift-scale-dropout  add a copy of each training epoch\n"
+        "                         shifted by up to 1/16 of the window (mirrored edges) and scaled\n"
+        "                         by 0.8..1.25; -dropout also sets each channel of the copy to 0\n"
+        "                         with probability 0.2 (channel dropout) [none]\n"
+        "  --augment-copies N     augmented copies per training epoch, 1..8 [1]\n"
         "  --split-by KIND        groups from the BIDS entities of the file names (sub-, ses-, run-);\n"
         "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
         , stdout);

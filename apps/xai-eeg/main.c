@@ -21,7 +21,7 @@
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
        O_RESAMPLE, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
-       O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS, O_CONCEPTS };
+       O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS, O_CONCEPTS, O_AUG_COPIES };
 
 static int parse_double(const char *s, double *v)
 {
@@ -53,6 +53,7 @@ static const struct option longopts[] = {
     {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
     {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
     {"standardise", required_argument, 0, O_STANDARDISE}, {"augment", required_argument, 0, O_AUGMENT},
+    {"augment-copies", required_argument, 0, O_AUG_COPIES},
     {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
     {"composite", required_argument, 0, O_COMPOSITE}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     XAI_APP_DRIVER_EXPLAIN_OPTIONS,
@@ -110,11 +111,18 @@ static int choice_option(xai_app *app, opts *o, int c, const char *name, const c
         o->standardise = XAI_EEG_STANDARDISE_ROBUST;
         return XAI_EXIT_OK;
     }
+    if (c == O_AUGMENT && !strcmp(arg, "shift-scale-dropout")) {
+        o->augment = EEG_AUGMENT_DROPOUT;
+        return XAI_EXIT_OK;
+    }
     for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
         if (ch[i].code != c)
             continue;
         if (c == O_STANDARDISE && strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
             return xai_app_usage_error(app, "--%s: invalid value '%s' (none, recording or robust)", name, arg);
+        if (c == O_AUGMENT && strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
+            return xai_app_usage_error(app, "--%s: invalid value '%s' (none, shift-scale or shift-scale-dropout)",
+                                       name, arg);
         if (strcmp(arg, ch[i].off) && strcmp(arg, ch[i].on))
             return xai_app_usage_error(app, "--%s: invalid value '%s' (%s or %s)", name, arg, ch[i].off, ch[i].on);
         int on = !strcmp(arg, ch[i].on);
@@ -153,6 +161,11 @@ static int own_option(xai_app *app, opts *o, int c, const char *name, const char
         if (xai_app_parse_long(arg, 2, 16, &n) != 0 || n % 2)
             return xai_app_usage_error(app, "--filter-order: invalid value '%s' (an even number 2..16)", arg);
         o->order = (int)n;
+        return XAI_EXIT_OK;
+    case O_AUG_COPIES:
+        if (xai_app_parse_long(arg, 1, 8, &n) != 0)
+            return xai_app_usage_error(app, "--augment-copies: invalid value '%s' (1..8)", arg);
+        o->augment_copies = (int)n;
         return XAI_EXIT_OK;
     case O_METHOD:
         return xai_method_parse(arg, &o->method) == XAI_OK ? XAI_EXIT_OK
@@ -258,7 +271,7 @@ static int subcommand(xai_app *app, opts *o, int argc, char **argv)
 
 static void opts_init(opts *o)
 {
-    *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .figures = 1,
+    *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .augment = DEFAULT_AUGMENT, .augment_copies = DEFAULT_AUGMENT_COPIES, .figures = 1,
                 .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
     eeg_driver_defaults(&o->dopt);
     o->batch = (eeg_batch){.shard_k = 1, .shard_n = 1, .first = 1};

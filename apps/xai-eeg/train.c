@@ -191,6 +191,10 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
     json_object_set_new(side, "Sources", src);
     json_object_set_new(side, "Preprocessing", pre);
     json_object_set_new(side, "TrainAccuracy", json_real(sm ? sm->kept_train_acc : NAN));
+    static const char *const aug[] = {"none", "shift-scale", "shift-scale-dropout"};
+    json_object_set_new(side, "Augmentation",
+                        json_pack("{s:s, s:i, s:f}", "Kind", aug[o->augment], "Copies", o->augment ? o->augment_copies : 0,
+                                  "ChannelDropout", o->augment == EEG_AUGMENT_DROPOUT ? EEG_CHANNEL_DROPOUT : 0.0));
     return side;
 }
 
@@ -236,9 +240,11 @@ int eeg_run_train(xai_app *app, opts *o)
     const xai_driver_prep ref = {ref_fit, ref_apply, ref_record, ref_free, &numel, NULL, NULL};
     if (spec && strstr(spec, "reference"))
         to.prep = &ref;
+    static const double pdrop = EEG_CHANNEL_DROPOUT;
     if (o->augment) {
         to.augment = xai_eeg_augment;
-        to.augment_copies = 1;
+        to.augment_ud = o->augment == EEG_AUGMENT_DROPOUT ? (void *)&pdrop : NULL;
+        to.augment_copies = o->augment_copies;
     }
     if (xai_driver_train(&d, &to, card, &set) != XAI_OK) {
         xai_app_fail(app, NULL, "training: %s", xai_last_error());

@@ -30,6 +30,29 @@ PLACEMENTS = {"default": ["--placement", "default"], "alt": ["--placement", "alt
                        "--artefacts", "strong", "--bdf"]}
 
 
+def validation(path):
+    """the training's own held-out subject (no test data): network and ridge baseline accuracy"""
+    def walk(o):
+        if isinstance(o, dict):
+            if "accuracy" in o and "baseline" in o:
+                return o
+            for v in o.values():
+                r = walk(v)
+                if r:
+                    return r
+        elif isinstance(o, list):
+            for v in o:
+                r = walk(v)
+                if r:
+                    return r
+        return None
+    try:
+        v = walk(json.load(open(path)))
+        return "%.3f/%.3f" % (v["accuracy"], v["baseline"]["accuracy"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return "-"
+
+
 def cell(exe, gen, work, seed, size, place, extra):
     data = os.path.join(work, "s%d-%s" % (seed, place))
     if not os.path.exists(os.path.join(data, "truth.tsv")):
@@ -45,6 +68,7 @@ def cell(exe, gen, work, seed, size, place, extra):
         model, out = os.path.join(tmp, "mi.onnx"), os.path.join(tmp, "out")
         subprocess.run([exe, "train", "--edf", *train, "--events", "left_hand=left,right_hand=right", "--seed", "0",
                         "-o", model, "--progress", "none", "-q", *extra], check=True, stdout=subprocess.DEVNULL)
+        val = validation(model[:-len(".onnx")] + ".json")
         subprocess.run([exe, "explain", "--model", model, "--edf", *test, "-o", out, "--no-figures", "--progress",
                         "none", "-q"], check=True)
         R, correct, pred = [], [], []
@@ -74,8 +98,8 @@ def cell(exe, gen, work, seed, size, place, extra):
         return pt[inside].sum() / pt.sum()
 
     per_class = " ".join("%s %.2f" % (c, window(pred == c)) for c in sorted(set(pred)))
-    return "%d\t%s\t%s\t%.3f\t%.2fx\t%d\t%.3f\t%s" % (
-        seed, size, place, np.mean(correct), ch[idx].sum() * len(names) / len(planted), top8,
+    return "%d\t%s\t%s\t%s\t%.3f\t%.2fx\t%d\t%.3f\t%s" % (
+        seed, size, place, val, np.mean(correct), ch[idx].sum() * len(names) / len(planted), top8,
         window(np.ones(len(A), bool)), per_class)
 
 
@@ -92,7 +116,7 @@ def main():
     ap.add_argument("--placements", default="default,alt")
     a = ap.parse_args(argv)
     os.makedirs(a.workdir, exist_ok=True)
-    print("seed\tdata\tplacement\taccuracy\tplanted_share\tin_top8\twindow_share\twindow_share_by_class")
+    print("seed\tdata\tplacement\tvalidation/ridge\taccuracy\tplanted_share\tin_top8\twindow_share\twindow_share_by_class")
     for seed in [int(s) for s in a.seeds.split(",")]:
         for place in a.placements.split(","):
             for size in a.sizes.split(","):

@@ -53,10 +53,13 @@ char *xai_eeg_arch_expand(const char *spec, int C, int K, int64_t T, double rate
 }
 
 /* Trial-to-trial latency and amplitude vary in real data: a shift of up to 1/16 of the
- * window with mirrored (not zero-filled) edges and a global gain in [0.8, 1.25]. */
+ * window with mirrored (not zero-filled) edges and a global gain in [0.8, 1.25]. Channel
+ * dropout (ud: the probability) sets whole channels to their mean, 0 after standardisation,
+ * so that no decision rests on a few electrodes that an artefact can own (braindecode's
+ * ChannelsDropout; Saeed et al. 2021, "Learning from heterogeneous EEG signals"). */
 xai_status xai_eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
 {
-    (void)ud;
+    double pdrop = ud ? *(const double *)ud : 0;
     if (ndim != 3)
         return xai_error_set(XAI_EINVAL, "augment: expected [1][channels][times]");
     int64_t C = shape[1], T = shape[2], maxs = T / 16;
@@ -71,6 +74,13 @@ xai_status xai_eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_
         float g = (float)exp(((double)(r % 10001) / 10000.0 - 0.5) * 2 * log(1.25));
         for (int64_t c = 0; c < C; c++) {
             float *v = x + ((size_t)i * (size_t)C + (size_t)c) * (size_t)T;
+            if (pdrop > 0) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                if ((double)(r % 1000000) / 1e6 < pdrop) {
+                    memset(v, 0, (size_t)T * sizeof *v);
+                    continue;
+                }
+            }
             for (int64_t t = 0; t < T; t++) {
                 int64_t u = t - sh;
                 u = u < 0 ? -u : u >= T ? 2 * (T - 1) - u : u;

@@ -192,7 +192,8 @@ XAI_API char *xai_eeg_arch_expand(const char *spec, int C, int K, int64_t T, dou
 /**
  * Augmentation for the driver (xai_augment_fn): each epoch of x [n][1][C][T] shifted in time
  * by up to T/16 samples with mirrored edges and scaled by one gain in [0.8, 1.25], drawn
- * from @p seed. @p ud is unused.
+ * from @p seed. @p ud: NULL, or a const double, the probability that a channel of an epoch
+ * is set to 0 (channel dropout).
  */
 XAI_API xai_status xai_eeg_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed);
 
