@@ -27,6 +27,8 @@ static void help_head(void)
         );
 }
 
+static void help_train_model(void);
+
 static void help_train(void)
 {
     printf(
@@ -79,6 +81,11 @@ static void help_train(void)
         "  \"xai_preprocessing\" metadata and explain applies it identically. A model and a run on\n"
         "  different grids or orientations are an error: xai-fmri never resamples.\n"
         "\n");
+    help_train_model();
+}
+
+static void help_train_model(void)
+{
     printf(
         "train:\n"
         "      --family NAME      dense (a linear read-out of the masked volume, L2-regularised: the\n"

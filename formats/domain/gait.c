@@ -454,6 +454,19 @@ static void recovered_note(const xai_c3d *c, xai_gait_cycles *cy)
     }
 }
 
+/* Why a trial gave no cycle: no strikes to pair, strides off the median, or gaps. */
+static void no_cycle_message(int ncyc, const int nstrike[2], int irregular, char *err, size_t errlen)
+{
+    if (ncyc == 0)
+        snprintf(err, errlen, "no complete gait cycle (%d Left and %d Right 'Foot Strike' events; a cycle "
+                 "needs two same-side strikes inside the recording)", nstrike[0], nstrike[1]);
+    else if (irregular)
+        snprintf(err, errlen, "no usable gait cycle: %d of %d have a stride time off their side's median (a "
+                 "missed or spurious Foot Strike), the rest gaps", irregular, ncyc);
+    else
+        snprintf(err, errlen, "all %d gait cycles have gaps (missing samples) in the selected variables", ncyc);
+}
+
 xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_index, xai_gait_cycles *cy, int *gaps)
 {
     char err[1024];
@@ -521,14 +534,7 @@ xai_status xai_gait_extract(const xai_gait_pre *p, const char *path, int trial_i
         used++;
     }
     if (used == 0) {
-        if (ncyc == 0)
-            snprintf(err, errlen, "no complete gait cycle (%d Left and %d Right 'Foot Strike' events; a cycle "
-                     "needs two same-side strikes inside the recording)", nstrike[0], nstrike[1]);
-        else if (irregular)
-            snprintf(err, errlen, "no usable gait cycle: %d of %d have a stride time off their side's median (a "
-                     "missed or spurious Foot Strike), the rest gaps", irregular, ncyc);
-        else
-            snprintf(err, errlen, "all %d gait cycles have gaps (missing samples) in the selected variables", ncyc);
+        no_cycle_message(ncyc, nstrike, irregular, err, errlen);
         goto done;
     }
     trial_offsets(cy, cy->n - used);
