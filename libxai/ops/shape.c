@@ -505,8 +505,37 @@ static xai_status pad_params(const mv_init *c, int64_t *pb, int64_t *pe)
     return XAI_OK;
 }
 
-/* The Pad map a row of the last axis at a time, so that the division of an index into
- * coordinates is paid per row, not per element (a padded output may be 2^26 elements). */
+/* What the Pad map is built from: output shape, input shape and strides, leading pads, and the
+ * output's block size below each axis. */
+typedef struct {
+    int nd;
+    const int64_t *shape, *xshape, *pb, *ist;
+    int64_t blk[XAI_MAX_DIMS];
+} pad_geom;
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The map of the block at axis d whose input offset is base: the padding on either side is one
+ * memset each (all bytes 0xff is -1), so the work grows with the input, not with the padded
+ * output (which may be 2^26 elements around a small input). */
+static void pad_block(const pad_geom *g, int d, int64_t *map, int64_t base)
+{
+    int64_t n = g->shape[d], blk = g->blk[d];
+    int64_t lo = clamp64(g->pb[d], 0, n), hi = clamp64(g->pb[d] + g->xshape[d], lo, n);
+    memset(map, 0xff, sizeof *map * (size_t)(lo * blk));
+    for (int64_t i = lo; i < hi; i++) {
+        int64_t src = base + (i - g->pb[d]) * g->ist[d];
+        if (d == g->nd - 1)
+            map[i] = src;
+        else
+            pad_block(g, d + 1, map + i * blk, src);
+    }
+    memset(map + hi * blk, 0xff, sizeof *map * (size_t)((n - hi) * blk));
+}
+
 static void pad_map(int64_t *map, int64_t no, int nd, const int64_t *shape, const int64_t *xshape,
                     const int64_t *pb, const int64_t *ist)
 {
@@ -515,27 +544,11 @@ static void pad_map(int64_t *map, int64_t no, int nd, const int64_t *shape, cons
             map[0] = 0;
         return;
     }
-    int64_t len = shape[nd - 1];
-    for (int64_t row = 0; len > 0 && row < no / len; row++) {
-        int64_t r = row, base = 0;
-        int in = 1;
-        for (int d = nd - 2; d >= 0; d--) {
-            int64_t cd = r % shape[d] - pb[d];
-            r /= shape[d];
-            in &= cd >= 0 && cd < xshape[d];
-            base += cd * ist[d];
-        }
-        /* the row: fill, then the input's run along the last axis, then fill */
-        int64_t *out = map + row * len, lo = pb[nd - 1], hi = lo + xshape[nd - 1];
-        lo = in ? (lo < 0 ? 0 : lo > len ? len : lo) : len;
-        hi = in ? (hi < lo ? lo : hi > len ? len : hi) : len;
-        for (int64_t j = 0; j < lo; j++)
-            out[j] = -1;
-        for (int64_t j = lo; j < hi; j++)
-            out[j] = base + (j - pb[nd - 1]) * ist[nd - 1];
-        for (int64_t j = hi; j < len; j++)
-            out[j] = -1;
-    }
+    pad_geom g = {nd, shape, xshape, pb, ist, {0}};
+    g.blk[nd - 1] = 1;
+    for (int d = nd - 2; d >= 0; d--)
+        g.blk[d] = g.blk[d + 1] * shape[d + 1];
+    pad_block(&g, 0, map, 0);
 }
 
 /* Constant padding: output elements outside the input map to -1 (the fill value). */

@@ -215,6 +215,39 @@ def symbolic_case(tmp):
         check("symbolic" in str(e) and "sym.onnx" in str(e), "for_input's error is the plain load's: %s" % str(e)[:100])
 
 
+def pad_case(tmp, rng):
+    """Pad, cropping and padding on several axes at once, against numpy's pad and slicing."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    for shape, pads in [((1, 3, 5), [0, 1, -2, 0, 2, 3]), ((1, 4, 3, 2), [0, -1, 2, 1, 0, 3, -1, 0]),
+                        ((1, 3, 4), [0, -2, 5, 0, 1, -3]), ((1, 2, 2, 2), [0, 3, 0, 0, 0, 0, 2, 1])]:
+        nd = len(shape)
+        x = rng.standard_normal(shape).astype(np.float32)
+        want = x
+        for d in range(nd):
+            b, e = pads[d], pads[d + nd]
+            width = [(0, 0)] * nd
+            width[d] = (max(b, 0), max(e, 0))
+            want = np.pad(want, width, constant_values=0.5)
+            cut = [slice(None)] * nd
+            cut[d] = slice(max(-b, 0), want.shape[d] + min(e, 0))
+            want = want[tuple(cut)]
+        w = rng.standard_normal((3, want[0].size)).astype(np.float32)
+        inits = [numpy_helper.from_array(np.array(pads, np.int64), "pads"),
+                 numpy_helper.from_array(np.array([0.5], np.float32), "pv"), numpy_helper.from_array(w, "W")]
+        nodes = [helper.make_node("Pad", ["input", "pads", "pv"], ["p"], mode="constant"),
+                 helper.make_node("Flatten", ["p"], ["f"], axis=1),
+                 helper.make_node("Gemm", ["f", "W"], ["logits"], transB=1)]
+        g = helper.make_graph(nodes, "pad", [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 7
+        path = os.path.join(tmp, "pad.onnx")
+        onnx.save(m, path)
+        got = libxai.Model(path).forward(x)
+        check(np.allclose(got, want.reshape(1, -1) @ w.T, atol=1e-4), "Pad %s on %s against numpy" % (pads, shape))
+
+
 def main():
     check(libxai.version().count(".") == 2, "libxai %s loaded from %s" % (libxai.version(), libxai._lib.xai._name))
     rng = np.random.default_rng(20)
@@ -227,6 +260,7 @@ def main():
         errors_case(tmp)
         card_case()
         symbolic_case(tmp)
+        pad_case(tmp, rng)
     print("largest relative difference to xai-explain: %.3g; comparisons not bitwise: %d" % tuple(worst))
     done()
 
