@@ -240,6 +240,8 @@ def train_args(y_path, seed):
 def val_folds(spk, tr, k):
     """k folds of the TRAINING speakers (sorted, dealt in turn); the test speakers take no part"""
     names = sorted(set(spk[tr]))
+    if not 2 <= k <= len(names):
+        raise SystemExit("--val-folds %d: needs 2 to %d folds (one training speaker each at most)" % (k, len(names)))
     return [tr & np.isin(spk, names[i::k]) for i in range(k)]
 
 
