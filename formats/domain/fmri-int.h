@@ -65,6 +65,8 @@ xai_status fmri_events_read(const char *path, xai_fmri_classes *cls, fmri_events
 void fmri_events_free(fmri_events *e);
 /* The cumulative canonical HRF (malloc'ed table for fmri_hrf_regressor). */
 double *fmri_hrf_cumulative(void);
+/* The median of n values, sorted in place; NaN when n is 0. */
+double fmri_median(double *d, size_t n);
 /* A boxcar of @p du s from @p on s convolved with the canonical HRF, at the mid-acquisition times
  * of @p nt volumes of @p tr s, into @p x. */
 void fmri_hrf_regressor(const double *H, double on, double du, int64_t nt, double tr, double *x);

@@ -12,7 +12,6 @@
 
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +36,6 @@ int xai_fmri_samples_parse(const char *name)
         if (!strcmp(name, sample_names[i]))
             return i;
     return -1;
-}
-
-static double median(double *x, size_t n)
-{
-    if (!n)
-        return NAN;
-    gsl_sort(x, 1, n);
-    return gsl_stats_median_from_sorted_data(x, 1, n);
 }
 
 /* Peak of the canonical response to a boxcar of @p du s, and its value @p lag s after the onset. */
@@ -98,8 +89,8 @@ xai_status xai_fmri_design_of(const double *onset, const double *duration, const
     gsl_sort(on, 1, k);
     for (size_t i = 0; i + 1 < k; i++)
         on[i] = on[i + 1] - on[i];
-    d->median_soa = k > 1 ? median(on, k - 1) : NAN;
-    d->median_duration = median(du, k);
+    d->median_soa = k > 1 ? fmri_median(on, k - 1) : NAN;
+    d->median_duration = fmri_median(du, k);
     if (k > 1) {
         double peak, at;
         response_at(H, d->median_duration, d->median_soa, &peak, &at);

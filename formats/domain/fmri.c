@@ -689,11 +689,12 @@ static double spike_score(const float *data, int64_t nt, int64_t nv, const uint8
     return sqrt(ss / (double)nv * (a == b ? 0.75 : 1.0));
 }
 
-/* The median of n values (sorted in place). */
-static double median_of(double *d, int64_t n)
+double fmri_median(double *d, size_t n)
 {
-    gsl_sort(d, 1, (size_t)n);
-    return gsl_stats_median_from_sorted_data(d, 1, (size_t)n);
+    if (!n)
+        return NAN;
+    gsl_sort(d, 1, n);
+    return gsl_stats_median_from_sorted_data(d, 1, n);
 }
 
 /* RMS over the voxels of the run's mean image (the scale of the data). */
@@ -720,10 +721,10 @@ int64_t xai_fmri_motion_spikes(const float *data, int64_t nt, int64_t nv, uint8_
     }
     for (int64_t t = 0; t < nt; t++)
         d[t] = d[nt + t] = spike_score(data, nt, nv, censor, t);
-    double med = median_of(d + nt, nt);
+    double med = fmri_median(d + nt, (size_t)nt);
     for (int64_t t = 0; t < nt; t++)
         d[nt + t] = fabs(d[t] - med);
-    double sd = 1.4826 * median_of(d + nt, nt), thr = med + XAI_FMRI_SPIKE_Z * sd, floor = mean_image_rms(data, nt, nv);
+    double sd = 1.4826 * fmri_median(d + nt, (size_t)nt), thr = med + XAI_FMRI_SPIKE_Z * sd, floor = mean_image_rms(data, nt, nv);
     /* and at least XAI_FMRI_SPIKE_FLOOR of the mean image: a quiet run's small MAD must not turn
        a block's rise or a run end into a spike */
     if (thr < XAI_FMRI_SPIKE_FLOOR * floor)
