@@ -393,7 +393,7 @@ if save2gdf:
               "GDF: annotations")
         text_ok(gdf, "gdf", "BioSig", "Fc5.")
 else:
-    print("note: save2gdf (biosig-tools) not installed; GDF description not checked")
+    print("SKIP: GDF description: save2gdf (biosig-tools) not installed")
 text_ok(os.path.join(eeg, "mne_test_edf_stim_channel.edf"), "edf", "DIG DTRIG")
 
 bvdir = os.path.join(eeg, "brainvision")

@@ -74,7 +74,7 @@ def make_studies(tmp):
             "-q")
         pages["speech-speaker"], pages["speech-study"] = s + "/out/speaker-m1s160p50.html", s + "/out/report.html"
     else:
-        print("note: espeak-ng missing, the speech pages are not checked")
+        print("SKIP: the speech pages: espeak-ng missing")
     return pages
 
 

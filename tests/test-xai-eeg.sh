@@ -118,7 +118,7 @@ try:
               "card validation: held-out run")
         check(not [k for k in meta if k in ("xai_preprocessing", "class_names")], "no pre-card metadata keys")
     except ImportError:
-        print("note: python onnx missing, metadata not inspected")
+        print("SKIP: model metadata: python onnx missing")
     expect(2, "exists", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "-o", model)
 
     # ---- explain the held-out run with three methods
@@ -354,7 +354,7 @@ try:
             check(R.shape == (15, 64, 320) and len(ev) == 15, "real relevance shape %s" % (R.shape,))
             check(os.path.exists(os.path.join(tmp, "real", "eegmmidb_S001R04_desc-lrp_topomap.png")), "real topomap")
     else:
-        print("note: $XAI_SHARED_DIR/data/eeg absent, real-data part skipped")
+        print("SKIP: real-data part: $XAI_SHARED_DIR/data/eeg absent")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
