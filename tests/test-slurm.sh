@@ -116,6 +116,39 @@ wait_gone() {
   done
 }
 
+# kill_running DIR ERR: once DIR/.xai-status holds a file, cancel the array task running then
+# (the array of the submission that ERR names); sets JOB, RUNNING and TASK
+kill_running() {
+  JOB=""; RUNNING=""; i=0
+  while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
+    i=$((i + 1)); sleep 0.1
+    [ "$(ls "$1"/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
+    JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$2")
+    [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
+  done
+  TASK=${RUNNING#*_}
+  [ -n "$RUNNING" ] || return 1
+  timeout 10 scancel "$RUNNING"
+  wait_gone "$JOB" 300 || bad "array $JOB still queued after 300 s"
+}
+# kill_midway DIR ERR TOTAL CMD...: runs CMD (which writes DIR, stderr to ERR) in the background
+# and kills one task mid-way. On a loaded machine the cancel can reach a task that has just
+# finished, so that nothing was interrupted; that case is run again from scratch (3 tries).
+# Sets RC (CMD's status), NDONE (inputs done) and TASK.
+kill_midway() {
+  dir=$1 err=$2 total=$3; shift 3
+  for try in 1 2 3; do
+    rm -rf "$dir"
+    "$@" 2>"$err" &
+    wpid=$!
+    kill_running "$dir" "$err" || bad "no running task found in $dir"
+    wait "$wpid"; RC=$?
+    NDONE=$(grep -l '^done' "$dir"/.xai-status/* 2>/dev/null | wc -l)
+    [ "$NDONE" -lt "$total" ] && return 0
+    echo "slurm: the cancel reached task $TASK after it had finished (try $try of 3)"
+  done
+}
+
 # ---- inputs: 9 subjects, stacks large enough that a task takes a few seconds ----
 M="$S/datasets/example/model.onnx"
 mkdir -p "$T/in"
@@ -139,27 +172,11 @@ check [ "$(ls "$T"/sl/slurm/logs/*.log | wc -l)" -eq 3 ]
 for f in "$T"/ref/*.npy "$T"/ref/.xai-status/*; do check cmp -s "$f" "$T/sl/${f#$T/ref/}"; done
 
 # ---- a task killed mid-way: --wait names what is missing; the rerun does only that ----
-"$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1 2>"$T/kerr" &
-WPID=$!
-JOB=""
-RUNNING=""
-i=0
-# once some input is done, the task running then (with %1 there is one) is killed mid-way
-while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
-  i=$((i + 1)); sleep 0.1
-  [ "$(ls "$T"/k/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
-  JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/kerr")
-  [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
-done
-check [ -n "$JOB" ]
-TASK=${RUNNING#*_}
-check [ -n "$RUNNING" ]
-timeout 10 scancel "$RUNNING"
-wait_gone "$JOB" 300 || bad "array $JOB still queued after 300 s"
-wait "$WPID"; rc=$?
-check [ $rc -eq 3 ]
+kill_midway "$T/k" "$T/kerr" 9 "$E" "$M" --list list -o k/ -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1
+check [ -n "$TASK" ]
+check [ $RC -eq 3 ]
 check grep -q 'did not finish' "$T/kerr"
-ndone=$(grep -l '^done' "$T"/k/.xai-status/* 2>/dev/null | wc -l)
+ndone=$NDONE
 echo "slurm: killed task $TASK after $ndone of 9 inputs were done"
 check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt 9 ]
 touch "$T/marker"
@@ -291,27 +308,13 @@ check [ "$(ls "$T"/spsl/slurm/logs/xai-speech-[0-9]*_*.log | wc -l)" -eq 3 ]
 check [ "$(grep -l '^done' "$T"/spsl/.xai-status/* | wc -l)" -eq "$NSP" ]
 same_maps "$T/spsl" || bad "speech: the array's maps differ from the one-machine run"
 # one task at a time; once a clip is done, the task running then is killed mid-way
-"$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait --wait-timeout 300 --max-parallel 1 \
-  2>"$T/spkerr" &
-WPID=$!
-JOB=""
-RUNNING=""
-i=0
-while [ -z "$RUNNING" ] && [ $i -lt 1200 ]; do
-  i=$((i + 1)); sleep 0.1
-  [ "$(ls "$T"/spk/.xai-status 2>/dev/null | wc -l)" -ge 1 ] || continue
-  JOB=$(sed -n 's/.*submitted array job \([0-9]*\).*/\1/p' "$T/spkerr")
-  [ -n "$JOB" ] && RUNNING=$(timeout 5 squeue -h -j "$JOB" -t R -o %i | head -n 1)
-done
-check [ -n "$RUNNING" ]
-TASK=${RUNNING#*_}
-timeout 10 scancel "$RUNNING"
-wait_gone "$JOB" 300 || bad "speech: array $JOB still queued after 300 s"
-wait "$WPID"; rc=$?
-check [ $rc -eq 3 ]
+kill_midway "$T/spk" "$T/spkerr" "$NSP" "$A" explain --model "$SM" "$T/spin" -o "$T/spk" -q --shard 1/3 --slurm --wait \
+  --wait-timeout 300 --max-parallel 1
+check [ -n "$TASK" ]
+check [ $RC -eq 3 ]
 check grep -q 'did not finish' "$T/spkerr"
 check [ ! -e "$T/spk/predictions.tsv" ]
-ndone=$(grep -l '^done' "$T"/spk/.xai-status/* 2>/dev/null | wc -l)
+ndone=$NDONE
 echo "slurm: xai-speech: killed task $TASK after $ndone of $NSP clips were done"
 check [ "$ndone" -ge 1 ] && check [ "$ndone" -lt "$NSP" ]
 touch "$T/spmarker"
