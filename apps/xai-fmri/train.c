@@ -123,9 +123,11 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
         say_censored(o, runs, *nr);
         return 0;
     }
-    char scr[64] = "";
+    char scr[160] = "";
     if (o->use_screen < 1)
-        snprintf(scr, sizeof scr, " and ANOVA screening (%.3g %% of the voxels)", 100 * o->use_screen);
+        snprintf(scr, sizeof scr, " and ANOVA screening (%.3g, %.3g or %.3g %% of the voxels, whichever an inner "
+                 "cross-validation on the training samples prefers)", 100 * o->use_screen, 50 * o->use_screen,
+                 25 * o->use_screen);
     xai_app_log(&o->app, 1, "%lld voxels for %lld labelled %s: smoothing %g mm FWHM%s (--smooth, --screen)",
                 (long long)nvox, (long long)nlab, samples_word(o->use_samples), fwhm, scr);
     for (int i = *nr - 1; i >= 0; i--)
@@ -157,6 +159,7 @@ void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
     t->auto_frac = o->auto_frac;
     t->fwhm_mm = o->use_smooth;
     t->screen = o->use_screen;
+    t->screen_select = o->screen < 0 && o->use_screen > 0 && o->use_screen < 1;
     t->tool = PROG " " XAI_FMRI_VERSION;
 }
 
