@@ -345,8 +345,9 @@ XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t le
  * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1). With one sample per trial
  * (@p samples a trial estimator), when 20 % would still be more than XAI_FMRI_REDUCE_RATIO
  * voxels per labelled trial, the screening keeps XAI_FMRI_REDUCE_RATIO * nlab voxels: what the
- * rule allows (an event-related run has a few dozen trials). Block designs (volumes) keep 20 %,
- * the setting their figures were established with.
+ * rule allows (an event-related run has a few dozen trials). The app screens with this share,
+ * its half or its quarter (xai_fmri_train_opts.screen_select): each model takes the one an
+ * inner grouped cross-validation on its own training samples prefers.
  */
 XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, int samples, double *fwhm_mm, double *screen);
 
