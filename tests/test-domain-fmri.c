@@ -658,7 +658,7 @@ static void screen_data(float *x, int *y, int n, int nv, int ninf, double d, uin
 /* The screening keeps the share asked for, the most class-related voxels, and zeroes the rest;
  * the share is chosen inside the training samples: the smallest candidate when the class lives
  * in few voxels, a larger one when it is spread thinly over many, the default when there are
- * too few samples for inner folds. */
+ * too few samples for inner folds or a fold has one class to learn from. */
 START_TEST(test_screen_select)
 {
     enum { N = 60, NV = 400 };
@@ -688,6 +688,10 @@ START_TEST(test_screen_select)
     ck_assert_int_eq(fmri_screen_select(x, y, run, N, NV, 2, mask, 0.2, 1, &share), XAI_OK);
     ck_assert_msg(share > 0.05, "share %g", share);
     ck_assert_int_eq(fmri_screen_select(x, y, run, 2, NV, 2, mask, 0.2, 1, &share), XAI_OK);
+    ck_assert_double_eq_tol(share, 0.2, 1e-12);
+    for (int i = 0; i < N; i++) /* one class per run: no inner fold could learn both */
+        y[i] = run[i];
+    ck_assert_int_eq(fmri_screen_select(x, y, run, N, NV, 2, mask, 0.2, 1, &share), XAI_OK);
     ck_assert_double_eq_tol(share, 0.2, 1e-12);
     free(x);
 }

@@ -71,7 +71,7 @@ xai_status fmri_screen(float *x, const int *y, int64_t n, int64_t nv, int ncls, 
 /* The share to screen with, among @p top, top/2, top/4, ...: the best pooled balanced accuracy of
  * a ridge classifier on the screened voxels over inner folds (the samples' runs @p run, or
  * thirds of a single run), the screening fitted inside each fold; ties go to the smaller share.
- * Fewer than two folds: @p top. */
+ * Fewer than two folds, or a fold whose training part holds one class only: @p top. */
 xai_status fmri_screen_select(const float *x, const int *y, const int *run, int64_t n, int64_t nv, int ncls,
                               const uint8_t *mask, double top, uint64_t seed, double *share);
 /* The cumulative canonical HRF (malloc'ed table for fmri_hrf_regressor). */

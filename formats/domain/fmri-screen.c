@@ -106,6 +106,23 @@ static int inner_folds(const int *run, int64_t n, int *fold)
     return n >= SCREEN_RUN_FOLDS ? SCREEN_RUN_FOLDS : 0;
 }
 
+/* Every inner fold leaves at least two classes to train on. */
+static int folds_usable(const int *y, const int *fold, int64_t n, int nfold)
+{
+    for (int f = 0; f < nfold; f++) {
+        int first = -1, two = 0;
+        for (int64_t k = 0; k < n && !two; k++)
+            if (fold[k] != f) {
+                if (first < 0)
+                    first = y[k];
+                two = y[k] != first;
+            }
+        if (!two)
+            return 0;
+    }
+    return 1;
+}
+
 /* Mean recall over the classes present. */
 static double balanced_accuracy(const int *y, const int *pred, int64_t n, int ncls)
 {
@@ -201,6 +218,8 @@ xai_status fmri_screen_select(const float *x, const int *y, const int *run, int6
     xai_status st = c.e && c.sorted && c.xtr && c.xte && c.ytr && c.gtr && c.col && fold && pred
                         ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
     int nfold = st ? 0 : inner_folds(run, n, fold);
+    if (nfold >= 2 && !folds_usable(y, fold, n, nfold))
+        nfold = 0; /* a fold with one class to learn from cannot compare the shares */
     c.fold = fold;
     if (!st && nfold >= 2)
         st = screen_cv_run(&c, nfold, cand, XAI_FMRI_SCREEN_CANDIDATES, pred);
