@@ -19,6 +19,7 @@
 #include "test-common.h"
 #include "xai/card.h"
 #include "xai/domain-fmri.h"
+#include "../formats/domain/fmri-int.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/relevance.h"
@@ -632,6 +633,70 @@ START_TEST(test_trial_estimates)
 }
 END_TEST
 
+/* A unit normal deviate from a 64-bit LCG state (Box-Muller). */
+static double screen_normal(uint64_t *st)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+        u[i] = ((double)(*st >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* Samples in blocks of 5 of alternating class; the first @p ninf voxels carry the class with
+ * effect @p d (in noise SDs), the rest is noise. */
+static void screen_data(float *x, int *y, int n, int nv, int ninf, double d, uint64_t seed)
+{
+    for (int k = 0; k < n; k++) {
+        y[k] = (k / 5) % 2;
+        for (int v = 0; v < nv; v++)
+            x[k * nv + v] = (float)(screen_normal(&seed) + (v < ninf ? (y[k] ? d : -d) / 2 : 0));
+    }
+}
+
+/* The screening keeps the share asked for, the most class-related voxels, and zeroes the rest;
+ * the share is chosen inside the training samples: the smallest candidate when the class lives
+ * in few voxels, a larger one when it is spread thinly over many, the default when there are
+ * too few samples for inner folds or a fold has one class to learn from. */
+START_TEST(test_screen_select)
+{
+    enum { N = 60, NV = 400 };
+    float *x = malloc(sizeof(float) * N * NV);
+    int y[N], run[N] = {0};
+    uint8_t mask[NV];
+    screen_data(x, y, N, NV, 20, 2.0, 7);
+    memset(mask, 1, sizeof mask);
+    double share = 0;
+    ck_assert_int_eq(fmri_screen_select(x, y, run, N, NV, 2, mask, 0.2, 1, &share), XAI_OK);
+    ck_assert_double_eq_tol(share, 0.05, 1e-12); /* 20 informative voxels of 400 */
+    ck_assert_int_eq(fmri_screen(x, y, N, NV, 2, 0.05, mask), XAI_OK);
+    int kept = 0, kept_inf = 0;
+    for (int v = 0; v < NV; v++) {
+        kept += mask[v], kept_inf += v < 20 && mask[v];
+        if (!mask[v])
+            for (int k = 0; k < N; k++)
+                ck_assert(x[k * NV + v] == 0.0f);
+    }
+    ck_assert_int_eq(kept, 20);
+    ck_assert_int_ge(kept_inf, 18);
+    /* weak per voxel, spread over 80: a quarter of them predicts worse than all of them */
+    for (int i = 0; i < N; i++)
+        run[i] = i / 30; /* two runs: the inner folds are the runs */
+    screen_data(x, y, N, NV, 80, 0.6, 11);
+    memset(mask, 1, sizeof mask);
+    ck_assert_int_eq(fmri_screen_select(x, y, run, N, NV, 2, mask, 0.2, 1, &share), XAI_OK);
+    ck_assert_msg(share > 0.05, "share %g", share);
+    ck_assert_int_eq(fmri_screen_select(x, y, run, 2, NV, 2, mask, 0.2, 1, &share), XAI_OK);
+    ck_assert_double_eq_tol(share, 0.2, 1e-12);
+    for (int i = 0; i < N; i++) /* one class per run: no inner fold could learn both */
+        y[i] = run[i];
+    ck_assert_int_eq(fmri_screen_select(x, y, run, N, NV, 2, mask, 0.2, 1, &share), XAI_OK);
+    ck_assert_double_eq_tol(share, 0.2, 1e-12);
+    free(x);
+}
+END_TEST
+
 static void reset_caches(void)
 {
     cairo_debug_reset_static_data();
@@ -657,6 +722,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_model_choice);
     tcase_add_test(t, test_design);
     tcase_add_test(t, test_trial_estimates);
+    tcase_add_test(t, test_screen_select);
     suite_add_tcase(s, t);
     return s;
 }

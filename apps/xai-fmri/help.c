@@ -69,9 +69,15 @@ static void help_train(void)
         "                         the classes on the training volumes (100 = all)\n"
         "                         [both by the data: with more than 10 mask voxels per labelled training\n"
         "                         volume a linear read-out fits mostly noise spread over the mask, so\n"
-        "                         the defaults are 6 mm and 20 %% (nilearn's Decoder screening; with\n"
-        "                         --samples trials at most 10 voxels per labelled trial); else\n"
-        "                         0 mm and 100 %%; the choice is printed and stored in the model]\n"
+        "                         the defaults are 6 mm and up to 20 %% (nilearn's Decoder screening;\n"
+        "                         with --samples trials at most 10 voxels per labelled trial): that\n"
+        "                         share, its half or its quarter, whichever a ridge classifier on the\n"
+        "                         screened voxels predicts best (balanced accuracy, ties to the\n"
+        "                         smaller) in an inner cross-validation on each model's own training\n"
+        "                         samples, held out by run (a single run: by thirds), the screening\n"
+        "                         refitted in each inner fold; else 0 mm and 100 %%; the choice is\n"
+        "                         printed and stored in the model. A given --screen is used as is]\n");
+    printf(
         "  Each run is detrended and z-scored voxel by voxel over all its volumes; inputs outside the\n"
         "  mask are 0 and so is their relevance. Head-motion spikes (a volume whose RMS difference\n"
         "  from its neighbours is over 5 robust SDs above the run's median and over 1 %% of the mean\n"

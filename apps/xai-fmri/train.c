@@ -3,6 +3,7 @@
  * train.c - xai-fmri train: runs in, a model with its pre-processing record out, optionally
  * after leave-one-run-out cross-validation. The work is in xai/domain-fmri.h.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,9 +124,11 @@ int load_training_runs(opts *o, const char *const *bold, const char *const *even
         say_censored(o, runs, *nr);
         return 0;
     }
-    char scr[64] = "";
+    char scr[160] = "";
     if (o->use_screen < 1)
-        snprintf(scr, sizeof scr, " and ANOVA screening (%.3g %% of the voxels)", 100 * o->use_screen);
+        snprintf(scr, sizeof scr, " and ANOVA screening (%.3g, %.3g or %.3g %% of the voxels, whichever an inner "
+                 "cross-validation on the training samples prefers)", 100 * o->use_screen, 50 * o->use_screen,
+                 25 * o->use_screen);
     xai_app_log(&o->app, 1, "%lld voxels for %lld labelled %s: smoothing %g mm FWHM%s (--smooth, --screen)",
                 (long long)nvox, (long long)nlab, samples_word(o->use_samples), fwhm, scr);
     for (int i = *nr - 1; i >= 0; i--)
@@ -157,6 +160,7 @@ void train_options(const opts *o, const xai_nifti *mask, xai_fmri_train_opts *t)
     t->auto_frac = o->auto_frac;
     t->fwhm_mm = o->use_smooth;
     t->screen = o->use_screen;
+    t->screen_select = o->screen < 0 && o->use_screen > 0 && o->use_screen < 1;
     t->tool = PROG " " XAI_FMRI_VERSION;
 }
 
@@ -229,6 +233,19 @@ static int fold_files_free(opts *o, const xai_driver_set *set)
     return rc;
 }
 
+/* "; screening kept S %" when the model's record has a screening share chosen for it, else "". */
+static void screen_note(const opts *o, const xai_model *m, char *buf, size_t len)
+{
+    const char *pj = m && o->screen < 0 ? xai_model_metadata(m, "xai_preprocessing") : NULL;
+    json_t *pre = pj ? json_loads(pj, 0, NULL) : NULL;
+    json_t *scr = json_object_get(pre, "screening");
+    buf[0] = 0;
+    if (json_object_get(scr, "selection"))
+        snprintf(buf, len, "; screening kept %.3g %% of the voxels",
+                 100 * json_number_value(json_object_get(scr, "share")));
+    json_decref(pre);
+}
+
 /* Leave-one-run-out through the shared driver, then the model for new data (trained on every
  * run) saved with its card: per-run accuracy, mean +- sd over runs, chance, a block-level
  * p-value, the ridge baseline. */
@@ -258,10 +275,12 @@ static int train_cv(opts *o, const xai_fmri_run *runs, int nr, const xai_fmri_cl
      * for each run the fold model that never saw it */
     if (rc == 0 && xai_app_save_model(&o->app, o->out, NULL, set, NULL, MODEL_DESCRIPTION_CV, NULL) != 0)
         rc = XAI_EXIT_DATA;
+    char note[80];
+    screen_note(o, rc == 0 ? xai_driver_set_model(set) : NULL, note, sizeof note);
     if (rc == 0)
-        xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f; %d fold "
+        xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f%s; %d fold "
                     "models beside it", o->out, cls->n, nr, cv.final.best_epoch, cv.final.epochs_run,
-                    cv.final.kept_train_acc, xai_driver_set_nfolds(set));
+                    cv.final.kept_train_acc, note, xai_driver_set_nfolds(set));
     xai_fmri_cv_free(&cv);
     xai_driver_set_free(set);
     return rc;
@@ -305,9 +324,12 @@ static int train_all(opts *o, xai_fmri_run *runs, int nr, const xai_fmri_classes
         xai_export_options eo = {0, 17};
         if (xai_app_save_model(&o->app, o->out, m, NULL, &eo, MODEL_DESCRIPTION, NULL) != 0)
             rc = XAI_EXIT_DATA;
-        else
-            xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f", o->out,
-                        cls->n, nr, res.best_epoch, res.epochs_run, res.kept_train_acc);
+        else {
+            char note[80];
+            screen_note(o, m, note, sizeof note);
+            xai_app_log(&o->app, 1, "%s: %d classes, %d runs, kept epoch %d of %d, training accuracy %.3f%s", o->out,
+                        cls->n, nr, res.best_epoch, res.epochs_run, res.kept_train_acc, note);
+        }
     }
     xai_model_free(m);
     free(use);

@@ -44,6 +44,7 @@ typedef struct {
     char spec[1024];              /* the architecture on the runs' grid */
     int timedist;
     xai_train_result last;        /* of the last model recorded */
+    double last_screen;           /* the screening share of the last model recorded */
 } fmri_prep;
 /* Fill @p p and @p hooks (ud = p); the architecture is chosen here (its errors returned). */
 xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_fmri_run *runs, int nruns,
@@ -63,6 +64,16 @@ typedef struct {
  * types, sorted; @p unused as in xai_fmri_label_events(). */
 xai_status fmri_events_read(const char *path, xai_fmri_classes *cls, fmri_events *ev, char **unused);
 void fmri_events_free(fmri_events *e);
+/* Univariate screening (as in nilearn's Decoder and the ANOVA + SVM pipelines of the MVPA
+ * tutorials), on the training samples only: keep the share @p keep of the mask's voxels with the
+ * largest one-way ANOVA F; the others leave the mask and their inputs become 0. */
+xai_status fmri_screen(float *x, const int *y, int64_t n, int64_t nv, int ncls, double keep, uint8_t *mask);
+/* The share to screen with, among @p top, top/2, top/4, ...: the best pooled balanced accuracy of
+ * a ridge classifier on the screened voxels over inner folds (the samples' runs @p run, or
+ * thirds of a single run), the screening fitted inside each fold; ties go to the smaller share.
+ * Fewer than two folds, or a fold whose training part holds one class only: @p top. */
+xai_status fmri_screen_select(const float *x, const int *y, const int *run, int64_t n, int64_t nv, int ncls,
+                              const uint8_t *mask, double top, uint64_t seed, double *share);
 /* The cumulative canonical HRF (malloc'ed table for fmri_hrf_regressor). */
 double *fmri_hrf_cumulative(void);
 /* The median of n values, sorted in place; NaN when n is 0. */

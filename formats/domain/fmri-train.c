@@ -57,9 +57,25 @@ static xai_status pick_arch(const xai_fmri_train_opts *o, const xai_fmri_run *re
     return XAI_OK;
 }
 
+/* The screening's statistic and share; when the share was chosen, how and among which. */
+static json_t *screening_record(const xai_fmri_train_opts *o, double screen)
+{
+    json_t *j = json_pack("{s:s,s:f}", "statistic", "anova-f", "share", screen);
+    if (o->screen_select) {
+        json_t *c = json_array();
+        for (int i = 0; i < XAI_FMRI_SCREEN_CANDIDATES; i++)
+            json_array_append_new(c, json_real(o->screen / (double)(1 << i)));
+        json_object_set_new(j, "candidates", c);
+        json_object_set_new(j, "selection", json_string("inner grouped cross-validation on the training samples "
+                                                        "(runs, or thirds of a single run): ridge, balanced "
+                                                        "accuracy, ties to the smaller share"));
+    }
+    return j;
+}
+
 /* The pre-processing record that explain applies identically. */
 static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const xai_fmri_run *ref, const char *fam,
-                              int timedist, const uint8_t *mask)
+                              int timedist, const uint8_t *mask, double screen)
 {
     const xai_nifti *img = ref->img;
     json_t *pre = json_object();
@@ -90,8 +106,8 @@ static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const 
     else
         json_object_set_new(pre, "lag_s", json_real(o->lag));
     json_object_set_new(pre, "smoothing_fwhm_mm", json_real(o->fwhm_mm));
-    if (o->screen > 0 && o->screen < 1)
-        json_object_set_new(pre, "screening", json_pack("{s:s,s:f}", "statistic", "anova-f", "share", o->screen));
+    if (screen > 0 && screen < 1)
+        json_object_set_new(pre, "screening", screening_record(o, screen));
     json_object_set_new(pre, "family", json_string(fam));
     json_object_set_new(pre, "layout", json_string(timedist ? "Z,1,Y,X" : "1,Z,Y,X"));
     char *pres = json_dumps(pre, JSON_COMPACT | JSON_SORT_KEYS);
@@ -120,62 +136,6 @@ static void set_model_metadata(const xai_fmri_train_opts *o, xai_model *m, const
         free(ps);
         json_decref(prov);
     }
-}
-
-static int cmp_desc(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* One-way ANOVA eta^2 (monotone in F for fixed n and classes) of voxel v over the n volumes. */
-static double anova_eta2(const float *x, const int *y, int64_t n, int64_t nv, int64_t v, int ncls)
-{
-    double sum[XAI_FMRI_MAX_CLASSES] = {0}, tot = 0, sq = 0, between = 0;
-    int64_t cnt[XAI_FMRI_MAX_CLASSES] = {0};
-    for (int64_t k = 0; k < n; k++) {
-        double a = x[k * nv + v];
-        sum[y[k]] += a;
-        cnt[y[k]]++;
-        tot += a;
-        sq += a * a;
-    }
-    double grand = tot / (double)n, ss = sq - (double)n * grand * grand;
-    for (int c = 0; c < ncls; c++)
-        if (cnt[c])
-            between += (double)cnt[c] * (sum[c] / (double)cnt[c] - grand) * (sum[c] / (double)cnt[c] - grand);
-    return ss > 0 ? between / ss : 0;
-}
-
-/* Univariate screening (as in nilearn's Decoder and the ANOVA + SVM pipelines of the MVPA
- * tutorials), on the training volumes only: keep the share @p keep of the mask's voxels with
- * the largest F; the others leave the mask and their inputs become 0. */
-static xai_status screen_voxels(float *x, const int *y, int64_t n, int64_t nv, int ncls, double keep, uint8_t *mask)
-{
-    int64_t nin = 0, k = 0;
-    for (int64_t v = 0; v < nv; v++)
-        nin += mask[v] != 0;
-    double *e = malloc((size_t)nv * sizeof *e), *sorted = malloc((size_t)(nin ? nin : 1) * sizeof *sorted);
-    if (!e || !sorted) {
-        free(e);
-        free(sorted);
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    }
-    for (int64_t v = 0; v < nv; v++)
-        if (mask[v])
-            sorted[k++] = e[v] = anova_eta2(x, y, n, nv, v, ncls);
-    qsort(sorted, (size_t)nin, sizeof *sorted, cmp_desc);
-    int64_t want = (int64_t)ceil(keep * (double)nin);
-    double cut = nin ? sorted[(want < 1 ? 1 : want) - 1] : 0;
-    for (int64_t v = 0; v < nv; v++)
-        if (mask[v] && e[v] < cut) {
-            mask[v] = 0;
-            for (int64_t i = 0; i < n; i++)
-                x[i * nv + v] = 0.0f;
-        }
-    free(e);
-    free(sorted);
-    return XAI_OK;
 }
 
 /* The event-timing check of the training runs into the model (xai_timing). */
@@ -326,6 +286,7 @@ static void mask_apply(const uint8_t *mask, int64_t nv, float *x, int64_t n)
 typedef struct {
     int *use;
     uint8_t *mask;
+    double screen; /* the share of the mask the screening kept (0 or 1: none) */
 } prep_state;
 
 static void prep_free(void *ud, void *state)
@@ -337,6 +298,28 @@ static void prep_free(void *ud, void *state)
         free(s->mask);
     }
     free(s);
+}
+
+/* The screening of the model's training samples; with o->screen_select its share by an inner
+ * grouped cross-validation on them. */
+static xai_status prep_screen(const fmri_prep *p, const int64_t *idx, int64_t n, float *x, const int *y,
+                              prep_state *s)
+{
+    int64_t nv = xai_fmri_run_nv(&p->runs[0]);
+    s->screen = p->o->screen;
+    if (!(s->screen > 0 && s->screen < 1))
+        return XAI_OK;
+    xai_status st = XAI_OK;
+    if (p->o->screen_select) {
+        int *run = malloc((size_t)(n ? n : 1) * sizeof *run);
+        if (!run)
+            return xai_error_set(XAI_ENOMEM, "out of memory");
+        for (int64_t i = 0; i < n; i++)
+            run[i] = p->run_of[idx ? idx[i] : i];
+        st = fmri_screen_select(x, y, run, n, nv, p->cls->n, s->mask, p->o->screen, p->o->train.seed, &s->screen);
+        free(run);
+    }
+    return st ? st : fmri_screen(x, y, n, nv, p->cls->n, s->screen, s->mask);
 }
 
 static xai_status prep_fit(void *ud, const int64_t *idx, int64_t n, float *x, const int *y, void **state)
@@ -355,8 +338,8 @@ static xai_status prep_fit(void *ud, const int64_t *idx, int64_t n, float *x, co
         st = training_mask(p->o, p->runs, p->nruns, s->use, s->mask);
     if (!st)
         mask_apply(s->mask, nv, x, n);
-    if (!st && p->o->screen > 0 && p->o->screen < 1)
-        st = screen_voxels(x, y, n, nv, p->cls->n, p->o->screen, s->mask);
+    if (!st)
+        st = prep_screen(p, idx, n, x, y, s);
     if (st) {
         prep_free(ud, s);
         s = NULL;
@@ -382,7 +365,9 @@ static xai_status prep_record(void *ud, const void *state, xai_model *m, const x
     xai_status st = o->timing ? xai_fmri_timing_record(o, p->runs, p->nruns, s->use, p->cls->n, m) : XAI_OK;
     if (st != XAI_OK)
         return st;
-    set_prep_metadata(o, m, &p->runs[0], o->arch ? "custom" : o->family ? o->family : "dense", p->timedist, s->mask);
+    set_prep_metadata(o, m, &p->runs[0], o->arch ? "custom" : o->family ? o->family : "dense", p->timedist, s->mask,
+                      s->screen);
+    p->last_screen = s->screen;
     set_model_metadata(o, m, p->cls, p->spec, res);
     p->last = *res;
     return XAI_OK;

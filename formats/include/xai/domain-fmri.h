@@ -330,6 +330,9 @@ XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t le
 
 /* ------------------------------------------------------------------ models */
 
+/** How many screening shares the default choice compares (the default share, its half, ...). */
+#define XAI_FMRI_SCREEN_CANDIDATES 3
+
 /** Voxels per labelled training volume above which xai_fmri_default_reduction() reduces. */
 #define XAI_FMRI_REDUCE_RATIO 10.0
 
@@ -342,8 +345,9 @@ XAI_API void xai_fmri_timing_text(const xai_fmri_timing *t, char *buf, size_t le
  * voxel selection); otherwise neither (*fwhm_mm = 0, *screen = 1). With one sample per trial
  * (@p samples a trial estimator), when 20 % would still be more than XAI_FMRI_REDUCE_RATIO
  * voxels per labelled trial, the screening keeps XAI_FMRI_REDUCE_RATIO * nlab voxels: what the
- * rule allows (an event-related run has a few dozen trials). Block designs (volumes) keep 20 %,
- * the setting their figures were established with.
+ * rule allows (an event-related run has a few dozen trials). The app screens with this share,
+ * its half or its quarter (xai_fmri_train_opts.screen_select): each model takes the one an
+ * inner grouped cross-validation on its own training samples prefers.
  */
 XAI_API void xai_fmri_default_reduction(int64_t nvox, int64_t nlab, int samples, double *fwhm_mm, double *screen);
 
@@ -364,6 +368,9 @@ typedef struct {
     double screen;           /**< in (0, 1): keep this share of the mask's voxels, those with the largest
                               *   one-way ANOVA F over the classes on the training volumes (univariate
                               *   screening); 0 or 1 = every voxel */
+    int screen_select;       /**< 1: screen is the largest candidate share; each model keeps the share, of
+                              *   screen / 2^i for i < XAI_FMRI_SCREEN_CANDIDATES, that an inner grouped
+                              *   cross-validation on its own training samples prefers */
     const char *tool;        /**< "xai-fmri VERSION", recorded as provenance */
     xai_fmri_timing *timing; /**< receives the event-timing check of the training runs (may be NULL) */
     /* cross-validation only (the driver's callbacks; may be NULL) */
