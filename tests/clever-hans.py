@@ -33,7 +33,7 @@ artefact mean (see sweep_z).
 
 usage: clever-hans.py GEN_SPEECH XAI_SPEECH XAI_TRAIN XAI_CLARC XAI_EXPLAIN [--seed S] [--keep DIR]
                       [--cav pooled|within|twins] [--layer NAME|auto] [--z-sweep]
-                      [--val-folds K] [--val-methods pattern,ridge,svm]
+                      [--val-folds K] [--val-methods METHOD[@LAYER],...]
 Prints a table; exits 1 when a criterion (see CHECKS) fails, 77 when numpy is missing.
 """
 import csv
@@ -43,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import numpy as np
@@ -68,17 +69,27 @@ def run(cmd, **kw):
     return p
 
 
+def run_together(cmds):
+    """independent commands side by side (each writes its own files), failing as run() does"""
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
+    outs = [p.communicate() for p in procs]
+    for c, p, (out, err) in zip(cmds, procs, outs):
+        if p.returncode != 0:
+            sys.stderr.write("FAILED: %s\n%s%s" % (" ".join(c), out, err))
+            sys.exit(1)
+
+
 def features(gen, speech, tmp, seed):
     """model inputs [N, 1, rows, frames] of the tone and tone-free sets, labels, split, tone flags"""
-    for name, frac in (("tone", "0.8"), ("clean", "0")):
-        run([gen] + GEN + ["--seed", str(seed), "--shortcut-frac", frac, os.path.join(tmp, name)])
+    run_together([[gen] + GEN + ["--seed", str(seed), "--shortcut-frac", frac, os.path.join(tmp, name)]
+                  for name, frac in (("tone", "0.8"), ("clean", "0"))])
     pre = os.path.join(tmp, "pipeline.onnx")  # only its pre-processing is used
     run([speech, "train", os.path.join(tmp, "tone"), "--labels", "digit", "--epochs", "1", "-o", pre, "-f", "-q"])
+    run_together([[speech, "explain", "--model", pre, os.path.join(tmp, name), "--stacked", "--save-input",
+                   "--no-figures", "-o", os.path.join(tmp, "feat-" + name), "-f", "-q"] for name in ("tone", "clean")])
     out = {}
     for name in ("tone", "clean"):
         fd = os.path.join(tmp, "feat-" + name)
-        run([speech, "explain", "--model", pre, os.path.join(tmp, name), "--stacked", "--save-input",
-             "--no-figures", "-o", fd, "-f", "-q"])
         clips = json.load(open(os.path.join(fd, "relevance.json")))["Clips"]
         out[name] = (np.load(os.path.join(fd, "input.npy")), [os.path.basename(c["Source"]) for c in clips])
     assert out["tone"][1] == out["clean"][1], "the two sets list different clips"
@@ -111,26 +122,37 @@ def explain(xai_explain, model, x, tmp, cls=None):
     return np.load(rp), logits
 
 
-def twin_share(xai_explain, model, x, mask, tmp):
-    """tone-box share of positive relevance on x (the artefact clips' tone-free twins)"""
-    r, _ = explain(xai_explain, model, x, tmp, DIGIT)
+def explain_sets(xai_explain, model, sets, tmp):
+    """explain(..., DIGIT) of several sets in one run (one model load, one process): the logits
+    do not depend on the class explained, so the sets whose logits alone are used ride along;
+    returns one (relevance, logits) per set"""
+    r, lg = explain(xai_explain, model, np.concatenate(sets), tmp, DIGIT)
+    cut = np.cumsum([len(x) for x in sets])[:-1]
+    return list(zip(np.split(r, cut), np.split(lg, cut)))
+
+
+def share(r, mask):
+    """tone-box share of the positive relevance, pooled over the samples"""
     rp = np.maximum(r, 0).reshape(len(r), -1)
     return float((rp * mask.reshape(1, -1)).sum() / rp.sum())
 
 
-def judge(xai_explain, model, d, tmp):
+def twin_share(xai_explain, model, x, mask, tmp):
+    """tone-box share of positive relevance on x (the artefact clips' tone-free twins)"""
+    return share(explain(xai_explain, model, x, tmp, DIGIT)[0], mask)
+
+
+def judge(xai_explain, model, d, tmp, extra=()):
     """tone share of positive relevance (pooled over the artefact clips), accuracies on the
-    held-out digit, on all held-out clips, and on the other digits' held-out clips with the tone"""
-    r, _ = explain(xai_explain, model, d["x_art"], tmp, DIGIT)
-    rp = np.maximum(r, 0).reshape(len(r), -1)
-    share = float((rp * d["mask"].reshape(1, -1)).sum() / rp.sum())
-    _, lt = explain(xai_explain, model, d["x_test"], tmp)
+    held-out digit, on all held-out clips, and on the other digits' held-out clips with the
+    tone; then the tone shares on the extra sets"""
+    (r, _), (_, lt), (_, lp), *rest = explain_sets(xai_explain, model, [d["x_art"], d["x_test"], d["x_pois"]]
+                                                   + list(extra), tmp)
     pred = lt.argmax(1)
     acc_d = float((pred[d["y_test"] == DIGIT] == DIGIT).mean())
     acc = float((pred == d["y_test"]).mean())
-    _, lp = explain(xai_explain, model, d["x_pois"], tmp)
     acc_p = float((lp.argmax(1) == d["y_pois"]).mean())
-    return share, acc_d, acc, acc_p
+    return (share(r, d["mask"]), acc_d, acc, acc_p) + tuple(share(x[0], d["mask"]) for x in rest)
 
 
 def with_tone(xt, xc, y, tr, tone, test):
@@ -206,22 +228,31 @@ def sweep_z(clarc, xexp, p, cav, d, res, tmp):
         print("%-13s %10.4f %11.1f %12.3f %8.3f %16.3f" % ("pclarc t=%g" % t, s, res["plain"][0] / s, ad, a, ap))
 
 
-def oracle_z(clarc, xexp, p, cav_path, d, tmp):
+def oracle_z(clarc, xexp, p, cav_path, d, plain, tmp):
     """Upper bounds for P-ClArC on the digit, chosen on TEST data (never used to pick anything):
     over z = z_clean + t (z_artefact - z_clean), t = 0, 1/8, ..., 1, the best held-out accuracy
     on the digit among the z that keep the other digits' held-out accuracy at the plain model's
     (strict), or within 5 points of it (the target's own tolerance); otherwise a z only moves
-    other digits' clips to this one. Returns ((accuracy, t) strict, (accuracy, t) within 5)."""
+    other digits' clips to this one (plain: judge's figures of the plain model). Returns
+    ((accuracy, t) strict, (accuracy, t) within 5)."""
     cav = json.load(open(cav_path))
     other = d["y_test"] != DIGIT
-    _, lt = explain(xexp, p("plain.onnx"), d["x_test"][other], tmp)
-    plain_other = (lt.argmax(1) == d["y_test"][other]).mean()
-    best = [(float("nan"), float("nan"))] * 2
-    for t in np.arange(9) / 8:
+    # the plain model's right calls on the other digits, from its counts on all and on the digit
+    plain_other = round(plain[2] * len(other) - plain[1] * (~other).sum()) / other.sum()
+
+    def right(t):  # which test clips P-ClArC at t gets right; each t in its own directory
+        od = os.path.join(tmp, "oracle%g" % t)
+        os.makedirs(od, exist_ok=True)
+        out = os.path.join(od, "oracle.onnx")
         run([clarc, "project", "--model", p("plain.onnx"), "--cav", cav_path, "--z", "%.9g" %
-             (cav["z_clean"] + t * (cav["z_artefact"] - cav["z_clean"])), "-o", p("oracle.onnx"), "-f", "-q"])
-        _, lt = explain(xexp, p("oracle.onnx"), d["x_test"], tmp)
-        ok = lt.argmax(1) == d["y_test"]
+             (cav["z_clean"] + t * (cav["z_artefact"] - cav["z_clean"])), "-o", out, "-f", "-q"])
+        return explain(xexp, out, d["x_test"], od)[1].argmax(1) == d["y_test"]
+
+    ts = np.arange(9) / 8
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        oks = list(pool.map(right, ts))
+    best = [(float("nan"), float("nan"))] * 2
+    for t, ok in zip(ts, oks):
         for i, tol in enumerate((1e-9, 0.05)):
             if ok[other].mean() >= plain_other - tol and not ok[~other].mean() <= best[i][0]:
                 best[i] = (float(ok[~other].mean()), float(t))
@@ -229,7 +260,14 @@ def oracle_z(clarc, xexp, p, cav_path, d, tmp):
 
 
 VAL_T = (0.0, 0.25, 0.5, 0.75, 1.0)  # P-ClArC's z = z_clean + t (z_artefact - z_clean)
-VAL_METHODS = "pattern"  # --val-methods pattern,ridge,svm compares the CAV methods too
+VAL_METHODS = "pattern"  # --val-methods pattern,ridge,svm compares the CAV methods too; METHOD@LAYER
+# fixes the layer (otherwise --layer auto), e.g. pattern,pattern@maxpool5 compares two layers
+
+
+def cav_args(spec):
+    """xai-clarc cav's --method and --layer of a --val-methods entry, METHOD or METHOD@LAYER"""
+    m, _, layer = spec.partition("@")
+    return ["--method", m, "--layer", layer or "auto"]
 VAL_FOLDS = 5
 
 
@@ -245,60 +283,74 @@ def val_folds(spk, tr, k):
     return [tr & np.isin(spk, names[i::k]) for i in range(k)]
 
 
-def val_fold(tools, vdir, fit, val, d, seed, methods):
-    """One fold: a model trained like plain on the fold's other training speakers; for each CAV
-    method and t, P-ClArC's accuracy on the held-out speakers' tone-free clips (all digits) and
-    its tone-share cut on their tone clips of the digit (nan when the fold has none)"""
-    train, clarc, xexp = tools
-    os.makedirs(vdir, exist_ok=True)
+def train_folds(train, vdirs, fits, d, seed):
+    """each fold's model, trained like plain on the fold's other training speakers (the folds side
+    by side); a model that does not learn (training accuracy at chance: a dead start on this
+    subset) is trained again from the next seed, since it would tell nothing about the choice"""
+    todo = []
+    for vdir, fit in zip(vdirs, fits):
+        os.makedirs(vdir, exist_ok=True)
+        np.save(os.path.join(vdir, "x.npy"), d["xt"][fit])
+        np.save(os.path.join(vdir, "y.npy"), d["y"][fit].astype(np.float32))
+        todo.append(vdir)
+    for s in range(seed, seed + 3):
+        run_together([[train, "--x", os.path.join(v, "x.npy"), "-o", os.path.join(v, "plain.onnx")]
+                      + train_args(os.path.join(v, "y.npy"), s) for v in todo])
+        todo = [v for v in todo if json.load(open(os.path.join(v, "plain.onnx.log.json")))["epochs"][-1]["train_acc"]
+                <= 0.5]
+        if not todo:
+            break
+
+
+def val_fold(tools, vdir, fit, val, d, methods):
+    """One fold (its model from train_folds): for each CAV method and t, P-ClArC's accuracy on the
+    held-out speakers' tone-free clips (all digits) and its tone-share cut on their tone clips of
+    the digit (nan when the fold has none)"""
+    _, clarc, xexp = tools
     p = lambda f: os.path.join(vdir, f)
     xt, xc, y, tone = d["xt"], d["xc"], d["y"], d["tone"]
-    np.save(p("x.npy"), xt[fit]), np.save(p("y.npy"), y[fit].astype(np.float32))
-    # a model that does not learn (training accuracy at chance: a dead start on this subset) is
-    # trained again from the next seed; it would tell nothing about the choice
-    for s in range(seed, seed + 3):
-        run([train, "--x", p("x.npy"), "-o", p("plain.onnx")] + train_args(p("y.npy"), s))
-        if json.load(open(p("plain.onnx.log.json")))["epochs"][-1]["train_acc"] > 0.5:
-            break
     cav_data(xt, xc, y, fit, tone, "twins", p)
     art = xt[val & tone & (y == DIGIT)]
     base = twin_share(xexp, p("plain.onnx"), art, d["mask"], vdir) if len(art) else float("nan")
     out = {}
     for m in methods:
-        run([clarc, "cav", "--model", p("plain.onnx"), "--layer", "auto", "--x", p("cavx.npy"), "--groups",
-             p("groups.npy"), "--folds", p("folds.npy"), "--y", p("cavy.npy"), "--method", m, "-o", p("cav.json"),
-             "-f", "-q"])
+        run([clarc, "cav", "--model", p("plain.onnx"), "--x", p("cavx.npy"), "--groups", p("groups.npy"),
+             "--folds", p("folds.npy"), "--y", p("cavy.npy"), "-o", p("cav.json"), "-f", "-q"] + cav_args(m))
         cav = json.load(open(p("cav.json")))
         for t in VAL_T:
             z = cav["z_clean"] + t * (cav["z_artefact"] - cav["z_clean"])
             run([clarc, "project", "--model", p("plain.onnx"), "--cav", p("cav.json"), "--z", "%.9g" % z, "-o",
                  p("pc.onnx"), "-f", "-q"])
-            _, lg = explain(xexp, p("pc.onnx"), xc[val], vdir)
-            cut = base / twin_share(xexp, p("pc.onnx"), art, d["mask"], vdir) if len(art) else float("nan")
+            (_, lg), (r, _) = explain_sets(xexp, p("pc.onnx"), [xc[val], art], vdir)
+            cut = base / share(r, d["mask"]) if len(art) else float("nan")
             out[m, t] = (float((lg.argmax(1) == y[val]).mean()), cut, int(val.sum()))
     return out
 
 
 def select_pclarc(tools, tmp, d, spk, tr, seed, k, methods):
-    """P-ClArC's free parameters (the CAV method and z) chosen on the training speakers alone:
-    k folds by speaker; the highest tone-free accuracy pooled over the folds among the settings
-    whose share cut (geometric mean over the folds that have tone clips: each fold's model stands
-    in for the one plain model) is >= 5x (none such: the largest cut). Ties go to the smaller t
-    (nearer the method's own z) and the earlier method."""
-    folds = [val_fold(tools, os.path.join(tmp, "val%d" % i), tr & ~v, v, d, seed, methods)
-             for i, v in enumerate(val_folds(spk, tr, k))]
+    """P-ClArC's free parameters (the CAV method, its layer and z) chosen on the training speakers
+    alone: k folds by speaker; the highest tone-free accuracy pooled over the folds among the
+    settings whose share cut (geometric mean over the folds that have tone clips: each fold's
+    model stands in for the one plain model) is >= 5x (none such: the largest cut). Ties go to
+    the smaller t (nearer the method's own z), then the larger cut, then the earlier method."""
+    vals = val_folds(spk, tr, k)
+    vdirs = [os.path.join(tmp, "val%d" % i) for i in range(k)]
+    train_folds(tools[0], vdirs, [tr & ~v for v in vals], d, seed)
+    # the folds side by side: each works in its own directory (a failed command still exits 1)
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        folds = list(pool.map(lambda f: val_fold(tools, f[0], tr & ~f[1], f[1], d, methods), zip(vdirs, vals)))
     rows = []
     for key in folds[0]:
         n = sum(f[key][2] for f in folds)
-        acc = sum(f[key][0] * f[key][2] for f in folds) / n
+        acc = round(sum(f[key][0] * f[key][2] for f in folds)) / n  # counts: equal counts tie exactly
         cuts = [f[key][1] for f in folds if f[key][1] == f[key][1]]
         cut = float(np.exp(np.mean(np.log(cuts)))) if cuts else float("nan")
         rows.append((key, acc, cut))
     ok = [r for r in rows if r[2] >= 5] or [max(rows, key=lambda r: r[2])]
-    best = max(ok, key=lambda r: (r[1], -r[0][1], -methods.index(r[0][0])))
+    best = max(ok, key=lambda r: (r[1], -r[0][1], r[2], -methods.index(r[0][0])))
     print("validation (%d folds of the training speakers): method, t: tone-free accuracy, share cut" % k)
     for (m, t), acc, cut in rows:
-        print("  %-7s %4.2f: %.3f %6.1fx%s" % (m, t, acc, cut, "  <- chosen" if (m, t) == best[0] else ""))
+        print("  %-16s %4.2f: %.3f %6.1fx%s" % (m, t, acc, cut, "  <- chosen" if (m, t) == best[0] else ""))
     return best[0]
 
 
@@ -313,16 +365,16 @@ def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer, val_
     np.save(p("mask.npy"), mask[None, None])
     cav_data(xt, xc, y, tr, tone, cav_mode, p)
     common = train_args(p("y.npy"), seed)
-    run([train, "--x", p("xc.npy"), "-o", p("reference.onnx")] + common)
-    run([train, "--x", p("xt.npy"), "-o", p("plain.onnx")] + common)
-    run([train, "--x", p("xt.npy"), "-o", p("rrr.onnx"), "--guide", "rrr:%s,lambda=%s" % (p("mask.npy"), RRR_LAMBDA)]
-        + common)
+    run_together([[train, "--x", p("xc.npy"), "-o", p("reference.onnx")] + common,
+                  [train, "--x", p("xt.npy"), "-o", p("plain.onnx")] + common,
+                  [train, "--x", p("xt.npy"), "-o", p("rrr.onnx"), "--guide", "rrr:%s,lambda=%s"
+                   % (p("mask.npy"), RRR_LAMBDA)] + common])
     run([clarc, "cav", "--model", p("plain.onnx"), "--layer", layer, "--x", p("cavx.npy"), "--groups",
          p("groups.npy"), "--folds", p("folds.npy"), "-o", p("cav.json"), "-f", "-q"]
         + (["--y", p("cavy.npy")] if cav_mode != "pooled" else []))
     cav = json.load(open(p("cav.json")))
     how = "picked by held-out separation" if layer == "auto" or "," in layer else "given"
-    layer = cav["layer"]
+    layer_arg, layer = layer, cav["layer"]
     print("CAV at %s (%s), separation d = %.2f" % (layer, how, cav["separation_d"]))
     run([clarc, "project", "--model", p("plain.onnx"), "--cav", p("cav.json"), "-o", p("pclarc.onnx"), "-f", "-q"])
     # the pooled CAV (tone clips against every tone-free clip, classes ignored), for comparison
@@ -333,24 +385,31 @@ def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer, val_
     # P-ClArC with its CAV method and z chosen on the training speakers (select_pclarc)
     vm, vt = select_pclarc((train, clarc, xexp), tmp, {"xt": xt, "xc": xc, "y": y, "tone": tone, "mask": mask}, spk,
                            tr, seed, val_k, val_m)
-    run([clarc, "cav", "--model", p("plain.onnx"), "--layer", "auto", "--x", p("cavx.npy"), "--groups",
-         p("groups.npy"), "--folds", p("folds.npy"), "--y", p("cavy.npy"), "--method", vm, "-o", p("cav-val.json"),
-         "-f", "-q"])
+    if cav_mode == "twins" and cav_args(vm) == ["--method", "pattern", "--layer", layer_arg]:
+        shutil.copyfile(p("cav.json"), p("cav-val.json"))  # the same fit on the same samples
+    else:
+        run([clarc, "cav", "--model", p("plain.onnx"), "--x", p("cavx.npy"), "--groups", p("groups.npy"), "--folds",
+             p("folds.npy"), "--y", p("cavy.npy"), "-o", p("cav-val.json"), "-f", "-q"] + cav_args(vm))
     cv = json.load(open(p("cav-val.json")))
     run([clarc, "project", "--model", p("plain.onnx"), "--cav", p("cav-val.json"), "--z",
          "%.9g" % (cv["z_clean"] + vt * (cv["z_artefact"] - cv["z_clean"])), "-o", p("pclarc-val.onnx"), "-f", "-q"])
     print("P-ClArC validated: %s CAV at %s, t = %g" % (vm, cv["layer"], vt))
-    run([clarc, "fine-tune", "--model", p("plain.onnx"), "--cav", p("cav.json"), "--x", p("xt.npy"), "--y",
-         p("y.npy"), "--epochs", EPOCHS, "--lr", "3e-3", "--seed", str(seed), "-o", p("aclarc.onnx"), "-f", "-q"])
-    run([train, "--init", p("plain.onnx"), "--x", p("xt.npy"), "--y", p("y.npy"), "--epochs", EPOCHS, "--lr", "3e-3",
-         "--seed", str(seed), "-q", "-f", "-o", p("rrclarc.onnx"), "--guide", "rrclarc:%s,lambda=100" % p("cav.json")])
+    run_together([[clarc, "fine-tune", "--model", p("plain.onnx"), "--cav", p("cav.json"), "--x", p("xt.npy"), "--y",
+                   p("y.npy"), "--epochs", EPOCHS, "--lr", "3e-3", "--seed", str(seed), "-o", p("aclarc.onnx"), "-f",
+                   "-q"],
+                  [train, "--init", p("plain.onnx"), "--x", p("xt.npy"), "--y", p("y.npy"), "--epochs", EPOCHS, "--lr",
+                   "3e-3", "--seed", str(seed), "-q", "-f", "-o", p("rrclarc.onnx"), "--guide",
+                   "rrclarc:%s,lambda=100" % p("cav.json")]])
     d = {"x_art": xt[tr & tone & (y == DIGIT)], "x_test": xt[test], "y_test": y[test], "mask": mask}
     d["x_pois"], d["y_pois"] = with_tone(xt, xc, y, tr, tone, test)
     res = {}
     print("%-13s %10s %11s %12s %8s %16s" % ("model", "tone share", "share ratio", "acc digit %d" % DIGIT, "acc all",
                                             "acc others+tone"))
+    twins = xc[tr & tone & (y == DIGIT)]
     for name in ("reference", "plain", "rrr", "pclarc", "pclarc-pooled", "pclarc-val", "aclarc", "rrclarc"):
-        res[name] = judge(xexp, p(name + ".onnx"), d, tmp)
+        res[name] = judge(xexp, p(name + ".onnx"), d, tmp, [twins] if name == "plain" else [])
+        if name == "plain":
+            res["plain-twins"], res["plain"] = res["plain"][4], res["plain"][:4]
         s, ad, a, ap = res[name]
         print("%-13s %10.4f %11.1f %12.3f %8.3f %16.3f" % (name, s, res["plain"][0] / s if name != "reference" else
                                                           float("nan"), ad, a, ap))
@@ -358,11 +417,10 @@ def experiment(gen, speech, train, clarc, xexp, seed, tmp, cav_mode, layer, val_
         sweep_z(clarc, xexp, p, cav, d, res, tmp)
     ref_acc = res["reference"][1]
     if res["pclarc-val"][1] < ref_acc - 0.05:
-        res["oracle"] = oracle_z(clarc, xexp, p, p("cav-val.json"), d, tmp)
+        res["oracle"] = oracle_z(clarc, xexp, p, p("cav-val.json"), d, res["plain"], tmp)
         print("P-ClArC's best digit-%d accuracy with z picked on the test clips: %.3f at t = %g with the other "
               "digits at plain's accuracy, %.3f at t = %g within 5 points of it; reference %.3f"
               % ((DIGIT,) + res["oracle"][0] + res["oracle"][1] + (ref_acc,)))
-    res["plain-twins"] = twin_share(xexp, p("plain.onnx"), xc[tr & tone & (y == DIGIT)], mask, tmp)
     print("bounds: plain on the same clips with the tone deleted from the input (twins): share %.4f, %.1fx below "
           "plain; the reference (never saw the tone): %.1fx below plain; P-ClArC's accuracy ceiling (plain on "
           "tone-free clips): %.3f" % (res["plain-twins"], res["plain"][0] / res["plain-twins"],
