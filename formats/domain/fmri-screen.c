@@ -123,20 +123,6 @@ static int folds_usable(const int *y, const int *fold, int64_t n, int nfold)
     return 1;
 }
 
-/* Mean recall over the classes present. */
-static double balanced_accuracy(const int *y, const int *pred, int64_t n, int ncls)
-{
-    int64_t hit[XAI_FMRI_MAX_CLASSES] = {0}, cnt[XAI_FMRI_MAX_CLASSES] = {0};
-    for (int64_t k = 0; k < n; k++)
-        cnt[y[k]]++, hit[y[k]] += pred[k] == y[k];
-    double s = 0;
-    int present = 0;
-    for (int c = 0; c < ncls; c++)
-        if (cnt[c])
-            s += (double)hit[c] / (double)cnt[c], present++;
-    return present ? s / present : 0;
-}
-
 typedef struct {
     const float *x;
     const int *y;
@@ -225,9 +211,11 @@ xai_status fmri_screen_select(const float *x, const int *y, const int *run, int6
         st = screen_cv_run(&c, nfold, cand, XAI_FMRI_SCREEN_CANDIDATES, pred);
     double best = -1;
     for (int i = 0; !st && nfold >= 2 && i < XAI_FMRI_SCREEN_CANDIDATES; i++) {
-        double b = balanced_accuracy(y, pred + (size_t)i * (size_t)n, n, ncls);
-        if (b >= best) /* ties go to the smaller share: the more constrained model */
-            best = b, *share = cand[i];
+        xai_heldout h = {0};
+        st = xai_heldout_stats(y, pred + (size_t)i * (size_t)n, n, ncls, &h);
+        if (!st && h.balanced_accuracy >= best) /* ties go to the smaller share: the more constrained model */
+            best = h.balanced_accuracy, *share = cand[i];
+        xai_heldout_free(&h);
     }
     free(c.e), free(c.sorted), free(c.xtr), free(c.xte), free(c.ytr), free(c.gtr), free(c.col);
     free(fold), free(pred);
