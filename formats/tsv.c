@@ -454,12 +454,14 @@ static xai_status tsv_row(xai_tsv *t, const char *line, size_t n, size_t ncols, 
     return XAI_OK;
 }
 
-xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsigned flags,
-                            xai_tsv **out)
+/* The table in @p buf; rows past @p max_rows (0: none are) are checked but not kept, and the
+ * count of all rows goes to *nrows. */
+static xai_status load_mem(const void *buf, size_t len, const char *name, unsigned flags, size_t max_rows,
+                           xai_tsv **out, size_t *nrows)
 {
     const char *p = buf, *end;
     xai_tsv *t = NULL;
-    size_t lineno, n, ncols;
+    size_t lineno, n, ncols, rows = 0;
     xai_status st;
 
     name = name && *name ? name : "<memory>";
@@ -490,33 +492,41 @@ xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsig
     if (flags & XAI_TSV_NO_HEADER)
         p = first; /* the first line is data */
     lineno = (flags & XAI_TSV_NO_HEADER) ? 0 : 1;
-    while (p < end) {
+    for (; p < end; rows++) {
         const char *line = p;
         p = next_line(p, end, &n);
         lineno++;
-        if ((st = tsv_row(t, line, n, ncols, lineno, name)) != XAI_OK)
+        if (max_rows && rows >= max_rows) { /* not kept: only its shape is checked */
+            if (count_fields(line, n) != ncols) {
+                st = xai_error_set(XAI_EFORMAT, "%s: line %zu: %zu fields, the header has %zu", name, lineno,
+                                   count_fields(line, n), ncols);
+                goto fail;
+            }
+        } else if ((st = tsv_row(t, line, n, ncols, lineno, name)) != XAI_OK) {
             goto fail;
+        }
     }
     *out = t;
+    if (nrows)
+        *nrows = rows;
     return XAI_OK;
 fail:
     xai_tsv_free(t);
     return st;
 }
 
-xai_status xai_tsv_load(const char *path, unsigned flags, xai_tsv **out)
+xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsigned flags,
+                            xai_tsv **out)
 {
-    FILE *f;
+    return load_mem(buf, len, name, flags, 0, out, NULL);
+}
+
+/* The whole file @p path into a malloc'ed buffer. */
+static xai_status read_file(const char *path, char **data, size_t *size)
+{
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    xai_status st;
-
-    if (!out)
-        return xai_error_set(XAI_EINVAL, "xai_tsv_load: NULL output");
-    *out = NULL;
-    if (!path)
-        return xai_error_set(XAI_EINVAL, "xai_tsv_load: NULL path");
-    f = fopen(path, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
     for (;;) {
@@ -543,9 +553,30 @@ xai_status xai_tsv_load(const char *path, unsigned flags, xai_tsv **out)
         return xai_error_set(XAI_EIO, "%s: read error", path);
     }
     fclose(f);
-    st = xai_tsv_load_mem(buf, len, path, flags, out);
+    *data = buf;
+    *size = len;
+    return XAI_OK;
+}
+
+xai_status xai_tsv_load_head(const char *path, unsigned flags, size_t max_rows, xai_tsv **out, size_t *nrows)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (!out)
+        return xai_error_set(XAI_EINVAL, "xai_tsv_load: NULL output");
+    *out = NULL;
+    if (!path)
+        return xai_error_set(XAI_EINVAL, "xai_tsv_load: NULL path");
+    xai_status st = read_file(path, &buf, &len);
+    if (st == XAI_OK)
+        st = load_mem(buf, len, path, flags, max_rows, out, nrows);
     free(buf);
     return st;
+}
+
+xai_status xai_tsv_load(const char *path, unsigned flags, xai_tsv **out)
+{
+    return xai_tsv_load_head(path, flags, 0, out, NULL);
 }
 
 /* ---- writing ------------------------------------------------------------------------ */

@@ -104,6 +104,10 @@ START_TEST(test_tables)
     write_file(bad, "a\tb\n1\n");
     ck_assert_int_eq(xai_report_add_table(r, bad, "bad", 0), XAI_EFORMAT);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "bad.tsv"));
+    /* also when the ragged row lies past the rows shown */
+    write_file(bad, "a\tb\n1\t2\n3\t4\n5\n");
+    ck_assert_int_eq(xai_report_add_table(r, bad, "bad", 1), XAI_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "bad.tsv: line 4"));
     ck_assert_int_eq(xai_report_add_table(r, xai_test_path(dir, "absent.tsv"), NULL, 0), XAI_EIO);
     size_t nt;
     xai_report_counts(r, NULL, &nt, NULL, NULL);

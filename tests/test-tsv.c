@@ -2,7 +2,7 @@
 /*
  * test-tsv.c - BIDS TSV tables: exact text written, round trips (numbers bit-exact, n/a,
  * strings), tolerant reading (CRLF, BOM, no final newline, empty cells), headerless files,
- * malformed tables, and a real Haxby events.tsv from ../shared (skipped when absent).
+ * malformed tables, previews of the first rows, and a real Haxby events.tsv from ../shared (skipped when absent).
  */
 #include <math.h>
 #include <stdio.h>
@@ -263,6 +263,50 @@ START_TEST(test_malformed)
 END_TEST
 
 /* A real BIDS-style events file (Haxby 2001, run 1). */
+/* A preview keeps the first rows, counts all, and refuses what the full reader refuses. */
+START_TEST(test_load_head)
+{
+    char *dir = xai_test_tmpdir();
+    const char *p = xai_test_path(dir, "long.tsv");
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("id\tlabel\r\n1\ta\r\n2\tb\r\n3\tn/a\r\nx\td\r\n5\te\r\n\r\n", f);
+    fclose(f);
+    xai_tsv *t = NULL, *all = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(xai_tsv_load_head(p, 0, 2, &t, &n), XAI_OK);
+    ck_assert_int_eq(xai_tsv_load(p, 0, &all), XAI_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 2);
+    ck_assert_uint_eq(xai_tsv_nrows(all), 5);
+    /* the kinds are the kept rows': "x" in row 4 makes the full column text */
+    ck_assert_int_eq(xai_tsv_column_type(t, 0), XAI_TSV_NUMBER);
+    ck_assert_int_eq(xai_tsv_column_type(all, 0), XAI_TSV_STRING);
+    ck_assert_str_eq(xai_tsv_get_string(t, 1, 1), "b");
+    xai_tsv_free(t);
+    ck_assert_int_eq(xai_tsv_load_head(p, 0, 0, &t, &n), XAI_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(xai_tsv_nrows(t), 5);
+    ck_assert_str_eq(xai_tsv_get_string(t, 3, 0), "x");
+    xai_tsv_free(t);
+    xai_tsv_free(all);
+    /* a ragged line or a NUL byte past the kept rows is still an error naming the line */
+    f = fopen(p, "w");
+    fputs("id\tlabel\n1\ta\n2\tb\n3\n", f);
+    fclose(f);
+    ck_assert_int_eq(xai_tsv_load_head(p, 0, 1, &t, &n), XAI_EFORMAT);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "long.tsv: line 4: 1 fields, the header has 2"));
+    f = fopen(p, "w");
+    fwrite("id\n1\n2\0\n", 1, 8, f);
+    fclose(f);
+    ck_assert_int_eq(xai_tsv_load_head(p, 0, 1, &t, &n), XAI_EFORMAT);
+    ck_assert_int_eq(xai_tsv_load_head(xai_test_path(dir, "absent.tsv"), 0, 1, &t, &n), XAI_EIO);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_haxby_events)
 {
     const char *shared = xai_test_shared_dir();
@@ -351,6 +395,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_headerless);
     tcase_add_test(tc, test_extend);
     tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_load_head);
     tcase_add_test(tc, test_haxby_events);
     tcase_add_test(tc, test_float_and_dictionary);
     suite_add_tcase(s, tc);

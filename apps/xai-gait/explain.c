@@ -49,6 +49,7 @@ void explainer_free(explainer *e)
         free(e->classes[i]);
     free(e->classes);
     free(e->group_by);
+    json_decref(e->pre_json);
 }
 
 /* Pre-processing, classes, task and the validation's group kind from the model card (old
@@ -225,6 +226,11 @@ int explainer_init(xai_app *app, const opts *o, explainer *e)
     e->concepts = o->concepts != NULL;
     e->figures = o->figures;
     e->save_input = o->save_input;
+    char *pt = xai_gait_pre_to_json(&e->pre); /* every sidecar of the run carries it */
+    e->pre_json = pt ? json_loads(pt, 0, NULL) : NULL;
+    free(pt);
+    if (!e->pre_json)
+        return xai_app_fail(app, NULL, "out of memory");
     return xai_app_driver_strict_exit(app, &o->dopt, e->set, o->model);
 }
 
@@ -438,9 +444,7 @@ static char *sidecar_text(const explainer *e, const explained *x, json_t *source
     json_object_set(o, "InSampleTrials", in_sample);
     json_object_set_new(o, "OutOfSample", json_boolean(x->in_sample == 0));
     json_object_set_new(o, "Accuracy", x->labelled ? json_real((double)x->correct / (double)x->labelled) : json_null());
-    char *pt = xai_gait_pre_to_json(&e->pre);
-    json_object_set_new(o, "Preprocessing", pt ? json_loads(pt, 0, NULL) : json_null());
-    free(pt);
+    json_object_set(o, "Preprocessing", e->pre_json);
     char *t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;

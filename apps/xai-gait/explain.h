@@ -19,6 +19,7 @@
 typedef struct {
     xai_driver_set *set;    /* the model for new data and, after train --cv, the fold models */
     xai_gait_pre pre;       /* the model for new data's record */
+    json_t *pre_json;       /* that record as the sidecars carry it, made once */
     xai_gait_pre *fold_pre; /* [nfolds] each fold model's record (its own normalisation) */
     int nfold_pre;
     char **classes;

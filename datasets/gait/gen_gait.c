@@ -40,8 +40,11 @@
  *
  * Usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]
  *                 [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]
- *                 [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both] OUTDIR
- * The last seven vary what an independent author might choose differently (sampling rate, size of
+ *                 [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both]
+ *                 [--markers none|foot] OUTDIR
+ * --markers foot also writes heel, toe and sacrum markers (LHEE, LTOE, RHEE, RTOE, SACR, in
+ * mm), so Foot Strikes can be found from them (Zeni et al. 2008) as from real marker data.
+ * The seven before it vary what an independent author might choose differently (sampling rate, size of
  * the marker offsets, undetected Foot Strikes and noisy event times, where the signatures lie,
  * which variables are exported, one- or two-sided signatures); their defaults give the original data.
  */
@@ -62,6 +65,8 @@
 static const char *const joints[NJ] = {"PelvisAngles", "HipAngles", "KneeAngles", "AnkleAngles",
                                        "FootProgressAngles"};
 static const char *const planes[3] = {"sagittal", "frontal", "transverse"};
+#define NMARK 5 /* --markers foot */
+static const char *const marker_names[NMARK] = {"LHEE", "LTOE", "RHEE", "RTOE", "SACR"};
 
 /* planted subject signatures: joint index, plane, window start (% of cycle), amplitude */
 static const struct {
@@ -86,9 +91,10 @@ static struct {
     int shift;        /* --signature-shift: % of the cycle added to every signature window */
     int drop;         /* --drop-variable: joint not exported, or -1 */
     int both;         /* --sides both: realistic-mode signatures on both sides */
+    int markers;      /* --markers foot: heel, toe and sacrum trajectories too */
     FILE *missed;     /* OUTDIR/missed_events.tsv: where the undetected strikes were (the truth
                          for event recovery), open while --missing-events > 0 */
-} var = {100.0, 4.0, 0.0, 0.0, 0, -1, 0, NULL};
+} var = {100.0, 4.0, 0.0, 0.0, 0, -1, 0, 0, NULL};
 
 static void subject_signature(int k, int *joint, int *plane, int *start, double *amp)
 {
@@ -269,8 +275,12 @@ static int draw_cycles(trial_cycles *tc, int ncycles, double T)
 static xai_c3d *new_trial_c3d(const char *subject, int nk, int64_t frames)
 {
     xai_c3d *c3d = NULL;
-    if (xai_c3d_new(2 * nk, 0, frames, 0, var.rate, &c3d) != XAI_OK)
+    if (xai_c3d_new(2 * nk + (var.markers ? NMARK : 0), 0, frames, 0, var.rate, &c3d) != XAI_OK)
         return NULL;
+    for (int m = 0; var.markers && m < NMARK; m++) {
+        free(c3d->point_labels[2 * nk + m]);
+        c3d->point_labels[2 * nk + m] = strdup(marker_names[m]);
+    }
     free(c3d->subject);
     c3d->subject = strdup(subject);
     free(c3d->point_units);
@@ -285,6 +295,34 @@ static xai_c3d *new_trial_c3d(const char *subject, int nk, int64_t frames)
             c3d->point_labels[s * nk + point_index(j)] = strdup(label);
         }
     return c3d;
+}
+
+/* --markers foot: the markers of the foot-based event detection (Zeni et al., Gait Posture
+   2008), in mm, walking along +X at a stride of 1.3 m: the heel is furthest in front of the
+   sacrum at Foot Strike, the toe furthest behind it at Foot Off. No random draws, so the
+   angles of a seed stay the same with or without them. */
+static void fill_markers(xai_c3d *c3d, int first, const trial_cycles *tc)
+{
+    for (int64_t f = 0; f < c3d->frames; f++) {
+        double tf = (double)f / var.rate;
+        float *p = c3d->points + ((size_t)f * (size_t)c3d->npoints + (size_t)first) * 3;
+        double sacr = 1300.0 * tf / tc->dur[0][1];
+        for (int s = 0; s < 2; s++) {
+            int i = 0;
+            while (i + 1 < tc->ns + 2 && tc->strike[s][i + 1] <= tf)
+                i++;
+            double ph = 2 * PI * (tf - tc->strike[s][i]) / tc->dur[s][i], y = s ? -90.0 : 90.0;
+            float *heel = p + 6 * s, *toe = heel + 3;
+            heel[0] = (float)(sacr + 300 * cos(ph));
+            toe[0] = (float)(sacr + 150 - 350 * cos(ph - 2 * PI * tc->stance));
+            heel[1] = toe[1] = (float)y;
+            heel[2] = (float)(60 + 40 * fmax(0, -cos(ph)));
+            toe[2] = (float)(40 + 40 * fmax(0, -cos(ph - 2 * PI * tc->stance)));
+        }
+        p[12] = (float)sacr;
+        p[13] = 0;
+        p[14] = 1000;
+    }
 }
 
 /* What shapes one trial's angles besides its cycles */
@@ -329,7 +367,7 @@ static void fill_angles(xai_c3d *c3d, int nk, const trial_shape *sh, const trial
                 for (int c = 0; c < 3; c++) {
                     double v = joint_angle(sh, tc, n, s, j, c, p, pp);
                     if (j != var.drop)
-                        c3d->points[((size_t)f * (size_t)(2 * nk) + (size_t)(s * nk + point_index(j))) * 3 + (size_t)c] =
+                        c3d->points[((size_t)f * (size_t)c3d->npoints + (size_t)(s * nk + point_index(j))) * 3 + (size_t)c] =
                             (float)v;
                 }
         }
@@ -376,6 +414,8 @@ static int write_trial(const char *path, const char *subject, int k, int braced,
         return -1;
     }
     fill_angles(c3d, nk, &sh, &tc);
+    if (var.markers)
+        fill_markers(c3d, 2 * nk, &tc);
     const char *slash = strrchr(path, '/');
     int rc = add_gait_events(c3d, &tc, slash ? slash + 1 : path);
     if (rc == 0 && xai_c3d_write(path, c3d, NULL) != XAI_OK)
@@ -411,7 +451,8 @@ static int write_truth(const char *dir, int nsub, int realistic)
 #define USAGE                                                                                            \
     "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]\n"    \
     "                [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]\n"               \
-    "                [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both] OUTDIR\n"
+    "                [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both]\n"               \
+    "                [--markers none|foot] OUTDIR\n"
 
 /* One of the variation options: 1 when @p a is one and @p v a valid value, -1 when @p a is one
    and @p v is not, 0 when @p a is none of them. */
@@ -430,6 +471,8 @@ static int parse_variation(const char *a, const char *v)
         return num && d >= 0 && d <= 0.2 ? (var.jitter = d, 1) : -1;
     if (!strcmp(a, "--signature-shift"))
         return num && d >= 0 && d < 100 - WINDOW && d == (int)d ? (var.shift = (int)d, 1) : -1;
+    if (!strcmp(a, "--markers"))
+        return !strcmp(v, "none") || !strcmp(v, "foot") ? (var.markers = !strcmp(v, "foot"), 1) : -1;
     if (!strcmp(a, "--sides"))
         return !strcmp(v, "one") || !strcmp(v, "both") ? (var.both = !strcmp(v, "both"), 1) : -1;
     if (!strcmp(a, "--drop-variable")) {

@@ -58,6 +58,16 @@ XAI_API void xai_tsv_free(xai_tsv *t);
  */
 XAI_API xai_status xai_tsv_load(const char *path, unsigned flags, xai_tsv **out);
 
+/**
+ * As xai_tsv_load(), keeping only the first @p max_rows rows (0: all), for a preview of a large
+ * table: every line is still checked as xai_tsv_load() checks it (so this refuses what that
+ * refuses), but the rows past @p max_rows are not split into cells, and the column kinds are
+ * those of the kept rows.
+ * @param[out] nrows the number of rows in the file (NULL: not wanted)
+ */
+XAI_API xai_status xai_tsv_load_head(const char *path, unsigned flags, size_t max_rows, xai_tsv **out,
+                                     size_t *nrows);
+
 /** As xai_tsv_load() from memory; @p name is used in messages (may be NULL). */
 XAI_API xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsigned flags,
                                     xai_tsv **out);
