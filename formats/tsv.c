@@ -521,6 +521,12 @@ xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsig
     return load_mem(buf, len, name, flags, 0, out, NULL);
 }
 
+xai_status xai_tsv_load_head_mem(const void *buf, size_t len, const char *name, unsigned flags, size_t max_rows,
+                                 xai_tsv **out, size_t *nrows)
+{
+    return load_mem(buf, len, name, flags, max_rows, out, nrows);
+}
+
 /* The whole file @p path into a malloc'ed buffer. */
 static xai_status read_file(const char *path, char **data, size_t *size)
 {

@@ -72,6 +72,10 @@ XAI_API xai_status xai_tsv_load_head(const char *path, unsigned flags, size_t ma
 XAI_API xai_status xai_tsv_load_mem(const void *buf, size_t len, const char *name, unsigned flags,
                                     xai_tsv **out);
 
+/** As xai_tsv_load_head() from memory; @p name is used in messages (may be NULL). */
+XAI_API xai_status xai_tsv_load_head_mem(const void *buf, size_t len, const char *name, unsigned flags,
+                                         size_t max_rows, xai_tsv **out, size_t *nrows);
+
 /** Write @p t to @p path atomically (temporary file in the same directory, then rename). */
 XAI_API xai_status xai_tsv_save(const xai_tsv *t, const char *path, unsigned flags);
 
