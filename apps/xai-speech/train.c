@@ -188,9 +188,9 @@ static xai_status shift_augment(void *ud, float *x, int64_t n, int ndim, const i
     return XAI_OK;
 }
 
-/* --augment mask: a copy of each training clip with one band of up to rows/5 mel rows and one
- * span of up to frames/5 frames set to the clip's mean (SpecAugment's frequency and time masks,
- * Park et al. 2019, who mask with the mean of normalised features). */
+/* --augment mask: a copy of each training clip with one band of up to rows/5 rows and one span
+ * of up to frames/5 frames set to the clip's mean (SpecAugment's frequency and time masks, Park
+ * et al. 2019; their zero is the mean of their mean-normalised features). */
 static xai_status mask_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
 {
     (void)ud;
