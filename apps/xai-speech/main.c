@@ -56,8 +56,12 @@ static void usage_head(void)
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
 "  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
-"  --augment none|shift  shift: add a copy of each training clip moved in time by up to 100 ms\n"
-"                        (whole frames; the frames moved in take the clip's quietest value) [none]\n"
+"  --augment none|shift|mask\n"
+"                        shift: add a copy of each training clip moved in time by up to 100 ms\n"
+"                        (whole frames; the frames moved in take the clip's quietest value);\n"
+"                        mask: add a copy with one band of up to 1/5 of the rows and one span\n"
+"                        of up to 1/5 of the frames set to the clip's mean (SpecAugment,\n"
+"                        Park et al. 2019) [none]\n"
 "  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
 "                        when one voice was recorded at several speeds and pitches)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, + MODEL.json sidecar)\n"
@@ -164,6 +168,7 @@ static void usage(void)
 "  Kauffmann et al. 2022, IEEE TNNLS (--start logodds: log-odds against the other classes).\n"
 "  Viikki & Laurila 1998, Speech Communication 25 (--norm cmn, cmvn: mean and variance\n"
 "  normalisation).  Wang et al. 2017, ICASSP (--norm pcen); Lostanlen et al. 2019, IEEE SPL.\n"
+"  Park et al. 2019, Interspeech (SpecAugment: --augment mask).\n"
 "  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
@@ -219,9 +224,10 @@ static int own_option(opts *o, int c, const char *arg)
     case O_JSON: o->json = arg; return 1;
     case O_METRICS: o->metrics = arg; return 1;
     case O_AUGMENT:
-        if (strcmp(arg, "none") && strcmp(arg, "shift"))
-            return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none or shift)", arg), -1;
-        o->augment_shift = !strcmp(arg, "shift");
+        if (strcmp(arg, "none") && strcmp(arg, "shift") && strcmp(arg, "mask"))
+            return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none, shift or mask)", arg), -1;
+        o->augment = !strcmp(arg, "shift") ? SPEECH_AUGMENT_SHIFT
+                     : !strcmp(arg, "mask") ? SPEECH_AUGMENT_MASK : SPEECH_AUGMENT_NONE;
         return 1;
     case O_NORM:
         if ((o->norm = xai_speech_norm_from_name(arg)) < 0)

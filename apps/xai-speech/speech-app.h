@@ -21,6 +21,8 @@
 #define XAI_SPEECH_VERSION "0.2.0"
 #endif
 
+enum { SPEECH_AUGMENT_NONE = 0, SPEECH_AUGMENT_SHIFT, SPEECH_AUGMENT_MASK };
+
 typedef enum { CMD_TRAIN = 0, CMD_EXPLAIN, CMD_EVAL, CMD_EVALUATE } speech_cmd;
 
 typedef struct {
@@ -35,7 +37,7 @@ typedef struct {
     int figures, stacked, save_input;
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;
-    int augment_shift, shift_frames; /* train --augment shift: up to shift_frames frames */
+    int augment, shift_frames; /* train --augment: SPEECH_AUGMENT_*; shift: up to shift_frames frames */
     int norm;                 /* train --norm: XAI_SPEECH_NORM_* */
     int n_mels;               /* train --mels: mel bands of a mel preset (0: the preset's) */
     xai_method method;

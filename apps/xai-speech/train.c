@@ -124,6 +124,8 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
         json_object_set_new(side, "Clips", json_integer(s->d.n));
         json_object_set_new(side, "FailedClips", json_integer(s->nfailed));
         json_object_set_new(side, "UnlabelledFiles", json_integer(removed));
+        static const char *const aug[] = {"none", "shift", "mask"};
+        json_object_set_new(side, "Augmentation", json_string(aug[o->augment]));
         json_object_set(side, "Preprocessing", json_object_get(card, "preprocessing"));
     }
     json_decref(card);
@@ -186,6 +188,37 @@ static xai_status shift_augment(void *ud, float *x, int64_t n, int ndim, const i
     return XAI_OK;
 }
 
+/* --augment mask: a copy of each training clip with one band of up to rows/5 rows and one span
+ * of up to frames/5 frames set to the clip's mean (SpecAugment's frequency and time masks, Park
+ * et al. 2019; their zero is the mean of their mean-normalised features). */
+static xai_status mask_augment(void *ud, float *x, int64_t n, int ndim, const int64_t *shape, uint64_t seed)
+{
+    (void)ud;
+    if (ndim != 3)
+        return xai_error_set(XAI_EINVAL, "augment: expected [1][rows][frames]");
+    const int64_t R = shape[1], T = shape[2], F = R / 5, W = T / 5;
+    uint64_t r = seed | 1;
+    for (int64_t i = 0; i < n; i++) {
+        float *v = x + (size_t)i * (size_t)R * (size_t)T;
+        double mean = 0;
+        for (int64_t k = 0; k < R * T; k++)
+            mean += v[k];
+        mean /= (double)(R * T);
+        int64_t draw[4];
+        for (int k = 0; k < 4; k++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            draw[k] = (int64_t)(r >> 11);
+        }
+        const int64_t f = draw[0] % (F + 1), f0 = draw[1] % (R - f + 1);
+        const int64_t w = draw[2] % (W + 1), t0 = draw[3] % (T - w + 1);
+        for (int64_t c = 0; c < R; c++)
+            for (int64_t t = 0; t < T; t++)
+                if ((c >= f0 && c < f0 + f) || (t >= t0 && t < t0 + w))
+                    v[c * T + t] = (float)mean;
+    }
+    return XAI_OK;
+}
+
 /* Train through the driver; *set on success. 0 or the exit code (printed). */
 static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study *s, xai_driver_set **set)
 {
@@ -204,12 +237,15 @@ static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study 
            (two on 64 clips), too few for PyTorch's 0.1 to forget its initial 0 and 1 before
            early stopping keeps an epoch. */
         to.train.bn_momentum = SPEECH_BN_MOMENTUM;
-        if (o->augment_shift) {
+        if (o->augment == SPEECH_AUGMENT_SHIFT) {
             const xai_spec_config *c = &ctx->pre.spec;
             const int hop = c->stft.hop > 0 ? c->stft.hop : c->stft.n_fft / 4;
             o->shift_frames = (int)(0.1 * c->sample_rate / hop); /* 100 ms */
             to.augment = shift_augment;
             to.augment_ud = &o->shift_frames;
+            to.augment_copies = 1;
+        } else if (o->augment == SPEECH_AUGMENT_MASK) {
+            to.augment = mask_augment;
             to.augment_copies = 1;
         }
         if (xai_driver_train(&s->d, &to, card, set) == XAI_OK)
