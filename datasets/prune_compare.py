@@ -21,7 +21,8 @@ Usage: prune_compare.py BUILD_DIR OUTDIR [--models vgg,eeg,fmri,gait,speech]
                         [--criteria LIST]
 Writes OUTDIR/MODEL/PROTOCOL-Kpc[/model-S]/{pruning,summary}.tsv and
 OUTDIR/compare.tsv (model, protocol, per class, criterion, mean, SD, runs, and in how many
-runs LRP beat the best other criterion), and prints the Markdown table. Reruns reuse what
+runs LRP beat the best of weight, gradient and taylor), and prints the Markdown tables (one
+per protocol, and the paper's protocol at 10 % to 50 % with 10 per class). Reruns reuse what
 exists.
 """
 import concurrent.futures
@@ -71,14 +72,26 @@ def jobs_of(b, name, out, models, npy, protocols, refs, criteria):
     return todo, dirs
 
 
-def accuracies(dirs):
-    """criterion -> accuracy at 50 % per run (seed of a draw, or trained model)"""
+def accuracies(dirs, rate=0.5):
+    """criterion -> accuracy at the rate per run (seed of a draw, or trained model)"""
     acc = {}
     for o in dirs:
         for r in prune_apps.table(os.path.join(o, "pruning.tsv")):
-            if abs(float(r["rate"]) - 0.5) < 1e-6:
+            if abs(float(r["rate"]) - rate) < 1e-6:
                 acc.setdefault(r["criterion"], []).append(float(r["accuracy"]))
     return acc
+
+
+def print_curves(dirs, k=10):
+    """the paper's protocol with k per class at 10 % to 50 %: mean accuracy per criterion"""
+    print("\npaper, %d per class, by rate\n\n| model | criterion | 10 %% | 20 %% | 30 %% | 40 %% | 50 %% |" % k)
+    print("|" + " --- |" * 7)
+    for (name, proto, kk), ds in sorted(dirs.items(), key=lambda d: MODELS.index(d[0][0])):
+        if proto != "paper" or kk != k or not all(os.path.exists(os.path.join(o, "pruning.tsv")) for o in ds):
+            continue
+        by = [accuracies(ds, r / 10) for r in range(1, 6)]
+        for c in by[0]:
+            print("| %s | %s | %s |" % (name, c, " | ".join("%.3f" % np.mean(a[c]) for a in by)))
 
 
 def summarise(dirs, out):
@@ -98,6 +111,7 @@ def summarise(dirs, out):
         for r in rows:
             f.write("%s\t%s\t%d\t%s\t%.4f\t%.4f\t%d\t%d\n" % r)
     print_markdown(rows)
+    print_curves(dirs)
 
 
 def print_markdown(rows):
