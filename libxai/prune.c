@@ -3,8 +3,8 @@
  * prune.c - structured pruning: which Conv/Gemm/MatMul units can go, their scores under LRP
  * (Yeom et al. 2021), weight L1 (Li et al. 2017), gradient (Sun et al. 2017) and first-order
  * Taylor (Molchanov et al. 2017) criteria, the choice of units to keep, and the ONNX model with
- * those units zeroed or physically removed. The edits work on the model's ONNX message (current weights,
- * BatchNormalization kept), so the result opens in any ONNX runtime.
+ * those units zeroed or physically removed. The edits work on the model's ONNX message
+ * (current weights, BatchNormalization kept), so the result opens in any ONNX runtime.
  */
 #include <math.h>
 #include <stdlib.h>
