@@ -15,6 +15,10 @@ Usage: prune_apps.py BUILD_DIR OUTDIR [--apps eeg,fmri,gait,speech] [--seeds N] 
                      [-- XAI-PRUNE OPTIONS]
 Options after "--" go to xai-prune after the defaults above (e.g. "--ref-per-class 5", which
 replaces the draw of 64); the run's directory and table are named after them.
+The README's tables from this script predate the loss-based gradient and taylor criteria (their
+columns are today's gradient-logit and taylor-logit: pass "-- --criteria
+lrp,weight,gradient-logit,taylor-logit" to rerun them); datasets/prune_compare.py makes the
+current comparison and reuses this script's data and models.
 Writes OUTDIR/APP/MODE/seed-S/{pruning,summary}.tsv, OUTDIR/APP/table-MODE.tsv (criterion,
 rate, accuracy mean and SD over the models) and prints the Markdown tables. Reruns reuse what
 exists.
@@ -27,9 +31,6 @@ import subprocess
 import sys
 
 import numpy as np
-
-CRITERIA = ("lrp", "weight", "gradient", "taylor")
-
 
 def run(cmd, **kw):
     p = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -220,21 +221,22 @@ def summarise(app, outs, per_layer, extra):
             acc.setdefault((r["criterion"], round(float(r["rate"]), 3)), []).append(float(r["accuracy"]))
             units = units or r
     rates = sorted({k[1] for k in acc})
+    crits = list(dict.fromkeys(k[0] for k in acc))  # in the order xai-prune ran them
     path = os.path.join(app.out, "table-%s.tsv" % mode_name(per_layer, extra))
     with open(path, "w") as f:
         f.write("criterion\trate\taccuracy_mean\taccuracy_sd\tmodels\n")
-        for c in CRITERIA:
+        for c in crits:
             for r in rates:
                 a = np.array(acc[(c, r)])
                 f.write("%s\t%g\t%.4f\t%.4f\t%d\n" % (c, r, a.mean(), a.std(ddof=1) if len(a) > 1 else 0, len(a)))
     print("\n%s (%s%s), held-out accuracy, mean +- SD over %d models; unpruned %.3f +- %.3f"
           % (app.name, "each layer" if per_layer else "all layers", "".join(" " + a for a in extra), len(outs),
-             np.mean(acc[("lrp", 0.0)]), np.std(acc[("lrp", 0.0)], ddof=1)))
-    print("| units pruned | " + " | ".join(CRITERIA) + " |\n|" + " --- |" * (len(CRITERIA) + 1))
+             np.mean(acc[(crits[0], 0.0)]), np.std(acc[(crits[0], 0.0)], ddof=1)))
+    print("| units pruned | " + " | ".join(crits) + " |\n|" + " --- |" * (len(crits) + 1))
     for r in rates[1:]:
         cells = []
-        means = {c: np.mean(acc[(c, r)]) for c in CRITERIA}
-        for c in CRITERIA:
+        means = {c: np.mean(acc[(c, r)]) for c in crits}
+        for c in crits:
             a = np.array(acc[(c, r)])
             cell = "%.3f +- %.3f" % (a.mean(), a.std(ddof=1))
             cells.append("**%s**" % cell if means[c] == max(means.values()) else cell)

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * prune.c - structured pruning: which Conv/Gemm/MatMul units can go, their scores under LRP
- * (Yeom et al. 2021), weight L1 (Li et al. 2017), gradient and first-order Taylor (Molchanov
- * et al. 2017) criteria, the choice of units to keep, and the ONNX model with those units
- * zeroed or physically removed. The edits work on the model's ONNX message (current weights,
- * BatchNormalization kept), so the result opens in any ONNX runtime.
+ * (Yeom et al. 2021), weight L1 (Li et al. 2017), gradient (Sun et al. 2017) and first-order
+ * Taylor (Molchanov et al. 2017) criteria, the choice of units to keep, and the ONNX model with
+ * those units zeroed or physically removed. The edits work on the model's ONNX message
+ * (current weights, BatchNormalization kept), so the result opens in any ONNX runtime.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph-int.h"
+#include "lrp-int.h"
 #include "onnx-edit.h"
 #include "xai/prune.h"
 
@@ -42,7 +43,8 @@ struct xai_prune_plan {
     xai_prune_units units; /* ALL or CONV, never AUTO */
 };
 
-static const char *const crit_names[XAI_PRUNE_COUNT] = {"lrp", "weight", "gradient", "taylor"};
+static const char *const crit_names[XAI_PRUNE_COUNT] = {"lrp",    "weight",         "gradient",
+                                                         "taylor", "gradient-logit", "taylor-logit"};
 
 const char *xai_prune_criterion_name(xai_prune_criterion c)
 {
@@ -56,7 +58,8 @@ xai_status xai_prune_criterion_parse(const char *s, xai_prune_criterion *c)
             *c = (xai_prune_criterion)i;
             return XAI_OK;
         }
-    return xai_error_set(XAI_EINVAL, "unknown pruning criterion '%s' (lrp, weight, gradient, taylor)",
+    return xai_error_set(XAI_EINVAL, "unknown pruning criterion '%s' (lrp, weight, gradient, taylor, "
+                         "gradient-logit, taylor-logit)",
                          s ? s : "(null)");
 }
 
@@ -382,7 +385,7 @@ static xai_status activations(const xai_model *m, int v, int64_t n, const float 
     return st;
 }
 
-/* Gradient (mean of sum |g|) or Taylor (mean of |mean a g|) per unit. */
+/* Per-sample logit gradient (mean of sum |g|) or Taylor (mean of |mean a g|) per unit. */
 static xai_status grad_scores(const xai_model *m, const layer *L, int taylor, int64_t n, const float *x, const int *y,
                               double *s)
 {
@@ -417,6 +420,81 @@ static xai_status grad_scores(const xai_model *m, const layer *L, int taylor, in
     return st;
 }
 
+/* dL/dz = softmax(z) - onehot(y) of one sample's cross-entropy L, into g; y < 0: the argmax */
+static void xent_grad(const float *z, int64_t nc, int y, float *g)
+{
+    double mx = z[0], se = 0;
+    int am = 0;
+    for (int64_t c = 1; c < nc; c++)
+        if (z[c] > mx)
+            mx = z[c], am = (int)c;
+    for (int64_t c = 0; c < nc; c++)
+        se += exp(z[c] - mx);
+    for (int64_t c = 0; c < nc; c++)
+        g[c] = (float)(exp(z[c] - mx) / se - (c == (y >= 0 ? y : am)));
+}
+
+/* Add, per unit of every layer, the sum over the batch's samples and positions of dL/da
+   (gradient) or a dL/da (Taylor) into acc, from the forward and backward pass left on ws. */
+static void loss_accumulate(const xai_prune_plan *p, const xai_model *m, const xai_workspace *ws, int taylor,
+                            double *acc)
+{
+    for (int l = 0; l < p->nl; l++) {
+        const layer *L = &p->l[l];
+        int v = xai_model_find_value(m, L->value);
+        int64_t per = m->vals[v].numel, inner = per / L->nch;
+        for (int64_t k = 0; k < ws->ns; k++)
+            for (int64_t c = 0; c < L->nch; c++) {
+                const float *g = ws->adj[v] + k * per + c * inner, *a = ws->val[v] + k * per + c * inner;
+                double t = 0;
+                for (int64_t i = 0; i < inner; i++)
+                    t += taylor ? (double)a[i] * g[i] : g[i];
+                acc[c] += t;
+            }
+        acc += L->nch;
+    }
+}
+
+/*
+ * The gradient and Taylor criteria as Yeom et al.'s reference code computes them (after
+ * Molchanov et al. 2017): the gradient of the cross-entropy loss at each sample's label, summed
+ * (or a g summed) over the samples and the unit's output positions, divided by their number,
+ * then the absolute value. Signs cancel across samples before |.|, unlike the per-sample logit
+ * variants. One forward and one backward pass per batch serve every layer.
+ */
+static xai_status loss_scores(const xai_prune_plan *p, const xai_model *m, int taylor, int64_t n, const float *x,
+                              const int *y, double *s)
+{
+    int64_t nin = m->vals[m->input].numel, nc = m->vals[m->output].numel, B = n < 64 ? n : 64;
+    xai_workspace *ws = NULL;
+    xai_status st = XAI_OK;
+    for (int l = 0; l < p->nl && !st; l++) {
+        int v;
+        int64_t inner;
+        st = channel_layout(m, &p->l[l], &v, &inner);
+    }
+    if (!st)
+        st = xai_workspace_new(m, B, &ws);
+    memset(s, 0, sizeof(double) * (size_t)p->total);
+    for (int64_t b0 = 0; !st && b0 < n; b0 += B) {
+        int64_t nb = n - b0 < B ? n - b0 : B;
+        if ((st = xai_graph_forward(m, ws, nb, x + b0 * nin)))
+            break;
+        xai_ws_clear_adj(ws);
+        for (int64_t k = 0; k < nb; k++)
+            xent_grad(ws->val[m->output] + k * nc, nc, y ? y[b0 + k] : -1, ws->adj[m->output] + k * nc);
+        if (!(st = xai_lrp_sweep_nodes(m, ws, NULL, m->nnodes - 1, 0)))
+            loss_accumulate(p, m, ws, taylor, s);
+    }
+    xai_workspace_free(ws);
+    for (int l = 0, off = 0; !st && l < p->nl; off += (int)p->l[l++].nch) {
+        double per = (double)n * (double)(m->vals[xai_model_find_value(m, p->l[l].value)].numel / p->l[l].nch);
+        for (int64_t c = 0; c < p->l[l].nch; c++)
+            s[off + c] = fabs(s[off + c]) / per;
+    }
+    return st;
+}
+
 xai_status xai_prune_score(const xai_prune_plan *p, const xai_model *m, xai_prune_criterion c,
                            const xai_explain_config *lrp, int64_t n, const float *x, const int *y, double *scores)
 {
@@ -424,6 +502,12 @@ xai_status xai_prune_score(const xai_prune_plan *p, const xai_model *m, xai_prun
         XAI_FAIL(XAI_EINVAL, "prune: bad arguments");
     if (c != XAI_PRUNE_WEIGHT && (n < 1 || !x))
         XAI_FAIL(XAI_EINVAL, "prune: the %s criterion needs reference samples", crit_names[c]);
+    for (int64_t k = 0; y && k < n; k++)
+        if (y[k] < -1 || y[k] >= xai_model_output_numel(m))
+            XAI_FAIL(XAI_EINVAL, "prune: sample %lld has class %d, outside 0..%lld", (long long)k, y[k],
+                     (long long)xai_model_output_numel(m) - 1);
+    if (c == XAI_PRUNE_GRADIENT || c == XAI_PRUNE_TAYLOR)
+        return loss_scores(p, m, c == XAI_PRUNE_TAYLOR, n, x, y, scores);
     xai_status st = XAI_OK;
     for (int l = 0; l < p->nl && !st; l++) {
         const layer *L = &p->l[l];
@@ -432,7 +516,7 @@ xai_status xai_prune_score(const xai_prune_plan *p, const xai_model *m, xai_prun
         else if (c == XAI_PRUNE_LRP)
             st = lrp_scores(m, L, lrp, n, x, y, scores);
         else
-            st = grad_scores(m, L, c == XAI_PRUNE_TAYLOR, n, x, y, scores);
+            st = grad_scores(m, L, c == XAI_PRUNE_TAYLOR_LOGIT, n, x, y, scores);
         scores += L->nch;
     }
     return st;
@@ -479,7 +563,7 @@ static int64_t prune_lowest(const xai_prune_plan *p, ranked *r, int64_t n, int64
 
 xai_prune_norm xai_prune_criterion_norm(xai_prune_criterion c)
 {
-    return c == XAI_PRUNE_GRADIENT || c == XAI_PRUNE_TAYLOR ? XAI_PRUNE_NORM_L2 : XAI_PRUNE_NORM_L1;
+    return c == XAI_PRUNE_LRP || c == XAI_PRUNE_WEIGHT ? XAI_PRUNE_NORM_L1 : XAI_PRUNE_NORM_L2;
 }
 
 /* the L1 or L2 norm of a layer's n scores */

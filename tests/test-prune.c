@@ -6,7 +6,8 @@
  * pruned model is smaller in parameters and FLOPs, a dead unit scores zero under LRP,
  * Taylor and weight and goes first, models without a prunable layer are refused, and the LRP
  * criterion equals Yeom et al.'s, computed by hand on a tiny network, with its bias-free conv
- * rule, and global ranking normalises by the L1 or the L2 norm.
+ * rule, the gradient and Taylor criteria (loss and logit versions) equal their values by hand,
+ * and global ranking normalises by the L1 or the L2 norm.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -187,7 +188,7 @@ START_TEST(test_masked_equals_pruned)
     ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
     int64_t p0, f0;
     xai_model_cost(m, &p0, &f0);
-    for (int c = 0; c < XAI_PRUNE_COUNT; c++) {
+    for (int c = 0; c < XAI_PRUNE_GRADIENT_LOGIT; c++) { /* the logit variants: test_gradient_taylor_by_hand */
         double s[18];
         ck_assert_msg(xai_prune_score(p, m, (xai_prune_criterion)c, NULL, NS, x, NULL, s) == XAI_OK, "%s: %s",
                       xai_prune_criterion_name((xai_prune_criterion)c), xai_last_error());
@@ -429,6 +430,107 @@ START_TEST(test_lrp_criterion_bias_free)
 }
 END_TEST
 
+/* Forward pass of yeom(-bias).onnx for one sample, each conv unit's output scaled by
+   scale[unit] (conv0's two, then conv1's): pre-activations v0, v1 [unit][position], logits z;
+   returns the cross-entropy at class y. */
+static double yeom_forward(int bias, const float *x, const double scale[4], double v0[2][2], double v1[2][2],
+                           double z[2], int y)
+{
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 2; p++)
+            v0[c][p] = scale[c] * (YW0[c][0] * x[p] + YW0[c][1] * x[2 + p] + (bias ? YB0[c] : 0));
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 2; p++)
+            v1[c][p] = scale[2 + c] * (YW1[c][0] * fmax(v0[0][p], 0) + YW1[c][1] * fmax(v0[1][p], 0) +
+                                       (bias ? YB1[c] : 0));
+    for (int k = 0; k < 2; k++) {
+        z[k] = YB2[k];
+        for (int c = 0; c < 2; c++)
+            for (int p = 0; p < 2; p++)
+                z[k] += YW2[k][c * 2 + p] * fmax(v1[c][p], 0);
+    }
+    double mx = fmax(z[0], z[1]);
+    return mx + log(exp(z[0] - mx) + exp(z[1] - mx)) - z[y];
+}
+
+/* By hand: dL/dv of the conv outputs given dL/dz, for one sample. */
+static void yeom_backward(double v0[2][2], double v1[2][2], const double gz[2], double g0[2][2], double g1[2][2])
+{
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 2; p++)
+            g1[c][p] = v1[c][p] > 0 ? gz[0] * YW2[0][c * 2 + p] + gz[1] * YW2[1][c * 2 + p] : 0;
+    for (int i = 0; i < 2; i++)
+        for (int p = 0; p < 2; p++)
+            g0[i][p] = v0[i][p] > 0 ? YW1[0][i] * g1[0][p] + YW1[1][i] * g1[1][p] : 0;
+}
+
+/* The gradient and Taylor criteria by hand on the Yeom et al. network, with and without conv
+ * biases: the loss versions (cross-entropy at the label, summed over samples and positions
+ * before |.|, as Yeom et al.'s code) and the per-sample logit versions; the summed a dL/da of a
+ * unit is the derivative of the summed loss when the unit's output is scaled (central
+ * differences), and the fixture has a unit whose gradient changes sign between the samples. */
+START_TEST(test_gradient_taylor_by_hand)
+{
+    const char *files[2] = {"onnx/prune/yeom.onnx", "onnx/prune/yeom-bias.onnx"};
+    const float x[3][4] = {{1, 2, 1, -1}, {2, 0.5f, 0, 1}, {-1, 1, 2, 0.5f}};
+    const int y[3] = {0, 1, 1};
+    const double one[4] = {1, 1, 1, 1};
+    for (int bias = 0; bias < 2; bias++) {
+        xai_model *m = xai_test_load_model(xai_test_path(xai_test_data_dir(), files[bias]));
+        xai_prune_plan *p = NULL;
+        ck_assert_int_eq(xai_prune_plan_new(m, &p), XAI_OK);
+        double gs[4] = {0}, ts[4] = {0}, gabs[4] = {0}, gl[4] = {0}, tl[4] = {0};
+        for (int k = 0; k < 3; k++) {
+            double v[2][2][2], z[2], g[2][2][2], h[2][2][2];
+            yeom_forward(bias, x[k], one, v[0], v[1], z, y[k]);
+            double pz = 1 / (1 + exp(z[1 - y[k]] - z[y[k]])), gz[2], oh[2] = {y[k] == 0, y[k] == 1};
+            gz[y[k]] = pz - 1, gz[1 - y[k]] = 1 - pz;
+            yeom_backward(v[0], v[1], gz, g[0], g[1]);
+            yeom_backward(v[0], v[1], oh, h[0], h[1]);
+            for (int u = 0; u < 4; u++) {
+                double tlk = 0;
+                for (int q = 0; q < 2; q++) {
+                    const double gg = g[u / 2][u % 2][q], hh = h[u / 2][u % 2][q], vv = v[u / 2][u % 2][q];
+                    gs[u] += gg, gabs[u] += fabs(gg), ts[u] += vv * gg;
+                    gl[u] += fabs(hh) / 3, tlk += vv * hh / 2;
+                }
+                tl[u] += fabs(tlk) / 3;
+            }
+        }
+        const double *want[4] = {gs, ts, gl, tl};
+        const xai_prune_criterion cs[4] = {XAI_PRUNE_GRADIENT, XAI_PRUNE_TAYLOR, XAI_PRUNE_GRADIENT_LOGIT,
+                                           XAI_PRUNE_TAYLOR_LOGIT};
+        for (int ci = 0; ci < 4; ci++) {
+            double sc[4];
+            ck_assert_msg(xai_prune_score(p, m, cs[ci], NULL, 3, &x[0][0], y, sc) == XAI_OK, "%s", xai_last_error());
+            for (int u = 0; u < 4; u++) {
+                double w = ci < 2 ? fabs(want[ci][u]) / 6 : want[ci][u]; /* 3 samples x 2 positions */
+                ck_assert_msg(fabs(sc[u] - w) <= 1e-5 * w + 1e-9, "%s bias %d unit %d: %.9g, by hand %.9g",
+                              xai_prune_criterion_name(cs[ci]), bias, u, sc[u], w);
+            }
+        }
+        int cancels = 0;
+        for (int u = 0; u < 4; u++) {
+            double up[4] = {1, 1, 1, 1}, dn[4] = {1, 1, 1, 1}, lp = 0, ln = 0, v[2][2][2], z[2];
+            up[u] += 1e-4, dn[u] -= 1e-4;
+            for (int k = 0; k < 3; k++) {
+                lp += yeom_forward(bias, x[k], up, v[0], v[1], z, y[k]);
+                ln += yeom_forward(bias, x[k], dn, v[0], v[1], z, y[k]);
+            }
+            ck_assert_msg(fabs((lp - ln) / 2e-4 - ts[u]) <= 1e-5 + 1e-4 * fabs(ts[u]), "bias %d unit %d: dL/dscale %g, "
+                          "sum a g %g", bias, u, (lp - ln) / 2e-4, ts[u]);
+            cancels |= fabs(gs[u]) < 0.9 * gabs[u];
+        }
+        ck_assert_msg(cancels, "fixture: no unit's gradient changes sign between samples");
+        double sc[4];
+        ck_assert_int_eq(xai_prune_score(p, m, XAI_PRUNE_GRADIENT, NULL, 3, &x[0][0], (int[3]){0, 2, 1}, sc),
+                         XAI_EINVAL);
+        xai_prune_plan_free(p);
+        xai_model_free(m);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("prune");
@@ -442,6 +544,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_dead_unit);
     tcase_add_test(tc, test_lrp_criterion_by_hand);
     tcase_add_test(tc, test_lrp_criterion_bias_free);
+    tcase_add_test(tc, test_gradient_taylor_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -102,11 +102,12 @@ expect 0 "" P --criteria lrp,taylor --step 0.5 --total 0.5 --seeds 2 --ref-size 
 check cmp -s "$T/once/pruning.tsv" "$T/iter/pruning.tsv"
 expect 0 "" P --criteria lrp --step 0.25 --total 0.5 --seeds 1 --iterative -o "$T/iter2" -q
 check [ "$(cut -f4 "$T/iter2/pruning.tsv" | tr '\n' ' ')" = "pruned_units 0 4 8 " ]  # of the 16 filters
-# reference samples per class: more per class than there are samples takes them all (= --ref-size 0)
+# reference samples per class: more per class than there are samples takes them all (= --ref-size 0);
+# a logit variant of a criterion by its name
 expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-size 0 -o "$T/all" -q
 expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-per-class 1000 -o "$T/pc" -q
 check cmp -s "$T/all/pruning.tsv" "$T/pc/pruning.tsv"
-expect 0 "" P --criteria gradient --step 0.5 --total 0.5 --seeds 1 --ref-per-class 2 -o "$T/pc2" -q
+expect 0 "" P --criteria taylor-logit --step 0.5 --total 0.5 --seeds 1 --ref-per-class 2 -o "$T/pc2" -q
 check [ "$($PY -c "import json; print(json.load(open('$T/pc2/pruning.json'))['Parameters']['ref_per_class'])")" = 2 ]
 # iterative pruning with fine-tuning, one criterion
 expect 0 "" P --criteria weight --step 0.5 --total 0.5 --seeds 1 --fine-tune 2 -o "$T/ft" -q

@@ -4,7 +4,7 @@
  * measured on held-out data, with the pruned model written as a smaller ONNX file.
  * Thin program over libxai's prune.h and train.h; tables and the chart through formats.
  * Refs: Yeom et al. 2021, Pattern Recognit. 115:107899; Li et al. 2017, ICLR; Molchanov et
- * al. 2017, ICLR. Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
+ * al. 2017, ICLR; Sun et al. 2017, ICML. Exit codes: 0 ok, 1 data or runtime error, 2 usage error.
  */
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
@@ -33,8 +33,13 @@ static void usage(FILE *f)
 "            each explained from relevance 1 at its label, batch norm passed, epsilon for\n"
 "            dense and bias-free z+ for conv layers (Yeom et al. 2021)\n"
 "  weight    L1 norm of the unit's weights (Li et al. 2017)\n"
-"  gradient  mean sum |d logit / d activation| over the unit's output\n"
-"  taylor    mean |mean over positions of activation * gradient| (Molchanov et al. 2017)\n"
+"  gradient  |mean over samples and output positions of dL/d activation|, L the\n"
+"            cross-entropy at the sample's label (Sun et al. 2017), as Yeom et al.'s code\n"
+"  taylor    |mean over samples and positions of activation * dL/d activation|\n"
+"            (Molchanov et al. 2017), as Yeom et al.'s code\n"
+"  gradient-logit, taylor-logit\n"
+"            the same per sample with the label's logit for L, |.| before the mean over\n"
+"            the samples (the gradient and taylor of earlier versions)\n"
 "A unit is prunable when its channel reaches exactly one later Conv/Gemm/MatMul through\n"
 "per-channel operators (BatchNorm, ReLU, pooling, ...); the output layer is never pruned.\n"
 "Units that feed an LSTM (or any other operator) are not candidates, nor are the LSTM's\n"
@@ -47,15 +52,17 @@ static void usage(FILE *f)
 "  --labels Y.npy        their classes (integers)\n"
 "  --test XT.npy         held-out samples: keep them out of --data (other subjects, runs\n"
 "  --test-labels YT.npy  or speakers than the reference samples)\n"
-"\n"
+"\n");
+    fprintf(f,
 "PRUNING\n"
-"  --criteria LIST       lrp,weight,gradient,taylor or all [all]\n"
+"  --criteria LIST       from lrp,weight,gradient,taylor,gradient-logit,taylor-logit, or\n"
+"                        all (the first four, Yeom et al.'s) [all]\n"
 "  --step R              rate added per step [0.1]\n"
 "  --total R             last rate, below 1 [0.9]\n"
 "  --per-layer           prune the rate within each layer (default: over all layers at once,\n"
 "                        each layer's scores divided by their norm first)\n"
 "  --norm auto|l1|l2     that norm [auto: Yeom et al.'s, L1 for lrp and weight, L2 for\n"
-"                        gradient and taylor]\n"
+"                        the gradient and Taylor criteria]\n"
 "  --ref-per-class K     reference samples drawn from --data per seed: K of each class\n"
 "                        (fewer when a class has fewer) [10], as Yeom et al.'s small\n"
 "                        reference sets (their scarce-data setting: 1 to 10 per class)\n"
@@ -77,7 +84,7 @@ static void usage(FILE *f)
 "  --lr LR               fine-tuning learning rate (Adam) [1e-4]\n"
 "  --save RATE           write OUTDIR/pruned-CRITERION.onnx at this rate (first seed)\n"
 "\n");
-    fprintf(f, /* two strings: C11 compilers need to take only 4095 characters in one */
+    fprintf(f, /* several strings: C11 compilers need to take only 4095 characters in one */
 "OUTPUT (in OUTDIR)\n"
 "  pruning.tsv           criterion, seed, rate, pruned units, parameters, FLOPs, loss, accuracy\n"
 "  summary.tsv           per criterion and rate: accuracy mean and SD over the seeds\n"
@@ -95,7 +102,8 @@ static void usage(FILE *f)
 "\n"
 "REFERENCES\n"
 "  Yeom et al. 2021, Pattern Recognit. 115:107899 (pruning by explaining).  Li et al. 2017,\n"
-"  ICLR (pruning filters by weight norm).  Molchanov et al. 2017, ICLR (Taylor criterion).\n",
+"  ICLR (pruning filters by weight norm).  Molchanov et al. 2017, ICLR (Taylor criterion).\n"
+"  Sun et al. 2017, ICML (meProp; the gradient criterion).\n",
             xai_app_common_help);
 }
 

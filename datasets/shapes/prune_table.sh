@@ -7,6 +7,10 @@
 # scarce-data rows (1 and 5 per class), the same with the L2 norm for every criterion, the
 # criterion before its bias-free conv rule and per-criterion norm (--rule '' --norm l1) and
 # with the reference code's z+ on the dense layers too. Usage: prune_table.sh BUILD_DIR OUTDIR
+# Those tables predate the loss-based gradient and taylor criteria: their gradient and taylor
+# columns are today's gradient-logit and taylor-logit (add --criteria
+# lrp,weight,gradient-logit,taylor-logit to P below to rerun them). datasets/prune_compare.py
+# makes the current comparison.
 set -eu
 B="$1/apps"
 O="$2"

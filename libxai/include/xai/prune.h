@@ -3,7 +3,9 @@
  * prune.h - structured pruning of Conv filters and Dense units by a criterion: LRP relevance
  * (Yeom et al., "Pruning by explaining: a novel criterion for deep neural network pruning",
  * Pattern Recognition 115, 2021), the filter's weight norm (Li et al. 2017, ICLR), the mean
- * absolute gradient, or the first-order Taylor term (Molchanov et al. 2017, ICLR).
+ * absolute gradient (Sun et al. 2017, ICML), or the first-order Taylor term (Molchanov et al.
+ * 2017, ICLR); the last two of the cross-entropy loss summed over the reference samples before
+ * the absolute value, as Yeom et al.'s reference code, or of the class logit per sample.
  *
  * A unit can be pruned when its channel flows, through per-channel operators only
  * (BatchNormalization, ReLU, LeakyReLU, ELU, Tanh, pooling, Dropout, Identity), into exactly
@@ -29,12 +31,18 @@ extern "C" {
 typedef enum {
     XAI_PRUNE_LRP = 0,  /**< mean over the reference samples of sum |R| over the unit's output (Yeom et al. 2021) */
     XAI_PRUNE_WEIGHT,   /**< L1 norm of the unit's weights */
-    XAI_PRUNE_GRADIENT, /**< mean over samples of sum |d logit / d a| over the unit's output */
-    XAI_PRUNE_TAYLOR,   /**< mean over samples of |mean over positions of a * d logit / d a| */
+    XAI_PRUNE_GRADIENT, /**< |sum over samples and positions of dL/da| / (samples x positions), L the
+                             cross-entropy at the sample's class (Sun et al. 2017, ICML; Yeom et al.'s code) */
+    XAI_PRUNE_TAYLOR,   /**< |sum over samples and positions of a dL/da| / (samples x positions)
+                             (Molchanov et al. 2017; Yeom et al.'s code) */
+    XAI_PRUNE_GRADIENT_LOGIT, /**< per sample sum |d logit / d a| over the unit's output (the logit of the
+                                   sample's class), mean over the samples: the earlier "gradient" */
+    XAI_PRUNE_TAYLOR_LOGIT,   /**< per sample |mean over positions of a d logit / d a|, mean over the
+                                   samples: the earlier "taylor" */
     XAI_PRUNE_COUNT
 } xai_prune_criterion;
 
-/** "lrp", "weight", "gradient", "taylor". */
+/** "lrp", "weight", "gradient", "taylor", "gradient-logit", "taylor-logit". */
 XAI_API const char *xai_prune_criterion_name(xai_prune_criterion c);
 /** The criterion called @p s; XAI_EINVAL naming the choices otherwise. */
 XAI_API xai_status xai_prune_criterion_parse(const char *s, xai_prune_criterion *c);
@@ -78,7 +86,8 @@ XAI_API xai_prune_units xai_prune_plan_units(const xai_prune_plan *p);
  *             zplus-nobias, batch norm passed: Yeom et al.'s rules);
  *             its targets and start are ignored: one-hot from @p y, as Yeom et al.
  * @param n,x  reference samples (not needed for XAI_PRUNE_WEIGHT: n may be 0)
- * @param y    the class to explain per sample, or NULL for the predicted class
+ * @param y    the class of each sample (the loss's label, the explained or differentiated
+ *             class), or NULL for the predicted class
  * @param[out] scores [xai_prune_total_units()]
  */
 XAI_API xai_status xai_prune_score(const xai_prune_plan *p, const xai_model *m, xai_prune_criterion c,
@@ -101,7 +110,7 @@ XAI_API xai_status xai_prune_select(const xai_prune_plan *p, const double *score
 typedef enum { XAI_PRUNE_NORM_L1 = 0, XAI_PRUNE_NORM_L2 } xai_prune_norm;
 
 /** The norm Yeom et al.'s reference code gives criterion @p c: L1 for lrp and weight (Li et al.
-    2017), L2 for gradient and taylor (Molchanov et al. 2017). */
+    2017), L2 for the gradient and Taylor criteria, loss or logit (Molchanov et al. 2017). */
 XAI_API xai_prune_norm xai_prune_criterion_norm(xai_prune_criterion c);
 
 /** As xai_prune_select(), with global ranking normalised per layer by @p norm. */
