@@ -19,7 +19,7 @@
 #include "app.h"
 #include "prune-run.h"
 
-static void usage(FILE *f)
+static void usage_about(FILE *f)
 {
     fprintf(f,
 "SYNOPSIS\n"
@@ -53,6 +53,11 @@ static void usage(FILE *f)
 "  --test XT.npy         held-out samples: keep them out of --data (other subjects, runs\n"
 "  --test-labels YT.npy  or speakers than the reference samples)\n"
 "\n");
+}
+
+static void usage(FILE *f)
+{
+    usage_about(f);
     fprintf(f,
 "PRUNING\n"
 "  --criteria LIST       from lrp,weight,gradient,taylor,gradient-logit,taylor-logit, or\n"
