@@ -345,8 +345,11 @@ float *xai_thread_scratch(size_t n)
    sample alone. Here every cblas call has exactly ROW_BLOCK rows (the last block is padded with
    zero rows through per-thread scratch) and columns in slices whose width depends on N and K
    only: a row of C then depends on its own row of A only, never on M or on where the row sits.
-   Full blocks were checked to give bitwise-equal rows at every offset inside the block. */
-#define ROW_BLOCK 16
+   That needs a block whose rows all take the same path through the kernel: OpenBLAS 0.3.21's
+   Haswell and Zen kernels round rows 6-11 of a 16-row call differently from rows 0-5, while
+   8-row calls gave bitwise-equal rows at every offset with its Zen, Haswell, Sandybridge,
+   Nehalem, Core2, Penryn, Prescott and Atom kernels (test-products checks the running one). */
+#define ROW_BLOCK 8
 #define COL_SLICE_MACS ((double)(1 << 22)) /* per ROW_BLOCK-row job */
 
 typedef struct {
@@ -396,7 +399,7 @@ static void rows_part(void *ctx, int64_t k0, int64_t k1, int tid)
 
 /* Skinny products: a few dot products per row (B transposed, N <= SKINNY: a dense layer with
    few outputs) or a few scaled rows of B per row (B as it is, K <= SKINNY: its transposed
-   product). Through sgemm each call paid for packing B and for ROW_BLOCK padded rows, 16 times
+   product). Through sgemm each call paid for packing B and for ROW_BLOCK padded rows, 8 times
    the arithmetic of one sample. Here each element of C is summed in a fixed order that depends
    on K only (16 interleaved partial sums, then halving), so its rows do not depend on M either. */
 #define SKINNY 16
