@@ -945,7 +945,8 @@ typedef struct {
     int own_box;                /* a ZBox rule takes each sample's own bounds (NaN in the rule) */
     int timed;                  /* the caller receives the result and its times (else no clock is read) */
     float *value_out;
-    pthread_mutex_t mu;         /* guards the failure below */
+    pthread_mutex_t mu;         /* guards the failure below; statically initialised, so a call
+                                   makes no library call for it (the first would bind the symbol) */
     xai_status st;
     int64_t st_at;              /* the first failing sub-batch */
     char msg[512];
@@ -1064,9 +1065,7 @@ static xai_status run_sweeps(run_job *j, int64_t B)
     j->plan = p;
     j->sb = B;
     int64_t nsub = (j->n + B - 1) / B;
-    pthread_mutex_init(&j->mu, NULL);
     xai_par_for(nsub, 1, run_part, j);
-    pthread_mutex_destroy(&j->mu);
     int used = nsub < p->nws ? (int)nsub : p->nws;
     for (int i = 0; i < p->nws; i++)
         j->res->forward_ms += p->fwd_ms[i] / used;
@@ -1377,7 +1376,7 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,
                  .nc = m->vals[m->output].numel, .x = x, .rel = rel, .res = &res,
                  .sums = res_out && cfg.layer_sums, .timed = res_out != NULL, .value = value,
-                 .value_out = value_out};
+                 .value_out = value_out, .mu = PTHREAD_MUTEX_INITIALIZER};
     for (int i = 0; rules && i < m->nnodes; i++)
         j.own_box |= rules[i].kind == XAI_RULE_ZBOX && (isnan(rules[i].low) || isnan(rules[i].high));
     double t0 = j.timed ? now_ms() : 0;
