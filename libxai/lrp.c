@@ -770,6 +770,7 @@ static xai_status alloc_result(const xai_model *m, int64_t n, int names, xai_exp
 
 struct xai_explain_plan {
     int64_t sb;             /* samples per sub-batch */
+    int64_t model_sb;       /* plan_sub_batch() of the model (sb is at most this) */
     size_t scratch_touched; /* floats of each workspace's scratch faulted in by xai_model_prepare() */
     int nws;                /* workspaces: one per pool thread */
     xai_workspace **ws;
@@ -826,6 +827,7 @@ static xai_status plan_get(xai_model *m, int64_t sb, xai_explain_plan **out)
             XAI_FAIL(XAI_ENOMEM, "out of memory");
         }
         p->sb = sb;
+        p->model_sb = plan_sub_batch(m);
         p->nws = nt;
         for (int i = 0; i < nt; i++) {
             xai_status st = xai_workspace_new_shared(m, sb, &p->ws[i]);
@@ -1005,10 +1007,14 @@ static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t n
     memcpy(res->logits + b0 * j->nc, ws->val[m->output], sizeof(float) * (size_t)(nb * j->nc));
     xai_ws_clear_adj(ws);
     ws->init_state_rel = res->init_state_sum + b0;
-    xai_explain_config cs = *cfg;
-    if (cfg->method != XAI_METHOD_LRP)
+    xai_explain_config cs;
+    const xai_explain_config *sc = cfg;
+    if (cfg->method != XAI_METHOD_LRP) {
+        cs = *cfg;
         cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
-    if ((st = seed(m, ws, &cs, tg, res->init_sum + b0)))
+        sc = &cs;
+    }
+    if ((st = seed(m, ws, sc, tg, res->init_sum + b0)))
         return st;
     sweep_opts so = {j->rules, j->sums ? res->layer_in_sum + b0 * m->nnodes : NULL,
                      j->sums ? res->layer_out_sum + b0 * m->nnodes : NULL,
@@ -1368,9 +1374,8 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
     xai_explain_result res;
     if ((st = result_get(m, n, res_out != NULL, &res)))
         return st;
-    if (rules)
-        for (int i = 0; i < m->nnodes; i++)
-            res.layer_rule[i] = rule_label(&rules[i]);
+    for (int i = 0; rules && res_out && i < m->nnodes; i++) /* the kept result is never seen */
+        res.layer_rule[i] = rule_label(&rules[i]);
     int64_t B = cfg.batch > 0 ? cfg.batch : 64;
     B = B > n ? n : B > 64 ? 64 : B;
     run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,
@@ -1381,7 +1386,7 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         j.own_box |= rules[i].kind == XAI_RULE_ZBOX && (isnan(rules[i].low) || isnan(rules[i].high));
     double t0 = j.timed ? now_ms() : 0;
     if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT || cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
-        int64_t sb = plan_sub_batch(m);
+        int64_t sb = m->plan ? m->plan->model_sb : plan_sub_batch(m);
         st = run_sweeps(&j, B < sb ? B : sb);
     } else {
         st = run_averaged(&j, B);
