@@ -91,6 +91,7 @@ struct xai_model {
     uint8_t *src;               /* the ONNX bytes the model was loaded from (for export) */
     struct xai_workspace *ws_cache; /* stack workspace of SmoothGrad / Integrated Gradients */
     struct xai_explain_plan *plan;  /* per-thread sub-batch workspaces of xai_explain (lrp.c) */
+    struct xai_rule_cache *rule_cache; /* the rules last resolved and the settings they came from (lrp.c) */
     pthread_mutex_t explain_mu;     /* explanations of one model run one at a time (they share
                                        ws_cache, the plan and the lazily built modified weights) */
     size_t src_len;
@@ -121,6 +122,7 @@ struct xai_workspace {
 
 typedef struct xai_explain_plan xai_explain_plan;
 void xai_explain_plan_free(xai_explain_plan *p); /* lrp.c */
+void xai_rule_cache_free(struct xai_rule_cache *c); /* lrp.c */
 
 /* graph.c */
 int xai_model_add_value(xai_model *m, const char *name);

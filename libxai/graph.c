@@ -44,6 +44,7 @@ void xai_model_free(xai_model *m)
     free(m->src);
     xai_workspace_free(m->ws_cache);
     xai_explain_plan_free(m->plan);
+    xai_rule_cache_free(m->rule_cache);
     pthread_mutex_destroy(&m->explain_mu);
     free(m);
 }

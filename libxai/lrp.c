@@ -770,6 +770,7 @@ static xai_status alloc_result(const xai_model *m, int64_t n, int names, xai_exp
 
 struct xai_explain_plan {
     int64_t sb;             /* samples per sub-batch */
+    int64_t model_sb;       /* plan_sub_batch() of the model (sb is at most this) */
     size_t scratch_touched; /* floats of each workspace's scratch faulted in by xai_model_prepare() */
     int nws;                /* workspaces: one per pool thread */
     xai_workspace **ws;
@@ -826,6 +827,7 @@ static xai_status plan_get(xai_model *m, int64_t sb, xai_explain_plan **out)
             XAI_FAIL(XAI_ENOMEM, "out of memory");
         }
         p->sb = sb;
+        p->model_sb = plan_sub_batch(m);
         p->nws = nt;
         for (int i = 0; i < nt; i++) {
             xai_status st = xai_workspace_new_shared(m, sb, &p->ws[i]);
@@ -869,7 +871,7 @@ static size_t plan_scratch(const xai_model *m, const xai_rule *rules, int64_t sb
     return most;
 }
 
-static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, xai_rule **rules_out);
+static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, const xai_rule **rules_out);
 
 /* The workspaces and the rules' derived weights of explanations of up to max_batch samples
    (cfg: as xai_explain() will be called), made and faulted in now; under the model's lock. */
@@ -892,7 +894,7 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
     }
     int64_t sb = plan_sub_batch(m);
     xai_explain_plan *p = NULL;
-    xai_rule *rules = NULL;
+    const xai_rule *rules = NULL;
     { /* OpenBLAS sets up its buffers on its first product */
         float a[4] = {0}, c[4];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);
@@ -906,7 +908,6 @@ static xai_status prepare_locked(xai_model *m, int64_t max_batch, xai_explain_co
     for (int i = 0; need > p->scratch_touched && i < p->nws; i++)
         xai_workspace_touch(p->ws[i], need);
     p->scratch_touched = need > p->scratch_touched ? need : p->scratch_touched;
-    free(rules);
     if (st == XAI_OK)
         xai_prefault_explain();
     return st;
@@ -944,8 +945,10 @@ typedef struct {
     int sums;                   /* fill the per-layer sums */
     int value;                  /* value whose relevance is copied out, or -1 */
     int own_box;                /* a ZBox rule takes each sample's own bounds (NaN in the rule) */
+    int timed;                  /* the caller receives the result and its times (else no clock is read) */
     float *value_out;
-    pthread_mutex_t mu;         /* guards the failure below */
+    pthread_mutex_t mu;         /* guards the failure below; statically initialised, so a call
+                                   makes no library call for it (the first would bind the symbol) */
     xai_status st;
     int64_t st_at;              /* the first failing sub-batch */
     char msg[512];
@@ -995,18 +998,23 @@ static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t n
     int *tg = res->target + b0;
     ws->zbox_low = box[0];
     ws->zbox_high = box[1];
-    double tf = now_ms();
+    double tf = j->timed ? now_ms() : 0;
     xai_status st = xai_graph_forward(m, ws, nb, xs);
-    *fwd_ms += now_ms() - tf;
+    if (j->timed)
+        *fwd_ms += now_ms() - tf;
     if (st)
         return st;
     memcpy(res->logits + b0 * j->nc, ws->val[m->output], sizeof(float) * (size_t)(nb * j->nc));
     xai_ws_clear_adj(ws);
     ws->init_state_rel = res->init_state_sum + b0;
-    xai_explain_config cs = *cfg;
-    if (cfg->method != XAI_METHOD_LRP)
+    xai_explain_config cs;
+    const xai_explain_config *sc = cfg;
+    if (cfg->method != XAI_METHOD_LRP) {
+        cs = *cfg;
         cs.init = XAI_INIT_ONEHOT; /* gradients are d logit_c / dx */
-    if ((st = seed(m, ws, &cs, tg, res->init_sum + b0)))
+        sc = &cs;
+    }
+    if ((st = seed(m, ws, sc, tg, res->init_sum + b0)))
         return st;
     sweep_opts so = {j->rules, j->sums ? res->layer_in_sum + b0 * m->nnodes : NULL,
                      j->sums ? res->layer_out_sum + b0 * m->nnodes : NULL,
@@ -1063,9 +1071,7 @@ static xai_status run_sweeps(run_job *j, int64_t B)
     j->plan = p;
     j->sb = B;
     int64_t nsub = (j->n + B - 1) / B;
-    pthread_mutex_init(&j->mu, NULL);
     xai_par_for(nsub, 1, run_part, j);
-    pthread_mutex_destroy(&j->mu);
     int used = nsub < p->nws ? (int)nsub : p->nws;
     for (int i = 0; i < p->nws; i++)
         j->res->forward_ms += p->fwd_ms[i] / used;
@@ -1228,36 +1234,118 @@ static xai_status check_targets(const xai_explain_config *cfg, int64_t n, int64_
     return XAI_OK;
 }
 
-/* Configuration checks, rules (ZBox bounds given, or NaN: each sample's own), targets. */
-static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, xai_rule **rules_out)
+/* Configuration checks and targets. */
+static xai_status explain_check(const xai_model *m, const xai_explain_config *cfg, int64_t n)
 {
-    *rules_out = NULL;
     if (n < 1)
         XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
     if ((unsigned)cfg->method >= XAI_METHOD_COUNT)
         XAI_FAIL(XAI_EINVAL, "unknown method %d", (int)cfg->method);
-    xai_status st = check_targets(cfg, n, m->vals[m->output].numel);
+    return check_targets(cfg, n, m->vals[m->output].numel);
+}
+
+/* cfg's rules for every node in a new array (ZBox bounds given, or NaN: each sample's own). */
+static xai_status rules_new(const xai_model *m, const xai_explain_config *cfg, xai_rule **out)
+{
+    float low = cfg->have_bounds ? cfg->low : NAN, high = cfg->have_bounds ? cfg->high : NAN;
+    xai_rule *rules = calloc((size_t)m->nnodes + 1, sizeof *rules);
+    if (!rules)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    xai_status st = resolve_rules(m, cfg, low, high, rules);
+    if (st) {
+        free(rules);
+        return st;
+    }
+    *out = rules;
+    return XAI_OK;
+}
+
+/* Everything of a configuration that resolve_rules() reads besides the two strings. */
+typedef struct {
+    float epsilon, lstm_epsilon, gamma, bias_factor, low, high;
+    int have_bounds, bn;
+} rule_key;
+
+struct xai_rule_cache {
+    rule_key key;
+    char *composite, *rules; /* copies (rules: "" when none) */
+    xai_rule *resolved;
+};
+
+void xai_rule_cache_free(struct xai_rule_cache *c)
+{
+    if (!c)
+        return;
+    free(c->composite);
+    free(c->rules);
+    free(c->resolved);
+    free(c);
+}
+
+static rule_key make_rule_key(const xai_explain_config *cfg)
+{
+    rule_key k;
+    memset(&k, 0, sizeof k); /* compared bytewise */
+    k.epsilon = cfg->epsilon;
+    k.lstm_epsilon = cfg->lstm_epsilon;
+    k.gamma = cfg->gamma;
+    k.bias_factor = cfg->bias_factor;
+    k.have_bounds = cfg->have_bounds != 0;
+    k.low = k.have_bounds ? cfg->low : 0.0f;
+    k.high = k.have_bounds ? cfg->high : 0.0f;
+    k.bn = (int)cfg->bn;
+    return k;
+}
+
+/* cfg's rules, resolved when the settings differ from the last call's and else reused: an
+   application explains sample after sample with one configuration, and resolving (parsing the
+   overrides, walking the graph, allocating) cost a sixth of a small model's explanation.
+   Borrowed from the model until the next call with other settings; under the model's lock. */
+static xai_status rules_cached(xai_model *m, const xai_explain_config *cfg, const xai_rule **out)
+{
+    struct xai_rule_cache *c = m->rule_cache;
+    rule_key k = make_rule_key(cfg);
+    const char *comp = cfg->composite ? cfg->composite : "epsilon-plus-flat", *ov = cfg->rules ? cfg->rules : "";
+    if (c && memcmp(&c->key, &k, sizeof k) == 0 && strcmp(c->composite, comp) == 0 && strcmp(c->rules, ov) == 0) {
+        *out = c->resolved;
+        return XAI_OK;
+    }
+    xai_rule *rules = NULL;
+    xai_status st = rules_new(m, cfg, &rules);
     if (st)
         return st;
-    float low = cfg->have_bounds ? cfg->low : NAN, high = cfg->have_bounds ? cfg->high : NAN;
-    if (cfg->method == XAI_METHOD_LRP) {
-        xai_rule *rules = calloc((size_t)m->nnodes + 1, sizeof *rules);
-        if (!rules)
-            XAI_FAIL(XAI_ENOMEM, "out of memory");
-        if ((st = resolve_rules(m, cfg, low, high, rules))) {
-            free(rules);
-            return st;
-        }
-        *rules_out = rules;
+    struct xai_rule_cache *nc = calloc(1, sizeof *nc);
+    if (!nc || !(nc->composite = strdup(comp)) || !(nc->rules = strdup(ov))) {
+        xai_rule_cache_free(nc);
+        free(rules);
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
     }
+    nc->key = k;
+    nc->resolved = rules;
+    xai_rule_cache_free(c);
+    m->rule_cache = nc;
+    *out = rules;
     return XAI_OK;
+}
+
+/* Configuration checks, targets and (LRP) the rules, borrowed as rules_cached() says. */
+static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int64_t n, const xai_rule **rules_out)
+{
+    *rules_out = NULL;
+    xai_status st = explain_check(m, cfg, n);
+    if (st || cfg->method != XAI_METHOD_LRP)
+        return st;
+    return rules_cached((xai_model *)m, cfg, rules_out); /* a cache, as the plan */
 }
 
 xai_status xai_lrp_rules(const xai_model *m, const xai_explain_config *cfg, xai_workspace *ws, xai_rule **rules)
 {
     xai_explain_config c = *cfg;
     c.method = XAI_METHOD_LRP;
-    xai_status st = explain_setup(m, &c, 1, rules);
+    *rules = NULL;
+    xai_status st = explain_check(m, &c, 1);
+    if (st == XAI_OK)
+        st = rules_new(m, &c, rules);
     if (st == XAI_OK && (st = plan_prepare(m, *rules, c.bn == XAI_BN_FOLD, ws))) {
         free(*rules);
         *rules = NULL;
@@ -1279,34 +1367,31 @@ static xai_status explain_locked(const xai_model *m, const xai_explain_config *c
         if (value < 0 || m->vals[value].is_const)
             XAI_FAIL(XAI_EINVAL, "no activation named '%s' in the model", value_name);
     }
-    xai_rule *rules = NULL;
+    const xai_rule *rules = NULL;
     xai_status st = explain_setup(m, &cfg, n, &rules);
     if (st)
         return st;
     xai_explain_result res;
-    if ((st = result_get(m, n, res_out != NULL, &res))) {
-        free(rules);
+    if ((st = result_get(m, n, res_out != NULL, &res)))
         return st;
-    }
-    if (rules)
-        for (int i = 0; i < m->nnodes; i++)
-            res.layer_rule[i] = rule_label(&rules[i]);
+    for (int i = 0; rules && res_out && i < m->nnodes; i++) /* the kept result is never seen */
+        res.layer_rule[i] = rule_label(&rules[i]);
     int64_t B = cfg.batch > 0 ? cfg.batch : 64;
     B = B > n ? n : B > 64 ? 64 : B;
     run_job j = {.m = m, .cfg = &cfg, .rules = rules, .n = n, .nin = m->vals[m->input].numel,
                  .nc = m->vals[m->output].numel, .x = x, .rel = rel, .res = &res,
-                 .sums = res_out && cfg.layer_sums, .value = value, .value_out = value_out};
+                 .sums = res_out && cfg.layer_sums, .timed = res_out != NULL, .value = value,
+                 .value_out = value_out, .mu = PTHREAD_MUTEX_INITIALIZER};
     for (int i = 0; rules && i < m->nnodes; i++)
         j.own_box |= rules[i].kind == XAI_RULE_ZBOX && (isnan(rules[i].low) || isnan(rules[i].high));
-    double t0 = now_ms();
+    double t0 = j.timed ? now_ms() : 0;
     if (cfg.method == XAI_METHOD_LRP || cfg.method == XAI_METHOD_GRADIENT || cfg.method == XAI_METHOD_GRADIENT_X_INPUT) {
-        int64_t sb = plan_sub_batch(m);
+        int64_t sb = m->plan ? m->plan->model_sb : plan_sub_batch(m);
         st = run_sweeps(&j, B < sb ? B : sb);
     } else {
         st = run_averaged(&j, B);
     }
-    res.explain_ms = now_ms() - t0;
-    free(rules);
+    res.explain_ms = j.timed ? now_ms() - t0 : 0;
     if (st == XAI_OK && res_out)
         *res_out = res;
     else if (res_out)

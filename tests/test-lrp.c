@@ -691,6 +691,59 @@ static void check_against_packed(const char *case_dir, const char *composite, in
     xai_model_free(m);
 }
 
+/* Explain x with c on the model loaded fresh from @p path into r. */
+static void explain_fresh(const char *path, const xai_explain_config *c, const float *x, float *r)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(path, NULL, &m), XAI_OK);
+    ck_assert_int_eq(xai_explain(m, c, 1, x, r, NULL), XAI_OK);
+    xai_model_free(m);
+}
+
+START_TEST(test_rules_follow_settings)
+{
+    /* one model explains with settings that change from call to call (the composite, a rule
+       parameter, overrides rewritten in the same buffer, and back): each map is, bit for bit,
+       the one a freshly loaded model gives, so rules kept from an earlier call never leak */
+    const char *dir = xai_test_path(xai_test_data_dir(), "lrpref/cases/conv2d_dil_maxpool");
+    char path[1024], rules[64] = "";
+    snprintf(path, sizeof path, "%s", xai_test_path(dir, "model.onnx"));
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(path, NULL, &m), XAI_OK);
+    int64_t nin = xai_model_input_numel(m);
+    float *x = malloc(sizeof(float) * (size_t)nin), *r = malloc(sizeof(float) * (size_t)nin),
+          *f = malloc(sizeof(float) * (size_t)nin), *prev = malloc(sizeof(float) * (size_t)nin);
+    for (int64_t k = 0; k < nin; k++)
+        x[k] = (float)sin(0.37 * (double)k) * 2.0f;
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.rules = rules;
+    static const struct { const char *composite, *rules; float epsilon, gamma; } steps[] = {
+        {"epsilon-plus-flat", "", 1e-6f, 0.25f},       {"epsilon", "", 1e-6f, 0.25f},
+        {"epsilon", "", 0.25f, 0.25f},                 {"epsilon-gamma-box", "", 0.25f, 0.25f},
+        {"epsilon-gamma-box", "", 0.25f, 1.0f},        {"epsilon-gamma-box", "first=flat", 0.25f, 1.0f},
+        {"epsilon-gamma-box", "first=wsquare", 0.25f, 1.0f}, {"epsilon-plus-flat", "", 1e-6f, 0.25f},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        c.composite = steps[i].composite;
+        snprintf(rules, sizeof rules, "%s", steps[i].rules);
+        c.epsilon = steps[i].epsilon;
+        c.gamma = steps[i].gamma;
+        ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_OK);
+        explain_fresh(path, &c, x, f);
+        ck_assert_msg(memcmp(r, f, sizeof(float) * (size_t)nin) == 0, "step %zu (%s, '%s'): differs from a fresh model",
+                      i, steps[i].composite, steps[i].rules);
+        ck_assert_msg(i == 0 || memcmp(r, prev, sizeof(float) * (size_t)nin) != 0, "step %zu changes nothing", i);
+        memcpy(prev, r, sizeof(float) * (size_t)nin);
+    }
+    free(x);
+    free(r);
+    free(f);
+    free(prev);
+    xai_model_free(m);
+}
+END_TEST
+
 START_TEST(test_prepared_shared_workspace)
 {
     xai_set_num_threads(1);
@@ -736,6 +789,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
     tcase_add_test(tc, test_prepared_shared_workspace);
+    tcase_add_test(tc, test_rules_follow_settings);
     suite_add_tcase(s, tc);
     return s;
 }
