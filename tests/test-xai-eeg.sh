@@ -93,7 +93,8 @@ try:
     model = os.path.join(tmp, "mi.onnx")
     ok, out, err = expect(0, "", "train", "--edf", runs[0], runs[1], "--events", "T1=left,T2=right",
                           "--tmin", "0", "--tmax", "4", "--bandpass", "4,40", "--reference", "average",
-                          "--epochs", "40", "--seed", "0", "--split-by", "run", "--standardise", "none", "--arch",
+                          "--epochs", "40", "--seed", "0", "--split-by", "run", "--standardise", "none",
+                          "--augment", "none", "--arch",
                           "conv2d(8,k=1x33,p=0x16) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) "
                           "dense({K})", "--patience", "15", "-o", model, "--progress", "none")
     check(os.path.exists(model), "model written")

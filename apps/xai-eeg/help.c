@@ -119,7 +119,7 @@ void eeg_usage(void)
         "  --augment none|shift-scale|shift-scale-dropout  add a copy of each training epoch\n"
         "                         shifted by up to 1/16 of the window (mirrored edges) and scaled\n"
         "                         by 0.8..1.25; -dropout also sets each channel of the copy to 0\n"
-        "                         with probability 0.2 (channel dropout) [none]\n"
+        "                         with probability 0.2 (channel dropout) [shift-scale-dropout]\n"
         "  --augment-copies N     augmented copies per training epoch, 1..8 [1]\n"
         "  --split-by KIND        groups from the BIDS entities of the file names (sub-, ses-, run-);\n"
         "                         epoch = the within-recording split (optimistic, flagged in the card)\n"
