@@ -96,7 +96,7 @@ xai_status xai_eeg_load_dataset(xai_eeg_prep *p, int nfiles, const char *const *
     for (int f = 0; f < nfiles && st == XAI_OK; f++) {
         if (progress)
             progress(ud, "load", f, nfiles, paths[f]);
-        xai_eeg_epochs ep;
+        xai_eeg_epochs ep = {0}; /* freed below even when loading stopped before it was made */
         st = load_one(p, paths[f], bind && f == 0, &ep);
         if (st == XAI_OK && f == 0)
             st = set_classes(out, p, group_kind);
