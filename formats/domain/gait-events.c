@@ -364,8 +364,10 @@ static int marker_events(const xai_c3d *c, char side, int toe, double **t)
         return -1;
     }
     /* two events of a side are at least ~0.8 s apart even in fast walking: +-0.35 s */
-    int64_t w = (int64_t)lround(0.35 * c->point_rate);
-    if (2 * w + 1 >= c->frames) { /* shorter than a window: no extremum can be told */
+    double wd = 0.35 * c->point_rate;
+    int64_t w = wd > 0 && wd < (double)c->frames ? (int64_t)lround(wd) : 0;
+    /* shorter than a window (or a rate that gives none): no extremum can be told */
+    if (!(wd < (double)c->frames) || 2 * w + 1 >= c->frames) {
         free(d);
         return 0;
     }
