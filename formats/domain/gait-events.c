@@ -38,6 +38,9 @@ const char *const xai_gait_events_names[3] = {"auto", "file", "kinematic"};
    slowest patient walks under 3 s): the events are left as they are. */
 #define MIN_STRIDE_S 0.3
 #define MAX_STRIDE_S 5.0
+/* A stride sampled by fewer frames has no angle pattern to match (and a search stride by
+   stride through a long trial at such a rate would not end in useful time). */
+#define MIN_STRIDE_FRAMES 10.0
 
 int xai_gait_events_parse(const char *s)
 {
@@ -225,7 +228,8 @@ static xai_status fill_from_angles(xai_c3d *c, const char *side, const double *t
     st.idx[0] = xai_c3d_point_index(c, hip);
     st.idx[1] = xai_c3d_point_index(c, knee);
     double ref;
-    if (st.idx[0] < 0 || st.idx[1] < 0 || build_template(&st, t, n, &ref) != 0)
+    if (!(stride * c->point_rate >= MIN_STRIDE_FRAMES) || st.idx[0] < 0 || st.idx[1] < 0 ||
+        build_template(&st, t, n, &ref) != 0)
         return XAI_OK; /* nothing to match against: the gaps stay */
     double limit = MATCH_TOLERANCE * (ref > 1e-6 ? ref : 1e-6);
     xai_status rc = XAI_OK;
@@ -235,7 +239,9 @@ static xai_status fill_from_angles(xai_c3d *c, const char *side, const double *t
         for (double from = dir < 0 ? t[0] : t[n - 1];;) {
             double cost, s = best_match(&st, from + dir * stride - SEARCH_HALF * stride,
                                         from + dir * stride + SEARCH_HALF * stride, &cost);
-            if (!isfinite(s) || cost > limit || (rc = add_recovered(c, "Foot Strike", side, s)) != XAI_OK)
+            /* each step must move on by at least half a stride, so the walk ends at the data's end */
+            if (!isfinite(s) || cost > limit || dir * (s - from) < 0.5 * stride ||
+                (rc = add_recovered(c, "Foot Strike", side, s)) != XAI_OK)
                 break;
             (*added)++;
             from = s;
