@@ -179,21 +179,66 @@ static inline int64_t tile_w(int64_t N, int64_t j)
     return N - j >= 48 ? 48 : N - j >= 32 ? 32 : N - j;
 }
 
-/* element (k, j) of the matrix is src[k * ks + j * js] */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(XAI_NO_CLONES)
+#include <immintrin.h>
+#define LSTM_X86 1
+
+/* dst[k * ldd + c] = src[c * lds + k] for an 8 x 8 block */
+__attribute__((target("avx2"))) static void transpose8(const float *restrict src, int64_t lds, float *restrict dst,
+                                                       int64_t ldd)
+{
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+#endif
+
+/* element (k, j) of the matrix is src[k * ks + j * js]; with ks = 1 the tile is a transpose,
+ * done in 8 x 8 blocks where the CPU has AVX2 */
 static void pack_tiles(int64_t K, int64_t N, const float *restrict src, int64_t ks, int64_t js, float *restrict dst)
 {
+#ifdef LSTM_X86
+    int avx2 = ks == 1 && xai_dconv_isa(-1) >= 1;
+#endif
     for (int64_t j0 = 0, w; j0 < N; j0 += w) {
         w = tile_w(N, j0);
         float *restrict t = dst + j0 * K;
-        if (js == 1)
+        int64_t c0 = 0;
+        if (ks != 1) {
             for (int64_t k = 0; k < K; k++)
-                memcpy(t + k * w, src + k * ks + j0, sizeof(float) * (size_t)w);
-        else /* a column at a time: reads a row of R, writes the tile's rows in cache */
-            for (int64_t c = 0; c < w; c++) {
-                const float *restrict sc = src + (j0 + c) * js;
-                for (int64_t k = 0; k < K; k++)
-                    t[k * w + c] = sc[k * ks];
+                memcpy(t + k * w, src + k * ks + j0 * js, sizeof(float) * (size_t)w);
+            continue;
+        }
+#ifdef LSTM_X86
+        if (avx2)
+            for (; c0 + 8 <= w && K >= 8; c0 += 8) {
+                int64_t k = 0;
+                for (; k + 8 <= K; k += 8)
+                    transpose8(src + (j0 + c0) * js + k, js, t + k * w + c0, w);
+                for (; k < K; k++)
+                    for (int64_t c = c0; c < c0 + 8; c++)
+                        t[k * w + c] = src[(j0 + c) * js + k];
             }
+#endif
+        for (int64_t c = c0; c < w; c++) { /* a column at a time: reads a row of R */
+            const float *restrict sc = src + (j0 + c) * js;
+            for (int64_t k = 0; k < K; k++)
+                t[k * w + c] = sc[k];
+        }
     }
 }
 
@@ -279,10 +324,7 @@ XAI_VEC_CLONES static void rows_times_port(int64_t nr, int64_t K, int64_t N, con
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(XAI_NO_CLONES)
-#include <immintrin.h>
-#define LSTM_X86 1
-
+#ifdef LSTM_X86
 /* NR rows times NV vectors of four outputs, columns j0.. of out: every accumulator stays in a
  * register over the whole sum (the portable loops keep a tile in memory and load and store it
  * for every k, which bounds them at about one product per cycle) */
@@ -295,13 +337,14 @@ XAI_VEC_CLONES static void rows_times_port(int64_t nr, int64_t K, int64_t N, con
         _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                      \
             _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[q][v] = _mm256_setzero_pd(); \
         for (int64_t k = 0; k < K; k++) {                                                          \
-            __m256d w[NV];                                                                         \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                  \
-                w[v] = _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v));                           \
-            _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++) {                                \
-                __m256d h = _mm256_set1_pd((double)in[q * K + k]);                                 \
-                _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                              \
-                    acc[q][v] = _mm256_fmadd_pd(h, w[v], acc[q][v]);                               \
+            __m256d h[NR];                                                                         \
+            _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                  \
+                h[q] = _mm256_set1_pd((double)in[q * K + k]);                                      \
+            /* one converted vector of M at a time: NR * NV + NR + 1 registers */                  \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                \
+                __m256d w = _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v));                      \
+                _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                              \
+                    acc[q][v] = _mm256_fmadd_pd(h[q], w, acc[q][v]);                               \
             }                                                                                      \
         }                                                                                          \
         _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                      \
@@ -315,7 +358,7 @@ LSTM_TILE(1, 12)
 LSTM_TILE(1, 8)
 LSTM_TILE(1, 4)
 LSTM_TILE(1, 1)
-LSTM_TILE(4, 3)
+LSTM_TILE(4, 2)
 LSTM_TILE(4, 1)
 
 /* rows_times_port's sums for one column tile of width N on the AVX2/FMA kernels: four rows
@@ -331,8 +374,8 @@ __attribute__((target("avx2,fma"))) static void tile_rows_fma(int64_t nr, int64_
         float *o = out + (size_t)r * ldo;
         int64_t j = 0;
         if (nb == 4) {
-            for (; j + 12 <= N4; j += 12)
-                tile_4x3(K, N, ir, M + j, o + j, ldo, add);
+            for (; j + 8 <= N4; j += 8) /* 8 accumulators, 4 inputs and 1 weight vector: 13 registers */
+                tile_4x2(K, N, ir, M + j, o + j, ldo, add);
             for (; j < N4; j += 4)
                 tile_4x1(K, N, ir, M + j, o + j, ldo, add);
         } else { /* wide tiles first: a single chain of FMAs would wait on its latency */
