@@ -15,8 +15,11 @@
  * relevance read them instead of recomputing; scratch holds per-step work buffers and the
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
  * GEMM per direction (written into the records), and so are the input relevances (in chunks
- * of steps); only the recurrent products remain per step (by loops over a transposed R, not
- * BLAS calls, whose packing of R dominates at batch 1). Gate loops use the
+ * of steps); only the recurrent products remain per step (by our own loops over R packed in
+ * column tiles once per pass, not BLAS calls, whose packing of R dominates at batch 1; on
+ * AVX2/FMA CPUs register-tiled kernels, which give the same bits as the portable loops). They
+ * sum in double, so the CPU's rate of double FMAs bounds them: per sequence and direction,
+ * 4H*H*T multiply-adds in the forward pass and H*H*T in the relevance. Gate loops use the
  * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
  * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
