@@ -835,7 +835,7 @@ START_TEST(test_isa_identical)
 {
     /* the recurrent products on the AVX2/FMA kernels and on the portable loops agree bitwise:
      * H = 50 and 13 give column tiles of every width (48, under 32, a remainder under 4), a
-     * stack of 5 the four-row and the one-row kernels; forward, LRP with beta 1 and gradient */
+     * stack of 5 several rows per tile; forward, LRP with beta 1 and gradient */
     static const char *const specs[2] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)"};
     const int top = xai_dconv_isa(2);
     if (top == 0)

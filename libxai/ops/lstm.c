@@ -328,78 +328,62 @@ XAI_VEC_CLONES static void rows_times_port(int64_t nr, int64_t K, int64_t N, con
 }
 
 #ifdef LSTM_X86
-/* NR rows times NV vectors of four outputs, columns j0.. of out: every accumulator stays in a
+/* One row times NV vectors of four outputs, columns j0.. of out: every accumulator stays in a
  * register over the whole sum (the portable loops keep a tile in memory and load and store it
  * for every k, which bounds them at about one product per cycle) */
-#define LSTM_TILE(NR, NV)                                                                          \
-    __attribute__((target("avx2,fma"))) static void tile_##NR##x##NV(                              \
-        int64_t K, int64_t N, const float *restrict in, const float *restrict M, float *restrict out, \
-        size_t ldo, int add)                                                                       \
+#define LSTM_TILE(NV)                                                                              \
+    __attribute__((target("avx2,fma"))) static void tile_1x##NV(int64_t K, int64_t N, const float *restrict in, \
+                                                                const float *restrict M, float *restrict out, \
+                                                                int add)                          \
     {                                                                                              \
-        __m256d acc[NR][NV];                                                                       \
-        _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                      \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[q][v] = _mm256_setzero_pd(); \
+        __m256d acc[NV];                                                                           \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_pd();        \
         for (int64_t k = 0; k < K; k++) {                                                          \
-            __m256d h[NR];                                                                         \
-            _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                  \
-                h[q] = _mm256_set1_pd((double)in[q * K + k]);                                      \
-            /* one converted vector of M at a time: NR * NV + NR + 1 registers */                  \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                \
-                __m256d w = _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v));                      \
-                _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                              \
-                    acc[q][v] = _mm256_fmadd_pd(h[q], w, acc[q][v]);                               \
-            }                                                                                      \
+            __m256d h = _mm256_set1_pd((double)in[k]);                                             \
+            /* one converted vector of M at a time: NV + 2 registers */                            \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                  \
+                acc[v] = _mm256_fmadd_pd(h, _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v)), acc[v]); \
         }                                                                                          \
-        _Pragma("GCC unroll 16") for (int q = 0; q < NR; q++)                                      \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                \
-                float *o = out + (size_t)q * ldo + 4 * v;                                          \
-                __m256d s = add ? _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(o)), acc[q][v]) : acc[q][v]; \
-                _mm_storeu_ps(o, _mm256_cvtpd_ps(s));                                              \
-            }                                                                                      \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                    \
+            float *o = out + 4 * v;                                                                \
+            __m256d s = add ? _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(o)), acc[v]) : acc[v];    \
+            _mm_storeu_ps(o, _mm256_cvtpd_ps(s));                                                  \
+        }                                                                                          \
     }
-LSTM_TILE(1, 12)
-LSTM_TILE(1, 8)
-LSTM_TILE(1, 4)
-LSTM_TILE(1, 1)
-LSTM_TILE(4, 2)
-LSTM_TILE(4, 1)
+LSTM_TILE(12)
+LSTM_TILE(8)
+LSTM_TILE(4)
+LSTM_TILE(1)
 
-/* rows_times_port's sums for one column tile of width N on the AVX2/FMA kernels: four rows
- * at a time, then single rows; the last N % 4 columns go to plain loops (the same sums) */
+/* rows_times_port's sums for one column tile of width N on the AVX2/FMA kernels, a row at a
+ * time: the tile (24 KiB at K = 128) stays in the first-level cache from one row to the next,
+ * which beats blocks of rows sharing each loaded vector (more inputs to hold, narrower tiles).
+ * The last N % 4 columns go to plain loops (the same sums). */
 __attribute__((target("avx2,fma"))) static void tile_rows_fma(int64_t nr, int64_t K, int64_t N,
                                                               const float *restrict in, const float *restrict M,
                                                               float *restrict out, size_t ldo, int add)
 {
     int64_t N4 = N - N % 4;
-    for (int64_t r = 0, nb; r < nr; r += nb) {
-        nb = nr - r >= 4 ? 4 : 1;
+    for (int64_t r = 0; r < nr; r++) {
         const float *ir = in + r * K;
         float *o = out + (size_t)r * ldo;
         int64_t j = 0;
-        if (nb == 4) {
-            for (; j + 8 <= N4; j += 8) /* 8 accumulators, 4 inputs and 1 weight vector: 13 registers */
-                tile_4x2(K, N, ir, M + j, o + j, ldo, add);
-            for (; j < N4; j += 4)
-                tile_4x1(K, N, ir, M + j, o + j, ldo, add);
-        } else { /* wide tiles first: a single chain of FMAs would wait on its latency */
-            for (; j + 48 <= N4; j += 48)
-                tile_1x12(K, N, ir, M + j, o + j, ldo, add);
-            for (; j + 32 <= N4; j += 32)
-                tile_1x8(K, N, ir, M + j, o + j, ldo, add);
-            for (; j + 16 <= N4; j += 16)
-                tile_1x4(K, N, ir, M + j, o + j, ldo, add);
-            for (; j < N4; j += 4)
-                tile_1x1(K, N, ir, M + j, o + j, ldo, add);
-        }
-        for (int64_t q = 0; q < nb && N4 < N; q++) {
+        /* wide tiles first: a single chain of FMAs would wait on its latency */
+        for (; j + 48 <= N4; j += 48)
+            tile_1x12(K, N, ir, M + j, o + j, add);
+        for (; j + 32 <= N4; j += 32)
+            tile_1x8(K, N, ir, M + j, o + j, add);
+        for (; j + 16 <= N4; j += 16)
+            tile_1x4(K, N, ir, M + j, o + j, add);
+        for (; j < N4; j += 4)
+            tile_1x1(K, N, ir, M + j, o + j, add);
+        if (N4 < N) {
             double acc[3] = {0.0, 0.0, 0.0};
             for (int64_t k = 0; k < K; k++)
                 for (int64_t c = N4; c < N; c++)
-                    acc[c - N4] += (double)ir[q * K + k] * (double)M[k * N + c];
-            for (int64_t c = N4; c < N; c++) {
-                float *oc = o + (size_t)q * ldo + c;
-                *oc = add ? (float)((double)*oc + acc[c - N4]) : (float)acc[c - N4];
-            }
+                    acc[c - N4] += (double)ir[k] * (double)M[k * N + c];
+            for (int64_t c = N4; c < N; c++)
+                o[c] = add ? (float)((double)o[c] + acc[c - N4]) : (float)acc[c - N4];
         }
     }
 }
