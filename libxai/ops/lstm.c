@@ -15,8 +15,11 @@
  * relevance read them instead of recomputing; scratch holds per-step work buffers and the
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
  * GEMM per direction (written into the records), and so are the input relevances (in chunks
- * of steps); only the recurrent products remain per step (by loops over a transposed R, not
- * BLAS calls, whose packing of R dominates at batch 1). Gate loops use the
+ * of steps); only the recurrent products remain per step (by our own loops over R packed in
+ * column tiles once per pass, not BLAS calls, whose packing of R dominates at batch 1; on
+ * AVX2/FMA CPUs register-tiled kernels, which give the same bits as the portable loops). They
+ * sum in double, so the CPU's rate of double FMAs bounds them: per sequence and direction,
+ * 4H*H*T multiply-adds in the forward pass and H*H*T in the relevance. Gate loops use the
  * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
  * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
@@ -117,7 +120,8 @@ typedef struct {
     float *pall, *shall; /* relevance: p of every step [s][T][B][H], bias shares [s][T][B] */
     float *contrib;      /* relevance: this direction's input relevance, laid out like X [s][xn] */
     double *isr;         /* relevance reaching constant or absent initial states [2][nr] (h, c) */
-    float *RT;           /* R_d transposed [H][4H] (small recurrent products) */
+    float *RT;           /* the recurrent product's matrix in column tiles (pack_tiles): forward R_d^T
+                          * [H][4H], relevance the cell rows of R_d [H][H] */
     float *bsum;         /* Wb + Rb of direction d [4H] */
 } lstm_bufs;
 
@@ -131,7 +135,7 @@ static size_t set_floats(const lstm_attr *a)
 }
 
 /* The work buffers of direction d for a stack of nr rows. Scratch layout: the fixed part
- * (per direction RT [H][4H] and bsum [4H]), then one work set per direction: isr (doubles,
+ * (per direction RT [H x 4H] and bsum [4H]), then one work set per direction: isr (doubles,
  * kept 8-byte aligned), xt, dxt, z, hp, cp, dh, dc, tmp, p (+ shares), pall, shall, contrib. */
 static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, int64_t d, lstm_bufs *bf)
 {
@@ -169,21 +173,92 @@ static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, 
     bf->contrib = w;
 }
 
-/* bsum, and RT for the forward pass, of every direction (the scratch is shared by all nodes, so
- * every pass fills them again; training may also have changed the weights) */
-static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int with_rt)
+/* Column tiles of a K x N product matrix: the tile that starts at column j has tile_w(N, j)
+ * columns and is stored row-major [K][w] from float j * K on, so the kernels stream each tile
+ * once from contiguous memory (rows of a plain [K][4H] matrix are 2 KiB apart at H = 128,
+ * which maps a tile's rows onto a few cache sets). */
+static inline int64_t tile_w(int64_t N, int64_t j)
+{
+    return N - j >= 48 ? 48 : N - j >= 32 ? 32 : N - j;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(XAI_NO_CLONES)
+#include <immintrin.h>
+#define LSTM_X86 1
+
+/* dst[k * ldd + c] = src[c * lds + k] for an 8 x 8 block */
+__attribute__((target("avx2"))) static void transpose8(const float *restrict src, int64_t lds, float *restrict dst,
+                                                       int64_t ldd)
+{
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+#endif
+
+/* element (k, j) of the matrix is src[k * ks + j * js]; with ks = 1 the tile is a transpose,
+ * done in 8 x 8 blocks where the CPU has AVX2 */
+static void pack_tiles(int64_t K, int64_t N, const float *restrict src, int64_t ks, int64_t js, float *restrict dst)
+{
+#ifdef LSTM_X86
+    int avx2 = ks == 1 && xai_dconv_isa(-1) >= 1;
+#endif
+    for (int64_t j0 = 0, w; j0 < N; j0 += w) {
+        w = tile_w(N, j0);
+        float *restrict t = dst + j0 * K;
+        int64_t c0 = 0;
+        if (ks != 1) {
+            for (int64_t k = 0; k < K; k++)
+                memcpy(t + k * w, src + k * ks + j0 * js, sizeof(float) * (size_t)w);
+            continue;
+        }
+#ifdef LSTM_X86
+        if (avx2)
+            for (; c0 + 8 <= w && K >= 8; c0 += 8) {
+                int64_t k = 0;
+                for (; k + 8 <= K; k += 8)
+                    transpose8(src + (j0 + c0) * js + k, js, t + k * w + c0, w);
+                for (; k < K; k++)
+                    for (int64_t c = c0; c < c0 + 8; c++)
+                        t[k * w + c] = src[(j0 + c) * js + k];
+            }
+#endif
+        for (int64_t c = c0; c < w; c++) { /* a column at a time: reads a row of R */
+            const float *restrict sc = src + (j0 + c) * js;
+            for (int64_t k = 0; k < K; k++)
+                t[k * w + c] = sc[k];
+        }
+    }
+}
+
+/* bsum, and the tiled matrix of the pass's recurrent products, of every direction: the forward
+ * pass multiplies by R_d^T, the relevance by the cell rows of R_d (the scratch is shared by all
+ * nodes, so every pass fills them again; training may also have changed the weights) */
+static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int forward)
 {
     int64_t H = a->H;
     for (int64_t d = 0; d < a->ndir; d++) {
         lstm_bufs bf;
         bufs_split(a, ws, a->B, d, &bf);
         const float *Rd = a->R + d * 4 * H * H;
-        if (with_rt) /* in 16 x 16 tiles, which keep both sides in cache */
-            for (int64_t j0 = 0; j0 < 4 * H; j0 += 16)
-                for (int64_t k0 = 0; k0 < H; k0 += 16)
-                    for (int64_t j = j0; j < j0 + 16 && j < 4 * H; j++)
-                        for (int64_t k = k0; k < k0 + 16 && k < H; k++)
-                            bf.RT[k * 4 * H + j] = Rd[j * H + k];
+        if (forward)
+            pack_tiles(H, 4 * H, Rd, 1, H, bf.RT);
+        else
+            pack_tiles(H, H, Rd + 3 * H * H, H, 1, bf.RT);
         for (int64_t j = 0; j < 4 * H; j++)
             bf.bsum[j] = bias_at(a, d, j);
     }
@@ -192,15 +267,18 @@ static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int wit
 /* The recurrent products of a step. BLAS packs R on every call, which costs more than the
  * product itself for one row (about 15 us against 3 us at H = 128), so these loops do them:
  * products are summed in double, in order k = 0..H-1 for every element, and added with one
- * rounding (more accurate than a float GEMM). Blocks of four rows share each loaded row of RT
- * and tiles of LSTM_JT outputs bound the accumulators; neither changes any sum, so a sample
- * gets the same numbers alone or in a stack. */
+ * rounding (more accurate than a float GEMM). A float times a float is exact in double, so
+ * acc + h w rounds once whether it is a multiply and an add or one fused multiply-add: the
+ * AVX2/FMA kernels below and these portable loops give the same bits. Blocks of four rows
+ * share each loaded row of RT and tiles of LSTM_JT outputs bound the accumulators; neither
+ * changes any sum, so a sample gets the same numbers alone or in a stack. */
 #define LSTM_JT 256
 
-/* out[r][0..N) (+)= in[r][0..K) M for rows 0..nr-1, M row-major [K][N]; with add the product is
- * added to out (one rounding), else it replaces it. Forward: in = h_prev, M = R^T (N = 4H), added
- * to the input part of the preactivations; relevance: in = p, M = the cell rows of R (N = H). */
-XAI_VEC_CLONES static void rows_times(int64_t nr, int64_t K, int64_t N, const float *restrict in,
+/* out[r][0..N) (+)= in[r][0..K) M for rows 0..nr-1, M row-major [K][N] (one column tile); with
+ * add the product is added to out (one rounding), else it replaces it. Forward: in = h_prev,
+ * M = R^T, added to the input part of the preactivations; relevance: in = p, M = the cell rows
+ * of R. */
+XAI_VEC_CLONES static void rows_times_port(int64_t nr, int64_t K, int64_t N, const float *restrict in,
                                       const float *restrict M, float *restrict out, size_t ldo, int add)
 {
     double acc[4][LSTM_JT];
@@ -246,6 +324,88 @@ XAI_VEC_CLONES static void rows_times(int64_t nr, int64_t K, int64_t N, const fl
                         o[j] = (float)acc[q][j];
             }
         }
+    }
+}
+
+#ifdef LSTM_X86
+/* One row times NV vectors of four outputs, columns j0.. of out: every accumulator stays in a
+ * register over the whole sum (the portable loops keep a tile in memory and load and store it
+ * for every k, which bounds them at about one product per cycle) */
+#define LSTM_TILE(NV)                                                                              \
+    __attribute__((target("avx2,fma"))) static void tile_1x##NV(int64_t K, int64_t N, const float *restrict in, \
+                                                                const float *restrict M, float *restrict out, \
+                                                                int add)                          \
+    {                                                                                              \
+        __m256d acc[NV];                                                                           \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_pd();        \
+        for (int64_t k = 0; k < K; k++) {                                                          \
+            __m256d h = _mm256_set1_pd((double)in[k]);                                             \
+            /* one converted vector of M at a time: NV + 2 registers */                            \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                  \
+                acc[v] = _mm256_fmadd_pd(h, _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v)), acc[v]); \
+        }                                                                                          \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                    \
+            float *o = out + 4 * v;                                                                \
+            __m256d s = add ? _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(o)), acc[v]) : acc[v];    \
+            _mm_storeu_ps(o, _mm256_cvtpd_ps(s));                                                  \
+        }                                                                                          \
+    }
+LSTM_TILE(12)
+LSTM_TILE(8)
+LSTM_TILE(4)
+LSTM_TILE(1)
+
+/* rows_times_port's sums for one column tile of width N on the AVX2/FMA kernels, a row at a
+ * time: the tile (24 KiB at K = 128) stays in the first-level cache from one row to the next,
+ * which beats blocks of rows sharing each loaded vector (more inputs to hold, narrower tiles).
+ * The last N % 4 columns go to plain loops (the same sums). */
+__attribute__((target("avx2,fma"))) static void tile_rows_fma(int64_t nr, int64_t K, int64_t N,
+                                                              const float *restrict in, const float *restrict M,
+                                                              float *restrict out, size_t ldo, int add)
+{
+    int64_t N4 = N - N % 4;
+    for (int64_t r = 0; r < nr; r++) {
+        const float *ir = in + r * K;
+        float *o = out + (size_t)r * ldo;
+        int64_t j = 0;
+        /* wide tiles first: a single chain of FMAs would wait on its latency */
+        for (; j + 48 <= N4; j += 48)
+            tile_1x12(K, N, ir, M + j, o + j, add);
+        for (; j + 32 <= N4; j += 32)
+            tile_1x8(K, N, ir, M + j, o + j, add);
+        for (; j + 16 <= N4; j += 16)
+            tile_1x4(K, N, ir, M + j, o + j, add);
+        for (; j < N4; j += 4)
+            tile_1x1(K, N, ir, M + j, o + j, add);
+        if (N4 < N) {
+            double acc[3] = {0.0, 0.0, 0.0};
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t c = N4; c < N; c++)
+                    acc[c - N4] += (double)ir[k] * (double)M[k * N + c];
+            for (int64_t c = N4; c < N; c++)
+                o[c] = add ? (float)((double)o[c] + acc[c - N4]) : (float)acc[c - N4];
+        }
+    }
+}
+#endif
+
+/* out[r][0..N) (+)= in[r][0..K) M (see rows_times_port) for M in column tiles (pack_tiles), on
+ * the widest kernels this CPU has */
+static void rows_times(int64_t nr, int64_t K, int64_t N, const float *restrict in, const float *restrict P,
+                       float *restrict out, size_t ldo, int add)
+{
+#ifdef LSTM_X86
+    int fma = xai_dconv_isa(-1) >= 1;
+#endif
+    for (int64_t j0 = 0, w; j0 < N; j0 += w) {
+        w = tile_w(N, j0);
+#ifdef LSTM_X86
+        if (fma) {
+            tile_rows_fma(nr, K, w, in, P + j0 * K, out + j0, ldo, add);
+            continue;
+        }
+#endif
+        rows_times_port(nr, K, w, in, P + j0 * K, out + j0, ldo, add);
     }
 }
 
@@ -630,7 +790,7 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
     const float *X = ws->val[n->in[IN_X]];
     int64_t xn = vnumel(m, n->in[IN_X]);
     float *share = bf->p + nr * H; /* [nr] bias shares of the current step */
-    const float *Wc = a->W + (d * 4 * H + 3 * H) * D, *Rc = a->R + (d * 4 * H + 3 * H) * H;
+    const float *Wc = a->W + (d * 4 * H + 3 * H) * D;
     int rev = dir_rev(a, d);
     seed_state(m, n, ws, bf, d, r0, r1); /* dh = R(h) carried, dc = R(c) carried */
     for (int64_t k = T - 1; k >= 0; k--) {
@@ -649,7 +809,7 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
             share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
         }
         /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-        rows_times(r1 - r0, H, H, bf->p + r0 * H, Rc, bf->tmp + r0 * H, (size_t)H, 0);
+        rows_times(r1 - r0, H, H, bf->p + r0 * H, bf->RT, bf->tmp + r0 * H, (size_t)H, 0);
         for (int64_t r = r0; r < r1; r++) {
             /* keep p and the share for the input relevance: [s][t][b] */
             size_t row = (size_t)(((r / B) * T + t) * B + r % B);

@@ -29,7 +29,8 @@
  *                                           [--no-numpy] [--h H] [--d D] [--uni|--bidi]
  *
  * --threads N: xai_set_num_threads(N) (default 2; the pool splits Conv samples across cores).
- * --h, --d, --uni, --bidi: run only the LSTM cases with that H, D or direction (for profiling).
+ * --h, --d, --uni, --bidi: run only the LSTM cases with that H (any hidden size, e.g. 32, 64 or 256),
+ *   D or direction (for profiling).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -237,11 +238,17 @@ int main(int argc, char **argv)
            "median and min per sequence\n",
            threads, reps);
     if (lstms) {
-        static const int64_t Ds[2] = {8, 64}, Hs[2] = {16, 128};
+        static const int64_t Ds[2] = {8, 64};
+        int64_t Hs[2] = {16, 128};
+        int nh = 2;
+        if (only_h) { /* any hidden size, not only the default two */
+            Hs[0] = only_h;
+            nh = 1;
+        }
         for (int bidi = 0; bidi <= 1; bidi++)
             for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++)
-                    if ((!only_h || only_h == Hs[j]) && (!only_d || only_d == Ds[i]) && (only_dir < 0 || only_dir == bidi))
+                for (int j = 0; j < nh; j++)
+                    if ((!only_d || only_d == Ds[i]) && (only_dir < 0 || only_dir == bidi))
                         bench_lstm(bidi, Ds[i], Hs[j], reps, numpy ? np_script : NULL);
     }
     if (deeplight)
