@@ -78,13 +78,13 @@ grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gen
 
 # --- time-shift and masking augmentation: recorded in the card and the sidecar; a bad value is
 # a usage error (one epoch each: the runs check the records, not the training)
-for kind in shift mask; do
+for kind in none shift mask; do
   expect 0 "" "$APP" train "$T/data" --labels digit --augment $kind --epochs 1 -q -o "$T/aug-$kind.onnx"
   $PY - "$T/aug-$kind.onnx" "$T/aug-$kind.json" $kind <<'PYEOF' && ok || bad "augmentation $kind in the card"
 import json, sys
 import onnx
 c = json.loads({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}["libxai.card"])
-assert c["training"]["augment_copies"] == 1, c["training"]
+assert c["training"]["augment_copies"] == (0 if sys.argv[3] == "none" else 1), c["training"]
 assert json.load(open(sys.argv[2]))["Augmentation"] == sys.argv[3]
 PYEOF
 done
@@ -328,6 +328,7 @@ assert 0 <= v["ci95"][0] <= v["accuracy"] <= v["ci95"][1] <= 1, v
 assert v["baseline"]["name"] == "ridge" and 0 <= v["baseline"]["accuracy"] <= 1, v
 assert c["domain"] == "speech" and c["classes"] == ["0", "1", "2"], c
 assert c["preprocessing"]["preset"] == "compact" and c["training"]["split_by"] == "speaker", c
+assert c["training"]["augment_copies"] == 1, c["training"]  # time shifts are the default
 PYEOF
 # --- a card that says the model is not above chance: explain warns, and --strict exits 4
 $PY - "$T/spk.onnx" "$T/weak.onnx" <<'PYEOF' && ok || bad "weak card"
