@@ -442,7 +442,7 @@ static void spec_learns(const char *spec, int transpose, int epochs, float lr)
  * split its products differently from one thread: training runs it single-threaded). */
 START_TEST(test_train_threads_identical)
 {
-    enum { N = 64, C = 16, T = 512 };
+    enum { N = 56, C = 16, T = 512 };
     const char *spec = "conv1d(16,k=7,p=3) bn relu maxpool(2) conv1d(16,k=5,p=2) relu avgpool(4) flatten dense(2)";
     int64_t shape[2] = {C, T};
     float *x = malloc(sizeof(float) * N * C * T);
