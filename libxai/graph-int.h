@@ -260,6 +260,8 @@ float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NU
 int xai_par_blas_begin(double macs);   /* unsplittable big product: xai_sgemm splits it over the pool */
 void xai_par_blas_end(int token);
 int xai_par_region(void);              /* inside such a region with a pool of several threads */
+int xai_par_blas_serial_begin(void);   /* OpenBLAS on one thread (training); returns what _end restores */
+void xai_par_blas_serial_end(int token);
 /* row-major cblas_sgemm; big products in fixed slices, run on the pool between xai_par_blas_begin/_end */
 void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);

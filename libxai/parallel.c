@@ -171,6 +171,29 @@ void xai_par_set_threads(int n)
     openblas_set_num_threads(1);
 }
 
+/* OpenBLAS's own threads split a product into parts whose edges its kernels round differently,
+   so with the pool unused (one thread and OpenBLAS's own threading, the library's default) a
+   result can change with OPENBLAS_NUM_THREADS: two epochs of a small ConvNet ended with other
+   weights under 1 and 2 OpenBLAS threads. Training, where such differences grow step by step,
+   therefore runs OpenBLAS single-threaded for its duration; with a pool of several threads it
+   already is. Returns the count to restore (0: nothing was changed). */
+int xai_par_blas_serial_begin(void)
+{
+    if (pool.nthreads > 1)
+        return 0;
+    int k = openblas_get_num_threads();
+    if (k <= 1)
+        return 0;
+    openblas_set_num_threads(1);
+    return k;
+}
+
+void xai_par_blas_serial_end(int token)
+{
+    if (token > 1)
+        openblas_set_num_threads(token);
+}
+
 /* A single sample's big product cannot be split by samples, so between xai_par_blas_begin() and
    _end() products of at least XAI_SLICE_MACS multiply-adds issued through xai_sgemm() are cut
    into slices that the pool runs in parallel (one after the other with one thread): slices of

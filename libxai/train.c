@@ -549,6 +549,7 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
     if ((st = collect(m, &ps, first)))
         return st;
     xai_guide_state gs = {0};
+    int blas = xai_par_blas_serial_begin(); /* results independent of OpenBLAS's thread count */
     train_run t = {.m = m, .cfg = &cfg, .x = x, .y = y, .nin = m->vals[m->input].numel,
                    .cap = cfg.batch < n ? cfg.batch : n, .ps = &ps, .gs = &gs};
     int64_t *idx = NULL;
@@ -595,5 +596,6 @@ out:
     xai_workspace_free(t.ws);
     xai_guide_state_free(&gs);
     free_params(m, &ps);
+    xai_par_blas_serial_end(blas);
     return st;
 }

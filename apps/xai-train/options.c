@@ -69,7 +69,10 @@ static void usage(FILE *f)
 "  --layout TEXT         input layout description stored in the model (e.g. '[C][T] 160 Hz')\n"
 "  --preprocessing FILE  JSON preprocessing record stored in the model\n"
 "  --log LOG.json        per-epoch training log [MODEL.onnx.log.json]\n"
-"  --nthreads T          BLAS threads     -q quiet     -f, --force     -h, --help     -V, --version\n"
+"  --nthreads T          threads of libxai's pool, OpenBLAS single-threaded inside it\n"
+"                        [SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else the online cores];\n"
+"                        the trained model is bit-identical for any T\n"
+"  -q quiet     -f, --force     -h, --help     -V, --version\n"
 "\n"
 "EXAMPLES\n"
 "  " PROG " --arch 'conv1d(8,k=7,p=3) relu maxpool(2) flatten dense(2)' --x X.npy --y y.npy -o m.onnx\n"
@@ -100,8 +103,6 @@ static int number_option(const xai_app *app, xai_train_config *cfg, int c, const
     case O_VAL: cfg->val_split = strtof(arg, &e); if (*e || !(cfg->val_split >= 0 && cfg->val_split <= 0.9f)) return usage_error(app, "--val-split needs a number in [0, 0.9]"); break;
     case O_PAT: cfg->patience = (int)strtol(arg, &e, 10); if (*e || cfg->patience < 0) return usage_error(app, "--patience needs an integer >= 0"); break;
     case O_SEED: cfg->seed = strtoull(arg, &e, 10); if (*e) return usage_error(app, "--seed needs an integer"); break;
-    /* only an explicit --nthreads changes the library's thread count (not the apps' default) */
-    case O_THREADS: { long t = strtol(arg, &e, 10); if (*e || t < 1) return usage_error(app, "--nthreads needs a positive integer"); xai_set_num_threads((int)t); break; }
     default: return XAI_APP_NOT_MINE;
     }
     return 0;
@@ -147,6 +148,14 @@ static int train_option(void *ctx, int c, char *arg)
     case O_PRE: o->pre = arg; break;
     case O_LOG: o->logp = arg; break;
     case O_KEEPBN: o->keep_bn = 1; break;
+    case O_THREADS: {
+        char *e = NULL;
+        long t = strtol(arg, &e, 10);
+        if (*e || t < 1 || t > 4096)
+            return usage_error(app, "--nthreads needs an integer 1..4096");
+        app->nthreads = (int)t;
+        break;
+    }
     case O_GUIDE: xai_guide_free(&o->guide); return xai_guide_parse(app, arg, &o->guide) ? XAI_EXIT_USAGE : 0;
     case 'o': o->out = arg; break;
     case 'h': usage(stdout); return -1;
@@ -179,6 +188,7 @@ int xai_train_parse_args(int argc, char **argv, xai_train_opts *o)
         return rc;
     if (optind != argc)
         return usage_error(app, "unexpected argument");
+    xai_app_apply_threads(app); /* the pool (OpenBLAS inside it single-threaded), as every program */
     if (!o->xp || !o->yp || !o->out)
         return usage_error(app, "--x, --y and -o are required");
     if (!o->arch == !o->init)

@@ -105,7 +105,9 @@ XAI_API xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int6
 /** Set the number of threads libxai's pool uses (1: none). Any n >= 1 also makes OpenBLAS
  *  single-threaded (its calls then run inside libxai's threads); 0 leaves OpenBLAS's own
  *  threading as it is (before any call: OpenBLAS's default). Call it from one thread, between
- *  computations. Results of explanations and training are bit-identical for every thread count. */
+ *  computations. Results of explanations and training are bit-identical for every thread count
+ *  of the pool; training runs OpenBLAS single-threaded while it lasts (then restores it), so a
+ *  trained model does not depend on OPENBLAS_NUM_THREADS either. */
 XAI_API void xai_set_num_threads(int n);
 
 #ifdef __cplusplus
