@@ -78,6 +78,21 @@ static int stderr_has(const char *word)
     return ok;
 }
 
+/* How many lines of stderr hold @p word */
+static int stderr_lines_with(const char *word)
+{
+    char *s = read_text(xai_test_path(tmp, "stderr"), NULL);
+    int n = 0;
+    for (char *l = s, *e; l && *l; l = e ? e + 1 : l + strlen(l)) {
+        e = strchr(l, '\n');
+        if (e)
+            *e = '\0';
+        n += strstr(l, word) != NULL;
+    }
+    free(s);
+    return n;
+}
+
 /* stderr_has() without the complaint, for words that must be absent */
 static int stderr_has_quiet(const char *word)
 {
@@ -330,6 +345,7 @@ START_TEST(explain_outputs_geometry)
     ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q --explain-batch 7", bin_fmri,
                              model, run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), out),
                      0);
+    ck_assert_int_eq(stderr_lines_with("no held-out validation is recorded"), 1); /* the model was trained without --cv */
     xai_nifti *in = open_nii(run_path(3, "bold.nii.gz"));
     xai_nifti *r4 = open_nii(out_path(out, 3, "lrp_bold.nii.gz"));
     xai_nifti *r3 = open_nii(out_path(out, 3, "lrpFaces_statmap.nii.gz"));
@@ -606,11 +622,16 @@ START_TEST(bids_app_participant_group)
     ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 --epochs 1", bin_fmri, bids, out), 1);
     ck_assert(stderr_has("exists"));
 
-    /* --model: explain only; --shard 2/2 takes the second of the two participants */
+    /* --model: explain only; --shard 2/2 takes the second of the two participants. A model
+     * without held-out validation says so once, not once per run it explains. */
     char out2[1200], q[4800];
     snprintf(out2, sizeof out2, "%s/deriv-shard", tmp);
-    snprintf(p, sizeof p, "%s/sub-01/func/sub-01_task-blocks_run-1_desc-heldout_model.onnx", out);
+    snprintf(q, sizeof q, "%s/sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz", bids);
+    snprintf(p, sizeof p, "%s/plain.onnx", tmp);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %.*sevents.tsv --epochs 1 -q -o %s", bin_fmri, q,
+                             (int)(strlen(q) - strlen("bold.nii.gz")), q, p), 0);
     ck_assert_int_eq(run_cmd("%s %s %s participant --shard 2/2 --model %s -q", bin_fmri, bids, out2, p), 0);
+    ck_assert_int_eq(stderr_lines_with("no held-out validation is recorded"), 1);
     snprintf(q, sizeof q, "%s/sub-02/func/sub-02_task-blocks_run-2_desc-lrp_bold.nii.gz", out2);
     ck_assert(exists(q));
     snprintf(q, sizeof q, "%s/sub-01", out2);
