@@ -871,6 +871,27 @@ START_TEST(train_cv_driver)
     ck_assert_ptr_nonnull(strstr(card, "ridge"));
     ck_assert_ptr_nonnull(xai_model_metadata(m, "xai_preprocessing"));
     xai_model_free(m);
+    /* the card of the model and of a fold model (so MODEL.json) holds the record explain applies,
+     * screening included; xai-info shows it */
+    char fold1[1200];
+    snprintf(fold1, sizeof fold1, "%s/cv.fold-1.onnx", tmp);
+    const char *cards[] = {mcv, fold1};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(xai_model_load_onnx(cards[k], NULL, &m), XAI_OK);
+        json_t *cj = json_loads(xai_model_metadata(m, "libxai.card"), 0, NULL);
+        json_t *pre = json_loads(xai_model_metadata(m, "xai_preprocessing"), 0, NULL);
+        ck_assert(json_is_object(json_object_get(pre, "screening")));
+        ck_assert_msg(json_equal(json_object_get(cj, "preprocessing"), pre), "%s: the card's preprocessing",
+                      cards[k]);
+        json_decref(cj);
+        json_decref(pre);
+        xai_model_free(m);
+    }
+    ck_assert_int_eq(run_cmd("%s/apps/xai-info %s", getenv("XAI_BUILD_ROOT"), mcv), 0);
+    out = read_text(xai_test_path(tmp, "stdout"), NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "screening={") && strstr(out, "statistic=anova-f"), "xai-info: %s", out);
+    free(out);
     /* both forms save the model with its sidecar: the card's classes and validation */
     for (int k = 0; k < 2; k++) {
         char side[1200];
