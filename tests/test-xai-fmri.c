@@ -1290,8 +1290,18 @@ START_TEST(realistic_event_trials)
     }
     xai_tsv_free(tab);
     xai_tsv_free(evt);
-    xai_nifti *s4 = open_nii(out_path(out, 2, "lrp_bold.nii.gz"));
+    xai_nifti *s4 = open_nii(out_path(out, 2, "lrp_bold.nii.gz")), *in = open_nii(bold[1]);
     ck_assert_int_eq(s4->shape[0], (int64_t)n);
+    /* its 4th axis is trials: no TR, no time unit, as nibabel writes a stack of estimates; the
+     * run's own space unit and geometry stay */
+    ck_assert(in->info.tr_s > 0 && in->info.time_units != 0);
+    ck_assert(s4->info.pixdim[4] == 1.0);
+    ck_assert_int_eq(s4->info.time_units, 0);
+    ck_assert_int_eq(s4->info.xyz_units, in->info.xyz_units);
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            ck_assert(fabs(in->info.affine[r][c] - s4->info.affine[r][c]) < 1e-5);
+    xai_nifti_close(in);
     xai_nifti_close(s4);
     int64_t nv;
     double vshare;
