@@ -977,7 +977,7 @@ START_TEST(cv_out_of_fold_explain)
     ck_assert_ptr_nonnull(card);
     json_t *c = json_loads(card, 0, NULL), *drv = json_object_get(json_object_get(c, "extra"), "driver");
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(drv, "heldout_groups"), 0)),
-                     "sub-01_task-blocks_run-2_bold.nii.gz");
+                     "sub-01_task-blocks_run-2");
     ck_assert_int_eq(json_array_size(json_object_get(drv, "trained_groups")), 2);
     json_decref(c);
     xai_model_free(m);

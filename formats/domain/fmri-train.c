@@ -196,28 +196,15 @@ void fmri_data_free(fmri_data *fd)
     memset(fd, 0, sizeof *fd);
 }
 
-/* A run's name as a group: the file name, with its first volume when a file holds several runs. */
-static char *run_name(const xai_fmri_run *runs, int nruns, int i)
-{
-    const char *base = strrchr(runs[i].path, '/') ? strrchr(runs[i].path, '/') + 1 : runs[i].path;
-    int shared = 0;
-    for (int k = 0; k < nruns; k++)
-        shared |= k != i && !strcmp(runs[k].path, runs[i].path);
-    size_t len = strlen(base) + 32;
-    char *s = malloc(len);
-    if (s)
-        snprintf(s, len, shared ? "%s@%lld" : "%s", base, (long long)runs[i].t0);
-    return s;
-}
-
 /* Count the labelled volumes of the used runs and give each run with any a group. */
 static xai_status data_count(const xai_fmri_run *runs, int nruns, const int *use, fmri_data *fd)
 {
     fd->group_run = malloc(sizeof(int) * (size_t)nruns);
     fd->d.group_names = calloc((size_t)nruns, sizeof(char *));
-    if (!fd->group_run || !fd->d.group_names)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    for (int i = 0; i < nruns; i++) {
+    char **names = calloc((size_t)nruns, sizeof *names);
+    xai_status st = fd->group_run && fd->d.group_names && names ? fmri_run_names(runs, nruns, names)
+                                                                : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; st == XAI_OK && i < nruns; i++) {
         int64_t k = 0;
         for (int64_t t = 0; use[i] && runs[i].labels && t < runs[i].nt; t++)
             k += runs[i].labels[t] >= 0;
@@ -225,9 +212,14 @@ static xai_status data_count(const xai_fmri_run *runs, int nruns, const int *use
             continue;
         fd->d.n += k;
         fd->group_run[fd->d.ngroups] = i;
-        if (!(fd->d.group_names[fd->d.ngroups++] = run_name(runs, nruns, i)))
-            return xai_error_set(XAI_ENOMEM, "out of memory");
+        fd->d.group_names[fd->d.ngroups++] = names[i];
+        names[i] = NULL;
     }
+    for (int i = 0; names && i < nruns; i++)
+        free(names[i]);
+    free(names);
+    if (st != XAI_OK)
+        return st;
     if (fd->d.n < 2)
         return xai_error_set(XAI_EINVAL, "fewer than two labelled volumes to train on (check --events/--labels, "
                                          "--conditions and --lag)");
