@@ -627,7 +627,7 @@ START_TEST(bids_app_participant_group)
     char out2[1200], q[4800];
     snprintf(out2, sizeof out2, "%s/deriv-shard", tmp);
     snprintf(q, sizeof q, "%s/sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz", bids);
-    snprintf(p, sizeof p, "%s/plain.onnx", tmp);
+    snprintf(p, sizeof p, "%s/no-cv.onnx", tmp);
     ck_assert_int_eq(run_cmd("%s train --bold %s --events %.*sevents.tsv --epochs 1 -q -o %s", bin_fmri, q,
                              (int)(strlen(q) - strlen("bold.nii.gz")), q, p), 0);
     ck_assert_int_eq(run_cmd("%s %s %s participant --shard 2/2 --model %s -q", bin_fmri, bids, out2, p), 0);
