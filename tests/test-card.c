@@ -155,6 +155,36 @@ START_TEST(test_set)
 }
 END_TEST
 
+/* The program of a recorded command line by its name, not the folder it ran from; the
+ * arguments as given, quoting included. */
+START_TEST(test_command_line)
+{
+    static const char *const cases[][2] = {
+        {"/work/wt/x/build/apps/xai-eeg train --edf /data/a.edf -o m.onnx", "xai-eeg train --edf /data/a.edf -o m.onnx"},
+        {"'/home/me/my tools/xai-fmri' train --bold 'a b.nii'", "'xai-fmri' train --bold 'a b.nii'"},
+        {"'/it'\\''s/xai-gait' explain", "'xai-gait' explain"},
+        {"./xai-speech train", "xai-speech train"},
+        {"xai-eeg train --edf /data/a.edf", "xai-eeg train --edf /data/a.edf"},
+        {"/usr/bin/xai-train", "xai-train"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xai_card *c = NULL;
+        ck_assert_int_eq(xai_card_new(&c), XAI_OK);
+        char js[256] = "\"";
+        for (const char *p = cases[i][0]; *p; p++) /* as a JSON string */
+            snprintf(js + strlen(js), sizeof js - strlen(js), "%s%c", *p == '\\' || *p == '"' ? "\\" : "", *p);
+        strcat(js, "\"");
+        ck_assert_int_eq(xai_card_set_json(c, "provenance.command_line", js), XAI_OK);
+        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i][1]);
+        char assign[256];
+        snprintf(assign, sizeof assign, "provenance.command_line=%s", cases[i][0]);
+        ck_assert_int_eq(xai_card_set(c, assign), XAI_OK);
+        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i][1]);
+        xai_card_free(c);
+    }
+}
+END_TEST
+
 START_TEST(test_merge)
 {
     xai_card *a = card_of(full_card);
@@ -375,6 +405,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_json_round_trip);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_set);
+    tcase_add_test(tc, test_command_line);
     tcase_add_test(tc, test_merge);
     tcase_add_test(tc, test_warnings);
     tcase_add_test(tc, test_legacy);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "test-common.h"
 #include "xai/card.h"
@@ -529,6 +530,78 @@ START_TEST(test_model_choice)
 }
 END_TEST
 
+/* An empty file at DIR/REL (its folders made), its path in @p out. */
+static void touch(const char *dir, const char *rel, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", dir, rel);
+    for (char *p = out + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        mkdir(out, 0777);
+        *p = '/';
+    }
+    FILE *f = fopen(out, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+}
+
+/* Runs are named by the BIDS entities that tell acquired runs apart, else by their file name
+ * with as many folders as tell it from the other runs'; explain finds a run's fold by that name:
+ * by its entities in a renamed (derivative) copy, by its folders when file names repeat (a
+ * non-BIDS layout), and an error when two recorded runs both name it. */
+START_TEST(test_run_names)
+{
+    char *dir = xai_test_tmpdir(), p[6][1024];
+    touch(dir, "s1/run-1_bold.nii.gz", p[0], sizeof p[0]);
+    touch(dir, "s2/run-1_bold.nii.gz", p[1], sizeof p[1]);
+    touch(dir, "sub-03/func/sub-03_task-faces_run-1_bold.nii.gz", p[2], sizeof p[2]);
+    touch(dir, "cat.nii.gz", p[3], sizeof p[3]);
+    touch(dir, "deriv/sub-03_task-faces_run-1_space-MNI152_desc-preproc_bold.nii.gz", p[4], sizeof p[4]);
+    touch(dir, "other/s2/run-1_bold.nii.gz", p[5], sizeof p[5]);
+    xai_fmri_run runs[5] = {{.path = p[0]}, {.path = p[1]}, {.path = p[2]}, {.path = p[3], .t0 = 0},
+                            {.path = p[3], .t0 = 40}};
+    char *names[5] = {0};
+    ck_assert_int_eq(fmri_run_names(runs, 5, names), XAI_OK);
+    const char *want[] = {"s1/run-1_bold.nii.gz", "s2/run-1_bold.nii.gz", "sub-03_task-faces_run-1", "cat.nii.gz@0",
+                          "cat.nii.gz@40"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_str_eq(names[i], want[i]);
+        free(names[i]);
+    }
+    static const char idx[] =
+        "{\"folds\":[{\"file\":\"m.fold-1.onnx\",\"heldout_groups\":[\"s1/run-1_bold.nii.gz\"]},"
+        "{\"file\":\"m.fold-2.onnx\",\"heldout_groups\":[\"s2/run-1_bold.nii.gz\"]},"
+        "{\"file\":\"m.fold-3.onnx\",\"heldout_groups\":[\"sub-03_task-faces_run-1\"]}],"
+        "\"trained_groups\":[\"s1/run-1_bold.nii.gz\",\"s2/run-1_bold.nii.gz\",\"sub-03_task-faces_run-1\"]}";
+    xai_model *m = model_with_index(idx);
+    xai_fmri_model_choice c;
+    const char *bold[] = {p[1], p[4], p[0]};
+    const int fold[] = {2, 3, 1};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", bold[i], &c), XAI_OK);
+        ck_assert_int_eq(c.fold, fold[i]);
+        ck_assert_int_eq(c.held_out, 1);
+        xai_fmri_model_choice_free(&c);
+    }
+    xai_model_free(m);
+    /* an older model that recorded file names only: two folds held out run-1_bold.nii.gz */
+    m = model_with_index("{\"folds\":[{\"file\":\"m.fold-1.onnx\",\"heldout_groups\":[\"run-1_bold.nii.gz\"]},"
+                         "{\"file\":\"m.fold-2.onnx\",\"heldout_groups\":[\"run-1_bold.nii.gz\"]}],"
+                         "\"trained_groups\":[\"run-1_bold.nii.gz\",\"run-1_bold.nii.gz\"]}");
+    ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", p[1], &c), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "cannot tell"));
+    ck_assert_ptr_null(c.path);
+    xai_model_free(m);
+    /* two recorded names that both end the run's path */
+    m = model_with_index("{\"folds\":[{\"file\":\"m.fold-1.onnx\",\"heldout_groups\":[\"s2/run-1_bold.nii.gz\"]},"
+                         "{\"file\":\"m.fold-2.onnx\",\"heldout_groups\":[\"other/s2/run-1_bold.nii.gz\"]}]}");
+    ck_assert_int_eq(xai_fmri_model_choose(m, "m.onnx", p[5], &c), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "both name this run"));
+    xai_model_free(m);
+    xai_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* The canonical SPM HRF integrated by the test itself (trapezoids of 1 ms): the response at
  * time t after the onset of a boxcar of du s. */
 static double test_hrf(double t)
@@ -720,6 +793,7 @@ Suite *make_suite(void)
     tcase_add_test(t, test_timing_check);
     tcase_add_test(t, test_time_confound);
     tcase_add_test(t, test_model_choice);
+    tcase_add_test(t, test_run_names);
     tcase_add_test(t, test_design);
     tcase_add_test(t, test_trial_estimates);
     tcase_add_test(t, test_screen_select);

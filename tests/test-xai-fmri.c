@@ -78,6 +78,21 @@ static int stderr_has(const char *word)
     return ok;
 }
 
+/* How many lines of stderr hold @p word */
+static int stderr_lines_with(const char *word)
+{
+    char *s = read_text(xai_test_path(tmp, "stderr"), NULL);
+    int n = 0;
+    for (char *l = s, *e; l && *l; l = e ? e + 1 : l + strlen(l)) {
+        e = strchr(l, '\n');
+        if (e)
+            *e = '\0';
+        n += strstr(l, word) != NULL;
+    }
+    free(s);
+    return n;
+}
+
 /* stderr_has() without the complaint, for words that must be absent */
 static int stderr_has_quiet(const char *word)
 {
@@ -330,6 +345,7 @@ START_TEST(explain_outputs_geometry)
     ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --events %s -o %s -q --explain-batch 7", bin_fmri,
                              model, run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), out),
                      0);
+    ck_assert_int_eq(stderr_lines_with("no held-out validation is recorded"), 1); /* the model was trained without --cv */
     xai_nifti *in = open_nii(run_path(3, "bold.nii.gz"));
     xai_nifti *r4 = open_nii(out_path(out, 3, "lrp_bold.nii.gz"));
     xai_nifti *r3 = open_nii(out_path(out, 3, "lrpFaces_statmap.nii.gz"));
@@ -606,11 +622,16 @@ START_TEST(bids_app_participant_group)
     ck_assert_int_eq(run_cmd("%s %s %s participant --participant-label 01 --epochs 1", bin_fmri, bids, out), 1);
     ck_assert(stderr_has("exists"));
 
-    /* --model: explain only; --shard 2/2 takes the second of the two participants */
+    /* --model: explain only; --shard 2/2 takes the second of the two participants. A model
+     * without held-out validation says so once, not once per run it explains. */
     char out2[1200], q[4800];
     snprintf(out2, sizeof out2, "%s/deriv-shard", tmp);
-    snprintf(p, sizeof p, "%s/sub-01/func/sub-01_task-blocks_run-1_desc-heldout_model.onnx", out);
+    snprintf(q, sizeof q, "%s/sub-01/func/sub-01_task-blocks_run-1_bold.nii.gz", bids);
+    snprintf(p, sizeof p, "%s/no-cv.onnx", tmp);
+    ck_assert_int_eq(run_cmd("%s train --bold %s --events %.*sevents.tsv --epochs 1 -q -o %s", bin_fmri, q,
+                             (int)(strlen(q) - strlen("bold.nii.gz")), q, p), 0);
     ck_assert_int_eq(run_cmd("%s %s %s participant --shard 2/2 --model %s -q", bin_fmri, bids, out2, p), 0);
+    ck_assert_int_eq(stderr_lines_with("no held-out validation is recorded"), 1);
     snprintf(q, sizeof q, "%s/sub-02/func/sub-02_task-blocks_run-2_desc-lrp_bold.nii.gz", out2);
     ck_assert(exists(q));
     snprintf(q, sizeof q, "%s/sub-01", out2);
@@ -850,6 +871,27 @@ START_TEST(train_cv_driver)
     ck_assert_ptr_nonnull(strstr(card, "ridge"));
     ck_assert_ptr_nonnull(xai_model_metadata(m, "xai_preprocessing"));
     xai_model_free(m);
+    /* the card of the model and of a fold model (so MODEL.json) holds the record explain applies,
+     * screening included; xai-info shows it */
+    char fold1[1200];
+    snprintf(fold1, sizeof fold1, "%s/cv.fold-1.onnx", tmp);
+    const char *cards[] = {mcv, fold1};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(xai_model_load_onnx(cards[k], NULL, &m), XAI_OK);
+        json_t *cj = json_loads(xai_model_metadata(m, "libxai.card"), 0, NULL);
+        json_t *pre = json_loads(xai_model_metadata(m, "xai_preprocessing"), 0, NULL);
+        ck_assert(json_is_object(json_object_get(pre, "screening")));
+        ck_assert_msg(json_equal(json_object_get(cj, "preprocessing"), pre), "%s: the card's preprocessing",
+                      cards[k]);
+        json_decref(cj);
+        json_decref(pre);
+        xai_model_free(m);
+    }
+    ck_assert_int_eq(run_cmd("%s/apps/xai-info %s", getenv("XAI_BUILD_ROOT"), mcv), 0);
+    out = read_text(xai_test_path(tmp, "stdout"), NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "screening={") && strstr(out, "statistic=anova-f"), "xai-info: %s", out);
+    free(out);
     /* both forms save the model with its sidecar: the card's classes and validation */
     for (int k = 0; k < 2; k++) {
         char side[1200];
@@ -935,7 +977,7 @@ START_TEST(cv_out_of_fold_explain)
     ck_assert_ptr_nonnull(card);
     json_t *c = json_loads(card, 0, NULL), *drv = json_object_get(json_object_get(c, "extra"), "driver");
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(drv, "heldout_groups"), 0)),
-                     "sub-01_task-blocks_run-2_bold.nii.gz");
+                     "sub-01_task-blocks_run-2");
     ck_assert_int_eq(json_array_size(json_object_get(drv, "trained_groups")), 2);
     json_decref(c);
     xai_model_free(m);
@@ -1248,8 +1290,18 @@ START_TEST(realistic_event_trials)
     }
     xai_tsv_free(tab);
     xai_tsv_free(evt);
-    xai_nifti *s4 = open_nii(out_path(out, 2, "lrp_bold.nii.gz"));
+    xai_nifti *s4 = open_nii(out_path(out, 2, "lrp_bold.nii.gz")), *in = open_nii(bold[1]);
     ck_assert_int_eq(s4->shape[0], (int64_t)n);
+    /* its 4th axis is trials: no TR, no time unit, as nibabel writes a stack of estimates; the
+     * run's own space unit and geometry stay */
+    ck_assert(in->info.tr_s > 0 && in->info.time_units != 0);
+    ck_assert(s4->info.pixdim[4] == 1.0);
+    ck_assert_int_eq(s4->info.time_units, 0);
+    ck_assert_int_eq(s4->info.xyz_units, in->info.xyz_units);
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            ck_assert(fabs(in->info.affine[r][c] - s4->info.affine[r][c]) < 1e-5);
+    xai_nifti_close(in);
     xai_nifti_close(s4);
     int64_t nv;
     double vshare;

@@ -93,10 +93,12 @@ static int write_outputs(opts *o, const fmri_concepts_in *in, const concepts_res
         rc = xai_app_fail(&o->app, NULL, "%s", xai_last_error());
     if (rc == 0 && xai_app_write_sidecar(&o->app, tsvpath, js) != 0)
         rc = XAI_EXIT_DATA;
+    xai_nifti_info like;
+    xai_fmri_series_template(in->run, &like);
     for (int q = 0; rc == 0 && q < r->k; q++) {
         concept_path(in, r->ch[q], path, sizeof path);
         if (concept_series(in, r, q, B, xb, mb, series) != XAI_OK ||
-            xai_nifti_write_series(path, &in->run->img->info, r->n, series, in->descrip) != XAI_OK)
+            xai_nifti_write_series(path, &like, r->n, series, in->descrip) != XAI_OK)
             rc = xai_app_fail(&o->app, path, "%s", xai_last_error());
         else if (xai_app_write_sidecar(&o->app, path, js) != 0)
             rc = XAI_EXIT_DATA;

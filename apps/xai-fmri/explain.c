@@ -165,9 +165,16 @@ int prepare(opts *o, const xai_model *m, const char *model_path, const char *bol
     if (rec->mask_file && !o->mask)
         return xai_app_fail(&o->app, model_path, "the model was trained with --mask; give the mask of this run "
                                                  "with --mask (preprocessing must match)");
-    int rc = ctx_trained ? 0 : timing_warning(o, m, model_path);
-    if (rc == 0 && !ctx_trained)
-        rc = card_warnings(o, m, model_path);
+    int rc = 0;
+    if (!ctx_trained && !strcmp(o->warned_model, model_path)) /* a model explaining several runs warns once */
+        rc = o->warned_rc;
+    else if (!ctx_trained) {
+        rc = timing_warning(o, m, model_path);
+        if (rc == 0)
+            rc = card_warnings(o, m, model_path);
+        snprintf(o->warned_model, sizeof o->warned_model, "%s", model_path);
+        o->warned_rc = rc;
+    }
     if (rc)
         return rc;
     if (!rec->mask_file && o->mask)

@@ -42,6 +42,8 @@ typedef struct {
     const char *out;
     /* explain */
     const char *model, *method, *composite, *target;
+    char warned_model[4096]; /* the model file whose record and card warnings were given: once per file */
+    int warned_rc;           /* and what they returned (exit 4 with --strict), for its later runs */
     double epsilon, gamma;
     int no4d, save_input;
     int64_t ebatch;

@@ -83,9 +83,10 @@ static void usage_train(const opts *o)
         "  --events auto|file|kinematic  where the Foot Strikes come from: file, the trial's events;\n"
         "                         kinematic, every Foot Strike and Foot Off from the heel, toe and\n"
         "                         sacrum markers (Zeni et al. 2008); auto, the file's, and where a side's\n"
-        "                         strikes leave a gap of about two strides or more (or the side has\n"
-        "                         none) the missing ones from the markers, or without markers where the\n"
-        "                         sagittal hip and knee angles match the side's own strikes. Recovered\n"
+        "                         strikes leave a gap of about two strides or more, before its first or\n"
+        "                         after its last strike (or the side has none) the missing ones from\n"
+        "                         the markers, or without markers where the sagittal hip and knee\n"
+        "                         angles match the side's own strikes. Recovered\n"
         "                         strikes are reported per trial; the mode is recorded in the model and\n"
         "                         explain, study and evaluate use it unless given [auto]\n",
         o->augment == GAIT_AUGMENT_GAIN ? "shift-gain" : o->augment == GAIT_AUGMENT_SCALE ? "shift-scale" : "none");

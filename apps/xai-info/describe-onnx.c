@@ -7,7 +7,8 @@
  * graph inputs that are not initializers (as onnxruntime lists them), with their element
  * type and shape (a dimension is an integer, the dim_param string, or null when unknown).
  * `opset` is the version of the default domain ("" or "ai.onnx"). The `libxai` object then
- * says whether libxai loads the model, with its per-sample runtime shapes and node count.
+ * says whether libxai loads the model, with its per-sample runtime shapes and node count, and
+ * `preprocessing` is the model card's record of how its inputs were made (xai/card.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 
 #include "info.h"
 #include "onnx.pb-c.h"
+#include "xai/card.h"
 #include "xai/model.h"
 
 #define MAX_MODEL_BYTES ((int64_t)1 << 31) /* protobuf's own limit */
@@ -67,6 +69,20 @@ static json_t *shape_json(const int64_t *s, int n)
     return a;
 }
 
+/* The card's pre-processing record as "preprocessing" (what a user needs to make the model's
+ * inputs again); nothing for a model without a card or record. */
+static void card_preprocessing(const xai_model *m, json_t *o)
+{
+    xai_card *card = NULL;
+    char *text = xai_card_from_model(m, &card) == XAI_OK ? xai_card_get_json(card, "preprocessing") : NULL;
+    json_t *pre = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_object(pre))
+        json_object_set(o, "preprocessing", pre);
+    json_decref(pre);
+    xai_free(text);
+    xai_card_free(card);
+}
+
 static void libxai_json(const char *path, const void *buf, size_t len, json_t *o)
 {
     json_t *l = json_object();
@@ -80,6 +96,7 @@ static void libxai_json(const char *path, const void *buf, size_t len, json_t *o
         s = xai_model_output_shape(m, &nd);
         json_object_set_new(l, "output_shape", shape_json(s, nd));
         json_object_set_new(l, "nodes", json_integer(xai_model_node_count(m)));
+        card_preprocessing(m, o);
         xai_model_free(m);
     } else {
         json_object_set_new(l, "error", info_str(xai_last_error()));

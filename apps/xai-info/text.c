@@ -40,7 +40,21 @@ static const char *scalar(const json_t *v, char *buf, size_t n)
             snprintf(buf, n, "(scalar)");
         break;
     }
-    default: snprintf(buf, n, "{...}"); break;
+    case JSON_OBJECT: { /* a record inside a record, e.g. a model's screening */
+        size_t k = (size_t)snprintf(buf, n, "{");
+        const char *key;
+        json_t *x;
+        json_object_foreach((json_t *)v, key, x) {
+            char e[128];
+            if (k + 1 >= n)
+                break;
+            k += (size_t)snprintf(buf + k, n - k, "%s%s=%s", k > 1 ? ", " : "", key, scalar(x, e, sizeof e));
+        }
+        if (k + 1 < n)
+            snprintf(buf + k, n - k, "}");
+        break;
+    }
+    default: snprintf(buf, n, "?"); break;
     }
     return buf;
 }
@@ -121,7 +135,7 @@ void info_print_text(FILE *f, const json_t *obj)
             json_t *v2;
             int first = 1;
             json_object_foreach(v, k2, v2) {
-                if (is_scalar(v2) || (json_is_array(v2) && json_array_size(v2) <= 8))
+                if (is_scalar(v2) || json_is_object(v2) || (json_is_array(v2) && json_array_size(v2) <= 8))
                     fprintf(f, "%s%s=%s", first ? " " : ", ", k2, scalar(v2, buf, sizeof buf));
                 first = 0;
             }

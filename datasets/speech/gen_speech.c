@@ -11,11 +11,13 @@
  * the ground truth of "where the evidence is" is known.
  * --nuisance realistic: speakers are voices, pink noise at a random SNR, level, reverberation,
  * a shortcut tone in a time-frequency box (datasets/speech/README.md).
- * espeak-ng runs through fork/exec with -w (write WAV); no audio is committed.
+ * espeak-ng runs through fork/exec with -w (write WAV); no audio is committed. Its WAV and
+ * labels.csv are written to temporaries first, removed on every exit (an interrupt included).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,26 @@
 #include <unistd.h>
 
 #include "xai/audio.h"
+
+/* This run's temporaries: espeak-ng's WAV, and the table being written (labels.csv, truth.tsv)
+ * until its rename ("": none). */
+static char tmp_wav[4096], tmp_out[4096];
+
+static void remove_temporaries(void)
+{
+    if (tmp_wav[0])
+        unlink(tmp_wav);
+    if (tmp_out[0])
+        unlink(tmp_out);
+}
+
+/* An interrupt removes them too, then ends the run as the signal would have. */
+static void on_signal(int sig)
+{
+    remove_temporaries();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 static const char *const words[10] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
 
@@ -224,8 +246,8 @@ static double realistic_clip(float *x, int64_t m, int rate, const realism *R, in
 /* OUT/truth.tsv of the realistic mode: the shortcut's class, band, time box and share */
 static int write_truth(const char *out, const realism *R, int nv, char *const *voices)
 {
-    char tmp[4096], path[4096];
-    snprintf(tmp, sizeof tmp, "%s/truth.tsv.tmp", out);
+    char *tmp = tmp_out, path[4096];
+    snprintf(tmp_out, sizeof tmp_out, "%s/.truth-%d.tsv", out, (int)getpid());
     snprintf(path, sizeof path, "%s/truth.tsv", out);
     FILE *f = fopen(tmp, "w");
     if (!f)
@@ -236,10 +258,9 @@ static int write_truth(const char *out, const realism *R, int nv, char *const *v
     for (int i = nv - R->sc_test_voices; i < nv; i++)
         fprintf(f, "%s%s", i > nv - R->sc_test_voices ? "," : "", i >= 0 ? voices[i] : "");
     fprintf(f, "%s\n", R->sc_test_voices ? "" : "-");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1; /* the temporary goes at exit */
+    tmp_out[0] = '\0';
     return 0;
 }
 
@@ -532,9 +553,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_speech: %s: %s\n", o.out, strerror(errno));
         return 1;
     }
-    char tmp[4096], path[4096], csvp[4096];
-    snprintf(tmp, sizeof tmp, "%s/.espeak-%d.wav", o.out, (int)getpid());
-    snprintf(csvp, sizeof csvp, "%s/labels.csv.tmp", o.out);
+    char path[4096];
+    const char *tmp = tmp_wav, *csvp = tmp_out;
+    snprintf(tmp_wav, sizeof tmp_wav, "%s/.espeak-%d.wav", o.out, (int)getpid());
+    snprintf(tmp_out, sizeof tmp_out, "%s/.labels-%d.csv", o.out, (int)getpid());
+    atexit(remove_temporaries);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
     FILE *csv = fopen(csvp, "w");
     if (!csv) {
         fprintf(stderr, "gen_speech: %s: %s\n", csvp, strerror(errno));
@@ -546,7 +572,6 @@ int main(int argc, char **argv)
         fclose(csv);
         return 1;
     }
-    unlink(tmp);
     pool_free();
     if (fclose(csv) != 0) {
         fprintf(stderr, "gen_speech: %s: write failed\n", csvp);
@@ -557,6 +582,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_speech: %s: %s\n", path, strerror(errno));
         return 1;
     }
+    tmp_out[0] = '\0';
     if (o.R.on && write_truth(o.out, &o.R, nv, voices) != 0) {
         fprintf(stderr, "gen_speech: %s/truth.tsv: %s\n", o.out, strerror(errno));
         return 1;

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "xai/bids-walk.h"
 #include "xai/validate.h"
 
 void xai_fmri_cv_free(xai_fmri_cv *cv)
@@ -186,6 +188,86 @@ xai_status xai_fmri_cross_validate(const xai_fmri_train_opts *o, const xai_fmri_
     return st;
 }
 
+/* ---------------------------------------------------------------- naming runs */
+
+/* The BIDS entities of run file @p path that tell one acquired run from another, in name order
+ * ("sub-01_ses-2_task-faces_run-1"; derivatives' space, desc, ... left out), malloc'ed; NULL
+ * when the name is not BIDS or has no sub entity (then the file name names the run). */
+static char *bids_key(const char *path)
+{
+    static const char *const raw[] = {"sub", "ses", "task", "acq", "ce", "rec", "dir", "run", "echo", "part"};
+    static const xai_bids_walk_opts plain = {.layout = XAI_WALK_PLAIN};
+    xai_bids_list l;
+    char *key = NULL;
+    if (xai_bids_walk(path, &plain, &l) != XAI_OK || l.n != 1 || !xai_bids_file_entity(&l.files[0], "sub")) {
+        xai_bids_list_free(&l);
+        xai_error_clear();
+        return NULL;
+    }
+    const xai_bids_file *f = &l.files[0];
+    size_t cap = strlen(path) + 1, len = 0;
+    key = malloc(cap);
+    for (int i = 0; key && i < f->nentities; i++)
+        for (size_t r = 0; r < sizeof raw / sizeof raw[0]; r++)
+            if (!strcmp(f->entities[i].key, raw[r]))
+                len += (size_t)snprintf(key + len, cap - len, "%s%s-%s", len ? "_" : "", f->entities[i].key,
+                                        f->entities[i].value);
+    xai_bids_list_free(&l);
+    return key;
+}
+
+/* Where the last @p k components of @p path start (the whole path when it has fewer). */
+static const char *path_tail(const char *path, int k)
+{
+    for (const char *p = path + strlen(path); p > path; p--)
+        if (p[-1] == '/' && --k == 0)
+            return p;
+    return path;
+}
+
+/* Run @p i's name, its BIDS key or file name in @p base[i]: with as many folders as tell it from
+ * the other runs' files that share that name (non-BIDS layouts: run-1_bold.nii.gz of two
+ * subjects), and the first volume when its file holds several runs. */
+static char *run_name(const xai_fmri_run *runs, char *const *base, int n, int i)
+{
+    int shared = 0, clash = 0;
+    for (int j = 0; j < n; j++) {
+        shared |= j != i && !strcmp(runs[j].path, runs[i].path);
+        clash |= strcmp(runs[j].path, runs[i].path) && !strcmp(base[j], base[i]);
+    }
+    const char *name = base[i];
+    for (int k = 1; clash; k++) {
+        name = path_tail(runs[i].path, k);
+        clash = 0;
+        for (int j = 0; j < n; j++)
+            clash |= strcmp(runs[j].path, runs[i].path) && !strcmp(path_tail(runs[j].path, k), name);
+        clash &= name != runs[i].path;
+    }
+    size_t len = strlen(name) + 32;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, shared ? "%s@%lld" : "%s", name, (long long)runs[i].t0);
+    return s;
+}
+
+xai_status fmri_run_names(const xai_fmri_run *runs, int n, char **names)
+{
+    char **base = calloc((size_t)n, sizeof *base);
+    xai_status st = base ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; !st && i < n; i++) {
+        const char *file = strrchr(runs[i].path, '/') ? strrchr(runs[i].path, '/') + 1 : runs[i].path;
+        if (!(base[i] = bids_key(runs[i].path)) && !(base[i] = strdup(file)))
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+    }
+    for (int i = 0; !st && i < n; i++)
+        if (!(names[i] = run_name(runs, base, n, i)))
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; base && i < n; i++)
+        free(base[i]);
+    free(base);
+    return st;
+}
+
 /* ---------------------------------------------------------------- out-of-fold explaining */
 
 void xai_fmri_model_choice_free(xai_fmri_model_choice *c)
@@ -218,15 +300,76 @@ static char *beside(const char *model_path, const char *file)
     return p;
 }
 
-/* The fold that held out run @p name alone (-1: none; a file holding several runs has none). */
-static int heldout_fold(const xai_driver_index *ix, const char *name)
+/* The fold that held out run @p name alone (-1: none; a file holding several runs has none);
+ * a name two folds held out cannot tell them apart (a model trained on two runs of one name). */
+static xai_status heldout_fold(const xai_driver_index *ix, const char *name, const char *bold, int *fold)
 {
+    *fold = -1;
     for (int k = 0; k < ix->nfolds; k++) {
         int part = 0;
-        if (names_run(&ix->heldout[k], name, &part) && !part)
-            return k;
+        if (!names_run(&ix->heldout[k], name, &part) || part)
+            continue;
+        if (*fold >= 0)
+            return xai_error_set(XAI_EINVAL, "%s: folds %d and %d of the model both held out a run named %s: "
+                                 "cannot tell which one never saw this run", bold, *fold + 1, k + 1, name);
+        *fold = k;
     }
-    return -1;
+    return XAI_OK;
+}
+
+/* Whether recorded run name @p r (without its "@t0") names the file @p abs (an absolute path)
+ * with BIDS key @p key (may be NULL): the same key, or the last components of the path. */
+static int names_file(const char *r, size_t rn, const char *abs, const char *key)
+{
+    size_t n = strlen(abs);
+    if (key && strlen(key) == rn && !strncmp(key, r, rn))
+        return 1;
+    return n > rn && abs[n - rn - 1] == '/' && !strncmp(abs + n - rn, r, rn);
+}
+
+/* @p path made absolute (links not resolved: an annexed file's name is its link's), malloc'ed. */
+static char *absolute(const char *path)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+        return strdup(path);
+    size_t cap = strlen(cwd) + strlen(path) + 2;
+    char *a = malloc(cap);
+    if (a)
+        snprintf(a, cap, "%s/%s", cwd, path[0] == '.' && path[1] == '/' ? path + 2 : path);
+    return a;
+}
+
+/* The run name the model recorded for @p bold into @p out (malloc'ed; NULL: none names it). Two
+ * different names that both name it (file names alike in different folders, recorded by an older
+ * model) are an error: the fold cannot be told. */
+static xai_status recorded_name(const xai_driver_index *ix, const char *bold, char **out)
+{
+    *out = NULL;
+    char *abs = absolute(bold), *key = bids_key(bold);
+    xai_status st = abs ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int k = -1; !st && k < ix->nfolds; k++) {
+        const name_list *l = k < 0 ? &ix->trained : &ix->heldout[k];
+        for (int i = 0; !st && i < l->n; i++) {
+            const char *r = l->v[i], *at = strrchr(r, '@');
+            size_t rn = at && at[1] && strspn(at + 1, "0123456789") == strlen(at + 1) ? (size_t)(at - r) : strlen(r);
+            if (!names_file(r, rn, abs, key) || (*out && strlen(*out) == rn && !strncmp(*out, r, rn)))
+                continue;
+            if (*out)
+                st = xai_error_set(XAI_EINVAL, "%s: the model's training runs %s and %.*s both name this run: cannot "
+                                   "tell which fold never saw it (give the run by its BIDS name, or by the folders "
+                                   "it was trained from)", bold, *out, (int)rn, r);
+            else if (!(*out = strndup(r, rn)))
+                st = xai_error_set(XAI_ENOMEM, "out of memory");
+        }
+    }
+    free(abs);
+    free(key);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 xai_status xai_fmri_model_choose(const xai_model *m, const char *model_path, const char *bold,
@@ -236,26 +379,29 @@ xai_status xai_fmri_model_choose(const xai_model *m, const char *model_path, con
     xai_card *card = NULL;
     xai_driver_index ix;
     memset(&ix, 0, sizeof ix);
-    const char *name = strrchr(bold, '/') ? strrchr(bold, '/') + 1 : bold;
     /* a model without a readable card explains as before: by itself, unknown whether it saw the run */
     char *text = xai_card_from_model(m, &card) == XAI_OK ? xai_card_get_json(card, "extra.driver") : NULL;
     xai_status st = xai_driver_index_parse(text, model_path, &ix);
     xai_free(text);
     xai_card_free(card);
-    if (st) {
-        xai_driver_index_free(&ix); /* what it parsed before the fault */
-        return st;
+    char *name = NULL;
+    int k = -1, part = 0;
+    if (st == XAI_OK)
+        st = recorded_name(&ix, bold, &name);
+    if (st == XAI_OK && name)
+        st = heldout_fold(&ix, name, bold, &k);
+    if (st == XAI_OK) {
+        c->nfolds = ix.nfolds;
+        c->fold = k + 1;
+        c->path = k >= 0 ? beside(model_path, ix.file[k]) : strdup(model_path);
+        /* a name on no list of a model that keeps one: new data for it */
+        c->held_out = k >= 0 ? 1 : name && names_run(&ix.trained, name, &part) ? 0 : ix.trained.n ? 1 : -1;
+        if (!c->path)
+            st = xai_error_set(XAI_ENOMEM, "out of memory");
     }
-    int k = heldout_fold(&ix, name), part = 0;
-    c->nfolds = ix.nfolds;
-    c->fold = k + 1;
-    c->path = k >= 0 ? beside(model_path, ix.file[k]) : strdup(model_path);
-    /* a name on no list of a model that keeps one: new data for it */
-    c->held_out = k >= 0 ? 1 : names_run(&ix.trained, name, &part) ? 0 : ix.trained.n ? 1 : -1;
-    xai_driver_index_free(&ix);
-    if (!c->path)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    return XAI_OK;
+    free(name);
+    xai_driver_index_free(&ix); /* what it parsed before a fault too */
+    return st;
 }
 
 const char *xai_fmri_model_choice_text(const xai_fmri_model_choice *c, char *buf, size_t cap)

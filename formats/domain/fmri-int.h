@@ -29,6 +29,11 @@ typedef struct {
     int *run_of;       /* [n] run index of each sample */
     int *group_run;    /* [ngroups] run index of each group */
 } fmri_data;
+/* The group name of each of @p n runs into @p names (malloc'ed each; fmri-cv.c): the BIDS
+ * entities that name the run ("sub-01_task-faces_run-1"), else its file name with as many folders
+ * as tell it from the other runs; "@t0" when its file holds several runs. explain finds a run's
+ * fold by these names. */
+xai_status fmri_run_names(const xai_fmri_run *runs, int n, char **names);
 xai_status fmri_data_make(const xai_fmri_run *runs, int nruns, const int *use, const xai_fmri_classes *cls,
                           int timedist, fmri_data *fd);
 void fmri_data_free(fmri_data *fd);

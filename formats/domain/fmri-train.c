@@ -73,9 +73,10 @@ static json_t *screening_record(const xai_fmri_train_opts *o, double screen)
     return j;
 }
 
-/* The pre-processing record that explain applies identically. */
-static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const xai_fmri_run *ref, const char *fam,
-                              int timedist, const uint8_t *mask, double screen)
+/* The pre-processing record that explain applies identically (JSON text, malloc'ed; NULL: out of
+ * memory): the model's xai_preprocessing metadata and its card's preprocessing. */
+static char *prep_text(const xai_fmri_train_opts *o, const xai_fmri_run *ref, const char *fam, int timedist,
+                       const uint8_t *mask, double screen)
 {
     const xai_nifti *img = ref->img;
     json_t *pre = json_object();
@@ -112,8 +113,7 @@ static void set_prep_metadata(const xai_fmri_train_opts *o, xai_model *m, const 
     json_object_set_new(pre, "layout", json_string(timedist ? "Z,1,Y,X" : "1,Z,Y,X"));
     char *pres = json_dumps(pre, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(pre);
-    xai_model_set_metadata(m, "xai_preprocessing", pres);
-    free(pres);
+    return pres;
 }
 
 /* Classes, architecture and training provenance. */
@@ -196,28 +196,15 @@ void fmri_data_free(fmri_data *fd)
     memset(fd, 0, sizeof *fd);
 }
 
-/* A run's name as a group: the file name, with its first volume when a file holds several runs. */
-static char *run_name(const xai_fmri_run *runs, int nruns, int i)
-{
-    const char *base = strrchr(runs[i].path, '/') ? strrchr(runs[i].path, '/') + 1 : runs[i].path;
-    int shared = 0;
-    for (int k = 0; k < nruns; k++)
-        shared |= k != i && !strcmp(runs[k].path, runs[i].path);
-    size_t len = strlen(base) + 32;
-    char *s = malloc(len);
-    if (s)
-        snprintf(s, len, shared ? "%s@%lld" : "%s", base, (long long)runs[i].t0);
-    return s;
-}
-
 /* Count the labelled volumes of the used runs and give each run with any a group. */
 static xai_status data_count(const xai_fmri_run *runs, int nruns, const int *use, fmri_data *fd)
 {
     fd->group_run = malloc(sizeof(int) * (size_t)nruns);
     fd->d.group_names = calloc((size_t)nruns, sizeof(char *));
-    if (!fd->group_run || !fd->d.group_names)
-        return xai_error_set(XAI_ENOMEM, "out of memory");
-    for (int i = 0; i < nruns; i++) {
+    char **names = calloc((size_t)nruns, sizeof *names);
+    xai_status st = fd->group_run && fd->d.group_names && names ? fmri_run_names(runs, nruns, names)
+                                                                : xai_error_set(XAI_ENOMEM, "out of memory");
+    for (int i = 0; st == XAI_OK && i < nruns; i++) {
         int64_t k = 0;
         for (int64_t t = 0; use[i] && runs[i].labels && t < runs[i].nt; t++)
             k += runs[i].labels[t] >= 0;
@@ -225,9 +212,14 @@ static xai_status data_count(const xai_fmri_run *runs, int nruns, const int *use
             continue;
         fd->d.n += k;
         fd->group_run[fd->d.ngroups] = i;
-        if (!(fd->d.group_names[fd->d.ngroups++] = run_name(runs, nruns, i)))
-            return xai_error_set(XAI_ENOMEM, "out of memory");
+        fd->d.group_names[fd->d.ngroups++] = names[i];
+        names[i] = NULL;
     }
+    for (int i = 0; names && i < nruns; i++)
+        free(names[i]);
+    free(names);
+    if (st != XAI_OK)
+        return st;
     if (fd->d.n < 2)
         return xai_error_set(XAI_EINVAL, "fewer than two labelled volumes to train on (check --events/--labels, "
                                          "--conditions and --lag)");
@@ -355,6 +347,21 @@ static xai_status prep_apply(void *ud, const void *state, float *x, int64_t n)
     return XAI_OK;
 }
 
+static const char *prep_family(const xai_fmri_train_opts *o)
+{
+    return o->arch ? "custom" : o->family ? o->family : "dense";
+}
+
+/* The card's preprocessing of a model of the driver: the record its metadata holds, so that a
+ * card read alone (MODEL.json) says how to reproduce the inputs, the screening included. */
+static xai_status prep_card_record(void *ud, const void *state, char **json)
+{
+    const fmri_prep *p = ud;
+    const prep_state *s = state;
+    *json = prep_text(p->o, &p->runs[0], prep_family(p->o), p->timedist, s->mask, s->screen);
+    return *json ? XAI_OK : xai_error_set(XAI_ENOMEM, "out of memory");
+}
+
 /* xai-fmri's metadata: the event-timing check of the model's training runs (with o->timing), the
  * pre-processing record with its mask, classes, architecture and training. */
 static xai_status prep_record(void *ud, const void *state, xai_model *m, const xai_train_result *res)
@@ -365,8 +372,11 @@ static xai_status prep_record(void *ud, const void *state, xai_model *m, const x
     xai_status st = o->timing ? xai_fmri_timing_record(o, p->runs, p->nruns, s->use, p->cls->n, m) : XAI_OK;
     if (st != XAI_OK)
         return st;
-    set_prep_metadata(o, m, &p->runs[0], o->arch ? "custom" : o->family ? o->family : "dense", p->timedist, s->mask,
-                      s->screen);
+    char *pres = prep_text(o, &p->runs[0], prep_family(o), p->timedist, s->mask, s->screen);
+    if (!pres)
+        return xai_error_set(XAI_ENOMEM, "out of memory");
+    xai_model_set_metadata(m, "xai_preprocessing", pres);
+    free(pres);
     p->last_screen = s->screen;
     set_model_metadata(o, m, p->cls, p->spec, res);
     p->last = *res;
@@ -378,7 +388,7 @@ xai_status fmri_prep_init(fmri_prep *p, const xai_fmri_train_opts *o, const xai_
 {
     memset(p, 0, sizeof *p);
     p->o = o, p->runs = runs, p->nruns = nruns, p->cls = cls;
-    *hooks = (xai_driver_prep){prep_fit, prep_apply, prep_record, prep_free, p, NULL, NULL};
+    *hooks = (xai_driver_prep){prep_fit, prep_apply, prep_record, prep_free, p, prep_card_record, "preprocessing"};
     return pick_arch(o, &runs[0], cls->n, p->spec, sizeof p->spec, &p->timedist);
 }
 

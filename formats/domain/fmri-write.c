@@ -183,6 +183,19 @@ static xai_status write_input(const xai_fmri_maps *mp, const xai_model *m, const
     return xai_npy_save(path, md + 1, shp, mp->input);
 }
 
+void xai_fmri_series_template(const xai_fmri_run *run, xai_nifti_info *out)
+{
+    *out = run->img->info;
+    if (!run->onset)
+        return;
+    out->pixdim[4] = 1.0;
+    out->xyzt_units &= 0x07; /* the space unit stays */
+    out->time_units = 0;
+    out->toffset = 0.0;
+    out->tr_s = 0.0;
+    out->tr_assumed_ms = 0;
+}
+
 xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_run *run, const uint8_t *emask,
                                const xai_model *m, const xai_fmri_classes *cls, const xai_fmri_paths *p,
                                const char *common_json, const char *descrip)
@@ -200,7 +213,9 @@ xai_status xai_fmri_write_maps(const xai_fmri_maps *mp, const xai_fmri_run *run,
     free(vol);
     if (st == XAI_OK && p->bold4d) {
         const float *data = run->img->data + run->t0 * mp->nv;
-        st = xai_nifti_write_series(p->bold4d, &run->img->info, mp->nt, data, descrip);
+        xai_nifti_info like;
+        xai_fmri_series_template(run, &like);
+        st = xai_nifti_write_series(p->bold4d, &like, mp->nt, data, descrip);
         if (st == XAI_OK)
             st = fmri_write_sidecar(p->bold4d, NULL, common_json,
                                described("relevance of every volume for its explained target (see the timeseries "

@@ -6,7 +6,8 @@
  *   - markers (Zeni et al., Gait Posture 2008, doi:10.1016/j.gaitpost.2007.07.007): a Foot
  *     Strike is a maximum of the heel marker's distance in front of the sacrum along the walking
  *     direction, a Foot Off a minimum of the toe marker's; relative to the sacrum, so it works
- *     overground and on a treadmill;
+ *     overground and on a treadmill; missing strikes are taken from them in the gaps and at the
+ *     trial's ends, each a plausible stride from its neighbour;
  *   - angles (no markers exported): the sagittal hip and knee angles around the trial's own
  *     Foot Strikes make a template of that side's strike, and a missing strike is where the
  *     angles inside the gap match it best (least squares over a window of half a stride).
@@ -337,8 +338,10 @@ static double *ap_distance(const xai_c3d *c, const foot_markers *m, int idx)
 }
 
 /* Frames where @p sign * d is the largest within +-w frames: the strikes (sign 1, heel) or
- * foot offs (sign -1, toe). The times go to t[*n]. */
-static int extrema(const xai_c3d *c, const double *d, int sign, int64_t w, double *t, int cap)
+ * foot offs (sign -1, toe). The times go to t[*n]. Within w of the data's first or last frame
+ * the window is cut there when @p edge > 0 and at least @p edge frames confirm the extremum on
+ * the cut side. */
+static int extrema(const xai_c3d *c, const double *d, int sign, int64_t w, int64_t edge, double *t, int cap)
 {
     int n = 0;
     for (int64_t f = 1; f + 1 < c->frames && n < cap; f++) {
@@ -350,14 +353,17 @@ static int extrema(const xai_c3d *c, const double *d, int sign, int64_t w, doubl
                 (sign * d[g] > sign * d[f] || (sign * d[g] == sign * d[f] && g < f)))
                 top = 0;
         /* a maximum at the edge of the data or of a gap may lie outside it */
-        if (top && f - w >= 0 && f + w < c->frames && isfinite(d[f - w]) && isfinite(d[f + w]))
+        int64_t lo = f - w >= 0 ? f - w : edge > 0 && f >= edge ? 0 : -1;
+        int64_t hi = f + w < c->frames ? f + w : edge > 0 && c->frames - 1 - f >= edge ? c->frames - 1 : -1;
+        if (top && lo >= 0 && hi >= 0 && isfinite(d[lo]) && isfinite(d[hi]))
             t[n++] = ((double)(f + c->first_frame) - 1.0) / c->point_rate;
     }
     return n;
 }
 
-/* Foot Strikes (heel) or Foot Offs (toe) of one side from the markers, into *t (malloc'ed). */
-static int marker_events(const xai_c3d *c, char side, int toe, double **t)
+/* Foot Strikes (heel) or Foot Offs (toe) of one side from the markers, into *t (malloc'ed);
+ * @p edge as extrema()'s. */
+static int marker_events(const xai_c3d *c, char side, int toe, int64_t edge, double **t)
 {
     foot_markers m;
     *t = NULL;
@@ -377,13 +383,40 @@ static int marker_events(const xai_c3d *c, char side, int toe, double **t)
         free(d);
         return 0;
     }
-    int n = extrema(c, d, toe ? -1 : 1, w > 0 ? w : 1, *t, (int)(c->frames / 2));
+    int n = extrema(c, d, toe ? -1 : 1, w > 0 ? w : 1, edge < w ? edge : w, *t, (int)(c->frames / 2));
     free(d);
     return n;
 }
 
+/* The trial's ends of one side: before its first and after its last strike, the marker strike a
+ * plausible stride from the strike next to it, walking outwards strike by strike (each one closes
+ * a whole stride inside the data, as the markers' extrema lie inside it; a missed first or last
+ * strike loses a whole cycle too). */
+static xai_status markers_at_ends(xai_c3d *c, const char *side, const double *t, int n, double stride,
+                                  const double *mk, int nm, int *added)
+{
+    double lo = XAI_GAIT_STRIDE_LO * stride, hi = XAI_GAIT_STRIDE_HI * stride;
+    for (int dir = -1; dir <= 1; dir += 2)
+        for (double from = dir < 0 ? t[0] : t[n - 1];;) {
+            int best = -1;
+            for (int j = 0; j < nm; j++) {
+                double d = dir * (mk[j] - from); /* > 0 outwards */
+                if (d >= lo && d <= hi && (best < 0 || fabs(d - stride) < fabs(dir * (mk[best] - from) - stride)))
+                    best = j;
+            }
+            if (best < 0)
+                break;
+            xai_status rc = add_recovered(c, "Foot Strike", side, mk[best]);
+            if (rc != XAI_OK)
+                return rc;
+            (*added)++;
+            from = mk[best]; /* moves on by at least lo > 0: the walk ends */
+        }
+    return XAI_OK;
+}
+
 /* The file's gaps of one side filled by the marker strikes inside them (more than a third of a
- * stride from the file's strikes). */
+ * stride from the file's strikes), then the trial's ends. */
 static xai_status fill_from_markers(xai_c3d *c, const char *side, const double *t, int n, double stride,
                                     const double *mk, int nm, int *added)
 {
@@ -400,7 +433,7 @@ static xai_status fill_from_markers(xai_c3d *c, const char *side, const double *
             (*added)++;
         }
     }
-    return XAI_OK;
+    return markers_at_ends(c, side, t, n, stride, mk, nm, added);
 }
 
 /* Drops the file's events of @p label (kinematic mode replaces them). */
@@ -427,7 +460,7 @@ static xai_status events_from_markers(xai_c3d *c, int *added)
     xai_status st = XAI_OK;
     for (int s = 0; s < 2; s++)
         for (int toe = 0; toe < 2; toe++)
-            if ((n[s][toe] = marker_events(c, s ? 'R' : 'L', toe, &t[s][toe])) < 0)
+            if ((n[s][toe] = marker_events(c, s ? 'R' : 'L', toe, 0, &t[s][toe])) < 0)
                 st = xai_error_set(XAI_EINVAL, "--events kinematic needs heel (HEE/CAL), toe (TOE) and sacrum "
                                    "(SACR, or LPSI and RPSI) markers on both sides; the file lacks them");
     if (st == XAI_OK) {
@@ -458,7 +491,11 @@ static xai_status fill_gaps(xai_c3d *c, int *added)
             return xai_error_set(XAI_ENOMEM, "out of memory");
         double stride = robust_stride(t, n), *mk = NULL;
         xai_status st = XAI_OK;
-        int nm = stride > 0 || n < 2 ? marker_events(c, side[0], 0, &mk) : -1;
+        /* at the trial's ends a strike that the data confirm over the match window of the angles
+           (a quarter stride) is taken; not at rates too low for a stride to have a pattern */
+        double ed = MATCH_HALF * stride * c->point_rate;
+        int64_t edge = stride * c->point_rate >= MIN_STRIDE_FRAMES && ed < (double)c->frames ? (int64_t)lround(ed) : 0;
+        int nm = stride > 0 || n < 2 ? marker_events(c, side[0], 0, edge, &mk) : -1;
         if (n < 2) /* the file gives the side no stride: the markers give all its strikes */
             for (int j = 0; st == XAI_OK && j < nm; j++)
                 if (n == 0 || fabs(mk[j] - t[0]) > 0.3) {

@@ -189,6 +189,14 @@ typedef struct {
 } xai_fmri_run;
 
 /**
+ * The header template of @p run's 4-D outputs in @p out: its image's own, so the series keeps
+ * the TR; when its samples are trials (onset set), the 4th axis is trials, not time, and
+ * claims no TR: pixdim[4] = 1, no time unit, toffset 0 (as nibabel and nilearn write a stack
+ * of per-trial estimates; NIfTI-1 reserves pixdim[4] and the time unit for a time axis).
+ */
+XAI_API void xai_fmri_series_template(const xai_fmri_run *run, xai_nifti_info *out);
+
+/**
  * Open @p bold (4-D, at least 3 volumes) and append its runs to @p runs: one, or one per
  * value of the run column of a --labels table. Volumes are labelled from @p events (BIDS
  * events.tsv) or @p labels (a per-volume table) with @p lag (see xai_fmri_label_blocks()),
