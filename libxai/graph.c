@@ -451,7 +451,10 @@ void xai_ws_clear_adj(xai_workspace *ws)
 }
 
 /* In a shared workspace, zero the relevance buffers whose lifetime begins at node i's pass:
-   the inputs it is the last to read and its outputs that nothing reads. */
+   the inputs it is the last to read and its outputs that nothing reads. With first_in the node's
+   first input is left as it is and named in ws->fresh_adj: the node writes all of it before
+   anything adds to it (its other readers come later in the sweep), so zeroing it would be a pass
+   over a buffer as large as the input for nothing. */
 void xai_ws_zero_before(xai_workspace *ws, int i, int first_in)
 {
     const xai_model *m = ws->m;
