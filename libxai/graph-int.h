@@ -118,6 +118,8 @@ struct xai_workspace {
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
     const float *zbox_low, *zbox_high; /* [ns] per-sample ZBox bounds for rules whose bounds are NaN */
+    int fresh_adj;              /* relevance sweep: the value whose adj buffer the current node writes
+                                   first and which holds no zeros yet, or -1 (xai_ws_zero_before) */
 };
 
 typedef struct xai_explain_plan xai_explain_plan;
@@ -132,7 +134,9 @@ xai_status xai_model_add_node(xai_model *m, xai_node **out);
 xai_status xai_write_file_atomic(const char *path, const void *buf, size_t len);
 xai_status xai_graph_forward(const xai_model *m, xai_workspace *ws, int64_t n, const float *x);
 void xai_ws_clear_adj(xai_workspace *ws);
-void xai_ws_zero_before(xai_workspace *ws, int i);
+/* first_in: node i's pass writes its first input's relevance whole before anything adds to it
+   (xai_linear_writes_first), so that buffer is not zeroed but named in ws->fresh_adj */
+void xai_ws_zero_before(xai_workspace *ws, int i, int first_in);
 /* A workspace whose buffers share memory where their lifetimes in an explanation (forward,
    then relevance) do not overlap: for xai_explain's plan only (the sweep zeroes relevance
    buffers as they come to life, and a buffer is valid only during its lifetime). */
@@ -202,9 +206,10 @@ typedef struct xai_linear {
     /* with fwd_abs: fwd_pm for one sample's output row k (ch_inner outputs), the same sums */
     void (*fwd_pm_row)(const xai_node *, const float *w, const float *w2, const float *b, const float *x, float *z,
                        int64_t k, float *scratch);
-    /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s) */
+    /* r += (alpha x) (w^T s), or with w2: r += (alpha x+) (w^T s) + (alpha x-) (w2^T s); fresh: r
+       holds no values yet and is written as if it held zeros (the same bits, without reading it) */
     void (*vjp_rel)(const xai_node *, const float *w, const float *w2, const float *s, const float *x, float alpha,
-                    float *r, int64_t ns, float *scratch);
+                    float *r, int64_t ns, float *scratch, int fresh);
     /* optional Flat: r += W1^T (R / stab(counts)) with all-ones W1, counts = flat_count */
     void (*flat_rel)(const xai_node *, const float *R, const float *counts, float stab, float *r, int64_t ns,
                      float *scratch);
@@ -218,6 +223,9 @@ typedef struct xai_linear {
 } xai_linear;
 
 xai_linear *xai_node_linear(const xai_node *n);
+/* whether rule r on node n writes all of its input's relevance with its first product (then the
+   sweep need not zero that buffer first) */
+int xai_linear_writes_first(const xai_node *n, const xai_rule *r);
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r,
                                 struct xai_workspace *ws);
 xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, float *scratch_in, float *scratch);

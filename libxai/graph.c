@@ -367,6 +367,7 @@ static xai_status workspace_make(const xai_model *m, int64_t max_stack, int shar
     ws->m = m;
     ws->cap = max_stack;
     ws->shared = shared;
+    ws->fresh_adj = -1;
     ws->val = calloc((size_t)m->nvals + 1, sizeof(float *));
     ws->adj = calloc((size_t)m->nvals + 1, sizeof(float *));
     ws->lastc = last_consumers(m);
@@ -450,17 +451,26 @@ void xai_ws_clear_adj(xai_workspace *ws)
 }
 
 /* In a shared workspace, zero the relevance buffers whose lifetime begins at node i's pass:
-   the inputs it is the last to read and its outputs that nothing reads. */
-void xai_ws_zero_before(xai_workspace *ws, int i)
+   the inputs it is the last to read and its outputs that nothing reads. With first_in the node's
+   first input is left as it is and named in ws->fresh_adj: the node writes all of it before
+   anything adds to it (its other readers come later in the sweep), so zeroing it would be a pass
+   over a buffer as large as the input for nothing. */
+void xai_ws_zero_before(xai_workspace *ws, int i, int first_in)
 {
     const xai_model *m = ws->m;
     const xai_node *n = &m->nodes[i];
+    ws->fresh_adj = -1;
     if (!ws->shared)
         return;
     for (int k = 0; k < n->nin; k++) {
         int v = n->in[k];
-        if (v >= 0 && v != m->output && !m->vals[v].is_const && ws->lastc[v] == i) /* the output holds the seed */
-            memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
+        if (v < 0 || v == m->output || m->vals[v].is_const || ws->lastc[v] != i) /* the output holds the seed */
+            continue;
+        if (k == 0 && first_in) {
+            ws->fresh_adj = v; /* the node stores into it */
+            continue;
+        }
+        memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
     }
     for (int k = 0; k < n->nout; k++) {
         int v = n->out[k];

@@ -666,7 +666,7 @@ static xai_status sweep_range(const xai_model *m, xai_workspace *ws, const sweep
     for (int i = hi; i >= lo && st == XAI_OK; i--) {
         const xai_node *n = &m->nodes[i];
         double before[8][64];
-        xai_ws_zero_before(ws, i);
+        xai_ws_zero_before(ws, i, so->rules && n->is_linear && xai_linear_writes_first(n, &so->rules[i]));
         if (so->copy_to && m->vals[so->copy_v].producer == i)
             memcpy(so->copy_to, ws->adj[so->copy_v], sizeof(float) * (size_t)(ns * vnumel(m, so->copy_v)));
         if (c.sum) {

@@ -423,6 +423,26 @@ static void two_pass(const float *r0, float a, const float *x, const float *d1, 
     }
 }
 
+/* A fresh relevance buffer (one the sweep did not zero, its first writer storing into it) ends as a
+   zeroed one would: r starts as NaN, every element must be written with the zeros' bits. */
+static void check_fresh(const dconv_case *c, const xai_node *n, const xai_linear *L, const float *w, const float *w2,
+                        const float *x, const float *sv, float a, const float *d1, const float *d2, float *r,
+                        float *want, int64_t nin, float *inner)
+{
+    for (int64_t k = 0; k < nin; k++)
+        r[k] = 0.0f;
+    if (w2)
+        two_pass(r, a, x, d1, d2, want, nin);
+    else
+        for (int64_t k = 0; k < nin; k++)
+            want[k] = r[k] + a * x[k] * d1[k];
+    for (int64_t k = 0; k < nin; k++)
+        r[k] = NAN;
+    L->vjp_rel(n, w, w2, sv, x, a, r, 1, inner, 1);
+    ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fresh %s relevance differs from zeroed",
+                  c->spec, w2 ? "z+" : "(a x) W^T s");
+}
+
 /* The fused forms of the direct kernels (the z+ / alpha-beta sweeps on inputs of both signs):
    z = W+ x+ + W- x- against the naive sums, and the fused relevance products bitwise equal to the
    separate transposed products followed by the elementwise passes they replace. */
@@ -467,14 +487,16 @@ static void check_fused(const dconv_case *c, const xai_node *n, const xai_linear
     for (int64_t k = 0; k < nin; k++)
         want[k] = r0[k] + a * x[k] * d1[k];
     memcpy(r, r0, sizeof(float) * (size_t)nin);
-    L->vjp_rel(n, L->w, NULL, sv, x, a, r, 1, inner);
+    L->vjp_rel(n, L->w, NULL, sv, x, a, r, 1, inner, 0);
     ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused (a x) W^T s differs", c->spec);
+    check_fresh(c, n, L, L->w, NULL, x, sv, a, d1, NULL, r, want, nin, inner);
     L->vjp(n, wp, sv, d1, 1, inner);
     L->vjp(n, wn, sv, d2, 1, inner);
     two_pass(r0, a, x, d1, d2, want, nin);
     memcpy(r, r0, sizeof(float) * (size_t)nin);
-    L->vjp_rel(n, wp, wn, sv, x, a, r, 1, inner);
+    L->vjp_rel(n, wp, wn, sv, x, a, r, 1, inner, 0);
     ck_assert_msg(memcmp(r, want, sizeof(float) * (size_t)nin) == 0, "%s: fused z+ relevance differs", c->spec);
+    check_fresh(c, n, L, wp, wn, x, sv, a, d1, d2, r, want, nin, inner);
     printf("  %-40s fused W+ x+ + W- x-: %.3f of the bound; fused relevance products bitwise equal\n", c->spec, e);
     free(wp);
     free(wn);

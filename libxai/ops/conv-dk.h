@@ -44,7 +44,7 @@ typedef int32_t DK_I __attribute__((vector_size(4 * DK_VL)));
    same sequence of roundings as the elementwise pass it replaces (no fused operations). */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const dc_job *J, int64_t off, DK_V a,
                                                                           DK_V a2, int64_t c, const int n,
-                                                                          const int KIND)
+                                                                          const int KIND, const int FRESH)
 {
     const size_t nb = sizeof(float) * (size_t)n;
     if (KIND == DK_STORE || KIND == DK_SPLIT || KIND == DK_ABS) {
@@ -54,7 +54,8 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const 
         return;
     }
     DK_V xv = {0}, rv = {0};
-    memcpy(&rv, J->r + off, nb);
+    if (!FRESH) /* FRESH: r holds no values yet; it is written as its zeros would give */
+        memcpy(&rv, J->r + off, nb);
     if (KIND == DK_ADD) {
         rv += a;
         memcpy(J->r + off, &rv, nb);
@@ -79,7 +80,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
                                                                             int64_t zrow, const dc_tap *tab, int nt,
                                                                             int64_t p0, const int NV, int64_t xs,
                                                                             int64_t zs, int64_t len1, const int KW1,
-                                                                            const int KIND)
+                                                                            const int KIND, const int FRESH)
 {
     const dconv_geom *g = &J->g;
     const int64_t ws = g->ci * g->K[0] * g->K[1] * g->K[2], KW = KW1 ? 1 : g->K[2], dw = g->d[2];
@@ -129,9 +130,9 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
         for (int v = 0; v < NV; v++) {
             int64_t len = v ? len1 : OW - p0, off = (o + j) * osp + zrow + p0 + (v ? zs : 0);
             if (len >= DK_VL)
-                DK_FN(dc_out)(J, off, acc[j][v], acc2[j][v], o + j, DK_VL, KIND);
+                DK_FN(dc_out)(J, off, acc[j][v], acc2[j][v], o + j, DK_VL, KIND, FRESH);
             else if (len > 0) /* the row's last vector: its other lanes are not outputs */
-                DK_FN(dc_out)(J, off, acc[j][v], acc2[j][v], o + j, (int)len, KIND);
+                DK_FN(dc_out)(J, off, acc[j][v], acc2[j][v], o + j, (int)len, KIND, FRESH);
         }
 }
 
@@ -139,7 +140,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
    sums). Rows of at most DK_VL outputs go two at a time when the second reads the same taps one
    input row further (all but the rows next to the padding): each weight then serves two vectors. */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(const dc_job *J, int64_t o0, int64_t o1,
-                                                                              const int KIND)
+                                                                              const int KIND, const int FRESH)
 {
     const dconv_geom *g = &J->g;
     /* wide blocks pay off over long sums (a 25x1 filter over 16 channels: 400 terms), not over a
@@ -168,7 +169,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
                     int sel = ((nc - 1) * 2 + nv - 1) * 2 + kw1;
 #define DC_CASE(NC, NV, K1)                                                                        \
     case ((NC - 1) * 2 + NV - 1) * 2 + K1:                                                         \
-        DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, xs, zs, len1, K1, KIND);                     \
+        DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, xs, zs, len1, K1, KIND, FRESH);              \
         break;
                     if (CO > DC_CO && nc > DC_CO) {
                         switch (sel) {
@@ -205,32 +206,42 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
 /* one function per kind, so that each kind's loops are compiled with its constants */
 static DK_TARGET void DK_FN(dconv_store)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_STORE);
+    DK_FN(dconv_rows)(J, o0, o1, DK_STORE, 0);
 }
 
 static DK_TARGET void DK_FN(dconv_split)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_SPLIT);
+    DK_FN(dconv_rows)(J, o0, o1, DK_SPLIT, 0);
 }
 
 static DK_TARGET void DK_FN(dconv_abs)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_ABS);
+    DK_FN(dconv_rows)(J, o0, o1, DK_ABS, 0);
 }
 
 static DK_TARGET void DK_FN(dconv_xrel)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_XREL);
+    DK_FN(dconv_rows)(J, o0, o1, DK_XREL, 0);
+}
+
+static DK_TARGET void DK_FN(dconv_xrel_fresh)(const dc_job *J, int64_t o0, int64_t o1)
+{
+    DK_FN(dconv_rows)(J, o0, o1, DK_XREL, 1);
 }
 
 static DK_TARGET void DK_FN(dconv_pm)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_PM);
+    DK_FN(dconv_rows)(J, o0, o1, DK_PM, 0);
+}
+
+static DK_TARGET void DK_FN(dconv_pm_fresh)(const dc_job *J, int64_t o0, int64_t o1)
+{
+    DK_FN(dconv_rows)(J, o0, o1, DK_PM, 1);
 }
 
 static DK_TARGET void DK_FN(dconv_add)(const dc_job *J, int64_t o0, int64_t o1)
 {
-    DK_FN(dconv_rows)(J, o0, o1, DK_ADD);
+    DK_FN(dconv_rows)(J, o0, o1, DK_ADD, 0);
 }
 
 static void DK_FN(dconv_channels)(const dc_job *J, int64_t o0, int64_t o1)
@@ -238,8 +249,8 @@ static void DK_FN(dconv_channels)(const dc_job *J, int64_t o0, int64_t o1)
     switch (J->kind) {
     case DK_ADD: DK_FN(dconv_add)(J, o0, o1); break;
     case DK_SPLIT: DK_FN(dconv_split)(J, o0, o1); break;
-    case DK_XREL: DK_FN(dconv_xrel)(J, o0, o1); break;
-    case DK_PM: DK_FN(dconv_pm)(J, o0, o1); break;
+    case DK_XREL: (J->fresh ? DK_FN(dconv_xrel_fresh) : DK_FN(dconv_xrel))(J, o0, o1); break;
+    case DK_PM: (J->fresh ? DK_FN(dconv_pm_fresh) : DK_FN(dconv_pm))(J, o0, o1); break;
     case DK_ABS: DK_FN(dconv_abs)(J, o0, o1); break;
     default: DK_FN(dconv_store)(J, o0, o1); break;
     }

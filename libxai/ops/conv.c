@@ -224,6 +224,7 @@ typedef struct {
     float *r;                       /* and its relevance */
     float alpha;
     int kind;
+    int fresh;                      /* DK_XREL, DK_PM: r holds no values yet (read as zeros) */
 } dc_job;
 
 /* One input row a block reads: (channel, depth tap, height tap) of the padded input, as the
@@ -484,6 +485,7 @@ typedef struct {
     float alpha;
     int kind;           /* direct kernels: DK_* */
     _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
+    int fresh;          /* DK_XREL, DK_PM: out holds no values yet */
 } conv_job;
 
 /* One sample range of the forward product; scratch holds one sample's im2col columns (or padded
@@ -497,7 +499,7 @@ static void conv_fwd_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
         const float *xi = j->in + i * a->cin * a->isp;
         float *zi = j->out + i * a->cout * a->osp;
         if (a->dk) {
-            dc_job J = {dc_geom(a, 0), a->cout, w, j->w2, b, scratch, zi, NULL, NULL, 0.0f, j->kind};
+            dc_job J = {dc_geom(a, 0), a->cout, w, j->w2, b, scratch, zi, NULL, NULL, 0.0f, j->kind, 0};
             if (a->fwd_inplace)
                 J.xp = xi;
             else
@@ -551,7 +553,7 @@ static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, co
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     float *wt = a->tap && !a->dk ? taps_of(a, w) : NULL; /* without memory: the im2col path */
-    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0};
+    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) {
@@ -585,7 +587,7 @@ static void conv_fwd_pm_row(const xai_node *n, const float *w, const float *w2, 
 {
     const conv_attr *a = n->attr;
     const int64_t i = k / a->cout, c = k % a->cout;
-    dc_job J = {dc_geom(a, 0), a->cout, w, w2, b, scratch, z + i * a->cout * a->osp, NULL, NULL, 0.0f, DK_SPLIT};
+    dc_job J = {dc_geom(a, 0), a->cout, w, w2, b, scratch, z + i * a->cout * a->osp, NULL, NULL, 0.0f, DK_SPLIT, 0};
     const float *xi = x + i * a->cin * a->isp;
     if (a->fwd_inplace)
         J.xp = xi;
@@ -644,7 +646,7 @@ static void conv_vjp_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
            all-ones weights every input channel gets the channel sum of s spread over the taps:
            s is summed over its channels first (as conv_vjp_ones does), then one channel of ones
            weights runs (wt holds cin x ksz ones then). */
-        dc_job J = {dc_geom(a, 1), a->cin, wt, j->w2, NULL, scratch, NULL, NULL, NULL, j->alpha, j->kind};
+        dc_job J = {dc_geom(a, 1), a->cin, wt, j->w2, NULL, scratch, NULL, NULL, NULL, j->alpha, j->kind, j->fresh};
         const int64_t off = (a->k[2] - 1) * a->d[2] - a->pb[2];
         float *sum = scratch + (a->dcsz - a->osp);
         for (int64_t i = i0; i < i1; i++) {
@@ -706,9 +708,10 @@ static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 }
 
 /* The transposed product over the stack: DK_STORE writes dx = W^T s; DK_XREL and DK_PM add to the
-   relevance dx (direct kernels only, w2 then the second weight set). */
+   relevance dx (direct kernels only, w2 then the second weight set), or with fresh write it as if
+   it held zeros. */
 static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, const float *s, const float *x,
-                          float alpha, float *dx, int64_t ns, float *scratch, int kind)
+                          float alpha, float *dx, int64_t ns, float *scratch, int kind, int fresh)
 {
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
@@ -726,7 +729,7 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
     } else if (a->tap && !ones) {
         wt = taps_of(a, w); /* without memory: the col2im path */
     }
-    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0};
+    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_vjp_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) { /* serial (also the fallback, as above) */
@@ -742,13 +745,13 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
 
 static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
 {
-    conv_vjp_kind(n, w, NULL, s, NULL, 0.0f, dx, ns, scratch, DK_STORE);
+    conv_vjp_kind(n, w, NULL, s, NULL, 0.0f, dx, ns, scratch, DK_STORE, 0);
 }
 
 static void conv_vjp_rel(const xai_node *n, const float *w, const float *w2, const float *s, const float *x,
-                         float alpha, float *r, int64_t ns, float *scratch)
+                         float alpha, float *r, int64_t ns, float *scratch, int fresh)
 {
-    conv_vjp_kind(n, w, w2, s, x, alpha, r, ns, scratch, w2 ? DK_PM : DK_XREL);
+    conv_vjp_kind(n, w, w2, s, x, alpha, r, ns, scratch, w2 ? DK_PM : DK_XREL, fresh);
 }
 
 /* Flat on the direct kernels: r += W1^T (R / stab(counts)), W1 all ones. Every input channel gets
@@ -764,7 +767,7 @@ static void conv_flat_rel(const xai_node *n, const float *R, const float *cnt, f
     float *wt = scratch + a->dcsz, *sum = scratch + (a->dcsz - osp);
     for (int64_t k = 0; k < a->cin * a->ksz; k++)
         wt[k] = 1.0f;
-    dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD};
+    dc_job J = {dc_geom(a, 1), a->cin, wt, NULL, NULL, scratch, NULL, NULL, NULL, 0.0f, DK_ADD, 0};
     J.g.ci = 1;
     for (int64_t i = 0; i < ns * a->b0; i++) {
         dc_chan_sum(R + i * a->cout * osp, a->cout, osp, sum);

@@ -316,7 +316,7 @@ static void zpart_stack(const xai_node *n, const xai_linear *L, const zpart_in *
    them and the layer's output at hand, both parts come from one product, zpart_stack).
    z holds the outputs' stack. */
 static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_rule *r, const zpart_in *p,
-                             const float *x, const float *R, float *Rin, float *z, int64_t ns, float *inner)
+                             const float *x, const float *R, float *Rin, float *z, int64_t ns, float *inner, int fresh)
 {
     const int64_t N_out = L->out_numel * ns;
     const int neg = any_negative(x, L->in_numel * ns);
@@ -336,7 +336,7 @@ static void alpha_beta_fused(const xai_node *n, const xai_linear *L, const xai_r
         for (int64_t k = 0; k < N_out; k++)
             z[k] = R[k] / xai_stab(z[k], r->stabilizer);
         float f = part ? -r->beta : r->kind == XAI_RULE_ZPLUS ? 1.0f : r->alpha;
-        L->vjp_rel(n, wa, neg ? wb : NULL, z, x, f, Rin, ns, inner);
+        L->vjp_rel(n, wa, neg ? wb : NULL, z, x, f, Rin, ns, inner, fresh && !part);
     }
 }
 
@@ -377,6 +377,7 @@ typedef struct {
     float *Rin;
     float *inner, *s1, *z1, *z2, *s2, *xp, *xn, *dx;
     int fold;
+    int fresh; /* Rin holds no values yet: the first product writes it (xai_linear_writes_first) */
     float stab;
 } lin_rel;
 
@@ -438,7 +439,7 @@ static xai_status rel_epsilon(const lin_rel *c)
     for (int64_t k = 0; k < N_out; k++)
         s1[k] = R[k] / xai_stab(z1[k], eps);
     if (L->vjp_rel) {
-        L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner);
+        L->vjp_rel(n, w, NULL, s1, x, 1.0f, Rin, ns, inner, c->fresh);
     } else {
         L->vjp(n, w, s1, dx, ns, inner);
         for (int64_t k = 0; k < N_in; k++)
@@ -477,7 +478,7 @@ static xai_status rel_alpha_beta(const lin_rel *c)
             p.zf = c->ws->val[n->out[0]];
             p.bf = L->b;
         }
-        alpha_beta_fused(n, L, r, &p, x, R, Rin, s1, ns, inner);
+        alpha_beta_fused(n, L, r, &p, x, R, Rin, s1, ns, inner, c->fresh);
         return XAI_OK;
     }
     const float *xpos = split_sign(x, xp, xn, N_in, &has_neg);
@@ -650,6 +651,17 @@ static xai_status rel_flat_wsquare(const lin_rel *c)
     return XAI_OK;
 }
 
+/* The rules whose first write to the input's relevance is one vjp_rel over all of it: epsilon and
+   the fused z+ and alpha-beta (rel_epsilon, alpha_beta_fused). */
+int xai_linear_writes_first(const xai_node *n, const xai_rule *r)
+{
+    const xai_linear *L = xai_node_linear(n);
+    if (!L || !L->vjp_rel || n->ops->relevance != xai_linear_relevance)
+        return 0;
+    return r->kind == XAI_RULE_EPSILON ||
+           ((r->kind == XAI_RULE_ZPLUS || r->kind == XAI_RULE_ALPHABETA) && L->fwd_pm != NULL);
+}
+
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
 {
     const xai_linear *L = xai_node_linear(n);
@@ -660,7 +672,8 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         return XAI_OK;
     lin_rel c = {.n = n, .L = L, .r = r, .ws = ws, .ns = ws->ns, .nin = L->in_numel, .nout = L->out_numel,
                  .x = ws->val[xi], .R = ws->adj[n->out[0]], .Rin = ws->adj[xi], .fold = ws->bn_fold,
-                 .stab = r->stabilizer};
+                 .stab = r->stabilizer, .fresh = ws->fresh_adj == xi};
+    ws->fresh_adj = -1;
     c.N_in = c.nin * c.ns;
     c.N_out = c.nout * c.ns;
     /* the node's fixed scratch first (padded inputs, flipped weights), then its stack buffers, the
