@@ -486,6 +486,7 @@ typedef struct {
     int kind;           /* direct kernels: DK_* */
     _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
     int fresh;          /* DK_XREL, DK_PM: out holds no values yet */
+    unsigned char *done; /* transposed products: the samples a worker finished, or NULL */
 } conv_job;
 
 /* One sample range of the forward product; scratch holds one sample's im2col columns (or padded
@@ -553,7 +554,7 @@ static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, co
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     float *wt = a->tap && !a->dk ? taps_of(a, w) : NULL; /* without memory: the im2col path */
-    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0};
+    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0, NULL};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) {
@@ -705,6 +706,26 @@ static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
         return;
     }
     conv_vjp_range(j, i0, i1, scr);
+    if (j->done)
+        memset(j->done + i0, 1, (size_t)(i1 - i0));
+}
+
+/* The serial fallback after a worker found no memory: the adding kinds must not add a sample's
+   relevance twice, so only the samples no worker finished are redone (all of them when the
+   record could not be kept, which then happens before any worker ran). */
+static void conv_vjp_redo(const conv_job *j, int64_t nb, float *scratch)
+{
+    for (int64_t i0 = 0; i0 < nb;) {
+        if (j->done && j->done[i0]) {
+            i0++;
+            continue;
+        }
+        int64_t i1 = i0 + 1;
+        while (i1 < nb && !(j->done && j->done[i1]))
+            i1++;
+        conv_vjp_range(j, i0, i1, scratch);
+        i0 = i1;
+    }
 }
 
 /* The transposed product over the stack: DK_STORE writes dx = W^T s; DK_XREL and DK_PM add to the
@@ -729,16 +750,23 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
     } else if (a->tap && !ones) {
         wt = taps_of(a, w); /* without memory: the col2im path */
     }
-    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh};
-    if (xai_par_threads() > 1 && nb > 1)
-        xai_par_for(nb, 1, conv_vjp_worker, &j);
+    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh, NULL};
+    if (xai_par_threads() > 1 && nb > 1) {
+        /* without the record a redo could add twice: then the stack runs serially */
+        int adds = kind != DK_STORE && !fresh;
+        if (!adds || (j.done = calloc((size_t)nb, 1)) != NULL)
+            xai_par_for(nb, 1, conv_vjp_worker, &j);
+        if (adds && !j.done)
+            j.failed = 1;
+    }
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) { /* serial (also the fallback, as above) */
         int tok = ones || nb != 1
                       ? 0
                       : xai_par_blas_begin((double)a->cout * (double)a->osp * (double)(a->cin / a->group * a->ksz));
-        conv_vjp_range(&j, 0, nb, scratch);
+        conv_vjp_redo(&j, nb, scratch);
         xai_par_blas_end(tok);
     }
+    free(j.done);
     if (!a->dk)
         free(wt);
 }
