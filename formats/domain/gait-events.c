@@ -187,9 +187,9 @@ static int build_template(strike_template *st, const double *t, int n, double *r
 static double best_match(const strike_template *st, double lo, double hi, double *cost)
 {
     double dt = 1.0 / st->c->point_rate, best = NAN, bc = INFINITY;
-    int64_t steps = (int64_t)floor((hi - lo) / dt);
-    if (!(hi >= lo) || steps > st->c->frames) /* never more than the trial's frames */
-        steps = -1;
+    /* never more than the trial's frames; NaN bounds give no steps */
+    double span = floor((hi - lo) / dt);
+    int64_t steps = span >= 0 && span <= (double)st->c->frames ? (int64_t)span : -1;
     for (int64_t k = 0; k <= steps; k++) {
         double s = lo + (double)k * dt, e = match_cost(st, s);
         if (e < bc) {
@@ -250,7 +250,8 @@ static xai_status fill_from_angles(xai_c3d *c, const char *side, const double *t
     for (int i = 0; rc == XAI_OK && i + 1 < n; i++) {
         double d = t[i + 1] - t[i];
         double kd = round(d / stride) - 1; /* strikes missing in this interval */
-        if (d <= XAI_GAIT_STRIDE_HI * stride || kd < 1 || kd * stride * c->point_rate > (double)c->frames)
+        /* written so that a NaN time (an event the file gives as NaN) skips the interval too */
+        if (!(d > XAI_GAIT_STRIDE_HI * stride) || !(kd >= 1) || !(kd * stride * c->point_rate <= (double)c->frames))
             continue;
         int k = (int)kd;
         for (int j = 1; j <= k; j++) {
