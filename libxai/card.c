@@ -441,40 +441,8 @@ static json_t *parse_value(const field *f, const char *path, const char *s)
     return NULL;
 }
 
-/* The command line as a card records it: the program by its name, not the folder it ran from (a
- * build or install path leaks local folders into shared models and does not help to reproduce),
- * the arguments as given. The program may be shell-quoted ('/my dir/xai-eeg'). */
-static json_t *command_line_value(json_t *v)
-{
-    const char *s = json_string_value(v);
-    size_t end = 0, base = 0;
-    int q = 0, q_at_base = 0;
-    for (; s && s[end] && (q || s[end] != ' '); end++) {
-        if (!q && s[end] == '\\' && s[end + 1])
-            end++; /* an escaped character, e.g. the quote in '\'' */
-        else if (s[end] == '\'')
-            q = !q;
-        else if (s[end] == '/')
-            base = end + 1, q_at_base = q;
-    }
-    if (!base)
-        return v;
-    size_t n = strlen(s + base);
-    char *t = malloc(n + 2);
-    json_t *out = NULL;
-    if (t) {
-        snprintf(t, n + 2, "%s%s", q_at_base ? "'" : "", s + base);
-        out = json_string(t);
-        free(t);
-    }
-    json_decref(v);
-    return out;
-}
-
 static xai_status set_value(xai_card *c, const char *path, json_t *v)
 {
-    if (v && json_is_string(v) && strcmp(path, "provenance.command_line") == 0 && !(v = command_line_value(v)))
-        return xai_error_set(XAI_ENOMEM, "card: out of memory");
     json_t *root = json_deep_copy(c->root);
     if (!root) {
         json_decref(v);

@@ -177,6 +177,7 @@ xai_status xai_act_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_eltwise_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_shape_init(xai_model *, xai_node *, const Onnx__NodeProto *);
 xai_status xai_lstm_init(xai_model *, xai_node *, const Onnx__NodeProto *);
+void xai_lstm_params_changed(xai_node *n); /* lstm.c: pack R again after the weights changed */
 
 /* linear layers (conv.c, gemm.c): the operations the generic rules need */
 enum { LW_W, LW_WP, LW_WN, LW_WSQ, LW_ONES, LW_WUP, LW_WDN, LW_WABS, LW_COUNT };
@@ -226,6 +227,15 @@ xai_linear *xai_node_linear(const xai_node *n);
 /* whether rule r on node n writes all of its input's relevance with its first product (then the
    sweep need not zero that buffer first) */
 int xai_linear_writes_first(const xai_node *n, const xai_rule *r);
+/* the same for a max pool whose windows tile its input (pool.c) and for a node whose relevance
+   passes through unchanged (elementwise.c) */
+int xai_pool_writes_first(const xai_node *n, const xai_rule *r);
+int xai_pass_writes_first(const xai_node *n, const xai_rule *r);
+/* whether that first write may go over the input's own activation (nothing of the pass reads the
+   activation afterwards, and each element is read just before its relevance is written) */
+int xai_linear_in_place(const xai_node *n, const xai_rule *r);
+/* whether rule r on node n reads none of the node's activations (input or output) */
+int xai_linear_reads_no_activation(const xai_node *n, const xai_rule *r);
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r,
                                 struct xai_workspace *ws);
 xai_status xai_linear_prepare(const xai_node *n, const xai_rule *r, int fold, float *scratch_in, float *scratch);
@@ -259,7 +269,9 @@ static inline uint64_t xai_hash64(uint64_t x)
     return x ^ (x >> 33);
 }
 
-/* parallel.c: a persistent pool splitting per-sample work; results do not depend on it */
+/* parallel.c: a persistent pool splitting per-sample work; results do not depend on it. In one
+   xai_par_for() fn runs at most once per thread id, on one contiguous range; tid < XAI_PAR_MAX_THREADS. */
+#define XAI_PAR_MAX_THREADS 64
 typedef void (*xai_par_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx);
 int xai_par_threads(void);
@@ -283,7 +295,7 @@ void xai_sgemm_rows(CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const 
    the end; both clamped) and a nonzero step p give the first index, the step and the number of
    elements (returned). A step whose magnitude exceeds d selects at most one element, like a step
    of d (or 1 when d is 0): clamping it keeps step * stride and the size arithmetic from
-   overflowing without changing the result. Used at load (shape.c) and when folding (onnx.c). */
+   overflowing without changing the result. Used through xai_slice_params(). */
 static inline int64_t xai_slice_axis(int64_t d, int64_t b, int64_t e, int64_t p, int64_t *first, int64_t *step)
 {
     int64_t lim = d > 0 ? d : 1, len;
@@ -305,6 +317,12 @@ static inline int64_t xai_slice_axis(int64_t d, int64_t b, int64_t e, int64_t p,
     *step = p;
     return len;
 }
+/* A Slice (opset >= 10) of x by the constant inputs in[1..4] (starts, ends, and the optional axes
+   and steps: -1 or past nin when absent): each axis's first index and step, and the output shape
+   (x's where no axis is sliced). The one reading of them, for load-time shapes (shape.c) and for
+   folding (onnx.c); @p node names the node in messages. */
+xai_status xai_slice_params(const xai_model *m, const char *node, const int *in, int nin, const xai_value *x,
+                            int64_t *s0, int64_t *sp, int64_t *shape);
 
 /* Row-major strides of shape[nd]. A tensor with a zero dimension may have other dimensions whose
    product overflows (its strides are then never used): the product saturates instead. */
@@ -327,6 +345,12 @@ static inline int64_t xai_f2i(float f)
     if (!(f == f))
         return 0;
     return f >= lim ? ((int64_t)1 << 62) : f <= -lim ? -((int64_t)1 << 62) : (int64_t)f;
+}
+
+/* element k of an integer or float constant as an integer (xai_f2i for floats) */
+static inline int64_t xai_value_int(const xai_value *v, int64_t k)
+{
+    return v->dtype == DT_I64 ? v->i[k] : xai_f2i(v->f[k]);
 }
 
 /* Affine gather index: the element k of a row-major tensor of shape[nd] reads

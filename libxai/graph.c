@@ -512,13 +512,16 @@ void xai_set_num_threads(int n)
     xai_par_set_threads(n);
 }
 
-/* After the weights changed (training): forget derived weights, refresh BN, refold. */
+/* After the weights changed (training): forget derived weights, refresh BN, refold, pack LSTM
+   weights again. */
 void xai_model_params_changed(xai_model *m)
 {
     for (int i = 0; i < m->nnodes; i++) {
         xai_node *n = &m->nodes[i];
         if (n->kind == K_BN)
             xai_bn_refresh(n, m);
+        else if (n->kind == K_LSTM && n->attr)
+            xai_lstm_params_changed(n);
     }
     for (int i = 0; i < m->nnodes; i++) {
         xai_node *n = &m->nodes[i];

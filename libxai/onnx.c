@@ -282,13 +282,6 @@ static double cget(const xai_value *v, int64_t k)
     return v->dtype == DT_F32 ? (double)v->f[k] : (double)v->i[k];
 }
 
-static int64_t cgeti(const xai_value *v, int64_t k)
-{
-    if (v->dtype == DT_I64)
-        return v->i[k];
-    return xai_f2i(v->f[k]);
-}
-
 static xai_status alloc_const(xai_model *m, xai_value *o, int dtype, int ndim, const int64_t *shape)
 {
     int64_t n = 1, nz = 1; /* nz: product of the nonzero dimensions, bounded as well */
@@ -326,7 +319,7 @@ static void ccopy(xai_value *o, int64_t ko, const xai_value *a, int64_t ka)
     if (o->dtype == DT_F32)
         o->f[ko] = a->dtype == DT_F32 ? a->f[ka] : (float)a->i[ka];
     else
-        o->i[ko] = a->dtype == DT_I64 ? a->i[ka] : xai_f2i(a->f[ka]);
+        o->i[ko] = xai_value_int(a, ka);
 }
 
 /* Broadcast shape of two shapes (numpy rules). */
@@ -460,7 +453,7 @@ static xai_status fold_constant_of_shape(const fold_ctx *c)
     if (a->ndim != 1 || a->numel > XAI_MAX_DIMS)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (ConstantOfShape): bad shape input", m->name, nn(c->np));
     for (int64_t k = 0; k < a->numel; k++)
-        shape[k] = cgeti(a, k);
+        shape[k] = xai_value_int(a, k);
     if ((st = alloc_const(m, c->o, dt, (int)a->numel, shape)))
         return st;
     for (int64_t k = 0; k < c->o->numel; k++)
@@ -479,7 +472,7 @@ static xai_status squeeze_axes(const fold_ctx *c, int64_t *axes, int *na)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad axes", c->m->name, nn(c->np), c->np->op_type);
     *na = (int)b->numel;
     for (int k = 0; k < *na; k++)
-        axes[k] = cgeti(b, k);
+        axes[k] = xai_value_int(b, k);
     return XAI_OK;
 }
 
@@ -596,7 +589,7 @@ static xai_status fold_gather(const fold_ctx *c)
     for (int k = (int)axis + 1; k < a->ndim; k++) inner *= a->shape[k];
     for (int64_t p = 0; p < outer; p++)
         for (int64_t j = 0; j < b->numel; j++) {
-            int64_t idx = cgeti(b, j);
+            int64_t idx = xai_value_int(b, j);
             if (idx < 0) idx += dim;
             if (idx < 0 || idx >= dim)
                 XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Gather): index out of range", m->name, nn(c->np));
@@ -614,7 +607,7 @@ static xai_status shape_input(const fold_ctx *c, int64_t *shape, int *nd)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): bad shape input", c->m->name, nn(c->np), c->np->op_type);
     *nd = (int)b->numel;
     for (int k = 0; k < *nd; k++)
-        shape[k] = cgeti(b, k);
+        shape[k] = xai_value_int(b, k);
     return XAI_OK;
 }
 
@@ -721,41 +714,12 @@ static xai_status fold_arith(const fold_ctx *c)
     return XAI_OK;
 }
 
-/* Slice's per-axis start and step, and the output shape (a's shape where no axis is sliced). */
-static xai_status slice_params(const fold_ctx *c, int64_t *st0, int64_t *stp, int64_t *shape)
-{
-    xai_model *m = c->m;
-    const int *ins = c->ins;
-    const xai_value *a = c->a;
-    if (c->nin < 3)
-        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): opset < 10 form not supported", m->name, nn(c->np));
-    const xai_value *vs = &m->vals[ins[1]], *ve = &m->vals[ins[2]];
-    const xai_value *va = c->nin > 3 && ins[3] >= 0 ? &m->vals[ins[3]] : NULL;
-    const xai_value *vp = c->nin > 4 && ins[4] >= 0 ? &m->vals[ins[4]] : NULL;
-    if (!vs->is_const || !ve->is_const || vs->numel != ve->numel || vs->numel > a->ndim ||
-        (va && (!va->is_const || va->numel != vs->numel)) || (vp && (!vp->is_const || vp->numel != vs->numel)))
-        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad starts/ends/axes/steps", m->name, nn(c->np));
-    for (int k = 0; k < a->ndim; k++) {
-        st0[k] = 0;
-        stp[k] = 1;
-        shape[k] = a->shape[k];
-    }
-    for (int k = 0; k < (int)vs->numel; k++) {
-        int64_t axis = va ? cgeti(va, k) : k, step = vp ? cgeti(vp, k) : 1;
-        int64_t ax = axis < 0 ? axis + a->ndim : axis;
-        if (ax < 0 || ax >= a->ndim || step == 0)
-            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or step", m->name, nn(c->np));
-        shape[ax] = xai_slice_axis(a->shape[ax], cgeti(vs, k), cgeti(ve, k), step, &st0[ax], &stp[ax]);
-    }
-    return XAI_OK;
-}
-
 static xai_status fold_slice(const fold_ctx *c)
 {
     const xai_value *a = c->a;
     xai_status st;
     int64_t st0[XAI_MAX_DIMS], stp[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
-    if ((st = slice_params(c, st0, stp, shape)))
+    if ((st = xai_slice_params(c->m, nn(c->np), c->ins, c->nin, a, st0, stp, shape)))
         return st;
     if ((st = alloc_const(c->m, c->o, a->dtype, a->ndim, shape)))
         return st;

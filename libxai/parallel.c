@@ -22,12 +22,10 @@
 #include "graph-int.h"
 #include "vecmath.h"
 
-#define MAX_THREADS 64
-
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
-    pthread_t th[MAX_THREADS];
+    pthread_t th[XAI_PAR_MAX_THREADS];
     int nthreads;                  /* workers + the caller */
     _Atomic unsigned long gen;     /* job generation */
     unsigned long start_gen;       /* generation new workers start from */
@@ -153,8 +151,8 @@ void xai_par_set_threads(int n)
         openblas_set_num_threads(1);
     if (n < 1)
         n = 1;
-    if (n > MAX_THREADS)
-        n = MAX_THREADS;
+    if (n > XAI_PAR_MAX_THREADS)
+        n = XAI_PAR_MAX_THREADS;
     if (n == pool.nthreads)
         return;
     if (pool.nthreads > 1)

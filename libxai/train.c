@@ -590,6 +590,8 @@ xai_status xai_train(xai_model *m, const xai_train_config *cfg_in, int64_t n, co
 out:
     if (t.ws)
         t.ws->training = 0;
+    if (st) /* steps before the error moved the weights: what is derived from them must follow */
+        xai_model_params_changed(m);
     free(t.xb);
     free(idx);
     free(t.yb);

@@ -198,6 +198,33 @@ START_TEST(init_command_line)
 }
 END_TEST
 
+/* The recorded command line names the program without the folder it ran from (a build or
+ * install path is local); the arguments as given, quoting included. */
+START_TEST(init_command_line_program_name)
+{
+    static const char *const cases[][3] = {
+        {"/work/wt/x/build/apps/xai-eeg", "/data/a.edf", "xai-eeg train /data/a.edf"},
+        {"/home/me/my tools/xai-fmri", "a b.nii", "xai-fmri train 'a b.nii'"},
+        {"/it's/xai-gait", "it's", "xai-gait train 'it'\\''s'"},
+        {"./xai-speech", "x", "xai-speech train x"},
+        {"xai-eeg", "./x", "xai-eeg train ./x"},
+        {"/usr/bin/my prog", "x", "'my prog' train x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[] = {(char *)cases[i][0], "train", (char *)cases[i][1], NULL};
+        xai_app app;
+        xai_app_init(&app, "xai-eeg", "0.1.0", 3, argv);
+        ck_assert_str_eq(app.command_line, cases[i][2]);
+        ck_assert_str_eq(argv[0], cases[i][0]); /* the caller's argv untouched */
+        xai_app_free(&app);
+    }
+    char *runnable[] = {"/opt/x y/xai-eeg", "train", NULL}; /* a command to run keeps its path */
+    char *q = xai_app_quote_words(2, runnable);
+    ck_assert_str_eq(q, "'/opt/x y/xai-eeg' train");
+    free(q);
+}
+END_TEST
+
 static void restore_env(const char *name, char *saved)
 {
     if (saved) {
@@ -678,7 +705,7 @@ END_TEST
 START_TEST(sidecar_content)
 {
     char *dir = xai_test_tmpdir();
-    char *argv[] = {"xai-eeg", "explain", "--model", "m 1.onnx", NULL};
+    char *argv[] = {"/build/apps/xai-eeg", "explain", "--model", "m 1.onnx", NULL};
     xai_app app;
     xai_app_init(&app, "xai-eeg", "0.4.2", 4, argv);
     const char *out = xai_test_path(dir, "sub-01_task-x_desc-lrp_relevance.nii.gz");
@@ -1189,6 +1216,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sha256_vectors);
     tcase_add_test(tc, sha256_file);
     tcase_add_test(tc, init_command_line);
+    tcase_add_test(tc, init_command_line_program_name);
     tcase_add_test(tc, threads_default);
     tcase_add_test(tc, options);
     tcase_add_test(tc, options_getopt);

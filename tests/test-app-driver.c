@@ -90,6 +90,9 @@ START_TEST(test_parse)
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_WEIGHT_DECAY, "-1", "--weight-decay: invalid value '-1'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_LR, "0", "--lr: invalid value '0'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_LR, "0.01", NULL), 1);
+    ck_assert_int_eq(o.schedule, XAI_SCHED_NONE);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SCHEDULE, "step", "--schedule: invalid value 'step'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SCHEDULE, "cosine", NULL), 1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_EPOCHS, "0", "--epochs: invalid value '0'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_EPOCHS, "7", NULL), 1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_PATIENCE, "0", NULL), 1);
@@ -98,6 +101,8 @@ START_TEST(test_parse)
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "flat", "--start: invalid value 'flat'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "logit", NULL), 1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_STRICT, NULL, NULL), 1);
+    ck_assert_int_eq(o.refit, 0);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_REFIT, NULL, NULL), 1);
     ck_assert(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_STRICT));
     ck_assert(!(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_TARGET)));
     xai_driver_train_options to;
@@ -107,6 +112,8 @@ START_TEST(test_parse)
     ck_assert_int_eq(to.train.optimizer, XAI_OPT_ADAMW);
     ck_assert_float_eq_tol(to.train.weight_decay, 1e-4f, 1e-9f);
     ck_assert_float_eq_tol(to.train.lr, 0.01f, 1e-9f);
+    ck_assert_int_eq(to.train.schedule, XAI_SCHED_COSINE);
+    ck_assert_int_eq(to.refit_holdout, 1);
     ck_assert_int_eq(to.train.epochs, 7);
     ck_assert_int_eq(to.train.patience, 0);
     ck_assert_int_eq(to.train.batch, 8);
@@ -235,7 +242,7 @@ START_TEST(test_help)
     fclose(f);
     static const char *const want[] = {"--split-by", "run|session [run]", "--cv K|logo", "--strict", "--seed",
                                        "--optimizer", "sgd|adam|adamw [adam]", "--weight-decay", "--lr",
-                                       "--epochs N             most epochs [120]", "--patience", "--batch",
+                                       "--schedule none|cosine", "[none]", "--refit", "--epochs N             most epochs [120]", "--patience", "--batch",
                                        "--target", "[pred]", "--start", "[stable]", "exit 4"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(text, want[i]), "help lacks '%s'", want[i]);

@@ -155,31 +155,28 @@ START_TEST(test_set)
 }
 END_TEST
 
-/* The program of a recorded command line by its name, not the folder it ran from; the
- * arguments as given, quoting included. */
+/* The card stores a command line as given: shortening the program's path is the apps' work
+ * (apps/common), so a library caller's value comes back unchanged, quoting included. */
 START_TEST(test_command_line)
 {
-    static const char *const cases[][2] = {
-        {"/work/wt/x/build/apps/xai-eeg train --edf /data/a.edf -o m.onnx", "xai-eeg train --edf /data/a.edf -o m.onnx"},
-        {"'/home/me/my tools/xai-fmri' train --bold 'a b.nii'", "'xai-fmri' train --bold 'a b.nii'"},
-        {"'/it'\\''s/xai-gait' explain", "'xai-gait' explain"},
-        {"./xai-speech train", "xai-speech train"},
-        {"xai-eeg train --edf /data/a.edf", "xai-eeg train --edf /data/a.edf"},
-        {"/usr/bin/xai-train", "xai-train"},
+    static const char *const cases[] = {
+        "/work/wt/x/build/apps/xai-eeg train --edf /data/a.edf -o m.onnx",
+        "'/it'\\''s/xai-gait' explain",
+        "xai-eeg train --edf /data/a.edf",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         xai_card *c = NULL;
         ck_assert_int_eq(xai_card_new(&c), XAI_OK);
         char js[256] = "\"";
-        for (const char *p = cases[i][0]; *p; p++) /* as a JSON string */
+        for (const char *p = cases[i]; *p; p++) /* as a JSON string */
             snprintf(js + strlen(js), sizeof js - strlen(js), "%s%c", *p == '\\' || *p == '"' ? "\\" : "", *p);
         strcat(js, "\"");
         ck_assert_int_eq(xai_card_set_json(c, "provenance.command_line", js), XAI_OK);
-        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i][1]);
+        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i]);
         char assign[256];
-        snprintf(assign, sizeof assign, "provenance.command_line=%s", cases[i][0]);
+        snprintf(assign, sizeof assign, "provenance.command_line=%s", cases[i]);
         ck_assert_int_eq(xai_card_set(c, assign), XAI_OK);
-        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i][1]);
+        ck_assert_str_eq(xai_card_get_string(c, "provenance.command_line"), cases[i]);
         xai_card_free(c);
     }
 }

@@ -233,6 +233,7 @@ START_TEST(test_cv_fold_models)
     check_card_numbers(xai_driver_set_card(s), sm);
     ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.early_stopping"),
                      "inner grouped hold-out of the training groups");
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.lr_schedule"), "none");
     check_out_of_fold(s, &d, fold_of);
     /* saved and loaded: the same folds and the same held-out groups */
     char *dir = xai_test_tmpdir();
@@ -314,6 +315,45 @@ START_TEST(test_holdout_groups)
     ck_assert_int_eq(xai_driver_mean_maps(&e, d.y, 2, 1, mean, cnt), XAI_OK);
     ck_assert_int_eq(cnt[0] + cnt[1], d.n);
     xai_driver_explanation_free(&e);
+    xai_driver_set_free(s);
+    xai_dataset_free(&d);
+}
+END_TEST
+
+/* A hold-out with refit_holdout: the validation is the hold-out's (same seed, same held-out
+ * groups and predictions), the model for new data trained on every group, and the held-out
+ * groups keep out-of-fold maps from the hold-out's model, now the set's one fold. */
+START_TEST(test_holdout_refit)
+{
+    xai_dataset d = {0};
+    make_data(&d, 4, 10, 1, 23);
+    warn_log w = {0};
+    xai_driver_train_options o;
+    train_opts(&o, &w);
+    o.train.epochs = 6; /* the bookkeeping is under test, not the accuracy */
+    xai_driver_set *plain = NULL, *s = NULL;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &plain) == XAI_OK, "%s", xai_last_error());
+    o.refit_holdout = 1;
+    ck_assert_msg(xai_driver_train(&d, &o, NULL, &s) == XAI_OK, "%s", xai_last_error());
+    const xai_driver_summary *a = xai_driver_set_summary(plain), *b = xai_driver_set_summary(s);
+    ck_assert_str_eq(b->scheme, "grouped-holdout");
+    ck_assert_int_eq(b->n_heldout, a->n_heldout);
+    ck_assert_double_eq(b->accuracy, a->accuracy);
+    for (int64_t i = 0; i < d.n; i++)
+        ck_assert_int_eq(b->oof_pred[i], a->oof_pred[i]);
+    ck_assert_int_eq(xai_driver_set_nfolds(plain), 0);
+    ck_assert_int_eq(xai_driver_set_nfolds(s), 1);
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(plain), "training.model_for_new_data"),
+                     "the validation's model");
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.model_for_new_data"),
+                     "trained on every group after the validation");
+    xai_driver_explain_options eo;
+    xai_driver_explain_options_init(&eo);
+    xai_driver_explanation e;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &e), XAI_OK);
+    ck_assert_int_eq(e.n_in_sample, d.n - b->n_heldout); /* the held-out group: out of fold */
+    xai_driver_explanation_free(&e);
+    xai_driver_set_free(plain);
     xai_driver_set_free(s);
     xai_dataset_free(&d);
 }
@@ -711,6 +751,7 @@ START_TEST(test_prep_shared_start)
     train_opts(&o, &w);
     o.train.epochs = 4;
     o.train.patience = 0;
+    o.train.schedule = XAI_SCHED_COSINE; /* reaches xai_train(): the models by hand below use it too */
     o.scheme = XAI_SPLIT_LOGO;
     o.shared_start = 1;
     prep_log pl = {.d = &d};
@@ -727,6 +768,7 @@ START_TEST(test_prep_shared_start)
     /* no patience: no inner split, all epochs run and the last is kept, as the card says */
     const xai_card *card = xai_driver_set_card(s);
     ck_assert_str_eq(xai_card_get_string(card, "training.early_stopping"), "none: every epoch runs, the last is kept");
+    ck_assert_str_eq(xai_card_get_string(card, "training.lr_schedule"), "cosine");
     char *ke = xai_card_get_json(card, "training.kept_epochs");
     ck_assert_ptr_nonnull(ke);
     ck_assert_msg(strstr(ke, "[4, 4, 4, 4]") != NULL || strstr(ke, "[4,4,4,4]") != NULL, "kept epochs %s", ke);
@@ -1069,6 +1111,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_cv_fold_models);
     tcase_add_test(tc, test_holdout_groups);
+    tcase_add_test(tc, test_holdout_refit);
     tcase_add_test(tc, test_noise_not_above_chance);
     tcase_add_test(tc, test_relevance_check);
     tcase_add_test(tc, test_normalised_means);

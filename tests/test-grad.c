@@ -664,7 +664,7 @@ END_TEST
 /* MaxPool's winner is the first maximum in row-major window order, whatever the forward path
    (the vectorised one for windows inside the input compares a row of windows at once): on inputs
    full of ties, the gradient of a dense layer after the pool reaches exactly that cell of each
-   window. Strides 2 and 3, 2-D and 3-D. */
+   window. Strides 2 and 3, 2-D and 3-D, rows of whole and partial vectors. */
 START_TEST(test_maxpool_first_max)
 {
     static const struct {
@@ -675,6 +675,7 @@ START_TEST(test_maxpool_first_max)
         {"maxpool(2) flatten dense(2)", 3, {2, 6, 70}, 2, {1, 2, 2}, {1, 3, 35}},
         {"maxpool(3) flatten dense(2)", 3, {1, 7, 9}, 3, {1, 3, 3}, {1, 2, 3}},
         {"maxpool(2) flatten dense(2)", 4, {2, 4, 4, 6}, 2, {2, 2, 2}, {2, 2, 3}},
+        {"maxpool(2) flatten dense(2)", 4, {1, 2, 4, 37}, 2, {2, 2, 2}, {1, 2, 18}}, /* 8 + 8 + 2 a row */
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         xai_model *m;

@@ -631,10 +631,9 @@ static void check_shared_layout(const xai_model *m, const xai_workspace *ws)
             }
 }
 
-static void check_against_packed(const char *case_dir, const char *composite, int64_t n)
+/* model m (freed here), named case_dir in messages */
+static void check_model_against_packed(xai_model *m, const char *case_dir, const char *composite, int64_t n)
 {
-    xai_model *m;
-    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(case_dir, "model.onnx"), NULL, &m), XAI_OK);
     int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
     float *x = malloc(sizeof(float) * (size_t)(n * nin)), *r = malloc(sizeof(float) * (size_t)(n * nin));
     for (int64_t k = 0; k < n * nin; k++)
@@ -689,6 +688,13 @@ static void check_against_packed(const char *case_dir, const char *composite, in
     free(x);
     free(r);
     xai_model_free(m);
+}
+
+static void check_against_packed(const char *case_dir, const char *composite, int64_t n)
+{
+    xai_model *m;
+    ck_assert_int_eq(xai_model_load_onnx(xai_test_path(case_dir, "model.onnx"), NULL, &m), XAI_OK);
+    check_model_against_packed(m, case_dir, composite, n);
 }
 
 /* Explain x with c on the model loaded fresh from @p path into r. */
@@ -755,6 +761,19 @@ START_TEST(test_prepared_shared_workspace)
         check_against_packed(path, "epsilon-plus-flat", 1);
         check_against_packed(path, "epsilon-gamma-box", 3);
     }
+    /* a convolution straight after another (as in the EEG app's model): under Flat on the first
+       and z+ or epsilon on the second, the second writes its input's relevance over that input's
+       activation; under alpha2-beta1, whose second product reads the input again, it does not */
+    static const char *const comps[] = {"epsilon-plus-flat", "epsilon-alpha2-beta1-flat"};
+    for (size_t c = 0; c < 2; c++)
+        for (int64_t n = 1; n <= 3; n += 2) {
+            int64_t in_shape[3] = {1, 9, 12};
+            xai_model *cc;
+            ck_assert_int_eq(xai_model_from_spec("conv2d(6,k=3,p=1) conv2d(5,k=3,p=1) relu flatten dense(3)", 3,
+                                                 in_shape, 7, &cc),
+                             XAI_OK);
+            check_model_against_packed(cc, "conv-conv", comps[c], n);
+        }
     /* the layout saves memory on a chain: relevance buffers reuse dead ones */
     int64_t shape[3] = {2, 16, 16};
     xai_model *m;

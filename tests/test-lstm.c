@@ -18,6 +18,7 @@
 
 #include "graph-int.h"
 #include "test-common.h"
+#include "vecmath.h"
 #include "xai/lrp.h"
 #include "xai/model.h"
 #include "xai/status.h"
@@ -831,12 +832,52 @@ START_TEST(test_threads_identical)
 }
 END_TEST
 
+START_TEST(test_weights_changed)
+{
+    /* R is packed when the model is loaded; after R changes in place and the model is told
+     * (xai_model_params_changed, as training does), the explanation is that of a model loaded
+     * with the new weights */
+    int64_t shape[2] = {9, 4};
+    xai_model *m, *m2;
+    ck_assert_int_eq(xai_model_from_spec("lstm(13,bidirectional,last) dense(2)", 2, shape, 3, &m), XAI_OK);
+    float x[36], r0[36], r1[36], r2[36];
+    for (int k = 0; k < 36; k++)
+        x[k] = (float)cos(0.7 * k);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.bias_factor = 1.0f;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r0, NULL), XAI_OK);
+    int changed = 0;
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].kind == K_LSTM) {
+            xai_value *R = &m->vals[m->nodes[i].in[2]];
+            for (int64_t k = 0; k < R->numel; k++)
+                R->f[k] = -1.5f * R->f[k];
+            changed++;
+        }
+    ck_assert_int_eq(changed, 1);
+    xai_model_params_changed(m);
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r1, NULL), XAI_OK);
+    void *bytes;
+    size_t len;
+    ck_assert_int_eq(xai_model_save_onnx_mem(m, NULL, &bytes, &len), XAI_OK);
+    ck_assert_int_eq(xai_model_load_onnx_mem(bytes, len, "changed", NULL, &m2), XAI_OK);
+    free(bytes);
+    ck_assert_int_eq(xai_explain(m2, &c, 1, x, r2, NULL), XAI_OK);
+    ck_assert_msg(memcmp(r0, r1, sizeof r0) != 0, "the new R did not change the relevance");
+    ck_assert_mem_eq(r1, r2, sizeof r1);
+    xai_model_free(m);
+    xai_model_free(m2);
+}
+END_TEST
+
 START_TEST(test_isa_identical)
 {
     /* the recurrent products on the AVX2/FMA kernels and on the portable loops agree bitwise:
-     * H = 50 and 13 give column tiles of every width (48, under 32, a remainder under 4), a
-     * stack of 5 several rows per tile; forward, LRP with beta 1 and gradient */
-    static const char *const specs[2] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)"};
+     * H = 50, 20, 13 and 11 give column tiles of every width (48, 32, under 32, a remainder
+     * under 4 or 8), a stack of 5 several rows per tile; forward, LRP with beta 1 and gradient */
+    static const char *const specs[3] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)",
+                                         "lstm(20,all) lstm(11,last) dense(2)"};
     const int top = xai_dconv_isa(2);
     if (top == 0)
         printf("lstm: this CPU has only the portable kernels; nothing to compare\n");
@@ -845,7 +886,7 @@ START_TEST(test_isa_identical)
     float x[N * T * D], r0[N * T * D], r[N * T * D];
     for (int k = 0; k < N * T * D; k++)
         x[k] = (float)sin(0.61 * k);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         xai_model *m;
         ck_assert_int_eq(xai_model_from_spec(specs[i], 2, shape, 7, &m), XAI_OK);
         for (int meth = 0; meth < 2; meth++) {
@@ -872,12 +913,57 @@ START_TEST(test_isa_identical)
 }
 END_TEST
 
+/* distance of f from the double d in units of the float spacing at d */
+static double ulps(float f, double d)
+{
+    float fd = (float)d;
+    double sp = (double)nextafterf(fabsf(fd), INFINITY) - (double)fabsf(fd);
+    return fabs((double)f - d) / sp;
+}
+
+START_TEST(test_gate_functions)
+{
+    /* the float gates against libm in double: a few ulp on a grid over the range where the
+       results are not saturated, limits and NaN outside it */
+    double ws = 0, wt = 0;
+    for (int k = -200000; k <= 200000; k++) {
+        float x = (float)k * 2e-4f + (float)k * (float)k * 1e-9f * (k < 0 ? -1.0f : 1.0f);
+        double s = ulps(xai_vsigmoidf(x), 1.0 / (1.0 + exp(-(double)x)));
+        double t = x == 0.0f ? 0.0 : ulps(xai_vtanhf(x), tanh((double)x));
+        ws = s > ws ? s : ws;
+        wt = t > wt ? t : wt;
+    }
+    ck_assert_msg(ws <= 3.0 && wt <= 3.0, "sigmoid %g ulp, tanh %g ulp", ws, wt);
+    ck_assert(xai_vsigmoidf(-INFINITY) < 1e-37f && xai_vsigmoidf(INFINITY) == 1.0f);
+    ck_assert(xai_vtanhf(INFINITY) == 1.0f && xai_vtanhf(-INFINITY) == -1.0f);
+    ck_assert(isnan(xai_vsigmoidf(NAN)) && isnan(xai_vtanhf(NAN)));
+    ck_assert(xai_vtanhf(-0.0f) == 0.0f && signbit(xai_vtanhf(-0.0f)));
+    /* the array form skips a branch no element needs but gives the same bits: vectors with only
+       small, only large and mixed magnitudes */
+    float in[3][37], out[37];
+    for (int j = 0; j < 37; j++) {
+        in[0][j] = (float)(j - 18) * 0.019f;
+        in[1][j] = (j % 2 ? -1.0f : 1.0f) * (0.35f + (float)j * 0.4f);
+        in[2][j] = (float)(j - 18) * 0.11f;
+    }
+    for (int v = 0; v < 3; v++) {
+        xai_vtanh_array(37, in[v], out);
+        for (int j = 0; j < 37; j++) {
+            float want = xai_vtanhf(in[v][j]);
+            ck_assert_msg(memcmp(&out[j], &want, sizeof want) == 0, "vector %d element %d", v, j);
+        }
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lstm");
     TCase *tr = tcase_create("reference");
     tcase_add_test(tr, test_threads_identical);
     tcase_add_test(tr, test_isa_identical);
+    tcase_add_test(tr, test_gate_functions);
+    tcase_add_test(tr, test_weights_changed);
     tcase_add_test(tr, test_reference_uni);
     tcase_add_test(tr, test_reference_bidi);
     suite_add_tcase(s, tr);

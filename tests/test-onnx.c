@@ -212,6 +212,128 @@ START_TEST(test_dense_forward_by_hand)
 }
 END_TEST
 
+/* The graph's input X [1,2,6] and output Y [1,2,2] as value infos (vi[0], vi[1]). */
+typedef struct {
+    Onnx__TensorShapeProto__Dimension d[6], *dp[6];
+    Onnx__TensorShapeProto sh[2];
+    Onnx__TypeProto__Tensor tt[2];
+    Onnx__TypeProto ty[2];
+    Onnx__ValueInfoProto vi[2];
+} slice_io;
+
+static void slice_io_init(slice_io *io)
+{
+    static const int64_t dv[6] = {1, 2, 6, 1, 2, 2};
+    for (int i = 0; i < 6; i++) {
+        onnx__tensor_shape_proto__dimension__init(&io->d[i]);
+        io->d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        io->d[i].dim_value = dv[i];
+        io->dp[i] = &io->d[i];
+    }
+    for (int i = 0; i < 2; i++) {
+        onnx__tensor_shape_proto__init(&io->sh[i]);
+        io->sh[i].n_dim = 3;
+        io->sh[i].dim = io->dp + 3 * i;
+        onnx__type_proto__tensor__init(&io->tt[i]);
+        io->tt[i].has_elem_type = 1;
+        io->tt[i].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        io->tt[i].shape = &io->sh[i];
+        onnx__type_proto__init(&io->ty[i]);
+        io->ty[i].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        io->ty[i].tensor_type = &io->tt[i];
+        onnx__value_info_proto__init(&io->vi[i]);
+        io->vi[i].name = i ? "Y" : "X";
+        io->vi[i].type = &io->ty[i];
+    }
+}
+
+/* A Slice model in memory: Y = Slice(X) + Slice(C) with one set of starts/ends/axes/steps
+ * (steps of @p nsteps values), X the input [1,2,6], C a [2,6] constant whose Slice is folded at
+ * load while X's is a node: both read their parameters in one place and must agree. */
+static xai_status load_slices(int nsteps, xai_model **m)
+{
+    static float cval[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    static int64_t cdim[2] = {2, 6}, one[1] = {1}, two[1] = {2}, st[1] = {1}, en[1] = {5}, ax[1] = {-1},
+                   sp[2] = {2, 2};
+    Onnx__TensorProto t[5];
+    const char *tn[5] = {"C", "st", "en", "ax", "sp"};
+    int64_t *tv[5] = {NULL, st, en, ax, sp};
+    for (int i = 0; i < 5; i++) {
+        onnx__tensor_proto__init(&t[i]);
+        t[i].name = (char *)tn[i];
+        t[i].has_data_type = 1;
+        t[i].data_type = i ? ONNX__TENSOR_PROTO__DATA_TYPE__INT64 : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        t[i].n_dims = i ? 1 : 2;
+        t[i].dims = i ? (i == 4 && nsteps == 2 ? two : one) : cdim;
+        t[i].n_int64_data = i ? (i == 4 ? (size_t)nsteps : 1) : 0;
+        t[i].int64_data = tv[i];
+    }
+    t[0].n_float_data = 12;
+    t[0].float_data = cval;
+    Onnx__TensorProto *tp[5] = {&t[0], &t[1], &t[2], &t[3], &t[4]};
+    char *in_x[5] = {"X", "st", "en", "ax", "sp"}, *in_c[5] = {"C", "st", "en", "ax", "sp"}, *in_a[2] = {"xs", "cs"};
+    char *out_x[1] = {"xs"}, *out_c[1] = {"cs"}, *out_a[1] = {"Y"};
+    Onnx__NodeProto nd[3];
+    char **ins[3] = {in_x, in_c, in_a}, **outs[3] = {out_x, out_c, out_a};
+    const char *op[3] = {"Slice", "Slice", "Add"}, *name[3] = {"slice_x", "slice_c", "add"};
+    for (int i = 0; i < 3; i++) {
+        onnx__node_proto__init(&nd[i]);
+        nd[i].n_input = i < 2 ? 5 : 2;
+        nd[i].input = ins[i];
+        nd[i].n_output = 1;
+        nd[i].output = outs[i];
+        nd[i].op_type = (char *)op[i];
+        nd[i].name = (char *)name[i];
+    }
+    Onnx__NodeProto *np[3] = {&nd[0], &nd[1], &nd[2]};
+    slice_io io;
+    slice_io_init(&io);
+    Onnx__ValueInfoProto *vin[1] = {&io.vi[0]}, *vout[1] = {&io.vi[1]};
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.n_node = 3, g.node = np, g.n_initializer = 5, g.initializer = tp;
+    g.n_input = 1, g.input = vin, g.n_output = 1, g.output = vout;
+    Onnx__OperatorSetIdProto os = ONNX__OPERATOR_SET_ID_PROTO__INIT, *osp[1] = {&os};
+    os.has_version = 1, os.version = 13;
+    Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
+    mp.has_ir_version = 1, mp.ir_version = 7, mp.n_opset_import = 1, mp.opset_import = osp, mp.graph = &g;
+    size_t len = onnx__model_proto__get_packed_size(&mp);
+    uint8_t *buf = malloc(len);
+    ck_assert_ptr_nonnull(buf);
+    onnx__model_proto__pack(&mp, buf);
+    xai_status st_load = xai_model_load_onnx_mem(buf, len, "slices.onnx", NULL, m);
+    free(buf);
+    return st_load;
+}
+
+START_TEST(test_slice_folded_and_node)
+{
+    xai_model *m = NULL;
+    ck_assert_msg(load_slices(1, &m) == XAI_OK, "%s", xai_last_error());
+    int slices = 0;
+    for (int i = 0; i < xai_model_node_count(m); i++)
+        slices += strcmp(xai_model_node_op(m, i), "Slice") == 0;
+    ck_assert_int_eq(slices, 1); /* C's Slice was folded */
+    float x[12], y[4];
+    for (int k = 0; k < 12; k++)
+        x[k] = 100.0f * (float)(k + 1);
+    xai_workspace *ws;
+    ck_assert_int_eq(xai_workspace_new(m, 1, &ws), XAI_OK);
+    ck_assert_int_eq(xai_model_forward(m, ws, 1, x, y), XAI_OK);
+    /* columns 1 and 3 of each row (start 1, end 5, step 2 on the last axis), of X and of C */
+    static const int col[4] = {1, 3, 7, 9};
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(y[k] == x[col[k]] + (float)col[k], "y[%d] = %g", k, y[k]);
+    xai_workspace_free(ws);
+    xai_model_free(m);
+    /* steps longer than starts: refused with the node named, the folded one first */
+    m = (xai_model *)0x1;
+    ck_assert_int_eq(load_slices(2, &m), XAI_EFORMAT);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "(Slice): starts/ends/axes/steps lengths differ"));
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "slices.onnx"));
+}
+END_TEST
+
 START_TEST(test_workspace_capacity)
 {
     xai_model *m;
@@ -276,6 +398,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_load_for_input);
     tcase_add_test(tc, test_folding_and_softmax);
     tcase_add_test(tc, test_dense_forward_by_hand);
+    tcase_add_test(tc, test_slice_folded_and_node);
     tcase_add_test(tc, test_workspace_capacity);
     tcase_add_test(tc, test_rules_syntax);
     tcase_add_test(tc, test_status_strings);

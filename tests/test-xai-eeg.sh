@@ -102,11 +102,14 @@ try:
     for k in ("CommandLine", "Version", "DateTime", "Sources", "Preprocessing", "TrainAccuracy"):
         check(k in side, "model sidecar lacks " + k)
     check(len(side.get("Sources", [])) == 2 and len(side["Sources"][0]["SHA256"]) == 64, "model sidecar sources")
+    # the program by its name, not the build folder it ran from
+    check(side.get("CommandLine", "").startswith("xai-eeg train --edf "), "sidecar CommandLine: program by name")
     try:
         import onnx
         meta = {p.key: p.value for p in onnx.load(model).metadata_props}
         card = json.loads(meta["libxai.card"])
         rec = card["preprocessing"]
+        check(card["provenance"]["command_line"] == side.get("CommandLine"), "card and sidecar: one command line")
         check(rec["channels"][11] == "C3" and len(rec["channels"]) == 25, "record channels")
         # the EDF+ record duration field holds 8 characters, so the rate read back is 128 +- 1e-4
         check(abs(rec["sampling_frequency"] - 128) < 1e-3 and rec["n_times"] == 512, "record rate / times")

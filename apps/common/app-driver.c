@@ -28,6 +28,7 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
 }
 
 static const char *optimizer_names[] = {"sgd", "adam", "adamw"};
+static const char *schedule_names[] = {"none", "step", "cosine"}; /* by xai_schedule; step is not offered */
 static const char *start_names[] = {"stable", "onehot", "logit", "logodds", "contrast"};
 
 /* Index of @p s in @p names[0..n) (or up to a NULL entry), or -1. */
@@ -127,7 +128,7 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
 
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
-    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_START)
+    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_REFIT)
         return 0;
     o->given |= XAI_APP_DRIVER_GIVEN(code);
     int i;
@@ -135,6 +136,7 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
     case XAI_APP_OPT_SPLIT_BY: return parse_split_by(app, o, arg);
     case XAI_APP_OPT_CV: return parse_cv(app, o, arg);
     case XAI_APP_OPT_STRICT: o->strict = 1; return 1;
+    case XAI_APP_OPT_REFIT: o->refit = 1; return 1;
     case XAI_APP_OPT_SEED: return parse_seed(app, o, arg);
     case XAI_APP_OPT_OPTIMIZER:
         if ((i = pick(arg, optimizer_names, 3)) < 0)
@@ -151,6 +153,11 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
             return bad_value(app, "start", arg, "stable, onehot, logit, logodds or contrast");
         o->start = (xai_driver_start)i;
         return 1;
+    case XAI_APP_OPT_SCHEDULE:
+        if (strcmp(arg, "none") && strcmp(arg, "cosine"))
+            return bad_value(app, "schedule", arg, "none or cosine");
+        o->schedule = strcmp(arg, "none") ? XAI_SCHED_COSINE : XAI_SCHED_NONE;
+        return 1;
     default: return parse_number(app, o, code, arg);
     }
 }
@@ -166,12 +173,18 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
             "  --cv K|logo            grouped K-fold cross-validation, or leave one group out; writes one\n"
             "                         model per fold (MODEL.fold-K.onnx) for out-of-fold explanations and a\n"
             "                         model trained on every group (MODEL.onnx) [%s]\n"
+            "  --refit                with the hold-out (no --cv): measure on the held-out groups, then train\n"
+            "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
+            "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model,\n"
+            "                         trained on every group [off]\n"
             "  --strict               a model not above chance, never predicting a class, or losing to the\n"
             "                         linear baseline is an error: nothing is written, exit 4\n"
             "  --seed N               split, initialisation, shuffling, dropout [%llu]\n"
             "  --optimizer NAME       sgd|adam|adamw [%s]\n"
             "  --weight-decay W       L2 (sgd, adam) or decoupled (adamw) weight decay [%g]\n"
             "  --lr R                 learning rate [%g]\n"
+            "  --schedule none|cosine learning rate per epoch: constant, or cosine annealing from --lr\n"
+            "                         towards 0 over --epochs (Loshchilov & Hutter 2017) [%s]\n"
             "  --epochs N             most epochs [%d]\n"
             "  --patience N           early stopping on an inner split of the TRAINING groups; 0 = off [%d]\n"
             "  --batch N              mini-batch size [%lld]\n"
@@ -179,7 +192,8 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
             "  baseline on the same inputs and split are printed and recorded in the model card.\n",
             kinds[0] ? kinds : "a group kind", d->split_by ? d->split_by : "-",
             d->logo ? "logo" : d->cv ? "K folds" : "hold-out of a quarter of the groups",
-            (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr, d->epochs,
+            (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr,
+            schedule_names[d->schedule], d->epochs,
             d->patience, (long long)d->batch);
 }
 
@@ -234,6 +248,8 @@ void xai_app_driver_train_setup(xai_app *app, const xai_app_driver_opts *o, xai_
         to->folds = o->cv;
     to->train.optimizer = o->optimizer;
     to->train.lr = (float)o->lr;
+    to->train.schedule = o->schedule;
+    to->refit_holdout = o->refit;
     to->train.weight_decay = (float)o->weight_decay;
     to->train.epochs = o->epochs;
     to->train.patience = o->patience;

@@ -89,6 +89,26 @@ char *xai_app_quote_words(int argc, char *const *argv)
     return out;
 }
 
+/* The command line as the card and the sidecars record it: the program by its name, not the
+ * folder it ran from (a build or install path leaks local folders into shared models and does
+ * not help to reproduce), the arguments as given. A command meant to be run again (a group
+ * step) quotes its words with xai_app_quote_words instead. */
+static char *recorded_command_line(int argc, char **argv)
+{
+    if (argc < 1 || !argv[0])
+        return xai_app_quote_words(argc, argv);
+    char **w = malloc(sizeof *w * (size_t)argc);
+    if (!w)
+        return NULL;
+    memcpy(w, argv, sizeof *w * (size_t)argc);
+    char *slash = strrchr(argv[0], '/');
+    if (slash && slash[1])
+        w[0] = slash + 1;
+    char *s = xai_app_quote_words(argc, w);
+    free(w);
+    return s;
+}
+
 double xai_app_now(void)
 {
     struct timespec ts;
@@ -101,7 +121,7 @@ void xai_app_init(xai_app *app, const char *prog, const char *version, int argc,
     memset(app, 0, sizeof *app);
     app->prog = prog;
     app->version = version;
-    app->command_line = xai_app_quote_words(argc, argv);
+    app->command_line = recorded_command_line(argc, argv);
     time_t t = time(NULL);
     struct tm tm;
     if (gmtime_r(&t, &tm))

@@ -39,7 +39,7 @@ typedef enum { XAI_PROGRESS_AUTO = 0, XAI_PROGRESS_BAR, XAI_PROGRESS_LINES, XAI_
 typedef struct xai_app {
     const char *prog;             /**< program name for messages ("xai-eeg") */
     const char *version;          /**< version string */
-    char *command_line;           /**< the full command line, shell-quoted (owned) */
+    char *command_line;           /**< shell-quoted, the program by name without its folder (owned) */
     char datetime[32];            /**< ISO 8601 UTC start time */
     int verbosity;                /**< 0 = -q, 1 = default, 2+ = -v */
     int force;                    /**< --force: overwrite existing outputs */

@@ -116,8 +116,9 @@ int speech_batch_prepare(opts *o, char *const *stems, const char *model_sha, spe
     return rc;
 }
 
-/* The group step: the task's command line (this executable) with --collect, shell-quoted by
- * the one quoting of apps/common (an xai_app's command_line). NULL when out of memory. */
+/* The group step: the task's command line (this executable by its full path, so that the job
+ * runs it) with --collect, shell-quoted by the one quoting of apps/common. NULL when out of
+ * memory. */
 static char *group_command(char **targv)
 {
     int n = 0;
@@ -132,10 +133,9 @@ static char *group_command(char **targv)
     memcpy(g, targv, sizeof *g * (size_t)n);
     g[0] = len > 0 ? exe : targv[0];
     g[n] = "--collect";
-    xai_app quoted;
-    xai_app_init(&quoted, PROG, XAI_SPEECH_VERSION, n + 1, g);
+    char *s = xai_app_quote_words(n + 1, g);
     free(g);
-    return quoted.command_line;
+    return s;
 }
 
 int speech_batch_slurm(opts *o, const speech_batch *b)

@@ -127,6 +127,8 @@ static json_t *training_json(const xai_driver_record *r)
     }
     json_object_set_new(t, "optimizer", json_string(optimizer_name(o->train.optimizer)));
     json_object_set_new(t, "lr", json_real(o->train.lr));
+    static const char *const sched[] = {"none", "step", "cosine"};
+    json_object_set_new(t, "lr_schedule", json_string(sched[o->train.schedule]));
     json_object_set_new(t, "weight_decay", json_real(o->train.weight_decay));
     json_object_set_new(t, "epochs", json_integer(o->train.epochs));
     json_object_set_new(t, "patience", json_integer(o->train.patience));
@@ -136,6 +138,11 @@ static json_t *training_json(const xai_driver_record *r)
                                                              ? "inner grouped hold-out of the training groups"
                                                              : "none: every epoch runs, the last is kept"));
     json_object_set_new(t, "inner_frac", json_real(o->inner_frac));
+    /* as final_model() decides: a cross-validation refits with refit_all, a hold-out with
+       refit_holdout, the within-group fallback never */
+    int refit = v->within_group ? 0 : v->n_folds > 1 ? o->refit_all : o->refit_holdout;
+    json_object_set_new(t, "model_for_new_data", json_string(refit ? "trained on every group after the validation"
+                                                                    : "the validation's model"));
     json_object_set_new(t, "augment_copies", json_integer(o->augment ? (o->augment_copies > 0 ? o->augment_copies : 1)
                                                                      : 0));
     json_object_set_new(t, "kept_epochs", ke);

@@ -456,10 +456,10 @@ static xai_status copy_model(const xai_model *m, xai_model **out)
 }
 
 /* The model for new data: the hold-out's one model, or one trained on every group after a
- * cross-validation (refit_all), or a copy of fold 1. */
+ * cross-validation (refit_all) or a hold-out (refit_holdout), or a copy of fold 1. */
 static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *set)
 {
-    if (s->scheme == XAI_SPLIT_HOLDOUT || s->scheme == XAI_SPLIT_WITHIN) {
+    if ((s->scheme == XAI_SPLIT_HOLDOUT && !t->o->refit_holdout) || s->scheme == XAI_SPLIT_WITHIN) {
         set->model = set->fold_model[0];
         set->trained = set->fold_trained[0];
         set->fold_model[0] = NULL;
@@ -473,7 +473,7 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         set->nfolds = 0; /* a hold-out has no fold set: its model's trained groups flag in-sample maps */
         return XAI_OK;
     }
-    if (!t->o->refit_all) {
+    if (!t->o->refit_all && s->scheme != XAI_SPLIT_HOLDOUT) {
         for (int i = 0; i < set->fold_trained[0].n; i++)
             if (xai_driver_names_add(&set->trained, set->fold_trained[0].v[i]))
                 return xai_error_set(XAI_ENOMEM, "driver: out of memory");

@@ -172,9 +172,11 @@ static int build_template(strike_template *st, const double *t, int n, double *r
             st->tpl[ch][k] /= used;
     double *cost = malloc(sizeof *cost * (size_t)used);
     int m = 0;
-    for (int i = 0; cost && i < n; i++)
-        if (regular_strike(t, n, i, st->stride) && isfinite(match_cost(st, t[i])))
-            cost[m++] = match_cost(st, t[i]);
+    for (int i = 0; cost && i < n; i++) {
+        double e = regular_strike(t, n, i, st->stride) ? match_cost(st, t[i]) : INFINITY;
+        if (isfinite(e))
+            cost[m++] = e;
+    }
     if (m > 0)
         gsl_sort(cost, 1, (size_t)m);
     *ref = m > 0 ? gsl_stats_median_from_sorted_data(cost, 1, (size_t)m) : 0;

@@ -194,7 +194,11 @@ typedef struct {
 /* taps k of an axis whose padded index o + k*d lies in [lo, hi) (the others read zero rows) */
 static inline void dc_taps(int64_t o, int64_t K, int64_t d, int64_t lo, int64_t hi, int64_t *k0, int64_t *k1)
 {
-    int64_t a = lo - o > 0 ? (lo - o + d - 1) / d : 0, b = hi - o > 0 ? (hi - o + d - 1) / d : 0;
+    int64_t a = lo - o > 0 ? lo - o : 0, b = hi - o > 0 ? hi - o : 0;
+    if (d > 1) { /* (a division costs tens of cycles, and this runs twice per output row) */
+        a = (a + d - 1) / d;
+        b = (b + d - 1) / d;
+    }
     *k0 = a;
     *k1 = b < K ? b : K;
 }
@@ -246,13 +250,23 @@ static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
     int nt = 0;
     dc_taps(od, g->K[0], g->d[0], g->lo[0], g->hi[0], &d0, &d1);
     dc_taps(oh, g->K[1], g->d[1], g->lo[1], g->hi[1], &h0, &h1);
-    for (int64_t c = 0; c < g->ci; c++)
-        for (int64_t kd = d0; kd < d1; kd++)
-            for (int64_t kh = h0; kh < h1; kh++, nt++) {
-                tab[nt].x = (int32_t)(c * psp + ((od + kd * g->d[0] - g->lo[0]) * R1 + oh + kh * g->d[1] - g->lo[1]) * g->PW);
-                tab[nt].w = (int32_t)(c * K + (kd * g->K[1] + kh) * g->K[2]);
-            }
-    return nt;
+    /* the first channel's rows, then each channel's as the previous one's one channel further
+       (this runs for every output row of every product; offsets fit in 32 bits: conv_choose_direct) */
+    const int32_t xd = (int32_t)(g->d[0] * R1 * g->PW), xh = (int32_t)(g->d[1] * g->PW);
+    const int32_t wd = (int32_t)(g->K[1] * g->K[2]), wh = (int32_t)g->K[2];
+    int32_t xr = (int32_t)(((od + d0 * g->d[0] - g->lo[0]) * R1 + oh + h0 * g->d[1] - g->lo[1]) * g->PW);
+    int32_t wr = (int32_t)((d0 * g->K[1] + h0) * g->K[2]);
+    for (int64_t kd = d0; kd < d1; kd++, xr += xd, wr += wd)
+        for (int64_t kh = h0; kh < h1; kh++, nt++) {
+            tab[nt].x = xr + (int32_t)(kh - h0) * xh;
+            tab[nt].w = wr + (int32_t)(kh - h0) * wh;
+        }
+    const int32_t xc = (int32_t)psp, wc = (int32_t)K;
+    for (int t = nt; t < nt * g->ci; t++) {
+        tab[t].x = tab[t - nt].x + xc;
+        tab[t].w = tab[t - nt].w + wc;
+    }
+    return nt * (int)g->ci;
 }
 
 /* whether the next output row reads the same taps one padded input row further (then the
@@ -486,7 +500,7 @@ typedef struct {
     int kind;           /* direct kernels: DK_* */
     _Atomic int failed; /* a worker had no memory for its scratch: the caller redoes the stack */
     int fresh;          /* DK_XREL, DK_PM: out holds no values yet */
-    unsigned char *done; /* transposed products: the samples a worker finished, or NULL */
+    int64_t fin[XAI_PAR_MAX_THREADS][2]; /* transposed products: the range each thread finished */
 } conv_job;
 
 /* One sample range of the forward product; scratch holds one sample's im2col columns (or padded
@@ -554,7 +568,7 @@ static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, co
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
     float *wt = a->tap && !a->dk ? taps_of(a, w) : NULL; /* without memory: the im2col path */
-    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0, NULL};
+    conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0, {{0}}};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) {
@@ -699,30 +713,35 @@ static void conv_vjp_range(const conv_job *j, int64_t i0, int64_t i1, float *scr
 static void conv_vjp_worker(void *ctx, int64_t i0, int64_t i1, int tid)
 {
     conv_job *j = ctx;
-    (void)tid;
     float *scr = xai_thread_scratch((size_t)j->a->colsz + 1);
     if (!scr) {
         j->failed = 1;
         return;
     }
     conv_vjp_range(j, i0, i1, scr);
-    if (j->done)
-        memset(j->done + i0, 1, (size_t)(i1 - i0));
+    j->fin[tid][0] = i0;
+    j->fin[tid][1] = i1;
 }
 
-/* The serial fallback after a worker found no memory: the adding kinds must not add a sample's
-   relevance twice, so only the samples no worker finished are redone (all of them when the
-   record could not be kept, which then happens before any worker ran). */
+/* The serial run, also the fallback after a worker found no memory: the adding kinds must not add
+   a sample's relevance twice, and a write over the input's own activation (x == dx) must not read
+   what it overwrote, so the samples in a range some thread finished are not redone. The
+   record has one slot per thread (xai_par_for runs each on one range), so it needs no memory. */
 static void conv_vjp_redo(const conv_job *j, int64_t nb, float *scratch)
 {
     for (int64_t i0 = 0; i0 < nb;) {
-        if (j->done && j->done[i0]) {
-            i0++;
+        int64_t i1 = nb, past = 0;
+        for (int t = 0; t < XAI_PAR_MAX_THREADS; t++) {
+            const int64_t b = j->fin[t][0], e = j->fin[t][1];
+            if (b <= i0 && i0 < e)
+                past = e; /* finished */
+            else if (i0 < b && b < e && b < i1)
+                i1 = b; /* the next finished range */
+        }
+        if (past) {
+            i0 = past;
             continue;
         }
-        int64_t i1 = i0 + 1;
-        while (i1 < nb && !(j->done && j->done[i1]))
-            i1++;
         conv_vjp_range(j, i0, i1, scratch);
         i0 = i1;
     }
@@ -750,15 +769,9 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
     } else if (a->tap && !ones) {
         wt = taps_of(a, w); /* without memory: the col2im path */
     }
-    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh, NULL};
-    if (xai_par_threads() > 1 && nb > 1) {
-        /* without the record a redo could add twice: then the stack runs serially */
-        int adds = kind != DK_STORE && !fresh;
-        if (!adds || (j.done = calloc((size_t)nb, 1)) != NULL)
-            xai_par_for(nb, 1, conv_vjp_worker, &j);
-        if (adds && !j.done)
-            j.failed = 1;
-    }
+    conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh, {{0}}};
+    if (xai_par_threads() > 1 && nb > 1)
+        xai_par_for(nb, 1, conv_vjp_worker, &j);
     if (xai_par_threads() <= 1 || nb <= 1 || j.failed) { /* serial (also the fallback, as above) */
         int tok = ones || nb != 1
                       ? 0
@@ -766,7 +779,6 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
         conv_vjp_redo(&j, nb, scratch);
         xai_par_blas_end(tok);
     }
-    free(j.done);
     if (!a->dk)
         free(wt);
 }

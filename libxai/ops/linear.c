@@ -662,6 +662,24 @@ int xai_linear_writes_first(const xai_node *n, const xai_rule *r)
            ((r->kind == XAI_RULE_ZPLUS || r->kind == XAI_RULE_ALPHABETA) && L->fwd_pm != NULL);
 }
 
+/* Rules whose pass, once it wrote its input's relevance (whole, by the one vjp_rel of
+   xai_linear_writes_first), reads the input's activation no more, and whose direct kernels read
+   each activation element just before they write its relevance at the same place: epsilon, z+ and
+   alpha-beta without the beta part (whose second product reads the input again). */
+int xai_linear_in_place(const xai_node *n, const xai_rule *r)
+{
+    return xai_linear_writes_first(n, r) &&
+           (r->kind != XAI_RULE_ALPHABETA || r->beta == 0.0f);
+}
+
+/* Rules that read neither the layer's input nor its output activation: their weights do not
+   depend on the input (Flat and WSquare; the rule is taken as given, here on a linear node). */
+int xai_linear_reads_no_activation(const xai_node *n, const xai_rule *r)
+{
+    return xai_node_linear(n) && n->ops->relevance == xai_linear_relevance &&
+           (r->kind == XAI_RULE_FLAT || r->kind == XAI_RULE_WSQUARE);
+}
+
 xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai_rule *r, xai_workspace *ws)
 {
     const xai_linear *L = xai_node_linear(n);

@@ -16,10 +16,11 @@
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
  * GEMM per direction (written into the records), and so are the input relevances (in chunks
  * of steps); only the recurrent products remain per step (by our own loops over R packed in
- * column tiles once per pass, not BLAS calls, whose packing of R dominates at batch 1; on
- * AVX2/FMA CPUs register-tiled kernels, which give the same bits as the portable loops). They
- * sum in double, so the CPU's rate of double FMAs bounds them: per sequence and direction,
- * 4H*H*T multiply-adds in the forward pass and H*H*T in the relevance. Gate loops use the
+ * column tiles when the model is loaded or its weights change, not BLAS calls, whose packing
+ * of R dominates at batch 1; on AVX2/FMA CPUs register-tiled kernels, which give the same bits
+ * as the portable loops). Per sequence and direction that is 4H*H*T multiply-adds in the
+ * forward pass and H*H*T in the relevance, summed in float by fused multiply-adds (at batch 1
+ * bounded by streaming R from the second-level cache every step). Gate loops use the
  * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
  * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
@@ -47,6 +48,8 @@ typedef struct {
     size_t rec;           /* floats per stored step record: i,o,f,g (4H), a (H), c (H), h (H) */
     int64_t tc;           /* time steps per chunk of the batched input-relevance product */
     int recv;             /* hidden value holding the records [ndir][T][stack*B][rec] */
+    float *pk;            /* [ndir][5H*H] (owned): R_d^T [H][4H], then the cell rows of R_d [H][H], in
+                           * column tiles (pack_weights) */
 } lstm_attr;
 
 enum { IN_X, IN_W, IN_R, IN_B, IN_LEN, IN_H0, IN_C0, IN_P };
@@ -120,8 +123,7 @@ typedef struct {
     float *pall, *shall; /* relevance: p of every step [s][T][B][H], bias shares [s][T][B] */
     float *contrib;      /* relevance: this direction's input relevance, laid out like X [s][xn] */
     double *isr;         /* relevance reaching constant or absent initial states [2][nr] (h, c) */
-    float *RT;           /* the recurrent product's matrix in column tiles (pack_tiles): forward R_d^T
-                          * [H][4H], relevance the cell rows of R_d [H][H] */
+    const float *RF, *RC; /* R_d^T and the cell rows of R_d in column tiles (lstm_attr.pk) */
     float *bsum;         /* Wb + Rb of direction d [4H] */
 } lstm_bufs;
 
@@ -135,16 +137,17 @@ static size_t set_floats(const lstm_attr *a)
 }
 
 /* The work buffers of direction d for a stack of nr rows. Scratch layout: the fixed part
- * (per direction RT [H x 4H] and bsum [4H]), then one work set per direction: isr (doubles,
+ * (bsum [4H] per direction), then one work set per direction: isr (doubles,
  * kept 8-byte aligned), xt, dxt, z, hp, cp, dh, dc, tmp, p (+ shares), pall, shall, contrib. */
 static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, int64_t d, lstm_bufs *bf)
 {
     size_t H = (size_t)a->H, D = (size_t)a->D, R = (size_t)nr, ns = (size_t)(nr / a->B);
-    size_t fixed = (size_t)a->ndir * (4 * H * H + 4 * H);
+    size_t fixed = (size_t)a->ndir * 4 * H;
     fixed += fixed & 1;
     bf->store = ws->val[a->recv];
-    bf->RT = ws->scratch + (size_t)d * (4 * H * H + 4 * H);
-    bf->bsum = bf->RT + 4 * H * H;
+    bf->RF = a->pk + (size_t)d * 5 * H * H;
+    bf->RC = bf->RF + 4 * H * H;
+    bf->bsum = ws->scratch + (size_t)d * 4 * H;
     float *w = ws->scratch + fixed + (size_t)d * ns * set_floats(a);
     bf->isr = (double *)(void *)w;
     w += 4 * R;
@@ -245,20 +248,36 @@ static void pack_tiles(int64_t K, int64_t N, const float *restrict src, int64_t 
     }
 }
 
-/* bsum, and the tiled matrix of the pass's recurrent products, of every direction: the forward
- * pass multiplies by R_d^T, the relevance by the cell rows of R_d (the scratch is shared by all
- * nodes, so every pass fills them again; training may also have changed the weights) */
-static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int forward)
+/* The matrices of the recurrent products of every direction in column tiles, into a->pk: the
+ * forward pass multiplies by R_d^T, the relevance by the cell rows of R_d. Done when the model
+ * is loaded and whenever its weights change (xai_lstm_params_changed), not on every pass. */
+static void pack_weights(lstm_attr *a)
 {
     int64_t H = a->H;
     for (int64_t d = 0; d < a->ndir; d++) {
+        const float *Rd = a->R + d * 4 * H * H;
+        float *pk = a->pk + d * 5 * H * H;
+        pack_tiles(H, 4 * H, Rd, 1, H, pk);
+        pack_tiles(H, H, Rd + 3 * H * H, H, 1, pk + 4 * H * H);
+    }
+}
+
+void xai_lstm_params_changed(xai_node *n)
+{
+    pack_weights(n->attr);
+}
+
+/* bsum of every direction (the scratch is shared by all nodes, so every pass fills it again).
+ * Training steps change R between passes without telling the model, so a training pass packs
+ * R again first. */
+static void prepare_weights(const lstm_attr *a, const xai_workspace *ws)
+{
+    int64_t H = a->H;
+    if (ws->training)
+        pack_weights((lstm_attr *)a);
+    for (int64_t d = 0; d < a->ndir; d++) {
         lstm_bufs bf;
         bufs_split(a, ws, a->B, d, &bf);
-        const float *Rd = a->R + d * 4 * H * H;
-        if (forward)
-            pack_tiles(H, 4 * H, Rd, 1, H, bf.RT);
-        else
-            pack_tiles(H, H, Rd + 3 * H * H, H, 1, bf.RT);
         for (int64_t j = 0; j < 4 * H; j++)
             bf.bsum[j] = bias_at(a, d, j);
     }
@@ -266,133 +285,81 @@ static void prepare_weights(const lstm_attr *a, const xai_workspace *ws, int for
 
 /* The recurrent products of a step. BLAS packs R on every call, which costs more than the
  * product itself for one row (about 15 us against 3 us at H = 128), so these loops do them:
- * products are summed in double, in order k = 0..H-1 for every element, and added with one
- * rounding (more accurate than a float GEMM). A float times a float is exact in double, so
- * acc + h w rounds once whether it is a multiply and an add or one fused multiply-add: the
- * AVX2/FMA kernels below and these portable loops give the same bits. Blocks of four rows
- * share each loaded row of RT and tiles of LSTM_JT outputs bound the accumulators; neither
- * changes any sum, so a sample gets the same numbers alone or in a stack. */
-#define LSTM_JT 256
-
-/* out[r][0..N) (+)= in[r][0..K) M for rows 0..nr-1, M row-major [K][N] (one column tile); with
- * add the product is added to out (one rounding), else it replaces it. Forward: in = h_prev,
- * M = R^T, added to the input part of the preactivations; relevance: in = p, M = the cell rows
- * of R. */
-XAI_VEC_CLONES static void rows_times_port(int64_t nr, int64_t K, int64_t N, const float *restrict in,
-                                      const float *restrict M, float *restrict out, size_t ldo, int add)
+ * out[r][j] += sum_k in[r][k] M[k][j] for M in column tiles, as one chain of fused multiply-adds
+ * in float per element (k = 0..K-1), starting from what out holds. Forward: in = h_prev, M =
+ * R^T, out = the input part x_t W^T of the preactivations; relevance: in = p, M = the cell rows
+ * of R, out = zeros. The input products and relevances are float sgemm sums, and every operand
+ * is a float, so double sums buy little here (the Arras reference cases and conservation keep
+ * their tolerances), while widening every weight to double costs a vector instruction per four
+ * products, which bounded the step at batch 1. fmaf rounds once, as the FMA instruction does,
+ * so the portable loops and the AVX2/FMA tiles give the same bits, and a sample gets the same
+ * numbers alone or in a stack. */
+XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const float *restrict in,
+                                         const float *restrict M, float *restrict out, size_t ldo)
 {
-    double acc[4][LSTM_JT];
-    for (int64_t r = 0; r < nr; r += 4) {
-        int64_t nb = nr - r < 4 ? nr - r : 4;
+    for (int64_t r = 0; r < nr; r++) {
         const float *ir = in + r * K;
-        for (int64_t j0 = 0; j0 < N; j0 += LSTM_JT) {
-            int64_t jn = N - j0 < LSTM_JT ? N - j0 : LSTM_JT;
-            if (nb == 4) {
-                for (int64_t j = 0; j < jn; j++)
-                    acc[0][j] = acc[1][j] = acc[2][j] = acc[3][j] = 0.0;
-                for (int64_t k = 0; k < K; k++) {
-                    double h0 = ir[k], h1 = ir[K + k], h2 = ir[2 * K + k], h3 = ir[3 * K + k];
-                    const float *restrict m = M + k * N + j0;
-                    for (int64_t j = 0; j < jn; j++) {
-                        double w = m[j];
-                        acc[0][j] += h0 * w;
-                        acc[1][j] += h1 * w;
-                        acc[2][j] += h2 * w;
-                        acc[3][j] += h3 * w;
-                    }
-                }
-            } else {
-                for (int64_t q = 0; q < nb; q++) {
-                    double *restrict ac = acc[q];
-                    for (int64_t j = 0; j < jn; j++)
-                        ac[j] = 0.0;
-                    for (int64_t k = 0; k < K; k++) {
-                        double hk = ir[q * K + k];
-                        const float *restrict m = M + k * N + j0;
-                        for (int64_t j = 0; j < jn; j++)
-                            ac[j] += hk * (double)m[j];
-                    }
-                }
-            }
-            for (int64_t q = 0; q < nb; q++) {
-                float *restrict o = out + (size_t)(r + q) * ldo + j0;
-                if (add)
-                    for (int64_t j = 0; j < jn; j++)
-                        o[j] = (float)((double)o[j] + acc[q][j]);
-                else
-                    for (int64_t j = 0; j < jn; j++)
-                        o[j] = (float)acc[q][j];
-            }
+        float *restrict o = out + (size_t)r * ldo;
+        for (int64_t k = 0; k < K; k++) {
+            float hk = ir[k];
+            const float *restrict m = M + k * N;
+            for (int64_t j = 0; j < N; j++)
+                o[j] = fmaf(hk, m[j], o[j]);
         }
     }
 }
 
 #ifdef LSTM_X86
-/* One row times NV vectors of four outputs, columns j0.. of out: every accumulator stays in a
- * register over the whole sum (the portable loops keep a tile in memory and load and store it
- * for every k, which bounds them at about one product per cycle) */
-#define LSTM_TILE(NV)                                                                              \
-    __attribute__((target("avx2,fma"))) static void tile_1x##NV(int64_t K, int64_t N, const float *restrict in, \
-                                                                const float *restrict M, float *restrict out, \
-                                                                int add)                          \
+/* one row times NV vectors of eight outputs, the accumulators in registers over the whole sum */
+#define LSTM_FTILE(NV)                                                                             \
+    __attribute__((target("avx2,fma"))) static void ftile_1x##NV(int64_t K, int64_t N, const float *restrict in, \
+                                                                 const float *restrict M, float *restrict out) \
     {                                                                                              \
-        __m256d acc[NV];                                                                           \
-        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_pd();        \
+        __m256 acc[NV];                                                                            \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(out + 8 * v); \
         for (int64_t k = 0; k < K; k++) {                                                          \
-            __m256d h = _mm256_set1_pd((double)in[k]);                                             \
-            /* one converted vector of M at a time: NV + 2 registers */                            \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                  \
-                acc[v] = _mm256_fmadd_pd(h, _mm256_cvtps_pd(_mm_loadu_ps(M + k * N + 4 * v)), acc[v]); \
+            __m256 h = _mm256_set1_ps(in[k]);                                                      \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++)                                   \
+                acc[v] = _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);          \
         }                                                                                          \
-        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                    \
-            float *o = out + 4 * v;                                                                \
-            __m256d s = add ? _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(o)), acc[v]) : acc[v];    \
-            _mm_storeu_ps(o, _mm256_cvtpd_ps(s));                                                  \
-        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(out + 8 * v, acc[v]); \
     }
-LSTM_TILE(12)
-LSTM_TILE(8)
-LSTM_TILE(4)
-LSTM_TILE(1)
+LSTM_FTILE(6)
+LSTM_FTILE(4)
+LSTM_FTILE(1)
 
-/* rows_times_port's sums for one column tile of width N on the AVX2/FMA kernels, a row at a
- * time: the tile (24 KiB at K = 128) stays in the first-level cache from one row to the next,
- * which beats blocks of rows sharing each loaded vector (more inputs to hold, narrower tiles).
- * The last N % 4 columns go to plain loops (the same sums). */
-__attribute__((target("avx2,fma"))) static void tile_rows_fma(int64_t nr, int64_t K, int64_t N,
+/* fma_rows_port's sums for one column tile of width N (at most 48) on the AVX2/FMA kernels, a
+ * row at a time (the tile stays in the first-level cache from one row to the next) */
+__attribute__((target("avx2,fma"))) static void fma_rows_avx2(int64_t nr, int64_t K, int64_t N,
                                                               const float *restrict in, const float *restrict M,
-                                                              float *restrict out, size_t ldo, int add)
+                                                              float *restrict out, size_t ldo)
 {
-    int64_t N4 = N - N % 4;
+    int64_t N8 = N - N % 8;
     for (int64_t r = 0; r < nr; r++) {
         const float *ir = in + r * K;
         float *o = out + (size_t)r * ldo;
         int64_t j = 0;
-        /* wide tiles first: a single chain of FMAs would wait on its latency */
-        for (; j + 48 <= N4; j += 48)
-            tile_1x12(K, N, ir, M + j, o + j, add);
-        for (; j + 32 <= N4; j += 32)
-            tile_1x8(K, N, ir, M + j, o + j, add);
-        for (; j + 16 <= N4; j += 16)
-            tile_1x4(K, N, ir, M + j, o + j, add);
-        for (; j < N4; j += 4)
-            tile_1x1(K, N, ir, M + j, o + j, add);
-        if (N4 < N) {
-            double acc[3] = {0.0, 0.0, 0.0};
+        if (N8 == 48) { /* tile_w's widths: 48, 32 or the last columns */
+            ftile_1x6(K, N, ir, M, o);
+            j = 48;
+        } else if (N8 >= 32) {
+            ftile_1x4(K, N, ir, M, o);
+            j = 32;
+        }
+        for (; j < N8; j += 8)
+            ftile_1x1(K, N, ir, M + j, o + j);
+        for (; j < N; j++) {
+            float acc = o[j];
             for (int64_t k = 0; k < K; k++)
-                for (int64_t c = N4; c < N; c++)
-                    acc[c - N4] += (double)ir[k] * (double)M[k * N + c];
-            for (int64_t c = N4; c < N; c++)
-                o[c] = add ? (float)((double)o[c] + acc[c - N4]) : (float)acc[c - N4];
+                acc = fmaf(ir[k], M[k * N + j], acc);
+            o[j] = acc;
         }
     }
 }
 #endif
 
-/* out[r][0..N) (+)= in[r][0..K) M (see rows_times_port) for M in column tiles (pack_tiles), on
- * the widest kernels this CPU has */
-static void rows_times(int64_t nr, int64_t K, int64_t N, const float *restrict in, const float *restrict P,
-                       float *restrict out, size_t ldo, int add)
+static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, const float *restrict P,
+                     float *restrict out, size_t ldo)
 {
 #ifdef LSTM_X86
     int fma = xai_dconv_isa(-1) >= 1;
@@ -401,11 +368,11 @@ static void rows_times(int64_t nr, int64_t K, int64_t N, const float *restrict i
         w = tile_w(N, j0);
 #ifdef LSTM_X86
         if (fma) {
-            tile_rows_fma(nr, K, w, in, P + j0 * K, out + j0, ldo, add);
+            fma_rows_avx2(nr, K, w, in, P + j0 * K, out + j0, ldo);
             continue;
         }
 #endif
-        rows_times_port(nr, K, w, in, P + j0 * K, out + j0, ldo, add);
+        fma_rows_port(nr, K, w, in, P + j0 * K, out + j0, ldo);
     }
 }
 
@@ -417,18 +384,17 @@ XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float 
     float *restrict g = rc + 3 * H, *restrict ag = rc + 4 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
     for (int64_t j = 0; j < 3 * H; j++)
         rc[j] = xai_vsigmoidf(rc[j] + bsum[j]);
-    for (int64_t j = 0; j < H; j++) {
-        float v = g[j] + bsum[3 * H + j];
-        ag[j] = v;
-        g[j] = xai_vtanhf(v);
-    }
+    for (int64_t j = 0; j < H; j++)
+        ag[j] = g[j] + bsum[3 * H + j];
+    xai_vtanh_array(H, ag, g);
     for (int64_t j = 0; j < H; j++) {
         float c = rc[2 * H + j] * cp[j] + rc[j] * g[j];
         cs[j] = c;
         cp[j] = c;
     }
+    xai_vtanh_array(H, cs, hs);
     for (int64_t j = 0; j < H; j++) {
-        float h = rc[H + j] * xai_vtanhf(cs[j]);
+        float h = rc[H + j] * hs[j];
         hs[j] = h;
         hp[j] = h;
     }
@@ -478,7 +444,7 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         int64_t t = rev ? T - 1 - k : k;
         /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
         float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-        rows_times(r1 - r0, H, 4 * H, bf->hp + r0 * H, bf->RT, z0, a->rec, 1);
+        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, bf->RF, z0, a->rec);
         for (int64_t r = r0; r < r1; r++)
             if (step_valid(a, t, r % B))
                 gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
@@ -554,7 +520,7 @@ static void items_part(void *ctx, int64_t k0, int64_t k1, int tid)
 static xai_status lstm_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const lstm_attr *a = n->attr;
-    prepare_weights(a, ws, 1);
+    prepare_weights(a, ws);
     par_ctx c = {m, n, ws, NULL};
     xai_par_for(nblocks(ws) * a->ndir, 1, items_part, &c);
     return XAI_OK;
@@ -809,7 +775,8 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
             share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
         }
         /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-        rows_times(r1 - r0, H, H, bf->p + r0 * H, bf->RT, bf->tmp + r0 * H, (size_t)H, 0);
+        memset(bf->tmp + r0 * H, 0, sizeof(float) * (size_t)((r1 - r0) * H));
+        fma_rows(r1 - r0, H, H, bf->p + r0 * H, bf->RC, bf->tmp + r0 * H, (size_t)H);
         for (int64_t r = r0; r < r1; r++) {
             /* keep p and the share for the input relevance: [s][t][b] */
             size_t row = (size_t)(((r / B) * T + t) * B + r % B);
@@ -869,7 +836,7 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
         XAI_FAIL(XAI_EUNSUPPORTED, "node '%s' (LSTM): rule %s is not defined for LSTM (epsilon or gradient)", n->name,
                  xai_rule_name(rule->kind));
     const lstm_attr *a = n->attr;
-    prepare_weights(a, ws, 0);
+    prepare_weights(a, ws);
     par_ctx c = {m, n, ws, rule};
     xai_par_for(nblocks(ws) * a->ndir, 1, items_part, &c);
     /* the directions' input and initial-state relevances, summed in direction order */
@@ -891,8 +858,10 @@ static xai_status lstm_relevance(const xai_model *m, const xai_node *n, const xa
 static void lstm_destroy(xai_node *n)
 {
     lstm_attr *a = n->attr;
-    if (a)
+    if (a) {
         free(a->len);
+        free(a->pk);
+    }
     free(a);
     n->attr = NULL;
 }
@@ -1049,7 +1018,7 @@ static xai_status lstm_sizes(const xai_model *m, const xai_node *n, lstm_attr *s
                         (double)B * ((double)(1 + tc) * (double)D + 10.0 * (double)hs + 5.0 +
                                      (double)T * ((double)hs + 1.0 + (double)D))) >
             (double)LSTM_MAX_SCRATCH ||
-        (double)ndir * 4.0 * (double)hs * ((double)hs + 1.0) > (double)LSTM_MAX_SCRATCH)
+        (double)ndir * 5.0 * (double)hs * (double)hs > (double)LSTM_MAX_SCRATCH)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): too large (T=%lld, batch=%lld, D=%lld, H=%lld)", m->name,
                  n->name, (long long)T, (long long)B, (long long)D, (long long)hs);
     s->rec = (size_t)rec;
@@ -1146,9 +1115,13 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->Bv = has_b ? m->vals[n->in[IN_B]].f : NULL;
     if ((st = lstm_seq_lens(m, n, a)) || (st = lstm_outputs(m, n, a)) || (st = lstm_add_records(m, n, a)))
         return st;
-    /* scratch: per direction, the transposed R and the bias sums (fixed), and a work set per
-     * stack element (see bufs_split) */
+    a->pk = malloc(sizeof(float) * (size_t)(s.ndir * 5 * s.H * s.H));
+    if (!a->pk)
+        XAI_FAIL(XAI_ENOMEM, "out of memory");
+    pack_weights(a);
+    /* scratch: per direction the bias sums (fixed), and a work set per stack element (see
+     * bufs_split) */
     n->scratch = (size_t)s.ndir * set_floats(a);
-    n->scratch_fixed = (size_t)(s.ndir * 4 * s.H * (s.H + 1) + 1);
+    n->scratch_fixed = (size_t)(s.ndir * 4 * s.H + 1);
     return XAI_OK;
 }

@@ -19,6 +19,8 @@ typedef struct {
     int64_t isp, osp;
     int include_pad;
     int inside;               /* every window lies inside the unpadded input (fast path) */
+    int pairs;                /* and is two cells wide with stride 2 along the rows (maxpool_pairs) */
+    int tiles;                /* MaxPool: every input cell lies in exactly one window */
     int64_t *win;             /* MaxPool: per output, number of cells; avg: unused */
     float *div;               /* avg: divisor per output position */
 } pool_attr;
@@ -120,12 +122,88 @@ static void maxpool_inside(const pool_attr *a, const float *xp, float *yp, int32
         }
 }
 
+/* Windows two cells wide with stride 2 along the rows (2x2, 2x2x2 pools), inside the input: eight
+   outputs of a row at a time. Each window row's 16 inputs are split into the windows' first and
+   second cells (even and odd lanes) in registers, then the cells are compared in row-major window
+   order with the same strict > as argmax_of, so the winners and maxima are the same bits; a row's
+   last outputs load and store under a mask (no read past the plane). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(XAI_NO_CLONES)
+#include <immintrin.h>
+#define MP_PAIRS 1
+
+__attribute__((target("avx2"))) static void mp_pairs_chunk(const float *xp, const int32_t *row, int nr,
+                                                         int32_t base, int n, float *y, int32_t *am)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), twice = _mm256_add_epi32(lane, lane);
+    const __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * n), lane);
+    const __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * n - 8), lane);
+    __m256 bv = _mm256_setzero_ps();
+    __m256i bi = _mm256_setzero_si256();
+    for (int r = 0; r < nr; r++) {
+        const float *p = xp + base + row[r];
+        __m256 a = n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lo);
+        __m256 b = n == 8 ? _mm256_loadu_ps(p + 8) : _mm256_maskload_ps(p + 8, hi);
+        /* [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6], and the same for the odd lanes */
+        __m256 ev = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
+        __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8));
+        __m256i ie = _mm256_add_epi32(_mm256_set1_epi32(base + row[r]), twice);
+        __m256i io = _mm256_add_epi32(ie, _mm256_set1_epi32(1));
+        if (r == 0) {
+            bv = ev;
+            bi = ie;
+        } else {
+            __m256 gt = _mm256_cmp_ps(ev, bv, _CMP_GT_OQ);
+            bv = _mm256_blendv_ps(bv, ev, gt);
+            bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(ie), gt));
+        }
+        __m256 gt = _mm256_cmp_ps(od, bv, _CMP_GT_OQ);
+        bv = _mm256_blendv_ps(bv, od, gt);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(io), gt));
+    }
+    if (n == 8) {
+        _mm256_storeu_ps(y, bv);
+        _mm256_storeu_si256((__m256i *)(void *)am, bi);
+        return;
+    }
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+    _mm256_maskstore_ps(y, m, bv);
+    _mm256_maskstore_epi32((int *)am, m, bi);
+}
+
+__attribute__((target("avx2"))) static void maxpool_pairs(const pool_attr *a, const float *xp, float *yp,
+                                                        int32_t *am)
+{
+    const int64_t I1 = a->in[1], I2 = a->in[2], O2 = a->out[2];
+    int32_t row[MP_CELLS / 2];
+    int nr = 0;
+    for (int64_t k0 = 0; k0 < a->k[0]; k0++) /* the window's rows in row-major order */
+        for (int64_t k1 = 0; k1 < a->k[1]; k1++)
+            row[nr++] = (int32_t)((k0 * a->d[0] * I1 + k1 * a->d[1]) * I2);
+    for (int64_t o0 = 0; o0 < a->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < a->out[1]; o1++) {
+            const int64_t o = (o0 * a->out[1] + o1) * O2;
+            const int32_t base = (int32_t)((o0 * a->s[0] * I1 + o1 * a->s[1]) * I2);
+            for (int64_t c = 0; c < O2; c += 8)
+                mp_pairs_chunk(xp, row, nr, base + 2 * (int32_t)c, O2 - c < 8 ? (int)(O2 - c) : 8, yp + o + c,
+                               am + o + c);
+        }
+}
+
+/* whether maxpool_pairs runs this pool on this CPU (elsewhere maxpool_inside gives the same bits) */
+static int mp_use_pairs(const pool_attr *a)
+{
+    __builtin_cpu_init();
+    return a->pairs && __builtin_cpu_supports("avx2");
+}
+#endif
+
 typedef struct {
     const xai_model *m;
     const xai_node *n;
     xai_workspace *ws;
     int lrp;
     float stab;
+    int fresh;                /* MaxPool relevance: dx holds no zeros yet (xai_pool_writes_first) */
 } pool_job;
 
 /* planes per thread below which the pool does not split (about 16k input elements) */
@@ -143,6 +221,13 @@ static void forward_planes(void *ctx, int64_t p0, int64_t p1, int tid)
     float *y = j->ws->val[j->n->out[0]];
     int32_t *am = a->max ? j->ws->ibuf[j->n - j->m->nodes] : NULL;
     (void)tid;
+#ifdef MP_PAIRS
+    if (a->max && a->inside && mp_use_pairs(a)) {
+        for (int64_t p = p0; p < p1; p++)
+            maxpool_pairs(a, x + p * a->isp, y + p * a->osp, am + p * a->osp);
+        return;
+    }
+#endif
     if (a->max && a->inside) {
         for (int64_t p = p0; p < p1; p++)
             maxpool_inside(a, x + p * a->isp, y + p * a->osp, am + p * a->osp);
@@ -169,7 +254,7 @@ static void forward_planes(void *ctx, int64_t p0, int64_t p1, int tid)
 static xai_status pool_forward(const xai_model *m, const xai_node *n, xai_workspace *ws)
 {
     const pool_attr *a = n->attr;
-    pool_job j = {m, n, ws, 0, 0};
+    pool_job j = {m, n, ws, 0, 0, 0};
     xai_par_for(a->planes * ws->ns, min_planes(a), forward_planes, &j);
     return XAI_OK;
 }
@@ -192,6 +277,8 @@ static void back_planes(void *ctx, int64_t p0, int64_t p1, int tid)
         const float *xp = x + p * a->isp;
         float *dp = dx + p * a->isp;
         const float *gp = g + p * a->osp, *yp = y + p * a->osp;
+        if (j->fresh) /* zeroed plane by plane, while it stays in cache for the winners */
+            memset(dp, 0, sizeof(float) * (size_t)a->isp);
         for (int64_t o = 0; o < a->osp; o++) {
             if (gp[o] == 0.0f)
                 continue;
@@ -213,7 +300,8 @@ static void back_planes(void *ctx, int64_t p0, int64_t p1, int tid)
 static xai_status pool_back(const xai_model *m, const xai_node *n, xai_workspace *ws, int lrp, float stab)
 {
     const pool_attr *a = n->attr;
-    pool_job j = {m, n, ws, lrp, stab};
+    pool_job j = {m, n, ws, lrp, stab, ws->fresh_adj == n->in[0]};
+    ws->fresh_adj = -1;
     xai_par_for(a->planes * ws->ns, min_planes(a), back_planes, &j);
     return XAI_OK;
 }
@@ -261,6 +349,14 @@ static void pool_destroy(xai_node *n)
 
 const xai_op_vtable xai_pool_ops = {"Pool", pool_forward, pool_backward, pool_relevance, pool_destroy};
 
+/* A max pool whose windows tile its input writes every input cell's relevance (zero or its
+   window's), so the sweep need not zero the buffer first. */
+int xai_pool_writes_first(const xai_node *n, const xai_rule *r)
+{
+    const pool_attr *a = n->attr;
+    return n->ops == &xai_pool_ops && a && a->max && a->tiles && r->kind != XAI_RULE_PASS;
+}
+
 static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xai_value *x, int nsp)
 {
     xai_value *y = &m->vals[n->out[0]];
@@ -282,6 +378,11 @@ static xai_status setup_common(xai_model *m, xai_node *n, pool_attr *a, const xa
     for (int i = 0; i < 3; i++)
         if (a->pb[i] != 0 || (a->out[i] - 1) * a->s[i] + (a->k[i] - 1) * a->d[i] >= a->in[i])
             a->inside = 0;
+    a->pairs = a->max && a->inside && a->k[2] == 2 && a->s[2] == 2 && a->d[2] == 1;
+    a->tiles = a->max;
+    for (int i = 0; i < 3; i++)
+        if (a->pb[i] != 0 || (a->k[i] > 1 && a->d[i] != 1) || a->k[i] != a->s[i] || a->out[i] * a->s[i] != a->in[i])
+            a->tiles = 0;
     if (a->isp > INT32_MAX)
         return xai_node_unsupported(m, n, "X", "planes of more than 2^31 elements");
     if (!a->max) {

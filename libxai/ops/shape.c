@@ -21,7 +21,10 @@ typedef struct {
 } mv_attr;
 
 /* Inverted dropout: the mask is a hash of the step seed, the node and the element, so the
-   backward pass sees the same mask without storing it. */
+   backward pass sees the same mask without storing it. The node is its output's value index:
+   fixed by the file's order, so a model file trains the same with the same seed; the golden-ratio
+   stride keeps two layers' element streams apart (no shift of one is the other's) and the final
+   hash leaves their masks uncorrelated. */
 static int drop_kept(const xai_workspace *ws, const xai_node *n, int64_t k, float p)
 {
     uint64_t h = xai_hash64(ws->drop_seed ^ xai_hash64((uint64_t)(uintptr_t)n->out[0] * 0x9e3779b97f4a7c15ull + (uint64_t)k));
@@ -185,7 +188,7 @@ static xai_status const_ints(const xai_model *m, const xai_node *n, int k, int64
     if (v->numel > max)
         XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (%s): input '%s' has too many values", m->name, n->name, n->op_type, what);
     for (int64_t i = 0; i < v->numel; i++)
-        out[i] = v->dtype == DT_I64 ? v->i[i] : xai_f2i(v->f[i]);
+        out[i] = xai_value_int(v, i);
     *cnt = (int)v->numel;
     return XAI_OK;
 }
@@ -209,7 +212,7 @@ static xai_status init_identity(const mv_init *c)
     xai_status st;
     if (n->nin > 2 && n->in[2] >= 0) {
         const xai_value *tm = &m->vals[n->in[2]];
-        if (!tm->is_const || (tm->numel == 1 && (tm->dtype == DT_I64 ? tm->i[0] : xai_f2i(tm->f[0])) != 0))
+        if (!tm->is_const || (tm->numel == 1 && xai_value_int(tm, 0) != 0))
             return xai_node_unsupported(m, n, "training_mode", "only inference (false) is supported");
     }
     if (n->nout > 1 && n->out[1] >= 0)
@@ -375,35 +378,36 @@ static xai_status init_transpose(const mv_init *c)
     return XAI_OK;
 }
 
-/* Slice's per-axis start and step, and the output shape (the input's where no axis is sliced). */
-static xai_status slice_params(const mv_init *c, int64_t *s0, int64_t *sp, int64_t *shape)
+xai_status xai_slice_params(const xai_model *m, const char *node, const int *in, int nin, const xai_value *x,
+                            int64_t *s0, int64_t *sp, int64_t *shape)
 {
-    xai_model *m = c->m;
-    xai_node *n = c->n;
-    const xai_value *x = c->x;
-    xai_status st;
-    int64_t sts[XAI_MAX_DIMS], ens[XAI_MAX_DIMS], axs[XAI_MAX_DIMS], sps[XAI_MAX_DIMS];
-    int c1, c2, c3, c4;
-    if ((st = const_ints(m, n, 1, sts, XAI_MAX_DIMS, &c1, "starts")) ||
-        (st = const_ints(m, n, 2, ens, XAI_MAX_DIMS, &c2, "ends")) ||
-        (st = const_ints(m, n, 3, axs, XAI_MAX_DIMS, &c3, "axes")) ||
-        (st = const_ints(m, n, 4, sps, XAI_MAX_DIMS, &c4, "steps")))
-        return st;
-    if (c1 < 0 || c1 != c2 || (c3 >= 0 && c3 != c1) || (c4 >= 0 && c4 != c1))
-        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): starts/ends/axes/steps lengths differ", m->name, n->name);
+    static const char *const what[4] = {"starts", "ends", "axes", "steps"};
+    const xai_value *v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = k + 1 < nin && in[k + 1] >= 0 ? &m->vals[in[k + 1]] : NULL;
+    if (!v[0] || !v[1])
+        XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): the opset < 10 form (no starts and ends inputs) is not supported",
+                 m->name, node);
+    for (int k = 0; k < 4; k++)
+        if (v[k] && !v[k]->is_const)
+            XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (Slice): input '%s' must be constant (after folding)", m->name, node,
+                     what[k]);
+    const int64_t n = v[0]->numel;
+    if (n > x->ndim || v[1]->numel != n || (v[2] && v[2]->numel != n) || (v[3] && v[3]->numel != n))
+        XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): starts/ends/axes/steps lengths differ or exceed the %d axes",
+                 m->name, node, x->ndim);
     for (int d = 0; d < x->ndim; d++) {
         s0[d] = 0;
         sp[d] = 1;
         shape[d] = x->shape[d];
     }
-    for (int k = 0; k < c1; k++) {
-        int64_t ax = c3 >= 0 ? axs[k] : k;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t ax = v[2] ? xai_value_int(v[2], k) : k, p = v[3] ? xai_value_int(v[3], k) : 1;
         if (ax < 0)
             ax += x->ndim;
-        int64_t p = c4 >= 0 ? sps[k] : 1;
         if (ax < 0 || ax >= x->ndim || p == 0)
-            return xai_node_unsupported(m, n, "axes", "bad axis or zero step");
-        shape[ax] = xai_slice_axis(x->shape[ax], sts[k], ens[k], p, &s0[ax], &sp[ax]);
+            XAI_FAIL(XAI_EFORMAT, "%s: node '%s' (Slice): bad axis or zero step", m->name, node);
+        shape[ax] = xai_slice_axis(x->shape[ax], xai_value_int(v[0], k), xai_value_int(v[1], k), p, &s0[ax], &sp[ax]);
     }
     return XAI_OK;
 }
@@ -413,7 +417,7 @@ static xai_status init_slice(const mv_init *c)
     const xai_value *x = c->x;
     xai_status st;
     int64_t s0[XAI_MAX_DIMS], sp[XAI_MAX_DIMS], shape[XAI_MAX_DIMS];
-    if ((st = slice_params(c, s0, sp, shape)))
+    if ((st = xai_slice_params(c->m, c->n->name, c->n->in, c->n->nin, x, s0, sp, shape)))
         return st;
     int64_t no, base = 0, stride[XAI_MAX_DIMS];
     if ((st = out_with_map(c->m, c->n, c->a, x->ndim, shape, &no)))
@@ -455,7 +459,7 @@ static xai_status init_gather(const mv_init *c)
     int64_t k = 0;
     for (int64_t p = 0; p < outer; p++)
         for (int64_t j = 0; j < iv->numel; j++) {
-            int64_t idx = iv->dtype == DT_I64 ? iv->i[j] : xai_f2i(iv->f[j]);
+            int64_t idx = xai_value_int(iv, j);
             if (idx < 0)
                 idx += dim;
             if (idx < 0 || idx >= dim)

@@ -5,7 +5,7 @@
  * model loaded sees it, and the process's peak RSS. One line of JSON on stdout.
  *
  *   bench-steady MODEL.onnx [--batch B] [--threads T] [--reps R] [--composite NAME] [--seconds S] [--cpu]
- *                [--no-prepare]
+ *                [--no-prepare] [--flush MB]
  *
  * The input is seeded noise in [-1, 1). Each timed repetition explains B samples in one call
  * (cfg.batch = B). Warm-up: at least two calls and 0.2 s (the pool's threads and the kernel's
@@ -26,6 +26,23 @@
 /* wall time, or with --cpu the process's CPU time: on a machine shared with other jobs the CPU
    time of a one-thread run is the steadier measure (waiting for a core is not counted) */
 static clockid_t bench_clock = CLOCK_MONOTONIC;
+
+/* --flush MB: before each timed call (outside its time) the bench writes and reads a buffer of
+   MB megabytes, so the call starts with the model's data and workspaces out of the caches, as
+   the one call of a new process (xai-explain) finds them */
+static unsigned char *flush_buf;
+static size_t flush_len;
+static volatile unsigned flush_sink;
+
+static void flush_caches(void)
+{
+    unsigned acc = 0;
+    for (size_t k = 0; k < flush_len; k += 64) {
+        flush_buf[k] = (unsigned char)(flush_buf[k] + 1);
+        acc += flush_buf[k];
+    }
+    flush_sink = acc;
+}
 
 static double now_ms(void)
 {
@@ -86,7 +103,9 @@ static int parse(int argc, char **argv, opts *o)
         }
         if (!v)
             return -1;
-        if (strcmp(a, "--batch") == 0)
+        if (strcmp(a, "--flush") == 0)
+            flush_len = (size_t)(atof(v) * 1048576.0);
+        else if (strcmp(a, "--batch") == 0)
             o->batch = atol(v);
         else if (strcmp(a, "--threads") == 0)
             o->threads = atoi(v);
@@ -117,6 +136,8 @@ static int timed(run_fn fn, void *ctx, long batch, long reps, double seconds, do
     if (!t)
         return -1;
     while (n < reps || (now_ms() - t_all < seconds * 1e3 && n < cap)) {
+        if (flush_len)
+            flush_caches();
         double t0 = now_ms();
         if (fn(ctx)) {
             free(t);
@@ -156,8 +177,12 @@ int main(int argc, char **argv)
     opts o;
     if (parse(argc, argv, &o)) {
         fprintf(stderr, "usage: bench-steady MODEL.onnx [--batch B] [--threads T] [--reps R] [--composite NAME] "
-                        "[--seconds S] [--cpu] [--no-prepare]\n");
+                        "[--seconds S] [--cpu] [--no-prepare] [--flush MB]\n");
         return 2;
+    }
+    if (flush_len && !(flush_buf = calloc(flush_len, 1))) {
+        fprintf(stderr, "bench-steady: no memory for the --flush buffer\n");
+        return 1;
     }
     xai_set_num_threads(o.threads);
     run_ctx c = {0};
@@ -216,5 +241,6 @@ out:
     free(c.x);
     free(c.rel);
     free(c.logits);
+    free(flush_buf);
     return rc;
 }

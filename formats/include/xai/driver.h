@@ -150,7 +150,12 @@ typedef struct {
     int refit_all;            /**< after a cross-validation, train the model for new data on every
                                    group [1]; 0: the set has fold models only and the file
                                    MODEL.onnx is fold 1 (not recommended). A hold-out keeps its
-                                   one model, trained on the training groups, whatever this says */
+                                   one model, trained on the training groups, whatever this says,
+                                   unless @p refit_holdout */
+    int refit_holdout;        /**< 1: after a hold-out, train the model for new data on every group
+                                   as after a cross-validation (the second phase of Schirrmeister
+                                   et al. 2017); the hold-out's model stays as the set's one fold,
+                                   so its held-out groups keep out-of-fold maps [0] */
     /* --- provenance for the card --- */
     const char *program;      /**< provenance.program (e.g. "xai-eeg"); may be NULL */
     const char *version;      /**< provenance.version; NULL: xai_version() */

@@ -18,7 +18,7 @@
  *   training                object, trainer settings and results (opaque to libxai)
  *   extra                   object, anything else a program wants to keep (opaque)
  *   provenance.program, .version, .date, .command_line, .data_digest, .arch   strings
- *     (.command_line is stored with its program by name, without the folder it ran from)
+ *     (stored as given; the apps record .command_line with the program by its name)
  *   provenance.seed         integer >= 0
  *   validation.scheme       "grouped-holdout" | "group-kfold" | "leave-one-group-out" |
  *                           "holdout" | "kfold" | "none"

@@ -107,7 +107,13 @@ XAI_API xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int6
  *  threading as it is (before any call: OpenBLAS's default). Call it from one thread, between
  *  computations. Results of explanations and training are bit-identical for every thread count
  *  of the pool; training runs OpenBLAS single-threaded while it lasts (then restores it), so a
- *  trained model does not depend on OPENBLAS_NUM_THREADS either. */
+ *  trained model does not depend on OPENBLAS_NUM_THREADS either.
+ *  OpenBLAS's thread count is one setting of the whole process, which this call and xai_train()
+ *  change: a caller's own OpenBLAS work in other threads runs with it too (while a training
+ *  call lasts: one thread, slower, rounded as on one). A count the caller sets during training
+ *  is overwritten when the training ends, and a training that runs while another one ends sees
+ *  the count change under it (its results may then differ): set threads between calls, and run
+ *  trainings side by side with a pool of several threads (n >= 2: OpenBLAS stays on one). */
 XAI_API void xai_set_num_threads(int n);
 
 #ifdef __cplusplus

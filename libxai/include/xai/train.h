@@ -173,7 +173,12 @@ typedef struct {
  * Train @p m on n samples x (n * xai_model_input_numel floats, stacked) with integer
  * labels y in 0..nclasses-1, by softmax cross-entropy on the model's logits. With a
  * validation split the weights of the best validation epoch are kept. The same seed gives
- * bit-identical weights on the same machine.
+ * bit-identical weights on the same machine. With libxai's pool on one thread, OpenBLAS runs
+ * single-threaded until the call returns, for the whole process (see xai_set_num_threads()).
+ * Dropout masks come from the seed (one draw per step) and the layer's place in the graph (the
+ * index of its output in the file's order): the same seed, file and build give the same masks,
+ * the dropout layers of one model draw independent masks, and the same network written with its
+ * tensors in another order (another exporter) draws others, as another seed would.
  * @return XAI_EINVAL (labels out of range, bad config), XAI_ENUMERIC (loss became NaN).
  */
 XAI_API xai_status xai_train(xai_model *m, const xai_train_config *cfg, int64_t n, const float *x, const int *y,

@@ -81,7 +81,8 @@ def version():
 
 
 def set_num_threads(n):
-    """Threads of libxai's pool (1: none); results do not depend on it (xai_set_num_threads)."""
+    """Threads of libxai's pool (1: none); results do not depend on it. It also sets OpenBLAS's
+    thread count, one setting of the whole process (xai_set_num_threads)."""
     _set_threads(int(n))
 
 
