@@ -246,6 +246,18 @@ try:
                   "window from the events' duration: %s" % ((wr["t_min"], wr["t_max"], wr["window"]),))
             check(wr["filter"]["high_pass"] == 4 and wr["filter"]["low_pass"] == 38 and
                   wr["standardisation"] == "recording-channel-zscore", "default pre-processing recorded")
+            # a model whose card warns, explaining two files: each warning once, not once per file
+            wc["validation"]["above_chance"] = False
+            mp = onnx.load(wmodel)
+            for p in mp.metadata_props:
+                if p.key == "libxai.card":
+                    p.value = json.dumps(wc)
+            warned = os.path.join(tmp, "warned.onnx")
+            onnx.save(mp, warned)
+            _, _, err = expect(0, "is not above chance", "explain", "--model", warned, "--edf", *bids_runs,
+                               "--events", "left_hand=left,right_hand=right", "-o", os.path.join(tmp, "ow"),
+                               "--no-figures", "--progress", "none")
+            check(err.count("is not above chance") == 1, "card warning repeated per file:\n" + err)
         except ImportError:
             pass
     ok, _, _ = expect(0, "", "explain", "--model", model, "--edf", bids_run3, "--events",

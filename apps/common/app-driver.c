@@ -218,8 +218,16 @@ void xai_app_driver_help_explain(FILE *out, const xai_app_driver_opts *d)
             d->target, start_names[d->start], (long long)d->batch);
 }
 
+/* The driver passes a model card's verdicts with every call, and the apps call it once per input
+ * file: a warning already given in this run is not repeated. */
 void xai_app_driver_warn(void *ud, const char *message)
 {
+    const char *const *texts;
+    const int *is_error;
+    size_t n = xai_app_messages(&texts, &is_error);
+    for (size_t i = 0; i < n; i++)
+        if (!is_error[i] && strcmp(texts[i], message) == 0)
+            return;
     xai_app_log(ud, 1, "warning: %s", message);
 }
 
