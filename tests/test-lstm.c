@@ -873,21 +873,23 @@ END_TEST
 
 START_TEST(test_isa_identical)
 {
-    /* the recurrent products on the AVX2/FMA kernels and on the portable loops agree bitwise:
-     * H = 50, 20, 13 and 11 give column tiles of every width (48, 32, under 32, a remainder
-     * under 4 or 8), a stack of 5 several rows per tile; forward, LRP with beta 1 and gradient */
-    static const char *const specs[3] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)",
-                                         "lstm(20,all) lstm(11,last) dense(2)"};
+    /* the recurrent, input and input-relevance products on the AVX2/FMA kernels and on the
+     * portable loops agree bitwise: H = 50, 20, 13 and 11 and D = 5 and 50 give column tiles of
+     * every width (48, 32, 16, under 16, a remainder under 4 or 8), a stack of 5 rows in pairs
+     * and alone; forward, LRP with beta 1 and gradient */
+    static const char *const specs[4] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)",
+                                         "lstm(20,all) lstm(11,last) dense(2)", "lstm(20,bidirectional,last) dense(2)"};
+    static const int64_t Ds[4] = {5, 5, 5, 50};
     const int top = xai_dconv_isa(2);
     if (top == 0)
         printf("lstm: this CPU has only the portable kernels; nothing to compare\n");
-    enum { N = 5, T = 7, D = 5 };
-    int64_t shape[2] = {T, D};
-    float x[N * T * D], r0[N * T * D], r[N * T * D];
-    for (int k = 0; k < N * T * D; k++)
+    enum { N = 5, T = 7, DMAX = 50 };
+    static float x[N * T * DMAX], r0[N * T * DMAX], r[N * T * DMAX];
+    for (int k = 0; k < N * T * DMAX; k++)
         x[k] = (float)sin(0.61 * k);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         xai_model *m;
+        int64_t shape[2] = {T, Ds[i]}, nx = N * T * Ds[i];
         ck_assert_int_eq(xai_model_from_spec(specs[i], 2, shape, 7, &m), XAI_OK);
         for (int meth = 0; meth < 2; meth++) {
             xai_explain_config c;
@@ -897,14 +899,14 @@ START_TEST(test_isa_identical)
             xai_dconv_isa(2);
             ck_assert_int_eq(xai_explain(m, &c, N, x, r0, NULL), XAI_OK);
             double mag = 0;
-            for (int k = 0; k < N * T * D; k++)
+            for (int64_t k = 0; k < nx; k++)
                 mag += fabs(r0[k]);
             ck_assert_msg(mag > 0 && isfinite(mag), "%s: relevance sum %g", specs[i], mag);
             for (int isa = top - 1; isa >= 0; isa--) {
                 ck_assert_int_eq(xai_dconv_isa(isa), isa);
                 ck_assert_int_eq(xai_explain(m, &c, N, x, r, NULL), XAI_OK);
-                ck_assert_msg(!memcmp(r, r0, sizeof r), "%s (%s): instruction set %d differs from %d", specs[i],
-                              meth ? "gradient" : "LRP", isa, top);
+                ck_assert_msg(!memcmp(r, r0, sizeof(float) * (size_t)nx), "%s (%s): instruction set %d differs from %d",
+                              specs[i], meth ? "gradient" : "LRP", isa, top);
             }
         }
         xai_dconv_isa(2);

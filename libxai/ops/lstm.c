@@ -346,6 +346,8 @@ XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const
                 h[i] = _mm256_set1_ps(in[i * ldi + k]);                                                            \
             _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                                 \
                 __m256 mv = _mm256_loadu_ps(M + k * N + 8 * v);                                                    \
+                if (NR > 1)                                                                                        \
+                    __asm__("" : "+x"(mv)); /* one load for every row, not a load per row */                      \
                 _Pragma("GCC unroll 2") for (int i = 0; i < NR; i++)                                               \
                     acc[i][v] = _mm256_fmadd_ps(h[i], mv, acc[i][v]);                                              \
             }                                                                                                      \
@@ -355,9 +357,11 @@ XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const
     }
 LSTM_FTILE(1, 6)
 LSTM_FTILE(1, 4)
+LSTM_FTILE(1, 2)
 LSTM_FTILE(1, 1)
 LSTM_FTILE(2, 6)
 LSTM_FTILE(2, 4)
+LSTM_FTILE(2, 2)
 LSTM_FTILE(2, 1)
 
 typedef void ftile_fn(int64_t, int64_t, const float *restrict, size_t, const float *restrict, float *restrict, size_t,
@@ -369,7 +373,8 @@ __attribute__((target("avx2,fma"))) static void fma_tile_avx2(int nrow, int64_t 
                                                               size_t ldi, const float *M, float *out, size_t ldo,
                                                               int add)
 {
-    static ftile_fn *const wide[2][3] = {{ftile_1x6, ftile_1x4, ftile_1x1}, {ftile_2x6, ftile_2x4, ftile_2x1}};
+    static ftile_fn *const wide[2][4] = {{ftile_1x6, ftile_1x4, ftile_1x2, ftile_1x1},
+                                         {ftile_2x6, ftile_2x4, ftile_2x2, ftile_2x1}};
     int64_t N8 = N - N % 8, j = 0;
     if (N8 == 48) { /* tile_w's widths: 48, 32 or the last columns */
         wide[nrow - 1][0](K, N, in, ldi, M, out, ldo, add);
@@ -378,8 +383,10 @@ __attribute__((target("avx2,fma"))) static void fma_tile_avx2(int nrow, int64_t 
         wide[nrow - 1][1](K, N, in, ldi, M, out, ldo, add);
         j = 32;
     }
-    for (; j < N8; j += 8)
+    for (; j + 16 <= N8; j += 16)
         wide[nrow - 1][2](K, N, in, ldi, M + j, out + j, ldo, add);
+    for (; j < N8; j += 8)
+        wide[nrow - 1][3](K, N, in, ldi, M + j, out + j, ldo, add);
     for (int i = 0; i < nrow; i++)
         for (int64_t c = j; c < N; c++) {
             float acc = add ? out[i * ldo + c] : 0.0f;
@@ -401,15 +408,37 @@ __attribute__((target("avx2,fma"))) static void fma_rows_avx2(int64_t nr, int64_
 }
 #endif
 
+/* fma_rows' flags: add to what out holds (else start from zero); run the column tiles from the
+ * last to the first. Alternating the order from one step to the next starts each step on the
+ * tiles the previous one left in the first-level cache (the matrices pass through it every
+ * step: R^T is 256 KiB at H = 128, its cell rows 64 KiB). */
+enum { FMA_ADD = 1, FMA_FROM_END = 2 };
+
+/* the first column of tile i < tile_count(N) (tile_w's widths: 48 while 48 or more columns
+ * remain, then 32 if as many remain, then the rest) */
+static inline int64_t tile_at(int64_t N, int64_t i)
+{
+    int64_t n48 = N / 48;
+    return i <= n48 ? 48 * i : 48 * n48 + 32;
+}
+
+static inline int64_t tile_count(int64_t N)
+{
+    int64_t rest = N % 48;
+    return N / 48 + (rest >= 32) + (rest % 32 > 0);
+}
+
 /* out (+)= in M for nr rows (row strides ldi, ldo), P the K x N matrix M in column tiles */
 static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, size_t ldi, const float *restrict P,
-                     float *restrict out, size_t ldo, int add)
+                     float *restrict out, size_t ldo, int flags)
 {
 #ifdef LSTM_X86
     int fma = xai_dconv_isa(-1) >= 1;
 #endif
-    for (int64_t j0 = 0, w; j0 < N; j0 += w) {
-        w = tile_w(N, j0);
+    int add = flags & FMA_ADD;
+    int64_t nt = tile_count(N);
+    for (int64_t i = 0; i < nt; i++) {
+        int64_t j0 = tile_at(N, flags & FMA_FROM_END ? nt - 1 - i : i), w = tile_w(N, j0);
 #ifdef LSTM_X86
         if (fma) {
             fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
@@ -481,7 +510,8 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         int64_t t = rev ? T - 1 - k : k;
         /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
         float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec, 1);
+        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec,
+                 FMA_ADD | (k & 1 ? FMA_FROM_END : 0));
         for (int64_t r = r0; r < r1; r++)
             if (step_valid(a, t, r % B))
                 gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
@@ -840,7 +870,8 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
             share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
         }
         /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-        fma_rows(r1 - r0, H, H, bf->p + r0 * H, (size_t)H, bf->RC, bf->tmp + r0 * H, (size_t)H, 0);
+        fma_rows(r1 - r0, H, H, bf->p + r0 * H, (size_t)H, bf->RC, bf->tmp + r0 * H, (size_t)H,
+                 k & 1 ? FMA_FROM_END : 0);
         for (int64_t r = r0; r < r1; r++) {
             /* keep p and the share for the input relevance: [s][t][b] */
             size_t row = (size_t)(((r / B) * T + t) * B + r % B);
