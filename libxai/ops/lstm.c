@@ -1163,6 +1163,7 @@ static xai_status lstm_add_records(xai_model *m, xai_node *n, lstm_attr *a)
     r->numel = r->shape[0];
     r->dtype = DT_F32;
     r->producer = m->nnodes - 1;
+    r->no_adj = 1;
     for (int k = n->nout; k < 3; k++)
         n->out[k] = -1;
     n->out[3] = rv;
