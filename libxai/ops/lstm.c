@@ -14,13 +14,14 @@
  * hidden per-sample activation value owned by the node (its 4th output), so backward and
  * relevance read them instead of recomputing; scratch holds per-step work buffers and the
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
- * GEMM per direction (written into the records), and so are the input relevances (in chunks
- * of steps); only the recurrent products remain per step (by our own loops over R packed in
- * column tiles when the model is loaded or its weights change, not BLAS calls, whose packing
- * of R dominates at batch 1; on AVX2/FMA CPUs register-tiled kernels, which give the same bits
- * as the portable loops). Per sequence and direction that is 4H*H*T multiply-adds in the
- * forward pass and H*H*T in the relevance, summed in float by fused multiply-adds (at batch 1
- * bounded by streaming R from the second-level cache every step). Gate loops use the
+ * product per sequence and direction (written into the records), and so are the input
+ * relevances (in chunks of steps); only the recurrent products remain per step. All of them run
+ * on our own loops over W and R packed in column tiles when the model is loaded or its weights
+ * change, not on BLAS calls, whose packing of the weights dominates at batch 1; on AVX2/FMA
+ * CPUs register-tiled kernels, which give the same bits as the portable loops. Per sequence
+ * and direction that is 4H*(D+H)*T multiply-adds in the forward pass and H*(D+H)*T in the
+ * relevance, summed in float by fused multiply-adds (at batch 1 the recurrent ones are bounded
+ * by streaming R from the second-level cache every step). Gate loops use the
  * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
  * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
