@@ -35,6 +35,9 @@ typedef struct xai_value {
     int64_t *i;                  /* constant int data (owned) */
     int producer;                /* node index, -1 for inputs and constants */
     int nconsumers;
+    int no_adj;                  /* a node's private output (the LSTM's records): no gradient or
+                                    relevance flows through it, so it has no adj buffer (NULL), and
+                                    name lookups (xai_model_find_value) do not see it */
 } xai_value;
 
 typedef enum {

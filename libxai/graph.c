@@ -325,9 +325,11 @@ static size_t layout_buffers(xai_workspace *ws, int shared, size_t *val_off, siz
             continue;
         size_t len = ((size_t)m->vals[v].numel * (size_t)ws->cap + 15) / 16 * 16;
         value_spans(m, ws->lastc, v, len, &s[n], &s[n + 1]);
+        if (m->vals[v].no_adj)
+            s[n + 1].len = 0;
         s[n].off = total;
         s[n + 1].off = total + len;
-        total += 2 * len;
+        total += len + s[n + 1].len;
         n += 2;
     }
     if (shared && n)
@@ -392,7 +394,7 @@ static xai_status workspace_make(const xai_model *m, int64_t max_stack, int shar
     memset(ws->scratch + scr, 0, 16 * sizeof(float));
     for (int v = 0; v < m->nvals; v++) {
         ws->val[v] = m->vals[v].is_const ? m->vals[v].f : ws->bufmem + off[v]; /* int constants are not read by runtime kernels */
-        ws->adj[v] = m->vals[v].is_const ? NULL : ws->bufmem + off[m->nvals + v];
+        ws->adj[v] = m->vals[v].is_const || m->vals[v].no_adj ? NULL : ws->bufmem + off[m->nvals + v];
     }
     free(off);
     *out = ws;
@@ -446,7 +448,7 @@ void xai_ws_clear_adj(xai_workspace *ws)
         return;
     }
     for (int v = 0; v < m->nvals; v++)
-        if (!m->vals[v].is_const)
+        if (ws->adj[v])
             memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
 }
 
@@ -474,7 +476,7 @@ void xai_ws_zero_before(xai_workspace *ws, int i, int first_in)
     }
     for (int k = 0; k < n->nout; k++) {
         int v = n->out[k];
-        if (v >= 0 && v != m->output && ws->lastc[v] < 0)
+        if (v >= 0 && v != m->output && ws->lastc[v] < 0 && ws->adj[v])
             memset(ws->adj[v], 0, sizeof(float) * (size_t)(m->vals[v].numel * ws->ns));
     }
 }

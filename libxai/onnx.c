@@ -955,7 +955,7 @@ static xai_status value_info_shape(xai_model *m, const Onnx__ValueInfoProto *vi,
 int xai_model_find_value(const xai_model *m, const char *name)
 {
     for (int i = m->nvals - 1; i >= 0; i--)
-        if (strcmp(m->vals[i].name, name) == 0)
+        if (!m->vals[i].no_adj && strcmp(m->vals[i].name, name) == 0)
             return i;
     return -1;
 }

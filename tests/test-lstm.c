@@ -834,9 +834,9 @@ END_TEST
 
 START_TEST(test_weights_changed)
 {
-    /* R is packed when the model is loaded; after R changes in place and the model is told
-     * (xai_model_params_changed, as training does), the explanation is that of a model loaded
-     * with the new weights */
+    /* W and R are packed when the model is loaded; after they change in place and the model is
+     * told (xai_model_params_changed, as training does), the explanation is that of a model
+     * loaded with the new weights */
     int64_t shape[2] = {9, 4};
     xai_model *m, *m2;
     ck_assert_int_eq(xai_model_from_spec("lstm(13,bidirectional,last) dense(2)", 2, shape, 3, &m), XAI_OK);
@@ -850,9 +850,11 @@ START_TEST(test_weights_changed)
     int changed = 0;
     for (int i = 0; i < m->nnodes; i++)
         if (m->nodes[i].kind == K_LSTM) {
-            xai_value *R = &m->vals[m->nodes[i].in[2]];
+            xai_value *W = &m->vals[m->nodes[i].in[1]], *R = &m->vals[m->nodes[i].in[2]];
             for (int64_t k = 0; k < R->numel; k++)
                 R->f[k] = -1.5f * R->f[k];
+            for (int64_t k = 0; k < W->numel; k++)
+                W->f[k] = 0.5f * W->f[k] + 0.01f * (float)(k % 7);
             changed++;
         }
     ck_assert_int_eq(changed, 1);
@@ -864,30 +866,66 @@ START_TEST(test_weights_changed)
     ck_assert_int_eq(xai_model_load_onnx_mem(bytes, len, "changed", NULL, &m2), XAI_OK);
     free(bytes);
     ck_assert_int_eq(xai_explain(m2, &c, 1, x, r2, NULL), XAI_OK);
-    ck_assert_msg(memcmp(r0, r1, sizeof r0) != 0, "the new R did not change the relevance");
+    ck_assert_msg(memcmp(r0, r1, sizeof r0) != 0, "the new W and R did not change the relevance");
     ck_assert_mem_eq(r1, r2, sizeof r1);
     xai_model_free(m);
     xai_model_free(m2);
 }
 END_TEST
 
+START_TEST(test_records_private)
+{
+    /* the records the forward pass keeps for the relevance are the node's own: no relevance
+     * buffer, not found by name; explaining them is refused, and the input relevance of a stack
+     * is that of its samples alone (nothing reads a buffer the sweep no longer zeroes) */
+    int64_t shape[2] = {6, 3};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("lstm(5,last) dense(2)", 2, shape, 4, &m), XAI_OK);
+    int v = -1;
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].kind == K_LSTM)
+            v = m->nodes[i].out[3];
+    ck_assert_int_ge(v, 0);
+    ck_assert(m->vals[v].no_adj);
+    char name[256];
+    snprintf(name, sizeof name, "%s", m->vals[v].name);
+    ck_assert_int_eq(xai_model_find_value(m, name), -1);
+    float x[3 * 18], r[3 * 18], r1[18], out[512];
+    for (int k = 0; k < 3 * 18; k++)
+        x[k] = (float)sin(1.3 * k);
+    int64_t per = 0;
+    ck_assert_int_eq(xai_explain_value(m, NULL, 1, x, name, out, &per), XAI_EINVAL);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.bias_factor = 1.0f;
+    ck_assert_int_eq(xai_explain(m, &c, 3, x, r, NULL), XAI_OK);
+    for (int s = 0; s < 3; s++) {
+        ck_assert_int_eq(xai_explain(m, &c, 1, x + 18 * s, r1, NULL), XAI_OK);
+        ck_assert_mem_eq(r1, r + 18 * s, sizeof r1);
+    }
+    xai_model_free(m);
+}
+END_TEST
+
 START_TEST(test_isa_identical)
 {
-    /* the recurrent products on the AVX2/FMA kernels and on the portable loops agree bitwise:
-     * H = 50, 20, 13 and 11 give column tiles of every width (48, 32, under 32, a remainder
-     * under 4 or 8), a stack of 5 several rows per tile; forward, LRP with beta 1 and gradient */
-    static const char *const specs[3] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)",
-                                         "lstm(20,all) lstm(11,last) dense(2)"};
+    /* the recurrent, input and input-relevance products on the AVX2/FMA kernels and on the
+     * portable loops agree bitwise: H = 50, 20, 13 and 11 and D = 5 and 50 give column tiles of
+     * every width (48, 32, 16, under 16, a remainder under 4 or 8), a stack of 5 rows in pairs
+     * and alone; forward, LRP with beta 1 and gradient */
+    static const char *const specs[4] = {"lstm(50,bidirectional,last) dense(3)", "lstm(13,all) lstm(13,last) dense(2)",
+                                         "lstm(20,all) lstm(11,last) dense(2)", "lstm(20,bidirectional,last) dense(2)"};
+    static const int64_t Ds[4] = {5, 5, 5, 50};
     const int top = xai_dconv_isa(2);
     if (top == 0)
         printf("lstm: this CPU has only the portable kernels; nothing to compare\n");
-    enum { N = 5, T = 7, D = 5 };
-    int64_t shape[2] = {T, D};
-    float x[N * T * D], r0[N * T * D], r[N * T * D];
-    for (int k = 0; k < N * T * D; k++)
+    enum { N = 5, T = 7, DMAX = 50 };
+    static float x[N * T * DMAX], r0[N * T * DMAX], r[N * T * DMAX];
+    for (int k = 0; k < N * T * DMAX; k++)
         x[k] = (float)sin(0.61 * k);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         xai_model *m;
+        int64_t shape[2] = {T, Ds[i]}, nx = N * T * Ds[i];
         ck_assert_int_eq(xai_model_from_spec(specs[i], 2, shape, 7, &m), XAI_OK);
         for (int meth = 0; meth < 2; meth++) {
             xai_explain_config c;
@@ -897,14 +935,14 @@ START_TEST(test_isa_identical)
             xai_dconv_isa(2);
             ck_assert_int_eq(xai_explain(m, &c, N, x, r0, NULL), XAI_OK);
             double mag = 0;
-            for (int k = 0; k < N * T * D; k++)
+            for (int64_t k = 0; k < nx; k++)
                 mag += fabs(r0[k]);
             ck_assert_msg(mag > 0 && isfinite(mag), "%s: relevance sum %g", specs[i], mag);
             for (int isa = top - 1; isa >= 0; isa--) {
                 ck_assert_int_eq(xai_dconv_isa(isa), isa);
                 ck_assert_int_eq(xai_explain(m, &c, N, x, r, NULL), XAI_OK);
-                ck_assert_msg(!memcmp(r, r0, sizeof r), "%s (%s): instruction set %d differs from %d", specs[i],
-                              meth ? "gradient" : "LRP", isa, top);
+                ck_assert_msg(!memcmp(r, r0, sizeof(float) * (size_t)nx), "%s (%s): instruction set %d differs from %d",
+                              specs[i], meth ? "gradient" : "LRP", isa, top);
             }
         }
         xai_dconv_isa(2);
@@ -961,6 +999,7 @@ Suite *make_suite(void)
     Suite *s = suite_create("lstm");
     TCase *tr = tcase_create("reference");
     tcase_add_test(tr, test_threads_identical);
+    tcase_add_test(tr, test_records_private);
     tcase_add_test(tr, test_isa_identical);
     tcase_add_test(tr, test_gate_functions);
     tcase_add_test(tr, test_weights_changed);

@@ -14,13 +14,14 @@
  * hidden per-sample activation value owned by the node (its 4th output), so backward and
  * relevance read them instead of recomputing; scratch holds per-step work buffers and the
  * relevance's per-step split factors. Speed: the input products x_t W^T of all steps are one
- * GEMM per direction (written into the records), and so are the input relevances (in chunks
- * of steps); only the recurrent products remain per step (by our own loops over R packed in
- * column tiles when the model is loaded or its weights change, not BLAS calls, whose packing
- * of R dominates at batch 1; on AVX2/FMA CPUs register-tiled kernels, which give the same bits
- * as the portable loops). Per sequence and direction that is 4H*H*T multiply-adds in the
- * forward pass and H*H*T in the relevance, summed in float by fused multiply-adds (at batch 1
- * bounded by streaming R from the second-level cache every step). Gate loops use the
+ * product per sequence and direction (written into the records), and so are the input
+ * relevances (in chunks of steps); only the recurrent products remain per step. All of them run
+ * on our own loops over W and R packed in column tiles when the model is loaded or its weights
+ * change, not on BLAS calls, whose packing of the weights dominates at batch 1; on AVX2/FMA
+ * CPUs register-tiled kernels, which give the same bits as the portable loops. Per sequence
+ * and direction that is 4H*(D+H)*T multiply-adds in the forward pass and H*(D+H)*T in the
+ * relevance, summed in float by fused multiply-adds (at batch 1 the recurrent ones are bounded
+ * by streaming R from the second-level cache every step). Gate loops use the
  * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
  * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
@@ -48,11 +49,17 @@ typedef struct {
     size_t rec;           /* floats per stored step record: i,o,f,g (4H), a (H), c (H), h (H) */
     int64_t tc;           /* time steps per chunk of the batched input-relevance product */
     int recv;             /* hidden value holding the records [ndir][T][stack*B][rec] */
-    float *pk;            /* [ndir][5H*H] (owned): R_d^T [H][4H], then the cell rows of R_d [H][H], in
-                           * column tiles (pack_weights) */
+    float *pk;            /* [ndir][pk_floats] (owned): R_d^T [H][4H], the cell rows of R_d [H][H], W_d^T
+                           * [D][4H] and the cell rows of W_d [H][D], in column tiles (pack_weights) */
 } lstm_attr;
 
 enum { IN_X, IN_W, IN_R, IN_B, IN_LEN, IN_H0, IN_C0, IN_P };
+
+/* floats of one direction's packed matrices in lstm_attr.pk */
+static inline size_t pk_floats(const lstm_attr *a)
+{
+    return (size_t)(5 * a->H * (a->H + a->D));
+}
 
 static inline int dir_rev(const lstm_attr *a, int64_t d)
 {
@@ -124,6 +131,7 @@ typedef struct {
     float *contrib;      /* relevance: this direction's input relevance, laid out like X [s][xn] */
     double *isr;         /* relevance reaching constant or absent initial states [2][nr] (h, c) */
     const float *RF, *RC; /* R_d^T and the cell rows of R_d in column tiles (lstm_attr.pk) */
+    const float *WF, *WC; /* W_d^T and the cell rows of W_d in column tiles (lstm_attr.pk) */
     float *bsum;         /* Wb + Rb of direction d [4H] */
 } lstm_bufs;
 
@@ -145,8 +153,10 @@ static void bufs_split(const lstm_attr *a, const xai_workspace *ws, int64_t nr, 
     size_t fixed = (size_t)a->ndir * 4 * H;
     fixed += fixed & 1;
     bf->store = ws->val[a->recv];
-    bf->RF = a->pk + (size_t)d * 5 * H * H;
+    bf->RF = a->pk + (size_t)d * pk_floats(a);
     bf->RC = bf->RF + 4 * H * H;
+    bf->WF = bf->RC + H * H;
+    bf->WC = bf->WF + 4 * H * D;
     bf->bsum = ws->scratch + (size_t)d * 4 * H;
     float *w = ws->scratch + fixed + (size_t)d * ns * set_floats(a);
     bf->isr = (double *)(void *)w;
@@ -248,17 +258,22 @@ static void pack_tiles(int64_t K, int64_t N, const float *restrict src, int64_t 
     }
 }
 
-/* The matrices of the recurrent products of every direction in column tiles, into a->pk: the
- * forward pass multiplies by R_d^T, the relevance by the cell rows of R_d. Done when the model
- * is loaded and whenever its weights change (xai_lstm_params_changed), not on every pass. */
+/* The matrices of every direction's products in column tiles, into a->pk: the forward pass
+ * multiplies by R_d^T and W_d^T, the relevance by the cell rows of R_d and of W_d. Done when the
+ * model is loaded and whenever its weights change (xai_lstm_params_changed), not on every pass. */
 static void pack_weights(lstm_attr *a)
 {
-    int64_t H = a->H;
+    int64_t H = a->H, D = a->D;
     for (int64_t d = 0; d < a->ndir; d++) {
-        const float *Rd = a->R + d * 4 * H * H;
-        float *pk = a->pk + d * 5 * H * H;
+        const float *Rd = a->R + d * 4 * H * H, *Wd = a->W + d * 4 * H * D;
+        float *pk = a->pk + (size_t)d * pk_floats(a);
         pack_tiles(H, 4 * H, Rd, 1, H, pk);
-        pack_tiles(H, H, Rd + 3 * H * H, H, 1, pk + 4 * H * H);
+        pk += 4 * H * H;
+        pack_tiles(H, H, Rd + 3 * H * H, H, 1, pk);
+        pk += H * H;
+        pack_tiles(D, 4 * H, Wd, 1, D, pk);
+        pk += 4 * H * D;
+        pack_tiles(H, D, Wd + 3 * H * D, D, 1, pk);
     }
 }
 
@@ -283,23 +298,28 @@ static void prepare_weights(const lstm_attr *a, const xai_workspace *ws)
     }
 }
 
-/* The recurrent products of a step. BLAS packs R on every call, which costs more than the
- * product itself for one row (about 15 us against 3 us at H = 128), so these loops do them:
- * out[r][j] += sum_k in[r][k] M[k][j] for M in column tiles, as one chain of fused multiply-adds
- * in float per element (k = 0..K-1), starting from what out holds. Forward: in = h_prev, M =
- * R^T, out = the input part x_t W^T of the preactivations; relevance: in = p, M = the cell rows
- * of R, out = zeros. The input products and relevances are float sgemm sums, and every operand
- * is a float, so double sums buy little here (the Arras reference cases and conservation keep
+/* The products of the LSTM: out[r][j] (+)= sum_k in[r][k] M[k][j] for M in column tiles, as one
+ * chain of fused multiply-adds in float per element (k = 0..K-1), starting from what out holds
+ * (add) or from zero. BLAS packs its operand on every call, which costs more than the product
+ * itself for one row (about 15 us against 3 us for R at H = 128), and an sgemm of a sequence's
+ * T rows still packed W and ran OpenBLAS's edge kernels (a third of LRP's time at D = 64), so
+ * these loops do all of them on matrices packed once (pack_weights). Forward: the input part
+ * x_t W^T of every step (M = W^T), then per step h_prev R^T added to it; relevance: per step
+ * p times the cell rows of R, then for every step p times the cell rows of W. Every operand is
+ * a float, so double sums buy little here (the Arras reference cases and conservation keep
  * their tolerances), while widening every weight to double costs a vector instruction per four
  * products, which bounded the step at batch 1. fmaf rounds once, as the FMA instruction does,
- * so the portable loops and the AVX2/FMA tiles give the same bits, and a sample gets the same
- * numbers alone or in a stack. */
-XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const float *restrict in,
-                                         const float *restrict M, float *restrict out, size_t ldo)
+ * so the portable loops and the AVX2/FMA tiles give the same bits, and a row's result depends
+ * on that row only: a sample gets the same numbers alone or in a stack. */
+XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const float *restrict in, size_t ldi,
+                                         const float *restrict M, float *restrict out, size_t ldo, int add)
 {
     for (int64_t r = 0; r < nr; r++) {
-        const float *ir = in + r * K;
+        const float *ir = in + (size_t)r * ldi;
         float *restrict o = out + (size_t)r * ldo;
+        if (!add)
+            for (int64_t j = 0; j < N; j++)
+                o[j] = 0.0f;
         for (int64_t k = 0; k < K; k++) {
             float hk = ir[k];
             const float *restrict m = M + k * N;
@@ -310,69 +330,123 @@ XAI_VEC_CLONES static void fma_rows_port(int64_t nr, int64_t K, int64_t N, const
 }
 
 #ifdef LSTM_X86
-/* one row times NV vectors of eight outputs, the accumulators in registers over the whole sum */
-#define LSTM_FTILE(NV)                                                                             \
-    __attribute__((target("avx2,fma"))) static void ftile_1x##NV(int64_t K, int64_t N, const float *restrict in, \
-                                                                 const float *restrict M, float *restrict out) \
-    {                                                                                              \
-        __m256 acc[NV];                                                                            \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(out + 8 * v); \
-        for (int64_t k = 0; k < K; k++) {                                                          \
-            __m256 h = _mm256_set1_ps(in[k]);                                                      \
-            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++)                                   \
-                acc[v] = _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);          \
-        }                                                                                          \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(out + 8 * v, acc[v]); \
+/* NR rows (1 or 2) times NV vectors of eight outputs, the accumulators in registers over the
+ * whole sum; two rows share each load of M (with one row the loads, not the FMA units, bound it) */
+#define LSTM_FTILE(NR, NV)                                                                                         \
+    __attribute__((target("avx2,fma"))) static void ftile_##NR##x##NV(                                             \
+        int64_t K, int64_t N, const float *restrict in, size_t ldi, const float *restrict M, float *restrict out, \
+        size_t ldo, int add)                                                                                       \
+    {                                                                                                              \
+        __m256 acc[NR][NV];                                                                                        \
+        _Pragma("GCC unroll 2") for (int i = 0; i < NR; i++)                                                       \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[i][v] =                                       \
+                add ? _mm256_loadu_ps(out + i * ldo + 8 * v) : _mm256_setzero_ps();                               \
+        for (int64_t k = 0; k < K; k++) {                                                                          \
+            __m256 h[NR];                                                                                          \
+            _Pragma("GCC unroll 2") for (int i = 0; i < NR; i++)                                                   \
+                h[i] = _mm256_set1_ps(in[i * ldi + k]);                                                            \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                                 \
+                __m256 mv = _mm256_loadu_ps(M + k * N + 8 * v);                                                    \
+                if (NR > 1)                                                                                        \
+                    __asm__("" : "+x"(mv)); /* one load for every row, not a load per row */                      \
+                _Pragma("GCC unroll 2") for (int i = 0; i < NR; i++)                                               \
+                    acc[i][v] = _mm256_fmadd_ps(h[i], mv, acc[i][v]);                                              \
+            }                                                                                                      \
+        }                                                                                                          \
+        _Pragma("GCC unroll 2") for (int i = 0; i < NR; i++)                                                       \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(out + i * ldo + 8 * v, acc[i][v]); \
     }
-LSTM_FTILE(6)
-LSTM_FTILE(4)
-LSTM_FTILE(1)
+LSTM_FTILE(1, 6)
+LSTM_FTILE(1, 4)
+LSTM_FTILE(1, 2)
+LSTM_FTILE(1, 1)
+LSTM_FTILE(2, 6)
+LSTM_FTILE(2, 4)
+LSTM_FTILE(2, 2)
+LSTM_FTILE(2, 1)
 
-/* fma_rows_port's sums for one column tile of width N (at most 48) on the AVX2/FMA kernels, a
- * row at a time (the tile stays in the first-level cache from one row to the next) */
-__attribute__((target("avx2,fma"))) static void fma_rows_avx2(int64_t nr, int64_t K, int64_t N,
-                                                              const float *restrict in, const float *restrict M,
-                                                              float *restrict out, size_t ldo)
+typedef void ftile_fn(int64_t, int64_t, const float *restrict, size_t, const float *restrict, float *restrict, size_t,
+                      int);
+
+/* nrow (1 or 2) rows of one column tile of width N (at most 48) on the AVX2/FMA kernels; the
+ * columns after the last multiple of 8 in the same chains, one element at a time */
+__attribute__((target("avx2,fma"))) static void fma_tile_avx2(int nrow, int64_t K, int64_t N, const float *in,
+                                                              size_t ldi, const float *M, float *out, size_t ldo,
+                                                              int add)
 {
-    int64_t N8 = N - N % 8;
-    for (int64_t r = 0; r < nr; r++) {
-        const float *ir = in + r * K;
-        float *o = out + (size_t)r * ldo;
-        int64_t j = 0;
-        if (N8 == 48) { /* tile_w's widths: 48, 32 or the last columns */
-            ftile_1x6(K, N, ir, M, o);
-            j = 48;
-        } else if (N8 >= 32) {
-            ftile_1x4(K, N, ir, M, o);
-            j = 32;
-        }
-        for (; j < N8; j += 8)
-            ftile_1x1(K, N, ir, M + j, o + j);
-        for (; j < N; j++) {
-            float acc = o[j];
-            for (int64_t k = 0; k < K; k++)
-                acc = fmaf(ir[k], M[k * N + j], acc);
-            o[j] = acc;
-        }
+    static ftile_fn *const wide[2][4] = {{ftile_1x6, ftile_1x4, ftile_1x2, ftile_1x1},
+                                         {ftile_2x6, ftile_2x4, ftile_2x2, ftile_2x1}};
+    int64_t N8 = N - N % 8, j = 0;
+    if (N8 == 48) { /* tile_w's widths: 48, 32 or the last columns */
+        wide[nrow - 1][0](K, N, in, ldi, M, out, ldo, add);
+        j = 48;
+    } else if (N8 >= 32) {
+        wide[nrow - 1][1](K, N, in, ldi, M, out, ldo, add);
+        j = 32;
     }
+    for (; j + 16 <= N8; j += 16)
+        wide[nrow - 1][2](K, N, in, ldi, M + j, out + j, ldo, add);
+    for (; j < N8; j += 8)
+        wide[nrow - 1][3](K, N, in, ldi, M + j, out + j, ldo, add);
+    for (int i = 0; i < nrow; i++)
+        for (int64_t c = j; c < N; c++) {
+            float acc = add ? out[i * ldo + c] : 0.0f;
+            for (int64_t k = 0; k < K; k++)
+                acc = fmaf(in[i * ldi + k], M[k * N + c], acc);
+            out[i * ldo + c] = acc;
+        }
+}
+
+/* fma_rows_port's sums for one column tile on the AVX2/FMA kernels, two rows at a time (the tile
+ * stays in the first-level cache from one pair to the next) */
+__attribute__((target("avx2,fma"))) static void fma_rows_avx2(int64_t nr, int64_t K, int64_t N,
+                                                              const float *restrict in, size_t ldi,
+                                                              const float *restrict M, float *restrict out,
+                                                              size_t ldo, int add)
+{
+    for (int64_t r = 0; r < nr; r += 2)
+        fma_tile_avx2(nr - r >= 2 ? 2 : 1, K, N, in + (size_t)r * ldi, ldi, M, out + (size_t)r * ldo, ldo, add);
 }
 #endif
 
-static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, const float *restrict P,
-                     float *restrict out, size_t ldo)
+/* fma_rows' flags: add to what out holds (else start from zero); run the column tiles from the
+ * last to the first. Alternating the order from one step to the next starts each step on the
+ * tiles the previous one left in the first-level cache (the matrices pass through it every
+ * step: R^T is 256 KiB at H = 128, its cell rows 64 KiB). */
+enum { FMA_ADD = 1, FMA_FROM_END = 2 };
+
+/* the first column of tile i < tile_count(N) (tile_w's widths: 48 while 48 or more columns
+ * remain, then 32 if as many remain, then the rest) */
+static inline int64_t tile_at(int64_t N, int64_t i)
+{
+    int64_t n48 = N / 48;
+    return i <= n48 ? 48 * i : 48 * n48 + 32;
+}
+
+static inline int64_t tile_count(int64_t N)
+{
+    int64_t rest = N % 48;
+    return N / 48 + (rest >= 32) + (rest % 32 > 0);
+}
+
+/* out (+)= in M for nr rows (row strides ldi, ldo), P the K x N matrix M in column tiles */
+static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, size_t ldi, const float *restrict P,
+                     float *restrict out, size_t ldo, int flags)
 {
 #ifdef LSTM_X86
     int fma = xai_dconv_isa(-1) >= 1;
 #endif
-    for (int64_t j0 = 0, w; j0 < N; j0 += w) {
-        w = tile_w(N, j0);
+    int add = flags & FMA_ADD;
+    int64_t nt = tile_count(N);
+    for (int64_t i = 0; i < nt; i++) {
+        int64_t j0 = tile_at(N, flags & FMA_FROM_END ? nt - 1 - i : i), w = tile_w(N, j0);
 #ifdef LSTM_X86
         if (fma) {
-            fma_rows_avx2(nr, K, w, in, P + j0 * K, out + j0, ldo);
+            fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
             continue;
         }
 #endif
-        fma_rows_port(nr, K, w, in, P + j0 * K, out + j0, ldo);
+        fma_rows_port(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
     }
 }
 
@@ -400,27 +474,20 @@ XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float 
     }
 }
 
-/* The input part of every step's gate preactivations in one product per direction (W is
- * packed once instead of once per step): the i,o,f,g slots of the record of (d, t, r)
- * receive x_t,r W_d^T. The step loop then adds h_prev R_d^T in place. */
+/* The input part of every step's gate preactivations, a sequence at a time (W_d^T packed once,
+ * not once per step): the i,o,f,g slots of the record of (d, t, r) receive x_t,r W_d^T. The step
+ * loop then adds h_prev R_d^T in place. */
 static void project_inputs(const xai_model *m, const xai_node *n, const xai_workspace *ws, const lstm_bufs *bf,
                            int64_t d, int64_t nr, int64_t r0, int64_t r1)
 {
     const lstm_attr *a = n->attr;
     int64_t H = a->H, D = a->D, T = a->T, B = a->B;
-    const float *Wd = a->W + d * 4 * H * D, *X = ws->val[n->in[IN_X]];
+    const float *X = ws->val[n->in[IN_X]];
     int64_t xn = vnumel(m, n->in[IN_X]);
     float *c0 = rec_at(a, bf->store, nr, d, 0, 0);
-    if (r0 == 0 && r1 == nr && ws->ns == 1 && (B == 1 || !a->layout)) {
-        /* row t*B + b of X is row t*nr + r of the store */
-        xai_sgemm_rows(CblasTrans, (int)(T * B), (int)(4 * H), (int)D, 1.0f, X, (int)D, Wd, (int)D, 0.0f, c0,
-                       (int)a->rec);
-        return;
-    }
     for (int64_t r = r0; r < r1; r++)
-        xai_sgemm_rows(CblasTrans, (int)T, (int)(4 * H), (int)D, 1.0f, X + (r / B) * xn + x_off(a, 0, r % B),
-                       (int)(a->layout ? D : B * D), Wd, (int)D, 0.0f, c0 + (size_t)r * a->rec,
-                       (int)((size_t)nr * a->rec));
+        fma_rows(T, D, 4 * H, X + (r / B) * xn + x_off(a, 0, r % B), (size_t)(a->layout ? D : B * D), bf->WF,
+                 c0 + (size_t)r * a->rec, (size_t)nr * a->rec, 0);
 }
 
 /* Run direction d over rows r0..r1-1 of the stack (whole stack elements), filling their
@@ -444,7 +511,8 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         int64_t t = rev ? T - 1 - k : k;
         /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
         float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, bf->RF, z0, a->rec);
+        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec,
+                 FMA_ADD | (k & 1 ? FMA_FROM_END : 0));
         for (int64_t r = r0; r < r1; r++)
             if (step_valid(a, t, r % B))
                 gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
@@ -743,6 +811,37 @@ XAI_VEC_CLONES static float cell_split(int64_t H, int64_t D, float eps, float be
     return (float)((double)beta * sa / (double)(D + H));
 }
 
+/* R(x_t) = x (.) (W_c^T p) + share for every step of the stack elements of rows r0..r1-1, from
+ * the p and shares the step loop kept, tc steps per product, into bf->contrib (laid out like X) */
+static void input_relevance(const xai_model *m, const xai_node *n, const xai_workspace *ws, const lstm_bufs *bf,
+                            int64_t r0, int64_t r1)
+{
+    const lstm_attr *a = n->attr;
+    int64_t H = a->H, D = a->D, T = a->T, B = a->B;
+    const float *X = ws->val[n->in[IN_X]];
+    int64_t xn = vnumel(m, n->in[IN_X]);
+    for (int64_t s = r0 / B; s < r1 / B; s++) {
+        float *dxs = bf->dxt + s * a->tc * B * D; /* this element's chunk buffer [tc][B][D] */
+        for (int64_t t0 = 0; t0 < T; t0 += a->tc) {
+            int64_t nt = T - t0 < a->tc ? T - t0 : a->tc;
+            fma_rows(nt * B, H, D, bf->pall + (size_t)((s * T + t0) * B * H), (size_t)H, bf->WC, dxs, (size_t)D, 0);
+            for (int64_t t = t0; t < t0 + nt; t++)
+                for (int64_t b = 0; b < B; b++) {
+                    float *restrict g = bf->contrib + s * xn + x_off(a, t, b);
+                    if (!step_valid(a, t, b)) {
+                        memset(g, 0, sizeof(float) * (size_t)D);
+                        continue;
+                    }
+                    const float *restrict dx = dxs + ((t - t0) * B + b) * D;
+                    float sh = bf->shall[(s * T + t) * B + b];
+                    const float *restrict x = X + s * xn + x_off(a, t, b);
+                    for (int64_t i = 0; i < D; i++)
+                        g[i] = x[i] * dx[i] + sh;
+                }
+        }
+    }
+}
+
 /* LRP-all of direction d over rows r0..r1-1 (whole stack elements; items are independent,
  * see run_forward). The input relevance goes to bf->contrib, laid out like X. */
 static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace *ws, const lstm_bufs *bf,
@@ -753,10 +852,7 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
     float eps = rule->epsilon, beta = rule->bias_factor;
     const float *RY = n->out[0] >= 0 ? ws->adj[n->out[0]] : NULL;
     int64_t yn = n->out[0] >= 0 ? vnumel(m, n->out[0]) : 0;
-    const float *X = ws->val[n->in[IN_X]];
-    int64_t xn = vnumel(m, n->in[IN_X]);
     float *share = bf->p + nr * H; /* [nr] bias shares of the current step */
-    const float *Wc = a->W + (d * 4 * H + 3 * H) * D;
     int rev = dir_rev(a, d);
     seed_state(m, n, ws, bf, d, r0, r1); /* dh = R(h) carried, dc = R(c) carried */
     for (int64_t k = T - 1; k >= 0; k--) {
@@ -775,8 +871,8 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
             share[r] = cell_split(H, D, eps, beta, rc, cprev, ry, bf->bsum + 3 * H, bf->dh + r * H, bf->dc + r * H, p);
         }
         /* R(h_prev) = h_prev (.) (R_c^T p) + share */
-        memset(bf->tmp + r0 * H, 0, sizeof(float) * (size_t)((r1 - r0) * H));
-        fma_rows(r1 - r0, H, H, bf->p + r0 * H, bf->RC, bf->tmp + r0 * H, (size_t)H);
+        fma_rows(r1 - r0, H, H, bf->p + r0 * H, (size_t)H, bf->RC, bf->tmp + r0 * H, (size_t)H,
+                 k & 1 ? FMA_FROM_END : 0);
         for (int64_t r = r0; r < r1; r++) {
             /* keep p and the share for the input relevance: [s][t][b] */
             size_t row = (size_t)(((r / B) * T + t) * B + r % B);
@@ -797,29 +893,7 @@ static void relevance_rows(const xai_model *m, const xai_node *n, xai_workspace 
                     dh[i] = 0.0f * tmp[i] + sh;
         }
     }
-    /* R(x_t) = x (.) (W_c^T p) + share for every step of a stack element, tc steps per product
-     * (W_c is packed once per chunk, not once per step) */
-    for (int64_t s = r0 / B; s < r1 / B; s++) {
-        float *dxs = bf->dxt + s * a->tc * B * D; /* this element's chunk buffer [tc][B][D] */
-        for (int64_t t0 = 0; t0 < T; t0 += a->tc) {
-            int64_t nt = T - t0 < a->tc ? T - t0 : a->tc;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nt * B), (int)D, (int)H, 1.0f,
-                        bf->pall + (size_t)((s * T + t0) * B * H), (int)H, Wc, (int)D, 0.0f, dxs, (int)D);
-            for (int64_t t = t0; t < t0 + nt; t++)
-                for (int64_t b = 0; b < B; b++) {
-                    float *restrict g = bf->contrib + s * xn + x_off(a, t, b);
-                    if (!step_valid(a, t, b)) {
-                        memset(g, 0, sizeof(float) * (size_t)D);
-                        continue;
-                    }
-                    const float *restrict dx = dxs + ((t - t0) * B + b) * D;
-                    float sh = bf->shall[(s * T + t) * B + b];
-                    const float *restrict x = X + s * xn + x_off(a, t, b);
-                    for (int64_t i = 0; i < D; i++)
-                        g[i] = x[i] * dx[i] + sh;
-                }
-        }
-    }
+    input_relevance(m, n, ws, bf, r0, r1);
     finish_state(m, n, ws, bf, d, r0, r1, 1);
 }
 
@@ -1018,7 +1092,7 @@ static xai_status lstm_sizes(const xai_model *m, const xai_node *n, lstm_attr *s
                         (double)B * ((double)(1 + tc) * (double)D + 10.0 * (double)hs + 5.0 +
                                      (double)T * ((double)hs + 1.0 + (double)D))) >
             (double)LSTM_MAX_SCRATCH ||
-        (double)ndir * 5.0 * (double)hs * (double)hs > (double)LSTM_MAX_SCRATCH)
+        (double)ndir * 5.0 * (double)hs * ((double)hs + (double)D) > (double)LSTM_MAX_SCRATCH)
         XAI_FAIL(XAI_EUNSUPPORTED, "%s: node '%s' (LSTM): too large (T=%lld, batch=%lld, D=%lld, H=%lld)", m->name,
                  n->name, (long long)T, (long long)B, (long long)D, (long long)hs);
     s->rec = (size_t)rec;
@@ -1090,6 +1164,7 @@ static xai_status lstm_add_records(xai_model *m, xai_node *n, lstm_attr *a)
     r->numel = r->shape[0];
     r->dtype = DT_F32;
     r->producer = m->nnodes - 1;
+    r->no_adj = 1;
     for (int k = n->nout; k < 3; k++)
         n->out[k] = -1;
     n->out[3] = rv;
@@ -1115,7 +1190,7 @@ xai_status xai_lstm_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
     a->Bv = has_b ? m->vals[n->in[IN_B]].f : NULL;
     if ((st = lstm_seq_lens(m, n, a)) || (st = lstm_outputs(m, n, a)) || (st = lstm_add_records(m, n, a)))
         return st;
-    a->pk = malloc(sizeof(float) * (size_t)(s.ndir * 5 * s.H * s.H));
+    a->pk = malloc(sizeof(float) * (size_t)s.ndir * pk_floats(&s));
     if (!a->pk)
         XAI_FAIL(XAI_ENOMEM, "out of memory");
     pack_weights(a);
