@@ -101,7 +101,7 @@ static void __attribute__((noinline)) touch_below(size_t n)
 
 static void touch_stack(void)
 {
-    char here;
+    char here = 0; /* only its address is used; set so no compiler warns */
     size_t room = stack_room(&here);
     size_t n = room < PREFAULT_STACK ? room : PREFAULT_STACK;
     if (n > 0)
