@@ -83,8 +83,9 @@ def features(gen, speech, tmp, seed):
     """model inputs [N, 1, rows, frames] of the tone and tone-free sets, labels, split, tone flags"""
     run_together([[gen] + GEN + ["--seed", str(seed), "--shortcut-frac", frac, os.path.join(tmp, name)]
                   for name, frac in (("tone", "0.8"), ("clean", "0"))])
-    pre = os.path.join(tmp, "pipeline.onnx")  # only its pre-processing is used
-    run([speech, "train", os.path.join(tmp, "tone"), "--labels", "digit", "--epochs", "1", "-o", pre, "-f", "-q"])
+    pre = os.path.join(tmp, "pipeline.onnx")  # only its pre-processing is used: one model is enough
+    run([speech, "train", os.path.join(tmp, "tone"), "--labels", "digit", "--epochs", "1", "--no-refit", "-o", pre,
+         "-f", "-q"])
     run_together([[speech, "explain", "--model", pre, os.path.join(tmp, name), "--stacked", "--save-input",
                    "--no-figures", "-o", os.path.join(tmp, "feat-" + name), "-f", "-q"] for name in ("tone", "clean")])
     out = {}

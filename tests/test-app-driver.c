@@ -101,11 +101,15 @@ START_TEST(test_parse)
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "flat", "--start: invalid value 'flat'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "logit", NULL), 1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_STRICT, NULL, NULL), 1);
+    ck_assert_int_eq(o.refit, 1); /* the default; --no-refit turns it off, --refit back on */
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_NO_REFIT, NULL, NULL), 1);
     ck_assert_int_eq(o.refit, 0);
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(&app, &o, &to);
+    ck_assert_int_eq(to.refit_holdout, 0);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_REFIT, NULL, NULL), 1);
     ck_assert(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_STRICT));
     ck_assert(!(o.given & XAI_APP_DRIVER_GIVEN(XAI_APP_OPT_TARGET)));
-    xai_driver_train_options to;
     xai_app_driver_train_setup(&app, &o, &to);
     ck_assert_int_eq(to.scheme, XAI_SPLIT_KFOLD);
     ck_assert_int_eq(to.folds, 5);
@@ -242,7 +246,8 @@ START_TEST(test_help)
     fclose(f);
     static const char *const want[] = {"--split-by", "run|session [run]", "--cv K|logo", "--strict", "--seed",
                                        "--optimizer", "sgd|adam|adamw [adam]", "--weight-decay", "--lr",
-                                       "--schedule none|cosine", "[none]", "--refit", "--epochs N             most epochs [120]", "--patience", "--batch",
+                                       "--schedule none|cosine", "[none]", "--refit, --no-refit", "[refit]\n",
+                                       "--epochs N             most epochs [120]", "--patience", "--batch",
                                        "--target", "[pred]", "--start", "[stable]", "exit 4"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(text, want[i]), "help lacks '%s'", want[i]);

@@ -234,6 +234,8 @@ START_TEST(test_cv_fold_models)
     ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.early_stopping"),
                      "inner grouped hold-out of the training groups");
     ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.lr_schedule"), "none");
+    ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.model_for_new_data"),
+                     "trained on every group after the cross-validation");
     check_out_of_fold(s, &d, fold_of);
     /* saved and loaded: the same folds and the same held-out groups */
     char *dir = xai_test_tmpdir();
@@ -344,9 +346,9 @@ START_TEST(test_holdout_refit)
     ck_assert_int_eq(xai_driver_set_nfolds(plain), 0);
     ck_assert_int_eq(xai_driver_set_nfolds(s), 1);
     ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(plain), "training.model_for_new_data"),
-                     "the validation's model");
+                     "the hold-out's model, trained without the held-out groups");
     ck_assert_str_eq(xai_card_get_string(xai_driver_set_card(s), "training.model_for_new_data"),
-                     "trained on every group after the validation");
+                     "trained on every group after the hold-out, whose model is kept as fold 1");
     xai_driver_explain_options eo;
     xai_driver_explain_options_init(&eo);
     xai_driver_explanation e;
@@ -980,6 +982,8 @@ START_TEST(test_finetune_and_files)
     ck_assert_str_eq(xai_card_get_string(c, "domain"), "eeg");
     ck_assert_str_eq(xai_card_get_string(c, "provenance.arch"), init);
     ck_assert_str_eq(xai_card_get_string(c, "training.note"), "kept");
+    ck_assert_str_eq(xai_card_get_string(c, "training.model_for_new_data"),
+                     "fold 1's model, trained without the groups fold 1 held out");
     char *pre = xai_card_get_json(c, "preprocessing.bandpass_hz");
     ck_assert_str_eq(pre, "[8,32]");
     xai_free(pre);

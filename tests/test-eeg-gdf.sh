@@ -14,7 +14,7 @@ W=$(mktemp -d /tmp/xai-eeg-gdf-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cp "$EDF" "$W/s4.edf"
 (cd "$W" && save2gdf -f=GDF s4.edf s4.gdf >/dev/null 2>&1) || { echo "FAIL: save2gdf could not convert $EDF"; exit 1; }
-"$EXE" train --edf "$W/s4.edf" --events T1=left,T2=right --epochs 2 --seed 0 --split-by epoch \
+"$EXE" train --edf "$W/s4.edf" --events T1=left,T2=right --epochs 2 --seed 0 --split-by epoch --no-refit \
   -o "$W/m.onnx" -q || { echo "FAIL: training on the EDF"; exit 1; }
 for f in edf gdf; do
   "$EXE" explain --model "$W/m.onnx" --edf "$W/s4.$f" -o "$W/out-$f" -q --no-figures 2>/dev/null ||

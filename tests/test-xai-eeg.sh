@@ -96,7 +96,7 @@ try:
                           "--epochs", "40", "--seed", "0", "--split-by", "run", "--standardise", "none",
                           "--augment", "none", "--arch",
                           "conv2d(8,k=1x33,p=0x16) conv2d(16,k={C}x1) bn relu avgpool(1x{P}) flatten dropout(0.25) "
-                          "dense({K})", "--patience", "15", "-o", model, "--progress", "none")
+                          "dense({K})", "--patience", "15", "--no-refit", "-o", model, "--progress", "none")
     check(os.path.exists(model), "model written")
     side = json.load(open(model[:-5] + ".json"))
     for k in ("CommandLine", "Version", "DateTime", "Sources", "Preprocessing", "TrainAccuracy"):
@@ -236,7 +236,7 @@ try:
     # without --tmin/--tmax the window is the events' duration (4 s in events.tsv)
     wmodel = os.path.join(tmp, "window.onnx")
     ok, _, _ = expect(0, "", "train", "--edf", *bids_runs, "--events", "left_hand=left,right_hand=right",
-                      "--split-by", "run", "--epochs", "2", "-o", wmodel, "--progress", "none")
+                      "--split-by", "run", "--epochs", "2", "--no-refit", "-o", wmodel, "--progress", "none")
     if ok:
         try:
             import onnx

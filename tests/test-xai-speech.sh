@@ -46,7 +46,7 @@ expect 2 "sonify" "$APP" explain --model "$T/m.onnx" "$T/data" -o "$T/x" --sonif
 # --- train (small CNN, few epochs)
 # (validation by clip, as before speakers were held out by default: the planted-band checks below
 # are about relevance within these voices; the held-out speaker checks are further down)
-expect 0 "" "$APP" train "$T/data" --labels digit --epochs 30 --seed 1 --lr 3e-3 --split-by clip -q -o "$T/m.onnx"
+expect 0 "" "$APP" train "$T/data" --no-refit --labels digit --epochs 30 --seed 1 --lr 3e-3 --split-by clip -q -o "$T/m.onnx"
 [ -s "$T/m.onnx" ] && [ -s "$T/m.json" ] && ok || bad "model or its sidecar missing"
 expect 2 "exists" "$APP" train "$T/data" --labels digit --epochs 1 -q -o "$T/m.onnx"
 $PY - "$T/m.onnx" "$T/m.json" <<'PYEOF' && ok || bad "model metadata / sidecar"
@@ -73,13 +73,13 @@ if [ -n "$SRC" ] && [ -f "$SRC/datasets/speech/model-digits.onnx" ]; then
 fi
 
 # --- gender labels from labels.csv
-expect 0 "" "$APP" train "$T/data" --labels gender --epochs 2 -q -o "$T/g.onnx"
+expect 0 "" "$APP" train "$T/data" --no-refit --labels gender --epochs 2 -q -o "$T/g.onnx"
 grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
 
 # --- time-shift and masking augmentation: recorded in the card and the sidecar; a bad value is
 # a usage error (one epoch each: the runs check the records, not the training)
 for kind in none shift mask; do
-  expect 0 "" "$APP" train "$T/data" --labels digit --augment $kind --epochs 1 -q -o "$T/aug-$kind.onnx"
+  expect 0 "" "$APP" train "$T/data" --no-refit --labels digit --augment $kind --epochs 1 -q -o "$T/aug-$kind.onnx"
   $PY - "$T/aug-$kind.onnx" "$T/aug-$kind.json" $kind <<'PYEOF' && ok || bad "augmentation $kind in the card"
 import json, sys
 import onnx
@@ -92,7 +92,7 @@ expect 2 "--augment: invalid value 'flip'" "$APP" train "$T/data" --labels digit
 
 # --- band normalisation and the mel count: in the card's pre-processing record, which explain
 # follows (the map has the model's 48 rows; its z-box bounds are -1..1); bad values are usage errors
-expect 0 "" "$APP" train "$T/data" --labels digit --norm cmn --mels 48 --epochs 2 -q -o "$T/cmn.onnx"
+expect 0 "" "$APP" train "$T/data" --no-refit --labels digit --norm cmn --mels 48 --epochs 2 -q -o "$T/cmn.onnx"
 expect 0 "" "$APP" explain --model "$T/cmn.onnx" "$T/data/1_f2s140p60_0.wav" --no-figures -o "$T/cmn" -q
 $PY - "$T/cmn.onnx" "$T/cmn/1_f2s140p60_0_relevance.npy" <<'PYEOF' && ok || bad "--norm cmn --mels 48 in the card"
 import json, sys
@@ -104,7 +104,7 @@ assert pre["normalise"] == "db_rel_max_80_cmn" and pre["n_mels"] == 48 and pre["
 r = np.load(sys.argv[2])
 assert r.shape == (48, 63) and np.isfinite(r).all() and np.abs(r).sum() > 0, r.shape
 PYEOF
-expect 0 "" "$APP" train "$T/data" --labels digit --norm pcen --epochs 1 -q -o "$T/pcen.onnx"
+expect 0 "" "$APP" train "$T/data" --no-refit --labels digit --norm pcen --epochs 1 -q -o "$T/pcen.onnx"
 grep -q '"normalise": "pcen_rel_max_80"' "$T/pcen.json" && ok || bad "--norm pcen in the sidecar's record"
 expect 2 "--norm: invalid value 'cms'" "$APP" train "$T/data" --labels digit --norm cms -o "$T/n2.onnx"
 expect 2 "--mels: invalid value '0'" "$APP" train "$T/data" --labels digit --mels 0 -o "$T/n2.onnx"
@@ -112,14 +112,14 @@ expect 2 "--mels: preset 'audiomnist' has no mel bands" "$APP" train "$T/data" -
   --mels 40 -o "$T/n2.onnx"
 
 # --- labels from a CSV column; an unlabelled file is reported and skipped (exit 3)
-expect 0 "" "$APP" train "$T/data" --labels "$T/data/labels.csv" --label-column gender --epochs 1 -q -o "$T/c.onnx"
+expect 0 "" "$APP" train "$T/data" --no-refit --labels "$T/data/labels.csv" --label-column gender --epochs 1 -q -o "$T/c.onnx"
 grep -q '"female"' "$T/c.json" && ok || bad "CSV labels"
 mkdir -p "$T/mixed"
 # (two speakers, so that a speaker can be held out and the other one still trains)
 cp "$T/data"/0_m1s140p40_0.wav "$T/data"/1_m1s140p40_0.wav "$T/data"/0_f2s140p60_0.wav "$T/data"/1_f2s140p60_0.wav \
   "$T/mixed/"
 cp "$T/data"/2_m1s140p40_0.wav "$T/mixed/unnamed.wav"
-expect 3 "unnamed.wav: no digit label" "$APP" train "$T/mixed" --labels digit --epochs 1 -q -o "$T/mx.onnx"
+expect 3 "unnamed.wav: no digit label" "$APP" train "$T/mixed" --no-refit --labels digit --epochs 1 -q -o "$T/mx.onnx"
 grep -q '"UnlabelledFiles": 1' "$T/mx.json" && ok || bad "UnlabelledFiles in the sidecar"
 
 # --- eval on the training set (it must have learnt it)
@@ -248,7 +248,7 @@ $PY -c "import numpy as np,sys; a=np.load('$T/st/stereo_relevance.npy'); b=np.lo
 # --- the other presets end to end (1 epoch): shapes, and the sonification at the pipeline rate
 for p in audiomnist:227:227:8000 librosa:128:44:22050 torchaudio:128:81:16000; do
   name=${p%%:*}
-  expect 0 "" "$APP" train "$T/data" --labels digit --preset "$name" --epochs 1 -q -o "$T/p-$name.onnx"
+  expect 0 "" "$APP" train "$T/data" --no-refit --labels digit --preset "$name" --epochs 1 -q -o "$T/p-$name.onnx"
   expect 0 "" "$APP" explain --model "$T/p-$name.onnx" "$C" --preset "$name" -o "$T/p-$name" \
     --sonify "$T/p-$name/s.wav" -q
   $PY - "$T/p-$name" "$C" "$p" <<'PYEOF' && ok || bad "preset $name"
@@ -330,6 +330,69 @@ assert c["domain"] == "speech" and c["classes"] == ["0", "1", "2"], c
 assert c["preprocessing"]["preset"] == "compact" and c["training"]["split_by"] == "speaker", c
 assert c["training"]["augment_copies"] == 1, c["training"]  # time shifts are the default
 PYEOF
+# --- the refit (the default): after the hold-out, MODEL.onnx trains on every speaker and the
+# hold-out's model stays as MODEL.fold-1.onnx, which explains the held-out speakers; --no-refit
+# (same seed: the same hold-out) keeps the hold-out's model as MODEL.onnx and writes no fold file
+expect 0 "" "$APP" train "$T/data" --labels digit --epochs 3 --seed 1 --no-refit -q -o "$T/nr.onnx"
+[ -s "$T/spk.fold-1.onnx" ] && [ ! -e "$T/nr.fold-1.onnx" ] && ok \
+  || bad "refit: spk.fold-1.onnx beside spk.onnx, no fold file with --no-refit"
+mkdir "$T/rf-ho" "$T/rf-tr"
+$PY - "$T" <<'PYEOF' && ok || bad "refit: cards, weights and the held-out speakers' links"
+import glob, json, os, sys
+import numpy as np
+import onnx
+from onnx import numpy_helper
+T = sys.argv[1]
+def load(name):
+    m = onnx.load(os.path.join(T, name))
+    c = json.loads({p.key: p.value for p in m.metadata_props}["libxai.card"])
+    return c, [numpy_helper.to_array(t) for t in m.graph.initializer]
+spk, w_spk = load("spk.onnx")
+fold, w_fold = load("spk.fold-1.onnx")
+nr, w_nr = load("nr.onnx")
+assert spk["training"]["model_for_new_data"] == \
+    "trained on every group after the hold-out, whose model is kept as fold 1", spk["training"]
+assert nr["training"]["model_for_new_data"] == "the hold-out's model, trained without the held-out groups", nr
+assert spk["validation"] == nr["validation"], "the refit changed the hold-out's figures"
+# the fold file is the hold-out's model, bit for bit; the model for new data is another one
+assert len(w_fold) == len(w_nr) and all(np.array_equal(a, b) for a, b in zip(w_fold, w_nr))
+assert len(w_spk) == len(w_fold) and not all(np.array_equal(a, b) for a, b in zip(w_spk, w_fold))
+drv = spk["extra"]["driver"]
+held = drv["folds"][0]["heldout_groups"]
+assert drv["folds"][0]["file"] == "spk.fold-1.onnx" and len(held) == 3, drv
+assert sorted(drv["trained_groups"]) == sorted(nr["extra"]["driver"]["trained_groups"] + held), drv
+clips = sorted(glob.glob(os.path.join(T, "data", "*.wav")))
+speaker = lambda f: os.path.basename(f).split("_")[1]
+ho = [f for f in clips if speaker(f) in held]
+tr = [f for f in clips if speaker(f) not in held][:3]
+assert len(ho) == 9, ho
+for d, fs in (("rf-ho", ho), ("rf-tr", tr)):
+    for f in fs:
+        os.symlink(f, os.path.join(T, d, os.path.basename(f)))
+PYEOF
+for m in spk nr; do
+  for d in ho tr; do
+    expect 0 "" "$APP" explain --model "$T/$m.onnx" "$T/rf-$d" --no-figures -q -o "$T/rf-$m-$d"
+  done
+done
+$PY - "$T" <<'PYEOF' && ok || bad "refit: the fold model explains the held-out speakers, the new one the others"
+import glob, json, os, sys
+import numpy as np
+T = sys.argv[1]
+def side(d):
+    return {os.path.basename(f): json.load(open(f)) for f in sorted(glob.glob(os.path.join(T, d, "*_relevance.json")))}
+ho, ho_nr, tr, tr_nr = side("rf-spk-ho"), side("rf-nr-ho"), side("rf-spk-tr"), side("rf-nr-tr")
+assert len(ho) == 9 and ho.keys() == ho_nr.keys() and len(tr) == 3, (len(ho), len(tr))
+for k, j in ho.items():  # fold 1, out of sample, the hold-out's logits and map
+    assert j["Fold"] == 1 and j["OutOfSample"] is True, j
+    assert np.allclose(j["Logits"], ho_nr[k]["Logits"], rtol=0, atol=1e-6), (j["Logits"], ho_nr[k]["Logits"])
+    a = np.load(os.path.join(T, "rf-spk-ho", k[:-5] + ".npy"))
+    assert np.array_equal(a, np.load(os.path.join(T, "rf-nr-ho", k[:-5] + ".npy"))), k
+for k, j in tr.items():  # the model for new data, trained on their speakers: in sample
+    assert j["Fold"] is None and j["OutOfSample"] is False, j
+assert any(not np.allclose(j["Logits"], tr_nr[k]["Logits"], rtol=0, atol=1e-6) for k, j in tr.items()), \
+    "the model for new data gives the hold-out's logits"
+PYEOF
 # --- a card that says the model is not above chance: explain warns, and --strict exits 4
 $PY - "$T/spk.onnx" "$T/weak.onnx" <<'PYEOF' && ok || bad "weak card"
 import json, sys
@@ -362,7 +425,7 @@ awk -F, '$4 == "f2" && $2 == 1 && $8 == 1 {print $1}' "$T/real/labels.csv" | whi
   ln -s "$T/real/$b" "$T/rsc/$b"
 done
 for f in "$T/real"/1_f3_*.wav; do ln -s "$f" "$T/rctl/"; done
-expect 0 "" "$APP" train "$T/rtr" --labels digit -q -o "$T/real.onnx"
+expect 0 "" "$APP" train "$T/rtr" --no-refit --labels digit -q -o "$T/real.onnx"
 expect 0 "" "$APP" eval --model "$T/real.onnx" "$T/rho" --labels digit --json "$T/real-eval.json" -q
 expect 0 "" "$APP" explain --model "$T/real.onnx" "$T/rsc" --target 1 --no-figures -o "$T/rx" -q
 expect 0 "" "$APP" explain --model "$T/real.onnx" "$T/rctl" --target 1 --no-figures -o "$T/rc" -q

@@ -42,7 +42,8 @@ typedef struct {
     double weight_decay;    /**< --weight-decay [program default, 0 when not set] */
     double lr;              /**< --lr [1e-3] */
     xai_schedule schedule;  /**< --schedule none|cosine [none] */
-    int refit;              /**< --refit: after a hold-out, the model for new data trains on every group */
+    int refit;              /**< after a hold-out, the model for new data trains on every group [1];
+                                 --no-refit: 0 (it is the hold-out's model); --refit: 1 */
     int epochs;             /**< --epochs [program default] */
     int patience;           /**< --patience (0 = off) [program default] */
     int64_t batch;          /**< --batch [32] */
@@ -55,13 +56,13 @@ enum {
     XAI_APP_OPT_SPLIT_BY = 0x1100, XAI_APP_OPT_CV, XAI_APP_OPT_STRICT, XAI_APP_OPT_SEED,
     XAI_APP_OPT_OPTIMIZER, XAI_APP_OPT_WEIGHT_DECAY, XAI_APP_OPT_LR, XAI_APP_OPT_EPOCHS,
     XAI_APP_OPT_PATIENCE, XAI_APP_OPT_BATCH, XAI_APP_OPT_TARGET, XAI_APP_OPT_START, XAI_APP_OPT_SCHEDULE,
-    XAI_APP_OPT_REFIT
+    XAI_APP_OPT_REFIT, XAI_APP_OPT_NO_REFIT
 };
 /** xai_app_driver_opts.given bits, by option: 1u << (code - XAI_APP_OPT_SPLIT_BY). */
 #define XAI_APP_DRIVER_GIVEN(code) (1u << ((code) - XAI_APP_OPT_SPLIT_BY))
 
 /** Options of `train`: --split-by --cv --strict --seed --optimizer --weight-decay --lr
- *  --schedule --epochs --patience --batch --refit. Append to a getopt_long table. */
+ *  --schedule --epochs --patience --batch --refit --no-refit. Append to a getopt_long table. */
 #define XAI_APP_DRIVER_TRAIN_OPTIONS                                                                     \
     {"split-by", required_argument, 0, XAI_APP_OPT_SPLIT_BY}, {"cv", required_argument, 0, XAI_APP_OPT_CV}, \
         {"strict", no_argument, 0, XAI_APP_OPT_STRICT}, {"seed", required_argument, 0, XAI_APP_OPT_SEED},   \
@@ -70,7 +71,7 @@ enum {
         {"lr", required_argument, 0, XAI_APP_OPT_LR}, {"schedule", required_argument, 0, XAI_APP_OPT_SCHEDULE}, \
         {"epochs", required_argument, 0, XAI_APP_OPT_EPOCHS},                                             \
         {"patience", required_argument, 0, XAI_APP_OPT_PATIENCE}, {"batch", required_argument, 0, XAI_APP_OPT_BATCH}, \
-        {"refit", no_argument, 0, XAI_APP_OPT_REFIT}
+        {"refit", no_argument, 0, XAI_APP_OPT_REFIT}, {"no-refit", no_argument, 0, XAI_APP_OPT_NO_REFIT}
 /** Options of `explain`: --strict --target --start --batch. */
 #define XAI_APP_DRIVER_EXPLAIN_OPTIONS                                                                   \
     {"strict", no_argument, 0, XAI_APP_OPT_STRICT}, {"target", required_argument, 0, XAI_APP_OPT_TARGET}, \
@@ -83,8 +84,9 @@ void xai_app_driver_help_explain(FILE *out, const xai_app_driver_opts *defaults)
 
 /**
  * Defaults: split_by = @p default_kind, @p kinds (NULL-terminated, at most
- * XAI_APP_DRIVER_MAX_KINDS; NULL: any word), hold-out, seed 0, adam, lr 1e-3 (constant), epochs 30,
- * patience 10, batch 32, weight decay 0, target "pred", start stable. A program changes
+ * XAI_APP_DRIVER_MAX_KINDS; NULL: any word), hold-out followed by the refit on every group, seed 0,
+ * adam, lr 1e-3 (constant), epochs 30, patience 10, batch 32, weight decay 0, target "pred", start
+ * stable. A program changes
  * fields it wants other defaults for after this call, before parsing.
  */
 void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, const char *const *kinds);

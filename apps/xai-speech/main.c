@@ -64,7 +64,8 @@ static void usage_head(void)
 "                        Park et al. 2019) [shift]\n"
 "  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
 "                        when one voice was recorded at several speeds and pitches)\n"
-"  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, + MODEL.json sidecar)\n"
+"  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, MODEL.fold-1.onnx after the\n"
+"                        hold-out's refit, + MODEL.json sidecar)\n"
 "  --split-by clip puts a speaker's clips on both sides and overrates the model.\n"
 "\n");
 }

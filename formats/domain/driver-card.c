@@ -115,6 +115,19 @@ static int known_kind(const char *k)
     return 0;
 }
 
+/* How the model for new data was made, as final_model() decides: a cross-validation refits
+ * with refit_all, a hold-out with refit_holdout, the within-group fallback never. */
+static const char *new_data_model(const xai_driver_train_options *o, const xai_validation *v)
+{
+    if (v->within_group)
+        return "the validation's model";
+    if (v->n_folds > 1)
+        return o->refit_all ? "trained on every group after the cross-validation"
+                            : "fold 1's model, trained without the groups fold 1 held out";
+    return o->refit_holdout ? "trained on every group after the hold-out, whose model is kept as fold 1"
+                            : "the hold-out's model, trained without the held-out groups";
+}
+
 /* Training settings and per-fold numbers (the opaque "training" object). */
 static json_t *training_json(const xai_driver_record *r)
 {
@@ -138,11 +151,7 @@ static json_t *training_json(const xai_driver_record *r)
                                                              ? "inner grouped hold-out of the training groups"
                                                              : "none: every epoch runs, the last is kept"));
     json_object_set_new(t, "inner_frac", json_real(o->inner_frac));
-    /* as final_model() decides: a cross-validation refits with refit_all, a hold-out with
-       refit_holdout, the within-group fallback never */
-    int refit = v->within_group ? 0 : v->n_folds > 1 ? o->refit_all : o->refit_holdout;
-    json_object_set_new(t, "model_for_new_data", json_string(refit ? "trained on every group after the validation"
-                                                                    : "the validation's model"));
+    json_object_set_new(t, "model_for_new_data", json_string(new_data_model(o, v)));
     json_object_set_new(t, "augment_copies", json_integer(o->augment ? (o->augment_copies > 0 ? o->augment_copies : 1)
                                                                      : 0));
     json_object_set_new(t, "kept_epochs", ke);
