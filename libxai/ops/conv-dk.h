@@ -69,7 +69,8 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const 
     memcpy(J->r + off, &rv, nb);
 }
 
-/* outputs o..o+nc-1 (nc <= DC_CO_MAX) of the output row starting at zrow, positions
+/* outputs o..o+nc-1 (nc <= DC_CO_MAX) of the output row starting at zrow (its input rows at xb plus
+   the offsets in tab), positions
    [p0, p0 + DK_VL) and, with NV = 2, the second vector's: its input sits xs floats after the
    first's and its outputs zs after them, len1 of them valid (the next DK_VL positions of the row:
    xs = zs = DK_VL; or, for rows of at most DK_VL outputs, the same positions of the next row,
@@ -77,7 +78,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_out)(const 
    next row (or the buffer's slack, DC_SLACK >= DK_VL - 1) and are dropped. KW1: one tap along
    the rows. */
 static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(const dc_job *J, int64_t o, const int nc,
-                                                                            int64_t zrow, const dc_tap *tab, int nt,
+                                                                            int64_t zrow, int64_t xb, const dc_tap *tab, int nt,
                                                                             int64_t p0, const int NV, int64_t xs,
                                                                             int64_t zs, int64_t len1, const int KW1,
                                                                             const int KIND, const int FRESH)
@@ -87,7 +88,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dc_block)(cons
     const float *w = J->w + o * ws, *w2 = KIND == DK_SPLIT || KIND == DK_PM ? J->w2 + o * ws : NULL;
     DK_V acc[DC_CO_MAX][2] = {{{0}}}, acc2[DC_CO_MAX][2] = {{{0}}};
     for (int t = 0; t < nt; t++) {
-        const float *xr = J->xp + tab[t].x + p0;
+        const float *xr = J->xp + (xb + tab[t].x + p0);
         const int64_t wk = tab[t].w;
         for (int64_t kw = 0; kw < KW; kw++) {
             DK_V x0, x1 = {0};
@@ -150,16 +151,18 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
     const int CO = KIND == DK_PM ? 2 : KIND == DK_SPLIT || ((KIND == DK_STORE || KIND == DK_ABS) && terms >= 256) ? DK_CO_WIDE : DC_CO;
     const int64_t OW = g->O[2];
     const int kw1 = g->K[2] == 1;
-    dc_tap tab1[DC_TAB], tab2[DC_TAB], *tab = tab1, *next = tab2;
+    dc_tap tab[DC_TAB];
+    dc_class have = {-1, -1, -1, -1}; /* the class tab holds */
+    int nt = 0;
     for (int64_t od = 0; od < g->O[0]; od++) {
-        int nt = 0, have = 0; /* have: tab already holds row oh's nt rows (made as the next row's) */
         for (int64_t oh = 0; oh < g->O[1];) {
-            int nn = 0;
-            if (!have)
-                nt = dc_table(g, od, oh, tab);
-            int pair = OW <= DK_VL && oh + 1 < g->O[1] && (nn = dc_table(g, od, oh + 1, next)) == nt &&
-                       dc_next_row(tab, next, nt, g->PW);
-            int64_t zr = (od * g->O[1] + oh) * OW;
+            const dc_class k = dc_class_of(g, od, oh);
+            if (!dc_same_class(k, have)) {
+                nt = dc_table(g, k, tab);
+                have = k;
+            }
+            int pair = OW <= DK_VL && oh + 1 < g->O[1] && dc_same_class(dc_class_of(g, od, oh + 1), k);
+            int64_t zr = (od * g->O[1] + oh) * OW, xb = dc_base(g, od, oh);
             for (int64_t o = o0; o < o1; o += CO) {
                 int nc = o1 - o < CO ? (int)(o1 - o) : CO;
                 for (int64_t p = 0; p < OW; p += 2 * DK_VL) {
@@ -169,7 +172,7 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
                     int sel = ((nc - 1) * 2 + nv - 1) * 2 + kw1;
 #define DC_CASE(NC, NV, K1)                                                                        \
     case ((NC - 1) * 2 + NV - 1) * 2 + K1:                                                         \
-        DK_FN(dc_block)(J, o, NC, zr, tab, nt, p, NV, xs, zs, len1, K1, KIND, FRESH);              \
+        DK_FN(dc_block)(J, o, NC, zr, xb, tab, nt, p, NV, xs, zs, len1, K1, KIND, FRESH);          \
         break;
                     if (CO > DC_CO && nc > DC_CO) {
                         switch (sel) {
@@ -191,13 +194,6 @@ static inline __attribute__((always_inline)) DK_TARGET void DK_FN(dconv_rows)(co
 #undef DC_CASE
                 }
             }
-            if (!pair && OW <= DK_VL && oh + 1 < g->O[1]) { /* row oh + 1's table is made: keep it */
-                dc_tap *t = tab;
-                tab = next;
-                next = t;
-                nt = nn;
-            }
-            have = !pair && OW <= DK_VL && oh + 1 < g->O[1];
             oh += pair ? 2 : 1;
         }
     }

@@ -241,25 +241,48 @@ typedef struct {
 
 #define DC_TAB 4096 /* rows per table: channels x depth taps x height taps (conv_choose_direct) */
 
-/* the input rows output row (od, oh) reads, in the summation order (channels, then taps) */
-static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
+/* The input rows an output row reads depend on the row only through its class, the taps
+   [d0, d1) x [h0, h1) that reach data (all of them away from the padding): one table per class,
+   its offsets relative to the row's base (dc_base), serves every row of the class. */
+typedef struct {
+    int64_t d0, d1, h0, h1;
+} dc_class;
+
+static dc_class dc_class_of(const dconv_geom *g, int64_t od, int64_t oh)
+{
+    dc_class k;
+    dc_taps(od, g->K[0], g->d[0], g->lo[0], g->hi[0], &k.d0, &k.d1);
+    dc_taps(oh, g->K[1], g->d[1], g->lo[1], g->hi[1], &k.h0, &k.h1);
+    return k;
+}
+
+static int dc_same_class(dc_class a, dc_class b)
+{
+    return a.d0 == b.d0 && a.d1 == b.d1 && a.h0 == b.h0 && a.h1 == b.h1;
+}
+
+/* where tap (0, 0) of output row (od, oh) would sit in the stored rows (may lie before them) */
+static int64_t dc_base(const dconv_geom *g, int64_t od, int64_t oh)
+{
+    return ((od - g->lo[0]) * (g->hi[1] - g->lo[1]) + oh - g->lo[1]) * g->PW;
+}
+
+/* the input rows of a row of class k, in the summation order (channels, then taps) */
+static int dc_table(const dconv_geom *g, dc_class k, dc_tap *tab)
 {
     const int64_t K = g->K[0] * g->K[1] * g->K[2], R1 = g->hi[1] - g->lo[1];
     const int64_t psp = (g->hi[0] - g->lo[0]) * R1 * g->PW;
-    int64_t d0, d1, h0, h1;
     int nt = 0;
-    dc_taps(od, g->K[0], g->d[0], g->lo[0], g->hi[0], &d0, &d1);
-    dc_taps(oh, g->K[1], g->d[1], g->lo[1], g->hi[1], &h0, &h1);
     /* the first channel's rows, then each channel's as the previous one's one channel further
-       (this runs for every output row of every product; offsets fit in 32 bits: conv_choose_direct) */
+       (offsets fit in 32 bits: conv_choose_direct) */
     const int32_t xd = (int32_t)(g->d[0] * R1 * g->PW), xh = (int32_t)(g->d[1] * g->PW);
     const int32_t wd = (int32_t)(g->K[1] * g->K[2]), wh = (int32_t)g->K[2];
-    int32_t xr = (int32_t)(((od + d0 * g->d[0] - g->lo[0]) * R1 + oh + h0 * g->d[1] - g->lo[1]) * g->PW);
-    int32_t wr = (int32_t)((d0 * g->K[1] + h0) * g->K[2]);
-    for (int64_t kd = d0; kd < d1; kd++, xr += xd, wr += wd)
-        for (int64_t kh = h0; kh < h1; kh++, nt++) {
-            tab[nt].x = xr + (int32_t)(kh - h0) * xh;
-            tab[nt].w = wr + (int32_t)(kh - h0) * wh;
+    int32_t xr = (int32_t)((k.d0 * g->d[0] * R1 + k.h0 * g->d[1]) * g->PW);
+    int32_t wr = (int32_t)((k.d0 * g->K[1] + k.h0) * g->K[2]);
+    for (int64_t kd = k.d0; kd < k.d1; kd++, xr += xd, wr += wd)
+        for (int64_t kh = k.h0; kh < k.h1; kh++, nt++) {
+            tab[nt].x = xr + (int32_t)(kh - k.h0) * xh;
+            tab[nt].w = wr + (int32_t)(kh - k.h0) * wh;
         }
     const int32_t xc = (int32_t)psp, wc = (int32_t)K;
     for (int t = nt; t < nt * g->ci; t++) {
@@ -267,16 +290,6 @@ static int dc_table(const dconv_geom *g, int64_t od, int64_t oh, dc_tap *tab)
         tab[t].w = tab[t - nt].w + wc;
     }
     return nt * (int)g->ci;
-}
-
-/* whether the next output row reads the same taps one padded input row further (then the
-   kernels run both rows together, each element summed as before) */
-static int dc_next_row(const dc_tap *tab, const dc_tap *next, int nt, int64_t PW)
-{
-    for (int t = 0; t < nt; t++)
-        if (next[t].w != tab[t].w || next[t].x != tab[t].x + PW)
-            return 0;
-    return 1;
 }
 
 /* One instance of the kernels per instruction set (conv-dk.h); dconv_channels runs the widest
