@@ -119,13 +119,14 @@ static int known_kind(const char *k)
  * with refit_all, a hold-out with refit_holdout, the within-group fallback never. */
 static const char *new_data_model(const xai_driver_train_options *o, const xai_validation *v)
 {
-    if (v->within_group)
-        return "the validation's model";
-    if (v->n_folds > 1)
-        return o->refit_all ? "trained on every group after the cross-validation"
-                            : "fold 1's model, trained without the groups fold 1 held out";
-    return o->refit_holdout ? "trained on every group after the hold-out, whose model is kept as fold 1"
-                            : "the hold-out's model, trained without the held-out groups";
+    switch (xai_driver_final_kind(o, v->within_group, v->n_folds)) {
+    case XAI_FINAL_REFIT:
+        return v->n_folds > 1 ? "trained on every group after the cross-validation"
+                              : "trained on every group after the hold-out, whose model is kept as fold 1";
+    case XAI_FINAL_FOLD1_COPY: return "fold 1's model, trained without the groups fold 1 held out";
+    default:
+        return v->within_group ? "the validation's model" : "the hold-out's model, trained without the held-out groups";
+    }
 }
 
 /* Training settings and per-fold numbers (the opaque "training" object). */

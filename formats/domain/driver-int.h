@@ -58,6 +58,10 @@ typedef struct {
 /* Fill @p card (the domain's card, already copied) with classes, provenance, validation and
  * training settings. */
 xai_status xai_driver_card_fill(xai_card *card, const xai_driver_record *r);
+/* How the model for new data is made after a validation of @p nfolds test sets: the one decision,
+   for training (driver.c) and for the card's training.model_for_new_data (driver-card.c). */
+typedef enum { XAI_FINAL_VALIDATION_MODEL, XAI_FINAL_FOLD1_COPY, XAI_FINAL_REFIT } xai_final_kind;
+xai_final_kind xai_driver_final_kind(const xai_driver_train_options *o, int within_group, int nfolds);
 
 /* The fold index of a card (extra.driver), parsed. */
 typedef struct {

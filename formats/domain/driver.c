@@ -457,9 +457,19 @@ static xai_status copy_model(const xai_model *m, xai_model **out)
 
 /* The model for new data: the hold-out's one model, or one trained on every group after a
  * cross-validation (refit_all) or a hold-out (refit_holdout), or a copy of fold 1. */
+xai_final_kind xai_driver_final_kind(const xai_driver_train_options *o, int within_group, int nfolds)
+{
+    if (within_group)
+        return XAI_FINAL_VALIDATION_MODEL;
+    if (nfolds <= 1)
+        return o->refit_holdout ? XAI_FINAL_REFIT : XAI_FINAL_VALIDATION_MODEL;
+    return o->refit_all ? XAI_FINAL_REFIT : XAI_FINAL_FOLD1_COPY;
+}
+
 static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *set)
 {
-    if ((s->scheme == XAI_SPLIT_HOLDOUT && !t->o->refit_holdout) || s->scheme == XAI_SPLIT_WITHIN) {
+    xai_final_kind kind = xai_driver_final_kind(t->o, s->within_group, s->nfolds);
+    if (kind == XAI_FINAL_VALIDATION_MODEL) {
         set->model = set->fold_model[0];
         set->trained = set->fold_trained[0];
         set->fold_model[0] = NULL;
@@ -473,7 +483,7 @@ static xai_status final_model(train_ctx *t, const xai_split *s, xai_driver_set *
         set->nfolds = 0; /* a hold-out has no fold set: its model's trained groups flag in-sample maps */
         return XAI_OK;
     }
-    if (!t->o->refit_all && s->scheme != XAI_SPLIT_HOLDOUT) {
+    if (kind == XAI_FINAL_FOLD1_COPY) {
         for (int i = 0; i < set->fold_trained[0].n; i++)
             if (xai_driver_names_add(&set->trained, set->fold_trained[0].v[i]))
                 return xai_error_set(XAI_ENOMEM, "driver: out of memory");
