@@ -429,38 +429,57 @@ static inline int64_t tile_count(int64_t N)
     return N / 48 + (rest >= 32) + (rest % 32 > 0);
 }
 
+/* out (+)= in M for nr rows (row strides ldi, ldo) over the column tile of M that starts at
+ * column j0, P the K x N matrix M in column tiles */
+static void fma_tile(int64_t nr, int64_t K, int64_t N, int64_t j0, const float *restrict in, size_t ldi,
+                     const float *restrict P, float *restrict out, size_t ldo, int add)
+{
+    int64_t w = tile_w(N, j0);
+#ifdef LSTM_X86
+    if (xai_dconv_isa(-1) >= 1) {
+        fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
+        return;
+    }
+#endif
+    fma_rows_port(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
+}
+
+/* the first column of the i-th tile in the order that the flags ask for */
+static inline int64_t tile_nth(int64_t N, int64_t i, int flags)
+{
+    return tile_at(N, flags & FMA_FROM_END ? tile_count(N) - 1 - i : i);
+}
+
 /* out (+)= in M for nr rows (row strides ldi, ldo), P the K x N matrix M in column tiles */
 static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, size_t ldi, const float *restrict P,
                      float *restrict out, size_t ldo, int flags)
 {
-#ifdef LSTM_X86
-    int fma = xai_dconv_isa(-1) >= 1;
-#endif
-    int add = flags & FMA_ADD;
-    int64_t nt = tile_count(N);
-    for (int64_t i = 0; i < nt; i++) {
-        int64_t j0 = tile_at(N, flags & FMA_FROM_END ? nt - 1 - i : i), w = tile_w(N, j0);
-#ifdef LSTM_X86
-        if (fma) {
-            fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
-            continue;
-        }
-#endif
-        fma_rows_port(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
-    }
+    for (int64_t i = 0, nt = tile_count(N); i < nt; i++)
+        fma_tile(nr, K, N, tile_nth(N, i, flags), in, ldi, P, out, ldo, flags & FMA_ADD);
 }
 
-/* One row's step: rc[0..4H) holds the gate preactivations without bias; they become
- * i, o, f, g, followed by a (g's preactivation), c and h; cp and hp are updated. */
-XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float *restrict bsum, float *restrict cp,
-                      float *restrict hp)
+/* The gate activations of columns j0..j1-1 of one row's step: rc holds the preactivations
+ * without bias; i, o, f (columns below 3H) become their sigmoids, g's columns its tanh, with g's
+ * preactivation kept at a (rc + 4H). */
+XAI_VEC_CLONES static void gate_cols(int64_t H, float *restrict rc, const float *restrict bsum, int64_t j0,
+                                     int64_t j1)
 {
-    float *restrict g = rc + 3 * H, *restrict ag = rc + 4 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
-    for (int64_t j = 0; j < 3 * H; j++)
+    int64_t js = j1 < 3 * H ? j1 : 3 * H, jg = j0 > 3 * H ? j0 : 3 * H;
+    for (int64_t j = j0; j < js; j++)
         rc[j] = xai_vsigmoidf(rc[j] + bsum[j]);
-    for (int64_t j = 0; j < H; j++)
-        ag[j] = g[j] + bsum[3 * H + j];
-    xai_vtanh_array(H, ag, g);
+    if (jg >= j1)
+        return;
+    float *restrict ag = rc + H;
+    for (int64_t j = jg; j < j1; j++)
+        ag[j] = rc[j] + bsum[j];
+    xai_vtanh_array(j1 - jg, ag + jg, rc + jg);
+}
+
+/* One row's cell and hidden state from its activated gates (gate_cols): c and h follow a in
+ * the record; cp and hp are updated. */
+XAI_VEC_CLONES static void cell_row(int64_t H, float *restrict rc, float *restrict cp, float *restrict hp)
+{
+    float *restrict g = rc + 3 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
     for (int64_t j = 0; j < H; j++) {
         float c = rc[2 * H + j] * cp[j] + rc[j] * g[j];
         cs[j] = c;
@@ -472,6 +491,100 @@ XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float 
         hs[j] = h;
         hp[j] = h;
     }
+}
+
+#ifdef LSTM_X86
+/* gate_cols for the eight columns j..j+7, none of them on both sides of 3H (H % 8 == 0) */
+__attribute__((target("avx2,fma"))) static inline void gate8(int64_t H, float *restrict rc,
+                                                            const float *restrict bsum, int64_t j)
+{
+    if (j < 3 * H) {
+        for (int l = 0; l < 8; l++)
+            rc[j + l] = xai_vsigmoidf(rc[j + l] + bsum[j + l]);
+        return;
+    }
+    for (int l = 0; l < 8; l++) {
+        float ag = rc[j + l] + bsum[j + l];
+        rc[H + j + l] = ag;
+        rc[j + l] = xai_vtanhf(ag);
+    }
+}
+
+/* One row's sums over a column tile of NV vectors (ftile_1xNV, adding), with the gates of the
+ * previous tile's np vectors, from column jp on, activated between chunks of the sum. A single
+ * row's product waits on R^T streaming from the second-level cache, half the FMA slots idle,
+ * and the out-of-order core runs this arithmetic in that shadow; as a separate pass after each
+ * tile (or after the step) it held up the loads instead. */
+#define LSTM_GTILE(NV)                                                                                           \
+    __attribute__((target("avx2,fma"))) static void gtile_##NV(int64_t K, int64_t N, const float *restrict in,   \
+                                                               const float *restrict M, float *restrict rc,      \
+                                                               int64_t j0, int64_t H, const float *restrict bsum, \
+                                                               int64_t jp, int np)                               \
+    {                                                                                                            \
+        __m256 acc[NV];                                                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);          \
+        int64_t k = 0;                                                                                           \
+        for (int c = 0; c <= np; c++) {                                                                          \
+            for (int64_t ke = c == np ? K : K * (c + 1) / (np + 1); k < ke; k++) {                               \
+                __m256 h = _mm256_set1_ps(in[k]);                                                                \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                   \
+                    _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                              \
+            }                                                                                                    \
+            if (c < np)                                                                                          \
+                gate8(H, rc, bsum, jp + 8 * c);                                                                  \
+        }                                                                                                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);          \
+    }
+LSTM_GTILE(6)
+LSTM_GTILE(4)
+LSTM_GTILE(2)
+
+/* step_rows for one valid row on the fused tiles (H % 8 == 0, so tiles are 48, 32 or 16 wide
+ * and no vector of eight straddles 3H); the same bits as the separate passes */
+__attribute__((target("avx2,fma"))) static void step_row_avx2(int64_t H, const float *hp, const float *RF,
+                                                              float *rc, const float *bsum, int flags)
+{
+    int64_t N = 4 * H, jp = 0, wp = 0;
+    for (int64_t i = 0, nt = tile_count(N); i < nt; i++) {
+        int64_t j0 = tile_nth(N, i, flags), w = tile_w(N, j0);
+        const float *M = RF + j0 * H;
+        if (w == 48)
+            gtile_6(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
+        else if (w == 32)
+            gtile_4(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
+        else
+            gtile_2(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
+        jp = j0;
+        wp = w;
+    }
+    gate_cols(H, rc, bsum, jp, jp + wp);
+}
+#endif
+
+/* One step of rows r0..r1-1: z = x_t W^T (in the records) + h_prev R^T, tile by tile, each
+ * tile's gates activated as soon as its sums are complete; then the cells and hidden states. */
+static void step_rows(const lstm_attr *a, const lstm_bufs *bf, int64_t nr, int64_t d, int64_t t, int flags,
+                      int64_t r0, int64_t r1)
+{
+    int64_t H = a->H, N = 4 * H;
+    float *z0 = rec_at(a, bf->store, nr, d, t, r0);
+#ifdef LSTM_X86
+    if (r1 - r0 == 1 && H % 8 == 0 && step_valid(a, t, r0 % a->B) && xai_dconv_isa(-1) >= 1) {
+        step_row_avx2(H, bf->hp + r0 * H, bf->RF, z0, bf->bsum, flags);
+        cell_row(H, z0, bf->cp + r0 * H, bf->hp + r0 * H);
+        return;
+    }
+#endif
+    for (int64_t i = 0, nt = tile_count(N); i < nt; i++) {
+        int64_t j0 = tile_nth(N, i, flags);
+        fma_tile(r1 - r0, H, N, j0, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec, 1);
+        for (int64_t r = r0; r < r1; r++)
+            if (step_valid(a, t, r % a->B))
+                gate_cols(H, z0 + (size_t)(r - r0) * a->rec, bf->bsum, j0, j0 + tile_w(N, j0));
+    }
+    for (int64_t r = r0; r < r1; r++)
+        if (step_valid(a, t, r % a->B))
+            cell_row(H, z0 + (size_t)(r - r0) * a->rec, bf->cp + r * H, bf->hp + r * H);
 }
 
 /* The input part of every step's gate preactivations, a sequence at a time (W_d^T packed once,
@@ -509,13 +622,7 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
     project_inputs(m, n, ws, bf, d, nr, r0, r1);
     for (int64_t k = 0; k < T; k++) {
         int64_t t = rev ? T - 1 - k : k;
-        /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
-        float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec,
-                 FMA_ADD | (k & 1 ? FMA_FROM_END : 0));
-        for (int64_t r = r0; r < r1; r++)
-            if (step_valid(a, t, r % B))
-                gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
+        step_rows(a, bf, nr, d, t, k & 1 ? FMA_FROM_END : 0, r0, r1);
     }
     for (int64_t r = r0; r < r1; r++) {
         int64_t s = r / B, b = r % B;
