@@ -539,16 +539,47 @@ LSTM_GTILE(6)
 LSTM_GTILE(4)
 LSTM_GTILE(2)
 
+/* cell_row for the eight units u..u+7 */
+__attribute__((target("avx2,fma"))) static inline void cell8(int64_t H, float *restrict rc, float *restrict cp,
+                                                            float *restrict hp, int64_t u)
+{
+    for (int l = 0; l < 8; l++) {
+        int64_t j = u + l;
+        float c = rc[2 * H + j] * cp[j] + rc[j] * rc[3 * H + j];
+        rc[5 * H + j] = c;
+        cp[j] = c;
+        float h = rc[H + j] * xai_vtanhf(c);
+        rc[6 * H + j] = h;
+        hp[j] = h;
+    }
+}
+
+/* The first tile of a step (as gtile_NV without gates) while the previous step's cells and
+ * hidden states, record rp, are computed eight units ahead of the sum that reads them: the cell
+ * update then runs in the shadow of the product too instead of between two steps. */
+#define LSTM_CTILE(NV)                                                                                               __attribute__((target("avx2,fma"))) static void ctile_##NV(int64_t H, int64_t N, float *restrict hp,                                                                        const float *restrict M, float *restrict rc,                                                                     int64_t j0, float *restrict rp,                                                                                  float *restrict cp)                                   {                                                                                                                    __m256 acc[NV];                                                                                                  _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);                  for (int64_t u = 0; u < H; u += 8) {                                                                                 cell8(H, rp, cp, hp, u);                                                                                         for (int64_t k = u; k < u + 8; k++) {                                                                                __m256 h = _mm256_set1_ps(hp[k]);                                                                                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                                       _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                                          }                                                                                                            }                                                                                                                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);              }
+LSTM_CTILE(6)
+LSTM_CTILE(4)
+LSTM_CTILE(2)
+
 /* step_rows for one valid row on the fused tiles (H % 8 == 0, so tiles are 48, 32 or 16 wide
- * and no vector of eight straddles 3H); the same bits as the separate passes */
-__attribute__((target("avx2,fma"))) static void step_row_avx2(int64_t H, const float *hp, const float *RF,
-                                                              float *rc, const float *bsum, int flags)
+ * and no vector of eight straddles 3H); the same bits as the separate passes. rp: the record
+ * of the step before, whose cells and hidden states are still to be computed (from cp, into
+ * cp and hp), or NULL; this step's are left to the next call or to cell_row. */
+__attribute__((target("avx2,fma"))) static void step_row_avx2(int64_t H, float *hp, float *cp, const float *RF,
+                                                              float *rc, float *rp, const float *bsum, int flags)
 {
     int64_t N = 4 * H, jp = 0, wp = 0;
     for (int64_t i = 0, nt = tile_count(N); i < nt; i++) {
         int64_t j0 = tile_nth(N, i, flags), w = tile_w(N, j0);
         const float *M = RF + j0 * H;
-        if (w == 48)
+        if (i == 0 && rp && w == 48)
+            ctile_6(H, w, hp, M, rc, j0, rp, cp);
+        else if (i == 0 && rp && w == 32)
+            ctile_4(H, w, hp, M, rc, j0, rp, cp);
+        else if (i == 0 && rp)
+            ctile_2(H, w, hp, M, rc, j0, rp, cp);
+        else if (w == 48)
             gtile_6(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
         else if (w == 32)
             gtile_4(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
@@ -561,30 +592,35 @@ __attribute__((target("avx2,fma"))) static void step_row_avx2(int64_t H, const f
 }
 #endif
 
-/* One step of rows r0..r1-1: z = x_t W^T (in the records) + h_prev R^T, tile by tile, each
- * tile's gates activated as soon as its sums are complete; then the cells and hidden states. */
+/* One step of rows r0..r1-1: z = x_t W^T (in the records) + h_prev R^T, then the gates, cells
+ * and hidden states (a single row on AVX2: tile by tile, each tile's gates activated during the
+ * next tile's sums).
+ * *pend: the record of a single row whose cell update the fused path left to the next step
+ * (NULL: none); it is done here before anything reads it, and the fused path may leave this
+ * step's (the caller finishes the last one with cell_row). */
 static void step_rows(const lstm_attr *a, const lstm_bufs *bf, int64_t nr, int64_t d, int64_t t, int flags,
-                      int64_t r0, int64_t r1)
+                      int64_t r0, int64_t r1, float **pend)
 {
     int64_t H = a->H, N = 4 * H;
     float *z0 = rec_at(a, bf->store, nr, d, t, r0);
 #ifdef LSTM_X86
     if (r1 - r0 == 1 && H % 8 == 0 && step_valid(a, t, r0 % a->B) && xai_dconv_isa(-1) >= 1) {
-        step_row_avx2(H, bf->hp + r0 * H, bf->RF, z0, bf->bsum, flags);
-        cell_row(H, z0, bf->cp + r0 * H, bf->hp + r0 * H);
+        step_row_avx2(H, bf->hp + r0 * H, bf->cp + r0 * H, bf->RF, z0, *pend, bf->bsum, flags);
+        *pend = z0;
         return;
     }
 #endif
-    for (int64_t i = 0, nt = tile_count(N); i < nt; i++) {
-        int64_t j0 = tile_nth(N, i, flags);
-        fma_tile(r1 - r0, H, N, j0, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec, 1);
-        for (int64_t r = r0; r < r1; r++)
-            if (step_valid(a, t, r % a->B))
-                gate_cols(H, z0 + (size_t)(r - r0) * a->rec, bf->bsum, j0, j0 + tile_w(N, j0));
-    }
+    if (*pend)
+        cell_row(H, *pend, bf->cp + r0 * H, bf->hp + r0 * H);
+    *pend = NULL;
+    /* several rows share each load of R^T, so the product is bound by the FMA units, not the
+       loads, and there is no shadow to fill: the gates follow the whole product */
+    fma_rows(r1 - r0, H, N, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec, FMA_ADD | flags);
     for (int64_t r = r0; r < r1; r++)
-        if (step_valid(a, t, r % a->B))
+        if (step_valid(a, t, r % a->B)) {
+            gate_cols(H, z0 + (size_t)(r - r0) * a->rec, bf->bsum, 0, N);
             cell_row(H, z0 + (size_t)(r - r0) * a->rec, bf->cp + r * H, bf->hp + r * H);
+        }
 }
 
 /* The input part of every step's gate preactivations, a sequence at a time (W_d^T packed once,
@@ -620,10 +656,13 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         }
     }
     project_inputs(m, n, ws, bf, d, nr, r0, r1);
+    float *pend = NULL;
     for (int64_t k = 0; k < T; k++) {
         int64_t t = rev ? T - 1 - k : k;
-        step_rows(a, bf, nr, d, t, k & 1 ? FMA_FROM_END : 0, r0, r1);
+        step_rows(a, bf, nr, d, t, k & 1 ? FMA_FROM_END : 0, r0, r1, &pend);
     }
+    if (pend)
+        cell_row(H, pend, bf->cp + r0 * H, bf->hp + r0 * H);
     for (int64_t r = r0; r < r1; r++) {
         int64_t s = r / B, b = r % B;
         if (n->out[0] >= 0) {
