@@ -21,9 +21,10 @@
  * CPUs register-tiled kernels, which give the same bits as the portable loops. Per sequence
  * and direction that is 4H*(D+H)*T multiply-adds in the forward pass and H*(D+H)*T in the
  * relevance, summed in float by fused multiply-adds (at batch 1 the recurrent ones are bounded
- * by streaming R from the second-level cache every step). Gate loops use the
- * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
- * samples, and each block into its directions; the thread pool runs these items in parallel,
+ * by streaming R from the second-level cache every step, with half the FMA slots idle: a
+ * single row's gate activations and cell update run inside that product, between chunks of its
+ * sums). Gate loops use the vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack
+ * into fixed blocks of samples, and each block into its directions; the pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
  * in a fixed order (results do not depend on the thread count).
  */
@@ -557,7 +558,24 @@ __attribute__((target("avx2,fma"))) static inline void cell8(int64_t H, float *r
 /* The first tile of a step (as gtile_NV without gates) while the previous step's cells and
  * hidden states, record rp, are computed eight units ahead of the sum that reads them: the cell
  * update then runs in the shadow of the product too instead of between two steps. */
-#define LSTM_CTILE(NV)                                                                                               __attribute__((target("avx2,fma"))) static void ctile_##NV(int64_t H, int64_t N, float *restrict hp,                                                                        const float *restrict M, float *restrict rc,                                                                     int64_t j0, float *restrict rp,                                                                                  float *restrict cp)                                   {                                                                                                                    __m256 acc[NV];                                                                                                  _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);                  for (int64_t u = 0; u < H; u += 8) {                                                                                 cell8(H, rp, cp, hp, u);                                                                                         for (int64_t k = u; k < u + 8; k++) {                                                                                __m256 h = _mm256_set1_ps(hp[k]);                                                                                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                                       _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                                          }                                                                                                            }                                                                                                                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);              }
+#define LSTM_CTILE(NV)                                                                                           \
+    __attribute__((target("avx2,fma"))) static void ctile_##NV(int64_t H, int64_t N, float *restrict hp,         \
+                                                               const float *restrict M, float *restrict rc,      \
+                                                               int64_t j0, float *restrict rp,                   \
+                                                               float *restrict cp)                               \
+    {                                                                                                            \
+        __m256 acc[NV];                                                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);          \
+        for (int64_t u = 0; u < H; u += 8) {                                                                     \
+            cell8(H, rp, cp, hp, u);                                                                             \
+            for (int64_t k = u; k < u + 8; k++) {                                                                \
+                __m256 h = _mm256_set1_ps(hp[k]);                                                                \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                   \
+                    _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                              \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);          \
+    }
 LSTM_CTILE(6)
 LSTM_CTILE(4)
 LSTM_CTILE(2)
