@@ -21,10 +21,9 @@
  * CPUs register-tiled kernels, which give the same bits as the portable loops. Per sequence
  * and direction that is 4H*(D+H)*T multiply-adds in the forward pass and H*(D+H)*T in the
  * relevance, summed in float by fused multiply-adds (at batch 1 the recurrent ones are bounded
- * by streaming R from the second-level cache every step, with half the FMA slots idle: a
- * single row's gate activations and cell update run inside that product, between chunks of its
- * sums). Gate loops use the vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack
- * into fixed blocks of samples, and each block into its directions; the pool runs these items in parallel,
+ * by streaming R from the second-level cache every step). Gate loops use the
+ * vectorizable exp/tanh of vecmath.h. Forward and LRP split a stack into fixed blocks of
+ * samples, and each block into its directions; the thread pool runs these items in parallel,
  * each with its own work buffers, and the directions' input relevances are summed afterwards
  * in a fixed order (results do not depend on the thread count).
  */
@@ -430,57 +429,38 @@ static inline int64_t tile_count(int64_t N)
     return N / 48 + (rest >= 32) + (rest % 32 > 0);
 }
 
-/* out (+)= in M for nr rows (row strides ldi, ldo) over the column tile of M that starts at
- * column j0, P the K x N matrix M in column tiles */
-static void fma_tile(int64_t nr, int64_t K, int64_t N, int64_t j0, const float *restrict in, size_t ldi,
-                     const float *restrict P, float *restrict out, size_t ldo, int add)
-{
-    int64_t w = tile_w(N, j0);
-#ifdef LSTM_X86
-    if (xai_dconv_isa(-1) >= 1) {
-        fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
-        return;
-    }
-#endif
-    fma_rows_port(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
-}
-
-/* the first column of the i-th tile in the order that the flags ask for */
-static inline int64_t tile_nth(int64_t N, int64_t i, int flags)
-{
-    return tile_at(N, flags & FMA_FROM_END ? tile_count(N) - 1 - i : i);
-}
-
 /* out (+)= in M for nr rows (row strides ldi, ldo), P the K x N matrix M in column tiles */
 static void fma_rows(int64_t nr, int64_t K, int64_t N, const float *restrict in, size_t ldi, const float *restrict P,
                      float *restrict out, size_t ldo, int flags)
 {
-    for (int64_t i = 0, nt = tile_count(N); i < nt; i++)
-        fma_tile(nr, K, N, tile_nth(N, i, flags), in, ldi, P, out, ldo, flags & FMA_ADD);
+#ifdef LSTM_X86
+    int fma = xai_dconv_isa(-1) >= 1;
+#endif
+    int add = flags & FMA_ADD;
+    int64_t nt = tile_count(N);
+    for (int64_t i = 0; i < nt; i++) {
+        int64_t j0 = tile_at(N, flags & FMA_FROM_END ? nt - 1 - i : i), w = tile_w(N, j0);
+#ifdef LSTM_X86
+        if (fma) {
+            fma_rows_avx2(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
+            continue;
+        }
+#endif
+        fma_rows_port(nr, K, w, in, ldi, P + j0 * K, out + j0, ldo, add);
+    }
 }
 
-/* The gate activations of columns j0..j1-1 of one row's step: rc holds the preactivations
- * without bias; i, o, f (columns below 3H) become their sigmoids, g's columns its tanh, with g's
- * preactivation kept at a (rc + 4H). */
-XAI_VEC_CLONES static void gate_cols(int64_t H, float *restrict rc, const float *restrict bsum, int64_t j0,
-                                     int64_t j1)
+/* One row's step: rc[0..4H) holds the gate preactivations without bias; they become
+ * i, o, f, g, followed by a (g's preactivation), c and h; cp and hp are updated. */
+XAI_VEC_CLONES static void gates_row(int64_t H, float *restrict rc, const float *restrict bsum, float *restrict cp,
+                      float *restrict hp)
 {
-    int64_t js = j1 < 3 * H ? j1 : 3 * H, jg = j0 > 3 * H ? j0 : 3 * H;
-    for (int64_t j = j0; j < js; j++)
+    float *restrict g = rc + 3 * H, *restrict ag = rc + 4 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
+    for (int64_t j = 0; j < 3 * H; j++)
         rc[j] = xai_vsigmoidf(rc[j] + bsum[j]);
-    if (jg >= j1)
-        return;
-    float *restrict ag = rc + H;
-    for (int64_t j = jg; j < j1; j++)
-        ag[j] = rc[j] + bsum[j];
-    xai_vtanh_array(j1 - jg, ag + jg, rc + jg);
-}
-
-/* One row's cell and hidden state from its activated gates (gate_cols): c and h follow a in
- * the record; cp and hp are updated. */
-XAI_VEC_CLONES static void cell_row(int64_t H, float *restrict rc, float *restrict cp, float *restrict hp)
-{
-    float *restrict g = rc + 3 * H, *restrict cs = rc + 5 * H, *restrict hs = rc + 6 * H;
+    for (int64_t j = 0; j < H; j++)
+        ag[j] = g[j] + bsum[3 * H + j];
+    xai_vtanh_array(H, ag, g);
     for (int64_t j = 0; j < H; j++) {
         float c = rc[2 * H + j] * cp[j] + rc[j] * g[j];
         cs[j] = c;
@@ -492,153 +472,6 @@ XAI_VEC_CLONES static void cell_row(int64_t H, float *restrict rc, float *restri
         hs[j] = h;
         hp[j] = h;
     }
-}
-
-#ifdef LSTM_X86
-/* gate_cols for the eight columns j..j+7, none of them on both sides of 3H (H % 8 == 0) */
-__attribute__((target("avx2,fma"))) static inline void gate8(int64_t H, float *restrict rc,
-                                                            const float *restrict bsum, int64_t j)
-{
-    if (j < 3 * H) {
-        for (int l = 0; l < 8; l++)
-            rc[j + l] = xai_vsigmoidf(rc[j + l] + bsum[j + l]);
-        return;
-    }
-    for (int l = 0; l < 8; l++) {
-        float ag = rc[j + l] + bsum[j + l];
-        rc[H + j + l] = ag;
-        rc[j + l] = xai_vtanhf(ag);
-    }
-}
-
-/* One row's sums over a column tile of NV vectors (ftile_1xNV, adding), with the gates of the
- * previous tile's np vectors, from column jp on, activated between chunks of the sum. A single
- * row's product waits on R^T streaming from the second-level cache, half the FMA slots idle,
- * and the out-of-order core runs this arithmetic in that shadow; as a separate pass after each
- * tile (or after the step) it held up the loads instead. */
-#define LSTM_GTILE(NV)                                                                                           \
-    __attribute__((target("avx2,fma"))) static void gtile_##NV(int64_t K, int64_t N, const float *restrict in,   \
-                                                               const float *restrict M, float *restrict rc,      \
-                                                               int64_t j0, int64_t H, const float *restrict bsum, \
-                                                               int64_t jp, int np)                               \
-    {                                                                                                            \
-        __m256 acc[NV];                                                                                          \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);          \
-        int64_t k = 0;                                                                                           \
-        for (int c = 0; c <= np; c++) {                                                                          \
-            for (int64_t ke = c == np ? K : K * (c + 1) / (np + 1); k < ke; k++) {                               \
-                __m256 h = _mm256_set1_ps(in[k]);                                                                \
-                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                   \
-                    _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                              \
-            }                                                                                                    \
-            if (c < np)                                                                                          \
-                gate8(H, rc, bsum, jp + 8 * c);                                                                  \
-        }                                                                                                        \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);          \
-    }
-LSTM_GTILE(6)
-LSTM_GTILE(4)
-LSTM_GTILE(2)
-
-/* cell_row for the eight units u..u+7 */
-__attribute__((target("avx2,fma"))) static inline void cell8(int64_t H, float *restrict rc, float *restrict cp,
-                                                            float *restrict hp, int64_t u)
-{
-    for (int l = 0; l < 8; l++) {
-        int64_t j = u + l;
-        float c = rc[2 * H + j] * cp[j] + rc[j] * rc[3 * H + j];
-        rc[5 * H + j] = c;
-        cp[j] = c;
-        float h = rc[H + j] * xai_vtanhf(c);
-        rc[6 * H + j] = h;
-        hp[j] = h;
-    }
-}
-
-/* The first tile of a step (as gtile_NV without gates) while the previous step's cells and
- * hidden states, record rp, are computed eight units ahead of the sum that reads them: the cell
- * update then runs in the shadow of the product too instead of between two steps. */
-#define LSTM_CTILE(NV)                                                                                           \
-    __attribute__((target("avx2,fma"))) static void ctile_##NV(int64_t H, int64_t N, float *restrict hp,         \
-                                                               const float *restrict M, float *restrict rc,      \
-                                                               int64_t j0, float *restrict rp,                   \
-                                                               float *restrict cp)                               \
-    {                                                                                                            \
-        __m256 acc[NV];                                                                                          \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_ps(rc + j0 + 8 * v);          \
-        for (int64_t u = 0; u < H; u += 8) {                                                                     \
-            cell8(H, rp, cp, hp, u);                                                                             \
-            for (int64_t k = u; k < u + 8; k++) {                                                                \
-                __m256 h = _mm256_set1_ps(hp[k]);                                                                \
-                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[v] =                                   \
-                    _mm256_fmadd_ps(h, _mm256_loadu_ps(M + k * N + 8 * v), acc[v]);                              \
-            }                                                                                                    \
-        }                                                                                                        \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) _mm256_storeu_ps(rc + j0 + 8 * v, acc[v]);          \
-    }
-LSTM_CTILE(6)
-LSTM_CTILE(4)
-LSTM_CTILE(2)
-
-/* step_rows for one valid row on the fused tiles (H % 8 == 0, so tiles are 48, 32 or 16 wide
- * and no vector of eight straddles 3H); the same bits as the separate passes. rp: the record
- * of the step before, whose cells and hidden states are still to be computed (from cp, into
- * cp and hp), or NULL; this step's are left to the next call or to cell_row. */
-__attribute__((target("avx2,fma"))) static void step_row_avx2(int64_t H, float *hp, float *cp, const float *RF,
-                                                              float *rc, float *rp, const float *bsum, int flags)
-{
-    int64_t N = 4 * H, jp = 0, wp = 0;
-    for (int64_t i = 0, nt = tile_count(N); i < nt; i++) {
-        int64_t j0 = tile_nth(N, i, flags), w = tile_w(N, j0);
-        const float *M = RF + j0 * H;
-        if (i == 0 && rp && w == 48)
-            ctile_6(H, w, hp, M, rc, j0, rp, cp);
-        else if (i == 0 && rp && w == 32)
-            ctile_4(H, w, hp, M, rc, j0, rp, cp);
-        else if (i == 0 && rp)
-            ctile_2(H, w, hp, M, rc, j0, rp, cp);
-        else if (w == 48)
-            gtile_6(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
-        else if (w == 32)
-            gtile_4(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
-        else
-            gtile_2(H, w, hp, M, rc, j0, H, bsum, jp, (int)(wp / 8));
-        jp = j0;
-        wp = w;
-    }
-    gate_cols(H, rc, bsum, jp, jp + wp);
-}
-#endif
-
-/* One step of rows r0..r1-1: z = x_t W^T (in the records) + h_prev R^T, then the gates, cells
- * and hidden states (a single row on AVX2: tile by tile, each tile's gates activated during the
- * next tile's sums).
- * *pend: the record of a single row whose cell update the fused path left to the next step
- * (NULL: none); it is done here before anything reads it, and the fused path may leave this
- * step's (the caller finishes the last one with cell_row). */
-static void step_rows(const lstm_attr *a, const lstm_bufs *bf, int64_t nr, int64_t d, int64_t t, int flags,
-                      int64_t r0, int64_t r1, float **pend)
-{
-    int64_t H = a->H, N = 4 * H;
-    float *z0 = rec_at(a, bf->store, nr, d, t, r0);
-#ifdef LSTM_X86
-    if (r1 - r0 == 1 && H % 8 == 0 && step_valid(a, t, r0 % a->B) && xai_dconv_isa(-1) >= 1) {
-        step_row_avx2(H, bf->hp + r0 * H, bf->cp + r0 * H, bf->RF, z0, *pend, bf->bsum, flags);
-        *pend = z0;
-        return;
-    }
-#endif
-    if (*pend)
-        cell_row(H, *pend, bf->cp + r0 * H, bf->hp + r0 * H);
-    *pend = NULL;
-    /* several rows share each load of R^T, so the product is bound by the FMA units, not the
-       loads, and there is no shadow to fill: the gates follow the whole product */
-    fma_rows(r1 - r0, H, N, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec, FMA_ADD | flags);
-    for (int64_t r = r0; r < r1; r++)
-        if (step_valid(a, t, r % a->B)) {
-            gate_cols(H, z0 + (size_t)(r - r0) * a->rec, bf->bsum, 0, N);
-            cell_row(H, z0 + (size_t)(r - r0) * a->rec, bf->cp + r * H, bf->hp + r * H);
-        }
 }
 
 /* The input part of every step's gate preactivations, a sequence at a time (W_d^T packed once,
@@ -674,13 +507,16 @@ static void run_forward(const xai_model *m, const xai_node *n, xai_workspace *ws
         }
     }
     project_inputs(m, n, ws, bf, d, nr, r0, r1);
-    float *pend = NULL;
     for (int64_t k = 0; k < T; k++) {
         int64_t t = rev ? T - 1 - k : k;
-        step_rows(a, bf, nr, d, t, k & 1 ? FMA_FROM_END : 0, r0, r1, &pend);
+        /* z = x_t W^T (in the records) + h_prev R^T; the gates then overwrite z in place */
+        float *z0 = rec_at(a, bf->store, nr, d, t, r0);
+        fma_rows(r1 - r0, H, 4 * H, bf->hp + r0 * H, (size_t)H, bf->RF, z0, a->rec,
+                 FMA_ADD | (k & 1 ? FMA_FROM_END : 0));
+        for (int64_t r = r0; r < r1; r++)
+            if (step_valid(a, t, r % B))
+                gates_row(H, rec_at(a, bf->store, nr, d, t, r), bf->bsum, bf->cp + r * H, bf->hp + r * H);
     }
-    if (pend)
-        cell_row(H, pend, bf->cp + r0 * H, bf->hp + r0 * H);
     for (int64_t r = r0; r < r1; r++) {
         int64_t s = r / B, b = r % B;
         if (n->out[0] >= 0) {
