@@ -11,7 +11,7 @@
  *    runs the same shapes through the float64 NumPy LRP-all loops written after Arras et al.'s
  *    reference code (those that generate the test fixtures), batch 1, through /usr/bin/python3;
  *    the column is skipped when that fails (--no-numpy skips it too). The ratios are NumPy's
- *    median (the fastest of three runs' medians) over libxai's median per sequence, at batch 1 and
+ *    median (the fastest of five runs' medians) over libxai's median per sequence, at batch 1 and
  *    in stacks of 64. NumPy runs its
  *    BLAS on one thread and is timed in CPU time; so is libxai with --threads 1 (all its work
  *    then runs on the calling thread), which makes that ratio one of CPU time against CPU time.
@@ -143,9 +143,10 @@ static double numpy_run_ms(const char *script, int bidi, int64_t T, int64_t D, i
 }
 
 /* NumPy's time for the same shape: the fastest of NUMPY_RUNS runs' medians. Its CPU time per
-   sequence stays level within a run but moved between runs (by up to 1.7x on a loaded 2-core
-   machine), so the fastest run stands for the reference, not a slow one. */
-#define NUMPY_RUNS 3
+   sequence stays level within a run but moved between runs (by up to 2x on a loaded 2-core
+   machine, with one BLAS thread or two alike), so the fastest run stands for the reference,
+   not a slow one. */
+#define NUMPY_RUNS 5
 
 static double numpy_ms(const char *script, int bidi, int64_t T, int64_t D, int64_t H, int beta)
 {

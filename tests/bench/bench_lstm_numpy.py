@@ -13,8 +13,8 @@ Prints one line: "numpy <dir> T=<T> D=<D> H=<H> <median ms> <min ms>". Needs pyt
 
 NumPy's BLAS runs on one thread, as libxai does with bench-lstm --threads 1 (set before NumPy is
 imported; --blas-threads changes it): the products here are one step's matrix-vector products,
-and with two BLAS threads the CPU time per sequence was the same or higher (at D=64, H=128
-on a 2-core machine). The times are CPU time of the process
+and with two BLAS threads the CPU time per sequence was no lower (D=8, H=16 and D=64, H=128 on
+a 2-core machine). The times are CPU time of the process
 (time.process_time), so other processes on the machine do not lengthen them: on a shared
 2-core machine the wall time per sequence varied about 4x from run to run.
 """
