@@ -6,17 +6,39 @@ explicit weight matrices, float64). The forward and relevance loops are the ones
 the test fixtures (tests/data/lstm/make_lstm_models.py: lstm_dir, lstm_lrp_dir), followed by a
 dense head on the last hidden state(s) (the bench's "lstm(H[,bidirectional],last) dense(2)").
 
-    /usr/bin/python3 tests/bench/bench_lstm_numpy.py --dir uni|bidi --t 30 --d 8 --h 16 [--reps R]
+    /usr/bin/python3 tests/bench/bench_lstm_numpy.py --dir uni|bidi --t 30 --d 8 --h 16 [--reps R] [--blas-threads N]
 
 Prints one line: "numpy <dir> T=<T> D=<D> H=<H> <median ms> <min ms>". Needs python3-numpy
 (the fixture module also imports python3-onnx).
+
+NumPy's BLAS runs on one thread, as libxai does with bench-lstm --threads 1 (set before NumPy is
+imported; --blas-threads changes it): the products here are one step's matrix-vector products,
+and with two BLAS threads the CPU time per sequence was no lower (D=8, H=16 and D=64, H=128 on
+a 2-core machine). The times are CPU time of the process
+(time.process_time), so other processes on the machine do not lengthen them: on a shared
+2-core machine the wall time per sequence varied about 4x from run to run.
 """
 import argparse
 import os
 import sys
 import time
 
-import numpy as np
+
+def blas_threads_from_argv():
+    """the --blas-threads value (default 1), read before NumPy (and its BLAS) is loaded"""
+    argv = sys.argv
+    for k, a in enumerate(argv):
+        if a == "--blas-threads" and k + 1 < len(argv):
+            return argv[k + 1]
+        if a.startswith("--blas-threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ[_var] = blas_threads_from_argv()
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "lstm"))
 import make_lstm_models as ref  # noqa: E402
@@ -57,6 +79,7 @@ def main():
     ap.add_argument("--h", type=int, default=16)
     ap.add_argument("--beta", type=float, default=0.0)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--blas-threads", type=int, default=1, help="threads of NumPy's BLAS [1]")
     a = ap.parse_args()
     rng = np.random.default_rng(1)
     ndir = 2 if a.dir == "bidi" else 1
@@ -71,9 +94,9 @@ def main():
     explain_one(x, W, R, Bb, Wd, bd, ndir, a.beta)  # warm-up
     times = []
     for _ in range(max(1, a.reps)):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         explain_one(x, W, R, Bb, Wd, bd, ndir, a.beta)
-        times.append((time.perf_counter() - t0) * 1e3)
+        times.append((time.process_time() - t0) * 1e3)
     times.sort()
     print("numpy %s T=%d D=%d H=%d %.4f %.4f" % (a.dir, T, D, H, times[len(times) // 2], times[0]))
 
