@@ -19,8 +19,11 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
     for (int i = 0; kinds && kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
         o->kinds[i] = kinds[i];
     /* a model for new data that saw every training group is better than one that missed the
-     * held-out quarter (README, xai-eeg and xai-speech); the hold-out's figures are unchanged */
+     * held-out ones (README, xai-eeg and xai-speech); the hold-out's figures are unchanged */
     o->refit = 1;
+    xai_driver_train_options d; /* the driver's hold-out fraction, unless the program sets its own */
+    xai_driver_train_options_init(&d);
+    o->holdout = d.holdout_frac;
     o->optimizer = XAI_OPT_ADAM;
     o->lr = 1e-3;
     o->epochs = 30;
@@ -100,7 +103,7 @@ static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *ar
     return 1;
 }
 
-/* The numeric options: --weight-decay --lr --epochs --patience --batch. */
+/* The numeric options: --weight-decay --lr --epochs --patience --batch --val-split. */
 static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
     long v;
@@ -121,6 +124,10 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
             return bad_value(app, "patience", arg, "an integer >= 0 (0: no early stopping)");
         o->patience = (int)v;
         return 1;
+    case XAI_APP_OPT_VAL_SPLIT:
+        if (parse_double(arg, 0, &o->holdout) || o->holdout <= 0 || o->holdout > 0.9)
+            return bad_value(app, "val-split", arg, "a fraction > 0 and <= 0.9");
+        return 1;
     default: /* XAI_APP_OPT_BATCH */
         if (xai_app_parse_long(arg, 1, 1L << 20, &v))
             return bad_value(app, "batch", arg, "an integer >= 1");
@@ -131,7 +138,7 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
 
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
-    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_NO_REFIT)
+    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_VAL_SPLIT)
         return 0;
     o->given |= XAI_APP_DRIVER_GIVEN(code);
     int i;
@@ -168,15 +175,23 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
 
 void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
 {
-    char kinds[256] = "";
+    char kinds[256] = "", scheme[64];
     for (int i = 0; d->kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
         snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", i ? "|" : "", d->kinds[i]);
+    if (d->logo)
+        snprintf(scheme, sizeof scheme, "logo");
+    else if (d->cv)
+        snprintf(scheme, sizeof scheme, "%d folds", d->cv);
+    else
+        snprintf(scheme, sizeof scheme, "hold-out of %g of the groups", d->holdout);
     fprintf(out,
             "Validation and training (shared by the domain programs):\n"
             "  --split-by KIND        the group held out: %s [%s]; no group is ever on both sides\n"
             "  --cv K|logo            grouped K-fold cross-validation, or leave one group out; writes one\n"
             "                         model per fold (MODEL.fold-K.onnx) for out-of-fold explanations and a\n"
             "                         model trained on every group (MODEL.onnx) [%s]\n"
+            "  --val-split F          the hold-out (no --cv): the fraction of the groups held out (of the\n"
+            "                         samples when there is one group) [%g]\n"
             "  --refit, --no-refit    with the hold-out (no --cv): measure on the held-out groups, then train\n"
             "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
             "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model.\n"
@@ -196,7 +211,7 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
             "  The held-out accuracy, balanced accuracy, chance level, binomial 95 %% interval and a ridge\n"
             "  baseline on the same inputs and split are printed and recorded in the model card.\n",
             kinds[0] ? kinds : "a group kind", d->split_by ? d->split_by : "-",
-            d->logo ? "logo" : d->cv ? "K folds" : "hold-out of a quarter of the groups", d->refit ? "refit" : "no-refit",
+            scheme, d->holdout, d->refit ? "refit" : "no-refit",
             (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr,
             schedule_names[d->schedule], d->epochs,
             d->patience, (long long)d->batch);
@@ -263,6 +278,8 @@ void xai_app_driver_train_setup(xai_app *app, const xai_app_driver_opts *o, xai_
     to->train.lr = (float)o->lr;
     to->train.schedule = o->schedule;
     to->refit_holdout = o->refit;
+    if (o->holdout > 0)
+        to->holdout_frac = o->holdout;
     to->train.weight_decay = (float)o->weight_decay;
     to->train.epochs = o->epochs;
     to->train.patience = o->patience;

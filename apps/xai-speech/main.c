@@ -55,7 +55,6 @@ static void usage_head(void)
 "  --mels N              mel bands of a mel preset [compact: 40]\n"
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
-"  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
 "  --augment none|shift|mask\n"
 "                        shift: add a copy of each training clip moved in time by up to 100 ms\n"
 "                        (whole frames; the frames moved in take the clip's quietest value);\n"
@@ -145,6 +144,7 @@ static void usage(void)
     xai_app_driver_opts_init(&d, "speaker", kinds);
     d.lr = 3e-3;
     d.epochs = 60;
+    d.holdout = 0.2;
     d.start = XAI_DRIVER_START_LOGIT;
     usage_head();
     xai_app_driver_help_train(stdout, &d);
@@ -173,14 +173,14 @@ static void usage(void)
 "  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
-enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
+enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
        O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
     {"speaker-column", required_argument, 0, O_SPEAKER_COLUMN},
     {"preset", required_argument, 0, O_PRESET}, {"duration", required_argument, 0, O_DURATION},
-    {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
+    {"arch", required_argument, 0, O_ARCH},
     {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
     {"composite", required_argument, 0, O_COMPOSITE}, {"no-figures", no_argument, 0, O_NOFIG},
     {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
@@ -257,11 +257,9 @@ static int own_option(opts *o, int c, const char *arg)
             return xai_app_usage_error(&o->app, "--method: %s", xai_last_error()), -1;
         return 1;
     case O_DURATION:
-    case O_VAL:
-        if (parse_num(arg, c == O_VAL ? 0.01 : 1e-9, c == O_VAL ? 0.9 : 60, &v) != 0)
-            return xai_app_usage_error(&o->app, "--%s: invalid value '%s'", c == O_VAL ? "val-split" : "duration",
-                                       arg), -1;
-        *(c == O_VAL ? &o->val_split : &o->duration) = v;
+        if (parse_num(arg, 1e-9, 60, &v) != 0)
+            return xai_app_usage_error(&o->app, "--duration: invalid value '%s'", arg), -1;
+        o->duration = v;
         return 1;
     default: return 0;
     }
@@ -333,6 +331,7 @@ static void opts_init(opts *o, int argc, char **argv)
     xai_app_driver_opts_init(&o->dopt, "speaker", kinds);
     o->dopt.lr = 3e-3;
     o->dopt.epochs = 60;
+    o->dopt.holdout = 0.2;
     /* the logit start: the map sums to the target's logit (no division by it, so a near-zero
      * logit cannot inflate it), and the output layer keeps its negative evidence, so speech
      * that every digit shares nets out (the z+ output rule of 'stable' counts it in full). The
@@ -342,7 +341,6 @@ static void opts_init(opts *o, int argc, char **argv)
     o->files.note = speech_note;
     o->files.note_ud = &o->app;
     o->duration = 1;
-    o->val_split = 0.2;
     /* a time shift of up to 100 ms, as the Speech Commands baseline trains (Warden 2018): where
      * a word starts in the clip says nothing of its class; with it the planted tone's box share
      * rose on 17 of 18 validation models at the same held-out accuracy (datasets/speech/README.md) */

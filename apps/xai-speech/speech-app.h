@@ -33,7 +33,7 @@ typedef struct {
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *json, *metrics;
     double truth[4];          /* evaluate --truth T0,T1,F0,F1 (s, s, Hz, Hz) */
     int have_truth;
-    double duration, val_split;
+    double duration;
     int figures, stacked, save_input;
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;

@@ -230,7 +230,6 @@ static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study 
         xai_driver_train_options to;
         xai_app_driver_train_setup(&o->app, &o->dopt, &to);
         to.arch = arch;
-        to.holdout_frac = o->val_split;
         to.allow_within = 1; /* one speaker: split by clips, flagged in the card */
         /* Batch norm's running statistics: one batch of spectrograms pools thousands of values
            per channel, so it estimates them well, while a small set gives few steps per epoch
