@@ -138,6 +138,7 @@ START_TEST(test_parse)
 }
 END_TEST
 
+
 typedef struct {
     xai_app *app;
     xai_app_driver_opts *o;
@@ -278,6 +279,36 @@ START_TEST(test_help)
 }
 END_TEST
 
+/* a program without a single hold-out refuses the hold-out's options, saying why */
+START_TEST(test_no_holdout)
+{
+    xai_app app;
+    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
+    xai_app_driver_opts o;
+    xai_app_driver_opts_init(&o, "session", NULL);
+    o.cv = 5;
+    o.holdout = 0;
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_REFIT, NULL, "--refit: xai-test has no single hold-out"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_NO_REFIT, NULL, "--no-refit: xai-test has no single hold-out"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_VAL_SPLIT, "0.3", "--val-split: xai-test has no single hold-out"),
+                     -1);
+    ck_assert_int_eq(o.refit, 1);
+    ck_assert_double_eq(o.holdout, 0);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_CV, "logo", NULL), 1); /* the rest as usual */
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(&app, &o, &to);
+    xai_driver_train_options dflt;
+    xai_driver_train_options_init(&dflt);
+    ck_assert_double_eq(to.holdout_frac, dflt.holdout_frac); /* 0 is no fraction for the driver */
+    char *text = help_text(&o);
+    ck_assert_msg(strstr(text, "There is no single hold-out"), "help does not say there is no hold-out");
+    ck_assert_msg(!strstr(text, "--refit, --no-refit") && !strstr(text, "--val-split F"),
+                  "help offers the hold-out's options");
+    free(text);
+    xai_app_free(&app);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("app-driver");
@@ -285,6 +316,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_parse);
     tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_no_holdout);
     tcase_add_test(tc, test_summary_target_strict);
     suite_add_tcase(s, tc);
     return s;

@@ -136,10 +136,25 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
     }
 }
 
+/* The options of the hold-out alone, refused where there is none: accepting them while they
+ * change nothing would let a user believe the model differs. */
+static int holdout_only(const xai_app *app, const xai_app_driver_opts *o, int code)
+{
+    if (o->holdout > 0 || (code != XAI_APP_OPT_REFIT && code != XAI_APP_OPT_NO_REFIT && code != XAI_APP_OPT_VAL_SPLIT))
+        return 0;
+    xai_app_usage_error(app, "--%s: %s has no single hold-out: it always cross-validates (--cv K|logo), and "
+                        "MODEL.onnx is trained on every group after the folds",
+                        code == XAI_APP_OPT_REFIT ? "refit" : code == XAI_APP_OPT_NO_REFIT ? "no-refit" : "val-split",
+                        app->prog);
+    return -1;
+}
+
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
     if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_VAL_SPLIT)
         return 0;
+    if (holdout_only(app, o, code))
+        return -1;
     o->given |= XAI_APP_DRIVER_GIVEN(code);
     int i;
     switch (code) {
@@ -173,6 +188,26 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
     }
 }
 
+/* The lines of --val-split and --refit, or where the program has no hold-out, why they are not
+ * there. */
+static void holdout_help(const xai_app_driver_opts *d, char *out, size_t size)
+{
+    if (d->holdout > 0)
+        snprintf(out, size,
+                 "  --val-split F          the hold-out (no --cv): the fraction of the groups held out (of the\n"
+                 "                         samples when there is one group) [%g]\n"
+                 "  --refit, --no-refit    with the hold-out (no --cv): measure on the held-out groups, then train\n"
+                 "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
+                 "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model.\n"
+                 "                         --no-refit: MODEL.onnx is the hold-out's model, trained without the\n"
+                 "                         held-out groups. --cv always trains MODEL.onnx on every group [%s]\n",
+                 d->holdout, d->refit ? "refit" : "no-refit");
+    else
+        snprintf(out, size, "%s",
+                 "                         There is no single hold-out: MODEL.onnx is always trained on every\n"
+                 "                         group after the folds; --val-split, --refit and --no-refit are refused\n");
+}
+
 void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
 {
     char kinds[256] = "", scheme[64];
@@ -184,19 +219,15 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
         snprintf(scheme, sizeof scheme, "%d folds", d->cv);
     else
         snprintf(scheme, sizeof scheme, "hold-out of %g of the groups", d->holdout);
+    char holdout[1024];
+    holdout_help(d, holdout, sizeof holdout);
     fprintf(out,
             "Validation and training (shared by the domain programs):\n"
             "  --split-by KIND        the group held out: %s [%s]; no group is ever on both sides\n"
             "  --cv K|logo            grouped K-fold cross-validation, or leave one group out; writes one\n"
             "                         model per fold (MODEL.fold-K.onnx) for out-of-fold explanations and a\n"
             "                         model trained on every group (MODEL.onnx) [%s]\n"
-            "  --val-split F          the hold-out (no --cv): the fraction of the groups held out (of the\n"
-            "                         samples when there is one group) [%g]\n"
-            "  --refit, --no-refit    with the hold-out (no --cv): measure on the held-out groups, then train\n"
-            "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
-            "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model.\n"
-            "                         --no-refit: MODEL.onnx is the hold-out's model, trained without the\n"
-            "                         held-out groups. --cv always trains MODEL.onnx on every group [%s]\n"
+            "%s"
             "  --strict               a model not above chance, never predicting a class, or losing to the\n"
             "                         linear baseline is an error: nothing is written, exit 4\n"
             "  --seed N               split, initialisation, shuffling, dropout [%llu]\n"
@@ -211,7 +242,7 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
             "  The held-out accuracy, balanced accuracy, chance level, binomial 95 %% interval and a ridge\n"
             "  baseline on the same inputs and split are printed and recorded in the model card.\n",
             kinds[0] ? kinds : "a group kind", d->split_by ? d->split_by : "-",
-            scheme, d->holdout, d->refit ? "refit" : "no-refit",
+            scheme, holdout,
             (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr,
             schedule_names[d->schedule], d->epochs,
             d->patience, (long long)d->batch);

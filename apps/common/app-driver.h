@@ -36,7 +36,10 @@ typedef struct {
     const char *kinds[XAI_APP_DRIVER_MAX_KINDS + 1]; /**< accepted kinds, NULL-terminated */
     int cv;                 /**< --cv K: 0 = grouped hold-out [0], K >= 2 group k-fold */
     double holdout;         /**< --val-split F: the hold-out's fraction of the groups (of the samples
-                                 within one group) [the driver's holdout_frac] */
+                                 within one group) [the driver's holdout_frac]; 0: the program has
+                                 no hold-out (it always cross-validates, and --cv trains MODEL.onnx
+                                 on every group), so --val-split, --refit and --no-refit would
+                                 change nothing: they are refused (exit 2) and not in its help */
     int logo;               /**< --cv logo: leave one group out */
     int strict;             /**< --strict */
     uint64_t seed;          /**< --seed [0] */
@@ -97,7 +100,8 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
 
 /**
  * Handle one driver option. Errors name the option and the value ("--cv: invalid value
- * 'x': expected an integer >= 2 or 'logo'").
+ * 'x': expected an integer >= 2 or 'logo'"), or say why a program without a hold-out
+ * (@p o->holdout 0) refuses --val-split, --refit and --no-refit.
  * @return 1 handled, 0 not a driver option, -1 bad value (usage error printed: exit 2).
  */
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg);
