@@ -38,6 +38,10 @@ grep -q '^1_m1s140p40_0.wav,1,male,m1s140p40,en-us+m1,140,40,1$' "$T/data/labels
 # --- usage
 expect 0 "" "$APP" --help
 grep -q "SYNOPSIS" "$T/out" && grep -q -- "--sonify" "$T/out" && grep -q -- "--force" "$T/out" && ok || bad "--help text"
+# the hold-out's fraction is the one train uses (0.2 of the speakers), in both places it is shown
+grep -q "\[hold-out of 0.2 of the groups\]" "$T/out" && grep -A1 -- "--val-split F" "$T/out" | grep -q "\[0.2\]" \
+  && ! grep -q "quarter" "$T/out" && ok || bad "--help: hold-out fraction"
+expect 2 "--val-split: invalid value '0'" "$APP" train "$T/data" --labels digit --val-split 0 -o "$T/v.onnx"
 expect 2 "unknown command" "$APP" frobnicate
 expect 2 "need inputs" "$APP" train -o "$T/m.onnx"
 expect 2 "preset" "$APP" train "$T/data" --labels digit --preset nosuch -o "$T/m.onnx"
