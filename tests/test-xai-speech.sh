@@ -78,6 +78,23 @@ fi
 
 # --- gender labels from labels.csv
 expect 0 "" "$APP" train "$T/data" --no-refit --labels gender --epochs 2 -q -o "$T/g.onnx"
+# the defaults --help shows are those a train without the options ran with (its card)
+"$APP" --help > "$T/help.txt" 2>&1
+$PY - "$T/help.txt" "$T/g.json" <<'PYEOF' && ok || bad "--help defaults against the card of a default train"
+import json, re, sys
+help = open(sys.argv[1]).read()
+card = json.load(open(sys.argv[2]))
+def shown(opt):
+    m = re.search(r"^  " + re.escape(opt) + r" .*?\[([^\]]*)\]$", help, re.M | re.S)
+    assert m, opt
+    return m.group(1)
+t = card["training"]
+assert float(shown("--lr R")) == t["lr"], (shown("--lr R"), t["lr"])
+assert float(shown("--weight-decay W")) == t["weight_decay"]
+assert int(shown("--batch N")) == t["batch"] and int(shown("--patience N")) == t["patience"]
+assert shown("--schedule none|cosine") == t["lr_schedule"]
+assert shown("--augment none|shift|mask") == t.get("augmentation", "none"), t
+PYEOF
 grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
 
 # --- time-shift and masking augmentation: recorded in the card and the sidecar; a bad value is

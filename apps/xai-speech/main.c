@@ -19,7 +19,9 @@
 #include "report-app.h"
 #include "speech-app.h"
 
-static void usage_head(void)
+static const char *const augment_names[] = {"none", "shift", "mask"}; /* by SPEECH_AUGMENT_* */
+
+static void usage_head(const opts *d)
 {
     printf(
 "SYNOPSIS\n"
@@ -40,10 +42,10 @@ static void usage_head(void)
 "                        else the 'digit' column of a labels.csv next to the file\n"
 "  --labels gender       the 'gender' column of a labels.csv next to the files (or up to 3 parents)\n"
 "  --labels FILE.csv     a CSV with columns file (relative to the CSV) and --label-column [label]\n"
-"  --preset P            compact | audiomnist | librosa | torchaudio [compact]\n"
+"  --preset P            compact | audiomnist | librosa | torchaudio [" SPEECH_DEFAULT_PRESET "]\n"
 "                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
 "                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
-"  --duration S          clip length for compact/librosa/torchaudio [1]\n"
+"  --duration S          clip length for compact/librosa/torchaudio [%g]\n"
 "  --norm N              clip | cmn | cmvn | pcen [clip]\n"
 "                        clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
 "                        cmn: that, less each mel band's mean over the clip (z-box bounds +-1);\n"
@@ -60,13 +62,13 @@ static void usage_head(void)
 "                        (whole frames; the frames moved in take the clip's quietest value);\n"
 "                        mask: add a copy with one band of up to 1/5 of the rows and one span\n"
 "                        of up to 1/5 of the frames set to the clip's mean (SpecAugment,\n"
-"                        Park et al. 2019) [shift]\n"
+"                        Park et al. 2019) [%s]\n"
 "  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
 "                        when one voice was recorded at several speeds and pitches)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, MODEL.fold-1.onnx after the\n"
 "                        hold-out's refit, + MODEL.json sidecar)\n"
 "  --split-by clip puts a speaker's clips on both sides and overrates the model.\n"
-"\n");
+"\n", d->duration, augment_names[d->augment]);
 }
 
 static void usage_explain(void)
@@ -137,20 +139,18 @@ static void usage_explain(void)
 "\n");
 }
 
+static void opts_defaults(opts *o);
+
+/* The help shows the defaults that opts_init() gives the options. */
 static void usage(void)
 {
-    xai_app_driver_opts d;
-    static const char *const kinds[] = {"speaker", "clip", NULL};
-    xai_app_driver_opts_init(&d, "speaker", kinds);
-    d.lr = 3e-3;
-    d.epochs = 60;
-    d.holdout = 0.2;
-    d.start = XAI_DRIVER_START_LOGIT;
-    usage_head();
-    xai_app_driver_help_train(stdout, &d);
+    static opts d;
+    opts_defaults(&d);
+    usage_head(&d);
+    xai_app_driver_help_train(stdout, &d.dopt);
     printf("\n");
     usage_explain();
-    xai_app_driver_help_explain(stdout, &d);
+    xai_app_driver_help_explain(stdout, &d.dopt);
     printf("\n%s\n", xai_app_common_help);
     printf(
 "EXAMPLES\n"
@@ -324,10 +324,10 @@ static int collect_inputs(opts *o, int ac, char **av)
     return -1;
 }
 
-static void opts_init(opts *o, int argc, char **argv)
+/* Every default of the options, the one place both the help and the parsing read them from. */
+static void opts_defaults(opts *o)
 {
     static const char *const kinds[] = {"speaker", "clip", NULL};
-    xai_app_init(&o->app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_driver_opts_init(&o->dopt, "speaker", kinds);
     o->dopt.lr = 3e-3;
     o->dopt.epochs = 60;
@@ -338,8 +338,6 @@ static void opts_init(opts *o, int argc, char **argv)
      * log-odds start (logodds) removes the shared part exactly, but it moved a planted tone's
      * share of the relevance up or down with the tone's frequency (datasets/speech/README.md) */
     o->dopt.start = XAI_DRIVER_START_LOGIT;
-    o->files.note = speech_note;
-    o->files.note_ud = &o->app;
     o->duration = 1;
     /* a time shift of up to 100 ms, as the Speech Commands baseline trains (Warden 2018): where
      * a word starts in the clip says nothing of its class; with it the planted tone's box share
@@ -347,6 +345,14 @@ static void opts_init(opts *o, int argc, char **argv)
     o->augment = SPEECH_AUGMENT_SHIFT;
     o->figures = 1;
     o->method = XAI_METHOD_LRP;
+}
+
+static void opts_init(opts *o, int argc, char **argv)
+{
+    xai_app_init(&o->app, PROG, XAI_SPEECH_VERSION, argc, argv);
+    opts_defaults(o);
+    o->files.note = speech_note;
+    o->files.note_ud = &o->app;
     o->argc = argc;
     o->argv = argv;
 }

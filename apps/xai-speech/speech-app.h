@@ -73,6 +73,8 @@ int speech_batch_keep(const opts *o, const speech_batch *b, int i);
 int speech_batch_record(opts *o, const speech_batch *b, int i, int ok);
 void speech_batch_free(speech_batch *b);
 
+/** The default spectrogram pipeline (xai_speech_pre_preset()). */
+#define SPEECH_DEFAULT_PRESET "compact"
 /** The default architecture, before its dense(K) head. Batch norm after each convolution, as
  * audio CNNs use it (Choi et al. 2017, Hershey et al. 2017): on held-out voices it raised the
  * digit accuracy on average over three generator seeds (datasets/speech/README.md); the saved

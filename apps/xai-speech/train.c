@@ -138,7 +138,7 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
 static int train_study(opts *o, xai_speech_ctx *ctx, xai_speech_study *s)
 {
     xai_speech_pre pre;
-    if (xai_speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
+    if (xai_speech_pre_preset(o->preset ? o->preset : SPEECH_DEFAULT_PRESET, o->duration, &pre) != XAI_OK)
         return xai_app_usage_error(&o->app, "--preset: %s", xai_last_error());
     pre.norm = o->norm;
     if (o->n_mels > 0 && xai_speech_pre_set_mels(&pre, o->n_mels) != XAI_OK)
