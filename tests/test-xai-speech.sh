@@ -85,7 +85,7 @@ import json, re, sys
 help = open(sys.argv[1]).read()
 card = json.load(open(sys.argv[2]))
 def shown(opt):
-    m = re.search(r"^  " + re.escape(opt) + r" .*?\[([^\]]*)\]$", help, re.M | re.S)
+    m = re.search(r"^  " + re.escape(opt) + r"(?=\s).*?\[([^\]]*)\]$", help, re.M | re.S)
     assert m, opt
     return m.group(1)
 t = card["training"]
@@ -93,7 +93,7 @@ assert float(shown("--lr R")) == t["lr"], (shown("--lr R"), t["lr"])
 assert float(shown("--weight-decay W")) == t["weight_decay"]
 assert int(shown("--batch N")) == t["batch"] and int(shown("--patience N")) == t["patience"]
 assert shown("--schedule none|cosine") == t["lr_schedule"]
-assert shown("--augment none|shift|mask") == t.get("augmentation", "none"), t
+assert shown("--augment none|shift|mask") == card["Augmentation"], card["Augmentation"]
 PYEOF
 grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
 

@@ -19,8 +19,6 @@
 #include "report-app.h"
 #include "speech-app.h"
 
-static const char *const augment_names[] = {"none", "shift", "mask"}; /* by SPEECH_AUGMENT_* */
-
 static void usage_head(const opts *d)
 {
     printf(
@@ -68,7 +66,7 @@ static void usage_head(const opts *d)
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, MODEL.fold-1.onnx after the\n"
 "                        hold-out's refit, + MODEL.json sidecar)\n"
 "  --split-by clip puts a speaker's clips on both sides and overrates the model.\n"
-"\n", d->duration, augment_names[d->augment]);
+"\n", d->duration, speech_augment_names[d->augment]);
 }
 
 static void usage_explain(void)
@@ -224,12 +222,15 @@ static int own_option(opts *o, int c, const char *arg)
     case O_SONIFY: o->sonify = arg; return 1;
     case O_JSON: o->json = arg; return 1;
     case O_METRICS: o->metrics = arg; return 1;
-    case O_AUGMENT:
-        if (strcmp(arg, "none") && strcmp(arg, "shift") && strcmp(arg, "mask"))
+    case O_AUGMENT: {
+        int k = SPEECH_AUGMENT_MASK;
+        while (k >= 0 && strcmp(arg, speech_augment_names[k]))
+            k--;
+        if (k < 0)
             return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none, shift or mask)", arg), -1;
-        o->augment = !strcmp(arg, "shift") ? SPEECH_AUGMENT_SHIFT
-                     : !strcmp(arg, "mask") ? SPEECH_AUGMENT_MASK : SPEECH_AUGMENT_NONE;
+        o->augment = k;
         return 1;
+    }
     case O_NORM:
         if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
             return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn, cmvn or pcen)", arg), -1;

@@ -22,6 +22,8 @@
 #endif
 
 enum { SPEECH_AUGMENT_NONE = 0, SPEECH_AUGMENT_SHIFT, SPEECH_AUGMENT_MASK };
+/** --augment's words, by SPEECH_AUGMENT_* (train.c). */
+extern const char *const speech_augment_names[3];
 
 typedef enum { CMD_TRAIN = 0, CMD_EXPLAIN, CMD_EVAL, CMD_EVALUATE } speech_cmd;
 

@@ -14,6 +14,8 @@
 #include "xai/card.h"
 #include "xai/validate.h"
 
+const char *const speech_augment_names[3] = {"none", "shift", "mask"};
+
 void speech_note(void *app, const char *file, const char *msg)
 {
     xai_app_fail(app, file, "%s", msg);
@@ -124,8 +126,7 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
         json_object_set_new(side, "Clips", json_integer(s->d.n));
         json_object_set_new(side, "FailedClips", json_integer(s->nfailed));
         json_object_set_new(side, "UnlabelledFiles", json_integer(removed));
-        static const char *const aug[] = {"none", "shift", "mask"};
-        json_object_set_new(side, "Augmentation", json_string(aug[o->augment]));
+        json_object_set_new(side, "Augmentation", json_string(speech_augment_names[o->augment]));
         json_object_set(side, "Preprocessing", json_object_get(card, "preprocessing"));
     }
     json_decref(card);
