@@ -107,6 +107,7 @@ static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *ar
 static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
     long v;
+    double f;
     switch (code) {
     case XAI_APP_OPT_WEIGHT_DECAY:
         return parse_double(arg, 0, &o->weight_decay) ? bad_value(app, "weight-decay", arg, "a number >= 0") : 1;
@@ -125,8 +126,9 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
         o->patience = (int)v;
         return 1;
     case XAI_APP_OPT_VAL_SPLIT:
-        if (parse_double(arg, 0, &o->holdout) || o->holdout <= 0 || o->holdout > 0.9)
+        if (parse_double(arg, 0, &f) || f <= 0 || f > 0.9)
             return bad_value(app, "val-split", arg, "a fraction > 0 and <= 0.9");
+        o->holdout = f;
         return 1;
     default: /* XAI_APP_OPT_BATCH */
         if (xai_app_parse_long(arg, 1, 1L << 20, &v))
