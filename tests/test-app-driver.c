@@ -202,6 +202,9 @@ START_TEST(test_summary_target_strict)
     ck_assert_ptr_nonnull(strstr(text, "network:  accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "baseline: ridge accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "verdict:  "));
+    /* what MODEL.onnx is: the default refit after the hold-out */
+    ck_assert_ptr_nonnull(
+        strstr(text, "xai-test: model:    trained on every group after the hold-out, whose model is kept as fold 1\n"));
     free(text);
     /* --target resolved against the card's classes */
     xai_driver_explain_options eo;

@@ -374,6 +374,10 @@ void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s)
              m->n_never_predicted ? "; never predicts " : "", m->n_never_predicted ? m->never_predicted : "",
              !m->baseline_name ? "" : m->loses_to_baseline ? "; LOSES to the baseline" : "; better than the baseline");
     xai_app_log(app, 1, "verdict:  %s", verdict);
+    /* the card's sentence: whether MODEL.onnx is the validation's model or was trained on every group */
+    const char *made = xai_card_get_string(xai_driver_set_card(s), "training.model_for_new_data");
+    if (made)
+        xai_app_log(app, 1, "model:    %s", made);
 }
 
 int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o, const xai_driver_set *s,

@@ -133,6 +133,7 @@ void xai_app_driver_progress(void *ud, const char *task, int64_t done, int64_t t
  *   network:  accuracy 0.812 [0.757, 0.859] (balanced 0.810), chance 0.500, p = 1e-20
  *   baseline: ridge accuracy 0.790
  *   verdict:  above chance; better than the baseline
+ *   model:    trained on every group after the cross-validation
  */
 void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s);
 
