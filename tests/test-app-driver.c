@@ -2,7 +2,8 @@
 /*
  * test-app-driver.c - the command-line side of the driver (apps/common/app-driver.h): every
  * shared option parsed, bad values named by option and value, the mapping to the driver's
- * options, targets resolved against the card's classes, the training summary, and exit 4 for
+ * options, the hold-out's options refused by a program without one, the program's own defaults
+ * in --help, targets resolved against the card's classes, the training summary, and exit 4 for
  * --strict on a model whose card warns.
  */
 #include "test-common.h"
