@@ -2,7 +2,8 @@
 /*
  * test-app-driver.c - the command-line side of the driver (apps/common/app-driver.h): every
  * shared option parsed, bad values named by option and value, the mapping to the driver's
- * options, targets resolved against the card's classes, the training summary, and exit 4 for
+ * options, the hold-out's options refused by a program without one, the program's own defaults
+ * in --help, targets resolved against the card's classes, the training summary, and exit 4 for
  * --strict on a model whose card warns.
  */
 #include "test-common.h"
@@ -101,6 +102,13 @@ START_TEST(test_parse)
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "flat", "--start: invalid value 'flat'"), -1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_START, "logit", NULL), 1);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_STRICT, NULL, NULL), 1);
+    /* the hold-out's fraction: the driver's default until --val-split */
+    xai_driver_train_options dflt;
+    xai_driver_train_options_init(&dflt);
+    ck_assert_double_eq(o.holdout, dflt.holdout_frac);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_VAL_SPLIT, "0", "--val-split: invalid value '0'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_VAL_SPLIT, "0.95", "--val-split: invalid value '0.95'"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_VAL_SPLIT, "0.3", NULL), 1);
     ck_assert_int_eq(o.refit, 1); /* the default; --no-refit turns it off, --refit back on */
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_NO_REFIT, NULL, NULL), 1);
     ck_assert_int_eq(o.refit, 0);
@@ -118,6 +126,7 @@ START_TEST(test_parse)
     ck_assert_float_eq_tol(to.train.lr, 0.01f, 1e-9f);
     ck_assert_int_eq(to.train.schedule, XAI_SCHED_COSINE);
     ck_assert_int_eq(to.refit_holdout, 1);
+    ck_assert_double_eq(to.holdout_frac, 0.3);
     ck_assert_int_eq(to.train.epochs, 7);
     ck_assert_int_eq(to.train.patience, 0);
     ck_assert_int_eq(to.train.batch, 8);
@@ -129,6 +138,7 @@ START_TEST(test_parse)
     xai_app_free(&app);
 }
 END_TEST
+
 
 typedef struct {
     xai_app *app;
@@ -193,6 +203,9 @@ START_TEST(test_summary_target_strict)
     ck_assert_ptr_nonnull(strstr(text, "network:  accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "baseline: ridge accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "verdict:  "));
+    /* what MODEL.onnx is: the default refit after the hold-out */
+    ck_assert_ptr_nonnull(
+        strstr(text, "xai-test: model:    trained on every group after the hold-out, whose model is kept as fold 1\n"));
     free(text);
     /* --target resolved against the card's classes */
     xai_driver_explain_options eo;
@@ -230,6 +243,19 @@ START_TEST(test_summary_target_strict)
 }
 END_TEST
 
+/* the --help blocks of @p o (train, then explain) into a malloc'ed string */
+static char *help_text(const xai_app_driver_opts *o)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    xai_app_driver_help_train(f, o);
+    xai_app_driver_help_explain(f, o);
+    fclose(f);
+    return text;
+}
+
 /* the --help blocks name every option and show the program's defaults */
 START_TEST(test_help)
 {
@@ -237,21 +263,53 @@ START_TEST(test_help)
     xai_app_driver_opts o;
     xai_app_driver_opts_init(&o, "run", kinds);
     o.epochs = 120;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    ck_assert_ptr_nonnull(f);
-    xai_app_driver_help_train(f, &o);
-    xai_app_driver_help_explain(f, &o);
-    fclose(f);
-    static const char *const want[] = {"--split-by", "run|session [run]", "--cv K|logo", "--strict", "--seed",
+    o.holdout = 0.2; /* the program's own fraction is the one shown */
+    char *text = help_text(&o);
+    static const char *const want[] = {"--split-by", "run|session [run]", "--cv K|logo",
+                                       "[hold-out of 0.2 of the groups]\n", "--val-split F", "[0.2]\n",
+                                       "--strict", "--seed",
                                        "--optimizer", "sgd|adam|adamw [adam]", "--weight-decay", "--lr",
                                        "--schedule none|cosine", "[none]", "--refit, --no-refit", "[refit]\n",
                                        "--epochs N             most epochs [120]", "--patience", "--batch",
                                        "--target", "[pred]", "--start", "[stable]", "exit 4"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(text, want[i]), "help lacks '%s'", want[i]);
+    ck_assert_msg(!strstr(text, "quarter"), "help names a fraction the program does not use");
     free(text);
+    o.cv = 5; /* a cross-validating default shows its number of folds */
+    text = help_text(&o);
+    ck_assert_msg(strstr(text, "[5 folds]\n"), "help lacks '[5 folds]'");
+    free(text);
+}
+END_TEST
+
+/* a program without a single hold-out refuses the hold-out's options, saying why */
+START_TEST(test_no_holdout)
+{
+    xai_app app;
+    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
+    xai_app_driver_opts o;
+    xai_app_driver_opts_init(&o, "session", NULL);
+    o.cv = 5;
+    o.holdout = 0;
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_REFIT, NULL, "--refit: xai-test has no single hold-out"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_NO_REFIT, NULL, "--no-refit: xai-test has no single hold-out"), -1);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_VAL_SPLIT, "0.3", "--val-split: xai-test has no single hold-out"),
+                     -1);
+    ck_assert_int_eq(o.refit, 1);
+    ck_assert_double_eq(o.holdout, 0);
+    ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_CV, "logo", NULL), 1); /* the rest as usual */
+    xai_driver_train_options to;
+    xai_app_driver_train_setup(&app, &o, &to);
+    xai_driver_train_options dflt;
+    xai_driver_train_options_init(&dflt);
+    ck_assert_double_eq(to.holdout_frac, dflt.holdout_frac); /* 0 is no fraction for the driver */
+    char *text = help_text(&o);
+    ck_assert_msg(strstr(text, "There is no single hold-out"), "help does not say there is no hold-out");
+    ck_assert_msg(!strstr(text, "--refit, --no-refit") && !strstr(text, "--val-split F"),
+                  "help offers the hold-out's options");
+    free(text);
+    xai_app_free(&app);
 }
 END_TEST
 
@@ -262,6 +320,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_parse);
     tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_no_holdout);
     tcase_add_test(tc, test_summary_target_strict);
     suite_add_tcase(s, tc);
     return s;

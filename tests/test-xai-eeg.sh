@@ -78,7 +78,8 @@ try:
 
     # ---- usage and help
     ok, out, _ = expect(0, "", "--help")
-    for w in ("SYNOPSIS", "EXAMPLES", "REFERENCES", "--force", "[epsilon-plus-flat]"):
+    for w in ("SYNOPSIS", "EXAMPLES", "REFERENCES", "--force", "[epsilon-plus-flat]",
+              "[hold-out of 0.25 of the groups]", "--val-split F", "--refit, --no-refit"):
         check(w in out, "--help lacks " + w)
     ok, out, _ = expect(0, "", "--version")
     check(out.startswith("xai-eeg (libxai) "), "--version text")

@@ -22,6 +22,16 @@ run() { "$@" >"$T/out" 2>"$T/err"; echo $?; }
 [ "$(run "$GAIT" --help)" = 0 ] && grep -q SYNOPSIS "$T/out" && grep -q "EXIT STATUS" "$T/out" && ok "--help" || bad "--help"
 [ "$(run "$GAIT" frobnicate)" = 2 ] && ok "unknown command exits 2" || bad "unknown command"
 [ "$(run "$GAIT" train --bogus x)" = 2 ] && ok "unknown option exits 2" || bad "unknown option"
+# no single hold-out: the hold-out's options would change nothing, so they are refused with the
+# reason, and --help says so instead of offering them
+for opt in --refit --no-refit --val-split=0.3; do
+    rc=$(run "$GAIT" train "$T" --epochs 1 -o "$T/r.onnx" "$opt")
+    [ "$rc" = 2 ] && grep -q -- "${opt%%=*}: xai-gait has no single hold-out" "$T/err" && [ ! -e "$T/r.onnx" ] \
+        && ok "train $opt refused (exit 2)" || bad "train $opt rc=$rc: $(cat "$T/err")"
+done
+run "$GAIT" --help >/dev/null
+grep -q "There is no single hold-out" "$T/out" && ! grep -q -- "--refit, --no-refit" "$T/out" \
+    && grep -q "\[5 folds\]" "$T/out" && ok "--help: cross-validation only" || bad "--help on the hold-out"
 
 # dataset
 "$GEN" --seed 1 --subjects 12 --trials 5 --cycles 6 "$T/study" || { echo "FAIL - gen_gait"; exit 1; }

@@ -38,6 +38,10 @@ grep -q '^1_m1s140p40_0.wav,1,male,m1s140p40,en-us+m1,140,40,1$' "$T/data/labels
 # --- usage
 expect 0 "" "$APP" --help
 grep -q "SYNOPSIS" "$T/out" && grep -q -- "--sonify" "$T/out" && grep -q -- "--force" "$T/out" && ok || bad "--help text"
+# the hold-out's fraction is the one train uses (0.2 of the speakers), in both places it is shown
+grep -q "\[hold-out of 0.2 of the groups\]" "$T/out" && grep -A1 -- "--val-split F" "$T/out" | grep -q "\[0.2\]" \
+  && ! grep -q "quarter" "$T/out" && ok || bad "--help: hold-out fraction"
+expect 2 "--val-split: invalid value '0'" "$APP" train "$T/data" --labels digit --val-split 0 -o "$T/v.onnx"
 expect 2 "unknown command" "$APP" frobnicate
 expect 2 "need inputs" "$APP" train -o "$T/m.onnx"
 expect 2 "preset" "$APP" train "$T/data" --labels digit --preset nosuch -o "$T/m.onnx"
@@ -74,6 +78,24 @@ fi
 
 # --- gender labels from labels.csv
 expect 0 "" "$APP" train "$T/data" --no-refit --labels gender --epochs 2 -q -o "$T/g.onnx"
+# the defaults --help shows are those a train without the options ran with (its card)
+"$APP" --help > "$T/help.txt" 2>&1
+$PY - "$T/help.txt" "$T/g.json" <<'PYEOF' && ok || bad "--help defaults against the card of a default train"
+import json, math, re, sys
+help = open(sys.argv[1]).read()
+card = json.load(open(sys.argv[2]))
+def shown(opt):
+    m = re.search(r"^  " + re.escape(opt) + r"(?=\s).*?\[([^\]]*)\]$", help, re.M | re.S)
+    assert m, opt
+    return m.group(1)
+t = card["training"]
+same = lambda a, b: math.isclose(float(a), b, rel_tol=1e-6, abs_tol=1e-12) # the card holds float32
+assert same(shown("--lr R"), t["lr"]), (shown("--lr R"), t["lr"])
+assert same(shown("--weight-decay W"), t["weight_decay"])
+assert int(shown("--batch N")) == t["batch"] and int(shown("--patience N")) == t["patience"]
+assert shown("--schedule none|cosine") == t["lr_schedule"]
+assert shown("--augment none|shift|mask") == card["Augmentation"], card["Augmentation"]
+PYEOF
 grep -q '"female"' "$T/g.json" && grep -q '"male"' "$T/g.json" && ok || bad "gender classes"
 
 # --- time-shift and masking augmentation: recorded in the card and the sidecar; a bad value is

@@ -19,8 +19,11 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
     for (int i = 0; kinds && kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
         o->kinds[i] = kinds[i];
     /* a model for new data that saw every training group is better than one that missed the
-     * held-out quarter (README, xai-eeg and xai-speech); the hold-out's figures are unchanged */
+     * held-out ones (README, xai-eeg and xai-speech); the hold-out's figures are unchanged */
     o->refit = 1;
+    xai_driver_train_options d; /* the driver's hold-out fraction, unless the program sets its own */
+    xai_driver_train_options_init(&d);
+    o->holdout = d.holdout_frac;
     o->optimizer = XAI_OPT_ADAM;
     o->lr = 1e-3;
     o->epochs = 30;
@@ -100,10 +103,11 @@ static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *ar
     return 1;
 }
 
-/* The numeric options: --weight-decay --lr --epochs --patience --batch. */
+/* The numeric options: --weight-decay --lr --epochs --patience --batch --val-split. */
 static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
     long v;
+    double f;
     switch (code) {
     case XAI_APP_OPT_WEIGHT_DECAY:
         return parse_double(arg, 0, &o->weight_decay) ? bad_value(app, "weight-decay", arg, "a number >= 0") : 1;
@@ -121,6 +125,11 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
             return bad_value(app, "patience", arg, "an integer >= 0 (0: no early stopping)");
         o->patience = (int)v;
         return 1;
+    case XAI_APP_OPT_VAL_SPLIT:
+        if (parse_double(arg, 0, &f) || f <= 0 || f > 0.9)
+            return bad_value(app, "val-split", arg, "a fraction > 0 and <= 0.9");
+        o->holdout = f;
+        return 1;
     default: /* XAI_APP_OPT_BATCH */
         if (xai_app_parse_long(arg, 1, 1L << 20, &v))
             return bad_value(app, "batch", arg, "an integer >= 1");
@@ -129,10 +138,25 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
     }
 }
 
+/* The options of the hold-out alone, refused where there is none: accepting them while they
+ * change nothing would let a user believe the model differs. */
+static int holdout_only(const xai_app *app, const xai_app_driver_opts *o, int code)
+{
+    if (o->holdout > 0 || (code != XAI_APP_OPT_REFIT && code != XAI_APP_OPT_NO_REFIT && code != XAI_APP_OPT_VAL_SPLIT))
+        return 0;
+    xai_app_usage_error(app, "--%s: %s has no single hold-out: it always cross-validates (--cv K|logo), and "
+                        "MODEL.onnx is trained on every group after the folds",
+                        code == XAI_APP_OPT_REFIT ? "refit" : code == XAI_APP_OPT_NO_REFIT ? "no-refit" : "val-split",
+                        app->prog);
+    return -1;
+}
+
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg)
 {
-    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_NO_REFIT)
+    if (code < XAI_APP_OPT_SPLIT_BY || code > XAI_APP_OPT_VAL_SPLIT)
         return 0;
+    if (holdout_only(app, o, code))
+        return -1;
     o->given |= XAI_APP_DRIVER_GIVEN(code);
     int i;
     switch (code) {
@@ -166,22 +190,46 @@ int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int
     }
 }
 
+/* The lines of --val-split and --refit, or where the program has no hold-out, why they are not
+ * there. */
+static void holdout_help(const xai_app_driver_opts *d, char *out, size_t size)
+{
+    if (d->holdout > 0)
+        snprintf(out, size,
+                 "  --val-split F          the hold-out (no --cv): the fraction of the groups held out (of the\n"
+                 "                         samples when there is one group) [%g]\n"
+                 "  --refit, --no-refit    with the hold-out (no --cv): measure on the held-out groups, then train\n"
+                 "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
+                 "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model.\n"
+                 "                         --no-refit: MODEL.onnx is the hold-out's model, trained without the\n"
+                 "                         held-out groups. --cv always trains MODEL.onnx on every group [%s]\n",
+                 d->holdout, d->refit ? "refit" : "no-refit");
+    else
+        snprintf(out, size, "%s",
+                 "                         There is no single hold-out: MODEL.onnx is always trained on every\n"
+                 "                         group after the folds; --val-split, --refit and --no-refit are refused\n");
+}
+
 void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
 {
-    char kinds[256] = "";
+    char kinds[256] = "", scheme[64];
     for (int i = 0; d->kinds[i] && i < XAI_APP_DRIVER_MAX_KINDS; i++)
         snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", i ? "|" : "", d->kinds[i]);
+    if (d->logo)
+        snprintf(scheme, sizeof scheme, "logo");
+    else if (d->cv)
+        snprintf(scheme, sizeof scheme, "%d folds", d->cv);
+    else
+        snprintf(scheme, sizeof scheme, "hold-out of %g of the groups", d->holdout);
+    char holdout[1024];
+    holdout_help(d, holdout, sizeof holdout);
     fprintf(out,
             "Validation and training (shared by the domain programs):\n"
             "  --split-by KIND        the group held out: %s [%s]; no group is ever on both sides\n"
             "  --cv K|logo            grouped K-fold cross-validation, or leave one group out; writes one\n"
             "                         model per fold (MODEL.fold-K.onnx) for out-of-fold explanations and a\n"
             "                         model trained on every group (MODEL.onnx) [%s]\n"
-            "  --refit, --no-refit    with the hold-out (no --cv): measure on the held-out groups, then train\n"
-            "                         MODEL.onnx on every group, the held-out ones too (the hold-out's model\n"
-            "                         is kept as MODEL.fold-1.onnx for their maps); costs one more model.\n"
-            "                         --no-refit: MODEL.onnx is the hold-out's model, trained without the\n"
-            "                         held-out groups. --cv always trains MODEL.onnx on every group [%s]\n"
+            "%s"
             "  --strict               a model not above chance, never predicting a class, or losing to the\n"
             "                         linear baseline is an error: nothing is written, exit 4\n"
             "  --seed N               split, initialisation, shuffling, dropout [%llu]\n"
@@ -196,7 +244,7 @@ void xai_app_driver_help_train(FILE *out, const xai_app_driver_opts *d)
             "  The held-out accuracy, balanced accuracy, chance level, binomial 95 %% interval and a ridge\n"
             "  baseline on the same inputs and split are printed and recorded in the model card.\n",
             kinds[0] ? kinds : "a group kind", d->split_by ? d->split_by : "-",
-            d->logo ? "logo" : d->cv ? "K folds" : "hold-out of a quarter of the groups", d->refit ? "refit" : "no-refit",
+            scheme, holdout,
             (unsigned long long)d->seed, optimizer_names[d->optimizer], d->weight_decay, d->lr,
             schedule_names[d->schedule], d->epochs,
             d->patience, (long long)d->batch);
@@ -263,6 +311,8 @@ void xai_app_driver_train_setup(xai_app *app, const xai_app_driver_opts *o, xai_
     to->train.lr = (float)o->lr;
     to->train.schedule = o->schedule;
     to->refit_holdout = o->refit;
+    if (o->holdout > 0)
+        to->holdout_frac = o->holdout;
     to->train.weight_decay = (float)o->weight_decay;
     to->train.epochs = o->epochs;
     to->train.patience = o->patience;
@@ -324,6 +374,10 @@ void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s)
              m->n_never_predicted ? "; never predicts " : "", m->n_never_predicted ? m->never_predicted : "",
              !m->baseline_name ? "" : m->loses_to_baseline ? "; LOSES to the baseline" : "; better than the baseline");
     xai_app_log(app, 1, "verdict:  %s", verdict);
+    /* the card's sentence: whether MODEL.onnx is the validation's model or was trained on every group */
+    const char *made = xai_card_get_string(xai_driver_set_card(s), "training.model_for_new_data");
+    if (made)
+        xai_app_log(app, 1, "model:    %s", made);
 }
 
 int xai_app_driver_strict_exit(const xai_app *app, const xai_app_driver_opts *o, const xai_driver_set *s,

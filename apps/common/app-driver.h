@@ -35,6 +35,11 @@ typedef struct {
     const char *split_by;   /**< --split-by KIND: the group kind held out [program default] */
     const char *kinds[XAI_APP_DRIVER_MAX_KINDS + 1]; /**< accepted kinds, NULL-terminated */
     int cv;                 /**< --cv K: 0 = grouped hold-out [0], K >= 2 group k-fold */
+    double holdout;         /**< --val-split F: the hold-out's fraction of the groups (of the samples
+                                 within one group) [the driver's holdout_frac]; 0: the program has
+                                 no hold-out (it always cross-validates, and --cv trains MODEL.onnx
+                                 on every group), so --val-split, --refit and --no-refit would
+                                 change nothing: they are refused (exit 2) and not in its help */
     int logo;               /**< --cv logo: leave one group out */
     int strict;             /**< --strict */
     uint64_t seed;          /**< --seed [0] */
@@ -56,13 +61,13 @@ enum {
     XAI_APP_OPT_SPLIT_BY = 0x1100, XAI_APP_OPT_CV, XAI_APP_OPT_STRICT, XAI_APP_OPT_SEED,
     XAI_APP_OPT_OPTIMIZER, XAI_APP_OPT_WEIGHT_DECAY, XAI_APP_OPT_LR, XAI_APP_OPT_EPOCHS,
     XAI_APP_OPT_PATIENCE, XAI_APP_OPT_BATCH, XAI_APP_OPT_TARGET, XAI_APP_OPT_START, XAI_APP_OPT_SCHEDULE,
-    XAI_APP_OPT_REFIT, XAI_APP_OPT_NO_REFIT
+    XAI_APP_OPT_REFIT, XAI_APP_OPT_NO_REFIT, XAI_APP_OPT_VAL_SPLIT
 };
 /** xai_app_driver_opts.given bits, by option: 1u << (code - XAI_APP_OPT_SPLIT_BY). */
 #define XAI_APP_DRIVER_GIVEN(code) (1u << ((code) - XAI_APP_OPT_SPLIT_BY))
 
-/** Options of `train`: --split-by --cv --strict --seed --optimizer --weight-decay --lr
- *  --schedule --epochs --patience --batch --refit --no-refit. Append to a getopt_long table. */
+/** Options of `train`: --split-by --cv --val-split --strict --seed --optimizer --weight-decay
+ *  --lr --schedule --epochs --patience --batch --refit --no-refit. Append to a getopt_long table. */
 #define XAI_APP_DRIVER_TRAIN_OPTIONS                                                                     \
     {"split-by", required_argument, 0, XAI_APP_OPT_SPLIT_BY}, {"cv", required_argument, 0, XAI_APP_OPT_CV}, \
         {"strict", no_argument, 0, XAI_APP_OPT_STRICT}, {"seed", required_argument, 0, XAI_APP_OPT_SEED},   \
@@ -71,7 +76,8 @@ enum {
         {"lr", required_argument, 0, XAI_APP_OPT_LR}, {"schedule", required_argument, 0, XAI_APP_OPT_SCHEDULE}, \
         {"epochs", required_argument, 0, XAI_APP_OPT_EPOCHS},                                             \
         {"patience", required_argument, 0, XAI_APP_OPT_PATIENCE}, {"batch", required_argument, 0, XAI_APP_OPT_BATCH}, \
-        {"refit", no_argument, 0, XAI_APP_OPT_REFIT}, {"no-refit", no_argument, 0, XAI_APP_OPT_NO_REFIT}
+        {"refit", no_argument, 0, XAI_APP_OPT_REFIT}, {"no-refit", no_argument, 0, XAI_APP_OPT_NO_REFIT}, \
+        {"val-split", required_argument, 0, XAI_APP_OPT_VAL_SPLIT}
 /** Options of `explain`: --strict --target --start --batch. */
 #define XAI_APP_DRIVER_EXPLAIN_OPTIONS                                                                   \
     {"strict", no_argument, 0, XAI_APP_OPT_STRICT}, {"target", required_argument, 0, XAI_APP_OPT_TARGET}, \
@@ -84,7 +90,8 @@ void xai_app_driver_help_explain(FILE *out, const xai_app_driver_opts *defaults)
 
 /**
  * Defaults: split_by = @p default_kind, @p kinds (NULL-terminated, at most
- * XAI_APP_DRIVER_MAX_KINDS; NULL: any word), hold-out followed by the refit on every group, seed 0,
+ * XAI_APP_DRIVER_MAX_KINDS; NULL: any word), hold-out of the driver's fraction of the groups
+ * followed by the refit on every group, seed 0,
  * adam, lr 1e-3 (constant), epochs 30, patience 10, batch 32, weight decay 0, target "pred", start
  * stable. A program changes
  * fields it wants other defaults for after this call, before parsing.
@@ -93,7 +100,8 @@ void xai_app_driver_opts_init(xai_app_driver_opts *o, const char *default_kind, 
 
 /**
  * Handle one driver option. Errors name the option and the value ("--cv: invalid value
- * 'x': expected an integer >= 2 or 'logo'").
+ * 'x': expected an integer >= 2 or 'logo'"), or say why a program without a hold-out
+ * (@p o->holdout 0) refuses --val-split, --refit and --no-refit.
  * @return 1 handled, 0 not a driver option, -1 bad value (usage error printed: exit 2).
  */
 int xai_app_driver_handle_option(const xai_app *app, xai_app_driver_opts *o, int code, const char *arg);
@@ -125,6 +133,7 @@ void xai_app_driver_progress(void *ud, const char *task, int64_t done, int64_t t
  *   network:  accuracy 0.812 [0.757, 0.859] (balanced 0.810), chance 0.500, p = 1e-20
  *   baseline: ridge accuracy 0.790
  *   verdict:  above chance; better than the baseline
+ *   model:    trained on every group after the cross-validation
  */
 void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s);
 

@@ -59,7 +59,7 @@ typedef struct {
     const char *truth, *truth_kind, *metrics; /* evaluate */
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;
-    double tmin, tmax, hp, lp, notch, resample, val_split;
+    double tmin, tmax, hp, lp, notch, resample;
     int tmin_set, tmax_set, baseline_mean, average_ref, standardise, augment, augment_copies, order, figures, save_input;
     xai_method method;
     xai_app_driver_opts dopt; /* --split-by --cv --strict --seed --optimizer --epochs ... --target */

@@ -116,7 +116,6 @@ void eeg_usage(void)
         "                         reference: each read-out feature minus its mean over the model's\n"
         "                         training epochs (set after training; the logits do not change), so\n"
         "                         LRP credits a fall in band power where it happens\n"
-        "  --val-split F          hold-out: fraction of the groups held out [0.25]\n"
         "  --augment none|shift-scale|shift-scale-dropout  add a copy of each training epoch\n"
         "                         shifted by up to 1/16 of the window (mirrored edges) and scaled\n"
         "                         by 0.8..1.25; -dropout also sets each channel of the copy to 0\n"

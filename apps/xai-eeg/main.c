@@ -20,7 +20,7 @@
 #include "report-app.h"
 
 enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BANDPASS, O_NOTCH, O_ORDER,
-       O_RESAMPLE, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
+       O_RESAMPLE, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
        O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS, O_CONCEPTS, O_AUG_COPIES };
 
 static int parse_double(const char *s, double *v)
@@ -51,7 +51,7 @@ static const struct option longopts[] = {
     {"channels", required_argument, 0, O_CHANNELS}, {"reference", required_argument, 0, O_REF},
     {"bandpass", required_argument, 0, O_BANDPASS}, {"notch", required_argument, 0, O_NOTCH},
     {"filter-order", required_argument, 0, O_ORDER}, {"resample", required_argument, 0, O_RESAMPLE},
-    {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
+    {"arch", required_argument, 0, O_ARCH},
     {"standardise", required_argument, 0, O_STANDARDISE}, {"augment", required_argument, 0, O_AUGMENT},
     {"augment-copies", required_argument, 0, O_AUG_COPIES},
     {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
@@ -84,7 +84,7 @@ static int number_option(xai_app *app, opts *o, int c, const char *name, const c
 {
     double v;
     if (parse_double(arg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
-        ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5) || (c == O_VAL && (v < 0 || v > 0.9)))
+        ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5))
         return xai_app_usage_error(app, "--%s: invalid value '%s'", name, arg);
     if (c == O_TMIN)
         o->tmin = v, o->tmin_set = 1;
@@ -92,10 +92,8 @@ static int number_option(xai_app *app, opts *o, int c, const char *name, const c
         o->tmax = v, o->tmax_set = 1;
     else if (c == O_NOTCH)
         o->notch = v;
-    else if (c == O_RESAMPLE)
-        o->resample = v;
     else
-        o->val_split = v;
+        o->resample = v;
     return XAI_EXIT_OK;
 }
 
@@ -150,7 +148,7 @@ static int own_option(xai_app *app, opts *o, int c, const char *name, const char
     case O_EDF:
     case 'i': return take_list(app, &o->inputs, &o->ninputs, arg, ac, av, 0);
     case O_LABEL: return take_list(app, &o->labels, &o->nlabels, arg, ac, av, 1);
-    case O_TMIN: case O_TMAX: case O_NOTCH: case O_RESAMPLE: case O_VAL: return number_option(app, o, c, name, arg);
+    case O_TMIN: case O_TMAX: case O_NOTCH: case O_RESAMPLE: return number_option(app, o, c, name, arg);
     case O_STANDARDISE: case O_AUGMENT: case O_BASELINE: case O_REF: return choice_option(app, o, c, name, arg);
     case O_BANDPASS:
         o->hp = strtod(arg, &end);
@@ -271,7 +269,7 @@ static int subcommand(xai_app *app, opts *o, int argc, char **argv)
 
 static void opts_init(opts *o)
 {
-    *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .val_split = 0.25, .augment = DEFAULT_AUGMENT, .augment_copies = DEFAULT_AUGMENT_COPIES, .figures = 1,
+    *o = (opts){.tmin = 0, .hp = DEFAULT_HP, .lp = DEFAULT_LP, .order = 4, .augment = DEFAULT_AUGMENT, .augment_copies = DEFAULT_AUGMENT_COPIES, .figures = 1,
                 .standardise = XAI_EEG_STANDARDISE_RECORDING, .method = XAI_METHOD_LRP};
     eeg_driver_defaults(&o->dopt);
     o->batch = (eeg_batch){.shard_k = 1, .shard_n = 1, .first = 1};

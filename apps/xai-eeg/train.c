@@ -232,8 +232,6 @@ int eeg_run_train(xai_app *app, opts *o)
     xai_app_driver_train_setup(app, &o->dopt, &to);
     to.arch = spec;
     to.allow_within = 1; /* one subject: split by epochs, flagged as within-group in the card */
-    if (o->val_split > 0)
-        to.holdout_frac = o->val_split;
     int64_t numel = 1;
     for (int i = 0; i < d.ndim; i++)
         numel *= d.shape[i];

@@ -288,7 +288,8 @@ static int take_option(xai_app *app, int c, const char *arg, const char *word, o
     return -1;
 }
 
-/* The program's defaults: subject identification held out by session, cross-validated; each
+/* The program's defaults: subject identification held out by session, cross-validated (there
+ * is no single hold-out, so no refit after one: MODEL.onnx trains on every group); each
  * training sample plus one time-warped copy whose channels' angle curves are scaled by gains of
  * their own (a fold trained on one session would otherwise learn that session's per-channel
  * ranges as the walker's); 100 epochs without early stopping (the kept model trains on every
@@ -302,6 +303,7 @@ static void opts_defaults(opts *o)
     o->shard_k = o->shard_n = 1;
     xai_app_driver_opts_init(&o->dopt, "session", kinds);
     o->dopt.cv = 5;
+    o->dopt.holdout = 0;
     o->augment = GAIT_AUGMENT_GAIN;
     o->dopt.epochs = 100;
     o->dopt.patience = 0;

@@ -19,7 +19,7 @@
 #include "report-app.h"
 #include "speech-app.h"
 
-static void usage_head(void)
+static void usage_head(const opts *d)
 {
     printf(
 "SYNOPSIS\n"
@@ -40,10 +40,10 @@ static void usage_head(void)
 "                        else the 'digit' column of a labels.csv next to the file\n"
 "  --labels gender       the 'gender' column of a labels.csv next to the files (or up to 3 parents)\n"
 "  --labels FILE.csv     a CSV with columns file (relative to the CSV) and --label-column [label]\n"
-"  --preset P            compact | audiomnist | librosa | torchaudio [compact]\n"
+"  --preset P            compact | audiomnist | librosa | torchaudio [" SPEECH_DEFAULT_PRESET "]\n"
 "                        compact: 8 kHz, n_fft 256, hop 128, Hann, 40 HTK mels, 40 x 63 per second\n"
 "                        audiomnist: scipy stft 455/420 at 8 kHz, 227 x 227 (Becker et al. 2018)\n"
-"  --duration S          clip length for compact/librosa/torchaudio [1]\n"
+"  --duration S          clip length for compact/librosa/torchaudio [%g]\n"
 "  --norm N              clip | cmn | cmvn | pcen [clip]\n"
 "                        clip: the dB spectrogram as (dB - max)/80 + 1, clipped to [0, 1];\n"
 "                        cmn: that, less each mel band's mean over the clip (z-box bounds +-1);\n"
@@ -55,19 +55,18 @@ static void usage_head(void)
 "  --mels N              mel bands of a mel preset [compact: 40]\n"
 "  --arch SPEC           [" SPEECH_DEFAULT_ARCH "\n"
 "                        dense(K)] with K the number of classes\n"
-"  --val-split F         hold-out: the fraction of the speakers held out [0.2]\n"
 "  --augment none|shift|mask\n"
 "                        shift: add a copy of each training clip moved in time by up to 100 ms\n"
 "                        (whole frames; the frames moved in take the clip's quietest value);\n"
 "                        mask: add a copy with one band of up to 1/5 of the rows and one span\n"
 "                        of up to 1/5 of the frames set to the clip's mean (SpecAugment,\n"
-"                        Park et al. 2019) [shift]\n"
+"                        Park et al. 2019) [%s]\n"
 "  --speaker-column C    the labels.csv column that names the speaker [speaker] (e.g. 'voice'\n"
 "                        when one voice was recorded at several speeds and pitches)\n"
 "  -o, --output MODEL.onnx   model (+ MODEL.fold-K.onnx with --cv, MODEL.fold-1.onnx after the\n"
 "                        hold-out's refit, + MODEL.json sidecar)\n"
 "  --split-by clip puts a speaker's clips on both sides and overrates the model.\n"
-"\n");
+"\n", d->duration, speech_augment_names[d->augment]);
 }
 
 static void usage_explain(void)
@@ -138,19 +137,18 @@ static void usage_explain(void)
 "\n");
 }
 
+static void opts_defaults(opts *o);
+
+/* The help shows the defaults that opts_init() gives the options. */
 static void usage(void)
 {
-    xai_app_driver_opts d;
-    static const char *const kinds[] = {"speaker", "clip", NULL};
-    xai_app_driver_opts_init(&d, "speaker", kinds);
-    d.lr = 3e-3;
-    d.epochs = 60;
-    d.start = XAI_DRIVER_START_LOGIT;
-    usage_head();
-    xai_app_driver_help_train(stdout, &d);
+    static opts d;
+    opts_defaults(&d);
+    usage_head(&d);
+    xai_app_driver_help_train(stdout, &d.dopt);
     printf("\n");
     usage_explain();
-    xai_app_driver_help_explain(stdout, &d);
+    xai_app_driver_help_explain(stdout, &d.dopt);
     printf("\n%s\n", xai_app_common_help);
     printf(
 "EXAMPLES\n"
@@ -173,14 +171,14 @@ static void usage(void)
 "  Paissan et al. 2024, arXiv:2403.13086 (L-MAC: listenable masks, ISTFT with the original phase).\n");
 }
 
-enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_VAL, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
+enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
        O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
     {"speaker-column", required_argument, 0, O_SPEAKER_COLUMN},
     {"preset", required_argument, 0, O_PRESET}, {"duration", required_argument, 0, O_DURATION},
-    {"arch", required_argument, 0, O_ARCH}, {"val-split", required_argument, 0, O_VAL},
+    {"arch", required_argument, 0, O_ARCH},
     {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
     {"composite", required_argument, 0, O_COMPOSITE}, {"no-figures", no_argument, 0, O_NOFIG},
     {"sonify", required_argument, 0, O_SONIFY}, {"json", required_argument, 0, O_JSON},
@@ -224,12 +222,15 @@ static int own_option(opts *o, int c, const char *arg)
     case O_SONIFY: o->sonify = arg; return 1;
     case O_JSON: o->json = arg; return 1;
     case O_METRICS: o->metrics = arg; return 1;
-    case O_AUGMENT:
-        if (strcmp(arg, "none") && strcmp(arg, "shift") && strcmp(arg, "mask"))
+    case O_AUGMENT: {
+        int k = SPEECH_AUGMENT_MASK;
+        while (k >= 0 && strcmp(arg, speech_augment_names[k]))
+            k--;
+        if (k < 0)
             return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none, shift or mask)", arg), -1;
-        o->augment = !strcmp(arg, "shift") ? SPEECH_AUGMENT_SHIFT
-                     : !strcmp(arg, "mask") ? SPEECH_AUGMENT_MASK : SPEECH_AUGMENT_NONE;
+        o->augment = k;
         return 1;
+    }
     case O_NORM:
         if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
             return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn, cmvn or pcen)", arg), -1;
@@ -257,11 +258,9 @@ static int own_option(opts *o, int c, const char *arg)
             return xai_app_usage_error(&o->app, "--method: %s", xai_last_error()), -1;
         return 1;
     case O_DURATION:
-    case O_VAL:
-        if (parse_num(arg, c == O_VAL ? 0.01 : 1e-9, c == O_VAL ? 0.9 : 60, &v) != 0)
-            return xai_app_usage_error(&o->app, "--%s: invalid value '%s'", c == O_VAL ? "val-split" : "duration",
-                                       arg), -1;
-        *(c == O_VAL ? &o->val_split : &o->duration) = v;
+        if (parse_num(arg, 1e-9, 60, &v) != 0)
+            return xai_app_usage_error(&o->app, "--duration: invalid value '%s'", arg), -1;
+        o->duration = v;
         return 1;
     default: return 0;
     }
@@ -326,29 +325,35 @@ static int collect_inputs(opts *o, int ac, char **av)
     return -1;
 }
 
-static void opts_init(opts *o, int argc, char **argv)
+/* Every default of the options, the one place both the help and the parsing read them from. */
+static void opts_defaults(opts *o)
 {
     static const char *const kinds[] = {"speaker", "clip", NULL};
-    xai_app_init(&o->app, PROG, XAI_SPEECH_VERSION, argc, argv);
     xai_app_driver_opts_init(&o->dopt, "speaker", kinds);
     o->dopt.lr = 3e-3;
     o->dopt.epochs = 60;
+    o->dopt.holdout = 0.2;
     /* the logit start: the map sums to the target's logit (no division by it, so a near-zero
      * logit cannot inflate it), and the output layer keeps its negative evidence, so speech
      * that every digit shares nets out (the z+ output rule of 'stable' counts it in full). The
      * log-odds start (logodds) removes the shared part exactly, but it moved a planted tone's
      * share of the relevance up or down with the tone's frequency (datasets/speech/README.md) */
     o->dopt.start = XAI_DRIVER_START_LOGIT;
-    o->files.note = speech_note;
-    o->files.note_ud = &o->app;
     o->duration = 1;
-    o->val_split = 0.2;
     /* a time shift of up to 100 ms, as the Speech Commands baseline trains (Warden 2018): where
      * a word starts in the clip says nothing of its class; with it the planted tone's box share
      * rose on 17 of 18 validation models at the same held-out accuracy (datasets/speech/README.md) */
     o->augment = SPEECH_AUGMENT_SHIFT;
     o->figures = 1;
     o->method = XAI_METHOD_LRP;
+}
+
+static void opts_init(opts *o, int argc, char **argv)
+{
+    xai_app_init(&o->app, PROG, XAI_SPEECH_VERSION, argc, argv);
+    opts_defaults(o);
+    o->files.note = speech_note;
+    o->files.note_ud = &o->app;
     o->argc = argc;
     o->argv = argv;
 }

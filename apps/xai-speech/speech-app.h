@@ -22,6 +22,8 @@
 #endif
 
 enum { SPEECH_AUGMENT_NONE = 0, SPEECH_AUGMENT_SHIFT, SPEECH_AUGMENT_MASK };
+/** --augment's words, by SPEECH_AUGMENT_* (train.c). */
+extern const char *const speech_augment_names[3];
 
 typedef enum { CMD_TRAIN = 0, CMD_EXPLAIN, CMD_EVAL, CMD_EVALUATE } speech_cmd;
 
@@ -33,7 +35,7 @@ typedef struct {
     const char *labels, *column, *preset, *arch, *model, *output, *sonify, *composite, *json, *metrics;
     double truth[4];          /* evaluate --truth T0,T1,F0,F1 (s, s, Hz, Hz) */
     int have_truth;
-    double duration, val_split;
+    double duration;
     int figures, stacked, save_input;
     int concepts;             /* explain --concepts: cs is set */
     concept_spec cs;
@@ -73,6 +75,8 @@ int speech_batch_keep(const opts *o, const speech_batch *b, int i);
 int speech_batch_record(opts *o, const speech_batch *b, int i, int ok);
 void speech_batch_free(speech_batch *b);
 
+/** The default spectrogram pipeline (xai_speech_pre_preset()). */
+#define SPEECH_DEFAULT_PRESET "compact"
 /** The default architecture, before its dense(K) head. Batch norm after each convolution, as
  * audio CNNs use it (Choi et al. 2017, Hershey et al. 2017): on held-out voices it raised the
  * digit accuracy on average over three generator seeds (datasets/speech/README.md); the saved

@@ -14,6 +14,8 @@
 #include "xai/card.h"
 #include "xai/validate.h"
 
+const char *const speech_augment_names[3] = {"none", "shift", "mask"};
+
 void speech_note(void *app, const char *file, const char *msg)
 {
     xai_app_fail(app, file, "%s", msg);
@@ -124,8 +126,7 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
         json_object_set_new(side, "Clips", json_integer(s->d.n));
         json_object_set_new(side, "FailedClips", json_integer(s->nfailed));
         json_object_set_new(side, "UnlabelledFiles", json_integer(removed));
-        static const char *const aug[] = {"none", "shift", "mask"};
-        json_object_set_new(side, "Augmentation", json_string(aug[o->augment]));
+        json_object_set_new(side, "Augmentation", json_string(speech_augment_names[o->augment]));
         json_object_set(side, "Preprocessing", json_object_get(card, "preprocessing"));
     }
     json_decref(card);
@@ -138,7 +139,7 @@ static json_t *train_sidecar(const opts *o, const xai_driver_set *set, const xai
 static int train_study(opts *o, xai_speech_ctx *ctx, xai_speech_study *s)
 {
     xai_speech_pre pre;
-    if (xai_speech_pre_preset(o->preset ? o->preset : "compact", o->duration, &pre) != XAI_OK)
+    if (xai_speech_pre_preset(o->preset ? o->preset : SPEECH_DEFAULT_PRESET, o->duration, &pre) != XAI_OK)
         return xai_app_usage_error(&o->app, "--preset: %s", xai_last_error());
     pre.norm = o->norm;
     if (o->n_mels > 0 && xai_speech_pre_set_mels(&pre, o->n_mels) != XAI_OK)
@@ -230,7 +231,6 @@ static int train_set(opts *o, const xai_speech_ctx *ctx, const xai_speech_study 
         xai_driver_train_options to;
         xai_app_driver_train_setup(&o->app, &o->dopt, &to);
         to.arch = arch;
-        to.holdout_frac = o->val_split;
         to.allow_within = 1; /* one speaker: split by clips, flagged in the card */
         /* Batch norm's running statistics: one batch of spectrograms pools thousands of values
            per channel, so it estimates them well, while a small set gives few steps per epoch
