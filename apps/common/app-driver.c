@@ -46,17 +46,6 @@ static int pick(const char *s, const char *const *names, int n)
     return -1;
 }
 
-static int parse_double(const char *s, double lo, double *out)
-{
-    char *e;
-    errno = 0;
-    double v = strtod(s, &e);
-    if (e == s || *e || errno || !isfinite(v) || v < lo)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int bad_value(const xai_app *app, const char *opt, const char *arg, const char *expected)
 {
     xai_app_usage_error(app, "--%s: invalid value '%s': expected %s", opt, arg, expected);
@@ -110,9 +99,9 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
     double f;
     switch (code) {
     case XAI_APP_OPT_WEIGHT_DECAY:
-        return parse_double(arg, 0, &o->weight_decay) ? bad_value(app, "weight-decay", arg, "a number >= 0") : 1;
+        return xai_app_parse_double(arg, 0, HUGE_VAL, &o->weight_decay) ? bad_value(app, "weight-decay", arg, "a number >= 0") : 1;
     case XAI_APP_OPT_LR:
-        if (parse_double(arg, 0, &o->lr) || o->lr <= 0)
+        if (xai_app_parse_double(arg, 0, HUGE_VAL, &o->lr) || o->lr <= 0)
             return bad_value(app, "lr", arg, "a number > 0");
         return 1;
     case XAI_APP_OPT_EPOCHS:
@@ -126,7 +115,7 @@ static int parse_number(const xai_app *app, xai_app_driver_opts *o, int code, co
         o->patience = (int)v;
         return 1;
     case XAI_APP_OPT_VAL_SPLIT:
-        if (parse_double(arg, 0, &f) || f <= 0 || f > 0.9)
+        if (xai_app_parse_double(arg, 0, 0.9, &f) || f <= 0)
             return bad_value(app, "val-split", arg, "a fraction > 0 and <= 0.9");
         o->holdout = f;
         return 1;

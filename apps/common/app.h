@@ -235,6 +235,9 @@ char *xai_app_read_file(const char *path, size_t *len);
 /** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
  *  (nothing printed; *out untouched on failure). */
 int xai_app_parse_long(const char *s, long lo, long hi, long *out);
+/** Strict finite number: the whole of @p s, no overflow or underflow, within [lo, hi].
+ *  @return 0 or -1 (nothing printed; *out untouched on failure). */
+int xai_app_parse_double(const char *s, double lo, double hi, double *out);
 /** One instant of this process: monotonic wall time in ms and the minor page faults so far.
  *  Two stamps around a phase give its time and the pages it touched for the first time
  *  (timing_ms and page_faults of the --json summaries). */

@@ -80,6 +80,17 @@ int xai_app_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+int xai_app_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *e;
+    errno = 0;
+    double v = strtod(s, &e);
+    if (e == s || *e || errno || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 void xai_app_train_progress(const xai_train_progress *p, void *app)
 {
     char item[160];

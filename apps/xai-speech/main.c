@@ -8,10 +8,8 @@
  * batch.c the commands. Exit codes: the README's table.
  */
 #include <cairo.h>
-#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,14 +194,6 @@ static const struct option longopts[] = {
     {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"collect", no_argument, 0, O_COLLECT},
     XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
 
-static int parse_num(const char *s, double lo, double hi, double *v)
-{
-    char *e;
-    errno = 0;
-    *v = strtod(s, &e);
-    return (e == s || *e || errno || !(*v >= lo && *v <= hi)) ? -1 : 0;
-}
-
 /* One option of xai-speech's own; 1 handled, -1 usage error (printed). */
 static int own_option(opts *o, int c, const char *arg)
 {
@@ -222,21 +212,16 @@ static int own_option(opts *o, int c, const char *arg)
     case O_SONIFY: o->sonify = arg; return 1;
     case O_JSON: o->json = arg; return 1;
     case O_METRICS: o->metrics = arg; return 1;
-    case O_AUGMENT: {
-        int k = SPEECH_AUGMENT_MASK;
-        while (k >= 0 && strcmp(arg, speech_augment_names[k]))
-            k--;
-        if (k < 0)
+    case O_AUGMENT:
+        if ((o->augment = speech_augment_from_name(arg)) < 0)
             return xai_app_usage_error(&o->app, "--augment: invalid value '%s' (none, shift or mask)", arg), -1;
-        o->augment = k;
         return 1;
-    }
     case O_NORM:
         if ((o->norm = xai_speech_norm_from_name(arg)) < 0)
             return xai_app_usage_error(&o->app, "--norm: invalid value '%s' (clip, cmn, cmvn or pcen)", arg), -1;
         return 1;
     case O_MELS:
-        if (parse_num(arg, 1, 1024, &v) != 0 || v != (int)v)
+        if (xai_app_parse_double(arg, 1, 1024, &v) != 0 || v != (int)v)
             return xai_app_usage_error(&o->app, "--mels: invalid value '%s' (a whole number, 1 to 1024)", arg), -1;
         o->n_mels = (int)v;
         return 1;
@@ -258,7 +243,7 @@ static int own_option(opts *o, int c, const char *arg)
             return xai_app_usage_error(&o->app, "--method: %s", xai_last_error()), -1;
         return 1;
     case O_DURATION:
-        if (parse_num(arg, 1e-9, 60, &v) != 0)
+        if (xai_app_parse_double(arg, 1e-9, 60, &v) != 0)
             return xai_app_usage_error(&o->app, "--duration: invalid value '%s'", arg), -1;
         o->duration = v;
         return 1;

@@ -24,6 +24,8 @@
 enum { SPEECH_AUGMENT_NONE = 0, SPEECH_AUGMENT_SHIFT, SPEECH_AUGMENT_MASK };
 /** --augment's words, by SPEECH_AUGMENT_* (train.c). */
 extern const char *const speech_augment_names[3];
+/** The SPEECH_AUGMENT_* that @p name spells, or -1. */
+int speech_augment_from_name(const char *name);
 
 typedef enum { CMD_TRAIN = 0, CMD_EXPLAIN, CMD_EVAL, CMD_EVALUATE } speech_cmd;
 

@@ -16,6 +16,14 @@
 
 const char *const speech_augment_names[3] = {"none", "shift", "mask"};
 
+int speech_augment_from_name(const char *name)
+{
+    for (int k = SPEECH_AUGMENT_NONE; k <= SPEECH_AUGMENT_MASK; k++)
+        if (!strcmp(name, speech_augment_names[k]))
+            return k;
+    return -1;
+}
+
 void speech_note(void *app, const char *file, const char *msg)
 {
     xai_app_fail(app, file, "%s", msg);
