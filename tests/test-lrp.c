@@ -418,7 +418,8 @@ static void zbox_by_hand(const float *W, int conv, int64_t nin, int64_t nout, in
  * rule's map bit for bit, filled with each sample's range the default's; with high = x and a
  * floor per row, the input relevance is (x - l)+ w+ / z+ by hand on a Dense and a convolution,
  * sums to what the layer received, and does not depend on the thread count; a z-box with them
- * on a layer whose input is not the model's input is refused. */
+ * on a layer whose input is not the model's input is refused, as are one array without the
+ * other and the sensitivity metrics. */
 START_TEST(test_zbox_bounds_per_element)
 {
     enum { N = 5, H = 4, W = 6 };
@@ -518,6 +519,14 @@ START_TEST(test_zbox_bounds_per_element)
     c.box_high = NULL;
     ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_EINVAL);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "both"));
+    /* sensitivity explains noisy copies of x, for which bounds given with x do not hold */
+    xai_eval_config ev;
+    xai_eval_config_init(&ev);
+    c.box_high = x;
+    int t0 = 0;
+    double mx, avg;
+    ck_assert_int_eq(xai_eval_sensitivity(m, &ev, &c, 1, x, r, &t0, &mx, &avg), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "per-element"));
     xai_model_free(m);
 }
 END_TEST
