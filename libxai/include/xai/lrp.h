@@ -44,8 +44,9 @@ typedef struct {
     float stabilizer;   /**< 1e-6 unless overridden */
     float gamma;        /**< Gamma */
     float alpha, beta;  /**< AlphaBeta */
-    float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: each
-                             sample's own min and max (what the composites use by default) */
+    float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: the config's
+                             per-element box_low/box_high when given, else each sample's own
+                             min and max (what the composites use by default) */
     float bias_factor;  /**< Epsilon with bias factor (Arras et al.); 0 = plain */
     int no_bias;        /**< ZPlus, AlphaBeta: the bias left out of both denominators (spec suffix
                              "-nobias"; Zennit's zero_params='bias'), Yeom et al.'s conv rule */
