@@ -113,6 +113,8 @@ static xai_status crp_stack(crp_job *j, xai_workspace *ws, int64_t b0, int64_t n
     }
     ws->zbox_low = lo;
     ws->zbox_high = hi;
+    ws->zbox_low_el = j->cfg->box_low ? j->cfg->box_low + b0 * j->nin : NULL;
+    ws->zbox_high_el = j->cfg->box_high ? j->cfg->box_high + b0 * j->nin : NULL;
     ws->init_state_rel = j->isr;
     int64_t nv = m->vals[j->v].numel;
     xai_status st = xai_graph_forward(m, ws, nb, x + b0 * j->nin);
@@ -148,6 +150,7 @@ static xai_status crp_stack(crp_job *j, xai_workspace *ws, int64_t b0, int64_t n
                    sizeof(float) * (size_t)j->nin);
     }
     ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
+    ws->zbox_low_el = ws->zbox_high_el = NULL;
     ws->init_state_rel = NULL;
     return st;
 }
@@ -157,6 +160,8 @@ static xai_status crp_check(const xai_model *m, const xai_explain_config *cfg, c
 {
     if (!cfg || cfg->method != XAI_METHOD_LRP)
         XAI_FAIL(XAI_EINVAL, "concept relevance needs the LRP method");
+    if (!cfg->box_low != !cfg->box_high)
+        XAI_FAIL(XAI_EINVAL, "per-element z-box bounds: give both box_low and box_high, or neither");
     if (n < 1)
         XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
     xai_status st = xai_crp_layer(m, layer, NULL, NULL);

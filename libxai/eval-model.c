@@ -294,6 +294,9 @@ xai_status xai_eval_sensitivity(const xai_model *m, const xai_eval_config *cfg, 
         return st;
     if (!cfg || !ecfg || cfg->sens_runs < 1 || !(cfg->sens_radius > 0) || !isfinite(cfg->sens_radius))
         FAIL(XAI_EINVAL, "%s: needs a method, at least 1 run and a radius > 0", what);
+    if (ecfg->box_low || ecfg->box_high)
+        FAIL(XAI_EINVAL, "%s: explains perturbed copies of each sample, and per-element z-box bounds are given "
+             "only for the samples themselves", what);
     int64_t nin = xai_model_input_numel(m), T = cfg->sens_runs;
     float *cp = malloc(sizeof(float) * (size_t)(T * nin)), *cr = malloc(sizeof(float) * (size_t)(T * nin));
     if (!cp || !cr)

@@ -121,6 +121,8 @@ struct xai_workspace {
     int lstm_init_set;          /* LSTM relevance bookkeeping (lstm.c) */
     double *init_state_rel;     /* [ns] relevance reaching LSTM initial states */
     const float *zbox_low, *zbox_high; /* [ns] per-sample ZBox bounds for rules whose bounds are NaN */
+    const float *zbox_low_el, *zbox_high_el; /* [ns][input numel] per-element ZBox bounds, or NULL: they
+                                                replace zbox_low/high where the rule's input is the model's */
     int fresh_adj;              /* relevance sweep: the value whose adj buffer the current node writes
                                    first and which holds no zeros yet, or -1 (xai_ws_zero_before) */
 };

@@ -198,10 +198,10 @@ static xai_status rule_set_params(xai_rule *r, const double p[2], int np_)
         if (r->alpha < 0 || r->beta < 0 || fabs(r->alpha - r->beta - 1.0) > 1e-6)
             XAI_FAIL(XAI_EINVAL, "alphabeta(%g,%g): need alpha - beta = 1 with alpha, beta >= 0", r->alpha, r->beta);
         break;
-    case XAI_RULE_ZBOX:
-        r->low = (float)p[0];
-        r->high = (float)p[1];
-        if (!(r->low < r->high))
+    case XAI_RULE_ZBOX: /* without bounds: each sample's own, or the per-element ones of the config */
+        r->low = np_ ? (float)p[0] : NAN;
+        r->high = np_ ? (float)p[1] : NAN;
+        if (np_ && !(r->low < r->high))
             XAI_FAIL(XAI_EINVAL, "zbox(%g,%g): low must be below high", r->low, r->high);
         break;
     default:
@@ -246,14 +246,14 @@ static xai_status parse_rule(const char *s, size_t len, xai_rule *r)
         if (strcasecmp(name, tab[i].n) != 0)
             continue;
         rule_defaults(r, tab[i].k);
-        if (np_ > tab[i].params || (tab[i].params == 2 && np_ != 2 && tab[i].k == XAI_RULE_ZBOX))
+        if (np_ > tab[i].params || (np_ == 1 && tab[i].k == XAI_RULE_ZBOX))
             XAI_FAIL(XAI_EINVAL, "rule '%s' takes %d parameter(s)", name, tab[i].params);
         if (no_bias && tab[i].k != XAI_RULE_ZPLUS && tab[i].k != XAI_RULE_ALPHABETA)
             XAI_FAIL(XAI_EINVAL, "rule '%s-nobias': only zplus and alphabeta have a bias-free variant", name);
         r->no_bias = no_bias;
         return rule_set_params(r, p, np_);
     }
-    XAI_FAIL(XAI_EINVAL, "unknown rule '%s%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), flat, wsquare, pass, norm, gradient; zplus-nobias, alphabeta-nobias(A,B))", name, no_bias ? nobias : "");
+    XAI_FAIL(XAI_EINVAL, "unknown rule '%s%s' (epsilon(E), zplus, alphabeta(A,B), gamma(G), zbox(L,H), zbox, flat, wsquare, pass, norm, gradient; zplus-nobias, alphabeta-nobias(A,B))", name, no_bias ? nobias : "");
 }
 
 static xai_status parse_overrides(const char *spec, override *ov, int *nov)
@@ -1030,8 +1030,11 @@ static xai_status run_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb,
     float box[2][64]; /* ZBox bounds with NaN in the rule: each sample's own min and max */
     for (int64_t s = 0; j->own_box && s < nb; s++)
         sample_range(xs + s * j->nin, j->nin, &box[0][s], &box[1][s]);
+    ws->zbox_low_el = j->cfg->box_low ? j->cfg->box_low + b0 * j->nin : NULL;
+    ws->zbox_high_el = j->cfg->box_high ? j->cfg->box_high + b0 * j->nin : NULL;
     xai_status st = sweep_sub(j, ws, b0, nb, box, fwd_ms);
     ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
+    ws->zbox_low_el = ws->zbox_high_el = NULL; /* and these into the caller's arrays */
     return st;
 }
 
@@ -1288,6 +1291,8 @@ static xai_status explain_check(const xai_model *m, const xai_explain_config *cf
         XAI_FAIL(XAI_EINVAL, "nothing to explain (n = %lld)", (long long)n);
     if ((unsigned)cfg->method >= XAI_METHOD_COUNT)
         XAI_FAIL(XAI_EINVAL, "unknown method %d", (int)cfg->method);
+    if (!cfg->box_low != !cfg->box_high)
+        XAI_FAIL(XAI_EINVAL, "per-element z-box bounds: give both box_low and box_high, or neither");
     return check_targets(cfg, n, m->vals[m->output].numel);
 }
 

@@ -98,6 +98,20 @@ for f in truncated wrong_data_size cycle unknown_op huge_dim; do
   expect 1 "$f.onnx" "$B/xai-explain" "$S/tests/data/onnx/bad/$f.onnx" "$X" -o "$T/u.npy"
 done
 expect 1 "out of range" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --class 5
+# per-element z-box bounds: filled with the scalars they give --low/--high's map byte for byte;
+# a shape other than the input's is a data error naming the file; one without the other, or
+# with --low/--high, a usage error
+$PY -c "import numpy as np; x = np.load('$X'); np.save('$T/blo.npy', np.full(x.shape, -3, np.float32)); np.save('$T/bhi.npy', np.full(x.shape, 3, np.float32)); np.save('$T/bbad.npy', np.zeros(x.shape[1:], np.float32))"
+expect 0 "" "$B/xai-explain" "$M" "$X" -o "$T/bs.npy" --composite epsilon-gamma-box --low -3 --high 3 -q
+expect 0 "" "$B/xai-explain" "$M" "$X" -o "$T/be.npy" --composite epsilon-gamma-box --box-low "$T/blo.npy" \
+  --box-high "$T/bhi.npy" -q
+cmp -s "$T/bs.npy" "$T/be.npy" && ok || bad "--box-low/--box-high filled with the scalars differ from --low/--high"
+expect 1 "bbad.npy: shape" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --composite epsilon-gamma-box \
+  --box-low "$T/bbad.npy" --box-high "$T/bhi.npy"
+[ ! -e "$T/u.npy" ] && ok || bad "a refused box left an output"
+expect 2 "go together" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --box-low "$T/blo.npy"
+expect 2 "replace --low/--high" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --box-low "$T/blo.npy" \
+  --box-high "$T/bhi.npy" --low -3 --high 3
 expect 1 "" "$B/xai-explain" "$M" "$X" -o "/nonexistent-dir/u.npy"
 [ ! -e "$T/u.npy" ] && ok || bad "partial output left behind"
 [ -z "$(ls "$T" | grep tmp)" ] && ok || bad "temporary files left behind: $(ls "$T")"

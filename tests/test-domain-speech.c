@@ -496,6 +496,47 @@ START_TEST(box_mask_rows_and_frames)
 }
 END_TEST
 
+/* The band-floor bounds: low = min(x, the row's q quantile over the frames), high = x. Each row
+ * holds the frames' values k / (T - 1) * (1 + r) + s (k = 0 .. T-1, in a shuffled order), so its
+ * q quantile (GSL's interpolation at q (T - 1)) is q (1 + r) + s. */
+START_TEST(floor_bounds_per_band)
+{
+    xai_speech_pre p;
+    ck_assert_int_eq(xai_speech_pre_preset("compact", 1.0, &p), XAI_OK);
+    const int T = (int)p.frames, R = p.rows, N = 2, per = R * T;
+    ck_assert_int_eq(T, 63); /* 17 is prime to it: t -> 17 t mod T shuffles the frames */
+    float *x = malloc(sizeof(float) * (size_t)(N * per)), *lo = malloc(sizeof(float) * (size_t)(N * per));
+    float *hi = malloc(sizeof(float) * (size_t)(N * per));
+    for (int s = 0; s < N; s++)
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++)
+                x[s * per + r * T + t] = (float)(17 * t % T) / (float)(T - 1) * (float)(1 + r) + (float)s;
+    static const double qs[] = {0.2, 0.5, 0.0, 1.0};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(xai_speech_floor_bounds(&p, qs[i], N, x, lo, hi), XAI_OK);
+        for (int s = 0; s < N; s++)
+            for (int r = 0; r < R; r++) {
+                const double f = qs[i] * (1 + r) + s;
+                int above = 0;
+                for (int t = 0; t < T; t++) {
+                    const int k = s * per + r * T + t;
+                    ck_assert(hi[k] == x[k]);
+                    ck_assert_msg(fabs(lo[k] - fmin(x[k], f)) < 1e-5 * (1 + f), "q %g clip %d row %d frame %d: %g, "
+                                  "want %g", qs[i], s, r, t, lo[k], fmin(x[k], f));
+                    above += lo[k] < x[k];
+                }
+                /* the values above the floor: k > q (T - 1) */
+                ck_assert_int_eq(above, T - 1 - (int)floor(qs[i] * (T - 1)));
+            }
+    }
+    ck_assert_int_eq(xai_speech_floor_bounds(&p, -0.1, N, x, lo, hi), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_floor_bounds(&p, 1.5, N, x, lo, hi), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_floor_bounds(&p, NAN, N, x, lo, hi), XAI_EINVAL);
+    ck_assert_int_eq(xai_speech_floor_bounds(&p, 0.2, -1, x, lo, hi), XAI_EINVAL);
+    free(x), free(lo), free(hi);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("domain-speech");
@@ -513,6 +554,7 @@ Suite *make_suite(void)
     tcase_add_test(t, labels_and_speakers);
     tcase_add_test(t, study_loader);
     tcase_add_test(t, box_mask_rows_and_frames);
+    tcase_add_test(t, floor_bounds_per_band);
     suite_add_tcase(s, t);
     return s;
 }

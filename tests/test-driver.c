@@ -1099,7 +1099,33 @@ START_TEST(test_zbox_bounds)
         diff += fabs(a.rel[k] - b.rel[k]);
     ck_assert_double_gt(diff, 1e-3);
     xai_driver_explanation_free(&a);
+    /* per-element bounds, aligned with the data: the samples with a class (1 has none, so the
+     * batches gather 0 and 2) get the maps xai_explain() gives them with the same bounds */
+    float lo[3 * 24], hi[3 * 24];
+    for (int k = 0; k < 3 * 24; k++) {
+        lo[k] = fminf(d.x[k], -0.2f + 0.1f * (float)(k % 24 / 12));
+        hi[k] = d.x[k];
+    }
+    d.y[0] = 0, d.y[1] = -1, d.y[2] = 1;
+    eo.target.kind = XAI_TARGET_TRUE;
+    eo.box_low = lo;
+    eo.box_high = hi;
+    eo.batch = 1;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &a), XAI_OK);
+    const int tg[3] = {0, 0, 1};
+    c.have_bounds = 0;
+    c.targets = tg;
+    c.box_low = lo;
+    c.box_high = hi;
+    ck_assert_int_eq(xai_explain(m, &c, 3, d.x, ref, NULL), XAI_OK);
+    ck_assert_mem_eq(a.rel, ref, 24 * sizeof(float));
+    ck_assert(xai_test_rel_l2(a.rel + 48, ref + 48, 24) < 1e-6); /* alone, not third in a stack */
+    ck_assert(xai_test_rel_l2(a.rel, b.rel, 24) > 1e-3);
+    xai_driver_explanation_free(&a);
     xai_driver_explanation_free(&b);
+    eo.box_high = NULL;
+    ck_assert_int_eq(xai_driver_explain(s, &d, &eo, &a), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "both"));
     xai_dataset_free(&d);
     xai_driver_set_free(s);
     xai_model_free(m);

@@ -374,6 +374,163 @@ START_TEST(test_zbox_bounds_per_sample)
 }
 END_TEST
 
+/* The smallest and largest of @p n floats. */
+static void sample_minmax(const float *x, int64_t n, float *lo, float *hi)
+{
+    *lo = *hi = x[0];
+    for (int64_t k = 1; k < n; k++) {
+        *lo = fminf(*lo, x[k]);
+        *hi = fmaxf(*hi, x[k]);
+    }
+}
+/* The first layer's z-box input relevance with per-element bounds l and high = x, by hand:
+ * z_j = sum_i w+_ji (x_i - l_i), R_i = (x_i - l_i) sum_j w+_ji R_j / (z_j + eps). The layer is a
+ * Dense (W[nout][nin]) or a 3x3 convolution with padding 1 over one input plane (W[nout][1][3][3],
+ * nout planes of h x w). Also the relevance of the outputs with z_j > 0 (what the layer keeps). */
+static void zbox_by_hand(const float *W, int conv, int64_t nin, int64_t nout, int64_t h, int64_t w, const float *x,
+                         const float *l, const float *Rout, double *Rin, double *kept)
+{
+    int64_t nz = conv ? nout * h * w : nout;
+    double *z = calloc((size_t)nz, sizeof *z);
+    ck_assert_ptr_nonnull(z);
+    for (int pass = 0; pass < 2; pass++)
+        for (int64_t j = 0; j < nz; j++) {
+            int64_t o = conv ? j / (h * w) : j, r = conv ? j % (h * w) / w : 0, c = conv ? j % w : 0;
+            double s = pass ? Rout[j] / (z[j] + 1e-6) : 0;
+            for (int64_t i = 0; i < (conv ? 9 : nin); i++) {
+                int64_t y = conv ? r + i / 3 - 1 : 0, xx = conv ? c + i % 3 - 1 : i;
+                if (conv && (y < 0 || y >= h || xx < 0 || xx >= w))
+                    continue;
+                int64_t at = conv ? y * w + xx : i;
+                double wp = fmax(W[o * (conv ? 9 : nin) + i], 0.0), d = (double)x[at] - l[at];
+                if (pass)
+                    Rin[at] += d * wp * s;
+                else
+                    z[j] += wp * d;
+            }
+            if (pass && z[j] > 0)
+                *kept += Rout[j];
+        }
+    free(z);
+}
+
+/* Per-element z-box bounds (box_low/box_high): filled with the rule's scalars they give the scalar
+ * rule's map bit for bit, filled with each sample's range the default's; with high = x and a
+ * floor per row, the input relevance is (x - l)+ w+ / z+ by hand on a Dense and a convolution,
+ * sums to what the layer received, and does not depend on the thread count; a z-box with them
+ * on a layer whose input is not the model's input is refused, as are one array without the
+ * other and the sensitivity metrics. */
+START_TEST(test_zbox_bounds_per_element)
+{
+    enum { N = 5, H = 4, W = 6 };
+    static const char *const specs[] = {"dense(5) relu dense(3)", "conv2d(3,k=3,p=1) relu flatten dense(3)"};
+    for (int conv = 0; conv < 2; conv++) {
+        int64_t shape[3] = {1, H, W}, flat[1] = {H * W};
+        xai_model *m;
+        ck_assert_int_eq(xai_model_from_spec(specs[conv], conv ? 3 : 1, conv ? shape : flat, 11, &m), XAI_OK);
+        const int64_t nin = H * W, nt = N * nin, nout = conv ? 3 : 5;
+        float *x = malloc(sizeof(float) * (size_t)nt), *lo = malloc(sizeof(float) * (size_t)nt);
+        float *hi = malloc(sizeof(float) * (size_t)nt), *ra = malloc(sizeof(float) * (size_t)nt);
+        float *rb = malloc(sizeof(float) * (size_t)nt), *Rout = malloc(sizeof(float) * (size_t)(N * nout * nin));
+        double *Rin = calloc((size_t)nt, sizeof *Rin);
+        ck_assert(x && lo && hi && ra && rb && Rout && Rin);
+        for (int64_t k = 0; k < nt; k++)
+            x[k] = 1.0f + 0.8f * (float)sin(0.37 * (double)k);
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.composite = "epsilon";
+        c.batch = 2; /* sub-batches at offsets into the bound arrays */
+        /* the scalar rule */
+        c.rules = "first=zbox(-1.5,2.5)";
+        ck_assert_int_eq(xai_explain(m, &c, N, x, ra, NULL), XAI_OK);
+        for (int64_t k = 0; k < nt; k++) {
+            lo[k] = -1.5f;
+            hi[k] = 2.5f;
+        }
+        c.rules = "first=zbox";
+        c.box_low = lo;
+        c.box_high = hi;
+        ck_assert_int_eq(xai_explain(m, &c, N, x, rb, NULL), XAI_OK);
+        ck_assert_msg(memcmp(ra, rb, sizeof(float) * (size_t)nt) == 0, "%s: scalar bounds differ", specs[conv]);
+        /* each sample's own range */
+        for (int s = 0; s < N; s++) {
+            float a, b;
+            sample_minmax(x + s * nin, nin, &a, &b);
+            for (int64_t k = 0; k < nin; k++) {
+                lo[s * nin + k] = a;
+                hi[s * nin + k] = b;
+            }
+        }
+        ck_assert_int_eq(xai_explain(m, &c, N, x, rb, NULL), XAI_OK);
+        c.box_low = c.box_high = NULL;
+        ck_assert_int_eq(xai_explain(m, &c, N, x, ra, NULL), XAI_OK);
+        ck_assert_msg(memcmp(ra, rb, sizeof(float) * (size_t)nt) == 0, "%s: own ranges differ", specs[conv]);
+        /* a floor per row, high = x */
+        for (int64_t k = 0; k < nt; k++) {
+            float f = 0.9f + 0.05f * (float)(k % nin / W);
+            lo[k] = x[k] < f ? x[k] : f;
+            hi[k] = x[k];
+        }
+        c.box_low = lo;
+        c.box_high = hi;
+        xai_set_num_threads(1);
+        ck_assert_int_eq(xai_explain(m, &c, N, x, ra, NULL), XAI_OK);
+        xai_set_num_threads(2);
+        ck_assert_int_eq(xai_explain(m, &c, N, x, rb, NULL), XAI_OK);
+        ck_assert_msg(memcmp(ra, rb, sizeof(float) * (size_t)nt) == 0, "%s: differs with 2 threads", specs[conv]);
+        xai_set_num_threads(1);
+        int64_t per = 0;
+        const xai_node *first = &m->nodes[0];
+        ck_assert(vconst(m, first->in[1]));
+        ck_assert_int_eq(xai_explain_value(m, &c, N, x, m->vals[first->out[0]].name, Rout, &per), XAI_OK);
+        ck_assert_int_eq(per, conv ? nout * nin : nout);
+        for (int s = 0; s < N; s++) {
+            double kept = 0, sum = 0;
+            zbox_by_hand(m->vals[first->in[1]].f, conv, nin, nout, H, W, x + s * nin, lo + s * nin, Rout + s * per,
+                         Rin + s * nin, &kept);
+            double scale = 0; /* the rule subtracts terms of this size: x - l = 0 leaves rounding */
+            for (int64_t k = 0; k < nin; k++)
+                scale = fmax(scale, fabs(Rin[s * nin + k]));
+            for (int64_t k = 0; k < nin; k++) {
+                double want = Rin[s * nin + k];
+                ck_assert_msg(fabs(ra[s * nin + k] - want) <= 1e-4 * (1 + scale), "%s sample %d element %lld: "
+                              "%g, by hand %g (largest %g)", specs[conv], s, (long long)k, ra[s * nin + k], want, scale);
+                sum += ra[s * nin + k];
+            }
+            ck_assert_msg(fabs(sum - kept) <= 1e-4 * (1 + fabs(kept)), "not conserved: %g of %g", sum, kept);
+        }
+        free(x), free(lo), free(hi), free(ra), free(rb), free(Rout), free(Rin);
+        xai_model_free(m);
+    }
+    /* a z-box whose input is not the model's input */
+    int64_t shape[3] = {1, H, W};
+    xai_model *m;
+    ck_assert_int_eq(xai_model_from_spec("relu conv2d(3,k=3,p=1) relu flatten dense(3)", 3, shape, 11, &m), XAI_OK);
+    float x[H * W], r[H * W];
+    for (int k = 0; k < H * W; k++)
+        x[k] = (float)k / (H * W);
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "epsilon-gamma-box";
+    c.box_low = x;
+    c.box_high = x;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "per-element bounds"));
+    c.box_high = NULL;
+    ck_assert_int_eq(xai_explain(m, &c, 1, x, r, NULL), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "both"));
+    /* sensitivity explains noisy copies of x, for which bounds given with x do not hold */
+    xai_eval_config ev;
+    xai_eval_config_init(&ev);
+    c.box_high = x;
+    int t0 = 0;
+    double mx, avg;
+    ck_assert_int_eq(xai_eval_sensitivity(m, &ev, &c, 1, x, r, &t0, &mx, &avg), XAI_EINVAL);
+    ck_assert_ptr_nonnull(strstr(xai_last_error(), "per-element"));
+    xai_model_free(m);
+}
+END_TEST
+
 START_TEST(test_bn_not_foldable)
 {
     /* A BatchNormalization that follows no Conv/Dense has no rule in Zennit: the gradient
@@ -805,6 +962,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_zplus_nobias);
     tcase_add_test(tc, test_per_sample_targets);
     tcase_add_test(tc, test_zbox_bounds_per_sample);
+    tcase_add_test(tc, test_zbox_bounds_per_element);
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
     tcase_add_test(tc, test_prepared_shared_workspace);

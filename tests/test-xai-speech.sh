@@ -219,6 +219,38 @@ for i, c in enumerate(j["Clips"]):
     assert abs(c["RelevanceSum"] - float(r[i].sum())) < 1e-4 * max(1.0, abs(c["RelevanceSum"]))
 PYEOF
 [ ! -e "$T/stk/1_m1s140p40_0_relevance.npy" ] && ok || bad "--stacked wrote per-clip files"
+
+# --- --root-point: floor (the default) credits a bin only with its excess over its band's floor,
+# the 20th percentile of the band over the clip's frames (np.quantile's interpolation in double,
+# as GSL's): the bins at or below it get exactly 0; silence credits them too. The sidecar records it.
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 --stacked --save-input --no-figures \
+  -o "$T/rpf" -q
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 --stacked --root-point silence \
+  --no-figures -o "$T/rps" -q
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$T/data"/1_*.wav --target 1 --stacked --root-point floor:0.5 \
+  --no-figures -o "$T/rp5" -q
+$PY - "$T/rpf" "$T/rps" "$T/rp5" <<'PYEOF' && ok || bad "--root-point floor: no relevance below the band floor"
+import json, sys
+import numpy as np
+x = np.load(sys.argv[1] + "/input.npy")
+for d, q, name in ((sys.argv[1], 0.2, "floor:0.2"), (sys.argv[3], 0.5, "floor:0.5"), (sys.argv[2], None, "silence")):
+    r = np.load(d + "/relevance.npy")
+    assert json.load(open(d + "/relevance.json"))["RootPoint"] == name, d
+    below = x <= np.quantile(x.astype(np.float64), q or 0.2, axis=2, keepdims=True).astype(np.float32)
+    assert below.sum() >= (q or 0.2) * x.size, (name, below.sum())
+    if q is None:
+        assert (r[below] != 0).mean() > 0.5, (r[below] != 0).mean()
+        continue
+    assert (r[below] == 0).all(), (name, np.abs(r[below]).max())
+    assert (r[~below] != 0).mean() > 0.5, (name, (r[~below] != 0).mean())
+PYEOF
+C1="$T/data/1_f2s140p60_0.wav"
+expect 2 "--root-point: invalid value 'floor:2'" "$APP" explain --model "$T/m.onnx" "$C1" --root-point floor:2 -o "$T/rpx"
+expect 2 "--root-point: invalid value 'ground'" "$APP" explain --model "$T/m.onnx" "$C1" --root-point ground -o "$T/rpx"
+expect 2 "--root-point is for explain and evaluate" "$APP" train "$T/data" --labels digit --root-point silence \
+  -o "$T/rpx.onnx"
+expect 2 "add --root-point silence" "$APP" evaluate --model "$T/m.onnx" "$C1" --metrics max-sensitivity -o "$T/rpx.tsv"
+expect 0 "" "$APP" evaluate --model "$T/m.onnx" "$C1" --metrics max-sensitivity --root-point silence -o "$T/rpx.tsv" -q
 # SpRAy over the stack with int64 labels as NumPy writes them by default
 if [ -n "$SPRAY" ]; then
   $PY -c "import numpy as np; np.save('$T/stk/y.npy', np.array([0] * 8 + [1] * 8, dtype=np.int64))"

@@ -143,6 +143,9 @@ int concepts_driver(const xai_app *app, const char *file, const xai_driver_set *
         xai_app_fail(app, file, "--concepts: %s", xai_last_error());
     } else {
         cfg.targets = ex->target + first;
+        const int64_t nin = xai_model_input_numel(m); /* the bounds are aligned with the dataset, as x */
+        cfg.box_low = eo->box_low ? eo->box_low + first * nin : NULL;
+        cfg.box_high = eo->box_high ? eo->box_high + first * nin : NULL;
         rc = concepts_compute(app, file, m, &cfg, cs, n, x, r);
     }
     free(rules);

@@ -4,7 +4,7 @@
 
 #include "explain.h"
 
-/* The text in parts (method to output, batch, examples to references): C compilers need only
+/* The text in parts (method, target to output, batch, examples to references): C compilers need only
  * accept string literals of 4095 characters. */
 static const char *const help_text[] = {
 "SYNOPSIS\n"
@@ -22,16 +22,20 @@ static const char *const help_text[] = {
 "  --epsilon E         epsilon of the Epsilon rule [1e-6]\n"
 "  --gamma G           gamma of the Gamma rule [0.25]\n"
 "  --low L --high H    ZBox bounds for the first Conv [each sample's own min and max]\n"
+"  --box-low LOW.npy --box-high HIGH.npy   per-element ZBox bounds shaped like INPUT (one input,\n"
+"                      not with --low/--high), for a z-box on a layer that reads the model input:\n"
+"                      e.g. low = a noise floor, high = INPUT gives (x - low)+ w+ (deep Taylor's\n"
+"                      z+ with that root point, Montavon et al. 2017)\n"
 "  --rule SPEC         per-layer override, repeatable: SELECTOR=RULE[; ...]\n"
 "                      SELECTOR: first | all | layer K | node:NAME | Conv | Dense | Gemm | MatMul\n"
-"                      RULE: epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare\n"
+"                      RULE: epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) zbox flat wsquare\n"
 "                            pass norm gradient   (first match wins, before the composite)\n"
 "                            zplus-nobias alphabeta-nobias(A,B): the bias out of z+ and z-\n"
 "  --bn fold|pass      BatchNorm after Conv/Dense: fold into the layer, or pass relevance [fold]\n"
 "  --bias-factor B     share of the bias (plus stabilizer) given back to the inputs by the\n"
 "                      Epsilon rule, Arras et al. (B=1 conserves exactly) [0]\n"
 "  --lstm-epsilon E    epsilon of the LSTM linear rule [1e-3]\n"
-"\n"
+"\n",
 "TARGET\n"
 "  --class K|pred      class to explain; pred = the argmax of the logits [pred]\n"
 "  --init auto|onehot|logit|logodds|contrast  output relevance: 1 at the class (Zennit), the\n"

@@ -35,6 +35,8 @@ static int parse_float(const char *s, float *out)
 xai_app app;
 /* --concepts of a single-input run (NULL: none) */
 static const concept_spec *concept_request;
+/* --box-low, --box-high of a single-input run (NULL: none) */
+static const char *box_path[2];
 
 static int fail(const char *file, const char *msg)
 {
@@ -81,6 +83,23 @@ static int explain_loaded(run_files *f, const char *json, xai_explain_config *cf
     json_decref(root);
     xai_explain_result_free(&res);
     return rc;
+}
+
+/* --box-low/--box-high into @p box, shaped exactly like x, and into cfg. @return 0 or 1 (printed). */
+static int load_boxes(const xai_npy *x, xai_npy box[2], xai_explain_config *cfg)
+{
+    for (int i = 0; i < 2 && box_path[0]; i++) {
+        char a[256], b[256];
+        if (xai_npy_load(box_path[i], &box[i]) != XAI_OK)
+            return fail(box_path[i], xai_last_error());
+        if (box[i].ndim != x->ndim || memcmp(box[i].shape, x->shape, sizeof(int64_t) * (size_t)x->ndim) != 0)
+            return xai_app_fail(&app, box_path[i], "shape %s differs from the input's %s (the bounds are per element)",
+                                xai_shape_str(box[i].ndim, box[i].shape, a, sizeof a),
+                                xai_shape_str(x->ndim, x->shape, b, sizeof b));
+    }
+    cfg->box_low = box_path[0] ? box[0].data : NULL;
+    cfg->box_high = box_path[0] ? box[1].data : NULL;
+    return 0;
 }
 
 /* Everything an explanation of x's samples writes to, made before it runs: the model's
@@ -141,21 +160,25 @@ void explain_kept_free(explain_kept *k)
 int explain_one(const char *model_path, const char *input_path, const char *out, const char *json,
                 xai_explain_config cfg, int quiet, explain_kept *k)
 {
-    xai_npy x;
+    xai_npy x, box[2];
     memset(&x, 0, sizeof x);
+    memset(box, 0, sizeof box);
     if (xai_npy_load(input_path, &x) != XAI_OK)
         return fail(input_path, xai_last_error());
     run_files f = {.model = model_path, .input = input_path, .out = out};
     cfg.layer_sums = cfg.layer_sums && json; /* only the JSON summary reports them (--layers) */
     xai_app_stamp t0 = xai_app_stamp_now();
     int64_t n = 0;
-    int rc = load_for(model_path, &x, k);
+    int rc = load_boxes(&x, box, &cfg);
+    rc = rc ? rc : load_for(model_path, &x, k);
     xai_app_stamp t1 = xai_app_stamp_now();
     rc = rc ? rc : plan_run(&f, k, &x, &cfg, &n);
     f.load = phase(t0, t1);
     f.plan = phase(t1, xai_app_stamp_now());
     rc = rc ? rc : explain_loaded(&f, json, &cfg, quiet, &x, k->m, n, k->rel);
     xai_npy_free(&x);
+    xai_npy_free(&box[0]);
+    xai_npy_free(&box[1]);
     return rc;
 }
 
@@ -169,7 +192,7 @@ typedef struct {
 } explain_opts;
 
 enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN, O_CLASS, O_INIT, O_BF, O_LEPS,
-       O_JSON, O_BATCH, O_THREADS, O_CONCEPTS, O_LAYERS };
+       O_JSON, O_BATCH, O_THREADS, O_CONCEPTS, O_LAYERS, O_BOX_LOW, O_BOX_HIGH };
 
 /* a float option >= 0 (any sign when @p any_sign) */
 static int float_option(const char *arg, float *out, int any_sign, const char *err)
@@ -248,6 +271,8 @@ static int method_option(explain_opts *o, int c, const char *arg)
     case O_LEPS: return float_option(arg, &cfg->lstm_epsilon, 0, "--lstm-epsilon needs a number >= 0");
     case O_LOW: o->have_low = 1; return float_option(arg, &cfg->low, 1, "--low needs a number");
     case O_HIGH: o->have_high = 1; return float_option(arg, &cfg->high, 1, "--high needs a number");
+    case O_BOX_LOW: box_path[0] = arg; return 0;
+    case O_BOX_HIGH: box_path[1] = arg; return 0;
     case O_RULE: return rule_option(o, arg);
     case O_BATCH:
         if (long_option(arg, 1, 64, &v, "--batch needs an integer in 1..64"))
@@ -303,6 +328,10 @@ static int check_options(explain_opts *o, int argc)
     o->cfg.have_bounds = o->have_low;
     if (o->have_low && !(o->cfg.low < o->cfg.high))
         return usage_error("--low must be below --high");
+    if (!box_path[0] != !box_path[1])
+        return usage_error("--box-low and --box-high go together");
+    if (box_path[0] && (o->have_low || b->active))
+        return usage_error("--box-low/--box-high take one input and replace --low/--high");
     if (o->rules[0])
         o->cfg.rules = o->rules;
     if (!o->concepts_arg)
@@ -326,6 +355,7 @@ static int parse_args(int argc, char **argv, explain_opts *o)
         {"composite", required_argument, 0, O_COMPOSITE}, {"epsilon", required_argument, 0, O_EPS},
         {"gamma", required_argument, 0, O_GAMMA},  {"low", required_argument, 0, O_LOW},
         {"high", required_argument, 0, O_HIGH},    {"rule", required_argument, 0, O_RULE},
+        {"box-low", required_argument, 0, O_BOX_LOW}, {"box-high", required_argument, 0, O_BOX_HIGH},
         {"bn", required_argument, 0, O_BN},        {"class", required_argument, 0, O_CLASS},
         {"init", required_argument, 0, O_INIT},    {"bias-factor", required_argument, 0, O_BF},
         {"lstm-epsilon", required_argument, 0, O_LEPS}, {"json", required_argument, 0, O_JSON},

@@ -3,7 +3,7 @@
  * evaluate.c - xai-speech evaluate: the explanation metrics of xai/eval.h on clips, with the
  * ground truth given as a time-frequency box in seconds (the file's time axis) and hertz, so
  * no hand-made mask in the model-input layout is needed. The maps are the ones `explain`
- * writes (same start, composite, bounds), all from the model for new data, so perturbation
+ * writes (same start, composite, root point and bounds), all from the model for new data, so perturbation
  * metrics test the model that made each map.
  */
 #include <math.h>
@@ -81,10 +81,11 @@ static int score(opts *o, const xai_driver_set *set, const xai_speech_pre *pre, 
     xai_eval_scores sc = {0};
     xai_explain_config ec;
     char *rules = NULL;
-    float *mask = o->have_truth ? truth_masks(o, pre, s) : NULL;
+    float *mask = o->have_truth ? truth_masks(o, pre, s) : NULL, *box = NULL;
+    size_t box_cap = 0;
     int rc = XAI_EXIT_DATA;
     eo->out_of_fold = 0; /* one model makes every map and answers every perturbation */
-    if (o->have_truth && !mask)
+    if ((o->have_truth && !mask) || speech_root_bounds(o, pre, &s->d, &box, &box_cap, eo) != 0)
         goto out;
     if (xai_driver_explain(set, &s->d, eo, &e) != XAI_OK ||
         xai_driver_explain_config(xai_driver_set_model(set), eo, &ec, &rules) != XAI_OK) {
@@ -105,6 +106,7 @@ out:
     xai_driver_explanation_free(&e);
     free(rules);
     free(mask);
+    free(box);
     return rc;
 }
 
@@ -119,6 +121,10 @@ int run_evaluate(opts *o)
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if ((metrics >> k & 1u) && xai_metric_needs_mask((xai_metric)k) && !o->have_truth)
             return xai_app_usage_error(&o->app, "--metrics %s needs --truth T0,T1,F0,F1", xai_metric_name((xai_metric)k));
+    if (((metrics >> XAI_METRIC_MAX_SENSITIVITY) & 1u || (metrics >> XAI_METRIC_AVG_SENSITIVITY) & 1u) &&
+        o->root_q >= 0 && o->method == XAI_METHOD_LRP)
+        return xai_app_usage_error(&o->app, "--metrics max-/avg-sensitivity explain noisy copies of each clip, which "
+                                   "have no band floor of their own here: add --root-point silence");
     if (xai_app_check_output(&o->app, o->output) != 0)
         return XAI_EXIT_USAGE;
     xai_driver_set *set = NULL;

@@ -34,6 +34,8 @@ typedef struct {
     xai_tsv *tsv;          /* predictions.tsv */
     xai_sidecar *stack_sc; /* --stacked: relevance.json */
     float *stack, *inputs; /* --stacked: maps and model inputs */
+    float *box;            /* the chunk's z-box bounds (--root-point floor) */
+    size_t box_cap;
     int64_t nstack;
     int nbad, ndone;
     /* --shard/--slurm: the batch over every file, the files of this shard in o->files, the
@@ -136,6 +138,9 @@ static xai_status common_members(const xctx *x, const xai_driver_explanation *e,
     xai_status st = pj ? xai_sidecar_set_string(sc, "Method", xai_method_name(o->method)) : XAI_ENOMEM;
     if (st == XAI_OK)
         st = xai_sidecar_set_string(sc, "Composite", o->composite ? o->composite : SPEECH_DEFAULT_COMPOSITE);
+    char root[32];
+    if (st == XAI_OK)
+        st = xai_sidecar_set_string(sc, "RootPoint", speech_root_name(o, root, sizeof root));
     if (st == XAI_OK)
         st = xai_sidecar_set_string(sc, "Start", e->start ? e->start : "stable");
     if (st == XAI_OK)
@@ -416,7 +421,7 @@ static int output_clip(xctx *x, const xai_speech_study *s, const xai_driver_expl
 /* ------------------------------------------------------------------ the run */
 
 /* Files [first, first + count): load, explain, write. @return 0, or -1 on a fatal error. */
-static int explain_chunk(xctx *x, const xai_driver_explain_options *eo, int first, int count)
+static int explain_chunk(xctx *x, xai_driver_explain_options *eo, int first, int count)
 {
     opts *o = x->o;
     xai_speech_study s = {0};
@@ -428,6 +433,8 @@ static int explain_chunk(xctx *x, const xai_driver_explain_options *eo, int firs
         goto out;
     }
     x->nbad += s.nfailed;
+    if (speech_root_bounds(o, x->pre, &s.d, &x->box, &x->box_cap, eo) != 0)
+        goto out;
     if (s.d.n > 0 && xai_driver_explain(x->set, &s.d, eo, &e) != XAI_OK) {
         xai_app_fail(&o->app, o->model, "%s", xai_last_error());
         goto out;
@@ -496,11 +503,42 @@ int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_
         return xai_app_usage_error(&o->app, "--composite: %s", xai_last_error());
     eo->method = o->method;
     eo->composite = o->composite ? o->composite : SPEECH_DEFAULT_COMPOSITE;
-    /* z-box bounds, for a composite that uses them: the features' range (with --norm clip,
-     * silence, -80 dB re the clip's peak, to the peak) */
-    eo->have_bounds = 1;
+    /* z-box bounds, for a composite that uses them: per element at the band's floor (set with
+     * the clips, speech_root_bounds), or the features' range (with --norm clip, silence, -80 dB
+     * re the clip's peak, to the peak) */
+    eo->have_bounds = o->root_q < 0;
     xai_speech_feature_range(pre, &eo->low, &eo->high);
     return 0;
+}
+
+int speech_root_bounds(opts *o, const xai_speech_pre *pre, const xai_dataset *d, float **buf, size_t *cap,
+                       xai_driver_explain_options *eo)
+{
+    eo->box_low = eo->box_high = NULL;
+    if (o->root_q < 0 || o->method != XAI_METHOD_LRP || d->n < 1)
+        return 0;
+    const size_t per = (size_t)pre->rows * (size_t)pre->frames, need = 2 * per * (size_t)d->n;
+    if (need > *cap) {
+        float *b = realloc(*buf, sizeof(float) * need);
+        if (!b)
+            return xai_app_fail(&o->app, NULL, "out of memory");
+        *buf = b;
+        *cap = need;
+    }
+    if (xai_speech_floor_bounds(pre, o->root_q, d->n, d->x, *buf, *buf + per * (size_t)d->n) != XAI_OK)
+        return xai_app_fail(&o->app, NULL, "--root-point: %s", xai_last_error());
+    eo->box_low = *buf;
+    eo->box_high = *buf + per * (size_t)d->n;
+    return 0;
+}
+
+const char *speech_root_name(const opts *o, char *buf, size_t cap)
+{
+    if (o->root_q < 0)
+        snprintf(buf, cap, "silence");
+    else
+        snprintf(buf, cap, "floor:%g", o->root_q);
+    return buf;
 }
 
 /* Checks and set-up before the first clip; 0 or an exit code (printed). */
@@ -540,6 +578,7 @@ static void xctx_free(xctx *x)
     xai_sidecar_free(x->stack_sc);
     free(x->stack);
     free(x->inputs);
+    free(x->box);
     xai_speech_ctx_free(&x->ctx);
     speech_batch_free(&x->batch);
     xai_speech_files_free(&x->all);

@@ -76,8 +76,16 @@ static void usage_explain(void)
 "  --preset P            optional check: fail unless the model uses preset P\n"
 "  --labels ...          as for train: needed only for --target true\n"
 "  --method M            lrp | gradient | gradient-x-input | smoothgrad | integrated-gradients [lrp]\n"
-"  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE "; box bounds = the features'\n"
-"                        range: 0..1; cmn -1..1; cmvn +-sqrt(frames - 1); pcen 0..its maximum]\n"
+"  --composite NAME      LRP composite [" SPEECH_DEFAULT_COMPOSITE "; the first convolution's z-box\n"
+"                        takes its bounds from --root-point]\n"
+"  --root-point floor[:Q]|silence   the reference the input layer's relevance is measured\n"
+"                        from [floor:%g]. floor: each mel band's noise floor, the Q quantile of\n"
+"                        the band over the clip's frames; the z-box gets low = min(x, floor) and\n"
+"                        high = x, so a bin earns relevance only for its excess over its band's\n"
+"                        floor, (x - low)+ w+ (deep Taylor's z+ with that root point, Montavon et\n"
+"                        al. 2017). silence: the features' range as the bounds (0..1; cmn -1..1;\n"
+"                        cmvn +-sqrt(frames - 1); pcen 0..its maximum), so every bin, background\n"
+"                        noise included, earns relevance for its level above silence\n"
 "  --init onehot|logit   the same as --start onehot|logit (older name)\n"
 "  --no-figures          no PNG figures (faster)\n"
 "  --stacked             one OUTDIR/relevance.npy [clips][rows][frames] and one relevance.json\n"
@@ -96,7 +104,7 @@ static void usage_explain(void)
 "  -o, --output OUTDIR   per clip STEM_relevance.npy [rows][frames] float32 (rows = mel bands or\n"
 "                        frequency bins, bottom first; frames = time), STEM_relevance.json,\n"
 "                        STEM_overlay.png (+ .json); OUTDIR/predictions.tsv (+ .json) for the run\n"
-"\n");
+"\n", SPEECH_DEFAULT_ROOT_Q);
     printf(
 "MANY CLIPS, SHARDS AND SLURM (explain, files per clip)\n"
 "  --shard K/N           only the clips of shard K: speakers in byte order, the j-th to shard\n"
@@ -131,7 +139,8 @@ static void usage_explain(void)
 "  -o OUT.tsv            one row per clip: sample, file, prediction, class, then METHOD/METRIC\n"
 "                        (xai-evaluate's metrics_samples.tsv) + OUT.json; the means with\n"
 "                        their 95 %% intervals are printed. Also --target, --start, --method,\n"
-"                        --composite, --labels (for --target true), --seed (noise of the metrics)\n"
+"                        --composite, --root-point (max-/avg-sensitivity need silence), --labels\n"
+"                        (for --target true), --seed (noise of the metrics)\n"
 "\n");
 }
 
@@ -170,7 +179,8 @@ static void usage(void)
 }
 
 enum { O_LABELS = 256, O_SPEAKER_COLUMN, O_COLUMN, O_PRESET, O_DURATION, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG,
-       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS };
+       O_SONIFY, O_JSON, O_STACKED, O_INIT, O_SAVE_INPUT, O_TRUTH, O_METRICS, O_AUGMENT, O_CONCEPTS, O_NORM, O_MELS,
+       O_ROOT };
 
 static const struct option longopts[] = {
     {"labels", required_argument, 0, O_LABELS}, {"label-column", required_argument, 0, O_COLUMN},
@@ -185,7 +195,7 @@ static const struct option longopts[] = {
     {"truth", required_argument, 0, O_TRUTH}, {"metrics", required_argument, 0, O_METRICS},
     {"concepts", required_argument, 0, O_CONCEPTS},
     {"augment", required_argument, 0, O_AUGMENT}, {"norm", required_argument, 0, O_NORM},
-    {"mels", required_argument, 0, O_MELS},
+    {"mels", required_argument, 0, O_MELS}, {"root-point", required_argument, 0, O_ROOT},
     {"help", no_argument, 0, 'h'}, XAI_APP_DRIVER_TRAIN_OPTIONS,
     {"target", required_argument, 0, XAI_APP_OPT_TARGET}, {"start", required_argument, 0, XAI_APP_OPT_START},
     {"shard", required_argument, 0, O_SHARD}, {"slurm", no_argument, 0, O_SLURM},
@@ -193,6 +203,20 @@ static const struct option longopts[] = {
     {"dry-run", no_argument, 0, O_DRY_RUN}, {"wait", no_argument, 0, O_WAIT},
     {"wait-timeout", required_argument, 0, O_WAIT_TIMEOUT}, {"collect", no_argument, 0, O_COLLECT},
     XAI_APP_LONG_OPTIONS, {0, 0, 0, 0}};
+
+/* --root-point floor[:Q]|silence; 1, or -1 (usage error printed). */
+static int parse_root(opts *o, const char *arg)
+{
+    double q = SPEECH_DEFAULT_ROOT_Q;
+    o->have_root = 1;
+    if (strcmp(arg, "silence") == 0)
+        q = -1;
+    else if (strncmp(arg, "floor", 5) != 0 || (arg[5] && (arg[5] != ':' || xai_app_parse_double(arg + 6, 0, 1, &q))))
+        return xai_app_usage_error(&o->app, "--root-point: invalid value '%s' (floor, floor:Q with Q a quantile from "
+                                   "0 to 1, or silence)", arg), -1;
+    o->root_q = q;
+    return 1;
+}
 
 /* One option of xai-speech's own; 1 handled, -1 usage error (printed). */
 static int own_option(opts *o, int c, const char *arg)
@@ -225,6 +249,7 @@ static int own_option(opts *o, int c, const char *arg)
             return xai_app_usage_error(&o->app, "--mels: invalid value '%s' (a whole number, 1 to 1024)", arg), -1;
         o->n_mels = (int)v;
         return 1;
+    case O_ROOT: return parse_root(o, arg);
     case O_TRUTH: return speech_parse_truth(o, arg);
     case O_CONCEPTS: {
         char msg[256];
@@ -289,6 +314,8 @@ static int parse_options(opts *o, int ac, char **av)
         return xai_app_usage_error(&o->app, "--shard and --slurm write files per clip: not with --stacked or --sonify");
     if (o->concepts && o->cmd != CMD_EXPLAIN)
         return xai_app_usage_error(&o->app, "--concepts is for explain");
+    if (o->have_root && o->cmd != CMD_EXPLAIN && o->cmd != CMD_EVALUATE)
+        return xai_app_usage_error(&o->app, "--root-point is for explain and evaluate");
     if (o->have_truth && o->cmd != CMD_EVALUATE)
         return xai_app_usage_error(&o->app, "--truth is for evaluate");
     return -1;
@@ -331,6 +358,7 @@ static void opts_defaults(opts *o)
     o->augment = SPEECH_AUGMENT_SHIFT;
     o->figures = 1;
     o->method = XAI_METHOD_LRP;
+    o->root_q = SPEECH_DEFAULT_ROOT_Q;
 }
 
 static void opts_init(opts *o, int argc, char **argv)

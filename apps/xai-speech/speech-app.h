@@ -45,6 +45,8 @@ typedef struct {
     int norm;                 /* train --norm: XAI_SPEECH_NORM_* */
     int n_mels;               /* train --mels: mel bands of a mel preset (0: the preset's) */
     xai_method method;
+    double root_q;            /* --root-point: the quantile of the band floor, or -1: silence */
+    int have_root;            /* --root-point given */
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
     int slurm;                /* --slurm: submit the shards as an array job */
     int collect;              /* --collect: predictions.tsv from the shards' sidecars */
@@ -87,6 +89,10 @@ void speech_batch_free(speech_batch *b);
 /** The default LRP composite (z-box on the first convolution with the features' range 0..1 as
  * bounds, gamma on the others, epsilon on the dense layer). */
 #define SPEECH_DEFAULT_COMPOSITE "epsilon-gamma-box"
+/** The default root point of the input layer's z-box: each mel band's floor, this quantile of
+ * the band over the clip's frames (xai_speech_floor_bounds()). Chosen by deletion (AOPC) on
+ * models trained without a planted tone (datasets/speech/README.md). */
+#define SPEECH_DEFAULT_ROOT_Q 0.2
 /** Momentum of the batch-norm running statistics in training (PyTorch convention). */
 #define SPEECH_BN_MOMENTUM 0.5f
 
@@ -111,9 +117,18 @@ int speech_concepts(opts *o, const speech_concepts_in *in);
 int run_evaluate(opts *o);
 /** --truth T0,T1,F0,F1; 1 or -1 (usage error printed). */
 int speech_parse_truth(opts *o, const char *arg);
-/** The driver's explain options for --target/--start/--method/--composite (those of explain). */
+/** The driver's explain options for --target/--start/--method/--composite/--root-point (those of explain). */
 int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_pre *pre,
                            xai_driver_explain_options *eo);
+/**
+ * --root-point floor: the per-element z-box bounds of the clips @p d into @p *buf (grown as
+ * needed, kept for the next call; free() it), set in @p eo (aligned with d->x); silence or a
+ * gradient method: none. 0, or an exit code (printed).
+ */
+int speech_root_bounds(opts *o, const xai_speech_pre *pre, const xai_dataset *d, float **buf, size_t *cap,
+                       xai_driver_explain_options *eo);
+/** --root-point's value as the sidecars record it ("floor:0.2", "silence"), into @p buf. */
+const char *speech_root_name(const opts *o, char *buf, size_t cap);
 
 /**
  * The model set at o->model and its spectrogram pipeline (the card's preprocessing), checked

@@ -146,6 +146,8 @@ xai_status xai_driver_explain_config(const xai_model *m, const xai_driver_explai
         c->low = o->low;
         c->high = o->high;
     }
+    c->box_low = o->box_low; /* aligned with the dataset, as the caller gave them */
+    c->box_high = o->box_high;
     c->batch = o->batch;
     c->layer_sums = 0;
     if (o->start == XAI_DRIVER_START_ONEHOT)
@@ -167,6 +169,7 @@ typedef struct {
     const xai_driver_explain_options *o;
     xai_driver_explanation *e;
     float *xb, *rb;          /* [batch][numel] */
+    float *lb, *hb;          /* [batch][numel] the per-element bounds of the batch, or NULL */
     int *tb;                 /* [batch] */
     int64_t *flagged;        /* [batch] */
     int64_t done;
@@ -200,10 +203,16 @@ static xai_status explain_batch(batch_ctx *b, const xai_model *m, const xai_expl
     int64_t ne = b->e->numel, nc = b->e->nclasses;
     for (int64_t j = 0; j < nb; j++) {
         memcpy(b->xb + j * ne, b->d->x + idx[j] * ne, sizeof(float) * (size_t)ne);
+        if (b->lb) {
+            memcpy(b->lb + j * ne, b->o->box_low + idx[j] * ne, sizeof(float) * (size_t)ne);
+            memcpy(b->hb + j * ne, b->o->box_high + idx[j] * ne, sizeof(float) * (size_t)ne);
+        }
         b->tb[j] = b->e->target[idx[j]];
     }
     xai_explain_config c = *cfg;
     c.targets = b->tb;
+    c.box_low = b->lb;
+    c.box_high = b->hb;
     xai_explain_result r;
     memset(&r, 0, sizeof r);
     xai_status st = xai_explain(m, &c, nb, b->xb, b->rb, &r);
@@ -298,6 +307,8 @@ static xai_status explain_check(const xai_driver_set *s, const xai_dataset *d, c
                              (long long)numel, (long long)xai_model_input_numel(s->model));
     if (o->batch < 1)
         return xai_error_set(XAI_EINVAL, "driver: batch must be at least 1");
+    if (!o->box_low != !o->box_high)
+        return xai_error_set(XAI_EINVAL, "driver: per-element z-box bounds need both box_low and box_high");
     return XAI_OK;
 }
 
@@ -311,12 +322,13 @@ xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset *d, con
         return st;
     int nc = (int)xai_model_output_numel(s->model);
     int64_t numel = xai_dataset_sample_size(d), cap = o->batch < d->n ? o->batch : (d->n > 0 ? d->n : 1);
-    batch_ctx b = {d, o, out, malloc(sizeof(float) * (size_t)(cap * numel)),
-                   malloc(sizeof(float) * (size_t)(cap * numel)), malloc(sizeof(int) * (size_t)cap),
+    const size_t bsz = sizeof(float) * (size_t)(cap * numel);
+    batch_ctx b = {d, o, out, malloc(bsz), malloc(bsz), o->box_low ? malloc(bsz) : NULL,
+                   o->box_low ? malloc(bsz) : NULL, malloc(sizeof(int) * (size_t)cap),
                    malloc(sizeof(int64_t) * (size_t)cap), 0};
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)(d->n > 0 ? d->n : 1));
     st = alloc_result(out, d->n, numel, nc);
-    if (!st && (!b.xb || !b.rb || !b.tb || !b.flagged || !idx))
+    if (!st && (!b.xb || !b.rb || !b.tb || !b.flagged || !idx || (o->box_low && (!b.lb || !b.hb))))
         st = xai_error_set(XAI_ENOMEM, "driver: out of memory");
     if (!st) {
         assign_models(s, d, o->out_of_fold, out);
@@ -330,6 +342,8 @@ xai_status xai_driver_explain(const xai_driver_set *s, const xai_dataset *d, con
         o->progress(o->progress_ud, "explain", d->n, d->n, NULL);
     free(b.xb);
     free(b.rb);
+    free(b.lb);
+    free(b.hb);
     free(b.tb);
     free(b.flagged);
     free(idx);

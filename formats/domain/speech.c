@@ -10,6 +10,7 @@
 #include <cairo.h>
 #include <ctype.h>
 #include <errno.h>
+#include <gsl/gsl_sort_float.h>
 #include <gsl/gsl_statistics_float.h>
 #include <jansson.h>
 #include <limits.h>
@@ -142,6 +143,30 @@ void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high)
     float h = p->norm == XAI_SPEECH_NORM_CMVN ? (float)sqrt((double)(p->frames > 1 ? p->frames - 1 : 1)) : 1.0f;
     *low = p->norm == XAI_SPEECH_NORM_CLIP ? 0.0f : -h;
     *high = h;
+}
+
+xai_status xai_speech_floor_bounds(const xai_speech_pre *p, double q, int64_t n, const float *x, float *low,
+                                   float *high)
+{
+    if (!p || (n > 0 && (!x || !low || !high)) || n < 0 || !(q >= 0 && q <= 1) || p->rows < 1 || p->frames < 1)
+        return xai_error_set(XAI_EINVAL, "floor bounds: need clips, their outputs and a quantile in [0, 1] "
+                             "(got %g)", q);
+    const size_t T = (size_t)p->frames;
+    float *row = malloc(sizeof(float) * T); /* one copy of a row, sorted, for all the clips */
+    if (!row)
+        return xai_error_set(XAI_ENOMEM, "floor bounds: out of memory");
+    for (int64_t r = 0; r < n * p->rows; r++) {
+        const float *xr = x + (size_t)r * T;
+        memcpy(row, xr, sizeof(float) * T);
+        gsl_sort_float(row, 1, T);
+        const float f = (float)gsl_stats_float_quantile_from_sorted_data(row, 1, T, q);
+        for (size_t t = 0; t < T; t++) {
+            low[(size_t)r * T + t] = xr[t] < f ? xr[t] : f;
+            high[(size_t)r * T + t] = xr[t];
+        }
+    }
+    free(row);
+    return XAI_OK;
 }
 
 char *xai_speech_pre_to_json(const xai_speech_pre *p)

@@ -377,6 +377,7 @@ typedef struct {
     float *Rin;
     float *inner, *s1, *z1, *z2, *s2, *xp, *xn, *dx;
     int fold;
+    int at_input; /* the node's input is the model's input (per-element ZBox bounds apply) */
     int fresh; /* Rin holds no values yet: the first product writes it (xai_linear_writes_first) */
     float stab;
 } lin_rel;
@@ -574,44 +575,52 @@ static xai_status rel_gamma(const lin_rel *c)
     return XAI_OK;
 }
 
-/* z^B: z = W x - W+ l - W- h; the biases cancel. NaN bounds: each sample's own (ws->zbox_low/high),
-   so a stack explains as its samples do. */
+/* x less one ZBox bound per input element: the per-element array of the workspace, the sample's
+   own (per-sample array), or the rule's scalar. */
+static void zbox_excess(const float *x, const float *el, const float *own, float scalar, int64_t N_in, int64_t nin,
+                        float *out)
+{
+    for (int64_t k = 0; k < N_in; k++)
+        out[k] = x[k] - (el ? el[k] : own ? own[k / nin] : scalar);
+}
+
+/* z^B = W x - W+ l - W- h (the biases cancel), computed as W+ (x - l) + W- (x - h), and the input's
+   relevance (x - l) W+^T s + (x - h) W-^T s: the same in exact arithmetic, without the three
+   terms that cancel where x is at a bound (with l = x, or h = x, a window whose z is 0 would
+   otherwise pass on the rounding of R / eps). NaN bounds: each element's given bound where the
+   rule's input is the model's input (ws->zbox_low_el/high_el), else each sample's own
+   (ws->zbox_low/high), so a stack explains as its samples do. */
 static xai_status rel_zbox(const lin_rel *c)
 {
     const xai_node *n = c->n;
     const xai_linear *L = c->L;
     const xai_rule *r = c->r;
     const xai_workspace *ws = c->ws;
-    const float *x = c->x, *R = c->R, *w, *b, *wp, *bp, *wn, *bn_;
-    float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xp = c->xp, *dx = c->dx, *inner = c->inner, *Rin = c->Rin;
+    const float *x = c->x, *R = c->R, *wp, *bp, *wn, *bn_;
+    float *z1 = c->z1, *z2 = c->z2, *s1 = c->s1, *xl = c->xp, *xh = c->xn, *dx = c->dx, *inner = c->inner;
+    float *Rin = c->Rin;
     int64_t N_in = c->N_in, N_out = c->N_out, ns = c->ns, nin = c->nin;
     const float stab = c->stab;
     xai_status st;
     if ((st = modw(L, c->fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, c->fold, LW_WN, 0, &wn, &bn_)))
         return st;
-    eff(L, c->fold, &w, &b);
-    int own = isnan(r->low) && ws->zbox_low && ws->zbox_high;
-    L->fwd(n, w, NULL, x, z1, ns, inner);
-    for (int64_t k = 0; k < N_in; k++)
-        xp[k] = own ? ws->zbox_low[k / nin] : r->low;
-    L->fwd(n, wp, NULL, xp, z2, ns, inner);
-    for (int64_t k = 0; k < N_out; k++)
-        z1[k] -= z2[k];
-    float *xh = c->xn; /* the high bound stays for the relevance terms below */
-    for (int64_t k = 0; k < N_in; k++)
-        xh[k] = own ? ws->zbox_high[k / nin] : r->high;
+    int own = isnan(r->low) && ws->zbox_low && ws->zbox_high, el = own && ws->zbox_low_el && ws->zbox_high_el;
+    if (el && !c->at_input)
+        return xai_error_set(XAI_EINVAL, "rule zbox on node '%s' (%s): per-element bounds are given for the model's "
+                             "input, and this layer's input is another value (give the rule scalar bounds)",
+                             n->name, n->op_type);
+    zbox_excess(x, el ? ws->zbox_low_el : NULL, own ? ws->zbox_low : NULL, r->low, N_in, nin, xl);
+    zbox_excess(x, el ? ws->zbox_high_el : NULL, own ? ws->zbox_high : NULL, r->high, N_in, nin, xh);
+    L->fwd(n, wp, NULL, xl, z1, ns, inner);
     L->fwd(n, wn, NULL, xh, z2, ns, inner);
     for (int64_t k = 0; k < N_out; k++)
-        s1[k] = R[k] / xai_stab(z1[k] - z2[k], stab);
-    L->vjp(n, w, s1, dx, ns, inner);
-    for (int64_t k = 0; k < N_in; k++)
-        Rin[k] += x[k] * dx[k];
+        s1[k] = R[k] / xai_stab(z1[k] + z2[k], stab);
     L->vjp(n, wp, s1, dx, ns, inner);
     for (int64_t k = 0; k < N_in; k++)
-        Rin[k] -= xp[k] * dx[k];
+        Rin[k] += xl[k] * dx[k];
     L->vjp(n, wn, s1, dx, ns, inner);
     for (int64_t k = 0; k < N_in; k++)
-        Rin[k] -= xh[k] * dx[k];
+        Rin[k] += xh[k] * dx[k];
     return XAI_OK;
 }
 
@@ -690,7 +699,7 @@ xai_status xai_linear_relevance(const xai_model *m, const xai_node *n, const xai
         return XAI_OK;
     lin_rel c = {.n = n, .L = L, .r = r, .ws = ws, .ns = ws->ns, .nin = L->in_numel, .nout = L->out_numel,
                  .x = ws->val[xi], .R = ws->adj[n->out[0]], .Rin = ws->adj[xi], .fold = ws->bn_fold,
-                 .stab = r->stabilizer, .fresh = ws->fresh_adj == xi};
+                 .stab = r->stabilizer, .fresh = ws->fresh_adj == xi, .at_input = xi == m->input};
     ws->fresh_adj = -1;
     c.N_in = c.nin * c.ns;
     c.N_out = c.nout * c.ns;

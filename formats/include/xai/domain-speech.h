@@ -96,6 +96,17 @@ XAI_API xai_status xai_speech_features(const xai_speech_ctx *c, const float *sig
 XAI_API void xai_speech_feature_range(const xai_speech_pre *p, float *low, float *high);
 
 /**
+ * Per-element z-box bounds that put the input layer's root point at each band's noise floor:
+ * low = min(x, the @p q quantile of that row over the clip's frames), high = x, so that the
+ * z-box rule gives each bin (x - low)+ w+ / z+, the excess over the band's floor (deep Taylor's
+ * z+ with the root point at the floor rather than at silence, Montavon et al. 2017).
+ * @p x, @p low, @p high: @p n clips of rows * frames features (low and high may not alias x).
+ * @return XAI_OK; XAI_EINVAL (q outside [0, 1], n < 0); XAI_ENOMEM.
+ */
+XAI_API xai_status xai_speech_floor_bounds(const xai_speech_pre *p, double q, int64_t n, const float *x, float *low,
+                                           float *high);
+
+/**
  * Sonify: mask the complex STFT of @p sig by clip(R+/max R+, 0, 1), mapped back to linear
  * bins (mel rows through the normalised filterbank transpose:
  * M[k,t] = sum_m fb[m,k] R[m,t] / sum_m fb[m,k]), ISTFT with the original phase.

@@ -331,6 +331,10 @@ typedef struct {
                                    range of the features, when the domain fixes it); 0: each
                                    sample's own min and max (libxai's default) */
     float low, high;
+    const float *box_low, *box_high; /**< NULL [default], or d->n * sample size floats aligned
+                                   with the dataset's x: per-element ZBox bounds (xai_explain_config's
+                                   box_low/high), for a first layer whose bounds are NaN (have_bounds 0);
+                                   both or neither. Borrowed for the call */
     int64_t batch;            /**< samples per xai_explain() call [64] */
     int out_of_fold;          /**< [1] with a fold set: each sample is explained by the fold model
                                    that held its group out; groups no fold held out use the model
@@ -402,7 +406,8 @@ XAI_API void xai_driver_explanation_free(xai_driver_explanation *e);
 /**
  * The libxai explain configuration xai_driver_explain() uses for model @p m under @p o
  * (method, composite, rules, start: the stable start's output rule is added for LRP), e.g.
- * for evaluation metrics that explain perturbed inputs again. @p *rules receives a string
+ * for evaluation metrics that explain the dataset's x again; its box_low/high are @p o's, so
+ * aligned with that x (metrics that explain perturbed copies refuse them). @p *rules receives a string
  * the configuration points to (free() it after the last use; may be NULL).
  * @return XAI_OK or the status of xai_explain_config_stable().
  */

@@ -299,6 +299,7 @@ XAI_API xai_status xai_eval_infidelity(const xai_model *m, const xai_eval_config
  * y = x + u with u uniform in +-sens_radius * (max - min of x), each explained by @p ecfg for
  * the class targets[s]; per copy ||Phi(y) - Phi(x)||_2 / ||Phi(x)||_2 (NaN for a zero map).
  * max_out / avg_out (either may be NULL): the max and the mean over the copies. Lower is better.
+ * XAI_EINVAL with per-element z-box bounds in @p ecfg (they hold for x, not for the copies).
  */
 XAI_API xai_status xai_eval_sensitivity(const xai_model *m, const xai_eval_config *cfg,
                                         const xai_explain_config *ecfg, int64_t n, const float *x,

@@ -44,8 +44,9 @@ typedef struct {
     float stabilizer;   /**< 1e-6 unless overridden */
     float gamma;        /**< Gamma */
     float alpha, beta;  /**< AlphaBeta */
-    float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: each
-                             sample's own min and max (what the composites use by default) */
+    float low, high;    /**< ZBox bounds (scalars broadcast over the input); NaN: the config's
+                             per-element box_low/box_high when given, else each sample's own
+                             min and max (what the composites use by default) */
     float bias_factor;  /**< Epsilon with bias factor (Arras et al.); 0 = plain */
     int no_bias;        /**< ZPlus, AlphaBeta: the bias left out of both denominators (spec suffix
                              "-nobias"; Zennit's zero_params='bias'), Yeom et al.'s conv rule */
@@ -88,6 +89,15 @@ typedef struct {
     int have_bounds;        /**< 0: ZBox bounds of each sample are that sample's min and max,
                                  so a stack explains as its samples do one by one */
     float low, high;        /**< ZBox bounds when have_bounds */
+    const float *box_low;   /**< NULL [default], or n * input numel floats aligned with x: each input
+                                 element's lower ZBox bound, for ZBox rules whose bounds are NaN
+                                 (have_bounds 0: the z-box of the composites) on a layer whose input is
+                                 the model's input; such a rule on any other layer fails with
+                                 XAI_EINVAL. A root point per element, e.g. a noise floor per
+                                 frequency band (Montavon et al. 2017); low = min(x, floor) with
+                                 high = x gives relevance (x - l)+ w+ / z+. Gradient methods and
+                                 other rules ignore them. Borrowed for the call */
+    const float *box_high;  /**< as box_low, the upper bounds; both or neither [NULL] */
     xai_bn_mode bn;         /**< [fold] */
     xai_init_mode init;     /**< [auto: logit with an LSTM, else onehot] */
     int target;             /**< class to explain; -1 = the argmax [-1] */
@@ -181,8 +191,9 @@ XAI_API xai_status xai_method_parse(const char *s, xai_method *out);
  *   ENTRY   := SELECTOR '=' RULE
  *   SELECTOR:= 'first' | 'all' | 'layer' K | 'node:' NAME | OPTYPE (Conv, Gemm, MatMul, Dense,
  *              LSTM, MaxPool, AveragePool, Add ...)
- *   RULE    := epsilon(E) | zplus | alphabeta(A,B) | gamma(G) | zbox(L,H) | flat | wsquare |
+ *   RULE    := epsilon(E) | zplus | alphabeta(A,B) | gamma(G) | zbox(L,H) | zbox | flat | wsquare |
  *              pass | norm | gradient | zplus-nobias | alphabeta-nobias(A,B)
+ *   (zbox without bounds: NaN bounds, each sample's own min and max, or the config's box_low/high)
  */
 XAI_API xai_status xai_rules_check(const char *spec);
 

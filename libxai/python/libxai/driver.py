@@ -43,7 +43,7 @@ _PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_int64, c_char_
 class _Options(ctypes.Structure):
     _fields_ = [("target", _Target), ("start", c_int), ("method", c_int), ("composite", c_char_p),
                 ("rules", c_char_p), ("have_bounds", c_int), ("low", ctypes.c_float), ("high", ctypes.c_float),
-                ("batch", c_int64), ("out_of_fold", c_int), ("normalise", c_int),
+                ("box_low", POINTER(ctypes.c_float)), ("box_high", POINTER(ctypes.c_float)), ("batch", c_int64), ("out_of_fold", c_int), ("normalise", c_int),
                 ("check_factor", c_double), ("strict", c_int), ("progress", _PROGRESS), ("progress_ud", c_void_p),
                 ("warn", _WARN), ("warn_ud", c_void_p)]
 

@@ -29,7 +29,8 @@ class LoadOptions(ctypes.Structure):
 class ExplainConfig(ctypes.Structure):
     """xai_explain_config (xai/lrp.h), field for field."""
     _fields_ = [("method", c_int), ("composite", c_char_p), ("epsilon", c_float), ("gamma", c_float),
-                ("have_bounds", c_int), ("low", c_float), ("high", c_float), ("bn", c_int), ("init", c_int),
+                ("have_bounds", c_int), ("low", c_float), ("high", c_float), ("box_low", POINTER(c_float)),
+                ("box_high", POINTER(c_float)), ("bn", c_int), ("init", c_int),
                 ("target", c_int), ("targets", POINTER(c_int)), ("bias_factor", c_float),
                 ("lstm_epsilon", c_float), ("rules", c_char_p), ("smooth_n", c_int), ("smooth_sigma", c_float),
                 ("seed", c_uint64), ("ig_steps", c_int), ("batch", c_int64), ("layer_sums", c_int)]
