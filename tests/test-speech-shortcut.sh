@@ -2,13 +2,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The shortcut criterion of the speech models, measured as datasets/speech/README.md reports
 # it: the realistic set (8 voices, a 2000 Hz tone in 0.1-0.3 s on 90 % of the "7"s of every
-# voice but the test voices f3, f4), xai-speech train with its defaults but the refit (--no-refit,
-# the README's "defaults" column; the refit's column trains twice) on m1-m4 and f1, the
-# held-out accuracy on f3 and f4, and the share of positive relevance in the tone's box on
+# voice but the test voices f3, f4), xai-speech train with its defaults (the refit included) on
+# m1-m4 and f1, the held-out accuracy on f3 and f4, and the share of positive relevance in the tone's box on
 # the tone "7"s of f2, a speaker no model saw. The same clips without the tone (the generator
 # with --shortcut-frac 0 draws everything else identically) show whether the model uses the
 # tone at all: the criterion applies only when it does.
-# Exit: 0 share >= 0.25; 1 share below (registered as an expected failure while it is);
+# Exit: 0 share >= 0.25; 1 share below;
 # 77 skip (no espeak-ng or numpy, or the model does not use the tone); 99 anything else wrong.
 # Usage: test-speech-shortcut.sh GEN_SPEECH XAI_SPEECH
 set -u
@@ -35,7 +34,7 @@ awk -F, '$4 == "f2" && $2 == 7 && $8 == 1 {print $1}' "$T/real/labels.csv" | whi
   ln -s "$T/real/$b" "$T/sc/$b"
   ln -s "$T/plain/$b" "$T/sc0/$b"
 done
-"$APP" train "$T/tr" --labels digit --no-refit -q -o "$T/m.onnx" || die "train"
+"$APP" train "$T/tr" --labels digit -q -o "$T/m.onnx" || die "train"
 "$APP" eval --model "$T/m.onnx" "$T/ho" --labels digit --json "$T/eval.json" -q >/dev/null || die "eval"
 "$APP" explain --model "$T/m.onnx" "$T/sc" --target 7 --stacked --no-figures -o "$T/x-default" -q || die "explain"
 "$APP" explain --model "$T/m.onnx" "$T/sc" --target 7 --start logodds --composite epsilon-plus --stacked --no-figures \
