@@ -183,7 +183,10 @@ def check_errors(train, clarc, p):
          "--clean", p("clean.txt"), "-o", p("e4.json")], 1)
     open(p("bad.json"), "w").write('{"layer": "relu1"}')
     run([clarc, "project", "--model", p("m.onnx"), "--cav", p("bad.json"), "-o", p("e5.onnx")], 1)
-    assert not any(os.path.exists(p(f)) for f in ("e2.json", "e3.json", "e4.json", "e5.onnx"))
+    for z in ("", "1.5x", "nan", "1e999", "0x1"):  # --z is clean, artefact or a whole decimal number
+        e = run([clarc, "project", "--model", p("m.onnx"), "--cav", p("cav.json"), "--z", z, "-o", p("e6.onnx")], 2)
+        assert "--z" in e.stderr, e.stderr
+    assert not any(os.path.exists(p(f)) for f in ("e2.json", "e3.json", "e4.json", "e5.onnx", "e6.onnx"))
     common = ["--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "2", "-q", "-f"]
     run([train, "--arch", "conv1d(4,k=5) bn relu flatten dense(2)", "-o", p("g.onnx"), "--guide",
          "rrr:%s,lambda=1" % p("mask.npy")] + common, 1)

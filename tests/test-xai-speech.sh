@@ -554,6 +554,9 @@ for r in rows:
 PYEOF
 expect 2 "needs --truth" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --metrics mass-accuracy -o "$T/e1.tsv"
 expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.3,0.1,0,100 -o "$T/e2.tsv"
+for t in 0.1,inf,0,100 0.1,0.3,0,100, 0.1,0.3,0 0.1,0.3,0x10,100 "0.1,0.3,0,100 x"; do
+  expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth "$t" -o "$T/e2.tsv"
+done
 expect 1 "meets no bin" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.1,0.3,5000,6000 -o "$T/e3.tsv"
 [ ! -e "$T/e3.tsv" ] && ok || bad "evaluate wrote a table after an error"
 

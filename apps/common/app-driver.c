@@ -6,7 +6,6 @@
  */
 #include "app-driver.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,13 +82,7 @@ static int parse_cv(const xai_app *app, xai_app_driver_opts *o, const char *arg)
 
 static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *arg)
 {
-    char *e;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &e, 10);
-    if (e == arg || *e || errno || arg[0] == '-')
-        return bad_value(app, "seed", arg, "an integer >= 0");
-    o->seed = (uint64_t)v;
-    return 1;
+    return xai_app_parse_u64(arg, &o->seed) ? bad_value(app, "seed", arg, "an integer >= 0") : 1;
 }
 
 /* The numeric options: --weight-decay --lr --epochs --patience --batch --val-split. */
