@@ -200,6 +200,14 @@ START_TEST(test_summary_target_strict)
     char *text = stderr_of(call_summary, &c);
     printf("%s", text);
     ck_assert_ptr_nonnull(strstr(text, "xai-test: validation: grouped-holdout over 4 subjects (1 fold), 12 held-out"));
+    /* which of the 4 subjects (12 samples each) were held out: one, named by the card's fold record */
+    const char *const *held = NULL;
+    int nheld = 0;
+    ck_assert_int_eq(xai_driver_set_fold_groups(s, 0, &held, &nheld), XAI_OK);
+    ck_assert_int_eq(nheld, 1);
+    char want[128];
+    snprintf(want, sizeof want, "xai-test:           held out 1 of 4 subjects (%s), trained on 3\n", held[0]);
+    ck_assert_msg(strstr(text, want), "summary lacks '%s'", want);
     ck_assert_ptr_nonnull(strstr(text, "network:  accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "baseline: ridge accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "verdict:  "));
