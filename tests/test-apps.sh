@@ -230,6 +230,10 @@ for bad in "--epochs 1e3" "--epochs 99999999999999999999" "--epochs 3000000000" 
   expect 2 "$1" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx" -q "$1" "$2"
 done
 [ ! -e "$T/m2.onnx" ] && ok || bad "a refused option still trained a model"
+for cw in nan,1 1, ,1 1,2,3 -1,1 1,1e39; do
+  expect 2 "--class-weights" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx" -q \
+    --class-weights "$cw"
+done
 expect 1 "arch" "$B/xai-train" --arch 'conv1d(4,k=)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m3.onnx" -q
 [ ! -e "$T/m3.onnx" ] && ok || bad "failed training left a model behind"
 $PY - "$T" <<'PYEOF' && ok || bad "trained model: metadata or accuracy"
