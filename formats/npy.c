@@ -228,6 +228,35 @@ static xai_status skip_descr(cursor *c, const char *name)
     return XAI_OK;
 }
 
+/* READ_ANY: the kind, item size and byte order of a plain descr as numpy writes one (dtype.str:
+ * "<f4", "|u1", "<U10", "|O", "<M8[ns]"): an optional byte order, a letter, the size in decimal
+ * digits (none: unknown, 0), a unit in brackets for datetime64 and timedelta64. The one reading
+ * of this grammar; a descr string outside it is a malformed header. */
+static xai_status descr_kind(const char *name, npy_desc *d)
+{
+    const char *s = d->text, *p;
+    d->big = *s == '>' || (*s == '=' && !HOST_LITTLE);
+    if (*s && strchr("<>|=", *s))
+        s++;
+    int letter = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z');
+    long size = 0;
+    for (p = s + letter; letter && *p >= '0' && *p <= '9' && size <= INT_MAX / 40; p++)
+        size = size * 10 + (*p - '0');
+    if (letter && (*s == 'm' || *s == 'M') && *p == '[') {
+        const char *u = p + 1;
+        while ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') || (*u >= '0' && *u <= '9'))
+            u++;
+        if (u > p + 1 && *u == ']')
+            p = u + 1;
+    }
+    /* the bound keeps the size in bytes and in bits (numpy's dtype names) within an int */
+    if (!letter || *p || size > INT_MAX / 40)
+        return xai_error_set(XAI_EFORMAT, "%s: bad header: 'descr' '%s' is not a NumPy type string", name, d->text);
+    d->kind = *s;
+    d->itemsize = (int)(*s == 'U' ? 4 * size : size); /* numpy stores 4 bytes per character */
+    return XAI_OK;
+}
+
 /* READ_ANY: the descr's text, a quoted dtype or a (balanced) list of fields */
 static xai_status descr_text(cursor *c, const char *name, npy_desc *d)
 {
@@ -243,7 +272,7 @@ static xai_status descr_text(cursor *c, const char *name, npy_desc *d)
     }
     if (!parse_string(c, d->text, sizeof d->text))
         return xai_error_set(XAI_EFORMAT, "%s: bad header: 'descr' is not a string", name);
-    return XAI_OK;
+    return descr_kind(name, d);
 }
 
 static xai_status header_descr(cursor *c, const char *name, npy_desc *d, int mode, header_keys *hk)
@@ -797,6 +826,9 @@ static void fill_header(xai_npy_header *out, const npy_desc *d, const unsigned c
     out->minor = pre[7];
     memcpy(out->descr, d->text, sizeof out->descr);
     out->structured = d->structured;
+    out->kind = d->structured ? 0 : d->kind;
+    out->itemsize = d->structured ? 0 : d->itemsize;
+    out->big_endian = !d->structured && d->big;
     out->ndim = d->ndim;
     memcpy(out->shape, d->shape, sizeof out->shape);
     out->data_offset = (int64_t)(hstart + hlen);

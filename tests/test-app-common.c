@@ -9,8 +9,10 @@
 #include <cairo.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <float.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 #include "app.h"
 #include "batch.h"
+#include "concepts.h"
 
 /* ---- helpers ---- */
 
@@ -562,6 +565,87 @@ START_TEST(helpers_parse_long)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(xai_app_parse_long(bad[i], 0, 100, &v) == -1, "'%s' accepted", bad[i]);
         ck_assert_int_eq(v, 5); /* untouched on failure */
+    }
+}
+END_TEST
+
+START_TEST(helpers_parse_numbers)
+{
+    double d = 7;
+    ck_assert_int_eq(xai_app_parse_double("0.25", 0, 1, &d), 0);
+    ck_assert(d == 0.25);
+    static const char *const bad_d[] = {"", "nan", "inf", "-inf", "1e999", "1.5", "0.5x", "0x", ",", "-0.1", "0x0.8", "0X1p-1"};
+    for (size_t i = 0; i < sizeof bad_d / sizeof bad_d[0]; i++) {
+        d = 7;
+        ck_assert_msg(xai_app_parse_double(bad_d[i], 0, 1, &d) == -1 && d == 7, "'%s' accepted", bad_d[i]);
+    }
+    /* a float is read by strtof: the nearest float, and what a float cannot hold is refused */
+    float f = 3;
+    ck_assert_int_eq(xai_app_parse_float("0.1", 0, 1, &f), 0);
+    ck_assert(f == 0.1f);
+    static const char *const bad_f[] = {"1e39", "-1e39", "1e-50", "nan", "", "2", "0x1"};
+    for (size_t i = 0; i < sizeof bad_f / sizeof bad_f[0]; i++) {
+        f = 3;
+        ck_assert_msg(xai_app_parse_float(bad_f[i], -FLT_MAX, 1, &f) == -1 && f == 3, "'%s' accepted", bad_f[i]);
+    }
+    uint64_t u = 5;
+    ck_assert_int_eq(xai_app_parse_u64("18446744073709551615", &u), 0);
+    ck_assert(u == UINT64_MAX);
+    static const char *const bad_u[] = {"-1", "+1", " 1", "", "18446744073709551616", "1e3", "1.0"};
+    for (size_t i = 0; i < sizeof bad_u / sizeof bad_u[0]; i++) {
+        u = 5;
+        ck_assert_msg(xai_app_parse_u64(bad_u[i], &u) == -1 && u == 5, "'%s' accepted", bad_u[i]);
+    }
+}
+END_TEST
+
+START_TEST(helpers_parse_lists)
+{
+    long l[4];
+    ck_assert_int_eq(xai_app_parse_long_list("3", ',', 0, 9, l, 4), 1);
+    ck_assert_int_eq(l[0], 3);
+    ck_assert_int_eq(xai_app_parse_long_list("3,0,9", ',', 0, 9, l, 4), 3);
+    ck_assert(l[0] == 3 && l[1] == 0 && l[2] == 9);
+    ck_assert_int_eq(xai_app_parse_long_list("2/5", '/', 1, 9, l, 2), 2);
+    ck_assert(l[0] == 2 && l[1] == 5);
+    static const char *const bad_l[] = {"", ",", "1,", ",1", "1,,2", "1,10", "1,2,3,4,5", "1;2", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_l / sizeof bad_l[0]; i++)
+        ck_assert_msg(xai_app_parse_long_list(bad_l[i], ',', 0, 9, l, 4) == -1, "'%s' accepted", bad_l[i]);
+    /* an item longer than any number is refused, not cut */
+    char longitem[100];
+    memset(longitem, '0', sizeof longitem - 2);
+    longitem[sizeof longitem - 2] = '1';
+    longitem[sizeof longitem - 1] = '\0';
+    ck_assert_int_eq(xai_app_parse_long_list(longitem, ',', 0, 9, l, 4), -1);
+    double d[2];
+    ck_assert_int_eq(xai_app_parse_double_list("8,30.5", ',', 0, HUGE_VAL, d, 2), 2);
+    ck_assert(d[0] == 8 && d[1] == 30.5);
+    static const char *const bad_d[] = {"8,", ",30", "8", "8,30,40", "8,nan", "inf,1", "-1,2", "8 30"};
+    for (size_t i = 0; i < sizeof bad_d / sizeof bad_d[0]; i++) {
+        int n = xai_app_parse_double_list(bad_d[i], ',', 0, HUGE_VAL, d, 2);
+        ck_assert_msg(n != 2, "'%s' read as a pair", bad_d[i]);
+    }
+}
+END_TEST
+
+/* --concepts LAYER:top=K|channels=...: every number through the shared parsers */
+START_TEST(helpers_concepts_parse)
+{
+    concept_spec cs;
+    char msg[256];
+    ck_assert_int_eq(concepts_parse("conv0:channels=3,1", &cs, msg, sizeof msg), 0);
+    ck_assert(cs.top == 0 && cs.nchannels == 2 && cs.channels[0] == 3 && cs.channels[1] == 1);
+    ck_assert_int_eq(concepts_parse("conv0:top=5", &cs, msg, sizeof msg), 0);
+    ck_assert_int_eq(cs.top, 5);
+    ck_assert_int_eq(concepts_parse("conv0", &cs, msg, sizeof msg), 0);
+    ck_assert_int_eq(cs.top, 8);
+    static const char *const bad[] = {"conv0:channels=3,", "conv0:channels=,3", "conv0:channels=", "conv0:channels=1,x",
+                                      "conv0:channels=-1", "conv0:top=0", "conv0:top=1025", "conv0:top=",
+                                      "conv0:top=99999999999999999999", "conv0:top=2x", ":top=2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        ck_assert_msg(concepts_parse(bad[i], &cs, msg, sizeof msg) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(msg, "--concepts") != NULL, "'%s': %s", bad[i], msg);
     }
 }
 END_TEST
@@ -1226,6 +1310,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, atomic_signal);
     tcase_add_test(tc, mkdirs);
     tcase_add_test(tc, helpers_parse_long);
+    tcase_add_test(tc, helpers_parse_numbers);
+    tcase_add_test(tc, helpers_parse_lists);
+    tcase_add_test(tc, helpers_concepts_parse);
     tcase_add_test(tc, helpers_strdup_printf);
     tcase_add_test(tc, helpers_leading_args);
     tcase_add_test(tc, helpers_train_config);

@@ -68,13 +68,19 @@ static int option(xai_app *app, xai_app_driver_opts *o, int code, const char *ar
     return c.rc;
 }
 
+/* the program "xai-test" and its driver options (split by @p kind of @p kinds); free the app */
+static void fixture(xai_app *app, xai_app_driver_opts *o, const char *kind, const char *const *kinds)
+{
+    xai_app_init(app, "xai-test", "1.0", 1, argv0);
+    xai_app_driver_opts_init(o, kind, kinds);
+}
+
 START_TEST(test_parse)
 {
     static const char *const kinds[] = {"subject", "session", NULL};
     xai_app app;
-    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
     xai_app_driver_opts o;
-    xai_app_driver_opts_init(&o, "subject", kinds);
+    fixture(&app, &o, "subject", kinds);
     ck_assert_int_eq(option(&app, &o, 'x', "1", NULL), 0);
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_SPLIT_BY, "session", NULL), 1);
     ck_assert_str_eq(o.split_by, "session");
@@ -190,9 +196,8 @@ static xai_driver_set *small_set(xai_app *app, xai_app_driver_opts *o)
 START_TEST(test_summary_target_strict)
 {
     xai_app app;
-    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
     xai_app_driver_opts o;
-    xai_app_driver_opts_init(&o, "subject", NULL);
+    fixture(&app, &o, "subject", NULL);
     o.epochs = 20;
     o.lr = 0.02;
     xai_driver_set *s = small_set(&app, &o);
@@ -200,6 +205,14 @@ START_TEST(test_summary_target_strict)
     char *text = stderr_of(call_summary, &c);
     printf("%s", text);
     ck_assert_ptr_nonnull(strstr(text, "xai-test: validation: grouped-holdout over 4 subjects (1 fold), 12 held-out"));
+    /* which of the 4 subjects (12 samples each) were held out: one, named by the card's fold record */
+    const char *const *held = NULL;
+    int nheld = 0;
+    ck_assert_int_eq(xai_driver_set_fold_groups(s, 0, &held, &nheld), XAI_OK);
+    ck_assert_int_eq(nheld, 1);
+    char want[128];
+    snprintf(want, sizeof want, "xai-test:           held out 1 of 4 subjects (%s), trained on 3\n", held[0]);
+    ck_assert_msg(strstr(text, want), "summary lacks '%s'", want);
     ck_assert_ptr_nonnull(strstr(text, "network:  accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "baseline: ridge accuracy"));
     ck_assert_ptr_nonnull(strstr(text, "verdict:  "));
@@ -287,9 +300,8 @@ END_TEST
 START_TEST(test_no_holdout)
 {
     xai_app app;
-    xai_app_init(&app, "xai-test", "1.0", 1, argv0);
     xai_app_driver_opts o;
-    xai_app_driver_opts_init(&o, "session", NULL);
+    fixture(&app, &o, "session", NULL);
     o.cv = 5;
     o.holdout = 0;
     ck_assert_int_eq(option(&app, &o, XAI_APP_OPT_REFIT, NULL, "--refit: xai-test has no single hold-out"), -1);

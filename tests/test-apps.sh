@@ -89,6 +89,12 @@ expect 2 "unknown composite" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --composit
 expect 2 "--rule" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --rule 'Conv=gama(1)'
 expect 2 "--low and --high" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --low 1
 expect 2 "--class" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" --class x
+# option numbers are read whole, within range and without overflow (a float's range for the rules)
+for bad in "--class 1e3" "--epsilon nan" "--epsilon 1e39" "--gamma -0.5" "--bias-factor 0.5x" "--low inf" \
+    "--batch 99999999999999999999" "--batch 65"; do
+  set -- $bad
+  expect 2 "$1" "$B/xai-explain" "$M" "$X" -o "$T/u.npy" "$1" "$2"
+done
 # data errors: exit 1, message names the file, no output left behind
 $PY -c "import numpy as np; np.save('$T/int.npy', np.zeros((1,8,128), np.int32)); np.save('$T/shape.npy', np.zeros((1,8,64), np.float32)); np.save('$T/f.npy', np.zeros((8,128), np.float32, order='F').T.copy().T)"
 expect 1 "int.npy" "$B/xai-explain" "$M" "$T/int.npy" -o "$T/u.npy"
@@ -231,6 +237,17 @@ done
 expect 2 "logodds" "$B/xai-explain" "$T/m.onnx" "$T/tx8.npy" -o "$T/s-x.npy" -q --init odds
 expect 2 "exists" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m.onnx" -q
 expect 2 "exactly one of" "$B/xai-train" --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx"
+for bad in "--epochs 1e3" "--epochs 99999999999999999999" "--epochs 3000000000" "--batch 0x10" "--step-size 2.5" \
+    "--patience -1" "--lr inf" "--lr 1e-50" "--momentum nan" "--momentum 1" "--weight-decay nan" \
+    "--step-gamma 0" "--val-split 0.95" "--seed -1" "--seed 18446744073709551616" "--nthreads 4097"; do
+  set -- $bad
+  expect 2 "$1" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx" -q "$1" "$2"
+done
+[ ! -e "$T/m2.onnx" ] && ok || bad "a refused option still trained a model"
+for cw in nan,1 1, ,1 1,2,3 -1,1 1,1e39; do
+  expect 2 "--class-weights" "$B/xai-train" --arch 'flatten dense(2)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m2.onnx" -q \
+    --class-weights "$cw"
+done
 expect 1 "arch" "$B/xai-train" --arch 'conv1d(4,k=)' --x "$T/tx.npy" --y "$T/ty.npy" -o "$T/m3.onnx" -q
 [ ! -e "$T/m3.onnx" ] && ok || bad "failed training left a model behind"
 $PY - "$T" <<'PYEOF' && ok || bad "trained model: metadata or accuracy"

@@ -183,12 +183,26 @@ def check_errors(train, clarc, p):
          "--clean", p("clean.txt"), "-o", p("e4.json")], 1)
     open(p("bad.json"), "w").write('{"layer": "relu1"}')
     run([clarc, "project", "--model", p("m.onnx"), "--cav", p("bad.json"), "-o", p("e5.onnx")], 1)
-    assert not any(os.path.exists(p(f)) for f in ("e2.json", "e3.json", "e4.json", "e5.onnx"))
+    for z in ("", "1.5x", "nan", "1e999", "0x1"):  # --z is clean, artefact or a whole decimal number
+        e = run([clarc, "project", "--model", p("m.onnx"), "--cav", p("cav.json"), "--z", z, "-o", p("e6.onnx")], 2)
+        assert "--z" in e.stderr, e.stderr
+    assert not any(os.path.exists(p(f)) for f in ("e2.json", "e3.json", "e4.json", "e5.onnx", "e6.onnx"))
     common = ["--x", p("x.npy"), "--y", p("y.npy"), "--epochs", "2", "-q", "-f"]
     run([train, "--arch", "conv1d(4,k=5) bn relu flatten dense(2)", "-o", p("g.onnx"), "--guide",
          "rrr:%s,lambda=1" % p("mask.npy")] + common, 1)
     run([train, "--arch", ARCH, "-o", p("g.onnx"), "--guide", "rrr:%s" % p("mask.npy")] + common, 2)
     run([train, "--arch", ARCH, "-o", p("g.onnx"), "--guide", "lrp,lambda=x"] + common, 2)
+    # lambda is read whole: no NaN, no junk before ,layer=, nothing after it for rrr
+    for guide in ("lrp,lambda=nan", "lrp,lambda=1x,layer=relu1", "lrp,lambda=1,", "rrr:%s,lambda=inf" % p("mask.npy"),
+                  "rrr:%s,lambda=2,3" % p("mask.npy"), "rrclarc:%s,lambda=-1" % p("cav.json")):
+        e = run([train, "--arch", ARCH, "-o", p("g.onnx"), "--guide", guide] + common, 2)
+        assert "--guide" in e.stderr, e.stderr
+    # xai-clarc fine-tune's training numbers
+    for opt, val in (("--lr", "nan"), ("--lr", "0"), ("--val-split", "0.95"), ("--val-split", "nan"), ("--epochs", "1e3")):
+        e = run([clarc, "fine-tune", "--model", p("m.onnx"), "--cav", p("cav.json"), "--x", p("x.npy"), "--y", p("y.npy"),
+                 opt, val, "-o", p("e7.onnx")], 2)
+        assert opt in e.stderr, e.stderr
+    assert not os.path.exists(p("e7.onnx"))
     run([train, "--arch", ARCH, "-o", p("g.onnx"), "--guide", "rrr:%s,lambda=1" % p("y.npy")] + common, 1)
 
 

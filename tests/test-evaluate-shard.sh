@@ -96,4 +96,12 @@ expect 1 "not done with these inputs and options" "$EV" "$M" "$T/x.npy" -o "$T/m
 expect 2 "exists" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge
 expect 2 "--merge" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --merge --shard 1/2
 expect 2 "--shard" "$EV" "$M" "$T/x.npy" -o "$T/m2" $MET -q --shard 3/2
+# option numbers are decimal, whole and within range (a float's range for the float ones)
+for bad in "--shard 1/2x" "--shard 1/+2" "--baseline nan" "--baseline 1e39" "--baseline 0x1" "--road-noise -1" \
+    "--fc-fraction 1.5" "--infid-sigma 0" "--sens-radius inf" "--seed -1" "--steps 1e3" "--batch 65" \
+    "--per-step 99999999999999999999"; do
+  set -- $bad
+  expect 2 "$1" "$EV" "$M" "$T/x.npy" -o "$T/m3" $MET -q "$1" "$2"
+done
+check [ ! -e "$T/m3" ]
 finish test-evaluate-shard

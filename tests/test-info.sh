@@ -113,6 +113,24 @@ for name, blob in (("trunc-data.npy", src[:-4]), ("trunc-header.npy", src[:20]),
     p = os.path.join(tmp, name)
     open(p, "wb").write(blob)
     bad(p)
+# a descr that is no NumPy type string: the reader's error, naming the file
+
+
+def with_descr(descr):
+    """src with another descr, the header's padding giving up or taking the difference"""
+    h = src.index(b"\n") + 1
+    body = src[:h - 1].replace(b"'<f4'", b"'" + descr + b"'").rstrip(b" ")
+    return body + b" " * (h - 1 - len(body)) + b"\n" + src[h:]
+
+
+for name, descr in (("descr-junk.npy", b"<fx"), ("descr-huge.npy", b"<i99999999999999999999"), ("descr-none.npy", b"")):
+    blob = with_descr(descr)
+    p = os.path.join(tmp, name)
+    open(p, "wb").write(blob)
+    check(len(blob) == len(src), name + ": the header kept its length")
+    bad(p)
+    rc, out, err = run(p)
+    check("bad header" in err and "descr" in err, "%s: the reader's message: %r" % (name, err))
 
 # --- ONNX: raw op list, opset, inputs/outputs against the onnx package ---------------
 try:

@@ -230,12 +230,14 @@ START_TEST(header_any_dtype)
         const char *file, *descr;
         int structured, fortran, major, ndim;
         int64_t shape[2], data_bytes;
+        char kind;
+        int itemsize;
     } cases[] = {
-        {"c8-2.npy", "<c8", 0, 0, 1, 1, {2}, 16},
-        {"f4-fortran-2x3.npy", "<f4", 0, 1, 1, 2, {2, 3}, 24},
-        {"struct-2.npy", "[('a', '<f4'), ('b', '<i2')]", 1, 0, 1, 1, {2}, 12},
-        {"f4-v3-4.npy", "<f4", 0, 0, 3, 1, {4}, 16},
-        {"f4-scalar.npy", "<f4", 0, 0, 1, 0, {0}, 4},
+        {"c8-2.npy", "<c8", 0, 0, 1, 1, {2}, 16, 'c', 8},
+        {"f4-fortran-2x3.npy", "<f4", 0, 1, 1, 2, {2, 3}, 24, 'f', 4},
+        {"struct-2.npy", "[('a', '<f4'), ('b', '<i2')]", 1, 0, 1, 1, {2}, 12, 0, 0},
+        {"f4-v3-4.npy", "<f4", 0, 0, 3, 1, {4}, 16, 'f', 4},
+        {"f4-scalar.npy", "<f4", 0, 0, 1, 0, {0}, 4, 'f', 4},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         xai_npy_header h;
@@ -250,6 +252,28 @@ START_TEST(header_any_dtype)
             ck_assert_int_eq(h.shape[d], cases[k].shape[d]);
         ck_assert_int_eq(h.data_offset, 128);
         ck_assert_int_eq(h.data_bytes, cases[k].data_bytes);
+        ck_assert_int_eq(h.kind, cases[k].kind);
+        ck_assert_int_eq(h.itemsize, cases[k].itemsize);
+        ck_assert_int_eq(h.big_endian, 0);
+    }
+    /* the descr's kind, item size and byte order, as numpy's dtype(descr) has them */
+    static const struct {
+        const char *descr;
+        char kind;
+        int itemsize, big;
+    } types[] = {{">i2", 'i', 2, 1}, {"|u1", 'u', 1, 0}, {"<U10", 'U', 40, 0}, {"|S5", 'S', 5, 0},
+                 {"|O", 'O', 0, 0}, {"<M8[ns]", 'M', 8, 0}, {">m8[10ms]", 'm', 8, 1}, {"|V16", 'V', 16, 0}};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        char text[128];
+        snprintf(text, sizeof text, "{'descr': '%s', 'fortran_order': False, 'shape': (1,)}\n", types[k].descr);
+        size_t len;
+        unsigned char *b = make_npy(1, text, 64, &len);
+        xai_npy_header h;
+        ck_assert_msg(xai_npy_read_header_mem(b, len, "t.npy", &h) == XAI_OK, "%s: %s", types[k].descr,
+                      xai_last_error());
+        ck_assert_msg(h.kind == types[k].kind && h.itemsize == types[k].itemsize && h.big_endian == types[k].big,
+                      "%s: kind %c size %d big %d", types[k].descr, h.kind, h.itemsize, h.big_endian);
+        free(b);
     }
     /* malformed headers are refused as by the loaders, from a file and from memory */
     static const char *const bad[] = {
@@ -258,6 +282,13 @@ START_TEST(header_any_dtype)
         "{'descr': '<f4', 'shape': (2,)}\n",
         "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}\n",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3)}\n",
+        /* a descr string that is no type string */
+        "{'descr': '<f4x', 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '<i99999999999999999999', 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '', 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '<4', 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '<M8[ns', 'fortran_order': False, 'shape': (2,)}\n",
+        "{'descr': '<f8[s]', 'fortran_order': False, 'shape': (2,)}\n",
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         size_t len;

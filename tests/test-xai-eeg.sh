@@ -89,6 +89,14 @@ try:
     expect(2, "", "train", "--edf", runs[0], "--events", "T1=left,T2=right", "--bogus", "-o", "x.onnx")
     expect(2, "--baseline", "train", "--edf", runs[0], "--events", "T1=a,T2=b", "--baseline", "x", "-o", "x.onnx")
     expect(2, "two classes", "train", "--edf", runs[0], "--events", "T1=a", "-o", os.path.join(tmp, "x.onnx"))
+    # option numbers are read whole, within range and without overflow; the error names the option
+    for opt, val in (("--bandpass", "8,"), ("--bandpass", ",30"), ("--bandpass", "8,inf"), ("--bandpass", "8,30,40"),
+                     ("--bandpass", "30,8"), ("--tmin", "nan"), ("--tmax", "1e6"), ("--notch", "-50"),
+                     ("--resample", "0x80"), ("--filter-order", "99999999999999999999"), ("--epochs", "1e3"),
+                     ("--epochs", "99999999999999999999"), ("--lr", "nan"), ("--seed", "-1"),
+                     ("--concepts", "conv0:channels=1,")):
+        expect(2, opt, "train", "--edf", runs[0], "--events", "T1=a,T2=b", opt, val, "-o", os.path.join(tmp, "x.onnx"))
+    check(not os.path.exists(os.path.join(tmp, "x.onnx")), "a refused option still trained a model")
 
     # ---- train on runs 1 and 2
     model = os.path.join(tmp, "mi.onnx")

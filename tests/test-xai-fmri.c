@@ -497,6 +497,19 @@ START_TEST(mismatch_errors)
     ck_assert_int_eq(run_cmd("%s explain --bold %s -o %s", bin_fmri, run_path(3, "bold.nii.gz"), out), 2);
     ck_assert_int_eq(run_cmd("%s train --bold %s -o %s/m.onnx", bin_fmri, run_path(3, "bold.nii.gz"), tmp), 2);
     ck_assert_int_eq(run_cmd("%s --no-such-option", bin_fmri), 2);
+    /* option numbers are read whole, within range and without overflow; the error names the option */
+    static const char *const badnum[][2] = {{"epochs", "1e3"}, {"epochs", "99999999999999999999"}, {"batch", "0"},
+                                            {"seed", "-1"}, {"patience", "2.5"}, {"lr", "nan"}, {"lr", "0"},
+                                            {"val-split", "0.95"}, {"weight-decay", "1e999"}, {"screen", "101"},
+                                            {"auto-mask", "1"}, {"lag", "-2"}, {"explain-batch", "x"}};
+    for (size_t i = 0; i < sizeof badnum / sizeof badnum[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "--%s: invalid value '%s'", badnum[i][0], badnum[i][1]);
+        ck_assert_int_eq(run_cmd("%s train --bold %s --events %s --%s %s -o %s/m.onnx", bin_fmri,
+                                 run_path(3, "bold.nii.gz"), run_path(3, "events.tsv"), badnum[i][0], badnum[i][1], tmp),
+                         2);
+        ck_assert_msg(stderr_has(want), "%s", want);
+    }
     ck_assert_int_eq(run_cmd("%s", bin_fmri), 2);
     ck_assert_int_eq(run_cmd("%s explain --model %s --bold %s --target cats -o %s", bin_fmri, model,
                              run_path(3, "bold.nii.gz"), out),

@@ -110,6 +110,8 @@ ch=$(echo "$line" | sed -n 's/.*chance \([0-9.]*\),.*/\1/p')
     || bad "realistic train rc=$rc: $line"
 [ -s "$T/r.fold-1.onnx" ] && [ -s "$T/r.fold-2.onnx" ] && ok "fold models written next to the model" || bad "no fold models"
 grep -q "baseline: ridge accuracy" "$T/err" && ok "baseline printed" || bad "no baseline line"
+grep -q "  each fold held out 1 of 2 sessions, trained on 1$" "$T/err" && ok "groups held out per fold printed" \
+  || bad "no line of the groups each fold held out"
 for k in '"validation"' '"ci95"' '"chance_level"' '"baseline"' '"offset": *"trial_mean"' '"sides": *"paired"'; do
     grep -q "$k" "$T/r.json" || bad "model card sidecar lacks $k"
 done

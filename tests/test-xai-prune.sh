@@ -123,6 +123,11 @@ expect 2 "not a rate" P --step 0.2 --total 0.6 --save 0.5 -o "$T/e"
 expect 2 "--criteria" P --criteria lrp,l1 -o "$T/e"
 expect 2 "twice" P --criteria lrp,lrp -o "$T/e"
 expect 2 "--step" P --step 1.5 -o "$T/e"
+# option numbers are decimal, whole and within range
+for bad in "--step nan" "--total 0x0.8" "--save 1e-400" "--lr 1e999" "--seeds 1e1" "--fine-tune 99999999999999999999"; do
+  set -- $bad
+  expect 2 "$1" P "$1" "$2" -o "$T/e"
+done
 expect 2 "--units" P --units dense -o "$T/e"
 expect 2 "--norm" P --norm l3 -o "$T/e"
 expect 2 "only zplus and alphabeta" P --rule "Conv=epsilon-nobias" -o "$T/e"

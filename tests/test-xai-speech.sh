@@ -384,6 +384,16 @@ assert c["domain"] == "speech" and c["classes"] == ["0", "1", "2"], c
 assert c["preprocessing"]["preset"] == "compact" and c["training"]["split_by"] == "speaker", c
 assert c["training"]["augment_copies"] == 1, c["training"]  # time shifts are the default
 PYEOF
+$PY - "$T/spk.onnx" "$T/err" <<'PYEOF' && ok || bad "summary: how many speakers were held out, named as the card records them"
+import json, sys
+import onnx
+m = onnx.load(sys.argv[1])
+c = json.loads({p.key: p.value for p in m.metadata_props}["libxai.card"])
+held = c["extra"]["driver"]["folds"][0]["heldout_groups"]
+want = "held out %d of 16 speakers (%s), trained on %d\n" % (len(held), ", ".join(held), 16 - len(held))
+err = open(sys.argv[2]).read()
+assert len(held) == 3 and want in err, (want, err)
+PYEOF
 # --- the refit (the default): after the hold-out, MODEL.onnx trains on every speaker and the
 # hold-out's model stays as MODEL.fold-1.onnx, which explains the held-out speakers; --no-refit
 # (same seed: the same hold-out) keeps the hold-out's model as MODEL.onnx and writes no fold file
@@ -586,6 +596,9 @@ for r in rows:
 PYEOF
 expect 2 "needs --truth" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --metrics mass-accuracy -o "$T/e1.tsv"
 expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.3,0.1,0,100 -o "$T/e2.tsv"
+for t in 0.1,inf,0,100 0.1,0.3,0,100, 0.1,0.3,0 0.1,0.3,0x10,100 "0.1,0.3,0,100 x"; do
+  expect 2 "--truth: invalid value" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth "$t" -o "$T/e2.tsv"
+done
 expect 1 "meets no bin" "$APP" evaluate --model "$T/real.onnx" "$T/rsc" --truth 0.1,0.3,5000,6000 -o "$T/e3.tsv"
 [ ! -e "$T/e3.tsv" ] && ok || bad "evaluate wrote a table after an error"
 

@@ -65,7 +65,13 @@ expect 2 "missing -o" "$SPRAY" "$T/maps.npy"
 expect 2 "missing MAPS" "$SPRAY" -o "$T/x"
 expect 2 "--knn" "$SPRAY" "$T/maps.npy" --knn 0 -o "$T/x"
 expect 2 "--pool" "$SPRAY" "$T/maps.npy" --pool 8 -o "$T/x"
+for pool in 8x 8x32x2 x8 8x-1 8x1e3; do
+  expect 2 "--pool needs RxC with integers" "$SPRAY" "$T/maps.npy" --pool "$pool" -o "$T/x"
+done
 expect 2 "twice" "$SPRAY" "$T/maps.npy" --classes 3,3 -o "$T/x"
+for cl in 3, ,3 3,,4 3,x 3,99999999999999999999; do
+  expect 2 "--classes needs" "$SPRAY" "$T/maps.npy" --classes "$cl" -o "$T/x"
+done
 expect 2 "--norm" "$SPRAY" "$T/maps.npy" --norm l2 -o "$T/x"
 expect 2 "must not exceed" "$SPRAY" "$T/maps.npy" --eig 4 --clusters 5 -o "$T/x"
 expect 2 "unknown option" "$SPRAY" "$T/maps.npy" --bogus -o "$T/x"

@@ -6,7 +6,6 @@
  */
 #include "app-driver.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,13 +82,7 @@ static int parse_cv(const xai_app *app, xai_app_driver_opts *o, const char *arg)
 
 static int parse_seed(const xai_app *app, xai_app_driver_opts *o, const char *arg)
 {
-    char *e;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &e, 10);
-    if (e == arg || *e || errno || arg[0] == '-')
-        return bad_value(app, "seed", arg, "an integer >= 0");
-    o->seed = (uint64_t)v;
-    return 1;
+    return xai_app_parse_u64(arg, &o->seed) ? bad_value(app, "seed", arg, "an integer >= 0") : 1;
 }
 
 /* The numeric options: --weight-decay --lr --epochs --patience --batch --val-split. */
@@ -341,6 +334,40 @@ int xai_app_driver_explain_setup(xai_app *app, const xai_app_driver_opts *o, con
     return 0;
 }
 
+/* How many groups the validation held out and how many trained (a hold-out names them): the
+ * accuracy below is only as broad as the groups it was measured on. */
+static void print_groups(const xai_app *app, const xai_driver_set *s, const xai_driver_summary *m)
+{
+    int lo = m->n_groups, hi = 0, count = 0;
+    const char *const *names = NULL;
+    for (int k = 0; k < m->n_folds; k++) {
+        if (xai_driver_set_fold_groups(s, k, &names, &count) != XAI_OK)
+            return;
+        lo = count < lo ? count : lo;
+        hi = count > hi ? count : hi;
+    }
+    if (m->within_group || hi == 0)
+        return;
+    char list[256] = "";
+    for (int i = 0; m->n_folds == 1 && i < count; i++) {
+        size_t len = strlen(list);
+        if (len + strlen(names[i]) + 8 >= sizeof list) {
+            snprintf(list + len, sizeof list - len, ", ...");
+            break;
+        }
+        snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    if (m->n_folds == 1)
+        xai_app_log(app, 1, "          held out %d of %d %ss (%s), trained on %d", count, m->n_groups, m->group_kind,
+                    list, m->n_groups - count);
+    else if (lo == hi)
+        xai_app_log(app, 1, "          each fold held out %d of %d %ss, trained on %d", lo, m->n_groups, m->group_kind,
+                    m->n_groups - lo);
+    else
+        xai_app_log(app, 1, "          each fold held out %d to %d of %d %ss, trained on the other %d to %d", lo, hi,
+                    m->n_groups, m->group_kind, m->n_groups - hi, m->n_groups - lo);
+}
+
 void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s)
 {
     const xai_driver_summary *m = xai_driver_set_summary(s);
@@ -349,6 +376,7 @@ void xai_app_driver_print_summary(const xai_app *app, const xai_driver_set *s)
     xai_app_log(app, 1, "validation: %s over %d %ss (%d fold%s), %lld held-out samples%s", m->scheme, m->n_groups,
                 m->group_kind, m->n_folds, m->n_folds == 1 ? "" : "s", (long long)m->n_heldout,
                 m->within_group ? " (within one group: optimistic)" : "");
+    print_groups(app, s, m);
     xai_app_log(app, 1, "network:  accuracy %.3f [%.3f, %.3f] (balanced %.3f), chance %.3f, p = %.2g", m->accuracy,
                 m->ci_low, m->ci_high, m->balanced_accuracy, m->chance, m->p_value);
     if (m->n_folds > 1)

@@ -142,17 +142,11 @@ void xai_app_free(xai_app *app)
     app->command_line = NULL;
 }
 
-/* Strict positive integer (no sign, no trailing junk, <= max); -1 when invalid. */
+/* A positive count from the environment: digits only (no sign or blank), <= max; -1 when invalid. */
 static long parse_positive(const char *s, long max)
 {
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < 1 || v > max)
-        return -1;
-    return v;
+    long v;
+    return *s >= '0' && *s <= '9' && xai_app_parse_long(s, 1, max, &v) == 0 ? v : -1;
 }
 
 int xai_app_default_threads(void)

@@ -235,9 +235,20 @@ char *xai_app_read_file(const char *path, size_t *len);
 /** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
  *  (nothing printed; *out untouched on failure). */
 int xai_app_parse_long(const char *s, long lo, long hi, long *out);
-/** Strict finite number: the whole of @p s, no overflow or underflow, within [lo, hi].
+/** Strict finite decimal number: the whole of @p s, no overflow or underflow, within [lo, hi].
  *  @return 0 or -1 (nothing printed; *out untouched on failure). */
 int xai_app_parse_double(const char *s, double lo, double hi, double *out);
+/** Strict finite decimal float as strtof(3) reads it (one rounding), within [lo, hi]; no
+ *  overflow or underflow. @return 0 or -1 (*out untouched on failure). */
+int xai_app_parse_float(const char *s, float lo, float hi, float *out);
+/** Strict unsigned 64-bit integer (a seed): digits only, no sign, no overflow. @return 0 or -1. */
+int xai_app_parse_u64(const char *s, uint64_t *out);
+/** A list "A<sep>B<sep>..." of strict integers (as xai_app_parse_long), each within [lo, hi],
+ *  into out[0..max-1]: no empty item, no trailing separator, at most @p max items.
+ *  @return the number of items (>= 1) or -1 (out[] may then be partly written). */
+int xai_app_parse_long_list(const char *s, char sep, long lo, long hi, long *out, int max);
+/** The same for strict finite numbers (as xai_app_parse_double): "8,30" is a pair. */
+int xai_app_parse_double_list(const char *s, char sep, double lo, double hi, double *out, int max);
 /** One instant of this process: monotonic wall time in ms and the minor page faults so far.
  *  Two stamps around a phase give its time and the pages it touched for the first time
  *  (timing_ms and page_faults of the --json summaries). */

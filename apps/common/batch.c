@@ -5,7 +5,6 @@
  * throttle, per-task logs); waiting polls squeue and reads the tasks' status files, because
  * clusters often run without accounting (no sacct).
  */
-#include <errno.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -125,9 +124,8 @@ int xai_batch_status_parse(const char *text, size_t len, char digest[65])
         return next_word(text, len, &pos, digest, 65) ? 0 : -1;
     if (strcmp(word, "failed") != 0 || !next_word(text, len, &pos, num, sizeof num))
         return -1;
-    char *e;
-    long code = strtol(num, &e, 10);
-    if (*e || code < 1 || code > 255 || !next_word(text, len, &pos, digest, 65))
+    long code;
+    if (xai_app_parse_long(num, 1, 255, &code) || !next_word(text, len, &pos, digest, 65))
         return -1;
     return (int)code;
 }

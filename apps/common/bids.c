@@ -343,19 +343,13 @@ int xai_bids_write_dataset_description(const xai_app *app, const char *out_dir, 
 
 int xai_app_parse_shard(const char *s, int *k, int *n)
 {
-    if (!s || *s < '0' || *s > '9')
+    long kn[2];
+    /* digits and the slash only: no sign or blank inside */
+    if (!s || strspn(s, "0123456789/") != strlen(s) || xai_app_parse_long_list(s, '/', 1, 1000000, kn, 2) != 2 ||
+        kn[0] > kn[1])
         return -1;
-    errno = 0;
-    char *end;
-    long kk = strtol(s, &end, 10);
-    if (errno || *end != '/' || end[1] < '0' || end[1] > '9')
-        return -1;
-    char *end2;
-    long nn = strtol(end + 1, &end2, 10);
-    if (errno || *end2 || nn < 1 || nn > 1000000 || kk < 1 || kk > nn)
-        return -1;
-    *k = (int)kk;
-    *n = (int)nn;
+    *k = (int)kn[0];
+    *n = (int)kn[1];
     return 0;
 }
 

@@ -27,10 +27,9 @@ int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len)
     if (!colon)
         return 0;
     const char *a = colon + 1;
-    char *e;
+    long k, ch[sizeof cs->channels / sizeof cs->channels[0]];
     if (strncmp(a, "top=", 4) == 0) {
-        long k = strtol(a + 4, &e, 10);
-        if (e == a + 4 || *e || k < 1 || k > 1024) {
+        if (xai_app_parse_long(a + 4, 1, 1024, &k)) {
             snprintf(msg, len, "--concepts: top=K needs K in 1..1024");
             return -1;
         }
@@ -42,18 +41,17 @@ int concepts_parse(const char *s, concept_spec *cs, char *msg, size_t len)
         return -1;
     }
     cs->top = 0;
-    for (a += 9; *a; a = *e ? e + 1 : e) {
-        long c = strtol(a, &e, 10);
-        if (e == a || (*e && *e != ',') || c < 0 || c > 1000000 || cs->nchannels >= 1024) {
-            snprintf(msg, len, "--concepts: channels= needs a comma-separated list of channel indices");
-            return -1;
-        }
-        cs->channels[cs->nchannels++] = (int)c;
-    }
-    if (!cs->nchannels) {
+    if (!a[9]) {
         snprintf(msg, len, "--concepts: channels= needs at least one channel");
         return -1;
     }
+    int n = xai_app_parse_long_list(a + 9, ',', 0, 1000000, ch, (int)(sizeof ch / sizeof ch[0]));
+    if (n < 0) {
+        snprintf(msg, len, "--concepts: channels= needs a comma-separated list of channel indices");
+        return -1;
+    }
+    for (cs->nchannels = 0; cs->nchannels < n; cs->nchannels++)
+        cs->channels[cs->nchannels] = (int)ch[cs->nchannels];
     return 0;
 }
 

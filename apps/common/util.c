@@ -2,7 +2,8 @@
 /*
  * util.c - small helpers the programs share: formatted string duplication, reading a small
  * file whole, strict
- * integer parsing (strtol(3) over the whole argument, range-checked), the training
+ * parsing of option numbers (strtol(3) and strtod(3) over the whole argument, range-checked;
+ * lists of them), the training
  * configuration from the common options, the per-epoch training progress callback, the
  * leading -h/--help/--version/missing-command handling of the subcommand programs, and the
  * time-and-page-fault stamps the --json summaries report phases with.
@@ -80,15 +81,85 @@ int xai_app_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* strtod(3) also reads hexadecimal ("0x10" is 16): a surprise for an option's number */
+static int hexadecimal(const char *s)
+{
+    return strpbrk(s, "xX") != NULL;
+}
+
 int xai_app_parse_double(const char *s, double lo, double hi, double *out)
 {
     char *e;
     errno = 0;
     double v = strtod(s, &e);
-    if (e == s || *e || errno || !isfinite(v) || v < lo || v > hi)
+    if (e == s || *e || errno || hexadecimal(s) || !isfinite(v) || v < lo || v > hi)
         return -1;
     *out = v;
     return 0;
+}
+
+int xai_app_parse_float(const char *s, float lo, float hi, float *out)
+{
+    char *e;
+    errno = 0;
+    /* strtof, not strtod and a cast: one rounding, and ERANGE for what a float cannot hold */
+    float v = strtof(s, &e);
+    if (e == s || *e || errno || hexadecimal(s) || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int xai_app_parse_u64(const char *s, uint64_t *out)
+{
+    char *e;
+    /* strtoull would take "-1" as 2^64 - 1 */
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (*e || errno)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* The next item of a list, up to @p sep or the end, copied into buf (the scalar parsers read
+ * a whole string); the position after it, or NULL when it does not fit. */
+static const char *list_item(const char *s, char sep, char *buf, size_t len)
+{
+    size_t n = 0;
+    while (s[n] && s[n] != sep)
+        n++;
+    if (n >= len)
+        return NULL;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return s + n;
+}
+
+int xai_app_parse_long_list(const char *s, char sep, long lo, long hi, long *out, int max)
+{
+    char buf[64];
+    for (int n = 0;;) {
+        if (n == max || !(s = list_item(s, sep, buf, sizeof buf)) || xai_app_parse_long(buf, lo, hi, &out[n]))
+            return -1;
+        n++;
+        if (!*s++)
+            return n;
+    }
+}
+
+int xai_app_parse_double_list(const char *s, char sep, double lo, double hi, double *out, int max)
+{
+    char buf[64];
+    for (int n = 0;;) {
+        if (n == max || !(s = list_item(s, sep, buf, sizeof buf)) || xai_app_parse_double(buf, lo, hi, &out[n]))
+            return -1;
+        n++;
+        if (!*s++)
+            return n;
+    }
 }
 
 void xai_app_train_progress(const xai_train_progress *p, void *app)

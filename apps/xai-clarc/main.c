@@ -201,9 +201,7 @@ static int cmd_project(const clarc_opts *o, xai_model *m)
     if (!rc && o->zarg && !strcmp(o->zarg, "artefact"))
         z = c.z_artefact;
     else if (!rc && o->zarg && strcmp(o->zarg, "clean")) {
-        char *e;
-        z = strtod(o->zarg, &e);
-        if (*e || !isfinite(z))
+        if (xai_app_parse_double(o->zarg, -HUGE_VAL, HUGE_VAL, &z))
             rc = xai_app_usage_error(&app, "--z needs clean, artefact or a number");
     }
     xai_model *p = rc ? NULL : projected(o, m, &c, z, mode);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* options.c - xai-clarc's --help text and its options. */
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,6 @@ void clarc_usage(FILE *f)
 static int train_opt(const xai_app *app, int k, const char *arg, xai_train_config *tc)
 {
     long v;
-    char *e;
     switch (k) {
     case 0:
         if (xai_app_parse_long(arg, 1, 100000, &v))
@@ -104,13 +104,11 @@ static int train_opt(const xai_app *app, int k, const char *arg, xai_train_confi
         tc->seed = (uint64_t)v;
         return 0;
     case 3:
-        tc->lr = strtof(arg, &e);
-        return *e || !(tc->lr > 0) ? xai_app_usage_error(app, "--lr needs a positive number") : 0;
+        return xai_app_parse_float(arg, 0, FLT_MAX, &tc->lr) || tc->lr == 0
+                   ? xai_app_usage_error(app, "--lr needs a positive number") : 0;
     default:
-        tc->val_split = strtof(arg, &e);
-        return *e || !(tc->val_split >= 0 && tc->val_split <= 0.9f)
-                   ? xai_app_usage_error(app, "--val-split needs a number in [0, 0.9]")
-                   : 0;
+        return xai_app_parse_float(arg, 0, 0.9f, &tc->val_split)
+                   ? xai_app_usage_error(app, "--val-split needs a number in [0, 0.9]") : 0;
     }
 }
 

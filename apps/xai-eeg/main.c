@@ -23,13 +23,6 @@ enum { O_EDF = 1, O_EVENTS, O_TMIN, O_TMAX, O_BASELINE, O_CHANNELS, O_REF, O_BAN
        O_RESAMPLE, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_NOFIG, O_LABEL, O_TASK, O_STANDARDISE,
        O_AUGMENT, O_SAVE_INPUT, O_TRUTH, O_TRUTH_KIND, O_METRICS, O_CONCEPTS, O_AUG_COPIES };
 
-static int parse_double(const char *s, double *v)
-{
-    char *end;
-    *v = strtod(s, &end);
-    return end != s && *end == '\0' && isfinite(*v) ? 0 : -1;
-}
-
 static void free_inputs(opts *o)
 {
     for (int i = 0; i < o->ninputs; i++) {
@@ -83,8 +76,8 @@ static int take_list(xai_app *app, char ***list, int *n, const char *first, int 
 static int number_option(xai_app *app, opts *o, int c, const char *name, const char *arg)
 {
     double v;
-    if (parse_double(arg, &v) != 0 || (c == O_NOTCH && v < 0) || (c == O_RESAMPLE && (v < 0 || v > 1e6)) ||
-        ((c == O_TMIN || c == O_TMAX) && fabs(v) > 1e5))
+    double lo = c == O_TMIN || c == O_TMAX ? -1e5 : 0, hi = c == O_NOTCH ? HUGE_VAL : c == O_RESAMPLE ? 1e6 : 1e5;
+    if (xai_app_parse_double(arg, lo, hi, &v) != 0)
         return xai_app_usage_error(app, "--%s: invalid value '%s'", name, arg);
     if (c == O_TMIN)
         o->tmin = v, o->tmin_set = 1;
@@ -142,8 +135,8 @@ static int concept_option(xai_app *app, opts *o, const char *arg)
 
 static int own_option(xai_app *app, opts *o, int c, const char *name, const char *arg, int ac, char **av)
 {
-    char *end;
     long n;
+    double band[2];
     switch (c) {
     case O_EDF:
     case 'i': return take_list(app, &o->inputs, &o->ninputs, arg, ac, av, 0);
@@ -151,9 +144,10 @@ static int own_option(xai_app *app, opts *o, int c, const char *name, const char
     case O_TMIN: case O_TMAX: case O_NOTCH: case O_RESAMPLE: return number_option(app, o, c, name, arg);
     case O_STANDARDISE: case O_AUGMENT: case O_BASELINE: case O_REF: return choice_option(app, o, c, name, arg);
     case O_BANDPASS:
-        o->hp = strtod(arg, &end);
-        if (*end != ',' || (o->lp = strtod(end + 1, &end), *end) || o->hp < 0 || o->lp < 0 || (o->lp > 0 && o->hp >= o->lp))
+        if (xai_app_parse_double_list(arg, ',', 0, HUGE_VAL, band, 2) != 2 || (band[1] > 0 && band[0] >= band[1]))
             return xai_app_usage_error(app, "--bandpass: expected LO,HI with 0 <= LO < HI (0 = edge off)");
+        o->hp = band[0];
+        o->lp = band[1];
         return XAI_EXIT_OK;
     case O_ORDER:
         if (xai_app_parse_long(arg, 2, 16, &n) != 0 || n % 2)

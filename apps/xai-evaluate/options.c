@@ -3,7 +3,7 @@
  * options.c - the command line of an xai-evaluate run: methods, perturbation and metric
  * settings, checked against each other once all are read. Usage errors exit 2.
  */
-#include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -82,18 +82,13 @@ static int parse_methods(const char *list, method_spec *ms, int *nm, char *err, 
 /* "1,2" -> bit set of per-sample axes below ndim; 0 or -1. */
 int eval_parse_axes(const char *s, int ndim, unsigned *bits)
 {
+    long ax[32];
+    int n = ndim < 1 || ndim > 32 ? -1 : xai_app_parse_long_list(s, ',', 0, ndim - 1, ax, 32);
+    if (n < 0)
+        return -1;
     unsigned b = 0;
-    for (const char *p = s;;) {
-        char *e;
-        errno = 0;
-        long v = strtol(p, &e, 10);
-        if (e == p || errno || v < 0 || v >= ndim || (*e && *e != ','))
-            return -1;
-        b |= 1u << v;
-        if (!*e)
-            break;
-        p = e + 1;
-    }
+    while (n--)
+        b |= 1u << ax[n];
     *bits = b;
     return 0;
 }
@@ -102,18 +97,6 @@ enum { O_METHODS = 256, O_PATCH, O_STEPS, O_PERSTEP, O_ORDER, O_REPLACE, O_BASEL
        O_INIT, O_METRICS, O_TRUTH, O_ROAD_AXES, O_ROAD_NOISE, O_FC_RUNS, O_FC_FRACTION, O_INFID_RUNS,
        O_INFID_SIGMA, O_SENS_RUNS, O_SENS_RADIUS, O_LOC_ABS, O_SHARD, O_MERGE, O_SLURM,
        O_SLURM_ARGS, O_MAX_PAR, O_DRY_RUN, O_WAIT, O_WAIT_TIMEOUT };
-
-/* a finite number; 0 or -1 */
-static int parse_double(const char *arg, double *out)
-{
-    char *e;
-    errno = 0;
-    double d = strtod(arg, &e);
-    if (e == arg || *e || errno || !isfinite(d))
-        return -1;
-    *out = d;
-    return 0;
-}
 
 static int parse_order(const char *arg, eval_opts *o)
 {
@@ -130,20 +113,13 @@ static int parse_order(const char *arg, eval_opts *o)
 
 static int parse_seed(const char *arg, uint64_t *seed)
 {
-    char *e;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &e, 10);
-    if (e == arg || *e || errno || arg[0] == '-')
-        return xai_app_usage_error(&app, "--seed needs a non-negative integer");
-    *seed = (uint64_t)v;
-    return 0;
+    return xai_app_parse_u64(arg, seed) ? xai_app_usage_error(&app, "--seed needs a non-negative integer") : 0;
 }
 
 /* the perturbation and explanation options; 0, a usage exit code, or -1 when not one of them */
 static int perturb_option(eval_opts *o, int c, const char *arg)
 {
     long v;
-    double d;
     switch (c) {
     case O_METHODS: o->methods = arg; return 0;
     case O_PATCH:
@@ -163,10 +139,8 @@ static int perturb_option(eval_opts *o, int c, const char *arg)
         return xai_replace_parse(arg, &o->pc.replace) != XAI_OK
                    ? xai_app_usage_error(&app, "--replace must be baseline, uniform or mean") : 0;
     case O_BASELINE:
-        if (parse_double(arg, &d))
-            return xai_app_usage_error(&app, "--baseline needs a finite number");
-        o->pc.baseline = (float)d;
-        return 0;
+        return xai_app_parse_float(arg, -FLT_MAX, FLT_MAX, &o->pc.baseline)
+                   ? xai_app_usage_error(&app, "--baseline needs a finite number") : 0;
     case O_CLASS:
         if (strcmp(arg, "pred") == 0)
             v = -1;
@@ -208,13 +182,13 @@ static int real_option(eval_opts *o, int c, const char *arg)
                        : c == O_INFID_SIGMA ? "--infid-sigma" : "--sens-radius";
     const char *range = c == O_ROAD_NOISE ? ">= 0" : c == O_FC_FRACTION ? "in (0, 1]" : "> 0";
     double d;
-    if (parse_double(arg, &d) || d < 0 || (c != O_ROAD_NOISE && d == 0) || (c == O_FC_FRACTION && d > 1))
-        return xai_app_usage_error(&app, "%s needs a number %s", name, range);
     if (c == O_ROAD_NOISE)
-        o->pc.road_noise = (float)d;
-    else
-        *(c == O_FC_FRACTION ? &o->mo.ec.fc_fraction : c == O_INFID_SIGMA ? &o->mo.ec.infid_sigma
-                                                                          : &o->mo.ec.sens_radius) = d;
+        return xai_app_parse_float(arg, 0, FLT_MAX, &o->pc.road_noise)
+                   ? xai_app_usage_error(&app, "%s needs a number %s", name, range) : 0;
+    if (xai_app_parse_double(arg, 0, c == O_FC_FRACTION ? 1 : HUGE_VAL, &d) || d == 0)
+        return xai_app_usage_error(&app, "%s needs a number %s", name, range);
+    *(c == O_FC_FRACTION ? &o->mo.ec.fc_fraction : c == O_INFID_SIGMA ? &o->mo.ec.infid_sigma
+                                                                      : &o->mo.ec.sens_radius) = d;
     return 0;
 }
 

@@ -6,7 +6,7 @@
  * Exit codes: 0 ok, 1 data or runtime error, 2 usage error (also an existing output without --force),
  * 3 some inputs of a batch failed.
  */
-#include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -20,17 +20,6 @@
 #include "app.h"
 #include "explain-concepts.h"
 #include "explain.h"
-
-static int parse_float(const char *s, float *out)
-{
-    char *e;
-    errno = 0;
-    double v = strtod(s, &e);
-    if (e == s || *e || errno || !isfinite(v))
-        return -1;
-    *out = (float)v;
-    return 0;
-}
 
 xai_app app;
 /* --concepts of a single-input run (NULL: none) */
@@ -197,20 +186,13 @@ enum { O_METHOD = 256, O_COMPOSITE, O_EPS, O_GAMMA, O_LOW, O_HIGH, O_RULE, O_BN,
 /* a float option >= 0 (any sign when @p any_sign) */
 static int float_option(const char *arg, float *out, int any_sign, const char *err)
 {
-    if (parse_float(arg, out) || (!any_sign && *out < 0))
-        return usage_error(err);
-    return 0;
+    return xai_app_parse_float(arg, any_sign ? -FLT_MAX : 0, FLT_MAX, out) ? usage_error(err) : 0;
 }
 
 /* an integer option within [lo, hi] */
 static int long_option(const char *arg, long lo, long hi, long *out, const char *err)
 {
-    char *e;
-    long v = strtol(arg, &e, 10);
-    if (e == arg || *e || v < lo || v > hi)
-        return usage_error(err);
-    *out = v;
-    return 0;
+    return xai_app_parse_long(arg, lo, hi, out) ? usage_error(err) : 0;
 }
 
 static int rule_option(explain_opts *o, const char *arg)

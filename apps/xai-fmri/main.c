@@ -46,13 +46,6 @@ static int is_label(const char *s)
     return 1;
 }
 
-static int parse_double(const char *s, double *v)
-{
-    char *end;
-    *v = strtod(s, &end);
-    return *s && !*end && isfinite(*v) ? 0 : -1;
-}
-
 static const struct option lopts[] = {
     {"bold", required_argument, 0, OPT_BOLD}, {"events", required_argument, 0, OPT_EVENTS},
     {"labels", required_argument, 0, OPT_LABELS}, {"mask", required_argument, 0, OPT_MASK},
@@ -97,13 +90,22 @@ static void defaults(opts *o)
     o->screen = -1;
 }
 
+/* The long name of an option code, for messages. */
+static const char *long_name(int c)
+{
+    const struct option *p = lopts;
+    while (p->name && p->val != c)
+        p++;
+    return p->name ? p->name : "?";
+}
+
 /* Options with a real value. */
-static int real_option(opts *o, int c, const char *arg, const char *name)
+static int real_option(opts *o, int c, const char *arg)
 {
     double d;
-    if (parse_double(arg, &d) || d < 0 || (c == OPT_VALSPLIT && d > 0.9) || (c == OPT_AUTOMASK && d >= 1) ||
+    if (xai_app_parse_double(arg, 0, HUGE_VAL, &d) || (c == OPT_VALSPLIT && d > 0.9) || (c == OPT_AUTOMASK && d >= 1) ||
         (c == OPT_LR && d == 0) || (c == OPT_SCREEN && (d == 0 || d > 100)))
-        return xai_app_usage_error(&o->app, "%s: invalid value '%s'", name, arg);
+        return xai_app_usage_error(&o->app, "--%s: invalid value '%s'", long_name(c), arg);
     if (c == OPT_SCREEN)
         d /= 100; /* a percentage on the command line */
     double *dst[] = {&o->lag, &o->weight_decay, &o->auto_frac, &o->lr, &o->val_split, &o->epsilon, &o->gamma,
@@ -119,10 +121,9 @@ static int real_option(opts *o, int c, const char *arg, const char *name)
 /* Options with an integer value. */
 static int int_option(opts *o, int c, const char *arg)
 {
-    char *end;
-    long long v = strtoll(arg, &end, 10);
-    if (!*arg || *end || v < 0 || (c != OPT_SEED && c != OPT_PATIENCE && c != OPT_EBATCH && v == 0) || v > 100000000)
-        return xai_app_usage_error(&o->app, "invalid value '%s'", arg);
+    long v;
+    if (xai_app_parse_long(arg, c == OPT_SEED || c == OPT_PATIENCE || c == OPT_EBATCH ? 0 : 1, 100000000, &v))
+        return xai_app_usage_error(&o->app, "--%s: invalid value '%s'", long_name(c), arg);
     if (c == OPT_EPOCHS)
         o->epochs = (int)v;
     else if (c == OPT_BATCH)
@@ -217,7 +218,7 @@ static int program_option(opts *o, int c, const char *cmd, int argc, char **argv
     case OPT_WAIT: o->wait = 1; return 0;
     case OPT_LAG: case OPT_WD: case OPT_AUTOMASK: case OPT_LR: case OPT_VALSPLIT: case OPT_EPSILON: case OPT_GAMMA:
     case OPT_SMOOTH: case OPT_SCREEN:
-        return real_option(o, c, optarg, argv[optind - 1]);
+        return real_option(o, c, optarg);
     case OPT_EPOCHS: case OPT_BATCH: case OPT_SEED: case OPT_PATIENCE: case OPT_EBATCH:
         return int_option(o, c, optarg);
     default: return word_option(o, c, optarg, argc, argv);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * describe-npy.c - xai-info for NumPy .npy files (format 1.0, 2.0, 3.0; numpy NEP 1 and
- * numpy.lib.format). The header is read by xai_npy_read_header(), which takes every dtype (not
- * only the float32/float64 that xai_npy_load() reads): `shape`, `dtype` (numpy's dtype.name, e.g.
+ * numpy.lib.format). The header, its descr's kind, item size and byte order included, is read by
+ * xai_npy_read_header(), which takes every dtype (not only the float32/float64 that
+ * xai_npy_load() reads) and refuses a malformed one: `shape`, `dtype` (numpy's dtype.name, e.g.
  * "float32", "int16", "complex64"; "structured" for record dtypes), `descr` (the header's
  * descr text, e.g. "<f4") and `fortran_order`. For real numeric dtypes (float32/64, integers,
  * bool) min/max/mean of the finite values are added, computed in double from the file.
@@ -16,44 +17,27 @@
 #include "info.h"
 #include "xai/npy.h"
 
-static const char *dtype_name(const char *d, char *buf, size_t bufn)
+/* numpy's dtype.name of a plain descr from the kind and size the reader found; NULL when it has
+ * none (the descr's text is shown instead) */
+static const char *dtype_name(const xai_npy_header *h, char *buf, size_t bufn)
 {
-    char bo = d[0];
-    if (bo == '<' || bo == '>' || bo == '|' || bo == '=')
-        d++;
-    char kind = d[0];
-    if (!kind)
+    int n = h->itemsize;
+    if (h->kind == 'O')
+        return "object";
+    if (n <= 0)
         return NULL;
-    char *end;
-    long size = strtol(d + 1, &end, 10);
-    if (*end != '\0' || size <= 0) {
-        if (kind == 'O' && d[1] == '\0')
-            return "object";
-        return NULL;
-    }
-    switch (kind) {
-    case 'f': snprintf(buf, bufn, "float%ld", size * 8); break;
-    case 'i': snprintf(buf, bufn, "int%ld", size * 8); break;
-    case 'u': snprintf(buf, bufn, "uint%ld", size * 8); break;
-    case 'c': snprintf(buf, bufn, "complex%ld", size * 8); break;
-    case 'b': snprintf(buf, bufn, size == 1 ? "bool" : "b%ld", size); break;
-    case 'U': snprintf(buf, bufn, "str%ld", size * 32); break;
-    case 'S': snprintf(buf, bufn, "bytes%ld", size * 8); break;
-    case 'V': snprintf(buf, bufn, "void%ld", size * 8); break;
+    switch (h->kind) {
+    case 'f': snprintf(buf, bufn, "float%d", n * 8); break;
+    case 'i': snprintf(buf, bufn, "int%d", n * 8); break;
+    case 'u': snprintf(buf, bufn, "uint%d", n * 8); break;
+    case 'c': snprintf(buf, bufn, "complex%d", n * 8); break;
+    case 'b': snprintf(buf, bufn, n == 1 ? "bool" : "b%d", n); break;
+    case 'U': snprintf(buf, bufn, "str%d", n * 8); break;
+    case 'S': snprintf(buf, bufn, "bytes%d", n * 8); break;
+    case 'V': snprintf(buf, bufn, "void%d", n * 8); break;
     default: return NULL;
     }
     return buf;
-}
-
-static long item_size(const char *d)
-{
-    if (*d == '<' || *d == '>' || *d == '|' || *d == '=')
-        d++;
-    char *end;
-    long size = strtol(d + 1, &end, 10);
-    if (*end != '\0' || size <= 0)
-        return -1;
-    return d[0] == 'U' ? size * 4 : size;
 }
 
 /* Value of one element of kind @p kind and @p size bytes (already in host order). */
@@ -74,13 +58,10 @@ static double element(const unsigned char *p, char kind, int size)
  * chunks straight from the file in double precision (so float64 values beyond the float32
  * range stay exact); the memory order does not matter for these statistics.
  */
-static xai_status raw_stats(const char *path, int64_t offset, const char *descr, int64_t numel,
-                            json_t *o)
+static xai_status raw_stats(const char *path, const xai_npy_header *h, int64_t numel, json_t *o)
 {
-    char bo = descr[0];
-    const char *d = (bo == '<' || bo == '>' || bo == '|' || bo == '=') ? descr + 1 : descr;
-    char kind = d[0];
-    int size = atoi(d + 1);
+    char kind = h->kind;
+    int size = h->itemsize;
     int ok = (kind == 'f' && (size == 4 || size == 8)) ||
              ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
              (kind == 'b' && size == 1);
@@ -88,18 +69,18 @@ static xai_status raw_stats(const char *path, int64_t offset, const char *descr,
         return XAI_OK;
     if (kind == 'b')
         kind = 'u';
-    int swap = size > 1 && bo == '>'; /* host is little-endian on every platform we build for */
+    int swap = size > 1 && h->big_endian;
     {
         const uint16_t one = 1;
         unsigned char first;
         memcpy(&first, &one, 1);
-        if (first == 0)
-            swap = size > 1 && bo == '<';
+        if (first == 0) /* a big-endian host swaps the little-endian data instead */
+            swap = size > 1 && !h->big_endian;
     }
     FILE *f = fopen(path, "rb");
     if (!f)
         return xai_error_set(XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseeko(f, (off_t)offset, SEEK_SET) != 0) {
+    if (fseeko(f, (off_t)h->data_offset, SEEK_SET) != 0) {
         fclose(f);
         return xai_error_set(XAI_EIO, "%s: cannot seek to the data", path);
     }
@@ -156,8 +137,8 @@ xai_status info_describe_npy(const char *path, json_t **out)
     json_object_set_new(o, "file", info_str(path));
     json_object_set_new(o, "version", json_sprintf("%d.%d", hd.major, hd.minor));
     char nbuf[32];
-    long isz = hd.structured ? -1 : item_size(hd.descr);
-    const char *dname = hd.structured ? "structured" : dtype_name(hd.descr, nbuf, sizeof nbuf);
+    long isz = hd.itemsize;
+    const char *dname = hd.structured ? "structured" : dtype_name(&hd, nbuf, sizeof nbuf);
     json_t *shape = json_array();
     int64_t numel = 1;
     int overflow = 0;
@@ -179,7 +160,7 @@ xai_status info_describe_npy(const char *path, json_t **out)
                            overflow ? "too many" : "more", (long long)hd.data_bytes);
     if (st == XAI_OK) {
         json_object_set_new(o, "numel", json_integer(numel));
-        st = raw_stats(path, hd.data_offset, hd.descr, numel, o);
+        st = raw_stats(path, &hd, numel, o);
     }
     if (st != XAI_OK) {
         json_decref(o);

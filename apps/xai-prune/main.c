@@ -117,11 +117,11 @@ xai_app app;
 enum { O_DATA = 256, O_LABELS, O_TEST, O_TEST_LABELS, O_CRITERIA, O_STEP, O_TOTAL, O_PER_LAYER, O_REF,
        O_SEEDS, O_COMPOSITE, O_FINE, O_LR, O_SAVE, O_PER_CLASS, O_UNITS, O_ITERATIVE, O_RULE, O_NORM };
 
+/* a number in the open interval (lo, hi) */
 static int real_in(const char *name, const char *arg, double lo, double hi, double *out)
 {
-    char *e;
-    double v = strtod(arg, &e);
-    if (e == arg || *e || !(v > lo && v < hi))
+    double v;
+    if (xai_app_parse_double(arg, lo, hi, &v) || v == lo || v == hi)
         return xai_app_usage_error(&app, "%s needs a number in (%g, %g)", name, lo, hi);
     *out = v;
     return 0;

@@ -18,11 +18,12 @@
 
 int speech_parse_truth(opts *o, const char *arg)
 {
-    char tail;
-    if (sscanf(arg, "%lf,%lf,%lf,%lf%c", &o->truth[0], &o->truth[1], &o->truth[2], &o->truth[3], &tail) != 4 ||
-        !(o->truth[0] < o->truth[1]) || !(o->truth[2] < o->truth[3]) || o->truth[2] < 0)
+    double t[4];
+    if (xai_app_parse_double_list(arg, ',', -HUGE_VAL, HUGE_VAL, t, 4) != 4 || !(t[0] < t[1]) || !(t[2] < t[3]) ||
+        t[2] < 0)
         return xai_app_usage_error(&o->app, "--truth: invalid value '%s' (T0,T1,F0,F1: seconds on the file's time "
                                    "axis and hertz, T0 < T1, 0 <= F0 < F1)", arg), -1;
+    memcpy(o->truth, t, sizeof t);
     o->have_truth = 1;
     return 1;
 }

@@ -33,14 +33,15 @@ static int parse_enum(const char *arg, const char *const *names, int n, int *out
 }
 
 /* --pool RxC */
-static int parse_pool(char *arg, xai_spray_config *cfg)
+static int parse_pool(const char *arg, xai_spray_config *cfg)
 {
-    char *x = strchr(arg, 'x');
-    if (!x)
+    long rc[2];
+    if (!strchr(arg, 'x'))
         return xai_app_usage_error(&app, "--pool needs RxC, e.g. 8x32");
-    *x = 0;
-    if (parse_int(arg, 0, 1 << 20, &cfg->pool_rows) || parse_int(x + 1, 0, 1 << 20, &cfg->pool_cols))
+    if (xai_app_parse_long_list(arg, 'x', 0, 1 << 20, rc, 2) != 2)
         return xai_app_usage_error(&app, "--pool needs RxC with integers >= 0");
+    cfg->pool_rows = (int)rc[0];
+    cfg->pool_cols = (int)rc[1];
     return 0;
 }
 
@@ -94,24 +95,16 @@ static int cluster_option(xai_spray_config *cfg, int c, char *arg)
 /* --classes C1,C2,...: distinct integers */
 static int parse_classes(const char *arg, spray_opts *o)
 {
-    char *copy = strdup(arg), *save = NULL;
-    if (!copy)
-        return xai_app_usage_error(&app, "out of memory");
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int v, dup = 0;
-        if (parse_int(tok, INT_MIN + 1, INT_MAX, &v) || o->nclasses >= MAX_CLASSES) {
-            free(copy);
-            return xai_app_usage_error(&app, "--classes needs a comma-separated list of integers");
-        }
+    long v[MAX_CLASSES];
+    int n = *arg ? xai_app_parse_long_list(arg, ',', INT_MIN + 1, INT_MAX, v, MAX_CLASSES - o->nclasses) : 0;
+    if (n < 0)
+        return xai_app_usage_error(&app, "--classes needs a comma-separated list of integers");
+    for (int i = 0; i < n; i++) {
         for (int a = 0; a < o->nclasses; a++)
-            dup |= o->classes[a] == v;
-        if (dup) {
-            free(copy);
-            return xai_app_usage_error(&app, "--classes lists a class twice");
-        }
-        o->classes[o->nclasses++] = v;
+            if (o->classes[a] == v[i])
+                return xai_app_usage_error(&app, "--classes lists a class twice");
+        o->classes[o->nclasses++] = (int)v[i];
     }
-    free(copy);
     return o->nclasses ? 0 : xai_app_usage_error(&app, "--classes is empty");
 }
 

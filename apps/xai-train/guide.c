@@ -10,18 +10,29 @@
 #include "guide.h"
 #include "xai.h"
 
+/* The L of "lambda=L" from @p s up to @p end (NULL: the end): a number in [0, 1e12]; 0 or -1. */
+static int parse_lambda(const char *s, const char *end, float *out)
+{
+    char buf[64];
+    size_t n = end ? (size_t)(end - s) : strlen(s);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return xai_app_parse_float(buf, 0, 1e12f, out);
+}
+
 /* "lrp,lambda=L[,layer=NAME]" */
 static int parse_lrp(const xai_app *app, const char *s, xai_guide_arg *g)
 {
     const char *p = s + 3;
     if (strncmp(p, ",lambda=", 8) != 0)
         return xai_app_usage_error(app, "--guide lrp needs ',lambda=L' (got '%s')", s);
-    char *e;
-    g->lambda = strtof(p + 8, &e);
-    if (e == p + 8 || (*e && strncmp(e, ",layer=", 7) != 0) || !(g->lambda >= 0) || g->lambda > 1e12f)
+    const char *layer = strstr(p + 8, ",layer=");
+    if (parse_lambda(p + 8, layer, &g->lambda))
         return xai_app_usage_error(app, "--guide lrp: lambda must be a number >= 0, then optionally ,layer=NAME "
                                         "(got '%s')", s);
-    if (*e && !(g->layer = strdup(e + 7)))
+    if (layer && !(g->layer = strdup(layer + 7)))
         return xai_app_fail(app, NULL, "out of memory");
     g->kind = XAI_GUIDE_LRP;
     return 0;
@@ -39,9 +50,7 @@ int xai_guide_parse(const xai_app *app, const char *s, xai_guide_arg *g)
     const char *p = s + (rr ? 8 : 4), *comma = strstr(p, ",lambda=");
     if (!comma || comma == p)
         return xai_app_usage_error(app, "--guide rrr needs a masks file and ',lambda=L' (got '%s')", s);
-    char *e;
-    g->lambda = strtof(comma + 8, &e);
-    if (e == comma + 8 || *e || !(g->lambda >= 0) || g->lambda > 1e12f)
+    if (parse_lambda(comma + 8, NULL, &g->lambda))
         return xai_app_usage_error(app, "--guide: lambda must be a number >= 0 (got '%s')", comma + 8);
     char *path = strndup(p, (size_t)(comma - p));
     *(rr ? &g->cav_path : &g->mask_path) = path;

@@ -8,8 +8,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,14 +122,13 @@ static int class_weights(const char *arg, train_data *d)
             d->cw[k] = d->cw[k] > 0 ? (float)d->n / ((float)d->nc * d->cw[k]) : 0.0f;
         return 0;
     }
-    const char *s = arg;
-    for (int64_t k = 0; k < d->nc; k++) {
-        char *e;
-        d->cw[k] = strtof(s, &e);
-        if (e == s || d->cw[k] < 0 || (k + 1 < d->nc && *e != ',') || (k + 1 == d->nc && *e))
-            return usage_error("--class-weights needs 'balanced' or one non-negative weight per class");
-        s = e + 1;
-    }
+    double *w = malloc(sizeof(double) * (size_t)d->nc);
+    int n = w && d->nc <= INT_MAX ? xai_app_parse_double_list(arg, ',', 0, FLT_MAX, w, (int)d->nc) : -1;
+    for (int64_t k = 0; n == d->nc && k < d->nc; k++)
+        d->cw[k] = (float)w[k];
+    free(w);
+    if (n != d->nc)
+        return usage_error("--class-weights needs 'balanced' or one non-negative weight per class");
     return 0;
 }
 

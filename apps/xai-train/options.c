@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* options.c - xai-train's --help text and option parsing into xai_train_opts. */
+#include <float.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,24 +91,48 @@ static void usage(FILE *f)
 enum { O_ARCH = 256, O_X, O_Y, O_INIT, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_MOM, O_WD, O_SCHED, O_SSIZE, O_SGAMMA,
        O_VAL, O_PAT, O_CW, O_SEED, O_CLASSES, O_LAYOUT, O_PRE, O_LOG, O_THREADS, O_KEEPBN, O_GUIDE };
 
+/* An int option within [lo, INT_MAX]; 0 or the usage exit code. */
+static int int_option(const xai_app *app, const char *arg, long lo, int *out, const char *err)
+{
+    long v;
+    if (xai_app_parse_long(arg, lo, INT_MAX, &v))
+        return usage_error(app, err);
+    *out = (int)v;
+    return 0;
+}
+
+/* A float option within [lo, hi] other than @p excluded (NAN: none); 0 or the usage exit code. */
+static int float_option(const xai_app *app, const char *arg, float lo, float hi, float excluded, float *out,
+                        const char *err)
+{
+    float v;
+    if (xai_app_parse_float(arg, lo, hi, &v) || v == excluded)
+        return usage_error(app, err);
+    *out = v;
+    return 0;
+}
+
 /* The numeric training options; XAI_APP_NOT_MINE for any other. */
 static int number_option(const xai_app *app, xai_train_config *cfg, int c, const char *arg)
 {
-    char *e = NULL;
+    long v;
     switch (c) {
-    case O_EPOCHS: cfg->epochs = (int)strtol(arg, &e, 10); if (*e || cfg->epochs < 1) return usage_error(app, "--epochs needs a positive integer"); break;
-    case O_BATCH: cfg->batch = strtol(arg, &e, 10); if (*e || cfg->batch < 1) return usage_error(app, "--batch needs a positive integer"); break;
-    case O_LR: cfg->lr = strtof(arg, &e); if (*e || !(cfg->lr > 0)) return usage_error(app, "--lr needs a positive number"); break;
-    case O_MOM: cfg->momentum = strtof(arg, &e); if (*e || cfg->momentum < 0 || cfg->momentum >= 1) return usage_error(app, "--momentum needs a number in [0, 1)"); break;
-    case O_WD: cfg->weight_decay = strtof(arg, &e); if (*e || cfg->weight_decay < 0) return usage_error(app, "--weight-decay needs a number >= 0"); break;
-    case O_SSIZE: cfg->step_size = (int)strtol(arg, &e, 10); if (*e || cfg->step_size < 1) return usage_error(app, "--step-size needs a positive integer"); break;
-    case O_SGAMMA: cfg->step_gamma = strtof(arg, &e); if (*e || !(cfg->step_gamma > 0)) return usage_error(app, "--step-gamma needs a positive number"); break;
-    case O_VAL: cfg->val_split = strtof(arg, &e); if (*e || !(cfg->val_split >= 0 && cfg->val_split <= 0.9f)) return usage_error(app, "--val-split needs a number in [0, 0.9]"); break;
-    case O_PAT: cfg->patience = (int)strtol(arg, &e, 10); if (*e || cfg->patience < 0) return usage_error(app, "--patience needs an integer >= 0"); break;
-    case O_SEED: cfg->seed = strtoull(arg, &e, 10); if (*e) return usage_error(app, "--seed needs an integer"); break;
+    case O_EPOCHS: return int_option(app, arg, 1, &cfg->epochs, "--epochs needs a positive integer");
+    case O_SSIZE: return int_option(app, arg, 1, &cfg->step_size, "--step-size needs a positive integer");
+    case O_PAT: return int_option(app, arg, 0, &cfg->patience, "--patience needs an integer >= 0");
+    case O_BATCH:
+        if (xai_app_parse_long(arg, 1, LONG_MAX, &v))
+            return usage_error(app, "--batch needs a positive integer");
+        cfg->batch = v;
+        return 0;
+    case O_LR: return float_option(app, arg, 0, FLT_MAX, 0, &cfg->lr, "--lr needs a positive number");
+    case O_MOM: return float_option(app, arg, 0, 1, 1, &cfg->momentum, "--momentum needs a number in [0, 1)");
+    case O_WD: return float_option(app, arg, 0, FLT_MAX, NAN, &cfg->weight_decay, "--weight-decay needs a number >= 0");
+    case O_SGAMMA: return float_option(app, arg, 0, FLT_MAX, 0, &cfg->step_gamma, "--step-gamma needs a positive number");
+    case O_VAL: return float_option(app, arg, 0, 0.9f, NAN, &cfg->val_split, "--val-split needs a number in [0, 0.9]");
+    case O_SEED: return xai_app_parse_u64(arg, &cfg->seed) ? usage_error(app, "--seed needs an integer >= 0") : 0;
     default: return XAI_APP_NOT_MINE;
     }
-    return 0;
 }
 
 /* --optimizer and --schedule; XAI_APP_NOT_MINE for any other option. */
@@ -149,9 +176,8 @@ static int train_option(void *ctx, int c, char *arg)
     case O_LOG: o->logp = arg; break;
     case O_KEEPBN: o->keep_bn = 1; break;
     case O_THREADS: {
-        char *e = NULL;
-        long t = strtol(arg, &e, 10);
-        if (*e || t < 1 || t > 4096)
+        long t;
+        if (xai_app_parse_long(arg, 1, 4096, &t))
             return usage_error(app, "--nthreads needs an integer 1..4096");
         app->nthreads = (int)t;
         break;

@@ -72,6 +72,12 @@ typedef struct {
     char descr[128];                 /**< the descr as written ("<f4", "|u1"); a structured dtype's
                                           field list, truncated to fit */
     int structured;                  /**< descr is a list of fields */
+    char kind;                       /**< numpy's kind letter of a plain descr ('f', 'i', 'u', 'b',
+                                          'c', 'U', 'S', 'V', 'O', 'M', 'm'); 0 when structured */
+    int itemsize;                    /**< bytes per element the descr states ('<U10': 40); 0 when it
+                                          states none ('|O') or structured */
+    int big_endian;                  /**< the descr's byte order is big-endian ('>', or '=' on a
+                                          big-endian host) */
     int fortran_order;               /**< 1: Fortran (column-major) order */
     int ndim;                        /**< number of dimensions (0 for a scalar) */
     int64_t shape[XAI_NPY_MAX_DIMS]; /**< shape, outermost first */
@@ -82,7 +88,9 @@ typedef struct {
 /**
  * Read and check the header of @p path without its data, for any dtype and either memory
  * order (to describe a file; loading still needs xai_npy_load() or xai_npy_load_int()).
- * @return XAI_OK, XAI_EIO, XAI_EFORMAT (bad magic, malformed or truncated header),
+ * A descr string must be a NumPy type string as numpy writes them ("<f4", "|S5", "<M8[ns]").
+ * @return XAI_OK, XAI_EIO, XAI_EFORMAT (bad magic, malformed or truncated header, a descr
+ *         that is no type string),
  *         XAI_EUNSUPPORTED (format version, more than XAI_NPY_MAX_DIMS dimensions).
  */
 XAI_API xai_status xai_npy_read_header(const char *path, xai_npy_header *out);
