@@ -9,8 +9,9 @@ Where the libraries come from, first match wins:
 
 The ctypes.Structure classes of the modules mirror the C structs of the public headers field
 for field (xai_explain_config, xai_eval_config, xai_spray_result, xai_eeg_prep, xai_nifti_info,
-xai_dataset, ...): a change to one of those structs must be made in its mirror too. The
-python-* test suites compare every path with the programs, so a mismatch fails them.
+xai_dataset, ...), each naming its struct in _c_name_: a change to one of those structs must be
+made in its mirror too. The python-layout test compares every mirror's size and field offsets
+with the C compiler's (tests/struct-layout.c lists the mirrored structs).
 """
 import ctypes
 import ctypes.util

@@ -26,6 +26,7 @@ _MAX_NDIM = 6
 
 class _Dataset(ctypes.Structure):
     """xai_dataset (xai/domain.h), filled with borrowed NumPy buffers: never freed by the library."""
+    _c_name_ = "xai_dataset"
     _fields_ = [("n", c_int64), ("ndim", c_int), ("shape", c_int64 * _MAX_NDIM), ("x", POINTER(ctypes.c_float)),
                 ("y", POINTER(c_int)), ("nclasses", c_int), ("class_names", POINTER(c_char_p)),
                 ("group", POINTER(c_int)), ("ngroups", c_int), ("group_names", POINTER(c_char_p)),
@@ -33,6 +34,7 @@ class _Dataset(ctypes.Structure):
 
 
 class _Target(ctypes.Structure):
+    _c_name_ = "xai_target"
     _fields_ = [("kind", c_int), ("cls", c_int)]
 
 
@@ -41,6 +43,7 @@ _PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_int64, c_char_
 
 
 class _Options(ctypes.Structure):
+    _c_name_ = "xai_driver_explain_options"
     _fields_ = [("target", _Target), ("start", c_int), ("method", c_int), ("composite", c_char_p),
                 ("rules", c_char_p), ("have_bounds", c_int), ("low", ctypes.c_float), ("high", ctypes.c_float),
                 ("box_low", POINTER(ctypes.c_float)), ("box_high", POINTER(ctypes.c_float)), ("batch", c_int64), ("out_of_fold", c_int), ("normalise", c_int),
@@ -49,6 +52,7 @@ class _Options(ctypes.Structure):
 
 
 class _Explanation(ctypes.Structure):
+    _c_name_ = "xai_driver_explanation"
     _fields_ = [("n", c_int64), ("numel", c_int64), ("nclasses", c_int), ("rel", POINTER(ctypes.c_float)),
                 ("logits", POINTER(ctypes.c_float)), ("pred", POINTER(c_int)), ("target", POINTER(c_int)),
                 ("fold", POINTER(c_int)), ("flags", POINTER(ctypes.c_uint)), ("rel_sum", POINTER(c_double)),

@@ -24,10 +24,12 @@ from .model import Model
 
 
 class _Event(ctypes.Structure):
+    _c_name_ = "xai_eeg_event"
     _fields_ = [("onset_s", c_double), ("duration_s", c_double), ("text", c_char_p)]
 
 
 class _Raw(ctypes.Structure):
+    _c_name_ = "xai_eeg_raw"
     _fields_ = [("nch", c_int), ("labels", POINTER(c_char_p)), ("units", POINTER(c_char_p)), ("rate", c_double),
                 ("n", c_int64), ("data", POINTER(ctypes.c_float)), ("nev", ctypes.c_size_t),
                 ("ev", POINTER(_Event))]
@@ -35,6 +37,7 @@ class _Raw(ctypes.Structure):
 
 class _Prep(ctypes.Structure):
     """xai_eeg_prep, field for field."""
+    _c_name_ = "xai_eeg_prep"
     _fields_ = [("nch", c_int), ("channels", POINTER(c_char_p)), ("units", POINTER(c_char_p)),
                 ("rate_in", c_double), ("rate", c_double), ("average_ref", c_int), ("hp", c_double),
                 ("lp", c_double), ("notch", c_double), ("order", c_int), ("tmin", c_double), ("tmax", c_double),
@@ -45,6 +48,7 @@ class _Prep(ctypes.Structure):
 
 
 class _Epochs(ctypes.Structure):
+    _c_name_ = "xai_eeg_epochs"
     _fields_ = [("n", c_int64), ("x", POINTER(ctypes.c_float)), ("y", POINTER(c_int)),
                 ("onset_s", POINTER(c_double)), ("sample", POINTER(c_int64)), ("dropped", c_int64)]
 

@@ -20,6 +20,7 @@ METRIC_COUNT = 15
 
 class PerturbConfig(ctypes.Structure):
     """xai_perturb_config, field for field."""
+    _c_name_ = "xai_perturb_config"
     _fields_ = [("patch_ndim", c_int), ("patch", c_int64 * MAX_DIMS), ("steps", c_int), ("per_step", c_int64),
                 ("order", c_int), ("replace", c_int), ("baseline", c_float), ("seed", c_uint64), ("batch", c_int64),
                 ("target", POINTER(c_int)), ("road_axes", ctypes.c_uint), ("road_noise", c_float)]
@@ -27,12 +28,14 @@ class PerturbConfig(ctypes.Structure):
 
 class EvalConfig(ctypes.Structure):
     """xai_eval_config, field for field."""
+    _c_name_ = "xai_eval_config"
     _fields_ = [("perturb", PerturbConfig), ("fc_runs", c_int), ("fc_fraction", c_double), ("infid_runs", c_int),
                 ("infid_sigma", c_double), ("sens_runs", c_int), ("sens_radius", c_double), ("loc_abs", c_int),
                 ("mprt_abs", c_int), ("seed", c_uint64)]
 
 
 class _PerturbResult(ctypes.Structure):
+    _c_name_ = "xai_perturb_result"
     _fields_ = [("n", c_int64), ("steps", c_int), ("npatches", c_int64), ("target", POINTER(c_int)),
                 ("f", POINTER(c_double)), ("aopc_sample", POINTER(c_double)), ("curve", POINTER(c_double)),
                 ("fraction", POINTER(c_double)), ("aopc", c_double), ("sd", c_double), ("ci_low", c_double),
@@ -40,16 +43,19 @@ class _PerturbResult(ctypes.Structure):
 
 
 class _MprtResult(ctypes.Structure):
+    _c_name_ = "xai_mprt_result"
     _fields_ = [("nlayers", c_int), ("layer", POINTER(c_char_p)), ("n", c_int64), ("rho", POINTER(c_double)),
                 ("mean", POINTER(c_double)), ("ci_low", POINTER(c_double)), ("ci_high", POINTER(c_double))]
 
 
 class _MetricScore(ctypes.Structure):
+    _c_name_ = "xai_metric_score"
     _fields_ = [("computed", c_int), ("sample", POINTER(c_double)), ("mean", c_double), ("sd", c_double),
                 ("ci_low", c_double), ("ci_high", c_double), ("n_finite", c_int64)]
 
 
 class _EvalScores(ctypes.Structure):
+    _c_name_ = "xai_eval_scores"
     _fields_ = [("n", c_int64), ("target", POINTER(c_int)), ("score", _MetricScore * METRIC_COUNT),
                 ("aopc", _PerturbResult * 2), ("road", _PerturbResult * 2), ("mprt", _MprtResult)]
 

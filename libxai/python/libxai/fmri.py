@@ -26,6 +26,7 @@ _D44 = (c_double * 4) * 4
 
 class _NiftiInfo(ctypes.Structure):
     """xai_nifti_info, field for field."""
+    _c_name_ = "xai_nifti_info"
     _fields_ = [("version", c_int), ("dim", c_int64 * 8), ("pixdim", c_double * 8), ("vox_offset", c_int64),
                 ("datatype", c_int), ("scl_slope", c_double), ("scl_inter", c_double), ("cal_min", c_double),
                 ("cal_max", c_double), ("intent_code", c_int), ("intent_name", ctypes.c_char * 17),
@@ -38,11 +39,13 @@ class _NiftiInfo(ctypes.Structure):
 
 
 class _Nifti(ctypes.Structure):
+    _c_name_ = "xai_nifti"
     _fields_ = [("info", _NiftiInfo), ("shape", c_int64 * 4), ("n", ctypes.c_size_t),
                 ("data", POINTER(ctypes.c_float))]
 
 
 class _Prep(ctypes.Structure):
+    _c_name_ = "xai_fmri_prep"
     _fields_ = [("nv", c_int64), ("nt", c_int64), ("nin", c_int64), ("mask", POINTER(ctypes.c_uint8)),
                 ("mean", POINTER(ctypes.c_float)), ("slope", POINTER(ctypes.c_float)),
                 ("scale", POINTER(ctypes.c_float))]

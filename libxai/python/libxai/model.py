@@ -23,11 +23,13 @@ _BN = {"fold": 0, "pass": 1}
 
 
 class LoadOptions(ctypes.Structure):
+    _c_name_ = "xai_load_options"
     _fields_ = [("input_ndim", c_int), ("input_shape", c_int64 * MAX_DIMS)]
 
 
 class ExplainConfig(ctypes.Structure):
     """xai_explain_config (xai/lrp.h), field for field."""
+    _c_name_ = "xai_explain_config"
     _fields_ = [("method", c_int), ("composite", c_char_p), ("epsilon", c_float), ("gamma", c_float),
                 ("have_bounds", c_int), ("low", c_float), ("high", c_float), ("box_low", POINTER(c_float)),
                 ("box_high", POINTER(c_float)), ("bn", c_int), ("init", c_int),
@@ -37,6 +39,7 @@ class ExplainConfig(ctypes.Structure):
 
 
 class _ExplainResult(ctypes.Structure):
+    _c_name_ = "xai_explain_result"
     _fields_ = [("n", c_int64), ("nclasses", c_int64), ("logits", POINTER(c_float)), ("target", POINTER(c_int)),
                 ("rel_sum", POINTER(c_double)), ("init_sum", POINTER(c_double)), ("nlayers", c_int),
                 ("layer_name", POINTER(c_char_p)), ("layer_op", POINTER(c_char_p)),

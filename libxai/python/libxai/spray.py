@@ -19,6 +19,7 @@ _SOLVER = {"auto": 0, "dense": 1, "lanczos": 2}
 
 class SprayConfig(ctypes.Structure):
     """xai_spray_config, field for field."""
+    _c_name_ = "xai_spray_config"
     _fields_ = [("pool_rows", c_int), ("pool_cols", c_int), ("use_abs", c_int), ("norm", c_int), ("knn", c_int),
                 ("n_eig", c_int), ("n_clusters", c_int), ("min_clusters", c_int), ("max_clusters", c_int),
                 ("restarts", c_int), ("max_iter", c_int), ("seed", c_uint64), ("solver", c_int),
@@ -26,6 +27,7 @@ class SprayConfig(ctypes.Structure):
 
 
 class _SprayResult(ctypes.Structure):
+    _c_name_ = "xai_spray_result"
     _fields_ = [("n", c_int64), ("n_eig", c_int), ("eigenvalues", POINTER(c_double)),
                 ("embedding", POINTER(c_float)), ("n_components", c_int), ("n_clusters", c_int),
                 ("labels", POINTER(c_int)), ("sizes", POINTER(c_int64)), ("embedding2d", POINTER(c_float)),
