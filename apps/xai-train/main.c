@@ -115,6 +115,8 @@ static int make_model(const xai_train_opts *o, train_data *d)
 static int class_weights(const char *arg, train_data *d)
 {
     d->cw = calloc((size_t)d->nc, sizeof(float));
+    if (!d->cw)
+        return fail(NULL, "out of memory");
     if (!strcmp(arg, "balanced")) {
         for (int64_t i = 0; i < d->n; i++)
             d->cw[d->y[i]] += 1;
@@ -123,7 +125,9 @@ static int class_weights(const char *arg, train_data *d)
         return 0;
     }
     double *w = malloc(sizeof(double) * (size_t)d->nc);
-    int n = w && d->nc <= INT_MAX ? xai_app_parse_double_list(arg, ',', 0, FLT_MAX, w, (int)d->nc) : -1;
+    if (!w)
+        return fail(NULL, "out of memory");
+    int n = d->nc <= INT_MAX ? xai_app_parse_double_list(arg, ',', 0, FLT_MAX, w, (int)d->nc) : -1;
     for (int64_t k = 0; n == d->nc && k < d->nc; k++)
         d->cw[k] = (float)w[k];
     free(w);
