@@ -5,7 +5,6 @@
  * masked backward pass per concept from that layer to the input, all over the cached
  * activations.
  */
-#include <float.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,20 +100,9 @@ static xai_status crp_stack(crp_job *j, xai_workspace *ws, int64_t b0, int64_t n
 {
     const xai_model *m = j->m;
     float lo[CRP_STACK], hi[CRP_STACK];
-    for (int64_t s = 0; s < nb; s++) {
-        const float *xs = x + (b0 + s) * j->nin;
-        lo[s] = FLT_MAX;
-        hi[s] = -FLT_MAX;
-        for (int64_t k = 0; k < j->nin; k++) {
-            lo[s] = xs[k] < lo[s] ? xs[k] : lo[s];
-            hi[s] = xs[k] > hi[s] ? xs[k] : hi[s];
-        }
+    for (int64_t s = 0; s < nb; s++)
         tg[b0 + s] = j->cfg->targets ? j->cfg->targets[b0 + s] : j->cfg->target;
-    }
-    ws->zbox_low = lo;
-    ws->zbox_high = hi;
-    ws->zbox_low_el = j->cfg->box_low ? j->cfg->box_low + b0 * j->nin : NULL;
-    ws->zbox_high_el = j->cfg->box_high ? j->cfg->box_high + b0 * j->nin : NULL;
+    xai_lrp_zbox_frame(ws, j->cfg, 1, b0, nb, j->nin, x + b0 * j->nin, lo, hi);
     ws->init_state_rel = j->isr;
     int64_t nv = m->vals[j->v].numel;
     xai_status st = xai_graph_forward(m, ws, nb, x + b0 * j->nin);
@@ -149,8 +137,7 @@ static xai_status crp_stack(crp_job *j, xai_workspace *ws, int64_t b0, int64_t n
             memcpy(maps + ((b0 + s) * j->nconcepts + q) * j->nin, ws->adj[m->input] + s * j->nin,
                    sizeof(float) * (size_t)j->nin);
     }
-    ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
-    ws->zbox_low_el = ws->zbox_high_el = NULL;
+    xai_lrp_zbox_clear(ws); /* they pointed into this frame */
     ws->init_state_rel = NULL;
     return st;
 }

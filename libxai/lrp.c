@@ -14,7 +14,7 @@
  *             layer K      the K-th Conv/Dense layer, 0-based, in graph order (also "layerK", "#K")
  *             node:NAME    the node with that name
  *             Conv | Dense | Gemm | MatMul | MaxPool | AveragePool | Add | ...   by op type
- *   RULE:     epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) flat wsquare pass norm gradient
+ *   RULE:     epsilon(E) zplus alphabeta(A,B) gamma(G) zbox(L,H) zbox flat wsquare pass norm gradient
  *             zplus-nobias alphabeta-nobias(A,B): z+ and alpha-beta with the bias left out of
  *             the denominators (Zennit's zero_params='bias'; Yeom et al.'s conv rule)
  *   Example:  --rule "layer 0=zbox(-3,3); Conv=gamma(0.1); Dense=epsilon(0.25)"
@@ -1013,6 +1013,26 @@ static void sample_range(const float *x, int64_t n, float *lo, float *hi)
     *hi = b;
 }
 
+void xai_lrp_zbox_frame(xai_workspace *ws, const xai_explain_config *cfg, int own, int64_t b0, int64_t nb,
+                        int64_t nin, const float *xs, float *lo, float *hi)
+{
+    /* per-element bounds replace the samples' own wherever a rule could read those (the model's
+       input); a NaN-bounded z-box elsewhere is refused by the rule, so the ranges are not needed */
+    int el = cfg->box_low && cfg->box_high;
+    for (int64_t s = 0; own && !el && s < nb; s++)
+        sample_range(xs + s * nin, nin, &lo[s], &hi[s]);
+    ws->zbox_low = own && !el ? lo : NULL;
+    ws->zbox_high = own && !el ? hi : NULL;
+    ws->zbox_low_el = el ? cfg->box_low + b0 * nin : NULL;
+    ws->zbox_high_el = el ? cfg->box_high + b0 * nin : NULL;
+}
+
+void xai_lrp_zbox_clear(xai_workspace *ws)
+{
+    ws->zbox_low = ws->zbox_high = NULL;
+    ws->zbox_low_el = ws->zbox_high_el = NULL;
+}
+
 /* The class each sample of a batch explains: its entry in cfg->targets, else cfg->target. */
 static void batch_targets(const xai_explain_config *cfg, int64_t b0, int64_t nb, int *tg)
 {
@@ -1020,34 +1040,27 @@ static void batch_targets(const xai_explain_config *cfg, int64_t b0, int64_t nb,
         tg[s] = cfg->targets ? cfg->targets[b0 + s] : cfg->target;
 }
 
-static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, float box[2][64], double *fwd_ms);
+static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, double *fwd_ms);
 
 /* One sub-batch (samples b0 .. b0+nb-1) through the network and back on ws. */
 static xai_status run_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, double *fwd_ms)
 {
-    const float *xs = j->x + b0 * j->nin;
     batch_targets(j->cfg, b0, nb, j->res->target + b0);
     float box[2][64]; /* ZBox bounds with NaN in the rule: each sample's own min and max */
-    for (int64_t s = 0; j->own_box && s < nb; s++)
-        sample_range(xs + s * j->nin, j->nin, &box[0][s], &box[1][s]);
-    ws->zbox_low_el = j->cfg->box_low ? j->cfg->box_low + b0 * j->nin : NULL;
-    ws->zbox_high_el = j->cfg->box_high ? j->cfg->box_high + b0 * j->nin : NULL;
-    xai_status st = sweep_sub(j, ws, b0, nb, box, fwd_ms);
-    ws->zbox_low = ws->zbox_high = NULL; /* they pointed into this frame */
-    ws->zbox_low_el = ws->zbox_high_el = NULL; /* and these into the caller's arrays */
+    xai_lrp_zbox_frame(ws, j->cfg, j->own_box, b0, nb, j->nin, j->x + b0 * j->nin, box[0], box[1]);
+    xai_status st = sweep_sub(j, ws, b0, nb, fwd_ms);
+    xai_lrp_zbox_clear(ws); /* they pointed into this frame and the caller's arrays */
     return st;
 }
 
 /* run_sub() after the targets and bounds are set. */
-static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, float box[2][64], double *fwd_ms)
+static xai_status sweep_sub(run_job *j, xai_workspace *ws, int64_t b0, int64_t nb, double *fwd_ms)
 {
     const xai_model *m = j->m;
     const xai_explain_config *cfg = j->cfg;
     const float *xs = j->x + b0 * j->nin;
     xai_explain_result *res = j->res;
     int *tg = res->target + b0;
-    ws->zbox_low = box[0];
-    ws->zbox_high = box[1];
     double tf = j->timed ? now_ms() : 0;
     xai_status st = xai_graph_forward(m, ws, nb, xs);
     if (j->timed)

@@ -377,18 +377,11 @@ xai_status xai_lrp_guide_weights(const xai_model *m, xai_guide_state *gs, int64_
 {
     xai_workspace *wt = gs->wt;
     int64_t nin = vnumel(m, m->input), d = vnumel(m, gs->v);
-    for (int64_t s = 0; s < nb; s++) {
-        gs->lo[s] = gs->hi[s] = xb[s * nin];
-        for (int64_t k = 1; k < nin; k++) {
-            gs->lo[s] = fminf(gs->lo[s], xb[s * nin + k]);
-            gs->hi[s] = fmaxf(gs->hi[s], xb[s * nin + k]);
-        }
+    for (int64_t s = 0; s < nb; s++)
         gs->tg[s] = yb[s];
-    }
     wt->training = 0;
     wt->bn_fold = gs->ecfg.bn == XAI_BN_FOLD;
-    wt->zbox_low = gs->lo;
-    wt->zbox_high = gs->hi;
+    xai_lrp_zbox_frame(wt, &gs->ecfg, 1, 0, nb, nin, xb, gs->lo, gs->hi);
     wt->init_state_rel = gs->isr;
     xai_rule *rules = NULL;
     xai_status st = xai_lrp_rules(m, &gs->ecfg, wt, &rules);
@@ -398,7 +391,7 @@ xai_status xai_lrp_guide_weights(const xai_model *m, xai_guide_state *gs, int64_
             st = xai_lrp_sweep_nodes(m, wt, rules, m->nnodes - 1, gs->prod + 1);
     }
     free(rules);
-    wt->zbox_low = wt->zbox_high = NULL;
+    xai_lrp_zbox_clear(wt);
     wt->init_state_rel = NULL;
     wt->bn_fold = 0;
     for (int64_t s = 0; s < nb && !st; s++) {

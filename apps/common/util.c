@@ -124,42 +124,49 @@ int xai_app_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The next item of a list, up to @p sep or the end, copied into buf (the scalar parsers read
- * a whole string); the position after it, or NULL when it does not fit. */
-static const char *list_item(const char *s, char sep, char *buf, size_t len)
+/* One item of a list, parsed into out[i] by the list's scalar parser; 0 or -1. */
+typedef int (*list_parse_fn)(const char *item, int i, const void *range, void *out);
+
+/* The items of "A<sep>B<sep>...", each copied out whole (the scalar parsers read a whole string)
+ * and handed to @p one: the number of items (>= 1), or -1 for an empty or overlong item, a
+ * trailing separator, more than @p max items, or an item @p one refuses. */
+static int parse_list(const char *s, char sep, int max, list_parse_fn one, const void *range, void *out)
 {
-    size_t n = 0;
-    while (s[n] && s[n] != sep)
-        n++;
-    if (n >= len)
-        return NULL;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return s + n;
+    char buf[64];
+    for (int n = 0;; n++) {
+        size_t len = strcspn(s, (char[]){sep, '\0'});
+        if (n == max || len >= sizeof buf)
+            return -1;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        if (one(buf, n, range, out))
+            return -1;
+        s += len;
+        if (!*s++)
+            return n + 1;
+    }
+}
+
+static int long_item(const char *item, int i, const void *range, void *out)
+{
+    const long *r = range;
+    return xai_app_parse_long(item, r[0], r[1], (long *)out + i);
+}
+
+static int double_item(const char *item, int i, const void *range, void *out)
+{
+    const double *r = range;
+    return xai_app_parse_double(item, r[0], r[1], (double *)out + i);
 }
 
 int xai_app_parse_long_list(const char *s, char sep, long lo, long hi, long *out, int max)
 {
-    char buf[64];
-    for (int n = 0;;) {
-        if (n == max || !(s = list_item(s, sep, buf, sizeof buf)) || xai_app_parse_long(buf, lo, hi, &out[n]))
-            return -1;
-        n++;
-        if (!*s++)
-            return n;
-    }
+    return parse_list(s, sep, max, long_item, (const long[]){lo, hi}, out);
 }
 
 int xai_app_parse_double_list(const char *s, char sep, double lo, double hi, double *out, int max)
 {
-    char buf[64];
-    for (int n = 0;;) {
-        if (n == max || !(s = list_item(s, sep, buf, sizeof buf)) || xai_app_parse_double(buf, lo, hi, &out[n]))
-            return -1;
-        n++;
-        if (!*s++)
-            return n;
-    }
+    return parse_list(s, sep, max, double_item, (const double[]){lo, hi}, out);
 }
 
 void xai_app_train_progress(const xai_train_progress *p, void *app)

@@ -575,13 +575,21 @@ static xai_status rel_gamma(const lin_rel *c)
     return XAI_OK;
 }
 
-/* x less one ZBox bound per input element: the per-element array of the workspace, the sample's
-   own (per-sample array), or the rule's scalar. */
-static void zbox_excess(const float *x, const float *el, const float *own, float scalar, int64_t N_in, int64_t nin,
+/* x less one ZBox bound per input element of @p ns samples: the per-element array of the
+   workspace, else the sample's own (per-sample array), else the rule's scalar. */
+static void zbox_excess(const float *x, const float *el, const float *own, float scalar, int64_t ns, int64_t nin,
                         float *out)
 {
-    for (int64_t k = 0; k < N_in; k++)
-        out[k] = x[k] - (el ? el[k] : own ? own[k / nin] : scalar);
+    if (el) {
+        for (int64_t k = 0; k < ns * nin; k++)
+            out[k] = x[k] - el[k];
+        return;
+    }
+    for (int64_t s = 0; s < ns; s++) {
+        const float b = own ? own[s] : scalar;
+        for (int64_t k = s * nin; k < (s + 1) * nin; k++)
+            out[k] = x[k] - b;
+    }
 }
 
 /* z^B = W x - W+ l - W- h (the biases cancel), computed as W+ (x - l) + W- (x - h), and the input's
@@ -604,13 +612,14 @@ static xai_status rel_zbox(const lin_rel *c)
     xai_status st;
     if ((st = modw(L, c->fold, LW_WP, 0, &wp, &bp)) || (st = modw(L, c->fold, LW_WN, 0, &wn, &bn_)))
         return st;
-    int own = isnan(r->low) && ws->zbox_low && ws->zbox_high, el = own && ws->zbox_low_el && ws->zbox_high_el;
+    int nan = isnan(r->low), el = nan && ws->zbox_low_el && ws->zbox_high_el;
+    int own = nan && !el && ws->zbox_low && ws->zbox_high;
     if (el && !c->at_input)
         return xai_error_set(XAI_EINVAL, "rule zbox on node '%s' (%s): per-element bounds are given for the model's "
                              "input, and this layer's input is another value (give the rule scalar bounds)",
                              n->name, n->op_type);
-    zbox_excess(x, el ? ws->zbox_low_el : NULL, own ? ws->zbox_low : NULL, r->low, N_in, nin, xl);
-    zbox_excess(x, el ? ws->zbox_high_el : NULL, own ? ws->zbox_high : NULL, r->high, N_in, nin, xh);
+    zbox_excess(x, el ? ws->zbox_low_el : NULL, own ? ws->zbox_low : NULL, r->low, ns, nin, xl);
+    zbox_excess(x, el ? ws->zbox_high_el : NULL, own ? ws->zbox_high : NULL, r->high, ns, nin, xh);
     L->fwd(n, wp, NULL, xl, z1, ns, inner);
     L->fwd(n, wn, NULL, xh, z2, ns, inner);
     for (int64_t k = 0; k < N_out; k++)
