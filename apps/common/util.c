@@ -81,10 +81,12 @@ int xai_app_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-/* strtod(3) also reads hexadecimal ("0x10" is 16): a surprise for an option's number */
-static int hexadecimal(const char *s)
+/* Whether strtod(3) or strtof(3) read all of @p s (up to @p e, with @p err its errno) as a finite
+ * decimal number @p v within [lo, hi]. They also read hexadecimal ("0x10" is 16): a surprise for
+ * an option's number, so refused. */
+static int number_read(const char *s, const char *e, int err, double v, double lo, double hi)
 {
-    return strpbrk(s, "xX") != NULL;
+    return e != s && !*e && !err && !strpbrk(s, "xX") && isfinite(v) && v >= lo && v <= hi;
 }
 
 int xai_app_parse_double(const char *s, double lo, double hi, double *out)
@@ -92,7 +94,7 @@ int xai_app_parse_double(const char *s, double lo, double hi, double *out)
     char *e;
     errno = 0;
     double v = strtod(s, &e);
-    if (e == s || *e || errno || hexadecimal(s) || !isfinite(v) || v < lo || v > hi)
+    if (!number_read(s, e, errno, v, lo, hi))
         return -1;
     *out = v;
     return 0;
@@ -104,7 +106,7 @@ int xai_app_parse_float(const char *s, float lo, float hi, float *out)
     errno = 0;
     /* strtof, not strtod and a cast: one rounding, and ERANGE for what a float cannot hold */
     float v = strtof(s, &e);
-    if (e == s || *e || errno || hexadecimal(s) || !isfinite(v) || v < lo || v > hi)
+    if (!number_read(s, e, errno, v, lo, hi))
         return -1;
     *out = v;
     return 0;
