@@ -106,6 +106,31 @@ def targets_case(m, x, xpath, path, tmp):
     check(np.array_equal(mixed[0], pred[0]), "target -1 inside a list is the argmax")
 
 
+def box_case(tmp, rng):
+    """Per-element z-box bounds as keyword arrays = xai-explain --box-low/--box-high; refused
+    when one is missing or shaped unlike x."""
+    m = libxai.Model(os.path.join(SOURCE, "datasets", "eeg", "mi-shallow.onnx"))
+    x = rng.normal(0, 1, (2,) + m.input_shape).astype(np.float32)
+    low = x - np.abs(rng.normal(0, 1, x.shape)).astype(np.float32)
+    high = x + np.abs(rng.normal(0, 1, x.shape)).astype(np.float32)
+    paths = [os.path.join(tmp, "box-%s.npy" % k) for k in ("x", "low", "high")]
+    for pth, a in zip(paths, (x, low, high)):
+        np.save(pth, a)
+    ref, _ = cli_explain(m.path, paths[0], ["--composite", "epsilon-gamma-box", "--box-low", paths[1],
+                                             "--box-high", paths[2]], tmp, "box")
+    if check(ref is not None, "xai-explain --box-low/--box-high runs"):
+        rel = m.explain(x, composite="epsilon-gamma-box", box_low=low, box_high=high)
+        same(rel, ref, "box_low/box_high = xai-explain --box-low/--box-high")
+        own = m.explain(x, composite="epsilon-gamma-box")
+        check(not np.array_equal(rel, own), "the per-element bounds change the map (else the test shows nothing)")
+    for kw, what in ((dict(box_low=low), "box_low alone"), (dict(box_low=low[:1], box_high=high[:1]), "one sample's bounds")):
+        try:
+            m.explain(x, composite="epsilon-gamma-box", **kw)
+            check(False, "%s raises" % what)
+        except libxai.XaiValueError as e:
+            check(True, "%s: XaiValueError %r" % (what, str(e)[:100]))
+
+
 def errors_case(tmp):
     """Failures raise XaiError subclasses carrying the library's message, as the program prints it."""
     missing = os.path.join(tmp, "nope.onnx")
@@ -258,6 +283,7 @@ def main():
             if rel_path == "speech/model-digits.onnx":
                 targets_case(*last, tmp)
         errors_case(tmp)
+        box_case(tmp, rng)
         card_case()
         symbolic_case(tmp)
         pad_case(tmp, rng)

@@ -385,6 +385,23 @@ def _copy_info(res, n):
         forward_ms=res.forward_ms, explain_ms=res.explain_ms)
 
 
+def _box_arrays(low, high, x, stacked_shape):
+    """The per-element bounds as float32 arrays in the stack's shape, or None when not given;
+    they must have x's shape exactly (no broadcasting: a bound per input element)."""
+    if (low is None) != (high is None):
+        raise XaiValueError("box_low and box_high go together")
+    if low is None:
+        return None
+    out = []
+    for name, b in (("box_low", low), ("box_high", high)):
+        a = as_float32(b)
+        if a.shape != np.shape(x):
+            raise XaiValueError("%s: shape %s differs from the input's %s (the bounds are per element)"
+                                % (name, a.shape, np.shape(x)))
+        out.append(a.reshape(stacked_shape))
+    return out
+
+
 def explain(model, x, method="lrp", composite=None, rules=None, target="pred", return_info=False, **params):
     """Relevance maps of the samples in x (xai_explain()), float32 in x's shape.
 
@@ -396,7 +413,9 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
                "first=zbox(-3,3); Conv=gamma(0.1)" or a list of such strings
     target:    "pred" (each sample's argmax), a class (index or name from the card), or one
                entry per sample (index, name, or -1/"pred")
-    params:    epsilon, gamma, low, high (ZBox bounds), bn ("fold"|"pass"), init
+    params:    epsilon, gamma, low, high (ZBox bounds), box_low, box_high (per-element ZBox
+               bounds, arrays shaped like x, for a z-box on a layer that reads the input and
+               has no bounds of its own: xai-explain's --box-low/--box-high), bn ("fold"|"pass"), init
                ("auto"|"onehot"|"logit"|"logodds"|"contrast"), bias_factor, lstm_epsilon, smooth_n, smooth_sigma, seed,
                ig_steps, batch (samples per sweep, default 64)
     return_info: also return an ExplainInfo (logits, targets, relevance sums, per-layer sums).
@@ -405,8 +424,11 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
         model = Model.for_input(model, x)
     xs, single = model.stack(x)
     n = xs.shape[0]
+    boxes = _box_arrays(params.pop("box_low", None), params.pop("box_high", None), x, xs.shape)
     cfg, keep = make_config(method=method, composite=composite, rules=rules,
                             layer_sums=return_info, **params)
+    if boxes:
+        cfg.box_low, cfg.box_high = (b.ctypes.data_as(POINTER(c_float)) for b in boxes)
     cfg.target, per_sample = _targets(model, target, n)
     if per_sample is not None:
         cfg.targets = per_sample.ctypes.data_as(POINTER(c_int))
@@ -414,7 +436,7 @@ def explain(model, x, method="lrp", composite=None, rules=None, target="pred", r
     res = _ExplainResult() if return_info else None
     check(_explain(model.handle, ctypes.byref(cfg), n, _fptr(xs), _fptr(rel), ctypes.byref(res) if res else None),
           model.path)
-    del keep
+    del keep, boxes
     rel = rel.reshape(np.shape(x))
     if not return_info:
         return rel
