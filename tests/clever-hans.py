@@ -56,7 +56,8 @@ ARCH = "conv2d(8,k=3,p=1) relu maxpool(2) conv2d(16,k=3,p=1) relu maxpool(2) fla
 LAYER = "auto"  # xai-clarc picks the layer by held-out separation of the CAV
 EPOCHS = "30"
 RRR_LAMBDA = "10"
-GEN = ["--nuisance", "realistic", "--length", "1", "--voices", "m1,m2,m3,m4,f1,f2,f3,f4",
+# voices interleaved by sex: the generator holds out the last --test-voices, so both sexes train and test
+GEN = ["--nuisance", "realistic", "--length", "1", "--voices", "m1,f1,m2,f2,m3,f3,m4,f4",
        "--speeds", "130,160,190", "--pitches", "35,50,65", "--digits", "4", "--shortcut-class", str(DIGIT),
        "--test-voices", "3"]
 
