@@ -235,6 +235,10 @@ char *xai_app_read_file(const char *path, size_t *len);
 /** Strict base-10 integer: the whole of @p s, no overflow, within [lo, hi]. @return 0 or -1
  *  (nothing printed; *out untouched on failure). */
 int xai_app_parse_long(const char *s, long lo, long hi, long *out);
+/** The value of a batch's --max-parallel (tasks, 1..100000; @p wait_timeout 0) or --wait-timeout
+ *  (seconds, 1 to 30 days; @p wait_timeout 1), a strict integer: the one home of their ranges.
+ *  @return 0 or -1 (nothing printed; *out untouched on failure). */
+int xai_app_parse_batch_limit(const char *s, int wait_timeout, int *out);
 /** Strict finite decimal number: the whole of @p s, no overflow or underflow, within [lo, hi].
  *  @return 0 or -1 (nothing printed; *out untouched on failure). */
 int xai_app_parse_double(const char *s, double lo, double hi, double *out);

@@ -81,6 +81,15 @@ int xai_app_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+int xai_app_parse_batch_limit(const char *s, int wait_timeout, int *out)
+{
+    long v;
+    if (xai_app_parse_long(s, 1, wait_timeout ? 30L * 86400 : 100000, &v))
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 /* Whether strtod(3) or strtof(3) read all of @p s (up to @p e, with @p err its errno) as a finite
  * decimal number @p v within [lo, hi]. They also read hexadecimal ("0x10" is 16): a surprise for
  * an option's number, so refused. */

@@ -242,21 +242,18 @@ static int check_options(eval_opts *o, int argc, char **argv)
 /* --slurm and its options; 0 or a usage exit code */
 static int slurm_option(eval_opts *o, int c, const char *arg)
 {
-    long v;
     switch (c) {
     case O_SLURM: o->use_slurm = 1; return 0;
     case O_SLURM_ARGS: o->slurm.sbatch_args = arg; return 0;
     case O_DRY_RUN: o->slurm.dry_run = 1; return 0;
     case O_WAIT: o->slurm.wait = 1; return 0;
     case O_MAX_PAR:
-        if (xai_app_parse_long(arg, 1, 100000, &v))
+        if (xai_app_parse_batch_limit(arg, 0, &o->slurm.max_parallel))
             return xai_app_usage_error(&app, "--max-parallel needs an integer in 1..100000");
-        o->slurm.max_parallel = (int)v;
         return 0;
     default:
-        if (xai_app_parse_long(arg, 1, 30L * 86400, &v))
+        if (xai_app_parse_batch_limit(arg, 1, &o->slurm.wait_timeout_s))
             return xai_app_usage_error(&app, "--wait-timeout needs seconds in 1..2592000");
-        o->slurm.wait_timeout_s = (int)v;
         return 0;
     }
 }

@@ -14,7 +14,6 @@
 
 int batch_option(explain_batch *b, int c, const char *arg)
 {
-    long v;
     switch (c) {
     case O_SHARD: return xai_app_parse_shard(arg, &b->shard_k, &b->shard_n) ? 2 : 0;
     case O_LIST: b->list = arg; return 0;
@@ -22,16 +21,8 @@ int batch_option(explain_batch *b, int c, const char *arg)
     case O_SLURM_ARGS: b->slurm_args = arg; return 0;
     case O_DRY_RUN: b->dry_run = 1; return 0;
     case O_WAIT: b->wait = 1; return 0;
-    case O_MAX_PAR:
-        if (xai_app_parse_long(arg, 1, 100000, &v))
-            return 2;
-        b->max_parallel = (int)v;
-        return 0;
-    case O_WAIT_TIMEOUT:
-        if (xai_app_parse_long(arg, 1, 30L * 86400, &v))
-            return 2;
-        b->wait_timeout = (int)v;
-        return 0;
+    case O_MAX_PAR: return xai_app_parse_batch_limit(arg, 0, &b->max_parallel) ? 2 : 0;
+    case O_WAIT_TIMEOUT: return xai_app_parse_batch_limit(arg, 1, &b->wait_timeout) ? 2 : 0;
     default: return 1;
     }
 }

@@ -161,11 +161,9 @@ static int word_option(opts *o, int c, const char *arg, int argc, char **argv)
     case OPT_TRUTH: o->truth = arg; return 0;
     case OPT_METRICS: o->metrics = arg; return 0;
     case OPT_MAX_PAR: case OPT_WAIT_TIMEOUT: {
-        long v;
-        if (xai_app_parse_long(arg, 1, c == OPT_MAX_PAR ? 100000 : 30L * 86400, &v))
+        if (xai_app_parse_batch_limit(arg, c == OPT_WAIT_TIMEOUT, c == OPT_MAX_PAR ? &o->max_parallel : &o->wait_timeout))
             return xai_app_usage_error(&o->app, "%s: invalid value '%s'", c == OPT_MAX_PAR ? "--max-parallel"
                                                                                           : "--wait-timeout", arg);
-        *(c == OPT_MAX_PAR ? &o->max_parallel : &o->wait_timeout) = (int)v;
         return 0;
     }
     case OPT_COMPOSITE:

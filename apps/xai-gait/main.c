@@ -211,7 +211,6 @@ enum { O_TARGET = 1, O_VARS, O_COMPS, O_ARCH, O_MODEL, O_METHOD, O_COMPOSITE, O_
  * --wait-timeout; -1 to go on, else the usage error's exit code. */
 static int take_batch_option(xai_app *app, int c, const char *arg, opts *o)
 {
-    long v = 0;
     switch (c) {
     case O_SHARD:
         if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n))
@@ -224,10 +223,9 @@ static int take_batch_option(xai_app *app, int c, const char *arg, opts *o)
     case O_WAIT: o->wait = 1; break;
     case O_MAX_PAR:
     case O_WAIT_TIMEOUT:
-        if (xai_app_parse_long(arg, 1, c == O_MAX_PAR ? 100000 : 30L * 86400, &v))
+        if (xai_app_parse_batch_limit(arg, c == O_WAIT_TIMEOUT, c == O_MAX_PAR ? &o->max_parallel : &o->wait_timeout))
             return xai_app_usage_error(app, "--%s: invalid value '%s': expected an integer >= 1",
                                        c == O_MAX_PAR ? "max-parallel" : "wait-timeout", arg);
-        *(c == O_MAX_PAR ? &o->max_parallel : &o->wait_timeout) = (int)v;
         break;
     }
     return -1;

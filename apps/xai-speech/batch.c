@@ -14,7 +14,6 @@
 
 int speech_batch_option(opts *o, int c, const char *arg)
 {
-    long v;
     switch (c) {
     case O_SHARD:
         if (xai_app_parse_shard(arg, &o->shard_k, &o->shard_n) != 0)
@@ -27,10 +26,10 @@ int speech_batch_option(opts *o, int c, const char *arg)
     case O_WAIT: o->slurm_opts.wait = 1; return 1;
     case O_MAX_PAR:
     case O_WAIT_TIMEOUT:
-        if (xai_app_parse_long(arg, 1, c == O_MAX_PAR ? 100000 : 30L * 86400, &v))
+        if (xai_app_parse_batch_limit(arg, c == O_WAIT_TIMEOUT,
+                                      c == O_MAX_PAR ? &o->slurm_opts.max_parallel : &o->slurm_opts.wait_timeout_s))
             return xai_app_usage_error(&o->app, "--%s: invalid value '%s'",
                                        c == O_MAX_PAR ? "max-parallel" : "wait-timeout", arg), -1;
-        *(c == O_MAX_PAR ? &o->slurm_opts.max_parallel : &o->slurm_opts.wait_timeout_s) = (int)v;
         return 1;
     default: return 0;
     }
