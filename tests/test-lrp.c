@@ -634,6 +634,81 @@ START_TEST(test_zplus_nobias)
 }
 END_TEST
 
+/* Weights of every Conv and Gemm of @p src into the same nodes of @p dst, in order; the two
+   models differ only in how their convolutions are laid out, so the tensors have the same
+   numbers in the same order. Gemm keeps its own normalised copy of the weights. */
+static void copy_params(xai_model *src, xai_model *dst)
+{
+    int j = 0;
+    for (int i = 0; i < src->nnodes; i++) {
+        xai_node *a = &src->nodes[i];
+        if (a->kind != K_CONV && a->kind != K_GEMM)
+            continue;
+        while (dst->nodes[j].kind != a->kind)
+            j++;
+        xai_node *b = &dst->nodes[j++];
+        if (a->kind == K_GEMM) {
+            float *ba, *bb;
+            int64_t oa, ka, ob, kb;
+            float *wa = xai_gemm_weights(a, &ba, &oa, &ka), *wb = xai_gemm_weights(b, &bb, &ob, &kb);
+            ck_assert(oa == ob && ka == kb && ba && bb);
+            memcpy(wb, wa, sizeof(float) * (size_t)(oa * ka));
+            memcpy(bb, ba, sizeof(float) * (size_t)oa);
+            continue;
+        }
+        for (int k = 1; k < 3 && k < a->nin; k++) {
+            const xai_value *va = &src->vals[a->in[k]], *vb = &dst->vals[b->in[k]];
+            ck_assert_int_eq(va->numel, vb->numel);
+            memcpy(vb->f, va->f, sizeof(float) * (size_t)va->numel);
+        }
+    }
+    xai_model_params_changed(dst);
+}
+
+/* A 1-D convolution with more channels than the direct kernels take runs tap by tap on the
+ * padded input (its weights laid out per call in the node's scratch); the same layers as 2-D
+ * convolutions with Kx1 kernels run through im2col. Both must give the same maps, with one
+ * thread and with the samples shared over two. */
+START_TEST(test_tap_path_matches_im2col)
+{
+    const int64_t s1[2] = {3, 40}, s2[3] = {3, 40, 1};
+    xai_model *m1, *m2;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(72,k=5,p=2) relu conv1d(66,k=3,d=2,p=2) relu flatten dense(3)", 2,
+                                         s1, 5, &m1), XAI_OK);
+    ck_assert_int_eq(xai_model_from_spec("conv2d(72,k=5x1,p=2x0) relu conv2d(66,k=3x1,d=2x1,p=2x0) relu flatten "
+                                         "dense(3)", 3, s2, 6, &m2), XAI_OK);
+    copy_params(m1, m2);
+    enum { N = 3, NIN = 120 };
+    float x[N * NIN], r1[N * NIN], r2[N * NIN];
+    for (int k = 0; k < N * NIN; k++)
+        x[k] = (float)sin(0.29 * k) * 1.5f;
+    static const char *const comps[] = {"epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon-gamma-box", NULL};
+    for (int t = 1; t <= 2; t++)
+        for (int c = 0; c < 4; c++) {
+            xai_explain_config cfg;
+            xai_explain_config_init(&cfg);
+            cfg.composite = comps[c];
+            cfg.method = comps[c] ? cfg.method : XAI_METHOD_GRADIENT;
+            cfg.have_bounds = 1;
+            cfg.low = -1.5f;
+            cfg.high = 1.5f;
+            xai_set_num_threads(t);
+            xai_explain_result a, b;
+            ck_assert_int_eq(xai_explain(m1, &cfg, N, x, r1, &a), XAI_OK);
+            ck_assert_int_eq(xai_explain(m2, &cfg, N, x, r2, &b), XAI_OK);
+            double el = xai_test_rel_l2(a.logits, b.logits, N * 3);
+            ck_assert_msg(el < 1e-6, "%d threads: the logits differ by rel L2 %.3g", t, el);
+            xai_explain_result_free(&a);
+            xai_explain_result_free(&b);
+            double e = xai_test_rel_l2(r1, r2, N * NIN);
+            ck_assert_msg(e < 1e-5, "%s, %d threads: tap vs im2col rel L2 %.3g", comps[c] ? comps[c] : "gradient", t, e);
+        }
+    xai_set_num_threads(1);
+    xai_model_free(m1);
+    xai_model_free(m2);
+}
+END_TEST
+
 START_TEST(test_threads_same_result)
 {
     /* the thread pool splits samples (Conv) and rows (Dense); every map is bit-identical */
@@ -963,6 +1038,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_per_sample_targets);
     tcase_add_test(tc, test_zbox_bounds_per_sample);
     tcase_add_test(tc, test_zbox_bounds_per_element);
+    tcase_add_test(tc, test_tap_path_matches_im2col);
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
     tcase_add_test(tc, test_prepared_shared_workspace);

@@ -139,9 +139,10 @@ static void fd_params(const char *file, int64_t ns)
     fd_params_model(load(file), file, ns);
 }
 
-/* 1-D convolutions with stride 1 take the tap-by-tap path (no im2col): dilations, paddings
- * wider than the kernel reach, no padding; the second layer's input gradient feeds the first
- * layer's parameter gradients, so forward, input gradient and weight gradient are all probed. */
+/* 1-D convolutions with stride 1: dilations, paddings wider than the kernel reach, no padding;
+ * the second layer's input gradient feeds the first layer's parameter gradients, so forward,
+ * input gradient and weight gradient are all probed. Few channels take the direct kernels,
+ * more than they take (the last spec) the tap-by-tap products on the padded input. */
 static void fd_params_spec(const char *spec)
 {
     int64_t shape[2] = {3, 17};
@@ -157,6 +158,7 @@ START_TEST(test_pgrad_conv1d_taps)
     fd_params_spec("conv1d(4,k=3,p=1) tanh conv1d(5,k=4,d=2,p=3) tanh flatten dense(3)");
     fd_params_spec("conv1d(4,k=5) tanh conv1d(3,k=3,d=3,p=5) tanh flatten dense(2)");
     fd_params_spec("conv1d(2,k=6,p=2,d=2) sigmoid conv1d(4,k=2) tanh flatten dense(3)");
+    fd_params_spec("conv1d(70,k=3,p=1) tanh conv1d(66,k=4,d=2,p=3) tanh flatten dense(3)");
 }
 END_TEST
 START_TEST(test_pgrad_conv2d) { fd_params("ops/conv2d.onnx", 2); }

@@ -474,12 +474,12 @@ static void dc_run(const dc_job *j, int single)
 }
 
 /* Tap path: the weights tap-major, [ksz][cout][cin] (NULL: no memory) */
-static float *taps_of(const conv_attr *a, const float *w)
+/* Tap path: the weights tap by tap, t[k][o][c], into the node's fixed scratch after its colsz
+   floats (each call may bring another weight set, so they are laid out per call) */
+static float *taps_of(const conv_attr *a, const float *w, float *scratch)
 {
     const int64_t K = a->ksz, co = a->cout, ci = a->cin;
-    float *t = malloc(sizeof(float) * (size_t)(K * co * ci));
-    if (!t)
-        return NULL;
+    float *t = scratch + a->colsz;
     for (int64_t o = 0; o < co; o++)
         for (int64_t c = 0; c < ci; c++)
             for (int64_t k = 0; k < K; k++)
@@ -580,7 +580,7 @@ static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, co
 {
     const conv_attr *a = n->attr;
     const int64_t nb = ns * a->b0;
-    float *wt = a->tap && !a->dk ? taps_of(a, w) : NULL; /* without memory: the im2col path */
+    const float *wt = a->tap && !a->dk ? taps_of(a, w, scratch) : NULL;
     conv_job j = {a, w, b, x, z, 0, wt, w2, NULL, 0.0f, kind, 0, 0, {{0}}};
     if (xai_par_threads() > 1 && nb > 1)
         xai_par_for(nb, 1, conv_fwd_worker, &j);
@@ -593,7 +593,6 @@ static void conv_fwd_kind(const xai_node *n, const float *w, const float *w2, co
         conv_fwd_range(&j, 0, nb, scratch);
         xai_par_blas_end(tok);
     }
-    free(wt);
 }
 
 static void conv_fwd(const xai_node *n, const float *w, const float *b, const float *x, float *z, int64_t ns,
@@ -780,7 +779,7 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
         if (w2)
             dc_flip(a, w2, wt2 = wt + a->lin.wlen);
     } else if (a->tap && !ones) {
-        wt = taps_of(a, w); /* without memory: the col2im path */
+        wt = taps_of(a, w, scratch);
     }
     conv_job j = {a, w, s, NULL, dx, ones, wt, wt2, x, alpha, kind, 0, fresh, {{0}}};
     if (xai_par_threads() > 1 && nb > 1)
@@ -792,8 +791,6 @@ static void conv_vjp_kind(const xai_node *n, const float *w, const float *w2, co
         conv_vjp_redo(&j, nb, scratch);
         xai_par_blas_end(tok);
     }
-    if (!a->dk)
-        free(wt);
 }
 
 static void conv_vjp(const xai_node *n, const float *w, const float *s, float *dx, int64_t ns, float *scratch)
@@ -1192,7 +1189,7 @@ static void conv_bind(xai_model *m, xai_node *n, conv_attr *a, const xai_value *
         a->lin.flat_rel = conv_flat_rel;
     }
     n->scratch = (size_t)(3 * x->numel + 4 * y->numel);
-    n->scratch_fixed = a->direct ? 0 : (size_t)(a->dk ? a->dcsz + 2 * w->numel : a->colsz);
+    n->scratch_fixed = a->direct ? 0 : (size_t)(a->dk ? a->dcsz + 2 * w->numel : a->colsz + (a->tap ? w->numel : 0));
 }
 
 xai_status xai_conv_init(xai_model *m, xai_node *n, const Onnx__NodeProto *np)
