@@ -11,6 +11,7 @@
 
 #include "xai/eval.h"
 #include "eval-int.h"
+#include "graph-int.h"
 
 #define FAIL(st, ...) return xai_error_set((st), __VA_ARGS__)
 #define HAS(set, k) (((set) >> (k)) & 1u)
@@ -28,31 +29,6 @@ void xai_eval_scores_free(xai_eval_scores *s)
     }
     xai_mprt_result_free(&s->mprt);
     memset(s, 0, sizeof *s);
-}
-
-/* Argmax class of every sample. */
-static xai_status argmax_targets(const xai_model *m, int64_t batch, int64_t n, const float *x, int *t)
-{
-    int64_t nin = xai_model_input_numel(m), nout = xai_model_output_numel(m);
-    int64_t b = batch < 1 ? 1 : batch > n ? n : batch;
-    xai_workspace *ws = NULL;
-    float *lg = malloc(sizeof(float) * (size_t)(b * nout));
-    xai_status st = lg ? xai_workspace_new(m, b, &ws) : xai_error_set(XAI_ENOMEM, "evaluation: out of memory");
-    for (int64_t a = 0; a < n && !st; a += b) {
-        int64_t cnt = n - a < b ? n - a : b;
-        if ((st = xai_model_forward(m, ws, cnt, x + a * nin, lg)))
-            break;
-        for (int64_t i = 0; i < cnt; i++) {
-            int best = 0;
-            for (int64_t c = 1; c < nout; c++)
-                if (lg[i * nout + c] > lg[i * nout + best])
-                    best = (int)c;
-            t[a + i] = best;
-        }
-    }
-    xai_workspace_free(ws);
-    free(lg);
-    return st;
 }
 
 /* Region perturbation (AOPC) or ROAD for MoRF and LeRF into scores k_morf, k_morf + 1. */
@@ -188,7 +164,7 @@ static xai_status prepare(const xai_model *m, const xai_explain_config *ecfg, ui
         memcpy(out->target, targets, sizeof(int) * (size_t)n);
         return XAI_OK;
     }
-    return argmax_targets(m, ecfg->batch, n, x, out->target);
+    return xai_model_argmax(m, ecfg->batch, n, x, out->target);
 }
 
 xai_status xai_eval_metrics(const xai_model *m, const xai_eval_config *cfg, const xai_explain_config *ecfg,

@@ -258,6 +258,7 @@ typedef struct {
 
 /* training support (train.c, graph.c) */
 void xai_model_params_changed(xai_model *m);   /* drop caches, refold BN, recompute BN scale/shift */
+xai_status xai_model_argmax(const xai_model *m, int64_t batch, int64_t n, const float *x, int *pred);
 void xai_bn_refresh(xai_node *bn, const xai_model *m);
 float *xai_gemm_weights(xai_node *n, float **bias, int64_t *nout, int64_t *nin);
 void xai_graph_sync_params(xai_model *m);      /* write Gemm weights back to their initializers */

@@ -509,6 +509,33 @@ xai_status xai_model_forward(const xai_model *m, xai_workspace *ws, int64_t n, c
     return XAI_OK;
 }
 
+/* The argmax class of each of n stacked inputs, forward in stacks of at most @p batch. */
+xai_status xai_model_argmax(const xai_model *m, int64_t batch, int64_t n, const float *x, int *pred)
+{
+    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
+    int64_t b = batch < n ? batch : n;
+    if (b < 1)
+        b = 1;
+    xai_workspace *ws = NULL;
+    float *lg = malloc(sizeof(float) * (size_t)(b * nc));
+    xai_status st = lg ? xai_workspace_new(m, b, &ws) : xai_error_set(XAI_ENOMEM, "prediction: out of memory");
+    for (int64_t b0 = 0; b0 < n && !st; b0 += b) {
+        int64_t nb = n - b0 < b ? n - b0 : b;
+        if ((st = xai_model_forward(m, ws, nb, x + b0 * nin, lg)))
+            break;
+        for (int64_t i = 0; i < nb; i++) {
+            int best = 0;
+            for (int64_t c = 1; c < nc; c++)
+                if (lg[i * nc + c] > lg[i * nc + best])
+                    best = (int)c;
+            pred[b0 + i] = best;
+        }
+    }
+    xai_workspace_free(ws);
+    free(lg);
+    return st;
+}
+
 void xai_set_num_threads(int n)
 {
     xai_par_set_threads(n);

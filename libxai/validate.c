@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "graph-int.h"
 #include "splitmix.h"
 #include "xai/validate.h"
 
@@ -446,26 +447,7 @@ void xai_validation_free(xai_validation *v)
 
 xai_status xai_predict_classes(const xai_model *m, int64_t n, const float *x, int *pred)
 {
-    enum { BATCH = 64 };
     if (!m || n < 0 || (n > 0 && (!x || !pred)))
         return xai_error_set(XAI_EINVAL, "prediction: needs a model, inputs and an output");
-    int64_t nin = xai_model_input_numel(m), nc = xai_model_output_numel(m);
-    xai_workspace *ws = NULL;
-    float *lg = malloc(sizeof(float) * (size_t)(BATCH * nc));
-    xai_status st = lg ? xai_workspace_new(m, BATCH, &ws) : xai_error_set(XAI_ENOMEM, "out of memory");
-    for (int64_t b0 = 0; b0 < n && !st; b0 += BATCH) {
-        int64_t nb = n - b0 < BATCH ? n - b0 : BATCH;
-        if ((st = xai_model_forward(m, ws, nb, x + b0 * nin, lg)))
-            break;
-        for (int64_t i = 0; i < nb; i++) {
-            int best = 0;
-            for (int64_t c = 1; c < nc; c++)
-                if (lg[i * nc + c] > lg[i * nc + best])
-                    best = (int)c;
-            pred[b0 + i] = best;
-        }
-    }
-    xai_workspace_free(ws);
-    free(lg);
-    return st;
+    return xai_model_argmax(m, 64, n, x, pred);
 }

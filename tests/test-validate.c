@@ -502,6 +502,12 @@ START_TEST(test_train_val_mask)
     for (int64_t i = 0; i < ntr; i++)
         right += pred[i] == ytr[i];
     ck_assert_double_eq_tol((double)right / (double)ntr, r.kept_train_acc, 1e-12);
+    for (int64_t i = 0; i < ntr; i += 7) { /* stacked as one at a time; none is no error */
+        int one;
+        ck_assert_int_eq(xai_predict_classes(m, 1, xtr + i * xai_model_input_numel(m), &one), XAI_OK);
+        ck_assert_int_eq(one, pred[i]);
+    }
+    ck_assert_int_eq(xai_predict_classes(m, 0, xtr, pred), XAI_OK);
     printf("  grouped validation: kept epoch %d of %d, train %.3f, validation %.3f (last epoch's running train "
            "accuracy %.3f)\n",
            r.best_epoch, r.epochs_run, r.kept_train_acc, r.best_val_acc, r.final_train_acc);
