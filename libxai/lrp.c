@@ -1403,6 +1403,21 @@ static xai_status explain_setup(const xai_model *m, xai_explain_config *cfg, int
     return rules_cached((xai_model *)m, cfg, rules_out); /* a cache, as the plan */
 }
 
+xai_status xai_explain_uses_zbox(const xai_model *m, const xai_explain_config *cfg, int *uses)
+{
+    if (!m || !cfg || !uses)
+        XAI_FAIL(XAI_EINVAL, "z-box query: needs a model, a configuration and an answer");
+    *uses = 0;
+    if (cfg->method != XAI_METHOD_LRP)
+        return XAI_OK;
+    xai_rule *rules = NULL;
+    xai_status st = rules_new(m, cfg, &rules);
+    for (int i = 0; !st && i < m->nnodes; i++)
+        *uses |= rules[i].kind == XAI_RULE_ZBOX;
+    free(rules);
+    return st;
+}
+
 xai_status xai_lrp_rules(const xai_model *m, const xai_explain_config *cfg, xai_workspace *ws, xai_rule **rules)
 {
     xai_explain_config c = *cfg;

@@ -709,6 +709,45 @@ START_TEST(test_tap_path_matches_im2col)
 }
 END_TEST
 
+/* Which configurations put z-box on a layer: the composite's first convolution, a rule
+   override, and nothing for a dense model's box composite (no convolution) or other methods. */
+START_TEST(test_uses_zbox)
+{
+    const int64_t s1[2] = {2, 16}, s0[1] = {8};
+    xai_model *conv, *dense;
+    ck_assert_int_eq(xai_model_from_spec("conv1d(3,k=3) relu flatten dense(2)", 2, s1, 1, &conv), XAI_OK);
+    ck_assert_int_eq(xai_model_from_spec("dense(4) relu dense(2)", 1, s0, 1, &dense), XAI_OK);
+    static const struct {
+        const char *composite, *rules;
+        xai_method method;
+        int conv, dense;
+    } cases[] = {{"epsilon-gamma-box", NULL, XAI_METHOD_LRP, 1, 0},
+                 {"epsilon-plus", NULL, XAI_METHOD_LRP, 0, 0},
+                 {"epsilon-plus", "first=zbox", XAI_METHOD_LRP, 1, 1},
+                 {"epsilon", "Gemm=zbox(-1,1)", XAI_METHOD_LRP, 1, 1},
+                 {"epsilon-gamma-box", NULL, XAI_METHOD_GRADIENT, 0, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        xai_explain_config c;
+        xai_explain_config_init(&c);
+        c.composite = cases[k].composite;
+        c.rules = cases[k].rules;
+        c.method = cases[k].method;
+        int u = -1;
+        ck_assert_int_eq(xai_explain_uses_zbox(conv, &c, &u), XAI_OK);
+        ck_assert_msg(u == cases[k].conv, "case %zu, conv model: %d", k, u);
+        ck_assert_int_eq(xai_explain_uses_zbox(dense, &c, &u), XAI_OK);
+        ck_assert_msg(u == cases[k].dense, "case %zu, dense model: %d", k, u);
+    }
+    xai_explain_config c;
+    xai_explain_config_init(&c);
+    c.composite = "no-such";
+    int u;
+    ck_assert_int_eq(xai_explain_uses_zbox(conv, &c, &u), XAI_EINVAL);
+    xai_model_free(conv);
+    xai_model_free(dense);
+}
+END_TEST
+
 START_TEST(test_threads_same_result)
 {
     /* the thread pool splits samples (Conv) and rows (Dense); every map is bit-identical */
@@ -1039,6 +1078,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_zbox_bounds_per_sample);
     tcase_add_test(tc, test_zbox_bounds_per_element);
     tcase_add_test(tc, test_tap_path_matches_im2col);
+    tcase_add_test(tc, test_uses_zbox);
     tcase_add_test(tc, test_threads_same_result);
     tcase_add_test(tc, test_threads_big_and_concurrent);
     tcase_add_test(tc, test_prepared_shared_workspace);

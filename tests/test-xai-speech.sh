@@ -251,6 +251,20 @@ expect 2 "--root-point is for explain and evaluate" "$APP" train "$T/data" --lab
   -o "$T/rpx.onnx"
 expect 2 "add --root-point silence" "$APP" evaluate --model "$T/m.onnx" "$C1" --metrics max-sensitivity -o "$T/rpx.tsv"
 expect 0 "" "$APP" evaluate --model "$T/m.onnx" "$C1" --metrics max-sensitivity --root-point silence -o "$T/rpx.tsv" -q
+# a composite without z-box reads no root point: the sidecar says so, a given one is warned about,
+# and the sensitivity metrics need no --root-point silence
+expect 0 "" "$APP" explain --model "$T/m.onnx" "$C1" --composite epsilon-plus --stacked --no-figures -o "$T/rpn"
+expect 0 "--root-point has no effect" "$APP" explain --model "$T/m.onnx" "$C1" --composite epsilon-plus \
+  --root-point floor:0.5 --stacked --no-figures -o "$T/rpn5"
+$PY - "$T/rpn" "$T/rpn5" <<'PYEOF' && ok || bad "--root-point without a z-box layer"
+import json, sys
+import numpy as np
+a, b = (json.load(open(d + "/relevance.json")) for d in sys.argv[1:])
+assert a["RootPoint"] == b["RootPoint"] == "none (no z-box layer)", (a["RootPoint"], b["RootPoint"])
+assert np.array_equal(np.load(sys.argv[1] + "/relevance.npy"), np.load(sys.argv[2] + "/relevance.npy"))
+PYEOF
+expect 0 "" "$APP" evaluate --model "$T/m.onnx" "$C1" --composite epsilon-plus --metrics max-sensitivity \
+  -o "$T/rpx2.tsv" -q
 # SpRAy over the stack with int64 labels as NumPy writes them by default
 if [ -n "$SPRAY" ]; then
   $PY -c "import numpy as np; np.save('$T/stk/y.npy', np.array([0] * 8 + [1] * 8, dtype=np.int64))"

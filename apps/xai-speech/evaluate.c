@@ -122,10 +122,6 @@ int run_evaluate(opts *o)
     for (int k = 0; k < XAI_METRIC_COUNT; k++)
         if ((metrics >> k & 1u) && xai_metric_needs_mask((xai_metric)k) && !o->have_truth)
             return xai_app_usage_error(&o->app, "--metrics %s needs --truth T0,T1,F0,F1", xai_metric_name((xai_metric)k));
-    if (((metrics >> XAI_METRIC_MAX_SENSITIVITY) & 1u || (metrics >> XAI_METRIC_AVG_SENSITIVITY) & 1u) &&
-        o->root_q >= 0 && o->method == XAI_METHOD_LRP)
-        return xai_app_usage_error(&o->app, "--metrics max-/avg-sensitivity explain noisy copies of each clip, which "
-                                   "have no band floor of their own here: add --root-point silence");
     if (xai_app_check_output(&o->app, o->output) != 0)
         return XAI_EXIT_USAGE;
     xai_driver_set *set = NULL;
@@ -141,6 +137,12 @@ int run_evaluate(opts *o)
     xai_speech_study_options so = {.classes = names, .nclasses = K};
     if ((rc = speech_explain_options(o, set, &pre, &eo)) != 0)
         goto out;
+    if (((metrics >> XAI_METRIC_MAX_SENSITIVITY) & 1u || (metrics >> XAI_METRIC_AVG_SENSITIVITY) & 1u) &&
+        o->root_q >= 0 && o->root_applies) {
+        rc = xai_app_usage_error(&o->app, "--metrics max-/avg-sensitivity explain noisy copies of each clip, which "
+                                 "have no band floor of their own here: add --root-point silence");
+        goto out;
+    }
     rc = XAI_EXIT_DATA;
     if ((o->labels && xai_speech_files_label(&o->files, o->labels, o->column) < 0) ||
         xai_speech_ctx_init(&ctx, &pre) != XAI_OK || xai_speech_study_load(&ctx, &o->files, &so, &s) != XAI_OK) {

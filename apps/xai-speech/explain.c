@@ -494,6 +494,28 @@ static xai_status tsv_setup(xai_tsv **t)
     return st;
 }
 
+/* Whether the explanation puts z-box on a layer (the default composite's first convolution, or
+   a rule), the only rule that reads a root point; a --root-point given for one that does not is
+   said once. 0 or an exit code. */
+static int root_applies(opts *o, const xai_driver_set *set, const xai_driver_explain_options *eo)
+{
+    xai_explain_config c;
+    char *rules = NULL;
+    const xai_model *m = xai_driver_set_model(set);
+    int uses = 0;
+    xai_status st = xai_driver_explain_config(m, eo, &c, &rules);
+    if (st == XAI_OK)
+        st = xai_explain_uses_zbox(m, &c, &uses);
+    free(rules);
+    if (st != XAI_OK)
+        return xai_app_usage_error(&o->app, "%s", xai_last_error());
+    o->root_applies = uses;
+    if (!uses && o->have_root)
+        xai_app_driver_warn(&o->app, "--root-point has no effect: this explanation puts the z-box rule on no layer "
+                                     "(the root point is the z-box's lower bound)");
+    return 0;
+}
+
 int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_pre *pre,
                            xai_driver_explain_options *eo)
 {
@@ -508,14 +530,14 @@ int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_
      * re the clip's peak, to the peak) */
     eo->have_bounds = o->root_q < 0;
     xai_speech_feature_range(pre, &eo->low, &eo->high);
-    return 0;
+    return root_applies(o, set, eo);
 }
 
 int speech_root_bounds(opts *o, const xai_speech_pre *pre, const xai_dataset *d, float **buf, size_t *cap,
                        xai_driver_explain_options *eo)
 {
     eo->box_low = eo->box_high = NULL;
-    if (o->root_q < 0 || o->method != XAI_METHOD_LRP || d->n < 1)
+    if (o->root_q < 0 || !o->root_applies || d->n < 1)
         return 0;
     const size_t per = (size_t)pre->rows * (size_t)pre->frames, need = 2 * per * (size_t)d->n;
     if (need > *cap) {
@@ -534,7 +556,9 @@ int speech_root_bounds(opts *o, const xai_speech_pre *pre, const xai_dataset *d,
 
 const char *speech_root_name(const opts *o, char *buf, size_t cap)
 {
-    if (o->root_q < 0)
+    if (!o->root_applies)
+        snprintf(buf, cap, "none (no z-box layer)");
+    else if (o->root_q < 0)
         snprintf(buf, cap, "silence");
     else
         snprintf(buf, cap, "floor:%g", o->root_q);

@@ -47,6 +47,7 @@ typedef struct {
     xai_method method;
     double root_q;            /* --root-point: the quantile of the band floor, or -1: silence */
     int have_root;            /* --root-point given */
+    int root_applies;         /* the explanation puts z-box on a layer, so the root point matters */
     int shard_k, shard_n;     /* --shard K/N (0/0: every clip) */
     int slurm;                /* --slurm: submit the shards as an array job */
     int collect;              /* --collect: predictions.tsv from the shards' sidecars */
@@ -127,7 +128,8 @@ int speech_explain_options(opts *o, const xai_driver_set *set, const xai_speech_
  */
 int speech_root_bounds(opts *o, const xai_speech_pre *pre, const xai_dataset *d, float **buf, size_t *cap,
                        xai_driver_explain_options *eo);
-/** --root-point's value as the sidecars record it ("floor:0.2", "silence"), into @p buf. */
+/** --root-point's value as the sidecars record it ("floor:0.2", "silence", or "none (no z-box layer)"
+    when the explanation has no z-box layer), into @p buf. */
 const char *speech_root_name(const opts *o, char *buf, size_t cap);
 
 /**

@@ -175,6 +175,13 @@ XAI_API xai_status xai_explain_value(const xai_model *m, const xai_explain_confi
                                      const float *x, const char *value_name, float *out,
                                      int64_t *numel_per_sample);
 
+/**
+ * Whether explaining with @p cfg puts the z-box rule on any layer of @p m (the composite's
+ * first convolution, or a rule override), so that the bounds (low/high, box_low/box_high) take
+ * part; 0 for every method but LRP. @return XAI_OK, or XAI_EINVAL for a bad configuration.
+ */
+XAI_API xai_status xai_explain_uses_zbox(const xai_model *m, const xai_explain_config *cfg, int *uses);
+
 /** @return XAI_OK when @p name is a known composite, else XAI_EINVAL with the list. */
 XAI_API xai_status xai_composite_check(const char *name);
 
