@@ -11,7 +11,7 @@ fine-tuning) with xai-prune: all four criteria, 10 % steps up to 80 %, one draw 
 reference samples from the training groups (the draw's seed is xai-prune's; the spread in the
 tables is over the trained models). Held-out groups: EEG subject 4 (trained on 1-3), fMRI run 4
 of each subject (trained on runs 1-3), gait session 2 (trained on session 1; the classes are
-the 12 subjects), speech the three held-out voices.
+the 12 subjects), speech the two held-out voices (m4 and f4).
 
 Usage: prune_apps.py BUILD_DIR OUTDIR [--apps eeg,fmri,gait,speech] [--seeds N] [--per-layer]
                      [-- XAI-PRUNE OPTIONS]
@@ -153,8 +153,9 @@ class Speech(App):
     name = "speech"
 
     def generate(self):
+        # voices interleaved so that the held-out voices (the last two) are one man and one woman
         run([self.prog("gen_speech"), "--nuisance", "realistic", "--seed", 1, "--length", 1, "--voices",
-             "m1,m2,m3,m4,f1,f2,f3,f4", "--speeds", "140,180", "--pitches", "40,60", "--test-voices", 2, self.data])
+             "m1,f1,m2,f2,m3,f3,m4,f4", "--speeds", "140,180", "--pitches", "40,60", "--test-voices", 2, self.data])
 
     def labels(self):
         return list(csv.DictReader(open(os.path.join(self.data, "labels.csv"))))
