@@ -3,7 +3,7 @@
 # gen_speech leaves only finished files: with a stand-in for espeak-ng that fails, one that
 # writes a file that is not audio, and one whose run is interrupted (SIGTERM to gen_speech),
 # the output folder holds no temporary (espeak-ng's WAV, labels.csv before its rename), and
-# gen_speech exits non-zero. Needs no espeak-ng.
+# gen_speech exits non-zero; test voices of one sex are warned about. Needs no espeak-ng.
 # Usage: test-gen-speech.sh GEN_SPEECH
 set -u
 GEN="$1"
@@ -40,6 +40,16 @@ for fake in fails garbage interrupted; do
   [ -z "$left" ] || bad "$fake: left behind in the output folder: $left"
 done
 
+# the test speakers are the last --test-voices listed: a one-sex hold-out is warned about
+for v in m1,m2,f1,f2 m1,f1,m2,f2; do
+  "$GEN" --espeak "$T/fails" --nuisance realistic --length 1 --voices "$v" --digits 2 --speeds 160 --pitches 50 \
+    --shortcut-class 1 --test-voices 2 "$T/split-$v" >"$T/log" 2>&1
+  case $v in
+  m1,m2,*) grep -q "the 2 test voices (f1 ... f2) are all female" "$T/log" || bad "$v: no one-sex warning" ;;
+  *) ! grep -q "test voices" "$T/log" || bad "$v: warned though both sexes are held out" ;;
+  esac
+done
+
 [ "$fail" -eq 0 ] || exit 1
-echo "gen_speech: no temporaries left on failure or interrupt"
+echo "gen_speech: no temporaries left on failure or interrupt; a one-sex hold-out is warned about"
 exit 0

@@ -76,7 +76,8 @@ static void usage(FILE *f)
 "                      with --shortcut-class D a tone of --shortcut-hz [2000] Hz at --shortcut-db\n"
 "                      [-20] dB of the peak in --shortcut-box T0,T1 s [0.1,0.3] on a fraction\n"
 "                      --shortcut-frac [0.9] of the clips of D from all but the last\n"
-"                      --test-voices N voices [0] (the test speakers: never the tone)\n");
+"                      --test-voices N voices [0] (the test speakers: never the tone; list the\n"
+"                      voices alternating by sex to hold out both)\n");
 }
 
 static uint64_t rng_state = 1;
@@ -531,6 +532,19 @@ static int make_clips(const speech_options *o, char **voices, const char **gende
     return nclips;
 }
 
+/* A held-out split whose test speakers are all one sex confounds sex with the split: say so,
+   since the test speakers are simply the last voices listed. */
+static void warn_one_sex_test(char *const *voices, const char *const *gender, int nv, int ntest)
+{
+    int first = nv - ntest < 0 ? 0 : nv - ntest, same = 1;
+    for (int i = first + 1; i < nv; i++)
+        same &= strcmp(gender[i], gender[first]) == 0;
+    if (ntest >= 2 && first < nv && same)
+        fprintf(stderr, "gen_speech: warning: the %d test voices (%s ... %s) are all %s: list the voices "
+                        "alternating by sex (m1,f1,m2,f2,...) to hold out both\n",
+                nv - first, voices[first], voices[nv - 1], gender[first]);
+}
+
 int main(int argc, char **argv)
 {
     speech_options o = {
@@ -549,6 +563,7 @@ int main(int argc, char **argv)
     int nv = split(o.vbuf, voices, 64), ns = split(o.sbuf, speeds, 16), np = split(o.pbuf, pitches, 16);
     if (voice_genders(voices, nv, gender))
         return 2;
+    warn_one_sex_test(voices, gender, nv, o.R.sc_test_voices);
     if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "gen_speech: %s: %s\n", o.out, strerror(errno));
         return 1;
