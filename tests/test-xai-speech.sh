@@ -490,9 +490,10 @@ expect 0 "above chance" "$APP" explain --model "$T/weak.onnx" "$C" --no-figures 
 
 # --- realistic data, held-out speakers (background noise, levels, speaker variability; see
 # datasets/speech/README.md): 6 voices, digits 0-3; digit 1 carries a 2000 Hz tone in 0.1-0.3 s
-# on 90 % of its clips for every voice but f3. Train with the defaults on m1, f1, m2, f2;
-# evaluate on m3 and f3 (one man, one woman: the voices are interleaved so that sex does not go
-# with the split); explain the tone clips of m3, which the model never saw.
+# on 90 % of its clips for every voice but f3. Train with the defaults on m1, f1, m2, f2 (the
+# hold-out's model: --no-refit); evaluate on m3 and f3 (one man, one woman: the voices are
+# interleaved so that sex does not go with the split); explain the tone clips of m3, which the
+# model never saw.
 expect 0 "" "$GEN" --nuisance realistic --seed 5 --length 1 --voices m1,f1,m2,f2,m3,f3 --speeds 140,180 \
   --pitches 40,60 --digits 4 --shortcut-class 1 --test-voices 1 "$T/real"
 mkdir "$T/rtr" "$T/rho" "$T/rsc" "$T/rctl"
