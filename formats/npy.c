@@ -399,20 +399,20 @@ static xai_status parse_preamble(const char *name, const unsigned char *p, size_
 /* Element count from the shape, checked against the bytes that follow the header. */
 static xai_status check_size(const char *name, npy_desc *d, uint64_t data_len)
 {
-    uint64_t count = 1, need;
+    uint64_t count = 1, need, item = (uint64_t)(d->itemsize > 0 ? d->itemsize : 1);
     int zero = 0;
-    for (int i = 0; i < d->ndim; i++)
-        if (d->shape[i] == 0)
-            zero = 1;
+    /* the nonzero dimensions are bounded even when another one is 0 (as numpy does), so that
+       any product of the dimensions a reader forms, in any order, stays within int64 */
+    for (int i = 0; i < d->ndim; i++) {
+        uint64_t v = (uint64_t)d->shape[i];
+        zero |= v == 0;
+        if (v && (count > (uint64_t)INT64_MAX / v || count * v > (uint64_t)INT64_MAX / item))
+            return xai_error_set(XAI_EFORMAT, "%s: bad header: shape is too large", name);
+        count *= v ? v : 1;
+    }
     if (zero) {
         d->count = 0;
         return XAI_OK;
-    }
-    for (int i = 0; i < d->ndim; i++) {
-        uint64_t v = (uint64_t)d->shape[i];
-        if (count > UINT64_MAX / v || count * v > UINT64_MAX / (uint64_t)d->itemsize)
-            return xai_error_set(XAI_EFORMAT, "%s: bad header: shape is too large", name);
-        count *= v;
     }
     need = count * (uint64_t)d->itemsize;
     if (need > data_len)

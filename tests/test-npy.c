@@ -481,6 +481,27 @@ START_TEST(test_malformed_files)
     ck_assert_int_eq(xai_npy_load(p, &a), XAI_EFORMAT);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "truncated data"));
     free(b);
+    /* an empty array's other dimensions are bounded too (numpy refuses them as too big), so that
+       a reader's product of the shape cannot overflow; within the bound an empty array loads */
+    static const struct {
+        const char *hdr;
+        xai_status want;
+    } empty[] = {{"{'descr': '<f4', 'fortran_order': False, 'shape': (7, 991899999999998990, 10, 0), }", XAI_EFORMAT},
+                 {"{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 0), }", XAI_EFORMAT},
+                 {"{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 0, 1000000), }", XAI_OK}};
+    for (size_t k = 0; k < sizeof empty / sizeof empty[0]; k++) {
+        xai_npy_int ai;
+        b = make_npy(1, empty[k].hdr, 0, &len);
+        ck_assert_int_eq(xai_npy_load_mem(b, len, "e.npy", &a), empty[k].want);
+        ck_assert(empty[k].want == XAI_OK || strstr(xai_last_error(), "e.npy: bad header: shape is too large"));
+        ck_assert_int_eq(xai_npy_load_int_mem(b, len, "e.npy", &ai), empty[k].want);
+        if (empty[k].want == XAI_OK) {
+            ck_assert(a.ndim == 3 && a.shape[1] == 0 && ai.ndim == 3);
+            xai_npy_free(&a);
+            xai_npy_int_free(&ai);
+        }
+        free(b);
+    }
 
     ck_assert_int_eq(xai_npy_load(xai_test_path(dir, "missing.npy"), &a), XAI_EIO);
     ck_assert_ptr_nonnull(strstr(xai_last_error(), "missing.npy"));
