@@ -644,8 +644,9 @@ static void copy_params(xai_model *src, xai_model *dst)
         xai_node *a = &src->nodes[i];
         if (a->kind != K_CONV && a->kind != K_GEMM)
             continue;
-        while (dst->nodes[j].kind != a->kind)
+        while (j < dst->nnodes && dst->nodes[j].kind != a->kind)
             j++;
+        ck_assert_msg(j < dst->nnodes, "no %s left in the second model", a->op_type);
         xai_node *b = &dst->nodes[j++];
         if (a->kind == K_GEMM) {
             float *ba, *bb;
