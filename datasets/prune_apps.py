@@ -17,10 +17,9 @@ Usage: prune_apps.py BUILD_DIR OUTDIR [--apps eeg,fmri,gait,speech] [--seeds N] 
                      [-- XAI-PRUNE OPTIONS]
 Options after "--" go to xai-prune after the defaults above (e.g. "--ref-per-class 5", which
 replaces the draw of 64); the run's directory and table are named after them.
-The README's tables from this script predate the loss-based gradient and taylor criteria (their
-columns are today's gradient-logit and taylor-logit: pass "-- --criteria
-lrp,weight,gradient-logit,taylor-logit" to rerun them); datasets/prune_compare.py makes the
-current comparison and reuses this script's data and models.
+The README's table of the four app models is this script's output with xai-prune's default
+criteria; datasets/prune_compare.py makes the comparison under the paper's protocol and reuses
+this script's data and models.
 Writes OUTDIR/APP/MODE/seed-S/{pruning,summary}.tsv, OUTDIR/APP/table-MODE.tsv (criterion,
 rate, accuracy mean and SD over the models) and prints the Markdown tables. Reruns reuse what
 exists.
