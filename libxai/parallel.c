@@ -30,7 +30,7 @@ static struct {
     int nthreads;                  /* workers + the caller */
     _Atomic unsigned long gen;     /* job generation */
     unsigned long start_gen;       /* generation new workers start from */
-    _Atomic int pending;           /* workers still running the current job */
+    _Atomic int pending;           /* parts of the current job not finished yet */
     _Atomic int quit;
     _Atomic int busy;              /* a job is being dispatched or run */
     /* part t of the current job has been taken, by its worker or by the caller; reset (release)
@@ -53,9 +53,7 @@ static struct {
    about 450 us a job against 30 us on two). So after YIELD_NS of polling the poller also
    yields at each check of the clock, which costs nothing when no one else wants the core. */
 #define SPIN_NS 200000L
-#ifndef YIELD_NS
 #define YIELD_NS 20000L
-#endif
 
 static inline void cpu_relax(void)
 {
