@@ -280,6 +280,9 @@ static inline uint64_t xai_hash64(uint64_t x)
 #define XAI_PAR_MAX_THREADS 64
 typedef void (*xai_par_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx);
+/* fn once on each thread of the pool (the caller's too), item t on thread t; alone on the caller
+   when the pool is busy or has one thread */
+void xai_par_on_every_thread(xai_par_fn fn, void *ctx);
 int xai_par_threads(void);
 void xai_par_set_threads(int n);
 float *xai_thread_scratch(size_t n);   /* per-thread buffer, grown on demand (NULL: no memory) */

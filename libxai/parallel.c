@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,22 +30,30 @@ static struct {
     int nthreads;                  /* workers + the caller */
     _Atomic unsigned long gen;     /* job generation */
     unsigned long start_gen;       /* generation new workers start from */
-    _Atomic int pending;           /* workers still running the current job */
+    _Atomic int pending;           /* parts of the current job not finished yet */
     _Atomic int quit;
     _Atomic int busy;              /* a job is being dispatched or run */
-    /* the job (written before gen is advanced, read after it is seen) */
+    /* part t of the current job has been taken, by its worker or by the caller; reset (release)
+       after the job below is written, so whoever takes a part sees the job it belongs to */
+    _Atomic int taken[XAI_PAR_MAX_THREADS];
+    /* the job (written before taken[] is reset and gen advanced) */
     xai_par_fn fn;
     void *ctx;
     int64_t n;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0, 0,
-          NULL, NULL, 0};
+          {0}, NULL, NULL, 0};
 
 /* Handing a job to a sleeping thread costs a futex wake-up (tens of microseconds on a busy or
    virtualised machine), which is more than a whole small job (one LSTM direction at batch 1,
    one layer of a small network). So workers, and the caller waiting for them, first poll for
    SPIN_NS before they block; layers that follow one another find the workers still polling.
-   (Polling with sched_yield() instead of pause was measured slower and noisier.) */
+   Polling with sched_yield() alone was measured slower and noisier than with pause; but a
+   poller that never yields keeps the core from a partner the scheduler woke on the same core,
+   which then waits for the poller's whole SPIN_NS (a worker and the caller on one core took
+   about 450 us a job against 30 us on two). So after YIELD_NS of polling the poller also
+   yields at each check of the clock, which costs nothing when no one else wants the core. */
 #define SPIN_NS 200000L
+#define YIELD_NS 20000L
 
 static inline void cpu_relax(void)
 {
@@ -74,6 +83,8 @@ static int spin_until(int (*cond)(unsigned long), unsigned long arg)
                 t0 = t;
             else if (t - t0 > SPIN_NS)
                 return 0;
+            else if (t - t0 > YIELD_NS)
+                sched_yield();
         }
     }
 }
@@ -98,6 +109,21 @@ static void run_part(int tid, int nt)
         pool.fn(pool.ctx, b, e, tid);
 }
 
+/* Run part t unless someone has taken it; the last part to finish wakes the caller. Returns
+   whether this thread ran it. */
+static int take_part(int t)
+{
+    if (atomic_exchange_explicit(&pool.taken[t], 1, memory_order_acq_rel))
+        return 0;
+    run_part(t, pool.nthreads);
+    if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_lock(&pool.mu);
+        pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    return 1;
+}
+
 static void *worker(void *arg)
 {
     int tid = (int)(intptr_t)arg;
@@ -116,12 +142,7 @@ static void *worker(void *arg)
         if (atomic_load(&pool.quit))
             break;
         seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
-        run_part(tid, pool.nthreads);
-        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&pool.mu);
-            pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.mu);
-        }
+        take_part(tid);
     }
     return NULL;
 }
@@ -271,6 +292,36 @@ void xai_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, floa
     xai_par_for((len + j.step - 1) / j.step, 1, sgemm_part, &j);
 }
 
+/* Post a job of n items: part t is items [n t / T, n (t + 1) / T) of T = pool.nthreads parts,
+   part 0 the caller's. With steal, the caller then runs the parts no worker has started: a
+   worker that is asleep, or waiting for the caller's core (the scheduler often wakes it on the
+   waker's core), would otherwise cost the caller its spin and a wake-up, hundreds of
+   microseconds, for a job of tens. The parts and their ids stay the same, so the results do
+   not depend on who runs them. Without steal each part runs on its own thread. */
+static void dispatch(int64_t n, xai_par_fn fn, void *ctx, int steal)
+{
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    atomic_store_explicit(&pool.pending, pool.nthreads, memory_order_relaxed);
+    for (int t = 0; t < pool.nthreads; t++)
+        atomic_store_explicit(&pool.taken[t], 0, memory_order_release);
+    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    pthread_mutex_lock(&pool.mu);
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    take_part(0);
+    for (int t = 1; steal && t < pool.nthreads; t++)
+        take_part(t);
+    if (!spin_until(job_done, 0)) {
+        pthread_mutex_lock(&pool.mu);
+        while (!job_done(0))
+            pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    atomic_store_explicit(&pool.busy, 0, memory_order_release);
+}
+
 void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
 {
     int nt = pool.nthreads;
@@ -284,25 +335,17 @@ void xai_par_for(int64_t n, int64_t min_per_thread, xai_par_fn fn, void *ctx)
             fn(ctx, 0, n, 0);
         return;
     }
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.n = n;
-    atomic_store_explicit(&pool.pending, pool.nthreads - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
-    pthread_mutex_lock(&pool.mu);
-    pthread_cond_broadcast(&pool.go);
-    pthread_mutex_unlock(&pool.mu);
-    /* the caller takes part 0; workers whose part is empty return at once */
-    int64_t e = n / pool.nthreads;
-    if (e > 0)
-        fn(ctx, 0, e, 0);
-    if (!spin_until(job_done, 0)) {
-        pthread_mutex_lock(&pool.mu);
-        while (!job_done(0))
-            pthread_cond_wait(&pool.done, &pool.mu);
-        pthread_mutex_unlock(&pool.mu);
+    dispatch(n, fn, ctx, 1);
+}
+
+void xai_par_on_every_thread(xai_par_fn fn, void *ctx)
+{
+    int expect = 0;
+    if (pool.nthreads <= 1 || !atomic_compare_exchange_strong(&pool.busy, &expect, 1)) {
+        fn(ctx, 0, 1, 0);
+        return;
     }
-    atomic_store_explicit(&pool.busy, 0, memory_order_release);
+    dispatch(pool.nthreads, fn, ctx, 0);
 }
 
 /* Per-thread scratch for the parallel kernels (im2col columns): grown on first use and

@@ -121,10 +121,5 @@ void xai_prefault_explain(void)
 {
     static pthread_once_t text_once = PTHREAD_ONCE_INIT;
     pthread_once(&text_once, map_text);
-    /* one part per thread: the caller takes the first, each pool worker one of the others */
-    int nt = xai_par_threads();
-    if (nt > 1)
-        xai_par_for(nt, 1, touch_stack_part, NULL);
-    else
-        touch_stack();
+    xai_par_on_every_thread(touch_stack_part, NULL);
 }
