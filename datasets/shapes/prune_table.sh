@@ -1,16 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# The README's VGG pruning tables: a VGG-style CNN trained on make_shapes.py's training sites,
-# pruned one shot by every criterion at 10 % to 50 % (5 reference draws each), measured on the
-# held-out sites: the defaults (Conv filters, 10 reference images per class), each setting the
-# tables compare (Dense units too, 64 drawn regardless of class, --iterative, --per-layer), the
-# scarce-data rows (1 and 5 per class), the same with the L2 norm for every criterion, the
-# criterion before its bias-free conv rule and per-criterion norm (--rule '' --norm l1) and
-# with the reference code's z+ on the dense layers too. Usage: prune_table.sh BUILD_DIR OUTDIR
-# Those tables predate the loss-based gradient and taylor criteria: their gradient and taylor
-# columns are today's gradient-logit and taylor-logit (add --criteria
-# lrp,weight,gradient-logit,taylor-logit to P below to rerun them). datasets/prune_compare.py
-# makes the current comparison.
+# The settings of the VGG-style CNN's pruning one factor at a time: the CNN trained on
+# make_shapes.py's training sites, pruned one shot by every criterion at 10 % to 50 % (5
+# reference draws each), measured on the held-out sites: the defaults (Conv filters, 10 reference
+# images per class), Dense units too, 64 drawn regardless of class, --iterative, --per-layer, 1
+# and 5 per class, the L2 norm for every criterion, the criterion before its bias-free conv rule
+# and per-criterion norm (--rule '' --norm l1) and with the reference code's z+ on the dense
+# layers too. The README's table "Why the bias-free conv rule and the paper's norms" came from
+# it on an earlier model, with the logit-based gradient and taylor of that time (add --criteria
+# lrp,weight,gradient-logit,taylor-logit to P below for those). datasets/prune_compare.py makes
+# the README's current comparison. Usage: prune_table.sh BUILD_DIR OUTDIR
 set -eu
 B="$1/apps"
 O="$2"
