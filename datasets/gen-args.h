@@ -114,10 +114,9 @@ static inline int gen_arg_real(const char *opt, const char *v, double lo, double
     return gen_arg_invalid(opt, v, what);
 }
 
-/* Option @p opt's value @p v as exactly @p n finite numbers in [lo, hi] separated by @p sep
-   ("16,8", "24x28x20"), integers when @p integers is set: 0, or -1 with the message printed */
-static inline int gen_arg_tuple(const char *opt, const char *v, char sep, int n, double lo, double hi, int integers,
-                         double *out)
+/* 0 when the whole of @p v is exactly @p n numbers in [lo, hi] separated by @p sep ("16,8",
+   "24x28x20"), integers when @p integers is set, into out[0..n-1]; else -1; prints nothing */
+static inline int gen_parse_tuple(const char *v, char sep, int n, double lo, double hi, int integers, double *out)
 {
     char buf[256], *part = buf;
     int ok = v && strlen(v) < sizeof buf;
@@ -137,7 +136,14 @@ static inline int gen_arg_tuple(const char *opt, const char *v, char sep, int n,
         }
         part = s ? s + 1 : part;
     }
-    if (ok)
+    return ok ? 0 : -1;
+}
+
+/* Option @p opt's value @p v as a tuple (see gen_parse_tuple): 0, or -1 with the message printed */
+static inline int gen_arg_tuple(const char *opt, const char *v, char sep, int n, double lo, double hi,
+                                int integers, double *out)
+{
+    if (gen_parse_tuple(v, sep, n, lo, hi, integers, out) == 0)
         return 0;
     char what[128];
     snprintf(what, sizeof what, "%d %s from %g to %g separated by '%c'", n, integers ? "integers" : "numbers", lo,
