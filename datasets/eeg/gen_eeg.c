@@ -779,7 +779,9 @@ static void usage(FILE *f)
                "  --montage 64          realistic: the 64-channel 10-10 cap instead of 32 channels\n"
                "  --task S              realistic: imagery annotations of S seconds (default 4)\n"
                "  --artefacts strong    realistic: more and larger blinks, temporal EMG bursts, 3x mains,\n"
-               "                        a 10x noisy bad channel and a flat one\n");
+               "                        a 10x noisy bad channel and a flat one\n"
+               "  --rate 64..4096 Hz, --trials 2..1000, --runs 1..100, --subjects 1..99, --sessions 1..9,\n"
+               "  --task up to 10 s; a bad or missing value exits with 2 before anything is written\n");
 }
 
 typedef struct {

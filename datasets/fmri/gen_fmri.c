@@ -877,7 +877,11 @@ static void usage(FILE *f)
             "  --bilateral      each class ROI has a mirrored twin in the other hemisphere\n"
             "  --motion F       realistic mode: F times the head-motion spikes and their intensity jump [1]\n"
             "  --drift F        F times the per-voxel (and realistic scanner) drift [1]\n"
-            "  --intensity I    mean brain intensity in scanner units [1000]\n");
+            "  --intensity I    mean brain intensity in scanner units [1000]\n"
+            "Ranges: --subjects and --runs 1..99, --dims 8..512 each, --volumes 10..10000, --tr (0, 10],\n"
+            "--amplitude and --noise 0..1, --roi-radius 1..64, --voxel (0, 20], --motion and --drift 0..10,\n"
+            "--intensity 10..20000, --block ON 1..600 and OFF 0..600; the run must hold two blocks.\n"
+            "A bad or missing value exits with 2 before anything is written.\n");
 }
 
 /* A numeric option @p a with its value @p v (NULL: missing): 1 when taken, 0 when @p a is none of

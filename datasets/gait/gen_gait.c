@@ -454,7 +454,10 @@ static int write_truth(const char *dir, int nsub, int realistic)
     "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]\n"    \
     "                [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]\n"               \
     "                [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both]\n"               \
-    "                [--markers none|foot] OUTDIR\n"
+    "                [--markers none|foot] OUTDIR\n"                                                   \
+    "--seed, --subjects, --trials, --cycles 1..1000; --rate 50..2000, --offset-sd 0..30,\n"           \
+    "--missing-events [0, 1), --event-jitter 0..0.2, --signature-shift 0..79; a bad or missing\n"     \
+    "value exits with 2 before anything is written\n"
 
 /* One of the variation options: 1 when @p a is one and @p v a valid value, -1 when @p a is one
    and @p v is not or is missing (message printed), 0 when @p a is none of them. */

@@ -80,7 +80,11 @@ static void usage(FILE *f)
 "                      [-20] dB of the peak in --shortcut-box T0,T1 s [0.1,0.3] on a fraction\n"
 "                      --shortcut-frac [0.9] of the clips of D from all but the last\n"
 "                      --test-voices N voices [0] (the test speakers: never the tone; list the\n"
-"                      voices alternating by sex to hold out both)\n");
+"                      voices alternating by sex to hold out both)\n"
+"Ranges: --digits 1..10, --planted-class and --shortcut-class -1..9, tones below half the --rate,\n"
+"dB levels -120..0, --rate 4000..48000, --length 0..60, --speeds 80..450, --pitches 0..99,\n"
+"--snr -30..60, --reverb 0|1, --test-voices 0..64. A bad or missing value exits with 2 before\n"
+"anything is written.\n");
 }
 
 static uint64_t rng_state = 1;
