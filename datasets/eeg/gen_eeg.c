@@ -812,8 +812,12 @@ static int realistic_option(int argc, char **argv, int *i, double *task)
         return gen_arg_real(a, v, 0, 10, GEN_OPEN_LO, task) ? -1 : 1;
     else if (!strcmp(a, "--artefacts") && !strcmp(v, "strong"))
         strong_artefacts = 1;
-    else if (!strcmp(a, "--placement") ? strcmp(v, "default") : !strcmp(a, "--montage") ? strcmp(v, "32") : strcmp(v, "normal"))
-        return gen_arg_invalid(a, v, !strcmp(a, "--placement") ? "default, alt or beta" : !strcmp(a, "--montage") ? "32 or 64" : "normal or strong");
+    else if (!strcmp(a, "--placement") && strcmp(v, "default"))
+        return gen_arg_invalid(a, v, "default, alt or beta");
+    else if (!strcmp(a, "--montage") && strcmp(v, "32"))
+        return gen_arg_invalid(a, v, "32 or 64");
+    else if (!strcmp(a, "--artefacts") && strcmp(v, "normal"))
+        return gen_arg_invalid(a, v, "normal or strong");
     return 1;
 }
 

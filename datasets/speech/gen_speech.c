@@ -358,11 +358,11 @@ static int parse_option(speech_options *o, const char *a, const char *v)
     else if (!strcmp(a, "--pitches")) snprintf(o->pbuf, sizeof o->pbuf, "%s", v);
     else if (!strcmp(a, "--lang")) o->lang = v;
     else if (!strcmp(a, "--espeak")) o->prog = v;
-    else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) o->R.on = !strcmp(v, "realistic");
-    else if (!strcmp(a, "--nuisance")) {
+    else if (!strcmp(a, "--nuisance") && strcmp(v, "none") && strcmp(v, "realistic")) {
         gen_arg_invalid(a, v, "none or realistic");
         return 2;
-    } else {
+    } else if (!strcmp(a, "--nuisance")) o->R.on = !strcmp(v, "realistic");
+    else {
         fprintf(stderr, "gen_speech: unknown option %s\n", a);
         return 2;
     }
