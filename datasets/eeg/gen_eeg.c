@@ -55,6 +55,8 @@ static const char *const channels[] = {"Fp1", "Fp2", "F7",  "F3",  "Fz",  "F4", 
 #define NCH ((int)(sizeof channels / sizeof channels[0]))
 
 /* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
+#define GEN_NAME "gen_eeg"
+#include "../gen-args.h"
 #include "../gen-rng.h"
 
 /* 1/f noise of unit variance into x[n] */
@@ -777,16 +779,27 @@ static void usage(FILE *f)
                "  --montage 64          realistic: the 64-channel 10-10 cap instead of 32 channels\n"
                "  --task S              realistic: imagery annotations of S seconds (default 4)\n"
                "  --artefacts strong    realistic: more and larger blinks, temporal EMG bursts, 3x mains,\n"
-               "                        a 10x noisy bad channel and a flat one\n");
+               "                        a 10x noisy bad channel and a flat one\n"
+               "  --rate 64..4096 Hz, --trials 2..1000, --runs 1..100, --subjects 1..99, --sessions 1..9,\n"
+               "  --task up to 10 s; a bad or missing value exits with 2 before anything is written\n");
 }
 
+typedef struct {
+    uint64_t seed;
+    double fs, task;
+    int trials, runs, runs_set, nsub, nses, realistic, bv, bdf, events_tsv;
+    const char *subject, *outdir;
+} eeg_options;
+
 /* the options of realistic mode beyond the common ones: 1 when argv[*i] was one (and *i moved
-   past its value), 0 when it is not, -1 when its value is wrong */
+   past its value), 0 when it is not, -1 when its value is wrong or missing */
 static int realistic_option(int argc, char **argv, int *i, double *task)
 {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!v || (strcmp(a, "--placement") && strcmp(a, "--montage") && strcmp(a, "--task") && strcmp(a, "--artefacts")))
+    if (strcmp(a, "--placement") && strcmp(a, "--montage") && strcmp(a, "--task") && strcmp(a, "--artefacts"))
         return 0;
+    if (!v)
+        return gen_arg_invalid(a, v, "");
     ++*i;
     if (!strcmp(a, "--placement") && !strcmp(v, "alt"))
         planted_ch = planted_left, PL_T0 = 0.6, PL_T1 = 2.1;
@@ -795,70 +808,107 @@ static int realistic_option(int argc, char **argv, int *i, double *task)
         PL_GAIN_T1 = 0.5, PL_GAIN_T2 = 1.6, PL_FREQ = 2.2;
     } else if (!strcmp(a, "--montage") && !strcmp(v, "64"))
         rchannels = rchannels64, RNCH = (int)(sizeof rchannels64 / sizeof rchannels64[0]);
-    else if (!strcmp(a, "--task"))
-        *task = atof(v);
+    else if (!strcmp(a, "--task")) /* its lower end, the planted window's, is checked at the end */
+        return gen_arg_real(a, v, 0, 10, GEN_OPEN_LO, task) ? -1 : 1;
     else if (!strcmp(a, "--artefacts") && !strcmp(v, "strong"))
         strong_artefacts = 1;
-    else if (strcmp(v, !strcmp(a, "--placement") ? "default" : !strcmp(a, "--montage") ? "32" : "normal"))
-        return -1;
+    else if (!strcmp(a, "--placement") && strcmp(v, "default"))
+        return gen_arg_invalid(a, v, "default, alt or beta");
+    else if (!strcmp(a, "--montage") && strcmp(v, "32"))
+        return gen_arg_invalid(a, v, "32 or 64");
+    else if (!strcmp(a, "--artefacts") && strcmp(v, "normal"))
+        return gen_arg_invalid(a, v, "normal or strong");
     return 1;
+}
+
+/* A numeric option @p a with its value @p v (NULL: missing): 1 when taken, 0 when @p a is none of
+   them, -1 when the value is refused (message printed) */
+static int numeric_option(eeg_options *o, const char *a, const char *v)
+{
+    int rc = 0;
+    if (!strcmp(a, "--seed"))
+        rc = gen_arg_seed(a, v, &o->seed);
+    else if (!strcmp(a, "--rate"))
+        rc = gen_arg_real(a, v, 64, 4096, 0, &o->fs);
+    else if (!strcmp(a, "--trials"))
+        rc = gen_arg_int(a, v, 2, 1000, &o->trials);
+    else if (!strcmp(a, "--runs"))
+        rc = gen_arg_int(a, v, 1, 100, &o->runs), o->runs_set = 1;
+    else if (!strcmp(a, "--subjects"))
+        rc = gen_arg_int(a, v, 1, 99, &o->nsub);
+    else if (!strcmp(a, "--sessions"))
+        rc = gen_arg_int(a, v, 1, 9, &o->nses);
+    else
+        return 0;
+    return rc ? -1 : 1;
+}
+
+/* The flags, --subject, --nuisance and OUTDIR: 1 when argv[*i] was one of them (*i past its
+   value), 0 when not, -1 when its value is wrong or missing (message printed) */
+static int other_option(eeg_options *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if ((!strcmp(a, "--subject") || !strcmp(a, "--nuisance")) && !v)
+        return gen_arg_invalid(a, v, "");
+    if (!strcmp(a, "--subject"))
+        o->subject = argv[++*i];
+    else if (!strcmp(a, "--nuisance") && strcmp(v, "none") && strcmp(v, "realistic"))
+        return gen_arg_invalid(a, v, "none or realistic");
+    else if (!strcmp(a, "--nuisance"))
+        o->realistic = !strcmp(argv[++*i], "realistic");
+    else if (!strcmp(a, "--brainvision"))
+        o->bv = 1;
+    else if (!strcmp(a, "--bdf"))
+        o->bdf = 1;
+    else if (!strcmp(a, "--events-tsv"))
+        o->events_tsv = 1;
+    else if (a[0] != '-' && !o->outdir)
+        o->outdir = a;
+    else
+        return 0;
+    return 1;
+}
+
+/* -1 when the command line is valid, else the exit code (0 after --help; 2 after a message) */
+static int parse_args(int argc, char **argv, eeg_options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        int rc = numeric_option(o, a, i + 1 < argc ? argv[i + 1] : NULL);
+        if (rc > 0)
+            i++;
+        if (rc == 0 && (rc = realistic_option(argc, argv, &i, &o->task)) == 0 &&
+            (rc = other_option(o, argc, argv, &i)) == 0)
+            usage(stderr);
+        if (rc <= 0)
+            return 2;
+    }
+    if (o->realistic && !o->runs_set)
+        o->runs = 2;
+    if (!o->outdir) {
+        usage(stderr);
+        return 2;
+    }
+    if (o->task < PL_T1) {
+        fprintf(stderr, "gen_eeg: --task: invalid value '%g' (expected from the planted window's end, %g s, to 10 s)\n",
+                o->task, PL_T1);
+        return 2;
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = 1;
-    double fs = 128;
-    int trials = 30, runs = 3, bv = 0, events_tsv = 0, realistic = 0, nsub = 4, nses = 2, bdf = 0, runs_set = 0, ro;
-    double task = 4.0;
-    const char *subject = "01", *outdir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--seed") && i + 1 < argc)
-            seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--rate") && i + 1 < argc)
-            fs = atof(argv[++i]);
-        else if (!strcmp(a, "--trials") && i + 1 < argc)
-            trials = atoi(argv[++i]);
-        else if (!strcmp(a, "--runs") && i + 1 < argc)
-            runs = atoi(argv[++i]), runs_set = 1;
-        else if (!strcmp(a, "--subject") && i + 1 < argc)
-            subject = argv[++i];
-        else if (!strcmp(a, "--subjects") && i + 1 < argc)
-            nsub = atoi(argv[++i]);
-        else if (!strcmp(a, "--sessions") && i + 1 < argc)
-            nses = atoi(argv[++i]);
-        else if (!strcmp(a, "--nuisance") && i + 1 < argc && (!strcmp(argv[i + 1], "none") ||
-                                                               !strcmp(argv[i + 1], "realistic")))
-            realistic = !strcmp(argv[++i], "realistic");
-        else if ((ro = realistic_option(argc, argv, &i, &task)) != 0) {
-            if (ro < 0) {
-                usage(stderr);
-                return 2;
-            }
-        } else if (!strcmp(a, "--brainvision"))
-            bv = 1;
-        else if (!strcmp(a, "--bdf"))
-            bdf = 1;
-        else if (!strcmp(a, "--events-tsv"))
-            events_tsv = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] != '-' && !outdir)
-            outdir = a;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (realistic && !runs_set)
-        runs = 2;
-    if (!outdir || fs < 64 || fs > 4096 || trials < 2 || trials > 1000 || runs < 1 || runs > 100 || nsub < 1 ||
-        nsub > 99 || nses < 1 || nses > 9 || !(task >= PL_T1 && task <= 10)) {
-        fprintf(stderr, "gen_eeg: need OUTDIR, --rate 64..4096, --trials 2..1000, --runs 1..100, --subjects "
-                        "1..99, --sessions 1..9, --task from the planted window's end (%g s) to 10 s\n", PL_T1);
-        return 2;
-    }
+    eeg_options o = {.seed = 1, .fs = 128, .task = 4.0, .trials = 30, .runs = 3, .nsub = 4, .nses = 2,
+                     .subject = "01"};
+    int urc = parse_args(argc, argv, &o);
+    if (urc >= 0)
+        return urc;
+    const char *outdir = o.outdir;
     char dir[4096]; /* mkdir -p */
     snprintf(dir, sizeof dir, "%s", outdir);
     for (char *q = dir + 1;; q++) {
@@ -874,13 +924,13 @@ int main(int argc, char **argv)
             *q = '/';
         }
     }
-    if (realistic) {
-        const real_opts rop = {trials, bv, events_tsv, bdf, fs, task};
-        return gen_realistic(outdir, seed, nsub, nses, runs, &rop) == 0 ? 0 : 1;
+    if (o.realistic) {
+        const real_opts rop = {o.trials, o.bv, o.events_tsv, o.bdf, o.fs, o.task};
+        return gen_realistic(outdir, o.seed, o.nsub, o.nses, o.runs, &rop) == 0 ? 0 : 1;
     }
-    rng_state = seed * 0x2545F4914F6CDD1Dull + 12345;
-    for (int r = 1; r <= runs; r++)
-        if (gen_run(outdir, subject, r, trials, fs, bv, events_tsv) != 0)
+    rng_state = o.seed * 0x2545F4914F6CDD1Dull + 12345;
+    for (int r = 1; r <= o.runs; r++)
+        if (gen_run(outdir, o.subject, r, o.trials, o.fs, o.bv, o.events_tsv) != 0)
             return 1;
     return 0;
 }

@@ -59,6 +59,8 @@
 static const char *const class_names[NCLASS] = {"faces", "houses"};
 
 /* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
+#define GEN_NAME "gen_fmri"
+#include "../gen-args.h"
 #include "../gen-rng.h"
 
 enum { ORIENT_RAS, ORIENT_LAS, ORIENT_OBLIQUE };
@@ -875,7 +877,85 @@ static void usage(FILE *f)
             "  --bilateral      each class ROI has a mirrored twin in the other hemisphere\n"
             "  --motion F       realistic mode: F times the head-motion spikes and their intensity jump [1]\n"
             "  --drift F        F times the per-voxel (and realistic scanner) drift [1]\n"
-            "  --intensity I    mean brain intensity in scanner units [1000]\n");
+            "  --intensity I    mean brain intensity in scanner units [1000]\n"
+            "Ranges: --subjects and --runs 1..99, --dims 8..512 each, --volumes 10..10000, --tr (0, 10],\n"
+            "--amplitude and --noise 0..1, --roi-radius 1..64, --voxel (0, 20], --motion and --drift 0..10,\n"
+            "--intensity 10..20000, --block ON 1..600 and OFF 0..600; the run must hold two blocks.\n"
+            "A bad or missing value exits with 2 before anything is written.\n");
+}
+
+/* A numeric option @p a with its value @p v (NULL: missing): 1 when taken, 0 when @p a is none of
+   them, -1 when the value is refused (message printed) */
+static int numeric_option(params *p, const char *a, const char *v)
+{
+    double t[3];
+    int rc = 0;
+    if (!strcmp(a, "--seed")) rc = gen_arg_seed(a, v, &p->seed);
+    else if (!strcmp(a, "--subjects")) rc = gen_arg_int(a, v, 1, 99, &p->subjects);
+    else if (!strcmp(a, "--runs")) rc = gen_arg_int(a, v, 1, 99, &p->runs);
+    else if (!strcmp(a, "--volumes")) rc = gen_arg_int(a, v, 10, 10000, &p->nt);
+    else if (!strcmp(a, "--tr")) rc = gen_arg_real(a, v, 0, 10, GEN_OPEN_LO, &p->tr);
+    else if (!strcmp(a, "--amplitude")) rc = gen_arg_real(a, v, 0, 1, 0, &p->amplitude);
+    else if (!strcmp(a, "--noise")) rc = gen_arg_real(a, v, 0, 1, 0, &p->noise);
+    else if (!strcmp(a, "--roi-radius")) rc = gen_arg_real(a, v, 1, 64, 0, &p->radius);
+    else if (!strcmp(a, "--voxel")) rc = gen_arg_real(a, v, 0, 20, GEN_OPEN_LO, &p->voxel);
+    else if (!strcmp(a, "--motion")) rc = gen_arg_real(a, v, 0, 10, 0, &p->motion);
+    else if (!strcmp(a, "--drift")) rc = gen_arg_real(a, v, 0, 10, 0, &p->drift);
+    else if (!strcmp(a, "--intensity")) rc = gen_arg_real(a, v, 10, 20000, 0, &p->intensity);
+    else if (!strcmp(a, "--dims")) {
+        if ((rc = gen_arg_tuple(a, v, 'x', 3, 8, 512, 1, t)) == 0)
+            p->nx = (int)t[0], p->ny = (int)t[1], p->nz = (int)t[2];
+    } else if (!strcmp(a, "--block")) {
+        if ((rc = gen_arg_tuple(a, v, ',', 2, 0, 600, 0, t)) == 0 && t[0] < 1)
+            rc = gen_arg_invalid(a, v, "ON of at least 1 s");
+        if (rc == 0)
+            p->block_on = t[0], p->block_off = t[1];
+    } else
+        return 0;
+    return rc ? -1 : 1;
+}
+
+/* The other options and OUT_DIR: 1 when taken (*i past a value), 0 when @p a is none of them or
+   its value is wrong or missing (message printed) */
+static int other_option(params *p, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(a, "--bilateral"))
+        return p->bilateral = 1;
+    if (a[0] != '-') {
+        p->out = a;
+        return 1;
+    }
+    if (!strcmp(a, "--nuisance") && v && (!strcmp(v, "none") || !strcmp(v, "realistic")))
+        p->realistic = !strcmp(v, "realistic");
+    else if (!strcmp(a, "--orient") && v && (!strcmp(v, "ras") || !strcmp(v, "las") || !strcmp(v, "oblique")))
+        p->orient = !strcmp(v, "ras") ? ORIENT_RAS : !strcmp(v, "las") ? ORIENT_LAS : ORIENT_OBLIQUE;
+    else if (!strcmp(a, "--design") && v && (!strcmp(v, "block") || !strcmp(v, "event")))
+        p->event_design = !strcmp(v, "event");
+    else {
+        if (!strcmp(a, "--nuisance") || !strcmp(a, "--orient") || !strcmp(a, "--design"))
+            gen_arg_invalid(a, v, !strcmp(a, "--nuisance") ? "none or realistic"
+                                  : !strcmp(a, "--orient") ? "ras, las or oblique" : "block or event");
+        else
+            fprintf(stderr, "gen_fmri: unknown option %s\n", a), usage(stderr);
+        return 0;
+    }
+    ++*i;
+    return 1;
+}
+
+/* 0 when a run of --volumes x --tr seconds holds two blocks or trials (write_run needs them), else
+   -1 (message printed); event trials come from 8 s on, 6 s apart at the least, the last 12 s
+   before the end */
+static int check_run_length(const params *p)
+{
+    const double len = p->nt * p->tr, period = p->block_on + p->block_off;
+    const double need = p->event_design ? 26.0 : 8.0 + 2 * period;
+    if (p->event_design ? len >= need : (int)((len - 8.0) / period) >= 2)
+        return 0;
+    fprintf(stderr, "gen_fmri: --volumes %d of --tr %g s: a run of %g s is too short for two %s (expected at least "
+                    "%g s)\n", p->nt, p->tr, len, p->event_design ? "trials" : "blocks", need);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -884,71 +964,22 @@ int main(int argc, char **argv)
                 16.0, 8.0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int used = 1;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--seed") && v)
-            p.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--subjects") && v)
-            p.subjects = atoi(v);
-        else if (!strcmp(a, "--runs") && v)
-            p.runs = atoi(v);
-        else if (!strcmp(a, "--dims") && v) {
-            if (sscanf(v, "%dx%dx%d", &p.nx, &p.ny, &p.nz) != 3) {
-                fprintf(stderr, "gen_fmri: --dims wants XxYxZ, got '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--volumes") && v)
-            p.nt = atoi(v);
-        else if (!strcmp(a, "--tr") && v)
-            p.tr = atof(v);
-        else if (!strcmp(a, "--amplitude") && v)
-            p.amplitude = atof(v);
-        else if (!strcmp(a, "--noise") && v)
-            p.noise = atof(v);
-        else if (!strcmp(a, "--roi-radius") && v)
-            p.radius = atof(v);
-        else if (!strcmp(a, "--nuisance") && v && (!strcmp(v, "none") || !strcmp(v, "realistic")))
-            p.realistic = !strcmp(v, "realistic");
-        else if (!strcmp(a, "--voxel") && v)
-            p.voxel = atof(v);
-        else if (!strcmp(a, "--orient") && v && (!strcmp(v, "ras") || !strcmp(v, "las") || !strcmp(v, "oblique")))
-            p.orient = !strcmp(v, "ras") ? ORIENT_RAS : !strcmp(v, "las") ? ORIENT_LAS : ORIENT_OBLIQUE;
-        else if (!strcmp(a, "--design") && v && (!strcmp(v, "block") || !strcmp(v, "event")))
-            p.event_design = !strcmp(v, "event");
-        else if (!strcmp(a, "--block") && v) {
-            if (sscanf(v, "%lf,%lf", &p.block_on, &p.block_off) != 2) {
-                fprintf(stderr, "gen_fmri: --block wants ON,OFF in seconds, got '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--bilateral"))
-            p.bilateral = 1, used = 0;
-        else if (!strcmp(a, "--motion") && v)
-            p.motion = atof(v);
-        else if (!strcmp(a, "--drift") && v)
-            p.drift = atof(v);
-        else if (!strcmp(a, "--intensity") && v)
-            p.intensity = atof(v);
-        else if (a[0] == '-') {
-            fprintf(stderr, "gen_fmri: unknown option or missing value: %s\n", a);
-            usage(stderr);
-            return 2;
-        } else {
-            used = 0;
-            p.out = a;
         }
-        i += used;
+        int rc = numeric_option(&p, a, v);
+        if (rc < 0 || (rc == 0 && !other_option(&p, argc, argv, &i)))
+            return 2;
+        i += rc;
     }
-    if (!p.out || p.nx < 8 || p.ny < 8 || p.nz < 8 || p.nx > 512 || p.ny > 512 || p.nz > 512 || p.nt < 10 ||
-        p.nt > 10000 || p.subjects < 1 || p.subjects > 99 || p.runs < 1 || p.runs > 99 || !(p.tr > 0) ||
-        !(p.radius >= 1) || !(p.noise >= 0) || !(p.amplitude >= 0) || !(p.voxel > 0 && p.voxel <= 20) ||
-        !(p.motion >= 0 && p.motion <= 10) || !(p.drift >= 0) || !(p.intensity >= 10 && p.intensity <= 20000) ||
-        !(p.block_on >= 1) || !(p.block_off >= 0)) {
-        fprintf(stderr, "gen_fmri: missing OUT_DIR or a value out of range\n");
+    if (!p.out) {
+        fprintf(stderr, "gen_fmri: missing OUT_DIR\n");
         usage(stderr);
         return 2;
     }
+    if (check_run_length(&p))
+        return 2;
     if (mkdirs(p.out))
         return 1;
     return generate(&p) ? 1 : 0;

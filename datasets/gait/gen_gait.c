@@ -79,6 +79,8 @@ static const struct {
 #define WINDOW 20
 
 /* deterministic random numbers: rng_state, rng_u64, rng_uniform, rng_normal */
+#define GEN_NAME "gen_gait"
+#include "../gen-args.h"
 #include "../gen-rng.h"
 
 /* What an independent author of such data might choose differently (options of the same names);
@@ -452,36 +454,36 @@ static int write_truth(const char *dir, int nsub, int realistic)
     "usage: gen_gait [--nuisance none|realistic] [--seed S] [--subjects N] [--trials T] [--cycles C]\n"    \
     "                [--rate HZ] [--offset-sd DEG] [--missing-events P] [--event-jitter S]\n"               \
     "                [--signature-shift PCT] [--drop-variable JOINT] [--sides one|both]\n"               \
-    "                [--markers none|foot] OUTDIR\n"
+    "                [--markers none|foot] OUTDIR\n"                                                   \
+    "--seed, --subjects, --trials, --cycles 1..1000; --rate 50..2000, --offset-sd 0..30,\n"           \
+    "--missing-events [0, 1), --event-jitter 0..0.2, --signature-shift 0..79; a bad or missing\n"     \
+    "value exits with 2 before anything is written\n"
 
 /* One of the variation options: 1 when @p a is one and @p v a valid value, -1 when @p a is one
-   and @p v is not, 0 when @p a is none of them. */
+   and @p v is not or is missing (message printed), 0 when @p a is none of them. */
 static int parse_variation(const char *a, const char *v)
 {
-    char *e;
-    double d = strtod(v, &e);
-    int num = e != v && !*e;
-    if (!strcmp(a, "--rate"))
-        return num && d >= 50 && d <= 2000 ? (var.rate = d, 1) : -1;
-    if (!strcmp(a, "--offset-sd"))
-        return num && d >= 0 && d <= 30 ? (var.offset_sd = d, 1) : -1;
-    if (!strcmp(a, "--missing-events"))
-        return num && d >= 0 && d < 1 ? (var.miss = d, 1) : -1;
-    if (!strcmp(a, "--event-jitter"))
-        return num && d >= 0 && d <= 0.2 ? (var.jitter = d, 1) : -1;
-    if (!strcmp(a, "--signature-shift"))
-        return num && d >= 0 && d < 100 - WINDOW && d == (int)d ? (var.shift = (int)d, 1) : -1;
-    if (!strcmp(a, "--markers"))
-        return !strcmp(v, "none") || !strcmp(v, "foot") ? (var.markers = !strcmp(v, "foot"), 1) : -1;
-    if (!strcmp(a, "--sides"))
-        return !strcmp(v, "one") || !strcmp(v, "both") ? (var.both = !strcmp(v, "both"), 1) : -1;
-    if (!strcmp(a, "--drop-variable")) {
-        for (int j = 0; j < NJ; j++)
+    int rc = 0;
+    if (!strcmp(a, "--rate")) rc = gen_arg_real(a, v, 50, 2000, 0, &var.rate);
+    else if (!strcmp(a, "--offset-sd")) rc = gen_arg_real(a, v, 0, 30, 0, &var.offset_sd);
+    else if (!strcmp(a, "--missing-events")) rc = gen_arg_real(a, v, 0, 1, GEN_OPEN_HI, &var.miss);
+    else if (!strcmp(a, "--event-jitter")) rc = gen_arg_real(a, v, 0, 0.2, 0, &var.jitter);
+    else if (!strcmp(a, "--signature-shift")) rc = gen_arg_int(a, v, 0, 100 - WINDOW - 1, &var.shift);
+    else if (!strcmp(a, "--markers") && v && (!strcmp(v, "none") || !strcmp(v, "foot")))
+        var.markers = !strcmp(v, "foot");
+    else if (!strcmp(a, "--sides") && v && (!strcmp(v, "one") || !strcmp(v, "both")))
+        var.both = !strcmp(v, "both");
+    else if (!strcmp(a, "--markers") || !strcmp(a, "--sides"))
+        rc = gen_arg_invalid(a, v, !strcmp(a, "--markers") ? "none or foot" : "one or both");
+    else if (!strcmp(a, "--drop-variable")) {
+        var.drop = -1;
+        for (int j = 0; j < NJ && v; j++)
             if (!strcmp(v, joints[j]))
-                return var.drop = j, 1;
-        return -1;
-    }
-    return 0;
+                var.drop = j;
+        rc = var.drop < 0 ? gen_arg_invalid(a, v, "a joint angle of the trials") : 0;
+    } else
+        return 0;
+    return rc ? -1 : 1;
 }
 
 typedef struct {
@@ -491,38 +493,38 @@ typedef struct {
 } gait_options;
 
 /* One of the integer options: 1 when @p a is one (its value stored), -1 when its value is
-   invalid, 0 when @p a is none of them. */
+   invalid or missing (message printed), 0 when @p a is none of them. */
 static int parse_count(gait_options *o, const char *a, const char *v)
 {
-    if (strcmp(a, "--seed") && strcmp(a, "--subjects") && strcmp(a, "--trials") && strcmp(a, "--cycles"))
+    int seed, rc;
+    if (!strcmp(a, "--seed")) {
+        if ((rc = gen_arg_int(a, v, 1, 1000, &seed)) == 0)
+            o->seed = (uint64_t)seed;
+    } else if (!strcmp(a, "--subjects")) rc = gen_arg_int(a, v, 1, 1000, &o->nsub);
+    else if (!strcmp(a, "--trials")) rc = gen_arg_int(a, v, 1, 1000, &o->ntrials);
+    else if (!strcmp(a, "--cycles")) rc = gen_arg_int(a, v, 1, 1000, &o->ncycles);
+    else
         return 0;
-    char *e;
-    long long n = strtoll(v, &e, 10);
-    if (*e || n < 1 || n > 1000)
-        return -1;
-    if (!strcmp(a, "--seed")) o->seed = (uint64_t)n;
-    else if (!strcmp(a, "--subjects")) o->nsub = (int)n;
-    else if (!strcmp(a, "--trials")) o->ntrials = (int)n;
-    else o->ncycles = (int)n;
-    return 1;
+    return rc ? -1 : 1;
 }
 
-/* 0 when the command line is valid, else the exit code (usage printed) */
+/* 0 when the command line is valid, else the exit code (a message or the usage printed) */
 static int parse_args(int argc, char **argv, gait_options *o)
 {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int vrc = 0;
-        if (i + 1 < argc && ((vrc = parse_count(o, a, argv[i + 1])) != 0 ||
-                             (vrc = parse_variation(a, argv[i + 1])) != 0)) {
-            if (vrc < 0) {
-                fprintf(stderr, "gen_gait: %s: invalid value '%s'\n", a, argv[i + 1]);
-                return 2;
-            }
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int vrc = parse_count(o, a, v);
+        if (vrc == 0)
+            vrc = parse_variation(a, v);
+        if (vrc < 0)
+            return 2;
+        if (vrc > 0) {
             i++;
-        } else if (!strcmp(a, "--nuisance") && i + 1 < argc &&
-                   (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "realistic"))) {
+        } else if (!strcmp(a, "--nuisance") && v && (!strcmp(v, "none") || !strcmp(v, "realistic"))) {
             o->realistic = !strcmp(argv[++i], "realistic");
+        } else if (!strcmp(a, "--nuisance")) {
+            gen_arg_invalid(a, v, "none or realistic");
+            return 2;
         } else if (a[0] != '-' && !o->out) {
             o->out = a;
         } else {

@@ -29,6 +29,9 @@
 
 #include "xai/audio.h"
 
+#define GEN_NAME "gen_speech"
+#include "../gen-args.h"
+
 /* This run's temporaries: espeak-ng's WAV, and the table being written (labels.csv, truth.tsv)
  * until its rename ("": none). */
 static char tmp_wav[4096], tmp_out[4096];
@@ -77,7 +80,11 @@ static void usage(FILE *f)
 "                      [-20] dB of the peak in --shortcut-box T0,T1 s [0.1,0.3] on a fraction\n"
 "                      --shortcut-frac [0.9] of the clips of D from all but the last\n"
 "                      --test-voices N voices [0] (the test speakers: never the tone; list the\n"
-"                      voices alternating by sex to hold out both)\n");
+"                      voices alternating by sex to hold out both)\n"
+"Ranges: --digits 1..10, --planted-class and --shortcut-class -1..9, tones below half the --rate,\n"
+"dB levels -120..0, --rate 4000..48000, --length 0..60, --speeds 80..450, --pitches 0..99,\n"
+"--snr -30..60, --reverb 0|1, --test-voices 0..64. A bad or missing value exits with 2 before\n"
+"anything is written.\n");
 }
 
 static uint64_t rng_state = 1;
@@ -304,42 +311,77 @@ typedef struct {
     realism R;
 } speech_options;
 
+/* A numeric option @p a with its value @p v: 1 when taken, 0 when @p a is none of them, -1 when
+   the value is refused (message printed). Tones stay below the Nyquist frequency of the highest
+   --rate; the one given is checked at the end. */
+static int numeric_option(speech_options *o, const char *a, const char *v)
+{
+    realism *R = &o->R;
+    double t[2];
+    uint64_t seed;
+    int rc = 0;
+    if (!strcmp(a, "--digits")) rc = gen_arg_int(a, v, 1, 10, &o->ndigits);
+    else if (!strcmp(a, "--planted-class")) rc = gen_arg_int(a, v, -1, 9, &o->planted);
+    else if (!strcmp(a, "--planted-hz")) rc = gen_arg_real(a, v, 0, 24000, GEN_OPEN_LO | GEN_OPEN_HI, &o->planted_hz);
+    else if (!strcmp(a, "--planted-db")) rc = gen_arg_real(a, v, -120, 0, 0, &o->planted_db);
+    else if (!strcmp(a, "--noise-db")) rc = gen_arg_real(a, v, -120, 0, 0, &o->noise_db);
+    else if (!strcmp(a, "--rate")) rc = gen_arg_int(a, v, 4000, 48000, &o->rate);
+    else if (!strcmp(a, "--length")) rc = gen_arg_real(a, v, 0, 60, 0, &o->length_s);
+    else if (!strcmp(a, "--seed")) {
+        if ((rc = gen_arg_seed(a, v, &seed)) == 0)
+            rng_state = seed * 2654435761u + 1;
+    } else if (!strcmp(a, "--snr")) {
+        if ((rc = gen_arg_tuple(a, v, ',', 2, -30, 60, 0, t)) == 0)
+            R->snr_lo = t[0], R->snr_hi = t[1];
+    } else if (!strcmp(a, "--shortcut-box")) {
+        if ((rc = gen_arg_tuple(a, v, ',', 2, 0, 60, 0, t)) == 0)
+            R->sc_t0 = t[0], R->sc_t1 = t[1];
+    } else if (!strcmp(a, "--reverb")) rc = gen_arg_int(a, v, 0, 1, &R->reverb);
+    else if (!strcmp(a, "--shortcut-class")) rc = gen_arg_int(a, v, -1, 9, &R->sc_class);
+    else if (!strcmp(a, "--shortcut-frac")) rc = gen_arg_real(a, v, 0, 1, 0, &R->sc_frac);
+    else if (!strcmp(a, "--shortcut-hz")) rc = gen_arg_real(a, v, 0, 24000, GEN_OPEN_LO | GEN_OPEN_HI, &R->sc_hz);
+    else if (!strcmp(a, "--shortcut-db")) rc = gen_arg_real(a, v, -120, 0, 0, &R->sc_db);
+    else if (!strcmp(a, "--test-voices")) rc = gen_arg_int(a, v, 0, 64, &R->sc_test_voices);
+    else
+        return 0;
+    return rc ? -1 : 1;
+}
+
 /* Option @p a with its value @p v: 0 when taken, 2 (message printed) when unknown or invalid */
 static int parse_option(speech_options *o, const char *a, const char *v)
 {
-    realism *R = &o->R;
+    int rc = numeric_option(o, a, v);
+    if (rc != 0)
+        return rc < 0 ? 2 : 0;
     if (!strcmp(a, "--voices")) snprintf(o->vbuf, sizeof o->vbuf, "%s", v);
     else if (!strcmp(a, "--speeds")) snprintf(o->sbuf, sizeof o->sbuf, "%s", v);
     else if (!strcmp(a, "--pitches")) snprintf(o->pbuf, sizeof o->pbuf, "%s", v);
     else if (!strcmp(a, "--lang")) o->lang = v;
-    else if (!strcmp(a, "--digits")) o->ndigits = atoi(v);
-    else if (!strcmp(a, "--planted-class")) o->planted = atoi(v);
-    else if (!strcmp(a, "--planted-hz")) o->planted_hz = atof(v);
-    else if (!strcmp(a, "--planted-db")) o->planted_db = atof(v);
-    else if (!strcmp(a, "--noise-db")) o->noise_db = atof(v);
-    else if (!strcmp(a, "--rate")) o->rate = atoi(v);
-    else if (!strcmp(a, "--length")) o->length_s = atof(v);
-    else if (!strcmp(a, "--seed")) rng_state = strtoull(v, NULL, 10) * 2654435761u + 1;
     else if (!strcmp(a, "--espeak")) o->prog = v;
-    else if (!strcmp(a, "--nuisance") && (!strcmp(v, "none") || !strcmp(v, "realistic"))) R->on = !strcmp(v, "realistic");
-    else if (!strcmp(a, "--nuisance") || (!strcmp(a, "--snr") && sscanf(v, "%lf,%lf", &R->snr_lo, &R->snr_hi) != 2) ||
-             (!strcmp(a, "--shortcut-box") && sscanf(v, "%lf,%lf", &R->sc_t0, &R->sc_t1) != 2)) {
-        fprintf(stderr, "gen_speech: %s: invalid value '%s'\n", a, v);
+    else if (!strcmp(a, "--nuisance") && strcmp(v, "none") && strcmp(v, "realistic")) {
+        gen_arg_invalid(a, v, "none or realistic");
         return 2;
-    } else if (!strcmp(a, "--snr") || !strcmp(a, "--shortcut-box")) {
-        /* parsed by the sscanf above */
-    }
-    else if (!strcmp(a, "--reverb")) R->reverb = atoi(v) != 0;
-    else if (!strcmp(a, "--shortcut-class")) R->sc_class = atoi(v);
-    else if (!strcmp(a, "--shortcut-frac")) R->sc_frac = atof(v);
-    else if (!strcmp(a, "--shortcut-hz")) R->sc_hz = atof(v);
-    else if (!strcmp(a, "--shortcut-db")) R->sc_db = atof(v);
-    else if (!strcmp(a, "--test-voices")) R->sc_test_voices = atoi(v);
+    } else if (!strcmp(a, "--nuisance")) o->R.on = !strcmp(v, "realistic");
     else {
         fprintf(stderr, "gen_speech: unknown option %s\n", a);
         return 2;
     }
     return 0;
+}
+
+/* 0 when @p list holds 1 to 16 comma-separated integers in [lo, hi] (espeak-ng's words per minute
+   or pitches), else -1 (message printed) */
+static int check_list(const char *opt, const char *list, int lo, int hi)
+{
+    double t[16];
+    int n = 1;
+    for (const char *c = list; *c; c++)
+        n += *c == ',';
+    if (n <= 16 && gen_parse_tuple(list, ',', n, lo, hi, 1, t) == 0)
+        return 0;
+    char what[96];
+    snprintf(what, sizeof what, "1 to 16 comma-separated integers from %d to %d", lo, hi);
+    return gen_arg_invalid(opt, list, what);
 }
 
 /* -1 when the command line is valid, else the exit code (0 after --help) */
@@ -356,7 +398,7 @@ static int parse_args(int argc, char **argv, speech_options *o)
             continue;
         }
         if (!v) {
-            fprintf(stderr, "gen_speech: %s needs a value\n", a);
+            gen_arg_invalid(a, v, "");
             return 2;
         }
         i++;
@@ -366,11 +408,18 @@ static int parse_args(int argc, char **argv, speech_options *o)
     const realism *R = &o->R;
     if (R->on && (o->length_s <= 0 || R->sc_t0 < 0 || R->sc_t1 <= R->sc_t0 || R->sc_t1 > o->length_s ||
                   R->sc_hz <= 0 || R->sc_hz >= o->rate / 2.0 || R->snr_hi < R->snr_lo || R->sc_test_voices < 0)) {
-        fprintf(stderr, "gen_speech: --nuisance realistic needs --length > 0 and a --shortcut-box inside it\n");
+        fprintf(stderr, "gen_speech: --nuisance realistic needs --length > 0, a --shortcut-box inside it, "
+                        "--snr LO,HI with LO <= HI and --shortcut-hz below half the --rate\n");
         return 2;
     }
-    if (!o->out || o->length_s < 0 || o->length_s > 60 || o->ndigits < 1 || o->ndigits > 10 || o->rate < 4000 ||
-        o->planted_hz <= 0 || o->planted_hz >= o->rate / 2.0) {
+    if (o->planted_hz >= o->rate / 2.0) {
+        fprintf(stderr, "gen_speech: --planted-hz: invalid value '%g' (expected below half the --rate, %g Hz)\n",
+                o->planted_hz, o->rate / 2.0);
+        return 2;
+    }
+    if (check_list("--speeds", o->sbuf, 80, 450) || check_list("--pitches", o->pbuf, 0, 99))
+        return 2;
+    if (!o->out) {
         usage(stderr);
         return 2;
     }
