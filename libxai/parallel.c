@@ -36,12 +36,13 @@ static struct {
     /* part t of the current job has been taken, by its worker or by the caller; reset (release)
        after the job below is written, so whoever takes a part sees the job it belongs to */
     _Atomic int taken[XAI_PAR_MAX_THREADS];
+    _Atomic int caller_cpu;        /* the core the current job was posted from (-1: unknown) */
     /* the job (written before taken[] is reset and gen advanced) */
     xai_par_fn fn;
     void *ctx;
     int64_t n;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 0, 0, 0, 0, 0,
-          {0}, NULL, NULL, 0};
+          {0}, -1, NULL, NULL, 0};
 
 /* Handing a job to a sleeping thread costs a futex wake-up (tens of microseconds on a busy or
    virtualised machine), which is more than a whole small job (one LSTM direction at batch 1,
@@ -124,6 +125,27 @@ static int take_part(int t)
     return 1;
 }
 
+/* A worker that finds itself on the core of the caller that posted the job moves to another of
+   the cores it may use, by leaving the caller's out of its affinity for a moment (its own
+   affinity is then restored as it was). Linux often wakes a thread on the core of the thread
+   that woke it; there the two take turns instead of running side by side, and the load balancer
+   can take milliseconds to part them. Measured here after 3 ms idle: the worker woke on the
+   caller's core in 11-16 of 20 wake-ups, and jobs of 40 us took 34 us on average, 19 us with
+   the move. */
+static void leave_caller_core(void)
+{
+    int cpu = atomic_load_explicit(&pool.caller_cpu, memory_order_relaxed);
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getcpu() != cpu)
+        return;
+    cpu_set_t mine, others;
+    if (sched_getaffinity(0, sizeof mine, &mine))
+        return;
+    others = mine;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) > 0 && sched_setaffinity(0, sizeof others, &others) == 0)
+        sched_setaffinity(0, sizeof mine, &mine);
+}
+
 static void *worker(void *arg)
 {
     int tid = (int)(intptr_t)arg;
@@ -142,6 +164,7 @@ static void *worker(void *arg)
         if (atomic_load(&pool.quit))
             break;
         seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+        leave_caller_core();
         take_part(tid);
     }
     return NULL;
@@ -303,6 +326,7 @@ static void dispatch(int64_t n, xai_par_fn fn, void *ctx, int steal)
     pool.fn = fn;
     pool.ctx = ctx;
     pool.n = n;
+    atomic_store_explicit(&pool.caller_cpu, sched_getcpu(), memory_order_relaxed);
     atomic_store_explicit(&pool.pending, pool.nthreads, memory_order_relaxed);
     for (int t = 0; t < pool.nthreads; t++)
         atomic_store_explicit(&pool.taken[t], 0, memory_order_release);
