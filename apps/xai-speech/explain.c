@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report-app.h"
 #include "speech-app.h"
 #include "xai/audio.h"
 #include "xai/card.h"
@@ -742,7 +743,8 @@ static int collect(xctx *x, const char *tsvpath)
     return XAI_EXIT_OK;
 }
 
-int run_explain(opts *o)
+/* The explain command's maps, tables and figures; an exit code. */
+static int explain_clips(opts *o)
 {
     if (!o->model || !o->output || o->files.n == 0)
         return xai_app_usage_error(&o->app, "explain: need --model, inputs and -o OUTDIR");
@@ -786,5 +788,18 @@ int run_explain(opts *o)
     free(tsvpath);
     xctx_free(&x);
     xai_driver_set_free(set);
+    return rc;
+}
+
+int run_explain(opts *o)
+{
+    int rc = explain_clips(o);
+    /* HTML reports of an explanation (apps/common/report-app.h): one per speaker, one per study */
+    if (rc != XAI_EXIT_USAGE && o->output && xai_speech_files_group(&o->files) == XAI_OK) {
+        int report_rc = xai_app_report_groups(&o->app, o->output, (const char *const *)o->files.path,
+                                              (const char *const *)o->files.group, o->files.n, "speaker", o->model);
+        report_rc = report_rc ? report_rc : xai_app_report_study(&o->app, o->output, o->model);
+        rc = rc ? rc : report_rc;
+    }
     return rc;
 }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report-app.h"
 #include "speech-app.h"
 
 static void usage_head(const opts *d)
@@ -399,13 +398,6 @@ int main(int argc, char **argv)
          : o.cmd == CMD_EXPLAIN ? run_explain(&o)
          : o.cmd == CMD_EVAL    ? run_eval(&o)
                                 : run_evaluate(&o);
-    /* HTML reports of an explanation (apps/common/report-app.h): one per speaker, one per study */
-    if (o.cmd == CMD_EXPLAIN && rc != XAI_EXIT_USAGE && o.output && xai_speech_files_group(&o.files) == XAI_OK) {
-        int report_rc = xai_app_report_groups(&o.app, o.output, (const char *const *)o.files.path,
-                                              (const char *const *)o.files.group, o.files.n, "speaker", o.model);
-        report_rc = report_rc ? report_rc : xai_app_report_study(&o.app, o.output, o.model);
-        rc = rc ? rc : report_rc;
-    }
 done:
     xai_speech_files_free(&o.files);
     xai_app_free(&o.app);
