@@ -110,19 +110,17 @@ static void run_part(int tid, int nt)
         pool.fn(pool.ctx, b, e, tid);
 }
 
-/* Run part t unless someone has taken it; the last part to finish wakes the caller. Returns
-   whether this thread ran it. */
-static int take_part(int t)
+/* Run part t unless someone has taken it; the last part to finish wakes the caller. */
+static void take_part(int t)
 {
     if (atomic_exchange_explicit(&pool.taken[t], 1, memory_order_acq_rel))
-        return 0;
+        return;
     run_part(t, pool.nthreads);
     if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
         pthread_mutex_lock(&pool.mu);
         pthread_cond_signal(&pool.done);
         pthread_mutex_unlock(&pool.mu);
     }
-    return 1;
 }
 
 /* A worker that finds itself on the core of the caller that posted the job moves to another of
